@@ -1,0 +1,122 @@
+//! Application state (the seams, built from configuration) and the router.
+//!
+//! Every function is a `POST /<FunctionName>` route running under the shared outcome policy;
+//! `GET /` answers the host's readiness and health pings at once.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use bytes::Bytes;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError, Storage};
+use crate::invocation::{HasQuarantine, Quarantine, invocation_route};
+use crate::retention::policy::Policy;
+use crate::storage::azure::AzureBlobStore;
+use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::{BlobRef, BlobStore, Metadata};
+use crate::tables::TableStore;
+use crate::tables::memory::InMemoryTables;
+use crate::tables::rest::TableRestClient;
+use crate::recordings;
+
+/// Shared state: configuration and seams, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The recordings account.
+    pub recordings: Arc<dyn BlobStore>,
+    /// The audit-log account.
+    pub audit_logs: Arc<dyn BlobStore>,
+    /// The app's own account (quarantine).
+    pub app_blobs: Arc<dyn BlobStore>,
+    /// The app's tables.
+    pub tables: Arc<dyn TableStore>,
+    /// Poison quarantine.
+    pub quarantine: Quarantine,
+    /// Retention policy.
+    pub policy: Arc<Policy>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl HasQuarantine for AppState {
+    fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+}
+
+impl AppState {
+    /// Builds the real seams from configuration.
+    ///
+    /// # Errors
+    /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
+    pub fn from_config(config: Config) -> Result<Self, ConfigError> {
+        let policy = load_policy(&config)?;
+        let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
+        match &config.storage {
+            Storage::InMemory => Ok(Self::in_memory(config, policy)),
+            Storage::Connected { app, recordings, audit_logs } => {
+                let app_blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(app).map_err(|e| err(&e))?);
+                let rec: Arc<dyn BlobStore> = if recordings == app { app_blobs.clone() } else { Arc::new(AzureBlobStore::new(recordings).map_err(|e| err(&e))?) };
+                let logs: Arc<dyn BlobStore> = if audit_logs == app { app_blobs.clone() } else { Arc::new(AzureBlobStore::new(audit_logs).map_err(|e| err(&e))?) };
+                let tables = Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?);
+                Ok(Self::assemble(config, policy, rec, logs, app_blobs, tables, Arc::new(SystemClock)))
+            }
+        }
+    }
+
+    /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
+    pub fn in_memory(config: Config, policy: Policy) -> Self {
+        let account = std::env::var("HANDLER_IN_MEMORY_ACCOUNT").unwrap_or_else(|_| "devstoreaccount1".into());
+        let blobs: Arc<dyn BlobStore> = Arc::new(InMemoryBlobStore::new(account));
+        Self::assemble(config, policy, blobs.clone(), blobs.clone(), blobs, Arc::new(InMemoryTables::new()), Arc::new(SystemClock))
+    }
+
+    /// Assembles state from explicit seams (component tests).
+    pub fn assemble(
+        config: Config,
+        policy: Policy,
+        recordings: Arc<dyn BlobStore>,
+        audit_logs: Arc<dyn BlobStore>,
+        app_blobs: Arc<dyn BlobStore>,
+        tables: Arc<dyn TableStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
+        Self { config: Arc::new(config), recordings, audit_logs, app_blobs, tables, quarantine, policy: Arc::new(policy), clock }
+    }
+
+    /// Seeds synthetic recordings into an in-memory store: `count` empty blobs named
+    /// `<prefix><n>` (`HANDLER_IN_MEMORY_SEED=<prefix>:<count>`). For benchmarks and protocol demos.
+    pub async fn seed_in_memory(&self, spec: &str) {
+        let (prefix, count) = spec.split_once(':').unwrap_or((spec, "0"));
+        let count: usize = count.parse().unwrap_or(0);
+        for n in 0..count {
+            let blob = BlobRef::new(self.config.recordings_container.clone(), format!("{prefix}{n}"));
+            let _ = self.recordings.put(&blob, Bytes::new(), "application/octet-stream", &Metadata::new()).await;
+        }
+    }
+}
+
+fn load_policy(config: &Config) -> Result<Policy, ConfigError> {
+    let Some(path) = &config.retention_policy else { return Ok(Policy::builtin()) };
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: cannot read {}: {e}", path.display())]))?;
+    Policy::parse(&text).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: {e}")]))
+}
+
+/// The router: readiness plus one route per function.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route(&format!("/{}", recordings::FUNCTION), invocation_route(recordings::FUNCTION, recordings::handler::handle))
+        .with_state(state)
+}

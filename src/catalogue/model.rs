@@ -1,0 +1,186 @@
+//! Catalogue rows and their keys.
+//!
+//! **Key scheme of table `recordings`.** `PartitionKey` = the blob's creation day (`YYYY-MM-DD`,
+//! UTC, from `x-ms-creation-time`, which unlike event times is stable for the blob's life);
+//! `RowKey` = base64url(`container/blob`). Why: every catalogue query is bounded by time (auditors
+//! ask "what happened between A and B"), so a range of days is a range of partitions, each read with
+//! one partition-scoped query; a recording is addressed by `day~rowkey` without any index; and days
+//! spread writes across partitions. Filters by VM or user are served by index rows (catalogue API).
+//! Limit: one partition serves ~2,000 entities/s, far above Bastion's recording rate.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::invocation::decode::format_utc;
+use crate::retention::policy::format_date;
+use crate::tables::keys::{decode_key, encode_key};
+use crate::tables::{Entity, get_i64, get_str, int64};
+
+/// `Status` of a catalogued recording.
+pub const STATUS_CATALOGUED: &str = "catalogued";
+
+/// The address of a catalogue row; its text form `YYYY-MM-DD~<rowkey>` is the public recording id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordingKey {
+    /// Creation day.
+    pub pk: String,
+    /// base64url(`container/blob`).
+    pub rk: String,
+}
+
+impl RecordingKey {
+    /// The key of `container/blob` created at `created`.
+    pub fn for_blob(created: OffsetDateTime, container: &str, blob: &str) -> Self {
+        Self { pk: format_date(created.date()), rk: encode_key(&format!("{container}/{blob}")) }
+    }
+
+    /// The public id.
+    pub fn id(&self) -> String {
+        format!("{}~{}", self.pk, self.rk)
+    }
+
+    /// Parses a public id.
+    pub fn parse(id: &str) -> Option<Self> {
+        let (pk, rk) = id.split_once('~')?;
+        let valid_day = pk.len() == 10 && pk.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        (valid_day && decode_key(rk).is_some()).then(|| Self { pk: pk.to_owned(), rk: rk.to_owned() })
+    }
+
+    /// `(container, blob)` this key addresses.
+    pub fn blob(&self) -> Option<(String, String)> {
+        let path = decode_key(&self.rk)?;
+        let (c, b) = path.split_once('/')?;
+        Some((c.to_owned(), b.to_owned()))
+    }
+}
+
+/// A recording's catalogue row (the public schema is documented in the README).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueEntry {
+    /// Row key.
+    pub key: RecordingKey,
+    /// Full blob URL as the event reported it.
+    pub blob_url: String,
+    /// Container.
+    pub container: String,
+    /// Blob name.
+    pub blob_name: String,
+    /// Size in bytes.
+    pub content_length: u64,
+    /// Content type.
+    pub content_type: String,
+    /// Blob type (`BlockBlob`, `AppendBlob`).
+    pub blob_type: String,
+    /// ETag of the catalogued state.
+    pub etag: String,
+    /// Sequencer of the event that produced this state.
+    pub sequencer: String,
+    /// Event id of that event.
+    pub event_id: String,
+    /// Event time of that event.
+    pub blob_created: OffsetDateTime,
+    /// When the blob was first catalogued (kept across updates).
+    pub first_seen: OffsetDateTime,
+    /// Retention class.
+    pub retention_class: String,
+    /// Retain-until date.
+    pub retain_until: String,
+    /// GUIDs found in the name and metadata: candidate session keys (tunnelId).
+    pub candidate_keys: Vec<String>,
+    /// Blob metadata, as JSON text.
+    pub metadata: String,
+    /// `catalogued` (later `deleted`).
+    pub status: String,
+}
+
+impl CatalogueEntry {
+    /// The table entity.
+    pub fn to_entity(&self) -> Entity {
+        let mut e = match json!({
+            "PartitionKey": self.key.pk, "RowKey": self.key.rk,
+            "RecordingId": self.key.id(),
+            "BlobUrl": self.blob_url, "Container": self.container, "BlobName": self.blob_name,
+            "ContentType": self.content_type, "BlobType": self.blob_type, "ETag": self.etag,
+            "Sequencer": self.sequencer, "EventId": self.event_id,
+            "BlobCreated": format_utc(self.blob_created), "FirstSeen": format_utc(self.first_seen),
+            "RetentionClass": self.retention_class, "RetainUntil": self.retain_until,
+            "CandidateKeys": self.candidate_keys.join(","), "Metadata": self.metadata, "Status": self.status,
+        }) {
+            Value::Object(m) => m,
+            _ => Entity::new(),
+        };
+        int64(&mut e, "ContentLength", i64::try_from(self.content_length).unwrap_or(i64::MAX));
+        e
+    }
+
+    /// Reads a row back; `None` if required properties are missing.
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        let t = |k: &str| get_str(e, k).and_then(crate::invocation::decode::timestamp);
+        Some(Self {
+            key: RecordingKey { pk: get_str(e, "PartitionKey")?.to_owned(), rk: get_str(e, "RowKey")?.to_owned() },
+            blob_url: s("BlobUrl"),
+            container: s("Container"),
+            blob_name: s("BlobName"),
+            content_length: get_i64(e, "ContentLength").and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
+            content_type: s("ContentType"),
+            blob_type: s("BlobType"),
+            etag: s("ETag"),
+            sequencer: s("Sequencer"),
+            event_id: s("EventId"),
+            blob_created: t("BlobCreated")?,
+            first_seen: t("FirstSeen")?,
+            retention_class: s("RetentionClass"),
+            retain_until: s("RetainUntil"),
+            candidate_keys: s("CandidateKeys").split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+            metadata: s("Metadata"),
+            status: s("Status"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_reject_garbage() {
+        let k = RecordingKey::for_blob(datetime!(2025-03-14 23:00 UTC), "recordings", "a/b=c/PLACEHOLDER-1");
+        assert_eq!(k.pk, "2025-03-14");
+        assert_eq!(RecordingKey::parse(&k.id()), Some(k.clone()));
+        assert_eq!(k.blob(), Some(("recordings".into(), "a/b=c/PLACEHOLDER-1".into())));
+        for bad in ["", "2025-03-14", "2025-3-14~YQ", "abcd-ef-gh~YQ", "2025-03-14~!!"] {
+            assert_eq!(RecordingKey::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_through_entities() {
+        let t = datetime!(2025-03-14 09:42:17 UTC);
+        let entry = CatalogueEntry {
+            key: RecordingKey::for_blob(t, "recordings", "x"),
+            blob_url: "https://a.blob.core.windows.net/recordings/x".into(),
+            container: "recordings".into(),
+            blob_name: "x".into(),
+            content_length: 5_000_000_000,
+            content_type: "application/octet-stream".into(),
+            blob_type: "BlockBlob".into(),
+            etag: "0x1".into(),
+            sequencer: "01".into(),
+            event_id: "e".into(),
+            blob_created: t,
+            first_seen: t,
+            retention_class: "ops-30d".into(),
+            retain_until: "2025-04-13".into(),
+            candidate_keys: vec!["5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f".into()],
+            metadata: "{}".into(),
+            status: STATUS_CATALOGUED.into(),
+        };
+        let mut e = entry.to_entity();
+        assert_eq!(e["ContentLength@odata.type"], "Edm.Int64");
+        crate::tables::strip_annotations(&mut e);
+        assert_eq!(CatalogueEntry::from_entity(&e), Some(entry));
+    }
+}

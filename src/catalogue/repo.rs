@@ -1,0 +1,81 @@
+//! Repositories over the table port. Concrete structs, not seams: the table fake covers them.
+
+use std::sync::Arc;
+
+use super::RECORDINGS_TABLE;
+use super::model::{CatalogueEntry, RecordingKey};
+use crate::tables::{Stored, TableError, TableStore, WriteMode};
+
+/// Reads and writes table `recordings`.
+#[derive(Clone)]
+pub struct CatalogueRepo {
+    tables: Arc<dyn TableStore>,
+}
+
+impl std::fmt::Debug for CatalogueRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogueRepo")
+    }
+}
+
+/// A row with the ETag it was read with, and the raw entity (which may carry properties other
+/// modules added, e.g. joined session fields, that a rewrite must keep).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    /// The row.
+    pub value: T,
+    /// Its ETag.
+    pub etag: String,
+    /// The entity as stored.
+    pub raw: crate::tables::Entity,
+}
+
+impl CatalogueRepo {
+    /// A repository over `tables`.
+    pub fn new(tables: Arc<dyn TableStore>) -> Self {
+        Self { tables }
+    }
+
+    /// Reads a row. Rows that no longer parse are reported as absent-but-present via `Err`.
+    ///
+    /// # Errors
+    /// Table errors; `Permanent` for a row that lost required properties.
+    pub async fn get(&self, key: &RecordingKey) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
+        let Some(Stored { entity, etag }) = self.tables.get(RECORDINGS_TABLE, &key.pk, &key.rk).await? else {
+            return Ok(None);
+        };
+        let value = CatalogueEntry::from_entity(&entity)
+            .ok_or_else(|| TableError::Permanent(format!("catalogue row {} is missing required properties", key.id())))?;
+        Ok(Some(Versioned { value, etag, raw: entity }))
+    }
+
+    /// Inserts a new row (`Conflict` if another writer got there first) or replaces one read at `etag`.
+    /// Properties of `base` that `entry` does not define are kept.
+    ///
+    /// # Errors
+    /// `Conflict`, `PreconditionFailed`, or transient failures.
+    pub async fn write(&self, entry: &CatalogueEntry, base: Option<&crate::tables::Entity>, mode: WriteMode) -> Result<String, TableError> {
+        let mut entity = base.cloned().unwrap_or_default();
+        entity.extend(entry.to_entity());
+        write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await
+    }
+}
+
+/// Writes an entity; if the table does not exist yet, creates it and writes once more.
+///
+/// # Errors
+/// The table store's errors.
+pub async fn write_creating_table(
+    tables: &dyn TableStore,
+    table: &str,
+    entity: &crate::tables::Entity,
+    mode: WriteMode,
+) -> Result<String, TableError> {
+    match tables.write(table, entity, mode.clone()).await {
+        Err(TableError::NotFound) if !matches!(mode, WriteMode::IfMatch(_)) => {
+            tables.ensure_table(table).await?;
+            tables.write(table, entity, mode).await
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,187 @@
+//! Configuration from environment variables only (app settings in Azure, `local.settings.json`
+//! `Values` under Core Tools, the devhost's environment locally).
+//!
+//! [`Config::from_env`] collects every missing or invalid setting into one [`ConfigError`] naming each
+//! setting (never its value), so a misconfigured app fails at start-up, loudly, with a non-zero exit.
+
+use std::path::PathBuf;
+
+use crate::storage::connection::StorageConnection;
+
+/// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
+pub const SETTINGS: &[&str] = &[
+    "FUNCTIONS_CUSTOMHANDLER_PORT",
+    "AzureWebJobsStorage",
+    "RECORDINGS_STORAGE",
+    "RECORDINGS_CONTAINER",
+    "AUDITLOGS_STORAGE",
+    "AUDITLOGS_CONTAINER",
+    "QUARANTINE_CONTAINER",
+    "TABLE_PREFIX",
+    "RETENTION_POLICY",
+    "HANDLER_IN_MEMORY",
+    "LOG_FORMAT",
+];
+
+/// All configuration problems found at start-up.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// Where the app's data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// Real storage accounts (Azure or Azurite).
+    Connected {
+        /// `AzureWebJobsStorage`: tables, queues, quarantine.
+        app: StorageConnection,
+        /// `RECORDINGS_STORAGE` (defaults to the app connection).
+        recordings: StorageConnection,
+        /// `AUDITLOGS_STORAGE` (defaults to the app connection).
+        audit_logs: StorageConnection,
+    },
+    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): demos of the protocol and benchmarks only.
+    InMemory,
+}
+
+/// The handler's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Port to listen on (`FUNCTIONS_CUSTOMHANDLER_PORT`; 0 picks a free one).
+    pub port: u16,
+    /// Storage connections.
+    pub storage: Storage,
+    /// Container Bastion writes recordings to (`RECORDINGS_CONTAINER`, default `recordings`).
+    pub recordings_container: String,
+    /// Container of archived audit logs (`AUDITLOGS_CONTAINER`).
+    pub auditlogs_container: String,
+    /// Container for poison payloads, in the app's account (`QUARANTINE_CONTAINER`, default `quarantine`).
+    pub quarantine_container: String,
+    /// Prefix for every table name (`TABLE_PREFIX`; lets several deployments or test runs share an account).
+    pub table_prefix: String,
+    /// Retention policy file (`RETENTION_POLICY`); the built-in default when unset.
+    pub retention_policy: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// Every problem at once.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `env` (tests pass a map).
+    ///
+    /// # Errors
+    /// Every problem at once.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut errors = Vec::new();
+        let get = |k: &str| env(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let port = match get("FUNCTIONS_CUSTOMHANDLER_PORT") {
+            None => 8080,
+            Some(p) => p.parse().unwrap_or_else(|_| {
+                errors.push("FUNCTIONS_CUSTOMHANDLER_PORT: not a port number".to_owned());
+                0
+            }),
+        };
+        let in_memory = get("HANDLER_IN_MEMORY").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let storage = if in_memory { Storage::InMemory } else { resolve_storage(env, &mut errors) };
+        let container = |k: &str, default: &str, errors: &mut Vec<String>| {
+            let v = get(k).unwrap_or_else(|| default.to_owned());
+            if !is_valid_container(&v) {
+                errors.push(format!("{k}: not a valid container name (3-63 lower-case letters, digits, dashes)"));
+            }
+            v
+        };
+        let recordings_container = container("RECORDINGS_CONTAINER", "recordings", &mut errors);
+        let auditlogs_container = container("AUDITLOGS_CONTAINER", "insights-logs-bastionauditlogs", &mut errors);
+        let quarantine_container = container("QUARANTINE_CONTAINER", "quarantine", &mut errors);
+        let table_prefix = get("TABLE_PREFIX").unwrap_or_default();
+        if !table_prefix.chars().all(|c| c.is_ascii_alphanumeric()) || table_prefix.starts_with(|c: char| c.is_ascii_digit()) {
+            errors.push("TABLE_PREFIX: letters and digits only, starting with a letter".to_owned());
+        }
+        let retention_policy = get("RETENTION_POLICY").map(PathBuf::from);
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok(Self { port, storage, recordings_container, auditlogs_container, quarantine_container, table_prefix, retention_policy })
+    }
+}
+
+fn resolve_storage(env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Storage {
+    let mut resolve = |name: &str| match StorageConnection::resolve(name, env) {
+        Ok(c) => c,
+        Err(mut e) => {
+            errors.append(&mut e);
+            None
+        }
+    };
+    let app = resolve("AzureWebJobsStorage");
+    let recordings = resolve("RECORDINGS_STORAGE");
+    let audit_logs = resolve("AUDITLOGS_STORAGE");
+    match app {
+        Some(app) => Storage::Connected {
+            recordings: recordings.unwrap_or_else(|| app.clone()),
+            audit_logs: audit_logs.unwrap_or_else(|| app.clone()),
+            app,
+        },
+        None => {
+            errors.push("AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName); set HANDLER_IN_MEMORY=true for an in-memory demo".to_owned());
+            Storage::InMemory
+        }
+    }
+}
+
+/// Container names: 3–63 characters, lower-case letters, digits and single dashes.
+pub fn is_valid_container(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_fallback_connections() {
+        let c = cfg(&[("AzureWebJobsStorage", "UseDevelopmentStorage=true"), ("FUNCTIONS_CUSTOMHANDLER_PORT", "0")]).expect("ok");
+        assert_eq!(c.port, 0);
+        assert_eq!(c.recordings_container, "recordings");
+        let Storage::Connected { app, recordings, .. } = c.storage else { panic!("connected") };
+        assert_eq!(app, recordings, "RECORDINGS_STORAGE defaults to AzureWebJobsStorage");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_without_values() {
+        let err = cfg(&[
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "eighty"),
+            ("RECORDINGS_CONTAINER", "Bad_Name"),
+            ("RECORDINGS_STORAGE", "AccountName=a;AccountKey=topsecret;BlobEndpoint=::"),
+            ("TABLE_PREFIX", "has-dash"),
+        ])
+        .expect_err("invalid");
+        let text = err.to_string();
+        for needle in ["FUNCTIONS_CUSTOMHANDLER_PORT", "RECORDINGS_CONTAINER", "RECORDINGS_STORAGE", "AzureWebJobsStorage", "TABLE_PREFIX"] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        assert!(!text.contains("topsecret"));
+    }
+
+    #[test]
+    fn in_memory_is_explicit() {
+        let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("ok");
+        assert_eq!(c.storage, Storage::InMemory);
+    }
+}

@@ -1,0 +1,163 @@
+//! Event Grid (`eventType`, `eventTime`, `topic`) and CloudEvents 1.0 (`type`, `time`, `source`)
+//! blob events, normalised into one [`BlobEvent`].
+//!
+//! Quirks handled here (bastion-and-event-grid.md §4): `subject` with or without a leading `/`;
+//! quoted or unquoted `eTag`; `specversion` or `specVersion`; the account named in `topic`/`source`
+//! or, failing that, in `data.url`.
+
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::invocation::decode::timestamp;
+use crate::storage::normalize_etag;
+
+/// `Microsoft.Storage.BlobCreated`.
+pub const BLOB_CREATED: &str = "Microsoft.Storage.BlobCreated";
+/// `Microsoft.Storage.BlobDeleted`.
+pub const BLOB_DELETED: &str = "Microsoft.Storage.BlobDeleted";
+
+#[derive(Debug, Deserialize)]
+struct RawEvent {
+    id: Option<String>,
+    // Event Grid schema
+    #[serde(rename = "eventType")]
+    event_type: Option<String>,
+    #[serde(rename = "eventTime")]
+    event_time: Option<String>,
+    topic: Option<String>,
+    // CloudEvents 1.0
+    #[serde(rename = "type")]
+    ce_type: Option<String>,
+    time: Option<String>,
+    source: Option<String>,
+    subject: Option<String>,
+    #[serde(default)]
+    data: Value,
+}
+
+/// The `data` of a blob event (fields the product reads).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobEventData {
+    /// Storage API that raised the event (`PutBlob`, `PutBlockList`, `CopyBlob`, …).
+    #[serde(default)]
+    pub api: String,
+    /// ETag (quotes removed after normalisation).
+    #[serde(default)]
+    pub e_tag: Option<String>,
+    /// Content type at event time.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Length at event time; 0 for a fresh append blob.
+    #[serde(default)]
+    pub content_length: Option<u64>,
+    /// `BlockBlob` / `AppendBlob` / `PageBlob`.
+    #[serde(default)]
+    pub blob_type: Option<String>,
+    /// Full blob URL.
+    #[serde(default)]
+    pub url: String,
+    /// Per-blob ordering token; compare ordinally.
+    #[serde(default)]
+    pub sequencer: Option<String>,
+}
+
+/// A blob event in one shape, whatever schema delivered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobEvent {
+    /// Event id (not an idempotency key on its own: see `sequencer`).
+    pub id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Event time.
+    pub time: OffsetDateTime,
+    /// Storage account name, from `topic`/`source`, else from `data.url`.
+    pub account: String,
+    /// Container name from the subject.
+    pub container: String,
+    /// Blob name from the subject (may contain `/`).
+    pub blob: String,
+    /// The event's data.
+    pub data: BlobEventData,
+}
+
+/// Why an event is unusable. Always poison.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EventError {
+    /// A required field is absent.
+    #[error("event field `{0}` is missing")]
+    Missing(&'static str),
+    /// A field is present but unusable.
+    #[error("event field `{0}` is malformed")]
+    Malformed(&'static str),
+}
+
+impl BlobEvent {
+    /// Normalises an event object (either schema).
+    ///
+    /// # Errors
+    /// `EventError` when id, type, time, subject or the account cannot be determined.
+    pub fn from_value(v: &Value) -> Result<Self, EventError> {
+        let raw = RawEvent::deserialize(v).map_err(|_| EventError::Malformed("event"))?;
+        let id = raw.id.filter(|s| !s.is_empty()).ok_or(EventError::Missing("id"))?;
+        let event_type = raw.event_type.or(raw.ce_type).ok_or(EventError::Missing("eventType"))?;
+        let time_text = raw.event_time.or(raw.time).ok_or(EventError::Missing("eventTime"))?;
+        let time = timestamp(&time_text).ok_or(EventError::Malformed("eventTime"))?;
+        let subject = raw.subject.ok_or(EventError::Missing("subject"))?;
+        let (container, blob) = split_subject(&subject).ok_or(EventError::Malformed("subject"))?;
+        let mut data = if raw.data.is_object() {
+            BlobEventData::deserialize(&raw.data).map_err(|_| EventError::Malformed("data"))?
+        } else {
+            BlobEventData::default()
+        };
+        data.e_tag = data.e_tag.map(|e| normalize_etag(&e).to_owned());
+        let account = raw
+            .topic
+            .or(raw.source)
+            .and_then(|t| account_from_topic(&t))
+            .or_else(|| account_from_url(&data.url))
+            .ok_or(EventError::Missing("topic"))?;
+        Ok(Self { id, event_type, time, account, container, blob, data })
+    }
+
+    /// True for `Microsoft.Storage.BlobCreated`.
+    pub fn is_created(&self) -> bool {
+        self.event_type == BLOB_CREATED
+    }
+}
+
+/// Splits `/blobServices/default/containers/<c>/blobs/<name>` (leading `/` optional).
+pub fn split_subject(subject: &str) -> Option<(String, String)> {
+    let s = subject.strip_prefix('/').unwrap_or(subject);
+    let rest = s.strip_prefix("blobServices/default/containers/")?;
+    let (container, blob) = rest.split_once("/blobs/")?;
+    (!container.is_empty() && !blob.is_empty()).then(|| (container.to_owned(), blob.to_owned()))
+}
+
+/// The account in `/subscriptions/…/providers/Microsoft.Storage/storageAccounts/<name>`.
+pub fn account_from_topic(topic: &str) -> Option<String> {
+    let lower = topic.to_ascii_lowercase();
+    let pos = lower.find("/storageaccounts/")? + "/storageaccounts/".len();
+    let name = topic[pos..].split('/').next()?;
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// The account in `https://<name>.blob.core.windows.net/…` or `http://127.0.0.1:10000/<name>/…`.
+pub fn account_from_url(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    if host.parse::<std::net::IpAddr>().is_ok() || host == "localhost" {
+        // Path-style (Azurite, custom endpoints): the first path segment is the account.
+        return parsed.path_segments()?.next().filter(|s| !s.is_empty()).map(str::to_owned);
+    }
+    host.split('.').next().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Compares two sequencers ordinally (no case folding, as documented); longer (unpadded) values are larger.
+pub fn sequencer_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests;

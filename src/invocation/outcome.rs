@@ -1,0 +1,178 @@
+//! The outcome policy shared by every function: how an invocation ends, and what the host is told.
+//!
+//! Exactly four endings: `Processed` and `Skipped` (200), `Poison` (200 after the payload is
+//! quarantined: the same input can never succeed, and failing would make Event Grid redeliver it for
+//! 24 h and put the endpoint on probation), and `Retryable` (500: the host fails the invocation and
+//! the trigger redelivers). Infrastructure errors are always `Retryable`, even "permanent" ones such
+//! as a 403 from a missing role assignment: the event is fine, the platform is not, and dropping it
+//! would lose data once the operator fixes the configuration.
+
+use serde_json::{Map, Value};
+
+use super::DecodeError;
+
+/// A successful ending.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The work was done; `outputs` go to the host's output bindings.
+    Processed {
+        /// Output bindings (JSON objects only).
+        outputs: Map<String, Value>,
+        /// One line for the host's invocation log.
+        summary: String,
+    },
+    /// Not ours, or already done (duplicate/older event): acknowledged without work.
+    Skipped {
+        /// Why, for the debug log.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// Processed with no outputs.
+    pub fn processed(summary: impl Into<String>) -> Self {
+        Self::Processed { outputs: Map::new(), summary: summary.into() }
+    }
+
+    /// Skipped for a reason.
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Self::Skipped { reason: reason.into() }
+    }
+
+    /// Adds (or extends, as an array) an output binding value. Ignored on `Skipped`.
+    #[must_use]
+    pub fn with_output(mut self, binding: &str, value: Value) -> Self {
+        if let Self::Processed { outputs, .. } = &mut self {
+            match outputs.remove(binding) {
+                None => {
+                    outputs.insert(binding.to_owned(), value);
+                }
+                Some(Value::Array(mut items)) => {
+                    items.push(value);
+                    outputs.insert(binding.to_owned(), Value::Array(items));
+                }
+                Some(first) => {
+                    outputs.insert(binding.to_owned(), Value::Array(vec![first, value]));
+                }
+            }
+        }
+        self
+    }
+
+    /// The outcome label used in logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Processed { .. } => "processed",
+            Self::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// Where in the pipeline a failure happened (telemetry contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Decoding the invocation.
+    Receiving,
+    /// Reading or writing storage.
+    Processing,
+    /// Delivering to an external destination.
+    Sending,
+}
+
+impl Stage {
+    /// Lower-case name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Receiving => "receiving",
+            Self::Processing => "processing",
+            Self::Sending => "sending",
+        }
+    }
+}
+
+/// Why an invocation did not complete. Decides whether the host retries.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Transient fault: answer 500 so the trigger redelivers.
+    #[error("transient failure while {}: {source:#}", stage.as_str())]
+    Retryable {
+        /// Where it failed.
+        stage: Stage,
+        /// The cause chain.
+        source: anyhow::Error,
+    },
+    /// Input that can never succeed: acknowledged (200), quarantined, logged once at warn.
+    #[error("poison input: {reason}")]
+    Poison {
+        /// Short reason, stored with the quarantined payload.
+        reason: String,
+        /// Optional cause.
+        source: Option<anyhow::Error>,
+    },
+}
+
+impl HandlerError {
+    /// A transient failure at `stage`.
+    pub fn retryable(stage: Stage, source: impl Into<anyhow::Error>) -> Self {
+        Self::Retryable { stage, source: source.into() }
+    }
+
+    /// A transient failure while processing (storage, tables).
+    pub fn storage(source: impl Into<anyhow::Error>) -> Self {
+        Self::retryable(Stage::Processing, source)
+    }
+
+    /// Poison input.
+    pub fn poison(reason: impl Into<String>) -> Self {
+        Self::Poison { reason: reason.into(), source: None }
+    }
+
+    /// The outcome label used in logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Retryable { .. } => "failed",
+            Self::Poison { .. } => "poisoned",
+        }
+    }
+}
+
+impl From<DecodeError> for HandlerError {
+    fn from(e: DecodeError) -> Self {
+        Self::Poison { reason: e.to_string(), source: None }
+    }
+}
+
+impl From<crate::storage::StorageError> for HandlerError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        Self::storage(e)
+    }
+}
+
+impl From<crate::tables::TableError> for HandlerError {
+    fn from(e: crate::tables::TableError) -> Self {
+        Self::storage(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn outputs_accumulate_into_arrays() {
+        let o = Outcome::processed("x").with_output("q", json!({"a": 1})).with_output("q", json!({"a": 2}));
+        let Outcome::Processed { outputs, .. } = o else { panic!("processed") };
+        assert_eq!(outputs["q"], json!([{"a": 1}, {"a": 2}]));
+        assert_eq!(Outcome::skipped("dup").with_output("q", json!({})).label(), "skipped");
+    }
+
+    #[test]
+    fn infrastructure_errors_are_retryable_and_decode_errors_poison() {
+        let e: HandlerError = crate::storage::StorageError::Permanent("403".into()).into();
+        assert_eq!(e.label(), "failed");
+        let e: HandlerError = DecodeError::Missing("Data.x".into()).into();
+        assert_eq!(e.label(), "poisoned");
+    }
+}

@@ -1,0 +1,159 @@
+//! The axum glue that runs every payload-mode invocation the same way.
+//!
+//! Reads the raw body (so even malformed JSON can be quarantined verbatim — axum's `Json` extractor
+//! would answer 400/422, which the host turns into a failure and Event Grid into 24 h of retries),
+//! opens one span per invocation, runs the function, catches panics, maps the ending to the host's
+//! response and logs it exactly once.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
+use futures::FutureExt as _;
+use serde_json::json;
+use tracing::{Instrument as _, Span, debug, error, info, warn};
+
+use super::outcome::{HandlerError, Outcome};
+use super::{HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Quarantine};
+use crate::telemetry::redact;
+
+/// Application state that can reach the quarantine.
+pub trait HasQuarantine {
+    /// The quarantine for poison payloads.
+    fn quarantine(&self) -> &Quarantine;
+}
+
+/// One decoded invocation, as handed to a function.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Function (folder) name.
+    pub function: &'static str,
+    /// `X-Azure-Functions-InvocationId`, else `sys.RandGuid`, else a fresh GUID.
+    pub id: String,
+    /// `X-Azure-Functions-HostVersion`, when sent.
+    pub host_version: Option<String>,
+    /// The decoded envelope.
+    pub request: InvokeRequest,
+    /// The raw body, kept for quarantine.
+    pub raw: Bytes,
+}
+
+/// A `POST /<function>` route that runs `handler` under the shared outcome policy.
+pub fn invocation_route<S, F, Fut>(function: &'static str, handler: F) -> MethodRouter<S>
+where
+    S: HasQuarantine + Clone + Send + Sync + 'static,
+    F: Fn(S, Invocation) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
+{
+    post(move |State(state): State<S>, headers: HeaderMap, body: Bytes| {
+        let handler = handler.clone();
+        async move { run(function, state, headers, body, handler).await }
+    })
+}
+
+async fn run<S, F, Fut>(function: &'static str, state: S, headers: HeaderMap, raw: Bytes, handler: F) -> Response
+where
+    S: HasQuarantine + Clone + Send + Sync + 'static,
+    F: Fn(S, Invocation) -> Fut,
+    Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
+{
+    let started = Instant::now();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let parsed = InvokeRequest::parse(&raw);
+    let id = header(INVOCATION_ID_HEADER)
+        .or_else(|| parsed.as_ref().ok().and_then(|r| r.sys().rand_guid))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!(
+        "invocation",
+        function,
+        invocation.id = %id,
+        host.version = header(HOST_VERSION_HEADER).as_deref().unwrap_or(""),
+        event.id = tracing::field::Empty,
+        event.type = tracing::field::Empty,
+        blob.name = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    let result = match parsed {
+        Err(e) => Err(HandlerError::from(e)),
+        Ok(request) => {
+            let inv = Invocation { function, id: id.clone(), host_version: header(HOST_VERSION_HEADER), request, raw: raw.clone() };
+            match AssertUnwindSafe(handler(state.clone(), inv)).catch_unwind().instrument(span.clone()).await {
+                Ok(r) => r,
+                // A panic is a bug triggered by this input; retrying would loop for 24 h, so the
+                // payload is kept in quarantine for a replay after the fix.
+                Err(_) => Err(HandlerError::poison("handler panicked")),
+            }
+        }
+    };
+    finish(function, &id, &state, &raw, result, started).instrument(span).await
+}
+
+async fn finish<S: HasQuarantine>(
+    function: &str,
+    id: &str,
+    state: &S,
+    raw: &[u8],
+    result: Result<Outcome, HandlerError>,
+    started: Instant,
+) -> Response {
+    let span = Span::current();
+    let elapsed = || started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(Outcome::Processed { outputs, summary }) => {
+            record(&span, "processed", elapsed());
+            info!(summary = %summary, "invocation processed");
+            ok(InvokeResponse { outputs, logs: vec![summary], ..Default::default() })
+        }
+        Ok(Outcome::Skipped { reason }) => {
+            record(&span, "skipped", elapsed());
+            debug!(reason = %reason, "invocation skipped");
+            ok(InvokeResponse { logs: vec![format!("skipped: {reason}")], ..Default::default() })
+        }
+        Err(HandlerError::Poison { reason, source }) => {
+            let cause = source.map(|e| redact(&format!("{e:#}"))).unwrap_or_default();
+            match state.quarantine().put(function, id, None, &reason, raw).await {
+                Ok(blob) => {
+                    record(&span, "poisoned", elapsed());
+                    warn!(stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");
+                    ok(InvokeResponse { logs: vec![format!("poisoned: {reason}; quarantined as {blob}")], ..Default::default() })
+                }
+                Err(e) => {
+                    record(&span, "failed", elapsed());
+                    error!(stage = "processing", reason = %reason, error.cause_chain = %redact(&e.to_string()), "quarantine write failed; invocation failed so the trigger redelivers");
+                    fail("quarantine write failed")
+                }
+            }
+        }
+        Err(HandlerError::Retryable { stage, source }) => {
+            record(&span, "failed", elapsed());
+            let chain = redact(&format!("{source:#}"));
+            error!(stage = stage.as_str(), error.cause_chain = %chain, "invocation failed");
+            fail(&chain)
+        }
+    }
+}
+
+fn record(span: &Span, outcome: &str, ms: f64) {
+    span.record("outcome", outcome);
+    span.record("duration_ms", ms);
+}
+
+fn ok(body: InvokeResponse) -> Response {
+    json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+/// A 500 with a JSON body for humans; the host ignores it but fails the invocation.
+fn fail(message: &str) -> Response {
+    let body = json!({ "error": message });
+    json_response(StatusCode::INTERNAL_SERVER_ERROR, body.to_string().into_bytes())
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+}

@@ -1,0 +1,22 @@
+//! Azure Functions custom handler that catalogues Azure Bastion session recordings and audit logs,
+//! enforces retention and sends notifications.
+//!
+//! # Layout
+//! - [`invocation`]: the Functions host protocol (envelopes, decoding, outcome policy, quarantine).
+//! - [`events`]: Event Grid / CloudEvents blob events and the timer payload.
+//! - [`storage`], [`tables`]: the blob and table ports with Azure and in-memory implementations.
+//! - [`recordings`], [`retention`], [`catalogue`], [`notify`]: the domain.
+//! - [`app`]: state and router; [`config`], [`telemetry`], [`clock`]: plumbing.
+
+pub mod app;
+pub mod catalogue;
+pub mod clock;
+pub mod config;
+pub mod events;
+pub mod invocation;
+pub mod notify;
+pub mod recordings;
+pub mod retention;
+pub mod storage;
+pub mod tables;
+pub mod telemetry;

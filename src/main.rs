@@ -1,0 +1,52 @@
+//! The `handler` binary: started by the Functions host (or devhost) on `FUNCTIONS_CUSTOMHANDLER_PORT`.
+//!
+//! Prints `listening addr=127.0.0.1:<port>` as its first stdout line (tests bind port 0), serves until
+//! SIGTERM/Ctrl-C, and exits non-zero on any start-up failure: the host restarts a crashed worker but
+//! treats exit 0 as intentional.
+
+use std::process::ExitCode;
+
+use bastion_recordings::app::{AppState, router};
+use bastion_recordings::config::Config;
+use bastion_recordings::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        // Only a SIGTERM/Ctrl-C ends serving: a requested stop is a clean exit.
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("handler failed to start: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let port = config.port;
+    let state = AppState::from_config(config)?;
+    if let Ok(spec) = std::env::var("HANDLER_IN_MEMORY_SEED") {
+        state.seed_in_memory(&spec).await;
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening addr={}", listener.local_addr()?);
+    telemetry::init();
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await?;
+    tracing::info!("shut down on signal");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or(());
+}

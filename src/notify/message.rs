@@ -1,0 +1,85 @@
+//! The notification message and its stable id.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// How urgent a notification is; routing can require a minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Routine (a recording was catalogued).
+    Info,
+    /// Needs a look (failed logins, unrecorded sessions).
+    Warning,
+    /// Needs action now (tampering, stalled recordings).
+    Critical,
+}
+
+/// One fact worth telling people about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// Dotted type, e.g. `recording.catalogued`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Stable id: the same fact always yields the same id, so redeliveries can be deduplicated.
+    pub notification_id: String,
+    /// When the fact happened (RFC 3339 UTC).
+    pub time: String,
+    /// Severity.
+    pub severity: Severity,
+    /// One-line human summary (no personal data).
+    pub title: String,
+    /// Type-specific details.
+    pub data: Value,
+}
+
+impl Notification {
+    /// A notification whose id is derived from `kind` and `fact` (a string naming the fact uniquely,
+    /// e.g. the recording id), so every producer of the same fact produces the same id.
+    pub fn new(kind: &str, fact: &str, time: String, severity: Severity, title: String, data: Value) -> Self {
+        Self { kind: kind.to_owned(), notification_id: stable_id(kind, fact), time, severity, title, data }
+    }
+
+    /// The message as the queue output value: always a JSON object.
+    pub fn to_output(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// A GUID-shaped id from SHA-256 of `kind` and `fact`.
+pub fn stable_id(kind: &str, fact: &str) -> String {
+    let digest = Sha256::digest(format!("{kind}\n{fact}").as_bytes());
+    let h = hex::encode(&digest[..16]);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_per_fact_and_distinct_across_facts() {
+        let a = stable_id("recording.catalogued", "2025-03-14~abc");
+        assert_eq!(a, stable_id("recording.catalogued", "2025-03-14~abc"));
+        assert_ne!(a, stable_id("recording.catalogued", "2025-03-14~abd"));
+        assert_ne!(a, stable_id("recording.deleted", "2025-03-14~abc"));
+        assert_eq!(a.len(), 36);
+    }
+
+    #[test]
+    fn output_is_an_object_without_colliding_keys() {
+        let n = Notification::new("t.x", "f", "2025-01-01T00:00:00Z".into(), Severity::Info, "hi".into(), json!({}));
+        let v = n.to_output();
+        let obj = v.as_object().expect("object");
+        for reserved in ["id", "dequeuecount", "popreceipt", "expirationtime", "insertiontime", "nextvisibletime"] {
+            assert!(obj.keys().all(|k| k.to_ascii_lowercase() != reserved), "{reserved}");
+        }
+        assert_eq!(v["type"], "t.x");
+        let back: Notification = serde_json::from_value(v).expect("round trip");
+        assert_eq!(back, n);
+    }
+}

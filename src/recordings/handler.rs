@@ -1,0 +1,122 @@
+//! `RecordingCreated`: event → properties → catalogue row (idempotent) → tags → notification.
+//!
+//! Storage calls for a new recording: properties, row read, tag write, row insert (4); plus a tag
+//! read only when the blob already has tags. A duplicate or older event costs two reads.
+
+use serde_json::Value;
+use tracing::Span;
+
+use super::ingest::{self, EntryInput};
+use crate::app::AppState;
+use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::events::event_grid::BlobEvent;
+use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::notify::OUTPUT_BINDING;
+use crate::retention::policy::{Retention, Subject, merge_tags};
+use crate::storage::{BlobProps, BlobRef, StorageError, Tags};
+use crate::tables::{TableError, WriteMode};
+
+/// Attempts at an optimistic write before giving up as retryable.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// Decodes the `eventGridEvent` binding; every decoding failure is poison.
+///
+/// # Errors
+/// `Poison` for a missing or malformed event.
+pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
+    let raw: Value = inv.request.data_object("eventGridEvent")?;
+    let event = BlobEvent::from_value(&raw).map_err(|e| HandlerError::poison(e.to_string()))?;
+    let span = Span::current();
+    span.record("event.id", event.id.as_str());
+    span.record("event.type", event.event_type.as_str());
+    span.record("blob.name", event.blob.as_str());
+    Ok(event)
+}
+
+/// Handles one invocation.
+///
+/// # Errors
+/// `Poison` for unusable events, `Retryable` for storage failures.
+pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    let event = decode_event(&inv)?;
+    if let Some(reason) = ingest::not_ours(&event, &state.config.recordings_container, state.recordings.account()) {
+        return Ok(Outcome::skipped(reason));
+    }
+    let blob = BlobRef::new(event.container.clone(), event.blob.clone());
+    let props = match state.recordings.properties(&blob).await {
+        Err(StorageError::NotFound) => return Ok(Outcome::skipped(format!("blob {blob} no longer exists"))),
+        other => other?,
+    };
+    catalogue(&state, &event, &blob, &props).await
+}
+
+/// Catalogues a blob whose properties are known (also used by reconciliation and backfill).
+///
+/// # Errors
+/// `Retryable` for storage failures.
+pub async fn catalogue(state: &AppState, event: &BlobEvent, blob: &BlobRef, props: &BlobProps) -> Result<Outcome, HandlerError> {
+    let created = props.created.unwrap_or(event.time);
+    let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
+    let repo = CatalogueRepo::new(state.tables.clone());
+    let mut existing = repo.get(&key).await?;
+    if existing.as_ref().is_some_and(|row| !ingest::is_newer(event, &row.value)) {
+        return Ok(Outcome::skipped("duplicate or older event"));
+    }
+    let Some(retention) = apply_retention(state, blob, props, created).await? else {
+        return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
+    };
+    for _ in 0..WRITE_ATTEMPTS {
+        let first_seen = existing.as_ref().map_or_else(|| state.clock.now(), |r| r.value.first_seen);
+        let entry = ingest::derive_entry(EntryInput { event, blob, props, key: key.clone(), retention: retention.clone(), first_seen });
+        let mode = existing.as_ref().map_or(WriteMode::Insert, |r| WriteMode::IfMatch(r.etag.clone()));
+        match repo.write(&entry, existing.as_ref().map(|r| &r.raw), mode).await {
+            Ok(_) => return Ok(written(&entry, existing.as_ref())),
+            Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
+                // Another delivery of this blob won the race: re-read and decide again.
+                existing = repo.get(&key).await?;
+                if existing.as_ref().is_some_and(|row| !ingest::is_newer(event, &row.value)) {
+                    return Ok(Outcome::skipped("duplicate or older event (concurrent delivery)"));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(HandlerError::storage(anyhow::anyhow!("catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts", key.id())))
+}
+
+fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
+    match previous {
+        None => Outcome::processed(format!("catalogued recording {}", entry.key.id()))
+            .with_output(OUTPUT_BINDING, ingest::catalogued_notification(entry).to_output()),
+        Some(_) => Outcome::processed(format!("updated recording {}", entry.key.id())),
+    }
+}
+
+/// Computes the class from the policy, merges it into the blob's tags (keeping other tags, holds
+/// and later dates) and writes them if they changed. `None` when the blob vanished meanwhile.
+async fn apply_retention(
+    state: &AppState,
+    blob: &BlobRef,
+    props: &BlobProps,
+    created: time::OffsetDateTime,
+) -> Result<Option<Retention>, HandlerError> {
+    let existing = if props.tag_count == Some(0) {
+        Tags::new()
+    } else {
+        match state.recordings.get_tags(blob).await {
+            Err(StorageError::NotFound) => return Ok(None),
+            other => other?,
+        }
+    };
+    let subject = Subject { container: &blob.container, blob: &blob.name, metadata: Some(&props.metadata), ..Default::default() };
+    let computed = state.policy.classify(&subject, created);
+    let (tags, effective) = merge_tags(&existing, &computed);
+    if tags != existing {
+        match state.recordings.set_tags(blob, &tags, None).await {
+            Err(StorageError::NotFound) => return Ok(None),
+            other => other?,
+        }
+    }
+    Ok(Some(effective))
+}

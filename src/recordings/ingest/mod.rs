@@ -1,0 +1,143 @@
+//! Pure decisions of recording ingestion.
+
+use std::cmp::Ordering;
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
+use crate::events::event_grid::{BlobEvent, sequencer_cmp};
+use crate::invocation::decode::format_utc;
+use crate::notify::{Notification, Severity};
+use crate::retention::policy::Retention;
+use crate::storage::{BlobProps, BlobRef};
+
+/// Why an event is not ours, or `None` when it is. Not-ours events are skipped, not poisoned: they
+/// are valid events that a broad subscription filter let through.
+pub fn not_ours(event: &BlobEvent, container: &str, account: &str) -> Option<String> {
+    if !event.is_created() {
+        return Some(format!("event type {} is not handled", event.event_type));
+    }
+    if event.container != container {
+        return Some(format!("container {} is not the recordings container", event.container));
+    }
+    if !event.account.eq_ignore_ascii_case(account) {
+        return Some(format!("account {} is not the configured recordings account", event.account));
+    }
+    None
+}
+
+/// True when `event` describes a newer state of the blob than the stored row.
+/// Sequencers order events of one blob; without them, a different ETag with a later time wins.
+pub fn is_newer(event: &BlobEvent, row: &CatalogueEntry) -> bool {
+    match (event.data.sequencer.as_deref(), row.sequencer.as_str()) {
+        (Some(new), old) if !new.is_empty() && !old.is_empty() => sequencer_cmp(new, old) == Ordering::Greater,
+        _ => event.data.e_tag.as_deref() != Some(row.etag.as_str()) && event.time > row.blob_created,
+    }
+}
+
+/// GUIDs in the blob name and metadata (lower-case, deduplicated, in order of appearance): candidate
+/// session keys. The recording name format is undocumented, so nothing here is required.
+pub fn candidate_keys(blob: &str, props: &BlobProps) -> Vec<String> {
+    let mut keys = Vec::new();
+    let texts = std::iter::once(blob).chain(props.metadata.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
+    for text in texts {
+        for guid in find_guids(text) {
+            if !keys.contains(&guid) {
+                keys.push(guid);
+            }
+        }
+    }
+    keys
+}
+
+/// Every `8-4-4-4-12` hex GUID in `text`, lower-cased.
+pub fn find_guids(text: &str) -> Vec<String> {
+    const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 36 <= b.len() {
+        let mut pos = i;
+        let ok = SHAPE.iter().enumerate().all(|(n, &len)| {
+            let group = b[pos..pos + len].iter().all(u8::is_ascii_hexdigit);
+            pos += len;
+            let dash = n == 4 || b[pos] == b'-';
+            pos += usize::from(n < 4);
+            group && dash
+        });
+        let bounded = |j: Option<&u8>| j.is_none_or(|c| !c.is_ascii_hexdigit());
+        if ok && bounded(i.checked_sub(1).and_then(|j| b.get(j))) && bounded(b.get(i + 36)) {
+            out.push(text[i..i + 36].to_ascii_lowercase());
+            i += 36;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Everything needed to build a row.
+#[derive(Debug)]
+pub struct EntryInput<'a> {
+    /// The event.
+    pub event: &'a BlobEvent,
+    /// The blob.
+    pub blob: &'a BlobRef,
+    /// Its properties, read now.
+    pub props: &'a BlobProps,
+    /// Its key.
+    pub key: RecordingKey,
+    /// Effective retention (after merging with existing tags).
+    pub retention: Retention,
+    /// `FirstSeen` of an existing row, or now.
+    pub first_seen: OffsetDateTime,
+}
+
+/// Builds the catalogue row for the current state of the blob.
+pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
+    let EntryInput { event, blob, props, key, retention, first_seen } = input;
+    CatalogueEntry {
+        key,
+        blob_url: event.data.url.clone(),
+        container: blob.container.clone(),
+        blob_name: blob.name.clone(),
+        content_length: props.content_length,
+        content_type: props.content_type.clone().or_else(|| event.data.content_type.clone()).unwrap_or_default(),
+        blob_type: props.kind.map(|k| k.as_str().to_owned()).or_else(|| event.data.blob_type.clone()).unwrap_or_default(),
+        etag: props.etag.clone(),
+        sequencer: event.data.sequencer.clone().unwrap_or_default(),
+        event_id: event.id.clone(),
+        blob_created: event.time,
+        first_seen,
+        retention_class: retention.class,
+        retain_until: retention.until,
+        candidate_keys: candidate_keys(&blob.name, props),
+        metadata: serde_json::to_string(&props.metadata).unwrap_or_default(),
+        status: STATUS_CATALOGUED.to_owned(),
+    }
+}
+
+/// The `recording.catalogued` notification for a newly created row. Thin: ids, size, retention.
+pub fn catalogued_notification(entry: &CatalogueEntry) -> Notification {
+    Notification::new(
+        "recording.catalogued",
+        &entry.key.id(),
+        format_utc(entry.blob_created),
+        Severity::Info,
+        format!("New Bastion session recording catalogued ({} bytes)", entry.content_length),
+        json!({
+            "recordingId": entry.key.id(),
+            "container": entry.container,
+            "blobName": entry.blob_name,
+            "blobUrl": entry.blob_url,
+            "contentLength": entry.content_length,
+            "retentionClass": entry.retention_class,
+            "retainUntil": entry.retain_until,
+            "candidateKeys": entry.candidate_keys,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests;

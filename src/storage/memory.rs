@@ -1,0 +1,220 @@
+//! In-memory [`BlobStore`] for fast unit and component tests.
+//!
+//! Behaves like the service where the product depends on it: ETags change on content writes but not
+//! on tag writes, `416` past the end, conditional deletes, tag queries with the service's grammar.
+//! Unlike Azure, its tag index is immediately consistent; code must not rely on that.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use time::OffsetDateTime;
+
+use super::tag_expr::TagExpr;
+use super::{BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags};
+
+#[derive(Debug, Clone)]
+struct Blob {
+    body: BytesMut,
+    props: BlobProps,
+    tags: Tags,
+}
+
+/// A storage account held in memory.
+#[derive(Debug)]
+pub struct InMemoryBlobStore {
+    account: String,
+    blobs: Mutex<BTreeMap<BlobRef, Blob>>,
+    version: AtomicU64,
+    calls: AtomicU64,
+}
+
+impl InMemoryBlobStore {
+    /// An empty account with the given name.
+    pub fn new(account: impl Into<String>) -> Self {
+        Self { account: account.into(), blobs: Mutex::default(), version: AtomicU64::new(0), calls: AtomicU64::new(0) }
+    }
+
+    /// Number of calls made so far (tests count storage round trips with it).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Whole content of a blob, if it exists.
+    pub fn content(&self, blob: &BlobRef) -> Option<Bytes> {
+        self.lock().get(blob).map(|b| b.body.clone().freeze())
+    }
+
+    /// Names of all blobs in a container.
+    pub fn names(&self, container: &str) -> Vec<String> {
+        self.lock().keys().filter(|k| k.container == container).map(|k| k.name.clone()).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<BlobRef, Blob>> {
+        self.blobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn next_etag(&self) -> String {
+        format!("0x8D{:014X}", self.version.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn new_blob(&self, kind: BlobKind, body: Bytes, content_type: &str, metadata: &Metadata) -> Blob {
+        let now = OffsetDateTime::now_utc();
+        let props = BlobProps {
+            content_length: body.len() as u64,
+            content_type: Some(content_type.to_owned()),
+            etag: self.next_etag(),
+            last_modified: Some(now),
+            created: Some(now),
+            kind: Some(kind),
+            metadata: metadata.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
+            tag_count: Some(0),
+        };
+        Blob { body: BytesMut::from(&body[..]), props, tags: Tags::new() }
+    }
+}
+
+#[async_trait]
+impl BlobStore for InMemoryBlobStore {
+    fn account(&self) -> &str {
+        &self.account
+    }
+
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
+        self.count();
+        self.lock().get(blob).map(|b| b.props.clone()).ok_or(StorageError::NotFound)
+    }
+
+    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+        self.count();
+        let blobs = self.lock();
+        let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
+        let size = b.body.len() as u64;
+        if offset >= size || len == 0 {
+            return Err(StorageError::RangeNotSatisfiable);
+        }
+        let end = offset.saturating_add(len).min(size);
+        Ok(Bytes::copy_from_slice(&b.body[offset as usize..end as usize]))
+    }
+
+    async fn list(&self, container: &str, prefix: Option<&str>, marker: Option<String>) -> Result<Page<BlobItem>, StorageError> {
+        self.count();
+        const PAGE: usize = 5000;
+        let blobs = self.lock();
+        let mut items: Vec<BlobItem> = blobs
+            .iter()
+            .filter(|(k, _)| k.container == container && k.name.starts_with(prefix.unwrap_or("")))
+            .filter(|(k, _)| marker.as_deref().is_none_or(|m| k.name.as_str() >= m))
+            .take(PAGE + 1)
+            .map(|(k, b)| BlobItem { name: k.name.clone(), props: b.props.clone() })
+            .collect();
+        let next = (items.len() > PAGE).then(|| items.pop().map(|i| i.name)).flatten();
+        Ok(Page { items, next })
+    }
+
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
+        self.count();
+        self.lock().get(blob).map(|b| b.tags.clone()).ok_or(StorageError::NotFound)
+    }
+
+    async fn set_tags(&self, blob: &BlobRef, tags: &Tags, if_tags: Option<&str>) -> Result<(), StorageError> {
+        self.count();
+        validate_tags(tags)?;
+        let cond = if_tags.map(TagExpr::parse).transpose().map_err(StorageError::Permanent)?;
+        let mut blobs = self.lock();
+        let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;
+        if cond.is_some_and(|c| !c.eval(&b.tags)) {
+            return Err(StorageError::PreconditionFailed);
+        }
+        b.tags = tags.clone();
+        b.props.tag_count = Some(tags.len() as u32);
+        Ok(())
+    }
+
+    async fn find_by_tags(&self, container: &str, expr: &str, marker: Option<String>) -> Result<Page<TaggedBlob>, StorageError> {
+        self.count();
+        const PAGE: usize = 5000;
+        let e = TagExpr::parse(expr).map_err(StorageError::Permanent)?;
+        let keys = e.keys();
+        let blobs = self.lock();
+        let mut items: Vec<TaggedBlob> = blobs
+            .iter()
+            .filter(|(k, b)| k.container == container && e.eval(&b.tags))
+            .filter(|(k, _)| marker.as_deref().is_none_or(|m| k.name.as_str() >= m))
+            .take(PAGE + 1)
+            .map(|(k, b)| TaggedBlob {
+                container: k.container.clone(),
+                name: k.name.clone(),
+                tags: b.tags.iter().filter(|(t, _)| keys.contains(t)).map(|(t, v)| (t.clone(), v.clone())).collect(),
+            })
+            .collect();
+        let next = (items.len() > PAGE).then(|| items.pop().map(|i| i.name)).flatten();
+        Ok(Page { items, next })
+    }
+
+    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
+        self.count();
+        let mut blobs = self.lock();
+        let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
+        if b.props.etag != super::normalize_etag(etag) {
+            return Err(StorageError::PreconditionFailed);
+        }
+        blobs.remove(blob);
+        Ok(())
+    }
+
+    async fn put(&self, blob: &BlobRef, body: Bytes, content_type: &str, metadata: &Metadata) -> Result<String, StorageError> {
+        self.count();
+        let mut new = self.new_blob(BlobKind::Block, body, content_type, metadata);
+        let mut blobs = self.lock();
+        if let Some(old) = blobs.get(blob) {
+            // An overwrite keeps the creation time, as the service does.
+            new.props.created = old.props.created;
+        }
+        let etag = new.props.etag.clone();
+        blobs.insert(blob.clone(), new);
+        Ok(etag)
+    }
+
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
+        self.count();
+        let new = self.new_blob(BlobKind::Append, Bytes::new(), content_type, &Metadata::new());
+        self.lock().insert(blob.clone(), new);
+        Ok(())
+    }
+
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
+        self.count();
+        let etag = self.next_etag();
+        let mut blobs = self.lock();
+        let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;
+        if b.props.kind != Some(BlobKind::Append) {
+            return Err(StorageError::from_status(409, "InvalidBlobType"));
+        }
+        b.body.extend_from_slice(&body);
+        b.props.content_length = b.body.len() as u64;
+        b.props.etag = etag;
+        b.props.last_modified = Some(OffsetDateTime::now_utc());
+        Ok(())
+    }
+}
+
+/// Enforces the service's tag limits so the fake rejects what Azure would reject.
+pub fn validate_tags(tags: &Tags) -> Result<(), StorageError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c);
+    if tags.len() > 10 {
+        return Err(StorageError::Permanent("more than 10 tags".into()));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.len() > 128 || v.len() > 256 || !k.chars().all(ok_char) || !v.chars().all(ok_char) {
+            return Err(StorageError::Permanent(format!("invalid tag {k:?}")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The blob port: a narrow, project-owned view of Azure Blob Storage.
+//!
+//! Owns [`BlobStore`] (the seam), its value types and [`StorageError`], which classifies every failure
+//! so callers can decide between "skip", "poison" and "retry". It knows nothing about recordings or
+//! audit logs. Implementations: [`azure::AzureBlobStore`] (official `azure_storage_blob` crate) and
+//! [`memory::InMemoryBlobStore`] (fast unit tests). Both are held to one contract suite in
+//! `tests/e2e/storage_contract.rs`, run on the fake always and on Azurite in CI.
+
+pub mod azure;
+pub mod connection;
+pub mod memory;
+pub mod sas;
+pub mod tag_expr;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+/// Blob index tags: at most 10 per blob, case-sensitive keys, string values.
+pub type Tags = BTreeMap<String, String>;
+
+/// User-defined blob metadata (`x-ms-meta-*`), keys lower-cased by the service.
+pub type Metadata = BTreeMap<String, String>;
+
+/// A blob address inside one storage account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobRef {
+    /// Container name.
+    pub container: String,
+    /// Blob name; may contain `/` and `=`.
+    pub name: String,
+}
+
+impl BlobRef {
+    /// Builds a reference from a container and a blob name.
+    pub fn new(container: impl Into<String>, name: impl Into<String>) -> Self {
+        Self { container: container.into(), name: name.into() }
+    }
+}
+
+impl std::fmt::Display for BlobRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.container, self.name)
+    }
+}
+
+/// The kind of blob, as reported by `x-ms-blob-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobKind {
+    /// Block blob (`PutBlob` / `PutBlockList`).
+    Block,
+    /// Append blob (0-length `PutBlob`, then `AppendBlock`).
+    Append,
+    /// Page blob.
+    Page,
+}
+
+impl BlobKind {
+    /// The service's spelling (`BlockBlob`, `AppendBlob`, `PageBlob`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Block => "BlockBlob",
+            Self::Append => "AppendBlob",
+            Self::Page => "PageBlob",
+        }
+    }
+}
+
+/// Properties of one blob, read with a single `Get Blob Properties` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobProps {
+    /// Size in bytes at read time.
+    pub content_length: u64,
+    /// `Content-Type`, if the writer set one.
+    pub content_type: Option<String>,
+    /// ETag without surrounding quotes.
+    pub etag: String,
+    /// `Last-Modified`.
+    pub last_modified: Option<OffsetDateTime>,
+    /// `x-ms-creation-time`: stable for the blob's life, unlike event times.
+    pub created: Option<OffsetDateTime>,
+    /// Blob type, when reported.
+    pub kind: Option<BlobKind>,
+    /// User metadata.
+    pub metadata: Metadata,
+    /// `x-ms-tag-count`: lets callers skip a `Get Blob Tags` call when it is 0.
+    pub tag_count: Option<u32>,
+}
+
+/// One entry of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobItem {
+    /// Blob name.
+    pub name: String,
+    /// Properties as returned by the listing (metadata included).
+    pub props: BlobProps,
+}
+
+/// One page of results plus the marker for the next page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Items on this page.
+    pub items: Vec<T>,
+    /// Opaque marker for the next page; `None` when this was the last page.
+    pub next: Option<String>,
+}
+
+/// A blob returned by `Find Blobs by Tags`, with the tags named in the expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggedBlob {
+    /// Container name.
+    pub container: String,
+    /// Blob name.
+    pub name: String,
+    /// Only the tags that appear in the filter expression (service behaviour).
+    pub tags: Tags,
+}
+
+/// Why a storage call failed, classified for the retry policy.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// 404: blob or container does not exist.
+    #[error("not found")]
+    NotFound,
+    /// 412: an `If-Match` / `x-ms-if-tags` condition did not hold.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// 409: the blob or container already exists (conditional create).
+    #[error("already exists")]
+    AlreadyExists,
+    /// 416: the requested range starts at or beyond the end of the blob.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable,
+    /// Network error, timeout, 408, 429 or 5xx after the SDK's own retries: worth retrying later.
+    #[error("transient storage failure: {0}")]
+    Transient(String),
+    /// Any other failure (400, 403, bad configuration): retrying will not help.
+    #[error("storage failure: {0}")]
+    Permanent(String),
+}
+
+impl StorageError {
+    /// Classifies an HTTP status code returned by a storage service.
+    pub fn from_status(status: u16, detail: impl Into<String>) -> Self {
+        match status {
+            404 => Self::NotFound,
+            409 => Self::AlreadyExists,
+            412 => Self::PreconditionFailed,
+            416 => Self::RangeNotSatisfiable,
+            408 | 429 | 500..=599 => Self::Transient(format!("HTTP {status}: {}", detail.into())),
+            _ => Self::Permanent(format!("HTTP {status}: {}", detail.into())),
+        }
+    }
+
+    /// True when a later retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+}
+
+/// The blob operations the product needs, and nothing more.
+///
+/// Object safe; held as `Arc<dyn BlobStore>`, one instance per storage connection.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// The storage account name this store talks to (`devstoreaccount1` on Azurite).
+    fn account(&self) -> &str;
+
+    /// Reads properties and metadata.
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError>;
+
+    /// Reads `len` bytes from `offset`; fewer when the blob ends earlier.
+    /// `RangeNotSatisfiable` when `offset` is at or past the end (no new bytes).
+    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, StorageError>;
+
+    /// Lists blobs whose names start with `prefix`, one page at a time.
+    async fn list(
+        &self,
+        container: &str,
+        prefix: Option<&str>,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, StorageError>;
+
+    /// Reads the whole tag set.
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError>;
+
+    /// Replaces the whole tag set (the service has no partial update: read, modify, write).
+    /// `if_tags` is an `x-ms-if-tags` condition; `PreconditionFailed` when it does not hold.
+    async fn set_tags(&self, blob: &BlobRef, tags: &Tags, if_tags: Option<&str>) -> Result<(), StorageError>;
+
+    /// `Find Blobs by Tags` scoped to one container; `expr` must not mention `@container`.
+    async fn find_by_tags(
+        &self,
+        container: &str,
+        expr: &str,
+        marker: Option<String>,
+    ) -> Result<Page<TaggedBlob>, StorageError>;
+
+    /// Deletes the blob if its ETag still equals `etag`. `PreconditionFailed` if it changed,
+    /// `NotFound` if it is already gone.
+    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError>;
+
+    /// Uploads a block blob in one request (creating the container when missing) and returns its ETag.
+    async fn put(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError>;
+
+    /// Creates an empty append blob (creating the container when missing).
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError>;
+
+    /// Appends one block to an append blob.
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError>;
+}
+
+/// Strips the quotes some sources put around ETags, so values compare equal.
+pub fn normalize_etag(etag: &str) -> &str {
+    let t = etag.trim();
+    let t = t.strip_prefix("W/").unwrap_or(t);
+    t.trim_matches('"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_compare_without_quotes() {
+        assert_eq!(normalize_etag("\"0x8D4BCC2E4835CD0\""), "0x8D4BCC2E4835CD0");
+        assert_eq!(normalize_etag("0x8D4BCC2E4835CD0"), "0x8D4BCC2E4835CD0");
+        assert_eq!(normalize_etag(" W/\"x\" "), "x");
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert!(matches!(StorageError::from_status(404, ""), StorageError::NotFound));
+        assert!(matches!(StorageError::from_status(412, ""), StorageError::PreconditionFailed));
+        assert!(matches!(StorageError::from_status(416, ""), StorageError::RangeNotSatisfiable));
+        assert!(StorageError::from_status(503, "busy").is_transient());
+        assert!(StorageError::from_status(429, "").is_transient());
+        assert!(!StorageError::from_status(403, "denied").is_transient());
+    }
+}

@@ -1,0 +1,54 @@
+//! Table key encoding.
+//!
+//! `PartitionKey`/`RowKey` may not contain `/ \ # ?` or control characters and are limited to 1 KiB.
+//! Blob names contain `/`, so they are stored as unpadded base64url, which is also reversible
+//! (a catalogue key can be turned back into the blob name without another lookup).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Encodes arbitrary text as a valid, reversible table key.
+pub fn encode_key(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(text.as_bytes())
+}
+
+/// Reverses [`encode_key`]; `None` for text that is not a key we produced.
+pub fn decode_key(key: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(key.as_bytes()).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// True when `key` can be used as a `PartitionKey`/`RowKey` as is.
+pub fn is_valid_key(key: &str) -> bool {
+    key.len() <= 1024 && !key.chars().any(|c| matches!(c, '/' | '\\' | '#' | '?') || c.is_control())
+}
+
+/// Validates a table name: alphanumeric, 3–63 characters, starting with a letter.
+pub fn is_valid_table_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_paths_round_trip_into_valid_keys() {
+        for name in ["a/b/c.json", "resourceId=/SUBSCRIPTIONS/x/y=2025/PT1H.json", "ünïcode ?#\\", ""] {
+            let key = encode_key(name);
+            assert!(is_valid_key(&key), "{key}");
+            assert_eq!(decode_key(&key).as_deref(), Some(name));
+        }
+        assert!(decode_key("not base64 !").is_none());
+    }
+
+    #[test]
+    fn table_names_follow_service_rules() {
+        assert!(is_valid_table_name("recordings"));
+        assert!(!is_valid_table_name("1abc"));
+        assert!(!is_valid_table_name("ab"));
+        assert!(!is_valid_table_name("has-dash"));
+    }
+}

@@ -1,0 +1,138 @@
+//! In-memory [`TableStore`] for fast unit and component tests.
+//!
+//! Mimics the service's observable behaviour: ETags change on every write, insert conflicts (409),
+//! stale `If-Match` (412), ordered results, paging with continuation tokens. It is held to the same
+//! contract suite as the REST client.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+
+use super::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, get_str, strip_annotations};
+
+type Key = (String, String);
+
+/// Tables held in memory; cheap to create per test.
+#[derive(Debug, Default)]
+pub struct InMemoryTables {
+    tables: Mutex<BTreeMap<String, BTreeMap<Key, Stored>>>,
+    version: AtomicU64,
+    calls: AtomicU64,
+}
+
+impl InMemoryTables {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of calls made so far (used by tests that count storage round trips).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// All entities of one table, in key order.
+    pub fn dump(&self, table: &str) -> Vec<Stored> {
+        let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        tables.get(table).map(|t| t.values().cloned().collect()).unwrap_or_default()
+    }
+
+    fn next_etag(&self) -> String {
+        format!("W/\"mem-{}\"", self.version.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn keys_of(entity: &Entity) -> Result<Key, TableError> {
+    let pk = get_str(entity, "PartitionKey").ok_or_else(|| TableError::Permanent("PartitionKey missing".into()))?;
+    let rk = get_str(entity, "RowKey").ok_or_else(|| TableError::Permanent("RowKey missing".into()))?;
+    Ok((pk.to_owned(), rk.to_owned()))
+}
+
+#[async_trait]
+impl TableStore for InMemoryTables {
+    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
+        self.count();
+        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        tables.entry(table.to_owned()).or_default();
+        Ok(())
+    }
+
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+        self.count();
+        let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(tables.get(table).and_then(|t| t.get(&(pk.to_owned(), rk.to_owned()))).cloned())
+    }
+
+    async fn write(&self, table: &str, entity: &Entity, mode: WriteMode) -> Result<String, TableError> {
+        self.count();
+        let key = keys_of(entity)?;
+        let etag = self.next_etag();
+        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = tables.entry(table.to_owned()).or_default();
+        match (&mode, rows.get(&key)) {
+            (WriteMode::Insert, Some(_)) => return Err(TableError::Conflict),
+            (WriteMode::IfMatch(_), None) => return Err(TableError::NotFound),
+            (WriteMode::IfMatch(want), Some(have)) if want != "*" && *want != have.etag => {
+                return Err(TableError::PreconditionFailed);
+            }
+            _ => {}
+        }
+        let mut stored = entity.clone();
+        strip_annotations(&mut stored);
+        rows.insert(key, Stored { entity: stored, etag: etag.clone() });
+        Ok(etag)
+    }
+
+    async fn delete(&self, table: &str, pk: &str, rk: &str, etag: Option<&str>) -> Result<(), TableError> {
+        self.count();
+        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = tables.get_mut(table).ok_or(TableError::NotFound)?;
+        let key = (pk.to_owned(), rk.to_owned());
+        let have = rows.get(&key).ok_or(TableError::NotFound)?;
+        if let Some(want) = etag.filter(|e| *e != "*")
+            && want != have.etag
+        {
+            return Err(TableError::PreconditionFailed);
+        }
+        rows.remove(&key);
+        Ok(())
+    }
+
+    async fn query(
+        &self,
+        table: &str,
+        filter: Option<&Filter>,
+        top: Option<u32>,
+        continuation: Option<String>,
+    ) -> Result<QueryPage, TableError> {
+        self.count();
+        let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(rows) = tables.get(table) else { return Err(TableError::NotFound) };
+        let limit = top.unwrap_or(1000).clamp(1, 1000) as usize;
+        let start = continuation.as_deref().and_then(|c| c.split_once('\u{1f}'));
+        let mut items = Vec::new();
+        let mut next = None;
+        for ((pk, rk), stored) in rows {
+            if let Some((spk, srk)) = start
+                && (pk.as_str(), rk.as_str()) < (spk, srk)
+            {
+                continue;
+            }
+            if !filter.is_none_or(|f| f.matches(&stored.entity)) {
+                continue;
+            }
+            if items.len() == limit {
+                next = Some(format!("{pk}\u{1f}{rk}"));
+                break;
+            }
+            items.push(stored.clone());
+        }
+        Ok(QueryPage { items, next })
+    }
+}

@@ -1,0 +1,139 @@
+//! The table port: entity-level access to Azure Table Storage.
+//!
+//! Owns [`TableStore`] (the seam), [`Entity`], the structured [`Filter`] (rendered to OData by the REST
+//! client, evaluated directly by the fake, so both agree without an OData parser) and [`TableError`].
+//! Knows nothing about recordings or sessions. Implementations: [`rest::TableRestClient`] (own REST
+//! client on reqwest) and [`memory::InMemoryTables`]; one contract suite covers both.
+
+pub mod filter;
+pub mod keys;
+pub mod memory;
+pub mod rest;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+pub use filter::Filter;
+
+/// An entity: `PartitionKey`, `RowKey` and properties. Values are JSON strings, numbers or booleans.
+/// 64-bit integers travel as strings annotated `Prop@odata.type = Edm.Int64` (see [`int64`]).
+pub type Entity = Map<String, Value>;
+
+/// An entity read back together with its ETag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// The entity, without OData annotations.
+    pub entity: Entity,
+    /// Opaque ETag for optimistic concurrency.
+    pub etag: String,
+}
+
+/// How a write treats an existing entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Insert only; `Conflict` if the entity exists.
+    Insert,
+    /// Insert or replace, unconditionally.
+    Upsert,
+    /// Replace only if the stored ETag equals this one; `PreconditionFailed` otherwise,
+    /// `NotFound` if the entity is gone.
+    IfMatch(String),
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    /// Entities in (PartitionKey, RowKey) order.
+    pub items: Vec<Stored>,
+    /// Opaque continuation for the next page; `None` at the end.
+    pub next: Option<String>,
+}
+
+/// Why a table call failed, classified for the retry policy.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// 404: the entity (or table) does not exist.
+    #[error("not found")]
+    NotFound,
+    /// 409: insert of an entity that exists.
+    #[error("conflict")]
+    Conflict,
+    /// 412: the ETag changed since it was read.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// Network error, timeout, 408, 429 or 5xx after bounded retries.
+    #[error("transient table failure: {0}")]
+    Transient(String),
+    /// Anything else (400 bad entity, 403): retrying will not help.
+    #[error("table failure: {0}")]
+    Permanent(String),
+}
+
+impl TableError {
+    /// Classifies an HTTP status from the Table service.
+    pub fn from_status(status: u16, detail: impl Into<String>) -> Self {
+        match status {
+            404 => Self::NotFound,
+            409 => Self::Conflict,
+            412 => Self::PreconditionFailed,
+            408 | 429 | 500..=599 => Self::Transient(format!("HTTP {status}: {}", detail.into())),
+            _ => Self::Permanent(format!("HTTP {status}: {}", detail.into())),
+        }
+    }
+
+    /// True when a later retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+}
+
+/// Entity-level table operations.
+#[async_trait]
+pub trait TableStore: Send + Sync + 'static {
+    /// Creates the table if it does not exist (idempotent).
+    async fn ensure_table(&self, table: &str) -> Result<(), TableError>;
+
+    /// Reads one entity; `Ok(None)` when it does not exist.
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError>;
+
+    /// Writes a whole entity (the entity must carry `PartitionKey` and `RowKey`); returns the new ETag.
+    async fn write(&self, table: &str, entity: &Entity, mode: WriteMode) -> Result<String, TableError>;
+
+    /// Deletes one entity; `etag = None` deletes unconditionally. `NotFound` if already gone.
+    async fn delete(&self, table: &str, pk: &str, rk: &str, etag: Option<&str>) -> Result<(), TableError>;
+
+    /// Queries with an optional filter, at most `top` entities per page (service maximum 1000).
+    async fn query(
+        &self,
+        table: &str,
+        filter: Option<&Filter>,
+        top: Option<u32>,
+        continuation: Option<String>,
+    ) -> Result<QueryPage, TableError>;
+}
+
+/// Encodes a 64-bit integer property the way the Table service expects it (string value plus an
+/// `Edm.Int64` annotation), so values above `i32::MAX` survive a round trip.
+pub fn int64(entity: &mut Entity, name: &str, value: i64) {
+    entity.insert(name.to_owned(), Value::String(value.to_string()));
+    entity.insert(format!("{name}@odata.type"), Value::String("Edm.Int64".to_owned()));
+}
+
+/// Reads an integer property written by [`int64`] (or as a plain JSON number).
+pub fn get_i64(entity: &Entity, name: &str) -> Option<i64> {
+    match entity.get(name)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads a string property.
+pub fn get_str<'a>(entity: &'a Entity, name: &str) -> Option<&'a str> {
+    entity.get(name).and_then(Value::as_str)
+}
+
+/// Drops `@odata.*` annotations so stored entities compare equal across implementations.
+pub fn strip_annotations(entity: &mut Entity) {
+    entity.retain(|k, _| !k.contains("@odata.") && !k.starts_with("odata."));
+}

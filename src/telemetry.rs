@@ -1,0 +1,77 @@
+//! Logging setup and the redaction rule for anything that may carry a secret.
+//!
+//! Logs go to stdout (the host logs every stderr line as an Error). JSON when running under the
+//! Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`, compact otherwise. Error
+//! texts from HTTP clients can contain SAS signatures or webhook tokens in URLs: every error chain is
+//! passed through [`redact`] before it is logged or returned.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. Safe to call more than once (later calls are ignored).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var_os("FUNCTIONS_WORKER_RUNTIME").is_some()
+        || std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stdout).with_ansi(false);
+    let _ = if json {
+        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}
+
+/// Removes secrets from free text: URL query strings (SAS tokens, function keys, webhook tokens),
+/// `sig=`/`AccountKey=` values and bearer tokens.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        // Keep scheme://host/path, drop query and the path of webhook URLs (tokens live there).
+        let start = pos + 3;
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail.find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>' || c == ')').unwrap_or(tail.len());
+        let url = &tail[..end];
+        let host_end = url.find('/').unwrap_or(url.len());
+        out.push_str(&url[..host_end]);
+        if host_end < url.len() {
+            out.push_str("/…");
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    for key in ["sig=", "AccountKey=", "SharedAccessSignature=", "Bearer ", "whsec_", "code="] {
+        out = mask_after(&out, key);
+    }
+    out
+}
+
+fn mask_after(text: &str, key: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(key) {
+        out.push_str(&rest[..pos + key.len()]);
+        out.push_str("REDACTED");
+        let tail = &rest[pos + key.len()..];
+        let end = tail.find(|c: char| c.is_whitespace() || ";&\"',".contains(c)).unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn secrets_never_survive() {
+        let s = redact("GET https://acct.blob.core.windows.net/c/b?sv=2022&sig=abc%2F123 failed; AccountKey=Zm9v; Bearer eyJ.x");
+        assert!(!s.contains("abc%2F123") && !s.contains("Zm9v") && !s.contains("eyJ.x"), "{s}");
+        assert!(s.contains("acct.blob.core.windows.net"), "{s}");
+        let hook = redact("error sending request for url (https://hooks.slack.com/services/T000/B000/XXXX)");
+        assert!(!hook.contains("XXXX") && hook.contains("hooks.slack.com"), "{hook}");
+        assert_eq!(redact("no secrets here"), "no secrets here");
+        assert!(!redact("key whsec_MfKQ9r8G").contains("MfKQ9r8G"));
+    }
+}
