@@ -1,0 +1,166 @@
+//! Test harness: fixtures, Azurite settings, and a spawned `handler` process on port 0.
+//!
+//! `TEST_AZURITE=1` with `AZURITE_CONNECTION_STRING` (written by `scripts/azurite.sh`) enables the
+//! storage-backed tests; set but unreachable is a failure, unset is a skip with a message.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Reads a fixture under `tests/fixtures/`.
+pub fn fixture(path: &str) -> Value {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("fixture {full}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {full}: {e}"))
+}
+
+/// Raw fixture bytes.
+pub fn fixture_bytes(path: &str) -> Vec<u8> {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|e| panic!("fixture {full}: {e}"))
+}
+
+/// The Azurite connection string, or `None` (with a note) when storage tests are disabled.
+pub fn azurite() -> Option<String> {
+    if std::env::var("TEST_AZURITE").ok().as_deref() != Some("1") {
+        eprintln!("skipping: TEST_AZURITE is not 1 (run scripts/test.sh to include storage tests)");
+        return None;
+    }
+    let cs = std::env::var("AZURITE_CONNECTION_STRING").expect("TEST_AZURITE=1 needs AZURITE_CONNECTION_STRING (scripts/azurite.sh)");
+    let blob = cs.split(';').find_map(|p| p.strip_prefix("BlobEndpoint=")).expect("BlobEndpoint in connection string");
+    let addr = url::Url::parse(blob).expect("url");
+    let hostport = format!("{}:{}", addr.host_str().unwrap_or("127.0.0.1"), addr.port().unwrap_or(10000));
+    std::net::TcpStream::connect_timeout(&hostport.parse().expect("addr"), Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("TEST_AZURITE=1 but Azurite is unreachable at {hostport}: {e}"));
+    Some(cs)
+}
+
+/// A name unique to this test process and call: isolates containers and tables on a shared Azurite.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A running `handler` process; killed on drop.
+pub struct HandlerProcess {
+    pub addr: String,
+    pub child: Child,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    client: reqwest::Client,
+}
+
+impl HandlerProcess {
+    /// Spawns `handler` with `FUNCTIONS_CUSTOMHANDLER_PORT=0` plus `env`, waits for its address.
+    pub async fn spawn(env: &[(&str, &str)]) -> Self {
+        Self::spawn_bin(env!("CARGO_BIN_EXE_handler"), env).await
+    }
+
+    pub async fn spawn_bin(bin: &str, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(bin);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn handler");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
+        let Ok(Ok(Some(first))) = first else {
+            let mut err = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut err).await;
+            panic!("handler did not announce its address; stderr: {err}");
+        };
+        let addr = first.strip_prefix("listening addr=").unwrap_or_else(|| panic!("unexpected first line {first}")).to_owned();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().expect("logs").push(line);
+            }
+        });
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().expect("logs").push(format!("STDERR {line}"));
+            }
+        });
+        Self { addr, child, logs, client: reqwest::Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs an invocation the way the host does: host headers, chunked JSON body.
+    pub async fn invoke(&self, function: &str, body: &Value) -> (u16, Value) {
+        let (status, _ct, text) = self.invoke_raw(function, serde_json::to_vec(body).expect("json")).await;
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON reply {status}: {text}: {e}"));
+        (status, v)
+    }
+
+    /// POSTs raw bytes; returns status, content type and body text.
+    pub async fn invoke_raw(&self, function: &str, body: Vec<u8>) -> (u16, String, String) {
+        let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(body)]);
+        let res = self
+            .client
+            .post(self.url(&format!("/{function}")))
+            .header("Content-Type", "application/json; charset=utf-8")
+            .header("X-Azure-Functions-InvocationId", uuid::Uuid::new_v4().to_string())
+            .header("X-Azure-Functions-HostVersion", "4.1037.0.0")
+            .header("User-Agent", "Azure-Functions-Host/4.1037.0.0")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await
+            .expect("invoke");
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        (status, ct, res.text().await.expect("body"))
+    }
+
+    /// All log lines so far.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().expect("logs").join("\n")
+    }
+}
+
+/// Environment for a handler on Azurite with isolated container and table names.
+pub struct AzuriteEnv {
+    pub connection: String,
+    pub vars: HashMap<String, String>,
+}
+
+impl AzuriteEnv {
+    pub fn new(connection: &str) -> Self {
+        let mut vars = HashMap::new();
+        vars.insert("AzureWebJobsStorage".to_owned(), connection.to_owned());
+        vars.insert("RECORDINGS_CONTAINER".to_owned(), unique("rec"));
+        vars.insert("AUDITLOGS_CONTAINER".to_owned(), unique("logs"));
+        vars.insert("QUARANTINE_CONTAINER".to_owned(), unique("quar"));
+        vars.insert("TABLE_PREFIX".to_owned(), unique("t"));
+        Self { connection: connection.to_owned(), vars }
+    }
+
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    pub fn get(&self, k: &str) -> &str {
+        self.vars.get(k).map(String::as_str).unwrap_or_default()
+    }
+}

@@ -1,0 +1,1 @@
+//! `RecordingCreated` end to end through the real process.
