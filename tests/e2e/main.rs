@@ -2,5 +2,6 @@
 //! the Functions host protocol to them, against in-memory stores or Azurite (`TEST_AZURITE=1`).
 
 mod harness;
+mod drift;
 mod protocol;
 mod recordings;
