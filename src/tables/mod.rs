@@ -5,6 +5,7 @@
 //! Knows nothing about recordings or sessions. Implementations: [`rest::TableRestClient`] (own REST
 //! client on reqwest) and [`memory::InMemoryTables`]; one contract suite covers both.
 
+pub mod counting;
 pub mod filter;
 pub mod keys;
 pub mod memory;
