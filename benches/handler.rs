@@ -12,16 +12,23 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const FIXTURE: &str = include_str!("../tests/fixtures/invocations/recording-created.invocation.json");
+const FIXTURE: &str =
+    include_str!("../tests/fixtures/invocations/recording-created.invocation.json");
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn invocation(blob: &str) -> Vec<u8> {
     let mut v: Value = serde_json::from_str(FIXTURE).expect("fixture");
-    v["Data"]["eventGridEvent"]["subject"] = json!(format!("/blobServices/default/containers/recordings/blobs/{blob}"));
+    v["Data"]["eventGridEvent"]["subject"] = json!(format!(
+        "/blobServices/default/containers/recordings/blobs/{blob}"
+    ));
     serde_json::to_vec(&v).expect("json")
 }
 
@@ -41,7 +48,10 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
         .expect("spawn");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let first = lines.next_line().await.expect("read").expect("line");
-    let addr = first.strip_prefix("listening addr=").expect("address line").to_owned();
+    let addr = first
+        .strip_prefix("listening addr=")
+        .expect("address line")
+        .to_owned();
     // Keep draining stdout so logging never blocks the server.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr, started)
@@ -54,15 +64,25 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 async fn cold_start(bin: &str, runs: u64) -> (f64, f64) {
     let client = reqwest::Client::new();
     let (mut starts, mut rss) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        let (child, addr, started) = spawn(bin, &[], "PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f").await;
-        let res = client.post(format!("http://{addr}/RecordingCreated")).body(FIXTURE).send().await.expect("invoke");
+        let (child, addr, started) =
+            spawn(bin, &[], "PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f").await;
+        let res = client
+            .post(format!("http://{addr}/RecordingCreated"))
+            .body(FIXTURE)
+            .send()
+            .await
+            .expect("invoke");
         assert_eq!(res.status(), 200);
         let text = res.text().await.expect("body");
         assert!(text.contains("catalogued recording"), "{text}");
@@ -73,8 +93,17 @@ async fn cold_start(bin: &str, runs: u64) -> (f64, f64) {
 }
 
 /// Runs `concurrency` keep-alive workers for `seconds`; returns (requests/s, p50 ms, p99 ms).
-async fn load(addr: &str, path: &str, seconds: u64, concurrency: u64, distinct: bool) -> (f64, f64, f64) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency as usize).build().expect("client");
+async fn load(
+    addr: &str,
+    path: &str,
+    seconds: u64,
+    concurrency: u64,
+    distinct: bool,
+) -> (f64, f64, f64) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize)
+        .build()
+        .expect("client");
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let workers = (0..concurrency).map(|w| {
@@ -83,7 +112,11 @@ async fn load(addr: &str, path: &str, seconds: u64, concurrency: u64, distinct: 
             let mut lat = Vec::new();
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let body = invocation(&if distinct { format!("b{w}x{n}") } else { "b".into() });
+                let body = invocation(&if distinct {
+                    format!("b{w}x{n}")
+                } else {
+                    "b".into()
+                });
                 let t = Instant::now();
                 let res = client.post(&url).body(body).send().await.expect("send");
                 assert_eq!(res.status(), 200);
@@ -106,14 +139,24 @@ async fn load(addr: &str, path: &str, seconds: u64, concurrency: u64, distinct: 
 
 async fn echo_server() {
     use axum::{Json, Router, routing::post};
-    let app = Router::new().route("/RecordingCreated", post(|Json(v): Json<Value>| async move { Json(json!({"Outputs": {}, "Logs": [], "ReturnValue": v["Metadata"]["sys"]})) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = Router::new().route(
+        "/RecordingCreated",
+        post(|Json(v): Json<Value>| async move {
+            Json(json!({"Outputs": {}, "Logs": [], "ReturnValue": v["Metadata"]["sys"]}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     println!("listening addr={}", listener.local_addr().expect("addr"));
     axum::serve(listener, app).await.expect("serve");
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     if std::env::args().any(|a| a == "--echo") {
         return rt.block_on(echo_server());
     }

@@ -23,10 +23,19 @@ const TUNNELS: [&str; 3] = [
 ];
 
 fn stores(config: &Config) -> Res<(AzureBlobStore, AzureBlobStore, TableRestClient)> {
-    let Storage::Connected { app, recordings, audit_logs } = &config.storage else {
+    let Storage::Connected {
+        app,
+        recordings,
+        audit_logs,
+    } = &config.storage
+    else {
         return Err("the demo needs AzureWebJobsStorage (Azurite)".into());
     };
-    Ok((AzureBlobStore::new(recordings)?, AzureBlobStore::new(audit_logs)?, TableRestClient::new(app, &config.table_prefix)?))
+    Ok((
+        AzureBlobStore::new(recordings)?,
+        AzureBlobStore::new(audit_logs)?,
+        TableRestClient::new(app, &config.table_prefix)?,
+    ))
 }
 
 async fn seed(config: &Config) -> Res<()> {
@@ -43,16 +52,32 @@ async fn seed(config: &Config) -> Res<()> {
             meta.insert("environment".into(), "pci".into());
         }
         let body = Bytes::from(vec![b'r'; 1024 * (i + 1)]);
-        rec.put(&BlobRef::new(config.recordings_container.clone(), name.clone()), body, "application/octet-stream", &meta).await?;
+        rec.put(
+            &BlobRef::new(config.recordings_container.clone(), name.clone()),
+            body,
+            "application/octet-stream",
+            &meta,
+        )
+        .await?;
         println!("uploaded recording {}/{name}", config.recordings_container);
     }
     let hour = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
     let blob = BlobRef::new(config.auditlogs_container.clone(), hour);
     logs.create_append(&blob, "application/json").await?;
-    let sample = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/auditlogs/PT1H.sample.jsonl"))?;
-    let complete = sample.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-    logs.append(&blob, Bytes::copy_from_slice(&sample[..complete])).await?;
-    println!("created audit-log append blob {}/…/PT1H.json ({complete} bytes)", config.auditlogs_container);
+    let sample = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/auditlogs/PT1H.sample.jsonl"
+    ))?;
+    let complete = sample
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    logs.append(&blob, Bytes::copy_from_slice(&sample[..complete]))
+        .await?;
+    println!(
+        "created audit-log append blob {}/…/PT1H.json ({complete} bytes)",
+        config.auditlogs_container
+    );
     Ok(())
 }
 
@@ -60,23 +85,60 @@ async fn show(config: &Config, expect: usize, timeout: Duration) -> Res<()> {
     let (rec, _, tables) = stores(config)?;
     let started = Instant::now();
     let rows = loop {
-        let rows = tables.query("recordings", None, None, None).await.map(|p| p.items).unwrap_or_default();
+        let rows = tables
+            .query("recordings", None, None, None)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default();
         if rows.len() >= expect || started.elapsed() > timeout {
             break rows;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    println!("\n{} catalogue row(s) in table {}recordings after {:.1}s:", rows.len(), config.table_prefix, started.elapsed().as_secs_f64());
+    println!(
+        "\n{} catalogue row(s) in table {}recordings after {:.1}s:",
+        rows.len(),
+        config.table_prefix,
+        started.elapsed().as_secs_f64()
+    );
     for row in &rows {
         let e = &row.entity;
-        let s = |k: &str| e.get(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| Some(v.to_string()))).unwrap_or_default();
-        println!("- {}\n    blob={} size={} class={} until={} status={} keys={}", s("RecordingId"), s("BlobName"), s("ContentLength"), s("RetentionClass"), s("RetainUntil"), s("Status"), s("CandidateKeys"));
-        for extra in ["TunnelId", "UserName", "ClientIp", "TargetVm", "Protocol", "SessionStart", "SessionEnd", "MatchConfidence"] {
+        let s = |k: &str| {
+            e.get(k)
+                .and_then(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| Some(v.to_string()))
+                })
+                .unwrap_or_default()
+        };
+        println!(
+            "- {}\n    blob={} size={} class={} until={} status={} keys={}",
+            s("RecordingId"),
+            s("BlobName"),
+            s("ContentLength"),
+            s("RetentionClass"),
+            s("RetainUntil"),
+            s("Status"),
+            s("CandidateKeys")
+        );
+        for extra in [
+            "TunnelId",
+            "UserName",
+            "ClientIp",
+            "TargetVm",
+            "Protocol",
+            "SessionStart",
+            "SessionEnd",
+            "MatchConfidence",
+        ] {
             if e.contains_key(extra) {
                 println!("    {extra}={}", s(extra));
             }
         }
-        let tags = rec.get_tags(&BlobRef::new(s("Container"), s("BlobName"))).await?;
+        let tags = rec
+            .get_tags(&BlobRef::new(s("Container"), s("BlobName")))
+            .await?;
         println!("    tags={tags:?}");
     }
     if rows.len() < expect {
@@ -89,10 +151,23 @@ async fn show(config: &Config, expect: usize, timeout: Duration) -> Res<()> {
 async fn main() -> Res<()> {
     let config = Config::from_env()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let num = |flag: &str, d: u64| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let num = |flag: &str, d: u64| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
     match args.first().map(String::as_str) {
         Some("seed") => seed(&config).await,
-        Some("show") => show(&config, num("--expect", 3) as usize, Duration::from_secs(num("--timeout", 60))).await,
+        Some("show") => {
+            show(
+                &config,
+                num("--expect", 3) as usize,
+                Duration::from_secs(num("--timeout", 60)),
+            )
+            .await
+        }
         _ => Err("usage: demo seed | demo show [--expect N] [--timeout S]".into()),
     }
 }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Storage};
 use crate::invocation::{HasQuarantine, Quarantine, invocation_route};
+use crate::recordings;
 use crate::retention::policy::Policy;
 use crate::storage::azure::AzureBlobStore;
 use crate::storage::memory::InMemoryBlobStore;
@@ -19,7 +20,6 @@ use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
-use crate::recordings;
 
 /// Shared state: configuration and seams, cheap to clone.
 #[derive(Clone)]
@@ -44,7 +44,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,21 +66,52 @@ impl AppState {
         let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
         match &config.storage {
             Storage::InMemory => Ok(Self::in_memory(config, policy)),
-            Storage::Connected { app, recordings, audit_logs } => {
-                let app_blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(app).map_err(|e| err(&e))?);
-                let rec: Arc<dyn BlobStore> = if recordings == app { app_blobs.clone() } else { Arc::new(AzureBlobStore::new(recordings).map_err(|e| err(&e))?) };
-                let logs: Arc<dyn BlobStore> = if audit_logs == app { app_blobs.clone() } else { Arc::new(AzureBlobStore::new(audit_logs).map_err(|e| err(&e))?) };
-                let tables = Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?);
-                Ok(Self::assemble(config, policy, rec, logs, app_blobs, tables, Arc::new(SystemClock)))
+            Storage::Connected {
+                app,
+                recordings,
+                audit_logs,
+            } => {
+                let app_blobs: Arc<dyn BlobStore> =
+                    Arc::new(AzureBlobStore::new(app).map_err(|e| err(&e))?);
+                let rec: Arc<dyn BlobStore> = if recordings == app {
+                    app_blobs.clone()
+                } else {
+                    Arc::new(AzureBlobStore::new(recordings).map_err(|e| err(&e))?)
+                };
+                let logs: Arc<dyn BlobStore> = if audit_logs == app {
+                    app_blobs.clone()
+                } else {
+                    Arc::new(AzureBlobStore::new(audit_logs).map_err(|e| err(&e))?)
+                };
+                let tables =
+                    Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?);
+                Ok(Self::assemble(
+                    config,
+                    policy,
+                    rec,
+                    logs,
+                    app_blobs,
+                    tables,
+                    Arc::new(SystemClock),
+                ))
             }
         }
     }
 
     /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
     pub fn in_memory(config: Config, policy: Policy) -> Self {
-        let account = std::env::var("HANDLER_IN_MEMORY_ACCOUNT").unwrap_or_else(|_| "devstoreaccount1".into());
+        let account = std::env::var("HANDLER_IN_MEMORY_ACCOUNT")
+            .unwrap_or_else(|_| "devstoreaccount1".into());
         let blobs: Arc<dyn BlobStore> = Arc::new(InMemoryBlobStore::new(account));
-        Self::assemble(config, policy, blobs.clone(), blobs.clone(), blobs, Arc::new(InMemoryTables::new()), Arc::new(SystemClock))
+        Self::assemble(
+            config,
+            policy,
+            blobs.clone(),
+            blobs.clone(),
+            blobs,
+            Arc::new(InMemoryTables::new()),
+            Arc::new(SystemClock),
+        )
     }
 
     /// Assembles state from explicit seams (component tests).
@@ -92,7 +125,16 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
-        Self { config: Arc::new(config), recordings, audit_logs, app_blobs, tables, quarantine, policy: Arc::new(policy), clock }
+        Self {
+            config: Arc::new(config),
+            recordings,
+            audit_logs,
+            app_blobs,
+            tables,
+            quarantine,
+            policy: Arc::new(policy),
+            clock,
+        }
     }
 
     /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`): comma-separated entries, each a blob
@@ -102,29 +144,52 @@ impl AppState {
         if self.config.storage != Storage::InMemory {
             return;
         }
-        let names = spec.split(',').filter(|e| !e.is_empty()).flat_map(|entry| match entry.rsplit_once(':') {
-            Some((prefix, n)) if n.parse::<usize>().is_ok() => {
-                (0..n.parse().unwrap_or(0)).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>()
+        let names = spec.split(',').filter(|e| !e.is_empty()).flat_map(|entry| {
+            match entry.rsplit_once(':') {
+                Some((prefix, n)) if n.parse::<usize>().is_ok() => (0..n.parse().unwrap_or(0))
+                    .map(|i| format!("{prefix}{i}"))
+                    .collect::<Vec<_>>(),
+                _ => vec![entry.to_owned()],
             }
-            _ => vec![entry.to_owned()],
         });
         for name in names {
             let blob = BlobRef::new(self.config.recordings_container.clone(), name);
-            let _ = self.recordings.put(&blob, Bytes::new(), "application/octet-stream", &Metadata::new()).await;
+            let _ = self
+                .recordings
+                .put(
+                    &blob,
+                    Bytes::new(),
+                    "application/octet-stream",
+                    &Metadata::new(),
+                )
+                .await;
         }
     }
 }
 
 fn load_policy(config: &Config) -> Result<Policy, ConfigError> {
-    let Some(path) = &config.retention_policy else { return Ok(Policy::builtin()) };
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: cannot read {}: {e}", path.display())]))?;
+    let Some(path) = &config.retention_policy else {
+        return Ok(Policy::builtin());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError(vec![format!(
+            "RETENTION_POLICY: cannot read {}: {e}",
+            path.display()
+        )])
+    })?;
     Policy::parse(&text).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: {e}")]))
 }
 
 /// The router: readiness plus one route per function.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route(&format!("/{}", recordings::FUNCTION), invocation_route(recordings::FUNCTION, recordings::handler::handle))
+        .route(
+            "/",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route(
+            &format!("/{}", recordings::FUNCTION),
+            invocation_route(recordings::FUNCTION, recordings::handler::handle),
+        )
         .with_state(state)
 }

@@ -78,7 +78,11 @@ impl Config {
     /// Every problem at once.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut errors = Vec::new();
-        let get = |k: &str| env(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let port = match get("FUNCTIONS_CUSTOMHANDLER_PORT") {
             None => 8080,
             Some(p) => p.parse().unwrap_or_else(|_| {
@@ -87,26 +91,46 @@ impl Config {
             }),
         };
         let in_memory = get("HANDLER_IN_MEMORY").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let storage = if in_memory { Storage::InMemory } else { resolve_storage(env, &mut errors) };
+        let storage = if in_memory {
+            Storage::InMemory
+        } else {
+            resolve_storage(env, &mut errors)
+        };
         let container = |k: &str, default: &str, errors: &mut Vec<String>| {
             let v = get(k).unwrap_or_else(|| default.to_owned());
             if !is_valid_container(&v) {
-                errors.push(format!("{k}: not a valid container name (3-63 lower-case letters, digits, dashes)"));
+                errors.push(format!(
+                    "{k}: not a valid container name (3-63 lower-case letters, digits, dashes)"
+                ));
             }
             v
         };
         let recordings_container = container("RECORDINGS_CONTAINER", "recordings", &mut errors);
-        let auditlogs_container = container("AUDITLOGS_CONTAINER", "insights-logs-bastionauditlogs", &mut errors);
+        let auditlogs_container = container(
+            "AUDITLOGS_CONTAINER",
+            "insights-logs-bastionauditlogs",
+            &mut errors,
+        );
         let quarantine_container = container("QUARANTINE_CONTAINER", "quarantine", &mut errors);
         let table_prefix = get("TABLE_PREFIX").unwrap_or_default();
-        if !table_prefix.chars().all(|c| c.is_ascii_alphanumeric()) || table_prefix.starts_with(|c: char| c.is_ascii_digit()) {
+        if !table_prefix.chars().all(|c| c.is_ascii_alphanumeric())
+            || table_prefix.starts_with(|c: char| c.is_ascii_digit())
+        {
             errors.push("TABLE_PREFIX: letters and digits only, starting with a letter".to_owned());
         }
         let retention_policy = get("RETENTION_POLICY").map(PathBuf::from);
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
-        Ok(Self { port, storage, recordings_container, auditlogs_container, quarantine_container, table_prefix, retention_policy })
+        Ok(Self {
+            port,
+            storage,
+            recordings_container,
+            auditlogs_container,
+            quarantine_container,
+            table_prefix,
+            retention_policy,
+        })
     }
 }
 
@@ -137,7 +161,9 @@ fn resolve_storage(env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String
 /// Container names: 3–63 characters, lower-case letters, digits and single dashes.
 pub fn is_valid_container(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--")
@@ -150,17 +176,32 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_lookup(&|k| map.get(k).cloned())
     }
 
     #[test]
     fn defaults_and_fallback_connections() {
-        let c = cfg(&[("AzureWebJobsStorage", "UseDevelopmentStorage=true"), ("FUNCTIONS_CUSTOMHANDLER_PORT", "0")]).expect("ok");
+        let c = cfg(&[
+            ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "0"),
+        ])
+        .expect("ok");
         assert_eq!(c.port, 0);
         assert_eq!(c.recordings_container, "recordings");
-        let Storage::Connected { app, recordings, .. } = c.storage else { panic!("connected") };
-        assert_eq!(app, recordings, "RECORDINGS_STORAGE defaults to AzureWebJobsStorage");
+        let Storage::Connected {
+            app, recordings, ..
+        } = c.storage
+        else {
+            panic!("connected")
+        };
+        assert_eq!(
+            app, recordings,
+            "RECORDINGS_STORAGE defaults to AzureWebJobsStorage"
+        );
     }
 
     #[test]
@@ -168,12 +209,21 @@ mod tests {
         let err = cfg(&[
             ("FUNCTIONS_CUSTOMHANDLER_PORT", "eighty"),
             ("RECORDINGS_CONTAINER", "Bad_Name"),
-            ("RECORDINGS_STORAGE", "AccountName=a;AccountKey=topsecret;BlobEndpoint=::"),
+            (
+                "RECORDINGS_STORAGE",
+                "AccountName=a;AccountKey=topsecret;BlobEndpoint=::",
+            ),
             ("TABLE_PREFIX", "has-dash"),
         ])
         .expect_err("invalid");
         let text = err.to_string();
-        for needle in ["FUNCTIONS_CUSTOMHANDLER_PORT", "RECORDINGS_CONTAINER", "RECORDINGS_STORAGE", "AzureWebJobsStorage", "TABLE_PREFIX"] {
+        for needle in [
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            "RECORDINGS_CONTAINER",
+            "RECORDINGS_STORAGE",
+            "AzureWebJobsStorage",
+            "TABLE_PREFIX",
+        ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
         assert!(!text.contains("topsecret"));

@@ -32,7 +32,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);
     telemetry::init();
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
     tracing::info!("shut down on signal");
     Ok(())
 }
@@ -41,10 +43,11 @@ async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

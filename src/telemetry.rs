@@ -12,9 +12,17 @@ pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var_os("FUNCTIONS_WORKER_RUNTIME").is_some()
         || std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stdout).with_ansi(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .with_ansi(false);
     let _ = if json {
-        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.compact().try_init()
     };
@@ -30,7 +38,9 @@ pub fn redact(text: &str) -> String {
         let start = pos + 3;
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
-        let end = tail.find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>' || c == ')').unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>' || c == ')')
+            .unwrap_or(tail.len());
         let url = &tail[..end];
         let host_end = url.find('/').unwrap_or(url.len());
         out.push_str(&url[..host_end]);
@@ -40,7 +50,14 @@ pub fn redact(text: &str) -> String {
         rest = &tail[end..];
     }
     out.push_str(rest);
-    for key in ["sig=", "AccountKey=", "SharedAccessSignature=", "Bearer ", "whsec_", "code="] {
+    for key in [
+        "sig=",
+        "AccountKey=",
+        "SharedAccessSignature=",
+        "Bearer ",
+        "whsec_",
+        "code=",
+    ] {
         out = mask_after(&out, key);
     }
     out
@@ -53,7 +70,9 @@ fn mask_after(text: &str, key: &str) -> String {
         out.push_str(&rest[..pos + key.len()]);
         out.push_str("REDACTED");
         let tail = &rest[pos + key.len()..];
-        let end = tail.find(|c: char| c.is_whitespace() || ";&\"',".contains(c)).unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_whitespace() || ";&\"',".contains(c))
+            .unwrap_or(tail.len());
         rest = &tail[end..];
     }
     out.push_str(rest);
@@ -66,11 +85,21 @@ mod tests {
 
     #[test]
     fn secrets_never_survive() {
-        let s = redact("GET https://acct.blob.core.windows.net/c/b?sv=2022&sig=abc%2F123 failed; AccountKey=Zm9v; Bearer eyJ.x");
-        assert!(!s.contains("abc%2F123") && !s.contains("Zm9v") && !s.contains("eyJ.x"), "{s}");
+        let s = redact(
+            "GET https://acct.blob.core.windows.net/c/b?sv=2022&sig=abc%2F123 failed; AccountKey=Zm9v; Bearer eyJ.x",
+        );
+        assert!(
+            !s.contains("abc%2F123") && !s.contains("Zm9v") && !s.contains("eyJ.x"),
+            "{s}"
+        );
         assert!(s.contains("acct.blob.core.windows.net"), "{s}");
-        let hook = redact("error sending request for url (https://hooks.slack.com/services/T000/B000/XXXX)");
-        assert!(!hook.contains("XXXX") && hook.contains("hooks.slack.com"), "{hook}");
+        let hook = redact(
+            "error sending request for url (https://hooks.slack.com/services/T000/B000/XXXX)",
+        );
+        assert!(
+            !hook.contains("XXXX") && hook.contains("hooks.slack.com"),
+            "{hook}"
+        );
         assert_eq!(redact("no secrets here"), "no secrets here");
         assert!(!redact("key whsec_MfKQ9r8G").contains("MfKQ9r8G"));
     }

@@ -9,7 +9,7 @@ use time::macros::datetime;
 use crate::app::AppState;
 use crate::clock::FixedClock;
 use crate::config::Config;
-use crate::invocation::{InvokeRequest, Invocation};
+use crate::invocation::{Invocation, InvokeRequest};
 use crate::retention::policy::Policy;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::tables::memory::InMemoryTables;
@@ -23,12 +23,25 @@ pub(crate) struct Fakes {
 
 /// State over in-memory stores for account `acct`, fixed clock, built-in policy.
 pub(crate) fn fakes() -> Fakes {
-    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned())).expect("config");
+    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
+        .expect("config");
     let blobs = Arc::new(InMemoryBlobStore::new("acct"));
     let tables = Arc::new(InMemoryTables::new());
     let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
-    let state = AppState::assemble(config, Policy::builtin(), blobs.clone(), blobs.clone(), blobs.clone(), tables.clone(), clock);
-    Fakes { state, blobs, tables }
+    let state = AppState::assemble(
+        config,
+        Policy::builtin(),
+        blobs.clone(),
+        blobs.clone(),
+        blobs.clone(),
+        tables.clone(),
+        clock,
+    );
+    Fakes {
+        state,
+        blobs,
+        tables,
+    }
 }
 
 /// A BlobCreated event (Event Grid schema) for `container/blob` in account `acct`.
@@ -49,5 +62,11 @@ pub(crate) fn blob_created(container: &str, blob: &str, sequencer: &str) -> Valu
 pub(crate) fn event_invocation(function: &'static str, event: Value) -> Invocation {
     let body = json!({"Data": {"eventGridEvent": event}, "Metadata": {"sys": {"MethodName": function, "UtcNow": "2025-03-14T10:00:00.0000000Z"}}});
     let raw = Bytes::from(body.to_string());
-    Invocation { function, id: "inv-1".into(), host_version: None, request: InvokeRequest::parse(&raw).expect("envelope"), raw }
+    Invocation {
+        function,
+        id: "inv-1".into(),
+        host_version: None,
+        request: InvokeRequest::parse(&raw).expect("envelope"),
+        raw,
+    }
 }

@@ -31,7 +31,10 @@ pub struct RecordingKey {
 impl RecordingKey {
     /// The key of `container/blob` created at `created`.
     pub fn for_blob(created: OffsetDateTime, container: &str, blob: &str) -> Self {
-        Self { pk: format_date(created.date()), rk: encode_key(&format!("{container}/{blob}")) }
+        Self {
+            pk: format_date(created.date()),
+            rk: encode_key(&format!("{container}/{blob}")),
+        }
     }
 
     /// The public id.
@@ -42,8 +45,18 @@ impl RecordingKey {
     /// Parses a public id.
     pub fn parse(id: &str) -> Option<Self> {
         let (pk, rk) = id.split_once('~')?;
-        let valid_day = pk.len() == 10 && pk.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        (valid_day && decode_key(rk).is_some()).then(|| Self { pk: pk.to_owned(), rk: rk.to_owned() })
+        let valid_day = pk.len() == 10
+            && pk.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        (valid_day && decode_key(rk).is_some()).then(|| Self {
+            pk: pk.to_owned(),
+            rk: rk.to_owned(),
+        })
     }
 
     /// `(container, blob)` this key addresses.
@@ -109,7 +122,11 @@ impl CatalogueEntry {
             Value::Object(m) => m,
             _ => Entity::new(),
         };
-        int64(&mut e, "ContentLength", i64::try_from(self.content_length).unwrap_or(i64::MAX));
+        int64(
+            &mut e,
+            "ContentLength",
+            i64::try_from(self.content_length).unwrap_or(i64::MAX),
+        );
         e
     }
 
@@ -118,11 +135,16 @@ impl CatalogueEntry {
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
         let t = |k: &str| get_str(e, k).and_then(crate::invocation::decode::timestamp);
         Some(Self {
-            key: RecordingKey { pk: get_str(e, "PartitionKey")?.to_owned(), rk: get_str(e, "RowKey")?.to_owned() },
+            key: RecordingKey {
+                pk: get_str(e, "PartitionKey")?.to_owned(),
+                rk: get_str(e, "RowKey")?.to_owned(),
+            },
             blob_url: s("BlobUrl"),
             container: s("Container"),
             blob_name: s("BlobName"),
-            content_length: get_i64(e, "ContentLength").and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
+            content_length: get_i64(e, "ContentLength")
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(0),
             content_type: s("ContentType"),
             blob_type: s("BlobType"),
             etag: s("ETag"),
@@ -132,7 +154,11 @@ impl CatalogueEntry {
             first_seen: t("FirstSeen")?,
             retention_class: s("RetentionClass"),
             retain_until: s("RetainUntil"),
-            candidate_keys: s("CandidateKeys").split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+            candidate_keys: s("CandidateKeys")
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect(),
             metadata: s("Metadata"),
             status: s("Status"),
         })
@@ -147,11 +173,24 @@ mod tests {
 
     #[test]
     fn keys_round_trip_and_reject_garbage() {
-        let k = RecordingKey::for_blob(datetime!(2025-03-14 23:00 UTC), "recordings", "a/b=c/PLACEHOLDER-1");
+        let k = RecordingKey::for_blob(
+            datetime!(2025-03-14 23:00 UTC),
+            "recordings",
+            "a/b=c/PLACEHOLDER-1",
+        );
         assert_eq!(k.pk, "2025-03-14");
         assert_eq!(RecordingKey::parse(&k.id()), Some(k.clone()));
-        assert_eq!(k.blob(), Some(("recordings".into(), "a/b=c/PLACEHOLDER-1".into())));
-        for bad in ["", "2025-03-14", "2025-3-14~YQ", "abcd-ef-gh~YQ", "2025-03-14~!!"] {
+        assert_eq!(
+            k.blob(),
+            Some(("recordings".into(), "a/b=c/PLACEHOLDER-1".into()))
+        );
+        for bad in [
+            "",
+            "2025-03-14",
+            "2025-3-14~YQ",
+            "abcd-ef-gh~YQ",
+            "2025-03-14~!!",
+        ] {
             assert_eq!(RecordingKey::parse(bad), None, "{bad}");
         }
     }

@@ -40,13 +40,26 @@ impl CatalogueRepo {
     ///
     /// # Errors
     /// Table errors; `Permanent` for a row that lost required properties.
-    pub async fn get(&self, key: &RecordingKey) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
-        let Some(Stored { entity, etag }) = self.tables.get(RECORDINGS_TABLE, &key.pk, &key.rk).await? else {
+    pub async fn get(
+        &self,
+        key: &RecordingKey,
+    ) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
+        let Some(Stored { entity, etag }) =
+            self.tables.get(RECORDINGS_TABLE, &key.pk, &key.rk).await?
+        else {
             return Ok(None);
         };
-        let value = CatalogueEntry::from_entity(&entity)
-            .ok_or_else(|| TableError::Permanent(format!("catalogue row {} is missing required properties", key.id())))?;
-        Ok(Some(Versioned { value, etag, raw: entity }))
+        let value = CatalogueEntry::from_entity(&entity).ok_or_else(|| {
+            TableError::Permanent(format!(
+                "catalogue row {} is missing required properties",
+                key.id()
+            ))
+        })?;
+        Ok(Some(Versioned {
+            value,
+            etag,
+            raw: entity,
+        }))
     }
 
     /// Inserts a new row (`Conflict` if another writer got there first) or replaces one read at `etag`.
@@ -54,7 +67,12 @@ impl CatalogueRepo {
     ///
     /// # Errors
     /// `Conflict`, `PreconditionFailed`, or transient failures.
-    pub async fn write(&self, entry: &CatalogueEntry, base: Option<&crate::tables::Entity>, mode: WriteMode) -> Result<String, TableError> {
+    pub async fn write(
+        &self,
+        entry: &CatalogueEntry,
+        base: Option<&crate::tables::Entity>,
+        mode: WriteMode,
+    ) -> Result<String, TableError> {
         let mut entity = base.cloned().unwrap_or_default();
         entity.extend(entry.to_entity());
         write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await

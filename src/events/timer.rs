@@ -32,7 +32,12 @@ pub struct ScheduleStatus {
 impl TimerInfo {
     /// The previous run, or `None` on a first run (`DateTime.MinValue`) or without monitoring.
     pub fn last_run(&self) -> Option<OffsetDateTime> {
-        let last = self.schedule_status.as_ref()?.last.as_deref().and_then(timestamp)?;
+        let last = self
+            .schedule_status
+            .as_ref()?
+            .last
+            .as_deref()
+            .and_then(timestamp)?;
         (last.year() > 1).then_some(last)
     }
 }
@@ -49,10 +54,12 @@ mod tests {
             "ScheduleStatus":{"Last":"0001-01-01T00:00:00","Next":"2025-03-16T02:00:00+00:00"},"IsPastDue":false}))
         .expect("timer");
         assert!(t.last_run().is_none());
-        let t: TimerInfo = serde_json::from_value(json!({"ScheduleStatus":null,"IsPastDue":true})).expect("timer");
+        let t: TimerInfo =
+            serde_json::from_value(json!({"ScheduleStatus":null,"IsPastDue":true})).expect("timer");
         assert!(t.is_past_due && t.last_run().is_none());
         let t: TimerInfo =
-            serde_json::from_value(json!({"ScheduleStatus":{"Last":"2025-03-15T02:00:00+00:00"}})).expect("timer");
+            serde_json::from_value(json!({"ScheduleStatus":{"Last":"2025-03-15T02:00:00+00:00"}}))
+                .expect("timer");
         assert_eq!(t.last_run().map(|d| d.day()), Some(15));
     }
 }

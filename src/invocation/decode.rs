@@ -29,7 +29,10 @@ pub enum DecodeError {
 
 impl DecodeError {
     pub(crate) fn malformed(name: &str, detail: impl std::fmt::Display) -> Self {
-        Self::Malformed { name: name.to_owned(), detail: detail.to_string() }
+        Self::Malformed {
+            name: name.to_owned(),
+            detail: detail.to_string(),
+        }
     }
 }
 
@@ -38,10 +41,13 @@ impl DecodeError {
 pub fn object<T: DeserializeOwned>(name: &str, v: &Value) -> Result<T, DecodeError> {
     match v {
         Value::String(s) => {
-            let inner: Value = serde_json::from_str(s).map_err(|e| DecodeError::malformed(name, e))?;
+            let inner: Value =
+                serde_json::from_str(s).map_err(|e| DecodeError::malformed(name, e))?;
             // A double-encoded string holding the JSON text: unwrap once more.
             let inner = match inner {
-                Value::String(s2) => serde_json::from_str(&s2).map_err(|e| DecodeError::malformed(name, e))?,
+                Value::String(s2) => {
+                    serde_json::from_str(&s2).map_err(|e| DecodeError::malformed(name, e))?
+                }
                 other => other,
             };
             serde_json::from_value(inner).map_err(|e| DecodeError::malformed(name, e))
@@ -71,13 +77,19 @@ pub fn text(name: &str, v: &Value) -> Result<String, DecodeError> {
 /// Decodes a numeric metadata value (`DequeueCount: "1"`, or a plain number).
 pub fn number(name: &str, v: &Value) -> Result<i64, DecodeError> {
     let s = text(name, v)?;
-    s.trim().parse().map_err(|e| DecodeError::malformed(name, e))
+    s.trim()
+        .parse()
+        .map_err(|e| DecodeError::malformed(name, e))
 }
 
 /// Decodes a bytes binding (blob content, octet-stream bodies): base64 text.
 pub fn bytes(name: &str, v: &Value) -> Result<Vec<u8>, DecodeError> {
-    let s = v.as_str().ok_or_else(|| DecodeError::malformed(name, "expected a base64 string"))?;
-    base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|e| DecodeError::malformed(name, e))
+    let s = v
+        .as_str()
+        .ok_or_else(|| DecodeError::malformed(name, "expected a base64 string"))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|e| DecodeError::malformed(name, e))
 }
 
 /// Parses a host or event timestamp: RFC 3339 with any number of fractional digits, or the host's
@@ -91,7 +103,9 @@ pub fn timestamp(s: &str) -> Option<OffsetDateTime> {
         version = 2,
         "[year]-[month]-[day][first [T] [ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
     );
-    PrimitiveDateTime::parse(s, &fmt).ok().map(PrimitiveDateTime::assume_utc)
+    PrimitiveDateTime::parse(s, &fmt)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
 }
 
 /// Formats a timestamp as RFC 3339 UTC with whole seconds (`2025-03-14T09:42:17Z`): sortable as text.
@@ -104,7 +118,9 @@ pub fn format_utc(t: OffsetDateTime) -> String {
 /// Formats a timestamp with milliseconds (`2025-03-14T09:42:17.123Z`), still sortable as text.
 pub fn format_utc_millis(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     t.format(&fmt).unwrap_or_default()
 }
 
@@ -117,7 +133,10 @@ mod tests {
     #[test]
     fn double_encoded_strings_are_unwrapped() {
         assert_eq!(text("m", &json!("\"aaaaa\"")).expect("text"), "aaaaa");
-        assert_eq!(text("m", &json!("\"{\\\"a\\\":1}\"")).expect("text"), "{\"a\":1}");
+        assert_eq!(
+            text("m", &json!("\"{\\\"a\\\":1}\"")).expect("text"),
+            "{\"a\":1}"
+        );
         assert_eq!(text("m", &json!("plain text")).expect("text"), "plain text");
         assert_eq!(number("DequeueCount", &json!("1")).expect("n"), 1);
         assert_eq!(number("attempt", &json!("\"2\"")).expect("n"), 2);
@@ -133,7 +152,12 @@ mod tests {
         }
         assert_eq!(object::<E>("e", &json!({"a": 1})).expect("obj").a, 1);
         assert_eq!(object::<E>("e", &json!("{\"a\":2}")).expect("str").a, 2);
-        assert_eq!(object::<E>("e", &json!("\"{\\\"a\\\":3}\"")).expect("double").a, 3);
+        assert_eq!(
+            object::<E>("e", &json!("\"{\\\"a\\\":3}\""))
+                .expect("double")
+                .a,
+            3
+        );
         assert!(object::<E>("e", &json!("not json")).is_err());
         assert!(object::<E>("e", &json!(5)).is_err());
     }

@@ -43,8 +43,11 @@ impl InvokeRequest {
     /// # Errors
     /// `DecodeError` when the body is not a JSON object or `Data`/`Metadata` are not objects.
     pub fn parse(body: &[u8]) -> Result<Self, DecodeError> {
-        let v: Value = serde_json::from_slice(body).map_err(|e| DecodeError::malformed("body", e))?;
-        let Value::Object(top) = v else { return Err(DecodeError::malformed("body", "not a JSON object")) };
+        let v: Value =
+            serde_json::from_slice(body).map_err(|e| DecodeError::malformed("body", e))?;
+        let Value::Object(top) = v else {
+            return Err(DecodeError::malformed("body", "not a JSON object"));
+        };
         let mut req = Self::default();
         for (k, v) in top {
             let slot = if k.eq_ignore_ascii_case("data") {
@@ -94,13 +97,19 @@ impl InvokeRequest {
 
     /// The `sys` metadata; defaults when the host omitted it (it never does).
     pub fn sys(&self) -> Sys {
-        lookup(&self.metadata, "sys").and_then(|v| Sys::deserialize(v).ok()).unwrap_or_default()
+        lookup(&self.metadata, "sys")
+            .and_then(|v| Sys::deserialize(v).ok())
+            .unwrap_or_default()
     }
 }
 
 fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.get(key)
-        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        .or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
         .filter(|v| !v.is_null())
 }
 
@@ -181,21 +190,29 @@ mod tests {
 
     #[test]
     fn envelope_keys_are_case_insensitive_and_extras_ignored() {
-        let r = InvokeRequest::parse(br#"{"data":{"x":1},"METADATA":{"sys":{"MethodName":"F"}},"Extra":[]}"#)
-            .expect("parses");
+        let r = InvokeRequest::parse(
+            br#"{"data":{"x":1},"METADATA":{"sys":{"MethodName":"F"}},"Extra":[]}"#,
+        )
+        .expect("parses");
         assert_eq!(r.data("x").expect("x"), &json!(1));
         assert_eq!(r.sys().method_name, "F");
         assert!(InvokeRequest::parse(b"[]").is_err());
         assert!(InvokeRequest::parse(b"{\"Data\":\"x\"}").is_err());
         assert!(InvokeRequest::parse(b"").is_err());
         let empty = InvokeRequest::parse(b"{\"Data\":{},\"Metadata\":{}}").expect("empty");
-        assert!(matches!(empty.data("eventGridEvent"), Err(DecodeError::Missing(_))));
+        assert!(matches!(
+            empty.data("eventGridEvent"),
+            Err(DecodeError::Missing(_))
+        ));
     }
 
     #[test]
     fn response_serializes_pascal_case() {
         let r = InvokeResponse::default();
-        assert_eq!(serde_json::to_string(&r).expect("json"), r#"{"Outputs":{},"Logs":[],"ReturnValue":null}"#);
+        assert_eq!(
+            serde_json::to_string(&r).expect("json"),
+            r#"{"Outputs":{},"Logs":[],"ReturnValue":null}"#
+        );
     }
 
     #[test]
@@ -206,6 +223,9 @@ mod tests {
         assert_eq!(r.headers["Accept"], vec!["application/json".to_owned()]);
         assert_eq!(r.params["path"], None);
         assert!(r.body.is_none());
-        assert_eq!(http_output(201, "application/json", "{}".into())["statusCode"], json!(201));
+        assert_eq!(
+            http_output(201, "application/json", "{}".into())["statusCode"],
+            json!(201)
+        );
     }
 }

@@ -31,12 +31,17 @@ pub enum Outcome {
 impl Outcome {
     /// Processed with no outputs.
     pub fn processed(summary: impl Into<String>) -> Self {
-        Self::Processed { outputs: Map::new(), summary: summary.into() }
+        Self::Processed {
+            outputs: Map::new(),
+            summary: summary.into(),
+        }
     }
 
     /// Skipped for a reason.
     pub fn skipped(reason: impl Into<String>) -> Self {
-        Self::Skipped { reason: reason.into() }
+        Self::Skipped {
+            reason: reason.into(),
+        }
     }
 
     /// Adds (or extends, as an array) an output binding value. Ignored on `Skipped`.
@@ -114,7 +119,10 @@ pub enum HandlerError {
 impl HandlerError {
     /// A transient failure at `stage`.
     pub fn retryable(stage: Stage, source: impl Into<anyhow::Error>) -> Self {
-        Self::Retryable { stage, source: source.into() }
+        Self::Retryable {
+            stage,
+            source: source.into(),
+        }
     }
 
     /// A transient failure while processing (storage, tables).
@@ -124,7 +132,10 @@ impl HandlerError {
 
     /// Poison input.
     pub fn poison(reason: impl Into<String>) -> Self {
-        Self::Poison { reason: reason.into(), source: None }
+        Self::Poison {
+            reason: reason.into(),
+            source: None,
+        }
     }
 
     /// The outcome label used in logs and metrics.
@@ -138,7 +149,10 @@ impl HandlerError {
 
 impl From<DecodeError> for HandlerError {
     fn from(e: DecodeError) -> Self {
-        Self::Poison { reason: e.to_string(), source: None }
+        Self::Poison {
+            reason: e.to_string(),
+            source: None,
+        }
     }
 }
 
@@ -162,10 +176,17 @@ mod tests {
 
     #[test]
     fn outputs_accumulate_into_arrays() {
-        let o = Outcome::processed("x").with_output("q", json!({"a": 1})).with_output("q", json!({"a": 2}));
-        let Outcome::Processed { outputs, .. } = o else { panic!("processed") };
+        let o = Outcome::processed("x")
+            .with_output("q", json!({"a": 1}))
+            .with_output("q", json!({"a": 2}));
+        let Outcome::Processed { outputs, .. } = o else {
+            panic!("processed")
+        };
         assert_eq!(outputs["q"], json!([{"a": 1}, {"a": 2}]));
-        assert_eq!(Outcome::skipped("dup").with_output("q", json!({})).label(), "skipped");
+        assert_eq!(
+            Outcome::skipped("dup").with_output("q", json!({})).label(),
+            "skipped"
+        );
     }
 
     #[test]

@@ -23,14 +23,19 @@ pub struct Quarantine {
 
 impl std::fmt::Debug for Quarantine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Quarantine").field("container", &self.container).finish_non_exhaustive()
+        f.debug_struct("Quarantine")
+            .field("container", &self.container)
+            .finish_non_exhaustive()
     }
 }
 
 impl Quarantine {
     /// Quarantine into `container` of `store`.
     pub fn new(store: Arc<dyn BlobStore>, container: impl Into<String>) -> Self {
-        Self { store, container: container.into() }
+        Self {
+            store,
+            container: container.into(),
+        }
     }
 
     /// The container poison payloads go to.
@@ -58,7 +63,17 @@ impl Quarantine {
     ) -> Result<BlobRef, StorageError> {
         let now = OffsetDateTime::now_utc();
         let day = format_utc_millis(now);
-        let safe = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect::<String>();
+        let safe = |s: &str| {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>()
+        };
         let name = match item {
             Some(i) => format!("{function}/{}/{}-{}.json", &day[..10], safe(id), safe(i)),
             None => format!("{function}/{}/{}.json", &day[..10], safe(id)),
@@ -77,7 +92,9 @@ impl Quarantine {
         let mut meta = Metadata::new();
         meta.insert("function".into(), function.to_owned());
         let blob = BlobRef::new(self.container.clone(), name);
-        self.store.put(&blob, body, "application/json", &meta).await?;
+        self.store
+            .put(&blob, body, "application/json", &meta)
+            .await?;
         Ok(blob)
     }
 }

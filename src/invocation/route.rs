@@ -50,20 +50,33 @@ where
     F: Fn(S, Invocation) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
 {
-    post(move |State(state): State<S>, headers: HeaderMap, body: Bytes| {
-        let handler = handler.clone();
-        async move { run(function, state, headers, body, handler).await }
-    })
+    post(
+        move |State(state): State<S>, headers: HeaderMap, body: Bytes| {
+            let handler = handler.clone();
+            async move { run(function, state, headers, body, handler).await }
+        },
+    )
 }
 
-async fn run<S, F, Fut>(function: &'static str, state: S, headers: HeaderMap, raw: Bytes, handler: F) -> Response
+async fn run<S, F, Fut>(
+    function: &'static str,
+    state: S,
+    headers: HeaderMap,
+    raw: Bytes,
+    handler: F,
+) -> Response
 where
     S: HasQuarantine + Clone + Send + Sync + 'static,
     F: Fn(S, Invocation) -> Fut,
     Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
 {
     let started = Instant::now();
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let parsed = InvokeRequest::parse(&raw);
     let id = header(INVOCATION_ID_HEADER)
         .or_else(|| parsed.as_ref().ok().and_then(|r| r.sys().rand_guid))
@@ -82,8 +95,18 @@ where
     let result = match parsed {
         Err(e) => Err(HandlerError::from(e)),
         Ok(request) => {
-            let inv = Invocation { function, id: id.clone(), host_version: header(HOST_VERSION_HEADER), request, raw: raw.clone() };
-            match AssertUnwindSafe(handler(state.clone(), inv)).catch_unwind().instrument(span.clone()).await {
+            let inv = Invocation {
+                function,
+                id: id.clone(),
+                host_version: header(HOST_VERSION_HEADER),
+                request,
+                raw: raw.clone(),
+            };
+            match AssertUnwindSafe(handler(state.clone(), inv))
+                .catch_unwind()
+                .instrument(span.clone())
+                .await
+            {
                 Ok(r) => r,
                 // A panic is a bug triggered by this input; retrying would loop for 24 h, so the
                 // payload is kept in quarantine for a replay after the fix.
@@ -91,7 +114,9 @@ where
             }
         }
     };
-    finish(function, &id, &state, &raw, result, started).instrument(span).await
+    finish(function, &id, &state, &raw, result, started)
+        .instrument(span)
+        .await
 }
 
 async fn finish<S: HasQuarantine>(
@@ -108,20 +133,36 @@ async fn finish<S: HasQuarantine>(
         Ok(Outcome::Processed { outputs, summary }) => {
             record(&span, "processed", elapsed());
             info!(summary = %summary, "invocation processed");
-            ok(InvokeResponse { outputs, logs: vec![summary], ..Default::default() })
+            ok(InvokeResponse {
+                outputs,
+                logs: vec![summary],
+                ..Default::default()
+            })
         }
         Ok(Outcome::Skipped { reason }) => {
             record(&span, "skipped", elapsed());
             debug!(reason = %reason, "invocation skipped");
-            ok(InvokeResponse { logs: vec![format!("skipped: {reason}")], ..Default::default() })
+            ok(InvokeResponse {
+                logs: vec![format!("skipped: {reason}")],
+                ..Default::default()
+            })
         }
         Err(HandlerError::Poison { reason, source }) => {
-            let cause = source.map(|e| redact(&format!("{e:#}"))).unwrap_or_default();
-            match state.quarantine().put(function, id, None, &reason, raw).await {
+            let cause = source
+                .map(|e| redact(&format!("{e:#}")))
+                .unwrap_or_default();
+            match state
+                .quarantine()
+                .put(function, id, None, &reason, raw)
+                .await
+            {
                 Ok(blob) => {
                     record(&span, "poisoned", elapsed());
                     warn!(stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");
-                    ok(InvokeResponse { logs: vec![format!("poisoned: {reason}; quarantined as {blob}")], ..Default::default() })
+                    ok(InvokeResponse {
+                        logs: vec![format!("poisoned: {reason}; quarantined as {blob}")],
+                        ..Default::default()
+                    })
                 }
                 Err(e) => {
                     record(&span, "failed", elapsed());
@@ -145,15 +186,26 @@ fn record(span: &Span, outcome: &str, ms: f64) {
 }
 
 fn ok(body: InvokeResponse) -> Response {
-    json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()))
+    json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()),
+    )
 }
 
 /// A 500 with a JSON body for humans; the host ignores it but fails the invocation.
 fn fail(message: &str) -> Response {
     let body = json!({ "error": message });
-    json_response(StatusCode::INTERNAL_SERVER_ERROR, body.to_string().into_bytes())
+    json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        body.to_string().into_bytes(),
+    )
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }

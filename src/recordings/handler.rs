@@ -40,12 +40,18 @@ pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
 /// `Poison` for unusable events, `Retryable` for storage failures.
 pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let event = decode_event(&inv)?;
-    if let Some(reason) = ingest::not_ours(&event, &state.config.recordings_container, state.recordings.account()) {
+    if let Some(reason) = ingest::not_ours(
+        &event,
+        &state.config.recordings_container,
+        state.recordings.account(),
+    ) {
         return Ok(Outcome::skipped(reason));
     }
     let blob = BlobRef::new(event.container.clone(), event.blob.clone());
     let props = match state.recordings.properties(&blob).await {
-        Err(StorageError::NotFound) => return Ok(Outcome::skipped(format!("blob {blob} no longer exists"))),
+        Err(StorageError::NotFound) => {
+            return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
+        }
         other => other?,
     };
     catalogue(&state, &event, &blob, &props).await
@@ -55,40 +61,72 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
 ///
 /// # Errors
 /// `Retryable` for storage failures.
-pub async fn catalogue(state: &AppState, event: &BlobEvent, blob: &BlobRef, props: &BlobProps) -> Result<Outcome, HandlerError> {
+pub async fn catalogue(
+    state: &AppState,
+    event: &BlobEvent,
+    blob: &BlobRef,
+    props: &BlobProps,
+) -> Result<Outcome, HandlerError> {
     let created = props.created.unwrap_or(event.time);
     let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
     let repo = CatalogueRepo::new(state.tables.clone());
     let mut existing = repo.get(&key).await?;
-    if existing.as_ref().is_some_and(|row| !ingest::is_newer(event, &row.value)) {
+    if existing
+        .as_ref()
+        .is_some_and(|row| !ingest::is_newer(event, &row.value))
+    {
         return Ok(Outcome::skipped("duplicate or older event"));
     }
     let Some(retention) = apply_retention(state, blob, props, created).await? else {
         return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
     };
     for _ in 0..WRITE_ATTEMPTS {
-        let first_seen = existing.as_ref().map_or_else(|| state.clock.now(), |r| r.value.first_seen);
-        let entry = ingest::derive_entry(EntryInput { event, blob, props, key: key.clone(), retention: retention.clone(), first_seen });
-        let mode = existing.as_ref().map_or(WriteMode::Insert, |r| WriteMode::IfMatch(r.etag.clone()));
-        match repo.write(&entry, existing.as_ref().map(|r| &r.raw), mode).await {
+        let first_seen = existing
+            .as_ref()
+            .map_or_else(|| state.clock.now(), |r| r.value.first_seen);
+        let entry = ingest::derive_entry(EntryInput {
+            event,
+            blob,
+            props,
+            key: key.clone(),
+            retention: retention.clone(),
+            first_seen,
+        });
+        let mode = existing
+            .as_ref()
+            .map_or(WriteMode::Insert, |r| WriteMode::IfMatch(r.etag.clone()));
+        match repo
+            .write(&entry, existing.as_ref().map(|r| &r.raw), mode)
+            .await
+        {
             Ok(_) => return Ok(written(&entry, existing.as_ref())),
             Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
                 // Another delivery of this blob won the race: re-read and decide again.
                 existing = repo.get(&key).await?;
-                if existing.as_ref().is_some_and(|row| !ingest::is_newer(event, &row.value)) {
-                    return Ok(Outcome::skipped("duplicate or older event (concurrent delivery)"));
+                if existing
+                    .as_ref()
+                    .is_some_and(|row| !ingest::is_newer(event, &row.value))
+                {
+                    return Ok(Outcome::skipped(
+                        "duplicate or older event (concurrent delivery)",
+                    ));
                 }
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(HandlerError::storage(anyhow::anyhow!("catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts", key.id())))
+    Err(HandlerError::storage(anyhow::anyhow!(
+        "catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts",
+        key.id()
+    )))
 }
 
 fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
     match previous {
-        None => Outcome::processed(format!("catalogued recording {}", entry.key.id()))
-            .with_output(OUTPUT_BINDING, ingest::catalogued_notification(entry).to_output()),
+        None => Outcome::processed(format!("catalogued recording {}", entry.key.id())).with_output(
+            OUTPUT_BINDING,
+            ingest::catalogued_notification(entry).to_output(),
+        ),
         Some(_) => Outcome::processed(format!("updated recording {}", entry.key.id())),
     }
 }
@@ -109,7 +147,12 @@ async fn apply_retention(
             other => other?,
         }
     };
-    let subject = Subject { container: &blob.container, blob: &blob.name, metadata: Some(&props.metadata), ..Default::default() };
+    let subject = Subject {
+        container: &blob.container,
+        blob: &blob.name,
+        metadata: Some(&props.metadata),
+        ..Default::default()
+    };
     let computed = state.policy.classify(&subject, created);
     let (tags, effective) = merge_tags(&existing, &computed);
     if tags != existing {

@@ -8,6 +8,7 @@
 
 pub mod azure;
 pub mod connection;
+pub mod counting;
 pub mod memory;
 pub mod sas;
 pub mod tag_expr;
@@ -36,7 +37,10 @@ pub struct BlobRef {
 impl BlobRef {
     /// Builds a reference from a container and a blob name.
     pub fn new(container: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { container: container.into(), name: name.into() }
+        Self {
+            container: container.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -173,7 +177,12 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Reads `len` bytes from `offset`; fewer when the blob ends earlier.
     /// `RangeNotSatisfiable` when `offset` is at or past the end (no new bytes).
-    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, StorageError>;
+    async fn read_range(
+        &self,
+        blob: &BlobRef,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError>;
 
     /// Lists blobs whose names start with `prefix`, one page at a time.
     async fn list(
@@ -188,7 +197,12 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Replaces the whole tag set (the service has no partial update: read, modify, write).
     /// `if_tags` is an `x-ms-if-tags` condition; `PreconditionFailed` when it does not hold.
-    async fn set_tags(&self, blob: &BlobRef, tags: &Tags, if_tags: Option<&str>) -> Result<(), StorageError>;
+    async fn set_tags(
+        &self,
+        blob: &BlobRef,
+        tags: &Tags,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError>;
 
     /// `Find Blobs by Tags` scoped to one container; `expr` must not mention `@container`.
     async fn find_by_tags(
@@ -238,9 +252,18 @@ mod tests {
 
     #[test]
     fn statuses_are_classified() {
-        assert!(matches!(StorageError::from_status(404, ""), StorageError::NotFound));
-        assert!(matches!(StorageError::from_status(412, ""), StorageError::PreconditionFailed));
-        assert!(matches!(StorageError::from_status(416, ""), StorageError::RangeNotSatisfiable));
+        assert!(matches!(
+            StorageError::from_status(404, ""),
+            StorageError::NotFound
+        ));
+        assert!(matches!(
+            StorageError::from_status(412, ""),
+            StorageError::PreconditionFailed
+        ));
+        assert!(matches!(
+            StorageError::from_status(416, ""),
+            StorageError::RangeNotSatisfiable
+        ));
         assert!(StorageError::from_status(503, "busy").is_transient());
         assert!(StorageError::from_status(429, "").is_transient());
         assert!(!StorageError::from_status(403, "denied").is_transient());

@@ -31,14 +31,23 @@ pub struct SasSigner {
 
 impl std::fmt::Debug for SasSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SasSigner").field("account", &self.account).field("services", &self.services).finish_non_exhaustive()
+        f.debug_struct("SasSigner")
+            .field("account", &self.account)
+            .field("services", &self.services)
+            .finish_non_exhaustive()
     }
 }
 
 impl SasSigner {
     /// A signer for `services` with all permissions the product uses (tags `t` and find `f` included).
     pub fn new(account: &str, key: Secret, services: &'static str) -> Self {
-        Self { account: account.to_owned(), key, services, permissions: "rwdlacuptf", cached: Mutex::new(None) }
+        Self {
+            account: account.to_owned(),
+            key,
+            services,
+            permissions: "rwdlacuptf",
+            cached: Mutex::new(None),
+        }
     }
 
     /// A valid token (query string without `?`), re-signed when close to expiry.
@@ -57,9 +66,12 @@ impl SasSigner {
     }
 
     fn sign(&self, expiry: OffsetDateTime) -> String {
-        let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
         // A start time slightly in the past tolerates clock skew between us and the service.
-        let start = (expiry - TTL - Duration::minutes(5)).format(&fmt).unwrap_or_default();
+        let start = (expiry - TTL - Duration::minutes(5))
+            .format(&fmt)
+            .unwrap_or_default();
         let se = expiry.format(&fmt).unwrap_or_default();
         let (srt, spr) = ("sco", "https,http");
         let sts = format!(
@@ -83,8 +95,12 @@ impl SasSigner {
 /// HMAC-SHA256 with a base64 key, base64 output. An undecodable key signs with its raw bytes, which
 /// the service then rejects with 403 — reported as a configuration error at first use.
 fn hmac_sha256_b64(key_b64: &str, msg: &[u8]) -> String {
-    let key = STANDARD.decode(key_b64.trim()).unwrap_or_else(|_| key_b64.as_bytes().to_vec());
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else { return String::new() };
+    let key = STANDARD
+        .decode(key_b64.trim())
+        .unwrap_or_else(|_| key_b64.as_bytes().to_vec());
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return String::new();
+    };
     mac.update(msg);
     STANDARD.encode(mac.finalize().into_bytes())
 }
@@ -97,7 +113,15 @@ mod tests {
     fn tokens_carry_the_fields_and_are_cached() {
         let s = SasSigner::new("devstoreaccount1", Secret::new("a2V5"), "b");
         let t = s.token();
-        for part in ["sv=2022-11-02", "ss=b", "srt=sco", "sp=rwdlacuptf", "se=", "st=", "sig="] {
+        for part in [
+            "sv=2022-11-02",
+            "ss=b",
+            "srt=sco",
+            "sp=rwdlacuptf",
+            "se=",
+            "st=",
+            "sig=",
+        ] {
             assert!(t.contains(part), "{part} in {t}");
         }
         assert_eq!(t, s.token(), "cached until close to expiry");

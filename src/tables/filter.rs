@@ -113,7 +113,10 @@ impl Filter {
     /// Evaluates the filter against an entity, as the service would.
     pub fn matches(&self, entity: &Entity) -> bool {
         match self {
-            Self::Cmp(prop, op, lit) => entity.get(prop).and_then(|v| compare(v, lit)).is_some_and(|o| op.holds(o)),
+            Self::Cmp(prop, op, lit) => entity
+                .get(prop)
+                .and_then(|v| compare(v, lit))
+                .is_some_and(|o| op.holds(o)),
             Self::And(parts) => parts.iter().all(|p| p.matches(entity)),
             Self::Or(parts) => parts.iter().any(|p| p.matches(entity)),
         }
@@ -121,7 +124,10 @@ impl Filter {
 }
 
 fn join(parts: &[Filter], sep: &str) -> String {
-    let rendered: Vec<String> = parts.iter().map(|p| format!("({})", p.to_odata())).collect();
+    let rendered: Vec<String> = parts
+        .iter()
+        .map(|p| format!("({})", p.to_odata()))
+        .collect();
     rendered.join(sep)
 }
 
@@ -144,8 +150,14 @@ mod tests {
 
     #[test]
     fn renders_odata_with_doubled_quotes() {
-        let f = Filter::And(vec![Filter::partition("2025-03-14"), Filter::str("UserName", Op::Eq, "o'brien")]);
-        assert_eq!(f.to_odata(), "(PartitionKey eq '2025-03-14') and (UserName eq 'o''brien')");
+        let f = Filter::And(vec![
+            Filter::partition("2025-03-14"),
+            Filter::str("UserName", Op::Eq, "o'brien"),
+        ]);
+        assert_eq!(
+            f.to_odata(),
+            "(PartitionKey eq '2025-03-14') and (UserName eq 'o''brien')"
+        );
         assert_eq!(Filter::int("Size", Op::Gt, 5).to_odata(), "Size gt 5L");
     }
 
@@ -157,7 +169,12 @@ mod tests {
         assert!(!Filter::int("N", Op::Gt, 42).matches(e));
         assert!(Filter::bool("B", true).matches(e));
         assert!(Filter::str("S", Op::Lt, "abd").matches(e));
-        assert!(!Filter::str("Missing", Op::Ne, "x").matches(e), "missing property never matches");
-        assert!(Filter::Or(vec![Filter::str("S", Op::Eq, "zz"), Filter::partition("p")]).matches(e));
+        assert!(
+            !Filter::str("Missing", Op::Ne, "x").matches(e),
+            "missing property never matches"
+        );
+        assert!(
+            Filter::Or(vec![Filter::str("S", Op::Eq, "zz"), Filter::partition("p")]).matches(e)
+        );
     }
 }

@@ -20,7 +20,10 @@ pub fn decode_key(key: &str) -> Option<String> {
 
 /// True when `key` can be used as a `PartitionKey`/`RowKey` as is.
 pub fn is_valid_key(key: &str) -> bool {
-    key.len() <= 1024 && !key.chars().any(|c| matches!(c, '/' | '\\' | '#' | '?') || c.is_control())
+    key.len() <= 1024
+        && !key
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | '#' | '?') || c.is_control())
 }
 
 /// Validates a table name: alphanumeric, 3–63 characters, starting with a letter.
@@ -36,7 +39,12 @@ mod tests {
 
     #[test]
     fn blob_paths_round_trip_into_valid_keys() {
-        for name in ["a/b/c.json", "resourceId=/SUBSCRIPTIONS/x/y=2025/PT1H.json", "ünïcode ?#\\", ""] {
+        for name in [
+            "a/b/c.json",
+            "resourceId=/SUBSCRIPTIONS/x/y=2025/PT1H.json",
+            "ünïcode ?#\\",
+            "",
+        ] {
             let key = encode_key(name);
             assert!(is_valid_key(&key), "{key}");
             assert_eq!(decode_key(&key).as_deref(), Some(name));

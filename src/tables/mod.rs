@@ -5,6 +5,7 @@
 //! Knows nothing about recordings or sessions. Implementations: [`rest::TableRestClient`] (own REST
 //! client on reqwest) and [`memory::InMemoryTables`]; one contract suite covers both.
 
+pub mod counting;
 pub mod filter;
 pub mod keys;
 pub mod memory;
@@ -97,10 +98,21 @@ pub trait TableStore: Send + Sync + 'static {
     async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError>;
 
     /// Writes a whole entity (the entity must carry `PartitionKey` and `RowKey`); returns the new ETag.
-    async fn write(&self, table: &str, entity: &Entity, mode: WriteMode) -> Result<String, TableError>;
+    async fn write(
+        &self,
+        table: &str,
+        entity: &Entity,
+        mode: WriteMode,
+    ) -> Result<String, TableError>;
 
     /// Deletes one entity; `etag = None` deletes unconditionally. `NotFound` if already gone.
-    async fn delete(&self, table: &str, pk: &str, rk: &str, etag: Option<&str>) -> Result<(), TableError>;
+    async fn delete(
+        &self,
+        table: &str,
+        pk: &str,
+        rk: &str,
+        etag: Option<&str>,
+    ) -> Result<(), TableError>;
 
     /// Queries with an optional filter, at most `top` entities per page (service maximum 1000).
     async fn query(
@@ -116,7 +128,10 @@ pub trait TableStore: Send + Sync + 'static {
 /// `Edm.Int64` annotation), so values above `i32::MAX` survive a round trip.
 pub fn int64(entity: &mut Entity, name: &str, value: i64) {
     entity.insert(name.to_owned(), Value::String(value.to_string()));
-    entity.insert(format!("{name}@odata.type"), Value::String("Edm.Int64".to_owned()));
+    entity.insert(
+        format!("{name}@odata.type"),
+        Value::String("Edm.Int64".to_owned()),
+    );
 }
 
 /// Reads an integer property written by [`int64`] (or as a plain JSON number).

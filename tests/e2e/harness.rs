@@ -34,10 +34,18 @@ pub fn azurite() -> Option<String> {
         eprintln!("skipping: TEST_AZURITE is not 1 (run scripts/test.sh to include storage tests)");
         return None;
     }
-    let cs = std::env::var("AZURITE_CONNECTION_STRING").expect("TEST_AZURITE=1 needs AZURITE_CONNECTION_STRING (scripts/azurite.sh)");
-    let blob = cs.split(';').find_map(|p| p.strip_prefix("BlobEndpoint=")).expect("BlobEndpoint in connection string");
+    let cs = std::env::var("AZURITE_CONNECTION_STRING")
+        .expect("TEST_AZURITE=1 needs AZURITE_CONNECTION_STRING (scripts/azurite.sh)");
+    let blob = cs
+        .split(';')
+        .find_map(|p| p.strip_prefix("BlobEndpoint="))
+        .expect("BlobEndpoint in connection string");
     let addr = url::Url::parse(blob).expect("url");
-    let hostport = format!("{}:{}", addr.host_str().unwrap_or("127.0.0.1"), addr.port().unwrap_or(10000));
+    let hostport = format!(
+        "{}:{}",
+        addr.host_str().unwrap_or("127.0.0.1"),
+        addr.port().unwrap_or(10000)
+    );
     std::net::TcpStream::connect_timeout(&hostport.parse().expect("addr"), Duration::from_secs(2))
         .unwrap_or_else(|e| panic!("TEST_AZURITE=1 but Azurite is unreachable at {hostport}: {e}"));
     Some(cs)
@@ -46,7 +54,11 @@ pub fn azurite() -> Option<String> {
 /// A name unique to this test process and call: isolates containers and tables on a shared Azurite.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A running `handler` process; killed on drop.
@@ -82,10 +94,14 @@ impl HandlerProcess {
         let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
         let Ok(Ok(Some(first))) = first else {
             let mut err = String::new();
-            let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut err).await;
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut err)
+                .await;
             panic!("handler did not announce its address; stderr: {err}");
         };
-        let addr = first.strip_prefix("listening addr=").unwrap_or_else(|| panic!("unexpected first line {first}")).to_owned();
+        let addr = first
+            .strip_prefix("listening addr=")
+            .unwrap_or_else(|| panic!("unexpected first line {first}"))
+            .to_owned();
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
         tokio::spawn(async move {
@@ -100,7 +116,12 @@ impl HandlerProcess {
                 sink.lock().expect("logs").push(format!("STDERR {line}"));
             }
         });
-        Self { addr, child, logs, client: reqwest::Client::new() }
+        Self {
+            addr,
+            child,
+            logs,
+            client: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -109,8 +130,11 @@ impl HandlerProcess {
 
     /// POSTs an invocation the way the host does: host headers, chunked JSON body.
     pub async fn invoke(&self, function: &str, body: &Value) -> (u16, Value) {
-        let (status, _ct, text) = self.invoke_raw(function, serde_json::to_vec(body).expect("json")).await;
-        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON reply {status}: {text}: {e}"));
+        let (status, _ct, text) = self
+            .invoke_raw(function, serde_json::to_vec(body).expect("json"))
+            .await;
+        let v = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("non-JSON reply {status}: {text}: {e}"));
         (status, v)
     }
 
@@ -121,7 +145,10 @@ impl HandlerProcess {
             .client
             .post(self.url(&format!("/{function}")))
             .header("Content-Type", "application/json; charset=utf-8")
-            .header("X-Azure-Functions-InvocationId", uuid::Uuid::new_v4().to_string())
+            .header(
+                "X-Azure-Functions-InvocationId",
+                uuid::Uuid::new_v4().to_string(),
+            )
             .header("X-Azure-Functions-HostVersion", "4.1037.0.0")
             .header("User-Agent", "Azure-Functions-Host/4.1037.0.0")
             .body(reqwest::Body::wrap_stream(stream))
@@ -129,7 +156,12 @@ impl HandlerProcess {
             .await
             .expect("invoke");
         let status = res.status().as_u16();
-        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         (status, ct, res.text().await.expect("body"))
     }
 
@@ -153,11 +185,17 @@ impl AzuriteEnv {
         vars.insert("AUDITLOGS_CONTAINER".to_owned(), unique("logs"));
         vars.insert("QUARANTINE_CONTAINER".to_owned(), unique("quar"));
         vars.insert("TABLE_PREFIX".to_owned(), unique("t"));
-        Self { connection: connection.to_owned(), vars }
+        Self {
+            connection: connection.to_owned(),
+            vars,
+        }
     }
 
     pub fn pairs(&self) -> Vec<(&str, &str)> {
-        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
     }
 
     pub fn get(&self, k: &str) -> &str {

@@ -35,21 +35,43 @@ async fn readiness_answers_get_root_at_once() {
 #[tokio::test]
 async fn fixture_invocation_is_processed_with_a_pascal_case_envelope() {
     let h = spawn(FIXTURE_BLOB).await;
-    let (status, ct, text) = h.invoke_raw("RecordingCreated", crate::harness::fixture_bytes("invocations/recording-created.invocation.json")).await;
+    let (status, ct, text) = h
+        .invoke_raw(
+            "RecordingCreated",
+            crate::harness::fixture_bytes("invocations/recording-created.invocation.json"),
+        )
+        .await;
     assert_eq!(status, 200, "{text}");
     assert!(ct.starts_with("application/json"));
     let v: Value = serde_json::from_str(&text).expect("json");
-    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, ["Logs", "Outputs", "ReturnValue"]);
     assert!(first_log(&v).starts_with("catalogued recording"), "{v}");
     let note = &v["Outputs"]["notifications"];
-    assert!(note.is_object(), "queue outputs are JSON objects, never strings: {note}");
+    assert!(
+        note.is_object(),
+        "queue outputs are JSON objects, never strings: {note}"
+    );
     assert_eq!(note["type"], "recording.catalogued");
     // Redelivery: acknowledged, no second notification.
-    let (status, v) = h.invoke("RecordingCreated", &fixture("invocations/recording-created.invocation.json")).await;
+    let (status, v) = h
+        .invoke(
+            "RecordingCreated",
+            &fixture("invocations/recording-created.invocation.json"),
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(first_log(&v).starts_with("skipped"), "{v}");
-    assert!(v["Outputs"].as_object().is_some_and(serde_json::Map::is_empty));
+    assert!(
+        v["Outputs"]
+            .as_object()
+            .is_some_and(serde_json::Map::is_empty)
+    );
 }
 
 #[tokio::test]
@@ -59,23 +81,46 @@ async fn event_as_json_string_and_cloudevents_are_accepted() {
     let event = env["Data"]["eventGridEvent"].clone();
     env["Data"]["eventGridEvent"] = Value::String(event.to_string());
     let (status, v) = h.invoke("RecordingCreated", &env).await;
-    assert_eq!((status, first_log(&v).starts_with("catalogued")), (200, true), "{v}");
+    assert_eq!(
+        (status, first_log(&v).starts_with("catalogued")),
+        (200, true),
+        "{v}"
+    );
     let mut ce = fixture("events/recording-created.cloudevents.json");
     ce["subject"] = json!("blobServices/default/containers/recordings/blobs/b");
-    let (status, v) = h.invoke("RecordingCreated", &json!({"Data": {"eventGridEvent": ce}, "Metadata": {}})).await;
-    assert_eq!((status, first_log(&v).starts_with("catalogued")), (200, true), "{v}");
+    let (status, v) = h
+        .invoke(
+            "RecordingCreated",
+            &json!({"Data": {"eventGridEvent": ce}, "Metadata": {}}),
+        )
+        .await;
+    assert_eq!(
+        (status, first_log(&v).starts_with("catalogued")),
+        (200, true),
+        "{v}"
+    );
 }
 
 #[tokio::test]
 async fn malformed_bodies_are_poisoned_with_200_and_json() {
     let h = spawn("").await;
-    for body in [&b"not json"[..], b"", b"[]", b"{\"Data\":\"x\"}", b"{\"Data\":{},\"Metadata\":{}}", b"{\"Data\":{\"eventGridEvent\":42}}"] {
+    for body in [
+        &b"not json"[..],
+        b"",
+        b"[]",
+        b"{\"Data\":\"x\"}",
+        b"{\"Data\":{},\"Metadata\":{}}",
+        b"{\"Data\":{\"eventGridEvent\":42}}",
+    ] {
         let (status, ct, text) = h.invoke_raw("RecordingCreated", body.to_vec()).await;
         assert_eq!(status, 200, "{text}");
         assert!(ct.starts_with("application/json"), "{ct}");
         let v: Value = serde_json::from_str(&text).expect("json");
         assert!(first_log(&v).starts_with("poisoned"), "{v}");
-        assert!(first_log(&v).contains("quarantined as quarantine/RecordingCreated/"), "{v}");
+        assert!(
+            first_log(&v).contains("quarantined as quarantine/RecordingCreated/"),
+            "{v}"
+        );
     }
     assert!(h.log_text().contains("invocation poisoned"));
 }
@@ -83,8 +128,17 @@ async fn malformed_bodies_are_poisoned_with_200_and_json() {
 #[tokio::test]
 async fn unhandled_events_are_skipped() {
     let h = spawn("").await;
-    for event in [fixture("events/blob-deleted.cloudevents.json"), fixture("events/blob-tier-changed.eventgrid.json")[0].clone(), fixture("events/batched-delivery.eventgrid.json")[2].clone()] {
-        let (status, v) = h.invoke("RecordingCreated", &json!({"Data": {"eventGridEvent": event}, "Metadata": {}})).await;
+    for event in [
+        fixture("events/blob-deleted.cloudevents.json"),
+        fixture("events/blob-tier-changed.eventgrid.json")[0].clone(),
+        fixture("events/batched-delivery.eventgrid.json")[2].clone(),
+    ] {
+        let (status, v) = h
+            .invoke(
+                "RecordingCreated",
+                &json!({"Data": {"eventGridEvent": event}, "Metadata": {}}),
+            )
+            .await;
         assert_eq!(status, 200);
         assert!(first_log(&v).starts_with("skipped"), "{v}");
     }
@@ -96,7 +150,9 @@ async fn thirty_two_concurrent_invocations_all_succeed() {
     let base = fixture("invocations/recording-created.invocation.json");
     let calls = (0..32).map(|i| {
         let mut env = base.clone();
-        env["Data"]["eventGridEvent"]["subject"] = json!(format!("/blobServices/default/containers/recordings/blobs/c{i}"));
+        env["Data"]["eventGridEvent"]["subject"] = json!(format!(
+            "/blobServices/default/containers/recordings/blobs/c{i}"
+        ));
         let h = &h;
         async move { h.invoke("RecordingCreated", &env).await }
     });
@@ -112,13 +168,20 @@ async fn misconfiguration_fails_start_up_with_every_problem_and_no_secret() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
         .env_clear()
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "not-a-port")
-        .env("RECORDINGS_STORAGE", "AccountName=a;AccountKey=c2VjcmV0LXZhbHVl;BlobEndpoint=::bad")
+        .env(
+            "RECORDINGS_STORAGE",
+            "AccountName=a;AccountKey=c2VjcmV0LXZhbHVl;BlobEndpoint=::bad",
+        )
         .output()
         .await
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    for name in ["FUNCTIONS_CUSTOMHANDLER_PORT", "RECORDINGS_STORAGE", "AzureWebJobsStorage"] {
+    for name in [
+        "FUNCTIONS_CUSTOMHANDLER_PORT",
+        "RECORDINGS_STORAGE",
+        "AzureWebJobsStorage",
+    ] {
         assert!(err.contains(name), "{name} not in {err}");
     }
     assert!(!err.contains("c2VjcmV0LXZhbHVl"));
@@ -128,8 +191,16 @@ async fn misconfiguration_fails_start_up_with_every_problem_and_no_secret() {
 async fn sigterm_shuts_down_gracefully() {
     let mut h = spawn("").await;
     let pid = h.child.id().expect("pid");
-    let status = tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await.expect("kill");
+    let status = tokio::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .await
+        .expect("kill");
     assert!(status.success());
-    let exit = tokio::time::timeout(std::time::Duration::from_secs(5), h.child.wait()).await.expect("exits").expect("status");
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(5), h.child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
     assert_eq!(exit.code(), Some(0));
 }

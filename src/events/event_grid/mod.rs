@@ -100,9 +100,18 @@ impl BlobEvent {
     /// `EventError` when id, type, time, subject or the account cannot be determined.
     pub fn from_value(v: &Value) -> Result<Self, EventError> {
         let raw = RawEvent::deserialize(v).map_err(|_| EventError::Malformed("event"))?;
-        let id = raw.id.filter(|s| !s.is_empty()).ok_or(EventError::Missing("id"))?;
-        let event_type = raw.event_type.or(raw.ce_type).ok_or(EventError::Missing("eventType"))?;
-        let time_text = raw.event_time.or(raw.time).ok_or(EventError::Missing("eventTime"))?;
+        let id = raw
+            .id
+            .filter(|s| !s.is_empty())
+            .ok_or(EventError::Missing("id"))?;
+        let event_type = raw
+            .event_type
+            .or(raw.ce_type)
+            .ok_or(EventError::Missing("eventType"))?;
+        let time_text = raw
+            .event_time
+            .or(raw.time)
+            .ok_or(EventError::Missing("eventTime"))?;
         let time = timestamp(&time_text).ok_or(EventError::Malformed("eventTime"))?;
         let subject = raw.subject.ok_or(EventError::Missing("subject"))?;
         let (container, blob) = split_subject(&subject).ok_or(EventError::Malformed("subject"))?;
@@ -118,7 +127,15 @@ impl BlobEvent {
             .and_then(|t| account_from_topic(&t))
             .or_else(|| account_from_url(&data.url))
             .ok_or(EventError::Missing("topic"))?;
-        Ok(Self { id, event_type, time, account, container, blob, data })
+        Ok(Self {
+            id,
+            event_type,
+            time,
+            account,
+            container,
+            blob,
+            data,
+        })
     }
 
     /// True for `Microsoft.Storage.BlobCreated`.
@@ -149,9 +166,16 @@ pub fn account_from_url(url: &str) -> Option<String> {
     let host = parsed.host_str()?;
     if host.parse::<std::net::IpAddr>().is_ok() || host == "localhost" {
         // Path-style (Azurite, custom endpoints): the first path segment is the account.
-        return parsed.path_segments()?.next().filter(|s| !s.is_empty()).map(str::to_owned);
+        return parsed
+            .path_segments()?
+            .next()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
     }
-    host.split('.').next().filter(|s| !s.is_empty()).map(str::to_owned)
+    host.split('.')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Compares two sequencers ordinally (no case folding, as documented); longer (unpadded) values are larger.

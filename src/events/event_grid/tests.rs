@@ -21,7 +21,10 @@ fn eg() -> Value {
 #[test]
 fn event_grid_schema_normalises() {
     let e = BlobEvent::from_value(&eg()).expect("event");
-    assert_eq!((e.account.as_str(), e.container.as_str(), e.blob.as_str()), ("stbastrecweu01", "recordings", "a/b/PLACEHOLDER-1.bin"));
+    assert_eq!(
+        (e.account.as_str(), e.container.as_str(), e.blob.as_str()),
+        ("stbastrecweu01", "recordings", "a/b/PLACEHOLDER-1.bin")
+    );
     assert!(e.is_created());
     assert_eq!(e.data.content_length, Some(8_388_608));
     assert_eq!(e.time.nanosecond(), 123_456_700);
@@ -44,24 +47,44 @@ fn cloudevents_quirks_normalise() {
 fn account_falls_back_to_url_and_path_style_urls() {
     let mut v = eg();
     v.as_object_mut().expect("obj").remove("topic");
-    assert_eq!(BlobEvent::from_value(&v).expect("event").account, "stbastrecweu01");
-    assert_eq!(account_from_url("http://127.0.0.1:10000/devstoreaccount1/recordings/x").as_deref(), Some("devstoreaccount1"));
-    assert_eq!(account_from_topic("/SUBSCRIPTIONS/S/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/ACCT").as_deref(), Some("ACCT"));
+    assert_eq!(
+        BlobEvent::from_value(&v).expect("event").account,
+        "stbastrecweu01"
+    );
+    assert_eq!(
+        account_from_url("http://127.0.0.1:10000/devstoreaccount1/recordings/x").as_deref(),
+        Some("devstoreaccount1")
+    );
+    assert_eq!(
+        account_from_topic("/SUBSCRIPTIONS/S/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/ACCT")
+            .as_deref(),
+        Some("ACCT")
+    );
 }
 
 #[test]
 fn missing_or_malformed_fields_are_errors() {
-    for (field, want) in [("id", EventError::Missing("id")), ("subject", EventError::Missing("subject")), ("eventTime", EventError::Missing("eventTime"))] {
+    for (field, want) in [
+        ("id", EventError::Missing("id")),
+        ("subject", EventError::Missing("subject")),
+        ("eventTime", EventError::Missing("eventTime")),
+    ] {
         let mut v = eg();
         v.as_object_mut().expect("obj").remove(field);
         assert_eq!(BlobEvent::from_value(&v), Err(want));
     }
     let mut v = eg();
     v["subject"] = json!("/blobServices/default/containers/recordings");
-    assert_eq!(BlobEvent::from_value(&v), Err(EventError::Malformed("subject")));
+    assert_eq!(
+        BlobEvent::from_value(&v),
+        Err(EventError::Malformed("subject"))
+    );
     v = eg();
     v["eventTime"] = json!("yesterday");
-    assert_eq!(BlobEvent::from_value(&v), Err(EventError::Malformed("eventTime")));
+    assert_eq!(
+        BlobEvent::from_value(&v),
+        Err(EventError::Malformed("eventTime"))
+    );
     assert!(BlobEvent::from_value(&json!("string")).is_err());
     assert!(BlobEvent::from_value(&json!({"data": 5})).is_err());
 }

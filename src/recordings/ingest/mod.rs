@@ -19,10 +19,16 @@ pub fn not_ours(event: &BlobEvent, container: &str, account: &str) -> Option<Str
         return Some(format!("event type {} is not handled", event.event_type));
     }
     if event.container != container {
-        return Some(format!("container {} is not the recordings container", event.container));
+        return Some(format!(
+            "container {} is not the recordings container",
+            event.container
+        ));
     }
     if !event.account.eq_ignore_ascii_case(account) {
-        return Some(format!("account {} is not the configured recordings account", event.account));
+        return Some(format!(
+            "account {} is not the configured recordings account",
+            event.account
+        ));
     }
     None
 }
@@ -31,8 +37,12 @@ pub fn not_ours(event: &BlobEvent, container: &str, account: &str) -> Option<Str
 /// Sequencers order events of one blob; without them, a different ETag with a later time wins.
 pub fn is_newer(event: &BlobEvent, row: &CatalogueEntry) -> bool {
     match (event.data.sequencer.as_deref(), row.sequencer.as_str()) {
-        (Some(new), old) if !new.is_empty() && !old.is_empty() => sequencer_cmp(new, old) == Ordering::Greater,
-        _ => event.data.e_tag.as_deref() != Some(row.etag.as_str()) && event.time > row.blob_created,
+        (Some(new), old) if !new.is_empty() && !old.is_empty() => {
+            sequencer_cmp(new, old) == Ordering::Greater
+        }
+        _ => {
+            event.data.e_tag.as_deref() != Some(row.etag.as_str()) && event.time > row.blob_created
+        }
     }
 }
 
@@ -40,7 +50,12 @@ pub fn is_newer(event: &BlobEvent, row: &CatalogueEntry) -> bool {
 /// session keys. The recording name format is undocumented, so nothing here is required.
 pub fn candidate_keys(blob: &str, props: &BlobProps) -> Vec<String> {
     let mut keys = Vec::new();
-    let texts = std::iter::once(blob).chain(props.metadata.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
+    let texts = std::iter::once(blob).chain(
+        props
+            .metadata
+            .iter()
+            .flat_map(|(k, v)| [k.as_str(), v.as_str()]),
+    );
     for text in texts {
         for guid in find_guids(text) {
             if !keys.contains(&guid) {
@@ -96,15 +111,30 @@ pub struct EntryInput<'a> {
 
 /// Builds the catalogue row for the current state of the blob.
 pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
-    let EntryInput { event, blob, props, key, retention, first_seen } = input;
+    let EntryInput {
+        event,
+        blob,
+        props,
+        key,
+        retention,
+        first_seen,
+    } = input;
     CatalogueEntry {
         key,
         blob_url: event.data.url.clone(),
         container: blob.container.clone(),
         blob_name: blob.name.clone(),
         content_length: props.content_length,
-        content_type: props.content_type.clone().or_else(|| event.data.content_type.clone()).unwrap_or_default(),
-        blob_type: props.kind.map(|k| k.as_str().to_owned()).or_else(|| event.data.blob_type.clone()).unwrap_or_default(),
+        content_type: props
+            .content_type
+            .clone()
+            .or_else(|| event.data.content_type.clone())
+            .unwrap_or_default(),
+        blob_type: props
+            .kind
+            .map(|k| k.as_str().to_owned())
+            .or_else(|| event.data.blob_type.clone())
+            .unwrap_or_default(),
         etag: props.etag.clone(),
         sequencer: event.data.sequencer.clone().unwrap_or_default(),
         event_id: event.id.clone(),
@@ -125,7 +155,10 @@ pub fn catalogued_notification(entry: &CatalogueEntry) -> Notification {
         &entry.key.id(),
         format_utc(entry.blob_created),
         Severity::Info,
-        format!("New Bastion session recording catalogued ({} bytes)", entry.content_length),
+        format!(
+            "New Bastion session recording catalogued ({} bytes)",
+            entry.content_length
+        ),
         json!({
             "recordingId": entry.key.id(),
             "container": entry.container,

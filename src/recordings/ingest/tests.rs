@@ -27,7 +27,10 @@ fn props(meta: &[(&str, &str)]) -> BlobProps {
         last_modified: None,
         created: None,
         kind: None,
-        metadata: meta.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Metadata>(),
+        metadata: meta
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Metadata>(),
         tag_count: Some(0),
     }
 }
@@ -41,7 +44,10 @@ fn row(seq: &str, etag: &str) -> CatalogueEntry {
         blob: &b,
         props: &p,
         key: RecordingKey::for_blob(e.time, "recordings", "x"),
-        retention: Retention { class: "ops-30d".into(), until: "2025-04-13".into() },
+        retention: Retention {
+            class: "ops-30d".into(),
+            until: "2025-04-13".into(),
+        },
         first_seen: e.time,
     })
 }
@@ -60,24 +66,72 @@ fn foreign_events_are_not_ours() {
 #[test]
 fn newer_is_decided_by_sequencer_then_etag_and_time() {
     let stored = row("0000000000000000000000000001A2B30000000000c0ffee", "0x1");
-    assert!(is_newer(&event(Some("0000000000000000000000000001A2B30000000000d00d00"), "0x2"), &stored));
-    assert!(!is_newer(&event(Some("0000000000000000000000000001A2B30000000000c0ffee"), "0x1"), &stored), "duplicate");
-    assert!(!is_newer(&event(Some("0000000000000000000000000001A2B30000000000000001"), "0x0"), &stored), "older");
+    assert!(is_newer(
+        &event(
+            Some("0000000000000000000000000001A2B30000000000d00d00"),
+            "0x2"
+        ),
+        &stored
+    ));
+    assert!(
+        !is_newer(
+            &event(
+                Some("0000000000000000000000000001A2B30000000000c0ffee"),
+                "0x1"
+            ),
+            &stored
+        ),
+        "duplicate"
+    );
+    assert!(
+        !is_newer(
+            &event(
+                Some("0000000000000000000000000001A2B30000000000000001"),
+                "0x0"
+            ),
+            &stored
+        ),
+        "older"
+    );
     let mut no_seq = stored.clone();
     no_seq.sequencer.clear();
     no_seq.blob_created = datetime!(2025-03-14 09:00 UTC);
     assert!(is_newer(&event(None, "0x9"), &no_seq));
-    assert!(!is_newer(&event(None, "0x1"), &CatalogueEntry { etag: "0x1".into(), ..no_seq }));
+    assert!(!is_newer(
+        &event(None, "0x1"),
+        &CatalogueEntry {
+            etag: "0x1".into(),
+            ..no_seq
+        }
+    ));
 }
 
 #[test]
 fn guids_are_found_in_names_and_metadata() {
-    let p = props(&[("sessionid", "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"), ("note", "none")]);
-    let keys = candidate_keys("2025/03/14/vm-app-01/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.mp4", &p);
-    assert_eq!(keys, vec!["5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"]);
+    let p = props(&[
+        ("sessionid", "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"),
+        ("note", "none"),
+    ]);
+    let keys = candidate_keys(
+        "2025/03/14/vm-app-01/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.mp4",
+        &p,
+    );
+    assert_eq!(
+        keys,
+        vec![
+            "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
+            "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+        ]
+    );
     assert!(find_guids("PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f").len() == 1);
-    assert!(find_guids("x5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1fa").is_empty(), "must be delimited");
-    assert!(find_guids("5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1").is_empty(), "too short");
+    assert!(
+        find_guids("x5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1fa").is_empty(),
+        "must be delimited"
+    );
+    assert!(
+        find_guids("5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1").is_empty(),
+        "too short"
+    );
     assert!(find_guids("").is_empty());
     assert!(find_guids("ünïcødé-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f-ü").len() == 1);
 }
@@ -86,8 +140,14 @@ fn guids_are_found_in_names_and_metadata() {
 fn notification_is_thin_and_stable() {
     let r = row("01", "0x1");
     let a = catalogued_notification(&r);
-    let b = catalogued_notification(&CatalogueEntry { sequencer: "02".into(), ..r.clone() });
-    assert_eq!(a.notification_id, b.notification_id, "one id per recording, whatever the event");
+    let b = catalogued_notification(&CatalogueEntry {
+        sequencer: "02".into(),
+        ..r.clone()
+    });
+    assert_eq!(
+        a.notification_id, b.notification_id,
+        "one id per recording, whatever the event"
+    );
     assert_eq!(a.kind, "recording.catalogued");
     assert_eq!(a.data["recordingId"], r.key.id());
 }

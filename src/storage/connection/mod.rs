@@ -10,7 +10,8 @@ use url::Url;
 /// Azurite's published development account.
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
 /// Azurite's published development key (public, documented by Microsoft; not a secret).
-pub const DEV_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub const DEV_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// A secret string whose `Debug` never shows the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -68,7 +69,10 @@ impl StorageConnection {
     ///
     /// # Errors
     /// One message per problem, naming the setting but never its value.
-    pub fn resolve(name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, Vec<String>> {
+    pub fn resolve(
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, Vec<String>> {
         match env(name).filter(|v| !v.trim().is_empty()) {
             Some(cs) => Self::from_connection_string(name, &cs).map(Some),
             None => Self::from_identity_settings(name, env),
@@ -78,11 +82,23 @@ impl StorageConnection {
     fn from_connection_string(name: &str, cs: &str) -> Result<Self, Vec<String>> {
         let parts: Vec<(String, String)> = cs
             .split(';')
-            .filter_map(|p| p.split_once('=').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
+            .filter_map(|p| {
+                p.split_once('=')
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            })
             .collect();
-        let get = |k: &str| parts.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            parts
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
         if get("usedevelopmentstorage").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-            let ep = |port: u16| Url::parse(&format!("http://127.0.0.1:{port}/{DEV_ACCOUNT}")).map_err(|e| vec![e.to_string()]);
+            let ep = |port: u16| {
+                Url::parse(&format!("http://127.0.0.1:{port}/{DEV_ACCOUNT}"))
+                    .map_err(|e| vec![e.to_string()])
+            };
             return Ok(Self {
                 setting: name.to_owned(),
                 account: DEV_ACCOUNT.to_owned(),
@@ -114,43 +130,70 @@ impl StorageConnection {
         };
         let (blob, queue, table) = (endpoint("blob"), endpoint("queue"), endpoint("table"));
         match (blob, queue, table) {
-            (Some(blob), Some(queue), Some(table)) if errors.is_empty() => {
-                Ok(Self { setting: name.to_owned(), account, blob, queue, table, auth: StorageAuth::Key(Secret::new(key)) })
-            }
+            (Some(blob), Some(queue), Some(table)) if errors.is_empty() => Ok(Self {
+                setting: name.to_owned(),
+                account,
+                blob,
+                queue,
+                table,
+                auth: StorageAuth::Key(Secret::new(key)),
+            }),
             _ => Err(errors),
         }
     }
 
-    fn from_identity_settings(name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, Vec<String>> {
+    fn from_identity_settings(
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, Vec<String>> {
         let get = |k: &str| env(&format!("{name}__{k}")).filter(|v| !v.trim().is_empty());
         let account = get("accountName");
-        let explicit = ["blobServiceUri", "queueServiceUri", "tableServiceUri"].map(|k| get(k));
+        let explicit = ["blobServiceUri", "queueServiceUri", "tableServiceUri"].map(&get);
         if account.is_none() && explicit.iter().all(Option::is_none) {
             return Ok(None);
         }
         let mut errors = Vec::new();
         let mut service = |i: usize, svc: &str| -> Option<Url> {
             let key = ["blobServiceUri", "queueServiceUri", "tableServiceUri"][i];
-            let text = explicit[i].clone().or_else(|| account.as_ref().map(|a| format!("https://{a}.{svc}.core.windows.net")))?;
+            let text = explicit[i].clone().or_else(|| {
+                account
+                    .as_ref()
+                    .map(|a| format!("https://{a}.{svc}.core.windows.net"))
+            })?;
             match Url::parse(&text) {
                 // A token credential is refused over http by the SDK; say so at start-up.
                 Ok(u) if u.scheme() == "https" => Some(u),
-                Ok(_) => (errors.push(format!("{name}__{key}: identity-based connections must use https")), None).1,
+                Ok(_) => {
+                    (
+                        errors.push(format!(
+                            "{name}__{key}: identity-based connections must use https"
+                        )),
+                        None,
+                    )
+                        .1
+                }
                 Err(_) => (errors.push(format!("{name}__{key}: not a valid URL")), None).1,
             }
         };
         let (blob, queue, table) = (service(0, "blob"), service(1, "queue"), service(2, "table"));
-        let account = account.or_else(|| blob.as_ref().and_then(|u| u.host_str()).and_then(|h| h.split('.').next()).map(str::to_owned));
+        let account = account.or_else(|| {
+            blob.as_ref()
+                .and_then(|u| u.host_str())
+                .and_then(|h| h.split('.').next())
+                .map(str::to_owned)
+        });
         let client_id = get("clientId");
         match (blob, queue, table, account) {
-            (Some(blob), Some(queue), Some(table), Some(account)) if errors.is_empty() => Ok(Some(Self {
-                setting: name.to_owned(),
-                account,
-                blob,
-                queue,
-                table,
-                auth: StorageAuth::ManagedIdentity { client_id },
-            })),
+            (Some(blob), Some(queue), Some(table), Some(account)) if errors.is_empty() => {
+                Ok(Some(Self {
+                    setting: name.to_owned(),
+                    account,
+                    blob,
+                    queue,
+                    table,
+                    auth: StorageAuth::ManagedIdentity { client_id },
+                }))
+            }
             _ => {
                 if errors.is_empty() {
                     errors.push(format!("{name}: set {name}__accountName, or all of {name}__blobServiceUri/__queueServiceUri/__tableServiceUri"));

@@ -5,15 +5,21 @@ use std::collections::HashMap;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     move |k| map.get(k).cloned()
 }
 
 #[test]
 fn development_storage_points_at_azurite() {
-    let c = StorageConnection::resolve("AzureWebJobsStorage", &env(&[("AzureWebJobsStorage", "UseDevelopmentStorage=true")]))
-        .expect("ok")
-        .expect("some");
+    let c = StorageConnection::resolve(
+        "AzureWebJobsStorage",
+        &env(&[("AzureWebJobsStorage", "UseDevelopmentStorage=true")]),
+    )
+    .expect("ok")
+    .expect("some");
     assert_eq!(c.account, DEV_ACCOUNT);
     assert_eq!(c.blob.as_str(), "http://127.0.0.1:10000/devstoreaccount1");
     assert_eq!(c.table.as_str(), "http://127.0.0.1:10002/devstoreaccount1");
@@ -22,32 +28,75 @@ fn development_storage_points_at_azurite() {
 
 #[test]
 fn account_key_strings_with_suffix_or_explicit_endpoints() {
-    let e = env(&[("S", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.usgovcloudapi.net")]);
-    let c = StorageConnection::resolve("S", &e).expect("ok").expect("some");
+    let e = env(&[(
+        "S",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.usgovcloudapi.net",
+    )]);
+    let c = StorageConnection::resolve("S", &e)
+        .expect("ok")
+        .expect("some");
     assert_eq!(c.blob.as_str(), "https://acct.blob.core.usgovcloudapi.net/");
-    let e = env(&[("S", "AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:5555/devstoreaccount1;QueueEndpoint=http://127.0.0.1:5556/devstoreaccount1;TableEndpoint=http://127.0.0.1:5557/devstoreaccount1")]);
-    let c = StorageConnection::resolve("S", &e).expect("ok").expect("some");
+    let e = env(&[(
+        "S",
+        "AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:5555/devstoreaccount1;QueueEndpoint=http://127.0.0.1:5556/devstoreaccount1;TableEndpoint=http://127.0.0.1:5557/devstoreaccount1",
+    )]);
+    let c = StorageConnection::resolve("S", &e)
+        .expect("ok")
+        .expect("some");
     assert_eq!(c.queue.port(), Some(5556));
-    assert_eq!(format!("{c:?}").contains("a2V5"), false, "keys never appear in Debug output");
+    assert!(
+        !format!("{c:?}").contains("a2V5"),
+        "keys never appear in Debug output"
+    );
 }
 
 #[test]
 fn identity_settings_resolve_to_managed_identity() {
     let e = env(&[("R__accountName", "stbastrecweu01"), ("R__clientId", "cid")]);
-    let c = StorageConnection::resolve("R", &e).expect("ok").expect("some");
-    assert_eq!(c.blob.as_str(), "https://stbastrecweu01.blob.core.windows.net/");
-    assert_eq!(c.auth, StorageAuth::ManagedIdentity { client_id: Some("cid".into()) });
-    let e = env(&[("R__blobServiceUri", "https://x.blob.core.chinacloudapi.cn"), ("R__queueServiceUri", "https://x.queue.core.chinacloudapi.cn"), ("R__tableServiceUri", "https://x.table.core.chinacloudapi.cn")]);
-    let c = StorageConnection::resolve("R", &e).expect("ok").expect("some");
+    let c = StorageConnection::resolve("R", &e)
+        .expect("ok")
+        .expect("some");
+    assert_eq!(
+        c.blob.as_str(),
+        "https://stbastrecweu01.blob.core.windows.net/"
+    );
+    assert_eq!(
+        c.auth,
+        StorageAuth::ManagedIdentity {
+            client_id: Some("cid".into())
+        }
+    );
+    let e = env(&[
+        ("R__blobServiceUri", "https://x.blob.core.chinacloudapi.cn"),
+        (
+            "R__queueServiceUri",
+            "https://x.queue.core.chinacloudapi.cn",
+        ),
+        (
+            "R__tableServiceUri",
+            "https://x.table.core.chinacloudapi.cn",
+        ),
+    ]);
+    let c = StorageConnection::resolve("R", &e)
+        .expect("ok")
+        .expect("some");
     assert_eq!(c.account, "x");
 }
 
 #[test]
 fn absent_and_invalid_settings() {
-    assert_eq!(StorageConnection::resolve("X", &env(&[])).expect("ok"), None);
-    let errs = StorageConnection::resolve("X", &env(&[("X", "AccountKey=secretvalue")])).expect_err("no account");
+    assert_eq!(
+        StorageConnection::resolve("X", &env(&[])).expect("ok"),
+        None
+    );
+    let errs = StorageConnection::resolve("X", &env(&[("X", "AccountKey=secretvalue")]))
+        .expect_err("no account");
     assert!(errs.iter().any(|e| e.contains("AccountName")), "{errs:?}");
-    assert!(errs.iter().all(|e| !e.contains("secretvalue")), "no secret in errors");
-    let errs = StorageConnection::resolve("X", &env(&[("X__blobServiceUri", "http://plain")])).expect_err("http");
+    assert!(
+        errs.iter().all(|e| !e.contains("secretvalue")),
+        "no secret in errors"
+    );
+    let errs = StorageConnection::resolve("X", &env(&[("X__blobServiceUri", "http://plain")]))
+        .expect_err("http");
     assert!(errs.iter().any(|e| e.contains("https")), "{errs:?}");
 }
