@@ -275,3 +275,6 @@ impl BlobStore for AzureBlobStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

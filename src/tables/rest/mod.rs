@@ -274,3 +274,6 @@ impl TableStore for TableRestClient {
         Ok(QueryPage { items, next })
     }
 }
+
+#[cfg(test)]
+mod tests;
