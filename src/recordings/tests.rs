@@ -54,6 +54,10 @@ async fn new_recording_is_catalogued_tagged_and_announced_once() {
         &[],
     )
     .await;
+    // Steady state: the table exists (the first write to a missing table creates it: +2 calls once).
+    crate::tables::TableStore::ensure_table(f.tables.as_ref(), RECORDINGS_TABLE)
+        .await
+        .expect("table");
     let before = f.blobs.calls() + f.tables.calls();
     let out = handle(
         f.state.clone(),
