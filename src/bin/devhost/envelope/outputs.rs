@@ -27,7 +27,7 @@ pub(crate) enum MessageBody {
 /// .NET `Convert.TryFromBase64String` on an unpadded-length-safe input: only canonical base64
 /// (length a multiple of 4, standard alphabet, optional `=` padding) is decoded.
 fn dotnet_base64(s: &str) -> Option<Vec<u8>> {
-    if s.is_empty() || s.len() % 4 != 0 {
+    if s.is_empty() || !s.len().is_multiple_of(4) {
         return None;
     }
     STANDARD.decode(s).ok()

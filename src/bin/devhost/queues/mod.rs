@@ -37,6 +37,11 @@ pub(crate) fn resolve_connection(name: &str) -> Result<StorageConnection, String
     Err(format!("connection {name} is not configured (nor AzureWebJobsStorage)"))
 }
 
+/// (connection setting, queue name).
+type QueueKey = (String, String);
+/// The SAS token a client was built with, and the client.
+type CachedClient = (String, Arc<QueueClient>);
+
 struct Account {
     conn: StorageConnection,
     signer: SasSigner,
@@ -46,8 +51,8 @@ struct Account {
 pub(crate) struct Queues {
     encoding: MessageEncoding,
     accounts: Mutex<HashMap<String, Arc<Account>>>,
-    clients: Mutex<HashMap<(String, String), (String, Arc<QueueClient>)>>,
-    created: Mutex<HashSet<(String, String)>>,
+    clients: Mutex<HashMap<QueueKey, CachedClient>>,
+    created: Mutex<HashSet<QueueKey>>,
 }
 
 impl Queues {
