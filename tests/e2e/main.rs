@@ -1,7 +1,8 @@
 //! The one integration-test binary: spawns the real `handler` (and `devhost`) processes and speaks
 //! the Functions host protocol to them, against in-memory stores or Azurite (`TEST_AZURITE=1`).
 
+mod devhost;
 mod harness;
 mod protocol;
 mod recordings;
-mod devhost;
+mod storage_contract;

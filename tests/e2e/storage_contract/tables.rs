@@ -1,0 +1,1 @@
+//! Table contract (filled in below).
