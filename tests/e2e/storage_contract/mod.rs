@@ -4,6 +4,7 @@
 
 mod blob_tags;
 mod blobs;
+mod table_keys;
 mod tables;
 
 use std::sync::Arc;
