@@ -39,7 +39,8 @@ fn input_of(body: &[u8]) -> Result<Option<String>, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body must be JSON like {{\"input\": \"...\"}}: {e}"))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("body must be JSON like {{\"input\": \"...\"}}: {e}"))?;
     Ok(get_ci(&v, "input").and_then(|i| match i {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
@@ -48,10 +49,25 @@ fn input_of(body: &[u8]) -> Result<Option<String>, String> {
 }
 
 /// `POST /admin/functions/{name}`.
-pub(crate) async fn admin_invoke(State(s): State<FrontEnd>, Path(name): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn admin_invoke(
+    State(s): State<FrontEnd>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
     let admin = s.admin.clone();
     // The host's function lookup for the admin API ignores case.
-    let Some(f) = admin.app.function(&name).or_else(|| admin.app.functions.iter().find(|f| f.name.eq_ignore_ascii_case(&name))).cloned() else {
+    let Some(f) = admin
+        .app
+        .function(&name)
+        .or_else(|| {
+            admin
+                .app
+                .functions
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(&name))
+        })
+        .cloned()
+    else {
         return (StatusCode::NOT_FOUND, format!("no function named {name}")).into_response();
     };
     let input = match input_of(&body) {
@@ -62,30 +78,58 @@ pub(crate) async fn admin_invoke(State(s): State<FrontEnd>, Path(name): Path<Str
     match &f.trigger {
         Trigger::Timer { .. } => {
             let Some(timer) = admin.timers.get(&f.name).cloned() else {
-                return (StatusCode::CONFLICT, format!("{} has an unusable schedule", f.name)).into_response();
+                return (
+                    StatusCode::CONFLICT,
+                    format!("{} has an unusable schedule", f.name),
+                )
+                    .into_response();
             };
             tokio::spawn(async move { timer.fire_admin(&admin.invoker).await });
         }
         Trigger::EventGrid { name: binding } => {
             let event: Value = match input.as_deref().map(serde_json::from_str) {
                 Some(Ok(v @ Value::Object(_))) => v,
-                _ => return (StatusCode::BAD_REQUEST, "input must be one Event Grid event as JSON text").into_response(),
+                _ => {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        "input must be one Event Grid event as JSON text",
+                    )
+                        .into_response();
+                }
             };
-            let envelope = event_grid_envelope(binding, &event, sys(&f.name, OffsetDateTime::now_utc(), &uuid::Uuid::new_v4().to_string()));
+            let envelope = event_grid_envelope(
+                binding,
+                &event,
+                sys(
+                    &f.name,
+                    OffsetDateTime::now_utc(),
+                    &uuid::Uuid::new_v4().to_string(),
+                ),
+            );
             tokio::spawn(async move {
-                if let Err(e) = admin.invoker.invoke(&f, &envelope, admin.invoker.default_timeout()).await {
+                if let Err(e) = admin
+                    .invoker
+                    .invoke(&f, &envelope, admin.invoker.default_timeout())
+                    .await
+                {
                     eprintln!("devhost admin function={}: failed ({e})", f.name);
                 }
             });
         }
-        Trigger::Queue { queue, connection, .. } => {
+        Trigger::Queue {
+            queue, connection, ..
+        } => {
             let msg = MessageBody::Text(input.unwrap_or_default());
             if let Err(e) = admin.queues.send(connection, queue, &msg).await {
                 return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response();
             }
         }
         Trigger::Http { .. } | Trigger::Other(_) => {
-            return (StatusCode::BAD_REQUEST, format!("{} cannot be run through the admin API by devhost", f.name)).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("{} cannot be run through the admin API by devhost", f.name),
+            )
+                .into_response();
         }
     }
     StatusCode::ACCEPTED.into_response()
@@ -99,7 +143,10 @@ mod tests {
     fn admin_bodies() {
         assert_eq!(input_of(b""), Ok(None));
         assert_eq!(input_of(br#"{"input":"x"}"#), Ok(Some("x".into())));
-        assert_eq!(input_of(br#"{"Input":{"a":1}}"#), Ok(Some(r#"{"a":1}"#.into())));
+        assert_eq!(
+            input_of(br#"{"Input":{"a":1}}"#),
+            Ok(Some(r#"{"a":1}"#.into()))
+        );
         assert_eq!(input_of(b"{}"), Ok(None));
         assert!(input_of(b"nope").is_err());
     }

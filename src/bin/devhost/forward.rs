@@ -37,12 +37,19 @@ pub(crate) fn router(state: FrontEnd, route_prefix: &str) -> axum::Router {
     let prefix = route_prefix.trim_matches('/');
     let mut r = axum::Router::new()
         .route("/", get(|| async { StatusCode::OK }))
-        .route("/admin/host/status", get(|| async { axum::Json(serde_json::json!({"state": "Running", "version": HOST_VERSION})) }))
+        .route(
+            "/admin/host/status",
+            get(|| async {
+                axum::Json(serde_json::json!({"state": "Running", "version": HOST_VERSION}))
+            }),
+        )
         .route("/admin/functions/{name}", post(admin_invoke));
     if prefix.is_empty() {
         r = r.fallback(forward);
     } else {
-        r = r.route(&format!("/{prefix}"), any(forward)).route(&format!("/{prefix}/{{*rest}}"), any(forward));
+        r = r
+            .route(&format!("/{prefix}"), any(forward))
+            .route(&format!("/{prefix}/{{*rest}}"), any(forward));
     }
     r.with_state(state)
 }
@@ -60,13 +67,30 @@ pub(crate) fn rebuild_query(query: &str) -> String {
         }
     }
     // `Uri.EscapeDataString`: everything but RFC 3986 unreserved characters is escaped.
-    const ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    const ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
     let enc = |s: &str| utf8_percent_encode(s, ESCAPE).to_string();
-    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn is_hop_by_hop(name: &str) -> bool {
-    matches!(name, "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade" | "proxy-connection")
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-connection"
+    )
 }
 
 async fn forward(State(s): State<FrontEnd>, req: Request) -> Response {
@@ -78,9 +102,22 @@ async fn forward(State(s): State<FrontEnd>, req: Request) -> Response {
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
     };
     let (parts, body) = req.into_parts();
-    let query = parts.uri.query().map(rebuild_query).filter(|q| !q.is_empty());
-    let url = format!("http://127.0.0.1:{port}{}{}", parts.uri.path(), query.map(|q| format!("?{q}")).unwrap_or_default());
-    let length = parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let query = parts
+        .uri
+        .query()
+        .map(rebuild_query)
+        .filter(|q| !q.is_empty());
+    let url = format!(
+        "http://127.0.0.1:{port}{}{}",
+        parts.uri.path(),
+        query.map(|q| format!("?{q}")).unwrap_or_default()
+    );
+    let length = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     let mut headers = HeaderMap::new();
     for (k, v) in &parts.headers {
         // Content-Length is re-applied from the body actually sent; hop-by-hop headers never travel.
@@ -88,16 +125,30 @@ async fn forward(State(s): State<FrontEnd>, req: Request) -> Response {
             headers.append(k.clone(), v.clone());
         }
     }
-    let ua = match parts.headers.get("user-agent").and_then(|v| v.to_str().ok()) {
+    let ua = match parts
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(orig) => format!("{orig} Azure-Functions-Host/{HOST_VERSION}"),
         None => format!("Azure-Functions-Host/{HOST_VERSION}"),
     };
-    headers.insert("user-agent", HeaderValue::from_str(&ua).unwrap_or(HeaderValue::from_static("Azure-Functions-Host")));
-    headers.insert("x-azure-functions-hostversion", HeaderValue::from_static(HOST_VERSION));
+    headers.insert(
+        "user-agent",
+        HeaderValue::from_str(&ua).unwrap_or(HeaderValue::from_static("Azure-Functions-Host")),
+    );
+    headers.insert(
+        "x-azure-functions-hostversion",
+        HeaderValue::from_static(HOST_VERSION),
+    );
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         headers.insert("x-azure-functions-invocationid", id);
     }
-    let mut rb = s.client.request(parts.method, url).headers(headers).timeout(s.admin.invoker.default_timeout());
+    let mut rb = s
+        .client
+        .request(parts.method, url)
+        .headers(headers)
+        .timeout(s.admin.invoker.default_timeout());
     // A chunked request (no Content-Length) reaches the handler without a body, like the host.
     if length > 0 {
         match to_bytes(body, MAX_BODY).await {
@@ -114,11 +165,21 @@ async fn forward(State(s): State<FrontEnd>, req: Request) -> Response {
                 }
             }
             match res.bytes().await {
-                Ok(b) => out.body(Body::from(b)).unwrap_or_else(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response()),
-                Err(e) => (StatusCode::BAD_GATEWAY, format!("reading handler response: {e}")).into_response(),
+                Ok(b) => out
+                    .body(Body::from(b))
+                    .unwrap_or_else(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response()),
+                Err(e) => (
+                    StatusCode::BAD_GATEWAY,
+                    format!("reading handler response: {e}"),
+                )
+                    .into_response(),
             }
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("forwarding failed: {e}")).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("forwarding failed: {e}"),
+        )
+            .into_response(),
     }
 }
 

@@ -31,7 +31,11 @@ pub(crate) struct Invoker {
 
 impl Invoker {
     /// An invoker following `worker`.
-    pub(crate) fn new(worker: watch::Receiver<WorkerState>, queues: Arc<Queues>, function_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        worker: watch::Receiver<WorkerState>,
+        queues: Arc<Queues>,
+        function_timeout: Duration,
+    ) -> Self {
         Self {
             client: reqwest::Client::new(),
             worker,
@@ -60,18 +64,37 @@ impl Invoker {
     }
 
     /// Invokes `f` with `body`; `Ok(reply)` only for a successful invocation whose outputs were applied.
-    pub(crate) async fn invoke(&self, f: &FunctionDef, body: &Value, timeout: Duration) -> Result<Value, String> {
+    pub(crate) async fn invoke(
+        &self,
+        f: &FunctionDef,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<Value, String> {
         let reply = self.call(&f.name, body, timeout).await?;
-        for line in get_ci(&reply, "Logs").and_then(Value::as_array).into_iter().flatten() {
-            println!("devhost function={} log: {}", f.name, line.as_str().map_or_else(|| line.to_string(), str::to_owned));
+        for line in get_ci(&reply, "Logs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "devhost function={} log: {}",
+                f.name,
+                line.as_str()
+                    .map_or_else(|| line.to_string(), str::to_owned)
+            );
         }
         let outputs = get_ci(&reply, "Outputs").cloned().unwrap_or(Value::Null);
         for out in &f.queue_outputs {
             // Only declared outputs count; unknown keys are dropped silently (host behaviour).
-            let Some(value) = get_ci(&outputs, &out.name) else { continue };
+            let Some(value) = get_ci(&outputs, &out.name) else {
+                continue;
+            };
             for msg in queue_messages(value) {
                 // An output binding failure fails the invocation, so the trigger retries it.
-                self.queues.send(&out.connection, &out.queue, &msg).await.map_err(|e| format!("output {}: {e}", out.name))?;
+                self.queues
+                    .send(&out.connection, &out.queue, &msg)
+                    .await
+                    .map_err(|e| format!("output {}: {e}", out.name))?;
             }
         }
         Ok(reply)
@@ -93,10 +116,24 @@ impl Invoker {
             .body(reqwest::Body::wrap_stream(stream))
             .timeout(timeout)
             .send();
-        let res = send.await.map_err(|e| if e.is_timeout() { format!("timed out after {timeout:?}") } else { format!("transport: {e}") })?;
+        let res = send.await.map_err(|e| {
+            if e.is_timeout() {
+                format!("timed out after {timeout:?}")
+            } else {
+                format!("transport: {e}")
+            }
+        })?;
         let status = res.status();
-        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
-        let text = res.text().await.map_err(|e| format!("reading reply: {e}"))?;
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let text = res
+            .text()
+            .await
+            .map_err(|e| format!("reading reply: {e}"))?;
         judge(status.as_u16(), &ct, &text)
     }
 }
@@ -107,11 +144,15 @@ pub(crate) fn judge(status: u16, content_type: &str, body: &str) -> Result<Value
         return Err(format!("handler answered HTTP {status}"));
     }
     if body.trim().is_empty() || body.trim() == "null" {
-        return Err("empty or null 2xx body: the real host would hang until functionTimeout".into());
+        return Err(
+            "empty or null 2xx body: the real host would hang until functionTimeout".into(),
+        );
     }
     let media = content_type.split(';').next().unwrap_or_default().trim();
     if media != "application/json" && media != "text/json" {
-        return Err(format!("Invalid HttpResponseMessage: content type {content_type:?} is not JSON"));
+        return Err(format!(
+            "Invalid HttpResponseMessage: content type {content_type:?} is not JSON"
+        ));
     }
     match serde_json::from_str::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),

@@ -50,7 +50,9 @@ pub(crate) fn expand_env(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Strin
     let mut out = String::new();
     let mut rest = s;
     while let Some(start) = rest.find('%') {
-        let Some(len) = rest[start + 1..].find('%') else { break };
+        let Some(len) = rest[start + 1..].find('%') else {
+            break;
+        };
         out.push_str(&rest[..start]);
         out.push_str(&env(&rest[start + 1..start + 1 + len]).unwrap_or_default());
         rest = &rest[start + 2 + len..];
@@ -66,12 +68,18 @@ pub(crate) fn resolve_executable(root: &Path, raw: &str, override_path: Option<&
         return std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     }
     let joined = root.join(raw);
-    if joined.is_file() { joined } else { PathBuf::from(raw) }
+    if joined.is_file() {
+        joined
+    } else {
+        PathBuf::from(raw)
+    }
 }
 
 fn free_port() -> std::io::Result<u16> {
     // Like `GetUnusedTcpPort`: bind port 0, read it, release it.
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
 }
 
 fn spawn(spec: &HandlerSpec, port: u16) -> std::io::Result<Child> {
@@ -118,7 +126,12 @@ async fn wait_ready(port: u16) -> bool {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + READY_TIMEOUT;
     while Instant::now() < deadline {
-        match client.get(format!("http://127.0.0.1:{port}/")).timeout(Duration::from_secs(5)).send().await {
+        match client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+        {
             Ok(_) => return true,
             // Only a refused/failed connection means "not listening yet"; any other failure counts as ready.
             Err(e) if e.is_connect() => tokio::time::sleep(READY_POLL).await,
@@ -132,9 +145,16 @@ async fn wait_ready(port: u16) -> bool {
 async fn stop(child: &mut Child) {
     if let Some(pid) = child.id() {
         // `kill -TERM` avoids unsafe libc calls (the crate forbids unsafe code).
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await;
     }
-    if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .is_err()
+    {
         let _ = child.kill().await;
     }
 }
@@ -143,14 +163,21 @@ async fn stop(child: &mut Child) {
 fn too_many(failures: &mut VecDeque<Instant>) -> bool {
     let now = Instant::now();
     failures.push_back(now);
-    while failures.front().is_some_and(|t| now.duration_since(*t) > FAILURE_WINDOW) {
+    while failures
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > FAILURE_WINDOW)
+    {
         failures.pop_front();
     }
     failures.len() >= MAX_FAILURES
 }
 
 /// Runs the handler until shutdown. `Err` when it failed too often (devhost should exit non-zero).
-pub(crate) async fn supervise(spec: HandlerSpec, state: watch::Sender<WorkerState>, mut shutdown: watch::Receiver<bool>) -> Result<(), String> {
+pub(crate) async fn supervise(
+    spec: HandlerSpec,
+    state: watch::Sender<WorkerState>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), String> {
     let mut failures = VecDeque::new();
     loop {
         let _ = state.send(WorkerState::Starting);
@@ -162,7 +189,10 @@ pub(crate) async fn supervise(spec: HandlerSpec, state: watch::Sender<WorkerStat
                 return Err(format!("cannot start handler {}: {e}", spec.exe.display()));
             }
         };
-        println!("devhost handler started exe={} port={port}", spec.exe.display());
+        println!(
+            "devhost handler started exe={} port={port}",
+            spec.exe.display()
+        );
         let exit = tokio::select! {
             ready = wait_ready(port) => {
                 if ready {
@@ -188,7 +218,9 @@ pub(crate) async fn supervise(spec: HandlerSpec, state: watch::Sender<WorkerStat
         }
         match exit {
             Some(0) => {
-                eprintln!("devhost: handler exited with code 0; not restarting it (host behaviour)");
+                eprintln!(
+                    "devhost: handler exited with code 0; not restarting it (host behaviour)"
+                );
                 let _ = state.send(WorkerState::Stopped);
                 let _ = shutdown.changed().await;
                 return Ok(());
@@ -197,7 +229,9 @@ pub(crate) async fn supervise(spec: HandlerSpec, state: watch::Sender<WorkerStat
                 eprintln!("devhost: handler exited with code {code:?}; restarting");
                 if too_many(&mut failures) {
                     let _ = state.send(WorkerState::Stopped);
-                    return Err("Exceeded http worker restart retry count. Shutting down devhost".into());
+                    return Err(
+                        "Exceeded http worker restart retry count. Shutting down devhost".into(),
+                    );
                 }
             }
         }
@@ -220,9 +254,18 @@ mod tests {
     #[test]
     fn executable_falls_back_to_path_lookup() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert_eq!(resolve_executable(root, "Cargo.toml", None), root.join("Cargo.toml"));
-        assert_eq!(resolve_executable(root, "no-such-handler", None), PathBuf::from("no-such-handler"));
-        assert_eq!(resolve_executable(root, "x", Some(Path::new("/bin/sh"))), PathBuf::from("/bin/sh"));
+        assert_eq!(
+            resolve_executable(root, "Cargo.toml", None),
+            root.join("Cargo.toml")
+        );
+        assert_eq!(
+            resolve_executable(root, "no-such-handler", None),
+            PathBuf::from("no-such-handler")
+        );
+        assert_eq!(
+            resolve_executable(root, "x", Some(Path::new("/bin/sh"))),
+            PathBuf::from("/bin/sh")
+        );
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub(crate) struct Settings {
 
 /// Whether `AzureWebJobs.<name>.Disabled` is set to true (or 1).
 pub(crate) fn is_disabled(name: &str, env: &dyn Fn(&str) -> Option<String>) -> bool {
-    env(&format!("AzureWebJobs.{name}.Disabled")).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    env(&format!("AzureWebJobs.{name}.Disabled"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 impl Settings {
@@ -55,13 +56,18 @@ impl Settings {
     ///
     /// # Errors
     /// One message listing every problem.
-    pub(crate) fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+    pub(crate) fn parse(
+        args: &[String],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, String> {
         let (mut app_root, mut handler) = (PathBuf::from("."), None);
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--app-root" => app_root = it.next().ok_or("--app-root needs a directory")?.into(),
-                "--handler" => handler = Some(PathBuf::from(it.next().ok_or("--handler needs a path")?)),
+                "--handler" => {
+                    handler = Some(PathBuf::from(it.next().ok_or("--handler needs a path")?))
+                }
                 "-h" | "--help" => return Ok(None),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
             }
@@ -80,23 +86,38 @@ impl Settings {
         let blob_poll = Duration::from_millis(num("DEVHOST_POLL_MS", 500).max(10));
         let queue_poll = Duration::from_millis(num("DEVHOST_QUEUE_POLL_MS", 500).max(10));
         let attempts = u32::try_from(num("DEVHOST_EVENTGRID_MAX_ATTEMPTS", 30)).unwrap_or(30);
-        let eventgrid_timeout = Duration::from_millis(num("DEVHOST_EVENTGRID_TIMEOUT_MS", 30_000).max(1));
+        let eventgrid_timeout =
+            Duration::from_millis(num("DEVHOST_EVENTGRID_TIMEOUT_MS", 30_000).max(1));
         let retry_text = env("DEVHOST_EVENTGRID_RETRY").unwrap_or_else(|| DEFAULT_RETRY.into());
         let retry = RetrySchedule::parse(&retry_text, attempts).unwrap_or_else(|e| {
             errors.push(e);
-            RetrySchedule { delays: vec![Duration::from_secs(10)], max_attempts: attempts }
+            RetrySchedule {
+                delays: vec![Duration::from_secs(10)],
+                max_attempts: attempts,
+            }
         });
         let watch_text = env("DEVHOST_WATCH").unwrap_or_else(|| DEFAULT_WATCH.into());
         let watch = parse_watch(&watch_text, env).unwrap_or_else(|e| {
             errors.push(e);
             Vec::new()
         });
-        let sub = env("DEVHOST_SUBSCRIPTION_ID").unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
+        let sub = env("DEVHOST_SUBSCRIPTION_ID")
+            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
         let rg = env("DEVHOST_RESOURCE_GROUP").unwrap_or_else(|| "devhost".into());
         if !errors.is_empty() {
             return Err(errors.join("\n"));
         }
-        Ok(Some(Self { app_root, handler, port, watch, blob_poll, queue_poll, retry, eventgrid_timeout, scope: format!("/subscriptions/{sub}/resourceGroups/{rg}") }))
+        Ok(Some(Self {
+            app_root,
+            handler,
+            port,
+            watch,
+            blob_poll,
+            queue_poll,
+            retry,
+            eventgrid_timeout,
+            scope: format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+        }))
     }
 }
 
@@ -112,7 +133,10 @@ mod tests {
     fn defaults_and_overrides() {
         let none = |_: &str| None;
         let s = Settings::parse(&[], &none).expect("ok").expect("some");
-        assert_eq!((s.port, s.blob_poll, s.retry.max_attempts), (7071, Duration::from_millis(500), 30));
+        assert_eq!(
+            (s.port, s.blob_poll, s.retry.max_attempts),
+            (7071, Duration::from_millis(500), 30)
+        );
         assert_eq!(s.watch.len(), 2);
         let env = |k: &str| match k {
             "DEVHOST_PORT" => Some("0".to_owned()),
@@ -120,7 +144,9 @@ mod tests {
             "DEVHOST_EVENTGRID_RETRY" => Some("50ms,100ms".to_owned()),
             _ => None,
         };
-        let s = Settings::parse(&args(&["--app-root", "/x", "--handler", "h"]), &env).expect("ok").expect("some");
+        let s = Settings::parse(&args(&["--app-root", "/x", "--handler", "h"]), &env)
+            .expect("ok")
+            .expect("some");
         assert_eq!((s.port, s.watch.len()), (0, 0));
         assert_eq!(s.app_root, PathBuf::from("/x"));
         assert_eq!(s.retry.delay(5), Duration::from_millis(100));
@@ -134,9 +160,16 @@ mod tests {
             _ => None,
         };
         let e = Settings::parse(&[], &env).expect_err("bad");
-        assert!(e.contains("DEVHOST_PORT") && e.contains("DEVHOST_EVENTGRID_RETRY"), "{e}");
+        assert!(
+            e.contains("DEVHOST_PORT") && e.contains("DEVHOST_EVENTGRID_RETRY"),
+            "{e}"
+        );
         assert!(Settings::parse(&args(&["--bogus"]), &|_| None).is_err());
-        assert!(Settings::parse(&args(&["--help"]), &|_| None).expect("ok").is_none());
+        assert!(
+            Settings::parse(&args(&["--help"]), &|_| None)
+                .expect("ok")
+                .is_none()
+        );
     }
 
     #[test]

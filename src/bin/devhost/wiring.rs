@@ -25,18 +25,37 @@ fn env(k: &str) -> Option<String> {
 }
 
 fn handler_spec(app: &AppRoot, s: &Settings) -> HandlerSpec {
-    let exe = resolve_executable(&app.root, &expand_env(&app.host.executable, &env), s.handler.as_deref());
+    let exe = resolve_executable(
+        &app.root,
+        &expand_env(&app.host.executable, &env),
+        s.handler.as_deref(),
+    );
     let wd = app.host.working_directory.trim();
     HandlerSpec {
         exe,
-        args: app.host.arguments.iter().map(|a| expand_env(a, &env)).collect(),
-        cwd: if wd.is_empty() { app.root.clone() } else { app.root.join(wd) },
+        args: app
+            .host
+            .arguments
+            .iter()
+            .map(|a| expand_env(a, &env))
+            .collect(),
+        cwd: if wd.is_empty() {
+            app.root.clone()
+        } else {
+            app.root.join(wd)
+        },
         app_root: app.root.clone(),
     }
 }
 
 /// Starts timers, queue triggers and watchers; returns the timers for the admin API.
-fn start_triggers(app: &AppRoot, s: &Settings, invoker: &Invoker, queues: &Arc<Queues>, shutdown: &watch::Receiver<bool>) -> Result<HashMap<String, Arc<Timer>>, String> {
+fn start_triggers(
+    app: &AppRoot,
+    s: &Settings,
+    invoker: &Invoker,
+    queues: &Arc<Queues>,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<HashMap<String, Arc<Timer>>, String> {
     let mut timers = HashMap::new();
     let now = OffsetDateTime::now_utc();
     for f in &app.functions {
@@ -53,25 +72,49 @@ fn start_triggers(app: &AppRoot, s: &Settings, invoker: &Invoker, queues: &Arc<Q
                 Err(e) => eprintln!("devhost function={}: {e}; not scheduled", f.name),
             },
             Trigger::Queue { .. } if !disabled => {
-                tokio::spawn(run_queue_trigger(f.clone(), app.host.clone(), queues.clone(), invoker.clone(), s.queue_poll, shutdown.clone()));
+                tokio::spawn(run_queue_trigger(
+                    f.clone(),
+                    app.host.clone(),
+                    queues.clone(),
+                    invoker.clone(),
+                    s.queue_poll,
+                    shutdown.clone(),
+                ));
             }
             _ => {}
         }
     }
-    let ws = WatchSettings { poll: s.blob_poll, retry: s.retry.clone(), timeout: s.eventgrid_timeout, scope: s.scope.clone() };
+    let ws = WatchSettings {
+        poll: s.blob_poll,
+        retry: s.retry.clone(),
+        timeout: s.eventgrid_timeout,
+        scope: s.scope.clone(),
+    };
     for spec in &s.watch {
-        let Some(f) = app.function(&spec.function).filter(|f| matches!(f.trigger, Trigger::EventGrid { .. })) else {
-            eprintln!("devhost: DEVHOST_WATCH names {} but no eventGridTrigger function has that name; skipped", spec.function);
+        let Some(f) = app
+            .function(&spec.function)
+            .filter(|f| matches!(f.trigger, Trigger::EventGrid { .. }))
+        else {
+            eprintln!(
+                "devhost: DEVHOST_WATCH names {} but no eventGridTrigger function has that name; skipped",
+                spec.function
+            );
             continue;
         };
         if is_disabled(&f.name, &env) {
             continue;
         }
         let conn = resolve_connection(&spec.connection)?;
-        let store: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).map_err(|e| format!("{}: {e}", spec.connection))?);
+        let store: Arc<dyn BlobStore> =
+            Arc::new(AzureBlobStore::new(&conn).map_err(|e| format!("{}: {e}", spec.connection))?);
         let mut endpoint = conn.blob.clone();
         endpoint.set_query(None);
-        let w = Watcher { spec: spec.clone(), store, blob_endpoint: endpoint.to_string(), function: f.clone() };
+        let w = Watcher {
+            spec: spec.clone(),
+            store,
+            blob_endpoint: endpoint.to_string(),
+            function: f.clone(),
+        };
         tokio::spawn(w.run(invoker.clone(), ws.clone(), shutdown.clone()));
     }
     Ok(timers)
@@ -93,20 +136,41 @@ async fn signal() {
 /// Runs devhost until a signal, or until the handler has failed too often.
 pub(crate) async fn run(s: Settings) -> Result<(), String> {
     let app = Arc::new(AppRoot::load(&s.app_root)?);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", s.port)).await.map_err(|e| format!("bind port {}: {e}", s.port))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", s.port))
+        .await
+        .map_err(|e| format!("bind port {}: {e}", s.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // First stdout line: tests and scripts read the address from it.
     println!("devhost listening addr={addr}");
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (state_tx, state_rx) = watch::channel(WorkerState::Starting);
-    let mut supervisor = tokio::spawn(supervise(handler_spec(&app, &s), state_tx, shutdown_rx.clone()));
+    let mut supervisor = tokio::spawn(supervise(
+        handler_spec(&app, &s),
+        state_tx,
+        shutdown_rx.clone(),
+    ));
     let queues = Arc::new(Queues::new(app.host.message_encoding));
     let invoker = Invoker::new(state_rx, queues.clone(), app.host.function_timeout);
     let timers = start_triggers(&app, &s, &invoker, &queues, &shutdown_rx)?;
     let forwarding = app.host.forwarding && app.functions.iter().any(|f| f.is_http_in_and_out());
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
-    let admin = Arc::new(AdminState { app: app.clone(), invoker, timers, queues });
-    let app_router = router(FrontEnd { admin, client, forwarding }, &app.host.route_prefix);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let admin = Arc::new(AdminState {
+        app: app.clone(),
+        invoker,
+        timers,
+        queues,
+    });
+    let app_router = router(
+        FrontEnd {
+            admin,
+            client,
+            forwarding,
+        },
+        &app.host.route_prefix,
+    );
     let mut stop = shutdown_rx.clone();
     let server = axum::serve(listener, app_router).with_graceful_shutdown(async move {
         let _ = stop.wait_for(|v| *v).await;

@@ -13,7 +13,10 @@ fn app() -> TempApp {
     TempApp::new(
         json!({}),
         &[
-            ("Tick", json!({"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 0 0 1 1 *"}]})),
+            (
+                "Tick",
+                json!({"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 0 0 1 1 *"}]}),
+            ),
             (
                 "TickRetry",
                 json!({"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 0 0 1 1 *", "useMonitor": false}],
@@ -39,12 +42,26 @@ async fn devhost_starts_the_handler_like_the_host_and_relays_its_output() {
     let app = app();
     let d = started(&app).await;
     let start = &app.starts()[0];
-    assert!(start["FUNCTIONS_CUSTOMHANDLER_PORT"].as_str().and_then(|p| p.parse::<u16>().ok()).is_some_and(|p| p > 0), "{start}");
-    assert!(is_guid(&start["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"]), "{start}");
-    assert_eq!(start["FUNCTIONS_APP_ROOT_PATH"], app.root.to_string_lossy().as_ref());
+    assert!(
+        start["FUNCTIONS_CUSTOMHANDLER_PORT"]
+            .as_str()
+            .and_then(|p| p.parse::<u16>().ok())
+            .is_some_and(|p| p > 0),
+        "{start}"
+    );
+    assert!(
+        is_guid(&start["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"]),
+        "{start}"
+    );
+    assert_eq!(
+        start["FUNCTIONS_APP_ROOT_PATH"],
+        app.root.to_string_lossy().as_ref()
+    );
     d.wait_log("[handler] recorder listening", T).await;
     d.wait_log("[handler:warn] recorder warning line", T).await;
-    let status = reqwest::get(d.url("/admin/host/status")).await.expect("status");
+    let status = reqwest::get(d.url("/admin/host/status"))
+        .await
+        .expect("status");
     assert_eq!(status.status().as_u16(), 200);
 }
 
@@ -53,7 +70,12 @@ async fn admin_api_fires_a_timer_with_the_host_timerinfo_shape() {
     let app = app();
     let d = started(&app).await;
     let client = reqwest::Client::new();
-    let res = client.post(d.url("/admin/functions/Tick")).json(&json!({"input": ""})).send().await.expect("admin");
+    let res = client
+        .post(d.url("/admin/functions/Tick"))
+        .json(&json!({"input": ""}))
+        .send()
+        .await
+        .expect("admin");
     assert_eq!(res.status().as_u16(), 202);
     let calls = app.wait_calls("/Tick", 1, T).await;
     assert_eq!(calls.len(), 1, "{}", d.log_text());
@@ -62,19 +84,47 @@ async fn admin_api_fires_a_timer_with_the_host_timerinfo_shape() {
     let timer = &body["Data"]["timer"];
     assert_eq!(timer["Schedule"], json!({"AdjustForDST": true}));
     assert_eq!(timer["ScheduleStatus"]["Last"], "0001-01-01T00:00:00");
-    assert!(is_offset_seconds(&timer["ScheduleStatus"]["Next"]), "{timer}");
-    assert!(timer["ScheduleStatus"]["Next"].as_str().is_some_and(|n| n.ends_with("-01-01T00:00:00+00:00")), "{timer}");
-    assert!(timer["ScheduleStatus"]["LastUpdated"].as_str().is_some_and(|s| s.ends_with("+00:00")), "{timer}");
+    assert!(
+        is_offset_seconds(&timer["ScheduleStatus"]["Next"]),
+        "{timer}"
+    );
+    assert!(
+        timer["ScheduleStatus"]["Next"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("-01-01T00:00:00+00:00")),
+        "{timer}"
+    );
+    assert!(
+        timer["ScheduleStatus"]["LastUpdated"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("+00:00")),
+        "{timer}"
+    );
     assert_eq!(timer["IsPastDue"], false);
     let meta = body["Metadata"].as_object().expect("metadata");
-    assert_eq!(meta.keys().collect::<Vec<_>>(), ["sys"], "timer metadata is only sys");
+    assert_eq!(
+        meta.keys().collect::<Vec<_>>(),
+        ["sys"],
+        "timer metadata is only sys"
+    );
     assert_eq!(meta["sys"]["MethodName"], "Tick");
-    assert!(is_utc_7(&meta["sys"]["UtcNow"]) && is_guid(&meta["sys"]["RandGuid"]), "{body}");
+    assert!(
+        is_utc_7(&meta["sys"]["UtcNow"]) && is_guid(&meta["sys"]["RandGuid"]),
+        "{body}"
+    );
     d.wait_log("devhost function=Tick log: recorded", T).await;
 
-    let missing = client.post(d.url("/admin/functions/Nope")).send().await.expect("admin");
+    let missing = client
+        .post(d.url("/admin/functions/Nope"))
+        .send()
+        .await
+        .expect("admin");
     assert_eq!(missing.status().as_u16(), 404);
-    let http = client.post(d.url("/admin/functions/Api")).send().await.expect("admin");
+    let http = client
+        .post(d.url("/admin/functions/Api"))
+        .send()
+        .await
+        .expect("admin");
     assert_eq!(http.status().as_u16(), 400);
 }
 
@@ -83,11 +133,19 @@ async fn timer_retry_policy_retries_with_retry_context() {
     let app = app();
     app.script(json!({"TickRetry": {"fail": 2, "status": 500}}));
     let d = started(&app).await;
-    reqwest::Client::new().post(d.url("/admin/functions/TickRetry")).send().await.expect("admin");
+    reqwest::Client::new()
+        .post(d.url("/admin/functions/TickRetry"))
+        .send()
+        .await
+        .expect("admin");
     let calls = app.wait_calls("/TickRetry", 3, T).await;
     assert_eq!(calls.len(), 3, "{}", d.log_text());
     assert!(calls[0]["json"]["Metadata"].get("RetryContext").is_none());
-    assert_eq!(calls[0]["json"]["Data"]["timer"]["ScheduleStatus"], Value::Null, "useMonitor false");
+    assert_eq!(
+        calls[0]["json"]["Data"]["timer"]["ScheduleStatus"],
+        Value::Null,
+        "useMonitor false"
+    );
     for (i, c) in calls.iter().enumerate().skip(1) {
         let rc = &c["json"]["Metadata"]["RetryContext"];
         assert_eq!(rc["RetryCount"], i, "{rc}");
@@ -101,8 +159,16 @@ async fn timer_retry_policy_retries_with_retry_context() {
 async fn api_requests_are_forwarded_verbatim() {
     let app = app();
     let d = started(&app).await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let res = client.get(d.url("/api/things/1?code=k&vm=a&vm=b")).header("X-Test", "1").send().await.expect("get");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = client
+        .get(d.url("/api/things/1?code=k&vm=a&vm=b"))
+        .header("X-Test", "1")
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status().as_u16(), 418, "handler status returned as is");
     assert_eq!(res.headers()["x-recorder"], "yes");
     let echoed: Value = res.json().await.expect("echo");
@@ -113,16 +179,38 @@ async fn api_requests_are_forwarded_verbatim() {
     assert_eq!(h["x-test"], "1");
     assert!(is_guid(&h["x-azure-functions-invocationid"]), "{h}");
     assert!(h["x-azure-functions-hostversion"].is_string());
-    assert!(h["user-agent"].as_str().is_some_and(|u| u.contains("Azure-Functions-Host/")), "{h}");
+    assert!(
+        h["user-agent"]
+            .as_str()
+            .is_some_and(|u| u.contains("Azure-Functions-Host/")),
+        "{h}"
+    );
     assert_eq!(h["host"], d.addr, "original Host header kept");
 
-    let res = client.post(d.url("/api/items")).header("Content-Type", "text/plain").body("hello").send().await.expect("post");
+    let res = client
+        .post(d.url("/api/items"))
+        .header("Content-Type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .expect("post");
     let echoed: Value = res.json().await.expect("echo");
-    assert_eq!((echoed["method"].as_str(), echoed["body"].as_str()), (Some("POST"), Some("hello")));
+    assert_eq!(
+        (echoed["method"].as_str(), echoed["body"].as_str()),
+        (Some("POST"), Some("hello"))
+    );
     assert_eq!(echoed["headers"]["content-length"], "5");
 
-    let redirect = client.get(d.url("/api/redirect")).send().await.expect("redirect");
-    assert_eq!(redirect.status().as_u16(), 302, "redirects are not followed");
+    let redirect = client
+        .get(d.url("/api/redirect"))
+        .send()
+        .await
+        .expect("redirect");
+    assert_eq!(
+        redirect.status().as_u16(),
+        302,
+        "redirects are not followed"
+    );
     assert_eq!(redirect.headers()["location"], "/elsewhere");
     let outside = client.get(d.url("/other")).send().await.expect("outside");
     assert_eq!(outside.status().as_u16(), 404);
@@ -133,21 +221,44 @@ async fn crashed_handler_is_restarted_on_a_new_port_and_stopped_on_sigterm() {
     let app = app();
     let mut d = started(&app).await;
     app.script(json!({"Tick": {"crash": true}}));
-    reqwest::Client::new().post(d.url("/admin/functions/Tick")).send().await.expect("admin");
+    reqwest::Client::new()
+        .post(d.url("/admin/functions/Tick"))
+        .send()
+        .await
+        .expect("admin");
     let deadline = std::time::Instant::now() + T;
     while app.starts().len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "no restart; log:\n{}", d.log_text());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no restart; log:\n{}",
+            d.log_text()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let starts = app.starts();
-    assert_ne!(starts[0]["FUNCTIONS_CUSTOMHANDLER_PORT"], starts[1]["FUNCTIONS_CUSTOMHANDLER_PORT"]);
-    assert_ne!(starts[0]["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"], starts[1]["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"]);
-    let port: u16 = starts[1]["FUNCTIONS_CUSTOMHANDLER_PORT"].as_str().and_then(|p| p.parse().ok()).expect("port");
+    assert_ne!(
+        starts[0]["FUNCTIONS_CUSTOMHANDLER_PORT"],
+        starts[1]["FUNCTIONS_CUSTOMHANDLER_PORT"]
+    );
+    assert_ne!(
+        starts[0]["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"],
+        starts[1]["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"]
+    );
+    let port: u16 = starts[1]["FUNCTIONS_CUSTOMHANDLER_PORT"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "restarted handler never listened");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "restarted handler never listened"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(d.stop().await, Some(0), "clean exit on SIGTERM");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "handler stopped with devhost");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "handler stopped with devhost"
+    );
 }

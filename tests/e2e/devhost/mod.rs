@@ -5,8 +5,11 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+mod azure;
 mod basics;
-mod storage;
+mod eventgrid;
+mod queues;
+mod real_handler;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -30,7 +33,11 @@ impl TempApp {
         let root = std::env::temp_dir().join(unique("devhost-app-"));
         std::fs::create_dir_all(&root).expect("temp app root");
         let recorder = root.join("recorder.py");
-        std::fs::copy(format!("{}/tests/e2e/recorder.py", env!("CARGO_MANIFEST_DIR")), &recorder).expect("copy recorder");
+        std::fs::copy(
+            format!("{}/tests/e2e/recorder.py", env!("CARGO_MANIFEST_DIR")),
+            &recorder,
+        )
+        .expect("copy recorder");
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let host = json!({
@@ -56,7 +63,9 @@ impl TempApp {
     /// Every recorded request (and start line) so far.
     pub fn requests(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(self.root.join("requests.jsonl")).unwrap_or_default();
-        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Recorded requests to `path`, with their body parsed when it is JSON.
@@ -65,7 +74,9 @@ impl TempApp {
             .into_iter()
             .filter(|r| r["path"] == path)
             .map(|mut r| {
-                let parsed = r["body"].as_str().and_then(|b| serde_json::from_str::<Value>(b).ok());
+                let parsed = r["body"]
+                    .as_str()
+                    .and_then(|b| serde_json::from_str::<Value>(b).ok());
                 if let Some(p) = parsed {
                     r["json"] = p;
                 }
@@ -88,7 +99,10 @@ impl TempApp {
 
     /// The recorder's start records (one per handler process start).
     pub fn starts(&self) -> Vec<Value> {
-        self.requests().into_iter().filter_map(|r| r.get("start").cloned()).collect()
+        self.requests()
+            .into_iter()
+            .filter_map(|r| r.get("start").cloned())
+            .collect()
     }
 }
 
@@ -109,24 +123,34 @@ impl Devhost {
     /// Spawns devhost on port 0 for `root` with only PATH and `env` in its environment.
     pub async fn spawn(root: &Path, handler: Option<&str>, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_devhost"));
-        cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("DEVHOST_PORT", "0").arg("--app-root").arg(root);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DEVHOST_PORT", "0")
+            .arg("--app-root")
+            .arg(root);
         if let Some(h) = handler {
             cmd.arg("--handler").arg(h);
         }
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn devhost");
         let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let first = tokio::time::timeout(Duration::from_secs(20), out.next_line()).await;
         let Ok(Ok(Some(first))) = first else {
             let mut err = String::new();
             let stderr = child.stderr.take().expect("stderr");
-            let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut err).await;
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut err)
+                .await;
             panic!("devhost did not announce its address; stderr: {err}");
         };
-        let addr = first.strip_prefix("devhost listening addr=").unwrap_or_else(|| panic!("unexpected first line {first}")).to_owned();
+        let addr = first
+            .strip_prefix("devhost listening addr=")
+            .unwrap_or_else(|| panic!("unexpected first line {first}"))
+            .to_owned();
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
         tokio::spawn(async move {
@@ -156,7 +180,11 @@ impl Devhost {
     pub async fn wait_log(&self, needle: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while !self.log_text().contains(needle) {
-            assert!(Instant::now() < deadline, "no log line with {needle:?}; log:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}; log:\n{}",
+                self.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -164,16 +192,26 @@ impl Devhost {
     /// SIGTERM, then waits for the exit status.
     pub async fn stop(&mut self) -> Option<i32> {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
         }
-        tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await.ok()?.ok()?.code()
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .ok()?
+            .ok()?
+            .code()
     }
 }
 
 impl Drop for Devhost {
     fn drop(&mut self) {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
             std::thread::sleep(Duration::from_millis(300));
         }
     }
@@ -182,17 +220,23 @@ impl Drop for Devhost {
 /// `2025-03-14T09:42:18.2345678Z`.
 pub fn is_utc_7(s: &Value) -> bool {
     let s = s.as_str().unwrap_or_default();
-    s.len() == 28 && s.ends_with('Z') && s.as_bytes()[19] == b'.' && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+    s.len() == 28
+        && s.ends_with('Z')
+        && s.as_bytes()[19] == b'.'
+        && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
 }
 
 /// `2025-03-14T09:42:20+00:00`.
 pub fn is_offset_seconds(s: &Value) -> bool {
     let s = s.as_str().unwrap_or_default();
-    s.len() == 25 && s.ends_with("+00:00") && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+    s.len() == 25
+        && s.ends_with("+00:00")
+        && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
 }
 
 pub fn is_guid(s: &Value) -> bool {
-    s.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok() && s.len() == 36)
+    s.as_str()
+        .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok() && s.len() == 36)
 }
 
 /// The headers every payload-mode invocation carries.
@@ -201,7 +245,20 @@ pub fn assert_host_headers(call: &Value) {
     assert_eq!(call["method"], "POST");
     assert_eq!(h["content-type"], "application/json; charset=utf-8");
     assert!(is_guid(&h["x-azure-functions-invocationid"]), "{h}");
-    assert!(h["x-azure-functions-hostversion"].as_str().is_some_and(|v| v.starts_with("4.")), "{h}");
-    assert!(h["user-agent"].as_str().is_some_and(|v| v.starts_with("Azure-Functions-Host/")), "{h}");
-    assert_eq!(call["chunked"], true, "the host sends invocation bodies chunked");
+    assert!(
+        h["x-azure-functions-hostversion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("4.")),
+        "{h}"
+    );
+    assert!(
+        h["user-agent"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("Azure-Functions-Host/")),
+        "{h}"
+    );
+    assert_eq!(
+        call["chunked"], true,
+        "the host sends invocation bodies chunked"
+    );
 }

@@ -153,7 +153,10 @@ pub(crate) struct FunctionDef {
 impl FunctionDef {
     /// Exactly one `httpTrigger` input and one `http` output: forwarded when forwarding is on (§1.3).
     pub(crate) fn is_http_in_and_out(&self) -> bool {
-        matches!(self.trigger, Trigger::Http { .. }) && self.inputs == 1 && self.outputs == 1 && self.http_out
+        matches!(self.trigger, Trigger::Http { .. })
+            && self.inputs == 1
+            && self.outputs == 1
+            && self.http_out
     }
 }
 
@@ -174,28 +177,42 @@ impl AppRoot {
     /// # Errors
     /// A message naming the file when something is missing or malformed.
     pub(crate) fn load(root: &Path) -> Result<Self, String> {
-        let root = std::path::absolute(root).map_err(|e| format!("app root {}: {e}", root.display()))?;
-        let host_text = std::fs::read_to_string(root.join("host.json")).map_err(|e| format!("{}/host.json: {e}", root.display()))?;
-        let host_json: serde_json::Value = serde_json::from_str(&host_text).map_err(|e| format!("host.json: {e}"))?;
+        let root =
+            std::path::absolute(root).map_err(|e| format!("app root {}: {e}", root.display()))?;
+        let host_text = std::fs::read_to_string(root.join("host.json"))
+            .map_err(|e| format!("{}/host.json: {e}", root.display()))?;
+        let host_json: serde_json::Value =
+            serde_json::from_str(&host_text).map_err(|e| format!("host.json: {e}"))?;
         let host = parse::host_config(&host_json)?;
         let mut functions = Vec::new();
         // The repository keeps function folders under `functions/`; a deployed app has them at the root.
         for dir in [root.join("functions"), root.clone()] {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let path = entry.path().join("function.json");
                 if !path.is_file() {
                     continue;
                 }
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-                functions.push(parse::function_def(&name, &json).map_err(|e| format!("{}: {e}", path.display()))?);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let json: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                functions.push(
+                    parse::function_def(&name, &json)
+                        .map_err(|e| format!("{}: {e}", path.display()))?,
+                );
             }
         }
         functions.sort_by(|a, b| a.name.cmp(&b.name));
         functions.dedup_by(|a, b| a.name == b.name);
-        Ok(Self { root, host, functions })
+        Ok(Self {
+            root,
+            host,
+            functions,
+        })
     }
 
     /// The function called `name` (exact case, as the host's lookup).

@@ -4,11 +4,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{FunctionDef, HostConfig, MessageEncoding, QueueOutput, RetryDelay, RetryPolicy, Trigger};
+use super::{
+    FunctionDef, HostConfig, MessageEncoding, QueueOutput, RetryDelay, RetryPolicy, Trigger,
+};
 
 /// Case-insensitive property lookup (the host binds configuration case-insensitively).
 pub(crate) fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+    v.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
 }
 
 fn path_ci<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
@@ -50,7 +55,9 @@ pub(crate) fn parse_timespan(s: &str) -> Option<Duration> {
 /// Parses host.json.
 pub(crate) fn host_config(v: &Value) -> Result<HostConfig, String> {
     // `customHandler` wins over the legacy `httpWorker` (§1.1).
-    let handler = get_ci(v, "customHandler").or_else(|| get_ci(v, "httpWorker")).ok_or("host.json has no customHandler section")?;
+    let handler = get_ci(v, "customHandler")
+        .or_else(|| get_ci(v, "httpWorker"))
+        .ok_or("host.json has no customHandler section")?;
     let desc = get_ci(handler, "description").ok_or("Missing worker Description.")?;
     let executable = str_ci(desc, "defaultExecutablePath").unwrap_or_default();
     if executable.trim().is_empty() {
@@ -58,10 +65,21 @@ pub(crate) fn host_config(v: &Value) -> Result<HostConfig, String> {
     }
     let arguments = get_ci(desc, "arguments")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
-    let queues = path_ci(v, &["extensions", "queues"]).cloned().unwrap_or(Value::Null);
-    let num = |key: &str, default: u64| get_ci(&queues, key).and_then(Value::as_u64).unwrap_or(default);
+    let queues = path_ci(v, &["extensions", "queues"])
+        .cloned()
+        .unwrap_or(Value::Null);
+    let num = |key: &str, default: u64| {
+        get_ci(&queues, key)
+            .and_then(Value::as_u64)
+            .unwrap_or(default)
+    };
     let timespan = |val: Option<&Value>, default: Duration| -> Result<Duration, String> {
         match val.and_then(Value::as_str) {
             None => Ok(default),
@@ -69,35 +87,51 @@ pub(crate) fn host_config(v: &Value) -> Result<HostConfig, String> {
             Some(s) => parse_timespan(s).ok_or_else(|| format!("not a TimeSpan: {s}")),
         }
     };
-    let encoding = match str_ci(&queues, "messageEncoding").map(|s| s.to_ascii_lowercase()).as_deref() {
+    let encoding = match str_ci(&queues, "messageEncoding")
+        .map(|s| s.to_ascii_lowercase())
+        .as_deref()
+    {
         None | Some("base64") => MessageEncoding::Base64,
         Some("none") => MessageEncoding::None,
-        Some(other) => return Err(format!("extensions.queues.messageEncoding: unknown value {other}")),
+        Some(other) => {
+            return Err(format!(
+                "extensions.queues.messageEncoding: unknown value {other}"
+            ));
+        }
     };
     Ok(HostConfig {
         executable,
         arguments,
         working_directory: str_ci(desc, "workingDirectory").unwrap_or_default(),
         forwarding: bool_ci(handler, "enableForwardingHttpRequest").unwrap_or(false),
-        route_prefix: path_ci(v, &["extensions", "http", "routePrefix"]).and_then(Value::as_str).unwrap_or("api").to_owned(),
+        route_prefix: path_ci(v, &["extensions", "http", "routePrefix"])
+            .and_then(Value::as_str)
+            .unwrap_or("api")
+            .to_owned(),
         function_timeout: timespan(get_ci(v, "functionTimeout"), Duration::from_secs(30 * 60))?,
         max_dequeue_count: u32::try_from(num("maxDequeueCount", 5)).unwrap_or(5).max(1),
         visibility_timeout: timespan(get_ci(&queues, "visibilityTimeout"), Duration::ZERO)?,
-        batch_size: u32::try_from(num("batchSize", 16)).unwrap_or(16).clamp(1, 32),
+        batch_size: u32::try_from(num("batchSize", 16))
+            .unwrap_or(16)
+            .clamp(1, 32),
         message_encoding: encoding,
     })
 }
 
 /// Parses one function.json.
 pub(crate) fn function_def(name: &str, v: &Value) -> Result<FunctionDef, String> {
-    let bindings = get_ci(v, "bindings").and_then(Value::as_array).ok_or("no bindings array")?;
+    let bindings = get_ci(v, "bindings")
+        .and_then(Value::as_array)
+        .ok_or("no bindings array")?;
     let mut trigger = None;
     let (mut inputs, mut outputs, mut http_out) = (0, 0, false);
     let mut queue_outputs = Vec::new();
     for b in bindings {
         let kind = str_ci(b, "type").unwrap_or_default();
         let bname = str_ci(b, "name").unwrap_or_default();
-        let dir = str_ci(b, "direction").unwrap_or_default().to_ascii_lowercase();
+        let dir = str_ci(b, "direction")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let connection = str_ci(b, "connection").unwrap_or_else(|| "AzureWebJobsStorage".into());
         if dir == "out" {
             outputs += 1;
@@ -105,8 +139,13 @@ pub(crate) fn function_def(name: &str, v: &Value) -> Result<FunctionDef, String>
                 http_out = true;
             }
             if kind.eq_ignore_ascii_case("queue") {
-                let queue = str_ci(b, "queueName").ok_or_else(|| format!("queue output {bname} has no queueName"))?;
-                queue_outputs.push(QueueOutput { name: bname, queue, connection });
+                let queue = str_ci(b, "queueName")
+                    .ok_or_else(|| format!("queue output {bname} has no queueName"))?;
+                queue_outputs.push(QueueOutput {
+                    name: bname,
+                    queue,
+                    connection,
+                });
             }
             continue;
         }
@@ -136,21 +175,45 @@ pub(crate) fn function_def(name: &str, v: &Value) -> Result<FunctionDef, String>
     }
     let trigger = trigger.ok_or("no trigger binding")?;
     let retry = get_ci(v, "retry").map(retry_policy).transpose()?;
-    Ok(FunctionDef { name: name.to_owned(), trigger, queue_outputs, outputs, inputs, http_out, retry })
+    Ok(FunctionDef {
+        name: name.to_owned(),
+        trigger,
+        queue_outputs,
+        outputs,
+        inputs,
+        http_out,
+        retry,
+    })
 }
 
 fn retry_policy(v: &Value) -> Result<RetryPolicy, String> {
-    let max = get_ci(v, "maxRetryCount").and_then(Value::as_i64).ok_or("retry.maxRetryCount is required")?;
+    let max = get_ci(v, "maxRetryCount")
+        .and_then(Value::as_i64)
+        .ok_or("retry.maxRetryCount is required")?;
     // -1 is "retry forever" in the host; a dev tool caps it so a broken handler cannot spin endlessly.
-    let max_retry_count = if max < 0 { 100 } else { u32::try_from(max).unwrap_or(100) };
+    let max_retry_count = if max < 0 {
+        100
+    } else {
+        u32::try_from(max).unwrap_or(100)
+    };
     let span = |key: &str| -> Result<Duration, String> {
         let s = str_ci(v, key).ok_or_else(|| format!("retry.{key} is required"))?;
         parse_timespan(&s).ok_or_else(|| format!("retry.{key}: not a TimeSpan: {s}"))
     };
-    let delay = match str_ci(v, "strategy").unwrap_or_default().to_ascii_lowercase().as_str() {
+    let delay = match str_ci(v, "strategy")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "fixeddelay" => RetryDelay::Fixed(span("delayInterval")?),
-        "exponentialbackoff" => RetryDelay::Exponential { min: span("minimumInterval")?, max: span("maximumInterval")? },
+        "exponentialbackoff" => RetryDelay::Exponential {
+            min: span("minimumInterval")?,
+            max: span("maximumInterval")?,
+        },
         other => return Err(format!("retry.strategy: unknown value {other:?}")),
     };
-    Ok(RetryPolicy { max_retry_count, delay })
+    Ok(RetryPolicy {
+        max_retry_count,
+        delay,
+    })
 }

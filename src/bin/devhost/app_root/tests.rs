@@ -8,8 +8,14 @@ use super::*;
 #[test]
 fn timespans_parse_like_dotnet() {
     assert_eq!(parse_timespan("00:10:00"), Some(Duration::from_secs(600)));
-    assert_eq!(parse_timespan("1.02:00:01"), Some(Duration::from_secs(86_400 + 7201)));
-    assert_eq!(parse_timespan("00:00:00.5"), Some(Duration::from_millis(500)));
+    assert_eq!(
+        parse_timespan("1.02:00:01"),
+        Some(Duration::from_secs(86_400 + 7201))
+    );
+    assert_eq!(
+        parse_timespan("00:00:00.5"),
+        Some(Duration::from_millis(500))
+    );
     assert_eq!(parse_timespan("10"), None);
     assert_eq!(parse_timespan("00:00:61"), None);
     assert_eq!(parse_timespan("a:b:c"), None);
@@ -45,7 +51,8 @@ fn host_json_errors_match_the_host() {
     assert!(host_config(&json!({})).is_err());
     let e = host_config(&json!({"customHandler": {}})).expect_err("no description");
     assert!(e.contains("Missing worker Description"));
-    let e = host_config(&json!({"customHandler": {"description": {"defaultExecutablePath": " "}}})).expect_err("empty");
+    let e = host_config(&json!({"customHandler": {"description": {"defaultExecutablePath": " "}}}))
+        .expect_err("empty");
     assert!(e.contains("cannot be empty"));
     let bad = json!({"customHandler": {"description": {"defaultExecutablePath": "h"}},
                      "extensions": {"queues": {"messageEncoding": "utf7"}}});
@@ -61,7 +68,12 @@ fn function_json_bindings_are_classified() {
     let f = function_def("RetentionSweep", &v).expect("def");
     assert_eq!(
         f.trigger,
-        Trigger::Timer { name: "timer".into(), schedule: "0 0 2 * * *".into(), run_on_startup: false, use_monitor: true }
+        Trigger::Timer {
+            name: "timer".into(),
+            schedule: "0 0 2 * * *".into(),
+            run_on_startup: false,
+            use_monitor: true
+        }
     );
     assert_eq!(f.queue_outputs[0].connection, "AzureWebJobsStorage");
     let r = f.retry.expect("retry");
@@ -99,7 +111,17 @@ fn broken_function_json_is_rejected() {
 fn repository_functions_load() {
     let app = AppRoot::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).expect("app root");
     let names: Vec<_> = app.functions.iter().map(|f| f.name.as_str()).collect();
-    assert!(names.contains(&"RecordingCreated") && names.contains(&"NotifyWebhook"), "{names:?}");
-    assert!(app.function("CatalogueApi").expect("api").is_http_in_and_out());
-    assert!(app.function("recordingcreated").is_none(), "lookup is case-sensitive");
+    assert!(
+        names.contains(&"RecordingCreated") && names.contains(&"NotifyWebhook"),
+        "{names:?}"
+    );
+    assert!(
+        app.function("CatalogueApi")
+            .expect("api")
+            .is_http_in_and_out()
+    );
+    assert!(
+        app.function("recordingcreated").is_none(),
+        "lookup is case-sensitive"
+    );
 }

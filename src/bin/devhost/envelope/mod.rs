@@ -17,19 +17,28 @@ pub(crate) use outputs::{MessageBody, decode_wire, queue_messages, wire_text};
 /// `2025-03-14T09:42:18.2345678Z` (Event Grid `eventTime`, `sys.UtcNow`).
 pub(crate) fn utc_7(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z")).unwrap_or_default()
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+    ))
+    .unwrap_or_default()
 }
 
 /// `2025-03-14T09:42:20+00:00`: a DateTimeOffset after the host's `ToString()`/`Parse()` round trip.
 pub(crate) fn offset_seconds(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00")).unwrap_or_default()
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]+00:00"
+    ))
+    .unwrap_or_default()
 }
 
 /// `2025-03-15T02:00:00.1234567+00:00` (`ScheduleStatus.LastUpdated` keeps its fraction).
 pub(crate) fn offset_7(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]+00:00")).unwrap_or_default()
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]+00:00"
+    ))
+    .unwrap_or_default()
 }
 
 /// A .NET string as the host sends it: the JSON text of the string, inside a JSON string.
@@ -89,7 +98,11 @@ pub(crate) const PUT_BLOCK_LIST_ABOVE: u64 = 4 * 1024 * 1024;
 
 /// Chooses `data.api` for a blob type and length.
 pub(crate) fn blob_api(blob_type: &str, content_length: u64) -> &'static str {
-    if blob_type == "BlockBlob" && content_length > PUT_BLOCK_LIST_ABOVE { "PutBlockList" } else { "PutBlob" }
+    if blob_type == "BlockBlob" && content_length > PUT_BLOCK_LIST_ABOVE {
+        "PutBlockList"
+    } else {
+        "PutBlob"
+    }
 }
 
 /// `sequencer`: 48 hex digits; `major` (e.g. last-modified in ns) then a process-wide counter.
@@ -162,7 +175,12 @@ pub(crate) fn timer_info(status: Option<&ScheduleStatus>, is_past_due: bool) -> 
 }
 
 /// Timer invocation: `Metadata` is only `sys`, plus `RetryContext` on a retry.
-pub(crate) fn timer_envelope(binding: &str, info: Value, sys: Value, retry: Option<Value>) -> Value {
+pub(crate) fn timer_envelope(
+    binding: &str,
+    info: Value,
+    sys: Value,
+    retry: Option<Value>,
+) -> Value {
     let mut meta = Map::new();
     if let Some(r) = retry {
         meta.insert("RetryContext".into(), r);
@@ -202,8 +220,15 @@ pub(crate) struct QueueFacts {
 /// Queue-trigger invocation (§3.6): double-encoded text, string metadata, JSON properties promoted.
 pub(crate) fn queue_envelope(binding: &str, m: &QueueFacts, sys: Value) -> Value {
     let mut meta = Map::new();
-    meta.insert("DequeueCount".into(), Value::String(m.dequeue_count.to_string()));
-    for (key, t) in [("ExpirationTime", m.expiration_time), ("InsertionTime", m.insertion_time), ("NextVisibleTime", m.next_visible_time)] {
+    meta.insert(
+        "DequeueCount".into(),
+        Value::String(m.dequeue_count.to_string()),
+    );
+    for (key, t) in [
+        ("ExpirationTime", m.expiration_time),
+        ("InsertionTime", m.insertion_time),
+        ("NextVisibleTime", m.next_visible_time),
+    ] {
         if let Some(t) = t {
             meta.insert(key.into(), Value::String(offset_seconds(t)));
         }
@@ -219,7 +244,9 @@ pub(crate) fn queue_envelope(binding: &str, m: &QueueFacts, sys: Value) -> Value
 /// properties, overriding same-named (case-insensitively) binding data. Scalars become .NET
 /// strings (`true` → `True`) and are double-encoded; objects stay objects.
 pub(crate) fn promote_json_properties(meta: &mut Map<String, Value>, text: &str) {
-    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else { return };
+    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
+        return;
+    };
     for (k, v) in obj {
         let value = match v {
             Value::String(s) => double(&s),

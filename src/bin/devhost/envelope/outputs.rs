@@ -46,8 +46,15 @@ fn element_text(v: &Value) -> Option<String> {
 pub(crate) fn queue_messages(value: &Value) -> Vec<MessageBody> {
     match value {
         Value::Null => Vec::new(),
-        Value::Array(items) => items.iter().filter_map(element_text).map(MessageBody::Text).collect(),
-        Value::Object(_) => element_text(value).map(MessageBody::Text).into_iter().collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(element_text)
+            .map(MessageBody::Text)
+            .collect(),
+        Value::Object(_) => element_text(value)
+            .map(MessageBody::Text)
+            .into_iter()
+            .collect(),
         Value::String(s) => {
             if let Some(bytes) = dotnet_base64(s) {
                 return vec![MessageBody::Bytes(bytes)];
@@ -83,5 +90,65 @@ pub(crate) fn decode_wire(text: &str, encoding: MessageEncoding) -> Result<Strin
             .decode(text.trim())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .map_err(|_| "message is not valid base64 (messageEncoding is base64)".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn queue_outputs_follow_the_host_conversion() {
+        let t = |s: &str| MessageBody::Text(s.into());
+        assert_eq!(
+            queue_messages(&json!({"a": 1})),
+            vec![t("{\n  \"a\": 1\n}")]
+        );
+        assert_eq!(
+            queue_messages(&json!([{"a": 1}, "x y", 2])),
+            vec![t("{\n  \"a\": 1\n}"), t("x y"), t("2")]
+        );
+        assert_eq!(
+            queue_messages(&json!("hello world")),
+            vec![t("hello world")]
+        );
+        // The base64 quirk: "test" is valid base64 and becomes three bytes.
+        assert_eq!(
+            queue_messages(&json!("test")),
+            vec![MessageBody::Bytes(vec![0xb5, 0xeb, 0x2d])]
+        );
+        assert_eq!(
+            queue_messages(&json!("[\"a b\",\"c d\"]")),
+            vec![t("a b"), t("c d")]
+        );
+        assert_eq!(queue_messages(&json!(null)), vec![]);
+        assert_eq!(queue_messages(&json!([])), vec![]);
+        assert_eq!(queue_messages(&json!(true)), vec![t("True")]);
+    }
+
+    #[test]
+    fn wire_encoding_round_trips() {
+        let body = MessageBody::Text("{\"a\":1}".into());
+        let wire = wire_text(&body, MessageEncoding::Base64);
+        assert_eq!(wire, "eyJhIjoxfQ==");
+        assert_eq!(
+            decode_wire(&wire, MessageEncoding::Base64).as_deref(),
+            Ok("{\"a\":1}")
+        );
+        assert_eq!(
+            wire_text(
+                &MessageBody::Bytes(vec![0xb5, 0xeb, 0x2d]),
+                MessageEncoding::Base64
+            ),
+            "test"
+        );
+        assert_eq!(wire_text(&body, MessageEncoding::None), "{\"a\":1}");
+        assert!(decode_wire("not base64!", MessageEncoding::Base64).is_err());
+        assert_eq!(
+            decode_wire("plain", MessageEncoding::None).as_deref(),
+            Ok("plain")
+        );
     }
 }

@@ -18,8 +18,7 @@ pub(crate) struct WatchSpec {
 }
 
 /// Used when `DEVHOST_WATCH` is unset: the product's two Event Grid subscriptions.
-pub(crate) const DEFAULT_WATCH: &str =
-    "RecordingCreated=RECORDINGS_STORAGE:%RECORDINGS_CONTAINER%,AuditLogCreated=AUDITLOGS_STORAGE:%AUDITLOGS_CONTAINER%";
+pub(crate) const DEFAULT_WATCH: &str = "RecordingCreated=RECORDINGS_STORAGE:%RECORDINGS_CONTAINER%,AuditLogCreated=AUDITLOGS_STORAGE:%AUDITLOGS_CONTAINER%";
 
 /// Values of `%Setting%` references that are not set (the handler's own defaults).
 fn setting_default(name: &str) -> Option<&'static str> {
@@ -31,22 +30,39 @@ fn setting_default(name: &str) -> Option<&'static str> {
 }
 
 /// Parses `Function=CONNECTION:container[,…]`; `container` may be `%SETTING%`.
-pub(crate) fn parse_watch(spec: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<WatchSpec>, String> {
+pub(crate) fn parse_watch(
+    spec: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<WatchSpec>, String> {
     let mut out = Vec::new();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (function, target) = item.split_once('=').ok_or_else(|| format!("DEVHOST_WATCH item {item:?}: expected Function=CONNECTION:container"))?;
-        let (connection, container) = target.split_once(':').ok_or_else(|| format!("DEVHOST_WATCH item {item:?}: expected CONNECTION:container"))?;
-        let container = match container.strip_prefix('%').and_then(|c| c.strip_suffix('%')) {
+        let (function, target) = item.split_once('=').ok_or_else(|| {
+            format!("DEVHOST_WATCH item {item:?}: expected Function=CONNECTION:container")
+        })?;
+        let (connection, container) = target
+            .split_once(':')
+            .ok_or_else(|| format!("DEVHOST_WATCH item {item:?}: expected CONNECTION:container"))?;
+        let container = match container
+            .strip_prefix('%')
+            .and_then(|c| c.strip_suffix('%'))
+        {
             Some(setting) => env(setting)
                 .filter(|v| !v.trim().is_empty())
                 .or_else(|| setting_default(setting).map(str::to_owned))
-                .ok_or_else(|| format!("DEVHOST_WATCH item {item:?}: setting {setting} is not set"))?,
+                .ok_or_else(|| {
+                    format!("DEVHOST_WATCH item {item:?}: setting {setting} is not set")
+                })?,
             None => container.to_owned(),
         };
-        if function.trim().is_empty() || connection.trim().is_empty() || container.trim().is_empty() {
+        if function.trim().is_empty() || connection.trim().is_empty() || container.trim().is_empty()
+        {
             return Err(format!("DEVHOST_WATCH item {item:?}: empty part"));
         }
-        out.push(WatchSpec { function: function.trim().into(), connection: connection.trim().into(), container: container.trim().into() });
+        out.push(WatchSpec {
+            function: function.trim().into(),
+            connection: connection.trim().into(),
+            container: container.trim().into(),
+        });
     }
     Ok(out)
 }
@@ -62,7 +78,11 @@ pub(crate) struct Seen {
 impl Seen {
     /// Snapshot of a listing entry.
     pub(crate) fn of(p: &BlobProps) -> Self {
-        Self { etag: p.etag.clone(), created: p.created, kind: p.kind }
+        Self {
+            etag: p.etag.clone(),
+            created: p.created,
+            kind: p.kind,
+        }
     }
 }
 
@@ -109,14 +129,22 @@ impl RetrySchedule {
     pub(crate) fn parse(delays: &str, max_attempts: u32) -> Result<Self, String> {
         let delays = delays
             .split(',')
-            .map(|d| parse_duration(d).ok_or_else(|| format!("DEVHOST_EVENTGRID_RETRY: bad duration {d:?}")))
+            .map(|d| {
+                parse_duration(d)
+                    .ok_or_else(|| format!("DEVHOST_EVENTGRID_RETRY: bad duration {d:?}"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { delays, max_attempts: max_attempts.max(1) })
+        Ok(Self {
+            delays,
+            max_attempts: max_attempts.max(1),
+        })
     }
 
     /// Delay before retry `n` (1-based).
     pub(crate) fn delay(&self, n: u32) -> Duration {
-        let i = usize::try_from(n.max(1) - 1).unwrap_or(usize::MAX).min(self.delays.len().saturating_sub(1));
+        let i = usize::try_from(n.max(1) - 1)
+            .unwrap_or(usize::MAX)
+            .min(self.delays.len().saturating_sub(1));
         self.delays.get(i).copied().unwrap_or_default()
     }
 }
@@ -144,7 +172,14 @@ mod tests {
     fn watch_spec_parses_and_expands_settings_with_defaults() {
         let env = |k: &str| (k == "RECORDINGS_CONTAINER").then(|| "rec1".to_owned());
         let w = parse_watch(DEFAULT_WATCH, &env).expect("spec");
-        assert_eq!(w[0], WatchSpec { function: "RecordingCreated".into(), connection: "RECORDINGS_STORAGE".into(), container: "rec1".into() });
+        assert_eq!(
+            w[0],
+            WatchSpec {
+                function: "RecordingCreated".into(),
+                connection: "RECORDINGS_STORAGE".into(),
+                container: "rec1".into()
+            }
+        );
         assert_eq!(w[1].container, "insights-logs-bastionauditlogs");
         assert_eq!(parse_watch(" F=C:c ,", &env).expect("one").len(), 1);
         assert!(parse_watch("", &env).expect("none").is_empty());
@@ -161,19 +196,39 @@ mod tests {
         let block = props("e1", BlobKind::Block, t1);
         assert!(is_created(None, &block));
         assert!(!is_created(Some(&Seen::of(&block)), &block));
-        assert!(is_created(Some(&Seen::of(&block)), &props("e2", BlobKind::Block, t1)), "overwrite");
+        assert!(
+            is_created(Some(&Seen::of(&block)), &props("e2", BlobKind::Block, t1)),
+            "overwrite"
+        );
         let append = props("a1", BlobKind::Append, t1);
         assert!(is_created(None, &append));
-        assert!(!is_created(Some(&Seen::of(&append)), &props("a2", BlobKind::Append, t1)), "append block");
-        assert!(is_created(Some(&Seen::of(&append)), &props("a3", BlobKind::Append, t2)), "re-created");
-        assert!(is_created(Some(&Seen::of(&block)), &props("a4", BlobKind::Append, t1)), "replaced by another type");
+        assert!(
+            !is_created(Some(&Seen::of(&append)), &props("a2", BlobKind::Append, t1)),
+            "append block"
+        );
+        assert!(
+            is_created(Some(&Seen::of(&append)), &props("a3", BlobKind::Append, t2)),
+            "re-created"
+        );
+        assert!(
+            is_created(Some(&Seen::of(&block)), &props("a4", BlobKind::Append, t1)),
+            "replaced by another type"
+        );
     }
 
     #[test]
     fn retry_schedule_repeats_its_last_delay() {
         let r = RetrySchedule::parse("100ms,2s,1m", 5).expect("schedule");
-        assert_eq!([1, 2, 3, 9].map(|n| r.delay(n)), [100, 2000, 60_000, 60_000].map(Duration::from_millis));
-        assert_eq!(RetrySchedule::parse(DEFAULT_RETRY, 30).expect("default").delay(1), Duration::from_secs(10));
+        assert_eq!(
+            [1, 2, 3, 9].map(|n| r.delay(n)),
+            [100, 2000, 60_000, 60_000].map(Duration::from_millis)
+        );
+        assert_eq!(
+            RetrySchedule::parse(DEFAULT_RETRY, 30)
+                .expect("default")
+                .delay(1),
+            Duration::from_secs(10)
+        );
         assert!(RetrySchedule::parse("1x", 1).is_err());
         assert!(RetrySchedule::parse("", 1).is_err());
         assert_eq!(RetrySchedule::parse("5", 0).expect("ms").max_attempts, 1);

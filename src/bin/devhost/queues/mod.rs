@@ -34,7 +34,9 @@ pub(crate) fn resolve_connection(name: &str) -> Result<StorageConnection, String
             Err(errors) => return Err(errors.join("; ")),
         }
     }
-    Err(format!("connection {name} is not configured (nor AzureWebJobsStorage)"))
+    Err(format!(
+        "connection {name} is not configured (nor AzureWebJobsStorage)"
+    ))
 }
 
 /// (connection setting, queue name).
@@ -58,7 +60,12 @@ pub(crate) struct Queues {
 impl Queues {
     /// Queues with the app's `messageEncoding`.
     pub(crate) fn new(encoding: MessageEncoding) -> Self {
-        Self { encoding, accounts: Mutex::default(), clients: Mutex::default(), created: Mutex::default() }
+        Self {
+            encoding,
+            accounts: Mutex::default(),
+            clients: Mutex::default(),
+            created: Mutex::default(),
+        }
     }
 
     /// The configured message encoding.
@@ -73,7 +80,9 @@ impl Queues {
         }
         let conn = resolve_connection(connection)?;
         let StorageAuth::Key(key) = &conn.auth else {
-            return Err(format!("{connection}: devhost supports key-based connection strings only"));
+            return Err(format!(
+                "{connection}: devhost supports key-based connection strings only"
+            ));
         };
         let signer = SasSigner::new(&conn.account, key.clone(), "q");
         let account = Arc::new(Account { conn, signer });
@@ -93,19 +102,36 @@ impl Queues {
             return Ok(c.clone());
         }
         let mut url = account.conn.queue.clone();
-        url.path_segments_mut().map_err(|()| "queue endpoint cannot be a base URL".to_owned())?.pop_if_empty().push(queue);
+        url.path_segments_mut()
+            .map_err(|()| "queue endpoint cannot be a base URL".to_owned())?
+            .pop_if_empty()
+            .push(queue);
         url.set_query(Some(&token));
-        let options = QueueClientOptions { version: QUEUE_API_VERSION.into(), ..Default::default() };
-        let client = Arc::new(QueueClient::new(url, None, Some(options)).map_err(|e| redact(&e.to_string()))?);
+        let options = QueueClientOptions {
+            version: QUEUE_API_VERSION.into(),
+            ..Default::default()
+        };
+        let client = Arc::new(
+            QueueClient::new(url, None, Some(options)).map_err(|e| redact(&e.to_string()))?,
+        );
         clients.insert(key, (token, client.clone()));
         Ok(client)
     }
 
     /// A client for `queue`, creating the queue once per devhost run.
-    pub(crate) async fn ensure(&self, connection: &str, queue: &str) -> Result<Arc<QueueClient>, String> {
+    pub(crate) async fn ensure(
+        &self,
+        connection: &str,
+        queue: &str,
+    ) -> Result<Arc<QueueClient>, String> {
         let client = self.client(connection, queue)?;
         let key = (connection.to_owned(), queue.to_owned());
-        if self.created.lock().unwrap_or_else(|p| p.into_inner()).contains(&key) {
+        if self
+            .created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&key)
+        {
             return Ok(client);
         }
         match client.create(None).await {
@@ -114,21 +140,42 @@ impl Queues {
             Err(e) if e.http_status().map(u16::from) == Some(409) => {}
             Err(e) => return Err(format!("create queue {queue}: {}", redact(&e.to_string()))),
         }
-        self.created.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
+        self.created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key);
         Ok(client)
     }
 
     /// Sends one output message with the configured encoding.
-    pub(crate) async fn send(&self, connection: &str, queue: &str, body: &MessageBody) -> Result<(), String> {
-        self.send_wire(connection, queue, wire_text(body, self.encoding)).await
+    pub(crate) async fn send(
+        &self,
+        connection: &str,
+        queue: &str,
+        body: &MessageBody,
+    ) -> Result<(), String> {
+        self.send_wire(connection, queue, wire_text(body, self.encoding))
+            .await
     }
 
     /// Sends a message whose wire text is already encoded (poison copies keep the original text).
-    pub(crate) async fn send_wire(&self, connection: &str, queue: &str, text: String) -> Result<(), String> {
+    pub(crate) async fn send_wire(
+        &self,
+        connection: &str,
+        queue: &str,
+        text: String,
+    ) -> Result<(), String> {
         let client = self.ensure(connection, queue).await?;
-        let msg = QueueMessage { message_text: Some(text) };
-        let content = msg.try_into().map_err(|e: azure_core::Error| e.to_string())?;
-        client.send_message(content, None).await.map_err(|e| format!("send to {queue}: {}", redact(&e.to_string())))?;
+        let msg = QueueMessage {
+            message_text: Some(text),
+        };
+        let content = msg
+            .try_into()
+            .map_err(|e: azure_core::Error| e.to_string())?;
+        client
+            .send_message(content, None)
+            .await
+            .map_err(|e| format!("send to {queue}: {}", redact(&e.to_string())))?;
         Ok(())
     }
 }

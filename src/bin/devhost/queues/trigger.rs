@@ -26,7 +26,12 @@ pub(crate) async fn run_queue_trigger(
     poll: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let Trigger::Queue { queue, connection, .. } = &f.trigger else { return };
+    let Trigger::Queue {
+        queue, connection, ..
+    } = &f.trigger
+    else {
+        return;
+    };
     let f = Arc::new(f.clone());
     loop {
         let received = match queues.ensure(connection, queue).await {
@@ -36,10 +41,17 @@ pub(crate) async fn run_queue_trigger(
                     visibility_timeout: Some(LEASE_SECS),
                     ..Default::default()
                 };
-                match client.receive_messages(Some(options)).await.and_then(|r| r.into_model()) {
+                match client
+                    .receive_messages(Some(options))
+                    .await
+                    .and_then(|r| r.into_model())
+                {
                     Ok(list) => list.items.unwrap_or_default(),
                     Err(e) => {
-                        eprintln!("devhost queue={queue}: receive failed: {}", redact(&e.to_string()));
+                        eprintln!(
+                            "devhost queue={queue}: receive failed: {}",
+                            redact(&e.to_string())
+                        );
                         Vec::new()
                     }
                 }
@@ -52,7 +64,15 @@ pub(crate) async fn run_queue_trigger(
         let idle = received.is_empty();
         let tasks: Vec<_> = received
             .into_iter()
-            .map(|m| tokio::spawn(process(f.clone(), host.clone(), queues.clone(), invoker.clone(), m)))
+            .map(|m| {
+                tokio::spawn(process(
+                    f.clone(),
+                    host.clone(),
+                    queues.clone(),
+                    invoker.clone(),
+                    m,
+                ))
+            })
             .collect();
         for t in tasks {
             let _ = t.await;
@@ -68,8 +88,21 @@ pub(crate) async fn run_queue_trigger(
     }
 }
 
-async fn process(f: Arc<FunctionDef>, host: HostConfig, queues: Arc<Queues>, invoker: Invoker, m: ReceivedMessage) {
-    let Trigger::Queue { name, queue, connection } = &f.trigger else { return };
+async fn process(
+    f: Arc<FunctionDef>,
+    host: HostConfig,
+    queues: Arc<Queues>,
+    invoker: Invoker,
+    m: ReceivedMessage,
+) {
+    let Trigger::Queue {
+        name,
+        queue,
+        connection,
+    } = &f.trigger
+    else {
+        return;
+    };
     let (Some(id), Some(pop)) = (m.message_id.clone(), m.pop_receipt.clone()) else {
         eprintln!("devhost queue={queue}: message without id or pop receipt");
         return;
@@ -83,7 +116,16 @@ async fn process(f: Arc<FunctionDef>, host: HostConfig, queues: Arc<Queues>, inv
     };
     // A message already past the limit (e.g. the handler crashed mid-way) is not invoked again.
     if dequeue_count > max {
-        return poison(&queues, connection, queue, &id, &pop, wire, "dequeue count exceeded").await;
+        return poison(
+            &queues,
+            connection,
+            queue,
+            &id,
+            &pop,
+            wire,
+            "dequeue count exceeded",
+        )
+        .await;
     }
     let facts = QueueFacts {
         text,
@@ -94,33 +136,61 @@ async fn process(f: Arc<FunctionDef>, host: HostConfig, queues: Arc<Queues>, inv
         expiration_time: m.expiration_time,
         next_visible_time: m.time_next_visible,
     };
-    let body = queue_envelope(name, &facts, sys(&f.name, OffsetDateTime::now_utc(), &uuid::Uuid::new_v4().to_string()));
+    let body = queue_envelope(
+        name,
+        &facts,
+        sys(
+            &f.name,
+            OffsetDateTime::now_utc(),
+            &uuid::Uuid::new_v4().to_string(),
+        ),
+    );
     match invoker.invoke(&f, &body, invoker.default_timeout()).await {
         Ok(_) => {
             if let Ok(client) = queues.client(connection, queue)
                 && let Err(e) = client.delete_message(&id, &pop, None).await
             {
-                eprintln!("devhost queue={queue} id={id}: delete failed: {}", redact(&e.to_string()));
+                eprintln!(
+                    "devhost queue={queue} id={id}: delete failed: {}",
+                    redact(&e.to_string())
+                );
             }
         }
         Err(e) if dequeue_count >= max => {
-            eprintln!("devhost function={} queue={queue} id={id}: failed ({e}), dequeue {dequeue_count} of {max}", f.name);
+            eprintln!(
+                "devhost function={} queue={queue} id={id}: failed ({e}), dequeue {dequeue_count} of {max}",
+                f.name
+            );
             poison(&queues, connection, queue, &id, &pop, wire, &e).await;
         }
         Err(e) => {
-            eprintln!("devhost function={} queue={queue} id={id}: failed ({e}), dequeue {dequeue_count} of {max}; released", f.name);
+            eprintln!(
+                "devhost function={} queue={queue} id={id}: failed ({e}), dequeue {dequeue_count} of {max}; released",
+                f.name
+            );
             let secs = i32::try_from(host.visibility_timeout.as_secs()).unwrap_or(LEASE_SECS);
             if let Ok(client) = queues.client(connection, queue)
                 && let Err(e) = client.update_message(&id, &pop, secs, None).await
             {
-                eprintln!("devhost queue={queue} id={id}: release failed: {}", redact(&e.to_string()));
+                eprintln!(
+                    "devhost queue={queue} id={id}: release failed: {}",
+                    redact(&e.to_string())
+                );
             }
         }
     }
 }
 
 /// Copies the original wire text to `<queue>-poison`, then deletes the message.
-async fn poison(queues: &Queues, connection: &str, queue: &str, id: &str, pop: &str, wire: String, why: &str) {
+async fn poison(
+    queues: &Queues,
+    connection: &str,
+    queue: &str,
+    id: &str,
+    pop: &str,
+    wire: String,
+    why: &str,
+) {
     let target = format!("{queue}-poison");
     eprintln!("devhost queue={queue} id={id}: moving to {target}: {why}");
     if let Err(e) = queues.send_wire(connection, &target, wire).await {
@@ -131,6 +201,9 @@ async fn poison(queues: &Queues, connection: &str, queue: &str, id: &str, pop: &
     if let Ok(client) = queues.client(connection, queue)
         && let Err(e) = client.delete_message(id, pop, None).await
     {
-        eprintln!("devhost queue={queue} id={id}: delete after poison failed: {}", redact(&e.to_string()));
+        eprintln!(
+            "devhost queue={queue} id={id}: delete after poison failed: {}",
+            redact(&e.to_string())
+        );
     }
 }
