@@ -5,10 +5,10 @@ Listens on FUNCTIONS_CUSTOMHANDLER_PORT and appends one JSON line per request to
 $FUNCTIONS_APP_ROOT_PATH/requests.jsonl (method, path, headers, body, chunked).
 Replies follow $FUNCTIONS_APP_ROOT_PATH/script.json, re-read on every request:
   {"<FunctionName>": {"fail": N, "status": 500, "fail_content_type": "...", "reply": {...},
-                      "content_type": "...", "crash": false}}
+                      "content_type": "...", "crash": false, "exit0": false}}
 The first N calls of the function answer `status` (N = -1: always); later calls answer
 200 with `reply` (default {"Outputs":{},"Logs":["recorded"],"ReturnValue":null}); `crash`
-exits with code 3.
+exits with code 3, `exit0` with code 0.
 Paths under /api/ echo the request; /api/redirect answers 302.
 """
 import json
@@ -86,6 +86,8 @@ class Handler(BaseHTTPRequestHandler):
             n = CALLS[name]
         if script.get("crash"):
             os._exit(3)
+        if script.get("exit0"):
+            os._exit(0)
         fail = script.get("fail", 0)
         if fail == -1 or n <= fail:
             ct = script.get("fail_content_type", "application/json")

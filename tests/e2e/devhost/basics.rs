@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::{Devhost, TempApp, assert_host_headers, is_guid, is_offset_seconds, is_utc_7};
 
-const T: Duration = Duration::from_secs(15);
+pub(super) const T: Duration = Duration::from_secs(15);
 
-fn app() -> TempApp {
+pub(super) fn app() -> TempApp {
     TempApp::new(
         json!({}),
         &[
@@ -31,7 +31,7 @@ fn app() -> TempApp {
     )
 }
 
-async fn started(app: &TempApp) -> Devhost {
+pub(super) async fn started(app: &TempApp) -> Devhost {
     let d = Devhost::spawn(&app.root, None, &[("DEVHOST_WATCH", "")]).await;
     d.wait_log("devhost handler ready", T).await;
     d
@@ -214,51 +214,4 @@ async fn api_requests_are_forwarded_verbatim() {
     assert_eq!(redirect.headers()["location"], "/elsewhere");
     let outside = client.get(d.url("/other")).send().await.expect("outside");
     assert_eq!(outside.status().as_u16(), 404);
-}
-
-#[tokio::test]
-async fn crashed_handler_is_restarted_on_a_new_port_and_stopped_on_sigterm() {
-    let app = app();
-    let mut d = started(&app).await;
-    app.script(json!({"Tick": {"crash": true}}));
-    reqwest::Client::new()
-        .post(d.url("/admin/functions/Tick"))
-        .send()
-        .await
-        .expect("admin");
-    let deadline = std::time::Instant::now() + T;
-    while app.starts().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no restart; log:\n{}",
-            d.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let starts = app.starts();
-    assert_ne!(
-        starts[0]["FUNCTIONS_CUSTOMHANDLER_PORT"],
-        starts[1]["FUNCTIONS_CUSTOMHANDLER_PORT"]
-    );
-    assert_ne!(
-        starts[0]["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"],
-        starts[1]["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"]
-    );
-    let port: u16 = starts[1]["FUNCTIONS_CUSTOMHANDLER_PORT"]
-        .as_str()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "restarted handler never listened"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(d.stop().await, Some(0), "clean exit on SIGTERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
-        "handler stopped with devhost"
-    );
 }

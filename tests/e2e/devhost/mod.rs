@@ -8,6 +8,7 @@
 mod azure;
 mod basics;
 mod eventgrid;
+mod lifecycle;
 mod queues;
 mod real_handler;
 
@@ -187,6 +188,15 @@ impl Devhost {
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// Waits (15 s at most) for devhost to exit by itself.
+    pub async fn wait_exit(&mut self) -> Option<i32> {
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .ok()?
+            .ok()?
+            .code()
     }
 
     /// SIGTERM, then waits for the exit status.
