@@ -4,7 +4,8 @@
 //! so callers can decide between "skip", "poison" and "retry". It knows nothing about recordings or
 //! audit logs. Implementations: [`azure::AzureBlobStore`] (official `azure_storage_blob` crate) and
 //! [`memory::InMemoryBlobStore`] (fast unit tests). Both are held to one contract suite in
-//! `tests/e2e/storage_contract.rs`, run on the fake always and on Azurite in CI.
+//! `tests/e2e/storage_contract/`, run on the fake always and on Azurite in CI.
+//! [`counting::CountingBlobStore`] wraps either to count round trips (tests, benchmarks).
 
 pub mod azure;
 pub mod connection;
@@ -176,7 +177,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// `RangeNotSatisfiable` when `offset` is at or past the end (no new bytes).
     async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, StorageError>;
 
-    /// Lists blobs whose names start with `prefix`, one page at a time.
+    /// Lists blobs whose names start with `prefix`, one page at a time, in name order.
+    /// A container that does not exist lists as empty.
     async fn list(
         &self,
         container: &str,
@@ -192,6 +194,8 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn set_tags(&self, blob: &BlobRef, tags: &Tags, if_tags: Option<&str>) -> Result<(), StorageError>;
 
     /// `Find Blobs by Tags` scoped to one container; `expr` must not mention `@container`.
+    /// A container that does not exist yields an empty page. Azure's tag index is eventually
+    /// consistent (a tag set a moment ago may not match yet); the fake and Azurite are immediate.
     async fn find_by_tags(
         &self,
         container: &str,

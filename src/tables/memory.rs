@@ -156,7 +156,14 @@ impl TableStore for InMemoryTables {
             return Err(TableError::NotFound);
         };
         let limit = top.unwrap_or(1000).clamp(1, 1000) as usize;
-        let start = continuation.as_deref().and_then(|c| c.split_once('\u{1f}'));
+        // A token we did not issue is an error, not a silent restart from the first row.
+        let start = match continuation.as_deref() {
+            Some(c) => Some(
+                c.split_once('\u{1f}')
+                    .ok_or_else(|| TableError::Permanent("invalid continuation token".into()))?,
+            ),
+            None => None,
+        };
         let mut items = Vec::new();
         let mut next = None;
         for ((pk, rk), stored) in rows {

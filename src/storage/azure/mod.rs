@@ -1,8 +1,8 @@
 //! [`BlobStore`] over the official `azure_storage_blob` 1.x crate.
 //!
 //! Owns the mapping from the port's operations to SDK calls. Authorisation (account SAS per request,
-//! or managed identity) and client options live in [`client`]; error and model translation in [`map`];
-//! listings in [`listing`]. Every error text is redacted before it leaves this module.
+//! or managed identity) and client options live in `client`; error and model translation in `map`;
+//! listings in `listing`. Every error text is redacted before it leaves this module.
 
 mod client;
 mod listing;
@@ -275,3 +275,6 @@ impl BlobStore for AzureBlobStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

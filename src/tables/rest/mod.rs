@@ -1,7 +1,7 @@
 //! [`TableStore`] over the Azure Table Storage REST API (own client on reqwest).
 //!
-//! Owns the mapping of entity operations to REST calls; URL encoding lives in [`encode`], transport,
-//! authorisation and retries in [`http`]. Entities come back without OData annotations and without
+//! Owns the mapping of entity operations to REST calls; URL encoding lives in `encode`, transport,
+//! authorisation and retries in `http`. Entities come back without OData annotations and without
 //! the server-managed `Timestamp`, so they compare equal to what the in-memory fake returns.
 
 mod encode;
@@ -274,3 +274,6 @@ impl TableStore for TableRestClient {
         Ok(QueryPage { items, next })
     }
 }
+
+#[cfg(test)]
+mod tests;

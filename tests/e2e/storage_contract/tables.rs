@@ -250,6 +250,11 @@ async fn queries_filter_strings_and_int64_and_page_with_small_top() {
         s.write(&t, &e, WriteMode::IfMatch(first.etag.clone()))
             .await
             .expect("etag from query works");
+        let bad = s.query(&t, None, None, Some("not-a-token!".into())).await;
+        assert!(
+            matches!(bad, Err(TableError::Permanent(_))),
+            "{name}: {bad:?}"
+        );
         let missing = s.query(&unique("absent"), None, None, None).await;
         assert!(
             matches!(missing, Err(TableError::NotFound)),
