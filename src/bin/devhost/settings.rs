@@ -33,6 +33,8 @@ pub(crate) struct Settings {
     pub(crate) port: u16,
     /// `DEVHOST_WATCH`, parsed.
     pub(crate) watch: Vec<WatchSpec>,
+    /// Whether `DEVHOST_WATCH` was set (then an unusable connection is fatal, else skipped).
+    pub(crate) watch_explicit: bool,
     /// `DEVHOST_POLL_MS`.
     pub(crate) blob_poll: Duration,
     /// `DEVHOST_QUEUE_POLL_MS`.
@@ -96,6 +98,7 @@ impl Settings {
                 max_attempts: attempts,
             }
         });
+        let watch_explicit = env("DEVHOST_WATCH").is_some();
         let watch_text = env("DEVHOST_WATCH").unwrap_or_else(|| DEFAULT_WATCH.into());
         let watch = parse_watch(&watch_text, env).unwrap_or_else(|e| {
             errors.push(e);
@@ -112,6 +115,7 @@ impl Settings {
             handler,
             port,
             watch,
+            watch_explicit,
             blob_poll,
             queue_poll,
             retry,

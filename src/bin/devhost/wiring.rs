@@ -104,7 +104,17 @@ fn start_triggers(
         if is_disabled(&f.name, &env) {
             continue;
         }
-        let conn = resolve_connection(&spec.connection)?;
+        let conn = match resolve_connection(&spec.connection) {
+            Ok(c) => c,
+            Err(e) if s.watch_explicit => return Err(e),
+            Err(e) => {
+                eprintln!(
+                    "devhost: not watching {} for {}: {e}",
+                    spec.container, f.name
+                );
+                continue;
+            }
+        };
         let store: Arc<dyn BlobStore> =
             Arc::new(AzureBlobStore::new(&conn).map_err(|e| format!("{}: {e}", spec.connection))?);
         let mut endpoint = conn.blob.clone();

@@ -58,7 +58,11 @@ pub(crate) async fn run_queue_trigger(
             }
             Err(e) => {
                 eprintln!("devhost queue={queue}: {e}");
-                Vec::new()
+                // A configuration problem will not fix itself quickly: poll it slowly.
+                tokio::select! {
+                    _ = tokio::time::sleep(poll.max(Duration::from_secs(10))) => continue,
+                    _ = shutdown.changed() => return,
+                }
             }
         };
         let idle = received.is_empty();
