@@ -5,10 +5,11 @@ Listens on FUNCTIONS_CUSTOMHANDLER_PORT and appends one JSON line per request to
 $FUNCTIONS_APP_ROOT_PATH/requests.jsonl (method, path, headers, body, chunked).
 Replies follow $FUNCTIONS_APP_ROOT_PATH/script.json, re-read on every request:
   {"<FunctionName>": {"fail": N, "status": 500, "fail_content_type": "...", "reply": {...},
-                      "content_type": "...", "crash": false, "exit0": false}}
+                      "content_type": "...", "crash": false, "exit0": false, "slow": N}}
 The first N calls of the function answer `status` (N = -1: always); later calls answer
 200 with `reply` (default {"Outputs":{},"Logs":["recorded"],"ReturnValue":null}); `crash`
-exits with code 3, `exit0` with code 0.
+exits with code 3, `exit0` with code 0; the first `slow` calls
+sleep 2 s before answering.
 Paths under /api/ echo the request; /api/redirect answers 302.
 """
 import json
@@ -84,6 +85,9 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             CALLS[name] = CALLS.get(name, 0) + 1
             n = CALLS[name]
+        if n <= script.get("slow", 0):
+            import time
+            time.sleep(2)
         if script.get("crash"):
             os._exit(3)
         if script.get("exit0"):

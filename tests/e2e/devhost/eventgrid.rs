@@ -246,3 +246,32 @@ async fn failed_event_invocations_are_redelivered() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn slow_invocations_time_out_and_are_redelivered() {
+    let Some(cs) = azurite() else { return };
+    let container = unique("dht");
+    let app = eventgrid_app(&unique("dhq"));
+    app.script(json!({"BlobIn": {"slow": 1}}));
+    let watch = format!("BlobIn=AzureWebJobsStorage:{container}");
+    let mut env = env_for(&cs, &watch);
+    env.push(("DEVHOST_EVENTGRID_TIMEOUT_MS", "500"));
+    let d = Devhost::spawn(&app.root, None, &env).await;
+    d.wait_log("devhost watching function=BlobIn", T).await;
+    let blob = BlobRef::new(&container, "slow.bin");
+    blobs(&cs)
+        .put(
+            &blob,
+            Bytes::from_static(b"z"),
+            "application/octet-stream",
+            &Default::default(),
+        )
+        .await
+        .expect("put");
+    d.wait_log("subject=/blobServices/default/containers", T)
+        .await;
+    d.wait_log("attempt=2", T).await;
+    let calls = wait_subject(&app, "/slow.bin", 2).await;
+    assert_eq!(calls.len(), 2, "{}", d.log_text());
+    assert!(d.log_text().contains("timed out"), "{}", d.log_text());
+}
