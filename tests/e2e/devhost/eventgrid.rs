@@ -273,5 +273,5 @@ async fn slow_invocations_time_out_and_are_redelivered() {
     d.wait_log("attempt=2", T).await;
     let calls = wait_subject(&app, "/slow.bin", 2).await;
     assert_eq!(calls.len(), 2, "{}", d.log_text());
-    assert!(d.log_text().contains("timed out"), "{}", d.log_text());
+    d.wait_log("timed out", T).await;
 }
