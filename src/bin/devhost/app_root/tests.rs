@@ -1,3 +1,5 @@
+//! Parsing tests for host.json / function.json, including the repository's own app root.
+
 use std::time::Duration;
 
 use serde_json::json;

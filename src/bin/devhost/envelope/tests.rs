@@ -1,3 +1,5 @@
+//! Envelope shape tests against `tests/fixtures/invocations/*.json`: keys, encodings, date formats.
+
 use serde_json::{Value, json};
 use time::macros::datetime;
 
