@@ -155,7 +155,12 @@ pub(crate) fn judge(status: u16, content_type: &str, body: &str) -> Result<Value
         ));
     }
     match serde_json::from_str::<Value>(body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(v @ Value::Object(_)) => match get_ci(&v, "Logs") {
+            // `Logs` binds to a list of strings: anything else fails deserialization in the host.
+            None | Some(Value::Null) => Ok(v),
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => Ok(v),
+            Some(_) => Err("Logs must be an array of strings".into()),
+        },
         Ok(_) => Err("reply is not a JSON object".into()),
         Err(e) => Err(format!("Invalid HttpResponseMessage: malformed JSON: {e}")),
     }
@@ -177,5 +182,9 @@ mod tests {
         assert!(judge(200, "application/json", "null").is_err());
         assert!(judge(200, "application/json", "{oops").is_err());
         assert!(judge(204, "application/json", "").is_err());
+        assert!(judge(200, "application/json", "[]").is_err());
+        assert!(judge(200, "application/json", r#"{"Logs":"x"}"#).is_err());
+        assert!(judge(200, "application/json", r#"{"logs":[1]}"#).is_err());
+        assert!(judge(200, "application/json", r#"{"Logs":null}"#).is_ok());
     }
 }
