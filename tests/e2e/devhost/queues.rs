@@ -1,0 +1,90 @@
+//! devhost on Azurite: queue triggers with host encoding, deletion on success, poison after
+//! `maxDequeueCount` failures.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::azure::{T, peek, send, wait_peek};
+use super::{Devhost, TempApp, assert_host_headers, is_offset_seconds};
+use crate::harness::{azurite, unique};
+
+fn queue_app(ok: &str, bad: &str) -> TempApp {
+    let trigger = |q: &str| json!({"bindings": [{"type": "queueTrigger", "direction": "in", "name": "message", "queueName": q, "connection": "AzureWebJobsStorage"}]});
+    TempApp::new(
+        json!({"maxDequeueCount": 5, "visibilityTimeout": "00:00:00"}),
+        &[("Consume", trigger(ok)), ("Poisoned", trigger(bad))],
+    )
+}
+
+#[tokio::test]
+async fn queue_triggers_get_host_encoding_and_failures_end_in_poison() {
+    let Some(cs) = azurite() else { return };
+    let (ok, bad) = (unique("dhok"), unique("dhbad"));
+    let app = queue_app(&ok, &bad);
+    app.script(json!({"Poisoned": {"fail": -1, "status": 500}}));
+    let d = Devhost::spawn(
+        &app.root,
+        None,
+        &[
+            ("AzureWebJobsStorage", cs.as_str()),
+            ("DEVHOST_WATCH", ""),
+            ("DEVHOST_QUEUE_POLL_MS", "100"),
+        ],
+    )
+    .await;
+    d.wait_log("devhost handler ready", T).await;
+    let text = r#"{"type":"x","n":5,"o":{"a":1},"list":[1]}"#;
+    send(&cs, &ok, text).await;
+    let calls = app.wait_calls("/Consume", 1, T).await;
+    assert_eq!(calls.len(), 1, "{}", d.log_text());
+    assert_host_headers(&calls[0]);
+    let body = &calls[0]["json"];
+    assert_eq!(
+        body["Data"]["message"],
+        Value::String(Value::String(text.into()).to_string()),
+        "double-encoded"
+    );
+    let m = &body["Metadata"];
+    assert_eq!(m["DequeueCount"], "1");
+    for k in ["InsertionTime", "ExpirationTime", "NextVisibleTime"] {
+        assert!(is_offset_seconds(&m[k]), "{k}: {m}");
+    }
+    for k in ["Id", "PopReceipt"] {
+        let inner: String =
+            serde_json::from_str(m[k].as_str().expect("string")).expect("double-encoded");
+        assert!(!inner.is_empty());
+    }
+    assert_eq!(
+        (m["type"].as_str(), m["n"].as_str()),
+        (Some("\"x\""), Some("\"5\""))
+    );
+    assert_eq!(m["o"], json!({"a": 1}));
+    assert!(m.get("list").is_none());
+    assert_eq!(m["sys"]["MethodName"], "Consume");
+
+    send(&cs, &bad, "poison me").await;
+    let poisoned = wait_peek(&cs, &format!("{bad}-poison"), 1).await;
+    assert_eq!(poisoned, vec!["poison me".to_owned()], "{}", d.log_text());
+    let calls = app.calls("/Poisoned");
+    let counts: Vec<_> = calls
+        .iter()
+        .map(|c| {
+            c["json"]["Metadata"]["DequeueCount"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(counts, ["1", "2", "3", "4", "5"]);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["json"]["Data"]["message"] == "\"poison me\"")
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        peek(&cs, &bad).await.is_empty() && peek(&cs, &ok).await.is_empty(),
+        "handled messages are deleted"
+    );
+}
