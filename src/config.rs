@@ -30,7 +30,10 @@ pub struct ConfigError(pub Vec<String>);
 
 /// Where the app's data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(clippy::large_enum_variant, reason = "built once at start-up; boxing would only add noise at every use")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once at start-up; boxing would only add noise at every use"
+)]
 pub enum Storage {
     /// Real storage accounts (Azure or Azurite).
     Connected {

@@ -34,11 +34,17 @@ impl Rig {
         let env = AzuriteEnv::new(cs);
         let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
         let handler = HandlerProcess::spawn(&env.pairs()).await;
-        Self { env, config, handler }
+        Self {
+            env,
+            config,
+            handler,
+        }
     }
 
     fn conn(&self) -> &bastion_recordings::storage::connection::StorageConnection {
-        let Storage::Connected { app, .. } = &self.config.storage else { panic!("connected") };
+        let Storage::Connected { app, .. } = &self.config.storage else {
+            panic!("connected")
+        };
         app
     }
 
@@ -56,8 +62,19 @@ impl Rig {
 
     async fn upload(&self, name: &str, meta: &[(&str, &str)]) -> BlobRef {
         let blob = BlobRef::new(self.container(), name);
-        let meta: Metadata = meta.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.blobs().put(&blob, Bytes::from_static(b"recording bytes"), "application/octet-stream", &meta).await.expect("upload");
+        let meta: Metadata = meta
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.blobs()
+            .put(
+                &blob,
+                Bytes::from_static(b"recording bytes"),
+                "application/octet-stream",
+                &meta,
+            )
+            .await
+            .expect("upload");
         blob
     }
 
@@ -65,9 +82,17 @@ impl Rig {
     fn invocation(&self, name: &str, seq: &str) -> Value {
         let mut inv = fixture("invocations/recording-created.invocation.json");
         let ev = &mut inv["Data"]["eventGridEvent"];
-        ev["topic"] = json!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1");
-        ev["subject"] = json!(format!("/blobServices/default/containers/{}/blobs/{name}", self.container()));
-        ev["data"]["url"] = json!(format!("http://127.0.0.1:10000/devstoreaccount1/{}/{name}", self.container()));
+        ev["topic"] = json!(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
+        );
+        ev["subject"] = json!(format!(
+            "/blobServices/default/containers/{}/blobs/{name}",
+            self.container()
+        ));
+        ev["data"]["url"] = json!(format!(
+            "http://127.0.0.1:10000/devstoreaccount1/{}/{name}",
+            self.container()
+        ));
         ev["data"]["sequencer"] = json!(seq);
         inv
     }
@@ -89,19 +114,43 @@ async fn catalogues_tags_and_announces_once_under_redelivery_and_reordering() {
     let Some(cs) = azurite() else { return };
     let rig = Rig::new(&cs).await;
     let name = "2025/03/14/vm-app-01/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.rec";
-    let blob = rig.upload(name, &[("sessionid", "0B7D3C1E-2F4A-4B6C-8D9E-1A2B3C4D5E6F")]).await;
-    rig.blobs().set_tags(&blob, &Tags::from([("owner".to_owned(), "secops".to_owned())]), None).await.expect("tags");
+    let blob = rig
+        .upload(
+            name,
+            &[("sessionid", "0B7D3C1E-2F4A-4B6C-8D9E-1A2B3C4D5E6F")],
+        )
+        .await;
+    rig.blobs()
+        .set_tags(
+            &blob,
+            &Tags::from([("owner".to_owned(), "secops".to_owned())]),
+            None,
+        )
+        .await
+        .expect("tags");
 
     // Three concurrent deliveries of the newer event, then the older one.
     let inv = rig.invocation(name, SEQ2);
-    let runs = futures::future::join_all((0..3).map(|_| rig.handler.invoke("RecordingCreated", &inv))).await;
-    let notes: usize = runs.iter().map(|(s, v)| {
-        assert_eq!(*s, 200, "{v}");
-        usize::from(v["Outputs"]["notifications"].is_object())
-    }).sum();
+    let runs =
+        futures::future::join_all((0..3).map(|_| rig.handler.invoke("RecordingCreated", &inv)))
+            .await;
+    let notes: usize = runs
+        .iter()
+        .map(|(s, v)| {
+            assert_eq!(*s, 200, "{v}");
+            usize::from(v["Outputs"]["notifications"].is_object())
+        })
+        .sum();
     assert_eq!(notes, 1, "{runs:?}");
-    let (status, older) = rig.handler.invoke("RecordingCreated", &rig.invocation(name, SEQ1)).await;
-    assert_eq!((status, log0(&older).starts_with("skipped")), (200, true), "{older}");
+    let (status, older) = rig
+        .handler
+        .invoke("RecordingCreated", &rig.invocation(name, SEQ1))
+        .await;
+    assert_eq!(
+        (status, log0(&older).starts_with("skipped")),
+        (200, true),
+        "{older}"
+    );
 
     let rows = rig.rows().await;
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -109,17 +158,37 @@ async fn catalogues_tags_and_announces_once_under_redelivery_and_reordering() {
     assert_eq!(row["Sequencer"], SEQ2);
     assert_eq!(row["Status"], "catalogued");
     assert_eq!(row["ContentLength"], "15");
-    assert_eq!(row["CandidateKeys"], "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f,0b7d3c1e-2f4a-4b6c-8d9e-1a2b3c4d5e6f");
+    assert_eq!(
+        row["CandidateKeys"],
+        "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f,0b7d3c1e-2f4a-4b6c-8d9e-1a2b3c4d5e6f"
+    );
     let tags = rig.blobs().get_tags(&blob).await.expect("tags");
-    assert_eq!(tags.get("owner").map(String::as_str), Some("secops"), "other tags kept");
+    assert_eq!(
+        tags.get("owner").map(String::as_str),
+        Some("secops"),
+        "other tags kept"
+    );
     assert_eq!(tags.get(TAG_CLASS).map(String::as_str), Some("ops-30d"));
-    assert_eq!(tags.get(TAG_UNTIL), row["RetainUntil"].as_str().map(str::to_owned).as_ref());
+    assert_eq!(
+        tags.get(TAG_UNTIL),
+        row["RetainUntil"].as_str().map(str::to_owned).as_ref()
+    );
     // The public id addresses the row.
     let id = row["RecordingId"].as_str().expect("id");
     let (pk, rk) = id.split_once('~').expect("pk~rk");
-    assert!(rig.tables().get("recordings", pk, rk).await.expect("get").is_some());
+    assert!(
+        rig.tables()
+            .get("recordings", pk, rk)
+            .await
+            .expect("get")
+            .is_some()
+    );
     // Queryable by the partition the README documents.
-    let day = rig.tables().query("recordings", Some(&Filter::partition(pk)), None, None).await.expect("query");
+    let day = rig
+        .tables()
+        .query("recordings", Some(&Filter::partition(pk)), None, None)
+        .await
+        .expect("query");
     assert_eq!(day.items.len(), 1);
 }
 
@@ -128,39 +197,88 @@ async fn foreign_container_and_vanished_blob_are_skipped_and_poison_is_quarantin
     let Some(cs) = azurite() else { return };
     let rig = Rig::new(&cs).await;
     let mut foreign = rig.invocation("x", SEQ1);
-    foreign["Data"]["eventGridEvent"]["subject"] = json!("/blobServices/default/containers/deadletters/blobs/x");
+    foreign["Data"]["eventGridEvent"]["subject"] =
+        json!("/blobServices/default/containers/deadletters/blobs/x");
     let (_, v) = rig.handler.invoke("RecordingCreated", &foreign).await;
-    assert!(log0(&v).starts_with("skipped") && log0(&v).contains("container"), "{v}");
-    let (_, v) = rig.handler.invoke("RecordingCreated", &rig.invocation("never-uploaded", SEQ1)).await;
-    assert!(log0(&v).starts_with("skipped") && log0(&v).contains("no longer exists"), "{v}");
+    assert!(
+        log0(&v).starts_with("skipped") && log0(&v).contains("container"),
+        "{v}"
+    );
+    let (_, v) = rig
+        .handler
+        .invoke("RecordingCreated", &rig.invocation("never-uploaded", SEQ1))
+        .await;
+    assert!(
+        log0(&v).starts_with("skipped") && log0(&v).contains("no longer exists"),
+        "{v}"
+    );
     assert!(rig.rows().await.is_empty());
 
-    let (status, _, text) = rig.handler.invoke_raw("RecordingCreated", b"{\"Data\":{\"eventGridEvent\":{\"id\":1}}".to_vec()).await;
+    let (status, _, text) = rig
+        .handler
+        .invoke_raw(
+            "RecordingCreated",
+            b"{\"Data\":{\"eventGridEvent\":{\"id\":1}}".to_vec(),
+        )
+        .await;
     assert_eq!(status, 200, "{text}");
     let quarantine = rig.env.get("QUARANTINE_CONTAINER").to_owned();
-    let listed = rig.blobs().list(&quarantine, Some("RecordingCreated/"), None).await.expect("list");
+    let listed = rig
+        .blobs()
+        .list(&quarantine, Some("RecordingCreated/"), None)
+        .await
+        .expect("list");
     assert_eq!(listed.items.len(), 1, "poison payload quarantined");
-    let body = rig.blobs().read_range(&BlobRef::new(quarantine, listed.items[0].name.clone()), 0, 1 << 20).await.expect("read");
+    let body = rig
+        .blobs()
+        .read_range(
+            &BlobRef::new(quarantine, listed.items[0].name.clone()),
+            0,
+            1 << 20,
+        )
+        .await
+        .expect("read");
     let doc: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(doc["function"], "RecordingCreated");
     assert!(doc["reason"].as_str().is_some_and(|r| !r.is_empty()));
-    assert!(doc["payload"].is_string(), "unparsable payload kept verbatim: {doc}");
+    assert!(
+        doc["payload"].is_string(),
+        "unparsable payload kept verbatim: {doc}"
+    );
 }
 
 #[tokio::test]
 async fn storage_unreachable_is_retryable_500() {
     let Some(cs) = azurite() else { return };
-    let dead = cs.split(';').map(|p| if p.starts_with("TableEndpoint=") { "TableEndpoint=http://127.0.0.1:9/devstoreaccount1".to_owned() } else { p.to_owned() }).collect::<Vec<_>>().join(";");
+    let dead = cs
+        .split(';')
+        .map(|p| {
+            if p.starts_with("TableEndpoint=") {
+                "TableEndpoint=http://127.0.0.1:9/devstoreaccount1".to_owned()
+            } else {
+                p.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";");
     let rig = Rig::new(&cs).await;
     rig.upload("r1", &[]).await;
     let mut env = rig.env.pairs();
     env.retain(|(k, _)| *k != "AzureWebJobsStorage");
     env.push(("AzureWebJobsStorage", &dead));
     let broken = HandlerProcess::spawn(&env).await;
-    let (status, _, text) = broken.invoke_raw("RecordingCreated", serde_json::to_vec(&rig.invocation("r1", SEQ1)).expect("json")).await;
+    let (status, _, text) = broken
+        .invoke_raw(
+            "RecordingCreated",
+            serde_json::to_vec(&rig.invocation("r1", SEQ1)).expect("json"),
+        )
+        .await;
     assert_eq!(status, 500, "{text}");
     assert!(!text.contains("sig="), "no SAS in errors: {text}");
-    assert!(!broken.log_text().contains("sig=") || broken.log_text().contains("sig=REDACTED"), "no SAS in logs");
+    assert!(
+        !broken.log_text().contains("sig=") || broken.log_text().contains("sig=REDACTED"),
+        "no SAS in logs"
+    );
 }
 
 #[tokio::test]
@@ -171,7 +289,15 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     let blobs = Arc::new(CountingBlobStore::new(rig.blobs()));
     let tables = Arc::new(CountingTables::new(rig.tables()));
     tables.ensure_table("recordings").await.expect("table");
-    let state = AppState::assemble(rig.config.clone(), Policy::builtin(), blobs.clone(), blobs.clone(), blobs.clone(), tables.clone(), Arc::new(SystemClock));
+    let state = AppState::assemble(
+        rig.config.clone(),
+        Policy::builtin(),
+        blobs.clone(),
+        blobs.clone(),
+        blobs.clone(),
+        tables.clone(),
+        Arc::new(SystemClock),
+    );
     let (b0, t0) = (blobs.counts().total(), tables.counts().total());
     let raw = serde_json::to_vec(&rig.invocation("counted", SEQ1)).expect("json");
     let inv = bastion_recordings::invocation::Invocation {
@@ -181,13 +307,24 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         request: bastion_recordings::invocation::InvokeRequest::parse(&raw).expect("envelope"),
         raw: raw.into(),
     };
-    let out = bastion_recordings::recordings::handler::handle(state.clone(), inv.clone()).await.expect("processed");
-    assert!(matches!(out, bastion_recordings::invocation::Outcome::Processed { .. }));
+    let out = bastion_recordings::recordings::handler::handle(state.clone(), inv.clone())
+        .await
+        .expect("processed");
+    assert!(matches!(
+        out,
+        bastion_recordings::invocation::Outcome::Processed { .. }
+    ));
     let calls = blobs.counts().total() - b0 + tables.counts().total() - t0;
-    eprintln!("storage calls for a new recording on Azurite: {calls} (blob {:?}, table {:?})", blobs.counts(), tables.counts());
+    eprintln!(
+        "storage calls for a new recording on Azurite: {calls} (blob {:?}, table {:?})",
+        blobs.counts(),
+        tables.counts()
+    );
     assert!(calls <= 4, "{calls}");
     let (b1, t1) = (blobs.counts().total(), tables.counts().total());
-    bastion_recordings::recordings::handler::handle(state, inv).await.expect("duplicate");
+    bastion_recordings::recordings::handler::handle(state, inv)
+        .await
+        .expect("duplicate");
     let dup = blobs.counts().total() - b1 + tables.counts().total() - t1;
     assert!(dup <= 2, "duplicate costs {dup}");
 }
