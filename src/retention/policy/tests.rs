@@ -182,3 +182,17 @@ fn glob_matches_case_insensitively() {
     assert!(!glob("abc", "abcd"));
     assert!(glob("*", ""));
 }
+
+#[test]
+fn shipped_example_policy_is_valid() {
+    let text = include_str!("../../../examples/retention-policy.toml");
+    let p = Policy::parse(text).expect("examples/retention-policy.toml parses");
+    let meta = BTreeMap::from([("environment".to_owned(), "PCI-prod".to_owned())]);
+    let s = Subject {
+        container: "recordings",
+        blob: "x",
+        metadata: Some(&meta),
+        ..Default::default()
+    };
+    assert_eq!(p.class_for(&s), "pci-1y");
+}
