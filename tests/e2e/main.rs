@@ -4,3 +4,5 @@
 mod harness;
 mod protocol;
 mod recordings;
+mod settings_drift;
+mod package;
