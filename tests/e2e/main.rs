@@ -2,7 +2,7 @@
 //! the Functions host protocol to them, against in-memory stores or Azurite (`TEST_AZURITE=1`).
 
 mod harness;
+mod package;
 mod protocol;
 mod recordings;
 mod settings_drift;
-mod package;
