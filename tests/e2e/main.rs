@@ -4,6 +4,8 @@
 mod devhost;
 mod drift;
 mod harness;
+mod package;
 mod protocol;
 mod recordings;
+mod settings_drift;
 mod storage_contract;

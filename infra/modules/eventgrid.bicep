@@ -1,0 +1,146 @@
+// One Event Grid system topic for one source storage account (the platform allows only one per account:
+// pass the existing topic's name to adopt it) and one subscription per Event Grid function, delivering to
+// the Functions host's Event Grid webhook. Deployed in the source account's resource group.
+
+@description('System topic name: the existing topic of this account when there is one.')
+param topicName string
+
+@description('Region of the source account (a system topic must be in its source\'s region).')
+param location string
+
+@description('Tags applied to every resource.')
+param tags object
+
+@description('Resource id of the source storage account.')
+param sourceAccountId string
+
+@description('One entry per function: {function, container, subjectEndsWith, advancedFilters}.')
+param subscriptions array
+
+@description('Create the subscriptions. The webhook needs the eventgrid_extension system key, which exists only once the package is deployed and the host has started.')
+param deploySubscriptions bool
+
+@description('Function App name.')
+param functionAppName string
+
+@description('Resource group of the Function App and its storage account.')
+param appResourceGroup string
+
+@description('App storage account holding the dead-letter container.')
+param appStorageAccountName string
+
+@description('Dead-letter container in the app storage account.')
+param deadLetterContainer string
+
+@description('Delivery attempts before dead-lettering (1-30).')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int
+
+@description('Minutes an event is retried before dead-lettering (1-1440).')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveInMinutes int
+
+resource site 'Microsoft.Web/sites@2024-04-01' existing = {
+  name: functionAppName
+  scope: resourceGroup(appResourceGroup)
+}
+
+resource host 'Microsoft.Web/sites/host@2024-04-01' existing = {
+  parent: site
+  name: 'default'
+}
+
+resource appStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: appStorageAccountName
+  scope: resourceGroup(appResourceGroup)
+}
+
+// The host creates the eventgrid_extension system key when it first loads an Event Grid trigger, i.e.
+// after the package is deployed. ARM evaluates only the taken branch of `?:`, so a first deployment with
+// deploySubscriptions=false never asks for a key that does not exist yet.
+var webhookKey = deploySubscriptions ? host.listKeys().systemKeys.eventgrid_extension : ''
+
+resource topic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
+  name: topicName
+  location: location
+  tags: tags
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    source: sourceAccountId
+    topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+}
+
+// Event Grid writes dead letters with the topic identity: the app account has no keys.
+module deadLetterAccess 'deadletter-access.bicep' = {
+  name: 'deadletter-access-${uniqueString(topic.id)}'
+  scope: resourceGroup(appResourceGroup)
+  params: {
+    storageAccountName: appStorageAccountName
+    containerName: deadLetterContainer
+    principalId: topic.identity.principalId
+  }
+}
+
+// Webhook to the host, not the `AzureFunction` endpoint type: the host's Event Grid extension answers
+// the validation handshake and dispatches by functionName for every worker runtime, custom handlers
+// included; the AzureFunction type resolves the function through ARM's function list, which for a
+// custom handler is only as good as the last trigger sync.
+resource eventSubscriptions 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-06-01-preview' = [
+  for s in subscriptions: if (deploySubscriptions) {
+    parent: topic
+    name: s.function
+    dependsOn: [
+      deadLetterAccess
+    ]
+    properties: {
+      eventDeliverySchema: 'EventGridSchema'
+      destination: {
+        endpointType: 'WebHook'
+        properties: {
+          endpointUrl: 'https://${site.properties.defaultHostName}/runtime/webhooks/eventgrid?functionName=${s.function}&code=${webhookKey}'
+          // One event per request: a batch is all-or-none, so one failure would redeliver its neighbours.
+          maxEventsPerBatch: 1
+          preferredBatchSizeInKilobytes: 64
+        }
+      }
+      filter: {
+        includedEventTypes: [
+          'Microsoft.Storage.BlobCreated'
+        ]
+        // Trailing slash: `recordings/` must not match `recordings2/`.
+        subjectBeginsWith: '/blobServices/default/containers/${s.container}/'
+        subjectEndsWith: s.subjectEndsWith
+        isSubjectCaseSensitive: false
+        enableAdvancedFilteringOnArrays: true
+        advancedFilters: s.advancedFilters
+      }
+      retryPolicy: {
+        maxDeliveryAttempts: maxDeliveryAttempts
+        eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+      }
+      deadLetterWithResourceIdentity: {
+        identity: {
+          type: 'SystemAssigned'
+        }
+        deadLetterDestination: {
+          endpointType: 'StorageBlob'
+          properties: {
+            resourceId: appStorage.id
+            blobContainerName: deadLetterContainer
+          }
+        }
+      }
+    }
+  }
+]
+
+@description('Name of the system topic.')
+output topicName string = topic.name
+
+@description('Object id of the system topic identity.')
+output principalId string = topic.identity.principalId

@@ -1,0 +1,172 @@
+// The Function App: Flex Consumption (Linux), custom handler, system-assigned identity, identity-based
+// storage connections. The app settings below mirror README.md's configuration table and
+// local.settings.example.json; tests/e2e/settings_drift.rs parses the block between the
+// `app-settings:begin` and `app-settings:end` markers (one `NAME: value` per line), so keep that shape.
+
+@description('Function App name (2-60 letters, digits and dashes; becomes <name>.azurewebsites.net).')
+@minLength(2)
+@maxLength(60)
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Azure region.')
+param location string
+
+@description('Tags applied to every resource.')
+param tags object
+
+@description('Name of the app storage account (AzureWebJobsStorage).')
+param storageAccountName string
+
+@description('Blob endpoint of the app storage account, with trailing slash.')
+param storageBlobEndpoint string
+
+@description('Container the app package is deployed to.')
+param deploymentContainer string
+
+@description('Existing account Bastion writes recordings to.')
+param recordingsAccountName string
+
+@description('Container Bastion writes recordings to.')
+param recordingsContainer string
+
+@description('Existing account the Bastion diagnostic setting archives audit logs to.')
+param auditLogsAccountName string
+
+@description('Container of the archived audit logs.')
+param auditLogsContainer string
+
+@description('Container for poison payloads in the app account.')
+param quarantineContainer string
+
+@description('Prefix of every table name (letters and digits, may be empty).')
+param tablePrefix string
+
+@description('Path of a retention policy TOML file inside the package; empty for the built-in policy.')
+param retentionPolicy string
+
+@description('Application Insights connection string.')
+param appInsightsConnectionString string
+
+@description('Key Vault holding webhook URLs and secrets; empty when none are configured yet.')
+param keyVaultName string
+
+@description('Maximum number of instances the plan scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Memory per instance in MB (2048 or 4096).')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@description('Spread instances across availability zones (region must support it for Flex Consumption).')
+param zoneRedundant bool
+
+@description('Subnet for VNet integration (delegated to Microsoft.App/environments); empty for none.')
+param subnetId string
+
+// Key Vault references are resolved by the platform with the app's identity
+// (role Key Vault Secrets User, granted in main.bicep). Use `'${kvPrefix}<secret-name>)'` as a value.
+#disable-next-line no-unused-vars
+var kvPrefix = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
+
+// FUNCTIONS_WORKER_RUNTIME: on Flex Consumption the worker runtime is `functionAppConfig.runtime.name`
+// (`custom` below); the platform rejects the legacy app setting there.
+var settings = {
+  // app-settings:begin
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  RECORDINGS_STORAGE__accountName: recordingsAccountName
+  RECORDINGS_STORAGE__credential: 'managedidentity'
+  RECORDINGS_CONTAINER: recordingsContainer
+  AUDITLOGS_STORAGE__accountName: auditLogsAccountName
+  AUDITLOGS_STORAGE__credential: 'managedidentity'
+  AUDITLOGS_CONTAINER: auditLogsContainer
+  QUARANTINE_CONTAINER: quarantineContainer
+  TABLE_PREFIX: tablePrefix
+  RETENTION_POLICY: retentionPolicy
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+  // app-settings:end
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  // checkov:skip=CKV_AZURE_225:Zone redundancy is the zoneRedundant parameter (on in prod.bicepparam); Flex Consumption offers it only in some regions, so it cannot be hard-coded.
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+    zoneRedundant: zoneRedundant
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  // checkov:skip=CKV_AZURE_222:Event Grid delivers to the host webhook over the public endpoint (it cannot reach private endpoints); every route needs a system or function key.
+  // checkov:skip=CKV_AZURE_17:Callers authenticate with system/function keys; Event Grid cannot present client certificates.
+  // checkov:skip=CKV_AZURE_212:Flex Consumption scales to zero by design (maximumInstanceCount bounds it); Event Grid and queue retries absorb cold starts, always-ready instances would be billed permanently.
+  // checkov:skip=CKV_AZURE_213:Flex Consumption has no App Service health check; the Functions host polls the handler's GET / and restarts it when it dies.
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [for s in items(settings): { name: s.key, value: s.value }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainer}'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+}
+
+@description('Resource id of the Function App.')
+output id string = site.id
+
+@description('Name of the Function App.')
+output name string = site.name
+
+@description('Default host name (<name>.azurewebsites.net).')
+output hostName string = site.properties.defaultHostName
+
+@description('Object id of the system-assigned identity.')
+output principalId string = site.identity.principalId

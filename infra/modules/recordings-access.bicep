@@ -1,0 +1,92 @@
+// Access to the EXISTING account/container Bastion writes recordings to (deployed in that account's
+// resource group): a least-privilege custom role for the app, and the retention lifecycle policy.
+//
+// The recordings container must keep NO immutability policy and NO blob versioning: Bastion refuses
+// such a target, and with recording enabled an unusable target blocks every Bastion connection. This
+// module therefore never declares the container or the blob service (a redeclaration could reset
+// their settings); it only references them.
+
+@description('Existing storage account Bastion writes recordings to.')
+param accountName string
+
+@description('Existing container Bastion writes recordings to.')
+param containerName string
+
+@description('Object id of the Function App identity.')
+param principalId string
+
+@description('Apply infra/lifecycle-policy.json (tiering by retention-class). It REPLACES any lifecycle policy on the account.')
+param applyLifecyclePolicy bool
+
+// Exactly what the functions do with recordings: read (and list), delete expired ones, read and write
+// blob index tags (retention-class, retain-until), and Find Blobs by Tags for the sweep. Storage Blob
+// Data Contributor lacks the tag actions; Storage Blob Data Owner could also change ACLs/ownership.
+var dataActions = [
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action'
+]
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: accountName
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: account
+  name: 'default'
+}
+
+resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: blobService
+  name: containerName
+}
+
+resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, resourceGroup().id, 'bastion-recordings-retention')
+  properties: {
+    roleName: 'Bastion recordings retention (${resourceGroup().name})'
+    description: 'Read, delete, tag and find-by-tag Bastion session recordings. No container or account management.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: dataActions
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+// Scoped to the container, not the account: the app never touches other containers there.
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(container.id, principalId, role.id)
+  scope: container
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: role.id
+  }
+}
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (applyLifecyclePolicy) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: loadJsonContent('../lifecycle-policy.json')
+  }
+}
+
+@description('Resource id of the recordings account (Event Grid source).')
+output accountId string = account.id
+
+@description('Region of the recordings account (a system topic lives in its source\'s region).')
+output location string = account.location
+
+@description('Resource id of the custom role.')
+output roleDefinitionId string = role.id

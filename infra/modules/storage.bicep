@@ -1,0 +1,129 @@
+// The app's own storage account: host state (AzureWebJobsStorage), catalogue tables, the notification
+// queues, the quarantine container, the Event Grid dead-letter container and the Flex Consumption
+// deployment container. Identity-only: shared-key access is off, so no key or connection string exists
+// anywhere in the deployment.
+
+@description('Storage account name (3-24 lower-case letters and digits, globally unique).')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags applied to every resource.')
+param tags object
+
+@description('Container for poison payloads (QUARANTINE_CONTAINER).')
+param quarantineContainer string
+
+@description('Container Event Grid writes undeliverable events to. Never covered by an event subscription.')
+param deadLetterContainer string
+
+@description('Container the Flex Consumption plan deploys the app package from.')
+param deploymentContainer string
+
+@description('Queues the functions use (queue triggers and outputs).')
+param queues array
+
+@description('Days to keep deleted blobs and containers (soft delete).')
+@minValue(1)
+@maxValue(365)
+param softDeleteDays int
+
+@description('When false, the account is reachable only through private endpoints.')
+param publicNetworkAccess bool
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  // checkov:skip=CKV_AZURE_35:The firewall defaults to Deny with enablePrivateNetworking; without VNet integration the Flex app has no fixed outbound addresses to allow. Access is Entra-only (shared keys off).
+  sku: {
+    name: 'Standard_GZRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
+    networkAcls: {
+      // Event Grid dead-lettering and Azure Monitor are trusted services.
+      bypass: 'AzureServices'
+      defaultAction: publicNetworkAccess ? 'Allow' : 'Deny'
+    }
+    encryption: {
+      keySource: 'Microsoft.Storage'
+      requireInfrastructureEncryption: true
+      services: {
+        blob: { enabled: true, keyType: 'Account' }
+        file: { enabled: true, keyType: 'Account' }
+        queue: { enabled: true, keyType: 'Account' }
+        table: { enabled: true, keyType: 'Account' }
+      }
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+  }
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for c in [quarantineContainer, deadLetterContainer, deploymentContainer]: {
+    parent: blobService
+    name: c
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource queueResources 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for q in queues: {
+    parent: queueService
+    name: q
+  }
+]
+
+// Tables are created by the handler on first use (names carry TABLE_PREFIX); the service must exist.
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+@description('Resource id of the account.')
+output id string = account.id
+
+@description('Name of the account.')
+output name string = account.name
+
+@description('Blob service endpoint, with trailing slash.')
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+
+@description('Queue service endpoint, with trailing slash.')
+output queueEndpoint string = account.properties.primaryEndpoints.queue
+
+@description('Table service endpoint, with trailing slash.')
+output tableEndpoint string = account.properties.primaryEndpoints.table

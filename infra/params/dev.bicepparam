@@ -1,0 +1,17 @@
+// Development: shares one storage account for recordings and audit logs, public endpoints.
+using '../main.bicep'
+
+param environment = 'dev'
+param baseName = 'bastrec'
+param tags = {
+  workload: 'bastion-recordings'
+  environment: 'dev'
+}
+param recordingsAccountName = 'stbastrecdevsrc01'
+param recordingsContainer = 'recordings'
+param auditLogsAccountName = 'stbastrecdevsrc01'
+param auditLogsContainer = 'insights-logs-bastionauditlogs'
+param tablePrefix = 'dev'
+param maximumInstanceCount = 10
+param logRetentionDays = 30
+param bastionName = ''

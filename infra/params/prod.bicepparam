@@ -1,0 +1,23 @@
+// Production: separate recordings and audit-log accounts in a shared "bastion" resource group,
+// zone-redundant plan, Key Vault for webhook secrets, Bastion audit-log archiving managed here.
+using '../main.bicep'
+
+param environment = 'prod'
+param baseName = 'bastrec'
+param tags = {
+  workload: 'bastion-recordings'
+  environment: 'prod'
+}
+param recordingsAccountName = 'stbastrecprodrec01'
+param recordingsResourceGroup = 'rg-bastion-prod'
+param recordingsContainer = 'recordings'
+param auditLogsAccountName = 'stbastrecprodlog01'
+param auditLogsResourceGroup = 'rg-bastion-prod'
+param auditLogsContainer = 'insights-logs-bastionauditlogs'
+param keyVaultName = 'kv-bastrec-prod'
+param zoneRedundant = true
+param maximumInstanceCount = 40
+param logRetentionDays = 365
+param softDeleteDays = 30
+param bastionName = 'bas-hub-prod'
+param bastionResourceGroup = 'rg-bastion-prod'
