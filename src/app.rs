@@ -19,6 +19,7 @@ use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
+use crate::notify::{self, Notifier, config::NotifyConfig};
 use crate::recordings;
 
 /// Shared state: configuration and seams, cheap to clone.
@@ -40,6 +41,8 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// Clock.
     pub clock: Arc<dyn Clock>,
+    /// Notification settings, HTTP client and pacing (NotifyWebhook).
+    pub notifier: Arc<Notifier>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -61,15 +64,16 @@ impl AppState {
     /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
         let policy = load_policy(&config)?;
+        let notify = NotifyConfig::from_env().map_err(ConfigError)?;
         let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
         match &config.storage {
-            Storage::InMemory => Ok(Self::in_memory(config, policy)),
+            Storage::InMemory => Ok(Self::in_memory(config, policy).with_notify(notify)),
             Storage::Connected { app, recordings, audit_logs } => {
                 let app_blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(app).map_err(|e| err(&e))?);
                 let rec: Arc<dyn BlobStore> = if recordings == app { app_blobs.clone() } else { Arc::new(AzureBlobStore::new(recordings).map_err(|e| err(&e))?) };
                 let logs: Arc<dyn BlobStore> = if audit_logs == app { app_blobs.clone() } else { Arc::new(AzureBlobStore::new(audit_logs).map_err(|e| err(&e))?) };
                 let tables = Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?);
-                Ok(Self::assemble(config, policy, rec, logs, app_blobs, tables, Arc::new(SystemClock)))
+                Ok(Self::assemble(config, policy, rec, logs, app_blobs, tables, Arc::new(SystemClock)).with_notify(notify))
             }
         }
     }
@@ -92,7 +96,15 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
-        Self { config: Arc::new(config), recordings, audit_logs, app_blobs, tables, quarantine, policy: Arc::new(policy), clock }
+        let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
+        Self { config: Arc::new(config), recordings, audit_logs, app_blobs, tables, quarantine, policy: Arc::new(policy), clock, notifier }
+    }
+
+    /// Replaces the notification settings (no destinations by default).
+    #[must_use]
+    pub fn with_notify(mut self, config: NotifyConfig) -> Self {
+        self.notifier = Arc::new(Notifier::new(config));
+        self
     }
 
     /// Seeds synthetic recordings into an in-memory store: `count` empty blobs named
@@ -118,5 +130,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .route(&format!("/{}", recordings::FUNCTION), invocation_route(recordings::FUNCTION, recordings::handler::handle))
+        .route(&format!("/{}", notify::FUNCTION), invocation_route(notify::FUNCTION, notify::handler::handle))
         .with_state(state)
 }
