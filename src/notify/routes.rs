@@ -131,7 +131,7 @@ impl Routes {
 
     /// True when `n` should go to `dest`.
     pub fn accepts(&self, dest: Destination, n: &Notification) -> bool {
-        self.0.get(&dest).map_or(true, |r| r.accepts(n))
+        self.0.get(&dest).is_none_or(|r| r.accepts(n))
     }
 }
 

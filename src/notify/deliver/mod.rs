@@ -135,14 +135,16 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> 
         Err(e) => return Delivery::Retry(format!("HTTP client unavailable: {e}")),
     };
     let mut attempt = 0u32;
+    // The last failure, so that running out of time reports *why* the earlier attempts failed.
+    let mut last = String::from("no attempt yet");
     loop {
         if !n.pacer.wait(dest, deadline).await {
-            return Delivery::Retry(format!("no send slot before the invocation budget ends (after {attempt} attempts)"));
+            return Delivery::Retry(format!("{last}; no send slot left in the invocation budget (after {attempt} attempts)"));
         }
         attempt += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining < Duration::from_millis(50) {
-            return Delivery::Retry(format!("invocation budget spent after {} attempts", attempt - 1));
+            return Delivery::Retry(format!("{last}; invocation budget spent (after {} attempts)", attempt - 1));
         }
         let mut req = client.post(endpoint.expose()).timeout(n.config.timeout.min(remaining)).header("content-type", "application/json");
         if dest == Destination::Webhook {
@@ -165,6 +167,7 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> 
             Verdict::Throttled(after) => {
                 let wait = after.unwrap_or_else(|| backoff(attempt, jitter()));
                 n.pacer.hold(dest, Instant::now() + wait);
+                last = "HTTP 429".to_owned();
                 info!(destination = %dest, notification.id = id, attempt, http.status = 429, wait_ms = wait.as_millis() as u64, "notify.throttled");
                 wait
             }
@@ -174,6 +177,7 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> 
                 if Instant::now() + wait > deadline {
                     return Delivery::Retry(format!("{reason} (after {attempt} attempts)"));
                 }
+                last = reason;
                 tokio::time::sleep(wait).await;
                 Duration::ZERO
             }

@@ -42,10 +42,7 @@ pub fn signature(keys: &[SigningKey], id: &str, timestamp: i64, body: &[u8]) -> 
     keys.iter()
         .map(|k| {
             // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-            let mut mac = match Hmac::<Sha256>::new_from_slice(&k.0) {
-                Ok(m) => m,
-                Err(_) => return String::new(),
-            };
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&k.0) else { return String::new() };
             mac.update(format!("{id}.{timestamp}.").as_bytes());
             mac.update(body);
             format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
