@@ -107,13 +107,21 @@ impl AppState {
         self
     }
 
-    /// Seeds synthetic recordings into an in-memory store: `count` empty blobs named
-    /// `<prefix><n>` (`HANDLER_IN_MEMORY_SEED=<prefix>:<count>`). For benchmarks and protocol demos.
+    /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`): comma-separated entries, each a blob
+    /// name, or `<prefix>:<count>` for `count` blobs named `<prefix><n>`. For benchmarks and protocol
+    /// demos over in-memory stores; ignored unless storage is in memory.
     pub async fn seed_in_memory(&self, spec: &str) {
-        let (prefix, count) = spec.split_once(':').unwrap_or((spec, "0"));
-        let count: usize = count.parse().unwrap_or(0);
-        for n in 0..count {
-            let blob = BlobRef::new(self.config.recordings_container.clone(), format!("{prefix}{n}"));
+        if self.config.storage != Storage::InMemory {
+            return;
+        }
+        let names = spec.split(',').filter(|e| !e.is_empty()).flat_map(|entry| match entry.rsplit_once(':') {
+            Some((prefix, n)) if n.parse::<usize>().is_ok() => {
+                (0..n.parse().unwrap_or(0)).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>()
+            }
+            _ => vec![entry.to_owned()],
+        });
+        for name in names {
+            let blob = BlobRef::new(self.config.recordings_container.clone(), name);
             let _ = self.recordings.put(&blob, Bytes::new(), "application/octet-stream", &Metadata::new()).await;
         }
     }

@@ -20,3 +20,5 @@ pub mod retention;
 pub mod storage;
 pub mod tables;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;

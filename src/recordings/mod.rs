@@ -10,3 +10,6 @@ pub mod ingest;
 
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RecordingCreated";
+
+#[cfg(test)]
+mod tests;

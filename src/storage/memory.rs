@@ -56,8 +56,11 @@ impl InMemoryBlobStore {
         self.blobs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn count(&self) {
+    /// Counts a call and yields once, so concurrent callers interleave the way they would against
+    /// the network (races in tests are real races, not sequential runs).
+    async fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        tokio::task::yield_now().await;
     }
 
     fn next_etag(&self) -> String {
@@ -87,12 +90,12 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        self.count();
+        self.count().await;
         self.lock().get(blob).map(|b| b.props.clone()).ok_or(StorageError::NotFound)
     }
 
     async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, StorageError> {
-        self.count();
+        self.count().await;
         let blobs = self.lock();
         let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
         let size = b.body.len() as u64;
@@ -104,7 +107,7 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn list(&self, container: &str, prefix: Option<&str>, marker: Option<String>) -> Result<Page<BlobItem>, StorageError> {
-        self.count();
+        self.count().await;
         const PAGE: usize = 5000;
         let blobs = self.lock();
         let mut items: Vec<BlobItem> = blobs
@@ -119,12 +122,12 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        self.count();
+        self.count().await;
         self.lock().get(blob).map(|b| b.tags.clone()).ok_or(StorageError::NotFound)
     }
 
     async fn set_tags(&self, blob: &BlobRef, tags: &Tags, if_tags: Option<&str>) -> Result<(), StorageError> {
-        self.count();
+        self.count().await;
         validate_tags(tags)?;
         let cond = if_tags.map(TagExpr::parse).transpose().map_err(StorageError::Permanent)?;
         let mut blobs = self.lock();
@@ -138,7 +141,7 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn find_by_tags(&self, container: &str, expr: &str, marker: Option<String>) -> Result<Page<TaggedBlob>, StorageError> {
-        self.count();
+        self.count().await;
         const PAGE: usize = 5000;
         let e = TagExpr::parse(expr).map_err(StorageError::Permanent)?;
         let keys = e.keys();
@@ -159,7 +162,7 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
-        self.count();
+        self.count().await;
         let mut blobs = self.lock();
         let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
         if b.props.etag != super::normalize_etag(etag) {
@@ -170,7 +173,7 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn put(&self, blob: &BlobRef, body: Bytes, content_type: &str, metadata: &Metadata) -> Result<String, StorageError> {
-        self.count();
+        self.count().await;
         let mut new = self.new_blob(BlobKind::Block, body, content_type, metadata);
         let mut blobs = self.lock();
         if let Some(old) = blobs.get(blob) {
@@ -183,14 +186,14 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
-        self.count();
+        self.count().await;
         let new = self.new_blob(BlobKind::Append, Bytes::new(), content_type, &Metadata::new());
         self.lock().insert(blob.clone(), new);
         Ok(())
     }
 
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
-        self.count();
+        self.count().await;
         let etag = self.next_etag();
         let mut blobs = self.lock();
         let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;

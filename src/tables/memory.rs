@@ -43,8 +43,11 @@ impl InMemoryTables {
         format!("W/\"mem-{}\"", self.version.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
-    fn count(&self) {
+    /// Counts a call and yields once, so concurrent callers interleave the way they would against
+    /// the network (races in tests are real races, not sequential runs).
+    async fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        tokio::task::yield_now().await;
     }
 }
 
@@ -57,20 +60,20 @@ fn keys_of(entity: &Entity) -> Result<Key, TableError> {
 #[async_trait]
 impl TableStore for InMemoryTables {
     async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
-        self.count();
+        self.count().await;
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         tables.entry(table.to_owned()).or_default();
         Ok(())
     }
 
     async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        self.count();
+        self.count().await;
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         Ok(tables.get(table).and_then(|t| t.get(&(pk.to_owned(), rk.to_owned()))).cloned())
     }
 
     async fn write(&self, table: &str, entity: &Entity, mode: WriteMode) -> Result<String, TableError> {
-        self.count();
+        self.count().await;
         let key = keys_of(entity)?;
         let etag = self.next_etag();
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
@@ -90,7 +93,7 @@ impl TableStore for InMemoryTables {
     }
 
     async fn delete(&self, table: &str, pk: &str, rk: &str, etag: Option<&str>) -> Result<(), TableError> {
-        self.count();
+        self.count().await;
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let rows = tables.get_mut(table).ok_or(TableError::NotFound)?;
         let key = (pk.to_owned(), rk.to_owned());
@@ -111,7 +114,7 @@ impl TableStore for InMemoryTables {
         top: Option<u32>,
         continuation: Option<String>,
     ) -> Result<QueryPage, TableError> {
-        self.count();
+        self.count().await;
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let Some(rows) = tables.get(table) else { return Err(TableError::NotFound) };
         let limit = top.unwrap_or(1000).clamp(1, 1000) as usize;

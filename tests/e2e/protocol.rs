@@ -1,32 +1,135 @@
-//! Host-protocol conformance of the real `handler` process (functions-host-protocol.md §9).
+//! Host-protocol conformance of the real `handler` process (functions-host-protocol.md §9), over
+//! in-memory stores: readiness, envelope encodings, response shape, poison, concurrency, start-up.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{HandlerProcess, fixture};
 
-fn memory() -> [(&'static str, &'static str); 2] {
-    [("HANDLER_IN_MEMORY", "true"), ("HANDLER_IN_MEMORY_ACCOUNT", "stbastrecweu01")]
+const FIXTURE_BLOB: &str = "PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
+
+fn memory(seed: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("HANDLER_IN_MEMORY", "true".into()),
+        ("HANDLER_IN_MEMORY_ACCOUNT", "stbastrecweu01".into()),
+        ("HANDLER_IN_MEMORY_SEED", seed.into()),
+    ]
+}
+
+async fn spawn(seed: &str) -> HandlerProcess {
+    let env = memory(seed);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    HandlerProcess::spawn(&pairs).await
+}
+
+fn first_log(v: &Value) -> &str {
+    v["Logs"][0].as_str().unwrap_or_default()
 }
 
 #[tokio::test]
 async fn readiness_answers_get_root_at_once() {
-    let h = HandlerProcess::spawn(&memory()).await;
+    let h = spawn("").await;
     let res = reqwest::get(h.url("/")).await.expect("get /");
     assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]
+async fn fixture_invocation_is_processed_with_a_pascal_case_envelope() {
+    let h = spawn(FIXTURE_BLOB).await;
+    let (status, ct, text) = h.invoke_raw("RecordingCreated", crate::harness::fixture_bytes("invocations/recording-created.invocation.json")).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(ct.starts_with("application/json"));
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["Logs", "Outputs", "ReturnValue"]);
+    assert!(first_log(&v).starts_with("catalogued recording"), "{v}");
+    let note = &v["Outputs"]["notifications"];
+    assert!(note.is_object(), "queue outputs are JSON objects, never strings: {note}");
+    assert_eq!(note["type"], "recording.catalogued");
+    // Redelivery: acknowledged, no second notification.
+    let (status, v) = h.invoke("RecordingCreated", &fixture("invocations/recording-created.invocation.json")).await;
+    assert_eq!(status, 200);
+    assert!(first_log(&v).starts_with("skipped"), "{v}");
+    assert!(v["Outputs"].as_object().is_some_and(serde_json::Map::is_empty));
+}
+
+#[tokio::test]
+async fn event_as_json_string_and_cloudevents_are_accepted() {
+    let h = spawn(&format!("{FIXTURE_BLOB},b")).await;
+    let mut env = fixture("invocations/recording-created.invocation.json");
+    let event = env["Data"]["eventGridEvent"].clone();
+    env["Data"]["eventGridEvent"] = Value::String(event.to_string());
+    let (status, v) = h.invoke("RecordingCreated", &env).await;
+    assert_eq!((status, first_log(&v).starts_with("catalogued")), (200, true), "{v}");
+    let mut ce = fixture("events/recording-created.cloudevents.json");
+    ce["subject"] = json!("blobServices/default/containers/recordings/blobs/b");
+    let (status, v) = h.invoke("RecordingCreated", &json!({"Data": {"eventGridEvent": ce}, "Metadata": {}})).await;
+    assert_eq!((status, first_log(&v).starts_with("catalogued")), (200, true), "{v}");
+}
+
+#[tokio::test]
 async fn malformed_bodies_are_poisoned_with_200_and_json() {
-    let h = HandlerProcess::spawn(&memory()).await;
-    for body in [&b"not json"[..], b"", b"[]", b"{\"Data\":\"x\"}", b"{\"Data\":{},\"Metadata\":{}}"] {
+    let h = spawn("").await;
+    for body in [&b"not json"[..], b"", b"[]", b"{\"Data\":\"x\"}", b"{\"Data\":{},\"Metadata\":{}}", b"{\"Data\":{\"eventGridEvent\":42}}"] {
         let (status, ct, text) = h.invoke_raw("RecordingCreated", body.to_vec()).await;
         assert_eq!(status, 200, "{text}");
         assert!(ct.starts_with("application/json"), "{ct}");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-        assert!(v["Logs"][0].as_str().is_some_and(|l| l.starts_with("poisoned")), "{v}");
-        assert!(v["Outputs"].is_object());
+        let v: Value = serde_json::from_str(&text).expect("json");
+        assert!(first_log(&v).starts_with("poisoned"), "{v}");
+        assert!(first_log(&v).contains("quarantined as quarantine/RecordingCreated/"), "{v}");
     }
-    let (status, v) = h.invoke("RecordingCreated", &json!({"Data": {"eventGridEvent": fixture("events/blob-deleted.cloudevents.json")}, "Metadata": {}})).await;
-    assert_eq!(status, 200);
-    assert!(v["Logs"][0].as_str().is_some_and(|l| l.starts_with("skipped")), "{v}");
+    assert!(h.log_text().contains("invocation poisoned"));
+}
+
+#[tokio::test]
+async fn unhandled_events_are_skipped() {
+    let h = spawn("").await;
+    for event in [fixture("events/blob-deleted.cloudevents.json"), fixture("events/blob-tier-changed.eventgrid.json")[0].clone(), fixture("events/batched-delivery.eventgrid.json")[2].clone()] {
+        let (status, v) = h.invoke("RecordingCreated", &json!({"Data": {"eventGridEvent": event}, "Metadata": {}})).await;
+        assert_eq!(status, 200);
+        assert!(first_log(&v).starts_with("skipped"), "{v}");
+    }
+}
+
+#[tokio::test]
+async fn thirty_two_concurrent_invocations_all_succeed() {
+    let h = spawn("c:32").await;
+    let base = fixture("invocations/recording-created.invocation.json");
+    let calls = (0..32).map(|i| {
+        let mut env = base.clone();
+        env["Data"]["eventGridEvent"]["subject"] = json!(format!("/blobServices/default/containers/recordings/blobs/c{i}"));
+        let h = &h;
+        async move { h.invoke("RecordingCreated", &env).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    for (status, v) in results {
+        assert_eq!(status, 200);
+        assert!(first_log(&v).starts_with("catalogued"), "{v}");
+    }
+}
+
+#[tokio::test]
+async fn misconfiguration_fails_start_up_with_every_problem_and_no_secret() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .env_clear()
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "not-a-port")
+        .env("RECORDINGS_STORAGE", "AccountName=a;AccountKey=c2VjcmV0LXZhbHVl;BlobEndpoint=::bad")
+        .output()
+        .await
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for name in ["FUNCTIONS_CUSTOMHANDLER_PORT", "RECORDINGS_STORAGE", "AzureWebJobsStorage"] {
+        assert!(err.contains(name), "{name} not in {err}");
+    }
+    assert!(!err.contains("c2VjcmV0LXZhbHVl"));
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully() {
+    let mut h = spawn("").await;
+    let pid = h.child.id().expect("pid");
+    let status = tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await.expect("kill");
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(5), h.child.wait()).await.expect("exits").expect("status");
+    assert_eq!(exit.code(), Some(0));
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every check and test, on a fresh machine: installs and starts Azurite (npm) on free ports,
+# then fmt, clippy, all unit/component/e2e tests with TEST_AZURITE=1, and the infra checks.
+# Usage: scripts/test.sh            (CI calls exactly this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/azurite.sh start
+# shellcheck disable=SC1091
+source .azurite/env
+trap 'scripts/azurite.sh stop >/dev/null 2>&1 || true' EXIT
+
+echo "== cargo fmt"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo test (unit, component, real-process e2e; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
+TEST_AZURITE=1 cargo test --locked
+if [ -x scripts/ci-infra.sh ]; then
+  echo "== infra and packaging checks"
+  scripts/ci-infra.sh
+fi

@@ -1,0 +1,155 @@
+//! Component tests of `RecordingCreated` over the in-memory fakes: idempotency, ordering, skips,
+//! tags and notifications, and the number of storage calls.
+
+use bytes::Bytes;
+use serde_json::json;
+
+use super::handler::handle;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::invocation::{HandlerError, Outcome};
+use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
+use crate::storage::{BlobRef, BlobStore, Metadata, Tags};
+use crate::testing::{blob_created, event_invocation, fakes};
+
+const SEQ1: &str = "0000000000000000000000000001A2B30000000000c0ffee";
+const SEQ2: &str = "0000000000000000000000000001A2B30000000000d00d00";
+
+async fn put(f: &crate::testing::Fakes, name: &str, meta: &[(&str, &str)]) -> BlobRef {
+    let blob = BlobRef::new("recordings", name);
+    let meta: Metadata = meta.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    f.blobs.put(&blob, Bytes::from_static(b"data"), "application/octet-stream", &meta).await.expect("put");
+    blob
+}
+
+fn notifications(o: &Outcome) -> usize {
+    match o {
+        Outcome::Processed { outputs, .. } => outputs.get("notifications").map_or(0, |v| if v.is_array() { v.as_array().map_or(0, Vec::len) } else { 1 }),
+        Outcome::Skipped { .. } => 0,
+    }
+}
+
+#[tokio::test]
+async fn new_recording_is_catalogued_tagged_and_announced_once() {
+    let f = fakes();
+    let blob = put(&f, "2025/03/14/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.rec", &[]).await;
+    let before = f.blobs.calls() + f.tables.calls();
+    let out = handle(f.state.clone(), event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ1))).await.expect("ok");
+    let calls = f.blobs.calls() + f.tables.calls() - before;
+    assert!(calls <= 4, "storage calls per new recording: {calls}");
+    assert_eq!(notifications(&out), 1);
+    let Outcome::Processed { outputs, .. } = &out else { panic!("processed") };
+    assert_eq!(outputs["notifications"]["type"], "recording.catalogued");
+    let rows = f.tables.dump(RECORDINGS_TABLE);
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0].entity;
+    for prop in ["BlobUrl", "Container", "BlobName", "ContentLength", "ContentType", "ETag", "Sequencer", "BlobCreated", "FirstSeen", "RetentionClass", "RetainUntil", "CandidateKeys", "Status"] {
+        assert!(row.contains_key(prop), "{prop} missing from {row:?}");
+    }
+    assert_eq!(row["Status"], "catalogued");
+    assert_eq!(row["Sequencer"], SEQ1);
+    assert_eq!(row["CandidateKeys"], "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
+    let tags = f.blobs.get_tags(&blob).await.expect("tags");
+    assert_eq!(tags.get(TAG_CLASS).map(String::as_str), Some("ops-30d"));
+    assert_eq!(tags.get(TAG_UNTIL), row.get("RetainUntil").and_then(|v| v.as_str()).map(str::to_owned).as_ref());
+}
+
+#[tokio::test]
+async fn three_concurrent_deliveries_leave_one_row_and_one_notification() {
+    let f = fakes();
+    let blob = put(&f, "dup", &[]).await;
+    let inv = event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ1));
+    let runs = futures::future::join_all((0..3).map(|_| handle(f.state.clone(), inv.clone()))).await;
+    let outs: Vec<Outcome> = runs.into_iter().map(|r| r.expect("ok")).collect();
+    assert_eq!(outs.iter().map(notifications).sum::<usize>(), 1, "{outs:?}");
+    // The fakes yield on every call, so the three deliveries really race: the losers hit the
+    // insert conflict, re-read, and skip.
+    assert!(outs.iter().any(|o| matches!(o, Outcome::Skipped { reason } if reason.contains("concurrent"))), "{outs:?}");
+    assert_eq!(f.tables.dump(RECORDINGS_TABLE).len(), 1);
+    let again = handle(f.state.clone(), inv).await.expect("ok");
+    assert!(matches!(again, Outcome::Skipped { .. }), "{again:?}");
+}
+
+#[tokio::test]
+async fn older_event_after_newer_keeps_newest_state() {
+    let f = fakes();
+    let blob = put(&f, "ordered", &[]).await;
+    let newer = handle(f.state.clone(), event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ2))).await.expect("ok");
+    assert_eq!(notifications(&newer), 1);
+    let older = handle(f.state.clone(), event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ1))).await.expect("ok");
+    assert!(matches!(older, Outcome::Skipped { .. }));
+    assert_eq!(f.tables.dump(RECORDINGS_TABLE)[0].entity["Sequencer"], SEQ2);
+}
+
+#[tokio::test]
+async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_properties() {
+    let f = fakes();
+    let blob = put(&f, "overwritten", &[]).await;
+    handle(f.state.clone(), event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ1))).await.expect("ok");
+    // Another module (the audit-log join) adds properties; a rewrite must keep them.
+    let mut row = f.tables.dump(RECORDINGS_TABLE).remove(0);
+    row.entity.insert("TunnelId".into(), json!("t-1"));
+    use crate::tables::{TableStore, WriteMode};
+    f.tables.write(RECORDINGS_TABLE, &row.entity, WriteMode::Upsert).await.expect("write");
+    f.blobs.put(&blob, Bytes::from_static(b"longer data"), "application/octet-stream", &Metadata::new()).await.expect("overwrite");
+    let out = handle(f.state.clone(), event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ2))).await.expect("ok");
+    assert_eq!(notifications(&out), 0);
+    let rows = f.tables.dump(RECORDINGS_TABLE);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].entity["ContentLength"], "11");
+    assert_eq!(rows[0].entity["TunnelId"], "t-1");
+    assert_eq!(rows[0].entity["FirstSeen"], row.entity["FirstSeen"]);
+}
+
+#[tokio::test]
+async fn foreign_and_vanished_blobs_are_skipped() {
+    let f = fakes();
+    for event in [
+        blob_created("deadletters", "x", SEQ1),
+        json!({"specversion": "1.0", "type": "Microsoft.Storage.BlobDeleted", "source": "/subscriptions/s/providers/Microsoft.Storage/storageAccounts/acct",
+               "id": "d", "time": "2025-03-14T09:00:00Z", "subject": "/blobServices/default/containers/recordings/blobs/x", "data": {}}),
+        blob_created("recordings", "never-uploaded", SEQ1),
+    ] {
+        let out = handle(f.state.clone(), event_invocation("RecordingCreated", event)).await.expect("ok");
+        assert!(matches!(out, Outcome::Skipped { .. }), "{out:?}");
+    }
+    let mut foreign = blob_created("recordings", "x", SEQ1);
+    foreign["topic"] = json!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/other");
+    foreign["data"]["url"] = json!("https://other.blob.core.windows.net/recordings/x");
+    let out = handle(f.state.clone(), event_invocation("RecordingCreated", foreign)).await.expect("ok");
+    assert!(matches!(out, Outcome::Skipped { reason } if reason.contains("account")));
+    assert!(f.tables.dump(RECORDINGS_TABLE).is_empty());
+}
+
+#[tokio::test]
+async fn malformed_events_are_poison() {
+    let f = fakes();
+    for event in [json!("not an object"), json!({"id": "x"}), json!({"id": "x", "eventType": "t", "eventTime": "bad", "subject": "s", "topic": "t"})] {
+        let err = handle(f.state.clone(), event_invocation("RecordingCreated", event)).await.expect_err("poison");
+        assert!(matches!(err, HandlerError::Poison { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn existing_tags_and_holds_are_preserved() {
+    let f = fakes();
+    let blob = put(&f, "held", &[]).await;
+    let tags = Tags::from([("owner".to_owned(), "secops".to_owned()), (TAG_CLASS.to_owned(), LEGAL_HOLD.to_owned()), (TAG_UNTIL.to_owned(), "9999-12-31".to_owned())]);
+    f.blobs.set_tags(&blob, &tags, None).await.expect("tags");
+    handle(f.state.clone(), event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ1))).await.expect("ok");
+    assert_eq!(f.blobs.get_tags(&blob).await.expect("tags"), tags);
+    assert_eq!(f.tables.dump(RECORDINGS_TABLE)[0].entity["RetentionClass"], LEGAL_HOLD);
+}
+
+#[tokio::test]
+async fn policy_rules_on_metadata_choose_the_class() {
+    let mut f = fakes();
+    let policy = crate::retention::policy::Policy::parse(&format!(
+        "{}\n[[rules]]\nclass = \"pci-1y\"\nmetadata = {{ environment = \"pci\" }}\n",
+        crate::retention::policy::DEFAULT_POLICY
+    ))
+    .expect("policy");
+    f.state.policy = std::sync::Arc::new(policy);
+    let blob = put(&f, "pci-rec", &[("environment", "PCI")]).await;
+    handle(f.state.clone(), event_invocation("RecordingCreated", blob_created("recordings", &blob.name, SEQ1))).await.expect("ok");
+    assert_eq!(f.blobs.get_tags(&blob).await.expect("tags").get(TAG_CLASS).map(String::as_str), Some("pci-1y"));
+}

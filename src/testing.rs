@@ -1,0 +1,53 @@
+//! Test support for component tests inside the crate: in-memory state and invocation builders.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+use crate::app::AppState;
+use crate::clock::FixedClock;
+use crate::config::Config;
+use crate::invocation::{InvokeRequest, Invocation};
+use crate::retention::policy::Policy;
+use crate::storage::memory::InMemoryBlobStore;
+use crate::tables::memory::InMemoryTables;
+
+/// In-memory seams, kept typed so tests can inspect them.
+pub(crate) struct Fakes {
+    pub(crate) state: AppState,
+    pub(crate) blobs: Arc<InMemoryBlobStore>,
+    pub(crate) tables: Arc<InMemoryTables>,
+}
+
+/// State over in-memory stores for account `acct`, fixed clock, built-in policy.
+pub(crate) fn fakes() -> Fakes {
+    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned())).expect("config");
+    let blobs = Arc::new(InMemoryBlobStore::new("acct"));
+    let tables = Arc::new(InMemoryTables::new());
+    let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
+    let state = AppState::assemble(config, Policy::builtin(), blobs.clone(), blobs.clone(), blobs.clone(), tables.clone(), clock);
+    Fakes { state, blobs, tables }
+}
+
+/// A BlobCreated event (Event Grid schema) for `container/blob` in account `acct`.
+pub(crate) fn blob_created(container: &str, blob: &str, sequencer: &str) -> Value {
+    json!({
+        "topic": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct",
+        "subject": format!("/blobServices/default/containers/{container}/blobs/{blob}"),
+        "eventType": "Microsoft.Storage.BlobCreated",
+        "eventTime": "2025-03-14T09:42:17.1234567Z",
+        "id": format!("evt-{sequencer}"),
+        "data": {"api": "PutBlockList", "eTag": "0x1", "contentLength": 4, "blobType": "BlockBlob",
+                 "url": format!("https://acct.blob.core.windows.net/{container}/{blob}"), "sequencer": sequencer},
+        "dataVersion": "", "metadataVersion": "1"
+    })
+}
+
+/// An Event Grid invocation carrying `event`.
+pub(crate) fn event_invocation(function: &'static str, event: Value) -> Invocation {
+    let body = json!({"Data": {"eventGridEvent": event}, "Metadata": {"sys": {"MethodName": function, "UtcNow": "2025-03-14T10:00:00.0000000Z"}}});
+    let raw = Bytes::from(body.to_string());
+    Invocation { function, id: "inv-1".into(), host_version: None, request: InvokeRequest::parse(&raw).expect("envelope"), raw }
+}
