@@ -38,8 +38,22 @@ pub struct Notification {
 impl Notification {
     /// A notification whose id is derived from `kind` and `fact` (a string naming the fact uniquely,
     /// e.g. the recording id), so every producer of the same fact produces the same id.
-    pub fn new(kind: &str, fact: &str, time: String, severity: Severity, title: String, data: Value) -> Self {
-        Self { kind: kind.to_owned(), notification_id: stable_id(kind, fact), time, severity, title, data }
+    pub fn new(
+        kind: &str,
+        fact: &str,
+        time: String,
+        severity: Severity,
+        title: String,
+        data: Value,
+    ) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            notification_id: stable_id(kind, fact),
+            time,
+            severity,
+            title,
+            data,
+        }
     }
 
     /// The message as the queue output value: always a JSON object.
@@ -52,7 +66,14 @@ impl Notification {
 pub fn stable_id(kind: &str, fact: &str) -> String {
     let digest = Sha256::digest(format!("{kind}\n{fact}").as_bytes());
     let h = hex::encode(&digest[..16]);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -72,11 +93,28 @@ mod tests {
 
     #[test]
     fn output_is_an_object_without_colliding_keys() {
-        let n = Notification::new("t.x", "f", "2025-01-01T00:00:00Z".into(), Severity::Info, "hi".into(), json!({}));
+        let n = Notification::new(
+            "t.x",
+            "f",
+            "2025-01-01T00:00:00Z".into(),
+            Severity::Info,
+            "hi".into(),
+            json!({}),
+        );
         let v = n.to_output();
         let obj = v.as_object().expect("object");
-        for reserved in ["id", "dequeuecount", "popreceipt", "expirationtime", "insertiontime", "nextvisibletime"] {
-            assert!(obj.keys().all(|k| k.to_ascii_lowercase() != reserved), "{reserved}");
+        for reserved in [
+            "id",
+            "dequeuecount",
+            "popreceipt",
+            "expirationtime",
+            "insertiontime",
+            "nextvisibletime",
+        ] {
+            assert!(
+                obj.keys().all(|k| k.to_ascii_lowercase() != reserved),
+                "{reserved}"
+            );
         }
         assert_eq!(v["type"], "t.x");
         let back: Notification = serde_json::from_value(v).expect("round trip");

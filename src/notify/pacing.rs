@@ -76,16 +76,24 @@ mod tests {
         let p = Pacer::new();
         let t0 = Instant::now();
         let deadline = t0 + Duration::from_millis(2500);
-        let slots: Vec<Option<Instant>> = (0..4).map(|_| p.reserve(Destination::Slack, t0, deadline)).collect();
+        let slots: Vec<Option<Instant>> = (0..4)
+            .map(|_| p.reserve(Destination::Slack, t0, deadline))
+            .collect();
         assert_eq!(slots[0], Some(t0));
         assert_eq!(slots[1], Some(t0 + Duration::from_secs(1)));
         assert_eq!(slots[2], Some(t0 + Duration::from_secs(2)));
         assert_eq!(slots[3], None, "beyond the deadline: not taken");
         // A refused reservation does not consume a slot.
-        assert_eq!(p.reserve(Destination::Slack, t0, t0 + Duration::from_secs(3)), Some(t0 + Duration::from_secs(3)));
+        assert_eq!(
+            p.reserve(Destination::Slack, t0, t0 + Duration::from_secs(3)),
+            Some(t0 + Duration::from_secs(3))
+        );
         // Destinations are independent; webhooks are unpaced.
         assert_eq!(p.reserve(Destination::Teams, t0, deadline), Some(t0));
-        assert_eq!(p.reserve(Destination::Teams, t0, deadline), Some(t0 + Duration::from_millis(250)));
+        assert_eq!(
+            p.reserve(Destination::Teams, t0, deadline),
+            Some(t0 + Duration::from_millis(250))
+        );
         assert_eq!(p.reserve(Destination::Webhook, t0, deadline), Some(t0));
         assert_eq!(p.reserve(Destination::Webhook, t0, deadline), Some(t0));
     }
@@ -97,8 +105,14 @@ mod tests {
         let far = t0 + Duration::from_secs(100);
         p.hold(Destination::Webhook, t0 + Duration::from_secs(30));
         p.hold(Destination::Webhook, t0 + Duration::from_secs(10));
-        assert_eq!(p.reserve(Destination::Webhook, t0, far), Some(t0 + Duration::from_secs(30)));
-        assert_eq!(p.reserve(Destination::Webhook, t0, t0 + Duration::from_secs(5)), None);
+        assert_eq!(
+            p.reserve(Destination::Webhook, t0, far),
+            Some(t0 + Duration::from_secs(30))
+        );
+        assert_eq!(
+            p.reserve(Destination::Webhook, t0, t0 + Duration::from_secs(5)),
+            None
+        );
         // Time moving past the hold frees the destination again.
         let later = t0 + Duration::from_secs(40);
         assert_eq!(p.reserve(Destination::Webhook, later, far), Some(later));

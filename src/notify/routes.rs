@@ -72,7 +72,10 @@ fn lowest() -> Severity {
 
 impl Default for Route {
     fn default() -> Self {
-        Self { types: all_types(), min_severity: lowest() }
+        Self {
+            types: all_types(),
+            min_severity: lowest(),
+        }
     }
 }
 
@@ -89,7 +92,9 @@ fn type_matches(pattern: &str, kind: &str) -> bool {
         None => pattern == kind,
         Some("") => true,
         // `recording.*` matches `recording.x` and `recording.x.y`, not `recordingx` or `recording`.
-        Some(prefix) => prefix.ends_with('.') && kind.starts_with(prefix) && kind.len() > prefix.len(),
+        Some(prefix) => {
+            prefix.ends_with('.') && kind.starts_with(prefix) && kind.len() > prefix.len()
+        }
     }
 }
 
@@ -114,10 +119,16 @@ impl Routes {
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: RoutesFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         let mut map = BTreeMap::new();
-        for (dest, route) in [(Destination::Teams, file.teams), (Destination::Slack, file.slack), (Destination::Webhook, file.webhook)] {
+        for (dest, route) in [
+            (Destination::Teams, file.teams),
+            (Destination::Slack, file.slack),
+            (Destination::Webhook, file.webhook),
+        ] {
             let Some(route) = route else { continue };
             if let Some(bad) = route.types.iter().find(|p| !valid_pattern(p)) {
-                return Err(format!("[{dest}] types: invalid pattern {bad:?} (use \"*\", an exact type or \"prefix.*\")"));
+                return Err(format!(
+                    "[{dest}] types: invalid pattern {bad:?} (use \"*\", an exact type or \"prefix.*\")"
+                ));
             }
             map.insert(dest, route);
         }
@@ -150,7 +161,14 @@ mod tests {
     use super::*;
 
     fn n(kind: &str, severity: Severity) -> Notification {
-        Notification::new(kind, "f", "2025-01-01T00:00:00Z".into(), severity, "t".into(), json!({}))
+        Notification::new(
+            kind,
+            "f",
+            "2025-01-01T00:00:00Z".into(),
+            severity,
+            "t".into(),
+            json!({}),
+        )
     }
 
     #[test]
@@ -168,16 +186,46 @@ mod tests {
             "[teams]\ntypes = [\"recording.*\", \"session.unrecorded\"]\nmin_severity = \"warning\"\n[slack]\nmin_severity = \"critical\"\n[webhook]\ntypes = []\n",
         )
         .expect("parses");
-        assert!(r.accepts(Destination::Teams, &n("recording.tampered", Severity::Critical)));
+        assert!(r.accepts(
+            Destination::Teams,
+            &n("recording.tampered", Severity::Critical)
+        ));
         assert!(r.accepts(Destination::Teams, &n("recording.a.b", Severity::Warning)));
-        assert!(!r.accepts(Destination::Teams, &n("recording.catalogued", Severity::Info)), "below minimum");
-        assert!(!r.accepts(Destination::Teams, &n("recording", Severity::Critical)), "prefix alone");
-        assert!(!r.accepts(Destination::Teams, &n("recordings.x", Severity::Critical)), "prefix is dotted");
-        assert!(r.accepts(Destination::Teams, &n("session.unrecorded", Severity::Warning)));
-        assert!(!r.accepts(Destination::Teams, &n("session.unrecorded.x", Severity::Warning)), "exact");
+        assert!(
+            !r.accepts(
+                Destination::Teams,
+                &n("recording.catalogued", Severity::Info)
+            ),
+            "below minimum"
+        );
+        assert!(
+            !r.accepts(Destination::Teams, &n("recording", Severity::Critical)),
+            "prefix alone"
+        );
+        assert!(
+            !r.accepts(Destination::Teams, &n("recordings.x", Severity::Critical)),
+            "prefix is dotted"
+        );
+        assert!(r.accepts(
+            Destination::Teams,
+            &n("session.unrecorded", Severity::Warning)
+        ));
+        assert!(
+            !r.accepts(
+                Destination::Teams,
+                &n("session.unrecorded.x", Severity::Warning)
+            ),
+            "exact"
+        );
         assert!(!r.accepts(Destination::Slack, &n("x", Severity::Warning)));
-        assert!(r.accepts(Destination::Slack, &n("x", Severity::Critical)), "types default to all");
-        assert!(!r.accepts(Destination::Webhook, &n("x", Severity::Critical)), "types = [] is off");
+        assert!(
+            r.accepts(Destination::Slack, &n("x", Severity::Critical)),
+            "types default to all"
+        );
+        assert!(
+            !r.accepts(Destination::Webhook, &n("x", Severity::Critical)),
+            "types = [] is off"
+        );
         assert_eq!(r.route(Destination::Slack).types, vec!["*".to_owned()]);
     }
 

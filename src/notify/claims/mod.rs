@@ -62,7 +62,9 @@ pub struct Claims<'a> {
 
 impl std::fmt::Debug for Claims<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Claims").field("owner", &self.owner).finish_non_exhaustive()
+        f.debug_struct("Claims")
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,11 +78,18 @@ impl<'a> Claims<'a> {
     ///
     /// # Errors
     /// Transient or permanent table failures.
-    pub async fn claim(&self, id: &str, dest: Destination, now: OffsetDateTime, lease: Duration) -> Result<Claim, TableError> {
+    pub async fn claim(
+        &self,
+        id: &str,
+        dest: Destination,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Claim, TableError> {
         let until = now + lease;
         let row = self.row(id, dest, "pending", until, None);
         for _ in 0..CLAIM_ATTEMPTS {
-            match write_creating_table(self.tables, DELIVERIES_TABLE, &row, WriteMode::Insert).await {
+            match write_creating_table(self.tables, DELIVERIES_TABLE, &row, WriteMode::Insert).await
+            {
                 Ok(etag) => return Ok(Claim::Acquired(etag)),
                 Err(TableError::Conflict) => {}
                 Err(e) => return Err(e),
@@ -93,18 +102,26 @@ impl<'a> Claims<'a> {
                 Some("failed") => return Ok(Claim::Failed),
                 _ => {}
             }
-            let held_until = get_str(&stored.entity, "leaseUntil").unwrap_or_default().to_owned();
+            let held_until = get_str(&stored.entity, "leaseUntil")
+                .unwrap_or_default()
+                .to_owned();
             if timestamp(&held_until).is_some_and(|t| t > now) {
                 return Ok(Claim::Busy(held_until));
             }
             // Expired (or unreadable) lease: take over, unless someone else does first.
-            match self.tables.write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(stored.etag)).await {
+            match self
+                .tables
+                .write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(stored.etag))
+                .await
+            {
                 Ok(etag) => return Ok(Claim::Acquired(etag)),
                 Err(TableError::PreconditionFailed | TableError::NotFound) => {}
                 Err(e) => return Err(e),
             }
         }
-        Err(TableError::Transient(format!("claim on {DELIVERIES_TABLE}/{id}/{dest} kept changing")))
+        Err(TableError::Transient(format!(
+            "claim on {DELIVERIES_TABLE}/{id}/{dest} kept changing"
+        )))
     }
 
     /// Records how a claimed delivery ended.
@@ -112,24 +129,51 @@ impl<'a> Claims<'a> {
     /// # Errors
     /// `PreconditionFailed` when the claim was taken over meanwhile (the lease ran out), or table
     /// failures.
-    pub async fn finish(&self, id: &str, dest: Destination, etag: &str, now: OffsetDateTime, how: &Finish) -> Result<(), TableError> {
+    pub async fn finish(
+        &self,
+        id: &str,
+        dest: Destination,
+        etag: &str,
+        now: OffsetDateTime,
+        how: &Finish,
+    ) -> Result<(), TableError> {
         let row = match how {
             Finish::Delivered => self.row(id, dest, "delivered", now, None),
             Finish::Failed(reason) => self.row(id, dest, "failed", now, Some(reason)),
         };
-        self.tables.write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(etag.to_owned())).await.map(|_| ())
+        self.tables
+            .write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(etag.to_owned()))
+            .await
+            .map(|_| ())
     }
 
     /// Gives a claim back after a transient failure, so a redelivery need not wait for the lease.
     ///
     /// # Errors
     /// Table failures (the lease then simply runs out).
-    pub async fn release(&self, id: &str, dest: Destination, etag: &str, now: OffsetDateTime, reason: &str) -> Result<(), TableError> {
+    pub async fn release(
+        &self,
+        id: &str,
+        dest: Destination,
+        etag: &str,
+        now: OffsetDateTime,
+        reason: &str,
+    ) -> Result<(), TableError> {
         let row = self.row(id, dest, "pending", now, Some(reason));
-        self.tables.write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(etag.to_owned())).await.map(|_| ())
+        self.tables
+            .write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(etag.to_owned()))
+            .await
+            .map(|_| ())
     }
 
-    fn row(&self, id: &str, dest: Destination, state: &str, lease_until: OffsetDateTime, reason: Option<&str>) -> Entity {
+    fn row(
+        &self,
+        id: &str,
+        dest: Destination,
+        state: &str,
+        lease_until: OffsetDateTime,
+        reason: Option<&str>,
+    ) -> Entity {
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), id.into());
         e.insert("RowKey".into(), dest.as_str().into());

@@ -106,11 +106,25 @@ impl NotifyConfig {
     /// Every problem at once, each naming its setting.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
         let mut errors = Vec::new();
-        let get = |k: &str| env(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let flag = |k: &str| get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let insecure_loopback = flag("NOTIFY_ALLOW_INSECURE_LOOPBACK");
-        let mut endpoint = |k: &str| get(k).and_then(|v| check_url(k, &v, insecure_loopback).map_err(|e| errors.push(e)).ok());
-        let (teams, slack, webhook) = (endpoint("NOTIFY_TEAMS_URL"), endpoint("NOTIFY_SLACK_URL"), endpoint("NOTIFY_WEBHOOK_URL"));
+        let mut endpoint = |k: &str| {
+            get(k).and_then(|v| {
+                check_url(k, &v, insecure_loopback)
+                    .map_err(|e| errors.push(e))
+                    .ok()
+            })
+        };
+        let (teams, slack, webhook) = (
+            endpoint("NOTIFY_TEAMS_URL"),
+            endpoint("NOTIFY_SLACK_URL"),
+            endpoint("NOTIFY_WEBHOOK_URL"),
+        );
         let secret = get("NOTIFY_WEBHOOK_SECRET");
         let webhook_keys = match (&webhook, secret) {
             (_, Some(s)) => parse_keys(&s).unwrap_or_else(|e| {
@@ -118,7 +132,9 @@ impl NotifyConfig {
                 Vec::new()
             }),
             (Some(_), None) => {
-                errors.push("NOTIFY_WEBHOOK_SECRET: required when NOTIFY_WEBHOOK_URL is set".to_owned());
+                errors.push(
+                    "NOTIFY_WEBHOOK_SECRET: required when NOTIFY_WEBHOOK_URL is set".to_owned(),
+                );
                 Vec::new()
             }
             (None, None) => Vec::new(),
@@ -144,7 +160,10 @@ impl NotifyConfig {
                 Duration::from_millis(default)
             }
         };
-        let (timeout, budget) = (millis("NOTIFY_TIMEOUT_MS", DEFAULT_TIMEOUT_MS), millis("NOTIFY_BUDGET_MS", DEFAULT_BUDGET_MS));
+        let (timeout, budget) = (
+            millis("NOTIFY_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
+            millis("NOTIFY_BUDGET_MS", DEFAULT_BUDGET_MS),
+        );
         let max_dequeue = match get("NOTIFY_MAX_DEQUEUE").map(|v| v.parse::<u32>()) {
             None => DEFAULT_MAX_DEQUEUE,
             Some(Ok(n)) if n >= 1 => n,
@@ -154,7 +173,9 @@ impl NotifyConfig {
             }
         };
         let catalogue_base_url = get("CATALOGUE_BASE_URL").and_then(|v| match Url::parse(&v) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") => Some(v.trim_end_matches('/').to_owned()),
+            Ok(u) if matches!(u.scheme(), "https" | "http") => {
+                Some(v.trim_end_matches('/').to_owned())
+            }
             _ => {
                 errors.push("CATALOGUE_BASE_URL: not an http(s) URL".to_owned());
                 None
@@ -164,7 +185,18 @@ impl NotifyConfig {
             return Err(errors);
         }
         let include_pii = flag("NOTIFY_INCLUDE_PII");
-        Ok(Self { teams, slack, webhook, webhook_keys, routes, include_pii, timeout, budget, max_dequeue, catalogue_base_url })
+        Ok(Self {
+            teams,
+            slack,
+            webhook,
+            webhook_keys,
+            routes,
+            include_pii,
+            timeout,
+            budget,
+            max_dequeue,
+            catalogue_base_url,
+        })
     }
 
     /// The URL of `dest`, when configured.
@@ -179,7 +211,8 @@ impl NotifyConfig {
 
 /// https only; http only to a loopback host and only when explicitly allowed (tests).
 fn check_url(setting: &str, value: &str, insecure_loopback: bool) -> Result<Endpoint, String> {
-    let url = Url::parse(value).map_err(|_| format!("{setting}: not a valid URL (an unresolved Key Vault reference?)"))?;
+    let url = Url::parse(value)
+        .map_err(|_| format!("{setting}: not a valid URL (an unresolved Key Vault reference?)"))?;
     let loopback = match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
@@ -189,7 +222,9 @@ fn check_url(setting: &str, value: &str, insecure_loopback: bool) -> Result<Endp
     match url.scheme() {
         "https" if url.host().is_some() => Ok(Endpoint(Secret::new(value))),
         "http" if insecure_loopback && loopback => Ok(Endpoint(Secret::new(value))),
-        "http" if loopback => Err(format!("{setting}: plain http is refused (NOTIFY_ALLOW_INSECURE_LOOPBACK=true allows it for loopback hosts)")),
+        "http" if loopback => Err(format!(
+            "{setting}: plain http is refused (NOTIFY_ALLOW_INSECURE_LOOPBACK=true allows it for loopback hosts)"
+        )),
         _ => Err(format!("{setting}: must be an https URL")),
     }
 }
@@ -200,12 +235,25 @@ fn parse_keys(value: &str) -> Result<Vec<SigningKey>, String> {
         .split_whitespace()
         .enumerate()
         .map(|(i, token)| {
-            let b64 = token.strip_prefix("whsec_").ok_or_else(|| format!("NOTIFY_WEBHOOK_SECRET: secret #{} does not start with whsec_", i + 1))?;
+            let b64 = token.strip_prefix("whsec_").ok_or_else(|| {
+                format!(
+                    "NOTIFY_WEBHOOK_SECRET: secret #{} does not start with whsec_",
+                    i + 1
+                )
+            })?;
             let key = base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|_| format!("NOTIFY_WEBHOOK_SECRET: secret #{} is not base64 after whsec_", i + 1))?;
+                .map_err(|_| {
+                    format!(
+                        "NOTIFY_WEBHOOK_SECRET: secret #{} is not base64 after whsec_",
+                        i + 1
+                    )
+                })?;
             if !(24..=64).contains(&key.len()) {
-                return Err(format!("NOTIFY_WEBHOOK_SECRET: secret #{} must decode to 24-64 bytes", i + 1));
+                return Err(format!(
+                    "NOTIFY_WEBHOOK_SECRET: secret #{} must decode to 24-64 bytes",
+                    i + 1
+                ));
             }
             Ok(SigningKey(key))
         })

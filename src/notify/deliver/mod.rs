@@ -44,10 +44,17 @@ impl Notifier {
     pub fn new(config: NotifyConfig) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("bastion-recordings-notify/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "bastion-recordings-notify/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| redact(&e.without_url().to_string()));
-        Self { config, client, pacer: Pacer::new() }
+        Self {
+            config,
+            client,
+            pacer: Pacer::new(),
+        }
     }
 }
 
@@ -106,7 +113,9 @@ pub fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
 
 /// Backoff before attempt `attempt + 1`: `min(base · 2^(attempt-1), max)`, jittered into its upper half.
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {
-    let step = BASE_BACKOFF.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(MAX_BACKOFF);
+    let step = BASE_BACKOFF
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
     step.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
@@ -129,7 +138,9 @@ pub struct Payload<'a> {
 /// Posts `payload` until delivered, refused, or out of time.
 pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> Delivery {
     let (dest, id) = (payload.dest, payload.id);
-    let Some(endpoint) = n.config.endpoint(dest) else { return Delivery::Permanent("destination not configured".into()) };
+    let Some(endpoint) = n.config.endpoint(dest) else {
+        return Delivery::Permanent("destination not configured".into());
+    };
     let client = match &n.client {
         Ok(c) => c,
         Err(e) => return Delivery::Retry(format!("HTTP client unavailable: {e}")),
@@ -139,30 +150,55 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> 
     let mut last = String::from("no attempt yet");
     loop {
         if !n.pacer.wait(dest, deadline).await {
-            return Delivery::Retry(format!("{last}; no send slot left in the invocation budget (after {attempt} attempts)"));
+            return Delivery::Retry(format!(
+                "{last}; no send slot left in the invocation budget (after {attempt} attempts)"
+            ));
         }
         attempt += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining < Duration::from_millis(50) {
-            return Delivery::Retry(format!("{last}; invocation budget spent (after {} attempts)", attempt - 1));
+            return Delivery::Retry(format!(
+                "{last}; invocation budget spent (after {} attempts)",
+                attempt - 1
+            ));
         }
-        let mut req = client.post(endpoint.expose()).timeout(n.config.timeout.min(remaining)).header("content-type", "application/json");
+        let mut req = client
+            .post(endpoint.expose())
+            .timeout(n.config.timeout.min(remaining))
+            .header("content-type", "application/json");
         if dest == Destination::Webhook {
             let ts = time::OffsetDateTime::now_utc().unix_timestamp();
-            let sig = super::render::webhook::signature(&n.config.webhook_keys, id, ts, &payload.body);
-            req = req.header("webhook-id", id).header("webhook-timestamp", ts.to_string()).header("webhook-signature", sig);
+            let sig =
+                super::render::webhook::signature(&n.config.webhook_keys, id, ts, &payload.body);
+            req = req
+                .header("webhook-id", id)
+                .header("webhook-timestamp", ts.to_string())
+                .header("webhook-signature", sig);
         }
         let verdict = match req.body(payload.body.clone()).send().await {
-            Err(e) => Verdict::Transient(redact(&format!("{}{}", if e.is_timeout() { "timeout: " } else { "" }, e.without_url()))),
+            Err(e) => Verdict::Transient(redact(&format!(
+                "{}{}",
+                if e.is_timeout() { "timeout: " } else { "" },
+                e.without_url()
+            ))),
             Ok(res) => {
                 let status = res.status().as_u16();
-                let retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let retry_after = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 let body = excerpt(res).await;
                 classify(status, retry_after.as_deref(), &body, SystemTime::now())
             }
         };
         let wait = match verdict {
-            Verdict::Ok(status) => return Delivery::Delivered { status, attempts: attempt },
+            Verdict::Ok(status) => {
+                return Delivery::Delivered {
+                    status,
+                    attempts: attempt,
+                };
+            }
             Verdict::Permanent(reason) => return Delivery::Permanent(reason),
             Verdict::Throttled(after) => {
                 let wait = after.unwrap_or_else(|| backoff(attempt, jitter()));
@@ -183,7 +219,10 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> 
             }
         };
         if Instant::now() + wait > deadline {
-            return Delivery::Retry(format!("throttled for {} ms, beyond the invocation budget (after {attempt} attempts)", wait.as_millis()));
+            return Delivery::Retry(format!(
+                "throttled for {} ms, beyond the invocation budget (after {attempt} attempts)",
+                wait.as_millis()
+            ));
         }
     }
 }

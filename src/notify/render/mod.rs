@@ -108,7 +108,11 @@ impl Content {
                 continue;
             }
             if let Some(value) = data.get(*key).and_then(scalar) {
-                facts.push(Fact { key, label, value: truncate(&value, MAX_FACT_CHARS) });
+                facts.push(Fact {
+                    key,
+                    label,
+                    value: truncate(&value, MAX_FACT_CHARS),
+                });
             }
         }
         Self {
@@ -156,12 +160,25 @@ pub fn truncate(s: &str, max: usize) -> String {
 /// so a portal change can break it (the link then opens the Bastion resource's overview).
 fn links(data: &Map<String, Value>, opts: &ContentOptions) -> Vec<Link> {
     let mut out = Vec::new();
-    if let Some(id) = data.get("bastionResourceId").and_then(Value::as_str).filter(|id| is_bastion_id(id)) {
-        out.push(Link { title: "Session recordings", url: format!("https://portal.azure.com/#@/resource{id}/sessionRecordings") });
+    if let Some(id) = data
+        .get("bastionResourceId")
+        .and_then(Value::as_str)
+        .filter(|id| is_bastion_id(id))
+    {
+        out.push(Link {
+            title: "Session recordings",
+            url: format!("https://portal.azure.com/#@/resource{id}/sessionRecordings"),
+        });
     }
-    if let (Some(base), Some(rec)) = (&opts.catalogue_base_url, data.get("recordingId").and_then(Value::as_str)) {
+    if let (Some(base), Some(rec)) = (
+        &opts.catalogue_base_url,
+        data.get("recordingId").and_then(Value::as_str),
+    ) {
         let rec: String = url::form_urlencoded::byte_serialize(rec.as_bytes()).collect();
-        out.push(Link { title: "Catalogue entry", url: format!("{base}/recordings/{rec}") });
+        out.push(Link {
+            title: "Catalogue entry",
+            url: format!("{base}/recordings/{rec}"),
+        });
     }
     out
 }
@@ -177,7 +194,11 @@ fn is_bastion_id(id: &str) -> bool {
         && parts[5].eq_ignore_ascii_case("providers")
         && parts[6].eq_ignore_ascii_case("Microsoft.Network")
         && parts[7].eq_ignore_ascii_case("bastionHosts")
-        && parts.iter().skip(1).all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.()".contains(c)))
+        && parts.iter().skip(1).all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.()".contains(c))
+        })
 }
 
 #[cfg(test)]

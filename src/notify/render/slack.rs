@@ -66,7 +66,9 @@ fn header_text(title: &str) -> String {
 
 /// Slack's three control characters in `mrkdwn` and `text`.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -85,27 +87,59 @@ mod tests {
         let types: Vec<&str> = blocks.iter().filter_map(|b| b["type"].as_str()).collect();
         assert_eq!(types, ["header", "section", "context", "actions"]);
         assert_eq!(blocks[0]["text"]["type"], "plain_text");
-        assert_eq!(blocks[1]["fields"][1], json!({"type": "mrkdwn", "text": "*VM*\nvm-app-01"}));
+        assert_eq!(
+            blocks[1]["fields"][1],
+            json!({"type": "mrkdwn", "text": "*VM*\nvm-app-01"})
+        );
         assert_eq!(blocks[3]["elements"][0]["type"], "button");
-        assert!(blocks[3]["elements"][0]["url"].as_str().is_some_and(|u| u.starts_with("https://portal.azure.com/")));
+        assert!(
+            blocks[3]["elements"][0]["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://portal.azure.com/"))
+        );
     }
 
     #[test]
     fn limits_and_escaping() {
         let mut c = Content::of(&sample(), &ContentOptions::default());
         c.title = format!("<!channel> & {}", "x".repeat(300));
-        c.facts = (0..23).map(|i| Fact { key: "user", label: "User", value: format!("<@U{i}>") }).collect();
+        c.facts = (0..23)
+            .map(|i| Fact {
+                key: "user",
+                label: "User",
+                value: format!("<@U{i}>"),
+            })
+            .collect();
         c.links.clear();
         let p = render(&c);
         let blocks = p["blocks"].as_array().expect("blocks");
-        assert!(blocks[0]["text"]["text"].as_str().is_some_and(|t| t.chars().count() <= 150 && t.ends_with('…')));
+        assert!(
+            blocks[0]["text"]["text"]
+                .as_str()
+                .is_some_and(|t| t.chars().count() <= 150 && t.ends_with('…'))
+        );
         let sections: Vec<&Value> = blocks.iter().filter(|b| b["type"] == "section").collect();
         assert_eq!(sections.len(), 3);
-        assert!(sections.iter().all(|s| s["fields"].as_array().is_some_and(|f| f.len() <= 10)));
+        assert!(
+            sections
+                .iter()
+                .all(|s| s["fields"].as_array().is_some_and(|f| f.len() <= 10))
+        );
         assert!(!p.to_string().contains("<!channel>") && !p.to_string().contains("<@U"));
-        assert!(p["text"].as_str().is_some_and(|t| t.starts_with("[warning] &lt;!channel&gt; &amp;")));
-        assert!(!blocks.iter().any(|b| b["type"] == "actions"), "no links, no actions block");
-        assert_eq!(header_text(&"&".repeat(400)).chars().count(), 150 - 4, "29 entities and the ellipsis");
+        assert!(
+            p["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("[warning] &lt;!channel&gt; &amp;"))
+        );
+        assert!(
+            !blocks.iter().any(|b| b["type"] == "actions"),
+            "no links, no actions block"
+        );
+        assert_eq!(
+            header_text(&"&".repeat(400)).chars().count(),
+            150 - 4,
+            "29 entities and the ellipsis"
+        );
         assert_eq!(header_text("short & sweet"), "short &amp; sweet");
     }
 }

@@ -31,9 +31,18 @@ pub(super) fn sample() -> Notification {
 fn thin_by_default_pii_on_request() {
     let c = Content::of(&sample(), &ContentOptions::default());
     let keys: Vec<&str> = c.facts.iter().map(|f| f.key).collect();
-    assert_eq!(keys, ["recordingId", "vm", "user", "sessionStart", "contentLength"]);
+    assert_eq!(
+        keys,
+        ["recordingId", "vm", "user", "sessionStart", "contentLength"]
+    );
     assert_eq!(c.facts[4].value, "1234");
-    let with = Content::of(&sample(), &ContentOptions { include_pii: true, ..Default::default() });
+    let with = Content::of(
+        &sample(),
+        &ContentOptions {
+            include_pii: true,
+            ..Default::default()
+        },
+    );
     let values: Vec<&str> = with.facts.iter().map(|f| f.value.as_str()).collect();
     assert!(values.contains(&"alice@example.com") && values.contains(&"203.0.113.7"));
     assert_eq!(c.severity_word(), "warning");
@@ -41,12 +50,27 @@ fn thin_by_default_pii_on_request() {
 
 #[test]
 fn links_are_built_only_from_valid_inputs() {
-    let opts = ContentOptions { catalogue_base_url: Some("https://f.example.net/api".into()), ..Default::default() };
+    let opts = ContentOptions {
+        catalogue_base_url: Some("https://f.example.net/api".into()),
+        ..Default::default()
+    };
     let c = Content::of(&sample(), &opts);
     assert_eq!(c.links.len(), 2);
-    assert_eq!(c.links[0].url, format!("https://portal.azure.com/#@/resource{BASTION}/sessionRecordings"));
-    assert_eq!(c.links[1].url, "https://f.example.net/api/recordings/2025-03-14%7Eabc");
-    assert!(Content::of(&sample(), &ContentOptions::default()).links.len() == 1, "no catalogue link without base");
+    assert_eq!(
+        c.links[0].url,
+        format!("https://portal.azure.com/#@/resource{BASTION}/sessionRecordings")
+    );
+    assert_eq!(
+        c.links[1].url,
+        "https://f.example.net/api/recordings/2025-03-14%7Eabc"
+    );
+    assert!(
+        Content::of(&sample(), &ContentOptions::default())
+            .links
+            .len()
+            == 1,
+        "no catalogue link without base"
+    );
     for bad in [
         "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
         "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b/../../evil",
@@ -55,7 +79,10 @@ fn links_are_built_only_from_valid_inputs() {
     ] {
         let mut n = sample();
         n.data["bastionResourceId"] = json!(bad);
-        assert!(Content::of(&n, &ContentOptions::default()).links.is_empty(), "{bad}");
+        assert!(
+            Content::of(&n, &ContentOptions::default()).links.is_empty(),
+            "{bad}"
+        );
     }
 }
 
@@ -67,7 +94,20 @@ fn truncation_counts_characters() {
     let mut n = sample();
     n.data["user"] = json!("x".repeat(10_000));
     n.data = json!(n.data);
-    assert_eq!(Content::of(&n, &ContentOptions::default()).facts[2].value.chars().count(), MAX_FACT_CHARS);
-    let odd = Notification { data: json!(["not", "an", "object"]), ..sample() };
-    assert!(Content::of(&odd, &ContentOptions::default()).facts.is_empty());
+    assert_eq!(
+        Content::of(&n, &ContentOptions::default()).facts[2]
+            .value
+            .chars()
+            .count(),
+        MAX_FACT_CHARS
+    );
+    let odd = Notification {
+        data: json!(["not", "an", "object"]),
+        ..sample()
+    };
+    assert!(
+        Content::of(&odd, &ContentOptions::default())
+            .facts
+            .is_empty()
+    );
 }

@@ -20,9 +20,14 @@ pub fn render(c: &Content) -> Value {
     data.insert("severity".into(), json!(c.severity_word()));
     data.insert("title".into(), json!(c.title));
     for f in &c.facts {
-        data.entry(f.key.to_owned()).or_insert_with(|| json!(f.value));
+        data.entry(f.key.to_owned())
+            .or_insert_with(|| json!(f.value));
     }
-    let links: Map<String, Value> = c.links.iter().map(|l| (link_key(l.title), json!(l.url))).collect();
+    let links: Map<String, Value> = c
+        .links
+        .iter()
+        .map(|l| (link_key(l.title), json!(l.url)))
+        .collect();
     if !links.is_empty() {
         data.insert("links".into(), Value::Object(links));
     }
@@ -42,10 +47,15 @@ pub fn signature(keys: &[SigningKey], id: &str, timestamp: i64, body: &[u8]) -> 
     keys.iter()
         .map(|k| {
             // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&k.0) else { return String::new() };
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&k.0) else {
+                return String::new();
+            };
             mac.update(format!("{id}.{timestamp}.").as_bytes());
             mac.update(body);
-            format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+            format!(
+                "v1,{}",
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+            )
         })
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
@@ -54,20 +64,29 @@ pub fn signature(keys: &[SigningKey], id: &str, timestamp: i64, body: &[u8]) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::sample;
     use super::super::ContentOptions;
+    use super::super::tests::sample;
     use super::*;
 
     fn key(whsec: &str) -> SigningKey {
         let b64 = whsec.strip_prefix("whsec_").expect("prefix");
-        SigningKey(base64::engine::general_purpose::STANDARD.decode(b64).expect("b64"))
+        SigningKey(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .expect("b64"),
+        )
     }
 
     #[test]
     fn known_vector_from_the_standard_webhooks_test_suite() {
         // standard-webhooks reference libraries' test vector.
         let k = key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-        let sig = signature(&[k], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, br#"{"test": 2432232314}"#);
+        let sig = signature(
+            &[k],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            br#"{"test": 2432232314}"#,
+        );
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
@@ -77,7 +96,13 @@ mod tests {
         let b = SigningKey(vec![9; 32]);
         let both = signature(&[a.clone(), b.clone()], "id", 1, b"{}");
         let parts: Vec<&str> = both.split(' ').collect();
-        assert_eq!(parts, [signature(&[a], "id", 1, b"{}"), signature(&[b], "id", 1, b"{}")]);
+        assert_eq!(
+            parts,
+            [
+                signature(&[a], "id", 1, b"{}"),
+                signature(&[b], "id", 1, b"{}")
+            ]
+        );
         assert_ne!(parts[0], parts[1]);
         assert_eq!(signature(&[], "id", 1, b"{}"), "");
     }
@@ -91,7 +116,13 @@ mod tests {
         assert_eq!(v["data"]["severity"], "warning");
         assert!(v["data"]["links"]["sessionRecordings"].is_string());
         assert!(v["data"].get("userEmail").is_none() && v["data"].get("unknownField").is_none());
-        let pii = render(&Content::of(&sample(), &ContentOptions { include_pii: true, ..Default::default() }));
+        let pii = render(&Content::of(
+            &sample(),
+            &ContentOptions {
+                include_pii: true,
+                ..Default::default()
+            },
+        ));
         assert_eq!(pii["data"]["userEmail"], "alice@example.com");
     }
 }

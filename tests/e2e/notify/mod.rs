@@ -33,7 +33,12 @@ pub struct Reply {
 }
 
 pub fn reply(status: u16, body: &'static str) -> Reply {
-    Reply { status, body, retry_after: None, delay: Duration::ZERO }
+    Reply {
+        status,
+        body,
+        retry_after: None,
+        delay: Duration::ZERO,
+    }
 }
 
 /// One recorded request.
@@ -67,19 +72,36 @@ pub struct Receiver {
 impl Receiver {
     pub async fn start() -> Self {
         let script = Arc::new(Mutex::new(Script::default()));
-        let app = axum::Router::new().fallback(answer).with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let app = axum::Router::new()
+            .fallback(answer)
+            .with_state(script.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         Self { base, script }
     }
 
     pub fn script(&self, path: &str, replies: &[Reply]) {
-        self.script.lock().expect("script").replies.entry(path.to_owned()).or_default().extend(replies.iter().cloned());
+        self.script
+            .lock()
+            .expect("script")
+            .replies
+            .entry(path.to_owned())
+            .or_default()
+            .extend(replies.iter().cloned());
     }
 
     pub fn hits(&self, path: &str) -> Vec<Hit> {
-        self.script.lock().expect("script").hits.iter().filter(|h| h.path == path).cloned().collect()
+        self.script
+            .lock()
+            .expect("script")
+            .hits
+            .iter()
+            .filter(|h| h.path == path)
+            .cloned()
+            .collect()
     }
 
     pub fn total(&self) -> usize {
@@ -87,13 +109,34 @@ impl Receiver {
     }
 }
 
-async fn answer(State(script): State<Arc<Mutex<Script>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn answer(
+    State(script): State<Arc<Mutex<Script>>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
     let path = uri.path().to_owned();
-    let headers = headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
+    let headers = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
     let r = {
         let mut s = script.lock().expect("script");
-        s.hits.push(Hit { path: path.clone(), headers, body: body.to_vec(), at: Instant::now() });
-        s.replies.get_mut(&path).and_then(VecDeque::pop_front).unwrap_or_else(|| reply(200, "ok"))
+        s.hits.push(Hit {
+            path: path.clone(),
+            headers,
+            body: body.to_vec(),
+            at: Instant::now(),
+        });
+        s.replies
+            .get_mut(&path)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or_else(|| reply(200, "ok"))
     };
     tokio::time::sleep(r.delay).await;
     let mut h = HeaderMap::new();
@@ -112,11 +155,23 @@ pub fn env(rx: &Receiver, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = vec![
         ("HANDLER_IN_MEMORY".into(), "true".into()),
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK".into(), "true".into()),
-        ("NOTIFY_TEAMS_URL".into(), format!("{}{TEAMS}?sig={TEAMS_TOKEN}", rx.base)),
-        ("NOTIFY_SLACK_URL".into(), format!("{}{SLACK}/{SLACK_TOKEN}", rx.base)),
+        (
+            "NOTIFY_TEAMS_URL".into(),
+            format!("{}{TEAMS}?sig={TEAMS_TOKEN}", rx.base),
+        ),
+        (
+            "NOTIFY_SLACK_URL".into(),
+            format!("{}{SLACK}/{SLACK_TOKEN}", rx.base),
+        ),
         ("NOTIFY_WEBHOOK_URL".into(), format!("{}{HOOK}", rx.base)),
-        ("NOTIFY_WEBHOOK_SECRET".into(), format!("{SECRET} {ROTATED}")),
-        ("CATALOGUE_BASE_URL".into(), "https://func.example.net/api".into()),
+        (
+            "NOTIFY_WEBHOOK_SECRET".into(),
+            format!("{SECRET} {ROTATED}"),
+        ),
+        (
+            "CATALOGUE_BASE_URL".into(),
+            "https://func.example.net/api".into(),
+        ),
     ];
     for (k, val) in extra {
         v.retain(|(key, _)| key != k);
@@ -174,7 +229,14 @@ sys.exit(0 if ok else 1)
 "#;
     let h = |k: &str| hit.headers.get(k).cloned().unwrap_or_default();
     let mut child = std::process::Command::new("python3")
-        .args(["-c", script, secret, &h("webhook-id"), &h("webhook-timestamp"), &h("webhook-signature")])
+        .args([
+            "-c",
+            script,
+            secret,
+            &h("webhook-id"),
+            &h("webhook-timestamp"),
+            &h("webhook-signature"),
+        ])
         .stdin(std::process::Stdio::piped())
         .spawn()
         .expect("python3");
@@ -185,7 +247,13 @@ sys.exit(0 if ok else 1)
 /// No secret or URL token in any log line.
 pub fn assert_no_secrets(h: &HandlerProcess) {
     let logs = h.log_text();
-    for s in [TEAMS_TOKEN, SLACK_TOKEN, &SECRET[6..], &ROTATED[6..], "B000/"] {
+    for s in [
+        TEAMS_TOKEN,
+        SLACK_TOKEN,
+        &SECRET[6..],
+        &ROTATED[6..],
+        "B000/",
+    ] {
         assert!(!logs.contains(s), "{s} leaked into logs:\n{logs}");
     }
 }
