@@ -258,5 +258,7 @@ pub fn assert_no_secrets(h: &HandlerProcess) {
     }
 }
 
+mod bench;
 mod delivery;
 mod failures;
+mod race;
