@@ -111,3 +111,93 @@ fn endings() {
     assert_eq!(err.label(), "failed");
     assert!(err.to_string().contains("slack: HTTP 500"), "{err}");
 }
+
+/// A receiver answering 400 `channel_not_found` on `/slack`, 200 elsewhere; returns its base URL.
+async fn receiver() -> String {
+    let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+        if uri.path() == "/slack" {
+            (axum::http::StatusCode::BAD_REQUEST, "channel_not_found")
+        } else {
+            (axum::http::StatusCode::OK, "ok")
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    base
+}
+
+#[tokio::test]
+async fn refusals_are_quarantined_and_recorded_per_destination() {
+    let base = receiver().await;
+    let settings = [
+        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true".to_owned()),
+        ("NOTIFY_TEAMS_URL", format!("{base}/teams")),
+        ("NOTIFY_SLACK_URL", format!("{base}/slack")),
+        ("NOTIFY_WEBHOOK_URL", format!("{base}/hook")),
+        (
+            "NOTIFY_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ),
+    ];
+    let cfg = crate::notify::config::NotifyConfig::from_lookup(&|k| {
+        settings
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("config");
+    let f = crate::testing::fakes();
+    let state = f.state.clone().with_notify(cfg);
+    let n = note();
+    let out = handle(state.clone(), inv(n.to_output()))
+        .await
+        .expect("processed");
+    let Outcome::Processed { summary, .. } = out else {
+        panic!("processed")
+    };
+    assert!(
+        summary.contains("delivered to [teams,webhook]")
+            && summary.contains("refused permanently by [slack]"),
+        "{summary}"
+    );
+    let rows: Vec<(String, String)> = f
+        .tables
+        .dump(crate::notify::claims::DELIVERIES_TABLE)
+        .iter()
+        .map(|s| {
+            (
+                s.entity["RowKey"].as_str().unwrap_or_default().to_owned(),
+                s.entity["state"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("slack", "failed"),
+        ("teams", "delivered"),
+        ("webhook", "delivered"),
+    ];
+    assert_eq!(rows, expect.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    let quarantined = f.blobs.names(state.quarantine.container());
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert!(
+        quarantined[0].starts_with("NotifyWebhook/")
+            && quarantined[0].ends_with(&format!("{}-slack.json", n.notification_id))
+    );
+    let blob = crate::storage::BlobRef::new(
+        state.quarantine.container().to_owned(),
+        quarantined[0].clone(),
+    );
+    let doc = String::from_utf8_lossy(&f.blobs.content(&blob).expect("content")).into_owned();
+    assert!(
+        doc.contains("channel_not_found") && doc.contains("slack refused"),
+        "{doc}"
+    );
+    // A redelivery does nothing.
+    assert_eq!(
+        handle(state, inv(n.to_output())).await.expect("ok").label(),
+        "skipped"
+    );
+}
