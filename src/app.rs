@@ -12,6 +12,7 @@ use bytes::Bytes;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Storage};
 use crate::invocation::{HasQuarantine, Quarantine, invocation_route};
+use crate::notify::{self, Notifier, config::NotifyConfig};
 use crate::recordings;
 use crate::retention::policy::Policy;
 use crate::storage::azure::AzureBlobStore;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// Clock.
     pub clock: Arc<dyn Clock>,
+    /// Notification settings, HTTP client and pacing (NotifyWebhook).
+    pub notifier: Arc<Notifier>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -63,9 +66,10 @@ impl AppState {
     /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
         let policy = load_policy(&config)?;
+        let notify = NotifyConfig::from_env().map_err(ConfigError)?;
         let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
         match &config.storage {
-            Storage::InMemory => Ok(Self::in_memory(config, policy)),
+            Storage::InMemory => Ok(Self::in_memory(config, policy).with_notify(notify)),
             Storage::Connected {
                 app,
                 recordings,
@@ -93,7 +97,8 @@ impl AppState {
                     app_blobs,
                     tables,
                     Arc::new(SystemClock),
-                ))
+                )
+                .with_notify(notify))
             }
         }
     }
@@ -125,6 +130,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
+        let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
         Self {
             config: Arc::new(config),
             recordings,
@@ -134,7 +140,15 @@ impl AppState {
             quarantine,
             policy: Arc::new(policy),
             clock,
+            notifier,
         }
+    }
+
+    /// Replaces the notification settings (no destinations by default).
+    #[must_use]
+    pub fn with_notify(mut self, config: NotifyConfig) -> Self {
+        self.notifier = Arc::new(Notifier::new(config));
+        self
     }
 
     /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`): comma-separated entries, each a blob
@@ -190,6 +204,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", recordings::FUNCTION),
             invocation_route(recordings::FUNCTION, recordings::handler::handle),
+        )
+        .route(
+            &format!("/{}", notify::FUNCTION),
+            invocation_route(notify::FUNCTION, notify::handler::handle),
         )
         .with_state(state)
 }

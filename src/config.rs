@@ -21,6 +21,17 @@ pub const SETTINGS: &[&str] = &[
     "RETENTION_POLICY",
     "HANDLER_IN_MEMORY",
     "LOG_FORMAT",
+    "NOTIFY_TEAMS_URL",
+    "NOTIFY_SLACK_URL",
+    "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_WEBHOOK_SECRET",
+    "NOTIFY_ROUTES",
+    "NOTIFY_INCLUDE_PII",
+    "NOTIFY_ALLOW_INSECURE_LOOPBACK",
+    "NOTIFY_TIMEOUT_MS",
+    "NOTIFY_BUDGET_MS",
+    "NOTIFY_MAX_DEQUEUE",
+    "CATALOGUE_BASE_URL",
 ];
 
 /// All configuration problems found at start-up.

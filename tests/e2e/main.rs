@@ -4,6 +4,7 @@
 mod devhost;
 mod drift;
 mod harness;
+mod notify;
 mod package;
 mod protocol;
 mod recordings;

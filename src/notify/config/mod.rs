@@ -1,0 +1,264 @@
+//! NotifyWebhook settings, validated at start-up.
+//!
+//! Webhook URLs carry their credentials in the path (Slack, Teams Workflows signatures), so they are
+//! held as [`Secret`]s and every error names the setting, never its value. Settings may be Key Vault
+//! references resolved by the platform; one left unresolved (`@Microsoft.KeyVault(...)`) fails as an
+//! invalid URL or secret at start-up rather than at the first notification.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use url::{Host, Url};
+
+use super::routes::{Destination, Routes};
+use crate::storage::connection::Secret;
+
+/// Default per-request timeout (`NOTIFY_TIMEOUT_MS`).
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Default time an invocation may spend delivering, retries and pacing included (`NOTIFY_BUDGET_MS`).
+/// Well below `functionTimeout` (10 min) so a failing destination fails the invocation and the queue
+/// redelivers later instead of the host killing the worker.
+pub const DEFAULT_BUDGET_MS: u64 = 45_000;
+/// Default `maxDequeueCount` of host.json (`NOTIFY_MAX_DEQUEUE`).
+pub const DEFAULT_MAX_DEQUEUE: u32 = 5;
+
+/// A configured destination URL (a secret: its path is the credential).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint(Secret);
+
+impl Endpoint {
+    /// The URL, for the request only.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Endpoint([redacted])")
+    }
+}
+
+/// One Standard Webhooks signing key (the base64-decoded part of `whsec_…`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey(pub Vec<u8>);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey([redacted])")
+    }
+}
+
+/// Notification settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// `NOTIFY_TEAMS_URL`.
+    pub teams: Option<Endpoint>,
+    /// `NOTIFY_SLACK_URL`.
+    pub slack: Option<Endpoint>,
+    /// `NOTIFY_WEBHOOK_URL`.
+    pub webhook: Option<Endpoint>,
+    /// `NOTIFY_WEBHOOK_SECRET`: one key per space-separated `whsec_…` (key rotation).
+    pub webhook_keys: Vec<SigningKey>,
+    /// `NOTIFY_ROUTES` (file contents parsed).
+    pub routes: Routes,
+    /// `NOTIFY_INCLUDE_PII`: add e-mail and client IP fields.
+    pub include_pii: bool,
+    /// `NOTIFY_TIMEOUT_MS`: per request.
+    pub timeout: Duration,
+    /// `NOTIFY_BUDGET_MS`: per invocation.
+    pub budget: Duration,
+    /// `NOTIFY_MAX_DEQUEUE`: the queue's `maxDequeueCount`.
+    pub max_dequeue: u32,
+    /// `CATALOGUE_BASE_URL`: base of the catalogue API for links (optional).
+    pub catalogue_base_url: Option<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            teams: None,
+            slack: None,
+            webhook: None,
+            webhook_keys: Vec::new(),
+            routes: Routes::default(),
+            include_pii: false,
+            timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            budget: Duration::from_millis(DEFAULT_BUDGET_MS),
+            max_dequeue: DEFAULT_MAX_DEQUEUE,
+            catalogue_base_url: None,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// Every problem at once, each naming its setting.
+    pub fn from_env() -> Result<Self, Vec<String>> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `env`.
+    ///
+    /// # Errors
+    /// Every problem at once, each naming its setting.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
+        let mut errors = Vec::new();
+        let get = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let flag = |k: &str| get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let insecure_loopback = flag("NOTIFY_ALLOW_INSECURE_LOOPBACK");
+        let mut endpoint = |k: &str| {
+            get(k).and_then(|v| {
+                check_url(k, &v, insecure_loopback)
+                    .map_err(|e| errors.push(e))
+                    .ok()
+            })
+        };
+        let (teams, slack, webhook) = (
+            endpoint("NOTIFY_TEAMS_URL"),
+            endpoint("NOTIFY_SLACK_URL"),
+            endpoint("NOTIFY_WEBHOOK_URL"),
+        );
+        let secret = get("NOTIFY_WEBHOOK_SECRET");
+        let webhook_keys = match (&webhook, secret) {
+            (_, Some(s)) => parse_keys(&s).unwrap_or_else(|e| {
+                errors.push(e);
+                Vec::new()
+            }),
+            (Some(_), None) => {
+                errors.push(
+                    "NOTIFY_WEBHOOK_SECRET: required when NOTIFY_WEBHOOK_URL is set".to_owned(),
+                );
+                Vec::new()
+            }
+            (None, None) => Vec::new(),
+        };
+        if webhook.is_none() && !webhook_keys.is_empty() {
+            errors.push("NOTIFY_WEBHOOK_SECRET: set but NOTIFY_WEBHOOK_URL is not".to_owned());
+        }
+        let routes = match get("NOTIFY_ROUTES") {
+            None => Routes::default(),
+            Some(path) => std::fs::read_to_string(&path)
+                .map_err(|e| format!("NOTIFY_ROUTES: cannot read the file: {}", e.kind()))
+                .and_then(|t| Routes::parse(&t).map_err(|e| format!("NOTIFY_ROUTES: {e}")))
+                .unwrap_or_else(|e| {
+                    errors.push(e);
+                    Routes::default()
+                }),
+        };
+        let mut millis = |k: &str, default: u64| match get(k).map(|v| v.parse::<u64>()) {
+            None => Duration::from_millis(default),
+            Some(Ok(ms)) if (100..=600_000).contains(&ms) => Duration::from_millis(ms),
+            Some(_) => {
+                errors.push(format!("{k}: milliseconds between 100 and 600000"));
+                Duration::from_millis(default)
+            }
+        };
+        let (timeout, budget) = (
+            millis("NOTIFY_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
+            millis("NOTIFY_BUDGET_MS", DEFAULT_BUDGET_MS),
+        );
+        let max_dequeue = match get("NOTIFY_MAX_DEQUEUE").map(|v| v.parse::<u32>()) {
+            None => DEFAULT_MAX_DEQUEUE,
+            Some(Ok(n)) if n >= 1 => n,
+            Some(_) => {
+                errors.push("NOTIFY_MAX_DEQUEUE: a positive integer".to_owned());
+                DEFAULT_MAX_DEQUEUE
+            }
+        };
+        let catalogue_base_url = get("CATALOGUE_BASE_URL").and_then(|v| match Url::parse(&v) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") => {
+                Some(v.trim_end_matches('/').to_owned())
+            }
+            _ => {
+                errors.push("CATALOGUE_BASE_URL: not an http(s) URL".to_owned());
+                None
+            }
+        });
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let include_pii = flag("NOTIFY_INCLUDE_PII");
+        Ok(Self {
+            teams,
+            slack,
+            webhook,
+            webhook_keys,
+            routes,
+            include_pii,
+            timeout,
+            budget,
+            max_dequeue,
+            catalogue_base_url,
+        })
+    }
+
+    /// The URL of `dest`, when configured.
+    pub fn endpoint(&self, dest: Destination) -> Option<&Endpoint> {
+        match dest {
+            Destination::Teams => self.teams.as_ref(),
+            Destination::Slack => self.slack.as_ref(),
+            Destination::Webhook => self.webhook.as_ref(),
+        }
+    }
+}
+
+/// https only; http only to a loopback host and only when explicitly allowed (tests).
+fn check_url(setting: &str, value: &str, insecure_loopback: bool) -> Result<Endpoint, String> {
+    let url = Url::parse(value)
+        .map_err(|_| format!("{setting}: not a valid URL (an unresolved Key Vault reference?)"))?;
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(Endpoint(Secret::new(value))),
+        "http" if insecure_loopback && loopback => Ok(Endpoint(Secret::new(value))),
+        "http" if loopback => Err(format!(
+            "{setting}: plain http is refused (NOTIFY_ALLOW_INSECURE_LOOPBACK=true allows it for loopback hosts)"
+        )),
+        _ => Err(format!("{setting}: must be an https URL")),
+    }
+}
+
+/// `whsec_<base64>` keys, space-separated; each decodes to 24–64 bytes (Standard Webhooks).
+fn parse_keys(value: &str) -> Result<Vec<SigningKey>, String> {
+    value
+        .split_whitespace()
+        .enumerate()
+        .map(|(i, token)| {
+            let b64 = token.strip_prefix("whsec_").ok_or_else(|| {
+                format!(
+                    "NOTIFY_WEBHOOK_SECRET: secret #{} does not start with whsec_",
+                    i + 1
+                )
+            })?;
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| {
+                    format!(
+                        "NOTIFY_WEBHOOK_SECRET: secret #{} is not base64 after whsec_",
+                        i + 1
+                    )
+                })?;
+            if !(24..=64).contains(&key.len()) {
+                return Err(format!(
+                    "NOTIFY_WEBHOOK_SECRET: secret #{} must decode to 24-64 bytes",
+                    i + 1
+                ));
+            }
+            Ok(SigningKey(key))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,266 @@
+//! `NotifyWebhook`: one queued notification → every routed destination, each at most once.
+//!
+//! Destinations are delivered concurrently and independently: each has its own claim, retries and
+//! verdict, so one failing destination never blocks or duplicates the others. The invocation:
+//! - succeeds when every destination was delivered, was already delivered, or refused the
+//!   notification permanently (that refusal is quarantined with the response excerpt);
+//! - fails (Retryable) when any destination could not be reached within the budget; the queue
+//!   redelivers, delivered destinations are skipped by their claim, and after `NOTIFY_MAX_DEQUEUE`
+//!   dequeues the host moves the message to `notifications-poison` — logged here as
+//!   `notify.exhausted` on the last attempt;
+//! - is poison when the message is not a notification.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use tokio::time::Instant;
+use tracing::{Span, error, warn};
+
+use super::claims::{Claim, Claims, Finish, valid_key};
+use super::deliver::{Delivery, Payload, deliver};
+use super::render::{Content, ContentOptions, slack, teams, webhook};
+use super::routes::Destination;
+use super::{FUNCTION, Notification};
+use crate::app::AppState;
+use crate::invocation::outcome::Stage;
+use crate::invocation::{HandlerError, Invocation, Outcome};
+
+/// How one destination ended in this invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Posted and accepted now.
+    Delivered,
+    /// Nothing to do: delivered or refused by an earlier delivery.
+    AlreadyDone(&'static str),
+    /// Refused permanently now (quarantined).
+    Refused(String),
+    /// Not delivered; the message must come back.
+    Retry(String),
+}
+
+/// Decodes the queue message; anything that is not a usable notification is poison.
+///
+/// # Errors
+/// `Poison`.
+pub fn decode(inv: &Invocation) -> Result<Notification, HandlerError> {
+    let text = inv.request.data_text("message")?;
+    let n: Notification = serde_json::from_str(&text)
+        .map_err(|e| HandlerError::poison(format!("message is not a notification: {e}")))?;
+    if !valid_key(&n.notification_id) {
+        return Err(HandlerError::poison(
+            "notificationId is empty, too long or has characters a table key cannot hold",
+        ));
+    }
+    let span = Span::current();
+    span.record("event.id", n.notification_id.as_str());
+    span.record("event.type", n.kind.as_str());
+    Ok(n)
+}
+
+/// Handles one invocation.
+///
+/// # Errors
+/// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
+pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    let n = decode(&inv)?;
+    let cfg = &state.notifier.config;
+    let dests: Vec<Destination> = Destination::ALL
+        .into_iter()
+        .filter(|d| cfg.endpoint(*d).is_some() && cfg.routes.accepts(*d, &n))
+        .collect();
+    if dests.is_empty() {
+        return Ok(Outcome::skipped(format!(
+            "no configured destination takes {} ({:?})",
+            n.kind, n.severity
+        )));
+    }
+    let deadline = Instant::now() + cfg.budget;
+    let opts = ContentOptions {
+        include_pii: cfg.include_pii,
+        catalogue_base_url: cfg.catalogue_base_url.clone(),
+    };
+    let content = Content::of(&n, &opts);
+    let steps = join_all(
+        dests
+            .iter()
+            .map(|d| one(&state, &inv, &content, *d, deadline)),
+    )
+    .await;
+    let dequeue = inv
+        .request
+        .metadata_text("DequeueCount")
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(1);
+    conclude(&n, &dests, &steps, dequeue, cfg.max_dequeue)
+}
+
+/// Maps the per-destination steps to the invocation's ending.
+///
+/// # Errors
+/// `Retryable` when any destination must be retried.
+pub fn conclude(
+    n: &Notification,
+    dests: &[Destination],
+    steps: &[Step],
+    dequeue: u32,
+    max_dequeue: u32,
+) -> Result<Outcome, HandlerError> {
+    let list = |f: &dyn Fn(&Step) -> bool| {
+        dests
+            .iter()
+            .zip(steps)
+            .filter(|(_, s)| f(s))
+            .map(|(d, _)| d.as_str())
+            .collect::<Vec<_>>()
+    };
+    let retry: Vec<String> = dests
+        .iter()
+        .zip(steps)
+        .filter_map(|(d, s)| {
+            if let Step::Retry(r) = s {
+                Some(format!("{d}: {r}"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if !retry.is_empty() {
+        if dequeue >= max_dequeue {
+            // The host moves the message to `notifications-poison` after this attempt.
+            warn!(metric = "notify.exhausted", notification.id = %n.notification_id, notification.type = %n.kind,
+                dequeue_count = dequeue, destinations = %list(&|s| matches!(s, Step::Retry(_))).join(","), "notify.exhausted");
+        }
+        return Err(HandlerError::retryable(
+            Stage::Sending,
+            anyhow::anyhow!(
+                "notification {} not delivered: {}",
+                n.notification_id,
+                retry.join("; ")
+            ),
+        ));
+    }
+    let delivered = list(&|s| *s == Step::Delivered);
+    let refused = list(&|s| matches!(s, Step::Refused(_)));
+    if delivered.is_empty() && refused.is_empty() {
+        return Ok(Outcome::skipped(format!(
+            "notification {} already handled for {}",
+            n.notification_id,
+            list(&|_| true).join(",")
+        )));
+    }
+    let mut summary = format!(
+        "notification {}: delivered to [{}]",
+        n.notification_id,
+        delivered.join(",")
+    );
+    if !refused.is_empty() {
+        summary.push_str(&format!(
+            "; refused permanently by [{}] (quarantined)",
+            refused.join(",")
+        ));
+    }
+    Ok(Outcome::processed(summary))
+}
+
+async fn one(
+    state: &AppState,
+    inv: &Invocation,
+    content: &Content,
+    dest: Destination,
+    deadline: Instant,
+) -> Step {
+    let cfg = &state.notifier.config;
+    let id = content.id.as_str();
+    let claims = Claims::new(state.tables.as_ref(), &inv.id);
+    // The lease covers everything this invocation may still do for the destination.
+    let lease = cfg.budget + cfg.timeout + Duration::from_secs(15);
+    let etag = match claims.claim(id, dest, state.clock.now(), lease).await {
+        Err(e) => return Step::Retry(format!("claim failed: {e}")),
+        Ok(Claim::Delivered) => return Step::AlreadyDone("delivered earlier"),
+        Ok(Claim::Failed) => return Step::AlreadyDone("refused earlier"),
+        Ok(Claim::Busy(until)) => {
+            return Step::Retry(format!(
+                "another instance is delivering (lease until {until})"
+            ));
+        }
+        Ok(Claim::Acquired(etag)) => etag,
+    };
+    let body = match dest {
+        Destination::Teams => teams::render(content),
+        Destination::Slack => slack::render(content),
+        Destination::Webhook => webhook::render(content),
+    };
+    let payload = Payload {
+        dest,
+        id,
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+    };
+    match deliver(&state.notifier, &payload, deadline).await {
+        Delivery::Delivered { .. } => {
+            if let Err(e) = claims
+                .finish(id, dest, &etag, state.clock.now(), &Finish::Delivered)
+                .await
+            {
+                // Posted, but not recorded: reporting failure would make the queue post again at
+                // once; the claim's lease still guards this destination until it runs out.
+                error!(destination = %dest, notification.id = id, error = %e, "delivered but the delivery record failed; a redelivery after the lease may post again");
+            }
+            Step::Delivered
+        }
+        Delivery::Permanent(reason) => refuse(state, inv, &claims, dest, id, &etag, reason).await,
+        Delivery::Retry(reason) => {
+            if let Err(e) = claims
+                .release(id, dest, &etag, state.clock.now(), &reason)
+                .await
+            {
+                warn!(destination = %dest, notification.id = id, error = %e, "claim release failed; the lease will expire instead");
+            }
+            Step::Retry(reason)
+        }
+    }
+}
+
+/// Quarantines a permanent refusal, then records it; a failed quarantine write retries instead.
+async fn refuse(
+    state: &AppState,
+    inv: &Invocation,
+    claims: &Claims<'_>,
+    dest: Destination,
+    id: &str,
+    etag: &str,
+    reason: String,
+) -> Step {
+    let why = format!("{dest} refused the notification permanently: {reason}");
+    if let Err(e) = state
+        .quarantine
+        .put(FUNCTION, id, Some(dest.as_str()), &why, &inv.raw)
+        .await
+    {
+        if let Err(e2) = claims
+            .release(id, dest, etag, state.clock.now(), "quarantine write failed")
+            .await
+        {
+            warn!(destination = %dest, notification.id = id, error = %e2, "claim release failed; the lease will expire instead");
+        }
+        return Step::Retry(format!(
+            "{dest} refused ({reason}) but the quarantine write failed: {e}"
+        ));
+    }
+    warn!(destination = %dest, notification.id = id, reason = %reason, "notify.refused");
+    if let Err(e) = claims
+        .finish(
+            id,
+            dest,
+            etag,
+            state.clock.now(),
+            &Finish::Failed(reason.clone()),
+        )
+        .await
+    {
+        warn!(destination = %dest, notification.id = id, error = %e, "refusal not recorded; a redelivery may try this destination again");
+    }
+    Step::Refused(reason)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+use serde_json::json;
+
+use super::*;
+use crate::invocation::InvokeRequest;
+use crate::notify::Severity;
+
+fn note() -> Notification {
+    Notification::new(
+        "recording.catalogued",
+        "r1",
+        "2025-03-14T09:42:17Z".into(),
+        Severity::Info,
+        "t".into(),
+        json!({}),
+    )
+}
+
+fn inv(message: serde_json::Value) -> Invocation {
+    let body = json!({"Data": {"message": message}, "Metadata": {"DequeueCount": "2"}});
+    let raw = bytes::Bytes::from(serde_json::to_vec(&body).expect("json"));
+    Invocation {
+        function: FUNCTION,
+        id: "inv".into(),
+        host_version: None,
+        request: InvokeRequest::parse(&raw).expect("parse"),
+        raw,
+    }
+}
+
+#[test]
+fn host_encoded_messages_decode_and_junk_is_poison() {
+    let text = serde_json::to_string(&note()).expect("json");
+    let double = serde_json::to_string(&text).expect("double");
+    assert_eq!(decode(&inv(json!(double))).expect("decodes"), note());
+    assert_eq!(
+        decode(&inv(json!(text))).expect("single-encoded too"),
+        note()
+    );
+    assert_eq!(
+        decode(&inv(note().to_output())).expect("object too"),
+        note()
+    );
+    for bad in [json!("\"not json\""), json!("{\"type\":\"x\"}"), json!(42)] {
+        assert!(
+            matches!(decode(&inv(bad.clone())), Err(HandlerError::Poison { .. })),
+            "{bad}"
+        );
+    }
+    let mut n = note();
+    n.notification_id = "a/b".into();
+    assert!(matches!(
+        decode(&inv(n.to_output())),
+        Err(HandlerError::Poison { .. })
+    ));
+    let empty = Invocation {
+        request: InvokeRequest::default(),
+        ..inv(json!("x"))
+    };
+    assert!(matches!(decode(&empty), Err(HandlerError::Poison { .. })));
+}
+
+#[test]
+fn endings() {
+    let n = note();
+    let d = [Destination::Teams, Destination::Slack, Destination::Webhook];
+    let ok = conclude(
+        &n,
+        &d,
+        &[
+            Step::Delivered,
+            Step::AlreadyDone("x"),
+            Step::Refused("HTTP 400".into()),
+        ],
+        1,
+        5,
+    )
+    .expect("ok");
+    let Outcome::Processed { summary, .. } = ok else {
+        panic!("processed")
+    };
+    assert!(
+        summary.contains("delivered to [teams]")
+            && summary.contains("refused permanently by [webhook]"),
+        "{summary}"
+    );
+    let dup = conclude(
+        &n,
+        &d,
+        &[
+            Step::AlreadyDone("x"),
+            Step::AlreadyDone("y"),
+            Step::AlreadyDone("z"),
+        ],
+        2,
+        5,
+    )
+    .expect("ok");
+    assert_eq!(dup.label(), "skipped");
+    let err = conclude(
+        &n,
+        &d,
+        &[
+            Step::Delivered,
+            Step::Retry("HTTP 500".into()),
+            Step::Delivered,
+        ],
+        5,
+        5,
+    )
+    .expect_err("retry");
+    assert_eq!(err.label(), "failed");
+    assert!(err.to_string().contains("slack: HTTP 500"), "{err}");
+}
+
+/// A receiver answering 400 `channel_not_found` on `/slack`, 200 elsewhere; returns its base URL.
+async fn receiver() -> String {
+    let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+        if uri.path() == "/slack" {
+            (axum::http::StatusCode::BAD_REQUEST, "channel_not_found")
+        } else {
+            (axum::http::StatusCode::OK, "ok")
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    base
+}
+
+#[tokio::test]
+async fn refusals_are_quarantined_and_recorded_per_destination() {
+    let base = receiver().await;
+    let settings = [
+        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true".to_owned()),
+        ("NOTIFY_TEAMS_URL", format!("{base}/teams")),
+        ("NOTIFY_SLACK_URL", format!("{base}/slack")),
+        ("NOTIFY_WEBHOOK_URL", format!("{base}/hook")),
+        (
+            "NOTIFY_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ),
+    ];
+    let cfg = crate::notify::config::NotifyConfig::from_lookup(&|k| {
+        settings
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("config");
+    let f = crate::testing::fakes();
+    let state = f.state.clone().with_notify(cfg);
+    let n = note();
+    let out = handle(state.clone(), inv(n.to_output()))
+        .await
+        .expect("processed");
+    let Outcome::Processed { summary, .. } = out else {
+        panic!("processed")
+    };
+    assert!(
+        summary.contains("delivered to [teams,webhook]")
+            && summary.contains("refused permanently by [slack]"),
+        "{summary}"
+    );
+    let rows: Vec<(String, String)> = f
+        .tables
+        .dump(crate::notify::claims::DELIVERIES_TABLE)
+        .iter()
+        .map(|s| {
+            (
+                s.entity["RowKey"].as_str().unwrap_or_default().to_owned(),
+                s.entity["state"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("slack", "failed"),
+        ("teams", "delivered"),
+        ("webhook", "delivered"),
+    ];
+    assert_eq!(rows, expect.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    let quarantined = f.blobs.names(state.quarantine.container());
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert!(
+        quarantined[0].starts_with("NotifyWebhook/")
+            && quarantined[0].ends_with(&format!("{}-slack.json", n.notification_id))
+    );
+    let blob = crate::storage::BlobRef::new(
+        state.quarantine.container().to_owned(),
+        quarantined[0].clone(),
+    );
+    let doc = String::from_utf8_lossy(&f.blobs.content(&blob).expect("content")).into_owned();
+    assert!(
+        doc.contains("channel_not_found") && doc.contains("slack refused"),
+        "{doc}"
+    );
+    // A redelivery does nothing.
+    assert_eq!(
+        handle(state, inv(n.to_output())).await.expect("ok").label(),
+        "skipped"
+    );
+}

@@ -1,0 +1,120 @@
+//! Per-destination pacing shared by every invocation in the process.
+//!
+//! Slack tolerates about one message per second per webhook, Teams four; bursts beyond that are
+//! *smoothed*: each send reserves the next free slot (`next allowed instant` + interval) and waits
+//! for it. A slot beyond the invocation's deadline is not taken: the destination fails retryably
+//! and the queue redelivers later, so nothing is dropped. A 429 pushes the destination's next slot
+//! out by `Retry-After` for every invocation, not just the one that saw it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::routes::Destination;
+
+/// Minimum spacing between two sends to one destination.
+pub fn interval(dest: Destination) -> Duration {
+    match dest {
+        Destination::Slack => Duration::from_millis(1000),
+        Destination::Teams => Duration::from_millis(250),
+        // Receivers of generic webhooks state no limit; 429 + Retry-After still applies.
+        Destination::Webhook => Duration::ZERO,
+    }
+}
+
+/// Next free slot per destination.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    next: Mutex<HashMap<Destination, Instant>>,
+}
+
+impl Pacer {
+    /// A pacer with every destination free.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reserves the next slot for `dest` at or after `now`, unless it lies after `deadline`.
+    /// Returns the instant to send at.
+    pub fn reserve(&self, dest: Destination, now: Instant, deadline: Instant) -> Option<Instant> {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = next.get(&dest).copied().map_or(now, |n| n.max(now));
+        if slot > deadline {
+            return None;
+        }
+        next.insert(dest, slot + interval(dest));
+        Some(slot)
+    }
+
+    /// Holds `dest` back until `until` (a 429's `Retry-After`), keeping a later hold if any.
+    pub fn hold(&self, dest: Destination, until: Instant) {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = next.entry(dest).or_insert(until);
+        *slot = (*slot).max(until);
+    }
+
+    /// Waits for a slot; `false` when none is free before `deadline`.
+    pub async fn wait(&self, dest: Destination, deadline: Instant) -> bool {
+        match self.reserve(dest, Instant::now(), deadline) {
+            Some(slot) => {
+                tokio::time::sleep_until(slot).await;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_are_spaced_and_bounded_by_the_deadline() {
+        let p = Pacer::new();
+        let t0 = Instant::now();
+        let deadline = t0 + Duration::from_millis(2500);
+        let slots: Vec<Option<Instant>> = (0..4)
+            .map(|_| p.reserve(Destination::Slack, t0, deadline))
+            .collect();
+        assert_eq!(slots[0], Some(t0));
+        assert_eq!(slots[1], Some(t0 + Duration::from_secs(1)));
+        assert_eq!(slots[2], Some(t0 + Duration::from_secs(2)));
+        assert_eq!(slots[3], None, "beyond the deadline: not taken");
+        // A refused reservation does not consume a slot.
+        assert_eq!(
+            p.reserve(Destination::Slack, t0, t0 + Duration::from_secs(3)),
+            Some(t0 + Duration::from_secs(3))
+        );
+        // Destinations are independent; webhooks are unpaced.
+        assert_eq!(p.reserve(Destination::Teams, t0, deadline), Some(t0));
+        assert_eq!(
+            p.reserve(Destination::Teams, t0, deadline),
+            Some(t0 + Duration::from_millis(250))
+        );
+        assert_eq!(p.reserve(Destination::Webhook, t0, deadline), Some(t0));
+        assert_eq!(p.reserve(Destination::Webhook, t0, deadline), Some(t0));
+    }
+
+    #[test]
+    fn holds_push_slots_out_but_never_in() {
+        let p = Pacer::new();
+        let t0 = Instant::now();
+        let far = t0 + Duration::from_secs(100);
+        p.hold(Destination::Webhook, t0 + Duration::from_secs(30));
+        p.hold(Destination::Webhook, t0 + Duration::from_secs(10));
+        assert_eq!(
+            p.reserve(Destination::Webhook, t0, far),
+            Some(t0 + Duration::from_secs(30))
+        );
+        assert_eq!(
+            p.reserve(Destination::Webhook, t0, t0 + Duration::from_secs(5)),
+            None
+        );
+        // Time moving past the hold frees the destination again.
+        let later = t0 + Duration::from_secs(40);
+        assert_eq!(p.reserve(Destination::Webhook, later, far), Some(later));
+    }
+}

@@ -1,0 +1,247 @@
+//! Routing: which notification types go to which destination, and from which severity.
+//!
+//! Read from the optional TOML file named by `NOTIFY_ROUTES`. Without a file, or for a destination
+//! the file does not mention, everything goes to every configured destination (the issue's default):
+//! a missing section never silently drops notifications. `types = []` turns a destination off.
+//!
+//! ```toml
+//! [teams]
+//! types = ["recording.*", "session.unrecorded"]   # exact types, `prefix.*`, or "*"
+//! min_severity = "warning"
+//! [slack]
+//! min_severity = "critical"
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::message::{Notification, Severity};
+
+/// A kind of destination; at most one of each is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Destination {
+    /// Teams Workflows webhook (Adaptive Card).
+    Teams,
+    /// Slack incoming webhook (Block Kit).
+    Slack,
+    /// A generic Standard Webhooks receiver.
+    Webhook,
+}
+
+impl Destination {
+    /// Every kind, in delivery-report order.
+    pub const ALL: [Self; 3] = [Self::Teams, Self::Slack, Self::Webhook];
+
+    /// Lower-case name: the routes-file section, the claim table's RowKey and the log field. The
+    /// URL itself is a secret and is never logged; this name is.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Teams => "teams",
+            Self::Slack => "slack",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One destination's filter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Type patterns: `*`, an exact type, or `prefix.*`.
+    #[serde(default = "all_types")]
+    pub types: Vec<String>,
+    /// Lowest severity delivered.
+    #[serde(default = "lowest")]
+    pub min_severity: Severity,
+}
+
+fn all_types() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+fn lowest() -> Severity {
+    Severity::Info
+}
+
+impl Default for Route {
+    fn default() -> Self {
+        Self {
+            types: all_types(),
+            min_severity: lowest(),
+        }
+    }
+}
+
+impl Route {
+    /// True when `n` passes this filter.
+    pub fn accepts(&self, n: &Notification) -> bool {
+        n.severity >= self.min_severity && self.types.iter().any(|p| type_matches(p, &n.kind))
+    }
+}
+
+fn type_matches(pattern: &str, kind: &str) -> bool {
+    let pattern = pattern.trim();
+    match pattern.strip_suffix('*') {
+        None => pattern == kind,
+        Some("") => true,
+        // `recording.*` matches `recording.x` and `recording.x.y`, not `recordingx` or `recording`.
+        Some(prefix) => {
+            prefix.ends_with('.') && kind.starts_with(prefix) && kind.len() > prefix.len()
+        }
+    }
+}
+
+/// Routes for every destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routes(BTreeMap<Destination, Route>);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoutesFile {
+    teams: Option<Route>,
+    slack: Option<Route>,
+    webhook: Option<Route>,
+}
+
+impl Routes {
+    /// Parses the routes file.
+    ///
+    /// # Errors
+    /// A description of the first problem (TOML syntax, unknown section or key, bad severity,
+    /// a pattern with `*` anywhere but at the end of `prefix.*`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: RoutesFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let mut map = BTreeMap::new();
+        for (dest, route) in [
+            (Destination::Teams, file.teams),
+            (Destination::Slack, file.slack),
+            (Destination::Webhook, file.webhook),
+        ] {
+            let Some(route) = route else { continue };
+            if let Some(bad) = route.types.iter().find(|p| !valid_pattern(p)) {
+                return Err(format!(
+                    "[{dest}] types: invalid pattern {bad:?} (use \"*\", an exact type or \"prefix.*\")"
+                ));
+            }
+            map.insert(dest, route);
+        }
+        Ok(Self(map))
+    }
+
+    /// The route of `dest` (the default when the file does not mention it).
+    pub fn route(&self, dest: Destination) -> Route {
+        self.0.get(&dest).cloned().unwrap_or_default()
+    }
+
+    /// True when `n` should go to `dest`.
+    pub fn accepts(&self, dest: Destination, n: &Notification) -> bool {
+        self.0.get(&dest).is_none_or(|r| r.accepts(n))
+    }
+}
+
+fn valid_pattern(p: &str) -> bool {
+    let p = p.trim();
+    match p.find('*') {
+        None => !p.is_empty(),
+        Some(i) => p == "*" || (i == p.len() - 1 && p.ends_with(".*") && p.len() > 2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn n(kind: &str, severity: Severity) -> Notification {
+        Notification::new(
+            kind,
+            "f",
+            "2025-01-01T00:00:00Z".into(),
+            severity,
+            "t".into(),
+            json!({}),
+        )
+    }
+
+    #[test]
+    fn default_routes_everything_everywhere() {
+        let r = Routes::default();
+        for d in Destination::ALL {
+            assert!(r.accepts(d, &n("anything.at.all", Severity::Info)));
+        }
+        assert_eq!(Routes::parse("").expect("empty file"), Routes::default());
+    }
+
+    #[test]
+    fn types_and_severity_filter_per_destination() {
+        let r = Routes::parse(
+            "[teams]\ntypes = [\"recording.*\", \"session.unrecorded\"]\nmin_severity = \"warning\"\n[slack]\nmin_severity = \"critical\"\n[webhook]\ntypes = []\n",
+        )
+        .expect("parses");
+        assert!(r.accepts(
+            Destination::Teams,
+            &n("recording.tampered", Severity::Critical)
+        ));
+        assert!(r.accepts(Destination::Teams, &n("recording.a.b", Severity::Warning)));
+        assert!(
+            !r.accepts(
+                Destination::Teams,
+                &n("recording.catalogued", Severity::Info)
+            ),
+            "below minimum"
+        );
+        assert!(
+            !r.accepts(Destination::Teams, &n("recording", Severity::Critical)),
+            "prefix alone"
+        );
+        assert!(
+            !r.accepts(Destination::Teams, &n("recordings.x", Severity::Critical)),
+            "prefix is dotted"
+        );
+        assert!(r.accepts(
+            Destination::Teams,
+            &n("session.unrecorded", Severity::Warning)
+        ));
+        assert!(
+            !r.accepts(
+                Destination::Teams,
+                &n("session.unrecorded.x", Severity::Warning)
+            ),
+            "exact"
+        );
+        assert!(!r.accepts(Destination::Slack, &n("x", Severity::Warning)));
+        assert!(
+            r.accepts(Destination::Slack, &n("x", Severity::Critical)),
+            "types default to all"
+        );
+        assert!(
+            !r.accepts(Destination::Webhook, &n("x", Severity::Critical)),
+            "types = [] is off"
+        );
+        assert_eq!(r.route(Destination::Slack).types, vec!["*".to_owned()]);
+    }
+
+    #[test]
+    fn invalid_files_are_rejected() {
+        for bad in [
+            "[email]\ntypes=[\"*\"]",
+            "[teams]\nmin_severity = \"loud\"",
+            "[teams]\ntype = [\"*\"]",
+            "[teams]\ntypes = [\"rec*\"]",
+            "[teams]\ntypes = [\"*.x\"]",
+            "[teams]\ntypes = [\"\"]",
+            "[teams\n",
+            "teams = 1",
+        ] {
+            assert!(Routes::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
