@@ -19,7 +19,7 @@ use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
-use crate::recordings;
+use crate::{audit_logs, recordings};
 
 /// Shared state: configuration and seams, cheap to clone.
 #[derive(Clone)]
@@ -40,6 +40,8 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// Clock.
     pub clock: Arc<dyn Clock>,
+    /// Audit-log tunables (`AUDIT_*` and detection settings).
+    pub audit: Arc<crate::audit_logs::AuditSettings>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -92,7 +94,8 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
-        Self { config: Arc::new(config), recordings, audit_logs, app_blobs, tables, quarantine, policy: Arc::new(policy), clock }
+        let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
+        Self { config: Arc::new(config), recordings, audit_logs, app_blobs, tables, quarantine, policy: Arc::new(policy), clock, audit }
     }
 
     /// Seeds synthetic recordings into an in-memory store: `count` empty blobs named
@@ -118,5 +121,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .route(&format!("/{}", recordings::FUNCTION), invocation_route(recordings::FUNCTION, recordings::handler::handle))
+        .route(&format!("/{}", audit_logs::CREATED_FUNCTION), invocation_route(audit_logs::CREATED_FUNCTION, audit_logs::created::handle))
+        .route(&format!("/{}", audit_logs::TAIL_FUNCTION), invocation_route(audit_logs::TAIL_FUNCTION, audit_logs::tail::handle))
+        .route(&format!("/{}", audit_logs::RECONCILE_FUNCTION), invocation_route(audit_logs::RECONCILE_FUNCTION, audit_logs::reconcile::handle))
         .with_state(state)
 }
