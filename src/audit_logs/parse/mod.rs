@@ -145,6 +145,10 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
     if starts_with_records_key(line) {
         return for_each_in_document(line, on_record).map(|_| ());
     }
+    if line.first() != Some(&b'{') {
+        // serde would accept a JSON array as a struct (by position): only objects are records.
+        return Err("not a JSON object".to_owned());
+    }
     let r: Record<'a> = serde_json::from_slice(line).map_err(|e| e.to_string())?;
     on_record(r);
     Ok(())

@@ -95,9 +95,9 @@ pub struct SessionRecord {
     pub first_record_time: Option<OffsetDateTime>,
     /// Latest record time.
     pub last_record_time: Option<OffsetDateTime>,
-    /// Distinct raw `message` values.
+    /// Distinct raw `message` values (sorted).
     pub messages: Vec<String>,
-    /// Distinct raw `operationName` values.
+    /// Distinct raw `operationName` values (sorted).
     pub operations: Vec<String>,
 }
 
@@ -145,9 +145,14 @@ fn outcome_rank(o: &str) -> u8 {
     }
 }
 
+/// Adds a raw value to a sorted, bounded set (sorted so the merge order does not matter).
 fn add_raw(list: &mut Vec<String>, value: &str) {
-    if !value.is_empty() && list.len() < MAX_RAW_VALUES && !list.iter().any(|v| v == value) {
-        list.push(value.to_owned());
+    if value.is_empty() {
+        return;
+    }
+    if let Err(at) = list.binary_search_by(|v| v.as_str().cmp(value)) {
+        list.insert(at, value.to_owned());
+        list.truncate(MAX_RAW_VALUES);
     }
 }
 
