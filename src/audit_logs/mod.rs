@@ -24,6 +24,8 @@ pub mod repo;
 pub mod sessions;
 pub mod settings;
 pub mod tail;
+#[cfg(test)]
+mod testkit;
 
 pub use settings::AuditSettings;
 

@@ -227,3 +227,6 @@ pub async fn join_session(state: &AppState, session: &SessionRecord) -> Result<u
     }
     Ok(keys.len())
 }
+
+#[cfg(test)]
+mod tests;
