@@ -32,11 +32,18 @@ pub const MAX_LISTED: usize = 100_000;
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let now = tail::now_of(&state, &inv);
-    let (catalogued, rejoined) = recordings(&state, now).await?;
-    let registered = audit_blobs(&state, now).await?;
+    run(&state, tail::now_of(&state, &inv)).await
+}
+
+/// One reconciliation at `now`.
+///
+/// # Errors
+/// `Retryable` for storage failures.
+pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, HandlerError> {
+    let (catalogued, rejoined) = recordings(state, now).await?;
+    let registered = audit_blobs(state, now).await?;
     let mut o = Outcome::processed(format!("reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"));
-    match stalled::run(&state, now).await {
+    match stalled::run(state, now).await {
         Ok(Some(n)) => o = o.with_output(OUTPUT_BINDING, n.to_output()),
         Ok(None) => {}
         Err(e) => error!(error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run"),
@@ -127,3 +134,6 @@ async fn audit_blobs(state: &AppState, now: OffsetDateTime) -> Result<usize, Han
     }
     Ok(registered)
 }
+
+#[cfg(test)]
+mod tests;

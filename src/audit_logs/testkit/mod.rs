@@ -26,8 +26,6 @@ pub const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 pub struct Kit {
     pub state: AppState,
     pub blobs: Arc<InMemoryBlobStore>,
-    pub tables: Arc<InMemoryTables>,
-    pub clock: Arc<FixedClock>,
 }
 
 pub fn kit(policy: Option<&str>) -> Kit {
@@ -37,7 +35,7 @@ pub fn kit(policy: Option<&str>) -> Kit {
     let clock = Arc::new(FixedClock::new(NOW));
     let policy = policy.map_or_else(Policy::builtin, |p| Policy::parse(p).expect("policy"));
     let state = AppState::assemble(config, policy, blobs.clone(), blobs.clone(), blobs.clone(), tables.clone(), clock.clone());
-    Kit { state, blobs, tables, clock }
+    Kit { state, blobs }
 }
 
 impl Kit {
