@@ -13,7 +13,11 @@ use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
 use super::tag_expr::TagExpr;
-use super::{BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags};
+pub use super::tag_expr::validate_tags;
+use super::{
+    BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob,
+    Tags,
+};
 
 #[derive(Debug, Clone)]
 struct Blob {
@@ -29,12 +33,25 @@ pub struct InMemoryBlobStore {
     blobs: Mutex<BTreeMap<BlobRef, Blob>>,
     version: AtomicU64,
     calls: AtomicU64,
+    page_size: usize,
 }
 
 impl InMemoryBlobStore {
     /// An empty account with the given name.
     pub fn new(account: impl Into<String>) -> Self {
-        Self { account: account.into(), blobs: Mutex::default(), version: AtomicU64::new(0), calls: AtomicU64::new(0) }
+        Self {
+            account: account.into(),
+            blobs: Mutex::default(),
+            version: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            page_size: 5000,
+        }
+    }
+
+    /// Caps listing pages at `n` entries (the service's default is 5000), to exercise paging.
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = (n as usize).max(1);
+        self
     }
 
     /// Number of calls made so far (tests count storage round trips with it).
@@ -49,7 +66,11 @@ impl InMemoryBlobStore {
 
     /// Names of all blobs in a container.
     pub fn names(&self, container: &str) -> Vec<String> {
-        self.lock().keys().filter(|k| k.container == container).map(|k| k.name.clone()).collect()
+        self.lock()
+            .keys()
+            .filter(|k| k.container == container)
+            .map(|k| k.name.clone())
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<BlobRef, Blob>> {
@@ -61,10 +82,19 @@ impl InMemoryBlobStore {
     }
 
     fn next_etag(&self) -> String {
-        format!("0x8D{:014X}", self.version.fetch_add(1, Ordering::Relaxed) + 1)
+        format!(
+            "0x8D{:014X}",
+            self.version.fetch_add(1, Ordering::Relaxed) + 1
+        )
     }
 
-    fn new_blob(&self, kind: BlobKind, body: Bytes, content_type: &str, metadata: &Metadata) -> Blob {
+    fn new_blob(
+        &self,
+        kind: BlobKind,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Blob {
         let now = OffsetDateTime::now_utc();
         let props = BlobProps {
             content_length: body.len() as u64,
@@ -73,10 +103,17 @@ impl InMemoryBlobStore {
             last_modified: Some(now),
             created: Some(now),
             kind: Some(kind),
-            metadata: metadata.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
+            metadata: metadata
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect(),
             tag_count: Some(0),
         };
-        Blob { body: BytesMut::from(&body[..]), props, tags: Tags::new() }
+        Blob {
+            body: BytesMut::from(&body[..]),
+            props,
+            tags: Tags::new(),
+        }
     }
 }
 
@@ -88,10 +125,18 @@ impl BlobStore for InMemoryBlobStore {
 
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
         self.count();
-        self.lock().get(blob).map(|b| b.props.clone()).ok_or(StorageError::NotFound)
+        self.lock()
+            .get(blob)
+            .map(|b| b.props.clone())
+            .ok_or(StorageError::NotFound)
     }
 
-    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+    async fn read_range(
+        &self,
+        blob: &BlobRef,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
         self.count();
         let blobs = self.lock();
         let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
@@ -100,33 +145,56 @@ impl BlobStore for InMemoryBlobStore {
             return Err(StorageError::RangeNotSatisfiable);
         }
         let end = offset.saturating_add(len).min(size);
-        Ok(Bytes::copy_from_slice(&b.body[offset as usize..end as usize]))
+        Ok(Bytes::copy_from_slice(
+            &b.body[offset as usize..end as usize],
+        ))
     }
 
-    async fn list(&self, container: &str, prefix: Option<&str>, marker: Option<String>) -> Result<Page<BlobItem>, StorageError> {
+    async fn list(
+        &self,
+        container: &str,
+        prefix: Option<&str>,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, StorageError> {
         self.count();
-        const PAGE: usize = 5000;
+        let page = self.page_size;
         let blobs = self.lock();
         let mut items: Vec<BlobItem> = blobs
             .iter()
             .filter(|(k, _)| k.container == container && k.name.starts_with(prefix.unwrap_or("")))
             .filter(|(k, _)| marker.as_deref().is_none_or(|m| k.name.as_str() >= m))
-            .take(PAGE + 1)
-            .map(|(k, b)| BlobItem { name: k.name.clone(), props: b.props.clone() })
+            .take(page + 1)
+            .map(|(k, b)| BlobItem {
+                name: k.name.clone(),
+                props: b.props.clone(),
+            })
             .collect();
-        let next = (items.len() > PAGE).then(|| items.pop().map(|i| i.name)).flatten();
+        let next = (items.len() > page)
+            .then(|| items.pop().map(|i| i.name))
+            .flatten();
         Ok(Page { items, next })
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
         self.count();
-        self.lock().get(blob).map(|b| b.tags.clone()).ok_or(StorageError::NotFound)
+        self.lock()
+            .get(blob)
+            .map(|b| b.tags.clone())
+            .ok_or(StorageError::NotFound)
     }
 
-    async fn set_tags(&self, blob: &BlobRef, tags: &Tags, if_tags: Option<&str>) -> Result<(), StorageError> {
+    async fn set_tags(
+        &self,
+        blob: &BlobRef,
+        tags: &Tags,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError> {
         self.count();
         validate_tags(tags)?;
-        let cond = if_tags.map(TagExpr::parse).transpose().map_err(StorageError::Permanent)?;
+        let cond = if_tags
+            .map(TagExpr::parse)
+            .transpose()
+            .map_err(StorageError::Permanent)?;
         let mut blobs = self.lock();
         let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;
         if cond.is_some_and(|c| !c.eval(&b.tags)) {
@@ -137,9 +205,14 @@ impl BlobStore for InMemoryBlobStore {
         Ok(())
     }
 
-    async fn find_by_tags(&self, container: &str, expr: &str, marker: Option<String>) -> Result<Page<TaggedBlob>, StorageError> {
+    async fn find_by_tags(
+        &self,
+        container: &str,
+        expr: &str,
+        marker: Option<String>,
+    ) -> Result<Page<TaggedBlob>, StorageError> {
         self.count();
-        const PAGE: usize = 5000;
+        let page = self.page_size;
         let e = TagExpr::parse(expr).map_err(StorageError::Permanent)?;
         let keys = e.keys();
         let blobs = self.lock();
@@ -147,14 +220,21 @@ impl BlobStore for InMemoryBlobStore {
             .iter()
             .filter(|(k, b)| k.container == container && e.eval(&b.tags))
             .filter(|(k, _)| marker.as_deref().is_none_or(|m| k.name.as_str() >= m))
-            .take(PAGE + 1)
+            .take(page + 1)
             .map(|(k, b)| TaggedBlob {
                 container: k.container.clone(),
                 name: k.name.clone(),
-                tags: b.tags.iter().filter(|(t, _)| keys.contains(t)).map(|(t, v)| (t.clone(), v.clone())).collect(),
+                tags: b
+                    .tags
+                    .iter()
+                    .filter(|(t, _)| keys.contains(t))
+                    .map(|(t, v)| (t.clone(), v.clone()))
+                    .collect(),
             })
             .collect();
-        let next = (items.len() > PAGE).then(|| items.pop().map(|i| i.name)).flatten();
+        let next = (items.len() > page)
+            .then(|| items.pop().map(|i| i.name))
+            .flatten();
         Ok(Page { items, next })
     }
 
@@ -169,7 +249,13 @@ impl BlobStore for InMemoryBlobStore {
         Ok(())
     }
 
-    async fn put(&self, blob: &BlobRef, body: Bytes, content_type: &str, metadata: &Metadata) -> Result<String, StorageError> {
+    async fn put(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
         self.count();
         let mut new = self.new_blob(BlobKind::Block, body, content_type, metadata);
         let mut blobs = self.lock();
@@ -184,7 +270,12 @@ impl BlobStore for InMemoryBlobStore {
 
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
         self.count();
-        let new = self.new_blob(BlobKind::Append, Bytes::new(), content_type, &Metadata::new());
+        let new = self.new_blob(
+            BlobKind::Append,
+            Bytes::new(),
+            content_type,
+            &Metadata::new(),
+        );
         self.lock().insert(blob.clone(), new);
         Ok(())
     }
@@ -203,18 +294,4 @@ impl BlobStore for InMemoryBlobStore {
         b.props.last_modified = Some(OffsetDateTime::now_utc());
         Ok(())
     }
-}
-
-/// Enforces the service's tag limits so the fake rejects what Azure would reject.
-pub fn validate_tags(tags: &Tags) -> Result<(), StorageError> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c);
-    if tags.len() > 10 {
-        return Err(StorageError::Permanent("more than 10 tags".into()));
-    }
-    for (k, v) in tags {
-        if k.is_empty() || k.len() > 128 || v.len() > 256 || !k.chars().all(ok_char) || !v.chars().all(ok_char) {
-            return Err(StorageError::Permanent(format!("invalid tag {k:?}")));
-        }
-    }
-    Ok(())
 }

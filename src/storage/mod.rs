@@ -8,6 +8,7 @@
 
 pub mod azure;
 pub mod connection;
+pub mod counting;
 pub mod memory;
 pub mod sas;
 pub mod tag_expr;

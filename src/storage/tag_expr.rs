@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use super::Tags;
+use super::{StorageError, Tags};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -45,7 +45,9 @@ impl TagExpr {
     /// Evaluates against a tag set.
     pub fn eval(&self, tags: &Tags) -> bool {
         match self {
-            Self::Cmp(k, op, v) => tags.get(k).is_some_and(|have| holds(op, have.as_str().cmp(v.as_str()))),
+            Self::Cmp(k, op, v) => tags
+                .get(k)
+                .is_some_and(|have| holds(op, have.as_str().cmp(v.as_str()))),
             Self::And(a, b) => a.eval(tags) && b.eval(tags),
             Self::Or(a, b) => a.eval(tags) || b.eval(tags),
         }
@@ -86,7 +88,12 @@ fn lex(text: &str) -> Result<Vec<Tok>, String> {
             '(' => (out.push(Tok::Open), i += 1).1,
             ')' => (out.push(Tok::Close), i += 1).1,
             '"' | '\'' => {
-                let end = chars[i + 1..].iter().position(|&x| x == c).ok_or("unterminated quote")? + i + 1;
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&x| x == c)
+                    .ok_or("unterminated quote")?
+                    + i
+                    + 1;
                 let s: String = chars[i + 1..end].iter().collect();
                 out.push(if c == '"' { Tok::Key(s) } else { Tok::Val(s) });
                 i = end + 1;
@@ -107,7 +114,10 @@ fn lex(text: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Op(op));
             }
             _ => {
-                let end = chars[i..].iter().position(|x| " \t()<>=\"'".contains(*x)).map_or(chars.len(), |p| p + i);
+                let end = chars[i..]
+                    .iter()
+                    .position(|x| " \t()<>=\"'".contains(*x))
+                    .map_or(chars.len(), |p| p + i);
                 let word: String = chars[i..end].iter().collect();
                 out.push(match word.to_ascii_uppercase().as_str() {
                     "AND" => Tok::And,
@@ -158,12 +168,34 @@ fn parse_atom(t: &[Tok], pos: &mut usize) -> Result<TagExpr, String> {
     }
 }
 
+/// Enforces the service's tag limits so the fake rejects what Azure would reject.
+pub fn validate_tags(tags: &Tags) -> Result<(), StorageError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c);
+    if tags.len() > 10 {
+        return Err(StorageError::Permanent("more than 10 tags".into()));
+    }
+    for (k, v) in tags {
+        if k.is_empty()
+            || k.len() > 128
+            || v.len() > 256
+            || !k.chars().all(ok_char)
+            || !v.chars().all(ok_char)
+        {
+            return Err(StorageError::Permanent(format!("invalid tag {k:?}")));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -171,13 +203,17 @@ mod tests {
         let e = TagExpr::parse("\"retain-until\" < '2026-11-22'").expect("parses");
         assert!(e.eval(&tags(&[("retain-until", "2026-11-21")])));
         assert!(!e.eval(&tags(&[("retain-until", "2026-11-22")])));
-        assert!(!e.eval(&tags(&[("other", "1")])), "missing key never matches");
+        assert!(
+            !e.eval(&tags(&[("other", "1")])),
+            "missing key never matches"
+        );
         assert_eq!(e.keys(), vec!["retain-until".to_owned()]);
     }
 
     #[test]
     fn conditions_support_and_or_not_equal() {
-        let e = TagExpr::parse("retention-class <> 'legal-hold' AND (a = '1' OR b >= '2')").expect("parses");
+        let e = TagExpr::parse("retention-class <> 'legal-hold' AND (a = '1' OR b >= '2')")
+            .expect("parses");
         assert!(e.eval(&tags(&[("retention-class", "pci-1y"), ("b", "3")])));
         assert!(!e.eval(&tags(&[("retention-class", "legal-hold"), ("a", "1")])));
     }

@@ -10,7 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
-use super::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, get_str, strip_annotations};
+use super::keys::is_valid_key;
+use super::{
+    Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, get_str,
+    strip_annotations,
+};
 
 type Key = (String, String);
 
@@ -36,11 +40,17 @@ impl InMemoryTables {
     /// All entities of one table, in key order.
     pub fn dump(&self, table: &str) -> Vec<Stored> {
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        tables.get(table).map(|t| t.values().cloned().collect()).unwrap_or_default()
+        tables
+            .get(table)
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     fn next_etag(&self) -> String {
-        format!("W/\"mem-{}\"", self.version.fetch_add(1, Ordering::Relaxed) + 1)
+        format!(
+            "W/\"mem-{}\"",
+            self.version.fetch_add(1, Ordering::Relaxed) + 1
+        )
     }
 
     fn count(&self) {
@@ -49,8 +59,18 @@ impl InMemoryTables {
 }
 
 fn keys_of(entity: &Entity) -> Result<Key, TableError> {
-    let pk = get_str(entity, "PartitionKey").ok_or_else(|| TableError::Permanent("PartitionKey missing".into()))?;
-    let rk = get_str(entity, "RowKey").ok_or_else(|| TableError::Permanent("RowKey missing".into()))?;
+    let pk = get_str(entity, "PartitionKey")
+        .ok_or_else(|| TableError::Permanent("PartitionKey missing".into()))?;
+    let rk =
+        get_str(entity, "RowKey").ok_or_else(|| TableError::Permanent("RowKey missing".into()))?;
+    check_keys(pk, rk)
+}
+
+/// The service rejects `/ \ # ?` and control characters in keys (400); so does the fake.
+fn check_keys(pk: &str, rk: &str) -> Result<Key, TableError> {
+    if !is_valid_key(pk) || !is_valid_key(rk) {
+        return Err(TableError::Permanent(format!("invalid key {pk:?}/{rk:?}")));
+    }
     Ok((pk.to_owned(), rk.to_owned()))
 }
 
@@ -65,16 +85,23 @@ impl TableStore for InMemoryTables {
 
     async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
         self.count();
+        let key = check_keys(pk, rk)?;
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(tables.get(table).and_then(|t| t.get(&(pk.to_owned(), rk.to_owned()))).cloned())
+        Ok(tables.get(table).and_then(|t| t.get(&key)).cloned())
     }
 
-    async fn write(&self, table: &str, entity: &Entity, mode: WriteMode) -> Result<String, TableError> {
+    async fn write(
+        &self,
+        table: &str,
+        entity: &Entity,
+        mode: WriteMode,
+    ) -> Result<String, TableError> {
         self.count();
         let key = keys_of(entity)?;
         let etag = self.next_etag();
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        let rows = tables.entry(table.to_owned()).or_default();
+        // Like the service: writing to a table that was never created is 404 TableNotFound.
+        let rows = tables.get_mut(table).ok_or(TableError::NotFound)?;
         match (&mode, rows.get(&key)) {
             (WriteMode::Insert, Some(_)) => return Err(TableError::Conflict),
             (WriteMode::IfMatch(_), None) => return Err(TableError::NotFound),
@@ -85,15 +112,27 @@ impl TableStore for InMemoryTables {
         }
         let mut stored = entity.clone();
         strip_annotations(&mut stored);
-        rows.insert(key, Stored { entity: stored, etag: etag.clone() });
+        rows.insert(
+            key,
+            Stored {
+                entity: stored,
+                etag: etag.clone(),
+            },
+        );
         Ok(etag)
     }
 
-    async fn delete(&self, table: &str, pk: &str, rk: &str, etag: Option<&str>) -> Result<(), TableError> {
+    async fn delete(
+        &self,
+        table: &str,
+        pk: &str,
+        rk: &str,
+        etag: Option<&str>,
+    ) -> Result<(), TableError> {
         self.count();
+        let key = check_keys(pk, rk)?;
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let rows = tables.get_mut(table).ok_or(TableError::NotFound)?;
-        let key = (pk.to_owned(), rk.to_owned());
         let have = rows.get(&key).ok_or(TableError::NotFound)?;
         if let Some(want) = etag.filter(|e| *e != "*")
             && want != have.etag
@@ -113,7 +152,9 @@ impl TableStore for InMemoryTables {
     ) -> Result<QueryPage, TableError> {
         self.count();
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(rows) = tables.get(table) else { return Err(TableError::NotFound) };
+        let Some(rows) = tables.get(table) else {
+            return Err(TableError::NotFound);
+        };
         let limit = top.unwrap_or(1000).clamp(1, 1000) as usize;
         let start = continuation.as_deref().and_then(|c| c.split_once('\u{1f}'));
         let mut items = Vec::new();

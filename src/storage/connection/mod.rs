@@ -124,7 +124,7 @@ impl StorageConnection {
     fn from_identity_settings(name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, Vec<String>> {
         let get = |k: &str| env(&format!("{name}__{k}")).filter(|v| !v.trim().is_empty());
         let account = get("accountName");
-        let explicit = ["blobServiceUri", "queueServiceUri", "tableServiceUri"].map(|k| get(k));
+        let explicit = ["blobServiceUri", "queueServiceUri", "tableServiceUri"].map(&get);
         if account.is_none() && explicit.iter().all(Option::is_none) {
             return Ok(None);
         }

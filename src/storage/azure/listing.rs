@@ -1,0 +1,124 @@
+//! Paged listings: `List Blobs` (with metadata) and container-scoped `Find Blobs by Tags`.
+//!
+//! One page per call; the service's `NextMarker` is handed back as the opaque marker. A container
+//! that does not exist lists as empty (as the in-memory fake does), so sweeps over a container that
+//! was never written to are not errors.
+
+use azure_storage_blob::BlobContainerClient;
+use azure_storage_blob::models::{
+    BlobContainerClientFindBlobsByTagsOptions, BlobContainerClientListBlobsOptions,
+    ListBlobsIncludeItem,
+};
+use futures::TryStreamExt as _;
+
+use super::map;
+use crate::storage::{BlobItem, BlobProps, Page, StorageError, TaggedBlob};
+
+/// One page of `List Blobs` with metadata.
+pub(crate) async fn list(
+    container: &BlobContainerClient,
+    prefix: Option<&str>,
+    marker: Option<String>,
+    page_size: Option<u32>,
+) -> Result<Page<BlobItem>, StorageError> {
+    let options = BlobContainerClientListBlobsOptions {
+        prefix: prefix.map(str::to_owned),
+        marker,
+        include: Some(vec![ListBlobsIncludeItem::Metadata]),
+        maxresults: page_size.and_then(|n| i32::try_from(n).ok()),
+        ..Default::default()
+    };
+    let mut pages = container
+        .list_blobs(Some(options))
+        .map_err(|e| map::error(&e))?
+        .into_pages();
+    let page = match pages.try_next().await {
+        Ok(Some(page)) => page.into_model().map_err(|e| map::error(&e))?,
+        Ok(None) => {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        Err(e) if map::error_code(&e) == Some("ContainerNotFound") => {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        Err(e) => return Err(map::error(&e)),
+    };
+    let items = page
+        .blob_items
+        .into_iter()
+        .filter_map(|b| {
+            let name = b.name?;
+            let p = b.properties.unwrap_or_default();
+            let metadata = b.metadata.and_then(|m| m.values).unwrap_or_default();
+            let props = BlobProps {
+                content_length: p.content_length.unwrap_or(0),
+                content_type: p.content_type,
+                etag: map::etag(p.etag.as_ref()),
+                last_modified: p.last_modified,
+                created: p.creation_time,
+                kind: map::kind(p.blob_type.as_ref()),
+                metadata: super::metadata(metadata),
+                tag_count: Some(p.tag_count.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)),
+            };
+            Some(BlobItem { name, props })
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next: page.next_marker.filter(|m| !m.is_empty()),
+    })
+}
+
+/// One page of `Find Blobs by Tags` within `container`.
+pub(crate) async fn find_by_tags(
+    container: &BlobContainerClient,
+    expr: &str,
+    marker: Option<String>,
+    page_size: Option<u32>,
+) -> Result<Page<TaggedBlob>, StorageError> {
+    let options = BlobContainerClientFindBlobsByTagsOptions {
+        marker,
+        maxresults: page_size.and_then(|n| i32::try_from(n).ok()),
+        ..Default::default()
+    };
+    let mut pages = container
+        .find_blobs_by_tags(expr, Some(options))
+        .map_err(|e| map::error(&e))?
+        .into_pages();
+    let page = match pages.try_next().await {
+        Ok(Some(page)) => page.into_model().map_err(|e| map::error(&e))?,
+        Ok(None) => {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        Err(e) if map::error_code(&e) == Some("ContainerNotFound") => {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        Err(e) => return Err(map::error(&e)),
+    };
+    let items = page
+        .blob_items
+        .into_iter()
+        .filter_map(|b| {
+            Some(TaggedBlob {
+                container: b.container_name.unwrap_or_default(),
+                name: b.name?,
+                tags: b.tags.map(map::tags).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next: page.next_marker.filter(|m| !m.is_empty()),
+    })
+}

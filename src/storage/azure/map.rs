@@ -1,0 +1,103 @@
+//! Translation between SDK types and the port's types: errors, properties, tags.
+
+use std::collections::HashMap;
+
+use azure_core::error::ErrorKind;
+use azure_core::http::Etag;
+use azure_storage_blob::models::{BlobTags, BlobType};
+
+use crate::storage::{BlobKind, StorageError, Tags, normalize_etag};
+use crate::telemetry::redact;
+
+/// Maps an SDK error to [`StorageError`] by HTTP status; transport failures are transient.
+/// The text is redacted: SDK errors can quote request URLs, which carry the SAS signature.
+pub(crate) fn error(e: &azure_core::Error) -> StorageError {
+    match e.kind() {
+        ErrorKind::HttpResponse {
+            status, error_code, ..
+        } => {
+            let code = error_code.as_deref().unwrap_or("(no error code)");
+            StorageError::from_status(u16::from(*status), redact(code))
+        }
+        ErrorKind::Connection | ErrorKind::Io => StorageError::Transient(redact(&e.to_string())),
+        // A token that cannot be fetched is usually an identity endpoint hiccup; misconfiguration
+        // shows up as a persistent failure and is surfaced by the readiness checks.
+        ErrorKind::Credential => {
+            StorageError::Transient(format!("credential: {}", redact(&e.to_string())))
+        }
+        _ => StorageError::Permanent(redact(&e.to_string())),
+    }
+}
+
+/// The service error code of an HTTP error (`ContainerNotFound`, `ConditionNotMet`, …).
+pub(crate) fn error_code(e: &azure_core::Error) -> Option<&str> {
+    match e.kind() {
+        ErrorKind::HttpResponse { error_code, .. } => error_code.as_deref(),
+        _ => None,
+    }
+}
+
+/// ETag text without quotes.
+pub(crate) fn etag(e: Option<&Etag>) -> String {
+    e.map(|e| normalize_etag(e.as_ref()).to_owned())
+        .unwrap_or_default()
+}
+
+/// An ETag as the SDK wants it for `If-Match` (quoted, as the service issued it).
+pub(crate) fn if_match(etag: &str) -> Etag {
+    Etag::from(format!("\"{}\"", normalize_etag(etag)))
+}
+
+/// Blob type to the port's enum.
+pub(crate) fn kind(t: Option<&BlobType>) -> Option<BlobKind> {
+    Some(match t? {
+        BlobType::BlockBlob => BlobKind::Block,
+        BlobType::AppendBlob => BlobKind::Append,
+        BlobType::PageBlob => BlobKind::Page,
+    })
+}
+
+/// SDK tag set to the port's ordered map.
+pub(crate) fn tags(t: BlobTags) -> Tags {
+    t.blob_tag_set
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+        .collect()
+}
+
+/// The port's tags to the SDK's model.
+pub(crate) fn sdk_tags(t: &Tags) -> BlobTags {
+    BlobTags::from(
+        t.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_errors_are_classified_and_redacted() {
+        let e = azure_core::Error::with_message(
+            ErrorKind::Connection,
+            "GET http://h/c/b?sv=1&sig=SECRET failed",
+        );
+        let mapped = error(&e);
+        assert!(mapped.is_transient());
+        assert!(!mapped.to_string().contains("SECRET"), "{mapped}");
+        assert!(matches!(
+            error(&azure_core::Error::with_message(ErrorKind::Other, "x")),
+            StorageError::Permanent(_)
+        ));
+    }
+
+    #[test]
+    fn etags_round_trip_with_quotes() {
+        assert_eq!(etag(Some(&Etag::from("\"0x1\""))), "0x1");
+        assert_eq!(if_match("0x1").to_string(), "\"0x1\"");
+        assert_eq!(if_match("\"0x1\"").to_string(), "\"0x1\"");
+    }
+}

@@ -1,0 +1,277 @@
+//! [`BlobStore`] over the official `azure_storage_blob` 1.x crate.
+//!
+//! Owns the mapping from the port's operations to SDK calls. Authorisation (account SAS per request,
+//! or managed identity) and client options live in [`client`]; error and model translation in [`map`];
+//! listings in [`listing`]. Every error text is redacted before it leaves this module.
+
+mod client;
+mod listing;
+mod map;
+mod read;
+
+pub use client::managed_identity;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use azure_storage_blob::models::{
+    AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientGetPropertiesResultHeaders,
+    BlobClientSetTagsOptions, BlockBlobClientUploadOptions,
+};
+use azure_storage_blob::{BlobClient, BlobServiceClient};
+use bytes::Bytes;
+
+use super::connection::StorageConnection;
+use super::{
+    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
+};
+
+/// Blob access for one storage connection.
+pub struct AzureBlobStore {
+    account: String,
+    service: BlobServiceClient,
+    page_size: Option<u32>,
+}
+
+impl std::fmt::Debug for AzureBlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureBlobStore")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureBlobStore {
+    /// Builds a client for `conn` (SAS for key-based connections, managed identity otherwise).
+    /// No request is made here.
+    ///
+    /// # Errors
+    /// `Permanent` when the client cannot be built (e.g. managed identity over http).
+    pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
+        Ok(Self {
+            account: conn.account.clone(),
+            service: client::service_client(conn)?,
+            page_size: None,
+        })
+    }
+
+    /// Caps listing pages at `n` entries (service default 5000); tests use it to exercise paging.
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = Some(n.max(1));
+        self
+    }
+
+    fn blob(&self, blob: &BlobRef) -> BlobClient {
+        self.service.blob_client(&blob.container, &blob.name)
+    }
+
+    /// Creates `container`; "already exists" (a concurrent writer won) is success.
+    async fn create_container(&self, container: &str) -> Result<(), StorageError> {
+        match self
+            .service
+            .blob_container_client(container)
+            .create(None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match map::error(&e) {
+                StorageError::AlreadyExists => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// True when `e` says the container is missing (then writes create it and retry once).
+    fn container_missing(e: &azure_core::Error) -> bool {
+        map::error_code(e) == Some("ContainerNotFound")
+    }
+}
+
+/// Lower-cases metadata names: headers arrive lower-cased, listings keep the writer's case.
+fn metadata(m: HashMap<String, String>) -> Metadata {
+    m.into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
+#[async_trait]
+impl BlobStore for AzureBlobStore {
+    fn account(&self) -> &str {
+        &self.account
+    }
+
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
+        let r = self
+            .blob(blob)
+            .get_properties(None)
+            .await
+            .map_err(|e| map::error(&e))?;
+        let bad = |e: azure_core::Error| map::error(&e);
+        Ok(BlobProps {
+            content_length: r.content_length().map_err(bad)?.unwrap_or(0),
+            content_type: r.content_type().map_err(bad)?,
+            etag: map::etag(r.etag().map_err(bad)?.as_ref()),
+            last_modified: r.last_modified().map_err(bad)?,
+            created: r.creation_time().map_err(bad)?,
+            kind: map::kind(r.blob_type().map_err(bad)?.as_ref()),
+            metadata: metadata(r.metadata().map_err(bad)?),
+            // Absent header = no tags (the service omits it for untagged blobs).
+            tag_count: Some(
+                r.tag_count()
+                    .map_err(bad)?
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0),
+            ),
+        })
+    }
+
+    async fn read_range(
+        &self,
+        blob: &BlobRef,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
+        read::read_range(&self.blob(blob), offset, len).await
+    }
+
+    async fn list(
+        &self,
+        container: &str,
+        prefix: Option<&str>,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, StorageError> {
+        listing::list(
+            &self.service.blob_container_client(container),
+            prefix,
+            marker,
+            self.page_size,
+        )
+        .await
+    }
+
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
+        let r = self
+            .blob(blob)
+            .get_tags(None)
+            .await
+            .map_err(|e| map::error(&e))?;
+        Ok(map::tags(r.into_model().map_err(|e| map::error(&e))?))
+    }
+
+    async fn set_tags(
+        &self,
+        blob: &BlobRef,
+        tags: &Tags,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let body = map::sdk_tags(tags).try_into().map_err(|e| map::error(&e))?;
+        let options = BlobClientSetTagsOptions {
+            if_tags: if_tags.map(str::to_owned),
+            ..Default::default()
+        };
+        self.blob(blob)
+            .set_tags(body, Some(options))
+            .await
+            .map_err(|e| map::error(&e))?;
+        Ok(())
+    }
+
+    async fn find_by_tags(
+        &self,
+        container: &str,
+        expr: &str,
+        marker: Option<String>,
+    ) -> Result<Page<TaggedBlob>, StorageError> {
+        listing::find_by_tags(
+            &self.service.blob_container_client(container),
+            expr,
+            marker,
+            self.page_size,
+        )
+        .await
+    }
+
+    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
+        let options = BlobClientDeleteOptions {
+            if_match: Some(map::if_match(etag)),
+            ..Default::default()
+        };
+        match self
+            .blob(blob)
+            .delete(Some(options))
+            .await
+            .map_err(|e| map::error(&e))
+        {
+            // Azurite answers 412 (not 404) for a missing blob; one probe tells "gone" from "changed"
+            // so callers can treat an already-deleted blob as done.
+            Err(StorageError::PreconditionFailed) => match self.properties(blob).await {
+                Err(StorageError::NotFound) => Err(StorageError::NotFound),
+                _ => Err(StorageError::PreconditionFailed),
+            },
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn put(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
+        let client = self.blob(blob);
+        let upload = || {
+            let options = BlockBlobClientUploadOptions {
+                blob_content_type: Some(content_type.to_owned()),
+                metadata: Some(
+                    metadata
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                ..Default::default()
+            };
+            client.upload(body.clone().into(), Some(options))
+        };
+        let result = match upload().await {
+            Err(e) if Self::container_missing(&e) => {
+                self.create_container(&blob.container).await?;
+                upload().await
+            }
+            other => other,
+        };
+        let result = result.map_err(|e| map::error(&e))?;
+        Ok(map::etag(result.etag.as_ref()))
+    }
+
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
+        let client = self.blob(blob).append_blob_client();
+        let create = || {
+            let options = AppendBlobClientCreateOptions {
+                blob_content_type: Some(content_type.to_owned()),
+                ..Default::default()
+            };
+            client.create(Some(options))
+        };
+        match create().await {
+            Err(e) if Self::container_missing(&e) => {
+                self.create_container(&blob.container).await?;
+                create().await.map_err(|e| map::error(&e))?;
+            }
+            other => {
+                other.map_err(|e| map::error(&e))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
+        let len = body.len() as u64;
+        let client = self.blob(blob).append_blob_client();
+        client
+            .append_block(body.into(), len, None)
+            .await
+            .map_err(|e| map::error(&e))?;
+        Ok(())
+    }
+}

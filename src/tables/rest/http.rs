@@ -1,0 +1,228 @@
+//! One Table REST request: authorisation, standard headers, bounded retries, error classification.
+//!
+//! Retries connect errors, timeouts, 408, 429 and 5xx a few times (honouring `Retry-After`) within a
+//! small time budget, then reports `Transient` so the invocation is retried by the host instead of
+//! sitting in back-off. Error texts are redacted (request URLs carry the SAS).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use azure_core::credentials::TokenCredential;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, Response, StatusCode};
+
+use crate::storage::sas::SasSigner;
+use crate::tables::{Entity, TableError, strip_annotations};
+use crate::telemetry::redact;
+
+/// REST version: the oldest that supports Entra ID tokens; accepted by Azurite 3.35 and Azure.
+const VERSION: &str = "2019-02-02";
+/// Attempts per request (first try included).
+const ATTEMPTS: u32 = 3;
+/// No retry starts after this much time has passed since the first attempt.
+const BUDGET: Duration = Duration::from_secs(6);
+/// Longest single back-off, whatever `Retry-After` asks for.
+const MAX_DELAY: Duration = Duration::from_secs(2);
+
+/// How requests are authorised.
+pub(crate) enum Auth {
+    /// Account SAS (`ss=t`) in the query string.
+    Sas(SasSigner),
+    /// Bearer token from a credential (managed identity).
+    Token(Arc<dyn TokenCredential>),
+}
+
+/// A request to send: everything needed to rebuild it for a retry.
+pub(crate) struct Call<'a> {
+    /// HTTP method.
+    pub method: Method,
+    /// Path below the service URL (`Tables`, `t(PartitionKey='…',RowKey='…')`, `t()`).
+    pub path: &'a str,
+    /// Already encoded query parameters.
+    pub query: Vec<String>,
+    /// Extra headers (`If-Match`, `Prefer`, …).
+    pub headers: HeaderMap,
+    /// JSON body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+/// Sends `call`, retrying transient failures; returns the response for any non-retryable status.
+pub(crate) async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    auth: &Auth,
+    call: &Call<'_>,
+) -> Result<Response, TableError> {
+    let start = Instant::now();
+    let mut attempt = 1;
+    loop {
+        let (retry_in, last) = match try_once(http, base, auth, call).await {
+            Ok(res) if !retryable(res.status()) => return Ok(res),
+            Ok(res) => {
+                let delay = retry_after(&res).unwrap_or_else(|| backoff(attempt));
+                (
+                    delay,
+                    TableError::from_status(res.status().as_u16(), error_code(res).await),
+                )
+            }
+            Err(e) if e.is_transient() => (backoff(attempt), e),
+            Err(e) => return Err(e),
+        };
+        let delay = retry_in.min(MAX_DELAY);
+        if attempt >= ATTEMPTS || start.elapsed() + delay > BUDGET {
+            return Err(last);
+        }
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+    }
+}
+
+async fn try_once(
+    http: &reqwest::Client,
+    base: &str,
+    auth: &Auth,
+    call: &Call<'_>,
+) -> Result<Response, TableError> {
+    let mut query = call.query.clone();
+    if let Auth::Sas(signer) = auth {
+        query.push(signer.token());
+    }
+    let mut url = format!("{}/{}", base.trim_end_matches('/'), call.path);
+    if !query.is_empty() {
+        url = format!("{url}?{}", query.join("&"));
+    }
+    let date = httpdate_now();
+    let mut rb = http
+        .request(call.method.clone(), &url)
+        .header("x-ms-version", VERSION)
+        .header("x-ms-date", date)
+        .header("DataServiceVersion", "3.0")
+        .header("MaxDataServiceVersion", "3.0;NetFx")
+        .header("Accept", "application/json;odata=minimalmetadata")
+        .headers(call.headers.clone());
+    if let Some(body) = &call.body {
+        rb = rb
+            .header("Content-Type", "application/json")
+            .body(body.clone());
+    }
+    if let Auth::Token(cred) = auth {
+        let token = cred
+            .get_token(&["https://storage.azure.com/.default"], None)
+            .await
+            .map_err(|e| {
+                TableError::Transient(format!("credential: {}", redact(&e.to_string())))
+            })?;
+        rb = rb.bearer_auth(token.token.secret());
+    }
+    rb.send().await.map_err(|e| {
+        let builder = e.is_builder();
+        let text = redact(&e.without_url().to_string());
+        if builder {
+            TableError::Permanent(text)
+        } else {
+            TableError::Transient(text)
+        }
+    })
+}
+
+fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500..=599)
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(200 * 4u64.pow(attempt.saturating_sub(1)))
+}
+
+fn retry_after(res: &Response) -> Option<Duration> {
+    let v = res.headers().get("retry-after")?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The service's error code (`EntityAlreadyExists`, `UpdateConditionNotSatisfied`, …), for messages.
+pub(crate) async fn error_code(res: Response) -> String {
+    let header = res
+        .headers()
+        .get("x-ms-error-code")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = res.text().await.unwrap_or_default();
+    let from_body = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/odata.error/code")
+                .and_then(|c| c.as_str())
+                .map(str::to_owned)
+        });
+    redact(
+        &header
+            .or(from_body)
+            .unwrap_or_else(|| "(no error code)".to_owned()),
+    )
+}
+
+/// Maps a non-success response to an error.
+pub(crate) async fn fail(res: Response) -> TableError {
+    let status = res.status().as_u16();
+    TableError::from_status(status, error_code(res).await)
+}
+
+/// A header value from text we produced (ETags echo what the service sent).
+pub(crate) fn header(v: &str) -> Result<HeaderValue, TableError> {
+    HeaderValue::from_str(v).map_err(|_| TableError::Permanent("invalid ETag value".to_owned()))
+}
+
+fn httpdate_now() -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// The `ETag` response header.
+pub(crate) fn etag_of(res: &reqwest::Response) -> Result<String, TableError> {
+    res.headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| TableError::Permanent("response without ETag".to_owned()))
+}
+
+/// Removes what the service adds to every entity so results compare equal across implementations.
+pub(crate) fn clean(mut entity: Entity) -> Entity {
+    strip_annotations(&mut entity);
+    entity.remove("Timestamp");
+    entity
+}
+
+pub(crate) fn if_match(etag: &str) -> Result<HeaderMap, TableError> {
+    let mut h = HeaderMap::new();
+    h.insert("If-Match", header(etag)?);
+    Ok(h)
+}
+
+pub(crate) fn json(entity: &Entity) -> Result<Vec<u8>, TableError> {
+    serde_json::to_vec(entity).map_err(|e| TableError::Permanent(format!("entity: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_inside_the_budget() {
+        let total: Duration = (1..ATTEMPTS).map(|a| backoff(a).min(MAX_DELAY)).sum();
+        assert!(total < BUDGET, "{total:?}");
+        assert!(
+            retryable(StatusCode::SERVICE_UNAVAILABLE) && retryable(StatusCode::TOO_MANY_REQUESTS)
+        );
+        assert!(!retryable(StatusCode::PRECONDITION_FAILED) && !retryable(StatusCode::CONFLICT));
+    }
+
+    #[test]
+    fn dates_use_the_http_format() {
+        let d = httpdate_now();
+        assert!(d.ends_with(" GMT") && d.len() == 29, "{d}");
+    }
+}

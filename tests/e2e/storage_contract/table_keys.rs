@@ -1,0 +1,88 @@
+//! Table contract, keys and names: quotes, spaces, unicode and reserved characters in keys, and
+//! table-prefix isolation between deployments sharing an account.
+
+use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::tables::{Filter, TableError, TableStore, WriteMode};
+
+use super::tables::{all, entity, plain};
+use super::{azurite_connection, table_stores};
+use crate::harness::unique;
+
+#[tokio::test]
+async fn keys_with_quotes_spaces_and_unicode_round_trip() {
+    for (name, s) in table_stores() {
+        let t = unique("keys");
+        s.ensure_table(&t).await.expect("create");
+        for (pk, rk) in [
+            ("o'brien", "it''s"),
+            ("東京 ü", "a+b%20c&d=e"),
+            ("(x,y)", "'"),
+            ("", "empty-pk"),
+        ] {
+            let e = entity(pk, rk, "u", 1);
+            let etag = s
+                .write(&t, &e, WriteMode::Insert)
+                .await
+                .unwrap_or_else(|err| panic!("{name} {pk:?}/{rk:?}: {err:?}"));
+            let got = s
+                .get(&t, pk, rk)
+                .await
+                .expect("get")
+                .unwrap_or_else(|| panic!("{name}: {pk:?}/{rk:?} readable"));
+            assert_eq!(got.entity, plain(&e), "{name}");
+            let found = all(s.as_ref(), &t, Some(&Filter::partition(pk)), None)
+                .await
+                .0;
+            assert_eq!(found.len(), 1, "{name}: filter on {pk:?}");
+            s.delete(&t, pk, rk, Some(&etag))
+                .await
+                .unwrap_or_else(|err| panic!("{name} delete {pk:?}: {err:?}"));
+        }
+        let bad = s
+            .write(&t, &entity("a/b", "r", "u", 1), WriteMode::Upsert)
+            .await;
+        assert!(
+            matches!(bad, Err(TableError::Permanent(_))),
+            "{name}: '/' is not allowed in keys: {bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn table_prefixes_isolate_deployments() {
+    let Some(conn) = azurite_connection() else {
+        return;
+    };
+    let (a, b) = (
+        TableRestClient::new(&conn, &unique("pa")).expect("a"),
+        TableRestClient::new(&conn, &unique("pb")).expect("b"),
+    );
+    for s in [&a, &b] {
+        s.ensure_table("shared").await.expect("create");
+    }
+    a.write("shared", &entity("p", "r", "only-a", 1), WriteMode::Insert)
+        .await
+        .expect("write a");
+    assert!(b.get("shared", "p", "r").await.expect("get b").is_none());
+    assert!(
+        b.query("shared", None, None, None)
+            .await
+            .expect("query b")
+            .items
+            .is_empty()
+    );
+    b.write("shared", &entity("p", "r", "only-b", 1), WriteMode::Insert)
+        .await
+        .expect("same key, other prefix");
+    let got = a
+        .get("shared", "p", "r")
+        .await
+        .expect("get a")
+        .expect("exists");
+    assert_eq!(got.entity["User"], "only-a");
+    let invalid = a.ensure_table("has-dash").await;
+    assert!(
+        matches!(invalid, Err(TableError::Permanent(_))),
+        "{invalid:?}"
+    );
+}

@@ -1,0 +1,259 @@
+//! Table contract: insert/conflict, ETags, conditional replace and delete, filtered and paged queries.
+
+use bastion_recordings::tables::filter::Op;
+use bastion_recordings::tables::{
+    Entity, Filter, Stored, TableError, TableStore, WriteMode, get_i64, int64,
+};
+use serde_json::json;
+
+use super::table_stores;
+use crate::harness::unique;
+
+pub(super) fn entity(pk: &str, rk: &str, user: &str, size: i64) -> Entity {
+    let mut e = json!({"PartitionKey": pk, "RowKey": rk, "User": user, "Done": false})
+        .as_object()
+        .cloned()
+        .expect("object");
+    int64(&mut e, "Size", size);
+    e
+}
+
+/// The entity as it reads back: annotations gone.
+pub(super) fn plain(e: &Entity) -> Entity {
+    let mut e = e.clone();
+    e.retain(|k, _| !k.contains("@odata."));
+    e
+}
+
+pub(super) async fn all(
+    s: &dyn TableStore,
+    t: &str,
+    f: Option<&Filter>,
+    top: Option<u32>,
+) -> (Vec<Stored>, usize) {
+    let (mut items, mut next, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = s.query(t, f, top, next.take()).await.expect("query");
+        pages += 1;
+        assert!(
+            top.is_none_or(|n| page.items.len() <= n as usize),
+            "page larger than top"
+        );
+        items.extend(page.items);
+        match page.next {
+            Some(n) => next = Some(n),
+            None => return (items, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn insert_conflicts_and_get_returns_entity_with_etag() {
+    for (name, s) in table_stores() {
+        let t = unique("cat");
+        s.ensure_table(&t).await.expect("create");
+        s.ensure_table(&t).await.expect("idempotent");
+        let e = entity("p", "r1", "alice", 5_000_000_000);
+        let etag = s.write(&t, &e, WriteMode::Insert).await.expect("insert");
+        let again = s.write(&t, &e, WriteMode::Insert).await;
+        assert!(
+            matches!(again, Err(TableError::Conflict)),
+            "{name}: {again:?}"
+        );
+        let got = s.get(&t, "p", "r1").await.expect("get").expect("exists");
+        assert_eq!(got.etag, etag, "{name}");
+        assert_eq!(got.entity, plain(&e), "{name}");
+        assert_eq!(
+            get_i64(&got.entity, "Size"),
+            Some(5_000_000_000),
+            "{name}: Int64 round trip"
+        );
+        assert!(
+            s.get(&t, "p", "nope").await.expect("get").is_none(),
+            "{name}"
+        );
+        assert!(
+            s.get(&unique("absent"), "p", "r1")
+                .await
+                .expect("missing table")
+                .is_none(),
+            "{name}"
+        );
+        let no_table = s.write(&unique("absent"), &e, WriteMode::Upsert).await;
+        assert!(
+            matches!(no_table, Err(TableError::NotFound)),
+            "{name}: {no_table:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn if_match_replaces_only_the_current_version() {
+    for (name, s) in table_stores() {
+        let t = unique("cat");
+        s.ensure_table(&t).await.expect("create");
+        let v1 = s
+            .write(&t, &entity("p", "r", "a", 1), WriteMode::Upsert)
+            .await
+            .expect("upsert");
+        let v2 = s
+            .write(
+                &t,
+                &entity("p", "r", "b", 2),
+                WriteMode::IfMatch(v1.clone()),
+            )
+            .await
+            .expect("current etag");
+        assert_ne!(v1, v2, "{name}: every write changes the etag");
+        let stale = s
+            .write(
+                &t,
+                &entity("p", "r", "c", 3),
+                WriteMode::IfMatch(v1.clone()),
+            )
+            .await;
+        assert!(
+            matches!(stale, Err(TableError::PreconditionFailed)),
+            "{name}: {stale:?}"
+        );
+        let gone = s
+            .write(
+                &t,
+                &entity("p", "missing", "c", 3),
+                WriteMode::IfMatch(v2.clone()),
+            )
+            .await;
+        assert!(
+            matches!(gone, Err(TableError::NotFound)),
+            "{name}: {gone:?}"
+        );
+        // Upsert replaces the whole entity: properties not written again disappear.
+        let mut slim = entity("p", "r", "d", 4);
+        slim.remove("Done");
+        s.write(&t, &slim, WriteMode::Upsert)
+            .await
+            .expect("replace");
+        let got = s.get(&t, "p", "r").await.expect("get").expect("exists");
+        assert_eq!(got.entity, plain(&slim), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn deletes_honour_etags_and_report_missing_entities() {
+    for (name, s) in table_stores() {
+        let t = unique("cat");
+        s.ensure_table(&t).await.expect("create");
+        let old = s
+            .write(&t, &entity("p", "r", "a", 1), WriteMode::Upsert)
+            .await
+            .expect("v1");
+        let cur = s
+            .write(&t, &entity("p", "r", "a", 2), WriteMode::Upsert)
+            .await
+            .expect("v2");
+        let stale = s.delete(&t, "p", "r", Some(&old)).await;
+        assert!(
+            matches!(stale, Err(TableError::PreconditionFailed)),
+            "{name}: {stale:?}"
+        );
+        s.delete(&t, "p", "r", Some(&cur))
+            .await
+            .expect("current etag");
+        assert!(s.get(&t, "p", "r").await.expect("get").is_none(), "{name}");
+        let missing = s.delete(&t, "p", "r", None).await;
+        assert!(
+            matches!(missing, Err(TableError::NotFound)),
+            "{name}: {missing:?}"
+        );
+        s.write(&t, &entity("p", "r2", "a", 1), WriteMode::Insert)
+            .await
+            .expect("insert");
+        s.delete(&t, "p", "r2", None).await.expect("unconditional");
+        assert!(s.get(&t, "p", "r2").await.expect("get").is_none(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn queries_filter_strings_and_int64_and_page_with_small_top() {
+    for (name, s) in table_stores() {
+        let t = unique("q");
+        s.ensure_table(&t).await.expect("create");
+        let rows = [
+            ("a", "1", "alice", 10),
+            ("a", "2", "bob", 3_000_000_000),
+            ("a", "3", "o'hara", 7),
+            ("b", "1", "alice", 5_000_000_000),
+            ("b", "2", "carol", 1),
+            ("c", "1", "dave", 2),
+        ];
+        for (pk, rk, user, size) in rows {
+            s.write(&t, &entity(pk, rk, user, size), WriteMode::Insert)
+                .await
+                .expect("insert");
+        }
+        let keys = |v: &[Stored]| {
+            v.iter()
+                .map(|x| {
+                    format!(
+                        "{}/{}",
+                        x.entity["PartitionKey"].as_str().unwrap_or(""),
+                        x.entity["RowKey"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let (every, pages) = all(s.as_ref(), &t, None, Some(2)).await;
+        assert_eq!(
+            keys(&every),
+            ["a/1", "a/2", "a/3", "b/1", "b/2", "c/1"],
+            "{name}: key order"
+        );
+        assert!(pages >= 3, "{name}: {pages} pages");
+        assert!(
+            every.iter().all(|x| !x.etag.is_empty()),
+            "{name}: query results carry etags"
+        );
+        let big = Filter::int("Size", Op::Gt, i64::from(i32::MAX));
+        assert_eq!(
+            keys(&all(s.as_ref(), &t, Some(&big), None).await.0),
+            ["a/2", "b/1"],
+            "{name}: Int64 comparison"
+        );
+        let alice_or_quote = Filter::Or(vec![
+            Filter::str("User", Op::Eq, "alice"),
+            Filter::str("User", Op::Eq, "o'hara"),
+        ]);
+        assert_eq!(
+            keys(&all(s.as_ref(), &t, Some(&alice_or_quote), Some(1)).await.0),
+            ["a/1", "a/3", "b/1"],
+            "{name}: or + quotes"
+        );
+        let and = Filter::And(vec![
+            Filter::partition("a"),
+            Filter::int("Size", Op::Le, 10),
+            Filter::str("User", Op::Ge, "b"),
+        ]);
+        assert_eq!(
+            keys(&all(s.as_ref(), &t, Some(&and), None).await.0),
+            ["a/3"],
+            "{name}: and"
+        );
+        let none = Filter::str("User", Op::Eq, "nobody");
+        assert!(
+            all(s.as_ref(), &t, Some(&none), Some(2)).await.0.is_empty(),
+            "{name}"
+        );
+        // A query result's etag is usable for a conditional replace.
+        let first = &every[0];
+        let mut e = first.entity.clone();
+        e.insert("Done".into(), json!(true));
+        s.write(&t, &e, WriteMode::IfMatch(first.etag.clone()))
+            .await
+            .expect("etag from query works");
+        let missing = s.query(&unique("absent"), None, None, None).await;
+        assert!(
+            matches!(missing, Err(TableError::NotFound)),
+            "{name}: {missing:?}"
+        );
+    }
+}
