@@ -2,6 +2,7 @@
 //! the Functions host protocol to them, against in-memory stores or Azurite (`TEST_AZURITE=1`).
 
 mod harness;
+mod audit_logs;
 mod protocol;
 mod recordings;
 mod storage_contract;
