@@ -17,10 +17,16 @@ use bastion_recordings::audit_logs::tail::batch::Batch;
 const CHUNK: usize = 4 << 20;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     match args.first().map(String::as_str) {
         Some("generate") => generate(&args[1], args[2].parse().expect("megabytes")),
-        Some("run") => run(&args[1], args.get(2).map_or(5, |n| n.parse().expect("repeats"))),
+        Some("run") => run(
+            &args[1],
+            args.get(2).map_or(5, |n| n.parse().expect("repeats")),
+        ),
         _ => eprintln!("usage: auditlogs generate <file> <megabytes> | run <file> [repeats]"),
     }
 }
@@ -35,7 +41,14 @@ impl Rng {
     }
     fn guid(&mut self) -> String {
         let (a, b) = (self.next(), self.next());
-        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", a >> 32, a & 0xffff, (a >> 16) & 0xfff, b & 0xfff, b >> 16)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            a & 0xffff,
+            (a >> 16) & 0xfff,
+            b & 0xfff,
+            b >> 16
+        )
     }
 }
 
@@ -44,11 +57,24 @@ fn record(rng: &mut Rng, tunnel: &str, sec: u64, kind: u64) -> String {
     let (message, op, extra) = match kind {
         0 => ("Successfully Connected.", "connect", String::new()),
         1 => ("Login Failed", "connect", String::new()),
-        _ => ("Session Ended", "disconnect", format!(r#","sessionStartTime":"2025-03-14T09:{:02}:00.000Z","sessionEndTime":"2025-03-14T09:{:02}:30.000Z","duration":{}"#, sec % 60, (sec + 7) % 60, 30_000 + sec)),
+        _ => (
+            "Session Ended",
+            "disconnect",
+            format!(
+                r#","sessionStartTime":"2025-03-14T09:{:02}:00.000Z","sessionEndTime":"2025-03-14T09:{:02}:30.000Z","duration":{}"#,
+                sec % 60,
+                (sec + 7) % 60,
+                30_000 + sec
+            ),
+        ),
     };
     format!(
         r#"{{"time":"2025-03-14T09:{m:02}:{s:02}.{ms:03}Z","resourceId":"/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","operationName":"Microsoft.Network/BastionHost/{op}","category":"BastionAuditLogs","level":"Informational","location":"westeurope","properties":{{"userName":"user{user}","userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36 Edg/122.0.2365.92","clientIpAddress":"203.0.{ip}.{ip2}","clientPort":{port},"protocol":"{proto}","targetResourceId":"/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-APP-WEU/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-APP-{vm:03}","subscriptionId":"11111111-2222-3333-4444-555555555555","message":"{message}","resourceType":"VM","targetVMIPAddress":"10.10.{ip}.{vm}","userEmail":"user{user}@contoso.com","tunnelId":"{tunnel}"{extra}}},"FluentdIngestTimestamp":"2025-03-14T09:{m:02}:{s:02}.0000000Z","Region":"westeurope","CustomerSubscriptionId":"11111111-2222-3333-4444-555555555555"}}"#,
-        m = (sec / 60) % 60, s = sec % 60, ms = sec % 1000, ip2 = (ip * 7) % 250, port = 1024 + sec % 60000,
+        m = (sec / 60) % 60,
+        s = sec % 60,
+        ms = sec % 1000,
+        ip2 = (ip * 7) % 250,
+        port = 1024 + sec % 60000,
         proto = if vm % 2 == 0 { "ssh" } else { "rdp" },
     )
 }
@@ -74,7 +100,9 @@ fn generate(path: &str, megabytes: u64) {
             record(&mut rng, &t, sec, 0)
         };
         let eol: &[u8] = if sec % 97 == 0 { b"\r\n" } else { b"\n" };
-        out.write_all(line.as_bytes()).and_then(|()| out.write_all(eol)).expect("write");
+        out.write_all(line.as_bytes())
+            .and_then(|()| out.write_all(eol))
+            .expect("write");
         written += (line.len() + eol.len()) as u64;
     }
     out.flush().expect("flush");
@@ -84,7 +112,8 @@ fn generate(path: &str, megabytes: u64) {
 fn one_run(path: &str) -> (f64, u64, u64, u64, u64) {
     let mut file = std::fs::File::open(path).expect("open");
     let mut buf = vec![0u8; CHUNK * 2];
-    let (mut filled, mut bytes, mut records, mut sessions, mut corrupt) = (0usize, 0u64, 0u64, 0u64, 0u64);
+    let (mut filled, mut bytes, mut records, mut sessions, mut corrupt) =
+        (0usize, 0u64, 0u64, 0u64, 0u64);
     let started = Instant::now();
     loop {
         let n = file.read(&mut buf[filled..]).expect("read");
@@ -99,7 +128,12 @@ fn one_run(path: &str) -> (f64, u64, u64, u64, u64) {
             &mut |off, rec| {
                 // The tail hands each record its raw line (kept as `LastRaw`): do the same work here.
                 let rest = &data[off as usize..];
-                batch.add(&rec, &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())], "bas-hub-weu", window);
+                batch.add(
+                    &rec,
+                    &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())],
+                    "bas-hub-weu",
+                    window,
+                );
             },
             &mut |_, _| corrupt += 1,
         );
@@ -115,12 +149,22 @@ fn one_run(path: &str) -> (f64, u64, u64, u64, u64) {
             panic!("line longer than the chunk");
         }
     }
-    (started.elapsed().as_secs_f64(), bytes, records, sessions, corrupt)
+    (
+        started.elapsed().as_secs_f64(),
+        bytes,
+        records,
+        sessions,
+        corrupt,
+    )
 }
 
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn run(path: &str, repeats: usize) {
@@ -128,10 +172,15 @@ fn run(path: &str, repeats: usize) {
     for i in 0..repeats {
         let (secs, bytes, records, sessions, corrupt) = one_run(path);
         let mbps = bytes as f64 / 1e6 / secs;
-        println!("{{\"impl\":\"rust\",\"run\":{i},\"secs\":{secs:.3},\"bytes\":{bytes},\"records\":{records},\"session_upserts\":{sessions},\"corrupt\":{corrupt},\"mb_per_s\":{mbps:.1}}}");
+        println!(
+            "{{\"impl\":\"rust\",\"run\":{i},\"secs\":{secs:.3},\"bytes\":{bytes},\"records\":{records},\"session_upserts\":{sessions},\"corrupt\":{corrupt},\"mb_per_s\":{mbps:.1}}}"
+        );
         speeds.push(secs);
     }
     speeds.sort_by(f64::total_cmp);
     let median = speeds[speeds.len() / 2];
-    println!("{{\"impl\":\"rust\",\"median_secs\":{median:.3},\"peak_rss_kib\":{}}}", peak_rss_kib());
+    println!(
+        "{{\"impl\":\"rust\",\"median_secs\":{median:.3},\"peak_rss_kib\":{}}}",
+        peak_rss_kib()
+    );
 }

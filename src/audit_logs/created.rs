@@ -21,17 +21,32 @@ use crate::recordings::handler::decode_event;
 pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let event = decode_event(&inv)?;
     if !event.is_created() {
-        return Ok(Outcome::skipped(format!("event type {} is not handled", event.event_type)));
+        return Ok(Outcome::skipped(format!(
+            "event type {} is not handled",
+            event.event_type
+        )));
     }
     if event.container != state.config.auditlogs_container {
-        return Ok(Outcome::skipped(format!("container {} is not the audit-log container", event.container)));
+        return Ok(Outcome::skipped(format!(
+            "container {} is not the audit-log container",
+            event.container
+        )));
     }
-    if !event.account.eq_ignore_ascii_case(state.audit_logs.account()) {
-        return Ok(Outcome::skipped(format!("account {} is not the configured audit-log account", event.account)));
+    if !event
+        .account
+        .eq_ignore_ascii_case(state.audit_logs.account())
+    {
+        return Ok(Outcome::skipped(format!(
+            "account {} is not the configured audit-log account",
+            event.account
+        )));
     }
     let now = tail::now_of(&state, &inv);
     match register(&state, &event.blob, event.time, now, true).await? {
-        None => Ok(Outcome::skipped(format!("{} is not an hourly Bastion audit-log blob", event.blob))),
+        None => Ok(Outcome::skipped(format!(
+            "{} is not an hourly Bastion audit-log blob",
+            event.blob
+        ))),
         Some(report) => Ok(tail::outcome(report)),
     }
 }
@@ -49,12 +64,16 @@ pub async fn register(
     now: OffsetDateTime,
     read: bool,
 ) -> Result<Option<TickReport>, HandlerError> {
-    let Ok(hour) = parse_blob_path(blob_name) else { return Ok(None) };
+    let Ok(hour) = parse_blob_path(blob_name) else {
+        return Ok(None);
+    };
     let repo = CursorRepo::new(state.tables.clone());
     let fresh = Cursor::new(blob_name, hour.hour, created, &hour.bastion_host);
     repo.register(&fresh).await?;
     let Some(cursor) = repo.get(blob_name, hour.hour).await? else {
-        return Err(HandlerError::storage(anyhow::anyhow!("cursor of {blob_name} vanished after registration")));
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "cursor of {blob_name} vanished after registration"
+        )));
     };
     let mut report = TickReport::default();
     if cursor.done || !read {
@@ -72,10 +91,20 @@ pub async fn register(
     Ok(Some(report))
 }
 
-async fn bursts(state: &AppState, touched: &BTreeSet<String>) -> Result<Vec<crate::notify::Notification>, HandlerError> {
+async fn bursts(
+    state: &AppState,
+    touched: &BTreeSet<String>,
+) -> Result<Vec<crate::notify::Notification>, HandlerError> {
     let mut out = Vec::new();
     for pk in touched {
-        if let Some(n) = failed::check(&state.tables, pk, state.audit.failed_login_threshold, state.audit.failed_login_window).await? {
+        if let Some(n) = failed::check(
+            &state.tables,
+            pk,
+            state.audit.failed_login_threshold,
+            state.audit.failed_login_window,
+        )
+        .await?
+        {
             out.push(n);
         }
     }

@@ -26,7 +26,12 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
     let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
     let is = |i: usize, want: &str| lower.get(i).is_some_and(|p| p == want);
     // [resourceid=, subscriptions, <sub>, resourcegroups, <rg>, providers, microsoft.network, bastionhosts, <name>, y=, m=, d=, h=, m=00, pt1h.json]
-    if parts.len() != 15 || !is(0, "resourceid=") || !is(1, "subscriptions") || !is(3, "resourcegroups") || !is(5, "providers") {
+    if parts.len() != 15
+        || !is(0, "resourceid=")
+        || !is(1, "subscriptions")
+        || !is(3, "resourcegroups")
+        || !is(5, "providers")
+    {
         return Err("not a resourceId=/SUBSCRIPTIONS/…/RESOURCEGROUPS/… path".into());
     }
     if !is(6, "microsoft.network") || !is(7, "bastionhosts") {
@@ -36,12 +41,24 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
         return Err("not an hourly PT1H.json blob".into());
     }
     let field = |i: usize, key: &str, len: usize| -> Result<u16, String> {
-        let v = lower[i].strip_prefix(key).filter(|v| v.len() == len && v.bytes().all(|b| b.is_ascii_digit()));
-        v.and_then(|v| v.parse().ok()).ok_or_else(|| format!("bad `{key}` segment"))
+        let v = lower[i]
+            .strip_prefix(key)
+            .filter(|v| v.len() == len && v.bytes().all(|b| b.is_ascii_digit()));
+        v.and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("bad `{key}` segment"))
     };
-    let (y, m, d, h) = (field(9, "y=", 4)?, field(10, "m=", 2)?, field(11, "d=", 2)?, field(12, "h=", 2)?);
-    let month = u8::try_from(m).ok().and_then(|m| Month::try_from(m).ok()).ok_or("bad month")?;
-    let date = Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0)).map_err(|_| "bad date")?;
+    let (y, m, d, h) = (
+        field(9, "y=", 4)?,
+        field(10, "m=", 2)?,
+        field(11, "d=", 2)?,
+        field(12, "h=", 2)?,
+    );
+    let month = u8::try_from(m)
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .ok_or("bad month")?;
+    let date = Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0))
+        .map_err(|_| "bad date")?;
     let time = Time::from_hms(u8::try_from(h).unwrap_or(99), 0, 0).map_err(|_| "bad hour")?;
     if [2, 4, 8].iter().any(|&i| parts[i].is_empty()) {
         return Err("empty subscription, resource group or host".into());
@@ -68,7 +85,10 @@ mod tests {
         assert_eq!(b.bastion_host, "bas-hub-weu");
         assert_eq!(b.resource_group, "rg-hub-weu");
         assert_eq!(b.hour, datetime!(2025-03-14 09:00 UTC));
-        assert_eq!(parse_blob_path(&GOOD.to_ascii_lowercase()).expect("lower"), b);
+        assert_eq!(
+            parse_blob_path(&GOOD.to_ascii_lowercase()).expect("lower"),
+            b
+        );
     }
 
     #[test]

@@ -82,7 +82,10 @@ impl AuditSettings {
                 None => default,
                 Some(Ok(v)) if v > 0 => v,
                 Some(_) => {
-                    tracing::warn!(setting = k, "invalid value (expected a positive integer); using the default");
+                    tracing::warn!(
+                        setting = k,
+                        "invalid value (expected a positive integer); using the default"
+                    );
                     default
                 }
             }
@@ -90,9 +93,14 @@ impl AuditSettings {
         let secs = |d: Duration| u64::try_from(d.whole_seconds()).unwrap_or(0);
         let dur = |k: &str, unit: i64, default: Duration| {
             let v = num(k, secs(default) / unit.unsigned_abs());
-            Duration::seconds(i64::try_from(v).unwrap_or(i64::MAX / unit).saturating_mul(unit))
+            Duration::seconds(
+                i64::try_from(v)
+                    .unwrap_or(i64::MAX / unit)
+                    .saturating_mul(unit),
+            )
         };
-        let size = |k: &str, default: usize| usize::try_from(num(k, default as u64)).unwrap_or(default);
+        let size =
+            |k: &str, default: usize| usize::try_from(num(k, default as u64)).unwrap_or(default);
         Self {
             tail_max_blobs: size("AUDIT_TAIL_MAX_BLOBS", d.tail_max_blobs),
             tail_max_bytes: num("AUDIT_TAIL_MAX_BYTES", d.tail_max_bytes),
@@ -118,12 +126,18 @@ mod tests {
 
     #[test]
     fn defaults_overrides_and_invalid_values() {
-        let map: HashMap<&str, &str> =
-            HashMap::from([("AUDIT_TAIL_WINDOW_HOURS", "24"), ("FAILED_LOGIN_THRESHOLD", "0"), ("UNRECORDED_GRACE_MINUTES", "x")]);
+        let map: HashMap<&str, &str> = HashMap::from([
+            ("AUDIT_TAIL_WINDOW_HOURS", "24"),
+            ("FAILED_LOGIN_THRESHOLD", "0"),
+            ("UNRECORDED_GRACE_MINUTES", "x"),
+        ]);
         let s = AuditSettings::from_lookup(&|k| map.get(k).map(|v| (*v).to_owned()));
         assert_eq!(s.tail_window, Duration::hours(24));
         assert_eq!(s.failed_login_threshold, 5, "0 is invalid");
         assert_eq!(s.unrecorded_grace, Duration::minutes(30));
-        assert_eq!(AuditSettings::from_lookup(&|_| None), AuditSettings::default());
+        assert_eq!(
+            AuditSettings::from_lookup(&|_| None),
+            AuditSettings::default()
+        );
     }
 }

@@ -69,12 +69,24 @@ fn mentions(hints: &str, value: &str) -> bool {
 }
 
 /// Heuristic match of a recording against indexed sessions; `None` when no session fits.
-pub fn match_heuristic(rec: &RecordingFacts, rows: &[WindowRow], lag: Duration, open_max: Duration) -> Option<Match> {
-    let mut candidates: Vec<&WindowRow> = rows.iter().filter(|r| in_window(r, rec.created, lag, open_max)).collect();
+pub fn match_heuristic(
+    rec: &RecordingFacts,
+    rows: &[WindowRow],
+    lag: Duration,
+    open_max: Duration,
+) -> Option<Match> {
+    let mut candidates: Vec<&WindowRow> = rows
+        .iter()
+        .filter(|r| in_window(r, rec.created, lag, open_max))
+        .collect();
     // Narrow only by what the recording actually mentions; an unmentioned field narrows nothing.
     let fields: [fn(&WindowRow) -> &str; 3] = [|r| &r.vm, |r| &r.user_email, |r| &r.user_name];
     for field in fields {
-        let mentioned: Vec<&WindowRow> = candidates.iter().copied().filter(|r| mentions(&rec.hints, field(r))).collect();
+        let mentioned: Vec<&WindowRow> = candidates
+            .iter()
+            .copied()
+            .filter(|r| mentions(&rec.hints, field(r)))
+            .collect();
         if !mentioned.is_empty() {
             candidates = mentioned;
         }
@@ -84,8 +96,14 @@ pub fn match_heuristic(rec: &RecordingFacts, rows: &[WindowRow], lag: Duration, 
     tunnels.dedup();
     match tunnels.len() {
         0 => None,
-        1 => Some(Match { confidence: Confidence::Heuristic, tunnels }),
-        _ => Some(Match { confidence: Confidence::Ambiguous, tunnels }),
+        1 => Some(Match {
+            confidence: Confidence::Heuristic,
+            tunnels,
+        }),
+        _ => Some(Match {
+            confidence: Confidence::Ambiguous,
+            tunnels,
+        }),
     }
 }
 

@@ -44,10 +44,28 @@ pub fn bucket(t: OffsetDateTime, window: Duration) -> OffsetDateTime {
 
 impl FailedLogin {
     /// The attempt described by a one-record session, if it has a time and a target.
-    pub fn from_session(s: &SessionRecord, time: Option<OffsetDateTime>, window: Duration) -> Option<Self> {
-        let vm = if s.target_vm.is_empty() { s.target_ip.clone() } else { s.target_vm.clone() };
-        let user = if s.user_name.is_empty() { s.user_email.to_ascii_lowercase() } else { s.user_name.to_ascii_lowercase() };
-        Some(Self { tunnel_id: s.tunnel_id.clone(), window: bucket(time?, window), vm, user, client_ip: s.client_ip.clone() })
+    pub fn from_session(
+        s: &SessionRecord,
+        time: Option<OffsetDateTime>,
+        window: Duration,
+    ) -> Option<Self> {
+        let vm = if s.target_vm.is_empty() {
+            s.target_ip.clone()
+        } else {
+            s.target_vm.clone()
+        };
+        let user = if s.user_name.is_empty() {
+            s.user_email.to_ascii_lowercase()
+        } else {
+            s.user_name.to_ascii_lowercase()
+        };
+        Some(Self {
+            tunnel_id: s.tunnel_id.clone(),
+            window: bucket(time?, window),
+            vm,
+            user,
+            client_ip: s.client_ip.clone(),
+        })
     }
 
     /// The partitions this attempt counts in: one per dimension that is known.
@@ -65,7 +83,10 @@ impl FailedLogin {
 ///
 /// # Errors
 /// Table errors.
-pub async fn record(tables: &Arc<dyn TableStore>, f: &FailedLogin) -> Result<Vec<String>, TableError> {
+pub async fn record(
+    tables: &Arc<dyn TableStore>,
+    f: &FailedLogin,
+) -> Result<Vec<String>, TableError> {
     let parts = f.partitions();
     for pk in &parts {
         let mut e = Entity::new();
@@ -88,10 +109,16 @@ pub async fn check(
     window: Duration,
 ) -> Result<Option<Notification>, TableError> {
     let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), 10_000).await?;
-    if rows.iter().any(|r| get_str(&r.entity, "RowKey") == Some(MARKER)) {
+    if rows
+        .iter()
+        .any(|r| get_str(&r.entity, "RowKey") == Some(MARKER))
+    {
         return Ok(None);
     }
-    let tunnels: Vec<&str> = rows.iter().filter_map(|r| get_str(&r.entity, "RowKey")).collect();
+    let tunnels: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| get_str(&r.entity, "RowKey"))
+        .collect();
     if tunnels.len() < threshold {
         return Ok(None);
     }
@@ -108,8 +135,15 @@ pub async fn check(
 fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
     let fact = decode_key(pk).unwrap_or_default();
     let mut parts = fact.splitn(4, '|');
-    let (start, dim, value, vm) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let end = crate::invocation::decode::timestamp(start).map(|s| format_utc(s + window)).unwrap_or_default();
+    let (start, dim, value, vm) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let end = crate::invocation::decode::timestamp(start)
+        .map(|s| format_utc(s + window))
+        .unwrap_or_default();
     let data = json!({
         "dimension": if dim == "ip" { "clientIp" } else { "user" },
         "value": value, "targetVm": vm, "windowStart": start, "windowEnd": end,
@@ -120,7 +154,11 @@ fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
         &fact,
         start.to_owned(),
         Severity::Warning,
-        format!("{} failed Bastion logins to {vm} within {} min", tunnels.len(), window.whole_minutes()),
+        format!(
+            "{} failed Bastion logins to {vm} within {} min",
+            tunnels.len(),
+            window.whole_minutes()
+        ),
         data,
     )
 }

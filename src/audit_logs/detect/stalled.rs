@@ -29,51 +29,103 @@ pub fn is_stalled(ended_sessions: usize, recordings_in_window: usize) -> bool {
 ///
 /// # Errors
 /// Table errors.
-pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Option<Notification>, TableError> {
+pub async fn run(
+    state: &AppState,
+    now: OffsetDateTime,
+) -> Result<Option<Notification>, TableError> {
     let (after, lag) = (state.audit.stalled_after, state.audit.upload_lag);
     let since = now - after;
     let ended = count_ended(state, since, now - lag).await?;
     let recordings = count_recordings(state, since, now).await?;
     let stalled = is_stalled(ended, recordings);
     let mut started = false;
-    update(&state.tables, STATE_TABLE, MARKER_PK, MARKER_RK, &mut |cur| {
-        let active = cur.and_then(|e| e.get("Active")).and_then(Value::as_bool).unwrap_or(false);
-        started = stalled && !active;
-        if stalled == active {
-            return None;
-        }
-        let mut e = cur.cloned().unwrap_or_default();
-        e.insert("Active".into(), Value::Bool(stalled));
-        if stalled {
-            e.insert("Since".into(), Value::String(format_utc(since)));
-        }
-        Some(e)
-    })
+    update(
+        &state.tables,
+        STATE_TABLE,
+        MARKER_PK,
+        MARKER_RK,
+        &mut |cur| {
+            let active = cur
+                .and_then(|e| e.get("Active"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            started = stalled && !active;
+            if stalled == active {
+                return None;
+            }
+            let mut e = cur.cloned().unwrap_or_default();
+            e.insert("Active".into(), Value::Bool(stalled));
+            if stalled {
+                e.insert("Since".into(), Value::String(format_utc(since)));
+            }
+            Some(e)
+        },
+    )
     .await?;
     if !started {
         return Ok(None);
     }
     let data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": after.whole_hours()});
-    let title = format!("No Bastion recording for {} h although {ended} sessions ended: check the recording SAS/identity", after.whole_hours());
-    Ok(Some(Notification::new("recordings.stalled", &format_utc(since), format_utc(now), Severity::Critical, title, data)))
+    let title = format!(
+        "No Bastion recording for {} h although {ended} sessions ended: check the recording SAS/identity",
+        after.whole_hours()
+    );
+    Ok(Some(Notification::new(
+        "recordings.stalled",
+        &format_utc(since),
+        format_utc(now),
+        Severity::Critical,
+        title,
+        data,
+    )))
 }
 
-async fn count_ended(state: &AppState, from: OffsetDateTime, to: OffsetDateTime) -> Result<usize, TableError> {
+async fn count_ended(
+    state: &AppState,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<usize, TableError> {
     let filter = Filter::And(vec![
-        Filter::str("PartitionKey", Op::Ge, format_date((from - Duration::days(1)).date())),
-        Filter::str("Outcome", Op::Eq, crate::audit_logs::sessions::outcome::CONNECTED),
-        Filter::str("End", Op::Ge, crate::invocation::decode::format_utc_millis(from)),
+        Filter::str(
+            "PartitionKey",
+            Op::Ge,
+            format_date((from - Duration::days(1)).date()),
+        ),
+        Filter::str(
+            "Outcome",
+            Op::Eq,
+            crate::audit_logs::sessions::outcome::CONNECTED,
+        ),
+        Filter::str(
+            "End",
+            Op::Ge,
+            crate::invocation::decode::format_utc_millis(from),
+        ),
     ]);
     let rows = query_all(&state.tables, WINDOWS_TABLE, &filter, 1000).await?;
-    Ok(rows.iter().filter_map(|s| WindowRow::from_entity(&s.entity)).filter(|r| r.end.is_some_and(|e| e <= to)).count())
+    Ok(rows
+        .iter()
+        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .filter(|r| r.end.is_some_and(|e| e <= to))
+        .count())
 }
 
-async fn count_recordings(state: &AppState, from: OffsetDateTime, to: OffsetDateTime) -> Result<usize, TableError> {
+async fn count_recordings(
+    state: &AppState,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<usize, TableError> {
     let mut day = from.date();
     while day <= to.date() {
-        let filter = Filter::And(vec![Filter::partition(&format_date(day)), Filter::str("BlobCreated", Op::Ge, format_utc(from))]);
+        let filter = Filter::And(vec![
+            Filter::partition(&format_date(day)),
+            Filter::str("BlobCreated", Op::Ge, format_utc(from)),
+        ]);
         let rows = query_all(&state.tables, RECORDINGS_TABLE, &filter, 1).await?;
-        if rows.iter().any(|r| get_str(&r.entity, "BlobCreated").is_some()) {
+        if rows
+            .iter()
+            .any(|r| get_str(&r.entity, "BlobCreated").is_some())
+        {
             return Ok(rows.len());
         }
         day = match day.next_day() {

@@ -30,9 +30,17 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
 ///
 /// # Errors
 /// Table errors.
-pub async fn run(state: &AppState, now: OffsetDateTime, window: Duration) -> Result<Vec<Notification>, TableError> {
+pub async fn run(
+    state: &AppState,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Result<Vec<Notification>, TableError> {
     let filter = Filter::And(vec![
-        Filter::str("PartitionKey", Op::Ge, format_date((now - window - Duration::days(1)).date())),
+        Filter::str(
+            "PartitionKey",
+            Op::Ge,
+            format_date((now - window - Duration::days(1)).date()),
+        ),
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
         Filter::bool("Recorded", false),
         Filter::bool("UnrecordedNotified", false),
@@ -40,15 +48,26 @@ pub async fn run(state: &AppState, now: OffsetDateTime, window: Duration) -> Res
     let rows = query_all(&state.tables, WINDOWS_TABLE, &filter, 5000).await?;
     let grace = state.audit.unrecorded_grace;
     let mut out = Vec::new();
-    for row in rows.iter().filter_map(|s| WindowRow::from_entity(&s.entity)).filter(|r| is_due(r, now, grace)).take(LIMIT) {
+    for row in rows
+        .iter()
+        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .filter(|r| is_due(r, now, grace))
+        .take(LIMIT)
+    {
         let mut won = false;
-        update(&state.tables, WINDOWS_TABLE, &format_date(row.start.date()), &row.tunnel_id, &mut |cur| {
-            let current = WindowRow::from_entity(cur?)?;
-            won = is_due(&current, now, grace);
-            let mut e = cur?.clone();
-            e.insert("UnrecordedNotified".into(), Value::Bool(true));
-            won.then_some(e)
-        })
+        update(
+            &state.tables,
+            WINDOWS_TABLE,
+            &format_date(row.start.date()),
+            &row.tunnel_id,
+            &mut |cur| {
+                let current = WindowRow::from_entity(cur?)?;
+                won = is_due(&current, now, grace);
+                let mut e = cur?.clone();
+                e.insert("UnrecordedNotified".into(), Value::Bool(true));
+                won.then_some(e)
+            },
+        )
         .await?;
         if won {
             out.push(notification(&row));
@@ -64,7 +83,10 @@ pub fn notification(row: &WindowRow) -> Notification {
         &row.tunnel_id,
         row.end.map(format_utc).unwrap_or_default(),
         Severity::Warning,
-        format!("Bastion session to {} ended without a recording", if row.vm.is_empty() { "a VM" } else { &row.vm }),
+        format!(
+            "Bastion session to {} ended without a recording",
+            if row.vm.is_empty() { "a VM" } else { &row.vm }
+        ),
         json!({
             "tunnelId": row.tunnel_id, "bastionHost": row.host, "targetVm": row.vm,
             "userName": row.user_name, "userEmail": row.user_email, "protocol": row.protocol,

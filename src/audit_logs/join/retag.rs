@@ -18,23 +18,38 @@ use crate::storage::{BlobRef, StorageError};
 ///
 /// # Errors
 /// `Retryable` on storage failures (a vanished blob is not an error: the row is left as is).
-pub async fn retag(state: &AppState, entry: &mut CatalogueEntry, s: &SessionRecord) -> Result<(), HandlerError> {
-    let metadata: BTreeMap<String, String> = serde_json::from_str(&entry.metadata).unwrap_or_default();
+pub async fn retag(
+    state: &AppState,
+    entry: &mut CatalogueEntry,
+    s: &SessionRecord,
+) -> Result<(), HandlerError> {
+    let metadata: BTreeMap<String, String> =
+        serde_json::from_str(&entry.metadata).unwrap_or_default();
     let subject = Subject {
         container: &entry.container,
         blob: &entry.blob_name,
         metadata: Some(&metadata),
-        subscription: Some(&s.subscription).filter(|v| !v.is_empty()).map(String::as_str),
-        resource_group: Some(&s.resource_group).filter(|v| !v.is_empty()).map(String::as_str),
-        vm: Some(&s.target_vm).filter(|v| !v.is_empty()).map(String::as_str),
-        protocol: Some(&s.protocol).filter(|v| !v.is_empty()).map(String::as_str),
+        subscription: Some(&s.subscription)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
+        resource_group: Some(&s.resource_group)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
+        vm: Some(&s.target_vm)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
+        protocol: Some(&s.protocol)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
         users: s.users(),
     };
     if state.policy.class_for(&subject) == entry.retention_class {
         return Ok(());
     }
     let created = creation_day(&entry.key.pk).unwrap_or(entry.blob_created.date());
-    let computed = state.policy.classify(&subject, created.midnight().assume_utc());
+    let computed = state
+        .policy
+        .classify(&subject, created.midnight().assume_utc());
     let blob = BlobRef::new(entry.container.clone(), entry.blob_name.clone());
     let existing = match state.recordings.get_tags(&blob).await {
         Err(StorageError::NotFound) => return Ok(()),

@@ -64,7 +64,12 @@ pub struct Properties<'a> {
     #[serde(borrow, rename = "targetResourceId", alias = "TargetResourceId")]
     pub target_resource_id: Option<Text<'a>>,
     /// Target private IP.
-    #[serde(borrow, rename = "targetVMIPAddress", alias = "TargetVMIPAddress", alias = "targetVmIpAddress")]
+    #[serde(
+        borrow,
+        rename = "targetVMIPAddress",
+        alias = "TargetVMIPAddress",
+        alias = "targetVmIpAddress"
+    )]
     pub target_ip: Option<Text<'a>>,
     /// `VM`, `VMSS`, ….
     #[serde(borrow, rename = "resourceType", alias = "ResourceType")]
@@ -166,7 +171,9 @@ pub fn is_legacy_document(head: &[u8]) -> bool {
 }
 
 fn starts_with_records_key(text: &[u8]) -> bool {
-    let Some(rest) = text.trim_ascii_start().strip_prefix(b"{") else { return false };
+    let Some(rest) = text.trim_ascii_start().strip_prefix(b"{") else {
+        return false;
+    };
     let rest = rest.trim_ascii_start();
     rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"\"records\"")
 }
@@ -176,10 +183,15 @@ fn starts_with_records_key(text: &[u8]) -> bool {
 ///
 /// # Errors
 /// serde's message when the document is malformed; records before the error were delivered.
-pub fn for_each_in_document<'a>(doc: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> Result<usize, String> {
+pub fn for_each_in_document<'a>(
+    doc: &'a [u8],
+    on_record: &mut dyn FnMut(Record<'a>),
+) -> Result<usize, String> {
     let doc = doc.strip_prefix(BOM).unwrap_or(doc);
     let mut de = serde_json::Deserializer::from_slice(doc);
-    let n = Wrapper { on_record }.deserialize(&mut de).map_err(|e| e.to_string())?;
+    let n = Wrapper { on_record }
+        .deserialize(&mut de)
+        .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(n)
 }
@@ -204,7 +216,9 @@ impl<'de, 'f> Visitor<'de> for Wrapper<'f, 'de> {
         let mut n = 0;
         while let Some(key) = map.next_key::<Text<'de>>()? {
             if key.as_str().eq_ignore_ascii_case("records") {
-                n += map.next_value_seed(Each { on_record: &mut *self.on_record })?;
+                n += map.next_value_seed(Each {
+                    on_record: &mut *self.on_record,
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }

@@ -3,7 +3,11 @@
 use super::*;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/auditlogs/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+    std::fs::read(format!(
+        "{}/tests/fixtures/auditlogs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
 }
 
 fn collect(buf: &[u8]) -> (Vec<(u64, String, String)>, Vec<LineError>, usize) {
@@ -12,8 +16,16 @@ fn collect(buf: &[u8]) -> (Vec<(u64, String, String)>, Vec<LineError>, usize) {
         buf,
         100,
         &mut |off, r| {
-            let tunnel = r.properties.tunnel_id.map(|t| t.0.into_owned()).unwrap_or_default();
-            let msg = r.properties.message.map(|t| t.0.into_owned()).unwrap_or_default();
+            let tunnel = r
+                .properties
+                .tunnel_id
+                .map(|t| t.0.into_owned())
+                .unwrap_or_default();
+            let msg = r
+                .properties
+                .message
+                .map(|t| t.0.into_owned())
+                .unwrap_or_default();
             recs.push((off, tunnel, msg));
         },
         &mut |e, _| errs.push(e),
@@ -30,8 +42,14 @@ fn sample_fixture_yields_four_records_and_leaves_the_truncated_line() {
     assert_eq!(recs[0].1, "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
     assert_eq!(recs[0].0, 100, "offsets are absolute");
     assert_eq!(recs[1].2, "Login Failed");
-    assert_eq!(recs[2].2, "HYPOTHETICAL-session-ended", "unknown messages are kept raw");
-    assert!(used < buf.len() && buf[used - 1] == b'\n', "the partial last line is not consumed");
+    assert_eq!(
+        recs[2].2, "HYPOTHETICAL-session-ended",
+        "unknown messages are kept raw"
+    );
+    assert!(
+        used < buf.len() && buf[used - 1] == b'\n',
+        "the partial last line is not consumed"
+    );
     assert_eq!(complete_len(&buf), used);
 }
 
@@ -42,13 +60,28 @@ fn fields_borrow_and_tolerate_types() {
     parse_line(line, &mut |r| got = Some(format!("{r:?}"))).expect("parses");
     let mut rec = None;
     let line2 = br#"{"time":"t","properties":{"tunnelId":"abc","clientPort":51544}}"#;
-    parse_line(line2, &mut |r| rec = Some(matches!(r.properties.tunnel_id, Some(Text(std::borrow::Cow::Borrowed("abc")))))).expect("parses");
+    parse_line(line2, &mut |r| {
+        rec = Some(matches!(
+            r.properties.tunnel_id,
+            Some(Text(std::borrow::Cow::Borrowed("abc")))
+        ))
+    })
+    .expect("parses");
     assert_eq!(rec, Some(true), "plain strings borrow");
     let text = got.expect("record");
     assert!(text.contains("aé"), "escapes are decoded: {text}");
-    assert!(text.contains("Num(Some(51544))") && text.contains("Num(Some(12))"), "{text}");
-    assert!(text.contains("\"7\""), "numbers where text is expected become text: {text}");
-    assert!(text.contains("tunnel_id: Some(Text(\"T\"))") && text.contains("session_start: Some"), "PascalCase aliases: {text}");
+    assert!(
+        text.contains("Num(Some(51544))") && text.contains("Num(Some(12))"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"7\""),
+        "numbers where text is expected become text: {text}"
+    );
+    assert!(
+        text.contains("tunnel_id: Some(Text(\"T\"))") && text.contains("session_start: Some"),
+        "PascalCase aliases: {text}"
+    );
 }
 
 #[test]
@@ -56,9 +89,16 @@ fn crlf_bom_blank_lines_and_corrupt_lines() {
     let mut buf = BOM.to_vec();
     buf.extend_from_slice(b"{\"properties\":{\"tunnelId\":\"a\"}}\r\n\r\n   \n{not json}\n{\"properties\":{\"tunnelId\":\"b\"}}\n[1,2]\n\"str\"\n{\"properties\":{\"tunnelId\":\"c\"}}");
     let (recs, errs, used) = collect(&buf);
-    assert_eq!(recs.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        recs.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     assert_eq!(errs.len(), 3, "{errs:?}");
-    assert_eq!(errs[0].offset, 100 + buf.windows(4).position(|w| w == b"{not").expect("pos") as u64, "absolute offset of the line");
+    assert_eq!(
+        errs[0].offset,
+        100 + buf.windows(4).position(|w| w == b"{not").expect("pos") as u64,
+        "absolute offset of the line"
+    );
     assert_eq!(&buf[used..], b"{\"properties\":{\"tunnelId\":\"c\"}}");
 }
 
@@ -74,10 +114,19 @@ fn legacy_document_streams_records() {
     let buf = fixture("PT1H.legacy-records.json");
     assert!(is_legacy_document(&buf));
     let mut tunnels = Vec::new();
-    let n = for_each_in_document(&buf, &mut |r| tunnels.push(r.properties.tunnel_id.map(|t| t.0.into_owned()))).expect("doc");
+    let n = for_each_in_document(&buf, &mut |r| {
+        tunnels.push(r.properties.tunnel_id.map(|t| t.0.into_owned()))
+    })
+    .expect("doc");
     assert_eq!(n, 1);
-    assert_eq!(tunnels, [Some("712faceb-b556-449e-b7ab-101b326bfd4c".to_owned())]);
-    assert!(for_each_in_document(b"{\"records\":[{\"time\":1},", &mut |_| {}).is_err(), "truncated document");
+    assert_eq!(
+        tunnels,
+        [Some("712faceb-b556-449e-b7ab-101b326bfd4c".to_owned())]
+    );
+    assert!(
+        for_each_in_document(b"{\"records\":[{\"time\":1},", &mut |_| {}).is_err(),
+        "truncated document"
+    );
     assert!(!is_legacy_document(b"{\"time\":\"x\"}\n"));
 }
 
@@ -85,6 +134,12 @@ fn legacy_document_streams_records() {
 fn single_line_legacy_batches_are_expanded() {
     let (recs, errs, _) = collect(b"{\"records\":[{\"properties\":{\"tunnelId\":\"x\"}},{\"properties\":{\"tunnelId\":\"y\"}}]}\n");
     assert!(errs.is_empty());
-    assert_eq!(recs.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(), ["x", "y"]);
-    assert!(!is_legacy_document(b"{\"records\":[]}\n"), "one-line batches are line mode");
+    assert_eq!(
+        recs.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        ["x", "y"]
+    );
+    assert!(
+        !is_legacy_document(b"{\"records\":[]}\n"),
+        "one-line batches are line mode"
+    );
 }

@@ -83,7 +83,10 @@ impl<'de> Visitor<'de> for NumVisitor {
     }
     fn visit_str<E>(self, v: &str) -> Result<Num, E> {
         let t = v.trim();
-        Ok(Num(t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().and_then(float_to_int))))
+        Ok(Num(t
+            .parse::<i64>()
+            .ok()
+            .or_else(|| t.parse::<f64>().ok().and_then(float_to_int))))
     }
     fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
         Ok(Num(None))

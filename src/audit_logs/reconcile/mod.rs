@@ -42,16 +42,24 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
 pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, HandlerError> {
     let (catalogued, rejoined) = recordings(state, now).await?;
     let registered = audit_blobs(state, now).await?;
-    let mut o = Outcome::processed(format!("reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"));
+    let mut o = Outcome::processed(format!(
+        "reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"
+    ));
     match stalled::run(state, now).await {
         Ok(Some(n)) => o = o.with_output(OUTPUT_BINDING, n.to_output()),
         Ok(None) => {}
-        Err(e) => error!(error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run"),
+        Err(e) => {
+            error!(error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run")
+        }
     }
     Ok(o)
 }
 
-async fn list_recent(store: &dyn BlobStore, container: &str, since: OffsetDateTime) -> Result<Vec<BlobItem>, HandlerError> {
+async fn list_recent(
+    store: &dyn BlobStore,
+    container: &str,
+    since: OffsetDateTime,
+) -> Result<Vec<BlobItem>, HandlerError> {
     let (mut out, mut marker, mut listed) = (Vec::new(), None, 0);
     loop {
         let page = match store.list(container, None, marker).await {
@@ -59,10 +67,18 @@ async fn list_recent(store: &dyn BlobStore, container: &str, since: OffsetDateTi
             other => other?,
         };
         listed += page.items.len();
-        out.extend(page.items.into_iter().filter(|i| i.props.created.or(i.props.last_modified).is_some_and(|c| c >= since)));
+        out.extend(page.items.into_iter().filter(|i| {
+            i.props
+                .created
+                .or(i.props.last_modified)
+                .is_some_and(|c| c >= since)
+        }));
         if page.next.is_none() || listed >= MAX_LISTED {
             if page.next.is_some() {
-                warn!(container, listed, "reconcile listing bound reached; the rest is not examined this run");
+                warn!(
+                    container,
+                    listed, "reconcile listing bound reached; the rest is not examined this run"
+                );
             }
             return Ok(out);
         }
@@ -72,7 +88,12 @@ async fn list_recent(store: &dyn BlobStore, container: &str, since: OffsetDateTi
 
 async fn recordings(state: &AppState, now: OffsetDateTime) -> Result<(usize, usize), HandlerError> {
     let container = state.config.recordings_container.clone();
-    let items = list_recent(state.recordings.as_ref(), &container, now - state.audit.reconcile_window).await?;
+    let items = list_recent(
+        state.recordings.as_ref(),
+        &container,
+        now - state.audit.reconcile_window,
+    )
+    .await?;
     let repo = CatalogueRepo::new(state.tables.clone());
     let (mut catalogued, mut rejoined) = (0, 0);
     for item in items {
@@ -112,7 +133,10 @@ pub fn synthesize(state: &AppState, item: &BlobItem, created: OffsetDateTime) ->
             content_type: item.props.content_type.clone(),
             content_length: Some(item.props.content_length),
             blob_type: item.props.kind.map(|k| k.as_str().to_owned()),
-            url: format!("https://{account}.blob.core.windows.net/{container}/{}", item.name),
+            url: format!(
+                "https://{account}.blob.core.windows.net/{container}/{}",
+                item.name
+            ),
             sequencer: None,
         },
     }
@@ -125,11 +149,22 @@ async fn audit_blobs(state: &AppState, now: OffsetDateTime) -> Result<usize, Han
     let repo = CursorRepo::new(state.tables.clone());
     let mut registered = 0;
     for item in items {
-        let Ok(hour) = parse_blob_path(&item.name) else { continue };
-        if hour.hour + time::Duration::hours(1) < since || repo.get(&item.name, hour.hour).await?.is_some() {
+        let Ok(hour) = parse_blob_path(&item.name) else {
+            continue;
+        };
+        if hour.hour + time::Duration::hours(1) < since
+            || repo.get(&item.name, hour.hour).await?.is_some()
+        {
             continue;
         }
-        created::register(state, &item.name, item.props.created.unwrap_or(now), now, false).await?;
+        created::register(
+            state,
+            &item.name,
+            item.props.created.unwrap_or(now),
+            now,
+            false,
+        )
+        .await?;
         registered += 1;
     }
     Ok(registered)

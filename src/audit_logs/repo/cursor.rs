@@ -16,7 +16,9 @@ use crate::catalogue::repo::write_creating_table;
 use crate::invocation::decode::{format_utc_millis, timestamp};
 use crate::retention::policy::format_date;
 use crate::tables::keys::encode_key;
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, filter::Op, get_i64, get_str, int64};
+use crate::tables::{
+    Entity, Filter, TableError, TableStore, WriteMode, filter::Op, get_i64, get_str, int64,
+};
 
 /// One tail cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +106,11 @@ impl Cursor {
 
     fn from_entity(e: &Entity, etag: String) -> Option<Self> {
         let t = |k: &str| get_str(e, k).and_then(timestamp);
-        let n = |k: &str| get_i64(e, k).and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+        let n = |k: &str| {
+            get_i64(e, k)
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(0)
+        };
         let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
         Some(Self {
             blob: get_str(e, "Blob")?.to_owned(),
@@ -146,7 +152,11 @@ impl CursorRepo {
     ///
     /// # Errors
     /// Table errors.
-    pub async fn get(&self, blob: &str, hour: OffsetDateTime) -> Result<Option<Cursor>, TableError> {
+    pub async fn get(
+        &self,
+        blob: &str,
+        hour: OffsetDateTime,
+    ) -> Result<Option<Cursor>, TableError> {
         let probe = Cursor::new(blob, hour, hour, "");
         let stored = super::get(&self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
         Ok(stored.and_then(|s| Cursor::from_entity(&s.entity, s.etag)))
@@ -157,7 +167,14 @@ impl CursorRepo {
     /// # Errors
     /// Table errors.
     pub async fn register(&self, cursor: &Cursor) -> Result<bool, TableError> {
-        match write_creating_table(self.tables.as_ref(), CURSORS_TABLE, &cursor.to_entity(), WriteMode::Insert).await {
+        match write_creating_table(
+            self.tables.as_ref(),
+            CURSORS_TABLE,
+            &cursor.to_entity(),
+            WriteMode::Insert,
+        )
+        .await
+        {
             Ok(_) => Ok(true),
             Err(TableError::Conflict) => Ok(false),
             Err(e) => Err(e),
@@ -169,8 +186,18 @@ impl CursorRepo {
     /// # Errors
     /// `PreconditionFailed` when another instance won; other table errors.
     pub async fn save(&self, cursor: &Cursor) -> Result<Cursor, TableError> {
-        let etag = self.tables.write(CURSORS_TABLE, &cursor.to_entity(), WriteMode::IfMatch(cursor.etag.clone())).await?;
-        Ok(Cursor { etag, ..cursor.clone() })
+        let etag = self
+            .tables
+            .write(
+                CURSORS_TABLE,
+                &cursor.to_entity(),
+                WriteMode::IfMatch(cursor.etag.clone()),
+            )
+            .await?;
+        Ok(Cursor {
+            etag,
+            ..cursor.clone()
+        })
     }
 
     /// Cursors not yet retired whose hour lies within `window` (+ one day of slack) before `now`,
@@ -178,11 +205,22 @@ impl CursorRepo {
     ///
     /// # Errors
     /// Table errors.
-    pub async fn active(&self, now: OffsetDateTime, window: Duration, limit: usize) -> Result<Vec<Cursor>, TableError> {
+    pub async fn active(
+        &self,
+        now: OffsetDateTime,
+        window: Duration,
+        limit: usize,
+    ) -> Result<Vec<Cursor>, TableError> {
         let from = format_date((now - window - Duration::days(1)).date());
-        let filter = Filter::And(vec![Filter::str("PartitionKey", Op::Ge, from), Filter::bool("Done", false)]);
+        let filter = Filter::And(vec![
+            Filter::str("PartitionKey", Op::Ge, from),
+            Filter::bool("Done", false),
+        ]);
         let rows = query_all(&self.tables, CURSORS_TABLE, &filter, 5000).await?;
-        let mut cursors: Vec<Cursor> = rows.into_iter().filter_map(|s| Cursor::from_entity(&s.entity, s.etag)).collect();
+        let mut cursors: Vec<Cursor> = rows
+            .into_iter()
+            .filter_map(|s| Cursor::from_entity(&s.entity, s.etag))
+            .collect();
         cursors.sort_by_key(|c| (c.last_read_at, c.hour));
         cursors.truncate(limit);
         Ok(cursors)

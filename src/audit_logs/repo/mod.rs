@@ -57,27 +57,40 @@ pub async fn update(
             Err(TableError::NotFound) => None,
             other => other?,
         };
-        let Some(mut next) = change(current.as_ref().map(|s| &s.entity)) else { return Ok(current) };
+        let Some(mut next) = change(current.as_ref().map(|s| &s.entity)) else {
+            return Ok(current);
+        };
         next.insert("PartitionKey".into(), pk.into());
         next.insert("RowKey".into(), rk.into());
-        let mode = current.as_ref().map_or(WriteMode::Insert, |s| WriteMode::IfMatch(s.etag.clone()));
+        let mode = current
+            .as_ref()
+            .map_or(WriteMode::Insert, |s| WriteMode::IfMatch(s.etag.clone()));
         match write_creating_table(tables.as_ref(), table, &next, mode).await {
             Ok(etag) => {
                 crate::tables::strip_annotations(&mut next);
                 return Ok(Some(Stored { entity: next, etag }));
             }
-            Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => continue,
+            Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
+                continue;
+            }
             Err(e) => return Err(e),
         }
     }
-    Err(TableError::Transient(format!("{table} row kept changing under {ATTEMPTS} attempts")))
+    Err(TableError::Transient(format!(
+        "{table} row kept changing under {ATTEMPTS} attempts"
+    )))
 }
 
 /// Reads one row (absent table = absent row).
 ///
 /// # Errors
 /// Table errors.
-pub async fn get(tables: &Arc<dyn TableStore>, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+pub async fn get(
+    tables: &Arc<dyn TableStore>,
+    table: &str,
+    pk: &str,
+    rk: &str,
+) -> Result<Option<Stored>, TableError> {
     match tables.get(table, pk, rk).await {
         Err(TableError::NotFound) => Ok(None),
         other => other,

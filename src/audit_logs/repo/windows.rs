@@ -47,7 +47,9 @@ pub struct WindowRow {
 
 /// The index partition (start day) of a session, when it has any time at all.
 pub fn window_of(s: &SessionRecord) -> Option<String> {
-    s.session_start.or(s.first_record_time).map(|t| format_date(t.date()))
+    s.session_start
+        .or(s.first_record_time)
+        .map(|t| format_date(t.date()))
 }
 
 impl WindowRow {
@@ -68,7 +70,11 @@ impl WindowRow {
             outcome: s("Outcome"),
             end_arrived_at: t("EndArrivedAt"),
             recorded: b("Recorded"),
-            recording_ids: s("RecordingIds").split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+            recording_ids: s("RecordingIds")
+                .split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect(),
             unrecorded_notified: b("UnrecordedNotified"),
         })
     }
@@ -82,13 +88,21 @@ fn set(e: &mut Entity, k: &str, v: impl Into<Value>) {
 ///
 /// # Errors
 /// Table errors.
-pub async fn put_window(tables: &Arc<dyn TableStore>, s: &SessionRecord, arrived: OffsetDateTime) -> Result<(), TableError> {
-    let Some(pk) = window_of(s) else { return Ok(()) };
+pub async fn put_window(
+    tables: &Arc<dyn TableStore>,
+    s: &SessionRecord,
+    arrived: OffsetDateTime,
+) -> Result<(), TableError> {
+    let Some(pk) = window_of(s) else {
+        return Ok(());
+    };
     let start = s.session_start.or(s.first_record_time);
     let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
     update(tables, WINDOWS_TABLE, &pk, &s.tunnel_id, &mut |cur| {
         let mut e = cur.cloned().unwrap_or_default();
-        let had_end = cur.and_then(|c| get_str(c, "End")).is_some_and(|v| !v.is_empty());
+        let had_end = cur
+            .and_then(|c| get_str(c, "End"))
+            .is_some_and(|v| !v.is_empty());
         let before = e.clone();
         set(&mut e, "Start", t(start));
         set(&mut e, "End", t(s.session_end));
@@ -118,16 +132,26 @@ pub async fn put_window(tables: &Arc<dyn TableStore>, s: &SessionRecord, arrived
 ///
 /// # Errors
 /// Table errors.
-pub async fn mark_recorded(tables: &Arc<dyn TableStore>, rows: &[WindowRow], recording_id: &str) -> Result<(), TableError> {
+pub async fn mark_recorded(
+    tables: &Arc<dyn TableStore>,
+    rows: &[WindowRow],
+    recording_id: &str,
+) -> Result<(), TableError> {
     for row in rows {
         let pk = format_date(row.start.date());
         update(tables, WINDOWS_TABLE, &pk, &row.tunnel_id, &mut |cur| {
             let mut e = cur?.clone();
             let ids = get_str(&e, "RecordingIds").unwrap_or_default();
-            if ids.split(',').any(|i| i == recording_id) && e.get("Recorded") == Some(&Value::Bool(true)) {
+            if ids.split(',').any(|i| i == recording_id)
+                && e.get("Recorded") == Some(&Value::Bool(true))
+            {
                 return None;
             }
-            let joined = if ids.is_empty() { recording_id.to_owned() } else { format!("{ids},{recording_id}") };
+            let joined = if ids.is_empty() {
+                recording_id.to_owned()
+            } else {
+                format!("{ids},{recording_id}")
+            };
             set(&mut e, "RecordingIds", joined);
             set(&mut e, "Recorded", true);
             Some(e)

@@ -54,8 +54,16 @@ impl SessionRecord {
         if let Some(d) = self.effective_duration_ms() {
             int64(&mut e, "DurationMs", d);
         }
-        put(&mut e, "Messages", &serde_json::to_string(&self.messages).unwrap_or_default());
-        put(&mut e, "Operations", &serde_json::to_string(&self.operations).unwrap_or_default());
+        put(
+            &mut e,
+            "Messages",
+            &serde_json::to_string(&self.messages).unwrap_or_default(),
+        );
+        put(
+            &mut e,
+            "Operations",
+            &serde_json::to_string(&self.operations).unwrap_or_default(),
+        );
         e
     }
 
@@ -63,7 +71,9 @@ impl SessionRecord {
     pub fn from_entity(e: &Entity) -> Option<Self> {
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
         let t = |k: &str| get_str(e, k).and_then(timestamp);
-        let list = |k: &str| serde_json::from_str::<Vec<String>>(get_str(e, k).unwrap_or("[]")).unwrap_or_default();
+        let list = |k: &str| {
+            serde_json::from_str::<Vec<String>>(get_str(e, k).unwrap_or("[]")).unwrap_or_default()
+        };
         Some(Self {
             tunnel_id: get_str(e, "PartitionKey")?.to_owned(),
             bastion_host: s("BastionHost"),

@@ -8,6 +8,7 @@
 //! between records of one tunnel). Raw `operationName`/`message` values are kept (open enums).
 
 mod entity;
+mod kind;
 
 use time::{Duration, OffsetDateTime};
 
@@ -15,46 +16,10 @@ use super::parse::{Record, Text};
 use crate::invocation::decode::timestamp;
 
 pub use entity::SESSION_ROW;
+pub use kind::{RecordKind, classify, outcome};
 
 /// At most this many distinct raw messages/operations are kept per session.
 const MAX_RAW_VALUES: usize = 8;
-
-/// `Outcome` values.
-pub mod outcome {
-    /// A successful connect was seen.
-    pub const CONNECTED: &str = "connected";
-    /// Only failed logins were seen.
-    pub const LOGIN_FAILED: &str = "login-failed";
-    /// Only records with other (unknown) messages were seen.
-    pub const OTHER: &str = "other";
-}
-
-/// What one record says about its session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordKind {
-    /// `Successfully Connected.`
-    Connected,
-    /// `Login Failed`.
-    LoginFailed,
-    /// A disconnect / end-of-session record (unconfirmed shape).
-    Ended,
-    /// Anything else.
-    Other,
-}
-
-/// Classifies a record from its open-enum `operationName` and `message`.
-pub fn classify(operation: &str, message: &str) -> RecordKind {
-    let has = |text: &str, needle: &str| text.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()));
-    if has(message, "fail") {
-        RecordKind::LoginFailed
-    } else if has(operation, "disconnect") || has(message, "disconnect") || has(message, "ended") {
-        RecordKind::Ended
-    } else if has(message, "success") {
-        RecordKind::Connected
-    } else {
-        RecordKind::Other
-    }
-}
 
 /// One session, as merged so far. Empty strings mean "unknown".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,7 +76,8 @@ pub fn tunnel_of(rec: &Record<'_>) -> Option<String> {
 /// stored session and merging the same record again changes nothing.
 pub fn record_time(text: &str) -> Option<OffsetDateTime> {
     let t = timestamp(text)?;
-    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).ok()
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .ok()
 }
 
 fn text<'b>(t: &'b Option<Text<'_>>) -> &'b str {
@@ -120,7 +86,11 @@ fn text<'b>(t: &'b Option<Text<'_>>) -> &'b str {
 
 fn fill(slot: &mut String, value: &str, lower: bool) {
     if slot.is_empty() && !value.is_empty() {
-        *slot = if lower { value.to_ascii_lowercase() } else { value.to_owned() };
+        *slot = if lower {
+            value.to_ascii_lowercase()
+        } else {
+            value.to_owned()
+        };
     }
 }
 
@@ -166,7 +136,10 @@ pub fn arm_segment<'a>(id: &'a str, name: &str) -> Option<&'a str> {
 impl SessionRecord {
     /// An empty session for `tunnel_id`.
     pub fn new(tunnel_id: &str) -> Self {
-        Self { tunnel_id: tunnel_id.to_ascii_lowercase(), ..Self::default() }
+        Self {
+            tunnel_id: tunnel_id.to_ascii_lowercase(),
+            ..Self::default()
+        }
     }
 
     /// Folds one record in; allocates only for fields still unknown. `host` is the Bastion host
@@ -176,7 +149,11 @@ impl SessionRecord {
         let time = rec.time.as_ref().and_then(|t| record_time(t.as_str()));
         let (op, msg) = (text(&rec.operation_name), text(&p.message));
         let kind = classify(op, msg);
-        fill(&mut self.bastion_host, arm_segment(text(&rec.resource_id), "bastionHosts").unwrap_or(host), true);
+        fill(
+            &mut self.bastion_host,
+            arm_segment(text(&rec.resource_id), "bastionHosts").unwrap_or(host),
+            true,
+        );
         fill(&mut self.user_name, text(&p.user_name), false);
         fill(&mut self.user_email, text(&p.user_email), false);
         fill(&mut self.client_ip, text(&p.client_ip), false);
@@ -184,17 +161,47 @@ impl SessionRecord {
         fill(&mut self.protocol, text(&p.protocol), true);
         let target = text(&p.target_resource_id);
         fill(&mut self.target_resource_id, target, false);
-        let vm = arm_segment(target, "virtualMachines").or_else(|| arm_segment(target, "virtualMachineScaleSets"));
+        let vm = arm_segment(target, "virtualMachines")
+            .or_else(|| arm_segment(target, "virtualMachineScaleSets"));
         fill(&mut self.target_vm, vm.unwrap_or(""), true);
         fill(&mut self.target_ip, text(&p.target_ip), false);
-        fill(&mut self.subscription, arm_segment(target, "subscriptions").unwrap_or(text(&p.subscription_id)), true);
-        fill(&mut self.resource_group, arm_segment(target, "resourceGroups").unwrap_or(""), true);
-        let explicit_start = p.session_start.as_ref().and_then(|t| record_time(t.as_str()));
-        min_time(&mut self.session_start, explicit_start.or(if kind == RecordKind::Connected { time } else { None }));
+        fill(
+            &mut self.subscription,
+            arm_segment(target, "subscriptions").unwrap_or(text(&p.subscription_id)),
+            true,
+        );
+        fill(
+            &mut self.resource_group,
+            arm_segment(target, "resourceGroups").unwrap_or(""),
+            true,
+        );
+        let explicit_start = p
+            .session_start
+            .as_ref()
+            .and_then(|t| record_time(t.as_str()));
+        min_time(
+            &mut self.session_start,
+            explicit_start.or(if kind == RecordKind::Connected {
+                time
+            } else {
+                None
+            }),
+        );
         let explicit_end = p.session_end.as_ref().and_then(|t| record_time(t.as_str()));
         let duration = p.duration.and_then(|d| d.0).filter(|d| *d >= 0);
-        let by_duration = explicit_start.zip(duration).map(|(s, d)| s + Duration::milliseconds(d));
-        max_time(&mut self.session_end, explicit_end.or(by_duration).or(if kind == RecordKind::Ended { time } else { None }));
+        let by_duration = explicit_start
+            .zip(duration)
+            .map(|(s, d)| s + Duration::milliseconds(d));
+        max_time(
+            &mut self.session_end,
+            explicit_end
+                .or(by_duration)
+                .or(if kind == RecordKind::Ended {
+                    time
+                } else {
+                    None
+                }),
+        );
         self.duration_ms = self.duration_ms.max(duration);
         let rank = match kind {
             RecordKind::Connected | RecordKind::Ended => outcome::CONNECTED,
@@ -245,8 +252,15 @@ impl SessionRecord {
 
     /// Duration as reported, else end − start.
     pub fn effective_duration_ms(&self) -> Option<i64> {
-        let computed = self.session_start.zip(self.session_end).map(|(s, e)| (e - s).whole_milliseconds());
-        self.duration_ms.or_else(|| computed.and_then(|d| i64::try_from(d).ok()).filter(|d| *d >= 0))
+        let computed = self
+            .session_start
+            .zip(self.session_end)
+            .map(|(s, e)| (e - s).whole_milliseconds());
+        self.duration_ms.or_else(|| {
+            computed
+                .and_then(|d| i64::try_from(d).ok())
+                .filter(|d| *d >= 0)
+        })
     }
 
     /// True for a session that connected successfully.
@@ -256,7 +270,10 @@ impl SessionRecord {
 
     /// User name and e-mail (for retention rules and matching).
     pub fn users(&self) -> Vec<&str> {
-        [self.user_name.as_str(), self.user_email.as_str()].into_iter().filter(|u| !u.is_empty()).collect()
+        [self.user_name.as_str(), self.user_email.as_str()]
+            .into_iter()
+            .filter(|u| !u.is_empty())
+            .collect()
     }
 }
 

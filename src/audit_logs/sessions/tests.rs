@@ -6,7 +6,11 @@ use super::*;
 use crate::audit_logs::parse::parse_lines;
 
 fn fixture() -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/auditlogs/PT1H.sample.jsonl", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+    std::fs::read(format!(
+        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
 }
 
 fn sessionize(lines: &[&[u8]]) -> std::collections::BTreeMap<String, SessionRecord> {
@@ -14,10 +18,17 @@ fn sessionize(lines: &[&[u8]]) -> std::collections::BTreeMap<String, SessionReco
     for line in lines {
         let mut buf = line.to_vec();
         buf.push(b'\n');
-        parse_lines(&buf, 0, &mut |_, r| {
-            let t = tunnel_of(&r).expect("tunnel");
-            map.entry(t.clone()).or_insert_with(|| SessionRecord::new(&t)).merge_record(&r, "from-path");
-        }, &mut |e, _| panic!("{e}"));
+        parse_lines(
+            &buf,
+            0,
+            &mut |_, r| {
+                let t = tunnel_of(&r).expect("tunnel");
+                map.entry(t.clone())
+                    .or_insert_with(|| SessionRecord::new(&t))
+                    .merge_record(&r, "from-path");
+            },
+            &mut |e, _| panic!("{e}"),
+        );
     }
     map
 }
@@ -41,11 +52,20 @@ fn connect_and_end_records_merge_in_any_order() {
     assert_eq!(s.protocol, "ssh");
     assert_eq!(s.user_email, "alice@contoso.com");
     assert_eq!(s.outcome, outcome::CONNECTED);
-    assert_eq!(s.session_start, Some(datetime!(2025-03-14 09:03:54.776 UTC)));
+    assert_eq!(
+        s.session_start,
+        Some(datetime!(2025-03-14 09:03:54.776 UTC))
+    );
     assert_eq!(s.session_end, Some(datetime!(2025-03-14 09:41:58.300 UTC)));
     assert_eq!(s.effective_duration_ms(), Some(2_283_524));
-    assert_eq!(s.messages, ["HYPOTHETICAL-session-ended", "Successfully Connected."]);
-    assert_eq!(forward["a1b2c3d4-0000-4000-8000-000000000002"].outcome, outcome::LOGIN_FAILED);
+    assert_eq!(
+        s.messages,
+        ["HYPOTHETICAL-session-ended", "Successfully Connected."]
+    );
+    assert_eq!(
+        forward["a1b2c3d4-0000-4000-8000-000000000002"].outcome,
+        outcome::LOGIN_FAILED
+    );
     let no_email = &forward["c0ffee00-1111-4222-8333-444455556666"];
     assert_eq!(no_email.user_email, "", "userEmail may be absent");
 }
@@ -89,10 +109,25 @@ fn entity_round_trip_is_stable() {
 
 #[test]
 fn classification_is_tolerant() {
-    assert_eq!(classify("Microsoft.Network/BastionHost/connect", "Successfully Connected."), RecordKind::Connected);
+    assert_eq!(
+        classify(
+            "Microsoft.Network/BastionHost/connect",
+            "Successfully Connected."
+        ),
+        RecordKind::Connected
+    );
     assert_eq!(classify("", "LOGIN FAILED"), RecordKind::LoginFailed);
-    assert_eq!(classify("Microsoft.Network/BastionHost/Disconnect", ""), RecordKind::Ended);
+    assert_eq!(
+        classify("Microsoft.Network/BastionHost/Disconnect", ""),
+        RecordKind::Ended
+    );
     assert_eq!(classify("", "something new"), RecordKind::Other);
-    assert_eq!(arm_segment("/SUBSCRIPTIONS/s/RESOURCEGROUPS/rg/PROVIDERS/X/VIRTUALMACHINES/VM1", "virtualMachines"), Some("VM1"));
+    assert_eq!(
+        arm_segment(
+            "/SUBSCRIPTIONS/s/RESOURCEGROUPS/rg/PROVIDERS/X/VIRTUALMACHINES/VM1",
+            "virtualMachines"
+        ),
+        Some("VM1")
+    );
     assert_eq!(arm_segment("/x/virtualmachines/", "virtualMachines"), None);
 }

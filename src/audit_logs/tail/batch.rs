@@ -43,9 +43,15 @@ impl Batch {
             self.unkeyed += 1;
             return;
         };
-        let session = self.sessions.entry(tunnel.clone()).or_insert_with(|| SessionRecord::new(&tunnel));
+        let session = self
+            .sessions
+            .entry(tunnel.clone())
+            .or_insert_with(|| SessionRecord::new(&tunnel));
         session.merge_record(rec, host);
-        let time = rec.time.as_ref().and_then(|t| crate::invocation::decode::timestamp(t.as_str()));
+        let time = rec
+            .time
+            .as_ref()
+            .and_then(|t| crate::invocation::decode::timestamp(t.as_str()));
         let op = rec.operation_name.as_ref().map_or("", |t| t.as_str());
         let msg = rec.properties.message.as_ref().map_or("", |t| t.as_str());
         if classify(op, msg) == RecordKind::LoginFailed {
@@ -57,7 +63,8 @@ impl Batch {
         }
         let newer = self.raw.get(&tunnel).is_none_or(|(t, _)| time >= *t);
         if newer && line.len() <= MAX_RAW {
-            self.raw.insert(tunnel, (time, String::from_utf8_lossy(line).into_owned()));
+            self.raw
+                .insert(tunnel, (time, String::from_utf8_lossy(line).into_owned()));
         }
     }
 }
@@ -78,27 +85,53 @@ pub struct Flushed {
 ///
 /// # Errors
 /// `Retryable` on storage failures.
-pub async fn flush(state: &AppState, batch: Batch, now: OffsetDateTime) -> Result<Flushed, HandlerError> {
+pub async fn flush(
+    state: &AppState,
+    batch: Batch,
+    now: OffsetDateTime,
+) -> Result<Flushed, HandlerError> {
     let mut out = Flushed::default();
     for (tunnel, delta) in batch.sessions {
         let raw = batch.raw.get(&tunnel).map(|(_, l)| l.as_str());
-        let Some((before, after)) = upsert_session(state, &delta, raw).await? else { continue };
+        let Some((before, after)) = upsert_session(state, &delta, raw).await? else {
+            continue;
+        };
         out.sessions += 1;
-        if before.as_ref().is_none_or(|b| join_relevant(b) != join_relevant(&after)) {
+        if before
+            .as_ref()
+            .is_none_or(|b| join_relevant(b) != join_relevant(&after))
+        {
             put_window(&state.tables, &after, now).await?;
             out.joined += join::join_session(state, &after).await?;
         }
     }
     for f in &batch.failed {
-        out.failed_partitions.extend(failed::record(&state.tables, f).await?);
+        out.failed_partitions
+            .extend(failed::record(&state.tables, f).await?);
     }
     Ok(out)
 }
 
-type JoinView<'a> = (Option<OffsetDateTime>, Option<OffsetDateTime>, &'a str, &'a str, &'a str, &'a str, &'a str);
+type JoinView<'a> = (
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+);
 
 fn join_relevant(s: &SessionRecord) -> JoinView<'_> {
-    (s.session_start, s.session_end, &s.outcome, &s.target_vm, &s.user_name, &s.user_email, &s.bastion_host)
+    (
+        s.session_start,
+        s.session_end,
+        &s.outcome,
+        &s.target_vm,
+        &s.user_name,
+        &s.user_email,
+        &s.bastion_host,
+    )
 }
 
 /// Merges `delta` into the stored session; `None` when nothing changed.
@@ -108,22 +141,30 @@ async fn upsert_session(
     raw: Option<&str>,
 ) -> Result<Option<(Option<SessionRecord>, SessionRecord)>, HandlerError> {
     let mut result = None;
-    repo::update(&state.tables, SESSIONS_TABLE, &delta.tunnel_id, SESSION_ROW, &mut |cur| {
-        let before = cur.and_then(SessionRecord::from_entity);
-        let mut merged = before.clone().unwrap_or_else(|| SessionRecord::new(&delta.tunnel_id));
-        merged.merge(delta);
-        if before.as_ref() == Some(&merged) {
-            result = None;
-            return None;
-        }
-        let mut e = cur.cloned().unwrap_or_default();
-        e.extend(merged.to_entity());
-        if let Some(line) = raw {
-            e.insert("LastRaw".into(), Value::String(line.to_owned()));
-        }
-        result = Some((before, merged));
-        Some(e)
-    })
+    repo::update(
+        &state.tables,
+        SESSIONS_TABLE,
+        &delta.tunnel_id,
+        SESSION_ROW,
+        &mut |cur| {
+            let before = cur.and_then(SessionRecord::from_entity);
+            let mut merged = before
+                .clone()
+                .unwrap_or_else(|| SessionRecord::new(&delta.tunnel_id));
+            merged.merge(delta);
+            if before.as_ref() == Some(&merged) {
+                result = None;
+                return None;
+            }
+            let mut e = cur.cloned().unwrap_or_default();
+            e.extend(merged.to_entity());
+            if let Some(line) = raw {
+                e.insert("LastRaw".into(), Value::String(line.to_owned()));
+            }
+            result = Some((before, merged));
+            Some(e)
+        },
+    )
     .await?;
     Ok(result)
 }

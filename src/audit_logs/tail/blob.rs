@@ -45,11 +45,19 @@ pub struct BlobReport {
 ///
 /// # Errors
 /// Table errors other than a lost race.
-pub async fn claim(repo: &CursorRepo, cursor: &Cursor, now: OffsetDateTime) -> Result<Option<Cursor>, TableError> {
+pub async fn claim(
+    repo: &CursorRepo,
+    cursor: &Cursor,
+    now: OffsetDateTime,
+) -> Result<Option<Cursor>, TableError> {
     if cursor.lease_until.is_some_and(|l| l > now) {
         return Ok(None);
     }
-    let claimed = Cursor { lease_until: Some(now + LEASE), last_read_at: Some(now), ..cursor.clone() };
+    let claimed = Cursor {
+        lease_until: Some(now + LEASE),
+        last_read_at: Some(now),
+        ..cursor.clone()
+    };
     match repo.save(&claimed).await {
         Ok(c) => Ok(Some(c)),
         Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(None),
@@ -61,7 +69,12 @@ pub async fn claim(repo: &CursorRepo, cursor: &Cursor, now: OffsetDateTime) -> R
 ///
 /// # Errors
 /// `Retryable` on storage failures; the cursor keeps its last saved offset.
-pub async fn tail_blob(state: &AppState, cursor: &Cursor, now: OffsetDateTime, budget: &mut u64) -> Result<BlobReport, HandlerError> {
+pub async fn tail_blob(
+    state: &AppState,
+    cursor: &Cursor,
+    now: OffsetDateTime,
+    budget: &mut u64,
+) -> Result<BlobReport, HandlerError> {
     let repo = CursorRepo::new(state.tables.clone());
     let mut report = BlobReport::default();
     let Some(mut c) = claim(&repo, cursor, now).await? else {
@@ -92,7 +105,16 @@ pub async fn tail_blob(state: &AppState, cursor: &Cursor, now: OffsetDateTime, b
             break;
         }
         let at_end = (data.len() as u64) < len;
-        let advanced = process_chunk(state, &mut c, &blob, data, at_end && retiring, now, &mut report).await?;
+        let advanced = process_chunk(
+            state,
+            &mut c,
+            &blob,
+            data,
+            at_end && retiring,
+            now,
+            &mut report,
+        )
+        .await?;
         c = repo.save(&c).await?;
         if at_end || !advanced {
             break;
@@ -141,14 +163,24 @@ async fn process_chunk(
     if final_read && !trimmed.is_empty() && (rest.len() as u64) <= state.audit.max_line_bytes {
         // Retiring: the blob will not grow any more, so a last line without newline is final.
         let offset = c.offset + consumed as u64;
-        if let Err(reason) = parse::parse_line(trimmed, &mut |rec| batch.add(&rec, trimmed, &host, window)) {
-            batch.corrupt.push((LineError { offset, reason }, trimmed.to_vec()));
+        if let Err(reason) =
+            parse::parse_line(trimmed, &mut |rec| batch.add(&rec, trimmed, &host, window))
+        {
+            batch
+                .corrupt
+                .push((LineError { offset, reason }, trimmed.to_vec()));
         }
         consumed = body.len();
     } else if rest.len() as u64 > state.audit.max_line_bytes {
         let offset = c.offset + consumed as u64;
-        let reason = format!("line longer than {} bytes without a newline; skipped to the next newline", state.audit.max_line_bytes);
-        batch.corrupt.push((LineError { offset, reason }, rest[..rest.len().min(QUARANTINE_SAMPLE)].to_vec()));
+        let reason = format!(
+            "line longer than {} bytes without a newline; skipped to the next newline",
+            state.audit.max_line_bytes
+        );
+        batch.corrupt.push((
+            LineError { offset, reason },
+            rest[..rest.len().min(QUARANTINE_SAMPLE)].to_vec(),
+        ));
         c.skip_to_newline = true;
         consumed = body.len();
     }
@@ -177,31 +209,68 @@ fn merge_flushed(into: &mut Flushed, f: Flushed) {
 }
 
 /// Quarantines corrupt lines (item = blob offset, so re-reads overwrite the same evidence).
-async fn quarantine(state: &AppState, c: &Cursor, blob: &BlobRef, corrupt: &[(LineError, Vec<u8>)]) -> Result<(), HandlerError> {
+async fn quarantine(
+    state: &AppState,
+    c: &Cursor,
+    blob: &BlobRef,
+    corrupt: &[(LineError, Vec<u8>)],
+) -> Result<(), HandlerError> {
     for (err, line) in corrupt {
         warn!(blob = %blob, offset = err.offset, reason = %err.reason, "corrupt audit line quarantined and skipped");
         let item = format!("offset-{}", err.offset);
         let sample = &line[..line.len().min(QUARANTINE_SAMPLE)];
-        state.quarantine.put(TAIL_FUNCTION, &c.rk(), Some(&item), &format!("{blob}: {}", err.reason), sample).await?;
+        state
+            .quarantine
+            .put(
+                TAIL_FUNCTION,
+                &c.rk(),
+                Some(&item),
+                &format!("{blob}: {}", err.reason),
+                sample,
+            )
+            .await?;
     }
     Ok(())
 }
 
 /// A whole legacy `{"records":[…]}` document: read once, streamed record by record, then retired.
-async fn legacy(state: &AppState, c: &mut Cursor, blob: &BlobRef, now: OffsetDateTime, report: &mut BlobReport) -> Result<(), HandlerError> {
+async fn legacy(
+    state: &AppState,
+    c: &mut Cursor,
+    blob: &BlobRef,
+    now: OffsetDateTime,
+    report: &mut BlobReport,
+) -> Result<(), HandlerError> {
     let props = state.audit_logs.properties(blob).await?;
     c.legacy = true;
     c.done = true;
     if props.content_length > LEGACY_MAX {
-        let reason = format!("legacy document of {} bytes exceeds {LEGACY_MAX}; not read", props.content_length);
-        quarantine(state, c, blob, &[(LineError { offset: 0, reason }, Vec::new())]).await?;
+        let reason = format!(
+            "legacy document of {} bytes exceeds {LEGACY_MAX}; not read",
+            props.content_length
+        );
+        quarantine(
+            state,
+            c,
+            blob,
+            &[(LineError { offset: 0, reason }, Vec::new())],
+        )
+        .await?;
         return Ok(());
     }
-    let doc = state.audit_logs.read_range(blob, 0, props.content_length.max(1)).await?;
+    let doc = state
+        .audit_logs
+        .read_range(blob, 0, props.content_length.max(1))
+        .await?;
     let mut batch = Batch::default();
     let (host, window) = (c.bastion_host.clone(), state.audit.failed_login_window);
-    if let Err(reason) = parse::for_each_in_document(&doc, &mut |rec| batch.add(&rec, b"", &host, window)) {
-        batch.corrupt.push((LineError { offset: 0, reason }, doc[..doc.len().min(QUARANTINE_SAMPLE)].to_vec()));
+    if let Err(reason) =
+        parse::for_each_in_document(&doc, &mut |rec| batch.add(&rec, b"", &host, window))
+    {
+        batch.corrupt.push((
+            LineError { offset: 0, reason },
+            doc[..doc.len().min(QUARANTINE_SAMPLE)].to_vec(),
+        ));
     }
     quarantine(state, c, blob, &batch.corrupt).await?;
     report.records += batch.records;

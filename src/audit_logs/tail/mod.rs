@@ -58,7 +58,10 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let report = tick(&state, now_of(&state, &inv)).await?;
     if report.failed > 0 && report.failed == report.blobs {
-        return Err(HandlerError::storage(anyhow::anyhow!("all {} audit blobs failed this tick", report.failed)));
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "all {} audit blobs failed this tick",
+            report.failed
+        )));
     }
     Ok(outcome(report))
 }
@@ -89,7 +92,9 @@ pub fn outcome(report: TickReport) -> Outcome {
 /// `Retryable` when the cursor list or the detections cannot be read.
 pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
     let repo = CursorRepo::new(state.tables.clone());
-    let cursors = repo.active(now, state.audit.tail_window, state.audit.tail_max_blobs).await?;
+    let cursors = repo
+        .active(now, state.audit.tail_window, state.audit.tail_max_blobs)
+        .await?;
     let mut budget = state.audit.tail_max_bytes;
     let mut report = TickReport::default();
     let mut touched = BTreeSet::new();
@@ -121,18 +126,34 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, H
 
 /// Per-minute detections. A failure is logged and left for the next tick (markers are only set by
 /// the writer that emits, so nothing is lost or duplicated).
-async fn detect(state: &AppState, now: OffsetDateTime, touched: &BTreeSet<String>, report: &mut TickReport) {
+async fn detect(
+    state: &AppState,
+    now: OffsetDateTime,
+    touched: &BTreeSet<String>,
+    report: &mut TickReport,
+) {
     let audit = &state.audit;
     for pk in touched {
-        match failed::check(&state.tables, pk, audit.failed_login_threshold, audit.failed_login_window).await {
+        match failed::check(
+            &state.tables,
+            pk,
+            audit.failed_login_threshold,
+            audit.failed_login_window,
+        )
+        .await
+        {
             Ok(Some(n)) => report.notifications.push(n),
             Ok(None) => {}
-            Err(e) => error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; retried when the partition is touched again"),
+            Err(e) => {
+                error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; retried when the partition is touched again")
+            }
         }
     }
     match unrecorded::run(state, now, audit.tail_window).await {
         Ok(mut n) => report.notifications.append(&mut n),
-        Err(e) => error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick"),
+        Err(e) => {
+            error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")
+        }
     }
 }
 

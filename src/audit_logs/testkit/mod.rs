@@ -1,7 +1,12 @@
 //! Shared fixtures of the component tests (in-memory seams, a pinned clock, helpers that append to
 //! audit blobs and catalogue recordings).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
 
 use std::sync::Arc;
 
@@ -29,12 +34,21 @@ pub struct Kit {
 }
 
 pub fn kit(policy: Option<&str>) -> Kit {
-    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned())).expect("config");
+    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
+        .expect("config");
     let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
     let tables = Arc::new(InMemoryTables::new());
     let clock = Arc::new(FixedClock::new(NOW));
     let policy = policy.map_or_else(Policy::builtin, |p| Policy::parse(p).expect("policy"));
-    let state = AppState::assemble(config, policy, blobs.clone(), blobs.clone(), blobs.clone(), tables.clone(), clock.clone());
+    let state = AppState::assemble(
+        config,
+        policy,
+        blobs.clone(),
+        blobs.clone(),
+        blobs.clone(),
+        tables.clone(),
+        clock.clone(),
+    );
     Kit { state, blobs }
 }
 
@@ -44,27 +58,58 @@ impl Kit {
     }
 
     pub async fn create_log(&self) {
-        self.blobs.create_append(&self.blob(), "application/json").await.expect("create");
+        self.blobs
+            .create_append(&self.blob(), "application/json")
+            .await
+            .expect("create");
     }
 
     pub async fn append(&self, text: &[u8]) {
-        self.blobs.append(&self.blob(), Bytes::copy_from_slice(text)).await.expect("append");
+        self.blobs
+            .append(&self.blob(), Bytes::copy_from_slice(text))
+            .await
+            .expect("append");
     }
 
     pub async fn cursor(&self) -> Cursor {
-        CursorRepo::new(self.state.tables.clone()).get(PATH, datetime!(2025-03-14 09:00 UTC)).await.expect("get").expect("cursor")
+        CursorRepo::new(self.state.tables.clone())
+            .get(PATH, datetime!(2025-03-14 09:00 UTC))
+            .await
+            .expect("get")
+            .expect("cursor")
     }
 
     /// Catalogues a recording blob as if created at `created` (the fake's own creation time is "now").
-    pub async fn recording(&self, name: &str, created: OffsetDateTime, meta: &[(&str, &str)]) -> RecordingKey {
+    pub async fn recording(
+        &self,
+        name: &str,
+        created: OffsetDateTime,
+        meta: &[(&str, &str)],
+    ) -> RecordingKey {
         let blob = BlobRef::new(self.state.config.recordings_container.clone(), name);
-        let meta: Metadata = meta.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.blobs.put(&blob, Bytes::from_static(b"rec"), "application/octet-stream", &meta).await.expect("put");
+        let meta: Metadata = meta
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.blobs
+            .put(
+                &blob,
+                Bytes::from_static(b"rec"),
+                "application/octet-stream",
+                &meta,
+            )
+            .await
+            .expect("put");
         let mut props = self.blobs.properties(&blob).await.expect("props");
         props.created = Some(created);
-        let item = crate::storage::BlobItem { name: name.to_owned(), props: props.clone() };
+        let item = crate::storage::BlobItem {
+            name: name.to_owned(),
+            props: props.clone(),
+        };
         let event = super::reconcile::synthesize(&self.state, &item, created);
-        crate::recordings::handler::catalogue(&self.state, &event, &blob, &props).await.expect("catalogue");
+        crate::recordings::handler::catalogue(&self.state, &event, &blob, &props)
+            .await
+            .expect("catalogue");
         RecordingKey::for_blob(created, &blob.container, name)
     }
 }
