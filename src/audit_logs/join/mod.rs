@@ -142,6 +142,9 @@ pub async fn join_recording(
             retag::retag(state, &mut entry, s).await?;
         }
         if unchanged(&entity, &row.raw) && entry == row.value {
+            // Marking is idempotent; repeating it heals a crash between the row write and the marks.
+            let rows = matched_windows(state, &row.value, &m).await?;
+            repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
             return Ok(Some(m));
         }
         match repo

@@ -14,6 +14,9 @@ use crate::invocation::decode::{format_utc_millis, timestamp};
 use crate::retention::policy::format_date;
 use crate::tables::{Entity, TableError, TableStore, get_str};
 
+/// Most recording ids kept per session row.
+const MAX_IDS: usize = 20;
+
 /// A session as seen by the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowRow {
@@ -142,12 +145,15 @@ pub async fn mark_recorded(
         update(tables, WINDOWS_TABLE, &pk, &row.tunnel_id, &mut |cur| {
             let mut e = cur?.clone();
             let ids = get_str(&e, "RecordingIds").unwrap_or_default();
-            if ids.split(',').any(|i| i == recording_id)
-                && e.get("Recorded") == Some(&Value::Bool(true))
-            {
+            let recorded = e.get("Recorded") == Some(&Value::Bool(true));
+            // The list is bounded (ambiguous matches can name many recordings): `Recorded` is what counts.
+            let full = ids.split(',').count() >= MAX_IDS;
+            if recorded && (full || ids.split(',').any(|i| i == recording_id)) {
                 return None;
             }
-            let joined = if ids.is_empty() {
+            let joined = if full {
+                ids.to_owned()
+            } else if ids.is_empty() {
                 recording_id.to_owned()
             } else {
                 format!("{ids},{recording_id}")

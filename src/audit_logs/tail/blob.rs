@@ -84,13 +84,18 @@ pub async fn tail_blob(
     let blob = BlobRef::new(state.config.auditlogs_container.clone(), c.blob.clone());
     let retiring = c.expired(now, state.audit.tail_window);
     let max_line = state.audit.max_line_bytes;
+    // Retire only once everything was read: a budget cut must not drop the rest of the blob.
+    let mut reached_end = false;
     loop {
         let len = state.audit.tail_chunk_bytes.max(max_line + 1);
         if *budget == 0 {
             break;
         }
         let data = match state.audit_logs.read_range(&blob, c.offset, len).await {
-            Err(StorageError::RangeNotSatisfiable) => break,
+            Err(StorageError::RangeNotSatisfiable) => {
+                reached_end = true;
+                break;
+            }
             Err(StorageError::NotFound) => {
                 warn!(blob = %blob, "audit blob vanished; retiring its cursor");
                 c.done = true;
@@ -102,6 +107,7 @@ pub async fn tail_blob(
         report.bytes += data.len() as u64;
         if c.offset == 0 && parse::is_legacy_document(&data) {
             legacy(state, &mut c, &blob, now, &mut report).await?;
+            reached_end = true;
             break;
         }
         let at_end = (data.len() as u64) < len;
@@ -116,11 +122,12 @@ pub async fn tail_blob(
         )
         .await?;
         c = repo.save(&c).await?;
+        reached_end = at_end;
         if at_end || !advanced {
             break;
         }
     }
-    c.done = c.done || retiring;
+    c.done = c.done || (retiring && reached_end);
     c.lease_until = None;
     repo.save(&c).await?;
     Ok(report)

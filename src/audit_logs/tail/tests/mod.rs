@@ -3,6 +3,8 @@
 
 use time::Duration;
 
+mod retire;
+
 use super::*;
 use crate::audit_logs::created::register;
 use crate::audit_logs::join::get_session;
@@ -187,41 +189,6 @@ async fn legacy_documents_and_retirement() {
             .await
             .expect("get")
             .is_some()
-    );
-}
-
-#[tokio::test]
-async fn cursors_retire_after_the_window_flushing_a_final_line() {
-    let k = kit(None);
-    k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register");
-    let last = line(
-        "late",
-        "2025-03-14T09:59:00Z",
-        "Successfully Connected.",
-        "VM1",
-        "u",
-        "",
-    );
-    k.append(last.trim_end().as_bytes()).await;
-    assert_eq!(
-        tick(&k.state, NOW).await.expect("tick").records,
-        0,
-        "no newline yet"
-    );
-    let later = NOW + Duration::hours(48);
-    assert_eq!(
-        tick(&k.state, later).await.expect("tick").records,
-        1,
-        "final line parsed at retirement"
-    );
-    assert!(k.cursor().await.done);
-    assert_eq!(
-        tick(&k.state, later).await.expect("tick").blobs,
-        0,
-        "retired cursors are not read"
     );
 }
 
