@@ -40,11 +40,20 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, HandlerError> {
-    let (catalogued, rejoined) = recordings(state, now).await?;
+    let mut found = Found::default();
+    recordings(state, now, &mut found).await?;
+    let Found {
+        catalogued,
+        rejoined,
+        notifications,
+    } = found;
     let registered = audit_blobs(state, now).await?;
     let mut o = Outcome::processed(format!(
         "reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"
     ));
+    for n in notifications {
+        o = o.with_output(OUTPUT_BINDING, n);
+    }
     match stalled::run(state, now).await {
         Ok(Some(n)) => o = o.with_output(OUTPUT_BINDING, n.to_output()),
         Ok(None) => {}
@@ -86,7 +95,20 @@ async fn list_recent(
     }
 }
 
-async fn recordings(state: &AppState, now: OffsetDateTime) -> Result<(usize, usize), HandlerError> {
+/// What the recordings pass found; `notifications` are the `recording.catalogued` messages of
+/// recordings catalogued late (Reconcile is the only place they are emitted for them).
+#[derive(Debug, Default)]
+struct Found {
+    catalogued: usize,
+    rejoined: usize,
+    notifications: Vec<serde_json::Value>,
+}
+
+async fn recordings(
+    state: &AppState,
+    now: OffsetDateTime,
+    found: &mut Found,
+) -> Result<(), HandlerError> {
     let container = state.config.recordings_container.clone();
     let items = list_recent(
         state.recordings.as_ref(),
@@ -95,25 +117,33 @@ async fn recordings(state: &AppState, now: OffsetDateTime) -> Result<(usize, usi
     )
     .await?;
     let repo = CatalogueRepo::new(state.tables.clone());
-    let (mut catalogued, mut rejoined) = (0, 0);
     for item in items {
         let created = item.props.created.unwrap_or(now);
         let key = RecordingKey::for_blob(created, &container, &item.name);
         match repo.get(&key).await? {
             Some(row) if row.raw.contains_key("MatchConfidence") => {}
             Some(_) => {
-                rejoined += usize::from(join::after_catalogue(state, &key).await?.is_some());
+                found.rejoined += usize::from(join::after_catalogue(state, &key).await?.is_some());
             }
             None => {
                 let event = synthesize(state, &item, created);
                 let blob = BlobRef::new(container.clone(), item.name.clone());
-                crate::recordings::handler::catalogue(state, &event, &blob, &item.props).await?;
+                let outcome =
+                    crate::recordings::handler::catalogue(state, &event, &blob, &item.props)
+                        .await?;
+                if let Outcome::Processed { mut outputs, .. } = outcome {
+                    match outputs.remove(OUTPUT_BINDING) {
+                        Some(serde_json::Value::Array(items)) => found.notifications.extend(items),
+                        Some(one) => found.notifications.push(one),
+                        None => {}
+                    }
+                }
                 join::after_catalogue(state, &key).await?;
-                catalogued += 1;
+                found.catalogued += 1;
             }
         }
     }
-    Ok((catalogued, rejoined))
+    Ok(())
 }
 
 /// A `BlobCreated` event for a blob found by listing (no sequencer: the ETag and time decide).
