@@ -21,6 +21,7 @@ use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
+use crate::audit_logs;
 
 /// Shared state: configuration and seams, cheap to clone.
 #[derive(Clone)]
@@ -43,6 +44,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Notification settings, HTTP client and pacing (NotifyWebhook).
     pub notifier: Arc<Notifier>,
+    /// Audit-log tunables (`AUDIT_*` and detection settings).
+    pub audit: Arc<crate::audit_logs::AuditSettings>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -131,6 +134,7 @@ impl AppState {
     ) -> Self {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
+        let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
         Self {
             config: Arc::new(config),
             recordings,
@@ -141,6 +145,7 @@ impl AppState {
             policy: Arc::new(policy),
             clock,
             notifier,
+            audit,
         }
     }
 
@@ -208,6 +213,21 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", notify::FUNCTION),
             invocation_route(notify::FUNCTION, notify::handler::handle),
+        )
+        .route(
+            &format!("/{}", audit_logs::CREATED_FUNCTION),
+            invocation_route(audit_logs::CREATED_FUNCTION, audit_logs::created::handle),
+        )
+        .route(
+            &format!("/{}", audit_logs::TAIL_FUNCTION),
+            invocation_route(audit_logs::TAIL_FUNCTION, audit_logs::tail::handle),
+        )
+        .route(
+            &format!("/{}", audit_logs::RECONCILE_FUNCTION),
+            invocation_route(
+                audit_logs::RECONCILE_FUNCTION,
+                audit_logs::reconcile::handle,
+            ),
         )
         .with_state(state)
 }

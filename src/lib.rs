@@ -9,6 +9,7 @@
 //! - [`app`]: state and router; [`config`], [`telemetry`], [`clock`]: plumbing.
 
 pub mod app;
+pub mod audit_logs;
 pub mod catalogue;
 pub mod clock;
 pub mod config;

@@ -54,7 +54,19 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
         }
         other => other?,
     };
-    catalogue(&state, &event, &blob, &props).await
+    let outcome = catalogue(&state, &event, &blob, &props).await?;
+    // Join with the audit-log session if it arrived first. The row (and its notification) are
+    // already written, so a failure here must not fail the invocation: Reconcile and the next
+    // session update re-join rows without `MatchConfidence`.
+    let key = RecordingKey::for_blob(
+        props.created.unwrap_or(event.time),
+        &blob.container,
+        &blob.name,
+    );
+    if let Err(e) = crate::audit_logs::join::after_catalogue(&state, &key).await {
+        tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "joining the recording with its session failed; Reconcile retries");
+    }
+    Ok(outcome)
 }
 
 /// Catalogues a blob whose properties are known (also used by reconciliation and backfill).

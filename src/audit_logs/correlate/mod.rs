@@ -1,0 +1,111 @@
+//! Recording ↔ session matching (pure; bastion-and-event-grid.md §3.4).
+//!
+//! 1. **Exact**: a GUID in the recording's name or metadata is a session's tunnelId (done by the
+//!    caller with point reads; see `join`).
+//! 2. **Heuristic**: successful sessions whose window `[start, end + upload lag]` (or
+//!    `[start, start + open max]` while the end is unknown) contains the recording's creation time,
+//!    narrowed by whatever the recording's name/metadata mention (VM name, user, e-mail). One left:
+//!    `heuristic`; several: `ambiguous`, all kept as candidates (never forced 1:1).
+//!
+//! The result depends only on the set of sessions and the recording, not on arrival order, so
+//! re-running it whenever either side changes converges.
+
+use time::{Duration, OffsetDateTime};
+
+use super::repo::WindowRow;
+use super::sessions::outcome;
+
+/// Tolerated clock skew between Bastion's record times and storage creation times.
+pub const SKEW: Duration = Duration::minutes(2);
+
+/// How sure a join is (`MatchConfidence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confidence {
+    /// The recording names the session's tunnelId.
+    Exact,
+    /// The only session in the window (after narrowing).
+    Heuristic,
+    /// Several sessions fit; all are kept as candidates.
+    Ambiguous,
+}
+
+impl Confidence {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::Heuristic => "heuristic",
+            Self::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+/// What is known about a recording for matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingFacts {
+    /// When the blob was created.
+    pub created: OffsetDateTime,
+    /// Lower-case blob name and metadata values (hints such as a VM name, if Bastion writes any).
+    pub hints: String,
+}
+
+/// A match: one tunnel for exact/heuristic, the sorted candidates for ambiguous.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Tunnel ids.
+    pub tunnels: Vec<String>,
+}
+
+/// True when a recording created at `t` may belong to the session of `row`.
+pub fn in_window(row: &WindowRow, t: OffsetDateTime, lag: Duration, open_max: Duration) -> bool {
+    let until = row.end.map_or(row.start + open_max, |e| e + lag);
+    row.outcome == outcome::CONNECTED && t >= row.start - SKEW && t <= until
+}
+
+fn mentions(hints: &str, value: &str) -> bool {
+    value.len() >= 3 && hints.contains(&value.to_ascii_lowercase())
+}
+
+/// Heuristic match of a recording against indexed sessions; `None` when no session fits.
+pub fn match_heuristic(
+    rec: &RecordingFacts,
+    rows: &[WindowRow],
+    lag: Duration,
+    open_max: Duration,
+) -> Option<Match> {
+    let mut candidates: Vec<&WindowRow> = rows
+        .iter()
+        .filter(|r| in_window(r, rec.created, lag, open_max))
+        .collect();
+    // Narrow only by what the recording actually mentions; an unmentioned field narrows nothing.
+    let fields: [fn(&WindowRow) -> &str; 3] = [|r| &r.vm, |r| &r.user_email, |r| &r.user_name];
+    for field in fields {
+        let mentioned: Vec<&WindowRow> = candidates
+            .iter()
+            .copied()
+            .filter(|r| mentions(&rec.hints, field(r)))
+            .collect();
+        if !mentioned.is_empty() {
+            candidates = mentioned;
+        }
+    }
+    let mut tunnels: Vec<String> = candidates.iter().map(|r| r.tunnel_id.clone()).collect();
+    tunnels.sort();
+    tunnels.dedup();
+    match tunnels.len() {
+        0 => None,
+        1 => Some(Match {
+            confidence: Confidence::Heuristic,
+            tunnels,
+        }),
+        _ => Some(Match {
+            confidence: Confidence::Ambiguous,
+            tunnels,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+//! Matching tests: windows, narrowing by hints, ambiguity.
+
+use time::macros::datetime;
+
+use super::*;
+
+fn row(
+    tunnel: &str,
+    vm: &str,
+    user: &str,
+    start: OffsetDateTime,
+    end: Option<OffsetDateTime>,
+) -> WindowRow {
+    WindowRow {
+        tunnel_id: tunnel.into(),
+        start,
+        end,
+        host: "bas".into(),
+        vm: vm.into(),
+        user_name: user.into(),
+        user_email: String::new(),
+        protocol: "ssh".into(),
+        outcome: outcome::CONNECTED.into(),
+        end_arrived_at: None,
+        recorded: false,
+        recording_ids: vec![],
+        unrecorded_notified: false,
+    }
+}
+
+const LAG: Duration = Duration::minutes(30);
+const OPEN: Duration = Duration::hours(12);
+
+fn facts(t: OffsetDateTime, hints: &str) -> RecordingFacts {
+    RecordingFacts {
+        created: t,
+        hints: hints.into(),
+    }
+}
+
+#[test]
+fn one_session_in_window_is_heuristic() {
+    let rows = [row(
+        "a",
+        "vm-1",
+        "alice",
+        datetime!(2025-03-14 09:00 UTC),
+        Some(datetime!(2025-03-14 09:40 UTC)),
+    )];
+    let m = match_heuristic(
+        &facts(datetime!(2025-03-14 09:45 UTC), "x"),
+        &rows,
+        LAG,
+        OPEN,
+    )
+    .expect("match");
+    assert_eq!(
+        m,
+        Match {
+            confidence: Confidence::Heuristic,
+            tunnels: vec!["a".into()]
+        }
+    );
+    assert!(
+        match_heuristic(
+            &facts(datetime!(2025-03-14 10:11 UTC), "x"),
+            &rows,
+            LAG,
+            OPEN
+        )
+        .is_none(),
+        "after end + lag"
+    );
+    assert!(
+        match_heuristic(
+            &facts(datetime!(2025-03-14 08:55 UTC), "x"),
+            &rows,
+            LAG,
+            OPEN
+        )
+        .is_none(),
+        "before start - skew"
+    );
+}
+
+#[test]
+fn overlapping_sessions_are_ambiguous_unless_hints_narrow() {
+    let t = datetime!(2025-03-14 09:45 UTC);
+    let rows = [
+        row(
+            "b",
+            "vm-2",
+            "bob",
+            datetime!(2025-03-14 09:10 UTC),
+            Some(datetime!(2025-03-14 09:40 UTC)),
+        ),
+        row(
+            "a",
+            "vm-1",
+            "alice",
+            datetime!(2025-03-14 09:00 UTC),
+            Some(datetime!(2025-03-14 09:40 UTC)),
+        ),
+        row("c", "vm-1", "carol", datetime!(2025-03-14 09:00 UTC), None),
+    ];
+    let m = match_heuristic(&facts(t, "recording"), &rows, LAG, OPEN).expect("match");
+    assert_eq!(m.confidence, Confidence::Ambiguous);
+    assert_eq!(m.tunnels, ["a", "b", "c"], "sorted, all kept");
+    let m = match_heuristic(&facts(t, "vm-1/2025/x"), &rows, LAG, OPEN).expect("match");
+    assert_eq!(m.tunnels, ["a", "c"]);
+    let m = match_heuristic(&facts(t, "vm-1/alice"), &rows, LAG, OPEN).expect("match");
+    assert_eq!(
+        m,
+        Match {
+            confidence: Confidence::Heuristic,
+            tunnels: vec!["a".into()]
+        }
+    );
+}
+
+#[test]
+fn failed_and_open_sessions() {
+    let mut failed = row("f", "vm-1", "x", datetime!(2025-03-14 09:00 UTC), None);
+    failed.outcome = outcome::LOGIN_FAILED.into();
+    assert!(
+        match_heuristic(
+            &facts(datetime!(2025-03-14 09:01 UTC), ""),
+            &[failed],
+            LAG,
+            OPEN
+        )
+        .is_none()
+    );
+    let open = row("o", "vm-1", "x", datetime!(2025-03-14 09:00 UTC), None);
+    assert!(in_window(&open, datetime!(2025-03-14 20:59 UTC), LAG, OPEN));
+    assert!(!in_window(
+        &open,
+        datetime!(2025-03-14 21:01 UTC),
+        LAG,
+        OPEN
+    ));
+}

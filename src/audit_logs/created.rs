@@ -1,0 +1,112 @@
+//! `AuditLogCreated` (Event Grid, `eventGridEvent`): the one `BlobCreated` a `PT1H.json` append blob
+//! ever raises (at creation, usually empty). Validates the path, registers a tail cursor (offset 0)
+//! and reads whatever is already there; `AuditLogTail` does the rest.
+
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
+use super::detect::failed;
+use super::path::parse_blob_path;
+use super::repo::{Cursor, CursorRepo};
+use super::tail::{self, TickReport, blob};
+use crate::app::AppState;
+use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::recordings::handler::decode_event;
+
+/// Handles one invocation.
+///
+/// # Errors
+/// `Poison` for a malformed event, `Retryable` for storage failures.
+pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    let event = decode_event(&inv)?;
+    if !event.is_created() {
+        return Ok(Outcome::skipped(format!(
+            "event type {} is not handled",
+            event.event_type
+        )));
+    }
+    if event.container != state.config.auditlogs_container {
+        return Ok(Outcome::skipped(format!(
+            "container {} is not the audit-log container",
+            event.container
+        )));
+    }
+    if !event
+        .account
+        .eq_ignore_ascii_case(state.audit_logs.account())
+    {
+        return Ok(Outcome::skipped(format!(
+            "account {} is not the configured audit-log account",
+            event.account
+        )));
+    }
+    let now = tail::now_of(&state, &inv);
+    match register(&state, &event.blob, event.time, now, true).await? {
+        None => Ok(Outcome::skipped(format!(
+            "{} is not an hourly Bastion audit-log blob",
+            event.blob
+        ))),
+        Some(report) => Ok(tail::outcome(report)),
+    }
+}
+
+/// Registers the cursor of `blob_name` (idempotent: an existing cursor keeps its offset) and, when
+/// `read`, reads what is already there. `None` when the name is not a `PT1H.json` path. Shared with
+/// `Reconcile` (which only registers, leaving the reading to the bounded tail).
+///
+/// # Errors
+/// `Retryable` for storage failures.
+pub async fn register(
+    state: &AppState,
+    blob_name: &str,
+    created: OffsetDateTime,
+    now: OffsetDateTime,
+    read: bool,
+) -> Result<Option<TickReport>, HandlerError> {
+    let Ok(hour) = parse_blob_path(blob_name) else {
+        return Ok(None);
+    };
+    let repo = CursorRepo::new(state.tables.clone());
+    let fresh = Cursor::new(blob_name, hour.hour, created, &hour.bastion_host);
+    repo.register(&fresh).await?;
+    let Some(cursor) = repo.get(blob_name, hour.hour).await? else {
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "cursor of {blob_name} vanished after registration"
+        )));
+    };
+    let mut report = TickReport::default();
+    if cursor.done || !read {
+        return Ok(Some(report));
+    }
+    let mut budget = state.audit.tail_max_bytes;
+    let r = blob::tail_blob(state, &cursor, now, &mut budget).await?;
+    report.blobs = usize::from(!r.contended);
+    report.bytes = r.bytes;
+    report.records = r.records;
+    report.corrupt = r.corrupt;
+    report.sessions = r.flushed.sessions;
+    report.joined = r.flushed.joined;
+    report.notifications = bursts(state, &r.flushed.failed_partitions).await?;
+    Ok(Some(report))
+}
+
+async fn bursts(
+    state: &AppState,
+    touched: &BTreeSet<String>,
+) -> Result<Vec<crate::notify::Notification>, HandlerError> {
+    let mut out = Vec::new();
+    for pk in touched {
+        if let Some(n) = failed::check(
+            &state.tables,
+            pk,
+            state.audit.failed_login_threshold,
+            state.audit.failed_login_window,
+        )
+        .await?
+        {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,164 @@
+//! `login.failed.burst`: failed logins per (user or client IP, VM) in a tumbling window.
+//!
+//! Each failed attempt is one row of `failedlogins` (PK = base64url of window|dimension|value|vm,
+//! RK = tunnelId), so re-processing a record never double-counts. When a touched partition reaches
+//! the threshold, an insert-only marker row (`~notified`) decides which tick emits the one digest.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::audit_logs::repo::{FAILED_TABLE, query_all};
+use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::repo::write_creating_table;
+use crate::invocation::decode::format_utc;
+use crate::notify::{Notification, Severity};
+use crate::tables::keys::{decode_key, encode_key};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+
+/// Row key of the marker written when the digest is emitted (sorts after every GUID).
+pub const MARKER: &str = "~notified";
+
+/// One failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLogin {
+    /// Tunnel id of the attempt.
+    pub tunnel_id: String,
+    /// Window start.
+    pub window: OffsetDateTime,
+    /// Target VM (or target IP when unknown).
+    pub vm: String,
+    /// Attempted user name (or e-mail), if any.
+    pub user: String,
+    /// Client IP, if any.
+    pub client_ip: String,
+}
+
+/// Floors `t` to the start of its `window`-long bucket (aligned on the Unix epoch).
+pub fn bucket(t: OffsetDateTime, window: Duration) -> OffsetDateTime {
+    let w = window.whole_seconds().max(1);
+    let s = t.unix_timestamp();
+    OffsetDateTime::from_unix_timestamp(s - s.rem_euclid(w)).unwrap_or(t)
+}
+
+impl FailedLogin {
+    /// The attempt described by a one-record session, if it has a time and a target.
+    pub fn from_session(
+        s: &SessionRecord,
+        time: Option<OffsetDateTime>,
+        window: Duration,
+    ) -> Option<Self> {
+        let vm = if s.target_vm.is_empty() {
+            s.target_ip.clone()
+        } else {
+            s.target_vm.clone()
+        };
+        let user = if s.user_name.is_empty() {
+            s.user_email.to_ascii_lowercase()
+        } else {
+            s.user_name.to_ascii_lowercase()
+        };
+        Some(Self {
+            tunnel_id: s.tunnel_id.clone(),
+            window: bucket(time?, window),
+            vm,
+            user,
+            client_ip: s.client_ip.clone(),
+        })
+    }
+
+    /// The partitions this attempt counts in: one per dimension that is known.
+    pub fn partitions(&self) -> Vec<String> {
+        let w = format_utc(self.window);
+        [("user", &self.user), ("ip", &self.client_ip)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(d, v)| encode_key(&format!("{w}|{d}|{v}|{}", self.vm)))
+            .collect()
+    }
+}
+
+/// Stores one attempt (idempotent); returns the partitions touched.
+///
+/// # Errors
+/// Table errors.
+pub async fn record(
+    tables: &Arc<dyn TableStore>,
+    f: &FailedLogin,
+) -> Result<Vec<String>, TableError> {
+    let parts = f.partitions();
+    for pk in &parts {
+        let mut e = Entity::new();
+        e.insert("PartitionKey".into(), Value::String(pk.clone()));
+        e.insert("RowKey".into(), Value::String(f.tunnel_id.clone()));
+        e.insert("Window".into(), Value::String(format_utc(f.window)));
+        write_creating_table(tables.as_ref(), FAILED_TABLE, &e, WriteMode::Upsert).await?;
+    }
+    Ok(parts)
+}
+
+/// Emits the digest for partition `pk` when it reached `threshold` and nobody emitted it yet.
+///
+/// # Errors
+/// Table errors.
+pub async fn check(
+    tables: &Arc<dyn TableStore>,
+    pk: &str,
+    threshold: usize,
+    window: Duration,
+) -> Result<Option<Notification>, TableError> {
+    let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), 10_000).await?;
+    if rows
+        .iter()
+        .any(|r| get_str(&r.entity, "RowKey") == Some(MARKER))
+    {
+        return Ok(None);
+    }
+    let tunnels: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| get_str(&r.entity, "RowKey"))
+        .collect();
+    if tunnels.len() < threshold {
+        return Ok(None);
+    }
+    let mut marker = Entity::new();
+    marker.insert("PartitionKey".into(), Value::String(pk.to_owned()));
+    marker.insert("RowKey".into(), Value::String(MARKER.to_owned()));
+    match write_creating_table(tables.as_ref(), FAILED_TABLE, &marker, WriteMode::Insert).await {
+        Err(TableError::Conflict) => return Ok(None),
+        other => other?,
+    };
+    Ok(Some(digest(pk, &tunnels, window)))
+}
+
+fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
+    let fact = decode_key(pk).unwrap_or_default();
+    let mut parts = fact.splitn(4, '|');
+    let (start, dim, value, vm) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let end = crate::invocation::decode::timestamp(start)
+        .map(|s| format_utc(s + window))
+        .unwrap_or_default();
+    let data = json!({
+        "dimension": if dim == "ip" { "clientIp" } else { "user" },
+        "value": value, "targetVm": vm, "windowStart": start, "windowEnd": end,
+        "count": tunnels.len(), "tunnelIds": tunnels.iter().take(50).collect::<Vec<_>>(),
+    });
+    Notification::new(
+        "login.failed.burst",
+        &fact,
+        start.to_owned(),
+        Severity::Warning,
+        format!(
+            "{} failed Bastion logins to {vm} within {} min",
+            tunnels.len(),
+            window.whole_minutes()
+        ),
+        data,
+    )
+}

@@ -1,0 +1,96 @@
+//! `session.unrecorded`: a successful session whose end is known, with no recording joined (not even
+//! as an ambiguous candidate) within the grace period after its end reached us.
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::app::AppState;
+use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow, query_all, update};
+use crate::audit_logs::sessions::outcome;
+use crate::invocation::decode::format_utc;
+use crate::notify::{Notification, Severity};
+use crate::retention::policy::format_date;
+use crate::tables::filter::Op;
+use crate::tables::{Filter, TableError};
+
+/// Most notifications of this kind per run.
+const LIMIT: usize = 100;
+
+/// True when `row` is a compliance gap at `now`.
+pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
+    row.outcome == outcome::CONNECTED
+        && row.end.is_some()
+        && !row.recorded
+        && !row.unrecorded_notified
+        && row.end_arrived_at.is_some_and(|a| a + grace <= now)
+}
+
+/// Finds due sessions in the last `window` (+1 day), marks each (only the winner of the conditional
+/// write notifies) and returns the notifications.
+///
+/// # Errors
+/// Table errors.
+pub async fn run(
+    state: &AppState,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Result<Vec<Notification>, TableError> {
+    let filter = Filter::And(vec![
+        Filter::str(
+            "PartitionKey",
+            Op::Ge,
+            format_date((now - window - Duration::days(1)).date()),
+        ),
+        Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
+        Filter::bool("Recorded", false),
+        Filter::bool("UnrecordedNotified", false),
+    ]);
+    let rows = query_all(&state.tables, WINDOWS_TABLE, &filter, 5000).await?;
+    let grace = state.audit.unrecorded_grace;
+    let mut out = Vec::new();
+    for row in rows
+        .iter()
+        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .filter(|r| is_due(r, now, grace))
+        .take(LIMIT)
+    {
+        let mut won = false;
+        update(
+            &state.tables,
+            WINDOWS_TABLE,
+            &format_date(row.start.date()),
+            &row.tunnel_id,
+            &mut |cur| {
+                let current = WindowRow::from_entity(cur?)?;
+                won = is_due(&current, now, grace);
+                let mut e = cur?.clone();
+                e.insert("UnrecordedNotified".into(), Value::Bool(true));
+                won.then_some(e)
+            },
+        )
+        .await?;
+        if won {
+            out.push(notification(&row));
+        }
+    }
+    Ok(out)
+}
+
+/// The notification for an unrecorded session.
+pub fn notification(row: &WindowRow) -> Notification {
+    Notification::new(
+        "session.unrecorded",
+        &row.tunnel_id,
+        row.end.map(format_utc).unwrap_or_default(),
+        Severity::Warning,
+        format!(
+            "Bastion session to {} ended without a recording",
+            if row.vm.is_empty() { "a VM" } else { &row.vm }
+        ),
+        json!({
+            "tunnelId": row.tunnel_id, "bastionHost": row.host, "targetVm": row.vm,
+            "userName": row.user_name, "userEmail": row.user_email, "protocol": row.protocol,
+            "sessionStart": format_utc(row.start), "sessionEnd": row.end.map(format_utc),
+        }),
+    )
+}

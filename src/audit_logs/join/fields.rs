@@ -1,0 +1,80 @@
+//! The join's catalogue properties: what a joined row gains, and the recording's own hints.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::audit_logs::correlate::Match;
+use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::model::CatalogueEntry;
+use crate::invocation::decode::format_utc_millis;
+use crate::tables::{Entity, int64};
+
+/// Properties a join adds to a catalogue row (kept across rewrites by `CatalogueRepo::write`).
+pub const JOIN_PROPERTIES: &[&str] = &[
+    "TunnelId",
+    "BastionHost",
+    "UserName",
+    "UserEmail",
+    "ClientIp",
+    "Protocol",
+    "TargetResourceId",
+    "TargetVm",
+    "SessionStart",
+    "SessionEnd",
+    "DurationMs",
+    "MatchConfidence",
+    "MatchCandidates",
+];
+
+/// True when two entities hold the same properties (annotations aside).
+pub(super) fn unchanged(a: &Entity, b: &Entity) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    crate::tables::strip_annotations(&mut a);
+    crate::tables::strip_annotations(&mut b);
+    a == b
+}
+
+/// Lower-case blob name plus metadata values: whatever the recording says about itself.
+pub fn hints(entry: &CatalogueEntry) -> String {
+    let meta: BTreeMap<String, String> = serde_json::from_str(&entry.metadata).unwrap_or_default();
+    let mut text = entry.blob_name.to_ascii_lowercase();
+    for v in meta.values() {
+        text.push('\n');
+        text.push_str(&v.to_ascii_lowercase());
+    }
+    text
+}
+
+/// Overlays the join properties of `m` (and its session) onto a catalogue entity.
+pub fn apply_join(e: &mut Entity, m: &Match, session: Option<&SessionRecord>) {
+    for k in JOIN_PROPERTIES {
+        e.remove(*k);
+        e.remove(&format!("{k}@odata.type"));
+    }
+    let mut set = |k: &str, v: &str| {
+        e.insert(k.to_owned(), Value::String(v.to_owned()));
+    };
+    set("MatchConfidence", m.confidence.as_str());
+    set("MatchCandidates", &m.tunnels.join(","));
+    if let Some(s) = session {
+        let t = |v: Option<time::OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        for (k, v) in [
+            ("TunnelId", s.tunnel_id.as_str()),
+            ("BastionHost", &s.bastion_host),
+            ("UserName", &s.user_name),
+            ("UserEmail", &s.user_email),
+            ("ClientIp", &s.client_ip),
+            ("Protocol", &s.protocol),
+            ("TargetResourceId", &s.target_resource_id),
+            ("TargetVm", &s.target_vm),
+            ("SessionStart", &t(s.session_start)),
+            ("SessionEnd", &t(s.session_end)),
+        ] {
+            set(k, v);
+        }
+        if let Some(d) = s.effective_duration_ms() {
+            int64(e, "DurationMs", d);
+        }
+    }
+}

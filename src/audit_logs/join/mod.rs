@@ -1,0 +1,297 @@
+//! The recording ↔ session join (I/O around [`correlate`](super::correlate)).
+//!
+//! Order independent: [`join_recording`] recomputes one recording's match from the current sessions
+//! and is called when the recording arrives (`RecordingCreated`, `Reconcile`) and, through
+//! [`join_session`], for every recording that might belong to a session that just changed. Lookups
+//! are bounded: exact keys are point reads (`sessions`) or one partition (`recordingkeys`); heuristic
+//! matches read one or two days of `sessionwindows` or of the catalogue, filtered by time.
+
+mod fields;
+pub mod retag;
+
+use fields::unchanged;
+pub use fields::{JOIN_PROPERTIES, apply_join, hints};
+
+use time::Duration;
+
+use super::correlate::{Confidence, Match, RecordingFacts, SKEW, match_heuristic};
+use super::repo::{
+    self, RECORDING_KEYS_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all,
+};
+use super::sessions::{SESSION_ROW, SessionRecord};
+use crate::app::AppState;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::repo::CatalogueRepo;
+use crate::invocation::HandlerError;
+use crate::retention::policy::format_date;
+use crate::tables::filter::Op;
+use crate::tables::{Entity, Filter, TableError, WriteMode, get_str};
+
+/// Most recordings a session change re-examines (bounds one tick's work).
+const MAX_RECORDINGS_PER_SESSION: usize = 200;
+/// Attempts at the conditional catalogue write.
+const ATTEMPTS: usize = 5;
+
+/// Reads a session row.
+///
+/// # Errors
+/// Table errors.
+pub async fn get_session(
+    state: &AppState,
+    tunnel: &str,
+) -> Result<Option<SessionRecord>, TableError> {
+    let stored = repo::get(
+        &state.tables,
+        SESSIONS_TABLE,
+        &tunnel.to_ascii_lowercase(),
+        SESSION_ROW,
+    )
+    .await?;
+    Ok(stored.and_then(|s| SessionRecord::from_entity(&s.entity)))
+}
+
+/// Index rows of sessions that started between `t - span` and `t` (whole days).
+async fn windows_around(
+    state: &AppState,
+    t: time::OffsetDateTime,
+    span: Duration,
+) -> Result<Vec<WindowRow>, TableError> {
+    let mut rows = Vec::new();
+    let mut day = (t - span).date();
+    while day <= t.date() {
+        let found = query_all(
+            &state.tables,
+            WINDOWS_TABLE,
+            &Filter::partition(&format_date(day)),
+            5000,
+        )
+        .await?;
+        rows.extend(
+            found
+                .iter()
+                .filter_map(|s| WindowRow::from_entity(&s.entity)),
+        );
+        day = match day.next_day() {
+            Some(d) => d,
+            None => break,
+        };
+    }
+    Ok(rows)
+}
+
+/// Records the GUIDs of a recording in `recordingkeys` so a session arriving later finds it.
+///
+/// # Errors
+/// Table errors.
+pub async fn index_recording_keys(
+    state: &AppState,
+    entry: &CatalogueEntry,
+) -> Result<(), TableError> {
+    for key in &entry.candidate_keys {
+        let mut e = Entity::new();
+        e.insert("PartitionKey".into(), key.clone().into());
+        e.insert("RowKey".into(), entry.key.id().into());
+        crate::catalogue::repo::write_creating_table(
+            state.tables.as_ref(),
+            RECORDING_KEYS_TABLE,
+            &e,
+            WriteMode::Upsert,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Hook after a recording is catalogued (`RecordingCreated`, `Reconcile`): indexes its GUIDs for
+/// sessions arriving later, then joins it with the sessions known now.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub async fn after_catalogue(
+    state: &AppState,
+    key: &RecordingKey,
+) -> Result<Option<Match>, HandlerError> {
+    let Some(row) = CatalogueRepo::new(state.tables.clone()).get(key).await? else {
+        return Ok(None);
+    };
+    index_recording_keys(state, &row.value).await?;
+    join_recording(state, key).await
+}
+
+/// Recomputes the join of one catalogued recording and writes it (row, tags, session marks) when it
+/// changed. Returns the match, if any.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub async fn join_recording(
+    state: &AppState,
+    key: &RecordingKey,
+) -> Result<Option<Match>, HandlerError> {
+    let repo = CatalogueRepo::new(state.tables.clone());
+    for _ in 0..ATTEMPTS {
+        let Some(row) = repo.get(key).await? else {
+            return Ok(None);
+        };
+        let (found, session) = find_match(state, &row.value).await?;
+        let Some(m) = found else { return Ok(None) };
+        let mut entity = row.raw.clone();
+        apply_join(&mut entity, &m, session.as_ref());
+        let mut entry = row.value.clone();
+        if let Some(s) = &session {
+            retag::retag(state, &mut entry, s).await?;
+        }
+        if unchanged(&entity, &row.raw) && entry == row.value {
+            // Marking is idempotent; repeating it heals a crash between the row write and the marks.
+            let rows = matched_windows(state, &row.value, &m).await?;
+            repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
+            return Ok(Some(m));
+        }
+        match repo
+            .write(&entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
+            .await
+        {
+            Ok(_) => {
+                let rows = matched_windows(state, &row.value, &m).await?;
+                repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
+                return Ok(Some(m));
+            }
+            Err(TableError::PreconditionFailed | TableError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(HandlerError::storage(anyhow::anyhow!(
+        "catalogue row {} kept changing during the join",
+        key.id()
+    )))
+}
+
+async fn find_match(
+    state: &AppState,
+    entry: &CatalogueEntry,
+) -> Result<(Option<Match>, Option<SessionRecord>), TableError> {
+    for k in &entry.candidate_keys {
+        if let Some(s) = get_session(state, k).await? {
+            return Ok((
+                Some(Match {
+                    confidence: Confidence::Exact,
+                    tunnels: vec![s.tunnel_id.clone()],
+                }),
+                Some(s),
+            ));
+        }
+    }
+    let audit = &state.audit;
+    let rows = windows_around(
+        state,
+        entry.blob_created,
+        audit.open_session_max.max(Duration::days(1)),
+    )
+    .await?;
+    let facts = RecordingFacts {
+        created: entry.blob_created,
+        hints: hints(entry),
+    };
+    let m = match_heuristic(&facts, &rows, audit.upload_lag, audit.open_session_max);
+    let session = match &m {
+        Some(Match {
+            confidence: Confidence::Heuristic,
+            tunnels,
+        }) => get_session(state, &tunnels[0]).await?,
+        _ => None,
+    };
+    Ok((m, session))
+}
+
+async fn matched_windows(
+    state: &AppState,
+    entry: &CatalogueEntry,
+    m: &Match,
+) -> Result<Vec<WindowRow>, TableError> {
+    let rows = windows_around(
+        state,
+        entry.blob_created,
+        state.audit.open_session_max.max(Duration::days(1)),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| m.tunnels.contains(&r.tunnel_id))
+        .collect())
+}
+
+/// Re-examines every recording that may belong to `session` (exact keys, then its time window).
+/// Returns how many recordings were (re)joined.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub async fn join_session(
+    state: &AppState,
+    session: &SessionRecord,
+) -> Result<usize, HandlerError> {
+    let mut keys: Vec<RecordingKey> = Vec::new();
+    let exact = query_all(
+        &state.tables,
+        RECORDING_KEYS_TABLE,
+        &Filter::partition(&session.tunnel_id),
+        100,
+    )
+    .await?;
+    keys.extend(
+        exact
+            .iter()
+            .filter_map(|s| get_str(&s.entity, "RowKey").and_then(RecordingKey::parse)),
+    );
+    if let (true, Some(start)) = (session.connected(), session.session_start) {
+        let until = session
+            .session_end
+            .map_or(start + state.audit.open_session_max, |e| {
+                e + state.audit.upload_lag
+            });
+        let (from, to) = (start - SKEW, until);
+        let mut day = from.date();
+        while day <= to.date() && keys.len() < MAX_RECORDINGS_PER_SESSION {
+            let filter = Filter::And(vec![
+                Filter::partition(&format_date(day)),
+                Filter::str(
+                    "BlobCreated",
+                    Op::Ge,
+                    crate::invocation::decode::format_utc(from),
+                ),
+                Filter::str(
+                    "BlobCreated",
+                    Op::Le,
+                    crate::invocation::decode::format_utc(to),
+                ),
+            ]);
+            let rows = query_all(
+                &state.tables,
+                RECORDINGS_TABLE,
+                &filter,
+                MAX_RECORDINGS_PER_SESSION,
+            )
+            .await?;
+            let not_exact = rows.iter().filter(|s| {
+                get_str(&s.entity, "MatchConfidence") != Some(Confidence::Exact.as_str())
+            });
+            keys.extend(
+                not_exact
+                    .filter_map(|s| CatalogueEntry::from_entity(&s.entity))
+                    .map(|e| e.key),
+            );
+            day = match day.next_day() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+    }
+    keys.sort_by(|a, b| (&a.pk, &a.rk).cmp(&(&b.pk, &b.rk)));
+    keys.dedup();
+    for key in &keys {
+        join_recording(state, key).await?;
+    }
+    Ok(keys.len())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! Re-tagging a recording once its session is known: retention rules may match session fields
+//! (subscription, resource group, VM, protocol, user/e-mail). The merge never shortens an existing
+//! `retain-until` and never lifts a hold (`retention::policy::merge_tags`).
+
+use std::collections::BTreeMap;
+
+use time::Date;
+
+use crate::app::AppState;
+use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::model::CatalogueEntry;
+use crate::invocation::HandlerError;
+use crate::retention::policy::{Subject, merge_tags};
+use crate::storage::{BlobRef, StorageError};
+
+/// Recomputes the class of `entry` with the session's fields; when it differs from the row's class,
+/// merges it into the blob's tags and updates the row's `RetentionClass`/`RetainUntil`.
+///
+/// # Errors
+/// `Retryable` on storage failures (a vanished blob is not an error: the row is left as is).
+pub async fn retag(
+    state: &AppState,
+    entry: &mut CatalogueEntry,
+    s: &SessionRecord,
+) -> Result<(), HandlerError> {
+    let metadata: BTreeMap<String, String> =
+        serde_json::from_str(&entry.metadata).unwrap_or_default();
+    let subject = Subject {
+        container: &entry.container,
+        blob: &entry.blob_name,
+        metadata: Some(&metadata),
+        subscription: Some(&s.subscription)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
+        resource_group: Some(&s.resource_group)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
+        vm: Some(&s.target_vm)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
+        protocol: Some(&s.protocol)
+            .filter(|v| !v.is_empty())
+            .map(String::as_str),
+        users: s.users(),
+    };
+    if state.policy.class_for(&subject) == entry.retention_class {
+        return Ok(());
+    }
+    let created = creation_day(&entry.key.pk).unwrap_or(entry.blob_created.date());
+    let computed = state
+        .policy
+        .classify(&subject, created.midnight().assume_utc());
+    let blob = BlobRef::new(entry.container.clone(), entry.blob_name.clone());
+    let existing = match state.recordings.get_tags(&blob).await {
+        Err(StorageError::NotFound) => return Ok(()),
+        other => other?,
+    };
+    let (tags, effective) = merge_tags(&existing, &computed);
+    if tags != existing {
+        match state.recordings.set_tags(&blob, &tags, None).await {
+            Err(StorageError::NotFound) => return Ok(()),
+            other => other?,
+        }
+    }
+    entry.retention_class = effective.class;
+    entry.retain_until = effective.until;
+    Ok(())
+}
+
+fn creation_day(pk: &str) -> Option<Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(pk, &fmt).ok()
+}

@@ -1,0 +1,193 @@
+//! Join tests over the in-memory fakes: both arrival orders, exact/heuristic/ambiguous, re-tagging.
+
+use time::macros::datetime;
+
+use super::*;
+use crate::audit_logs::created::register;
+use crate::audit_logs::tail::tick;
+use crate::audit_logs::testkit::{ALICE, Kit, NOW, PATH, kit, line};
+use crate::retention::{TAG_CLASS, TAG_UNTIL};
+use crate::storage::{BlobRef, BlobStore};
+
+const PCI: &str = r#"
+default = "ops-30d"
+[classes.ops-30d]
+days = 30
+[classes.pci-1y]
+days = 365
+[[rules]]
+class = "pci-1y"
+vm = "vm-app-*"
+protocol = "ssh"
+"#;
+
+fn fixture() -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+async fn feed(k: &Kit, text: &[u8]) {
+    if k.blobs.content(&k.blob()).is_none() {
+        k.create_log().await;
+        register(&k.state, PATH, NOW, NOW, false)
+            .await
+            .expect("register");
+    }
+    k.append(text).await;
+    tick(&k.state, NOW).await.expect("tick");
+}
+
+async fn row(k: &Kit, key: &RecordingKey) -> Entity {
+    CatalogueRepo::new(k.state.tables.clone())
+        .get(key)
+        .await
+        .expect("get")
+        .expect("row")
+        .raw
+}
+
+#[tokio::test]
+async fn recording_first_then_session_joins_exactly() {
+    let k = kit(None);
+    let key = k
+        .recording(
+            &format!("PLACEHOLDER-{ALICE}"),
+            datetime!(2025-03-14 09:42 UTC),
+            &[],
+        )
+        .await;
+    after_catalogue(&k.state, &key).await.expect("hook");
+    assert!(
+        !row(&k, &key).await.contains_key("MatchConfidence"),
+        "no session yet"
+    );
+    feed(&k, &fixture()).await;
+    let e = row(&k, &key).await;
+    assert_eq!(get_str(&e, "MatchConfidence"), Some("exact"));
+    assert_eq!(get_str(&e, "TunnelId"), Some(ALICE));
+    assert_eq!(get_str(&e, "UserEmail"), Some("alice@contoso.com"));
+    assert_eq!(get_str(&e, "TargetVm"), Some("vm-app-01"));
+    assert_eq!(crate::tables::get_i64(&e, "DurationMs"), Some(2_283_524));
+    assert_eq!(
+        get_str(&e, "RecordingId").map(str::len).map(|l| l > 10),
+        Some(true),
+        "catalogue fields kept"
+    );
+    let r = tick(&k.state, NOW + Duration::hours(1))
+        .await
+        .expect("tick");
+    assert!(
+        r.notifications
+            .iter()
+            .all(|n| n.kind != "session.unrecorded"),
+        "joined sessions are recorded"
+    );
+}
+
+#[tokio::test]
+async fn session_first_then_recording_joins_and_retags() {
+    let k = kit(Some(PCI));
+    feed(&k, &fixture()).await;
+    let key = k
+        .recording(
+            "2025/03/14/opaque-name.bin",
+            datetime!(2025-03-14 09:45 UTC),
+            &[("owner", "Alice@Contoso.com")],
+        )
+        .await;
+    let m = after_catalogue(&k.state, &key)
+        .await
+        .expect("hook")
+        .expect("match");
+    // The still-open c0ffee session on the same VM is also in the window; the e-mail hint narrows.
+    assert_eq!(
+        m,
+        Match {
+            confidence: Confidence::Heuristic,
+            tunnels: vec![ALICE.into()]
+        }
+    );
+    let e = row(&k, &key).await;
+    assert_eq!(
+        get_str(&e, "RetentionClass"),
+        Some("pci-1y"),
+        "rule on VM + protocol now matches"
+    );
+    let blob = BlobRef::new(
+        k.state.config.recordings_container.clone(),
+        "2025/03/14/opaque-name.bin",
+    );
+    let tags = k.blobs.get_tags(&blob).await.expect("tags");
+    assert_eq!(tags[TAG_CLASS], "pci-1y");
+    assert_eq!(tags[TAG_UNTIL], "2026-03-14");
+    let again = after_catalogue(&k.state, &key).await.expect("hook");
+    assert_eq!(again, Some(m), "idempotent");
+}
+
+#[tokio::test]
+async fn retag_never_shortens_an_existing_retain_until() {
+    let k = kit(Some(PCI));
+    feed(&k, &fixture()).await;
+    let name = format!("x-{ALICE}");
+    let blob = BlobRef::new(k.state.config.recordings_container.clone(), name.clone());
+    let key = k
+        .recording(&name, datetime!(2025-03-14 09:45 UTC), &[])
+        .await;
+    let mut tags = k.blobs.get_tags(&blob).await.expect("tags");
+    tags.insert(TAG_UNTIL.into(), "2030-01-01".into());
+    k.blobs.set_tags(&blob, &tags, None).await.expect("set");
+    after_catalogue(&k.state, &key).await.expect("hook");
+    let tags = k.blobs.get_tags(&blob).await.expect("tags");
+    assert_eq!(tags[TAG_UNTIL], "2030-01-01");
+}
+
+#[tokio::test]
+async fn overlapping_sessions_stay_ambiguous_with_candidates() {
+    let k = kit(None);
+    let end =
+        r#","sessionStartTime":"2025-03-14T09:00:00Z","sessionEndTime":"2025-03-14T09:30:00Z""#;
+    let text = line(
+        "s1",
+        "2025-03-14T09:00:00Z",
+        "Successfully Connected.",
+        "VM-A",
+        "ann",
+        end,
+    ) + &line(
+        "s2",
+        "2025-03-14T09:00:00Z",
+        "Successfully Connected.",
+        "VM-B",
+        "ben",
+        end,
+    );
+    feed(&k, text.as_bytes()).await;
+    let key = k
+        .recording("rec-1", datetime!(2025-03-14 09:35 UTC), &[])
+        .await;
+    let m = after_catalogue(&k.state, &key)
+        .await
+        .expect("hook")
+        .expect("match");
+    assert_eq!(
+        m,
+        Match {
+            confidence: Confidence::Ambiguous,
+            tunnels: vec!["s1".into(), "s2".into()]
+        }
+    );
+    let e = row(&k, &key).await;
+    assert_eq!(get_str(&e, "MatchCandidates"), Some("s1,s2"));
+    assert!(!e.contains_key("TunnelId"), "never forced 1:1");
+    let key2 = k
+        .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
+        .await;
+    let m = after_catalogue(&k.state, &key2)
+        .await
+        .expect("hook")
+        .expect("match");
+    assert_eq!(m.tunnels, ["s2"], "metadata hint narrows");
+}

@@ -1,0 +1,37 @@
+//! Audit logs: Bastion `PT1H.json` append blobs → sessions → enriched recordings.
+//!
+//! # Layout
+//! - [`parse`] (pure, streaming): JSON Lines and legacy `{"records":[…]}` into borrowed records.
+//! - [`sessions`] (pure): records folded into one [`sessions::SessionRecord`] per tunnelId.
+//! - [`path`] (pure): the `resourceId=/…/BASTIONHOSTS/<name>/y=/m=/d=/h=/m=00/PT1H.json` path.
+//! - [`correlate`] (pure): recording ↔ session matching (exact key, else heuristic candidates).
+//! - [`detect`] (pure decisions + I/O): unrecorded sessions, stalled recordings, failed-login bursts.
+//! - [`repo`]: tables `auditcursors`, `sessions`, `sessionwindows`, `recordingkeys`, `failedlogins`.
+//! - [`created`] (`AuditLogCreated`), [`tail`] (`AuditLogTail`), [`reconcile`] (`Reconcile`),
+//!   [`join`] (the catalogue join used by the tail, reconcile and `RecordingCreated`).
+//!
+//! Tests: unit tests beside the pure parts, component tests over the in-memory fakes in
+//! `tail::tests`, real-process tests on Azurite in `tests/e2e/audit_logs.rs`.
+
+pub mod correlate;
+pub mod created;
+pub mod detect;
+pub mod join;
+pub mod parse;
+pub mod path;
+pub mod reconcile;
+pub mod repo;
+pub mod sessions;
+pub mod settings;
+pub mod tail;
+#[cfg(test)]
+mod testkit;
+
+pub use settings::AuditSettings;
+
+/// `AuditLogCreated`: Event Grid trigger on the audit-log container.
+pub const CREATED_FUNCTION: &str = "AuditLogCreated";
+/// `AuditLogTail`: timer, every minute.
+pub const TAIL_FUNCTION: &str = "AuditLogTail";
+/// `Reconcile`: timer, hourly.
+pub const RECONCILE_FUNCTION: &str = "Reconcile";

@@ -1,0 +1,257 @@
+//! Tolerant, streaming parsing of `PT1H.json` audit-log content (pure functions over byte slices,
+//! shared by the tail and the benchmark).
+//!
+//! Two formats (bastion-and-event-grid.md §2.2): JSON Lines (one record per line, LF or CRLF,
+//! optional UTF-8 BOM) and the legacy `{"records":[…]}` wrapper (on one line, or as a whole
+//! pretty-printed document, see [`for_each_in_document`]). Records are deserialized into borrowed
+//! structs declaring only the fields the product reads: strings borrow from the input unless they
+//! contain escapes, unknown fields are skipped by serde without allocation, and wrongly typed known
+//! fields degrade to text instead of failing the line. Memory is bounded by the slice given, never by
+//! the blob.
+
+mod text;
+
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+pub use text::{Num, Text};
+
+/// The UTF-8 byte order mark some writers put at the start of a blob.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One audit record (top level), with only the fields the product reads.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Record<'a> {
+    /// Log timestamp (receive/generation time as written by Azure Monitor).
+    #[serde(borrow, alias = "Time")]
+    pub time: Option<Text<'a>>,
+    /// The Bastion host resource id (upper-case).
+    #[serde(borrow, rename = "resourceId", alias = "ResourceId")]
+    pub resource_id: Option<Text<'a>>,
+    /// Open enum: `Microsoft.Network/BastionHost/connect`, others kept raw.
+    #[serde(borrow, rename = "operationName", alias = "OperationName")]
+    pub operation_name: Option<Text<'a>>,
+    /// `BastionAuditLogs`.
+    #[serde(borrow, alias = "Category")]
+    pub category: Option<Text<'a>>,
+    /// The Bastion-specific part.
+    #[serde(borrow, alias = "Properties")]
+    pub properties: Properties<'a>,
+}
+
+/// `properties` of a Bastion audit record. Session start/end/duration names are unconfirmed in raw
+/// storage records: the Log Analytics names are accepted in camelCase and PascalCase.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Properties<'a> {
+    /// User name used on the VM (attempted name for failed logins).
+    #[serde(borrow, rename = "userName", alias = "UserName")]
+    pub user_name: Option<Text<'a>>,
+    /// Entra UPN of the portal user; may be absent.
+    #[serde(borrow, rename = "userEmail", alias = "UserEmail")]
+    pub user_email: Option<Text<'a>>,
+    /// Browser's public IP.
+    #[serde(borrow, rename = "clientIpAddress", alias = "ClientIpAddress")]
+    pub client_ip: Option<Text<'a>>,
+    /// Browser's port (number or numeric string).
+    #[serde(rename = "clientPort", alias = "ClientPort")]
+    pub client_port: Option<Num>,
+    /// `ssh` / `rdp` (case varies by source).
+    #[serde(borrow, alias = "Protocol")]
+    pub protocol: Option<Text<'a>>,
+    /// Target VM resource id (upper-case).
+    #[serde(borrow, rename = "targetResourceId", alias = "TargetResourceId")]
+    pub target_resource_id: Option<Text<'a>>,
+    /// Target private IP.
+    #[serde(
+        borrow,
+        rename = "targetVMIPAddress",
+        alias = "TargetVMIPAddress",
+        alias = "targetVmIpAddress"
+    )]
+    pub target_ip: Option<Text<'a>>,
+    /// `VM`, `VMSS`, ….
+    #[serde(borrow, rename = "resourceType", alias = "ResourceType")]
+    pub resource_type: Option<Text<'a>>,
+    /// Subscription of the target.
+    #[serde(borrow, rename = "subscriptionId", alias = "SubscriptionId")]
+    pub subscription_id: Option<Text<'a>>,
+    /// Open enum: `Successfully Connected.`, `Login Failed`, others kept raw.
+    #[serde(borrow, alias = "Message")]
+    pub message: Option<Text<'a>>,
+    /// Bastion connection GUID: the session key.
+    #[serde(borrow, rename = "tunnelId", alias = "TunnelId")]
+    pub tunnel_id: Option<Text<'a>>,
+    /// Session start (LA `SessionStartTime`).
+    #[serde(borrow, rename = "sessionStartTime", alias = "SessionStartTime")]
+    pub session_start: Option<Text<'a>>,
+    /// Session end (LA `SessionEndTime`, a string, possibly empty).
+    #[serde(borrow, rename = "sessionEndTime", alias = "SessionEndTime")]
+    pub session_end: Option<Text<'a>>,
+    /// Duration in ms (LA `Duration`), number or numeric string.
+    #[serde(alias = "Duration", alias = "durationMs", alias = "DurationMs")]
+    pub duration: Option<Num>,
+}
+
+/// Why one line could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("corrupt audit line at byte {offset}: {reason}")]
+pub struct LineError {
+    /// Absolute offset of the line in the blob.
+    pub offset: u64,
+    /// serde's message (no record content).
+    pub reason: String,
+}
+
+/// Position just past the last `\n` in `buf` (0 when there is none): bytes before it are complete
+/// lines, bytes after it a partial line still being appended.
+pub fn complete_len(buf: &[u8]) -> usize {
+    memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
+}
+
+/// Calls `on_record` for every record of the complete lines in `buf` (which must start at a line
+/// boundary; `base` is its absolute offset) and `on_error` for every corrupt line. Returns the number
+/// of bytes consumed (up to and including the last `\n`). Blank lines are skipped; a line may also
+/// hold a single-line legacy `{"records":[…]}` batch.
+pub fn parse_lines<'a>(
+    buf: &'a [u8],
+    base: u64,
+    on_record: &mut dyn FnMut(u64, Record<'a>),
+    on_error: &mut dyn FnMut(LineError, &'a [u8]),
+) -> usize {
+    let end = complete_len(buf);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', &buf[..end]) {
+        let offset = base + start as u64;
+        let line = trim_line(&buf[start..nl]);
+        start = nl + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if let Err(reason) = parse_line(line, &mut |r| on_record(offset, r)) {
+            on_error(LineError { offset, reason }, line);
+        }
+    }
+    end
+}
+
+/// Strips a trailing `\r`, a leading BOM and surrounding ASCII whitespace.
+pub fn trim_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_prefix(BOM).unwrap_or(line);
+    line.trim_ascii()
+}
+
+/// Parses one complete line: a record, or a single-line legacy batch.
+///
+/// # Errors
+/// serde's message when the line is not a JSON object of the expected shape.
+pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> Result<(), String> {
+    if starts_with_records_key(line) {
+        return for_each_in_document(line, on_record).map(|_| ());
+    }
+    if line.first() != Some(&b'{') {
+        // serde would accept a JSON array as a struct (by position): only objects are records.
+        return Err("not a JSON object".to_owned());
+    }
+    let r: Record<'a> = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    on_record(r);
+    Ok(())
+}
+
+/// True when `head` (the start of a blob) is a legacy `{"records":[…]}` document spanning several
+/// lines, which must be parsed as one document rather than line by line.
+pub fn is_legacy_document(head: &[u8]) -> bool {
+    let head = trim_line(head.strip_prefix(BOM).unwrap_or(head));
+    if !starts_with_records_key(head) {
+        return false;
+    }
+    let first_line = trim_line(&head[..memchr::memchr(b'\n', head).unwrap_or(head.len())]);
+    !first_line.ends_with(b"}")
+}
+
+fn starts_with_records_key(text: &[u8]) -> bool {
+    let Some(rest) = text.trim_ascii_start().strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_start();
+    rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"\"records\"")
+}
+
+/// Streams the records of a legacy `{"records":[…]}` document to `on_record` one at a time (no
+/// vector of records is built). Returns the number of records.
+///
+/// # Errors
+/// serde's message when the document is malformed; records before the error were delivered.
+pub fn for_each_in_document<'a>(
+    doc: &'a [u8],
+    on_record: &mut dyn FnMut(Record<'a>),
+) -> Result<usize, String> {
+    let doc = doc.strip_prefix(BOM).unwrap_or(doc);
+    let mut de = serde_json::Deserializer::from_slice(doc);
+    let n = Wrapper { on_record }
+        .deserialize(&mut de)
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+struct Wrapper<'f, 'a> {
+    on_record: &'f mut dyn FnMut(Record<'a>),
+}
+
+impl<'de, 'f> DeserializeSeed<'de> for Wrapper<'f, 'de> {
+    type Value = usize;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, 'f> Visitor<'de> for Wrapper<'f, 'de> {
+    type Value = usize;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object with a `records` array")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<usize, M::Error> {
+        let mut n = 0;
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            if key.as_str().eq_ignore_ascii_case("records") {
+                n += map.next_value_seed(Each {
+                    on_record: &mut *self.on_record,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(n)
+    }
+}
+
+struct Each<'f, 'a> {
+    on_record: &'f mut dyn FnMut(Record<'a>),
+}
+
+impl<'de, 'f> DeserializeSeed<'de> for Each<'f, 'de> {
+    type Value = usize;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, 'f> Visitor<'de> for Each<'f, 'de> {
+    type Value = usize;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<usize, S::Error> {
+        let mut n = 0;
+        while let Some(r) = seq.next_element::<Record<'de>>()? {
+            (self.on_record)(r);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;

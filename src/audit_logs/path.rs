@@ -1,0 +1,111 @@
+//! The diagnostic-settings blob path of an hourly audit-log blob (pure):
+//! `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`,
+//! matched case-insensitively (bastion-and-event-grid.md §2.1).
+
+use time::{Date, Month, OffsetDateTime, Time};
+
+/// A parsed `PT1H.json` path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourBlob {
+    /// Subscription of the Bastion host, lower-case.
+    pub subscription: String,
+    /// Resource group, lower-case.
+    pub resource_group: String,
+    /// Bastion host name, lower-case.
+    pub bastion_host: String,
+    /// Start of the hour the blob collects (receive time).
+    pub hour: OffsetDateTime,
+}
+
+/// Parses a blob name; `None` (with the reason) when it is not an hourly Bastion audit-log blob.
+///
+/// # Errors
+/// A short reason naming the first part that does not fit.
+pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
+    let parts: Vec<&str> = name.split('/').collect();
+    let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let is = |i: usize, want: &str| lower.get(i).is_some_and(|p| p == want);
+    // [resourceid=, subscriptions, <sub>, resourcegroups, <rg>, providers, microsoft.network, bastionhosts, <name>, y=, m=, d=, h=, m=00, pt1h.json]
+    if parts.len() != 15
+        || !is(0, "resourceid=")
+        || !is(1, "subscriptions")
+        || !is(3, "resourcegroups")
+        || !is(5, "providers")
+    {
+        return Err("not a resourceId=/SUBSCRIPTIONS/…/RESOURCEGROUPS/… path".into());
+    }
+    if !is(6, "microsoft.network") || !is(7, "bastionhosts") {
+        return Err("not a Microsoft.Network/bastionHosts resource".into());
+    }
+    if !is(13, "m=00") || !is(14, "pt1h.json") {
+        return Err("not an hourly PT1H.json blob".into());
+    }
+    let field = |i: usize, key: &str, len: usize| -> Result<u16, String> {
+        let v = lower[i]
+            .strip_prefix(key)
+            .filter(|v| v.len() == len && v.bytes().all(|b| b.is_ascii_digit()));
+        v.and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("bad `{key}` segment"))
+    };
+    let (y, m, d, h) = (
+        field(9, "y=", 4)?,
+        field(10, "m=", 2)?,
+        field(11, "d=", 2)?,
+        field(12, "h=", 2)?,
+    );
+    let month = u8::try_from(m)
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .ok_or("bad month")?;
+    let date = Date::from_calendar_date(i32::from(y), month, u8::try_from(d).unwrap_or(0))
+        .map_err(|_| "bad date")?;
+    let time = Time::from_hms(u8::try_from(h).unwrap_or(99), 0, 0).map_err(|_| "bad hour")?;
+    if [2, 4, 8].iter().any(|&i| parts[i].is_empty()) {
+        return Err("empty subscription, resource group or host".into());
+    }
+    Ok(HourBlob {
+        subscription: lower[2].clone(),
+        resource_group: lower[4].clone(),
+        bastion_host: lower[8].clone(),
+        hour: date.with_time(time).assume_utc(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    const GOOD: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
+
+    #[test]
+    fn parses_the_documented_path_case_insensitively() {
+        let b = parse_blob_path(GOOD).expect("path");
+        assert_eq!(b.bastion_host, "bas-hub-weu");
+        assert_eq!(b.resource_group, "rg-hub-weu");
+        assert_eq!(b.hour, datetime!(2025-03-14 09:00 UTC));
+        assert_eq!(
+            parse_blob_path(&GOOD.to_ascii_lowercase()).expect("lower"),
+            b
+        );
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        for bad in [
+            "",
+            "PT1H.json",
+            &GOOD.replace("BASTIONHOSTS", "VIRTUALNETWORKS"),
+            &GOOD.replace("h=09", "h=24"),
+            &GOOD.replace("m=03", "m=13"),
+            &GOOD.replace("d=14", "d=30").replace("m=03", "m=02"),
+            &GOOD.replace("/m=00/", "/m=05/"),
+            &GOOD.replace("PT1H.json", "PT1H.json.tmp"),
+            &GOOD.replace("y=2025", "y=25"),
+            &format!("extra/{GOOD}"),
+        ] {
+            assert!(parse_blob_path(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Reconcile tests: missed recordings and audit blobs go through the normal paths; stalled episodes.
+
+use bytes::Bytes;
+use time::Duration;
+
+use super::*;
+use crate::audit_logs::testkit::{ALICE, NOW, PATH, kit, line};
+use crate::storage::Metadata;
+
+fn outputs(o: &Outcome) -> Vec<String> {
+    let Outcome::Processed { outputs, .. } = o else {
+        return vec![];
+    };
+    let v = outputs.get(OUTPUT_BINDING).cloned().unwrap_or_default();
+    let items = if v.is_array() {
+        v.as_array().cloned().unwrap_or_default()
+    } else if v.is_null() {
+        vec![]
+    } else {
+        vec![v]
+    };
+    items
+        .iter()
+        .map(|n| n["type"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
+    let k = kit(None);
+    let rec = BlobRef::new(
+        k.state.config.recordings_container.clone(),
+        format!("PLACEHOLDER-{ALICE}"),
+    );
+    k.blobs
+        .put(
+            &rec,
+            Bytes::from_static(b"r"),
+            "application/octet-stream",
+            &Metadata::new(),
+        )
+        .await
+        .expect("put");
+    k.create_log().await;
+    k.append(
+        &std::fs::read(format!(
+            "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture"),
+    )
+    .await;
+    let o = run(&k.state, NOW).await.expect("reconcile");
+    let Outcome::Processed { summary, .. } = &o else {
+        panic!("processed")
+    };
+    assert!(
+        summary.contains("1 recordings catalogued") && summary.contains("1 audit blobs registered"),
+        "{summary}"
+    );
+    assert!(
+        CursorRepo::new(k.state.tables.clone())
+            .get(PATH, NOW - Duration::hours(1))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    let created = k
+        .blobs
+        .properties(&rec)
+        .await
+        .expect("props")
+        .created
+        .expect("created");
+    let key = RecordingKey::for_blob(created, &rec.container, &rec.name);
+    assert!(
+        CatalogueRepo::new(k.state.tables.clone())
+            .get(&key)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    crate::audit_logs::tail::tick(&k.state, NOW)
+        .await
+        .expect("tick");
+    let row = CatalogueRepo::new(k.state.tables.clone())
+        .get(&key)
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!(
+        row.raw.get("MatchConfidence").and_then(|v| v.as_str()),
+        Some("exact"),
+        "the tail joined it"
+    );
+    let o = run(&k.state, NOW).await.expect("reconcile");
+    let Outcome::Processed { summary, .. } = &o else {
+        panic!("processed")
+    };
+    assert!(
+        summary.contains("0 recordings catalogued") && summary.contains("0 audit blobs registered"),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn stalled_recordings_are_reported_once_per_episode() {
+    let k = kit(None);
+    k.create_log().await;
+    created::register(&k.state, PATH, NOW, NOW, false)
+        .await
+        .expect("register");
+    let end = |s: &str, e: &str| format!(r#","sessionStartTime":"{s}","sessionEndTime":"{e}""#);
+    let text = line(
+        "s1",
+        "2025-03-14T09:00:00Z",
+        "Successfully Connected.",
+        "VM-A",
+        "ann",
+        &end("2025-03-14T08:00:00Z", "2025-03-14T08:30:00Z"),
+    ) + &line(
+        "s2",
+        "2025-03-14T09:00:00Z",
+        "Successfully Connected.",
+        "VM-B",
+        "ben",
+        &end("2025-03-14T08:10:00Z", "2025-03-14T08:40:00Z"),
+    );
+    k.append(text.as_bytes()).await;
+    crate::audit_logs::tail::tick(&k.state, NOW)
+        .await
+        .expect("tick");
+    let o = run(&k.state, NOW).await.expect("run");
+    assert_eq!(outputs(&o), ["recordings.stalled"]);
+    assert!(
+        outputs(&run(&k.state, NOW + Duration::hours(1)).await.expect("run")).is_empty(),
+        "same episode"
+    );
+    assert!(stalled::is_stalled(2, 0) && !stalled::is_stalled(1, 0) && !stalled::is_stalled(5, 1));
+}

@@ -1,0 +1,228 @@
+//! Tail cursors (table `auditcursors`): one row per `PT1H.json`, keyed PK = the hour's day
+//! (`YYYY-MM-DD`), RK = base64url(blob name), so the active set is a short range of partitions.
+//!
+//! A tick claims a cursor with an ETag-conditional write of `LeaseUntil` (a racing instance gets 412
+//! and skips the blob), processes the bytes after `Offset`, then advances `Offset` with another
+//! conditional write on the claim's ETag. Session upserts are idempotent, so a crash between the two
+//! only repeats work, never loses it.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::{CURSORS_TABLE, query_all};
+use crate::catalogue::repo::write_creating_table;
+use crate::invocation::decode::{format_utc_millis, timestamp};
+use crate::retention::policy::format_date;
+use crate::tables::keys::encode_key;
+use crate::tables::{
+    Entity, Filter, TableError, TableStore, WriteMode, filter::Op, get_i64, get_str, int64,
+};
+
+/// One tail cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Blob name in the audit-log container.
+    pub blob: String,
+    /// Start of the blob's hour.
+    pub hour: OffsetDateTime,
+    /// Bytes of the blob already processed (always at a line boundary).
+    pub offset: u64,
+    /// When the cursor was registered (event time).
+    pub created_at: OffsetDateTime,
+    /// Bastion host, lower-case.
+    pub bastion_host: String,
+    /// Retired: no more reads.
+    pub done: bool,
+    /// A claimed tick holds the cursor until then.
+    pub lease_until: Option<OffsetDateTime>,
+    /// Last time a tick read this blob (least recently read goes first).
+    pub last_read_at: Option<OffsetDateTime>,
+    /// Records processed so far.
+    pub records: u64,
+    /// Corrupt lines quarantined so far.
+    pub corrupt: u64,
+    /// An over-long line is being skipped: discard bytes up to the next newline.
+    pub skip_to_newline: bool,
+    /// Legacy `{"records":[…]}` document (processed whole, once).
+    pub legacy: bool,
+    /// ETag the row was read with (empty for a new cursor).
+    pub etag: String,
+}
+
+impl Cursor {
+    /// A new cursor at offset 0.
+    pub fn new(blob: &str, hour: OffsetDateTime, created_at: OffsetDateTime, host: &str) -> Self {
+        Self {
+            blob: blob.to_owned(),
+            hour,
+            offset: 0,
+            created_at,
+            bastion_host: host.to_owned(),
+            done: false,
+            lease_until: None,
+            last_read_at: None,
+            records: 0,
+            corrupt: 0,
+            skip_to_newline: false,
+            legacy: false,
+            etag: String::new(),
+        }
+    }
+
+    /// Partition key.
+    pub fn pk(&self) -> String {
+        format_date(self.hour.date())
+    }
+
+    /// Row key.
+    pub fn rk(&self) -> String {
+        encode_key(&self.blob)
+    }
+
+    /// True once the cursor is `window` past its hour.
+    pub fn expired(&self, now: OffsetDateTime, window: Duration) -> bool {
+        now >= self.hour + Duration::hours(1) + window
+    }
+
+    fn to_entity(&self) -> Entity {
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        let mut e = match json!({
+            "PartitionKey": self.pk(), "RowKey": self.rk(), "Blob": self.blob,
+            "Hour": format_utc_millis(self.hour), "CreatedAt": format_utc_millis(self.created_at),
+            "BastionHost": self.bastion_host, "Done": self.done, "LeaseUntil": t(self.lease_until),
+            "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline, "Legacy": self.legacy,
+        }) {
+            Value::Object(m) => m,
+            _ => Entity::new(),
+        };
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        int64(&mut e, "Offset", n(self.offset));
+        int64(&mut e, "Records", n(self.records));
+        int64(&mut e, "Corrupt", n(self.corrupt));
+        e
+    }
+
+    fn from_entity(e: &Entity, etag: String) -> Option<Self> {
+        let t = |k: &str| get_str(e, k).and_then(timestamp);
+        let n = |k: &str| {
+            get_i64(e, k)
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(0)
+        };
+        let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
+        Some(Self {
+            blob: get_str(e, "Blob")?.to_owned(),
+            hour: t("Hour")?,
+            offset: n("Offset"),
+            created_at: t("CreatedAt")?,
+            bastion_host: get_str(e, "BastionHost").unwrap_or_default().to_owned(),
+            done: b("Done"),
+            lease_until: t("LeaseUntil"),
+            last_read_at: t("LastReadAt"),
+            records: n("Records"),
+            corrupt: n("Corrupt"),
+            skip_to_newline: b("SkipToNewline"),
+            legacy: b("Legacy"),
+            etag,
+        })
+    }
+}
+
+/// Reads and writes cursors.
+#[derive(Clone)]
+pub struct CursorRepo {
+    tables: Arc<dyn TableStore>,
+}
+
+impl std::fmt::Debug for CursorRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorRepo")
+    }
+}
+
+impl CursorRepo {
+    /// A repository over `tables`.
+    pub fn new(tables: Arc<dyn TableStore>) -> Self {
+        Self { tables }
+    }
+
+    /// Reads the cursor of `blob` in the hour `hour`.
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn get(
+        &self,
+        blob: &str,
+        hour: OffsetDateTime,
+    ) -> Result<Option<Cursor>, TableError> {
+        let probe = Cursor::new(blob, hour, hour, "");
+        let stored = super::get(&self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
+        Ok(stored.and_then(|s| Cursor::from_entity(&s.entity, s.etag)))
+    }
+
+    /// Registers a cursor; `Ok(false)` when it already existed (duplicate event: keep its offset).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn register(&self, cursor: &Cursor) -> Result<bool, TableError> {
+        match write_creating_table(
+            self.tables.as_ref(),
+            CURSORS_TABLE,
+            &cursor.to_entity(),
+            WriteMode::Insert,
+        )
+        .await
+        {
+            Ok(_) => Ok(true),
+            Err(TableError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `cursor` if nobody changed it since it was read; returns it with the new ETag.
+    ///
+    /// # Errors
+    /// `PreconditionFailed` when another instance won; other table errors.
+    pub async fn save(&self, cursor: &Cursor) -> Result<Cursor, TableError> {
+        let etag = self
+            .tables
+            .write(
+                CURSORS_TABLE,
+                &cursor.to_entity(),
+                WriteMode::IfMatch(cursor.etag.clone()),
+            )
+            .await?;
+        Ok(Cursor {
+            etag,
+            ..cursor.clone()
+        })
+    }
+
+    /// Cursors not yet retired whose hour lies within `window` (+ one day of slack) before `now`,
+    /// least recently read first.
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn active(
+        &self,
+        now: OffsetDateTime,
+        window: Duration,
+        limit: usize,
+    ) -> Result<Vec<Cursor>, TableError> {
+        let from = format_date((now - window - Duration::days(1)).date());
+        let filter = Filter::And(vec![
+            Filter::str("PartitionKey", Op::Ge, from),
+            Filter::bool("Done", false),
+        ]);
+        let rows = query_all(&self.tables, CURSORS_TABLE, &filter, 5000).await?;
+        let mut cursors: Vec<Cursor> = rows
+            .into_iter()
+            .filter_map(|s| Cursor::from_entity(&s.entity, s.etag))
+            .collect();
+        cursors.sort_by_key(|c| (c.last_read_at, c.hour));
+        cursors.truncate(limit);
+        Ok(cursors)
+    }
+}

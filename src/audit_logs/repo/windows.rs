@@ -1,0 +1,168 @@
+//! The `sessionwindows` index: PK = session start day, RK = tunnelId, with the fields heuristic
+//! matching and detections need, so both are partition-scoped queries over a day or two instead of
+//! scans. Join state (`Recorded`, `RecordingIds`) and detection markers (`UnrecordedNotified`) live
+//! here and survive session updates.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{WINDOWS_TABLE, update};
+use crate::audit_logs::sessions::SessionRecord;
+use crate::invocation::decode::{format_utc_millis, timestamp};
+use crate::retention::policy::format_date;
+use crate::tables::{Entity, TableError, TableStore, get_str};
+
+/// Most recording ids kept per session row.
+const MAX_IDS: usize = 20;
+
+/// A session as seen by the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowRow {
+    /// Tunnel id.
+    pub tunnel_id: String,
+    /// Start (or first record) time.
+    pub start: OffsetDateTime,
+    /// End, when known.
+    pub end: Option<OffsetDateTime>,
+    /// Bastion host.
+    pub host: String,
+    /// VM name.
+    pub vm: String,
+    /// VM user.
+    pub user_name: String,
+    /// Portal user.
+    pub user_email: String,
+    /// Protocol.
+    pub protocol: String,
+    /// Outcome.
+    pub outcome: String,
+    /// When the end became known to us (processing time): the grace period counts from here.
+    pub end_arrived_at: Option<OffsetDateTime>,
+    /// A recording was joined (exactly, heuristically or as an ambiguous candidate).
+    pub recorded: bool,
+    /// Joined recording ids.
+    pub recording_ids: Vec<String>,
+    /// `session.unrecorded` already emitted.
+    pub unrecorded_notified: bool,
+}
+
+/// The index partition (start day) of a session, when it has any time at all.
+pub fn window_of(s: &SessionRecord) -> Option<String> {
+    s.session_start
+        .or(s.first_record_time)
+        .map(|t| format_date(t.date()))
+}
+
+impl WindowRow {
+    /// Reads an index entity.
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        let t = |k: &str| get_str(e, k).and_then(timestamp);
+        let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
+        Some(Self {
+            tunnel_id: get_str(e, "RowKey")?.to_owned(),
+            start: t("Start")?,
+            end: t("End"),
+            host: s("BastionHost"),
+            vm: s("TargetVm"),
+            user_name: s("UserName"),
+            user_email: s("UserEmail"),
+            protocol: s("Protocol"),
+            outcome: s("Outcome"),
+            end_arrived_at: t("EndArrivedAt"),
+            recorded: b("Recorded"),
+            recording_ids: s("RecordingIds")
+                .split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            unrecorded_notified: b("UnrecordedNotified"),
+        })
+    }
+}
+
+fn set(e: &mut Entity, k: &str, v: impl Into<Value>) {
+    e.insert(k.to_owned(), v.into());
+}
+
+/// Writes the index row of `s` (keeping join state and markers); `arrived` is "now".
+///
+/// # Errors
+/// Table errors.
+pub async fn put_window(
+    tables: &Arc<dyn TableStore>,
+    s: &SessionRecord,
+    arrived: OffsetDateTime,
+) -> Result<(), TableError> {
+    let Some(pk) = window_of(s) else {
+        return Ok(());
+    };
+    let start = s.session_start.or(s.first_record_time);
+    let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+    update(tables, WINDOWS_TABLE, &pk, &s.tunnel_id, &mut |cur| {
+        let mut e = cur.cloned().unwrap_or_default();
+        let had_end = cur
+            .and_then(|c| get_str(c, "End"))
+            .is_some_and(|v| !v.is_empty());
+        let before = e.clone();
+        set(&mut e, "Start", t(start));
+        set(&mut e, "End", t(s.session_end));
+        for (k, v) in [
+            ("BastionHost", &s.bastion_host),
+            ("TargetVm", &s.target_vm),
+            ("UserName", &s.user_name),
+            ("UserEmail", &s.user_email),
+            ("Protocol", &s.protocol),
+            ("Outcome", &s.outcome),
+        ] {
+            set(&mut e, k, v.as_str());
+        }
+        for flag in ["Recorded", "UnrecordedNotified"] {
+            e.entry(flag).or_insert(Value::Bool(false));
+        }
+        if s.session_end.is_some() && !had_end {
+            set(&mut e, "EndArrivedAt", format_utc_millis(arrived));
+        }
+        (cur.is_none() || e != before).then_some(e)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Marks sessions as having (possibly) a recording: adds `recording_id` to each row's list.
+///
+/// # Errors
+/// Table errors.
+pub async fn mark_recorded(
+    tables: &Arc<dyn TableStore>,
+    rows: &[WindowRow],
+    recording_id: &str,
+) -> Result<(), TableError> {
+    for row in rows {
+        let pk = format_date(row.start.date());
+        update(tables, WINDOWS_TABLE, &pk, &row.tunnel_id, &mut |cur| {
+            let mut e = cur?.clone();
+            let ids = get_str(&e, "RecordingIds").unwrap_or_default();
+            let recorded = e.get("Recorded") == Some(&Value::Bool(true));
+            // The list is bounded (ambiguous matches can name many recordings): `Recorded` is what counts.
+            let full = ids.split(',').count() >= MAX_IDS;
+            if recorded && (full || ids.split(',').any(|i| i == recording_id)) {
+                return None;
+            }
+            let joined = if full {
+                ids.to_owned()
+            } else if ids.is_empty() {
+                recording_id.to_owned()
+            } else {
+                format!("{ids},{recording_id}")
+            };
+            set(&mut e, "RecordingIds", joined);
+            set(&mut e, "Recorded", true);
+            Some(e)
+        })
+        .await?;
+    }
+    Ok(())
+}

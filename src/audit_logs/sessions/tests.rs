@@ -1,0 +1,133 @@
+//! Session merge tests: order independence, idempotency, open enums, entity round trip.
+
+use time::macros::datetime;
+
+use super::*;
+use crate::audit_logs::parse::parse_lines;
+
+fn fixture() -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+fn sessionize(lines: &[&[u8]]) -> std::collections::BTreeMap<String, SessionRecord> {
+    let mut map = std::collections::BTreeMap::new();
+    for line in lines {
+        let mut buf = line.to_vec();
+        buf.push(b'\n');
+        parse_lines(
+            &buf,
+            0,
+            &mut |_, r| {
+                let t = tunnel_of(&r).expect("tunnel");
+                map.entry(t.clone())
+                    .or_insert_with(|| SessionRecord::new(&t))
+                    .merge_record(&r, "from-path");
+            },
+            &mut |e, _| panic!("{e}"),
+        );
+    }
+    map
+}
+
+const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
+
+#[test]
+fn connect_and_end_records_merge_in_any_order() {
+    let buf = fixture();
+    let lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').take(4).collect();
+    let forward = sessionize(&lines);
+    let reversed: Vec<&[u8]> = lines.iter().rev().copied().collect();
+    let backward = sessionize(&reversed);
+    assert_eq!(forward, backward);
+    let twice: Vec<&[u8]> = lines.iter().chain(lines.iter()).copied().collect();
+    assert_eq!(sessionize(&twice), forward, "duplicates change nothing");
+    let s = &forward[ALICE];
+    assert_eq!(s.bastion_host, "bas-hub-weu");
+    assert_eq!(s.target_vm, "vm-app-01");
+    assert_eq!(s.resource_group, "rg-app-weu");
+    assert_eq!(s.protocol, "ssh");
+    assert_eq!(s.user_email, "alice@contoso.com");
+    assert_eq!(s.outcome, outcome::CONNECTED);
+    assert_eq!(
+        s.session_start,
+        Some(datetime!(2025-03-14 09:03:54.776 UTC))
+    );
+    assert_eq!(s.session_end, Some(datetime!(2025-03-14 09:41:58.300 UTC)));
+    assert_eq!(s.effective_duration_ms(), Some(2_283_524));
+    assert_eq!(
+        s.messages,
+        ["HYPOTHETICAL-session-ended", "Successfully Connected."]
+    );
+    assert_eq!(
+        forward["a1b2c3d4-0000-4000-8000-000000000002"].outcome,
+        outcome::LOGIN_FAILED
+    );
+    let no_email = &forward["c0ffee00-1111-4222-8333-444455556666"];
+    assert_eq!(no_email.user_email, "", "userEmail may be absent");
+}
+
+#[test]
+fn merging_partial_views_is_commutative() {
+    let buf = fixture();
+    let lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').take(4).collect();
+    let a = sessionize(&lines[..1])[ALICE].clone();
+    let b = sessionize(&lines[2..3])[ALICE].clone();
+    let (mut ab, mut ba) = (a.clone(), b.clone());
+    ab.merge(&b);
+    ba.merge(&a);
+    assert_eq!(ab, ba);
+    assert_eq!(ab, sessionize(&lines)[ALICE]);
+}
+
+#[test]
+fn end_from_duration_pascal_case_and_disconnect_time() {
+    let s = sessionize(&[br#"{"time":"2025-03-14T10:00:00Z","operationName":"X","properties":{"TunnelId":"T1","SessionStartTime":"2025-03-14T09:00:00Z","Duration":"60000","SessionEndTime":""}}"#])["t1"].clone();
+    assert_eq!(s.session_end, Some(datetime!(2025-03-14 09:01 UTC)));
+    assert_eq!(s.outcome, outcome::OTHER);
+    let d = sessionize(&[br#"{"time":"2025-03-14T10:00:00Z","operationName":"Microsoft.Network/BastionHost/disconnect","properties":{"tunnelId":"T2"}}"#])["t2"].clone();
+    assert_eq!(d.session_end, Some(datetime!(2025-03-14 10:00 UTC)));
+    assert_eq!(d.bastion_host, "from-path");
+}
+
+#[test]
+fn entity_round_trip_is_stable() {
+    let buf = fixture();
+    let lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').take(4).collect();
+    for s in sessionize(&lines).values() {
+        let mut e = s.to_entity();
+        crate::tables::strip_annotations(&mut e);
+        let back = SessionRecord::from_entity(&e).expect("row");
+        let mut again = back.clone();
+        again.merge(s);
+        assert_eq!(again, back, "re-merging a stored session changes nothing");
+    }
+}
+
+#[test]
+fn classification_is_tolerant() {
+    assert_eq!(
+        classify(
+            "Microsoft.Network/BastionHost/connect",
+            "Successfully Connected."
+        ),
+        RecordKind::Connected
+    );
+    assert_eq!(classify("", "LOGIN FAILED"), RecordKind::LoginFailed);
+    assert_eq!(
+        classify("Microsoft.Network/BastionHost/Disconnect", ""),
+        RecordKind::Ended
+    );
+    assert_eq!(classify("", "something new"), RecordKind::Other);
+    assert_eq!(
+        arm_segment(
+            "/SUBSCRIPTIONS/s/RESOURCEGROUPS/rg/PROVIDERS/X/VIRTUALMACHINES/VM1",
+            "virtualMachines"
+        ),
+        Some("VM1")
+    );
+    assert_eq!(arm_segment("/x/virtualmachines/", "virtualMachines"), None);
+}

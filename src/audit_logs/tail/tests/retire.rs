@@ -1,0 +1,78 @@
+//! Retirement: a cursor is retired 48 h after its hour, only once the blob was read to its end.
+
+use time::Duration;
+
+use super::super::*;
+use crate::audit_logs::created::register;
+use crate::audit_logs::testkit::{NOW, PATH, kit, line};
+
+#[tokio::test]
+async fn cursors_retire_after_the_window_flushing_a_final_line() {
+    let k = kit(None);
+    k.create_log().await;
+    register(&k.state, PATH, NOW, NOW, false)
+        .await
+        .expect("register");
+    let last = line(
+        "late",
+        "2025-03-14T09:59:00Z",
+        "Successfully Connected.",
+        "VM1",
+        "u",
+        "",
+    );
+    k.append(last.trim_end().as_bytes()).await;
+    assert_eq!(
+        tick(&k.state, NOW).await.expect("tick").records,
+        0,
+        "no newline yet"
+    );
+    let later = NOW + Duration::hours(48);
+    assert_eq!(
+        tick(&k.state, later).await.expect("tick").records,
+        1,
+        "final line parsed at retirement"
+    );
+    assert!(k.cursor().await.done);
+    assert_eq!(
+        tick(&k.state, later).await.expect("tick").blobs,
+        0,
+        "retired cursors are not read"
+    );
+}
+
+#[tokio::test]
+async fn a_budget_cut_does_not_retire_a_cursor_with_unread_bytes() {
+    let mut k = kit(None);
+    let audit = std::sync::Arc::make_mut(&mut k.state.audit);
+    audit.tail_max_bytes = 1;
+    audit.tail_chunk_bytes = 1;
+    audit.max_line_bytes = 1000;
+    k.create_log().await;
+    register(&k.state, PATH, NOW, NOW, false)
+        .await
+        .expect("register");
+    let text: String = (0..5)
+        .map(|i| {
+            line(
+                &format!("r{i}"),
+                "2025-03-14T09:10:00Z",
+                "Successfully Connected.",
+                "VM1",
+                "u",
+                "",
+            )
+        })
+        .collect();
+    k.append(text.as_bytes()).await;
+    let later = NOW + Duration::hours(49);
+    let mut total = 0;
+    for _ in 0..10 {
+        total += tick(&k.state, later).await.expect("tick").records;
+        if k.cursor().await.done {
+            break;
+        }
+    }
+    assert_eq!(total, 5, "every record read before retirement");
+    assert!(k.cursor().await.done);
+}

@@ -1,0 +1,122 @@
+//! Shared fixtures of the component tests (in-memory seams, a pinned clock, helpers that append to
+//! audit blobs and catalogue recordings).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::repo::{Cursor, CursorRepo};
+use crate::app::AppState;
+use crate::catalogue::model::RecordingKey;
+use crate::clock::FixedClock;
+use crate::config::Config;
+use crate::retention::policy::Policy;
+use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::{BlobRef, BlobStore, Metadata};
+use crate::tables::memory::InMemoryTables;
+
+pub const PATH: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
+pub const NOW: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
+pub const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
+
+pub struct Kit {
+    pub state: AppState,
+    pub blobs: Arc<InMemoryBlobStore>,
+}
+
+pub fn kit(policy: Option<&str>) -> Kit {
+    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
+        .expect("config");
+    let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
+    let tables = Arc::new(InMemoryTables::new());
+    let clock = Arc::new(FixedClock::new(NOW));
+    let policy = policy.map_or_else(Policy::builtin, |p| Policy::parse(p).expect("policy"));
+    let state = AppState::assemble(
+        config,
+        policy,
+        blobs.clone(),
+        blobs.clone(),
+        blobs.clone(),
+        tables.clone(),
+        clock.clone(),
+    );
+    Kit { state, blobs }
+}
+
+impl Kit {
+    pub fn blob(&self) -> BlobRef {
+        BlobRef::new(self.state.config.auditlogs_container.clone(), PATH)
+    }
+
+    pub async fn create_log(&self) {
+        self.blobs
+            .create_append(&self.blob(), "application/json")
+            .await
+            .expect("create");
+    }
+
+    pub async fn append(&self, text: &[u8]) {
+        self.blobs
+            .append(&self.blob(), Bytes::copy_from_slice(text))
+            .await
+            .expect("append");
+    }
+
+    pub async fn cursor(&self) -> Cursor {
+        CursorRepo::new(self.state.tables.clone())
+            .get(PATH, datetime!(2025-03-14 09:00 UTC))
+            .await
+            .expect("get")
+            .expect("cursor")
+    }
+
+    /// Catalogues a recording blob as if created at `created` (the fake's own creation time is "now").
+    pub async fn recording(
+        &self,
+        name: &str,
+        created: OffsetDateTime,
+        meta: &[(&str, &str)],
+    ) -> RecordingKey {
+        let blob = BlobRef::new(self.state.config.recordings_container.clone(), name);
+        let meta: Metadata = meta
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.blobs
+            .put(
+                &blob,
+                Bytes::from_static(b"rec"),
+                "application/octet-stream",
+                &meta,
+            )
+            .await
+            .expect("put");
+        let mut props = self.blobs.properties(&blob).await.expect("props");
+        props.created = Some(created);
+        let item = crate::storage::BlobItem {
+            name: name.to_owned(),
+            props: props.clone(),
+        };
+        let event = super::reconcile::synthesize(&self.state, &item, created);
+        crate::recordings::handler::catalogue(&self.state, &event, &blob, &props)
+            .await
+            .expect("catalogue");
+        RecordingKey::for_blob(created, &blob.container, name)
+    }
+}
+
+/// A JSON line for a Bastion record.
+pub fn line(tunnel: &str, time: &str, message: &str, vm: &str, user: &str, extra: &str) -> String {
+    format!(
+        r#"{{"time":"{time}","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"userName":"{user}","clientIpAddress":"203.0.113.9","protocol":"ssh","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}","message":"{message}","tunnelId":"{tunnel}"{extra}}}}}"#
+    ) + "\n"
+}

@@ -1,0 +1,163 @@
+//! Helpers of the audit-log end-to-end tests: a handler on Azurite plus test-side clients, and
+//! host-shaped invocations built from the fixtures.
+
+use std::sync::Arc;
+
+use bastion_recordings::storage::azure::AzureBlobStore;
+use bastion_recordings::storage::connection::StorageConnection;
+use bastion_recordings::storage::{BlobRef, BlobStore};
+use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::tables::{Entity, TableStore};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::harness::{self, AzuriteEnv, HandlerProcess, fixture};
+
+pub(crate) const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
+pub(crate) const HOST: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU";
+
+pub(crate) fn hour_path(h: u8) -> String {
+    format!("{HOST}/y=2025/m=03/d=14/h={h:02}/m=00/PT1H.json")
+}
+
+pub(crate) struct Env {
+    pub(crate) handler: HandlerProcess,
+    pub(crate) env: AzuriteEnv,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) tables: Arc<dyn TableStore>,
+}
+
+pub(crate) async fn start() -> Option<Env> {
+    let cs = harness::azurite()?;
+    let env = AzuriteEnv::new(&cs);
+    let handler = HandlerProcess::spawn(&env.pairs()).await;
+    let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.clone()))
+        .expect("parses")
+        .expect("set");
+    let blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).expect("blob client"));
+    let tables: Arc<dyn TableStore> =
+        Arc::new(TableRestClient::new(&conn, env.get("TABLE_PREFIX")).expect("table client"));
+    Some(Env {
+        handler,
+        env,
+        blobs,
+        tables,
+    })
+}
+
+/// A fixture invocation with the event pointed at `container/name` on Azurite's account.
+pub(crate) fn event_invocation(file: &str, container: &str, name: &str) -> Value {
+    let mut inv = fixture(file);
+    let ev = &mut inv["Data"]["eventGridEvent"];
+    ev["topic"] = json!(
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
+    );
+    ev["subject"] = json!(format!(
+        "/blobServices/default/containers/{container}/blobs/{name}"
+    ));
+    ev["data"]["url"] = json!(format!(
+        "http://127.0.0.1:10000/devstoreaccount1/{container}/{name}"
+    ));
+    inv
+}
+
+pub(crate) fn tick_invocation() -> Value {
+    let mut inv = fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = json!("AuditLogTail");
+    inv["Metadata"]["sys"]["UtcNow"] = json!("2025-03-14T11:30:00.0000000Z");
+    inv
+}
+
+/// The number before `label` in the invocation's log line (the tick summary).
+pub(crate) fn count(reply: &Value, label: &str) -> u64 {
+    let log = reply["Logs"][0].as_str().unwrap_or_default();
+    let words: Vec<&str> = log
+        .split([' ', ',', ':', '('])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let at = words
+        .iter()
+        .position(|w| *w == label)
+        .unwrap_or_else(|| panic!("no `{label}` in {log}"));
+    words[at - 1]
+        .parse()
+        .unwrap_or_else(|_| panic!("no count before `{label}` in {log}"))
+}
+
+impl Env {
+    pub(crate) fn logs(&self) -> String {
+        self.env.get("AUDITLOGS_CONTAINER").to_owned()
+    }
+
+    pub(crate) async fn create(&self, h: u8) -> Value {
+        let blob = BlobRef::new(self.logs(), hour_path(h));
+        self.blobs
+            .create_append(&blob, "application/json")
+            .await
+            .expect("create append blob");
+        let (status, reply) = self
+            .handler
+            .invoke(
+                "AuditLogCreated",
+                &event_invocation(
+                    "invocations/auditlog-created.invocation.json",
+                    &self.logs(),
+                    &hour_path(h),
+                ),
+            )
+            .await;
+        assert_eq!(status, 200, "{reply} {}", self.handler.log_text());
+        reply
+    }
+
+    pub(crate) async fn append(&self, h: u8, text: &[u8]) {
+        self.blobs
+            .append(
+                &BlobRef::new(self.logs(), hour_path(h)),
+                Bytes::copy_from_slice(text),
+            )
+            .await
+            .expect("append");
+    }
+
+    pub(crate) async fn tick(&self) -> Value {
+        let (status, reply) = self
+            .handler
+            .invoke("AuditLogTail", &tick_invocation())
+            .await;
+        assert_eq!(status, 200, "{reply} {}", self.handler.log_text());
+        reply
+    }
+
+    pub(crate) async fn session(&self, tunnel: &str) -> Option<Entity> {
+        self.tables
+            .get("sessions", tunnel, "session")
+            .await
+            .expect("get session")
+            .map(|s| s.entity)
+    }
+}
+
+pub(crate) fn record(tunnel: &str, time: &str, message: &str, extra: &str) -> String {
+    format!(
+        r#"{{"time":"{time}","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"userName":"u","protocol":"ssh","clientIpAddress":"203.0.113.9","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-E2E","message":"{message}","tunnelId":"{tunnel}"{extra}}}}}"#
+    ) + "\n"
+}
+
+impl Env {
+    pub(crate) async fn create_again(&self, h: u8) -> Value {
+        let (status, reply) = self
+            .handler
+            .invoke(
+                "AuditLogCreated",
+                &event_invocation(
+                    "invocations/auditlog-created.invocation.json",
+                    &self.logs(),
+                    &hour_path(h),
+                ),
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        reply
+    }
+}
