@@ -9,6 +9,7 @@ use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
 
+use crate::audit_logs;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Storage};
 use crate::invocation::{HasQuarantine, Quarantine, invocation_route};
@@ -21,7 +22,6 @@ use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
-use crate::audit_logs;
 
 /// Shared state: configuration and seams, cheap to clone.
 #[derive(Clone)]

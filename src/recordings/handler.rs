@@ -55,6 +55,11 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
         other => other?,
     };
     let outcome = catalogue(&state, &event, &blob, &props).await?;
+    if matches!(outcome, Outcome::Skipped { .. }) {
+        // Duplicate or older event: the delivery that wrote the row already ran the join (and
+        // Reconcile re-joins rows left without `MatchConfidence`), so redeliveries stay cheap.
+        return Ok(outcome);
+    }
     // Join with the audit-log session if it arrived first. The row (and its notification) are
     // already written, so a failure here must not fail the invocation: Reconcile and the next
     // session update re-join rows without `MatchConfidence`.
