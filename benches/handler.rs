@@ -118,7 +118,13 @@ async fn load(
                     "b".into()
                 });
                 let t = Instant::now();
-                let res = client.post(&url).body(body).send().await.expect("send");
+                let res = client
+                    .post(&url)
+                    .header("content-type", "application/json; charset=utf-8")
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("send");
                 assert_eq!(res.status(), 200);
                 let _ = res.bytes().await.expect("body");
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
