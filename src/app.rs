@@ -20,6 +20,7 @@ use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
 use crate::recordings;
+use crate::retention;
 
 /// Shared state: configuration and seams, cheap to clone.
 #[derive(Clone)]
@@ -126,5 +127,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .route(&format!("/{}", recordings::FUNCTION), invocation_route(recordings::FUNCTION, recordings::handler::handle))
+        .route(&format!("/{}", retention::sweep::FUNCTION), invocation_route(retention::sweep::FUNCTION, retention::handler::handle))
         .with_state(state)
 }

@@ -7,7 +7,7 @@ use super::*;
 #[test]
 fn builtin_policy_parses_with_all_classes() {
     let p = Policy::parse(DEFAULT_POLICY).expect("valid");
-    for c in ["ops-30d", "pci-1y", "iso-1y", "hipaa-6y", "sox-7y", "legal-hold"] {
+    for c in ["ops-30d", "pci-1y", "iso-1y", "hipaa-6y", "sox-7y", "audit-1y", "legal-hold"] {
         assert!(p.classes.contains_key(c), "{c}");
     }
     assert_eq!(Policy::builtin(), p);
