@@ -78,12 +78,16 @@ impl Sweep<'_> {
 
     /// The retention that applies now: the latest of the tags, the catalogue row and the current
     /// policy (a policy change may lengthen, never shorten; unknown classes are ignored rather than
-    /// treated as holds, so removing a class from the policy does not make blobs immortal).
+    /// treated as holds, so removing a class from the policy does not make blobs immortal). A row
+    /// pinned by an explicit override (`RetentionOverride`) is not re-evaluated against the policy.
     fn keep(&self, kind: Kind, tags: &Tags, row: Option<&Row>, created: OffsetDateTime) -> Retention {
         let policy = &*self.state.policy;
         let mut keep = retention_of(tags).unwrap_or_else(|| Retention { class: String::new(), until: String::new() });
         if let Some(r) = row.filter(|r| !r.value.retain_until.is_empty()) {
             keep = later(keep, Retention { class: r.value.retention_class.clone(), until: r.value.retain_until.clone() });
+        }
+        if row.is_some_and(|r| r.raw.get("RetentionOverride").and_then(Value::as_bool) == Some(true)) {
+            return keep;
         }
         let current = keep.class.clone();
         for class in [Some(current.as_str()), self.policy_class(kind, row).as_deref()].into_iter().flatten() {
