@@ -4,3 +4,4 @@
 mod harness;
 mod protocol;
 mod recordings;
+mod retention;
