@@ -24,9 +24,15 @@ pub async fn run(cmd: Command) -> ExitCode {
 }
 
 fn lifecycle_policy() -> ExitCode {
-    let policy = match std::env::var("RETENTION_POLICY").ok().filter(|p| !p.trim().is_empty()) {
+    let policy = match std::env::var("RETENTION_POLICY")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+    {
         None => Policy::builtin(),
-        Some(path) => match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| Policy::parse(&t)) {
+        Some(path) => match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Policy::parse(&t))
+        {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("RETENTION_POLICY {path}: {e}");
@@ -55,18 +61,26 @@ async fn sweep_once(dry_run: bool) -> ExitCode {
         }
     };
     let now = state.clock.now();
-    let mut params = SweepParams::new(&state.config.retention, now, format!("cli-{}", uuid::Uuid::new_v4()));
+    let mut params = SweepParams::new(
+        &state.config.retention,
+        now,
+        format!("cli-{}", uuid::Uuid::new_v4()),
+    );
     // `--dry-run` always wins; `--execute` still honours RETENTION_DRY_RUN=true.
     params.dry_run |= dry_run;
     let (report, error) = sweep::run(&state, &params).await;
-    let out = digest::notification(&report, now).map_or_else(|| serde_json::json!({"summary": report.summary(), "report": report}), |n| {
-        serde_json::json!({"summary": report.summary(), "digest": n})
-    });
+    let out = digest::notification(&report, now).map_or_else(
+        || serde_json::json!({"summary": report.summary(), "report": report}),
+        |n| serde_json::json!({"summary": report.summary(), "digest": n}),
+    );
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     match error {
         None => ExitCode::SUCCESS,
         Some(e) => {
-            eprintln!("sweep stopped: {}", crate::telemetry::redact(&format!("{e:#}")));
+            eprintln!(
+                "sweep stopped: {}",
+                crate::telemetry::redact(&format!("{e:#}"))
+            );
             ExitCode::from(1)
         }
     }

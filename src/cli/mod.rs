@@ -35,7 +35,11 @@ pub struct Spec {
 
 /// Every subcommand.
 pub const COMMANDS: &[Spec] = &[
-    Spec { name: "lifecycle-policy", usage: "lifecycle-policy            print the Azure lifecycle-management policy JSON", parse: parse_lifecycle },
+    Spec {
+        name: "lifecycle-policy",
+        usage: "lifecycle-policy            print the Azure lifecycle-management policy JSON",
+        parse: parse_lifecycle,
+    },
     Spec {
         name: "sweep",
         usage: "sweep --dry-run | --execute  run RetentionSweep once now; --dry-run deletes nothing",
@@ -48,17 +52,23 @@ pub const COMMANDS: &[Spec] = &[
 /// # Errors
 /// A message for unknown subcommands or flags.
 pub fn parse(args: &[String]) -> Result<Command, String> {
-    let Some((first, rest)) = args.split_first() else { return Ok(Command::Serve) };
+    let Some((first, rest)) = args.split_first() else {
+        return Ok(Command::Serve);
+    };
     if matches!(first.as_str(), "help" | "-h" | "--help") {
         return Ok(Command::Help);
     }
-    let spec = COMMANDS.iter().find(|s| s.name == first).ok_or_else(|| format!("unknown subcommand `{first}`"))?;
+    let spec = COMMANDS
+        .iter()
+        .find(|s| s.name == first)
+        .ok_or_else(|| format!("unknown subcommand `{first}`"))?;
     (spec.parse)(rest)
 }
 
 /// The usage text.
 pub fn usage() -> String {
-    let mut s = String::from("usage: handler                 serve (started by the Functions host)\n");
+    let mut s =
+        String::from("usage: handler                 serve (started by the Functions host)\n");
     for c in COMMANDS {
         s.push_str(&format!("       handler {}\n", c.usage));
     }
@@ -96,15 +106,30 @@ mod tests {
     #[test]
     fn no_arguments_serves_and_subcommands_parse() {
         assert_eq!(parse(&[]), Ok(Command::Serve));
-        assert_eq!(parse(&args(&["lifecycle-policy"])), Ok(Command::LifecyclePolicy));
-        assert_eq!(parse(&args(&["sweep", "--dry-run"])), Ok(Command::Sweep { dry_run: true }));
-        assert_eq!(parse(&args(&["sweep", "--execute"])), Ok(Command::Sweep { dry_run: false }));
+        assert_eq!(
+            parse(&args(&["lifecycle-policy"])),
+            Ok(Command::LifecyclePolicy)
+        );
+        assert_eq!(
+            parse(&args(&["sweep", "--dry-run"])),
+            Ok(Command::Sweep { dry_run: true })
+        );
+        assert_eq!(
+            parse(&args(&["sweep", "--execute"])),
+            Ok(Command::Sweep { dry_run: false })
+        );
         assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
     }
 
     #[test]
     fn mistakes_are_errors() {
-        for bad in [&["sweep"][..], &["sweep", "--dry-run", "--execute"], &["sweep", "--dryrun"], &["lifecycle-policy", "x"], &["nope"]] {
+        for bad in [
+            &["sweep"][..],
+            &["sweep", "--dry-run", "--execute"],
+            &["sweep", "--dryrun"],
+            &["lifecycle-policy", "x"],
+            &["nope"],
+        ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }
         assert!(usage().contains("sweep --dry-run"));

@@ -17,7 +17,11 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let now = inv.request.sys().now().unwrap_or_else(|| state.clock.now());
     let params = SweepParams::new(&state.config.retention, now, inv.id.clone());
-    tracing::info!(past_due = timer.as_ref().is_some_and(|t| t.is_past_due), dry_run = params.dry_run, "retention sweep starting");
+    tracing::info!(
+        past_due = timer.as_ref().is_some_and(|t| t.is_past_due),
+        dry_run = params.dry_run,
+        "retention sweep starting"
+    );
     let (report, error) = sweep::run(&state, &params).await;
     if let Some(e) = error {
         tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");

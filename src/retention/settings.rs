@@ -20,7 +20,11 @@ pub struct RetentionSettings {
 
 impl Default for RetentionSettings {
     fn default() -> Self {
-        Self { max_deletes_per_run: DEFAULT_MAX_DELETES, dry_run: false, audit_logs_class: DEFAULT_AUDITLOGS_CLASS.to_owned() }
+        Self {
+            max_deletes_per_run: DEFAULT_MAX_DELETES,
+            dry_run: false,
+            audit_logs_class: DEFAULT_AUDITLOGS_CLASS.to_owned(),
+        }
     }
 }
 
@@ -58,21 +62,44 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> (RetentionSettings, Vec<String>) {
         let mut errors = Vec::new();
-        let s = RetentionSettings::from_lookup(&|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()), &mut errors);
+        let s = RetentionSettings::from_lookup(
+            &|k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            },
+            &mut errors,
+        );
         (s, errors)
     }
 
     #[test]
     fn defaults_and_overrides() {
         assert_eq!(parse(&[]), (RetentionSettings::default(), vec![]));
-        let (s, e) = parse(&[("RETENTION_MAX_DELETES_PER_RUN", "10"), ("RETENTION_DRY_RUN", "TRUE"), ("RETENTION_CLASS_AUDITLOGS", "pci-1y")]);
+        let (s, e) = parse(&[
+            ("RETENTION_MAX_DELETES_PER_RUN", "10"),
+            ("RETENTION_DRY_RUN", "TRUE"),
+            ("RETENTION_CLASS_AUDITLOGS", "pci-1y"),
+        ]);
         assert!(e.is_empty());
-        assert_eq!((s.max_deletes_per_run, s.dry_run, s.audit_logs_class.as_str()), (10, true, "pci-1y"));
+        assert_eq!(
+            (
+                s.max_deletes_per_run,
+                s.dry_run,
+                s.audit_logs_class.as_str()
+            ),
+            (10, true, "pci-1y")
+        );
     }
 
     #[test]
     fn bad_values_are_named() {
-        let (_, e) = parse(&[("RETENTION_MAX_DELETES_PER_RUN", "0"), ("RETENTION_DRY_RUN", "yes"), ("RETENTION_CLASS_AUDITLOGS", "a@b")]);
+        let (_, e) = parse(&[
+            ("RETENTION_MAX_DELETES_PER_RUN", "0"),
+            ("RETENTION_DRY_RUN", "yes"),
+            ("RETENTION_CLASS_AUDITLOGS", "a@b"),
+        ]);
         assert_eq!(e.len(), 3, "{e:?}");
         assert!(e.iter().all(|m| m.starts_with("RETENTION_")));
     }

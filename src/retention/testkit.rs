@@ -17,7 +17,9 @@ use crate::retention::policy::Policy;
 use crate::retention::sweep::SweepParams;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::memory::InMemoryBlobStore;
-use crate::storage::{BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags};
+use crate::storage::{
+    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
+};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, WriteMode};
 
@@ -59,25 +61,52 @@ impl BlobStore for Hooked {
         }
         self.inner.properties(blob).await
     }
-    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, StorageError> {
+    async fn read_range(
+        &self,
+        blob: &BlobRef,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
         self.inner.read_range(blob, offset, len).await
     }
-    async fn list(&self, container: &str, prefix: Option<&str>, marker: Option<String>) -> Result<Page<BlobItem>, StorageError> {
+    async fn list(
+        &self,
+        container: &str,
+        prefix: Option<&str>,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, StorageError> {
         self.inner.list(container, prefix, marker).await
     }
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
         self.inner.get_tags(blob).await
     }
-    async fn set_tags(&self, blob: &BlobRef, tags: &Tags, if_tags: Option<&str>) -> Result<(), StorageError> {
+    async fn set_tags(
+        &self,
+        blob: &BlobRef,
+        tags: &Tags,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError> {
         self.inner.set_tags(blob, tags, if_tags).await
     }
-    async fn find_by_tags(&self, container: &str, expr: &str, marker: Option<String>) -> Result<Page<TaggedBlob>, StorageError> {
+    async fn find_by_tags(
+        &self,
+        container: &str,
+        expr: &str,
+        marker: Option<String>,
+    ) -> Result<Page<TaggedBlob>, StorageError> {
         self.inner.find_by_tags(container, expr, marker).await
     }
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
         if self.has(&Hook::OverwriteBeforeDelete(blob.name.clone())) {
             let tags = self.inner.get_tags(blob).await?;
-            self.inner.put(blob, Bytes::from_static(b"new"), "application/octet-stream", &Metadata::new()).await?;
+            self.inner
+                .put(
+                    blob,
+                    Bytes::from_static(b"new"),
+                    "application/octet-stream",
+                    &Metadata::new(),
+                )
+                .await?;
             self.inner.set_tags(blob, &tags, None).await?;
         }
         if self.has(&Hook::VanishBeforeDelete(blob.name.clone())) {
@@ -86,7 +115,13 @@ impl BlobStore for Hooked {
         }
         self.inner.delete_if_match(blob, etag).await
     }
-    async fn put(&self, blob: &BlobRef, body: Bytes, content_type: &str, metadata: &Metadata) -> Result<String, StorageError> {
+    async fn put(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
         self.inner.put(blob, body, content_type, metadata).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
@@ -108,7 +143,10 @@ pub(crate) struct Kit {
 
 /// A kit with `policy` and extra settings (`KEY=value` pairs).
 pub(crate) fn kit_with(policy: Policy, env: &[(&str, &str)]) -> Kit {
-    let pairs: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let pairs: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let config = Config::from_lookup(&|k| {
         if k == "HANDLER_IN_MEMORY" {
             return Some("true".to_owned());
@@ -116,12 +154,28 @@ pub(crate) fn kit_with(policy: Policy, env: &[(&str, &str)]) -> Kit {
         pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     })
     .expect("config");
-    let blobs = Arc::new(Hooked { inner: InMemoryBlobStore::new("acct"), hooks: Mutex::default() });
+    let blobs = Arc::new(Hooked {
+        inner: InMemoryBlobStore::new("acct"),
+        hooks: Mutex::default(),
+    });
     let tables = Arc::new(InMemoryTables::new());
     let t0 = OffsetDateTime::now_utc();
     let clock = Arc::new(FixedClock::new(t0));
-    let state = AppState::assemble(config, policy, blobs.clone(), blobs.clone(), blobs.clone(), tables.clone(), clock);
-    Kit { state, blobs, tables, t0 }
+    let state = AppState::assemble(
+        config,
+        policy,
+        blobs.clone(),
+        blobs.clone(),
+        blobs.clone(),
+        tables.clone(),
+        clock,
+    );
+    Kit {
+        state,
+        blobs,
+        tables,
+        t0,
+    }
 }
 
 /// A kit with the built-in policy.
@@ -137,20 +191,48 @@ impl Kit {
 
     /// Sweep parameters `days` after `t0`.
     pub(crate) fn params(&self, days: i64, dry_run: bool, max: usize) -> SweepParams {
-        SweepParams { now: self.t0 + Duration::days(days), invocation_id: "inv-sweep".into(), dry_run, max_deletes: max }
+        SweepParams {
+            now: self.t0 + Duration::days(days),
+            invocation_id: "inv-sweep".into(),
+            dry_run,
+            max_deletes: max,
+        }
     }
 
     /// A blob in `container` tagged `class` / `until` (no catalogue row).
-    pub(crate) async fn tagged(&self, container: &str, name: &str, class: &str, until: &str) -> BlobRef {
+    pub(crate) async fn tagged(
+        &self,
+        container: &str,
+        name: &str,
+        class: &str,
+        until: &str,
+    ) -> BlobRef {
         let blob = BlobRef::new(container, name);
-        self.blobs.put(&blob, Bytes::from_static(b"data"), "application/octet-stream", &Metadata::new()).await.expect("put");
-        let tags = Tags::from([(TAG_CLASS.to_owned(), class.to_owned()), (TAG_UNTIL.to_owned(), until.to_owned())]);
+        self.blobs
+            .put(
+                &blob,
+                Bytes::from_static(b"data"),
+                "application/octet-stream",
+                &Metadata::new(),
+            )
+            .await
+            .expect("put");
+        let tags = Tags::from([
+            (TAG_CLASS.to_owned(), class.to_owned()),
+            (TAG_UNTIL.to_owned(), until.to_owned()),
+        ]);
         self.blobs.set_tags(&blob, &tags, None).await.expect("tags");
         blob
     }
 
     /// A catalogued recording tagged `class` / `until`, its row carrying `extra` properties too.
-    pub(crate) async fn recording(&self, name: &str, class: &str, until: &str, extra: &[(&str, Value)]) -> (BlobRef, RecordingKey) {
+    pub(crate) async fn recording(
+        &self,
+        name: &str,
+        class: &str,
+        until: &str,
+        extra: &[(&str, Value)],
+    ) -> (BlobRef, RecordingKey) {
         let blob = self.tagged("recordings", name, class, until).await;
         let props = self.blobs.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
@@ -174,14 +256,25 @@ impl Kit {
             metadata: "{}".into(),
             status: STATUS_CATALOGUED.into(),
         };
-        let base: Entity = extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-        CatalogueRepo::new(self.tables.clone()).write(&entry, Some(&base), WriteMode::Insert).await.expect("row");
+        let base: Entity = extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        CatalogueRepo::new(self.tables.clone())
+            .write(&entry, Some(&base), WriteMode::Insert)
+            .await
+            .expect("row");
         (blob, key)
     }
 
     /// The stored catalogue row.
     pub(crate) async fn row(&self, key: &RecordingKey) -> Entity {
-        CatalogueRepo::new(self.tables.clone()).get(key).await.expect("get").expect("row").raw
+        CatalogueRepo::new(self.tables.clone())
+            .get(key)
+            .await
+            .expect("get")
+            .expect("row")
+            .raw
     }
 
     /// Current tags.

@@ -104,7 +104,9 @@ impl Ending {
 /// Table errors.
 pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
     let e = t.entity(PENDING_PK, &t.key.id());
-    write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Upsert).await.map(|_| ())
+    write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Upsert)
+        .await
+        .map(|_| ())
 }
 
 /// Drops an intent (the delete did not happen); absent is fine.
@@ -112,7 +114,10 @@ pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), 
 /// # Errors
 /// Table errors other than `NotFound`.
 pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
-    match tables.delete(DELETIONS_TABLE, PENDING_PK, &t.key.id(), None).await {
+    match tables
+        .delete(DELETIONS_TABLE, PENDING_PK, &t.key.id(), None)
+        .await
+    {
         Ok(()) | Err(TableError::NotFound) => Ok(()),
         Err(e) => Err(e),
     }
@@ -122,7 +127,12 @@ pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), T
 ///
 /// # Errors
 /// Table errors.
-pub async fn finalize(tables: &dyn TableStore, t: &Tombstone, ending: Ending, at: OffsetDateTime) -> Result<(), TableError> {
+pub async fn finalize(
+    tables: &dyn TableStore,
+    t: &Tombstone,
+    ending: Ending,
+    at: OffsetDateTime,
+) -> Result<(), TableError> {
     let mut e = t.entity(&t.key.pk, &t.key.rk);
     e.insert("DeletedAt".into(), Value::String(format_utc(at)));
     e.insert("Outcome".into(), Value::String(ending.as_str().into()));
@@ -137,8 +147,20 @@ pub async fn finalize(tables: &dyn TableStore, t: &Tombstone, ending: Ending, at
 /// # Errors
 /// Table errors.
 pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>, TableError> {
-    match tables.query(DELETIONS_TABLE, Some(&Filter::partition(PENDING_PK)), Some(top.clamp(1, 1000)), None).await {
-        Ok(page) => Ok(page.items.iter().filter_map(|s| Tombstone::from_entity(&s.entity)).collect()),
+    match tables
+        .query(
+            DELETIONS_TABLE,
+            Some(&Filter::partition(PENDING_PK)),
+            Some(top.clamp(1, 1000)),
+            None,
+        )
+        .await
+    {
+        Ok(page) => Ok(page
+            .items
+            .iter()
+            .filter_map(|s| Tombstone::from_entity(&s.entity))
+            .collect()),
         Err(TableError::NotFound) => Ok(Vec::new()),
         Err(e) => Err(e),
     }

@@ -40,11 +40,20 @@ pub struct Selector {
 
 impl Selector {
     fn filter(&self) -> Result<Filter, HoldError> {
-        let day = |d: &str| d.len() == 10 && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).is_ok();
+        let day = |d: &str| {
+            d.len() == 10
+                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                    .is_ok()
+        };
         if !day(&self.from_day) || !day(&self.to_day) || self.from_day > self.to_day {
-            return Err(HoldError::Invalid("fromDay/toDay must be YYYY-MM-DD with fromDay <= toDay".into()));
+            return Err(HoldError::Invalid(
+                "fromDay/toDay must be YYYY-MM-DD with fromDay <= toDay".into(),
+            ));
         }
-        let mut parts = vec![Filter::str("PartitionKey", Op::Ge, &self.from_day), Filter::str("PartitionKey", Op::Le, &self.to_day)];
+        let mut parts = vec![
+            Filter::str("PartitionKey", Op::Ge, &self.from_day),
+            Filter::str("PartitionKey", Op::Le, &self.to_day),
+        ];
         if let Some(s) = &self.session {
             parts.push(Filter::str("TunnelId", Op::Eq, s));
         }
@@ -52,7 +61,10 @@ impl Selector {
             parts.push(Filter::str("TargetVm", Op::Eq, v));
         }
         if let Some(u) = &self.user {
-            parts.push(Filter::Or(vec![Filter::str("UserName", Op::Eq, u), Filter::str("UserEmail", Op::Eq, u)]));
+            parts.push(Filter::Or(vec![
+                Filter::str("UserName", Op::Eq, u),
+                Filter::str("UserEmail", Op::Eq, u),
+            ]));
         }
         Ok(Filter::And(parts))
     }
@@ -62,7 +74,12 @@ impl Selector {
 ///
 /// # Errors
 /// `Invalid`, `Storage`.
-pub async fn hold_bulk(state: &AppState, hold_id: &str, selector: &Selector, actor: &Actor) -> Result<usize, HoldError> {
+pub async fn hold_bulk(
+    state: &AppState,
+    hold_id: &str,
+    selector: &Selector,
+    actor: &Actor,
+) -> Result<usize, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let filter = selector.filter()?;
@@ -70,13 +87,31 @@ pub async fn hold_bulk(state: &AppState, hold_id: &str, selector: &Selector, act
     let mut cont = None;
     let mut n = 0;
     loop {
-        let page = match state.tables.query(RECORDINGS_TABLE, Some(&filter), Some(1000), cont).await {
+        let page = match state
+            .tables
+            .query(RECORDINGS_TABLE, Some(&filter), Some(1000), cont)
+            .await
+        {
             Err(TableError::NotFound) => return Ok(n),
             other => other?,
         };
         for s in &page.items {
-            let (Some(pk), Some(rk)) = (get_str(&s.entity, "PartitionKey"), get_str(&s.entity, "RowKey")) else { continue };
-            hold_member(state, hold_id, &RecordingKey { pk: pk.into(), rk: rk.into() }, actor).await?;
+            let (Some(pk), Some(rk)) = (
+                get_str(&s.entity, "PartitionKey"),
+                get_str(&s.entity, "RowKey"),
+            ) else {
+                continue;
+            };
+            hold_member(
+                state,
+                hold_id,
+                &RecordingKey {
+                    pk: pk.into(),
+                    rk: rk.into(),
+                },
+                actor,
+            )
+            .await?;
             n += 1;
         }
         match page.next {
@@ -90,22 +125,37 @@ pub async fn hold_bulk(state: &AppState, hold_id: &str, selector: &Selector, act
 ///
 /// # Errors
 /// `NotFound` for an unknown hold, `Storage`.
-pub async fn release_hold(state: &AppState, hold_id: &str, actor: &Actor) -> Result<usize, HoldError> {
+pub async fn release_hold(
+    state: &AppState,
+    hold_id: &str,
+    actor: &Actor,
+) -> Result<usize, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
-    let filter = Filter::And(vec![Filter::partition(&rows::member_pk(hold_id)), Filter::bool("Active", true)]);
+    let filter = Filter::And(vec![
+        Filter::partition(&rows::member_pk(hold_id)),
+        Filter::bool("Active", true),
+    ]);
     let mut n = 0;
     loop {
         // Released members drop out of the filter, so the first page is always re-read.
-        let page = match state.tables.query(HOLDS_TABLE, Some(&filter), Some(1000), None).await {
-            Err(TableError::NotFound) => return Err(HoldError::NotFound(format!("hold {hold_id}"))),
+        let page = match state
+            .tables
+            .query(HOLDS_TABLE, Some(&filter), Some(1000), None)
+            .await
+        {
+            Err(TableError::NotFound) => {
+                return Err(HoldError::NotFound(format!("hold {hold_id}")));
+            }
             other => other?,
         };
         if page.items.is_empty() {
             break;
         }
         for s in &page.items {
-            let Some(key) = get_str(&s.entity, "RowKey").and_then(RecordingKey::parse) else { continue };
+            let Some(key) = get_str(&s.entity, "RowKey").and_then(RecordingKey::parse) else {
+                continue;
+            };
             release_member(state, hold_id, &key, actor).await?;
             n += 1;
         }
@@ -121,17 +171,39 @@ pub async fn release_hold(state: &AppState, hold_id: &str, actor: &Actor) -> Res
 ///
 /// # Errors
 /// `Invalid` (held, bad class or date), `NotFound`, `Storage`.
-pub async fn override_retention(state: &AppState, target: &Target, new: &Retention, actor: &Actor) -> Result<RecordingKey, HoldError> {
+pub async fn override_retention(
+    state: &AppState,
+    target: &Target,
+    new: &Retention,
+    actor: &Actor,
+) -> Result<RecordingKey, HoldError> {
     actor.validate()?;
-    let valid_date = new.until.len() == 10 && time::Date::parse(&new.until, time::macros::format_description!("[year]-[month]-[day]")).is_ok();
-    if !is_tag_safe(&new.class) || new.class.is_empty() || !valid_date || new.class == crate::retention::LEGAL_HOLD {
-        return Err(HoldError::Invalid("override needs a class name and a YYYY-MM-DD date (holds use hold())".into()));
+    let valid_date = new.until.len() == 10
+        && time::Date::parse(
+            &new.until,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .is_ok();
+    if !is_tag_safe(&new.class)
+        || new.class.is_empty()
+        || !valid_date
+        || new.class == crate::retention::LEGAL_HOLD
+    {
+        return Err(HoldError::Invalid(
+            "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
+        ));
     }
     let key = resolve(state, target).await?;
     let repo = CatalogueRepo::new(state.tables.clone());
-    let row = repo.get(&key).await?.ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
+    let row = repo
+        .get(&key)
+        .await?
+        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
     if row_held(&row) {
-        return Err(HoldError::Invalid(format!("recording {} is under legal hold; release it first", key.id())));
+        return Err(HoldError::Invalid(format!(
+            "recording {} is under legal hold; release it first",
+            key.id()
+        )));
     }
     let log = json!({"PartitionKey": "override", "RowKey": format!("{}~{}", key.id(), actor.at.unix_timestamp_nanos()),
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
@@ -146,7 +218,9 @@ pub async fn override_retention(state: &AppState, target: &Target, new: &Retenti
         entry.retain_until = new.until.clone();
     })
     .await?;
-    let (container, name) = key.blob().ok_or_else(|| HoldError::Invalid("bad key".into()))?;
+    let (container, name) = key
+        .blob()
+        .ok_or_else(|| HoldError::Invalid("bad key".into()))?;
     let blob = BlobRef::new(container, name);
     match state.recordings.get_tags(&blob).await {
         Ok(mut tags) => {

@@ -80,13 +80,18 @@ pub async fn resolve(state: &AppState, target: &Target) -> Result<RecordingKey, 
     match target {
         Target::Key(k) => Ok(k.clone()),
         Target::Url(u) => {
-            let (container, name) = rows::split_url(u).ok_or_else(|| HoldError::Invalid(format!("not a blob URL: {u}")))?;
+            let (container, name) = rows::split_url(u)
+                .ok_or_else(|| HoldError::Invalid(format!("not a blob URL: {u}")))?;
             let blob = BlobRef::new(container, name);
             let props = match state.recordings.properties(&blob).await {
-                Err(StorageError::NotFound) => return Err(HoldError::NotFound(format!("blob {blob}"))),
+                Err(StorageError::NotFound) => {
+                    return Err(HoldError::NotFound(format!("blob {blob}")));
+                }
                 other => other?,
             };
-            let created = props.created.ok_or_else(|| HoldError::Invalid(format!("blob {blob} has no creation time")))?;
+            let created = props
+                .created
+                .ok_or_else(|| HoldError::Invalid(format!("blob {blob} has no creation time")))?;
             Ok(RecordingKey::for_blob(created, &blob.container, &blob.name))
         }
     }
@@ -96,22 +101,45 @@ pub async fn resolve(state: &AppState, target: &Target) -> Result<RecordingKey, 
 ///
 /// # Errors
 /// `Invalid`, `NotFound` (no catalogue row), `Storage`.
-pub async fn hold(state: &AppState, hold_id: &str, target: &Target, actor: &Actor) -> Result<RecordingKey, HoldError> {
+pub async fn hold(
+    state: &AppState,
+    hold_id: &str,
+    target: &Target,
+    actor: &Actor,
+) -> Result<RecordingKey, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let key = resolve(state, target).await?;
-    rows::write_header(state, hold_id, "recording", &serde_json::json!({"recording": key.id()}), actor).await?;
+    rows::write_header(
+        state,
+        hold_id,
+        "recording",
+        &serde_json::json!({"recording": key.id()}),
+        actor,
+    )
+    .await?;
     hold_member(state, hold_id, &key, actor).await?;
     Ok(key)
 }
 
 /// Adds one recording to an existing hold: member row, catalogue row, then tags.
-pub(crate) async fn hold_member(state: &AppState, hold_id: &str, key: &RecordingKey, actor: &Actor) -> Result<(), HoldError> {
+pub(crate) async fn hold_member(
+    state: &AppState,
+    hold_id: &str,
+    key: &RecordingKey,
+    actor: &Actor,
+) -> Result<(), HoldError> {
     let repo = CatalogueRepo::new(state.tables.clone());
-    let row = repo.get(key).await?.ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
+    let row = repo
+        .get(key)
+        .await?
+        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
     let original = rows::pre_hold(&row);
     rows::write_member(state, hold_id, key, original.as_ref(), actor).await?;
-    rows::update_row(&repo, row, |entry, raw| rows::mark_held(entry, raw, hold_id)).await?;
+    rows::update_row(&repo, row, |entry, raw| {
+        rows::mark_held(entry, raw, hold_id)
+    })
+    .await?;
     let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
     match state.recordings.get_tags(&blob).await {
         Ok(tags) => {
@@ -133,25 +161,48 @@ pub(crate) async fn hold_member(state: &AppState, hold_id: &str, key: &Recording
 ///
 /// # Errors
 /// `Invalid`, `NotFound` (not a member), `Storage`.
-pub async fn release(state: &AppState, hold_id: &str, target: &Target, actor: &Actor) -> Result<Released, HoldError> {
+pub async fn release(
+    state: &AppState,
+    hold_id: &str,
+    target: &Target,
+    actor: &Actor,
+) -> Result<Released, HoldError> {
     actor.validate()?;
     let key = resolve(state, target).await?;
     release_member(state, hold_id, &key, actor).await
 }
 
 /// Releases one member of a hold.
-pub(crate) async fn release_member(state: &AppState, hold_id: &str, key: &RecordingKey, actor: &Actor) -> Result<Released, HoldError> {
-    let member = rows::read_member(state, hold_id, key).await?.ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
+pub(crate) async fn release_member(
+    state: &AppState,
+    hold_id: &str,
+    key: &RecordingKey,
+    actor: &Actor,
+) -> Result<Released, HoldError> {
+    let member = rows::read_member(state, hold_id, key)
+        .await?
+        .ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
     rows::close_member(state, member.clone(), actor).await?;
     let repo = CatalogueRepo::new(state.tables.clone());
     let Some(row) = repo.get(key).await? else {
-        return Ok(Released { recording: key.id(), still_held_by: vec![], restored: None });
+        return Ok(Released {
+            recording: key.id(),
+            still_held_by: vec![],
+            restored: None,
+        });
     };
     let fallback = rows::member_original(&member.entity).or_else(|| rows::pre_hold(&row));
-    let after = rows::update_row(&repo, row, |entry, raw| rows::unmark_held(entry, raw, hold_id, fallback.as_ref())).await?;
+    let after = rows::update_row(&repo, row, |entry, raw| {
+        rows::unmark_held(entry, raw, hold_id, fallback.as_ref())
+    })
+    .await?;
     let still = rows::hold_ids(&after);
     if !still.is_empty() {
-        return Ok(Released { recording: key.id(), still_held_by: still, restored: None });
+        return Ok(Released {
+            recording: key.id(),
+            still_held_by: still,
+            restored: None,
+        });
     }
     let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
     let mut restored = fallback.clone();
@@ -166,15 +217,23 @@ pub(crate) async fn release_member(state: &AppState, hold_id: &str, key: &Record
         Err(e) => return Err(e.into()),
     }
     tracing::info!(hold = %hold_id, recording = %key.id(), who = %actor.who, "legal hold released");
-    Ok(Released { recording: key.id(), still_held_by: vec![], restored })
+    Ok(Released {
+        recording: key.id(),
+        still_held_by: vec![],
+        restored,
+    })
 }
 
 fn row_container(key: &RecordingKey) -> Result<String, HoldError> {
-    key.blob().map(|(c, _)| c).ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
+    key.blob()
+        .map(|(c, _)| c)
+        .ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
 }
 
 fn row_name(key: &RecordingKey) -> Result<String, HoldError> {
-    key.blob().map(|(_, b)| b).ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
+    key.blob()
+        .map(|(_, b)| b)
+        .ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
 }
 
 /// Now, for callers without a clock of their own.

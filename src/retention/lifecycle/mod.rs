@@ -24,21 +24,39 @@ pub const MAX_TAG_CONDITIONS: usize = 10;
 
 /// The policy document (the `policy` property of `Microsoft.Storage/storageAccounts/managementPolicies`).
 pub fn generate(policy: &Policy) -> Value {
-    let rules: Vec<Value> = policy.classes.iter().filter(|(_, c)| !c.hold).filter_map(|(name, c)| rule(name, c)).collect();
+    let rules: Vec<Value> = policy
+        .classes
+        .iter()
+        .filter(|(_, c)| !c.hold)
+        .filter_map(|(name, c)| rule(name, c))
+        .collect();
     json!({ "rules": rules })
 }
 
 fn rule(class: &str, c: &Class) -> Option<Value> {
     let mut base = serde_json::Map::new();
-    for (action, days) in [("tierToCool", c.cool_after), ("tierToCold", c.cold_after), ("tierToArchive", c.archive_after)] {
+    for (action, days) in [
+        ("tierToCool", c.cool_after),
+        ("tierToCold", c.cold_after),
+        ("tierToArchive", c.archive_after),
+    ] {
         if let Some(d) = days {
-            base.insert(action.to_owned(), json!({ "daysAfterCreationGreaterThan": d }));
+            base.insert(
+                action.to_owned(),
+                json!({ "daysAfterCreationGreaterThan": d }),
+            );
         }
     }
     if base.is_empty() {
         return None;
     }
-    let name: String = format!("tier{}", class.chars().filter(char::is_ascii_alphanumeric).collect::<String>());
+    let name: String = format!(
+        "tier{}",
+        class
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+    );
     Some(json!({
         "enabled": true,
         "name": name,
@@ -59,12 +77,20 @@ fn rule(class: &str, c: &Class) -> Option<Value> {
 /// Every problem found.
 pub fn validate(doc: &Value) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
-    let rules = doc.get("rules").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let rules = doc
+        .get("rules")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
     if rules.is_empty() {
-        errors.push("no rules: no class defines tiering (cool_after, cold_after, archive_after)".to_owned());
+        errors.push(
+            "no rules: no class defines tiering (cool_after, cold_after, archive_after)".to_owned(),
+        );
     }
     if rules.len() > MAX_RULES {
-        errors.push(format!("{} rules; the service allows at most {MAX_RULES}", rules.len()));
+        errors.push(format!(
+            "{} rules; the service allows at most {MAX_RULES}",
+            rules.len()
+        ));
     }
     let mut names = std::collections::BTreeSet::new();
     for r in rules {
@@ -77,7 +103,11 @@ pub fn validate(doc: &Value) -> Result<(), Vec<String>> {
         }
         check_rule(name, r, &mut errors);
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 fn check_rule(name: &str, r: &Value, errors: &mut Vec<String>) {
@@ -85,12 +115,21 @@ fn check_rule(name: &str, r: &Value, errors: &mut Vec<String>) {
     if filters["blobTypes"].as_array().is_none_or(Vec::is_empty) {
         errors.push(format!("{name}: blobTypes is required"));
     }
-    let conds = filters["blobIndexMatch"].as_array().map_or(&[][..], Vec::as_slice);
+    let conds = filters["blobIndexMatch"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
     if conds.len() > MAX_TAG_CONDITIONS {
-        errors.push(format!("{name}: {} tag conditions; at most {MAX_TAG_CONDITIONS}", conds.len()));
+        errors.push(format!(
+            "{name}: {} tag conditions; at most {MAX_TAG_CONDITIONS}",
+            conds.len()
+        ));
     }
     for c in conds {
-        let (k, op, v) = (c["name"].as_str().unwrap_or_default(), c["op"].as_str(), c["value"].as_str().unwrap_or_default());
+        let (k, op, v) = (
+            c["name"].as_str().unwrap_or_default(),
+            c["op"].as_str(),
+            c["value"].as_str().unwrap_or_default(),
+        );
         if op != Some("==") {
             errors.push(format!("{name}: blobIndexMatch supports only =="));
         }
@@ -105,9 +144,14 @@ fn check_rule(name: &str, r: &Value, errors: &mut Vec<String>) {
         }
     }
     let days = |a: &str| actions["baseBlob"][a]["daysAfterCreationGreaterThan"].as_u64();
-    let tiers: Vec<u64> = ["tierToCool", "tierToCold", "tierToArchive"].iter().filter_map(|a| days(a)).collect();
+    let tiers: Vec<u64> = ["tierToCool", "tierToCold", "tierToArchive"]
+        .iter()
+        .filter_map(|a| days(a))
+        .collect();
     if tiers.windows(2).any(|w| w[0] >= w[1]) {
-        errors.push(format!("{name}: tier days must increase Cool < Cold < Archive"));
+        errors.push(format!(
+            "{name}: tier days must increase Cool < Cold < Archive"
+        ));
     }
 }
 
@@ -118,5 +162,7 @@ fn check_rule(name: &str, r: &Value, errors: &mut Vec<String>) {
 pub fn render(policy: &Policy) -> Result<String, Vec<String>> {
     let doc = generate(policy);
     validate(&doc)?;
-    serde_json::to_string_pretty(&doc).map(|s| s + "\n").map_err(|e| vec![e.to_string()])
+    serde_json::to_string_pretty(&doc)
+        .map(|s| s + "\n")
+        .map_err(|e| vec![e.to_string()])
 }

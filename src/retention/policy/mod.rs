@@ -167,7 +167,13 @@ impl Policy {
         // rather than panicking if it were ever edited into an invalid state.
         Self::parse(DEFAULT_POLICY).unwrap_or_else(|_| Self {
             default: "ops-30d".into(),
-            classes: BTreeMap::from([("ops-30d".into(), Class { days: Some(30), ..Class::default() })]),
+            classes: BTreeMap::from([(
+                "ops-30d".into(),
+                Class {
+                    days: Some(30),
+                    ..Class::default()
+                },
+            )]),
             rules: Vec::new(),
         })
     }
@@ -175,25 +181,38 @@ impl Policy {
     fn validate(&self) -> Result<(), String> {
         let known = |c: &str| self.classes.contains_key(c);
         if !known(&self.default) {
-            return Err(format!("retention policy: default class `{}` is not defined", self.default));
+            return Err(format!(
+                "retention policy: default class `{}` is not defined",
+                self.default
+            ));
         }
         for (name, c) in &self.classes {
             if !crate::retention::policy::is_tag_safe(name) {
-                return Err(format!("retention policy: class name `{name}` is not a valid tag value"));
+                return Err(format!(
+                    "retention policy: class name `{name}` is not a valid tag value"
+                ));
             }
             if c.days.is_none() && !c.hold {
-                return Err(format!("retention policy: class `{name}` needs `days` or `hold = true`"));
+                return Err(format!(
+                    "retention policy: class `{name}` needs `days` or `hold = true`"
+                ));
             }
         }
         if let Some(r) = self.rules.iter().find(|r| !known(&r.class)) {
-            return Err(format!("retention policy: rule uses undefined class `{}`", r.class));
+            return Err(format!(
+                "retention policy: rule uses undefined class `{}`",
+                r.class
+            ));
         }
         Ok(())
     }
 
     /// The class for `subject`: the first matching rule, else the default.
     pub fn class_for(&self, subject: &Subject<'_>) -> &str {
-        self.rules.iter().find(|r| r.matches(subject)).map_or(&self.default, |r| &r.class)
+        self.rules
+            .iter()
+            .find(|r| r.matches(subject))
+            .map_or(&self.default, |r| &r.class)
     }
 
     /// Classifies a blob created on `created`.
@@ -207,7 +226,9 @@ impl Policy {
     pub fn until_for(&self, class: &str, created: Date) -> String {
         match self.classes.get(class) {
             Some(Class { hold: true, .. }) | None => HELD_UNTIL.to_owned(),
-            Some(Class { days: Some(d), .. }) => format_date(created.saturating_add(Duration::days(i64::from(*d)))),
+            Some(Class { days: Some(d), .. }) => {
+                format_date(created.saturating_add(Duration::days(i64::from(*d))))
+            }
             Some(Class { days: None, .. }) => HELD_UNTIL.to_owned(),
         }
     }
@@ -215,17 +236,28 @@ impl Policy {
 
 impl Rule {
     fn matches(&self, s: &Subject<'_>) -> bool {
-        let text = |want: &Option<String>, have: Option<&str>| want.as_ref().is_none_or(|w| have.is_some_and(|h| glob(w, h)));
+        let text = |want: &Option<String>, have: Option<&str>| {
+            want.as_ref()
+                .is_none_or(|w| have.is_some_and(|h| glob(w, h)))
+        };
         text(&self.container, Some(s.container))
-            && self.blob_prefix.as_ref().is_none_or(|p| s.blob.starts_with(p.as_str()))
+            && self
+                .blob_prefix
+                .as_ref()
+                .is_none_or(|p| s.blob.starts_with(p.as_str()))
             && self.metadata.iter().all(|(k, v)| {
-                s.metadata.and_then(|m| m.iter().find(|(mk, _)| mk.eq_ignore_ascii_case(k))).is_some_and(|(_, mv)| glob(v, mv))
+                s.metadata
+                    .and_then(|m| m.iter().find(|(mk, _)| mk.eq_ignore_ascii_case(k)))
+                    .is_some_and(|(_, mv)| glob(v, mv))
             })
             && text(&self.subscription, s.subscription)
             && text(&self.resource_group, s.resource_group)
             && text(&self.vm, s.vm)
             && text(&self.protocol, s.protocol)
-            && self.user.as_ref().is_none_or(|u| s.users.iter().any(|h| glob(u, h)))
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| s.users.iter().any(|h| glob(u, h)))
     }
 }
 
@@ -257,7 +289,9 @@ pub fn format_date(d: Date) -> String {
 
 /// True when `v` only uses characters allowed in blob index tags.
 pub fn is_tag_safe(v: &str) -> bool {
-    v.len() <= 256 && v.chars().all(|c| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c))
+    v.len() <= 256
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c))
 }
 
 /// Merges a computed retention into a blob's existing tags: other tags are kept; a legal hold is
@@ -268,7 +302,10 @@ pub fn merge_tags(existing: &Tags, computed: &Retention) -> (Tags, Retention) {
     let old_until = existing.get(TAG_UNTIL);
     let effective = match (old_class, old_until) {
         (Some(c), Some(u)) if c == LEGAL_HOLD || u.as_str() > computed.until.as_str() => {
-            Retention { class: c.clone(), until: u.clone() }
+            Retention {
+                class: c.clone(),
+                until: u.clone(),
+            }
         }
         _ => computed.clone(),
     };

@@ -48,7 +48,9 @@ impl Sweep<'_> {
         if !is_expired(&tags, &self.today) {
             return Ok(Decision::NotDue);
         }
-        let Some(created) = props.created else { return Ok(Decision::Uncatalogued) };
+        let Some(created) = props.created else {
+            return Ok(Decision::Uncatalogued);
+        };
         let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
         let row = match kind {
             Kind::Recordings => match self.repo().get(&key).await? {
@@ -68,7 +70,11 @@ impl Sweep<'_> {
         if keep.until.as_str() >= self.today.as_str() {
             return self.lengthen(kind, blob, &tags, row, &keep).await;
         }
-        let item = Item { blob: blob.to_string(), class: keep.class.clone(), retain_until: keep.until.clone() };
+        let item = Item {
+            blob: blob.to_string(),
+            class: keep.class.clone(),
+            retain_until: keep.until.clone(),
+        };
         if self.params.dry_run {
             return Ok(Decision::WouldDelete(item));
         }
@@ -80,17 +86,40 @@ impl Sweep<'_> {
     /// policy (a policy change may lengthen, never shorten; unknown classes are ignored rather than
     /// treated as holds, so removing a class from the policy does not make blobs immortal). A row
     /// pinned by an explicit override (`RetentionOverride`) is not re-evaluated against the policy.
-    fn keep(&self, kind: Kind, tags: &Tags, row: Option<&Row>, created: OffsetDateTime) -> Retention {
+    fn keep(
+        &self,
+        kind: Kind,
+        tags: &Tags,
+        row: Option<&Row>,
+        created: OffsetDateTime,
+    ) -> Retention {
         let policy = &*self.state.policy;
-        let mut keep = retention_of(tags).unwrap_or_else(|| Retention { class: String::new(), until: String::new() });
+        let mut keep = retention_of(tags).unwrap_or_else(|| Retention {
+            class: String::new(),
+            until: String::new(),
+        });
         if let Some(r) = row.filter(|r| !r.value.retain_until.is_empty()) {
-            keep = later(keep, Retention { class: r.value.retention_class.clone(), until: r.value.retain_until.clone() });
+            keep = later(
+                keep,
+                Retention {
+                    class: r.value.retention_class.clone(),
+                    until: r.value.retain_until.clone(),
+                },
+            );
         }
-        if row.is_some_and(|r| r.raw.get("RetentionOverride").and_then(Value::as_bool) == Some(true)) {
+        if row
+            .is_some_and(|r| r.raw.get("RetentionOverride").and_then(Value::as_bool) == Some(true))
+        {
             return keep;
         }
         let current = keep.class.clone();
-        for class in [Some(current.as_str()), self.policy_class(kind, row).as_deref()].into_iter().flatten() {
+        for class in [
+            Some(current.as_str()),
+            self.policy_class(kind, row).as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             if let Some(r) = known_until(policy, class, created) {
                 keep = later(keep, r);
             }
@@ -102,8 +131,12 @@ impl Sweep<'_> {
         match kind {
             Kind::AuditLogs => Some(self.state.config.retention.audit_logs_class.clone()),
             Kind::Recordings => row.map(|r| {
-                let meta: std::collections::BTreeMap<String, String> = serde_json::from_str(&r.value.metadata).unwrap_or_default();
-                let users: Vec<&str> = ["UserName", "UserEmail"].iter().filter_map(|k| get_str(&r.raw, k)).collect();
+                let meta: std::collections::BTreeMap<String, String> =
+                    serde_json::from_str(&r.value.metadata).unwrap_or_default();
+                let users: Vec<&str> = ["UserName", "UserEmail"]
+                    .iter()
+                    .filter_map(|k| get_str(&r.raw, k))
+                    .collect();
                 let subject = Subject {
                     container: &r.value.container,
                     blob: &r.value.blob_name,
@@ -121,12 +154,21 @@ impl Sweep<'_> {
 
     /// Writes the longer retention to the tags (conditioned on the `retain-until` just read, so a
     /// hold set meanwhile is never overwritten: 412 → `Changed`) and to the catalogue row.
-    async fn lengthen(&self, kind: Kind, blob: &BlobRef, tags: &Tags, row: Option<Row>, keep: &Retention) -> anyhow::Result<Decision> {
+    async fn lengthen(
+        &self,
+        kind: Kind,
+        blob: &BlobRef,
+        tags: &Tags,
+        row: Option<Row>,
+        keep: &Retention,
+    ) -> anyhow::Result<Decision> {
         let mut new = tags.clone();
         new.insert(TAG_CLASS.into(), keep.class.clone());
         new.insert(TAG_UNTIL.into(), keep.until.clone());
         if !self.params.dry_run {
-            let cond = tags.get(TAG_UNTIL).map(|u| format!("\"{TAG_UNTIL}\" = '{u}'"));
+            let cond = tags
+                .get(TAG_UNTIL)
+                .map(|u| format!("\"{TAG_UNTIL}\" = '{u}'"));
             match self.store(kind).set_tags(blob, &new, cond.as_deref()).await {
                 Err(StorageError::PreconditionFailed) => return Ok(Decision::Changed),
                 Err(StorageError::NotFound) => return Ok(Decision::AlreadyGone),
@@ -140,22 +182,45 @@ impl Sweep<'_> {
         Ok(Decision::Lengthened)
     }
 
-    fn evidence(&self, kind: Kind, blob: &BlobRef, key: RecordingKey, row: Option<&Row>, keep: &Retention, props: &BlobProps) -> Tombstone {
+    fn evidence(
+        &self,
+        kind: Kind,
+        blob: &BlobRef,
+        key: RecordingKey,
+        row: Option<&Row>,
+        keep: &Retention,
+        props: &BlobProps,
+    ) -> Tombstone {
         let account = self.store(kind).account().to_owned();
         Tombstone {
             key,
-            blob_url: row.map_or_else(|| format!("https://{account}.blob.core.windows.net/{blob}"), |r| r.value.blob_url.clone()),
+            blob_url: row.map_or_else(
+                || format!("https://{account}.blob.core.windows.net/{blob}"),
+                |r| r.value.blob_url.clone(),
+            ),
             catalogue_key: row.map(|r| r.value.key.id()),
             class: keep.class.clone(),
             retain_until: keep.until.clone(),
-            sha256: row.and_then(|r| ["Sha256", "ContentSha256"].iter().find_map(|k| get_str(&r.raw, k)).map(str::to_owned)),
+            sha256: row.and_then(|r| {
+                ["Sha256", "ContentSha256"]
+                    .iter()
+                    .find_map(|k| get_str(&r.raw, k))
+                    .map(str::to_owned)
+            }),
             invocation_id: self.params.invocation_id.clone(),
             reason: REASON_EXPIRED.to_owned(),
             etag: props.etag.clone(),
         }
     }
 
-    async fn delete(&self, kind: Kind, blob: &BlobRef, evidence: &Tombstone, row: Option<Row>, item: Item) -> anyhow::Result<Decision> {
+    async fn delete(
+        &self,
+        kind: Kind,
+        blob: &BlobRef,
+        evidence: &Tombstone,
+        row: Option<Row>,
+        item: Item,
+    ) -> anyhow::Result<Decision> {
         let tables = self.state.tables.as_ref();
         tombstone::write_intent(tables, evidence).await?;
         let ending = match self.store(kind).delete_if_match(blob, &evidence.etag).await {
@@ -176,8 +241,19 @@ impl Sweep<'_> {
     }
 
     /// Tombstone, then the catalogue row (read again when not given), then the intent is dropped.
-    pub(super) async fn finish(&self, evidence: &Tombstone, ending: Ending, row: Option<Row>) -> anyhow::Result<()> {
-        let row = match (row, evidence.catalogue_key.as_deref().and_then(RecordingKey::parse)) {
+    pub(super) async fn finish(
+        &self,
+        evidence: &Tombstone,
+        ending: Ending,
+        row: Option<Row>,
+    ) -> anyhow::Result<()> {
+        let row = match (
+            row,
+            evidence
+                .catalogue_key
+                .as_deref()
+                .and_then(RecordingKey::parse),
+        ) {
             (Some(r), _) => Some(r),
             (None, Some(k)) => self.repo().get(&k).await?,
             (None, None) => None,
@@ -187,7 +263,13 @@ impl Sweep<'_> {
         if let Some(r) = row {
             self.update_row(r, RowChange::Deleted(evidence)).await?;
         }
-        tombstone::finalize(self.state.tables.as_ref(), evidence, ending, self.params.now).await?;
+        tombstone::finalize(
+            self.state.tables.as_ref(),
+            evidence,
+            ending,
+            self.params.now,
+        )
+        .await?;
         Ok(())
     }
 
@@ -210,12 +292,19 @@ impl Sweep<'_> {
                         return Ok(());
                     }
                     entry.status = STATUS_DELETED.to_owned();
-                    for (k, v) in [("DeletedAt", format_utc(self.params.now)), ("DeletionReason", t.reason.clone()), ("DeletionInvocationId", t.invocation_id.clone())] {
+                    for (k, v) in [
+                        ("DeletedAt", format_utc(self.params.now)),
+                        ("DeletionReason", t.reason.clone()),
+                        ("DeletionInvocationId", t.invocation_id.clone()),
+                    ] {
                         base.insert(k.to_owned(), Value::String(v));
                     }
                 }
             }
-            match repo.write(&entry, Some(&base), WriteMode::IfMatch(r.etag.clone())).await {
+            match repo
+                .write(&entry, Some(&base), WriteMode::IfMatch(r.etag.clone()))
+                .await
+            {
                 Ok(_) | Err(TableError::NotFound) => return Ok(()),
                 Err(TableError::PreconditionFailed) => match repo.get(&r.value.key).await? {
                     Some(fresh) => r = fresh,
@@ -234,11 +323,18 @@ impl Sweep<'_> {
 
 /// True when the catalogue row records a legal hold.
 pub fn row_held(r: &Row) -> bool {
-    r.value.retention_class == LEGAL_HOLD || r.raw.get("LegalHold").and_then(Value::as_bool).unwrap_or(false)
+    r.value.retention_class == LEGAL_HOLD
+        || r.raw
+            .get("LegalHold")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
 }
 
 /// The retain-until of `class` if the policy defines it with a number of days.
 fn known_until(policy: &Policy, class: &str, created: OffsetDateTime) -> Option<Retention> {
     let c = policy.classes.get(class)?;
-    (!c.hold && c.days.is_some()).then(|| Retention { class: class.to_owned(), until: policy.until_for(class, created.date()) })
+    (!c.hold && c.days.is_some()).then(|| Retention {
+        class: class.to_owned(),
+        until: policy.until_for(class, created.date()),
+    })
 }

@@ -18,11 +18,22 @@ pub fn notification(report: &Report, now: time::OffsetDateTime) -> Option<Notifi
     if total == 0 {
         return None;
     }
-    let fact = format!("sweep/{}{}", report.today, if report.dry_run { "/dry-run" } else { "" });
+    let fact = format!(
+        "sweep/{}{}",
+        report.today,
+        if report.dry_run { "/dry-run" } else { "" }
+    );
     let title = if report.dry_run {
-        format!("Retention sweep {} (dry run): {} blobs would be deleted", report.today, report.would_delete)
+        format!(
+            "Retention sweep {} (dry run): {} blobs would be deleted",
+            report.today, report.would_delete
+        )
     } else {
-        format!("Retention sweep {}: {} blobs deleted", report.today, report.deleted + report.already_gone + report.recovered)
+        format!(
+            "Retention sweep {}: {} blobs deleted",
+            report.today,
+            report.deleted + report.already_gone + report.recovered
+        )
     };
     let listed = report.items.len();
     let data = json!({
@@ -39,5 +50,12 @@ pub fn notification(report: &Report, now: time::OffsetDateTime) -> Option<Notifi
         "items": report.items,
         "moreItems": (report.deleted + report.would_delete).saturating_sub(listed),
     });
-    Some(Notification::new(KIND, &fact, format_utc(now), Severity::Info, title, data))
+    Some(Notification::new(
+        KIND,
+        &fact,
+        format_utc(now),
+        Severity::Info,
+        title,
+        data,
+    ))
 }

@@ -51,7 +51,12 @@ pub struct SweepParams {
 impl SweepParams {
     /// Parameters from the settings.
     pub fn new(settings: &RetentionSettings, now: OffsetDateTime, invocation_id: String) -> Self {
-        Self { now, invocation_id, dry_run: settings.dry_run, max_deletes: settings.max_deletes_per_run }
+        Self {
+            now,
+            invocation_id,
+            dry_run: settings.dry_run,
+            max_deletes: settings.max_deletes_per_run,
+        }
     }
 }
 
@@ -179,7 +184,11 @@ impl Report {
             self.already_gone,
             self.uncatalogued,
             self.recovered,
-            if self.bound_reached { "; bound reached, next run continues" } else { "" },
+            if self.bound_reached {
+                "; bound reached, next run continues"
+            } else {
+                ""
+            },
         )
     }
 }
@@ -194,8 +203,17 @@ pub(crate) struct Sweep<'a> {
 /// Runs one sweep. Returns the report and, if a transient failure stopped it, the error (the
 /// report still counts what was done).
 pub async fn run(state: &AppState, params: &SweepParams) -> (Report, Option<anyhow::Error>) {
-    let sweep = Sweep { state, params, today: format_date(params.now.date()) };
-    let mut report = Report { today: sweep.today.clone(), dry_run: params.dry_run, invocation_id: params.invocation_id.clone(), ..Report::default() };
+    let sweep = Sweep {
+        state,
+        params,
+        today: format_date(params.now.date()),
+    };
+    let mut report = Report {
+        today: sweep.today.clone(),
+        dry_run: params.dry_run,
+        invocation_id: params.invocation_id.clone(),
+        ..Report::default()
+    };
     if !params.dry_run
         && let Err(e) = sweep.recover(&mut report).await
     {
@@ -231,7 +249,11 @@ impl Sweep<'_> {
         let expr = expired_expr(&self.today);
         let mut marker = None;
         loop {
-            let page = match self.store(kind).find_by_tags(self.container(kind), &expr, marker).await {
+            let page = match self
+                .store(kind)
+                .find_by_tags(self.container(kind), &expr, marker)
+                .await
+            {
                 Err(StorageError::NotFound) => return Ok(()),
                 other => other?,
             };
@@ -245,9 +267,15 @@ impl Sweep<'_> {
                 }
                 let (now, later) = rest.split_at(room.min(CONCURRENCY).min(rest.len()));
                 rest = later;
-                let blobs: Vec<BlobRef> = now.iter().map(|t| BlobRef::new(t.container.clone(), t.name.clone())).collect();
+                let blobs: Vec<BlobRef> = now
+                    .iter()
+                    .map(|t| BlobRef::new(t.container.clone(), t.name.clone()))
+                    .collect();
                 report.candidates += blobs.len();
-                for (blob, r) in blobs.iter().zip(join_all(blobs.iter().map(|b| self.candidate(kind, b))).await) {
+                for (blob, r) in blobs
+                    .iter()
+                    .zip(join_all(blobs.iter().map(|b| self.candidate(kind, b))).await)
+                {
                     match r {
                         Ok(d) => report.record(d),
                         Err(e) => {
@@ -274,9 +302,19 @@ impl Sweep<'_> {
     async fn recover(&self, report: &mut Report) -> anyhow::Result<()> {
         let tables = self.state.tables.as_ref();
         for t in tombstone::intents(tables, 1000).await? {
-            let Some((container, name)) = t.key.blob() else { continue };
-            let kind = if container == self.state.config.recordings_container { Kind::Recordings } else { Kind::AuditLogs };
-            match self.store(kind).properties(&BlobRef::new(container, name)).await {
+            let Some((container, name)) = t.key.blob() else {
+                continue;
+            };
+            let kind = if container == self.state.config.recordings_container {
+                Kind::Recordings
+            } else {
+                Kind::AuditLogs
+            };
+            match self
+                .store(kind)
+                .properties(&BlobRef::new(container, name))
+                .await
+            {
                 Err(StorageError::NotFound) => {
                     self.finish(&t, Ending::AlreadyGone, None).await?;
                     report.recovered += 1;
