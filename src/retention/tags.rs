@@ -8,7 +8,7 @@ use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
 use crate::storage::Tags;
 
 /// The Find Blobs by Tags expression returning exactly the expired, non-held blobs on `today`
-/// (`YYYY-MM-DD`): a blob is kept through its retain-until day and deleted from the day after.
+/// (`YYYY-MM-DD`): a blob is kept through its retainUntil day and deleted from the day after.
 pub fn expired_expr(today: &str) -> String {
     format!("\"{TAG_UNTIL}\" < '{today}'")
 }
@@ -28,13 +28,13 @@ pub fn retention_of(tags: &Tags) -> Option<Retention> {
     })
 }
 
-/// True when the tags say the blob may be deleted on `today`: not held and retain-until < today.
-/// A blob without `retain-until` is never expired (nothing proves it may go).
+/// True when the tags say the blob may be deleted on `today`: not held and retainUntil < today.
+/// A blob without `retainUntil` is never expired (nothing proves it may go).
 pub fn is_expired(tags: &Tags, today: &str) -> bool {
     !is_held(tags) && tags.get(TAG_UNTIL).is_some_and(|u| u.as_str() < today)
 }
 
-/// The pre-hold retention recorded in `held-from`.
+/// The pre-hold retention recorded in `heldFrom`.
 pub fn held_from(tags: &Tags) -> Option<Retention> {
     let (class, until) = tags.get(TAG_HELD_FROM)?.rsplit_once('/')?;
     (!class.is_empty() && until.len() == 10).then(|| Retention {
@@ -43,7 +43,7 @@ pub fn held_from(tags: &Tags) -> Option<Retention> {
     })
 }
 
-/// Tags for a held blob: `legal-hold` / [`HELD_UNTIL`], and `held-from` remembering the pre-hold
+/// Tags for a held blob: `legal-hold` / [`HELD_UNTIL`], and `heldFrom` remembering the pre-hold
 /// pair (kept as is when the blob is already held, so nested holds never lose the original).
 pub fn hold_tags(existing: &Tags) -> Tags {
     let mut tags = existing.clone();
@@ -58,7 +58,7 @@ pub fn hold_tags(existing: &Tags) -> Tags {
     tags
 }
 
-/// Tags after a release: the `held-from` pair, else `fallback` (the copy in table `holds`), else
+/// Tags after a release: the `heldFrom` pair, else `fallback` (the copy in table `holds`), else
 /// `None` (nothing known to restore: the caller must not guess a date and keeps the hold).
 pub fn release_tags(existing: &Tags, fallback: Option<&Retention>) -> Option<(Tags, Retention)> {
     let restored = held_from(existing).or_else(|| fallback.cloned())?;

@@ -1,7 +1,7 @@
 //! Legal holds and explicit retention overrides: library functions for the HTTP API and CLI.
 //!
 //! A hold rewrites the blob's tags to `legal-hold` / `9999-12-31` (out of the sweep's range — see
-//! [`crate::retention`]) and remembers the pre-hold pair in the `held-from` tag, in the catalogue row
+//! [`crate::retention`]) and remembers the pre-hold pair in the `heldFrom` tag, in the catalogue row
 //! (`LegalHold`, `HoldIds`, `HeldFromClass`, `HeldFromUntil`) and in table `holds`, so a release
 //! restores it even if one copy is lost. Several holds may cover one recording; it is released when
 //! the last one is. Table `holds`: `PartitionKey` = `hold`, `RowKey` = hold id (who/why/when, scope,

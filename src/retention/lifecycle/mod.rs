@@ -3,9 +3,9 @@
 //! is the built-in policy's output (a test keeps them equal).
 //!
 //! One rule per class with tiering (`cool_after`, `cold_after`, `archive_after`): filter
-//! `blobIndexMatch` `retention-class == <class>` (equality is all lifecycle supports) on block blobs,
+//! `blobIndexMatch` `retentionClass == <class>` (equality is all lifecycle supports) on block blobs,
 //! actions `tierTo*` by days since creation. **Never a `delete` action**: lifecycle cannot see
-//! `retain-until` dates or exclude held blobs, so deletion belongs to the sweep alone; a held blob
+//! `retainUntil` dates or exclude held blobs, so deletion belongs to the sweep alone; a held blob
 //! (`legal-hold`) matches no rule and stays in its tier. Append blobs (audit logs) cannot be tiered,
 //! so rules name `blockBlob` only. [`validate`] checks the documented limits.
 

@@ -21,7 +21,7 @@ fn builtin_policy_tiers_by_class_and_never_deletes() {
         .expect("pci");
     assert_eq!(
         pci["definition"]["filters"]["blobIndexMatch"],
-        json!([{"name": "retention-class", "op": "==", "value": "pci-1y"}])
+        json!([{"name": "retentionClass", "op": "==", "value": "pci-1y"}])
     );
     assert_eq!(
         pci["definition"]["actions"]["baseBlob"],

@@ -222,7 +222,7 @@ impl Policy {
         Retention { class, until }
     }
 
-    /// The retain-until date of `class` for a blob created on `created`.
+    /// The retainUntil date of `class` for a blob created on `created`.
     pub fn until_for(&self, class: &str, created: Date) -> String {
         match self.classes.get(class) {
             Some(Class { hold: true, .. }) | None => HELD_UNTIL.to_owned(),
@@ -295,7 +295,7 @@ pub fn is_tag_safe(v: &str) -> bool {
 }
 
 /// Merges a computed retention into a blob's existing tags: other tags are kept; a legal hold is
-/// never lifted; an existing later `retain-until` is never shortened (the pair with the later date
+/// never lifted; an existing later `retainUntil` is never shortened (the pair with the later date
 /// wins). Returns the new tag set and the effective retention.
 pub fn merge_tags(existing: &Tags, computed: &Retention) -> (Tags, Retention) {
     let old_class = existing.get(TAG_CLASS);

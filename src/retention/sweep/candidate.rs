@@ -152,7 +152,7 @@ impl Sweep<'_> {
         }
     }
 
-    /// Writes the longer retention to the tags (conditioned on the `retain-until` just read, so a
+    /// Writes the longer retention to the tags (conditioned on the `retainUntil` just read, so a
     /// hold set meanwhile is never overwritten: 412 → `Changed`) and to the catalogue row.
     async fn lengthen(
         &self,
@@ -330,7 +330,7 @@ pub fn row_held(r: &Row) -> bool {
             .unwrap_or(false)
 }
 
-/// The retain-until of `class` if the policy defines it with a number of days.
+/// The retainUntil of `class` if the policy defines it with a number of days.
 fn known_until(policy: &Policy, class: &str, created: OffsetDateTime) -> Option<Retention> {
     let c = policy.classes.get(class)?;
     (!c.hold && c.days.is_some()).then(|| Retention {

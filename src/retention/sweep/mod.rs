@@ -2,7 +2,7 @@
 //! audit-log containers, with evidence, bounded per run.
 //!
 //! One run: finish crashed deletions ([`crate::retention::tombstone`] intents), then for each
-//! container page through **one** Find Blobs by Tags range query (`"retain-until" < '<today>'`,
+//! container page through **one** Find Blobs by Tags range query (`"retainUntil" < '<today>'`,
 //! today = the invocation's `sys.UtcNow`), and handle candidates a few at a time
 //! ([`candidate`]). The query returns only expired blobs (held blobs carry `9999-12-31`), so the
 //! cost grows with the number of expired blobs, not with the container. At most

@@ -26,6 +26,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::harness::{self, HandlerProcess, fixture};
 
+mod azurite;
+
 #[tokio::test]
 async fn lifecycle_policy_subcommand_prints_the_infra_file() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
