@@ -1,22 +1,45 @@
-//! Retention: which class a blob belongs to, until when it must be kept, and (later) the sweep.
+//! Retention: which class a blob belongs to, until when it must be kept, legal holds, the daily
+//! sweep that deletes expired blobs with evidence, and the lifecycle policy that tiers them cheaply.
 //!
-//! [`policy`] is pure: classes and ordered rules loaded from TOML (`RETENTION_POLICY`) or the built-in
-//! default, classification of a [`policy::Subject`], and the tag merge rule that never shortens an
-//! existing `retain-until` and never lifts a legal hold.
+//! # Tag scheme (blob index tags, ≤ 10 per blob; this module uses at most 3)
+//! Keys are camelCase (`[A-Za-z0-9]` only): Azure accepts `-` in keys, but Azurite 3.35 rejects
+//! any key outside `[A-Za-z0-9_]` in a Find Blobs by Tags expression, and the sweep's query must
+//! run on Azurite in tests and local development exactly as on Azure.
+//! - `retentionClass` = the class name (`ops-30d`, `pci-1y`, …, `audit-1y`), or `legal-hold`.
+//! - `retainUntil` = `YYYY-MM-DD` (zero-padded UTC, so lexicographic order is date order), or
+//!   [`HELD_UNTIL`] (`9999-12-31`) while held.
+//! - `heldFrom` = `<class>/<YYYY-MM-DD>` while held: the pair a release restores.
+//!
+//! The sweep's one query is `"retainUntil" < '<today>'`: a single range on one key, efficient and
+//! proportional to the number of expired blobs. A hold rewrites `retainUntil` to the far future
+//! instead of adding a flag, because the service has neither `<>` nor `OR`, so "expired AND NOT held"
+//! could not be expressed — moving the held blob out of the range can.
+//!
+//! [`policy`] is pure (classes, rules, tag merge); [`tags`] the pure tag scheme; [`hold`] legal holds
+//! and overrides; [`sweep`] the `RetentionSweep` function; [`tombstone`] deletion evidence;
+//! [`lifecycle`] the lifecycle-management policy generator; [`settings`] its app settings.
 
+pub mod handler;
+pub mod hold;
+pub mod lifecycle;
 pub mod policy;
+pub mod settings;
+pub mod sweep;
+pub mod tags;
+pub mod tombstone;
+
+#[cfg(test)]
+pub(crate) mod testkit;
 
 /// Blob index tag holding the retention class.
-///
-/// Tag keys are camelCase (the reference tag design) rather than `retention-class`: Azure accepts a
-/// hyphenated key in a quoted filter expression, but Azurite 3.35 rejects any key outside
-/// `[A-Za-z0-9_]` in Find Blobs by Tags and `x-ms-if-tags` (400), which would make the sweep
-/// impossible to run or test locally. camelCase keys work unquoted on both.
 pub const TAG_CLASS: &str = "retentionClass";
 /// Blob index tag holding the retain-until date (`YYYY-MM-DD`, lexicographically comparable).
 pub const TAG_UNTIL: &str = "retainUntil";
-/// `retain-until` of a held blob: later than any date a sweep compares against, so held blobs are
-/// outside every `"retain-until" < 'today'` range without needing `<>` or `OR` (which the service
+/// Blob index tag holding `<class>/<retain-until>` from before a legal hold, restored on release.
+/// Kept on the blob (not only in table `holds`) so the tag set alone is enough to undo a hold.
+pub const TAG_HELD_FROM: &str = "heldFrom";
+/// `retainUntil` of a held blob: later than any date a sweep compares against, so held blobs are
+/// outside every `"retainUntil" < 'today'` range without needing `<>` or `OR` (which the service
 /// does not support in Find Blobs by Tags).
 pub const HELD_UNTIL: &str = "9999-12-31";
 /// The class name of a legal hold.

@@ -9,5 +9,6 @@ mod notify;
 mod package;
 mod protocol;
 mod recordings;
+mod retention;
 mod settings_drift;
 mod storage_contract;

@@ -13,6 +13,7 @@ fn builtin_policy_parses_with_all_classes() {
         "iso-1y",
         "hipaa-6y",
         "sox-7y",
+        "audit-1y",
         "legal-hold",
     ] {
         assert!(p.classes.contains_key(c), "{c}");
@@ -195,4 +196,8 @@ fn shipped_example_policy_is_valid() {
         ..Default::default()
     };
     assert_eq!(p.class_for(&s), "pci-1y");
+    assert!(
+        p.classes.contains_key("audit-1y"),
+        "the audit-log class must exist for start-up"
+    );
 }
