@@ -100,6 +100,17 @@ param eventTimeToLiveInMinutes int = 1440
 @description('Key Vault (in this resource group) holding webhook URLs/secrets; empty for none.')
 param keyVaultName string = ''
 
+@description('Key Vault secret names for notification destinations (empty = off): Teams URL, Slack URL, webhook URL, webhook signing secret.')
+param notifyTeamsUrlSecret string = ''
+@description('Key Vault secret name of the Slack incoming webhook URL (empty = off).')
+param notifySlackUrlSecret string = ''
+@description('Key Vault secret name of the generic webhook URL (empty = off).')
+param notifyWebhookUrlSecret string = ''
+@description('Key Vault secret name of the Standard Webhooks signing secret (empty = off).')
+param notifyWebhookSecretSecret string = ''
+@description('Base URL of the catalogue API for links in notifications (empty = none).')
+param catalogueBaseUrl string = ''
+
 @description('Maximum Flex Consumption instances.')
 @minValue(1)
 @maxValue(1000)
@@ -231,6 +242,11 @@ module functionApp 'modules/functionapp.bicep' = {
     retentionPolicy: retentionPolicy
     appInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultName: keyVaultName
+    notifyTeamsUrlSecret: notifyTeamsUrlSecret
+    notifySlackUrlSecret: notifySlackUrlSecret
+    notifyWebhookUrlSecret: notifyWebhookUrlSecret
+    notifyWebhookSecretSecret: notifyWebhookSecretSecret
+    catalogueBaseUrl: catalogueBaseUrl
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     zoneRedundant: zoneRedundant

@@ -53,6 +53,21 @@ param appInsightsConnectionString string
 @description('Key Vault holding webhook URLs and secrets; empty when none are configured yet.')
 param keyVaultName string
 
+@description('Key Vault secret name of the Teams Workflows webhook URL; empty = Teams off.')
+param notifyTeamsUrlSecret string = ''
+
+@description('Key Vault secret name of the Slack incoming webhook URL; empty = Slack off.')
+param notifySlackUrlSecret string = ''
+
+@description('Key Vault secret name of the generic webhook URL; empty = webhook off.')
+param notifyWebhookUrlSecret string = ''
+
+@description('Key Vault secret name of the Standard Webhooks signing secret(s), whsec_…')
+param notifyWebhookSecretSecret string = ''
+
+@description('Base URL of the catalogue API used in notification links; empty = no links.')
+param catalogueBaseUrl string = ''
+
 @description('Maximum number of instances the plan scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -74,7 +89,6 @@ param subnetId string
 
 // Key Vault references are resolved by the platform with the app's identity
 // (role Key Vault Secrets User, granted in main.bicep). Use `'${kvPrefix}<secret-name>)'` as a value.
-#disable-next-line no-unused-vars
 var kvPrefix = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 
 // FUNCTIONS_WORKER_RUNTIME: on Flex Consumption the worker runtime is `functionAppConfig.runtime.name`
@@ -92,6 +106,33 @@ var settings = {
   QUARANTINE_CONTAINER: quarantineContainer
   TABLE_PREFIX: tablePrefix
   RETENTION_POLICY: retentionPolicy
+  RETENTION_MAX_DELETES_PER_RUN: '5000'
+  RETENTION_DRY_RUN: 'false'
+  RETENTION_CLASS_AUDITLOGS: 'audit-1y'
+  // Secrets come from Key Vault references only when a secret name is given; an unresolved
+  // reference would reach the handler as text and stop start-up, so "off" is an empty value.
+  NOTIFY_TEAMS_URL: empty(notifyTeamsUrlSecret) ? '' : '${kvPrefix}${notifyTeamsUrlSecret})'
+  NOTIFY_SLACK_URL: empty(notifySlackUrlSecret) ? '' : '${kvPrefix}${notifySlackUrlSecret})'
+  NOTIFY_WEBHOOK_URL: empty(notifyWebhookUrlSecret) ? '' : '${kvPrefix}${notifyWebhookUrlSecret})'
+  NOTIFY_WEBHOOK_SECRET: empty(notifyWebhookSecretSecret) ? '' : '${kvPrefix}${notifyWebhookSecretSecret})'
+  NOTIFY_ROUTES: ''
+  NOTIFY_INCLUDE_PII: 'false'
+  NOTIFY_TIMEOUT_MS: '10000'
+  NOTIFY_BUDGET_MS: '45000'
+  NOTIFY_MAX_DEQUEUE: '5'
+  CATALOGUE_BASE_URL: catalogueBaseUrl
+  AUDIT_TAIL_MAX_BLOBS: '50'
+  AUDIT_TAIL_MAX_BYTES: '67108864'
+  AUDIT_TAIL_CHUNK_BYTES: '4194304'
+  AUDIT_MAX_LINE_BYTES: '1048576'
+  AUDIT_TAIL_WINDOW_HOURS: '48'
+  UNRECORDED_GRACE_MINUTES: '30'
+  STALLED_AFTER_HOURS: '6'
+  FAILED_LOGIN_THRESHOLD: '5'
+  FAILED_LOGIN_WINDOW_MINUTES: '15'
+  RECORDING_UPLOAD_LAG_MINUTES: '30'
+  OPEN_SESSION_MAX_HOURS: '12'
+  RECONCILE_WINDOW_HOURS: '48'
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
   // app-settings:end

@@ -21,6 +21,10 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
         "LOG_FORMAT",
         "JSON logs are already chosen whenever the Functions host runs the handler",
     ),
+    (
+        "NOTIFY_ALLOW_INSECURE_LOOPBACK",
+        "lets tests post to http loopback receivers; must never be enabled in Azure",
+    ),
 ];
 
 /// Read by the code but deliberately absent from `local.settings.example.json`.
