@@ -81,7 +81,7 @@ async fn seed(config: &Config) -> Res<()> {
     Ok(())
 }
 
-async fn show(config: &Config, expect: usize, timeout: Duration) -> Res<()> {
+async fn show(config: &Config, expect: usize, joined: usize, timeout: Duration) -> Res<()> {
     let (rec, _, tables) = stores(config)?;
     let started = Instant::now();
     let rows = loop {
@@ -90,7 +90,11 @@ async fn show(config: &Config, expect: usize, timeout: Duration) -> Res<()> {
             .await
             .map(|p| p.items)
             .unwrap_or_default();
-        if rows.len() >= expect || started.elapsed() > timeout {
+        let matched = rows
+            .iter()
+            .filter(|r| r.entity.contains_key("MatchConfidence"))
+            .count();
+        if (rows.len() >= expect && matched >= joined) || started.elapsed() > timeout {
             break rows;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -164,10 +168,11 @@ async fn main() -> Res<()> {
             show(
                 &config,
                 num("--expect", 3) as usize,
+                num("--joined", 0) as usize,
                 Duration::from_secs(num("--timeout", 60)),
             )
             .await
         }
-        _ => Err("usage: demo seed | demo show [--expect N] [--timeout S]".into()),
+        _ => Err("usage: demo seed | demo show [--expect N] [--joined N] [--timeout S]".into()),
     }
 }

@@ -29,8 +29,8 @@ grep -m1 "devhost listening" "$log" || { cat "$log"; exit 1; }
 
 echo "== seeding synthetic recordings and an audit-log hour"
 target/debug/examples/demo seed
-echo "== waiting for devhost → handler to catalogue them (log: $log)"
-target/debug/examples/demo show --expect 3 --timeout 60
+echo "== waiting for devhost → handler to catalogue them and join the audit-log session (log: $log)"
+target/debug/examples/demo show --expect 3 --joined 1 --timeout 90
 echo
 echo "Notifications queued by the handler (queue 'notifications'), handler log lines:"
 grep -E "invocation (processed|skipped|poisoned|failed)" "$log" | tail -n 12 || true
