@@ -32,6 +32,16 @@ async fn put(f: &crate::testing::Fakes, name: &str, meta: &[(&str, &str)]) -> Bl
     blob
 }
 
+/// Delivers a BlobCreated event for `recordings/<name>` with sequencer `seq`.
+async fn deliver(f: &crate::testing::Fakes, name: &str, seq: &str) -> Outcome {
+    handle(
+        f.state.clone(),
+        event_invocation("RecordingCreated", blob_created("recordings", name, seq)),
+    )
+    .await
+    .expect("ok")
+}
+
 fn notifications(o: &Outcome) -> usize {
     match o {
         Outcome::Processed { outputs, .. } => outputs.get("notifications").map_or(0, |v| {
@@ -67,15 +77,7 @@ async fn new_recording_is_catalogued_tagged_and_announced_once() {
             .expect("table");
     }
     let before = f.blobs.calls() + f.tables.calls();
-    let out = handle(
-        f.state.clone(),
-        event_invocation(
-            "RecordingCreated",
-            blob_created("recordings", &blob.name, SEQ1),
-        ),
-    )
-    .await
-    .expect("ok");
+    let out = deliver(&f, &blob.name, SEQ1).await;
     let calls = f.blobs.calls() + f.tables.calls() - before;
     // Cataloguing costs 4 calls (properties, row read, tag write, row insert); the audit-log join
     // that follows adds its index write and lookups (6 more in steady state, see the issue note).
@@ -147,25 +149,9 @@ async fn three_concurrent_deliveries_leave_one_row_and_one_notification() {
 async fn older_event_after_newer_keeps_newest_state() {
     let f = fakes();
     let blob = put(&f, "ordered", &[]).await;
-    let newer = handle(
-        f.state.clone(),
-        event_invocation(
-            "RecordingCreated",
-            blob_created("recordings", &blob.name, SEQ2),
-        ),
-    )
-    .await
-    .expect("ok");
+    let newer = deliver(&f, &blob.name, SEQ2).await;
     assert_eq!(notifications(&newer), 1);
-    let older = handle(
-        f.state.clone(),
-        event_invocation(
-            "RecordingCreated",
-            blob_created("recordings", &blob.name, SEQ1),
-        ),
-    )
-    .await
-    .expect("ok");
+    let older = deliver(&f, &blob.name, SEQ1).await;
     assert!(matches!(older, Outcome::Skipped { .. }));
     assert_eq!(f.tables.dump(RECORDINGS_TABLE)[0].entity["Sequencer"], SEQ2);
 }
@@ -174,15 +160,7 @@ async fn older_event_after_newer_keeps_newest_state() {
 async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_properties() {
     let f = fakes();
     let blob = put(&f, "overwritten", &[]).await;
-    handle(
-        f.state.clone(),
-        event_invocation(
-            "RecordingCreated",
-            blob_created("recordings", &blob.name, SEQ1),
-        ),
-    )
-    .await
-    .expect("ok");
+    deliver(&f, &blob.name, SEQ1).await;
     // Another module (the audit-log join) adds properties; a rewrite must keep them.
     let mut row = f.tables.dump(RECORDINGS_TABLE).remove(0);
     row.entity.insert("TunnelId".into(), json!("t-1"));
@@ -200,15 +178,7 @@ async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_p
         )
         .await
         .expect("overwrite");
-    let out = handle(
-        f.state.clone(),
-        event_invocation(
-            "RecordingCreated",
-            blob_created("recordings", &blob.name, SEQ2),
-        ),
-    )
-    .await
-    .expect("ok");
+    let out = deliver(&f, &blob.name, SEQ2).await;
     assert_eq!(notifications(&out), 0);
     let rows = f.tables.dump(RECORDINGS_TABLE);
     assert_eq!(rows.len(), 1);
@@ -271,15 +241,7 @@ async fn existing_tags_and_holds_are_preserved() {
         (TAG_UNTIL.to_owned(), "9999-12-31".to_owned()),
     ]);
     f.blobs.set_tags(&blob, &tags, None).await.expect("tags");
-    handle(
-        f.state.clone(),
-        event_invocation(
-            "RecordingCreated",
-            blob_created("recordings", &blob.name, SEQ1),
-        ),
-    )
-    .await
-    .expect("ok");
+    deliver(&f, &blob.name, SEQ1).await;
     assert_eq!(f.blobs.get_tags(&blob).await.expect("tags"), tags);
     assert_eq!(
         f.tables.dump(RECORDINGS_TABLE)[0].entity["RetentionClass"],
@@ -297,15 +259,7 @@ async fn policy_rules_on_metadata_choose_the_class() {
     .expect("policy");
     f.state.policy = std::sync::Arc::new(policy);
     let blob = put(&f, "pci-rec", &[("environment", "PCI")]).await;
-    handle(
-        f.state.clone(),
-        event_invocation(
-            "RecordingCreated",
-            blob_created("recordings", &blob.name, SEQ1),
-        ),
-    )
-    .await
-    .expect("ok");
+    deliver(&f, &blob.name, SEQ1).await;
     assert_eq!(
         f.blobs
             .get_tags(&blob)
