@@ -52,22 +52,6 @@ impl Default for AuditSettings {
     }
 }
 
-/// Names of the settings above, for `config::SETTINGS`.
-pub const NAMES: &[&str] = &[
-    "AUDIT_TAIL_MAX_BLOBS",
-    "AUDIT_TAIL_MAX_BYTES",
-    "AUDIT_TAIL_CHUNK_BYTES",
-    "AUDIT_MAX_LINE_BYTES",
-    "AUDIT_TAIL_WINDOW_HOURS",
-    "UNRECORDED_GRACE_MINUTES",
-    "STALLED_AFTER_HOURS",
-    "FAILED_LOGIN_THRESHOLD",
-    "FAILED_LOGIN_WINDOW_MINUTES",
-    "RECORDING_UPLOAD_LAG_MINUTES",
-    "OPEN_SESSION_MAX_HOURS",
-    "RECONCILE_WINDOW_HOURS",
-];
-
 impl AuditSettings {
     /// Reads the process environment.
     pub fn from_env() -> Self {
