@@ -15,11 +15,11 @@ param containerName string
 @description('Object id of the Function App identity.')
 param principalId string
 
-@description('Apply infra/lifecycle-policy.json (tiering by retention-class). It REPLACES any lifecycle policy on the account.')
+@description('Apply infra/lifecycle-policy.json (tiering by retentionClass). It REPLACES any lifecycle policy on the account.')
 param applyLifecyclePolicy bool
 
 // Exactly what the functions do with recordings: read (and list), delete expired ones, read and write
-// blob index tags (retention-class, retain-until), and Find Blobs by Tags for the sweep. Storage Blob
+// blob index tags (retentionClass, retainUntil), and Find Blobs by Tags for the sweep. Storage Blob
 // Data Contributor lacks the tag actions; Storage Blob Data Owner could also change ACLs/ownership.
 var dataActions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
