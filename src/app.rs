@@ -191,5 +191,6 @@ pub fn router(state: AppState) -> Router {
             &format!("/{}", recordings::FUNCTION),
             invocation_route(recordings::FUNCTION, recordings::handler::handle),
         )
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::catalogue::api::routes(state))
 }

@@ -21,6 +21,8 @@ pub const SETTINGS: &[&str] = &[
     "RETENTION_POLICY",
     "HANDLER_IN_MEMORY",
     "LOG_FORMAT",
+    "CATALOGUE_REQUIRE_PRINCIPAL",
+    "CATALOGUE_MAX_RANGE_DAYS",
 ];
 
 /// All configuration problems found at start-up.
