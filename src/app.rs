@@ -191,6 +191,13 @@ pub fn router(state: AppState) -> Router {
             &format!("/{}", recordings::FUNCTION),
             invocation_route(recordings::FUNCTION, recordings::handler::handle),
         )
+        .route(
+            &format!("/{}", crate::integrity::FUNCTION),
+            invocation_route(
+                crate::integrity::FUNCTION,
+                crate::integrity::handler::handle,
+            ),
+        )
         .with_state(state.clone())
         .merge(crate::catalogue::api::routes(state))
 }

@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod integrity;
 pub mod invocation;
 pub mod notify;
 pub mod recordings;
