@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Storage};
 use crate::invocation::{HasQuarantine, Quarantine, invocation_route};
 use crate::recordings;
+use crate::retention;
 use crate::retention::policy::Policy;
 use crate::storage::azure::AzureBlobStore;
 use crate::storage::memory::InMemoryBlobStore;
@@ -168,16 +169,29 @@ impl AppState {
 }
 
 fn load_policy(config: &Config) -> Result<Policy, ConfigError> {
-    let Some(path) = &config.retention_policy else {
-        return Ok(Policy::builtin());
+    let policy = match &config.retention_policy {
+        None => Policy::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError(vec![format!(
+                    "RETENTION_POLICY: cannot read {}: {e}",
+                    path.display()
+                )])
+            })?;
+            Policy::parse(&text).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: {e}")]))?
+        }
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError(vec![format!(
-            "RETENTION_POLICY: cannot read {}: {e}",
-            path.display()
-        )])
-    })?;
-    Policy::parse(&text).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: {e}")]))
+    // An undefined audit-log class would silently keep audit logs forever: refuse to start instead.
+    if policy
+        .classes
+        .get(&config.retention.audit_logs_class)
+        .is_none_or(|c| c.hold || c.days.is_none())
+    {
+        return Err(ConfigError(vec![
+            "RETENTION_CLASS_AUDITLOGS: not a class with `days` in the retention policy".to_owned(),
+        ]));
+    }
+    Ok(policy)
 }
 
 /// The router: readiness plus one route per function.
@@ -190,6 +204,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", recordings::FUNCTION),
             invocation_route(recordings::FUNCTION, recordings::handler::handle),
+        )
+        .route(
+            &format!("/{}", retention::sweep::FUNCTION),
+            invocation_route(retention::sweep::FUNCTION, retention::handler::handle),
         )
         .route(
             &format!("/{}", crate::integrity::FUNCTION),

@@ -19,6 +19,9 @@ pub const SETTINGS: &[&str] = &[
     "QUARANTINE_CONTAINER",
     "TABLE_PREFIX",
     "RETENTION_POLICY",
+    "RETENTION_MAX_DELETES_PER_RUN",
+    "RETENTION_DRY_RUN",
+    "RETENTION_CLASS_AUDITLOGS",
     "HANDLER_IN_MEMORY",
     "LOG_FORMAT",
     "CATALOGUE_REQUIRE_PRINCIPAL",
@@ -67,6 +70,8 @@ pub struct Config {
     pub table_prefix: String,
     /// Retention policy file (`RETENTION_POLICY`); the built-in default when unset.
     pub retention_policy: Option<PathBuf>,
+    /// Sweep settings (`RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`, `RETENTION_CLASS_AUDITLOGS`).
+    pub retention: crate::retention::settings::RetentionSettings,
 }
 
 impl Config {
@@ -125,6 +130,8 @@ impl Config {
             errors.push("TABLE_PREFIX: letters and digits only, starting with a letter".to_owned());
         }
         let retention_policy = get("RETENTION_POLICY").map(PathBuf::from);
+        let retention =
+            crate::retention::settings::RetentionSettings::from_lookup(&get, &mut errors);
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -136,6 +143,7 @@ impl Config {
             quarantine_container,
             table_prefix,
             retention_policy,
+            retention,
         })
     }
 }

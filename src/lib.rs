@@ -6,10 +6,12 @@
 //! - [`events`]: Event Grid / CloudEvents blob events and the timer payload.
 //! - [`storage`], [`tables`]: the blob and table ports with Azure and in-memory implementations.
 //! - [`recordings`], [`retention`], [`catalogue`], [`notify`]: the domain.
+//! - [`cli`]: the binary's one-shot subcommands.
 //! - [`app`]: state and router; [`config`], [`telemetry`], [`clock`]: plumbing.
 
 pub mod app;
 pub mod catalogue;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod events;

@@ -1,4 +1,5 @@
 //! The `handler` binary: started by the Functions host (or devhost) on `FUNCTIONS_CUSTOMHANDLER_PORT`.
+//! With a subcommand (`handler help`) it runs one command and exits instead ([`bastion_recordings::cli`]).
 //!
 //! Prints `listening addr=127.0.0.1:<port>` as its first stdout line (tests bind port 0), serves until
 //! SIGTERM/Ctrl-C, and exits non-zero on any start-up failure: the host restarts a crashed worker but
@@ -7,11 +8,21 @@
 use std::process::ExitCode;
 
 use bastion_recordings::app::{AppState, router};
+use bastion_recordings::cli::{self, Command};
 use bastion_recordings::config::Config;
 use bastion_recordings::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::parse(&args) {
+        Ok(Command::Serve) => {}
+        Ok(cmd) => return cli::commands::run(cmd).await,
+        Err(msg) => {
+            eprintln!("{msg}\n{}", cli::usage());
+            return ExitCode::from(2);
+        }
+    }
     match run().await {
         // Only a SIGTERM/Ctrl-C ends serving: a requested stop is a clean exit.
         Ok(()) => ExitCode::SUCCESS,
@@ -43,11 +54,11 @@ async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return ctrl_c.await.unwrap_or(());
+        };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -1,10 +1,32 @@
-//! Retention: which class a blob belongs to, until when it must be kept, and (later) the sweep.
+//! Retention: which class a blob belongs to, until when it must be kept, legal holds, the daily
+//! sweep that deletes expired blobs with evidence, and the lifecycle policy that tiers them cheaply.
 //!
-//! [`policy`] is pure: classes and ordered rules loaded from TOML (`RETENTION_POLICY`) or the built-in
-//! default, classification of a [`policy::Subject`], and the tag merge rule that never shortens an
-//! existing `retain-until` and never lifts a legal hold.
+//! # Tag scheme (blob index tags, ≤ 10 per blob; this module uses at most 3)
+//! - `retention-class` = the class name (`ops-30d`, `pci-1y`, …, `audit-1y`), or `legal-hold`.
+//! - `retain-until` = `YYYY-MM-DD` (zero-padded UTC, so lexicographic order is date order), or
+//!   [`HELD_UNTIL`] (`9999-12-31`) while held.
+//! - `held-from` = `<class>/<YYYY-MM-DD>` while held: the pair a release restores.
+//!
+//! The sweep's one query is `"retain-until" < '<today>'`: a single range on one key, efficient and
+//! proportional to the number of expired blobs. A hold rewrites `retain-until` to the far future
+//! instead of adding a flag, because the service has neither `<>` nor `OR`, so "expired AND NOT held"
+//! could not be expressed — moving the held blob out of the range can.
+//!
+//! [`policy`] is pure (classes, rules, tag merge); [`tags`] the pure tag scheme; [`hold`] legal holds
+//! and overrides; [`sweep`] the `RetentionSweep` function; [`tombstone`] deletion evidence;
+//! [`lifecycle`] the lifecycle-management policy generator; [`settings`] its app settings.
 
+pub mod handler;
+pub mod hold;
+pub mod lifecycle;
 pub mod policy;
+pub mod settings;
+pub mod sweep;
+pub mod tags;
+pub mod tombstone;
+
+#[cfg(test)]
+pub(crate) mod testkit;
 
 /// Blob index tag holding the retention class.
 ///
@@ -15,6 +37,9 @@ pub mod policy;
 pub const TAG_CLASS: &str = "retentionClass";
 /// Blob index tag holding the retain-until date (`YYYY-MM-DD`, lexicographically comparable).
 pub const TAG_UNTIL: &str = "retainUntil";
+/// Blob index tag holding `<class>/<retain-until>` from before a legal hold, restored on release.
+/// Kept on the blob (not only in table `holds`) so the tag set alone is enough to undo a hold.
+pub const TAG_HELD_FROM: &str = "held-from";
 /// `retain-until` of a held blob: later than any date a sweep compares against, so held blobs are
 /// outside every `"retain-until" < 'today'` range without needing `<>` or `OR` (which the service
 /// does not support in Find Blobs by Tags).

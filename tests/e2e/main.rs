@@ -6,4 +6,5 @@ mod drift;
 mod harness;
 mod protocol;
 mod recordings;
+mod retention;
 mod storage_contract;

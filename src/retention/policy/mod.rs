@@ -5,6 +5,7 @@
 //! default = "ops-30d"            # class when no rule matches
 //! [classes.pci-1y]
 //! days = 365
+//! cold_after = 90                 # lifecycle tiering, days since creation (also cool_after, archive_after)
 //! [classes.legal-hold]
 //! hold = true                     # never expires
 //! [[rules]]                       # first match wins
@@ -24,24 +25,37 @@ use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::Tags;
 
 /// The built-in policy: the classes of storage-retention-notifications.md §5, everything `ops-30d`.
+/// Tiering follows §5: PCI keeps the last 3 months "immediately available" (Hot/Cool), so Cold only
+/// after 90 days; Archive (rehydration takes hours) only for the multi-year classes. `audit-1y` is
+/// the class of audit-log `PT1H.json` blobs (`RETENTION_CLASS_AUDITLOGS`): they are append blobs,
+/// which lifecycle tiering cannot move, so they stay Hot — which also satisfies PCI's 3 months hot.
 pub const DEFAULT_POLICY: &str = r#"
 default = "ops-30d"
 [classes.ops-30d]
 days = 30
 [classes.pci-1y]
 days = 365
+cold_after = 90
 [classes.iso-1y]
 days = 365
+cool_after = 30
+cold_after = 90
 [classes.hipaa-6y]
 days = 2192
+cold_after = 90
+archive_after = 365
 [classes.sox-7y]
 days = 2557
+cold_after = 90
+archive_after = 365
+[classes.audit-1y]
+days = 365
 [classes.legal-hold]
 hold = true
 "#;
 
 /// One retention class.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Class {
     /// Days to keep, counted from the blob's creation day.
@@ -50,6 +64,15 @@ pub struct Class {
     /// A hold: never expires.
     #[serde(default)]
     pub hold: bool,
+    /// Lifecycle: move to Cool this many days after creation.
+    #[serde(default)]
+    pub cool_after: Option<u32>,
+    /// Lifecycle: move to Cold this many days after creation.
+    #[serde(default)]
+    pub cold_after: Option<u32>,
+    /// Lifecycle: move to Archive this many days after creation (not for append blobs or ZRS accounts).
+    #[serde(default)]
+    pub archive_after: Option<u32>,
 }
 
 /// Conditions of a rule; all given conditions must hold. Text comparisons ignore case; `*` is a wildcard.
@@ -148,7 +171,7 @@ impl Policy {
                 "ops-30d".into(),
                 Class {
                     days: Some(30),
-                    hold: false,
+                    ..Class::default()
                 },
             )]),
             rules: Vec::new(),

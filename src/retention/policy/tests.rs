@@ -13,6 +13,7 @@ fn builtin_policy_parses_with_all_classes() {
         "iso-1y",
         "hipaa-6y",
         "sox-7y",
+        "audit-1y",
         "legal-hold",
     ] {
         assert!(p.classes.contains_key(c), "{c}");

@@ -1,0 +1,229 @@
+//! RetentionSweep cost vs container size: one run over 10,000 tagged blobs of which 100 are
+//! expired, against one run over 100 blobs that are all expired. Goal: ratio ≤ 1.5 (the range query
+//! makes cost follow the expired count). Medians of several runs, both scenarios interleaved in one
+//! process; in-memory store always, Azurite too when `TEST_AZURITE=1` + `AZURITE_CONNECTION_STRING`.
+//! Run: `scripts/bench-retention.sh` (or `cargo bench --bench retention`).
+
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use bastion_recordings::app::AppState;
+use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
+use bastion_recordings::catalogue::repo::CatalogueRepo;
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::config::Config;
+use bastion_recordings::retention::policy::{Policy, format_date};
+use bastion_recordings::retention::sweep::{SweepParams, run};
+use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
+use bastion_recordings::storage::azure::AzureBlobStore;
+use bastion_recordings::storage::connection::StorageConnection;
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
+use bastion_recordings::tables::WriteMode;
+use bastion_recordings::tables::memory::InMemoryTables;
+use bytes::Bytes;
+use futures::future::join_all;
+use time::{Duration, OffsetDateTime};
+
+const TOTAL: usize = 10_000;
+const EXPIRED: usize = 100;
+
+struct World {
+    state: AppState,
+    tables: Arc<InMemoryTables>,
+    rec: String,
+    t0: OffsetDateTime,
+}
+
+impl World {
+    fn new(store: Arc<dyn BlobStore>, rec: &str) -> Self {
+        let env = [
+            ("HANDLER_IN_MEMORY", "true"),
+            ("RECORDINGS_CONTAINER", rec),
+            ("AUDITLOGS_CONTAINER", "bench-logs-none"),
+        ];
+        let config = Config::from_lookup(&|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .expect("config");
+        let tables = Arc::new(InMemoryTables::new());
+        let state = AppState::assemble(
+            config,
+            Policy::builtin(),
+            store.clone(),
+            store.clone(),
+            store,
+            tables.clone(),
+            Arc::new(SystemClock),
+        );
+        Self {
+            state,
+            tables,
+            rec: rec.to_owned(),
+            t0: OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn day(&self, d: i64) -> String {
+        format_date((self.t0 + Duration::days(d)).date())
+    }
+
+    /// A tagged recording; catalogued when `catalogue` (only blobs the sweep will meet need a row).
+    async fn blob(&self, name: String, until_days: i64, catalogue: bool) {
+        let blob = BlobRef::new(self.rec.clone(), name.clone());
+        let store = &self.state.recordings;
+        store
+            .put(
+                &blob,
+                Bytes::from_static(b"r"),
+                "application/octet-stream",
+                &Metadata::new(),
+            )
+            .await
+            .expect("put");
+        let tags = Tags::from([
+            (TAG_CLASS.to_owned(), "ops-30d".to_owned()),
+            (TAG_UNTIL.to_owned(), self.day(until_days)),
+        ]);
+        store.set_tags(&blob, &tags, None).await.expect("tags");
+        if !catalogue {
+            return;
+        }
+        let props = store.properties(&blob).await.expect("props");
+        let created = props.created.expect("created");
+        let entry = CatalogueEntry {
+            key: RecordingKey::for_blob(created, &self.rec, &name),
+            blob_url: format!("https://x/{blob}"),
+            container: self.rec.clone(),
+            blob_name: name,
+            content_length: 1,
+            content_type: "application/octet-stream".into(),
+            blob_type: "BlockBlob".into(),
+            etag: props.etag,
+            sequencer: "1".into(),
+            event_id: "e".into(),
+            blob_created: created,
+            first_seen: created,
+            retention_class: "ops-30d".into(),
+            retain_until: self.day(until_days),
+            candidate_keys: vec![],
+            metadata: "{}".into(),
+            status: "catalogued".into(),
+        };
+        CatalogueRepo::new(self.tables.clone())
+            .write(&entry, None, WriteMode::Insert)
+            .await
+            .expect("row");
+    }
+
+    async fn add(&self, names: Vec<String>, until_days: i64, catalogue: bool) {
+        for chunk in names.chunks(64) {
+            join_all(
+                chunk
+                    .iter()
+                    .map(|n| self.blob(n.clone(), until_days, catalogue)),
+            )
+            .await;
+        }
+    }
+
+    async fn timed_sweep(&self) -> StdDuration {
+        let p = SweepParams {
+            now: self.t0 + Duration::days(400),
+            invocation_id: "bench".into(),
+            dry_run: false,
+            max_deletes: 5000,
+        };
+        let start = Instant::now();
+        let (r, e) = run(&self.state, &p).await;
+        let took = start.elapsed();
+        assert!(e.is_none(), "{e:?}");
+        assert_eq!(r.deleted, EXPIRED, "{r:?}");
+        took
+    }
+}
+
+fn median(mut v: Vec<StdDuration>) -> StdDuration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+async fn bench(label: &str, store: Arc<dyn BlobStore>, reps: usize) {
+    let tag = std::process::id();
+    let big = World::new(store.clone(), &format!("benchbig{tag}{label}"));
+    let small = World::new(store, &format!("benchsmall{tag}{label}"));
+    let setup = Instant::now();
+    big.add(
+        (0..TOTAL - EXPIRED)
+            .map(|i| format!("keep-{i:05}"))
+            .collect(),
+        2000,
+        false,
+    )
+    .await;
+    eprintln!(
+        "[{label}] {} unexpired blobs tagged in {:?}",
+        TOTAL - EXPIRED,
+        setup.elapsed()
+    );
+    let (mut tb, mut ts) = (Vec::new(), Vec::new());
+    for rep in 0..reps {
+        let names = |p: &str| {
+            (0..EXPIRED)
+                .map(|i| format!("{p}-{rep}-{i:03}"))
+                .collect::<Vec<_>>()
+        };
+        big.add(names("exp"), 30, true).await;
+        small.add(names("exp"), 30, true).await;
+        // Alternate the order so drift (caches, Azurite's GC) hits both scenarios alike.
+        if rep % 2 == 0 {
+            tb.push(big.timed_sweep().await);
+            ts.push(small.timed_sweep().await);
+        } else {
+            ts.push(small.timed_sweep().await);
+            tb.push(big.timed_sweep().await);
+        }
+    }
+    let (mb, ms) = (median(tb.clone()), median(ts.clone()));
+    println!("[{label}] sweep of {TOTAL} blobs / {EXPIRED} expired: median {mb:?} (runs {tb:?})");
+    println!(
+        "[{label}] sweep of {EXPIRED} blobs / {EXPIRED} expired:    median {ms:?} (runs {ts:?})"
+    );
+    println!(
+        "[{label}] ratio {:.2} (goal <= 1.5)",
+        mb.as_secs_f64() / ms.as_secs_f64()
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        bench(
+            "memory",
+            Arc::new(InMemoryBlobStore::new("devstoreaccount1")),
+            7,
+        )
+        .await;
+        let azurite = std::env::var("TEST_AZURITE").ok().as_deref() == Some("1");
+        if let (true, Ok(cs)) = (azurite, std::env::var("AZURITE_CONNECTION_STRING")) {
+            let conn = StorageConnection::resolve("B", &|k| (k == "B").then(|| cs.clone()))
+                .expect("parses")
+                .expect("set");
+            bench(
+                "azurite",
+                Arc::new(AzureBlobStore::new(&conn).expect("client")),
+                5,
+            )
+            .await;
+        } else {
+            println!("[azurite] skipped (set TEST_AZURITE=1 and AZURITE_CONNECTION_STRING)");
+        }
+    });
+}

@@ -1,0 +1,87 @@
+//! What each subcommand does. Output goes to stdout (machine-readable JSON), problems to stderr.
+
+use std::process::ExitCode;
+
+use super::{Command, usage};
+use crate::app::AppState;
+use crate::config::Config;
+use crate::retention::lifecycle;
+use crate::retention::policy::Policy;
+use crate::retention::sweep::{self, SweepParams, digest};
+
+/// Runs a one-shot command (everything but [`Command::Serve`]). Exit codes: 0 done, 1 the command
+/// failed, 2 bad configuration or usage.
+pub async fn run(cmd: Command) -> ExitCode {
+    match cmd {
+        Command::Serve => ExitCode::from(2),
+        Command::Help => {
+            print!("{}", usage());
+            ExitCode::SUCCESS
+        }
+        Command::LifecyclePolicy => lifecycle_policy(),
+        Command::Sweep { dry_run } => sweep_once(dry_run).await,
+    }
+}
+
+fn lifecycle_policy() -> ExitCode {
+    let policy = match std::env::var("RETENTION_POLICY")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+    {
+        None => Policy::builtin(),
+        Some(path) => match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Policy::parse(&t))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("RETENTION_POLICY {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match lifecycle::render(&policy) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("lifecycle policy invalid:\n  - {}", errors.join("\n  - "));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn sweep_once(dry_run: bool) -> ExitCode {
+    let state = match Config::from_env().and_then(AppState::from_config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let now = state.clock.now();
+    let mut params = SweepParams::new(
+        &state.config.retention,
+        now,
+        format!("cli-{}", uuid::Uuid::new_v4()),
+    );
+    // `--dry-run` always wins; `--execute` still honours RETENTION_DRY_RUN=true.
+    params.dry_run |= dry_run;
+    let (report, error) = sweep::run(&state, &params).await;
+    let out = digest::notification(&report, now).map_or_else(
+        || serde_json::json!({"summary": report.summary(), "report": report}),
+        |n| serde_json::json!({"summary": report.summary(), "digest": n}),
+    );
+    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    match error {
+        None => ExitCode::SUCCESS,
+        Some(e) => {
+            eprintln!(
+                "sweep stopped: {}",
+                crate::telemetry::redact(&format!("{e:#}"))
+            );
+            ExitCode::from(1)
+        }
+    }
+}

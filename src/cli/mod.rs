@@ -1,0 +1,137 @@
+//! The `handler` binary's command line. No arguments = serve (how the Functions host starts it);
+//! a subcommand runs once and exits.
+//!
+//! Hand-rolled on purpose (a handful of flags; no dependency). To add a subcommand: a [`Command`]
+//! variant, one [`Spec`] line in [`COMMANDS`] with its flag parser, and one arm in
+//! [`commands::run`].
+
+pub mod commands;
+
+/// What the process should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Serve invocations (no arguments).
+    Serve,
+    /// Print usage.
+    Help,
+    /// Print the lifecycle-management policy JSON generated from the retention policy.
+    LifecyclePolicy,
+    /// Run the retention sweep once against the configured storage and print its digest.
+    Sweep {
+        /// Report only.
+        dry_run: bool,
+    },
+}
+
+/// One subcommand: its name, usage line and flag parser.
+pub struct Spec {
+    /// Subcommand name.
+    pub name: &'static str,
+    /// Usage text (flags and one-line description).
+    pub usage: &'static str,
+    /// Parses the arguments after the name.
+    pub parse: fn(&[String]) -> Result<Command, String>,
+}
+
+/// Every subcommand.
+pub const COMMANDS: &[Spec] = &[
+    Spec {
+        name: "lifecycle-policy",
+        usage: "lifecycle-policy            print the Azure lifecycle-management policy JSON",
+        parse: parse_lifecycle,
+    },
+    Spec {
+        name: "sweep",
+        usage: "sweep --dry-run | --execute  run RetentionSweep once now; --dry-run deletes nothing",
+        parse: parse_sweep,
+    },
+];
+
+/// Parses the arguments after the program name.
+///
+/// # Errors
+/// A message for unknown subcommands or flags.
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let Some((first, rest)) = args.split_first() else {
+        return Ok(Command::Serve);
+    };
+    if matches!(first.as_str(), "help" | "-h" | "--help") {
+        return Ok(Command::Help);
+    }
+    let spec = COMMANDS
+        .iter()
+        .find(|s| s.name == first)
+        .ok_or_else(|| format!("unknown subcommand `{first}`"))?;
+    (spec.parse)(rest)
+}
+
+/// The usage text.
+pub fn usage() -> String {
+    let mut s =
+        String::from("usage: handler                 serve (started by the Functions host)\n");
+    for c in COMMANDS {
+        s.push_str(&format!("       handler {}\n", c.usage));
+    }
+    s
+}
+
+fn no_flags(rest: &[String], cmd: Command) -> Result<Command, String> {
+    match rest.first() {
+        None => Ok(cmd),
+        Some(f) => Err(format!("unexpected argument `{f}`")),
+    }
+}
+
+fn parse_lifecycle(rest: &[String]) -> Result<Command, String> {
+    no_flags(rest, Command::LifecyclePolicy)
+}
+
+fn parse_sweep(rest: &[String]) -> Result<Command, String> {
+    // Deleting needs an explicit `--execute`: a bare `sweep` typed to "have a look" deletes nothing.
+    match rest {
+        [f] if f == "--dry-run" => Ok(Command::Sweep { dry_run: true }),
+        [f] if f == "--execute" => Ok(Command::Sweep { dry_run: false }),
+        _ => Err("sweep needs exactly one of --dry-run or --execute".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn no_arguments_serves_and_subcommands_parse() {
+        assert_eq!(parse(&[]), Ok(Command::Serve));
+        assert_eq!(
+            parse(&args(&["lifecycle-policy"])),
+            Ok(Command::LifecyclePolicy)
+        );
+        assert_eq!(
+            parse(&args(&["sweep", "--dry-run"])),
+            Ok(Command::Sweep { dry_run: true })
+        );
+        assert_eq!(
+            parse(&args(&["sweep", "--execute"])),
+            Ok(Command::Sweep { dry_run: false })
+        );
+        assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
+    }
+
+    #[test]
+    fn mistakes_are_errors() {
+        for bad in [
+            &["sweep"][..],
+            &["sweep", "--dry-run", "--execute"],
+            &["sweep", "--dryrun"],
+            &["lifecycle-policy", "x"],
+            &["nope"],
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad:?}");
+        }
+        assert!(usage().contains("sweep --dry-run"));
+    }
+}

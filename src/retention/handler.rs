@@ -1,0 +1,35 @@
+//! `RetentionSweep` invocation: timer in, one digest notification out.
+
+use crate::app::AppState;
+use crate::events::timer::TimerInfo;
+use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::notify::OUTPUT_BINDING;
+use crate::retention::sweep::{self, SweepParams, digest};
+
+/// Handles one timer invocation. "Now" is `sys.UtcNow` (reproducible runs), else the clock.
+///
+/// # Errors
+/// `Retryable` when a storage failure stopped the run (the function's `retry` policy re-runs it;
+/// every step is idempotent).
+pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    // The timer payload is informational here (a past-due run sweeps the same way), so a missing or
+    // odd one is logged, not fatal.
+    let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
+    let now = inv.request.sys().now().unwrap_or_else(|| state.clock.now());
+    let params = SweepParams::new(&state.config.retention, now, inv.id.clone());
+    tracing::info!(
+        past_due = timer.as_ref().is_some_and(|t| t.is_past_due),
+        dry_run = params.dry_run,
+        "retention sweep starting"
+    );
+    let (report, error) = sweep::run(&state, &params).await;
+    if let Some(e) = error {
+        tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");
+        return Err(HandlerError::storage(e));
+    }
+    let mut out = Outcome::processed(report.summary());
+    if let Some(n) = digest::notification(&report, now) {
+        out = out.with_output(OUTPUT_BINDING, n.to_output());
+    }
+    Ok(out)
+}

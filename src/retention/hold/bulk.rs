@@ -1,0 +1,236 @@
+//! Bulk holds (by time range plus session, user or VM) and the explicit, logged retention override.
+//!
+//! Bulk selection queries table `recordings` on a `PartitionKey` (creation day) range, filtered on
+//! the joined properties `TunnelId`, `UserName`/`UserEmail`, `TargetVm`. A recording whose audit
+//! log has not been joined yet lacks them and is not matched: re-running the same bulk hold later
+//! is idempotent and picks up late joins.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::rows::{self, Actor, HOLDS_TABLE};
+use super::{HoldError, Target, hold_member, release_member, resolve};
+use crate::app::AppState;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::{CatalogueRepo, write_creating_table};
+use crate::invocation::decode::format_utc;
+use crate::retention::policy::{Retention, is_tag_safe};
+use crate::retention::sweep::row_held;
+use crate::retention::{TAG_CLASS, TAG_UNTIL};
+use crate::storage::{BlobRef, StorageError};
+use crate::tables::filter::Op;
+use crate::tables::{Filter, TableError, WriteMode, get_str};
+
+/// Which recordings a bulk hold covers: a creation-day range plus optional equality filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Selector {
+    /// First creation day, `YYYY-MM-DD`.
+    pub from_day: String,
+    /// Last creation day (inclusive).
+    pub to_day: String,
+    /// Session (`TunnelId`).
+    pub session: Option<String>,
+    /// User name or e-mail.
+    pub user: Option<String>,
+    /// Target VM name.
+    pub vm: Option<String>,
+}
+
+impl Selector {
+    fn filter(&self) -> Result<Filter, HoldError> {
+        let day = |d: &str| {
+            d.len() == 10
+                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                    .is_ok()
+        };
+        if !day(&self.from_day) || !day(&self.to_day) || self.from_day > self.to_day {
+            return Err(HoldError::Invalid(
+                "fromDay/toDay must be YYYY-MM-DD with fromDay <= toDay".into(),
+            ));
+        }
+        let mut parts = vec![
+            Filter::str("PartitionKey", Op::Ge, &self.from_day),
+            Filter::str("PartitionKey", Op::Le, &self.to_day),
+        ];
+        if let Some(s) = &self.session {
+            parts.push(Filter::str("TunnelId", Op::Eq, s));
+        }
+        if let Some(v) = &self.vm {
+            parts.push(Filter::str("TargetVm", Op::Eq, v));
+        }
+        if let Some(u) = &self.user {
+            parts.push(Filter::Or(vec![
+                Filter::str("UserName", Op::Eq, u),
+                Filter::str("UserEmail", Op::Eq, u),
+            ]));
+        }
+        Ok(Filter::And(parts))
+    }
+}
+
+/// Puts every recording the selector matches under hold `hold_id`; returns how many.
+///
+/// # Errors
+/// `Invalid`, `Storage`.
+pub async fn hold_bulk(
+    state: &AppState,
+    hold_id: &str,
+    selector: &Selector,
+    actor: &Actor,
+) -> Result<usize, HoldError> {
+    actor.validate()?;
+    rows::validate_id(hold_id)?;
+    let filter = selector.filter()?;
+    rows::write_header(state, hold_id, "bulk", &json!(selector), actor).await?;
+    let mut cont = None;
+    let mut n = 0;
+    loop {
+        let page = match state
+            .tables
+            .query(RECORDINGS_TABLE, Some(&filter), Some(1000), cont)
+            .await
+        {
+            Err(TableError::NotFound) => return Ok(n),
+            other => other?,
+        };
+        for s in &page.items {
+            let (Some(pk), Some(rk)) = (
+                get_str(&s.entity, "PartitionKey"),
+                get_str(&s.entity, "RowKey"),
+            ) else {
+                continue;
+            };
+            hold_member(
+                state,
+                hold_id,
+                &RecordingKey {
+                    pk: pk.into(),
+                    rk: rk.into(),
+                },
+                actor,
+            )
+            .await?;
+            n += 1;
+        }
+        match page.next {
+            Some(c) => cont = Some(c),
+            None => return Ok(n),
+        }
+    }
+}
+
+/// Releases hold `hold_id` on every member; returns how many members were released.
+///
+/// # Errors
+/// `NotFound` for an unknown hold, `Storage`.
+pub async fn release_hold(
+    state: &AppState,
+    hold_id: &str,
+    actor: &Actor,
+) -> Result<usize, HoldError> {
+    actor.validate()?;
+    rows::validate_id(hold_id)?;
+    let filter = Filter::And(vec![
+        Filter::partition(&rows::member_pk(hold_id)),
+        Filter::bool("Active", true),
+    ]);
+    let mut n = 0;
+    loop {
+        // Released members drop out of the filter, so the first page is always re-read.
+        let page = match state
+            .tables
+            .query(HOLDS_TABLE, Some(&filter), Some(1000), None)
+            .await
+        {
+            Err(TableError::NotFound) => {
+                return Err(HoldError::NotFound(format!("hold {hold_id}")));
+            }
+            other => other?,
+        };
+        if page.items.is_empty() {
+            break;
+        }
+        for s in &page.items {
+            let Some(key) = get_str(&s.entity, "RowKey").and_then(RecordingKey::parse) else {
+                continue;
+            };
+            release_member(state, hold_id, &key, actor).await?;
+            n += 1;
+        }
+    }
+    rows::release_header(state, hold_id, actor).await?;
+    Ok(n)
+}
+
+/// Sets a recording's retention explicitly — the only path that may *shorten* it. Logged (table
+/// `holds`, partition `override`, and a warning) with who/why; refused while the recording is held.
+/// The row is marked `RetentionOverride=true`, which exempts it from the sweep's policy
+/// re-evaluation (an explicit decision outranks the policy; a later hold still outranks both).
+///
+/// # Errors
+/// `Invalid` (held, bad class or date), `NotFound`, `Storage`.
+pub async fn override_retention(
+    state: &AppState,
+    target: &Target,
+    new: &Retention,
+    actor: &Actor,
+) -> Result<RecordingKey, HoldError> {
+    actor.validate()?;
+    let valid_date = new.until.len() == 10
+        && time::Date::parse(
+            &new.until,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .is_ok();
+    if !is_tag_safe(&new.class)
+        || new.class.is_empty()
+        || !valid_date
+        || new.class == crate::retention::LEGAL_HOLD
+    {
+        return Err(HoldError::Invalid(
+            "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
+        ));
+    }
+    let key = resolve(state, target).await?;
+    let repo = CatalogueRepo::new(state.tables.clone());
+    let row = repo
+        .get(&key)
+        .await?
+        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
+    if row_held(&row) {
+        return Err(HoldError::Invalid(format!(
+            "recording {} is under legal hold; release it first",
+            key.id()
+        )));
+    }
+    let log = json!({"PartitionKey": "override", "RowKey": format!("{}~{}", key.id(), actor.at.unix_timestamp_nanos()),
+        "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
+        "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
+    if let Value::Object(e) = log {
+        write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await?;
+    }
+    rows::update_row(&repo, row, |entry, raw| {
+        // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
+        raw.insert("RetentionOverride".into(), Value::Bool(true));
+        entry.retention_class = new.class.clone();
+        entry.retain_until = new.until.clone();
+    })
+    .await?;
+    let (container, name) = key
+        .blob()
+        .ok_or_else(|| HoldError::Invalid("bad key".into()))?;
+    let blob = BlobRef::new(container, name);
+    match state.recordings.get_tags(&blob).await {
+        Ok(mut tags) => {
+            tags.insert(TAG_CLASS.into(), new.class.clone());
+            tags.insert(TAG_UNTIL.into(), new.until.clone());
+            state.recordings.set_tags(&blob, &tags, None).await?;
+        }
+        Err(StorageError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::warn!(recording = %key.id(), class = %new.class, retain_until = %new.until, who = %actor.who, "retention overridden explicitly");
+    Ok(key)
+}

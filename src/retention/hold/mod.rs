@@ -1,0 +1,242 @@
+//! Legal holds and explicit retention overrides: library functions for the HTTP API and CLI.
+//!
+//! A hold rewrites the blob's tags to `legal-hold` / `9999-12-31` (out of the sweep's range — see
+//! [`crate::retention`]) and remembers the pre-hold pair in the `held-from` tag, in the catalogue row
+//! (`LegalHold`, `HoldIds`, `HeldFromClass`, `HeldFromUntil`) and in table `holds`, so a release
+//! restores it even if one copy is lost. Several holds may cover one recording; it is released when
+//! the last one is. Table `holds`: `PartitionKey` = `hold`, `RowKey` = hold id (who/why/when, scope,
+//! status); `PartitionKey` = `m~<hold id>`, `RowKey` = recording id (one row per member, so a bulk
+//! release reads one partition); `PartitionKey` = `override` for logged shortenings ([`bulk`]).
+//! Reason texts live only in tables, never in tags. Order of writes: row, then tags — the sweep
+//! re-reads both before deleting, and either one marking a hold keeps the blob.
+
+pub mod bulk;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use time::OffsetDateTime;
+
+pub use rows::{Actor, HOLDS_TABLE};
+
+use crate::app::AppState;
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::CatalogueRepo;
+use crate::retention::policy::Retention;
+use crate::retention::tags::{hold_tags, release_tags};
+use crate::storage::{BlobRef, StorageError};
+
+/// Why a hold operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    /// Bad input (missing who/why, bad id); the caller's fault.
+    #[error("invalid hold request: {0}")]
+    Invalid(String),
+    /// The recording (or hold membership) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Storage failure; retry later.
+    #[error("storage failure: {0:#}")]
+    Storage(#[from] anyhow::Error),
+}
+
+impl From<StorageError> for HoldError {
+    fn from(e: StorageError) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+impl From<crate::tables::TableError> for HoldError {
+    fn from(e: crate::tables::TableError) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+/// A recording addressed by catalogue key or by blob URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The catalogue id `YYYY-MM-DD~rowkey`.
+    Key(RecordingKey),
+    /// `https://<account>.blob.core.windows.net/<container>/<blob>` (or an Azurite URL).
+    Url(String),
+}
+
+/// The result of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Released {
+    /// Recording id.
+    pub recording: String,
+    /// Other holds still covering it (then nothing was restored).
+    pub still_held_by: Vec<String>,
+    /// What was restored, when this was the last hold.
+    pub restored: Option<Retention>,
+}
+
+/// Resolves a target to its catalogue key (a URL needs the blob's creation time).
+///
+/// # Errors
+/// `Invalid` for a malformed URL, `NotFound` when the blob is gone.
+pub async fn resolve(state: &AppState, target: &Target) -> Result<RecordingKey, HoldError> {
+    match target {
+        Target::Key(k) => Ok(k.clone()),
+        Target::Url(u) => {
+            let (container, name) = rows::split_url(u)
+                .ok_or_else(|| HoldError::Invalid(format!("not a blob URL: {u}")))?;
+            let blob = BlobRef::new(container, name);
+            let props = match state.recordings.properties(&blob).await {
+                Err(StorageError::NotFound) => {
+                    return Err(HoldError::NotFound(format!("blob {blob}")));
+                }
+                other => other?,
+            };
+            let created = props
+                .created
+                .ok_or_else(|| HoldError::Invalid(format!("blob {blob} has no creation time")))?;
+            Ok(RecordingKey::for_blob(created, &blob.container, &blob.name))
+        }
+    }
+}
+
+/// Puts one recording under hold `hold_id` (idempotent; nested holds are fine).
+///
+/// # Errors
+/// `Invalid`, `NotFound` (no catalogue row), `Storage`.
+pub async fn hold(
+    state: &AppState,
+    hold_id: &str,
+    target: &Target,
+    actor: &Actor,
+) -> Result<RecordingKey, HoldError> {
+    actor.validate()?;
+    rows::validate_id(hold_id)?;
+    let key = resolve(state, target).await?;
+    rows::write_header(
+        state,
+        hold_id,
+        "recording",
+        &serde_json::json!({"recording": key.id()}),
+        actor,
+    )
+    .await?;
+    hold_member(state, hold_id, &key, actor).await?;
+    Ok(key)
+}
+
+/// Adds one recording to an existing hold: member row, catalogue row, then tags.
+pub(crate) async fn hold_member(
+    state: &AppState,
+    hold_id: &str,
+    key: &RecordingKey,
+    actor: &Actor,
+) -> Result<(), HoldError> {
+    let repo = CatalogueRepo::new(state.tables.clone());
+    let row = repo
+        .get(key)
+        .await?
+        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
+    let original = rows::pre_hold(&row);
+    rows::write_member(state, hold_id, key, original.as_ref(), actor).await?;
+    rows::update_row(&repo, row, |entry, raw| {
+        rows::mark_held(entry, raw, hold_id)
+    })
+    .await?;
+    let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
+    match state.recordings.get_tags(&blob).await {
+        Ok(tags) => {
+            let held = hold_tags(&tags);
+            if held != tags {
+                state.recordings.set_tags(&blob, &held, None).await?;
+            }
+        }
+        // Blob gone: the row still records the hold (and the deletion, if any).
+        Err(StorageError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(hold = %hold_id, recording = %key.id(), who = %actor.who, "legal hold set");
+    Ok(())
+}
+
+/// Releases hold `hold_id` on one recording; restores the pre-hold class and date when it was the
+/// last hold (a date already past makes it due at the next sweep).
+///
+/// # Errors
+/// `Invalid`, `NotFound` (not a member), `Storage`.
+pub async fn release(
+    state: &AppState,
+    hold_id: &str,
+    target: &Target,
+    actor: &Actor,
+) -> Result<Released, HoldError> {
+    actor.validate()?;
+    let key = resolve(state, target).await?;
+    release_member(state, hold_id, &key, actor).await
+}
+
+/// Releases one member of a hold.
+pub(crate) async fn release_member(
+    state: &AppState,
+    hold_id: &str,
+    key: &RecordingKey,
+    actor: &Actor,
+) -> Result<Released, HoldError> {
+    let member = rows::read_member(state, hold_id, key)
+        .await?
+        .ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
+    rows::close_member(state, member.clone(), actor).await?;
+    let repo = CatalogueRepo::new(state.tables.clone());
+    let Some(row) = repo.get(key).await? else {
+        return Ok(Released {
+            recording: key.id(),
+            still_held_by: vec![],
+            restored: None,
+        });
+    };
+    let fallback = rows::member_original(&member.entity).or_else(|| rows::pre_hold(&row));
+    let after = rows::update_row(&repo, row, |entry, raw| {
+        rows::unmark_held(entry, raw, hold_id, fallback.as_ref())
+    })
+    .await?;
+    let still = rows::hold_ids(&after);
+    if !still.is_empty() {
+        return Ok(Released {
+            recording: key.id(),
+            still_held_by: still,
+            restored: None,
+        });
+    }
+    let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
+    let mut restored = fallback.clone();
+    match state.recordings.get_tags(&blob).await {
+        Ok(tags) => {
+            if let Some((new, r)) = release_tags(&tags, fallback.as_ref()) {
+                state.recordings.set_tags(&blob, &new, None).await?;
+                restored = Some(r);
+            }
+        }
+        Err(StorageError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(hold = %hold_id, recording = %key.id(), who = %actor.who, "legal hold released");
+    Ok(Released {
+        recording: key.id(),
+        still_held_by: vec![],
+        restored,
+    })
+}
+
+fn row_container(key: &RecordingKey) -> Result<String, HoldError> {
+    key.blob()
+        .map(|(c, _)| c)
+        .ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
+}
+
+fn row_name(key: &RecordingKey) -> Result<String, HoldError> {
+    key.blob()
+        .map(|(_, b)| b)
+        .ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
+}
+
+/// Now, for callers without a clock of their own.
+pub fn now(state: &AppState) -> OffsetDateTime {
+    state.clock.now()
+}

@@ -1,0 +1,323 @@
+//! Table rows of holds (`holds`) and the hold marks on catalogue rows.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::HoldError;
+use crate::app::AppState;
+use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::repo::{CatalogueRepo, Versioned, write_creating_table};
+use crate::invocation::decode::format_utc;
+use crate::retention::policy::Retention;
+use crate::retention::{HELD_UNTIL, LEGAL_HOLD};
+use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
+
+/// Table of holds, hold members and overrides.
+pub const HOLDS_TABLE: &str = "holds";
+const HEADER_PK: &str = "hold";
+
+/// Who acts, why, and when: required for every hold, release and override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The person or principal (stored in tables only).
+    pub who: String,
+    /// Free-text reason, e.g. a case number (stored in tables only, never in tags).
+    pub why: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+impl Actor {
+    pub(crate) fn validate(&self) -> Result<(), HoldError> {
+        if self.who.trim().is_empty() || self.why.trim().is_empty() {
+            return Err(HoldError::Invalid("who and why are required".into()));
+        }
+        if self.who.len() > 256 || self.why.len() > 4096 {
+            return Err(HoldError::Invalid("who or why too long".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Hold ids are table keys and list items: 1–64 of `A-Z a-z 0-9 - _ .`.
+pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(HoldError::Invalid(format!(
+            "hold id must be 1-64 of A-Z a-z 0-9 - _ . : {id:?}"
+        )))
+    }
+}
+
+/// `(container, blob)` of a blob URL (Azure: `/<container>/<blob>`; Azurite: `/<account>/<container>/<blob>`).
+pub(crate) fn split_url(u: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(u).ok()?;
+    let path = percent_encoding::percent_decode_str(url.path().trim_start_matches('/'))
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    let path_style = url
+        .host_str()
+        .is_some_and(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok());
+    let path = if path_style {
+        path.split_once('/')?.1.to_owned()
+    } else {
+        path
+    };
+    let (c, b) = path.split_once('/')?;
+    (!c.is_empty() && !b.is_empty()).then(|| (c.to_owned(), b.to_owned()))
+}
+
+fn obj(v: Value) -> Entity {
+    match v {
+        Value::Object(m) => m,
+        _ => Entity::new(),
+    }
+}
+
+/// Writes the hold's header once (first who/why/when kept); a released hold is re-activated.
+pub(crate) async fn write_header(
+    state: &AppState,
+    id: &str,
+    scope: &str,
+    selector: &Value,
+    actor: &Actor,
+) -> Result<(), HoldError> {
+    let e = obj(
+        json!({"PartitionKey": HEADER_PK, "RowKey": id, "Scope": scope, "Selector": selector.to_string(),
+        "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
+    );
+    match write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
+        Ok(_) => Ok(()),
+        Err(TableError::Conflict) => {
+            let old = state.tables.get(HOLDS_TABLE, HEADER_PK, id).await?;
+            if old
+                .as_ref()
+                .is_some_and(|s| get_str(&s.entity, "Status") == Some("released"))
+            {
+                state
+                    .tables
+                    .write(HOLDS_TABLE, &e, WriteMode::Upsert)
+                    .await?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Marks the header released.
+pub(crate) async fn release_header(
+    state: &AppState,
+    id: &str,
+    actor: &Actor,
+) -> Result<(), HoldError> {
+    let Some(Stored { mut entity, etag }) = state.tables.get(HOLDS_TABLE, HEADER_PK, id).await?
+    else {
+        return Err(HoldError::NotFound(format!("hold {id}")));
+    };
+    for (k, v) in [
+        ("Status", "released".to_owned()),
+        ("ReleasedBy", actor.who.clone()),
+        ("ReleaseReason", actor.why.clone()),
+        ("ReleasedAt", format_utc(actor.at)),
+    ] {
+        entity.insert(k.into(), Value::String(v));
+    }
+    match state
+        .tables
+        .write(HOLDS_TABLE, &entity, WriteMode::IfMatch(etag))
+        .await
+    {
+        Ok(_) | Err(TableError::PreconditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The member partition of a hold.
+pub(crate) fn member_pk(id: &str) -> String {
+    format!("m~{id}")
+}
+
+/// Records one member with its pre-hold retention.
+pub(crate) async fn write_member(
+    state: &AppState,
+    id: &str,
+    key: &RecordingKey,
+    original: Option<&Retention>,
+    actor: &Actor,
+) -> Result<(), HoldError> {
+    let e = obj(
+        json!({"PartitionKey": member_pk(id), "RowKey": key.id(), "HoldId": id, "Active": true,
+        "HeldBy": actor.who, "Reason": actor.why, "HeldAt": format_utc(actor.at),
+        "OriginalClass": original.map(|r| r.class.clone()).unwrap_or_default(),
+        "OriginalUntil": original.map(|r| r.until.clone()).unwrap_or_default()}),
+    );
+    write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
+    Ok(())
+}
+
+pub(crate) async fn read_member(
+    state: &AppState,
+    id: &str,
+    key: &RecordingKey,
+) -> Result<Option<Stored>, HoldError> {
+    match state
+        .tables
+        .get(HOLDS_TABLE, &member_pk(id), &key.id())
+        .await
+    {
+        Ok(s) => Ok(s),
+        Err(TableError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Marks a member released (idempotent).
+pub(crate) async fn close_member(
+    state: &AppState,
+    member: Stored,
+    actor: &Actor,
+) -> Result<(), HoldError> {
+    if member.entity.get("Active").and_then(Value::as_bool) == Some(false) {
+        return Ok(());
+    }
+    let mut e = member.entity;
+    e.insert("Active".into(), Value::Bool(false));
+    for (k, v) in [
+        ("ReleasedBy", actor.who.clone()),
+        ("ReleaseReason", actor.why.clone()),
+        ("ReleasedAt", format_utc(actor.at)),
+    ] {
+        e.insert(k.into(), Value::String(v));
+    }
+    match state
+        .tables
+        .write(HOLDS_TABLE, &e, WriteMode::IfMatch(member.etag))
+        .await
+    {
+        Ok(_) | Err(TableError::PreconditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn member_original(e: &Entity) -> Option<Retention> {
+    let class = get_str(e, "OriginalClass").filter(|s| !s.is_empty())?;
+    let until = get_str(e, "OriginalUntil").filter(|s| !s.is_empty())?;
+    Some(Retention {
+        class: class.into(),
+        until: until.into(),
+    })
+}
+
+/// The retention the row had before any hold.
+pub(crate) fn pre_hold(row: &Versioned<CatalogueEntry>) -> Option<Retention> {
+    let from = |c: &str, u: &str| {
+        Some(Retention {
+            class: get_str(&row.raw, c).filter(|s| !s.is_empty())?.into(),
+            until: get_str(&row.raw, u).filter(|s| !s.is_empty())?.into(),
+        })
+    };
+    if crate::retention::sweep::row_held(row) {
+        from("HeldFromClass", "HeldFromUntil")
+    } else {
+        (!row.value.retain_until.is_empty()).then(|| Retention {
+            class: row.value.retention_class.clone(),
+            until: row.value.retain_until.clone(),
+        })
+    }
+}
+
+/// Hold ids recorded on a catalogue row.
+pub(crate) fn hold_ids(raw: &Entity) -> Vec<String> {
+    get_str(raw, "HoldIds")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(crate) fn mark_held(entry: &mut CatalogueEntry, raw: &mut Entity, id: &str) {
+    let held = raw
+        .get("LegalHold")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || entry.retention_class == LEGAL_HOLD;
+    if !held {
+        raw.insert(
+            "HeldFromClass".into(),
+            Value::String(entry.retention_class.clone()),
+        );
+        raw.insert(
+            "HeldFromUntil".into(),
+            Value::String(entry.retain_until.clone()),
+        );
+    }
+    let mut ids = hold_ids(raw);
+    if !ids.iter().any(|i| i == id) {
+        ids.push(id.to_owned());
+    }
+    raw.insert("HoldIds".into(), Value::String(ids.join(",")));
+    raw.insert("LegalHold".into(), Value::Bool(true));
+    entry.retention_class = LEGAL_HOLD.to_owned();
+    entry.retain_until = HELD_UNTIL.to_owned();
+}
+
+pub(crate) fn unmark_held(
+    entry: &mut CatalogueEntry,
+    raw: &mut Entity,
+    id: &str,
+    fallback: Option<&Retention>,
+) {
+    let ids: Vec<String> = hold_ids(raw).into_iter().filter(|i| i != id).collect();
+    raw.insert("HoldIds".into(), Value::String(ids.join(",")));
+    if !ids.is_empty() {
+        return;
+    }
+    // Without a known pre-hold pair the row stays `legal-hold`: never guess a date.
+    if let Some(r) = fallback {
+        raw.insert("LegalHold".into(), Value::Bool(false));
+        raw.remove("HeldFromClass");
+        raw.remove("HeldFromUntil");
+        entry.retention_class = r.class.clone();
+        entry.retain_until = r.until.clone();
+    }
+}
+
+/// Applies `f` to the row and writes it ETag-conditionally, re-reading on races. Returns the
+/// entity as written.
+pub(crate) async fn update_row(
+    repo: &CatalogueRepo,
+    mut row: Versioned<CatalogueEntry>,
+    f: impl Fn(&mut CatalogueEntry, &mut Entity),
+) -> Result<Entity, HoldError> {
+    for _ in 0..5 {
+        let (mut entry, mut raw) = (row.value.clone(), row.raw.clone());
+        f(&mut entry, &mut raw);
+        match repo
+            .write(&entry, Some(&raw), WriteMode::IfMatch(row.etag.clone()))
+            .await
+        {
+            Ok(_) => {
+                raw.extend(entry.to_entity());
+                return Ok(raw);
+            }
+            Err(TableError::PreconditionFailed) => {
+                row = repo.get(&row.value.key).await?.ok_or_else(|| {
+                    HoldError::NotFound(format!("recording {}", row.value.key.id()))
+                })?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(HoldError::Storage(anyhow::anyhow!(
+        "catalogue row {} kept changing",
+        row.value.key.id()
+    )))
+}

@@ -1,0 +1,106 @@
+//! Retention app settings: `RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`,
+//! `RETENTION_CLASS_AUDITLOGS`. Parsed once at start-up with the rest of [`crate::config`].
+
+/// Default bound on deletions per sweep run: at ~8 storage calls per deletion this fits the
+/// Consumption plan's default 5-minute function timeout with room to spare; the next run continues.
+pub const DEFAULT_MAX_DELETES: usize = 5000;
+/// Default class of audit-log blobs.
+pub const DEFAULT_AUDITLOGS_CLASS: &str = "audit-1y";
+
+/// Sweep settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// At most this many deletions (or would-be deletions in a dry run) per run.
+    pub max_deletes_per_run: usize,
+    /// Report only; delete nothing.
+    pub dry_run: bool,
+    /// Retention class of audit-log blobs; must exist in the policy.
+    pub audit_logs_class: String,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            max_deletes_per_run: DEFAULT_MAX_DELETES,
+            dry_run: false,
+            audit_logs_class: DEFAULT_AUDITLOGS_CLASS.to_owned(),
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// Reads the settings through `get` (trimmed, empty = unset); problems are appended to `errors`.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Self {
+        let mut s = Self::default();
+        if let Some(v) = get("RETENTION_MAX_DELETES_PER_RUN") {
+            match v.parse::<usize>() {
+                Ok(n) if n > 0 => s.max_deletes_per_run = n,
+                _ => errors.push("RETENTION_MAX_DELETES_PER_RUN: a positive integer".to_owned()),
+            }
+        }
+        if let Some(v) = get("RETENTION_DRY_RUN") {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "1" => s.dry_run = true,
+                "false" | "0" => s.dry_run = false,
+                _ => errors.push("RETENTION_DRY_RUN: true or false".to_owned()),
+            }
+        }
+        if let Some(v) = get("RETENTION_CLASS_AUDITLOGS") {
+            if crate::retention::policy::is_tag_safe(&v) {
+                s.audit_logs_class = v;
+            } else {
+                errors.push("RETENTION_CLASS_AUDITLOGS: not a valid class name".to_owned());
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> (RetentionSettings, Vec<String>) {
+        let mut errors = Vec::new();
+        let s = RetentionSettings::from_lookup(
+            &|k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            },
+            &mut errors,
+        );
+        (s, errors)
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        assert_eq!(parse(&[]), (RetentionSettings::default(), vec![]));
+        let (s, e) = parse(&[
+            ("RETENTION_MAX_DELETES_PER_RUN", "10"),
+            ("RETENTION_DRY_RUN", "TRUE"),
+            ("RETENTION_CLASS_AUDITLOGS", "pci-1y"),
+        ]);
+        assert!(e.is_empty());
+        assert_eq!(
+            (
+                s.max_deletes_per_run,
+                s.dry_run,
+                s.audit_logs_class.as_str()
+            ),
+            (10, true, "pci-1y")
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let (_, e) = parse(&[
+            ("RETENTION_MAX_DELETES_PER_RUN", "0"),
+            ("RETENTION_DRY_RUN", "yes"),
+            ("RETENTION_CLASS_AUDITLOGS", "a@b"),
+        ]);
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e.iter().all(|m| m.starts_with("RETENTION_")));
+    }
+}

@@ -1,0 +1,376 @@
+//! Sweep state machine over in-memory fakes: every path of the issue's list.
+
+use serde_json::{Value, json};
+
+use super::{Report, digest, run};
+use crate::catalogue::model::RecordingKey;
+use crate::retention::policy::Policy;
+use crate::retention::tags::{hold_tags, release_tags};
+use crate::retention::testkit::{Hook, Kit, kit, kit_with};
+use crate::retention::tombstone::{DELETIONS_TABLE, PENDING_PK, Tombstone, write_intent};
+use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
+use crate::storage::BlobStore;
+use crate::tables::Stored;
+
+async fn sweep(k: &Kit, days: i64, dry: bool, max: usize) -> Report {
+    let (report, err) = run(&k.state, &k.params(days, dry, max)).await;
+    assert!(err.is_none(), "{err:?}");
+    report
+}
+
+fn tombstones(k: &Kit) -> Vec<Stored> {
+    k.tables
+        .dump(DELETIONS_TABLE)
+        .into_iter()
+        .filter(|s| s.entity["PartitionKey"] != PENDING_PK)
+        .collect()
+}
+
+fn intents(k: &Kit) -> usize {
+    k.tables
+        .dump(DELETIONS_TABLE)
+        .iter()
+        .filter(|s| s.entity["PartitionKey"] == PENDING_PK)
+        .count()
+}
+
+#[tokio::test]
+async fn deletes_only_the_expired_and_leaves_evidence() {
+    let k = kit();
+    let (old, old_key) = k
+        .recording(
+            "old.rec",
+            "ops-30d",
+            &k.day(30),
+            &[("TunnelId", json!("t-1")), ("Sha256", json!("ab12"))],
+        )
+        .await;
+    let (future, _) = k.recording("future.rec", "sox-7y", &k.day(2557), &[]).await;
+    let (held, held_key) = k.recording("held.rec", "ops-30d", &k.day(30), &[]).await;
+    k.blobs
+        .set_tags(&held, &hold_tags(&k.tags(&held).await), None)
+        .await
+        .expect("hold");
+    let r = sweep(&k, 400, false, 100).await;
+    assert_eq!(
+        (r.candidates, r.deleted, r.held),
+        (1, 1, 0),
+        "held and future blobs are outside the range: {r:?}"
+    );
+    assert!(!k.exists(&old).await && k.exists(&future).await && k.exists(&held).await);
+    let t = &tombstones(&k)[0].entity;
+    assert_eq!(
+        (t["PartitionKey"].clone(), t["RowKey"].clone()),
+        (json!(old_key.pk), json!(old_key.rk))
+    );
+    assert_eq!(
+        t["BlobUrl"],
+        "https://acct.blob.core.windows.net/recordings/old.rec"
+    );
+    assert_eq!(t["CatalogueKey"], json!(old_key.id()));
+    assert_eq!(
+        (t["RetentionClass"].clone(), t["RetainUntil"].clone()),
+        (json!("ops-30d"), json!(k.day(30)))
+    );
+    assert_eq!(
+        (t["Reason"].clone(), t["Outcome"].clone()),
+        (json!("retention-expired"), json!("deleted"))
+    );
+    assert_eq!(
+        (t["Sha256"].clone(), t["InvocationId"].clone()),
+        (json!("ab12"), json!("inv-sweep"))
+    );
+    assert!(
+        t["DeletedAt"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&k.day(400)))
+    );
+    let row = k.row(&old_key).await;
+    assert_eq!(
+        (row["Status"].clone(), row["TunnelId"].clone()),
+        (json!("deleted"), json!("t-1")),
+        "other properties kept"
+    );
+    assert_eq!(row["DeletionReason"], "retention-expired");
+    assert_eq!(k.row(&held_key).await["Status"], "catalogued");
+    assert_eq!(intents(&k), 0);
+    let n = digest::notification(&r, k.t0).expect("digest");
+    assert_eq!(
+        (n.kind.as_str(), n.data["counts"]["deleted"].clone()),
+        ("retention.deleted", json!(1))
+    );
+    assert_eq!(n.data["items"][0]["blob"], "recordings/old.rec");
+    let again = sweep(&k, 400, false, 100).await;
+    assert_eq!(
+        (again.candidates, tombstones(&k).len()),
+        (0, 1),
+        "a re-run finds nothing and duplicates nothing"
+    );
+    assert!(
+        digest::notification(&again, k.t0).is_none(),
+        "no digest for an empty run"
+    );
+}
+
+#[tokio::test]
+async fn kept_through_the_last_day_and_deleted_the_day_after() {
+    let k = kit();
+    let (b, _) = k.recording("edge.rec", "ops-30d", &k.day(30), &[]).await;
+    assert_eq!(sweep(&k, 30, false, 10).await.candidates, 0);
+    assert!(k.exists(&b).await);
+    assert_eq!(sweep(&k, 31, false, 10).await.deleted, 1);
+}
+
+#[tokio::test]
+async fn a_hold_known_only_to_the_catalogue_wins_and_repairs_the_tags() {
+    let k = kit();
+    let (b, key) = k
+        .recording(
+            "stale.rec",
+            "ops-30d",
+            &k.day(30),
+            &[("LegalHold", json!(true))],
+        )
+        .await;
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!((r.candidates, r.held, r.deleted), (1, 1, 0));
+    assert!(k.exists(&b).await);
+    assert_eq!(
+        k.tags(&b).await[TAG_UNTIL],
+        HELD_UNTIL,
+        "tags now agree with the row"
+    );
+    assert_eq!(k.row(&key).await["Status"], "catalogued");
+}
+
+#[tokio::test]
+async fn held_then_released_is_deleted_on_its_original_date() {
+    let k = kit();
+    let (b, _) = k.recording("rel.rec", "ops-30d", &k.day(30), &[]).await;
+    let held = hold_tags(&k.tags(&b).await);
+    k.blobs.set_tags(&b, &held, None).await.expect("hold");
+    assert_eq!(sweep(&k, 400, false, 10).await.candidates, 0);
+    let (released, _) = release_tags(&held, None).expect("restorable");
+    k.blobs
+        .set_tags(&b, &released, None)
+        .await
+        .expect("release");
+    assert_eq!(sweep(&k, 400, false, 10).await.deleted, 1);
+}
+
+#[tokio::test]
+async fn changed_after_listing_is_skipped_without_evidence() {
+    let k = kit();
+    let (b, key) = k.recording("changed.rec", "ops-30d", &k.day(30), &[]).await;
+    k.blobs.hook(Hook::OverwriteBeforeDelete(b.name.clone()));
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!((r.changed, r.deleted), (1, 0));
+    assert!(k.exists(&b).await);
+    assert!(tombstones(&k).is_empty() && intents(&k) == 0);
+    assert_eq!(k.row(&key).await["Status"], "catalogued");
+}
+
+#[tokio::test]
+async fn already_deleted_is_done_with_a_tombstone() {
+    let k = kit();
+    let (b, key) = k.recording("gone.rec", "ops-30d", &k.day(30), &[]).await;
+    k.blobs.hook(Hook::VanishBeforeDelete(b.name.clone()));
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!((r.already_gone, r.deleted), (1, 0));
+    assert_eq!(tombstones(&k)[0].entity["Outcome"], "already-gone");
+    assert_eq!(k.row(&key).await["Status"], "deleted");
+}
+
+#[tokio::test]
+async fn dry_run_reports_and_deletes_nothing() {
+    let k = kit();
+    let (a, _) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, _) = k.recording("b.rec", "pci-1y", &k.day(365), &[]).await;
+    let r = sweep(&k, 400, true, 10).await;
+    assert_eq!((r.would_delete, r.deleted), (2, 0));
+    assert!(k.exists(&a).await && k.exists(&b).await);
+    assert!(k.tables.dump(DELETIONS_TABLE).is_empty());
+    let n = digest::notification(&r, k.t0).expect("digest");
+    assert_eq!(n.data["dryRun"], true);
+    assert_eq!(n.data["items"].as_array().map(Vec::len), Some(2));
+    let real = digest::notification(&sweep(&k, 400, false, 10).await, k.t0).expect("digest");
+    assert_ne!(
+        n.notification_id, real.notification_id,
+        "dry and real runs are different facts"
+    );
+}
+
+#[tokio::test]
+async fn the_bound_stops_a_run_and_the_next_run_continues() {
+    let k = kit();
+    for i in 0..5 {
+        k.recording(&format!("r{i}.rec"), "ops-30d", &k.day(30), &[])
+            .await;
+    }
+    let first = sweep(&k, 400, false, 2).await;
+    assert_eq!((first.deleted, first.bound_reached), (2, true));
+    assert_eq!(sweep(&k, 400, false, 2).await.deleted, 2);
+    let last = sweep(&k, 400, false, 2).await;
+    assert_eq!(
+        (last.deleted, k.blobs.inner.names("recordings").len()),
+        (1, 0)
+    );
+    assert_eq!(tombstones(&k).len(), 5);
+}
+
+#[tokio::test]
+async fn a_longer_policy_lengthens_tags_and_row_instead_of_deleting() {
+    let policy = Policy::parse(
+        "default = \"ops-30d\"\n[classes.ops-30d]\ndays = 500\n[classes.legal-hold]\nhold = true",
+    )
+    .expect("policy");
+    let k = kit_with(policy, &[]);
+    let (b, key) = k.recording("long.rec", "ops-30d", &k.day(30), &[]).await;
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!((r.lengthened, r.deleted), (1, 0));
+    assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(500));
+    assert_eq!(k.row(&key).await["RetainUntil"], json!(k.day(500)));
+    assert_eq!(
+        sweep(&k, 400, false, 10).await.candidates,
+        0,
+        "out of range now"
+    );
+    assert_eq!(sweep(&k, 501, false, 10).await.deleted, 1);
+}
+
+#[tokio::test]
+async fn a_longer_row_or_rule_beats_stale_tags_but_a_shorter_policy_never_shortens() {
+    let policy = Policy::parse("default = \"ops-30d\"\n[classes.ops-30d]\ndays = 1\n[classes.pci-1y]\ndays = 365\n[[rules]]\nclass = \"pci-1y\"\nvm = \"vm-pay-*\"").expect("policy");
+    let k = kit_with(policy, &[]);
+    let (joined, _) = k
+        .recording(
+            "joined.rec",
+            "ops-30d",
+            &k.day(30),
+            &[("TargetVm", json!("vm-pay-01"))],
+        )
+        .await;
+    let (plain, _) = k.recording("plain.rec", "ops-30d", &k.day(30), &[]).await;
+    let r = sweep(&k, 20, false, 10).await;
+    assert_eq!(
+        r.candidates, 0,
+        "days = 1 now, but the tags' 30 days still hold"
+    );
+    assert!(k.exists(&plain).await);
+    let r = sweep(&k, 40, false, 10).await;
+    assert_eq!((r.lengthened, r.deleted), (1, 1));
+    assert_eq!(k.tags(&joined).await[TAG_CLASS], "pci-1y");
+}
+
+#[tokio::test]
+async fn uncatalogued_recordings_are_never_deleted_blind() {
+    let k = kit();
+    let b = k
+        .tagged("recordings", "orphan.rec", "ops-30d", &k.day(30))
+        .await;
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!((r.uncatalogued, r.deleted), (1, 0));
+    assert!(k.exists(&b).await);
+}
+
+#[tokio::test]
+async fn audit_logs_are_swept_in_their_own_class() {
+    let k = kit();
+    let c = k.state.config.auditlogs_container.clone();
+    let log = k
+        .tagged(
+            &c,
+            "resourceId=/X/y=2025/PT1H.json",
+            "audit-1y",
+            &k.day(365),
+        )
+        .await;
+    let keep = k
+        .tagged(
+            &c,
+            "resourceId=/X/y=2026/PT1H.json",
+            "audit-1y",
+            &k.day(800),
+        )
+        .await;
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!(r.deleted, 1);
+    assert!(!k.exists(&log).await && k.exists(&keep).await);
+    let t = &tombstones(&k)[0].entity;
+    assert_eq!(
+        (t["RetentionClass"].clone(), t["CatalogueKey"].clone()),
+        (json!("audit-1y"), json!(""))
+    );
+    assert!(
+        t["BlobUrl"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/PT1H.json"))
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_finishes_the_page_then_fails_the_run() {
+    let k = kit();
+    let (bad, _) = k.recording("bad.rec", "ops-30d", &k.day(30), &[]).await;
+    let (good, _) = k.recording("good.rec", "ops-30d", &k.day(30), &[]).await;
+    k.blobs.hook(Hook::FailProperties(bad.name.clone()));
+    let (r, err) = run(&k.state, &k.params(400, false, 10)).await;
+    assert!(err.is_some());
+    assert_eq!((r.failed, r.deleted), (1, 1));
+    assert!(k.exists(&bad).await && !k.exists(&good).await);
+    k.blobs.hooks.lock().expect("hooks").clear();
+    assert_eq!(
+        sweep(&k, 400, false, 10).await.deleted,
+        1,
+        "the retry finishes the work"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_after_the_delete_is_finished_by_the_next_run() {
+    let k = kit();
+    let (b, key) = k.recording("crash.rec", "ops-30d", &k.day(30), &[]).await;
+    let etag = k.blobs.properties(&b).await.expect("props").etag;
+    let t = Tombstone {
+        key: key.clone(),
+        blob_url: "u".into(),
+        catalogue_key: Some(key.id()),
+        class: "ops-30d".into(),
+        retain_until: k.day(30),
+        sha256: None,
+        invocation_id: "crashed-run".into(),
+        reason: "retention-expired".into(),
+        etag: etag.clone(),
+    };
+    write_intent(k.tables.as_ref(), &t).await.expect("intent");
+    k.blobs.delete_if_match(&b, &etag).await.expect("delete");
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!(r.recovered, 1);
+    assert_eq!(intents(&k), 0);
+    assert_eq!(tombstones(&k)[0].entity["InvocationId"], "crashed-run");
+    assert_eq!(k.row(&key).await["Status"], "deleted");
+    let parsed = Tombstone::from_entity(&tombstones(&k)[0].entity).expect("parses");
+    assert_eq!(parsed.key, RecordingKey::parse(&key.id()).expect("key"));
+}
+
+#[tokio::test]
+async fn a_stale_intent_for_a_living_blob_is_dropped() {
+    let k = kit();
+    let (b, key) = k.recording("alive.rec", "sox-7y", &k.day(2557), &[]).await;
+    let t = Tombstone {
+        key,
+        blob_url: String::new(),
+        catalogue_key: None,
+        class: LEGAL_HOLD.into(),
+        retain_until: String::new(),
+        sha256: None,
+        invocation_id: "x".into(),
+        reason: "r".into(),
+        etag: "e".into(),
+    };
+    write_intent(k.tables.as_ref(), &t).await.expect("intent");
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!((r.recovered, intents(&k)), (0, 0));
+    assert!(k.exists(&b).await);
+    let _: Value = json!(r);
+}

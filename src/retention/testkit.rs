@@ -1,0 +1,289 @@
+//! Test support for retention: in-memory state with a store whose calls can be intercepted
+//! (to force the 412, 404 and transient paths), and helpers that create tagged, catalogued blobs.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::app::AppState;
+use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
+use crate::catalogue::repo::CatalogueRepo;
+use crate::clock::FixedClock;
+use crate::config::Config;
+use crate::retention::policy::Policy;
+use crate::retention::sweep::SweepParams;
+use crate::retention::{TAG_CLASS, TAG_UNTIL};
+use crate::storage::memory::InMemoryBlobStore;
+use crate::storage::{
+    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
+};
+use crate::tables::memory::InMemoryTables;
+use crate::tables::{Entity, WriteMode};
+
+/// What the intercepting store does to one blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Hook {
+    /// Overwrite the blob just before the conditional delete (→ 412).
+    OverwriteBeforeDelete(String),
+    /// Delete the blob just before the conditional delete (→ 404).
+    VanishBeforeDelete(String),
+    /// `properties` fails transiently.
+    FailProperties(String),
+}
+
+/// An in-memory store with hooks.
+#[derive(Debug)]
+pub(crate) struct Hooked {
+    pub(crate) inner: InMemoryBlobStore,
+    pub(crate) hooks: Mutex<Vec<Hook>>,
+}
+
+impl Hooked {
+    pub(crate) fn hook(&self, h: Hook) {
+        self.hooks.lock().expect("hooks").push(h);
+    }
+    fn has(&self, h: &Hook) -> bool {
+        self.hooks.lock().expect("hooks").contains(h)
+    }
+}
+
+#[async_trait]
+impl BlobStore for Hooked {
+    fn account(&self) -> &str {
+        self.inner.account()
+    }
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
+        if self.has(&Hook::FailProperties(blob.name.clone())) {
+            return Err(StorageError::Transient("HTTP 503: injected".into()));
+        }
+        self.inner.properties(blob).await
+    }
+    async fn read_range(
+        &self,
+        blob: &BlobRef,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, StorageError> {
+        self.inner.read_range(blob, offset, len).await
+    }
+    async fn list(
+        &self,
+        container: &str,
+        prefix: Option<&str>,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, StorageError> {
+        self.inner.list(container, prefix, marker).await
+    }
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
+        self.inner.get_tags(blob).await
+    }
+    async fn set_tags(
+        &self,
+        blob: &BlobRef,
+        tags: &Tags,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError> {
+        self.inner.set_tags(blob, tags, if_tags).await
+    }
+    async fn find_by_tags(
+        &self,
+        container: &str,
+        expr: &str,
+        marker: Option<String>,
+    ) -> Result<Page<TaggedBlob>, StorageError> {
+        self.inner.find_by_tags(container, expr, marker).await
+    }
+    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
+        if self.has(&Hook::OverwriteBeforeDelete(blob.name.clone())) {
+            let tags = self.inner.get_tags(blob).await?;
+            self.inner
+                .put(
+                    blob,
+                    Bytes::from_static(b"new"),
+                    "application/octet-stream",
+                    &Metadata::new(),
+                )
+                .await?;
+            self.inner.set_tags(blob, &tags, None).await?;
+        }
+        if self.has(&Hook::VanishBeforeDelete(blob.name.clone())) {
+            let p = self.inner.properties(blob).await?;
+            self.inner.delete_if_match(blob, &p.etag).await?;
+        }
+        self.inner.delete_if_match(blob, etag).await
+    }
+    async fn put(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
+        self.inner.put(blob, body, content_type, metadata).await
+    }
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
+        self.inner.create_append(blob, content_type).await
+    }
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
+        self.inner.append(blob, body).await
+    }
+}
+
+/// State plus typed handles.
+pub(crate) struct Kit {
+    pub(crate) state: AppState,
+    pub(crate) blobs: Arc<Hooked>,
+    pub(crate) tables: Arc<InMemoryTables>,
+    /// When the kit was built: blobs are created "now" by the fake.
+    pub(crate) t0: OffsetDateTime,
+}
+
+/// A kit with `policy` and extra settings (`KEY=value` pairs).
+pub(crate) fn kit_with(policy: Policy, env: &[(&str, &str)]) -> Kit {
+    let pairs: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let config = Config::from_lookup(&|k| {
+        if k == "HANDLER_IN_MEMORY" {
+            return Some("true".to_owned());
+        }
+        pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    })
+    .expect("config");
+    let blobs = Arc::new(Hooked {
+        inner: InMemoryBlobStore::new("acct"),
+        hooks: Mutex::default(),
+    });
+    let tables = Arc::new(InMemoryTables::new());
+    let t0 = OffsetDateTime::now_utc();
+    let clock = Arc::new(FixedClock::new(t0));
+    let state = AppState::assemble(
+        config,
+        policy,
+        blobs.clone(),
+        blobs.clone(),
+        blobs.clone(),
+        tables.clone(),
+        clock,
+    );
+    Kit {
+        state,
+        blobs,
+        tables,
+        t0,
+    }
+}
+
+/// A kit with the built-in policy.
+pub(crate) fn kit() -> Kit {
+    kit_with(Policy::builtin(), &[])
+}
+
+impl Kit {
+    /// `YYYY-MM-DD` of `t0 + days`.
+    pub(crate) fn day(&self, days: i64) -> String {
+        crate::retention::policy::format_date((self.t0 + Duration::days(days)).date())
+    }
+
+    /// Sweep parameters `days` after `t0`.
+    pub(crate) fn params(&self, days: i64, dry_run: bool, max: usize) -> SweepParams {
+        SweepParams {
+            now: self.t0 + Duration::days(days),
+            invocation_id: "inv-sweep".into(),
+            dry_run,
+            max_deletes: max,
+        }
+    }
+
+    /// A blob in `container` tagged `class` / `until` (no catalogue row).
+    pub(crate) async fn tagged(
+        &self,
+        container: &str,
+        name: &str,
+        class: &str,
+        until: &str,
+    ) -> BlobRef {
+        let blob = BlobRef::new(container, name);
+        self.blobs
+            .put(
+                &blob,
+                Bytes::from_static(b"data"),
+                "application/octet-stream",
+                &Metadata::new(),
+            )
+            .await
+            .expect("put");
+        let tags = Tags::from([
+            (TAG_CLASS.to_owned(), class.to_owned()),
+            (TAG_UNTIL.to_owned(), until.to_owned()),
+        ]);
+        self.blobs.set_tags(&blob, &tags, None).await.expect("tags");
+        blob
+    }
+
+    /// A catalogued recording tagged `class` / `until`, its row carrying `extra` properties too.
+    pub(crate) async fn recording(
+        &self,
+        name: &str,
+        class: &str,
+        until: &str,
+        extra: &[(&str, Value)],
+    ) -> (BlobRef, RecordingKey) {
+        let blob = self.tagged("recordings", name, class, until).await;
+        let props = self.blobs.properties(&blob).await.expect("props");
+        let created = props.created.expect("created");
+        let key = RecordingKey::for_blob(created, "recordings", name);
+        let entry = CatalogueEntry {
+            key: key.clone(),
+            blob_url: format!("https://acct.blob.core.windows.net/recordings/{name}"),
+            container: "recordings".into(),
+            blob_name: name.into(),
+            content_length: 4,
+            content_type: "application/octet-stream".into(),
+            blob_type: "BlockBlob".into(),
+            etag: props.etag,
+            sequencer: "01".into(),
+            event_id: "e".into(),
+            blob_created: created,
+            first_seen: created,
+            retention_class: class.into(),
+            retain_until: until.into(),
+            candidate_keys: vec![],
+            metadata: "{}".into(),
+            status: STATUS_CATALOGUED.into(),
+        };
+        let base: Entity = extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        CatalogueRepo::new(self.tables.clone())
+            .write(&entry, Some(&base), WriteMode::Insert)
+            .await
+            .expect("row");
+        (blob, key)
+    }
+
+    /// The stored catalogue row.
+    pub(crate) async fn row(&self, key: &RecordingKey) -> Entity {
+        CatalogueRepo::new(self.tables.clone())
+            .get(key)
+            .await
+            .expect("get")
+            .expect("row")
+            .raw
+    }
+
+    /// Current tags.
+    pub(crate) async fn tags(&self, blob: &BlobRef) -> Tags {
+        self.blobs.get_tags(blob).await.expect("tags")
+    }
+
+    /// True when the blob exists.
+    pub(crate) async fn exists(&self, blob: &BlobRef) -> bool {
+        self.blobs.inner.properties(blob).await.is_ok()
+    }
+}

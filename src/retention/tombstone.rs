@@ -1,0 +1,167 @@
+//! Deletion evidence in table `deletions`: an intent row before each delete, a tombstone after.
+//!
+//! **Keys.** A tombstone lives at `PartitionKey` = the blob's creation day, `RowKey` =
+//! base64url(`container/blob`) — the same key as its catalogue row — so a re-run, a retry or a
+//! concurrent sweep writes the *same* row and evidence is never duplicated (insert; 409 = already
+//! recorded). **Intents.** Before deleting, the sweep upserts the evidence into partition `pending`
+//! (`RowKey` = the tombstone's id); after the delete it writes the tombstone and drops the intent.
+//! A crash between the delete and the tombstone leaves the intent, which the next run finalises
+//! (blob gone) or drops (blob still there: the normal pass decides again). So no deletion happens
+//! without evidence, and the recovery scan reads one small partition.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::write_creating_table;
+use crate::invocation::decode::format_utc;
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+
+/// Table of tombstones and deletion intents.
+pub const DELETIONS_TABLE: &str = "deletions";
+/// Partition of deletion intents.
+pub const PENDING_PK: &str = "pending";
+/// Reason of a retention deletion.
+pub const REASON_EXPIRED: &str = "retention-expired";
+
+/// The evidence of one deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    /// Blob key (creation day, base64url path); equals the catalogue key for recordings.
+    pub key: RecordingKey,
+    /// Blob URL.
+    pub blob_url: String,
+    /// Catalogue row id (`day~rowkey`), when the blob was catalogued (recordings).
+    pub catalogue_key: Option<String>,
+    /// Retention class at deletion.
+    pub class: String,
+    /// Retain-until at deletion.
+    pub retain_until: String,
+    /// SHA-256 of the content, when the catalogue had one.
+    pub sha256: Option<String>,
+    /// Invocation id of the sweep run.
+    pub invocation_id: String,
+    /// Why (`retention-expired`).
+    pub reason: String,
+    /// ETag the delete was conditioned on.
+    pub etag: String,
+}
+
+impl Tombstone {
+    fn entity(&self, pk: &str, rk: &str) -> Entity {
+        let v = json!({
+            "PartitionKey": pk, "RowKey": rk, "TombstoneId": self.key.id(),
+            "BlobUrl": self.blob_url, "CatalogueKey": self.catalogue_key.clone().unwrap_or_default(),
+            "RetentionClass": self.class, "RetainUntil": self.retain_until,
+            "Sha256": self.sha256.clone().unwrap_or_default(), "InvocationId": self.invocation_id,
+            "Reason": self.reason, "ETag": self.etag,
+        });
+        match v {
+            Value::Object(m) => m,
+            _ => Entity::new(),
+        }
+    }
+
+    /// Reads an intent or tombstone back.
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        let opt = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).map(str::to_owned);
+        Some(Self {
+            key: RecordingKey::parse(get_str(e, "TombstoneId")?)?,
+            blob_url: s("BlobUrl"),
+            catalogue_key: opt("CatalogueKey"),
+            class: s("RetentionClass"),
+            retain_until: s("RetainUntil"),
+            sha256: opt("Sha256"),
+            invocation_id: s("InvocationId"),
+            reason: s("Reason"),
+            etag: s("ETag"),
+        })
+    }
+}
+
+/// How a deletion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// This sweep's conditional delete succeeded.
+    Deleted,
+    /// The blob was gone when the delete ran (a concurrent or earlier run, or a crash recovery).
+    AlreadyGone,
+}
+
+impl Ending {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Deleted => "deleted",
+            Self::AlreadyGone => "already-gone",
+        }
+    }
+}
+
+/// Records the intent to delete (upsert: a retry rewrites the same row).
+///
+/// # Errors
+/// Table errors.
+pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
+    let e = t.entity(PENDING_PK, &t.key.id());
+    write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Upsert)
+        .await
+        .map(|_| ())
+}
+
+/// Drops an intent (the delete did not happen); absent is fine.
+///
+/// # Errors
+/// Table errors other than `NotFound`.
+pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
+    match tables
+        .delete(DELETIONS_TABLE, PENDING_PK, &t.key.id(), None)
+        .await
+    {
+        Ok(()) | Err(TableError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes the tombstone (first write wins: `Conflict` means it is already recorded), then drops the intent.
+///
+/// # Errors
+/// Table errors.
+pub async fn finalize(
+    tables: &dyn TableStore,
+    t: &Tombstone,
+    ending: Ending,
+    at: OffsetDateTime,
+) -> Result<(), TableError> {
+    let mut e = t.entity(&t.key.pk, &t.key.rk);
+    e.insert("DeletedAt".into(), Value::String(format_utc(at)));
+    e.insert("Outcome".into(), Value::String(ending.as_str().into()));
+    match write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Insert).await {
+        Ok(_) | Err(TableError::Conflict) => drop_intent(tables, t).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// Up to `top` open intents (a missing table has none).
+///
+/// # Errors
+/// Table errors.
+pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>, TableError> {
+    match tables
+        .query(
+            DELETIONS_TABLE,
+            Some(&Filter::partition(PENDING_PK)),
+            Some(top.clamp(1, 1000)),
+            None,
+        )
+        .await
+    {
+        Ok(page) => Ok(page
+            .items
+            .iter()
+            .filter_map(|s| Tombstone::from_entity(&s.entity))
+            .collect()),
+        Err(TableError::NotFound) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}

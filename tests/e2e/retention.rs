@@ -1,0 +1,296 @@
+//! Retention end to end: the real `handler` binary (timer route, CLI subcommands) and the sweep
+//! library over a real blob store — the in-memory fake always, Azurite when `TEST_AZURITE=1`.
+//! (Catalogue rows live in the in-memory table store here: the table client is another branch.)
+
+use std::sync::Arc;
+
+use bastion_recordings::app::AppState;
+use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
+use bastion_recordings::catalogue::repo::CatalogueRepo;
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::config::Config;
+use bastion_recordings::retention::hold::{Actor, Target, hold, release};
+use bastion_recordings::retention::policy::{Policy, format_date};
+use bastion_recordings::retention::sweep::{SweepParams, run};
+use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
+use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
+use bastion_recordings::storage::azure::AzureBlobStore;
+use bastion_recordings::storage::connection::StorageConnection;
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
+use bastion_recordings::tables::WriteMode;
+use bastion_recordings::tables::memory::InMemoryTables;
+use bytes::Bytes;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use crate::harness::{self, HandlerProcess, fixture};
+
+#[tokio::test]
+async fn lifecycle_policy_subcommand_prints_the_infra_file() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .arg("lifecycle-policy")
+        .env_clear()
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = std::fs::read_to_string(format!(
+        "{}/infra/lifecycle-policy.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("infra file");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), file);
+    let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .args(["sweep"])
+        .env_clear()
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "sweep without --dry-run/--execute is a usage error"
+    );
+}
+
+#[tokio::test]
+async fn sweep_dry_run_subcommand_prints_a_report() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .args(["sweep", "--dry-run"])
+        .env_clear()
+        .env("HANDLER_IN_MEMORY", "true")
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["report"]["dryRun"], true);
+    assert!(v["summary"].as_str().is_some_and(|s| s.contains("dry run")));
+}
+
+#[tokio::test]
+async fn timer_invocation_is_processed_by_the_real_handler() {
+    let h = HandlerProcess::spawn(&[("HANDLER_IN_MEMORY", "true")]).await;
+    let (status, body) = h
+        .invoke(
+            "RetentionSweep",
+            &fixture("invocations/timer.invocation.json"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let logs = body["Logs"].as_array().expect("logs");
+    assert!(
+        logs.iter().any(|l| l
+            .as_str()
+            .is_some_and(|s| s.contains("retention sweep 2025-03-16"))),
+        "sys.UtcNow is the sweep's today: {body}"
+    );
+    assert!(
+        body["Outputs"].get("notifications").is_none(),
+        "no digest when nothing was deleted"
+    );
+}
+
+/// Blob stores under test: the fake, and Azurite when enabled.
+fn stores() -> Vec<(&'static str, Arc<dyn BlobStore>)> {
+    let mut v: Vec<(&'static str, Arc<dyn BlobStore>)> = vec![(
+        "memory",
+        Arc::new(InMemoryBlobStore::new("devstoreaccount1")),
+    )];
+    if let Some(cs) = harness::azurite() {
+        let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.clone()))
+            .expect("parses")
+            .expect("set");
+        v.push((
+            "azurite",
+            Arc::new(AzureBlobStore::new(&conn).expect("client")),
+        ));
+    }
+    v
+}
+
+struct World {
+    state: AppState,
+    tables: Arc<InMemoryTables>,
+    rec: String,
+    t0: OffsetDateTime,
+}
+
+impl World {
+    fn new(store: Arc<dyn BlobStore>) -> Self {
+        let (rec, logs) = (harness::unique("rec"), harness::unique("logs"));
+        let env = [
+            ("HANDLER_IN_MEMORY", "true"),
+            ("RECORDINGS_CONTAINER", rec.as_str()),
+            ("AUDITLOGS_CONTAINER", logs.as_str()),
+        ];
+        let config = Config::from_lookup(&|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .expect("config");
+        let tables = Arc::new(InMemoryTables::new());
+        let state = AppState::assemble(
+            config,
+            Policy::builtin(),
+            store.clone(),
+            store.clone(),
+            store,
+            tables.clone(),
+            Arc::new(SystemClock),
+        );
+        Self {
+            state,
+            tables,
+            rec,
+            t0: OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn day(&self, d: i64) -> String {
+        format_date((self.t0 + Duration::days(d)).date())
+    }
+
+    async fn recording(&self, name: &str, class: &str, until_days: i64) -> (BlobRef, RecordingKey) {
+        let blob = BlobRef::new(self.rec.clone(), name);
+        let store = &self.state.recordings;
+        store
+            .put(
+                &blob,
+                Bytes::from_static(b"rec"),
+                "application/octet-stream",
+                &Metadata::new(),
+            )
+            .await
+            .expect("put");
+        let tags = Tags::from([
+            (TAG_CLASS.to_owned(), class.to_owned()),
+            (TAG_UNTIL.to_owned(), self.day(until_days)),
+        ]);
+        store.set_tags(&blob, &tags, None).await.expect("tags");
+        let props = store.properties(&blob).await.expect("props");
+        let created = props.created.expect("created");
+        let key = RecordingKey::for_blob(created, &self.rec, name);
+        let entry = CatalogueEntry {
+            key: key.clone(),
+            blob_url: format!("https://x/{blob}"),
+            container: self.rec.clone(),
+            blob_name: name.into(),
+            content_length: 3,
+            content_type: "application/octet-stream".into(),
+            blob_type: "BlockBlob".into(),
+            etag: props.etag,
+            sequencer: "1".into(),
+            event_id: "e".into(),
+            blob_created: created,
+            first_seen: created,
+            retention_class: class.into(),
+            retain_until: self.day(until_days),
+            candidate_keys: vec![],
+            metadata: "{}".into(),
+            status: "catalogued".into(),
+        };
+        CatalogueRepo::new(self.tables.clone())
+            .write(&entry, None, WriteMode::Insert)
+            .await
+            .expect("row");
+        (blob, key)
+    }
+
+    async fn sweep(
+        &self,
+        days: i64,
+        dry_run: bool,
+        max: usize,
+    ) -> bastion_recordings::retention::sweep::Report {
+        let p = SweepParams {
+            now: self.t0 + Duration::days(days),
+            invocation_id: "e2e".into(),
+            dry_run,
+            max_deletes: max,
+        };
+        let (r, e) = run(&self.state, &p).await;
+        assert!(e.is_none(), "{e:?}");
+        r
+    }
+
+    async fn exists(&self, b: &BlobRef) -> bool {
+        self.state.recordings.properties(b).await.is_ok()
+    }
+}
+
+#[tokio::test]
+async fn sweep_scenario_on_every_blob_store() {
+    for (label, store) in stores() {
+        let w = World::new(store);
+        let (old, old_key) = w.recording("old.rec", "ops-30d", 30).await;
+        let (future, _) = w.recording("future.rec", "sox-7y", 2557).await;
+        let (held, held_key) = w.recording("held.rec", "ops-30d", 30).await;
+        let (released, rel_key) = w.recording("released.rec", "ops-30d", 30).await;
+        let (bounded, _) = w.recording("zz-bounded.rec", "ops-30d", 30).await;
+        let actor = Actor {
+            who: "e2e".into(),
+            why: "test".into(),
+            at: w.t0,
+        };
+        hold(&w.state, "h1", &Target::Key(held_key), &actor)
+            .await
+            .expect("hold");
+        hold(&w.state, "h2", &Target::Key(rel_key.clone()), &actor)
+            .await
+            .expect("hold");
+        release(&w.state, "h2", &Target::Key(rel_key), &actor)
+            .await
+            .expect("release");
+
+        let dry = w.sweep(400, true, 100).await;
+        assert_eq!((dry.would_delete, dry.deleted), (3, 0), "{label}: {dry:?}");
+        assert!(w.exists(&old).await, "{label}: dry run deletes nothing");
+
+        let first = w.sweep(400, false, 2).await;
+        assert_eq!(
+            (first.deleted, first.bound_reached),
+            (2, true),
+            "{label}: {first:?}"
+        );
+        let second = w.sweep(400, false, 2).await;
+        assert_eq!(second.deleted, 1, "{label}: the next run continues");
+        for (b, alive) in [
+            (&old, false),
+            (&released, false),
+            (&bounded, false),
+            (&future, true),
+            (&held, true),
+        ] {
+            assert_eq!(w.exists(b).await, alive, "{label}: {b}");
+        }
+        let tombs: Vec<_> = w
+            .tables
+            .dump(DELETIONS_TABLE)
+            .into_iter()
+            .filter(|s| s.entity["PartitionKey"] != "pending")
+            .collect();
+        assert_eq!(tombs.len(), 3, "{label}");
+        let row = CatalogueRepo::new(w.tables.clone())
+            .get(&old_key)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(row.raw["Status"], json!("deleted"), "{label}");
+        assert_eq!(
+            w.sweep(400, false, 100).await.candidates,
+            0,
+            "{label}: nothing left in range"
+        );
+    }
+}
