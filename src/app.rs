@@ -247,5 +247,13 @@ pub fn router(state: AppState) -> Router {
             &format!("/{}", retention::sweep::FUNCTION),
             invocation_route(retention::sweep::FUNCTION, retention::handler::handle),
         )
-        .with_state(state)
+        .route(
+            &format!("/{}", crate::integrity::FUNCTION),
+            invocation_route(
+                crate::integrity::FUNCTION,
+                crate::integrity::handler::handle,
+            ),
+        )
+        .with_state(state.clone())
+        .merge(crate::catalogue::api::routes(state))
 }

@@ -47,6 +47,8 @@ pub const SETTINGS: &[&str] = &[
     "RECORDING_UPLOAD_LAG_MINUTES",
     "OPEN_SESSION_MAX_HOURS",
     "RECONCILE_WINDOW_HOURS",
+    "CATALOGUE_REQUIRE_PRINCIPAL",
+    "CATALOGUE_MAX_RANGE_DAYS",
 ];
 
 /// All configuration problems found at start-up.

@@ -20,6 +20,8 @@ pub async fn run(cmd: Command) -> ExitCode {
         }
         Command::LifecyclePolicy => lifecycle_policy(),
         Command::Sweep { dry_run } => sweep_once(dry_run).await,
+        Command::Catalogue { export, flags } => super::catalogue::query(export, flags).await,
+        Command::Verify { flags } => super::catalogue::verify(flags).await,
     }
 }
 

@@ -5,6 +5,7 @@
 //! variant, one [`Spec`] line in [`COMMANDS`] with its flag parser, and one arm in
 //! [`commands::run`].
 
+pub mod catalogue;
 pub mod commands;
 
 /// What the process should do.
@@ -20,6 +21,18 @@ pub enum Command {
     Sweep {
         /// Report only.
         dry_run: bool,
+    },
+    /// `catalogue query|export --from … --to … [filters]`: catalogue rows as JSON lines or CSV.
+    Catalogue {
+        /// Follow continuations to the end (`export`) rather than one page (`query`).
+        export: bool,
+        /// Flags, as `(name, value)`.
+        flags: Vec<(String, String)>,
+    },
+    /// `verify --from … --to … [--sample N]`: re-hash and report tampered or missing recordings.
+    Verify {
+        /// Flags, as `(name, value)`.
+        flags: Vec<(String, String)>,
     },
 }
 
@@ -44,6 +57,20 @@ pub const COMMANDS: &[Spec] = &[
         name: "sweep",
         usage: "sweep --dry-run | --execute  run RetentionSweep once now; --dry-run deletes nothing",
         parse: parse_sweep,
+    },
+    Spec {
+        name: "catalogue",
+        usage: "catalogue query|export --from D --to D [--user U --vm V --format csv --out F …]",
+        parse: parse_catalogue,
+    },
+    Spec {
+        name: "verify",
+        usage: "verify --from D --to D [--sample N]  re-hash recordings; report tampered/missing",
+        parse: |rest| {
+            Ok(Command::Verify {
+                flags: catalogue::flags(rest)?,
+            })
+        },
     },
 ];
 
@@ -95,6 +122,18 @@ fn parse_sweep(rest: &[String]) -> Result<Command, String> {
     }
 }
 
+fn parse_catalogue(rest: &[String]) -> Result<Command, String> {
+    let export = match rest.first().map(String::as_str) {
+        Some("query") => false,
+        Some("export") => true,
+        _ => return Err("catalogue needs `query` or `export`".to_owned()),
+    };
+    Ok(Command::Catalogue {
+        export,
+        flags: catalogue::flags(&rest[1..])?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +158,26 @@ mod tests {
             Ok(Command::Sweep { dry_run: false })
         );
         assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
+        assert_eq!(
+            parse(&args(&[
+                "catalogue",
+                "export",
+                "--from",
+                "2025-03-01",
+                "--vm=a=b"
+            ])),
+            Ok(Command::Catalogue {
+                export: true,
+                flags: vec![
+                    ("from".into(), "2025-03-01".into()),
+                    ("vm".into(), "a=b".into())
+                ]
+            })
+        );
+        assert!(matches!(
+            parse(&args(&["verify", "--sample", "10"])),
+            Ok(Command::Verify { .. })
+        ));
     }
 
     #[test]
@@ -129,6 +188,10 @@ mod tests {
             &["sweep", "--dryrun"],
             &["lifecycle-policy", "x"],
             &["nope"],
+            &["catalogue"],
+            &["catalogue", "list"],
+            &["catalogue", "query", "--from"],
+            &["catalogue", "query", "stray"],
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }

@@ -139,13 +139,24 @@ pub async fn catalogue(
 }
 
 fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
-    match previous {
+    let outcome = match previous {
         None => Outcome::processed(format!("catalogued recording {}", entry.key.id())).with_output(
             OUTPUT_BINDING,
             ingest::catalogued_notification(entry).to_output(),
         ),
         Some(_) => Outcome::processed(format!("updated recording {}", entry.key.id())),
-    }
+    };
+    // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
+    outcome.with_output(
+        crate::integrity::OUTPUT_BINDING,
+        crate::integrity::HashRequest {
+            recording_id: entry.key.id(),
+            container: entry.container.clone(),
+            blob_name: entry.blob_name.clone(),
+            etag: entry.etag.clone(),
+        }
+        .to_output(),
+    )
 }
 
 /// Computes the class from the policy, merges it into the blob's tags (keeping other tags, holds

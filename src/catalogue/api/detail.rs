@@ -1,0 +1,142 @@
+//! `GET /api/recordings/{id}`: the row, its joined session, holds, tombstone, a portal link; and the
+//! access-audit row every detail read writes first (no audit row, no answer: fail closed).
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::problem::ApiError;
+use super::render::json_row;
+use crate::app::AppState;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::write_creating_table;
+use crate::invocation::decode::format_utc_millis;
+use crate::retention::policy::format_date;
+use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_annotations};
+
+/// Table of access-audit rows: `PartitionKey` = access day, `RowKey` = time + random suffix.
+pub const ACCESS_AUDIT_TABLE: &str = "accessaudit";
+/// Joined sessions (written by the audit-log functions; PK = tunnelId, RK = `session`).
+pub const SESSIONS_TABLE: &str = "sessions";
+/// Holds (written by retention; header rows at PK `hold`, RK = hold id).
+pub const HOLDS_TABLE: &str = "holds";
+/// Deletion tombstones (written by retention; same keys as the catalogue row).
+pub const DELETIONS_TABLE: &str = "deletions";
+
+/// Who read what, when, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// Principal name.
+    pub who: String,
+    /// Client address.
+    pub ip: String,
+    /// `User-Agent`.
+    pub agent: String,
+}
+
+/// Writes one access-audit row.
+///
+/// # Errors
+/// Table errors.
+pub async fn audit(
+    tables: &dyn TableStore,
+    access: &Access,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    now: OffsetDateTime,
+) -> Result<(), TableError> {
+    let at = format_utc_millis(now);
+    let e = json!({
+        "PartitionKey": format_date(now.date()),
+        "RowKey": format!("{at}-{}", uuid::Uuid::new_v4().simple()),
+        "Who": access.who, "Action": action, "Target": target, "Outcome": outcome,
+        "At": at, "ClientIp": access.ip, "UserAgent": access.agent,
+    });
+    let Value::Object(e) = e else { return Ok(()) };
+    write_creating_table(tables, ACCESS_AUDIT_TABLE, &e, WriteMode::Insert)
+        .await
+        .map(|_| ())
+}
+
+/// The detail document of recording `id`.
+///
+/// # Errors
+/// 400 for a malformed id, 404 when neither row nor tombstone exist, 503 on storage failures
+/// (including a failed audit write).
+pub async fn detail(state: &AppState, id: &str, access: &Access) -> Result<Value, ApiError> {
+    let key = RecordingKey::parse(id).ok_or_else(|| ApiError::bad("id", "not a recording id"))?;
+    let tables = state.tables.as_ref();
+    let row = point(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?;
+    let tombstone = point(tables, DELETIONS_TABLE, &key.pk, &key.rk).await?;
+    let outcome = if row.is_some() || tombstone.is_some() {
+        "found"
+    } else {
+        "not-found"
+    };
+    audit(
+        tables,
+        access,
+        "recording.read",
+        id,
+        outcome,
+        state.clock.now(),
+    )
+    .await?;
+    if outcome == "not-found" {
+        return Err(ApiError::NotFound(format!("recording {id}")));
+    }
+    let raw = row.unwrap_or_default();
+    let session = match get_str(&raw, "TunnelId").filter(|t| !t.is_empty()) {
+        Some(t) => point(tables, SESSIONS_TABLE, t, "session").await?,
+        None => None,
+    };
+    let mut holds = Vec::new();
+    for hold in get_str(&raw, "HoldIds").unwrap_or_default().split(',') {
+        if !hold.is_empty()
+            && let Some(h) = point(tables, HOLDS_TABLE, "hold", hold).await?
+        {
+            holds.push(Value::Object(h));
+        }
+    }
+    let bastion = session
+        .as_ref()
+        .and_then(|s| get_str(s, "BastionHost"))
+        .or_else(|| get_str(&raw, "BastionHost"))
+        .map(str::to_owned);
+    Ok(json!({
+        "id": id,
+        "recording": (!raw.is_empty()).then(|| json_row(&raw)),
+        "row": (!raw.is_empty()).then(|| Value::Object(raw.clone())),
+        "session": session.map(Value::Object),
+        "holds": holds,
+        "tombstone": tombstone.map(Value::Object),
+        "portalLink": portal_link(bastion.as_deref()),
+    }))
+}
+
+/// The Bastion host's *Session recordings* page when its resource id is known, else the Bastion list.
+pub fn portal_link(bastion_host: Option<&str>) -> String {
+    match bastion_host {
+        Some(id) if id.to_ascii_lowercase().starts_with("/subscriptions/") => {
+            format!("https://portal.azure.com/#@/resource{id}/sessionRecordings")
+        }
+        _ => "https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts".into(),
+    }
+}
+
+async fn point(
+    tables: &dyn TableStore,
+    table: &str,
+    pk: &str,
+    rk: &str,
+) -> Result<Option<Entity>, ApiError> {
+    match tables.get(table, pk, rk).await {
+        Ok(Some(mut s)) => {
+            strip_annotations(&mut s.entity);
+            Ok(Some(s.entity))
+        }
+        Ok(None) | Err(TableError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,169 @@
+//! `CatalogueApi`: the HTTP API under `/api/` (forwarded HTTP mode: plain axum routes that return real
+//! statuses), over the catalogue tables.
+//!
+//! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
+//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/health` ([`health`]).
+//! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
+
+pub mod auth;
+pub mod csv;
+pub mod detail;
+pub mod health;
+pub mod problem;
+pub mod query;
+pub mod render;
+pub mod search;
+pub mod token;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query as QueryParams, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use self::auth::{ROLE_READ, authorize, client_ip};
+use self::detail::Access;
+use self::problem::ApiError;
+use self::query::{Format, Query};
+use crate::app::AppState;
+use crate::catalogue::RECORDINGS_TABLE;
+
+/// The function (folder) name.
+pub const FUNCTION: &str = "CatalogueApi";
+
+/// API settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// `CATALOGUE_REQUIRE_PRINCIPAL` (default false): require the Easy Auth principal and roles.
+    pub require_principal: bool,
+    /// `CATALOGUE_MAX_RANGE_DAYS` (default 31): the widest `from`–`to` range.
+    pub max_range_days: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            require_principal: false,
+            max_range_days: 31,
+        }
+    }
+}
+
+impl ApiSettings {
+    /// Reads the settings through `env`; unparsable values fall back to the safe side
+    /// (a malformed `CATALOGUE_REQUIRE_PRINCIPAL` requires the principal).
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let d = Self::default();
+        let require_principal = env("CATALOGUE_REQUIRE_PRINCIPAL")
+            .map(|v| !v.trim().eq_ignore_ascii_case("false") && !v.trim().is_empty())
+            .unwrap_or(d.require_principal);
+        let max_range_days = env("CATALOGUE_MAX_RANGE_DAYS")
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| (1..=366).contains(n))
+            .unwrap_or(d.max_range_days);
+        Self {
+            require_principal,
+            max_range_days,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Api {
+    app: AppState,
+    settings: Arc<ApiSettings>,
+}
+
+/// The API routes, with settings from the process environment.
+pub fn routes(app: AppState) -> Router {
+    routes_with(app, ApiSettings::from_lookup(&|k| std::env::var(k).ok()))
+}
+
+/// The API routes with explicit settings (tests).
+pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
+    Router::new()
+        .route("/api/recordings", get(list))
+        .route("/api/recordings/{id}", get(one))
+        .route("/api/health", get(health::health))
+        .route("/api/{*rest}", axum::routing::any(unknown))
+        .with_state(Api {
+            app,
+            settings: Arc::new(settings),
+        })
+}
+
+fn access(headers: &HeaderMap, who: String) -> Access {
+    Access {
+        who,
+        ip: client_ip(headers),
+        agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(256)
+            .collect(),
+    }
+}
+
+async fn list(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let q = Query::parse(&params, accept, api.settings.max_range_days)?;
+    let fp = q.fingerprint();
+    let start = match &q.continuation {
+        Some(t) => Some(token::decode(t, &fp, &q.days())?),
+        None => None,
+    };
+    let found = search::search(api.app.tables.as_ref(), RECORDINGS_TABLE, &q, start).await?;
+    let next = found.next.as_ref().map(|c| token::encode(c, &fp));
+    Ok(match q.format {
+        Format::Json => {
+            let items: Vec<_> = found.rows.iter().map(render::json_row).collect();
+            axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
+                .into_response()
+        }
+        Format::Csv => {
+            let mut body = render::csv_header();
+            found
+                .rows
+                .iter()
+                .for_each(|r| body.push_str(&render::csv_row(r)));
+            let mut res = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                body,
+            )
+                .into_response();
+            if let Some(n) = next.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
+                res.headers_mut().insert("x-continuation", n);
+            }
+            res
+        }
+    })
+}
+
+async fn one(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let who = authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    let doc = detail::detail(&api.app, &id, &access(&headers, who)).await?;
+    Ok(axum::Json(doc).into_response())
+}
+
+async fn unknown() -> ApiError {
+    ApiError::NotFound("no such API route".into())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! RFC 7807-style problem responses: the only error shape the API returns.
+//!
+//! Bodies name the problem and, for bad input, the offending parameter; never an internal error
+//! text (storage errors are logged, redacted, and answered with a generic 503).
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::storage::StorageError;
+use crate::tables::TableError;
+use crate::telemetry::redact;
+
+/// An API failure, mapped to a status and a problem body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 400: a filter, id or token the caller must fix.
+    BadRequest(String),
+    /// 401: no (valid) principal while one is required.
+    Unauthenticated,
+    /// 403: the principal lacks the role.
+    Forbidden(&'static str),
+    /// 404.
+    NotFound(String),
+    /// 503: storage unavailable (details logged, not returned).
+    Unavailable,
+}
+
+impl ApiError {
+    /// A 400 naming the parameter.
+    pub fn bad(param: &str, why: impl std::fmt::Display) -> Self {
+        Self::BadRequest(format!("{param}: {why}"))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn title_detail(&self) -> (&'static str, String) {
+        match self {
+            Self::BadRequest(d) => ("Invalid request", d.clone()),
+            Self::Unauthenticated => (
+                "Authentication required",
+                "an App Service authentication principal is required".into(),
+            ),
+            Self::Forbidden(role) => ("Forbidden", format!("role {role} is required")),
+            Self::NotFound(d) => ("Not found", d.clone()),
+            Self::Unavailable => (
+                "Storage unavailable",
+                "the catalogue storage is unavailable; retry later".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (title, detail) = self.title_detail();
+        let body = json!({
+            "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail,
+        });
+        let mut res = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+        }
+        res
+    }
+}
+
+impl From<TableError> for ApiError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::NotFound => Self::NotFound("no such resource".into()),
+            other => {
+                tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: table storage failed");
+                Self::Unavailable
+            }
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound => Self::NotFound("no such resource".into()),
+            other => {
+                tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: blob storage failed");
+                Self::Unavailable
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The public shape of a catalogue row in JSON and CSV: one column list for both, so an export and
+//! an API page carry the same fields under the same names.
+
+use serde_json::{Map, Value};
+
+use super::csv;
+use crate::tables::{Entity, get_i64, get_str};
+
+/// `(public name, table property)`; integers are rendered as numbers in JSON.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("id", "RecordingId"),
+    ("sessionStart", "SessionStart"),
+    ("sessionEnd", "SessionEnd"),
+    ("durationMs", "DurationMs"),
+    ("blobCreated", "BlobCreated"),
+    ("userName", "UserName"),
+    ("userEmail", "UserEmail"),
+    ("clientIp", "ClientIp"),
+    ("protocol", "Protocol"),
+    ("targetVm", "TargetVm"),
+    ("targetResourceId", "TargetResourceId"),
+    ("tunnelId", "TunnelId"),
+    ("matchConfidence", "MatchConfidence"),
+    ("container", "Container"),
+    ("blobName", "BlobName"),
+    ("contentLength", "ContentLength"),
+    ("status", "Status"),
+    ("retentionClass", "RetentionClass"),
+    ("retainUntil", "RetainUntil"),
+    ("legalHold", "LegalHold"),
+    ("sha256", "Sha256"),
+    ("hashedLength", "HashedLength"),
+];
+
+const INTEGERS: &[&str] = &["DurationMs", "ContentLength", "HashedLength"];
+
+/// The JSON object of a row (absent properties omitted).
+pub fn json_row(e: &Entity) -> Value {
+    let mut m = Map::new();
+    for (name, prop) in COLUMNS {
+        let v = if INTEGERS.contains(prop) {
+            get_i64(e, prop).map(Value::from)
+        } else {
+            e.get(*prop).filter(|v| !v.is_null()).cloned()
+        };
+        if let Some(v) = v {
+            m.insert((*name).to_owned(), v);
+        }
+    }
+    Value::Object(m)
+}
+
+/// The CSV header line.
+pub fn csv_header() -> String {
+    csv::line(&COLUMNS.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+}
+
+/// One CSV line of a row (absent properties empty).
+pub fn csv_row(e: &Entity) -> String {
+    let cells: Vec<String> = COLUMNS
+        .iter()
+        .map(|(_, prop)| match e.get(*prop) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(v) => get_str(e, prop).map_or_else(|| v.to_string(), str::to_owned),
+        })
+        .collect();
+    csv::line(&cells)
+}

@@ -1,0 +1,100 @@
+//! Pure pieces: CSV cells, principals, client addresses, tokens, settings.
+
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::catalogue::api::ApiSettings;
+use crate::catalogue::api::auth::{Principal, client_ip};
+use crate::catalogue::api::csv::cell;
+use crate::catalogue::api::token::{Cursor, decode, encode};
+
+#[test]
+fn csv_cells() {
+    for (raw, want) in [
+        ("plain", "plain"),
+        ("", ""),
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("a,b", "\"a,b\""),
+        ("say \"hi\"", "\"say \"\"hi\"\"\""),
+        ("two\nlines", "\"two\nlines\""),
+        ("=a,\"b\"", "\"'=a,\"\"b\"\"\""),
+        ("a=b", "a=b"),
+    ] {
+        assert_eq!(cell(raw), want, "{raw:?}");
+    }
+}
+
+#[test]
+fn principals_decode_roles_of_both_claim_types() {
+    let enc =
+        |v: serde_json::Value| base64::engine::general_purpose::STANDARD.encode(v.to_string());
+    let p = Principal::decode(&enc(json!({"claims": [
+        {"typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role", "val": "Catalogue.Read"},
+        {"typ": "roles", "val": "Catalogue.Hold"},
+        {"typ": "name", "val": "Alice"}]}))).expect("decodes");
+    assert!(p.has("Catalogue.Read") && p.has("Catalogue.Hold") && !p.has("catalogue.read"));
+    assert_eq!(p.name, "Alice");
+    let custom = Principal::decode(&enc(json!({"role_typ": "r", "name_typ": "n",
+        "claims": [{"typ": "r", "val": "Catalogue.Read"}, {"typ": "n", "val": "svc"}]})))
+    .expect("decodes");
+    assert!(custom.has("Catalogue.Read"));
+    assert_eq!(custom.name, "svc");
+    assert!(Principal::decode("%%%").is_none());
+    assert!(Principal::decode(&enc(json!([1, 2]))).is_none());
+}
+
+#[test]
+fn client_addresses() {
+    for (headers, want) in [
+        (
+            vec![("x-forwarded-for", "203.0.113.9:4410, 10.1.1.1")],
+            "203.0.113.9",
+        ),
+        (
+            vec![("x-forwarded-for", "[2001:db8::1]:443")],
+            "2001:db8::1",
+        ),
+        (vec![("client-ip", "2001:db8::2")], "2001:db8::2"),
+        (vec![("client-ip", "198.51.100.1:80")], "198.51.100.1"),
+        (vec![], ""),
+    ] {
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            h.insert(k, v.parse().expect("value"));
+        }
+        assert_eq!(client_ip(&h), want);
+    }
+}
+
+#[test]
+fn tokens_round_trip_and_reject_tampering() {
+    let days = vec!["2025-03-01".to_owned(), "2025-03-02".to_owned()];
+    let c = Cursor {
+        day: "2025-03-02".into(),
+        skip: 7,
+    };
+    let t = encode(&c, "fp");
+    assert_eq!(decode(&t, "fp", &days), Ok(c));
+    assert!(decode(&t, "other", &days).is_err());
+    assert!(decode(&t, "fp", &days[..1]).is_err());
+    assert!(decode("", "fp", &days).is_err());
+    assert!(decode(&format!("{t}x"), "fp", &days).is_err());
+}
+
+#[test]
+fn settings_fail_safe() {
+    let s = |k: &'static str, v: &'static str| {
+        ApiSettings::from_lookup(&move |q: &str| (q == k).then(|| v.to_owned()))
+    };
+    assert!(!ApiSettings::from_lookup(&|_| None).require_principal);
+    assert!(s("CATALOGUE_REQUIRE_PRINCIPAL", "true").require_principal);
+    assert!(s("CATALOGUE_REQUIRE_PRINCIPAL", "yes").require_principal);
+    assert!(!s("CATALOGUE_REQUIRE_PRINCIPAL", "False").require_principal);
+    assert_eq!(s("CATALOGUE_MAX_RANGE_DAYS", "7").max_range_days, 7);
+    assert_eq!(s("CATALOGUE_MAX_RANGE_DAYS", "0").max_range_days, 31);
+}

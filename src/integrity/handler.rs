@@ -1,0 +1,139 @@
+//! `RecordingHash` (queue `hashrequests`): hashes one recording and records the digest in its
+//! catalogue row with an ETag-conditional merge that keeps every other property.
+//!
+//! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
+//! skipped (deletion is the sweep's and `verify`'s business). If the blob changed since the request,
+//! the current content is hashed and `HashedEtag` says which state the digest belongs to.
+
+use serde_json::Value;
+
+use super::hash::{CHUNK, HashError, Hashed, hash_blob};
+use super::{HashRequest, PROP_AT, PROP_ETAG, PROP_LENGTH, PROP_SHA256};
+use crate::app::AppState;
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::CatalogueRepo;
+use crate::invocation::decode::format_utc;
+use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::storage::{BlobRef, StorageError, normalize_etag};
+use crate::tables::{TableError, WriteMode, get_str, int64};
+
+const WRITE_ATTEMPTS: usize = 5;
+
+/// Decodes the `message` binding.
+///
+/// # Errors
+/// `Poison` for anything but a well-formed request naming a valid recording id.
+pub fn decode(inv: &Invocation) -> Result<(HashRequest, RecordingKey), HandlerError> {
+    let text = inv.request.data_text("message")?;
+    let req: HashRequest = serde_json::from_str(&text)
+        .map_err(|e| HandlerError::poison(format!("hash request: {e}")))?;
+    let key = RecordingKey::parse(&req.recording_id)
+        .ok_or_else(|| HandlerError::poison("hash request: invalid recordingId"))?;
+    Ok((req, key))
+}
+
+/// Handles one invocation.
+///
+/// # Errors
+/// `Poison` for unusable messages, `Retryable` for storage failures.
+pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    let (req, key) = decode(&inv)?;
+    hash_recording(&state, &key, &req.etag).await
+}
+
+/// Hashes the recording at `key` unless its row already holds the digest of the current state.
+///
+/// # Errors
+/// `Retryable` for storage failures.
+pub async fn hash_recording(
+    state: &AppState,
+    key: &RecordingKey,
+    requested_etag: &str,
+) -> Result<Outcome, HandlerError> {
+    let repo = CatalogueRepo::new(state.tables.clone());
+    let Some(row) = repo.get(key).await? else {
+        return Ok(Outcome::skipped(format!(
+            "recording {} is not catalogued",
+            key.id()
+        )));
+    };
+    let blob = BlobRef::new(row.value.container.clone(), row.value.blob_name.clone());
+    let current = match state.recordings.properties(&blob).await {
+        Err(StorageError::NotFound) => {
+            return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
+        }
+        other => other?.etag,
+    };
+    if hashed_at(&row.raw) == Some(normalize_etag(&current)) {
+        return Ok(Outcome::skipped("already hashed at the current ETag"));
+    }
+    let hashed = match hash_blob(state.recordings.as_ref(), &blob, CHUNK).await {
+        Ok(h) => h,
+        Err(HashError::Missing) => {
+            return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
+        }
+        Err(HashError::Unstable) => {
+            return Err(HandlerError::storage(anyhow::anyhow!(
+                "blob {blob} kept changing while being hashed"
+            )));
+        }
+        Err(HashError::Storage(e)) => return Err(e.into()),
+    };
+    record(state, &repo, key, row, &hashed).await?;
+    let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
+        String::new()
+    } else {
+        format!(
+            " (blob changed since the request; hashed ETag {})",
+            hashed.etag
+        )
+    };
+    Ok(Outcome::processed(format!(
+        "hashed recording {}: {} bytes{note}",
+        key.id(),
+        hashed.length
+    )))
+}
+
+/// `HashedEtag` of a row, normalised.
+pub fn hashed_at(raw: &crate::tables::Entity) -> Option<&str> {
+    get_str(raw, PROP_ETAG)
+        .filter(|e| !e.is_empty() && get_str(raw, PROP_SHA256).is_some())
+        .map(normalize_etag)
+}
+
+async fn record(
+    state: &AppState,
+    repo: &CatalogueRepo,
+    key: &RecordingKey,
+    mut row: crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>,
+    hashed: &Hashed,
+) -> Result<(), HandlerError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let mut raw = row.raw.clone();
+        raw.insert(PROP_SHA256.into(), Value::String(hashed.sha256.clone()));
+        raw.insert(PROP_ETAG.into(), Value::String(hashed.etag.clone()));
+        raw.insert(PROP_AT.into(), Value::String(format_utc(state.clock.now())));
+        int64(
+            &mut raw,
+            PROP_LENGTH,
+            i64::try_from(hashed.length).unwrap_or(i64::MAX),
+        );
+        match repo
+            .write(&row.value, Some(&raw), WriteMode::IfMatch(row.etag.clone()))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(TableError::PreconditionFailed) => match repo.get(key).await? {
+                Some(fresh) => row = fresh,
+                None => return Ok(()),
+            },
+            Err(TableError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(HandlerError::storage(anyhow::anyhow!(
+        "catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts",
+        key.id()
+    )))
+}

@@ -1,0 +1,111 @@
+//! Streaming SHA-256 of a blob with ranged reads.
+//!
+//! Memory is bounded by two chunks whatever the blob size: while one chunk is hashed the next
+//! ranged read is already in flight. The ETag is read before and after; if the blob changed while
+//! being read, the hash is retried (a mix of two versions would be a wrong digest).
+
+use sha2::{Digest, Sha256};
+
+use crate::storage::{BlobRef, BlobStore, StorageError};
+
+/// Default ranged-read size: 8 MiB (few round trips, modest memory).
+pub const CHUNK: u64 = 8 * 1024 * 1024;
+const ATTEMPTS: usize = 3;
+
+/// A digest of one blob state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashed {
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Bytes hashed.
+    pub length: u64,
+    /// ETag of the state hashed.
+    pub etag: String,
+}
+
+/// Why a hash could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The blob does not exist.
+    #[error("blob not found")]
+    Missing,
+    /// The blob kept changing while being read.
+    #[error("blob kept changing while being hashed")]
+    Unstable,
+    /// Storage failure.
+    #[error(transparent)]
+    Storage(StorageError),
+}
+
+impl From<StorageError> for HashError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound => Self::Missing,
+            other => Self::Storage(other),
+        }
+    }
+}
+
+/// Hashes the current content of `blob` in `chunk`-byte ranged reads.
+///
+/// # Errors
+/// `Missing`, `Unstable` or storage failures.
+pub async fn hash_blob(
+    store: &dyn BlobStore,
+    blob: &BlobRef,
+    chunk: u64,
+) -> Result<Hashed, HashError> {
+    let chunk = chunk.max(1);
+    for _ in 0..ATTEMPTS {
+        let before = store.properties(blob).await?.etag;
+        let (sha256, length) = digest(store, blob, chunk).await?;
+        let after = store.properties(blob).await?.etag;
+        if before == after {
+            return Ok(Hashed {
+                sha256,
+                length,
+                etag: after,
+            });
+        }
+    }
+    Err(HashError::Unstable)
+}
+
+async fn digest(
+    store: &dyn BlobStore,
+    blob: &BlobRef,
+    chunk: u64,
+) -> Result<(String, u64), StorageError> {
+    let mut hasher = Sha256::new();
+    let mut offset = 0u64;
+    let mut current = read(store, blob, 0, chunk).await?;
+    loop {
+        let len = current.len() as u64;
+        if len == 0 {
+            break;
+        }
+        offset += len;
+        if len < chunk {
+            hasher.update(&current);
+            break;
+        }
+        // Overlap: the next read is in flight while this chunk is hashed.
+        let (next, ()) = tokio::join!(read(store, blob, offset, chunk), async {
+            hasher.update(&current);
+        });
+        current = next?;
+    }
+    Ok((hex::encode(hasher.finalize()), offset))
+}
+
+async fn read(
+    store: &dyn BlobStore,
+    blob: &BlobRef,
+    offset: u64,
+    len: u64,
+) -> Result<bytes::Bytes, StorageError> {
+    match store.read_range(blob, offset, len).await {
+        Err(StorageError::RangeNotSatisfiable) => Ok(bytes::Bytes::new()),
+        other => other,
+    }
+}

@@ -1,0 +1,59 @@
+//! Integrity of recordings: SHA-256 of each recording's content, recorded in its catalogue row.
+//!
+//! [`hash`] streams a blob through SHA-256 with ranged reads in constant memory (two chunks: one
+//! being hashed, the next in flight); [`handler`] is the queue-triggered `RecordingHash` function
+//! fed by `RecordingCreated` through queue `hashrequests`; [`verify`] re-hashes catalogued rows and
+//! reports `recording.tampered` / `recording.missing` facts (CLI and timer).
+//!
+//! **Why not a blob index tag.** Blob index tags are capped at 10 per blob and already carry the
+//! retention scheme (class, retain-until, hold marks); a 64-character digest would spend one of the
+//! remaining slots on a value nobody filters by, and anyone with tag-write permission (the sweep's
+//! identity) could rewrite it next to the content. The digest is evidence, so it lives in the
+//! catalogue row (a separate store the recording writer cannot touch), with the hashed length and
+//! the ETag of the hashed state.
+
+pub mod handler;
+pub mod hash;
+pub mod verify;
+
+use serde::{Deserialize, Serialize};
+
+/// The function (folder, route) name.
+pub const FUNCTION: &str = "RecordingHash";
+/// Queue of hash requests.
+pub const QUEUE: &str = "hashrequests";
+/// `RecordingCreated`'s output binding name for that queue.
+pub const OUTPUT_BINDING: &str = "hashRequests";
+
+/// Catalogue properties written by the hash.
+pub const PROP_SHA256: &str = "Sha256";
+/// Length in bytes of the hashed content.
+pub const PROP_LENGTH: &str = "HashedLength";
+/// ETag of the hashed blob state.
+pub const PROP_ETAG: &str = "HashedEtag";
+/// When it was hashed.
+pub const PROP_AT: &str = "HashedAt";
+
+/// A queue message asking for one recording's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HashRequest {
+    /// Public recording id (`day~rowkey`).
+    pub recording_id: String,
+    /// Container.
+    pub container: String,
+    /// Blob name.
+    pub blob_name: String,
+    /// ETag of the catalogued state.
+    pub etag: String,
+}
+
+impl HashRequest {
+    /// The queue output value (a JSON object, never a bare string: see `InvokeResponse`).
+    pub fn to_output(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

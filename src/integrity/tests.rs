@@ -1,0 +1,251 @@
+//! Component tests over the fakes: streaming digest, RecordingCreated → RecordingHash through the
+//! queue output, idempotency, changed and vanished blobs, poison, and verification verdicts.
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::macros::datetime;
+
+use super::hash::hash_blob;
+use super::verify::{Sample, Verdict, verify_row};
+use super::{OUTPUT_BINDING, handler};
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::invocation::{HandlerError, Invocation, InvokeRequest, Outcome};
+use crate::storage::{BlobRef, BlobStore, Metadata};
+use crate::tables::{TableStore, WriteMode, get_i64, get_str};
+use crate::testing::{Fakes, blob_created, event_invocation, fakes};
+
+fn content(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+async fn put(f: &Fakes, name: &str, body: Vec<u8>) -> BlobRef {
+    let blob = BlobRef::new("recordings", name);
+    f.blobs
+        .put(
+            &blob,
+            Bytes::from(body),
+            "application/octet-stream",
+            &Metadata::new(),
+        )
+        .await
+        .expect("put");
+    blob
+}
+
+fn queue_invocation(message: &Value) -> Invocation {
+    // The host double-encodes a queue message: Data.message is a JSON string of the JSON text.
+    let body = json!({"Data": {"message": serde_json::to_string(&message.to_string()).expect("json")},
+        "Metadata": {"sys": {"MethodName": "RecordingHash"}}});
+    let raw = Bytes::from(body.to_string());
+    Invocation {
+        function: "RecordingHash",
+        id: "inv-h".into(),
+        host_version: None,
+        request: InvokeRequest::parse(&raw).expect("envelope"),
+        raw,
+    }
+}
+
+/// Catalogues `name` through RecordingCreated and returns its hash request output.
+async fn catalogue(f: &Fakes, name: &str, seq: &str) -> Value {
+    let out = crate::recordings::handler::handle(
+        f.state.clone(),
+        event_invocation("RecordingCreated", blob_created("recordings", name, seq)),
+    )
+    .await
+    .expect("catalogued");
+    match out {
+        Outcome::Processed { outputs, .. } => outputs[OUTPUT_BINDING].clone(),
+        Outcome::Skipped { reason } => panic!("skipped: {reason}"),
+    }
+}
+
+async fn row(f: &Fakes, id: &str) -> crate::tables::Entity {
+    let k = crate::catalogue::model::RecordingKey::parse(id).expect("id");
+    f.tables
+        .get(RECORDINGS_TABLE, &k.pk, &k.rk)
+        .await
+        .expect("get")
+        .expect("row")
+        .entity
+}
+
+#[tokio::test]
+async fn streaming_digest_matches_for_every_chunking() {
+    let f = fakes();
+    for size in [0usize, 1, 7, 64, 1000] {
+        let data = content(size);
+        let blob = put(&f, &format!("b{size}"), data.clone()).await;
+        let want = hex::encode(Sha256::digest(&data));
+        for chunk in [1u64, 3, 8, 64, 1000, 4096] {
+            let h = hash_blob(f.blobs.as_ref(), &blob, chunk)
+                .await
+                .expect("hash");
+            assert_eq!(
+                (h.sha256.as_str(), h.length),
+                (want.as_str(), size as u64),
+                "{size}/{chunk}"
+            );
+        }
+    }
+    let gone = hash_blob(f.blobs.as_ref(), &BlobRef::new("recordings", "none"), 8).await;
+    assert!(matches!(gone, Err(super::hash::HashError::Missing)));
+}
+
+#[tokio::test]
+async fn created_recordings_are_hashed_once_keeping_other_properties() {
+    let f = fakes();
+    let data = content(20_000);
+    let blob = put(
+        &f,
+        "2025/03/14/vm/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.rec",
+        data.clone(),
+    )
+    .await;
+    let req = catalogue(&f, &blob.name, "01").await;
+    let id = req["recordingId"].as_str().expect("id").to_owned();
+    assert_eq!(req["blobName"], blob.name.as_str());
+    // Another module joined a session meanwhile: its properties must survive the hash write.
+    let mut e = row(&f, &id).await;
+    e.insert("UserName".into(), json!("alice"));
+    f.tables
+        .write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
+        .await
+        .expect("join");
+    let first = handler::handle(f.state.clone(), queue_invocation(&req))
+        .await
+        .expect("hash");
+    assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");
+    let e = row(&f, &id).await;
+    assert_eq!(
+        get_str(&e, "Sha256"),
+        Some(hex::encode(Sha256::digest(&data)).as_str())
+    );
+    assert_eq!(get_i64(&e, "HashedLength"), Some(20_000));
+    assert_eq!(get_str(&e, "UserName"), Some("alice"));
+    assert_eq!(get_str(&e, "Status"), Some("catalogued"));
+    let again = handler::handle(f.state.clone(), queue_invocation(&req))
+        .await
+        .expect("dup");
+    assert!(matches!(again, Outcome::Skipped { .. }), "{again:?}");
+    // The blob changes under a stale request: the current content is hashed, with its ETag.
+    let new_etag = f
+        .blobs
+        .put(
+            &blob,
+            Bytes::from_static(b"other"),
+            "application/octet-stream",
+            &Metadata::new(),
+        )
+        .await
+        .expect("overwrite");
+    let third = handler::handle(f.state.clone(), queue_invocation(&req))
+        .await
+        .expect("rehash");
+    assert!(matches!(third, Outcome::Processed { .. }), "{third:?}");
+    let e = row(&f, &id).await;
+    assert_eq!(
+        get_str(&e, "Sha256"),
+        Some(hex::encode(Sha256::digest(b"other")).as_str())
+    );
+    assert_eq!(get_str(&e, "HashedEtag"), Some(new_etag.as_str()));
+    f.blobs
+        .delete_if_match(&blob, &new_etag)
+        .await
+        .expect("delete");
+    let mut e2 = e.clone();
+    e2.insert("HashedEtag".into(), json!("stale"));
+    f.tables
+        .write(RECORDINGS_TABLE, &e2, WriteMode::Upsert)
+        .await
+        .expect("w");
+    let gone = handler::handle(f.state.clone(), queue_invocation(&req))
+        .await
+        .expect("gone");
+    assert!(matches!(gone, Outcome::Skipped { .. }), "{gone:?}");
+}
+
+#[tokio::test]
+async fn unusable_messages_are_poison_and_unknown_rows_skipped() {
+    let f = fakes();
+    for bad in [
+        json!({"x": 1}),
+        json!({"recordingId": "nope", "container": "c", "blobName": "b", "etag": "e"}),
+    ] {
+        let r = handler::handle(f.state.clone(), queue_invocation(&bad)).await;
+        assert!(matches!(r, Err(HandlerError::Poison { .. })), "{bad}");
+    }
+    let unknown = json!({"recordingId": "2025-03-14~YQ", "container": "recordings", "blobName": "a", "etag": "e"});
+    let r = handler::handle(f.state.clone(), queue_invocation(&unknown))
+        .await
+        .expect("ok");
+    assert!(matches!(r, Outcome::Skipped { .. }));
+}
+
+#[tokio::test]
+async fn verification_finds_tampering_and_missing_blobs() {
+    let f = fakes();
+    let now = datetime!(2025-03-20 00:00 UTC);
+    let mut verdicts = Vec::new();
+    for (name, action) in [
+        ("intact", 0),
+        ("tampered", 1),
+        ("missing", 2),
+        ("expired", 3),
+        ("unhashed", 4),
+    ] {
+        let blob = put(&f, name, content(100)).await;
+        let req = catalogue(&f, name, "01").await;
+        let id = req["recordingId"].as_str().expect("id").to_owned();
+        if action != 4 {
+            handler::handle(f.state.clone(), queue_invocation(&req))
+                .await
+                .expect("hash");
+        }
+        let etag = f.blobs.properties(&blob).await.expect("props").etag;
+        match action {
+            1 => {
+                let mut c = content(100);
+                c[50] ^= 1;
+                f.blobs
+                    .put(&blob, Bytes::from(c), "x", &Metadata::new())
+                    .await
+                    .expect("tamper");
+            }
+            2 | 3 => f.blobs.delete_if_match(&blob, &etag).await.expect("delete"),
+            _ => {}
+        }
+        let mut e = row(&f, &id).await;
+        if action == 3 {
+            e.insert("RetainUntil".into(), json!("2025-03-19"));
+        }
+        verdicts.push(verify_row(&f.state, &e, now).await.expect("verify"));
+    }
+    let kinds: Vec<String> = verdicts
+        .iter()
+        .map(|v| match v {
+            Verdict::Finding(n) => n.kind.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Intact",
+            "recording.tampered",
+            "recording.missing",
+            "Expired",
+            "Unhashed"
+        ]
+    );
+}
+
+#[test]
+fn samples_are_deterministic_and_roughly_sized() {
+    let s = Sample::OneIn(10, "2025-W12".into());
+    let picked = (0..10_000).filter(|i| s.picks(&format!("id{i}"))).count();
+    assert!((700..1300).contains(&picked), "{picked}");
+    assert_eq!(s.picks("id1"), s.picks("id1"));
+    assert!(Sample::All.picks("x"));
+}
