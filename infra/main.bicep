@@ -164,6 +164,7 @@ var sameSourceAccount = recordingsAccountName == auditLogsAccountName && recordi
 // queue-triggered function (e.g. RecordingHash on `hashrequests`).
 var queues = [
   'notifications'
+  'hashrequests'
 ]
 
 // Event Grid-triggered functions, one subscription each. Add an entry to wire a new one.

@@ -174,8 +174,13 @@ async fn concurrent_duplicates_post_once_per_destination() {
     let inv = invocation(&notification("dup", "info"), 1);
     let calls = (0..4).map(|_| h.invoke("NotifyWebhook", &inv));
     let results = futures::future::join_all(calls).await;
-    let ok = results.iter().filter(|(s, _)| *s == 200).count();
-    assert!(ok >= 1, "{results:?}");
+    // Claims may split the destinations between the racing deliveries, so each may end Retryable
+    // (it saw another live claim); what must hold is one post per destination, and a 200 on the
+    // redelivery below.
+    assert!(
+        results.iter().all(|(s, _)| *s == 200 || *s == 500),
+        "{results:?}"
+    );
     assert_eq!(
         (
             rx.hits(TEAMS).len(),
