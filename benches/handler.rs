@@ -117,6 +117,8 @@ async fn load(
                 } else {
                     "b".into()
                 });
+                // Spawn every worker before awaiting any: the iterator above is lazy.
+                let workers: Vec<_> = workers.collect();
                 let t = Instant::now();
                 let res = client
                     .post(&url)
