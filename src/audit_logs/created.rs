@@ -13,6 +13,8 @@ use super::tail::{self, TickReport, blob};
 use crate::app::AppState;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::recordings::handler::decode_event;
+use crate::retention::tags::audit_log_retention;
+use crate::storage::{BlobRef, StorageError};
 
 /// Handles one invocation.
 ///
@@ -67,6 +69,10 @@ pub async fn register(
     let Ok(hour) = parse_blob_path(blob_name) else {
         return Ok(None);
     };
+    if !tag_retention(state, blob_name, created).await? {
+        // Deleted before we got to it: nothing to tail.
+        return Ok(None);
+    }
     let repo = CursorRepo::new(state.tables.clone());
     let fresh = Cursor::new(blob_name, hour.hour, created, &hour.bastion_host);
     repo.register(&fresh).await?;
@@ -89,6 +95,30 @@ pub async fn register(
     report.joined = r.flushed.joined;
     report.notifications = bursts(state, &r.flushed.failed_partitions).await?;
     Ok(Some(report))
+}
+
+/// Tags the hour blob with the audit-log retention class (`RETENTION_CLASS_AUDITLOGS`), so the
+/// sweep's single `retainUntil` range query finds it when it expires. Keeps other tags, holds and
+/// later dates. `false` when the blob no longer exists.
+async fn tag_retention(
+    state: &AppState,
+    blob_name: &str,
+    created: OffsetDateTime,
+) -> Result<bool, HandlerError> {
+    let blob = BlobRef::new(state.config.auditlogs_container.clone(), blob_name);
+    let existing = match state.audit_logs.get_tags(&blob).await {
+        Err(StorageError::NotFound) => return Ok(false),
+        other => other?,
+    };
+    let class = &state.config.retention.audit_logs_class;
+    let (tags, _) = audit_log_retention(&state.policy, class, &existing, created);
+    if tags != existing {
+        match state.audit_logs.set_tags(&blob, &tags, None).await {
+            Err(StorageError::NotFound) => return Ok(false),
+            other => other?,
+        }
+    }
+    Ok(true)
 }
 
 async fn bursts(

@@ -265,3 +265,31 @@ async fn ended_sessions_without_recording_are_reported_after_the_grace() {
         .is_empty()
     );
 }
+
+#[tokio::test]
+async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
+    use crate::retention::{TAG_CLASS, TAG_UNTIL};
+    use crate::storage::{BlobRef, BlobStore};
+    let k = kit(None);
+    k.create_log().await;
+    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
+        .await
+        .expect("register")
+        .expect("path");
+    let blob = BlobRef::new(
+        k.state.config.auditlogs_container.clone(),
+        crate::audit_logs::testkit::PATH,
+    );
+    let tags = k.state.audit_logs.get_tags(&blob).await.expect("tags");
+    assert_eq!(tags.get(TAG_CLASS).map(String::as_str), Some("audit-1y"));
+    let until = k.state.policy.until_for("audit-1y", NOW.date());
+    assert_eq!(tags.get(TAG_UNTIL), Some(&until));
+    // A vanished blob registers nothing.
+    let gone = "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/B/y=2025/m=03/d=14/h=10/m=00/PT1H.json";
+    assert!(
+        register(&k.state, gone, NOW, NOW, false)
+            .await
+            .expect("ok")
+            .is_none()
+    );
+}
