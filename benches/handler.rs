@@ -117,8 +117,6 @@ async fn load(
                 } else {
                     "b".into()
                 });
-                // Spawn every worker before awaiting any: the iterator above is lazy.
-                let workers: Vec<_> = workers.collect();
                 let t = Instant::now();
                 let res = client
                     .post(&url)
@@ -135,6 +133,8 @@ async fn load(
             lat
         })
     });
+    // Spawn every worker before awaiting any: the iterator above is lazy.
+    let workers: Vec<_> = workers.collect();
     let mut all: Vec<f64> = Vec::new();
     for w in workers {
         all.extend(w.await.expect("worker"));
