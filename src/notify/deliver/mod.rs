@@ -33,28 +33,35 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 pub struct Notifier {
     /// Settings.
     pub config: NotifyConfig,
-    /// The client, or why it could not be built (reported per invocation, retryable).
-    client: Result<reqwest::Client, String>,
+    /// The client, or why it could not be built (reported per invocation, retryable). Built on
+    /// first use: building a TLS client loads the root store, which is most of the handler's cold
+    /// start, and most invocations (every Event Grid and timer function) never notify directly.
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
     /// Per-destination pacing.
     pub pacer: Pacer,
 }
 
 impl Notifier {
-    /// Builds the client: no redirects, per-request timeouts set per call.
+    /// A notifier; the HTTP client (no redirects, per-request timeouts set per call) is built lazily.
     pub fn new(config: NotifyConfig) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "bastion-recordings-notify/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| redact(&e.without_url().to_string()));
         Self {
             config,
-            client,
+            client: std::sync::OnceLock::new(),
             pacer: Pacer::new(),
         }
+    }
+
+    fn client(&self) -> &Result<reqwest::Client, String> {
+        self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!(
+                    "bastion-recordings-notify/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .build()
+                .map_err(|e| redact(&e.without_url().to_string()))
+        })
     }
 }
 
@@ -141,7 +148,7 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> 
     let Some(endpoint) = n.config.endpoint(dest) else {
         return Delivery::Permanent("destination not configured".into());
     };
-    let client = match &n.client {
+    let client = match n.client() {
         Ok(c) => c,
         Err(e) => return Delivery::Retry(format!("HTTP client unavailable: {e}")),
     };
