@@ -94,6 +94,16 @@ impl Filter {
         Self::str("PartitionKey", Op::Eq, pk)
     }
 
+    /// The partition a filter is restricted to (`PartitionKey eq 'x'`, alone or in a top-level
+    /// `and`), if any.
+    pub fn pinned_partition(&self) -> Option<&str> {
+        match self {
+            Self::Cmp(prop, Op::Eq, Lit::Str(v)) if prop == "PartitionKey" => Some(v),
+            Self::And(parts) => parts.iter().find_map(Self::pinned_partition),
+            _ => None,
+        }
+    }
+
     /// Renders the OData `$filter` text.
     pub fn to_odata(&self) -> String {
         match self {

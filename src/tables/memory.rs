@@ -169,11 +169,17 @@ impl TableStore for InMemoryTables {
         };
         let mut items = Vec::new();
         let mut next = None;
-        for ((pk, rk), stored) in rows {
-            if let Some((spk, srk)) = start
-                && (pk.as_str(), rk.as_str()) < (spk, srk)
-            {
-                continue;
+        // Like the service, a query pinned to one partition reads only that partition (the
+        // benchmarks and the catalogue's day queries would otherwise scan the whole fake).
+        let from = match (start, filter.and_then(Filter::pinned_partition)) {
+            (Some((spk, srk)), _) => (spk.to_owned(), srk.to_owned()),
+            (None, Some(pk)) => (pk.to_owned(), String::new()),
+            (None, None) => (String::new(), String::new()),
+        };
+        let pinned = filter.and_then(Filter::pinned_partition);
+        for ((pk, rk), stored) in rows.range(from..) {
+            if pinned.is_some_and(|p| p != pk) {
+                break;
             }
             if !filter.is_none_or(|f| f.matches(&stored.entity)) {
                 continue;
