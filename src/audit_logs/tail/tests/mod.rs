@@ -269,7 +269,7 @@ async fn ended_sessions_without_recording_are_reported_after_the_grace() {
 #[tokio::test]
 async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     use crate::retention::{TAG_CLASS, TAG_UNTIL};
-    use crate::storage::{BlobRef, BlobStore};
+    use crate::storage::BlobRef;
     let k = kit(None);
     k.create_log().await;
     register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
