@@ -14,6 +14,11 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo deny (licenses, bans, sources)"
+if [ ! -x .tools/cargo/bin/cargo-deny ]; then
+  cargo install --quiet --locked cargo-deny --version 0.20.2 --root .tools/cargo
+fi
+.tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
 echo "== cargo test (unit, component, real-process e2e; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 cargo test --locked
 if [ -x scripts/ci-infra.sh ]; then
