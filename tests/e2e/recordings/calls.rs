@@ -1,0 +1,84 @@
+//! Storage calls per recording event on Azurite, counted through the library's counting decorators.
+
+use std::sync::Arc;
+
+use bastion_recordings::app::AppState;
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::storage::counting::CountingBlobStore;
+use bastion_recordings::storage::{BlobRef, BlobStore};
+use bastion_recordings::tables::TableStore;
+use bastion_recordings::tables::counting::CountingTables;
+
+use super::{Rig, SEQ1};
+use crate::harness::azurite;
+
+#[tokio::test]
+async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
+    let Some(cs) = azurite() else { return };
+    let rig = Rig::new(&cs).await;
+    rig.upload("counted", &[]).await;
+    let blobs = Arc::new(CountingBlobStore::new(rig.blobs()));
+    let tables = Arc::new(CountingTables::new(rig.tables()));
+    tables.ensure_table("recordings").await.expect("table");
+    let state = AppState::assemble(
+        rig.config.clone(),
+        Policy::builtin(),
+        blobs.clone(),
+        blobs.clone(),
+        blobs.clone(),
+        tables.clone(),
+        Arc::new(SystemClock),
+    );
+    for t in ["recordingkeys", "sessions", "sessionwindows"] {
+        tables.ensure_table(t).await.expect("table");
+    }
+    let raw = serde_json::to_vec(&rig.invocation("counted", SEQ1)).expect("json");
+    let inv = bastion_recordings::invocation::Invocation {
+        function: "RecordingCreated",
+        id: "count".into(),
+        host_version: None,
+        request: bastion_recordings::invocation::InvokeRequest::parse(&raw).expect("envelope"),
+        raw: raw.into(),
+    };
+    // The cataloguing path alone (what issue #2 budgets): properties + catalogue().
+    let event = bastion_recordings::recordings::handler::decode_event(&inv).expect("event");
+    let blob = BlobRef::new(rig.container(), "counted");
+    let (b0, t0) = (blobs.counts().total(), tables.counts().total());
+    let props = blobs.properties(&blob).await.expect("props");
+    bastion_recordings::recordings::handler::catalogue(&state, &event, &blob, &props)
+        .await
+        .expect("catalogued");
+    let calls = blobs.counts().total() - b0 + tables.counts().total() - t0;
+    eprintln!(
+        "storage calls to catalogue a new recording on Azurite: {calls} (blob {:?}, table {:?})",
+        blobs.counts(),
+        tables.counts()
+    );
+    assert!(calls <= 4, "{calls}");
+    // The whole event for a second recording, join included (reported, bounded).
+    rig.upload("counted2", &[]).await;
+    let raw2 = serde_json::to_vec(&rig.invocation("counted2", SEQ1)).expect("json");
+    let inv2 = bastion_recordings::invocation::Invocation {
+        request: bastion_recordings::invocation::InvokeRequest::parse(&raw2).expect("envelope"),
+        raw: raw2.into(),
+        ..inv.clone()
+    };
+    let (b1, t1) = (blobs.counts().total(), tables.counts().total());
+    let out = bastion_recordings::recordings::handler::handle(state.clone(), inv2.clone())
+        .await
+        .expect("processed");
+    assert!(matches!(
+        out,
+        bastion_recordings::invocation::Outcome::Processed { .. }
+    ));
+    let whole = blobs.counts().total() - b1 + tables.counts().total() - t1;
+    eprintln!("storage calls for a whole new-recording event (join included): {whole}");
+    assert!(whole <= 10, "{whole}");
+    let (b2, t2) = (blobs.counts().total(), tables.counts().total());
+    bastion_recordings::recordings::handler::handle(state, inv2)
+        .await
+        .expect("duplicate");
+    let dup = blobs.counts().total() - b2 + tables.counts().total() - t2;
+    assert!(dup <= 2, "duplicate costs {dup}");
+}
