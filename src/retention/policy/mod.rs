@@ -21,8 +21,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
-use crate::storage::Tags;
+use super::HELD_UNTIL;
+
+mod text;
+
+pub use text::{format_date, glob, is_tag_safe, merge_tags};
 
 /// The built-in policy: the classes of storage-retention-notifications.md §5, everything `ops-30d`.
 /// Tiering follows §5: PCI keeps the last 3 months "immediately available" (Hot/Cool), so Cold only
@@ -259,60 +262,6 @@ impl Rule {
                 .as_ref()
                 .is_none_or(|u| s.users.iter().any(|h| glob(u, h)))
     }
-}
-
-/// Case-insensitive match with `*` wildcards.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.to_ascii_lowercase(), text.to_ascii_lowercase());
-    let parts: Vec<&str> = p.split('*').collect();
-    if parts.len() == 1 {
-        return p == t;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !t.starts_with(first) || t.len() < first.len() + last.len() || !t.ends_with(last) {
-        return false;
-    }
-    let mut rest = &t[first.len()..t.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
-/// `YYYY-MM-DD`.
-pub fn format_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// True when `v` only uses characters allowed in blob index tags.
-pub fn is_tag_safe(v: &str) -> bool {
-    v.len() <= 256
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c))
-}
-
-/// Merges a computed retention into a blob's existing tags: other tags are kept; a legal hold is
-/// never lifted; an existing later `retainUntil` is never shortened (the pair with the later date
-/// wins). Returns the new tag set and the effective retention.
-pub fn merge_tags(existing: &Tags, computed: &Retention) -> (Tags, Retention) {
-    let old_class = existing.get(TAG_CLASS);
-    let old_until = existing.get(TAG_UNTIL);
-    let effective = match (old_class, old_until) {
-        (Some(c), Some(u)) if c == LEGAL_HOLD || u.as_str() > computed.until.as_str() => {
-            Retention {
-                class: c.clone(),
-                until: u.clone(),
-            }
-        }
-        _ => computed.clone(),
-    };
-    let mut tags = existing.clone();
-    tags.insert(TAG_CLASS.to_owned(), effective.class.clone());
-    tags.insert(TAG_UNTIL.to_owned(), effective.until.clone());
-    (tags, effective)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 use time::macros::datetime;
 
 use super::*;
+use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
+use crate::storage::Tags;
 
 #[test]
 fn builtin_policy_parses_with_all_classes() {
