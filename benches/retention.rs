@@ -12,9 +12,7 @@ use std::time::{Duration as StdDuration, Instant};
 use bastion_recordings::app::AppState;
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
-use bastion_recordings::clock::SystemClock;
-use bastion_recordings::config::Config;
-use bastion_recordings::retention::policy::{Policy, format_date};
+use bastion_recordings::retention::policy::format_date;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::azure::AzureBlobStore;
@@ -39,27 +37,9 @@ struct World {
 
 impl World {
     fn new(store: Arc<dyn BlobStore>, rec: &str) -> Self {
-        let env = [
-            ("HANDLER_IN_MEMORY", "true"),
-            ("RECORDINGS_CONTAINER", rec),
-            ("AUDITLOGS_CONTAINER", "bench-logs-none"),
-        ];
-        let config = Config::from_lookup(&|k| {
-            env.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .expect("config");
         let tables = Arc::new(InMemoryTables::new());
-        let state = AppState::assemble(
-            config,
-            Policy::builtin(),
-            store.clone(),
-            store.clone(),
-            store,
-            tables.clone(),
-            Arc::new(SystemClock),
-        );
+        let state =
+            AppState::over_stores(store, tables.clone(), rec, "bench-logs-none").expect("state");
         Self {
             state,
             tables,

@@ -150,6 +150,38 @@ impl AppState {
         }
     }
 
+    /// State whose every blob seam is `store` and whose tables are `tables`, with the given
+    /// containers and defaults otherwise: for benchmarks, tests and tools that bring their own stores.
+    ///
+    /// # Errors
+    /// `ConfigError` for invalid container names.
+    pub fn over_stores(
+        store: Arc<dyn BlobStore>,
+        tables: Arc<dyn TableStore>,
+        recordings_container: &str,
+        auditlogs_container: &str,
+    ) -> Result<Self, ConfigError> {
+        let env = [
+            ("HANDLER_IN_MEMORY", "true"),
+            ("RECORDINGS_CONTAINER", recordings_container),
+            ("AUDITLOGS_CONTAINER", auditlogs_container),
+        ];
+        let config = Config::from_lookup(&|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })?;
+        Ok(Self::assemble(
+            config,
+            Policy::builtin(),
+            store.clone(),
+            store.clone(),
+            store,
+            tables,
+            Arc::new(SystemClock),
+        ))
+    }
+
     /// Replaces the notification settings (no destinations by default).
     #[must_use]
     pub fn with_notify(mut self, config: NotifyConfig) -> Self {

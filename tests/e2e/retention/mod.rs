@@ -7,10 +7,8 @@ use std::sync::Arc;
 use bastion_recordings::app::AppState;
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
-use bastion_recordings::clock::SystemClock;
-use bastion_recordings::config::Config;
 use bastion_recordings::retention::hold::{Actor, Target, hold, release};
-use bastion_recordings::retention::policy::{Policy, format_date};
+use bastion_recordings::retention::policy::format_date;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
@@ -130,27 +128,8 @@ struct World {
 impl World {
     fn new(store: Arc<dyn BlobStore>) -> Self {
         let (rec, logs) = (harness::unique("rec"), harness::unique("logs"));
-        let env = [
-            ("HANDLER_IN_MEMORY", "true"),
-            ("RECORDINGS_CONTAINER", rec.as_str()),
-            ("AUDITLOGS_CONTAINER", logs.as_str()),
-        ];
-        let config = Config::from_lookup(&|k| {
-            env.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .expect("config");
         let tables = Arc::new(InMemoryTables::new());
-        let state = AppState::assemble(
-            config,
-            Policy::builtin(),
-            store.clone(),
-            store.clone(),
-            store,
-            tables.clone(),
-            Arc::new(SystemClock),
-        );
+        let state = AppState::over_stores(store, tables.clone(), &rec, &logs).expect("state");
         Self {
             state,
             tables,
