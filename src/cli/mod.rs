@@ -5,6 +5,7 @@
 //! variant, one [`Spec`] line in [`COMMANDS`] with its flag parser, and one arm in
 //! [`commands::run`].
 
+pub mod backfill;
 pub mod catalogue;
 pub mod commands;
 
@@ -27,6 +28,12 @@ pub enum Command {
         /// Follow continuations to the end (`export`) rather than one page (`query`).
         export: bool,
         /// Flags, as `(name, value)`.
+        flags: Vec<(String, String)>,
+    },
+    /// `backfill --from … --to … [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run]
+    /// [--restart] [--limit N]`: catalogue and tail what already exists.
+    Backfill {
+        /// Flags, as `(name, value)` (switches as `"true"`).
         flags: Vec<(String, String)>,
     },
     /// `verify --from … --to … [--sample N]`: re-hash and report tampered or missing recordings.
@@ -62,6 +69,11 @@ pub const COMMANDS: &[Spec] = &[
         name: "catalogue",
         usage: "catalogue query|export --from D --to D [--user U --vm V --format csv --out F …]",
         parse: parse_catalogue,
+    },
+    Spec {
+        name: "backfill",
+        usage: "backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run] [--restart] [--limit N]",
+        parse: backfill::parse,
     },
     Spec {
         name: "verify",
