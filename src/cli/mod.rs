@@ -186,6 +186,43 @@ mod tests {
                 ]
             })
         );
+        let Ok(Command::Backfill { flags }) = parse(&args(&[
+            "backfill",
+            "--from",
+            "2025-01-01",
+            "--to=2025-01-31",
+            "--dry-run",
+            "--recordings-only",
+            "--concurrency",
+            "3",
+            "--limit",
+            "5",
+        ])) else {
+            panic!("backfill parses")
+        };
+        let o = backfill::options(&flags).expect("options");
+        assert_eq!(
+            o.to - o.from,
+            time::Duration::days(31),
+            "a bare --to date is inclusive"
+        );
+        assert_eq!(
+            (o.concurrency, o.limit, o.dry_run, o.restart),
+            (3, Some(5), true, false)
+        );
+        assert_eq!(o.kinds, [crate::backfill::Kind::Recordings]);
+        let Ok(Command::Backfill { flags }) = parse(&args(&[
+            "backfill",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-01",
+        ])) else {
+            panic!("backfill parses")
+        };
+        let o = backfill::options(&flags).expect("options");
+        assert_eq!(o.concurrency, crate::backfill::DEFAULT_CONCURRENCY);
+        assert_eq!(o.kinds.len(), 2, "audit logs first, then recordings");
         assert!(matches!(
             parse(&args(&["verify", "--sample", "10"])),
             Ok(Command::Verify { .. })
@@ -204,6 +241,44 @@ mod tests {
             &["catalogue", "list"],
             &["catalogue", "query", "--from"],
             &["catalogue", "query", "stray"],
+            &["backfill"],
+            &["backfill", "--from", "2025-01-01"],
+            &["backfill", "--from", "2025-02-01", "--to", "2025-01-01"],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--concurrency",
+                "0",
+            ],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--limit",
+                "x",
+            ],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--bogus",
+            ],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--recordings-only",
+                "--audit-logs-only",
+            ],
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }
