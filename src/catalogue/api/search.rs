@@ -35,10 +35,10 @@ pub async fn search(
     q: &Query,
     start: Option<Cursor>,
 ) -> Result<Found, ApiError> {
-    if let Some(pk) = super::indexed::partition_for(q) {
-        if let Some(found) = super::indexed::search(tables, table, q, &pk, start.clone()).await? {
-            return Ok(found);
-        }
+    if let Some(pk) = super::indexed::partition_for(q)
+        && let Some(found) = super::indexed::search(tables, table, q, &pk, start.clone()).await?
+    {
+        return Ok(found);
     }
     let days = q.days();
     let first = start
