@@ -117,6 +117,11 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
     );
     assert_eq!(first["catalogued"], 3);
     assert!(err.contains("rerun to continue"), "{err}");
+    // stderr is a pipe here: plain progress lines, no terminal escape codes.
+    assert!(
+        err.contains("backfill: recordings: listing") && !err.contains('\u{1b}'),
+        "{err}"
+    );
     let mut sent = notifications(&lines);
     let (code, lines, err) = cli(&env, &base);
     assert_eq!(code, 0, "{err}");

@@ -80,7 +80,8 @@ pub async fn search(
             .buffered(READS_IN_FLIGHT)
             .try_collect()
             .await?;
-        for (rk, row) in read {
+        let hits = read.len();
+        for (i, (rk, row)) in read.into_iter().enumerate() {
             after = Some(rk);
             let Some(row) = row.filter(|r| q.matches(r)) else {
                 continue;
@@ -89,15 +90,14 @@ pub async fn search(
                 rows.push(row);
             }
             if rows.len() == q.limit {
-                let next = Cursor {
+                // No token after the last index row: a client never fetches an empty last page.
+                let more = i + 1 < hits || page.next.is_some();
+                let next = more.then(|| Cursor {
                     day,
                     skip: 0,
                     after,
-                };
-                return Ok(Some(super::search::Found {
-                    rows,
-                    next: Some(next),
-                }));
+                });
+                return Ok(Some(super::search::Found { rows, next }));
             }
         }
         match page.next {

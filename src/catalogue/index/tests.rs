@@ -155,6 +155,7 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         .await
         .expect("page 2");
     assert_eq!(second.rows.len(), 10);
+    assert!(second.next.is_none(), "the last page carries no token");
     let starts: Vec<&str> = first
         .rows
         .iter()
@@ -189,6 +190,20 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
             .rows
             .len(),
         3
+    );
+    let exact = query(&[
+        ("from", "2025-03-10"),
+        ("to", "2025-03-12"),
+        ("user", "ben"),
+        ("limit", "3"),
+    ]);
+    let page = search(&t, RECORDINGS_TABLE, &exact, None)
+        .await
+        .expect("search");
+    assert_eq!(
+        (page.rows.len(), page.next),
+        (3, None),
+        "full page at the end"
     );
 }
 
