@@ -92,7 +92,7 @@ pub async fn search(
             if rows.len() == q.limit {
                 // No token after the last index row: a client never fetches an empty last page.
                 let more = i + 1 < hits || page.next.is_some();
-                let next = more.then(|| Cursor {
+                let next = more.then_some(Cursor {
                     day,
                     skip: 0,
                     after,
