@@ -2,7 +2,8 @@
 //! statuses), over the catalogue tables.
 //!
 //! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
-//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/health` ([`health`]).
+//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/health` ([`health`]),
+//! `GET /api/ui` (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
@@ -14,6 +15,7 @@ pub mod query;
 pub mod render;
 pub mod search;
 pub mod token;
+pub mod ui;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -89,6 +91,7 @@ pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
         .route("/api/recordings", get(list))
         .route("/api/recordings/{id}", get(one))
         .route("/api/health", get(health::health))
+        .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))
         .with_state(Api {
             app,
