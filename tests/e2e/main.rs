@@ -13,3 +13,4 @@ mod recordings;
 mod retention;
 mod settings_drift;
 mod storage_contract;
+mod ui;

@@ -1,7 +1,10 @@
 // main.js — the form: defaults (today, UTC), deep links (the page's own query parameters prefill
 // it), searches (stale answers are dropped), and the page state the browser test waits for:
 // body[data-state] is loading/ready/error, body[data-search] counts searches.
-const FIELDS = ['user', 'vm', 'ip', 'protocol', 'status'];
+const FIELDS = ['user', 'vm', 'ip', 'protocol', 'status', 'session'];
+// `status` is the recordings' (catalogued/deleted), `session` the sessions' (recorded/unrecorded/
+// failed-login): each API gets only the filter it knows.
+const SESSION_FIELDS = ['from', 'to', 'user', 'vm', 'ip', 'protocol'];
 const form = document.getElementById('filters');
 const statusLine = document.getElementById('status');
 let generation = 0;
@@ -54,15 +57,39 @@ function readForm() {
   return { query };
 }
 
-// The timeline: sessions when the API has them, else the recordings as a labelled placeholder.
+function recordingQuery(query) {
+  return pick(query, [...SESSION_FIELDS, 'status']);
+}
+
+function pick(query, names) {
+  return Object.fromEntries(Object.entries(query).filter(([k]) => names.includes(k)));
+}
+
+// The timeline: every session of the range (bounded), or — while the sessions API is absent —
+// the recordings as a clearly labelled placeholder.
 async function loadTimeline(query) {
-  const { items, truncated } = await getAll('recordings', query);
   const note = document.getElementById('tl-note');
-  note.hidden = false;
-  note.textContent = 'Placeholder: this timeline shows recorded sessions only, from the recordings '
-    + 'catalogue; unrecorded sessions and failed logins appear once the sessions API is available.'
-    + (truncated ? ' Only the first pages of the range are shown.' : '');
-  return entriesFromRecordings(items);
+  const sessionQuery = pick(query, SESSION_FIELDS);
+  if (query.session) sessionQuery.status = query.session;
+  let found;
+  try {
+    found = await getAll('sessions', sessionQuery);
+    found.entries = entriesFromSessions(found.items);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
+    found = await getAll('recordings', pick(query, [...SESSION_FIELDS, 'status']));
+    found.entries = entriesFromRecordings(found.items);
+    found.placeholder = true;
+  }
+  const texts = [];
+  if (found.placeholder) {
+    texts.push('Placeholder: the sessions API is not available, so this timeline shows recorded '
+      + 'sessions only (from the recordings catalogue); unrecorded sessions and failed logins are missing.');
+  }
+  if (found.truncated) texts.push('Only the first pages of this range are shown; narrow the filters.');
+  note.hidden = texts.length === 0;
+  note.textContent = texts.join(' ');
+  return found.entries;
 }
 
 async function search() {
@@ -78,11 +105,12 @@ async function search() {
   const button = document.getElementById('f-search');
   button.disabled = true;
   try {
-    const [rows, entries] = await Promise.all([loadRecordings(query, false), loadTimeline(query)]);
+    const [rows, entries] = await Promise.all([loadRecordings(recordingQuery(query), false), loadTimeline(query)]);
     if (mine !== generation) return;
     renderTimeline(entries, Date.parse(query.from), Date.parse(query.to));
-    setState('ready', `${rows} recording${rows === 1 ? '' : 's'} on the first page; `
-      + `${entries.length} timeline entr${entries.length === 1 ? 'y' : 'ies'}.`, false);
+    const range = `${fmtTime(Date.parse(query.from)).slice(0, 16)} – ${fmtTime(Date.parse(query.to)).slice(0, 16)} UTC`;
+    setState('ready', `${range}: ${entries.length} session${entries.length === 1 ? '' : 's'} on the `
+      + `timeline, ${rows} recording${rows === 1 ? '' : 's'} on the first page.`, false);
   } catch (e) {
     if (mine === generation) setState('error', `Search failed — ${e.message}`, true);
   } finally {

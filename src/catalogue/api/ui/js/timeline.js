@@ -26,6 +26,22 @@ function entriesFromRecordings(items) {
   }).filter((e) => Number.isFinite(e.start));
 }
 
+// Timeline entries from `GET /api/sessions` items (docs/catalogue.md): a failed login is a failed
+// entry whatever else it has; otherwise recorded or not by its joined recording.
+function entriesFromSessions(items) {
+  return items.map((s) => {
+    const start = parseTime(s.start);
+    let end = parseTime(s.end);
+    const duration = s.durationMs === null || s.durationMs === undefined ? NaN : Number(s.durationMs);
+    if (!Number.isFinite(end) && Number.isFinite(duration)) end = start + duration;
+    const kind = s.outcome === 'failed-login' ? 'failed' : s.recorded === true ? 'recorded' : 'unrecorded';
+    return {
+      kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, open: !Number.isFinite(end),
+      user: str(s.userName || s.userEmail), ip: str(s.clientIp), protocol: str(s.protocol),
+    };
+  }).filter((e) => Number.isFinite(e.start));
+}
+
 function pickStep(span) {
   return STEPS.find((s) => span / s <= 8) || STEPS[STEPS.length - 1];
 }
@@ -35,7 +51,7 @@ function describe(e) {
   if (e.protocol) parts.push(e.protocol.toUpperCase());
   if (e.ip) parts.push(`from ${e.ip}`);
   const when = e.kind === 'failed' ? fmtTime(e.start)
-    : `${fmtTime(e.start)} – ${e.open ? 'still open' : fmtTime(e.end)}`;
+    : `${fmtTime(e.start)} – ${e.open ? 'end not logged yet' : fmtTime(e.end)}`;
   parts.push(`${when} UTC`);
   return parts.join(' · ');
 }
@@ -64,9 +80,10 @@ function ticks(from, to) {
   return { step, out };
 }
 
-function tickLabel(t, step, from) {
-  if (step >= DAY || t % DAY === 0 || t === from) return t % DAY === 0 ? fmtDay(t) : `${fmtDay(t)} ${fmtClock(t)}`;
-  return fmtClock(t);
+// The first tick and midnights carry the day; the others only the time of day.
+function tickLabel(t, step, first) {
+  if (step >= DAY) return fmtDay(t);
+  return first || t % DAY === 0 ? `${fmtDay(t)} ${fmtClock(t)}` : fmtClock(t);
 }
 
 function laneSummary(list) {
@@ -92,11 +109,11 @@ function renderTimeline(entries, from, to) {
   axis.setAttribute('aria-hidden', 'true');
   const axisTrack = el('div', 'tl-track');
   axis.append(el('div', 'tl-label'), axisTrack);
-  for (const t of [from, ...out.filter((t) => pct(t) > 6)]) {
-    const tick = el('span', t === from ? 'tl-tick first' : 'tl-tick', tickLabel(t, step, from));
+  out.forEach((t, i) => {
+    const tick = el('span', 'tl-tick', tickLabel(t, step, i === 0));
     tick.style.left = `${pct(t)}%`;
     axisTrack.append(tick);
-  }
+  });
   root.append(axis);
   const lanes = new Map();
   for (const e of entries) {
@@ -122,6 +139,12 @@ function lane(vm, list, g) {
   for (const t of g.out) {
     const line = el('span', 'tl-grid');
     line.style.left = `${g.pct(t)}%`;
+    track.append(line);
+  }
+  const now = Date.now();
+  if (now > g.from && now < g.to) {
+    const line = el('span', 'tl-now');
+    line.style.left = `${g.pct(now)}%`;
     track.append(line);
   }
   for (const e of list) track.append(entry(e, g));
