@@ -23,70 +23,31 @@ const HOSTILE_USER: &str = "<img src=x onerror=\"window.__pwned=1;alert(1)\">";
 /// A user name shaped like a spreadsheet formula.
 const FORMULA_USER: &str = "=cmd|' /C calc'!A0";
 
-/// One seeded session: tunnel id, user, VM, protocol, start and end (minutes before now), failed.
-struct Seed {
-    tunnel: &'static str,
-    user: &'static str,
-    vm: &'static str,
-    protocol: &'static str,
-    start: i64,
-    end: i64,
-    failed: bool,
-    recorded: bool,
+/// What a seeded session is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Recorded,
+    Unrecorded,
+    Failed,
 }
+use Kind::{Failed, Recorded, Unrecorded};
+
+/// One seeded session: tunnel number, user, VM, protocol, start and end (minutes before now), kind.
+struct Seed(u8, &'static str, &'static str, &'static str, i64, i64, Kind);
 
 const SEEDS: &[Seed] = &[
-    Seed {
-        tunnel: "a0000000-0000-4000-8000-000000000001",
-        user: "alice",
-        vm: "VM-WEB-01",
-        protocol: "ssh",
-        start: 170,
-        end: 120,
-        failed: false,
-        recorded: true,
-    },
-    Seed {
-        tunnel: "a0000000-0000-4000-8000-000000000002",
-        user: HOSTILE_USER,
-        vm: "VM-WEB-01",
-        protocol: "ssh",
-        start: 110,
-        end: 95,
-        failed: false,
-        recorded: true,
-    },
-    Seed {
-        tunnel: "a0000000-0000-4000-8000-000000000003",
-        user: "bob",
-        vm: "VM-DB-02",
-        protocol: "rdp",
-        start: 150,
-        end: 60,
-        failed: false,
-        recorded: false,
-    },
-    Seed {
-        tunnel: "a0000000-0000-4000-8000-000000000004",
-        user: FORMULA_USER,
-        vm: "VM-DB-02",
-        protocol: "rdp",
-        start: 75,
-        end: 75,
-        failed: true,
-        recorded: false,
-    },
-    Seed {
-        tunnel: "a0000000-0000-4000-8000-000000000005",
-        user: "carol",
-        vm: "VM-APP-03",
-        protocol: "ssh",
-        start: 45,
-        end: 20,
-        failed: false,
-        recorded: true,
-    },
+    Seed(1, "alice", "VM-WEB-01", "ssh", 170, 120, Recorded),
+    Seed(2, HOSTILE_USER, "VM-WEB-01", "ssh", 110, 95, Recorded),
+    Seed(3, "bob", "VM-DB-02", "rdp", 150, 60, Unrecorded),
+    Seed(4, FORMULA_USER, "VM-DB-02", "rdp", 75, 75, Failed),
+    Seed(5, "carol", "VM-APP-03", "ssh", 45, 20, Recorded),
 ];
+
+impl Seed {
+    fn tunnel(&self) -> String {
+        format!("a0000000-0000-4000-8000-{:012}", self.0)
+    }
+}
 
 fn at(now: OffsetDateTime, minutes_ago: i64) -> String {
     (now - time::Duration::minutes(minutes_ago))
@@ -103,11 +64,11 @@ fn local(t: OffsetDateTime) -> String {
 fn audit_lines(s: &Seed, now: OffsetDateTime) -> String {
     let vm_id = format!(
         "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{}",
-        s.vm
+        s.2
     );
     let props = |message: &str| {
-        json!({"userName": s.user, "clientIpAddress": "203.0.113.10", "clientPort": 50000,
-            "protocol": s.protocol, "targetResourceId": vm_id, "message": message, "tunnelId": s.tunnel})
+        json!({"userName": s.1, "clientIpAddress": "203.0.113.10", "clientPort": 50000,
+            "protocol": s.3, "targetResourceId": vm_id, "message": message, "tunnelId": s.tunnel()})
     };
     let record = |time: String, op: &str, props: Value| {
         json!({"time": time, "resourceId": BASTION, "operationName": format!("Microsoft.Network/BastionHost/{op}"),
@@ -115,18 +76,15 @@ fn audit_lines(s: &Seed, now: OffsetDateTime) -> String {
         .to_string()
             + "\n"
     };
-    if s.failed {
-        return record(at(now, s.start), "connect", props("Login Failed"));
+    if s.6 == Failed {
+        return record(at(now, s.4), "connect", props("Login Failed"));
     }
     let mut end = props("session ended");
-    end["sessionStartTime"] = json!(at(now, s.start));
-    end["sessionEndTime"] = json!(at(now, s.end));
-    end["duration"] = json!((s.start - s.end) * 60_000);
-    record(
-        at(now, s.start),
-        "connect",
-        props("Successfully Connected."),
-    ) + &record(at(now, s.end), "disconnect", end)
+    end["sessionStartTime"] = json!(at(now, s.4));
+    end["sessionEndTime"] = json!(at(now, s.5));
+    end["duration"] = json!((s.4 - s.5) * 60_000);
+    record(at(now, s.4), "connect", props("Successfully Connected."))
+        + &record(at(now, s.5), "disconnect", end)
 }
 
 /// The fixture event, pointed at `container/name` on Azurite's account, sent now.
@@ -188,8 +146,8 @@ async fn seed(
     tick["Metadata"]["sys"]["UtcNow"] = json!(at(now, 0));
     invoke_ok(handler, "AuditLogTail", &tick).await;
     let container = env.get("RECORDINGS_CONTAINER");
-    for s in SEEDS.iter().filter(|s| s.recorded) {
-        let name = format!("{}/{}.mp4", s.vm.to_ascii_lowercase(), s.tunnel);
+    for s in SEEDS.iter().filter(|s| s.6 == Recorded) {
+        let name = format!("{}/{}.mp4", s.2.to_ascii_lowercase(), s.tunnel());
         let blob = BlobRef::new(container, name.clone());
         blobs
             .put(
@@ -217,21 +175,12 @@ async fn seed(
 /// What the page must show for the seeds (the sessions API decides whether the timeline has
 /// unrecorded sessions and failed logins, or only the recordings placeholder).
 fn expectations(now: OffsetDateTime, sessions_api: bool) -> Value {
-    let kinds = |k: &str| {
-        SEEDS
-            .iter()
-            .filter(|s| match k {
-                "failed" => s.failed,
-                "recorded" => s.recorded,
-                _ => !s.failed && !s.recorded,
-            })
-            .count()
-    };
-    let shown = |s: &&Seed| sessions_api || s.recorded;
+    let kinds = |k: Kind| SEEDS.iter().filter(|s| s.6 == k).count();
+    let shown = |s: &&Seed| sessions_api || s.6 == Recorded;
     let mut vms: Vec<String> = SEEDS
         .iter()
         .filter(shown)
-        .map(|s| s.vm.to_ascii_lowercase())
+        .map(|s| s.2.to_ascii_lowercase())
         .collect();
     vms.sort();
     vms.dedup();
@@ -243,11 +192,11 @@ fn expectations(now: OffsetDateTime, sessions_api: bool) -> Value {
         "key": KEY, "pageSize": 2, "sessionsApi": sessions_api,
         "from": local(now - time::Duration::hours(4)), "to": local(now + time::Duration::hours(1)),
         "tooWideFrom": local(now - time::Duration::days(60)),
-        "recordings": kinds("recorded"),
+        "recordings": kinds(Recorded),
         "kinds": {
-            "recorded": kinds("recorded"),
-            "unrecorded": if sessions_api { kinds("unrecorded") } else { 0 },
-            "failed": if sessions_api { kinds("failed") } else { 0 },
+            "recorded": kinds(Recorded),
+            "unrecorded": if sessions_api { kinds(Unrecorded) } else { 0 },
+            "failed": if sessions_api { kinds(Failed) } else { 0 },
         },
         "vms": vms,
         "hostileTable": [HOSTILE_USER], "hostileTimeline": hostile,
