@@ -126,7 +126,10 @@ type JoinView<'a> = (
 );
 
 /// What the `sessionwindows` row shows beyond the join view (see `GET /api/sessions`).
-type ListedView<'a> = (JoinView<'a>, Option<(&'a str, &'a str, &'a str, Option<i64>)>);
+type ListedView<'a> = (
+    JoinView<'a>,
+    Option<(&'a str, &'a str, &'a str, Option<i64>)>,
+);
 
 fn listed(s: &SessionRecord) -> ListedView<'_> {
     (

@@ -111,8 +111,7 @@ pub fn valid_hold_id(id: &str) -> Result<(), String> {
 fn valid_url(u: &str) -> Result<String, String> {
     let parsed = url::Url::parse(u).map_err(|_| "blobUrl: not a URL".to_owned())?;
     let segments = parsed.path().trim_matches('/').split('/').count();
-    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() || segments < 2
-    {
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() || segments < 2 {
         return Err("blobUrl: must be http(s)://host/container/blob".into());
     }
     Ok(u.to_owned())
@@ -160,5 +159,8 @@ pub fn derived_id(target: &HoldTarget, key: Option<&RecordingKey>) -> String {
         (HoldTarget::One(Target::Url(u)), None) => ("url", u.clone()),
         (HoldTarget::Bulk(s), _) => ("bulk", serde_json::to_string(s).unwrap_or_default()),
     };
-    format!("{prefix}-{}", hex::encode(&Sha256::digest(text.as_bytes())[..8]))
+    format!(
+        "{prefix}-{}",
+        hex::encode(&Sha256::digest(text.as_bytes())[..8])
+    )
 }

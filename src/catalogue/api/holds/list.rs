@@ -76,8 +76,14 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
                     Err(e) => return Err(e.into()),
                 }
             }
-            let held = row.raw.get("LegalHold").and_then(Value::as_bool).unwrap_or(false);
-            Ok(json!({"recording": key.id(), "legalHold": held, "count": items.len(), "items": items}))
+            let held = row
+                .raw
+                .get("LegalHold")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            Ok(
+                json!({"recording": key.id(), "legalHold": held, "count": items.len(), "items": items}),
+            )
         }
     }
 }
@@ -89,9 +95,15 @@ pub(in crate::catalogue::api) async fn handle_list(
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
     authorize(&headers, api.settings.require_principal, ROLE_READ)?;
-    if let Some(k) = params.keys().find(|k| !matches!(k.as_str(), "recording" | "code")) {
+    if let Some(k) = params
+        .keys()
+        .find(|k| !matches!(k.as_str(), "recording" | "code"))
+    {
         return Err(ApiError::bad(k, "unknown parameter"));
     }
-    let recording = params.get("recording").map(String::as_str).filter(|r| !r.trim().is_empty());
+    let recording = params
+        .get("recording")
+        .map(String::as_str)
+        .filter(|r| !r.trim().is_empty());
     list(&api.app, recording).await.map(axum::Json)
 }

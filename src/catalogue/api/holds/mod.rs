@@ -17,8 +17,8 @@ use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 pub use body::{HoldRequest, HoldTarget, derived_id};
-pub use list::list;
 pub(super) use list::handle_list;
+pub use list::list;
 
 use super::Api;
 use super::auth::{PRINCIPAL_HEADER, Principal, ROLE_HOLD, authorize};
@@ -44,7 +44,12 @@ pub fn api_error(e: HoldError) -> ApiError {
     }
 }
 
-fn actor_of(headers: &HeaderMap, required: bool, reason: &str, state: &AppState) -> Result<Actor, ApiError> {
+fn actor_of(
+    headers: &HeaderMap,
+    required: bool,
+    reason: &str,
+    state: &AppState,
+) -> Result<Actor, ApiError> {
     let name = authorize(headers, required, ROLE_HOLD)?;
     let has_principal = headers
         .get(PRINCIPAL_HEADER)
@@ -52,7 +57,11 @@ fn actor_of(headers: &HeaderMap, required: bool, reason: &str, state: &AppState)
         .and_then(Principal::decode)
         .is_some();
     Ok(Actor {
-        who: if has_principal { name } else { ANONYMOUS.into() },
+        who: if has_principal {
+            name
+        } else {
+            ANONYMOUS.into()
+        },
         why: reason.to_owned(),
         at: state.clock.now(),
     })
@@ -85,7 +94,10 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
     match &req.target {
         HoldTarget::One(t) => {
             let key = key_of(state, t).await?;
-            let id = req.hold_id.clone().unwrap_or_else(|| derived_id(&req.target, Some(&key)));
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, Some(&key)));
             match hold::hold(state, &id, &Target::Key(key.clone()), actor).await {
                 Ok(_) => Ok(json!({"holdId": id, "recordings": [key.id()], "count": 1})),
                 Err(HoldError::NotFound(_)) => Err(gone(state, &key).await?),
@@ -93,8 +105,13 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
             }
         }
         HoldTarget::Bulk(sel) => {
-            let id = req.hold_id.clone().unwrap_or_else(|| derived_id(&req.target, None));
-            let n = bulk::hold_bulk(state, &id, sel, actor).await.map_err(api_error)?;
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, None));
+            let n = bulk::hold_bulk(state, &id, sel, actor)
+                .await
+                .map_err(api_error)?;
             Ok(json!({"holdId": id, "count": n, "selector": sel}))
         }
     }
@@ -104,12 +121,21 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
 ///
 /// # Errors
 /// 400 / 404 / 503.
-pub async fn release(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<Value, ApiError> {
+pub async fn release(
+    state: &AppState,
+    req: &HoldRequest,
+    actor: &Actor,
+) -> Result<Value, ApiError> {
     match &req.target {
         HoldTarget::One(t) => {
             let key = key_of(state, t).await?;
-            let id = req.hold_id.clone().unwrap_or_else(|| derived_id(&req.target, Some(&key)));
-            let r = hold::release(state, &id, &Target::Key(key), actor).await.map_err(api_error)?;
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, Some(&key)));
+            let r = hold::release(state, &id, &Target::Key(key), actor)
+                .await
+                .map_err(api_error)?;
             Ok(json!({
                 "holdId": id, "recording": r.recording, "released": 1,
                 "stillHeldBy": r.still_held_by,
@@ -117,8 +143,13 @@ pub async fn release(state: &AppState, req: &HoldRequest, actor: &Actor) -> Resu
             }))
         }
         HoldTarget::Bulk(_) => {
-            let id = req.hold_id.clone().unwrap_or_else(|| derived_id(&req.target, None));
-            let n = bulk::release_hold(state, &id, actor).await.map_err(api_error)?;
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, None));
+            let n = bulk::release_hold(state, &id, actor)
+                .await
+                .map_err(api_error)?;
             Ok(json!({"holdId": id, "released": n}))
         }
     }
@@ -137,7 +168,12 @@ pub(super) async fn post(
     // Authorization first: an unauthorized caller learns nothing about body validation.
     authorize(&headers, api.settings.require_principal, ROLE_HOLD)?;
     let req = parse_body(&bytes)?;
-    let actor = actor_of(&headers, api.settings.require_principal, &req.reason, &api.app)?;
+    let actor = actor_of(
+        &headers,
+        api.settings.require_principal,
+        &req.reason,
+        &api.app,
+    )?;
     set(&api.app, &req, &actor).await.map(axum::Json)
 }
 
@@ -149,6 +185,11 @@ pub(super) async fn delete(
 ) -> Result<axum::Json<Value>, ApiError> {
     authorize(&headers, api.settings.require_principal, ROLE_HOLD)?;
     let req = parse_body(&bytes)?;
-    let actor = actor_of(&headers, api.settings.require_principal, &req.reason, &api.app)?;
+    let actor = actor_of(
+        &headers,
+        api.settings.require_principal,
+        &req.reason,
+        &api.app,
+    )?;
     release(&api.app, &req, &actor).await.map(axum::Json)
 }

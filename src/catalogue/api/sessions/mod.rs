@@ -87,7 +87,9 @@ pub fn recorded(e: &Entity) -> bool {
 
 /// The session start (sort and range time).
 pub fn start(e: &Entity) -> Option<OffsetDateTime> {
-    get_str(e, "Start").filter(|s| !s.is_empty()).and_then(timestamp)
+    get_str(e, "Start")
+        .filter(|s| !s.is_empty())
+        .and_then(timestamp)
 }
 
 /// True when an index row lies in the range and passes every filter (case-insensitive equality).
