@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 pub mod commands;
+pub mod hold;
 
 /// What the process should do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,13 @@ pub enum Command {
     Catalogue {
         /// Follow continuations to the end (`export`) rather than one page (`query`).
         export: bool,
+        /// Flags, as `(name, value)`.
+        flags: Vec<(String, String)>,
+    },
+    /// `hold set|release|list [--recording ID | --blob URL | --from D --to D …] --reason R --by W`.
+    Hold {
+        /// set, release or list.
+        action: hold::HoldAction,
         /// Flags, as `(name, value)`.
         flags: Vec<(String, String)>,
     },
@@ -62,6 +70,16 @@ pub const COMMANDS: &[Spec] = &[
         name: "catalogue",
         usage: "catalogue query|export --from D --to D [--user U --vm V --format csv --out F …]",
         parse: parse_catalogue,
+    },
+    Spec {
+        name: "hold",
+        usage: "hold set|release --recording ID | --blob URL | --from D --to D [--user U --vm V --session S] --reason R --by WHO [--id HOLD]\n                 hold list [--recording ID]  legal holds (as POST/DELETE/GET /api/holds)",
+        parse: |rest| {
+            Ok(Command::Hold {
+                action: hold::action(rest.first().map(String::as_str))?,
+                flags: catalogue::flags(rest.get(1..).unwrap_or_default())?,
+            })
+        },
     },
     Spec {
         name: "verify",
