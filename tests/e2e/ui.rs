@@ -172,34 +172,20 @@ async fn seed(
     invoke_ok(handler, "AuditLogTail", &tick).await;
 }
 
-/// What the page must show for the seeds (the sessions API decides whether the timeline has
-/// unrecorded sessions and failed logins, or only the recordings placeholder).
-fn expectations(now: OffsetDateTime, sessions_api: bool) -> Value {
+/// What the page must show for the seeds.
+fn expectations(now: OffsetDateTime) -> Value {
     let kinds = |k: Kind| SEEDS.iter().filter(|s| s.6 == k).count();
-    let shown = |s: &&Seed| sessions_api || s.6 == Recorded;
-    let mut vms: Vec<String> = SEEDS
-        .iter()
-        .filter(shown)
-        .map(|s| s.2.to_ascii_lowercase())
-        .collect();
+    let mut vms: Vec<String> = SEEDS.iter().map(|s| s.2.to_ascii_lowercase()).collect();
     vms.sort();
     vms.dedup();
-    let mut hostile = vec![HOSTILE_USER];
-    if sessions_api {
-        hostile.push(FORMULA_USER);
-    }
     json!({
-        "key": KEY, "pageSize": 2, "sessionsApi": sessions_api,
+        "key": KEY, "pageSize": 2,
         "from": local(now - time::Duration::hours(4)), "to": local(now + time::Duration::hours(1)),
         "tooWideFrom": local(now - time::Duration::days(60)),
         "recordings": kinds(Recorded),
-        "kinds": {
-            "recorded": kinds(Recorded),
-            "unrecorded": if sessions_api { kinds(Unrecorded) } else { 0 },
-            "failed": if sessions_api { kinds(Failed) } else { 0 },
-        },
+        "kinds": {"recorded": kinds(Recorded), "unrecorded": kinds(Unrecorded), "failed": kinds(Failed)},
         "vms": vms,
-        "hostileTable": [HOSTILE_USER], "hostileTimeline": hostile,
+        "hostileTable": [HOSTILE_USER], "hostileTimeline": [HOSTILE_USER, FORMULA_USER],
         "filter": {"user": "alice", "recordings": 1, "entries": 1},
     })
 }
@@ -223,18 +209,11 @@ async fn timeline_page_in_headless_chromium() {
     let now = OffsetDateTime::now_utc();
     seed(&handler, &env, &blobs, now).await;
 
-    let probe = format!("/api/sessions?from={}&to={}", at(now, 240), at(now, -60));
-    let status = reqwest::get(handler.url(&probe))
-        .await
-        .expect("probe")
-        .status()
-        .as_u16();
-    let sessions_api = status != 404;
     let root = env!("CARGO_MANIFEST_DIR");
     let dir = format!("{root}/target/ui");
     std::fs::create_dir_all(&dir).expect("target/ui");
     let expect_path = format!("{dir}/expect.json");
-    std::fs::write(&expect_path, expectations(now, sessions_api).to_string()).expect("expect.json");
+    std::fs::write(&expect_path, expectations(now).to_string()).expect("expect.json");
     let run = tokio::process::Command::new("node")
         .arg(format!("{root}/tests/ui/timeline.mjs"))
         .arg(format!("http://{}", handler.addr))

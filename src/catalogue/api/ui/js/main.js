@@ -5,6 +5,7 @@ const FIELDS = ['user', 'vm', 'ip', 'protocol', 'status', 'session'];
 // `status` is the recordings' (catalogued/deleted), `session` the sessions' (recorded/unrecorded/
 // failed-login): each API gets only the filter it knows.
 const SESSION_FIELDS = ['from', 'to', 'user', 'vm', 'ip', 'protocol'];
+const SESSION_KINDS = { recorded: 'recorded', unrecorded: 'unrecorded', 'failed-login': 'failed' };
 const form = document.getElementById('filters');
 const statusLine = document.getElementById('status');
 let generation = 0;
@@ -65,31 +66,20 @@ function pick(query, names) {
   return Object.fromEntries(Object.entries(query).filter(([k]) => names.includes(k)));
 }
 
-// The timeline: every session of the range (bounded), or — while the sessions API is absent —
-// the recordings as a clearly labelled placeholder.
+// The timeline: every session of the range (bounded by TIMELINE_MAX_PAGES).
 async function loadTimeline(query) {
-  const note = document.getElementById('tl-note');
   const sessionQuery = pick(query, SESSION_FIELDS);
   if (query.session) sessionQuery.status = query.session;
-  let found;
-  try {
-    found = await getAll('sessions', sessionQuery);
-    found.entries = entriesFromSessions(found.items);
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 404) throw e;
-    found = await getAll('recordings', pick(query, [...SESSION_FIELDS, 'status']));
-    found.entries = entriesFromRecordings(found.items);
-    found.placeholder = true;
-  }
-  const texts = [];
-  if (found.placeholder) {
-    texts.push('Placeholder: the sessions API is not available, so this timeline shows recorded '
-      + 'sessions only (from the recordings catalogue); unrecorded sessions and failed logins are missing.');
-  }
-  if (found.truncated) texts.push('Only the first pages of this range are shown; narrow the filters.');
-  note.hidden = texts.length === 0;
-  note.textContent = texts.join(' ');
-  return found.entries;
+  const found = await getAll('sessions', sessionQuery);
+  // The API's `unrecorded` includes failed logins (they have no recording either); the
+  // timeline's kinds are exclusive, so keep only the chosen kind.
+  const only = SESSION_KINDS[query.session];
+  const note = document.getElementById('tl-note');
+  note.hidden = !found.truncated;
+  note.textContent = found.truncated
+    ? `Only the first ${TIMELINE_MAX_PAGES * TIMELINE_PAGE} sessions of this range are shown; narrow the filters.`
+    : '';
+  return entriesFromSessions(found.items).filter((e) => !only || e.kind === only);
 }
 
 async function search() {

@@ -13,19 +13,6 @@ const DAY = 24 * HOUR;
 const STEPS = [5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR,
   6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY];
 
-// Timeline entries from catalogue rows (each row is a recorded session).
-function entriesFromRecordings(items) {
-  return items.map((r) => {
-    const start = Number.isFinite(parseTime(r.sessionStart)) ? parseTime(r.sessionStart) : parseTime(r.blobCreated);
-    let end = parseTime(r.sessionEnd);
-    if (!Number.isFinite(end) && Number.isFinite(Number(r.durationMs))) end = start + Number(r.durationMs);
-    return {
-      kind: 'recorded', vm: vmName(r.targetVm, r.targetResourceId), start, end, open: false,
-      user: str(r.userName || r.userEmail), ip: str(r.clientIp), protocol: str(r.protocol),
-    };
-  }).filter((e) => Number.isFinite(e.start));
-}
-
 // Timeline entries from `GET /api/sessions` items (docs/catalogue.md): a failed login is a failed
 // entry whatever else it has; otherwise recorded or not by its joined recording.
 function entriesFromSessions(items) {
@@ -36,7 +23,8 @@ function entriesFromSessions(items) {
     if (!Number.isFinite(end) && Number.isFinite(duration)) end = start + duration;
     const kind = s.outcome === 'failed-login' ? 'failed' : s.recorded === true ? 'recorded' : 'unrecorded';
     return {
-      kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, open: !Number.isFinite(end),
+      kind, vm: vmName(s.targetVm, s.targetResourceId), start, end,
+      open: kind !== 'failed' && !Number.isFinite(end),
       user: str(s.userName || s.userEmail), ip: str(s.clientIp), protocol: str(s.protocol),
     };
   }).filter((e) => Number.isFinite(e.start));
