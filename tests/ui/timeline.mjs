@@ -112,8 +112,13 @@ try {
   await page.selectOption('#f-session', '');
   await page.click('#f-search');
   same(await settled(page, 6), 'ready', 'state for the screenshot');
+  await page.click('#more');
+  await page.waitForFunction(() => document.body.dataset.state !== 'loading');
   mkdirSync(path.dirname(shot), { recursive: true });
   await page.screenshot({ path: shot, fullPage: true });
+  await page.setViewportSize({ width: 760, height: 900 });
+  await page.waitForTimeout(300); // the timeline redraws its axis after a resize
+  await page.screenshot({ path: shot.replace(/\.png$/, '-narrow.png'), fullPage: true });
 
   same(await page.evaluate(() => window.__violations), [], 'CSP violations');
   const origin = new URL(base).origin;

@@ -30,8 +30,9 @@ function entriesFromSessions(items) {
   }).filter((e) => Number.isFinite(e.start));
 }
 
-function pickStep(span) {
-  return STEPS.find((s) => span / s <= 8) || STEPS[STEPS.length - 1];
+// The smallest step giving at most `max` ticks (labels need ~100 px each).
+function pickStep(span, max) {
+  return STEPS.find((s) => span / s <= max) || STEPS[STEPS.length - 1];
 }
 
 function describe(e) {
@@ -61,8 +62,8 @@ function pack(entries, minSpan) {
   return Math.max(rowsEnd.length, 1);
 }
 
-function ticks(from, to) {
-  const step = pickStep(to - from);
+function ticks(from, to, width) {
+  const step = pickStep(to - from, Math.max(2, Math.min(10, Math.floor(width / 100))));
   const out = [];
   for (let t = Math.ceil(from / step) * step; t < to; t += step) out.push(t);
   return { step, out };
@@ -80,7 +81,16 @@ function laneSummary(list) {
     .filter(([k]) => n(k) > 0).map(([k, word]) => `${n(k)} ${word}`).join(' · ');
 }
 
+// The last drawing's input, redrawn when the width changes (tick density follows the width).
+let lastTimeline = null;
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => lastTimeline && renderTimeline(...lastTimeline), 100);
+});
+
 function renderTimeline(entries, from, to) {
+  lastTimeline = [entries, from, to];
   const root = document.getElementById('timeline');
   root.replaceChildren();
   for (const k of Object.keys(KINDS)) {
@@ -92,7 +102,8 @@ function renderTimeline(entries, from, to) {
   }
   const span = to - from;
   const pct = (t) => ((Math.min(Math.max(t, from), to) - from) / span) * 100;
-  const { step, out } = ticks(from, to);
+  const labelWidth = Number.parseFloat(getComputedStyle(root).getPropertyValue('--label')) || 190;
+  const { step, out } = ticks(from, to, root.clientWidth - labelWidth);
   const axis = el('div', 'tl-axis');
   axis.setAttribute('aria-hidden', 'true');
   const axisTrack = el('div', 'tl-track');
