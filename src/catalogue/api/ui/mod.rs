@@ -80,8 +80,8 @@ pub(super) async fn page(State(api): State<Api>, headers: HeaderMap) -> Result<R
     Ok(respond(&PAGE))
 }
 
-fn respond(page: &Page) -> Response {
-    let mut res = (StatusCode::OK, page.html.clone()).into_response();
+fn respond(page: &'static Page) -> Response {
+    let mut res = (StatusCode::OK, page.html.as_str()).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
