@@ -134,3 +134,63 @@ pub async fn run(action: HoldAction, flags: Vec<(String, String)>) -> ExitCode {
         Err(e) => problem(&e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(f: &[(&str, &str)]) -> Vec<(String, String)> {
+        f.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn flags_become_the_api_request() {
+        let (req, by) = request(&flags(&[
+            ("recording", "2025-03-14~eA"),
+            ("reason", "case 9"),
+            ("by", "alice"),
+            ("id", "case-9"),
+        ]))
+        .expect("ok");
+        assert_eq!(
+            (by.as_str(), req.hold_id.as_deref()),
+            ("alice", Some("case-9"))
+        );
+        let (bulk, _) = request(&flags(&[
+            ("from", "2025-03-01"),
+            ("to", "2025-03-02"),
+            ("user", "mallory"),
+            ("vm", "VM-1"),
+            ("reason", "r"),
+            ("by", "b"),
+        ]))
+        .expect("bulk");
+        assert!(
+            matches!(bulk.target, holds::HoldTarget::Bulk(ref s) if s.vm.as_deref() == Some("vm-1"))
+        );
+        for bad in [
+            &[("recording", "2025-03-14~eA"), ("reason", "r")][..],
+            &[("recording", "2025-03-14~eA"), ("reason", "r"), ("by", " ")],
+            &[("recording", "2025-03-14~eA"), ("by", "b")],
+            &[
+                ("recording", "2025-03-14~eA"),
+                ("blob", "https://a/c/b"),
+                ("reason", "r"),
+                ("by", "b"),
+            ],
+            &[("user", "u"), ("reason", "r"), ("by", "b")],
+            &[
+                ("recording", "2025-03-14~eA"),
+                ("reason", "r"),
+                ("by", "b"),
+                ("force", "1"),
+            ],
+        ] {
+            assert!(request(&flags(bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(list_flags(&[]), Ok(None));
+        assert!(list_flags(&flags(&[("user", "u")])).is_err());
+        assert_eq!(action(Some("release")), Ok(HoldAction::Release));
+        assert!(action(None).is_err());
+    }
+}

@@ -73,7 +73,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "hold",
-        usage: "hold set|release --recording ID | --blob URL | --from D --to D [--user U --vm V --session S] --reason R --by WHO [--id HOLD]\n                 hold list [--recording ID]  legal holds (as POST/DELETE/GET /api/holds)",
+        usage: "hold set|release --recording ID | --blob URL | --from D --to D [--user U --vm V --session S]\n                   --reason R --by WHO [--id HOLD]   set/release a legal hold (as /api/holds)\n       handler hold list [--recording ID]       active holds, or one recording's",
         parse: |rest| {
             Ok(Command::Hold {
                 action: hold::action(rest.first().map(String::as_str))?,
@@ -196,6 +196,29 @@ mod tests {
             parse(&args(&["verify", "--sample", "10"])),
             Ok(Command::Verify { .. })
         ));
+        assert_eq!(
+            parse(&args(&[
+                "hold",
+                "set",
+                "--recording",
+                "d~k",
+                "--reason=r r"
+            ])),
+            Ok(Command::Hold {
+                action: hold::HoldAction::Set,
+                flags: vec![
+                    ("recording".into(), "d~k".into()),
+                    ("reason".into(), "r r".into())
+                ]
+            })
+        );
+        assert!(matches!(
+            parse(&args(&["hold", "list"])),
+            Ok(Command::Hold {
+                action: hold::HoldAction::List,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -210,9 +233,13 @@ mod tests {
             &["catalogue", "list"],
             &["catalogue", "query", "--from"],
             &["catalogue", "query", "stray"],
+            &["hold"],
+            &["hold", "put"],
+            &["hold", "set", "--reason"],
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }
         assert!(usage().contains("sweep --dry-run"));
+        assert!(usage().contains("handler hold set|release") && usage().contains("hold list"));
     }
 }

@@ -8,16 +8,16 @@
 
 mod fields;
 pub mod retag;
+mod windows;
 
 use fields::unchanged;
 pub use fields::{JOIN_PROPERTIES, apply_join, hints};
+use windows::{matched_windows, windows_around};
 
 use time::Duration;
 
 use super::correlate::{Confidence, Match, RecordingFacts, SKEW, match_heuristic};
-use super::repo::{
-    self, RECORDING_KEYS_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all,
-};
+use super::repo::{self, RECORDING_KEYS_TABLE, SESSIONS_TABLE, query_all};
 use super::sessions::{SESSION_ROW, SessionRecord};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
@@ -49,35 +49,6 @@ pub async fn get_session(
     )
     .await?;
     Ok(stored.and_then(|s| SessionRecord::from_entity(&s.entity)))
-}
-
-/// Index rows of sessions that started between `t - span` and `t` (whole days).
-async fn windows_around(
-    state: &AppState,
-    t: time::OffsetDateTime,
-    span: Duration,
-) -> Result<Vec<WindowRow>, TableError> {
-    let mut rows = Vec::new();
-    let mut day = (t - span).date();
-    while day <= t.date() {
-        let found = query_all(
-            &state.tables,
-            WINDOWS_TABLE,
-            &Filter::partition(&format_date(day)),
-            5000,
-        )
-        .await?;
-        rows.extend(
-            found
-                .iter()
-                .filter_map(|s| WindowRow::from_entity(&s.entity)),
-        );
-        day = match day.next_day() {
-            Some(d) => d,
-            None => break,
-        };
-    }
-    Ok(rows)
 }
 
 /// Records the GUIDs of a recording in `recordingkeys` so a session arriving later finds it.
@@ -143,7 +114,7 @@ pub async fn join_recording(
         }
         if unchanged(&entity, &row.raw) && entry == row.value {
             // Marking is idempotent; repeating it heals a crash between the row write and the marks.
-            let rows = matched_windows(state, &row.value, &m).await?;
+            let rows = matched_windows(state, &row.value, &m, session.as_ref()).await?;
             repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
             return Ok(Some(m));
         }
@@ -152,7 +123,7 @@ pub async fn join_recording(
             .await
         {
             Ok(_) => {
-                let rows = matched_windows(state, &row.value, &m).await?;
+                let rows = matched_windows(state, &row.value, &m, session.as_ref()).await?;
                 repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
                 return Ok(Some(m));
             }
@@ -201,23 +172,6 @@ async fn find_match(
         _ => None,
     };
     Ok((m, session))
-}
-
-async fn matched_windows(
-    state: &AppState,
-    entry: &CatalogueEntry,
-    m: &Match,
-) -> Result<Vec<WindowRow>, TableError> {
-    let rows = windows_around(
-        state,
-        entry.blob_created,
-        state.audit.open_session_max.max(Duration::days(1)),
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| m.tunnels.contains(&r.tunnel_id))
-        .collect())
 }
 
 /// Re-examines every recording that may belong to `session` (exact keys, then its time window).

@@ -142,6 +142,21 @@ pub async fn put_window(
     Ok(())
 }
 
+/// The index row of session `s`, if written.
+///
+/// # Errors
+/// Table errors.
+pub async fn row_of(
+    tables: &Arc<dyn TableStore>,
+    s: &SessionRecord,
+) -> Result<Option<WindowRow>, TableError> {
+    let Some(pk) = window_of(s) else {
+        return Ok(None);
+    };
+    let row = super::get(tables, WINDOWS_TABLE, &pk, &s.tunnel_id).await?;
+    Ok(row.and_then(|r| WindowRow::from_entity(&r.entity)))
+}
+
 /// Marks sessions as having (possibly) a recording: adds `recording_id` to each row's list.
 ///
 /// # Errors

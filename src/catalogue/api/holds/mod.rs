@@ -117,10 +117,26 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
     }
 }
 
+/// 404 for an unknown hold, 409 for one already released (a release is not repeated: the first
+/// release's who/why/when stay the record).
+async fn check_active(state: &AppState, id: &str) -> Result<(), ApiError> {
+    let header = match state.tables.get(hold::HOLDS_TABLE, "hold", id).await {
+        Err(crate::tables::TableError::NotFound) => None,
+        other => other?,
+    };
+    match header {
+        None => Err(ApiError::NotFound(format!("hold {id}"))),
+        Some(h) if crate::tables::get_str(&h.entity, "Status") == Some("released") => {
+            Err(ApiError::Conflict(format!("hold {id} is already released")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// Releases a hold; returns the response document.
 ///
 /// # Errors
-/// 400 / 404 / 503.
+/// 400 / 404 / 409 / 503.
 pub async fn release(
     state: &AppState,
     req: &HoldRequest,
@@ -133,9 +149,20 @@ pub async fn release(
                 .hold_id
                 .clone()
                 .unwrap_or_else(|| derived_id(&req.target, Some(&key)));
+            check_active(state, &id).await?;
             let r = hold::release(state, &id, &Target::Key(key), actor)
                 .await
                 .map_err(api_error)?;
+            // The last member released: close the hold itself so it leaves the active list.
+            if bulk::active_members(state, &id, 1)
+                .await
+                .map_err(api_error)?
+                .is_empty()
+            {
+                bulk::release_hold(state, &id, actor)
+                    .await
+                    .map_err(api_error)?;
+            }
             Ok(json!({
                 "holdId": id, "recording": r.recording, "released": 1,
                 "stillHeldBy": r.still_held_by,
@@ -147,6 +174,7 @@ pub async fn release(
                 .hold_id
                 .clone()
                 .unwrap_or_else(|| derived_id(&req.target, None));
+            check_active(state, &id).await?;
             let n = bulk::release_hold(state, &id, actor)
                 .await
                 .map_err(api_error)?;
