@@ -43,6 +43,17 @@ const SEEDS: &[Seed] = &[
     Seed(5, "carol", "VM-APP-03", "ssh", 45, 20, Recorded),
 ];
 
+impl Kind {
+    /// The page's `data-kind`.
+    fn name(self) -> &'static str {
+        match self {
+            Recorded => "recorded",
+            Unrecorded => "unrecorded",
+            Failed => "failed",
+        }
+    }
+}
+
 impl Seed {
     fn tunnel(&self) -> String {
         format!("a0000000-0000-4000-8000-{:012}", self.0)
@@ -178,6 +189,9 @@ fn expectations(now: OffsetDateTime) -> Value {
     let mut vms: Vec<String> = SEEDS.iter().map(|s| s.2.to_ascii_lowercase()).collect();
     vms.sort();
     vms.dedup();
+    let on_db = || SEEDS.iter().filter(|s| s.2 == "VM-DB-02");
+    let mut db_kinds: Vec<&str> = on_db().map(|s| s.6.name()).collect();
+    db_kinds.sort_unstable();
     json!({
         "key": KEY, "pageSize": 2,
         "from": local(now - time::Duration::hours(4)), "to": local(now + time::Duration::hours(1)),
@@ -187,6 +201,11 @@ fn expectations(now: OffsetDateTime) -> Value {
         "vms": vms,
         "hostileTable": [HOSTILE_USER], "hostileTimeline": [HOSTILE_USER, FORMULA_USER],
         "filter": {"user": "alice", "recordings": 1, "entries": 1},
+        // Mixed case: VM names match case-insensitively.
+        "vmFilter": {
+            "vm": "Vm-Db-02", "protocol": "rdp", "kinds": db_kinds,
+            "recordings": on_db().filter(|s| s.6 == Recorded).count(),
+        },
     })
 }
 

@@ -93,10 +93,20 @@ try {
   same(await settled(page, 3), 'ready', 'state after user filter');
   same(await rows(page), want.filter.recordings, 'rows for the user filter');
   same(await page.$$eval('.tl-entry', (es) => es.length), want.filter.entries, 'timeline entries for the user filter');
-  await page.selectOption('#f-session', 'unrecorded');
   await page.fill('#f-user', '');
+  await page.fill('#f-vm', want.vmFilter.vm);
+  await page.selectOption('#f-protocol', want.vmFilter.protocol);
   await page.click('#f-search');
-  same(await settled(page, 4), 'ready', 'state after session filter');
+  same(await settled(page, 4), 'ready', 'state after VM + protocol filter');
+  same(await rows(page), want.vmFilter.recordings, 'rows for the VM + protocol filter');
+  same(await page.isVisible('#rec-empty'), want.vmFilter.recordings === 0, 'empty-table message');
+  same(await page.$$eval('.tl-entry', (es) => es.map((e) => e.dataset.kind).sort()), want.vmFilter.kinds,
+    'timeline kinds for the VM + protocol filter');
+  await page.fill('#f-vm', '');
+  await page.selectOption('#f-protocol', '');
+  await page.selectOption('#f-session', 'unrecorded');
+  await page.click('#f-search');
+  same(await settled(page, 5), 'ready', 'state after session filter');
   same(await page.$$eval('.tl-entry', (es) => es.map((e) => e.dataset.kind)),
     Array(want.kinds.unrecorded).fill('unrecorded'), 'session filter shows unrecorded only');
   same(await rows(page), Math.min(want.pageSize, want.recordings), 'the session filter leaves the recordings table alone');
@@ -104,14 +114,14 @@ try {
   // An API error is shown, not swallowed: a range wider than the API allows.
   await page.fill('#f-from', want.tooWideFrom);
   await page.click('#f-search');
-  same(await settled(page, 5), 'error', 'state for a too-wide range');
+  same(await settled(page, 6), 'error', 'state for a too-wide range');
   check((await page.textContent('#status')).includes('400'), 'error text names the status');
 
   // Back to the full range for the screenshot.
   await page.fill('#f-from', want.from);
   await page.selectOption('#f-session', '');
   await page.click('#f-search');
-  same(await settled(page, 6), 'ready', 'state for the screenshot');
+  same(await settled(page, 7), 'ready', 'state for the screenshot');
   await page.click('#more');
   await page.waitForFunction(() => document.body.dataset.state !== 'loading');
   mkdirSync(path.dirname(shot), { recursive: true });

@@ -95,7 +95,10 @@ async function search() {
   const button = document.getElementById('f-search');
   button.disabled = true;
   try {
-    const [rows, entries] = await Promise.all([loadRecordings(recordingQuery(query), false), loadTimeline(query)]);
+    const [rows, entries] = await Promise.all([
+      loadRecordings(recordingQuery(query), false, () => mine === generation),
+      loadTimeline(query),
+    ]);
     if (mine !== generation) return;
     renderTimeline(entries, Date.parse(query.from), Date.parse(query.to));
     const range = `${fmtTime(Date.parse(query.from)).slice(0, 16)} – ${fmtTime(Date.parse(query.to)).slice(0, 16)} UTC`;
@@ -114,7 +117,7 @@ async function more() {
   button.disabled = true;
   setState('loading', 'Loading more…', false);
   try {
-    const n = await loadRecordings(null, true);
+    const n = await loadRecordings(null, true, () => mine === generation);
     if (mine === generation) setState('ready', `${n} more recording${n === 1 ? '' : 's'} loaded.`, false);
   } catch (e) {
     if (mine === generation) setState('error', `Loading more failed — ${e.message}`, true);

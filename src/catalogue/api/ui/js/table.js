@@ -66,16 +66,17 @@ function renderRecordings(items, append) {
     `${table.shown} recording${table.shown === 1 ? '' : 's'} shown${suffix}`;
 }
 
-async function loadRecordings(query, append) {
-  if (!append) {
-    table.query = query;
-    table.continuation = null;
-  }
+// One page of recordings: the first (a new query) or the next (`append`). `isCurrent` is asked
+// after the call, so an answer for a search that has since been replaced is dropped.
+async function loadRecordings(query, append, isCurrent) {
+  const base = append ? table.query : query;
   const body = await getJson('recordings', {
-    ...table.query,
+    ...base,
     limit: PAGE_SIZE,
     continuation: append ? table.continuation : null,
   });
+  if (!isCurrent()) return 0;
+  table.query = base;
   table.continuation = typeof body.continuation === 'string' ? body.continuation : null;
   renderRecordings(body.items, append);
   return body.items.length;
