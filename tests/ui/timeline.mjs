@@ -77,6 +77,12 @@ try {
   same(await page.isVisible('#tl-note'), false, 'no truncation note');
   same(await page.textContent('#n-unrecorded'), `(${want.kinds.unrecorded})`, 'legend count');
 
+  // A recorded entry leads to its row in the table.
+  same(await page.$$eval('.tl-entry.linked', (es) => es.length), want.kinds.recorded, 'recorded entries link to recordings');
+  await page.locator('.tl-entry.linked', { hasText: want.filter.user }).click();
+  same(await page.$$eval('#recordings tbody tr.selected td.user', (tds) => tds.map((td) => td.firstChild.textContent)),
+    [want.filter.user], 'clicked entry selects its recording row');
+
   // Hostile values: present as text, never as elements, nothing executed.
   const tableText = await page.textContent('#recordings tbody');
   const labels = await page.$$eval('.tl-entry', (es) => es.map((e) => e.getAttribute('aria-label')).join('\n'));

@@ -81,3 +81,18 @@ async function loadRecordings(query, append, isCurrent) {
   renderRecordings(body.items, append);
   return body.items.length;
 }
+
+// Scrolls to and marks the table row of a recording (from a timeline entry), if it is loaded.
+function showRecording(id) {
+  const rows = [...document.querySelectorAll('#recordings tbody tr')];
+  for (const r of rows) r.classList.remove('selected');
+  const row = rows.find((r) => r.dataset.id === id);
+  if (!row) {
+    statusLine.textContent = table.continuation
+      ? 'That recording is not on the loaded pages yet; use "Load more" below the table.'
+      : 'That recording is not in the table (its filters differ from the timeline\'s).';
+    return;
+  }
+  row.classList.add('selected');
+  row.scrollIntoView({ block: 'center', behavior: 'smooth' });
+}

@@ -23,7 +23,7 @@ function entriesFromSessions(items) {
     if (!Number.isFinite(end) && Number.isFinite(duration)) end = start + duration;
     const kind = s.outcome === 'failed-login' ? 'failed' : s.recorded === true ? 'recorded' : 'unrecorded';
     return {
-      kind, vm: vmName(s.targetVm, s.targetResourceId), start, end,
+      kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, recordingId: str(s.recordingId),
       open: kind !== 'failed' && !Number.isFinite(end),
       user: str(s.userName || s.userEmail), ip: str(s.clientIp), protocol: str(s.protocol),
     };
@@ -161,6 +161,12 @@ function entry(e, g) {
   node.setAttribute('aria-label', text);
   node.style.left = `${g.pct(e.start)}%`;
   node.style.top = `${e.row * LANE_ROW + 2}px`;
+  if (e.recordingId) {
+    node.classList.add('linked');
+    node.setAttribute('aria-label', `${text} · Enter shows its recording in the table`);
+    node.addEventListener('click', () => showRecording(e.recordingId));
+    node.addEventListener('keydown', (ev) => ev.key === 'Enter' && showRecording(e.recordingId));
+  }
   if (e.kind !== 'failed') {
     const end = e.open || !Number.isFinite(e.end) ? Math.min(Date.now(), g.to) : e.end;
     node.style.width = `${Math.max(g.pct(end) - g.pct(e.start), 0)}%`;
