@@ -30,7 +30,7 @@ function entriesFromSessions(items) {
   }).filter((e) => Number.isFinite(e.start));
 }
 
-// The smallest step giving at most `max` ticks (labels need ~100 px each).
+// The smallest step giving at most `max` ticks (labels need ~110 px each).
 function pickStep(span, max) {
   return STEPS.find((s) => span / s <= max) || STEPS[STEPS.length - 1];
 }
@@ -63,7 +63,7 @@ function pack(entries, minSpan) {
 }
 
 function ticks(from, to, width) {
-  const step = pickStep(to - from, Math.max(2, Math.min(10, Math.floor(width / 100))));
+  const step = pickStep(to - from, Math.max(2, Math.min(10, Math.floor(width / 110))));
   const out = [];
   for (let t = Math.ceil(from / step) * step; t < to; t += step) out.push(t);
   return { step, out };
@@ -109,6 +109,7 @@ function renderTimeline(entries, from, to) {
   const axisTrack = el('div', 'tl-track');
   axis.append(el('div', 'tl-label'), axisTrack);
   out.forEach((t, i) => {
+    if (pct(t) > 96) return; // a centred label there would overflow the card
     const tick = el('span', 'tl-tick', tickLabel(t, step, i === 0));
     tick.style.left = `${pct(t)}%`;
     axisTrack.append(tick);
