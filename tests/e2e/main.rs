@@ -3,6 +3,7 @@
 
 mod audit_logs;
 mod catalogue;
+mod catalogue_sessions;
 mod devhost;
 mod drift;
 mod harness;
