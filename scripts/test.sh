@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test, on a fresh machine: installs and starts Azurite (npm) on free ports,
-# then fmt, clippy, all unit/component/e2e tests with TEST_AZURITE=1, and the infra checks.
+# then fmt, clippy, all unit/component/e2e tests with TEST_AZURITE=1 and TEST_UI=1 (the timeline page in
+# headless Chromium; scripts/browser.sh installs Debian's chromium and playwright-core first), and the
+# infra checks.
 # Usage: scripts/test.sh            (CI calls exactly this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +21,10 @@ if [ ! -x .tools/cargo/bin/cargo-deny ]; then
   cargo install --quiet --locked cargo-deny --version 0.20.2 --root .tools/cargo
 fi
 .tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
-echo "== cargo test (unit, component, real-process e2e; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
-TEST_AZURITE=1 cargo test --locked
+echo "== browser for the UI test (chromium, playwright-core)"
+scripts/browser.sh
+echo "== cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
+TEST_AZURITE=1 TEST_UI=1 cargo test --locked
 if [ -x scripts/ci-infra.sh ]; then
   echo "== infra and packaging checks"
   scripts/ci-infra.sh

@@ -8,6 +8,7 @@
 pub mod backfill;
 pub mod catalogue;
 pub mod commands;
+pub mod hold;
 
 /// What the process should do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,13 @@ pub enum Command {
     /// [--restart] [--limit N]`: catalogue and tail what already exists.
     Backfill {
         /// Flags, as `(name, value)` (switches as `"true"`).
+        flags: Vec<(String, String)>,
+    },
+    /// `hold set|release|list [--recording ID | --blob URL | --from D --to D …] --reason R --by W`.
+    Hold {
+        /// set, release or list.
+        action: hold::HoldAction,
+        /// Flags, as `(name, value)`.
         flags: Vec<(String, String)>,
     },
     /// `verify --from … --to … [--sample N]`: re-hash and report tampered or missing recordings.
@@ -74,6 +82,16 @@ pub const COMMANDS: &[Spec] = &[
         name: "backfill",
         usage: "backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run] [--restart] [--limit N]",
         parse: backfill::parse,
+    },
+    Spec {
+        name: "hold",
+        usage: "hold set|release --recording ID | --blob URL | --from D --to D [--user U --vm V --session S]\n                   --reason R --by WHO [--id HOLD]   set/release a legal hold (as /api/holds)\n       handler hold list [--recording ID]       active holds, or one recording's",
+        parse: |rest| {
+            Ok(Command::Hold {
+                action: hold::action(rest.first().map(String::as_str))?,
+                flags: catalogue::flags(rest.get(1..).unwrap_or_default())?,
+            })
+        },
     },
     Spec {
         name: "verify",
@@ -147,141 +165,4 @@ fn parse_catalogue(rest: &[String]) -> Result<Command, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn no_arguments_serves_and_subcommands_parse() {
-        assert_eq!(parse(&[]), Ok(Command::Serve));
-        assert_eq!(
-            parse(&args(&["lifecycle-policy"])),
-            Ok(Command::LifecyclePolicy)
-        );
-        assert_eq!(
-            parse(&args(&["sweep", "--dry-run"])),
-            Ok(Command::Sweep { dry_run: true })
-        );
-        assert_eq!(
-            parse(&args(&["sweep", "--execute"])),
-            Ok(Command::Sweep { dry_run: false })
-        );
-        assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
-        assert_eq!(
-            parse(&args(&[
-                "catalogue",
-                "export",
-                "--from",
-                "2025-03-01",
-                "--vm=a=b"
-            ])),
-            Ok(Command::Catalogue {
-                export: true,
-                flags: vec![
-                    ("from".into(), "2025-03-01".into()),
-                    ("vm".into(), "a=b".into())
-                ]
-            })
-        );
-        let Ok(Command::Backfill { flags }) = parse(&args(&[
-            "backfill",
-            "--from",
-            "2025-01-01",
-            "--to=2025-01-31",
-            "--dry-run",
-            "--recordings-only",
-            "--concurrency",
-            "3",
-            "--limit",
-            "5",
-        ])) else {
-            panic!("backfill parses")
-        };
-        let o = backfill::options(&flags).expect("options");
-        assert_eq!(
-            o.to - o.from,
-            time::Duration::days(31),
-            "a bare --to date is inclusive"
-        );
-        assert_eq!(
-            (o.concurrency, o.limit, o.dry_run, o.restart),
-            (3, Some(5), true, false)
-        );
-        assert_eq!(o.kinds, [crate::backfill::Kind::Recordings]);
-        let Ok(Command::Backfill { flags }) = parse(&args(&[
-            "backfill",
-            "--from",
-            "2025-01-01",
-            "--to",
-            "2025-01-01",
-        ])) else {
-            panic!("backfill parses")
-        };
-        let o = backfill::options(&flags).expect("options");
-        assert_eq!(o.concurrency, crate::backfill::DEFAULT_CONCURRENCY);
-        assert_eq!(o.kinds.len(), 2, "audit logs first, then recordings");
-        assert!(matches!(
-            parse(&args(&["verify", "--sample", "10"])),
-            Ok(Command::Verify { .. })
-        ));
-    }
-
-    #[test]
-    fn mistakes_are_errors() {
-        for bad in [
-            &["sweep"][..],
-            &["sweep", "--dry-run", "--execute"],
-            &["sweep", "--dryrun"],
-            &["lifecycle-policy", "x"],
-            &["nope"],
-            &["catalogue"],
-            &["catalogue", "list"],
-            &["catalogue", "query", "--from"],
-            &["catalogue", "query", "stray"],
-            &["backfill"],
-            &["backfill", "--from", "2025-01-01"],
-            &["backfill", "--from", "2025-02-01", "--to", "2025-01-01"],
-            &[
-                "backfill",
-                "--from",
-                "2025-01-01",
-                "--to",
-                "2025-02-01",
-                "--concurrency",
-                "0",
-            ],
-            &[
-                "backfill",
-                "--from",
-                "2025-01-01",
-                "--to",
-                "2025-02-01",
-                "--limit",
-                "x",
-            ],
-            &[
-                "backfill",
-                "--from",
-                "2025-01-01",
-                "--to",
-                "2025-02-01",
-                "--bogus",
-            ],
-            &[
-                "backfill",
-                "--from",
-                "2025-01-01",
-                "--to",
-                "2025-02-01",
-                "--recordings-only",
-                "--audit-logs-only",
-            ],
-        ] {
-            assert!(parse(&args(bad)).is_err(), "{bad:?}");
-        }
-        assert!(usage().contains("sweep --dry-run"));
-    }
-}
+mod tests;

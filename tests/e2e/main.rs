@@ -4,6 +4,7 @@
 mod audit_logs;
 mod backfill;
 mod catalogue;
+mod catalogue_sessions;
 mod devhost;
 mod drift;
 mod harness;
@@ -14,3 +15,4 @@ mod recordings;
 mod retention;
 mod settings_drift;
 mod storage_contract;
+mod ui;

@@ -9,16 +9,17 @@
 mod fields;
 mod lookup;
 pub mod retag;
+mod windows;
 
 use fields::unchanged;
 pub use fields::{JOIN_PROPERTIES, apply_join, hints};
 pub use lookup::get_session;
-use lookup::windows_around;
+use windows::{matched_windows, windows_around};
 
 use time::Duration;
 
 use super::correlate::{Confidence, Match, RecordingFacts, SKEW, match_heuristic};
-use super::repo::{self, RECORDING_KEYS_TABLE, WindowRow, query_all};
+use super::repo::{self, RECORDING_KEYS_TABLE, query_all};
 use super::sessions::SessionRecord;
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
@@ -98,7 +99,7 @@ pub async fn join_recording(
         }
         if unchanged(&entity, &row.raw) && entry == row.value {
             // Marking is idempotent; repeating it heals a crash between the row write and the marks.
-            let rows = matched_windows(state, &row.value, &m).await?;
+            let rows = matched_windows(state, &row.value, &m, session.as_ref()).await?;
             repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
             return Ok(Some(m));
         }
@@ -113,7 +114,7 @@ pub async fn join_recording(
         {
             Ok(_) => {
                 index::remove_stale(state.tables.as_ref(), &row.raw, &written).await?;
-                let rows = matched_windows(state, &row.value, &m).await?;
+                let rows = matched_windows(state, &row.value, &m, session.as_ref()).await?;
                 repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
                 return Ok(Some(m));
             }
@@ -162,23 +163,6 @@ async fn find_match(
         _ => None,
     };
     Ok((m, session))
-}
-
-async fn matched_windows(
-    state: &AppState,
-    entry: &CatalogueEntry,
-    m: &Match,
-) -> Result<Vec<WindowRow>, TableError> {
-    let rows = windows_around(
-        state,
-        entry.blob_created,
-        state.audit.open_session_max.max(Duration::days(1)),
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| m.tunnels.contains(&r.tunnel_id))
-        .collect())
 }
 
 /// Re-examines every recording that may belong to `session` (exact keys, then its time window).

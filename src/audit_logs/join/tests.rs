@@ -4,6 +4,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::audit_logs::created::register;
+use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::tail::tick;
 use crate::audit_logs::testkit::{ALICE, Kit, NOW, PATH, kit, line};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
@@ -190,4 +191,29 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
         .expect("hook")
         .expect("match");
     assert_eq!(m.tunnels, ["s2"], "metadata hint narrows");
+}
+
+#[tokio::test]
+async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload() {
+    let k = kit(None);
+    feed(&k, &fixture()).await;
+    // Uploaded a week after the session: outside the heuristic window around the upload.
+    let key = k
+        .recording(
+            &format!("PLACEHOLDER-{ALICE}"),
+            datetime!(2025-03-21 09:42 UTC),
+            &[],
+        )
+        .await;
+    after_catalogue(&k.state, &key).await.expect("hook");
+    let stored = k
+        .state
+        .tables
+        .get(WINDOWS_TABLE, "2025-03-14", ALICE)
+        .await
+        .expect("get")
+        .expect("index row");
+    let w = WindowRow::from_entity(&stored.entity).expect("window row");
+    assert!(w.recorded, "{w:?}");
+    assert_eq!(w.recording_ids, vec![key.id()]);
 }

@@ -1,7 +1,8 @@
 //! The `sessionwindows` index: PK = session start day, RK = tunnelId, with the fields heuristic
 //! matching and detections need, so both are partition-scoped queries over a day or two instead of
 //! scans. Join state (`Recorded`, `RecordingIds`) and detection markers (`UnrecordedNotified`) live
-//! here and survive session updates.
+//! here and survive session updates. It also carries every field `GET /api/sessions` shows
+//! (client IP, target resource id, duration), so listing sessions is one partition query per day.
 
 use std::sync::Arc;
 
@@ -116,8 +117,18 @@ pub async fn put_window(
             ("UserEmail", &s.user_email),
             ("Protocol", &s.protocol),
             ("Outcome", &s.outcome),
+            // For `GET /api/sessions`, which lists from this index alone (no point reads).
+            ("ClientIp", &s.client_ip),
+            ("TargetResourceId", &s.target_resource_id),
         ] {
             set(&mut e, k, v.as_str());
+        }
+        match s.effective_duration_ms() {
+            Some(d) => crate::tables::int64(&mut e, "DurationMs", d),
+            None => {
+                e.remove("DurationMs");
+                e.remove("DurationMs@odata.type");
+            }
         }
         for flag in ["Recorded", "UnrecordedNotified"] {
             e.entry(flag).or_insert(Value::Bool(false));
@@ -129,6 +140,21 @@ pub async fn put_window(
     })
     .await?;
     Ok(())
+}
+
+/// The index row of session `s`, if written.
+///
+/// # Errors
+/// Table errors.
+pub async fn row_of(
+    tables: &Arc<dyn TableStore>,
+    s: &SessionRecord,
+) -> Result<Option<WindowRow>, TableError> {
+    let Some(pk) = window_of(s) else {
+        return Ok(None);
+    };
+    let row = super::get(tables, WINDOWS_TABLE, &pk, &s.tunnel_id).await?;
+    Ok(row.and_then(|r| WindowRow::from_entity(&r.entity)))
 }
 
 /// Marks sessions as having (possibly) a recording: adds `recording_id` to each row's list.

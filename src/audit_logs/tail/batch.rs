@@ -97,11 +97,14 @@ pub async fn flush(
             continue;
         };
         out.sessions += 1;
-        if before
-            .as_ref()
-            .is_none_or(|b| join_relevant(b) != join_relevant(&after))
-        {
+        let changed = |view: fn(&SessionRecord) -> ListedView<'_>| {
+            before.as_ref().is_none_or(|b| view(b) != view(&after))
+        };
+        let join_changed = changed(|s| (join_relevant(s), None));
+        if join_changed || changed(listed) {
             put_window(&state.tables, &after, now).await?;
+        }
+        if join_changed {
             out.joined += join::join_session(state, &after).await?;
         }
     }
@@ -121,6 +124,24 @@ type JoinView<'a> = (
     &'a str,
     &'a str,
 );
+
+/// What the `sessionwindows` row shows beyond the join view (see `GET /api/sessions`).
+type ListedView<'a> = (
+    JoinView<'a>,
+    Option<(&'a str, &'a str, &'a str, Option<i64>)>,
+);
+
+fn listed(s: &SessionRecord) -> ListedView<'_> {
+    (
+        join_relevant(s),
+        Some((
+            &s.client_ip,
+            &s.target_resource_id,
+            &s.protocol,
+            s.effective_duration_ms(),
+        )),
+    )
+}
 
 fn join_relevant(s: &SessionRecord) -> JoinView<'_> {
     (

@@ -2,19 +2,24 @@
 //! statuses), over the catalogue tables.
 //!
 //! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
-//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/health` ([`health`]).
+//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
+//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `GET /api/health` ([`health`]),
+//! `GET /api/ui` (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
 pub mod csv;
 pub mod detail;
 pub mod health;
+pub mod holds;
 pub mod indexed;
 pub mod problem;
 pub mod query;
 pub mod render;
 pub mod search;
+pub mod sessions;
 pub mod token;
+pub mod ui;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +28,7 @@ use axum::Router;
 use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
 use self::auth::{ROLE_READ, authorize, client_ip};
@@ -89,7 +94,15 @@ pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
     Router::new()
         .route("/api/recordings", get(list))
         .route("/api/recordings/{id}", get(one))
+        .route("/api/sessions", get(sessions::list))
+        .route(
+            "/api/holds",
+            post(holds::post)
+                .delete(holds::delete)
+                .get(holds::handle_list),
+        )
         .route("/api/health", get(health::health))
+        .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))
         .with_state(Api {
             app,
@@ -138,18 +151,23 @@ async fn list(
                 .rows
                 .iter()
                 .for_each(|r| body.push_str(&render::csv_row(r)));
-            let mut res = (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-                body,
-            )
-                .into_response();
-            if let Some(n) = next.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
-                res.headers_mut().insert("x-continuation", n);
-            }
-            res
+            csv_response(body, next)
         }
     })
+}
+
+/// A CSV page; the next continuation token goes into the `x-continuation` header.
+fn csv_response(body: String, next: Option<String>) -> Response {
+    let mut res = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    if let Some(n) = next.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
+        res.headers_mut().insert("x-continuation", n);
+    }
+    res
 }
 
 async fn one(

@@ -22,6 +22,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// 404.
     NotFound(String),
+    /// 409: the request conflicts with the resource's state (e.g. holding a deleted recording).
+    Conflict(String),
     /// 503: storage unavailable (details logged, not returned).
     Unavailable,
 }
@@ -39,6 +41,7 @@ impl ApiError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -52,6 +55,7 @@ impl ApiError {
             ),
             Self::Forbidden(role) => ("Forbidden", format!("role {role} is required")),
             Self::NotFound(d) => ("Not found", d.clone()),
+            Self::Conflict(d) => ("Conflict", d.clone()),
             Self::Unavailable => (
                 "Storage unavailable",
                 "the catalogue storage is unavailable; retry later".into(),

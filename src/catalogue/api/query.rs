@@ -71,9 +71,24 @@ impl Query {
         accept: Option<&str>,
         max_days: u32,
     ) -> Result<Self, ApiError> {
+        let names: Vec<&'static str> = FILTERS.iter().map(|(p, _)| *p).collect();
+        Self::parse_for(params, accept, max_days, &names)
+    }
+
+    /// [`Query::parse`] with another set of filter parameters (`/api/sessions` has no `class` or
+    /// `confidence`); the range, paging and format rules are the same.
+    ///
+    /// # Errors
+    /// 400 naming the first bad parameter.
+    pub fn parse_for(
+        params: &HashMap<String, String>,
+        accept: Option<&str>,
+        max_days: u32,
+        names: &[&'static str],
+    ) -> Result<Self, ApiError> {
         if let Some(k) = params
             .keys()
-            .find(|k| !OTHER_PARAMS.contains(&k.as_str()) && !FILTERS.iter().any(|(p, _)| p == k))
+            .find(|k| !OTHER_PARAMS.contains(&k.as_str()) && !names.contains(&k.as_str()))
         {
             return Err(ApiError::bad(k, "unknown parameter"));
         }
@@ -90,7 +105,7 @@ impl Query {
             ));
         }
         let mut filters = Vec::new();
-        for (p, _) in FILTERS {
+        for p in names {
             if let Some(v) = get(p) {
                 if v.len() > 512 {
                     return Err(ApiError::bad(p, "too long"));

@@ -11,6 +11,8 @@
 //! a request costs ⌈rows of the day / 1000⌉ round trips per day touched. Filters are evaluated in the
 //! handler (case-insensitive), so they do not reduce partition reads.
 
+use time::OffsetDateTime;
+
 use super::problem::ApiError;
 use super::query::{Query, sort_time};
 use super::token::Cursor;
@@ -40,17 +42,43 @@ pub async fn search(
     {
         return Ok(found);
     }
-    let days = q.days();
+    let view = View {
+        keep: &|e| q.matches(e),
+        time: sort_time,
+    };
+    search_with(tables, table, &q.days(), q.limit, start, &view).await
+}
+
+/// How a table is read by [`search_with`]: which rows match and the time they sort by.
+pub struct View<'a> {
+    /// True for rows to return.
+    pub keep: &'a (dyn Fn(&Entity) -> bool + Sync),
+    /// Sort time of a row (ties broken by `RowKey`).
+    pub time: fn(&Entity) -> Option<OffsetDateTime>,
+}
+
+/// The paging engine over day partitions `days` of any table: at most `limit` rows from `start`.
+///
+/// # Errors
+/// 503 when storage fails.
+pub async fn search_with(
+    tables: &dyn TableStore,
+    table: &str,
+    days: &[String],
+    limit: usize,
+    start: Option<Cursor>,
+    view: &View<'_>,
+) -> Result<Found, ApiError> {
     let first = start
         .as_ref()
         .and_then(|c| days.iter().position(|d| *d == c.day))
         .unwrap_or(0);
     let mut skip = start.map_or(0, |c| c.skip);
     let mut rows = Vec::new();
-    for day in &days[first..] {
-        let matching = day_rows(tables, table, day, q).await?;
+    for (i, day) in days.iter().enumerate().skip(first) {
+        let matching = view_rows(tables, table, day, view).await?;
         let available = matching.len().saturating_sub(skip);
-        let room = q.limit - rows.len();
+        let room = limit - rows.len();
         if available > room {
             rows.extend(matching.into_iter().skip(skip).take(room));
             let next = Cursor {
@@ -65,13 +93,12 @@ pub async fn search(
         }
         rows.extend(matching.into_iter().skip(skip));
         skip = 0;
-        if rows.len() == q.limit {
+        if rows.len() == limit {
             // Full exactly at a day's end: continue at the next day, if any.
-            let next_day = days.iter().skip_while(|d| *d != day).nth(1).cloned();
             return Ok(Found {
                 rows,
-                next: next_day.map(|day| Cursor {
-                    day,
+                next: days.get(i + 1).map(|d| Cursor {
+                    day: d.clone(),
                     skip: 0,
                     after: None,
                 }),
@@ -91,6 +118,19 @@ pub async fn day_rows(
     day: &str,
     q: &Query,
 ) -> Result<Vec<Entity>, ApiError> {
+    let view = View {
+        keep: &|e| q.matches(e),
+        time: sort_time,
+    };
+    view_rows(tables, table, day, &view).await
+}
+
+async fn view_rows(
+    tables: &dyn TableStore,
+    table: &str,
+    day: &str,
+    view: &View<'_>,
+) -> Result<Vec<Entity>, ApiError> {
     let filter = Filter::partition(day);
     let mut token = None;
     let mut out = Vec::new();
@@ -103,15 +143,14 @@ pub async fn day_rows(
             page.items
                 .into_iter()
                 .map(|s| s.entity)
-                .filter(|e| q.matches(e)),
+                .filter(|e| (view.keep)(e)),
         );
         match page.next {
             Some(n) => token = Some(n),
             None => break,
         }
     }
-    out.sort_by(|a, b| {
-        (sort_time(a), get_str(a, "RowKey")).cmp(&(sort_time(b), get_str(b, "RowKey")))
-    });
+    let t = view.time;
+    out.sort_by(|a, b| (t(a), get_str(a, "RowKey")).cmp(&(t(b), get_str(b, "RowKey"))));
     Ok(out)
 }

@@ -164,6 +164,35 @@ pub async fn release_hold(
     Ok(n)
 }
 
+/// Up to `limit` recording ids still actively held by `hold_id` (one partition query).
+///
+/// # Errors
+/// `Invalid` for a bad id, `Storage`.
+pub async fn active_members(
+    state: &AppState,
+    hold_id: &str,
+    limit: u32,
+) -> Result<Vec<String>, HoldError> {
+    rows::validate_id(hold_id)?;
+    let filter = Filter::And(vec![
+        Filter::partition(&rows::member_pk(hold_id)),
+        Filter::bool("Active", true),
+    ]);
+    let page = match state
+        .tables
+        .query(HOLDS_TABLE, Some(&filter), Some(limit), None)
+        .await
+    {
+        Err(TableError::NotFound) => return Ok(vec![]),
+        other => other?,
+    };
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|s| get_str(&s.entity, "RowKey").map(str::to_owned))
+        .collect())
+}
+
 /// Sets a recording's retention explicitly — the only path that may *shorten* it. Logged (table
 /// `holds`, partition `override`, and a warning) with who/why; refused while the recording is held.
 /// The row is marked `RetentionOverride=true`, which exempts it from the sweep's policy

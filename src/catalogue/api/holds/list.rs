@@ -1,0 +1,109 @@
+//! `GET /api/holds`: the active holds (one partition query on `holds`, PK `hold`, bounded), or with
+//! `?recording=ID` the holds covering one recording (its row's `HoldIds`, then point reads).
+
+use std::collections::HashMap;
+
+use axum::extract::{Query as QueryParams, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use super::super::Api;
+use super::super::auth::{ROLE_READ, authorize};
+use super::super::problem::ApiError;
+use crate::app::AppState;
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::CatalogueRepo;
+use crate::retention::hold::HOLDS_TABLE;
+use crate::tables::filter::Op;
+use crate::tables::{Entity, Filter, TableError, get_str};
+
+/// Most holds one listing returns (`truncated` says when there are more).
+pub(super) const MAX_LISTED: u32 = 1000;
+const HEADER_PK: &str = "hold";
+
+/// The public shape of a hold header row.
+pub(super) fn hold_json(e: &Entity) -> Value {
+    let s = |k: &str| get_str(e, k).unwrap_or_default();
+    let selector = serde_json::from_str::<Value>(s("Selector")).unwrap_or(Value::Null);
+    let mut v = json!({
+        "holdId": s("RowKey"), "scope": s("Scope"), "status": s("Status"), "setBy": s("SetBy"),
+        "reason": s("Reason"), "setAt": s("SetAt"), "selector": selector,
+    });
+    if !s("ReleasedAt").is_empty() {
+        v["releasedBy"] = json!(s("ReleasedBy"));
+        v["releasedAt"] = json!(s("ReleasedAt"));
+    }
+    v
+}
+
+/// Active holds, or the holds of `recording`.
+///
+/// # Errors
+/// 400 for a malformed id, 404 for an unknown recording, 503 on storage failures.
+pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, ApiError> {
+    match recording {
+        None => {
+            let filter = Filter::And(vec![
+                Filter::partition(HEADER_PK),
+                Filter::str("Status", Op::Eq, "active"),
+            ]);
+            let page = match state
+                .tables
+                .query(HOLDS_TABLE, Some(&filter), Some(MAX_LISTED), None)
+                .await
+            {
+                Err(TableError::NotFound) => return Ok(json!({"items": [], "count": 0})),
+                other => other?,
+            };
+            let items: Vec<Value> = page.items.iter().map(|s| hold_json(&s.entity)).collect();
+            Ok(json!({"count": items.len(), "items": items, "truncated": page.next.is_some()}))
+        }
+        Some(id) => {
+            let key = RecordingKey::parse(id.trim())
+                .ok_or_else(|| ApiError::bad("recording", "not a recording id"))?;
+            let row = CatalogueRepo::new(state.tables.clone())
+                .get(&key)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("recording {}", key.id())))?;
+            let mut items = Vec::new();
+            for hold in get_str(&row.raw, "HoldIds").unwrap_or_default().split(',') {
+                if hold.is_empty() {
+                    continue;
+                }
+                match state.tables.get(HOLDS_TABLE, HEADER_PK, hold).await {
+                    Ok(Some(s)) => items.push(hold_json(&s.entity)),
+                    Ok(None) | Err(TableError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let held = row
+                .raw
+                .get("LegalHold")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            Ok(
+                json!({"recording": key.id(), "legalHold": held, "count": items.len(), "items": items}),
+            )
+        }
+    }
+}
+
+/// `GET /api/holds[?recording=ID]` (role `Catalogue.Read`).
+pub(in crate::catalogue::api) async fn handle_list(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Result<axum::Json<Value>, ApiError> {
+    authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    if let Some(k) = params
+        .keys()
+        .find(|k| !matches!(k.as_str(), "recording" | "code"))
+    {
+        return Err(ApiError::bad(k, "unknown parameter"));
+    }
+    let recording = params
+        .get("recording")
+        .map(String::as_str)
+        .filter(|r| !r.trim().is_empty());
+    list(&api.app, recording).await.map(axum::Json)
+}

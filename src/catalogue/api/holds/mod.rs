@@ -1,0 +1,223 @@
+//! `POST /api/holds` (set), `DELETE /api/holds` (release), `GET /api/holds` (active holds, or the
+//! holds of one recording): the HTTP face of [`crate::retention::hold`]; the CLI's `hold`
+//! subcommand calls [`set`], [`release`] and [`list`] too, so both share one code path.
+//!
+//! The actor is the principal's name (role `Catalogue.Hold` when principals are required), else
+//! `anonymous/function-key`. Without `holdId` the id is derived from the target ([`derived_id`]),
+//! so setting the same hold twice is a no-op and a release with the same target finds it.
+
+pub mod body;
+mod list;
+#[cfg(test)]
+mod tests;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+pub use body::{HoldRequest, HoldTarget, derived_id};
+pub(super) use list::handle_list;
+pub use list::list;
+
+use super::Api;
+use super::auth::{PRINCIPAL_HEADER, Principal, ROLE_HOLD, authorize};
+use super::detail::DELETIONS_TABLE;
+use super::problem::ApiError;
+use crate::app::AppState;
+use crate::catalogue::model::RecordingKey;
+use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
+use crate::telemetry::redact;
+
+/// Actor name when no principal is present (principals not required).
+pub const ANONYMOUS: &str = "anonymous/function-key";
+
+/// Maps library errors to API errors (storage detail is logged redacted, never returned).
+pub fn api_error(e: HoldError) -> ApiError {
+    match e {
+        HoldError::Invalid(m) => ApiError::BadRequest(m),
+        HoldError::NotFound(m) => ApiError::NotFound(m),
+        HoldError::Storage(e) => {
+            tracing::warn!(error.cause_chain = %redact(&format!("{e:#}")), "holds API: storage failed");
+            ApiError::Unavailable
+        }
+    }
+}
+
+fn actor_of(
+    headers: &HeaderMap,
+    required: bool,
+    reason: &str,
+    state: &AppState,
+) -> Result<Actor, ApiError> {
+    let name = authorize(headers, required, ROLE_HOLD)?;
+    let has_principal = headers
+        .get(PRINCIPAL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Principal::decode)
+        .is_some();
+    Ok(Actor {
+        who: if has_principal {
+            name
+        } else {
+            ANONYMOUS.into()
+        },
+        why: reason.to_owned(),
+        at: state.clock.now(),
+    })
+}
+
+/// The key of a one-recording target (a blob URL is resolved through the blob's creation time).
+async fn key_of(state: &AppState, target: &Target) -> Result<RecordingKey, ApiError> {
+    hold::resolve(state, target).await.map_err(api_error)
+}
+
+/// A 409 when `key` has no catalogue row but a deletion tombstone: the recording is gone.
+async fn gone(state: &AppState, key: &RecordingKey) -> Result<ApiError, ApiError> {
+    match state.tables.get(DELETIONS_TABLE, &key.pk, &key.rk).await {
+        Ok(Some(_)) => Ok(ApiError::Conflict(format!(
+            "recording {} was deleted by retention",
+            key.id()
+        ))),
+        Ok(None) | Err(crate::tables::TableError::NotFound) => {
+            Ok(ApiError::NotFound(format!("recording {}", key.id())))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets a hold; returns the response document.
+///
+/// # Errors
+/// 400 / 404 / 409 / 503.
+pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<Value, ApiError> {
+    match &req.target {
+        HoldTarget::One(t) => {
+            let key = key_of(state, t).await?;
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, Some(&key)));
+            match hold::hold(state, &id, &Target::Key(key.clone()), actor).await {
+                Ok(_) => Ok(json!({"holdId": id, "recordings": [key.id()], "count": 1})),
+                Err(HoldError::NotFound(_)) => Err(gone(state, &key).await?),
+                Err(e) => Err(api_error(e)),
+            }
+        }
+        HoldTarget::Bulk(sel) => {
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, None));
+            let n = bulk::hold_bulk(state, &id, sel, actor)
+                .await
+                .map_err(api_error)?;
+            Ok(json!({"holdId": id, "count": n, "selector": sel}))
+        }
+    }
+}
+
+/// 404 for an unknown hold, 409 for one already released (a release is not repeated: the first
+/// release's who/why/when stay the record).
+async fn check_active(state: &AppState, id: &str) -> Result<(), ApiError> {
+    let header = match state.tables.get(hold::HOLDS_TABLE, "hold", id).await {
+        Err(crate::tables::TableError::NotFound) => None,
+        other => other?,
+    };
+    match header {
+        None => Err(ApiError::NotFound(format!("hold {id}"))),
+        Some(h) if crate::tables::get_str(&h.entity, "Status") == Some("released") => {
+            Err(ApiError::Conflict(format!("hold {id} is already released")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Releases a hold; returns the response document.
+///
+/// # Errors
+/// 400 / 404 / 409 / 503.
+pub async fn release(
+    state: &AppState,
+    req: &HoldRequest,
+    actor: &Actor,
+) -> Result<Value, ApiError> {
+    match &req.target {
+        HoldTarget::One(t) => {
+            let key = key_of(state, t).await?;
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, Some(&key)));
+            check_active(state, &id).await?;
+            let r = hold::release(state, &id, &Target::Key(key), actor)
+                .await
+                .map_err(api_error)?;
+            // The last member released: close the hold itself so it leaves the active list.
+            if bulk::active_members(state, &id, 1)
+                .await
+                .map_err(api_error)?
+                .is_empty()
+            {
+                bulk::release_hold(state, &id, actor)
+                    .await
+                    .map_err(api_error)?;
+            }
+            Ok(json!({
+                "holdId": id, "recording": r.recording, "released": 1,
+                "stillHeldBy": r.still_held_by,
+                "restored": r.restored.map(|x| json!({"class": x.class, "until": x.until})),
+            }))
+        }
+        HoldTarget::Bulk(_) => {
+            let id = req
+                .hold_id
+                .clone()
+                .unwrap_or_else(|| derived_id(&req.target, None));
+            check_active(state, &id).await?;
+            let n = bulk::release_hold(state, &id, actor)
+                .await
+                .map_err(api_error)?;
+            Ok(json!({"holdId": id, "released": n}))
+        }
+    }
+}
+
+fn parse_body(bytes: &[u8]) -> Result<HoldRequest, ApiError> {
+    body::parse(bytes).map_err(ApiError::BadRequest)
+}
+
+/// `POST /api/holds`.
+pub(super) async fn post(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    // Authorization first: an unauthorized caller learns nothing about body validation.
+    authorize(&headers, api.settings.require_principal, ROLE_HOLD)?;
+    let req = parse_body(&bytes)?;
+    let actor = actor_of(
+        &headers,
+        api.settings.require_principal,
+        &req.reason,
+        &api.app,
+    )?;
+    set(&api.app, &req, &actor).await.map(axum::Json)
+}
+
+/// `DELETE /api/holds`.
+pub(super) async fn delete(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    authorize(&headers, api.settings.require_principal, ROLE_HOLD)?;
+    let req = parse_body(&bytes)?;
+    let actor = actor_of(
+        &headers,
+        api.settings.require_principal,
+        &req.reason,
+        &api.app,
+    )?;
+    release(&api.app, &req, &actor).await.map(axum::Json)
+}

@@ -1,0 +1,235 @@
+//! Holds API: body validation (pure) and set → sweep keeps → list → release restores, over the
+//! retention test kit's in-memory stores; 400/401/403/404/409 problems.
+
+mod body;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use crate::catalogue::api::{ApiSettings, routes_with};
+use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::sweep::run;
+use crate::retention::testkit::{Kit, kit};
+use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
+use crate::tables::{TableStore as _, WriteMode};
+
+fn principal(name: &str, roles: &[&str]) -> String {
+    let mut claims: Vec<Value> = roles
+        .iter()
+        .map(|r| json!({"typ": "roles", "val": r}))
+        .collect();
+    claims.push(json!({"typ": "name", "val": name}));
+    base64::engine::general_purpose::STANDARD.encode(json!({"claims": claims}).to_string())
+}
+
+async fn send(
+    k: &Kit,
+    settings: ApiSettings,
+    method: &str,
+    uri: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (h, v) in headers {
+        req = req.header(*h, *v);
+    }
+    let res = routes_with(k.state.clone(), settings)
+        .oneshot(req.body(Body::from(body.to_owned())).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn call(k: &Kit, method: &str, body: &str) -> (StatusCode, Value) {
+    send(k, ApiSettings::default(), method, "/api/holds", body, &[]).await
+}
+
+async fn deleted(k: &Kit) -> usize {
+    let (r, e) = run(&k.state, &k.params(400, false, 100)).await;
+    assert!(e.is_none(), "{e:?}");
+    r.deleted
+}
+
+#[tokio::test]
+async fn set_is_idempotent_keeps_the_blob_from_the_sweep_and_release_restores() {
+    let k = kit();
+    let (blob, key) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
+    let body = json!({"recording": key.id(), "reason": "case 42"}).to_string();
+    let (s, v) = call(&k, "POST", &body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let hold_id = v["holdId"].as_str().expect("id").to_owned();
+    assert_eq!(v["recordings"], json!([key.id()]));
+    let (s, again) = call(&k, "POST", &body).await;
+    assert_eq!(
+        (s, again["holdId"].as_str()),
+        (StatusCode::OK, Some(hold_id.as_str()))
+    );
+    let tags = k.tags(&blob).await;
+    assert_eq!(
+        (tags[TAG_CLASS].as_str(), tags[TAG_UNTIL].as_str()),
+        (LEGAL_HOLD, HELD_UNTIL)
+    );
+    let headers: Vec<_> = k
+        .tables
+        .dump(HOLDS_TABLE)
+        .into_iter()
+        .filter(|s| s.entity["PartitionKey"] == "hold")
+        .collect();
+    assert_eq!(headers.len(), 1);
+    assert_eq!(headers[0].entity["SetBy"], super::ANONYMOUS);
+    assert_eq!(
+        deleted(&k).await,
+        0,
+        "a held recording survives a sweep far in the future"
+    );
+    assert!(k.exists(&blob).await);
+
+    let (s, list) = send(&k, ApiSettings::default(), "GET", "/api/holds", "", &[]).await;
+    assert_eq!(
+        (s, list["count"].clone()),
+        (StatusCode::OK, json!(1)),
+        "{list}"
+    );
+    assert_eq!(list["items"][0]["reason"], "case 42");
+    let uri = format!("/api/holds?recording={}", key.id());
+    let (_, one) = send(&k, ApiSettings::default(), "GET", &uri, "", &[]).await;
+    assert_eq!(
+        (one["legalHold"].clone(), one["items"][0]["holdId"].clone()),
+        (json!(true), json!(hold_id))
+    );
+
+    let release = json!({"recording": key.id(), "reason": "case closed"}).to_string();
+    let (s, r) = call(&k, "DELETE", &release).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        r["restored"],
+        json!({"class": "ops-30d", "until": k.day(30)})
+    );
+    let tags = k.tags(&blob).await;
+    assert_eq!(
+        (tags[TAG_CLASS].as_str(), tags[TAG_UNTIL].as_str()),
+        ("ops-30d", k.day(30).as_str())
+    );
+    let (_, list) = send(&k, ApiSettings::default(), "GET", "/api/holds", "", &[]).await;
+    assert_eq!(
+        list["count"], 0,
+        "the last member released closes the hold: {list}"
+    );
+    assert_eq!(call(&k, "DELETE", &release).await.0, StatusCode::CONFLICT);
+    assert_eq!(deleted(&k).await, 1, "released: due again");
+}
+
+#[tokio::test]
+async fn bulk_holds_and_principal_names() {
+    let k = kit();
+    let user = [("UserName", json!("mallory"))];
+    let (b1, _) = k.recording("m1.rec", "ops-30d", &k.day(30), &user).await;
+    let (b2, _) = k.recording("m2.rec", "ops-30d", &k.day(30), &user).await;
+    let (other, _) = k.recording("o.rec", "ops-30d", &k.day(30), &[]).await;
+    let day = k.day(0);
+    let body = json!({"reason": "insider case", "holdId": "case-7",
+        "bulk": {"from": day, "to": day, "user": "mallory"}})
+    .to_string();
+    let who = principal("alice@contoso.com", &["Catalogue.Hold"]);
+    let strict = ApiSettings {
+        require_principal: true,
+        ..ApiSettings::default()
+    };
+    let hdr = [("x-ms-client-principal", who.as_str())];
+    let (s, v) = send(&k, strict.clone(), "POST", "/api/holds", &body, &hdr).await;
+    assert_eq!(
+        (s, v["count"].clone(), v["holdId"].clone()),
+        (StatusCode::OK, json!(2), json!("case-7")),
+        "{v}"
+    );
+    assert!(
+        k.tables
+            .dump(HOLDS_TABLE)
+            .iter()
+            .any(|s| s.entity["RowKey"] == "case-7" && s.entity["SetBy"] == "alice@contoso.com")
+    );
+    for (b, held) in [(&b1, true), (&b2, true), (&other, false)] {
+        assert_eq!(k.tags(b).await[TAG_CLASS] == LEGAL_HOLD, held);
+    }
+    let (s, v) = send(&k, strict, "DELETE", "/api/holds", &body, &hdr).await;
+    assert_eq!(
+        (s, v["released"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{v}"
+    );
+    assert_eq!(k.tags(&b1).await[TAG_CLASS], "ops-30d");
+}
+
+#[tokio::test]
+async fn problems_for_bad_bodies_unknown_and_deleted_recordings_and_missing_roles() {
+    let k = kit();
+    let (_, key) = k.recording("p.rec", "ops-30d", &k.day(30), &[]).await;
+    for bad in [
+        "",
+        "not json",
+        "{}",
+        r#"{"reason":"x"}"#,
+        r#"{"recording":"2025-01-01~eA"}"#,
+    ] {
+        let (s, v) = call(&k, "POST", bad).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(v["status"], 400);
+    }
+    let unknown = json!({"recording": "2025-01-01~eA", "reason": "r"}).to_string();
+    assert_eq!(call(&k, "POST", &unknown).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&k, "DELETE", &unknown).await.0, StatusCode::NOT_FOUND);
+    // Not a member of the derived hold.
+    let never = json!({"recording": key.id(), "reason": "r"}).to_string();
+    assert_eq!(call(&k, "DELETE", &never).await.0, StatusCode::NOT_FOUND);
+    let mut tomb = serde_json::Map::new();
+    tomb.insert("PartitionKey".into(), json!("2025-01-01"));
+    tomb.insert("RowKey".into(), json!("eA"));
+    k.tables.ensure_table("deletions").await.expect("table");
+    k.tables
+        .write("deletions", &tomb, WriteMode::Upsert)
+        .await
+        .expect("tombstone");
+    let (s, v) = call(&k, "POST", &unknown).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let strict = ApiSettings {
+        require_principal: true,
+        ..ApiSettings::default()
+    };
+    let (s, _) = send(&k, strict.clone(), "POST", "/api/holds", &never, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let reader = principal("bob", &["Catalogue.Read"]);
+    let hdr = [("x-ms-client-principal", reader.as_str())];
+    for m in ["POST", "DELETE"] {
+        assert_eq!(
+            send(&k, strict.clone(), m, "/api/holds", &never, &hdr)
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        send(&k, strict, "GET", "/api/holds", "", &hdr).await.0,
+        StatusCode::OK
+    );
+    let (s, _) = send(
+        &k,
+        ApiSettings::default(),
+        "GET",
+        "/api/holds?recordin=x",
+        "",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

@@ -1,0 +1,173 @@
+//! `GET /api/sessions`: Bastion sessions from the audit logs — recorded, unrecorded and failed
+//! logins alike — filtered, sorted by start, paged, JSON or CSV.
+//!
+//! **Source and partitions.** The `sessionwindows` index (PK = session start day, RK = tunnelId),
+//! which `AuditLogTail` writes next to each `sessions` row with every field shown here, so a range
+//! of N days is N partition-scoped queries through the same paging engine as `/api/recordings`
+//! ([`search::search_with`]) — no scans, no per-row point reads. Filters are evaluated in the
+//! handler on those partitions. Tokens share the recordings scheme but are bound to this route.
+
+mod render;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use axum::extract::{Query as QueryParams, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+pub use render::{COLUMNS, csv_row, json_item};
+
+use super::auth::{ROLE_READ, authorize};
+use super::problem::ApiError;
+use super::query::{Format, Query};
+use super::search::{self, View};
+use super::{Api, csv, csv_response, token};
+use crate::audit_logs::repo::WINDOWS_TABLE;
+use crate::invocation::decode::timestamp;
+use crate::tables::{Entity, get_str};
+
+/// Filter parameters `/api/sessions` accepts.
+pub const FILTER_PARAMS: &[&str] = &["user", "ip", "vm", "protocol", "status"];
+
+/// Property filters: (parameter, index properties any of which may match).
+const PROPS: &[(&str, &[&str])] = &[
+    ("user", &["UserName", "UserEmail"]),
+    ("ip", &["ClientIp"]),
+    ("vm", &["TargetVm", "TargetResourceId"]),
+    ("protocol", &["Protocol"]),
+];
+
+/// `status` values: the four outcomes, plus `recorded` / `unrecorded`.
+pub const STATUSES: &[&str] = &[
+    "success",
+    "failed-login",
+    "other",
+    "unknown",
+    "recorded",
+    "unrecorded",
+];
+
+/// Parses and validates the parameters of `/api/sessions`.
+///
+/// # Errors
+/// 400 naming the first bad parameter.
+pub fn parse(
+    params: &HashMap<String, String>,
+    accept: Option<&str>,
+    max_days: u32,
+) -> Result<Query, ApiError> {
+    let q = Query::parse_for(params, accept, max_days, FILTER_PARAMS)?;
+    if let Some((_, s)) = q.filters.iter().find(|(p, _)| *p == "status")
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::bad("status", STATUSES.join(" | ")));
+    }
+    Ok(q)
+}
+
+/// The public outcome of an index row: `success`, `failed-login`, `other` or `unknown`.
+pub fn outcome(e: &Entity) -> &'static str {
+    match get_str(e, "Outcome").unwrap_or_default() {
+        "connected" => "success",
+        "login-failed" => "failed-login",
+        "other" => "other",
+        _ => "unknown",
+    }
+}
+
+/// True when a recording was joined to the session.
+pub fn recorded(e: &Entity) -> bool {
+    e.get("Recorded").and_then(Value::as_bool).unwrap_or(false)
+        || !get_str(e, "RecordingIds").unwrap_or_default().is_empty()
+}
+
+/// The session start (sort and range time).
+pub fn start(e: &Entity) -> Option<OffsetDateTime> {
+    get_str(e, "Start")
+        .filter(|s| !s.is_empty())
+        .and_then(timestamp)
+}
+
+/// True when an index row lies in the range and passes every filter (case-insensitive equality).
+pub fn matches(q: &Query, e: &Entity) -> bool {
+    start(e).is_some_and(|t| t >= q.from && t < q.to)
+        && q.filters.iter().all(|(p, want)| match *p {
+            "status" => match want.as_str() {
+                "recorded" => recorded(e),
+                "unrecorded" => !recorded(e),
+                o => outcome(e) == o,
+            },
+            _ => PROPS
+                .iter()
+                .find(|(n, _)| n == p)
+                .is_some_and(|(_, props)| {
+                    props
+                        .iter()
+                        .any(|k| get_str(e, k).is_some_and(|v| v.to_lowercase() == *want))
+                }),
+        })
+}
+
+/// The token fingerprint: the query's, bound to this route (a recordings token is a 400 here).
+pub fn fingerprint(q: &Query) -> String {
+    format!("sessions:{}", q.fingerprint())
+}
+
+/// One page of sessions and the next token.
+///
+/// # Errors
+/// 400 for a bad token, 503 when storage fails.
+pub async fn page(
+    tables: &dyn crate::tables::TableStore,
+    q: &Query,
+) -> Result<(Vec<Entity>, Option<String>), ApiError> {
+    let fp = fingerprint(q);
+    let days = q.days();
+    let start = match &q.continuation {
+        Some(t) => Some(token::decode(t, &fp, &days)?),
+        None => None,
+    };
+    let view = View {
+        keep: &|e| matches(q, e),
+        time: start_time,
+    };
+    let found = search::search_with(tables, WINDOWS_TABLE, &days, q.limit, start, &view).await?;
+    Ok((found.rows, found.next.map(|c| token::encode(&c, &fp))))
+}
+
+fn start_time(e: &Entity) -> Option<OffsetDateTime> {
+    start(e)
+}
+
+/// The CSV header line.
+pub fn csv_header() -> String {
+    csv::line(COLUMNS)
+}
+
+/// `GET /api/sessions`.
+pub(super) async fn list(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let q = parse(&params, accept, api.settings.max_range_days)?;
+    let (rows, next) = page(api.app.tables.as_ref(), &q).await?;
+    Ok(match q.format {
+        Format::Json => {
+            let items: Vec<_> = rows.iter().map(json_item).collect();
+            axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
+                .into_response()
+        }
+        Format::Csv => {
+            let mut body = csv_header();
+            rows.iter().for_each(|r| body.push_str(&csv_row(r)));
+            csv_response(body, next)
+        }
+    })
+}

@@ -1,0 +1,95 @@
+//! The public shape of a session (documented in `docs/catalogue.md`; the `/api/ui` page relies on
+//! it): one field list for JSON and CSV. Strings are always present (empty when unknown); `end`,
+//! `durationMs` and `recordingId` are `null` when unknown.
+
+use serde_json::{Map, Value};
+
+use super::{outcome, recorded};
+use crate::catalogue::api::csv;
+use crate::tables::{Entity, get_i64, get_str};
+
+/// Field names, in CSV column order.
+pub const COLUMNS: &[&str] = &[
+    "sessionId",
+    "userName",
+    "userEmail",
+    "clientIp",
+    "targetVm",
+    "targetResourceId",
+    "bastionHost",
+    "protocol",
+    "start",
+    "end",
+    "durationMs",
+    "outcome",
+    "recorded",
+    "recordingId",
+    "recordingIds",
+];
+
+/// `(public name, index property)` of the plain string fields.
+const STRINGS: &[(&str, &str)] = &[
+    ("sessionId", "RowKey"),
+    ("userName", "UserName"),
+    ("userEmail", "UserEmail"),
+    ("clientIp", "ClientIp"),
+    ("targetVm", "TargetVm"),
+    ("targetResourceId", "TargetResourceId"),
+    ("bastionHost", "BastionHost"),
+    ("protocol", "Protocol"),
+    ("start", "Start"),
+];
+
+fn recording_ids(e: &Entity) -> Vec<String> {
+    get_str(e, "RecordingIds")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The JSON object of one `sessionwindows` row.
+pub fn json_item(e: &Entity) -> Value {
+    let mut m = Map::new();
+    for (name, prop) in STRINGS {
+        m.insert(
+            (*name).to_owned(),
+            Value::from(get_str(e, prop).unwrap_or_default()),
+        );
+    }
+    let end = get_str(e, "End").filter(|s| !s.is_empty());
+    m.insert("end".into(), end.map_or(Value::Null, Value::from));
+    m.insert(
+        "durationMs".into(),
+        get_i64(e, "DurationMs").map_or(Value::Null, Value::from),
+    );
+    m.insert("outcome".into(), Value::from(outcome(e)));
+    m.insert("recorded".into(), Value::Bool(recorded(e)));
+    let ids = recording_ids(e);
+    m.insert(
+        "recordingId".into(),
+        ids.first().map_or(Value::Null, |i| Value::from(i.as_str())),
+    );
+    m.insert("recordingIds".into(), Value::from(ids));
+    Value::Object(m)
+}
+
+/// One CSV line (with CRLF) of a row: [`COLUMNS`] in order, `recordingIds` joined with `;`.
+pub fn csv_row(e: &Entity) -> String {
+    let item = json_item(e);
+    let cells: Vec<String> = COLUMNS
+        .iter()
+        .map(|c| match &item[*c] {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(";"),
+            v => v.to_string(),
+        })
+        .collect();
+    csv::line(&cells)
+}

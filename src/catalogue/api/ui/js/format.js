@@ -1,0 +1,80 @@
+// format.js — DOM and text helpers. Every value from the API reaches the page through
+// `textContent` (el/text below), never as markup.
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null && text !== '') node.textContent = String(text);
+  return node;
+}
+
+function str(v) {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+function pad2(n) {
+  return String(n).padStart(2, '0');
+}
+
+// A time from the API (RFC 3339) → epoch ms, or NaN.
+function parseTime(v) {
+  return typeof v === 'string' && v ? Date.parse(v) : NaN;
+}
+
+function fmtTime(ms) {
+  if (!Number.isFinite(ms)) return '';
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} `
+    + `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+}
+
+function fmtClock(ms) {
+  const d = new Date(ms);
+  return `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
+}
+
+function fmtDay(ms) {
+  const d = new Date(ms);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  return `${d.getUTCDate()} ${months[d.getUTCMonth()]}`;
+}
+
+function fmtDuration(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h > 0) return `${h} h ${pad2(m)} min`;
+  if (m > 0) return `${m} min ${pad2(s % 60)} s`;
+  return `${s} s`;
+}
+
+function fmtBytes(n) {
+  const v = Number(n);
+  if (!Number.isFinite(v) || v < 0) return '';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let x = v;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i += 1;
+  }
+  return i === 0 ? `${v} B` : `${x.toFixed(1)} ${units[i]}`;
+}
+
+// The VM's display name: its name, else the last segment of its resource id.
+function vmName(name, resourceId) {
+  const n = str(name);
+  if (n) return n;
+  const id = str(resourceId);
+  return id ? id.split('/').filter(Boolean).pop() || id : '';
+}
+
+// `datetime-local` value (taken as UTC) ↔ RFC 3339.
+function localToIso(value) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  return (value.length === 16 ? `${value}:00` : value) + 'Z';
+}
+
+function msToLocal(ms) {
+  return new Date(ms).toISOString().slice(0, 16);
+}

@@ -1,0 +1,139 @@
+// main.js — the form: defaults (today, UTC), deep links (the page's own query parameters prefill
+// it), searches (stale answers are dropped), and the page state the browser test waits for:
+// body[data-state] is loading/ready/error, body[data-search] counts searches.
+const FIELDS = ['user', 'vm', 'ip', 'protocol', 'status', 'session'];
+// `status` is the recordings' (catalogued/deleted), `session` the sessions' (recorded/unrecorded/
+// failed-login): each API gets only the filter it knows.
+const SESSION_FIELDS = ['from', 'to', 'user', 'vm', 'ip', 'protocol'];
+const SESSION_KINDS = { recorded: 'recorded', unrecorded: 'unrecorded', 'failed-login': 'failed' };
+const form = document.getElementById('filters');
+const statusLine = document.getElementById('status');
+let generation = 0;
+
+function setState(state, message, isError) {
+  document.body.dataset.state = state;
+  statusLine.textContent = message;
+  statusLine.classList.toggle('error', Boolean(isError));
+}
+
+function field(name) {
+  return form.elements.namedItem(name);
+}
+
+function setDefaults() {
+  const midnight = Math.floor(Date.now() / DAY) * DAY;
+  field('from').value = msToLocal(midnight);
+  field('to').value = msToLocal(midnight + DAY);
+  for (const name of FIELDS) field(name).value = '';
+}
+
+function prefill() {
+  setDefaults();
+  for (const name of ['from', 'to']) {
+    const v = pageParams.get(name);
+    if (v && !Number.isNaN(Date.parse(v))) field(name).value = msToLocal(Date.parse(v));
+  }
+  for (const name of FIELDS) {
+    const v = pageParams.get(name);
+    if (v === null) continue;
+    const input = field(name);
+    if (input instanceof HTMLSelectElement && ![...input.options].some((o) => o.value === v)) {
+      input.append(new Option(v, v));
+    }
+    input.value = v;
+  }
+}
+
+// The query of the form, or an error message.
+function readForm() {
+  const from = localToIso(field('from').value);
+  const to = localToIso(field('to').value);
+  if (!from || !to) return { error: 'Enter both ends of the time range.' };
+  if (Date.parse(to) <= Date.parse(from)) return { error: '"To" must be after "From".' };
+  const query = { from, to };
+  for (const name of FIELDS) {
+    const v = field(name).value.trim();
+    if (v) query[name] = v;
+  }
+  return { query };
+}
+
+function recordingQuery(query) {
+  return pick(query, [...SESSION_FIELDS, 'status']);
+}
+
+function pick(query, names) {
+  return Object.fromEntries(Object.entries(query).filter(([k]) => names.includes(k)));
+}
+
+// The timeline: every session of the range (bounded by TIMELINE_MAX_PAGES).
+async function loadTimeline(query) {
+  const sessionQuery = pick(query, SESSION_FIELDS);
+  if (query.session) sessionQuery.status = query.session;
+  const found = await getAll('sessions', sessionQuery);
+  // The API's `unrecorded` includes failed logins (they have no recording either); the
+  // timeline's kinds are exclusive, so keep only the chosen kind.
+  const only = SESSION_KINDS[query.session];
+  const note = document.getElementById('tl-note');
+  note.hidden = !found.truncated;
+  note.textContent = found.truncated
+    ? `Only the first ${TIMELINE_MAX_PAGES * TIMELINE_PAGE} sessions of this range are shown; narrow the filters.`
+    : '';
+  return entriesFromSessions(found.items).filter((e) => !only || e.kind === only);
+}
+
+async function search() {
+  const { query, error } = readForm();
+  if (error) {
+    setState('error', error, true);
+    return;
+  }
+  generation += 1;
+  const mine = generation;
+  document.body.dataset.search = String(mine);
+  setState('loading', 'Loading…', false);
+  const button = document.getElementById('f-search');
+  button.disabled = true;
+  try {
+    const [rows, entries] = await Promise.all([
+      loadRecordings(recordingQuery(query), false, () => mine === generation),
+      loadTimeline(query),
+    ]);
+    if (mine !== generation) return;
+    renderTimeline(entries, Date.parse(query.from), Date.parse(query.to));
+    const range = `${fmtTime(Date.parse(query.from)).slice(0, 16)} – ${fmtTime(Date.parse(query.to)).slice(0, 16)} UTC`;
+    setState('ready', `${range}: ${entries.length} session${entries.length === 1 ? '' : 's'} on the `
+      + `timeline, ${rows} recording${rows === 1 ? '' : 's'} on the first page.`, false);
+  } catch (e) {
+    if (mine === generation) setState('error', `Search failed — ${e.message}`, true);
+  } finally {
+    if (mine === generation) button.disabled = false;
+  }
+}
+
+async function more() {
+  const button = document.getElementById('more');
+  const mine = generation;
+  button.disabled = true;
+  setState('loading', 'Loading more…', false);
+  try {
+    const n = await loadRecordings(null, true, () => mine === generation);
+    if (mine === generation) setState('ready', `${n} more recording${n === 1 ? '' : 's'} loaded.`, false);
+  } catch (e) {
+    if (mine === generation) setState('error', `Loading more failed — ${e.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  search();
+});
+document.getElementById('f-reset').addEventListener('click', () => {
+  setDefaults();
+  search();
+});
+document.getElementById('more').addEventListener('click', more);
+prefill();
+search();

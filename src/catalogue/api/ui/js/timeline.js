@@ -1,0 +1,177 @@
+// timeline.js — sessions per VM over the chosen range: recorded sessions (solid), unrecorded
+// sessions (hatched) and failed logins (diamonds). Kinds differ in colour, pattern and shape, and
+// each entry carries its text (title + aria-label); each lane states its counts in words.
+const KINDS = {
+  recorded: 'Recorded session',
+  unrecorded: 'Unrecorded session',
+  failed: 'Failed login',
+};
+const LANE_ROW = 24;
+const MINUTE = 60e3;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const STEPS = [5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR,
+  6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY];
+
+// Timeline entries from `GET /api/sessions` items (docs/catalogue.md): a failed login is a failed
+// entry whatever else it has; otherwise recorded or not by its joined recording.
+function entriesFromSessions(items) {
+  return items.map((s) => {
+    const start = parseTime(s.start);
+    let end = parseTime(s.end);
+    const duration = s.durationMs === null || s.durationMs === undefined ? NaN : Number(s.durationMs);
+    if (!Number.isFinite(end) && Number.isFinite(duration)) end = start + duration;
+    const kind = s.outcome === 'failed-login' ? 'failed' : s.recorded === true ? 'recorded' : 'unrecorded';
+    return {
+      kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, recordingId: str(s.recordingId),
+      open: kind !== 'failed' && !Number.isFinite(end),
+      user: str(s.userName || s.userEmail), ip: str(s.clientIp), protocol: str(s.protocol),
+    };
+  }).filter((e) => Number.isFinite(e.start));
+}
+
+// The smallest step giving at most `max` ticks (labels need ~110 px each).
+function pickStep(span, max) {
+  return STEPS.find((s) => span / s <= max) || STEPS[STEPS.length - 1];
+}
+
+function describe(e) {
+  const parts = [`${KINDS[e.kind]}: ${e.user || 'unknown user'}`];
+  if (e.protocol) parts.push(e.protocol.toUpperCase());
+  if (e.ip) parts.push(`from ${e.ip}`);
+  const when = e.kind === 'failed' ? fmtTime(e.start)
+    : `${fmtTime(e.start)} – ${e.open ? 'end not logged yet' : fmtTime(e.end)}`;
+  parts.push(`${when} UTC`);
+  return parts.join(' · ');
+}
+
+// Greedy interval packing: each entry goes to the first sub-row that is free at its start.
+function pack(entries, minSpan) {
+  const rowsEnd = [];
+  for (const e of [...entries].sort((a, b) => a.start - b.start)) {
+    const end = Math.max(e.kind === 'failed' ? e.start : e.end, e.start) + minSpan;
+    let row = rowsEnd.findIndex((t) => t <= e.start);
+    if (row < 0) {
+      row = rowsEnd.length;
+      rowsEnd.push(end);
+    } else {
+      rowsEnd[row] = end;
+    }
+    e.row = row;
+  }
+  return Math.max(rowsEnd.length, 1);
+}
+
+function ticks(from, to, width) {
+  const step = pickStep(to - from, Math.max(2, Math.min(10, Math.floor(width / 110))));
+  const out = [];
+  for (let t = Math.ceil(from / step) * step; t < to; t += step) out.push(t);
+  return { step, out };
+}
+
+// The first tick and midnights carry the day; the others only the time of day.
+function tickLabel(t, step, first) {
+  if (step >= DAY) return fmtDay(t);
+  return first || t % DAY === 0 ? `${fmtDay(t)} ${fmtClock(t)}` : fmtClock(t);
+}
+
+function laneSummary(list) {
+  const n = (k) => list.filter((e) => e.kind === k).length;
+  return [['recorded', 'recorded'], ['unrecorded', 'unrecorded'], ['failed', 'failed']]
+    .filter(([k]) => n(k) > 0).map(([k, word]) => `${n(k)} ${word}`).join(' · ');
+}
+
+// The last drawing's input, redrawn when the width changes (tick density follows the width).
+let lastTimeline = null;
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => lastTimeline && renderTimeline(...lastTimeline), 100);
+});
+
+function renderTimeline(entries, from, to) {
+  lastTimeline = [entries, from, to];
+  const root = document.getElementById('timeline');
+  root.replaceChildren();
+  for (const k of Object.keys(KINDS)) {
+    document.getElementById(`n-${k}`).textContent = `(${entries.filter((e) => e.kind === k).length})`;
+  }
+  if (!entries.length) {
+    root.append(el('p', 'empty', 'No sessions in this range.'));
+    return;
+  }
+  const span = to - from;
+  const pct = (t) => ((Math.min(Math.max(t, from), to) - from) / span) * 100;
+  const labelWidth = Number.parseFloat(getComputedStyle(root).getPropertyValue('--label')) || 190;
+  const { step, out } = ticks(from, to, root.clientWidth - labelWidth);
+  const axis = el('div', 'tl-axis');
+  axis.setAttribute('aria-hidden', 'true');
+  const axisTrack = el('div', 'tl-track');
+  axis.append(el('div', 'tl-label'), axisTrack);
+  out.forEach((t, i) => {
+    if (pct(t) > 96) return; // a centred label there would overflow the card
+    const tick = el('span', 'tl-tick', tickLabel(t, step, i === 0));
+    tick.style.left = `${pct(t)}%`;
+    axisTrack.append(tick);
+  });
+  root.append(axis);
+  const lanes = new Map();
+  for (const e of entries) {
+    const vm = e.vm || 'VM unknown';
+    if (!lanes.has(vm)) lanes.set(vm, []);
+    lanes.get(vm).push(e);
+  }
+  const names = [...lanes.keys()].sort((a, b) => a.localeCompare(b));
+  for (const vm of names) root.append(lane(vm, lanes.get(vm), { from, to, span, pct, out }));
+}
+
+function lane(vm, list, g) {
+  const row = el('div', 'tl-row');
+  row.dataset.vm = vm;
+  const label = el('div', 'tl-label');
+  label.append(el('span', 'vm', vm), el('span', 'sum', laneSummary(list)));
+  label.firstChild.title = vm;
+  const track = el('div', 'tl-track');
+  track.setAttribute('role', 'list');
+  track.setAttribute('aria-label', `Sessions on ${vm}`);
+  const rows = pack(list, g.span * 0.012);
+  track.style.height = `${rows * LANE_ROW}px`;
+  for (const t of g.out) {
+    const line = el('span', 'tl-grid');
+    line.style.left = `${g.pct(t)}%`;
+    track.append(line);
+  }
+  const now = Date.now();
+  if (now > g.from && now < g.to) {
+    const line = el('span', 'tl-now');
+    line.style.left = `${g.pct(now)}%`;
+    track.append(line);
+  }
+  for (const e of list) track.append(entry(e, g));
+  row.append(label, track);
+  return row;
+}
+
+function entry(e, g) {
+  const node = el('div', `tl-entry kind-${e.kind}${e.open ? ' open' : ''}`);
+  const text = describe(e);
+  node.dataset.kind = e.kind;
+  node.tabIndex = 0;
+  node.title = text;
+  node.setAttribute('role', 'listitem');
+  node.setAttribute('aria-label', text);
+  node.style.left = `${g.pct(e.start)}%`;
+  node.style.top = `${e.row * LANE_ROW + 2}px`;
+  if (e.recordingId) {
+    node.classList.add('linked');
+    node.setAttribute('aria-label', `${text} · Enter shows its recording in the table`);
+    node.addEventListener('click', () => showRecording(e.recordingId));
+    node.addEventListener('keydown', (ev) => ev.key === 'Enter' && showRecording(e.recordingId));
+  }
+  if (e.kind !== 'failed') {
+    const end = e.open || !Number.isFinite(e.end) ? Math.min(Date.now(), g.to) : e.end;
+    node.style.width = `${Math.max(g.pct(end) - g.pct(e.start), 0)}%`;
+    node.textContent = e.user || KINDS[e.kind];
+  }
+  return node;
+}

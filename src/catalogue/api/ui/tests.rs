@@ -1,0 +1,161 @@
+//! The page route: status, headers, the policy matching the served inline blocks, no external URL,
+//! no markup sinks in the script, and the same authorization as the data routes.
+
+use axum::http::StatusCode;
+use base64::Engine as _;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::super::ApiSettings;
+use super::super::tests::get;
+use super::{PAGE, SCRIPT, STYLE};
+use crate::testing::fakes;
+
+/// The text between the first `<tag>` and its closing tag.
+fn block<'a>(html: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = html.find(&open).expect("open tag") + open.len();
+    let len = html[start..].find(&format!("</{tag}>")).expect("close tag");
+    &html[start..start + len]
+}
+
+fn sha(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn serves_html_with_a_hash_based_policy() {
+    let f = fakes();
+    let (status, ct, body) = get(&f, ApiSettings::default(), "/api/ui?code=k", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "text/html; charset=utf-8");
+    assert!(body.starts_with("<!doctype html>"));
+    let csp = &PAGE.csp;
+    // The hashes name exactly what is served, so the browser runs the page's script and only it.
+    assert!(csp.contains(&format!(
+        "script-src 'sha256-{}'",
+        sha(block(&body, "script"))
+    )));
+    assert!(csp.contains(&format!(
+        "style-src 'sha256-{}'",
+        sha(block(&body, "style"))
+    )));
+    for directive in [
+        "default-src 'none'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} in {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+}
+
+#[tokio::test]
+async fn response_headers_keep_the_key_and_page_private() {
+    let f = fakes();
+    let res = tower::ServiceExt::oneshot(
+        super::super::routes_with(f.state.clone(), ApiSettings::default()),
+        axum::http::Request::get("/api/ui")
+            .body(axum::body::Body::empty())
+            .expect("request"),
+    )
+    .await
+    .expect("response");
+    let h = res.headers();
+    let v = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert_eq!(v("content-security-policy"), PAGE.csp);
+    assert_eq!(v("referrer-policy"), "no-referrer");
+    assert_eq!(v("cache-control"), "no-store");
+    assert_eq!(v("x-content-type-options"), "nosniff");
+    assert_eq!(v("x-frame-options"), "DENY");
+}
+
+#[test]
+fn the_page_references_nothing_outside_itself() {
+    let html = &PAGE.html;
+    assert!(!html.contains("{{"), "every placeholder filled");
+    let lower = html.to_ascii_lowercase();
+    for needle in [
+        "http:",
+        "https:",
+        "//cdn",
+        "@import",
+        "src=",
+        "<link rel=\"stylesheet",
+    ] {
+        assert!(!lower.contains(needle), "page contains {needle}");
+    }
+    assert!(
+        !STYLE.contains("url("),
+        "no fonts or images fetched by the stylesheet"
+    );
+    // The one link is the empty data: icon (no /favicon.ico request).
+    assert_eq!(lower.matches("href=").count(), 1);
+    assert!(lower.contains("href=\"data:,\""));
+    assert_eq!(lower.matches("<script").count(), 1);
+    assert_eq!(lower.matches("<style").count(), 1);
+}
+
+#[test]
+fn inline_blocks_cannot_end_early_and_script_has_no_markup_sinks() {
+    assert!(!SCRIPT.to_ascii_lowercase().contains("</script"));
+    assert!(!STYLE.to_ascii_lowercase().contains("</style"));
+    // Data reaches the DOM only through textContent; these would parse it as markup or code.
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "setAttribute('style'",
+        "setAttribute('on",
+        "javascript:",
+    ] {
+        assert!(!SCRIPT.contains(sink), "script uses {sink}");
+    }
+}
+
+#[tokio::test]
+async fn needs_the_read_role_when_principals_are_required() {
+    let f = fakes();
+    let strict = ApiSettings {
+        require_principal: true,
+        ..ApiSettings::default()
+    };
+    let principal = |roles: &[&str]| {
+        let claims: Vec<_> = roles
+            .iter()
+            .map(|r| json!({"typ": "roles", "val": r}))
+            .collect();
+        base64::engine::general_purpose::STANDARD.encode(json!({ "claims": claims }).to_string())
+    };
+    let (s, ct, _) = get(&f, strict.clone(), "/api/ui", &[]).await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::UNAUTHORIZED, "application/problem+json")
+    );
+    let other = principal(&["Catalogue.Hold"]);
+    let (s, _, _) = get(
+        &f,
+        strict.clone(),
+        "/api/ui",
+        &[("x-ms-client-principal", &other)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let reader = principal(&["Catalogue.Read"]);
+    let (s, ct, _) = get(&f, strict, "/api/ui", &[("x-ms-client-principal", &reader)]).await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::OK, "text/html; charset=utf-8")
+    );
+}
+
+#[test]
+fn a_changed_block_changes_the_policy() {
+    assert_ne!(super::policy("a", "b"), super::policy("a", "c"));
+    assert_ne!(super::policy("a", "b"), super::policy("x", "b"));
+}
