@@ -23,6 +23,7 @@ pub async fn run(cmd: Command) -> ExitCode {
         Command::Catalogue { export, flags } => super::catalogue::query(export, flags).await,
         Command::Verify { flags } => super::catalogue::verify(flags).await,
         Command::Hold { action, flags } => super::hold::run(action, flags).await,
+        Command::Backfill { flags } => super::backfill::run(flags).await,
     }
 }
 

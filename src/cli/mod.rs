@@ -5,6 +5,7 @@
 //! variant, one [`Spec`] line in [`COMMANDS`] with its flag parser, and one arm in
 //! [`commands::run`].
 
+pub mod backfill;
 pub mod catalogue;
 pub mod commands;
 pub mod hold;
@@ -35,6 +36,12 @@ pub enum Command {
         /// set, release or list.
         action: hold::HoldAction,
         /// Flags, as `(name, value)`.
+        flags: Vec<(String, String)>,
+    },
+    /// `backfill --from … --to … [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run]
+    /// [--restart] [--limit N]`: catalogue and tail what already exists.
+    Backfill {
+        /// Flags, as `(name, value)` (switches as `"true"`).
         flags: Vec<(String, String)>,
     },
     /// `verify --from … --to … [--sample N]`: re-hash and report tampered or missing recordings.
@@ -80,6 +87,11 @@ pub const COMMANDS: &[Spec] = &[
                 flags: catalogue::flags(rest.get(1..).unwrap_or_default())?,
             })
         },
+    },
+    Spec {
+        name: "backfill",
+        usage: "backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run] [--restart] [--limit N]",
+        parse: backfill::parse,
     },
     Spec {
         name: "verify",
@@ -153,93 +165,4 @@ fn parse_catalogue(rest: &[String]) -> Result<Command, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn no_arguments_serves_and_subcommands_parse() {
-        assert_eq!(parse(&[]), Ok(Command::Serve));
-        assert_eq!(
-            parse(&args(&["lifecycle-policy"])),
-            Ok(Command::LifecyclePolicy)
-        );
-        assert_eq!(
-            parse(&args(&["sweep", "--dry-run"])),
-            Ok(Command::Sweep { dry_run: true })
-        );
-        assert_eq!(
-            parse(&args(&["sweep", "--execute"])),
-            Ok(Command::Sweep { dry_run: false })
-        );
-        assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
-        assert_eq!(
-            parse(&args(&[
-                "catalogue",
-                "export",
-                "--from",
-                "2025-03-01",
-                "--vm=a=b"
-            ])),
-            Ok(Command::Catalogue {
-                export: true,
-                flags: vec![
-                    ("from".into(), "2025-03-01".into()),
-                    ("vm".into(), "a=b".into())
-                ]
-            })
-        );
-        assert!(matches!(
-            parse(&args(&["verify", "--sample", "10"])),
-            Ok(Command::Verify { .. })
-        ));
-        assert_eq!(
-            parse(&args(&[
-                "hold",
-                "set",
-                "--recording",
-                "d~k",
-                "--reason=r r"
-            ])),
-            Ok(Command::Hold {
-                action: hold::HoldAction::Set,
-                flags: vec![
-                    ("recording".into(), "d~k".into()),
-                    ("reason".into(), "r r".into())
-                ]
-            })
-        );
-        assert!(matches!(
-            parse(&args(&["hold", "list"])),
-            Ok(Command::Hold {
-                action: hold::HoldAction::List,
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn mistakes_are_errors() {
-        for bad in [
-            &["sweep"][..],
-            &["sweep", "--dry-run", "--execute"],
-            &["sweep", "--dryrun"],
-            &["lifecycle-policy", "x"],
-            &["nope"],
-            &["catalogue"],
-            &["catalogue", "list"],
-            &["catalogue", "query", "--from"],
-            &["catalogue", "query", "stray"],
-            &["hold"],
-            &["hold", "put"],
-            &["hold", "set", "--reason"],
-        ] {
-            assert!(parse(&args(bad)).is_err(), "{bad:?}");
-        }
-        assert!(usage().contains("sweep --dry-run"));
-        assert!(usage().contains("handler hold set|release") && usage().contains("hold list"));
-    }
-}
+mod tests;

@@ -7,20 +7,22 @@
 //! matches read one or two days of `sessionwindows` or of the catalogue, filtered by time.
 
 mod fields;
+mod lookup;
 pub mod retag;
-mod windows;
 
 use fields::unchanged;
 pub use fields::{JOIN_PROPERTIES, apply_join, hints};
-use windows::{matched_windows, windows_around};
+pub use lookup::get_session;
+use lookup::windows_around;
 
 use time::Duration;
 
 use super::correlate::{Confidence, Match, RecordingFacts, SKEW, match_heuristic};
-use super::repo::{self, RECORDING_KEYS_TABLE, SESSIONS_TABLE, query_all};
-use super::sessions::{SESSION_ROW, SessionRecord};
+use super::repo::{self, RECORDING_KEYS_TABLE, WindowRow, query_all};
+use super::sessions::SessionRecord;
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::index;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
@@ -32,24 +34,6 @@ use crate::tables::{Entity, Filter, TableError, WriteMode, get_str};
 const MAX_RECORDINGS_PER_SESSION: usize = 200;
 /// Attempts at the conditional catalogue write.
 const ATTEMPTS: usize = 5;
-
-/// Reads a session row.
-///
-/// # Errors
-/// Table errors.
-pub async fn get_session(
-    state: &AppState,
-    tunnel: &str,
-) -> Result<Option<SessionRecord>, TableError> {
-    let stored = repo::get(
-        &state.tables,
-        SESSIONS_TABLE,
-        &tunnel.to_ascii_lowercase(),
-        SESSION_ROW,
-    )
-    .await?;
-    Ok(stored.and_then(|s| SessionRecord::from_entity(&s.entity)))
-}
 
 /// Records the GUIDs of a recording in `recordingkeys` so a session arriving later finds it.
 ///
@@ -118,11 +102,17 @@ pub async fn join_recording(
             repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
             return Ok(Some(m));
         }
+        // Index rows first: a crash before the row write leaves an extra (re-checked) index row,
+        // never a joined row that a VM/user query cannot find.
+        let mut written = entity.clone();
+        written.extend(entry.to_entity());
+        index::upsert(state.tables.as_ref(), &written).await?;
         match repo
             .write(&entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
             .await
         {
             Ok(_) => {
+                index::remove_stale(state.tables.as_ref(), &row.raw, &written).await?;
                 let rows = matched_windows(state, &row.value, &m, session.as_ref()).await?;
                 repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
                 return Ok(Some(m));
@@ -172,6 +162,31 @@ async fn find_match(
         _ => None,
     };
     Ok((m, session))
+}
+
+async fn matched_windows(
+    state: &AppState,
+    entry: &CatalogueEntry,
+    m: &Match,
+    session: Option<&SessionRecord>,
+) -> Result<Vec<WindowRow>, TableError> {
+    if let Some(s) = session {
+        // Its own index row, however long after the session the recording was uploaded.
+        return Ok(repo::windows::row_of(&state.tables, s)
+            .await?
+            .into_iter()
+            .collect());
+    }
+    let rows = windows_around(
+        state,
+        entry.blob_created,
+        state.audit.open_session_max.max(Duration::days(1)),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| m.tunnels.contains(&r.tunnel_id))
+        .collect())
 }
 
 /// Re-examines every recording that may belong to `session` (exact keys, then its time window).

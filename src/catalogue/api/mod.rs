@@ -11,6 +11,7 @@ pub mod csv;
 pub mod detail;
 pub mod health;
 pub mod holds;
+pub mod indexed;
 pub mod problem;
 pub mod query;
 pub mod render;

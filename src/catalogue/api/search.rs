@@ -1,4 +1,5 @@
-//! The paging engine: one partition query per day of the range, rows sorted within the day.
+//! The paging engine: one partition query per day of the range, rows sorted within the day; a
+//! `vm` or `user` filter on recordings is served from index rows instead ([`super::indexed`]).
 //!
 //! **Strategy.** `recordings` is partitioned by creation day, so a range of N days is N
 //! partition-scoped queries (`PartitionKey eq 'YYYY-MM-DD'`, 1000 rows per round trip), never a
@@ -36,6 +37,11 @@ pub async fn search(
     q: &Query,
     start: Option<Cursor>,
 ) -> Result<Found, ApiError> {
+    if let Some(pk) = super::indexed::partition_for(q)
+        && let Some(found) = super::indexed::search(tables, table, q, &pk, start.clone()).await?
+    {
+        return Ok(found);
+    }
     let view = View {
         keep: &|e| q.matches(e),
         time: sort_time,
@@ -78,6 +84,7 @@ pub async fn search_with(
             let next = Cursor {
                 day: day.clone(),
                 skip: skip + room,
+                after: None,
             };
             return Ok(Found {
                 rows,
@@ -93,6 +100,7 @@ pub async fn search_with(
                 next: days.get(i + 1).map(|d| Cursor {
                     day: d.clone(),
                     skip: 0,
+                    after: None,
                 }),
             });
         }
