@@ -9,17 +9,16 @@
 mod fields;
 mod lookup;
 pub mod retag;
-mod windows;
 
 use fields::unchanged;
 pub use fields::{JOIN_PROPERTIES, apply_join, hints};
 pub use lookup::get_session;
-use windows::{matched_windows, windows_around};
+use lookup::windows_around;
 
 use time::Duration;
 
 use super::correlate::{Confidence, Match, RecordingFacts, SKEW, match_heuristic};
-use super::repo::{self, RECORDING_KEYS_TABLE, query_all};
+use super::repo::{self, RECORDING_KEYS_TABLE, WindowRow, query_all};
 use super::sessions::SessionRecord;
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
@@ -163,6 +162,31 @@ async fn find_match(
         _ => None,
     };
     Ok((m, session))
+}
+
+async fn matched_windows(
+    state: &AppState,
+    entry: &CatalogueEntry,
+    m: &Match,
+    session: Option<&SessionRecord>,
+) -> Result<Vec<WindowRow>, TableError> {
+    if let Some(s) = session {
+        // Its own index row, however long after the session the recording was uploaded.
+        return Ok(repo::windows::row_of(&state.tables, s)
+            .await?
+            .into_iter()
+            .collect());
+    }
+    let rows = windows_around(
+        state,
+        entry.blob_created,
+        state.audit.open_session_max.max(Duration::days(1)),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| m.tunnels.contains(&r.tunnel_id))
+        .collect())
 }
 
 /// Re-examines every recording that may belong to `session` (exact keys, then its time window).

@@ -217,3 +217,34 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
     assert!(w.recorded, "{w:?}");
     assert_eq!(w.recording_ids, vec![key.id()]);
 }
+
+#[tokio::test]
+async fn the_index_row_follows_fields_only_the_sessions_api_shows() {
+    let k = kit(None);
+    let rec = |time: &str, props: &str| {
+        format!(
+            r#"{{"time":"{time}","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"tunnelId":"{ALICE}","userName":"u","message":"Successfully Connected."{props}}}}}"#
+        ) + "\n"
+    };
+    let target = r#","targetResourceId":"/S/x/virtualMachines/vm-z""#;
+    feed(&k, rec("2025-03-14T09:00:00Z", target).as_bytes()).await;
+    // Only the client IP arrives later: nothing the join looks at changes.
+    let later = rec(
+        "2025-03-14T09:01:00Z",
+        r#","clientIpAddress":"203.0.113.77""#,
+    );
+    feed(&k, later.as_bytes()).await;
+    let stored = k
+        .state
+        .tables
+        .get(WINDOWS_TABLE, "2025-03-14", ALICE)
+        .await
+        .expect("get")
+        .expect("index row")
+        .entity;
+    assert_eq!(get_str(&stored, "ClientIp"), Some("203.0.113.77"));
+    assert_eq!(
+        get_str(&stored, "TargetResourceId"),
+        Some("/S/x/virtualMachines/vm-z")
+    );
+}

@@ -1,5 +1,5 @@
 //! The paging engine: one partition query per day of the range, rows sorted within the day; a
-//! `vm` or `user` filter is served from index rows instead ([`super::indexed`]).
+//! `vm` or `user` filter on recordings is served from index rows instead ([`super::indexed`]).
 //!
 //! **Strategy.** `recordings` is partitioned by creation day, so a range of N days is N
 //! partition-scoped queries (`PartitionKey eq 'YYYY-MM-DD'`, 1000 rows per round trip), never a
