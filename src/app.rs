@@ -47,6 +47,8 @@ pub struct AppState {
     pub notifier: Arc<Notifier>,
     /// Audit-log tunables (`AUDIT_*` and detection settings).
     pub audit: Arc<crate::audit_logs::AuditSettings>,
+    /// This instance's per-function heartbeats (recorded by the invocation route).
+    pub heartbeats: Arc<crate::health::Heartbeats>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -60,6 +62,10 @@ impl std::fmt::Debug for AppState {
 impl HasQuarantine for AppState {
     fn quarantine(&self) -> &Quarantine {
         &self.quarantine
+    }
+
+    fn heartbeat(&self, function: &str, outcome: &str) {
+        self.heartbeats.record(function, outcome, self.clock.now());
     }
 }
 
@@ -136,6 +142,9 @@ impl AppState {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
         let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
+        let heartbeats = Arc::new(crate::health::Heartbeats::from_lookup(&|k| {
+            std::env::var(k).ok()
+        }));
         Self {
             config: Arc::new(config),
             recordings,
@@ -147,6 +156,7 @@ impl AppState {
             clock,
             notifier,
             audit,
+            heartbeats,
         }
     }
 

@@ -43,6 +43,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);
     telemetry::init();
+    tokio::spawn(bastion_recordings::health::flush::run(state.clone()));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await?;

@@ -42,6 +42,8 @@ pub struct ApiSettings {
     pub require_principal: bool,
     /// `CATALOGUE_MAX_RANGE_DAYS` (default 31): the widest `from`–`to` range.
     pub max_range_days: u32,
+    /// `GET /api/health` thresholds (`HEALTH_TAIL_LAG_MINUTES`).
+    pub health: crate::health::report::Thresholds,
 }
 
 impl Default for ApiSettings {
@@ -49,6 +51,7 @@ impl Default for ApiSettings {
         Self {
             require_principal: false,
             max_range_days: 31,
+            health: crate::health::report::Thresholds::default(),
         }
     }
 }
@@ -68,6 +71,7 @@ impl ApiSettings {
         Self {
             require_principal,
             max_range_days,
+            health: crate::health::report::Thresholds::from_lookup(env),
         }
     }
 }
