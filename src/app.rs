@@ -296,6 +296,13 @@ pub fn router(state: AppState) -> Router {
                 crate::integrity::handler::handle,
             ),
         )
+        .route(
+            &format!("/{}", crate::integrity::timer::FUNCTION),
+            invocation_route(
+                crate::integrity::timer::FUNCTION,
+                crate::integrity::timer::handle,
+            ),
+        )
         .with_state(state.clone())
         .merge(crate::catalogue::api::routes(state))
 }
