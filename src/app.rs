@@ -49,6 +49,8 @@ pub struct AppState {
     pub audit: Arc<crate::audit_logs::AuditSettings>,
     /// This instance's per-function heartbeats (recorded by the invocation route).
     pub heartbeats: Arc<crate::health::Heartbeats>,
+    /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason.
+    pub links: Arc<dyn crate::catalogue::api::links::LinkIssuer>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,7 +101,8 @@ impl AppState {
                 };
                 let tables =
                     Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?);
-                Ok(Self::assemble(
+                let links = crate::catalogue::api::links::for_connection(Some(recordings));
+                let mut state = Self::assemble(
                     config,
                     policy,
                     rec,
@@ -108,7 +111,9 @@ impl AppState {
                     tables,
                     Arc::new(SystemClock),
                 )
-                .with_notify(notify))
+                .with_notify(notify);
+                state.links = links;
+                Ok(state)
             }
         }
     }
@@ -157,6 +162,7 @@ impl AppState {
             notifier,
             audit,
             heartbeats,
+            links: crate::catalogue::api::links::for_connection(None),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod csv;
 pub mod detail;
 pub mod health;
+pub mod links;
 pub mod problem;
 pub mod query;
 pub mod render;
@@ -44,6 +45,10 @@ pub struct ApiSettings {
     pub max_range_days: u32,
     /// `GET /api/health` thresholds (`HEALTH_TAIL_LAG_MINUTES`).
     pub health: crate::health::report::Thresholds,
+    /// `CATALOGUE_DOWNLOAD_LINKS` (default false): add a read link to detail reads.
+    pub download_links: bool,
+    /// `CATALOGUE_LINK_MINUTES` (default 15, capped at 60): the link lifetime.
+    pub link_lifetime: time::Duration,
 }
 
 impl Default for ApiSettings {
@@ -52,6 +57,8 @@ impl Default for ApiSettings {
             require_principal: false,
             max_range_days: 31,
             health: crate::health::report::Thresholds::default(),
+            download_links: false,
+            link_lifetime: time::Duration::minutes(i64::from(links::DEFAULT_MINUTES)),
         }
     }
 }
@@ -72,6 +79,8 @@ impl ApiSettings {
             require_principal,
             max_range_days,
             health: crate::health::report::Thresholds::from_lookup(env),
+            download_links: links::enabled(env),
+            link_lifetime: links::lifetime(env),
         }
     }
 }
@@ -161,7 +170,11 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let who = authorize(&headers, api.settings.require_principal, ROLE_READ)?;
-    let doc = detail::detail(&api.app, &id, &access(&headers, who)).await?;
+    let link = api
+        .settings
+        .download_links
+        .then_some(api.settings.link_lifetime);
+    let doc = detail::detail_with(&api.app, &id, &access(&headers, who), link).await?;
     Ok(axum::Json(doc).into_response())
 }
 
