@@ -6,6 +6,7 @@ mod catalogue;
 mod devhost;
 mod drift;
 mod harness;
+mod health;
 mod notify;
 mod package;
 mod protocol;
