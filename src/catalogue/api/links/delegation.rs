@@ -64,9 +64,11 @@ impl DelegationIssuer {
         {
             return Ok(key.clone());
         }
-        let mut info = KeyInfo::default();
-        info.start = Some(now - SKEW);
-        info.expiry = Some(now + KEY_LIFETIME);
+        let info = KeyInfo {
+            start: Some(now - SKEW),
+            expiry: Some(now + KEY_LIFETIME),
+            ..KeyInfo::default()
+        };
         let body = info
             .try_into()
             .map_err(|e: azure_core::Error| e.to_string())?;
