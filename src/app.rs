@@ -77,7 +77,7 @@ impl AppState {
     /// # Errors
     /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
-        let policy = load_policy(&config)?;
+        let policy = crate::retention::policy::load(&config)?;
         let notify = NotifyConfig::from_env().map_err(ConfigError)?;
         let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
         match &config.storage {
@@ -101,8 +101,7 @@ impl AppState {
                 };
                 let tables =
                     Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?);
-                let links = crate::catalogue::api::links::for_connection(Some(recordings));
-                let mut state = Self::assemble(
+                Ok(Self::assemble(
                     config,
                     policy,
                     rec,
@@ -111,9 +110,7 @@ impl AppState {
                     tables,
                     Arc::new(SystemClock),
                 )
-                .with_notify(notify);
-                state.links = links;
-                Ok(state)
+                .with_notify(notify))
             }
         }
     }
@@ -147,9 +144,7 @@ impl AppState {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
         let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
-        let heartbeats = Arc::new(crate::health::Heartbeats::from_lookup(&|k| {
-            std::env::var(k).ok()
-        }));
+        let links = crate::catalogue::api::links::for_storage(&config.storage);
         Self {
             config: Arc::new(config),
             recordings,
@@ -161,8 +156,8 @@ impl AppState {
             clock,
             notifier,
             audit,
-            heartbeats,
-            links: crate::catalogue::api::links::for_connection(None),
+            heartbeats: Arc::new(crate::health::Heartbeats::from_env()),
+            links,
         }
     }
 
@@ -235,32 +230,6 @@ impl AppState {
     }
 }
 
-fn load_policy(config: &Config) -> Result<Policy, ConfigError> {
-    let policy = match &config.retention_policy {
-        None => Policy::builtin(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError(vec![format!(
-                    "RETENTION_POLICY: cannot read {}: {e}",
-                    path.display()
-                )])
-            })?;
-            Policy::parse(&text).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: {e}")]))?
-        }
-    };
-    // An undefined audit-log class would silently keep audit logs forever: refuse to start instead.
-    if policy
-        .classes
-        .get(&config.retention.audit_logs_class)
-        .is_none_or(|c| c.hold || c.days.is_none())
-    {
-        return Err(ConfigError(vec![
-            "RETENTION_CLASS_AUDITLOGS: not a class with `days` in the retention policy".to_owned(),
-        ]));
-    }
-    Ok(policy)
-}
-
 /// The router: readiness plus one route per function.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -302,13 +271,7 @@ pub fn router(state: AppState) -> Router {
                 crate::integrity::handler::handle,
             ),
         )
-        .route(
-            &format!("/{}", crate::integrity::timer::FUNCTION),
-            invocation_route(
-                crate::integrity::timer::FUNCTION,
-                crate::integrity::timer::handle,
-            ),
-        )
         .with_state(state.clone())
+        .merge(crate::integrity::timer::routes(state.clone()))
         .merge(crate::catalogue::api::routes(state))
 }

@@ -132,6 +132,11 @@ impl Heartbeats {
         }
     }
 
+    /// From the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
     /// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600; anything else falls back to the default).
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
         let secs = env("HEALTH_HEARTBEAT_SECONDS")

@@ -129,6 +129,16 @@ pub async fn select(
     Ok(heap.into_sorted_vec().into_iter().map(|r| r.1).collect())
 }
 
+/// The function's `POST /IntegrityVerify` route over `state`.
+pub fn routes(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            &format!("/{FUNCTION}"),
+            crate::invocation::invocation_route(FUNCTION, handle),
+        )
+        .with_state(state)
+}
+
 /// Handles one timer invocation. "Now" is `sys.UtcNow`, else the clock.
 ///
 /// # Errors
