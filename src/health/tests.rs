@@ -245,3 +245,20 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
             .is_ok()
     );
 }
+
+#[test]
+fn every_invocation_function_is_listed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("functions");
+    let mut folders: Vec<String> = std::fs::read_dir(dir)
+        .expect("functions/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n != crate::catalogue::api::FUNCTION) // forwarded HTTP: no invocation route
+        .collect();
+    folders.sort();
+    let mut listed: Vec<String> = super::report::FUNCTIONS
+        .iter()
+        .map(|f| (*f).to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(folders, listed);
+}
