@@ -51,6 +51,8 @@ pub struct AppState {
     pub heartbeats: Arc<crate::health::Heartbeats>,
     /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason.
     pub links: Arc<dyn crate::catalogue::api::links::LinkIssuer>,
+    /// Poison-queue depths for the health report.
+    pub queues: Arc<dyn crate::health::queues::QueueDepth>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -145,6 +147,7 @@ impl AppState {
         let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
         let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
         let links = crate::catalogue::api::links::for_storage(&config.storage);
+        let queues = crate::health::queues::for_storage(&config.storage);
         Self {
             config: Arc::new(config),
             recordings,
@@ -158,6 +161,7 @@ impl AppState {
             audit,
             heartbeats: Arc::new(crate::health::Heartbeats::from_env()),
             links,
+            queues,
         }
     }
 

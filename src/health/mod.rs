@@ -13,6 +13,7 @@
 //! them); the health endpoint also merges the serving instance's unflushed beats.
 
 pub mod flush;
+pub mod queues;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -204,5 +205,7 @@ impl Heartbeats {
     }
 }
 
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;

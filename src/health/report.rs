@@ -1,8 +1,8 @@
 //! What `GET /api/health` reports: last event per function, audit-log tail cursor lag,
-//! quarantine counts, the stalled-recordings episode, and an overall status from thresholds.
+//! quarantine and poison-queue counts, the stalled-recordings episode, and an overall status from thresholds.
 //!
 //! Gathering is bounded: two catalogue partitions, one heartbeat partition, the active cursors
-//! (the tail's own working set), one state row, and at most [`QUARANTINE_PAGES`] listing pages.
+//! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
 
 use std::collections::BTreeMap;
 
@@ -71,6 +71,8 @@ pub struct Facts {
     pub tail_lag: Option<Duration>,
     /// A `recordings.stalled` episode is open.
     pub stalled: bool,
+    /// Messages waiting in the poison queues.
+    pub poison_messages: u64,
 }
 
 /// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
@@ -85,6 +87,9 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
             "{} payload(s) quarantined since yesterday",
             f.recent_quarantined
         ));
+    }
+    if f.poison_messages > 0 {
+        reasons.push(format!("{} message(s) in poison queues", f.poison_messages));
     }
     if let Some(lag) = f.tail_lag.filter(|l| *l > t.tail_lag) {
         reasons.push(format!(
@@ -105,7 +110,7 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
 pub enum Unavailable {
     /// Table storage failed.
     Tables(TableError),
-    /// Blob storage failed.
+    /// Blob (or queue) storage failed.
     Blobs(StorageError),
 }
 
@@ -143,6 +148,13 @@ pub async fn build(
         .filter(|_| active)
         .map(str::to_owned);
     let (quarantine, recent) = quarantine(state, now).await.map_err(Unavailable::Blobs)?;
+    let mut poison = serde_json::Map::new();
+    let mut poison_messages = 0;
+    for q in super::queues::POISON_QUEUES {
+        let n = state.queues.depth(q).await.map_err(Unavailable::Blobs)?;
+        poison_messages += n;
+        poison.insert((*q).to_owned(), n.into());
+    }
     let facts = Facts {
         failing: beats
             .iter()
@@ -152,6 +164,7 @@ pub async fn build(
         recent_quarantined: recent,
         tail_lag,
         stalled: active,
+        poison_messages,
     };
     let (status, reasons) = classify(&facts, t);
     Ok(json!({
@@ -162,6 +175,7 @@ pub async fn build(
         "auditLogTail": cursor,
         "quarantine": quarantine,
         "quarantined": quarantine["total"], "quarantinedMore": quarantine["more"],
+        "poisonQueues": poison,
         "stalledRecordings": {"active": active, "since": since},
     }))
 }

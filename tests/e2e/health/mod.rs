@@ -1,8 +1,8 @@
 //! `/api/health`, `IntegrityVerify` and download links end to end: the real `handler` process on
 //! Azurite, data produced by real `RecordingCreated` / `RecordingHash` invocations.
 //! - health after a pipeline run shows each function's last event (flushed to table `heartbeats`)
-//!   and the quarantine count after a poisoned invocation;
-//! - `IntegrityVerify` finds a tampered and a missing recording and emits both on `notifications`;
+//!   and the quarantine count after a poisoned invocation, and counts poison-queue messages;
+//! - ([`verify_links`]) `IntegrityVerify` finds a tampered and a missing recording and emits both on `notifications`;
 //! - with `CATALOGUE_DOWNLOAD_LINKS=true` over an account-key connection, the detail says why there
 //!   is no link (never an account-key SAS) and the audit row records it.
 
@@ -18,14 +18,16 @@ use serde_json::{Value, json};
 
 use crate::harness::{AzuriteEnv, HandlerProcess, azurite, fixture};
 
-struct Rig {
-    env: AzuriteEnv,
+mod verify_links;
+
+pub(super) struct Rig {
+    pub(super) env: AzuriteEnv,
     config: Config,
-    handler: HandlerProcess,
+    pub(super) handler: HandlerProcess,
 }
 
 impl Rig {
-    async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
+    pub(super) async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
         let env = AzuriteEnv::new(cs);
         let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
         let mut pairs = env.pairs();
@@ -38,27 +40,27 @@ impl Rig {
         }
     }
 
-    fn conn(&self) -> &bastion_recordings::storage::connection::StorageConnection {
+    pub(super) fn conn(&self) -> &bastion_recordings::storage::connection::StorageConnection {
         let Storage::Connected { app, .. } = &self.config.storage else {
             panic!("connected")
         };
         app
     }
 
-    fn blobs(&self) -> AzureBlobStore {
+    pub(super) fn blobs(&self) -> AzureBlobStore {
         AzureBlobStore::new(self.conn()).expect("blobs")
     }
 
-    fn tables(&self) -> TableRestClient {
+    pub(super) fn tables(&self) -> TableRestClient {
         TableRestClient::new(self.conn(), &self.config.table_prefix).expect("tables")
     }
 
-    fn blob(&self, name: &str) -> BlobRef {
+    pub(super) fn blob(&self, name: &str) -> BlobRef {
         BlobRef::new(self.env.get("RECORDINGS_CONTAINER"), name)
     }
 
     /// Uploads, catalogues through RecordingCreated, hashes through RecordingHash; returns the id.
-    async fn record(&self, name: &str, body: &[u8]) -> String {
+    pub(super) async fn record(&self, name: &str, body: &[u8]) -> String {
         let container = self.env.get("RECORDINGS_CONTAINER");
         self.blobs()
             .put(
@@ -91,14 +93,14 @@ impl Rig {
         req["recordingId"].as_str().expect("id").to_owned()
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(super) async fn get(&self, path: &str) -> (u16, Value) {
         let res = reqwest::get(self.handler.url(path)).await.expect("get");
         let status = res.status().as_u16();
         (status, res.json().await.expect("json"))
     }
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("now")
@@ -129,6 +131,7 @@ async fn health_after_a_pipeline_run_shows_last_events_and_quarantine() {
     assert_eq!(h["status"], "degraded");
     assert!(h["lastRecordingCreated"].is_string(), "{h}");
     assert_eq!(h["stalledRecordings"]["active"], false);
+    assert!(h["poisonQueues"]["hashrequests-poison"].is_u64(), "{h}");
     // …and the flusher writes one heartbeat row per function within the interval.
     let mut rows = Vec::new();
     for _ in 0..50 {
@@ -167,125 +170,48 @@ async fn health_after_a_pipeline_run_shows_last_events_and_quarantine() {
     assert_eq!(h2["functions"]["RecordingCreated"]["outcome"], "processed");
 }
 
-fn timer_invocation() -> Value {
-    let mut inv = fixture("invocations/timer.invocation.json");
-    inv["Metadata"]["sys"]["MethodName"] = json!("IntegrityVerify");
-    inv["Metadata"]["sys"]["UtcNow"] = json!(now());
-    inv
-}
-
 #[tokio::test]
-async fn integrity_verify_reports_tampered_and_missing_recordings() {
+async fn health_counts_poison_queue_messages_on_azurite() {
+    use azure_storage_queue::models::QueueMessage;
+    use azure_storage_queue::{QueueClient, QueueClientOptions};
     let Some(cs) = azurite() else { return };
     let rig = Rig::new(&cs, &[]).await;
-    let mut ids = Vec::new();
-    for (name, body) in [
-        ("ok.rec", &b"intact"[..]),
-        ("edit.rec", b"original"),
-        ("gone.rec", b"soon gone"),
-    ] {
-        ids.push(rig.record(name, body).await);
-    }
-    let (s, out) = rig
-        .handler
-        .invoke("IntegrityVerify", &timer_invocation())
-        .await;
-    assert_eq!(s, 200, "{out}");
-    assert!(
-        out["Outputs"]["notifications"].is_null(),
-        "nothing to report yet: {out}"
-    );
-    let blobs = rig.blobs();
-    blobs
-        .put(
-            &rig.blob("edit.rec"),
-            Bytes::from_static(b"0riginal"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("tamper");
-    let gone = rig.blob("gone.rec");
-    let etag = blobs.properties(&gone).await.expect("props").etag;
-    blobs.delete_if_match(&gone, &etag).await.expect("delete");
-    let (s, out) = rig
-        .handler
-        .invoke("IntegrityVerify", &timer_invocation())
-        .await;
-    assert_eq!(s, 200, "{out}");
-    let notes = match &out["Outputs"]["notifications"] {
-        Value::Array(a) => a.clone(),
-        one => vec![one.clone()],
+    let conn = rig.conn();
+    let bastion_recordings::storage::connection::StorageAuth::Key(key) = &conn.auth else {
+        panic!("Azurite uses a key")
     };
-    let mut found: Vec<(String, String)> = notes
-        .iter()
-        .map(|n| {
-            (
-                n["type"].as_str().unwrap_or_default().to_owned(),
-                n["data"]["recordingId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        })
-        .collect();
-    found.sort();
-    assert_eq!(
-        found,
-        [
-            ("recording.missing".to_owned(), ids[2].clone()),
-            ("recording.tampered".to_owned(), ids[1].clone())
-        ],
-        "{out}"
-    );
-    assert!(
-        out["Logs"][0]
-            .as_str()
-            .unwrap_or_default()
-            .contains("1 intact"),
-        "{out}"
-    );
-}
-
-#[tokio::test]
-async fn download_links_over_an_account_key_connection_explain_instead_of_signing() {
-    let Some(cs) = azurite() else { return };
-    let rig = Rig::new(&cs, &[("CATALOGUE_DOWNLOAD_LINKS", "true")]).await;
-    let id = rig.record("linked.rec", b"content").await;
-    let (s, doc) = rig.get(&format!("/api/recordings/{id}")).await;
-    assert_eq!(s, 200, "{doc}");
-    assert_eq!(doc["download"]["available"], false, "{doc}");
-    assert!(
-        doc["download"]["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("account key"),
-        "{doc}"
-    );
-    assert!(
-        !doc.to_string().contains("sig="),
-        "no SAS of any kind: {doc}"
-    );
-    let audit = rig
-        .tables()
-        .query("accessaudit", None, None, None)
+    let signer = bastion_recordings::storage::sas::SasSigner::new(&conn.account, key.clone(), "q");
+    let mut url = conn.queue.clone();
+    url.path_segments_mut()
+        .expect("base")
+        .pop_if_empty()
+        .push("notifications-poison");
+    url.set_query(Some(&signer.token()));
+    let options = QueueClientOptions {
+        version: "2025-11-05".into(),
+        ..Default::default()
+    };
+    let q = QueueClient::new(url, None, Some(options)).expect("client");
+    let _ = q.create(None).await; // 409 when another test created it: fine
+    let (_, before) = rig.get("/api/health").await;
+    let before = before["poisonQueues"]["notifications-poison"]
+        .as_u64()
+        .expect("count");
+    let msg = QueueMessage {
+        message_text: Some("e30=".into()),
+    };
+    q.send_message(msg.try_into().expect("xml"), None)
         .await
-        .expect("audit")
-        .items;
-    assert_eq!(audit.len(), 1);
+        .expect("send");
+    let (s, h) = rig.get("/api/health").await;
+    assert_eq!(s, 200, "{h}");
     assert!(
-        audit[0].entity["Link"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("unavailable: ")
+        h["poisonQueues"]["notifications-poison"]
+            .as_u64()
+            .expect("count")
+            > before,
+        "{h}"
     );
-    // Off by default: no `download` member at all.
-    let plain = HandlerProcess::spawn(&rig.env.pairs()).await;
-    let doc: Value = reqwest::get(plain.url(&format!("/api/recordings/{id}")))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
-    assert!(doc.get("download").is_none(), "{doc}");
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(h["reasons"].to_string().contains("poison queues"), "{h}");
 }
