@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod audit_logs;
+pub mod backfill;
 pub mod catalogue;
 pub mod cli;
 pub mod clock;

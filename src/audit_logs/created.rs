@@ -121,7 +121,8 @@ async fn tag_retention(
     Ok(true)
 }
 
-async fn bursts(
+/// Failed-login burst checks of the partitions a tail touched (shared with `handler backfill`).
+pub(crate) async fn bursts(
     state: &AppState,
     touched: &BTreeSet<String>,
 ) -> Result<Vec<crate::notify::Notification>, HandlerError> {

@@ -25,7 +25,7 @@ pub mod sessions;
 pub mod settings;
 pub mod tail;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 pub use settings::AuditSettings;
 

@@ -22,6 +22,7 @@ pub async fn run(cmd: Command) -> ExitCode {
         Command::Sweep { dry_run } => sweep_once(dry_run).await,
         Command::Catalogue { export, flags } => super::catalogue::query(export, flags).await,
         Command::Verify { flags } => super::catalogue::verify(flags).await,
+        Command::Backfill { flags } => super::backfill::run(flags).await,
     }
 }
 

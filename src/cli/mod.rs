@@ -5,6 +5,7 @@
 //! variant, one [`Spec`] line in [`COMMANDS`] with its flag parser, and one arm in
 //! [`commands::run`].
 
+pub mod backfill;
 pub mod catalogue;
 pub mod commands;
 
@@ -27,6 +28,12 @@ pub enum Command {
         /// Follow continuations to the end (`export`) rather than one page (`query`).
         export: bool,
         /// Flags, as `(name, value)`.
+        flags: Vec<(String, String)>,
+    },
+    /// `backfill --from … --to … [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run]
+    /// [--restart] [--limit N]`: catalogue and tail what already exists.
+    Backfill {
+        /// Flags, as `(name, value)` (switches as `"true"`).
         flags: Vec<(String, String)>,
     },
     /// `verify --from … --to … [--sample N]`: re-hash and report tampered or missing recordings.
@@ -62,6 +69,11 @@ pub const COMMANDS: &[Spec] = &[
         name: "catalogue",
         usage: "catalogue query|export --from D --to D [--user U --vm V --format csv --out F …]",
         parse: parse_catalogue,
+    },
+    Spec {
+        name: "backfill",
+        usage: "backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run] [--restart] [--limit N]",
+        parse: backfill::parse,
     },
     Spec {
         name: "verify",
@@ -174,6 +186,43 @@ mod tests {
                 ]
             })
         );
+        let Ok(Command::Backfill { flags }) = parse(&args(&[
+            "backfill",
+            "--from",
+            "2025-01-01",
+            "--to=2025-01-31",
+            "--dry-run",
+            "--recordings-only",
+            "--concurrency",
+            "3",
+            "--limit",
+            "5",
+        ])) else {
+            panic!("backfill parses")
+        };
+        let o = backfill::options(&flags).expect("options");
+        assert_eq!(
+            o.to - o.from,
+            time::Duration::days(31),
+            "a bare --to date is inclusive"
+        );
+        assert_eq!(
+            (o.concurrency, o.limit, o.dry_run, o.restart),
+            (3, Some(5), true, false)
+        );
+        assert_eq!(o.kinds, [crate::backfill::Kind::Recordings]);
+        let Ok(Command::Backfill { flags }) = parse(&args(&[
+            "backfill",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-01",
+        ])) else {
+            panic!("backfill parses")
+        };
+        let o = backfill::options(&flags).expect("options");
+        assert_eq!(o.concurrency, crate::backfill::DEFAULT_CONCURRENCY);
+        assert_eq!(o.kinds.len(), 2, "audit logs first, then recordings");
         assert!(matches!(
             parse(&args(&["verify", "--sample", "10"])),
             Ok(Command::Verify { .. })
@@ -192,6 +241,44 @@ mod tests {
             &["catalogue", "list"],
             &["catalogue", "query", "--from"],
             &["catalogue", "query", "stray"],
+            &["backfill"],
+            &["backfill", "--from", "2025-01-01"],
+            &["backfill", "--from", "2025-02-01", "--to", "2025-01-01"],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--concurrency",
+                "0",
+            ],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--limit",
+                "x",
+            ],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--bogus",
+            ],
+            &[
+                "backfill",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2025-02-01",
+                "--recordings-only",
+                "--audit-logs-only",
+            ],
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?}");
         }

@@ -2,6 +2,7 @@
 //! the Functions host protocol to them, against in-memory stores or Azurite (`TEST_AZURITE=1`).
 
 mod audit_logs;
+mod backfill;
 mod catalogue;
 mod devhost;
 mod drift;

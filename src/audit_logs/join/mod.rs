@@ -7,20 +7,22 @@
 //! matches read one or two days of `sessionwindows` or of the catalogue, filtered by time.
 
 mod fields;
+mod lookup;
 pub mod retag;
 
 use fields::unchanged;
 pub use fields::{JOIN_PROPERTIES, apply_join, hints};
+pub use lookup::get_session;
+use lookup::windows_around;
 
 use time::Duration;
 
 use super::correlate::{Confidence, Match, RecordingFacts, SKEW, match_heuristic};
-use super::repo::{
-    self, RECORDING_KEYS_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all,
-};
-use super::sessions::{SESSION_ROW, SessionRecord};
+use super::repo::{self, RECORDING_KEYS_TABLE, WindowRow, query_all};
+use super::sessions::SessionRecord;
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::index;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
@@ -32,53 +34,6 @@ use crate::tables::{Entity, Filter, TableError, WriteMode, get_str};
 const MAX_RECORDINGS_PER_SESSION: usize = 200;
 /// Attempts at the conditional catalogue write.
 const ATTEMPTS: usize = 5;
-
-/// Reads a session row.
-///
-/// # Errors
-/// Table errors.
-pub async fn get_session(
-    state: &AppState,
-    tunnel: &str,
-) -> Result<Option<SessionRecord>, TableError> {
-    let stored = repo::get(
-        &state.tables,
-        SESSIONS_TABLE,
-        &tunnel.to_ascii_lowercase(),
-        SESSION_ROW,
-    )
-    .await?;
-    Ok(stored.and_then(|s| SessionRecord::from_entity(&s.entity)))
-}
-
-/// Index rows of sessions that started between `t - span` and `t` (whole days).
-async fn windows_around(
-    state: &AppState,
-    t: time::OffsetDateTime,
-    span: Duration,
-) -> Result<Vec<WindowRow>, TableError> {
-    let mut rows = Vec::new();
-    let mut day = (t - span).date();
-    while day <= t.date() {
-        let found = query_all(
-            &state.tables,
-            WINDOWS_TABLE,
-            &Filter::partition(&format_date(day)),
-            5000,
-        )
-        .await?;
-        rows.extend(
-            found
-                .iter()
-                .filter_map(|s| WindowRow::from_entity(&s.entity)),
-        );
-        day = match day.next_day() {
-            Some(d) => d,
-            None => break,
-        };
-    }
-    Ok(rows)
-}
 
 /// Records the GUIDs of a recording in `recordingkeys` so a session arriving later finds it.
 ///
@@ -147,11 +102,17 @@ pub async fn join_recording(
             repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
             return Ok(Some(m));
         }
+        // Index rows first: a crash before the row write leaves an extra (re-checked) index row,
+        // never a joined row that a VM/user query cannot find.
+        let mut written = entity.clone();
+        written.extend(entry.to_entity());
+        index::upsert(state.tables.as_ref(), &written).await?;
         match repo
             .write(&entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
             .await
         {
             Ok(_) => {
+                index::remove_stale(state.tables.as_ref(), &row.raw, &written).await?;
                 let rows = matched_windows(state, &row.value, &m).await?;
                 repo::windows::mark_recorded(&state.tables, &rows, &key.id()).await?;
                 return Ok(Some(m));

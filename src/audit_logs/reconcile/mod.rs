@@ -116,34 +116,67 @@ async fn recordings(
         now - state.audit.reconcile_window,
     )
     .await?;
-    let repo = CatalogueRepo::new(state.tables.clone());
     for item in items {
-        let created = item.props.created.unwrap_or(now);
-        let key = RecordingKey::for_blob(created, &container, &item.name);
-        match repo.get(&key).await? {
-            Some(row) if row.raw.contains_key("MatchConfidence") => {}
-            Some(_) => {
-                found.rejoined += usize::from(join::after_catalogue(state, &key).await?.is_some());
-            }
-            None => {
-                let event = synthesize(state, &item, created);
-                let blob = BlobRef::new(container.clone(), item.name.clone());
-                let outcome =
-                    crate::recordings::handler::catalogue(state, &event, &blob, &item.props)
-                        .await?;
-                if let Outcome::Processed { mut outputs, .. } = outcome {
-                    match outputs.remove(OUTPUT_BINDING) {
-                        Some(serde_json::Value::Array(items)) => found.notifications.extend(items),
-                        Some(one) => found.notifications.push(one),
-                        None => {}
-                    }
+        match recording_item(state, &item, now).await? {
+            Fate::Present => {}
+            Fate::Rejoined(joined) => found.rejoined += usize::from(joined),
+            Fate::Catalogued(mut outputs) => {
+                match outputs.remove(OUTPUT_BINDING) {
+                    Some(serde_json::Value::Array(items)) => found.notifications.extend(items),
+                    Some(one) => found.notifications.push(one),
+                    None => {}
                 }
-                join::after_catalogue(state, &key).await?;
                 found.catalogued += 1;
             }
         }
     }
     Ok(())
+}
+
+/// What [`recording_item`] did with one listed recording.
+#[derive(Debug)]
+pub enum Fate {
+    /// Catalogued and joined already: nothing to do.
+    Present,
+    /// Catalogued but not joined: the join was re-run (`true` when it found a match).
+    Rejoined(bool),
+    /// Catalogued now, through `RecordingCreated`'s path; the outputs it produced (notification,
+    /// hash request) keyed by binding.
+    Catalogued(serde_json::Map<String, serde_json::Value>),
+}
+
+/// Brings one listed recording blob into the catalogue (shared by `Reconcile` and `handler
+/// backfill`): an existing joined row is left alone, an unjoined one re-joined, a missing one
+/// catalogued with a synthesized event and joined. Idempotent: a second call finds `Present`.
+///
+/// # Errors
+/// `Retryable` for storage failures.
+pub async fn recording_item(
+    state: &AppState,
+    item: &BlobItem,
+    now: OffsetDateTime,
+) -> Result<Fate, HandlerError> {
+    let container = state.config.recordings_container.clone();
+    let created = item.props.created.unwrap_or(now);
+    let key = RecordingKey::for_blob(created, &container, &item.name);
+    match CatalogueRepo::new(state.tables.clone()).get(&key).await? {
+        Some(row) if row.raw.contains_key("MatchConfidence") => Ok(Fate::Present),
+        Some(_) => Ok(Fate::Rejoined(
+            join::after_catalogue(state, &key).await?.is_some(),
+        )),
+        None => {
+            let event = synthesize(state, item, created);
+            let blob = BlobRef::new(container, item.name.clone());
+            let outcome =
+                crate::recordings::handler::catalogue(state, &event, &blob, &item.props).await?;
+            join::after_catalogue(state, &key).await?;
+            Ok(match outcome {
+                Outcome::Processed { outputs, .. } => Fate::Catalogued(outputs),
+                // Lost a race with the live function or the blob vanished: someone else owns it.
+                _ => Fate::Present,
+            })
+        }
+    }
 }
 
 /// A `BlobCreated` event for a blob found by listing (no sequencer: the ETag and time decide).

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod csv;
 pub mod detail;
 pub mod health;
+pub mod indexed;
 pub mod links;
 pub mod problem;
 pub mod query;

@@ -1,4 +1,5 @@
-//! The paging engine: one partition query per day of the range, rows sorted within the day.
+//! The paging engine: one partition query per day of the range, rows sorted within the day; a
+//! `vm` or `user` filter is served from index rows instead ([`super::indexed`]).
 //!
 //! **Strategy.** `recordings` is partitioned by creation day, so a range of N days is N
 //! partition-scoped queries (`PartitionKey eq 'YYYY-MM-DD'`, 1000 rows per round trip), never a
@@ -34,6 +35,11 @@ pub async fn search(
     q: &Query,
     start: Option<Cursor>,
 ) -> Result<Found, ApiError> {
+    if let Some(pk) = super::indexed::partition_for(q)
+        && let Some(found) = super::indexed::search(tables, table, q, &pk, start.clone()).await?
+    {
+        return Ok(found);
+    }
     let days = q.days();
     let first = start
         .as_ref()
@@ -50,6 +56,7 @@ pub async fn search(
             let next = Cursor {
                 day: day.clone(),
                 skip: skip + room,
+                after: None,
             };
             return Ok(Found {
                 rows,
@@ -63,7 +70,11 @@ pub async fn search(
             let next_day = days.iter().skip_while(|d| *d != day).nth(1).cloned();
             return Ok(Found {
                 rows,
-                next: next_day.map(|day| Cursor { day, skip: 0 }),
+                next: next_day.map(|day| Cursor {
+                    day,
+                    skip: 0,
+                    after: None,
+                }),
             });
         }
     }

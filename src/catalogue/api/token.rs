@@ -1,5 +1,5 @@
 //! Opaque continuation tokens: base64url JSON `{d: day, s: rows to skip in that day's sorted list,
-//! f: query fingerprint}`. Bound to the query so a token cannot be replayed with other filters
+//! a: last index `RowKey` returned (index-served queries only), f: query fingerprint}`. Bound to the query so a token cannot be replayed with other filters
 //! (which would silently skip rows); anything malformed is a 400, never a restart from the top.
 
 use base64::Engine as _;
@@ -17,6 +17,9 @@ pub struct Cursor {
     /// Rows of that day (in sort order) already returned.
     #[serde(rename = "s")]
     pub skip: usize,
+    /// Index-served queries (`vm` / `user` filters): the last index `RowKey` returned.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

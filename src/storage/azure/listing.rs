@@ -32,22 +32,10 @@ pub(crate) async fn list(
         .list_blobs(Some(options))
         .map_err(|e| map::error(&e))?
         .into_pages();
-    let page = match pages.try_next().await {
-        Ok(Some(page)) => page.into_model().map_err(|e| map::error(&e))?,
-        Ok(None) => {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        Err(e) if map::error_code(&e) == Some("ContainerNotFound") => {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        Err(e) => return Err(map::error(&e)),
+    let Some(page) = first(pages.try_next().await)? else {
+        return Ok(empty());
     };
+    let page = page.into_model().map_err(|e| map::error(&e))?;
     let items = page
         .blob_items
         .into_iter()
@@ -90,22 +78,10 @@ pub(crate) async fn find_by_tags(
         .find_blobs_by_tags(expr, Some(options))
         .map_err(|e| map::error(&e))?
         .into_pages();
-    let page = match pages.try_next().await {
-        Ok(Some(page)) => page.into_model().map_err(|e| map::error(&e))?,
-        Ok(None) => {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        Err(e) if map::error_code(&e) == Some("ContainerNotFound") => {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        Err(e) => return Err(map::error(&e)),
+    let Some(page) = first(pages.try_next().await)? else {
+        return Ok(empty());
     };
+    let page = page.into_model().map_err(|e| map::error(&e))?;
     let items = page
         .blob_items
         .into_iter()
@@ -121,4 +97,21 @@ pub(crate) async fn find_by_tags(
         items,
         next: page.next_marker.filter(|m| !m.is_empty()),
     })
+}
+
+/// The first page's response; `None` when the listing is empty or the container does not exist
+/// (a sweep over a container nobody wrote to yet is not an error).
+fn first<R>(next: azure_core::Result<Option<R>>) -> Result<Option<R>, StorageError> {
+    match next {
+        Ok(page) => Ok(page),
+        Err(e) if map::error_code(&e) == Some("ContainerNotFound") => Ok(None),
+        Err(e) => Err(map::error(&e)),
+    }
+}
+
+fn empty<T>() -> Page<T> {
+    Page {
+        items: Vec::new(),
+        next: None,
+    }
 }

@@ -77,9 +77,16 @@ fn tokens_round_trip_and_reject_tampering() {
     let c = Cursor {
         day: "2025-03-02".into(),
         skip: 7,
+        after: None,
     };
     let t = encode(&c, "fp");
     assert_eq!(decode(&t, "fp", &days), Ok(c));
+    let indexed = Cursor {
+        day: "2025-03-01".into(),
+        skip: 0,
+        after: Some("2025-03-01T10:00:00.000Z~id".into()),
+    };
+    assert_eq!(decode(&encode(&indexed, "fp"), "fp", &days), Ok(indexed));
     assert!(decode(&t, "other", &days).is_err());
     assert!(decode(&t, "fp", &days[..1]).is_err());
     assert!(decode("", "fp", &days).is_err());

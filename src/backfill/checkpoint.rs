@@ -1,0 +1,142 @@
+//! Table `backfill`: where a backfill pass stopped, and the items that failed.
+//!
+//! - Checkpoint: `PartitionKey` = `checkpoint`, `RowKey` = `<kind>~<from>~<to>` (one per container
+//!   and window: a run over another window must not skip what this one listed). `Marker` is the
+//!   listing marker of the page being worked on (empty for the first page), `After` the last blob
+//!   name of that page completed in listing order, `Done` set once the last page is finished.
+//!   Listing is in name order, so resuming = list from `Marker` and skip names `<= After`.
+//! - Failed items: `PartitionKey` = `failed~<kind>`, `RowKey` = base64url(blob name), with the
+//!   (redacted) error. Retried first by every run; deleted once they succeed or the blob is gone.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::catalogue::repo::write_creating_table;
+use crate::invocation::decode::format_utc;
+use crate::tables::keys::{decode_key, encode_key};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+
+/// Table of checkpoints and failed items.
+pub const BACKFILL_TABLE: &str = "backfill";
+
+/// Where a pass over one container stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Listing marker of the current page (`None` = the first page).
+    pub marker: Option<String>,
+    /// Last name of that page completed (`None` = none yet).
+    pub after: Option<String>,
+    /// The whole window was listed and processed.
+    pub done: bool,
+}
+
+/// The `backfill` table.
+#[derive(Clone)]
+pub struct BackfillRepo {
+    tables: Arc<dyn TableStore>,
+}
+
+fn some(s: Option<&str>) -> Option<String> {
+    s.filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+impl BackfillRepo {
+    /// A repository over `tables`.
+    pub fn new(tables: Arc<dyn TableStore>) -> Self {
+        Self { tables }
+    }
+
+    /// The checkpoint row key of `kind` over `[from, to)`.
+    pub fn key(kind: &str, from: OffsetDateTime, to: OffsetDateTime) -> String {
+        format!("{kind}~{}~{}", format_utc(from), format_utc(to))
+    }
+
+    /// Reads a checkpoint (default when none).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn load(&self, key: &str) -> Result<Checkpoint, TableError> {
+        let row = match self.tables.get(BACKFILL_TABLE, "checkpoint", key).await {
+            Err(TableError::NotFound) => None,
+            other => other?,
+        };
+        Ok(row.map_or_else(Checkpoint::default, |s| Checkpoint {
+            marker: some(get_str(&s.entity, "Marker")),
+            after: some(get_str(&s.entity, "After")),
+            done: s.entity.get("Done").and_then(Value::as_bool) == Some(true),
+        }))
+    }
+
+    /// Saves a checkpoint (upsert: the process is the only writer of its window).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn save(
+        &self,
+        key: &str,
+        c: &Checkpoint,
+        now: OffsetDateTime,
+    ) -> Result<(), TableError> {
+        let mut e = Entity::new();
+        e.insert("PartitionKey".into(), "checkpoint".into());
+        e.insert("RowKey".into(), key.into());
+        e.insert("Marker".into(), c.marker.clone().unwrap_or_default().into());
+        e.insert("After".into(), c.after.clone().unwrap_or_default().into());
+        e.insert("Done".into(), c.done.into());
+        e.insert("UpdatedAt".into(), format_utc(now).into());
+        write_creating_table(self.tables.as_ref(), BACKFILL_TABLE, &e, WriteMode::Upsert).await?;
+        Ok(())
+    }
+
+    /// Records a failed item of `kind`.
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn fail(
+        &self,
+        kind: &str,
+        name: &str,
+        error: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TableError> {
+        let mut e = Entity::new();
+        e.insert("PartitionKey".into(), format!("failed~{kind}").into());
+        e.insert("RowKey".into(), encode_key(name).into());
+        e.insert("Error".into(), error.into());
+        e.insert("At".into(), format_utc(now).into());
+        write_creating_table(self.tables.as_ref(), BACKFILL_TABLE, &e, WriteMode::Upsert).await?;
+        Ok(())
+    }
+
+    /// Forgets a failed item (it succeeded or is gone).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn clear(&self, kind: &str, name: &str) -> Result<(), TableError> {
+        let pk = format!("failed~{kind}");
+        match self
+            .tables
+            .delete(BACKFILL_TABLE, &pk, &encode_key(name), None)
+            .await
+        {
+            Ok(()) | Err(TableError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Names of the failed items of `kind` (at most `limit`).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn failed(&self, kind: &str, limit: usize) -> Result<Vec<String>, TableError> {
+        let filter = Filter::partition(&format!("failed~{kind}"));
+        let rows = crate::audit_logs::repo::query_all(&self.tables, BACKFILL_TABLE, &filter, limit)
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|s| get_str(&s.entity, "RowKey").and_then(decode_key))
+            .collect())
+    }
+}

@@ -1,0 +1,125 @@
+//! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
+//! [`recording_item`] (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
+//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`tail_blob`] read to its end.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::Kind;
+use crate::app::AppState;
+use crate::audit_logs::created;
+use crate::audit_logs::path::parse_blob_path;
+use crate::audit_logs::reconcile::{Fate, recording_item};
+use crate::audit_logs::repo::CursorRepo;
+use crate::audit_logs::tail::blob::tail_blob;
+use crate::catalogue::index;
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::CatalogueRepo;
+use crate::invocation::HandlerError;
+use crate::storage::BlobItem;
+
+/// What happened to one item.
+#[derive(Debug)]
+pub enum Done {
+    /// A recording catalogued now; its outputs (by binding).
+    Catalogued(Map<String, Value>),
+    /// A recording already catalogued; how many missing index rows were written.
+    Present(usize),
+    /// A catalogued but unjoined recording, joined again.
+    Rejoined,
+    /// An audit blob tailed; the notifications its sessions raised.
+    Tailed(Vec<Value>),
+    /// An audit blob already tailed to its end.
+    TailedBefore,
+    /// Dry run: would be catalogued / tailed.
+    Would,
+    /// Not ours (not a `PT1H.json` path) or vanished meanwhile.
+    Ignored,
+}
+
+/// The blob's time for the window: creation time of a recording, the hour of an audit blob.
+pub fn time_of(kind: Kind, item: &BlobItem) -> Option<OffsetDateTime> {
+    match kind {
+        Kind::Recordings => item.props.created.or(item.props.last_modified),
+        Kind::AuditLogs => parse_blob_path(&item.name).ok().map(|h| h.hour),
+    }
+}
+
+/// Processes one item at `now`.
+///
+/// # Errors
+/// `Retryable` for storage failures (the item is recorded as failed by the caller).
+pub async fn process(
+    state: &AppState,
+    kind: Kind,
+    item: &BlobItem,
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> Result<Done, HandlerError> {
+    match kind {
+        Kind::Recordings => recording(state, item, now, dry_run).await,
+        Kind::AuditLogs => audit_blob(state, item, now, dry_run).await,
+    }
+}
+
+async fn recording(
+    state: &AppState,
+    item: &BlobItem,
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> Result<Done, HandlerError> {
+    let created = item.props.created.unwrap_or(now);
+    let key = RecordingKey::for_blob(created, &state.config.recordings_container, &item.name);
+    let repo = CatalogueRepo::new(state.tables.clone());
+    if dry_run {
+        return Ok(match repo.get(&key).await? {
+            Some(_) => Done::Present(0),
+            None => Done::Would,
+        });
+    }
+    Ok(match recording_item(state, item, now).await? {
+        Fate::Catalogued(outputs) => Done::Catalogued(outputs),
+        Fate::Rejoined(_) => Done::Rejoined,
+        Fate::Present => {
+            // Rows joined before the index existed: write their index rows (reads first, so a
+            // repeated run writes nothing).
+            let indexed = match repo.get(&key).await? {
+                Some(row) => index::ensure(state.tables.as_ref(), &row.raw).await?,
+                None => 0,
+            };
+            Done::Present(indexed)
+        }
+    })
+}
+
+async fn audit_blob(
+    state: &AppState,
+    item: &BlobItem,
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> Result<Done, HandlerError> {
+    let Ok(hour) = parse_blob_path(&item.name) else {
+        return Ok(Done::Ignored);
+    };
+    let repo = CursorRepo::new(state.tables.clone());
+    match repo.get(&item.name, hour.hour).await? {
+        Some(c) if c.done => return Ok(Done::TailedBefore),
+        _ if dry_run => return Ok(Done::Would),
+        _ => {}
+    }
+    let created = item.props.created.unwrap_or(now);
+    if created::register(state, &item.name, created, now, false)
+        .await?
+        .is_none()
+    {
+        return Ok(Done::Ignored);
+    }
+    let Some(cursor) = repo.get(&item.name, hour.hour).await? else {
+        return Ok(Done::Ignored);
+    };
+    // No byte budget: a backfill reads each hour to its end (hours past the tail window retire).
+    let mut budget = u64::MAX;
+    let report = tail_blob(state, &cursor, now, &mut budget).await?;
+    let bursts = created::bursts(state, &report.flushed.failed_partitions).await?;
+    Ok(Done::Tailed(bursts.iter().map(|n| n.to_output()).collect()))
+}

@@ -1,0 +1,269 @@
+//! `handler backfill`: catalogues every existing recording and tails every existing `PT1H.json` of
+//! a time window, for teams switching the product on after months of recordings.
+//!
+//! Same code paths as the functions ([`items`]): nothing here decides what a row says. Audit logs
+//! go first, so recordings find their sessions when they are catalogued (the other order also
+//! converges: a session's tail re-joins its recordings). Per container, listing pages are processed
+//! with at most `concurrency` items in flight (`buffered`: results come back in listing order, so
+//! the [`checkpoint`] is a low-water mark — every name up to it is finished).
+//!
+//! Guarantees: **resumable** (a killed run continues after the checkpoint; `--restart` ignores it);
+//! **idempotent** (existing rows are `Present`, cursors at their end are `TailedBefore`; outputs such
+//! as `recording.catalogued` are only produced for rows written now); **failures are not lost**
+//! (recorded in table `backfill`, retried first by the next run, reflected in the exit code).
+
+pub mod checkpoint;
+pub mod items;
+pub mod progress;
+mod summary;
+
+pub use summary::Summary;
+
+use futures::StreamExt as _;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use self::checkpoint::{BackfillRepo, Checkpoint};
+use self::items::{Done, process, time_of};
+use self::progress::Progress;
+use crate::app::AppState;
+use crate::invocation::HandlerError;
+use crate::storage::{BlobItem, BlobRef, BlobStore, StorageError};
+use crate::telemetry::redact;
+
+/// Default items in flight.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Checkpoint after this many completed items (and at every page end).
+pub const CHECKPOINT_EVERY: usize = 100;
+/// Failed items retried per run and kind.
+pub const MAX_RETRIED: usize = 10_000;
+
+/// A container a backfill walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `PT1H.json` audit-log blobs.
+    AuditLogs,
+    /// Session recordings.
+    Recordings,
+}
+
+impl Kind {
+    /// Name in checkpoints, failed rows and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuditLogs => "auditlogs",
+            Self::Recordings => "recordings",
+        }
+    }
+
+    fn store(self, state: &AppState) -> (&dyn BlobStore, String) {
+        match self {
+            Self::AuditLogs => (
+                state.audit_logs.as_ref(),
+                state.config.auditlogs_container.clone(),
+            ),
+            Self::Recordings => (
+                state.recordings.as_ref(),
+                state.config.recordings_container.clone(),
+            ),
+        }
+    }
+}
+
+/// What to backfill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Inclusive start (recording creation time / audit-log hour).
+    pub from: OffsetDateTime,
+    /// Exclusive end.
+    pub to: OffsetDateTime,
+    /// Items in flight (≥ 1).
+    pub concurrency: usize,
+    /// Containers, in order.
+    pub kinds: Vec<Kind>,
+    /// Count only: no writes, no checkpoint.
+    pub dry_run: bool,
+    /// Ignore (and overwrite) the checkpoint.
+    pub restart: bool,
+    /// Stop after this many items (the checkpoint keeps the place).
+    pub limit: Option<usize>,
+}
+
+/// Runs a backfill. `emit(binding, message)` receives every output the code paths produced (the
+/// messages the functions would have put on `notifications` / `hashrequests`).
+///
+/// # Errors
+/// `Retryable` when listing or the checkpoint fails (item failures are counted, not returned).
+pub async fn run(
+    state: &AppState,
+    opts: &Options,
+    progress: &mut Progress,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<Summary, HandlerError> {
+    let mut s = Summary {
+        complete: true,
+        ..Summary::default()
+    };
+    let mut budget = opts.limit.unwrap_or(usize::MAX);
+    for kind in &opts.kinds {
+        progress.stage(kind.as_str());
+        if !opts.dry_run {
+            retry_failed(state, *kind, opts, &mut s, &mut budget, emit).await?;
+        }
+        if !pass(state, *kind, opts, progress, &mut s, &mut budget, emit).await? {
+            s.complete = false;
+            break;
+        }
+    }
+    progress.finish();
+    Ok(s)
+}
+
+/// Handles one item's result; a failure is recorded for the next run. `true` when it succeeded.
+async fn settle(
+    state: &AppState,
+    kind: Kind,
+    name: &str,
+    result: Result<Done, HandlerError>,
+    opts: &Options,
+    s: &mut Summary,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<bool, HandlerError> {
+    let repo = BackfillRepo::new(state.tables.clone());
+    match result {
+        Ok(done) => {
+            s.count(&done, emit);
+            Ok(true)
+        }
+        Err(e) => {
+            let text = redact(&e.to_string());
+            tracing::error!(kind = kind.as_str(), blob = name, error.cause_chain = %text, "backfill item failed; retried next run");
+            s.errors += 1;
+            s.failed.push(format!("{}:{name}", kind.as_str()));
+            if !opts.dry_run {
+                repo.fail(kind.as_str(), name, &text, state.clock.now())
+                    .await?;
+            }
+            Ok(false)
+        }
+    }
+}
+
+async fn retry_failed(
+    state: &AppState,
+    kind: Kind,
+    opts: &Options,
+    s: &mut Summary,
+    budget: &mut usize,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<(), HandlerError> {
+    let repo = BackfillRepo::new(state.tables.clone());
+    let (store, container) = kind.store(state);
+    for name in repo.failed(kind.as_str(), MAX_RETRIED).await? {
+        if *budget == 0 {
+            return Ok(());
+        }
+        *budget -= 1;
+        let blob = BlobRef::new(container.clone(), name.clone());
+        let result = match store.properties(&blob).await {
+            Err(StorageError::NotFound) => Ok(Done::Ignored),
+            Err(e) => Err(e.into()),
+            Ok(props) => {
+                let item = BlobItem {
+                    name: name.clone(),
+                    props,
+                };
+                process(state, kind, &item, state.clock.now(), false).await
+            }
+        };
+        if settle(state, kind, &name, result, opts, s, emit).await? {
+            repo.clear(kind.as_str(), &name).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One container's pass from its checkpoint; `false` when the budget ran out first.
+async fn pass(
+    state: &AppState,
+    kind: Kind,
+    opts: &Options,
+    progress: &mut Progress,
+    s: &mut Summary,
+    budget: &mut usize,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<bool, HandlerError> {
+    let repo = BackfillRepo::new(state.tables.clone());
+    let key = BackfillRepo::key(kind.as_str(), opts.from, opts.to);
+    let mut cp = if opts.restart || opts.dry_run {
+        Checkpoint::default()
+    } else {
+        repo.load(&key).await?
+    };
+    if cp.done {
+        return Ok(true);
+    }
+    let save = |cp: &Checkpoint| {
+        let (repo, key, now) = (repo.clone(), key.clone(), state.clock.now());
+        let cp = cp.clone();
+        async move {
+            if opts.dry_run {
+                return Ok(());
+            }
+            repo.save(&key, &cp, now).await
+        }
+    };
+    let (store, container) = kind.store(state);
+    let now = state.clock.now();
+    loop {
+        let page = match store.list(&container, None, cp.marker.clone()).await {
+            Err(StorageError::NotFound) => crate::storage::Page {
+                items: vec![],
+                next: None,
+            },
+            other => other?,
+        };
+        let todo: Vec<BlobItem> = page
+            .items
+            .into_iter()
+            .filter(|i| cp.after.as_ref().is_none_or(|a| i.name > *a))
+            .filter(|i| time_of(kind, i).is_some_and(|t| t >= opts.from && t < opts.to))
+            .collect();
+        progress.listed(todo.len().min(*budget));
+        let take = todo.len().min(*budget);
+        let mut results = futures::stream::iter(todo.into_iter().take(take))
+            .map(|item| async move {
+                let r = process(state, kind, &item, now, opts.dry_run).await;
+                (item.name, r)
+            })
+            .buffered(opts.concurrency.max(1));
+        let mut since_save = 0;
+        while let Some((name, result)) = results.next().await {
+            *budget -= 1;
+            settle(state, kind, &name, result, opts, s, emit).await?;
+            progress.done(s);
+            cp.after = Some(name);
+            since_save += 1;
+            if since_save >= CHECKPOINT_EVERY {
+                since_save = 0;
+                save(&cp).await?;
+            }
+        }
+        if *budget == 0 && (take > 0 || page.next.is_some()) {
+            save(&cp).await?;
+            return Ok(false);
+        }
+        cp = Checkpoint {
+            done: page.next.is_none(),
+            marker: page.next,
+            after: None,
+        };
+        save(&cp).await?;
+        if cp.done {
+            return Ok(true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

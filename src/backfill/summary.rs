@@ -1,0 +1,73 @@
+//! The totals of a backfill run, and how each item's result counts.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::items::Done;
+
+/// Totals of a run.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Recordings catalogued now.
+    pub catalogued: usize,
+    /// Recordings already catalogued.
+    pub already_present: usize,
+    /// Recordings catalogued before but not joined: joined again.
+    pub rejoined: usize,
+    /// Missing index rows written for rows joined before the index existed.
+    pub indexed: usize,
+    /// Audit-log hours tailed now.
+    pub audit_logs_tailed: usize,
+    /// Audit-log hours tailed before.
+    pub audit_logs_present: usize,
+    /// Dry run: items that would be catalogued or tailed.
+    pub would_process: usize,
+    /// Items that failed (retried by the next run).
+    pub errors: usize,
+    /// Their names (`kind:name`).
+    pub failed: Vec<String>,
+    /// False when `--limit` stopped the run early.
+    pub complete: bool,
+}
+
+impl Summary {
+    /// One line for logs.
+    pub fn line(&self) -> String {
+        format!(
+            "{} catalogued, {} already present, {} re-joined, {} audit logs tailed, {} tailed before, {} errors",
+            self.catalogued,
+            self.already_present,
+            self.rejoined,
+            self.audit_logs_tailed,
+            self.audit_logs_present,
+            self.errors
+        )
+    }
+
+    pub(super) fn count(&mut self, done: &Done, emit: &mut dyn FnMut(&str, Value)) {
+        match done {
+            Done::Catalogued(outputs) => {
+                self.catalogued += 1;
+                for (binding, v) in outputs {
+                    for one in v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]) {
+                        emit(binding, one);
+                    }
+                }
+            }
+            Done::Present(indexed) => {
+                self.already_present += 1;
+                self.indexed += indexed;
+            }
+            Done::Rejoined => self.rejoined += 1,
+            Done::Tailed(notifications) => {
+                self.audit_logs_tailed += 1;
+                for n in notifications {
+                    emit(crate::notify::OUTPUT_BINDING, n.clone());
+                }
+            }
+            Done::TailedBefore => self.audit_logs_present += 1,
+            Done::Would => self.would_process += 1,
+            Done::Ignored => {}
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Index rows: keys, stale-row removal, and `vm`/`user` queries served from one index partition
+//! (counted: no day-partition reads), re-checked against the catalogue row.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::*;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::api::query::Query;
+use crate::catalogue::api::search::search;
+use crate::tables::counting::CountingTables;
+use crate::tables::memory::InMemoryTables;
+
+/// A joined catalogue row; `name` becomes a real (base64url) row key.
+fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Entity {
+    let rk = crate::tables::keys::encode_key(name);
+    let v = json!({"PartitionKey": day, "RowKey": rk, "TargetVm": vm,
+        "TargetResourceId": format!("/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}"),
+        "UserName": user, "UserEmail": user, "SessionStart": start, "BlobCreated": start,
+        "MatchConfidence": "exact"});
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn query(pairs: &[(&str, &str)]) -> Query {
+    let p: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Query::parse(&p, None, 366).expect("query")
+}
+
+#[test]
+fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
+    let e = row(
+        "2025-03-01",
+        "cmVj",
+        "VM-A",
+        "Ann@Contoso.com",
+        "2025-03-01T10:00:00Z",
+    );
+    let k = keys(&e);
+    // TargetVm + resource id; UserName == UserEmail collapses into one row.
+    assert_eq!(k.len(), 3, "{k:?}");
+    assert!(k.iter().all(|(_, rk)| *rk
+        == format!(
+            "2025-03-01T10:00:00.000Z~2025-03-01~{}",
+            crate::tables::keys::encode_key("cmVj")
+        )));
+    assert!(
+        k.iter()
+            .any(|(pk, _)| Some(pk) == partition("vm", "vm-a").as_ref())
+    );
+    assert!(
+        k.iter()
+            .any(|(pk, _)| Some(pk) == partition("user", "ANN@contoso.COM").as_ref())
+    );
+    assert!(
+        k.iter()
+            .all(|(pk, _)| crate::tables::keys::is_valid_key(pk))
+    );
+    let mut unjoined = e.clone();
+    for p in ["TargetVm", "TargetResourceId", "UserName", "UserEmail"] {
+        unjoined.remove(p);
+    }
+    assert!(keys(&unjoined).is_empty());
+    assert_eq!(partition("vm", "  "), None);
+    assert_eq!(partition("vm", &"x".repeat(MAX_VALUE + 1)), None);
+}
+
+#[tokio::test]
+async fn a_changed_join_moves_its_index_rows() {
+    let t = InMemoryTables::new();
+    let old = row("2025-03-01", "cmVj", "vm-a", "ann", "2025-03-01T10:00:00Z");
+    let new = row("2025-03-01", "cmVj", "vm-b", "ann", "2025-03-01T10:00:00Z");
+    upsert(&t, &old).await.expect("upsert");
+    upsert(&t, &new).await.expect("upsert");
+    remove_stale(&t, &old, &new).await.expect("remove");
+    remove_stale(&t, &old, &new)
+        .await
+        .expect("already gone is fine");
+    let rows = t.dump(INDEX_TABLE);
+    let want: Vec<_> = keys(&new);
+    let have: Vec<_> = rows
+        .iter()
+        .map(|s| {
+            (
+                s.entity["PartitionKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                s.entity["RowKey"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(have, want);
+    assert_eq!(
+        ensure(&t, &new).await.expect("ensure"),
+        0,
+        "nothing missing"
+    );
+}
+
+#[tokio::test]
+async fn vm_and_user_queries_read_the_index_not_every_day() {
+    let t = CountingTables::new(InMemoryTables::new());
+    t.ensure_table(RECORDINGS_TABLE).await.expect("table");
+    // 30 days, two VMs a day; one stale index row pointing at a row that moved to another VM.
+    for d in 1..=30 {
+        for (vm, user, h) in [("vm-a", "ann", 9), ("vm-b", "ben", 11)] {
+            let day = format!("2025-03-{d:02}");
+            let e = row(
+                &day,
+                &format!("r{vm}{d}"),
+                vm,
+                user,
+                &format!("{day}T{h:02}:00:00Z"),
+            );
+            t.write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
+                .await
+                .expect("row");
+            upsert(&t, &e).await.expect("index");
+        }
+    }
+    let moved = row(
+        "2025-03-05",
+        "rvm-b5",
+        "vm-a",
+        "ben",
+        "2025-03-05T11:00:00Z",
+    );
+    upsert(&t, &moved).await.expect("stale");
+    let before = t.counts();
+    let q = query(&[
+        ("from", "2025-03-01"),
+        ("to", "2025-03-31"),
+        ("vm", "VM-A"),
+        ("limit", "20"),
+    ]);
+    let first = search(&t, RECORDINGS_TABLE, &q, None)
+        .await
+        .expect("search");
+    let spent = t.counts();
+    assert_eq!(
+        spent.query - before.query,
+        1,
+        "one index query, no day partitions"
+    );
+    assert_eq!(first.rows.len(), 20);
+    assert!(
+        first.rows.iter().all(|r| r["TargetVm"] == "vm-a"),
+        "stale row re-checked"
+    );
+    let second = search(&t, RECORDINGS_TABLE, &q, first.next.clone())
+        .await
+        .expect("page 2");
+    assert_eq!(second.rows.len(), 10);
+    assert!(second.next.is_none(), "the last page carries no token");
+    let starts: Vec<&str> = first
+        .rows
+        .iter()
+        .chain(&second.rows)
+        .filter_map(|r| r["SessionStart"].as_str())
+        .collect();
+    let mut sorted = starts.clone();
+    sorted.sort_unstable();
+    assert_eq!(starts, sorted, "session-start order across pages");
+    sorted.dedup();
+    assert_eq!(sorted.len(), 30, "every row once");
+
+    let by_user = query(&[
+        ("from", "2025-03-10"),
+        ("to", "2025-03-12"),
+        ("user", "BEN"),
+        ("vm", "nope"),
+    ]);
+    let none = search(&t, RECORDINGS_TABLE, &by_user, None)
+        .await
+        .expect("search");
+    assert!(none.rows.is_empty(), "all filters still apply");
+    let by_user = query(&[
+        ("from", "2025-03-10"),
+        ("to", "2025-03-12"),
+        ("user", "BEN"),
+    ]);
+    assert_eq!(
+        search(&t, RECORDINGS_TABLE, &by_user, None)
+            .await
+            .expect("search")
+            .rows
+            .len(),
+        3
+    );
+    let exact = query(&[
+        ("from", "2025-03-10"),
+        ("to", "2025-03-12"),
+        ("user", "ben"),
+        ("limit", "3"),
+    ]);
+    let page = search(&t, RECORDINGS_TABLE, &exact, None)
+        .await
+        .expect("search");
+    assert_eq!(
+        (page.rows.len(), page.next),
+        (3, None),
+        "full page at the end"
+    );
+}
+
+#[tokio::test]
+async fn without_an_index_table_the_days_are_read() {
+    let t = InMemoryTables::new();
+    t.ensure_table(RECORDINGS_TABLE).await.expect("table");
+    let e = row("2025-03-02", "r1", "vm-a", "ann", "2025-03-02T09:00:00Z");
+    t.write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
+        .await
+        .expect("row");
+    let q = query(&[("from", "2025-03-01"), ("to", "2025-03-03"), ("vm", "vm-a")]);
+    assert_eq!(
+        search(&t, RECORDINGS_TABLE, &q, None)
+            .await
+            .expect("search")
+            .rows
+            .len(),
+        1
+    );
+}
