@@ -110,6 +110,8 @@ param notifyWebhookUrlSecret string = ''
 param notifyWebhookSecretSecret string = ''
 @description('Base URL of the catalogue API for links in notifications (empty = none).')
 param catalogueBaseUrl string = ''
+@description('Add short-lived read links (user-delegation SAS) to GET /api/recordings/{id}; grants the app Storage Blob Delegator on the recordings account.')
+param catalogueDownloadLinks bool = false
 
 @description('Maximum Flex Consumption instances.')
 @minValue(1)
@@ -248,6 +250,7 @@ module functionApp 'modules/functionapp.bicep' = {
     notifyWebhookUrlSecret: notifyWebhookUrlSecret
     notifyWebhookSecretSecret: notifyWebhookSecretSecret
     catalogueBaseUrl: catalogueBaseUrl
+    catalogueDownloadLinks: catalogueDownloadLinks
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     zoneRedundant: zoneRedundant
@@ -273,6 +276,7 @@ module recordingsAccess 'modules/recordings-access.bicep' = {
     containerName: recordingsContainer
     principalId: functionApp.outputs.principalId
     applyLifecyclePolicy: applyLifecyclePolicy
+    grantDelegator: catalogueDownloadLinks
   }
 }
 

@@ -47,6 +47,12 @@ pub struct AppState {
     pub notifier: Arc<Notifier>,
     /// Audit-log tunables (`AUDIT_*` and detection settings).
     pub audit: Arc<crate::audit_logs::AuditSettings>,
+    /// This instance's per-function heartbeats (recorded by the invocation route).
+    pub heartbeats: Arc<crate::health::Heartbeats>,
+    /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason.
+    pub links: Arc<dyn crate::catalogue::api::links::LinkIssuer>,
+    /// Poison-queue depths for the health report.
+    pub queues: Arc<dyn crate::health::queues::QueueDepth>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -61,6 +67,10 @@ impl HasQuarantine for AppState {
     fn quarantine(&self) -> &Quarantine {
         &self.quarantine
     }
+
+    fn heartbeat(&self, function: &str, outcome: &str) {
+        self.heartbeats.record(function, outcome, self.clock.now());
+    }
 }
 
 impl AppState {
@@ -69,7 +79,7 @@ impl AppState {
     /// # Errors
     /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
-        let policy = load_policy(&config)?;
+        let policy = crate::retention::policy::load(&config)?;
         let notify = NotifyConfig::from_env().map_err(ConfigError)?;
         let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
         match &config.storage {
@@ -136,6 +146,8 @@ impl AppState {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
         let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
+        let links = crate::catalogue::api::links::for_storage(&config.storage);
+        let queues = crate::health::queues::for_storage(&config.storage);
         Self {
             config: Arc::new(config),
             recordings,
@@ -147,6 +159,9 @@ impl AppState {
             clock,
             notifier,
             audit,
+            heartbeats: Arc::new(crate::health::Heartbeats::from_env()),
+            links,
+            queues,
         }
     }
 
@@ -219,32 +234,6 @@ impl AppState {
     }
 }
 
-fn load_policy(config: &Config) -> Result<Policy, ConfigError> {
-    let policy = match &config.retention_policy {
-        None => Policy::builtin(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError(vec![format!(
-                    "RETENTION_POLICY: cannot read {}: {e}",
-                    path.display()
-                )])
-            })?;
-            Policy::parse(&text).map_err(|e| ConfigError(vec![format!("RETENTION_POLICY: {e}")]))?
-        }
-    };
-    // An undefined audit-log class would silently keep audit logs forever: refuse to start instead.
-    if policy
-        .classes
-        .get(&config.retention.audit_logs_class)
-        .is_none_or(|c| c.hold || c.days.is_none())
-    {
-        return Err(ConfigError(vec![
-            "RETENTION_CLASS_AUDITLOGS: not a class with `days` in the retention policy".to_owned(),
-        ]));
-    }
-    Ok(policy)
-}
-
 /// The router: readiness plus one route per function.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -287,5 +276,6 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .with_state(state.clone())
+        .merge(crate::integrity::timer::routes(state.clone()))
         .merge(crate::catalogue::api::routes(state))
 }

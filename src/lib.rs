@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod health;
 pub mod integrity;
 pub mod invocation;
 pub mod notify;

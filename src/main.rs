@@ -43,9 +43,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);
     telemetry::init();
-    axum::serve(listener, router(state))
+    tokio::spawn(bastion_recordings::health::flush::run(state.clone()));
+    axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown())
         .await?;
+    // The last interval's heartbeats would otherwise die with the instance.
+    if let Err(e) = bastion_recordings::health::flush::flush(&state.heartbeats, &state.tables).await
+    {
+        tracing::warn!(error = %telemetry::redact(&e.to_string()), "final heartbeat flush failed");
+    }
     tracing::info!("shut down on signal");
     Ok(())
 }

@@ -70,3 +70,54 @@ pub(crate) fn event_invocation(function: &'static str, event: Value) -> Invocati
         raw,
     }
 }
+
+/// Tables that always fail with a transient error whose text carries a fake secret.
+pub(crate) struct DownTables;
+
+#[async_trait::async_trait]
+impl crate::tables::TableStore for DownTables {
+    async fn ensure_table(&self, _: &str) -> Result<(), crate::tables::TableError> {
+        Err(tables_down())
+    }
+    async fn get(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<crate::tables::Stored>, crate::tables::TableError> {
+        Err(tables_down())
+    }
+    async fn write(
+        &self,
+        _: &str,
+        _: &crate::tables::Entity,
+        _: crate::tables::WriteMode,
+    ) -> Result<String, crate::tables::TableError> {
+        Err(tables_down())
+    }
+    async fn delete(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<(), crate::tables::TableError> {
+        Err(tables_down())
+    }
+    async fn query(
+        &self,
+        _: &str,
+        _: Option<&crate::tables::Filter>,
+        _: Option<u32>,
+        _: Option<String>,
+    ) -> Result<crate::tables::QueryPage, crate::tables::TableError> {
+        Err(tables_down())
+    }
+}
+
+/// The error [`DownTables`] returns.
+pub(crate) fn tables_down() -> crate::tables::TableError {
+    crate::tables::TableError::Transient(
+        "connect to https://acct.table.core.windows.net?sig=SECRET failed".into(),
+    )
+}

@@ -68,6 +68,9 @@ param notifyWebhookSecretSecret string = ''
 @description('Base URL of the catalogue API used in notification links; empty = no links.')
 param catalogueBaseUrl string = ''
 
+@description('Short-lived read links (user-delegation SAS) in GET /api/recordings/{id}.')
+param catalogueDownloadLinks bool = false
+
 @description('Maximum number of instances the plan scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -123,6 +126,11 @@ var settings = {
   CATALOGUE_BASE_URL: catalogueBaseUrl
   CATALOGUE_REQUIRE_PRINCIPAL: 'true'
   CATALOGUE_MAX_RANGE_DAYS: '31'
+  CATALOGUE_DOWNLOAD_LINKS: catalogueDownloadLinks ? 'true' : 'false'
+  CATALOGUE_LINK_MINUTES: '15'
+  HEALTH_HEARTBEAT_SECONDS: '60'
+  HEALTH_TAIL_LAG_MINUTES: '30'
+  INTEGRITY_VERIFY_SAMPLE: '50'
   AUDIT_TAIL_MAX_BLOBS: '50'
   AUDIT_TAIL_MAX_BYTES: '67108864'
   AUDIT_TAIL_CHUNK_BYTES: '4194304'

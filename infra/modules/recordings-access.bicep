@@ -18,6 +18,9 @@ param principalId string
 @description('Apply infra/lifecycle-policy.json (tiering by retentionClass). It REPLACES any lifecycle policy on the account.')
 param applyLifecyclePolicy bool
 
+@description('Grant Storage Blob Delegator on the account (download links: Get User Delegation Key).')
+param grantDelegator bool = false
+
 // Exactly what the functions do with recordings: read (and list), delete expired ones, read and write
 // blob index tags (retentionClass, retainUntil), and Find Blobs by Tags for the sweep. Storage Blob
 // Data Contributor lacks the tag actions; Storage Blob Data Owner could also change ACLs/ownership.
@@ -71,6 +74,23 @@ resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: role.id
+  }
+}
+
+// Get User Delegation Key acts on the whole account, so its action
+// (Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action, a control-plane
+// action no data role at container scope carries) must be granted at account scope. Storage Blob
+// Delegator holds that action only: no data access; the links it signs are still bounded by the
+// container-scoped custom role above (read).
+var blobDelegator = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a')
+
+resource delegator 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDelegator) {
+  name: guid(account.id, principalId, blobDelegator)
+  scope: account
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: blobDelegator
   }
 }
 

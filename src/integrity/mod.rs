@@ -3,7 +3,8 @@
 //! [`hash`] streams a blob through SHA-256 with ranged reads in constant memory (two chunks: one
 //! being hashed, the next in flight); [`handler`] is the queue-triggered `RecordingHash` function
 //! fed by `RecordingCreated` through queue `hashrequests`; [`verify`] re-hashes catalogued rows and
-//! reports `recording.tampered` / `recording.missing` facts (CLI and timer).
+//! reports `recording.tampered` / `recording.missing` facts (CLI `verify`, and the weekly
+//! `IntegrityVerify` timer in [`timer`], over a bounded random sample).
 //!
 //! **Why not a blob index tag.** Blob index tags are capped at 10 per blob and already carry the
 //! retention scheme (class, retain-until, hold marks); a 64-character digest would spend one of the
@@ -14,6 +15,7 @@
 
 pub mod handler;
 pub mod hash;
+pub mod timer;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
@@ -57,3 +59,5 @@ impl HashRequest {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timer_tests;

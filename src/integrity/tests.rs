@@ -15,11 +15,11 @@ use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::{TableStore, WriteMode, get_i64, get_str};
 use crate::testing::{Fakes, blob_created, event_invocation, fakes};
 
-fn content(n: usize) -> Vec<u8> {
+pub(super) fn content(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 31 % 251) as u8).collect()
 }
 
-async fn put(f: &Fakes, name: &str, body: Vec<u8>) -> BlobRef {
+pub(super) async fn put(f: &Fakes, name: &str, body: Vec<u8>) -> BlobRef {
     let blob = BlobRef::new("recordings", name);
     f.blobs
         .put(
@@ -33,7 +33,7 @@ async fn put(f: &Fakes, name: &str, body: Vec<u8>) -> BlobRef {
     blob
 }
 
-fn queue_invocation(message: &Value) -> Invocation {
+pub(super) fn queue_invocation(message: &Value) -> Invocation {
     // The host double-encodes a queue message: Data.message is a JSON string of the JSON text.
     let body = json!({"Data": {"message": serde_json::to_string(&message.to_string()).expect("json")},
         "Metadata": {"sys": {"MethodName": "RecordingHash"}}});
@@ -48,7 +48,7 @@ fn queue_invocation(message: &Value) -> Invocation {
 }
 
 /// Catalogues `name` through RecordingCreated and returns its hash request output.
-async fn catalogue(f: &Fakes, name: &str, seq: &str) -> Value {
+pub(super) async fn catalogue(f: &Fakes, name: &str, seq: &str) -> Value {
     let out = crate::recordings::handler::handle(
         f.state.clone(),
         event_invocation("RecordingCreated", blob_created("recordings", name, seq)),

@@ -26,6 +26,10 @@ use crate::telemetry::redact;
 pub trait HasQuarantine {
     /// The quarantine for poison payloads.
     fn quarantine(&self) -> &Quarantine;
+
+    /// Notes how an invocation of `function` ended (`processed`, `skipped`, `poisoned`, `failed`).
+    /// Runs on every invocation, so it must not do I/O (see [`crate::health`]).
+    fn heartbeat(&self, _function: &str, _outcome: &str) {}
 }
 
 /// One decoded invocation, as handed to a function.
@@ -129,9 +133,13 @@ async fn finish<S: HasQuarantine>(
 ) -> Response {
     let span = Span::current();
     let elapsed = || started.elapsed().as_secs_f64() * 1000.0;
+    let end = |outcome: &str| {
+        record(&span, outcome, elapsed());
+        state.heartbeat(function, outcome);
+    };
     match result {
         Ok(Outcome::Processed { outputs, summary }) => {
-            record(&span, "processed", elapsed());
+            end("processed");
             info!(summary = %summary, "invocation processed");
             ok(InvokeResponse {
                 outputs,
@@ -140,7 +148,7 @@ async fn finish<S: HasQuarantine>(
             })
         }
         Ok(Outcome::Skipped { reason }) => {
-            record(&span, "skipped", elapsed());
+            end("skipped");
             debug!(reason = %reason, "invocation skipped");
             ok(InvokeResponse {
                 logs: vec![format!("skipped: {reason}")],
@@ -157,7 +165,7 @@ async fn finish<S: HasQuarantine>(
                 .await
             {
                 Ok(blob) => {
-                    record(&span, "poisoned", elapsed());
+                    end("poisoned");
                     warn!(stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");
                     ok(InvokeResponse {
                         logs: vec![format!("poisoned: {reason}; quarantined as {blob}")],
@@ -165,14 +173,14 @@ async fn finish<S: HasQuarantine>(
                     })
                 }
                 Err(e) => {
-                    record(&span, "failed", elapsed());
+                    end("failed");
                     error!(stage = "processing", reason = %reason, error.cause_chain = %redact(&e.to_string()), "quarantine write failed; invocation failed so the trigger redelivers");
                     fail("quarantine write failed")
                 }
             }
         }
         Err(HandlerError::Retryable { stage, source }) => {
-            record(&span, "failed", elapsed());
+            end("failed");
             let chain = redact(&format!("{source:#}"));
             error!(stage = stage.as_str(), error.cause_chain = %chain, "invocation failed");
             fail(&chain)

@@ -8,6 +8,7 @@ mod catalogue_sessions;
 mod devhost;
 mod drift;
 mod harness;
+mod health;
 mod notify;
 mod package;
 mod protocol;

@@ -1,9 +1,11 @@
-//! `GET /api/recordings/{id}`: the row, its joined session, holds, tombstone, a portal link; and the
-//! access-audit row every detail read writes first (no audit row, no answer: fail closed).
+//! `GET /api/recordings/{id}`: the row, its joined session, holds, tombstone, a portal link, an
+//! optional short-lived read link ([`super::links`]); and the access-audit row every detail read
+//! writes before answering (no audit row, no answer: fail closed), recording any link issued.
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
+use super::links::Link;
 use super::problem::ApiError;
 use super::render::json_row;
 use crate::app::AppState;
@@ -12,6 +14,7 @@ use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::write_creating_table;
 use crate::invocation::decode::format_utc_millis;
 use crate::retention::policy::format_date;
+use crate::storage::BlobRef;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_annotations};
 
 /// Table of access-audit rows: `PartitionKey` = access day, `RowKey` = time + random suffix.
@@ -46,13 +49,32 @@ pub async fn audit(
     outcome: &str,
     now: OffsetDateTime,
 ) -> Result<(), TableError> {
+    audit_with(tables, access, action, target, outcome, now, None).await
+}
+
+/// [`audit`] with the read link's issuance (`Link`: "issued until …" or "unavailable: …").
+///
+/// # Errors
+/// Table errors.
+pub async fn audit_with(
+    tables: &dyn TableStore,
+    access: &Access,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    now: OffsetDateTime,
+    link: Option<&Link>,
+) -> Result<(), TableError> {
     let at = format_utc_millis(now);
-    let e = json!({
+    let mut e = json!({
         "PartitionKey": format_date(now.date()),
         "RowKey": format!("{at}-{}", uuid::Uuid::new_v4().simple()),
         "Who": access.who, "Action": action, "Target": target, "Outcome": outcome,
         "At": at, "ClientIp": access.ip, "UserAgent": access.agent,
     });
+    if let Some(l) = link {
+        e["Link"] = Value::String(l.audit_text());
+    }
     let Value::Object(e) = e else { return Ok(()) };
     write_creating_table(tables, ACCESS_AUDIT_TABLE, &e, WriteMode::Insert)
         .await
@@ -65,6 +87,20 @@ pub async fn audit(
 /// 400 for a malformed id, 404 when neither row nor tombstone exist, 503 on storage failures
 /// (including a failed audit write).
 pub async fn detail(state: &AppState, id: &str, access: &Access) -> Result<Value, ApiError> {
+    detail_with(state, id, access, None).await
+}
+
+/// [`detail`] plus, when `link` is a lifetime, a `download` member: a read link or the reason
+/// there is none (the issuance is recorded in the audit row).
+///
+/// # Errors
+/// As [`detail`].
+pub async fn detail_with(
+    state: &AppState,
+    id: &str,
+    access: &Access,
+    link: Option<Duration>,
+) -> Result<Value, ApiError> {
     let key = RecordingKey::parse(id).ok_or_else(|| ApiError::bad("id", "not a recording id"))?;
     let tables = state.tables.as_ref();
     let row = point(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?;
@@ -74,13 +110,29 @@ pub async fn detail(state: &AppState, id: &str, access: &Access) -> Result<Value
     } else {
         "not-found"
     };
-    audit(
+    let now = state.clock.now();
+    let issued = match (link, &row) {
+        (None, _) => None,
+        (Some(_), None) => Some(Link::Unavailable(
+            "the recording is not stored any more".into(),
+        )),
+        (Some(_), Some(r)) if get_str(r, "Status") == Some("deleted") => Some(Link::Unavailable(
+            "the recording is not stored any more".into(),
+        )),
+        (Some(life), Some(r)) => match (get_str(r, "Container"), get_str(r, "BlobName")) {
+            (Some(c), Some(b)) => Some(state.links.issue(&BlobRef::new(c, b), now, life).await),
+            _ => Some(Link::Unavailable("the catalogue row names no blob".into())),
+        },
+    };
+    let issued = issued.filter(|_| outcome == "found");
+    audit_with(
         tables,
         access,
         "recording.read",
         id,
         outcome,
-        state.clock.now(),
+        now,
+        issued.as_ref(),
     )
     .await?;
     if outcome == "not-found" {
@@ -104,7 +156,7 @@ pub async fn detail(state: &AppState, id: &str, access: &Access) -> Result<Value
         .and_then(|s| get_str(s, "BastionHost"))
         .or_else(|| get_str(&raw, "BastionHost"))
         .map(str::to_owned);
-    Ok(json!({
+    let mut doc = json!({
         "id": id,
         "recording": (!raw.is_empty()).then(|| json_row(&raw)),
         "row": (!raw.is_empty()).then(|| Value::Object(raw.clone())),
@@ -112,7 +164,11 @@ pub async fn detail(state: &AppState, id: &str, access: &Access) -> Result<Value
         "holds": holds,
         "tombstone": tombstone.map(Value::Object),
         "portalLink": portal_link(bastion.as_deref()),
-    }))
+    });
+    if let Some(l) = issued {
+        doc["download"] = l.to_json();
+    }
+    Ok(doc)
 }
 
 /// The Bastion host's *Session recordings* page when its resource id is known, else the Bastion list.

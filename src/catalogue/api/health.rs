@@ -1,63 +1,31 @@
-//! `GET /api/health`: cheap liveness of the catalogue — the table answers, the latest catalogued
-//! recording (today's and yesterday's partitions only), and the quarantine size (first listing page).
+//! `GET /api/health`: the operational report of [`crate::health::report`] — last event per
+//! function, audit-log tail lag, quarantine counts, stalled-recordings state, overall status.
+//!
+//! 200 with `status` `ok` / `degraded` / `stalled` (the report answered; read `reasons`), 503 with
+//! `unavailable` when storage cannot be read. Never an error detail: the cause goes to the log.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use time::Duration;
 
 use super::Api;
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::retention::policy::format_date;
-use crate::tables::{Filter, TableError, get_str};
+use crate::health::report::{Unavailable, build};
+use crate::telemetry::redact;
 
-/// Answers 200 `{"status":"ok", …}` or 503 `{"status":"unavailable", …}`; never error details.
+/// Answers the health report.
 pub(super) async fn health(State(api): State<Api>) -> Response {
     let now = api.app.clock.now();
-    let mut latest: Option<String> = None;
-    let mut tables_ok = true;
-    for day in [now.date(), (now - Duration::days(1)).date()] {
-        let f = Filter::partition(&format_date(day));
-        match api
-            .app
-            .tables
-            .query(RECORDINGS_TABLE, Some(&f), Some(1000), None)
-            .await
-        {
-            Ok(page) => {
-                let best = page
-                    .items
-                    .iter()
-                    .filter_map(|s| get_str(&s.entity, "BlobCreated"))
-                    .max()
-                    .map(str::to_owned);
-                latest = latest.max(best);
-            }
-            Err(TableError::NotFound) => {}
-            Err(_) => tables_ok = false,
+    match build(&api.app, now, &api.settings.health).await {
+        Ok(doc) => (StatusCode::OK, axum::Json(doc)).into_response(),
+        Err(e) => {
+            let (tables, blobs, cause) = match e {
+                Unavailable::Tables(e) => (false, true, e.to_string()),
+                Unavailable::Blobs(e) => (true, false, e.to_string()),
+            };
+            tracing::warn!(error = %redact(&cause), "health check: storage unavailable");
+            let body = json!({"status": "unavailable", "tables": tables, "blobs": blobs});
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
     }
-    let quarantine = api
-        .app
-        .app_blobs
-        .list(&api.app.config.quarantine_container, None, None)
-        .await;
-    let (quarantined, more, blobs_ok) = match quarantine {
-        Ok(p) => (p.items.len(), p.next.is_some(), true),
-        Err(_) => (0, false, false),
-    };
-    let ok = tables_ok && blobs_ok;
-    let status = if ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = json!({
-        "status": if ok { "ok" } else { "unavailable" },
-        "tables": tables_ok, "blobs": blobs_ok,
-        "lastRecordingCreated": latest,
-        "quarantined": quarantined, "quarantinedMore": more,
-    });
-    (status, axum::Json(body)).into_response()
 }

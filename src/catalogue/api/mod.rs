@@ -13,6 +13,7 @@ pub mod detail;
 pub mod health;
 pub mod holds;
 pub mod indexed;
+pub mod links;
 pub mod problem;
 pub mod query;
 pub mod render;
@@ -48,6 +49,12 @@ pub struct ApiSettings {
     pub require_principal: bool,
     /// `CATALOGUE_MAX_RANGE_DAYS` (default 31): the widest `from`–`to` range.
     pub max_range_days: u32,
+    /// `GET /api/health` thresholds (`HEALTH_TAIL_LAG_MINUTES`).
+    pub health: crate::health::report::Thresholds,
+    /// `CATALOGUE_DOWNLOAD_LINKS` (default false): add a read link to detail reads.
+    pub download_links: bool,
+    /// `CATALOGUE_LINK_MINUTES` (default 15, capped at 60): the link lifetime.
+    pub link_lifetime: time::Duration,
 }
 
 impl Default for ApiSettings {
@@ -55,6 +62,9 @@ impl Default for ApiSettings {
         Self {
             require_principal: false,
             max_range_days: 31,
+            health: crate::health::report::Thresholds::default(),
+            download_links: false,
+            link_lifetime: time::Duration::minutes(i64::from(links::DEFAULT_MINUTES)),
         }
     }
 }
@@ -74,6 +84,9 @@ impl ApiSettings {
         Self {
             require_principal,
             max_range_days,
+            health: crate::health::report::Thresholds::from_lookup(env),
+            download_links: links::enabled(env),
+            link_lifetime: links::lifetime(env),
         }
     }
 }
@@ -176,7 +189,11 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let who = authorize(&headers, api.settings.require_principal, ROLE_READ)?;
-    let doc = detail::detail(&api.app, &id, &access(&headers, who)).await?;
+    let link = api
+        .settings
+        .download_links
+        .then_some(api.settings.link_lifetime);
+    let doc = detail::detail_with(&api.app, &id, &access(&headers, who), link).await?;
     Ok(axum::Json(doc).into_response())
 }
 

@@ -23,8 +23,10 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::HELD_UNTIL;
 
+mod load;
 mod text;
 
+pub use load::load;
 pub use text::{format_date, glob, is_tag_safe, merge_tags};
 
 /// The built-in policy: the classes of storage-retention-notifications.md §5, everything `ops-30d`.

@@ -4,7 +4,7 @@
 //! or managed identity) and client options live in `client`; error and model translation in `map`;
 //! listings in `listing`. Every error text is redacted before it leaves this module.
 
-mod client;
+pub(crate) mod client;
 mod listing;
 mod map;
 mod read;

@@ -2,6 +2,7 @@
 //! paging across days and tokens, CSV escaping, authorization, detail reads and their audit rows.
 
 mod detail;
+mod links;
 mod outage;
 mod units;
 

@@ -6,57 +6,7 @@ use axum::http::StatusCode;
 
 use super::get;
 use crate::catalogue::api::ApiSettings;
-use crate::tables::{Entity, TableStore, WriteMode};
-use crate::testing::{Fakes, fakes};
-
-struct DownTables;
-
-#[async_trait::async_trait]
-impl TableStore for DownTables {
-    async fn ensure_table(&self, _: &str) -> Result<(), crate::tables::TableError> {
-        Err(down())
-    }
-    async fn get(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<crate::tables::Stored>, crate::tables::TableError> {
-        Err(down())
-    }
-    async fn write(
-        &self,
-        _: &str,
-        _: &Entity,
-        _: WriteMode,
-    ) -> Result<String, crate::tables::TableError> {
-        Err(down())
-    }
-    async fn delete(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
-    ) -> Result<(), crate::tables::TableError> {
-        Err(down())
-    }
-    async fn query(
-        &self,
-        _: &str,
-        _: Option<&crate::tables::Filter>,
-        _: Option<u32>,
-        _: Option<String>,
-    ) -> Result<crate::tables::QueryPage, crate::tables::TableError> {
-        Err(down())
-    }
-}
-
-fn down() -> crate::tables::TableError {
-    crate::tables::TableError::Transient(
-        "connect to https://acct.table.core.windows.net?sig=SECRET failed".into(),
-    )
-}
+use crate::testing::{DownTables, Fakes, fakes};
 
 /// Fakes whose tables are unreachable.
 pub(super) fn down_fakes() -> Fakes {

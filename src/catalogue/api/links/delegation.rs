@@ -1,0 +1,137 @@
+//! The production [`LinkIssuer`]: Get User Delegation Key with the app's managed identity (through
+//! the `azure_storage_blob` client), cached and reused while it outlives the links it signs.
+//!
+//! The identity needs `Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action`
+//! on the recordings account (Storage Blob Delegator, or any Storage Blob Data role) and read
+//! access to the blob; a link can never grant more than the identity itself has.
+
+use async_trait::async_trait;
+use azure_storage_blob::BlobServiceClient;
+use azure_storage_blob::models::KeyInfo;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Mutex;
+
+use super::sas::{BlobGrant, DelegationKey, token, url};
+use super::{Link, LinkIssuer};
+use crate::invocation::decode::format_utc;
+use crate::storage::connection::StorageConnection;
+use crate::storage::{BlobRef, StorageError};
+use crate::telemetry::redact;
+
+/// How long a requested delegation key lives (the service allows up to 7 days).
+const KEY_LIFETIME: Duration = Duration::hours(2);
+/// Clock-skew allowance for `st` and the key start.
+const SKEW: Duration = Duration::minutes(5);
+
+/// Signs links with a cached user delegation key.
+pub struct DelegationIssuer {
+    service: BlobServiceClient,
+    account: String,
+    endpoint: String,
+    cached: Mutex<Option<(OffsetDateTime, DelegationKey)>>,
+}
+
+impl std::fmt::Debug for DelegationIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DelegationIssuer")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DelegationIssuer {
+    /// An issuer for `conn` (identity-based). No request is made here.
+    ///
+    /// # Errors
+    /// `Permanent` when the client cannot be built.
+    pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
+        Ok(Self {
+            service: crate::storage::azure::client::service_client(conn)?,
+            account: conn.account.clone(),
+            endpoint: conn.blob.as_str().to_owned(),
+            cached: Mutex::new(None),
+        })
+    }
+
+    async fn key(
+        &self,
+        now: OffsetDateTime,
+        needed_until: OffsetDateTime,
+    ) -> Result<DelegationKey, String> {
+        let mut cached = self.cached.lock().await;
+        if let Some((expiry, key)) = cached.as_ref()
+            && *expiry > needed_until
+        {
+            return Ok(key.clone());
+        }
+        let info = KeyInfo {
+            start: Some(now - SKEW),
+            expiry: Some(now + KEY_LIFETIME),
+            ..KeyInfo::default()
+        };
+        let body = info
+            .try_into()
+            .map_err(|e: azure_core::Error| e.to_string())?;
+        let key = self
+            .service
+            .get_user_delegation_key(body, None)
+            .await
+            .and_then(azure_core::http::Response::into_model)
+            .map_err(|e| e.to_string())?;
+        let (Some(start), Some(expiry), Some(value)) =
+            (key.signed_start, key.signed_expiry, key.value)
+        else {
+            return Err("incomplete user delegation key".into());
+        };
+        let k = DelegationKey {
+            oid: key.signed_oid.unwrap_or_default(),
+            tid: key.signed_tid.unwrap_or_default(),
+            start: format_utc(start),
+            expiry: format_utc(expiry),
+            service: key.signed_service.unwrap_or_else(|| "b".into()),
+            version: key.signed_version.unwrap_or_default(),
+            value,
+        };
+        *cached = Some((expiry, k.clone()));
+        Ok(k)
+    }
+}
+
+#[async_trait]
+impl LinkIssuer for DelegationIssuer {
+    async fn issue(&self, blob: &BlobRef, now: OffsetDateTime, lifetime: Duration) -> Link {
+        let expires = now + lifetime;
+        let key = match self.key(now, expires).await {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %redact(&e), "user delegation key unavailable");
+                return Link::Unavailable(
+                    "the storage service did not issue a delegation key".into(),
+                );
+            }
+        };
+        let (start, end) = (format_utc(now - SKEW), format_utc(expires));
+        let protocol = if self.endpoint.starts_with("https:") {
+            "https"
+        } else {
+            "https,http"
+        };
+        let grant = BlobGrant {
+            account: &self.account,
+            container: &blob.container,
+            blob: &blob.name,
+            start: &start,
+            expiry: &end,
+            protocol,
+        };
+        Link::Issued {
+            url: url(
+                &self.endpoint,
+                &blob.container,
+                &blob.name,
+                &token(&key, &grant),
+            ),
+            expires,
+        }
+    }
+}

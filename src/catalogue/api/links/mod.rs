@@ -1,0 +1,122 @@
+//! Short-lived read links for `GET /api/recordings/{id}` (`CATALOGUE_DOWNLOAD_LINKS=true`).
+//!
+//! A link is a blob-scoped, read-only (`sp=r`) **user-delegation SAS** ([`sas`]): signed with a
+//! key obtained from Get User Delegation Key under the app's Entra identity ([`delegation`]), so
+//! it needs no account key, is bounded by the identity's own rights, and is revoked with the
+//! identity's keys. When the recordings connection uses an account key (local/Azurite), no link
+//! is issued and the response says why — never an account-key SAS in disguise. Every issuance is
+//! written in the detail read's access-audit row.
+
+pub mod delegation;
+pub mod sas;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::invocation::decode::format_utc;
+use crate::storage::BlobRef;
+
+/// Default link lifetime.
+pub const DEFAULT_MINUTES: u32 = 15;
+/// Longest link lifetime accepted (larger settings are capped).
+pub const MAX_MINUTES: u32 = 60;
+
+/// `CATALOGUE_DOWNLOAD_LINKS`: only an explicit `true` turns links on.
+pub fn enabled(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("CATALOGUE_DOWNLOAD_LINKS").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// `CATALOGUE_LINK_MINUTES` (default 15; capped at 60; unparsable or 0 → default).
+pub fn lifetime(env: &dyn Fn(&str) -> Option<String>) -> Duration {
+    let m = env("CATALOGUE_LINK_MINUTES")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|m| *m > 0)
+        .map_or(DEFAULT_MINUTES, |m| m.min(MAX_MINUTES));
+    Duration::minutes(i64::from(m))
+}
+
+/// A link, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// A read-only URL valid until `expires`.
+    Issued {
+        /// The SAS URL.
+        url: String,
+        /// Its expiry.
+        expires: OffsetDateTime,
+    },
+    /// No link, for a reason safe to show.
+    Unavailable(String),
+}
+
+impl Link {
+    /// The `download` member of the detail document.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Issued { url, expires } => json!({"available": true, "url": url,
+                "expiresOn": format_utc(*expires), "permissions": "r"}),
+            Self::Unavailable(reason) => json!({"available": false, "reason": reason}),
+        }
+    }
+
+    /// What the access-audit row records (never the signature).
+    pub fn audit_text(&self) -> String {
+        match self {
+            Self::Issued { expires, .. } => format!("issued until {}", format_utc(*expires)),
+            Self::Unavailable(reason) => format!("unavailable: {reason}"),
+        }
+    }
+}
+
+/// Issues read links for recordings.
+#[async_trait]
+pub trait LinkIssuer: Send + Sync + 'static {
+    /// A link to `blob` valid for `lifetime` from `now`.
+    async fn issue(&self, blob: &BlobRef, now: OffsetDateTime, lifetime: Duration) -> Link;
+}
+
+/// Never issues: the storage cannot sign user-delegation SAS (account key, in memory).
+#[derive(Debug, Clone)]
+pub struct NoLinks(pub String);
+
+#[async_trait]
+impl LinkIssuer for NoLinks {
+    async fn issue(&self, _: &BlobRef, _: OffsetDateTime, _: Duration) -> Link {
+        Link::Unavailable(self.0.clone())
+    }
+}
+
+/// The reason given when the recordings connection uses an account key.
+pub const KEY_REASON: &str = "download links need an Entra identity (user-delegation SAS); the recordings storage is connected with an account key";
+
+/// The issuer for the configured recordings storage.
+pub fn for_storage(storage: &crate::config::Storage) -> std::sync::Arc<dyn LinkIssuer> {
+    match storage {
+        crate::config::Storage::Connected { recordings, .. } => for_connection(Some(recordings)),
+        crate::config::Storage::InMemory => for_connection(None),
+    }
+}
+
+/// The issuer for the recordings connection (`None`: storage is in memory).
+pub fn for_connection(
+    conn: Option<&crate::storage::connection::StorageConnection>,
+) -> std::sync::Arc<dyn LinkIssuer> {
+    use crate::storage::connection::StorageAuth;
+    match conn {
+        None => std::sync::Arc::new(NoLinks("storage is in memory".into())),
+        Some(c) => match &c.auth {
+            StorageAuth::Key(_) => std::sync::Arc::new(NoLinks(KEY_REASON.into())),
+            StorageAuth::ManagedIdentity { .. } => match delegation::DelegationIssuer::new(c) {
+                Ok(i) => std::sync::Arc::new(i),
+                Err(e) => {
+                    tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "download links disabled: no blob client");
+                    std::sync::Arc::new(NoLinks("download links are not configured".into()))
+                }
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,81 @@
+//! Writing heartbeats to table `heartbeats` and reading them back.
+//!
+//! One row per function, merged ETag-conditionally ([`crate::audit_logs::repo::update`]) so that
+//! instances flushing concurrently never replace a newer ending with an older one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{Beat, HEARTBEAT_PK, HEARTBEATS_TABLE, Heartbeats};
+use crate::app::AppState;
+use crate::audit_logs::repo::{query_all, update};
+use crate::tables::{Filter, TableError, TableStore};
+
+/// Writes the beats recorded since the last flush; returns how many rows were written. On a
+/// failure the unwritten beats are kept for the next flush.
+///
+/// # Errors
+/// The first table error.
+pub async fn flush(hb: &Heartbeats, tables: &Arc<dyn TableStore>) -> Result<usize, TableError> {
+    let mut pending = hb.take_dirty();
+    let mut written = 0;
+    while let Some((function, mine)) = pending.pop_first() {
+        let mut changed = false;
+        let result = update(
+            tables,
+            HEARTBEATS_TABLE,
+            HEARTBEAT_PK,
+            &function,
+            &mut |cur| {
+                let stored = cur.and_then(Beat::from_entity);
+                let merged = stored.as_ref().map_or(mine.clone(), |s| s.merge(&mine));
+                changed = stored.as_ref() != Some(&merged);
+                changed.then(|| merged.to_entity())
+            },
+        )
+        .await;
+        if let Err(e) = result {
+            pending.insert(function, mine);
+            hb.restore(pending);
+            return Err(e);
+        }
+        written += usize::from(changed);
+    }
+    Ok(written)
+}
+
+/// The stored heartbeat of every function (absent table = none yet).
+///
+/// # Errors
+/// Table errors.
+pub async fn stored(tables: &Arc<dyn TableStore>) -> Result<BTreeMap<String, Beat>, TableError> {
+    let rows = query_all(
+        tables,
+        HEARTBEATS_TABLE,
+        &Filter::partition(HEARTBEAT_PK),
+        1000,
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|s| {
+            let f = crate::tables::get_str(&s.entity, "RowKey")?;
+            Some((f.to_owned(), Beat::from_entity(&s.entity)?))
+        })
+        .collect())
+}
+
+/// Flushes every interval until the process ends (spawned by the server at start-up).
+pub async fn run(state: AppState) {
+    let period = std::time::Duration::from_millis(
+        u64::try_from(state.heartbeats.interval().whole_milliseconds()).unwrap_or(60_000),
+    );
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = flush(&state.heartbeats, &state.tables).await {
+            tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "heartbeat flush failed; kept for the next one");
+        }
+    }
+}

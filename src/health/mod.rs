@@ -1,0 +1,211 @@
+//! Operational health: when each function last completed an invocation (heartbeats), and the
+//! report behind `GET /api/health` ([`report`]).
+//!
+//! **Why heartbeats are kept in memory and flushed on a timer.** The hot path (`RecordingCreated`)
+//! is budgeted at ≤ 4 storage calls per event; writing a "last seen" row per invocation would add a
+//! fifth on every event, and deriving it from data already written cannot say *how* the last
+//! invocation ended (a failed or poisoned invocation writes nothing of its own). So the invocation
+//! route records each ending in memory ([`Heartbeats::record`], no I/O), and a background task
+//! ([`flush::run`]) writes at most one row per function per `HEALTH_HEARTBEAT_SECONDS` per
+//! instance (a read and a conditional write in table `heartbeats`, merged so the newest ending
+//! wins across instances). The price: a row can be up to one interval stale, and an instance
+//! recycled before its flush loses the last interval's heartbeats (the next invocation restores
+//! them); the health endpoint also merges the serving instance's unflushed beats.
+
+pub mod flush;
+pub mod queues;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::invocation::decode::{format_utc_millis, timestamp};
+use crate::tables::{Entity, get_str};
+
+/// Table of per-function heartbeat rows (PK [`HEARTBEAT_PK`], RK = function name).
+pub const HEARTBEATS_TABLE: &str = "heartbeats";
+/// Partition of heartbeat rows.
+pub const HEARTBEAT_PK: &str = "function";
+/// Default flush interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::seconds(60);
+
+/// How a function's invocations last ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Beat {
+    /// When the last invocation completed.
+    pub at: OffsetDateTime,
+    /// Its ending: `processed`, `skipped`, `poisoned` or `failed`.
+    pub outcome: String,
+    /// Last `processed`/`skipped` ending.
+    pub last_success: Option<OffsetDateTime>,
+    /// Last `poisoned`/`failed` ending.
+    pub last_failure: Option<OffsetDateTime>,
+}
+
+/// True for the endings that did the job (or rightly had nothing to do).
+pub fn is_success(outcome: &str) -> bool {
+    matches!(outcome, "processed" | "skipped")
+}
+
+impl Beat {
+    /// One ending at `at`.
+    pub fn new(outcome: &str, at: OffsetDateTime) -> Self {
+        let ok = is_success(outcome);
+        Self {
+            at,
+            outcome: outcome.to_owned(),
+            last_success: ok.then_some(at),
+            last_failure: (!ok).then_some(at),
+        }
+    }
+
+    /// The union of two histories: the newer ending (`other` on a tie: it was recorded later), and
+    /// the newest success and failure of either.
+    #[must_use]
+    pub fn merge(&self, other: &Self) -> Self {
+        let newest = if other.at >= self.at { other } else { self };
+        Self {
+            at: newest.at,
+            outcome: newest.outcome.clone(),
+            last_success: self.last_success.max(other.last_success),
+            last_failure: self.last_failure.max(other.last_failure),
+        }
+    }
+
+    /// The stored row's properties.
+    pub fn to_entity(&self) -> Entity {
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        match json!({"LastAt": format_utc_millis(self.at), "LastOutcome": self.outcome,
+            "LastSuccessAt": t(self.last_success), "LastFailureAt": t(self.last_failure)})
+        {
+            Value::Object(m) => m,
+            _ => Entity::new(),
+        }
+    }
+
+    /// Reads a stored row; `None` when it lacks a usable `LastAt`.
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let t = |k: &str| get_str(e, k).and_then(timestamp);
+        Some(Self {
+            at: t("LastAt")?,
+            outcome: get_str(e, "LastOutcome").unwrap_or("unknown").to_owned(),
+            last_success: t("LastSuccessAt"),
+            last_failure: t("LastFailureAt"),
+        })
+    }
+
+    /// The JSON shown by the health endpoint.
+    pub fn to_json(&self) -> Value {
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis);
+        json!({"lastAt": format_utc_millis(self.at), "outcome": self.outcome,
+            "lastSuccessAt": t(self.last_success), "lastFailureAt": t(self.last_failure)})
+    }
+}
+
+/// This instance's heartbeats: recorded per invocation in memory, flushed by [`flush::run`].
+#[derive(Debug)]
+pub struct Heartbeats {
+    interval: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    beats: BTreeMap<String, Beat>,
+    dirty: BTreeMap<String, Beat>,
+}
+
+impl Default for Heartbeats {
+    fn default() -> Self {
+        Self::new(DEFAULT_INTERVAL)
+    }
+}
+
+impl Heartbeats {
+    /// Heartbeats flushed every `interval`.
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// From the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600; anything else falls back to the default).
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let secs = env("HEALTH_HEARTBEAT_SECONDS")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|n| (1..=3600).contains(n))
+            .map_or(DEFAULT_INTERVAL, Duration::seconds);
+        Self::new(secs)
+    }
+
+    /// The flush interval.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Records one ending. No I/O: this runs on every invocation.
+    pub fn record(&self, function: &str, outcome: &str, at: OffsetDateTime) {
+        let beat = Beat::new(outcome, at);
+        // A poisoned lock only means another recorder panicked mid-insert; the maps stay usable.
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let merged = s
+            .beats
+            .get(function)
+            .map_or(beat.clone(), |b| b.merge(&beat));
+        s.beats.insert(function.to_owned(), merged);
+        let dirty = s
+            .dirty
+            .get(function)
+            .map_or(beat.clone(), |b| b.merge(&beat));
+        s.dirty.insert(function.to_owned(), dirty);
+    }
+
+    /// Everything this instance has seen since it started.
+    pub fn snapshot(&self) -> BTreeMap<String, Beat> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .beats
+            .clone()
+    }
+
+    /// Takes the beats recorded since the last flush.
+    pub fn take_dirty(&self) -> BTreeMap<String, Beat> {
+        std::mem::take(
+            &mut self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .dirty,
+        )
+    }
+
+    /// Puts back beats a failed flush could not write (merged with any newer ones).
+    pub fn restore(&self, beats: BTreeMap<String, Beat>) {
+        let mut s = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (f, b) in beats {
+            let merged = s.dirty.get(&f).map_or(b.clone(), |d| d.merge(&b));
+            s.dirty.insert(f, merged);
+        }
+    }
+}
+
+#[cfg(test)]
+mod report_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,287 @@
+//! What `GET /api/health` reports: last event per function, audit-log tail cursor lag,
+//! quarantine and poison-queue counts, the stalled-recordings episode, and an overall status from thresholds.
+//!
+//! Gathering is bounded: two catalogue partitions, one heartbeat partition, the active cursors
+//! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::{Beat, flush};
+use crate::app::AppState;
+use crate::audit_logs::repo::CursorRepo;
+use crate::audit_logs::repo::{STATE_TABLE, get};
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::invocation::decode::format_utc_millis;
+use crate::retention::policy::format_date;
+use crate::storage::StorageError;
+use crate::tables::{Filter, TableError, get_str};
+
+/// Listing pages of the quarantine read per report (5 000 blobs each on Azure).
+pub const QUARANTINE_PAGES: usize = 5;
+/// Every function of the app, so never-seen ones show up as `null`.
+pub const FUNCTIONS: &[&str] = &[
+    "RecordingCreated",
+    "AuditLogCreated",
+    "AuditLogTail",
+    "Reconcile",
+    "RetentionSweep",
+    "RecordingHash",
+    "IntegrityVerify",
+    "NotifyWebhook",
+];
+
+/// Overall status thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// `HEALTH_TAIL_LAG_MINUTES` (default 30): an active audit-log cursor unread for longer
+    /// means the tail is not keeping up.
+    pub tail_lag: Duration,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            tail_lag: Duration::minutes(30),
+        }
+    }
+}
+
+impl Thresholds {
+    /// Reads the thresholds through `env` (invalid values fall back to the defaults).
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let tail_lag = env("HEALTH_TAIL_LAG_MINUTES")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|n| (1..=10_080).contains(n))
+            .map_or(Self::default().tail_lag, Duration::minutes);
+        Self { tail_lag }
+    }
+}
+
+/// The facts the status is decided from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Functions whose last invocation failed or was poisoned.
+    pub failing: Vec<String>,
+    /// Payloads quarantined today or yesterday.
+    pub recent_quarantined: usize,
+    /// How long the least recently read active cursor has waited.
+    pub tail_lag: Option<Duration>,
+    /// A `recordings.stalled` episode is open.
+    pub stalled: bool,
+    /// Messages waiting in the poison queues.
+    pub poison_messages: u64,
+}
+
+/// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
+pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
+    let mut reasons: Vec<String> = f
+        .failing
+        .iter()
+        .map(|n| format!("{n}: last invocation failed"))
+        .collect();
+    if f.recent_quarantined > 0 {
+        reasons.push(format!(
+            "{} payload(s) quarantined since yesterday",
+            f.recent_quarantined
+        ));
+    }
+    if f.poison_messages > 0 {
+        reasons.push(format!("{} message(s) in poison queues", f.poison_messages));
+    }
+    if let Some(lag) = f.tail_lag.filter(|l| *l > t.tail_lag) {
+        reasons.push(format!(
+            "audit-log tail is {} min behind (threshold {})",
+            lag.whole_minutes(),
+            t.tail_lag.whole_minutes()
+        ));
+    }
+    if f.stalled {
+        reasons.insert(0, "no recordings are being created (stalled)".into());
+        return ("stalled", reasons);
+    }
+    (if reasons.is_empty() { "ok" } else { "degraded" }, reasons)
+}
+
+/// Why the report could not be built (answered as 503 without details).
+#[derive(Debug)]
+pub enum Unavailable {
+    /// Table storage failed.
+    Tables(TableError),
+    /// Blob (or queue) storage failed.
+    Blobs(StorageError),
+}
+
+/// Builds the report document and its status.
+///
+/// # Errors
+/// `Unavailable` when storage fails.
+pub async fn build(
+    state: &AppState,
+    now: OffsetDateTime,
+    t: &Thresholds,
+) -> Result<Value, Unavailable> {
+    let latest = latest_recording(state, now)
+        .await
+        .map_err(Unavailable::Tables)?;
+    let mut beats = flush::stored(&state.tables)
+        .await
+        .map_err(Unavailable::Tables)?;
+    for (f, b) in state.heartbeats.snapshot() {
+        let merged = beats.get(&f).map_or(b.clone(), |s| s.merge(&b));
+        beats.insert(f, merged);
+    }
+    let (cursor, tail_lag) = cursors(state, now).await.map_err(Unavailable::Tables)?;
+    let stalled = get(&state.tables, STATE_TABLE, "state", "recordings.stalled")
+        .await
+        .map_err(Unavailable::Tables)?;
+    let active = stalled
+        .as_ref()
+        .and_then(|s| s.entity.get("Active"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let since = stalled
+        .as_ref()
+        .and_then(|s| get_str(&s.entity, "Since"))
+        .filter(|_| active)
+        .map(str::to_owned);
+    let (quarantine, recent) = quarantine(state, now).await.map_err(Unavailable::Blobs)?;
+    let mut poison = serde_json::Map::new();
+    let mut poison_messages = 0;
+    for q in super::queues::POISON_QUEUES {
+        let n = state.queues.depth(q).await.map_err(Unavailable::Blobs)?;
+        poison_messages += n;
+        poison.insert((*q).to_owned(), n.into());
+    }
+    let facts = Facts {
+        failing: beats
+            .iter()
+            .filter(|(_, b)| !super::is_success(&b.outcome))
+            .map(|(f, _)| f.clone())
+            .collect(),
+        recent_quarantined: recent,
+        tail_lag,
+        stalled: active,
+        poison_messages,
+    };
+    let (status, reasons) = classify(&facts, t);
+    Ok(json!({
+        "status": status, "reasons": reasons, "checkedAt": format_utc_millis(now),
+        "tables": true, "blobs": true,
+        "lastRecordingCreated": latest,
+        "functions": functions_json(&beats),
+        "auditLogTail": cursor,
+        "quarantine": quarantine,
+        "quarantined": quarantine["total"], "quarantinedMore": quarantine["more"],
+        "poisonQueues": poison,
+        "stalledRecordings": {"active": active, "since": since},
+    }))
+}
+
+fn functions_json(beats: &BTreeMap<String, Beat>) -> Value {
+    let mut out = serde_json::Map::new();
+    for f in FUNCTIONS {
+        out.insert((*f).into(), Value::Null);
+    }
+    for (f, b) in beats {
+        out.insert(f.clone(), b.to_json());
+    }
+    Value::Object(out)
+}
+
+async fn latest_recording(
+    state: &AppState,
+    now: OffsetDateTime,
+) -> Result<Option<String>, TableError> {
+    let mut latest: Option<String> = None;
+    for day in [now.date(), (now - Duration::days(1)).date()] {
+        let f = Filter::partition(&format_date(day));
+        match state
+            .tables
+            .query(RECORDINGS_TABLE, Some(&f), Some(1000), None)
+            .await
+        {
+            Ok(page) => {
+                let best = page
+                    .items
+                    .iter()
+                    .filter_map(|s| get_str(&s.entity, "BlobCreated"))
+                    .max()
+                    .map(str::to_owned);
+                latest = latest.max(best);
+            }
+            Err(TableError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(latest)
+}
+
+/// The tail's active cursors: the newest hour known and how far behind now it is, and the lag of
+/// the least recently read cursor (never read: since it was registered).
+async fn cursors(
+    state: &AppState,
+    now: OffsetDateTime,
+) -> Result<(Value, Option<Duration>), TableError> {
+    let active = CursorRepo::new(state.tables.clone())
+        .active(now, state.audit.tail_window, 5000)
+        .await?;
+    let newest = active.iter().map(|c| c.hour).max();
+    let stalest = active
+        .first()
+        .map(|c| c.last_read_at.unwrap_or(c.created_at));
+    let tail_lag = stalest.map(|t| (now - t).max(Duration::ZERO));
+    let mins = |d: Duration| d.whole_minutes();
+    let doc = json!({
+        "activeCursors": active.len(),
+        "newestHour": newest.map(format_utc_millis),
+        "newestHourLagMinutes": newest.map(|h| mins((now - h - Duration::hours(1)).max(Duration::ZERO))),
+        "lastReadAt": active.iter().filter_map(|c| c.last_read_at).max().map(format_utc_millis),
+        "stalestReadLagMinutes": tail_lag.map(mins),
+    });
+    Ok((doc, tail_lag))
+}
+
+/// Quarantined payloads: total (first pages), per function, and how many since yesterday
+/// (names are `<Function>/<yyyy-mm-dd>/…`).
+async fn quarantine(state: &AppState, now: OffsetDateTime) -> Result<(Value, usize), StorageError> {
+    let recent_days = [
+        format_date(now.date()),
+        format_date((now - Duration::days(1)).date()),
+    ];
+    let (mut total, mut recent, mut by_fn) = (0usize, 0usize, BTreeMap::<String, usize>::new());
+    let mut marker = None;
+    let mut more = false;
+    for _ in 0..QUARANTINE_PAGES {
+        let page = match state
+            .app_blobs
+            .list(&state.config.quarantine_container, None, marker)
+            .await
+        {
+            Ok(p) => p,
+            Err(StorageError::NotFound) => break,
+            Err(e) => return Err(e),
+        };
+        for item in &page.items {
+            total += 1;
+            let mut parts = item.name.splitn(3, '/');
+            let function = parts.next().unwrap_or_default().to_owned();
+            if parts
+                .next()
+                .is_some_and(|d| recent_days.iter().any(|r| r == d))
+            {
+                recent += 1;
+            }
+            *by_fn.entry(function).or_default() += 1;
+        }
+        marker = page.next;
+        more = marker.is_some();
+        if !more {
+            break;
+        }
+    }
+    let doc = json!({"total": total, "more": more, "sinceYesterday": recent, "byFunction": by_fn});
+    Ok((doc, recent))
+}

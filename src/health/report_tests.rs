@@ -1,0 +1,180 @@
+//! The health report over the fakes: status thresholds, beats from memory and table, quarantine,
+//! cursor lag, the stalled episode, poison-queue depths, and outages answered without detail.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt as _;
+
+use super::report::{Facts, Thresholds, classify};
+use super::{HEARTBEATS_TABLE, Heartbeats, flush};
+use crate::tables::{TableStore, WriteMode};
+use crate::testing::fakes;
+
+#[test]
+fn status_thresholds() {
+    let t = Thresholds::default();
+    assert_eq!(classify(&Facts::default(), &t), ("ok", vec![]));
+    let lag = |m| Facts {
+        tail_lag: Some(Duration::minutes(m)),
+        ..Facts::default()
+    };
+    assert_eq!(classify(&lag(30), &t).0, "ok", "at the threshold");
+    assert_eq!(classify(&lag(31), &t).0, "degraded");
+    let failing = Facts {
+        failing: vec!["AuditLogTail".into()],
+        ..Facts::default()
+    };
+    let (s, r) = classify(&failing, &t);
+    assert_eq!(
+        (s, r[0].as_str()),
+        ("degraded", "AuditLogTail: last invocation failed")
+    );
+    let q = Facts {
+        recent_quarantined: 2,
+        ..Facts::default()
+    };
+    assert_eq!(classify(&q, &t).0, "degraded");
+    let stalled = Facts {
+        stalled: true,
+        ..failing
+    };
+    let (s, r) = classify(&stalled, &t);
+    assert_eq!((s, r.len()), ("stalled", 2));
+    let poison = Facts {
+        poison_messages: 1,
+        ..Facts::default()
+    };
+    assert_eq!(
+        classify(&poison, &t),
+        ("degraded", vec!["1 message(s) in poison queues".to_owned()])
+    );
+    let custom = Thresholds::from_lookup(&|_| Some("5".into()));
+    assert_eq!(classify(&lag(6), &custom).0, "degraded");
+    assert_eq!(Thresholds::from_lookup(&|_| Some("0".into())), t);
+}
+
+async fn report(f: &crate::testing::Fakes) -> Value {
+    let now = f.state.clock.now();
+    super::report::build(&f.state, now, &Thresholds::default())
+        .await
+        .expect("report")
+}
+
+#[tokio::test]
+async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
+    // The quarantine names its folders by the wall clock, so this test's "now" is the real one.
+    let mut f = fakes();
+    let now = OffsetDateTime::now_utc();
+    f.state.clock = Arc::new(crate::clock::FixedClock::new(now));
+    let empty = report(&f).await;
+    assert_eq!(empty["status"], "ok", "{empty}");
+    assert_eq!(empty["functions"]["IntegrityVerify"], Value::Null);
+    assert_eq!(empty["quarantine"]["total"], 0);
+    assert_eq!(empty["auditLogTail"]["activeCursors"], 0);
+    // A poisoned invocation: quarantined today, and the function's last ending failed.
+    let app = crate::app::router(f.state.clone());
+    app.oneshot(
+        Request::post("/AuditLogCreated")
+            .body(Body::from("{"))
+            .expect("req"),
+    )
+    .await
+    .expect("poison");
+    // Another instance flushed an older success of the tail.
+    let other = Heartbeats::default();
+    other.record("AuditLogTail", "processed", now - Duration::minutes(3));
+    flush::flush(&other, &f.state.tables).await.expect("flush");
+    // An active cursor registered 45 minutes ago and never read.
+    let repo = crate::audit_logs::repo::CursorRepo::new(f.state.tables.clone());
+    let hour = now - Duration::hours(1);
+    let c =
+        crate::audit_logs::repo::Cursor::new("y/PT1H.json", hour, now - Duration::minutes(45), "b");
+    repo.register(&c).await.expect("cursor");
+    let r = report(&f).await;
+    assert_eq!(r["status"], "degraded", "{r}");
+    assert_eq!(r["functions"]["AuditLogCreated"]["outcome"], "poisoned");
+    assert_eq!(r["functions"]["AuditLogTail"]["outcome"], "processed");
+    assert_eq!(r["quarantine"]["total"], 1);
+    assert_eq!(r["quarantine"]["sinceYesterday"], 1);
+    assert_eq!(r["quarantine"]["byFunction"]["AuditLogCreated"], 1);
+    assert_eq!(r["auditLogTail"]["activeCursors"], 1);
+    assert_eq!(r["auditLogTail"]["stalestReadLagMinutes"], 45);
+    assert_eq!(r["auditLogTail"]["newestHourLagMinutes"], 0);
+    let reasons = r["reasons"].to_string();
+    assert!(
+        reasons.contains("tail is 45 min behind") && reasons.contains("quarantined"),
+        "{reasons}"
+    );
+    // The stalled detector's open episode makes it `stalled`.
+    let marker = json!({"PartitionKey": "state", "RowKey": "recordings.stalled", "Active": true,
+        "Since": "2025-03-13T22:00:00Z"});
+    f.tables.ensure_table("auditstate").await.expect("t");
+    f.tables
+        .write(
+            "auditstate",
+            marker.as_object().expect("obj"),
+            WriteMode::Upsert,
+        )
+        .await
+        .expect("marker");
+    let r = report(&f).await;
+    assert_eq!(r["status"], "stalled", "{r}");
+    assert_eq!(r["stalledRecordings"]["since"], "2025-03-13T22:00:00Z");
+    assert!(
+        f.tables
+            .get(HEARTBEATS_TABLE, "function", "AuditLogTail")
+            .await
+            .is_ok()
+    );
+}
+
+struct Depths(bool);
+
+#[async_trait::async_trait]
+impl super::queues::QueueDepth for Depths {
+    async fn depth(&self, queue: &str) -> Result<u64, crate::storage::StorageError> {
+        match queue {
+            "hashrequests-poison" if self.0 => Err(crate::storage::StorageError::Transient(
+                "https://acct.queue.core.windows.net?sig=SECRET".into(),
+            )),
+            "notifications-poison" => Ok(3),
+            _ => Ok(0),
+        }
+    }
+}
+
+#[tokio::test]
+async fn poison_queue_depths_are_reported_and_their_failure_is_unavailable() {
+    let mut f = fakes();
+    let none = report(&f).await;
+    assert_eq!(
+        none["poisonQueues"],
+        json!({"hashrequests-poison": 0, "notifications-poison": 0})
+    );
+    f.state.queues = Arc::new(Depths(false));
+    let r = report(&f).await;
+    assert_eq!(r["poisonQueues"]["notifications-poison"], 3, "{r}");
+    assert_eq!(r["status"], "degraded");
+    f.state.queues = Arc::new(Depths(true));
+    let res = crate::catalogue::api::routes(f.state.clone())
+        .oneshot(
+            Request::get("/api/health")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), 503);
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        !body.contains("SECRET") && !body.contains("windows.net"),
+        "{body}"
+    );
+}

@@ -1,0 +1,206 @@
+//! `IntegrityVerify` (weekly timer): re-hashes a bounded random sample of catalogued recordings
+//! through the same [`verify_row`] as `handler verify`, and emits `recording.tampered` /
+//! `recording.missing` on the `notifications` output.
+//!
+//! The sample is uniform over every catalogue partition a recording can still be retained in
+//! (the longest class of the retention policy, at most ten years): each row is ranked by a SHA-256
+//! of the run's salt and its id, and the `INTEGRITY_VERIFY_SAMPLE` lowest ranks are kept in a
+//! bounded heap while the partitions are read page by page, so memory stays at the sample size
+//! whatever the catalogue holds. Hashing stops starting new rows after [`BUDGET`] (the function
+//! timeout is 10 minutes); rows left unchecked are counted in the summary. A failure to *read* the
+//! catalogue is Retryable (the `retry` policy re-runs it); a failure to hash one row is counted and
+//! the run goes on, so findings already made are still emitted.
+
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use futures::StreamExt as _;
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use super::verify::{Verdict, verify_row};
+use crate::app::AppState;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::events::timer::TimerInfo;
+use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::notify::OUTPUT_BINDING;
+use crate::retention::policy::{Policy, format_date};
+use crate::tables::{Entity, Filter, TableError, get_str};
+
+/// The function (folder, route) name.
+pub const FUNCTION: &str = "IntegrityVerify";
+/// Default rows per run.
+pub const DEFAULT_SAMPLE: usize = 50;
+/// Wall-clock budget for hashing (the host's `functionTimeout` is 10 minutes).
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(7 * 60);
+const CONCURRENCY: usize = 4;
+const MAX_LOOKBACK_DAYS: u32 = 3660;
+
+/// `INTEGRITY_VERIFY_SAMPLE` (default 50, 1–100 000; invalid values fall back to the default).
+pub fn sample_size(env: &dyn Fn(&str) -> Option<String>) -> usize {
+    env("INTEGRITY_VERIFY_SAMPLE")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=100_000).contains(n))
+        .unwrap_or(DEFAULT_SAMPLE)
+}
+
+/// Days back a catalogued recording may still be retained: the longest class with `days`
+/// (at least 1, at most ten years).
+pub fn lookback_days(policy: &Policy) -> u32 {
+    policy
+        .classes
+        .values()
+        .filter_map(|c| c.days)
+        .max()
+        .unwrap_or(MAX_LOOKBACK_DAYS)
+        .saturating_add(1)
+        .clamp(1, MAX_LOOKBACK_DAYS)
+}
+
+/// A row ranked for the sample (ordered by rank only).
+struct Ranked(u64, Entity);
+
+impl PartialEq for Ranked {
+    fn eq(&self, o: &Self) -> bool {
+        self.0 == o.0
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&o.0)
+    }
+}
+
+/// The rank of `id` in a run salted with `salt` (uniform, independent per run).
+pub fn rank(salt: &str, id: &str) -> u64 {
+    let d = Sha256::digest(format!("{salt}\n{id}").as_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// The `size` lowest-ranked hashed rows of the partitions `now` back to `days` days ago.
+///
+/// # Errors
+/// Table errors.
+pub async fn select(
+    state: &AppState,
+    now: OffsetDateTime,
+    days: u32,
+    size: usize,
+    salt: &str,
+) -> Result<Vec<Entity>, TableError> {
+    let mut heap = BinaryHeap::with_capacity(size + 1);
+    for back in 0..i64::from(days) {
+        let day = format_date((now - Duration::days(back)).date());
+        let filter = Filter::partition(&day);
+        let mut next = None;
+        loop {
+            let page = match state
+                .tables
+                .query(RECORDINGS_TABLE, Some(&filter), Some(1000), next)
+                .await
+            {
+                Err(TableError::NotFound) => return Ok(Vec::new()),
+                other => other?,
+            };
+            for s in page.items {
+                let Some(id) = get_str(&s.entity, "RecordingId") else {
+                    continue;
+                };
+                if get_str(&s.entity, super::PROP_SHA256).is_none() {
+                    continue;
+                }
+                heap.push(Ranked(rank(salt, id), s.entity));
+                if heap.len() > size {
+                    heap.pop();
+                }
+            }
+            next = page.next;
+            if next.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(heap.into_sorted_vec().into_iter().map(|r| r.1).collect())
+}
+
+/// The function's `POST /IntegrityVerify` route over `state`.
+pub fn routes(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            &format!("/{FUNCTION}"),
+            crate::invocation::invocation_route(FUNCTION, handle),
+        )
+        .with_state(state)
+}
+
+/// Handles one timer invocation. "Now" is `sys.UtcNow`, else the clock.
+///
+/// # Errors
+/// `Retryable` when the catalogue cannot be read.
+pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
+    let now = inv.request.sys().now().unwrap_or_else(|| state.clock.now());
+    let size = sample_size(&|k| std::env::var(k).ok());
+    let days = lookback_days(&state.policy);
+    tracing::info!(
+        past_due = timer.as_ref().is_some_and(|t| t.is_past_due),
+        size,
+        days,
+        "integrity verification starting"
+    );
+    let rows = select(&state, now, days, size, &inv.id).await?;
+    Ok(run(&state, rows, now, Instant::now() + BUDGET).await)
+}
+
+/// Verifies `rows` (at most [`CONCURRENCY`] at once) until `deadline`; findings become outputs.
+/// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
+/// still be emitted.
+pub async fn run(
+    state: &AppState,
+    rows: Vec<Entity>,
+    now: OffsetDateTime,
+    deadline: Instant,
+) -> Outcome {
+    let total = rows.len();
+    let results: Vec<_> = futures::stream::iter(rows)
+        .map(|raw| async move {
+            if Instant::now() >= deadline {
+                return None;
+            }
+            Some(verify_row(state, &raw, now).await)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let (mut intact, mut unhashed, mut expired, mut errors, mut skipped) = (0, 0, 0, 0, 0);
+    let mut findings = Vec::new();
+    for r in results {
+        match r {
+            None => skipped += 1,
+            Some(Ok(Verdict::Intact)) => intact += 1,
+            Some(Ok(Verdict::Unhashed)) => unhashed += 1,
+            Some(Ok(Verdict::Expired)) => expired += 1,
+            Some(Ok(Verdict::Finding(n))) => findings.push(n),
+            Some(Err(e)) => {
+                errors += 1;
+                tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "integrity check of one recording failed");
+            }
+        }
+    }
+    findings.sort_by(|a, b| a.notification_id.cmp(&b.notification_id));
+    let summary = format!(
+        "verified {total} sampled recordings: {intact} intact, {} findings, {expired} expired, {unhashed} unhashed, {errors} errors, {skipped} over budget",
+        findings.len()
+    );
+    let mut out = Outcome::processed(summary);
+    for n in findings {
+        out = out.with_output(OUTPUT_BINDING, n.to_output());
+    }
+    out
+}

@@ -1,0 +1,192 @@
+//! `IntegrityVerify`: settings, the bounded salted sample, and a run over the fakes that finds a
+//! tampered and a missing recording and emits them on the `notifications` output.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+use super::handler;
+use super::tests::{catalogue, content, put, queue_invocation};
+use super::timer::{self, lookback_days, sample_size, select};
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::invocation::{Invocation, InvokeRequest, Outcome};
+use crate::notify::OUTPUT_BINDING;
+use crate::retention::policy::Policy;
+use crate::storage::{BlobStore, Metadata};
+use crate::tables::{TableStore, WriteMode};
+use crate::testing::{Fakes, fakes};
+
+/// A timer invocation at the real "now" (the in-memory store dates blobs by the wall clock, and
+/// the catalogue partitions by blob creation).
+fn timer_invocation(id: &str) -> Invocation {
+    let now = crate::invocation::decode::format_utc(time::OffsetDateTime::now_utc());
+    let body = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "IsPastDue": false}},
+        "Metadata": {"sys": {"MethodName": "IntegrityVerify", "UtcNow": now}}});
+    let raw = Bytes::from(body.to_string());
+    Invocation {
+        function: "IntegrityVerify",
+        id: id.into(),
+        host_version: None,
+        request: InvokeRequest::parse(&raw).expect("envelope"),
+        raw,
+    }
+}
+
+#[test]
+fn settings_fall_back_to_safe_defaults() {
+    assert_eq!(sample_size(&|_| None), 50);
+    assert_eq!(sample_size(&|_| Some(" 7 ".into())), 7);
+    for bad in ["0", "-3", "100001", "many"] {
+        assert_eq!(sample_size(&|_| Some(bad.into())), 50, "{bad}");
+    }
+    let builtin = Policy::builtin();
+    let longest = builtin
+        .classes
+        .values()
+        .filter_map(|c| c.days)
+        .max()
+        .expect("days");
+    assert_eq!(lookback_days(&builtin), longest + 1);
+    let mut only_holds = builtin.clone();
+    only_holds.classes.retain(|_, c| c.days.is_none());
+    assert_eq!(lookback_days(&only_holds), 3660, "capped at ten years");
+}
+
+async fn seed(f: &Fakes, day: &str, n: usize, hashed: bool) {
+    f.tables.ensure_table(RECORDINGS_TABLE).await.expect("t");
+    for i in 0..n {
+        let mut e = json!({"PartitionKey": day, "RowKey": format!("r{i}"),
+            "RecordingId": format!("{day}~r{i}")});
+        if hashed {
+            e["Sha256"] = json!("00");
+        }
+        f.tables
+            .write(
+                RECORDINGS_TABLE,
+                e.as_object().expect("o"),
+                WriteMode::Upsert,
+            )
+            .await
+            .expect("w");
+    }
+}
+
+fn ids(rows: &[crate::tables::Entity]) -> Vec<String> {
+    rows.iter()
+        .map(|r| r["RecordingId"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sample_is_bounded_salted_and_only_of_hashed_rows() {
+    let f = fakes();
+    let now = datetime!(2025-03-16 03:00 UTC);
+    seed(&f, "2025-03-16", 30, true).await;
+    seed(&f, "2025-03-10", 30, true).await;
+    seed(&f, "2025-03-12", 40, false).await;
+    seed(&f, "2024-01-01", 5, true).await; // outside a 10-day lookback
+    let a = ids(&select(&f.state, now, 10, 10, "run-a").await.expect("a"));
+    assert_eq!(a.len(), 10);
+    assert!(
+        a.iter()
+            .all(|i| i.starts_with("2025-03-16") || i.starts_with("2025-03-10"))
+    );
+    assert_eq!(
+        a,
+        ids(&select(&f.state, now, 10, 10, "run-a").await.expect("again"))
+    );
+    let b = ids(&select(&f.state, now, 10, 10, "run-b").await.expect("b"));
+    assert_ne!(a, b, "each run samples afresh");
+    let all = select(&f.state, now, 10, 1000, "x").await.expect("all");
+    assert_eq!(
+        all.len(),
+        60,
+        "every hashed row in range, none unhashed or older"
+    );
+    let empty = fakes();
+    assert!(
+        select(&empty.state, now, 10, 5, "x")
+            .await
+            .expect("no table")
+            .is_empty()
+    );
+}
+
+fn kinds(out: &Outcome) -> Vec<String> {
+    let Outcome::Processed { outputs, .. } = out else {
+        panic!("{out:?}")
+    };
+    let v = outputs.get(OUTPUT_BINDING).cloned().unwrap_or(Value::Null);
+    let items = match v {
+        Value::Array(a) => a,
+        Value::Null => vec![],
+        one => vec![one],
+    };
+    let mut k: Vec<String> = items
+        .iter()
+        .map(|n| n["type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
+    let f = fakes();
+    let mut names = Vec::new();
+    for name in ["a.mp4", "b.mp4", "c.mp4"] {
+        put(&f, name, content(500)).await;
+        let req = catalogue(&f, name, "01").await;
+        handler::handle(f.state.clone(), queue_invocation(&req))
+            .await
+            .expect("hash");
+        names.push(name);
+    }
+    let clean = timer::handle(f.state.clone(), timer_invocation("w1"))
+        .await
+        .expect("run");
+    assert_eq!(kinds(&clean), Vec::<String>::new(), "{clean:?}");
+    let b = crate::storage::BlobRef::new("recordings", "b.mp4");
+    f.blobs
+        .put(&b, Bytes::from_static(b"edited"), "x", &Metadata::new())
+        .await
+        .expect("tamper");
+    let c = crate::storage::BlobRef::new("recordings", "c.mp4");
+    let etag = f.blobs.properties(&c).await.expect("p").etag;
+    f.blobs.delete_if_match(&c, &etag).await.expect("delete");
+    let out = timer::handle(f.state.clone(), timer_invocation("w2"))
+        .await
+        .expect("run");
+    assert_eq!(
+        kinds(&out),
+        ["recording.missing", "recording.tampered"],
+        "{out:?}"
+    );
+    let Outcome::Processed { summary, .. } = &out else {
+        panic!()
+    };
+    assert!(
+        summary.contains("3 sampled") && summary.contains("1 intact"),
+        "{summary}"
+    );
+    // The same facts next week carry the same notification ids (delivery deduplicates them).
+    let again = timer::handle(f.state.clone(), timer_invocation("w3"))
+        .await
+        .expect("run");
+    let id = |o: &Outcome| match o {
+        Outcome::Processed { outputs, .. } => outputs[OUTPUT_BINDING][0]["notificationId"].clone(),
+        Outcome::Skipped { .. } => Value::Null,
+    };
+    assert_eq!(id(&out), id(&again));
+    // Over budget: nothing is hashed, nothing is claimed.
+    let now = time::OffsetDateTime::now_utc();
+    let rows = select(&f.state, now, 30, 10, "s").await.expect("rows");
+    assert_eq!(rows.len(), 3);
+    let late = timer::run(&f.state, rows, now, Instant::now()).await;
+    assert_eq!(kinds(&late), Vec::<String>::new());
+    assert!(
+        matches!(&late, Outcome::Processed { summary, .. } if summary.contains("3 over budget"))
+    );
+}
