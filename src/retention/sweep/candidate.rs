@@ -2,7 +2,8 @@
 //!
 //! The tag index is eventually consistent, so the query result is only a hint: the blob's current
 //! tags, its ETag and (for recordings) its catalogue row are read again, and the blob is kept if any
-//! of them — or the *current* policy — says so. Order of writes: intent → `If-Match` delete →
+//! of them — or the *current* policy — says so. Order of writes: intent → delete guarded by
+//! `If-Match` and `x-ms-if-tags` (`retainUntil` still in the expired range) →
 //! tombstone → catalogue `Status=deleted`; see [`crate::retention::tombstone`] for crash recovery.
 
 use super::evaluate::{Row, row_held};
@@ -11,7 +12,7 @@ use super::{Decision, Item, Kind, Sweep};
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
-use crate::retention::tags::{hold_tags, is_expired, is_held};
+use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
 use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
 use crate::storage::{BlobProps, BlobRef, StorageError};
 use crate::tables::get_str;
@@ -112,7 +113,15 @@ impl Sweep<'_> {
     ) -> anyhow::Result<Decision> {
         let tables = self.state.tables.as_ref();
         tombstone::write_intent(tables, evidence).await?;
-        let ending = match self.store(kind).delete_if_match(blob, &evidence.etag).await {
+        // The same range as the query, checked by the service at the delete: a hold (or a
+        // lengthening) written after our re-check moves `retainUntil` out of it, and tag writes
+        // do not change the ETag, so `If-Match` alone would not see it.
+        let guard = expired_expr(&self.today);
+        let ending = match self
+            .store(kind)
+            .delete_guarded(blob, Some(&evidence.etag), Some(&guard))
+            .await
+        {
             Ok(()) => Ending::Deleted,
             Err(StorageError::NotFound) => Ending::AlreadyGone,
             Err(StorageError::PreconditionFailed) => {
