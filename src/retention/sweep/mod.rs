@@ -13,6 +13,7 @@
 mod candidate;
 pub mod digest;
 mod evaluate;
+pub mod reevaluate;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -35,7 +36,7 @@ use crate::storage::{BlobRef, BlobStore, StorageError};
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RetentionSweep";
 /// Candidates handled concurrently: enough to hide round-trip latency, few enough for one worker.
-const CONCURRENCY: usize = 16;
+pub(crate) const CONCURRENCY: usize = 16;
 /// Items listed in the digest.
 pub const DIGEST_ITEMS: usize = 50;
 
@@ -107,7 +108,9 @@ pub async fn run(state: &AppState, params: &SweepParams) -> (Report, Option<anyh
             break;
         }
     }
-    (report, None)
+    // After the deletions (which re-apply the policy to due blobs themselves), with its own bound.
+    let err = sweep.reevaluate(&mut report).await.err();
+    (report, err)
 }
 
 impl Sweep<'_> {

@@ -70,6 +70,14 @@ pub struct Report {
     pub recovered: usize,
     /// Candidates that failed transiently.
     pub failed: usize,
+    /// Not-yet-due blobs examined by the policy re-evaluation.
+    pub reevaluated: usize,
+    /// Re-evaluated blobs whose retain-until was lengthened.
+    pub retagged_longer: usize,
+    /// Re-evaluated blobs whose retain-until was shortened (`RETENTION_ALLOW_SHORTENING`).
+    pub retagged_shorter: usize,
+    /// The re-evaluation's bound stopped it; the next run continues.
+    pub reevaluation_pending: bool,
     /// The bound stopped the run with candidates left.
     pub bound_reached: bool,
     /// First items deleted (or deletable).
@@ -108,7 +116,7 @@ impl Report {
     /// One line for the invocation log.
     pub fn summary(&self) -> String {
         format!(
-            "retention sweep {}{}: {} candidates, {} deleted, {} would delete, {} held, {} lengthened, {} changed, {} already gone, {} uncatalogued, {} recovered{}",
+            "retention sweep {}{}: {} candidates, {} deleted, {} would delete, {} held, {} lengthened, {} changed, {} already gone, {} uncatalogued, {} recovered; re-evaluation: {} examined, {} lengthened, {} shortened{}{}",
             self.today,
             if self.dry_run { " (dry run)" } else { "" },
             self.candidates,
@@ -120,6 +128,14 @@ impl Report {
             self.already_gone,
             self.uncatalogued,
             self.recovered,
+            self.reevaluated,
+            self.retagged_longer,
+            self.retagged_shorter,
+            if self.reevaluation_pending {
+                " (continues next run)"
+            } else {
+                ""
+            },
             if self.bound_reached {
                 "; bound reached, next run continues"
             } else {

@@ -16,6 +16,9 @@ use crate::tables::{TableError, WriteMode};
 #[derive(Clone, Copy)]
 pub(super) enum RowChange<'a> {
     Lengthen(&'a Retention),
+    /// A policy shortening allowed by `RETENTION_ALLOW_SHORTENING`: the row keeps the old date
+    /// in `ShortenedFrom` as the record of it.
+    Shorten(&'a Retention),
     Deleted(&'a Tombstone),
 }
 
@@ -62,6 +65,17 @@ impl Sweep<'_> {
                         return Ok(());
                     }
                     entry.retention_class = k.class.clone();
+                    entry.retain_until = k.until.clone();
+                }
+                RowChange::Shorten(k) => {
+                    if row_held(&r) || r.value.retain_until.as_str() <= k.until.as_str() {
+                        return Ok(());
+                    }
+                    base.insert("ShortenedFrom".into(), Value::String(entry.retain_until));
+                    base.insert(
+                        "ShortenedAt".into(),
+                        Value::String(format_utc(self.params.now)),
+                    );
                     entry.retain_until = k.until.clone();
                 }
                 RowChange::Deleted(t) => {

@@ -61,7 +61,10 @@ async fn a_changed_etag_is_412_and_a_missing_blob_is_404() {
             matches!(stale, Err(StorageError::PreconditionFailed)),
             "{name}: {stale:?}"
         );
-        assert!(!gone(s.as_ref(), &b).await, "{name}: a changed blob is kept");
+        assert!(
+            !gone(s.as_ref(), &b).await,
+            "{name}: a changed blob is kept"
+        );
         s.set_tags(&b, &tags(&[("retainUntil", "2026-01-10")]), None)
             .await
             .expect("retag");

@@ -69,3 +69,19 @@ async fn a_stale_intent_for_a_living_blob_is_dropped() {
     assert!(k.exists(&b).await);
     let _: Value = json!(r);
 }
+
+#[tokio::test]
+async fn a_hold_set_between_the_recheck_and_the_delete_wins_at_the_service() {
+    let k = kit();
+    let (b, key) = k.recording("race.rec", "ops-30d", &k.day(30), &[]).await;
+    k.blobs.hook(Hook::HoldBeforeDelete(b.name.clone()));
+    let r = sweep(&k, 400, false, 10).await;
+    assert_eq!((r.changed, r.deleted), (1, 0), "{r:?}");
+    assert!(
+        k.exists(&b).await,
+        "the tag condition of the delete kept it"
+    );
+    assert_eq!(k.tags(&b).await[TAG_UNTIL], HELD_UNTIL);
+    assert!(tombstones(&k).is_empty() && intents(&k) == 0);
+    assert_eq!(k.row(&key).await["Status"], "catalogued");
+}
