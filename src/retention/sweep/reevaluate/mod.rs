@@ -112,6 +112,11 @@ impl Sweep<'_> {
                         }
                     }
                 }
+                if failure.is_some() {
+                    // Progress stays before this chunk: the failed blob is retried next run (the
+                    // others in the chunk are redone, harmlessly: every step is idempotent).
+                    break;
+                }
                 budget -= chunk.len();
                 done += chunk.len();
                 st.after = chunk.last().map(|b| b.name.clone());

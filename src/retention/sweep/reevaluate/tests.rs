@@ -13,7 +13,7 @@ use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::{Report, run};
 use crate::retention::tags::hold_tags;
-use crate::retention::testkit::{Kit, kit_with};
+use crate::retention::testkit::{Hook, Kit, kit_with};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::BlobStore;
 
@@ -212,4 +212,23 @@ async fn a_bounded_run_resumes_and_a_dry_run_writes_nothing() {
         "idle: only the two expiry queries"
     );
     assert_eq!(k.tables.dump(STATE_TABLE).len(), 1);
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_the_run_and_the_blob_is_retried_next_run() {
+    let k = kit_with(policy(30, 365), &[]);
+    let (a, _) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, _) = k.recording("b.rec", "ops-30d", &k.day(30), &[]).await;
+    sweep(&k.state, &k, 1, false, 100).await;
+    k.blobs.hook(Hook::FailProperties(b.name.clone()));
+    let longer = with_policy(&k, policy(60, 365));
+    let (r, e) = run(&longer, &k.params(1, false, 100)).await;
+    assert!(e.is_some() && r.failed == 1, "{r:?}");
+    assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(30));
+    k.blobs.hooks.lock().expect("hooks").clear();
+    let next = sweep(&longer, &k, 1, false, 100).await;
+    assert!(next.retagged_longer >= 1, "{next:?}");
+    for x in [&a, &b] {
+        assert_eq!(k.tags(x).await[TAG_UNTIL], k.day(60));
+    }
 }
