@@ -112,6 +112,7 @@ var settings = {
   RETENTION_MAX_DELETES_PER_RUN: '5000'
   RETENTION_DRY_RUN: 'false'
   RETENTION_CLASS_AUDITLOGS: 'audit-1y'
+  RETENTION_ALLOW_SHORTENING: 'false'
   // Secrets come from Key Vault references only when a secret name is given; an unresolved
   // reference would reach the handler as text and stop start-up, so "off" is an empty value.
   NOTIFY_TEAMS_URL: empty(notifyTeamsUrlSecret) ? '' : '${kvPrefix}${notifyTeamsUrlSecret})'

@@ -1,5 +1,5 @@
 //! Retention app settings: `RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`,
-//! `RETENTION_CLASS_AUDITLOGS`. Parsed once at start-up with the rest of [`crate::config`].
+//! `RETENTION_CLASS_AUDITLOGS`, `RETENTION_ALLOW_SHORTENING`. Parsed once at start-up with the rest of [`crate::config`].
 
 /// Default bound on deletions per sweep run: at ~8 storage calls per deletion this fits the
 /// Consumption plan's default 5-minute function timeout with room to spare; the next run continues.
@@ -16,6 +16,9 @@ pub struct RetentionSettings {
     pub dry_run: bool,
     /// Retention class of audit-log blobs; must exist in the policy.
     pub audit_logs_class: String,
+    /// Let a policy change shorten existing blobs' retain-until (each one logged and recorded);
+    /// off by default: a shorter policy then applies to new blobs only.
+    pub allow_shortening: bool,
 }
 
 impl Default for RetentionSettings {
@@ -24,6 +27,7 @@ impl Default for RetentionSettings {
             max_deletes_per_run: DEFAULT_MAX_DELETES,
             dry_run: false,
             audit_logs_class: DEFAULT_AUDITLOGS_CLASS.to_owned(),
+            allow_shortening: false,
         }
     }
 }
@@ -38,11 +42,14 @@ impl RetentionSettings {
                 _ => errors.push("RETENTION_MAX_DELETES_PER_RUN: a positive integer".to_owned()),
             }
         }
-        if let Some(v) = get("RETENTION_DRY_RUN") {
-            match v.to_ascii_lowercase().as_str() {
-                "true" | "1" => s.dry_run = true,
-                "false" | "0" => s.dry_run = false,
-                _ => errors.push("RETENTION_DRY_RUN: true or false".to_owned()),
+        for (name, flag) in [
+            ("RETENTION_DRY_RUN", &mut s.dry_run),
+            ("RETENTION_ALLOW_SHORTENING", &mut s.allow_shortening),
+        ] {
+            match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+                Some("true" | "1") => *flag = true,
+                Some("false" | "0") | None => {}
+                Some(_) => errors.push(format!("{name}: true or false")),
             }
         }
         if let Some(v) = get("RETENTION_CLASS_AUDITLOGS") {
@@ -81,8 +88,10 @@ mod tests {
             ("RETENTION_MAX_DELETES_PER_RUN", "10"),
             ("RETENTION_DRY_RUN", "TRUE"),
             ("RETENTION_CLASS_AUDITLOGS", "pci-1y"),
+            ("RETENTION_ALLOW_SHORTENING", "1"),
         ]);
         assert!(e.is_empty());
+        assert!(s.allow_shortening);
         assert_eq!(
             (
                 s.max_deletes_per_run,
@@ -99,8 +108,9 @@ mod tests {
             ("RETENTION_MAX_DELETES_PER_RUN", "0"),
             ("RETENTION_DRY_RUN", "yes"),
             ("RETENTION_CLASS_AUDITLOGS", "a@b"),
+            ("RETENTION_ALLOW_SHORTENING", "maybe"),
         ]);
-        assert_eq!(e.len(), 3, "{e:?}");
+        assert_eq!(e.len(), 4, "{e:?}");
         assert!(e.iter().all(|m| m.starts_with("RETENTION_")));
     }
 }

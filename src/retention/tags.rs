@@ -13,6 +13,12 @@ pub fn expired_expr(today: &str) -> String {
     format!("\"{TAG_UNTIL}\" < '{today}'")
 }
 
+/// The Find Blobs by Tags expression returning the blobs tagged with `class` (a tag-safe name,
+/// checked when the policy is parsed, so it cannot break out of the quotes).
+pub fn class_expr(class: &str) -> String {
+    format!("\"{TAG_CLASS}\" = '{class}'")
+}
+
 /// True when the tags mark a legal hold (any of the three signs, so a half-written set still holds).
 pub fn is_held(tags: &Tags) -> bool {
     tags.get(TAG_CLASS).is_some_and(|c| c == LEGAL_HOLD)

@@ -41,7 +41,7 @@ pub struct BlobCounts {
     pub set_tags: u64,
     /// `find_by_tags`
     pub find_by_tags: u64,
-    /// `delete_if_match`
+    /// `delete_if_match` and `delete_guarded` (conditional deletes)
     pub delete_if_match: u64,
     /// `put`
     pub put: u64,
@@ -182,6 +182,16 @@ impl<S: BlobStore> BlobStore for CountingBlobStore<S> {
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
         self.hit(6);
         self.inner.delete_if_match(blob, etag).await
+    }
+    /// Counted as `delete_if_match`: both are one conditional Delete Blob round trip.
+    async fn delete_guarded(
+        &self,
+        blob: &BlobRef,
+        etag: Option<&str>,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError> {
+        self.hit(6);
+        self.inner.delete_guarded(blob, etag, if_tags).await
     }
     async fn put(
         &self,

@@ -220,6 +220,19 @@ pub trait BlobStore: Send + Sync + 'static {
     /// `NotFound` if it is already gone.
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError>;
 
+    /// Deletes the blob only if every condition given holds: its ETag still equals `etag` AND its
+    /// tags satisfy the `x-ms-if-tags` expression `if_tags` (evaluated by the service at the delete,
+    /// so a tag change after the caller's last read — e.g. a legal hold — wins). Tag writes do not
+    /// change the ETag, which is why `If-Match` alone cannot see them. `PreconditionFailed` when a
+    /// condition fails, `NotFound` when the blob is already gone. Azurite 3.35 ignores `if_tags`
+    /// when `etag` is also given (it stops after `If-Match`); it honours `if_tags` alone.
+    async fn delete_guarded(
+        &self,
+        blob: &BlobRef,
+        etag: Option<&str>,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError>;
+
     /// Uploads a block blob in one request (creating the container when missing) and returns its ETag.
     async fn put(
         &self,

@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::app::AppState;
@@ -240,7 +241,7 @@ pub async fn override_retention(
     if let Value::Object(e) = log {
         write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await?;
     }
-    rows::update_row(&repo, row, |entry, raw| {
+    marks::update_row(&repo, row, |entry, raw| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
         raw.insert("RetentionOverride".into(), Value::Bool(true));
         entry.retention_class = new.class.clone();

@@ -11,6 +11,7 @@
 //! re-reads both before deleting, and either one marking a hold keeps the blob.
 
 pub mod bulk;
+mod marks;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -134,10 +135,10 @@ pub(crate) async fn hold_member(
         .get(key)
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
-    let original = rows::pre_hold(&row);
+    let original = marks::pre_hold(&row);
     rows::write_member(state, hold_id, key, original.as_ref(), actor).await?;
-    rows::update_row(&repo, row, |entry, raw| {
-        rows::mark_held(entry, raw, hold_id)
+    marks::update_row(&repo, row, |entry, raw| {
+        marks::mark_held(entry, raw, hold_id)
     })
     .await?;
     let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
@@ -191,12 +192,12 @@ pub(crate) async fn release_member(
             restored: None,
         });
     };
-    let fallback = rows::member_original(&member.entity).or_else(|| rows::pre_hold(&row));
-    let after = rows::update_row(&repo, row, |entry, raw| {
-        rows::unmark_held(entry, raw, hold_id, fallback.as_ref())
+    let fallback = rows::member_original(&member.entity).or_else(|| marks::pre_hold(&row));
+    let after = marks::update_row(&repo, row, |entry, raw| {
+        marks::unmark_held(entry, raw, hold_id, fallback.as_ref())
     })
     .await?;
-    let still = rows::hold_ids(&after);
+    let still = marks::hold_ids(&after);
     if !still.is_empty() {
         return Ok(Released {
             recording: key.id(),

@@ -1,15 +1,16 @@
-//! Table rows of holds (`holds`) and the hold marks on catalogue rows.
+//! Table `holds`: hold headers (who/why/when, scope, status) and one member row per held
+//! recording with its pre-hold retention; plus hold-id and blob-URL parsing. The hold marks on
+//! catalogue rows live in [`super::marks`].
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::HoldError;
 use crate::app::AppState;
-use crate::catalogue::model::{CatalogueEntry, RecordingKey};
-use crate::catalogue::repo::{CatalogueRepo, Versioned, write_creating_table};
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::write_creating_table;
 use crate::invocation::decode::format_utc;
 use crate::retention::policy::Retention;
-use crate::retention::{HELD_UNTIL, LEGAL_HOLD};
 use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 
 /// Table of holds, hold members and overrides.
@@ -213,111 +214,4 @@ pub(crate) fn member_original(e: &Entity) -> Option<Retention> {
         class: class.into(),
         until: until.into(),
     })
-}
-
-/// The retention the row had before any hold.
-pub(crate) fn pre_hold(row: &Versioned<CatalogueEntry>) -> Option<Retention> {
-    let from = |c: &str, u: &str| {
-        Some(Retention {
-            class: get_str(&row.raw, c).filter(|s| !s.is_empty())?.into(),
-            until: get_str(&row.raw, u).filter(|s| !s.is_empty())?.into(),
-        })
-    };
-    if crate::retention::sweep::row_held(row) {
-        from("HeldFromClass", "HeldFromUntil")
-    } else {
-        (!row.value.retain_until.is_empty()).then(|| Retention {
-            class: row.value.retention_class.clone(),
-            until: row.value.retain_until.clone(),
-        })
-    }
-}
-
-/// Hold ids recorded on a catalogue row.
-pub(crate) fn hold_ids(raw: &Entity) -> Vec<String> {
-    get_str(raw, "HoldIds")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-pub(crate) fn mark_held(entry: &mut CatalogueEntry, raw: &mut Entity, id: &str) {
-    let held = raw
-        .get("LegalHold")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-        || entry.retention_class == LEGAL_HOLD;
-    if !held {
-        raw.insert(
-            "HeldFromClass".into(),
-            Value::String(entry.retention_class.clone()),
-        );
-        raw.insert(
-            "HeldFromUntil".into(),
-            Value::String(entry.retain_until.clone()),
-        );
-    }
-    let mut ids = hold_ids(raw);
-    if !ids.iter().any(|i| i == id) {
-        ids.push(id.to_owned());
-    }
-    raw.insert("HoldIds".into(), Value::String(ids.join(",")));
-    raw.insert("LegalHold".into(), Value::Bool(true));
-    entry.retention_class = LEGAL_HOLD.to_owned();
-    entry.retain_until = HELD_UNTIL.to_owned();
-}
-
-pub(crate) fn unmark_held(
-    entry: &mut CatalogueEntry,
-    raw: &mut Entity,
-    id: &str,
-    fallback: Option<&Retention>,
-) {
-    let ids: Vec<String> = hold_ids(raw).into_iter().filter(|i| i != id).collect();
-    raw.insert("HoldIds".into(), Value::String(ids.join(",")));
-    if !ids.is_empty() {
-        return;
-    }
-    // Without a known pre-hold pair the row stays `legal-hold`: never guess a date.
-    if let Some(r) = fallback {
-        raw.insert("LegalHold".into(), Value::Bool(false));
-        raw.remove("HeldFromClass");
-        raw.remove("HeldFromUntil");
-        entry.retention_class = r.class.clone();
-        entry.retain_until = r.until.clone();
-    }
-}
-
-/// Applies `f` to the row and writes it ETag-conditionally, re-reading on races. Returns the
-/// entity as written.
-pub(crate) async fn update_row(
-    repo: &CatalogueRepo,
-    mut row: Versioned<CatalogueEntry>,
-    f: impl Fn(&mut CatalogueEntry, &mut Entity),
-) -> Result<Entity, HoldError> {
-    for _ in 0..5 {
-        let (mut entry, mut raw) = (row.value.clone(), row.raw.clone());
-        f(&mut entry, &mut raw);
-        match repo
-            .write(&entry, Some(&raw), WriteMode::IfMatch(row.etag.clone()))
-            .await
-        {
-            Ok(_) => {
-                raw.extend(entry.to_entity());
-                return Ok(raw);
-            }
-            Err(TableError::PreconditionFailed) => {
-                row = repo.get(&row.value.key).await?.ok_or_else(|| {
-                    HoldError::NotFound(format!("recording {}", row.value.key.id()))
-                })?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(HoldError::Storage(anyhow::anyhow!(
-        "catalogue row {} kept changing",
-        row.value.key.id()
-    )))
 }

@@ -2,33 +2,23 @@
 //!
 //! The tag index is eventually consistent, so the query result is only a hint: the blob's current
 //! tags, its ETag and (for recordings) its catalogue row are read again, and the blob is kept if any
-//! of them — or the *current* policy — says so. Order of writes: intent → `If-Match` delete →
+//! of them — or the *current* policy — says so. Order of writes: intent → delete guarded by
+//! `If-Match` and `x-ms-if-tags` (`retainUntil` still in the expired range) →
 //! tombstone → catalogue `Status=deleted`; see [`crate::retention::tombstone`] for crash recovery.
 
-use serde_json::Value;
-use time::OffsetDateTime;
-
+use super::evaluate::{Row, row_held};
+use super::write::RowChange;
 use super::{Decision, Item, Kind, Sweep};
-use crate::catalogue::model::{CatalogueEntry, RecordingKey};
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
-use crate::invocation::decode::format_utc;
-use crate::retention::policy::{Policy, Retention, Subject};
-use crate::retention::tags::{hold_tags, is_expired, is_held, later, retention_of};
+use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::CatalogueRepo;
+use crate::retention::policy::Retention;
+use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
 use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
-use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
-use crate::storage::{BlobProps, BlobRef, StorageError, Tags};
-use crate::tables::{TableError, WriteMode, get_str};
+use crate::storage::{BlobProps, BlobRef, StorageError};
+use crate::tables::get_str;
 
 /// `Status` of a catalogue row whose blob the sweep deleted (the row stays as evidence).
 pub const STATUS_DELETED: &str = "deleted";
-
-type Row = Versioned<CatalogueEntry>;
-
-#[derive(Clone, Copy)]
-enum RowChange<'a> {
-    Lengthen(&'a Retention),
-    Deleted(&'a Tombstone),
-}
 
 impl Sweep<'_> {
     /// Decides and acts on one candidate.
@@ -82,106 +72,6 @@ impl Sweep<'_> {
         self.delete(kind, blob, &evidence, row, item).await
     }
 
-    /// The retention that applies now: the latest of the tags, the catalogue row and the current
-    /// policy (a policy change may lengthen, never shorten; unknown classes are ignored rather than
-    /// treated as holds, so removing a class from the policy does not make blobs immortal). A row
-    /// pinned by an explicit override (`RetentionOverride`) is not re-evaluated against the policy.
-    fn keep(
-        &self,
-        kind: Kind,
-        tags: &Tags,
-        row: Option<&Row>,
-        created: OffsetDateTime,
-    ) -> Retention {
-        let policy = &*self.state.policy;
-        let mut keep = retention_of(tags).unwrap_or_else(|| Retention {
-            class: String::new(),
-            until: String::new(),
-        });
-        if let Some(r) = row.filter(|r| !r.value.retain_until.is_empty()) {
-            keep = later(
-                keep,
-                Retention {
-                    class: r.value.retention_class.clone(),
-                    until: r.value.retain_until.clone(),
-                },
-            );
-        }
-        if row
-            .is_some_and(|r| r.raw.get("RetentionOverride").and_then(Value::as_bool) == Some(true))
-        {
-            return keep;
-        }
-        let current = keep.class.clone();
-        for class in [
-            Some(current.as_str()),
-            self.policy_class(kind, row).as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if let Some(r) = known_until(policy, class, created) {
-                keep = later(keep, r);
-            }
-        }
-        keep
-    }
-
-    fn policy_class(&self, kind: Kind, row: Option<&Row>) -> Option<String> {
-        match kind {
-            Kind::AuditLogs => Some(self.state.config.retention.audit_logs_class.clone()),
-            Kind::Recordings => row.map(|r| {
-                let meta: std::collections::BTreeMap<String, String> =
-                    serde_json::from_str(&r.value.metadata).unwrap_or_default();
-                let users: Vec<&str> = ["UserName", "UserEmail"]
-                    .iter()
-                    .filter_map(|k| get_str(&r.raw, k))
-                    .collect();
-                let subject = Subject {
-                    container: &r.value.container,
-                    blob: &r.value.blob_name,
-                    metadata: Some(&meta),
-                    vm: get_str(&r.raw, "TargetVm"),
-                    protocol: get_str(&r.raw, "Protocol"),
-                    subscription: get_str(&r.raw, "TargetSubscriptionId"),
-                    resource_group: get_str(&r.raw, "TargetResourceGroup"),
-                    users,
-                };
-                self.state.policy.class_for(&subject).to_owned()
-            }),
-        }
-    }
-
-    /// Writes the longer retention to the tags (conditioned on the `retainUntil` just read, so a
-    /// hold set meanwhile is never overwritten: 412 → `Changed`) and to the catalogue row.
-    async fn lengthen(
-        &self,
-        kind: Kind,
-        blob: &BlobRef,
-        tags: &Tags,
-        row: Option<Row>,
-        keep: &Retention,
-    ) -> anyhow::Result<Decision> {
-        let mut new = tags.clone();
-        new.insert(TAG_CLASS.into(), keep.class.clone());
-        new.insert(TAG_UNTIL.into(), keep.until.clone());
-        if !self.params.dry_run {
-            let cond = tags
-                .get(TAG_UNTIL)
-                .map(|u| format!("\"{TAG_UNTIL}\" = '{u}'"));
-            match self.store(kind).set_tags(blob, &new, cond.as_deref()).await {
-                Err(StorageError::PreconditionFailed) => return Ok(Decision::Changed),
-                Err(StorageError::NotFound) => return Ok(Decision::AlreadyGone),
-                other => other?,
-            }
-            if let Some(r) = row {
-                self.update_row(r, RowChange::Lengthen(keep)).await?;
-            }
-        }
-        tracing::info!(blob = %blob, class = %keep.class, retain_until = %keep.until, dry_run = self.params.dry_run, "retention lengthened");
-        Ok(Decision::Lengthened)
-    }
-
     fn evidence(
         &self,
         kind: Kind,
@@ -223,7 +113,15 @@ impl Sweep<'_> {
     ) -> anyhow::Result<Decision> {
         let tables = self.state.tables.as_ref();
         tombstone::write_intent(tables, evidence).await?;
-        let ending = match self.store(kind).delete_if_match(blob, &evidence.etag).await {
+        // The same range as the query, checked by the service at the delete: a hold (or a
+        // lengthening) written after our re-check moves `retainUntil` out of it, and tag writes
+        // do not change the ETag, so `If-Match` alone would not see it.
+        let guard = expired_expr(&self.today);
+        let ending = match self
+            .store(kind)
+            .delete_guarded(blob, Some(&evidence.etag), Some(&guard))
+            .await
+        {
             Ok(()) => Ending::Deleted,
             Err(StorageError::NotFound) => Ending::AlreadyGone,
             Err(StorageError::PreconditionFailed) => {
@@ -273,68 +171,7 @@ impl Sweep<'_> {
         Ok(())
     }
 
-    /// ETag-conditional rewrite keeping every other property; on a race, re-reads and decides again
-    /// (a hold that arrived meanwhile is never overwritten by a lengthening).
-    async fn update_row(&self, mut r: Row, change: RowChange<'_>) -> anyhow::Result<()> {
-        let repo = self.repo();
-        for _ in 0..5 {
-            let (mut entry, mut base) = (r.value.clone(), r.raw.clone());
-            match change {
-                RowChange::Lengthen(k) => {
-                    if row_held(&r) || r.value.retain_until.as_str() >= k.until.as_str() {
-                        return Ok(());
-                    }
-                    entry.retention_class = k.class.clone();
-                    entry.retain_until = k.until.clone();
-                }
-                RowChange::Deleted(t) => {
-                    if r.value.status == STATUS_DELETED {
-                        return Ok(());
-                    }
-                    entry.status = STATUS_DELETED.to_owned();
-                    for (k, v) in [
-                        ("DeletedAt", format_utc(self.params.now)),
-                        ("DeletionReason", t.reason.clone()),
-                        ("DeletionInvocationId", t.invocation_id.clone()),
-                    ] {
-                        base.insert(k.to_owned(), Value::String(v));
-                    }
-                }
-            }
-            match repo
-                .write(&entry, Some(&base), WriteMode::IfMatch(r.etag.clone()))
-                .await
-            {
-                Ok(_) | Err(TableError::NotFound) => return Ok(()),
-                Err(TableError::PreconditionFailed) => match repo.get(&r.value.key).await? {
-                    Some(fresh) => r = fresh,
-                    None => return Ok(()),
-                },
-                Err(e) => return Err(e.into()),
-            }
-        }
-        anyhow::bail!("catalogue row {} kept changing", r.value.key.id())
-    }
-
     pub(super) fn repo(&self) -> CatalogueRepo {
         CatalogueRepo::new(self.state.tables.clone())
     }
-}
-
-/// True when the catalogue row records a legal hold.
-pub fn row_held(r: &Row) -> bool {
-    r.value.retention_class == LEGAL_HOLD
-        || r.raw
-            .get("LegalHold")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-}
-
-/// The retainUntil of `class` if the policy defines it with a number of days.
-fn known_until(policy: &Policy, class: &str, created: OffsetDateTime) -> Option<Retention> {
-    let c = policy.classes.get(class)?;
-    (!c.hold && c.days.is_some()).then(|| Retention {
-        class: class.to_owned(),
-        until: policy.until_for(class, created.date()),
-    })
 }

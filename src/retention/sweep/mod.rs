@@ -12,14 +12,19 @@
 
 mod candidate;
 pub mod digest;
+mod evaluate;
+pub mod reevaluate;
+mod report;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use futures::future::join_all;
-use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use candidate::{STATUS_DELETED, row_held};
+pub use candidate::STATUS_DELETED;
+pub use evaluate::row_held;
+pub use report::{Decision, Item, Report};
 
 use crate::app::AppState;
 use crate::retention::policy::format_date;
@@ -31,7 +36,7 @@ use crate::storage::{BlobRef, BlobStore, StorageError};
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RetentionSweep";
 /// Candidates handled concurrently: enough to hide round-trip latency, few enough for one worker.
-const CONCURRENCY: usize = 16;
+pub(crate) const CONCURRENCY: usize = 16;
 /// Items listed in the digest.
 pub const DIGEST_ITEMS: usize = 50;
 
@@ -69,130 +74,6 @@ pub enum Kind {
     AuditLogs,
 }
 
-/// A deleted (or, in a dry run, deletable) blob.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Item {
-    /// `container/blob`.
-    pub blob: String,
-    /// Class at deletion.
-    pub class: String,
-    /// Retain-until at deletion.
-    pub retain_until: String,
-}
-
-/// How one candidate ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Deleted, with tombstone.
-    Deleted(Item),
-    /// Dry run: would have been deleted.
-    WouldDelete(Item),
-    /// Held (by tags or by the catalogue row).
-    Held,
-    /// Tags say not yet expired (the index was stale).
-    NotDue,
-    /// The current policy, the row or the tags keep it longer; tags and row were lengthened.
-    Lengthened,
-    /// Changed since it was read (412): left for the next run.
-    Changed,
-    /// Gone already (404).
-    AlreadyGone,
-    /// No catalogue row (or no creation time): left to reconciliation, never deleted blind.
-    Uncatalogued,
-}
-
-/// The outcome of one run: counts, and the first [`DIGEST_ITEMS`] items.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Report {
-    /// The day compared against (`YYYY-MM-DD`).
-    pub today: String,
-    /// Dry run.
-    pub dry_run: bool,
-    /// Invocation id.
-    pub invocation_id: String,
-    /// Blobs returned by the range queries and examined.
-    pub candidates: usize,
-    /// Deleted.
-    pub deleted: usize,
-    /// Would be deleted (dry run).
-    pub would_delete: usize,
-    /// Kept: held.
-    pub held: usize,
-    /// Kept: not due by the current tags.
-    pub not_due: usize,
-    /// Kept: retention lengthened.
-    pub lengthened: usize,
-    /// Kept: changed since listed (412).
-    pub changed: usize,
-    /// Already gone (404).
-    pub already_gone: usize,
-    /// Kept: not catalogued.
-    pub uncatalogued: usize,
-    /// Crashed deletions finished from their intents.
-    pub recovered: usize,
-    /// Candidates that failed transiently.
-    pub failed: usize,
-    /// The bound stopped the run with candidates left.
-    pub bound_reached: bool,
-    /// First items deleted (or deletable).
-    pub items: Vec<Item>,
-}
-
-impl Report {
-    fn record(&mut self, d: Decision) {
-        let item = match d {
-            Decision::Deleted(i) => {
-                self.deleted += 1;
-                i
-            }
-            Decision::WouldDelete(i) => {
-                tracing::info!(blob = %i.blob, class = %i.class, retain_until = %i.retain_until, "dry run: would delete");
-                self.would_delete += 1;
-                i
-            }
-            Decision::Held => return self.held += 1,
-            Decision::NotDue => return self.not_due += 1,
-            Decision::Lengthened => return self.lengthened += 1,
-            Decision::Changed => return self.changed += 1,
-            Decision::AlreadyGone => return self.already_gone += 1,
-            Decision::Uncatalogued => return self.uncatalogued += 1,
-        };
-        if self.items.len() < DIGEST_ITEMS {
-            self.items.push(item);
-        }
-    }
-
-    /// Deletions counted against the bound.
-    pub fn used(&self) -> usize {
-        self.deleted + self.would_delete + self.already_gone
-    }
-
-    /// One line for the invocation log.
-    pub fn summary(&self) -> String {
-        format!(
-            "retention sweep {}{}: {} candidates, {} deleted, {} would delete, {} held, {} lengthened, {} changed, {} already gone, {} uncatalogued, {} recovered{}",
-            self.today,
-            if self.dry_run { " (dry run)" } else { "" },
-            self.candidates,
-            self.deleted,
-            self.would_delete,
-            self.held,
-            self.lengthened,
-            self.changed,
-            self.already_gone,
-            self.uncatalogued,
-            self.recovered,
-            if self.bound_reached {
-                "; bound reached, next run continues"
-            } else {
-                ""
-            },
-        )
-    }
-}
-
 /// One run over the state's stores.
 pub(crate) struct Sweep<'a> {
     state: &'a AppState,
@@ -227,7 +108,9 @@ pub async fn run(state: &AppState, params: &SweepParams) -> (Report, Option<anyh
             break;
         }
     }
-    (report, None)
+    // After the deletions (which re-apply the policy to due blobs themselves), with its own bound.
+    let err = sweep.reevaluate(&mut report).await.err();
+    (report, err)
 }
 
 impl Sweep<'_> {

@@ -192,8 +192,18 @@ impl BlobStore for AzureBlobStore {
     }
 
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
+        self.delete_guarded(blob, Some(etag), None).await
+    }
+
+    async fn delete_guarded(
+        &self,
+        blob: &BlobRef,
+        etag: Option<&str>,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError> {
         let options = BlobClientDeleteOptions {
-            if_match: Some(map::if_match(etag)),
+            if_match: etag.map(map::if_match),
+            if_tags: if_tags.map(str::to_owned),
             ..Default::default()
         };
         match self

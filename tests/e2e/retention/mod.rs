@@ -25,6 +25,7 @@ use time::{Duration, OffsetDateTime};
 use crate::harness::{self, HandlerProcess, fixture};
 
 mod azurite;
+mod races;
 
 #[tokio::test]
 async fn lifecycle_policy_subcommand_prints_the_infra_file() {

@@ -4,6 +4,7 @@
 
 mod blob_tags;
 mod blobs;
+mod guarded_delete;
 mod table_keys;
 mod tables;
 

@@ -4,12 +4,15 @@
 //! on tag writes, `416` past the end, conditional deletes, tag queries with the service's grammar.
 //! Unlike Azure, its tag index is immediately consistent; code must not rely on that.
 
+mod blob;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use blob::Blob;
+use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::tag_expr::TagExpr;
@@ -18,13 +21,6 @@ use super::{
     BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob,
     Tags,
 };
-
-#[derive(Debug, Clone)]
-struct Blob {
-    body: BytesMut,
-    props: BlobProps,
-    tags: Tags,
-}
 
 /// A storage account held in memory.
 #[derive(Debug)]
@@ -98,25 +94,7 @@ impl InMemoryBlobStore {
         content_type: &str,
         metadata: &Metadata,
     ) -> Blob {
-        let now = OffsetDateTime::now_utc();
-        let props = BlobProps {
-            content_length: body.len() as u64,
-            content_type: Some(content_type.to_owned()),
-            etag: self.next_etag(),
-            last_modified: Some(now),
-            created: Some(now),
-            kind: Some(kind),
-            metadata: metadata
-                .iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-                .collect(),
-            tag_count: Some(0),
-        };
-        Blob {
-            body: BytesMut::from(&body[..]),
-            props,
-            tags: Tags::new(),
-        }
+        Blob::new(kind, self.next_etag(), body, content_type, metadata)
     }
 }
 
@@ -242,12 +220,21 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
+        self.delete_guarded(blob, Some(etag), None).await
+    }
+
+    async fn delete_guarded(
+        &self,
+        blob: &BlobRef,
+        etag: Option<&str>,
+        if_tags: Option<&str>,
+    ) -> Result<(), StorageError> {
         self.count().await;
         let mut blobs = self.lock();
-        let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
-        if b.props.etag != super::normalize_etag(etag) {
-            return Err(StorageError::PreconditionFailed);
-        }
+        blobs
+            .get(blob)
+            .ok_or(StorageError::NotFound)?
+            .guard(etag, if_tags)?;
         blobs.remove(blob);
         Ok(())
     }

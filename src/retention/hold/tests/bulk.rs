@@ -1,0 +1,147 @@
+//! Bulk holds (by VM and day range) with bulk release, and the explicit logged override that is
+//! the only way to shorten a retention.
+
+use serde_json::json;
+
+use super::super::bulk::{Selector, hold_bulk, override_retention, release_hold};
+use super::super::{HOLDS_TABLE, HoldError, Target, hold, release};
+use super::{actor, deleted};
+use crate::retention::TAG_UNTIL;
+use crate::retention::policy::Retention;
+use crate::retention::testkit::kit;
+
+#[tokio::test]
+async fn bulk_hold_by_vm_and_days_then_bulk_release() {
+    let k = kit();
+    let (a, _) = k
+        .recording(
+            "a.rec",
+            "ops-30d",
+            &k.day(30),
+            &[("TargetVm", json!("vm-a"))],
+        )
+        .await;
+    let (b, _) = k
+        .recording(
+            "b.rec",
+            "ops-30d",
+            &k.day(30),
+            &[("TargetVm", json!("vm-a")), ("UserName", json!("alice"))],
+        )
+        .await;
+    let (c, _) = k
+        .recording(
+            "c.rec",
+            "ops-30d",
+            &k.day(30),
+            &[("TargetVm", json!("vm-b"))],
+        )
+        .await;
+    let sel = Selector {
+        from_day: k.day(-1),
+        to_day: k.day(1),
+        vm: Some("vm-a".into()),
+        ..Selector::default()
+    };
+    assert_eq!(
+        hold_bulk(&k.state, "inc-7", &sel, &actor(&k, "incident 7"))
+            .await
+            .expect("bulk"),
+        2
+    );
+    let by_user = Selector {
+        from_day: k.day(0),
+        to_day: k.day(0),
+        user: Some("alice".into()),
+        ..Selector::default()
+    };
+    assert_eq!(
+        hold_bulk(&k.state, "inc-8", &by_user, &actor(&k, "x"))
+            .await
+            .expect("bulk"),
+        1
+    );
+    let other_days = Selector {
+        from_day: k.day(5),
+        to_day: k.day(9),
+        ..Selector::default()
+    };
+    assert_eq!(
+        hold_bulk(&k.state, "inc-9", &other_days, &actor(&k, "x"))
+            .await
+            .expect("bulk"),
+        0
+    );
+    let backwards = Selector {
+        from_day: k.day(1),
+        to_day: k.day(0),
+        ..Selector::default()
+    };
+    assert!(matches!(
+        hold_bulk(&k.state, "x", &backwards, &actor(&k, "x")).await,
+        Err(HoldError::Invalid(_))
+    ));
+    assert_eq!(deleted(&k, 400).await, 1, "only the vm-b recording goes");
+    assert!(k.exists(&a).await && k.exists(&b).await && !k.exists(&c).await);
+    assert_eq!(
+        release_hold(&k.state, "inc-7", &actor(&k, "closed"))
+            .await
+            .expect("release"),
+        2
+    );
+    assert_eq!(deleted(&k, 400).await, 1, "b is still held by inc-8");
+    let header = k
+        .tables
+        .dump(HOLDS_TABLE)
+        .into_iter()
+        .find(|s| s.entity["RowKey"] == "inc-7")
+        .expect("header");
+    assert_eq!(
+        (
+            header.entity["Status"].clone(),
+            header.entity["ReleasedBy"].clone()
+        ),
+        (json!("released"), json!("auditor@example.com"))
+    );
+}
+
+#[tokio::test]
+async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
+    let k = kit();
+    let (b, key) = k.recording("o.rec", "pci-1y", &k.day(365), &[]).await;
+    let t = Target::Key(key.clone());
+    let short = Retention {
+        class: "ops-30d".into(),
+        until: k.day(10),
+    };
+    assert_eq!(deleted(&k, 20).await, 0);
+    hold(&k.state, "h", &t, &actor(&k, "x"))
+        .await
+        .expect("hold");
+    assert!(matches!(
+        override_retention(&k.state, &t, &short, &actor(&k, "gdpr")).await,
+        Err(HoldError::Invalid(_))
+    ));
+    release(&k.state, "h", &t, &actor(&k, "x"))
+        .await
+        .expect("release");
+    override_retention(&k.state, &t, &short, &actor(&k, "gdpr erasure request 9"))
+        .await
+        .expect("override");
+    let log = k
+        .tables
+        .dump(HOLDS_TABLE)
+        .into_iter()
+        .find(|s| s.entity["PartitionKey"] == "override")
+        .expect("logged");
+    assert_eq!(
+        (
+            log.entity["FromUntil"].clone(),
+            log.entity["ToUntil"].clone()
+        ),
+        (json!(k.day(365)), json!(k.day(10)))
+    );
+    assert_eq!(log.entity["Reason"], "gdpr erasure request 9");
+    assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(10));
+    assert_eq!(deleted(&k, 20).await, 1);
+}

@@ -1,0 +1,108 @@
+//! Re-evaluation of one blob against the *current* policy: the retention to apply is the latest
+//! of the tags, the catalogue row and what the policy gives the blob's class today. A policy change
+//! may lengthen a retention, never shorten it (only an explicit override, see
+//! [`crate::retention::hold::bulk`], does).
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{Kind, Sweep};
+use crate::catalogue::model::CatalogueEntry;
+use crate::catalogue::repo::Versioned;
+use crate::retention::LEGAL_HOLD;
+use crate::retention::policy::{Policy, Retention, Subject};
+use crate::retention::tags::{later, retention_of};
+use crate::storage::Tags;
+use crate::tables::get_str;
+
+pub(super) type Row = Versioned<CatalogueEntry>;
+
+impl Sweep<'_> {
+    /// The retention that applies now: the latest of the tags, the catalogue row and the current
+    /// policy (a policy change may lengthen, never shorten; unknown classes are ignored rather than
+    /// treated as holds, so removing a class from the policy does not make blobs immortal). A row
+    /// pinned by an explicit override (`RetentionOverride`) is not re-evaluated against the policy.
+    pub(super) fn keep(
+        &self,
+        kind: Kind,
+        tags: &Tags,
+        row: Option<&Row>,
+        created: OffsetDateTime,
+    ) -> Retention {
+        let policy = &*self.state.policy;
+        let mut keep = retention_of(tags).unwrap_or_else(|| Retention {
+            class: String::new(),
+            until: String::new(),
+        });
+        if let Some(r) = row.filter(|r| !r.value.retain_until.is_empty()) {
+            keep = later(
+                keep,
+                Retention {
+                    class: r.value.retention_class.clone(),
+                    until: r.value.retain_until.clone(),
+                },
+            );
+        }
+        if row
+            .is_some_and(|r| r.raw.get("RetentionOverride").and_then(Value::as_bool) == Some(true))
+        {
+            return keep;
+        }
+        let current = keep.class.clone();
+        for class in [
+            Some(current.as_str()),
+            self.policy_class(kind, row).as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(r) = known_until(policy, class, created) {
+                keep = later(keep, r);
+            }
+        }
+        keep
+    }
+
+    fn policy_class(&self, kind: Kind, row: Option<&Row>) -> Option<String> {
+        match kind {
+            Kind::AuditLogs => Some(self.state.config.retention.audit_logs_class.clone()),
+            Kind::Recordings => row.map(|r| {
+                let meta: std::collections::BTreeMap<String, String> =
+                    serde_json::from_str(&r.value.metadata).unwrap_or_default();
+                let users: Vec<&str> = ["UserName", "UserEmail"]
+                    .iter()
+                    .filter_map(|k| get_str(&r.raw, k))
+                    .collect();
+                let subject = Subject {
+                    container: &r.value.container,
+                    blob: &r.value.blob_name,
+                    metadata: Some(&meta),
+                    vm: get_str(&r.raw, "TargetVm"),
+                    protocol: get_str(&r.raw, "Protocol"),
+                    subscription: get_str(&r.raw, "TargetSubscriptionId"),
+                    resource_group: get_str(&r.raw, "TargetResourceGroup"),
+                    users,
+                };
+                self.state.policy.class_for(&subject).to_owned()
+            }),
+        }
+    }
+}
+
+/// True when the catalogue row records a legal hold.
+pub fn row_held(r: &Row) -> bool {
+    r.value.retention_class == LEGAL_HOLD
+        || r.raw
+            .get("LegalHold")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+}
+
+/// The retainUntil of `class` if the policy defines it with a number of days.
+fn known_until(policy: &Policy, class: &str, created: OffsetDateTime) -> Option<Retention> {
+    let c = policy.classes.get(class)?;
+    (!c.hold && c.days.is_some()).then(|| Retention {
+        class: class.to_owned(),
+        until: policy.until_for(class, created.date()),
+    })
+}

@@ -1,0 +1,213 @@
+//! Re-evaluation of *not-yet-due* blobs after a policy change, so tags and catalogue rows show the
+//! dates the current policy gives (the deletion path already re-applies the policy to due blobs).
+//!
+//! Cost follows the work: an unchanged policy costs one table read per run. A change is planned
+//! once ([`plan`]) into `(container, class)` visits; each visit pages through **one** Find Blobs
+//! by Tags query `"retentionClass" = '<class>'`, so only blobs of changed classes are read. Longer
+//! classes are re-tagged; shorter ones only with `RETENTION_ALLOW_SHORTENING=true`, each blob
+//! logged and its row marked `ShortenedFrom`, the class change recorded in table `holds`
+//! (`PartitionKey` = `override`). Held blobs (tagged `legal-hold`) are never visited, and rows pinned
+//! by an explicit override (`RetentionOverride`) or held are left alone. At most
+//! `RETENTION_MAX_DELETES_PER_RUN` blobs are examined per run; progress lives in [`state`] and the
+//! next run resumes there. Tag writes are conditioned on the date just read, so a hold set
+//! meanwhile wins (412 → left for the next run).
+
+pub mod plan;
+mod retag;
+pub mod state;
+#[cfg(test)]
+mod tests;
+
+use futures::future::join_all;
+use serde_json::json;
+
+use self::plan::{ClassDays, class_days};
+use self::retag::Retag;
+use self::state::State;
+use super::{CONCURRENCY, Kind, Report, Sweep};
+use crate::catalogue::repo::write_creating_table;
+use crate::invocation::decode::format_utc;
+use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::tags::class_expr;
+use crate::storage::{BlobRef, StorageError};
+use crate::tables::{TableError, WriteMode};
+
+impl Sweep<'_> {
+    /// One bounded step of the re-evaluation. A conflicting write of the progress row means
+    /// another run is doing it: this one stops quietly.
+    pub(super) async fn reevaluate(&self, report: &mut Report) -> anyhow::Result<()> {
+        match self.reevaluate_inner(report).await {
+            Err(e)
+                if e.downcast_ref::<TableError>().is_some_and(|t| {
+                    matches!(t, TableError::PreconditionFailed | TableError::Conflict)
+                }) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn reevaluate_inner(&self, report: &mut Report) -> anyhow::Result<()> {
+        let tables = self.state.tables.as_ref();
+        let current = class_days(&self.state.policy);
+        let Some(mut st) = state::read(tables).await? else {
+            // First run: the tags were written by this policy; it becomes the baseline.
+            let mut st = State {
+                applied: current.clone(),
+                target: current,
+                ..State::default()
+            };
+            return self.save(&mut st).await;
+        };
+        if st.target != current || (st.queue.is_empty() && st.applied != current) {
+            self.replan(&mut st, current).await?;
+        }
+        let mut budget = self.params.max_deletes;
+        while let Some((k, class)) = st.queue.first().cloned() {
+            if budget == 0 {
+                report.reevaluation_pending = true;
+                break;
+            }
+            let kind = if k == "a" {
+                Kind::AuditLogs
+            } else {
+                Kind::Recordings
+            };
+            let shorten = st.applied.get(&class).zip(st.target.get(&class));
+            let shorten = shorten.is_some_and(|(old, new)| new < old);
+            let page = match self
+                .store(kind)
+                .find_by_tags(self.container(kind), &class_expr(&class), st.marker.clone())
+                .await
+            {
+                Err(StorageError::NotFound) => crate::storage::Page {
+                    items: vec![],
+                    next: None,
+                },
+                other => other?,
+            };
+            let todo: Vec<BlobRef> = page
+                .items
+                .iter()
+                .filter(|t| st.after.as_deref().is_none_or(|a| t.name.as_str() > a))
+                .map(|t| BlobRef::new(t.container.clone(), t.name.clone()))
+                .collect();
+            let mut failure = None;
+            let mut done = 0;
+            for chunk in todo.chunks(CONCURRENCY) {
+                if budget == 0 {
+                    break;
+                }
+                let chunk = &chunk[..chunk.len().min(budget)];
+                let results =
+                    join_all(chunk.iter().map(|b| self.retag(kind, b, &class, shorten))).await;
+                for (blob, r) in chunk.iter().zip(results) {
+                    match r {
+                        Ok(d) => report.record_retag(d),
+                        Err(e) => {
+                            report.failed += 1;
+                            tracing::warn!(blob = %blob, error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "re-evaluation failed");
+                            failure.get_or_insert(e);
+                        }
+                    }
+                }
+                if failure.is_some() {
+                    // Progress stays before this chunk: the failed blob is retried next run (the
+                    // others in the chunk are redone, harmlessly: every step is idempotent).
+                    break;
+                }
+                budget -= chunk.len();
+                done += chunk.len();
+                st.after = chunk.last().map(|b| b.name.clone());
+            }
+            if done == todo.len() {
+                st.after = None;
+                match page.next {
+                    Some(m) => st.marker = Some(m),
+                    None => {
+                        st.queue.remove(0);
+                        st.marker = None;
+                        if st.queue.is_empty() {
+                            st.applied = st.target.clone();
+                            tracing::info!("policy re-evaluation complete");
+                        }
+                    }
+                }
+            }
+            self.save(&mut st).await?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans the visits for a policy that differs from what the tags reflect, logging (and, when
+    /// allowed, recording) every class that got shorter.
+    async fn replan(&self, st: &mut State, current: ClassDays) -> anyhow::Result<()> {
+        let allow = self.state.config.retention.allow_shortening;
+        let p = plan::plan(&st.applied, &current, allow);
+        for c in &p.kept_longer {
+            tracing::warn!(class = %c, from_days = st.applied[c], to_days = current[c], "policy shortened a class: existing blobs keep their dates (RETENTION_ALLOW_SHORTENING is false)");
+        }
+        for c in &p.shorten {
+            let (from, to) = (st.applied[c], current[c]);
+            tracing::warn!(class = %c, from_days = from, to_days = to, "policy shortened a class and RETENTION_ALLOW_SHORTENING is true: existing blobs will be shortened");
+            if !self.params.dry_run {
+                self.record_shortening(c, from, to).await?;
+            }
+        }
+        for c in &p.lengthen {
+            tracing::info!(class = %c, from_days = st.applied[c], to_days = current[c], "policy lengthened a class: re-tagging its blobs");
+        }
+        st.queue = p
+            .classes()
+            .flat_map(|c| ["r", "a"].map(|k| (k.to_owned(), c.clone())))
+            .collect();
+        (st.marker, st.after) = (None, None);
+        if st.queue.is_empty() {
+            st.applied = current.clone();
+        }
+        st.target = current;
+        self.save(st).await
+    }
+
+    /// One row per shortened class in table `holds`, partition `override`: who (the setting),
+    /// when, from and to how many days, which run.
+    async fn record_shortening(&self, class: &str, from: u32, to: u32) -> anyhow::Result<()> {
+        let row = json!({
+            "PartitionKey": "override",
+            "RowKey": format!("policy~{class}~{from}~{to}"),
+            "Scope": "policy", "Class": class, "FromDays": from, "ToDays": to,
+            "Who": "RETENTION_ALLOW_SHORTENING", "At": format_utc(self.params.now),
+            "InvocationId": self.params.invocation_id,
+        });
+        let serde_json::Value::Object(e) = row else {
+            anyhow::bail!("override row is an object");
+        };
+        let tables = self.state.tables.as_ref();
+        write_creating_table(tables, HOLDS_TABLE, &e, WriteMode::Upsert).await?;
+        Ok(())
+    }
+
+    /// Saves progress, except in a dry run (which only reports).
+    async fn save(&self, st: &mut State) -> anyhow::Result<()> {
+        if !self.params.dry_run {
+            state::write(self.state.tables.as_ref(), st).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Report {
+    fn record_retag(&mut self, r: Retag) {
+        self.reevaluated += 1;
+        match r {
+            Retag::Longer => self.retagged_longer += 1,
+            Retag::Shorter => self.retagged_shorter += 1,
+            Retag::Changed => self.changed += 1,
+            Retag::Unchanged => {}
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The re-evaluation's progress, one row in table `sweepstate` (`PartitionKey` = `policy`,
+//! `RowKey` = `reevaluation`): the class days the tags reflect (`Applied`), the policy being
+//! applied (`Target`), the `(container kind, class)` pairs still to visit (`Queue`) and where the
+//! head of the queue stopped (`Marker` = the Find Blobs by Tags page, `After` = the last blob
+//! done on it). Written ETag-conditionally, so two overlapping runs cannot both advance it.
+
+use serde_json::{Value, json};
+
+use super::plan::ClassDays;
+use crate::catalogue::repo::write_creating_table;
+use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
+
+/// Table of sweep progress rows.
+pub const STATE_TABLE: &str = "sweepstate";
+const PK: &str = "policy";
+const RK: &str = "reevaluation";
+
+/// One queued visit: the container (`r` recordings, `a` audit logs) and the class.
+pub type Visit = (String, String);
+
+/// The progress row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// Class days the blobs' tags reflect.
+    pub applied: ClassDays,
+    /// Class days being applied (equal to `applied` when idle).
+    pub target: ClassDays,
+    /// Visits left, head first.
+    pub queue: Vec<Visit>,
+    /// Find Blobs by Tags marker of the head's current page.
+    pub marker: Option<String>,
+    /// Last blob name done on that page.
+    pub after: Option<String>,
+    /// ETag of the row as read; `None` = no row yet.
+    pub etag: Option<String>,
+}
+
+fn json_of<T: serde::de::DeserializeOwned + Default>(e: &Entity, k: &str) -> T {
+    get_str(e, k)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
+}
+
+/// Reads the row; `None` when there is none yet (or the table does not exist).
+pub async fn read(tables: &dyn TableStore) -> Result<Option<State>, TableError> {
+    let stored = match tables.get(STATE_TABLE, PK, RK).await {
+        Err(TableError::NotFound) => return Ok(None),
+        other => other?,
+    };
+    Ok(stored.map(|s| State {
+        applied: json_of(&s.entity, "Applied"),
+        target: json_of(&s.entity, "Target"),
+        queue: json_of(&s.entity, "Queue"),
+        marker: get_str(&s.entity, "Marker").map(str::to_owned),
+        after: get_str(&s.entity, "After").map(str::to_owned),
+        etag: Some(s.etag),
+    }))
+}
+
+/// Writes the row conditionally on the ETag read (insert when there was none) and keeps the new
+/// ETag. `PreconditionFailed`/`Conflict` mean another run moved it: the caller stops.
+pub async fn write(tables: &dyn TableStore, s: &mut State) -> Result<(), TableError> {
+    let mut e = Entity::new();
+    for (k, v) in [
+        ("PartitionKey", json!(PK)),
+        ("RowKey", json!(RK)),
+        ("Applied", json!(json!(s.applied).to_string())),
+        ("Target", json!(json!(s.target).to_string())),
+        ("Queue", json!(json!(s.queue).to_string())),
+    ] {
+        e.insert(k.to_owned(), v);
+    }
+    for (k, v) in [("Marker", &s.marker), ("After", &s.after)] {
+        if let Some(v) = v {
+            e.insert(k.to_owned(), Value::String(v.clone()));
+        }
+    }
+    let mode = match &s.etag {
+        Some(t) => WriteMode::IfMatch(t.clone()),
+        None => WriteMode::Insert,
+    };
+    s.etag = Some(write_creating_table(tables, STATE_TABLE, &e, mode).await?);
+    Ok(())
+}
