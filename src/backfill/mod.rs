@@ -13,6 +13,7 @@
 //! (recorded in table `backfill`, retried first by the next run, reflected in the exit code).
 
 pub mod checkpoint;
+pub mod hashes;
 pub mod items;
 pub mod progress;
 mod summary;
@@ -87,6 +88,8 @@ pub struct Options {
     pub restart: bool,
     /// Stop after this many items (the checkpoint keeps the place).
     pub limit: Option<usize>,
+    /// Then hash every unhashed recording of the window ([`hashes`]).
+    pub hash: bool,
 }
 
 /// Runs a backfill. `emit(binding, message)` receives every output the code paths produced (the
@@ -114,6 +117,13 @@ pub async fn run(
             s.complete = false;
             break;
         }
+    }
+    if opts.hash && s.complete && !opts.dry_run && opts.kinds.contains(&Kind::Recordings) {
+        progress.stage("hashes");
+        let h = hashes::hash_window(state, opts.from, opts.to, opts.concurrency).await?;
+        s.errors += h.failed.len();
+        s.failed.extend(h.failed.iter().cloned());
+        s.hashes = Some(h);
     }
     progress.finish();
     Ok(s)

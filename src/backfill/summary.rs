@@ -28,6 +28,9 @@ pub struct Summary {
     pub failed: Vec<String>,
     /// False when `--limit` stopped the run early.
     pub complete: bool,
+    /// `--hash`: the hashing pass's totals (its failures are also in `errors` / `failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<super::hashes::HashTotals>,
 }
 
 impl Summary {

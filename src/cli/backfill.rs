@@ -18,7 +18,13 @@ use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
 use crate::catalogue::api::query::Query;
 
 /// Flags without a value.
-const SWITCHES: &[&str] = &["recordings-only", "audit-logs-only", "dry-run", "restart"];
+const SWITCHES: &[&str] = &[
+    "recordings-only",
+    "audit-logs-only",
+    "dry-run",
+    "restart",
+    "hash",
+];
 /// Flags with a value.
 const VALUED: &[&str] = &["from", "to", "concurrency", "limit"];
 /// Widest window (ten years).
@@ -102,6 +108,7 @@ pub fn options(flags: &[(String, String)]) -> Result<Options, String> {
         dry_run: map.contains_key("dry-run"),
         restart: map.contains_key("restart"),
         limit: number("limit", usize::MAX)?,
+        hash: map.contains_key("hash"),
     })
 }
 

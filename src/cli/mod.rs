@@ -80,7 +80,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "backfill",
-        usage: "backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run] [--restart] [--limit N]",
+        usage: "backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run] [--restart] [--limit N] [--hash]",
         parse: backfill::parse,
     },
     Spec {

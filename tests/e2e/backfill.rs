@@ -215,4 +215,28 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
         .expect("index")
         .items;
     assert!(index.len() >= 2, "{index:?}");
+
+    // --hash: every backfilled recording gets RecordingHash's digest (sha256 of "rec"), once.
+    let hashed = [&base[..], &["--recordings-only", "--restart", "--hash"]].concat();
+    let (code, lines, err) = cli(&env, &hashed);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(summary(&lines)["hashes"]["hashed"], 7, "{err}");
+    let rows = tables
+        .query("recordings", None, None, None)
+        .await
+        .expect("rows")
+        .items;
+    assert!(
+        rows.iter().all(|r| r.entity["Sha256"]
+            == "cb41b38387d6fca01272be03380f63568fccbd724c299ae58e8d548d91b67a58"),
+        "{rows:?}"
+    );
+    let (code, lines, err) = cli(&env, &hashed);
+    assert_eq!(code, 0, "{err}");
+    let again = &summary(&lines)["hashes"];
+    assert_eq!(
+        (&again["hashed"], &again["already_hashed"]),
+        (&0.into(), &7.into()),
+        "{again}"
+    );
 }

@@ -21,6 +21,7 @@ use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
 
 mod failures;
+mod hashes;
 
 struct Rig {
     state: AppState,
@@ -122,6 +123,7 @@ fn opts() -> Options {
         dry_run: false,
         restart: false,
         limit: None,
+        hash: false,
     }
 }
 
