@@ -18,8 +18,16 @@ BIN=$(cargo bench --bench auditlogs --no-run --message-format=json 2>/dev/null \
 BYTES=$(stat -c %s "$FILE")
 echo "file: $FILE ($BYTES bytes)"
 
-RUST_OUT=$("$BIN" run "$FILE" "$RUST_N" | tee /dev/stderr)
-PY_OUT=$(python3 scripts/bench/auditlogs_python.py "$FILE" "$PY_N" | tee /dev/stderr)
+# Peak RSS is also taken from /usr/bin/time -v (whole process, incl. the runtime) when available.
+TIMEV=()
+[ -x /usr/bin/time ] && TIMEV=(/usr/bin/time -v -o "$FILE.time")
+maxrss() { [ -s "$FILE.time" ] && awk -F': ' '/Maximum resident/ {printf "%s", $2}' "$FILE.time" || echo 0; }
+RUST_OUT=$("${TIMEV[@]}" "$BIN" run "$FILE" "$RUST_N" | tee /dev/stderr)
+RUST_TIMEV=$(maxrss)
+PY_OUT=$("${TIMEV[@]}" python3 scripts/bench/auditlogs_python.py "$FILE" "$PY_N" | tee /dev/stderr)
+PY_TIMEV=$(maxrss)
+rm -f "$FILE.time"
+echo "/usr/bin/time -v maximum resident set size: rust ${RUST_TIMEV} KiB, python ${PY_TIMEV} KiB"
 
 python3 - "$BYTES" "$RUST_OUT" "$PY_OUT" <<'PY'
 import json, sys
