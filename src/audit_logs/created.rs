@@ -2,7 +2,6 @@
 //! ever raises (at creation, usually empty). Validates the path, registers a tail cursor (offset 0)
 //! and reads whatever is already there; `AuditLogTail` does the rest.
 
-
 use time::OffsetDateTime;
 
 use super::detect::failed;

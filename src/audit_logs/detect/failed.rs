@@ -138,7 +138,14 @@ pub async fn run_pending(
     window: Duration,
 ) -> Vec<Notification> {
     let mut out = Vec::new();
-    let pending = match query_all(tables, FAILED_TABLE, &Filter::partition(PENDING), PENDING_PER_RUN).await {
+    let pending = match query_all(
+        tables,
+        FAILED_TABLE,
+        &Filter::partition(PENDING),
+        PENDING_PER_RUN,
+    )
+    .await
+    {
         Ok(rows) => rows,
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "listing pending failed-login checks failed; retried next tick");
@@ -152,7 +159,9 @@ pub async fn run_pending(
         let checked = match check(tables, pk, threshold, window).await {
             Ok(n) => {
                 out.extend(n);
-                tables.delete(FAILED_TABLE, PENDING, pk, Some(&row.etag)).await
+                tables
+                    .delete(FAILED_TABLE, PENDING, pk, Some(&row.etag))
+                    .await
             }
             Err(e) => Err(e),
         };

@@ -42,7 +42,11 @@ fn utc_fixed(b: &[u8]) -> Option<OffsetDateTime> {
     let year = i32::try_from(digits(&b[0..4])?).ok()?;
     let month = Month::try_from(u8::try_from(digits(&b[5..7])?).ok()?).ok()?;
     let day = u8::try_from(digits(&b[8..10])?).ok()?;
-    let (h, m, s) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    let (h, m, s) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
     if s > 59 {
         return None; // leap second: the general parser decides
     }
@@ -101,7 +105,10 @@ mod tests {
         for c in cases {
             assert_eq!(timestamp(c), decode::timestamp(c), "{c:?}");
         }
-        assert!(utc_fixed(b"2025-03-14T09:03:54.776Z").is_some(), "fast path used");
+        assert!(
+            utc_fixed(b"2025-03-14T09:03:54.776Z").is_some(),
+            "fast path used"
+        );
         assert!(utc_fixed(b"2025-03-14T09:03:54+01:00").is_none());
     }
 

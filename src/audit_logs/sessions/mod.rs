@@ -174,7 +174,9 @@ impl SessionRecord {
         let target = text(&p.target_resource_id);
         fill(&mut self.target_resource_id, target, false);
         fill(&mut self.target_ip, text(&p.target_ip), false);
-        if self.target_vm.is_empty() || self.subscription.is_empty() || self.resource_group.is_empty()
+        if self.target_vm.is_empty()
+            || self.subscription.is_empty()
+            || self.resource_group.is_empty()
         {
             // Splitting the ARM id is the costly part: only while a field is still unknown.
             let vm = arm_segment(target, "virtualMachines")

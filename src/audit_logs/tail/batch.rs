@@ -73,10 +73,7 @@ impl<'a> Batch<'a> {
             self.sessions.entry(self.key.clone()).or_insert(fresh)
         };
         let kind = folded.session.merge_at(rec, host, time);
-        if !line.is_empty()
-            && line.len() <= MAX_RAW
-            && folded.raw.is_none_or(|(t, _)| time >= t)
-        {
+        if !line.is_empty() && line.len() <= MAX_RAW && folded.raw.is_none_or(|(t, _)| time >= t) {
             folded.raw = Some((time, line));
         }
         if kind == RecordKind::LoginFailed {
@@ -112,7 +109,9 @@ pub async fn flush(
 ) -> Result<Flushed, HandlerError> {
     let mut out = Flushed::default();
     for folded in batch.sessions.into_values() {
-        let raw = folded.raw.map(|(_, l)| String::from_utf8_lossy(l).into_owned());
+        let raw = folded
+            .raw
+            .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
         let delta = folded.session;
         let Some((before, after)) = upsert_session(state, &delta, raw.as_deref()).await? else {
             continue;

@@ -124,11 +124,7 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, H
 
 /// Per-minute detections. A failure is logged and left for the next tick: burst checks stay
 /// pending in their table until one succeeds; markers are only set by the writer that emits.
-async fn detect(
-    state: &AppState,
-    now: OffsetDateTime,
-    report: &mut TickReport,
-) {
+async fn detect(state: &AppState, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &state.audit;
     // Every partition touched (this tick or an earlier one whose check failed) is pending.
     report.notifications.extend(

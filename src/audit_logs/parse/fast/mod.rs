@@ -23,7 +23,11 @@ pub(super) fn record(line: &[u8]) -> Option<Record<'_>> {
     if memchr::memchr(b'\\', line).is_some() || has_control(line) {
         return None;
     }
-    let mut cur = Cursor { s: text, b: line, i: 0 };
+    let mut cur = Cursor {
+        s: text,
+        b: line,
+        i: 0,
+    };
     let mut rec = Record::default();
     let mut seen = 0u32;
     cur.object(&mut |cur, key| {
@@ -197,7 +201,11 @@ impl<'a> Cursor<'a> {
         match self.peek()? {
             b'"' => Some(Some(Num::from_text(self.string()?))),
             b'n' => self.literal(b"null").map(|()| None),
-            _ => self.number()?.parse::<i64>().ok().map(|n| Some(Num(Some(n)))),
+            _ => self
+                .number()?
+                .parse::<i64>()
+                .ok()
+                .map(|n| Some(Num(Some(n)))),
         }
     }
 

@@ -87,15 +87,26 @@ fn known_fields_of_every_type_agree_or_fall_back() {
         r#""\u00e9""#,
     ];
     let keys = [
-        "time", "Time", "category", "tunnelId", "TunnelId", "clientPort", "duration", "DurationMs",
-        "message", "targetVmIpAddress", "sessionEndTime", "unknown",
+        "time",
+        "Time",
+        "category",
+        "tunnelId",
+        "TunnelId",
+        "clientPort",
+        "duration",
+        "DurationMs",
+        "message",
+        "targetVmIpAddress",
+        "sessionEndTime",
+        "unknown",
     ];
     let mut fast = 0;
     for key in keys {
         for v in values {
             let top = format!(r#"{{"{key}":{v},"properties":{{"{key}":{v}}}}}"#);
             fast += usize::from(agrees(top.as_bytes()));
-            let spaced = format!(r#"{{ "properties" : {{ "{key}" : {v} , "x" : [ ] }} , "{key}" : {v} }}"#);
+            let spaced =
+                format!(r#"{{ "properties" : {{ "{key}" : {v} , "x" : [ ] }} , "{key}" : {v} }}"#);
             fast += usize::from(agrees(spaced.as_bytes()));
         }
     }
@@ -120,7 +131,10 @@ fn odd_shapes_fall_back() {
         assert!(record(line.as_bytes()).is_none(), "{line}");
     }
     let deep = format!("{{\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
-    assert!(record(deep.as_bytes()).is_none(), "deep nesting goes to serde");
+    assert!(
+        record(deep.as_bytes()).is_none(),
+        "deep nesting goes to serde"
+    );
     assert!(record(b"{\"time\":\"\xff\"}").is_none(), "invalid UTF-8");
 }
 
@@ -128,7 +142,10 @@ fn odd_shapes_fall_back() {
 fn unicode_and_empty_objects_are_read_borrowed() {
     let line = r#"{"properties":{"userName":"Zoë 日本","tunnelId":"T","clientPort":"443"},"x":{}}"#;
     let r = record(line.as_bytes()).expect("fast");
-    assert_eq!(r.properties.user_name, Some(Text(Cow::Borrowed("Zoë 日本"))));
+    assert_eq!(
+        r.properties.user_name,
+        Some(Text(Cow::Borrowed("Zoë 日本")))
+    );
     assert_eq!(r.properties.client_port, Some(Num(Some(443))));
     assert_eq!(record(b"{}"), Some(Record::default()));
 }
