@@ -31,8 +31,11 @@ pub struct Folded<'a> {
 /// Records of one chunk (lines borrowed from the chunk's buffer for `'a`).
 #[derive(Debug, Default)]
 pub struct Batch<'a> {
-    /// Partial sessions by (lower-case) tunnel id.
-    pub sessions: HashMap<String, Folded<'a>>,
+    /// Index into `folded` by (lower-case) tunnel id. Kept apart from the large `Folded` values so
+    /// growing the map moves small entries only.
+    index: HashMap<String, usize>,
+    /// Partial sessions, in first-seen order.
+    folded: Vec<Folded<'a>>,
     /// Failed logins seen.
     pub failed: Vec<failed::FailedLogin>,
     /// Records without a tunnel id (cannot be sessionized; counted).
@@ -46,6 +49,11 @@ pub struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
+    /// Number of distinct sessions folded.
+    pub fn sessions(&self) -> usize {
+        self.folded.len()
+    }
+
     /// Folds one record; `line` is its raw text (for `LastRaw`, empty when there is none).
     pub fn add(&mut self, rec: &Record<'_>, line: &'a [u8], host: &str, window: time::Duration) {
         self.records += 1;
@@ -63,15 +71,17 @@ impl<'a> Batch<'a> {
         self.key.push_str(tunnel);
         self.key.make_ascii_lowercase();
         let time = rec.time.as_ref().and_then(|t| record_time(t.as_str()));
-        let folded = if let Some(f) = self.sessions.get_mut(self.key.as_str()) {
-            f
+        let at = if let Some(&i) = self.index.get(self.key.as_str()) {
+            i
         } else {
-            let fresh = Folded {
+            self.folded.push(Folded {
                 session: SessionRecord::new(&self.key),
                 raw: None,
-            };
-            self.sessions.entry(self.key.clone()).or_insert(fresh)
+            });
+            self.index.insert(self.key.clone(), self.folded.len() - 1);
+            self.folded.len() - 1
         };
+        let folded = &mut self.folded[at];
         let kind = folded.session.merge_at(rec, host, time);
         if !line.is_empty() && line.len() <= MAX_RAW && folded.raw.is_none_or(|(t, _)| time >= t) {
             folded.raw = Some((time, line));
@@ -108,7 +118,7 @@ pub async fn flush(
     now: OffsetDateTime,
 ) -> Result<Flushed, HandlerError> {
     let mut out = Flushed::default();
-    for folded in batch.sessions.into_values() {
+    for folded in batch.folded {
         let raw = folded
             .raw
             .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
