@@ -149,3 +149,40 @@ fn unicode_and_empty_objects_are_read_borrowed() {
     assert_eq!(r.properties.client_port, Some(Num(Some(443))));
     assert_eq!(record(b"{}"), Some(Record::default()));
 }
+
+/// Tunnel ids of every record in `buf` read as the tail does: complete lines only, the partial rest
+/// carried over to the next read, which starts at `split`.
+fn read_in_two(buf: &[u8], split: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    let mut on = |_: u64, r: Record<'_>| {
+        let t = r.properties.tunnel_id.map(|t| t.0.into_owned());
+        got.push(t.unwrap_or_else(|| "-".to_owned()));
+    };
+    let used = super::super::parse_lines(&buf[..split], 0, &mut on, &mut |e, _| panic!("{e}"));
+    let rest = &buf[used..];
+    let used2 = super::super::parse_lines(rest, used as u64, &mut on, &mut |e, _| panic!("{e}"));
+    assert_eq!(used + used2, buf.len(), "everything consumed");
+    got
+}
+
+#[test]
+fn crlf_missing_fields_and_records_split_across_reads() {
+    let text = concat!(
+        "\u{feff}{\"time\":\"2025-03-14T09:00:00Z\",\"properties\":{\"tunnelId\":\"A\"}}\r\n",
+        "{\"properties\":{\"tunnelId\":\"B\",\"userName\":\"Zoë\"}}\n",
+        "\r\n",
+        "{\"time\":\"2025-03-14T09:00:01.5Z\"}\r\n",
+        "{\"properties\":{\"tunnelId\":\"C\",\"message\":\"a \\\"quoted\\\" \\u00e9\"}}\n",
+    );
+    let buf = text.as_bytes();
+    let whole = read_in_two(buf, buf.len());
+    assert_eq!(whole, ["A", "B", "-", "C"]);
+    for split in 0..=buf.len() {
+        assert_eq!(read_in_two(buf, split), whole, "split at {split}");
+    }
+    for line in text.lines().map(|l| super::super::trim_line(l.as_bytes())) {
+        if !line.is_empty() && memchr::memchr(b'\\', line).is_none() {
+            assert!(agrees(line), "CRLF/BOM lines take the fast path");
+        }
+    }
+}
