@@ -16,6 +16,8 @@ use super::{Num, Properties, Record, Text};
 
 /// Deepest nesting the scanner skips before handing the line to serde (which has its own limit).
 const MAX_DEPTH: u8 = 64;
+/// Strings up to this length are scanned byte by byte, longer ones with `memchr`.
+const SHORT: usize = 24;
 
 /// The record on `line` (trimmed, starting with `{`), or `None` when serde must decide.
 pub(super) fn record(line: &[u8]) -> Option<Record<'_>> {
@@ -94,7 +96,13 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let end = start + memchr::memchr(b'"', &self.b[start..])?;
+        let rest = &self.b[start..];
+        // Most keys and values are short: a plain loop beats memchr's set-up cost there.
+        let len = match rest.iter().take(SHORT).position(|&c| c == b'"') {
+            Some(n) => n,
+            None => memchr::memchr(b'"', rest)?,
+        };
+        let end = start + len;
         self.i = end + 1;
         self.s.get(start..end)
     }
