@@ -7,6 +7,7 @@
 //! login-failed > other); identity fields (user, VM, IP…) are filled when empty (they do not differ
 //! between records of one tunnel). Raw `operationName`/`message` values are kept (open enums).
 
+mod arm;
 mod entity;
 mod kind;
 
@@ -14,6 +15,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::parse::{Record, Text, timestamp};
 
+pub use arm::arm_segment;
 pub use entity::SESSION_ROW;
 pub use kind::{RecordKind, classify, outcome};
 
@@ -123,23 +125,6 @@ fn add_raw(list: &mut Vec<String>, value: &str) {
         list.insert(at, value.to_owned());
         list.truncate(MAX_RAW_VALUES);
     }
-}
-
-/// The path segment following `name` (case-insensitive) in an ARM resource id. One `memchr` pass
-/// with a length check first (this runs for every new session of a chunk).
-pub fn arm_segment<'a>(id: &'a str, name: &str) -> Option<&'a str> {
-    let (b, n) = (id.as_bytes(), name.as_bytes());
-    let end_of = |from: usize| memchr::memchr(b'/', &b[from..]).map_or(b.len(), |i| from + i);
-    let mut start = 0;
-    while start <= b.len() {
-        let end = end_of(start);
-        if end - start == n.len() && b[start..end].eq_ignore_ascii_case(n) {
-            let from = (end + 1).min(b.len());
-            return id.get(from..end_of(from)).filter(|s| !s.is_empty());
-        }
-        start = end + 1;
-    }
-    None
 }
 
 impl SessionRecord {
