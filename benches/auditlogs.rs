@@ -4,7 +4,9 @@
 //! tunnels: connect + end record per session, some failed logins, CRLF and a BOM now and then).
 //! `auditlogs run <file> <repeats>` streams the file in 4 MiB chunks through exactly the tail's
 //! code (`parse::parse_lines` into `tail::batch::Batch`, dropped per chunk as the tail flushes it)
-//! and prints one JSON line per run plus the median and the peak RSS (`VmHWM`).
+//! and prints one JSON line per run plus the median and the peak RSS (`VmHWM`). Each run reports
+//! wall time and CPU time (`/proc/thread-self/schedstat`): on a shared machine the CPU time is the
+//! per-core figure.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -109,7 +111,7 @@ fn generate(path: &str, megabytes: u64) {
     println!("{{\"generated\":\"{path}\",\"bytes\":{written}}}");
 }
 
-fn one_run(path: &str) -> (f64, u64, u64, u64, u64) {
+fn one_run(path: &str) -> (f64, f64, u64, u64, u64, u64) {
     let mut file = std::fs::File::open(path).expect("open");
     let mut buf = vec![0u8; CHUNK * 2];
     let (mut filled, mut bytes, mut records, mut sessions, mut corrupt) =
@@ -117,6 +119,7 @@ fn one_run(path: &str) -> (f64, u64, u64, u64, u64) {
     // `AUDIT_BENCH_PARSE_ONLY=1` isolates the parser from sessionizing (diagnostics only).
     let parse_only = std::env::var("AUDIT_BENCH_PARSE_ONLY").is_ok_and(|v| v == "1");
     let started = Instant::now();
+    let cpu_started = cpu_secs();
     loop {
         let n = file.read(&mut buf[filled..]).expect("read");
         filled += n;
@@ -144,7 +147,7 @@ fn one_run(path: &str) -> (f64, u64, u64, u64, u64) {
             &mut |_, _| corrupt += 1,
         );
         records += batch.records;
-        sessions += batch.sessions.len() as u64;
+        sessions += batch.sessions() as u64;
         drop(batch);
         if n == 0 {
             break;
@@ -157,11 +160,23 @@ fn one_run(path: &str) -> (f64, u64, u64, u64, u64) {
     }
     (
         started.elapsed().as_secs_f64(),
+        cpu_secs() - cpu_started,
         bytes,
         records,
         sessions,
         corrupt,
     )
+}
+
+/// CPU time of this thread so far (ns on CPU, from the scheduler).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns: f64 = stat
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    ns / 1e9
 }
 
 fn peak_rss_kib() -> u64 {
@@ -174,19 +189,21 @@ fn peak_rss_kib() -> u64 {
 }
 
 fn run(path: &str, repeats: usize) {
-    let mut speeds = Vec::new();
+    let (mut speeds, mut cpus) = (Vec::new(), Vec::new());
     for i in 0..repeats {
-        let (secs, bytes, records, sessions, corrupt) = one_run(path);
+        let (secs, cpu, bytes, records, sessions, corrupt) = one_run(path);
         let mbps = bytes as f64 / 1e6 / secs;
         println!(
-            "{{\"impl\":\"rust\",\"run\":{i},\"secs\":{secs:.3},\"bytes\":{bytes},\"records\":{records},\"session_upserts\":{sessions},\"corrupt\":{corrupt},\"mb_per_s\":{mbps:.1}}}"
+            "{{\"impl\":\"rust\",\"run\":{i},\"secs\":{secs:.3},\"cpu_secs\":{cpu:.3},\"bytes\":{bytes},\"records\":{records},\"session_upserts\":{sessions},\"corrupt\":{corrupt},\"mb_per_s\":{mbps:.1}}}"
         );
         speeds.push(secs);
+        cpus.push(cpu);
     }
     speeds.sort_by(f64::total_cmp);
-    let median = speeds[speeds.len() / 2];
+    cpus.sort_by(f64::total_cmp);
+    let (median, cpu) = (speeds[speeds.len() / 2], cpus[cpus.len() / 2]);
     println!(
-        "{{\"impl\":\"rust\",\"median_secs\":{median:.3},\"peak_rss_kib\":{}}}",
+        "{{\"impl\":\"rust\",\"median_secs\":{median:.3},\"median_cpu_secs\":{cpu:.3},\"peak_rss_kib\":{}}}",
         peak_rss_kib()
     );
 }

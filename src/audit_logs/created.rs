@@ -2,8 +2,6 @@
 //! ever raises (at creation, usually empty). Validates the path, registers a tail cursor (offset 0)
 //! and reads whatever is already there; `AuditLogTail` does the rest.
 
-use std::collections::BTreeSet;
-
 use time::OffsetDateTime;
 
 use super::detect::failed;
@@ -93,7 +91,13 @@ pub async fn register(
     report.corrupt = r.corrupt;
     report.sessions = r.flushed.sessions;
     report.joined = r.flushed.joined;
-    report.notifications = bursts(state, &r.flushed.failed_partitions).await?;
+    // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
+    report.notifications = failed::run_pending(
+        &state.tables,
+        state.audit.failed_login_threshold,
+        state.audit.failed_login_window,
+    )
+    .await;
     Ok(Some(report))
 }
 
@@ -119,25 +123,4 @@ async fn tag_retention(
         }
     }
     Ok(true)
-}
-
-/// Failed-login burst checks of the partitions a tail touched (shared with `handler backfill`).
-pub(crate) async fn bursts(
-    state: &AppState,
-    touched: &BTreeSet<String>,
-) -> Result<Vec<crate::notify::Notification>, HandlerError> {
-    let mut out = Vec::new();
-    for pk in touched {
-        if let Some(n) = failed::check(
-            &state.tables,
-            pk,
-            state.audit.failed_login_threshold,
-            state.audit.failed_login_window,
-        )
-        .await?
-        {
-            out.push(n);
-        }
-    }
-    Ok(out)
 }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::Kind;
 use crate::app::AppState;
 use crate::audit_logs::created;
+use crate::audit_logs::detect::failed;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::reconcile::{Fate, recording_item};
 use crate::audit_logs::repo::CursorRepo;
@@ -119,7 +120,15 @@ async fn audit_blob(
     };
     // No byte budget: a backfill reads each hour to its end (hours past the tail window retire).
     let mut budget = u64::MAX;
-    let report = tail_blob(state, &cursor, now, &mut budget).await?;
-    let bursts = created::bursts(state, &report.flushed.failed_partitions).await?;
+    tail_blob(state, &cursor, now, &mut budget).await?;
+    // The flush marked the touched partitions pending (durably); checking them here prints the
+    // historical digests with the backfill's other outputs instead of posting them from the next
+    // live tail tick. A failed check stays pending (retried by that tick).
+    let bursts = failed::run_pending(
+        &state.tables,
+        state.audit.failed_login_threshold,
+        state.audit.failed_login_window,
+    )
+    .await;
     Ok(Done::Tailed(bursts.iter().map(|n| n.to_output()).collect()))
 }

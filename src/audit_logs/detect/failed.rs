@@ -3,6 +3,13 @@
 //! Each failed attempt is one row of `failedlogins` (PK = base64url of window|dimension|value|vm,
 //! RK = tunnelId), so re-processing a record never double-counts. When a touched partition reaches
 //! the threshold, an insert-only marker row (`~notified`) decides which tick emits the one digest.
+//!
+//! Which partitions to check is durable, not in memory: every flush that stores attempts also
+//! upserts a row in the `~pending` partition (RK = the attempts' partition) before its chunk's
+//! offset is saved, and [`run_pending`] deletes it (`If-Match` on the ETag it read, so an attempt
+//! stored meanwhile keeps it pending) only after a check succeeded. A check that fails transiently,
+//! or a tick that dies before checking, is therefore retried on the next tick even when no new
+//! attempt ever touches that partition again.
 
 use std::sync::Arc;
 
@@ -16,9 +23,16 @@ use crate::invocation::decode::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::tables::keys::{decode_key, encode_key};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::telemetry::redact;
+use tracing::error;
 
 /// Row key of the marker written when the digest is emitted (sorts after every GUID).
 pub const MARKER: &str = "~notified";
+/// Partition of the "check this partition" rows (`~` is outside base64url, so no attempt
+/// partition can collide with it).
+pub const PENDING: &str = "~pending";
+/// Most pending partitions checked per run (the rest wait for the next tick).
+const PENDING_PER_RUN: usize = 500;
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +110,70 @@ pub async fn record(
         write_creating_table(tables.as_ref(), FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(parts)
+}
+
+/// Marks `partitions` as needing a burst check (idempotent upserts).
+///
+/// # Errors
+/// Table errors.
+pub async fn mark_pending<'p>(
+    tables: &Arc<dyn TableStore>,
+    partitions: impl IntoIterator<Item = &'p String>,
+) -> Result<(), TableError> {
+    for pk in partitions {
+        let mut e = Entity::new();
+        e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
+        e.insert("RowKey".into(), Value::String(pk.clone()));
+        write_creating_table(tables.as_ref(), FAILED_TABLE, &e, WriteMode::Upsert).await?;
+    }
+    Ok(())
+}
+
+/// Checks every pending partition; a successful check clears its pending row, a failed one is
+/// logged and stays pending for the next run. Returns the digests to emit (never fails: the
+/// digests already won must reach the caller's outputs).
+pub async fn run_pending(
+    tables: &Arc<dyn TableStore>,
+    threshold: usize,
+    window: Duration,
+) -> Vec<Notification> {
+    let mut out = Vec::new();
+    let pending = match query_all(
+        tables,
+        FAILED_TABLE,
+        &Filter::partition(PENDING),
+        PENDING_PER_RUN,
+    )
+    .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            error!(error.cause_chain = %redact(&e.to_string()), "listing pending failed-login checks failed; retried next tick");
+            return out;
+        }
+    };
+    for row in &pending {
+        let Some(pk) = get_str(&row.entity, "RowKey") else {
+            continue;
+        };
+        let checked = match check(tables, pk, threshold, window).await {
+            Ok(n) => {
+                out.extend(n);
+                tables
+                    .delete(FAILED_TABLE, PENDING, pk, Some(&row.etag))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match checked {
+            // 412: an attempt was stored since the read, 404: another tick settled it.
+            Ok(()) | Err(TableError::PreconditionFailed | TableError::NotFound) => {}
+            Err(e) => {
+                error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; kept pending, retried next tick");
+            }
+        }
+    }
+    out
 }
 
 /// Emits the digest for partition `pk` when it reached `threshold` and nobody emitted it yet.

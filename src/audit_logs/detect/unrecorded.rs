@@ -55,7 +55,7 @@ pub async fn run(
         .take(LIMIT)
     {
         let mut won = false;
-        update(
+        let marked = update(
             &state.tables,
             WINDOWS_TABLE,
             &format_date(row.start.date()),
@@ -68,7 +68,13 @@ pub async fn run(
                 won.then_some(e)
             },
         )
-        .await?;
+        .await;
+        if let Err(e) = marked {
+            // The rows marked so far must still be notified (their markers are written); the rest
+            // are still due and found again next tick.
+            tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking an unrecorded session failed; retried next tick");
+            break;
+        }
         if won {
             out.push(notification(&row));
         }

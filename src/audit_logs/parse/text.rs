@@ -65,6 +65,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Num(pub Option<i64>);
 
+impl Num {
+    /// A numeric string (integer or decimal, surrounding spaces ignored); `Num(None)` otherwise.
+    pub fn from_text(v: &str) -> Self {
+        let t = v.trim();
+        Self(
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| t.parse::<f64>().ok().and_then(float_to_int)),
+        )
+    }
+}
+
 struct NumVisitor;
 
 impl<'de> Visitor<'de> for NumVisitor {
@@ -82,11 +94,7 @@ impl<'de> Visitor<'de> for NumVisitor {
         Ok(Num(float_to_int(v)))
     }
     fn visit_str<E>(self, v: &str) -> Result<Num, E> {
-        let t = v.trim();
-        Ok(Num(t
-            .parse::<i64>()
-            .ok()
-            .or_else(|| t.parse::<f64>().ok().and_then(float_to_int))))
+        Ok(Num::from_text(v))
     }
     fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
         Ok(Num(None))

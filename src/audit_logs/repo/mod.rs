@@ -7,6 +7,7 @@
 //! | `sessionwindows` | session start day | tunnelId | time-bounded index for heuristic joins and detections |
 //! | `recordingkeys` | GUID found in a recording | recording id | exact-key joins from the session side |
 //! | `failedlogins` | base64url(window, dimension, value, VM) | tunnelId | idempotent failed-login counts |
+//! | `failedlogins` | `~pending` | an attempts partition | burst checks still to run (cleared after a successful check) |
 //! | `auditstate` | `state` | fact name | dedupe markers of episode notifications |
 //!
 //! Every write is a read-modify-write with ETag conditions ([`update`]), so concurrent writers merge

@@ -88,7 +88,11 @@ fn set(e: &mut Entity, k: &str, v: impl Into<Value>) {
     e.insert(k.to_owned(), v.into());
 }
 
-/// Writes the index row of `s` (keeping join state and markers); `arrived` is "now".
+/// Writes the index row of `s` (keeping join state and markers); `arrived` is "now". `from` is the
+/// partition its row was written under before this change: when a later record revealed an earlier
+/// start day, the old row's join state is carried into the new one and the old row is deleted (an
+/// `If-Match` delete, re-carried when the old row changed meanwhile). Idempotent: once moved, the
+/// old row is gone and a replay only rewrites the same new row.
 ///
 /// # Errors
 /// Table errors.
@@ -96,18 +100,83 @@ pub async fn put_window(
     tables: &Arc<dyn TableStore>,
     s: &SessionRecord,
     arrived: OffsetDateTime,
+    from: Option<&str>,
 ) -> Result<(), TableError> {
     let Some(pk) = window_of(s) else {
         return Ok(());
     };
+    let Some(old_pk) = from.filter(|d| *d != pk) else {
+        return write_window(tables, &pk, s, arrived, None).await;
+    };
+    for _ in 0..MOVE_ATTEMPTS {
+        let old = super::get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
+        write_window(tables, &pk, s, arrived, old.as_ref().map(|o| &o.entity)).await?;
+        let Some(old) = old else {
+            return Ok(());
+        };
+        match tables
+            .delete(WINDOWS_TABLE, old_pk, &s.tunnel_id, Some(&old.etag))
+            .await
+        {
+            Ok(()) | Err(TableError::NotFound) => return Ok(()),
+            Err(TableError::PreconditionFailed) => {} // changed meanwhile: carry again
+            Err(e) => return Err(e),
+        }
+    }
+    Err(TableError::Transient(format!(
+        "{WINDOWS_TABLE} row of {} kept changing while moving it",
+        s.tunnel_id
+    )))
+}
+
+/// Attempts at moving a row whose old copy keeps changing.
+const MOVE_ATTEMPTS: usize = 4;
+
+/// Merges the join state and markers of `old` (a row of the same session under another day) into
+/// `e`: flags are OR-ed, recording ids united, the first known end and its arrival kept.
+fn carry(e: &mut Entity, old: &Entity) {
+    for flag in ["Recorded", "UnrecordedNotified"] {
+        if old.get(flag) == Some(&Value::Bool(true)) {
+            set(e, flag, true);
+        }
+    }
+    for k in ["End", "EndArrivedAt"] {
+        let empty = get_str(e, k).is_none_or(str::is_empty);
+        if let Some(v) = get_str(old, k).filter(|v| !v.is_empty() && empty) {
+            set(e, k, v.to_owned());
+        }
+    }
+    let mut ids: Vec<&str> = get_str(e, "RecordingIds")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|x| !x.is_empty())
+        .collect();
+    for id in get_str(old, "RecordingIds").unwrap_or_default().split(',') {
+        if !id.is_empty() && !ids.contains(&id) && ids.len() < MAX_IDS {
+            ids.push(id);
+        }
+    }
+    let joined = ids.join(",");
+    if !joined.is_empty() {
+        set(e, "RecordingIds", joined);
+    }
+}
+
+async fn write_window(
+    tables: &Arc<dyn TableStore>,
+    pk: &str,
+    s: &SessionRecord,
+    arrived: OffsetDateTime,
+    old: Option<&Entity>,
+) -> Result<(), TableError> {
     let start = s.session_start.or(s.first_record_time);
     let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
-    update(tables, WINDOWS_TABLE, &pk, &s.tunnel_id, &mut |cur| {
+    update(tables, WINDOWS_TABLE, pk, &s.tunnel_id, &mut |cur| {
         let mut e = cur.cloned().unwrap_or_default();
-        let had_end = cur
-            .and_then(|c| get_str(c, "End"))
-            .is_some_and(|v| !v.is_empty());
-        let before = e.clone();
+        if let Some(old) = old {
+            carry(&mut e, old);
+        }
+        let had_end = get_str(&e, "End").is_some_and(|v| !v.is_empty());
         set(&mut e, "Start", t(start));
         set(&mut e, "End", t(s.session_end));
         for (k, v) in [
@@ -136,7 +205,7 @@ pub async fn put_window(
         if s.session_end.is_some() && !had_end {
             set(&mut e, "EndArrivedAt", format_utc_millis(arrived));
         }
-        (cur.is_none() || e != before).then_some(e)
+        cur.is_none_or(|c| *c != e).then_some(e)
     })
     .await?;
     Ok(())

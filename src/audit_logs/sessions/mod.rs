@@ -7,14 +7,15 @@
 //! login-failed > other); identity fields (user, VM, IP…) are filled when empty (they do not differ
 //! between records of one tunnel). Raw `operationName`/`message` values are kept (open enums).
 
+mod arm;
 mod entity;
 mod kind;
 
 use time::{Duration, OffsetDateTime};
 
-use super::parse::{Record, Text};
-use crate::invocation::decode::timestamp;
+use super::parse::{Record, Text, timestamp};
 
+pub use arm::arm_segment;
 pub use entity::SESSION_ROW;
 pub use kind::{RecordKind, classify, outcome};
 
@@ -126,13 +127,6 @@ fn add_raw(list: &mut Vec<String>, value: &str) {
     }
 }
 
-/// The path segment following `name` (case-insensitive) in an ARM resource id.
-pub fn arm_segment<'a>(id: &'a str, name: &str) -> Option<&'a str> {
-    let mut parts = id.split('/');
-    parts.find(|p| p.eq_ignore_ascii_case(name))?;
-    parts.next().filter(|s| !s.is_empty())
-}
-
 impl SessionRecord {
     /// An empty session for `tunnel_id`.
     pub fn new(tunnel_id: &str) -> Self {
@@ -145,15 +139,28 @@ impl SessionRecord {
     /// Folds one record in; allocates only for fields still unknown. `host` is the Bastion host
     /// from the blob path, used when the record's own `resourceId` does not name it.
     pub fn merge_record(&mut self, rec: &Record<'_>, host: &str) {
-        let p = &rec.properties;
         let time = rec.time.as_ref().and_then(|t| record_time(t.as_str()));
+        self.merge_at(rec, host, time);
+    }
+
+    /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed (the
+    /// tail parses it once per record); returns the record's kind.
+    pub fn merge_at(
+        &mut self,
+        rec: &Record<'_>,
+        host: &str,
+        time: Option<OffsetDateTime>,
+    ) -> RecordKind {
+        let p = &rec.properties;
         let (op, msg) = (text(&rec.operation_name), text(&p.message));
         let kind = classify(op, msg);
-        fill(
-            &mut self.bastion_host,
-            arm_segment(text(&rec.resource_id), "bastionHosts").unwrap_or(host),
-            true,
-        );
+        if self.bastion_host.is_empty() {
+            fill(
+                &mut self.bastion_host,
+                arm_segment(text(&rec.resource_id), "bastionHosts").unwrap_or(host),
+                true,
+            );
+        }
         fill(&mut self.user_name, text(&p.user_name), false);
         fill(&mut self.user_email, text(&p.user_email), false);
         fill(&mut self.client_ip, text(&p.client_ip), false);
@@ -161,20 +168,26 @@ impl SessionRecord {
         fill(&mut self.protocol, text(&p.protocol), true);
         let target = text(&p.target_resource_id);
         fill(&mut self.target_resource_id, target, false);
-        let vm = arm_segment(target, "virtualMachines")
-            .or_else(|| arm_segment(target, "virtualMachineScaleSets"));
-        fill(&mut self.target_vm, vm.unwrap_or(""), true);
         fill(&mut self.target_ip, text(&p.target_ip), false);
-        fill(
-            &mut self.subscription,
-            arm_segment(target, "subscriptions").unwrap_or(text(&p.subscription_id)),
-            true,
-        );
-        fill(
-            &mut self.resource_group,
-            arm_segment(target, "resourceGroups").unwrap_or(""),
-            true,
-        );
+        if self.target_vm.is_empty()
+            || self.subscription.is_empty()
+            || self.resource_group.is_empty()
+        {
+            // Splitting the ARM id is the costly part: only while a field is still unknown.
+            let vm = arm_segment(target, "virtualMachines")
+                .or_else(|| arm_segment(target, "virtualMachineScaleSets"));
+            fill(&mut self.target_vm, vm.unwrap_or(""), true);
+            fill(
+                &mut self.subscription,
+                arm_segment(target, "subscriptions").unwrap_or(text(&p.subscription_id)),
+                true,
+            );
+            fill(
+                &mut self.resource_group,
+                arm_segment(target, "resourceGroups").unwrap_or(""),
+                true,
+            );
+        }
         let explicit_start = p
             .session_start
             .as_ref()
@@ -215,6 +228,7 @@ impl SessionRecord {
         max_time(&mut self.last_record_time, time);
         add_raw(&mut self.messages, msg);
         add_raw(&mut self.operations, op);
+        kind
     }
 
     /// Folds another partial view of the same session in (commutative for the ranked fields).

@@ -2,6 +2,7 @@
 //! many records of one session costs one upsert), and its flush to the tables.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -10,21 +11,62 @@ use crate::app::AppState;
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::join;
 use crate::audit_logs::parse::{LineError, Record};
-use crate::audit_logs::repo::{self, SESSIONS_TABLE, windows::put_window};
-use crate::audit_logs::sessions::{RecordKind, SESSION_ROW, SessionRecord, classify, tunnel_of};
+use crate::audit_logs::repo::{self, SESSIONS_TABLE, window_of, windows::put_window};
+use crate::audit_logs::sessions::{RecordKind, SESSION_ROW, SessionRecord, record_time};
 use crate::invocation::HandlerError;
 
 /// Longest raw line kept on a session row (`LastRaw`): keeps unknown fields without risking the
 /// 64 KiB property limit.
 const MAX_RAW: usize = 16 * 1024;
 
-/// Records of one chunk.
+/// FNV-1a over the key bytes, 8 at a time: the index only holds one chunk's tunnel ids (GUIDs
+/// written by Azure, bounded per chunk), so SipHash's flooding resistance buys nothing here and
+/// costs a measurable share of the fold.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut v = [0u8; 8];
+            v.copy_from_slice(w);
+            h = (h ^ u64::from_le_bytes(v)).wrapping_mul(0x0000_0100_0000_01b3);
+            h ^= h >> 29;
+        }
+        for &b in words.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One tunnel's records of a chunk, folded.
+#[derive(Debug)]
+pub struct Folded<'a> {
+    /// The partial session.
+    pub session: SessionRecord,
+    /// Latest raw record (time, line), borrowed from the chunk: copied only at flush, for the
+    /// one line per session that wins.
+    pub raw: Option<(Option<OffsetDateTime>, &'a [u8])>,
+}
+
+/// Records of one chunk (lines borrowed from the chunk's buffer for `'a`).
 #[derive(Debug, Default)]
-pub struct Batch {
-    /// Partial sessions by tunnel id.
-    pub sessions: HashMap<String, SessionRecord>,
-    /// Latest raw record per tunnel (time, line).
-    pub raw: HashMap<String, (Option<OffsetDateTime>, String)>,
+pub struct Batch<'a> {
+    /// Index into `folded` by (lower-case) tunnel id. Kept apart from the large `Folded` values so
+    /// growing the map moves small entries only.
+    index: HashMap<String, usize, BuildHasherDefault<KeyHasher>>,
+    /// Partial sessions, in first-seen order.
+    folded: Vec<Folded<'a>>,
     /// Failed logins seen.
     pub failed: Vec<failed::FailedLogin>,
     /// Records without a tunnel id (cannot be sessionized; counted).
@@ -33,38 +75,54 @@ pub struct Batch {
     pub records: u64,
     /// Corrupt lines: (offset, reason, line).
     pub corrupt: Vec<(LineError, Vec<u8>)>,
+    /// Scratch for the lower-cased key (no allocation per record).
+    key: String,
 }
 
-impl Batch {
-    /// Folds one record; `line` is its raw text (for `LastRaw`).
-    pub fn add(&mut self, rec: &Record<'_>, line: &[u8], host: &str, window: time::Duration) {
+impl<'a> Batch<'a> {
+    /// Number of distinct sessions folded.
+    pub fn sessions(&self) -> usize {
+        self.folded.len()
+    }
+
+    /// Folds one record; `line` is its raw text (for `LastRaw`, empty when there is none).
+    pub fn add(&mut self, rec: &Record<'_>, line: &'a [u8], host: &str, window: time::Duration) {
         self.records += 1;
-        let Some(tunnel) = tunnel_of(rec) else {
+        let Some(tunnel) = rec
+            .properties
+            .tunnel_id
+            .as_ref()
+            .map(|t| t.as_str().trim())
+            .filter(|t| !t.is_empty())
+        else {
             self.unkeyed += 1;
             return;
         };
-        let session = self
-            .sessions
-            .entry(tunnel.clone())
-            .or_insert_with(|| SessionRecord::new(&tunnel));
-        session.merge_record(rec, host);
-        let time = rec
-            .time
-            .as_ref()
-            .and_then(|t| crate::invocation::decode::timestamp(t.as_str()));
-        let op = rec.operation_name.as_ref().map_or("", |t| t.as_str());
-        let msg = rec.properties.message.as_ref().map_or("", |t| t.as_str());
-        if classify(op, msg) == RecordKind::LoginFailed {
-            let mut one = SessionRecord::new(&tunnel);
-            one.merge_record(rec, host);
+        self.key.clear();
+        self.key.push_str(tunnel);
+        self.key.make_ascii_lowercase();
+        let time = rec.time.as_ref().and_then(|t| record_time(t.as_str()));
+        let at = if let Some(&i) = self.index.get(self.key.as_str()) {
+            i
+        } else {
+            self.folded.push(Folded {
+                session: SessionRecord::new(&self.key),
+                raw: None,
+            });
+            self.index.insert(self.key.clone(), self.folded.len() - 1);
+            self.folded.len() - 1
+        };
+        let folded = &mut self.folded[at];
+        let kind = folded.session.merge_at(rec, host, time);
+        if !line.is_empty() && line.len() <= MAX_RAW && folded.raw.is_none_or(|(t, _)| time >= t) {
+            folded.raw = Some((time, line));
+        }
+        if kind == RecordKind::LoginFailed {
+            let mut one = SessionRecord::new(&self.key);
+            one.merge_at(rec, host, time);
             if let Some(f) = failed::FailedLogin::from_session(&one, time, window) {
                 self.failed.push(f);
             }
-        }
-        let newer = self.raw.get(&tunnel).is_none_or(|(t, _)| time >= *t);
-        if newer && line.len() <= MAX_RAW {
-            self.raw
-                .insert(tunnel, (time, String::from_utf8_lossy(line).into_owned()));
         }
     }
 }
@@ -87,13 +145,16 @@ pub struct Flushed {
 /// `Retryable` on storage failures.
 pub async fn flush(
     state: &AppState,
-    batch: Batch,
+    batch: Batch<'_>,
     now: OffsetDateTime,
 ) -> Result<Flushed, HandlerError> {
     let mut out = Flushed::default();
-    for (tunnel, delta) in batch.sessions {
-        let raw = batch.raw.get(&tunnel).map(|(_, l)| l.as_str());
-        let Some((before, after)) = upsert_session(state, &delta, raw).await? else {
+    for folded in batch.folded {
+        let raw = folded
+            .raw
+            .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
+        let delta = folded.session;
+        let Some((before, after)) = upsert_session(state, &delta, raw.as_deref()).await? else {
             continue;
         };
         out.sessions += 1;
@@ -102,7 +163,8 @@ pub async fn flush(
         };
         let join_changed = changed(|s| (join_relevant(s), None));
         if join_changed || changed(listed) {
-            put_window(&state.tables, &after, now).await?;
+            let from = before.as_ref().and_then(window_of);
+            put_window(&state.tables, &after, now, from.as_deref()).await?;
         }
         if join_changed {
             out.joined += join::join_session(state, &after).await?;
@@ -112,10 +174,13 @@ pub async fn flush(
         out.failed_partitions
             .extend(failed::record(&state.tables, f).await?);
     }
+    // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
+    failed::mark_pending(&state.tables, &out.failed_partitions).await?;
     Ok(out)
 }
 
 type JoinView<'a> = (
+    Option<OffsetDateTime>,
     Option<OffsetDateTime>,
     Option<OffsetDateTime>,
     &'a str,
@@ -145,6 +210,8 @@ fn listed(s: &SessionRecord) -> ListedView<'_> {
 
 fn join_relevant(s: &SessionRecord) -> JoinView<'_> {
     (
+        // The index row's start (and day partition) falls back to the first record's time.
+        s.session_start.or(s.first_record_time),
         s.session_start,
         s.session_end,
         &s.outcome,

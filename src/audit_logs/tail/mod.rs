@@ -10,8 +10,6 @@
 pub mod batch;
 pub mod blob;
 
-use std::collections::BTreeSet;
-
 use time::OffsetDateTime;
 use tracing::error;
 
@@ -57,7 +55,9 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     // The timer payload carries nothing the tail needs; a malformed one must not stop tailing.
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let report = tick(&state, now_of(&state, &inv)).await?;
-    if report.failed > 0 && report.failed == report.blobs {
+    // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
+    // them; its failed blobs are retried next tick from their saved offsets either way.
+    if report.failed > 0 && report.failed == report.blobs && report.notifications.is_empty() {
         return Err(HandlerError::storage(anyhow::anyhow!(
             "all {} audit blobs failed this tick",
             report.failed
@@ -97,7 +97,6 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, H
         .await?;
     let mut budget = state.audit.tail_max_bytes;
     let mut report = TickReport::default();
-    let mut touched = BTreeSet::new();
     for cursor in &cursors {
         if budget == 0 {
             break;
@@ -111,7 +110,6 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, H
                 report.corrupt += r.corrupt;
                 report.sessions += r.flushed.sessions;
                 report.joined += r.flushed.joined;
-                touched.extend(r.flushed.failed_partitions);
             }
             Err(e) => {
                 report.blobs += 1;
@@ -120,35 +118,23 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, H
             }
         }
     }
-    detect(state, now, &touched, &mut report).await;
+    detect(state, now, &mut report).await;
     Ok(report)
 }
 
-/// Per-minute detections. A failure is logged and left for the next tick (markers are only set by
-/// the writer that emits, so nothing is lost or duplicated).
-async fn detect(
-    state: &AppState,
-    now: OffsetDateTime,
-    touched: &BTreeSet<String>,
-    report: &mut TickReport,
-) {
+/// Per-minute detections. A failure is logged and left for the next tick: burst checks stay
+/// pending in their table until one succeeds; markers are only set by the writer that emits.
+async fn detect(state: &AppState, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &state.audit;
-    for pk in touched {
-        match failed::check(
+    // Every partition touched (this tick or an earlier one whose check failed) is pending.
+    report.notifications.extend(
+        failed::run_pending(
             &state.tables,
-            pk,
             audit.failed_login_threshold,
             audit.failed_login_window,
         )
-        .await
-        {
-            Ok(Some(n)) => report.notifications.push(n),
-            Ok(None) => {}
-            Err(e) => {
-                error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; retried when the partition is touched again")
-            }
-        }
-    }
+        .await,
+    );
     match unrecorded::run(state, now, audit.tail_window).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {

@@ -3,6 +3,7 @@
 
 use time::Duration;
 
+mod durable;
 mod retire;
 
 use super::*;

@@ -37,7 +37,7 @@ fn session(tunnel: &str, start: time::OffsetDateTime, user: &str, outcome: &str)
 }
 
 async fn put(f: &Fakes, s: &SessionRecord) {
-    put_window(&f.state.tables, s, datetime!(2025-03-14 10:00 UTC))
+    put_window(&f.state.tables, s, datetime!(2025-03-14 10:00 UTC), None)
         .await
         .expect("window");
 }

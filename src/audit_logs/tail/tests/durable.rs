@@ -1,0 +1,196 @@
+//! Durability of derived state: a failed burst check is retried without new records, and a
+//! session whose start day moves back takes its `sessionwindows` row (and join state) along.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::super::*;
+use crate::audit_logs::created::register;
+use crate::audit_logs::detect::failed::{MARKER, PENDING};
+use crate::audit_logs::repo::windows::{mark_recorded, put_window};
+use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow, get, query_all};
+use crate::audit_logs::testkit::{NOW, PATH, kit, line};
+use crate::tables::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
+
+/// Tables whose burst-marker writes fail transiently while `down` is set.
+struct FlakyMarkers {
+    inner: Arc<dyn TableStore>,
+    down: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl TableStore for FlakyMarkers {
+    async fn ensure_table(&self, t: &str) -> Result<(), TableError> {
+        self.inner.ensure_table(t).await
+    }
+    async fn get(&self, t: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+        self.inner.get(t, pk, rk).await
+    }
+    async fn write(&self, t: &str, e: &Entity, mode: WriteMode) -> Result<String, TableError> {
+        let marker = e.get("RowKey").and_then(|v| v.as_str()) == Some(MARKER);
+        if marker && self.down.load(Ordering::SeqCst) {
+            return Err(TableError::Transient("HTTP 503: busy".into()));
+        }
+        self.inner.write(t, e, mode).await
+    }
+    async fn delete(
+        &self,
+        t: &str,
+        pk: &str,
+        rk: &str,
+        etag: Option<&str>,
+    ) -> Result<(), TableError> {
+        self.inner.delete(t, pk, rk, etag).await
+    }
+    async fn query(
+        &self,
+        t: &str,
+        f: Option<&Filter>,
+        top: Option<u32>,
+        next: Option<String>,
+    ) -> Result<QueryPage, TableError> {
+        self.inner.query(t, f, top, next).await
+    }
+}
+
+fn bursts(r: &TickReport) -> usize {
+    r.notifications
+        .iter()
+        .filter(|n| n.kind == "login.failed.burst")
+        .count()
+}
+
+#[tokio::test]
+async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
+    let mut k = kit(None);
+    let flaky = Arc::new(FlakyMarkers {
+        inner: k.state.tables.clone(),
+        down: AtomicBool::new(true),
+    });
+    k.state.tables = flaky.clone();
+    k.create_log().await;
+    register(&k.state, PATH, NOW, NOW, false)
+        .await
+        .expect("register");
+    let text: String = (0..6)
+        .map(|i| {
+            line(
+                &format!("f{i}"),
+                "2025-03-14T09:31:00Z",
+                "Login Failed",
+                "VM9",
+                "root",
+                "",
+            )
+        })
+        .collect();
+    k.append(text.as_bytes()).await;
+    let r = tick(&k.state, NOW).await.expect("tick");
+    assert_eq!(
+        (r.records, bursts(&r)),
+        (6, 0),
+        "the check failed transiently"
+    );
+    let pending = Filter::partition(PENDING);
+    let listed = query_all(&k.state.tables, FAILED_TABLE, &pending, 10).await;
+    assert_eq!(
+        listed.expect("pending").len(),
+        2,
+        "both partitions kept pending"
+    );
+    assert_eq!(
+        bursts(&tick(&k.state, NOW).await.expect("tick")),
+        0,
+        "still down"
+    );
+    flaky.down.store(false, Ordering::SeqCst);
+    let r = tick(&k.state, NOW).await.expect("tick");
+    assert_eq!(
+        (r.records, bursts(&r)),
+        (0, 2),
+        "retried with no new record"
+    );
+    let listed = query_all(&k.state.tables, FAILED_TABLE, &pending, 10).await;
+    assert!(listed.expect("pending").is_empty(), "settled");
+    assert_eq!(bursts(&tick(&k.state, NOW).await.expect("tick")), 0, "once");
+}
+
+async fn window_rows(k: &crate::audit_logs::testkit::Kit, day: &str) -> Vec<WindowRow> {
+    query_all(&k.state.tables, WINDOWS_TABLE, &Filter::partition(day), 100)
+        .await
+        .expect("query")
+        .iter()
+        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
+    let k = kit(None);
+    k.create_log().await;
+    register(&k.state, PATH, NOW, NOW, false)
+        .await
+        .expect("register");
+    let t = "0a0a0a0a-0000-4000-8000-00000000000a";
+    k.append(
+        line(
+            t,
+            "2025-03-14T00:10:00Z",
+            "Successfully Connected.",
+            "VM1",
+            "u",
+            "",
+        )
+        .as_bytes(),
+    )
+    .await;
+    tick(&k.state, NOW).await.expect("tick");
+    let rows = window_rows(&k, "2025-03-14").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    mark_recorded(&k.state.tables, &rows, "rec-1")
+        .await
+        .expect("mark");
+    let extra =
+        r#","sessionStartTime":"2025-03-13T23:55:00Z","sessionEndTime":"2025-03-14T00:30:00Z""#;
+    k.append(
+        line(
+            t,
+            "2025-03-14T00:30:00Z",
+            "Session Ended",
+            "VM1",
+            "u",
+            extra,
+        )
+        .as_bytes(),
+    )
+    .await;
+    tick(&k.state, NOW).await.expect("tick");
+    assert!(
+        window_rows(&k, "2025-03-14").await.is_empty(),
+        "old day row removed"
+    );
+    let moved = window_rows(&k, "2025-03-13").await;
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        moved[0].recorded && moved[0].recording_ids == ["rec-1"],
+        "{moved:?}"
+    );
+    assert_eq!(moved[0].start.day(), 13);
+    assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
+    // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
+    let session = crate::audit_logs::join::get_session(&k.state, t)
+        .await
+        .expect("get")
+        .expect("session");
+    let before = get(&k.state.tables, WINDOWS_TABLE, "2025-03-13", t)
+        .await
+        .expect("get");
+    put_window(&k.state.tables, &session, NOW, Some("2025-03-14"))
+        .await
+        .expect("replay");
+    let after = get(&k.state.tables, WINDOWS_TABLE, "2025-03-13", t)
+        .await
+        .expect("get");
+    assert_eq!(before.map(|s| s.etag), after.map(|s| s.etag), "no rewrite");
+    assert!(window_rows(&k, "2025-03-14").await.is_empty());
+}
