@@ -205,7 +205,15 @@ async fn write_window(
         if s.session_end.is_some() && !had_end {
             set(&mut e, "EndArrivedAt", format_utc_millis(arrived));
         }
-        cur.is_none_or(|c| *c != e).then_some(e)
+        // Compared without `@odata.type` annotations (reads may or may not carry them), so an
+        // unchanged row is never rewritten.
+        let differs = |c: &Entity| {
+            let (mut a, mut b) = (c.clone(), e.clone());
+            crate::tables::strip_annotations(&mut a);
+            crate::tables::strip_annotations(&mut b);
+            a != b
+        };
+        cur.is_none_or(differs).then_some(e)
     })
     .await?;
     Ok(())
