@@ -19,6 +19,10 @@ use tokio::process::{Child, Command};
 
 use load::{Generator, PLACEHOLDER};
 
+/// The same allocator as the `handler` binary, so the echo baseline differs only by the handler.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FIXTURE: &str =
     include_str!("../../tests/fixtures/invocations/recording-created.invocation.json");
 
@@ -54,6 +58,35 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
     // Keep draining stdout so logging never blocks the server.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr, started)
+}
+
+/// CPU time (user + system) the process has used, in µs (`/proc/<pid>/stat`, 100 ticks/s).
+fn cpu_us(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the `(comm)`, which may contain spaces: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.get(11).zip(f.get(12)).map_or(0.0, |(u, s)| (u + s) * 10_000.0)
+}
+
+/// One round against a server: its figures plus the server's CPU µs per request.
+async fn measure(
+    generator: Generator,
+    server: &Child,
+    addr: &str,
+    (secs, conc): (u64, u64),
+    distinct: bool,
+) -> (load::Figures, f64) {
+    let pid = server.id().unwrap_or(0);
+    let before = cpu_us(pid);
+    let f = generator
+        .run(addr, "/RecordingCreated", secs, conc, distinct)
+        .await;
+    let requests = f.0 * secs as f64;
+    (f, (cpu_us(pid) - before) / requests.max(1.0))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -122,7 +155,10 @@ fn main() {
         return rt.block_on(echo_server());
     }
     rt.block_on(async {
-        let bin = env!("CARGO_BIN_EXE_handler");
+        // BENCH_HANDLER_BIN: another build of the handler (before/after in one run).
+        let bin = std::env::var("BENCH_HANDLER_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_handler").to_owned());
+        let bin = bin.as_str();
         let (secs, conc, runs) = (arg("--seconds", 5), arg("--concurrency", 32), arg("--runs", 21));
         let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
         let (cold, rss) = cold_start(bin, runs).await;
@@ -133,23 +169,24 @@ fn main() {
         let me = me.to_str().expect("utf8");
         let mut results = Vec::new();
         for round in 0..arg("--rounds", 3) {
-            let (_echo, echo_addr, _) = spawn(me, &["--echo"], "").await;
-            let e = generator.run(&echo_addr, "/RecordingCreated", secs, conc, false).await;
-            let (_h, addr, _) = spawn(bin, &[], &generator.seed(conc)).await;
-            let h = generator.run(&addr, "/RecordingCreated", secs, conc, true).await;
-            println!("round={round} echo_rps={:.0} echo_p50_ms={:.3} echo_p99_ms={:.3} handler_rps={:.0} handler_p50_ms={:.3} handler_p99_ms={:.3} ratio={:.2}", e.0, e.1, e.2, h.0, h.1, h.2, h.0 / e.0);
-            results.push((e, h));
+            let (echo, echo_addr, _) = spawn(me, &["--echo"], "").await;
+            let (e, ecpu) = measure(generator, &echo, &echo_addr, (secs, conc), false).await;
+            drop(echo);
+            let (h, addr, _) = spawn(bin, &[], &generator.seed(conc)).await;
+            let (f, hcpu) = measure(generator, &h, &addr, (secs, conc), true).await;
+            println!("round={round} echo_rps={:.0} echo_p50_ms={:.3} echo_p99_ms={:.3} echo_cpu_us={ecpu:.1} handler_rps={:.0} handler_p50_ms={:.3} handler_p99_ms={:.3} handler_cpu_us={hcpu:.1} ratio={:.2}", e.0, e.1, e.2, f.0, f.1, f.2, f.0 / e.0);
+            results.push([e.0, f.0, f.1, f.2, f.0 / e.0, ecpu, hcpu]);
         }
-        let pick = |f: &dyn Fn(&(load::Figures, load::Figures)) -> f64| {
-            median(&mut results.iter().map(f).collect::<Vec<_>>())
-        };
+        let pick = |i: usize| median(&mut results.iter().map(|r| r[i]).collect::<Vec<_>>());
         println!(
-            "MEDIAN echo_rps={:.0} handler_rps={:.0} handler_p50_ms={:.3} handler_p99_ms={:.3} ratio={:.2}",
-            pick(&|r| r.0.0),
-            pick(&|r| r.1.0),
-            pick(&|r| r.1.1),
-            pick(&|r| r.1.2),
-            pick(&|r| r.1.0 / r.0.0)
+            "MEDIAN echo_rps={:.0} handler_rps={:.0} handler_p50_ms={:.3} handler_p99_ms={:.3} ratio={:.2} echo_cpu_us_per_req={:.1} handler_cpu_us_per_req={:.1}",
+            pick(0),
+            pick(1),
+            pick(2),
+            pick(3),
+            pick(4),
+            pick(5),
+            pick(6)
         );
     });
 }
