@@ -11,7 +11,8 @@ use tokio::process::Command;
 /// The blob name in the fixture, replaced per request.
 pub(crate) const PLACEHOLDER: &str = "PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 /// The fixture, relative to the crate root (the wrk script reads it from `FIXTURE`).
-pub(crate) const FIXTURE_PATH: &str = "tests/fixtures/invocations/recording-created.invocation.json";
+pub(crate) const FIXTURE_PATH: &str =
+    "tests/fixtures/invocations/recording-created.invocation.json";
 /// Threads of the wrk generator; blob names are `w<thread>x<n>`.
 pub(crate) const WRK_THREADS: u64 = 2;
 
@@ -85,7 +86,12 @@ pub(crate) fn invocation(fixture: &str, name: &str) -> String {
 async fn wrk(addr: &str, path: &str, seconds: u64, concurrency: u64) -> Figures {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new("wrk")
-        .args(["-t", &WRK_THREADS.to_string(), "-c", &concurrency.to_string()])
+        .args([
+            "-t",
+            &WRK_THREADS.to_string(),
+            "-c",
+            &concurrency.to_string(),
+        ])
         .args(["-d", &format!("{seconds}s"), "--latency", "-s"])
         .arg(format!("{root}/scripts/bench/recording-created.lua"))
         .arg(format!("http://{addr}{path}"))
@@ -111,8 +117,15 @@ async fn wrk(addr: &str, path: &str, seconds: u64, concurrency: u64) -> Figures 
 }
 
 /// Runs `concurrency` keep-alive workers for `seconds`.
-async fn builtin(addr: &str, path: &str, seconds: u64, concurrency: u64, distinct: bool) -> Figures {
-    let fixture: &'static str = include_str!("../../tests/fixtures/invocations/recording-created.invocation.json");
+async fn builtin(
+    addr: &str,
+    path: &str,
+    seconds: u64,
+    concurrency: u64,
+    distinct: bool,
+) -> Figures {
+    let fixture: &'static str =
+        include_str!("../../tests/fixtures/invocations/recording-created.invocation.json");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency as usize)
         .build()
@@ -124,7 +137,11 @@ async fn builtin(addr: &str, path: &str, seconds: u64, concurrency: u64, distinc
         tokio::spawn(async move {
             let (mut lat, mut n) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
-                let name = if distinct { format!("b{w}x{n}") } else { "b".into() };
+                let name = if distinct {
+                    format!("b{w}x{n}")
+                } else {
+                    "b".into()
+                };
                 let t = Instant::now();
                 let res = client
                     .post(&url)
