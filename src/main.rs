@@ -12,11 +12,6 @@ use bastion_recordings::cli::{self, Command};
 use bastion_recordings::config::Config;
 use bastion_recordings::telemetry;
 
-/// mimalloc instead of glibc malloc: see the note on the dependency in Cargo.toml (measured by
-/// `cargo bench --bench handler`, whose echo server uses the same allocator for a fair ratio).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -19,10 +19,6 @@ use tokio::process::{Child, Command};
 
 use load::{Generator, PLACEHOLDER};
 
-/// The same allocator as the `handler` binary, so the echo baseline differs only by the handler.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const FIXTURE: &str =
     include_str!("../../tests/fixtures/invocations/recording-created.invocation.json");
 
