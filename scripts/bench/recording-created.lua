@@ -1,4 +1,4 @@
--- wrk script for the RecordingCreated throughput bench (benches/handler.rs --wrk):
+-- wrk script for the RecordingCreated throughput bench (benches/handler, used when wrk is installed):
 -- POSTs the fixture invocation with a distinct blob name per request, `w<thread>x<n>`, so every
 -- request catalogues a new recording (the handler is started with those names seeded).
 -- Usage: wrk -t2 -c32 -d5s -s recording-created.lua http://ADDR/RecordingCreated  (FIXTURE env var)
