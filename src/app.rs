@@ -121,14 +121,16 @@ impl AppState {
     pub fn in_memory(config: Config, policy: Policy) -> Self {
         let account = std::env::var("HANDLER_IN_MEMORY_ACCOUNT")
             .unwrap_or_else(|_| "devstoreaccount1".into());
-        let blobs: Arc<dyn BlobStore> = Arc::new(InMemoryBlobStore::new(account));
+        // No yield per store call: this mode serves benchmarks and demos, not race tests.
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(InMemoryBlobStore::new(account).without_interleaving());
         Self::assemble(
             config,
             policy,
             blobs.clone(),
             blobs.clone(),
             blobs,
-            Arc::new(InMemoryTables::new()),
+            Arc::new(InMemoryTables::new().without_interleaving()),
             Arc::new(SystemClock),
         )
     }

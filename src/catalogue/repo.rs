@@ -77,6 +77,28 @@ impl CatalogueRepo {
         entity.extend(entry.to_entity());
         write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await
     }
+
+    /// Like [`write`](Self::write), but returns the row as written (value, new ETag, entity): a
+    /// caller that goes on with the row (the join after cataloguing) need not read it back.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    pub async fn write_versioned(
+        &self,
+        entry: CatalogueEntry,
+        base: Option<&crate::tables::Entity>,
+        mode: WriteMode,
+    ) -> Result<Versioned<CatalogueEntry>, TableError> {
+        let mut entity = base.cloned().unwrap_or_default();
+        entity.extend(entry.to_entity());
+        let etag =
+            write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await?;
+        Ok(Versioned {
+            value: entry,
+            etag,
+            raw: entity,
+        })
+    }
 }
 
 /// Writes an entity; if the table does not exist yet, creates it and writes once more.

@@ -54,21 +54,15 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
         }
         other => other?,
     };
-    let outcome = catalogue(&state, &event, &blob, &props).await?;
-    if matches!(outcome, Outcome::Skipped { .. }) {
-        // Duplicate or older event: the delivery that wrote the row already ran the join (and
-        // Reconcile re-joins rows left without `MatchConfidence`), so redeliveries stay cheap.
-        return Ok(outcome);
-    }
-    // Join with the audit-log session if it arrived first. The row (and its notification) are
-    // already written, so a failure here must not fail the invocation: Reconcile and the next
-    // session update re-join rows without `MatchConfidence`.
-    let key = RecordingKey::for_blob(
-        props.created.unwrap_or(event.time),
-        &blob.container,
-        &blob.name,
-    );
-    if let Err(e) = crate::audit_logs::join::after_catalogue(&state, &key).await {
+    let (outcome, row) = catalogue_row(&state, &event, &blob, &props).await?;
+    // No row written: a duplicate or older event. The delivery that wrote the row already ran the
+    // join (and Reconcile re-joins rows left without `MatchConfidence`), so redeliveries stay cheap.
+    let Some(row) = row else { return Ok(outcome) };
+    // Join with the audit-log session if it arrived first, starting from the row just written
+    // (no read-back). The row (and its notification) are already written, so a failure here must
+    // not fail the invocation: Reconcile and the next session update re-join rows without
+    // `MatchConfidence`.
+    if let Err(e) = crate::audit_logs::join::after_write(&state, row).await {
         tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "joining the recording with its session failed; Reconcile retries");
     }
     Ok(outcome)
@@ -84,6 +78,18 @@ pub async fn catalogue(
     blob: &BlobRef,
     props: &BlobProps,
 ) -> Result<Outcome, HandlerError> {
+    catalogue_row(state, event, blob, props)
+        .await
+        .map(|(outcome, _)| outcome)
+}
+
+/// [`catalogue`], also returning the row as written (`None` when nothing was written).
+async fn catalogue_row(
+    state: &AppState,
+    event: &BlobEvent,
+    blob: &BlobRef,
+    props: &BlobProps,
+) -> Result<(Outcome, Option<Versioned<CatalogueEntry>>), HandlerError> {
     let created = props.created.unwrap_or(event.time);
     let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
     let repo = CatalogueRepo::new(state.tables.clone());
@@ -92,10 +98,13 @@ pub async fn catalogue(
         .as_ref()
         .is_some_and(|row| !ingest::is_newer(event, &row.value))
     {
-        return Ok(Outcome::skipped("duplicate or older event"));
+        return Ok((Outcome::skipped("duplicate or older event"), None));
     }
     let Some(retention) = apply_retention(state, blob, props, created).await? else {
-        return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
+        return Ok((
+            Outcome::skipped(format!("blob {blob} no longer exists")),
+            None,
+        ));
     };
     for _ in 0..WRITE_ATTEMPTS {
         let first_seen = existing
@@ -113,10 +122,10 @@ pub async fn catalogue(
             .as_ref()
             .map_or(WriteMode::Insert, |r| WriteMode::IfMatch(r.etag.clone()));
         match repo
-            .write(&entry, existing.as_ref().map(|r| &r.raw), mode)
+            .write_versioned(entry, existing.as_ref().map(|r| &r.raw), mode)
             .await
         {
-            Ok(_) => return Ok(written(&entry, existing.as_ref())),
+            Ok(row) => return Ok((written(&row.value, existing.as_ref()), Some(row))),
             Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
                 // Another delivery of this blob won the race: re-read and decide again.
                 existing = repo.get(&key).await?;
@@ -124,8 +133,9 @@ pub async fn catalogue(
                     .as_ref()
                     .is_some_and(|row| !ingest::is_newer(event, &row.value))
                 {
-                    return Ok(Outcome::skipped(
-                        "duplicate or older event (concurrent delivery)",
+                    return Ok((
+                        Outcome::skipped("duplicate or older event (concurrent delivery)"),
+                        None,
                     ));
                 }
             }

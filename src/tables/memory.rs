@@ -19,17 +19,38 @@ use super::{
 type Key = (String, String);
 
 /// Tables held in memory; cheap to create per test.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct InMemoryTables {
     tables: Mutex<BTreeMap<String, BTreeMap<Key, Stored>>>,
     version: AtomicU64,
     calls: AtomicU64,
+    interleave: bool,
+}
+
+impl Default for InMemoryTables {
+    fn default() -> Self {
+        Self {
+            tables: Mutex::default(),
+            version: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            interleave: true,
+        }
+    }
 }
 
 impl InMemoryTables {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Stops yielding to the scheduler on every call. The yield makes concurrent tests race like
+    /// they would over the network; the `handler` binary's in-memory mode (benchmarks, demos)
+    /// turns it off, since each yield is a trip through the scheduler that no real store costs
+    /// in that form, and correctness never depends on it (every write is checked under the lock).
+    pub fn without_interleaving(mut self) -> Self {
+        self.interleave = false;
+        self
     }
 
     /// Number of calls made so far (used by tests that count storage round trips).
@@ -53,11 +74,14 @@ impl InMemoryTables {
         )
     }
 
-    /// Counts a call and yields once, so concurrent callers interleave the way they would against
-    /// the network (races in tests are real races, not sequential runs).
+    /// Counts a call and (unless built [`without_interleaving`](Self::without_interleaving))
+    /// yields once, so concurrent callers interleave the way they would against the network
+    /// (races in tests are real races, not sequential runs).
     async fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        tokio::task::yield_now().await;
+        if self.interleave {
+            tokio::task::yield_now().await;
+        }
     }
 }
 

@@ -9,29 +9,26 @@
 mod fields;
 mod lookup;
 pub mod retag;
+mod session;
 
 use fields::unchanged;
 pub use fields::{JOIN_PROPERTIES, apply_join, hints};
 pub use lookup::get_session;
 use lookup::windows_around;
+pub use session::join_session;
 
 use time::Duration;
 
-use super::correlate::{Confidence, Match, RecordingFacts, SKEW, match_heuristic};
-use super::repo::{self, RECORDING_KEYS_TABLE, WindowRow, query_all};
+use super::correlate::{Confidence, Match, RecordingFacts, match_heuristic};
+use super::repo::{self, RECORDING_KEYS_TABLE, WindowRow};
 use super::sessions::SessionRecord;
 use crate::app::AppState;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::index;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
-use crate::catalogue::repo::CatalogueRepo;
+use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::invocation::HandlerError;
-use crate::retention::policy::format_date;
-use crate::tables::filter::Op;
-use crate::tables::{Entity, Filter, TableError, WriteMode, get_str};
+use crate::tables::{Entity, TableError, WriteMode};
 
-/// Most recordings a session change re-examines (bounds one tick's work).
-const MAX_RECORDINGS_PER_SESSION: usize = 200;
 /// Attempts at the conditional catalogue write.
 const ATTEMPTS: usize = 5;
 
@@ -70,8 +67,21 @@ pub async fn after_catalogue(
     let Some(row) = CatalogueRepo::new(state.tables.clone()).get(key).await? else {
         return Ok(None);
     };
+    after_write(state, row).await
+}
+
+/// [`after_catalogue`] for a row its caller has just written (value, ETag and entity as written):
+/// the same work without reading the row back first.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub async fn after_write(
+    state: &AppState,
+    row: Versioned<CatalogueEntry>,
+) -> Result<Option<Match>, HandlerError> {
     index_recording_keys(state, &row.value).await?;
-    join_recording(state, key).await
+    let key = row.value.key.clone();
+    join_from(state, &key, Some(row)).await
 }
 
 /// Recomputes the join of one catalogued recording and writes it (row, tags, session marks) when it
@@ -83,10 +93,24 @@ pub async fn join_recording(
     state: &AppState,
     key: &RecordingKey,
 ) -> Result<Option<Match>, HandlerError> {
+    join_from(state, key, None).await
+}
+
+/// The join loop; the first attempt uses `known` when given (a row its caller holds at its current
+/// ETag), every retry after a lost race re-reads.
+async fn join_from(
+    state: &AppState,
+    key: &RecordingKey,
+    mut known: Option<Versioned<CatalogueEntry>>,
+) -> Result<Option<Match>, HandlerError> {
     let repo = CatalogueRepo::new(state.tables.clone());
     for _ in 0..ATTEMPTS {
-        let Some(row) = repo.get(key).await? else {
-            return Ok(None);
+        let row = match known.take() {
+            Some(row) => row,
+            None => match repo.get(key).await? {
+                Some(row) => row,
+                None => return Ok(None),
+            },
         };
         let (found, session) = find_match(state, &row.value).await?;
         let Some(m) = found else { return Ok(None) };
@@ -187,79 +211,6 @@ async fn matched_windows(
         .into_iter()
         .filter(|r| m.tunnels.contains(&r.tunnel_id))
         .collect())
-}
-
-/// Re-examines every recording that may belong to `session` (exact keys, then its time window).
-/// Returns how many recordings were (re)joined.
-///
-/// # Errors
-/// `Retryable` on storage failures.
-pub async fn join_session(
-    state: &AppState,
-    session: &SessionRecord,
-) -> Result<usize, HandlerError> {
-    let mut keys: Vec<RecordingKey> = Vec::new();
-    let exact = query_all(
-        &state.tables,
-        RECORDING_KEYS_TABLE,
-        &Filter::partition(&session.tunnel_id),
-        100,
-    )
-    .await?;
-    keys.extend(
-        exact
-            .iter()
-            .filter_map(|s| get_str(&s.entity, "RowKey").and_then(RecordingKey::parse)),
-    );
-    if let (true, Some(start)) = (session.connected(), session.session_start) {
-        let until = session
-            .session_end
-            .map_or(start + state.audit.open_session_max, |e| {
-                e + state.audit.upload_lag
-            });
-        let (from, to) = (start - SKEW, until);
-        let mut day = from.date();
-        while day <= to.date() && keys.len() < MAX_RECORDINGS_PER_SESSION {
-            let filter = Filter::And(vec![
-                Filter::partition(&format_date(day)),
-                Filter::str(
-                    "BlobCreated",
-                    Op::Ge,
-                    crate::invocation::decode::format_utc(from),
-                ),
-                Filter::str(
-                    "BlobCreated",
-                    Op::Le,
-                    crate::invocation::decode::format_utc(to),
-                ),
-            ]);
-            let rows = query_all(
-                &state.tables,
-                RECORDINGS_TABLE,
-                &filter,
-                MAX_RECORDINGS_PER_SESSION,
-            )
-            .await?;
-            let not_exact = rows.iter().filter(|s| {
-                get_str(&s.entity, "MatchConfidence") != Some(Confidence::Exact.as_str())
-            });
-            keys.extend(
-                not_exact
-                    .filter_map(|s| CatalogueEntry::from_entity(&s.entity))
-                    .map(|e| e.key),
-            );
-            day = match day.next_day() {
-                Some(d) => d,
-                None => break,
-            };
-        }
-    }
-    keys.sort_by(|a, b| (&a.pk, &a.rk).cmp(&(&b.pk, &b.rk)));
-    keys.dedup();
-    for key in &keys {
-        join_recording(state, key).await?;
-    }
-    Ok(keys.len())
 }
 
 #[cfg(test)]

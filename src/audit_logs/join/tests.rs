@@ -9,6 +9,7 @@ use crate::audit_logs::tail::tick;
 use crate::audit_logs::testkit::{ALICE, Kit, NOW, PATH, kit, line};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore};
+use crate::tables::get_str;
 
 const PCI: &str = r#"
 default = "ops-30d"

@@ -5,6 +5,7 @@
 //! Unlike Azure, its tag index is immediately consistent; code must not rely on that.
 
 mod blob;
+mod find;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -16,6 +17,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::tag_expr::TagExpr;
+
 pub use super::tag_expr::validate_tags;
 use super::{
     BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob,
@@ -30,6 +32,7 @@ pub struct InMemoryBlobStore {
     version: AtomicU64,
     calls: AtomicU64,
     page_size: usize,
+    interleave: bool,
 }
 
 impl InMemoryBlobStore {
@@ -41,7 +44,16 @@ impl InMemoryBlobStore {
             version: AtomicU64::new(0),
             calls: AtomicU64::new(0),
             page_size: 5000,
+            interleave: true,
         }
+    }
+
+    /// Stops yielding to the scheduler on every call (see [`InMemoryTables::without_interleaving`](
+    /// crate::tables::memory::InMemoryTables::without_interleaving)): for the `handler` binary's
+    /// in-memory mode, whose benchmarks measure the handler and not the fake's scheduling.
+    pub fn without_interleaving(mut self) -> Self {
+        self.interleave = false;
+        self
     }
 
     /// Caps listing pages at `n` entries (the service's default is 5000), to exercise paging.
@@ -73,11 +85,14 @@ impl InMemoryBlobStore {
         self.blobs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Counts a call and yields once, so concurrent callers interleave the way they would against
-    /// the network (races in tests are real races, not sequential runs).
+    /// Counts a call and (unless built [`without_interleaving`](Self::without_interleaving))
+    /// yields once, so concurrent callers interleave the way they would against the network
+    /// (races in tests are real races, not sequential runs).
     async fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        tokio::task::yield_now().await;
+        if self.interleave {
+            tokio::task::yield_now().await;
+        }
     }
 
     fn next_etag(&self) -> String {
@@ -193,30 +208,14 @@ impl BlobStore for InMemoryBlobStore {
         marker: Option<String>,
     ) -> Result<Page<TaggedBlob>, StorageError> {
         self.count().await;
-        let page = self.page_size;
         let e = TagExpr::parse(expr).map_err(StorageError::Permanent)?;
-        let keys = e.keys();
-        let blobs = self.lock();
-        let mut items: Vec<TaggedBlob> = blobs
-            .iter()
-            .filter(|(k, b)| k.container == container && e.eval(&b.tags))
-            .filter(|(k, _)| marker.as_deref().is_none_or(|m| k.name.as_str() >= m))
-            .take(page + 1)
-            .map(|(k, b)| TaggedBlob {
-                container: k.container.clone(),
-                name: k.name.clone(),
-                tags: b
-                    .tags
-                    .iter()
-                    .filter(|(t, _)| keys.contains(t))
-                    .map(|(t, v)| (t.clone(), v.clone()))
-                    .collect(),
-            })
-            .collect();
-        let next = (items.len() > page)
-            .then(|| items.pop().map(|i| i.name))
-            .flatten();
-        Ok(Page { items, next })
+        Ok(find::page(
+            &self.lock(),
+            container,
+            &e,
+            marker.as_deref(),
+            self.page_size,
+        ))
     }
 
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {

@@ -1,0 +1,207 @@
+//! Load benchmark of the real `handler` process (issue #2 figures), run by `cargo bench --bench
+//! handler`: cold start (exec → first 200 on a RecordingCreated invocation), idle RSS, binary size,
+//! and RecordingCreated throughput/latency over loopback beside a bare axum JSON echo measured in
+//! the same run with the same load generator ([`load`]: `wrk` when installed). In-memory stores
+//! (`HANDLER_IN_MEMORY=true`); the handler's stdout (one log line per invocation) is drained
+//! through a pipe, as the Functions host does.
+//!
+//! Usage: `cargo bench --bench handler -- [--seconds N] [--concurrency N] [--runs N]
+//! [--rounds N] [--generator wrk|builtin]`.
+
+mod load;
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use load::{Generator, PLACEHOLDER};
+
+const FIXTURE: &str =
+    include_str!("../../tests/fixtures/invocations/recording-created.invocation.json");
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant) {
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
+        .env("HANDLER_IN_MEMORY", "true")
+        .env("HANDLER_IN_MEMORY_ACCOUNT", "stbastrecweu01")
+        .env("HANDLER_IN_MEMORY_SEED", seed)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next_line().await.expect("read").expect("line");
+    let addr = first
+        .strip_prefix("listening addr=")
+        .expect("address line")
+        .to_owned();
+    // Keep draining stdout so logging never blocks the server.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr, started)
+}
+
+/// CPU time (user + system) the process has used, in µs (`/proc/<pid>/stat`, 100 ticks/s).
+fn cpu_us(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the `(comm)`, which may contain spaces: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.get(11)
+        .zip(f.get(12))
+        .map_or(0.0, |(u, s)| (u + s) * 10_000.0)
+}
+
+/// One round against a server: its figures plus the server's CPU µs per request.
+async fn measure(
+    generator: Generator,
+    server: &Child,
+    addr: &str,
+    (secs, conc): (u64, u64),
+    distinct: bool,
+) -> (load::Figures, f64) {
+    let pid = server.id().unwrap_or(0);
+    let before = cpu_us(pid);
+    let f = generator
+        .run(addr, "/RecordingCreated", secs, conc, distinct)
+        .await;
+    let requests = f.0 * secs as f64;
+    (f, (cpu_us(pid) - before) / requests.max(1.0))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// One request over a fresh connection with a raw HTTP/1.1 client: the measured interval should
+/// be the server's start-up, not a client library's (reqwest's first request costs milliseconds).
+async fn post_once(addr: &str, path: &str, body: &str) -> String {
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.expect("write");
+    conn.write_all(body.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    conn.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+/// CPU time all threads of `pid` have run, in ms (`schedstat`: nanoseconds, unlike `stat` ticks).
+fn cpu_ms_all_threads(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e6
+}
+
+/// Medians of: exec → first 200 (ms), the handler's CPU time until then (ms; less sensitive to
+/// a busy machine than the wall clock), idle RSS (MiB).
+async fn cold_start(bin: &str, runs: u64) -> (f64, f64, f64) {
+    let (mut starts, mut cpu, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (child, addr, started) = spawn(bin, &[], PLACEHOLDER).await;
+        let res = post_once(&addr, "/RecordingCreated", FIXTURE).await;
+        starts.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+        assert!(res.contains("catalogued recording"), "{res}");
+        let pid = child.id().unwrap_or(0);
+        cpu.push(cpu_ms_all_threads(pid));
+        rss.push(rss_kib(pid) as f64 / 1024.0);
+    }
+    (median(&mut starts), median(&mut cpu), median(&mut rss))
+}
+
+async fn echo_server() {
+    use axum::{Json, Router, routing::post};
+    let app = Router::new().route(
+        "/RecordingCreated",
+        post(|Json(v): Json<Value>| async move {
+            Json(json!({"Outputs": {}, "Logs": [], "ReturnValue": v["Metadata"]["sys"]}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    println!("listening addr={}", listener.local_addr().expect("addr"));
+    axum::serve(listener, app).await.expect("serve");
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if std::env::args().any(|a| a == "--echo") {
+        return rt.block_on(echo_server());
+    }
+    rt.block_on(async {
+        // BENCH_HANDLER_BIN: another build of the handler (before/after in one run).
+        let bin = std::env::var("BENCH_HANDLER_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_handler").to_owned());
+        let bin = bin.as_str();
+        let (secs, conc, runs) = (arg("--seconds", 5), arg("--concurrency", 32), arg("--runs", 21));
+        let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+        let (cold, cpu, rss) = cold_start(bin, runs).await;
+        println!("binary_size_mb={size:.2} cold_start_ms_median={cold:.2} cold_start_cpu_ms_median={cpu:.2} idle_rss_mib_median={rss:.1} (runs={runs})");
+        let generator = Generator::choose();
+        println!("generator={generator:?} seconds={secs} concurrency={conc}");
+        let me = std::env::current_exe().expect("exe");
+        let me = me.to_str().expect("utf8");
+        let mut results = Vec::new();
+        for round in 0..arg("--rounds", 3) {
+            let (echo, echo_addr, _) = spawn(me, &["--echo"], "").await;
+            let (e, ecpu) = measure(generator, &echo, &echo_addr, (secs, conc), false).await;
+            drop(echo);
+            let (h, addr, _) = spawn(bin, &[], &generator.seed(conc)).await;
+            let (f, hcpu) = measure(generator, &h, &addr, (secs, conc), true).await;
+            println!("round={round} echo_rps={:.0} echo_p50_ms={:.3} echo_p99_ms={:.3} echo_cpu_us={ecpu:.1} handler_rps={:.0} handler_p50_ms={:.3} handler_p99_ms={:.3} handler_cpu_us={hcpu:.1} ratio={:.2}", e.0, e.1, e.2, f.0, f.1, f.2, f.0 / e.0);
+            results.push([e.0, f.0, f.1, f.2, f.0 / e.0, ecpu, hcpu]);
+        }
+        let pick = |i: usize| median(&mut results.iter().map(|r| r[i]).collect::<Vec<_>>());
+        println!(
+            "MEDIAN echo_rps={:.0} handler_rps={:.0} handler_p50_ms={:.3} handler_p99_ms={:.3} ratio={:.2} echo_cpu_us_per_req={:.1} handler_cpu_us_per_req={:.1}",
+            pick(0),
+            pick(1),
+            pick(2),
+            pick(3),
+            pick(4),
+            pick(5),
+            pick(6)
+        );
+    });
+}

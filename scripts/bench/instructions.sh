@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Per-request CPU cost, free of the noise of a shared machine: instructions executed by the server
+# (valgrind callgrind) for RecordingCreated on the handler and for the bare axum echo of
+# benches/handler, as (Ir after N2 requests - Ir after N1) / (N2 - N1), which cancels start-up.
+# Usage: scripts/bench/instructions.sh HANDLER_BIN ECHO_BENCH_BIN [N1 N2]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+handler=$1 echo_bin=$2 n1=${3:-200} n2=${4:-1200}
+fixture=tests/fixtures/invocations/recording-created.invocation.json
+export FUNCTIONS_CUSTOMHANDLER_PORT=0 HANDLER_IN_MEMORY=true HANDLER_IN_MEMORY_ACCOUNT=stbastrecweu01
+export HANDLER_IN_MEMORY_SEED="w0x:$n2" RUST_LOG=info
+
+# Runs "$@" under callgrind, posts $1 requests, stops it; prints the instruction total.
+instructions() {
+  local n=$1; shift
+  local out; out=$(mktemp -d)
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$@" >"$out/stdout" 2>"$out/stderr" &
+  local pid=$!
+  until grep -q '^listening addr=' "$out/stdout" 2>/dev/null; do sleep 0.2; done
+  local addr; addr=$(sed -n 's/^listening addr=//p' "$out/stdout" | head -1)
+  python3 scripts/bench/post_n.py "$addr" "$n" "$fixture"
+  kill -TERM "$pid"; wait "$pid" || true
+  sed -n 's/^summary: //p' "$out/cg"
+  rm -rf "$out"
+}
+
+for target in handler echo; do
+  if [ "$target" = handler ]; then cmd=("$handler"); else cmd=("$echo_bin" --echo); fi
+  a=$(instructions "$n1" "${cmd[@]}")
+  b=$(instructions "$n2" "${cmd[@]}")
+  echo "$target instructions_per_request=$(( (b - a) / (n2 - n1) ))"
+done
