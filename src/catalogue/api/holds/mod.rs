@@ -193,15 +193,7 @@ pub(super) async fn post(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
-    // Authorization first: an unauthorized caller learns nothing about body validation.
-    authorize(&headers, api.settings.require_principal, ROLE_HOLD)?;
-    let req = parse_body(&bytes)?;
-    let actor = actor_of(
-        &headers,
-        api.settings.require_principal,
-        &req.reason,
-        &api.app,
-    )?;
+    let (req, actor) = authorized(&api, &headers, &bytes)?;
     set(&api.app, &req, &actor).await.map(axum::Json)
 }
 
@@ -211,13 +203,24 @@ pub(super) async fn delete(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
-    authorize(&headers, api.settings.require_principal, ROLE_HOLD)?;
-    let req = parse_body(&bytes)?;
+    let (req, actor) = authorized(&api, &headers, &bytes)?;
+    release(&api.app, &req, &actor).await.map(axum::Json)
+}
+
+/// The caller's role, then the body, then who acts. Authorization comes first: an unauthorized
+/// caller learns nothing about body validation.
+fn authorized(
+    api: &Api,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<(HoldRequest, Actor), ApiError> {
+    authorize(headers, api.settings.require_principal, ROLE_HOLD)?;
+    let req = parse_body(bytes)?;
     let actor = actor_of(
-        &headers,
+        headers,
         api.settings.require_principal,
         &req.reason,
         &api.app,
     )?;
-    release(&api.app, &req, &actor).await.map(axum::Json)
+    Ok((req, actor))
 }
