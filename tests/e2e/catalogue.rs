@@ -3,124 +3,16 @@
 //! `hashRequests` output, then the API (paging across tokens, CSV escaping of a hostile blob name,
 //! detail + access-audit row, authorization failures) and `handler catalogue export` / `verify`.
 
-use bastion_recordings::config::{Config, Storage};
-use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
-use bastion_recordings::tables::rest::TableRestClient;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{AzuriteEnv, HandlerProcess, azurite, fixture};
+use crate::harness::azurite;
+use crate::pipeline::PipelineRig as Rig;
 
 const HOSTILE: &str = "=HYPERLINK(\"http://evil\",\"x\"),+1@-.rec";
-
-struct Rig {
-    env: AzuriteEnv,
-    config: Config,
-    handler: HandlerProcess,
-}
-
-impl Rig {
-    async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
-        let env = AzuriteEnv::new(cs);
-        let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
-        let mut pairs = env.pairs();
-        pairs.extend_from_slice(extra);
-        let handler = HandlerProcess::spawn(&pairs).await;
-        Self {
-            env,
-            config,
-            handler,
-        }
-    }
-
-    fn conn(&self) -> &bastion_recordings::storage::connection::StorageConnection {
-        let Storage::Connected { app, .. } = &self.config.storage else {
-            panic!("connected")
-        };
-        app
-    }
-
-    fn blobs(&self) -> AzureBlobStore {
-        AzureBlobStore::new(self.conn()).expect("blobs")
-    }
-
-    fn tables(&self) -> TableRestClient {
-        TableRestClient::new(self.conn(), &self.config.table_prefix).expect("tables")
-    }
-
-    fn container(&self) -> String {
-        self.env.get("RECORDINGS_CONTAINER").to_owned()
-    }
-
-    /// Uploads, catalogues through RecordingCreated, hashes through RecordingHash; returns the id.
-    async fn record(&self, name: &str, body: &[u8]) -> String {
-        let blob = BlobRef::new(self.container(), name);
-        self.blobs()
-            .put(
-                &blob,
-                Bytes::copy_from_slice(body),
-                "application/octet-stream",
-                &Metadata::new(),
-            )
-            .await
-            .expect("upload");
-        let mut inv = fixture("invocations/recording-created.invocation.json");
-        let ev = &mut inv["Data"]["eventGridEvent"];
-        // As Event Grid would send it: the event time is the upload time.
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("now");
-        ev["eventTime"] = json!(now);
-        ev["topic"] = json!(
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
-        );
-        ev["subject"] = json!(format!(
-            "/blobServices/default/containers/{}/blobs/{name}",
-            self.container()
-        ));
-        ev["data"]["url"] = json!(format!(
-            "http://127.0.0.1:10000/devstoreaccount1/{}/{name}",
-            self.container()
-        ));
-        let (s, out) = self.handler.invoke("RecordingCreated", &inv).await;
-        assert_eq!(s, 200, "{out}");
-        let req = out["Outputs"]["hashRequests"].clone();
-        assert!(req.is_object(), "hash request emitted: {out}");
-        let message = json!({"Data": {"message": serde_json::to_string(&req.to_string()).expect("json")},
-            "Metadata": {"DequeueCount": 1, "sys": {"MethodName": "RecordingHash"}}});
-        let (s, out) = self.handler.invoke("RecordingHash", &message).await;
-        assert_eq!(s, 200, "{out}");
-        assert!(
-            out["Logs"][0]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("hashed"),
-            "{out}"
-        );
-        req["recordingId"].as_str().expect("id").to_owned()
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-        let mut rb = reqwest::Client::new().get(self.handler.url(path));
-        for (k, v) in headers {
-            rb = rb.header(*k, *v);
-        }
-        let res = rb.send().await.expect("get");
-        (res.status().as_u16(), res.text().await.expect("body"))
-    }
-
-    fn cli(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
-            .args(args)
-            .env_clear()
-            .envs(self.env.vars.iter())
-            .output()
-            .expect("run handler cli")
-    }
-}
 
 fn today() -> String {
     let d = time::OffsetDateTime::now_utc().date();

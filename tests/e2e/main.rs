@@ -11,6 +11,7 @@ mod harness;
 mod health;
 mod notify;
 mod package;
+mod pipeline;
 mod protocol;
 mod recordings;
 mod retention;

@@ -8,103 +8,13 @@
 
 use std::time::Duration;
 
-use bastion_recordings::config::{Config, Storage};
-use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
-use bastion_recordings::tables::rest::TableRestClient;
-use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::harness::{AzuriteEnv, HandlerProcess, azurite, fixture};
+use crate::harness::{HandlerProcess, azurite};
+pub(super) use crate::pipeline::{PipelineRig as Rig, now};
 
 mod verify_links;
-
-pub(super) struct Rig {
-    pub(super) env: AzuriteEnv,
-    config: Config,
-    pub(super) handler: HandlerProcess,
-}
-
-impl Rig {
-    pub(super) async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
-        let env = AzuriteEnv::new(cs);
-        let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
-        let mut pairs = env.pairs();
-        pairs.extend_from_slice(extra);
-        let handler = HandlerProcess::spawn(&pairs).await;
-        Self {
-            env,
-            config,
-            handler,
-        }
-    }
-
-    pub(super) fn conn(&self) -> &bastion_recordings::storage::connection::StorageConnection {
-        let Storage::Connected { app, .. } = &self.config.storage else {
-            panic!("connected")
-        };
-        app
-    }
-
-    pub(super) fn blobs(&self) -> AzureBlobStore {
-        AzureBlobStore::new(self.conn()).expect("blobs")
-    }
-
-    pub(super) fn tables(&self) -> TableRestClient {
-        TableRestClient::new(self.conn(), &self.config.table_prefix).expect("tables")
-    }
-
-    pub(super) fn blob(&self, name: &str) -> BlobRef {
-        BlobRef::new(self.env.get("RECORDINGS_CONTAINER"), name)
-    }
-
-    /// Uploads, catalogues through RecordingCreated, hashes through RecordingHash; returns the id.
-    pub(super) async fn record(&self, name: &str, body: &[u8]) -> String {
-        let container = self.env.get("RECORDINGS_CONTAINER");
-        self.blobs()
-            .put(
-                &self.blob(name),
-                Bytes::copy_from_slice(body),
-                "application/octet-stream",
-                &Metadata::new(),
-            )
-            .await
-            .expect("upload");
-        let mut inv = fixture("invocations/recording-created.invocation.json");
-        let ev = &mut inv["Data"]["eventGridEvent"];
-        ev["eventTime"] = json!(now());
-        ev["topic"] = json!(
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
-        );
-        ev["subject"] = json!(format!(
-            "/blobServices/default/containers/{container}/blobs/{name}"
-        ));
-        ev["data"]["url"] = json!(format!(
-            "http://127.0.0.1:10000/devstoreaccount1/{container}/{name}"
-        ));
-        let (s, out) = self.handler.invoke("RecordingCreated", &inv).await;
-        assert_eq!(s, 200, "{out}");
-        let req = out["Outputs"]["hashRequests"].clone();
-        let message = json!({"Data": {"message": serde_json::to_string(&req.to_string()).expect("json")},
-            "Metadata": {"DequeueCount": 1, "sys": {"MethodName": "RecordingHash"}}});
-        let (s, out) = self.handler.invoke("RecordingHash", &message).await;
-        assert_eq!(s, 200, "{out}");
-        req["recordingId"].as_str().expect("id").to_owned()
-    }
-
-    pub(super) async fn get(&self, path: &str) -> (u16, Value) {
-        let res = reqwest::get(self.handler.url(path)).await.expect("get");
-        let status = res.status().as_u16();
-        (status, res.json().await.expect("json"))
-    }
-}
-
-pub(super) fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("now")
-}
 
 #[tokio::test]
 async fn health_after_a_pipeline_run_shows_last_events_and_quarantine() {
@@ -117,7 +27,7 @@ async fn health_after_a_pipeline_run_shows_last_events_and_quarantine() {
         .await;
     assert_eq!(s, 200, "poison is acknowledged: {body}");
     // The serving instance answers from memory at once…
-    let (s, h) = rig.get("/api/health").await;
+    let (s, h) = rig.get_json("/api/health").await;
     assert_eq!(s, 200, "{h}");
     assert_eq!(
         h["functions"]["RecordingCreated"]["outcome"], "processed",
@@ -193,7 +103,7 @@ async fn health_counts_poison_queue_messages_on_azurite() {
     };
     let q = QueueClient::new(url, None, Some(options)).expect("client");
     let _ = q.create(None).await; // 409 when another test created it: fine
-    let (_, before) = rig.get("/api/health").await;
+    let (_, before) = rig.get_json("/api/health").await;
     let before = before["poisonQueues"]["notifications-poison"]
         .as_u64()
         .expect("count");
@@ -203,7 +113,7 @@ async fn health_counts_poison_queue_messages_on_azurite() {
     q.send_message(msg.try_into().expect("xml"), None)
         .await
         .expect("send");
-    let (s, h) = rig.get("/api/health").await;
+    let (s, h) = rig.get_json("/api/health").await;
     assert_eq!(s, 200, "{h}");
     assert!(
         h["poisonQueues"]["notifications-poison"]

@@ -94,7 +94,7 @@ async fn download_links_over_an_account_key_connection_explain_instead_of_signin
     let Some(cs) = azurite() else { return };
     let rig = Rig::new(&cs, &[("CATALOGUE_DOWNLOAD_LINKS", "true")]).await;
     let id = rig.record("linked.rec", b"content").await;
-    let (s, doc) = rig.get(&format!("/api/recordings/{id}")).await;
+    let (s, doc) = rig.get_json(&format!("/api/recordings/{id}")).await;
     assert_eq!(s, 200, "{doc}");
     assert_eq!(doc["download"]["available"], false, "{doc}");
     assert!(
