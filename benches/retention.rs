@@ -17,6 +17,7 @@ use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
+use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
 use bastion_recordings::tables::WriteMode;
@@ -30,18 +31,23 @@ const EXPIRED: usize = 100;
 
 struct World {
     state: AppState,
+    /// Blob-store calls so far (the sweep's cost in calls, independent of the store's speed).
+    calls: Box<dyn Fn() -> u64 + Send + Sync>,
     tables: Arc<InMemoryTables>,
     rec: String,
     t0: OffsetDateTime,
 }
 
 impl World {
-    fn new(store: Arc<dyn BlobStore>, rec: &str) -> Self {
+    fn new<S: BlobStore + 'static>(store: S, rec: &str) -> Self {
+        let store = Arc::new(CountingBlobStore::new(store));
+        let counted = store.clone();
         let tables = Arc::new(InMemoryTables::new());
         let state =
             AppState::over_stores(store, tables.clone(), rec, "bench-logs-none").expect("state");
         Self {
             state,
+            calls: Box::new(move || counted.total()),
             tables,
             rec: rec.to_owned(),
             t0: OffsetDateTime::now_utc(),
@@ -111,19 +117,38 @@ impl World {
         }
     }
 
-    async fn timed_sweep(&self) -> StdDuration {
+    /// Median latency of one `Get Blob Properties` on a blob of this container: the store's own
+    /// per-call cost, to tell the sweep's scaling from the store's.
+    async fn probe(&self, name: &str) -> StdDuration {
+        let blob = BlobRef::new(self.rec.clone(), name);
+        let mut v = Vec::new();
+        for _ in 0..31 {
+            let start = Instant::now();
+            self.state
+                .recordings
+                .properties(&blob)
+                .await
+                .expect("probe");
+            v.push(start.elapsed());
+        }
+        median(v)
+    }
+
+    /// One sweep: its duration and the blob-store calls it made.
+    async fn timed_sweep(&self) -> (StdDuration, u64) {
         let p = SweepParams {
             now: self.t0 + Duration::days(400),
             invocation_id: "bench".into(),
             dry_run: false,
             max_deletes: 5000,
         };
+        let calls = (self.calls)();
         let start = Instant::now();
         let (r, e) = run(&self.state, &p).await;
         let took = start.elapsed();
         assert!(e.is_none(), "{e:?}");
         assert_eq!(r.deleted, EXPIRED, "{r:?}");
-        took
+        (took, (self.calls)() - calls)
     }
 }
 
@@ -132,10 +157,10 @@ fn median(mut v: Vec<StdDuration>) -> StdDuration {
     v[v.len() / 2]
 }
 
-async fn bench(label: &str, store: Arc<dyn BlobStore>, reps: usize) {
+async fn bench<S: BlobStore + 'static>(label: &str, store: impl Fn() -> S, reps: usize) {
     let tag = std::process::id();
-    let big = World::new(store.clone(), &format!("benchbig{tag}{label}"));
-    let small = World::new(store, &format!("benchsmall{tag}{label}"));
+    let big = World::new(store(), &format!("benchbig{tag}{label}"));
+    let small = World::new(store(), &format!("benchsmall{tag}{label}"));
     let setup = Instant::now();
     big.add(
         (0..TOTAL - EXPIRED)
@@ -168,6 +193,21 @@ async fn bench(label: &str, store: Arc<dyn BlobStore>, reps: usize) {
             tb.push(big.timed_sweep().await);
         }
     }
+    let calls = |v: &[(StdDuration, u64)]| v.iter().map(|(_, c)| *c).collect::<Vec<_>>();
+    println!(
+        "[{label}] blob-store calls per sweep: {:?} (10k container) vs {:?} (100 container)",
+        calls(&tb),
+        calls(&ts)
+    );
+    big.add(vec!["probe".into()], 2000, false).await;
+    small.add(vec!["probe".into()], 2000, false).await;
+    let (pb, ps) = (big.probe("probe").await, small.probe("probe").await);
+    println!(
+        "[{label}] one Get Blob Properties: median {pb:?} (10k container) vs {ps:?} (100 container), ratio {:.2}",
+        pb.as_secs_f64() / ps.as_secs_f64()
+    );
+    let times = |v: Vec<(StdDuration, u64)>| v.into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+    let (tb, ts) = (times(tb), times(ts));
     let (mb, ms) = (median(tb.clone()), median(ts.clone()));
     println!("[{label}] sweep of {TOTAL} blobs / {EXPIRED} expired: median {mb:?} (runs {tb:?})");
     println!(
@@ -185,23 +225,13 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        bench(
-            "memory",
-            Arc::new(InMemoryBlobStore::new("devstoreaccount1")),
-            7,
-        )
-        .await;
+        bench("memory", || InMemoryBlobStore::new("devstoreaccount1"), 7).await;
         let azurite = std::env::var("TEST_AZURITE").ok().as_deref() == Some("1");
         if let (true, Ok(cs)) = (azurite, std::env::var("AZURITE_CONNECTION_STRING")) {
             let conn = StorageConnection::resolve("B", &|k| (k == "B").then(|| cs.clone()))
                 .expect("parses")
                 .expect("set");
-            bench(
-                "azurite",
-                Arc::new(AzureBlobStore::new(&conn).expect("client")),
-                5,
-            )
-            .await;
+            bench("azurite", || AzureBlobStore::new(&conn).expect("client"), 5).await;
         } else {
             println!("[azurite] skipped (set TEST_AZURITE=1 and AZURITE_CONNECTION_STRING)");
         }
