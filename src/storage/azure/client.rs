@@ -113,7 +113,10 @@ fn build(
     what: &str,
 ) -> Result<BlobServiceClient, StorageError> {
     BlobServiceClient::new(endpoint.clone(), credential, Some(options)).map_err(|e| {
-        StorageError::Permanent(format!("blob client for {what}: {}", redact(&e.to_string())))
+        StorageError::Permanent(format!(
+            "blob client for {what}: {}",
+            redact(&e.to_string())
+        ))
     })
 }
 

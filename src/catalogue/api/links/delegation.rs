@@ -50,7 +50,11 @@ impl DelegationIssuer {
     /// `Permanent` when the client cannot be built.
     pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
         let service = crate::storage::azure::client::service_client(conn)?;
-        Ok(Self::from_client(service, &conn.account, conn.blob.as_str()))
+        Ok(Self::from_client(
+            service,
+            &conn.account,
+            conn.blob.as_str(),
+        ))
     }
 
     /// An issuer for `account` at `endpoint` that asks for keys with `credential` over `transport`
