@@ -1,4 +1,4 @@
-//! A private HTTPS Azurite (`--oauth basic`, self-signed certificate made with the `openssl` CLI)
+//! A private HTTPS Azurite (`--oauth basic`, a certificate from a throwaway CA made with the `openssl` CLI)
 //! and a test-only Entra stand-in: a [`TokenCredential`] handing out locally built JWTs with the
 //! issuer, audience, lifetime and `oid`/`tid` claims Azurite checks (it does not verify signatures).
 
@@ -30,8 +30,8 @@ pub(super) struct TlsAzurite {
     dir: PathBuf,
     /// `https://127.0.0.1:<port>/devstoreaccount1`.
     pub(super) endpoint: url::Url,
-    /// The self-signed certificate (PEM) clients must trust.
-    pub(super) cert_pem: Vec<u8>,
+    /// The test CA (PEM) clients must trust.
+    pub(super) ca_pem: Vec<u8>,
 }
 
 impl Drop for TlsAzurite {
@@ -71,28 +71,51 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+/// `openssl req` with `args`, failing the test when it cannot run.
+fn openssl(args: &[&str], files: &[(&str, &Path)]) {
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+    ]);
+    cmd.args(args);
+    for (flag, path) in files {
+        cmd.arg(flag).arg(path);
+    }
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("the `openssl` CLI (3.0+) is needed to make Azurite's test certificate");
+    assert!(status.success(), "openssl req {args:?} failed: {status}");
+}
+
+/// A throwaway CA and a leaf for `127.0.0.1` signed by it: rustls refuses a self-signed
+/// certificate that is its own CA as a server certificate (`CaUsedAsEndEntity`).
+/// Returns (CA certificate, leaf certificate, leaf key).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let status = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
+    openssl(
+        &["-subj", "/CN=udk test CA"],
+        &[("-keyout", &ca_key), ("-out", &ca)],
+    );
+    openssl(
+        &[
             "-subj",
             "/CN=127.0.0.1",
             "-addext",
             "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("the `openssl` CLI is needed to make Azurite's test certificate");
-    assert!(status.success(), "openssl req failed: {status}");
-    (cert, key)
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+        &[
+            ("-CA", &ca),
+            ("-CAkey", &ca_key),
+            ("-keyout", &key),
+            ("-out", &cert),
+        ],
+    );
+    (ca, cert, key)
 }
 
 impl TlsAzurite {
@@ -100,7 +123,7 @@ impl TlsAzurite {
     pub(super) fn start() -> Self {
         let dir = std::env::temp_dir().join(unique("udk-azurite-"));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let (cert, key) = self_signed(&dir);
+        let (ca, cert, key) = certificates(&dir);
         let port = free_port();
         let mut child = Command::new(azurite_bin())
             .args([
@@ -132,18 +155,18 @@ impl TlsAzurite {
         }
         let endpoint =
             url::Url::parse(&format!("https://127.0.0.1:{port}/{ACCOUNT}")).expect("url");
-        let cert_pem = std::fs::read(&cert).expect("cert");
+        let ca_pem = std::fs::read(&ca).expect("ca");
         Self {
             child,
             dir,
             endpoint,
-            cert_pem,
+            ca_pem,
         }
     }
 
-    /// An HTTP client trusting only the test certificate.
+    /// An HTTP client trusting only the test CA.
     pub(super) fn client(&self) -> reqwest::Client {
-        let cert = reqwest::Certificate::from_pem(&self.cert_pem).expect("pem");
+        let cert = reqwest::Certificate::from_pem(&self.ca_pem).expect("pem");
         reqwest::Client::builder()
             .tls_certs_only([cert])
             .build()
