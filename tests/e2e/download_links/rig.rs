@@ -1,6 +1,7 @@
-//! A private HTTPS Azurite (`--oauth basic`, a certificate from a throwaway CA made with the `openssl` CLI)
-//! and a test-only Entra stand-in: a [`TokenCredential`] handing out locally built JWTs with the
-//! issuer, audience, lifetime and `oid`/`tid` claims Azurite checks (it does not verify signatures).
+//! A private HTTPS Azurite (`--oauth basic`; a certificate from a throwaway CA made with the
+//! `openssl` CLI) and a test-only Entra stand-in: a [`TokenCredential`] handing out locally built
+//! JWTs with the issuer, audience, lifetime and `oid`/`tid` claims Azurite checks (it does not
+//! verify their signatures).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
