@@ -6,6 +6,7 @@ mod backfill;
 mod catalogue;
 mod catalogue_sessions;
 mod devhost;
+mod download_links;
 mod drift;
 mod harness;
 mod health;

@@ -87,10 +87,34 @@ pub(crate) fn service_client(conn: &StorageConnection) -> Result<BlobServiceClie
         }
         StorageAuth::ManagedIdentity { client_id } => Some(managed_identity(client_id.as_deref())?),
     };
-    BlobServiceClient::new(conn.blob.clone(), credential, Some(options)).map_err(|e| {
+    build(&conn.blob, credential, options, &conn.setting)
+}
+
+/// A token-authenticated client for `endpoint` with an explicit credential and, optionally, an
+/// explicit HTTP transport (the seam that lets tests reach an emulator with a private CA).
+pub(crate) fn credential_client(
+    endpoint: &url::Url,
+    credential: Arc<dyn TokenCredential>,
+    transport: Option<azure_core::http::Transport>,
+) -> Result<BlobServiceClient, StorageError> {
+    let mut options = BlobServiceClientOptions {
+        version: API_VERSION.to_owned(),
+        ..Default::default()
+    };
+    options.client_options = client_options();
+    options.client_options.transport = transport;
+    build(endpoint, Some(credential), options, endpoint.as_str())
+}
+
+fn build(
+    endpoint: &url::Url,
+    credential: Option<Arc<dyn TokenCredential>>,
+    options: BlobServiceClientOptions,
+    what: &str,
+) -> Result<BlobServiceClient, StorageError> {
+    BlobServiceClient::new(endpoint.clone(), credential, Some(options)).map_err(|e| {
         StorageError::Permanent(format!(
-            "blob client for {}: {}",
-            conn.setting,
+            "blob client for {what}: {}",
             redact(&e.to_string())
         ))
     })

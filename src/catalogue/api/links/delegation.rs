@@ -5,7 +5,11 @@
 //! on the recordings account (Storage Blob Delegator, or any Storage Blob Data role) and read
 //! access to the blob; a link can never grant more than the identity itself has.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
+use azure_core::http::Transport;
 use azure_storage_blob::BlobServiceClient;
 use azure_storage_blob::models::KeyInfo;
 use time::{Duration, OffsetDateTime};
@@ -45,12 +49,38 @@ impl DelegationIssuer {
     /// # Errors
     /// `Permanent` when the client cannot be built.
     pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
-        Ok(Self {
-            service: crate::storage::azure::client::service_client(conn)?,
-            account: conn.account.clone(),
-            endpoint: conn.blob.as_str().to_owned(),
+        let service = crate::storage::azure::client::service_client(conn)?;
+        Ok(Self::from_client(
+            service,
+            &conn.account,
+            conn.blob.as_str(),
+        ))
+    }
+
+    /// An issuer for `account` at `endpoint` that asks for keys with `credential` over `transport`
+    /// (the SDK default when `None`). The seam for end-to-end tests against an emulator; the
+    /// handler uses [`DelegationIssuer::new`].
+    ///
+    /// # Errors
+    /// `Permanent` when the client cannot be built.
+    pub fn with_credential(
+        account: &str,
+        endpoint: &url::Url,
+        credential: Arc<dyn TokenCredential>,
+        transport: Option<Transport>,
+    ) -> Result<Self, StorageError> {
+        let service =
+            crate::storage::azure::client::credential_client(endpoint, credential, transport)?;
+        Ok(Self::from_client(service, account, endpoint.as_str()))
+    }
+
+    fn from_client(service: BlobServiceClient, account: &str, endpoint: &str) -> Self {
+        Self {
+            service,
+            account: account.to_owned(),
+            endpoint: endpoint.to_owned(),
             cached: Mutex::new(None),
-        })
+        }
     }
 
     async fn key(
