@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test, on a fresh machine: installs and starts Azurite (npm) on free ports,
 # then fmt, clippy, all unit/component/e2e tests with TEST_AZURITE=1 and TEST_UI=1 (the timeline page in
-# headless Chromium; scripts/browser.sh installs Debian's chromium and playwright-core first), and the
-# infra checks.
+# headless Chromium; scripts/browser.sh installs Debian's chromium and playwright-core first; the
+# download-link test needs the openssl CLI), and the infra checks.
 # Usage: scripts/test.sh            (CI calls exactly this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,12 @@ fi
 .tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
 echo "== browser for the UI test (chromium, playwright-core)"
 scripts/browser.sh
+# The download-link e2e test makes a throwaway CA and certificate for Azurite's HTTPS/OAuth mode.
+if ! command -v openssl >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
+fi
 echo "== cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
 if [ -x scripts/ci-infra.sh ]; then
