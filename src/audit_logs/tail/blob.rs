@@ -156,7 +156,7 @@ async fn process_chunk(
     }
     // Declared before the batch: its sessions borrow the host name.
     let (host, base) = (c.bastion_host.clone(), c.offset);
-    let mut batch = Batch::default();
+    let mut batch = Batch::for_chunk(body.len());
     let mut corrupt = Vec::new();
     let window = state.audit.failed_login_window;
     let mut consumed = parse::parse_lines(
@@ -271,7 +271,7 @@ async fn legacy(
         .read_range(blob, 0, props.content_length.max(1))
         .await?;
     let (host, window) = (c.bastion_host.clone(), state.audit.failed_login_window);
-    let mut batch = Batch::default();
+    let mut batch = Batch::for_chunk(doc.len());
     if let Err(reason) =
         parse::for_each_in_document(&doc, &mut |rec| batch.add(&rec, b"", &host, window))
     {

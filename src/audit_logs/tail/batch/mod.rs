@@ -94,6 +94,19 @@ fn lower_key(tunnel: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 impl<'a> Batch<'a> {
+    /// An empty batch sized for a chunk of `bytes`: room for about one session per two ~1 KB
+    /// records, so the fold does not regrow (and move) its tables in every chunk. Only an estimate:
+    /// the tables still grow when a chunk holds more sessions, and the reservation is capped so a
+    /// whole legacy document does not reserve memory up front.
+    pub fn for_chunk(bytes: usize) -> Self {
+        let sessions = (bytes / 2048).min(8192);
+        Self {
+            index: HashMap::with_capacity_and_hasher(sessions, BuildHasherDefault::default()),
+            folded: Vec::with_capacity(sessions),
+            ..Self::default()
+        }
+    }
+
     /// Number of distinct sessions folded.
     pub fn sessions(&self) -> usize {
         self.folded.len()

@@ -122,3 +122,20 @@ fn parse_one(line: &str) -> Record<'_> {
     crate::audit_logs::parse::parse_line(line.as_bytes(), &mut |r| out = Some(r)).expect("line");
     out.expect("record")
 }
+
+#[test]
+fn a_batch_sized_for_a_chunk_folds_like_a_default_one() {
+    let mut sized = Batch::for_chunk(LINES.len() * 1000);
+    assert!(sized.folded.capacity() >= 1, "room reserved up front");
+    assert!(
+        Batch::for_chunk(usize::MAX).folded.capacity() <= 8192,
+        "reservation capped"
+    );
+    let mut plain = Batch::default();
+    fold(LINES.as_bytes(), &mut sized);
+    fold(LINES.as_bytes(), &mut plain);
+    assert_eq!(sized.sessions(), plain.sessions());
+    for (a, b) in sized.folded().iter().zip(plain.folded()) {
+        assert_eq!((&a.tunnel_id, &a.session), (&b.tunnel_id, &b.session));
+    }
+}
