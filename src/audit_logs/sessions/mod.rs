@@ -142,7 +142,8 @@ impl SessionRecord {
     }
 
     /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed (the
-    /// tail parses it once per record); returns the record's kind.
+    /// tail parses it once per record); returns the record's kind. The record goes through a
+    /// one-record [`SessionView`], so this and the tail's chunk fold share one set of rules.
     pub fn merge_at(
         &mut self,
         rec: &Record<'_>,
