@@ -124,7 +124,7 @@ fn one_run(path: &str) -> (f64, f64, u64, u64, u64, u64) {
         let n = file.read(&mut buf[filled..]).expect("read");
         filled += n;
         bytes += n as u64;
-        let mut batch = Batch::default();
+        let mut batch = Batch::for_chunk(filled);
         let window = time::Duration::minutes(15);
         let data = &buf[..filled];
         let used = parse::parse_lines(

@@ -131,3 +131,113 @@ fn classification_is_tolerant() {
     );
     assert_eq!(arm_segment("/x/virtualmachines/", "virtualMachines"), None);
 }
+
+/// Folds all `lines` (one tunnel) into one view and merges it into `stored`.
+fn via_view(lines: &[&[u8]], stored: &SessionRecord) -> SessionRecord {
+    let buf: Vec<u8> = lines.iter().flat_map(|l| [*l, b"\n"].concat()).collect();
+    let mut view = SessionView::default();
+    parse_lines(
+        &buf,
+        0,
+        &mut |_, r| {
+            let time = r.time.as_ref().and_then(|t| record_time(t.as_str()));
+            view.fold(&r, "from-path", time);
+        },
+        &mut |e, _| panic!("{e}"),
+    );
+    let mut out = stored.clone();
+    view.merge_into(&mut out);
+    out
+}
+
+/// One tunnel's records, with escapes (owned text), mixed case, odd ids and many messages.
+const T9: [&[u8]; 5] = [
+    br#"{"time":"2025-03-14T10:00:05Z","resourceId":"/x/bastionHosts/BAS-\u0041","operationName":"Op/Connect","properties":{"tunnelId":"T9","message":"Successfully Connected.","userName":"Bob","protocol":"SSH","targetResourceId":"/SUBSCRIPTIONS/S1/RESOURCEGROUPS/RG\u002d1/PROVIDERS/X/VIRTUALMACHINESCALESETS/SS1","clientPort":"22"}}"#,
+    br#"{"time":"2025-03-14T10:00:01Z","operationName":"zz","properties":{"tunnelId":"t9","message":"m\tb","userEmail":" Bob@X.com ","targetVMIPAddress":"10.0.0.9","subscriptionId":"SUB-2"}}"#,
+    br#"{"time":"2025-03-14T10:09:00Z","operationName":"Op/disconnect","properties":{"tunnelId":"t9","message":"a","sessionStartTime":"2025-03-14T10:00:00Z","duration":540000}}"#,
+    br#"{"time":"2025-03-14T10:02:00Z","operationName":"b","properties":{"tunnelId":"t9","message":"Login Failed","clientIpAddress":"1.2.3.4"}}"#,
+    br#"{"time":"bad","operationName":"c","properties":{"tunnelId":"t9","message":"d","protocol":"rdp"}}"#,
+];
+
+#[test]
+fn a_view_merges_like_the_owned_fold() {
+    // Owned reference: each record folded on its own, the partial sessions merged.
+    let mut owned = SessionRecord::new("t9");
+    for line in T9 {
+        let one = sessionize(&[line])["t9"].clone();
+        owned.merge(&one);
+    }
+    let empty = SessionRecord::new("t9");
+    let viewed = via_view(&T9, &empty);
+    assert_eq!(viewed, owned);
+    assert_eq!(viewed.bastion_host, "bas-a", "escaped text is folded too");
+    assert_eq!(viewed.target_vm, "ss1");
+    assert_eq!(
+        viewed.subscription, "s1",
+        "the target id wins over subscriptionId"
+    );
+    assert_eq!(viewed.resource_group, "rg-1");
+    assert_eq!(viewed.protocol, "ssh", "first value wins, lower-cased");
+    assert_eq!(viewed.user_email, "Bob@X.com", "trimmed, case kept");
+    assert_eq!(viewed.client_port, Some(22));
+    assert_eq!(viewed.outcome, outcome::CONNECTED);
+    assert_eq!(viewed.session_end, Some(datetime!(2025-03-14 10:09 UTC)));
+    assert_eq!(
+        viewed.first_record_time,
+        Some(datetime!(2025-03-14 10:00:01 UTC))
+    );
+    assert_eq!(
+        viewed.messages,
+        ["Login Failed", "Successfully Connected.", "a", "d", "m\tb"]
+    );
+    // Merging into a stored row keeps what the row already knows.
+    let mut stored = SessionRecord::new("t9");
+    stored.protocol = "rdp".into();
+    stored.outcome = outcome::LOGIN_FAILED.into();
+    stored.session_start = Some(datetime!(2025-03-14 09:00 UTC));
+    let mut expected = stored.clone();
+    expected.merge(&owned);
+    let merged = via_view(&T9, &stored);
+    assert_eq!(merged, expected);
+    assert_eq!(merged.protocol, "rdp");
+    assert_eq!(merged.outcome, outcome::CONNECTED);
+    assert_eq!(merged.session_start, Some(datetime!(2025-03-14 09:00 UTC)));
+    // Folding in any order gives the same ranked fields.
+    let reversed: Vec<&[u8]> = T9.iter().rev().copied().collect();
+    let back = via_view(&reversed, &empty);
+    assert_eq!(
+        (
+            back.session_start,
+            back.session_end,
+            &back.outcome,
+            &back.messages
+        ),
+        (
+            viewed.session_start,
+            viewed.session_end,
+            &viewed.outcome,
+            &viewed.messages
+        )
+    );
+}
+
+#[test]
+fn a_view_keeps_the_smallest_raw_values_like_the_owned_set() {
+    let lines: Vec<String> = (0..12)
+        .map(|i| {
+            let n = (i * 7) % 12;
+            format!(r#"{{"operationName":"op{n:02}","properties":{{"tunnelId":"t","message":"m{n:02}"}}}}"#)
+        })
+        .collect();
+    let refs: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+    let mut owned = SessionRecord::new("t");
+    for line in &refs {
+        owned.merge(&sessionize(&[line])["t"]);
+    }
+    let doubled: Vec<&[u8]> = refs.iter().chain(refs.iter()).copied().collect();
+    let viewed = via_view(&doubled, &SessionRecord::new("t"));
+    assert_eq!(viewed, owned);
+    let expected: Vec<String> = (0..MAX_RAW_VALUES).map(|n| format!("m{n:02}")).collect();
+    assert_eq!(viewed.messages, expected);
+    assert_eq!(viewed.operations.len(), MAX_RAW_VALUES);
+}

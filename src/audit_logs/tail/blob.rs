@@ -154,10 +154,11 @@ async fn process_chunk(
         body = &body[nl + 1..];
         c.skip_to_newline = false;
     }
-    let mut batch = Batch::default();
+    // Declared before the batch: its sessions borrow the host name.
+    let (host, base) = (c.bastion_host.clone(), c.offset);
+    let mut batch = Batch::for_chunk(body.len());
     let mut corrupt = Vec::new();
     let window = state.audit.failed_login_window;
-    let (host, base) = (c.bastion_host.clone(), c.offset);
     let mut consumed = parse::parse_lines(
         body,
         base,
@@ -269,8 +270,8 @@ async fn legacy(
         .audit_logs
         .read_range(blob, 0, props.content_length.max(1))
         .await?;
-    let mut batch = Batch::default();
     let (host, window) = (c.bastion_host.clone(), state.audit.failed_login_window);
+    let mut batch = Batch::for_chunk(doc.len());
     if let Err(reason) =
         parse::for_each_in_document(&doc, &mut |rec| batch.add(&rec, b"", &host, window))
     {

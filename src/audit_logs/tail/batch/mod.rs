@@ -1,6 +1,7 @@
 //! One chunk's worth of parsed records, folded per tunnel before any table write (so a chunk with
 //! many records of one session costs one upsert), and its flush to the tables.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -12,7 +13,9 @@ use crate::audit_logs::detect::failed;
 use crate::audit_logs::join;
 use crate::audit_logs::parse::{LineError, Record};
 use crate::audit_logs::repo::{self, SESSIONS_TABLE, window_of, windows::put_window};
-use crate::audit_logs::sessions::{RecordKind, SESSION_ROW, SessionRecord, record_time};
+use crate::audit_logs::sessions::{
+    RecordKind, SESSION_ROW, SessionRecord, SessionView, record_time,
+};
 use crate::invocation::HandlerError;
 
 /// Longest raw line kept on a session row (`LastRaw`): keeps unknown fields without risking the
@@ -52,8 +55,11 @@ impl Hasher for KeyHasher {
 /// One tunnel's records of a chunk, folded.
 #[derive(Debug)]
 pub struct Folded<'a> {
-    /// The partial session.
-    pub session: SessionRecord,
+    /// Lower-case tunnel id (borrowed from the chunk when it already is lower-case).
+    pub tunnel_id: Cow<'a, str>,
+    /// The partial session, borrowing its text from the chunk: owned strings are made only when
+    /// it is merged into the stored row at flush.
+    pub session: SessionView<'a>,
     /// Latest raw record (time, line), borrowed from the chunk: copied only at flush, for the
     /// one line per session that wins.
     pub raw: Option<(Option<OffsetDateTime>, &'a [u8])>,
@@ -64,7 +70,7 @@ pub struct Folded<'a> {
 pub struct Batch<'a> {
     /// Index into `folded` by (lower-case) tunnel id. Kept apart from the large `Folded` values so
     /// growing the map moves small entries only.
-    index: HashMap<String, usize, BuildHasherDefault<KeyHasher>>,
+    index: HashMap<Cow<'a, str>, usize, BuildHasherDefault<KeyHasher>>,
     /// Partial sessions, in first-seen order.
     folded: Vec<Folded<'a>>,
     /// Failed logins seen.
@@ -75,50 +81,74 @@ pub struct Batch<'a> {
     pub records: u64,
     /// Corrupt lines: (offset, reason, line).
     pub corrupt: Vec<(LineError, Vec<u8>)>,
-    /// Scratch for the lower-cased key (no allocation per record).
-    key: String,
+}
+
+/// The lower-case form of a tunnel id, borrowed when it already is lower-case (Azure writes
+/// lower-case GUIDs, so the common case allocates nothing).
+fn lower_key(tunnel: Cow<'_, str>) -> Cow<'_, str> {
+    if tunnel.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(tunnel.to_ascii_lowercase())
+    } else {
+        tunnel
+    }
 }
 
 impl<'a> Batch<'a> {
+    /// An empty batch sized for a chunk of `bytes`: room for about one session per two ~1 KB
+    /// records, so the fold does not regrow (and move) its tables in every chunk. Only an estimate:
+    /// the tables still grow when a chunk holds more sessions, and the reservation is capped so a
+    /// whole legacy document does not reserve memory up front.
+    pub fn for_chunk(bytes: usize) -> Self {
+        let sessions = (bytes / 2048).min(8192);
+        Self {
+            index: HashMap::with_capacity_and_hasher(sessions, BuildHasherDefault::default()),
+            folded: Vec::with_capacity(sessions),
+            ..Self::default()
+        }
+    }
+
     /// Number of distinct sessions folded.
     pub fn sessions(&self) -> usize {
         self.folded.len()
     }
 
+    /// The folded sessions, in first-seen order.
+    pub fn folded(&self) -> &[Folded<'a>] {
+        &self.folded
+    }
+
     /// Folds one record; `line` is its raw text (for `LastRaw`, empty when there is none).
-    pub fn add(&mut self, rec: &Record<'_>, line: &'a [u8], host: &str, window: time::Duration) {
+    pub fn add(&mut self, rec: &Record<'a>, line: &'a [u8], host: &'a str, window: time::Duration) {
         self.records += 1;
-        let Some(tunnel) = rec
-            .properties
-            .tunnel_id
-            .as_ref()
-            .map(|t| t.as_str().trim())
-            .filter(|t| !t.is_empty())
-        else {
+        let tunnel = match rec.properties.tunnel_id.as_ref().map(|t| &t.0) {
+            Some(Cow::Borrowed(t)) => Cow::Borrowed(t.trim()),
+            Some(Cow::Owned(t)) => Cow::Owned(t.trim().to_owned()),
+            None => Cow::Borrowed(""),
+        };
+        if tunnel.is_empty() {
             self.unkeyed += 1;
             return;
-        };
-        self.key.clear();
-        self.key.push_str(tunnel);
-        self.key.make_ascii_lowercase();
+        }
+        let key = lower_key(tunnel);
         let time = rec.time.as_ref().and_then(|t| record_time(t.as_str()));
-        let at = if let Some(&i) = self.index.get(self.key.as_str()) {
+        let at = if let Some(&i) = self.index.get(&*key) {
             i
         } else {
             self.folded.push(Folded {
-                session: SessionRecord::new(&self.key),
+                tunnel_id: key.clone(),
+                session: SessionView::default(),
                 raw: None,
             });
-            self.index.insert(self.key.clone(), self.folded.len() - 1);
+            self.index.insert(key, self.folded.len() - 1);
             self.folded.len() - 1
         };
         let folded = &mut self.folded[at];
-        let kind = folded.session.merge_at(rec, host, time);
+        let kind = folded.session.fold(rec, host, time);
         if !line.is_empty() && line.len() <= MAX_RAW && folded.raw.is_none_or(|(t, _)| time >= t) {
             folded.raw = Some((time, line));
         }
         if kind == RecordKind::LoginFailed {
-            let mut one = SessionRecord::new(&self.key);
+            let mut one = SessionRecord::new(&folded.tunnel_id);
             one.merge_at(rec, host, time);
             if let Some(f) = failed::FailedLogin::from_session(&one, time, window) {
                 self.failed.push(f);
@@ -153,8 +183,9 @@ pub async fn flush(
         let raw = folded
             .raw
             .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
-        let delta = folded.session;
-        let Some((before, after)) = upsert_session(state, &delta, raw.as_deref()).await? else {
+        let Some((before, after)) =
+            upsert_session(state, &folded.tunnel_id, &folded.session, raw.as_deref()).await?
+        else {
             continue;
         };
         out.sessions += 1;
@@ -225,21 +256,22 @@ fn join_relevant(s: &SessionRecord) -> JoinView<'_> {
 /// Merges `delta` into the stored session; `None` when nothing changed.
 async fn upsert_session(
     state: &AppState,
-    delta: &SessionRecord,
+    tunnel_id: &str,
+    delta: &SessionView<'_>,
     raw: Option<&str>,
 ) -> Result<Option<(Option<SessionRecord>, SessionRecord)>, HandlerError> {
     let mut result = None;
     repo::update(
         &state.tables,
         SESSIONS_TABLE,
-        &delta.tunnel_id,
+        tunnel_id,
         SESSION_ROW,
         &mut |cur| {
             let before = cur.and_then(SessionRecord::from_entity);
             let mut merged = before
                 .clone()
-                .unwrap_or_else(|| SessionRecord::new(&delta.tunnel_id));
-            merged.merge(delta);
+                .unwrap_or_else(|| SessionRecord::new(tunnel_id));
+            delta.merge_into(&mut merged);
             if before.as_ref() == Some(&merged) {
                 result = None;
                 return None;
@@ -256,3 +288,6 @@ async fn upsert_session(
     .await?;
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests;
