@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -29,12 +30,16 @@ pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
 pub const HOST_VERSION_HEADER: &str = "x-azure-functions-hostversion";
 
 /// The request envelope. Keys are matched case-insensitively, unknown keys ignored.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Entries are kept as raw JSON text and decoded on demand, straight into the type each function
+/// asks for: building a `Value` tree of the whole envelope (which repeats the event under
+/// `Metadata.data`) was the largest single cost of an invocation.
+#[derive(Debug, Clone, Default)]
 pub struct InvokeRequest {
     /// Trigger and input bindings, keyed by binding name.
-    pub data: Map<String, Value>,
+    data: BTreeMap<String, Box<RawValue>>,
     /// Trigger metadata, plus `sys`.
-    pub metadata: Map<String, Value>,
+    metadata: BTreeMap<String, Box<RawValue>>,
 }
 
 impl InvokeRequest {
@@ -43,11 +48,8 @@ impl InvokeRequest {
     /// # Errors
     /// `DecodeError` when the body is not a JSON object or `Data`/`Metadata` are not objects.
     pub fn parse(body: &[u8]) -> Result<Self, DecodeError> {
-        let v: Value =
+        let top: BTreeMap<String, &RawValue> =
             serde_json::from_slice(body).map_err(|e| DecodeError::malformed("body", e))?;
-        let Value::Object(top) = v else {
-            return Err(DecodeError::malformed("body", "not a JSON object"));
-        };
         let mut req = Self::default();
         for (k, v) in top {
             let slot = if k.eq_ignore_ascii_case("data") {
@@ -57,21 +59,31 @@ impl InvokeRequest {
             } else {
                 continue;
             };
-            match v {
-                Value::Object(m) => *slot = m,
-                Value::Null => {}
-                _ => return Err(DecodeError::malformed(&k, "not a JSON object")),
+            if v.get() == "null" {
+                continue;
             }
+            if !v.get().starts_with('{') {
+                return Err(DecodeError::malformed(&k, "not a JSON object"));
+            }
+            *slot = serde_json::from_str(v.get()).map_err(|e| DecodeError::malformed(&k, e))?;
         }
         Ok(req)
     }
 
-    /// A `Data` entry by binding name.
+    /// A `Data` entry by binding name, as raw JSON text.
     ///
     /// # Errors
     /// `Missing` when absent or `null`.
-    pub fn data(&self, name: &str) -> Result<&Value, DecodeError> {
+    pub fn data_raw(&self, name: &str) -> Result<&RawValue, DecodeError> {
         lookup(&self.data, name).ok_or_else(|| DecodeError::Missing(format!("Data.{name}")))
+    }
+
+    /// A `Data` entry by binding name, decoded as a JSON value.
+    ///
+    /// # Errors
+    /// `Missing` when absent or `null`.
+    pub fn data(&self, name: &str) -> Result<Value, DecodeError> {
+        to_value(name, self.data_raw(name)?)
     }
 
     /// An object-shaped `Data` entry (Event Grid event, timer info).
@@ -79,7 +91,12 @@ impl InvokeRequest {
     /// # Errors
     /// `Missing` or `Malformed`.
     pub fn data_object<T: DeserializeOwned>(&self, name: &str) -> Result<T, DecodeError> {
-        decode::object(name, self.data(name)?)
+        let raw = self.data_raw(name)?;
+        if raw.get().starts_with('"') {
+            decode::object(name, &to_value(name, raw)?)
+        } else {
+            serde_json::from_str(raw.get()).map_err(|e| DecodeError::malformed(name, e))
+        }
     }
 
     /// A string `Data` entry (queue message), double-encoding removed.
@@ -87,30 +104,36 @@ impl InvokeRequest {
     /// # Errors
     /// `Missing` or `Malformed`.
     pub fn data_text(&self, name: &str) -> Result<String, DecodeError> {
-        decode::text(name, self.data(name)?)
+        decode::text(name, &self.data(name)?)
     }
 
     /// A `Metadata` entry decoded as text, if present.
     pub fn metadata_text(&self, key: &str) -> Option<String> {
-        lookup(&self.metadata, key).and_then(|v| decode::text(key, v).ok())
+        let v = to_value(key, lookup(&self.metadata, key)?).ok()?;
+        decode::text(key, &v).ok()
     }
 
     /// The `sys` metadata; defaults when the host omitted it (it never does).
     pub fn sys(&self) -> Sys {
         lookup(&self.metadata, "sys")
-            .and_then(|v| Sys::deserialize(v).ok())
+            .and_then(|v| serde_json::from_str(v.get()).ok())
             .unwrap_or_default()
     }
 }
 
-fn lookup<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+fn to_value(name: &str, raw: &RawValue) -> Result<Value, DecodeError> {
+    serde_json::from_str(raw.get()).map_err(|e| DecodeError::malformed(name, e))
+}
+
+fn lookup<'a>(map: &'a BTreeMap<String, Box<RawValue>>, key: &str) -> Option<&'a RawValue> {
     map.get(key)
         .or_else(|| {
             map.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v)
         })
-        .filter(|v| !v.is_null())
+        .map(|v| &**v)
+        .filter(|v| v.get() != "null")
 }
 
 /// `Metadata.sys`: `{"MethodName","UtcNow","RandGuid"}`.
@@ -194,7 +217,7 @@ mod tests {
             br#"{"data":{"x":1},"METADATA":{"sys":{"MethodName":"F"}},"Extra":[]}"#,
         )
         .expect("parses");
-        assert_eq!(r.data("x").expect("x"), &json!(1));
+        assert_eq!(r.data("x").expect("x"), json!(1));
         assert_eq!(r.sys().method_name, "F");
         assert!(InvokeRequest::parse(b"[]").is_err());
         assert!(InvokeRequest::parse(b"{\"Data\":\"x\"}").is_err());

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::events::event_grid::BlobEvent;
-use crate::invocation::{HandlerError, Invocation, Outcome, decode};
+use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Retention, Subject, merge_tags};
 use crate::storage::{BlobProps, BlobRef, StorageError, Tags};
@@ -25,13 +25,13 @@ const WRITE_ATTEMPTS: usize = 5;
 /// # Errors
 /// `Poison` for a missing or malformed event.
 pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
-    let binding = inv.request.data("eventGridEvent")?;
+    let binding = inv.request.data_raw("eventGridEvent")?;
     // An object (the usual shape) is read in place; a JSON string holding the event is decoded first.
-    let event = if binding.is_string() {
-        let raw: Value = decode::object("eventGridEvent", binding)?;
+    let event = if binding.get().starts_with('"') {
+        let raw: Value = inv.request.data_object("eventGridEvent")?;
         BlobEvent::from_value(&raw)
     } else {
-        BlobEvent::from_value(binding)
+        BlobEvent::from_json(binding.get())
     }
     .map_err(|e| HandlerError::poison(e.to_string()))?;
     let span = Span::current();

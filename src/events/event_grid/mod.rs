@@ -151,7 +151,18 @@ impl BlobEvent {
     /// # Errors
     /// `EventError` when id, type, time, subject or the account cannot be determined.
     pub fn from_value(v: &Value) -> Result<Self, EventError> {
-        let raw = RawEvent::deserialize(v).map_err(|_| EventError::Malformed("event"))?;
+        Self::from_raw(RawEvent::deserialize(v).map_err(|_| EventError::Malformed("event"))?)
+    }
+
+    /// Normalises an event given as JSON text (either schema), without an intermediate `Value`.
+    ///
+    /// # Errors
+    /// As [`from_value`](Self::from_value).
+    pub fn from_json(text: &str) -> Result<Self, EventError> {
+        Self::from_raw(serde_json::from_str(text).map_err(|_| EventError::Malformed("event"))?)
+    }
+
+    fn from_raw(raw: RawEvent<'_>) -> Result<Self, EventError> {
         let id = raw
             .id
             .filter(|s| !s.is_empty())
