@@ -48,26 +48,10 @@ impl InvokeRequest {
     /// # Errors
     /// `DecodeError` when the body is not a JSON object or `Data`/`Metadata` are not objects.
     pub fn parse(body: &[u8]) -> Result<Self, DecodeError> {
-        let top: BTreeMap<String, &RawValue> =
+        // One pass over the body: the entries' values are only scanned, not decoded.
+        let envelope: Envelope =
             serde_json::from_slice(body).map_err(|e| DecodeError::malformed("body", e))?;
-        let mut req = Self::default();
-        for (k, v) in top {
-            let slot = if k.eq_ignore_ascii_case("data") {
-                &mut req.data
-            } else if k.eq_ignore_ascii_case("metadata") {
-                &mut req.metadata
-            } else {
-                continue;
-            };
-            if v.get() == "null" {
-                continue;
-            }
-            if !v.get().starts_with('{') {
-                return Err(DecodeError::malformed(&k, "not a JSON object"));
-            }
-            *slot = serde_json::from_str(v.get()).map_err(|e| DecodeError::malformed(&k, e))?;
-        }
-        Ok(req)
+        Ok(envelope.0)
     }
 
     /// A `Data` entry by binding name, as raw JSON text.
@@ -118,6 +102,46 @@ impl InvokeRequest {
         lookup(&self.metadata, "sys")
             .and_then(|v| serde_json::from_str(v.get()).ok())
             .unwrap_or_default()
+    }
+}
+
+/// The envelope read in one pass: `Data`/`Metadata` (any case) into raw entries, the rest skipped.
+struct Envelope(InvokeRequest);
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object with `Data` and `Metadata` objects")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Envelope, A::Error> {
+                let mut req = InvokeRequest::default();
+                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let slot = if k.eq_ignore_ascii_case("data") {
+                        &mut req.data
+                    } else if k.eq_ignore_ascii_case("metadata") {
+                        &mut req.metadata
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    };
+                    // A later duplicate key replaces an earlier one; `null` leaves the entry empty.
+                    *slot = map
+                        .next_value::<Option<BTreeMap<String, Box<RawValue>>>>()
+                        .map_err(|e| {
+                            serde::de::Error::custom(format!("`{k}` is not a JSON object: {e}"))
+                        })?
+                        .unwrap_or_default();
+                }
+                Ok(Envelope(req))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
