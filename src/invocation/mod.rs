@@ -254,6 +254,21 @@ mod tests {
     }
 
     #[test]
+    fn entries_decode_on_demand() {
+        let r = InvokeRequest::parse(
+            br#"{"Extra":{"a":[1,{"b":null}]},"Data":{"m":"\"t\"","n":null,"o":{"a":1}},"Metadata":null}"#,
+        )
+        .expect("parses");
+        assert_eq!(r.data_text("m").expect("m"), "t");
+        assert!(matches!(r.data("n"), Err(DecodeError::Missing(_))));
+        assert_eq!(r.data_raw("O").expect("o").get(), r#"{"a":1}"#);
+        assert_eq!(r.sys(), Sys::default());
+        assert!(r.data_object::<BTreeMap<String, String>>("o").is_err());
+        assert!(InvokeRequest::parse(br#"{"Data":{},"Metadata":[1]}"#).is_err());
+        assert!(InvokeRequest::parse(br#"{"Data":{"x":1}"#).is_err());
+    }
+
+    #[test]
     fn response_serializes_pascal_case() {
         let r = InvokeResponse::default();
         assert_eq!(
