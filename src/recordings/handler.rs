@@ -25,8 +25,15 @@ const WRITE_ATTEMPTS: usize = 5;
 /// # Errors
 /// `Poison` for a missing or malformed event.
 pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
-    let raw: Value = inv.request.data_object("eventGridEvent")?;
-    let event = BlobEvent::from_value(&raw).map_err(|e| HandlerError::poison(e.to_string()))?;
+    let binding = inv.request.data_raw("eventGridEvent")?;
+    // An object (the usual shape) is read in place; a JSON string holding the event is decoded first.
+    let event = if binding.get().starts_with('"') {
+        let raw: Value = inv.request.data_object("eventGridEvent")?;
+        BlobEvent::from_value(&raw)
+    } else {
+        BlobEvent::from_json(binding.get())
+    }
+    .map_err(|e| HandlerError::poison(e.to_string()))?;
     let span = Span::current();
     span.record("event.id", event.id.as_str());
     span.record("event.type", event.event_type.as_str());

@@ -5,7 +5,11 @@
 //! quoted or unquoted `eTag`; `specversion` or `specVersion`; the account named in `topic`/`source`
 //! or, failing that, in `data.url`.
 
-use serde::Deserialize;
+use std::borrow::Cow;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -17,23 +21,71 @@ pub const BLOB_CREATED: &str = "Microsoft.Storage.BlobCreated";
 /// `Microsoft.Storage.BlobDeleted`.
 pub const BLOB_DELETED: &str = "Microsoft.Storage.BlobDeleted";
 
+/// The event as sent, borrowing its text from the decoded binding (no intermediate `Value` copy:
+/// this runs on every invocation).
 #[derive(Debug, Deserialize)]
-struct RawEvent {
-    id: Option<String>,
+struct RawEvent<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
     // Event Grid schema
-    #[serde(rename = "eventType")]
-    event_type: Option<String>,
-    #[serde(rename = "eventTime")]
-    event_time: Option<String>,
-    topic: Option<String>,
+    #[serde(rename = "eventType", borrow)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(rename = "eventTime", borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    topic: Option<Cow<'a, str>>,
     // CloudEvents 1.0
-    #[serde(rename = "type")]
-    ce_type: Option<String>,
-    time: Option<String>,
-    source: Option<String>,
-    subject: Option<String>,
-    #[serde(default)]
-    data: Value,
+    #[serde(rename = "type", borrow)]
+    ce_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subject: Option<Cow<'a, str>>,
+    /// `None` when `data` is absent or not an object (then defaults apply, as before).
+    #[serde(default, deserialize_with = "object_or_none")]
+    data: Option<BlobEventData>,
+}
+
+/// Deserializes `data` when it is an object; any other JSON value (null, string, …) is `None`.
+fn object_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BlobEventData>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<BlobEventData>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            BlobEventData::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// The `data` of a blob event (fields the product reads).
@@ -99,15 +151,28 @@ impl BlobEvent {
     /// # Errors
     /// `EventError` when id, type, time, subject or the account cannot be determined.
     pub fn from_value(v: &Value) -> Result<Self, EventError> {
-        let raw = RawEvent::deserialize(v).map_err(|_| EventError::Malformed("event"))?;
+        Self::from_raw(RawEvent::deserialize(v).map_err(|_| EventError::Malformed("event"))?)
+    }
+
+    /// Normalises an event given as JSON text (either schema), without an intermediate `Value`.
+    ///
+    /// # Errors
+    /// As [`from_value`](Self::from_value).
+    pub fn from_json(text: &str) -> Result<Self, EventError> {
+        Self::from_raw(serde_json::from_str(text).map_err(|_| EventError::Malformed("event"))?)
+    }
+
+    fn from_raw(raw: RawEvent<'_>) -> Result<Self, EventError> {
         let id = raw
             .id
             .filter(|s| !s.is_empty())
-            .ok_or(EventError::Missing("id"))?;
+            .ok_or(EventError::Missing("id"))?
+            .into_owned();
         let event_type = raw
             .event_type
             .or(raw.ce_type)
-            .ok_or(EventError::Missing("eventType"))?;
+            .ok_or(EventError::Missing("eventType"))?
+            .into_owned();
         let time_text = raw
             .event_time
             .or(raw.time)
@@ -115,12 +180,13 @@ impl BlobEvent {
         let time = timestamp(&time_text).ok_or(EventError::Malformed("eventTime"))?;
         let subject = raw.subject.ok_or(EventError::Missing("subject"))?;
         let (container, blob) = split_subject(&subject).ok_or(EventError::Malformed("subject"))?;
-        let mut data = if raw.data.is_object() {
-            BlobEventData::deserialize(&raw.data).map_err(|_| EventError::Malformed("data"))?
-        } else {
-            BlobEventData::default()
-        };
-        data.e_tag = data.e_tag.map(|e| normalize_etag(&e).to_owned());
+        let mut data = raw.data.unwrap_or_default();
+        if let Some(e) = &mut data.e_tag {
+            let trimmed = normalize_etag(e);
+            if trimmed.len() != e.len() {
+                *e = trimmed.to_owned();
+            }
+        }
         let account = raw
             .topic
             .or(raw.source)

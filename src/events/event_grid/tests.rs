@@ -96,3 +96,21 @@ fn sequencers_compare_ordinally() {
     assert_eq!(sequencer_cmp("00001", "00001"), Ordering::Equal);
     assert_eq!(sequencer_cmp("FF", "100"), Ordering::Less);
 }
+
+#[test]
+fn json_text_decodes_like_a_value() {
+    let mut cloud = eg();
+    cloud["data"] = json!("not an object");
+    for v in [eg(), cloud, json!({"id": "x"}), json!(5), json!("s")] {
+        assert_eq!(
+            BlobEvent::from_json(&v.to_string()),
+            BlobEvent::from_value(&v)
+        );
+    }
+    let escaped = r#"{"id":"e\u0031","eventType":"Microsoft.Storage.BlobCreated","eventTime":"2025-03-14T09:42:17Z",
+        "topic":"/subscriptions/s/providers/Microsoft.Storage/storageAccounts/acct",
+        "subject":"/blobServices/default/containers/rec/blobs/a\/b","data":null}"#;
+    let e = BlobEvent::from_json(escaped).expect("escaped text");
+    assert_eq!((e.id.as_str(), e.blob.as_str()), ("e1", "a/b"));
+    assert_eq!(e.data, BlobEventData::default());
+}
