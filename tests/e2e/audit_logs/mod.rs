@@ -5,12 +5,10 @@
 
 pub(crate) mod support;
 
-use bastion_recordings::storage::{BlobRef, Metadata};
 use bastion_recordings::tables::get_str;
-use bytes::Bytes;
 
 use crate::harness::fixture_bytes;
-use support::{ALICE, count, event_invocation, record, start};
+use support::{ALICE, count, record, start};
 
 #[tokio::test]
 async fn append_blob_tailing_builds_sessions() {
@@ -130,24 +128,7 @@ async fn recording_arriving_after_its_session_is_joined() {
     e.append(9, &fixture_bytes("auditlogs/PT1H.sample.jsonl"))
         .await;
     e.tick().await;
-    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
-    let name = format!("PLACEHOLDER-{ALICE}");
-    e.blobs
-        .put(
-            &BlobRef::new(container.clone(), name.clone()),
-            Bytes::from_static(b"rec"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("put");
-    let inv = event_invocation(
-        "invocations/recording-created.invocation.json",
-        &container,
-        &name,
-    );
-    let (status, reply) = e.handler.invoke("RecordingCreated", &inv).await;
-    assert_eq!(status, 200, "{reply} {}", e.handler.log_text());
+    e.catalogue(&format!("PLACEHOLDER-{ALICE}")).await;
     let rows = e
         .tables
         .query("recordings", None, None, None)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
-use bastion_recordings::storage::{BlobRef, BlobStore};
+use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Entity, TableStore};
 use bytes::Bytes;
@@ -159,5 +159,30 @@ impl Env {
             .await;
         assert_eq!(status, 200, "{reply}");
         reply
+    }
+
+    /// Uploads a recording and catalogues it through `RecordingCreated`; returns its catalogue id.
+    pub(crate) async fn catalogue(&self, name: &str) -> String {
+        let container = self.env.get("RECORDINGS_CONTAINER").to_owned();
+        self.blobs
+            .put(
+                &BlobRef::new(container.clone(), name.to_owned()),
+                Bytes::from_static(b"recording"),
+                "application/octet-stream",
+                &Metadata::new(),
+            )
+            .await
+            .expect("put");
+        let inv = event_invocation(
+            "invocations/recording-created.invocation.json",
+            &container,
+            name,
+        );
+        let (status, reply) = self.handler.invoke("RecordingCreated", &inv).await;
+        assert_eq!(status, 200, "{reply} {}", self.handler.log_text());
+        reply["Outputs"]["hashRequests"]["recordingId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("recording id in {reply}"))
+            .to_owned()
     }
 }

@@ -6,7 +6,7 @@ use bastion_recordings::tables::get_str;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{catalogue, http};
+use super::http;
 use crate::audit_logs::support::{Env, start};
 
 async fn class_of(e: &Env, name: &str) -> (String, String) {
@@ -42,7 +42,7 @@ fn cli(e: &Env, args: &[&str]) -> (Option<i32>, String, String) {
 #[tokio::test]
 async fn api_hold_set_is_idempotent_shows_in_tags_and_release_restores() {
     let Some(e) = start().await else { return };
-    let id = catalogue(&e, "vm-h/held.rec").await;
+    let id = e.catalogue("vm-h/held.rec").await;
     let before = class_of(&e, "vm-h/held.rec").await;
     assert_ne!(before.0, "legal-hold");
     let body = json!({"recording": id, "reason": "case 4711"});
@@ -122,7 +122,7 @@ async fn api_hold_set_is_idempotent_shows_in_tags_and_release_restores() {
 #[tokio::test]
 async fn cli_hold_set_list_release() {
     let Some(e) = start().await else { return };
-    let id = catalogue(&e, "vm-c/cli.rec").await;
+    let id = e.catalogue("vm-c/cli.rec").await;
     let before = class_of(&e, "vm-c/cli.rec").await;
     let (code, out, err) = cli(
         &e,

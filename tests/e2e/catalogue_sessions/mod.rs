@@ -7,11 +7,9 @@
 
 mod holds;
 
-use bastion_recordings::storage::{BlobRef, Metadata};
-use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::audit_logs::support::{ALICE, Env, event_invocation, start};
+use crate::audit_logs::support::{ALICE, Env, start};
 use crate::harness::{HandlerProcess, fixture_bytes};
 
 /// A session with hostile user values, starting the day before the sample's sessions.
@@ -30,31 +28,6 @@ fn hostile_record() -> String {
     format!("{rec}\n")
 }
 
-/// Uploads a recording and catalogues it through `RecordingCreated`; returns its catalogue id.
-pub(crate) async fn catalogue(e: &Env, name: &str) -> String {
-    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
-    e.blobs
-        .put(
-            &BlobRef::new(container.clone(), name.to_owned()),
-            Bytes::from_static(b"recording"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("put");
-    let inv = event_invocation(
-        "invocations/recording-created.invocation.json",
-        &container,
-        name,
-    );
-    let (status, reply) = e.handler.invoke("RecordingCreated", &inv).await;
-    assert_eq!(status, 200, "{reply} {}", e.handler.log_text());
-    reply["Outputs"]["hashRequests"]["recordingId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("recording id in {reply}"))
-        .to_owned()
-}
-
 /// The sample hour plus the hostile session, tailed; Alice's recording catalogued.
 async fn seed(e: &Env) -> String {
     e.create(9).await;
@@ -64,7 +37,7 @@ async fn seed(e: &Env) -> String {
     text.extend_from_slice(hostile_record().as_bytes());
     e.append(9, &text).await;
     e.tick().await;
-    catalogue(e, &format!("PLACEHOLDER-{ALICE}")).await
+    e.catalogue(&format!("PLACEHOLDER-{ALICE}")).await
 }
 
 pub(crate) async fn http(
