@@ -44,19 +44,14 @@ pub fn api_error(e: HoldError) -> ApiError {
     }
 }
 
-fn actor_of(
-    headers: &HeaderMap,
-    required: bool,
-    reason: &str,
-    state: &AppState,
-) -> Result<Actor, ApiError> {
-    let name = authorize(headers, required, ROLE_HOLD)?;
+/// Who acts: the authorized principal's `name`, or [`ANONYMOUS`] when the request carries none.
+fn actor_of(headers: &HeaderMap, name: String, reason: &str, state: &AppState) -> Actor {
     let has_principal = headers
         .get(PRINCIPAL_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(Principal::decode)
         .is_some();
-    Ok(Actor {
+    Actor {
         who: if has_principal {
             name
         } else {
@@ -64,7 +59,7 @@ fn actor_of(
         },
         why: reason.to_owned(),
         at: state.clock.now(),
-    })
+    }
 }
 
 /// The key of a one-recording target (a blob URL is resolved through the blob's creation time).
@@ -214,13 +209,8 @@ fn authorized(
     headers: &HeaderMap,
     bytes: &[u8],
 ) -> Result<(HoldRequest, Actor), ApiError> {
-    authorize(headers, api.settings.require_principal, ROLE_HOLD)?;
+    let name = authorize(headers, api.settings.require_principal, ROLE_HOLD)?;
     let req = parse_body(bytes)?;
-    let actor = actor_of(
-        headers,
-        api.settings.require_principal,
-        &req.reason,
-        &api.app,
-    )?;
+    let actor = actor_of(headers, name, &req.reason, &api.app);
     Ok((req, actor))
 }
