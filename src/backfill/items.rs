@@ -2,7 +2,7 @@
 //! [`recording_item`] (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
 //! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`tail_blob`] read to its end.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Kind;
@@ -23,7 +23,7 @@ use crate::storage::BlobItem;
 #[derive(Debug)]
 pub enum Done {
     /// A recording catalogued now; its outputs (by binding).
-    Catalogued(Map<String, Value>),
+    Catalogued(crate::invocation::Outputs),
     /// A recording already catalogued; how many missing index rows were written.
     Present(usize),
     /// A catalogued but unjoined recording, joined again.

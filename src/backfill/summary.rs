@@ -51,10 +51,8 @@ impl Summary {
         match done {
             Done::Catalogued(outputs) => {
                 self.catalogued += 1;
-                for (binding, v) in outputs {
-                    for one in v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]) {
-                        emit(binding, one);
-                    }
+                for (binding, one) in outputs.iter() {
+                    emit(binding, crate::invocation::outputs::decode(one));
                 }
             }
             Done::Present(indexed) => {

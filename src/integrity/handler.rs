@@ -23,9 +23,9 @@ const WRITE_ATTEMPTS: usize = 5;
 ///
 /// # Errors
 /// `Poison` for anything but a well-formed request naming a valid recording id.
-pub fn decode(inv: &Invocation) -> Result<(HashRequest, RecordingKey), HandlerError> {
+pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), HandlerError> {
     let text = inv.request.data_text("message")?;
-    let req: HashRequest = serde_json::from_str(&text)
+    let req: HashRequest<'static> = serde_json::from_str(&text)
         .map_err(|e| HandlerError::poison(format!("hash request: {e}")))?;
     let key = RecordingKey::parse(&req.recording_id)
         .ok_or_else(|| HandlerError::poison("hash request: invalid recordingId"))?;

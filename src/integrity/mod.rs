@@ -18,6 +18,8 @@ pub mod hash;
 pub mod timer;
 pub mod verify;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// The function (folder, route) name.
@@ -39,22 +41,15 @@ pub const PROP_AT: &str = "HashedAt";
 /// A queue message asking for one recording's hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct HashRequest {
+pub struct HashRequest<'a> {
     /// Public recording id (`day~rowkey`).
-    pub recording_id: String,
+    pub recording_id: Cow<'a, str>,
     /// Container.
-    pub container: String,
+    pub container: Cow<'a, str>,
     /// Blob name.
-    pub blob_name: String,
+    pub blob_name: Cow<'a, str>,
     /// ETag of the catalogued state.
-    pub etag: String,
-}
-
-impl HashRequest {
-    /// The queue output value (a JSON object, never a bare string: see `InvokeResponse`).
-    pub fn to_output(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
+    pub etag: Cow<'a, str>,
 }
 
 #[cfg(test)]

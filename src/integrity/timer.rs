@@ -200,7 +200,7 @@ pub async fn run(
     );
     let mut out = Outcome::processed(summary);
     for n in findings {
-        out = out.with_output(OUTPUT_BINDING, n.to_output());
+        out = out.with_output(OUTPUT_BINDING, &n);
     }
     out
 }

@@ -8,6 +8,7 @@
 
 pub mod decode;
 pub mod outcome;
+pub mod outputs;
 pub mod quarantine;
 pub mod route;
 
@@ -15,12 +16,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 pub use decode::DecodeError;
 pub use outcome::{HandlerError, Outcome};
+pub use outputs::Outputs;
 pub use quarantine::Quarantine;
 pub use route::{HasQuarantine, Invocation, invocation_route};
 
@@ -188,7 +190,7 @@ impl Sys {
 pub struct InvokeResponse {
     /// Output bindings by name. Values are JSON objects or arrays, never bare strings: the host
     /// base64-decodes strings that happen to be valid base64 (§4.2).
-    pub outputs: Map<String, Value>,
+    pub outputs: Outputs,
     /// Lines logged by the host at Information, tied to the invocation (2xx only).
     pub logs: Vec<String>,
     /// Return value (`$return` bindings); `null` otherwise.

@@ -7,9 +7,9 @@
 //! as a 403 from a missing role assignment: the event is fine, the platform is not, and dropping it
 //! would lose data once the operator fixes the configuration.
 
-use serde_json::{Map, Value};
+use serde::Serialize;
 
-use super::DecodeError;
+use super::{DecodeError, Outputs};
 
 /// A successful ending.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +17,7 @@ pub enum Outcome {
     /// The work was done; `outputs` go to the host's output bindings.
     Processed {
         /// Output bindings (JSON objects only).
-        outputs: Map<String, Value>,
+        outputs: Outputs,
         /// One line for the host's invocation log.
         summary: String,
     },
@@ -32,7 +32,7 @@ impl Outcome {
     /// Processed with no outputs.
     pub fn processed(summary: impl Into<String>) -> Self {
         Self::Processed {
-            outputs: Map::new(),
+            outputs: Outputs::new(),
             summary: summary.into(),
         }
     }
@@ -44,22 +44,12 @@ impl Outcome {
         }
     }
 
-    /// Adds (or extends, as an array) an output binding value. Ignored on `Skipped`.
+    /// Adds a value to an output binding (several values of one binding are sent as an array).
+    /// Ignored on `Skipped`.
     #[must_use]
-    pub fn with_output(mut self, binding: &str, value: Value) -> Self {
+    pub fn with_output(mut self, binding: &str, value: &(impl Serialize + ?Sized)) -> Self {
         if let Self::Processed { outputs, .. } = &mut self {
-            match outputs.remove(binding) {
-                None => {
-                    outputs.insert(binding.to_owned(), value);
-                }
-                Some(Value::Array(mut items)) => {
-                    items.push(value);
-                    outputs.insert(binding.to_owned(), Value::Array(items));
-                }
-                Some(first) => {
-                    outputs.insert(binding.to_owned(), Value::Array(vec![first, value]));
-                }
-            }
+            outputs.push(binding, value);
         }
         self
     }
@@ -177,14 +167,14 @@ mod tests {
     #[test]
     fn outputs_accumulate_into_arrays() {
         let o = Outcome::processed("x")
-            .with_output("q", json!({"a": 1}))
-            .with_output("q", json!({"a": 2}));
+            .with_output("q", &json!({"a": 1}))
+            .with_output("q", &json!({"a": 2}));
         let Outcome::Processed { outputs, .. } = o else {
             panic!("processed")
         };
-        assert_eq!(outputs["q"], json!([{"a": 1}, {"a": 2}]));
+        assert_eq!(outputs.value("q"), Some(json!([{"a": 1}, {"a": 2}])));
         assert_eq!(
-            Outcome::skipped("dup").with_output("q", json!({})).label(),
+            Outcome::skipped("dup").with_output("q", &json!({})).label(),
             "skipped"
         );
     }

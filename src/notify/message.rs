@@ -16,10 +16,12 @@ pub enum Severity {
     Critical,
 }
 
-/// One fact worth telling people about.
+/// One fact worth telling people about. `D` is the type-specific detail: producers may give a
+/// borrowed, typed struct (serialized straight into the output binding, no `Value` tree), and the
+/// queue consumer reads it back as a `Value`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Notification {
+pub struct Notification<D = Value> {
     /// Dotted type, e.g. `recording.catalogued`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -32,10 +34,10 @@ pub struct Notification {
     /// One-line human summary (no personal data).
     pub title: String,
     /// Type-specific details.
-    pub data: Value,
+    pub data: D,
 }
 
-impl Notification {
+impl<D: Serialize> Notification<D> {
     /// A notification whose id is derived from `kind` and `fact` (a string naming the fact uniquely,
     /// e.g. the recording id), so every producer of the same fact produces the same id.
     pub fn new(
@@ -44,7 +46,7 @@ impl Notification {
         time: String,
         severity: Severity,
         title: String,
-        data: Value,
+        data: D,
     ) -> Self {
         Self {
             kind: kind.to_owned(),
@@ -56,7 +58,7 @@ impl Notification {
         }
     }
 
-    /// The message as the queue output value: always a JSON object.
+    /// The message as a JSON value (tests and tools; outputs take the message itself).
     pub fn to_output(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }

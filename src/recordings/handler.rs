@@ -156,23 +156,21 @@ async fn catalogue_row(
 }
 
 fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
+    let id = entry.key.id();
     let outcome = match previous {
-        None => Outcome::processed(format!("catalogued recording {}", entry.key.id())).with_output(
-            OUTPUT_BINDING,
-            ingest::catalogued_notification(entry).to_output(),
-        ),
-        Some(_) => Outcome::processed(format!("updated recording {}", entry.key.id())),
+        None => Outcome::processed(format!("catalogued recording {id}"))
+            .with_output(OUTPUT_BINDING, &ingest::catalogued_notification(entry, &id)),
+        Some(_) => Outcome::processed(format!("updated recording {id}")),
     };
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
     outcome.with_output(
         crate::integrity::OUTPUT_BINDING,
-        crate::integrity::HashRequest {
-            recording_id: entry.key.id(),
-            container: entry.container.clone(),
-            blob_name: entry.blob_name.clone(),
-            etag: entry.etag.clone(),
-        }
-        .to_output(),
+        &crate::integrity::HashRequest {
+            recording_id: id.as_str().into(),
+            container: entry.container.as_str().into(),
+            blob_name: entry.blob_name.as_str().into(),
+            etag: entry.etag.as_str().into(),
+        },
     )
 }
 

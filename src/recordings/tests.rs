@@ -44,7 +44,7 @@ async fn deliver(f: &crate::testing::Fakes, name: &str, seq: &str) -> Outcome {
 
 fn notifications(o: &Outcome) -> usize {
     match o {
-        Outcome::Processed { outputs, .. } => outputs.get("notifications").map_or(0, |v| {
+        Outcome::Processed { outputs, .. } => outputs.value("notifications").map_or(0, |v| {
             if v.is_array() {
                 v.as_array().map_or(0, Vec::len)
             } else {
@@ -86,7 +86,10 @@ async fn new_recording_is_catalogued_tagged_and_announced_once() {
     let Outcome::Processed { outputs, .. } = &out else {
         panic!("processed")
     };
-    assert_eq!(outputs["notifications"]["type"], "recording.catalogued");
+    assert_eq!(
+        outputs.value("notifications").unwrap_or_default()["type"],
+        "recording.catalogued"
+    );
     let rows = f.tables.dump(RECORDINGS_TABLE);
     assert_eq!(rows.len(), 1);
     let row = &rows[0].entity;

@@ -29,7 +29,7 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     }
     let mut out = Outcome::processed(report.summary());
     if let Some(n) = digest::notification(&report, now) {
-        out = out.with_output(OUTPUT_BINDING, n.to_output());
+        out = out.with_output(OUTPUT_BINDING, &n);
     }
     Ok(out)
 }

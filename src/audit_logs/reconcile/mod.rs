@@ -52,10 +52,10 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         "reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"
     ));
     for n in notifications {
-        o = o.with_output(OUTPUT_BINDING, n);
+        o = o.with_output(OUTPUT_BINDING, &n);
     }
     match stalled::run(state, now).await {
-        Ok(Some(n)) => o = o.with_output(OUTPUT_BINDING, n.to_output()),
+        Ok(Some(n)) => o = o.with_output(OUTPUT_BINDING, &n),
         Ok(None) => {}
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run")
@@ -101,7 +101,7 @@ async fn list_recent(
 struct Found {
     catalogued: usize,
     rejoined: usize,
-    notifications: Vec<serde_json::Value>,
+    notifications: Vec<Box<serde_json::value::RawValue>>,
 }
 
 async fn recordings(
@@ -121,11 +121,7 @@ async fn recordings(
             Fate::Present => {}
             Fate::Rejoined(joined) => found.rejoined += usize::from(joined),
             Fate::Catalogued(mut outputs) => {
-                match outputs.remove(OUTPUT_BINDING) {
-                    Some(serde_json::Value::Array(items)) => found.notifications.extend(items),
-                    Some(one) => found.notifications.push(one),
-                    None => {}
-                }
+                found.notifications.extend(outputs.take(OUTPUT_BINDING));
                 found.catalogued += 1;
             }
         }
@@ -142,7 +138,7 @@ pub enum Fate {
     Rejoined(bool),
     /// Catalogued now, through `RecordingCreated`'s path; the outputs it produced (notification,
     /// hash request) keyed by binding.
-    Catalogued(serde_json::Map<String, serde_json::Value>),
+    Catalogued(crate::invocation::Outputs),
 }
 
 /// Brings one listed recording blob into the catalogue (shared by `Reconcile` and `handler

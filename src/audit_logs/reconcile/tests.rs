@@ -11,7 +11,7 @@ fn outputs(o: &Outcome) -> Vec<String> {
     let Outcome::Processed { outputs, .. } = o else {
         return vec![];
     };
-    let v = outputs.get(OUTPUT_BINDING).cloned().unwrap_or_default();
+    let v = outputs.value(OUTPUT_BINDING).unwrap_or_default();
     let items = if v.is_array() {
         v.as_array().cloned().unwrap_or_default()
     } else if v.is_null() {

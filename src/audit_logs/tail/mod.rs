@@ -81,7 +81,7 @@ pub fn outcome(report: TickReport) -> Outcome {
     );
     let mut o = Outcome::processed(summary);
     for n in &report.notifications {
-        o = o.with_output(OUTPUT_BINDING, n.to_output());
+        o = o.with_output(OUTPUT_BINDING, n);
     }
     o
 }

@@ -2,7 +2,6 @@
 
 use std::cmp::Ordering;
 
-use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
@@ -148,28 +147,55 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
     }
 }
 
-/// The `recording.catalogued` notification for a newly created row. Thin: ids, size, retention.
-pub fn catalogued_notification(entry: &CatalogueEntry) -> Notification {
+/// The `recording.catalogued` notification for a newly created row (`id` is its recording id).
+/// Thin: ids, size, retention. The details borrow from the row: they are serialized once, straight
+/// into the output binding.
+pub fn catalogued_notification<'a>(
+    entry: &'a CatalogueEntry,
+    id: &'a str,
+) -> Notification<CataloguedData<'a>> {
     Notification::new(
         "recording.catalogued",
-        &entry.key.id(),
+        id,
         format_utc(entry.blob_created),
         Severity::Info,
         format!(
             "New Bastion session recording catalogued ({} bytes)",
             entry.content_length
         ),
-        json!({
-            "recordingId": entry.key.id(),
-            "container": entry.container,
-            "blobName": entry.blob_name,
-            "blobUrl": entry.blob_url,
-            "contentLength": entry.content_length,
-            "retentionClass": entry.retention_class,
-            "retainUntil": entry.retain_until,
-            "candidateKeys": entry.candidate_keys,
-        }),
+        CataloguedData {
+            recording_id: id,
+            container: &entry.container,
+            blob_name: &entry.blob_name,
+            blob_url: &entry.blob_url,
+            content_length: entry.content_length,
+            retention_class: &entry.retention_class,
+            retain_until: &entry.retain_until,
+            candidate_keys: &entry.candidate_keys,
+        },
     )
+}
+
+/// The details of `recording.catalogued` (the message's public schema, see the README).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CataloguedData<'a> {
+    /// Public recording id.
+    pub recording_id: &'a str,
+    /// Container.
+    pub container: &'a str,
+    /// Blob name.
+    pub blob_name: &'a str,
+    /// Blob URL.
+    pub blob_url: &'a str,
+    /// Size in bytes when catalogued.
+    pub content_length: u64,
+    /// Retention class.
+    pub retention_class: &'a str,
+    /// `YYYY-MM-DD`.
+    pub retain_until: &'a str,
+    /// GUIDs from the name and metadata.
+    pub candidate_keys: &'a [String],
 }
 
 #[cfg(test)]

@@ -139,15 +139,24 @@ fn guids_are_found_in_names_and_metadata() {
 #[test]
 fn notification_is_thin_and_stable() {
     let r = row("01", "0x1");
-    let a = catalogued_notification(&r);
-    let b = catalogued_notification(&CatalogueEntry {
+    let id = r.key.id();
+    let a = catalogued_notification(&r, &id).to_output();
+    let newer = CatalogueEntry {
         sequencer: "02".into(),
         ..r.clone()
-    });
+    };
+    let b = catalogued_notification(&newer, &id);
     assert_eq!(
-        a.notification_id, b.notification_id,
+        a["notificationId"], b.notification_id,
         "one id per recording, whatever the event"
     );
-    assert_eq!(a.kind, "recording.catalogued");
-    assert_eq!(a.data["recordingId"], r.key.id());
+    assert_eq!(a["type"], "recording.catalogued");
+    assert_eq!(a["data"]["recordingId"], id);
+    assert_eq!(a["data"]["contentLength"], r.content_length);
+    assert_eq!(a["data"]["candidateKeys"], json!(r.candidate_keys));
+    assert_eq!(
+        a["data"].as_object().map(|o| o.len()),
+        Some(8),
+        "{a}: exactly the documented fields"
+    );
 }
