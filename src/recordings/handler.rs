@@ -25,13 +25,13 @@ const WRITE_ATTEMPTS: usize = 5;
 /// # Errors
 /// `Poison` for a missing or malformed event.
 pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
-    let binding = inv.request.data_raw("eventGridEvent")?;
+    let binding = inv.request.data_json("eventGridEvent")?;
     // An object (the usual shape) is read in place; a JSON string holding the event is decoded first.
-    let event = if binding.get().starts_with('"') {
+    let event = if binding.starts_with('"') {
         let raw: Value = inv.request.data_object("eventGridEvent")?;
         BlobEvent::from_value(&raw)
     } else {
-        BlobEvent::from_json(binding.get())
+        BlobEvent::from_json(binding)
     }
     .map_err(|e| HandlerError::poison(e.to_string()))?;
     let span = Span::current();

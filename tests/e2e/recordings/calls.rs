@@ -33,13 +33,14 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     for t in ["recordingkeys", "sessions", "sessionwindows"] {
         tables.ensure_table(t).await.expect("table");
     }
-    let raw = serde_json::to_vec(&rig.invocation("counted", SEQ1)).expect("json");
+    let raw =
+        bytes::Bytes::from(serde_json::to_vec(&rig.invocation("counted", SEQ1)).expect("json"));
     let inv = bastion_recordings::invocation::Invocation {
         function: "RecordingCreated",
         id: "count".into(),
         host_version: None,
         request: bastion_recordings::invocation::InvokeRequest::parse(&raw).expect("envelope"),
-        raw: raw.into(),
+        raw,
     };
     // The cataloguing path alone (what issue #2 budgets): properties + catalogue().
     let event = bastion_recordings::recordings::handler::decode_event(&inv).expect("event");
@@ -58,10 +59,11 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     assert!(calls <= 4, "{calls}");
     // The whole event for a second recording, join included (reported, bounded).
     rig.upload("counted2", &[]).await;
-    let raw2 = serde_json::to_vec(&rig.invocation("counted2", SEQ1)).expect("json");
+    let raw2 =
+        bytes::Bytes::from(serde_json::to_vec(&rig.invocation("counted2", SEQ1)).expect("json"));
     let inv2 = bastion_recordings::invocation::Invocation {
         request: bastion_recordings::invocation::InvokeRequest::parse(&raw2).expect("envelope"),
-        raw: raw2.into(),
+        raw: raw2,
         ..inv.clone()
     };
     let (b1, t1) = (blobs.counts().total(), tables.counts().total());

@@ -1,0 +1,297 @@
+//! The request envelope `{"Data","Metadata"}` (protocol §3): read in one pass, entries kept as
+//! positions in the shared body and decoded on demand by binding type.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::{DecodeError, Sys, decode};
+
+/// The request envelope. Keys are matched case-insensitively, unknown keys ignored.
+///
+/// Entries are kept as positions in the request body (shared, not copied) and decoded on demand,
+/// straight into the type each function asks for: building a `Value` tree of the whole envelope
+/// (which repeats the event under `Metadata.data`) was the largest single cost of an invocation,
+/// and copying each entry out came next.
+#[derive(Debug, Clone, Default)]
+pub struct InvokeRequest {
+    /// The request body the positions point into.
+    body: Bytes,
+    /// Trigger and input bindings, by binding name, in body order.
+    data: Vec<Entry>,
+    /// Trigger metadata, plus `sys`, in body order.
+    metadata: Vec<Entry>,
+}
+
+/// One `Data`/`Metadata` entry: its name and where its JSON text lies in the body.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: Name,
+    value: Range<usize>,
+}
+
+/// An entry name: a position in the body, or the unescaped text when the name had escapes.
+#[derive(Debug, Clone)]
+enum Name {
+    At(Range<usize>),
+    Unescaped(Box<str>),
+}
+
+impl InvokeRequest {
+    /// Parses the envelope. Both keys are always sent by the host, but either may be `{}`.
+    ///
+    /// # Errors
+    /// `DecodeError` when the body is not a JSON object or `Data`/`Metadata` are not objects.
+    pub fn parse(body: &Bytes) -> Result<Self, DecodeError> {
+        // One pass over the body: the entries' values are only scanned, not decoded or copied.
+        let Envelope { data, metadata } =
+            serde_json::from_slice(body).map_err(|e| DecodeError::malformed("body", e))?;
+        let at = |text: &str| {
+            let start = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+            start..start + text.len()
+        };
+        let entries = |raw: Vec<(Cow<'_, str>, &RawValue)>| {
+            raw.into_iter()
+                .map(|(name, value)| Entry {
+                    name: match name {
+                        Cow::Borrowed(n) => Name::At(at(n)),
+                        Cow::Owned(n) => Name::Unescaped(n.into()),
+                    },
+                    value: at(value.get()),
+                })
+                .collect()
+        };
+        Ok(Self {
+            data: entries(data),
+            metadata: entries(metadata),
+            body: body.clone(),
+        })
+    }
+
+    /// A `Data` entry by binding name, as raw JSON text.
+    ///
+    /// # Errors
+    /// `Missing` when absent or `null`.
+    pub fn data_json(&self, name: &str) -> Result<&str, DecodeError> {
+        self.lookup(&self.data, name)
+            .ok_or_else(|| DecodeError::Missing(format!("Data.{name}")))
+    }
+
+    /// A `Data` entry by binding name, decoded as a JSON value.
+    ///
+    /// # Errors
+    /// `Missing` when absent or `null`.
+    pub fn data(&self, name: &str) -> Result<Value, DecodeError> {
+        to_value(name, self.data_json(name)?)
+    }
+
+    /// An object-shaped `Data` entry (Event Grid event, timer info).
+    ///
+    /// # Errors
+    /// `Missing` or `Malformed`.
+    pub fn data_object<T: DeserializeOwned>(&self, name: &str) -> Result<T, DecodeError> {
+        let raw = self.data_json(name)?;
+        if raw.starts_with('"') {
+            decode::object(name, &to_value(name, raw)?)
+        } else {
+            serde_json::from_str(raw).map_err(|e| DecodeError::malformed(name, e))
+        }
+    }
+
+    /// A string `Data` entry (queue message), double-encoding removed.
+    ///
+    /// # Errors
+    /// `Missing` or `Malformed`.
+    pub fn data_text(&self, name: &str) -> Result<String, DecodeError> {
+        decode::text(name, &self.data(name)?)
+    }
+
+    /// A `Metadata` entry decoded as text, if present.
+    pub fn metadata_text(&self, key: &str) -> Option<String> {
+        let v = to_value(key, self.lookup(&self.metadata, key)?).ok()?;
+        decode::text(key, &v).ok()
+    }
+
+    /// The `sys` metadata; defaults when the host omitted it (it never does).
+    pub fn sys(&self) -> Sys {
+        self.lookup(&self.metadata, "sys")
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default()
+    }
+
+    /// The JSON text of the entry named `key`: an exact match first, then any case. A repeated
+    /// name resolves to its last occurrence, as a JSON object read into a map would.
+    fn lookup<'a>(&'a self, entries: &'a [Entry], key: &str) -> Option<&'a str> {
+        let text = |r: &Range<usize>| {
+            self.body
+                .get(r.clone())
+                .and_then(|b| std::str::from_utf8(b).ok())
+        };
+        let name = |e: &'a Entry| match &e.name {
+            Name::At(r) => text(r).unwrap_or_default(),
+            Name::Unescaped(n) => n,
+        };
+        entries
+            .iter()
+            .rev()
+            .find(|e| name(e) == key)
+            .or_else(|| {
+                entries
+                    .iter()
+                    .rev()
+                    .find(|e| name(e).eq_ignore_ascii_case(key))
+            })
+            .and_then(|e| text(&e.value))
+            .filter(|v| *v != "null")
+    }
+}
+
+/// The envelope read in one pass: `Data`/`Metadata` (any case) as borrowed raw entries, the rest
+/// skipped.
+#[derive(Default)]
+struct Envelope<'de> {
+    data: Vec<(Cow<'de, str>, &'de RawValue)>,
+    metadata: Vec<(Cow<'de, str>, &'de RawValue)>,
+}
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Envelope<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object with `Data` and `Metadata` objects")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Envelope<'de>, A::Error> {
+                let mut env = Envelope::default();
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    let slot = if k.eq_ignore_ascii_case("data") {
+                        &mut env.data
+                    } else if k.eq_ignore_ascii_case("metadata") {
+                        &mut env.metadata
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    };
+                    // A later duplicate key replaces an earlier one; `null` leaves the entry empty.
+                    *slot = map
+                        .next_value::<Option<Entries<'de>>>()
+                        .map_err(|e| {
+                            serde::de::Error::custom(format!("`{k}` is not a JSON object: {e}"))
+                        })?
+                        .map(|e| e.0)
+                        .unwrap_or_default();
+                }
+                Ok(env)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The entries of one JSON object, names and values borrowed from the body.
+struct Entries<'de>(Vec<(Cow<'de, str>, &'de RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries<'de>, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    out.push((k, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn to_value(name: &str, raw: &str) -> Result<Value, DecodeError> {
+    serde_json::from_str(raw).map_err(|e| DecodeError::malformed(name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(body: &str) -> Result<InvokeRequest, DecodeError> {
+        InvokeRequest::parse(&Bytes::copy_from_slice(body.as_bytes()))
+    }
+
+    #[test]
+    fn envelope_keys_are_case_insensitive_and_extras_ignored() {
+        let r = parse(r#"{"data":{"x":1},"METADATA":{"sys":{"MethodName":"F"}},"Extra":[]}"#)
+            .expect("parses");
+        assert_eq!(r.data("x").expect("x"), json!(1));
+        assert_eq!(r.sys().method_name, "F");
+        assert!(parse("[]").is_err());
+        assert!(parse("{\"Data\":\"x\"}").is_err());
+        assert!(parse("").is_err());
+        let empty = parse("{\"Data\":{},\"Metadata\":{}}").expect("empty");
+        assert!(matches!(
+            empty.data("eventGridEvent"),
+            Err(DecodeError::Missing(_))
+        ));
+    }
+
+    #[test]
+    fn entries_decode_on_demand() {
+        let r = parse(
+            r#"{"Extra":{"a":[1,{"b":null}]},"Data":{"m":"\"t\"","n":null,"o":{"a":1}},"Metadata":null}"#,
+        )
+        .expect("parses");
+        assert_eq!(r.data_text("m").expect("m"), "t");
+        assert!(matches!(r.data("n"), Err(DecodeError::Missing(_))));
+        assert_eq!(r.data_json("O").expect("o"), r#"{"a":1}"#);
+        assert_eq!(r.sys(), Sys::default());
+        assert!(r.data_object::<BTreeMap<String, String>>("o").is_err());
+        assert!(parse(r#"{"Data":{},"Metadata":[1]}"#).is_err());
+        assert!(parse(r#"{"Data":{"x":1}"#).is_err());
+    }
+
+    #[test]
+    fn exact_names_win_then_any_case_and_repeats_resolve_to_the_last() {
+        let r = parse(r#"{"Data":{"x":1,"X":2,"x":3,"y":4,"Y":5},"Metadata":{}}"#).expect("parses");
+        assert_eq!(r.data("x").expect("x"), json!(3));
+        assert_eq!(r.data("X").expect("X"), json!(2));
+        assert_eq!(r.data("Y").expect("Y"), json!(5));
+        assert_eq!(r.data("y").expect("y"), json!(4));
+        // A name spelled with escapes matches its unescaped text.
+        let r = parse(r#"{"Data":{"\u0065ventGridEvent":{"a":"\u00e9"}}}"#).expect("parses");
+        assert_eq!(
+            r.data_json("eventGridEvent").expect("e"),
+            r#"{"a":"\u00e9"}"#
+        );
+        assert_eq!(r.data("eventGridEvent").expect("e"), json!({"a": "é"}));
+    }
+
+    #[test]
+    fn positions_survive_non_ascii_text_and_whitespace() {
+        let body = "{ \"Metadata\" : { \"sys\" : {\"MethodName\":\"Ünï\"} } ,\n\"Data\":{ \"q\" :  \"ß\" } }";
+        let r = parse(body).expect("parses");
+        assert_eq!(r.data_json("q").expect("q"), r#""ß""#);
+        assert_eq!(r.sys().method_name, "Ünï");
+        assert!(InvokeRequest::parse(&Bytes::from_static(b"{\"Data\":{\"q\":\"\xff\"}}")).is_err());
+    }
+}
