@@ -19,6 +19,10 @@ use tokio::process::{Child, Command};
 
 use load::{Generator, PLACEHOLDER};
 
+/// The echo runs on the handler's allocator, so the ratio compares the work, not the allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FIXTURE: &str =
     include_str!("../../tests/fixtures/invocations/recording-created.invocation.json");
 

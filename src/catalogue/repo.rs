@@ -73,8 +73,14 @@ impl CatalogueRepo {
         base: Option<&crate::tables::Entity>,
         mode: WriteMode,
     ) -> Result<String, TableError> {
-        let mut entity = base.cloned().unwrap_or_default();
-        entity.extend(entry.to_entity());
+        let entity = match base {
+            None => entry.to_entity(),
+            Some(base) => {
+                let mut merged = base.clone();
+                merged.extend(entry.to_entity());
+                merged
+            }
+        };
         write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await
     }
 
@@ -89,8 +95,14 @@ impl CatalogueRepo {
         base: Option<&crate::tables::Entity>,
         mode: WriteMode,
     ) -> Result<Versioned<CatalogueEntry>, TableError> {
-        let mut entity = base.cloned().unwrap_or_default();
-        entity.extend(entry.to_entity());
+        let entity = match base {
+            None => entry.to_entity(),
+            Some(base) => {
+                let mut merged = base.clone();
+                merged.extend(entry.to_entity());
+                merged
+            }
+        };
         let etag =
             write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await?;
         Ok(Versioned {

@@ -64,18 +64,25 @@ impl<D: Serialize> Notification<D> {
     }
 }
 
-/// A GUID-shaped id from SHA-256 of `kind` and `fact`.
+/// A GUID-shaped id from SHA-256 of `kind` and `fact`: the first 16 bytes of the digest of
+/// `kind\nfact`, as lower-case hex grouped 8-4-4-4-12. Hashed and formatted without intermediate
+/// strings: it runs for every notification on the ingest path.
 pub fn stable_id(kind: &str, fact: &str) -> String {
-    let digest = Sha256::digest(format!("{kind}\n{fact}").as_bytes());
-    let h = hex::encode(&digest[..16]);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::new()
+        .chain_update(kind.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(fact.as_bytes())
+        .finalize();
+    let mut id = String::with_capacity(36);
+    for (i, byte) in digest.iter().take(16).enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    id
 }
 
 #[cfg(test)]
@@ -83,6 +90,21 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn ids_are_the_grouped_hex_of_the_digest_prefix() {
+        let h = hex::encode(&Sha256::digest(b"recording.catalogued\n2025-03-14~abc")[..16]);
+        let want = format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        );
+        assert_eq!(stable_id("recording.catalogued", "2025-03-14~abc"), want);
+        assert_eq!(stable_id("", "").len(), 36);
+    }
 
     #[test]
     fn ids_are_stable_per_fact_and_distinct_across_facts() {

@@ -151,5 +151,7 @@ pub fn get_str<'a>(entity: &'a Entity, name: &str) -> Option<&'a str> {
 
 /// Drops `@odata.*` annotations so stored entities compare equal across implementations.
 pub fn strip_annotations(entity: &mut Entity) {
-    entity.retain(|k, _| !k.contains("@odata.") && !k.starts_with("odata."));
+    // The byte search for `@` first: a substring search per key is the costly part on the
+    // in-memory store, which strips every entity it stores.
+    entity.retain(|k, _| !k.starts_with("odata.") && !(k.contains('@') && k.contains("@odata.")));
 }

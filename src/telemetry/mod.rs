@@ -3,18 +3,24 @@
 //! Logs go to stdout (the host logs every stderr line as an Error). JSON when running under the
 //! Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`, compact otherwise. Error
 //! texts from HTTP clients can contain SAS signatures or webhook tokens in URLs: every error chain is
-//! passed through [`redact`] before it is logged or returned.
+//! passed through [`redact`] before it is logged or returned. Lines are written in batches
+//! ([`writer`]).
+
+pub mod writer;
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber. Safe to call more than once (later calls are ignored).
-pub fn init() {
+/// Installs the global subscriber and returns the guard of its writer: keep it alive until the
+/// process ends (dropping it writes the lines still held; see [`writer`]). Safe to call more than
+/// once (later calls install nothing).
+pub fn init() -> writer::FlushGuard {
+    let (writer, guard) = writer::Batched::stdout();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var_os("FUNCTIONS_WORKER_RUNTIME").is_some()
         || std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
+        .with_writer(writer)
         .with_ansi(false);
     let _ = if json {
         builder
@@ -26,6 +32,7 @@ pub fn init() {
     } else {
         builder.compact().try_init()
     };
+    guard
 }
 
 /// Removes secrets from free text: URL query strings (SAS tokens, function keys, webhook tokens),
