@@ -153,5 +153,7 @@ pub fn get_str<'a>(entity: &'a Entity, name: &str) -> Option<&'a str> {
 pub fn strip_annotations(entity: &mut Entity) {
     // The byte search for `@` first: a substring search per key is the costly part on the
     // in-memory store, which strips every entity it stores.
-    entity.retain(|k, _| !k.starts_with("odata.") && !(k.contains('@') && k.contains("@odata.")));
+    let annotation =
+        |k: &str| k.starts_with("odata.") || (k.contains('@') && k.contains("@odata."));
+    entity.retain(|k, _| !annotation(k));
 }
