@@ -6,7 +6,8 @@
 //! through a pipe, as the Functions host does.
 //!
 //! Usage: `cargo bench --bench handler -- [--seconds N] [--concurrency N] [--runs N]
-//! [--rounds N] [--generator wrk|builtin]`.
+//! [--rounds N] [--generator wrk|builtin] [--json-logs]`. `--json-logs` runs the handler with the
+//! JSON log format it uses under the Functions host (plain text otherwise).
 
 mod load;
 
@@ -44,6 +45,14 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
         .env("HANDLER_IN_MEMORY_ACCOUNT", "stbastrecweu01")
         .env("HANDLER_IN_MEMORY_SEED", seed)
         .env("RUST_LOG", "info")
+        .env(
+            "LOG_FORMAT",
+            if std::env::args().any(|a| a == "--json-logs") {
+                "json"
+            } else {
+                "compact"
+            },
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)

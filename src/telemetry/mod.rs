@@ -6,6 +6,7 @@
 //! passed through [`redact`] before it is logged or returned. Lines are written in batches
 //! ([`writer`]).
 
+pub mod json_fields;
 pub mod writer;
 
 use tracing_subscriber::EnvFilter;
@@ -28,6 +29,7 @@ pub fn init() -> writer::FlushGuard {
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .fmt_fields(json_fields::AppendJsonFields)
             .try_init()
     } else {
         builder.compact().try_init()
