@@ -22,7 +22,7 @@ pub struct AppendJsonFields;
 impl<'w> FormatFields<'w> for AppendJsonFields {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
         let mut out = String::from("{");
-        fields.record(&mut Entries { out: &mut out });
+        fields.record(&mut Entries::continuing(&mut out));
         out.push('}');
         writer.write_str(&out)
     }
@@ -41,20 +41,23 @@ impl<'w> FormatFields<'w> for AppendJsonFields {
             current.fields.clear();
             current.fields.push('{');
         }
-        fields.record(&mut Entries {
-            out: &mut current.fields,
-        });
+        fields.record(&mut Entries::continuing(&mut current.fields));
         current.fields.push('}');
         Ok(())
     }
 }
 
 /// Appends `"name":value` entries, comma-separated, to an object being written.
-struct Entries<'a> {
+pub(super) struct Entries<'a> {
     out: &'a mut String,
 }
 
-impl Entries<'_> {
+impl<'a> Entries<'a> {
+    /// Entries for an object whose text so far is `out` (`{`, or `{` and entries).
+    pub(super) fn continuing(out: &'a mut String) -> Self {
+        Self { out }
+    }
+
     fn key(&mut self, field: &Field) {
         if !self.out.ends_with('{') {
             self.out.push(',');
@@ -66,7 +69,7 @@ impl Entries<'_> {
 }
 
 /// Writes `text` as a JSON string.
-fn string(out: &mut String, text: &str) {
+pub(super) fn string(out: &mut String, text: &str) {
     // Serializing a `str` cannot fail; the fallback keeps the object well-formed regardless.
     match serde_json::to_string(text) {
         Ok(quoted) => out.push_str(&quoted),

@@ -7,6 +7,7 @@
 //! ([`writer`]).
 
 pub mod json_fields;
+pub mod json_line;
 pub mod writer;
 
 use tracing_subscriber::EnvFilter;
@@ -25,11 +26,8 @@ pub fn init() -> writer::FlushGuard {
         .with_ansi(false);
     let _ = if json {
         builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
             .fmt_fields(json_fields::AppendJsonFields)
+            .event_format(json_line::JsonLine)
             .try_init()
     } else {
         builder.compact().try_init()

@@ -204,3 +204,54 @@ async fn sigterm_shuts_down_gracefully() {
         .expect("status");
     assert_eq!(exit.code(), Some(0));
 }
+
+/// Under the host (`FUNCTIONS_WORKER_RUNTIME` set) every invocation logs one JSON line whose span
+/// carries the invocation id, function, event id, blob, outcome and duration; the lines are
+/// batched, so the test waits up to a few flush intervals.
+#[tokio::test]
+async fn json_logs_carry_the_invocation_span() {
+    let mut env = memory(FIXTURE_BLOB);
+    env.push(("FUNCTIONS_WORKER_RUNTIME", "custom".into()));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let h = HandlerProcess::spawn(&pairs).await;
+    let (status, _) = h
+        .invoke(
+            "RecordingCreated",
+            &fixture("invocations/recording-created.invocation.json"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut line = None;
+    for _ in 0..100 {
+        line = h
+            .log_text()
+            .lines()
+            .find(|l| l.contains("invocation processed"))
+            .map(str::to_owned);
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let line = line.unwrap_or_else(|| panic!("no invocation line in {}", h.log_text()));
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let span = &v["span"];
+    assert_eq!(v["level"], "INFO", "{line}");
+    assert_eq!(span["name"], "invocation", "{line}");
+    assert_eq!(span["function"], "RecordingCreated", "{line}");
+    assert_eq!(span["outcome"], "processed", "{line}");
+    assert_eq!(span["blob.name"], FIXTURE_BLOB, "{line}");
+    assert_eq!(
+        span["event.id"], "9c1e4b2a-701e-0012-3c4d-a1b2c3060a0b",
+        "{line}"
+    );
+    assert_eq!(span["host.version"], "4.1037.0.0", "{line}");
+    assert!(
+        uuid::Uuid::parse_str(span["invocation.id"].as_str().unwrap_or_default()).is_ok(),
+        "{line}"
+    );
+    assert!(
+        span["duration_ms"].as_f64().is_some_and(|d| d >= 0.0),
+        "{line}"
+    );
+}
