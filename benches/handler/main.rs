@@ -6,8 +6,8 @@
 //! through a pipe, as the Functions host does.
 //!
 //! Usage: `cargo bench --bench handler -- [--seconds N] [--concurrency N] [--runs N]
-//! [--rounds N] [--generator wrk|builtin] [--json-logs]`. `--json-logs` runs the handler with the
-//! JSON log format it uses under the Functions host (plain text otherwise).
+//! [--rounds N] [--generator wrk|builtin] [--text-logs]`. The handler logs JSON, as it does under
+//! the Functions host; `--text-logs` measures the plain-text format of local runs instead.
 
 mod load;
 
@@ -47,10 +47,10 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
         .env("RUST_LOG", "info")
         .env(
             "LOG_FORMAT",
-            if std::env::args().any(|a| a == "--json-logs") {
-                "json"
-            } else {
+            if std::env::args().any(|a| a == "--text-logs") {
                 "compact"
+            } else {
+                "json"
             },
         )
         .stdout(Stdio::piped())
