@@ -220,8 +220,13 @@ pub fn split_subject(subject: &str) -> Option<(String, String)> {
 
 /// The account in `/subscriptions/…/providers/Microsoft.Storage/storageAccounts/<name>`.
 pub fn account_from_topic(topic: &str) -> Option<String> {
-    let lower = topic.to_ascii_lowercase();
-    let pos = lower.find("/storageaccounts/")? + "/storageaccounts/".len();
+    // Case-insensitive search without lower-casing a copy of the topic (runs on every event).
+    const SEGMENT: &[u8] = b"/storageaccounts/";
+    let pos = topic
+        .as_bytes()
+        .windows(SEGMENT.len())
+        .position(|w| w.eq_ignore_ascii_case(SEGMENT))?
+        + SEGMENT.len();
     let name = topic[pos..].split('/').next()?;
     (!name.is_empty()).then(|| name.to_owned())
 }

@@ -60,6 +60,13 @@ fn account_falls_back_to_url_and_path_style_urls() {
             .as_deref(),
         Some("ACCT")
     );
+    assert_eq!(
+        account_from_topic("/subscriptions/ü-ß/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st01/x")
+            .as_deref(),
+        Some("st01")
+    );
+    assert_eq!(account_from_topic("/storageAccounts/"), None);
+    assert_eq!(account_from_topic("/storageAccount/x"), None);
 }
 
 #[test]
