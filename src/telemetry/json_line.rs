@@ -83,31 +83,13 @@ fn timestamp(out: &mut String, t: OffsetDateTime) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use serde_json::{Value, json};
     use time::macros::datetime;
 
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn lines(body: impl FnOnce()) -> Vec<String> {
-        let sink = Sink::default();
+        let sink = crate::telemetry::TestSink::default();
         let writer = sink.clone();
         let subscriber = tracing_subscriber::fmt()
             .fmt_fields(AppendJsonFields)
@@ -115,11 +97,7 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, body);
-        let bytes = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        sink.text().lines().map(str::to_owned).collect()
     }
 
     #[test]

@@ -169,26 +169,6 @@ impl<'a> MakeWriter<'a> for Batched {
 mod tests {
     use super::*;
 
-    /// A sink the test can read while the writer owns a handle to it.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            lock(&self.0).extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Shared {
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&lock(&self.0)).into_owned()
-        }
-    }
-
     fn line(w: &Batched, urgent: bool, text: &str) {
         let mut l = Line {
             shared: &w.shared,
@@ -199,7 +179,7 @@ mod tests {
 
     #[test]
     fn info_lines_wait_and_a_warning_writes_them_first_in_order() {
-        let sink = Shared::default();
+        let sink = crate::telemetry::TestSink::default();
         let (w, guard) = Batched::to(Box::new(sink.clone()), Duration::from_secs(3600));
         line(&w, false, "a\n");
         line(&w, false, "b\n");
@@ -213,7 +193,7 @@ mod tests {
 
     #[test]
     fn the_flusher_writes_within_an_interval_and_a_full_buffer_at_once() {
-        let sink = Shared::default();
+        let sink = crate::telemetry::TestSink::default();
         let (w, _guard) = Batched::to(Box::new(sink.clone()), Duration::from_millis(5));
         line(&w, false, "tick\n");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -222,7 +202,7 @@ mod tests {
         }
         assert_eq!(sink.text(), "tick\n");
 
-        let sink = Shared::default();
+        let sink = crate::telemetry::TestSink::default();
         let (w, _guard) = Batched::to(Box::new(sink.clone()), Duration::from_secs(3600));
         let big = "x".repeat(HIGH_WATER);
         line(&w, false, &big);
@@ -231,7 +211,7 @@ mod tests {
 
     #[test]
     fn the_subscriber_marks_warnings_urgent() {
-        let sink = Shared::default();
+        let sink = crate::telemetry::TestSink::default();
         let (w, guard) = Batched::to(Box::new(sink.clone()), Duration::from_secs(3600));
         let subscriber = tracing_subscriber::fmt()
             .with_writer(w)
