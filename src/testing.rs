@@ -23,11 +23,19 @@ pub(crate) struct Fakes {
 
 /// State over in-memory stores for account `acct`, fixed clock, built-in policy.
 pub(crate) fn fakes() -> Fakes {
+    fakes_over(
+        InMemoryBlobStore::new("acct"),
+        datetime!(2025-03-14 10:00 UTC),
+    )
+}
+
+/// State over `blobs` (for every blob connection) and fresh in-memory tables, the clock fixed at
+/// `now`, built-in policy.
+pub(crate) fn fakes_over(blobs: InMemoryBlobStore, now: time::OffsetDateTime) -> Fakes {
     let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
         .expect("config");
-    let blobs = Arc::new(InMemoryBlobStore::new("acct"));
+    let blobs = Arc::new(blobs);
     let tables = Arc::new(InMemoryTables::new());
-    let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
     let state = AppState::assemble(
         config,
         Policy::builtin(),
@@ -35,7 +43,7 @@ pub(crate) fn fakes() -> Fakes {
         blobs.clone(),
         blobs.clone(),
         tables.clone(),
-        clock,
+        Arc::new(FixedClock::new(now)),
     );
     Fakes {
         state,

@@ -12,9 +12,6 @@ use crate::audit_logs::testkit::{ALICE, PATH};
 use crate::catalogue::index::INDEX_TABLE;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::clock::FixedClock;
-use crate::config::Config;
-use crate::retention::policy::Policy;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, Metadata};
 use crate::tables::memory::InMemoryTables;
@@ -32,24 +29,14 @@ struct Rig {
 /// Pages of two blobs, so resuming crosses page boundaries; "now" is days after the audit hour,
 /// so tailed hours retire.
 fn rig() -> Rig {
-    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
-        .expect("config");
-    let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1").with_page_size(2));
-    let tables = Arc::new(InMemoryTables::new());
-    let clock = Arc::new(FixedClock::new(datetime!(2025-03-20 10:00 UTC)));
-    let state = AppState::assemble(
-        config,
-        Policy::builtin(),
-        blobs.clone(),
-        blobs.clone(),
-        blobs.clone(),
-        tables.clone(),
-        clock,
+    let f = crate::testing::fakes_over(
+        InMemoryBlobStore::new("devstoreaccount1").with_page_size(2),
+        datetime!(2025-03-20 10:00 UTC),
     );
     Rig {
-        state,
-        blobs,
-        tables,
+        state: f.state,
+        blobs: f.blobs,
+        tables: f.tables,
     }
 }
 

@@ -57,6 +57,15 @@ pub struct HoldRequest {
     pub target: HoldTarget,
 }
 
+impl HoldRequest {
+    /// The caller's hold id, else the one derived from the target (`key`: the resolved recording).
+    pub fn id(&self, key: Option<&RecordingKey>) -> String {
+        self.hold_id
+            .clone()
+            .unwrap_or_else(|| derived_id(&self.target, key))
+    }
+}
+
 /// Parses and validates a body.
 ///
 /// # Errors

@@ -89,10 +89,7 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
     match &req.target {
         HoldTarget::One(t) => {
             let key = key_of(state, t).await?;
-            let id = req
-                .hold_id
-                .clone()
-                .unwrap_or_else(|| derived_id(&req.target, Some(&key)));
+            let id = req.id(Some(&key));
             match hold::hold(state, &id, &Target::Key(key.clone()), actor).await {
                 Ok(_) => Ok(json!({"holdId": id, "recordings": [key.id()], "count": 1})),
                 Err(HoldError::NotFound(_)) => Err(gone(state, &key).await?),
@@ -100,10 +97,7 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
             }
         }
         HoldTarget::Bulk(sel) => {
-            let id = req
-                .hold_id
-                .clone()
-                .unwrap_or_else(|| derived_id(&req.target, None));
+            let id = req.id(None);
             let n = bulk::hold_bulk(state, &id, sel, actor)
                 .await
                 .map_err(api_error)?;
@@ -140,10 +134,7 @@ pub async fn release(
     match &req.target {
         HoldTarget::One(t) => {
             let key = key_of(state, t).await?;
-            let id = req
-                .hold_id
-                .clone()
-                .unwrap_or_else(|| derived_id(&req.target, Some(&key)));
+            let id = req.id(Some(&key));
             check_active(state, &id).await?;
             let r = hold::release(state, &id, &Target::Key(key), actor)
                 .await
@@ -165,10 +156,7 @@ pub async fn release(
             }))
         }
         HoldTarget::Bulk(_) => {
-            let id = req
-                .hold_id
-                .clone()
-                .unwrap_or_else(|| derived_id(&req.target, None));
+            let id = req.id(None);
             check_active(state, &id).await?;
             let n = bulk::release_hold(state, &id, actor)
                 .await
