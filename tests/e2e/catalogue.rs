@@ -49,26 +49,12 @@ async fn api_pages_exports_audits_and_verifies_real_pipeline_rows() {
         "/api/recordings?from={0}&to={0}&limit=1&code=fnkey",
         today()
     );
-    let (mut seen, mut token) = (Vec::new(), None::<String>);
-    for _ in 0..10 {
-        let path = token
-            .as_ref()
-            .map_or(base.clone(), |t| format!("{base}&continuation={t}"));
-        let (s, body) = rig.get(&path, &[]).await;
-        assert_eq!(s, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).expect("json");
-        seen.extend(
-            v["items"]
-                .as_array()
-                .expect("items")
-                .iter()
-                .map(|i| i["id"].as_str().expect("id").to_owned()),
-        );
-        match v["continuation"].as_str() {
-            Some(t) => token = Some(t.to_owned()),
-            None => break,
-        }
-    }
+    let seen = crate::harness::collect_pages(10, "id", |token| {
+        let path = token.map_or(base.clone(), |t| format!("{base}&continuation={t}"));
+        let rig = &rig;
+        async move { rig.get(&path, &[]).await }
+    })
+    .await;
     let mut sorted = seen.clone();
     sorted.sort();
     let mut want = ids.clone();

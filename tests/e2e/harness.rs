@@ -202,3 +202,30 @@ impl AzuriteEnv {
         self.vars.get(k).map(String::as_str).unwrap_or_default()
     }
 }
+
+/// Follows continuation tokens through a paged catalogue API: `get(token)` fetches one page
+/// (status, body); returns `key` of every item, in page order. At most `max_pages` pages.
+pub async fn collect_pages<F, Fut>(max_pages: usize, key: &str, mut get: F) -> Vec<String>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = (u16, String)>,
+{
+    let (mut seen, mut token) = (Vec::new(), None::<String>);
+    for _ in 0..max_pages {
+        let (status, body) = get(token.take()).await;
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        seen.extend(
+            v["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i[key].as_str().expect("item key").to_owned()),
+        );
+        match v["continuation"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    seen
+}

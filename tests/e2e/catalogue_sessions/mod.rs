@@ -120,26 +120,17 @@ async fn sessions_page_across_tokens_with_recorded_unrecorded_and_failed() {
     assert_eq!(by_id(HOSTILE_TUNNEL)["recorded"], false);
 
     // Paging, one per page: every session exactly once, in the same order.
-    let (mut seen, mut token) = (Vec::new(), None::<String>);
-    for _ in 0..20 {
-        let path = token.as_ref().map_or(format!("{base}&limit=1"), |t| {
+    let seen = crate::harness::collect_pages(20, "sessionId", |token| {
+        let path = token.map_or(format!("{base}&limit=1"), |t| {
             format!("{base}&limit=1&continuation={t}")
         });
-        let (s, body, _) = http(&e.handler, reqwest::Method::GET, &path, None, &[]).await;
-        assert_eq!(s, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).expect("json");
-        seen.extend(
-            v["items"]
-                .as_array()
-                .expect("items")
-                .iter()
-                .map(|i| i["sessionId"].as_str().expect("id").to_owned()),
-        );
-        match v["continuation"].as_str() {
-            Some(t) => token = Some(t.to_owned()),
-            None => break,
+        let handler = &e.handler;
+        async move {
+            let (s, body, _) = http(handler, reqwest::Method::GET, &path, None, &[]).await;
+            (s, body)
         }
-    }
+    })
+    .await;
     assert_eq!(seen, ids);
 
     // Filters: failed logins only; by client IP; by VM resource id (case-insensitive).
