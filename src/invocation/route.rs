@@ -85,11 +85,12 @@ where
     let id = header(INVOCATION_ID_HEADER)
         .or_else(|| parsed.as_ref().ok().and_then(|r| r.sys().rand_guid))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let host_version = header(HOST_VERSION_HEADER);
     let span = tracing::info_span!(
         "invocation",
         function,
         invocation.id = %id,
-        host.version = header(HOST_VERSION_HEADER).as_deref().unwrap_or(""),
+        host.version = host_version.as_deref().unwrap_or(""),
         event.id = tracing::field::Empty,
         event.type = tracing::field::Empty,
         blob.name = tracing::field::Empty,
@@ -102,7 +103,7 @@ where
             let inv = Invocation {
                 function,
                 id: id.clone(),
-                host_version: header(HOST_VERSION_HEADER),
+                host_version,
                 request,
                 raw: raw.clone(),
             };
