@@ -5,11 +5,16 @@
 //! (`HANDLER_IN_MEMORY=true`); the handler's stdout (one log line per invocation) is drained
 //! through a pipe, as the Functions host does.
 //!
+//! After the closed-loop rounds (throughput, and latency at saturation), open-loop rounds
+//! ([`paced`]) measure latency at a fixed offered load: `--load` (percent, default 50) of the
+//! handler's median throughput, offered to the echo and the handler alike.
+//!
 //! Usage: `cargo bench --bench handler -- [--seconds N] [--concurrency N] [--runs N]
-//! [--rounds N] [--generator wrk|builtin] [--text-logs]`. The handler logs JSON, as it does under
+//! [--rounds N] [--load PERCENT] [--generator wrk|builtin] [--text-logs]`. The handler logs JSON, as it does under
 //! the Functions host; `--text-logs` measures the plain-text format of local runs instead.
 
 mod load;
+mod paced;
 
 use std::process::Stdio;
 use std::time::Instant;
@@ -44,7 +49,10 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
         .env("HANDLER_IN_MEMORY", "true")
         .env("HANDLER_IN_MEMORY_ACCOUNT", "stbastrecweu01")
         .env("HANDLER_IN_MEMORY_SEED", seed)
-        .env("RUST_LOG", "info")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_RUST_LOG").unwrap_or("info".into()),
+        )
         .env(
             "LOG_FORMAT",
             if std::env::args().any(|a| a == "--text-logs") {
@@ -64,8 +72,13 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
         .strip_prefix("listening addr=")
         .expect("address line")
         .to_owned();
-    // Keep draining stdout so logging never blocks the server.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // Keep draining stdout so logging never blocks the server. Raw reads, not lines: the drain
+    // shares the 2 cores with the server, and splitting lines here is the bench's cost, not its.
+    let mut rest = lines.into_inner();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 1 << 16];
+        while rest.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    });
     (child, addr, started)
 }
 
@@ -216,5 +229,42 @@ fn main() {
             pick(5),
             pick(6)
         );
+        paced_rounds(bin, me, pick(1) * arg("--load", 50) as f64 / 100.0).await;
     });
+}
+
+/// Open-loop rounds at `rate` requests/s against the echo and the handler, alternately.
+async fn paced_rounds(bin: &str, me: &str, rate: f64) {
+    let secs = arg("--seconds", 5);
+    let mut results = Vec::new();
+    for round in 0..arg("--rounds", 3) {
+        let mut figures = Vec::new();
+        for (server, args, seed) in [
+            (me, &["--echo"][..], String::new()),
+            (bin, &[][..], paced::seed(rate, secs)),
+        ] {
+            let (child, addr, _) = spawn(server, args, &seed).await;
+            let f = tokio::task::spawn_blocking(move || {
+                paced::run(&addr, "/RecordingCreated", rate, secs)
+            })
+            .await
+            .expect("paced round");
+            drop(child);
+            figures.push(f);
+        }
+        let (e, h) = (figures[0], figures[1]);
+        println!(
+            "paced round={round} offered_rps={rate:.0} echo_rps={:.0} echo_p50_ms={:.3} echo_p99_ms={:.3} echo_p999_ms={:.3} handler_rps={:.0} handler_p50_ms={:.3} handler_p99_ms={:.3} handler_p999_ms={:.3} generator_lag_p50_ms={:.3}",
+            e.rate, e.p50, e.p99, e.p999, h.rate, h.p50, h.p99, h.p999, h.lag_p50
+        );
+        results.push([e.p99, h.p50, h.p99, h.p999]);
+    }
+    let pick = |i: usize| median(&mut results.iter().map(|r| r[i]).collect::<Vec<_>>());
+    println!(
+        "PACED MEDIAN offered_rps={rate:.0} echo_p99_ms={:.3} handler_p50_ms={:.3} handler_p99_ms={:.3} handler_p999_ms={:.3}",
+        pick(0),
+        pick(1),
+        pick(2),
+        pick(3)
+    );
 }

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -20,8 +21,9 @@ use super::{DecodeError, Sys, decode};
 /// and copying each entry out came next.
 #[derive(Debug, Clone, Default)]
 pub struct InvokeRequest {
-    /// The request body the positions point into.
-    body: Bytes,
+    /// The request body the positions point into, checked as UTF-8 once: looking an entry up
+    /// slices it without validating the text again.
+    body: Arc<str>,
     /// Trigger and input bindings, by binding name, in body order.
     data: Vec<Entry>,
     /// Trigger metadata, plus `sys`, in body order.
@@ -48,9 +50,12 @@ impl InvokeRequest {
     /// # Errors
     /// `DecodeError` when the body is not a JSON object or `Data`/`Metadata` are not objects.
     pub fn parse(body: &Bytes) -> Result<Self, DecodeError> {
+        let body: Arc<str> = std::str::from_utf8(body)
+            .map_err(|e| DecodeError::malformed("body", e))?
+            .into();
         // One pass over the body: the entries' values are only scanned, not decoded or copied.
         let Envelope { data, metadata } =
-            serde_json::from_slice(body).map_err(|e| DecodeError::malformed("body", e))?;
+            serde_json::from_str(&body).map_err(|e| DecodeError::malformed("body", e))?;
         let at = |text: &str| {
             let start = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
             start..start + text.len()
@@ -69,7 +74,7 @@ impl InvokeRequest {
         Ok(Self {
             data: entries(data),
             metadata: entries(metadata),
-            body: body.clone(),
+            body,
         })
     }
 
@@ -127,11 +132,7 @@ impl InvokeRequest {
     /// The JSON text of the entry named `key`: an exact match first, then any case. A repeated
     /// name resolves to its last occurrence, as a JSON object read into a map would.
     fn lookup<'a>(&'a self, entries: &'a [Entry], key: &str) -> Option<&'a str> {
-        let text = |r: &Range<usize>| {
-            self.body
-                .get(r.clone())
-                .and_then(|b| std::str::from_utf8(b).ok())
-        };
+        let text = |r: &Range<usize>| self.body.get(r.clone());
         let name = |e: &'a Entry| match &e.name {
             Name::At(r) => text(r).unwrap_or_default(),
             Name::Unescaped(n) => n,

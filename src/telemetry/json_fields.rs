@@ -62,18 +62,83 @@ impl<'a> Entries<'a> {
         if !self.out.ends_with('{') {
             self.out.push(',');
         }
+        // Field names are Rust identifiers (possibly dotted): nothing in them needs escaping.
         let name = field.name();
-        string(self.out, name.strip_prefix("r#").unwrap_or(name));
-        self.out.push(':');
+        self.out.push('"');
+        self.out.push_str(name.strip_prefix("r#").unwrap_or(name));
+        self.out.push_str("\":");
     }
 }
 
-/// Writes `text` as a JSON string.
+/// Writes `text` as a JSON string, escaping in place as `serde_json` does (short escapes for
+/// `"` `\\` and the usual controls, `\\u00XX` for the other controls; everything else verbatim).
+/// Runs about twenty times per invocation line, so no intermediate `String` per value.
 pub(super) fn string(out: &mut String, text: &str) {
-    // Serializing a `str` cannot fail; the fallback keeps the object well-formed regardless.
-    match serde_json::to_string(text) {
-        Ok(quoted) => out.push_str(&quoted),
-        Err(_) => out.push_str("null"),
+    out.push('"');
+    escape_into(out, text);
+    out.push('"');
+}
+
+/// Appends `text` JSON-escaped (without quotes): runs of plain bytes are found eight at a time
+/// and copied whole.
+fn escape_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut plain = 0;
+    while let Some(at) = next_escape(bytes, plain) {
+        // Every byte escaped here is ASCII, so `at` is a char boundary.
+        out.push_str(&text[plain..at]);
+        match bytes[at] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
+        }
+        plain = at + 1;
+    }
+    out.push_str(&text[plain..]);
+}
+
+/// The position of the first byte at or after `from` that JSON must escape (`"`, `\\`, controls).
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Standard word tricks: a byte of `w` is zero iff `(w - ONES) & !w & HIGH` marks it (no marks
+    // at all when none is); "below 0x20" likewise with `0x20 * ONES`. Exact about *whether* a word
+    // holds one, so a marked word is then searched byte by byte.
+    let needs = |w: u64| {
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        (w.wrapping_sub(0x20 * ONES) & !w & HIGH)
+            | zero(w ^ (u64::from(b'"') * ONES))
+            | zero(w ^ (u64::from(b'\\') * ONES))
+    };
+    let escapes = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if needs(word) != 0
+            && let Some(p) = chunk.iter().position(escapes)
+        {
+            return Some(i + p);
+        }
+        i += 8;
+    }
+    bytes.get(i..)?.iter().position(escapes).map(|p| i + p)
+}
+
+/// A `fmt::Write` that JSON-escapes what is written to it: `Display`/`Debug` values are escaped as
+/// they are formatted, without a `String` of their own.
+struct Escaping<'a>(&'a mut String);
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        escape_into(self.0, s);
+        Ok(())
     }
 }
 
@@ -111,7 +176,9 @@ impl Visit for Entries<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.key(field);
-        string(self.out, &format!("{value:?}"));
+        self.out.push('"');
+        let _ = write!(Escaping(self.out), "{value:?}");
+        self.out.push('"');
     }
 }
 
@@ -171,6 +238,47 @@ mod tests {
                 "duration_ms": 1.5, "type": true, "name": "invocation"})
         );
         assert_eq!(out[1]["count"], 3);
+    }
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        let mut every_ascii: String = (0u8..=0x7f).map(char::from).collect();
+        every_ascii.push_str("é ü \u{2028} \u{1F600} \u{7f}\u{80}");
+        for text in [
+            every_ascii.as_str(),
+            "",
+            "plain",
+            "\"",
+            "a\\b",
+            "\u{0}\u{1f}x",
+        ] {
+            let mut out = String::from("x");
+            string(&mut out, text);
+            let expected = serde_json::to_string(text).unwrap_or_default();
+            assert_eq!(out, format!("x{expected}"), "{text:?}");
+        }
+        // Every escape at every offset of a word, among plain ASCII and multi-byte text.
+        for at in 0..24 {
+            for special in ['"', '\\', '\n', '\u{1}', '\u{1f}'] {
+                let mut text: String = "ab\u{e9}cdefghij\u{1F600}klmnopqrs"
+                    .chars()
+                    .take(at)
+                    .collect();
+                text.push(special);
+                text.push_str("tail \u{7f} end");
+                let mut out = String::new();
+                string(&mut out, &text);
+                assert_eq!(
+                    out,
+                    serde_json::to_string(&text).unwrap_or_default(),
+                    "{text:?}"
+                );
+            }
+        }
+        // Formatted values are escaped as they are written.
+        let mut out = String::new();
+        let _ = write!(Escaping(&mut out), "{:?}", "q\"\n");
+        assert_eq!(out, r#"\"q\\\"\\n\""#);
     }
 
     #[test]

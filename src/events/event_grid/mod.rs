@@ -220,14 +220,10 @@ pub fn split_subject(subject: &str) -> Option<(String, String)> {
 
 /// The account in `/subscriptions/…/providers/Microsoft.Storage/storageAccounts/<name>`.
 pub fn account_from_topic(topic: &str) -> Option<String> {
-    // Case-insensitive search without lower-casing a copy of the topic (runs on every event).
-    const SEGMENT: &[u8] = b"/storageaccounts/";
-    let pos = topic
-        .as_bytes()
-        .windows(SEGMENT.len())
-        .position(|w| w.eq_ignore_ascii_case(SEGMENT))?
-        + SEGMENT.len();
-    let name = topic[pos..].split('/').next()?;
+    // Segment by segment, case-insensitively, without lower-casing a copy (runs on every event).
+    let mut segments = topic.split('/');
+    segments.find(|s| s.eq_ignore_ascii_case("storageAccounts"))?;
+    let name = segments.next()?;
     (!name.is_empty()).then(|| name.to_owned())
 }
 
