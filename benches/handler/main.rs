@@ -10,7 +10,8 @@
 //! handler's median throughput, offered to the echo and the handler alike.
 //!
 //! Usage: `cargo bench --bench handler -- [--seconds N] [--concurrency N] [--runs N]
-//! [--rounds N] [--load PERCENT] [--generator wrk|builtin] [--text-logs]`. The handler logs JSON, as it does under
+//! [--rounds N] [--load PERCENT | --rate N] [--generator wrk|builtin] [--text-logs]`; `--rate`
+//! runs only the paced rounds, at that rate. The handler logs JSON, as it does under
 //! the Functions host; `--text-logs` measures the plain-text format of local runs instead.
 
 mod load;
@@ -201,13 +202,17 @@ fn main() {
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_handler").to_owned());
         let bin = bin.as_str();
         let (secs, conc, runs) = (arg("--seconds", 5), arg("--concurrency", 32), arg("--runs", 21));
+        let me = std::env::current_exe().expect("exe");
+        let me = me.to_str().expect("utf8");
+        // `--rate N`: only the paced rounds, at N requests/s.
+        if let Some(rate) = std::env::args().position(|a| a == "--rate").map(|_| arg("--rate", 0)) {
+            return paced_rounds(bin, me, rate as f64).await;
+        }
         let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
         let (cold, cpu, rss) = cold_start(bin, runs).await;
         println!("binary_size_mb={size:.2} cold_start_ms_median={cold:.2} cold_start_cpu_ms_median={cpu:.2} idle_rss_mib_median={rss:.1} (runs={runs})");
         let generator = Generator::choose();
         println!("generator={generator:?} seconds={secs} concurrency={conc}");
-        let me = std::env::current_exe().expect("exe");
-        let me = me.to_str().expect("utf8");
         let mut results = Vec::new();
         for round in 0..arg("--rounds", 3) {
             let (echo, echo_addr, _) = spawn(me, &["--echo"], "").await;
