@@ -11,7 +11,8 @@
 //!
 //! Usage: `cargo bench --bench handler -- [--seconds N] [--concurrency N] [--runs N]
 //! [--rounds N] [--load PERCENT | --rate N] [--generator wrk|builtin] [--text-logs]`; `--rate`
-//! runs only the paced rounds, at that rate. The handler logs JSON, as it does under
+//! runs only the paced rounds, at that rate. `BENCH_RUST_LOG` overrides the handler's log filter
+//! (`info`), e.g. `warn` to measure without a line per invocation. The handler logs JSON, as it does under
 //! the Functions host; `--text-logs` measures the plain-text format of local runs instead.
 
 mod load;
