@@ -1,4 +1,5 @@
-//! A [`BlobStore`] decorator that counts calls per operation.
+//! A `BlobStore` decorator that counts calls per operation (an [`Intercepted`] store whose hook
+//! counts).
 //!
 //! Benchmarks and tests wrap any store with it to measure storage round trips (e.g. "ingest costs
 //! one properties call and one table write"), without touching the store itself.
@@ -6,11 +7,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 
-use super::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
-};
+use super::StorageError;
+use super::intercept::{BeforeCall, Call, Intercepted};
 
 /// Operation names, in the order of [`BlobCounts`] fields.
 const OPS: [&str; 10] = [
@@ -75,30 +74,43 @@ impl BlobCounts {
     }
 }
 
-/// Wraps a store and counts every call.
+/// The hook that counts: one counter per operation.
 #[derive(Debug, Default)]
-pub struct CountingBlobStore<S> {
-    inner: S,
-    counts: [AtomicU64; 10],
+pub struct Counter([AtomicU64; 10]);
+
+#[async_trait]
+impl<S: Send + Sync + 'static> BeforeCall<S> for Counter {
+    async fn before(&self, call: Call<'_>, _: &S) -> Result<(), StorageError> {
+        let op = match call {
+            Call::Properties(_) => 0,
+            Call::ReadRange(_) => 1,
+            Call::List(_) => 2,
+            Call::GetTags(_) => 3,
+            Call::SetTags(_) => 4,
+            Call::FindByTags(_) => 5,
+            // Both are one conditional Delete Blob round trip.
+            Call::DeleteIfMatch(_) | Call::DeleteGuarded(_) => 6,
+            Call::Put(_) => 7,
+            Call::CreateAppend(_) => 8,
+            Call::Append(_) => 9,
+        };
+        self.0[op].fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
-impl<S> CountingBlobStore<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            counts: Default::default(),
-        }
-    }
+/// Wraps a store and counts every call.
+pub type CountingBlobStore<S> = Intercepted<S, Counter>;
 
-    /// The wrapped store.
-    pub fn inner(&self) -> &S {
-        &self.inner
+impl<S> Intercepted<S, Counter> {
+    /// Wraps `inner`, counting from zero.
+    pub fn new(inner: S) -> Self {
+        Self::with(inner, Counter::default())
     }
 
     /// A snapshot of the counts.
     pub fn counts(&self) -> BlobCounts {
-        let n = |i: usize| self.counts[i].load(Ordering::Relaxed);
+        let n = |i: usize| self.hook().0[i].load(Ordering::Relaxed);
         BlobCounts {
             properties: n(0),
             read_range: n(1),
@@ -120,103 +132,20 @@ impl<S> CountingBlobStore<S> {
 
     /// Sets every count back to zero.
     pub fn reset(&self) {
-        self.counts
+        self.hook()
+            .0
             .iter()
             .for_each(|c| c.store(0, Ordering::Relaxed));
-    }
-
-    fn hit(&self, op: usize) {
-        self.counts[op].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-#[async_trait]
-impl<S: BlobStore> BlobStore for CountingBlobStore<S> {
-    fn account(&self) -> &str {
-        self.inner.account()
-    }
-    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        self.hit(0);
-        self.inner.properties(blob).await
-    }
-    async fn read_range(
-        &self,
-        blob: &BlobRef,
-        offset: u64,
-        len: u64,
-    ) -> Result<Bytes, StorageError> {
-        self.hit(1);
-        self.inner.read_range(blob, offset, len).await
-    }
-    async fn list(
-        &self,
-        c: &str,
-        prefix: Option<&str>,
-        marker: Option<String>,
-    ) -> Result<Page<BlobItem>, StorageError> {
-        self.hit(2);
-        self.inner.list(c, prefix, marker).await
-    }
-    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        self.hit(3);
-        self.inner.get_tags(blob).await
-    }
-    async fn set_tags(
-        &self,
-        blob: &BlobRef,
-        tags: &Tags,
-        if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
-        self.hit(4);
-        self.inner.set_tags(blob, tags, if_tags).await
-    }
-    async fn find_by_tags(
-        &self,
-        c: &str,
-        expr: &str,
-        marker: Option<String>,
-    ) -> Result<Page<TaggedBlob>, StorageError> {
-        self.hit(5);
-        self.inner.find_by_tags(c, expr, marker).await
-    }
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
-        self.hit(6);
-        self.inner.delete_if_match(blob, etag).await
-    }
-    /// Counted as `delete_if_match`: both are one conditional Delete Blob round trip.
-    async fn delete_guarded(
-        &self,
-        blob: &BlobRef,
-        etag: Option<&str>,
-        if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
-        self.hit(6);
-        self.inner.delete_guarded(blob, etag, if_tags).await
-    }
-    async fn put(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        ct: &str,
-        meta: &Metadata,
-    ) -> Result<String, StorageError> {
-        self.hit(7);
-        self.inner.put(blob, body, ct, meta).await
-    }
-    async fn create_append(&self, blob: &BlobRef, ct: &str) -> Result<(), StorageError> {
-        self.hit(8);
-        self.inner.create_append(blob, ct).await
-    }
-    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
-        self.hit(9);
-        self.inner.append(blob, body).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
     use crate::storage::memory::InMemoryBlobStore;
+    use crate::storage::{BlobRef, BlobStore, Metadata};
 
     #[tokio::test]
     async fn counts_each_operation_including_failures() {

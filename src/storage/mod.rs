@@ -5,11 +5,13 @@
 //! audit logs. Implementations: [`azure::AzureBlobStore`] (official `azure_storage_blob` crate) and
 //! [`memory::InMemoryBlobStore`] (fast unit tests). Both are held to one contract suite in
 //! `tests/e2e/storage_contract/`, run on the fake always and on Azurite in CI.
-//! [`counting::CountingBlobStore`] wraps either to count round trips (tests, benchmarks).
+//! [`intercept::Intercepted`] wraps either to run a hook before every call: counting round trips
+//! ([`counting::CountingBlobStore`], tests and benchmarks) or injecting faults in tests.
 
 pub mod azure;
 pub mod connection;
 pub mod counting;
+pub mod intercept;
 pub mod memory;
 pub mod sas;
 pub mod tag_expr;

@@ -7,10 +7,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::retention::tags::hold_tags;
+use crate::storage::intercept::{BeforeCall, Call, Intercepted};
 use crate::storage::memory::InMemoryBlobStore;
-use crate::storage::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
-};
+use crate::storage::{BlobRef, BlobStore, Metadata, StorageError};
 
 /// What the intercepting store does to one blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,26 +25,40 @@ pub(crate) enum Hook {
     FailProperties(String),
 }
 
+/// The hooks armed on an in-memory store.
+#[derive(Debug, Default)]
+pub(crate) struct Hooks(Mutex<Vec<Hook>>);
+
 /// An in-memory store with hooks.
-#[derive(Debug)]
-pub(crate) struct Hooked {
-    pub(crate) inner: InMemoryBlobStore,
-    pub(crate) hooks: Mutex<Vec<Hook>>,
-}
+pub(crate) type Hooked = Intercepted<InMemoryBlobStore, Hooks>;
 
 impl Hooked {
-    pub(crate) fn hook(&self, h: Hook) {
-        self.hooks.lock().expect("hooks").push(h);
+    pub(crate) fn arm(&self, h: Hook) {
+        self.hook_list().push(h);
     }
+    pub(crate) fn disarm_all(&self) {
+        self.hook_list().clear();
+    }
+    fn hook_list(&self) -> std::sync::MutexGuard<'_, Vec<Hook>> {
+        self.hook().0.lock().expect("hooks")
+    }
+}
+
+impl Hooks {
     fn has(&self, h: &Hook) -> bool {
-        self.hooks.lock().expect("hooks").contains(h)
+        self.0.lock().expect("hooks").contains(h)
     }
+
     /// Runs the hooks that race a conditional delete: the blob changes, is held, or vanishes
     /// after the sweep's re-check and before its delete.
-    async fn before_delete(&self, blob: &BlobRef) -> Result<(), StorageError> {
+    async fn before_delete(
+        &self,
+        blob: &BlobRef,
+        inner: &InMemoryBlobStore,
+    ) -> Result<(), StorageError> {
         if self.has(&Hook::OverwriteBeforeDelete(blob.name.clone())) {
-            let tags = self.inner.get_tags(blob).await?;
-            self.inner
+            let tags = inner.get_tags(blob).await?;
+            inner
                 .put(
                     blob,
                     Bytes::from_static(b"new"),
@@ -53,92 +66,31 @@ impl Hooked {
                     &Metadata::new(),
                 )
                 .await?;
-            self.inner.set_tags(blob, &tags, None).await?;
+            inner.set_tags(blob, &tags, None).await?;
         }
         if self.has(&Hook::VanishBeforeDelete(blob.name.clone())) {
-            let p = self.inner.properties(blob).await?;
-            self.inner.delete_if_match(blob, &p.etag).await?;
+            let p = inner.properties(blob).await?;
+            inner.delete_if_match(blob, &p.etag).await?;
         }
         if self.has(&Hook::HoldBeforeDelete(blob.name.clone())) {
-            let tags = self.inner.get_tags(blob).await?;
-            self.inner.set_tags(blob, &hold_tags(&tags), None).await?;
+            let tags = inner.get_tags(blob).await?;
+            inner.set_tags(blob, &hold_tags(&tags), None).await?;
         }
         Ok(())
     }
 }
 
 #[async_trait]
-impl BlobStore for Hooked {
-    fn account(&self) -> &str {
-        self.inner.account()
-    }
-    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        if self.has(&Hook::FailProperties(blob.name.clone())) {
-            return Err(StorageError::Transient("HTTP 503: injected".into()));
+impl BeforeCall<InMemoryBlobStore> for Hooks {
+    async fn before(&self, call: Call<'_>, inner: &InMemoryBlobStore) -> Result<(), StorageError> {
+        match call {
+            Call::Properties(blob) if self.has(&Hook::FailProperties(blob.name.clone())) => {
+                Err(StorageError::Transient("HTTP 503: injected".into()))
+            }
+            Call::DeleteIfMatch(blob) | Call::DeleteGuarded(blob) => {
+                self.before_delete(blob, inner).await
+            }
+            _ => Ok(()),
         }
-        self.inner.properties(blob).await
-    }
-    async fn read_range(
-        &self,
-        blob: &BlobRef,
-        offset: u64,
-        len: u64,
-    ) -> Result<Bytes, StorageError> {
-        self.inner.read_range(blob, offset, len).await
-    }
-    async fn list(
-        &self,
-        container: &str,
-        prefix: Option<&str>,
-        marker: Option<String>,
-    ) -> Result<Page<BlobItem>, StorageError> {
-        self.inner.list(container, prefix, marker).await
-    }
-    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        self.inner.get_tags(blob).await
-    }
-    async fn set_tags(
-        &self,
-        blob: &BlobRef,
-        tags: &Tags,
-        if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
-        self.inner.set_tags(blob, tags, if_tags).await
-    }
-    async fn find_by_tags(
-        &self,
-        container: &str,
-        expr: &str,
-        marker: Option<String>,
-    ) -> Result<Page<TaggedBlob>, StorageError> {
-        self.inner.find_by_tags(container, expr, marker).await
-    }
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
-        self.before_delete(blob).await?;
-        self.inner.delete_if_match(blob, etag).await
-    }
-    async fn delete_guarded(
-        &self,
-        blob: &BlobRef,
-        etag: Option<&str>,
-        if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
-        self.before_delete(blob).await?;
-        self.inner.delete_guarded(blob, etag, if_tags).await
-    }
-    async fn put(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
-        self.inner.put(blob, body, content_type, metadata).await
-    }
-    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
-        self.inner.create_append(blob, content_type).await
-    }
-    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
-        self.inner.append(blob, body).await
     }
 }

@@ -1,7 +1,7 @@
 //! Test support for retention: in-memory state with a store whose calls can be intercepted
 //! (to force the 412, 404 and transient paths), and helpers that create tagged, catalogued blobs.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -45,10 +45,10 @@ pub(crate) fn kit_with(policy: Policy, env: &[(&str, &str)]) -> Kit {
         pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     })
     .expect("config");
-    let blobs = Arc::new(Hooked {
-        inner: InMemoryBlobStore::new("acct"),
-        hooks: Mutex::default(),
-    });
+    let blobs = Arc::new(Hooked::with(
+        InMemoryBlobStore::new("acct"),
+        Default::default(),
+    ));
     let tables = Arc::new(InMemoryTables::new());
     let t0 = OffsetDateTime::now_utc();
     let clock = Arc::new(FixedClock::new(t0));
@@ -175,6 +175,6 @@ impl Kit {
 
     /// True when the blob exists.
     pub(crate) async fn exists(&self, blob: &BlobRef) -> bool {
-        self.blobs.inner.properties(blob).await.is_ok()
+        self.blobs.inner().properties(blob).await.is_ok()
     }
 }

@@ -203,11 +203,11 @@ async fn a_bounded_run_resumes_and_a_dry_run_writes_nothing() {
         .expect("read")
         .expect("row");
     assert!(st.queue.is_empty() && st.applied == class_days(&longer.policy));
-    let before = k.blobs.inner.calls();
+    let before = k.blobs.inner().calls();
     let idle = sweep(&longer, &k, 2, false, 7).await;
     assert_eq!(idle.reevaluated, 0);
     assert_eq!(
-        k.blobs.inner.calls() - before,
+        k.blobs.inner().calls() - before,
         2,
         "idle: only the two expiry queries"
     );
@@ -220,12 +220,12 @@ async fn a_transient_failure_fails_the_run_and_the_blob_is_retried_next_run() {
     let (a, _) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
     let (b, _) = k.recording("b.rec", "ops-30d", &k.day(30), &[]).await;
     sweep(&k.state, &k, 1, false, 100).await;
-    k.blobs.hook(Hook::FailProperties(b.name.clone()));
+    k.blobs.arm(Hook::FailProperties(b.name.clone()));
     let longer = with_policy(&k, policy(60, 365));
     let (r, e) = run(&longer, &k.params(1, false, 100)).await;
     assert!(e.is_some() && r.failed == 1, "{r:?}");
     assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(30));
-    k.blobs.hooks.lock().expect("hooks").clear();
+    k.blobs.disarm_all();
     let next = sweep(&longer, &k, 1, false, 100).await;
     assert!(next.retagged_longer >= 1, "{next:?}");
     for x in [&a, &b] {

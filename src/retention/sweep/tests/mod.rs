@@ -165,7 +165,7 @@ async fn held_then_released_is_deleted_on_its_original_date() {
 async fn changed_after_listing_is_skipped_without_evidence() {
     let k = kit();
     let (b, key) = k.recording("changed.rec", "ops-30d", &k.day(30), &[]).await;
-    k.blobs.hook(Hook::OverwriteBeforeDelete(b.name.clone()));
+    k.blobs.arm(Hook::OverwriteBeforeDelete(b.name.clone()));
     let r = sweep(&k, 400, false, 10).await;
     assert_eq!((r.changed, r.deleted), (1, 0));
     assert!(k.exists(&b).await);
@@ -177,7 +177,7 @@ async fn changed_after_listing_is_skipped_without_evidence() {
 async fn already_deleted_is_done_with_a_tombstone() {
     let k = kit();
     let (b, key) = k.recording("gone.rec", "ops-30d", &k.day(30), &[]).await;
-    k.blobs.hook(Hook::VanishBeforeDelete(b.name.clone()));
+    k.blobs.arm(Hook::VanishBeforeDelete(b.name.clone()));
     let r = sweep(&k, 400, false, 10).await;
     assert_eq!((r.already_gone, r.deleted), (1, 0));
     assert_eq!(tombstones(&k)[0].entity["Outcome"], "already-gone");
@@ -215,7 +215,7 @@ async fn the_bound_stops_a_run_and_the_next_run_continues() {
     assert_eq!(sweep(&k, 400, false, 2).await.deleted, 2);
     let last = sweep(&k, 400, false, 2).await;
     assert_eq!(
-        (last.deleted, k.blobs.inner.names("recordings").len()),
+        (last.deleted, k.blobs.inner().names("recordings").len()),
         (1, 0)
     );
     assert_eq!(tombstones(&k).len(), 5);

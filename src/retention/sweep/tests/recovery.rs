@@ -8,12 +8,12 @@ async fn a_transient_failure_finishes_the_page_then_fails_the_run() {
     let k = kit();
     let (bad, _) = k.recording("bad.rec", "ops-30d", &k.day(30), &[]).await;
     let (good, _) = k.recording("good.rec", "ops-30d", &k.day(30), &[]).await;
-    k.blobs.hook(Hook::FailProperties(bad.name.clone()));
+    k.blobs.arm(Hook::FailProperties(bad.name.clone()));
     let (r, err) = run(&k.state, &k.params(400, false, 10)).await;
     assert!(err.is_some());
     assert_eq!((r.failed, r.deleted), (1, 1));
     assert!(k.exists(&bad).await && !k.exists(&good).await);
-    k.blobs.hooks.lock().expect("hooks").clear();
+    k.blobs.disarm_all();
     assert_eq!(
         sweep(&k, 400, false, 10).await.deleted,
         1,
@@ -74,7 +74,7 @@ async fn a_stale_intent_for_a_living_blob_is_dropped() {
 async fn a_hold_set_between_the_recheck_and_the_delete_wins_at_the_service() {
     let k = kit();
     let (b, key) = k.recording("race.rec", "ops-30d", &k.day(30), &[]).await;
-    k.blobs.hook(Hook::HoldBeforeDelete(b.name.clone()));
+    k.blobs.arm(Hook::HoldBeforeDelete(b.name.clone()));
     let r = sweep(&k, 400, false, 10).await;
     assert_eq!((r.changed, r.deleted), (1, 0), "{r:?}");
     assert!(
