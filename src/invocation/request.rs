@@ -15,7 +15,7 @@ use super::{DecodeError, Sys, decode};
 
 /// The request envelope. Keys are matched case-insensitively, unknown keys ignored.
 ///
-/// Entries are kept as positions in the request body (shared, not copied) and decoded on demand,
+/// Entries are kept as positions in the request body (one shared copy) and decoded on demand,
 /// straight into the type each function asks for: building a `Value` tree of the whole envelope
 /// (which repeats the event under `Metadata.data`) was the largest single cost of an invocation,
 /// and copying each entry out came next.
