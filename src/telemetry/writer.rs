@@ -31,7 +31,7 @@ struct Shared {
     /// Lines not yet written.
     pending: Mutex<Vec<u8>>,
     /// The destination; holding it orders every write.
-    sink: Mutex<Sink>,
+    sink: Mutex<Output>,
     stop: AtomicBool,
 }
 
@@ -40,18 +40,33 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The destination and the spare buffer that the next batch is swapped into.
+struct Output {
+    sink: Sink,
+    /// Two buffers take turns (pending, being written), each keeping its capacity: taking the
+    /// pending buffer and leaving an empty one made the next interval's lines regrow it from
+    /// nothing, reallocating and touching fresh pages under the lock the workers log through.
+    spare: Vec<u8>,
+}
+
 impl Shared {
     /// Writes everything pending, plus `line` after it.
     fn write_out(&self, line: &[u8]) {
-        let mut sink = lock(&self.sink);
-        let batch = {
+        let mut out = lock(&self.sink);
+        let mut batch = std::mem::take(&mut out.spare);
+        {
             let mut pending = lock(&self.pending);
             pending.extend_from_slice(line);
-            std::mem::take(&mut *pending)
-        };
+            std::mem::swap(&mut *pending, &mut batch);
+        }
         // Nowhere to report a failing stdout: the host reads it, and logging about logging would
         // recurse. The lines are dropped, as a plain `println!` would fail.
-        let _ = sink.write_all(&batch).and_then(|()| sink.flush());
+        let _ = out.sink.write_all(&batch).and_then(|()| out.sink.flush());
+        batch.clear();
+        // A burst (one huge line) may have grown it far beyond the usual batch: let that go.
+        if batch.capacity() <= 2 * HIGH_WATER {
+            out.spare = batch;
+        }
     }
 }
 
@@ -80,7 +95,10 @@ impl Batched {
     pub fn to(sink: Sink, interval: Duration) -> (Self, FlushGuard) {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Vec::with_capacity(64 * 1024)),
-            sink: Mutex::new(sink),
+            sink: Mutex::new(Output {
+                sink,
+                spare: Vec::with_capacity(64 * 1024),
+            }),
             stop: AtomicBool::new(false),
         });
         let worker = Arc::clone(&shared);
@@ -207,6 +225,22 @@ mod tests {
         let big = "x".repeat(HIGH_WATER);
         line(&w, false, &big);
         assert_eq!(sink.text().len(), HIGH_WATER, "written without waiting");
+    }
+
+    #[test]
+    fn buffers_keep_their_capacity_across_batches() {
+        let sink = crate::telemetry::TestSink::default();
+        let (w, guard) = Batched::to(Box::new(sink.clone()), Duration::from_secs(3600));
+        let grown = "x".repeat(100_000);
+        line(&w, false, &grown);
+        line(&w, true, "w1\n");
+        line(&w, true, "w2\n");
+        // The buffer that held the large batch is pending again, empty, with its capacity.
+        let pending = lock(&w.shared.pending);
+        assert!(pending.is_empty() && pending.capacity() >= grown.len());
+        drop(pending);
+        drop(guard);
+        assert_eq!(sink.text(), format!("{grown}w1\nw2\n"));
     }
 
     #[test]
