@@ -74,7 +74,7 @@ pub async fn query(export: bool, flags: Vec<(String, String)>) -> ExitCode {
     let mut cursor = match q
         .continuation
         .as_deref()
-        .map(|t| token::decode(t, &fp, &q.days()))
+        .map(|t| token::decode(t, &fp, &q.recording_days()))
     {
         Some(Err(e)) => {
             eprintln!("{e:?}");
@@ -154,7 +154,7 @@ pub async fn verify(flags: Vec<(String, String)>) -> ExitCode {
     };
     let now = state.clock.now();
     let (mut counts, mut findings) = (HashMap::<&str, usize>::new(), 0usize);
-    for day in q.days() {
+    for day in q.recording_days() {
         let rows = match search::day_rows(state.tables.as_ref(), RECORDINGS_TABLE, &day, &q).await {
             Ok(r) => r,
             Err(e) => {

@@ -147,7 +147,7 @@ async fn list(
     let q = Query::parse(&params, accept, api.settings.max_range_days)?;
     let fp = q.fingerprint();
     let start = match &q.continuation {
-        Some(t) => Some(token::decode(t, &fp, &q.days())?),
+        Some(t) => Some(token::decode(t, &fp, &q.recording_days())?),
         None => None,
     };
     let found = search::search(api.app.tables.as_ref(), RECORDINGS_TABLE, &q, start).await?;

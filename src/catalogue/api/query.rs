@@ -142,17 +142,24 @@ impl Query {
 
     /// The partitions (creation days) the range covers, in order.
     pub fn days(&self) -> Vec<String> {
-        let last = (self.to - Duration::nanoseconds(1)).date();
-        let mut d = self.from.date();
-        let mut out = Vec::new();
-        while d <= last {
-            out.push(format_date(d));
-            match d.next_day() {
-                Some(n) => d = n,
-                None => break,
-            }
-        }
-        out
+        days_between(self.from.date(), self.last_day())
+    }
+
+    /// The `recordings` partitions that can hold a row of the range: [`Self::days`] and one more
+    /// on either side. A row lives under its blob's creation day but is matched by its sort time,
+    /// which can fall on a neighbouring day: a session that began before midnight may be recorded
+    /// after it, and an event is raised a moment after the blob's creation, perhaps past midnight.
+    /// Reading only `days` would hide such a row from every query that does not span both days.
+    pub fn recording_days(&self) -> Vec<String> {
+        let (first, last) = (self.from.date(), self.last_day());
+        days_between(
+            first.previous_day().unwrap_or(first),
+            last.next_day().unwrap_or(last),
+        )
+    }
+
+    fn last_day(&self) -> Date {
+        (self.to - Duration::nanoseconds(1)).date()
     }
 
     /// True when a row passes every filter and its sort time lies in the range.
@@ -183,6 +190,20 @@ impl Query {
         }
         hex::encode(&h.finalize()[..8])
     }
+}
+
+/// Every day from `first` to `last`, inclusive, as `YYYY-MM-DD`.
+fn days_between(first: Date, last: Date) -> Vec<String> {
+    let mut d = first;
+    let mut out = Vec::new();
+    while d <= last {
+        out.push(format_date(d));
+        match d.next_day() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    out
 }
 
 /// The time a row sorts and filters by: `SessionStart` when joined, else `BlobCreated`.

@@ -1,15 +1,18 @@
 //! The paging engine: one partition query per day of the range, rows sorted within the day; a
 //! `vm` or `user` filter on recordings is served from index rows instead ([`super::indexed`]).
 //!
-//! **Strategy.** `recordings` is partitioned by creation day, so a range of N days is N
+//! **Strategy.** `recordings` is partitioned by creation day, so a range of N days is N + 2
 //! partition-scoped queries (`PartitionKey eq 'YYYY-MM-DD'`, 1000 rows per round trip), never a
-//! table scan. A day's matching rows are sorted by session start (fallback `BlobCreated`, then row
-//! key for a total order); a page takes rows day by day until it is full, and the cursor records the
-//! day and how many of its sorted rows were already returned. **Limits.** Order is exact within a
-//! day and by creation day across days (a session starting before midnight whose recording was
-//! written after midnight sorts under the later day). A page re-reads its first day's partition, so
-//! a request costs ⌈rows of the day / 1000⌉ round trips per day touched. Filters are evaluated in the
-//! handler (case-insensitive), so they do not reduce partition reads.
+//! table scan: the day before and the day after are read too, because a row matches by its sort
+//! time, which can lie on the day next to its creation day ([`Query::recording_days`]). A day's
+//! matching rows are sorted by session start (fallback `BlobCreated`, then row key for a total
+//! order); a page takes rows day by day until it is full, and the cursor records the day and how
+//! many of its sorted rows were already returned. **Limits.** Order is exact within a day and by
+//! creation day across days (a session starting before midnight whose recording was written after
+//! midnight sorts under the later day). A session recorded more than a day after it began is found
+//! only by ranges that reach its recording's creation day. A page re-reads its first day's
+//! partition, so a request costs ⌈rows of the day / 1000⌉ round trips per day touched. Filters are
+//! evaluated in the handler (case-insensitive), so they do not reduce partition reads.
 
 use time::OffsetDateTime;
 
@@ -46,7 +49,7 @@ pub async fn search(
         keep: &|e| q.matches(e),
         time: sort_time,
     };
-    search_with(tables, table, &q.days(), q.limit, start, &view).await
+    search_with(tables, table, &q.recording_days(), q.limit, start, &view).await
 }
 
 /// How a table is read by [`search_with`]: which rows match and the time they sort by.

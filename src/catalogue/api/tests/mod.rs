@@ -3,6 +3,7 @@
 
 mod detail;
 mod links;
+mod midnight;
 mod outage;
 mod units;
 
