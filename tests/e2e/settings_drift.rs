@@ -43,6 +43,10 @@ const HOST_ONLY_AZURE: &[(&str, &str)] = &[
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
         "Entra auth for telemetry (local auth is disabled)",
     ),
+    (
+        "MIMALLOC_ALLOW_THP",
+        "read by the handler's allocator at process start, not by its code",
+    ),
 ];
 
 /// Configured locally for Core Tools, never read by the handler (on Flex it is functionAppConfig.runtime).
