@@ -140,7 +140,8 @@ impl Query {
         })
     }
 
-    /// The partitions (creation days) the range covers, in order.
+    /// The days the range covers, in order: the partitions of a table keyed by the day rows sort
+    /// on (`sessionwindows`). For `recordings` use [`Self::recording_days`].
     pub fn days(&self) -> Vec<String> {
         days_between(self.from.date(), self.last_day())
     }
