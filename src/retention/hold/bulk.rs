@@ -1,35 +1,40 @@
 //! Bulk holds (by time range plus session, user or VM) and the explicit, logged retention override.
 //!
-//! Bulk selection queries table `recordings` on a `PartitionKey` (creation day) range, filtered on
-//! the joined properties `TunnelId`, `UserName`/`UserEmail`, `TargetVm`. A recording whose audit
-//! log has not been joined yet lacks them and is not matched: re-running the same bulk hold later
-//! is idempotent and picks up late joins.
+//! Bulk selection takes the recordings whose session started on one of the selected days (else whose
+//! event time lies on one, like the catalogue API), filtered on the joined properties `TunnelId`,
+//! `UserName`/`UserEmail`, `TargetVm`. It queries table `recordings` on a `PartitionKey` (creation
+//! day) range one day wider on each side, because a session begun before midnight may be recorded
+//! after it. A recording whose audit log has not been joined yet lacks those properties and is not
+//! matched: re-running the same bulk hold later is idempotent and picks up late joins.
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use time::Date;
 
 use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::api::query::sort_time;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::{CatalogueRepo, write_creating_table};
 use crate::invocation::decode::format_utc;
-use crate::retention::policy::{Retention, is_tag_safe};
+use crate::retention::policy::{Retention, format_date, is_tag_safe};
 use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, StorageError};
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableError, WriteMode, get_str};
 
-/// Which recordings a bulk hold covers: a creation-day range plus optional equality filters.
+/// Which recordings a bulk hold covers: a range of session-start days (event days for rows not
+/// joined with a session) plus optional equality filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Selector {
-    /// First creation day, `YYYY-MM-DD`.
+    /// First day, `YYYY-MM-DD`.
     pub from_day: String,
-    /// Last creation day (inclusive).
+    /// Last day (inclusive).
     pub to_day: String,
     /// Session (`TunnelId`).
     pub session: Option<String>,
@@ -40,20 +45,34 @@ pub struct Selector {
 }
 
 impl Selector {
-    fn filter(&self) -> Result<Filter, HoldError> {
+    /// The first and last selected day.
+    fn days(&self) -> Result<(Date, Date), HoldError> {
         let day = |d: &str| {
-            d.len() == 10
-                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
-                    .is_ok()
+            Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                .ok()
+                .filter(|_| d.len() == 10)
         };
-        if !day(&self.from_day) || !day(&self.to_day) || self.from_day > self.to_day {
-            return Err(HoldError::Invalid(
+        match (day(&self.from_day), day(&self.to_day)) {
+            (Some(from), Some(to)) if from <= to => Ok((from, to)),
+            _ => Err(HoldError::Invalid(
                 "fromDay/toDay must be YYYY-MM-DD with fromDay <= toDay".into(),
-            ));
+            )),
         }
+    }
+
+    fn filter(&self) -> Result<Filter, HoldError> {
+        let (from, to) = self.days()?;
         let mut parts = vec![
-            Filter::str("PartitionKey", Op::Ge, &self.from_day),
-            Filter::str("PartitionKey", Op::Le, &self.to_day),
+            Filter::str(
+                "PartitionKey",
+                Op::Ge,
+                format_date(from.previous_day().unwrap_or(from)),
+            ),
+            Filter::str(
+                "PartitionKey",
+                Op::Le,
+                format_date(to.next_day().unwrap_or(to)),
+            ),
         ];
         if let Some(s) = &self.session {
             parts.push(Filter::str("TunnelId", Op::Eq, s));
@@ -84,6 +103,12 @@ pub async fn hold_bulk(
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let filter = selector.filter()?;
+    // The filter reads a day more on each side; a row is taken when its session started (else
+    // its event was raised) on a selected day.
+    let days = {
+        let (from, to) = selector.days()?;
+        from..=to
+    };
     rows::write_header(state, hold_id, "bulk", &json!(selector), actor).await?;
     let mut cont = None;
     let mut n = 0;
@@ -103,6 +128,9 @@ pub async fn hold_bulk(
             ) else {
                 continue;
             };
+            if !sort_time(&s.entity).is_some_and(|t| days.contains(&t.date())) {
+                continue;
+            }
             hold_member(
                 state,
                 hold_id,

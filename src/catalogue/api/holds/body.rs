@@ -1,6 +1,6 @@
 //! The request body of `POST`/`DELETE /api/holds` (and the CLI's `hold set|release`): parsing and
 //! validation, pure. Exactly one target — `recording` (catalogue id), `blobUrl`, or `bulk`
-//! (creation-day range plus optional user / VM / session) — and a non-empty, bounded `reason`.
+//! (day range of session starts plus optional user / VM / session) — and a non-empty, bounded `reason`.
 //! Unknown fields are rejected so a misspelt target never turns into another one.
 
 use serde::Deserialize;

@@ -105,6 +105,38 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
     );
 }
 
+/// A bulk hold takes recordings by the day their session started: one begun before midnight and
+/// recorded after it (a row in the next day's partition) belongs to the day before.
+#[tokio::test]
+async fn bulk_holds_select_sessions_by_start_day_across_midnight() {
+    let k = kit();
+    let late = json!(format!("{}T23:40:00.000Z", k.day(-1)));
+    let vm = ("TargetVm", json!("vm-n"));
+    k.recording(
+        "late.rec",
+        "ops-30d",
+        &k.day(30),
+        &[vm.clone(), ("SessionStart", late)],
+    )
+    .await;
+    k.recording("plain.rec", "ops-30d", &k.day(30), &[vm]).await;
+    for (hold_id, from, to, want) in [
+        ("h-before", -1, -1, 1),
+        ("h-created", 0, 0, 1),
+        ("h-both", -1, 0, 2),
+        ("h-after", 1, 1, 0),
+    ] {
+        let sel = Selector {
+            from_day: k.day(from),
+            to_day: k.day(to),
+            vm: Some("vm-n".into()),
+            ..Selector::default()
+        };
+        let n = hold_bulk(&k.state, hold_id, &sel, &actor(&k, "x")).await;
+        assert_eq!(n.expect("bulk"), want, "{hold_id}");
+    }
+}
+
 #[tokio::test]
 async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
     let k = kit();
