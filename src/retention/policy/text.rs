@@ -30,6 +30,10 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 
 /// `YYYY-MM-DD`.
 pub fn format_date(d: Date) -> String {
+    let mut out = String::with_capacity(10);
+    if crate::invocation::decode::push_date(&mut out, d) {
+        return out;
+    }
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
