@@ -9,9 +9,9 @@
 //! Limit: one partition serves ~2,000 entities/s, far above Bastion's recording rate.
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
-use crate::invocation::decode::format_utc;
+use crate::invocation::decode::{format_utc, timestamp};
 use crate::retention::policy::format_date;
 use crate::tables::keys::{decode_key, encode_key};
 use crate::tables::{Entity, get_i64, get_str, int64};
@@ -65,6 +65,26 @@ impl RecordingKey {
         let (c, b) = path.split_once('/')?;
         Some((c.to_owned(), b.to_owned()))
     }
+}
+
+/// The time a row sorts and filters by: `SessionStart` when joined, else `BlobCreated`.
+pub fn sort_time(e: &Entity) -> Option<OffsetDateTime> {
+    ["SessionStart", "BlobCreated"]
+        .iter()
+        .find_map(|k| get_str(e, k).filter(|s| !s.is_empty()).and_then(timestamp))
+}
+
+/// The first and last partition (creation day) that can hold a row whose [`sort_time`] lies on a
+/// day from `first` to `last`: one more on each side. A row lives under its blob's creation day,
+/// but its sort time can fall on a neighbouring day: a session that began before midnight may be
+/// recorded after it, and an event is raised a moment after the blob's creation, perhaps past
+/// midnight. Reading only the sort days would hide such a row from every selection that does not
+/// span both days. (A session recorded more than a day after it began is still missed.)
+pub fn partition_days(first: Date, last: Date) -> (Date, Date) {
+    (
+        first.previous_day().unwrap_or(first),
+        last.next_day().unwrap_or(last),
+    )
 }
 
 /// A recording's catalogue row (the public schema is documented in the README).

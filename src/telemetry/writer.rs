@@ -6,7 +6,7 @@
 //! it spins (`sched_yield`) before it parks, three times per line.
 //!
 //! How: the formatter hands over one whole line per event ([`MakeWriter`]); lines are appended to a
-//! shared buffer. A flusher thread writes the buffer out every [`Batched::interval`]. Lines at
+//! shared buffer. A flusher thread writes the buffer out every `interval` ([`Batched::to`]). Lines at
 //! WARN and above are written at once, together with everything before them (order is kept: every
 //! write to stdout happens under one lock, taking the buffer in order). A full buffer is written at
 //! once too, so memory stays bounded. Dropping the [`FlushGuard`] writes the rest. What a crash

@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::problem::ApiError;
-use crate::invocation::decode::timestamp;
+use crate::catalogue::model::{partition_days, sort_time};
 use crate::retention::policy::format_date;
 use crate::tables::{Entity, get_str};
 
@@ -146,17 +146,10 @@ impl Query {
         days_between(self.from.date(), self.last_day())
     }
 
-    /// The `recordings` partitions that can hold a row of the range: [`Self::days`] and one more
-    /// on either side. A row lives under its blob's creation day but is matched by its sort time,
-    /// which can fall on a neighbouring day: a session that began before midnight may be recorded
-    /// after it, and an event is raised a moment after the blob's creation, perhaps past midnight.
-    /// Reading only `days` would hide such a row from every query that does not span both days.
+    /// The `recordings` partitions that can hold a row of the range ([`partition_days`]).
     pub fn recording_days(&self) -> Vec<String> {
-        let (first, last) = (self.from.date(), self.last_day());
-        days_between(
-            first.previous_day().unwrap_or(first),
-            last.next_day().unwrap_or(last),
-        )
+        let (first, last) = partition_days(self.from.date(), self.last_day());
+        days_between(first, last)
     }
 
     fn last_day(&self) -> Date {
@@ -205,13 +198,6 @@ fn days_between(first: Date, last: Date) -> Vec<String> {
         }
     }
     out
-}
-
-/// The time a row sorts and filters by: `SessionStart` when joined, else `BlobCreated`.
-pub fn sort_time(e: &Entity) -> Option<OffsetDateTime> {
-    ["SessionStart", "BlobCreated"]
-        .iter()
-        .find_map(|k| get_str(e, k).filter(|s| !s.is_empty()).and_then(timestamp))
 }
 
 fn bound(name: &str, v: Option<&str>, end: bool) -> Result<OffsetDateTime, ApiError> {

@@ -17,8 +17,9 @@
 use time::OffsetDateTime;
 
 use super::problem::ApiError;
-use super::query::{Query, sort_time};
+use super::query::Query;
 use super::token::Cursor;
+use crate::catalogue::model::sort_time;
 use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
 
 /// A page of rows and the cursor of the next one.

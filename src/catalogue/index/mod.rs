@@ -51,7 +51,7 @@ pub fn keys(e: &Entity) -> Vec<(String, String)> {
     let (Some(pk), Some(rk), Some(t)) = (
         get_str(e, "PartitionKey"),
         get_str(e, "RowKey"),
-        crate::catalogue::api::query::sort_time(e),
+        crate::catalogue::model::sort_time(e),
     ) else {
         return Vec::new();
     };

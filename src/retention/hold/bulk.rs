@@ -16,8 +16,7 @@ use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::api::query::sort_time;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
 use crate::catalogue::repo::{CatalogueRepo, write_creating_table};
 use crate::invocation::decode::format_utc;
 use crate::retention::policy::{Retention, format_date, is_tag_safe};
@@ -60,19 +59,12 @@ impl Selector {
         }
     }
 
-    fn filter(&self) -> Result<Filter, HoldError> {
-        let (from, to) = self.days()?;
+    /// The table filter for the selected days `from..=to` ([`partition_days`]).
+    fn filter(&self, from: Date, to: Date) -> Filter {
+        let (first, last) = partition_days(from, to);
         let mut parts = vec![
-            Filter::str(
-                "PartitionKey",
-                Op::Ge,
-                format_date(from.previous_day().unwrap_or(from)),
-            ),
-            Filter::str(
-                "PartitionKey",
-                Op::Le,
-                format_date(to.next_day().unwrap_or(to)),
-            ),
+            Filter::str("PartitionKey", Op::Ge, format_date(first)),
+            Filter::str("PartitionKey", Op::Le, format_date(last)),
         ];
         if let Some(s) = &self.session {
             parts.push(Filter::str("TunnelId", Op::Eq, s));
@@ -86,7 +78,7 @@ impl Selector {
                 Filter::str("UserEmail", Op::Eq, u),
             ]));
         }
-        Ok(Filter::And(parts))
+        Filter::And(parts)
     }
 }
 
@@ -102,13 +94,11 @@ pub async fn hold_bulk(
 ) -> Result<usize, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
-    let filter = selector.filter()?;
+    let (from, to) = selector.days()?;
+    let filter = selector.filter(from, to);
     // The filter reads a day more on each side; a row is taken when its session started (else
     // its event was raised) on a selected day.
-    let days = {
-        let (from, to) = selector.days()?;
-        from..=to
-    };
+    let days = from..=to;
     rows::write_header(state, hold_id, "bulk", &json!(selector), actor).await?;
     let mut cont = None;
     let mut n = 0;
