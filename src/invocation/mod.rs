@@ -12,6 +12,7 @@ pub mod outputs;
 pub mod quarantine;
 mod request;
 pub mod route;
+mod scan;
 
 use std::collections::BTreeMap;
 

@@ -1,16 +1,14 @@
 //! The request envelope `{"Data","Metadata"}` (protocol §3): read in one pass, entries kept as
 //! positions in the shared body and decoded on demand by binding type.
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
+use super::scan::{self, Entry};
 use super::{DecodeError, Sys, decode};
 
 /// The request envelope. Keys are matched case-insensitively, unknown keys ignored.
@@ -30,20 +28,6 @@ pub struct InvokeRequest {
     metadata: Vec<Entry>,
 }
 
-/// One `Data`/`Metadata` entry: its name and where its JSON text lies in the body.
-#[derive(Debug, Clone)]
-struct Entry {
-    name: Name,
-    value: Range<usize>,
-}
-
-/// An entry name: a position in the body, or the unescaped text when the name had escapes.
-#[derive(Debug, Clone)]
-enum Name {
-    At(Range<usize>),
-    Unescaped(Box<str>),
-}
-
 impl InvokeRequest {
     /// Parses the envelope. Both keys are always sent by the host, but either may be `{}`.
     ///
@@ -53,27 +37,12 @@ impl InvokeRequest {
         let body: Arc<str> = std::str::from_utf8(body)
             .map_err(|e| DecodeError::malformed("body", e))?
             .into();
-        // One pass over the body: the entries' values are only scanned, not decoded or copied.
-        let Envelope { data, metadata } =
-            serde_json::from_str(&body).map_err(|e| DecodeError::malformed("body", e))?;
-        let at = |text: &str| {
-            let start = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-            start..start + text.len()
-        };
-        let entries = |raw: Vec<(Cow<'_, str>, &RawValue)>| {
-            raw.into_iter()
-                .map(|(name, value)| Entry {
-                    name: match name {
-                        Cow::Borrowed(n) => Name::At(at(n)),
-                        Cow::Owned(n) => Name::Unescaped(n.into()),
-                    },
-                    value: at(value.get()),
-                })
-                .collect()
-        };
+        // One pass over the body: the entries' values are only delimited, not decoded or copied.
+        let (data, metadata) =
+            scan::envelope(&body).map_err(|e| DecodeError::malformed("body", e))?;
         Ok(Self {
-            data: entries(data),
-            metadata: entries(metadata),
+            data,
+            metadata,
             body,
         })
     }
@@ -133,10 +102,7 @@ impl InvokeRequest {
     /// name resolves to its last occurrence, as a JSON object read into a map would.
     fn lookup<'a>(&'a self, entries: &'a [Entry], key: &str) -> Option<&'a str> {
         let text = |r: &Range<usize>| self.body.get(r.clone());
-        let name = |e: &'a Entry| match &e.name {
-            Name::At(r) => text(r).unwrap_or_default(),
-            Name::Unescaped(n) => n,
-        };
+        let name = |e: &'a Entry| e.name.text(&self.body);
         entries
             .iter()
             .rev()
@@ -149,78 +115,6 @@ impl InvokeRequest {
             })
             .and_then(|e| text(&e.value))
             .filter(|v| *v != "null")
-    }
-}
-
-/// The envelope read in one pass: `Data`/`Metadata` (any case) as borrowed raw entries, the rest
-/// skipped.
-#[derive(Default)]
-struct Envelope<'de> {
-    data: Vec<(Cow<'de, str>, &'de RawValue)>,
-    metadata: Vec<(Cow<'de, str>, &'de RawValue)>,
-}
-
-impl<'de> Deserialize<'de> for Envelope<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Envelope<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object with `Data` and `Metadata` objects")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Envelope<'de>, A::Error> {
-                let mut env = Envelope::default();
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                    let slot = if k.eq_ignore_ascii_case("data") {
-                        &mut env.data
-                    } else if k.eq_ignore_ascii_case("metadata") {
-                        &mut env.metadata
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                        continue;
-                    };
-                    // A later duplicate key replaces an earlier one; `null` leaves the entry empty.
-                    *slot = map
-                        .next_value::<Option<Entries<'de>>>()
-                        .map_err(|e| {
-                            serde::de::Error::custom(format!("`{k}` is not a JSON object: {e}"))
-                        })?
-                        .map(|e| e.0)
-                        .unwrap_or_default();
-                }
-                Ok(env)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// The entries of one JSON object, names and values borrowed from the body.
-struct Entries<'de>(Vec<(Cow<'de, str>, &'de RawValue)>);
-
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Entries<'de>, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                    out.push((k, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(Entries(out))
-            }
-        }
-        d.deserialize_map(V)
     }
 }
 
