@@ -87,15 +87,17 @@ async fn spawn(bin: &str, args: &[&str], seed: &str) -> (Child, String, Instant)
 /// CPU time (user + system) the process has used, in µs (`/proc/<pid>/stat`, 100 ticks/s).
 fn cpu_us(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the `(comm)`, which may contain spaces: utime and stime are the 12th and 13th.
+    // Fields after the `(comm)`, which may contain spaces, starting with the state letter: utime
+    // and stime are the 12th and 13th. Counted by position: dropping the fields that are not
+    // numbers (the state) once shifted them, and this read stime and cutime instead.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    f.get(11)
-        .zip(f.get(12))
-        .map_or(0.0, |(u, s)| (u + s) * 10_000.0)
+    let field = |i: usize| -> f64 {
+        rest.split_whitespace()
+            .nth(i)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    (field(11) + field(12)) * 10_000.0
 }
 
 /// One round against a server: its figures plus the server's CPU µs per request.
