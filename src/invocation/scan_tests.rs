@@ -41,6 +41,16 @@ fn oracle(body: &str, key: &str) -> Vec<(String, Value)> {
     members
 }
 
+/// A small deterministic generator (xorshift64), so a failure replays exactly.
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 fn decoded(body: &str, entries: &[Entry]) -> Vec<(String, Value)> {
     let mut out: Vec<(String, Value)> = entries
         .iter()
@@ -118,13 +128,8 @@ fn nesting_is_limited_like_serde_json() {
 /// serde_json still reads an envelope, the scanner reads the same members.
 #[test]
 fn mutated_envelopes_never_panic_and_agree_when_valid() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut random = xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut next = |n: usize| (random() % n as u64) as usize;
     let alphabet = br#"{}[]":,\ 0a-"#;
     let (mut agreed, mut refused) = (0, 0);
     for body in valid_envelopes() {
@@ -173,18 +178,12 @@ fn mutated_envelopes_never_panic_and_agree_when_valid() {
 /// length (the last few bytes take the byte-at-a-time path).
 #[test]
 fn word_search_agrees_with_a_byte_search() {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     let pool = br#"ab"\{}[]Y_y ,:0"#;
     for _ in 0..3000 {
         let len = (next() % 40) as usize;
         let mut b: Vec<u8> = (0..len).map(|_| pool[(next() % 15) as usize]).collect();
-        if next() % 4 == 0 {
+        if next().is_multiple_of(4) {
             b.iter_mut().for_each(|c| *c = (next() & 0xFF) as u8);
         }
         let from = (next() % 42) as usize;
