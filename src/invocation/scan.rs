@@ -75,7 +75,10 @@ pub(super) fn envelope(body: &str) -> Result<Members, String> {
                 })?;
                 entries
             }
-            Some(b'n') if s.b[s.i..].starts_with(b"null") => s.value().map(|_| Vec::new())?,
+            Some(b'n') if s.b[s.i..].starts_with(b"null") => {
+                s.i += 4;
+                Vec::new()
+            }
             _ => return Err(format!("`{key}` is not a JSON object (byte {})", s.i)),
         };
         Ok(())
@@ -99,7 +102,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        while self.peek().is_some_and(is_ws) {
             self.i += 1;
         }
     }
@@ -200,10 +203,10 @@ impl<'a> Scanner<'a> {
             }
             Some(b'{' | b'[') => self.nested()?,
             Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
-                while !matches!(
-                    self.peek(),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-                ) {
+                while self
+                    .peek()
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !is_ws(c))
+                {
                     self.i += 1;
                 }
             }
@@ -244,6 +247,11 @@ impl<'a> Scanner<'a> {
         self.i = self.b.len();
         Err(format!("unterminated value from byte {start}"))
     }
+}
+
+/// JSON's four whitespace bytes.
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// `0x01` in every byte of a word.

@@ -97,6 +97,7 @@ fn broken_envelopes_are_refused_with_a_position_not_the_text() {
         r#"{"Data":"x"}"#.into(),
         r#"{"Data":[]}"#.into(),
         r#"{"Metadata":1}"#.into(),
+        r#"{"Metadata":nullx}"#.into(),
         r#"{"Data":{}} x"#.into(),
         r#"{"Data":{}}{}"#.into(),
         r#"{"Data":{"a":}}"#.into(),
