@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use bytes::Bytes;
 
 use crate::audit_logs;
 use crate::clock::{Clock, SystemClock};
@@ -17,16 +16,24 @@ use crate::notify::{self, Notifier, config::NotifyConfig};
 use crate::recordings;
 use crate::retention;
 use crate::retention::policy::Policy;
+use crate::storage::BlobStore;
 use crate::storage::azure::AzureBlobStore;
 use crate::storage::memory::InMemoryBlobStore;
-use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
 
-/// Shared state: configuration and seams, cheap to clone.
+/// Shared state: configuration and seams behind one `Arc`, so a clone is one reference-count
+/// increment. (As a struct of a dozen `Arc`s, each invocation's two clones and drops moved a dozen
+/// reference counts between the worker threads' caches; issue #2.) Fields read through `Deref`;
+/// assigning one (tests, [`AppState::with_notify`]) copies the seams first if they are shared, so a
+/// clone never sees another clone's change, as before.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Seams>);
+
+/// The configuration and seams an [`AppState`] shares.
+#[derive(Clone)]
+pub struct Seams {
     /// Configuration.
     pub config: Arc<Config>,
     /// The recordings account.
@@ -53,6 +60,20 @@ pub struct AppState {
     pub links: Arc<dyn crate::catalogue::api::links::LinkIssuer>,
     /// Poison-queue depths for the health report.
     pub queues: Arc<dyn crate::health::queues::QueueDepth>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Seams;
+
+    fn deref(&self) -> &Seams {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Seams {
+        Arc::make_mut(&mut self.0)
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -150,7 +171,7 @@ impl AppState {
         let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
         let links = crate::catalogue::api::links::for_storage(&config.storage);
         let queues = crate::health::queues::for_storage(&config.storage);
-        Self {
+        Self(Arc::new(Seams {
             config: Arc::new(config),
             recordings,
             audit_logs,
@@ -164,7 +185,7 @@ impl AppState {
             heartbeats: Arc::new(crate::health::Heartbeats::from_env()),
             links,
             queues,
-        }
+        }))
     }
 
     /// State whose every blob seam is `store` and whose tables are `tables`, with the given
@@ -206,33 +227,15 @@ impl AppState {
         self
     }
 
-    /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`): comma-separated entries, each a blob
-    /// name, or `<prefix>:<count>` for `count` blobs named `<prefix><n>`. For benchmarks and protocol
-    /// demos over in-memory stores; ignored unless storage is in memory.
-    pub async fn seed_in_memory(&self, spec: &str) {
+    /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`, see
+    /// [`seed`](crate::storage::memory::seed)); ignored unless storage is in memory. Returns how
+    /// many blobs could not be put.
+    pub async fn seed_in_memory(&self, spec: &str) -> usize {
         if self.config.storage != Storage::InMemory {
-            return;
+            return 0;
         }
-        let names = spec.split(',').filter(|e| !e.is_empty()).flat_map(|entry| {
-            match entry.rsplit_once(':') {
-                Some((prefix, n)) if n.parse::<usize>().is_ok() => (0..n.parse().unwrap_or(0))
-                    .map(|i| format!("{prefix}{i}"))
-                    .collect::<Vec<_>>(),
-                _ => vec![entry.to_owned()],
-            }
-        });
-        for name in names {
-            let blob = BlobRef::new(self.config.recordings_container.clone(), name);
-            let _ = self
-                .recordings
-                .put(
-                    &blob,
-                    Bytes::new(),
-                    "application/octet-stream",
-                    &Metadata::new(),
-                )
-                .await;
-        }
+        let container = &self.config.recordings_container;
+        crate::storage::memory::seed(self.recordings.as_ref(), container, spec).await
     }
 }
 

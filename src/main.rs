@@ -44,7 +44,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port = config.port;
     let state = AppState::from_config(config)?;
     if let Ok(spec) = std::env::var("HANDLER_IN_MEMORY_SEED") {
-        state.seed_in_memory(&spec).await;
+        let failed = state.seed_in_memory(&spec).await;
+        if failed > 0 {
+            return Err(format!("HANDLER_IN_MEMORY_SEED: {failed} blobs could not be put").into());
+        }
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);

@@ -77,6 +77,16 @@ impl Generator {
     }
 }
 
+/// The headers the Functions host adds to every invocation besides its id (functions-host-protocol.md),
+/// as HTTP header lines; all generators send them, and a fresh [`invocation_id`] per request.
+pub(crate) const HOST_HEADERS: &str =
+    "X-Azure-Functions-HostVersion: 4.1037.1.1\r\nUser-Agent: Azure-Functions-Host/4.1037.1.1\r\n";
+
+/// A GUID-shaped invocation id, distinct per (worker, request).
+pub(crate) fn invocation_id(worker: u64, n: u64) -> String {
+    format!("{worker:08x}-0000-4000-8000-{n:012x}")
+}
+
 /// The fixture invocation for blob `name`.
 pub(crate) fn invocation(fixture: &str, name: &str) -> String {
     fixture.replace(PLACEHOLDER, name)
@@ -146,6 +156,9 @@ async fn builtin(
                 let res = client
                     .post(&url)
                     .header("content-type", "application/json; charset=utf-8")
+                    .header("x-azure-functions-invocationid", invocation_id(w, n))
+                    .header("x-azure-functions-hostversion", "4.1037.1.1")
+                    .header("user-agent", "Azure-Functions-Host/4.1037.1.1")
                     .body(invocation(fixture, &name))
                     .send()
                     .await

@@ -136,7 +136,9 @@ fn rss_kib(pid: u32) -> u64 {
 async fn post_once(addr: &str, path: &str, body: &str) -> String {
     let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{}X-Azure-Functions-InvocationId: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        load::HOST_HEADERS,
+        load::invocation_id(0, 0),
         body.len()
     );
     conn.write_all(head.as_bytes()).await.expect("write");

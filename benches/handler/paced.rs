@@ -63,7 +63,7 @@ pub(crate) fn run(addr: &str, path: &str, rate: f64, seconds: u64) -> Paced {
                     }
                     let sent = Instant::now();
                     let body = invocation(&fixture, &format!("{PREFIX}{t}x{k}"));
-                    conn.post(&addr, &path, &body);
+                    conn.post(&addr, &path, &crate::load::invocation_id(t, k), &body);
                     lat.push(due.elapsed().as_secs_f64() * 1000.0);
                     lag.push(sent.duration_since(due).as_secs_f64() * 1000.0);
                 }
@@ -108,9 +108,10 @@ impl Connection {
     }
 
     /// Posts `body` and reads the whole response; panics unless it is a 200.
-    fn post(&mut self, addr: &str, path: &str, body: &str) {
+    fn post(&mut self, addr: &str, path: &str, invocation_id: &str, body: &str) {
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json; charset=utf-8\r\n{}X-Azure-Functions-InvocationId: {invocation_id}\r\nContent-Length: {}\r\n\r\n",
+            crate::load::HOST_HEADERS,
             body.len()
         );
         let mut request = head.into_bytes();

@@ -1,6 +1,9 @@
 -- wrk script for the RecordingCreated throughput bench (benches/handler, used when wrk is installed):
 -- POSTs the fixture invocation with a distinct blob name per request, `w<thread>x<n>`, so every
 -- request catalogues a new recording (the handler is started with those names seeded).
+-- Requests carry the headers the Functions host sends with every invocation
+-- (functions-host-protocol.md): a fresh X-Azure-Functions-InvocationId, the host version and its
+-- User-Agent.
 -- Usage: wrk -t2 -c32 -d5s -s recording-created.lua http://ADDR/RecordingCreated  (FIXTURE env var)
 --
 -- The generator shares the 2 cores with the server, so each request must cost it little: the
@@ -31,14 +34,18 @@ function init(args)
   end
   parts[#parts + 1] = string.sub(template, from)
   assert(#parts > 1, "placeholder not found in the fixture")
-  -- wrk.init has set the Host header by now; Content-Length is added per request.
+  -- wrk.init has set the Host header by now; the invocation id and Content-Length are added per
+  -- request.
   local head = { "POST " .. wrk.path .. " HTTP/1.1" }
   wrk.headers["Content-Type"] = "application/json; charset=utf-8"
+  wrk.headers["X-Azure-Functions-HostVersion"] = "4.1037.1.1"
+  wrk.headers["User-Agent"] = "Azure-Functions-Host/4.1037.1.1"
   for name, value in pairs(wrk.headers) do
     if name ~= "Content-Length" then head[#head + 1] = name .. ": " .. value end
   end
-  head[#head + 1] = "Content-Length: "
+  head[#head + 1] = "X-Azure-Functions-InvocationId: "
   head_text = table.concat(head, "\r\n")
+  id_prefix = string.format("%08x-0000-4000-8000-", tid)
   prefix = "w" .. tid .. "x"
   n = 0
 end
@@ -47,7 +54,7 @@ function request()
   local name = prefix .. n
   n = n + 1
   local body = table.concat(parts, name)
-  return head_text .. #body .. "\r\n\r\n" .. body
+  return head_text .. id_prefix .. string.format("%012x", n) .. "\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body
 end
 
 function done(summary, latency, requests)

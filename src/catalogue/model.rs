@@ -33,13 +33,14 @@ impl RecordingKey {
     pub fn for_blob(created: OffsetDateTime, container: &str, blob: &str) -> Self {
         Self {
             pk: format_date(created.date()),
-            rk: encode_key(&format!("{container}/{blob}")),
+            rk: encode_key(&[container, "/", blob].concat()),
         }
     }
 
     /// The public id.
     pub fn id(&self) -> String {
-        format!("{}~{}", self.pk, self.rk)
+        // Concatenated, not `format!`ed: this runs several times per catalogued recording.
+        [self.pk.as_str(), "~", &self.rk].concat()
     }
 
     /// Parses a public id.

@@ -62,6 +62,22 @@ impl Beat {
         }
     }
 
+    /// [`merge`](Self::merge) with one ending `outcome` at `at`, in place.
+    pub fn absorb(&mut self, outcome: &str, at: OffsetDateTime) {
+        if at >= self.at {
+            self.at = at;
+            if self.outcome != outcome {
+                outcome.clone_into(&mut self.outcome);
+            }
+        }
+        let last = if is_success(outcome) {
+            &mut self.last_success
+        } else {
+            &mut self.last_failure
+        };
+        *last = (*last).max(Some(at));
+    }
+
     /// The union of two histories: the newer ending (`other` on a tie: it was recorded later), and
     /// the newest success and failure of either.
     #[must_use]
@@ -154,22 +170,21 @@ impl Heartbeats {
 
     /// Records one ending. No I/O: this runs on every invocation.
     pub fn record(&self, function: &str, outcome: &str, at: OffsetDateTime) {
-        let beat = Beat::new(outcome, at);
         // A poisoned lock only means another recorder panicked mid-insert; the maps stay usable.
-        let mut s = self
+        let mut guard = self
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let merged = s
-            .beats
-            .get(function)
-            .map_or(beat.clone(), |b| b.merge(&beat));
-        s.beats.insert(function.to_owned(), merged);
-        let dirty = s
-            .dirty
-            .get(function)
-            .map_or(beat.clone(), |b| b.merge(&beat));
-        s.dirty.insert(function.to_owned(), dirty);
+        let s = &mut *guard;
+        // Merged in place: after the first invocation of a function this allocates nothing.
+        for beats in [&mut s.beats, &mut s.dirty] {
+            match beats.get_mut(function) {
+                Some(beat) => beat.absorb(outcome, at),
+                None => {
+                    beats.insert(function.to_owned(), Beat::new(outcome, at));
+                }
+            }
+        }
     }
 
     /// Everything this instance has seen since it started.

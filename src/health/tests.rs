@@ -39,6 +39,29 @@ fn merge_keeps_the_newest_ending_and_both_histories_in_any_order() {
 }
 
 #[test]
+fn absorbing_an_ending_in_place_is_merging_it() {
+    let outcomes = ["processed", "failed", "skipped", "poisoned"];
+    // Every order of endings, earlier and later ones and ties, as merge would fold them.
+    for seed in 0..256_u32 {
+        let endings: Vec<_> = (0..6_u32)
+            .map(|i| {
+                let x = seed.wrapping_mul(2_654_435_761).rotate_left(i * 5) ^ i;
+                let at = T0 + Duration::seconds(i64::from(x % 7) - 3);
+                (outcomes[(x / 7 % 4) as usize], at)
+            })
+            .collect();
+        let (first, rest) = endings.split_first().expect("six endings");
+        let mut merged = Beat::new(first.0, first.1);
+        let mut absorbed = merged.clone();
+        for &(outcome, at) in rest {
+            merged = merged.merge(&Beat::new(outcome, at));
+            absorbed.absorb(outcome, at);
+        }
+        assert_eq!(absorbed, merged, "{endings:?}");
+    }
+}
+
+#[test]
 fn interval_setting_is_bounded() {
     let hb = |v: &str| {
         let v = v.to_owned();

@@ -97,31 +97,34 @@ where
         outcome = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     );
-    let result = match parsed {
-        Err(e) => Err(HandlerError::from(e)),
-        Ok(request) => {
-            let inv = Invocation {
-                function,
-                id: id.clone(),
-                host_version,
-                request,
-                raw: raw.clone(),
-            };
-            match AssertUnwindSafe(handler(state.clone(), inv))
-                .catch_unwind()
-                .instrument(span.clone())
-                .await
-            {
-                Ok(r) => r,
-                // A panic is a bug triggered by this input; retrying would loop for 24 h, so the
-                // payload is kept in quarantine for a replay after the fix.
-                Err(_) => Err(HandlerError::poison("handler panicked")),
+    // One instrumented future for the function and its ending: the span is entered once per poll,
+    // not once per stage.
+    async move {
+        let result = match parsed {
+            Err(e) => Err(HandlerError::from(e)),
+            Ok(request) => {
+                let inv = Invocation {
+                    function,
+                    id: id.clone(),
+                    host_version,
+                    request,
+                    raw: raw.clone(),
+                };
+                match AssertUnwindSafe(handler(state.clone(), inv))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(r) => r,
+                    // A panic is a bug triggered by this input; retrying would loop for 24 h, so
+                    // the payload is kept in quarantine for a replay after the fix.
+                    Err(_) => Err(HandlerError::poison("handler panicked")),
+                }
             }
-        }
-    };
-    finish(function, &id, &state, &raw, result, started)
-        .instrument(span)
-        .await
+        };
+        finish(function, &id, &state, &raw, result, started).await
+    }
+    .instrument(span)
+    .await
 }
 
 async fn finish<S: HasQuarantine>(

@@ -158,9 +158,9 @@ async fn catalogue_row(
 fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
     let id = entry.key.id();
     let outcome = match previous {
-        None => Outcome::processed(format!("catalogued recording {id}"))
+        None => Outcome::processed(["catalogued recording ", &id].concat())
             .with_output(OUTPUT_BINDING, &ingest::catalogued_notification(entry, &id)),
-        Some(_) => Outcome::processed(format!("updated recording {id}")),
+        Some(_) => Outcome::processed(["updated recording ", &id].concat()),
     };
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
     outcome.with_output(

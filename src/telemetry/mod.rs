@@ -10,29 +10,55 @@ pub mod json_fields;
 pub mod json_line;
 pub mod writer;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt;
+use tracing_subscriber::prelude::*;
 
 /// Installs the global subscriber and returns the guard of its writer: keep it alive until the
 /// process ends (dropping it writes the lines still held; see [`writer`]). Safe to call more than
 /// once (later calls install nothing).
 pub fn init() -> writer::FlushGuard {
     let (writer, guard) = writer::Batched::stdout();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, bad) = filter_from(std::env::var("RUST_LOG").ok().as_deref());
     let json = std::env::var_os("FUNCTIONS_WORKER_RUNTIME").is_some()
         || std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false);
+    let layer = fmt::layer().with_writer(writer).with_ansi(false);
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
-        builder
-            .fmt_fields(json_fields::AppendJsonFields)
-            .event_format(json_line::JsonLine)
+        registry
+            .with(
+                layer
+                    .fmt_fields(json_fields::AppendJsonFields)
+                    .event_format(json_line::JsonLine),
+            )
             .try_init()
     } else {
-        builder.compact().try_init()
+        registry.with(layer.compact()).try_init()
     };
+    if let Some(error) = bad {
+        tracing::warn!(%error, "RUST_LOG is not a list of `level` / `target=level` directives; logging at info");
+    }
     guard
+}
+
+/// The log filter for `RUST_LOG` (default `info`), and why the setting was refused, if it was.
+///
+/// Why [`Targets`] and not `EnvFilter`: `EnvFilter` takes a process-wide `RwLock` on every span
+/// enter, exit and record (to support span-field directives such as `[invocation{outcome=failed}]`).
+/// The invocation span is entered, exited and recorded about a dozen times per invocation on both
+/// worker threads, so that lock's cache line moved between the cores on every step (issue #2:
+/// CPU per RecordingCreated invocation, see the README's Benchmarks). `Targets` is a static table
+/// consulted once per call site; it takes the same `info,bastion_recordings=debug` syntax, without
+/// span-field directives.
+pub fn filter_from(setting: Option<&str>) -> (Targets, Option<String>) {
+    let default = || Targets::new().with_default(tracing::Level::INFO);
+    match setting.map(str::trim).filter(|s| !s.is_empty()) {
+        None => (default(), None),
+        Some(text) => match text.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(e) => (default(), Some(e.to_string())),
+        },
+    }
 }
 
 /// Removes secrets from free text: URL query strings (SAS tokens, function keys, webhook tokens),
@@ -116,7 +142,27 @@ impl TestSink {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{filter_from, redact};
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_directives_set_levels_per_target() {
+        let (f, bad) = filter_from(Some("warn,bastion_recordings::notify=debug"));
+        assert!(bad.is_none());
+        assert!(f.would_enable("bastion_recordings::notify::deliver", &Level::DEBUG));
+        assert!(!f.would_enable("bastion_recordings::notify::deliver", &Level::TRACE));
+        assert!(!f.would_enable("bastion_recordings::invocation", &Level::INFO));
+        assert!(f.would_enable("hyper", &Level::WARN));
+        for unset in [None, Some(""), Some("  ")] {
+            let (f, bad) = filter_from(unset);
+            assert!(bad.is_none());
+            assert!(f.would_enable("any", &Level::INFO) && !f.would_enable("any", &Level::DEBUG));
+        }
+        let (f, bad) = filter_from(Some("bastion_recordings=loud"));
+        assert!(bad.is_some(), "an unknown level is refused");
+        assert!(f.would_enable("bastion_recordings", &Level::INFO));
+        assert!(!f.would_enable("bastion_recordings", &Level::DEBUG));
+    }
 
     #[test]
     fn secrets_never_survive() {

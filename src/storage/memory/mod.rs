@@ -6,6 +6,7 @@
 
 mod blob;
 mod find;
+mod seed;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -23,6 +24,7 @@ use super::{
     BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob,
     Tags,
 };
+pub use seed::seed;
 
 /// A storage account held in memory.
 #[derive(Debug)]
