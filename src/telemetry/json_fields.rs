@@ -73,7 +73,7 @@ impl<'a> Entries<'a> {
 /// Writes `text` as a JSON string, escaping in place as `serde_json` does (short escapes for
 /// `"` `\\` and the usual controls, `\\u00XX` for the other controls; everything else verbatim).
 /// Runs about twenty times per invocation line, so no intermediate `String` per value.
-pub(super) fn string(out: &mut String, text: &str) {
+pub(crate) fn string(out: &mut String, text: &str) {
     out.push('"');
     escape_into(out, text);
     out.push('"');
