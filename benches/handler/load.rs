@@ -153,12 +153,14 @@ async fn builtin(
                     "b".into()
                 };
                 let t = Instant::now();
-                let res = client
+                let mut req = client
                     .post(&url)
                     .header("content-type", "application/json; charset=utf-8")
-                    .header("x-azure-functions-invocationid", invocation_id(w, n))
-                    .header("x-azure-functions-hostversion", "4.1037.1.1")
-                    .header("user-agent", "Azure-Functions-Host/4.1037.1.1")
+                    .header("x-azure-functions-invocationid", invocation_id(w, n));
+                for (header, value) in HOST_HEADERS.lines().filter_map(|l| l.split_once(": ")) {
+                    req = req.header(header, value);
+                }
+                let res = req
                     .body(invocation(fixture, &name))
                     .send()
                     .await
