@@ -101,10 +101,9 @@ impl AppState {
     /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
         let policy = crate::retention::policy::load(&config)?;
-        let notify = NotifyConfig::from_env().map_err(ConfigError)?;
         let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
         match &config.storage {
-            Storage::InMemory => Ok(Self::in_memory(config, policy).with_notify(notify)),
+            Storage::InMemory => Ok(Self::in_memory(config, policy)),
             Storage::Connected {
                 app,
                 recordings,
@@ -132,16 +131,14 @@ impl AppState {
                     app_blobs,
                     tables,
                     Arc::new(SystemClock),
-                )
-                .with_notify(notify))
+                ))
             }
         }
     }
 
     /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
     pub fn in_memory(config: Config, policy: Policy) -> Self {
-        let account = std::env::var("HANDLER_IN_MEMORY_ACCOUNT")
-            .unwrap_or_else(|_| "devstoreaccount1".into());
+        let account = config.in_memory_account.clone();
         // No yield per store call: this mode serves benchmarks and demos, not race tests.
         let blobs: Arc<dyn BlobStore> =
             Arc::new(InMemoryBlobStore::new(account).without_interleaving());
@@ -167,8 +164,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
-        let notifier = Arc::new(Notifier::new(NotifyConfig::default()));
-        let audit = Arc::new(crate::audit_logs::AuditSettings::from_env());
+        let notifier = Arc::new(Notifier::new(config.notify.clone()));
+        let audit = Arc::new(config.audit.clone());
+        let heartbeats = Arc::new(crate::health::Heartbeats::new(config.heartbeat_interval));
         let links = crate::catalogue::api::links::for_storage(&config.storage);
         let queues = crate::health::queues::for_storage(&config.storage);
         Self(Arc::new(Seams {
@@ -182,7 +180,7 @@ impl AppState {
             clock,
             notifier,
             audit,
-            heartbeats: Arc::new(crate::health::Heartbeats::from_env()),
+            heartbeats,
             links,
             queues,
         }))

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use crate::setting::Reader;
 use crate::storage::connection::StorageConnection;
 
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
@@ -55,6 +56,7 @@ pub const SETTINGS: &[&str] = &[
     "HEALTH_HEARTBEAT_SECONDS",
     "HEALTH_TAIL_LAG_MINUTES",
     "INTEGRITY_VERIFY_SAMPLE",
+    "HANDLER_IN_MEMORY_ACCOUNT",
 ];
 
 /// All configuration problems found at start-up.
@@ -101,6 +103,18 @@ pub struct Config {
     pub retention_policy: Option<PathBuf>,
     /// Sweep settings (`RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`, `RETENTION_CLASS_AUDITLOGS`).
     pub retention: crate::retention::settings::RetentionSettings,
+    /// Tailing, joining and detection (`AUDIT_*`, `UNRECORDED_*`, `FAILED_LOGIN_*`, …).
+    pub audit: crate::audit_logs::AuditSettings,
+    /// Catalogue API (`CATALOGUE_*`, `HEALTH_TAIL_LAG_MINUTES`).
+    pub api: crate::catalogue::api::ApiSettings,
+    /// Destinations and delivery (`NOTIFY_*`, `CATALOGUE_BASE_URL`).
+    pub notify: crate::notify::config::NotifyConfig,
+    /// How often heartbeats are written (`HEALTH_HEARTBEAT_SECONDS`).
+    pub heartbeat_interval: time::Duration,
+    /// Recordings re-hashed per `IntegrityVerify` run (`INTEGRITY_VERIFY_SAMPLE`).
+    pub integrity_sample: usize,
+    /// Account name of the in-memory stores (`HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
+    pub in_memory_account: String,
 }
 
 impl Config {
@@ -117,7 +131,19 @@ impl Config {
     /// # Errors
     /// Every problem at once.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut errors = Vec::new();
+        let mut r = Reader::new(env);
+        let audit = crate::audit_logs::AuditSettings::from_reader(&mut r);
+        let api = crate::catalogue::api::ApiSettings::from_reader(&mut r);
+        let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
+        let integrity_sample = crate::integrity::timer::sample_size(&mut r);
+        let notify = crate::notify::config::NotifyConfig::from_lookup(env).unwrap_or_else(|e| {
+            r.extend(e);
+            crate::notify::config::NotifyConfig::default()
+        });
+        let in_memory_account = r
+            .get("HANDLER_IN_MEMORY_ACCOUNT")
+            .unwrap_or_else(|| "devstoreaccount1".to_owned());
+        let mut errors = r.into_errors();
         let get = |k: &str| {
             env(k)
                 .map(|v| v.trim().to_owned())
@@ -173,6 +199,12 @@ impl Config {
             table_prefix,
             retention_policy,
             retention,
+            audit,
+            api,
+            notify,
+            heartbeat_interval,
+            integrity_sample,
+            in_memory_account,
         })
     }
 }
@@ -270,6 +302,35 @@ mod tests {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
         assert!(!text.contains("topsecret"));
+    }
+
+    #[test]
+    fn domain_settings_fail_start_up_together() {
+        let err = cfg(&[
+            ("HANDLER_IN_MEMORY", "true"),
+            ("AUDIT_TAIL_MAX_BLOBS", "abc"),
+            ("CATALOGUE_MAX_RANGE_DAYS", "9999"),
+            ("HEALTH_HEARTBEAT_SECONDS", "nope"),
+            ("INTEGRITY_VERIFY_SAMPLE", "-3"),
+            ("NOTIFY_TIMEOUT_MS", "soon"),
+        ])
+        .expect_err("invalid");
+        let text = err.to_string();
+        for needle in [
+            "AUDIT_TAIL_MAX_BLOBS",
+            "CATALOGUE_MAX_RANGE_DAYS",
+            "HEALTH_HEARTBEAT_SECONDS",
+            "INTEGRITY_VERIFY_SAMPLE",
+            "NOTIFY_TIMEOUT_MS",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        for value in ["abc", "9999", "nope", "-3", "soon"] {
+            assert!(
+                !text.contains(&format!(": {value}")),
+                "{value} shown in {text}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! - [`storage`], [`tables`]: the blob and table ports with Azure and in-memory implementations.
 //! - [`recordings`], [`retention`], [`catalogue`], [`notify`]: the domain.
 //! - [`cli`]: the binary's one-shot subcommands.
-//! - [`app`]: state and router; [`config`], [`telemetry`], [`clock`]: plumbing.
+//! - [`app`]: state and router; [`config`] (with [`setting`]), [`telemetry`], [`clock`]: plumbing.
 
 pub mod app;
 pub mod audit_logs;
@@ -23,6 +23,7 @@ pub mod invocation;
 pub mod notify;
 pub mod recordings;
 pub mod retention;
+pub mod setting;
 pub mod storage;
 pub mod tables;
 pub mod telemetry;

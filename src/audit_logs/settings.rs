@@ -1,8 +1,10 @@
-//! Settings of the audit-log functions, read from the environment (names are listed in
-//! `config::SETTINGS`). Invalid values fall back to the default with a warning rather than stopping
-//! the app: every value has a safe default and none is a secret.
+//! Settings of the audit-log functions, parsed once at start-up by [`crate::config::Config`] (names
+//! are listed in `config::SETTINGS`). An invalid value stops start-up like any other bad setting:
+//! a typo silently replaced by a default would change when alerts fire without anyone noticing.
 
 use time::Duration;
+
+use crate::setting::Reader;
 
 /// Tunables of tailing, joining and detection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,75 +55,90 @@ impl Default for AuditSettings {
 }
 
 impl AuditSettings {
-    /// Reads the process environment.
-    pub fn from_env() -> Self {
-        Self::from_lookup(&|k| std::env::var(k).ok())
-    }
-
-    /// Reads settings through `env`; unset or invalid values keep their defaults.
-    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
+    /// Reads the settings; an invalid value is a start-up problem named in `r`, never a silent default.
+    pub fn from_reader(r: &mut Reader<'_>) -> Self {
         let d = Self::default();
-        let num = |k: &str, default: u64| -> u64 {
-            match env(k).map(|v| v.trim().parse::<u64>()) {
-                None => default,
-                Some(Ok(v)) if v > 0 => v,
-                Some(_) => {
-                    tracing::warn!(
-                        setting = k,
-                        "invalid value (expected a positive integer); using the default"
-                    );
-                    default
-                }
-            }
+        // Durations are read in the unit their setting names; the upper bounds only catch typos.
+        let dur = |r: &mut Reader<'_>, k: &str, unit: i64, max: i64, default: Duration| {
+            let n = r.number(k, default.whole_seconds() / unit, 1..=max);
+            Duration::seconds(n * unit)
         };
-        let secs = |d: Duration| u64::try_from(d.whole_seconds()).unwrap_or(0);
-        let dur = |k: &str, unit: i64, default: Duration| {
-            let v = num(k, secs(default) / unit.unsigned_abs());
-            Duration::seconds(
-                i64::try_from(v)
-                    .unwrap_or(i64::MAX / unit)
-                    .saturating_mul(unit),
-            )
-        };
-        let size =
-            |k: &str, default: usize| usize::try_from(num(k, default as u64)).unwrap_or(default);
         Self {
-            tail_max_blobs: size("AUDIT_TAIL_MAX_BLOBS", d.tail_max_blobs),
-            tail_max_bytes: num("AUDIT_TAIL_MAX_BYTES", d.tail_max_bytes),
-            tail_chunk_bytes: num("AUDIT_TAIL_CHUNK_BYTES", d.tail_chunk_bytes),
-            max_line_bytes: num("AUDIT_MAX_LINE_BYTES", d.max_line_bytes),
-            tail_window: dur("AUDIT_TAIL_WINDOW_HOURS", 3600, d.tail_window),
-            unrecorded_grace: dur("UNRECORDED_GRACE_MINUTES", 60, d.unrecorded_grace),
-            stalled_after: dur("STALLED_AFTER_HOURS", 3600, d.stalled_after),
-            failed_login_threshold: size("FAILED_LOGIN_THRESHOLD", d.failed_login_threshold),
-            failed_login_window: dur("FAILED_LOGIN_WINDOW_MINUTES", 60, d.failed_login_window),
-            upload_lag: dur("RECORDING_UPLOAD_LAG_MINUTES", 60, d.upload_lag),
-            open_session_max: dur("OPEN_SESSION_MAX_HOURS", 3600, d.open_session_max),
-            reconcile_window: dur("RECONCILE_WINDOW_HOURS", 3600, d.reconcile_window),
+            tail_max_blobs: r.number("AUDIT_TAIL_MAX_BLOBS", d.tail_max_blobs, 1..=10_000),
+            tail_max_bytes: r.number("AUDIT_TAIL_MAX_BYTES", d.tail_max_bytes, 1..=1 << 40),
+            tail_chunk_bytes: r.number("AUDIT_TAIL_CHUNK_BYTES", d.tail_chunk_bytes, 1..=256 << 20),
+            max_line_bytes: r.number("AUDIT_MAX_LINE_BYTES", d.max_line_bytes, 1..=256 << 20),
+            tail_window: dur(r, "AUDIT_TAIL_WINDOW_HOURS", 3600, 24 * 90, d.tail_window),
+            unrecorded_grace: dur(
+                r,
+                "UNRECORDED_GRACE_MINUTES",
+                60,
+                7 * 1440,
+                d.unrecorded_grace,
+            ),
+            stalled_after: dur(r, "STALLED_AFTER_HOURS", 3600, 24 * 90, d.stalled_after),
+            failed_login_threshold: r.number(
+                "FAILED_LOGIN_THRESHOLD",
+                d.failed_login_threshold,
+                1..=100_000,
+            ),
+            failed_login_window: dur(
+                r,
+                "FAILED_LOGIN_WINDOW_MINUTES",
+                60,
+                7 * 1440,
+                d.failed_login_window,
+            ),
+            upload_lag: dur(
+                r,
+                "RECORDING_UPLOAD_LAG_MINUTES",
+                60,
+                7 * 1440,
+                d.upload_lag,
+            ),
+            open_session_max: dur(
+                r,
+                "OPEN_SESSION_MAX_HOURS",
+                3600,
+                24 * 30,
+                d.open_session_max,
+            ),
+            reconcile_window: dur(
+                r,
+                "RECONCILE_WINDOW_HOURS",
+                3600,
+                24 * 90,
+                d.reconcile_window,
+            ),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> (AuditSettings, Vec<String>) {
+        crate::setting::read_pairs(pairs, AuditSettings::from_reader)
+    }
 
     #[test]
     fn defaults_overrides_and_invalid_values() {
-        let map: HashMap<&str, &str> = HashMap::from([
+        let (s, errors) = read(&[
             ("AUDIT_TAIL_WINDOW_HOURS", "24"),
             ("FAILED_LOGIN_THRESHOLD", "0"),
             ("UNRECORDED_GRACE_MINUTES", "x"),
+            ("AUDIT_TAIL_MAX_BLOBS", "abc"),
         ]);
-        let s = AuditSettings::from_lookup(&|k| map.get(k).map(|v| (*v).to_owned()));
         assert_eq!(s.tail_window, Duration::hours(24));
-        assert_eq!(s.failed_login_threshold, 5, "0 is invalid");
-        assert_eq!(s.unrecorded_grace, Duration::minutes(30));
         assert_eq!(
-            AuditSettings::from_lookup(&|_| None),
-            AuditSettings::default()
+            errors,
+            [
+                "AUDIT_TAIL_MAX_BLOBS: expected a whole number from 1 to 10000",
+                "UNRECORDED_GRACE_MINUTES: expected a whole number from 1 to 10080",
+                "FAILED_LOGIN_THRESHOLD: expected a whole number from 1 to 100000",
+            ]
         );
+        assert_eq!(read(&[]), (AuditSettings::default(), Vec::new()));
     }
 }

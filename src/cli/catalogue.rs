@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::api::query::{Format, Query};
-use crate::catalogue::api::{ApiSettings, render, search, token};
+use crate::catalogue::api::{render, search, token};
 use crate::config::Config;
 use crate::integrity::verify::{Sample, Verdict, verify_row};
 
@@ -58,17 +58,16 @@ fn state() -> Result<AppState, ExitCode> {
 pub async fn query(export: bool, flags: Vec<(String, String)>) -> ExitCode {
     let mut params: HashMap<String, String> = flags.into_iter().collect();
     let out = params.remove("out");
-    let settings = ApiSettings::from_lookup(&|k| std::env::var(k).ok());
-    let q = match Query::parse(&params, None, settings.max_range_days) {
+    let state = match state() {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let q = match Query::parse(&params, None, state.config.api.max_range_days) {
         Ok(q) => q,
         Err(e) => {
             eprintln!("{e:?}");
             return ExitCode::from(2);
         }
-    };
-    let state = match state() {
-        Ok(s) => s,
-        Err(c) => return c,
     };
     let fp = q.fingerprint();
     let mut cursor = match q

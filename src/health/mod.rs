@@ -149,18 +149,10 @@ impl Heartbeats {
         }
     }
 
-    /// From the process environment.
-    pub fn from_env() -> Self {
-        Self::from_lookup(&|k| std::env::var(k).ok())
-    }
-
-    /// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600; anything else falls back to the default).
-    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let secs = env("HEALTH_HEARTBEAT_SECONDS")
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .filter(|n| (1..=3600).contains(n))
-            .map_or(DEFAULT_INTERVAL, Duration::seconds);
-        Self::new(secs)
+    /// `HEALTH_HEARTBEAT_SECONDS` (default 60, 1–3600).
+    pub fn interval_from(r: &mut crate::setting::Reader<'_>) -> Duration {
+        let default = DEFAULT_INTERVAL.whole_seconds();
+        Duration::seconds(r.number("HEALTH_HEARTBEAT_SECONDS", default, 1..=3600))
     }
 
     /// The flush interval.

@@ -50,13 +50,17 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
-    /// Reads the thresholds through `env` (invalid values fall back to the defaults).
-    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let tail_lag = env("HEALTH_TAIL_LAG_MINUTES")
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .filter(|n| (1..=10_080).contains(n))
-            .map_or(Self::default().tail_lag, Duration::minutes);
-        Self { tail_lag }
+    /// Reads `HEALTH_TAIL_LAG_MINUTES` (1 minute to 7 days).
+    pub fn from_reader(r: &mut crate::setting::Reader<'_>) -> Self {
+        let d = Self::default();
+        let minutes = r.number(
+            "HEALTH_TAIL_LAG_MINUTES",
+            d.tail_lag.whole_minutes(),
+            1..=10_080,
+        );
+        Self {
+            tail_lag: Duration::minutes(minutes),
+        }
     }
 }
 

@@ -52,9 +52,19 @@ fn status_thresholds() {
         classify(&poison, &t),
         ("degraded", vec!["1 message(s) in poison queues".to_owned()])
     );
-    let custom = Thresholds::from_lookup(&|_| Some("5".into()));
+    let read = |v: &str| {
+        crate::setting::read_pairs(&[("HEALTH_TAIL_LAG_MINUTES", v)], Thresholds::from_reader)
+    };
+    let (custom, errors) = read("5");
+    assert!(errors.is_empty());
     assert_eq!(classify(&lag(6), &custom).0, "degraded");
-    assert_eq!(Thresholds::from_lookup(&|_| Some("0".into())), t);
+    assert_eq!(
+        read("0"),
+        (
+            t,
+            vec!["HEALTH_TAIL_LAG_MINUTES: expected a whole number from 1 to 10080".to_owned()]
+        )
+    );
 }
 
 async fn report(f: &crate::testing::Fakes) -> Value {

@@ -64,12 +64,21 @@ fn absorbing_an_ending_in_place_is_merging_it() {
 #[test]
 fn interval_setting_is_bounded() {
     let hb = |v: &str| {
-        let v = v.to_owned();
-        Heartbeats::from_lookup(&move |_| Some(v.clone())).interval()
+        crate::setting::read_pairs(
+            &[("HEALTH_HEARTBEAT_SECONDS", v)],
+            Heartbeats::interval_from,
+        )
     };
-    assert_eq!(hb("5"), Duration::seconds(5));
-    for bad in ["0", "-1", "3601", "x", ""] {
-        assert_eq!(hb(bad), Duration::seconds(60), "{bad}");
+    assert_eq!(hb("5"), (Duration::seconds(5), vec![]));
+    assert_eq!(hb(""), (Duration::seconds(60), vec![]), "blank is unset");
+    for bad in ["0", "-1", "3601", "x"] {
+        let (interval, errors) = hb(bad);
+        assert_eq!(interval, Duration::seconds(60), "{bad}");
+        assert_eq!(
+            errors,
+            ["HEALTH_HEARTBEAT_SECONDS: expected a whole number from 1 to 3600"],
+            "{bad}"
+        );
     }
 }
 

@@ -36,12 +36,9 @@ pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(7 * 60);
 const CONCURRENCY: usize = 4;
 const MAX_LOOKBACK_DAYS: u32 = 3660;
 
-/// `INTEGRITY_VERIFY_SAMPLE` (default 50, 1–100 000; invalid values fall back to the default).
-pub fn sample_size(env: &dyn Fn(&str) -> Option<String>) -> usize {
-    env("INTEGRITY_VERIFY_SAMPLE")
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|n| (1..=100_000).contains(n))
-        .unwrap_or(DEFAULT_SAMPLE)
+/// `INTEGRITY_VERIFY_SAMPLE` (default 50, 1–100 000).
+pub fn sample_size(r: &mut crate::setting::Reader<'_>) -> usize {
+    r.number("INTEGRITY_VERIFY_SAMPLE", DEFAULT_SAMPLE, 1..=100_000)
 }
 
 /// Days back a catalogued recording may still be retained: the longest class with `days`
@@ -146,7 +143,7 @@ pub fn routes(state: AppState) -> axum::Router {
 pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let now = inv.request.sys().now().unwrap_or_else(|| state.clock.now());
-    let size = sample_size(&|k| std::env::var(k).ok());
+    let size = state.config.integrity_sample;
     let days = lookback_days(&state.policy);
     tracing::info!(
         past_due = timer.as_ref().is_some_and(|t| t.is_past_due),

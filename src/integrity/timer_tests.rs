@@ -35,11 +35,12 @@ fn timer_invocation(id: &str) -> Invocation {
 }
 
 #[test]
-fn settings_fall_back_to_safe_defaults() {
-    assert_eq!(sample_size(&|_| None), 50);
-    assert_eq!(sample_size(&|_| Some(" 7 ".into())), 7);
+fn sample_setting_is_bounded_and_lookback_follows_the_policy() {
+    let read = |v: &str| crate::setting::read_pairs(&[("INTEGRITY_VERIFY_SAMPLE", v)], sample_size);
+    assert_eq!(read(""), (50, vec![]));
+    assert_eq!(read(" 7 "), (7, vec![]));
     for bad in ["0", "-3", "100001", "many"] {
-        assert_eq!(sample_size(&|_| Some(bad.into())), 50, "{bad}");
+        assert_eq!(read(bad).1.len(), 1, "{bad} is a start-up problem");
     }
     let builtin = Policy::builtin();
     let longest = builtin

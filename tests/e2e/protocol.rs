@@ -188,6 +188,36 @@ async fn misconfiguration_fails_start_up_with_every_problem_and_no_secret() {
 }
 
 #[tokio::test]
+async fn bad_domain_settings_fail_start_up_too() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .env_clear()
+        .env("HANDLER_IN_MEMORY", "true")
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
+        .env("AUDIT_TAIL_MAX_BLOBS", "abc")
+        .env("CATALOGUE_MAX_RANGE_DAYS", "9999")
+        .env("HEALTH_HEARTBEAT_SECONDS", "nope")
+        .env("INTEGRITY_VERIFY_SAMPLE", "-3")
+        .output()
+        .await
+        .expect("run");
+    assert!(!out.status.success(), "started with bad settings");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("listening"), "served: {stdout}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for name in [
+        "AUDIT_TAIL_MAX_BLOBS",
+        "CATALOGUE_MAX_RANGE_DAYS",
+        "HEALTH_HEARTBEAT_SECONDS",
+        "INTEGRITY_VERIFY_SAMPLE",
+    ] {
+        assert!(err.contains(name), "{name} not in {err}");
+    }
+    for value in ["abc", "9999", "nope", "-3"] {
+        assert!(!err.contains(&format!(": {value}")), "{value} in {err}");
+    }
+}
+
+#[tokio::test]
 async fn sigterm_shuts_down_gracefully() {
     let mut h = spawn("").await;
     let pid = h.child.id().expect("pid");

@@ -18,6 +18,10 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
         "in-memory demo/test mode; never used in Azure",
     ),
     (
+        "HANDLER_IN_MEMORY_ACCOUNT",
+        "account name of the in-memory mode; never used in Azure",
+    ),
+    (
         "LOG_FORMAT",
         "JSON logs are already chosen whenever the Functions host runs the handler",
     ),
@@ -28,10 +32,16 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
 ];
 
 /// Read by the code but deliberately absent from `local.settings.example.json`.
-const NOT_IN_LOCAL: &[(&str, &str)] = &[(
-    "FUNCTIONS_CUSTOMHANDLER_PORT",
-    "set by Core Tools when it starts the handler",
-)];
+const NOT_IN_LOCAL: &[(&str, &str)] = &[
+    (
+        "FUNCTIONS_CUSTOMHANDLER_PORT",
+        "set by Core Tools when it starts the handler",
+    ),
+    (
+        "HANDLER_IN_MEMORY_ACCOUNT",
+        "only benchmarks and tests name the in-memory account",
+    ),
+];
 
 /// Configured in Bicep for the platform, never read by the handler.
 const HOST_ONLY_AZURE: &[(&str, &str)] = &[

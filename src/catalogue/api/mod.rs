@@ -38,6 +38,7 @@ use self::problem::ApiError;
 use self::query::{Format, Query};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::setting::Reader;
 
 /// The function (folder) name.
 pub const FUNCTION: &str = "CatalogueApi";
@@ -70,23 +71,15 @@ impl Default for ApiSettings {
 }
 
 impl ApiSettings {
-    /// Reads the settings through `env`; unparsable values fall back to the safe side
-    /// (a malformed `CATALOGUE_REQUIRE_PRINCIPAL` requires the principal).
-    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
+    /// Reads the settings; invalid values are start-up problems named in `r`.
+    pub fn from_reader(r: &mut Reader<'_>) -> Self {
         let d = Self::default();
-        let require_principal = env("CATALOGUE_REQUIRE_PRINCIPAL")
-            .map(|v| !v.trim().eq_ignore_ascii_case("false") && !v.trim().is_empty())
-            .unwrap_or(d.require_principal);
-        let max_range_days = env("CATALOGUE_MAX_RANGE_DAYS")
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|n| (1..=366).contains(n))
-            .unwrap_or(d.max_range_days);
         Self {
-            require_principal,
-            max_range_days,
-            health: crate::health::report::Thresholds::from_lookup(env),
-            download_links: links::enabled(env),
-            link_lifetime: links::lifetime(env),
+            require_principal: r.flag("CATALOGUE_REQUIRE_PRINCIPAL", d.require_principal),
+            max_range_days: r.number("CATALOGUE_MAX_RANGE_DAYS", d.max_range_days, 1..=366),
+            health: crate::health::report::Thresholds::from_reader(r),
+            download_links: r.flag("CATALOGUE_DOWNLOAD_LINKS", d.download_links),
+            link_lifetime: links::lifetime(r),
         }
     }
 }
@@ -97,9 +90,10 @@ struct Api {
     settings: Arc<ApiSettings>,
 }
 
-/// The API routes, with settings from the process environment.
+/// The API routes, with the settings parsed at start-up.
 pub fn routes(app: AppState) -> Router {
-    routes_with(app, ApiSettings::from_lookup(&|k| std::env::var(k).ok()))
+    let settings = app.config.api.clone();
+    routes_with(app, settings)
 }
 
 /// The API routes with explicit settings (tests).

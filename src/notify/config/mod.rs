@@ -92,14 +92,6 @@ impl Default for NotifyConfig {
 }
 
 impl NotifyConfig {
-    /// Reads the process environment.
-    ///
-    /// # Errors
-    /// Every problem at once, each naming its setting.
-    pub fn from_env() -> Result<Self, Vec<String>> {
-        Self::from_lookup(&|k| std::env::var(k).ok())
-    }
-
     /// Reads settings through `env`.
     ///
     /// # Errors

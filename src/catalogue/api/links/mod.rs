@@ -15,25 +15,21 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::invocation::decode::format_utc;
+use crate::setting::Reader;
 use crate::storage::BlobRef;
 
 /// Default link lifetime.
 pub const DEFAULT_MINUTES: u32 = 15;
-/// Longest link lifetime accepted (larger settings are capped).
+/// Longest link lifetime accepted.
 pub const MAX_MINUTES: u32 = 60;
 
-/// `CATALOGUE_DOWNLOAD_LINKS`: only an explicit `true` turns links on.
-pub fn enabled(env: &dyn Fn(&str) -> Option<String>) -> bool {
-    env("CATALOGUE_DOWNLOAD_LINKS").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-}
-
-/// `CATALOGUE_LINK_MINUTES` (default 15; capped at 60; unparsable or 0 → default).
-pub fn lifetime(env: &dyn Fn(&str) -> Option<String>) -> Duration {
-    let m = env("CATALOGUE_LINK_MINUTES")
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .filter(|m| *m > 0)
-        .map_or(DEFAULT_MINUTES, |m| m.min(MAX_MINUTES));
-    Duration::minutes(i64::from(m))
+/// `CATALOGUE_LINK_MINUTES` (default 15, at most 60).
+pub fn lifetime(r: &mut Reader<'_>) -> Duration {
+    Duration::minutes(i64::from(r.number(
+        "CATALOGUE_LINK_MINUTES",
+        DEFAULT_MINUTES,
+        1..=MAX_MINUTES,
+    )))
 }
 
 /// A link, or why there is none.

@@ -2,7 +2,7 @@
 //! documented 24-field layout), token and URL encoding, and the settings.
 
 use super::sas::{BlobGrant, DelegationKey, SAS_VERSION, sign, string_to_sign, token, url};
-use super::{DEFAULT_MINUTES, KEY_REASON, Link, enabled, for_connection, lifetime};
+use super::{DEFAULT_MINUTES, KEY_REASON, Link, for_connection, lifetime};
 use crate::storage::BlobRef;
 use time::Duration;
 use time::macros::datetime;
@@ -108,22 +108,20 @@ fn token_and_url_are_encoded() {
 }
 
 #[test]
-fn settings_default_off_and_lifetime_is_capped() {
-    let env = |k: &'static str, v: &'static str| move |n: &str| (n == k).then(|| v.to_owned());
-    assert!(!enabled(&|_| None));
-    assert!(enabled(&env("CATALOGUE_DOWNLOAD_LINKS", " TRUE ")));
-    for off in ["false", "yes", "1", ""] {
-        assert!(!enabled(&env("CATALOGUE_DOWNLOAD_LINKS", off)), "{off}");
-    }
-    let m = |v: &'static str| lifetime(&env("CATALOGUE_LINK_MINUTES", v));
+fn lifetime_is_bounded() {
+    let m = |v: &str| crate::setting::read_pairs(&[("CATALOGUE_LINK_MINUTES", v)], lifetime);
     assert_eq!(
-        lifetime(&|_| None),
-        Duration::minutes(i64::from(DEFAULT_MINUTES))
+        m(""),
+        (Duration::minutes(i64::from(DEFAULT_MINUTES)), vec![])
     );
-    assert_eq!(m("5"), Duration::minutes(5));
-    assert_eq!(m("600"), Duration::minutes(60), "capped");
-    for bad in ["0", "-5", "soon"] {
-        assert_eq!(m(bad), Duration::minutes(15), "{bad}");
+    assert_eq!(m("5"), (Duration::minutes(5), vec![]));
+    assert_eq!(m("60"), (Duration::minutes(60), vec![]));
+    for bad in ["0", "-5", "soon", "600"] {
+        assert_eq!(
+            m(bad).1,
+            ["CATALOGUE_LINK_MINUTES: expected a whole number from 1 to 60"],
+            "{bad}"
+        );
     }
 }
 

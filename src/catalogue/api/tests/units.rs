@@ -94,14 +94,28 @@ fn tokens_round_trip_and_reject_tampering() {
 }
 
 #[test]
-fn settings_fail_safe() {
-    let s = |k: &'static str, v: &'static str| {
-        ApiSettings::from_lookup(&move |q: &str| (q == k).then(|| v.to_owned()))
-    };
-    assert!(!ApiSettings::from_lookup(&|_| None).require_principal);
-    assert!(s("CATALOGUE_REQUIRE_PRINCIPAL", "true").require_principal);
-    assert!(s("CATALOGUE_REQUIRE_PRINCIPAL", "yes").require_principal);
-    assert!(!s("CATALOGUE_REQUIRE_PRINCIPAL", "False").require_principal);
-    assert_eq!(s("CATALOGUE_MAX_RANGE_DAYS", "7").max_range_days, 7);
-    assert_eq!(s("CATALOGUE_MAX_RANGE_DAYS", "0").max_range_days, 31);
+fn settings_are_parsed_strictly() {
+    let s = |k: &str, v: &str| crate::setting::read_pairs(&[(k, v)], ApiSettings::from_reader);
+    assert_eq!(s("", "").0, ApiSettings::default());
+    assert!(!ApiSettings::default().require_principal);
+    assert!(s("CATALOGUE_REQUIRE_PRINCIPAL", "true").0.require_principal);
+    assert!(
+        !s("CATALOGUE_REQUIRE_PRINCIPAL", "False")
+            .0
+            .require_principal
+    );
+    assert_eq!(s("CATALOGUE_MAX_RANGE_DAYS", "7").0.max_range_days, 7);
+    for (k, v) in [
+        ("CATALOGUE_REQUIRE_PRINCIPAL", "yes"),
+        ("CATALOGUE_MAX_RANGE_DAYS", "0"),
+        ("CATALOGUE_MAX_RANGE_DAYS", "9999"),
+        ("CATALOGUE_LINK_MINUTES", "61"),
+        ("CATALOGUE_DOWNLOAD_LINKS", "on"),
+    ] {
+        let errors = s(k, v).1;
+        assert!(
+            errors.len() == 1 && errors[0].starts_with(k) && !errors[0].contains(v),
+            "{k}={v}: {errors:?}"
+        );
+    }
 }
