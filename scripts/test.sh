@@ -16,6 +16,13 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo doc (broken or private links fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
+echo "== cargo machete (unused dependencies)"
+if [ ! -x .tools/cargo/bin/cargo-machete ]; then
+  cargo install --quiet --locked cargo-machete --version 0.9.2 --root .tools/cargo
+fi
+.tools/cargo/bin/cargo-machete
 echo "== cargo deny (licenses, bans, sources)"
 if [ ! -x .tools/cargo/bin/cargo-deny ]; then
   cargo install --quiet --locked cargo-deny --version 0.20.2 --root .tools/cargo

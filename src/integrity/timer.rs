@@ -155,7 +155,7 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     Ok(run(&state, rows, now, Instant::now() + BUDGET).await)
 }
 
-/// Verifies `rows` (at most [`CONCURRENCY`] at once) until `deadline`; findings become outputs.
+/// Verifies `rows` (a few at once) until `deadline`; findings become outputs.
 /// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
 /// still be emitted.
 pub async fn run(

@@ -4,7 +4,7 @@
 //! One run: finish crashed deletions ([`crate::retention::tombstone`] intents), then for each
 //! container page through **one** Find Blobs by Tags range query (`"retainUntil" < '<today>'`,
 //! today = the invocation's `sys.UtcNow`), and handle candidates a few at a time
-//! ([`candidate`]). The query returns only expired blobs (held blobs carry `9999-12-31`), so the
+//! (`candidate`). The query returns only expired blobs (held blobs carry `9999-12-31`), so the
 //! cost grows with the number of expired blobs, not with the container. At most
 //! `RETENTION_MAX_DELETES_PER_RUN` deletions per run; the next run continues where this one stopped.
 //! A transient failure lets the current page finish, then fails the run so the `retry` policy of
