@@ -12,7 +12,6 @@ pub mod outputs;
 pub mod quarantine;
 mod request;
 pub mod route;
-mod scan;
 
 use std::collections::BTreeMap;
 

@@ -1,31 +1,84 @@
-//! The request envelope `{"Data","Metadata"}` (protocol §3): read in one pass, entries kept as
-//! positions in the shared body and decoded on demand by binding type.
+//! The request envelope `{"Data","Metadata"}` (protocol §3): members kept as raw JSON text and
+//! decoded on demand by binding type.
 
-use std::ops::Range;
-use std::sync::Arc;
+use std::fmt;
 
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::scan::{self, Entry};
 use super::{DecodeError, Sys, decode};
 
 /// The request envelope. Keys are matched case-insensitively, unknown keys ignored.
 ///
-/// Entries are kept as positions in the request body (one shared copy) and decoded on demand,
-/// straight into the type each function asks for: building a `Value` tree of the whole envelope
-/// (which repeats the event under `Metadata.data`) was the largest single cost of an invocation,
-/// and copying each entry out came next.
+/// Each binding keeps its raw JSON text ([`RawValue`]) and is decoded only when a function asks
+/// for it, straight into the type it wants: a `Value` tree of the whole envelope would build the
+/// event twice (it comes again under `Metadata.data`).
 #[derive(Debug, Clone, Default)]
 pub struct InvokeRequest {
-    /// The request body the positions point into, checked as UTF-8 once: looking an entry up
-    /// slices it without validating the text again.
-    body: Arc<str>,
     /// Trigger and input bindings, by binding name, in body order.
-    data: Vec<Entry>,
+    data: Members,
     /// Trigger metadata, plus `sys`, in body order.
-    metadata: Vec<Entry>,
+    metadata: Members,
+}
+
+/// An object's members in body order, values as raw JSON text. Order and repeats are kept so that
+/// a repeated name resolves to its last occurrence, as an object read into a map would.
+#[derive(Debug, Clone, Default)]
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> Visitor<'de> for InOrder {
+            type Value = Members;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(InOrder)
+    }
+}
+
+impl Members {
+    /// Parses an object, or `null` as no members.
+    fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        Ok(serde_json::from_str::<Option<Self>>(text)?.unwrap_or_default())
+    }
+
+    /// The JSON text of the member named `key`: an exact match first, then any case; the last of
+    /// repeated names; `null` counts as absent.
+    fn get(&self, key: &str) -> Option<&str> {
+        let last = |matches: &dyn Fn(&str) -> bool| {
+            self.0
+                .iter()
+                .rev()
+                .find(|(name, _)| matches(name))
+                .map(|(_, v)| v.get())
+        };
+        last(&|n| n == key)
+            .or_else(|| last(&|n| n.eq_ignore_ascii_case(key)))
+            .filter(|v| *v != "null")
+    }
+}
+
+/// A parse error by kind and position only: serde_json's own message may quote the body's text.
+fn located(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }
 
 impl InvokeRequest {
@@ -34,16 +87,17 @@ impl InvokeRequest {
     /// # Errors
     /// `DecodeError` when the body is not a JSON object or `Data`/`Metadata` are not objects.
     pub fn parse(body: &Bytes) -> Result<Self, DecodeError> {
-        let body: Arc<str> = std::str::from_utf8(body)
-            .map_err(|e| DecodeError::malformed("body", e))?
-            .into();
-        // One pass over the body: the entries' values are only delimited, not decoded or copied.
-        let (data, metadata) =
-            scan::envelope(&body).map_err(|e| DecodeError::malformed("body", e))?;
+        let malformed = |e: serde_json::Error| DecodeError::malformed("body", located(&e));
+        let text = std::str::from_utf8(body).map_err(|e| DecodeError::malformed("body", e))?;
+        let envelope = serde_json::from_str::<Members>(text).map_err(malformed)?;
+        let member = |key| {
+            envelope
+                .get(key)
+                .map_or(Ok(Members::default()), Members::parse)
+        };
         Ok(Self {
-            data,
-            metadata,
-            body,
+            data: member("Data").map_err(malformed)?,
+            metadata: member("Metadata").map_err(malformed)?,
         })
     }
 
@@ -52,7 +106,8 @@ impl InvokeRequest {
     /// # Errors
     /// `Missing` when absent or `null`.
     pub fn data_json(&self, name: &str) -> Result<&str, DecodeError> {
-        self.lookup(&self.data, name)
+        self.data
+            .get(name)
             .ok_or_else(|| DecodeError::Missing(format!("Data.{name}")))
     }
 
@@ -87,34 +142,16 @@ impl InvokeRequest {
 
     /// A `Metadata` entry decoded as text, if present.
     pub fn metadata_text(&self, key: &str) -> Option<String> {
-        let v = to_value(key, self.lookup(&self.metadata, key)?).ok()?;
+        let v = to_value(key, self.metadata.get(key)?).ok()?;
         decode::text(key, &v).ok()
     }
 
     /// The `sys` metadata; defaults when the host omitted it (it never does).
     pub fn sys(&self) -> Sys {
-        self.lookup(&self.metadata, "sys")
+        self.metadata
+            .get("sys")
             .and_then(|v| serde_json::from_str(v).ok())
             .unwrap_or_default()
-    }
-
-    /// The JSON text of the entry named `key`: an exact match first, then any case. A repeated
-    /// name resolves to its last occurrence, as a JSON object read into a map would.
-    fn lookup<'a>(&'a self, entries: &'a [Entry], key: &str) -> Option<&'a str> {
-        let text = |r: &Range<usize>| self.body.get(r.clone());
-        let name = |e: &'a Entry| e.name.text(&self.body);
-        entries
-            .iter()
-            .rev()
-            .find(|e| name(e) == key)
-            .or_else(|| {
-                entries
-                    .iter()
-                    .rev()
-                    .find(|e| name(e).eq_ignore_ascii_case(key))
-            })
-            .and_then(|e| text(&e.value))
-            .filter(|v| *v != "null")
     }
 }
 
@@ -182,7 +219,20 @@ mod tests {
     }
 
     #[test]
-    fn positions_survive_non_ascii_text_and_whitespace() {
+    fn errors_name_a_position_never_the_body_text() {
+        for body in [
+            r#"{"Data":"secret-token"}"#,
+            r#"{"Data":{"x":1},"Metadata":["secret-token"]}"#,
+            r#"{"Data":{"x":secret-token}}"#,
+        ] {
+            let e = parse(body).expect_err(body).to_string();
+            assert!(!e.contains("secret-token"), "{e}");
+            assert!(e.contains("column"), "{e}");
+        }
+    }
+
+    #[test]
+    fn text_survives_non_ascii_and_whitespace() {
         let body = "{ \"Metadata\" : { \"sys\" : {\"MethodName\":\"Ünï\"} } ,\n\"Data\":{ \"q\" :  \"ß\" } }";
         let r = parse(body).expect("parses");
         assert_eq!(r.data_json("q").expect("q"), r#""ß""#);
