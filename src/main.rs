@@ -51,7 +51,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);
-    let _log_writer = telemetry::init();
+    telemetry::init();
     tokio::spawn(bastion_recordings::health::flush::run(state.clone()));
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown())

@@ -3,33 +3,29 @@
 //! Logs go to stdout (the host logs every stderr line as an Error). JSON when running under the
 //! Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`, compact otherwise. Error
 //! texts from HTTP clients can contain SAS signatures or webhook tokens in URLs: every error chain is
-//! passed through [`redact`] before it is logged or returned. Lines are written in batches
-//! ([`writer`]).
-
-pub mod json_fields;
-pub mod json_line;
-pub mod writer;
+//! passed through [`redact`] before it is logged or returned. The JSON shape is `tracing-subscriber`'s:
+//! event fields flattened beside `timestamp`, `level` and `target`, the current span under `span`.
 
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
-/// Installs the global subscriber and returns the guard of its writer: keep it alive until the
-/// process ends (dropping it writes the lines still held; see [`writer`]). Safe to call more than
-/// once (later calls install nothing).
-pub fn init() -> writer::FlushGuard {
-    let (writer, guard) = writer::Batched::stdout();
+/// Installs the global subscriber, writing to stdout. Safe to call more than once (later calls
+/// install nothing).
+pub fn init() {
     let (filter, bad) = filter_from(std::env::var("RUST_LOG").ok().as_deref());
     let json = std::env::var_os("FUNCTIONS_WORKER_RUNTIME").is_some()
         || std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let layer = fmt::layer().with_writer(writer).with_ansi(false);
+    let layer = fmt::layer().with_writer(std::io::stdout).with_ansi(false);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
         registry
             .with(
                 layer
-                    .fmt_fields(json_fields::AppendJsonFields)
-                    .event_format(json_line::JsonLine),
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
             )
             .try_init()
     } else {
@@ -38,7 +34,6 @@ pub fn init() -> writer::FlushGuard {
     if let Some(error) = bad {
         tracing::warn!(%error, "RUST_LOG is not a list of `level` / `target=level` directives; logging at info");
     }
-    guard
 }
 
 /// The log filter for `RUST_LOG` (default `info`), and why the setting was refused, if it was.
@@ -46,8 +41,8 @@ pub fn init() -> writer::FlushGuard {
 /// Why [`Targets`] and not `EnvFilter`: `EnvFilter` takes a process-wide `RwLock` on every span
 /// enter, exit and record (to support span-field directives such as `[invocation{outcome=failed}]`).
 /// The invocation span is entered, exited and recorded about a dozen times per invocation on both
-/// worker threads, so that lock's cache line moved between the cores on every step (issue #2:
-/// CPU per RecordingCreated invocation, see the README's Benchmarks). `Targets` is a static table
+/// worker threads, so that lock's cache line moved between the cores on every step (measured as
+/// CPU per RecordingCreated invocation, see docs/benchmarks.md). `Targets` is a static table
 /// consulted once per call site; it takes the same `info,bastion_recordings=debug` syntax, without
 /// span-field directives.
 pub fn filter_from(setting: Option<&str>) -> (Targets, Option<String>) {
@@ -110,34 +105,6 @@ fn mask_after(text: &str, key: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// A log destination tests can read while a writer owns a handle to it.
-#[cfg(test)]
-#[derive(Clone, Default)]
-pub(crate) struct TestSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-#[cfg(test)]
-impl std::io::Write for TestSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-impl TestSink {
-    /// Everything written so far.
-    pub(crate) fn text(&self) -> String {
-        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
 }
 
 #[cfg(test)]
