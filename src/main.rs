@@ -1,5 +1,5 @@
 //! The `handler` binary: started by the Functions host (or devhost) on `FUNCTIONS_CUSTOMHANDLER_PORT`.
-//! With a subcommand (`handler help`) it runs one command and exits instead ([`bastion_recordings::cli`]).
+//! With a subcommand (`handler --help` lists them) it runs one command and exits instead ([`bastion_recordings::cli`]).
 //!
 //! Prints `listening addr=127.0.0.1:<port>` as its first stdout line (tests bind port 0), serves until
 //! SIGTERM/Ctrl-C, and exits non-zero on any start-up failure: the host restarts a crashed worker but
@@ -8,9 +8,10 @@
 use std::process::ExitCode;
 
 use bastion_recordings::app::{AppState, router};
-use bastion_recordings::cli::{self, Command};
+use bastion_recordings::cli::{self, Cli};
 use bastion_recordings::config::Config;
 use bastion_recordings::telemetry;
+use clap::Parser as _;
 
 /// mimalloc instead of the system allocator: an invocation makes a few hundred small, short-lived
 /// allocations across tokio's worker threads, where glibc's malloc spent a quarter of the
@@ -20,14 +21,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match cli::parse(&args) {
-        Ok(Command::Serve) => {}
-        Ok(cmd) => return cli::commands::run(cmd).await,
-        Err(msg) => {
-            eprintln!("{msg}\n{}", cli::usage());
-            return ExitCode::from(2);
-        }
+    // Usage errors exit 2 and `--help` exits 0, both printed by clap.
+    if let Some(cmd) = Cli::parse().command {
+        return cli::commands::run(cmd).await;
     }
     match run().await {
         // Only a SIGTERM/Ctrl-C ends serving: a requested stop is a clean exit.

@@ -1,5 +1,6 @@
 //! `handler backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only]
-//! [--dry-run] [--restart] [--limit N]`: runs [`crate::backfill`] against the configured storage.
+//! [--dry-run] [--restart] [--limit N] [--hash]`: runs [`crate::backfill`] against the configured
+//! storage.
 //!
 //! stdout: one JSON line per output the code paths produced, `{"queue": "notifications" |
 //! "hashrequests", "message": {…}}` (a backfill does not post to Teams/Slack by itself: months of
@@ -12,109 +13,78 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use super::Command;
+use clap::Args;
+
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
 use crate::catalogue::api::query::Query;
 
-/// Flags without a value.
-const SWITCHES: &[&str] = &[
-    "recordings-only",
-    "audit-logs-only",
-    "dry-run",
-    "restart",
-    "hash",
-];
-/// Flags with a value.
-const VALUED: &[&str] = &["from", "to", "concurrency", "limit"];
 /// Widest window (ten years).
 const MAX_DAYS: u32 = 3660;
 
-/// Parses the arguments after `backfill` (flags are validated later by [`options`]).
-///
-/// # Errors
-/// A message for unknown flags or a missing value.
-pub fn parse(rest: &[String]) -> Result<Command, String> {
-    let mut flags = Vec::new();
-    let mut it = rest.iter();
-    while let Some(a) = it.next() {
-        let Some(flag) = a.strip_prefix("--") else {
-            return Err(format!("unexpected argument `{a}`"));
-        };
-        let (k, v) = match flag.split_once('=') {
-            Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-            None => (flag.to_owned(), None),
-        };
-        if SWITCHES.contains(&k.as_str()) && v.is_none() {
-            flags.push((k, "true".to_owned()));
-        } else if VALUED.contains(&k.as_str()) {
-            let v = match v {
-                Some(v) => v,
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("--{k} needs a value"))?,
-            };
-            flags.push((k, v));
-        } else {
-            return Err(format!("unknown flag `--{k}` for backfill"));
-        }
-    }
-    options(&flags)?;
-    Ok(Command::Backfill { flags })
+/// `backfill` flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct BackfillArgs {
+    /// Start: a date (`2025-01-01`) or an RFC 3339 time.
+    #[arg(long)]
+    pub from: String,
+    /// End: a date (inclusive) or an RFC 3339 time (exclusive).
+    #[arg(long)]
+    pub to: String,
+    /// Items in flight at once (1–64).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// Only recordings.
+    #[arg(long, conflicts_with = "audit_logs_only")]
+    pub recordings_only: bool,
+    /// Only audit logs.
+    #[arg(long)]
+    pub audit_logs_only: bool,
+    /// Count what would be done; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Ignore the checkpoint and start over.
+    #[arg(long)]
+    pub restart: bool,
+    /// Stop after this many items (the next run continues).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Also hash each catalogued recording.
+    #[arg(long)]
+    pub hash: bool,
 }
 
-/// Validates flags into options.
+/// Validates the flags into options (the range through the catalogue's own date rules: a bare
+/// `--to` date is inclusive).
 ///
 /// # Errors
-/// A message naming the first bad flag.
-pub fn options(flags: &[(String, String)]) -> Result<Options, String> {
-    let map: HashMap<&str, &str> = flags
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let range: HashMap<String, String> = ["from", "to"]
-        .iter()
-        .filter_map(|k| map.get(k).map(|v| ((*k).to_owned(), (*v).to_owned())))
-        .collect();
-    // The catalogue's own date parsing: a bare `--to` date is inclusive.
+/// A message naming the bad flag.
+pub fn options(args: &BackfillArgs) -> Result<Options, String> {
+    let range = HashMap::from([
+        ("from".to_owned(), args.from.clone()),
+        ("to".to_owned(), args.to.clone()),
+    ]);
     let q = Query::parse(&range, None, MAX_DAYS).map_err(|e| format!("{e:?}"))?;
-    let number = |k: &str, max: usize| -> Result<Option<usize>, String> {
-        map.get(k)
-            .map(|v| {
-                v.parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| format!("--{k} needs a whole number from 1 to {max}"))
-            })
-            .transpose()
-    };
-    let kinds = match (
-        map.contains_key("recordings-only"),
-        map.contains_key("audit-logs-only"),
-    ) {
-        (true, true) => {
-            return Err("--recordings-only and --audit-logs-only exclude each other".into());
-        }
-        (true, false) => vec![Kind::Recordings],
+    let kinds = match (args.recordings_only, args.audit_logs_only) {
+        (true, _) => vec![Kind::Recordings],
         (false, true) => vec![Kind::AuditLogs],
         (false, false) => vec![Kind::AuditLogs, Kind::Recordings],
     };
     Ok(Options {
         from: q.from,
         to: q.to,
-        concurrency: number("concurrency", 64)?.unwrap_or(DEFAULT_CONCURRENCY),
+        concurrency: args.concurrency.map_or(DEFAULT_CONCURRENCY, usize::from),
         kinds,
-        dry_run: map.contains_key("dry-run"),
-        restart: map.contains_key("restart"),
-        limit: number("limit", usize::MAX)?,
-        hash: map.contains_key("hash"),
+        dry_run: args.dry_run,
+        restart: args.restart,
+        limit: args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        hash: args.hash,
     })
 }
 
 /// Runs `backfill`.
-pub async fn run(flags: Vec<(String, String)>) -> ExitCode {
-    let opts = match options(&flags) {
+pub async fn run(args: BackfillArgs) -> ExitCode {
+    let opts = match options(&args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");

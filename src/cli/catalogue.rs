@@ -13,37 +13,13 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use super::{CatalogueArgs, VerifyArgs};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::api::query::{Format, Query};
 use crate::catalogue::api::{render, search, token};
 use crate::config::Config;
 use crate::integrity::verify::{Sample, Verdict, verify_row};
-
-/// Parses `--key value` / `--key=value` pairs.
-///
-/// # Errors
-/// A message for a flag without a value or a stray argument.
-pub fn flags(rest: &[String]) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let mut it = rest.iter();
-    while let Some(a) = it.next() {
-        let Some(flag) = a.strip_prefix("--") else {
-            return Err(format!("unexpected argument `{a}`"));
-        };
-        let (k, v) = match flag.split_once('=') {
-            Some((k, v)) => (k.to_owned(), v.to_owned()),
-            None => (
-                flag.to_owned(),
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("--{flag} needs a value"))?,
-            ),
-        };
-        out.push((k, v));
-    }
-    Ok(out)
-}
 
 fn state() -> Result<AppState, ExitCode> {
     Config::from_env()
@@ -55,9 +31,9 @@ fn state() -> Result<AppState, ExitCode> {
 }
 
 /// Runs `catalogue query` (`export = false`) or `catalogue export`.
-pub async fn query(export: bool, flags: Vec<(String, String)>) -> ExitCode {
-    let mut params: HashMap<String, String> = flags.into_iter().collect();
-    let out = params.remove("out");
+pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
+    let params = args.params();
+    let out = args.out;
     let state = match state() {
         Ok(s) => s,
         Err(c) => return c,
@@ -130,15 +106,11 @@ pub async fn query(export: bool, flags: Vec<(String, String)>) -> ExitCode {
 }
 
 /// Runs `verify`.
-pub async fn verify(flags: Vec<(String, String)>) -> ExitCode {
-    let mut params: HashMap<String, String> = flags.into_iter().collect();
-    let sample = match params.remove("sample").map(|n| n.parse::<u32>()) {
+pub async fn verify(args: VerifyArgs) -> ExitCode {
+    let params = args.filters.params();
+    let sample = match args.sample {
         None => Sample::All,
-        Some(Ok(n)) if n >= 1 => Sample::OneIn(n, uuid::Uuid::new_v4().to_string()),
-        Some(_) => {
-            eprintln!("--sample needs a positive integer N (checks about 1 in N)");
-            return ExitCode::from(2);
-        }
+        Some(n) => Sample::OneIn(n, uuid::Uuid::new_v4().to_string()),
     };
     let q = match Query::parse(&params, None, 366) {
         Ok(q) => q,

@@ -2,28 +2,28 @@
 
 use std::process::ExitCode;
 
-use super::{Command, usage};
+use super::{CatalogueCommand, Command};
 use crate::app::AppState;
 use crate::config::Config;
 use crate::retention::lifecycle;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::{self, SweepParams, digest};
 
-/// Runs a one-shot command (everything but [`Command::Serve`]). Exit codes: 0 done, 1 the command
-/// failed, 2 bad configuration or usage.
+/// Runs a one-shot command. Exit codes: 0 done, 1 the command failed, 2 bad configuration or
+/// usage.
 pub async fn run(cmd: Command) -> ExitCode {
     match cmd {
-        Command::Serve => ExitCode::from(2),
-        Command::Help => {
-            print!("{}", usage());
-            ExitCode::SUCCESS
-        }
         Command::LifecyclePolicy => lifecycle_policy(),
-        Command::Sweep { dry_run } => sweep_once(dry_run).await,
-        Command::Catalogue { export, flags } => super::catalogue::query(export, flags).await,
-        Command::Verify { flags } => super::catalogue::verify(flags).await,
-        Command::Backfill { flags } => super::backfill::run(flags).await,
-        Command::Hold { action, flags } => super::hold::run(action, flags).await,
+        Command::Sweep(args) => sweep_once(args.dry_run).await,
+        Command::Catalogue(CatalogueCommand::Query(args)) => {
+            super::catalogue::query(false, args).await
+        }
+        Command::Catalogue(CatalogueCommand::Export(args)) => {
+            super::catalogue::query(true, args).await
+        }
+        Command::Verify(args) => super::catalogue::verify(args).await,
+        Command::Backfill(args) => super::backfill::run(args).await,
+        Command::Hold(cmd) => super::hold::run(cmd).await,
     }
 }
 

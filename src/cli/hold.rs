@@ -9,6 +9,7 @@
 
 use std::process::ExitCode;
 
+use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
@@ -17,68 +18,94 @@ use crate::catalogue::api::problem::ApiError;
 use crate::config::Config;
 use crate::retention::hold::Actor;
 
-/// What `hold` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldAction {
-    /// Set a hold.
-    Set,
-    /// Release it.
-    Release,
-    /// List active holds (or one recording's).
-    List,
+/// `hold set|release|list`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum HoldCommand {
+    /// Set a legal hold on one recording or a bulk selection.
+    Set(HoldArgs),
+    /// Release a hold.
+    Release(HoldArgs),
+    /// Active holds, or one recording's.
+    List {
+        /// Only this recording's holds.
+        #[arg(long)]
+        recording: Option<String>,
+    },
 }
 
-/// Parses the action word.
+/// The target and the record of a set or release.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct HoldArgs {
+    /// The recording's catalogue id.
+    #[arg(long)]
+    pub recording: Option<String>,
+    /// The recording's blob URL.
+    #[arg(long)]
+    pub blob: Option<String>,
+    /// Bulk selection: first session-start day.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Bulk selection: last session-start day.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Bulk selection: user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Bulk selection: target VM.
+    #[arg(long)]
+    pub vm: Option<String>,
+    /// Bulk selection: Bastion session id.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Why (recorded with the hold).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Who sets or releases it (the CLI has no principal, so the operator names themself).
+    #[arg(long)]
+    pub by: String,
+    /// The hold's id (default: derived from the target).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// Builds the validated API request, and who acts, from set/release flags.
 ///
 /// # Errors
-/// A usage message.
-pub fn action(word: Option<&str>) -> Result<HoldAction, String> {
-    match word {
-        Some("set") => Ok(HoldAction::Set),
-        Some("release") => Ok(HoldAction::Release),
-        Some("list") => Ok(HoldAction::List),
-        _ => Err("hold needs `set`, `release` or `list`".to_owned()),
+/// A usage message (a blank `--by`, or the API's validation message).
+pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
+    let by = args.by.trim();
+    if by.is_empty() {
+        return Err("--by WHO must name someone (recorded with the hold)".into());
     }
-}
-
-/// Builds the validated request and the actor name from set/release flags.
-///
-/// # Errors
-/// A usage message (unknown flag, missing `--by`, or the API's validation message).
-pub fn request(flags: &[(String, String)]) -> Result<(HoldRequest, String), String> {
-    let (mut top, mut bulk, mut by) = (Map::new(), Map::new(), None);
-    for (k, v) in flags {
-        let v = Value::String(v.clone());
-        match k.as_str() {
-            "recording" => top.insert("recording".into(), v),
-            "blob" => top.insert("blobUrl".into(), v),
-            "reason" => top.insert("reason".into(), v),
-            "id" => top.insert("holdId".into(), v),
-            "from" | "to" | "user" | "vm" | "session" => bulk.insert(k.clone(), v),
-            "by" => {
-                by = v.as_str().map(str::to_owned);
-                None
-            }
-            other => return Err(format!("unknown flag --{other}")),
-        };
+    let mut top = Map::new();
+    let mut bulk = Map::new();
+    let text = |v: &Option<String>| v.clone().map(Value::String);
+    for (k, v) in [
+        ("recording", &args.recording),
+        ("blobUrl", &args.blob),
+        ("reason", &args.reason),
+        ("holdId", &args.id),
+    ] {
+        if let Some(v) = text(v) {
+            top.insert(k.into(), v);
+        }
+    }
+    for (k, v) in [
+        ("from", &args.from),
+        ("to", &args.to),
+        ("user", &args.user),
+        ("vm", &args.vm),
+        ("session", &args.session),
+    ] {
+        if let Some(v) = text(v) {
+            bulk.insert(k.into(), v);
+        }
     }
     if !bulk.is_empty() {
         top.insert("bulk".into(), Value::Object(bulk));
     }
-    let by = by
-        .map(|b| b.trim().to_owned())
-        .filter(|b| !b.is_empty())
-        .ok_or("--by WHO is required (recorded with the hold)")?;
     let body = serde_json::to_vec(&Value::Object(top)).map_err(|e| e.to_string())?;
-    Ok((body::parse(&body)?, by))
-}
-
-fn list_flags(flags: &[(String, String)]) -> Result<Option<String>, String> {
-    match flags {
-        [] => Ok(None),
-        [(k, v)] if k == "recording" => Ok(Some(v.clone())),
-        _ => Err("hold list takes only --recording ID".into()),
-    }
+    Ok((body::parse(&body)?, by.to_owned()))
 }
 
 fn problem(e: &ApiError) -> ExitCode {
@@ -91,18 +118,17 @@ fn problem(e: &ApiError) -> ExitCode {
     }
 }
 
-/// Runs `hold <action> <flags>`.
-pub async fn run(action: HoldAction, flags: Vec<(String, String)>) -> ExitCode {
-    let parsed = match action {
-        HoldAction::List => list_flags(&flags).map(|r| (None, r)),
-        _ => request(&flags).map(|r| (Some(r), None)),
-    };
-    let (req, recording) = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+/// Runs `hold set|release|list`.
+pub async fn run(cmd: HoldCommand) -> ExitCode {
+    let req = match &cmd {
+        HoldCommand::List { .. } => None,
+        HoldCommand::Set(args) | HoldCommand::Release(args) => match request(args) {
+            Ok(req) => Some(req),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     let state = match Config::from_env().and_then(AppState::from_config) {
         Ok(s) => s,
@@ -111,20 +137,21 @@ pub async fn run(action: HoldAction, flags: Vec<(String, String)>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match req {
-        None => holds::list(&state, recording.as_deref()).await,
-        Some((req, by)) => {
+    let result = match (&cmd, req) {
+        (HoldCommand::List { recording }, _) => holds::list(&state, recording.as_deref()).await,
+        (_, Some((req, by))) => {
             let actor = Actor {
                 who: by,
                 why: req.reason.clone(),
                 at: state.clock.now(),
             };
-            if action == HoldAction::Set {
+            if matches!(cmd, HoldCommand::Set(_)) {
                 holds::set(&state, &req, &actor).await
             } else {
                 holds::release(&state, &req, &actor).await
             }
         }
+        (_, None) => return ExitCode::from(2),
     };
     match result {
         Ok(v) => {
@@ -137,60 +164,89 @@ pub async fn run(action: HoldAction, flags: Vec<(String, String)>) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use clap::Parser as _;
 
-    fn flags(f: &[(&str, &str)]) -> Vec<(String, String)> {
-        f.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(flags: &[&str]) -> Result<HoldArgs, String> {
+        let argv = ["handler", "hold", "set"].iter().chain(flags);
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Some(Command::Hold(HoldCommand::Set(a))) => Ok(a),
+            other => Err(format!("{other:?}")),
+        }
     }
 
     #[test]
     fn flags_become_the_api_request() {
-        let (req, by) = request(&flags(&[
-            ("recording", "2025-03-14~eA"),
-            ("reason", "case 9"),
-            ("by", "alice"),
-            ("id", "case-9"),
-        ]))
+        let (req, by) = request(
+            &args(&[
+                "--recording",
+                "2025-03-14~eA",
+                "--reason",
+                "case 9",
+                "--by",
+                "alice",
+                "--id=case-9",
+            ])
+            .expect("parses"),
+        )
         .expect("ok");
         assert_eq!(
             (by.as_str(), req.hold_id.as_deref()),
             ("alice", Some("case-9"))
         );
-        let (bulk, _) = request(&flags(&[
-            ("from", "2025-03-01"),
-            ("to", "2025-03-02"),
-            ("user", "mallory"),
-            ("vm", "VM-1"),
-            ("reason", "r"),
-            ("by", "b"),
-        ]))
+        let (bulk, _) = request(
+            &args(&[
+                "--from",
+                "2025-03-01",
+                "--to",
+                "2025-03-02",
+                "--user",
+                "mallory",
+                "--vm",
+                "VM-1",
+                "--reason",
+                "r",
+                "--by",
+                "b",
+            ])
+            .expect("parses"),
+        )
         .expect("bulk");
         assert!(
             matches!(bulk.target, holds::HoldTarget::Bulk(ref s) if s.vm.as_deref() == Some("vm-1"))
         );
         for bad in [
-            &[("recording", "2025-03-14~eA"), ("reason", "r")][..],
-            &[("recording", "2025-03-14~eA"), ("reason", "r"), ("by", " ")],
-            &[("recording", "2025-03-14~eA"), ("by", "b")],
+            &["--recording", "2025-03-14~eA", "--reason", "r"][..],
+            &["--recording", "2025-03-14~eA", "--reason", "r", "--by", " "],
+            &["--recording", "2025-03-14~eA", "--by", "b"],
             &[
-                ("recording", "2025-03-14~eA"),
-                ("blob", "https://a/c/b"),
-                ("reason", "r"),
-                ("by", "b"),
+                "--recording",
+                "2025-03-14~eA",
+                "--blob",
+                "https://a/c/b",
+                "--reason",
+                "r",
+                "--by",
+                "b",
             ],
-            &[("user", "u"), ("reason", "r"), ("by", "b")],
+            &["--user", "u", "--reason", "r", "--by", "b"],
             &[
-                ("recording", "2025-03-14~eA"),
-                ("reason", "r"),
-                ("by", "b"),
-                ("force", "1"),
+                "--recording",
+                "2025-03-14~eA",
+                "--reason",
+                "r",
+                "--by",
+                "b",
+                "--force",
+                "1",
             ],
         ] {
-            assert!(request(&flags(bad)).is_err(), "{bad:?}");
+            assert!(args(bad).and_then(|a| request(&a)).is_err(), "{bad:?}");
         }
-        assert_eq!(list_flags(&[]), Ok(None));
-        assert!(list_flags(&flags(&[("user", "u")])).is_err());
-        assert_eq!(action(Some("release")), Ok(HoldAction::Release));
-        assert!(action(None).is_err());
     }
 }

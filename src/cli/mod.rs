@@ -1,167 +1,169 @@
-//! The `handler` binary's command line. No arguments = serve (how the Functions host starts it);
-//! a subcommand runs once and exits.
+//! The `handler` binary's command line (clap). No subcommand = serve (how the Functions host starts
+//! it); a subcommand runs once and exits.
 //!
-//! Hand-rolled on purpose (a handful of flags; no dependency). To add a subcommand: a [`Command`]
-//! variant, one [`Spec`] line in [`COMMANDS`] with its flag parser, and one arm in
-//! [`commands::run`].
+//! Flags that select catalogue rows are handed, as the API's query parameters, to the same
+//! validation the API uses ([`Query::parse`](crate::catalogue::api::query::Query::parse)), so the
+//! command line and `GET /api/recordings` accept and refuse the same values.
 
 pub mod backfill;
 pub mod catalogue;
 pub mod commands;
 pub mod hold;
 
-/// What the process should do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use std::collections::HashMap;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Azure Bastion recordings: the Functions custom handler, and one-shot commands over the same
+/// configuration (app settings as environment variables).
+#[derive(Debug, Parser)]
+#[command(name = "handler", version)]
+pub struct Cli {
+    /// What to run; none serves invocations (how the Functions host starts the handler).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A one-shot command.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
-    /// Serve invocations (no arguments).
-    Serve,
-    /// Print usage.
-    Help,
-    /// Print the lifecycle-management policy JSON generated from the retention policy.
+    /// Print the Azure lifecycle-management policy JSON generated from the retention policy.
     LifecyclePolicy,
-    /// Run the retention sweep once against the configured storage and print its digest.
-    Sweep {
-        /// Report only.
-        dry_run: bool,
-    },
-    /// `catalogue query|export --from … --to … [filters]`: catalogue rows as JSON lines or CSV.
-    Catalogue {
-        /// Follow continuations to the end (`export`) rather than one page (`query`).
-        export: bool,
-        /// Flags, as `(name, value)`.
-        flags: Vec<(String, String)>,
-    },
-    /// `backfill --from … --to … [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run]
-    /// [--restart] [--limit N]`: catalogue and tail what already exists.
-    Backfill {
-        /// Flags, as `(name, value)` (switches as `"true"`).
-        flags: Vec<(String, String)>,
-    },
-    /// `hold set|release|list [--recording ID | --blob URL | --from D --to D …] --reason R --by W`.
-    Hold {
-        /// set, release or list.
-        action: hold::HoldAction,
-        /// Flags, as `(name, value)`.
-        flags: Vec<(String, String)>,
-    },
-    /// `verify --from … --to … [--sample N]`: re-hash and report tampered or missing recordings.
-    Verify {
-        /// Flags, as `(name, value)`.
-        flags: Vec<(String, String)>,
-    },
+    /// Run RetentionSweep once now against the configured storage and print its digest.
+    Sweep(SweepArgs),
+    /// Catalogue rows as JSON lines or CSV, with the API's filters.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+    /// Catalogue and tail what already exists in storage (resumable from its checkpoint).
+    Backfill(backfill::BackfillArgs),
+    /// Set, release or list legal holds (the same code path as /api/holds).
+    #[command(subcommand)]
+    Hold(hold::HoldCommand),
+    /// Re-hash recordings; report tampered or missing ones (exit 1 when there are findings).
+    Verify(VerifyArgs),
 }
 
-/// One subcommand: its name, usage line and flag parser.
-pub struct Spec {
-    /// Subcommand name.
-    pub name: &'static str,
-    /// Usage text (flags and one-line description).
-    pub usage: &'static str,
-    /// Parses the arguments after the name.
-    pub parse: fn(&[String]) -> Result<Command, String>,
+/// `sweep`: deleting needs an explicit `--execute`, so a bare `sweep` typed to "have a look"
+/// deletes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[group(required = true, multiple = false)]
+pub struct SweepArgs {
+    /// Report what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete what has expired.
+    #[arg(long)]
+    pub execute: bool,
 }
 
-/// Every subcommand.
-pub const COMMANDS: &[Spec] = &[
-    Spec {
-        name: "lifecycle-policy",
-        usage: "lifecycle-policy            print the Azure lifecycle-management policy JSON",
-        parse: parse_lifecycle,
-    },
-    Spec {
-        name: "sweep",
-        usage: "sweep --dry-run | --execute  run RetentionSweep once now; --dry-run deletes nothing",
-        parse: parse_sweep,
-    },
-    Spec {
-        name: "catalogue",
-        usage: "catalogue query|export --from D --to D [--user U --vm V --format csv --out F …]",
-        parse: parse_catalogue,
-    },
-    Spec {
-        name: "backfill",
-        usage: "backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only] [--dry-run] [--restart] [--limit N] [--hash]",
-        parse: backfill::parse,
-    },
-    Spec {
-        name: "hold",
-        usage: "hold set|release --recording ID | --blob URL | --from D --to D [--user U --vm V --session S]\n                   --reason R --by WHO [--id HOLD]   set/release a legal hold (as /api/holds)\n       handler hold list [--recording ID]       active holds, or one recording's",
-        parse: |rest| {
-            Ok(Command::Hold {
-                action: hold::action(rest.first().map(String::as_str))?,
-                flags: catalogue::flags(rest.get(1..).unwrap_or_default())?,
-            })
-        },
-    },
-    Spec {
-        name: "verify",
-        usage: "verify --from D --to D [--sample N]  re-hash recordings; report tampered/missing",
-        parse: |rest| {
-            Ok(Command::Verify {
-                flags: catalogue::flags(rest)?,
-            })
-        },
-    },
-];
-
-/// Parses the arguments after the program name.
-///
-/// # Errors
-/// A message for unknown subcommands or flags.
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let Some((first, rest)) = args.split_first() else {
-        return Ok(Command::Serve);
-    };
-    if matches!(first.as_str(), "help" | "-h" | "--help") {
-        return Ok(Command::Help);
-    }
-    let spec = COMMANDS
-        .iter()
-        .find(|s| s.name == first)
-        .ok_or_else(|| format!("unknown subcommand `{first}`"))?;
-    (spec.parse)(rest)
+/// `catalogue query` prints one page (the next continuation on stderr); `export` follows
+/// continuations to the end.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum CatalogueCommand {
+    /// One page of rows.
+    Query(CatalogueArgs),
+    /// Every row of the range.
+    Export(CatalogueArgs),
 }
 
-/// The usage text.
-pub fn usage() -> String {
-    let mut s =
-        String::from("usage: handler                 serve (started by the Functions host)\n");
-    for c in COMMANDS {
-        s.push_str(&format!("       handler {}\n", c.usage));
-    }
-    s
+/// The row filters, named as the API's query parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct Filters {
+    /// Start of the range: a date (`2025-03-01`) or an RFC 3339 time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the range: a date (inclusive) or an RFC 3339 time (exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// User name or e-mail.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Client IP.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Target VM name or resource id.
+    #[arg(long)]
+    pub vm: Option<String>,
+    /// Protocol (`ssh`, `rdp`).
+    #[arg(long)]
+    pub protocol: Option<String>,
+    /// Row status.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Retention class.
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Join confidence.
+    #[arg(long)]
+    pub confidence: Option<String>,
 }
 
-fn no_flags(rest: &[String], cmd: Command) -> Result<Command, String> {
-    match rest.first() {
-        None => Ok(cmd),
-        Some(f) => Err(format!("unexpected argument `{f}`")),
+impl Filters {
+    /// The filters as API query parameters (only those given).
+    pub fn params(&self) -> HashMap<String, String> {
+        [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("user", &self.user),
+            ("ip", &self.ip),
+            ("vm", &self.vm),
+            ("protocol", &self.protocol),
+            ("status", &self.status),
+            ("class", &self.class),
+            ("confidence", &self.confidence),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+        .collect()
     }
 }
 
-fn parse_lifecycle(rest: &[String]) -> Result<Command, String> {
-    no_flags(rest, Command::LifecyclePolicy)
+/// `catalogue query|export`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct CatalogueArgs {
+    /// Which rows.
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Rows per page (as the API's `limit`).
+    #[arg(long)]
+    pub limit: Option<String>,
+    /// Continue from a previous page's continuation.
+    #[arg(long)]
+    pub continuation: Option<String>,
+    /// `json` (lines) or `csv`.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<String>,
 }
 
-fn parse_sweep(rest: &[String]) -> Result<Command, String> {
-    // Deleting needs an explicit `--execute`: a bare `sweep` typed to "have a look" deletes nothing.
-    match rest {
-        [f] if f == "--dry-run" => Ok(Command::Sweep { dry_run: true }),
-        [f] if f == "--execute" => Ok(Command::Sweep { dry_run: false }),
-        _ => Err("sweep needs exactly one of --dry-run or --execute".to_owned()),
+impl CatalogueArgs {
+    /// The API query parameters these flags stand for.
+    pub fn params(&self) -> HashMap<String, String> {
+        let mut p = self.filters.params();
+        for (k, v) in [
+            ("limit", &self.limit),
+            ("continuation", &self.continuation),
+            ("format", &self.format),
+        ] {
+            if let Some(v) = v {
+                p.insert(k.to_owned(), v.clone());
+            }
+        }
+        p
     }
 }
 
-fn parse_catalogue(rest: &[String]) -> Result<Command, String> {
-    let export = match rest.first().map(String::as_str) {
-        Some("query") => false,
-        Some("export") => true,
-        _ => return Err("catalogue needs `query` or `export`".to_owned()),
-    };
-    Ok(Command::Catalogue {
-        export,
-        flags: catalogue::flags(&rest[1..])?,
-    })
+/// `verify`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct VerifyArgs {
+    /// Which rows.
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Check about 1 in N rows (salted by the run) instead of all.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample: Option<u32>,
 }
 
 #[cfg(test)]

@@ -1,45 +1,54 @@
 //! Command-line parsing: every subcommand's accepted and rejected argument lists.
 
+use clap::{CommandFactory as _, Parser as _};
+
 use super::*;
 
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| (*s).to_owned()).collect()
+fn parse(a: &[&str]) -> Result<Option<Command>, clap::Error> {
+    Cli::try_parse_from(std::iter::once("handler").chain(a.iter().copied())).map(|c| c.command)
+}
+
+fn backfill(a: &[&str]) -> Result<crate::backfill::Options, String> {
+    let argv: Vec<&str> = std::iter::once("backfill")
+        .chain(a.iter().copied())
+        .collect();
+    match parse(&argv).map_err(|e| e.to_string())? {
+        Some(Command::Backfill(b)) => backfill::options(&b),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+#[test]
+fn the_command_definition_is_consistent() {
+    Cli::command().debug_assert();
 }
 
 #[test]
 fn no_arguments_serves_and_subcommands_parse() {
-    assert_eq!(parse(&[]), Ok(Command::Serve));
+    assert_eq!(parse(&[]).expect("serve"), None);
     assert_eq!(
-        parse(&args(&["lifecycle-policy"])),
-        Ok(Command::LifecyclePolicy)
+        parse(&["lifecycle-policy"]).expect("ok"),
+        Some(Command::LifecyclePolicy)
     );
+    let sweep = |a: &[&str]| match parse(a).expect("sweep") {
+        Some(Command::Sweep(s)) => s.dry_run,
+        other => panic!("{other:?}"),
+    };
+    assert!(sweep(&["sweep", "--dry-run"]));
+    assert!(!sweep(&["sweep", "--execute"]));
+    let Some(Command::Catalogue(CatalogueCommand::Export(args))) =
+        parse(&["catalogue", "export", "--from", "2025-03-01", "--vm=a=b"]).expect("export")
+    else {
+        panic!("catalogue export parses")
+    };
     assert_eq!(
-        parse(&args(&["sweep", "--dry-run"])),
-        Ok(Command::Sweep { dry_run: true })
+        args.params(),
+        HashMap::from([
+            ("from".to_owned(), "2025-03-01".to_owned()),
+            ("vm".to_owned(), "a=b".to_owned())
+        ])
     );
-    assert_eq!(
-        parse(&args(&["sweep", "--execute"])),
-        Ok(Command::Sweep { dry_run: false })
-    );
-    assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
-    assert_eq!(
-        parse(&args(&[
-            "catalogue",
-            "export",
-            "--from",
-            "2025-03-01",
-            "--vm=a=b"
-        ])),
-        Ok(Command::Catalogue {
-            export: true,
-            flags: vec![
-                ("from".into(), "2025-03-01".into()),
-                ("vm".into(), "a=b".into())
-            ]
-        })
-    );
-    let Ok(Command::Backfill { flags }) = parse(&args(&[
-        "backfill",
+    let o = backfill(&[
         "--from",
         "2025-01-01",
         "--to=2025-01-31",
@@ -49,10 +58,8 @@ fn no_arguments_serves_and_subcommands_parse() {
         "3",
         "--limit",
         "5",
-    ])) else {
-        panic!("backfill parses")
-    };
-    let o = backfill::options(&flags).expect("options");
+    ])
+    .expect("backfill");
     assert_eq!(
         o.to - o.from,
         time::Duration::days(31),
@@ -63,44 +70,17 @@ fn no_arguments_serves_and_subcommands_parse() {
         (3, Some(5), true, false)
     );
     assert_eq!(o.kinds, [crate::backfill::Kind::Recordings]);
-    let Ok(Command::Backfill { flags }) = parse(&args(&[
-        "backfill",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2025-01-01",
-    ])) else {
-        panic!("backfill parses")
-    };
-    let o = backfill::options(&flags).expect("options");
+    let o = backfill(&["--from", "2025-01-01", "--to", "2025-01-01"]).expect("backfill");
     assert_eq!(o.concurrency, crate::backfill::DEFAULT_CONCURRENCY);
     assert_eq!(o.kinds.len(), 2, "audit logs first, then recordings");
+    let Some(Command::Verify(v)) = parse(&["verify", "--sample", "10", "--user", "u"]).expect("v")
+    else {
+        panic!("verify parses")
+    };
+    assert_eq!((v.sample, v.filters.user.as_deref()), (Some(10), Some("u")));
     assert!(matches!(
-        parse(&args(&["verify", "--sample", "10"])),
-        Ok(Command::Verify { .. })
-    ));
-    assert_eq!(
-        parse(&args(&[
-            "hold",
-            "set",
-            "--recording",
-            "d~k",
-            "--reason=r r"
-        ])),
-        Ok(Command::Hold {
-            action: hold::HoldAction::Set,
-            flags: vec![
-                ("recording".into(), "d~k".into()),
-                ("reason".into(), "r r".into())
-            ]
-        })
-    );
-    assert!(matches!(
-        parse(&args(&["hold", "list"])),
-        Ok(Command::Hold {
-            action: hold::HoldAction::List,
-            ..
-        })
+        parse(&["hold", "list"]).expect("list"),
+        Some(Command::Hold(hold::HoldCommand::List { recording: None }))
     ));
 }
 
@@ -116,11 +96,21 @@ fn mistakes_are_errors() {
         &["catalogue", "list"],
         &["catalogue", "query", "--from"],
         &["catalogue", "query", "stray"],
+        &["catalogue", "query", "--bogus", "1"],
         &["backfill"],
         &["backfill", "--from", "2025-01-01"],
-        &["backfill", "--from", "2025-02-01", "--to", "2025-01-01"],
+        &["verify", "--sample", "0"],
+        &["hold"],
+        &["hold", "put"],
+        &["hold", "set", "--reason"],
+        &["hold", "set", "--reason", "r"],
+        &["hold", "list", "--user", "u"],
+    ] {
+        assert!(parse(bad).is_err(), "{bad:?}");
+    }
+    for bad in [
+        &["--from", "2025-02-01", "--to", "2025-01-01"][..],
         &[
-            "backfill",
             "--from",
             "2025-01-01",
             "--to",
@@ -128,25 +118,9 @@ fn mistakes_are_errors() {
             "--concurrency",
             "0",
         ],
+        &["--from", "2025-01-01", "--to", "2025-02-01", "--limit", "x"],
+        &["--from", "2025-01-01", "--to", "2025-02-01", "--bogus"],
         &[
-            "backfill",
-            "--from",
-            "2025-01-01",
-            "--to",
-            "2025-02-01",
-            "--limit",
-            "x",
-        ],
-        &[
-            "backfill",
-            "--from",
-            "2025-01-01",
-            "--to",
-            "2025-02-01",
-            "--bogus",
-        ],
-        &[
-            "backfill",
             "--from",
             "2025-01-01",
             "--to",
@@ -154,12 +128,18 @@ fn mistakes_are_errors() {
             "--recordings-only",
             "--audit-logs-only",
         ],
-        &["hold"],
-        &["hold", "put"],
-        &["hold", "set", "--reason"],
     ] {
-        assert!(parse(&args(bad)).is_err(), "{bad:?}");
+        assert!(backfill(bad).is_err(), "{bad:?}");
     }
-    assert!(usage().contains("sweep --dry-run"));
-    assert!(usage().contains("handler hold set|release") && usage().contains("hold list"));
+    let help = Cli::command().render_long_help().to_string();
+    for sub in [
+        "sweep",
+        "catalogue",
+        "backfill",
+        "hold",
+        "verify",
+        "lifecycle-policy",
+    ] {
+        assert!(help.contains(sub), "{sub} missing from --help");
+    }
 }
