@@ -15,6 +15,31 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The `devhost` binary (its own workspace crate, so cargo gives this test no path to it): built
+/// once per test run with the same cargo and profile, beside the `handler` binary.
+pub fn devhost_bin() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let handler = std::path::Path::new(env!("CARGO_BIN_EXE_handler"));
+            let release = handler
+                .parent()
+                .is_some_and(|d| d.ends_with("release"))
+                .then_some("--release");
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--locked", "-p", "devhost"])
+                .args(release)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("run cargo build -p devhost");
+            assert!(status.success(), "cargo build -p devhost failed");
+            let bin = handler.with_file_name(format!("devhost{}", std::env::consts::EXE_SUFFIX));
+            assert!(bin.exists(), "no devhost binary at {}", bin.display());
+            bin
+        })
+        .clone()
+}
+
 /// Reads a fixture under `tests/fixtures/`.
 pub fn fixture(path: &str) -> Value {
     let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));

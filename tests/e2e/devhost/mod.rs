@@ -123,7 +123,7 @@ pub struct Devhost {
 impl Devhost {
     /// Spawns devhost on port 0 for `root` with only PATH and `env` in its environment.
     pub async fn spawn(root: &Path, handler: Option<&str>, env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devhost"));
+        let mut cmd = Command::new(crate::harness::devhost_bin());
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DEVHOST_PORT", "0")

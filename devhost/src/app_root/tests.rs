@@ -25,7 +25,7 @@ fn timespans_parse_like_dotnet() {
 
 #[test]
 fn repository_host_json_is_understood() {
-    let text = include_str!("../../../../host.json");
+    let text = include_str!("../../../host.json");
     let v: serde_json::Value = serde_json::from_str(text).expect("json");
     let h = host_config(&v).expect("host");
     assert_eq!(h.executable, "handler");
@@ -111,7 +111,8 @@ fn broken_function_json_is_rejected() {
 
 #[test]
 fn repository_functions_load() {
-    let app = AppRoot::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).expect("app root");
+    let app = AppRoot::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .expect("app root");
     let names: Vec<_> = app.functions.iter().map(|f| f.name.as_str()).collect();
     assert!(
         names.contains(&"RecordingCreated") && names.contains(&"NotifyWebhook"),

@@ -7,7 +7,7 @@ use super::*;
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/tests/fixtures/invocations/{name}",
+        "{}/../tests/fixtures/invocations/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
