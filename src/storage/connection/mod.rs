@@ -5,6 +5,7 @@
 //! `NAME__accountName` / `NAME__blobServiceUri` / `NAME__queueServiceUri` / `NAME__tableServiceUri`
 //! (+ `NAME__clientId` for a user-assigned identity). Keys are wrapped in [`Secret`] and never printed.
 
+use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
 /// Azurite's published development account.
@@ -13,25 +14,34 @@ pub const DEV_ACCOUNT: &str = "devstoreaccount1";
 pub const DEV_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-/// A secret string whose `Debug` never shows the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret string ([`secrecy`]: never in `Debug`, zeroed when dropped). Equality compares the
+/// values, because configuration compares connections to share one client between them.
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret.
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self(SecretString::from(s.into()))
     }
 
     /// The value, for signing only.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Secret {}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
+        self.0.fmt(f)
     }
 }
 
