@@ -10,6 +10,7 @@ mod download_links;
 mod drift;
 mod harness;
 mod health;
+mod layers;
 mod notify;
 mod package;
 mod pipeline;
