@@ -12,7 +12,7 @@ use std::time::{Duration as StdDuration, Instant};
 use bastion_recordings::app::AppState;
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
-use bastion_recordings::retention::policy::format_date;
+use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::azure::AzureBlobStore;

@@ -16,6 +16,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dates;
 pub mod events;
 pub mod health;
 pub mod integrity;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::tables::keys::{decode_key, encode_key};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 

@@ -11,8 +11,8 @@
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
-use crate::invocation::decode::{format_utc, timestamp};
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
+use crate::dates::{format_utc, timestamp};
 use crate::tables::keys::{decode_key, encode_key};
 use crate::tables::{Entity, get_i64, get_str, int64};
 
@@ -154,7 +154,7 @@ impl CatalogueEntry {
     /// Reads a row back; `None` if required properties are missing.
     pub fn from_entity(e: &Entity) -> Option<Self> {
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
-        let t = |k: &str| get_str(e, k).and_then(crate::invocation::decode::timestamp);
+        let t = |k: &str| get_str(e, k).and_then(crate::dates::timestamp);
         Some(Self {
             key: RecordingKey {
                 pk: get_str(e, "PartitionKey")?.to_owned(),

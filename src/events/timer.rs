@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::invocation::decode::timestamp;
+use crate::dates::timestamp;
 
 /// `Data.timer`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

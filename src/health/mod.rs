@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::invocation::decode::{format_utc_millis, timestamp};
+use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::{Entity, get_str};
 
 /// Table of per-function heartbeat rows (PK [`HEARTBEAT_PK`], RK = function name).

@@ -14,8 +14,8 @@ use crate::app::AppState;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::repo::{STATE_TABLE, get};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::invocation::decode::format_utc_millis;
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
+use crate::dates::format_utc_millis;
 use crate::storage::StorageError;
 use crate::tables::{Filter, TableError, get_str};
 

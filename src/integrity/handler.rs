@@ -12,7 +12,7 @@ use super::{HashRequest, PROP_AT, PROP_ETAG, PROP_LENGTH, PROP_SHA256};
 use crate::app::AppState;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::storage::{BlobRef, StorageError, normalize_etag};
 use crate::tables::{TableError, WriteMode, get_str, int64};

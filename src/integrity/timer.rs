@@ -21,10 +21,11 @@ use time::{Duration, OffsetDateTime};
 use super::verify::{Verdict, verify_row};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::dates::format_date;
 use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::retention::policy::{Policy, format_date};
+use crate::retention::policy::Policy;
 use crate::tables::{Entity, Filter, TableError, get_str};
 
 /// The function (folder, route) name.

@@ -21,7 +21,7 @@ use crate::testing::{Fakes, fakes};
 /// A timer invocation at the real "now" (the in-memory store dates blobs by the wall clock, and
 /// the catalogue partitions by blob creation).
 fn timer_invocation(id: &str) -> Invocation {
-    let now = crate::invocation::decode::format_utc(time::OffsetDateTime::now_utc());
+    let now = crate::dates::format_utc(time::OffsetDateTime::now_utc());
     let body = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "IsPastDue": false}},
         "Metadata": {"sys": {"MethodName": "IntegrityVerify", "UtcNow": now}}});
     let raw = Bytes::from(body.to_string());

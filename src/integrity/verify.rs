@@ -13,9 +13,9 @@ use super::hash::{CHUNK, HashError, hash_blob};
 use super::{PROP_LENGTH, PROP_SHA256};
 use crate::app::AppState;
 use crate::catalogue::model::CatalogueEntry;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_date;
+use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
-use crate::retention::policy::format_date;
 use crate::storage::BlobRef;
 use crate::tables::{Entity, get_i64, get_str};
 

@@ -49,7 +49,7 @@ pub struct Sys {
 impl Sys {
     /// `UtcNow` parsed; timers use it as "now" so runs are reproducible.
     pub fn now(&self) -> Option<OffsetDateTime> {
-        self.utc_now.as_deref().and_then(decode::timestamp)
+        self.utc_now.as_deref().and_then(crate::dates::timestamp)
     }
 }
 

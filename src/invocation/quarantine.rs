@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::decode::format_utc_millis;
+use crate::dates::format_utc_millis;
 use crate::storage::{BlobRef, BlobStore, Metadata, StorageError};
 
 /// Writes poison payloads to a container in the app's storage account.

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
 /// Table of tombstones and deletion intents.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Top-level modules by layer, lowest first.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("plumbing", &["clock", "setting", "telemetry"]),
+    ("plumbing", &["clock", "dates", "setting", "telemetry"]),
     ("ports", &["storage", "tables"]),
     ("protocol", &["invocation", "events"]),
 ];

@@ -19,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 use crate::audit_logs::repo::{FAILED_TABLE, query_all};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::tables::keys::{decode_key, encode_key};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
@@ -219,7 +219,7 @@ fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     );
-    let end = crate::invocation::decode::timestamp(start)
+    let end = crate::dates::timestamp(start)
         .map(|s| format_utc(s + window))
         .unwrap_or_default();
     let data = json!({

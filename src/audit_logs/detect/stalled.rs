@@ -9,9 +9,9 @@ use time::{Duration, OffsetDateTime};
 use crate::app::AppState;
 use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE, WindowRow, query_all, update};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_date;
+use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
-use crate::retention::policy::format_date;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableError, get_str};
 
@@ -96,11 +96,7 @@ async fn count_ended(
             Op::Eq,
             crate::audit_logs::sessions::outcome::CONNECTED,
         ),
-        Filter::str(
-            "End",
-            Op::Ge,
-            crate::invocation::decode::format_utc_millis(from),
-        ),
+        Filter::str("End", Op::Ge, crate::dates::format_utc_millis(from)),
     ]);
     let rows = query_all(&state.tables, WINDOWS_TABLE, &filter, 1000).await?;
     Ok(rows

@@ -7,9 +7,9 @@ use time::{Duration, OffsetDateTime};
 use crate::app::AppState;
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow, query_all, update};
 use crate::audit_logs::sessions::outcome;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_date;
+use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
-use crate::retention::policy::format_date;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableError};
 

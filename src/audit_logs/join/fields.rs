@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::audit_logs::correlate::Match;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::CatalogueEntry;
-use crate::invocation::decode::format_utc_millis;
+use crate::dates::format_utc_millis;
 use crate::tables::{Entity, int64};
 
 /// Properties a join adds to a catalogue row (kept across rewrites by `CatalogueRepo::write`).

@@ -5,7 +5,7 @@ use time::Duration;
 use super::super::repo::{self, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all};
 use super::super::sessions::{SESSION_ROW, SessionRecord};
 use crate::app::AppState;
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
 use crate::tables::{Filter, TableError};
 
 /// Reads a session row.

@@ -9,8 +9,8 @@ use crate::audit_logs::repo::{RECORDING_KEYS_TABLE, query_all};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::dates::format_date;
 use crate::invocation::HandlerError;
-use crate::retention::policy::format_date;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, get_str};
 
@@ -50,16 +50,8 @@ pub async fn join_session(
         while day <= to.date() && keys.len() < MAX_RECORDINGS_PER_SESSION {
             let filter = Filter::And(vec![
                 Filter::partition(&format_date(day)),
-                Filter::str(
-                    "BlobCreated",
-                    Op::Ge,
-                    crate::invocation::decode::format_utc(from),
-                ),
-                Filter::str(
-                    "BlobCreated",
-                    Op::Le,
-                    crate::invocation::decode::format_utc(to),
-                ),
+                Filter::str("BlobCreated", Op::Ge, crate::dates::format_utc(from)),
+                Filter::str("BlobCreated", Op::Le, crate::dates::format_utc(to)),
             ]);
             let rows = query_all(
                 &state.tables,

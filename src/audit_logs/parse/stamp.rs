@@ -4,15 +4,15 @@
 //! Why: every record carries one to three timestamps and the general RFC 3339 parser (format
 //! description interpreter) costs more than scanning the whole record. The fast path only answers
 //! for inputs it fully understands — anything else (offsets, lower-case `t`/`z`, spaces, leap
-//! seconds, >9 fraction digits) goes to [`decode::timestamp`], so results never differ.
+//! seconds, >9 fraction digits) goes to [`dates::timestamp`], so results never differ.
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
-use crate::invocation::decode;
+use crate::dates;
 
-/// Parses a timestamp like [`decode::timestamp`], faster for the common UTC form.
+/// Parses a timestamp like [`dates::timestamp`], faster for the common UTC form.
 pub fn timestamp(text: &str) -> Option<OffsetDateTime> {
-    utc_fixed(text.as_bytes()).or_else(|| decode::timestamp(text))
+    utc_fixed(text.as_bytes()).or_else(|| dates::timestamp(text))
 }
 
 /// The value of the ASCII digits `b`, or `None` when one is not a digit.
@@ -103,7 +103,7 @@ mod tests {
             "not a time",
         ];
         for c in cases {
-            assert_eq!(timestamp(c), decode::timestamp(c), "{c:?}");
+            assert_eq!(timestamp(c), dates::timestamp(c), "{c:?}");
         }
         assert!(
             utc_fixed(b"2025-03-14T09:03:54.776Z").is_some(),

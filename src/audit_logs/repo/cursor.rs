@@ -13,8 +13,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::{CURSORS_TABLE, query_all};
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::{format_utc_millis, timestamp};
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
+use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::keys::encode_key;
 use crate::tables::{
     Entity, Filter, TableError, TableStore, WriteMode, filter::Op, get_i64, get_str, int64,

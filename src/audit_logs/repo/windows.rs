@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use super::{WINDOWS_TABLE, update};
 use crate::audit_logs::sessions::SessionRecord;
-use crate::invocation::decode::{format_utc_millis, timestamp};
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
+use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::{Entity, TableError, TableStore, get_str};
 
 /// Most recording ids kept per session row.

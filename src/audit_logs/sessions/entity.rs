@@ -8,7 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::SessionRecord;
-use crate::invocation::decode::{format_utc_millis, timestamp};
+use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_str, int64};
 
 /// Row key of the one row in each session partition.

@@ -12,8 +12,8 @@ use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::format_utc_millis;
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
+use crate::dates::format_utc_millis;
 use crate::storage::BlobRef;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_annotations};
 

@@ -15,7 +15,7 @@ use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::problem::ApiError;
 use crate::catalogue::model::{partition_days, sort_time};
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
 use crate::tables::{Entity, get_str};
 
 /// Default page size.

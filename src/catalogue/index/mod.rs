@@ -19,7 +19,7 @@
 //! thousands of sessions a day is still one ranged query per 1000 rows). A value longer than
 //! [`MAX_VALUE`] bytes is not indexed (the API rejects filter values over 512 bytes anyway).
 
-use crate::invocation::decode::format_utc_millis;
+use crate::dates::format_utc_millis;
 use crate::tables::keys::encode_key;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::invocation::decode::timestamp;
+use crate::dates::timestamp;
 use crate::storage::normalize_etag;
 
 /// `Microsoft.Storage.BlobCreated`.

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::routes::Destination;
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::{format_utc_millis, timestamp};
+use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
 
 /// The claim table.

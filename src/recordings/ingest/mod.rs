@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use time::OffsetDateTime;
 
 use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
+use crate::dates::format_utc;
 use crate::events::event_grid::{BlobEvent, sequencer_cmp};
-use crate::invocation::decode::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::retention::policy::Retention;
 use crate::storage::{BlobProps, BlobRef};

@@ -9,7 +9,7 @@ use super::HoldError;
 use crate::app::AppState;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::retention::policy::Retention;
 use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 

@@ -22,12 +22,13 @@ use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::HELD_UNTIL;
+use crate::dates::format_date;
 
 mod load;
 mod text;
 
 pub use load::load;
-pub use text::{format_date, glob, is_tag_safe, merge_tags};
+pub use text::{glob, is_tag_safe, merge_tags};
 
 /// The built-in policy: the classes of storage-retention-notifications.md §5, everything `ops-30d`.
 /// Tiering follows §5: PCI keeps the last 3 months "immediately available" (Hot/Cool), so Cold only

@@ -1,7 +1,4 @@
-//! Pure text helpers of the policy model: wildcard matching, dates as tag values, tag-value
-//! validation, and the tag merge rule (never shorten, never lift a hold).
-
-use time::Date;
+//! Pure text helpers of the policy model: wildcard matching, tag-value validation, and the tag merge rule (never shorten, never lift a hold).
 
 use super::Retention;
 use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
@@ -26,15 +23,6 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     true
-}
-
-/// `YYYY-MM-DD`.
-pub fn format_date(d: Date) -> String {
-    let mut out = String::with_capacity(10);
-    if crate::invocation::decode::push_date(&mut out, d) {
-        return out;
-    }
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// True when `v` only uses characters allowed in blob index tags.

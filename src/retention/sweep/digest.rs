@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::Report;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 
 /// Notification type of the digest.

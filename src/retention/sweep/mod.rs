@@ -27,7 +27,7 @@ pub use evaluate::row_held;
 pub use report::{Decision, Item, Report};
 
 use crate::app::AppState;
-use crate::retention::policy::format_date;
+use crate::dates::format_date;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
 use crate::retention::tombstone::{self, Ending};

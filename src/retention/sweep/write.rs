@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::evaluate::{Row, row_held};
 use super::{Decision, Kind, STATUS_DELETED, Sweep};
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::retention::policy::Retention;
 use crate::retention::tombstone::Tombstone;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};

@@ -77,7 +77,7 @@ pub(crate) fn kit() -> Kit {
 impl Kit {
     /// `YYYY-MM-DD` of `t0 + days`.
     pub(crate) fn day(&self, days: i64) -> String {
-        crate::retention::policy::format_date((self.t0 + Duration::days(days)).date())
+        crate::dates::format_date((self.t0 + Duration::days(days)).date())
     }
 
     /// Sweep parameters `days` after `t0`.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use azure_core::http::Transport;
 use bastion_recordings::catalogue::api::links::delegation::DelegationIssuer;
 use bastion_recordings::catalogue::api::links::{Link, LinkIssuer};
-use bastion_recordings::invocation::decode::format_utc;
+use bastion_recordings::dates::format_utc;
 use bastion_recordings::storage::BlobRef;
 use reqwest::StatusCode;
 use time::format_description::well_known::Rfc3339;

@@ -5,8 +5,8 @@
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::write_creating_table;
-use bastion_recordings::invocation::decode::format_utc;
-use bastion_recordings::retention::policy::format_date;
+use bastion_recordings::dates::format_date;
+use bastion_recordings::dates::format_utc;
 use bastion_recordings::retention::tags::hold_tags;
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 
 use super::sas::{BlobGrant, DelegationKey, token, url};
 use super::{Link, LinkIssuer};
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::storage::connection::StorageConnection;
 use crate::storage::{BlobRef, StorageError};
 use crate::telemetry::redact;

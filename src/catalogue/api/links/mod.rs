@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::setting::Reader;
 use crate::storage::BlobRef;
 

@@ -27,7 +27,7 @@ use super::query::{Format, Query};
 use super::search::{self, View};
 use super::{Api, csv, csv_response, token};
 use crate::audit_logs::repo::WINDOWS_TABLE;
-use crate::invocation::decode::timestamp;
+use crate::dates::timestamp;
 use crate::tables::{Entity, get_str};
 
 /// Filter parameters `/api/sessions` accepts.

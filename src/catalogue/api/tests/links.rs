@@ -11,7 +11,7 @@ use super::{get, row};
 use crate::catalogue::api::ApiSettings;
 use crate::catalogue::api::links::sas::{BlobGrant, token, url};
 use crate::catalogue::api::links::{KEY_REASON, Link, LinkIssuer, NoLinks};
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::storage::BlobRef;
 use crate::tables::TableStore;
 use crate::testing::{Fakes, fakes};

@@ -20,7 +20,7 @@ use crate::testing::{Fakes, fakes};
 
 /// Writes a catalogue-shaped row created at `created` with extra properties.
 pub(super) async fn row(f: &Fakes, blob: &str, created: &str, extra: Value) -> String {
-    let t = crate::invocation::decode::timestamp(created).expect("time");
+    let t = crate::dates::timestamp(created).expect("time");
     let key = RecordingKey::for_blob(t, "recordings", blob);
     let mut e: Entity = json!({
         "PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": key.id(), "BlobCreated": created,

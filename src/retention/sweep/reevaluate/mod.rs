@@ -26,7 +26,7 @@ use self::retag::Retag;
 use self::state::State;
 use super::{CONCURRENCY, Kind, Report, Sweep};
 use crate::catalogue::repo::write_creating_table;
-use crate::invocation::decode::format_utc;
+use crate::dates::format_utc;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tags::class_expr;
 use crate::storage::{BlobRef, StorageError};
