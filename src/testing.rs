@@ -129,3 +129,109 @@ pub(crate) fn tables_down() -> crate::tables::TableError {
         "connect to https://acct.table.core.windows.net?sig=SECRET failed".into(),
     )
 }
+
+/// Tables whose next `Insert` into one table is committed and then answered with `answer`: the
+/// connection dropped after the service stored the entity (`Transient`), or the client's own retry
+/// of it met the stored entity (`Conflict`).
+pub(crate) struct LostAnswer {
+    inner: Arc<dyn crate::tables::TableStore>,
+    table: &'static str,
+    answer: fn() -> crate::tables::TableError,
+    armed: std::sync::atomic::AtomicBool,
+    replace: bool,
+}
+
+impl LostAnswer {
+    pub(crate) fn new(
+        inner: Arc<dyn crate::tables::TableStore>,
+        table: &'static str,
+        answer: fn() -> crate::tables::TableError,
+    ) -> Self {
+        Self {
+            inner,
+            table,
+            answer,
+            armed: std::sync::atomic::AtomicBool::new(true),
+            replace: false,
+        }
+    }
+
+    /// The same for the next conditional replace (`IfMatch`) instead of an insert.
+    pub(crate) fn on_replace(mut self) -> Self {
+        self.replace = true;
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::tables::TableStore for LostAnswer {
+    async fn ensure_table(&self, table: &str) -> Result<(), crate::tables::TableError> {
+        self.inner.ensure_table(table).await
+    }
+    async fn get(
+        &self,
+        table: &str,
+        pk: &str,
+        rk: &str,
+    ) -> Result<Option<crate::tables::Stored>, crate::tables::TableError> {
+        self.inner.get(table, pk, rk).await
+    }
+    async fn write(
+        &self,
+        table: &str,
+        entity: &crate::tables::Entity,
+        mode: crate::tables::WriteMode,
+    ) -> Result<String, crate::tables::TableError> {
+        let chosen = match mode {
+            crate::tables::WriteMode::Insert => !self.replace,
+            crate::tables::WriteMode::IfMatch(_) => self.replace,
+            crate::tables::WriteMode::Upsert => false,
+        };
+        let written = self.inner.write(table, entity, mode).await?;
+        if chosen
+            && table.ends_with(self.table)
+            && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err((self.answer)());
+        }
+        Ok(written)
+    }
+    async fn delete(
+        &self,
+        table: &str,
+        pk: &str,
+        rk: &str,
+        etag: Option<&str>,
+    ) -> Result<(), crate::tables::TableError> {
+        self.inner.delete(table, pk, rk, etag).await
+    }
+    async fn query(
+        &self,
+        table: &str,
+        filter: Option<&crate::tables::Filter>,
+        top: Option<u32>,
+        continuation: Option<String>,
+    ) -> Result<crate::tables::QueryPage, crate::tables::TableError> {
+        self.inner.query(table, filter, top, continuation).await
+    }
+}
+
+/// Fakes whose first insert into `table` loses its answer as `answer`.
+pub(crate) fn fakes_losing(
+    table: &'static str,
+    answer: fn() -> crate::tables::TableError,
+) -> Fakes {
+    let mut f = fakes();
+    let lossy = Arc::new(LostAnswer::new(f.tables.clone(), table, answer));
+    let s = &f.state;
+    f.state = AppState::assemble(
+        (*s.config).clone(),
+        Policy::builtin(),
+        s.recordings.clone(),
+        s.audit_logs.clone(),
+        s.app_blobs.clone(),
+        lossy,
+        s.clock.clone(),
+    );
+    f
+}

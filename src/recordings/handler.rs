@@ -101,11 +101,11 @@ async fn catalogue_row(
     let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
     let repo = CatalogueRepo::new(state.tables.clone());
     let mut existing = repo.get(&key).await?;
-    if existing
+    if let Some(row) = existing
         .as_ref()
-        .is_some_and(|row| !ingest::is_newer(event, &row.value))
+        .filter(|row| !ingest::is_newer(event, &row.value))
     {
-        return Ok((Outcome::skipped("duplicate or older event"), None));
+        return Ok(settled(event, row, "duplicate or older event"));
     }
     let Some(retention) = apply_retention(state, blob, props, created).await? else {
         return Ok((
@@ -136,13 +136,14 @@ async fn catalogue_row(
             Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
                 // Another delivery of this blob won the race: re-read and decide again.
                 existing = repo.get(&key).await?;
-                if existing
+                if let Some(row) = existing
                     .as_ref()
-                    .is_some_and(|row| !ingest::is_newer(event, &row.value))
+                    .filter(|row| !ingest::is_newer(event, &row.value))
                 {
-                    return Ok((
-                        Outcome::skipped("duplicate or older event (concurrent delivery)"),
-                        None,
+                    return Ok(settled(
+                        event,
+                        row,
+                        "duplicate or older event (concurrent delivery)",
                     ));
                 }
             }
@@ -153,6 +154,26 @@ async fn catalogue_row(
         "catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts",
         key.id()
     )))
+}
+
+/// The ending for an event whose state is already stored. A row holding exactly this event's state
+/// (its id and sequencer) was written by a delivery of it whose answer may have been lost (the table
+/// committed, the connection dropped, or the client's retry met the row): nothing proves that
+/// delivery's outputs reached the queue, so this one emits them again. Their ids are stable (the
+/// recording id), so the claim table and receivers drop a repeat. The join is left to the session's
+/// side and Reconcile, which re-join rows without `MatchConfidence`: a duplicate stays two reads.
+fn settled(
+    event: &BlobEvent,
+    row: &Versioned<CatalogueEntry>,
+    skipped: &str,
+) -> (Outcome, Option<Versioned<CatalogueEntry>>) {
+    let this_event = row.value.event_id == event.id
+        && event.data.sequencer.as_deref().unwrap_or_default() == row.value.sequencer;
+    if this_event {
+        (written(&row.value, None), None)
+    } else {
+        (Outcome::skipped(skipped), None)
+    }
 }
 
 fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {

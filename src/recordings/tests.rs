@@ -124,8 +124,27 @@ async fn new_recording_is_catalogued_tagged_and_announced_once() {
     );
 }
 
+fn notification_ids(o: &Outcome) -> Vec<String> {
+    match o {
+        Outcome::Processed { outputs, .. } => outputs
+            .value("notifications")
+            .map(|v| {
+                if v.is_array() {
+                    v.as_array().cloned().unwrap_or_default()
+                } else {
+                    vec![v]
+                }
+            })
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n["notificationId"].as_str().map(str::to_owned))
+            .collect(),
+        Outcome::Skipped { .. } => Vec::new(),
+    }
+}
+
 #[tokio::test]
-async fn three_concurrent_deliveries_leave_one_row_and_one_notification() {
+async fn concurrent_deliveries_leave_one_row_and_announce_under_one_id() {
     let f = fakes();
     let blob = put(&f, "dup", &[]).await;
     let inv = event_invocation(
@@ -135,17 +154,20 @@ async fn three_concurrent_deliveries_leave_one_row_and_one_notification() {
     let runs =
         futures::future::join_all((0..3).map(|_| handle(f.state.clone(), inv.clone()))).await;
     let outs: Vec<Outcome> = runs.into_iter().map(|r| r.expect("ok")).collect();
-    assert_eq!(outs.iter().map(notifications).sum::<usize>(), 1, "{outs:?}");
-    // The fakes yield on every call, so the three deliveries really race: the losers hit the
-    // insert conflict, re-read, and skip.
-    assert!(
-        outs.iter()
-            .any(|o| matches!(o, Outcome::Skipped { reason } if reason.contains("concurrent"))),
-        "{outs:?}"
-    );
+    // The fakes yield on every call, so the three deliveries really race. A delivery that finds
+    // the row this event wrote cannot tell a concurrent twin from its own lost answer, so it
+    // announces too: under the recording's one stable id, which the claim table delivers once.
+    let mut ids: Vec<String> = outs.iter().flat_map(notification_ids).collect();
+    assert!(!ids.is_empty(), "{outs:?}");
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{outs:?}");
     assert_eq!(f.tables.dump(RECORDINGS_TABLE).len(), 1);
     let again = handle(f.state.clone(), inv).await.expect("ok");
-    assert!(matches!(again, Outcome::Skipped { .. }), "{again:?}");
+    assert_eq!(
+        notification_ids(&again),
+        ids,
+        "a redelivery repeats the same id"
+    );
 }
 
 #[tokio::test]
@@ -294,4 +316,55 @@ async fn cataloguing_costs_at_most_four_storage_calls() {
     // + 1 for the properties read done by `handle` before `catalogue`.
     let calls = f.blobs.calls() + f.tables.calls() - before + 1;
     assert_eq!(calls, 4, "properties, row read, tag write, row insert");
+}
+
+/// The catalogue insert is stored but its answer lost: the redelivery (or the same invocation,
+/// when the client's retry met the stored row) still announces the recording and asks for its hash,
+/// with the same notification id a clean run gives.
+#[tokio::test]
+async fn a_lost_answer_to_the_row_insert_still_announces_the_recording() {
+    use crate::tables::TableError;
+    let clean = fakes();
+    put(&clean, "a.mp4", &[]).await;
+    let expected = deliver(&clean, "a.mp4", SEQ1).await;
+    let id_of = |o: &Outcome| match o {
+        Outcome::Processed { outputs, .. } => outputs
+            .value("notifications")
+            .and_then(|n| n["notificationId"].as_str().map(str::to_owned)),
+        Outcome::Skipped { .. } => None,
+    };
+    let want = id_of(&expected).expect("a clean run announces");
+
+    // The connection dropped after the insert: this delivery fails, Event Grid redelivers.
+    let f = crate::testing::fakes_losing("recordings", || TableError::Transient("reset".into()));
+    put(&f, "a.mp4", &[]).await;
+    let first = handle(
+        f.state.clone(),
+        event_invocation(
+            "RecordingCreated",
+            blob_created("recordings", "a.mp4", SEQ1),
+        ),
+    )
+    .await;
+    assert!(
+        matches!(first, Err(HandlerError::Retryable { .. })),
+        "{first:?}"
+    );
+    let again = deliver(&f, "a.mp4", SEQ1).await;
+    assert_eq!(id_of(&again).as_deref(), Some(want.as_str()), "{again:?}");
+    assert!(
+        matches!(&again, Outcome::Processed { outputs, .. } if outputs.value("hashRequests").is_some()),
+        "{again:?}"
+    );
+
+    // The client's own retry met the stored row (409): the same invocation finishes the job.
+    let f = crate::testing::fakes_losing("recordings", || TableError::Conflict);
+    put(&f, "a.mp4", &[]).await;
+    let once = deliver(&f, "a.mp4", SEQ1).await;
+    assert_eq!(id_of(&once).as_deref(), Some(want.as_str()), "{once:?}");
+
+    // An older event than the stored one is still skipped, announcing nothing.
+    let newer = deliver(&f, "a.mp4", SEQ2).await;
+    assert_eq!(notifications(&newer), 0, "an update is not a new recording");
+    assert_eq!(notifications(&deliver(&f, "a.mp4", SEQ1).await), 0);
 }

@@ -2,7 +2,8 @@
 //!
 //! Each failed attempt is one row of `failedlogins` (PK = base64url of window|dimension|value|vm,
 //! RK = tunnelId), so re-processing a record never double-counts. When a touched partition reaches
-//! the threshold, an insert-only marker row (`~notified`) decides which tick emits the one digest.
+//! the threshold, an insert-only marker row (`~notified`) decides which tick emits the digest; it is
+//! settled by the tick that emits, so a marker whose insert lost its answer still gets its digest.
 //!
 //! Which partitions to check is durable, not in memory: every flush that stores attempts also
 //! upserts a row in the `~pending` partition (RK = the attempts' partition) before its chunk's
@@ -28,6 +29,8 @@ use tracing::error;
 
 /// Row key of the marker written when the digest is emitted (sorts after every GUID).
 pub const MARKER: &str = "~notified";
+/// The marker's property saying the digest left with a tick's outputs.
+const SETTLED: &str = "Settled";
 /// Partition of the "check this partition" rows (`~` is outside base64url, so no attempt
 /// partition can collide with it).
 pub const PENDING: &str = "~pending";
@@ -176,7 +179,13 @@ pub async fn run_pending(
     out
 }
 
-/// Emits the digest for partition `pk` when it reached `threshold` and nobody emitted it yet.
+/// Emits the digest for partition `pk` when it reached `threshold` and no tick settled it yet.
+///
+/// The marker is inserted unsettled and settled by the tick that emits. A marker found unsettled
+/// was stored by a tick that never emitted (the answer to its insert was lost, or it died before
+/// returning), so this tick emits; an insert that meets a marker re-reads it to tell a concurrent
+/// tick from its own lost answer. The digest's id is its fact, so a repeat is dropped by the claim
+/// table and receivers: at least once, never lost.
 ///
 /// # Errors
 /// Table errors.
@@ -187,27 +196,57 @@ pub async fn check(
     window: Duration,
 ) -> Result<Option<Notification>, TableError> {
     let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), 10_000).await?;
-    if rows
+    let marker = rows
         .iter()
-        .any(|r| get_str(&r.entity, "RowKey") == Some(MARKER))
-    {
+        .find(|r| get_str(&r.entity, "RowKey") == Some(MARKER));
+    if marker.is_some_and(|m| settled(&m.entity)) {
         return Ok(None);
     }
     let tunnels: Vec<&str> = rows
         .iter()
         .filter_map(|r| get_str(&r.entity, "RowKey"))
+        .filter(|rk| *rk != MARKER)
         .collect();
     if tunnels.len() < threshold {
         return Ok(None);
     }
+    let etag = match marker {
+        Some(m) => m.etag.clone(),
+        None => {
+            let row = marker_row(pk, false);
+            match write_creating_table(tables.as_ref(), FAILED_TABLE, &row, WriteMode::Insert).await
+            {
+                Ok(etag) => etag,
+                Err(TableError::Conflict) => match tables.get(FAILED_TABLE, pk, MARKER).await? {
+                    Some(m) if !settled(&m.entity) => m.etag,
+                    _ => return Ok(None),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let settle = WriteMode::IfMatch(etag);
+    if let Err(e) = tables
+        .write(FAILED_TABLE, &marker_row(pk, true), settle)
+        .await
+    {
+        // Emitted all the same: the worst case is that a later tick emits it again, same id.
+        error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
+    }
+    Ok(Some(digest(pk, &tunnels, window)))
+}
+
+/// A marker without `Settled` predates the flag and meant "emitted".
+fn settled(marker: &Entity) -> bool {
+    marker.get(SETTLED) != Some(&Value::Bool(false))
+}
+
+fn marker_row(pk: &str, settled: bool) -> Entity {
     let mut marker = Entity::new();
     marker.insert("PartitionKey".into(), Value::String(pk.to_owned()));
     marker.insert("RowKey".into(), Value::String(MARKER.to_owned()));
-    match write_creating_table(tables.as_ref(), FAILED_TABLE, &marker, WriteMode::Insert).await {
-        Err(TableError::Conflict) => return Ok(None),
-        other => other?,
-    };
-    Ok(Some(digest(pk, &tunnels, window)))
+    marker.insert(SETTLED.into(), Value::Bool(settled));
+    marker
 }
 
 fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {

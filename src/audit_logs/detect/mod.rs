@@ -9,3 +9,6 @@
 pub mod failed;
 pub mod stalled;
 pub mod unrecorded;
+
+#[cfg(test)]
+mod tests;

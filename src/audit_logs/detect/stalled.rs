@@ -39,7 +39,7 @@ pub async fn run(
     let recordings = count_recordings(state, since, now).await?;
     let stalled = is_stalled(ended, recordings);
     let mut started = false;
-    update(
+    let marked = update(
         &state.tables,
         STATE_TABLE,
         MARKER_PK,
@@ -49,7 +49,9 @@ pub async fn run(
                 .and_then(|e| e.get("Active"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            started = stalled && !active;
+            // Any read that saw the episode start counts: after a lost answer the re-read sees
+            // our own mark, and the alert would otherwise never leave.
+            started |= stalled && !active;
             if stalled == active {
                 return None;
             }
@@ -61,9 +63,13 @@ pub async fn run(
             Some(e)
         },
     )
-    .await?;
+    .await;
     if !started {
-        return Ok(None);
+        return marked.map(|_| None);
+    }
+    if let Err(e) = marked {
+        // The alert leaves all the same; if the mark was not stored, the next tick raises it again.
+        tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking a stalled episode failed; the alert may repeat");
     }
     let data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": after.whole_hours()});
     let title = format!(

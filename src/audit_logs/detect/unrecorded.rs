@@ -25,8 +25,8 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
         && row.end_arrived_at.is_some_and(|a| a + grace <= now)
 }
 
-/// Finds due sessions in the last `window` (+1 day), marks each (only the winner of the conditional
-/// write notifies) and returns the notifications.
+/// Finds due sessions in the last `window` (+1 day), marks each and returns the notifications of
+/// those found due (at least once: a mark whose answer was lost still notifies).
 ///
 /// # Errors
 /// Table errors.
@@ -54,7 +54,10 @@ pub async fn run(
         .filter(|r| is_due(r, now, grace))
         .take(LIMIT)
     {
-        let mut won = false;
+        // Due at any read of this attempt: the mark may be ours with its answer lost (the update's
+        // re-read then finds it marked), and a marked row is never found again, so the notice
+        // leaves now. Its id is stable; a concurrent tick's repeat is dropped by the claim table.
+        let mut seen_due = false;
         let marked = update(
             &state.tables,
             WINDOWS_TABLE,
@@ -62,21 +65,22 @@ pub async fn run(
             &row.tunnel_id,
             &mut |cur| {
                 let current = WindowRow::from_entity(cur?)?;
-                won = is_due(&current, now, grace);
+                let due = is_due(&current, now, grace);
+                seen_due |= due;
                 let mut e = cur?.clone();
                 e.insert("UnrecordedNotified".into(), Value::Bool(true));
-                won.then_some(e)
+                due.then_some(e)
             },
         )
         .await;
+        if seen_due {
+            out.push(notification(&row));
+        }
         if let Err(e) = marked {
-            // The rows marked so far must still be notified (their markers are written); the rest
-            // are still due and found again next tick.
+            // Not marked (or not known to be): still due, so found and notified again next tick,
+            // under the same id.
             tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking an unrecorded session failed; retried next tick");
             break;
-        }
-        if won {
-            out.push(notification(&row));
         }
     }
     Ok(out)
