@@ -19,7 +19,10 @@ use crate::storage::{BlobRef, StorageError};
 /// # Errors
 /// `Poison` for a malformed event, `Retryable` for storage failures.
 pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let event = decode_event(&inv)?;
+    let event = match decode_event(&inv)? {
+        Ok(event) => event,
+        Err(skipped) => return Ok(skipped),
+    };
     if !event.is_created() {
         return Ok(Outcome::skipped(format!(
             "event type {} is not handled",

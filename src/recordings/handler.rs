@@ -10,7 +10,7 @@ use super::ingest::{self, EntryInput};
 use crate::app::AppState;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
-use crate::events::event_grid::BlobEvent;
+use crate::events::event_grid::{BlobEvent, EventError};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Retention, Subject, merge_tags};
@@ -20,11 +20,12 @@ use crate::tables::{TableError, WriteMode};
 /// Attempts at an optimistic write before giving up as retryable.
 const WRITE_ATTEMPTS: usize = 5;
 
-/// Decodes the `eventGridEvent` binding; every decoding failure is poison.
+/// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type;
+/// every other decoding failure is poison.
 ///
 /// # Errors
 /// `Poison` for a missing or malformed event.
-pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
+pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, HandlerError> {
     let binding = inv.request.data_json("eventGridEvent")?;
     // An object (the usual shape) is read in place; a JSON string holding the event is decoded first.
     let event = if binding.starts_with('"') {
@@ -32,13 +33,17 @@ pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
         BlobEvent::from_value(&raw)
     } else {
         BlobEvent::from_json(binding)
-    }
-    .map_err(|e| HandlerError::poison(e.to_string()))?;
+    };
+    let event = match event {
+        Ok(e) => e,
+        Err(e @ EventError::OtherType(_)) => return Ok(Err(Outcome::skipped(e.to_string()))),
+        Err(e) => return Err(HandlerError::poison(e.to_string())),
+    };
     let span = Span::current();
     span.record("event.id", event.id.as_str());
     span.record("event.type", event.event_type.as_str());
     span.record("blob.name", event.blob.as_str());
-    Ok(event)
+    Ok(Ok(event))
 }
 
 /// Handles one invocation.
@@ -46,7 +51,10 @@ pub fn decode_event(inv: &Invocation) -> Result<BlobEvent, HandlerError> {
 /// # Errors
 /// `Poison` for unusable events, `Retryable` for storage failures.
 pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let event = decode_event(&inv)?;
+    let event = match decode_event(&inv)? {
+        Ok(event) => event,
+        Err(skipped) => return Ok(skipped),
+    };
     if let Some(reason) = ingest::not_ours(
         &event,
         &state.config.recordings_container,

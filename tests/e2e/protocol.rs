@@ -132,15 +132,21 @@ async fn unhandled_events_are_skipped() {
         fixture("events/blob-deleted.cloudevents.json"),
         fixture("events/blob-tier-changed.eventgrid.json")[0].clone(),
         fixture("events/batched-delivery.eventgrid.json")[2].clone(),
+        // Well-formed events of other types, with subjects and data that are not a blob's.
+        fixture("events/inventory-completed.eventgrid.json"),
+        fixture("events/lifecycle-completed.eventgrid.json"),
+        fixture("events/custom-event.eventgrid.json"),
     ] {
-        let (status, v) = h
-            .invoke(
-                "RecordingCreated",
-                &json!({"Data": {"eventGridEvent": event}, "Metadata": {}}),
-            )
-            .await;
-        assert_eq!(status, 200);
-        assert!(first_log(&v).starts_with("skipped"), "{v}");
+        for function in ["RecordingCreated", "AuditLogCreated"] {
+            let (status, v) = h
+                .invoke(
+                    function,
+                    &json!({"Data": {"eventGridEvent": event}, "Metadata": {}}),
+                )
+                .await;
+            assert_eq!(status, 200);
+            assert!(first_log(&v).starts_with("skipped"), "{function}: {v}");
+        }
     }
 }
 

@@ -134,7 +134,7 @@ pub struct BlobEvent {
     pub data: BlobEventData,
 }
 
-/// Why an event is unusable. Always poison.
+/// Why an event is not a blob-created event: [`EventError::OtherType`] is skipped, the rest poison.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventError {
     /// A required field is absent.
@@ -143,6 +143,10 @@ pub enum EventError {
     /// A field is present but unusable.
     #[error("event field `{0}` is malformed")]
     Malformed(&'static str),
+    /// A well-formed event of another type (inventory or lifecycle runs, custom events): not ours,
+    /// so not poison, whatever its subject and data look like.
+    #[error("event type {0} is not handled")]
+    OtherType(String),
 }
 
 impl BlobEvent {
@@ -173,6 +177,10 @@ impl BlobEvent {
             .or(raw.ce_type)
             .ok_or(EventError::Missing("eventType"))?
             .into_owned();
+        // Before any blob-specific field: other types carry other subjects and data.
+        if event_type != BLOB_CREATED {
+            return Err(EventError::OtherType(event_type));
+        }
         let time_text = raw
             .event_time
             .or(raw.time)

@@ -92,6 +92,16 @@ fn missing_or_malformed_fields_are_errors() {
         BlobEvent::from_value(&v),
         Err(EventError::Malformed("eventTime"))
     );
+    let mut v = eg();
+    v["eventType"] = json!("Microsoft.Storage.BlobInventoryPolicyCompleted");
+    v["subject"] = json!("BlobDataManagement/BlobInventory");
+    v["eventTime"] = json!("not checked for other types");
+    assert_eq!(
+        BlobEvent::from_value(&v),
+        Err(EventError::OtherType(
+            "Microsoft.Storage.BlobInventoryPolicyCompleted".into()
+        ))
+    );
     assert!(BlobEvent::from_value(&json!("string")).is_err());
     assert!(BlobEvent::from_value(&json!({"data": 5})).is_err());
 }

@@ -247,13 +247,21 @@ async fn malformed_events_are_poison() {
     for event in [
         json!("not an object"),
         json!({"id": "x"}),
-        json!({"id": "x", "eventType": "t", "eventTime": "bad", "subject": "s", "topic": "t"}),
+        json!({"id": "x", "eventType": "Microsoft.Storage.BlobCreated", "eventTime": "bad", "subject": "s", "topic": "t"}),
+        json!({"id": "x", "eventType": "Microsoft.Storage.BlobCreated", "eventTime": "2025-03-14T09:00:00Z", "subject": "s", "topic": "t"}),
     ] {
         let err = handle(f.state.clone(), event_invocation("RecordingCreated", event))
             .await
             .expect_err("poison");
         assert!(matches!(err, HandlerError::Poison { .. }), "{err:?}");
     }
+    // A well-formed event of another type is not ours, whatever its subject: skipped, not poison.
+    let other =
+        json!({"id": "x", "eventType": "t", "eventTime": "bad", "subject": "s", "topic": "t"});
+    let out = handle(f.state.clone(), event_invocation("RecordingCreated", other))
+        .await
+        .expect("skipped");
+    assert!(matches!(out, Outcome::Skipped { .. }), "{out:?}");
 }
 
 #[tokio::test]
@@ -308,7 +316,9 @@ async fn cataloguing_costs_at_most_four_storage_calls() {
         "RecordingCreated",
         blob_created("recordings", &blob.name, SEQ1),
     );
-    let event = super::handler::decode_event(&inv).expect("event");
+    let event = super::handler::decode_event(&inv)
+        .expect("event")
+        .expect("a blob-created event");
     let before = f.blobs.calls() + f.tables.calls();
     super::handler::catalogue(&f.state, &event, &blob, &props)
         .await

@@ -43,7 +43,9 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         raw,
     };
     // The cataloguing path alone (what issue #2 budgets): properties + catalogue().
-    let event = bastion_recordings::recordings::handler::decode_event(&inv).expect("event");
+    let event = bastion_recordings::recordings::handler::decode_event(&inv)
+        .expect("event")
+        .expect("a blob-created event");
     let blob = BlobRef::new(rig.container(), "counted");
     let (b0, t0) = (blobs.counts().total(), tables.counts().total());
     let props = blobs.properties(&blob).await.expect("props");
