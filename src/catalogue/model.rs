@@ -54,7 +54,10 @@ impl RecordingKey {
                     b.is_ascii_digit()
                 }
             });
-        (valid_day && decode_key(rk).is_some()).then(|| Self {
+        // A key the table service would refuse cannot name a stored row: not an id (a 400, never a
+        // storage call that fails and reads as an outage).
+        let valid_key = crate::tables::keys::is_valid_key(rk) && decode_key(rk).is_some();
+        (valid_day && valid_key).then(|| Self {
             pk: pk.to_owned(),
             rk: rk.to_owned(),
         })
@@ -214,6 +217,12 @@ mod tests {
         ] {
             assert_eq!(RecordingKey::parse(bad), None, "{bad}");
         }
+        let too_long = format!("2025-03-14~{}", "A".repeat(2000));
+        assert_eq!(
+            RecordingKey::parse(&too_long),
+            None,
+            "longer than a table key"
+        );
     }
 
     #[test]

@@ -174,3 +174,11 @@ async fn principal_and_roles_are_enforced_when_required() {
     let (s, _, _) = get(&f, ApiSettings::default(), list, &[]).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_id_longer_than_a_table_key_is_a_bad_request_not_an_outage() {
+    let f = fakes();
+    let uri = format!("/api/recordings/2025-03-14~{}", "A".repeat(2000));
+    let (status, _, body) = get(&f, ApiSettings::default(), &uri, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
