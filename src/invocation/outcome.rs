@@ -148,13 +148,19 @@ impl From<DecodeError> for HandlerError {
 
 impl From<crate::storage::StorageError> for HandlerError {
     fn from(e: crate::storage::StorageError) -> Self {
-        Self::storage(e)
+        match e {
+            crate::storage::StorageError::Rejected(_) => Self::poison(e.to_string()),
+            e => Self::storage(e),
+        }
     }
 }
 
 impl From<crate::tables::TableError> for HandlerError {
     fn from(e: crate::tables::TableError) -> Self {
-        Self::storage(e)
+        match e {
+            crate::tables::TableError::Rejected(_) => Self::poison(e.to_string()),
+            e => Self::storage(e),
+        }
     }
 }
 
@@ -185,5 +191,23 @@ mod tests {
         assert_eq!(e.label(), "failed");
         let e: HandlerError = DecodeError::Missing("Data.x".into()).into();
         assert_eq!(e.label(), "poisoned");
+        // The service refused the input itself: the same event fails every time.
+        for (status, code) in [
+            (400, "EntityTooLarge"),
+            (400, "PropertyValueTooLarge"),
+            (400, "OutOfRangeInput"),
+            (413, "RequestBodyTooLarge"),
+        ] {
+            let e: HandlerError = crate::tables::TableError::from_status(status, code).into();
+            assert_eq!(e.label(), "poisoned", "{code}");
+            assert!(e.to_string().contains(code), "{e}");
+        }
+        let e: HandlerError =
+            crate::storage::StorageError::from_status(400, "InvalidHeaderValue").into();
+        assert_eq!(e.label(), "poisoned");
+        for status in [403, 404, 409, 412, 429, 503] {
+            let e: HandlerError = crate::tables::TableError::from_status(status, "x").into();
+            assert_eq!(e.label(), "failed", "{status}");
+        }
     }
 }

@@ -143,7 +143,12 @@ pub enum StorageError {
     /// Network error, timeout, 408, 429 or 5xx after the SDK's own retries: worth retrying later.
     #[error("transient storage failure: {0}")]
     Transient(String),
-    /// Any other failure (400, 403, bad configuration): retrying will not help.
+    /// 400/413: the service refused this input (an invalid name, metadata or tag value). The same
+    /// input fails every time: poison, not an outage.
+    #[error("input refused by the blob service: {0}")]
+    Rejected(String),
+    /// Any other failure (403 from a missing role, bad configuration): retrying will not help until
+    /// someone fixes it.
     #[error("storage failure: {0}")]
     Permanent(String),
 }
@@ -157,6 +162,7 @@ impl StorageError {
             412 => Self::PreconditionFailed,
             416 => Self::RangeNotSatisfiable,
             408 | 429 | 500..=599 => Self::Transient(format!("HTTP {status}: {}", detail.into())),
+            400 | 413 => Self::Rejected(format!("HTTP {status}: {}", detail.into())),
             _ => Self::Permanent(format!("HTTP {status}: {}", detail.into())),
         }
     }

@@ -120,10 +120,30 @@ fn keys_of(entity: &Entity) -> Result<Key, TableError> {
     check_keys(pk, rk)
 }
 
+/// The service's size limits, which it answers with 400: a string property holds at most 64 KiB
+/// (32K UTF-16 code units), an entity at most 1 MiB.
+fn check_size(entity: &Entity) -> Result<(), TableError> {
+    let too_long = entity
+        .values()
+        .filter_map(serde_json::Value::as_str)
+        .any(|v| v.encode_utf16().count() > 32 * 1024);
+    if too_long {
+        return Err(TableError::from_status(400, "PropertyValueTooLarge"));
+    }
+    if serde_json::to_vec(entity).map_or(0, |b| b.len()) > 1 << 20 {
+        return Err(TableError::from_status(400, "EntityTooLarge"));
+    }
+    Ok(())
+}
+
 /// The service rejects `/ \ # ?` and control characters in keys (400); so does the fake.
 fn check_keys(pk: &str, rk: &str) -> Result<Key, TableError> {
     if !is_valid_key(pk) || !is_valid_key(rk) {
-        return Err(TableError::Permanent(format!("invalid key {pk:?}/{rk:?}")));
+        return Err(TableError::Rejected(format!(
+            "invalid key ({} and {} characters; at most 1024, no / \\ # ? or control characters)",
+            pk.len(),
+            rk.len()
+        )));
     }
     Ok((pk.to_owned(), rk.to_owned()))
 }
@@ -152,6 +172,7 @@ impl TableStore for InMemoryTables {
     ) -> Result<String, TableError> {
         self.count().await;
         let key = keys_of(entity)?;
+        check_size(entity)?;
         let etag = self.next_etag();
         // Serialized before taking the lock that every call of every worker goes through.
         let row = Row::new(entity, &etag);

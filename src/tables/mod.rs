@@ -66,7 +66,13 @@ pub enum TableError {
     /// Network error, timeout, 408, 429 or 5xx after bounded retries.
     #[error("transient table failure: {0}")]
     Transient(String),
-    /// Anything else (400 bad entity, 403): retrying will not help.
+    /// 400/413: the service refused this input (`EntityTooLarge`, `PropertyValueTooLarge`,
+    /// `InvalidInput`, `OutOfRangeInput`, key rules). The same input fails every time, so the
+    /// invocation that carried it is poison, not an outage.
+    #[error("input refused by the table service: {0}")]
+    Rejected(String),
+    /// Anything else (403 from a missing role, bad configuration): retrying will not help until
+    /// someone fixes it.
     #[error("table failure: {0}")]
     Permanent(String),
 }
@@ -79,6 +85,7 @@ impl TableError {
             409 => Self::Conflict,
             412 => Self::PreconditionFailed,
             408 | 429 | 500..=599 => Self::Transient(format!("HTTP {status}: {}", detail.into())),
+            400 | 413 => Self::Rejected(format!("HTTP {status}: {}", detail.into())),
             _ => Self::Permanent(format!("HTTP {status}: {}", detail.into())),
         }
     }

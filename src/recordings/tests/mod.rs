@@ -329,3 +329,4 @@ async fn cataloguing_costs_at_most_four_storage_calls() {
 }
 
 mod lost;
+mod poison;

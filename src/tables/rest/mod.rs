@@ -88,7 +88,11 @@ impl TableRestClient {
     /// even 500, which would be retried), so invalid keys fail here, permanently and at once.
     fn entity_path(&self, table: &str, pk: &str, rk: &str) -> Result<String, TableError> {
         if !is_valid_key(pk) || !is_valid_key(rk) {
-            return Err(TableError::Permanent(format!("invalid key {pk:?}/{rk:?}")));
+            return Err(TableError::Rejected(format!(
+                "invalid key ({} and {} characters; at most 1024, no / \\ # ? or control characters)",
+                pk.len(),
+                rk.len()
+            )));
         }
         Ok(encode::entity_path(&self.table(table)?, pk, rk))
     }

@@ -278,3 +278,26 @@ async fn storage_unreachable_is_retryable_500() {
         "no SAS in logs"
     );
 }
+
+#[tokio::test]
+async fn an_event_field_the_table_refuses_is_quarantined_not_retried() {
+    let Some(cs) = azurite() else { return };
+    let rig = Rig::new(&cs).await;
+    rig.upload("huge-sequencer.mp4", &[]).await;
+    let huge = ["0".repeat(69_999), "1".to_owned()].concat();
+    let (status, v) = rig
+        .handler
+        .invoke(
+            "RecordingCreated",
+            &rig.invocation("huge-sequencer.mp4", &huge),
+        )
+        .await;
+    assert_eq!(status, 200, "poison is acknowledged, never 500: {v}");
+    let quarantine = rig.env.get("QUARANTINE_CONTAINER").to_owned();
+    let listed = rig
+        .blobs()
+        .list(&quarantine, Some("RecordingCreated/"), None)
+        .await
+        .expect("list");
+    assert_eq!(listed.items.len(), 1, "quarantined: {v}");
+}
