@@ -42,7 +42,7 @@ async fn keys_with_quotes_spaces_and_unicode_round_trip() {
             .write(&t, &entity("a/b", "r", "u", 1), WriteMode::Upsert)
             .await;
         assert!(
-            matches!(bad, Err(TableError::Permanent(_))),
+            matches!(bad, Err(TableError::Rejected(_))),
             "{name}: '/' is not allowed in keys: {bad:?}"
         );
     }
