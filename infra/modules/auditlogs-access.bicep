@@ -1,5 +1,5 @@
-// Read access to the EXISTING account the Bastion diagnostic setting archives BastionAuditLogs to
-// (deployed in that account's resource group).
+// Access to the EXISTING account the Bastion diagnostic setting archives BastionAuditLogs to
+// (deployed in that account's resource group): a least-privilege custom role on the container.
 
 @description('Existing storage account holding the archived audit logs.')
 param accountName string
@@ -10,8 +10,17 @@ param containerName string
 @description('Object id of the Function App identity.')
 param principalId string
 
-// Storage Blob Data Reader: AuditLogCreated and AuditLogTail only read PT1H.json blobs.
-var blobDataReader = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1')
+// Exactly what the functions do with hour blobs: AuditLogCreated and AuditLogTail read them,
+// AuditLogCreated and Reconcile read and write their retention tags, RetentionSweep finds expired
+// ones by tag and deletes them. A reader role would refuse every tag and sweep call (403).
+// The permission drift test (tests/e2e/permissions.rs) holds this list to the calls the code makes.
+var dataActions = [
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action'
+]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: accountName
@@ -32,13 +41,34 @@ resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@20
   }
 }
 
+resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, resourceGroup().id, 'bastion-auditlogs-retention')
+  properties: {
+    roleName: 'Bastion audit logs retention (${resourceGroup().name})'
+    description: 'Read, delete, tag and find-by-tag archived Bastion audit logs. No container or account management.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: dataActions
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+// Scoped to the container, not the account: the app never touches other containers there.
 resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(container.id, principalId, blobDataReader)
+  name: guid(container.id, principalId, role.id)
   scope: container
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: blobDataReader
+    roleDefinitionId: role.id
   }
 }
 

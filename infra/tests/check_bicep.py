@@ -156,13 +156,13 @@ def _():
         assert needle in eg, needle
 
 
-@check("least privilege: the recordings role has exactly the five data actions")
+@check("least privilege: the recordings and audit-log roles have exactly the five data actions")
 def _():
-    actions = MAIN and TREES[INFRA / "modules/recordings-access.bicep"]["variables"]["dataActions"]["value"]
     prefix = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/"
-    assert sorted(actions) == sorted(prefix + a for a in ("read", "delete", "tags/read", "tags/write", "filter/action"))
-    text = TEXT[INFRA / "modules/recordings-access.bicep"]
-    assert "actions: []" in text, "no control-plane actions"
+    for module in ("recordings-access.bicep", "auditlogs-access.bicep"):
+        actions = MAIN and TREES[INFRA / "modules" / module]["variables"]["dataActions"]["value"]
+        assert sorted(actions) == sorted(prefix + a for a in ("read", "delete", "tags/read", "tags/write", "filter/action")), module
+        assert "actions: []" in TEXT[INFRA / "modules" / module], f"{module}: no control-plane actions"
 
 
 @check("no keys: shared key off on the app account; listKeys only for the Event Grid system key")

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod counting;
 pub mod intercept;
 pub mod memory;
+pub mod permissions;
 pub mod sas;
 pub mod tag_expr;
 

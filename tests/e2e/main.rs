@@ -13,6 +13,7 @@ mod health;
 mod layers;
 mod notify;
 mod package;
+mod permissions;
 mod pipeline;
 mod protocol;
 mod recordings;
