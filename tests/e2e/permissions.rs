@@ -166,8 +166,7 @@ async fn exercise() -> Seen {
             "{name}: {out:?}"
         );
     }
-    let seen = seen.lock().expect("lock").clone();
-    seen
+    seen.lock().expect("lock").clone()
 }
 
 /// The data actions `infra/modules/<file>` grants (its `dataActions` list).
