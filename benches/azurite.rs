@@ -260,8 +260,13 @@ async fn main() {
             .await;
             let added = rows(&tables).await - before;
             assert_eq!(added, n, "{bin} catalogued {added} of {n} recordings");
-            println!("c={c:<3} handler {:<40} {}", short(bin), handler.line());
-            handlers.push((short(bin), handler.rate));
+            let label = if b == 0 {
+                "this build".to_owned()
+            } else {
+                format!("BENCH_HANDLER_BIN #{b}")
+            };
+            println!("c={c:<3} handler {label:<40} {}", handler.line());
+            handlers.push((label, handler.rate));
         }
         let names: Vec<String> = (0..n)
             .map(|i| format!("bare-c{c}/vm-{:02}/{i}.mp4", i % 16))
@@ -304,9 +309,4 @@ async fn rows(tables: &TableRestClient) -> usize {
             return count;
         }
     }
-}
-
-fn short(bin: &str) -> String {
-    let parts: Vec<&str> = bin.rsplit('/').take(3).collect();
-    parts.into_iter().rev().collect::<Vec<_>>().join("/")
 }
