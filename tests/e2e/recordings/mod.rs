@@ -92,6 +92,21 @@ impl Rig {
         inv
     }
 
+    /// The payloads RecordingCreated quarantined.
+    pub(crate) async fn quarantined(&self) -> Vec<BlobRef> {
+        let quarantine = self.env.get("QUARANTINE_CONTAINER").to_owned();
+        let listed = self
+            .blobs()
+            .list(&quarantine, Some("RecordingCreated/"), None)
+            .await
+            .expect("list");
+        listed
+            .items
+            .into_iter()
+            .map(|b| BlobRef::new(quarantine.clone(), b.name))
+            .collect()
+    }
+
     pub(crate) async fn rows(&self) -> Vec<serde_json::Map<String, Value>> {
         match self.tables().query("recordings", None, None, None).await {
             Ok(page) => page.items.into_iter().map(|s| s.entity).collect(),
@@ -220,20 +235,11 @@ async fn foreign_container_and_vanished_blob_are_skipped_and_poison_is_quarantin
         )
         .await;
     assert_eq!(status, 200, "{text}");
-    let quarantine = rig.env.get("QUARANTINE_CONTAINER").to_owned();
-    let listed = rig
-        .blobs()
-        .list(&quarantine, Some("RecordingCreated/"), None)
-        .await
-        .expect("list");
-    assert_eq!(listed.items.len(), 1, "poison payload quarantined");
+    let quarantined = rig.quarantined().await;
+    assert_eq!(quarantined.len(), 1, "poison payload quarantined");
     let body = rig
         .blobs()
-        .read_range(
-            &BlobRef::new(quarantine, listed.items[0].name.clone()),
-            0,
-            1 << 20,
-        )
+        .read_range(&quarantined[0], 0, 1 << 20)
         .await
         .expect("read");
     let doc: Value = serde_json::from_slice(&body).expect("json");
@@ -293,11 +299,5 @@ async fn an_event_field_the_table_refuses_is_quarantined_not_retried() {
         )
         .await;
     assert_eq!(status, 200, "poison is acknowledged, never 500: {v}");
-    let quarantine = rig.env.get("QUARANTINE_CONTAINER").to_owned();
-    let listed = rig
-        .blobs()
-        .list(&quarantine, Some("RecordingCreated/"), None)
-        .await
-        .expect("list");
-    assert_eq!(listed.items.len(), 1, "quarantined: {v}");
+    assert_eq!(rig.quarantined().await.len(), 1, "quarantined: {v}");
 }
