@@ -25,7 +25,7 @@ use crate::tables::rest::TableRestClient;
 
 /// Shared state: configuration and seams behind one `Arc`, so a clone is one reference-count
 /// increment. (As a struct of a dozen `Arc`s, each invocation's two clones and drops moved a dozen
-/// reference counts between the worker threads' caches; issue #2.) Fields read through `Deref`;
+/// reference counts between the worker threads' caches.) Fields read through `Deref`;
 /// assigning one (tests, [`AppState::with_notify`]) copies the seams first if they are shared, so a
 /// clone never sees another clone's change, as before.
 #[derive(Clone)]

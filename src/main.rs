@@ -15,7 +15,7 @@ use clap::Parser as _;
 
 /// mimalloc instead of the system allocator: an invocation makes a few hundred small, short-lived
 /// allocations across tokio's worker threads, where glibc's malloc spent a quarter of the
-/// handler's instructions (issue #2's callgrind profile).
+/// handler's instructions (callgrind profile of the loopback benchmark).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

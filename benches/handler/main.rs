@@ -1,4 +1,4 @@
-//! Load benchmark of the real `handler` process (issue #2 figures), run by `cargo bench --bench
+//! Load benchmark of the real `handler` process (the in-memory regression guard), run by `cargo bench --bench
 //! handler`: cold start (exec → first 200 on a RecordingCreated invocation), idle RSS, binary size,
 //! and RecordingCreated throughput/latency over loopback beside a bare axum JSON echo measured in
 //! the same run with the same load generator ([`load`]: `wrk` when installed). In-memory stores

@@ -3,7 +3,7 @@
 //! Owns the request envelope `{"Data","Metadata"}` ([`InvokeRequest`]), value decoding ([`decode`]),
 //! the response envelope ([`InvokeResponse`]), the outcome policy ([`outcome`]), poison quarantine
 //! ([`quarantine`]) and the axum glue that runs every invocation the same way ([`route`]).
-//! The contract is `shared/reference/functions-host-protocol.md`; tests live beside each file and in
+//! The contract is the Functions host's custom-handler protocol; tests live beside each file and in
 //! `tests/e2e/protocol.rs` (real process).
 
 pub mod decode;

@@ -3,7 +3,7 @@
 //! Each value is kept as JSON text ([`RawValue`]) from the moment a function hands it over, and
 //! written into the response verbatim. Building `serde_json::Value` trees for the outputs (and then
 //! walking them again to serialize the response) was the largest cost of a RecordingCreated
-//! invocation after decoding (issue #2's throughput figures).
+//! invocation after decoding (the loopback throughput figures).
 //!
 //! A binding given one value is sent as that value; given several, as an array (the host's queue
 //! and table output bindings take an array as "one message per item", §4.2 of the protocol).

@@ -1,4 +1,4 @@
-//! Posting one rendered payload to one destination, with the retry policy of issue #4.
+//! Posting one rendered payload to one destination, with its retry policy.
 //!
 //! - 2xx → delivered. (Teams' legacy endpoints report throttling *inside* a 200 body: treated as 429.)
 //! - 429 → wait `Retry-After` (seconds or HTTP date; jittered backoff when absent), shared with

@@ -1,4 +1,4 @@
-//! Issue #6 download links end to end on Azurite: a user delegation key obtained through the
+//! Download links end to end on Azurite: a user delegation key obtained through the
 //! product's own [`DelegationIssuer`] (real Get User Delegation Key over HTTPS with a bearer
 //! token), a link signed by the product's signer, and Azurite's own SAS validation deciding:
 //! the link reads the exact blob, and any tampering (permissions, expiry, another blob, a write)

@@ -42,7 +42,7 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         request: bastion_recordings::invocation::InvokeRequest::parse(&raw).expect("envelope"),
         raw,
     };
-    // The cataloguing path alone (what issue #2 budgets): properties + catalogue().
+    // The cataloguing path alone (the budget of four calls): properties + catalogue().
     let event = bastion_recordings::recordings::handler::decode_event(&inv)
         .expect("event")
         .expect("a blob-created event");
