@@ -57,7 +57,7 @@ pub struct Seams {
     /// This instance's per-function heartbeats (recorded by the invocation route).
     pub heartbeats: Arc<crate::health::Heartbeats>,
     /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason.
-    pub links: Arc<dyn crate::catalogue::api::links::LinkIssuer>,
+    pub links: Arc<dyn crate::api::links::LinkIssuer>,
     /// Poison-queue depths for the health report.
     pub queues: Arc<dyn crate::health::queues::QueueDepth>,
 }
@@ -167,7 +167,7 @@ impl AppState {
         let notifier = Arc::new(Notifier::new(config.notify.clone()));
         let audit = Arc::new(config.audit.clone());
         let heartbeats = Arc::new(crate::health::Heartbeats::new(config.heartbeat_interval));
-        let links = crate::catalogue::api::links::for_storage(&config.storage);
+        let links = crate::api::links::for_storage(&config.storage);
         let queues = crate::health::queues::for_storage(&config.storage);
         Self(Arc::new(Seams {
             config: Arc::new(config),
@@ -280,5 +280,5 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state.clone())
         .merge(crate::integrity::timer::routes(state.clone()))
-        .merge(crate::catalogue::api::routes(state))
+        .merge(crate::api::routes(state))
 }

@@ -106,7 +106,7 @@ pub struct Config {
     /// Tailing, joining and detection (`AUDIT_*`, `UNRECORDED_*`, `FAILED_LOGIN_*`, …).
     pub audit: crate::audit_logs::AuditSettings,
     /// Catalogue API (`CATALOGUE_*`, `HEALTH_TAIL_LAG_MINUTES`).
-    pub api: crate::catalogue::api::ApiSettings,
+    pub api: crate::api::ApiSettings,
     /// Destinations and delivery (`NOTIFY_*`, `CATALOGUE_BASE_URL`).
     pub notify: crate::notify::config::NotifyConfig,
     /// How often heartbeats are written (`HEALTH_HEARTBEAT_SECONDS`).
@@ -133,7 +133,7 @@ impl Config {
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut r = Reader::new(env);
         let audit = crate::audit_logs::AuditSettings::from_reader(&mut r);
-        let api = crate::catalogue::api::ApiSettings::from_reader(&mut r);
+        let api = crate::api::ApiSettings::from_reader(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_lookup(env).unwrap_or_else(|e| {

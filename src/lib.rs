@@ -9,6 +9,7 @@
 //! - [`cli`]: the binary's one-shot subcommands.
 //! - [`app`]: state and router; [`config`] (with [`setting`]), [`telemetry`], [`clock`]: plumbing.
 
+pub mod api;
 pub mod app;
 pub mod audit_logs;
 pub mod backfill;

@@ -3,7 +3,6 @@
 //! [`model`] holds the row types and key scheme; [`repo`] the concrete repositories over
 //! `Arc<dyn TableStore>`. Shared on purpose by the domain modules that write or read the catalogue.
 
-pub mod api;
 pub mod index;
 pub mod model;
 pub mod repo;

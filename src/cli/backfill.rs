@@ -17,7 +17,7 @@ use clap::Args;
 
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
-use crate::catalogue::api::query::Query;
+use crate::api::query::Query;
 
 /// Widest window (ten years).
 const MAX_DAYS: u32 = 3660;

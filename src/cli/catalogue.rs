@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use super::{CatalogueArgs, VerifyArgs};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::api::query::{Format, Query};
-use crate::catalogue::api::{render, search, token};
+use crate::api::query::{Format, Query};
+use crate::api::{render, search, token};
 use crate::config::Config;
 use crate::integrity::verify::{Sample, Verdict, verify_row};
 

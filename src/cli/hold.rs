@@ -13,8 +13,8 @@ use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
-use crate::catalogue::api::holds::{self, HoldRequest, body};
-use crate::catalogue::api::problem::ApiError;
+use crate::api::holds::{self, HoldRequest, body};
+use crate::api::problem::ApiError;
 use crate::config::Config;
 use crate::retention::hold::Actor;
 

@@ -170,7 +170,7 @@ async fn poison_queue_depths_are_reported_and_their_failure_is_unavailable() {
     assert_eq!(r["poisonQueues"]["notifications-poison"], 3, "{r}");
     assert_eq!(r["status"], "degraded");
     f.state.queues = Arc::new(Depths(true));
-    let res = crate::catalogue::api::routes(f.state.clone())
+    let res = crate::api::routes(f.state.clone())
         .oneshot(
             Request::get("/api/health")
                 .body(Body::empty())

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::*;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::api::query::Query;
-use crate::catalogue::api::search::search;
+use crate::api::query::Query;
+use crate::api::search::search;
 use crate::tables::counting::CountingTables;
 use crate::tables::memory::InMemoryTables;
 

@@ -9,8 +9,8 @@ mod rig;
 use std::sync::Arc;
 
 use azure_core::http::Transport;
-use bastion_recordings::catalogue::api::links::delegation::DelegationIssuer;
-use bastion_recordings::catalogue::api::links::{Link, LinkIssuer};
+use bastion_recordings::api::links::delegation::DelegationIssuer;
+use bastion_recordings::api::links::{Link, LinkIssuer};
 use bastion_recordings::dates::format_utc;
 use bastion_recordings::storage::BlobRef;
 use reqwest::StatusCode;

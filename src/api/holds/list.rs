@@ -89,7 +89,7 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
 }
 
 /// `GET /api/holds[?recording=ID]` (role `Catalogue.Read`).
-pub(in crate::catalogue::api) async fn handle_list(
+pub(in crate::api) async fn handle_list(
     State(api): State<Api>,
     headers: HeaderMap,
     QueryParams(params): QueryParams<HashMap<String, String>>,

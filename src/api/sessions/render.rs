@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::{outcome, recorded};
-use crate::catalogue::api::csv;
+use crate::api::csv;
 use crate::tables::{Entity, get_i64, get_str};
 
 /// Field names, in CSV column order.

@@ -4,10 +4,10 @@ use axum::http::HeaderMap;
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::catalogue::api::ApiSettings;
-use crate::catalogue::api::auth::{Principal, client_ip};
-use crate::catalogue::api::csv::cell;
-use crate::catalogue::api::token::{Cursor, decode, encode};
+use crate::api::ApiSettings;
+use crate::api::auth::{Principal, client_ip};
+use crate::api::csv::cell;
+use crate::api::token::{Cursor, decode, encode};
 
 #[test]
 fn csv_cells() {

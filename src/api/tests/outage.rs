@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 
 use super::get;
-use crate::catalogue::api::ApiSettings;
+use crate::api::ApiSettings;
 use crate::testing::{DownTables, Fakes, fakes};
 
 /// Fakes whose tables are unreachable.

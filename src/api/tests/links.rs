@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::{get, row};
-use crate::catalogue::api::ApiSettings;
-use crate::catalogue::api::links::sas::{BlobGrant, token, url};
-use crate::catalogue::api::links::{KEY_REASON, Link, LinkIssuer, NoLinks};
+use crate::api::ApiSettings;
+use crate::api::links::sas::{BlobGrant, token, url};
+use crate::api::links::{KEY_REASON, Link, LinkIssuer, NoLinks};
 use crate::dates::format_utc;
 use crate::storage::BlobRef;
 use crate::tables::TableStore;
@@ -31,7 +31,7 @@ impl LinkIssuer for FixedKey {
             expiry: &se,
             protocol: "https",
         };
-        let key = crate::catalogue::api::links::tests::key();
+        let key = crate::api::links::tests::key();
         Link::Issued {
             url: url(
                 "https://acct.blob.core.windows.net",

@@ -5,8 +5,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::{get, row};
-use crate::catalogue::api::ApiSettings;
-use crate::catalogue::api::detail::ACCESS_AUDIT_TABLE;
+use crate::api::ApiSettings;
+use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::tables::{TableStore, WriteMode, get_str};
 use crate::testing::fakes;
 

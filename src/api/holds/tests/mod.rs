@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::catalogue::api::{ApiSettings, routes_with};
+use crate::api::{ApiSettings, routes_with};
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::sweep::run;
 use crate::retention::testkit::{Kit, kit};
