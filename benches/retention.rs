@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use bastion_recordings::app::AppState;
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::counting::CountingBlobStore;
@@ -61,7 +61,7 @@ impl World {
     /// A tagged recording; catalogued when `catalogue` (only blobs the sweep will meet need a row).
     async fn blob(&self, name: String, until_days: i64, catalogue: bool) {
         let blob = BlobRef::new(self.rec.clone(), name.clone());
-        let store = &self.state.recordings;
+        let store = &self.state.sources.default_recordings().store;
         store
             .put(
                 &blob,
@@ -125,7 +125,9 @@ impl World {
         for _ in 0..31 {
             let start = Instant::now();
             self.state
-                .recordings
+                .sources
+                .default_recordings()
+                .store
                 .properties(&blob)
                 .await
                 .expect("probe");
@@ -144,7 +146,7 @@ impl World {
         };
         let calls = (self.calls)();
         let start = Instant::now();
-        let (r, e) = run(&self.state, &p).await;
+        let (r, e) = run(&self.state.sweeper(), &p).await;
         let took = start.elapsed();
         assert!(e.is_none(), "{e:?}");
         assert_eq!(r.deleted, EXPIRED, "{r:?}");

@@ -7,9 +7,10 @@
 
 use std::process::ExitCode;
 
-use bastion_recordings::app::{AppState, router};
+use bastion_recordings::app::router;
 use bastion_recordings::cli::{self, Cli};
 use bastion_recordings::config::Config;
+use bastion_recordings::state::AppState;
 use bastion_recordings::telemetry;
 use clap::Parser as _;
 
@@ -48,7 +49,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);
     telemetry::init();
-    tokio::spawn(bastion_recordings::health::flush::run(state.clone()));
+    tokio::spawn(bastion_recordings::health::flush::run(
+        state.heartbeats.clone(),
+        state.tables.clone(),
+    ));
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown())
         .await?;

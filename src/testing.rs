@@ -1,16 +1,17 @@
 //! Test support for component tests inside the crate: in-memory state and invocation builders.
 
+use crate::state::Stores;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::app::AppState;
 use crate::clock::FixedClock;
 use crate::config::Config;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::retention::policy::Policy;
+use crate::state::AppState;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::tables::memory::InMemoryTables;
 
@@ -39,10 +40,12 @@ pub(crate) fn fakes_over(blobs: InMemoryBlobStore, now: time::OffsetDateTime) ->
     let state = AppState::assemble(
         config,
         Policy::builtin(),
-        blobs.clone(),
-        blobs.clone(),
-        blobs.clone(),
-        tables.clone(),
+        Stores {
+            recordings: blobs.clone(),
+            audit_logs: blobs.clone(),
+            app_blobs: blobs.clone(),
+            tables: tables.clone(),
+        },
         Arc::new(FixedClock::new(now)),
     );
     Fakes {
@@ -222,16 +225,6 @@ pub(crate) fn fakes_losing(
     answer: fn() -> crate::tables::TableError,
 ) -> Fakes {
     let mut f = fakes();
-    let lossy = Arc::new(LostAnswer::new(f.tables.clone(), table, answer));
-    let s = &f.state;
-    f.state = AppState::assemble(
-        (*s.config).clone(),
-        Policy::builtin(),
-        s.recordings.clone(),
-        s.audit_logs.clone(),
-        s.app_blobs.clone(),
-        lossy,
-        s.clock.clone(),
-    );
+    f.state.tables = Arc::new(LostAnswer::new(f.tables.clone(), table, answer));
     f
 }

@@ -8,12 +8,12 @@ use time::{Duration, OffsetDateTime};
 use super::links::Link;
 use super::problem::ApiError;
 use super::render::json_row;
-use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_date;
 use crate::dates::format_utc_millis;
+use crate::state::AppState;
 use crate::storage::BlobRef;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_annotations};
 

@@ -13,7 +13,7 @@ pub mod detail;
 pub mod health;
 pub mod holds;
 pub mod indexed;
-pub mod links;
+
 pub mod problem;
 pub mod query;
 pub mod render;
@@ -36,9 +36,10 @@ use self::auth::{ROLE_READ, authorize, client_ip};
 use self::detail::Access;
 use self::problem::ApiError;
 use self::query::{Format, Query};
-use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::setting::Reader;
+use crate::state::AppState;
+use crate::storage::links;
 
 /// The function (folder) name.
 pub const FUNCTION: &str = "CatalogueApi";

@@ -8,10 +8,10 @@ use super::detect::failed;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
 use super::tail::{self, TickReport, blob};
-use crate::app::AppState;
+use crate::functions::decode_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::recordings::handler::decode_event;
 use crate::retention::tags::audit_log_retention;
+use crate::state::AppState;
 use crate::storage::{BlobRef, StorageError};
 
 /// Handles one invocation.
@@ -37,7 +37,7 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     }
     if !event
         .account
-        .eq_ignore_ascii_case(state.audit_logs.account())
+        .eq_ignore_ascii_case(state.sources.default_audit_logs().store.account())
     {
         return Ok(Outcome::skipped(format!(
             "account {} is not the configured audit-log account",
@@ -113,14 +113,26 @@ async fn tag_retention(
     created: OffsetDateTime,
 ) -> Result<bool, HandlerError> {
     let blob = BlobRef::new(state.config.auditlogs_container.clone(), blob_name);
-    let existing = match state.audit_logs.get_tags(&blob).await {
+    let existing = match state
+        .sources
+        .default_audit_logs()
+        .store
+        .get_tags(&blob)
+        .await
+    {
         Err(StorageError::NotFound) => return Ok(false),
         other => other?,
     };
     let class = &state.config.retention.audit_logs_class;
     let (tags, _) = audit_log_retention(&state.policy, class, &existing, created);
     if tags != existing {
-        match state.audit_logs.set_tags(&blob, &tags, None).await {
+        match state
+            .sources
+            .default_audit_logs()
+            .store
+            .set_tags(&blob, &tags, None)
+            .await
+        {
             Err(StorageError::NotFound) => return Ok(false),
             other => other?,
         }

@@ -19,7 +19,6 @@ pub mod detect;
 pub mod join;
 pub mod parse;
 pub mod path;
-pub mod reconcile;
 pub mod repo;
 pub mod sessions;
 pub mod settings;

@@ -11,7 +11,6 @@ use futures::StreamExt as _;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::app::AppState;
 use crate::audit_logs::repo::query_all;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
@@ -19,6 +18,7 @@ use crate::dates::format_date;
 use crate::integrity::handler::{hash_recording, hashed_at};
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::sweep::STATUS_DELETED;
+use crate::state::AppState;
 use crate::tables::{Filter, get_str};
 use crate::telemetry::redact;
 
@@ -78,7 +78,7 @@ pub async fn hash_window(
         }
         let results: Vec<_> = futures::stream::iter(todo)
             .map(|(key, etag)| async move {
-                let r = hash_recording(state, &key, &etag).await;
+                let r = hash_recording(&state.integrity(), &key, &etag).await;
                 (key, r)
             })
             .buffer_unordered(concurrency.max(1))

@@ -6,17 +6,17 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Kind;
-use crate::app::AppState;
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::path::parse_blob_path;
-use crate::audit_logs::reconcile::{Fate, recording_item};
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::blob::tail_blob;
 use crate::catalogue::index;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
+use crate::functions::reconcile::{Fate, recording_item};
 use crate::invocation::HandlerError;
+use crate::state::AppState;
 use crate::storage::BlobItem;
 
 /// What happened to one item.

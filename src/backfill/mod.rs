@@ -27,8 +27,8 @@ use time::OffsetDateTime;
 use self::checkpoint::{BackfillRepo, Checkpoint};
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
-use crate::app::AppState;
 use crate::invocation::HandlerError;
+use crate::state::AppState;
 use crate::storage::{BlobItem, BlobRef, BlobStore, StorageError};
 use crate::telemetry::redact;
 
@@ -60,11 +60,11 @@ impl Kind {
     fn store(self, state: &AppState) -> (&dyn BlobStore, String) {
         match self {
             Self::AuditLogs => (
-                state.audit_logs.as_ref(),
+                state.sources.default_audit_logs().store.as_ref(),
                 state.config.auditlogs_container.clone(),
             ),
             Self::Recordings => (
-                state.recordings.as_ref(),
+                state.sources.default_recordings().store.as_ref(),
                 state.config.recordings_container.clone(),
             ),
         }

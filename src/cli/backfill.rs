@@ -15,9 +15,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::api::query::Query;
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
-use crate::api::query::Query;
 
 /// Widest window (ten years).
 const MAX_DAYS: u32 = 3660;
@@ -91,14 +91,14 @@ pub async fn run(args: BackfillArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let state = match crate::config::Config::from_env().and_then(crate::app::AppState::from_config)
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let state =
+        match crate::config::Config::from_env().and_then(crate::state::AppState::from_config) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
     let mut out = std::io::stdout().lock();
     let mut emit = |queue: &str, message: serde_json::Value| {
         let line = serde_json::json!({"queue": queue, "message": message});

@@ -14,12 +14,12 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use super::{CatalogueArgs, VerifyArgs};
-use crate::app::AppState;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::api::query::{Format, Query};
 use crate::api::{render, search, token};
+use crate::catalogue::RECORDINGS_TABLE;
 use crate::config::Config;
 use crate::integrity::verify::{Sample, Verdict, verify_row};
+use crate::state::AppState;
 
 fn state() -> Result<AppState, ExitCode> {
     Config::from_env()
@@ -137,7 +137,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
             .iter()
             .filter(|r| crate::tables::get_str(r, "RecordingId").is_some_and(|id| sample.picks(id)))
         {
-            let label = match verify_row(&state, raw, now).await {
+            let label = match verify_row(&state.integrity(), raw, now).await {
                 Ok(Verdict::Finding(n)) => {
                     findings += 1;
                     println!("{}", n.to_output());

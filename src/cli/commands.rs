@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use super::{CatalogueCommand, Command};
-use crate::app::AppState;
 use crate::config::Config;
 use crate::retention::lifecycle;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::{self, SweepParams, digest};
+use crate::state::AppState;
 
 /// Runs a one-shot command. Exit codes: 0 done, 1 the command failed, 2 bad configuration or
 /// usage.
@@ -72,7 +72,7 @@ async fn sweep_once(dry_run: bool) -> ExitCode {
     );
     // `--dry-run` always wins; `--execute` still honours RETENTION_DRY_RUN=true.
     params.dry_run |= dry_run;
-    let (report, error) = sweep::run(&state, &params).await;
+    let (report, error) = sweep::run(&state.sweeper(), &params).await;
     let out = digest::notification(&report, now).map_or_else(
         || serde_json::json!({"summary": report.summary(), "report": report}),
         |n| serde_json::json!({"summary": report.summary(), "digest": n}),

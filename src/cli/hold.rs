@@ -12,11 +12,11 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
-use crate::app::AppState;
 use crate::api::holds::{self, HoldRequest, body};
 use crate::api::problem::ApiError;
 use crate::config::Config;
 use crate::retention::hold::Actor;
+use crate::state::AppState;
 
 /// `hold set|release|list`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]

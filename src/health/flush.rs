@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Beat, HEARTBEAT_PK, HEARTBEATS_TABLE, Heartbeats};
-use crate::app::AppState;
 use crate::audit_logs::repo::{query_all, update};
 use crate::tables::{Filter, TableError, TableStore};
 
@@ -66,15 +65,15 @@ pub async fn stored(tables: &Arc<dyn TableStore>) -> Result<BTreeMap<String, Bea
 }
 
 /// Flushes every interval until the process ends (spawned by the server at start-up).
-pub async fn run(state: AppState) {
+pub async fn run(heartbeats: Arc<Heartbeats>, tables: Arc<dyn TableStore>) {
     let period = std::time::Duration::from_millis(
-        u64::try_from(state.heartbeats.interval().whole_milliseconds()).unwrap_or(60_000),
+        u64::try_from(heartbeats.interval().whole_milliseconds()).unwrap_or(60_000),
     );
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = flush(&state.heartbeats, &state.tables).await {
+        if let Err(e) = flush(&heartbeats, &tables).await {
             tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "heartbeat flush failed; kept for the next one");
         }
     }

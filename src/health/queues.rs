@@ -107,11 +107,11 @@ impl QueueDepth for AzureQueues {
     }
 }
 
-/// The depth source for the configured storage.
-pub fn for_storage(storage: &crate::config::Storage) -> Arc<dyn QueueDepth> {
-    match storage {
-        crate::config::Storage::InMemory => Arc::new(NoQueues),
-        crate::config::Storage::Connected { app, .. } => match AzureQueues::new(app) {
+/// The depth source for the app's storage connection (`None`: storage is in memory).
+pub fn for_connection(app: Option<&StorageConnection>) -> Arc<dyn QueueDepth> {
+    match app {
+        None => Arc::new(NoQueues),
+        Some(app) => match AzureQueues::new(app) {
             Ok(q) => Arc::new(q),
             Err(e) => {
                 tracing::warn!(error = %redact(&e.to_string()), "poison-queue depths unavailable");

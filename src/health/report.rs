@@ -5,19 +5,20 @@
 //! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::{Beat, flush};
-use crate::app::AppState;
+use super::queues::QueueDepth;
+use super::{Beat, Heartbeats, flush};
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::repo::{STATE_TABLE, get};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
 use crate::dates::format_utc_millis;
-use crate::storage::StorageError;
-use crate::tables::{Filter, TableError, get_str};
+use crate::storage::{BlobStore, StorageError};
+use crate::tables::{Filter, TableError, TableStore, get_str};
 
 /// Listing pages of the quarantine read per report (5 000 blobs each on Azure).
 pub const QUARANTINE_PAGES: usize = 5;
@@ -118,27 +119,44 @@ pub enum Unavailable {
     Blobs(StorageError),
 }
 
+/// What the report reads: the app's tables and blobs, this instance's heartbeats, the queues.
+#[derive(Clone)]
+pub struct Health {
+    /// The app's tables (heartbeats, cursors, the catalogue, detection state).
+    pub tables: Arc<dyn TableStore>,
+    /// The app's blobs (quarantine).
+    pub app_blobs: Arc<dyn BlobStore>,
+    /// Container of quarantined payloads.
+    pub quarantine_container: String,
+    /// This instance's unflushed heartbeats.
+    pub heartbeats: Arc<Heartbeats>,
+    /// Poison-queue depths.
+    pub queues: Arc<dyn QueueDepth>,
+    /// How long a cursor stays active (`AUDIT_TAIL_WINDOW_HOURS`).
+    pub tail_window: Duration,
+}
+
 /// Builds the report document and its status.
 ///
 /// # Errors
 /// `Unavailable` when storage fails.
 pub async fn build(
-    state: &AppState,
+    deps: &Health,
     now: OffsetDateTime,
     t: &Thresholds,
 ) -> Result<Value, Unavailable> {
-    let latest = latest_recording(state, now)
+    let latest = latest_recording(deps, now)
         .await
         .map_err(Unavailable::Tables)?;
-    let mut beats = flush::stored(&state.tables)
+    let mut beats = flush::stored(&deps.tables)
         .await
         .map_err(Unavailable::Tables)?;
-    for (f, b) in state.heartbeats.snapshot() {
+    for (f, b) in deps.heartbeats.snapshot() {
         let merged = beats.get(&f).map_or(b.clone(), |s| s.merge(&b));
         beats.insert(f, merged);
     }
-    let (cursor, tail_lag) = cursors(state, now).await.map_err(Unavailable::Tables)?;
-    let stalled = get(&state.tables, STATE_TABLE, "state", "recordings.stalled")
+    let (cursor, tail_lag) = cursors(deps, now).await.map_err(Unavailable::Tables)?;
+    let stalled = get(&deps.tables, STATE_TABLE, "state", "recordings.stalled")
         .await
         .map_err(Unavailable::Tables)?;
     let active = stalled
@@ -151,11 +169,11 @@ pub async fn build(
         .and_then(|s| get_str(&s.entity, "Since"))
         .filter(|_| active)
         .map(str::to_owned);
-    let (quarantine, recent) = quarantine(state, now).await.map_err(Unavailable::Blobs)?;
+    let (quarantine, recent) = quarantine(deps, now).await.map_err(Unavailable::Blobs)?;
     let mut poison = serde_json::Map::new();
     let mut poison_messages = 0;
     for q in super::queues::POISON_QUEUES {
-        let n = state.queues.depth(q).await.map_err(Unavailable::Blobs)?;
+        let n = deps.queues.depth(q).await.map_err(Unavailable::Blobs)?;
         poison_messages += n;
         poison.insert((*q).to_owned(), n.into());
     }
@@ -196,13 +214,13 @@ fn functions_json(beats: &BTreeMap<String, Beat>) -> Value {
 }
 
 async fn latest_recording(
-    state: &AppState,
+    deps: &Health,
     now: OffsetDateTime,
 ) -> Result<Option<String>, TableError> {
     let mut latest: Option<String> = None;
     for day in [now.date(), (now - Duration::days(1)).date()] {
         let f = Filter::partition(&format_date(day));
-        match state
+        match deps
             .tables
             .query(RECORDINGS_TABLE, Some(&f), Some(1000), None)
             .await
@@ -226,11 +244,11 @@ async fn latest_recording(
 /// The tail's active cursors: the newest hour known and how far behind now it is, and the lag of
 /// the least recently read cursor (never read: since it was registered).
 async fn cursors(
-    state: &AppState,
+    deps: &Health,
     now: OffsetDateTime,
 ) -> Result<(Value, Option<Duration>), TableError> {
-    let active = CursorRepo::new(state.tables.clone())
-        .active(now, state.audit.tail_window, 5000)
+    let active = CursorRepo::new(deps.tables.clone())
+        .active(now, deps.tail_window, 5000)
         .await?;
     let newest = active.iter().map(|c| c.hour).max();
     let stalest = active
@@ -250,7 +268,7 @@ async fn cursors(
 
 /// Quarantined payloads: total (first pages), per function, and how many since yesterday
 /// (names are `<Function>/<yyyy-mm-dd>/…`).
-async fn quarantine(state: &AppState, now: OffsetDateTime) -> Result<(Value, usize), StorageError> {
+async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize), StorageError> {
     let recent_days = [
         format_date(now.date()),
         format_date((now - Duration::days(1)).date()),
@@ -259,9 +277,9 @@ async fn quarantine(state: &AppState, now: OffsetDateTime) -> Result<(Value, usi
     let mut marker = None;
     let mut more = false;
     for _ in 0..QUARANTINE_PAGES {
-        let page = match state
+        let page = match deps
             .app_blobs
-            .list(&state.config.quarantine_container, None, marker)
+            .list(&deps.quarantine_container, None, marker)
             .await
         {
             Ok(p) => p,

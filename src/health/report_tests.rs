@@ -69,7 +69,7 @@ fn status_thresholds() {
 
 async fn report(f: &crate::testing::Fakes) -> Value {
     let now = f.state.clock.now();
-    super::report::build(&f.state, now, &Thresholds::default())
+    super::report::build(&f.state.health(), now, &Thresholds::default())
         .await
         .expect("report")
 }

@@ -1,4 +1,4 @@
-//! `RecordingHash` (queue `hashrequests`): hashes one recording and records the digest in its
+//! Hashing one recording (`RecordingHash`, queue `hashrequests`): hashes it and records the digest in its
 //! catalogue row with an ETag-conditional merge that keeps every other property.
 //!
 //! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
@@ -7,50 +7,28 @@
 
 use serde_json::Value;
 
+use super::Integrity;
 use super::hash::{CHUNK, HashError, Hashed, hash_blob};
-use super::{HashRequest, PROP_AT, PROP_ETAG, PROP_LENGTH, PROP_SHA256};
-use crate::app::AppState;
+use super::{PROP_AT, PROP_ETAG, PROP_LENGTH, PROP_SHA256};
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::invocation::{HandlerError, Outcome};
 use crate::storage::{BlobRef, StorageError, normalize_etag};
 use crate::tables::{TableError, WriteMode, get_str, int64};
 
 const WRITE_ATTEMPTS: usize = 5;
-
-/// Decodes the `message` binding.
-///
-/// # Errors
-/// `Poison` for anything but a well-formed request naming a valid recording id.
-pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), HandlerError> {
-    let text = inv.request.data_text("message")?;
-    let req: HashRequest<'static> = serde_json::from_str(&text)
-        .map_err(|e| HandlerError::poison(format!("hash request: {e}")))?;
-    let key = RecordingKey::parse(&req.recording_id)
-        .ok_or_else(|| HandlerError::poison("hash request: invalid recordingId"))?;
-    Ok((req, key))
-}
-
-/// Handles one invocation.
-///
-/// # Errors
-/// `Poison` for unusable messages, `Retryable` for storage failures.
-pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let (req, key) = decode(&inv)?;
-    hash_recording(&state, &key, &req.etag).await
-}
 
 /// Hashes the recording at `key` unless its row already holds the digest of the current state.
 ///
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn hash_recording(
-    state: &AppState,
+    deps: &Integrity,
     key: &RecordingKey,
     requested_etag: &str,
 ) -> Result<Outcome, HandlerError> {
-    let repo = CatalogueRepo::new(state.tables.clone());
+    let repo = CatalogueRepo::new(deps.tables.clone());
     let Some(row) = repo.get(key).await? else {
         return Ok(Outcome::skipped(format!(
             "recording {} is not catalogued",
@@ -58,7 +36,7 @@ pub async fn hash_recording(
         )));
     };
     let blob = BlobRef::new(row.value.container.clone(), row.value.blob_name.clone());
-    let current = match state.recordings.properties(&blob).await {
+    let current = match deps.recordings().properties(&blob).await {
         Err(StorageError::NotFound) => {
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
         }
@@ -67,7 +45,7 @@ pub async fn hash_recording(
     if hashed_at(&row.raw) == Some(normalize_etag(&current)) {
         return Ok(Outcome::skipped("already hashed at the current ETag"));
     }
-    let hashed = match hash_blob(state.recordings.as_ref(), &blob, CHUNK).await {
+    let hashed = match hash_blob(deps.recordings(), &blob, CHUNK).await {
         Ok(h) => h,
         Err(HashError::Missing) => {
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
@@ -79,7 +57,7 @@ pub async fn hash_recording(
         }
         Err(HashError::Storage(e)) => return Err(e.into()),
     };
-    record(state, &repo, key, row, &hashed).await?;
+    record(deps, &repo, key, row, &hashed).await?;
     let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
         String::new()
     } else {
@@ -103,7 +81,7 @@ pub fn hashed_at(raw: &crate::tables::Entity) -> Option<&str> {
 }
 
 async fn record(
-    state: &AppState,
+    deps: &Integrity,
     repo: &CatalogueRepo,
     key: &RecordingKey,
     mut row: crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>,
@@ -113,7 +91,7 @@ async fn record(
         let mut raw = row.raw.clone();
         raw.insert(PROP_SHA256.into(), Value::String(hashed.sha256.clone()));
         raw.insert(PROP_ETAG.into(), Value::String(hashed.etag.clone()));
-        raw.insert(PROP_AT.into(), Value::String(format_utc(state.clock.now())));
+        raw.insert(PROP_AT.into(), Value::String(format_utc(deps.clock.now())));
         int64(
             &mut raw,
             PROP_LENGTH,

@@ -19,8 +19,32 @@ pub mod timer;
 pub mod verify;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::sources::Sources;
+use crate::storage::BlobStore;
+use crate::tables::TableStore;
+
+/// What hashing and verification need: the recordings, the catalogue and the clock.
+#[derive(Clone)]
+pub struct Integrity {
+    /// Where recordings are.
+    pub sources: Arc<Sources>,
+    /// The app's tables (the catalogue).
+    pub tables: Arc<dyn TableStore>,
+    /// Clock (`HashedAt`).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Integrity {
+    /// The recordings store.
+    fn recordings(&self) -> &dyn BlobStore {
+        self.sources.default_recordings().store.as_ref()
+    }
+}
 
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "RecordingHash";

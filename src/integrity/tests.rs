@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
 
+use super::OUTPUT_BINDING;
 use super::hash::hash_blob;
 use super::verify::{Sample, Verdict, verify_row};
-use super::{OUTPUT_BINDING, handler};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::invocation::{HandlerError, Invocation, InvokeRequest, Outcome};
 use crate::storage::{BlobRef, BlobStore, Metadata};
@@ -49,7 +49,7 @@ pub(super) fn queue_invocation(message: &Value) -> Invocation {
 
 /// Catalogues `name` through RecordingCreated and returns its hash request output.
 pub(super) async fn catalogue(f: &Fakes, name: &str, seq: &str) -> Value {
-    let out = crate::recordings::handler::handle(
+    let out = crate::functions::recordings::recording_created(
         f.state.clone(),
         event_invocation("RecordingCreated", blob_created("recordings", name, seq)),
     )
@@ -113,9 +113,10 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
         .write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
         .await
         .expect("join");
-    let first = handler::handle(f.state.clone(), queue_invocation(&req))
-        .await
-        .expect("hash");
+    let first =
+        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
+            .await
+            .expect("hash");
     assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");
     let e = row(&f, &id).await;
     assert_eq!(
@@ -125,9 +126,10 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     assert_eq!(get_i64(&e, "HashedLength"), Some(20_000));
     assert_eq!(get_str(&e, "UserName"), Some("alice"));
     assert_eq!(get_str(&e, "Status"), Some("catalogued"));
-    let again = handler::handle(f.state.clone(), queue_invocation(&req))
-        .await
-        .expect("dup");
+    let again =
+        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
+            .await
+            .expect("dup");
     assert!(matches!(again, Outcome::Skipped { .. }), "{again:?}");
     // The blob changes under a stale request: the current content is hashed, with its ETag.
     let new_etag = f
@@ -140,9 +142,10 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
         )
         .await
         .expect("overwrite");
-    let third = handler::handle(f.state.clone(), queue_invocation(&req))
-        .await
-        .expect("rehash");
+    let third =
+        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
+            .await
+            .expect("rehash");
     assert!(matches!(third, Outcome::Processed { .. }), "{third:?}");
     let e = row(&f, &id).await;
     assert_eq!(
@@ -160,7 +163,7 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
         .write(RECORDINGS_TABLE, &e2, WriteMode::Upsert)
         .await
         .expect("w");
-    let gone = handler::handle(f.state.clone(), queue_invocation(&req))
+    let gone = crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
         .await
         .expect("gone");
     assert!(matches!(gone, Outcome::Skipped { .. }), "{gone:?}");
@@ -173,13 +176,16 @@ async fn unusable_messages_are_poison_and_unknown_rows_skipped() {
         json!({"x": 1}),
         json!({"recordingId": "nope", "container": "c", "blobName": "b", "etag": "e"}),
     ] {
-        let r = handler::handle(f.state.clone(), queue_invocation(&bad)).await;
+        let r =
+            crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&bad))
+                .await;
         assert!(matches!(r, Err(HandlerError::Poison { .. })), "{bad}");
     }
     let unknown = json!({"recordingId": "2025-03-14~YQ", "container": "recordings", "blobName": "a", "etag": "e"});
-    let r = handler::handle(f.state.clone(), queue_invocation(&unknown))
-        .await
-        .expect("ok");
+    let r =
+        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&unknown))
+            .await
+            .expect("ok");
     assert!(matches!(r, Outcome::Skipped { .. }));
 }
 
@@ -199,7 +205,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
         let req = catalogue(&f, name, "01").await;
         let id = req["recordingId"].as_str().expect("id").to_owned();
         if action != 4 {
-            handler::handle(f.state.clone(), queue_invocation(&req))
+            crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
                 .await
                 .expect("hash");
         }
@@ -220,7 +226,11 @@ async fn verification_finds_tampering_and_missing_blobs() {
         if action == 3 {
             e.insert("RetainUntil".into(), json!("2025-03-19"));
         }
-        verdicts.push(verify_row(&f.state, &e, now).await.expect("verify"));
+        verdicts.push(
+            verify_row(&f.state.integrity(), &e, now)
+                .await
+                .expect("verify"),
+        );
     }
     let kinds: Vec<String> = verdicts
         .iter()

@@ -1,4 +1,4 @@
-//! `IntegrityVerify` (weekly timer): re-hashes a bounded random sample of catalogued recordings
+//! The weekly verification (`IntegrityVerify`, timer): re-hashes a bounded random sample of catalogued recordings
 //! through the same [`verify_row`] as `handler verify`, and emits `recording.tampered` /
 //! `recording.missing` on the `notifications` output.
 //!
@@ -18,12 +18,11 @@ use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use super::Integrity;
 use super::verify::{Verdict, verify_row};
-use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
-use crate::events::timer::TimerInfo;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::Policy;
 use crate::tables::{Entity, Filter, TableError, get_str};
@@ -86,7 +85,7 @@ pub fn rank(salt: &str, id: &str) -> u64 {
 /// # Errors
 /// Table errors.
 pub async fn select(
-    state: &AppState,
+    deps: &Integrity,
     now: OffsetDateTime,
     days: u32,
     size: usize,
@@ -98,7 +97,7 @@ pub async fn select(
         let filter = Filter::partition(&day);
         let mut next = None;
         loop {
-            let page = match state
+            let page = match deps
                 .tables
                 .query(RECORDINGS_TABLE, Some(&filter), Some(1000), next)
                 .await
@@ -127,40 +126,11 @@ pub async fn select(
     Ok(heap.into_sorted_vec().into_iter().map(|r| r.1).collect())
 }
 
-/// The function's `POST /IntegrityVerify` route over `state`.
-pub fn routes(state: AppState) -> axum::Router {
-    axum::Router::new()
-        .route(
-            &format!("/{FUNCTION}"),
-            crate::invocation::invocation_route(FUNCTION, handle),
-        )
-        .with_state(state)
-}
-
-/// Handles one timer invocation. "Now" is `sys.UtcNow`, else the clock.
-///
-/// # Errors
-/// `Retryable` when the catalogue cannot be read.
-pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let now = inv.request.sys().now().unwrap_or_else(|| state.clock.now());
-    let size = state.config.integrity_sample;
-    let days = lookback_days(&state.policy);
-    tracing::info!(
-        past_due = timer.as_ref().is_some_and(|t| t.is_past_due),
-        size,
-        days,
-        "integrity verification starting"
-    );
-    let rows = select(&state, now, days, size, &inv.id).await?;
-    Ok(run(&state, rows, now, Instant::now() + BUDGET).await)
-}
-
 /// Verifies `rows` (a few at once) until `deadline`; findings become outputs.
 /// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
 /// still be emitted.
 pub async fn run(
-    state: &AppState,
+    deps: &Integrity,
     rows: Vec<Entity>,
     now: OffsetDateTime,
     deadline: Instant,
@@ -171,7 +141,7 @@ pub async fn run(
             if Instant::now() >= deadline {
                 return None;
             }
-            Some(verify_row(state, &raw, now).await)
+            Some(verify_row(deps, &raw, now).await)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()

@@ -7,7 +7,6 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use super::handler;
 use super::tests::{catalogue, content, put, queue_invocation};
 use super::timer::{self, lookback_days, sample_size, select};
 use crate::catalogue::RECORDINGS_TABLE;
@@ -88,7 +87,9 @@ async fn the_sample_is_bounded_salted_and_only_of_hashed_rows() {
     seed(&f, "2025-03-10", 30, true).await;
     seed(&f, "2025-03-12", 40, false).await;
     seed(&f, "2024-01-01", 5, true).await; // outside a 10-day lookback
-    let a = ids(&select(&f.state, now, 10, 10, "run-a").await.expect("a"));
+    let a = ids(&select(&f.state.integrity(), now, 10, 10, "run-a")
+        .await
+        .expect("a"));
     assert_eq!(a.len(), 10);
     assert!(
         a.iter()
@@ -96,11 +97,17 @@ async fn the_sample_is_bounded_salted_and_only_of_hashed_rows() {
     );
     assert_eq!(
         a,
-        ids(&select(&f.state, now, 10, 10, "run-a").await.expect("again"))
+        ids(&select(&f.state.integrity(), now, 10, 10, "run-a")
+            .await
+            .expect("again"))
     );
-    let b = ids(&select(&f.state, now, 10, 10, "run-b").await.expect("b"));
+    let b = ids(&select(&f.state.integrity(), now, 10, 10, "run-b")
+        .await
+        .expect("b"));
     assert_ne!(a, b, "each run samples afresh");
-    let all = select(&f.state, now, 10, 1000, "x").await.expect("all");
+    let all = select(&f.state.integrity(), now, 10, 1000, "x")
+        .await
+        .expect("all");
     assert_eq!(
         all.len(),
         60,
@@ -108,7 +115,7 @@ async fn the_sample_is_bounded_salted_and_only_of_hashed_rows() {
     );
     let empty = fakes();
     assert!(
-        select(&empty.state, now, 10, 5, "x")
+        select(&empty.state.integrity(), now, 10, 5, "x")
             .await
             .expect("no table")
             .is_empty()
@@ -140,14 +147,15 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
     for name in ["a.mp4", "b.mp4", "c.mp4"] {
         put(&f, name, content(500)).await;
         let req = catalogue(&f, name, "01").await;
-        handler::handle(f.state.clone(), queue_invocation(&req))
+        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
             .await
             .expect("hash");
         names.push(name);
     }
-    let clean = timer::handle(f.state.clone(), timer_invocation("w1"))
-        .await
-        .expect("run");
+    let clean =
+        crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation("w1"))
+            .await
+            .expect("run");
     assert_eq!(kinds(&clean), Vec::<String>::new(), "{clean:?}");
     let b = crate::storage::BlobRef::new("recordings", "b.mp4");
     f.blobs
@@ -157,9 +165,10 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
     let c = crate::storage::BlobRef::new("recordings", "c.mp4");
     let etag = f.blobs.properties(&c).await.expect("p").etag;
     f.blobs.delete_if_match(&c, &etag).await.expect("delete");
-    let out = timer::handle(f.state.clone(), timer_invocation("w2"))
-        .await
-        .expect("run");
+    let out =
+        crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation("w2"))
+            .await
+            .expect("run");
     assert_eq!(
         kinds(&out),
         ["recording.missing", "recording.tampered"],
@@ -173,9 +182,10 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         "{summary}"
     );
     // The same facts next week carry the same notification ids (delivery deduplicates them).
-    let again = timer::handle(f.state.clone(), timer_invocation("w3"))
-        .await
-        .expect("run");
+    let again =
+        crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation("w3"))
+            .await
+            .expect("run");
     let id = |o: &Outcome| match o {
         Outcome::Processed { outputs, .. } => {
             outputs.value(OUTPUT_BINDING).unwrap_or_default()[0]["notificationId"].clone()
@@ -185,9 +195,11 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
     assert_eq!(id(&out), id(&again));
     // Over budget: nothing is hashed, nothing is claimed.
     let now = time::OffsetDateTime::now_utc();
-    let rows = select(&f.state, now, 30, 10, "s").await.expect("rows");
+    let rows = select(&f.state.integrity(), now, 30, 10, "s")
+        .await
+        .expect("rows");
     assert_eq!(rows.len(), 3);
-    let late = timer::run(&f.state, rows, now, Instant::now()).await;
+    let late = timer::run(&f.state.integrity(), rows, now, Instant::now()).await;
     assert_eq!(kinds(&late), Vec::<String>::new());
     assert!(
         matches!(&late, Outcome::Processed { summary, .. } if summary.contains("3 over budget"))

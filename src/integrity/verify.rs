@@ -9,9 +9,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::Integrity;
 use super::hash::{CHUNK, HashError, hash_blob};
 use super::{PROP_LENGTH, PROP_SHA256};
-use crate::app::AppState;
 use crate::catalogue::model::CatalogueEntry;
 use crate::dates::format_date;
 use crate::dates::format_utc;
@@ -59,7 +59,7 @@ impl Sample {
 /// # Errors
 /// Storage failures (reported by the caller; a run continues with the next row).
 pub async fn verify_row(
-    state: &AppState,
+    deps: &Integrity,
     raw: &Entity,
     now: OffsetDateTime,
 ) -> Result<Verdict, HashError> {
@@ -72,7 +72,7 @@ pub async fn verify_row(
     else {
         return Ok(Verdict::Unhashed);
     };
-    match hash_blob(state.recordings.as_ref(), &blob, CHUNK).await {
+    match hash_blob(deps.recordings(), &blob, CHUNK).await {
         Err(HashError::Missing) => {
             let expired = entry.status == "deleted"
                 || (!entry.retain_until.is_empty() && entry.retain_until < format_date(now.date()));

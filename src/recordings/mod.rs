@@ -1,12 +1,15 @@
 //! Recordings: `RecordingCreated` turns a blob-created event on the recordings container into a
 //! catalogue row, retention tags and one `recording.catalogued` notification.
 //!
-//! [`ingest`] is pure (is the event ours? is it newer? what does the row say?); [`handler`] does the
-//! I/O. Tests: unit tests beside `ingest`, component tests in `handler`, real-process tests in
-//! `tests/e2e/recordings.rs`.
+//! [`ingest`] is pure (is the event a creation? is it newer? what does the row say?); [`catalogue`]
+//! does the I/O over narrow dependencies ([`Recordings`]). The function itself is
+//! [`crate::functions::recordings`]. Tests: unit tests beside `ingest`, component tests in `tests`,
+//! real-process tests in `tests/e2e/recordings/`.
 
-pub mod handler;
+pub mod catalogue;
 pub mod ingest;
+
+pub use catalogue::{Catalogued, Recordings};
 
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RecordingCreated";

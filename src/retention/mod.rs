@@ -19,7 +19,6 @@
 //! and overrides; [`sweep`] the `RetentionSweep` function; [`tombstone`] deletion evidence;
 //! [`lifecycle`] the lifecycle-management policy generator; [`settings`] its app settings.
 
-pub mod handler;
 pub mod hold;
 pub mod lifecycle;
 pub mod policy;

@@ -12,6 +12,7 @@ pub mod azure;
 pub mod connection;
 pub mod counting;
 pub mod intercept;
+pub mod links;
 pub mod memory;
 pub mod permissions;
 pub mod sas;

@@ -8,15 +8,16 @@
 //! function, the call and the Bicep file; a granted action no function used fails too (least
 //! privilege); so does a call on a container no module grants anything on.
 
+use bastion_recordings::state::Stores;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bastion_recordings::app::AppState;
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::invocation::{Invocation, InvokeRequest};
 use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::intercept::{BeforeCall, Call, Intercepted};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::permissions::{container, data_action};
@@ -106,10 +107,12 @@ async fn exercise() -> Seen {
     let state = AppState::assemble(
         config,
         Policy::builtin(),
-        recordings.clone(),
-        logs.clone(),
-        app,
-        Arc::new(InMemoryTables::new()),
+        Stores {
+            recordings: recordings.clone(),
+            audit_logs: logs.clone(),
+            app_blobs: app,
+            tables: Arc::new(InMemoryTables::new()),
+        },
         Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC))),
     );
     let meta = Metadata::new();
@@ -147,7 +150,8 @@ async fn exercise() -> Seen {
         let inv = invocation(name, data, now);
         let out = match name {
             "RecordingCreated" => {
-                bastion_recordings::recordings::handler::handle(state.clone(), inv).await
+                bastion_recordings::functions::recordings::recording_created(state.clone(), inv)
+                    .await
             }
             "AuditLogCreated" => {
                 bastion_recordings::audit_logs::created::handle(state.clone(), inv).await
@@ -156,9 +160,11 @@ async fn exercise() -> Seen {
                 bastion_recordings::audit_logs::tail::handle(state.clone(), inv).await
             }
             "Reconcile" => {
-                bastion_recordings::audit_logs::reconcile::handle(state.clone(), inv).await
+                bastion_recordings::functions::reconcile::reconcile(state.clone(), inv).await
             }
-            _ => bastion_recordings::retention::handler::handle(state.clone(), inv).await,
+            _ => {
+                bastion_recordings::functions::retention::retention_sweep(state.clone(), inv).await
+            }
         };
         let out = out.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use super::super::Api;
 use super::super::auth::{ROLE_READ, authorize};
 use super::super::problem::ApiError;
-use crate::app::AppState;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::hold::HOLDS_TABLE;
+use crate::state::AppState;
 use crate::tables::filter::Op;
 use crate::tables::{Entity, Filter, TableError, get_str};
 

@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use time::macros::datetime;
 
-use crate::audit_logs::repo::windows::{WindowRow, mark_recorded, put_window};
-use crate::audit_logs::sessions::SessionRecord;
 use crate::api::ApiSettings;
 use crate::api::tests::get;
+use crate::audit_logs::repo::windows::{WindowRow, mark_recorded, put_window};
+use crate::audit_logs::sessions::SessionRecord;
 use crate::testing::{Fakes, fakes};
 
 const VM_ID: &str =

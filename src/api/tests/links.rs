@@ -9,10 +9,10 @@ use time::{Duration, OffsetDateTime};
 
 use super::{get, row};
 use crate::api::ApiSettings;
-use crate::api::links::sas::{BlobGrant, token, url};
-use crate::api::links::{KEY_REASON, Link, LinkIssuer, NoLinks};
 use crate::dates::format_utc;
 use crate::storage::BlobRef;
+use crate::storage::links::sas::{BlobGrant, token, url};
+use crate::storage::links::{KEY_REASON, Link, LinkIssuer, NoLinks};
 use crate::tables::TableStore;
 use crate::testing::{Fakes, fakes};
 
@@ -31,7 +31,7 @@ impl LinkIssuer for FixedKey {
             expiry: &se,
             protocol: "https",
         };
-        let key = crate::api::links::tests::key();
+        let key = crate::storage::links::tests::key();
         Link::Issued {
             url: url(
                 "https://acct.blob.core.windows.net",

@@ -6,12 +6,12 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::app::AppState;
 use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE, WindowRow, query_all, update};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
+use crate::state::AppState;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableError, get_str};
 

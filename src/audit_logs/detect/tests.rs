@@ -61,7 +61,6 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
 
 #[tokio::test]
 async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
-    use crate::app::AppState;
     use crate::audit_logs::repo::WINDOWS_TABLE;
     use crate::audit_logs::tail::tick;
     use crate::audit_logs::testkit::{NOW, PATH, kit};
@@ -80,20 +79,12 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     k.append(fixture().as_slice()).await;
     tick(&k.state, NOW).await.expect("tick");
     // The mark is stored, its answer lost; the update's retry then meets it (412).
-    let s = &k.state;
-    let lossy = LostAnswer::new(s.tables.clone(), WINDOWS_TABLE, || {
+    let lossy = LostAnswer::new(k.state.tables.clone(), WINDOWS_TABLE, || {
         TableError::PreconditionFailed
     })
     .on_replace();
-    let state = AppState::assemble(
-        (*s.config).clone(),
-        (*s.policy).clone(),
-        s.recordings.clone(),
-        s.audit_logs.clone(),
-        s.app_blobs.clone(),
-        Arc::new(lossy),
-        s.clock.clone(),
-    );
+    let mut state = k.state.clone();
+    state.tables = Arc::new(lossy);
     let later = NOW + Duration::minutes(31);
     let r = tick(&state, later).await.expect("tick");
     let kinds: Vec<&str> = r.notifications.iter().map(|n| n.kind.as_str()).collect();

@@ -4,8 +4,8 @@ use time::Duration;
 
 use super::super::repo::{self, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all};
 use super::super::sessions::{SESSION_ROW, SessionRecord};
-use crate::app::AppState;
 use crate::dates::format_date;
+use crate::state::AppState;
 use crate::tables::{Filter, TableError};
 
 /// Reads a session row.

@@ -22,11 +22,11 @@ use time::Duration;
 use super::correlate::{Confidence, Match, RecordingFacts, match_heuristic};
 use super::repo::{self, RECORDING_KEYS_TABLE, WindowRow};
 use super::sessions::SessionRecord;
-use crate::app::AppState;
 use crate::catalogue::index;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::invocation::HandlerError;
+use crate::state::AppState;
 use crate::tables::{Entity, TableError, WriteMode};
 
 /// Attempts at the conditional catalogue write.

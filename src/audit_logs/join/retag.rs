@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
-use crate::app::AppState;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::CatalogueEntry;
 use crate::invocation::HandlerError;
 use crate::retention::policy::{Subject, merge_tags};
+use crate::state::AppState;
 use crate::storage::{BlobRef, StorageError};
 
 /// Recomputes the class of `entry` with the session's fields; when it differs from the row's class,
@@ -51,13 +51,25 @@ pub async fn retag(
         .policy
         .classify(&subject, created.midnight().assume_utc());
     let blob = BlobRef::new(entry.container.clone(), entry.blob_name.clone());
-    let existing = match state.recordings.get_tags(&blob).await {
+    let existing = match state
+        .sources
+        .default_recordings()
+        .store
+        .get_tags(&blob)
+        .await
+    {
         Err(StorageError::NotFound) => return Ok(()),
         other => other?,
     };
     let (tags, effective) = merge_tags(&existing, &computed);
     if tags != existing {
-        match state.recordings.set_tags(&blob, &tags, None).await {
+        match state
+            .sources
+            .default_recordings()
+            .store
+            .set_tags(&blob, &tags, None)
+            .await
+        {
             Err(StorageError::NotFound) => return Ok(()),
             other => other?,
         }

@@ -3,7 +3,6 @@
 //! re-joined through [`join_recording`].
 
 use super::join_recording;
-use crate::app::AppState;
 use crate::audit_logs::correlate::{Confidence, SKEW};
 use crate::audit_logs::repo::{RECORDING_KEYS_TABLE, query_all};
 use crate::audit_logs::sessions::SessionRecord;
@@ -11,6 +10,7 @@ use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::dates::format_date;
 use crate::invocation::HandlerError;
+use crate::state::AppState;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, get_str};
 

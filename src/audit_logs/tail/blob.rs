@@ -11,11 +11,11 @@ use time::{Duration, OffsetDateTime};
 use tracing::warn;
 
 use super::batch::{self, Batch, Flushed};
-use crate::app::AppState;
 use crate::audit_logs::TAIL_FUNCTION;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::invocation::HandlerError;
+use crate::state::AppState;
 use crate::storage::{BlobRef, StorageError};
 use crate::tables::TableError;
 
@@ -91,7 +91,13 @@ pub async fn tail_blob(
         if *budget == 0 {
             break;
         }
-        let data = match state.audit_logs.read_range(&blob, c.offset, len).await {
+        let data = match state
+            .sources
+            .default_audit_logs()
+            .store
+            .read_range(&blob, c.offset, len)
+            .await
+        {
             Err(StorageError::RangeNotSatisfiable) => {
                 reached_end = true;
                 break;
@@ -249,7 +255,12 @@ async fn legacy(
     now: OffsetDateTime,
     report: &mut BlobReport,
 ) -> Result<(), HandlerError> {
-    let props = state.audit_logs.properties(blob).await?;
+    let props = state
+        .sources
+        .default_audit_logs()
+        .store
+        .properties(blob)
+        .await?;
     c.legacy = true;
     c.done = true;
     if props.content_length > LEGACY_MAX {
@@ -267,7 +278,9 @@ async fn legacy(
         return Ok(());
     }
     let doc = state
-        .audit_logs
+        .sources
+        .default_audit_logs()
+        .store
         .read_range(blob, 0, props.content_length.max(1))
         .await?;
     let (host, window) = (c.bastion_host.clone(), state.audit.failed_login_window);

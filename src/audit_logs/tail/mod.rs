@@ -15,10 +15,10 @@ use tracing::error;
 
 use super::detect::{failed, unrecorded};
 use super::repo::CursorRepo;
-use crate::app::AppState;
 use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::{Notification, OUTPUT_BINDING};
+use crate::state::AppState;
 use crate::telemetry::redact;
 
 /// Totals of one tick.

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+use crate::state::Stores;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,11 +16,11 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::repo::{Cursor, CursorRepo};
-use crate::app::AppState;
 use crate::catalogue::model::RecordingKey;
 use crate::clock::FixedClock;
 use crate::config::Config;
 use crate::retention::policy::Policy;
+use crate::state::AppState;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::memory::InMemoryTables;
@@ -43,10 +44,12 @@ pub fn kit(policy: Option<&str>) -> Kit {
     let state = AppState::assemble(
         config,
         policy,
-        blobs.clone(),
-        blobs.clone(),
-        blobs.clone(),
-        tables.clone(),
+        Stores {
+            recordings: blobs.clone(),
+            audit_logs: blobs.clone(),
+            app_blobs: blobs.clone(),
+            tables: tables.clone(),
+        },
         clock.clone(),
     );
     Kit { state, blobs }
@@ -106,8 +109,11 @@ impl Kit {
             name: name.to_owned(),
             props: props.clone(),
         };
-        let event = super::reconcile::synthesize(&self.state, &item, created);
-        crate::recordings::handler::catalogue(&self.state, &event, &blob, &props)
+        let event = crate::functions::reconcile::synthesize(&self.state, &item, created);
+        let source = self.state.sources.default_recordings();
+        self.state
+            .recordings()
+            .catalogue(source, &event, &props)
             .await
             .expect("catalogue");
         RecordingKey::for_blob(created, &blob.container, name)

@@ -10,6 +10,7 @@
 //!   `notify.exhausted` on the last attempt;
 //! - is poison when the message is not a notification.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -20,10 +21,25 @@ use super::claims::{Claim, Claims, Finish, valid_key};
 use super::deliver::{Delivery, Payload, deliver};
 use super::render::{Content, ContentOptions, slack, teams, webhook};
 use super::routes::Destination;
-use super::{FUNCTION, Notification};
-use crate::app::AppState;
+use super::{FUNCTION, Notification, Notifier};
+use crate::clock::Clock;
 use crate::invocation::outcome::Stage;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::invocation::{HandlerError, Invocation, Outcome, Quarantine};
+use crate::tables::TableStore;
+
+/// What delivery needs: the notifier (settings, HTTP client, pacing), the claim table, the
+/// quarantine for permanent refusals and the clock.
+#[derive(Clone)]
+pub struct Dispatch {
+    /// Settings, HTTP client and pacing.
+    pub notifier: Arc<Notifier>,
+    /// The app's tables (claims in `deliveries`).
+    pub tables: Arc<dyn TableStore>,
+    /// Where permanent refusals are kept.
+    pub quarantine: Quarantine,
+    /// Clock (claims and leases).
+    pub clock: Arc<dyn Clock>,
+}
 
 /// How one destination ended in this invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,13 +73,13 @@ pub fn decode(inv: &Invocation) -> Result<Notification, HandlerError> {
     Ok(n)
 }
 
-/// Handles one invocation.
+/// Delivers the notification `inv` carries to every routed destination.
 ///
 /// # Errors
 /// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
-pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let n = decode(&inv)?;
-    let cfg = &state.notifier.config;
+pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, HandlerError> {
+    let n = decode(inv)?;
+    let cfg = &deps.notifier.config;
     let dests: Vec<Destination> = Destination::ALL
         .into_iter()
         .filter(|d| cfg.endpoint(*d).is_some() && cfg.routes.accepts(*d, &n))
@@ -80,12 +96,7 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
         catalogue_base_url: cfg.catalogue_base_url.clone(),
     };
     let content = Content::of(&n, &opts);
-    let steps = join_all(
-        dests
-            .iter()
-            .map(|d| one(&state, &inv, &content, *d, deadline)),
-    )
-    .await;
+    let steps = join_all(dests.iter().map(|d| one(deps, inv, &content, *d, deadline))).await;
     let dequeue = inv
         .request
         .metadata_text("DequeueCount")
@@ -163,18 +174,18 @@ pub fn conclude(
 }
 
 async fn one(
-    state: &AppState,
+    deps: &Dispatch,
     inv: &Invocation,
     content: &Content,
     dest: Destination,
     deadline: Instant,
 ) -> Step {
-    let cfg = &state.notifier.config;
+    let cfg = &deps.notifier.config;
     let id = content.id.as_str();
-    let claims = Claims::new(state.tables.as_ref(), &inv.id);
+    let claims = Claims::new(deps.tables.as_ref(), &inv.id);
     // The lease covers everything this invocation may still do for the destination.
     let lease = cfg.budget + cfg.timeout + Duration::from_secs(15);
-    let etag = match claims.claim(id, dest, state.clock.now(), lease).await {
+    let etag = match claims.claim(id, dest, deps.clock.now(), lease).await {
         Err(e) => return Step::Retry(format!("claim failed: {e}")),
         Ok(Claim::Delivered) => return Step::AlreadyDone("delivered earlier"),
         Ok(Claim::Failed) => return Step::AlreadyDone("refused earlier"),
@@ -195,10 +206,10 @@ async fn one(
         id,
         body: serde_json::to_vec(&body).unwrap_or_default(),
     };
-    match deliver(&state.notifier, &payload, deadline).await {
+    match deliver(&deps.notifier, &payload, deadline).await {
         Delivery::Delivered { .. } => {
             if let Err(e) = claims
-                .finish(id, dest, &etag, state.clock.now(), &Finish::Delivered)
+                .finish(id, dest, &etag, deps.clock.now(), &Finish::Delivered)
                 .await
             {
                 // Posted, but not recorded: reporting failure would make the queue post again at
@@ -207,10 +218,10 @@ async fn one(
             }
             Step::Delivered
         }
-        Delivery::Permanent(reason) => refuse(state, inv, &claims, dest, id, &etag, reason).await,
+        Delivery::Permanent(reason) => refuse(deps, inv, &claims, dest, id, &etag, reason).await,
         Delivery::Retry(reason) => {
             if let Err(e) = claims
-                .release(id, dest, &etag, state.clock.now(), &reason)
+                .release(id, dest, &etag, deps.clock.now(), &reason)
                 .await
             {
                 warn!(destination = %dest, notification.id = id, error = %e, "claim release failed; the lease will expire instead");
@@ -222,7 +233,7 @@ async fn one(
 
 /// Quarantines a permanent refusal, then records it; a failed quarantine write retries instead.
 async fn refuse(
-    state: &AppState,
+    deps: &Dispatch,
     inv: &Invocation,
     claims: &Claims<'_>,
     dest: Destination,
@@ -231,13 +242,13 @@ async fn refuse(
     reason: String,
 ) -> Step {
     let why = format!("{dest} refused the notification permanently: {reason}");
-    if let Err(e) = state
+    if let Err(e) = deps
         .quarantine
         .put(FUNCTION, id, Some(dest.as_str()), &why, &inv.raw)
         .await
     {
         if let Err(e2) = claims
-            .release(id, dest, etag, state.clock.now(), "quarantine write failed")
+            .release(id, dest, etag, deps.clock.now(), "quarantine write failed")
             .await
         {
             warn!(destination = %dest, notification.id = id, error = %e2, "claim release failed; the lease will expire instead");
@@ -252,7 +263,7 @@ async fn refuse(
             id,
             dest,
             etag,
-            state.clock.now(),
+            deps.clock.now(),
             &Finish::Failed(reason.clone()),
         )
         .await

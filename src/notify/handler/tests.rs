@@ -152,7 +152,7 @@ async fn refusals_are_quarantined_and_recorded_per_destination() {
     let f = crate::testing::fakes();
     let state = f.state.clone().with_notify(cfg);
     let n = note();
-    let out = handle(state.clone(), inv(n.to_output()))
+    let out = crate::functions::notify::notify_webhook(state.clone(), inv(n.to_output()))
         .await
         .expect("processed");
     let Outcome::Processed { summary, .. } = out else {
@@ -197,7 +197,10 @@ async fn refusals_are_quarantined_and_recorded_per_destination() {
     );
     // A redelivery does nothing.
     assert_eq!(
-        handle(state, inv(n.to_output())).await.expect("ok").label(),
+        crate::functions::notify::notify_webhook(state, inv(n.to_output()))
+            .await
+            .expect("ok")
+            .label(),
         "skipped"
     );
 }

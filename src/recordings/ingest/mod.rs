@@ -11,25 +11,18 @@ use crate::notify::{Notification, Severity};
 use crate::retention::policy::Retention;
 use crate::storage::{BlobProps, BlobRef};
 
-/// Why an event is not ours, or `None` when it is. Not-ours events are skipped, not poisoned: they
-/// are valid events that a broad subscription filter let through.
-pub fn not_ours(event: &BlobEvent, container: &str, account: &str) -> Option<String> {
-    if !event.is_created() {
-        return Some(format!("event type {} is not handled", event.event_type));
-    }
-    if event.container != container {
-        return Some(format!(
-            "container {} is not the recordings container",
-            event.container
-        ));
-    }
-    if !event.account.eq_ignore_ascii_case(account) {
-        return Some(format!(
-            "account {} is not the configured recordings account",
-            event.account
-        ));
-    }
-    None
+/// Why an event is not a creation, or `None` when it is. Not-ours events are skipped, not
+/// poisoned: they are valid events that a broad subscription filter let through.
+pub fn not_created(event: &BlobEvent) -> Option<String> {
+    (!event.is_created()).then(|| format!("event type {} is not handled", event.event_type))
+}
+
+/// Why an event from a container no recording source names is skipped.
+pub fn not_a_source(event: &BlobEvent) -> String {
+    format!(
+        "container {} of account {} is not a recordings source",
+        event.container, event.account
+    )
 }
 
 /// True when `event` describes a newer state of the blob than the stored row.

@@ -53,14 +53,13 @@ fn row(seq: &str, etag: &str) -> CatalogueEntry {
 }
 
 #[test]
-fn foreign_events_are_not_ours() {
+fn only_creations_are_catalogued_and_foreign_containers_are_named() {
     let e = event(None, "1");
-    assert_eq!(not_ours(&e, "recordings", "ACCT"), None);
-    assert!(not_ours(&e, "other", "acct").is_some_and(|r| r.contains("container")));
-    assert!(not_ours(&e, "recordings", "someoneelse").is_some_and(|r| r.contains("account")));
+    assert_eq!(not_created(&e), None);
+    assert!(not_a_source(&e).contains("recordings") && not_a_source(&e).contains("acct"));
     let mut deleted = e;
     deleted.event_type = "Microsoft.Storage.BlobDeleted".into();
-    assert!(not_ours(&deleted, "recordings", "acct").is_some_and(|r| r.contains("event type")));
+    assert!(not_created(&deleted).is_some_and(|r| r.contains("event type")));
 }
 
 #[test]

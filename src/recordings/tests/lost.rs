@@ -1,8 +1,8 @@
 //! Lost answers: the catalogue insert is stored but the handler never hears so.
 
 use super::{SEQ1, SEQ2, deliver, notifications, put};
+use crate::functions::recordings::recording_created as handle;
 use crate::invocation::{HandlerError, Outcome};
-use crate::recordings::handler::handle;
 use crate::testing::{blob_created, event_invocation, fakes};
 
 /// The catalogue insert is stored but its answer lost: the redelivery (or the same invocation,

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use serde_json::json;
 
-use super::handler::handle;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::functions::recordings::recording_created as handle;
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore, Metadata, Tags};
@@ -316,11 +316,14 @@ async fn cataloguing_costs_at_most_four_storage_calls() {
         "RecordingCreated",
         blob_created("recordings", &blob.name, SEQ1),
     );
-    let event = super::handler::decode_event(&inv)
+    let event = crate::functions::decode_event(&inv)
         .expect("event")
         .expect("a blob-created event");
     let before = f.blobs.calls() + f.tables.calls();
-    super::handler::catalogue(&f.state, &event, &blob, &props)
+    let source = f.state.sources.default_recordings();
+    f.state
+        .recordings()
+        .catalogue(source, &event, &props)
         .await
         .expect("ok");
     // + 1 for the properties read done by `handle` before `catalogue`.

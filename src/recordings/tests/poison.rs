@@ -1,8 +1,8 @@
 //! Input the table service refuses is poison: the same event would fail every delivery for 24 hours.
 
 use super::put;
+use crate::functions::recordings::recording_created as handle;
 use crate::invocation::HandlerError;
-use crate::recordings::handler::handle;
 use crate::testing::{blob_created, event_invocation, fakes};
 
 #[tokio::test]

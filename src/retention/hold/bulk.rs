@@ -11,10 +11,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::Date;
 
+use super::Holds;
 use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
-use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
 use crate::catalogue::repo::{CatalogueRepo, write_creating_table};
@@ -88,7 +88,7 @@ impl Selector {
 /// # Errors
 /// `Invalid`, `Storage`.
 pub async fn hold_bulk(
-    state: &AppState,
+    holds: &Holds,
     hold_id: &str,
     selector: &Selector,
     actor: &Actor,
@@ -100,11 +100,11 @@ pub async fn hold_bulk(
     // The filter reads a day more on each side; a row is taken when its session started (else
     // its event was raised) on a selected day.
     let days = from..=to;
-    rows::write_header(state, hold_id, "bulk", &json!(selector), actor).await?;
+    rows::write_header(holds, hold_id, "bulk", &json!(selector), actor).await?;
     let mut cont = None;
     let mut n = 0;
     loop {
-        let page = match state
+        let page = match holds
             .tables
             .query(RECORDINGS_TABLE, Some(&filter), Some(1000), cont)
             .await
@@ -123,7 +123,7 @@ pub async fn hold_bulk(
                 continue;
             }
             hold_member(
-                state,
+                holds,
                 hold_id,
                 &RecordingKey {
                     pk: pk.into(),
@@ -145,11 +145,7 @@ pub async fn hold_bulk(
 ///
 /// # Errors
 /// `NotFound` for an unknown hold, `Storage`.
-pub async fn release_hold(
-    state: &AppState,
-    hold_id: &str,
-    actor: &Actor,
-) -> Result<usize, HoldError> {
+pub async fn release_hold(holds: &Holds, hold_id: &str, actor: &Actor) -> Result<usize, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let filter = Filter::And(vec![
@@ -159,7 +155,7 @@ pub async fn release_hold(
     let mut n = 0;
     loop {
         // Released members drop out of the filter, so the first page is always re-read.
-        let page = match state
+        let page = match holds
             .tables
             .query(HOLDS_TABLE, Some(&filter), Some(1000), None)
             .await
@@ -176,11 +172,11 @@ pub async fn release_hold(
             let Some(key) = get_str(&s.entity, "RowKey").and_then(RecordingKey::parse) else {
                 continue;
             };
-            release_member(state, hold_id, &key, actor).await?;
+            release_member(holds, hold_id, &key, actor).await?;
             n += 1;
         }
     }
-    rows::release_header(state, hold_id, actor).await?;
+    rows::release_header(holds, hold_id, actor).await?;
     Ok(n)
 }
 
@@ -189,7 +185,7 @@ pub async fn release_hold(
 /// # Errors
 /// `Invalid` for a bad id, `Storage`.
 pub async fn active_members(
-    state: &AppState,
+    holds: &Holds,
     hold_id: &str,
     limit: u32,
 ) -> Result<Vec<String>, HoldError> {
@@ -198,7 +194,7 @@ pub async fn active_members(
         Filter::partition(&rows::member_pk(hold_id)),
         Filter::bool("Active", true),
     ]);
-    let page = match state
+    let page = match holds
         .tables
         .query(HOLDS_TABLE, Some(&filter), Some(limit), None)
         .await
@@ -221,7 +217,7 @@ pub async fn active_members(
 /// # Errors
 /// `Invalid` (held, bad class or date), `NotFound`, `Storage`.
 pub async fn override_retention(
-    state: &AppState,
+    holds: &Holds,
     target: &Target,
     new: &Retention,
     actor: &Actor,
@@ -242,8 +238,8 @@ pub async fn override_retention(
             "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
         ));
     }
-    let key = resolve(state, target).await?;
-    let repo = CatalogueRepo::new(state.tables.clone());
+    let key = resolve(holds, target).await?;
+    let repo = CatalogueRepo::new(holds.tables.clone());
     let row = repo
         .get(&key)
         .await?
@@ -258,7 +254,7 @@ pub async fn override_retention(
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
     if let Value::Object(e) = log {
-        write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await?;
+        write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await?;
     }
     marks::update_row(&repo, row, |entry, raw| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
@@ -271,11 +267,11 @@ pub async fn override_retention(
         .blob()
         .ok_or_else(|| HoldError::Invalid("bad key".into()))?;
     let blob = BlobRef::new(container, name);
-    match state.recordings.get_tags(&blob).await {
+    match holds.recordings().get_tags(&blob).await {
         Ok(mut tags) => {
             tags.insert(TAG_CLASS.into(), new.class.clone());
             tags.insert(TAG_UNTIL.into(), new.until.clone());
-            state.recordings.set_tags(&blob, &tags, None).await?;
+            holds.recordings().set_tags(&blob, &tags, None).await?;
         }
         Err(StorageError::NotFound) => {}
         Err(e) => return Err(e.into()),

@@ -16,16 +16,39 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
 pub use rows::{Actor, HOLDS_TABLE};
 
-use crate::app::AppState;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
+use crate::clock::Clock;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
-use crate::storage::{BlobRef, StorageError};
+use crate::sources::Sources;
+use crate::storage::{BlobRef, BlobStore, StorageError};
+use crate::tables::TableStore;
+
+/// What holds need: the recording sources (tags), the app's tables (catalogue, `holds`) and
+/// the clock.
+#[derive(Clone)]
+pub struct Holds {
+    /// Where recordings are.
+    pub sources: Arc<Sources>,
+    /// The app's tables.
+    pub tables: Arc<dyn TableStore>,
+    /// Clock (hold and release times).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Holds {
+    /// The recordings store.
+    fn recordings(&self) -> &dyn BlobStore {
+        self.sources.default_recordings().store.as_ref()
+    }
+}
 
 /// Why a hold operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,14 +100,14 @@ pub struct Released {
 ///
 /// # Errors
 /// `Invalid` for a malformed URL, `NotFound` when the blob is gone.
-pub async fn resolve(state: &AppState, target: &Target) -> Result<RecordingKey, HoldError> {
+pub async fn resolve(holds: &Holds, target: &Target) -> Result<RecordingKey, HoldError> {
     match target {
         Target::Key(k) => Ok(k.clone()),
         Target::Url(u) => {
             let (container, name) = rows::split_url(u)
                 .ok_or_else(|| HoldError::Invalid(format!("not a blob URL: {u}")))?;
             let blob = BlobRef::new(container, name);
-            let props = match state.recordings.properties(&blob).await {
+            let props = match holds.recordings().properties(&blob).await {
                 Err(StorageError::NotFound) => {
                     return Err(HoldError::NotFound(format!("blob {blob}")));
                 }
@@ -103,50 +126,50 @@ pub async fn resolve(state: &AppState, target: &Target) -> Result<RecordingKey, 
 /// # Errors
 /// `Invalid`, `NotFound` (no catalogue row), `Storage`.
 pub async fn hold(
-    state: &AppState,
+    holds: &Holds,
     hold_id: &str,
     target: &Target,
     actor: &Actor,
 ) -> Result<RecordingKey, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
-    let key = resolve(state, target).await?;
+    let key = resolve(holds, target).await?;
     rows::write_header(
-        state,
+        holds,
         hold_id,
         "recording",
         &serde_json::json!({"recording": key.id()}),
         actor,
     )
     .await?;
-    hold_member(state, hold_id, &key, actor).await?;
+    hold_member(holds, hold_id, &key, actor).await?;
     Ok(key)
 }
 
 /// Adds one recording to an existing hold: member row, catalogue row, then tags.
 pub(crate) async fn hold_member(
-    state: &AppState,
+    holds: &Holds,
     hold_id: &str,
     key: &RecordingKey,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let repo = CatalogueRepo::new(state.tables.clone());
+    let repo = CatalogueRepo::new(holds.tables.clone());
     let row = repo
         .get(key)
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
     let original = marks::pre_hold(&row);
-    rows::write_member(state, hold_id, key, original.as_ref(), actor).await?;
+    rows::write_member(holds, hold_id, key, original.as_ref(), actor).await?;
     marks::update_row(&repo, row, |entry, raw| {
         marks::mark_held(entry, raw, hold_id)
     })
     .await?;
     let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
-    match state.recordings.get_tags(&blob).await {
+    match holds.recordings().get_tags(&blob).await {
         Ok(tags) => {
             let held = hold_tags(&tags);
             if held != tags {
-                state.recordings.set_tags(&blob, &held, None).await?;
+                holds.recordings().set_tags(&blob, &held, None).await?;
             }
         }
         // Blob gone: the row still records the hold (and the deletion, if any).
@@ -163,28 +186,28 @@ pub(crate) async fn hold_member(
 /// # Errors
 /// `Invalid`, `NotFound` (not a member), `Storage`.
 pub async fn release(
-    state: &AppState,
+    holds: &Holds,
     hold_id: &str,
     target: &Target,
     actor: &Actor,
 ) -> Result<Released, HoldError> {
     actor.validate()?;
-    let key = resolve(state, target).await?;
-    release_member(state, hold_id, &key, actor).await
+    let key = resolve(holds, target).await?;
+    release_member(holds, hold_id, &key, actor).await
 }
 
 /// Releases one member of a hold.
 pub(crate) async fn release_member(
-    state: &AppState,
+    holds: &Holds,
     hold_id: &str,
     key: &RecordingKey,
     actor: &Actor,
 ) -> Result<Released, HoldError> {
-    let member = rows::read_member(state, hold_id, key)
+    let member = rows::read_member(holds, hold_id, key)
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
-    rows::close_member(state, member.clone(), actor).await?;
-    let repo = CatalogueRepo::new(state.tables.clone());
+    rows::close_member(holds, member.clone(), actor).await?;
+    let repo = CatalogueRepo::new(holds.tables.clone());
     let Some(row) = repo.get(key).await? else {
         return Ok(Released {
             recording: key.id(),
@@ -207,10 +230,10 @@ pub(crate) async fn release_member(
     }
     let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
     let mut restored = fallback.clone();
-    match state.recordings.get_tags(&blob).await {
+    match holds.recordings().get_tags(&blob).await {
         Ok(tags) => {
             if let Some((new, r)) = release_tags(&tags, fallback.as_ref()) {
-                state.recordings.set_tags(&blob, &new, None).await?;
+                holds.recordings().set_tags(&blob, &new, None).await?;
                 restored = Some(r);
             }
         }
@@ -238,6 +261,6 @@ fn row_name(key: &RecordingKey) -> Result<String, HoldError> {
 }
 
 /// Now, for callers without a clock of their own.
-pub fn now(state: &AppState) -> OffsetDateTime {
-    state.clock.now()
+pub fn now(holds: &Holds) -> OffsetDateTime {
+    holds.clock.now()
 }

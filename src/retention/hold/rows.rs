@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::HoldError;
-use crate::app::AppState;
+use super::Holds;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
@@ -83,7 +83,7 @@ fn obj(v: Value) -> Entity {
 
 /// Writes the hold's header once (first who/why/when kept); a released hold is re-activated.
 pub(crate) async fn write_header(
-    state: &AppState,
+    holds: &Holds,
     id: &str,
     scope: &str,
     selector: &Value,
@@ -93,15 +93,15 @@ pub(crate) async fn write_header(
         json!({"PartitionKey": HEADER_PK, "RowKey": id, "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
     );
-    match write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
+    match write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
         Ok(_) => Ok(()),
         Err(TableError::Conflict) => {
-            let old = state.tables.get(HOLDS_TABLE, HEADER_PK, id).await?;
+            let old = holds.tables.get(HOLDS_TABLE, HEADER_PK, id).await?;
             if old
                 .as_ref()
                 .is_some_and(|s| get_str(&s.entity, "Status") == Some("released"))
             {
-                state
+                holds
                     .tables
                     .write(HOLDS_TABLE, &e, WriteMode::Upsert)
                     .await?;
@@ -114,11 +114,11 @@ pub(crate) async fn write_header(
 
 /// Marks the header released.
 pub(crate) async fn release_header(
-    state: &AppState,
+    holds: &Holds,
     id: &str,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let Some(Stored { mut entity, etag }) = state.tables.get(HOLDS_TABLE, HEADER_PK, id).await?
+    let Some(Stored { mut entity, etag }) = holds.tables.get(HOLDS_TABLE, HEADER_PK, id).await?
     else {
         return Err(HoldError::NotFound(format!("hold {id}")));
     };
@@ -130,7 +130,7 @@ pub(crate) async fn release_header(
     ] {
         entity.insert(k.into(), Value::String(v));
     }
-    match state
+    match holds
         .tables
         .write(HOLDS_TABLE, &entity, WriteMode::IfMatch(etag))
         .await
@@ -147,7 +147,7 @@ pub(crate) fn member_pk(id: &str) -> String {
 
 /// Records one member with its pre-hold retention.
 pub(crate) async fn write_member(
-    state: &AppState,
+    holds: &Holds,
     id: &str,
     key: &RecordingKey,
     original: Option<&Retention>,
@@ -159,16 +159,16 @@ pub(crate) async fn write_member(
         "OriginalClass": original.map(|r| r.class.clone()).unwrap_or_default(),
         "OriginalUntil": original.map(|r| r.until.clone()).unwrap_or_default()}),
     );
-    write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
+    write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
 }
 
 pub(crate) async fn read_member(
-    state: &AppState,
+    holds: &Holds,
     id: &str,
     key: &RecordingKey,
 ) -> Result<Option<Stored>, HoldError> {
-    match state
+    match holds
         .tables
         .get(HOLDS_TABLE, &member_pk(id), &key.id())
         .await
@@ -181,7 +181,7 @@ pub(crate) async fn read_member(
 
 /// Marks a member released (idempotent).
 pub(crate) async fn close_member(
-    state: &AppState,
+    holds: &Holds,
     member: Stored,
     actor: &Actor,
 ) -> Result<(), HoldError> {
@@ -197,7 +197,7 @@ pub(crate) async fn close_member(
     ] {
         e.insert(k.into(), Value::String(v));
     }
-    match state
+    match holds
         .tables
         .write(HOLDS_TABLE, &e, WriteMode::IfMatch(member.etag))
         .await

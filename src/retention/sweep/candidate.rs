@@ -111,7 +111,7 @@ impl Sweep<'_> {
         row: Option<Row>,
         item: Item,
     ) -> anyhow::Result<Decision> {
-        let tables = self.state.tables.as_ref();
+        let tables = self.deps.tables.as_ref();
         tombstone::write_intent(tables, evidence).await?;
         // The same range as the query, checked by the service at the delete: a hold (or a
         // lengthening) written after our re-check moves `retainUntil` out of it, and tag writes
@@ -161,17 +161,11 @@ impl Sweep<'_> {
         if let Some(r) = row {
             self.update_row(r, RowChange::Deleted(evidence)).await?;
         }
-        tombstone::finalize(
-            self.state.tables.as_ref(),
-            evidence,
-            ending,
-            self.params.now,
-        )
-        .await?;
+        tombstone::finalize(self.deps.tables.as_ref(), evidence, ending, self.params.now).await?;
         Ok(())
     }
 
     pub(super) fn repo(&self) -> CatalogueRepo {
-        CatalogueRepo::new(self.state.tables.clone())
+        CatalogueRepo::new(self.deps.tables.clone())
     }
 }

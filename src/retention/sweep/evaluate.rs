@@ -29,7 +29,7 @@ impl Sweep<'_> {
         row: Option<&Row>,
         created: OffsetDateTime,
     ) -> Retention {
-        let policy = &*self.state.policy;
+        let policy = &*self.deps.policy;
         let mut keep = retention_of(tags).unwrap_or_else(|| Retention {
             class: String::new(),
             until: String::new(),
@@ -65,7 +65,7 @@ impl Sweep<'_> {
 
     fn policy_class(&self, kind: Kind, row: Option<&Row>) -> Option<String> {
         match kind {
-            Kind::AuditLogs => Some(self.state.config.retention.audit_logs_class.clone()),
+            Kind::AuditLogs => Some(self.deps.settings.audit_logs_class.clone()),
             Kind::Recordings => row.map(|r| {
                 let meta: std::collections::BTreeMap<String, String> =
                     serde_json::from_str(&r.value.metadata).unwrap_or_default();
@@ -83,7 +83,7 @@ impl Sweep<'_> {
                     resource_group: get_str(&r.raw, "TargetResourceGroup"),
                     users,
                 };
-                self.state.policy.class_for(&subject).to_owned()
+                self.deps.policy.class_for(&subject).to_owned()
             }),
         }
     }

@@ -26,12 +26,16 @@ pub use candidate::STATUS_DELETED;
 pub use evaluate::row_held;
 pub use report::{Decision, Item, Report};
 
-use crate::app::AppState;
+use std::sync::Arc;
+
 use crate::dates::format_date;
+use crate::retention::policy::Policy;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
 use crate::retention::tombstone::{self, Ending};
+use crate::sources::{Source, Sources};
 use crate::storage::{BlobRef, BlobStore, StorageError};
+use crate::tables::TableStore;
 
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RetentionSweep";
@@ -74,18 +78,31 @@ pub enum Kind {
     AuditLogs,
 }
 
-/// One run over the state's stores.
+/// What the sweep needs: the watched containers, the app's tables, the policy and its settings.
+#[derive(Clone)]
+pub struct Sweeper {
+    /// Recording and audit-log sources.
+    pub sources: Arc<Sources>,
+    /// The app's tables (catalogue, tombstones, sweep state).
+    pub tables: Arc<dyn TableStore>,
+    /// Retention policy.
+    pub policy: Arc<Policy>,
+    /// `RETENTION_*` settings.
+    pub settings: RetentionSettings,
+}
+
+/// One run over the sweeper's stores.
 pub(crate) struct Sweep<'a> {
-    state: &'a AppState,
+    deps: &'a Sweeper,
     params: &'a SweepParams,
     today: String,
 }
 
 /// Runs one sweep. Returns the report and, if a transient failure stopped it, the error (the
 /// report still counts what was done).
-pub async fn run(state: &AppState, params: &SweepParams) -> (Report, Option<anyhow::Error>) {
+pub async fn run(deps: &Sweeper, params: &SweepParams) -> (Report, Option<anyhow::Error>) {
     let sweep = Sweep {
-        state,
+        deps,
         params,
         today: format_date(params.now.date()),
     };
@@ -114,18 +131,19 @@ pub async fn run(state: &AppState, params: &SweepParams) -> (Report, Option<anyh
 }
 
 impl Sweep<'_> {
-    fn store(&self, kind: Kind) -> &dyn BlobStore {
+    fn source(&self, kind: Kind) -> &Source {
         match kind {
-            Kind::Recordings => self.state.recordings.as_ref(),
-            Kind::AuditLogs => self.state.audit_logs.as_ref(),
+            Kind::Recordings => self.deps.sources.default_recordings(),
+            Kind::AuditLogs => self.deps.sources.default_audit_logs(),
         }
     }
 
+    fn store(&self, kind: Kind) -> &dyn BlobStore {
+        self.source(kind).store.as_ref()
+    }
+
     fn container(&self, kind: Kind) -> &str {
-        match kind {
-            Kind::Recordings => &self.state.config.recordings_container,
-            Kind::AuditLogs => &self.state.config.auditlogs_container,
-        }
+        &self.source(kind).container
     }
 
     async fn container_pass(&self, kind: Kind, report: &mut Report) -> anyhow::Result<()> {
@@ -183,12 +201,12 @@ impl Sweep<'_> {
     /// Finishes deletions a crashed run left as intents: blob gone → tombstone + row; blob still
     /// there → intent dropped (the range query will bring it back if it is still due).
     async fn recover(&self, report: &mut Report) -> anyhow::Result<()> {
-        let tables = self.state.tables.as_ref();
+        let tables = self.deps.tables.as_ref();
         for t in tombstone::intents(tables, 1000).await? {
             let Some((container, name)) = t.key.blob() else {
                 continue;
             };
-            let kind = if container == self.state.config.recordings_container {
+            let kind = if container == self.deps.sources.default_recordings().container {
                 Kind::Recordings
             } else {
                 Kind::AuditLogs

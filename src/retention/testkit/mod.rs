@@ -1,13 +1,13 @@
 //! Test support for retention: in-memory state with a store whose calls can be intercepted
 //! (to force the 412, 404 and transient paths), and helpers that create tagged, catalogued blobs.
 
+use crate::state::Stores;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::app::AppState;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::clock::FixedClock;
@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::SweepParams;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
+use crate::state::AppState;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore, Metadata, Tags};
 use crate::tables::memory::InMemoryTables;
@@ -55,10 +56,12 @@ pub(crate) fn kit_with(policy: Policy, env: &[(&str, &str)]) -> Kit {
     let state = AppState::assemble(
         config,
         policy,
-        blobs.clone(),
-        blobs.clone(),
-        blobs.clone(),
-        tables.clone(),
+        Stores {
+            recordings: blobs.clone(),
+            audit_logs: blobs.clone(),
+            app_blobs: blobs.clone(),
+            tables: tables.clone(),
+        },
         clock,
     );
     Kit {

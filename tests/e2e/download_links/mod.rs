@@ -9,10 +9,10 @@ mod rig;
 use std::sync::Arc;
 
 use azure_core::http::Transport;
-use bastion_recordings::api::links::delegation::DelegationIssuer;
-use bastion_recordings::api::links::{Link, LinkIssuer};
 use bastion_recordings::dates::format_utc;
 use bastion_recordings::storage::BlobRef;
+use bastion_recordings::storage::links::delegation::DelegationIssuer;
+use bastion_recordings::storage::links::{Link, LinkIssuer};
 use reqwest::StatusCode;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};

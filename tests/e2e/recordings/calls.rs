@@ -1,10 +1,11 @@
 //! Storage calls per recording event on Azurite, counted through the library's counting decorators.
 
+use bastion_recordings::state::Stores;
 use std::sync::Arc;
 
-use bastion_recordings::app::AppState;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::TableStore;
@@ -24,10 +25,12 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     let state = AppState::assemble(
         rig.config.clone(),
         Policy::builtin(),
-        blobs.clone(),
-        blobs.clone(),
-        blobs.clone(),
-        tables.clone(),
+        Stores {
+            recordings: blobs.clone(),
+            audit_logs: blobs.clone(),
+            app_blobs: blobs.clone(),
+            tables: tables.clone(),
+        },
         Arc::new(SystemClock),
     );
     for t in ["recordingkeys", "sessions", "sessionwindows"] {
@@ -43,13 +46,16 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         raw,
     };
     // The cataloguing path alone (the budget of four calls): properties + catalogue().
-    let event = bastion_recordings::recordings::handler::decode_event(&inv)
+    let event = bastion_recordings::functions::decode_event(&inv)
         .expect("event")
         .expect("a blob-created event");
     let blob = BlobRef::new(rig.container(), "counted");
     let (b0, t0) = (blobs.counts().total(), tables.counts().total());
     let props = blobs.properties(&blob).await.expect("props");
-    bastion_recordings::recordings::handler::catalogue(&state, &event, &blob, &props)
+    let source = state.sources.default_recordings();
+    state
+        .recordings()
+        .catalogue(source, &event, &props)
         .await
         .expect("catalogued");
     let calls = blobs.counts().total() - b0 + tables.counts().total() - t0;
@@ -69,9 +75,10 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         ..inv.clone()
     };
     let (b1, t1) = (blobs.counts().total(), tables.counts().total());
-    let out = bastion_recordings::recordings::handler::handle(state.clone(), inv2.clone())
-        .await
-        .expect("processed");
+    let out =
+        bastion_recordings::functions::recordings::recording_created(state.clone(), inv2.clone())
+            .await
+            .expect("processed");
     assert!(matches!(
         out,
         bastion_recordings::invocation::Outcome::Processed { .. }
@@ -82,7 +89,7 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     // the row just written, no GUIDs in the name so no `recordingkeys` rows).
     assert!(whole <= 6, "{whole}");
     let (b2, t2) = (blobs.counts().total(), tables.counts().total());
-    bastion_recordings::recordings::handler::handle(state, inv2)
+    bastion_recordings::functions::recordings::recording_created(state, inv2)
         .await
         .expect("duplicate");
     let dup = blobs.counts().total() - b2 + tables.counts().total() - t2;

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use bastion_recordings::app::AppState;
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::dates::format_date;
@@ -12,6 +11,7 @@ use bastion_recordings::retention::hold::{Actor, Target, hold, release};
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
+use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -145,7 +145,7 @@ impl World {
 
     async fn recording(&self, name: &str, class: &str, until_days: i64) -> (BlobRef, RecordingKey) {
         let blob = BlobRef::new(self.rec.clone(), name);
-        let store = &self.state.recordings;
+        let store = &self.state.sources.default_recordings().store;
         store
             .put(
                 &blob,
@@ -201,13 +201,19 @@ impl World {
             dry_run,
             max_deletes: max,
         };
-        let (r, e) = run(&self.state, &p).await;
+        let (r, e) = run(&self.state.sweeper(), &p).await;
         assert!(e.is_none(), "{e:?}");
         r
     }
 
     async fn exists(&self, b: &BlobRef) -> bool {
-        self.state.recordings.properties(b).await.is_ok()
+        self.state
+            .sources
+            .default_recordings()
+            .store
+            .properties(b)
+            .await
+            .is_ok()
     }
 }
 
@@ -225,13 +231,18 @@ async fn sweep_scenario_on_every_blob_store() {
             why: "test".into(),
             at: w.t0,
         };
-        hold(&w.state, "h1", &Target::Key(held_key), &actor)
+        hold(&w.state.holds(), "h1", &Target::Key(held_key), &actor)
             .await
             .expect("hold");
-        hold(&w.state, "h2", &Target::Key(rel_key.clone()), &actor)
-            .await
-            .expect("hold");
-        release(&w.state, "h2", &Target::Key(rel_key), &actor)
+        hold(
+            &w.state.holds(),
+            "h2",
+            &Target::Key(rel_key.clone()),
+            &actor,
+        )
+        .await
+        .expect("hold");
+        release(&w.state.holds(), "h2", &Target::Key(rel_key), &actor)
             .await
             .expect("release");
 

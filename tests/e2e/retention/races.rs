@@ -163,16 +163,30 @@ async fn a_lengthened_policy_retags_not_yet_due_blobs() {
             dry_run: false,
             max_deletes: 100,
         };
-        let (r, e) = run(&longer, &p).await;
+        let (r, e) = run(&longer.sweeper(), &p).await;
         assert!(e.is_none(), "{label}: {e:?}");
         assert_eq!((r.reevaluated, r.retagged_longer), (1, 1), "{label}: {r:?}");
-        let tags = w.state.recordings.get_tags(&b).await.expect("tags");
+        let tags = w
+            .state
+            .sources
+            .default_recordings()
+            .store
+            .get_tags(&b)
+            .await
+            .expect("tags");
         assert_eq!(
             (tags[TAG_CLASS].as_str(), &tags[TAG_UNTIL]),
             ("ops-30d", &w.day(90)),
             "{label}"
         );
-        let o = w.state.recordings.get_tags(&other).await.expect("tags");
+        let o = w
+            .state
+            .sources
+            .default_recordings()
+            .store
+            .get_tags(&other)
+            .await
+            .expect("tags");
         assert_eq!(
             o[TAG_UNTIL],
             w.day(2557),

@@ -56,7 +56,7 @@ async fn call(k: &Kit, method: &str, body: &str) -> (StatusCode, Value) {
 }
 
 async fn deleted(k: &Kit) -> usize {
-    let (r, e) = run(&k.state, &k.params(400, false, 100)).await;
+    let (r, e) = run(&k.state.sweeper(), &k.params(400, false, 100)).await;
     assert!(e.is_none(), "{e:?}");
     r.deleted
 }

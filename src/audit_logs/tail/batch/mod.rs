@@ -8,7 +8,6 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::app::AppState;
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::join;
 use crate::audit_logs::parse::{LineError, Record};
@@ -17,6 +16,7 @@ use crate::audit_logs::sessions::{
     RecordKind, SESSION_ROW, SessionRecord, SessionView, record_time,
 };
 use crate::invocation::HandlerError;
+use crate::state::AppState;
 
 /// Longest raw line kept on a session row (`LastRaw`): keeps unknown fields without risking the
 /// 64 KiB property limit.

@@ -281,7 +281,14 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
         k.state.config.auditlogs_container.clone(),
         crate::audit_logs::testkit::PATH,
     );
-    let tags = k.state.audit_logs.get_tags(&blob).await.expect("tags");
+    let tags = k
+        .state
+        .sources
+        .default_audit_logs()
+        .store
+        .get_tags(&blob)
+        .await
+        .expect("tags");
     assert_eq!(tags.get(TAG_CLASS).map(String::as_str), Some("audit-1y"));
     let until = k.state.policy.until_for("audit-1y", NOW.date());
     assert_eq!(tags.get(TAG_UNTIL), Some(&until));

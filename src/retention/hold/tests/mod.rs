@@ -20,7 +20,7 @@ fn actor(k: &Kit, why: &str) -> Actor {
 }
 
 async fn deleted(k: &Kit, days: i64) -> usize {
-    let (r, e) = run(&k.state, &k.params(days, false, 100)).await;
+    let (r, e) = run(&k.state.sweeper(), &k.params(days, false, 100)).await;
     assert!(e.is_none(), "{e:?}");
     r.deleted
 }
@@ -30,7 +30,7 @@ async fn a_hold_protects_and_its_release_restores_the_original_date() {
     let k = kit();
     let (b, key) = k.recording("case.rec", "ops-30d", &k.day(30), &[]).await;
     hold(
-        &k.state,
+        &k.state.holds(),
         "case-42",
         &Target::Key(key.clone()),
         &actor(&k, "litigation 42"),
@@ -66,7 +66,7 @@ async fn a_hold_protects_and_its_release_restores_the_original_date() {
     );
     assert_eq!(deleted(&k, 400).await, 0);
     let r = release(
-        &k.state,
+        &k.state.holds(),
         "case-42",
         &Target::Key(key.clone()),
         &actor(&k, "case closed"),
@@ -90,28 +90,32 @@ async fn nested_holds_release_only_with_the_last_one_and_are_idempotent() {
     let k = kit();
     let (b, key) = k.recording("n.rec", "pci-1y", &k.day(365), &[]).await;
     let t = Target::Key(key.clone());
-    hold(&k.state, "a", &t, &actor(&k, "a")).await.expect("a");
-    hold(&k.state, "a", &t, &actor(&k, "a again"))
+    hold(&k.state.holds(), "a", &t, &actor(&k, "a"))
+        .await
+        .expect("a");
+    hold(&k.state.holds(), "a", &t, &actor(&k, "a again"))
         .await
         .expect("a twice");
-    hold(&k.state, "b", &t, &actor(&k, "b")).await.expect("b");
+    hold(&k.state.holds(), "b", &t, &actor(&k, "b"))
+        .await
+        .expect("b");
     assert_eq!(
         k.tags(&b).await[TAG_HELD_FROM],
         format!("pci-1y/{}", k.day(365)),
         "original kept under nesting"
     );
-    let r = release(&k.state, "a", &t, &actor(&k, "done"))
+    let r = release(&k.state.holds(), "a", &t, &actor(&k, "done"))
         .await
         .expect("release a");
     assert_eq!((r.still_held_by, r.restored), (vec!["b".to_owned()], None));
     assert_eq!(k.tags(&b).await[TAG_UNTIL], HELD_UNTIL);
-    let r = release(&k.state, "b", &t, &actor(&k, "done"))
+    let r = release(&k.state.holds(), "b", &t, &actor(&k, "done"))
         .await
         .expect("release b");
     assert_eq!(r.restored.map(|r| r.until), Some(k.day(365)));
     assert_eq!(k.row(&key).await["RetentionClass"], "pci-1y");
     assert!(matches!(
-        release(&k.state, "zzz", &t, &actor(&k, "x")).await,
+        release(&k.state.holds(), "zzz", &t, &actor(&k, "x")).await,
         Err(HoldError::NotFound(_))
     ));
 }
@@ -127,16 +131,16 @@ async fn holds_need_who_why_a_valid_id_and_a_known_recording() {
         at: k.t0,
     };
     assert!(matches!(
-        hold(&k.state, "h", &t, &nobody).await,
+        hold(&k.state.holds(), "h", &t, &nobody).await,
         Err(HoldError::Invalid(_))
     ));
     assert!(matches!(
-        hold(&k.state, "bad,id", &t, &actor(&k, "x")).await,
+        hold(&k.state.holds(), "bad,id", &t, &actor(&k, "x")).await,
         Err(HoldError::Invalid(_))
     ));
     assert!(matches!(
         hold(
-            &k.state,
+            &k.state.holds(),
             "h",
             &Target::Url("not a url".into()),
             &actor(&k, "x")
@@ -146,7 +150,7 @@ async fn holds_need_who_why_a_valid_id_and_a_known_recording() {
     ));
     let missing = Target::Url("https://acct.blob.core.windows.net/recordings/none.rec".into());
     assert!(matches!(
-        hold(&k.state, "h", &missing, &actor(&k, "x")).await,
+        hold(&k.state.holds(), "h", &missing, &actor(&k, "x")).await,
         Err(HoldError::NotFound(_))
     ));
 }
@@ -157,7 +161,7 @@ async fn a_hold_by_blob_url_finds_the_catalogue_row() {
     let (b, key) = k.recording("dir/u v.rec", "ops-30d", &k.day(30), &[]).await;
     let url = "https://acct.blob.core.windows.net/recordings/dir/u%20v.rec".to_owned();
     assert_eq!(
-        hold(&k.state, "u", &Target::Url(url), &actor(&k, "x"))
+        hold(&k.state.holds(), "u", &Target::Url(url), &actor(&k, "x"))
             .await
             .expect("hold"),
         key

@@ -49,8 +49,8 @@ impl Sweep<'_> {
     }
 
     async fn reevaluate_inner(&self, report: &mut Report) -> anyhow::Result<()> {
-        let tables = self.state.tables.as_ref();
-        let current = class_days(&self.state.policy);
+        let tables = self.deps.tables.as_ref();
+        let current = class_days(&self.deps.policy);
         let Some(mut st) = state::read(tables).await? else {
             // First run: the tags were written by this policy; it becomes the baseline.
             let mut st = State {
@@ -146,7 +146,7 @@ impl Sweep<'_> {
     /// Plans the visits for a policy that differs from what the tags reflect, logging (and, when
     /// allowed, recording) every class that got shorter.
     async fn replan(&self, st: &mut State, current: ClassDays) -> anyhow::Result<()> {
-        let allow = self.state.config.retention.allow_shortening;
+        let allow = self.deps.settings.allow_shortening;
         let p = plan::plan(&st.applied, &current, allow);
         for c in &p.kept_longer {
             tracing::warn!(class = %c, from_days = st.applied[c], to_days = current[c], "policy shortened a class: existing blobs keep their dates (RETENTION_ALLOW_SHORTENING is false)");
@@ -186,7 +186,7 @@ impl Sweep<'_> {
         let serde_json::Value::Object(e) = row else {
             anyhow::bail!("override row is an object");
         };
-        let tables = self.state.tables.as_ref();
+        let tables = self.deps.tables.as_ref();
         write_creating_table(tables, HOLDS_TABLE, &e, WriteMode::Upsert).await?;
         Ok(())
     }
@@ -194,7 +194,7 @@ impl Sweep<'_> {
     /// Saves progress, except in a dry run (which only reports).
     async fn save(&self, st: &mut State) -> anyhow::Result<()> {
         if !self.params.dry_run {
-            state::write(self.state.tables.as_ref(), st).await?;
+            state::write(self.deps.tables.as_ref(), st).await?;
         }
         Ok(())
     }

@@ -49,7 +49,7 @@ impl Sweep<'_> {
         {
             return Ok(Retag::Unchanged);
         }
-        let new = self.state.policy.until_for(class, created.date());
+        let new = self.deps.policy.until_for(class, created.date());
         let longer = new > old;
         if new == old || (!longer && !shorten) {
             return Ok(Retag::Unchanged);

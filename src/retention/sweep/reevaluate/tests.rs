@@ -8,13 +8,13 @@ use serde_json::json;
 
 use super::plan::{ClassDays, class_days, plan};
 use super::state::{self, STATE_TABLE};
-use crate::app::AppState;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::{Report, run};
 use crate::retention::tags::hold_tags;
 use crate::retention::testkit::{Hook, Kit, kit_with};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
+use crate::state::AppState;
 use crate::storage::BlobStore;
 
 fn policy(ops: u32, audit: u32) -> Policy {
@@ -32,7 +32,7 @@ fn with_policy(k: &Kit, p: Policy) -> AppState {
 }
 
 async fn sweep(s: &AppState, k: &Kit, days: i64, dry: bool, max: usize) -> Report {
-    let (r, e) = run(s, &k.params(days, dry, max)).await;
+    let (r, e) = run(&s.sweeper(), &k.params(days, dry, max)).await;
     assert!(e.is_none(), "{e:?}");
     r
 }
@@ -222,7 +222,7 @@ async fn a_transient_failure_fails_the_run_and_the_blob_is_retried_next_run() {
     sweep(&k.state, &k, 1, false, 100).await;
     k.blobs.arm(Hook::FailProperties(b.name.clone()));
     let longer = with_policy(&k, policy(60, 365));
-    let (r, e) = run(&longer, &k.params(1, false, 100)).await;
+    let (r, e) = run(&longer.sweeper(), &k.params(1, false, 100)).await;
     assert!(e.is_some() && r.failed == 1, "{r:?}");
     assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(30));
     k.blobs.disarm_all();

@@ -16,7 +16,7 @@ mod policy;
 mod recovery;
 
 async fn sweep(k: &Kit, days: i64, dry: bool, max: usize) -> Report {
-    let (report, err) = run(&k.state, &k.params(days, dry, max)).await;
+    let (report, err) = run(&k.state.sweeper(), &k.params(days, dry, max)).await;
     assert!(err.is_none(), "{err:?}");
     report
 }

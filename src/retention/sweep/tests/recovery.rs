@@ -9,7 +9,7 @@ async fn a_transient_failure_finishes_the_page_then_fails_the_run() {
     let (bad, _) = k.recording("bad.rec", "ops-30d", &k.day(30), &[]).await;
     let (good, _) = k.recording("good.rec", "ops-30d", &k.day(30), &[]).await;
     k.blobs.arm(Hook::FailProperties(bad.name.clone()));
-    let (r, err) = run(&k.state, &k.params(400, false, 10)).await;
+    let (r, err) = run(&k.state.sweeper(), &k.params(400, false, 10)).await;
     assert!(err.is_some());
     assert_eq!((r.failed, r.deleted), (1, 1));
     assert!(k.exists(&bad).await && !k.exists(&good).await);

@@ -5,7 +5,7 @@ use time::Duration;
 
 use super::*;
 use crate::audit_logs::testkit::{ALICE, NOW, PATH, kit, line};
-use crate::storage::Metadata;
+use crate::storage::{BlobRef, Metadata};
 
 fn outputs(o: &Outcome) -> Vec<String> {
     let Outcome::Processed { outputs, .. } = o else {

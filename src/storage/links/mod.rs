@@ -86,14 +86,6 @@ impl LinkIssuer for NoLinks {
 /// The reason given when the recordings connection uses an account key.
 pub const KEY_REASON: &str = "download links need an Entra identity (user-delegation SAS); the recordings storage is connected with an account key";
 
-/// The issuer for the configured recordings storage.
-pub fn for_storage(storage: &crate::config::Storage) -> std::sync::Arc<dyn LinkIssuer> {
-    match storage {
-        crate::config::Storage::Connected { recordings, .. } => for_connection(Some(recordings)),
-        crate::config::Storage::InMemory => for_connection(None),
-    }
-}
-
 /// The issuer for the recordings connection (`None`: storage is in memory).
 pub fn for_connection(
     conn: Option<&crate::storage::connection::StorageConnection>,

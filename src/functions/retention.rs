@@ -1,17 +1,20 @@
-//! `RetentionSweep` invocation: timer in, one digest notification out.
+//! `RetentionSweep` (timer, daily): deletes expired, non-held blobs with evidence, bounded per run,
+//! and emits one `retention.deleted` digest.
 
-use crate::app::AppState;
 use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::sweep::{self, SweepParams, digest};
+use crate::state::AppState;
+
+pub use crate::retention::sweep::FUNCTION as RETENTION_SWEEP;
 
 /// Handles one timer invocation. "Now" is `sys.UtcNow` (reproducible runs), else the clock.
 ///
 /// # Errors
 /// `Retryable` when a storage failure stopped the run (the function's `retry` policy re-runs it;
 /// every step is idempotent).
-pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     // The timer payload is informational here (a past-due run sweeps the same way), so a missing or
     // odd one is logged, not fatal.
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
@@ -22,7 +25,7 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
         dry_run = params.dry_run,
         "retention sweep starting"
     );
-    let (report, error) = sweep::run(&state, &params).await;
+    let (report, error) = sweep::run(&state.sweeper(), &params).await;
     if let Some(e) = error {
         tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");
         return Err(HandlerError::storage(e));

@@ -1,7 +1,7 @@
 //! `Reconcile` (timer, hourly): finds what events missed — Event Grid drops deliveries after 24 h —
 //! and runs it through the same code paths:
 //! - recording blobs created in the last `RECONCILE_WINDOW_HOURS` with no catalogue row →
-//!   `recordings::handler::catalogue` with a synthesized `BlobEvent`; rows without a join are re-joined;
+//!   `Recordings::catalogue` with a synthesized `BlobEvent`; rows without a join are re-joined;
 //! - `PT1H.json` blobs of hours in the window with no cursor → `created::register`;
 //! - then `recordings.stalled`.
 //!
@@ -11,27 +11,29 @@
 use time::OffsetDateTime;
 use tracing::{error, warn};
 
-use super::join;
-use super::path::parse_blob_path;
-use super::repo::CursorRepo;
-use super::{created, detect::stalled, tail};
-use crate::app::AppState;
+use crate::audit_logs::join;
+use crate::audit_logs::path::parse_blob_path;
+use crate::audit_logs::repo::CursorRepo;
+use crate::audit_logs::{created, detect::stalled, tail};
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::storage::{BlobItem, BlobRef, BlobStore};
+use crate::state::AppState;
+use crate::storage::{BlobItem, BlobStore};
 use crate::telemetry::redact;
 
 /// Most blobs listed per container per run.
 pub const MAX_LISTED: usize = 100_000;
 
+pub use crate::audit_logs::RECONCILE_FUNCTION as RECONCILE;
+
 /// Handles one timer invocation.
 ///
 /// # Errors
 /// `Retryable` for storage failures.
-pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     run(&state, tail::now_of(&state, &inv)).await
 }
 
@@ -111,7 +113,7 @@ async fn recordings(
 ) -> Result<(), HandlerError> {
     let container = state.config.recordings_container.clone();
     let items = list_recent(
-        state.recordings.as_ref(),
+        state.sources.default_recordings().store.as_ref(),
         &container,
         now - state.audit.reconcile_window,
     )
@@ -162,9 +164,11 @@ pub async fn recording_item(
         )),
         None => {
             let event = synthesize(state, item, created);
-            let blob = BlobRef::new(container, item.name.clone());
-            let outcome =
-                crate::recordings::handler::catalogue(state, &event, &blob, &item.props).await?;
+            let source = state.sources.default_recordings();
+            let (outcome, _) = state
+                .recordings()
+                .catalogue(source, &event, &item.props)
+                .await?;
             join::after_catalogue(state, &key).await?;
             Ok(match outcome {
                 Outcome::Processed { outputs, .. } => Fate::Catalogued(outputs),
@@ -177,7 +181,12 @@ pub async fn recording_item(
 
 /// A `BlobCreated` event for a blob found by listing (no sequencer: the ETag and time decide).
 pub fn synthesize(state: &AppState, item: &BlobItem, created: OffsetDateTime) -> BlobEvent {
-    let account = state.recordings.account().to_owned();
+    let account = state
+        .sources
+        .default_recordings()
+        .store
+        .account()
+        .to_owned();
     let container = state.config.recordings_container.clone();
     BlobEvent {
         id: format!("reconcile:{}", item.props.etag),
@@ -204,7 +213,12 @@ pub fn synthesize(state: &AppState, item: &BlobItem, created: OffsetDateTime) ->
 async fn audit_blobs(state: &AppState, now: OffsetDateTime) -> Result<usize, HandlerError> {
     let container = state.config.auditlogs_container.clone();
     let since = now - state.audit.reconcile_window;
-    let items = list_recent(state.audit_logs.as_ref(), &container, since).await?;
+    let items = list_recent(
+        state.sources.default_audit_logs().store.as_ref(),
+        &container,
+        since,
+    )
+    .await?;
     let repo = CursorRepo::new(state.tables.clone());
     let mut registered = 0;
     for item in items {

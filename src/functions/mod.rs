@@ -1,0 +1,52 @@
+//! The function entry points: one module per function family, each turning an invocation into a
+//! call of its domain over the narrow dependencies the state builds, and the domain's result into
+//! an [`Outcome`]. The only code besides the API, the CLI and backfill that takes an [`AppState`].
+//!
+//! - [`recordings`]: `RecordingCreated` (Event Grid).
+//! - [`audit_logs`]: `AuditLogCreated` (Event Grid) and `AuditLogTail` (timer).
+//! - [`reconcile`]: `Reconcile` (timer): what events missed, through the recordings and audit-log
+//!   paths (shared with `handler backfill`).
+//! - [`retention`]: `RetentionSweep` (timer).
+//! - [`integrity`]: `RecordingHash` (queue) and `IntegrityVerify` (timer).
+//! - [`notify`]: `NotifyWebhook` (queue).
+//!
+//! [`AppState`]: crate::state::AppState
+
+pub mod audit_logs;
+pub mod integrity;
+pub mod notify;
+pub mod reconcile;
+pub mod recordings;
+pub mod retention;
+
+use serde_json::Value;
+use tracing::Span;
+
+use crate::events::event_grid::{BlobEvent, EventError};
+use crate::invocation::{HandlerError, Invocation, Outcome};
+
+/// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type;
+/// every other decoding failure is poison.
+///
+/// # Errors
+/// `Poison` for a missing or malformed event.
+pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, HandlerError> {
+    let binding = inv.request.data_json("eventGridEvent")?;
+    // An object (the usual shape) is read in place; a JSON string holding the event is decoded first.
+    let event = if binding.starts_with('"') {
+        let raw: Value = inv.request.data_object("eventGridEvent")?;
+        BlobEvent::from_value(&raw)
+    } else {
+        BlobEvent::from_json(binding)
+    };
+    let event = match event {
+        Ok(e) => e,
+        Err(e @ EventError::OtherType(_)) => return Ok(Err(Outcome::skipped(e.to_string()))),
+        Err(e) => return Err(HandlerError::poison(e.to_string())),
+    };
+    let span = Span::current();
+    span.record("event.id", event.id.as_str());
+    span.record("event.type", event.event_type.as_str());
+    span.record("blob.name", event.blob.as_str());
+    Ok(Ok(event))
+}

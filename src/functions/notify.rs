@@ -1,0 +1,16 @@
+//! `NotifyWebhook` (queue `notifications`): one notification → every routed destination (Teams,
+//! Slack, signed webhook), each at most once through the claim table.
+
+use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::notify::handler::deliver_message;
+use crate::state::AppState;
+
+pub use crate::notify::FUNCTION as NOTIFY_WEBHOOK;
+
+/// Handles one invocation.
+///
+/// # Errors
+/// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
+pub async fn notify_webhook(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    deliver_message(&state.dispatch(), &inv).await
+}

@@ -1,0 +1,199 @@
+//! Cataloguing one recording: event → properties → catalogue row (idempotent) → tags → outputs.
+//!
+//! Storage calls for a new recording: properties, row read, tag write, row insert (4); plus a tag
+//! read only when the blob already has tags. A duplicate or older event costs two reads.
+
+use std::sync::Arc;
+
+use super::ingest::{self, EntryInput};
+use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::clock::Clock;
+use crate::events::event_grid::BlobEvent;
+use crate::invocation::{HandlerError, Outcome};
+use crate::notify::OUTPUT_BINDING;
+use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
+use crate::sources::{Source, Sources};
+use crate::storage::{BlobProps, BlobRef, StorageError, Tags};
+use crate::tables::{TableError, TableStore, WriteMode};
+
+/// Attempts at an optimistic write before giving up as retryable.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// What cataloguing needs: the recording sources, the catalogue table, the policy and the clock.
+#[derive(Clone)]
+pub struct Recordings {
+    /// Where recordings are.
+    pub sources: Arc<Sources>,
+    /// The app's tables (the catalogue).
+    pub tables: Arc<dyn TableStore>,
+    /// Retention policy (the class written as tags and into the row).
+    pub policy: Arc<Policy>,
+    /// Clock (`FirstSeen`).
+    pub clock: Arc<dyn Clock>,
+}
+
+/// How cataloguing one event ended, and the row it wrote (`None` when nothing was written).
+pub type Catalogued = (Outcome, Option<Versioned<CatalogueEntry>>);
+
+impl Recordings {
+    /// Catalogues the blob a BlobCreated event announces: skipped when the event is not from a
+    /// recording source or the blob is gone.
+    ///
+    /// # Errors
+    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    pub async fn on_created(&self, event: &BlobEvent) -> Result<Catalogued, HandlerError> {
+        if let Some(reason) = ingest::not_created(event) {
+            return Ok((Outcome::skipped(reason), None));
+        }
+        let Some(source) = self.sources.recording(&event.account, &event.container) else {
+            return Ok((Outcome::skipped(ingest::not_a_source(event)), None));
+        };
+        let blob = source.blob(event.blob.clone());
+        let props = match source.store.properties(&blob).await {
+            Err(StorageError::NotFound) => {
+                let gone = format!("blob {blob} no longer exists");
+                return Ok((Outcome::skipped(gone), None));
+            }
+            other => other?,
+        };
+        self.catalogue(source, event, &props).await
+    }
+
+    /// Catalogues a blob of `source` whose properties are known (also used by reconciliation
+    /// and backfill), returning the row as written (`None` when nothing was written).
+    ///
+    /// # Errors
+    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    pub async fn catalogue(
+        &self,
+        source: &Source,
+        event: &BlobEvent,
+        props: &BlobProps,
+    ) -> Result<Catalogued, HandlerError> {
+        let blob = source.blob(event.blob.clone());
+        let created = props.created.unwrap_or(event.time);
+        let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
+        let repo = CatalogueRepo::new(self.tables.clone());
+        let mut existing = repo.get(&key).await?;
+        if let Some(row) = existing
+            .as_ref()
+            .filter(|row| !ingest::is_newer(event, &row.value))
+        {
+            return Ok(settled(event, row, "duplicate or older event"));
+        }
+        let Some(retention) = self.apply_retention(source, &blob, props, created).await? else {
+            let gone = format!("blob {blob} no longer exists");
+            return Ok((Outcome::skipped(gone), None));
+        };
+        for _ in 0..WRITE_ATTEMPTS {
+            let first_seen = existing
+                .as_ref()
+                .map_or_else(|| self.clock.now(), |r| r.value.first_seen);
+            let entry = ingest::derive_entry(EntryInput {
+                event,
+                blob: &blob,
+                props,
+                key: key.clone(),
+                retention: retention.clone(),
+                first_seen,
+            });
+            let mode = existing
+                .as_ref()
+                .map_or(WriteMode::Insert, |r| WriteMode::IfMatch(r.etag.clone()));
+            match repo
+                .write_versioned(entry, existing.as_ref().map(|r| &r.raw), mode)
+                .await
+            {
+                Ok(row) => return Ok((written(&row.value, existing.as_ref()), Some(row))),
+                Err(
+                    TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound,
+                ) => {
+                    // Another delivery of this blob won the race: re-read and decide again.
+                    existing = repo.get(&key).await?;
+                    if let Some(row) = existing
+                        .as_ref()
+                        .filter(|row| !ingest::is_newer(event, &row.value))
+                    {
+                        let why = "duplicate or older event (concurrent delivery)";
+                        return Ok(settled(event, row, why));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(HandlerError::storage(anyhow::anyhow!(
+            "catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts",
+            key.id()
+        )))
+    }
+
+    /// Computes the class from the policy, merges it into the blob's tags (keeping other tags,
+    /// holds and later dates) and writes them if they changed. `None` when the blob vanished.
+    async fn apply_retention(
+        &self,
+        source: &Source,
+        blob: &BlobRef,
+        props: &BlobProps,
+        created: time::OffsetDateTime,
+    ) -> Result<Option<Retention>, HandlerError> {
+        let existing = if props.tag_count == Some(0) {
+            Tags::new()
+        } else {
+            match source.store.get_tags(blob).await {
+                Err(StorageError::NotFound) => return Ok(None),
+                other => other?,
+            }
+        };
+        let subject = Subject {
+            container: &blob.container,
+            blob: &blob.name,
+            metadata: Some(&props.metadata),
+            ..Default::default()
+        };
+        let computed = self.policy.classify(&subject, created);
+        let (tags, effective) = merge_tags(&existing, &computed);
+        if tags != existing {
+            match source.store.set_tags(blob, &tags, None).await {
+                Err(StorageError::NotFound) => return Ok(None),
+                other => other?,
+            }
+        }
+        Ok(Some(effective))
+    }
+}
+
+/// The ending for an event whose state is already stored. A row holding exactly this event's state
+/// (its id and sequencer) was written by a delivery of it whose answer may have been lost (the table
+/// committed, the connection dropped, or the client's retry met the row): nothing proves that
+/// delivery's outputs reached the queue, so this one emits them again. Their ids are stable (the
+/// recording id), so the claim table and receivers drop a repeat. The join is left to the session's
+/// side and Reconcile, which re-join rows without `MatchConfidence`: a duplicate stays two reads.
+fn settled(event: &BlobEvent, row: &Versioned<CatalogueEntry>, skipped: &str) -> Catalogued {
+    let this_event = row.value.event_id == event.id
+        && event.data.sequencer.as_deref().unwrap_or_default() == row.value.sequencer;
+    if this_event {
+        (written(&row.value, None), None)
+    } else {
+        (Outcome::skipped(skipped), None)
+    }
+}
+
+fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
+    let id = entry.key.id();
+    let outcome = match previous {
+        None => Outcome::processed(["catalogued recording ", &id].concat())
+            .with_output(OUTPUT_BINDING, &ingest::catalogued_notification(entry, &id)),
+        Some(_) => Outcome::processed(["updated recording ", &id].concat()),
+    };
+    // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
+    outcome.with_output(
+        crate::integrity::OUTPUT_BINDING,
+        &crate::integrity::HashRequest {
+            recording_id: id.as_str().into(),
+            container: entry.container.as_str().into(),
+            blob_name: entry.blob_name.as_str().into(),
+            etag: entry.etag.as_str().into(),
+        },
+    )
+}

@@ -1,0 +1,247 @@
+//! Application state: the seams built once from configuration, shared by every invocation.
+//!
+//! Only the entry points ([`crate::functions`], [`crate::api`], [`crate::cli`], [`crate::backfill`])
+//! take an [`AppState`]. Each hands the domain the narrow dependencies it uses, built by the views in
+//! [`views`] (`state.recordings()`, `state.holds()`, …), so domain code never sees the whole state and
+//! a component test builds only what it exercises.
+
+mod views;
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError, Storage};
+use crate::health::Heartbeats;
+use crate::health::queues::QueueDepth;
+use crate::invocation::{HasQuarantine, Quarantine};
+use crate::notify::{Notifier, config::NotifyConfig};
+use crate::retention::policy::Policy;
+use crate::sources::{Source, Sources};
+use crate::storage::BlobStore;
+use crate::storage::azure::AzureBlobStore;
+use crate::storage::links::LinkIssuer;
+use crate::storage::memory::InMemoryBlobStore;
+use crate::tables::TableStore;
+use crate::tables::memory::InMemoryTables;
+use crate::tables::rest::TableRestClient;
+
+/// Shared state: configuration and seams, each behind an `Arc`, cloned into every invocation (a
+/// dozen reference counts: noise beside the storage round trips an invocation makes).
+#[derive(Clone)]
+pub struct AppState {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The watched containers: recordings and audit logs.
+    pub sources: Arc<Sources>,
+    /// The app's own account (quarantine).
+    pub app_blobs: Arc<dyn BlobStore>,
+    /// The app's tables.
+    pub tables: Arc<dyn TableStore>,
+    /// Poison quarantine.
+    pub quarantine: Quarantine,
+    /// Retention policy.
+    pub policy: Arc<Policy>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// Notification settings, HTTP client and pacing (NotifyWebhook).
+    pub notifier: Arc<Notifier>,
+    /// Audit-log tunables (`AUDIT_*` and detection settings).
+    pub audit: Arc<crate::audit_logs::AuditSettings>,
+    /// This instance's per-function heartbeats (recorded by the invocation route).
+    pub heartbeats: Arc<Heartbeats>,
+    /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason.
+    pub links: Arc<dyn LinkIssuer>,
+    /// Poison-queue depths for the health report.
+    pub queues: Arc<dyn QueueDepth>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("sources", &self.sources)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HasQuarantine for AppState {
+    fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+
+    fn heartbeat(&self, function: &str, outcome: &str) {
+        self.heartbeats.record(function, outcome, self.clock.now());
+    }
+}
+
+/// The blob seams a state is assembled from.
+#[derive(Clone)]
+pub struct Stores {
+    /// The recordings account.
+    pub recordings: Arc<dyn BlobStore>,
+    /// The audit-log account.
+    pub audit_logs: Arc<dyn BlobStore>,
+    /// The app's own account (quarantine).
+    pub app_blobs: Arc<dyn BlobStore>,
+    /// The app's tables.
+    pub tables: Arc<dyn TableStore>,
+}
+
+impl Stores {
+    /// Every blob seam is `blobs`.
+    pub fn one(blobs: Arc<dyn BlobStore>, tables: Arc<dyn TableStore>) -> Self {
+        Self {
+            recordings: blobs.clone(),
+            audit_logs: blobs.clone(),
+            app_blobs: blobs,
+            tables,
+        }
+    }
+}
+
+impl AppState {
+    /// Builds the real seams from configuration.
+    ///
+    /// # Errors
+    /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
+    pub fn from_config(config: Config) -> Result<Self, ConfigError> {
+        let policy = crate::retention::policy::load(&config)?;
+        let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
+        let (app, recordings, audit_logs) = match &config.storage {
+            Storage::InMemory => return Ok(Self::in_memory(config, policy)),
+            Storage::Connected {
+                app,
+                recordings,
+                audit_logs,
+            } => (app, recordings, audit_logs),
+        };
+        let app_blobs: Arc<dyn BlobStore> =
+            Arc::new(AzureBlobStore::new(app).map_err(|e| err(&e))?);
+        // One client per distinct connection: equal connections share it (and its token cache).
+        let blobs_for = |conn| -> Result<Arc<dyn BlobStore>, ConfigError> {
+            if conn == app {
+                Ok(app_blobs.clone())
+            } else {
+                Ok(Arc::new(AzureBlobStore::new(conn).map_err(|e| err(&e))?))
+            }
+        };
+        let stores = Stores {
+            recordings: blobs_for(recordings)?,
+            audit_logs: blobs_for(audit_logs)?,
+            app_blobs: app_blobs.clone(),
+            tables: Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?),
+        };
+        let links = crate::storage::links::for_connection(Some(recordings));
+        let queues = crate::health::queues::for_connection(Some(app));
+        Ok(Self::build(
+            config,
+            policy,
+            stores,
+            Arc::new(SystemClock),
+            links,
+            queues,
+        ))
+    }
+
+    /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
+    pub fn in_memory(config: Config, policy: Policy) -> Self {
+        let account = config.in_memory_account.clone();
+        // No yield per store call: this mode serves benchmarks and demos, not race tests.
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(InMemoryBlobStore::new(account).without_interleaving());
+        let tables = Arc::new(InMemoryTables::new().without_interleaving());
+        Self::assemble(
+            config,
+            policy,
+            Stores::one(blobs, tables),
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// Assembles state from explicit seams (component tests, benchmarks, tools).
+    pub fn assemble(config: Config, policy: Policy, stores: Stores, clock: Arc<dyn Clock>) -> Self {
+        let links = crate::storage::links::for_connection(None);
+        let queues = crate::health::queues::for_connection(None);
+        Self::build(config, policy, stores, clock, links, queues)
+    }
+
+    fn build(
+        config: Config,
+        policy: Policy,
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        links: Arc<dyn LinkIssuer>,
+        queues: Arc<dyn QueueDepth>,
+    ) -> Self {
+        let sources = Sources::single(
+            Source::new(stores.recordings, config.recordings_container.clone()),
+            Source::new(stores.audit_logs, config.auditlogs_container.clone()),
+        );
+        let quarantine = Quarantine::new(
+            stores.app_blobs.clone(),
+            config.quarantine_container.clone(),
+        );
+        Self {
+            sources: Arc::new(sources),
+            app_blobs: stores.app_blobs,
+            tables: stores.tables,
+            quarantine,
+            policy: Arc::new(policy),
+            clock,
+            notifier: Arc::new(Notifier::new(config.notify.clone())),
+            audit: Arc::new(config.audit.clone()),
+            heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
+            links,
+            queues,
+            config: Arc::new(config),
+        }
+    }
+
+    /// State whose every blob seam is `store` and whose tables are `tables`, with the given
+    /// containers and defaults otherwise: for benchmarks, tests and tools that bring their own stores.
+    ///
+    /// # Errors
+    /// `ConfigError` for invalid container names.
+    pub fn over_stores(
+        store: Arc<dyn BlobStore>,
+        tables: Arc<dyn TableStore>,
+        recordings_container: &str,
+        auditlogs_container: &str,
+    ) -> Result<Self, ConfigError> {
+        let env = [
+            ("HANDLER_IN_MEMORY", "true"),
+            ("RECORDINGS_CONTAINER", recordings_container),
+            ("AUDITLOGS_CONTAINER", auditlogs_container),
+        ];
+        let config = Config::from_lookup(&|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })?;
+        let stores = Stores::one(store, tables);
+        Ok(Self::assemble(
+            config,
+            Policy::builtin(),
+            stores,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    /// Replaces the notification settings (no destinations by default).
+    #[must_use]
+    pub fn with_notify(mut self, config: NotifyConfig) -> Self {
+        self.notifier = Arc::new(Notifier::new(config));
+        self
+    }
+
+    /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`, see
+    /// [`seed`](crate::storage::memory::seed)); ignored unless storage is in memory. Returns how
+    /// many blobs could not be put.
+    pub async fn seed_in_memory(&self, spec: &str) -> usize {
+        if self.config.storage != Storage::InMemory {
+            return 0;
+        }
+        let source = self.sources.default_recordings();
+        crate::storage::memory::seed(source.store.as_ref(), &source.container, spec).await
+    }
+}

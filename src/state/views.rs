@@ -1,0 +1,71 @@
+//! The narrow dependencies each domain takes, built from the state by the entry points.
+
+use super::AppState;
+use crate::health::report::Health;
+use crate::integrity::Integrity;
+use crate::notify::handler::Dispatch;
+use crate::recordings::Recordings;
+use crate::retention::hold::Holds;
+use crate::retention::sweep::Sweeper;
+
+impl AppState {
+    /// Cataloguing recordings (`RecordingCreated`, Reconcile, backfill).
+    pub fn recordings(&self) -> Recordings {
+        Recordings {
+            sources: self.sources.clone(),
+            tables: self.tables.clone(),
+            policy: self.policy.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Legal holds and overrides (API, CLI).
+    pub fn holds(&self) -> Holds {
+        Holds {
+            sources: self.sources.clone(),
+            tables: self.tables.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The retention sweep (`RetentionSweep`, CLI `sweep`).
+    pub fn sweeper(&self) -> Sweeper {
+        Sweeper {
+            sources: self.sources.clone(),
+            tables: self.tables.clone(),
+            policy: self.policy.clone(),
+            settings: self.config.retention.clone(),
+        }
+    }
+
+    /// Hashing and verifying recordings (`RecordingHash`, `IntegrityVerify`, CLI `verify`).
+    pub fn integrity(&self) -> Integrity {
+        Integrity {
+            sources: self.sources.clone(),
+            tables: self.tables.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Delivering notifications (`NotifyWebhook`).
+    pub fn dispatch(&self) -> Dispatch {
+        Dispatch {
+            notifier: self.notifier.clone(),
+            tables: self.tables.clone(),
+            quarantine: self.quarantine.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The `/api/health` report.
+    pub fn health(&self) -> Health {
+        Health {
+            tables: self.tables.clone(),
+            app_blobs: self.app_blobs.clone(),
+            quarantine_container: self.config.quarantine_container.clone(),
+            heartbeats: self.heartbeats.clone(),
+            queues: self.queues.clone(),
+            tail_window: self.audit.tail_window,
+        }
+    }
+}
