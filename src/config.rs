@@ -99,8 +99,9 @@ pub struct Config {
     pub quarantine_container: String,
     /// Prefix for every table name (`TABLE_PREFIX`; lets several deployments or test runs share an account).
     pub table_prefix: String,
-    /// Retention policy file (`RETENTION_POLICY`); the built-in default when unset.
-    pub retention_policy: Option<PathBuf>,
+    /// The retention policy: the file `RETENTION_POLICY` names, read and checked at start-up, or
+    /// the built-in one when unset.
+    pub policy: crate::retention::policy::Policy,
     /// Sweep settings (`RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`, `RETENTION_CLASS_AUDITLOGS`).
     pub retention: crate::retention::settings::RetentionSettings,
     /// Tailing, joining and detection (`AUDIT_*`, `UNRECORDED_*`, `FAILED_LOGIN_*`, …).
@@ -184,9 +185,15 @@ impl Config {
         {
             errors.push("TABLE_PREFIX: letters and digits only, starting with a letter".to_owned());
         }
-        let retention_policy = get("RETENTION_POLICY").map(PathBuf::from);
         let retention =
             crate::retention::settings::RetentionSettings::from_lookup(&get, &mut errors);
+        let policy_file = get("RETENTION_POLICY").map(PathBuf::from);
+        let policy =
+            crate::retention::policy::load(policy_file.as_deref(), &retention.audit_logs_class)
+                .unwrap_or_else(|mut e| {
+                    errors.append(&mut e);
+                    crate::retention::policy::Policy::builtin()
+                });
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -197,7 +204,7 @@ impl Config {
             auditlogs_container,
             quarantine_container,
             table_prefix,
-            retention_policy,
+            policy,
             retention,
             audit,
             api,

@@ -103,9 +103,9 @@ impl AppState {
     /// Builds the real seams from configuration.
     ///
     /// # Errors
-    /// `ConfigError` when the policy file is unreadable or invalid or a client cannot be built.
+    /// `ConfigError` when a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
-        let policy = crate::retention::policy::load(&config)?;
+        let policy = config.policy.clone();
         let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
         let (app, recordings, audit_logs) = match &config.storage {
             Storage::InMemory => return Ok(Self::in_memory(config, policy)),

@@ -1,12 +1,17 @@
 //! The layers, checked from the source: a module may name (`crate::<module>`) only modules of its
-//! own layer or below. Read as text, outside comments and `#[cfg(test)] mod tests` blocks: an
-//! import, a path in code or a fully qualified call all count, so a shortcut cannot hide in a
-//! `use` written elsewhere.
+//! own layer or below, and the modules of one layer never name each other in a circle. Read as
+//! text, outside comments and test code (`#[cfg(test)] mod tests` blocks, `tests` folders,
+//! `*tests.rs`, `testkit` and `testing.rs`): an import, a path in code or a fully qualified call
+//! all count, so a shortcut cannot hide in a `use` written elsewhere.
 //!
-//! Layers, lowest first: plumbing (time, settings reader, telemetry), ports (blob and table
-//! stores), protocol (host envelopes, Event Grid events), then everything above, which is not yet
-//! layered further.
+//! Layers, lowest first (the request flows the other way: the host's envelope is decoded by the
+//! protocol, handed to an entry point, which calls the domain, which reads the data through the
+//! ports): plumbing, ports, protocol (host envelopes and Event Grid events: vocabulary every
+//! layer above uses, knowing nothing of the domain), data (the catalogue tables and keys, the
+//! watched sources), domain, state (configuration and the shared seams), entry points (functions,
+//! the HTTP API, the CLI, backfill), app (the router).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Top-level modules by layer, lowest first.
@@ -14,17 +19,29 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("plumbing", &["clock", "dates", "setting", "telemetry"]),
     ("ports", &["storage", "tables"]),
     ("protocol", &["invocation", "events"]),
+    ("data", &["catalogue", "sources"]),
+    (
+        "domain",
+        &[
+            "notify",
+            "retention",
+            "integrity",
+            "audit_logs",
+            "recordings",
+            "health",
+        ],
+    ),
+    ("state", &["config", "state"]),
+    ("entry points", &["functions", "api", "cli", "backfill"]),
+    ("app", &["app"]),
 ];
 
-fn layer_of(module: &str) -> usize {
-    LAYERS
-        .iter()
-        .position(|(_, ms)| ms.contains(&module))
-        .unwrap_or(LAYERS.len())
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&module))
 }
 
-fn layer_name(i: usize) -> &'static str {
-    LAYERS.get(i).map_or("domain and entry points", |(n, _)| n)
+fn layer_name(i: Option<usize>) -> &'static str {
+    i.and_then(|i| LAYERS.get(i)).map_or("no layer", |(n, _)| n)
 }
 
 /// The code of a source file without comments and without its inline test module.
@@ -39,25 +56,31 @@ fn code(text: &str) -> String {
         .join("\n")
 }
 
+fn is_test_code(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    path.is_dir()
+        && name
+            .as_deref()
+            .is_some_and(|n| n == "tests" || n == "testkit")
+        || name.is_some_and(|n| n.ends_with("tests.rs") || n == "testing.rs")
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src") {
         let path = entry.expect("entry").path();
+        if is_test_code(&path) {
+            continue;
+        }
         if path.is_dir() {
-            if !path.ends_with("tests") {
-                rust_files(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "rs")
-            && !path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().ends_with("tests.rs"))
-        {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
             out.push(path);
         }
     }
 }
 
-/// `(file, named module)` pairs where a lower layer names a higher one.
-fn violations(src: &Path) -> Vec<String> {
+/// Which top-level modules each file names: `(file, its module, named module)`.
+fn names(src: &Path) -> Vec<(String, String, String)> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let mut found = Vec::new();
@@ -73,21 +96,14 @@ fn violations(src: &Path) -> Vec<String> {
                     .to_owned()
             })
             .unwrap_or_default();
-        let own = layer_of(&top);
         let text = code(&std::fs::read_to_string(&file).expect("read"));
         for (i, _) in text.match_indices("crate::") {
             let named: String = text[i + 7..]
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            let theirs = layer_of(&named);
-            if theirs > own && named != top {
-                found.push(format!(
-                    "src/{} ({}) names crate::{named} ({})",
-                    rel.display(),
-                    layer_name(own),
-                    layer_name(theirs)
-                ));
+            if named != top {
+                found.push((format!("src/{}", rel.display()), top.clone(), named));
             }
         }
     }
@@ -96,10 +112,59 @@ fn violations(src: &Path) -> Vec<String> {
     found
 }
 
+/// Files that name a module of a higher layer, or of no layer.
+fn upward(src: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for (file, own, named) in names(src) {
+        let (mine, theirs) = (layer_of(&own), layer_of(&named));
+        if mine.is_none() || theirs.is_none() || theirs > mine {
+            out.push(format!(
+                "{file} ({}) names crate::{named} ({})",
+                layer_name(mine),
+                layer_name(theirs)
+            ));
+        }
+    }
+    out
+}
+
+/// Circles between modules of one layer, each as `a -> b -> … -> a`.
+fn circles(src: &Path) -> Vec<String> {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (_, own, named) in names(src) {
+        if layer_of(&own).is_some() && layer_of(&own) == layer_of(&named) {
+            edges.entry(own).or_default().insert(named);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for start in edges.keys() {
+        // Depth-first from `start`, reporting a path that comes back to it.
+        let mut stack = vec![vec![start.clone()]];
+        while let Some(path) = stack.pop() {
+            let last = path.last().expect("non-empty");
+            for next in edges.get(last).into_iter().flatten() {
+                if next == start {
+                    let mut cycle = path.clone();
+                    let min = cycle.iter().min().expect("non-empty").clone();
+                    let at = cycle.iter().position(|m| *m == min).unwrap_or(0);
+                    cycle.rotate_left(at);
+                    cycle.push(min);
+                    out.insert(cycle.join(" -> "));
+                } else if !path.contains(next) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push(longer);
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 #[test]
 fn lower_layers_never_name_higher_ones() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let found = violations(&src);
+    let found = upward(&src);
     assert!(
         found.is_empty(),
         "imports against the layers:\n  {}",
@@ -108,19 +173,43 @@ fn lower_layers_never_name_higher_ones() {
 }
 
 #[test]
-fn the_check_sees_an_upward_import() {
+fn modules_of_one_layer_never_import_each_other_in_a_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let found = circles(&src);
+    assert!(found.is_empty(), "circles:\n  {}", found.join("\n  "));
+}
+
+#[test]
+fn the_checks_see_an_upward_import_and_a_circle() {
     let dir = std::env::temp_dir().join(crate::harness::unique("layers-"));
-    std::fs::create_dir_all(dir.join("storage")).expect("mkdir");
-    std::fs::write(
-        dir.join("storage/mod.rs"),
-        "//! ok: crate::recordings in a comment\nuse crate::telemetry::redact;\nfn f() { crate::recordings::handle(); }\n#[cfg(test)]\nmod tests {\nuse crate::app::AppState;\n}\n",
-    )
-    .expect("write");
-    std::fs::write(dir.join("recordings.rs"), "use crate::app::AppState;\n").expect("write");
-    let found = violations(&dir);
+    for d in ["storage", "notify", "retention/testkit", "recordings/tests"] {
+        std::fs::create_dir_all(dir.join(d)).expect("mkdir");
+    }
+    let files = [
+        (
+            "storage/mod.rs",
+            "//! ok: crate::recordings in a comment\nuse crate::telemetry::redact;\nfn f() { crate::recordings::handle(); }\n#[cfg(test)]\nmod tests {\nuse crate::state::AppState;\n}\n",
+        ),
+        ("notify/mod.rs", "use crate::retention::Policy;\n"),
+        ("retention.rs", "use crate::notify::Notification;\n"),
+        ("retention/testkit/mod.rs", "use crate::state::AppState;\n"),
+        ("recordings/tests/mod.rs", "use crate::app::router;\n"),
+        ("recordings/mod.rs", "use crate::state::AppState;\n"),
+        ("widgets.rs", "use crate::tables::Entity;\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let up = upward(&dir);
+    let round = circles(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
-        found,
-        ["src/storage/mod.rs (ports) names crate::recordings (domain and entry points)"]
+        up,
+        [
+            "src/recordings/mod.rs (domain) names crate::state (state)",
+            "src/storage/mod.rs (ports) names crate::recordings (domain)",
+            "src/widgets.rs (no layer) names crate::tables (ports)",
+        ]
     );
+    assert_eq!(round, ["notify -> retention -> notify"]);
 }
