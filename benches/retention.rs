@@ -84,6 +84,7 @@ impl World {
         let entry = CatalogueEntry {
             key: RecordingKey::for_blob(created, &self.rec, &name),
             blob_url: format!("https://x/{blob}"),
+            account: "x".into(),
             container: self.rec.clone(),
             blob_name: name,
             content_length: 1,

@@ -8,6 +8,9 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
+use crate::catalogue::model::{CatalogueEntry, KeyPath, RecordingKey};
 use crate::storage::{BlobRef, BlobStore};
 
 /// One watched container.
@@ -127,6 +130,44 @@ impl Sources {
     /// carry no account.
     pub fn is_default_recordings(&self, account: &str, container: &str) -> bool {
         self.default_recordings().is(account, container)
+    }
+
+    /// The catalogue key of blob `name` of recording source `source`, created at `created`.
+    pub fn recording_key(
+        &self,
+        source: &Source,
+        created: OffsetDateTime,
+        name: &str,
+    ) -> RecordingKey {
+        self.key_of(source, created, name)
+    }
+
+    /// The key of blob `name` of any source (the catalogue's scheme; tombstones use it for audit
+    /// logs too): the defaults' keys carry no account, as before several sources existed.
+    pub fn key_of(&self, source: &Source, created: OffsetDateTime, name: &str) -> RecordingKey {
+        let (account, container) = (source.account(), &source.container);
+        let default = self.is_default_recordings(account, container)
+            || self.default_audit_logs().is(account, container);
+        let account = (!default).then_some(account);
+        RecordingKey::for_source_blob(created, account, container, name)
+    }
+
+    /// The recording source a catalogue row belongs to (a row without an account was written
+    /// before several sources existed: the default source's).
+    pub fn of_row(&self, row: &CatalogueEntry) -> Option<&Source> {
+        if row.account.is_empty() {
+            let default = self.default_recordings();
+            return (default.container == row.container).then_some(default);
+        }
+        self.recording(&row.account, &row.container)
+    }
+
+    /// The recording source a key spells out (no account: the default source).
+    pub fn of_key_path(&self, path: &KeyPath) -> Option<&Source> {
+        match &path.account {
+            None => Some(self.default_recordings()).filter(|s| s.container == path.container),
+            Some(a) => self.recording(a, &path.container),
+        }
     }
 }
 

@@ -2,44 +2,85 @@
 //!
 //! **Key scheme of table `recordings`.** `PartitionKey` = the blob's creation day (`YYYY-MM-DD`,
 //! UTC, from `x-ms-creation-time`, which unlike event times is stable for the blob's life);
-//! `RowKey` = base64url(`container/blob`). Why: every catalogue query is bounded by time (auditors
-//! ask "what happened between A and B"), so a range of days is a range of partitions, each read with
-//! one partition-scoped query; a recording is addressed by `day~rowkey` without any index; and days
+//! `RowKey` = base64url(`container/blob`) for the default recording source, base64url(
+//! `account:container/blob`) for any other (two Bastion hosts may record the same name into
+//! containers of the same name in different accounts; `:` cannot occur in an account or container
+//! name, so the path reads back unambiguously). A path whose encoding would pass the table's 1 KiB
+//! key limit (blob names may have 1,024 characters) is keyed `sha256.<hex digest of the path>`
+//! instead (`.` is not a base64url character), and the row's `Account`, `Container` and `BlobName`
+//! give the blob. Why: every catalogue query is bounded by time (auditors ask "what happened
+//! between A and B"), so a range of days is a range of partitions, each read with one
+//! partition-scoped query; a recording is addressed by `day~rowkey` without any index; and days
 //! spread writes across partitions. Filters by VM or user are served by index rows (catalogue API).
 //! Limit: one partition serves ~2,000 entities/s, far above Bastion's recording rate.
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
 
 use crate::dates::format_date;
 use crate::dates::{format_utc, timestamp};
-use crate::tables::keys::{decode_key, encode_key};
+use crate::tables::keys::{decode_key, encode_key, is_valid_key};
 use crate::tables::{Entity, get_i64, get_str, int64};
 
 /// `Status` of a catalogued recording.
 pub const STATUS_CATALOGUED: &str = "catalogued";
+
+/// Prefix of a row key that is a digest of the path, not its encoding.
+const HASHED: &str = "sha256.";
 
 /// The address of a catalogue row; its text form `YYYY-MM-DD~<rowkey>` is the public recording id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecordingKey {
     /// Creation day.
     pub pk: String,
-    /// base64url(`container/blob`).
+    /// base64url(`[account:]container/blob`), or `sha256.<hex>` for a path too long for a key.
     pub rk: String,
 }
 
+/// Where a key's blob lives, as the key spells it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPath {
+    /// The account, for sources other than the default one.
+    pub account: Option<String>,
+    /// Container.
+    pub container: String,
+    /// Blob name.
+    pub name: String,
+}
+
 impl RecordingKey {
-    /// The key of `container/blob` created at `created`.
+    /// The key of `container/blob` of the default recording source, created at `created`.
     pub fn for_blob(created: OffsetDateTime, container: &str, blob: &str) -> Self {
+        Self::for_source_blob(created, None, container, blob)
+    }
+
+    /// The key of `container/blob` created at `created`, in `account` (`None`: the default
+    /// recording source, whose keys carry no account).
+    pub fn for_source_blob(
+        created: OffsetDateTime,
+        account: Option<&str>,
+        container: &str,
+        blob: &str,
+    ) -> Self {
+        let path = match account {
+            Some(a) => [a, ":", container, "/", blob].concat(),
+            None => [container, "/", blob].concat(),
+        };
+        let encoded = encode_key(&path);
+        let rk = if is_valid_key(&encoded) {
+            encoded
+        } else {
+            [HASHED, &hex::encode(Sha256::digest(path.as_bytes()))].concat()
+        };
         Self {
             pk: format_date(created.date()),
-            rk: encode_key(&[container, "/", blob].concat()),
+            rk,
         }
     }
 
     /// The public id.
     pub fn id(&self) -> String {
-        // Concatenated, not `format!`ed: this runs several times per catalogued recording.
         [self.pk.as_str(), "~", &self.rk].concat()
     }
 
@@ -56,18 +97,40 @@ impl RecordingKey {
             });
         // A key the table service would refuse cannot name a stored row: not an id (a 400, never a
         // storage call that fails and reads as an outage).
-        let valid_key = crate::tables::keys::is_valid_key(rk) && decode_key(rk).is_some();
+        let hashed = rk.strip_prefix(HASHED).is_some_and(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        });
+        let valid_key = hashed || (is_valid_key(rk) && decode_key(rk).is_some());
         (valid_day && valid_key).then(|| Self {
             pk: pk.to_owned(),
             rk: rk.to_owned(),
         })
     }
 
-    /// `(container, blob)` this key addresses.
-    pub fn blob(&self) -> Option<(String, String)> {
+    /// True when the key is a digest: the blob is named only by the row.
+    pub fn is_hashed(&self) -> bool {
+        self.rk.starts_with(HASHED)
+    }
+
+    /// The blob this key spells out; `None` for a digest key (read the row's `Account`,
+    /// `Container` and `BlobName`) or a key that is not ours.
+    pub fn blob(&self) -> Option<KeyPath> {
+        if self.is_hashed() {
+            return None;
+        }
         let path = decode_key(&self.rk)?;
-        let (c, b) = path.split_once('/')?;
-        Some((c.to_owned(), b.to_owned()))
+        let (head, name) = path.split_once('/')?;
+        let (account, container) = match head.split_once(':') {
+            Some((a, c)) => (Some(a.to_owned()), c.to_owned()),
+            None => (None, head.to_owned()),
+        };
+        Some(KeyPath {
+            account,
+            container,
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -98,6 +161,9 @@ pub struct CatalogueEntry {
     pub key: RecordingKey,
     /// Full blob URL as the event reported it.
     pub blob_url: String,
+    /// Storage account of the recording source (empty in rows written before several sources
+    /// existed, which belong to the default source).
+    pub account: String,
     /// Container.
     pub container: String,
     /// Blob name.
@@ -136,7 +202,7 @@ impl CatalogueEntry {
         let mut e = match json!({
             "PartitionKey": self.key.pk, "RowKey": self.key.rk,
             "RecordingId": self.key.id(),
-            "BlobUrl": self.blob_url, "Container": self.container, "BlobName": self.blob_name,
+            "BlobUrl": self.blob_url, "Account": self.account, "Container": self.container, "BlobName": self.blob_name,
             "ContentType": self.content_type, "BlobType": self.blob_type, "ETag": self.etag,
             "Sequencer": self.sequencer, "EventId": self.event_id,
             "BlobCreated": format_utc(self.blob_created), "FirstSeen": format_utc(self.first_seen),
@@ -164,6 +230,8 @@ impl CatalogueEntry {
                 rk: get_str(e, "RowKey")?.to_owned(),
             },
             blob_url: s("BlobUrl"),
+            // Empty for rows written before sources named their account: the default source's.
+            account: s("Account"),
             container: s("Container"),
             blob_name: s("BlobName"),
             content_length: get_i64(e, "ContentLength")
@@ -206,7 +274,11 @@ mod tests {
         assert_eq!(RecordingKey::parse(&k.id()), Some(k.clone()));
         assert_eq!(
             k.blob(),
-            Some(("recordings".into(), "a/b=c/PLACEHOLDER-1".into()))
+            Some(KeyPath {
+                account: None,
+                container: "recordings".into(),
+                name: "a/b=c/PLACEHOLDER-1".into()
+            })
         );
         for bad in [
             "",
@@ -231,6 +303,7 @@ mod tests {
         let entry = CatalogueEntry {
             key: RecordingKey::for_blob(t, "recordings", "x"),
             blob_url: "https://a.blob.core.windows.net/recordings/x".into(),
+            account: "a".into(),
             container: "recordings".into(),
             blob_name: "x".into(),
             content_length: 5_000_000_000,
@@ -251,5 +324,51 @@ mod tests {
         assert_eq!(e["ContentLength@odata.type"], "Edm.Int64");
         crate::tables::strip_annotations(&mut e);
         assert_eq!(CatalogueEntry::from_entity(&e), Some(entry));
+    }
+
+    #[test]
+    fn other_sources_carry_their_account_and_long_paths_are_digested() {
+        let t = datetime!(2025-03-14 23:00 UTC);
+        let own = RecordingKey::for_source_blob(t, Some("stneu"), "recordings", "a:b/c");
+        let default = RecordingKey::for_blob(t, "recordings", "a:b/c");
+        assert_ne!(own, default, "two accounts, one name: two rows");
+        let path = own.blob().expect("spelled out");
+        assert_eq!(path.account.as_deref(), Some("stneu"));
+        assert_eq!(
+            (path.container.as_str(), path.name.as_str()),
+            ("recordings", "a:b/c")
+        );
+        assert_eq!(default.blob().and_then(|p| p.account), None);
+
+        let name = "n".repeat(1024);
+        let long = RecordingKey::for_source_blob(t, Some("stneu"), "recordings", &name);
+        assert!(long.is_hashed() && long.blob().is_none(), "{long:?}");
+        assert!(is_valid_key(&long.rk) && long.rk.len() == 71);
+        assert_eq!(RecordingKey::parse(&long.id()), Some(long.clone()));
+        let other = RecordingKey::for_source_blob(t, Some("stweu"), "recordings", &name);
+        assert_ne!(long, other, "the account is part of the digest");
+        assert_eq!(RecordingKey::parse("2025-03-14~sha256.XYZ"), None);
+    }
+
+    #[test]
+    fn rows_without_an_account_have_none() {
+        let mut e = Entity::new();
+        for (k, v) in [
+            ("PartitionKey", "2025-03-14"),
+            ("RowKey", "cmVjb3JkaW5ncy94"),
+            (
+                "BlobUrl",
+                "http://127.0.0.1:10000/devstoreaccount1/recordings/x",
+            ),
+            ("BlobCreated", "2025-03-14T09:42:17Z"),
+            ("FirstSeen", "2025-03-14T09:42:17Z"),
+        ] {
+            e.insert(k.into(), v.into());
+        }
+        let entry = CatalogueEntry::from_entity(&e).expect("row");
+        assert_eq!(
+            entry.account, "",
+            "the default source's, whatever the URL says"
+        );
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::ingest::{self, EntryInput};
-use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::model::CatalogueEntry;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::clock::Clock;
 use crate::events::event_grid::BlobEvent;
@@ -73,7 +73,7 @@ impl Recordings {
     ) -> Result<Catalogued, HandlerError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
-        let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
+        let key = self.sources.recording_key(source, created, &blob.name);
         let repo = CatalogueRepo::new(self.tables.clone());
         let mut existing = repo.get(&key).await?;
         if let Some(row) = existing
@@ -93,6 +93,7 @@ impl Recordings {
             let entry = ingest::derive_entry(EntryInput {
                 event,
                 blob: &blob,
+                account: source.account(),
                 props,
                 key: key.clone(),
                 retention: retention.clone(),

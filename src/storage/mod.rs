@@ -17,6 +17,7 @@ pub mod memory;
 pub mod permissions;
 pub mod sas;
 pub mod tag_expr;
+pub mod url;
 
 use std::collections::BTreeMap;
 

@@ -237,20 +237,7 @@ pub fn account_from_topic(topic: &str) -> Option<String> {
 
 /// The account in `https://<name>.blob.core.windows.net/…` or `http://127.0.0.1:10000/<name>/…`.
 pub fn account_from_url(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let host = parsed.host_str()?;
-    if host.parse::<std::net::IpAddr>().is_ok() || host == "localhost" {
-        // Path-style (Azurite, custom endpoints): the first path segment is the account.
-        return parsed
-            .path_segments()?
-            .next()
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-    }
-    host.split('.')
-        .next()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    crate::storage::url::BlobUrl::account_of(url)
 }
 
 /// Compares two sequencers ordinally (no case folding, as documented); longer (unpadded) values are larger.

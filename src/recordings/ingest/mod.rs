@@ -91,6 +91,8 @@ pub struct EntryInput<'a> {
     pub event: &'a BlobEvent,
     /// The blob.
     pub blob: &'a BlobRef,
+    /// The storage account of its source.
+    pub account: &'a str,
     /// Its properties, read now.
     pub props: &'a BlobProps,
     /// Its key.
@@ -106,6 +108,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
     let EntryInput {
         event,
         blob,
+        account,
         props,
         key,
         retention,
@@ -114,6 +117,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
     CatalogueEntry {
         key,
         blob_url: event.data.url.clone(),
+        account: account.to_owned(),
         container: blob.container.clone(),
         blob_name: blob.name.clone(),
         content_length: props.content_length,

@@ -42,6 +42,7 @@ fn row(seq: &str, etag: &str) -> CatalogueEntry {
     derive_entry(EntryInput {
         event: &e,
         blob: &b,
+        account: "acct",
         props: &p,
         key: RecordingKey::for_blob(e.time, "recordings", "x"),
         retention: Retention {

@@ -23,7 +23,7 @@ use crate::dates::format_utc;
 use crate::retention::policy::{Retention, is_tag_safe};
 use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
-use crate::storage::{BlobRef, StorageError};
+use crate::storage::StorageError;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableError, WriteMode, get_str};
 
@@ -253,9 +253,12 @@ pub async fn override_retention(
     let log = json!({"PartitionKey": "override", "RowKey": format!("{}~{}", key.id(), actor.at.unix_timestamp_nanos()),
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
+    // An upsert: the row's key is this request's own (recording and time), so a retry whose first
+    // answer was lost rewrites the same row instead of failing on it.
     if let Value::Object(e) = log {
-        write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await?;
+        write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
     }
+    let (source, blob) = holds.blob_of(&row.value)?;
     marks::update_row(&repo, row, |entry, raw| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
         raw.insert("RetentionOverride".into(), Value::Bool(true));
@@ -263,15 +266,11 @@ pub async fn override_retention(
         entry.retain_until = new.until.clone();
     })
     .await?;
-    let (container, name) = key
-        .blob()
-        .ok_or_else(|| HoldError::Invalid("bad key".into()))?;
-    let blob = BlobRef::new(container, name);
-    match holds.recordings().get_tags(&blob).await {
+    match source.store.get_tags(&blob).await {
         Ok(mut tags) => {
             tags.insert(TAG_CLASS.into(), new.class.clone());
             tags.insert(TAG_UNTIL.into(), new.until.clone());
-            holds.recordings().set_tags(&blob, &tags, None).await?;
+            source.store.set_tags(&blob, &tags, None).await?;
         }
         Err(StorageError::NotFound) => {}
         Err(e) => return Err(e.into()),

@@ -22,13 +22,14 @@ use time::OffsetDateTime;
 
 pub use rows::{Actor, HOLDS_TABLE};
 
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::clock::Clock;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
-use crate::sources::Sources;
-use crate::storage::{BlobRef, BlobStore, StorageError};
+use crate::sources::{Source, Sources};
+use crate::storage::url::BlobUrl;
+use crate::storage::{BlobRef, StorageError};
 use crate::tables::TableStore;
 
 /// What holds need: the recording sources (tags), the app's tables (catalogue, `holds`) and
@@ -44,9 +45,17 @@ pub struct Holds {
 }
 
 impl Holds {
-    /// The recordings store.
-    fn recordings(&self) -> &dyn BlobStore {
-        self.sources.default_recordings().store.as_ref()
+    /// The source and blob of a catalogue row.
+    pub(crate) fn blob_of(&self, row: &CatalogueEntry) -> Result<(&Source, BlobRef), HoldError> {
+        let source = self.sources.of_row(row).ok_or_else(|| {
+            HoldError::Invalid(format!(
+                "recording {} is in {}/{}, which is not a configured recordings source",
+                row.key.id(),
+                row.account,
+                row.container
+            ))
+        })?;
+        Ok((source, source.blob(row.blob_name.clone())))
     }
 }
 
@@ -104,10 +113,16 @@ pub async fn resolve(holds: &Holds, target: &Target) -> Result<RecordingKey, Hol
     match target {
         Target::Key(k) => Ok(k.clone()),
         Target::Url(u) => {
-            let (container, name) = rows::split_url(u)
+            let url = BlobUrl::parse(u)
                 .ok_or_else(|| HoldError::Invalid(format!("not a blob URL: {u}")))?;
-            let blob = BlobRef::new(container, name);
-            let props = match holds.recordings().properties(&blob).await {
+            let source = holds
+                .sources
+                .recording(&url.account, &url.container)
+                .ok_or_else(|| {
+                    HoldError::Invalid(format!("not in a configured recordings source: {u}"))
+                })?;
+            let blob = source.blob(url.name);
+            let props = match source.store.properties(&blob).await {
                 Err(StorageError::NotFound) => {
                     return Err(HoldError::NotFound(format!("blob {blob}")));
                 }
@@ -116,7 +131,7 @@ pub async fn resolve(holds: &Holds, target: &Target) -> Result<RecordingKey, Hol
             let created = props
                 .created
                 .ok_or_else(|| HoldError::Invalid(format!("blob {blob} has no creation time")))?;
-            Ok(RecordingKey::for_blob(created, &blob.container, &blob.name))
+            Ok(holds.sources.recording_key(source, created, &blob.name))
         }
     }
 }
@@ -159,17 +174,17 @@ pub(crate) async fn hold_member(
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
     let original = marks::pre_hold(&row);
+    let (source, blob) = holds.blob_of(&row.value)?;
     rows::write_member(holds, hold_id, key, original.as_ref(), actor).await?;
     marks::update_row(&repo, row, |entry, raw| {
         marks::mark_held(entry, raw, hold_id)
     })
     .await?;
-    let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
-    match holds.recordings().get_tags(&blob).await {
+    match source.store.get_tags(&blob).await {
         Ok(tags) => {
             let held = hold_tags(&tags);
             if held != tags {
-                holds.recordings().set_tags(&blob, &held, None).await?;
+                source.store.set_tags(&blob, &held, None).await?;
             }
         }
         // Blob gone: the row still records the hold (and the deletion, if any).
@@ -216,6 +231,7 @@ pub(crate) async fn release_member(
         });
     };
     let fallback = rows::member_original(&member.entity).or_else(|| marks::pre_hold(&row));
+    let (source, blob) = holds.blob_of(&row.value)?;
     let after = marks::update_row(&repo, row, |entry, raw| {
         marks::unmark_held(entry, raw, hold_id, fallback.as_ref())
     })
@@ -228,12 +244,11 @@ pub(crate) async fn release_member(
             restored: None,
         });
     }
-    let blob = BlobRef::new(&*row_container(key)?, row_name(key)?);
     let mut restored = fallback.clone();
-    match holds.recordings().get_tags(&blob).await {
+    match source.store.get_tags(&blob).await {
         Ok(tags) => {
             if let Some((new, r)) = release_tags(&tags, fallback.as_ref()) {
-                holds.recordings().set_tags(&blob, &new, None).await?;
+                source.store.set_tags(&blob, &new, None).await?;
                 restored = Some(r);
             }
         }
@@ -246,18 +261,6 @@ pub(crate) async fn release_member(
         still_held_by: vec![],
         restored,
     })
-}
-
-fn row_container(key: &RecordingKey) -> Result<String, HoldError> {
-    key.blob()
-        .map(|(c, _)| c)
-        .ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
-}
-
-fn row_name(key: &RecordingKey) -> Result<String, HoldError> {
-    key.blob()
-        .map(|(_, b)| b)
-        .ok_or_else(|| HoldError::Invalid(format!("bad key {}", key.id())))
 }
 
 /// Now, for callers without a clock of their own.

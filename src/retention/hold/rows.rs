@@ -55,25 +55,6 @@ pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
     }
 }
 
-/// `(container, blob)` of a blob URL (Azure: `/<container>/<blob>`; Azurite: `/<account>/<container>/<blob>`).
-pub(crate) fn split_url(u: &str) -> Option<(String, String)> {
-    let url = url::Url::parse(u).ok()?;
-    let path = percent_encoding::percent_decode_str(url.path().trim_start_matches('/'))
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    let path_style = url
-        .host_str()
-        .is_some_and(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok());
-    let path = if path_style {
-        path.split_once('/')?.1.to_owned()
-    } else {
-        path
-    };
-    let (c, b) = path.split_once('/')?;
-    (!c.is_empty() && !b.is_empty()).then(|| (c.to_owned(), b.to_owned()))
-}
-
 fn obj(v: Value) -> Entity {
     match v {
         Value::Object(m) => m,

@@ -8,7 +8,7 @@
 
 use super::evaluate::{Row, row_held};
 use super::write::RowChange;
-use super::{Decision, Item, Kind, Sweep};
+use super::{Decision, Item, Kind, Pass, Sweep};
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
@@ -22,8 +22,12 @@ pub const STATUS_DELETED: &str = "deleted";
 
 impl Sweep<'_> {
     /// Decides and acts on one candidate.
-    pub(super) async fn candidate(&self, kind: Kind, blob: &BlobRef) -> anyhow::Result<Decision> {
-        let store = self.store(kind);
+    pub(super) async fn candidate(
+        &self,
+        pass: Pass<'_>,
+        blob: &BlobRef,
+    ) -> anyhow::Result<Decision> {
+        let store = &pass.source.store;
         let props = match store.properties(blob).await {
             Err(StorageError::NotFound) => return Ok(Decision::AlreadyGone),
             other => other?,
@@ -41,8 +45,8 @@ impl Sweep<'_> {
         let Some(created) = props.created else {
             return Ok(Decision::Uncatalogued);
         };
-        let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
-        let row = match kind {
+        let key = self.key_of(pass, created, &blob.name);
+        let row = match pass.kind {
             Kind::Recordings => match self.repo().get(&key).await? {
                 Some(r) if r.value.status != STATUS_DELETED => Some(r),
                 _ => return Ok(Decision::Uncatalogued),
@@ -56,9 +60,9 @@ impl Sweep<'_> {
             }
             return Ok(Decision::Held);
         }
-        let keep = self.keep(kind, &tags, row.as_ref(), created);
+        let keep = self.keep(pass.kind, &tags, row.as_ref(), created);
         if keep.until.as_str() >= self.today.as_str() {
-            return self.lengthen(kind, blob, &tags, row, &keep).await;
+            return self.lengthen(pass, blob, &tags, row, &keep).await;
         }
         let item = Item {
             blob: blob.to_string(),
@@ -68,20 +72,20 @@ impl Sweep<'_> {
         if self.params.dry_run {
             return Ok(Decision::WouldDelete(item));
         }
-        let evidence = self.evidence(kind, blob, key, row.as_ref(), &keep, &props);
-        self.delete(kind, blob, &evidence, row, item).await
+        let evidence = self.evidence(pass, blob, key, row.as_ref(), &keep, &props);
+        self.delete(pass, blob, &evidence, row, item).await
     }
 
     fn evidence(
         &self,
-        kind: Kind,
+        pass: Pass<'_>,
         blob: &BlobRef,
         key: RecordingKey,
         row: Option<&Row>,
         keep: &Retention,
         props: &BlobProps,
     ) -> Tombstone {
-        let account = self.store(kind).account().to_owned();
+        let account = pass.source.account();
         Tombstone {
             key,
             blob_url: row.map_or_else(
@@ -105,7 +109,7 @@ impl Sweep<'_> {
 
     async fn delete(
         &self,
-        kind: Kind,
+        pass: Pass<'_>,
         blob: &BlobRef,
         evidence: &Tombstone,
         row: Option<Row>,
@@ -117,8 +121,9 @@ impl Sweep<'_> {
         // lengthening) written after our re-check moves `retainUntil` out of it, and tag writes
         // do not change the ETag, so `If-Match` alone would not see it.
         let guard = expired_expr(&self.today);
-        let ending = match self
-            .store(kind)
+        let ending = match pass
+            .source
+            .store
             .delete_guarded(blob, Some(&evidence.etag), Some(&guard))
             .await
         {

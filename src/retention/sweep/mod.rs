@@ -28,13 +28,15 @@ pub use report::{Decision, Item, Report};
 
 use std::sync::Arc;
 
+use crate::catalogue::model::RecordingKey;
 use crate::dates::format_date;
 use crate::retention::policy::Policy;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
 use crate::retention::tombstone::{self, Ending};
 use crate::sources::{Source, Sources};
-use crate::storage::{BlobRef, BlobStore, StorageError};
+use crate::storage::url::BlobUrl;
+use crate::storage::{BlobRef, StorageError};
 use crate::tables::TableStore;
 
 /// The function (folder, route, telemetry) name.
@@ -69,13 +71,22 @@ impl SweepParams {
     }
 }
 
-/// Which container a candidate belongs to.
+/// Which kind of container a candidate belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Bastion recordings (catalogued in table `recordings`).
     Recordings,
     /// Audit-log `PT1H.json` blobs (no catalogue rows).
     AuditLogs,
+}
+
+/// One watched container the sweep visits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pass<'a> {
+    /// Recordings or audit logs.
+    pub(crate) kind: Kind,
+    /// The container and its store.
+    pub(crate) source: &'a Source,
 }
 
 /// What the sweep needs: the watched containers, the app's tables, the policy and its settings.
@@ -117,42 +128,88 @@ pub async fn run(deps: &Sweeper, params: &SweepParams) -> (Report, Option<anyhow
     {
         return (report, Some(e));
     }
-    for kind in [Kind::Recordings, Kind::AuditLogs] {
-        if let Err(e) = sweep.container_pass(kind, &mut report).await {
-            return (report, Some(e));
+    // Each source on its own: one account's outage fails its pass (named in the report and the
+    // error, so the retry policy re-runs the sweep) and never the other sources'.
+    let mut failure: Option<anyhow::Error> = None;
+    for pass in sweep.passes() {
+        if let Err(e) = sweep.container_pass(pass, &mut report).await {
+            let label = pass.source.label();
+            tracing::warn!(source = %label, error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "retention sweep of one source failed; the others go on");
+            report.failed_sources.push(label.clone());
+            failure.get_or_insert(e.context(format!("source {label}")));
         }
         if report.bound_reached {
             break;
         }
     }
     // After the deletions (which re-apply the policy to due blobs themselves), with its own bound.
-    let err = sweep.reevaluate(&mut report).await.err();
-    (report, err)
+    if let Err(e) = sweep.reevaluate(&mut report).await {
+        failure.get_or_insert(e);
+    }
+    (report, failure)
 }
 
 impl Sweep<'_> {
-    fn source(&self, kind: Kind) -> &Source {
-        match kind {
-            Kind::Recordings => self.deps.sources.default_recordings(),
-            Kind::AuditLogs => self.deps.sources.default_audit_logs(),
-        }
+    /// Every recording source, then every audit-log source.
+    fn passes(&self) -> Vec<Pass<'_>> {
+        let sources = &self.deps.sources;
+        let pass = |kind| move |source| Pass { kind, source };
+        sources
+            .recordings()
+            .iter()
+            .map(pass(Kind::Recordings))
+            .chain(sources.audit_logs().iter().map(pass(Kind::AuditLogs)))
+            .collect()
     }
 
-    fn store(&self, kind: Kind) -> &dyn BlobStore {
-        self.source(kind).store.as_ref()
+    /// The pass of `account`/`container`, whichever kind it is.
+    fn pass_of(&self, account: &str, container: &str) -> Option<Pass<'_>> {
+        let sources = &self.deps.sources;
+        let recording = sources.recording(account, container).map(|source| Pass {
+            kind: Kind::Recordings,
+            source,
+        });
+        recording.or_else(|| {
+            let source = sources.audit_log(account, container)?;
+            Some(Pass {
+                kind: Kind::AuditLogs,
+                source,
+            })
+        })
     }
 
-    fn container(&self, kind: Kind) -> &str {
-        &self.source(kind).container
+    /// The source and blob name of a deletion intent: spelled out by its key (no account: a
+    /// default source), else (a digest key) by its URL.
+    fn locate(&self, t: &tombstone::Tombstone) -> Option<(Pass<'_>, String)> {
+        let Some(path) = t.key.blob() else {
+            let url = BlobUrl::parse(&t.blob_url)?;
+            return Some((self.pass_of(&url.account, &url.container)?, url.name));
+        };
+        let sources = &self.deps.sources;
+        let pass = match &path.account {
+            Some(a) => self.pass_of(a, &path.container)?,
+            None => [sources.default_recordings(), sources.default_audit_logs()]
+                .into_iter()
+                .find(|s| s.container == path.container)
+                .and_then(|s| self.pass_of(s.account(), &s.container))?,
+        };
+        Some((pass, path.name))
     }
 
-    async fn container_pass(&self, kind: Kind, report: &mut Report) -> anyhow::Result<()> {
+    /// The key of blob `name` of `pass` (the catalogue key for recordings; tombstones of audit
+    /// logs use the same scheme).
+    fn key_of(&self, pass: Pass<'_>, created: OffsetDateTime, name: &str) -> RecordingKey {
+        self.deps.sources.key_of(pass.source, created, name)
+    }
+
+    async fn container_pass(&self, pass: Pass<'_>, report: &mut Report) -> anyhow::Result<()> {
         let expr = expired_expr(&self.today);
         let mut marker = None;
         loop {
-            let page = match self
-                .store(kind)
-                .find_by_tags(self.container(kind), &expr, marker)
+            let page = match pass
+                .source
+                .store
+                .find_by_tags(&pass.source.container, &expr, marker)
                 .await
             {
                 Err(StorageError::NotFound) => return Ok(()),
@@ -175,7 +232,7 @@ impl Sweep<'_> {
                 report.candidates += blobs.len();
                 for (blob, r) in blobs
                     .iter()
-                    .zip(join_all(blobs.iter().map(|b| self.candidate(kind, b))).await)
+                    .zip(join_all(blobs.iter().map(|b| self.candidate(pass, b))).await)
                 {
                     match r {
                         Ok(d) => report.record(d),
@@ -199,23 +256,17 @@ impl Sweep<'_> {
     }
 
     /// Finishes deletions a crashed run left as intents: blob gone → tombstone + row; blob still
-    /// there → intent dropped (the range query will bring it back if it is still due).
+    /// there → intent dropped (the range query will bring it back if it is still due). An intent
+    /// of a source no longer configured is left for when it is again.
     async fn recover(&self, report: &mut Report) -> anyhow::Result<()> {
         let tables = self.deps.tables.as_ref();
         for t in tombstone::intents(tables, 1000).await? {
-            let Some((container, name)) = t.key.blob() else {
+            let Some((pass, name)) = self.locate(&t) else {
+                tracing::warn!(blob = %t.blob_url, "deletion intent of a source not configured: left as is");
                 continue;
             };
-            let kind = if container == self.deps.sources.default_recordings().container {
-                Kind::Recordings
-            } else {
-                Kind::AuditLogs
-            };
-            match self
-                .store(kind)
-                .properties(&BlobRef::new(container, name))
-                .await
-            {
+            let blob = pass.source.blob(name);
+            match pass.source.store.properties(&blob).await {
                 Err(StorageError::NotFound) => {
                     self.finish(&t, Ending::AlreadyGone, None).await?;
                     report.recovered += 1;

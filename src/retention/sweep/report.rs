@@ -82,6 +82,8 @@ pub struct Report {
     pub bound_reached: bool,
     /// First items deleted (or deletable).
     pub items: Vec<Item>,
+    /// Sources (`account/container`) whose pass failed; retried by the next run.
+    pub failed_sources: Vec<String>,
 }
 
 impl Report {
@@ -116,7 +118,7 @@ impl Report {
     /// One line for the invocation log.
     pub fn summary(&self) -> String {
         format!(
-            "retention sweep {}{}: {} candidates, {} deleted, {} would delete, {} held, {} lengthened, {} changed, {} already gone, {} uncatalogued, {} recovered; re-evaluation: {} examined, {} lengthened, {} shortened{}{}",
+            "retention sweep {}{}: {} candidates, {} deleted, {} would delete, {} held, {} lengthened, {} changed, {} already gone, {} uncatalogued, {} recovered; re-evaluation: {} examined, {} lengthened, {} shortened{}{}{}",
             self.today,
             if self.dry_run { " (dry run)" } else { "" },
             self.candidates,
@@ -140,6 +142,11 @@ impl Report {
                 "; bound reached, next run continues"
             } else {
                 ""
+            },
+            if self.failed_sources.is_empty() {
+                String::new()
+            } else {
+                format!("; failed: {}", self.failed_sources.join(", "))
             },
         )
     }

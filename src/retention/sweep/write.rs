@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::evaluate::{Row, row_held};
-use super::{Decision, Kind, STATUS_DELETED, Sweep};
+use super::{Decision, Pass, STATUS_DELETED, Sweep};
 use crate::dates::format_utc;
 use crate::retention::policy::Retention;
 use crate::retention::tombstone::Tombstone;
@@ -27,7 +27,7 @@ impl Sweep<'_> {
     /// hold set meanwhile is never overwritten: 412 → `Changed`) and to the catalogue row.
     pub(super) async fn lengthen(
         &self,
-        kind: Kind,
+        pass: Pass<'_>,
         blob: &BlobRef,
         tags: &Tags,
         row: Option<Row>,
@@ -40,7 +40,12 @@ impl Sweep<'_> {
             let cond = tags
                 .get(TAG_UNTIL)
                 .map(|u| format!("\"{TAG_UNTIL}\" = '{u}'"));
-            match self.store(kind).set_tags(blob, &new, cond.as_deref()).await {
+            match pass
+                .source
+                .store
+                .set_tags(blob, &new, cond.as_deref())
+                .await
+            {
                 Err(StorageError::PreconditionFailed) => return Ok(Decision::Changed),
                 Err(StorageError::NotFound) => return Ok(Decision::AlreadyGone),
                 other => other?,

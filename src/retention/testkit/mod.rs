@@ -134,6 +134,7 @@ impl Kit {
         let entry = CatalogueEntry {
             key: key.clone(),
             blob_url: format!("https://acct.blob.core.windows.net/recordings/{name}"),
+            account: "acct".into(),
             container: "recordings".into(),
             blob_name: name.into(),
             content_length: 4,

@@ -70,6 +70,7 @@ async fn real_handler_catalogues_a_recording_uploaded_to_azurite() {
             })
         })
         .filter_map(|k| k.blob())
+        .map(|p| (p.container, p.name))
         .collect();
     assert_eq!(
         keys,

@@ -60,6 +60,7 @@ impl Env {
         let entry = CatalogueEntry {
             key: key.clone(),
             blob_url: format!("http://azurite/{blob}"),
+            account: String::new(),
             container: rec,
             blob_name: name.into(),
             content_length: 3,

@@ -166,6 +166,7 @@ impl World {
         let entry = CatalogueEntry {
             key: key.clone(),
             blob_url: format!("https://x/{blob}"),
+            account: String::new(),
             container: self.rec.clone(),
             blob_name: name.into(),
             content_length: 3,

@@ -2,7 +2,6 @@
 
 use serde_json::json;
 
-use super::rows::split_url;
 use super::{Actor, HOLDS_TABLE, HoldError, Target, hold, release};
 use crate::retention::policy::Retention;
 use crate::retention::sweep::run;
@@ -167,18 +166,4 @@ async fn a_hold_by_blob_url_finds_the_catalogue_row() {
         key
     );
     assert_eq!(k.tags(&b).await[TAG_CLASS], LEGAL_HOLD);
-}
-
-#[test]
-fn blob_urls_split_for_azure_and_azurite() {
-    assert_eq!(
-        split_url("https://a.blob.core.windows.net/rec/x/y%3Dz.rec"),
-        Some(("rec".into(), "x/y=z.rec".into()))
-    );
-    assert_eq!(
-        split_url("http://127.0.0.1:10000/devstoreaccount1/rec/x"),
-        Some(("rec".into(), "x".into()))
-    );
-    assert_eq!(split_url("https://a.blob.core.windows.net/rec"), None);
-    assert_eq!(split_url("nope"), None);
 }

@@ -24,7 +24,7 @@ use serde_json::json;
 use self::plan::{ClassDays, class_days};
 use self::retag::Retag;
 use self::state::State;
-use super::{CONCURRENCY, Kind, Report, Sweep};
+use super::{CONCURRENCY, Kind, Pass, Report, Sweep};
 use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
 use crate::retention::hold::HOLDS_TABLE;
@@ -69,16 +69,26 @@ impl Sweep<'_> {
                 report.reevaluation_pending = true;
                 break;
             }
-            let kind = if k == "a" {
-                Kind::AuditLogs
-            } else {
-                Kind::Recordings
+            let Some(pass) = self.visit_pass(&k) else {
+                // A source no longer configured: nothing of it to re-tag.
+                st.queue.remove(0);
+                (st.marker, st.after) = (None, None);
+                if st.queue.is_empty() {
+                    st.applied = st.target.clone();
+                }
+                self.save(&mut st).await?;
+                continue;
             };
             let shorten = st.applied.get(&class).zip(st.target.get(&class));
             let shorten = shorten.is_some_and(|(old, new)| new < old);
-            let page = match self
-                .store(kind)
-                .find_by_tags(self.container(kind), &class_expr(&class), st.marker.clone())
+            let page = match pass
+                .source
+                .store
+                .find_by_tags(
+                    &pass.source.container,
+                    &class_expr(&class),
+                    st.marker.clone(),
+                )
                 .await
             {
                 Err(StorageError::NotFound) => crate::storage::Page {
@@ -101,7 +111,7 @@ impl Sweep<'_> {
                 }
                 let chunk = &chunk[..chunk.len().min(budget)];
                 let results =
-                    join_all(chunk.iter().map(|b| self.retag(kind, b, &class, shorten))).await;
+                    join_all(chunk.iter().map(|b| self.retag(pass, b, &class, shorten))).await;
                 for (blob, r) in chunk.iter().zip(results) {
                     match r {
                         Ok(d) => report.record_retag(d),
@@ -161,9 +171,14 @@ impl Sweep<'_> {
         for c in &p.lengthen {
             tracing::info!(class = %c, from_days = st.applied[c], to_days = current[c], "policy lengthened a class: re-tagging its blobs");
         }
+        let visits: Vec<String> = self
+            .passes()
+            .into_iter()
+            .map(|p| self.visit_code(p))
+            .collect();
         st.queue = p
             .classes()
-            .flat_map(|c| ["r", "a"].map(|k| (k.to_owned(), c.clone())))
+            .flat_map(|c| visits.iter().map(|v| (v.clone(), c.clone())))
             .collect();
         (st.marker, st.after) = (None, None);
         if st.queue.is_empty() {
@@ -189,6 +204,28 @@ impl Sweep<'_> {
         let tables = self.deps.tables.as_ref();
         write_creating_table(tables, HOLDS_TABLE, &e, WriteMode::Upsert).await?;
         Ok(())
+    }
+
+    /// How a visit names its container in the progress row: `r` and `a` for the default sources
+    /// (as before several sources existed), `r:<account>/<container>` and `a:…` for the others.
+    fn visit_code(&self, pass: Pass<'_>) -> String {
+        let sources = &self.deps.sources;
+        let (kind, default) = match pass.kind {
+            Kind::Recordings => ("r", sources.default_recordings()),
+            Kind::AuditLogs => ("a", sources.default_audit_logs()),
+        };
+        if default.is(pass.source.account(), &pass.source.container) {
+            kind.to_owned()
+        } else {
+            [kind, ":", &pass.source.label()].concat()
+        }
+    }
+
+    /// The pass a visit code names, if its source is still configured.
+    fn visit_pass(&self, code: &str) -> Option<Pass<'_>> {
+        self.passes()
+            .into_iter()
+            .find(|p| self.visit_code(*p) == code)
     }
 
     /// Saves progress, except in a dry run (which only reports).

@@ -4,8 +4,7 @@
 use serde_json::Value;
 
 use super::super::write::RowChange;
-use super::super::{Kind, STATUS_DELETED, Sweep, row_held};
-use crate::catalogue::model::RecordingKey;
+use super::super::{Kind, Pass, STATUS_DELETED, Sweep, row_held};
 use crate::retention::policy::Retention;
 use crate::retention::tags::is_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
@@ -27,12 +26,12 @@ pub(super) enum Retag {
 impl Sweep<'_> {
     pub(super) async fn retag(
         &self,
-        kind: Kind,
+        pass: Pass<'_>,
         blob: &BlobRef,
         class: &str,
         shorten: bool,
     ) -> anyhow::Result<Retag> {
-        let store = self.store(kind);
+        let store = &pass.source.store;
         let (props, mut tags) = match (store.properties(blob).await, store.get_tags(blob).await) {
             (Err(StorageError::NotFound), _) | (_, Err(StorageError::NotFound)) => {
                 return Ok(Retag::Unchanged);
@@ -54,10 +53,10 @@ impl Sweep<'_> {
         if new == old || (!longer && !shorten) {
             return Ok(Retag::Unchanged);
         }
-        let row = match kind {
+        let row = match pass.kind {
             Kind::AuditLogs => None,
             Kind::Recordings => {
-                let key = RecordingKey::for_blob(created, &blob.container, &blob.name);
+                let key = self.key_of(pass, created, &blob.name);
                 match self.repo().get(&key).await? {
                     Some(r) if r.value.status == STATUS_DELETED => return Ok(Retag::Unchanged),
                     Some(r)
