@@ -23,17 +23,13 @@ const TUNNELS: [&str; 3] = [
 ];
 
 fn stores(config: &Config) -> Res<(AzureBlobStore, AzureBlobStore, TableRestClient)> {
-    let Storage::Connected {
-        app,
-        recordings,
-        audit_logs,
-    } = &config.storage
-    else {
+    let Storage::Connected { app } = &config.storage else {
         return Err("the demo needs AzureWebJobsStorage (Azurite)".into());
     };
+    let conn = |s: &bastion_recordings::config::SourceSpec| s.conn.clone().ok_or("no connection");
     Ok((
-        AzureBlobStore::new(recordings)?,
-        AzureBlobStore::new(audit_logs)?,
+        AzureBlobStore::new(&conn(&config.sources.recordings[0])?)?,
+        AzureBlobStore::new(&conn(&config.sources.audit_logs[0])?)?,
         TableRestClient::new(app, &config.table_prefix)?,
     ))
 }
@@ -53,16 +49,19 @@ async fn seed(config: &Config) -> Res<()> {
         }
         let body = Bytes::from(vec![b'r'; 1024 * (i + 1)]);
         rec.put(
-            &BlobRef::new(config.recordings_container.clone(), name.clone()),
+            &BlobRef::new(config.sources.recordings[0].container.clone(), name.clone()),
             body,
             "application/octet-stream",
             &meta,
         )
         .await?;
-        println!("uploaded recording {}/{name}", config.recordings_container);
+        println!(
+            "uploaded recording {}/{name}",
+            config.sources.recordings[0].container
+        );
     }
     let hour = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
-    let blob = BlobRef::new(config.auditlogs_container.clone(), hour);
+    let blob = BlobRef::new(config.sources.audit_logs[0].container.clone(), hour);
     logs.create_append(&blob, "application/json").await?;
     let sample = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -76,7 +75,7 @@ async fn seed(config: &Config) -> Res<()> {
         .await?;
     println!(
         "created audit-log append blob {}/…/PT1H.json ({complete} bytes)",
-        config.auditlogs_container
+        config.sources.audit_logs[0].container
     );
     Ok(())
 }

@@ -120,7 +120,15 @@ pub async fn detail_with(
             "the recording is not stored any more".into(),
         )),
         (Some(life), Some(r)) => match (get_str(r, "Container"), get_str(r, "BlobName")) {
-            (Some(c), Some(b)) => Some(state.links.issue(&BlobRef::new(c, b), now, life).await),
+            (Some(c), Some(b)) => {
+                // Rows written before several sources existed name no account: the default's.
+                let default = state.sources.default_recordings().account();
+                let account = get_str(r, "Account")
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or(default);
+                let issuer = state.links.issuer(account);
+                Some(issuer.issue(&BlobRef::new(c, b), now, life).await)
+            }
             _ => Some(Link::Unavailable("the catalogue row names no blob".into())),
         },
     };

@@ -29,7 +29,7 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
             event.event_type
         )));
     }
-    if event.container != state.config.auditlogs_container {
+    if event.container != state.sources.default_audit_logs().container {
         return Ok(Outcome::skipped(format!(
             "container {} is not the audit-log container",
             event.container
@@ -112,7 +112,10 @@ async fn tag_retention(
     blob_name: &str,
     created: OffsetDateTime,
 ) -> Result<bool, HandlerError> {
-    let blob = BlobRef::new(state.config.auditlogs_container.clone(), blob_name);
+    let blob = BlobRef::new(
+        state.sources.default_audit_logs().container.clone(),
+        blob_name,
+    );
     let existing = match state
         .sources
         .default_audit_logs()

@@ -70,7 +70,11 @@ async fn recording(
     dry_run: bool,
 ) -> Result<Done, HandlerError> {
     let created = item.props.created.unwrap_or(now);
-    let key = RecordingKey::for_blob(created, &state.config.recordings_container, &item.name);
+    let key = RecordingKey::for_blob(
+        created,
+        &state.sources.default_recordings().container,
+        &item.name,
+    );
     let repo = CatalogueRepo::new(state.tables.clone());
     if dry_run {
         return Ok(match repo.get(&key).await? {

@@ -61,11 +61,11 @@ impl Kind {
         match self {
             Self::AuditLogs => (
                 state.sources.default_audit_logs().store.as_ref(),
-                state.config.auditlogs_container.clone(),
+                state.sources.default_audit_logs().container.clone(),
             ),
             Self::Recordings => (
                 state.sources.default_recordings().store.as_ref(),
-                state.config.recordings_container.clone(),
+                state.sources.default_recordings().container.clone(),
             ),
         }
     }

@@ -10,7 +10,7 @@ mod views;
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError, Storage};
+use crate::config::{Config, ConfigError, SourceSpec, Storage};
 use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
 use crate::invocation::{HasQuarantine, Quarantine};
@@ -19,7 +19,8 @@ use crate::retention::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
 use crate::storage::azure::AzureBlobStore;
-use crate::storage::links::LinkIssuer;
+use crate::storage::connection::StorageConnection;
+use crate::storage::links::{self, Links};
 use crate::storage::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
@@ -49,8 +50,9 @@ pub struct AppState {
     pub audit: Arc<crate::audit_logs::AuditSettings>,
     /// This instance's per-function heartbeats (recorded by the invocation route).
     pub heartbeats: Arc<Heartbeats>,
-    /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason.
-    pub links: Arc<dyn LinkIssuer>,
+    /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason,
+    /// per recordings account.
+    pub links: Links,
     /// Poison-queue depths for the health report.
     pub queues: Arc<dyn QueueDepth>,
 }
@@ -106,41 +108,37 @@ impl AppState {
     /// `ConfigError` when a client cannot be built.
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
         let policy = config.policy.clone();
-        let err = |e: &dyn std::fmt::Display| ConfigError(vec![e.to_string()]);
-        let (app, recordings, audit_logs) = match &config.storage {
-            Storage::InMemory => return Ok(Self::in_memory(config, policy)),
-            Storage::Connected {
-                app,
-                recordings,
-                audit_logs,
-            } => (app, recordings, audit_logs),
+        let Storage::Connected { app } = &config.storage else {
+            return Ok(Self::in_memory(config, policy));
         };
-        let app_blobs: Arc<dyn BlobStore> =
-            Arc::new(AzureBlobStore::new(app).map_err(|e| err(&e))?);
-        // One client per distinct connection: equal connections share it (and its token cache).
-        let blobs_for = |conn| -> Result<Arc<dyn BlobStore>, ConfigError> {
-            if conn == app {
-                Ok(app_blobs.clone())
-            } else {
-                Ok(Arc::new(AzureBlobStore::new(conn).map_err(|e| err(&e))?))
-            }
-        };
-        let stores = Stores {
-            recordings: blobs_for(recordings)?,
-            audit_logs: blobs_for(audit_logs)?,
-            app_blobs: app_blobs.clone(),
-            tables: Arc::new(TableRestClient::new(app, &config.table_prefix).map_err(|e| err(&e))?),
-        };
-        let links = crate::storage::links::for_connection(Some(recordings));
+        let mut clients = Clients::default();
+        let app_blobs = clients.blobs(app)?;
+        let sources = Sources::new(
+            sources_of(&config.sources.recordings, &mut clients)?,
+            sources_of(&config.sources.audit_logs, &mut clients)?,
+        )
+        .ok_or_else(|| ConfigError(vec!["no recording or audit-log source".into()]))?;
+        // Links are signed by the account that holds the blob: one issuer per recordings account.
+        let links = Links::per_account(
+            config
+                .sources
+                .recordings
+                .iter()
+                .filter_map(|s| s.conn.as_ref())
+                .map(|c| (c.account.clone(), links::for_connection(Some(c))))
+                .collect(),
+        );
+        let tables = TableRestClient::new(app, &config.table_prefix)
+            .map_err(|e| ConfigError(vec![e.to_string()]))?;
         let queues = crate::health::queues::for_connection(Some(app));
-        Ok(Self::build(
-            config,
-            policy,
-            stores,
-            Arc::new(SystemClock),
+        let seams = Built {
+            sources,
+            app_blobs,
+            tables: Arc::new(tables),
             links,
             queues,
-        ))
+        };
+        Ok(Self::build(config, policy, seams, Arc::new(SystemClock)))
     }
 
     /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
@@ -158,33 +156,48 @@ impl AppState {
         )
     }
 
-    /// Assembles state from explicit seams (component tests, benchmarks, tools).
+    /// Assembles state from explicit seams (component tests, benchmarks, tools): every recording
+    /// source of the configuration is reached through `stores.recordings`, every audit-log source
+    /// through `stores.audit_logs`.
     pub fn assemble(config: Config, policy: Policy, stores: Stores, clock: Arc<dyn Clock>) -> Self {
-        let links = crate::storage::links::for_connection(None);
-        let queues = crate::health::queues::for_connection(None);
-        Self::build(config, policy, stores, clock, links, queues)
-    }
-
-    fn build(
-        config: Config,
-        policy: Policy,
-        stores: Stores,
-        clock: Arc<dyn Clock>,
-        links: Arc<dyn LinkIssuer>,
-        queues: Arc<dyn QueueDepth>,
-    ) -> Self {
-        let sources = Sources::single(
-            Source::new(stores.recordings, config.recordings_container.clone()),
-            Source::new(stores.audit_logs, config.auditlogs_container.clone()),
-        );
-        let quarantine = Quarantine::new(
-            stores.app_blobs.clone(),
-            config.quarantine_container.clone(),
-        );
-        Self {
-            sources: Arc::new(sources),
+        let over = |specs: &[SourceSpec], store: &Arc<dyn BlobStore>| -> Vec<Source> {
+            specs
+                .iter()
+                .map(|s| {
+                    Source::new(store.clone(), s.container.clone()).with_bastion(s.bastion.clone())
+                })
+                .collect()
+        };
+        let recordings = over(&config.sources.recordings, &stores.recordings);
+        let audit_logs = over(&config.sources.audit_logs, &stores.audit_logs);
+        let seams = Built {
+            sources: Sources::new(recordings, audit_logs).unwrap_or_else(|| {
+                Sources::single(
+                    Source::new(stores.recordings.clone(), "recordings"),
+                    Source::new(stores.audit_logs.clone(), "insights-logs-bastionauditlogs"),
+                )
+            }),
             app_blobs: stores.app_blobs,
             tables: stores.tables,
+            links: Links::one(links::for_connection(None)),
+            queues: crate::health::queues::for_connection(None),
+        };
+        Self::build(config, policy, seams, clock)
+    }
+
+    fn build(config: Config, policy: Policy, seams: Built, clock: Arc<dyn Clock>) -> Self {
+        let Built {
+            sources,
+            app_blobs,
+            tables,
+            links,
+            queues,
+        } = seams;
+        let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
+        Self {
+            sources: Arc::new(sources),
+            app_blobs,
+            tables,
             quarantine,
             policy: Arc::new(policy),
             clock,
@@ -244,4 +257,45 @@ impl AppState {
         let source = self.sources.default_recordings();
         crate::storage::memory::seed(source.store.as_ref(), &source.container, spec).await
     }
+}
+
+/// The seams [`AppState::build`] takes.
+struct Built {
+    sources: Sources,
+    app_blobs: Arc<dyn BlobStore>,
+    tables: Arc<dyn TableStore>,
+    links: Links,
+    queues: Arc<dyn QueueDepth>,
+}
+
+/// One blob client per account: connections to the same endpoint with the same credentials share
+/// it (and its token cache).
+#[derive(Default)]
+struct Clients(Vec<(StorageConnection, Arc<dyn BlobStore>)>);
+
+impl Clients {
+    fn blobs(&mut self, conn: &StorageConnection) -> Result<Arc<dyn BlobStore>, ConfigError> {
+        let same = |c: &StorageConnection| c.blob == conn.blob && c.auth == conn.auth;
+        if let Some((_, store)) = self.0.iter().find(|(c, _)| same(c)) {
+            return Ok(store.clone());
+        }
+        let store: Arc<dyn BlobStore> =
+            Arc::new(AzureBlobStore::new(conn).map_err(|e| ConfigError(vec![e.to_string()]))?);
+        self.0.push((conn.clone(), store.clone()));
+        Ok(store)
+    }
+}
+
+/// The sources of `specs`, each over its account's client.
+fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>, ConfigError> {
+    specs
+        .iter()
+        .map(|s| {
+            let conn = s.conn.as_ref().ok_or_else(|| {
+                ConfigError(vec![format!("{}: connection not resolved", s.connection)])
+            })?;
+            let store = clients.blobs(conn)?;
+            Ok(Source::new(store, s.container.clone()).with_bastion(s.bastion.clone()))
+        })
+        .collect()
 }

@@ -85,7 +85,7 @@ async fn links_are_off_by_default() {
 #[tokio::test]
 async fn without_a_delegation_capable_identity_the_reason_is_given() {
     let mut f = fakes();
-    f.state.links = Arc::new(NoLinks(KEY_REASON.into()));
+    f.state.links = crate::storage::links::Links::one(Arc::new(NoLinks(KEY_REASON.into())));
     let id = row(&f, "a.mp4", "2025-03-14T09:00:00Z", json!({})).await;
     let doc = read(&f, on(), &id).await;
     assert_eq!(
@@ -102,7 +102,7 @@ async fn without_a_delegation_capable_identity_the_reason_is_given() {
 #[tokio::test]
 async fn with_an_identity_a_short_read_only_link_is_issued_and_audited() {
     let mut f = fakes();
-    f.state.links = Arc::new(FixedKey);
+    f.state.links = crate::storage::links::Links::one(Arc::new(FixedKey));
     let id = row(&f, "dir/a b.mp4", "2025-03-14T09:00:00Z", json!({})).await;
     let doc = read(&f, on(), &id).await;
     let d = &doc["download"];
@@ -135,7 +135,7 @@ async fn with_an_identity_a_short_read_only_link_is_issued_and_audited() {
 #[tokio::test]
 async fn deleted_recordings_get_no_link() {
     let mut f = fakes();
-    f.state.links = Arc::new(FixedKey);
+    f.state.links = crate::storage::links::Links::one(Arc::new(FixedKey));
     let id = row(
         &f,
         "gone.mp4",

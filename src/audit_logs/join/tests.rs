@@ -119,7 +119,7 @@ async fn session_first_then_recording_joins_and_retags() {
         "rule on VM + protocol now matches"
     );
     let blob = BlobRef::new(
-        k.state.config.recordings_container.clone(),
+        k.state.sources.default_recordings().container.clone(),
         "2025/03/14/opaque-name.bin",
     );
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
@@ -134,7 +134,10 @@ async fn retag_never_shortens_an_existing_retain_until() {
     let k = kit(Some(PCI));
     feed(&k, &fixture()).await;
     let name = format!("x-{ALICE}");
-    let blob = BlobRef::new(k.state.config.recordings_container.clone(), name.clone());
+    let blob = BlobRef::new(
+        k.state.sources.default_recordings().container.clone(),
+        name.clone(),
+    );
     let key = k
         .recording(&name, datetime!(2025-03-14 09:45 UTC), &[])
         .await;

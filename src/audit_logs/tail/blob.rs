@@ -81,7 +81,10 @@ pub async fn tail_blob(
         report.contended = true;
         return Ok(report);
     };
-    let blob = BlobRef::new(state.config.auditlogs_container.clone(), c.blob.clone());
+    let blob = BlobRef::new(
+        state.sources.default_audit_logs().container.clone(),
+        c.blob.clone(),
+    );
     let retiring = c.expired(now, state.audit.tail_window);
     let max_line = state.audit.max_line_bytes;
     // Retire only once everything was read: a budget cut must not drop the rest of the blob.

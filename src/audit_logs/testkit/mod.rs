@@ -57,7 +57,10 @@ pub fn kit(policy: Option<&str>) -> Kit {
 
 impl Kit {
     pub fn blob(&self) -> BlobRef {
-        BlobRef::new(self.state.config.auditlogs_container.clone(), PATH)
+        BlobRef::new(
+            self.state.sources.default_audit_logs().container.clone(),
+            PATH,
+        )
     }
 
     pub async fn create_log(&self) {
@@ -89,7 +92,10 @@ impl Kit {
         created: OffsetDateTime,
         meta: &[(&str, &str)],
     ) -> RecordingKey {
-        let blob = BlobRef::new(self.state.config.recordings_container.clone(), name);
+        let blob = BlobRef::new(
+            self.state.sources.default_recordings().container.clone(),
+            name,
+        );
         let meta: Metadata = meta
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

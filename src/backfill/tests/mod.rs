@@ -42,7 +42,10 @@ fn rig() -> Rig {
 
 impl Rig {
     async fn recording(&self, name: &str) -> RecordingKey {
-        let blob = BlobRef::new(self.state.config.recordings_container.clone(), name);
+        let blob = BlobRef::new(
+            self.state.sources.default_recordings().container.clone(),
+            name,
+        );
         self.blobs
             .put(
                 &blob,
@@ -63,7 +66,10 @@ impl Rig {
     }
 
     async fn audit_log(&self) {
-        let blob = BlobRef::new(self.state.config.auditlogs_container.clone(), PATH);
+        let blob = BlobRef::new(
+            self.state.sources.default_audit_logs().container.clone(),
+            PATH,
+        );
         self.blobs
             .create_append(&blob, "application/json")
             .await

@@ -111,7 +111,7 @@ async fn recordings(
     now: OffsetDateTime,
     found: &mut Found,
 ) -> Result<(), HandlerError> {
-    let container = state.config.recordings_container.clone();
+    let container = state.sources.default_recordings().container.clone();
     let items = list_recent(
         state.sources.default_recordings().store.as_ref(),
         &container,
@@ -154,7 +154,7 @@ pub async fn recording_item(
     item: &BlobItem,
     now: OffsetDateTime,
 ) -> Result<Fate, HandlerError> {
-    let container = state.config.recordings_container.clone();
+    let container = state.sources.default_recordings().container.clone();
     let created = item.props.created.unwrap_or(now);
     let key = RecordingKey::for_blob(created, &container, &item.name);
     match CatalogueRepo::new(state.tables.clone()).get(&key).await? {
@@ -187,7 +187,7 @@ pub fn synthesize(state: &AppState, item: &BlobItem, created: OffsetDateTime) ->
         .store
         .account()
         .to_owned();
-    let container = state.config.recordings_container.clone();
+    let container = state.sources.default_recordings().container.clone();
     BlobEvent {
         id: format!("reconcile:{}", item.props.etag),
         event_type: BLOB_CREATED.to_owned(),
@@ -211,7 +211,7 @@ pub fn synthesize(state: &AppState, item: &BlobItem, created: OffsetDateTime) ->
 }
 
 async fn audit_blobs(state: &AppState, now: OffsetDateTime) -> Result<usize, HandlerError> {
-    let container = state.config.auditlogs_container.clone();
+    let container = state.sources.default_audit_logs().container.clone();
     let since = now - state.audit.reconcile_window;
     let items = list_recent(
         state.sources.default_audit_logs().store.as_ref(),

@@ -29,7 +29,7 @@ fn outputs(o: &Outcome) -> Vec<String> {
 async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
     let k = kit(None);
     let rec = BlobRef::new(
-        k.state.config.recordings_container.clone(),
+        k.state.sources.default_recordings().container.clone(),
         format!("PLACEHOLDER-{ALICE}"),
     );
     k.blobs

@@ -72,6 +72,39 @@ pub trait LinkIssuer: Send + Sync + 'static {
     async fn issue(&self, blob: &BlobRef, now: OffsetDateTime, lifetime: Duration) -> Link;
 }
 
+/// The issuer of each recordings account: a link is signed by the account that holds the blob.
+#[derive(Clone)]
+pub struct Links {
+    by_account: Vec<(String, std::sync::Arc<dyn LinkIssuer>)>,
+    other: std::sync::Arc<dyn LinkIssuer>,
+}
+
+impl Links {
+    /// One issuer for every account.
+    pub fn one(issuer: std::sync::Arc<dyn LinkIssuer>) -> Self {
+        Self {
+            by_account: Vec::new(),
+            other: issuer,
+        }
+    }
+
+    /// An issuer per account (names compared in any case); others get none, with the reason.
+    pub fn per_account(by_account: Vec<(String, std::sync::Arc<dyn LinkIssuer>)>) -> Self {
+        let other = std::sync::Arc::new(NoLinks(
+            "the recording's account is not a configured source".into(),
+        ));
+        Self { by_account, other }
+    }
+
+    /// The issuer for `account`.
+    pub fn issuer(&self, account: &str) -> &dyn LinkIssuer {
+        self.by_account
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(account))
+            .map_or(self.other.as_ref(), |(_, i)| i.as_ref())
+    }
+}
+
 /// Never issues: the storage cannot sign user-delegation SAS (account key, in memory).
 #[derive(Debug, Clone)]
 pub struct NoLinks(pub String);

@@ -278,7 +278,7 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
         .expect("register")
         .expect("path");
     let blob = BlobRef::new(
-        k.state.config.auditlogs_container.clone(),
+        k.state.sources.default_audit_logs().container.clone(),
         crate::audit_logs::testkit::PATH,
     );
     let tags = k

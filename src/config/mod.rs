@@ -4,8 +4,11 @@
 //! [`Config::from_env`] collects every missing or invalid setting into one [`ConfigError`] naming each
 //! setting (never its value), so a misconfigured app fails at start-up, loudly, with a non-zero exit.
 
+pub mod sources;
+
 use std::path::PathBuf;
 
+pub use self::sources::{SourceSpec, SourceSpecs};
 use crate::setting::Reader;
 use crate::storage::connection::StorageConnection;
 
@@ -15,8 +18,10 @@ pub const SETTINGS: &[&str] = &[
     "AzureWebJobsStorage",
     "RECORDINGS_STORAGE",
     "RECORDINGS_CONTAINER",
+    "RECORDINGS_SOURCES",
     "AUDITLOGS_STORAGE",
     "AUDITLOGS_CONTAINER",
+    "AUDITLOGS_SOURCES",
     "QUARANTINE_CONTAINER",
     "TABLE_PREFIX",
     "RETENTION_POLICY",
@@ -75,10 +80,6 @@ pub enum Storage {
     Connected {
         /// `AzureWebJobsStorage`: tables, queues, quarantine.
         app: StorageConnection,
-        /// `RECORDINGS_STORAGE` (defaults to the app connection).
-        recordings: StorageConnection,
-        /// `AUDITLOGS_STORAGE` (defaults to the app connection).
-        audit_logs: StorageConnection,
     },
     /// In-memory fakes (`HANDLER_IN_MEMORY=true`): demos of the protocol and benchmarks only.
     InMemory,
@@ -91,10 +92,9 @@ pub struct Config {
     pub port: u16,
     /// Storage connections.
     pub storage: Storage,
-    /// Container Bastion writes recordings to (`RECORDINGS_CONTAINER`, default `recordings`).
-    pub recordings_container: String,
-    /// Container of archived audit logs (`AUDITLOGS_CONTAINER`).
-    pub auditlogs_container: String,
+    /// The watched containers: `RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES`, else one of each from
+    /// `RECORDINGS_STORAGE` + `RECORDINGS_CONTAINER` and `AUDITLOGS_STORAGE` + `AUDITLOGS_CONTAINER`.
+    pub sources: SourceSpecs,
     /// Container for poison payloads, in the app's account (`QUARANTINE_CONTAINER`, default `quarantine`).
     pub quarantine_container: String,
     /// Prefix for every table name (`TABLE_PREFIX`; lets several deployments or test runs share an account).
@@ -163,6 +163,11 @@ impl Config {
         } else {
             resolve_storage(env, &mut errors)
         };
+        let app = match &storage {
+            Storage::Connected { app } => Some(app),
+            Storage::InMemory => None,
+        };
+        let sources = sources::read(env, app, in_memory, &mut errors);
         let container = |k: &str, default: &str, errors: &mut Vec<String>| {
             let v = get(k).unwrap_or_else(|| default.to_owned());
             if !is_valid_container(&v) {
@@ -172,12 +177,6 @@ impl Config {
             }
             v
         };
-        let recordings_container = container("RECORDINGS_CONTAINER", "recordings", &mut errors);
-        let auditlogs_container = container(
-            "AUDITLOGS_CONTAINER",
-            "insights-logs-bastionauditlogs",
-            &mut errors,
-        );
         let quarantine_container = container("QUARANTINE_CONTAINER", "quarantine", &mut errors);
         let table_prefix = get("TABLE_PREFIX").unwrap_or_default();
         if !table_prefix.chars().all(|c| c.is_ascii_alphanumeric())
@@ -200,8 +199,7 @@ impl Config {
         Ok(Self {
             port,
             storage,
-            recordings_container,
-            auditlogs_container,
+            sources,
             quarantine_container,
             table_prefix,
             policy,
@@ -224,15 +222,8 @@ fn resolve_storage(env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String
             None
         }
     };
-    let app = resolve("AzureWebJobsStorage");
-    let recordings = resolve("RECORDINGS_STORAGE");
-    let audit_logs = resolve("AUDITLOGS_STORAGE");
-    match app {
-        Some(app) => Storage::Connected {
-            recordings: recordings.unwrap_or_else(|| app.clone()),
-            audit_logs: audit_logs.unwrap_or_else(|| app.clone()),
-            app,
-        },
+    match resolve("AzureWebJobsStorage") {
+        Some(app) => Storage::Connected { app },
         None => {
             errors.push("AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName); set HANDLER_IN_MEMORY=true for an in-memory demo".to_owned());
             Storage::InMemory
@@ -273,15 +264,14 @@ mod tests {
         ])
         .expect("ok");
         assert_eq!(c.port, 0);
-        assert_eq!(c.recordings_container, "recordings");
-        let Storage::Connected {
-            app, recordings, ..
-        } = c.storage
-        else {
+        let recordings = &c.sources.recordings[0];
+        assert_eq!(recordings.container, "recordings");
+        let Storage::Connected { app } = &c.storage else {
             panic!("connected")
         };
         assert_eq!(
-            app, recordings,
+            recordings.conn.as_ref(),
+            Some(app),
             "RECORDINGS_STORAGE defaults to AzureWebJobsStorage"
         );
     }

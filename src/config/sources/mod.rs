@@ -1,0 +1,260 @@
+//! The watched containers, from settings: `RECORDINGS_SOURCES` and `AUDITLOGS_SOURCES`, else the
+//! one container of `RECORDINGS_STORAGE` + `RECORDINGS_CONTAINER` (and `AUDITLOGS_STORAGE` +
+//! `AUDITLOGS_CONTAINER`), exactly as before several sources existed.
+//!
+//! An entry is `<connection>:<container>[@<bastion>]`: `<connection>` names a connection setting
+//! in the Functions convention (a connection string, or `<name>__accountName` /
+//! `__blobServiceUri` / `__credential` / `__clientId` for managed identity), `<bastion>` the
+//! Bastion host recording into the container (its name, or its resource id). Audit-log entries are
+//! `<connection>[:<container>]`. The first recording entry is the default source: its catalogue
+//! keys carry no account, so a deployment that had one source keeps its rows by listing that
+//! source first.
+
+use crate::storage::connection::StorageConnection;
+
+/// Default audit-log container (the diagnostic setting's category).
+pub const AUDITLOGS_DEFAULT: &str = "insights-logs-bastionauditlogs";
+/// Default recordings container.
+pub const RECORDINGS_DEFAULT: &str = "recordings";
+
+/// One watched container, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// The connection setting's name.
+    pub connection: String,
+    /// The connection (`None` when storage is in memory).
+    pub conn: Option<StorageConnection>,
+    /// Container name.
+    pub container: String,
+    /// The Bastion host recording into it (name, lower-case).
+    pub bastion: Option<String>,
+}
+
+/// Every watched container, by kind; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpecs {
+    /// Recording sources, the default first.
+    pub recordings: Vec<SourceSpec>,
+    /// Audit-log sources.
+    pub audit_logs: Vec<SourceSpec>,
+}
+
+/// How one kind of source is configured.
+struct Kind {
+    list: &'static str,
+    storage: &'static str,
+    container: &'static str,
+    default: &'static str,
+    bastion: bool,
+}
+
+const RECORDINGS: Kind = Kind {
+    list: "RECORDINGS_SOURCES",
+    storage: "RECORDINGS_STORAGE",
+    container: "RECORDINGS_CONTAINER",
+    default: RECORDINGS_DEFAULT,
+    bastion: true,
+};
+
+const AUDIT_LOGS: Kind = Kind {
+    list: "AUDITLOGS_SOURCES",
+    storage: "AUDITLOGS_STORAGE",
+    container: "AUDITLOGS_CONTAINER",
+    default: AUDITLOGS_DEFAULT,
+    bastion: false,
+};
+
+/// Reads both kinds. `app` is the app's own connection (`None` in memory), the default of the
+/// single-source settings. Problems are appended to `errors`, naming settings, never values.
+pub fn read(
+    env: &dyn Fn(&str) -> Option<String>,
+    app: Option<&StorageConnection>,
+    in_memory: bool,
+    errors: &mut Vec<String>,
+) -> SourceSpecs {
+    let mut read_kind = |k: &Kind| read_kind(k, env, app, in_memory, errors);
+    let recordings = read_kind(&RECORDINGS);
+    let audit_logs = read_kind(&AUDIT_LOGS);
+    SourceSpecs {
+        recordings,
+        audit_logs,
+    }
+}
+
+fn read_kind(
+    kind: &Kind,
+    env: &dyn Fn(&str) -> Option<String>,
+    app: Option<&StorageConnection>,
+    in_memory: bool,
+    errors: &mut Vec<String>,
+) -> Vec<SourceSpec> {
+    let get = |k: &str| {
+        env(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(list) = get(kind.list) else {
+        // One source, as before: its own connection, else the app's.
+        let container = get(kind.container).unwrap_or_else(|| kind.default.to_owned());
+        check_container(&container, kind.container, errors);
+        let own = match in_memory {
+            true => Ok(None),
+            false => StorageConnection::resolve(kind.storage, env),
+        };
+        let (connection, conn) = match own {
+            Ok(Some(c)) => (kind.storage, Some(c)),
+            Ok(None) => ("AzureWebJobsStorage", app.cloned()),
+            Err(mut e) => {
+                errors.append(&mut e);
+                (kind.storage, None)
+            }
+        };
+        return vec![SourceSpec {
+            connection: connection.to_owned(),
+            conn,
+            container,
+            bastion: None,
+        }];
+    };
+    if get(kind.container).is_some() {
+        errors.push(format!(
+            "{}: set together with {}; list the container in {} instead",
+            kind.container, kind.list, kind.list
+        ));
+    }
+    let mut specs: Vec<SourceSpec> = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some(spec) = parse_entry(kind, entry, errors) else {
+            continue;
+        };
+        let conn = resolve(&spec.connection, kind.list, env, in_memory, errors);
+        let spec = SourceSpec { conn, ..spec };
+        let account = |s: &SourceSpec| s.conn.as_ref().map(|c| c.account.to_ascii_lowercase());
+        if specs
+            .iter()
+            .any(|s| s.container == spec.container && account(s) == account(&spec))
+        {
+            errors.push(format!(
+                "{}: {}:{} is listed twice (the same container of the same account)",
+                kind.list, spec.connection, spec.container
+            ));
+            continue;
+        }
+        specs.push(spec);
+    }
+    if specs.is_empty() && !errors.iter().any(|e| e.starts_with(kind.list)) {
+        errors.push(format!("{}: lists no source", kind.list));
+    }
+    specs
+}
+
+/// The connection setting `name` an entry of `setting` names (`None` in memory or on error).
+fn resolve(
+    name: &str,
+    setting: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    in_memory: bool,
+    errors: &mut Vec<String>,
+) -> Option<StorageConnection> {
+    if in_memory {
+        return None;
+    }
+    match StorageConnection::resolve(name, env) {
+        Ok(Some(c)) => Some(c),
+        Ok(None) => {
+            errors.push(format!("{setting}: connection setting {name} is not set"));
+            None
+        }
+        Err(mut e) => {
+            errors.append(&mut e);
+            None
+        }
+    }
+}
+
+/// One entry, unresolved.
+fn parse_entry(kind: &Kind, entry: &str, errors: &mut Vec<String>) -> Option<SourceSpec> {
+    let (head, bastion) = match entry.split_once('@') {
+        Some((h, b)) if kind.bastion => (h, Some(b)),
+        Some(_) => {
+            errors.push(format!("{}: entries name no Bastion host (`@`)", kind.list));
+            return None;
+        }
+        None => (entry, None),
+    };
+    let (connection, container) = match head.split_once(':') {
+        Some((c, k)) => (c.trim(), k.trim()),
+        None if !kind.bastion => (head.trim(), kind.default),
+        None => {
+            errors.push(format!(
+                "{}: an entry is not <connection>:<container>[@<bastion>]",
+                kind.list
+            ));
+            return None;
+        }
+    };
+    let valid_name = !connection.is_empty()
+        && connection
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid_name {
+        errors.push(format!(
+            "{}: a connection name is not a setting name",
+            kind.list
+        ));
+        return None;
+    }
+    if !check_container(container, kind.list, errors) {
+        return None;
+    }
+    let bastion = match bastion.map(bastion_name) {
+        Some(None) => {
+            errors.push(format!(
+                "{}: the Bastion host of {connection}:{container} is neither a name nor a bastionHosts resource id",
+                kind.list
+            ));
+            return None;
+        }
+        Some(Some(b)) => Some(b),
+        None => None,
+    };
+    Some(SourceSpec {
+        connection: connection.to_owned(),
+        conn: None,
+        container: container.to_owned(),
+        bastion,
+    })
+}
+
+/// The Bastion host's name (lower-case) from a name or a `…/bastionHosts/<name>` resource id.
+pub fn bastion_name(label: &str) -> Option<String> {
+    let label = label.trim();
+    let name = match label.contains('/') {
+        true => {
+            let mut parts = label.split('/').filter(|p| !p.is_empty());
+            parts
+                .by_ref()
+                .find(|p| p.eq_ignore_ascii_case("bastionHosts"))?;
+            parts.next()?
+        }
+        false => label,
+    };
+    let valid = (1..=80).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    valid.then(|| name.to_ascii_lowercase())
+}
+
+fn check_container(name: &str, setting: &str, errors: &mut Vec<String>) -> bool {
+    let ok = super::is_valid_container(name);
+    if !ok {
+        errors.push(format!(
+            "{setting}: not a valid container name (3-63 lower-case letters, digits, dashes)"
+        ));
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests;
