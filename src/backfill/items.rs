@@ -5,17 +5,17 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::Kind;
+use super::{Kind, Walk};
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::blob::tail_blob;
 use crate::catalogue::index;
-use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::functions::reconcile::{Fate, recording_item};
 use crate::invocation::HandlerError;
+use crate::sources::Source;
 use crate::state::AppState;
 use crate::storage::BlobItem;
 
@@ -52,29 +52,26 @@ pub fn time_of(kind: Kind, item: &BlobItem) -> Option<OffsetDateTime> {
 /// `Retryable` for storage failures (the item is recorded as failed by the caller).
 pub async fn process(
     state: &AppState,
-    kind: Kind,
+    walk: Walk<'_>,
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
 ) -> Result<Done, HandlerError> {
-    match kind {
-        Kind::Recordings => recording(state, item, now, dry_run).await,
+    match walk.kind {
+        Kind::Recordings => recording(state, walk.source, item, now, dry_run).await,
         Kind::AuditLogs => audit_blob(state, item, now, dry_run).await,
     }
 }
 
 async fn recording(
     state: &AppState,
+    source: &Source,
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
 ) -> Result<Done, HandlerError> {
     let created = item.props.created.unwrap_or(now);
-    let key = RecordingKey::for_blob(
-        created,
-        &state.sources.default_recordings().container,
-        &item.name,
-    );
+    let key = state.sources.recording_key(source, created, &item.name);
     let repo = CatalogueRepo::new(state.tables.clone());
     if dry_run {
         return Ok(match repo.get(&key).await? {
@@ -82,7 +79,7 @@ async fn recording(
             None => Done::Would,
         });
     }
-    Ok(match recording_item(state, item, now).await? {
+    Ok(match recording_item(state, source, item, now).await? {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),
         Fate::Rejoined(_) => Done::Rejoined,
         Fate::Present => {

@@ -28,8 +28,9 @@ use self::checkpoint::{BackfillRepo, Checkpoint};
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use crate::invocation::HandlerError;
+use crate::sources::Source;
 use crate::state::AppState;
-use crate::storage::{BlobItem, BlobRef, BlobStore, StorageError};
+use crate::storage::{BlobItem, StorageError};
 use crate::telemetry::redact;
 
 /// Default items in flight.
@@ -57,16 +58,36 @@ impl Kind {
         }
     }
 
-    fn store(self, state: &AppState) -> (&dyn BlobStore, String) {
+    /// Its sources, the default first.
+    fn sources(self, state: &AppState) -> &[Source] {
         match self {
-            Self::AuditLogs => (
-                state.sources.default_audit_logs().store.as_ref(),
-                state.sources.default_audit_logs().container.clone(),
-            ),
-            Self::Recordings => (
-                state.sources.default_recordings().store.as_ref(),
-                state.sources.default_recordings().container.clone(),
-            ),
+            Self::AuditLogs => state.sources.audit_logs(),
+            Self::Recordings => state.sources.recordings(),
+        }
+    }
+}
+
+/// One container a backfill walks: a kind and one of its sources.
+#[derive(Debug, Clone, Copy)]
+pub struct Walk<'a> {
+    /// Recordings or audit logs.
+    pub kind: Kind,
+    /// The container and its store.
+    pub source: &'a Source,
+    /// The first source of its kind (its checkpoints and failures keep the names they had
+    /// before several sources existed).
+    pub default: bool,
+}
+
+impl Walk<'_> {
+    /// Name in checkpoints, failed rows and output: the kind, then the source for any but the
+    /// default (`recordings.<account>.<container>`: `.` is allowed in table keys, `/` is not).
+    pub fn label(&self) -> String {
+        if self.default {
+            self.kind.as_str().to_owned()
+        } else {
+            let (kind, account) = (self.kind.as_str(), self.source.account());
+            [kind, ".", account, ".", &self.source.container].concat()
         }
     }
 }
@@ -108,14 +129,21 @@ pub async fn run(
         ..Summary::default()
     };
     let mut budget = opts.limit.unwrap_or(usize::MAX);
-    for kind in &opts.kinds {
-        progress.stage(kind.as_str());
-        if !opts.dry_run {
-            retry_failed(state, *kind, opts, &mut s, &mut budget, emit).await?;
-        }
-        if !pass(state, *kind, opts, progress, &mut s, &mut budget, emit).await? {
-            s.complete = false;
-            break;
+    'walks: for kind in &opts.kinds {
+        for (i, source) in kind.sources(state).iter().enumerate() {
+            let walk = Walk {
+                kind: *kind,
+                source,
+                default: i == 0,
+            };
+            progress.stage(&walk.label());
+            if !opts.dry_run {
+                retry_failed(state, walk, opts, &mut s, &mut budget, emit).await?;
+            }
+            if !pass(state, walk, opts, progress, &mut s, &mut budget, emit).await? {
+                s.complete = false;
+                break 'walks;
+            }
         }
     }
     if opts.hash && s.complete && !opts.dry_run && opts.kinds.contains(&Kind::Recordings) {
@@ -132,7 +160,7 @@ pub async fn run(
 /// Handles one item's result; a failure is recorded for the next run. `true` when it succeeded.
 async fn settle(
     state: &AppState,
-    kind: Kind,
+    walk: Walk<'_>,
     name: &str,
     result: Result<Done, HandlerError>,
     opts: &Options,
@@ -147,12 +175,12 @@ async fn settle(
         }
         Err(e) => {
             let text = redact(&e.to_string());
-            tracing::error!(kind = kind.as_str(), blob = name, error.cause_chain = %text, "backfill item failed; retried next run");
+            let label = walk.label();
+            tracing::error!(kind = %label, blob = name, error.cause_chain = %text, "backfill item failed; retried next run");
             s.errors += 1;
-            s.failed.push(format!("{}:{name}", kind.as_str()));
+            s.failed.push(format!("{label}:{name}"));
             if !opts.dry_run {
-                repo.fail(kind.as_str(), name, &text, state.clock.now())
-                    .await?;
+                repo.fail(&label, name, &text, state.clock.now()).await?;
             }
             Ok(false)
         }
@@ -161,21 +189,21 @@ async fn settle(
 
 async fn retry_failed(
     state: &AppState,
-    kind: Kind,
+    walk: Walk<'_>,
     opts: &Options,
     s: &mut Summary,
     budget: &mut usize,
     emit: &mut dyn FnMut(&str, Value),
 ) -> Result<(), HandlerError> {
     let repo = BackfillRepo::new(state.tables.clone());
-    let (store, container) = kind.store(state);
-    for name in repo.failed(kind.as_str(), MAX_RETRIED).await? {
+    let label = walk.label();
+    for name in repo.failed(&label, MAX_RETRIED).await? {
         if *budget == 0 {
             return Ok(());
         }
         *budget -= 1;
-        let blob = BlobRef::new(container.clone(), name.clone());
-        let result = match store.properties(&blob).await {
+        let blob = walk.source.blob(name.clone());
+        let result = match walk.source.store.properties(&blob).await {
             Err(StorageError::NotFound) => Ok(Done::Ignored),
             Err(e) => Err(e.into()),
             Ok(props) => {
@@ -183,11 +211,11 @@ async fn retry_failed(
                     name: name.clone(),
                     props,
                 };
-                process(state, kind, &item, state.clock.now(), false).await
+                process(state, walk, &item, state.clock.now(), false).await
             }
         };
-        if settle(state, kind, &name, result, opts, s, emit).await? {
-            repo.clear(kind.as_str(), &name).await?;
+        if settle(state, walk, &name, result, opts, s, emit).await? {
+            repo.clear(&label, &name).await?;
         }
     }
     Ok(())
@@ -196,7 +224,7 @@ async fn retry_failed(
 /// One container's pass from its checkpoint; `false` when the budget ran out first.
 async fn pass(
     state: &AppState,
-    kind: Kind,
+    walk: Walk<'_>,
     opts: &Options,
     progress: &mut Progress,
     s: &mut Summary,
@@ -204,7 +232,7 @@ async fn pass(
     emit: &mut dyn FnMut(&str, Value),
 ) -> Result<bool, HandlerError> {
     let repo = BackfillRepo::new(state.tables.clone());
-    let key = BackfillRepo::key(kind.as_str(), opts.from, opts.to);
+    let key = BackfillRepo::key(&walk.label(), opts.from, opts.to);
     let mut cp = if opts.restart || opts.dry_run {
         Checkpoint::default()
     } else {
@@ -223,10 +251,10 @@ async fn pass(
             repo.save(&key, &cp, now).await
         }
     };
-    let (store, container) = kind.store(state);
+    let (store, container, kind) = (&walk.source.store, &walk.source.container, walk.kind);
     let now = state.clock.now();
     loop {
-        let page = match store.list(&container, None, cp.marker.clone()).await {
+        let page = match store.list(container, None, cp.marker.clone()).await {
             Err(StorageError::NotFound) => crate::storage::Page {
                 items: vec![],
                 next: None,
@@ -243,14 +271,14 @@ async fn pass(
         let take = todo.len().min(*budget);
         let mut results = futures::stream::iter(todo.into_iter().take(take))
             .map(|item| async move {
-                let r = process(state, kind, &item, now, opts.dry_run).await;
+                let r = process(state, walk, &item, now, opts.dry_run).await;
                 (item.name, r)
             })
             .buffered(opts.concurrency.max(1));
         let mut since_save = 0;
         while let Some((name, result)) = results.next().await {
             *budget -= 1;
-            settle(state, kind, &name, result, opts, s, emit).await?;
+            settle(state, walk, &name, result, opts, s, emit).await?;
             progress.done(s);
             cp.after = Some(name);
             since_save += 1;

@@ -115,7 +115,11 @@ impl Kit {
             name: name.to_owned(),
             props: props.clone(),
         };
-        let event = crate::functions::reconcile::synthesize(&self.state, &item, created);
+        let event = crate::functions::reconcile::synthesize(
+            self.state.sources.default_recordings(),
+            &item,
+            created,
+        );
         let source = self.state.sources.default_recordings();
         self.state
             .recordings()

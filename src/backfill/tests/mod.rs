@@ -13,7 +13,7 @@ use crate::catalogue::index::INDEX_TABLE;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::storage::memory::InMemoryBlobStore;
-use crate::storage::{BlobRef, Metadata};
+use crate::storage::{BlobRef, BlobStore as _, Metadata};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
 

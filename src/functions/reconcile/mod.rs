@@ -15,11 +15,11 @@ use crate::audit_logs::join;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled, tail};
-use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::sources::Source;
 use crate::state::AppState;
 use crate::storage::{BlobItem, BlobStore};
 use crate::telemetry::redact;
@@ -43,16 +43,36 @@ pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, Hand
 /// `Retryable` for storage failures.
 pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, HandlerError> {
     let mut found = Found::default();
-    recordings(state, now, &mut found).await?;
+    // Each source on its own: an account that cannot be listed fails its part (named, and the
+    // run ends Retryable so the host retries it), never the other sources'.
+    let mut failed: Vec<(String, HandlerError)> = Vec::new();
+    for source in state.sources.recordings() {
+        if let Err(e) = recordings(state, source, now, &mut found).await {
+            failed.push((source.label(), e));
+        }
+    }
     let Found {
         catalogued,
         rejoined,
         notifications,
     } = found;
-    let registered = audit_blobs(state, now).await?;
-    let mut o = Outcome::processed(format!(
+    let registered = match audit_blobs(state, now).await {
+        Ok(n) => n,
+        Err(e) => {
+            failed.push((state.sources.default_audit_logs().label(), e));
+            0
+        }
+    };
+    let summary = format!(
         "reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"
-    ));
+    );
+    if let Some(e) = partial_failure(&summary, failed) {
+        // What was catalogued is kept: the retry finds those rows and announces nothing twice
+        // (their outputs would be lost with this failure, so they are re-emitted by the retry's
+        // `Present`-or-`Catalogued` decision only for rows still missing).
+        return Err(e);
+    }
+    let mut o = Outcome::processed(summary);
     for n in notifications {
         o = o.with_output(OUTPUT_BINDING, &n);
     }
@@ -108,18 +128,14 @@ struct Found {
 
 async fn recordings(
     state: &AppState,
+    source: &Source,
     now: OffsetDateTime,
     found: &mut Found,
 ) -> Result<(), HandlerError> {
-    let container = state.sources.default_recordings().container.clone();
-    let items = list_recent(
-        state.sources.default_recordings().store.as_ref(),
-        &container,
-        now - state.audit.reconcile_window,
-    )
-    .await?;
+    let since = now - state.audit.reconcile_window;
+    let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     for item in items {
-        match recording_item(state, &item, now).await? {
+        match recording_item(state, source, &item, now).await? {
             Fate::Present => {}
             Fate::Rejoined(joined) => found.rejoined += usize::from(joined),
             Fate::Catalogued(mut outputs) => {
@@ -151,20 +167,19 @@ pub enum Fate {
 /// `Retryable` for storage failures.
 pub async fn recording_item(
     state: &AppState,
+    source: &Source,
     item: &BlobItem,
     now: OffsetDateTime,
 ) -> Result<Fate, HandlerError> {
-    let container = state.sources.default_recordings().container.clone();
     let created = item.props.created.unwrap_or(now);
-    let key = RecordingKey::for_blob(created, &container, &item.name);
+    let key = state.sources.recording_key(source, created, &item.name);
     match CatalogueRepo::new(state.tables.clone()).get(&key).await? {
         Some(row) if row.raw.contains_key("MatchConfidence") => Ok(Fate::Present),
         Some(_) => Ok(Fate::Rejoined(
             join::after_catalogue(state, &key).await?.is_some(),
         )),
         None => {
-            let event = synthesize(state, item, created);
-            let source = state.sources.default_recordings();
+            let event = synthesize(source, item, created);
             let (outcome, _) = state
                 .recordings()
                 .catalogue(source, &event, &item.props)
@@ -180,14 +195,9 @@ pub async fn recording_item(
 }
 
 /// A `BlobCreated` event for a blob found by listing (no sequencer: the ETag and time decide).
-pub fn synthesize(state: &AppState, item: &BlobItem, created: OffsetDateTime) -> BlobEvent {
-    let account = state
-        .sources
-        .default_recordings()
-        .store
-        .account()
-        .to_owned();
-    let container = state.sources.default_recordings().container.clone();
+pub fn synthesize(source: &Source, item: &BlobItem, created: OffsetDateTime) -> BlobEvent {
+    let account = source.account().to_owned();
+    let container = source.container.clone();
     BlobEvent {
         id: format!("reconcile:{}", item.props.etag),
         event_type: BLOB_CREATED.to_owned(),
@@ -241,6 +251,25 @@ async fn audit_blobs(state: &AppState, now: OffsetDateTime) -> Result<usize, Han
         registered += 1;
     }
     Ok(registered)
+}
+
+/// The error ending a run in which some sources failed: Retryable, naming each failed source
+/// and what the others did.
+fn partial_failure(summary: &str, failed: Vec<(String, HandlerError)>) -> Option<HandlerError> {
+    if failed.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = failed
+        .iter()
+        .map(|(source, e)| format!("{source}: {}", redact(&e.to_string())))
+        .collect();
+    for (source, e) in &failed {
+        error!(source = %source, error.cause_chain = %redact(&e.to_string()), "reconcile of one source failed; the others went on");
+    }
+    Some(HandlerError::storage(anyhow::anyhow!(
+        "{summary}; failed sources: {}",
+        named.join("; ")
+    )))
 }
 
 #[cfg(test)]
