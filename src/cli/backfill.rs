@@ -15,9 +15,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::api::query::Query;
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
-use crate::api::query::Query;
 
 /// Widest window (ten years).
 const MAX_DAYS: u32 = 3660;

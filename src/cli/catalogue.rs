@@ -14,10 +14,10 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use super::{CatalogueArgs, VerifyArgs};
-use crate::app::AppState;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::api::query::{Format, Query};
 use crate::api::{render, search, token};
+use crate::app::AppState;
+use crate::catalogue::RECORDINGS_TABLE;
 use crate::config::Config;
 use crate::integrity::verify::{Sample, Verdict, verify_row};
 

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
-use crate::app::AppState;
 use crate::api::holds::{self, HoldRequest, body};
 use crate::api::problem::ApiError;
+use crate::app::AppState;
 use crate::config::Config;
 use crate::retention::hold::Actor;
 

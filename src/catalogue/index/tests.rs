@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::*;
-use crate::catalogue::RECORDINGS_TABLE;
 use crate::api::query::Query;
 use crate::api::search::search;
+use crate::catalogue::RECORDINGS_TABLE;
 use crate::tables::counting::CountingTables;
 use crate::tables::memory::InMemoryTables;
 

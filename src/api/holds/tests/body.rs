@@ -2,9 +2,7 @@
 
 use serde_json::json;
 
-use crate::api::holds::body::{
-    HoldTarget, MAX_REASON, derived_id, parse, valid_hold_id,
-};
+use crate::api::holds::body::{HoldTarget, MAX_REASON, derived_id, parse, valid_hold_id};
 use crate::retention::hold::Target;
 
 #[test]
