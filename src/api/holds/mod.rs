@@ -28,7 +28,7 @@ use crate::catalogue::model::RecordingKey;
 use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
 use crate::telemetry::redact;
 
-/// Actor name when no principal is present (principals not required).
+/// Actor name of a function-key caller (`CATALOGUE_AUTH=none`: no caller is named).
 pub const ANONYMOUS: &str = "anonymous/function-key";
 
 /// Maps library errors to API errors (storage detail is logged redacted, never returned).

@@ -249,7 +249,7 @@ async fn csv_defuses_hostile_values_and_carries_the_token() {
 }
 
 #[tokio::test]
-async fn principals_and_roles_are_enforced_when_required() {
+async fn principals_and_roles_are_enforced_behind_platform_authentication() {
     let f = fakes();
     let strict = ApiSettings {
         auth: AuthMode::Platform,

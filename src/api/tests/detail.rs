@@ -138,7 +138,7 @@ async fn deleted_recordings_show_their_tombstone() {
 }
 
 #[tokio::test]
-async fn principal_and_roles_are_enforced_when_required() {
+async fn principal_and_roles_are_enforced_behind_platform_authentication() {
     let f = fakes();
     let id = row(&f, "r", "2025-03-01T10:00:00Z", json!({})).await;
     let list = "/api/recordings?from=2025-03-01&to=2025-03-01";

@@ -72,7 +72,7 @@ pub fn policy(style: &str, script: &str) -> String {
     )
 }
 
-/// `GET /api/ui`: the page (role `Catalogue.Read` when principals are required, like the data).
+/// `GET /api/ui`: the page (role `Catalogue.Read`, like the data).
 pub(super) async fn page(caller: Caller) -> Result<Response, ApiError> {
     caller.require(ROLE_READ)?;
     Ok(respond(&PAGE))

@@ -120,7 +120,7 @@ fn inline_blocks_cannot_end_early_and_script_has_no_markup_sinks() {
 }
 
 #[tokio::test]
-async fn needs_the_read_role_when_principals_are_required() {
+async fn needs_the_read_role_behind_platform_authentication() {
     let f = fakes();
     let strict = ApiSettings {
         auth: AuthMode::Platform,
