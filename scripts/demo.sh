@@ -16,6 +16,8 @@ run_id="demo$(date +%s)"
 export AzureWebJobsStorage="$AZURITE_CONNECTION_STRING"
 export RECORDINGS_CONTAINER=recordings AUDITLOGS_CONTAINER=insights-logs-bastionauditlogs
 export TABLE_PREFIX="$run_id" QUARANTINE_CONTAINER=quarantine RETENTION_POLICY=examples/retention-policy.toml
+# A local demo: the function key is the catalogue API's only credential.
+export CATALOGUE_AUTH=none
 export DEVHOST_PORT=0 DEVHOST_POLL_MS=300 DEVHOST_QUEUE_POLL_MS=300
 export DEVHOST_WATCH="${DEVHOST_WATCH:-RecordingCreated=AzureWebJobsStorage:recordings,AuditLogCreated=AzureWebJobsStorage:insights-logs-bastionauditlogs}"
 export RUST_LOG="${RUST_LOG:-info}"

@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use self::auth::{ROLE_READ, authorize, client_ip};
+use self::auth::{AuthMode, Authenticator, Caller, ROLE_READ, client_ip};
 use self::detail::Access;
 use self::problem::ApiError;
 use self::query::{Format, Query};
@@ -44,11 +44,15 @@ use crate::storage::links;
 /// The function (folder) name.
 pub const FUNCTION: &str = "CatalogueApi";
 
+/// The access-audit name of a caller whose only credential is the function key (`CATALOGUE_AUTH=none`).
+pub const FUNCTION_KEY_CALLER: &str = "function-key caller";
+
 /// API settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSettings {
-    /// `CATALOGUE_REQUIRE_PRINCIPAL` (default false): require the Easy Auth principal and roles.
-    pub require_principal: bool,
+    /// `CATALOGUE_AUTH` and the token settings: who authenticates callers ([`auth`]). Unset is
+    /// [`AuthMode::Unconfigured`]: the API refuses every request, the event functions run on.
+    pub auth: AuthMode,
     /// `CATALOGUE_MAX_RANGE_DAYS` (default 31): the widest `from`–`to` range.
     pub max_range_days: u32,
     /// `GET /api/health` thresholds (`HEALTH_TAIL_LAG_MINUTES`).
@@ -60,9 +64,13 @@ pub struct ApiSettings {
 }
 
 impl Default for ApiSettings {
+    /// What an environment without any of these settings gives (authentication unconfigured).
     fn default() -> Self {
         Self {
-            require_principal: false,
+            auth: AuthMode::Unconfigured(vec![format!(
+                "{}: not set (platform, jwt or none)",
+                auth::settings::AUTH
+            )]),
             max_range_days: 31,
             health: crate::health::report::Thresholds::default(),
             download_links: false,
@@ -76,7 +84,7 @@ impl ApiSettings {
     pub fn from_reader(r: &mut Reader<'_>) -> Self {
         let d = Self::default();
         Self {
-            require_principal: r.flag("CATALOGUE_REQUIRE_PRINCIPAL", d.require_principal),
+            auth: AuthMode::from_reader(r),
             max_range_days: r.number("CATALOGUE_MAX_RANGE_DAYS", d.max_range_days, 1..=366),
             health: crate::health::report::Thresholds::from_reader(r),
             download_links: r.flag("CATALOGUE_DOWNLOAD_LINKS", d.download_links),
@@ -85,20 +93,41 @@ impl ApiSettings {
     }
 }
 
+#[cfg(test)]
+impl ApiSettings {
+    /// Defaults with `CATALOGUE_AUTH=none`: component tests of everything but authentication.
+    pub(crate) fn key_only() -> Self {
+        Self {
+            auth: AuthMode::FunctionKey,
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Api {
     app: AppState,
     settings: Arc<ApiSettings>,
+    auth: Arc<Authenticator>,
 }
 
-/// The API routes, with the settings parsed at start-up.
+/// The API routes, with the settings parsed at start-up (the authentication mode is logged here,
+/// once, loudly when it is unusable).
 pub fn routes(app: AppState) -> Router {
     let settings = app.config.api.clone();
-    routes_with(app, settings)
+    let auth = Authenticator::new(&settings.auth);
+    auth.announce();
+    routes_with_auth(app, settings, auth)
 }
 
 /// The API routes with explicit settings (tests).
 pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
+    let auth = Authenticator::new(&settings.auth);
+    routes_with_auth(app, settings, auth)
+}
+
+/// The API routes with explicit settings and authenticator (tests with a fake key source).
+pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticator) -> Router {
     Router::new()
         .route("/api/recordings", get(list))
         .route("/api/recordings/{id}", get(one))
@@ -115,6 +144,7 @@ pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
         .with_state(Api {
             app,
             settings: Arc::new(settings),
+            auth: Arc::new(auth),
         })
 }
 
@@ -133,11 +163,12 @@ fn access(headers: &HeaderMap, who: String) -> Access {
 }
 
 async fn list(
+    caller: Caller,
     State(api): State<Api>,
     headers: HeaderMap,
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    caller.require(ROLE_READ)?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let q = Query::parse(&params, accept, api.settings.max_range_days)?;
     let fp = q.fingerprint();
@@ -179,11 +210,14 @@ fn csv_response(body: String, next: Option<String>) -> Response {
 }
 
 async fn one(
+    caller: Caller,
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let who = authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    let who = caller
+        .require(ROLE_READ)?
+        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
     let link = api
         .settings
         .download_links
@@ -192,7 +226,9 @@ async fn one(
     Ok(axum::Json(doc).into_response())
 }
 
-async fn unknown() -> ApiError {
+/// An unknown route: 404 to an authenticated caller only (authentication comes first everywhere
+/// but `/api/health`).
+async fn unknown(_caller: Caller) -> ApiError {
     ApiError::NotFound("no such API route".into())
 }
 

@@ -1,7 +1,8 @@
 //! RFC 7807-style problem responses: the only error shape the API returns.
 //!
 //! Bodies name the problem and, for bad input, the offending parameter; never an internal error
-//! text (storage errors are logged, redacted, and answered with a generic 503).
+//! text (storage errors are logged, redacted, and answered with a generic 503). A 401 carries its
+//! `WWW-Authenticate` challenge ([`Challenge`]); every 503 a `Retry-After`.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,9 +17,9 @@ use crate::telemetry::redact;
 pub enum ApiError {
     /// 400: a filter, id or token the caller must fix.
     BadRequest(String),
-    /// 401: no (valid) principal while one is required.
-    Unauthenticated,
-    /// 403: the principal lacks the role.
+    /// 401: no (valid) credentials, or authentication is not configured.
+    Unauthenticated(Challenge),
+    /// 403: the caller is authenticated but lacks the role.
     Forbidden(&'static str),
     /// 404.
     NotFound(String),
@@ -26,6 +27,30 @@ pub enum ApiError {
     Conflict(String),
     /// 503: storage unavailable (details logged, not returned).
     Unavailable,
+    /// 503: the token issuer's signing keys cannot be fetched (its outage, not the caller's fault).
+    IdentityUnavailable,
+}
+
+/// Why a 401, and what its `WWW-Authenticate` challenge says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenge {
+    /// No credentials: `Bearer`; the detail says what is expected.
+    Missing(&'static str),
+    /// A token that failed validation: `Bearer error="invalid_token"` with this description.
+    InvalidToken(&'static str),
+    /// `CATALOGUE_AUTH` and its settings are not usable: the problems, naming the settings.
+    Unconfigured(String),
+}
+
+impl Challenge {
+    fn header(&self) -> String {
+        match self {
+            Self::InvalidToken(why) => {
+                format!("Bearer error=\"invalid_token\", error_description=\"{why}\"")
+            }
+            Self::Missing(_) | Self::Unconfigured(_) => "Bearer".to_owned(),
+        }
+    }
 }
 
 impl ApiError {
@@ -38,20 +63,28 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::IdentityUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn title_detail(&self) -> (&'static str, String) {
         match self {
             Self::BadRequest(d) => ("Invalid request", d.clone()),
-            Self::Unauthenticated => (
-                "Authentication required",
-                "an App Service authentication principal is required".into(),
+            Self::Unauthenticated(Challenge::Missing(what)) => {
+                ("Authentication required", (*what).to_owned())
+            }
+            Self::Unauthenticated(Challenge::InvalidToken(why)) => {
+                ("Invalid token", (*why).to_owned())
+            }
+            Self::Unauthenticated(Challenge::Unconfigured(problems)) => (
+                "Authentication not configured",
+                format!(
+                    "the catalogue API refuses every request until its authentication is configured: {problems}"
+                ),
             ),
             Self::Forbidden(role) => ("Forbidden", format!("role {role} is required")),
             Self::NotFound(d) => ("Not found", d.clone()),
@@ -59,6 +92,10 @@ impl ApiError {
             Self::Unavailable => (
                 "Storage unavailable",
                 "the catalogue storage is unavailable; retry later".into(),
+            ),
+            Self::IdentityUnavailable => (
+                "Identity provider unavailable",
+                "the token issuer's signing keys cannot be fetched; retry later".into(),
             ),
         }
     }
@@ -77,6 +114,11 @@ impl IntoResponse for ApiError {
             body.to_string(),
         )
             .into_response();
+        if let Self::Unauthenticated(c) = &self
+            && let Ok(v) = header::HeaderValue::from_str(&c.header())
+        {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));

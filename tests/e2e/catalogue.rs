@@ -148,9 +148,9 @@ async fn api_pages_exports_audits_and_verifies_real_pipeline_rows() {
 }
 
 #[tokio::test]
-async fn principal_is_required_when_configured() {
+async fn principal_is_required_behind_platform_authentication() {
     let Some(cs) = azurite() else { return };
-    let rig = Rig::new(&cs, &[("CATALOGUE_REQUIRE_PRINCIPAL", "true")]).await;
+    let rig = Rig::new(&cs, &[("CATALOGUE_AUTH", "platform")]).await;
     let path = format!("/api/recordings?from={0}&to={0}", today());
     let (s, body) = rig.get(&path, &[]).await;
     assert_eq!(s, 401, "{body}");

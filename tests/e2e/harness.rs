@@ -210,6 +210,8 @@ impl AzuriteEnv {
         vars.insert("AUDITLOGS_CONTAINER".to_owned(), unique("logs"));
         vars.insert("QUARANTINE_CONTAINER".to_owned(), unique("quar"));
         vars.insert("TABLE_PREFIX".to_owned(), unique("t"));
+        // A local run: the function key is the only credential (the auth tests override this).
+        vars.insert("CATALOGUE_AUTH".to_owned(), "none".to_owned());
         Self {
             connection: connection.to_owned(),
             vars,

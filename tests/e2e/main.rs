@@ -4,6 +4,7 @@
 mod audit_logs;
 mod backfill;
 mod catalogue;
+mod catalogue_auth;
 mod catalogue_sessions;
 mod devhost;
 mod download_links;

@@ -29,6 +29,18 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
         "NOTIFY_ALLOW_INSECURE_LOOPBACK",
         "lets tests post to http loopback receivers; must never be enabled in Azure",
     ),
+    (
+        "CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK",
+        "lets tests use an http loopback token issuer; must never be enabled in Azure",
+    ),
+    (
+        "CATALOGUE_JWT_AUTHORITY",
+        "no app registration is a deployment parameter yet: CATALOGUE_AUTH=jwt without it refuses every catalogue request (401) while the pipeline runs",
+    ),
+    (
+        "CATALOGUE_JWT_AUDIENCE",
+        "no app registration is a deployment parameter yet: CATALOGUE_AUTH=jwt without it refuses every catalogue request (401) while the pipeline runs",
+    ),
 ];
 
 /// Read by the code but deliberately absent from `local.settings.example.json`.

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query as QueryParams, State};
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::super::Api;
-use super::super::auth::{ROLE_READ, authorize};
+use super::super::auth::{Caller, ROLE_READ};
 use super::super::problem::ApiError;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
@@ -90,11 +89,11 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
 
 /// `GET /api/holds[?recording=ID]` (role `Catalogue.Read`).
 pub(in crate::api) async fn handle_list(
+    caller: Caller,
     State(api): State<Api>,
-    headers: HeaderMap,
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    caller.require(ROLE_READ)?;
     if let Some(k) = params
         .keys()
         .find(|k| !matches!(k.as_str(), "recording" | "code"))

@@ -2,8 +2,8 @@
 //! holds of one recording): the HTTP face of [`crate::retention::hold`]; the CLI's `hold`
 //! subcommand calls [`set`], [`release`] and [`list`] too, so both share one code path.
 //!
-//! The actor is the principal's name (role `Catalogue.Hold` when principals are required), else
-//! `anonymous/function-key`. Without `holdId` the id is derived from the target ([`derived_id`]),
+//! The actor is the authenticated caller's name (role `Catalogue.Hold`), else
+//! `anonymous/function-key` when the function key is the only credential (`CATALOGUE_AUTH=none`). Without `holdId` the id is derived from the target ([`derived_id`]),
 //! so setting the same hold twice is a no-op and a release with the same target finds it.
 
 pub mod body;
@@ -13,7 +13,6 @@ mod tests;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 pub use body::{HoldRequest, HoldTarget, derived_id};
@@ -21,7 +20,7 @@ pub(super) use list::handle_list;
 pub use list::list;
 
 use super::Api;
-use super::auth::{PRINCIPAL_HEADER, Principal, ROLE_HOLD, authorize};
+use super::auth::{Caller, ROLE_HOLD};
 use super::detail::DELETIONS_TABLE;
 use super::problem::ApiError;
 use crate::catalogue::model::RecordingKey;
@@ -29,7 +28,7 @@ use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
 use crate::state::AppState;
 use crate::telemetry::redact;
 
-/// Actor name when no principal is present (principals not required).
+/// Actor name of a function-key caller (`CATALOGUE_AUTH=none`: no caller is named).
 pub const ANONYMOUS: &str = "anonymous/function-key";
 
 /// Maps library errors to API errors (storage detail is logged redacted, never returned).
@@ -44,19 +43,10 @@ pub fn api_error(e: HoldError) -> ApiError {
     }
 }
 
-/// Who acts: the authorized principal's `name`, or [`ANONYMOUS`] when the request carries none.
-fn actor_of(headers: &HeaderMap, name: String, reason: &str, state: &AppState) -> Actor {
-    let has_principal = headers
-        .get(PRINCIPAL_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Principal::decode)
-        .is_some();
+/// Who acts: the authenticated caller's `name`, or [`ANONYMOUS`] for a function-key caller.
+fn actor_of(name: Option<String>, reason: &str, state: &AppState) -> Actor {
     Actor {
-        who: if has_principal {
-            name
-        } else {
-            ANONYMOUS.into()
-        },
+        who: name.unwrap_or_else(|| ANONYMOUS.into()),
         why: reason.to_owned(),
         at: state.clock.now(),
     }
@@ -174,33 +164,29 @@ fn parse_body(bytes: &[u8]) -> Result<HoldRequest, ApiError> {
 
 /// `POST /api/holds`.
 pub(super) async fn post(
+    caller: Caller,
     State(api): State<Api>,
-    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (req, actor) = authorized(&api, &headers, &bytes)?;
+    let (req, actor) = authorized(&api, caller, &bytes)?;
     set(&api.app, &req, &actor).await.map(axum::Json)
 }
 
 /// `DELETE /api/holds`.
 pub(super) async fn delete(
+    caller: Caller,
     State(api): State<Api>,
-    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (req, actor) = authorized(&api, &headers, &bytes)?;
+    let (req, actor) = authorized(&api, caller, &bytes)?;
     release(&api.app, &req, &actor).await.map(axum::Json)
 }
 
 /// The caller's role, then the body, then who acts. Authorization comes first: an unauthorized
 /// caller learns nothing about body validation.
-fn authorized(
-    api: &Api,
-    headers: &HeaderMap,
-    bytes: &[u8],
-) -> Result<(HoldRequest, Actor), ApiError> {
-    let name = authorize(headers, api.settings.require_principal, ROLE_HOLD)?;
+fn authorized(api: &Api, caller: Caller, bytes: &[u8]) -> Result<(HoldRequest, Actor), ApiError> {
+    let name = caller.require(ROLE_HOLD)?;
     let req = parse_body(bytes)?;
-    let actor = actor_of(headers, name, &req.reason, &api.app);
+    let actor = actor_of(name, &req.reason, &api.app);
     Ok((req, actor))
 }

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 pub use render::{COLUMNS, csv_row, json_item};
 
-use super::auth::{ROLE_READ, authorize};
+use super::auth::{Caller, ROLE_READ};
 use super::problem::ApiError;
 use super::query::{Format, Query};
 use super::search::{self, View};
@@ -150,11 +150,12 @@ pub fn csv_header() -> String {
 
 /// `GET /api/sessions`.
 pub(super) async fn list(
+    caller: Caller,
     State(api): State<Api>,
     headers: HeaderMap,
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+    caller.require(ROLE_READ)?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let q = parse(&params, accept, api.settings.max_range_days)?;
     let (rows, next) = page(api.app.tables.as_ref(), &q).await?;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use time::macros::datetime;
 
 use crate::api::ApiSettings;
+use crate::api::auth::AuthMode;
 use crate::api::tests::get;
 use crate::audit_logs::repo::windows::{WindowRow, mark_recorded, put_window};
 use crate::audit_logs::sessions::SessionRecord;
@@ -83,7 +84,7 @@ async fn seed(f: &Fakes) {
 async fn items(f: &Fakes, query: &str) -> (StatusCode, Value) {
     let (s, _, b) = get(
         f,
-        ApiSettings::default(),
+        ApiSettings::key_only(),
         &format!("/api/sessions?{query}"),
         &[],
     )
@@ -192,7 +193,7 @@ async fn pages_across_days_and_tokens_are_bound_to_the_route_and_query() {
         let uri = next
             .as_ref()
             .map_or(base.to_owned(), |t| format!("{base}&continuation={t}"));
-        let (s, _, b) = get(&f, ApiSettings::default(), &uri, &[]).await;
+        let (s, _, b) = get(&f, ApiSettings::key_only(), &uri, &[]).await;
         assert_eq!(s, StatusCode::OK, "{b}");
         let v: Value = serde_json::from_str(&b).expect("json");
         seen.extend(field(&v, "sessionId"));
@@ -203,7 +204,7 @@ async fn pages_across_days_and_tokens_are_bound_to_the_route_and_query() {
     }
     assert_eq!(seen, ["t1", "t3", "t2"]);
     // A sessions token is refused by /api/recordings and by a query with other filters.
-    let (_, _, b) = get(&f, ApiSettings::default(), base, &[]).await;
+    let (_, _, b) = get(&f, ApiSettings::key_only(), base, &[]).await;
     let t = serde_json::from_str::<Value>(&b).expect("json")["continuation"]
         .as_str()
         .expect("token")
@@ -212,7 +213,7 @@ async fn pages_across_days_and_tokens_are_bound_to_the_route_and_query() {
         format!("/api/recordings?from=2025-03-13&to=2025-03-14&limit=1&continuation={t}"),
         format!("{base}&user=alice&continuation={t}"),
     ] {
-        let (s, _, _) = get(&f, ApiSettings::default(), &uri, &[]).await;
+        let (s, _, _) = get(&f, ApiSettings::key_only(), &uri, &[]).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}");
     }
 }
@@ -222,7 +223,7 @@ async fn csv_defuses_hostile_values_and_carries_the_token() {
     let f = fakes();
     seed(&f).await;
     let uri = "/api/sessions?from=2025-03-13&to=2025-03-14&limit=2";
-    let (s, ct, body) = get(&f, ApiSettings::default(), uri, &[("accept", "text/csv")]).await;
+    let (s, ct, body) = get(&f, ApiSettings::key_only(), uri, &[("accept", "text/csv")]).await;
     assert_eq!(
         (s, ct.as_str()),
         (StatusCode::OK, "text/csv; charset=utf-8")
@@ -239,7 +240,7 @@ async fn csv_defuses_hostile_values_and_carries_the_token() {
     );
     let (_, _, csv) = get(
         &f,
-        ApiSettings::default(),
+        ApiSettings::key_only(),
         &format!("{uri}&format=csv"),
         &[],
     )
@@ -248,11 +249,11 @@ async fn csv_defuses_hostile_values_and_carries_the_token() {
 }
 
 #[tokio::test]
-async fn principals_and_roles_are_enforced_when_required() {
+async fn principals_and_roles_are_enforced_behind_platform_authentication() {
     let f = fakes();
     let strict = ApiSettings {
-        require_principal: true,
-        ..ApiSettings::default()
+        auth: AuthMode::Platform,
+        ..ApiSettings::key_only()
     };
     let enc = |roles: &[&str]| {
         use base64::Engine as _;

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{get, row};
 use crate::api::ApiSettings;
+use crate::api::auth::AuthMode;
 use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::tables::{TableStore, WriteMode, get_str};
 use crate::testing::fakes;
@@ -19,8 +20,8 @@ fn principal(roles: &[&str]) -> String {
 
 fn strict() -> ApiSettings {
     ApiSettings {
-        require_principal: true,
-        ..ApiSettings::default()
+        auth: AuthMode::Platform,
+        ..ApiSettings::key_only()
     }
 }
 
@@ -57,7 +58,7 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
     ];
     let (s, _, body) = get(
         &f,
-        ApiSettings::default(),
+        ApiSettings::key_only(),
         &format!("/api/recordings/{id}"),
         &headers,
     )
@@ -78,7 +79,7 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
     );
     let (s, _, _) = get(
         &f,
-        ApiSettings::default(),
+        ApiSettings::key_only(),
         "/api/recordings/2025-03-01~bm9uZQ",
         &headers,
     )
@@ -86,7 +87,7 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, _) = get(
         &f,
-        ApiSettings::default(),
+        ApiSettings::key_only(),
         "/api/recordings/not-an-id",
         &headers,
     )
@@ -125,7 +126,7 @@ async fn deleted_recordings_show_their_tombstone() {
         .expect("write");
     let (s, _, body) = get(
         &f,
-        ApiSettings::default(),
+        ApiSettings::key_only(),
         "/api/recordings/2025-03-01~YQ",
         &[],
     )
@@ -137,7 +138,7 @@ async fn deleted_recordings_show_their_tombstone() {
 }
 
 #[tokio::test]
-async fn principal_and_roles_are_enforced_when_required() {
+async fn principal_and_roles_are_enforced_behind_platform_authentication() {
     let f = fakes();
     let id = row(&f, "r", "2025-03-01T10:00:00Z", json!({})).await;
     let list = "/api/recordings?from=2025-03-01&to=2025-03-01";
@@ -171,7 +172,7 @@ async fn principal_and_roles_are_enforced_when_required() {
         Some("auditor@contoso.com")
     );
     // Without the requirement, the same calls pass.
-    let (s, _, _) = get(&f, ApiSettings::default(), list, &[]).await;
+    let (s, _, _) = get(&f, ApiSettings::key_only(), list, &[]).await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -179,6 +180,6 @@ async fn principal_and_roles_are_enforced_when_required() {
 async fn an_id_longer_than_a_table_key_is_a_bad_request_not_an_outage() {
     let f = fakes();
     let uri = format!("/api/recordings/2025-03-14~{}", "A".repeat(2000));
-    let (status, _, body) = get(&f, ApiSettings::default(), &uri, &[]).await;
+    let (status, _, body) = get(&f, ApiSettings::key_only(), &uri, &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }

@@ -47,7 +47,7 @@ impl LinkIssuer for FixedKey {
 fn on() -> ApiSettings {
     ApiSettings {
         download_links: true,
-        ..ApiSettings::default()
+        ..ApiSettings::key_only()
     }
 }
 
@@ -77,7 +77,7 @@ async fn audit_links(f: &Fakes) -> Vec<Option<String>> {
 async fn links_are_off_by_default() {
     let f = fakes();
     let id = row(&f, "a b.mp4", "2025-03-14T09:00:00Z", json!({})).await;
-    let doc = read(&f, ApiSettings::default(), &id).await;
+    let doc = read(&f, ApiSettings::key_only(), &id).await;
     assert!(doc.get("download").is_none(), "{doc}");
     assert_eq!(audit_links(&f).await, [None]);
 }

@@ -73,7 +73,7 @@ pub(super) async fn get(
 }
 
 pub(super) async fn get_json(f: &Fakes, uri: &str) -> (StatusCode, Value) {
-    let (s, _, b) = get(f, ApiSettings::default(), uri, &[]).await;
+    let (s, _, b) = get(f, ApiSettings::key_only(), uri, &[]).await;
     (s, serde_json::from_str(&b).unwrap_or(Value::Null))
 }
 
@@ -113,7 +113,7 @@ async fn bad_filters_are_400_problems_naming_the_parameter() {
             "continuation",
         ),
     ] {
-        let (s, ct, body) = get(&f, ApiSettings::default(), uri, &[]).await;
+        let (s, ct, body) = get(&f, ApiSettings::key_only(), uri, &[]).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}");
         assert_eq!(ct, "application/problem+json");
         let v: Value = serde_json::from_str(&body).expect("json");
@@ -248,7 +248,7 @@ async fn csv_defuses_formulas_and_quotes_hostile_values() {
             vec![("accept", "text/csv")],
         ),
     ] {
-        let (s, ct, body) = get(&f, ApiSettings::default(), uri, &headers).await;
+        let (s, ct, body) = get(&f, ApiSettings::key_only(), uri, &headers).await;
         assert_eq!(s, StatusCode::OK);
         assert!(ct.starts_with("text/csv"), "{ct}");
         let lines: Vec<&str> = body.split("\r\n").collect();

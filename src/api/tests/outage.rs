@@ -23,7 +23,7 @@ async fn storage_outage_is_503_without_details() {
         "/api/recordings/2025-03-01~YQ",
         "/api/health",
     ] {
-        let (s, _, body) = get(&f, ApiSettings::default(), uri, &[]).await;
+        let (s, _, body) = get(&f, ApiSettings::key_only(), uri, &[]).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
         assert!(
             !body.contains("SECRET") && !body.contains("windows.net"),

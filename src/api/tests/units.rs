@@ -5,7 +5,7 @@ use base64::Engine as _;
 use serde_json::json;
 
 use crate::api::ApiSettings;
-use crate::api::auth::{Principal, client_ip};
+use crate::api::auth::{AuthMode, Principal, client_ip};
 use crate::api::csv::cell;
 use crate::api::token::{Cursor, decode, encode};
 
@@ -97,16 +97,17 @@ fn tokens_round_trip_and_reject_tampering() {
 fn settings_are_parsed_strictly() {
     let s = |k: &str, v: &str| crate::setting::read_pairs(&[(k, v)], ApiSettings::from_reader);
     assert_eq!(s("", "").0, ApiSettings::default());
-    assert!(!ApiSettings::default().require_principal);
-    assert!(s("CATALOGUE_REQUIRE_PRINCIPAL", "true").0.require_principal);
-    assert!(
-        !s("CATALOGUE_REQUIRE_PRINCIPAL", "False")
-            .0
-            .require_principal
-    );
+    assert!(matches!(
+        ApiSettings::default().auth,
+        AuthMode::Unconfigured(_)
+    ));
+    assert_eq!(s("CATALOGUE_AUTH", " Platform ").0.auth, AuthMode::Platform);
+    // An unusable CATALOGUE_AUTH must not stop start-up: it is no problem of the reader.
+    let (bad, errors) = s("CATALOGUE_AUTH", "yes");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(matches!(bad.auth, AuthMode::Unconfigured(_)));
     assert_eq!(s("CATALOGUE_MAX_RANGE_DAYS", "7").0.max_range_days, 7);
     for (k, v) in [
-        ("CATALOGUE_REQUIRE_PRINCIPAL", "yes"),
         ("CATALOGUE_MAX_RANGE_DAYS", "0"),
         ("CATALOGUE_MAX_RANGE_DAYS", "9999"),
         ("CATALOGUE_LINK_MINUTES", "61"),

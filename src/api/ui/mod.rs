@@ -10,14 +10,12 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::Api;
-use super::auth::{ROLE_READ, authorize};
+use super::auth::{Caller, ROLE_READ};
 use super::problem::ApiError;
 
 /// The HTML skeleton, with `{{STYLE}}` and `{{SCRIPT}}` placeholders.
@@ -74,9 +72,9 @@ pub fn policy(style: &str, script: &str) -> String {
     )
 }
 
-/// `GET /api/ui`: the page (role `Catalogue.Read` when principals are required, like the data).
-pub(super) async fn page(State(api): State<Api>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&headers, api.settings.require_principal, ROLE_READ)?;
+/// `GET /api/ui`: the page (role `Catalogue.Read`, like the data).
+pub(super) async fn page(caller: Caller) -> Result<Response, ApiError> {
+    caller.require(ROLE_READ)?;
     Ok(respond(&PAGE))
 }
 

@@ -7,6 +7,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::super::ApiSettings;
+use super::super::auth::AuthMode;
 use super::super::tests::get;
 use super::{PAGE, SCRIPT, STYLE};
 use crate::testing::fakes;
@@ -26,7 +27,7 @@ fn sha(text: &str) -> String {
 #[tokio::test]
 async fn serves_html_with_a_hash_based_policy() {
     let f = fakes();
-    let (status, ct, body) = get(&f, ApiSettings::default(), "/api/ui?code=k", &[]).await;
+    let (status, ct, body) = get(&f, ApiSettings::key_only(), "/api/ui?code=k", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ct, "text/html; charset=utf-8");
     assert!(body.starts_with("<!doctype html>"));
@@ -56,7 +57,7 @@ async fn serves_html_with_a_hash_based_policy() {
 async fn response_headers_keep_the_key_and_page_private() {
     let f = fakes();
     let res = tower::ServiceExt::oneshot(
-        super::super::routes_with(f.state.clone(), ApiSettings::default()),
+        super::super::routes_with(f.state.clone(), ApiSettings::key_only()),
         axum::http::Request::get("/api/ui")
             .body(axum::body::Body::empty())
             .expect("request"),
@@ -119,11 +120,11 @@ fn inline_blocks_cannot_end_early_and_script_has_no_markup_sinks() {
 }
 
 #[tokio::test]
-async fn needs_the_read_role_when_principals_are_required() {
+async fn needs_the_read_role_behind_platform_authentication() {
     let f = fakes();
     let strict = ApiSettings {
-        require_principal: true,
-        ..ApiSettings::default()
+        auth: AuthMode::Platform,
+        ..ApiSettings::key_only()
     };
     let principal = |roles: &[&str]| {
         let claims: Vec<_> = roles

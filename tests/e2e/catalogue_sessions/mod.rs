@@ -191,10 +191,10 @@ async fn sessions_page_across_tokens_with_recorded_unrecorded_and_failed() {
 }
 
 #[tokio::test]
-async fn sessions_and_holds_require_principal_and_roles_when_configured() {
+async fn sessions_and_holds_require_principal_and_roles_behind_platform_authentication() {
     let Some(e) = start().await else { return };
     let mut pairs = e.env.pairs();
-    pairs.push(("CATALOGUE_REQUIRE_PRINCIPAL", "true"));
+    pairs.push(("CATALOGUE_AUTH", "platform"));
     let strict = HandlerProcess::spawn(&pairs).await;
     let path = "/api/sessions?from=2025-03-13&to=2025-03-14";
     let body = json!({"recording": "2025-03-14~eA", "reason": "r"});

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+use crate::api::auth::AuthMode;
 use crate::api::{ApiSettings, routes_with};
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::sweep::run;
@@ -52,7 +53,7 @@ async fn send(
 }
 
 async fn call(k: &Kit, method: &str, body: &str) -> (StatusCode, Value) {
-    send(k, ApiSettings::default(), method, "/api/holds", body, &[]).await
+    send(k, ApiSettings::key_only(), method, "/api/holds", body, &[]).await
 }
 
 async fn deleted(k: &Kit) -> usize {
@@ -95,7 +96,7 @@ async fn set_is_idempotent_keeps_the_blob_from_the_sweep_and_release_restores() 
     );
     assert!(k.exists(&blob).await);
 
-    let (s, list) = send(&k, ApiSettings::default(), "GET", "/api/holds", "", &[]).await;
+    let (s, list) = send(&k, ApiSettings::key_only(), "GET", "/api/holds", "", &[]).await;
     assert_eq!(
         (s, list["count"].clone()),
         (StatusCode::OK, json!(1)),
@@ -103,7 +104,7 @@ async fn set_is_idempotent_keeps_the_blob_from_the_sweep_and_release_restores() 
     );
     assert_eq!(list["items"][0]["reason"], "case 42");
     let uri = format!("/api/holds?recording={}", key.id());
-    let (_, one) = send(&k, ApiSettings::default(), "GET", &uri, "", &[]).await;
+    let (_, one) = send(&k, ApiSettings::key_only(), "GET", &uri, "", &[]).await;
     assert_eq!(
         (one["legalHold"].clone(), one["items"][0]["holdId"].clone()),
         (json!(true), json!(hold_id))
@@ -121,7 +122,7 @@ async fn set_is_idempotent_keeps_the_blob_from_the_sweep_and_release_restores() 
         (tags[TAG_CLASS].as_str(), tags[TAG_UNTIL].as_str()),
         ("ops-30d", k.day(30).as_str())
     );
-    let (_, list) = send(&k, ApiSettings::default(), "GET", "/api/holds", "", &[]).await;
+    let (_, list) = send(&k, ApiSettings::key_only(), "GET", "/api/holds", "", &[]).await;
     assert_eq!(
         list["count"], 0,
         "the last member released closes the hold: {list}"
@@ -143,8 +144,8 @@ async fn bulk_holds_and_principal_names() {
     .to_string();
     let who = principal("alice@contoso.com", &["Catalogue.Hold"]);
     let strict = ApiSettings {
-        require_principal: true,
-        ..ApiSettings::default()
+        auth: AuthMode::Platform,
+        ..ApiSettings::key_only()
     };
     let hdr = [("x-ms-client-principal", who.as_str())];
     let (s, v) = send(&k, strict.clone(), "POST", "/api/holds", &body, &hdr).await;
@@ -203,8 +204,8 @@ async fn problems_for_bad_bodies_unknown_and_deleted_recordings_and_missing_role
     let (s, v) = call(&k, "POST", &unknown).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     let strict = ApiSettings {
-        require_principal: true,
-        ..ApiSettings::default()
+        auth: AuthMode::Platform,
+        ..ApiSettings::key_only()
     };
     let (s, _) = send(&k, strict.clone(), "POST", "/api/holds", &never, &[]).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -224,7 +225,7 @@ async fn problems_for_bad_bodies_unknown_and_deleted_recordings_and_missing_role
     );
     let (s, _) = send(
         &k,
-        ApiSettings::default(),
+        ApiSettings::key_only(),
         "GET",
         "/api/holds?recordin=x",
         "",

@@ -1,0 +1,222 @@
+//! Who is calling, decided by `CATALOGUE_AUTH` ([`settings`]) and checked before any route but
+//! `/api/health` does anything: [`Caller`] is an extractor every such handler takes first.
+//!
+//! - `platform`: App Service authentication is in front and injects `x-ms-client-principal`
+//!   ([`principal`]); its roles are checked.
+//! - `jwt`: `Authorization: Bearer` tokens are validated here ([`bearer`], keys from [`keys`]).
+//! - `none`: the function key the platform checked is the only credential; every route is open to
+//!   its holder and no principal header or token is believed (a forged one names no one).
+//! - unset or invalid: every request is refused with 401 naming the settings, while the event
+//!   functions keep running.
+//!
+//! Reads need `Catalogue.Read`, holds `Catalogue.Hold`. A refusal is 401 with a `WWW-Authenticate`
+//! challenge (`Bearer`, or `Bearer error="invalid_token"` for a bad token), or 403 for a caller
+//! without the role; 503 when the issuer's keys cannot be fetched. Every refusal is logged with its
+//! reason, never with the token.
+
+pub mod bearer;
+pub mod keys;
+pub mod principal;
+pub mod settings;
+#[cfg(test)]
+mod tests;
+
+use std::time::Instant;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+
+use self::bearer::Identity;
+use self::keys::{KeyCache, KeyError, OpenIdFetch};
+pub use self::principal::{PRINCIPAL_HEADER, Principal};
+pub use self::settings::AuthMode;
+use super::Api;
+use super::problem::{ApiError, Challenge};
+
+/// Role needed for every read.
+pub const ROLE_READ: &str = "Catalogue.Read";
+/// Role needed to set or release holds.
+pub const ROLE_HOLD: &str = "Catalogue.Hold";
+
+/// An authenticated caller: `None` when the function key is the only credential (`none`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(Option<Identity>);
+
+impl Caller {
+    /// The caller's name when it has `role` (`None` for a function-key caller, who has every
+    /// role: the key is its authorization).
+    ///
+    /// # Errors
+    /// 403 when an authenticated caller lacks the role.
+    pub fn require(self, role: &'static str) -> Result<Option<String>, ApiError> {
+        match self.0 {
+            None => Ok(None),
+            Some(id) if id.roles.iter().any(|r| r == role) => Ok(Some(id.name)),
+            Some(id) => {
+                tracing::warn!(who = %id.name, role, "catalogue API: refused 403, the caller lacks the role");
+                Err(ApiError::Forbidden(role))
+            }
+        }
+    }
+}
+
+impl FromRequestParts<Api> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, ApiError> {
+        api.auth
+            .authenticate(&parts.headers)
+            .await
+            .inspect_err(|e| {
+                let reason = match e {
+                    ApiError::Unauthenticated(Challenge::Missing(_)) => "no credentials",
+                    ApiError::Unauthenticated(Challenge::InvalidToken(why)) => why,
+                    ApiError::Unauthenticated(Challenge::Unconfigured(_)) => {
+                        "authentication is not configured"
+                    }
+                    _ => "the token issuer is unavailable",
+                };
+                tracing::warn!(
+                    status = e.status().as_u16(),
+                    method = %parts.method,
+                    path = parts.uri.path(),
+                    reason,
+                    "catalogue API: request refused"
+                );
+            })
+    }
+}
+
+/// The authentication mode with its state (the issuer's key cache for `jwt`).
+pub struct Authenticator(Kind);
+
+enum Kind {
+    Platform,
+    FunctionKey,
+    Jwt(Box<Jwt>),
+    Unconfigured(Vec<String>),
+}
+
+struct Jwt {
+    settings: settings::JwtSettings,
+    keys: KeyCache,
+    validation: jsonwebtoken::Validation,
+}
+
+impl Authenticator {
+    /// Builds the mode's state; nothing is fetched until a token arrives.
+    pub fn new(mode: &AuthMode) -> Self {
+        match mode {
+            AuthMode::Jwt(s) => {
+                Self::with_keys(s, KeyCache::new(Box::new(OpenIdFetch::new(s.clone()))))
+            }
+            AuthMode::Platform => Self(Kind::Platform),
+            AuthMode::FunctionKey => Self(Kind::FunctionKey),
+            AuthMode::Unconfigured(p) => Self(Kind::Unconfigured(p.clone())),
+        }
+    }
+
+    /// A `jwt` authenticator over a given key source (tests pass a fake one).
+    pub fn with_keys(settings: &settings::JwtSettings, keys: KeyCache) -> Self {
+        Self(Kind::Jwt(Box::new(Jwt {
+            settings: settings.clone(),
+            keys,
+            validation: bearer::validation(settings),
+        })))
+    }
+
+    /// Logs the mode once at start-up; an unusable configuration loudly.
+    pub fn announce(&self) {
+        match &self.0 {
+            Kind::Unconfigured(problems) => tracing::error!(
+                problems = %problems.join("; "),
+                "catalogue API authentication is not configured: every request except /api/health is refused with 401 until it is; the event functions keep running"
+            ),
+            Kind::Jwt(j) => tracing::info!(
+                authority = %j.settings.authority,
+                audience = %j.settings.audience,
+                "catalogue API: bearer tokens are validated by the handler"
+            ),
+            Kind::Platform => tracing::info!(
+                "catalogue API: callers are the App Service authentication principal"
+            ),
+            Kind::FunctionKey => tracing::warn!(
+                "catalogue API: CATALOGUE_AUTH=none, the function key is the only credential"
+            ),
+        }
+    }
+
+    /// The caller behind `headers`.
+    ///
+    /// # Errors
+    /// 401 (with the challenge) when no caller is proven, 503 when the issuer's keys are unavailable.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        match &self.0 {
+            Kind::FunctionKey => Ok(Caller(None)),
+            Kind::Platform => headers
+                .get(PRINCIPAL_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Principal::decode)
+                .map(|p| {
+                    Caller(Some(Identity {
+                        name: p.name,
+                        roles: p.roles,
+                    }))
+                })
+                .ok_or(ApiError::Unauthenticated(Challenge::Missing(
+                    "an App Service authentication principal is required",
+                ))),
+            Kind::Jwt(jwt) => jwt.authenticate(headers).await,
+            Kind::Unconfigured(problems) => Err(ApiError::Unauthenticated(
+                Challenge::Unconfigured(problems.join("; ")),
+            )),
+        }
+    }
+}
+
+impl Jwt {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        let invalid =
+            |r: bearer::Reason| ApiError::Unauthenticated(Challenge::InvalidToken(r.text()));
+        let token = bearer::token_of(headers).ok_or(ApiError::Unauthenticated(
+            Challenge::Missing("a bearer token (Authorization: Bearer) is required"),
+        ))?;
+        let kid = bearer::key_id(token).map_err(invalid)?;
+        let key = self
+            .keys
+            .key(&kid, Instant::now())
+            .await
+            .map_err(|e| match e {
+                KeyError::Unknown => invalid(bearer::Reason::UnknownKey),
+                KeyError::Unavailable => ApiError::IdentityUnavailable,
+            })?;
+        let id = bearer::verify(token, &key, &self.validation).map_err(invalid)?;
+        Ok(Caller(Some(id)))
+    }
+}
+
+/// The caller's address: first `x-forwarded-for` hop, else `client-ip`, port stripped.
+pub fn client_ip(headers: &HeaderMap) -> String {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+    let raw = h("x-forwarded-for")
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .or_else(|| h("client-ip"))
+        .unwrap_or_default();
+    strip_port(raw).to_owned()
+}
+
+fn strip_port(addr: &str) -> &str {
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        // One colon: IPv4 with port. More: a bare IPv6 address.
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => addr,
+    }
+}

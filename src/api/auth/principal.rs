@@ -1,0 +1,76 @@
+//! The App Service authentication principal (`x-ms-client-principal`): base64 JSON
+//! `{auth_typ, claims:[{typ,val}], name_typ, role_typ}` that Easy Auth injects after signing the
+//! caller in (and strips from client requests). Believed only in `CATALOGUE_AUTH=platform`.
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// The header App Service authentication sets.
+pub const PRINCIPAL_HEADER: &str = "x-ms-client-principal";
+
+const ROLE_CLAIMS: [&str; 2] = [
+    "roles",
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+];
+const NAME_CLAIMS: [&str; 4] = [
+    "preferred_username",
+    "name",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+];
+
+#[derive(Debug, Deserialize)]
+struct Claim {
+    typ: String,
+    val: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPrincipal {
+    #[serde(default)]
+    claims: Vec<Claim>,
+    #[serde(default)]
+    name_typ: Option<String>,
+    #[serde(default)]
+    role_typ: Option<String>,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Display name (UPN, e-mail or name claim), for audit rows.
+    pub name: String,
+    /// Role claim values.
+    pub roles: Vec<String>,
+}
+
+impl Principal {
+    /// Decodes the header value; `None` when it is not base64 JSON of the documented shape.
+    pub fn decode(value: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()?;
+        let raw: RawPrincipal = serde_json::from_slice(&bytes).ok()?;
+        let is_role = |t: &str| ROLE_CLAIMS.contains(&t) || raw.role_typ.as_deref() == Some(t);
+        let roles = raw
+            .claims
+            .iter()
+            .filter(|c| is_role(&c.typ))
+            .map(|c| c.val.clone())
+            .collect();
+        let name = raw
+            .name_typ
+            .iter()
+            .map(String::as_str)
+            .chain(NAME_CLAIMS)
+            .find_map(|t| raw.claims.iter().find(|c| c.typ == t && !c.val.is_empty()))
+            .map(|c| c.val.clone())
+            .unwrap_or_else(|| "unnamed principal".into());
+        Some(Self { name, roles })
+    }
+
+    /// True when the principal carries `role` (exact, as Entra app roles are case-sensitive).
+    pub fn has(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
