@@ -3,16 +3,19 @@
 //! import, a path in code or a fully qualified call all count, so a shortcut cannot hide in a
 //! `use` written elsewhere.
 //!
-//! Layers, lowest first: plumbing (time, settings reader, telemetry), ports (blob and table
-//! stores), protocol (host envelopes, Event Grid events), then everything above, which is not yet
+//! Layers, lowest first: plumbing (time, settings reader, telemetry, `Retry-After`), ports (blob,
+//! table and queue stores), protocol (host envelopes, Event Grid events), then everything above, which is not yet
 //! layered further.
 
 use std::path::Path;
 
 /// Top-level modules by layer, lowest first.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("plumbing", &["clock", "dates", "setting", "telemetry"]),
-    ("ports", &["storage", "tables"]),
+    (
+        "plumbing",
+        &["clock", "dates", "retry_after", "setting", "telemetry"],
+    ),
+    ("ports", &["storage", "tables", "queues"]),
     ("protocol", &["invocation", "events"]),
 ];
 
