@@ -4,10 +4,12 @@
 //! # Layout
 //! - [`invocation`]: the Functions host protocol (envelopes, decoding, outcome policy, quarantine).
 //! - [`events`]: Event Grid / CloudEvents blob events and the timer payload.
-//! - [`storage`], [`tables`]: the blob and table ports with Azure and in-memory implementations.
+//! - [`storage`], [`tables`], [`queues`]: the blob, table and queue ports (Azure and, for blobs
+//!   and tables, in-memory implementations), with their deadlines and managed identity.
 //! - [`recordings`], [`retention`], [`catalogue`], [`notify`]: the domain.
 //! - [`cli`]: the binary's one-shot subcommands.
-//! - [`app`]: state and router; [`config`] (with [`setting`]), [`telemetry`], [`clock`]: plumbing.
+//! - [`app`]: state and router; [`config`] (with [`setting`]), [`telemetry`], [`clock`],
+//!   [`retry_after`]: plumbing.
 
 pub mod api;
 pub mod app;
@@ -24,8 +26,10 @@ pub mod health;
 pub mod integrity;
 pub mod invocation;
 pub mod notify;
+pub mod queues;
 pub mod recordings;
 pub mod retention;
+pub mod retry_after;
 pub mod setting;
 pub mod sources;
 pub mod state;

@@ -228,3 +228,30 @@ pub(crate) fn fakes_losing(
     f.state.tables = Arc::new(LostAnswer::new(f.tables.clone(), table, answer));
     f
 }
+
+/// A loopback address that accepts connections and never answers (a frozen service), and how
+/// many connections it accepted. Lives as long as the test's runtime.
+pub(crate) async fn frozen_service() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(sock);
+        }
+    });
+    (format!("http://{addr}/devstoreaccount1"), accepted)
+}
+
+/// Short deadlines for tests of what happens when they pass.
+pub(crate) fn short_deadlines() -> crate::storage::deadline::Deadlines {
+    crate::storage::deadline::Deadlines {
+        per_try: std::time::Duration::from_millis(200),
+        total: std::time::Duration::from_millis(700),
+    }
+}

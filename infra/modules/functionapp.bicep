@@ -108,6 +108,10 @@ var settings = {
   AUDITLOGS_CONTAINER: auditLogsContainer
   QUARANTINE_CONTAINER: quarantineContainer
   TABLE_PREFIX: tablePrefix
+  // Every storage call (and the identity token behind it): 6 s a try, 12 s with retries, so an
+  // invocation facing a dead endpoint answers 500 well inside Event Grid's 30 s.
+  STORAGE_TRY_TIMEOUT_MS: '6000'
+  STORAGE_TIMEOUT_MS: '12000'
   RETENTION_POLICY: retentionPolicy
   RETENTION_MAX_DELETES_PER_RUN: '5000'
   RETENTION_DRY_RUN: 'false'

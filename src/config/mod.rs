@@ -11,6 +11,7 @@ use std::path::PathBuf;
 pub use self::sources::{SourceSpec, SourceSpecs};
 use crate::setting::Reader;
 use crate::storage::connection::StorageConnection;
+use crate::storage::deadline::Deadlines;
 
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
 pub const SETTINGS: &[&str] = &[
@@ -65,6 +66,8 @@ pub const SETTINGS: &[&str] = &[
     "HEALTH_TAIL_LAG_MINUTES",
     "INTEGRITY_VERIFY_SAMPLE",
     "HANDLER_IN_MEMORY_ACCOUNT",
+    "STORAGE_TRY_TIMEOUT_MS",
+    "STORAGE_TIMEOUT_MS",
 ];
 
 /// All configuration problems found at start-up.
@@ -93,7 +96,8 @@ pub enum Storage {
 pub struct Config {
     /// Port to listen on (`FUNCTIONS_CUSTOMHANDLER_PORT`; 0 picks a free one).
     pub port: u16,
-    /// Storage connections.
+    /// Storage connections, each with the deadlines of its calls (`STORAGE_TRY_TIMEOUT_MS`,
+    /// `STORAGE_TIMEOUT_MS`).
     pub storage: Storage,
     /// The watched containers: `RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES`, else one of each from
     /// `RECORDINGS_STORAGE` + `RECORDINGS_CONTAINER` and `AUDITLOGS_STORAGE` + `AUDITLOGS_CONTAINER`.
@@ -147,6 +151,7 @@ impl Config {
         let in_memory_account = r
             .get("HANDLER_IN_MEMORY_ACCOUNT")
             .unwrap_or_else(|| "devstoreaccount1".to_owned());
+        let deadlines = Deadlines::from_reader(&mut r);
         let mut errors = r.into_errors();
         let get = |k: &str| {
             env(k)
@@ -164,7 +169,7 @@ impl Config {
         let storage = if in_memory {
             Storage::InMemory
         } else {
-            resolve_storage(env, &mut errors)
+            resolve_storage(env, deadlines, &mut errors)
         };
         let app = match &storage {
             Storage::Connected { app } => Some(app),
@@ -217,9 +222,13 @@ impl Config {
     }
 }
 
-fn resolve_storage(env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Storage {
+fn resolve_storage(
+    env: &dyn Fn(&str) -> Option<String>,
+    deadlines: Deadlines,
+    errors: &mut Vec<String>,
+) -> Storage {
     let mut resolve = |name: &str| match StorageConnection::resolve(name, env) {
-        Ok(c) => c,
+        Ok(c) => c.map(|c| c.with_deadlines(deadlines)),
         Err(mut e) => {
             errors.append(&mut e);
             None

@@ -11,6 +11,8 @@
 pub mod azure;
 pub mod connection;
 pub mod counting;
+pub mod deadline;
+pub mod identity;
 pub mod intercept;
 pub mod links;
 pub mod memory;
@@ -173,6 +175,19 @@ impl StorageError {
     /// True when a later retry may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transient(_))
+    }
+}
+
+impl deadline::CallError for StorageError {
+    fn deadline_passed(detail: String) -> Self {
+        Self::Transient(detail)
+    }
+
+    fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Transient(_) | Self::Rejected(_) | Self::Permanent(_)
+        )
     }
 }
 

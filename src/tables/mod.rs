@@ -96,6 +96,19 @@ impl TableError {
     }
 }
 
+impl crate::storage::deadline::CallError for TableError {
+    fn deadline_passed(detail: String) -> Self {
+        Self::Transient(detail)
+    }
+
+    fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Transient(_) | Self::Rejected(_) | Self::Permanent(_)
+        )
+    }
+}
+
 /// Entity-level table operations.
 #[async_trait]
 pub trait TableStore: Send + Sync + 'static {

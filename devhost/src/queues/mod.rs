@@ -1,28 +1,26 @@
 //! Storage queues through the official `azure_storage_queue` crate: output bindings and triggers.
 //!
 //! Connections are resolved with the library's `StorageConnection::resolve` (falling back to
-//! `AzureWebJobsStorage`) and authorised with a locally signed account SAS (`ss=q`); devhost
-//! supports key-based connections only. The REST version is pinned to one Azurite accepts.
-//! Queues are created on first use, as the host's queue extension does.
+//! `AzureWebJobsStorage`); clients come from the library's queue port, so a key-based connection
+//! signs an account SAS (`ss=q`) per request and an identity-based one uses the managed identity
+//! (`IDENTITY_ENDPOINT`), as the host's queue extension would. Queues are created on first use,
+//! as the host's queue extension does.
 
 mod trigger;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use azure_storage_queue::QueueClient;
 use azure_storage_queue::models::QueueMessage;
-use azure_storage_queue::{QueueClient, QueueClientOptions};
-use bastion_recordings::storage::connection::{StorageAuth, StorageConnection};
-use bastion_recordings::storage::sas::SasSigner;
+use bastion_recordings::queues::QueueAccess;
+use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::telemetry::redact;
 
 use crate::app_root::MessageEncoding;
 use crate::envelope::{MessageBody, wire_text};
 
 pub(crate) use trigger::run_queue_trigger;
-
-/// `x-ms-version` sent to the queue service: the SDK default (2026-04-06) is newer than Azurite 3.35 accepts.
-const QUEUE_API_VERSION: &str = "2025-11-05";
 
 /// Resolves a connection the way devhost does everywhere: the named setting, else `AzureWebJobsStorage`.
 pub(crate) fn resolve_connection(name: &str) -> Result<StorageConnection, String> {
@@ -41,19 +39,12 @@ pub(crate) fn resolve_connection(name: &str) -> Result<StorageConnection, String
 
 /// (connection setting, queue name).
 type QueueKey = (String, String);
-/// The SAS token a client was built with, and the client.
-type CachedClient = (String, Arc<QueueClient>);
 
-struct Account {
-    conn: StorageConnection,
-    signer: SasSigner,
-}
-
-/// Queue clients per (connection, queue), rebuilt when the SAS token rotates.
+/// Queue clients per (connection, queue); one [`QueueAccess`] (and so one credential) per connection.
 pub(crate) struct Queues {
     encoding: MessageEncoding,
-    accounts: Mutex<HashMap<String, Arc<Account>>>,
-    clients: Mutex<HashMap<QueueKey, CachedClient>>,
+    accounts: Mutex<HashMap<String, Arc<QueueAccess>>>,
+    clients: Mutex<HashMap<QueueKey, Arc<QueueClient>>>,
     created: Mutex<HashSet<QueueKey>>,
 }
 
@@ -73,48 +64,38 @@ impl Queues {
         self.encoding
     }
 
-    fn account(&self, connection: &str) -> Result<Arc<Account>, String> {
+    fn account(&self, connection: &str) -> Result<Arc<QueueAccess>, String> {
         let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(a) = accounts.get(connection) {
             return Ok(a.clone());
         }
         let conn = resolve_connection(connection)?;
-        let StorageAuth::Key(key) = &conn.auth else {
-            return Err(format!(
-                "{connection}: devhost supports key-based connection strings only"
-            ));
-        };
-        let signer = SasSigner::new(&conn.account, key.clone(), "q");
-        let account = Arc::new(Account { conn, signer });
-        accounts.insert(connection.to_owned(), account.clone());
-        Ok(account)
+        let access = Arc::new(QueueAccess::new(&conn).map_err(|e| format!("{connection}: {e}"))?);
+        accounts.insert(connection.to_owned(), access.clone());
+        Ok(access)
     }
 
-    /// A client for `queue` on `connection`.
+    /// A client for `queue` on `connection` (the SAS or token is added per request, so a cached
+    /// client never goes stale).
     pub(crate) fn client(&self, connection: &str, queue: &str) -> Result<Arc<QueueClient>, String> {
-        let account = self.account(connection)?;
-        let token = account.signer.token();
         let key = (connection.to_owned(), queue.to_owned());
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((t, c)) = clients.get(&key)
-            && *t == token
+        if let Some(c) = self
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
         {
             return Ok(c.clone());
         }
-        let mut url = account.conn.queue.clone();
-        url.path_segments_mut()
-            .map_err(|()| "queue endpoint cannot be a base URL".to_owned())?
-            .pop_if_empty()
-            .push(queue);
-        url.set_query(Some(&token));
-        let options = QueueClientOptions {
-            version: QUEUE_API_VERSION.into(),
-            ..Default::default()
-        };
         let client = Arc::new(
-            QueueClient::new(url, None, Some(options)).map_err(|e| redact(&e.to_string()))?,
+            self.account(connection)?
+                .client(queue)
+                .map_err(|e| format!("{connection}: {e}"))?,
         );
-        clients.insert(key, (token, client.clone()));
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, client.clone());
         Ok(client)
     }
 

@@ -107,16 +107,8 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &str, now: SystemT
     }
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date.
-pub fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
-    let at = SystemTime::from(at);
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
+/// `Retry-After`: delay-seconds or an HTTP date (the parser every retrying client shares).
+pub use crate::retry_after::parse as parse_retry_after;
 
 /// Backoff before attempt `attempt + 1`: `min(base · 2^(attempt-1), max)`, jittered into its upper half.
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {

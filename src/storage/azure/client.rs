@@ -1,5 +1,8 @@
 //! Building the SDK service client for one connection, and the per-request SAS policy.
 //!
+//! Client options come from the connection's deadlines (bounded retries, per-try timeouts);
+//! identity-based connections share one credential per identity ([`identity`]).
+//!
 //! Key-based connections use an account SAS signed locally ([`SasSigner`]). The token is added to
 //! every *attempt* by [`SasPolicy`] instead of being baked into the service URL: a client built with
 //! a SAS URL would keep that token forever, and a long-running process would then fail with 403 once
@@ -10,13 +13,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{ClientOptions, Context, ExponentialRetryOptions, Request, RetryOptions};
-use azure_core::time::Duration;
-use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
+use azure_core::http::{ClientOptions, Context, Request};
 use azure_storage_blob::{BlobServiceClient, BlobServiceClientOptions};
 
 use crate::storage::StorageError;
 use crate::storage::connection::{StorageAuth, StorageConnection};
+use crate::storage::deadline::Deadlines;
+use crate::storage::identity;
 use crate::storage::sas::SasSigner;
 use crate::telemetry::redact;
 
@@ -31,6 +34,13 @@ const SAS_PARAMS: [&str; 8] = ["sv", "ss", "srt", "sp", "st", "se", "spr", "sig"
 #[derive(Debug)]
 pub(crate) struct SasPolicy {
     signer: SasSigner,
+}
+
+impl SasPolicy {
+    /// A policy signing with `signer` (its services decide what the SAS reaches).
+    pub(crate) fn new(signer: SasSigner) -> Self {
+        Self { signer }
+    }
 }
 
 // `async_trait` needs the trait's exact (elided) signature; `Context<'_>` would not match it.
@@ -69,23 +79,24 @@ fn with_sas(query: &str, token: &str) -> String {
     }
 }
 
-/// Builds the service client for `conn`.
+/// Builds the service client for `conn`: bounded by its deadlines, authorised by an account SAS
+/// per request or by the connection's shared managed identity.
 pub(crate) fn service_client(conn: &StorageConnection) -> Result<BlobServiceClient, StorageError> {
     let mut options = BlobServiceClientOptions {
         version: API_VERSION.to_owned(),
         ..Default::default()
     };
-    options.client_options = client_options();
+    options.client_options = sdk_options(conn.deadlines)?;
     let credential: Option<Arc<dyn TokenCredential>> = match &conn.auth {
         StorageAuth::Key(key) => {
             let signer = SasSigner::new(&conn.account, key.clone(), "b");
             options
                 .client_options
                 .per_try_policies
-                .push(Arc::new(SasPolicy { signer }));
+                .push(Arc::new(SasPolicy::new(signer)));
             None
         }
-        StorageAuth::ManagedIdentity { client_id } => Some(managed_identity(client_id.as_deref())?),
+        StorageAuth::ManagedIdentity { .. } => Some(identity::credential(conn)?),
     };
     build(&conn.blob, credential, options, &conn.setting)
 }
@@ -101,9 +112,18 @@ pub(crate) fn credential_client(
         version: API_VERSION.to_owned(),
         ..Default::default()
     };
-    options.client_options = client_options();
-    options.client_options.transport = transport;
+    options.client_options = sdk_options(Deadlines::default())?;
+    if transport.is_some() {
+        options.client_options.transport = transport;
+    }
     build(endpoint, Some(credential), options, endpoint.as_str())
+}
+
+/// SDK options for `deadlines` (the SAS policy is added per connection).
+pub(crate) fn sdk_options(deadlines: Deadlines) -> Result<ClientOptions, StorageError> {
+    deadlines
+        .client_options()
+        .map_err(|e| StorageError::Permanent(format!("http client: {e}")))
 }
 
 fn build(
@@ -118,36 +138,6 @@ fn build(
             redact(&e.to_string())
         ))
     })
-}
-
-/// The managed identity credential (user-assigned when `client_id` is given).
-///
-/// # Errors
-/// `Permanent` when the credential cannot be built (no identity endpoint configured).
-pub fn managed_identity(client_id: Option<&str>) -> Result<Arc<dyn TokenCredential>, StorageError> {
-    let options = ManagedIdentityCredentialOptions {
-        user_assigned_id: client_id.map(|id| UserAssignedId::ClientId(id.to_owned())),
-        ..Default::default()
-    };
-    let credential = ManagedIdentityCredential::new(Some(options)).map_err(|e| {
-        StorageError::Permanent(format!("managed identity: {}", redact(&e.to_string())))
-    })?;
-    Ok(credential)
-}
-
-/// Bounded SDK retries: an invocation should fail over to the host's retry rather than sit in
-/// back-off for a minute (the SDK default).
-fn client_options() -> ClientOptions {
-    let retry = ExponentialRetryOptions {
-        initial_delay: Duration::milliseconds(200),
-        max_retries: 3,
-        max_total_elapsed: Duration::seconds(10),
-        max_delay: Duration::seconds(4),
-    };
-    ClientOptions {
-        retry: RetryOptions::exponential(retry),
-        ..Default::default()
-    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub(crate) async fn list(
                 last_modified: p.last_modified,
                 created: p.creation_time,
                 kind: map::kind(p.blob_type.as_ref()),
-                metadata: super::metadata(metadata),
+                metadata: super::map::metadata(metadata),
                 tag_count: Some(p.tag_count.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)),
             };
             Some(BlobItem { name, props })

@@ -4,9 +4,12 @@ use std::collections::HashMap;
 
 use azure_core::error::ErrorKind;
 use azure_core::http::Etag;
-use azure_storage_blob::models::{BlobTags, BlobType};
+use azure_storage_blob::models::{
+    BlobClientGetPropertiesResult, BlobClientGetPropertiesResultHeaders as _, BlobTags, BlobType,
+};
 
-use crate::storage::{BlobKind, StorageError, Tags, normalize_etag};
+use crate::storage::identity::identity_failure;
+use crate::storage::{BlobKind, BlobProps, Metadata, StorageError, Tags, normalize_etag};
 use crate::telemetry::redact;
 
 /// Maps an SDK error to [`StorageError`] by HTTP status; transport failures are transient.
@@ -21,12 +24,42 @@ pub(crate) fn error(e: &azure_core::Error) -> StorageError {
         }
         ErrorKind::Connection | ErrorKind::Io => StorageError::Transient(redact(&e.to_string())),
         // A token that cannot be fetched is usually an identity endpoint hiccup; misconfiguration
-        // shows up as a persistent failure and is surfaced by the readiness checks.
-        ErrorKind::Credential => {
-            StorageError::Transient(format!("credential: {}", redact(&e.to_string())))
-        }
+        // shows up as a persistent failure and is surfaced by the readiness checks. The SDK hides
+        // the credential's own message under its context; bring it back.
+        ErrorKind::Credential => StorageError::Transient(
+            identity_failure(e)
+                .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string()))),
+        ),
         _ => StorageError::Permanent(redact(&e.to_string())),
     }
+}
+
+/// `Get Blob Properties` headers to the port's properties.
+pub(crate) fn props(
+    r: &azure_core::http::Response<BlobClientGetPropertiesResult, azure_core::http::NoFormat>,
+) -> azure_core::Result<BlobProps> {
+    Ok(BlobProps {
+        content_length: r.content_length()?.unwrap_or(0),
+        content_type: r.content_type()?,
+        etag: etag(r.etag()?.as_ref()),
+        last_modified: r.last_modified()?,
+        created: r.creation_time()?,
+        kind: kind(r.blob_type()?.as_ref()),
+        metadata: metadata(r.metadata()?),
+        // Absent header = no tags (the service omits it for untagged blobs).
+        tag_count: Some(
+            r.tag_count()?
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+        ),
+    })
+}
+
+/// Lower-cases metadata names: headers arrive lower-cased, listings keep the writer's case.
+pub(crate) fn metadata(m: HashMap<String, String>) -> Metadata {
+    m.into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
 }
 
 /// The service error code of an HTTP error (`ContainerNotFound`, `ConditionNotMet`, …).

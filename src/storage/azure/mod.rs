@@ -2,26 +2,30 @@
 //!
 //! Owns the mapping from the port's operations to SDK calls. Authorisation (account SAS per request,
 //! or managed identity) and client options live in `client`; error and model translation in `map`;
-//! listings in `listing`. Every error text is redacted before it leaves this module.
+//! listings in `listing`. Every call runs under the connection's total deadline and is logged once
+//! when it fails ([`CallGuard`]). Every error text is redacted before it leaves this module.
 
 pub(crate) mod client;
 mod listing;
 mod map;
 mod read;
 
-pub use client::managed_identity;
-
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use azure_storage_blob::models::{
-    AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientGetPropertiesResultHeaders,
-    BlobClientSetTagsOptions, BlockBlobClientUploadOptions,
+    AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientSetTagsOptions,
+    BlockBlobClientUploadOptions,
 };
 use azure_storage_blob::{BlobClient, BlobServiceClient};
 use bytes::Bytes;
 
 use super::connection::StorageConnection;
+use super::deadline::CallGuard;
+
+/// Classifies an error of an SDK blob call made outside this store (the delegation-key request):
+/// by HTTP status, transport failures transient, a managed identity failure as its own message.
+pub fn sdk_error(e: &azure_core::Error) -> StorageError {
+    map::error(e)
+}
 use super::{
     BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
 };
@@ -31,6 +35,7 @@ pub struct AzureBlobStore {
     account: String,
     service: BlobServiceClient,
     page_size: Option<u32>,
+    guard: CallGuard,
 }
 
 impl std::fmt::Debug for AzureBlobStore {
@@ -52,6 +57,7 @@ impl AzureBlobStore {
             account: conn.account.clone(),
             service: client::service_client(conn)?,
             page_size: None,
+            guard: CallGuard::new(&conn.setting, &conn.blob, conn.deadlines),
         })
     }
 
@@ -81,17 +87,19 @@ impl AzureBlobStore {
         }
     }
 
+    async fn read_properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
+        let r = self
+            .blob(blob)
+            .get_properties(None)
+            .await
+            .map_err(|e| map::error(&e))?;
+        map::props(&r).map_err(|e| map::error(&e))
+    }
+
     /// True when `e` says the container is missing (then writes create it and retry once).
     fn container_missing(e: &azure_core::Error) -> bool {
         map::error_code(e) == Some("ContainerNotFound")
     }
-}
-
-/// Lower-cases metadata names: headers arrive lower-cased, listings keep the writer's case.
-fn metadata(m: HashMap<String, String>) -> Metadata {
-    m.into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
 }
 
 #[async_trait]
@@ -101,28 +109,9 @@ impl BlobStore for AzureBlobStore {
     }
 
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        let r = self
-            .blob(blob)
-            .get_properties(None)
+        self.guard
+            .run("blob.properties", self.read_properties(blob))
             .await
-            .map_err(|e| map::error(&e))?;
-        let bad = |e: azure_core::Error| map::error(&e);
-        Ok(BlobProps {
-            content_length: r.content_length().map_err(bad)?.unwrap_or(0),
-            content_type: r.content_type().map_err(bad)?,
-            etag: map::etag(r.etag().map_err(bad)?.as_ref()),
-            last_modified: r.last_modified().map_err(bad)?,
-            created: r.creation_time().map_err(bad)?,
-            kind: map::kind(r.blob_type().map_err(bad)?.as_ref()),
-            metadata: metadata(r.metadata().map_err(bad)?),
-            // Absent header = no tags (the service omits it for untagged blobs).
-            tag_count: Some(
-                r.tag_count()
-                    .map_err(bad)?
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(0),
-            ),
-        })
     }
 
     async fn read_range(
@@ -131,7 +120,9 @@ impl BlobStore for AzureBlobStore {
         offset: u64,
         len: u64,
     ) -> Result<Bytes, StorageError> {
-        read::read_range(&self.blob(blob), offset, len).await
+        let client = self.blob(blob);
+        let read = read::read_range(&client, offset, len);
+        self.guard.run("blob.read_range", read).await
     }
 
     async fn list(
@@ -140,22 +131,19 @@ impl BlobStore for AzureBlobStore {
         prefix: Option<&str>,
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, StorageError> {
-        listing::list(
-            &self.service.blob_container_client(container),
-            prefix,
-            marker,
-            self.page_size,
-        )
-        .await
+        let client = self.service.blob_container_client(container);
+        let list = listing::list(&client, prefix, marker, self.page_size);
+        self.guard.run("blob.list", list).await
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        let r = self
-            .blob(blob)
-            .get_tags(None)
+        self.guard
+            .run("blob.get_tags", async {
+                let r = self.blob(blob).get_tags(None).await;
+                let r = r.map_err(|e| map::error(&e))?;
+                Ok(map::tags(r.into_model().map_err(|e| map::error(&e))?))
+            })
             .await
-            .map_err(|e| map::error(&e))?;
-        Ok(map::tags(r.into_model().map_err(|e| map::error(&e))?))
     }
 
     async fn set_tags(
@@ -169,11 +157,13 @@ impl BlobStore for AzureBlobStore {
             if_tags: if_tags.map(str::to_owned),
             ..Default::default()
         };
-        self.blob(blob)
-            .set_tags(body, Some(options))
+        let client = self.blob(blob);
+        let set = client.set_tags(body, Some(options));
+        self.guard
+            .run("blob.set_tags", async {
+                set.await.map(drop).map_err(|e| map::error(&e))
+            })
             .await
-            .map_err(|e| map::error(&e))?;
-        Ok(())
     }
 
     async fn find_by_tags(
@@ -182,13 +172,9 @@ impl BlobStore for AzureBlobStore {
         expr: &str,
         marker: Option<String>,
     ) -> Result<Page<TaggedBlob>, StorageError> {
-        listing::find_by_tags(
-            &self.service.blob_container_client(container),
-            expr,
-            marker,
-            self.page_size,
-        )
-        .await
+        let client = self.service.blob_container_client(container);
+        let find = listing::find_by_tags(&client, expr, marker, self.page_size);
+        self.guard.run("blob.find_by_tags", find).await
     }
 
     async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
@@ -206,20 +192,23 @@ impl BlobStore for AzureBlobStore {
             if_tags: if_tags.map(str::to_owned),
             ..Default::default()
         };
-        match self
-            .blob(blob)
-            .delete(Some(options))
-            .await
-            .map_err(|e| map::error(&e))
-        {
-            // Azurite answers 412 (not 404) for a missing blob; one probe tells "gone" from "changed"
-            // so callers can treat an already-deleted blob as done.
-            Err(StorageError::PreconditionFailed) => match self.properties(blob).await {
-                Err(StorageError::NotFound) => Err(StorageError::NotFound),
-                _ => Err(StorageError::PreconditionFailed),
-            },
-            other => other.map(|_| ()),
-        }
+        let client = self.blob(blob);
+        let delete = async {
+            match client
+                .delete(Some(options))
+                .await
+                .map_err(|e| map::error(&e))
+            {
+                // Azurite answers 412 (not 404) for a missing blob; one probe tells "gone" from
+                // "changed" so callers can treat an already-deleted blob as done.
+                Err(StorageError::PreconditionFailed) => match self.read_properties(blob).await {
+                    Err(StorageError::NotFound) => Err(StorageError::NotFound),
+                    _ => Err(StorageError::PreconditionFailed),
+                },
+                other => other.map(drop),
+            }
+        };
+        self.guard.run("blob.delete", delete).await
     }
 
     async fn put(
@@ -243,15 +232,18 @@ impl BlobStore for AzureBlobStore {
             };
             client.upload(body.clone().into(), Some(options))
         };
-        let result = match upload().await {
-            Err(e) if Self::container_missing(&e) => {
-                self.create_container(&blob.container).await?;
-                upload().await
-            }
-            other => other,
+        let put = async {
+            let result = match upload().await {
+                Err(e) if Self::container_missing(&e) => {
+                    self.create_container(&blob.container).await?;
+                    upload().await
+                }
+                other => other,
+            };
+            let result = result.map_err(|e| map::error(&e))?;
+            Ok(map::etag(result.etag.as_ref()))
         };
-        let result = result.map_err(|e| map::error(&e))?;
-        Ok(map::etag(result.etag.as_ref()))
+        self.guard.run("blob.put", put).await
     }
 
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
@@ -263,26 +255,27 @@ impl BlobStore for AzureBlobStore {
             };
             client.create(Some(options))
         };
-        match create().await {
-            Err(e) if Self::container_missing(&e) => {
-                self.create_container(&blob.container).await?;
-                create().await.map_err(|e| map::error(&e))?;
+        let run = async {
+            match create().await {
+                Err(e) if Self::container_missing(&e) => {
+                    self.create_container(&blob.container).await?;
+                    create().await.map(drop).map_err(|e| map::error(&e))
+                }
+                other => other.map(drop).map_err(|e| map::error(&e)),
             }
-            other => {
-                other.map_err(|e| map::error(&e))?;
-            }
-        }
-        Ok(())
+        };
+        self.guard.run("blob.create_append", run).await
     }
 
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
         let len = body.len() as u64;
         let client = self.blob(blob).append_blob_client();
-        client
-            .append_block(body.into(), len, None)
+        let append = client.append_block(body.into(), len, None);
+        self.guard
+            .run("blob.append", async {
+                append.await.map(drop).map_err(|e| map::error(&e))
+            })
             .await
-            .map_err(|e| map::error(&e))?;
-        Ok(())
     }
 }
 

@@ -41,6 +41,10 @@ async fn server(responses: Vec<&'static str>) -> (String, Arc<Mutex<Vec<String>>
 }
 
 fn store(blob: &str) -> AzureBlobStore {
+    store_with(blob, Default::default())
+}
+
+fn store_with(blob: &str, deadlines: crate::storage::deadline::Deadlines) -> AzureBlobStore {
     let url = Url::parse(blob).expect("url");
     let conn = StorageConnection {
         setting: "S".into(),
@@ -49,6 +53,7 @@ fn store(blob: &str) -> AzureBlobStore {
         queue: url.clone(),
         table: url,
         auth: StorageAuth::Key(Secret::new(DEV_KEY)),
+        deadlines,
     };
     AzureBlobStore::new(&conn).expect("store")
 }
@@ -99,5 +104,23 @@ async fn unreachable_service_is_transient_and_never_shows_the_sas() {
     assert!(
         !text.contains("sig=") || text.contains("sig=REDACTED"),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
+    let (url, accepted) = crate::testing::frozen_service().await;
+    let d = crate::testing::short_deadlines();
+    let started = std::time::Instant::now();
+    let r = store_with(&url, d)
+        .properties(&BlobRef::new("c", "b"))
+        .await;
+    let took = started.elapsed();
+    assert!(matches!(&r, Err(e) if e.is_transient()), "{r:?}");
+    let late = d.total + std::time::Duration::from_millis(500);
+    assert!(took >= d.total && took < late, "{took:?}");
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "each try timed out after the per-try deadline and was retried"
     );
 }

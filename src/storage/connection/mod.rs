@@ -3,10 +3,15 @@
 //! A setting `NAME` holding a connection string (`UseDevelopmentStorage=true`, or `AccountName=…;
 //! AccountKey=…` with `EndpointSuffix` or explicit `*Endpoint`s), or identity-based settings
 //! `NAME__accountName` / `NAME__blobServiceUri` / `NAME__queueServiceUri` / `NAME__tableServiceUri`
-//! (+ `NAME__clientId` for a user-assigned identity). Keys are wrapped in [`Secret`] and never printed.
+//! (+ `NAME__credential=managedidentity`, `NAME__clientId` for a user-assigned identity). Keys are
+//! wrapped in [`Secret`] and never printed. A half-configured identity connection (a credential or
+//! client id without an account or endpoints) is an error naming the setting, never a silent
+//! fall-back to another connection.
 
 use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
+
+use super::deadline::Deadlines;
 
 /// Azurite's published development account.
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
@@ -72,9 +77,18 @@ pub struct StorageConnection {
     pub table: Url,
     /// Authorisation.
     pub auth: StorageAuth,
+    /// How long each call on this connection may take (the defaults until configuration sets them).
+    pub deadlines: Deadlines,
 }
 
 impl StorageConnection {
+    /// The same connection with other deadlines.
+    #[must_use]
+    pub fn with_deadlines(mut self, deadlines: Deadlines) -> Self {
+        self.deadlines = deadlines;
+        self
+    }
+
     /// Resolves `name` through `env`. `Ok(None)` when nothing is configured under that name.
     ///
     /// # Errors
@@ -116,6 +130,7 @@ impl StorageConnection {
                 queue: ep(10001)?,
                 table: ep(10002)?,
                 auth: StorageAuth::Key(Secret::new(DEV_KEY)),
+                deadlines: Deadlines::default(),
             });
         }
         let mut errors = Vec::new();
@@ -147,6 +162,7 @@ impl StorageConnection {
                 queue,
                 table,
                 auth: StorageAuth::Key(Secret::new(key)),
+                deadlines: Deadlines::default(),
             }),
             _ => Err(errors),
         }
@@ -156,13 +172,38 @@ impl StorageConnection {
         name: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, Vec<String>> {
-        let get = |k: &str| env(&format!("{name}__{k}")).filter(|v| !v.trim().is_empty());
+        let get = |k: &str| {
+            env(&format!("{name}__{k}"))
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let account = get("accountName");
         let explicit = ["blobServiceUri", "queueServiceUri", "tableServiceUri"].map(&get);
-        if account.is_none() && explicit.iter().all(Option::is_none) {
-            return Ok(None);
-        }
+        let (credential, client_id) = (get("credential"), get("clientId"));
         let mut errors = Vec::new();
+        if credential
+            .as_deref()
+            .is_some_and(|c| !c.eq_ignore_ascii_case("managedidentity"))
+        {
+            errors.push(format!(
+                "{name}__credential: only managedidentity is supported"
+            ));
+        }
+        if account.is_none() && explicit.iter().all(Option::is_none) {
+            let half: Vec<String> = [("credential", &credential), ("clientId", &client_id)]
+                .iter()
+                .filter(|(_, v)| v.is_some())
+                .map(|(k, _)| format!("{name}__{k}"))
+                .collect();
+            if half.is_empty() {
+                return Ok(None);
+            }
+            errors.push(format!(
+                "{}: set, but neither {name}__accountName nor {name}__blobServiceUri/__queueServiceUri/__tableServiceUri is (a half-configured identity connection)",
+                half.join(" and ")
+            ));
+            return Err(errors);
+        }
         let mut service = |i: usize, svc: &str| -> Option<Url> {
             let key = ["blobServiceUri", "queueServiceUri", "tableServiceUri"][i];
             let text = explicit[i].clone().or_else(|| {
@@ -192,7 +233,6 @@ impl StorageConnection {
                 .and_then(|h| h.split('.').next())
                 .map(str::to_owned)
         });
-        let client_id = get("clientId");
         match (blob, queue, table, account) {
             (Some(blob), Some(queue), Some(table), Some(account)) if errors.is_empty() => {
                 Ok(Some(Self {
@@ -202,6 +242,7 @@ impl StorageConnection {
                     queue,
                     table,
                     auth: StorageAuth::ManagedIdentity { client_id },
+                    deadlines: Deadlines::default(),
                 }))
             }
             _ => {

@@ -100,3 +100,40 @@ fn absent_and_invalid_settings() {
         .expect_err("http");
     assert!(errs.iter().any(|e| e.contains("https")), "{errs:?}");
 }
+
+#[test]
+fn half_configured_or_unsupported_identity_settings_are_errors_naming_the_setting() {
+    for pairs in [
+        &[("X__credential", "managedidentity")][..],
+        &[("X__clientId", "cid")][..],
+    ] {
+        let errs = StorageConnection::resolve("X", &env(pairs)).expect_err("half configured");
+        let key = pairs[0].0;
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with(key) && e.contains("X__accountName")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().all(|e| !e.contains("cid")),
+            "no values: {errs:?}"
+        );
+    }
+    let errs = StorageConnection::resolve(
+        "X",
+        &env(&[("X__accountName", "a"), ("X__credential", "clientsecret")]),
+    )
+    .expect_err("unsupported credential");
+    assert_eq!(errs, ["X__credential: only managedidentity is supported"]);
+    let c = StorageConnection::resolve(
+        "X",
+        &env(&[
+            ("X__accountName", "a"),
+            ("X__credential", "ManagedIdentity"),
+        ]),
+    )
+    .expect("ok")
+    .expect("some");
+    assert_eq!(c.auth, StorageAuth::ManagedIdentity { client_id: None });
+    assert_eq!(c.deadlines, Deadlines::default());
+}

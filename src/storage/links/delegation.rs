@@ -18,7 +18,9 @@ use tokio::sync::Mutex;
 use super::sas::{BlobGrant, DelegationKey, token, url};
 use super::{Link, LinkIssuer};
 use crate::dates::format_utc;
+use crate::storage::azure::sdk_error;
 use crate::storage::connection::StorageConnection;
+use crate::storage::deadline::{CallGuard, Deadlines};
 use crate::storage::{BlobRef, StorageError};
 use crate::telemetry::redact;
 
@@ -33,6 +35,7 @@ pub struct DelegationIssuer {
     account: String,
     endpoint: String,
     cached: Mutex<Option<(OffsetDateTime, DelegationKey)>>,
+    guard: CallGuard,
 }
 
 impl std::fmt::Debug for DelegationIssuer {
@@ -50,11 +53,8 @@ impl DelegationIssuer {
     /// `Permanent` when the client cannot be built.
     pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
         let service = crate::storage::azure::client::service_client(conn)?;
-        Ok(Self::from_client(
-            service,
-            &conn.account,
-            conn.blob.as_str(),
-        ))
+        let guard = CallGuard::new(&conn.setting, &conn.blob, conn.deadlines);
+        Ok(Self::from_client(service, &conn.account, &conn.blob, guard))
     }
 
     /// An issuer for `account` at `endpoint` that asks for keys with `credential` over `transport`
@@ -71,15 +71,22 @@ impl DelegationIssuer {
     ) -> Result<Self, StorageError> {
         let service =
             crate::storage::azure::client::credential_client(endpoint, credential, transport)?;
-        Ok(Self::from_client(service, account, endpoint.as_str()))
+        let guard = CallGuard::new(endpoint.as_str(), endpoint, Deadlines::default());
+        Ok(Self::from_client(service, account, endpoint, guard))
     }
 
-    fn from_client(service: BlobServiceClient, account: &str, endpoint: &str) -> Self {
+    fn from_client(
+        service: BlobServiceClient,
+        account: &str,
+        endpoint: &url::Url,
+        guard: CallGuard,
+    ) -> Self {
         Self {
             service,
             account: account.to_owned(),
-            endpoint: endpoint.to_owned(),
+            endpoint: endpoint.as_str().to_owned(),
             cached: Mutex::new(None),
+            guard,
         }
     }
 
@@ -102,11 +109,17 @@ impl DelegationIssuer {
         let body = info
             .try_into()
             .map_err(|e: azure_core::Error| e.to_string())?;
+        let request = async {
+            self.service
+                .get_user_delegation_key(body, None)
+                .await
+                .and_then(azure_core::http::Response::into_model)
+                .map_err(|e| sdk_error(&e))
+        };
         let key = self
-            .service
-            .get_user_delegation_key(body, None)
+            .guard
+            .run("blob.user_delegation_key", request)
             .await
-            .and_then(azure_core::http::Response::into_model)
             .map_err(|e| e.to_string())?;
         let (Some(start), Some(expiry), Some(value)) =
             (key.signed_start, key.signed_expiry, key.value)

@@ -1,26 +1,29 @@
 //! One Table REST request: authorisation, standard headers, bounded retries, error classification.
 //!
-//! Retries connect errors, timeouts, 408, 429 and 5xx a few times (honouring `Retry-After`) within a
-//! small time budget, then reports `Transient` so the invocation is retried by the host instead of
-//! sitting in back-off. Error texts are redacted (request URLs carry the SAS).
+//! Retries connect errors, timeouts, 408, 429 and 5xx a few times (`backon`, honouring
+//! `Retry-After` up to a cap), then reports `Transient` so the invocation is retried by the host
+//! instead of sitting in back-off; the caller's total deadline bounds the whole. Error texts are
+//! redacted (request URLs carry the SAS).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use azure_core::credentials::TokenCredential;
+use backon::{ExponentialBuilder, Retryable as _};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 
+use crate::storage::identity::identity_failure;
 use crate::storage::sas::SasSigner;
 use crate::tables::{Entity, TableError, strip_annotations};
 use crate::telemetry::redact;
 
 /// REST version: the oldest that supports Entra ID tokens; accepted by Azurite 3.35 and Azure.
 const VERSION: &str = "2019-02-02";
-/// Attempts per request (first try included).
-const ATTEMPTS: u32 = 3;
-/// No retry starts after this much time has passed since the first attempt.
-const BUDGET: Duration = Duration::from_secs(6);
+/// Retries per request after the first try.
+const RETRIES: usize = 2;
+/// First back-off; each next one is four times longer (200 ms, 800 ms), jittered.
+const FIRST_DELAY: Duration = Duration::from_millis(200);
 /// Longest single back-off, whatever `Retry-After` asks for.
 const MAX_DELAY: Duration = Duration::from_secs(2);
 
@@ -46,6 +49,22 @@ pub(crate) struct Call<'a> {
     pub body: Option<Vec<u8>>,
 }
 
+/// A failed try, with the wait the service asked for.
+struct Failed {
+    error: TableError,
+    retry_after: Option<Duration>,
+}
+
+/// The back-off between tries.
+fn policy() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(FIRST_DELAY)
+        .with_factor(4.0)
+        .with_max_delay(MAX_DELAY)
+        .with_max_times(RETRIES)
+        .with_jitter()
+}
+
 /// Sends `call`, retrying transient failures; returns the response for any non-retryable status.
 pub(crate) async fn send(
     http: &reqwest::Client,
@@ -53,28 +72,33 @@ pub(crate) async fn send(
     auth: &Auth,
     call: &Call<'_>,
 ) -> Result<Response, TableError> {
-    let start = Instant::now();
-    let mut attempt = 1;
-    loop {
-        let (retry_in, last) = match try_once(http, base, auth, call).await {
-            Ok(res) if !retryable(res.status()) => return Ok(res),
+    let attempt = || async {
+        match try_once(http, base, auth, call).await {
+            Ok(res) if !retryable(res.status()) => Ok(res),
             Ok(res) => {
-                let delay = retry_after(&res).unwrap_or_else(|| backoff(attempt));
-                (
-                    delay,
-                    TableError::from_status(res.status().as_u16(), error_code(res).await),
-                )
+                let retry_after = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| crate::retry_after::parse(v, SystemTime::now()));
+                let error = TableError::from_status(res.status().as_u16(), error_code(res).await);
+                Err(Failed { error, retry_after })
             }
-            Err(e) if e.is_transient() => (backoff(attempt), e),
-            Err(e) => return Err(e),
-        };
-        let delay = retry_in.min(MAX_DELAY);
-        if attempt >= ATTEMPTS || start.elapsed() + delay > BUDGET {
-            return Err(last);
+            Err(error) => Err(Failed {
+                error,
+                retry_after: None,
+            }),
         }
-        tokio::time::sleep(delay).await;
-        attempt += 1;
-    }
+    };
+    attempt
+        .retry(policy())
+        .sleep(tokio::time::sleep)
+        .when(|f| f.error.is_transient())
+        // The service's own wait wins over the back-off, capped: beyond the cap the caller's
+        // deadline would pass anyway, and the host retries the whole invocation later.
+        .adjust(|f, backoff| backoff.map(|d| f.retry_after.map_or(d, |a| a.min(MAX_DELAY))))
+        .await
+        .map_err(|f| f.error)
 }
 
 async fn try_once(
@@ -110,7 +134,10 @@ async fn try_once(
             .get_token(&["https://storage.azure.com/.default"], None)
             .await
             .map_err(|e| {
-                TableError::Transient(format!("credential: {}", redact(&e.to_string())))
+                TableError::Transient(
+                    identity_failure(&e)
+                        .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string()))),
+                )
             })?;
         rb = rb.bearer_auth(token.token.secret());
     }
@@ -127,15 +154,6 @@ async fn try_once(
 
 fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500..=599)
-}
-
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(200 * 4u64.pow(attempt.saturating_sub(1)))
-}
-
-fn retry_after(res: &Response) -> Option<Duration> {
-    let v = res.headers().get("retry-after")?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// The service's error code (`EntityAlreadyExists`, `UpdateConditionNotSatisfied`, …), for messages.
@@ -211,9 +229,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_stays_inside_the_budget() {
-        let total: Duration = (1..ATTEMPTS).map(|a| backoff(a).min(MAX_DELAY)).sum();
-        assert!(total < BUDGET, "{total:?}");
+    fn backoff_is_short_and_bounded() {
+        use backon::BackoffBuilder as _;
+        let delays: Vec<Duration> = policy().build().collect();
+        assert_eq!(delays.len(), RETRIES);
+        let total: Duration = delays.iter().sum();
+        // Jitter adds at most one more delay's worth to each.
+        assert!(total <= 2 * (FIRST_DELAY + 4 * FIRST_DELAY), "{delays:?}");
+        assert!(delays.iter().all(|d| *d <= 2 * MAX_DELAY), "{delays:?}");
         assert!(
             retryable(StatusCode::SERVICE_UNAVAILABLE) && retryable(StatusCode::TOO_MANY_REQUESTS)
         );

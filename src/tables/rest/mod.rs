@@ -1,24 +1,25 @@
-//! [`TableStore`] over the Azure Table Storage REST API (own client on reqwest).
+//! [`TableStore`](super::TableStore) over the Azure Table Storage REST API (own client on reqwest).
 //!
 //! Owns the mapping of entity operations to REST calls; URL encoding lives in `encode`, transport,
-//! authorisation and retries in `http`. Entities come back without OData annotations and without
-//! the server-managed `Timestamp`, so they compare equal to what the in-memory fake returns.
+//! authorisation and retries in `http`. Every operation runs under the connection's deadlines (a
+//! per-try timeout on the HTTP client, the total through [`CallGuard`], which also logs each failed
+//! call once). Entities come back without OData annotations and without the server-managed
+//! `Timestamp`, so they compare equal to what the in-memory fake returns.
 
 mod encode;
 mod http;
+mod store;
 
-use std::time::Duration;
-
-use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use self::http::{Auth, Call};
 use super::keys::{is_valid_key, is_valid_table_name};
-use super::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, get_str};
-use crate::storage::azure::managed_identity;
+use super::{Entity, Filter, QueryPage, Stored, TableError, WriteMode, get_str};
 use crate::storage::connection::{StorageAuth, StorageConnection};
+use crate::storage::deadline::CallGuard;
+use crate::storage::identity;
 use crate::storage::sas::SasSigner;
 
 /// Table access for one storage connection.
@@ -27,6 +28,7 @@ pub struct TableRestClient {
     prefix: String,
     auth: Auth,
     http: reqwest::Client,
+    guard: CallGuard,
 }
 
 impl std::fmt::Debug for TableRestClient {
@@ -46,7 +48,7 @@ impl TableRestClient {
     pub fn new(conn: &StorageConnection, prefix: &str) -> Result<Self, TableError> {
         let auth = match &conn.auth {
             StorageAuth::Key(key) => Auth::Sas(SasSigner::new(&conn.account, key.clone(), "t")),
-            StorageAuth::ManagedIdentity { client_id } => {
+            StorageAuth::ManagedIdentity { .. } => {
                 if conn.table.scheme() != "https" {
                     return Err(TableError::Permanent(format!(
                         "{}: identity-based tables need https",
@@ -54,14 +56,15 @@ impl TableRestClient {
                     )));
                 }
                 Auth::Token(
-                    managed_identity(client_id.as_deref())
-                        .map_err(|e| TableError::Permanent(e.to_string()))?,
+                    identity::credential(conn).map_err(|e| TableError::Permanent(e.to_string()))?,
                 )
             }
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(15))
+        // Table answers are small: one try is bounded whole, not only between reads.
+        let http = conn
+            .deadlines
+            .http_builder()
+            .timeout(conn.deadlines.per_try)
             .build()
             .map_err(|e| TableError::Permanent(format!("http client: {e}")))?;
         Ok(Self {
@@ -69,6 +72,7 @@ impl TableRestClient {
             prefix: prefix.to_owned(),
             auth,
             http,
+            guard: CallGuard::new(&conn.setting, &conn.table, conn.deadlines),
         })
     }
 
@@ -102,9 +106,9 @@ impl TableRestClient {
     }
 }
 
-#[async_trait]
-impl TableStore for TableRestClient {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
+/// The REST calls behind each [`TableStore`](super::TableStore) operation (`store` runs them under the guard).
+impl TableRestClient {
+    async fn raw_ensure_table(&self, table: &str) -> Result<(), TableError> {
         let body = serde_json::to_vec(&serde_json::json!({ "TableName": self.table(table)? }))
             .map_err(|e| TableError::Permanent(e.to_string()))?;
         let mut headers = HeaderMap::new();
@@ -124,7 +128,7 @@ impl TableStore for TableRestClient {
         }
     }
 
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+    async fn raw_get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
         let path = self.entity_path(table, pk, rk)?;
         let res = self
             .send(Call {
@@ -151,7 +155,7 @@ impl TableStore for TableRestClient {
         }
     }
 
-    async fn write(
+    async fn raw_write(
         &self,
         table: &str,
         entity: &Entity,
@@ -193,7 +197,7 @@ impl TableStore for TableRestClient {
         }
     }
 
-    async fn delete(
+    async fn raw_delete(
         &self,
         table: &str,
         pk: &str,
@@ -218,7 +222,7 @@ impl TableStore for TableRestClient {
         }
     }
 
-    async fn query(
+    async fn raw_query(
         &self,
         table: &str,
         filter: Option<&Filter>,

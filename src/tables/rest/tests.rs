@@ -50,6 +50,10 @@ async fn server(responses: Vec<String>) -> (String, Arc<AtomicUsize>) {
 }
 
 fn client(table: &str) -> TableRestClient {
+    client_with(table, Default::default())
+}
+
+fn client_with(table: &str, deadlines: crate::storage::deadline::Deadlines) -> TableRestClient {
     let url = Url::parse(table).expect("url");
     let conn = StorageConnection {
         setting: "T".into(),
@@ -58,6 +62,7 @@ fn client(table: &str) -> TableRestClient {
         queue: url.clone(),
         table: url,
         auth: StorageAuth::Key(Secret::new(DEV_KEY)),
+        deadlines,
     };
     TableRestClient::new(&conn, "pre").expect("client")
 }
@@ -143,4 +148,16 @@ async fn unreachable_service_is_transient_and_never_shows_the_sas() {
         "{text}"
     );
     assert!(!text.contains("se="), "no SAS fields at all: {text}");
+}
+
+#[tokio::test]
+async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
+    let (url, accepted) = crate::testing::frozen_service().await;
+    let d = crate::testing::short_deadlines();
+    let start = Instant::now();
+    let r = client_with(&url, d).query("tbl", None, None, None).await;
+    let took = start.elapsed();
+    assert!(matches!(&r, Err(e) if e.is_transient()), "{r:?}");
+    assert!(took < d.total + Duration::from_millis(500), "{took:?}");
+    assert!(accepted.load(Ordering::SeqCst) >= 2, "tries were retried");
 }

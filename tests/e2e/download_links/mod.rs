@@ -4,8 +4,6 @@
 //! the link reads the exact blob, and any tampering (permissions, expiry, another blob, a write)
 //! is refused. Needs `TEST_AZURITE=1`, an Azurite install and the `openssl` CLI.
 
-mod rig;
-
 use std::sync::Arc;
 
 use azure_core::http::Transport;
@@ -18,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::harness::unique;
-use rig::{ACCOUNT, FakeEntra, TlsAzurite, VERSION};
+use crate::tls_azurite::{ACCOUNT, FakeEntra, TlsAzurite, VERSION};
 
 /// A `PUT` authorized with a bearer token (Azurite `--oauth basic` accepts it for data calls).
 async fn put(http: &reqwest::Client, url: String, body: Option<&'static [u8]>) {

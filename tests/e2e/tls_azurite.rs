@@ -1,7 +1,8 @@
 //! A private HTTPS Azurite (`--oauth basic`; a certificate from a throwaway CA made with the
-//! `openssl` CLI) and a test-only Entra stand-in: a [`TokenCredential`] handing out locally built
-//! JWTs with the issuer, audience, lifetime and `oid`/`tid` claims Azurite checks (it does not
-//! verify their signatures).
+//! `openssl` CLI), blob only or with queues and tables, and a test-only Entra stand-in: a
+//! [`TokenCredential`] handing out locally built JWTs with the issuer, audience, lifetime and
+//! `oid`/`tid` claims Azurite checks (it does not verify their signatures). Shared by the
+//! download-link and managed-identity tests.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -19,20 +20,24 @@ use time::OffsetDateTime;
 use crate::harness::unique;
 
 /// Azurite's development account (path-style on an IP host).
-pub(super) const ACCOUNT: &str = "devstoreaccount1";
+pub(crate) const ACCOUNT: &str = "devstoreaccount1";
 /// REST version for the raw requests the test makes itself.
-pub(super) const VERSION: &str = "2025-11-05";
+pub(crate) const VERSION: &str = "2025-11-05";
 const OID: &str = "11059fcc-5514-4800-b5f8-49808b9cfab6";
 const TID: &str = "ab1f708d-50f6-404c-a006-d71b2ac7a606";
 
-/// A running HTTPS Azurite blob service; killed (and its temp dir removed) on drop.
-pub(super) struct TlsAzurite {
+/// A running HTTPS Azurite; killed (and its temp dir removed) on drop.
+pub(crate) struct TlsAzurite {
     child: Child,
     dir: PathBuf,
-    /// `https://127.0.0.1:<port>/devstoreaccount1`.
-    pub(super) endpoint: url::Url,
+    /// Blob service: `https://127.0.0.1:<port>/devstoreaccount1`.
+    pub(crate) endpoint: url::Url,
+    /// Queue and table services, when started with [`TlsAzurite::start_all`].
+    pub(crate) queue_and_table: Option<(url::Url, url::Url)>,
     /// The test CA (PEM) clients must trust.
-    pub(super) ca_pem: Vec<u8>,
+    pub(crate) ca_pem: Vec<u8>,
+    /// The same CA as a file (`SSL_CERT_FILE` for child processes).
+    pub(crate) ca_file: PathBuf,
 }
 
 impl Drop for TlsAzurite {
@@ -44,8 +49,8 @@ impl Drop for TlsAzurite {
 }
 
 /// The Azurite launcher: `AZURITE_BIN`, the project's `.tools` install (scripts/azurite.sh), or
-/// `azurite` on `PATH`. The blob-only `azurite-blob` beside it is preferred (one port).
-fn azurite_bin() -> Option<PathBuf> {
+/// `azurite` on `PATH`; with `blob_only`, the blob-only `azurite-blob` beside it when there is one.
+fn azurite_bin(blob_only: bool) -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let candidates = [
         std::env::var_os("AZURITE_BIN").map(PathBuf::from),
@@ -57,15 +62,22 @@ fn azurite_bin() -> Option<PathBuf> {
         }),
     ];
     let bin = candidates.into_iter().flatten().find(|p| p.is_file())?;
-    let blob_only = bin.with_file_name("azurite-blob");
-    Some(if blob_only.is_file() { blob_only } else { bin })
+    let blob = bin.with_file_name("azurite-blob");
+    Some(if blob_only && blob.is_file() {
+        blob
+    } else {
+        bin
+    })
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+/// `n` distinct free ports (all bound at once, so the OS cannot hand out one twice).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
 }
 
 /// `openssl req` with `args`, failing the test when it cannot run.
@@ -116,11 +128,20 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 impl TlsAzurite {
-    /// Starts Azurite with HTTPS and basic OAuth on a free port and waits until it listens.
-    /// `None` (skip) when no Azurite install is found outside CI; in CI (`CI` set) that fails,
-    /// because scripts/test.sh always installs it.
-    pub(super) fn start() -> Option<Self> {
-        let Some(bin) = azurite_bin() else {
+    /// Starts a blob-only Azurite with HTTPS and basic OAuth on a free port and waits until it
+    /// listens. `None` (skip) when no Azurite install is found outside CI; in CI (`CI` set) that
+    /// fails, because scripts/test.sh always installs it.
+    pub(crate) fn start() -> Option<Self> {
+        Self::launch(false)
+    }
+
+    /// As [`TlsAzurite::start`], with the queue and table services too (each on a free port).
+    pub(crate) fn start_all() -> Option<Self> {
+        Self::launch(true)
+    }
+
+    fn launch(all: bool) -> Option<Self> {
+        let Some(bin) = azurite_bin(!all) else {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "no Azurite install found (AZURITE_BIN, .tools, PATH)"
@@ -133,16 +154,38 @@ impl TlsAzurite {
         let dir = std::env::temp_dir().join(unique("udk-azurite-"));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let (ca, cert, key) = certificates(&dir);
-        let port = free_port();
-        let mut child = Command::new(bin)
-            .args([
-                "--inMemoryPersistence",
-                "--silent",
-                "--loose",
-                "--oauth",
-                "basic",
+        let ports = free_ports(if all { 3 } else { 1 });
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "--inMemoryPersistence",
+            "--silent",
+            "--loose",
+            "--disableTelemetry",
+            "--oauth",
+            "basic",
+        ])
+        .current_dir(&dir)
+        .args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &ports[0].to_string(),
+        ]);
+        if all {
+            cmd.args([
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                &ports[1].to_string(),
             ])
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args([
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                &ports[2].to_string(),
+            ]);
+        }
+        let mut child = cmd
             .arg("--cert")
             .arg(&cert)
             .arg("--key")
@@ -152,29 +195,34 @@ impl TlsAzurite {
             .spawn()
             .expect("spawn azurite");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("azurite exited during start-up: {status}");
+        for port in &ports {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("azurite exited during start-up: {status}");
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "azurite did not listen within 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(100));
             }
-            assert!(
-                Instant::now() < deadline,
-                "azurite did not listen within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
-        let endpoint =
-            url::Url::parse(&format!("https://127.0.0.1:{port}/{ACCOUNT}")).expect("url");
+        let url = |port: u16| {
+            url::Url::parse(&format!("https://127.0.0.1:{port}/{ACCOUNT}")).expect("url")
+        };
         let ca_pem = std::fs::read(&ca).expect("ca");
         Some(Self {
             child,
             dir,
-            endpoint,
+            endpoint: url(ports[0]),
+            queue_and_table: all.then(|| (url(ports[1]), url(ports[2]))),
             ca_pem,
+            ca_file: ca,
         })
     }
 
     /// An HTTP client trusting only the test CA.
-    pub(super) fn client(&self) -> reqwest::Client {
+    pub(crate) fn client(&self) -> reqwest::Client {
         let cert = reqwest::Certificate::from_pem(&self.ca_pem).expect("pem");
         reqwest::Client::builder()
             .tls_certs_only([cert])
@@ -185,17 +233,22 @@ impl TlsAzurite {
 
 /// Hands out unexpired JWTs shaped like Entra's for Storage (Azurite checks claims, not keys).
 #[derive(Debug, Default)]
-pub(super) struct FakeEntra;
+pub(crate) struct FakeEntra;
 
 impl FakeEntra {
     /// A token valid for an hour, `aud` Storage, `iss` an Entra STS.
-    pub(super) fn jwt() -> String {
+    pub(crate) fn jwt() -> String {
+        Self::jwt_until(OffsetDateTime::now_utc().unix_timestamp() + 3600)
+    }
+
+    /// The same token, expiring at `exp` (Unix seconds).
+    pub(crate) fn jwt_until(exp: i64) -> String {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let header = json!({"alg": "HS256", "typ": "JWT"});
         let claims = json!({
             "aud": "https://storage.azure.com",
             "iss": format!("https://sts.windows.net/{TID}/"),
-            "iat": now - 60, "nbf": now - 60, "exp": now + 3600,
+            "iat": now - 60, "nbf": now - 60, "exp": exp,
             "oid": OID, "tid": TID, "sub": OID,
         });
         let enc = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());

@@ -1,0 +1,231 @@
+//! Managed identity for the storage clients.
+//!
+//! One SDK credential per identity (system-assigned, or a user-assigned client id) for the whole
+//! process: the credential holds the token cache, so the blob, table and queue clients of every
+//! connection share one token instead of fetching their own. Each connection gets a thin
+//! `NamedCredential` over it that bounds a token request by the per-try deadline (the SDK's
+//! default retries wait ≈ 80 s for an endpoint that is down) and rewrites any failure as one line
+//! naming the connection setting and the identity endpoint. Such a failure is retryable: the
+//! endpoint may come back, and the event must not be quarantined for it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use azure_core::error::ErrorKind;
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions};
+use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
+
+use super::StorageError;
+use super::connection::{StorageAuth, StorageConnection};
+use super::deadline::{Deadlines, sdk_duration};
+use crate::telemetry::redact;
+
+/// Where the SDK asks for tokens outside App Service / Functions (the VM metadata service).
+const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+/// Longest failure detail kept in the one-line message.
+const MAX_DETAIL: usize = 200;
+
+/// (client id, per-try deadline): one shared credential per identity and bound.
+type Key = (Option<String>, Duration);
+
+/// The process-wide credentials, one per identity. A process-wide map rather than a value built
+/// in the app: the blob, table and queue clients (and the download-link issuer) are built from a
+/// connection alone, and every one of them must land on the same token cache.
+static SHARED: LazyLock<Mutex<HashMap<Key, Arc<dyn TokenCredential>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The credential for an identity-based `conn`.
+///
+/// # Errors
+/// `Permanent` when `conn` uses an account key, or the SDK credential cannot be built.
+pub fn credential(conn: &StorageConnection) -> Result<Arc<dyn TokenCredential>, StorageError> {
+    let StorageAuth::ManagedIdentity { client_id } = &conn.auth else {
+        return Err(StorageError::Permanent(format!(
+            "{}: not an identity-based connection",
+            conn.setting
+        )));
+    };
+    let inner = shared(client_id.clone(), conn.deadlines)?;
+    Ok(Arc::new(NamedCredential {
+        setting: conn.setting.clone(),
+        endpoint: endpoint(&|k| std::env::var(k).ok()),
+        inner,
+        deadline: conn.deadlines.per_try,
+    }))
+}
+
+fn shared(
+    client_id: Option<String>,
+    deadlines: Deadlines,
+) -> Result<Arc<dyn TokenCredential>, StorageError> {
+    let mut map = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    let key = (client_id, deadlines.per_try);
+    if let Some(c) = map.get(&key) {
+        return Ok(c.clone());
+    }
+    let fail = |e: &dyn std::fmt::Display| {
+        StorageError::Permanent(format!("managed identity: {}", redact(&e.to_string())))
+    };
+    // A couple of quick retries inside one per-try deadline; the caller's own retries do the rest.
+    let retry = ExponentialRetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(100),
+        max_retries: 2,
+        max_total_elapsed: sdk_duration(deadlines.per_try),
+        max_delay: azure_core::time::Duration::seconds(1),
+    };
+    let options = ManagedIdentityCredentialOptions {
+        user_assigned_id: key.0.clone().map(UserAssignedId::ClientId),
+        client_options: ClientOptions {
+            retry: RetryOptions::exponential(retry),
+            transport: Some(deadlines.transport().map_err(|e| fail(&e))?),
+            ..Default::default()
+        },
+    };
+    let credential: Arc<dyn TokenCredential> =
+        ManagedIdentityCredential::new(Some(options)).map_err(|e| fail(&e))?;
+    map.insert(key, credential.clone());
+    Ok(credential)
+}
+
+/// The identity endpoint the SDK will call, as it chooses it: App Service / Functions when both
+/// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set (the platform sets them; they are not app
+/// settings), the VM metadata service otherwise. Without its query, which carries nothing secret
+/// but is noise in a log line.
+pub fn endpoint(env: &dyn Fn(&str) -> Option<String>) -> String {
+    match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
+        (Some(e), Some(_)) => e.split('?').next().unwrap_or_default().to_owned(),
+        _ => IMDS_ENDPOINT.to_owned(),
+    }
+}
+
+/// A connection's view of a shared credential: bounded, and failing with a message that says
+/// which setting and which endpoint.
+struct NamedCredential {
+    setting: String,
+    endpoint: String,
+    inner: Arc<dyn TokenCredential>,
+    deadline: Duration,
+}
+
+impl std::fmt::Debug for NamedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedCredential")
+            .field("setting", &self.setting)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TokenCredential for NamedCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let why = match tokio::time::timeout(self.deadline, self.inner.get_token(scopes, options))
+            .await
+        {
+            Ok(Ok(token)) => return Ok(token),
+            Ok(Err(e)) => describe(&e),
+            Err(_) => format!("no answer within {} ms", self.deadline.as_millis()),
+        };
+        let message = format!(
+            "{}: managed identity token from {} failed: {why}",
+            self.setting, self.endpoint
+        );
+        Err(azure_core::Error::with_error(
+            ErrorKind::Credential,
+            IdentityError(message.clone()),
+            message,
+        ))
+    }
+}
+
+/// A token request that failed, already phrased for operators (setting, endpoint, reason).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct IdentityError(String);
+
+/// The message of an [`IdentityError`] anywhere in `e`'s chain of causes: the SDK wraps a
+/// credential's error in its own context ("non-transport error occurred …") that hides it.
+pub fn identity_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(found) = err.downcast_ref::<IdentityError>() {
+            return Some(found.0.clone());
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// One line saying why a token request failed: the endpoint's HTTP status when it answered, the
+/// innermost cause (connection refused, timed out, unreadable answer) otherwise.
+fn describe(e: &azure_core::Error) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut innermost = e.to_string();
+    while let Some(err) = cur {
+        if let Some(az) = err.downcast_ref::<azure_core::Error>()
+            && let ErrorKind::HttpResponse { status, .. } = az.kind()
+        {
+            let text = one_line(&az.to_string());
+            return format!("HTTP {}: {text}", u16::from(*status));
+        }
+        innermost = err.to_string();
+        cur = err.source();
+    }
+    one_line(&innermost)
+}
+
+/// The first line of `text`, redacted and shortened.
+fn one_line(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default().trim();
+    let mut out = redact(first);
+    if out.chars().count() > MAX_DETAIL {
+        out = out.chars().take(MAX_DETAIL).collect::<String>() + "…";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_is_the_one_the_sdk_chooses() {
+        let app = |k: &str| match k {
+            "IDENTITY_ENDPOINT" => Some("http://127.0.0.1:41000/msi/token?x=1".to_owned()),
+            "IDENTITY_HEADER" => Some("h".to_owned()),
+            _ => None,
+        };
+        assert_eq!(endpoint(&app), "http://127.0.0.1:41000/msi/token");
+        let half = |k: &str| (k == "IDENTITY_ENDPOINT").then(|| "http://x/".to_owned());
+        assert_eq!(endpoint(&half), IMDS_ENDPOINT);
+        assert_eq!(endpoint(&|_| None), IMDS_ENDPOINT);
+    }
+
+    #[test]
+    fn failures_are_one_line_and_found_under_sdk_context() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = azure_core::Error::with_error(ErrorKind::Io, inner, "failed to execute\nsecond");
+        assert_eq!(describe(&e), "refused");
+        let msg = "S: managed identity token from http://h/msi/token failed: refused".to_owned();
+        let wrapped = azure_core::Error::with_error(
+            ErrorKind::Credential,
+            IdentityError(msg.clone()),
+            msg.clone(),
+        )
+        .with_context("non-transport error occurred which will not be retried");
+        assert_eq!(
+            wrapped.to_string(),
+            "non-transport error occurred which will not be retried"
+        );
+        assert_eq!(identity_failure(&wrapped), Some(msg));
+        assert_eq!(identity_failure(&e), None);
+        assert!(one_line(&"x".repeat(500)).chars().count() <= MAX_DETAIL + 1);
+    }
+}
