@@ -4,6 +4,7 @@
 
 #![allow(unreachable_pub)]
 
+mod delivery;
 mod frozen;
 mod http1;
 mod lost_answers;
