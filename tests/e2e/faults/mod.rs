@@ -11,5 +11,6 @@ mod lost_answers;
 mod proxy;
 mod proxy_tests;
 mod rig;
+mod sweep;
 mod throttling;
 mod two_instances;
