@@ -222,16 +222,19 @@ pub(crate) fn fakes_losing(
     answer: fn() -> crate::tables::TableError,
 ) -> Fakes {
     let mut f = fakes();
-    let lossy = Arc::new(LostAnswer::new(f.tables.clone(), table, answer));
-    let s = &f.state;
-    f.state = AppState::assemble(
-        (*s.config).clone(),
-        Policy::builtin(),
-        s.recordings.clone(),
-        s.audit_logs.clone(),
-        s.app_blobs.clone(),
-        lossy,
-        s.clock.clone(),
-    );
+    f.state = losing(&f.state, LostAnswer::new(f.tables.clone(), table, answer));
     f
+}
+
+/// `state` with its tables behind `lossy` (same stores, settings, policy and clock).
+pub(crate) fn losing(state: &AppState, lossy: LostAnswer) -> AppState {
+    AppState::assemble(
+        (*state.config).clone(),
+        (*state.policy).clone(),
+        state.recordings.clone(),
+        state.audit_logs.clone(),
+        state.app_blobs.clone(),
+        Arc::new(lossy),
+        state.clock.clone(),
+    )
 }

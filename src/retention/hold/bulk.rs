@@ -17,7 +17,7 @@ use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::app::AppState;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
-use crate::catalogue::repo::{CatalogueRepo, write_creating_table};
+use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::retention::policy::{Retention, is_tag_safe};
@@ -25,7 +25,7 @@ use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, StorageError};
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableError, WriteMode, get_str};
+use crate::tables::{Filter, TableError, get_str};
 
 /// Which recordings a bulk hold covers: a range of session-start days (event days for rows not
 /// joined with a session) plus optional equality filters.
@@ -258,7 +258,7 @@ pub async fn override_retention(
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
     if let Value::Object(e) = log {
-        write_creating_table(state.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await?;
+        rows::log_override(state, &e).await?;
     }
     marks::update_row(&repo, row, |entry, raw| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
