@@ -5,24 +5,13 @@
 
 use super::proxy::{Fault, Rule, Service};
 use super::rig;
-use crate::notify::{HOOK, Receiver, env, invocation, notification};
+use crate::notify::{HOOK, Receiver, invocation, notification};
 
 #[tokio::test]
 async fn a_lost_answer_to_the_delivery_claim_still_delivers_once() {
     let rx = Receiver::start().await;
-    let settings = env(
-        &rx,
-        &[
-            ("HANDLER_IN_MEMORY", ""),
-            ("NOTIFY_TEAMS_URL", ""),
-            ("NOTIFY_SLACK_URL", ""),
-        ],
-    );
-    let extra: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let Some((e, proxy)) = rig::start(&extra).await else {
+    let settings = rig::webhook_settings(&rx);
+    let Some((e, proxy)) = rig::start(&rig::pairs(&settings)).await else {
         return;
     };
     // The table exists, so the insert is what commits (not a 404 that creates it).

@@ -50,15 +50,10 @@ async fn lost_answers_to_the_catalogue_insert_lose_no_notification() {
         .filter(|s| s.method == "POST" && s.path.ends_with("recordings") && s.status == Some(409))
         .count();
     assert!(conflicts >= 2, "the retries met the stored rows");
-    let rows = e
-        .tables
-        .query("recordings", None, None, None)
+    let stored: BTreeSet<String> = rig::rows(&e)
         .await
-        .expect("rows")
-        .items;
-    let stored: BTreeSet<String> = rows
         .iter()
-        .filter_map(|r| get_str(&r.entity, "RecordingId").map(str::to_owned))
+        .filter_map(|r| get_str(r, "RecordingId").map(str::to_owned))
         .collect();
     assert_eq!(stored, ids, "one row per recording, each announced");
 }

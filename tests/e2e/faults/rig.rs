@@ -1,20 +1,17 @@
 //! A handler on Azurite whose storage traffic goes through a fresh [`Proxy`], plus test-side
 //! clients that reach Azurite directly (setting up and checking is never faulted).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::StorageConnection;
-use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
-use bastion_recordings::tables::TableStore;
-use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::storage::{BlobRef, Metadata};
+use bastion_recordings::tables::Entity;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::proxy::Proxy;
 use crate::audit_logs::support::{Env, event_invocation};
 use crate::harness::{self, AzuriteEnv, HandlerProcess};
+use crate::notify::Receiver;
 
 /// Event Grid gives up on an answer after this long and redelivers.
 pub const EVENT_GRID_WAIT: Duration = Duration::from_secs(30);
@@ -31,18 +28,35 @@ pub async fn start(extra: &[(&str, &str)]) -> Option<(Env, Proxy)> {
 pub async fn environment(cs: &str, connection: &str, extra: &[(&str, &str)]) -> Env {
     let env = AzuriteEnv::new(cs);
     let handler = spawn(&env, connection, extra).await;
-    let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.to_owned()))
-        .expect("parses")
-        .expect("set");
-    let blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).expect("blob client"));
-    let tables: Arc<dyn TableStore> =
-        Arc::new(TableRestClient::new(&conn, env.get("TABLE_PREFIX")).expect("table client"));
-    Env {
-        handler,
-        env,
-        blobs,
-        tables,
-    }
+    Env::with(cs, env, handler)
+}
+
+/// Settings delivering notifications to `rx`'s webhook only (Azurite settings come from the rig).
+pub fn webhook_settings(rx: &Receiver) -> Vec<(String, String)> {
+    let drop = [
+        ("HANDLER_IN_MEMORY", ""),
+        ("NOTIFY_TEAMS_URL", ""),
+        ("NOTIFY_SLACK_URL", ""),
+    ];
+    crate::notify::env(rx, &drop)
+}
+
+/// `(name, value)` pairs as the handler spawner takes them.
+pub fn pairs(settings: &[(String, String)]) -> Vec<(&str, &str)> {
+    settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// The catalogue rows.
+pub async fn rows(e: &Env) -> Vec<Entity> {
+    let page = e.tables.query("recordings", None, None, None).await;
+    page.expect("rows")
+        .items
+        .into_iter()
+        .map(|s| s.entity)
+        .collect()
 }
 
 /// A handler with `env`'s names, storage through `connection`, plus `extra`.

@@ -79,10 +79,5 @@ async fn reset_connections_are_retryable_and_the_redelivery_loses_nothing() {
     assert!(under(&e, &proxy, insert, "r-insert.rec").await.is_err());
     let read = reset(Service::Blob).always();
     assert!(under(&e, &proxy, read, "r-read.rec").await.is_err());
-    let rows = e
-        .tables
-        .query("recordings", None, None, None)
-        .await
-        .expect("rows");
-    assert_eq!(rows.items.len(), 3, "one row each, none lost");
+    assert_eq!(rig::rows(&e).await.len(), 3, "one row each, none lost");
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::rig::{self, announced};
 use crate::audit_logs::support::{event_invocation, hour_path, record, tick_invocation};
 use crate::harness::{self, HandlerProcess};
-use crate::notify::{HOOK, Receiver, env, invocation};
+use crate::notify::{HOOK, Receiver, invocation};
 
 const RECORDINGS: usize = 6;
 const OLDER: &str = "0000000000000000000000000001A2B30000000000c0ffee";
@@ -25,18 +25,8 @@ const NEWER: &str = "0000000000000000000000000001A2B30000000000d00d00";
 async fn two_instances_race_on_one_account_without_duplicates_or_losses() {
     let Some(cs) = harness::azurite() else { return };
     let rx = Receiver::start().await;
-    let settings = env(
-        &rx,
-        &[
-            ("HANDLER_IN_MEMORY", ""),
-            ("NOTIFY_TEAMS_URL", ""),
-            ("NOTIFY_SLACK_URL", ""),
-        ],
-    );
-    let extra: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let settings = rig::webhook_settings(&rx);
+    let extra = rig::pairs(&settings);
     let e = rig::environment(&cs, &cs, &extra).await;
     let second = rig::spawn(&e.env, &cs, &extra).await;
     let both = [&e.handler, &second];
@@ -77,16 +67,10 @@ async fn two_instances_race_on_one_account_without_duplicates_or_losses() {
     }
     assert_eq!(ids.len(), RECORDINGS, "every recording announced: {ids:?}");
     assert!(ids.values().all(|s| s.len() == 1), "one id each: {ids:?}");
-    let rows = e
-        .tables
-        .query("recordings", None, None, None)
-        .await
-        .expect("rows")
-        .items;
+    let rows = rig::rows(&e).await;
     assert_eq!(rows.len(), RECORDINGS, "one row per recording");
     assert!(
-        rows.iter()
-            .all(|r| get_str(&r.entity, "Sequencer") == Some(NEWER)),
+        rows.iter().all(|r| get_str(r, "Sequencer") == Some(NEWER)),
         "the newer state won everywhere"
     );
 
