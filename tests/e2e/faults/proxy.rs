@@ -10,6 +10,8 @@
 //! Each request gets its own upstream connection (a loopback connect is cheap, and Azurite's idle
 //! timeout can then never close a pooled upstream under a request); the client side keeps its
 //! keep-alive connection, so the handler's connection pool behaves as it does against the service.
+//! Raw sockets rather than a hyper service: dropping an answer after the service committed and
+//! resetting with RST need the client connection itself, which a hyper service never sees.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
