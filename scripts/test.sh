@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test, on a fresh machine: installs and starts Azurite (npm) on free ports,
-# then fmt, clippy, all unit/component/e2e tests with TEST_AZURITE=1 and TEST_UI=1 (the timeline page in
+# then fmt, clippy, all unit/component/e2e tests with TEST_AZURITE=1 (the fault tier in tests/e2e/faults
+# included) and TEST_UI=1 (the timeline page in
 # headless Chromium; scripts/browser.sh installs Debian's chromium and playwright-core first; the
 # download-link test needs the openssl CLI), and the infra checks.
 # Usage: scripts/test.sh            (CI calls exactly this)

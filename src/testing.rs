@@ -225,8 +225,15 @@ pub(crate) fn fakes_losing(
     answer: fn() -> crate::tables::TableError,
 ) -> Fakes {
     let mut f = fakes();
-    f.state.tables = Arc::new(LostAnswer::new(f.tables.clone(), table, answer));
+    f.state = losing(&f.state, LostAnswer::new(f.tables.clone(), table, answer));
     f
+}
+
+/// `state` with its tables behind `lossy` (same stores, settings, policy and clock).
+pub(crate) fn losing(state: &AppState, lossy: LostAnswer) -> AppState {
+    let mut state = state.clone();
+    state.tables = Arc::new(lossy);
+    state
 }
 
 /// A loopback address that accepts connections and never answers (a frozen service), and how

@@ -76,9 +76,12 @@ pub async fn audit_with(
         e["Link"] = Value::String(l.audit_text());
     }
     let Value::Object(e) = e else { return Ok(()) };
-    write_creating_table(tables, ACCESS_AUDIT_TABLE, &e, WriteMode::Insert)
-        .await
-        .map(|_| ())
+    match write_creating_table(tables, ACCESS_AUDIT_TABLE, &e, WriteMode::Insert).await {
+        // The key ends in a fresh UUID: a 409 is the client's retry meeting the row its first
+        // attempt stored (the answer lost), so the access is recorded.
+        Ok(_) | Err(TableError::Conflict) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The detail document of recording `id`.

@@ -73,9 +73,11 @@ async fn sweep_once(dry_run: bool) -> ExitCode {
     // `--dry-run` always wins; `--execute` still honours RETENTION_DRY_RUN=true.
     params.dry_run |= dry_run;
     let (report, error) = sweep::run(&state.sweeper(), &params).await;
-    let out = digest::notification(&report, now).map_or_else(
+    // Printed, not sent: the deletions it lists stay unannounced for the timer's next digest.
+    let digest = digest::prepare(state.tables.as_ref(), &report, now).await;
+    let out = digest.map_or_else(
         || serde_json::json!({"summary": report.summary(), "report": report}),
-        |n| serde_json::json!({"summary": report.summary(), "digest": n}),
+        |d| serde_json::json!({"summary": report.summary(), "digest": d.notification}),
     );
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     match error {

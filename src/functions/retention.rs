@@ -31,8 +31,10 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
         return Err(HandlerError::storage(e));
     }
     let mut out = Outcome::processed(report.summary());
-    if let Some(n) = digest::notification(&report, now) {
-        out = out.with_output(OUTPUT_BINDING, &n);
+    if let Some(d) = digest::prepare(state.tables.as_ref(), &report, now).await {
+        out = out.with_output(OUTPUT_BINDING, &d.notification);
+        // In the outputs now: the deletions it lists are announced.
+        d.settle(state.tables.as_ref()).await;
     }
     Ok(out)
 }

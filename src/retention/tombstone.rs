@@ -7,7 +7,8 @@
 //! (`RowKey` = the tombstone's id); after the delete it writes the tombstone and drops the intent.
 //! A crash between the delete and the tombstone leaves the intent, which the next run finalises
 //! (blob gone) or drops (blob still there: the normal pass decides again). So no deletion happens
-//! without evidence, and the recovery scan reads one small partition.
+//! without evidence, and the recovery scan reads one small partition. Partition `unannounced` holds
+//! the deletions no digest listed yet (`crate::retention::sweep::announce`).
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;

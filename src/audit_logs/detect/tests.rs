@@ -1,5 +1,5 @@
 //! Detections under lost answers: a marker whose insert was stored but not acknowledged still gets
-//! its digest, once settled it is not emitted again.
+//! its digest (or notice, or alert), and once settled it is not emitted again.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use super::failed::{FailedLogin, check, record};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{TableError, TableStore};
-use crate::testing::LostAnswer;
+use crate::testing::{LostAnswer, losing};
 
 async fn burst(tables: &Arc<dyn TableStore>, n: usize) -> String {
     let mut parts = Vec::new();
@@ -83,8 +83,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
         TableError::PreconditionFailed
     })
     .on_replace();
-    let mut state = k.state.clone();
-    state.tables = Arc::new(lossy);
+    let state = losing(&k.state, lossy);
     let later = NOW + Duration::minutes(31);
     let r = tick(&state, later).await.expect("tick");
     let kinds: Vec<&str> = r.notifications.iter().map(|n| n.kind.as_str()).collect();
@@ -97,4 +96,50 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
         .await
         .expect("tick");
     assert!(r.notifications.is_empty(), "marked: not notified again");
+}
+
+/// The `recordings.stalled` episode mark is stored but its answer lost: the client's retry meets it
+/// (409, and the update's re-read sees the episode already marked), or every attempt failed. The
+/// alert still leaves, once.
+#[tokio::test]
+async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
+    use serde_json::json;
+
+    use super::stalled;
+    use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE};
+    use crate::audit_logs::testkit::{NOW, kit};
+    let answers: [fn() -> TableError; 2] = [
+        || TableError::Conflict,
+        || TableError::Transient("reset".into()),
+    ];
+    for answer in answers {
+        let k = kit(None);
+        for tunnel in ["t-1", "t-2"] {
+            let row = json!({"PartitionKey": "2025-03-14", "RowKey": tunnel, "Outcome": "connected",
+                "Start": "2025-03-14T07:00:00.000Z", "End": "2025-03-14T08:00:00.000Z"});
+            let serde_json::Value::Object(row) = row else {
+                unreachable!()
+            };
+            crate::catalogue::repo::write_creating_table(
+                k.state.tables.as_ref(),
+                WINDOWS_TABLE,
+                &row,
+                crate::tables::WriteMode::Upsert,
+            )
+            .await
+            .expect("window");
+        }
+        let lossy = losing(
+            &k.state,
+            LostAnswer::new(k.state.tables.clone(), STATE_TABLE, answer),
+        );
+        let alert = stalled::run(&lossy, NOW).await.expect("checked");
+        assert_eq!(
+            alert.map(|n| n.kind),
+            Some("recordings.stalled".to_owned()),
+            "the mark's lost answer must not lose the alert"
+        );
+        let again = stalled::run(&k.state, NOW).await.expect("checked");
+        assert!(again.is_none(), "marked: one alert per episode");
+    }
 }

@@ -6,7 +6,9 @@
 //! holder) — an ETag-conditional takeover. A live `pending` lease means another instance is
 //! delivering right now: this one backs off (retryable) instead of posting twice. After a 2xx the
 //! row becomes `delivered`, after a permanent refusal `failed`; both end the destination for
-//! every later redelivery. A transient failure *releases* the claim (lease set to now) so the
+//! every later redelivery. A claim write whose answer was lost (stored, then the connection dropped)
+//! is recognised by its owner when read back, so the claimant does not mistake its own claim for
+//! another instance's live lease. A transient failure *releases* the claim (lease set to now) so the
 //! next redelivery can take it at once.
 //!
 //! Why this is the strongest guarantee possible: the POST and the table write cannot be one atomic
@@ -92,7 +94,7 @@ impl<'a> Claims<'a> {
             {
                 Ok(etag) => return Ok(Claim::Acquired(etag)),
                 Err(TableError::Conflict) => {}
-                Err(e) => return Err(e),
+                Err(e) => return self.after_lost_answer(id, dest, e).await,
             }
             let Some(stored) = self.tables.get(DELIVERIES_TABLE, id, dest.as_str()).await? else {
                 continue; // deleted in between (manual replay): insert again
@@ -101,6 +103,11 @@ impl<'a> Claims<'a> {
                 Some("delivered") => return Ok(Claim::Delivered),
                 Some("failed") => return Ok(Claim::Failed),
                 _ => {}
+            }
+            // Our own pending row: an insert or take-over of this claimant whose answer was lost,
+            // met again by the client's retry. It is this claim, not another instance's.
+            if self.holds(&stored.entity) {
+                return Ok(Claim::Acquired(stored.etag));
             }
             let held_until = get_str(&stored.entity, "leaseUntil")
                 .unwrap_or_default()
@@ -116,12 +123,35 @@ impl<'a> Claims<'a> {
             {
                 Ok(etag) => return Ok(Claim::Acquired(etag)),
                 Err(TableError::PreconditionFailed | TableError::NotFound) => {}
-                Err(e) => return Err(e),
+                Err(e) => return self.after_lost_answer(id, dest, e).await,
             }
         }
         Err(TableError::Transient(format!(
             "claim on {DELIVERIES_TABLE}/{id}/{dest} kept changing"
         )))
+    }
+
+    /// A claim write failed with `e`. A transient failure may have been a lost answer to a write
+    /// the service stored: if the row now is this claimant's pending claim, the claim is held (and
+    /// giving up would leave it to block every redelivery until the lease runs out).
+    async fn after_lost_answer(
+        &self,
+        id: &str,
+        dest: Destination,
+        e: TableError,
+    ) -> Result<Claim, TableError> {
+        if !e.is_transient() {
+            return Err(e);
+        }
+        match self.tables.get(DELIVERIES_TABLE, id, dest.as_str()).await {
+            Ok(Some(stored)) if self.holds(&stored.entity) => Ok(Claim::Acquired(stored.etag)),
+            _ => Err(e),
+        }
+    }
+
+    /// True for a pending row written by this claimant.
+    fn holds(&self, row: &Entity) -> bool {
+        get_str(row, "state") == Some("pending") && get_str(row, "owner") == Some(self.owner)
     }
 
     /// Records how a claimed delivery ended.

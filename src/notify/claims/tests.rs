@@ -167,6 +167,54 @@ async fn concurrent_claims_yield_exactly_one_holder() {
     assert_eq!(acquired, 1);
 }
 
+/// The claim insert is stored but its answer lost: the client's retry meets the row (409), or every
+/// attempt failed (transient). Either way the row is this claimant's own claim, held with the ETag
+/// read back, while another claimant still finds a live lease. The same for a take-over of an
+/// expired lease whose retry meets the changed ETag (412).
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_still_held_by_its_claimant() {
+    use std::sync::Arc;
+
+    use crate::testing::LostAnswer;
+    let now = datetime!(2025-03-14 09:00 UTC);
+    let answers: [fn() -> TableError; 2] = [
+        || TableError::Conflict,
+        || TableError::Transient("connection reset".into()),
+    ];
+    for answer in answers {
+        let memory = Arc::new(InMemoryTables::new());
+        let lossy = LostAnswer::new(memory.clone(), DELIVERIES_TABLE, answer);
+        let got = Claims::new(&lossy, "inv-a")
+            .claim(ID, Destination::Webhook, now, LEASE)
+            .await;
+        let Ok(Claim::Acquired(etag)) = got else {
+            panic!("{got:?}")
+        };
+        let other = Claims::new(memory.as_ref(), "inv-b")
+            .claim(ID, Destination::Webhook, now, LEASE)
+            .await;
+        assert!(matches!(other, Ok(Claim::Busy(_))), "{other:?}");
+        Claims::new(memory.as_ref(), "inv-a")
+            .finish(ID, Destination::Webhook, &etag, now, &Finish::Delivered)
+            .await
+            .expect("the ETag read back is the stored row's");
+    }
+    let memory = Arc::new(InMemoryTables::new());
+    Claims::new(memory.as_ref(), "crashed")
+        .claim(ID, Destination::Slack, now, LEASE)
+        .await
+        .expect("claim");
+    let lossy = LostAnswer::new(memory.clone(), DELIVERIES_TABLE, || {
+        TableError::PreconditionFailed
+    })
+    .on_replace();
+    let later = now + Duration::from_secs(61);
+    let got = Claims::new(&lossy, "inv-b")
+        .claim(ID, Destination::Slack, later, LEASE)
+        .await;
+    assert!(matches!(got, Ok(Claim::Acquired(_))), "{got:?}");
+}
+
 #[test]
 fn key_validity() {
     assert!(valid_key("0b4c2f3a-1d2e-4f50-8a9b-0c1d2e3f4a5b"));

@@ -17,7 +17,7 @@ use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
-use crate::catalogue::repo::{CatalogueRepo, write_creating_table};
+use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::retention::policy::{Retention, is_tag_safe};
@@ -25,7 +25,7 @@ use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::StorageError;
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableError, WriteMode, get_str};
+use crate::tables::{Filter, TableError, get_str};
 
 /// Which recordings a bulk hold covers: a range of session-start days (event days for rows not
 /// joined with a session) plus optional equality filters.
@@ -253,10 +253,8 @@ pub async fn override_retention(
     let log = json!({"PartitionKey": "override", "RowKey": format!("{}~{}", key.id(), actor.at.unix_timestamp_nanos()),
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
-    // An upsert: the row's key is this request's own (recording and time), so a retry whose first
-    // answer was lost rewrites the same row instead of failing on it.
     if let Value::Object(e) = log {
-        write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
+        rows::log_override(holds, &e).await?;
     }
     let (source, blob) = holds.blob_of(&row.value)?;
     marks::update_row(&repo, row, |entry, raw| {

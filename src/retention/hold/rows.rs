@@ -144,6 +144,31 @@ pub(crate) async fn write_member(
     Ok(())
 }
 
+/// Inserts an override's log row (`log`, keyed by recording and nanosecond time). A 409 is the
+/// client's retry meeting the row its first attempt stored with the answer lost: when the stored row
+/// says the same, the log is written and the override goes on (failing here would leave a logged
+/// override that never happened); different content is a real collision.
+pub(crate) async fn log_override(holds: &Holds, log: &Entity) -> Result<(), HoldError> {
+    match write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, log, WriteMode::Insert).await {
+        Ok(_) => Ok(()),
+        Err(TableError::Conflict) => {
+            let (pk, rk) = (
+                get_str(log, "PartitionKey").unwrap_or_default(),
+                get_str(log, "RowKey").unwrap_or_default(),
+            );
+            let stored = holds.tables.get(HOLDS_TABLE, pk, rk).await?;
+            if stored.is_some_and(|s| log.iter().all(|(k, v)| s.entity.get(k) == Some(v))) {
+                Ok(())
+            } else {
+                Err(HoldError::Storage(anyhow::anyhow!(
+                    "override log row {rk} already exists with other content"
+                )))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(crate) async fn read_member(
     holds: &Holds,
     id: &str,

@@ -4,8 +4,10 @@
 //! tags, its ETag and (for recordings) its catalogue row are read again, and the blob is kept if any
 //! of them — or the *current* policy — says so. Order of writes: intent → delete guarded by
 //! `If-Match` and `x-ms-if-tags` (`retainUntil` still in the expired range) →
-//! tombstone → catalogue `Status=deleted`; see [`crate::retention::tombstone`] for crash recovery.
+//! catalogue `Status=deleted` → unannounced deletion ([`super::announce`]) → tombstone; see
+//! [`crate::retention::tombstone`] for crash recovery.
 
+use super::announce;
 use super::evaluate::{Row, row_held};
 use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
@@ -143,7 +145,8 @@ impl Sweep<'_> {
         })
     }
 
-    /// Tombstone, then the catalogue row (read again when not given), then the intent is dropped.
+    /// The catalogue row (read again when not given), the deletion remembered for the digest, then
+    /// the tombstone, which drops the intent.
     pub(super) async fn finish(
         &self,
         evidence: &Tombstone,
@@ -161,11 +164,13 @@ impl Sweep<'_> {
             (None, Some(k)) => self.repo().get(&k).await?,
             (None, None) => None,
         };
-        // The row first: the tombstone write drops the intent, and the intent is what lets a crashed
-        // run come back to a row still marked `catalogued`.
+        // The row and the announcement first: the tombstone write drops the intent, and the intent
+        // is what lets a crashed run come back to a row still marked `catalogued` or a deletion
+        // no digest will list.
         if let Some(r) = row {
             self.update_row(r, RowChange::Deleted(evidence)).await?;
         }
+        announce::remember(self.deps.tables.as_ref(), evidence).await?;
         tombstone::finalize(self.deps.tables.as_ref(), evidence, ending, self.params.now).await?;
         Ok(())
     }

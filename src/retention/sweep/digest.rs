@@ -1,41 +1,96 @@
 //! The one `retention.deleted` notification per run: counts plus the first items, never one per blob.
+//!
+//! A digest lists every deletion no earlier digest listed ([`announce`]): this run's, and those of
+//! runs that failed or died after deleting (they emit nothing, and their retry no longer finds the
+//! blobs). Its id is derived from the sweep day and the blobs it lists: the same digest emitted
+//! again keeps its id (the claim table and receivers drop the repeat), while a later run's digest of
+//! other deletions on the same day is a new fact rather than a duplicate to drop.
 
 use serde_json::json;
 
-use super::Report;
+use super::announce::{self, Unannounced};
+use super::{DIGEST_ITEMS, Item, Report};
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
+use crate::tables::TableStore;
 
 /// Notification type of the digest.
 pub const KIND: &str = "retention.deleted";
 
-/// The digest of a run, or `None` when nothing was (or would have been) deleted.
-///
-/// Its stable id is derived from the sweep day (and the dry-run flag): a retried or repeated run on
-/// the same day produces the same id, so consumers deduplicate it.
-pub fn notification(report: &Report, now: time::OffsetDateTime) -> Option<Notification> {
-    let total = report.deleted + report.would_delete + report.already_gone + report.recovered;
+/// A run's digest and the unannounced deletions it covers.
+#[derive(Debug)]
+pub struct Digest {
+    /// The notification to emit.
+    pub notification: Notification,
+    announced: Vec<Unannounced>,
+}
+
+impl Digest {
+    /// Forgets the deletions this digest lists; call once it is in the invocation's outputs.
+    pub async fn settle(&self, tables: &dyn TableStore) {
+        announce::forget(tables, &self.announced).await;
+    }
+}
+
+/// The digest of `report` and every deletion not yet announced, or `None` when there is nothing
+/// to tell. A dry run lists what it would delete. When the unannounced deletions cannot be read,
+/// the digest lists this run's own and leaves the rest for the next run.
+pub async fn prepare(
+    tables: &dyn TableStore,
+    report: &Report,
+    now: time::OffsetDateTime,
+) -> Option<Digest> {
+    let own = |total| notification(report, &report.items, total, now);
+    let (n, announced) = if report.dry_run {
+        (own(report.would_delete), Vec::new())
+    } else {
+        match announce::unannounced(tables).await {
+            Ok(rows) => {
+                let items: Vec<Item> = rows.iter().map(|r| r.item.clone()).collect();
+                (notification(report, &items, items.len(), now), rows)
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "unannounced deletions unreadable; the digest lists this run's only");
+                let total = report.deleted + report.already_gone + report.recovered;
+                (own(total), Vec::new())
+            }
+        }
+    };
+    n.map(|notification| Digest {
+        notification,
+        announced,
+    })
+}
+
+/// The digest listing `deleted` (`total` deletions in all, of which the first [`DIGEST_ITEMS`] are
+/// itemised), with `report`'s counts; `None` when `total` is 0.
+pub fn notification(
+    report: &Report,
+    deleted: &[Item],
+    total: usize,
+    now: time::OffsetDateTime,
+) -> Option<Notification> {
     if total == 0 {
         return None;
     }
-    let fact = format!(
-        "sweep/{}{}",
-        report.today,
-        if report.dry_run { "/dry-run" } else { "" }
-    );
+    let mut fact = format!("sweep/{}", report.today);
+    if report.dry_run {
+        fact.push_str("/dry-run");
+    } else {
+        for item in deleted {
+            fact.push('\n');
+            fact.push_str(&item.blob);
+        }
+    }
     let title = if report.dry_run {
         format!(
-            "Retention sweep {} (dry run): {} blobs would be deleted",
-            report.today, report.would_delete
+            "Retention sweep {} (dry run): {total} blobs would be deleted",
+            report.today
         )
     } else {
-        format!(
-            "Retention sweep {}: {} blobs deleted",
-            report.today,
-            report.deleted + report.already_gone + report.recovered
-        )
+        format!("Retention sweep {}: {total} blobs deleted", report.today)
     };
-    let listed = report.items.len();
+    let items: Vec<&Item> = deleted.iter().take(DIGEST_ITEMS).collect();
     let data = json!({
         "dryRun": report.dry_run,
         "today": report.today,
@@ -47,8 +102,8 @@ pub fn notification(report: &Report, now: time::OffsetDateTime) -> Option<Notifi
             "recovered": report.recovered, "failed": report.failed,
         },
         "boundReached": report.bound_reached,
-        "items": report.items,
-        "moreItems": (report.deleted + report.would_delete).saturating_sub(listed),
+        "items": items,
+        "moreItems": total.saturating_sub(items.len()),
     });
     Some(Notification::new(
         KIND,

@@ -31,18 +31,25 @@ pub(crate) async fn start() -> Option<Env> {
     let cs = harness::azurite()?;
     let env = AzuriteEnv::new(&cs);
     let handler = HandlerProcess::spawn(&env.pairs()).await;
-    let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.clone()))
-        .expect("parses")
-        .expect("set");
-    let blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).expect("blob client"));
-    let tables: Arc<dyn TableStore> =
-        Arc::new(TableRestClient::new(&conn, env.get("TABLE_PREFIX")).expect("table client"));
-    Some(Env {
-        handler,
-        env,
-        blobs,
-        tables,
-    })
+    Some(Env::with(&cs, env, handler))
+}
+
+impl Env {
+    /// `handler` with test-side clients reaching Azurite `cs` directly, under `env`'s names.
+    pub(crate) fn with(cs: &str, env: AzuriteEnv, handler: HandlerProcess) -> Self {
+        let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.to_owned()))
+            .expect("parses")
+            .expect("set");
+        let blobs: Arc<dyn BlobStore> = Arc::new(AzureBlobStore::new(&conn).expect("blob client"));
+        let tables: Arc<dyn TableStore> =
+            Arc::new(TableRestClient::new(&conn, env.get("TABLE_PREFIX")).expect("table client"));
+        Self {
+            handler,
+            env,
+            blobs,
+            tables,
+        }
+    }
 }
 
 /// A fixture invocation with the event pointed at `container/name` on Azurite's account.

@@ -21,9 +21,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::harness::{self, AzuriteEnv, HandlerProcess, fixture};
 
-struct Env {
-    env: AzuriteEnv,
-    blobs: AzureBlobStore,
+pub(crate) struct Env {
+    pub(crate) env: AzuriteEnv,
+    pub(crate) blobs: AzureBlobStore,
     tables: TableRestClient,
     t0: OffsetDateTime,
 }
@@ -34,7 +34,12 @@ impl Env {
     }
 
     /// A tagged, catalogued recording (`held` adds a legal hold to its tags and row).
-    async fn recording(&self, name: &str, until_days: i64, held: bool) -> (BlobRef, RecordingKey) {
+    pub(crate) async fn recording(
+        &self,
+        name: &str,
+        until_days: i64,
+        held: bool,
+    ) -> (BlobRef, RecordingKey) {
         let rec = self.env.get("RECORDINGS_CONTAINER").to_owned();
         let blob = BlobRef::new(rec.clone(), name);
         self.blobs
@@ -85,14 +90,14 @@ impl Env {
         (blob, key)
     }
 
-    fn timer(&self, days: i64) -> Value {
+    pub(crate) fn timer(&self, days: i64) -> Value {
         let mut inv = fixture("invocations/timer.invocation.json");
         inv["Metadata"]["sys"]["UtcNow"] = json!(format_utc(self.t0 + Duration::days(days)));
         inv
     }
 }
 
-fn setup() -> Option<Env> {
+pub(crate) fn setup() -> Option<Env> {
     let cs = harness::azurite()?;
     let env = AzuriteEnv::new(&cs);
     let conn = StorageConnection::resolve("T", &|k| (k == "T").then(|| cs.clone()))

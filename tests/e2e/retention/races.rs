@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
@@ -111,7 +112,9 @@ fn outcomes(w: &World) -> Vec<String> {
     w.tables
         .dump(DELETIONS_TABLE)
         .iter()
-        .filter(|s| s.entity["PartitionKey"] != "pending")
+        .filter(|s| {
+            !["pending", UNANNOUNCED_PK].contains(&s.entity["PartitionKey"].as_str().unwrap_or(""))
+        })
         .map(|s| s.entity["Outcome"].as_str().unwrap_or("").to_owned())
         .collect()
 }

@@ -182,3 +182,38 @@ async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
     assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(10));
     assert_eq!(deleted(&k, 20).await, 1);
 }
+
+/// The override's log row is stored but its answer lost, and the client's retry meets it (409):
+/// the override still applies, logged once. Before, the 409 failed the override after its log said
+/// it happened.
+#[tokio::test]
+async fn an_override_whose_log_answer_was_lost_still_applies() {
+    use crate::tables::TableError;
+    use crate::testing::{LostAnswer, losing};
+    let k = kit();
+    let (b, key) = k.recording("lost.rec", "pci-1y", &k.day(365), &[]).await;
+    let short = Retention {
+        class: "ops-30d".into(),
+        until: k.day(10),
+    };
+    let lossy = losing(
+        &k.state,
+        LostAnswer::new(k.state.tables.clone(), HOLDS_TABLE, || TableError::Conflict),
+    );
+    override_retention(
+        &lossy.holds(),
+        &Target::Key(key),
+        &short,
+        &actor(&k, "erasure 12"),
+    )
+    .await
+    .expect("the retry met our own log row");
+    assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(10));
+    let logged = k
+        .tables
+        .dump(HOLDS_TABLE)
+        .into_iter()
+        .filter(|s| s.entity["PartitionKey"] == "override")
+        .count();
+    assert_eq!(logged, 1);
+}

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::announce::UNANNOUNCED_PK;
 use super::{Report, digest, run};
 use crate::catalogue::model::RecordingKey;
 use crate::retention::policy::Policy;
@@ -21,11 +22,33 @@ async fn sweep(k: &Kit, days: i64, dry: bool, max: usize) -> Report {
     report
 }
 
+/// The digest a timer run would emit after `r`, settled as the handler settles it.
+async fn emitted(k: &Kit, r: &Report) -> Option<crate::notify::Notification> {
+    let d = digest::prepare(k.state.tables.as_ref(), r, k.t0).await?;
+    d.settle(k.state.tables.as_ref()).await;
+    Some(d.notification)
+}
+
+/// The blob names a digest lists.
+fn listed(n: &crate::notify::Notification) -> Vec<String> {
+    n.data["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["blob"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn tombstones(k: &Kit) -> Vec<Stored> {
     k.tables
         .dump(DELETIONS_TABLE)
         .into_iter()
-        .filter(|s| s.entity["PartitionKey"] != PENDING_PK)
+        .filter(|s| {
+            ![PENDING_PK, UNANNOUNCED_PK].contains(&s.entity["PartitionKey"].as_str().unwrap_or(""))
+        })
         .collect()
 }
 
@@ -97,7 +120,7 @@ async fn deletes_only_the_expired_and_leaves_evidence() {
     assert_eq!(row["DeletionReason"], "retention-expired");
     assert_eq!(k.row(&held_key).await["Status"], "catalogued");
     assert_eq!(intents(&k), 0);
-    let n = digest::notification(&r, k.t0).expect("digest");
+    let n = emitted(&k, &r).await.expect("digest");
     assert_eq!(
         (n.kind.as_str(), n.data["counts"]["deleted"].clone()),
         ("retention.deleted", json!(1))
@@ -110,8 +133,8 @@ async fn deletes_only_the_expired_and_leaves_evidence() {
         "a re-run finds nothing and duplicates nothing"
     );
     assert!(
-        digest::notification(&again, k.t0).is_none(),
-        "no digest for an empty run"
+        emitted(&k, &again).await.is_none(),
+        "no digest for an empty run once the last one was emitted"
     );
 }
 
@@ -182,6 +205,9 @@ async fn already_deleted_is_done_with_a_tombstone() {
     assert_eq!((r.already_gone, r.deleted), (1, 0));
     assert_eq!(tombstones(&k)[0].entity["Outcome"], "already-gone");
     assert_eq!(k.row(&key).await["Status"], "deleted");
+    // Gone at the delete: also what a delete whose answer was lost looks like to its retry.
+    let n = emitted(&k, &r).await.expect("digest");
+    assert_eq!(listed(&n), ["recordings/gone.rec"]);
 }
 
 #[tokio::test]
@@ -193,10 +219,11 @@ async fn dry_run_reports_and_deletes_nothing() {
     assert_eq!((r.would_delete, r.deleted), (2, 0));
     assert!(k.exists(&a).await && k.exists(&b).await);
     assert!(k.tables.dump(DELETIONS_TABLE).is_empty());
-    let n = digest::notification(&r, k.t0).expect("digest");
+    let n = emitted(&k, &r).await.expect("digest");
     assert_eq!(n.data["dryRun"], true);
     assert_eq!(n.data["items"].as_array().map(Vec::len), Some(2));
-    let real = digest::notification(&sweep(&k, 400, false, 10).await, k.t0).expect("digest");
+    let real = sweep(&k, 400, false, 10).await;
+    let real = emitted(&k, &real).await.expect("digest");
     assert_ne!(
         n.notification_id, real.notification_id,
         "dry and real runs are different facts"
@@ -212,11 +239,20 @@ async fn the_bound_stops_a_run_and_the_next_run_continues() {
     }
     let first = sweep(&k, 400, false, 2).await;
     assert_eq!((first.deleted, first.bound_reached), (2, true));
-    assert_eq!(sweep(&k, 400, false, 2).await.deleted, 2);
+    let mut digests = vec![emitted(&k, &first).await.expect("digest")];
+    let second = sweep(&k, 400, false, 2).await;
+    assert_eq!(second.deleted, 2);
+    digests.push(emitted(&k, &second).await.expect("digest"));
     let last = sweep(&k, 400, false, 2).await;
     assert_eq!(
         (last.deleted, k.blobs.inner().names("recordings").len()),
         (1, 0)
     );
+    digests.push(emitted(&k, &last).await.expect("digest"));
     assert_eq!(tombstones(&k).len(), 5);
+    // Three runs on one day, three different facts: none is dropped as a repeat of another.
+    let ids: std::collections::BTreeSet<&str> =
+        digests.iter().map(|n| n.notification_id.as_str()).collect();
+    let blobs: std::collections::BTreeSet<String> = digests.iter().flat_map(listed).collect();
+    assert_eq!((ids.len(), blobs.len()), (3, 5));
 }

@@ -1,5 +1,6 @@
 //! Failures mid-run: a transient error finishes the page then fails the run; a crash after the
-//! delete is finished from its intent; a stale intent for a living blob is dropped.
+//! delete is finished from its intent; a stale intent for a living blob is dropped. Deletions of a
+//! run that emitted no digest (failed, killed) are listed by the next digest.
 
 use super::*;
 
@@ -14,10 +15,33 @@ async fn a_transient_failure_finishes_the_page_then_fails_the_run() {
     assert_eq!((r.failed, r.deleted), (1, 1));
     assert!(k.exists(&bad).await && !k.exists(&good).await);
     k.blobs.disarm_all();
-    assert_eq!(
-        sweep(&k, 400, false, 10).await.deleted,
-        1,
-        "the retry finishes the work"
+    let retry = sweep(&k, 400, false, 10).await;
+    assert_eq!(retry.deleted, 1, "the retry finishes the work");
+    // The failed run emitted nothing: the retry's digest lists its deletion too.
+    let mut blobs = listed(&emitted(&k, &retry).await.expect("digest"));
+    blobs.sort();
+    assert_eq!(blobs, ["recordings/bad.rec", "recordings/good.rec"]);
+}
+
+#[tokio::test]
+async fn a_run_killed_before_its_digest_left_is_announced_by_the_next_run() {
+    let k = kit();
+    for name in ["k1.rec", "k2.rec"] {
+        k.recording(name, "ops-30d", &k.day(30), &[]).await;
+    }
+    // Deleted, then the process died before the digest reached the outputs.
+    assert_eq!(sweep(&k, 400, false, 10).await.deleted, 2);
+    let next = sweep(&k, 401, false, 10).await;
+    assert_eq!(next.deleted, 0);
+    let n = emitted(&k, &next)
+        .await
+        .expect("a digest for the earlier deletions");
+    assert_eq!(listed(&n).len(), 2, "{n:?}");
+    assert!(
+        emitted(&k, &sweep(&k, 401, false, 10).await)
+            .await
+            .is_none(),
+        "announced once"
     );
 }
 
@@ -46,6 +70,12 @@ async fn a_crash_after_the_delete_is_finished_by_the_next_run() {
     assert_eq!(k.row(&key).await["Status"], "deleted");
     let parsed = Tombstone::from_entity(&tombstones(&k)[0].entity).expect("parses");
     assert_eq!(parsed.key, RecordingKey::parse(&key.id()).expect("key"));
+    let n = emitted(&k, &r).await.expect("digest");
+    assert_eq!(
+        listed(&n),
+        ["recordings/crash.rec"],
+        "the crashed run's deletion"
+    );
 }
 
 #[tokio::test]

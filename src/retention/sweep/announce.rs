@@ -1,0 +1,102 @@
+//! Deletions not yet announced, kept in table `deletions`, partition [`UNANNOUNCED_PK`] (`RowKey` =
+//! the tombstone id).
+//!
+//! Every deletion is remembered here before its tombstone completes it (so a crash in between is
+//! finished by the intent recovery, which remembers it again), and forgotten only after a digest
+//! listing it was handed to the outputs. A run that deletes and then fails, or dies, emits no
+//! digest; its deletions stay here and the next run's digest lists them. Without this, a blob
+//! deleted by a failed run was missing from every digest: the retry no longer finds it.
+
+use serde_json::{Value, json};
+
+use super::Item;
+use crate::catalogue::repo::write_creating_table;
+use crate::retention::tombstone::{DELETIONS_TABLE, Tombstone};
+use crate::storage::BlobRef;
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+
+/// Partition of the deletions no digest has listed yet (no creation day can be spelt like it).
+pub const UNANNOUNCED_PK: &str = "unannounced";
+/// Most unannounced deletions one digest covers; the rest wait for the next run.
+pub const MAX_PER_DIGEST: usize = 10_000;
+
+/// A deletion waiting for its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unannounced {
+    /// The tombstone id (its row key here).
+    pub key: String,
+    /// What the digest lists.
+    pub item: Item,
+}
+
+/// Remembers the deletion `t` (upsert: a retry or a recovery writes the same row).
+///
+/// # Errors
+/// Table errors.
+pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
+    let blob = t.key.blob().map_or_else(
+        || t.blob_url.clone(),
+        |p| BlobRef::new(p.container, p.name).to_string(),
+    );
+    let row = json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": t.key.id(), "Blob": blob,
+        "RetentionClass": t.class, "RetainUntil": t.retain_until});
+    let Value::Object(row) = row else {
+        return Ok(());
+    };
+    write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
+        .await
+        .map(|_| ())
+}
+
+/// The deletions no digest listed yet, at most [`MAX_PER_DIGEST`], in key order (a missing table
+/// has none).
+///
+/// # Errors
+/// Table errors.
+pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, TableError> {
+    let filter = Filter::partition(UNANNOUNCED_PK);
+    let (mut out, mut next) = (Vec::new(), None);
+    loop {
+        let page = match tables
+            .query(DELETIONS_TABLE, Some(&filter), Some(1000), next)
+            .await
+        {
+            Err(TableError::NotFound) => return Ok(out),
+            other => other?,
+        };
+        out.extend(page.items.iter().filter_map(|s| from_entity(&s.entity)));
+        next = page.next;
+        if next.is_none() || out.len() >= MAX_PER_DIGEST {
+            out.truncate(MAX_PER_DIGEST);
+            return Ok(out);
+        }
+    }
+}
+
+/// Forgets deletions a digest listed. A failure is logged: the row then comes back in the next
+/// run's digest (a repeat under another id, never a loss).
+pub async fn forget(tables: &dyn TableStore, announced: &[Unannounced]) {
+    for a in announced {
+        match tables
+            .delete(DELETIONS_TABLE, UNANNOUNCED_PK, &a.key, None)
+            .await
+        {
+            Ok(()) | Err(TableError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(tombstone = %a.key, error = %crate::telemetry::redact(&e.to_string()), "an announced deletion was not forgotten; the next digest lists it again");
+            }
+        }
+    }
+}
+
+fn from_entity(e: &Entity) -> Option<Unannounced> {
+    let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+    Some(Unannounced {
+        key: get_str(e, "RowKey")?.to_owned(),
+        item: Item {
+            blob: s("Blob"),
+            class: s("RetentionClass"),
+            retain_until: s("RetainUntil"),
+        },
+    })
+}
