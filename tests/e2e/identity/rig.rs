@@ -71,6 +71,7 @@ impl Rig {
             ("QUARANTINE_CONTAINER", self.quarantine.clone()),
             ("TABLE_PREFIX", self.prefix.clone()),
             ("CATALOGUE_DOWNLOAD_LINKS", "true".to_owned()),
+            ("CATALOGUE_AUTH", "none".to_owned()),
         ];
         if let Some(id) = client_id {
             env.push(("AzureWebJobsStorage__clientId", id.to_owned()));
