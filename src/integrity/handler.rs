@@ -14,7 +14,7 @@ use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
-use crate::storage::{BlobRef, StorageError, normalize_etag};
+use crate::storage::{StorageError, normalize_etag};
 use crate::tables::{TableError, WriteMode, get_str, int64};
 
 const WRITE_ATTEMPTS: usize = 5;
@@ -35,8 +35,8 @@ pub async fn hash_recording(
             key.id()
         )));
     };
-    let blob = BlobRef::new(row.value.container.clone(), row.value.blob_name.clone());
-    let current = match deps.recordings().properties(&blob).await {
+    let (store, blob) = deps.blob_of(&row.value)?;
+    let current = match store.properties(&blob).await {
         Err(StorageError::NotFound) => {
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
         }
@@ -45,7 +45,7 @@ pub async fn hash_recording(
     if hashed_at(&row.raw) == Some(normalize_etag(&current)) {
         return Ok(Outcome::skipped("already hashed at the current ETag"));
     }
-    let hashed = match hash_blob(deps.recordings(), &blob, CHUNK).await {
+    let hashed = match hash_blob(store, &blob, CHUNK).await {
         Ok(h) => h,
         Err(HashError::Missing) => {
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));

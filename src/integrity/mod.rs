@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::sources::Sources;
-use crate::storage::BlobStore;
+use crate::storage::{BlobRef, BlobStore, StorageError};
 use crate::tables::TableStore;
 
 /// What hashing and verification need: the recordings, the catalogue and the clock.
@@ -40,9 +40,21 @@ pub struct Integrity {
 }
 
 impl Integrity {
-    /// The recordings store.
-    fn recordings(&self) -> &dyn BlobStore {
-        self.sources.default_recordings().store.as_ref()
+    /// The store and blob of a catalogue row; a row of a source no longer configured cannot be
+    /// read (a permanent error, counted by the caller, never a finding).
+    fn blob_of(
+        &self,
+        row: &crate::catalogue::model::CatalogueEntry,
+    ) -> Result<(&dyn BlobStore, BlobRef), StorageError> {
+        let source = self.sources.of_row(row).ok_or_else(|| {
+            StorageError::Permanent(format!(
+                "recording {} is in {}/{}, which is not a configured recordings source",
+                row.key.id(),
+                row.account,
+                row.container
+            ))
+        })?;
+        Ok((source.store.as_ref(), source.blob(row.blob_name.clone())))
     }
 }
 

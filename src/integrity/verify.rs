@@ -16,7 +16,6 @@ use crate::catalogue::model::CatalogueEntry;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
-use crate::storage::BlobRef;
 use crate::tables::{Entity, get_i64, get_str};
 
 /// What one row's check found.
@@ -67,12 +66,12 @@ pub async fn verify_row(
         return Ok(Verdict::Unhashed);
     };
     let id = entry.key.id();
-    let blob = BlobRef::new(entry.container.clone(), entry.blob_name.clone());
     let (Some(expected), Some(length)) = (get_str(raw, PROP_SHA256), get_i64(raw, PROP_LENGTH))
     else {
         return Ok(Verdict::Unhashed);
     };
-    match hash_blob(deps.recordings(), &blob, CHUNK).await {
+    let (store, blob) = deps.blob_of(&entry).map_err(HashError::Storage)?;
+    match hash_blob(store, &blob, CHUNK).await {
         Err(HashError::Missing) => {
             let expired = entry.status == "deleted"
                 || (!entry.retain_until.is_empty() && entry.retain_until < format_date(now.date()));
