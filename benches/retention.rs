@@ -85,6 +85,7 @@ impl World {
             key: RecordingKey::for_blob(created, &self.rec, &name),
             blob_url: format!("https://x/{blob}"),
             account: "x".into(),
+            source_bastion: String::new(),
             container: self.rec.clone(),
             blob_name: name,
             content_length: 1,

@@ -41,6 +41,9 @@ const FILTERS: &[(&str, &[&str])] = &[
     ("status", &["Status"]),
     ("class", &["RetentionClass"]),
     ("confidence", &["MatchConfidence"]),
+    // The session's host once joined, else the host the recording's source is tied to.
+    ("bastion", &["BastionHost", "SourceBastion"]),
+    ("account", &["Account"]),
 ];
 const OTHER_PARAMS: &[&str] = &["from", "to", "limit", "continuation", "format", "code"];
 

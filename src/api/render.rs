@@ -21,6 +21,8 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("targetResourceId", "TargetResourceId"),
     ("tunnelId", "TunnelId"),
     ("matchConfidence", "MatchConfidence"),
+    ("bastionHost", "BastionHost"),
+    ("account", "Account"),
     ("container", "Container"),
     ("blobName", "BlobName"),
     ("contentLength", "ContentLength"),
@@ -34,6 +36,12 @@ pub const COLUMNS: &[(&str, &str)] = &[
 
 const INTEGERS: &[&str] = &["DurationMs", "ContentLength", "HashedLength"];
 
+/// A property shown in place of another one the row lacks: an unjoined recording's Bastion host
+/// is the one its source is tied to.
+fn fallback(prop: &str) -> Option<&'static str> {
+    (prop == "BastionHost").then_some("SourceBastion")
+}
+
 /// The JSON object of a row (absent properties omitted).
 pub fn json_row(e: &Entity) -> Value {
     let mut m = Map::new();
@@ -41,7 +49,10 @@ pub fn json_row(e: &Entity) -> Value {
         let v = if INTEGERS.contains(prop) {
             get_i64(e, prop).map(Value::from)
         } else {
-            e.get(*prop).filter(|v| !v.is_null()).cloned()
+            e.get(*prop)
+                .or_else(|| fallback(prop).and_then(|f| e.get(f)))
+                .filter(|v| !v.is_null() && v.as_str() != Some(""))
+                .cloned()
         };
         if let Some(v) = v {
             m.insert((*name).to_owned(), v);
@@ -59,7 +70,11 @@ pub fn csv_header() -> String {
 pub fn csv_row(e: &Entity) -> String {
     let cells: Vec<String> = COLUMNS
         .iter()
-        .map(|(_, prop)| match e.get(*prop) {
+        .map(|(_, prop)| match e
+            .get(*prop)
+            .filter(|v| v.as_str() != Some(""))
+            .or_else(|| fallback(prop).and_then(|f| e.get(f)))
+        {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
             Some(v) => get_str(e, prop).map_or_else(|| v.to_string(), str::to_owned),

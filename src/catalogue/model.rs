@@ -164,6 +164,9 @@ pub struct CatalogueEntry {
     /// Storage account of the recording source (empty in rows written before several sources
     /// existed, which belong to the default source).
     pub account: String,
+    /// The Bastion host the source is tied to (`SourceBastion`; empty when the configuration
+    /// names none). The joined session's host is `BastionHost`, written by the join.
+    pub source_bastion: String,
     /// Container.
     pub container: String,
     /// Blob name.
@@ -202,7 +205,8 @@ impl CatalogueEntry {
         let mut e = match json!({
             "PartitionKey": self.key.pk, "RowKey": self.key.rk,
             "RecordingId": self.key.id(),
-            "BlobUrl": self.blob_url, "Account": self.account, "Container": self.container, "BlobName": self.blob_name,
+            "BlobUrl": self.blob_url, "Account": self.account, "SourceBastion": self.source_bastion,
+            "Container": self.container, "BlobName": self.blob_name,
             "ContentType": self.content_type, "BlobType": self.blob_type, "ETag": self.etag,
             "Sequencer": self.sequencer, "EventId": self.event_id,
             "BlobCreated": format_utc(self.blob_created), "FirstSeen": format_utc(self.first_seen),
@@ -232,6 +236,7 @@ impl CatalogueEntry {
             blob_url: s("BlobUrl"),
             // Empty for rows written before sources named their account: the default source's.
             account: s("Account"),
+            source_bastion: s("SourceBastion"),
             container: s("Container"),
             blob_name: s("BlobName"),
             content_length: get_i64(e, "ContentLength")
@@ -304,6 +309,7 @@ mod tests {
             key: RecordingKey::for_blob(t, "recordings", "x"),
             blob_url: "https://a.blob.core.windows.net/recordings/x".into(),
             account: "a".into(),
+            source_bastion: "bas-hub-weu".into(),
             container: "recordings".into(),
             blob_name: "x".into(),
             content_length: 5_000_000_000,

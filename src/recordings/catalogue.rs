@@ -94,6 +94,7 @@ impl Recordings {
                 event,
                 blob: &blob,
                 account: source.account(),
+                bastion: source.bastion.as_deref(),
                 props,
                 key: key.clone(),
                 retention: retention.clone(),

@@ -31,7 +31,7 @@ use crate::dates::timestamp;
 use crate::tables::{Entity, get_str};
 
 /// Filter parameters `/api/sessions` accepts.
-pub const FILTER_PARAMS: &[&str] = &["user", "ip", "vm", "protocol", "status"];
+pub const FILTER_PARAMS: &[&str] = &["user", "ip", "vm", "protocol", "status", "bastion"];
 
 /// Property filters: (parameter, index properties any of which may match).
 const PROPS: &[(&str, &[&str])] = &[
@@ -39,6 +39,7 @@ const PROPS: &[(&str, &[&str])] = &[
     ("ip", &["ClientIp"]),
     ("vm", &["TargetVm", "TargetResourceId"]),
     ("protocol", &["Protocol"]),
+    ("bastion", &["BastionHost"]),
 ];
 
 /// `status` values: the four outcomes, plus `recorded` / `unrecorded`.

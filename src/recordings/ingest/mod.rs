@@ -93,6 +93,8 @@ pub struct EntryInput<'a> {
     pub blob: &'a BlobRef,
     /// The storage account of its source.
     pub account: &'a str,
+    /// The Bastion host its source is tied to, if any.
+    pub bastion: Option<&'a str>,
     /// Its properties, read now.
     pub props: &'a BlobProps,
     /// Its key.
@@ -109,6 +111,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
         event,
         blob,
         account,
+        bastion,
         props,
         key,
         retention,
@@ -118,6 +121,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
         key,
         blob_url: event.data.url.clone(),
         account: account.to_owned(),
+        source_bastion: bastion.unwrap_or_default().to_owned(),
         container: blob.container.clone(),
         blob_name: blob.name.clone(),
         content_length: props.content_length,
@@ -162,6 +166,8 @@ pub fn catalogued_notification<'a>(
         ),
         CataloguedData {
             recording_id: id,
+            account: &entry.account,
+            bastion_host: &entry.source_bastion,
             container: &entry.container,
             blob_name: &entry.blob_name,
             blob_url: &entry.blob_url,
@@ -179,6 +185,11 @@ pub fn catalogued_notification<'a>(
 pub struct CataloguedData<'a> {
     /// Public recording id.
     pub recording_id: &'a str,
+    /// Storage account of the recording's source.
+    pub account: &'a str,
+    /// The Bastion host its source is tied to (omitted when none is configured).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub bastion_host: &'a str,
     /// Container.
     pub container: &'a str,
     /// Blob name.

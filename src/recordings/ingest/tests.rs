@@ -43,6 +43,7 @@ fn row(seq: &str, etag: &str) -> CatalogueEntry {
         event: &e,
         blob: &b,
         account: "acct",
+        bastion: None,
         props: &p,
         key: RecordingKey::for_blob(e.time, "recordings", "x"),
         retention: Retention {

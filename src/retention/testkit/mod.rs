@@ -135,6 +135,7 @@ impl Kit {
             key: key.clone(),
             blob_url: format!("https://acct.blob.core.windows.net/recordings/{name}"),
             account: "acct".into(),
+            source_bastion: String::new(),
             container: "recordings".into(),
             blob_name: name.into(),
             content_length: 4,

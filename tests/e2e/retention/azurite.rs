@@ -66,6 +66,7 @@ impl Env {
             key: key.clone(),
             blob_url: format!("http://azurite/{blob}"),
             account: String::new(),
+            source_bastion: String::new(),
             container: rec,
             blob_name: name.into(),
             content_length: 3,

@@ -168,6 +168,7 @@ impl World {
             key: key.clone(),
             blob_url: format!("https://x/{blob}"),
             account: String::new(),
+            source_bastion: String::new(),
             container: self.rec.clone(),
             blob_name: name.into(),
             content_length: 3,
