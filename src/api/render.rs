@@ -70,14 +70,16 @@ pub fn csv_header() -> String {
 pub fn csv_row(e: &Entity) -> String {
     let cells: Vec<String> = COLUMNS
         .iter()
-        .map(|(_, prop)| match e
-            .get(*prop)
-            .filter(|v| v.as_str() != Some(""))
-            .or_else(|| fallback(prop).and_then(|f| e.get(f)))
-        {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(v) => get_str(e, prop).map_or_else(|| v.to_string(), str::to_owned),
+        .map(|(_, prop)| {
+            match e
+                .get(*prop)
+                .filter(|v| v.as_str() != Some(""))
+                .or_else(|| fallback(prop).and_then(|f| e.get(f)))
+            {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(v) => get_str(e, prop).map_or_else(|| v.to_string(), str::to_owned),
+            }
         })
         .collect();
     csv::line(&cells)

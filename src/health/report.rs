@@ -13,7 +13,6 @@ use time::{Duration, OffsetDateTime};
 use super::queues::QueueDepth;
 use super::{Beat, Heartbeats, flush};
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::repo::{STATE_TABLE, get};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
 use crate::dates::format_utc_millis;
@@ -76,6 +75,10 @@ pub struct Facts {
     pub tail_lag: Option<Duration>,
     /// A `recordings.stalled` episode is open.
     pub stalled: bool,
+    /// The sources (Bastion host, else `account/container`) whose episode is open.
+    pub stalled_sources: Vec<String>,
+    /// Sources whose account did not answer.
+    pub unreachable: Vec<String>,
     /// Messages waiting in the poison queues.
     pub poison_messages: u64,
 }
@@ -103,8 +106,18 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
             t.tail_lag.whole_minutes()
         ));
     }
+    for s in &f.unreachable {
+        reasons.push(format!("source {s} is unreachable"));
+    }
     if f.stalled {
-        reasons.insert(0, "no recordings are being created (stalled)".into());
+        let which = match f.stalled_sources.as_slice() {
+            [] => String::new(),
+            named => format!(" by {}", named.join(", ")),
+        };
+        reasons.insert(
+            0,
+            format!("no recordings are being created{which} (stalled)"),
+        );
         return ("stalled", reasons);
     }
     (if reasons.is_empty() { "ok" } else { "degraded" }, reasons)
@@ -134,6 +147,8 @@ pub struct Health {
     pub queues: Arc<dyn QueueDepth>,
     /// How long a cursor stays active (`AUDIT_TAIL_WINDOW_HOURS`).
     pub tail_window: Duration,
+    /// The watched containers (probed, and their stalled markers read).
+    pub sources: Arc<crate::sources::Sources>,
 }
 
 /// Builds the report document and its status.
@@ -156,19 +171,10 @@ pub async fn build(
         beats.insert(f, merged);
     }
     let (cursor, tail_lag) = cursors(deps, now).await.map_err(Unavailable::Tables)?;
-    let stalled = get(&deps.tables, STATE_TABLE, "state", "recordings.stalled")
+    let sources = super::sources::check(&deps.tables, &deps.sources)
         .await
         .map_err(Unavailable::Tables)?;
-    let active = stalled
-        .as_ref()
-        .and_then(|s| s.entity.get("Active"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let since = stalled
-        .as_ref()
-        .and_then(|s| get_str(&s.entity, "Since"))
-        .filter(|_| active)
-        .map(str::to_owned);
+    let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
     let (quarantine, recent) = quarantine(deps, now).await.map_err(Unavailable::Blobs)?;
     let mut poison = serde_json::Map::new();
     let mut poison_messages = 0;
@@ -186,6 +192,8 @@ pub async fn build(
         recent_quarantined: recent,
         tail_lag,
         stalled: active,
+        stalled_sources: sources.stalled,
+        unreachable: sources.unreachable,
         poison_messages,
     };
     let (status, reasons) = classify(&facts, t);
@@ -199,6 +207,7 @@ pub async fn build(
         "quarantined": quarantine["total"], "quarantinedMore": quarantine["more"],
         "poisonQueues": poison,
         "stalledRecordings": {"active": active, "since": since},
+        "sources": sources.docs,
     }))
 }
 

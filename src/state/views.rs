@@ -1,6 +1,7 @@
 //! The narrow dependencies each domain takes, built from the state by the entry points.
 
 use super::AppState;
+use crate::audit_logs::detect::stalled::Stalled;
 use crate::health::report::Health;
 use crate::integrity::Integrity;
 use crate::notify::handler::Dispatch;
@@ -57,6 +58,16 @@ impl AppState {
         }
     }
 
+    /// The stalled-recordings check (`Reconcile`).
+    pub fn stalled(&self) -> Stalled {
+        Stalled {
+            tables: self.tables.clone(),
+            sources: self.sources.clone(),
+            after: self.audit.stalled_after,
+            upload_lag: self.audit.upload_lag,
+        }
+    }
+
     /// The `/api/health` report.
     pub fn health(&self) -> Health {
         Health {
@@ -66,6 +77,7 @@ impl AppState {
             heartbeats: self.heartbeats.clone(),
             queues: self.queues.clone(),
             tail_window: self.audit.tail_window,
+            sources: self.sources.clone(),
         }
     }
 }

@@ -1,49 +1,97 @@
-//! `recordings.stalled`: sessions keep ending but no recording was created for N hours. Typical
-//! cause: an expired SAS or broken identity on the Bastion side, which also blocks connections.
-//! One notification per episode: a marker row in `auditstate` is set when the episode starts and
-//! cleared when recordings arrive again.
+//! `recordings.stalled`, per recording source: sessions keep ending but no recording was created
+//! for N hours. Typical cause: an expired SAS or broken identity on the Bastion side, which also
+//! blocks connections. One notification per episode and source: a marker row in `auditstate` is
+//! set when the episode starts and cleared when recordings arrive again.
+//!
+//! A source tied to a Bastion host counts that host's sessions and its own recordings, so the host
+//! whose SAS expired is named while the others stay quiet. A source without a host counts every
+//! session, as when there was one source. The default source keeps the marker row it had then.
+
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE, WindowRow, query_all, update};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::dates::format_date;
-use crate::dates::format_utc;
+use crate::dates::{format_date, format_utc};
 use crate::notify::{Notification, Severity};
-use crate::state::AppState;
+use crate::sources::{Source, Sources};
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableError, get_str};
+use crate::tables::{Filter, TableError, TableStore, get_str};
 
 /// Ended sessions needed in the window before the absence of recordings means anything.
 pub const MIN_SESSIONS: usize = 2;
-const MARKER_PK: &str = "state";
+/// Partition of the marker rows.
+pub const MARKER_PK: &str = "state";
 const MARKER_RK: &str = "recordings.stalled";
+
+/// What the check needs: the catalogue and session tables, the sources and two settings.
+#[derive(Clone)]
+pub struct Stalled {
+    /// The app's tables.
+    pub tables: Arc<dyn TableStore>,
+    /// The recording sources.
+    pub sources: Arc<Sources>,
+    /// `STALLED_AFTER_HOURS`: how long without a recording.
+    pub after: Duration,
+    /// `RECORDING_UPLOAD_LAG_MINUTES`: how long a recording may take to appear after its session.
+    pub upload_lag: Duration,
+}
 
 /// Pure decision: enough sessions ended (and had time to upload) but no recording was created.
 pub fn is_stalled(ended_sessions: usize, recordings_in_window: usize) -> bool {
     ended_sessions >= MIN_SESSIONS && recordings_in_window == 0
 }
 
-/// Evaluates the condition over the last `after` and returns a notification when an episode starts.
+/// The marker row of `source` (the default source keeps the key it had before several sources).
+pub fn marker_key(sources: &Sources, source: &Source) -> String {
+    if sources.is_default_recordings(source.account(), &source.container) {
+        MARKER_RK.to_owned()
+    } else {
+        [MARKER_RK, "~", source.account(), ".", &source.container].concat()
+    }
+}
+
+/// Evaluates every source over the last `after`; a notification per source whose episode starts.
+/// A source whose check fails is logged and skipped (its marker is untouched, so the next run
+/// checks it again); the first failure is returned after the others were checked.
 ///
 /// # Errors
 /// Table errors.
-pub async fn run(
-    state: &AppState,
+pub async fn run(deps: &Stalled, now: OffsetDateTime) -> Result<Vec<Notification>, TableError> {
+    let (mut out, mut failure) = (Vec::new(), None);
+    for source in deps.sources.recordings() {
+        match check(deps, source, now).await {
+            Ok(Some(n)) => out.push(n),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(source = %source.label(), error.cause_chain = %crate::telemetry::redact(&e.to_string()), "stalled-recordings check of one source failed");
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    match failure {
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(out),
+    }
+}
+
+async fn check(
+    deps: &Stalled,
+    source: &Source,
     now: OffsetDateTime,
 ) -> Result<Option<Notification>, TableError> {
-    let (after, lag) = (state.audit.stalled_after, state.audit.upload_lag);
-    let since = now - after;
-    let ended = count_ended(state, since, now - lag).await?;
-    let recordings = count_recordings(state, since, now).await?;
+    let since = now - deps.after;
+    let ended = count_ended(deps, source, since, now - deps.upload_lag).await?;
+    let recordings = count_recordings(deps, source, since, now).await?;
     let stalled = is_stalled(ended, recordings);
     let mut started = false;
     let marked = update(
-        &state.tables,
+        &deps.tables,
         STATE_TABLE,
         MARKER_PK,
-        MARKER_RK,
+        &marker_key(&deps.sources, source),
         &mut |cur| {
             let active = cur
                 .and_then(|e| e.get("Active"))
@@ -57,6 +105,10 @@ pub async fn run(
             }
             let mut e = cur.cloned().unwrap_or_default();
             e.insert("Active".into(), Value::Bool(stalled));
+            e.insert("Source".into(), Value::String(source.label()));
+            if let Some(b) = &source.bastion {
+                e.insert("BastionHost".into(), Value::String(b.clone()));
+            }
             if stalled {
                 e.insert("Since".into(), Value::String(format_utc(since)));
             }
@@ -71,23 +123,51 @@ pub async fn run(
         // The alert leaves all the same; if the mark was not stored, the next tick raises it again.
         tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking a stalled episode failed; the alert may repeat");
     }
-    let data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": after.whole_hours()});
+    Ok(Some(notification(deps, source, since, now, ended)))
+}
+
+fn notification(
+    deps: &Stalled,
+    source: &Source,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+    ended: usize,
+) -> Notification {
+    let hours = deps.after.whole_hours();
+    let default = deps
+        .sources
+        .is_default_recordings(source.account(), &source.container);
+    let mut data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": hours,
+        "account": source.account(), "container": source.container});
+    let host = match &source.bastion {
+        Some(b) => {
+            data["bastionHost"] = Value::String(b.clone());
+            format!("Bastion {b}: no recording")
+        }
+        None => "No Bastion recording".to_owned(),
+    };
+    // The default source keeps the id it had when it was the only one.
+    let fact = match default {
+        true => format_utc(since),
+        false => [format_utc(since).as_str(), "\n", &source.label()].concat(),
+    };
     let title = format!(
-        "No Bastion recording for {} h although {ended} sessions ended: check the recording SAS/identity",
-        after.whole_hours()
+        "{host} for {hours} h in {} although {ended} sessions ended: check the recording SAS/identity",
+        source.label()
     );
-    Ok(Some(Notification::new(
+    Notification::new(
         "recordings.stalled",
-        &format_utc(since),
+        &fact,
         format_utc(now),
         Severity::Critical,
         title,
         data,
-    )))
+    )
 }
 
 async fn count_ended(
-    state: &AppState,
+    deps: &Stalled,
+    source: &Source,
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<usize, TableError> {
@@ -104,31 +184,50 @@ async fn count_ended(
         ),
         Filter::str("End", Op::Ge, crate::dates::format_utc_millis(from)),
     ]);
-    let rows = query_all(&state.tables, WINDOWS_TABLE, &filter, 1000).await?;
+    let rows = query_all(&deps.tables, WINDOWS_TABLE, &filter, 1000).await?;
     Ok(rows
         .iter()
         .filter_map(|s| WindowRow::from_entity(&s.entity))
         .filter(|r| r.end.is_some_and(|e| e <= to))
+        .filter(|r| {
+            source
+                .bastion
+                .as_ref()
+                .is_none_or(|b| r.host.eq_ignore_ascii_case(b))
+        })
         .count())
 }
 
+/// Recordings of `source` created from `from` on (0 or more: only "any" matters).
 async fn count_recordings(
-    state: &AppState,
+    deps: &Stalled,
+    source: &Source,
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<usize, TableError> {
+    let default = deps
+        .sources
+        .is_default_recordings(source.account(), &source.container);
     let mut day = from.date();
     while day <= to.date() {
         let filter = Filter::And(vec![
             Filter::partition(&format_date(day)),
             Filter::str("BlobCreated", Op::Ge, format_utc(from)),
+            Filter::str("Container", Op::Eq, source.container.clone()),
         ]);
-        let rows = query_all(&state.tables, RECORDINGS_TABLE, &filter, 1).await?;
-        if rows
+        let rows = query_all(&deps.tables, RECORDINGS_TABLE, &filter, 1000).await?;
+        // Rows written before several sources existed name no account: the default's.
+        let ours = rows
             .iter()
-            .any(|r| get_str(&r.entity, "BlobCreated").is_some())
-        {
-            return Ok(rows.len());
+            .filter(
+                |r| match get_str(&r.entity, "Account").filter(|a| !a.is_empty()) {
+                    Some(a) => a.eq_ignore_ascii_case(source.account()),
+                    None => default,
+                },
+            )
+            .count();
+        if ours > 0 {
+            return Ok(ours);
         }
         day = match day.next_day() {
             Some(d) => d,

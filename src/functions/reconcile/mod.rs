@@ -76,9 +76,12 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
     for n in notifications {
         o = o.with_output(OUTPUT_BINDING, &n);
     }
-    match stalled::run(state, now).await {
-        Ok(Some(n)) => o = o.with_output(OUTPUT_BINDING, &n),
-        Ok(None) => {}
+    match stalled::run(&state.stalled(), now).await {
+        Ok(alerts) => {
+            for n in alerts {
+                o = o.with_output(OUTPUT_BINDING, &n);
+            }
+        }
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run")
         }

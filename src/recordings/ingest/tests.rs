@@ -157,7 +157,7 @@ fn notification_is_thin_and_stable() {
     assert_eq!(a["data"]["candidateKeys"], json!(r.candidate_keys));
     assert_eq!(
         a["data"].as_object().map(|o| o.len()),
-        Some(8),
+        Some(9),
         "{a}: exactly the documented fields"
     );
 }

@@ -1,0 +1,95 @@
+//! The per-source part of `/api/health`: for every watched container, whether its account
+//! answers (one cheap properties probe on a name no blob has) and, for recording sources,
+//! whether a `recordings.stalled` episode is open. The Bastion host whose SAS expired, or the
+//! account that stopped answering, is named; the others stay `ok`.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::audit_logs::detect::stalled::{MARKER_PK, marker_key};
+use crate::audit_logs::repo::{STATE_TABLE, get};
+use crate::sources::{Source, Sources};
+use crate::storage::StorageError;
+use crate::tables::{TableError, TableStore, get_str};
+
+/// A name no blob has (`.` starts no Bastion or audit-log name): reading its properties proves the
+/// account answers and the identity may read the container, at the cost of one 404.
+const PROBE: &str = ".health-probe";
+
+/// What the sources say.
+#[derive(Debug, Default)]
+pub struct SourceHealth {
+    /// One document per source.
+    pub docs: Vec<Value>,
+    /// Labels (the Bastion host, else `account/container`) of recording sources whose episode is open.
+    pub stalled: Vec<String>,
+    /// `since` of the first open episode.
+    pub since: Option<String>,
+    /// Labels of sources whose account did not answer.
+    pub unreachable: Vec<String>,
+}
+
+/// Probes every source and reads every recording source's stalled marker.
+///
+/// # Errors
+/// Table errors (the markers); an unreachable source is a finding, not an error.
+pub async fn check(
+    tables: &Arc<dyn TableStore>,
+    sources: &Sources,
+) -> Result<SourceHealth, TableError> {
+    let mut out = SourceHealth::default();
+    for (kind, list) in [
+        ("recordings", sources.recordings()),
+        ("auditLogs", sources.audit_logs()),
+    ] {
+        for source in list {
+            let mut doc = json!({"kind": kind, "account": source.account(),
+                "container": source.container, "bastionHost": source.bastion});
+            let name = source.bastion.clone().unwrap_or_else(|| source.label());
+            match probe(source).await {
+                Ok(()) => doc["reachable"] = Value::Bool(true),
+                Err(e) => {
+                    doc["reachable"] = Value::Bool(false);
+                    doc["error"] = Value::String(e);
+                    out.unreachable.push(name.clone());
+                }
+            }
+            if kind == "recordings" {
+                let marker =
+                    get(tables, STATE_TABLE, MARKER_PK, &marker_key(sources, source)).await?;
+                let active = marker
+                    .as_ref()
+                    .and_then(|s| s.entity.get("Active"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let since = marker
+                    .as_ref()
+                    .and_then(|s| get_str(&s.entity, "Since"))
+                    .filter(|_| active)
+                    .map(str::to_owned);
+                if active {
+                    out.stalled.push(name);
+                    out.since = out.since.or(since.clone());
+                }
+                doc["stalled"] = json!({"active": active, "since": since});
+            }
+            out.docs.push(doc);
+        }
+    }
+    Ok(out)
+}
+
+/// `Ok` when the account answered (404 included); else the kind of failure, safe to show.
+async fn probe(source: &Source) -> Result<(), String> {
+    match source.store.properties(&source.blob(PROBE)).await {
+        Ok(_) | Err(StorageError::NotFound) => Ok(()),
+        Err(StorageError::Transient(_)) => Err("the account did not answer".into()),
+        Err(e) => Err(match e {
+            StorageError::Rejected(_) | StorageError::Permanent(_) => {
+                "the account refused the request (permissions, SAS or identity)".into()
+            }
+            _ => "unexpected answer".into(),
+        }),
+    }
+}
