@@ -12,12 +12,12 @@ use super::roles::RoleTable;
 /// An access module: the connection it serves and the one container its container-scoped roles
 /// address (the container the app settings name).
 pub(super) struct Module {
-    file: &'static str,
+    pub(super) file: &'static str,
     connection: &'static str,
     container: Option<&'static str>,
 }
 
-const MODULES: [Module; 3] = [
+pub(super) const MODULES: [Module; 3] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,

@@ -140,3 +140,33 @@ fn drift_reports_missing_and_unused_grants_naming_both_sides() {
         "{found}"
     );
 }
+
+/// Modules that assign roles to principals other than the Function App.
+const OTHER_PRINCIPALS: [(&str, &str); 1] = [(
+    "deadletter-access.bicep",
+    "the Event Grid system topic's identity writes dead letters; the app never reads them",
+)];
+
+// A new module granting the app something must join the comparison above.
+#[test]
+fn every_module_that_assigns_roles_is_compared() {
+    let dir = format!("{}/infra/modules", env!("CARGO_MANIFEST_DIR"));
+    let assigning: BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("infra/modules")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| {
+            std::fs::read_to_string(format!("{dir}/{f}"))
+                .is_ok_and(|t| t.contains("'Microsoft.Authorization/roleAssignments@"))
+        })
+        .collect();
+    let known: BTreeSet<String> = check::MODULES
+        .iter()
+        .map(|m| m.file)
+        .chain(OTHER_PRINCIPALS.iter().map(|(f, _)| *f))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        assigning, known,
+        "role-assigning modules vs the permission test's list"
+    );
+}
