@@ -113,14 +113,30 @@ param catalogueBaseUrl string = ''
 @description('Add short-lived read links (user-delegation SAS) to GET /api/recordings/{id}; grants the app Storage Blob Delegator on the recordings account.')
 param catalogueDownloadLinks bool = false
 
-@description('Maximum Flex Consumption instances.')
+@description('Who authenticates catalogue API callers: jwt (the handler validates Microsoft Entra bearer tokens) or platform (App Service authentication in front); see infra/README.md.')
+@allowed([
+  'jwt'
+  'platform'
+])
+param catalogueAuth string = 'jwt'
+
+@description('Microsoft Entra tenant of the catalogue API app registration (default: this subscription\'s tenant).')
+param catalogueAuthTenantId string = tenant().tenantId
+
+@description('Client (application) id of the catalogue API app registration; empty until registered (the API then refuses every caller).')
+param catalogueAuthClientId string = ''
+
+// Flex Consumption accepts 1 to 1000 ("it must be set to a value between 1 and 1,000", default 100);
+// below 40, HTTP apps can see frequent request failures and throttling (Microsoft Learn, "Migrate
+// Consumption plan apps to the Flex Consumption plan", scale and concurrency settings).
+@description('Maximum Flex Consumption instances (1-1000; at least 40 for an app with HTTP functions).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+// The instance memory sizes the Flex Consumption plan documents: 2,048 MB (default) and 4,096 MB.
 @description('Memory per instance in MB.')
 @allowed([
-  512
   2048
   4096
 ])
@@ -251,10 +267,22 @@ module functionApp 'modules/functionapp.bicep' = {
     notifyWebhookSecretSecret: notifyWebhookSecretSecret
     catalogueBaseUrl: catalogueBaseUrl
     catalogueDownloadLinks: catalogueDownloadLinks
+    catalogueAuth: catalogueAuth
+    catalogueAuthTenantId: catalogueAuthTenantId
+    catalogueAuthClientId: catalogueAuthClientId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     zoneRedundant: zoneRedundant
     subnetId: enablePrivateNetworking ? integrationSubnetId : ''
+  }
+}
+
+module catalogueAuthentication 'modules/catalogue-auth.bicep' = if (catalogueAuth == 'platform') {
+  name: 'catalogue-auth'
+  params: {
+    functionAppName: functionApp.outputs.name
+    tenantId: catalogueAuthTenantId
+    clientId: catalogueAuthClientId
   }
 }
 

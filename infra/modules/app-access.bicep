@@ -13,13 +13,19 @@ param appInsightsName string
 @description('Key Vault with the webhook secrets, in this resource group; empty for none.')
 param keyVaultName string
 
+// Storage roles on the app's own account. tests/e2e/permissions holds them to the operations the
+// functions perform here plus the Functions host's documented needs (Microsoft Learn, "Connecting to
+// host storage with an identity"), and fails on a role neither requires.
 var roles = {
-  // The Functions host needs blob leases/containers for AzureWebJobsStorage and the Flex deployment
-  // container; the handler writes quarantine blobs. Documented baseline for identity-based host storage.
+  // Host storage: "The Storage Blob Data Owner role covers the basic needs of Functions host storage";
+  // it is also the documented minimum for timer triggers (their locks are blobs) and reads the Flex
+  // deployment container. Storage Blob Data Contributor is narrower but not what the docs require, and a
+  // host that cannot take its locks stops every timer, so Owner stays; the handler itself only writes
+  // and lists quarantine blobs (creating the container if missing).
   blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  // Queue trigger on `notifications` and queue outputs.
+  // Queue triggers (`notifications`, `hashrequests`), queue outputs, poison queues, queue depths.
   queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  // Catalogue, sessions and cursor tables.
+  // Catalogue, sessions, claims, cursor and heartbeat tables; the host's diagnostic events.
   tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   // Telemetry ingestion with Entra auth (local auth is disabled on the component).
   metricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'

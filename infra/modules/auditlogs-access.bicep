@@ -13,7 +13,7 @@ param principalId string
 // Exactly what the functions do with hour blobs: AuditLogCreated and AuditLogTail read them,
 // AuditLogCreated and Reconcile read and write their retention tags, RetentionSweep finds expired
 // ones by tag and deletes them. A reader role would refuse every tag and sweep call (403).
-// The permission drift test (tests/e2e/permissions.rs) holds this list to the calls the code makes.
+// The permission drift test (tests/e2e/permissions/) holds this list to the calls the code makes.
 var dataActions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'

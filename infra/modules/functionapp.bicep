@@ -1,6 +1,6 @@
 // The Function App: Flex Consumption (Linux), custom handler, system-assigned identity, identity-based
 // storage connections. The app settings below mirror README.md's configuration table and
-// local.settings.example.json; tests/e2e/settings_drift.rs parses the block between the
+// local.settings.example.json; tests/e2e/settings_drift/ parses the block between the
 // `app-settings:begin` and `app-settings:end` markers (one `NAME: value` per line), so keep that shape.
 
 @description('Function App name (2-60 letters, digits and dashes; becomes <name>.azurewebsites.net).')
@@ -71,14 +71,26 @@ param catalogueBaseUrl string = ''
 @description('Short-lived read links (user-delegation SAS) in GET /api/recordings/{id}.')
 param catalogueDownloadLinks bool = false
 
-@description('Maximum number of instances the plan scales out to.')
+@description('Who authenticates catalogue API callers (CATALOGUE_AUTH): jwt = the handler validates Microsoft Entra bearer tokens; platform = App Service authentication (authsettingsV2) in front, the handler trusts x-ms-client-principal.')
+@allowed([
+  'jwt'
+  'platform'
+])
+param catalogueAuth string = 'jwt'
+
+@description('Microsoft Entra tenant of the catalogue API app registration.')
+param catalogueAuthTenantId string
+
+@description('Client (application) id of the catalogue API app registration; empty = not registered yet (the API then answers 401, naming the setting).')
+param catalogueAuthClientId string = ''
+
+@description('Maximum number of instances the plan scales out to (Flex Consumption: 1 to 1000; below 40 HTTP apps risk throttling).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
 
-@description('Memory per instance in MB (2048 or 4096).')
+@description('Memory per instance in MB: the documented Flex Consumption sizes, 2048 (default) or 4096.')
 @allowed([
-  512
   2048
   4096
 ])
@@ -93,6 +105,11 @@ param subnetId string
 // Key Vault references are resolved by the platform with the app's identity
 // (role Key Vault Secrets User, granted in main.bicep). Use `'${kvPrefix}<secret-name>)'` as a value.
 var kvPrefix = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
+
+// Tokens for the catalogue API are issued by the tenant's v2.0 endpoint for the app registration (the
+// audience is its client id: the registration must issue v2 access tokens, accessTokenAcceptedVersion 2).
+var loginEndpoint = environment().authentication.loginEndpoint
+var jwtAuthority = catalogueAuth == 'jwt' && !empty(catalogueAuthClientId) ? '${loginEndpoint}${catalogueAuthTenantId}/v2.0' : ''
 
 // FUNCTIONS_WORKER_RUNTIME: on Flex Consumption the worker runtime is `functionAppConfig.runtime.name`
 // (`custom` below); the platform rejects the legacy app setting there.
@@ -129,7 +146,11 @@ var settings = {
   NOTIFY_BUDGET_MS: '45000'
   NOTIFY_MAX_DEQUEUE: '5'
   CATALOGUE_BASE_URL: catalogueBaseUrl
-  CATALOGUE_AUTH: 'jwt'
+  // Never `none` in Azure: with `jwt` the handler validates tokens itself; with `platform` it trusts
+  // x-ms-client-principal, which only the authsettingsV2 resource below makes trustworthy.
+  CATALOGUE_AUTH: catalogueAuth
+  CATALOGUE_JWT_AUTHORITY: jwtAuthority
+  CATALOGUE_JWT_AUDIENCE: catalogueAuth == 'jwt' ? catalogueAuthClientId : ''
   CATALOGUE_MAX_RANGE_DAYS: '31'
   CATALOGUE_DOWNLOAD_LINKS: catalogueDownloadLinks ? 'true' : 'false'
   CATALOGUE_LINK_MINUTES: '15'

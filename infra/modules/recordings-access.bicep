@@ -24,6 +24,7 @@ param grantDelegator bool = false
 // Exactly what the functions do with recordings: read (and list), delete expired ones, read and write
 // blob index tags (retentionClass, retainUntil), and Find Blobs by Tags for the sweep. Storage Blob
 // Data Contributor lacks the tag actions; Storage Blob Data Owner could also change ACLs/ownership.
+// The permission drift test (tests/e2e/permissions/) holds this list to the calls the code makes.
 var dataActions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'

@@ -12,6 +12,7 @@ param recordingsContainer = 'recordings'
 param auditLogsAccountName = 'stbastrecdevsrc01'
 param auditLogsContainer = 'insights-logs-bastionauditlogs'
 param tablePrefix = 'dev'
-param maximumInstanceCount = 10
+// 40: the documented floor below which HTTP apps (the catalogue API) risk throttling.
+param maximumInstanceCount = 40
 param logRetentionDays = 30
 param bastionName = ''

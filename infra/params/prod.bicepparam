@@ -21,3 +21,5 @@ param logRetentionDays = 365
 param softDeleteDays = 30
 param bastionName = 'bas-hub-prod'
 param bastionResourceGroup = 'rg-bastion-prod'
+// The catalogue API app registration (client id); until it is set the API refuses every caller.
+// param catalogueAuthClientId = '<client id>'

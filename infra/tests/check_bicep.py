@@ -165,6 +165,45 @@ def _():
         assert "actions: []" in TEXT[INFRA / "modules" / module], f"{module}: no control-plane actions"
 
 
+# Flex Consumption limits as Microsoft Learn states them: maximum instance count "must be set to a value
+# between 1 and 1,000" (default 100), and "Reducing maximum instance count below 40 for HTTP function
+# apps can cause frequent request failures" (Migrate Consumption plan apps to the Flex Consumption plan);
+# instance memory sizes 2,048 MB and 4,096 MB (Flex Consumption plan hosting, Instance memory).
+FLEX_MAX_INSTANCES = (1, 1000)
+FLEX_HTTP_MIN_INSTANCES = 40
+FLEX_MEMORY_MB = {2048, 4096}
+
+
+def decorator(spec, kind):
+    return next((d["argument"] for d in spec.get("decorators", []) if d["type"] == kind), None)
+
+
+@check("Flex Consumption limits: instance count and memory in main.bicep, functionapp.bicep and every params file")
+def _():
+    http = any(x["type"] == "httpTrigger" for b in function_bindings().values() for x in b)
+    low = FLEX_HTTP_MIN_INSTANCES if http else FLEX_MAX_INSTANCES[0]
+    app = TREES[INFRA / "modules/functionapp.bicep"]["parameters"]
+    for name, spec in (("main.bicep", MAIN["parameters"]), ("functionapp.bicep", app)):
+        count, memory = spec["maximumInstanceCount"], spec["instanceMemoryMB"]
+        assert (decorator(count, "min_value"), decorator(count, "max_value")) == FLEX_MAX_INSTANCES, name
+        assert set(decorator(memory, "allowed")) <= FLEX_MEMORY_MB, f"{name}: instanceMemoryMB {decorator(memory, 'allowed')}"
+    defaults = MAIN["parameters"]
+    for f in sorted(INFRA.glob("params/*.bicepparam")):
+        text = f.read_text()
+        count = re.search(r"^param maximumInstanceCount = (\d+)", text, re.M)
+        memory = re.search(r"^param instanceMemoryMB = (\d+)", text, re.M)
+        n = int(count.group(1)) if count else int(defaults["maximumInstanceCount"]["default"])
+        m = int(memory.group(1)) if memory else int(defaults["instanceMemoryMB"]["default"])
+        assert low <= n <= FLEX_MAX_INSTANCES[1], f"{f.name}: maximumInstanceCount {n} outside {low}-{FLEX_MAX_INSTANCES[1]}"
+        assert m in FLEX_MEMORY_MB, f"{f.name}: instanceMemoryMB {m}"
+
+
+@check("Storage Blob Delegator follows the download-links switch that sets CATALOGUE_DOWNLOAD_LINKS")
+def _():
+    assert "grantDelegator: catalogueDownloadLinks" in TEXT[INFRA / "main.bicep"]
+    assert "CATALOGUE_DOWNLOAD_LINKS: catalogueDownloadLinks ? 'true' : 'false'" in TEXT[INFRA / "modules/functionapp.bicep"]
+
+
 @check("no keys: shared key off on the app account; listKeys only for the Event Grid system key")
 def _():
     assert "allowSharedKeyAccess: false" in TEXT[INFRA / "modules/storage.bicep"]

@@ -1,4 +1,5 @@
-//! A [`TableStore`] decorator that counts calls per operation.
+//! A `TableStore` decorator that counts calls per operation (an [`InterceptedTables`] store whose
+//! hook counts).
 //!
 //! Benchmarks and tests wrap any table store with it to measure round trips per invocation.
 
@@ -6,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
-use super::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
+use super::TableError;
+use super::intercept::{BeforeTableCall, InterceptedTables, TableCall};
 
 /// Call counts per operation (successful and failed calls alike).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,30 +32,37 @@ impl TableCounts {
     }
 }
 
-/// Wraps a table store and counts every call.
+/// The hook that counts: one counter per operation, in [`TableCounts`] field order.
 #[derive(Debug, Default)]
-pub struct CountingTables<T> {
-    inner: T,
-    counts: [AtomicU64; 5],
+pub struct TableCounter([AtomicU64; 5]);
+
+#[async_trait]
+impl BeforeTableCall for TableCounter {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        let op = match call {
+            TableCall::EnsureTable(_) => 0,
+            TableCall::Get(_) => 1,
+            TableCall::Write(..) => 2,
+            TableCall::Delete(_) => 3,
+            TableCall::Query(_) => 4,
+        };
+        self.0[op].fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
-impl<T> CountingTables<T> {
-    /// Wraps `inner`.
-    pub fn new(inner: T) -> Self {
-        Self {
-            inner,
-            counts: Default::default(),
-        }
-    }
+/// Wraps a table store and counts every call.
+pub type CountingTables<T> = InterceptedTables<T, TableCounter>;
 
-    /// The wrapped store.
-    pub fn inner(&self) -> &T {
-        &self.inner
+impl<T> InterceptedTables<T, TableCounter> {
+    /// Wraps `inner`, counting from zero.
+    pub fn new(inner: T) -> Self {
+        Self::with(inner, TableCounter::default())
     }
 
     /// A snapshot of the counts.
     pub fn counts(&self) -> TableCounts {
-        let n = |i: usize| self.counts[i].load(Ordering::Relaxed);
+        let n = |i: usize| self.hook().0[i].load(Ordering::Relaxed);
         TableCounts {
             ensure_table: n(0),
             get: n(1),
@@ -70,54 +79,10 @@ impl<T> CountingTables<T> {
 
     /// Sets every count back to zero.
     pub fn reset(&self) {
-        self.counts
+        self.hook()
+            .0
             .iter()
             .for_each(|c| c.store(0, Ordering::Relaxed));
-    }
-
-    fn hit(&self, op: usize) {
-        self.counts[op].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-#[async_trait]
-impl<T: TableStore> TableStore for CountingTables<T> {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
-        self.hit(0);
-        self.inner.ensure_table(table).await
-    }
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        self.hit(1);
-        self.inner.get(table, pk, rk).await
-    }
-    async fn write(
-        &self,
-        table: &str,
-        entity: &Entity,
-        mode: WriteMode,
-    ) -> Result<String, TableError> {
-        self.hit(2);
-        self.inner.write(table, entity, mode).await
-    }
-    async fn delete(
-        &self,
-        table: &str,
-        pk: &str,
-        rk: &str,
-        etag: Option<&str>,
-    ) -> Result<(), TableError> {
-        self.hit(3);
-        self.inner.delete(table, pk, rk, etag).await
-    }
-    async fn query(
-        &self,
-        table: &str,
-        filter: Option<&Filter>,
-        top: Option<u32>,
-        continuation: Option<String>,
-    ) -> Result<QueryPage, TableError> {
-        self.hit(4);
-        self.inner.query(table, filter, top, continuation).await
     }
 }
 
@@ -127,6 +92,7 @@ mod tests {
 
     use super::*;
     use crate::tables::memory::InMemoryTables;
+    use crate::tables::{TableStore, WriteMode};
 
     #[tokio::test]
     async fn counts_each_operation_including_failures() {

@@ -4,10 +4,12 @@
 //! client, evaluated directly by the fake, so both agree without an OData parser) and [`TableError`].
 //! Knows nothing about recordings or sessions. Implementations: [`rest::TableRestClient`] (own REST
 //! client on reqwest) and [`memory::InMemoryTables`]; one contract suite covers both.
-//! [`counting::CountingTables`] wraps either to count round trips (tests, benchmarks).
+//! [`counting::CountingTables`] wraps either to count round trips (tests, benchmarks);
+//! [`intercept::InterceptedTables`] runs a hook before every call (recording, fault injection).
 
 pub mod counting;
 pub mod filter;
+pub mod intercept;
 pub mod keys;
 pub mod memory;
 pub mod rest;

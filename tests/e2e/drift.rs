@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::harness::HandlerProcess;
 
-fn functions() -> Vec<(String, Value)> {
+/// Every `functions/<Name>/function.json`, by folder name.
+pub(crate) fn functions() -> Vec<(String, Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions");
     let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
         .expect("functions/")

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::harness::HandlerProcess;
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const ROTATED: &str = "whsec_BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 const TEAMS_TOKEN: &str = "teamsSigTOKEN123";
 const SLACK_TOKEN: &str = "slackHookTOKEN456";

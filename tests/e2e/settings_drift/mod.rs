@@ -2,6 +2,9 @@
 //! settings (`infra/modules/functionapp.bicep`, between the `app-settings:begin/end` markers) and in
 //! `local.settings.example.json`, and neither configures anything else except the documented host
 //! settings below. Connection settings count as configured through identity-based `NAME__<suffix>` keys.
+//! [`auth`] ties `CATALOGUE_AUTH` to the platform authentication the Bicep deploys.
+
+mod auth;
 
 use std::collections::BTreeSet;
 
@@ -31,15 +34,7 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
     ),
     (
         "CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK",
-        "lets tests use an http loopback token issuer; must never be enabled in Azure",
-    ),
-    (
-        "CATALOGUE_JWT_AUTHORITY",
-        "no app registration is a deployment parameter yet: CATALOGUE_AUTH=jwt without it refuses every catalogue request (401) while the pipeline runs",
-    ),
-    (
-        "CATALOGUE_JWT_AUDIENCE",
-        "no app registration is a deployment parameter yet: CATALOGUE_AUTH=jwt without it refuses every catalogue request (401) while the pipeline runs",
+        "lets tests use an http loopback token authority; must never be enabled in Azure",
     ),
 ];
 
@@ -95,8 +90,17 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
-/// The setting names between the markers: one `NAME: value` per line, `//` comments allowed.
+/// The setting names between the markers.
 fn parse_bicep_settings(text: &str) -> Result<Vec<String>, String> {
+    Ok(parse_bicep_pairs(text)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
+}
+
+/// The settings between the markers, with their value expressions: one `NAME: value` per line,
+/// `//` comments allowed.
+fn parse_bicep_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
     let start = text
         .find(BEGIN)
         .ok_or("no `// app-settings:begin` marker")?
@@ -120,7 +124,7 @@ fn parse_bicep_settings(text: &str) -> Result<Vec<String>, String> {
         {
             return Err(format!("not `NAME: value`: {line}"));
         }
-        names.push(name.to_owned());
+        names.push((name.to_owned(), value.trim().to_owned()));
     }
     Ok(names)
 }

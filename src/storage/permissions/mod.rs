@@ -1,0 +1,302 @@
+//! The Azure RBAC permission every storage operation needs under Microsoft Entra authorization:
+//! what a role assignment must carry on the container, table service or queue for the call not to
+//! be refused with 403 under managed identity.
+//!
+//! One table ([`Operation::spec`]) for every operation the ports perform — blob calls
+//! ([`blob_operations`]), table calls ([`table_operation`]), the poison-queue depth read and Get
+//! User Delegation Key — and the queue operations the Functions host performs for this app's queue
+//! bindings (put for outputs; get and delete for triggers). The permission drift test records which
+//! operations the functions actually perform and holds them against the roles `infra/` assigns.
+//!
+//! Sources (Microsoft Learn): "Azure built-in roles for Storage" (each action's description),
+//! "Actions and attributes for Azure role assignment conditions" for Blob Storage and for Queue
+//! Storage (the display name of each data action, e.g. "Create a blob or snapshot, or append data"
+//! = `blobs/add/action`, "Get or delete messages" = `messages/process/action`). Where the docs name
+//! two actions for one operation, both are listed: either one authorizes it, the first is the
+//! narrower. Container, table and queue level operations (Create Container, Create Table, Get Queue
+//! Metadata, Get User Delegation Key) are authorized by `actions`, not `dataActions`, of a role.
+
+use super::intercept::Call;
+use crate::tables::WriteMode;
+use crate::tables::intercept::TableCall;
+
+/// The storage service an operation addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    /// Blob service (containers and blobs).
+    Blob,
+    /// Table service.
+    Table,
+    /// Queue service.
+    Queue,
+}
+
+/// A storage REST operation this app performs (itself, or through the host for its bindings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    /// Get Blob Properties.
+    GetBlobProperties,
+    /// Get Blob (a range).
+    GetBlob,
+    /// List Blobs.
+    ListBlobs,
+    /// Find Blobs by Tags (scoped to one container).
+    FindBlobsByTags,
+    /// Get Blob Tags.
+    GetBlobTags,
+    /// Set Blob Tags.
+    SetBlobTags,
+    /// Delete Blob.
+    DeleteBlob,
+    /// Put Blob (block blob, or an empty append blob).
+    PutBlob,
+    /// Append Block.
+    AppendBlock,
+    /// Create Container (the port creates a missing container before a first write).
+    CreateContainer,
+    /// Get User Delegation Key (account-wide; signs download links).
+    GetUserDelegationKey,
+    /// Create Table.
+    CreateTable,
+    /// Query Entities (one entity by key, or a filtered page).
+    QueryEntities,
+    /// Insert Entity.
+    InsertEntity,
+    /// Insert Or Replace Entity.
+    InsertOrReplaceEntity,
+    /// Update Entity (replace, `If-Match`).
+    UpdateEntity,
+    /// Delete Entity.
+    DeleteEntity,
+    /// Get Queue Metadata (approximate message count).
+    GetQueueMetadata,
+    /// Put Message (the host, for queue output bindings and poison messages).
+    PutMessage,
+    /// Get Messages (the host, for queue triggers).
+    GetMessages,
+    /// Delete Message (the host, after a queue-triggered invocation succeeded).
+    DeleteMessage,
+}
+
+macro_rules! blobs {
+    ($a:literal) => {
+        concat!(
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/",
+            $a
+        )
+    };
+}
+macro_rules! entities {
+    ($a:literal) => {
+        concat!(
+            "Microsoft.Storage/storageAccounts/tableServices/tables/entities/",
+            $a
+        )
+    };
+}
+macro_rules! messages {
+    ($a:literal) => {
+        concat!(
+            "Microsoft.Storage/storageAccounts/queueServices/queues/messages/",
+            $a
+        )
+    };
+}
+
+impl Operation {
+    /// Every operation, for exhaustive checks.
+    pub const ALL: [Self; 21] = [
+        Self::GetBlobProperties,
+        Self::GetBlob,
+        Self::ListBlobs,
+        Self::FindBlobsByTags,
+        Self::GetBlobTags,
+        Self::SetBlobTags,
+        Self::DeleteBlob,
+        Self::PutBlob,
+        Self::AppendBlock,
+        Self::CreateContainer,
+        Self::GetUserDelegationKey,
+        Self::CreateTable,
+        Self::QueryEntities,
+        Self::InsertEntity,
+        Self::InsertOrReplaceEntity,
+        Self::UpdateEntity,
+        Self::DeleteEntity,
+        Self::GetQueueMetadata,
+        Self::PutMessage,
+        Self::GetMessages,
+        Self::DeleteMessage,
+    ];
+
+    /// The REST operation name, the service, and the permissions of which any one authorizes it.
+    pub fn spec(self) -> (&'static str, Service, &'static [&'static str]) {
+        use Service::{Blob, Queue, Table};
+        match self {
+            Self::GetBlobProperties => ("Get Blob Properties", Blob, &[blobs!("read")]),
+            Self::GetBlob => ("Get Blob", Blob, &[blobs!("read")]),
+            Self::ListBlobs => ("List Blobs", Blob, &[blobs!("read")]),
+            Self::FindBlobsByTags => ("Find Blobs by Tags", Blob, &[blobs!("filter/action")]),
+            Self::GetBlobTags => ("Get Blob Tags", Blob, &[blobs!("tags/read")]),
+            Self::SetBlobTags => ("Set Blob Tags", Blob, &[blobs!("tags/write")]),
+            Self::DeleteBlob => ("Delete Blob", Blob, &[blobs!("delete")]),
+            Self::PutBlob => ("Put Blob", Blob, &[blobs!("write"), blobs!("add/action")]),
+            Self::AppendBlock => (
+                "Append Block",
+                Blob,
+                &[blobs!("add/action"), blobs!("write")],
+            ),
+            Self::CreateContainer => (
+                "Create Container",
+                Blob,
+                &["Microsoft.Storage/storageAccounts/blobServices/containers/write"],
+            ),
+            Self::GetUserDelegationKey => (
+                "Get User Delegation Key",
+                Blob,
+                &[
+                    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+                ],
+            ),
+            Self::CreateTable => (
+                "Create Table",
+                Table,
+                &["Microsoft.Storage/storageAccounts/tableServices/tables/write"],
+            ),
+            Self::QueryEntities => ("Query Entities", Table, &[entities!("read")]),
+            Self::InsertEntity => (
+                "Insert Entity",
+                Table,
+                &[entities!("add/action"), entities!("write")],
+            ),
+            Self::InsertOrReplaceEntity => {
+                ("Insert Or Replace Entity", Table, &[entities!("write")])
+            }
+            Self::UpdateEntity => (
+                "Update Entity",
+                Table,
+                &[entities!("update/action"), entities!("write")],
+            ),
+            Self::DeleteEntity => ("Delete Entity", Table, &[entities!("delete")]),
+            // The provider's operation list has no queue-metadata action; `queues/read` ("Returns a
+            // queue or a list of queues") is the queue-level read every queue data role carries.
+            Self::GetQueueMetadata => (
+                "Get Queue Metadata",
+                Queue,
+                &["Microsoft.Storage/storageAccounts/queueServices/queues/read"],
+            ),
+            Self::PutMessage => (
+                "Put Message",
+                Queue,
+                &[messages!("add/action"), messages!("write")],
+            ),
+            Self::GetMessages => (
+                "Get Messages",
+                Queue,
+                &[messages!("process/action"), messages!("read")],
+            ),
+            Self::DeleteMessage => (
+                "Delete Message",
+                Queue,
+                &[messages!("process/action"), messages!("delete")],
+            ),
+        }
+    }
+
+    /// The REST operation name.
+    pub fn name(self) -> &'static str {
+        self.spec().0
+    }
+
+    /// The service it addresses.
+    pub fn service(self) -> Service {
+        self.spec().1
+    }
+
+    /// The permissions of which any one authorizes the operation (the narrowest first).
+    pub fn permissions(self) -> &'static [&'static str] {
+        self.spec().2
+    }
+
+    /// True when the operation acts on the whole account (a container-scoped role cannot grant it).
+    pub fn account_wide(self) -> bool {
+        self == Self::GetUserDelegationKey
+    }
+
+    /// True when a role action or data action `pattern` (`*` wildcards allowed) authorizes it.
+    pub fn allowed_by(self, pattern: &str) -> bool {
+        self.permissions().iter().any(|p| matches(pattern, p))
+    }
+}
+
+/// The operations one blob port call performs. A first write may create its container.
+pub fn blob_operations(call: &Call<'_>) -> &'static [Operation] {
+    use Operation as O;
+    match call {
+        Call::Properties(_) => &[O::GetBlobProperties],
+        Call::ReadRange(_) => &[O::GetBlob],
+        Call::List(_) => &[O::ListBlobs],
+        Call::GetTags(_) => &[O::GetBlobTags],
+        Call::SetTags(_) => &[O::SetBlobTags],
+        Call::FindByTags(_) => &[O::FindBlobsByTags],
+        Call::DeleteIfMatch(_) | Call::DeleteGuarded(_) => &[O::DeleteBlob],
+        Call::Put(_) | Call::CreateAppend(_) => &[O::PutBlob, O::CreateContainer],
+        Call::Append(_) => &[O::AppendBlock],
+    }
+}
+
+/// The container a blob port call addresses.
+pub fn container<'a>(call: &Call<'a>) -> &'a str {
+    match call {
+        Call::List(c) | Call::FindByTags(c) => c,
+        Call::Properties(b)
+        | Call::ReadRange(b)
+        | Call::GetTags(b)
+        | Call::SetTags(b)
+        | Call::DeleteIfMatch(b)
+        | Call::DeleteGuarded(b)
+        | Call::Put(b)
+        | Call::CreateAppend(b)
+        | Call::Append(b) => &b.container,
+    }
+}
+
+/// The operation one table port call performs.
+pub fn table_operation(call: &TableCall<'_>) -> Operation {
+    match call {
+        TableCall::EnsureTable(_) => Operation::CreateTable,
+        TableCall::Get(_) | TableCall::Query(_) => Operation::QueryEntities,
+        TableCall::Write(_, WriteMode::Insert) => Operation::InsertEntity,
+        TableCall::Write(_, WriteMode::Upsert) => Operation::InsertOrReplaceEntity,
+        TableCall::Write(_, WriteMode::IfMatch(_)) => Operation::UpdateEntity,
+        TableCall::Delete(_) => Operation::DeleteEntity,
+    }
+}
+
+/// Azure's matching of a role's (data) action pattern against a permission: case-insensitive, `*`
+/// standing for any run of characters.
+pub fn matches(pattern: &str, permission: &str) -> bool {
+    let (p, s) = (
+        pattern.to_ascii_lowercase(),
+        permission.to_ascii_lowercase(),
+    );
+    let mut parts = p.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = s.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests;

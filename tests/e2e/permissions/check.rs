@@ -1,0 +1,201 @@
+//! The comparison: the grants that reach each exercised scope, and what drifted.
+
+use std::collections::BTreeSet;
+
+use bastion_recordings::storage::permissions::Operation;
+
+use super::bicep::{self, Grant, Scope};
+use super::exercise;
+use super::record::{APP, AUDIT_LOGS, RECORDINGS, Resource, Seen};
+use super::roles::RoleTable;
+
+/// An access module: the connection it serves and the one container its container-scoped roles
+/// address (the container the app settings name).
+pub(super) struct Module {
+    pub(super) file: &'static str,
+    connection: &'static str,
+    container: Option<&'static str>,
+}
+
+pub(super) const MODULES: [Module; 3] = [
+    Module {
+        file: "recordings-access.bicep",
+        connection: RECORDINGS,
+        container: Some(exercise::RECORDINGS_CONTAINER),
+    },
+    Module {
+        file: "auditlogs-access.bicep",
+        connection: AUDIT_LOGS,
+        container: Some(exercise::AUDIT_CONTAINER),
+    },
+    Module {
+        file: "app-access.bicep",
+        connection: APP,
+        container: None,
+    },
+];
+
+fn read(path: &str) -> String {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// Every grant of the access modules, with its module.
+pub(super) fn infra(
+    table: &RoleTable,
+    edit: &dyn Fn(&str, String) -> String,
+) -> Vec<(&'static Module, Grant)> {
+    MODULES
+        .iter()
+        .flat_map(|m| {
+            let text = edit(m.file, read(&format!("infra/modules/{}", m.file)));
+            let grants = bicep::grants(m.file, &text, table).unwrap_or_else(|e| panic!("{e}"));
+            grants
+                .into_iter()
+                .filter(|g| g.scope != Scope::Other)
+                .map(move |g| (m, g))
+        })
+        .collect()
+}
+
+/// The app-account containers infra/ creates: the `for c in [...]` list of storage.bicep, resolved
+/// through the defaults of the main.bicep parameters passed to it.
+pub(super) fn app_containers() -> Vec<String> {
+    let storage = bicep::strip_comments(&read("infra/modules/storage.bicep"));
+    let main = bicep::strip_comments(&read("infra/main.bicep"));
+    let list = storage
+        .split("for c in ")
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .expect("containers loop");
+    list.trim_start_matches('[')
+        .split(',')
+        .map(|p| {
+            let decl = format!("param {} string = '", p.trim());
+            let i = main
+                .find(&decl)
+                .unwrap_or_else(|| panic!("main.bicep: no default for {p}"));
+            main[i + decl.len()..]
+                .split('\'')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+fn scope_text(m: &Module, g: &Grant) -> String {
+    let when = g
+        .condition
+        .as_deref()
+        .map(|c| format!(" (if {c})"))
+        .unwrap_or_default();
+    match (&g.scope, m.container) {
+        (Scope::Container, Some(c)) => format!("{} container {c}{when}", m.connection),
+        _ => format!("the {} account{when}", m.connection),
+    }
+}
+
+fn reaches(m: &Module, g: &Grant, connection: &str, res: &Resource) -> bool {
+    m.connection == connection
+        && match g.scope {
+            Scope::Account => true,
+            Scope::Container => m
+                .container
+                .is_some_and(|c| *res == Resource::Container(c.into())),
+            Scope::Other => false,
+        }
+}
+
+fn names(fns: &BTreeSet<String>) -> String {
+    fns.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// Everything that drifted between `seen` and `grants`.
+pub(super) fn drift(
+    seen: &Seen,
+    grants: &[(&Module, Grant)],
+    table: &RoleTable,
+    app_containers: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for ((conn, res), ops) in seen {
+        let files: Vec<&str> = MODULES
+            .iter()
+            .filter(|m| m.connection == *conn)
+            .map(|m| m.file)
+            .collect();
+        let reaching: Vec<&Grant> = grants
+            .iter()
+            .filter(|(m, g)| reaches(m, g, conn, res))
+            .map(|(_, g)| g)
+            .collect();
+        for (op, fns) in ops {
+            if !reaching
+                .iter()
+                .any(|g| g.patterns.iter().any(|p| op.allowed_by(p)))
+            {
+                out.push(format!(
+                    "{} perform {} ({}) on {conn} {res}, which no role in infra/modules/{} grants",
+                    names(fns),
+                    op.name(),
+                    op.permissions()[0],
+                    if files.is_empty() {
+                        "*".to_owned()
+                    } else {
+                        files.join(", infra/modules/")
+                    }
+                ));
+            }
+        }
+        if let Resource::Container(c) = res
+            && conn == APP
+            && !app_containers.contains(c)
+        {
+            let fns: BTreeSet<String> = ops.values().flatten().cloned().collect();
+            out.push(format!(
+                "{} use container {c} of {APP}, which infra/modules/storage.bicep does not create",
+                names(&fns)
+            ));
+        }
+    }
+    for (m, g) in grants {
+        let used: Vec<(&Operation, &BTreeSet<String>)> = seen
+            .iter()
+            .filter(|((conn, res), _)| reaches(m, g, conn, res))
+            .flat_map(|(_, ops)| ops.iter())
+            .collect();
+        let allowed = |p: &str| used.iter().any(|(op, _)| op.allowed_by(p));
+        if g.custom {
+            for p in g.patterns.iter().filter(|p| !allowed(p)) {
+                out.push(format!(
+                    "infra/modules/{} grants {p} ({}) on {}, which no function uses",
+                    m.file,
+                    g.role,
+                    scope_text(m, g)
+                ));
+            }
+        } else if !g.patterns.iter().any(|p| allowed(p))
+            && table.host_need(m.connection, &g.role).is_none()
+        {
+            out.push(format!(
+                "infra/modules/{} assigns {} on {}, which neither a function nor the Functions host needs",
+                m.file,
+                g.role,
+                scope_text(m, g)
+            ));
+        }
+    }
+    for need in table.host_needs() {
+        let granted = grants.iter().any(|(m, g)| {
+            m.connection == need.connection && g.role == need.role && g.scope == Scope::Account
+        });
+        if !granted {
+            out.push(format!(
+                "the Functions host needs {} on the {} account ({}), which no module in infra/modules assigns",
+                need.role, need.connection, need.why
+            ));
+        }
+    }
+    out
+}

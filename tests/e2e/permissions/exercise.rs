@@ -1,0 +1,243 @@
+//! Runs every function over recording stores, the way the host would call them, and returns what
+//! each did to storage.
+//!
+//! Order matters: ingest (RecordingCreated → RecordingHash, the audit-log functions), the
+//! notifications they produced (NotifyWebhook, claims), verification, the catalogue API (reads,
+//! detail with a download link, sessions, holds set/list/release, health, page), heartbeats, a
+//! poison payload (quarantine), the `handler backfill` CLI, and last RetentionSweep ten years on,
+//! when every class has expired, so it finds, re-checks and deletes in both Bastion containers.
+
+use std::sync::Arc;
+
+use axum::http::Method;
+use bastion_recordings::app::router;
+use bastion_recordings::backfill::{self, Kind, Options, progress::Progress};
+use bastion_recordings::clock::FixedClock;
+use bastion_recordings::config::Config;
+use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::storage::intercept::Intercepted;
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
+use bastion_recordings::tables::intercept::InterceptedTables;
+use bastion_recordings::tables::memory::InMemoryTables;
+use bytes::Bytes;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::record::{
+    APP, AUDIT_LOGS, Blobs, Ledger, Links, Queues, RECORDINGS, SETUP, Seen, Tables,
+};
+use super::rig::{Rig, bindings, blob_event, queue_message, values};
+use crate::harness::{fixture, fixture_bytes};
+
+/// The containers the app settings name (the Bicep defaults).
+pub(super) const RECORDINGS_CONTAINER: &str = "recordings";
+pub(super) const AUDIT_CONTAINER: &str = "insights-logs-bastionauditlogs";
+const HOUR: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
+
+/// The recorded calls, and the functions (folder names and tools) that ran.
+pub(super) struct Exercised {
+    pub(super) seen: Seen,
+    pub(super) ran: Vec<String>,
+}
+
+/// Runs everything; `rx` receives the webhook notifications.
+pub(super) async fn exercise(webhook: &str) -> Exercised {
+    let ledger = Ledger::default();
+    let store = |connection: &'static str, account: &str| {
+        let hook = Blobs {
+            ledger: ledger.clone(),
+            connection,
+        };
+        Arc::new(Intercepted::with(InMemoryBlobStore::new(account), hook))
+    };
+    let (recordings, logs, app) = (
+        store(RECORDINGS, "strec"),
+        store(AUDIT_LOGS, "stlogs"),
+        store(APP, "stapp"),
+    );
+    let env = [
+        ("HANDLER_IN_MEMORY", "true"),
+        ("RECORDINGS_CONTAINER", RECORDINGS_CONTAINER),
+        ("AUDITLOGS_CONTAINER", AUDIT_CONTAINER),
+        ("CATALOGUE_DOWNLOAD_LINKS", "true"),
+        ("CATALOGUE_AUTH", "none"),
+        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
+        ("NOTIFY_WEBHOOK_URL", webhook),
+        ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
+    ];
+    let config = Config::from_lookup(&|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("config");
+    let tables = Arc::new(InterceptedTables::with(
+        InMemoryTables::new(),
+        Tables(ledger.clone()),
+    ));
+    let stores = Stores {
+        recordings: recordings.clone(),
+        audit_logs: logs.clone(),
+        app_blobs: app,
+        tables,
+    };
+    let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
+    let mut state = AppState::assemble(config, Policy::builtin(), stores, clock);
+    state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
+    state.queues = Arc::new(Queues(ledger.clone()));
+    let mut rig = Rig {
+        ledger: ledger.clone(),
+        router: router(state.clone()),
+        state,
+        bindings: bindings(),
+        ran: Vec::new(),
+    };
+
+    ledger.run_as(SETUP);
+    let rec = BlobRef::new(RECORDINGS_CONTAINER, "vm-app-01/session.mp4");
+    recordings
+        .put(
+            &rec,
+            Bytes::from_static(b"recording"),
+            "video/mp4",
+            &Metadata::new(),
+        )
+        .await
+        .expect("put");
+    let hour = BlobRef::new(AUDIT_CONTAINER, HOUR);
+    logs.create_append(&hour, "application/json")
+        .await
+        .expect("create");
+    logs.append(
+        &hour,
+        Bytes::from(fixture_bytes("auditlogs/PT1H.sample.jsonl")),
+    )
+    .await
+    .expect("append");
+    let timer = fixture("invocations/timer.invocation.json")["Data"].clone();
+
+    let out = rig
+        .invoke(
+            "RecordingCreated",
+            blob_event("strec", RECORDINGS_CONTAINER, &rec.name),
+            json!({}),
+            "processed",
+        )
+        .await;
+    let mut notifications = values(&out, "notifications");
+    let hashes = values(&out, "hashRequests");
+    assert!(
+        !hashes.is_empty(),
+        "RecordingCreated asked for no hash: {out}"
+    );
+    for h in &hashes {
+        let (data, meta) = queue_message(h);
+        rig.invoke("RecordingHash", data, meta, "processed").await;
+    }
+    // Before the audit logs join it to a session of 2025: the row then sorts by that start.
+    // The in-memory store stamps blobs with the real creation time (the partition) and the event
+    // time is now (the sort time), so the row is today's.
+    let today = OffsetDateTime::now_utc().date();
+    let list = rig
+        .api(
+            Method::GET,
+            &format!("/api/recordings?from={today}&to={today}"),
+            None,
+        )
+        .await;
+    let id = list["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no catalogued recording: {list}"))
+        .to_owned();
+    let detail = rig
+        .api(Method::GET, &format!("/api/recordings/{id}"), None)
+        .await;
+    assert_eq!(detail["download"]["available"], json!(true), "{detail}");
+    let hold = json!({"recording": id, "reason": "permission test"});
+    rig.api(Method::POST, "/api/holds", Some(hold.clone()))
+        .await;
+    rig.api(Method::GET, &format!("/api/holds?recording={id}"), None)
+        .await;
+    rig.api(Method::DELETE, "/api/holds", Some(hold)).await;
+    let out = rig
+        .invoke(
+            "AuditLogCreated",
+            blob_event("stlogs", AUDIT_CONTAINER, HOUR),
+            json!({}),
+            "processed",
+        )
+        .await;
+    notifications.extend(values(&out, "notifications"));
+    let at = |t: &str| json!({"sys": {"MethodName": "", "UtcNow": t}});
+    for (f, now) in [
+        ("AuditLogTail", "2025-03-14T11:30:00Z"),
+        ("Reconcile", "2025-03-14T12:17:00Z"),
+    ] {
+        let mut meta = at(now);
+        meta["sys"]["MethodName"] = json!(f);
+        let out = rig.invoke(f, timer.clone(), meta, "any").await;
+        notifications.extend(values(&out, "notifications"));
+    }
+    notifications.push(crate::notify::notification("permissions", "critical"));
+    for n in &notifications {
+        let (data, meta) = queue_message(n);
+        rig.invoke("NotifyWebhook", data, meta, "any").await;
+    }
+    let tomorrow = (OffsetDateTime::now_utc() + time::Duration::days(1)).date();
+    let mut meta = at(&format!("{tomorrow}T03:00:00Z"));
+    meta["sys"]["MethodName"] = json!("IntegrityVerify");
+    rig.invoke("IntegrityVerify", timer.clone(), meta, "any")
+        .await;
+
+    rig.api(
+        Method::GET,
+        "/api/sessions?from=2025-03-13&to=2025-03-14",
+        None,
+    )
+    .await;
+    rig.api(Method::GET, "/api/health", None).await;
+    rig.api(Method::GET, "/api/ui", None).await;
+
+    ledger.run_as("heartbeat flush");
+    bastion_recordings::health::flush::flush(&rig.state.heartbeats, &rig.state.tables)
+        .await
+        .expect("flush");
+    rig.ran.push("heartbeat flush".to_owned());
+    rig.invoke(
+        "RecordingCreated",
+        json!({"eventGridEvent": {"id": 1}}),
+        json!({}),
+        "poisoned",
+    )
+    .await;
+
+    ledger.run_as("handler backfill");
+    let opts = Options {
+        from: datetime!(2025-03-14 00:00 UTC),
+        to: (OffsetDateTime::now_utc() + time::Duration::days(1)),
+        concurrency: 2,
+        kinds: vec![Kind::AuditLogs, Kind::Recordings],
+        dry_run: false,
+        restart: true,
+        limit: None,
+        hash: true,
+    };
+    let mut emitted = 0;
+    backfill::run(&rig.state, &opts, &mut Progress::hidden(), &mut |_, _| {
+        emitted += 1
+    })
+    .await
+    .expect("backfill");
+    rig.ran.push("handler backfill".to_owned());
+
+    let mut meta = at("2035-03-16T02:00:00Z");
+    meta["sys"]["MethodName"] = json!("RetentionSweep");
+    rig.invoke("RetentionSweep", timer, meta, "processed").await;
+    Exercised {
+        seen: ledger.seen(),
+        ran: rig.ran,
+    }
+}

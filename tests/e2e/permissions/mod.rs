@@ -1,0 +1,182 @@
+//! Permission drift: every storage operation the functions perform, held against the roles
+//! `infra/modules` assigns on that scope — and every role held against the operations that need it.
+//!
+//! [`exercise`] runs every function (and the `handler backfill` tool, the heartbeat flush and a
+//! quarantine write) over recording stores; [`record`] files each call as (connection, container /
+//! table service / queue, REST operation) under the function that made it, using the one mapping in
+//! `storage::permissions`. [`bicep`] reads the role assignments of the access modules; built-in
+//! roles resolve to their documented actions through [`roles`]. Then, per scope:
+//! - an operation no reaching role allows → failure naming the functions, the operation and the
+//!   Bicep file;
+//! - a custom-role action no operation uses, or a built-in role that neither an operation nor the
+//!   Functions host (documented needs, with the source) requires → failure (least privilege);
+//! - a container of the app account the code uses that `storage.bicep` does not create → failure.
+
+mod bicep;
+mod check;
+mod exercise;
+mod record;
+mod rig;
+mod roles;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bastion_recordings::storage::permissions::Operation;
+
+use self::check::{app_containers, drift, infra};
+use self::record::{APP, RECORDINGS, Resource, Seen};
+use self::roles::RoleTable;
+
+#[tokio::test]
+async fn infra_grants_exactly_what_the_functions_use() {
+    let rx = crate::notify::Receiver::start().await;
+    let ex = exercise::exercise(&format!("{}{}", rx.base, crate::notify::HOOK)).await;
+    assert!(
+        !rx.hits(crate::notify::HOOK).is_empty(),
+        "NotifyWebhook delivered nothing"
+    );
+    let functions: BTreeSet<String> = crate::drift::functions()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let ran: BTreeSet<String> = ex.ran.iter().cloned().collect();
+    let missing: Vec<_> = functions.difference(&ran).collect();
+    assert!(
+        missing.is_empty(),
+        "functions not exercised by the permission test: {missing:?}"
+    );
+    // The containers the exercise uses are the ones main.bicep scopes the custom roles to.
+    let main = std::fs::read_to_string(format!("{}/infra/main.bicep", env!("CARGO_MANIFEST_DIR")))
+        .expect("main.bicep");
+    for (param, name) in [
+        ("recordingsContainer", exercise::RECORDINGS_CONTAINER),
+        ("auditLogsContainer", exercise::AUDIT_CONTAINER),
+    ] {
+        let decl = format!("param {param} string = '{name}'");
+        assert!(main.contains(&decl), "main.bicep: want `{decl}`");
+    }
+    let table = RoleTable::load();
+    let problems = drift(
+        &ex.seen,
+        &infra(&table, &|_, t| t),
+        &table,
+        &app_containers(),
+    );
+    let mut summary = String::new();
+    for ((conn, res), ops) in &ex.seen {
+        let ops: Vec<&str> = ops.keys().map(|o| o.name()).collect();
+        summary.push_str(&format!("\n  {conn} {res}: {}", ops.join(", ")));
+    }
+    assert!(
+        problems.is_empty(),
+        "permission drift:\n  {}\nexercised:{summary}",
+        problems.join("\n  ")
+    );
+}
+
+/// A record of the given (connection, resource, operation, function) calls.
+fn seen_of(calls: &[(&str, Resource, Operation, &str)]) -> Seen {
+    let mut seen: Seen = BTreeMap::new();
+    for (conn, res, op, f) in calls {
+        seen.entry(((*conn).to_owned(), res.clone()))
+            .or_default()
+            .entry(*op)
+            .or_default()
+            .insert((*f).to_owned());
+    }
+    seen
+}
+
+// The checker itself must be able to fail, both ways, naming both sides.
+#[test]
+fn drift_reports_missing_and_unused_grants_naming_both_sides() {
+    use Operation as O;
+    let table = RoleTable::load();
+    let rec = || Resource::Container(exercise::RECORDINGS_CONTAINER.into());
+    let calls = [
+        (RECORDINGS, rec(), O::GetBlob, "RecordingHash"),
+        (
+            RECORDINGS,
+            Resource::Container("recordings-archive".into()),
+            O::PutBlob,
+            "RecordingCreated",
+        ),
+        (
+            APP,
+            Resource::Container("scratch".into()),
+            O::PutBlob,
+            "Reconcile",
+        ),
+    ];
+    let grants = infra(&table, &|_, t| t);
+    let found = drift(&seen_of(&calls), &grants, &table, &app_containers()).join("\n");
+    for needle in [
+        "RecordingCreated perform Put Blob (Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write) on RECORDINGS_STORAGE container recordings-archive, which no role in infra/modules/recordings-access.bicep grants",
+        "infra/modules/recordings-access.bicep grants Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write",
+        "which no function uses",
+        "infra/modules/auditlogs-access.bicep grants Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action",
+        "infra/modules/recordings-access.bicep assigns Storage Blob Delegator on the RECORDINGS_STORAGE account (if grantDelegator), which neither a function nor the Functions host needs",
+        "Reconcile use container scratch of AzureWebJobsStorage, which infra/modules/storage.bicep does not create",
+    ] {
+        assert!(found.contains(needle), "missing `{needle}` in:\n{found}");
+    }
+    // Removing a grant: the same call is then refused, naming the call and the file.
+    let tags = [(RECORDINGS, rec(), O::SetBlobTags, "RetentionSweep")];
+    let without = infra(&table, &|f, t| {
+        if f == "recordings-access.bicep" {
+            t.replace(
+                "  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write'\n",
+                "",
+            )
+        } else {
+            t
+        }
+    });
+    let found = drift(&seen_of(&tags), &without, &table, &app_containers()).join("\n");
+    assert!(found.contains("RetentionSweep perform Set Blob Tags (Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write) on RECORDINGS_STORAGE container recordings, which no role in infra/modules/recordings-access.bicep grants"), "{found}");
+    // A host need nobody assigns.
+    let no_owner = infra(&table, &|f, t| {
+        if f == "app-access.bicep" {
+            t.replace("roles.blobDataOwner, ", "")
+        } else {
+            t
+        }
+    });
+    let found = drift(&Seen::new(), &no_owner, &table, &app_containers()).join("\n");
+    assert!(
+        found.contains(
+            "the Functions host needs Storage Blob Data Owner on the AzureWebJobsStorage account"
+        ),
+        "{found}"
+    );
+}
+
+/// Modules that assign roles to principals other than the Function App.
+const OTHER_PRINCIPALS: [(&str, &str); 1] = [(
+    "deadletter-access.bicep",
+    "the Event Grid system topic's identity writes dead letters; the app never reads them",
+)];
+
+// A new module granting the app something must join the comparison above.
+#[test]
+fn every_module_that_assigns_roles_is_compared() {
+    let dir = format!("{}/infra/modules", env!("CARGO_MANIFEST_DIR"));
+    let assigning: BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("infra/modules")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| {
+            std::fs::read_to_string(format!("{dir}/{f}"))
+                .is_ok_and(|t| t.contains("'Microsoft.Authorization/roleAssignments@"))
+        })
+        .collect();
+    let known: BTreeSet<String> = check::MODULES
+        .iter()
+        .map(|m| m.file)
+        .chain(OTHER_PRINCIPALS.iter().map(|(f, _)| *f))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        assigning, known,
+        "role-assigning modules vs the permission test's list"
+    );
+}

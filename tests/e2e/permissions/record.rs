@@ -1,0 +1,183 @@
+//! What the functions did to storage, as (connection, resource, operation) → functions.
+//!
+//! Every seam of the app state is wrapped: the three blob stores (`storage::intercept`), the
+//! tables (`tables::intercept`), the poison-queue depth reader and the download-link issuer. Each
+//! call is mapped to its REST operations by `storage::permissions` and filed under the function
+//! running at the time ([`Ledger::run_as`]). Queue messages the host moves for the app's bindings
+//! are added from `functions/*/function.json` ([`Ledger::bindings`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bastion_recordings::health::queues::QueueDepth;
+use bastion_recordings::storage::intercept::{BeforeCall, Call};
+use bastion_recordings::storage::links::{Link, LinkIssuer};
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::storage::permissions::{
+    Operation, blob_operations, container, table_operation,
+};
+use bastion_recordings::storage::{BlobRef, StorageError};
+use bastion_recordings::tables::TableError;
+use bastion_recordings::tables::intercept::{BeforeTableCall, TableCall};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+/// The app's own storage connection (tables, queues, quarantine).
+pub(super) const APP: &str = "AzureWebJobsStorage";
+/// The Bastion recordings connection.
+pub(super) const RECORDINGS: &str = "RECORDINGS_STORAGE";
+/// The archived audit-log connection.
+pub(super) const AUDIT_LOGS: &str = "AUDITLOGS_STORAGE";
+
+/// The test's own writes (Bastion's and Azure Monitor's in production): not recorded.
+pub(super) const SETUP: &str = "setup";
+
+/// Where an operation lands inside one storage account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) enum Resource {
+    /// The whole account (Get User Delegation Key).
+    Account,
+    /// One blob container.
+    Container(String),
+    /// The table service.
+    Tables,
+    /// One queue.
+    Queue(String),
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Account => write!(f, "the account"),
+            Self::Container(c) => write!(f, "container {c}"),
+            Self::Tables => write!(f, "the table service"),
+            Self::Queue(q) => write!(f, "queue {q}"),
+        }
+    }
+}
+
+/// (connection, resource) → operation → the functions that performed it.
+pub(super) type Seen = BTreeMap<(String, Resource), BTreeMap<Operation, BTreeSet<String>>>;
+
+/// The shared record and the name of the function running now.
+#[derive(Clone, Default)]
+pub(super) struct Ledger {
+    function: Arc<Mutex<String>>,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Ledger {
+    /// Files every following call under `function`.
+    pub(super) fn run_as(&self, function: &str) {
+        *self.function.lock().expect("ledger") = function.to_owned();
+    }
+
+    /// Records `op` on `resource` of `connection` for the running function.
+    pub(super) fn record(&self, connection: &str, resource: Resource, op: Operation) {
+        let function = self.function.lock().expect("ledger").clone();
+        if function == SETUP || function.is_empty() {
+            return;
+        }
+        self.record_for(&function, connection, resource, op);
+    }
+
+    fn record_for(&self, function: &str, connection: &str, resource: Resource, op: Operation) {
+        self.seen
+            .lock()
+            .expect("ledger")
+            .entry((connection.to_owned(), resource))
+            .or_default()
+            .entry(op)
+            .or_default()
+            .insert(function.to_owned());
+    }
+
+    /// Adds what the host does for `function`'s queue bindings: get and delete for a queue trigger
+    /// (and a put to `<queue>-poison` when a message keeps failing), a put per output value.
+    pub(super) fn bindings(&self, function: &str, bindings: &[Value], outputs: &Value) {
+        for b in bindings {
+            let (Some(kind), Some(queue)) = (b["type"].as_str(), b["queueName"].as_str()) else {
+                continue;
+            };
+            let conn = b["connection"].as_str().unwrap_or(APP);
+            let q = |name: &str| Resource::Queue(name.to_owned());
+            match kind {
+                "queueTrigger" => {
+                    self.record_for(function, conn, q(queue), Operation::GetMessages);
+                    self.record_for(function, conn, q(queue), Operation::DeleteMessage);
+                    let poison = format!("{queue}-poison");
+                    self.record_for(function, conn, q(&poison), Operation::PutMessage);
+                }
+                "queue" if !outputs[b["name"].as_str().unwrap_or_default()].is_null() => {
+                    self.record_for(function, conn, q(queue), Operation::PutMessage);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Everything recorded so far.
+    pub(super) fn seen(&self) -> Seen {
+        self.seen.lock().expect("ledger").clone()
+    }
+}
+
+/// Records the blob calls on one connection.
+pub(super) struct Blobs {
+    pub(super) ledger: Ledger,
+    pub(super) connection: &'static str,
+}
+
+#[async_trait]
+impl BeforeCall<InMemoryBlobStore> for Blobs {
+    async fn before(&self, call: Call<'_>, _: &InMemoryBlobStore) -> Result<(), StorageError> {
+        for op in blob_operations(&call) {
+            let res = Resource::Container(container(&call).to_owned());
+            self.ledger.record(self.connection, res, *op);
+        }
+        Ok(())
+    }
+}
+
+/// Records the table calls (all on the app connection).
+pub(super) struct Tables(pub Ledger);
+
+#[async_trait]
+impl BeforeTableCall for Tables {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        self.0.record(APP, Resource::Tables, table_operation(&call));
+        Ok(())
+    }
+}
+
+/// Records the poison-queue depth reads; every queue is empty.
+pub(super) struct Queues(pub Ledger);
+
+#[async_trait]
+impl QueueDepth for Queues {
+    async fn depth(&self, queue: &str) -> Result<u64, StorageError> {
+        let res = Resource::Queue(queue.to_owned());
+        self.0.record(APP, res, Operation::GetQueueMetadata);
+        Ok(0)
+    }
+}
+
+/// Records a user delegation key request per link (the real issuer caches keys; a first link
+/// always needs one) and signs nothing.
+pub(super) struct Links(pub Ledger);
+
+#[async_trait]
+impl LinkIssuer for Links {
+    async fn issue(&self, blob: &BlobRef, now: OffsetDateTime, lifetime: Duration) -> Link {
+        self.0.record(
+            RECORDINGS,
+            Resource::Account,
+            Operation::GetUserDelegationKey,
+        );
+        Link::Issued {
+            url: format!("https://example.invalid/{blob}?sig=recorded"),
+            expires: now + lifetime,
+        }
+    }
+}
