@@ -40,8 +40,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let port = config.port;
     let state = AppState::from_config(config)?;
-    if let Ok(spec) = std::env::var("HANDLER_IN_MEMORY_SEED") {
-        let failed = state.seed_in_memory(&spec).await;
+    if let Some(spec) = &state.config.in_memory_seed {
+        let failed = state.seed_in_memory(spec).await;
         if failed > 0 {
             return Err(format!("HANDLER_IN_MEMORY_SEED: {failed} blobs could not be put").into());
         }

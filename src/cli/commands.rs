@@ -28,21 +28,13 @@ pub async fn run(cmd: Command) -> ExitCode {
 }
 
 fn lifecycle_policy() -> ExitCode {
-    let policy = match std::env::var("RETENTION_POLICY")
-        .ok()
-        .filter(|p| !p.trim().is_empty())
-    {
-        None => Policy::builtin(),
-        Some(path) => match std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Policy::parse(&t))
-        {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("RETENTION_POLICY {path}: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    // Only the policy's settings: rendering it needs no storage connection.
+    let policy = match crate::config::retention_policy(&|k| std::env::var(k).ok()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
     };
     match lifecycle::render(&policy) {
         Ok(text) => {

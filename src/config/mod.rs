@@ -4,6 +4,8 @@
 //! [`Config::from_env`] collects every missing or invalid setting into one [`ConfigError`] naming each
 //! setting (never its value), so a misconfigured app fails at start-up, loudly, with a non-zero exit.
 
+pub mod api;
+pub mod auth;
 pub mod sources;
 
 use std::path::PathBuf;
@@ -66,6 +68,7 @@ pub const SETTINGS: &[&str] = &[
     "HEALTH_TAIL_LAG_MINUTES",
     "INTEGRITY_VERIFY_SAMPLE",
     "HANDLER_IN_MEMORY_ACCOUNT",
+    "HANDLER_IN_MEMORY_SEED",
     "STORAGE_TRY_TIMEOUT_MS",
     "STORAGE_TIMEOUT_MS",
 ];
@@ -114,7 +117,7 @@ pub struct Config {
     /// Tailing, joining and detection (`AUDIT_*`, `UNRECORDED_*`, `FAILED_LOGIN_*`, …).
     pub audit: crate::audit_logs::AuditSettings,
     /// Catalogue API (`CATALOGUE_*`, `HEALTH_TAIL_LAG_MINUTES`).
-    pub api: crate::api::ApiSettings,
+    pub api: self::api::ApiSettings,
     /// Destinations and delivery (`NOTIFY_*`, `CATALOGUE_BASE_URL`).
     pub notify: crate::notify::config::NotifyConfig,
     /// How often heartbeats are written (`HEALTH_HEARTBEAT_SECONDS`).
@@ -123,6 +126,9 @@ pub struct Config {
     pub integrity_sample: usize,
     /// Account name of the in-memory stores (`HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
     pub in_memory_account: String,
+    /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
+    /// benchmarks and demos; see [`crate::storage::memory::seed`]).
+    pub in_memory_seed: Option<String>,
 }
 
 impl Config {
@@ -141,7 +147,7 @@ impl Config {
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut r = Reader::new(env);
         let audit = crate::audit_logs::AuditSettings::from_reader(&mut r);
-        let api = crate::api::ApiSettings::from_reader(&mut r);
+        let api = self::api::ApiSettings::from_reader(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_lookup(env).unwrap_or_else(|e| {
@@ -151,6 +157,7 @@ impl Config {
         let in_memory_account = r
             .get("HANDLER_IN_MEMORY_ACCOUNT")
             .unwrap_or_else(|| "devstoreaccount1".to_owned());
+        let in_memory_seed = r.get("HANDLER_IN_MEMORY_SEED");
         let deadlines = Deadlines::from_reader(&mut r);
         let mut errors = r.into_errors();
         let get = |k: &str| {
@@ -218,7 +225,34 @@ impl Config {
             heartbeat_interval,
             integrity_sample,
             in_memory_account,
+            in_memory_seed,
         })
+    }
+}
+
+/// The retention policy alone (`RETENTION_POLICY`, `RETENTION_CLASS_AUDITLOGS`), read and checked as
+/// [`Config::from_lookup`] does: for commands that need no storage connection.
+///
+/// # Errors
+/// Every problem of those settings at once.
+pub fn retention_policy(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::retention::policy::Policy, ConfigError> {
+    let get = |k: &str| {
+        env(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let mut errors = Vec::new();
+    let retention = crate::retention::settings::RetentionSettings::from_lookup(&get, &mut errors);
+    let file = get("RETENTION_POLICY").map(PathBuf::from);
+    match crate::retention::policy::load(file.as_deref(), &retention.audit_logs_class) {
+        Ok(p) if errors.is_empty() => Ok(p),
+        Ok(_) => Err(ConfigError(errors)),
+        Err(mut e) => {
+            errors.append(&mut e);
+            Err(ConfigError(errors))
+        }
     }
 }
 

@@ -17,7 +17,7 @@
 pub mod bearer;
 pub mod keys;
 pub mod principal;
-pub mod settings;
+pub use crate::config::auth as settings;
 #[cfg(test)]
 mod tests;
 

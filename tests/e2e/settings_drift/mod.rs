@@ -25,6 +25,10 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
         "account name of the in-memory mode; never used in Azure",
     ),
     (
+        "HANDLER_IN_MEMORY_SEED",
+        "synthetic recordings for the in-memory mode; never used in Azure",
+    ),
+    (
         "LOG_FORMAT",
         "JSON logs are already chosen whenever the Functions host runs the handler",
     ),
@@ -47,6 +51,10 @@ const NOT_IN_LOCAL: &[(&str, &str)] = &[
     (
         "HANDLER_IN_MEMORY_ACCOUNT",
         "only benchmarks and tests name the in-memory account",
+    ),
+    (
+        "HANDLER_IN_MEMORY_SEED",
+        "only benchmarks seed the in-memory stores",
     ),
 ];
 

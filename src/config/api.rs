@@ -1,0 +1,52 @@
+//! The catalogue API's settings (`CATALOGUE_*`, `HEALTH_TAIL_LAG_MINUTES`), parsed with every other
+//! setting at start-up; kept here, below the API, so the configuration never names an entry point.
+
+use super::auth::{self, AuthMode};
+use crate::setting::Reader;
+use crate::storage::links;
+
+/// API settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// `CATALOGUE_AUTH` and the token settings: who authenticates callers ([`auth`]). Unset is
+    /// [`AuthMode::Unconfigured`]: the API refuses every request, the event functions run on.
+    pub auth: AuthMode,
+    /// `CATALOGUE_MAX_RANGE_DAYS` (default 31): the widest `from`–`to` range.
+    pub max_range_days: u32,
+    /// `GET /api/health` thresholds (`HEALTH_TAIL_LAG_MINUTES`).
+    pub health: crate::health::report::Thresholds,
+    /// `CATALOGUE_DOWNLOAD_LINKS` (default false): add a read link to detail reads.
+    pub download_links: bool,
+    /// `CATALOGUE_LINK_MINUTES` (default 15, capped at 60): the link lifetime.
+    pub link_lifetime: time::Duration,
+}
+
+impl Default for ApiSettings {
+    /// What an environment without any of these settings gives (authentication unconfigured).
+    fn default() -> Self {
+        Self {
+            auth: AuthMode::Unconfigured(vec![format!(
+                "{}: not set (platform, jwt or none)",
+                auth::AUTH
+            )]),
+            max_range_days: 31,
+            health: crate::health::report::Thresholds::default(),
+            download_links: false,
+            link_lifetime: time::Duration::minutes(i64::from(links::DEFAULT_MINUTES)),
+        }
+    }
+}
+
+impl ApiSettings {
+    /// Reads the settings; invalid values are start-up problems named in `r`.
+    pub fn from_reader(r: &mut Reader<'_>) -> Self {
+        let d = Self::default();
+        Self {
+            auth: AuthMode::from_reader(r),
+            max_range_days: r.number("CATALOGUE_MAX_RANGE_DAYS", d.max_range_days, 1..=366),
+            health: crate::health::report::Thresholds::from_reader(r),
+            download_links: r.flag("CATALOGUE_DOWNLOAD_LINKS", d.download_links),
+            link_lifetime: links::lifetime(r),
+        }
+    }
+}
