@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use super::{CatalogueCommand, Command};
 use crate::config::Config;
 use crate::retention::lifecycle;
-use crate::retention::policy::Policy;
 use crate::retention::sweep::{self, SweepParams, digest};
 use crate::state::AppState;
 
