@@ -131,6 +131,7 @@ impl From<TableError> for ApiError {
     fn from(e: TableError) -> Self {
         match e {
             TableError::NotFound => Self::NotFound("no such resource".into()),
+            TableError::Rejected(why) => rejected(&why),
             other => {
                 tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: table storage failed");
                 Self::Unavailable
@@ -143,10 +144,37 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound => Self::NotFound("no such resource".into()),
+            StorageError::Rejected(why) => rejected(&why),
             other => {
                 tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: blob storage failed");
                 Self::Unavailable
             }
         }
+    }
+}
+
+/// Input the storage service refuses whatever the retry (a value over its size limits, a key it
+/// cannot hold): the caller's request, not an outage, so a 400 and never a 503 with `Retry-After`.
+pub(crate) fn rejected(why: &str) -> ApiError {
+    tracing::info!(error = %redact(why), "catalogue API: storage refused the request's input");
+    ApiError::BadRequest(
+        "the storage service refuses this input (a value or key over its limits)".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_input_is_the_callers_400_and_outages_stay_503() {
+        let refused = ApiError::from(TableError::Rejected("HTTP 400: EntityTooLarge".into()));
+        assert!(matches!(refused, ApiError::BadRequest(ref m) if !m.contains("EntityTooLarge")));
+        let refused = ApiError::from(StorageError::Rejected("HTTP 413".into()));
+        assert!(matches!(refused, ApiError::BadRequest(_)));
+        let down = ApiError::from(TableError::Transient("reset".into()));
+        assert_eq!(down, ApiError::Unavailable);
+        let res = down.into_response();
+        assert!(res.headers().contains_key(header::RETRY_AFTER));
     }
 }

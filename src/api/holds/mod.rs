@@ -26,6 +26,8 @@ use super::problem::ApiError;
 use crate::catalogue::model::RecordingKey;
 use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
 use crate::state::AppState;
+use crate::storage::StorageError;
+use crate::tables::TableError;
 use crate::telemetry::redact;
 
 /// Actor name of a function-key caller (`CATALOGUE_AUTH=none`: no caller is named).
@@ -36,6 +38,14 @@ pub fn api_error(e: HoldError) -> ApiError {
     match e {
         HoldError::Invalid(m) => ApiError::BadRequest(m),
         HoldError::NotFound(m) => ApiError::NotFound(m),
+        HoldError::Storage(e)
+            if e.downcast_ref::<TableError>()
+                .is_some_and(|t| matches!(t, TableError::Rejected(_)))
+                || e.downcast_ref::<StorageError>()
+                    .is_some_and(|s| matches!(s, StorageError::Rejected(_))) =>
+        {
+            super::problem::rejected(&format!("{e:#}"))
+        }
         HoldError::Storage(e) => {
             tracing::warn!(error.cause_chain = %redact(&format!("{e:#}")), "holds API: storage failed");
             ApiError::Unavailable
