@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
-use crate::tables::keys::{decode_key, encode_key};
+use crate::tables::keys::{decode_key, key_or_digest};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
 /// Table of checkpoints and failed items.
@@ -103,7 +103,10 @@ impl BackfillRepo {
     ) -> Result<(), TableError> {
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), format!("failed~{kind}").into());
-        e.insert("RowKey".into(), encode_key(name).into());
+        // Blob names may have 1,024 characters: a long one is keyed by its digest, and the row
+        // keeps the name.
+        e.insert("RowKey".into(), key_or_digest(name).into());
+        e.insert("Name".into(), name.into());
         e.insert("Error".into(), error.into());
         e.insert("At".into(), format_utc(now).into());
         write_creating_table(self.tables.as_ref(), BACKFILL_TABLE, &e, WriteMode::Upsert).await?;
@@ -118,7 +121,7 @@ impl BackfillRepo {
         let pk = format!("failed~{kind}");
         match self
             .tables
-            .delete(BACKFILL_TABLE, &pk, &encode_key(name), None)
+            .delete(BACKFILL_TABLE, &pk, &key_or_digest(name), None)
             .await
         {
             Ok(()) | Err(TableError::NotFound) => Ok(()),
@@ -136,7 +139,11 @@ impl BackfillRepo {
             .await?;
         Ok(rows
             .iter()
-            .filter_map(|s| get_str(&s.entity, "RowKey").and_then(decode_key))
+            .filter_map(|s| match get_str(&s.entity, "Name") {
+                Some(name) => Some(name.to_owned()),
+                // Rows written before the name was kept: the key is its encoding.
+                None => get_str(&s.entity, "RowKey").and_then(decode_key),
+            })
             .collect())
     }
 }

@@ -18,6 +18,17 @@ pub fn decode_key(key: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// [`encode_key`] of `text` when it fits a key; else `sha256.<hex digest>` (`.` is no base64url
+/// character, so the two never meet): the row must then carry `text` itself as a property.
+pub fn key_or_digest(text: &str) -> String {
+    let encoded = encode_key(text);
+    if is_valid_key(&encoded) {
+        return encoded;
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
+    ["sha256.", &hex::encode(digest)].concat()
+}
+
 /// True when `key` can be used as a `PartitionKey`/`RowKey` as is.
 pub fn is_valid_key(key: &str) -> bool {
     key.len() <= 1024
@@ -50,6 +61,10 @@ mod tests {
             assert_eq!(decode_key(&key).as_deref(), Some(name));
         }
         assert!(decode_key("not base64 !").is_none());
+        let long = "n".repeat(1024);
+        let key = key_or_digest(&long);
+        assert!(is_valid_key(&key) && key.starts_with("sha256.") && decode_key(&key).is_none());
+        assert_eq!(key_or_digest("a/b"), encode_key("a/b"));
     }
 
     #[test]

@@ -91,10 +91,29 @@ impl FailedLogin {
         [("user", &self.user), ("ip", &self.client_ip)]
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(d, v)| encode_key(&format!("{w}|{d}|{v}|{}", self.vm)))
+            .map(|(d, v)| encode_key(&format!("{w}|{d}|{}|{}", fit(v), fit(&self.vm))))
             .collect()
     }
 }
+
+/// Longest user, address or VM name kept whole in a partition key.
+const MAX_PART: usize = 200;
+
+/// `text`, or (when longer than [`MAX_PART`] bytes) its first characters and a digest of the
+/// whole: a partition key must stay under the table's 1 KiB whatever a record carries, and two
+/// long names still count apart.
+fn fit(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_PART {
+        return text.into();
+    }
+    let mut cut = MAX_PART - 24;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
+    format!("{}…#{}", &text[..cut], hex::encode(&digest[..8])).into()
+}
+
 
 /// Stores one attempt (idempotent); returns the partitions touched.
 ///
@@ -278,4 +297,26 @@ fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
         ),
         data,
     )
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    #[test]
+    fn long_names_fit_a_key_and_stay_apart() {
+        let a = format!("{}a", "u".repeat(3000));
+        let b = format!("{}b", "u".repeat(3000));
+        assert_ne!(fit(&a), fit(&b));
+        assert!(fit(&a).len() <= MAX_PART + 4);
+        assert_eq!(fit("alice@contoso.com"), "alice@contoso.com");
+        let wide = "é".repeat(400);
+        assert!(fit(&wide).len() <= MAX_PART + 4);
+        let key = encode_key(&format!(
+            "2025-03-14T09:00:00Z|user|{}|{}",
+            fit(&a),
+            fit(&b)
+        ));
+        assert!(crate::tables::keys::is_valid_key(&key), "{}", key.len());
+    }
 }
