@@ -15,18 +15,17 @@
 //! Limit: one partition serves ~2,000 entities/s, far above Bastion's recording rate.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
 
 use crate::dates::format_date;
 use crate::dates::{format_utc, timestamp};
-use crate::tables::keys::{decode_key, encode_key, is_valid_key};
+use crate::tables::keys::{decode_key, is_valid_key, key_or_digest};
 use crate::tables::{Entity, get_i64, get_str, int64};
 
 /// `Status` of a catalogued recording.
 pub const STATUS_CATALOGUED: &str = "catalogued";
 
-/// Prefix of a row key that is a digest of the path, not its encoding.
+/// Prefix of a row key that is a digest of the path, not its encoding ([`key_or_digest`]).
 const HASHED: &str = "sha256.";
 
 /// The address of a catalogue row; its text form `YYYY-MM-DD~<rowkey>` is the public recording id.
@@ -67,12 +66,7 @@ impl RecordingKey {
             Some(a) => [a, ":", container, "/", blob].concat(),
             None => [container, "/", blob].concat(),
         };
-        let encoded = encode_key(&path);
-        let rk = if is_valid_key(&encoded) {
-            encoded
-        } else {
-            [HASHED, &hex::encode(Sha256::digest(path.as_bytes()))].concat()
-        };
+        let rk = key_or_digest(&path);
         Self {
             pk: format_date(created.date()),
             rk,
