@@ -1,13 +1,14 @@
-//! Demo client for `scripts/demo.sh`: seeds synthetic Bastion recordings (and an audit-log hour blob)
-//! into Azurite through the product's own storage code, then waits for the catalogue to fill and
-//! prints the rows and the blobs' retention tags.
+//! Demo client for `scripts/demo.sh`: seeds synthetic Bastion recordings and an audit-log hour blob
+//! for every Bastion host the settings name (`RECORDINGS_SOURCES`, one container per host) into
+//! Azurite through the product's own storage code, then waits for the one catalogue to fill and
+//! prints its rows (with their Bastion host) and the blobs' retention tags.
 //!
 //! `cargo run --example demo -- seed` · `cargo run --example demo -- show [--expect N] [--timeout S]`
-//! Reads the same settings as the handler (`AzureWebJobsStorage`, `RECORDINGS_CONTAINER`, …).
+//! Reads the same settings as the handler (`AzureWebJobsStorage`, `RECORDINGS_SOURCES`, …).
 
 use std::time::{Duration, Instant};
 
-use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::config::{Config, SourceSpec, Storage};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
@@ -16,72 +17,105 @@ use bytes::Bytes;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// The sample hour's tunnel ids (`tests/fixtures/auditlogs/PT1H.sample.jsonl`, host BAS-HUB-WEU).
 const TUNNELS: [&str; 3] = [
     "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
     "0b7d3c1e-2f4a-4b6c-8d9e-1a2b3c4d5e6f",
     "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
 ];
+const SAMPLE_HOST: &str = "BAS-HUB-WEU";
 
-fn stores(config: &Config) -> Res<(AzureBlobStore, AzureBlobStore, TableRestClient)> {
+fn blobs(spec: &SourceSpec) -> Res<AzureBlobStore> {
+    let conn = spec
+        .conn
+        .as_ref()
+        .ok_or("the demo needs storage connections (Azurite)")?;
+    Ok(AzureBlobStore::new(conn)?)
+}
+
+fn tables(config: &Config) -> Res<TableRestClient> {
     let Storage::Connected { app } = &config.storage else {
         return Err("the demo needs AzureWebJobsStorage (Azurite)".into());
     };
-    let conn = |s: &bastion_recordings::config::SourceSpec| s.conn.clone().ok_or("no connection");
-    Ok((
-        AzureBlobStore::new(&conn(&config.sources.recordings[0])?)?,
-        AzureBlobStore::new(&conn(&config.sources.audit_logs[0])?)?,
-        TableRestClient::new(app, &config.table_prefix)?,
-    ))
+    Ok(TableRestClient::new(app, &config.table_prefix)?)
+}
+
+/// Host `i`'s version of a sample tunnel id: the first host keeps the sample's, the others get
+/// their own (the first hex digit counts the host), so each host's sessions are its own.
+fn tunnel(t: &str, i: usize) -> String {
+    if i == 0 {
+        return t.to_owned();
+    }
+    format!("{:x}{}", (i + 9) % 16, &t[1..])
 }
 
 async fn seed(config: &Config) -> Res<()> {
-    let (rec, logs, _) = stores(config)?;
-    let names = [
-        format!("2025/03/14/vm-app-01/{}.rec", TUNNELS[0]),
-        format!("PLACEHOLDER-{}", TUNNELS[1]),
-        format!("pci/{}", TUNNELS[2]),
-    ];
-    for (i, name) in names.iter().enumerate() {
-        let mut meta = Metadata::new();
-        meta.insert("vm".into(), "vm-app-01".into());
-        if i == 2 {
-            meta.insert("environment".into(), "pci".into());
-        }
-        let body = Bytes::from(vec![b'r'; 1024 * (i + 1)]);
-        rec.put(
-            &BlobRef::new(config.sources.recordings[0].container.clone(), name.clone()),
-            body,
-            "application/octet-stream",
-            &meta,
-        )
-        .await?;
-        println!(
-            "uploaded recording {}/{name}",
-            config.sources.recordings[0].container
-        );
-    }
-    let hour = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
-    let blob = BlobRef::new(config.sources.audit_logs[0].container.clone(), hour);
-    logs.create_append(&blob, "application/json").await?;
-    let sample = std::fs::read(concat!(
+    let logs_spec = config
+        .sources
+        .audit_logs
+        .first()
+        .ok_or("no audit-log source")?;
+    let logs = blobs(logs_spec)?;
+    let sample = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/auditlogs/PT1H.sample.jsonl"
     ))?;
-    let complete = sample
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |p| p + 1);
-    logs.append(&blob, Bytes::copy_from_slice(&sample[..complete]))
-        .await?;
-    println!(
-        "created audit-log append blob {}/…/PT1H.json ({complete} bytes)",
-        config.sources.audit_logs[0].container
-    );
+    let complete = sample.rfind('\n').map_or(0, |p| p + 1);
+    for (i, spec) in config.sources.recordings.iter().enumerate() {
+        let host = spec
+            .bastion
+            .clone()
+            .unwrap_or_else(|| SAMPLE_HOST.to_ascii_lowercase())
+            .to_ascii_uppercase();
+        let rec = blobs(spec)?;
+        let names = [
+            format!("2025/03/14/vm-app-01/{}.rec", tunnel(TUNNELS[0], i)),
+            format!("PLACEHOLDER-{}", tunnel(TUNNELS[1], i)),
+            format!("pci/{}", tunnel(TUNNELS[2], i)),
+        ];
+        for (n, name) in names.iter().enumerate() {
+            let mut meta = Metadata::new();
+            meta.insert("vm".into(), "vm-app-01".into());
+            if n == 2 {
+                meta.insert("environment".into(), "pci".into());
+            }
+            let body = Bytes::from(vec![b'r'; 1024 * (n + 1)]);
+            let blob = BlobRef::new(spec.container.clone(), name.clone());
+            rec.put(&blob, body, "application/octet-stream", &meta)
+                .await?;
+            println!(
+                "uploaded recording {}/{name} (Bastion {host})",
+                spec.container
+            );
+        }
+        // The same hour, as this host's diagnostic setting archives it.
+        let mut lines = sample[..complete].replace(SAMPLE_HOST, &host);
+        for t in TUNNELS.iter().chain(
+            [
+                "a1b2c3d4-0000-4000-8000-000000000002",
+                "c0ffee00-1111-4222-8333-444455556666",
+            ]
+            .iter(),
+        ) {
+            lines = lines.replace(t, &tunnel(t, i));
+        }
+        let hour = format!(
+            "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}/y=2025/m=03/d=14/h=09/m=00/PT1H.json"
+        );
+        let blob = BlobRef::new(logs_spec.container.clone(), hour);
+        logs.create_append(&blob, "application/json").await?;
+        logs.append(&blob, Bytes::from(lines.clone())).await?;
+        println!(
+            "created audit-log append blob {}/…/BASTIONHOSTS/{host}/…/PT1H.json ({} bytes)",
+            logs_spec.container,
+            lines.len()
+        );
+    }
     Ok(())
 }
 
 async fn show(config: &Config, expect: usize, joined: usize, timeout: Duration) -> Res<()> {
-    let (rec, _, tables) = stores(config)?;
+    let tables = tables(config)?;
     let started = Instant::now();
     let rows = loop {
         let rows = tables
@@ -116,30 +150,36 @@ async fn show(config: &Config, expect: usize, joined: usize, timeout: Duration) 
                 .unwrap_or_default()
         };
         println!(
-            "- {}\n    blob={} size={} class={} until={} status={} keys={}",
+            "- {}\n    bastion={} blob={}/{} size={} class={} until={} status={}",
             s("RecordingId"),
+            s("SourceBastion"),
+            s("Container"),
             s("BlobName"),
             s("ContentLength"),
             s("RetentionClass"),
             s("RetainUntil"),
             s("Status"),
-            s("CandidateKeys")
         );
         for extra in [
             "TunnelId",
+            "BastionHost",
             "UserName",
             "ClientIp",
             "TargetVm",
-            "Protocol",
             "SessionStart",
-            "SessionEnd",
             "MatchConfidence",
         ] {
             if e.contains_key(extra) {
                 println!("    {extra}={}", s(extra));
             }
         }
-        let tags = rec
+        let spec = config
+            .sources
+            .recordings
+            .iter()
+            .find(|sp| sp.container == s("Container"))
+            .ok_or("a row of no configured source")?;
+        let tags = blobs(spec)?
             .get_tags(&BlobRef::new(s("Container"), s("BlobName")))
             .await?;
         println!("    tags={tags:?}");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo on Azurite, on a fresh machine: installs and starts Azurite (npm), builds, starts devhost
 # (the local stand-in for the Functions host) with the real handler, seeds synthetic recordings and
-# an audit-log hour blob through the product's storage code, then prints the catalogue rows and tags.
+# an audit-log hour blob for two Bastion hosts (each recording into its own container) through the
+# product's storage code, then prints the one catalogue's rows, with their host, and tags.
 # Usage: scripts/demo.sh        (leaves Azurite running; `scripts/azurite.sh stop` stops it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,15 @@ cargo build --quiet --bin handler --bin devhost --example demo
 
 run_id="demo$(date +%s)"
 export AzureWebJobsStorage="$AZURITE_CONNECTION_STRING"
-export RECORDINGS_CONTAINER=recordings AUDITLOGS_CONTAINER=insights-logs-bastionauditlogs
+# Two Bastion hosts, each recording into its own container; one audit-log container for both.
+export RECORDINGS_SOURCES="AzureWebJobsStorage:rec-weu@bas-hub-weu,AzureWebJobsStorage:rec-neu@bas-hub-neu"
+export AUDITLOGS_CONTAINER=insights-logs-bastionauditlogs
 export TABLE_PREFIX="$run_id" QUARANTINE_CONTAINER=quarantine RETENTION_POLICY=examples/retention-policy.toml
 # A local demo: the function key is the catalogue API's only credential.
 export CATALOGUE_AUTH=none
 export DEVHOST_PORT=0 DEVHOST_POLL_MS=300 DEVHOST_QUEUE_POLL_MS=300
-export DEVHOST_WATCH="${DEVHOST_WATCH:-RecordingCreated=AzureWebJobsStorage:recordings,AuditLogCreated=AzureWebJobsStorage:insights-logs-bastionauditlogs}"
+# devhost watches every source's container (its default watch follows RECORDINGS_SOURCES).
+export AUDITLOGS_STORAGE="$AZURITE_CONNECTION_STRING"
 export RUST_LOG="${RUST_LOG:-info}"
 
 log=".azurite/devhost-$run_id.log"
@@ -32,7 +36,7 @@ grep -m1 "devhost listening" "$log" || { cat "$log"; exit 1; }
 echo "== seeding synthetic recordings and an audit-log hour"
 target/debug/examples/demo seed
 echo "== waiting for devhost → handler to catalogue them and join the audit-log session (log: $log)"
-target/debug/examples/demo show --expect 3 --joined 1 --timeout 90
+target/debug/examples/demo show --expect 6 --joined 2 --timeout 90
 echo
 echo "Notifications queued by the handler (queue 'notifications'), handler log lines:"
 grep -E "invocation (processed|skipped|poisoned|failed)" "$log" | tail -n 12 || true

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::eventgrid_watch::{DEFAULT_RETRY, DEFAULT_WATCH, RetrySchedule, WatchSpec, parse_watch};
+use crate::eventgrid_watch::{DEFAULT_RETRY, RetrySchedule, WatchSpec, default_watch, parse_watch};
 
 /// Usage text for `--help`.
 pub(crate) const USAGE: &str = "usage: devhost [--app-root DIR] [--handler PATH]
@@ -99,7 +99,7 @@ impl Settings {
             }
         });
         let watch_explicit = env("DEVHOST_WATCH").is_some();
-        let watch_text = env("DEVHOST_WATCH").unwrap_or_else(|| DEFAULT_WATCH.into());
+        let watch_text = env("DEVHOST_WATCH").unwrap_or_else(|| default_watch(env));
         let watch = parse_watch(&watch_text, env).unwrap_or_else(|e| {
             errors.push(e);
             Vec::new()

@@ -18,7 +18,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-pub(crate) use spec::{DEFAULT_RETRY, DEFAULT_WATCH, RetrySchedule, WatchSpec, parse_watch};
+pub(crate) use spec::{DEFAULT_RETRY, RetrySchedule, WatchSpec, default_watch, parse_watch};
 use spec::{Seen, is_created};
 
 use crate::app_root::{FunctionDef, Trigger};

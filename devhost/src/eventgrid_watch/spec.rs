@@ -20,6 +20,49 @@ pub(crate) struct WatchSpec {
 /// Used when `DEVHOST_WATCH` is unset: the product's two Event Grid subscriptions.
 pub(crate) const DEFAULT_WATCH: &str = "RecordingCreated=RECORDINGS_STORAGE:%RECORDINGS_CONTAINER%,AuditLogCreated=AUDITLOGS_STORAGE:%AUDITLOGS_CONTAINER%";
 
+/// The watch when `DEVHOST_WATCH` is unset: the product's subscriptions, one per watched container
+/// (`RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES` entries, `<connection>:<container>[@<bastion>]`),
+/// else [`DEFAULT_WATCH`].
+pub(crate) fn default_watch(env: &dyn Fn(&str) -> Option<String>) -> String {
+    let list = |setting: &str, function: &str, default_container: &str| -> Option<Vec<String>> {
+        let text = env(setting).filter(|v| !v.trim().is_empty())?;
+        let items = text.split(',').map(str::trim).filter(|e| !e.is_empty());
+        Some(
+            items
+                .map(|entry| {
+                    let head = entry.split('@').next().unwrap_or(entry);
+                    match head.split_once(':') {
+                        Some((conn, container)) => format!("{function}={conn}:{container}"),
+                        None => format!("{function}={head}:{default_container}"),
+                    }
+                })
+                .collect(),
+        )
+    };
+    let mut defaults = DEFAULT_WATCH.split(',');
+    let recordings = list("RECORDINGS_SOURCES", "RecordingCreated", "recordings")
+        .unwrap_or_else(|| vec![defaults.next().unwrap_or_default().to_owned()]);
+    let logs = list(
+        "AUDITLOGS_SOURCES",
+        "AuditLogCreated",
+        "insights-logs-bastionauditlogs",
+    )
+    .unwrap_or_else(|| {
+        vec![
+            DEFAULT_WATCH
+                .split(',')
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned(),
+        ]
+    });
+    recordings
+        .into_iter()
+        .chain(logs)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Values of `%Setting%` references that are not set (the handler's own defaults).
 fn setting_default(name: &str) -> Option<&'static str> {
     match name {
@@ -173,6 +216,11 @@ mod tests {
         let env = |k: &str| (k == "RECORDINGS_CONTAINER").then(|| "rec1".to_owned());
         let w = parse_watch(DEFAULT_WATCH, &env).expect("spec");
         assert_eq!(
+            default_watch(&env),
+            DEFAULT_WATCH,
+            "no source lists: the two defaults"
+        );
+        assert_eq!(
             w[0],
             WatchSpec {
                 function: "RecordingCreated".into(),
@@ -187,6 +235,21 @@ mod tests {
         assert!(parse_watch("F=C", &env).is_err());
         assert!(parse_watch("F=C:%UNSET%", &env).is_err());
         assert!(parse_watch("=C:c", &env).is_err());
+    }
+
+    #[test]
+    fn source_lists_give_one_watch_per_container() {
+        let env = |k: &str| match k {
+            "RECORDINGS_SOURCES" => {
+                Some("WEU:rec-weu@bas-weu, NEU:rec-neu@/s/x/bastionHosts/b".into())
+            }
+            "AUDITLOGS_SOURCES" => Some("LOGS".into()),
+            _ => None,
+        };
+        assert_eq!(
+            default_watch(&env),
+            "RecordingCreated=WEU:rec-weu,RecordingCreated=NEU:rec-neu,AuditLogCreated=LOGS:insights-logs-bastionauditlogs"
+        );
     }
 
     #[test]

@@ -114,7 +114,6 @@ fn fit(text: &str) -> std::borrow::Cow<'_, str> {
     format!("{}…#{}", &text[..cut], hex::encode(&digest[..8])).into()
 }
 
-
 /// Stores one attempt (idempotent); returns the partitions touched.
 ///
 /// # Errors
