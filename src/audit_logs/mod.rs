@@ -7,8 +7,8 @@
 //! - [`correlate`] (pure): recording ↔ session matching (exact key, else heuristic candidates).
 //! - [`detect`] (pure decisions + I/O): unrecorded sessions, stalled recordings, failed-login bursts.
 //! - [`repo`]: tables `auditcursors`, `sessions`, `sessionwindows`, `recordingkeys`, `failedlogins`.
-//! - [`created`] (`AuditLogCreated`), [`tail`] (`AuditLogTail`), [`reconcile`] (`Reconcile`),
-//!   [`join`] (the catalogue join used by the tail, reconcile and `RecordingCreated`).
+//! - [`created`] (`AuditLogCreated`), [`tail`] (`AuditLogTail`), [`join`] (the catalogue join
+//!   used by the tail, `Reconcile` — an entry point in [`crate::functions`] — and `RecordingCreated`).
 //!
 //! Tests: unit tests beside the pure parts, component tests over the in-memory fakes in
 //! `tail::tests`, real-process tests on Azurite in `tests/e2e/audit_logs.rs`.

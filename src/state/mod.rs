@@ -2,7 +2,7 @@
 //!
 //! Only the entry points ([`crate::functions`], [`crate::api`], [`crate::cli`], [`crate::backfill`])
 //! take an [`AppState`]. Each hands the domain the narrow dependencies it uses, built by the views in
-//! [`views`] (`state.recordings()`, `state.holds()`, …), so domain code never sees the whole state and
+//! `views` (`state.recordings()`, `state.holds()`, …), so domain code never sees the whole state and
 //! a component test builds only what it exercises.
 
 mod views;

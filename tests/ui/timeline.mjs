@@ -1,7 +1,9 @@
 // Browser test of the timeline page (GET /api/ui) against a running handler: Debian's chromium
 // driven by playwright-core. Loads the page, fills and submits the filter form, follows "Load
 // more", checks the table and timeline against the seeded data (expect.json, written by the Rust
-// e2e test `ui`), checks hostile values render as text and nothing else runs, and screenshots.
+// e2e test `ui`: two Bastion hosts, a VM of the same name behind both), filters by host, checks
+// hosts the pipeline cannot produce (none, other spellings) on answers it serves itself, checks
+// hostile values render as text and nothing else runs, and screenshots.
 // Usage: node timeline.mjs <base-url> <expect.json> <screenshot.png>
 // Exit 0 and a last line `ui: ok …` when everything holds; exit 1 listing every failure.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -57,23 +59,23 @@ try {
   // The seeded range, then submit.
   await page.fill('#f-from', want.from);
   await page.fill('#f-to', want.to);
-  await page.click('#f-search');
-  let state = await settled(page, 2);
-  same(state, 'ready', 'state after search');
+  same(await submit(page), 'ready', 'state after search');
   same(await rows(page), Math.min(want.pageSize, want.recordings), 'first page rows');
-  for (let i = 0; i < 20 && await page.isVisible('#more'); i += 1) {
-    await page.click('#more');
-    await page.waitForFunction(() => document.body.dataset.state !== 'loading');
-  }
+  await loadAll(page);
   same(await rows(page), want.recordings, 'rows after following every continuation');
   same(await page.isVisible('#more'), false, '"Load more" hidden at the end');
+  same(await page.$$eval('#recordings tbody tr', (rs) => rs.filter((r) => r.cells.length
+    !== document.querySelectorAll('#recordings thead th').length).length), 0, 'a cell for every column');
+  same(await tableHosts(page), want.all.tableHosts, 'Bastion column');
+  same(await page.$$eval('#recordings td.host .sub', (ss) => [...new Set(ss.map((x) => x.textContent))]),
+    ['devstoreaccount1'], 'storage account under the host');
 
-  // Timeline: kinds per the seeded sessions, one lane per VM.
+  // Timeline: kinds per the seeded sessions; one group per host, one lane per VM of a host.
   const kinds = await page.$$eval('.tl-entry', (es) => es.map((e) => e.dataset.kind));
   for (const k of ['recorded', 'unrecorded', 'failed']) {
     same(kinds.filter((x) => x === k).length, want.kinds[k], `timeline ${k} entries`);
   }
-  same(await page.$$eval('.tl-row', (rs) => rs.map((r) => r.dataset.vm)), want.vms, 'timeline lanes');
+  await checkTimeline(page, want.all, 'all hosts');
   same(await page.isVisible('#tl-note'), false, 'no truncation note');
   same(await page.textContent('#n-unrecorded'), `(${want.kinds.unrecorded})`, 'legend count');
 
@@ -89,21 +91,19 @@ try {
   for (const h of want.hostileTable) check(tableText.includes(h), `hostile value as text in the table: ${h}`);
   for (const h of want.hostileTimeline) check(labels.includes(h), `hostile value in a timeline label: ${h}`);
   const foreign = await page.$$eval('#recordings tbody *, #timeline *',
-    (es) => es.filter((e) => !['TR', 'TD', 'SPAN', 'DIV', 'P'].includes(e.tagName)).map((e) => e.tagName));
+    (es) => es.filter((e) => !['TR', 'TD', 'SPAN', 'DIV', 'P', 'H3'].includes(e.tagName)).map((e) => e.tagName));
   same(foreign, [], 'no injected elements');
   same(await page.evaluate(() => window.__pwned), undefined, 'no injected script ran');
 
   // A filter narrows both views.
   await page.fill('#f-user', want.filter.user);
-  await page.click('#f-search');
-  same(await settled(page, 3), 'ready', 'state after user filter');
+  same(await submit(page), 'ready', 'state after user filter');
   same(await rows(page), want.filter.recordings, 'rows for the user filter');
   same(await page.$$eval('.tl-entry', (es) => es.length), want.filter.entries, 'timeline entries for the user filter');
   await page.fill('#f-user', '');
   await page.fill('#f-vm', want.vmFilter.vm);
   await page.selectOption('#f-protocol', want.vmFilter.protocol);
-  await page.click('#f-search');
-  same(await settled(page, 4), 'ready', 'state after VM + protocol filter');
+  same(await submit(page), 'ready', 'state after VM + protocol filter');
   same(await rows(page), want.vmFilter.recordings, 'rows for the VM + protocol filter');
   same(await page.isVisible('#rec-empty'), want.vmFilter.recordings === 0, 'empty-table message');
   same(await page.$$eval('.tl-entry', (es) => es.map((e) => e.dataset.kind).sort()), want.vmFilter.kinds,
@@ -111,23 +111,39 @@ try {
   await page.fill('#f-vm', '');
   await page.selectOption('#f-protocol', '');
   await page.selectOption('#f-session', 'unrecorded');
-  await page.click('#f-search');
-  same(await settled(page, 5), 'ready', 'state after session filter');
+  same(await submit(page), 'ready', 'state after session filter');
   same(await page.$$eval('.tl-entry', (es) => es.map((e) => e.dataset.kind)),
     Array(want.kinds.unrecorded).fill('unrecorded'), 'session filter shows unrecorded only');
   same(await rows(page), Math.min(want.pageSize, want.recordings), 'the session filter leaves the recordings table alone');
+  await page.selectOption('#f-session', '');
+
+  // The host filter narrows both views, sent to both APIs by name (case and resource id aside).
+  for (const f of want.bastionFilters) {
+    await page.fill('#f-bastion', f.value);
+    const sent = requests.length;
+    same(await submit(page), 'ready', `state after bastion filter ${f.value}`);
+    await loadAll(page);
+    const calls = requests.slice(sent).map((u) => new URL(u))
+      .filter((u) => /\/api\/(recordings|sessions)$/.test(u.pathname));
+    same([...new Set(calls.map((u) => u.pathname.split('/').pop()))].sort(), ['recordings', 'sessions'],
+      `both APIs called for bastion ${f.value}`);
+    same(calls.filter((u) => (u.searchParams.get('bastion') || '').toLowerCase() !== f.sent), [],
+      `calls without bastion=${f.sent}`);
+    same(await rows(page), f.view.recordings, `rows for bastion ${f.value}`);
+    same(await tableHosts(page), f.view.tableHosts, `Bastion column for bastion ${f.value}`);
+    same(await page.$$eval('.tl-entry', (es) => es.length), f.view.entries, `timeline entries for bastion ${f.value}`);
+    await checkTimeline(page, f.view, `bastion ${f.value}`);
+  }
+  await page.fill('#f-bastion', '');
 
   // An API error is shown, not swallowed: a range wider than the API allows.
   await page.fill('#f-from', want.tooWideFrom);
-  await page.click('#f-search');
-  same(await settled(page, 6), 'error', 'state for a too-wide range');
+  same(await submit(page), 'error', 'state for a too-wide range');
   check((await page.textContent('#status')).includes('400'), 'error text names the status');
 
   // Back to the full range for the screenshot.
   await page.fill('#f-from', want.from);
-  await page.selectOption('#f-session', '');
-  await page.click('#f-search');
-  same(await settled(page, 7), 'ready', 'state for the screenshot');
+  same(await submit(page), 'ready', 'state for the screenshot');
   await page.click('#more');
   await page.waitForFunction(() => document.body.dataset.state !== 'loading');
   mkdirSync(path.dirname(shot), { recursive: true });
@@ -135,13 +151,30 @@ try {
   await page.setViewportSize({ width: 760, height: 900 });
   await page.waitForTimeout(300); // the timeline redraws its axis after a resize
   await page.screenshot({ path: shot.replace(/\.png$/, '-narrow.png'), fullPage: true });
+  await page.setViewportSize({ width: 1440, height: 900 });
+
+  // Hosts the pipeline never writes (none at all, upper case, a resource id): answers served here.
+  const hl = want.hostless;
+  const serve = (body) => (route) => route.fulfill({ json: body });
+  const api = (name) => (url) => url.pathname.endsWith(`/api/${name}`);
+  await page.route(api('sessions'), serve(hl.sessions));
+  await page.route(api('recordings'), serve(hl.recordings));
+  await page.fill('#f-from', hl.from);
+  await page.fill('#f-to', hl.to);
+  same(await submit(page), 'ready', 'state for hosts the pipeline never writes');
+  await checkTimeline(page, hl.expect, 'hosts the pipeline never writes');
+  same(await page.$$eval('.tl-host .name', (ns) => ns.map((n) => n.textContent)), hl.expect.headings,
+    'host headings (none: "unknown host")');
+  same(await tableHosts(page), hl.expect.tableHosts, 'Bastion column without a host');
+  await page.screenshot({ path: shot.replace(/\.png$/, '-unknown-host.png'), fullPage: true });
+  await page.unrouteAll();
 
   same(await page.evaluate(() => window.__violations), [], 'CSP violations');
   const origin = new URL(base).origin;
-  const api = requests.filter((u) => /\/api\/(recordings|sessions)\?/.test(u));
-  check(api.length > 0, 'the page called the API');
+  const calls = requests.filter((u) => /\/api\/(recordings|sessions)\?/.test(u));
+  check(calls.length > 0, 'the page called the API');
   same(requests.filter((u) => new URL(u).origin !== origin), [], 'requests to other origins');
-  same(api.filter((u) => new URL(u).searchParams.get('code') !== want.key), [], 'API calls without the function key');
+  same(calls.filter((u) => new URL(u).searchParams.get('code') !== want.key), [], 'API calls without the function key');
   same(events, [], 'console errors, page errors, dialogs');
   // Only the deliberate too-wide range fails.
   const allowed = ['400 /api/recordings', '400 /api/sessions'];
@@ -167,6 +200,36 @@ async function settled(page, n) {
   return page.evaluate(() => document.body.dataset.state);
 }
 
+// Submits the form; returns the state of that search.
+async function submit(page) {
+  const n = Number(await page.evaluate(() => document.body.dataset.search)) + 1;
+  await page.click('#f-search');
+  return settled(page, n);
+}
+
+// Follows "Load more" to the last page.
+async function loadAll(page) {
+  for (let i = 0; i < 20 && await page.isVisible('#more'); i += 1) {
+    await page.click('#more');
+    await page.waitForFunction(() => document.body.dataset.state !== 'loading');
+  }
+}
+
 async function rows(page) {
   return page.$$eval('#recordings tbody tr', (rs) => rs.length);
+}
+
+// The Bastion column (the cell's first text: the host, or "unknown host"), sorted.
+async function tableHosts(page) {
+  return (await page.$$eval('#recordings td.host', (tds) => tds.map((td) => td.firstChild.textContent))).sort();
+}
+
+// Host groups in order (data-host: '' for none), `host/vm` lanes in order, and each lane inside
+// the group of its host.
+async function checkTimeline(page, exp, what) {
+  same(await page.$$eval('.tl-group', (gs) => gs.map((g) => g.dataset.host)), exp.hosts, `host groups (${what})`);
+  same(await page.$$eval('.tl-row', (rs) => rs.map((r) => `${r.dataset.host}/${r.dataset.vm}`)), exp.lanes,
+    `lanes (${what})`);
+  same(await page.$$eval('.tl-row', (rs) => rs.filter((r) => r.closest('.tl-group').dataset.host
+    !== r.dataset.host).length), 0, `lanes under their host (${what})`);
 }

@@ -1,5 +1,8 @@
 //! The page route: status, headers, the policy matching the served inline blocks, no external URL,
-//! no markup sinks in the script, and the same authorization as the data routes.
+//! no markup sinks in the script, and the same authorization as the data routes; the form's fields
+//! and what the script sends each API, against the APIs' own parsers.
+
+use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
@@ -8,8 +11,10 @@ use sha2::{Digest, Sha256};
 
 use super::super::ApiSettings;
 use super::super::auth::AuthMode;
+use super::super::query::Query;
+use super::super::sessions;
 use super::super::tests::get;
-use super::{PAGE, SCRIPT, STYLE};
+use super::{PAGE, SCRIPT, STYLE, TEMPLATE};
 use crate::testing::fakes;
 
 /// The text between the first `<tag>` and its closing tag.
@@ -159,4 +164,90 @@ async fn needs_the_read_role_behind_platform_authentication() {
 fn a_changed_block_changes_the_policy() {
     assert_ne!(super::policy("a", "b"), super::policy("a", "c"));
     assert_ne!(super::policy("a", "b"), super::policy("x", "b"));
+}
+
+/// The quoted strings of `const <name> = [...];` in the script.
+fn js_list(name: &str) -> Vec<&'static str> {
+    let decl = format!("const {name} = ");
+    let start = SCRIPT.find(&decl).expect("declared") + decl.len();
+    let end = start + SCRIPT[start..].find(';').expect("statement end");
+    SCRIPT[start..end].split('\'').skip(1).step_by(2).collect()
+}
+
+/// `from`/`to` plus `extra`, as the page would send them.
+fn params(extra: &[(&str, &str)]) -> HashMap<String, String> {
+    [("from", "2025-03-14"), ("to", "2025-03-15")]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// A plausible value of each form parameter.
+fn sample(name: &str) -> &'static str {
+    match name {
+        "protocol" => "ssh",
+        "status" => "catalogued",
+        "bastion" => "bas-hub-weu",
+        _ => "x",
+    }
+}
+
+#[test]
+fn every_parameter_the_page_sends_is_one_its_api_accepts() {
+    // The APIs answer an unknown parameter with 400, which would fail every search of the page.
+    let recordings = js_list("RECORDING_PARAMS");
+    let session = js_list("SESSION_PARAMS");
+    for (list, api) in [(&recordings, "recordings"), (&session, "sessions")] {
+        assert!(list.contains(&"bastion"), "{api}: the host filter is sent");
+        for name in list.iter().filter(|n| !["from", "to"].contains(n)) {
+            let p = params(&[(name, sample(name))]);
+            let ok = match api {
+                "recordings" => Query::parse(&p, None, 31).is_ok(),
+                _ => sessions::parse(&p, None, 31).is_ok(),
+            };
+            assert!(ok, "/api/{api} refuses `{name}`");
+        }
+    }
+    // The session kinds (the options of the form's `session`) go to /api/sessions as `status`.
+    let start = TEMPLATE
+        .find("<select id=\"f-session\"")
+        .expect("session select");
+    let options = &TEMPLATE[start..start + TEMPLATE[start..].find("</select>").expect("end")];
+    let kinds: Vec<&str> = options
+        .split("value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|v| !v.is_empty())
+        .collect();
+    assert_eq!(kinds.len(), 3, "{options}");
+    for kind in kinds {
+        let p = params(&[("status", kind)]);
+        assert!(sessions::parse(&p, None, 31).is_ok(), "status={kind}");
+    }
+    // The check can fail: what /api/sessions does not know is refused.
+    assert!(sessions::parse(&params(&[("class", "x")]), None, 31).is_err());
+}
+
+#[test]
+fn every_form_field_is_a_labelled_control_of_the_page() {
+    let fields = js_list("FIELDS");
+    assert!(fields.contains(&"bastion"));
+    for name in fields.iter().chain(&["from", "to"]) {
+        // Prefill and readForm find controls by name; the label names them for assistive tech.
+        let at = TEMPLATE
+            .find(&format!("name=\"{name}\""))
+            .unwrap_or_else(|| panic!("a control named {name}"));
+        let tag = &TEMPLATE[TEMPLATE[..at].rfind('<').expect("tag start")..at];
+        let id = tag
+            .split("id=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{name} has an id"));
+        assert!(
+            TEMPLATE.contains(&format!("<label for=\"{id}\">")),
+            "{name} is labelled"
+        );
+    }
+    assert!(TEMPLATE.contains("<th scope=\"col\">Bastion</th>"));
 }

@@ -69,6 +69,19 @@ function vmName(name, resourceId) {
   return id ? id.split('/').filter(Boolean).pop() || id : '';
 }
 
+// How the page names a missing Bastion host.
+const UNKNOWN_HOST = 'unknown host';
+
+// A Bastion host's name: as given, or the segment after `bastionHosts/` of a resource id (the
+// API and the sessions name hosts by name; a pasted resource id is reduced to it).
+function hostName(value) {
+  const v = str(value).trim();
+  if (!v.includes('/')) return v;
+  const parts = v.split('/').filter(Boolean);
+  const i = parts.findIndex((p) => p.toLowerCase() === 'bastionhosts');
+  return i >= 0 && i + 1 < parts.length ? parts[i + 1] : v;
+}
+
 // `datetime-local` value (taken as UTC) ↔ RFC 3339.
 function localToIso(value) {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;

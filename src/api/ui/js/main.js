@@ -1,10 +1,12 @@
 // main.js — the form: defaults (today, UTC), deep links (the page's own query parameters prefill
 // it), searches (stale answers are dropped), and the page state the browser test waits for:
 // body[data-state] is loading/ready/error, body[data-search] counts searches.
-const FIELDS = ['user', 'vm', 'ip', 'protocol', 'status', 'session'];
-// `status` is the recordings' (catalogued/deleted), `session` the sessions' (recorded/unrecorded/
-// failed-login): each API gets only the filter it knows.
-const SESSION_FIELDS = ['from', 'to', 'user', 'vm', 'ip', 'protocol'];
+const FIELDS = ['user', 'bastion', 'vm', 'ip', 'protocol', 'status', 'session'];
+// What each API is sent: `status` is the recordings' (catalogued/deleted), `session` the
+// sessions' (recorded/unrecorded/failed-login, sent as their `status`). The APIs refuse unknown
+// parameters, so the unit tests check these lists against their parsers.
+const RECORDING_PARAMS = ['from', 'to', 'user', 'bastion', 'vm', 'ip', 'protocol', 'status'];
+const SESSION_PARAMS = ['from', 'to', 'user', 'bastion', 'vm', 'ip', 'protocol'];
 const SESSION_KINDS = { recorded: 'recorded', unrecorded: 'unrecorded', 'failed-login': 'failed' };
 const form = document.getElementById('filters');
 const statusLine = document.getElementById('status');
@@ -55,11 +57,13 @@ function readForm() {
     const v = field(name).value.trim();
     if (v) query[name] = v;
   }
+  // Hosts are matched by name; a pasted resource id is reduced to it.
+  if (query.bastion) query.bastion = hostName(query.bastion);
   return { query };
 }
 
 function recordingQuery(query) {
-  return pick(query, [...SESSION_FIELDS, 'status']);
+  return pick(query, RECORDING_PARAMS);
 }
 
 function pick(query, names) {
@@ -68,7 +72,7 @@ function pick(query, names) {
 
 // The timeline: every session of the range (bounded by TIMELINE_MAX_PAGES).
 async function loadTimeline(query) {
-  const sessionQuery = pick(query, SESSION_FIELDS);
+  const sessionQuery = pick(query, SESSION_PARAMS);
   if (query.session) sessionQuery.status = query.session;
   const found = await getAll('sessions', sessionQuery);
   // The API's `unrecorded` includes failed logins (they have no recording either); the
@@ -102,8 +106,10 @@ async function search() {
     if (mine !== generation) return;
     renderTimeline(entries, Date.parse(query.from), Date.parse(query.to));
     const range = `${fmtTime(Date.parse(query.from)).slice(0, 16)} – ${fmtTime(Date.parse(query.to)).slice(0, 16)} UTC`;
+    const hosts = new Set(entries.map((e) => e.host)).size;
     setState('ready', `${range}: ${entries.length} session${entries.length === 1 ? '' : 's'} on the `
-      + `timeline, ${rows} recording${rows === 1 ? '' : 's'} on the first page.`, false);
+      + `timeline (${hosts} Bastion host${hosts === 1 ? '' : 's'}), `
+      + `${rows} recording${rows === 1 ? '' : 's'} on the first page.`, false);
   } catch (e) {
     if (mine === generation) setState('error', `Search failed — ${e.message}`, true);
   } finally {

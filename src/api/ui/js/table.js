@@ -14,6 +14,16 @@ function cell(className, main, sub) {
   return td;
 }
 
+// The Bastion host (the joined session's, else the one the recording's source is tied to) over
+// the storage account the recording is in.
+function hostCell(r) {
+  const host = hostName(r.bastionHost).toLowerCase();
+  const td = cell('host nowrap', host);
+  if (!host) td.append(el('span', 'unknown', UNKNOWN_HOST));
+  if (r.account) td.append(el('span', 'sub', str(r.account)));
+  return td;
+}
+
 function recordingRow(r) {
   const tr = el('tr');
   tr.dataset.id = str(r.id);
@@ -26,6 +36,7 @@ function recordingRow(r) {
   tr.append(cell('user', str(r.userName), str(r.userEmail)));
   tr.append(cell('mono nowrap', str(r.clientIp)));
   tr.append(cell('nowrap', str(r.protocol).toUpperCase()));
+  tr.append(hostCell(r));
   const vm = cell('vm', vmName(r.targetVm, r.targetResourceId));
   if (r.targetResourceId) vm.title = str(r.targetResourceId);
   tr.append(vm);

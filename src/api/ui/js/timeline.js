@@ -1,6 +1,8 @@
-// timeline.js — sessions per VM over the chosen range: recorded sessions (solid), unrecorded
-// sessions (hatched) and failed logins (diamonds). Kinds differ in colour, pattern and shape, and
-// each entry carries its text (title + aria-label); each lane states its counts in words.
+// timeline.js — sessions per VM over the chosen range, VMs grouped under their Bastion host:
+// recorded sessions (solid), unrecorded sessions (hatched) and failed logins (diamonds). Kinds
+// differ in colour, pattern and shape, and each entry carries its text (title + aria-label); each
+// lane states its counts in words. A lane is one VM of one host: two hubs may both have a VM of
+// the same name, and those are different machines.
 const KINDS = {
   recorded: 'Recorded session',
   unrecorded: 'Unrecorded session',
@@ -24,6 +26,7 @@ function entriesFromSessions(items) {
     const kind = s.outcome === 'failed-login' ? 'failed' : s.recorded === true ? 'recorded' : 'unrecorded';
     return {
       kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, recordingId: str(s.recordingId),
+      host: hostName(s.bastionHost).toLowerCase(),
       open: kind !== 'failed' && !Number.isFinite(end),
       user: str(s.userName || s.userEmail), ip: str(s.clientIp), protocol: str(s.protocol),
     };
@@ -75,6 +78,24 @@ function tickLabel(t, step, first) {
   return first || t % DAY === 0 ? `${fmtDay(t)} ${fmtClock(t)}` : fmtClock(t);
 }
 
+// Entries → hosts (by name; no host last) → VM lanes (by name): [{ host, lanes: [[vm, list]] }].
+function laneGroups(entries) {
+  const hosts = new Map();
+  for (const e of entries) {
+    if (!hosts.has(e.host)) hosts.set(e.host, new Map());
+    const lanes = hosts.get(e.host);
+    const vm = e.vm || 'VM unknown';
+    if (!lanes.has(vm)) lanes.set(vm, []);
+    lanes.get(vm).push(e);
+  }
+  const byName = (a, b) => a.localeCompare(b);
+  const names = [...hosts.keys()].sort((a, b) => (a === '') - (b === '') || byName(a, b));
+  return names.map((host) => ({
+    host,
+    lanes: [...hosts.get(host).entries()].sort(([a], [b]) => byName(a, b)),
+  }));
+}
+
 function laneSummary(list) {
   const n = (k) => list.filter((e) => e.kind === k).length;
   return [['recorded', 'recorded'], ['unrecorded', 'unrecorded'], ['failed', 'failed']]
@@ -115,25 +136,39 @@ function renderTimeline(entries, from, to) {
     axisTrack.append(tick);
   });
   root.append(axis);
-  const lanes = new Map();
-  for (const e of entries) {
-    const vm = e.vm || 'VM unknown';
-    if (!lanes.has(vm)) lanes.set(vm, []);
-    lanes.get(vm).push(e);
-  }
-  const names = [...lanes.keys()].sort((a, b) => a.localeCompare(b));
-  for (const vm of names) root.append(lane(vm, lanes.get(vm), { from, to, span, pct, out }));
+  const g = { from, to, span, pct, out };
+  laneGroups(entries).forEach(({ host, lanes }, i) => root.append(group(host, lanes, g, i)));
 }
 
-function lane(vm, list, g) {
+// One host: a heading (its name, VM and session counts) over its VM lanes.
+function group(host, lanes, g, index) {
+  const box = el('div', `tl-group${host ? '' : ' unknown'}`);
+  box.dataset.host = host;
+  box.setAttribute('role', 'group');
+  const head = el('div', 'tl-host');
+  const title = el('h3');
+  title.id = `tl-host-${index}`;
+  title.append(el('span', 'kicker', 'Bastion'), el('span', 'name', host || UNKNOWN_HOST));
+  const sessions = lanes.reduce((n, [, list]) => n + list.length, 0);
+  const sum = `${lanes.length} VM${lanes.length === 1 ? '' : 's'} · `
+    + `${sessions} session${sessions === 1 ? '' : 's'}`;
+  head.append(title, el('span', 'sum', sum));
+  box.setAttribute('aria-labelledby', title.id);
+  box.append(head);
+  for (const [vm, list] of lanes) box.append(lane(vm, host, list, g));
+  return box;
+}
+
+function lane(vm, host, list, g) {
   const row = el('div', 'tl-row');
   row.dataset.vm = vm;
+  row.dataset.host = host;
   const label = el('div', 'tl-label');
   label.append(el('span', 'vm', vm), el('span', 'sum', laneSummary(list)));
-  label.firstChild.title = vm;
+  label.firstChild.title = `${vm} (${host || UNKNOWN_HOST})`;
   const track = el('div', 'tl-track');
   track.setAttribute('role', 'list');
-  track.setAttribute('aria-label', `Sessions on ${vm}`);
+  track.setAttribute('aria-label', `Sessions on ${vm} (${host || UNKNOWN_HOST})`);
   const rows = pack(list, g.span * 0.012);
   track.style.height = `${rows * LANE_ROW}px`;
   for (const t of g.out) {

@@ -1,0 +1,127 @@
+//! The timeline page in headless Chromium against the real handler on Azurite (`TEST_UI=1`, set by
+//! scripts/test.sh after scripts/browser.sh): sessions of two Bastion hosts from audit-log lines
+//! through `AuditLogCreated` + `AuditLogTail`, recordings through `RecordingCreated` from two
+//! recording sources (one per host), then `node tests/ui/timeline.mjs` drives the page (filters
+//! including `bastion`, paging, timeline kinds, VM lanes grouped per host, hostile values as text,
+//! no script execution, CSP) and writes screenshots to target/ui/.
+
+mod seed;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::storage::azure::AzureBlobStore;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::harness::{AzuriteEnv, HandlerProcess, azurite, fixture};
+use seed::{FORMULA_USER, HOSTILE_USER, Hub, Kind, NEU, SEEDS, WEU, at};
+
+const KEY: &str = "test-function-key";
+
+/// `datetime-local` text (UTC) of `t`.
+fn local(t: OffsetDateTime) -> String {
+    at(t, 0)[..16].to_owned()
+}
+
+/// The seeds of `hub` (all of them for `None`).
+fn on(hub: Option<&Hub>) -> impl Iterator<Item = &'static seed::Seed> + '_ {
+    SEEDS
+        .iter()
+        .filter(move |s| hub.is_none_or(|h| h.name == s.7.name))
+}
+
+/// What the page shows for the seeds of `hub`: host groups, `host/vm` lanes (hosts by name, VMs by
+/// name within a host), timeline entries, recordings and the table's Bastion column (sorted).
+fn view(hub: Option<&Hub>) -> Value {
+    let hosts: BTreeSet<&str> = on(hub).map(|s| s.7.name).collect();
+    let lanes: BTreeSet<(&str, String)> = on(hub)
+        .map(|s| (s.7.name, s.2.to_ascii_lowercase()))
+        .collect();
+    let lanes: Vec<String> = lanes.iter().map(|(h, vm)| format!("{h}/{vm}")).collect();
+    let recorded = || on(hub).filter(|s| s.6 == Kind::Recorded);
+    let mut table_hosts: Vec<&str> = recorded().map(|s| s.7.name).collect();
+    table_hosts.sort_unstable();
+    json!({
+        "hosts": hosts, "lanes": lanes, "entries": on(hub).count(),
+        "recordings": recorded().count(), "tableHosts": table_hosts,
+    })
+}
+
+/// What the page must show for the seeds.
+fn expectations(now: OffsetDateTime) -> Value {
+    let kinds = |k: Kind| SEEDS.iter().filter(|s| s.6 == k).count();
+    let on_db = || SEEDS.iter().filter(|s| s.2 == "VM-DB-02");
+    let mut db_kinds: Vec<&str> = on_db().map(|s| s.6.name()).collect();
+    db_kinds.sort_unstable();
+    json!({
+        "key": KEY, "pageSize": 2,
+        "from": local(now - time::Duration::hours(4)), "to": local(now + time::Duration::hours(1)),
+        "tooWideFrom": local(now - time::Duration::days(60)),
+        "recordings": kinds(Kind::Recorded),
+        "kinds": {"recorded": kinds(Kind::Recorded), "unrecorded": kinds(Kind::Unrecorded), "failed": kinds(Kind::Failed)},
+        "all": view(None),
+        "hostileTable": [HOSTILE_USER], "hostileTimeline": [HOSTILE_USER, FORMULA_USER],
+        "filter": {"user": "alice", "recordings": 1, "entries": 1},
+        // Mixed case: VM names match case-insensitively.
+        "vmFilter": {
+            "vm": "Vm-Db-02", "protocol": "rdp", "kinds": db_kinds,
+            "recordings": on_db().filter(|s| s.6 == Kind::Recorded).count(),
+        },
+        // By name in upper case, and by resource id (the page sends its name).
+        "bastionFilters": [
+            {"value": NEU.name.to_ascii_uppercase(), "sent": NEU.name, "view": view(Some(&NEU))},
+            {"value": WEU.id, "sent": WEU.name, "view": view(Some(&WEU))},
+        ],
+        // Hosts the pipeline cannot produce (none, other spellings), served by the test itself.
+        "hostless": fixture("ui/hostless.json"),
+    })
+}
+
+#[tokio::test]
+async fn timeline_page_in_headless_chromium() {
+    if std::env::var("TEST_UI").ok().as_deref() != Some("1") {
+        eprintln!(
+            "skipping: TEST_UI is not 1 (scripts/test.sh runs scripts/browser.sh and sets it)"
+        );
+        return;
+    }
+    let cs = azurite().expect("TEST_UI=1 needs Azurite (TEST_AZURITE=1, as scripts/test.sh sets)");
+    let mut env = AzuriteEnv::new(&cs);
+    let containers = seed::recording_sources(&mut env);
+    let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
+    let Storage::Connected { app, .. } = &config.storage else {
+        panic!("connected storage")
+    };
+    let blobs = AzureBlobStore::new(app).expect("blobs");
+    let handler = HandlerProcess::spawn(&env.pairs()).await;
+    let now = OffsetDateTime::now_utc();
+    seed::seed(&handler, &env, &blobs, &containers, now).await;
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = format!("{root}/target/ui");
+    std::fs::create_dir_all(&dir).expect("target/ui");
+    let expect_path = format!("{dir}/expect.json");
+    std::fs::write(&expect_path, expectations(now).to_string()).expect("expect.json");
+    let run = tokio::process::Command::new("node")
+        .arg(format!("{root}/tests/ui/timeline.mjs"))
+        .arg(format!("http://{}", handler.addr))
+        .arg(&expect_path)
+        .arg(format!("{dir}/timeline.png"))
+        .current_dir(format!("{root}/tests/ui"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("browser test finished in time")
+        .expect("node runs (scripts/browser.sh)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("ui: ok"),
+        "browser test failed:\n{stdout}\n{stderr}\nhandler log:\n{}",
+        handler.log_text()
+    );
+    println!("{stdout}");
+}
