@@ -26,6 +26,7 @@ pub mod health;
 pub mod integrity;
 pub mod invocation;
 pub mod notify;
+pub mod permissions;
 pub mod queues;
 pub mod recordings;
 pub mod retention;

@@ -16,7 +16,6 @@ pub mod identity;
 pub mod intercept;
 pub mod links;
 pub mod memory;
-pub mod permissions;
 pub mod sas;
 pub mod tag_expr;
 pub mod url;

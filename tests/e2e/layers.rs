@@ -20,7 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "plumbing",
         &["clock", "dates", "retry_after", "setting", "telemetry"],
     ),
-    ("ports", &["storage", "tables", "queues"]),
+    ("ports", &["storage", "tables", "queues", "permissions"]),
     ("protocol", &["invocation", "events"]),
     ("data", &["catalogue", "sources"]),
     (

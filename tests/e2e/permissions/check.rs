@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use bastion_recordings::storage::permissions::Operation;
+use bastion_recordings::permissions::Operation;
 
 use super::bicep::{self, Grant, Scope};
 use super::exercise;

@@ -4,7 +4,7 @@
 //! [`exercise`] runs every function (and the `handler backfill` tool, the heartbeat flush and a
 //! quarantine write) over recording stores; [`record`] files each call as (connection, container /
 //! table service / queue, REST operation) under the function that made it, using the one mapping in
-//! `storage::permissions`. [`bicep`] reads the role assignments of the access modules; built-in
+//! `permissions`. [`bicep`] reads the role assignments of the access modules; built-in
 //! roles resolve to their documented actions through [`roles`]. Then, per scope:
 //! - an operation no reaching role allows → failure naming the functions, the operation and the
 //!   Bicep file;
@@ -21,7 +21,7 @@ mod roles;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bastion_recordings::storage::permissions::Operation;
+use bastion_recordings::permissions::Operation;
 
 use self::check::{app_containers, drift, infra};
 use self::record::{APP, RECORDINGS, Resource, Seen};

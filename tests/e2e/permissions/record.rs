@@ -2,7 +2,7 @@
 //!
 //! Every seam of the app state is wrapped: the three blob stores (`storage::intercept`), the
 //! tables (`tables::intercept`), the poison-queue depth reader and the download-link issuer. Each
-//! call is mapped to its REST operations by `storage::permissions` and filed under the function
+//! call is mapped to its REST operations by `permissions` and filed under the function
 //! running at the time ([`Ledger::run_as`]). Queue messages the host moves for the app's bindings
 //! are added from `functions/*/function.json` ([`Ledger::bindings`]).
 
@@ -14,7 +14,7 @@ use bastion_recordings::health::queues::QueueDepth;
 use bastion_recordings::storage::intercept::{BeforeCall, Call};
 use bastion_recordings::storage::links::{Link, LinkIssuer};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
-use bastion_recordings::storage::permissions::{
+use bastion_recordings::permissions::{
     Operation, blob_operations, container, table_operation,
 };
 use bastion_recordings::storage::{BlobRef, StorageError};

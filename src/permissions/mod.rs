@@ -16,7 +16,7 @@
 //! narrower. Container, table and queue level operations (Create Container, Create Table, Get Queue
 //! Metadata, Get User Delegation Key) are authorized by `actions`, not `dataActions`, of a role.
 
-use super::intercept::Call;
+use crate::storage::intercept::Call;
 use crate::tables::WriteMode;
 use crate::tables::intercept::TableCall;
 
