@@ -5,9 +5,10 @@
 use time::OffsetDateTime;
 
 use super::detect::failed;
+use super::join::Deadline;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
-use super::tail::{self, TickReport, blob};
+use super::tail::{self, TickReport};
 use crate::app::AppState;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::recordings::handler::decode_event;
@@ -82,18 +83,14 @@ pub async fn register(
             "cursor of {blob_name} vanished after registration"
         )));
     };
-    let mut report = TickReport::default();
     if cursor.done || !read {
-        return Ok(Some(report));
+        return Ok(Some(TickReport::default()));
     }
-    let mut budget = state.audit.tail_max_bytes;
-    let r = blob::tail_blob(state, &cursor, now, &mut budget).await?;
-    report.blobs = usize::from(!r.contended);
-    report.bytes = r.bytes;
-    report.records = r.records;
-    report.corrupt = r.corrupt;
-    report.sessions = r.flushed.sessions;
-    report.joined = r.flushed.joined;
+    let tail = tail::context(state);
+    let deadline = Deadline::after(state.clock.clone(), state.audit.tail_budget);
+    let mut report = tail
+        .read_one(&cursor, now, state.audit.tail_max_bytes, &deadline)
+        .await?;
     // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
     report.notifications = failed::run_pending(
         &state.tables,

@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`recording_item`] (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
-//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`tail_blob`] read to its end.
+//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tail::read_one`](tail::Tail::read_one) read to its end.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -9,10 +9,11 @@ use super::Kind;
 use crate::app::AppState;
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
+use crate::audit_logs::join::Deadline;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::reconcile::{Fate, recording_item};
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::tail::blob::tail_blob;
+use crate::audit_logs::tail;
 use crate::catalogue::index;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
@@ -118,9 +119,12 @@ async fn audit_blob(
     let Some(cursor) = repo.get(&item.name, hour.hour).await? else {
         return Ok(Done::Ignored);
     };
-    // No byte budget: a backfill reads each hour to its end (hours past the tail window retire).
-    let mut budget = u64::MAX;
-    tail_blob(state, &cursor, now, &mut budget).await?;
+    // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
+    // retire), and joins what it read.
+    let never = Deadline::never(state.clock.clone());
+    tail::context(state)
+        .read_one(&cursor, now, u64::MAX, &never)
+        .await?;
     // The flush marked the touched partitions pending (durably); checking them here prints the
     // historical digests with the backfill's other outputs instead of posting them from the next
     // live tail tick. A failed check stays pending (retried by that tick).

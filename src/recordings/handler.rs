@@ -77,7 +77,13 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     // (no read-back). The row (and its notification) are already written, so a failure here must
     // not fail the invocation: Reconcile and the next session update re-join rows without
     // `MatchConfidence`.
-    if let Err(e) = crate::audit_logs::join::after_write(&state, row).await {
+    let join = crate::audit_logs::join::Join::new(
+        state.tables.clone(),
+        state.recordings.clone(),
+        state.policy.clone(),
+        &state.audit,
+    );
+    if let Err(e) = crate::audit_logs::join::after_write(&join, row).await {
         tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "joining the recording with its session failed; Reconcile retries");
     }
     Ok(outcome)

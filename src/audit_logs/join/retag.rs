@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
-use crate::app::AppState;
+use super::Join;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::CatalogueEntry;
 use crate::invocation::HandlerError;
@@ -19,7 +19,7 @@ use crate::storage::{BlobRef, StorageError};
 /// # Errors
 /// `Retryable` on storage failures (a vanished blob is not an error: the row is left as is).
 pub async fn retag(
-    state: &AppState,
+    join: &Join,
     entry: &mut CatalogueEntry,
     s: &SessionRecord,
 ) -> Result<(), HandlerError> {
@@ -43,21 +43,21 @@ pub async fn retag(
             .map(String::as_str),
         users: s.users(),
     };
-    if state.policy.class_for(&subject) == entry.retention_class {
+    if join.policy.class_for(&subject) == entry.retention_class {
         return Ok(());
     }
     let created = creation_day(&entry.key.pk).unwrap_or(entry.blob_created.date());
-    let computed = state
+    let computed = join
         .policy
         .classify(&subject, created.midnight().assume_utc());
     let blob = BlobRef::new(entry.container.clone(), entry.blob_name.clone());
-    let existing = match state.recordings.get_tags(&blob).await {
+    let existing = match join.recordings.get_tags(&blob).await {
         Err(StorageError::NotFound) => return Ok(()),
         other => other?,
     };
     let (tags, effective) = merge_tags(&existing, &computed);
     if tags != existing {
-        match state.recordings.set_tags(&blob, &tags, None).await {
+        match join.recordings.set_tags(&blob, &tags, None).await {
             Err(StorageError::NotFound) => return Ok(()),
             other => other?,
         }

@@ -3,6 +3,7 @@
 use time::macros::datetime;
 
 use super::*;
+use crate::audit_logs::correlate::{Confidence, Match};
 use crate::audit_logs::created::register;
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::tail::tick;
@@ -42,15 +43,6 @@ async fn feed(k: &Kit, text: &[u8]) {
     tick(&k.state, NOW).await.expect("tick");
 }
 
-async fn row(k: &Kit, key: &RecordingKey) -> Entity {
-    CatalogueRepo::new(k.state.tables.clone())
-        .get(key)
-        .await
-        .expect("get")
-        .expect("row")
-        .raw
-}
-
 #[tokio::test]
 async fn recording_first_then_session_joins_exactly() {
     let k = kit(None);
@@ -61,13 +53,13 @@ async fn recording_first_then_session_joins_exactly() {
             &[],
         )
         .await;
-    after_catalogue(&k.state, &key).await.expect("hook");
+    after_catalogue(&k.join(), &key).await.expect("hook");
     assert!(
-        !row(&k, &key).await.contains_key("MatchConfidence"),
+        !k.row(&key).await.contains_key("MatchConfidence"),
         "no session yet"
     );
     feed(&k, &fixture()).await;
-    let e = row(&k, &key).await;
+    let e = k.row(&key).await;
     assert_eq!(get_str(&e, "MatchConfidence"), Some("exact"));
     assert_eq!(get_str(&e, "TunnelId"), Some(ALICE));
     assert_eq!(get_str(&e, "UserEmail"), Some("alice@contoso.com"));
@@ -100,7 +92,7 @@ async fn session_first_then_recording_joins_and_retags() {
             &[("owner", "Alice@Contoso.com")],
         )
         .await;
-    let m = after_catalogue(&k.state, &key)
+    let m = after_catalogue(&k.join(), &key)
         .await
         .expect("hook")
         .expect("match");
@@ -112,7 +104,7 @@ async fn session_first_then_recording_joins_and_retags() {
             tunnels: vec![ALICE.into()]
         }
     );
-    let e = row(&k, &key).await;
+    let e = k.row(&key).await;
     assert_eq!(
         get_str(&e, "RetentionClass"),
         Some("pci-1y"),
@@ -125,7 +117,7 @@ async fn session_first_then_recording_joins_and_retags() {
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_CLASS], "pci-1y");
     assert_eq!(tags[TAG_UNTIL], "2026-03-14");
-    let again = after_catalogue(&k.state, &key).await.expect("hook");
+    let again = after_catalogue(&k.join(), &key).await.expect("hook");
     assert_eq!(again, Some(m), "idempotent");
 }
 
@@ -141,7 +133,7 @@ async fn retag_never_shortens_an_existing_retain_until() {
     let mut tags = k.blobs.get_tags(&blob).await.expect("tags");
     tags.insert(TAG_UNTIL.into(), "2030-01-01".into());
     k.blobs.set_tags(&blob, &tags, None).await.expect("set");
-    after_catalogue(&k.state, &key).await.expect("hook");
+    after_catalogue(&k.join(), &key).await.expect("hook");
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_UNTIL], "2030-01-01");
 }
@@ -170,7 +162,7 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     let key = k
         .recording("rec-1", datetime!(2025-03-14 09:35 UTC), &[])
         .await;
-    let m = after_catalogue(&k.state, &key)
+    let m = after_catalogue(&k.join(), &key)
         .await
         .expect("hook")
         .expect("match");
@@ -181,13 +173,13 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
             tunnels: vec!["s1".into(), "s2".into()]
         }
     );
-    let e = row(&k, &key).await;
+    let e = k.row(&key).await;
     assert_eq!(get_str(&e, "MatchCandidates"), Some("s1,s2"));
     assert!(!e.contains_key("TunnelId"), "never forced 1:1");
     let key2 = k
         .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
         .await;
-    let m = after_catalogue(&k.state, &key2)
+    let m = after_catalogue(&k.join(), &key2)
         .await
         .expect("hook")
         .expect("match");
@@ -206,7 +198,7 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
             &[],
         )
         .await;
-    after_catalogue(&k.state, &key).await.expect("hook");
+    after_catalogue(&k.join(), &key).await.expect("hook");
     let stored = k
         .state
         .tables

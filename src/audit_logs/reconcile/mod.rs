@@ -155,17 +155,23 @@ pub async fn recording_item(
     let container = state.config.recordings_container.clone();
     let created = item.props.created.unwrap_or(now);
     let key = RecordingKey::for_blob(created, &container, &item.name);
+    let join = join::Join::new(
+        state.tables.clone(),
+        state.recordings.clone(),
+        state.policy.clone(),
+        &state.audit,
+    );
     match CatalogueRepo::new(state.tables.clone()).get(&key).await? {
         Some(row) if row.raw.contains_key("MatchConfidence") => Ok(Fate::Present),
         Some(_) => Ok(Fate::Rejoined(
-            join::after_catalogue(state, &key).await?.is_some(),
+            join::after_catalogue(&join, &key).await?.is_some(),
         )),
         None => {
             let event = synthesize(state, item, created);
             let blob = BlobRef::new(container, item.name.clone());
             let outcome =
                 crate::recordings::handler::catalogue(state, &event, &blob, &item.props).await?;
-            join::after_catalogue(state, &key).await?;
+            join::after_catalogue(&join, &key).await?;
             Ok(match outcome {
                 Outcome::Processed { outputs, .. } => Fate::Catalogued(outputs),
                 // Lost a race with the live function or the blob vanished: someone else owns it.

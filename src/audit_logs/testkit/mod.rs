@@ -8,6 +8,8 @@
     unreachable_pub
 )]
 
+mod tally;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,6 +25,8 @@ use crate::retention::policy::Policy;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::memory::InMemoryTables;
+
+pub use tally::Tally;
 
 pub const PATH: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
 pub const NOW: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
@@ -53,6 +57,26 @@ pub fn kit(policy: Option<&str>) -> Kit {
 }
 
 impl Kit {
+    /// The join over this kit's seams.
+    pub fn join(&self) -> super::join::Join {
+        super::join::Join::new(
+            self.state.tables.clone(),
+            self.state.recordings.clone(),
+            self.state.policy.clone(),
+            &self.state.audit,
+        )
+    }
+
+    /// The catalogue row of `key`, as stored.
+    pub async fn row(&self, key: &RecordingKey) -> crate::tables::Entity {
+        crate::catalogue::repo::CatalogueRepo::new(self.state.tables.clone())
+            .get(key)
+            .await
+            .expect("get")
+            .expect("row")
+            .raw
+    }
+
     pub fn blob(&self) -> BlobRef {
         BlobRef::new(self.state.config.auditlogs_container.clone(), PATH)
     }

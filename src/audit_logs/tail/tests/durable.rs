@@ -178,7 +178,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     assert_eq!(moved[0].start.day(), 13);
     assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
     // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
-    let session = crate::audit_logs::join::get_session(&k.state, t)
+    let session = crate::audit_logs::join::get_session(&k.state.tables, t)
         .await
         .expect("get")
         .expect("session");

@@ -47,7 +47,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
         "the partial line waits"
     );
     assert!(c.lease_until.is_none(), "lease released");
-    let alice = get_session(&k.state, ALICE)
+    let alice = get_session(&k.state.tables, ALICE)
         .await
         .expect("get")
         .expect("session");
@@ -64,7 +64,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     assert_eq!((r.records, r.corrupt), (1, 0), "the completed line parses");
     assert_eq!(k.cursor().await.offset, (buf.len() + rest.len() + 2) as u64);
     assert!(
-        get_session(&k.state, "d0d0d0d0-0000-4000-8000-000000000005")
+        get_session(&k.state.tables, "d0d0d0d0-0000-4000-8000-000000000005")
             .await
             .expect("get")
             .is_some()
@@ -186,7 +186,7 @@ async fn legacy_documents_and_retirement() {
     let c = k.cursor().await;
     assert!(c.legacy && c.done);
     assert!(
-        get_session(&k.state, "712faceb-b556-449e-b7ab-101b326bfd4c")
+        get_session(&k.state.tables, "712faceb-b556-449e-b7ab-101b326bfd4c")
             .await
             .expect("get")
             .is_some()
