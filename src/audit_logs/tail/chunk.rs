@@ -1,9 +1,13 @@
 //! One chunk read at the cursor's offset: complete lines are parsed, folded and flushed, and the
 //! cursor advances past what was written.
 //!
-//! **The last line.** Bytes after the last newline are a record still being appended and wait
-//! for their newline; at retirement (`AUDIT_TAIL_WINDOW_HOURS` after the hour) the blob will not
-//! grow any more, so a last line without newline is parsed as final.
+//! **The last line.** Bytes after the last newline are usually a record still being appended, and
+//! wait for their newline. But an append block is atomic and Azure Monitor writes whole records, so
+//! a tail that is one complete JSON object is a whole record: it is consumed at once (a writer that
+//! never ends its last line, or the legacy `{"records":[…]}` form on one line), and the newline that
+//! may follow later is then an empty line, skipped. In a block blob (written once) and at
+//! retirement (`AUDIT_TAIL_WINDOW_HOURS` after the hour) nothing more will come, so any last line is
+//! final. The blob type is asked for only when a last line is not a complete object.
 //!
 //! **Over-long lines.** A line still without a newline after `AUDIT_MAX_LINE_BYTES` is not a record
 //! Azure Monitor writes; rather than stall the blob forever, its first bytes are quarantined (with
@@ -21,7 +25,7 @@ use crate::audit_logs::join::Deadline;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::Cursor;
 use crate::invocation::HandlerError;
-use crate::storage::BlobRef;
+use crate::storage::{BlobKind, BlobRef, StorageError};
 
 /// Bytes of a corrupt or over-long line kept in quarantine.
 pub(super) const QUARANTINE_SAMPLE: usize = 64 * 1024;
@@ -91,7 +95,11 @@ pub(super) async fn process(
     let trimmed = parse::trim_line(rest);
     let max_line = tail.settings.max_line_bytes;
     let offset = base + consumed as u64;
-    if step.at_end && !trimmed.is_empty() && (rest.len() as u64) <= max_line && step.retiring {
+    if step.at_end
+        && !trimmed.is_empty()
+        && (rest.len() as u64) <= max_line
+        && (parse::is_complete_object(trimmed) || step.retiring || block(tail, step.blob).await?)
+    {
         if let Err(reason) = parse::parse_line(trimmed, &mut |rec| {
             batch.add_at(offset, &rec, trimmed, &host, window);
         }) {
@@ -137,6 +145,16 @@ pub(super) async fn process(
         advanced: c.offset > start,
         cut: cut.is_some(),
     })
+}
+
+/// True for a block blob (complete when created); asked only for a last line that is not a whole
+/// object. A vanished blob is not one (the next read retires its cursor).
+async fn block(tail: &Tail, blob: &BlobRef) -> Result<bool, HandlerError> {
+    match tail.logs.properties(blob).await {
+        Ok(p) => Ok(p.kind == Some(BlobKind::Block)),
+        Err(StorageError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The raw line starting at `rel` in `body` (without its newline).

@@ -4,6 +4,7 @@
 use time::Duration;
 
 mod durable;
+mod lastline;
 mod retire;
 
 use super::*;
