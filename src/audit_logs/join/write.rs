@@ -50,7 +50,7 @@ pub(super) async fn write_join(
     let mut written = entity.clone();
     written.extend(entry.to_entity());
     let repo = CatalogueRepo::new(join.tables.clone());
-    let written_row = match index::upsert(join.tables.as_ref(), &written).await {
+    let written_row = match index::upsert_added(join.tables.as_ref(), &row.raw, &written).await {
         Ok(()) => {
             repo.write(&entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
                 .await
