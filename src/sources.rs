@@ -162,6 +162,27 @@ impl Sources {
         self.recording(&row.account, &row.container)
     }
 
+    /// How a cursor names the audit-log source `source`: empty for the default source (as
+    /// cursors did before several sources existed), else its account and container.
+    pub fn cursor_source(&self, source: &Source) -> (String, String) {
+        if self
+            .default_audit_logs()
+            .is(source.account(), &source.container)
+        {
+            (String::new(), String::new())
+        } else {
+            (source.account().to_owned(), source.container.clone())
+        }
+    }
+
+    /// The audit-log source a cursor names (empty: the default).
+    pub fn of_cursor(&self, account: &str, container: &str) -> Option<&Source> {
+        if account.is_empty() {
+            return Some(self.default_audit_logs());
+        }
+        self.audit_log(account, container)
+    }
+
     /// The recording source a key spells out (no account: the default source).
     pub fn of_key_path(&self, path: &KeyPath) -> Option<&Source> {
         match &path.account {

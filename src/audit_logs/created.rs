@@ -1,51 +1,41 @@
-//! `AuditLogCreated` (Event Grid, `eventGridEvent`): the one `BlobCreated` a `PT1H.json` append blob
-//! ever raises (at creation, usually empty). Validates the path, registers a tail cursor (offset 0)
-//! and reads whatever is already there; `AuditLogTail` does the rest.
+//! A new `PT1H.json` (`AuditLogCreated`: the one `BlobCreated` an append blob ever raises, at
+//! creation, usually empty): validates the path, tags the blob with the audit-log retention class,
+//! registers a tail cursor (offset 0) and reads whatever is already there; `AuditLogTail` does the
+//! rest. Events of containers no audit-log source names are skipped.
 
 use time::OffsetDateTime;
 
 use super::detect::failed;
+use super::join::Deadline;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
-use super::tail::{self, TickReport, blob};
-use crate::functions::decode_event;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use super::tail::{self, Tail, TickReport};
+use crate::events::event_grid::BlobEvent;
+use crate::invocation::{HandlerError, Outcome};
 use crate::retention::tags::audit_log_retention;
-use crate::state::AppState;
-use crate::storage::{BlobRef, StorageError};
+use crate::sources::Source;
+use crate::storage::StorageError;
 
-/// Handles one invocation.
+/// Handles one BlobCreated event at `now`.
 ///
 /// # Errors
-/// `Poison` for a malformed event, `Retryable` for storage failures.
-pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let event = match decode_event(&inv)? {
-        Ok(event) => event,
-        Err(skipped) => return Ok(skipped),
-    };
+/// `Retryable` for storage failures.
+pub async fn on_created(
+    tail: &Tail,
+    event: &BlobEvent,
+    now: OffsetDateTime,
+) -> Result<Outcome, HandlerError> {
     if !event.is_created() {
-        return Ok(Outcome::skipped(format!(
-            "event type {} is not handled",
-            event.event_type
-        )));
+        let why = format!("event type {} is not handled", event.event_type);
+        return Ok(Outcome::skipped(why));
     }
-    if event.container != state.sources.default_audit_logs().container {
+    let Some(source) = tail.sources.audit_log(&event.account, &event.container) else {
         return Ok(Outcome::skipped(format!(
-            "container {} is not the audit-log container",
-            event.container
+            "container {} of account {} is not an audit-log source",
+            event.container, event.account
         )));
-    }
-    if !event
-        .account
-        .eq_ignore_ascii_case(state.sources.default_audit_logs().store.account())
-    {
-        return Ok(Outcome::skipped(format!(
-            "account {} is not the configured audit-log account",
-            event.account
-        )));
-    }
-    let now = tail::now_of(&state, &inv);
-    match register(&state, &event.blob, event.time, now, true).await? {
+    };
+    match register(tail, source, &event.blob, event.time, now, true).await? {
         None => Ok(Outcome::skipped(format!(
             "{} is not an hourly Bastion audit-log blob",
             event.blob
@@ -54,14 +44,16 @@ pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, Handler
     }
 }
 
-/// Registers the cursor of `blob_name` (idempotent: an existing cursor keeps its offset) and, when
-/// `read`, reads what is already there. `None` when the name is not a `PT1H.json` path. Shared with
-/// `Reconcile` (which only registers, leaving the reading to the bounded tail).
+/// Registers the cursor of `blob_name` in `source` (idempotent: an existing cursor keeps its
+/// offset) and, when `read`, reads what is already there. `None` when the name is not a
+/// `PT1H.json` path. Shared with `Reconcile` (which only registers, leaving the reading to the
+/// bounded tail) and the backfill.
 ///
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn register(
-    state: &AppState,
+    tail: &Tail,
+    source: &Source,
     blob_name: &str,
     created: OffsetDateTime,
     now: OffsetDateTime,
@@ -70,35 +62,33 @@ pub async fn register(
     let Ok(hour) = parse_blob_path(blob_name) else {
         return Ok(None);
     };
-    if !tag_retention(state, blob_name, created).await? {
+    if !tag_retention(tail, source, blob_name, created).await? {
         // Deleted before we got to it: nothing to tail.
         return Ok(None);
     }
-    let repo = CursorRepo::new(state.tables.clone());
-    let fresh = Cursor::new(blob_name, hour.hour, created, &hour.bastion_host);
+    let repo = CursorRepo::new(tail.tables.clone());
+    let at = tail.sources.cursor_source(source);
+    let fresh =
+        Cursor::new(blob_name, hour.hour, created, &hour.bastion_host).in_source(at.clone());
     repo.register(&fresh).await?;
-    let Some(cursor) = repo.get(blob_name, hour.hour).await? else {
+    let Some(cursor) = repo.get(at, blob_name, hour.hour).await? else {
         return Err(HandlerError::storage(anyhow::anyhow!(
             "cursor of {blob_name} vanished after registration"
         )));
     };
-    let mut report = TickReport::default();
     if cursor.done || !read {
-        return Ok(Some(report));
+        return Ok(Some(TickReport::default()));
     }
-    let mut budget = state.audit.tail_max_bytes;
-    let r = blob::tail_blob(state, &cursor, now, &mut budget).await?;
-    report.blobs = usize::from(!r.contended);
-    report.bytes = r.bytes;
-    report.records = r.records;
-    report.corrupt = r.corrupt;
-    report.sessions = r.flushed.sessions;
-    report.joined = r.flushed.joined;
+    let settings = &tail.settings;
+    let deadline = Deadline::after(tail.clock.clone(), settings.tail_budget);
+    let mut report = tail
+        .read_one(&cursor, now, settings.tail_max_bytes, &deadline)
+        .await?;
     // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
     report.notifications = failed::run_pending(
-        &state.tables,
-        state.audit.failed_login_threshold,
-        state.audit.failed_login_window,
+        &tail.tables,
+        settings.failed_login_threshold,
+        settings.failed_login_window,
     )
     .await;
     Ok(Some(report))
@@ -108,34 +98,20 @@ pub async fn register(
 /// sweep's single `retainUntil` range query finds it when it expires. Keeps other tags, holds and
 /// later dates. `false` when the blob no longer exists.
 async fn tag_retention(
-    state: &AppState,
+    tail: &Tail,
+    source: &Source,
     blob_name: &str,
     created: OffsetDateTime,
 ) -> Result<bool, HandlerError> {
-    let blob = BlobRef::new(
-        state.sources.default_audit_logs().container.clone(),
-        blob_name,
-    );
-    let existing = match state
-        .sources
-        .default_audit_logs()
-        .store
-        .get_tags(&blob)
-        .await
-    {
+    let blob = source.blob(blob_name);
+    let existing = match source.store.get_tags(&blob).await {
         Err(StorageError::NotFound) => return Ok(false),
         other => other?,
     };
-    let class = &state.config.retention.audit_logs_class;
-    let (tags, _) = audit_log_retention(&state.policy, class, &existing, created);
+    let policy = &tail.join.policy;
+    let (tags, _) = audit_log_retention(policy, &tail.retention_class, &existing, created);
     if tags != existing {
-        match state
-            .sources
-            .default_audit_logs()
-            .store
-            .set_tags(&blob, &tags, None)
-            .await
-        {
+        match source.store.set_tags(&blob, &tags, None).await {
             Err(StorageError::NotFound) => return Ok(false),
             other => other?,
         }

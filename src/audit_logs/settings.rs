@@ -15,6 +15,9 @@ pub struct AuditSettings {
     pub tail_max_bytes: u64,
     /// `AUDIT_TAIL_CHUNK_BYTES` (4 MiB): size of one ranged read (bounds memory).
     pub tail_chunk_bytes: u64,
+    /// `AUDIT_TAIL_BUDGET_SECONDS` (120): time one tick may work (reading, then the join); the rest
+    /// continues next tick from the progress saved so far.
+    pub tail_budget: Duration,
     /// `AUDIT_MAX_LINE_BYTES` (1 MiB): a line longer than this without a newline is quarantined and skipped.
     pub max_line_bytes: u64,
     /// `AUDIT_TAIL_WINDOW_HOURS` (48): a cursor is retired this long after its hour.
@@ -41,6 +44,7 @@ impl Default for AuditSettings {
             tail_max_blobs: 50,
             tail_max_bytes: 64 << 20,
             tail_chunk_bytes: 4 << 20,
+            tail_budget: Duration::seconds(120),
             max_line_bytes: 1 << 20,
             tail_window: Duration::hours(48),
             unrecorded_grace: Duration::minutes(30),
@@ -67,6 +71,13 @@ impl AuditSettings {
             tail_max_blobs: r.number("AUDIT_TAIL_MAX_BLOBS", d.tail_max_blobs, 1..=10_000),
             tail_max_bytes: r.number("AUDIT_TAIL_MAX_BYTES", d.tail_max_bytes, 1..=1 << 40),
             tail_chunk_bytes: r.number("AUDIT_TAIL_CHUNK_BYTES", d.tail_chunk_bytes, 1..=256 << 20),
+            // At most 4 minutes: the cursor lease (twice the budget) must end inside the 10-minute
+            // function timeout's margin, and at least 10 s so one storage round trip always fits.
+            tail_budget: Duration::seconds(r.number(
+                "AUDIT_TAIL_BUDGET_SECONDS",
+                d.tail_budget.whole_seconds(),
+                10..=240,
+            )),
             max_line_bytes: r.number("AUDIT_MAX_LINE_BYTES", d.max_line_bytes, 1..=256 << 20),
             tail_window: dur(r, "AUDIT_TAIL_WINDOW_HOURS", 3600, 24 * 90, d.tail_window),
             unrecorded_grace: dur(

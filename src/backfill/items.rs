@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`recording_item`] (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
-//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`tail_blob`] read to its end.
+//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tail::read_one`](tail::Tail::read_one) read to its end.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use super::{Kind, Walk};
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
+use crate::audit_logs::join::Deadline;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::tail::blob::tail_blob;
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::functions::reconcile::{Fate, recording_item};
@@ -59,7 +59,7 @@ pub async fn process(
 ) -> Result<Done, HandlerError> {
     match walk.kind {
         Kind::Recordings => recording(state, walk.source, item, now, dry_run).await,
-        Kind::AuditLogs => audit_blob(state, item, now, dry_run).await,
+        Kind::AuditLogs => audit_blob(state, walk.source, item, now, dry_run).await,
     }
 }
 
@@ -96,6 +96,7 @@ async fn recording(
 
 async fn audit_blob(
     state: &AppState,
+    source: &Source,
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
@@ -104,24 +105,27 @@ async fn audit_blob(
         return Ok(Done::Ignored);
     };
     let repo = CursorRepo::new(state.tables.clone());
-    match repo.get(&item.name, hour.hour).await? {
+    let at = state.sources.cursor_source(source);
+    match repo.get(at.clone(), &item.name, hour.hour).await? {
         Some(c) if c.done => return Ok(Done::TailedBefore),
         _ if dry_run => return Ok(Done::Would),
         _ => {}
     }
     let created = item.props.created.unwrap_or(now);
-    if created::register(state, &item.name, created, now, false)
+    let tail = state.tail();
+    if created::register(&tail, source, &item.name, created, now, false)
         .await?
         .is_none()
     {
         return Ok(Done::Ignored);
     }
-    let Some(cursor) = repo.get(&item.name, hour.hour).await? else {
+    let Some(cursor) = repo.get(at, &item.name, hour.hour).await? else {
         return Ok(Done::Ignored);
     };
-    // No byte budget: a backfill reads each hour to its end (hours past the tail window retire).
-    let mut budget = u64::MAX;
-    tail_blob(state, &cursor, now, &mut budget).await?;
+    // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
+    // retire), and joins what it read.
+    let never = Deadline::never(state.clock.clone());
+    tail.read_one(&cursor, now, u64::MAX, &never).await?;
     // The flush marked the touched partitions pending (durably); checking them here prints the
     // historical digests with the backfill's other outputs instead of posting them from the next
     // live tail tick. A failed check stays pending (retried by that tick).

@@ -2,6 +2,8 @@
 
 use super::AppState;
 use crate::audit_logs::detect::stalled::Stalled;
+use crate::audit_logs::join::Join;
+use crate::audit_logs::tail::Tail;
 use crate::health::report::Health;
 use crate::integrity::Integrity;
 use crate::notify::handler::Dispatch;
@@ -54,6 +56,33 @@ impl AppState {
             notifier: self.notifier.clone(),
             tables: self.tables.clone(),
             quarantine: self.quarantine.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The recording ↔ session join (`RecordingCreated`, Reconcile, backfill).
+    pub fn join(&self) -> Join {
+        Join::new(
+            self.tables.clone(),
+            self.sources.clone(),
+            self.policy.clone(),
+            &self.audit,
+        )
+    }
+
+    /// Tailing audit logs (`AuditLogCreated`, `AuditLogTail`, Reconcile, backfill), reading the
+    /// default audit-log source until a cursor names another.
+    pub fn tail(&self) -> Tail {
+        let logs = self.sources.default_audit_logs();
+        Tail {
+            tables: self.tables.clone(),
+            sources: self.sources.clone(),
+            logs: logs.store.clone(),
+            container: logs.container.clone(),
+            quarantine: self.quarantine.clone(),
+            retention_class: self.config.retention.audit_logs_class.clone(),
+            settings: self.audit.clone(),
+            join: self.join(),
             clock: self.clock.clone(),
         }
     }

@@ -58,14 +58,64 @@ pub struct Match {
     pub tunnels: Vec<String>,
 }
 
-/// True when a recording created at `t` may belong to the session of `row`.
-pub fn in_window(row: &WindowRow, t: OffsetDateTime, lag: Duration, open_max: Duration) -> bool {
-    let until = row.end.map_or(row.start + open_max, |e| e + lag);
-    row.outcome == outcome::CONNECTED && t >= row.start - SKEW && t <= until
+/// A closed time range `[from, until]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First instant.
+    pub from: OffsetDateTime,
+    /// Last instant.
+    pub until: OffsetDateTime,
 }
 
+impl Span {
+    /// The smallest span covering both.
+    #[must_use]
+    pub fn union(self, o: Self) -> Self {
+        Self {
+            from: self.from.min(o.from),
+            until: self.until.max(o.until),
+        }
+    }
+
+    /// True when `t` lies within.
+    pub fn contains(&self, t: OffsetDateTime) -> bool {
+        self.from <= t && t <= self.until
+    }
+
+    /// True when `o` lies within.
+    pub fn covers(&self, o: &Self) -> bool {
+        self.from <= o.from && o.until <= self.until
+    }
+}
+
+/// The creation times of recordings that may belong to a session starting at `start` (and
+/// ending at `end`, when known): `[start - skew, end + lag]`, or `[start - skew, start + open max]`
+/// while the end is unknown.
+pub fn window_span(
+    start: OffsetDateTime,
+    end: Option<OffsetDateTime>,
+    lag: Duration,
+    open_max: Duration,
+) -> Span {
+    Span {
+        from: start - SKEW,
+        until: end.map_or(start + open_max, |e| e + lag),
+    }
+}
+
+/// True when a recording created at `t` may belong to the session of `row`.
+pub fn in_window(row: &WindowRow, t: OffsetDateTime, lag: Duration, open_max: Duration) -> bool {
+    row.outcome == outcome::CONNECTED && window_span(row.start, row.end, lag, open_max).contains(t)
+}
+
+/// True when the (lower-case) hints contain `value`, ignoring ASCII case: compared in place,
+/// because a tick's join runs this for every recording against every candidate session.
 fn mentions(hints: &str, value: &str) -> bool {
-    value.len() >= 3 && hints.contains(&value.to_ascii_lowercase())
+    value.len() >= 3
+        && hints
+            .as_bytes()
+            .windows(value.len())
+            .any(|w| w.eq_ignore_ascii_case(value.as_bytes()))
 }
 
 /// Heuristic match of a recording against indexed sessions; `None` when no session fits.

@@ -25,6 +25,7 @@ fn row(
         recorded: false,
         recording_ids: vec![],
         unrecorded_notified: false,
+        pending: None,
     }
 }
 

@@ -73,11 +73,18 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     };
     let k = kit(None);
     k.create_log().await;
-    crate::audit_logs::created::register(&k.state, PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    crate::audit_logs::created::register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     k.append(fixture().as_slice()).await;
-    tick(&k.state, NOW).await.expect("tick");
+    tick(&k.state.tail(), NOW).await.expect("tick");
     // The mark is stored, its answer lost; the update's retry then meets it (412).
     let lossy = LostAnswer::new(k.state.tables.clone(), WINDOWS_TABLE, || {
         TableError::PreconditionFailed
@@ -85,14 +92,14 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     .on_replace();
     let state = losing(&k.state, lossy);
     let later = NOW + Duration::minutes(31);
-    let r = tick(&state, later).await.expect("tick");
+    let r = tick(&state.tail(), later).await.expect("tick");
     let kinds: Vec<&str> = r.notifications.iter().map(|n| n.kind.as_str()).collect();
     assert_eq!(
         kinds,
         ["session.unrecorded"],
         "the mark's lost answer must not lose the notice"
     );
-    let r = tick(&state, later + Duration::minutes(5))
+    let r = tick(&state.tail(), later + Duration::minutes(5))
         .await
         .expect("tick");
     assert!(r.notifications.is_empty(), "marked: not notified again");

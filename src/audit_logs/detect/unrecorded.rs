@@ -9,7 +9,9 @@ use crate::audit_logs::sessions::outcome;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
-use crate::state::AppState;
+use std::sync::Arc;
+
+use crate::tables::TableStore;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableError};
 
@@ -31,7 +33,8 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
 /// # Errors
 /// Table errors.
 pub async fn run(
-    state: &AppState,
+    tables: &Arc<dyn TableStore>,
+    grace: Duration,
     now: OffsetDateTime,
     window: Duration,
 ) -> Result<Vec<Notification>, TableError> {
@@ -45,8 +48,7 @@ pub async fn run(
         Filter::bool("Recorded", false),
         Filter::bool("UnrecordedNotified", false),
     ]);
-    let rows = query_all(&state.tables, WINDOWS_TABLE, &filter, 5000).await?;
-    let grace = state.audit.unrecorded_grace;
+    let rows = query_all(tables, WINDOWS_TABLE, &filter, 5000).await?;
     let mut out = Vec::new();
     for row in rows
         .iter()
@@ -59,7 +61,7 @@ pub async fn run(
         // leaves now. Its id is stable; a concurrent tick's repeat is dropped by the claim table.
         let mut seen_due = false;
         let marked = update(
-            &state.tables,
+            tables,
             WINDOWS_TABLE,
             &format_date(row.start.date()),
             &row.tunnel_id,

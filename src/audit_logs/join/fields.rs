@@ -27,6 +27,17 @@ pub const JOIN_PROPERTIES: &[&str] = &[
     "MatchCandidates",
 ];
 
+/// Most candidates stored in `MatchCandidates`: a busy hour of sessions without hints can make a
+/// recording ambiguous among hundreds, and the full list would outgrow the table service's 64 KiB
+/// property limit (about 880 tunnel ids), a write refused on every attempt.
+pub const MAX_CANDIDATES: usize = 500;
+
+/// The stored `MatchCandidates` text of a match (the first [`MAX_CANDIDATES`], sorted).
+pub(super) fn candidates_text(m: &Match) -> String {
+    let shown = &m.tunnels[..m.tunnels.len().min(MAX_CANDIDATES)];
+    shown.join(",")
+}
+
 /// True when two entities hold the same properties (annotations aside).
 pub(super) fn unchanged(a: &Entity, b: &Entity) -> bool {
     let (mut a, mut b) = (a.clone(), b.clone());
@@ -56,7 +67,7 @@ pub fn apply_join(e: &mut Entity, m: &Match, session: Option<&SessionRecord>) {
         e.insert(k.to_owned(), Value::String(v.to_owned()));
     };
     set("MatchConfidence", m.confidence.as_str());
-    set("MatchCandidates", &m.tunnels.join(","));
+    set("MatchCandidates", &candidates_text(m));
     if let Some(s) = session {
         let t = |v: Option<time::OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
         for (k, v) in [
@@ -76,5 +87,32 @@ pub fn apply_join(e: &mut Entity, m: &Match, session: Option<&SessionRecord>) {
         if let Some(d) = s.effective_duration_ms() {
             int64(e, "DurationMs", d);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit_logs::correlate::Confidence;
+
+    #[test]
+    fn stored_candidates_stay_under_the_property_limit() {
+        let tunnels: Vec<String> = (0..2000)
+            .map(|i| format!("{i:08}-0000-4000-8000-000000000000"))
+            .collect();
+        let m = Match {
+            confidence: Confidence::Ambiguous,
+            tunnels,
+        };
+        let mut e = Entity::new();
+        apply_join(&mut e, &m, None);
+        let text = crate::tables::get_str(&e, "MatchCandidates").expect("candidates");
+        assert_eq!(text.split(',').count(), MAX_CANDIDATES);
+        assert!(
+            text.len() * 2 < 64 * 1024,
+            "{} bytes as UTF-16",
+            text.len() * 2
+        );
+        assert!(text.starts_with(&m.tunnels[0]), "the first ones, in order");
     }
 }

@@ -1,23 +1,31 @@
-//! Lookups of the join: session rows by tunnel id, and session-window index rows by day.
+//! Lookups of the join: session rows by tunnel id, and the `sessionwindows` rows that can match
+//! recordings created in a time range.
 
-use time::Duration;
+use std::sync::Arc;
 
-use super::super::repo::{self, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all};
-use super::super::sessions::{SESSION_ROW, SessionRecord};
-use crate::dates::format_date;
-use crate::state::AppState;
-use crate::tables::{Filter, TableError};
+use time::OffsetDateTime;
+
+use super::Join;
+use crate::audit_logs::correlate::SKEW;
+use crate::audit_logs::repo::{self, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all};
+use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord, outcome};
+use crate::dates::{format_date, format_utc_millis};
+use crate::tables::filter::Op;
+use crate::tables::{Filter, Stored, TableError, TableStore};
+
+/// Most `sessionwindows` rows read per day partition.
+const MAX_ROWS_PER_DAY: usize = 5000;
 
 /// Reads a session row.
 ///
 /// # Errors
 /// Table errors.
 pub async fn get_session(
-    state: &AppState,
+    tables: &Arc<dyn TableStore>,
     tunnel: &str,
 ) -> Result<Option<SessionRecord>, TableError> {
     let stored = repo::get(
-        &state.tables,
+        tables,
         SESSIONS_TABLE,
         &tunnel.to_ascii_lowercase(),
         SESSION_ROW,
@@ -26,26 +34,48 @@ pub async fn get_session(
     Ok(stored.and_then(|s| SessionRecord::from_entity(&s.entity)))
 }
 
-/// Index rows of sessions that started between `t - span` and `t` (whole days).
-pub(super) async fn windows_around(
-    state: &AppState,
-    t: time::OffsetDateTime,
-    span: Duration,
-) -> Result<Vec<WindowRow>, TableError> {
+/// The filter, within one day partition, for the sessions whose window can contain a creation
+/// time in `[from, to]` (see [`in_window`](crate::audit_logs::correlate::in_window)): connected,
+/// started before `to` (+ skew), and ending (end + lag, or start + open max while the end is
+/// unknown) at or after `from`. Times are stored as fixed-width RFC 3339 text, so the service
+/// compares them in time order; an unknown end is stored as `""`.
+pub(super) fn window_filter(
+    join: &Join,
+    day: &str,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Filter {
+    let t = format_utc_millis;
+    Filter::And(vec![
+        Filter::partition(day),
+        Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
+        Filter::str("Start", Op::Le, t(to + SKEW)),
+        Filter::Or(vec![
+            Filter::str("End", Op::Ge, t(from - join.upload_lag)),
+            Filter::And(vec![
+                Filter::str("End", Op::Eq, ""),
+                Filter::str("Start", Op::Ge, t(from - join.open_session_max)),
+            ]),
+        ]),
+    ])
+}
+
+/// Index rows (with their ETags) of the sessions that may match a recording created between
+/// `from` and `to`: the start days from `from - lookback` to `to`, one query per day.
+pub(super) async fn windows_for(
+    join: &Join,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<Vec<(WindowRow, Stored)>, TableError> {
     let mut rows = Vec::new();
-    let mut day = (t - span).date();
-    while day <= t.date() {
-        let found = query_all(
-            &state.tables,
-            WINDOWS_TABLE,
-            &Filter::partition(&format_date(day)),
-            5000,
-        )
-        .await?;
+    let mut day = (from - join.lookback()).date();
+    while day <= to.date() {
+        let filter = window_filter(join, &format_date(day), from, to);
+        let found = query_all(&join.tables, WINDOWS_TABLE, &filter, MAX_ROWS_PER_DAY).await?;
         rows.extend(
             found
-                .iter()
-                .filter_map(|s| WindowRow::from_entity(&s.entity)),
+                .into_iter()
+                .filter_map(|s| Some((WindowRow::from_entity(&s.entity)?, s))),
         );
         day = match day.next_day() {
             Some(d) => d,
@@ -53,4 +83,71 @@ pub(super) async fn windows_around(
         };
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::audit_logs::correlate::in_window;
+    use crate::tables::Entity;
+
+    fn entity_of(start: OffsetDateTime, end: Option<OffsetDateTime>, outcome: &str) -> Entity {
+        let t = format_utc_millis;
+        serde_json::json!({
+            "PartitionKey": "2025-03-14", "RowKey": "t", "Start": t(start),
+            "End": end.map(t).unwrap_or_default(), "Outcome": outcome,
+        })
+        .as_object()
+        .cloned()
+        .expect("object")
+    }
+
+    /// The server-side filter keeps exactly the rows `in_window` can accept for some time in range.
+    #[test]
+    fn the_filter_keeps_every_row_that_can_match() {
+        let join = Join {
+            tables: Arc::new(crate::tables::memory::InMemoryTables::new()),
+            sources: Arc::new(crate::sources::Sources::single(
+                crate::sources::Source::new(
+                    Arc::new(crate::storage::memory::InMemoryBlobStore::new("a")),
+                    "recordings",
+                ),
+                crate::sources::Source::new(
+                    Arc::new(crate::storage::memory::InMemoryBlobStore::new("a")),
+                    "logs",
+                ),
+            )),
+            policy: Arc::new(crate::retention::policy::Policy::builtin()),
+            upload_lag: Duration::minutes(30),
+            open_session_max: Duration::hours(12),
+        };
+        let base = datetime!(2025-03-14 09:00 UTC);
+        let (from, to) = (base, base + Duration::minutes(20));
+        let mut kept = 0;
+        for start_min in (-800..60).step_by(7) {
+            for end in [None, Some(5), Some(40), Some(600)] {
+                for out in [outcome::CONNECTED, outcome::LOGIN_FAILED] {
+                    let start = base + Duration::minutes(start_min);
+                    let end = end.map(|m| start + Duration::minutes(m));
+                    let e = entity_of(start, end, out);
+                    let row = WindowRow::from_entity(&e).expect("row");
+                    let can = (0..=20).any(|m| {
+                        in_window(
+                            &row,
+                            from + Duration::minutes(m),
+                            join.upload_lag,
+                            join.open_session_max,
+                        )
+                    });
+                    let f = window_filter(&join, "2025-03-14", from, to);
+                    assert_eq!(f.matches(&e), can, "{row:?}");
+                    kept += usize::from(can);
+                }
+            }
+        }
+        assert!(kept > 10, "the grid covers matching rows too");
+    }
 }

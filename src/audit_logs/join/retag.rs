@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
+use super::Join;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::CatalogueEntry;
 use crate::invocation::HandlerError;
 use crate::retention::policy::{Subject, merge_tags};
-use crate::state::AppState;
-use crate::storage::{BlobRef, StorageError};
+use crate::storage::StorageError;
 
 /// Recomputes the class of `entry` with the session's fields; when it differs from the row's class,
 /// merges it into the blob's tags and updates the row's `RetentionClass`/`RetainUntil`.
@@ -19,7 +19,7 @@ use crate::storage::{BlobRef, StorageError};
 /// # Errors
 /// `Retryable` on storage failures (a vanished blob is not an error: the row is left as is).
 pub async fn retag(
-    state: &AppState,
+    join: &Join,
     entry: &mut CatalogueEntry,
     s: &SessionRecord,
 ) -> Result<(), HandlerError> {
@@ -43,33 +43,25 @@ pub async fn retag(
             .map(String::as_str),
         users: s.users(),
     };
-    if state.policy.class_for(&subject) == entry.retention_class {
+    if join.policy.class_for(&subject) == entry.retention_class {
         return Ok(());
     }
     let created = creation_day(&entry.key.pk).unwrap_or(entry.blob_created.date());
-    let computed = state
+    let computed = join
         .policy
         .classify(&subject, created.midnight().assume_utc());
-    let blob = BlobRef::new(entry.container.clone(), entry.blob_name.clone());
-    let existing = match state
-        .sources
-        .default_recordings()
-        .store
-        .get_tags(&blob)
-        .await
-    {
+    // A row of a source no longer configured keeps its tags (the sweep cannot reach it either).
+    let Some(source) = join.sources.of_row(entry) else {
+        return Ok(());
+    };
+    let blob = source.blob(entry.blob_name.clone());
+    let existing = match source.store.get_tags(&blob).await {
         Err(StorageError::NotFound) => return Ok(()),
         other => other?,
     };
     let (tags, effective) = merge_tags(&existing, &computed);
     if tags != existing {
-        match state
-            .sources
-            .default_recordings()
-            .store
-            .set_tags(&blob, &tags, None)
-            .await
-        {
+        match source.store.set_tags(&blob, &tags, None).await {
             Err(StorageError::NotFound) => return Ok(()),
             other => other?,
         }

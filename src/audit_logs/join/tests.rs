@@ -3,6 +3,7 @@
 use time::macros::datetime;
 
 use super::*;
+use crate::audit_logs::correlate::{Confidence, Match};
 use crate::audit_logs::created::register;
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::tail::tick;
@@ -34,21 +35,19 @@ fn fixture() -> Vec<u8> {
 async fn feed(k: &Kit, text: &[u8]) {
     if k.blobs.content(&k.blob()).is_none() {
         k.create_log().await;
-        register(&k.state, PATH, NOW, NOW, false)
-            .await
-            .expect("register");
+        register(
+            &k.state.tail(),
+            k.state.sources.default_audit_logs(),
+            PATH,
+            NOW,
+            NOW,
+            false,
+        )
+        .await
+        .expect("register");
     }
     k.append(text).await;
-    tick(&k.state, NOW).await.expect("tick");
-}
-
-async fn row(k: &Kit, key: &RecordingKey) -> Entity {
-    CatalogueRepo::new(k.state.tables.clone())
-        .get(key)
-        .await
-        .expect("get")
-        .expect("row")
-        .raw
+    tick(&k.state.tail(), NOW).await.expect("tick");
 }
 
 #[tokio::test]
@@ -61,13 +60,13 @@ async fn recording_first_then_session_joins_exactly() {
             &[],
         )
         .await;
-    after_catalogue(&k.state, &key).await.expect("hook");
+    after_catalogue(&k.join(), &key).await.expect("hook");
     assert!(
-        !row(&k, &key).await.contains_key("MatchConfidence"),
+        !k.row(&key).await.contains_key("MatchConfidence"),
         "no session yet"
     );
     feed(&k, &fixture()).await;
-    let e = row(&k, &key).await;
+    let e = k.row(&key).await;
     assert_eq!(get_str(&e, "MatchConfidence"), Some("exact"));
     assert_eq!(get_str(&e, "TunnelId"), Some(ALICE));
     assert_eq!(get_str(&e, "UserEmail"), Some("alice@contoso.com"));
@@ -78,7 +77,7 @@ async fn recording_first_then_session_joins_exactly() {
         Some(true),
         "catalogue fields kept"
     );
-    let r = tick(&k.state, NOW + Duration::hours(1))
+    let r = tick(&k.state.tail(), NOW + Duration::hours(1))
         .await
         .expect("tick");
     assert!(
@@ -100,7 +99,7 @@ async fn session_first_then_recording_joins_and_retags() {
             &[("owner", "Alice@Contoso.com")],
         )
         .await;
-    let m = after_catalogue(&k.state, &key)
+    let m = after_catalogue(&k.join(), &key)
         .await
         .expect("hook")
         .expect("match");
@@ -112,7 +111,7 @@ async fn session_first_then_recording_joins_and_retags() {
             tunnels: vec![ALICE.into()]
         }
     );
-    let e = row(&k, &key).await;
+    let e = k.row(&key).await;
     assert_eq!(
         get_str(&e, "RetentionClass"),
         Some("pci-1y"),
@@ -125,7 +124,7 @@ async fn session_first_then_recording_joins_and_retags() {
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_CLASS], "pci-1y");
     assert_eq!(tags[TAG_UNTIL], "2026-03-14");
-    let again = after_catalogue(&k.state, &key).await.expect("hook");
+    let again = after_catalogue(&k.join(), &key).await.expect("hook");
     assert_eq!(again, Some(m), "idempotent");
 }
 
@@ -144,7 +143,7 @@ async fn retag_never_shortens_an_existing_retain_until() {
     let mut tags = k.blobs.get_tags(&blob).await.expect("tags");
     tags.insert(TAG_UNTIL.into(), "2030-01-01".into());
     k.blobs.set_tags(&blob, &tags, None).await.expect("set");
-    after_catalogue(&k.state, &key).await.expect("hook");
+    after_catalogue(&k.join(), &key).await.expect("hook");
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_UNTIL], "2030-01-01");
 }
@@ -173,7 +172,7 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     let key = k
         .recording("rec-1", datetime!(2025-03-14 09:35 UTC), &[])
         .await;
-    let m = after_catalogue(&k.state, &key)
+    let m = after_catalogue(&k.join(), &key)
         .await
         .expect("hook")
         .expect("match");
@@ -184,13 +183,13 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
             tunnels: vec!["s1".into(), "s2".into()]
         }
     );
-    let e = row(&k, &key).await;
+    let e = k.row(&key).await;
     assert_eq!(get_str(&e, "MatchCandidates"), Some("s1,s2"));
     assert!(!e.contains_key("TunnelId"), "never forced 1:1");
     let key2 = k
         .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
         .await;
-    let m = after_catalogue(&k.state, &key2)
+    let m = after_catalogue(&k.join(), &key2)
         .await
         .expect("hook")
         .expect("match");
@@ -209,7 +208,7 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
             &[],
         )
         .await;
-    after_catalogue(&k.state, &key).await.expect("hook");
+    after_catalogue(&k.join(), &key).await.expect("hook");
     let stored = k
         .state
         .tables

@@ -140,6 +140,13 @@ pub fn parse_lines<'a>(
     end
 }
 
+/// True when `line` (trimmed) is one complete JSON object: the last bytes of a blob that are a
+/// whole record even without their newline (an append block is written whole; a complete object
+/// cannot be the start of a longer one).
+pub fn is_complete_object(line: &[u8]) -> bool {
+    line.first() == Some(&b'{') && serde_json::from_slice::<IgnoredAny>(line).is_ok()
+}
+
 /// Strips a trailing `\r`, a leading BOM and surrounding ASCII whitespace.
 pub fn trim_line(line: &[u8]) -> &[u8] {
     let line = line.strip_prefix(BOM).unwrap_or(line);

@@ -143,3 +143,20 @@ fn single_line_legacy_batches_are_expanded() {
         "one-line batches are line mode"
     );
 }
+
+#[test]
+fn a_complete_object_is_a_whole_record_and_a_cut_one_is_not() {
+    let whole = br#"{"time":"2025-03-14T09:00:00Z","properties":{"tunnelId":"t","message":"x"}}"#;
+    assert!(is_complete_object(whole));
+    assert!(is_complete_object(
+        br#"{"records":[{"properties":{"tunnelId":"t"}}]}"#
+    ));
+    for cut in 1..whole.len() {
+        assert!(!is_complete_object(&whole[..cut]), "{cut}");
+    }
+    assert!(!is_complete_object(b"[1,2]"), "only objects are records");
+    assert!(
+        !is_complete_object(br#"{"a":1} {"b":2}"#),
+        "one object, nothing after it"
+    );
+}

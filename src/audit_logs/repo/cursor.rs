@@ -1,5 +1,7 @@
 //! Tail cursors (table `auditcursors`): one row per `PT1H.json`, keyed PK = the hour's day
-//! (`YYYY-MM-DD`), RK = base64url(blob name), so the active set is a short range of partitions.
+//! (`YYYY-MM-DD`), RK = base64url(blob name) for the default audit-log source and base64url(
+//! `account:container/blob`) for any other (digested when too long for a key), so the active set
+//! is a short range of partitions and two sources' hours never share a row.
 //!
 //! A tick claims a cursor with an ETag-conditional write of `LeaseUntil` (a racing instance gets 412
 //! and skips the blob), processes the bytes after `Offset`, then advances `Offset` with another
@@ -15,7 +17,7 @@ use super::{CURSORS_TABLE, query_all};
 use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::tables::keys::encode_key;
+use crate::tables::keys::{encode_key, key_or_digest};
 use crate::tables::{
     Entity, Filter, TableError, TableStore, WriteMode, filter::Op, get_i64, get_str, int64,
 };
@@ -23,6 +25,11 @@ use crate::tables::{
 /// One tail cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
+    /// The audit-log source's account and container; both empty for the default source (rows
+    /// written before several sources existed).
+    pub account: String,
+    /// See `account`.
+    pub container: String,
     /// Blob name in the audit-log container.
     pub blob: String,
     /// Start of the blob's hour.
@@ -55,6 +62,8 @@ impl Cursor {
     /// A new cursor at offset 0.
     pub fn new(blob: &str, hour: OffsetDateTime, created_at: OffsetDateTime, host: &str) -> Self {
         Self {
+            account: String::new(),
+            container: String::new(),
             blob: blob.to_owned(),
             hour,
             offset: 0,
@@ -71,6 +80,14 @@ impl Cursor {
         }
     }
 
+    /// The same cursor in the source `account`/`container` (empty: the default source).
+    #[must_use]
+    pub fn in_source(mut self, (account, container): (String, String)) -> Self {
+        self.account = account;
+        self.container = container;
+        self
+    }
+
     /// Partition key.
     pub fn pk(&self) -> String {
         format_date(self.hour.date())
@@ -78,7 +95,11 @@ impl Cursor {
 
     /// Row key.
     pub fn rk(&self) -> String {
-        encode_key(&self.blob)
+        if self.account.is_empty() {
+            encode_key(&self.blob)
+        } else {
+            key_or_digest(&[&self.account, ":", &self.container, "/", &self.blob].concat())
+        }
     }
 
     /// True once the cursor is `window` past its hour.
@@ -93,6 +114,7 @@ impl Cursor {
             "Hour": format_utc_millis(self.hour), "CreatedAt": format_utc_millis(self.created_at),
             "BastionHost": self.bastion_host, "Done": self.done, "LeaseUntil": t(self.lease_until),
             "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline, "Legacy": self.legacy,
+            "Account": self.account, "Container": self.container,
         }) {
             Value::Object(m) => m,
             _ => Entity::new(),
@@ -112,7 +134,10 @@ impl Cursor {
                 .unwrap_or(0)
         };
         let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
         Some(Self {
+            account: s("Account"),
+            container: s("Container"),
             blob: get_str(e, "Blob")?.to_owned(),
             hour: t("Hour")?,
             offset: n("Offset"),
@@ -148,16 +173,18 @@ impl CursorRepo {
         Self { tables }
     }
 
-    /// Reads the cursor of `blob` in the hour `hour`.
+    /// Reads the cursor of `blob` of the source `source` (see [`Cursor::in_source`]) in the hour
+    /// `hour`.
     ///
     /// # Errors
     /// Table errors.
     pub async fn get(
         &self,
+        source: (String, String),
         blob: &str,
         hour: OffsetDateTime,
     ) -> Result<Option<Cursor>, TableError> {
-        let probe = Cursor::new(blob, hour, hour, "");
+        let probe = Cursor::new(blob, hour, hour, "").in_source(source);
         let stored = super::get(&self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
         Ok(stored.and_then(|s| Cursor::from_entity(&s.entity, s.etag)))
     }

@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `auditcursors` | hour day `YYYY-MM-DD` | base64url(blob name) | tail position per `PT1H.json` |
 //! | `sessions` | tunnelId | `session` | one merged row per session |
-//! | `sessionwindows` | session start day | tunnelId | time-bounded index for heuristic joins and detections |
+//! | `sessionwindows` | session start day | tunnelId | time-bounded index for heuristic joins and detections; joins still pending (`JoinFrom`/`JoinUntil`) |
 //! | `recordingkeys` | GUID found in a recording | recording id | exact-key joins from the session side |
 //! | `failedlogins` | base64url(window, dimension, value, VM) | tunnelId | idempotent failed-login counts |
 //! | `failedlogins` | `~pending` | an attempts partition | burst checks still to run (cleared after a successful check) |

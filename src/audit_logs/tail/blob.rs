@@ -1,28 +1,27 @@
-//! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, complete lines only,
-//! flush sessions per chunk and advance the offset with ETag-conditional writes.
+//! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, flush each chunk
+//! (the `chunk` module) and advance the offset with ETag-conditional writes.
 //!
-//! Over-long lines: a line still without a newline after `AUDIT_MAX_LINE_BYTES` is not a record
-//! Azure Monitor writes; rather than stall the blob forever, its first bytes are quarantined (with
-//! the offset), the cursor skips to the next newline (`SkipToNewline`) and continues. At retirement
-//! (`AUDIT_TAIL_WINDOW_HOURS` after the hour) a trailing line without newline is parsed as final.
+//! Bounded: a byte budget per tick and a deadline. A chunk whose flush the deadline cuts saves the
+//! offset where the records it wrote end, so the next tick continues there instead of repeating
+//! the chunk. The claim (`LeaseUntil`) lasts twice the tick's time budget and at least 5 minutes,
+//! longer than any tick can work; every save is conditional on the claim's ETag and refused once
+//! the claim has run out, so a slower instance can never overwrite another's progress.
 
-use bytes::Bytes;
 use time::{Duration, OffsetDateTime};
 use tracing::warn;
 
+use super::Tail;
 use super::batch::{self, Batch, Flushed};
-use crate::audit_logs::TAIL_FUNCTION;
+use super::chunk::{self, QUARANTINE_SAMPLE};
+use crate::audit_logs::join::Deadline;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::invocation::HandlerError;
-use crate::state::AppState;
 use crate::storage::{BlobRef, StorageError};
 use crate::tables::TableError;
 
-/// How long a claim keeps other instances away from a blob (longer than any tick).
-const LEASE: Duration = Duration::minutes(5);
-/// Bytes of a corrupt or over-long line kept in quarantine.
-const QUARANTINE_SAMPLE: usize = 64 * 1024;
+/// The shortest claim.
+const MIN_LEASE: Duration = Duration::minutes(5);
 /// A legacy document larger than this is not read (block blobs from before 2018; never seen).
 const LEGACY_MAX: u64 = 256 << 20;
 
@@ -31,7 +30,7 @@ const LEGACY_MAX: u64 = 256 << 20;
 pub struct BlobReport {
     /// Bytes read.
     pub bytes: u64,
-    /// Records parsed.
+    /// Records parsed (and written).
     pub records: u64,
     /// Corrupt lines quarantined.
     pub corrupt: u64,
@@ -39,6 +38,11 @@ pub struct BlobReport {
     pub flushed: Flushed,
     /// Skipped because another instance holds it.
     pub contended: bool,
+}
+
+/// How long a claim lasts with this time budget.
+pub fn lease(budget: Duration) -> Duration {
+    std::cmp::max(budget * 2_i32, MIN_LEASE)
 }
 
 /// Claims `cursor`; `None` when another instance holds or just took it.
@@ -49,12 +53,13 @@ pub async fn claim(
     repo: &CursorRepo,
     cursor: &Cursor,
     now: OffsetDateTime,
+    lease: Duration,
 ) -> Result<Option<Cursor>, TableError> {
     if cursor.lease_until.is_some_and(|l| l > now) {
         return Ok(None);
     }
     let claimed = Cursor {
-        lease_until: Some(now + LEASE),
+        lease_until: Some(now + lease),
         last_read_at: Some(now),
         ..cursor.clone()
     };
@@ -65,42 +70,62 @@ pub async fn claim(
     }
 }
 
-/// Tails one blob within `budget` bytes (decremented).
+/// The claim, as measured on the tail's clock (the timer's `now` may differ from it).
+struct Claim {
+    until: OffsetDateTime,
+}
+
+impl Claim {
+    /// Saves `c` while the claim holds.
+    async fn save(
+        &self,
+        tail: &Tail,
+        repo: &CursorRepo,
+        c: &Cursor,
+    ) -> Result<Cursor, HandlerError> {
+        if tail.clock.now() >= self.until {
+            return Err(HandlerError::storage(anyhow::anyhow!(
+                "the claim on {} ran out before its progress was saved; the next tick repeats it",
+                c.blob
+            )));
+        }
+        Ok(repo.save(c).await?)
+    }
+}
+
+/// Tails one blob within `budget` bytes (decremented) until `deadline`.
 ///
 /// # Errors
 /// `Retryable` on storage failures; the cursor keeps its last saved offset.
 pub async fn tail_blob(
-    state: &AppState,
+    tail: &Tail,
     cursor: &Cursor,
     now: OffsetDateTime,
     budget: &mut u64,
+    deadline: &Deadline,
 ) -> Result<BlobReport, HandlerError> {
-    let repo = CursorRepo::new(state.tables.clone());
+    let tail = &tail.for_cursor(cursor)?;
+    let repo = CursorRepo::new(tail.tables.clone());
     let mut report = BlobReport::default();
-    let Some(mut c) = claim(&repo, cursor, now).await? else {
+    let lease = lease(tail.settings.tail_budget);
+    let claim = Claim {
+        until: tail.clock.now() + lease,
+    };
+    let Some(mut c) = self::claim(&repo, cursor, now, lease).await? else {
         report.contended = true;
         return Ok(report);
     };
-    let blob = BlobRef::new(
-        state.sources.default_audit_logs().container.clone(),
-        c.blob.clone(),
-    );
-    let retiring = c.expired(now, state.audit.tail_window);
-    let max_line = state.audit.max_line_bytes;
+    let blob = BlobRef::new(tail.container.clone(), c.blob.clone());
+    let retiring = c.expired(now, tail.settings.tail_window);
+    let max_line = tail.settings.max_line_bytes;
     // Retire only once everything was read: a budget cut must not drop the rest of the blob.
     let mut reached_end = false;
     loop {
-        let len = state.audit.tail_chunk_bytes.max(max_line + 1);
-        if *budget == 0 {
+        let len = tail.settings.tail_chunk_bytes.max(max_line + 1);
+        if *budget == 0 || deadline.passed() {
             break;
         }
-        let data = match state
-            .sources
-            .default_audit_logs()
-            .store
-            .read_range(&blob, c.offset, len)
-            .await
-        {
+        let data = match tail.logs.read_range(&blob, c.offset, len).await {
             Err(StorageError::RangeNotSatisfiable) => {
                 reached_end = true;
                 break;
@@ -115,155 +140,42 @@ pub async fn tail_blob(
         *budget = budget.saturating_sub(data.len() as u64);
         report.bytes += data.len() as u64;
         if c.offset == 0 && parse::is_legacy_document(&data) {
-            legacy(state, &mut c, &blob, now, &mut report).await?;
+            legacy(tail, &mut c, &blob, now, &mut report).await?;
             reached_end = true;
             break;
         }
         let at_end = (data.len() as u64) < len;
-        let advanced = process_chunk(
-            state,
-            &mut c,
-            &blob,
-            data,
-            at_end && retiring,
+        let step = chunk::Step {
+            blob: &blob,
+            at_end,
+            retiring,
             now,
-            &mut report,
-        )
-        .await?;
-        c = repo.save(&c).await?;
-        reached_end = at_end;
-        if at_end || !advanced {
+            deadline,
+        };
+        let done = chunk::process(tail, &mut c, data, &step, &mut report).await?;
+        c = claim.save(tail, &repo, &c).await?;
+        reached_end = at_end && !done.cut;
+        if reached_end || !done.advanced || done.cut {
             break;
         }
     }
     c.done = c.done || (retiring && reached_end);
     c.lease_until = None;
-    repo.save(&c).await?;
+    claim.save(tail, &repo, &c).await?;
     Ok(report)
 }
 
-/// Processes one chunk read at `c.offset`; advances `c`. Returns whether the offset moved.
-async fn process_chunk(
-    state: &AppState,
-    c: &mut Cursor,
-    blob: &BlobRef,
-    data: Bytes,
-    final_read: bool,
-    now: OffsetDateTime,
-    report: &mut BlobReport,
-) -> Result<bool, HandlerError> {
-    let start = c.offset;
-    let mut body: &[u8] = &data;
-    if c.skip_to_newline {
-        let Some(nl) = memchr::memchr(b'\n', body) else {
-            c.offset += body.len() as u64;
-            return Ok(!body.is_empty());
-        };
-        c.offset += nl as u64 + 1;
-        body = &body[nl + 1..];
-        c.skip_to_newline = false;
-    }
-    // Declared before the batch: its sessions borrow the host name.
-    let (host, base) = (c.bastion_host.clone(), c.offset);
-    let mut batch = Batch::for_chunk(body.len());
-    let mut corrupt = Vec::new();
-    let window = state.audit.failed_login_window;
-    let mut consumed = parse::parse_lines(
-        body,
-        base,
-        &mut |offset, rec| batch.add(&rec, line_at(body, offset - base), &host, window),
-        &mut |err, line| corrupt.push((err, line.to_vec())),
-    );
-    batch.corrupt = corrupt;
-    let rest = &body[consumed..];
-    let trimmed = parse::trim_line(rest);
-    if final_read && !trimmed.is_empty() && (rest.len() as u64) <= state.audit.max_line_bytes {
-        // Retiring: the blob will not grow any more, so a last line without newline is final.
-        let offset = c.offset + consumed as u64;
-        if let Err(reason) =
-            parse::parse_line(trimmed, &mut |rec| batch.add(&rec, trimmed, &host, window))
-        {
-            batch
-                .corrupt
-                .push((LineError { offset, reason }, trimmed.to_vec()));
-        }
-        consumed = body.len();
-    } else if rest.len() as u64 > state.audit.max_line_bytes {
-        let offset = c.offset + consumed as u64;
-        let reason = format!(
-            "line longer than {} bytes without a newline; skipped to the next newline",
-            state.audit.max_line_bytes
-        );
-        batch.corrupt.push((
-            LineError { offset, reason },
-            rest[..rest.len().min(QUARANTINE_SAMPLE)].to_vec(),
-        ));
-        c.skip_to_newline = true;
-        consumed = body.len();
-    }
-    quarantine(state, c, blob, &batch.corrupt).await?;
-    report.records += batch.records;
-    report.corrupt += batch.corrupt.len() as u64;
-    c.records += batch.records;
-    c.corrupt += batch.corrupt.len() as u64;
-    let flushed = batch::flush(state, batch, now).await?;
-    merge_flushed(&mut report.flushed, flushed);
-    c.offset += consumed as u64;
-    Ok(c.offset > start)
-}
-
-/// The raw line starting at `rel` in `body` (without its newline).
-fn line_at(body: &[u8], rel: u64) -> &[u8] {
-    let rel = usize::try_from(rel).unwrap_or(body.len()).min(body.len());
-    let rest = &body[rel..];
-    &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())]
-}
-
-fn merge_flushed(into: &mut Flushed, f: Flushed) {
-    into.sessions += f.sessions;
-    into.joined += f.joined;
-    into.failed_partitions.extend(f.failed_partitions);
-}
-
-/// Quarantines corrupt lines (item = blob offset, so re-reads overwrite the same evidence).
-async fn quarantine(
-    state: &AppState,
-    c: &Cursor,
-    blob: &BlobRef,
-    corrupt: &[(LineError, Vec<u8>)],
-) -> Result<(), HandlerError> {
-    for (err, line) in corrupt {
-        warn!(blob = %blob, offset = err.offset, reason = %err.reason, "corrupt audit line quarantined and skipped");
-        let item = format!("offset-{}", err.offset);
-        let sample = &line[..line.len().min(QUARANTINE_SAMPLE)];
-        state
-            .quarantine
-            .put(
-                TAIL_FUNCTION,
-                &c.rk(),
-                Some(&item),
-                &format!("{blob}: {}", err.reason),
-                sample,
-            )
-            .await?;
-    }
-    Ok(())
-}
-
 /// A whole legacy `{"records":[…]}` document: read once, streamed record by record, then retired.
+/// Its records carry no offsets, so its flush is never cut (the deadline only stops the next
+/// blob); such documents predate 2018 and are never seen in practice.
 async fn legacy(
-    state: &AppState,
+    tail: &Tail,
     c: &mut Cursor,
     blob: &BlobRef,
     now: OffsetDateTime,
     report: &mut BlobReport,
 ) -> Result<(), HandlerError> {
-    let props = state
-        .sources
-        .default_audit_logs()
-        .store
-        .properties(blob)
-        .await?;
+    let props = tail.logs.properties(blob).await?;
     c.legacy = true;
     c.done = true;
     if props.content_length > LEGACY_MAX {
@@ -271,22 +183,15 @@ async fn legacy(
             "legacy document of {} bytes exceeds {LEGACY_MAX}; not read",
             props.content_length
         );
-        quarantine(
-            state,
-            c,
-            blob,
-            &[(LineError { offset: 0, reason }, Vec::new())],
-        )
-        .await?;
+        let e = [(LineError { offset: 0, reason }, Vec::new())];
+        chunk::quarantine(tail, c, blob, &e).await?;
         return Ok(());
     }
-    let doc = state
-        .sources
-        .default_audit_logs()
-        .store
+    let doc = tail
+        .logs
         .read_range(blob, 0, props.content_length.max(1))
         .await?;
-    let (host, window) = (c.bastion_host.clone(), state.audit.failed_login_window);
+    let (host, window) = (c.bastion_host.clone(), tail.settings.failed_login_window);
     let mut batch = Batch::for_chunk(doc.len());
     if let Err(reason) =
         parse::for_each_in_document(&doc, &mut |rec| batch.add(&rec, b"", &host, window))
@@ -296,10 +201,14 @@ async fn legacy(
             doc[..doc.len().min(QUARANTINE_SAMPLE)].to_vec(),
         ));
     }
-    quarantine(state, c, blob, &batch.corrupt).await?;
+    chunk::quarantine(tail, c, blob, &batch.corrupt).await?;
     report.records += batch.records;
     c.records += batch.records;
     c.offset = doc.len() as u64;
-    merge_flushed(&mut report.flushed, batch::flush(state, batch, now).await?);
+    let never = Deadline::never(tail.clock.clone());
+    chunk::merge_flushed(
+        &mut report.flushed,
+        batch::flush(tail, batch, now, &never).await?,
+    );
     Ok(())
 }

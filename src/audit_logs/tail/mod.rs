@@ -1,25 +1,37 @@
-//! `AuditLogTail` (timer, every minute): advances every active cursor, then runs the per-minute
-//! detections (`login.failed.burst`, `session.unrecorded`).
+//! `AuditLogTail` (timer, every minute): advances every active cursor, joins the sessions that
+//! changed with their recordings, then runs the per-minute detections (`login.failed.burst`,
+//! `session.unrecorded`).
 //!
-//! Bounded work: at most `AUDIT_TAIL_MAX_BLOBS` cursors (least recently read first) and
-//! `AUDIT_TAIL_MAX_BYTES` per tick; the rest continues next tick. A blob that fails is logged and
-//! retried next tick from its last saved offset; the tick still ends `Processed` so notifications of
-//! the healthy part are delivered (outputs are dropped on a 500). Only when every attempted blob
-//! failed does the tick answer `Retryable`.
+//! Bounded work: at most `AUDIT_TAIL_MAX_BLOBS` cursors (least recently read first),
+//! `AUDIT_TAIL_MAX_BYTES` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the first
+//! half, the join ([`Join::run_pending`]) the rest, and both save their progress as they go, so the
+//! next tick continues where this one stopped and no input makes a tick repeat the same work
+//! forever. A blob that fails is logged and retried next tick from its last saved offset; the tick
+//! still ends `Processed` so notifications of the healthy part are delivered (outputs are dropped on
+//! a 500). Only when every attempted blob failed does the tick answer `Retryable`.
+//!
+//! The work takes a [`Tail`] (narrow dependencies), built by the entry point
+//! ([`crate::functions::audit_logs`]).
 
 pub mod batch;
 pub mod blob;
+mod chunk;
+mod context;
+
+pub use context::Tail;
 
 use time::OffsetDateTime;
 use tracing::error;
 
 use super::detect::{failed, unrecorded};
-use super::repo::CursorRepo;
-use crate::events::timer::TimerInfo;
-use crate::invocation::{HandlerError, Invocation, Outcome};
+use super::join::Deadline;
+use super::repo::{Cursor, CursorRepo};
+use crate::invocation::{HandlerError, Outcome};
 use crate::notify::{Notification, OUTPUT_BINDING};
-use crate::state::AppState;
 use crate::telemetry::redact;
+
+/// Share of the time budget reading may use; the join gets the rest.
+const READ_SHARE: f64 = 0.5;
 
 /// Totals of one tick.
 #[derive(Debug, Default)]
@@ -36,40 +48,20 @@ pub struct TickReport {
     pub corrupt: u64,
     /// Session rows changed.
     pub sessions: usize,
-    /// Recordings (re)joined.
+    /// Catalogue rows whose join changed (rewritten).
     pub joined: usize,
+    /// Work left for the next tick (a budget ran out).
+    pub cut: bool,
+    /// The join failed (logged; its sessions stay pending for the next tick).
+    pub join_failed: bool,
     /// Notifications to emit.
     pub notifications: Vec<Notification>,
-}
-
-/// "Now" of a timer invocation: the host's `sys.UtcNow`, else the clock.
-pub fn now_of(state: &AppState, inv: &Invocation) -> OffsetDateTime {
-    inv.request.sys().now().unwrap_or_else(|| state.clock.now())
-}
-
-/// Handles one timer invocation.
-///
-/// # Errors
-/// `Retryable` when every attempted blob failed or the cursor query failed.
-pub async fn handle(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    // The timer payload carries nothing the tail needs; a malformed one must not stop tailing.
-    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let report = tick(&state, now_of(&state, &inv)).await?;
-    // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
-    // them; its failed blobs are retried next tick from their saved offsets either way.
-    if report.failed > 0 && report.failed == report.blobs && report.notifications.is_empty() {
-        return Err(HandlerError::storage(anyhow::anyhow!(
-            "all {} audit blobs failed this tick",
-            report.failed
-        )));
-    }
-    Ok(outcome(report))
 }
 
 /// Turns a report into the invocation outcome.
 pub fn outcome(report: TickReport) -> Outcome {
     let summary = format!(
-        "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined, {} notifications",
+        "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined{}, {} notifications{}",
         report.blobs,
         report.failed,
         report.bytes,
@@ -77,7 +69,17 @@ pub fn outcome(report: TickReport) -> Outcome {
         report.corrupt,
         report.sessions,
         report.joined,
-        report.notifications.len()
+        if report.join_failed {
+            " (the join failed: retried next tick)"
+        } else {
+            ""
+        },
+        report.notifications.len(),
+        if report.cut {
+            "; time budget spent, the rest continues next tick"
+        } else {
+            ""
+        }
     );
     let mut o = Outcome::processed(summary);
     for n in &report.notifications {
@@ -86,31 +88,71 @@ pub fn outcome(report: TickReport) -> Outcome {
     o
 }
 
-/// One tick: tail, then detect.
+/// One tick: tail, join, then detect.
 ///
 /// # Errors
-/// `Retryable` when the cursor list or the detections cannot be read.
-pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
-    let repo = CursorRepo::new(state.tables.clone());
-    let cursors = repo
-        .active(now, state.audit.tail_window, state.audit.tail_max_blobs)
-        .await?;
-    let mut budget = state.audit.tail_max_bytes;
-    let mut report = TickReport::default();
-    for cursor in &cursors {
-        if budget == 0 {
-            break;
-        }
-        match blob::tail_blob(state, cursor, now, &mut budget).await {
-            Ok(r) if r.contended => {}
-            Ok(r) => {
-                report.blobs += 1;
-                report.bytes += r.bytes;
-                report.records += r.records;
-                report.corrupt += r.corrupt;
-                report.sessions += r.flushed.sessions;
-                report.joined += r.flushed.joined;
+/// `Retryable` when the cursor list cannot be read.
+pub async fn tick(tail: &Tail, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
+    let mut report = tail.run(now).await?;
+    detect(tail, now, &mut report).await;
+    Ok(report)
+}
+
+impl Tail {
+    /// Reads every active cursor, then joins what changed, within the time budget.
+    ///
+    /// # Errors
+    /// `Retryable` when the cursor list cannot be read.
+    pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
+        let deadline = Deadline::after(self.clock.clone(), self.settings.tail_budget);
+        let reading = deadline.share(READ_SHARE);
+        let repo = CursorRepo::new(self.tables.clone());
+        let cursors = repo
+            .active(now, self.settings.tail_window, self.settings.tail_max_blobs)
+            .await?;
+        let mut budget = self.settings.tail_max_bytes;
+        let mut report = TickReport::default();
+        for cursor in &cursors {
+            if budget == 0 || reading.passed() {
+                report.cut |= reading.passed();
+                break;
             }
+            self.read(cursor, now, &mut budget, &reading, &mut report)
+                .await;
+        }
+        self.join(now, &deadline, &mut report).await;
+        Ok(report)
+    }
+
+    /// Reads one blob (within `bytes` and `deadline`), then joins what changed: `AuditLogCreated`
+    /// and the backfill.
+    ///
+    /// # Errors
+    /// `Retryable` when the blob could not be read.
+    pub async fn read_one(
+        &self,
+        cursor: &Cursor,
+        now: OffsetDateTime,
+        mut bytes: u64,
+        deadline: &Deadline,
+    ) -> Result<TickReport, HandlerError> {
+        let mut report = TickReport::default();
+        let r = blob::tail_blob(self, cursor, now, &mut bytes, deadline).await?;
+        add(&mut report, &r);
+        self.join(now, deadline, &mut report).await;
+        Ok(report)
+    }
+
+    async fn read(
+        &self,
+        cursor: &Cursor,
+        now: OffsetDateTime,
+        budget: &mut u64,
+        deadline: &Deadline,
+        report: &mut TickReport,
+    ) {
+        match blob::tail_blob(self, cursor, now, budget, deadline).await {
+            Ok(r) => add(report, &r),
             Err(e) => {
                 report.blobs += 1;
                 report.failed += 1;
@@ -118,24 +160,53 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> Result<TickReport, H
             }
         }
     }
-    detect(state, now, &mut report).await;
-    Ok(report)
+
+    /// The session side of the join; a failure leaves the sessions pending for the next tick.
+    async fn join(&self, now: OffsetDateTime, deadline: &Deadline, report: &mut TickReport) {
+        match self
+            .join
+            .run_pending(now, self.settings.tail_window, deadline)
+            .await
+        {
+            Ok(r) => {
+                report.joined += r.rewritten;
+                report.cut |= r.cut;
+            }
+            Err(e) => {
+                report.join_failed = true;
+                error!(error.cause_chain = %redact(&e.to_string()), "joining changed sessions failed; they stay pending for the next tick")
+            }
+        }
+    }
+}
+
+fn add(report: &mut TickReport, r: &blob::BlobReport) {
+    if r.contended {
+        return;
+    }
+    report.blobs += 1;
+    report.bytes += r.bytes;
+    report.records += r.records;
+    report.corrupt += r.corrupt;
+    report.sessions += r.flushed.sessions;
+    report.cut |= r.flushed.cut.is_some();
 }
 
 /// Per-minute detections. A failure is logged and left for the next tick: burst checks stay
 /// pending in their table until one succeeds; markers are only set by the writer that emits.
-async fn detect(state: &AppState, now: OffsetDateTime, report: &mut TickReport) {
-    let audit = &state.audit;
+async fn detect(tail: &Tail, now: OffsetDateTime, report: &mut TickReport) {
+    let audit = &tail.settings;
     // Every partition touched (this tick or an earlier one whose check failed) is pending.
     report.notifications.extend(
         failed::run_pending(
-            &state.tables,
+            &tail.tables,
             audit.failed_login_threshold,
             audit.failed_login_window,
         )
         .await,
     );
-    match unrecorded::run(state, now, audit.tail_window).await {
+    let grace = audit.unrecorded_grace;
+    match unrecorded::run(&tail.tables, grace, now, audit.tail_window).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")

@@ -8,7 +8,8 @@
     unreachable_pub
 )]
 
-use crate::state::Stores;
+mod tally;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -20,10 +21,12 @@ use crate::catalogue::model::RecordingKey;
 use crate::clock::FixedClock;
 use crate::config::Config;
 use crate::retention::policy::Policy;
-use crate::state::AppState;
+use crate::state::{AppState, Stores};
 use crate::storage::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::memory::InMemoryTables;
+
+pub use tally::Tally;
 
 pub const PATH: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
 pub const NOW: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
@@ -56,6 +59,21 @@ pub fn kit(policy: Option<&str>) -> Kit {
 }
 
 impl Kit {
+    /// The join over this kit's seams.
+    pub fn join(&self) -> super::join::Join {
+        self.state.join()
+    }
+
+    /// The catalogue row of `key`, as stored.
+    pub async fn row(&self, key: &RecordingKey) -> crate::tables::Entity {
+        crate::catalogue::repo::CatalogueRepo::new(self.state.tables.clone())
+            .get(key)
+            .await
+            .expect("get")
+            .expect("row")
+            .raw
+    }
+
     pub fn blob(&self) -> BlobRef {
         BlobRef::new(
             self.state.sources.default_audit_logs().container.clone(),
@@ -79,7 +97,7 @@ impl Kit {
 
     pub async fn cursor(&self) -> Cursor {
         CursorRepo::new(self.state.tables.clone())
-            .get(PATH, datetime!(2025-03-14 09:00 UTC))
+            .get(Default::default(), PATH, datetime!(2025-03-14 09:00 UTC))
             .await
             .expect("get")
             .expect("cursor")

@@ -10,8 +10,9 @@
 //! against it, so a stale index row can cost a read but never return a wrong row.
 //!
 //! **Writes.** VM and user are only known after the audit-log join, so the join writes the rows:
-//! [`upsert`] before the catalogue row is rewritten (a crash in between leaves a harmless extra row,
-//! never a missing one), [`remove_stale`] after it, for keys the new row no longer has.
+//! [`upsert`] (or [`upsert_added`], for the keys the stored row lacks) before the catalogue row is
+//! rewritten (a crash in between leaves a harmless extra row, never a missing one), [`remove_stale`]
+//! after it, for keys the new row no longer has.
 //! `RecordingCreated` itself writes none (its storage-call budget is unchanged). Rows joined before
 //! the index existed are indexed by `handler backfill` ([`ensure`]).
 //!
@@ -86,7 +87,27 @@ fn entity(pk: &str, rk: &str) -> Entity {
 /// # Errors
 /// Table errors.
 pub async fn upsert(tables: &dyn TableStore, row: &Entity) -> Result<(), TableError> {
-    for (pk, rk) in keys(row) {
+    write_all(tables, keys(row)).await
+}
+
+/// Upserts the index rows `new` has and `old` (the row as stored, about to be replaced by `new`)
+/// has not: the rows of keys both have were written before `old` was, so a rewrite that keeps a
+/// recording's VM, user and sort time writes no index row.
+///
+/// # Errors
+/// Table errors.
+pub async fn upsert_added(
+    tables: &dyn TableStore,
+    old: &Entity,
+    new: &Entity,
+) -> Result<(), TableError> {
+    let had = keys(old);
+    let added = keys(new).into_iter().filter(|k| !had.contains(k)).collect();
+    write_all(tables, added).await
+}
+
+async fn write_all(tables: &dyn TableStore, keys: Vec<(String, String)>) -> Result<(), TableError> {
+    for (pk, rk) in keys {
         crate::catalogue::repo::write_creating_table(
             tables,
             INDEX_TABLE,

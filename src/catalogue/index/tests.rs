@@ -74,7 +74,15 @@ async fn a_changed_join_moves_its_index_rows() {
     let old = row("2025-03-01", "cmVj", "vm-a", "ann", "2025-03-01T10:00:00Z");
     let new = row("2025-03-01", "cmVj", "vm-b", "ann", "2025-03-01T10:00:00Z");
     upsert(&t, &old).await.expect("upsert");
-    upsert(&t, &new).await.expect("upsert");
+    let before = t.calls();
+    upsert_added(&t, &old, &new).await.expect("upsert");
+    assert_eq!(
+        t.calls() - before,
+        2,
+        "only the new VM's rows (name and resource id): the user's are there"
+    );
+    upsert_added(&t, &new, &new).await.expect("upsert");
+    assert_eq!(t.calls() - before, 2, "an unchanged row writes none");
     remove_stale(&t, &old, &new).await.expect("remove");
     remove_stale(&t, &old, &new)
         .await

@@ -14,7 +14,7 @@ use tracing::{error, warn};
 use crate::audit_logs::join;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::{created, detect::stalled, tail};
+use crate::audit_logs::{created, detect::stalled};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Invocation, Outcome};
@@ -34,7 +34,7 @@ pub use crate::audit_logs::RECONCILE_FUNCTION as RECONCILE;
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    run(&state, tail::now_of(&state, &inv)).await
+    run(&state, super::audit_logs::now_of(&state, &inv)).await
 }
 
 /// One reconciliation at `now`.
@@ -56,13 +56,13 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         rejoined,
         notifications,
     } = found;
-    let registered = match audit_blobs(state, now).await {
-        Ok(n) => n,
-        Err(e) => {
-            failed.push((state.sources.default_audit_logs().label(), e));
-            0
+    let mut registered = 0;
+    for source in state.sources.audit_logs() {
+        match audit_blobs(state, source, now).await {
+            Ok(n) => registered += n,
+            Err(e) => failed.push((source.label(), e)),
         }
-    };
+    }
     let summary = format!(
         "reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"
     );
@@ -176,10 +176,11 @@ pub async fn recording_item(
 ) -> Result<Fate, HandlerError> {
     let created = item.props.created.unwrap_or(now);
     let key = state.sources.recording_key(source, created, &item.name);
+    let join = state.join();
     match CatalogueRepo::new(state.tables.clone()).get(&key).await? {
         Some(row) if row.raw.contains_key("MatchConfidence") => Ok(Fate::Present),
         Some(_) => Ok(Fate::Rejoined(
-            join::after_catalogue(state, &key).await?.is_some(),
+            join::after_catalogue(&join, &key).await?.is_some(),
         )),
         None => {
             let event = synthesize(source, item, created);
@@ -187,7 +188,7 @@ pub async fn recording_item(
                 .recordings()
                 .catalogue(source, &event, &item.props)
                 .await?;
-            join::after_catalogue(state, &key).await?;
+            join::after_catalogue(&join, &key).await?;
             Ok(match outcome {
                 Outcome::Processed { outputs, .. } => Fate::Catalogued(outputs),
                 // Lost a race with the live function or the blob vanished: someone else owns it.
@@ -223,28 +224,28 @@ pub fn synthesize(source: &Source, item: &BlobItem, created: OffsetDateTime) -> 
     }
 }
 
-async fn audit_blobs(state: &AppState, now: OffsetDateTime) -> Result<usize, HandlerError> {
-    let container = state.sources.default_audit_logs().container.clone();
+async fn audit_blobs(
+    state: &AppState,
+    source: &Source,
+    now: OffsetDateTime,
+) -> Result<usize, HandlerError> {
     let since = now - state.audit.reconcile_window;
-    let items = list_recent(
-        state.sources.default_audit_logs().store.as_ref(),
-        &container,
-        since,
-    )
-    .await?;
+    let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let repo = CursorRepo::new(state.tables.clone());
+    let (tail, at) = (state.tail(), state.sources.cursor_source(source));
     let mut registered = 0;
     for item in items {
         let Ok(hour) = parse_blob_path(&item.name) else {
             continue;
         };
         if hour.hour + time::Duration::hours(1) < since
-            || repo.get(&item.name, hour.hour).await?.is_some()
+            || repo.get(at.clone(), &item.name, hour.hour).await?.is_some()
         {
             continue;
         }
         created::register(
-            state,
+            &tail,
+            source,
             &item.name,
             item.props.created.unwrap_or(now),
             now,

@@ -61,7 +61,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
     );
     assert!(
         CursorRepo::new(k.state.tables.clone())
-            .get(PATH, NOW - Duration::hours(1))
+            .get(Default::default(), PATH, NOW - Duration::hours(1))
             .await
             .expect("get")
             .is_some()
@@ -81,7 +81,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
             .expect("get")
             .is_some()
     );
-    crate::audit_logs::tail::tick(&k.state, NOW)
+    crate::audit_logs::tail::tick(&k.state.tail(), NOW)
         .await
         .expect("tick");
     let row = CatalogueRepo::new(k.state.tables.clone())
@@ -108,9 +108,16 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
 async fn stalled_recordings_are_reported_once_per_episode() {
     let k = kit(None);
     k.create_log().await;
-    created::register(&k.state, PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    created::register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let end = |s: &str, e: &str| format!(r#","sessionStartTime":"{s}","sessionEndTime":"{e}""#);
     let text = line(
         "s1",
@@ -128,7 +135,7 @@ async fn stalled_recordings_are_reported_once_per_episode() {
         &end("2025-03-14T08:10:00Z", "2025-03-14T08:40:00Z"),
     );
     k.append(text.as_bytes()).await;
-    crate::audit_logs::tail::tick(&k.state, NOW)
+    crate::audit_logs::tail::tick(&k.state.tail(), NOW)
         .await
         .expect("tick");
     let o = run(&k.state, NOW).await.expect("run");

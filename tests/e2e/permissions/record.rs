@@ -11,12 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bastion_recordings::health::queues::QueueDepth;
+use bastion_recordings::permissions::{Operation, blob_operations, container, table_operation};
 use bastion_recordings::storage::intercept::{BeforeCall, Call};
 use bastion_recordings::storage::links::{Link, LinkIssuer};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
-use bastion_recordings::permissions::{
-    Operation, blob_operations, container, table_operation,
-};
 use bastion_recordings::storage::{BlobRef, StorageError};
 use bastion_recordings::tables::TableError;
 use bastion_recordings::tables::intercept::{BeforeTableCall, TableCall};

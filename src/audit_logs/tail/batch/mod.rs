@@ -1,22 +1,15 @@
 //! One chunk's worth of parsed records, folded per tunnel before any table write (so a chunk with
-//! many records of one session costs one upsert), and its flush to the tables.
+//! many records of one session costs one upsert), and its flush to the tables ([`flush`]).
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::audit_logs::detect::failed;
-use crate::audit_logs::join;
 use crate::audit_logs::parse::{LineError, Record};
-use crate::audit_logs::repo::{self, SESSIONS_TABLE, window_of, windows::put_window};
-use crate::audit_logs::sessions::{
-    RecordKind, SESSION_ROW, SessionRecord, SessionView, record_time,
-};
-use crate::invocation::HandlerError;
-use crate::state::AppState;
+use crate::audit_logs::sessions::{RecordKind, SessionRecord, SessionView, record_time};
 
 /// Longest raw line kept on a session row (`LastRaw`): keeps unknown fields without risking the
 /// 64 KiB property limit.
@@ -63,6 +56,9 @@ pub struct Folded<'a> {
     /// Latest raw record (time, line), borrowed from the chunk: copied only at flush, for the
     /// one line per session that wins.
     pub raw: Option<(Option<OffsetDateTime>, &'a [u8])>,
+    /// Blob offset of its first record: sessions are flushed in first-seen order, so a flush cut
+    /// before this session has written every record before this offset.
+    pub first_offset: u64,
 }
 
 /// Records of one chunk (lines borrowed from the chunk's buffer for `'a`).
@@ -73,8 +69,10 @@ pub struct Batch<'a> {
     index: HashMap<Cow<'a, str>, usize, BuildHasherDefault<KeyHasher>>,
     /// Partial sessions, in first-seen order.
     folded: Vec<Folded<'a>>,
-    /// Failed logins seen.
-    pub failed: Vec<failed::FailedLogin>,
+    /// Failed logins seen, with the blob offset of their record.
+    pub failed: Vec<(u64, failed::FailedLogin)>,
+    /// Blob offset of every record folded (in order), to count what a cut flush covered.
+    pub offsets: Vec<u64>,
     /// Records without a tunnel id (cannot be sessionized; counted).
     pub unkeyed: u64,
     /// Records folded.
@@ -119,7 +117,21 @@ impl<'a> Batch<'a> {
 
     /// Folds one record; `line` is its raw text (for `LastRaw`, empty when there is none).
     pub fn add(&mut self, rec: &Record<'a>, line: &'a [u8], host: &'a str, window: time::Duration) {
+        self.add_at(0, rec, line, host, window);
+    }
+
+    /// [`add`](Self::add) for the record at blob offset `offset` (the tail's records, so a flush
+    /// cut by its time budget knows where the records it wrote end).
+    pub fn add_at(
+        &mut self,
+        offset: u64,
+        rec: &Record<'a>,
+        line: &'a [u8],
+        host: &'a str,
+        window: time::Duration,
+    ) {
         self.records += 1;
+        self.offsets.push(offset);
         let tunnel = match rec.properties.tunnel_id.as_ref().map(|t| &t.0) {
             Some(Cow::Borrowed(t)) => Cow::Borrowed(t.trim()),
             Some(Cow::Owned(t)) => Cow::Owned(t.trim().to_owned()),
@@ -138,6 +150,7 @@ impl<'a> Batch<'a> {
                 tunnel_id: key.clone(),
                 session: SessionView::default(),
                 raw: None,
+                first_offset: offset,
             });
             self.index.insert(key, self.folded.len() - 1);
             self.folded.len() - 1
@@ -151,143 +164,22 @@ impl<'a> Batch<'a> {
             let mut one = SessionRecord::new(&folded.tunnel_id);
             one.merge_at(rec, host, time);
             if let Some(f) = failed::FailedLogin::from_session(&one, time, window) {
-                self.failed.push(f);
+                self.failed.push((offset, f));
             }
         }
     }
-}
 
-/// What a flush did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Flushed {
-    /// Session rows changed.
-    pub sessions: usize,
-    /// Recordings (re)joined.
-    pub joined: usize,
-    /// Failed-login partitions touched (for burst detection).
-    pub failed_partitions: BTreeSet<String>,
-}
-
-/// Writes a batch: session upserts (merge into the stored row), index rows, failed logins, and the
-/// join for sessions whose join-relevant fields changed.
-///
-/// # Errors
-/// `Retryable` on storage failures.
-pub async fn flush(
-    state: &AppState,
-    batch: Batch<'_>,
-    now: OffsetDateTime,
-) -> Result<Flushed, HandlerError> {
-    let mut out = Flushed::default();
-    for folded in batch.folded {
-        let raw = folded
-            .raw
-            .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
-        let Some((before, after)) =
-            upsert_session(state, &folded.tunnel_id, &folded.session, raw.as_deref()).await?
-        else {
-            continue;
-        };
-        out.sessions += 1;
-        let changed = |view: fn(&SessionRecord) -> ListedView<'_>| {
-            before.as_ref().is_none_or(|b| view(b) != view(&after))
-        };
-        let join_changed = changed(|s| (join_relevant(s), None));
-        if join_changed || changed(listed) {
-            let from = before.as_ref().and_then(window_of);
-            put_window(&state.tables, &after, now, from.as_deref()).await?;
-        }
-        if join_changed {
-            out.joined += join::join_session(state, &after).await?;
-        }
+    /// Records folded before blob offset `end` (all of them when `end` is `None`).
+    pub fn records_before(&self, end: Option<u64>) -> u64 {
+        end.map_or(self.records, |end| {
+            self.offsets.partition_point(|o| *o < end) as u64
+        })
     }
-    for f in &batch.failed {
-        out.failed_partitions
-            .extend(failed::record(&state.tables, f).await?);
-    }
-    // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    failed::mark_pending(&state.tables, &out.failed_partitions).await?;
-    Ok(out)
 }
 
-type JoinView<'a> = (
-    Option<OffsetDateTime>,
-    Option<OffsetDateTime>,
-    Option<OffsetDateTime>,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-);
+mod flush;
 
-/// What the `sessionwindows` row shows beyond the join view (see `GET /api/sessions`).
-type ListedView<'a> = (
-    JoinView<'a>,
-    Option<(&'a str, &'a str, &'a str, Option<i64>)>,
-);
-
-fn listed(s: &SessionRecord) -> ListedView<'_> {
-    (
-        join_relevant(s),
-        Some((
-            &s.client_ip,
-            &s.target_resource_id,
-            &s.protocol,
-            s.effective_duration_ms(),
-        )),
-    )
-}
-
-fn join_relevant(s: &SessionRecord) -> JoinView<'_> {
-    (
-        // The index row's start (and day partition) falls back to the first record's time.
-        s.session_start.or(s.first_record_time),
-        s.session_start,
-        s.session_end,
-        &s.outcome,
-        &s.target_vm,
-        &s.user_name,
-        &s.user_email,
-        &s.bastion_host,
-    )
-}
-
-/// Merges `delta` into the stored session; `None` when nothing changed.
-async fn upsert_session(
-    state: &AppState,
-    tunnel_id: &str,
-    delta: &SessionView<'_>,
-    raw: Option<&str>,
-) -> Result<Option<(Option<SessionRecord>, SessionRecord)>, HandlerError> {
-    let mut result = None;
-    repo::update(
-        &state.tables,
-        SESSIONS_TABLE,
-        tunnel_id,
-        SESSION_ROW,
-        &mut |cur| {
-            let before = cur.and_then(SessionRecord::from_entity);
-            let mut merged = before
-                .clone()
-                .unwrap_or_else(|| SessionRecord::new(tunnel_id));
-            delta.merge_into(&mut merged);
-            if before.as_ref() == Some(&merged) {
-                result = None;
-                return None;
-            }
-            let mut e = cur.cloned().unwrap_or_default();
-            e.extend(merged.to_entity());
-            if let Some(line) = raw {
-                e.insert("LastRaw".into(), Value::String(line.to_owned()));
-            }
-            result = Some((before, merged));
-            Some(e)
-        },
-    )
-    .await?;
-    Ok(result)
-}
+pub use flush::{Flushed, flush};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ fn fold<'a>(buf: &'a [u8], batch: &mut Batch<'a>) {
         &mut |off, r| {
             let rest = &buf[off as usize..];
             let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
-            batch.add(&r, line, "bas-path", WINDOW);
+            batch.add_at(off, &r, line, "bas-path", WINDOW);
         },
         &mut |e, _| panic!("{e}"),
     );
@@ -100,9 +100,11 @@ fn the_folded_view_equals_the_owned_fold_of_each_record() {
 fn failed_logins_are_collected_and_long_lines_not_kept_raw() {
     let mut batch = Batch::default();
     fold(LINES.as_bytes(), &mut batch);
-    let [f] = batch.failed.as_slice() else {
+    let [(at, f)] = batch.failed.as_slice() else {
         panic!("one failed login")
     };
+    let fourth = LINES.match_indices('\n').nth(2).map(|(i, _)| i + 1);
+    assert_eq!(Some(*at as usize), fourth, "kept with its record's offset");
     assert_eq!(
         (f.tunnel_id.as_str(), f.vm.as_str(), f.user.as_str()),
         ("def-2", "vm-9", "root")
@@ -138,4 +140,21 @@ fn a_batch_sized_for_a_chunk_folds_like_a_default_one() {
     for (a, b) in sized.folded().iter().zip(plain.folded()) {
         assert_eq!((&a.tunnel_id, &a.session), (&b.tunnel_id, &b.session));
     }
+}
+
+#[test]
+fn offsets_tell_what_a_cut_flush_covered() {
+    let mut batch = Batch::default();
+    fold(LINES.as_bytes(), &mut batch);
+    let starts: Vec<u64> = std::iter::once(0)
+        .chain(LINES.match_indices('\n').map(|(i, _)| i as u64 + 1))
+        .take(6)
+        .collect();
+    assert_eq!(batch.offsets, starts);
+    let [abc, def] = batch.folded() else {
+        panic!("two sessions")
+    };
+    assert_eq!((abc.first_offset, def.first_offset), (0, starts[3]));
+    assert_eq!(batch.records_before(Some(def.first_offset)), 3);
+    assert_eq!(batch.records_before(None), 6);
 }

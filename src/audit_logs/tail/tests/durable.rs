@@ -69,9 +69,16 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     });
     k.state.tables = flaky.clone();
     k.create_log().await;
-    register(&k.state, PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let text: String = (0..6)
         .map(|i| {
             line(
@@ -85,7 +92,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         })
         .collect();
     k.append(text.as_bytes()).await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, bursts(&r)),
         (6, 0),
@@ -99,12 +106,12 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         "both partitions kept pending"
     );
     assert_eq!(
-        bursts(&tick(&k.state, NOW).await.expect("tick")),
+        bursts(&tick(&k.state.tail(), NOW).await.expect("tick")),
         0,
         "still down"
     );
     flaky.down.store(false, Ordering::SeqCst);
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, bursts(&r)),
         (0, 2),
@@ -112,7 +119,11 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     );
     let listed = query_all(&k.state.tables, FAILED_TABLE, &pending, 10).await;
     assert!(listed.expect("pending").is_empty(), "settled");
-    assert_eq!(bursts(&tick(&k.state, NOW).await.expect("tick")), 0, "once");
+    assert_eq!(
+        bursts(&tick(&k.state.tail(), NOW).await.expect("tick")),
+        0,
+        "once"
+    );
 }
 
 async fn window_rows(k: &crate::audit_logs::testkit::Kit, day: &str) -> Vec<WindowRow> {
@@ -128,9 +139,16 @@ async fn window_rows(k: &crate::audit_logs::testkit::Kit, day: &str) -> Vec<Wind
 async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let t = "0a0a0a0a-0000-4000-8000-00000000000a";
     k.append(
         line(
@@ -144,7 +162,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         .as_bytes(),
     )
     .await;
-    tick(&k.state, NOW).await.expect("tick");
+    tick(&k.state.tail(), NOW).await.expect("tick");
     let rows = window_rows(&k, "2025-03-14").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     mark_recorded(&k.state.tables, &rows, "rec-1")
@@ -164,7 +182,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         .as_bytes(),
     )
     .await;
-    tick(&k.state, NOW).await.expect("tick");
+    tick(&k.state.tail(), NOW).await.expect("tick");
     assert!(
         window_rows(&k, "2025-03-14").await.is_empty(),
         "old day row removed"
@@ -178,7 +196,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     assert_eq!(moved[0].start.day(), 13);
     assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
     // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
-    let session = crate::audit_logs::join::get_session(&k.state, t)
+    let session = crate::audit_logs::join::get_session(&k.state.tables, t)
         .await
         .expect("get")
         .expect("session");

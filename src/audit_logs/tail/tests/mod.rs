@@ -4,6 +4,7 @@
 use time::Duration;
 
 mod durable;
+mod lastline;
 mod retire;
 
 use super::*;
@@ -27,10 +28,17 @@ fn kinds(r: &TickReport) -> Vec<&str> {
 async fn empty_blob_then_appends_with_a_partial_line() {
     let k = kit(None);
     k.create_log().await;
-    let r = register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, true)
-        .await
-        .expect("register")
-        .expect("path");
+    let r = register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        true,
+    )
+    .await
+    .expect("register")
+    .expect("path");
     assert_eq!(
         (r.records, k.cursor().await.offset),
         (0, 0),
@@ -38,7 +46,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     );
     let buf = fixture();
     k.append(&buf).await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(r.records, 4);
     let c = k.cursor().await;
     assert_eq!(
@@ -47,24 +55,24 @@ async fn empty_blob_then_appends_with_a_partial_line() {
         "the partial line waits"
     );
     assert!(c.lease_until.is_none(), "lease released");
-    let alice = get_session(&k.state, ALICE)
+    let alice = get_session(&k.state.tables, ALICE)
         .await
         .expect("get")
         .expect("session");
     assert_eq!(alice.session_end.map(|t| t.hour()), Some(9));
     assert_eq!(
-        tick(&k.state, NOW).await.expect("tick").records,
+        tick(&k.state.tail(), NOW).await.expect("tick").records,
         0,
         "nothing new"
     );
     let rest = br#"EU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","properties":{"tunnelId":"d0d0d0d0-0000-4000-8000-000000000005","message":"Successfully Connected."}}"#;
     k.append(rest).await;
     k.append(b"\r\n").await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (1, 0), "the completed line parses");
     assert_eq!(k.cursor().await.offset, (buf.len() + rest.len() + 2) as u64);
     assert!(
-        get_session(&k.state, "d0d0d0d0-0000-4000-8000-000000000005")
+        get_session(&k.state.tables, "d0d0d0d0-0000-4000-8000-000000000005")
             .await
             .expect("get")
             .is_some()
@@ -75,9 +83,16 @@ async fn empty_blob_then_appends_with_a_partial_line() {
 async fn corrupt_lines_are_quarantined_once_and_skipped() {
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let good = line(
         "a1",
         "2025-03-14T09:10:00Z",
@@ -88,7 +103,7 @@ async fn corrupt_lines_are_quarantined_once_and_skipped() {
     );
     k.append(format!("{{broken\n{good}[\"array\"]\n").as_bytes())
         .await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (1, 2));
     let quarantined = k.blobs.names(&k.state.config.quarantine_container);
     assert_eq!(quarantined.len(), 2, "{quarantined:?}");
@@ -96,7 +111,7 @@ async fn corrupt_lines_are_quarantined_once_and_skipped() {
         quarantined.iter().any(|n| n.ends_with("-offset-0.json")),
         "item = offset: {quarantined:?}"
     );
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (0, 0),
@@ -112,11 +127,18 @@ async fn over_long_lines_do_not_stall_the_blob() {
     audit.max_line_bytes = 600;
     audit.tail_chunk_bytes = 128;
     k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     k.append(&vec![b'x'; 2000]).await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(r.corrupt, 1, "quarantined once it exceeds the bound");
     assert!(k.cursor().await.skip_to_newline);
     k.append(&vec![b'y'; 500]).await;
@@ -130,7 +152,7 @@ async fn over_long_lines_do_not_stall_the_blob() {
     );
     k.append(format!("tail-of-long-line\n{good}").as_bytes())
         .await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (1, 0),
@@ -143,9 +165,16 @@ async fn over_long_lines_do_not_stall_the_blob() {
 async fn racing_ticks_process_each_record_once() {
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let text: String = (0..50)
         .map(|i| {
             line(
@@ -159,7 +188,8 @@ async fn racing_ticks_process_each_record_once() {
         })
         .collect();
     k.append(text.as_bytes()).await;
-    let (a, b) = tokio::join!(tick(&k.state, NOW), tick(&k.state, NOW));
+    let (one, two) = (k.state.tail(), k.state.tail());
+    let (a, b) = tokio::join!(tick(&one, NOW), tick(&two, NOW));
     let (a, b) = (a.expect("a"), b.expect("b"));
     assert_eq!(
         a.records + b.records,
@@ -173,20 +203,27 @@ async fn racing_ticks_process_each_record_once() {
 async fn legacy_documents_and_retirement() {
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let legacy = std::fs::read(format!(
         "{}/tests/fixtures/auditlogs/PT1H.legacy-records.json",
         env!("CARGO_MANIFEST_DIR")
     ))
     .expect("fixture");
     k.append(&legacy).await;
-    assert_eq!(tick(&k.state, NOW).await.expect("tick").records, 1);
+    assert_eq!(tick(&k.state.tail(), NOW).await.expect("tick").records, 1);
     let c = k.cursor().await;
     assert!(c.legacy && c.done);
     assert!(
-        get_session(&k.state, "712faceb-b556-449e-b7ab-101b326bfd4c")
+        get_session(&k.state.tables, "712faceb-b556-449e-b7ab-101b326bfd4c")
             .await
             .expect("get")
             .is_some()
@@ -197,9 +234,16 @@ async fn legacy_documents_and_retirement() {
 async fn failed_login_bursts_give_one_digest() {
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let text: String = (0..6)
         .map(|i| {
             line(
@@ -213,7 +257,7 @@ async fn failed_login_bursts_give_one_digest() {
         })
         .collect();
     k.append(text.as_bytes()).await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(
         kinds(&r)
             .iter()
@@ -234,7 +278,7 @@ async fn failed_login_bursts_give_one_digest() {
         .as_bytes(),
     )
     .await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert!(!kinds(&r).contains(&"login.failed.burst"), "one per fact");
 }
 
@@ -242,13 +286,20 @@ async fn failed_login_bursts_give_one_digest() {
 async fn ended_sessions_without_recording_are_reported_after_the_grace() {
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     k.append(fixture().as_slice()).await;
-    let r = tick(&k.state, NOW).await.expect("tick");
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert!(!kinds(&r).contains(&"session.unrecorded"), "grace not over");
-    let r = tick(&k.state, NOW + Duration::minutes(31))
+    let r = tick(&k.state.tail(), NOW + Duration::minutes(31))
         .await
         .expect("tick");
     assert_eq!(
@@ -259,7 +310,7 @@ async fn ended_sessions_without_recording_are_reported_after_the_grace() {
     assert_eq!(r.notifications[0].data["tunnelId"], ALICE);
     assert!(
         kinds(
-            &tick(&k.state, NOW + Duration::minutes(40))
+            &tick(&k.state.tail(), NOW + Duration::minutes(40))
                 .await
                 .expect("tick")
         )
@@ -273,10 +324,17 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     use crate::storage::BlobRef;
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, crate::audit_logs::testkit::PATH, NOW, NOW, false)
-        .await
-        .expect("register")
-        .expect("path");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        crate::audit_logs::testkit::PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register")
+    .expect("path");
     let blob = BlobRef::new(
         k.state.sources.default_audit_logs().container.clone(),
         crate::audit_logs::testkit::PATH,
@@ -295,9 +353,16 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     // A vanished blob registers nothing.
     let gone = "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/B/y=2025/m=03/d=14/h=10/m=00/PT1H.json";
     assert!(
-        register(&k.state, gone, NOW, NOW, false)
-            .await
-            .expect("ok")
-            .is_none()
+        register(
+            &k.state.tail(),
+            k.state.sources.default_audit_logs(),
+            gone,
+            NOW,
+            NOW,
+            false
+        )
+        .await
+        .expect("ok")
+        .is_none()
     );
 }

@@ -7,12 +7,19 @@ use crate::audit_logs::created::register;
 use crate::audit_logs::testkit::{NOW, PATH, kit, line};
 
 #[tokio::test]
-async fn cursors_retire_after_the_window_flushing_a_final_line() {
+async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
     let k = kit(None);
     k.create_log().await;
-    register(&k.state, PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let last = line(
         "late",
         "2025-03-14T09:59:00Z",
@@ -23,19 +30,25 @@ async fn cursors_retire_after_the_window_flushing_a_final_line() {
     );
     k.append(last.trim_end().as_bytes()).await;
     assert_eq!(
-        tick(&k.state, NOW).await.expect("tick").records,
-        0,
-        "no newline yet"
-    );
-    let later = NOW + Duration::hours(48);
-    assert_eq!(
-        tick(&k.state, later).await.expect("tick").records,
+        tick(&k.state.tail(), NOW).await.expect("tick").records,
         1,
-        "final line parsed at retirement"
+        "a complete object is a whole record, newline or not"
+    );
+    // A writer that stopped mid-record: waits for the rest while the blob may grow.
+    k.append(br#"{"time":"2025-03-14T09:59:30Z","properties":{"tunnelId":"cut""#)
+        .await;
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    assert_eq!((r.records, r.corrupt), (0, 0), "a partial line waits");
+    let later = NOW + Duration::hours(48);
+    let r = tick(&k.state.tail(), later).await.expect("tick");
+    assert_eq!(
+        (r.records, r.corrupt),
+        (0, 1),
+        "at retirement the partial line is final: quarantined"
     );
     assert!(k.cursor().await.done);
     assert_eq!(
-        tick(&k.state, later).await.expect("tick").blobs,
+        tick(&k.state.tail(), later).await.expect("tick").blobs,
         0,
         "retired cursors are not read"
     );
@@ -49,9 +62,16 @@ async fn a_budget_cut_does_not_retire_a_cursor_with_unread_bytes() {
     audit.tail_chunk_bytes = 1;
     audit.max_line_bytes = 1000;
     k.create_log().await;
-    register(&k.state, PATH, NOW, NOW, false)
-        .await
-        .expect("register");
+    register(
+        &k.state.tail(),
+        k.state.sources.default_audit_logs(),
+        PATH,
+        NOW,
+        NOW,
+        false,
+    )
+    .await
+    .expect("register");
     let text: String = (0..5)
         .map(|i| {
             line(
@@ -68,7 +88,7 @@ async fn a_budget_cut_does_not_retire_a_cursor_with_unread_bytes() {
     let later = NOW + Duration::hours(49);
     let mut total = 0;
     for _ in 0..10 {
-        total += tick(&k.state, later).await.expect("tick").records;
+        total += tick(&k.state.tail(), later).await.expect("tick").records;
         if k.cursor().await.done {
             break;
         }

@@ -3,6 +3,12 @@
 //! scans. Join state (`Recorded`, `RecordingIds`) and detection markers (`UnrecordedNotified`) live
 //! here and survive session updates. It also carries every field `GET /api/sessions` shows
 //! (client IP, target resource id, duration), so listing sessions is one partition query per day.
+//!
+//! **Pending joins.** When a session's join-relevant fields change, the tail writes its row with
+//! `JoinFrom`/`JoinUntil`: the creation times of the recordings whose join may have changed (its old
+//! and new windows together, widened by every further change until joined). The tick's join finds
+//! these rows with one query and clears the range in the same conditional write that records its
+//! marks ([`marks`]), so a crash before that leaves the session pending, never forgotten.
 
 use std::sync::Arc;
 
@@ -10,13 +16,18 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{WINDOWS_TABLE, update};
+use crate::audit_logs::correlate::Span;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::{Entity, TableError, TableStore, get_str};
 
+pub mod marks;
+
+pub use marks::{mark_recorded, pending_rows, settle};
+
 /// Most recording ids kept per session row.
-const MAX_IDS: usize = 20;
+pub const MAX_IDS: usize = 20;
 
 /// A session as seen by the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +58,8 @@ pub struct WindowRow {
     pub recording_ids: Vec<String>,
     /// `session.unrecorded` already emitted.
     pub unrecorded_notified: bool,
+    /// Creation times of recordings whose join may have changed with this session, until joined.
+    pub pending: Option<Span>,
 }
 
 /// The index partition (start day) of a session, when it has any time at all.
@@ -80,8 +93,27 @@ impl WindowRow {
                 .map(str::to_owned)
                 .collect(),
             unrecorded_notified: b("UnrecordedNotified"),
+            pending: pending_of(e),
         })
     }
+}
+
+/// The pending range of an index entity (`JoinFrom`/`JoinUntil`), if any.
+pub fn pending_of(e: &Entity) -> Option<Span> {
+    let t = |k: &str| get_str(e, k).and_then(timestamp);
+    Some(Span {
+        from: t("JoinFrom")?,
+        until: t("JoinUntil")?,
+    })
+}
+
+/// Sets (or, with `None`, clears) the pending range of an index entity.
+pub(crate) fn set_pending(e: &mut Entity, span: Option<Span>) {
+    let (from, until) = span.map_or_else(Default::default, |s| {
+        (format_utc_millis(s.from), format_utc_millis(s.until))
+    });
+    set(e, "JoinFrom", from);
+    set(e, "JoinUntil", until);
 }
 
 fn set(e: &mut Entity, k: &str, v: impl Into<Value>) {
@@ -102,15 +134,35 @@ pub async fn put_window(
     arrived: OffsetDateTime,
     from: Option<&str>,
 ) -> Result<(), TableError> {
+    put_window_pending(tables, s, arrived, from, None).await
+}
+
+/// [`put_window`], also widening the row's pending range by `pending` (the recordings whose join
+/// this change may affect), in the same write.
+///
+/// # Errors
+/// Table errors.
+pub async fn put_window_pending(
+    tables: &Arc<dyn TableStore>,
+    s: &SessionRecord,
+    arrived: OffsetDateTime,
+    from: Option<&str>,
+    pending: Option<Span>,
+) -> Result<(), TableError> {
     let Some(pk) = window_of(s) else {
         return Ok(());
     };
+    let fresh = Fresh {
+        s,
+        arrived,
+        pending,
+    };
     let Some(old_pk) = from.filter(|d| *d != pk) else {
-        return write_window(tables, &pk, s, arrived, None).await;
+        return write_window(tables, &pk, &fresh, None).await;
     };
     for _ in 0..MOVE_ATTEMPTS {
         let old = super::get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
-        write_window(tables, &pk, s, arrived, old.as_ref().map(|o| &o.entity)).await?;
+        write_window(tables, &pk, &fresh, old.as_ref().map(|o| &o.entity)).await?;
         let Some(old) = old else {
             return Ok(());
         };
@@ -132,9 +184,26 @@ pub async fn put_window(
 /// Attempts at moving a row whose old copy keeps changing.
 const MOVE_ATTEMPTS: usize = 4;
 
+/// What [`write_window`] writes: the session, "now", and the pending range to add.
+struct Fresh<'a> {
+    s: &'a SessionRecord,
+    arrived: OffsetDateTime,
+    pending: Option<Span>,
+}
+
+/// Widens the pending range of `e` by `span`.
+fn widen(e: &mut Entity, span: Option<Span>) {
+    if let Some(span) = span {
+        let wide = pending_of(e).map_or(span, |p| p.union(span));
+        set_pending(e, Some(wide));
+    }
+}
+
 /// Merges the join state and markers of `old` (a row of the same session under another day) into
-/// `e`: flags are OR-ed, recording ids united, the first known end and its arrival kept.
+/// `e`: flags are OR-ed, recording ids united, the first known end and its arrival kept, pending
+/// ranges united.
 fn carry(e: &mut Entity, old: &Entity) {
+    widen(e, pending_of(old));
     for flag in ["Recorded", "UnrecordedNotified"] {
         if old.get(flag) == Some(&Value::Bool(true)) {
             set(e, flag, true);
@@ -165,10 +234,10 @@ fn carry(e: &mut Entity, old: &Entity) {
 async fn write_window(
     tables: &Arc<dyn TableStore>,
     pk: &str,
-    s: &SessionRecord,
-    arrived: OffsetDateTime,
+    fresh: &Fresh<'_>,
     old: Option<&Entity>,
 ) -> Result<(), TableError> {
+    let (s, arrived) = (fresh.s, fresh.arrived);
     let start = s.session_start.or(s.first_record_time);
     let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
     update(tables, WINDOWS_TABLE, pk, &s.tunnel_id, &mut |cur| {
@@ -205,6 +274,7 @@ async fn write_window(
         if s.session_end.is_some() && !had_end {
             set(&mut e, "EndArrivedAt", format_utc_millis(arrived));
         }
+        widen(&mut e, fresh.pending);
         // Compared without `@odata.type` annotations (reads may or may not carry them), so an
         // unchanged row is never rewritten.
         let differs = |c: &Entity| {
@@ -232,40 +302,4 @@ pub async fn row_of(
     };
     let row = super::get(tables, WINDOWS_TABLE, &pk, &s.tunnel_id).await?;
     Ok(row.and_then(|r| WindowRow::from_entity(&r.entity)))
-}
-
-/// Marks sessions as having (possibly) a recording: adds `recording_id` to each row's list.
-///
-/// # Errors
-/// Table errors.
-pub async fn mark_recorded(
-    tables: &Arc<dyn TableStore>,
-    rows: &[WindowRow],
-    recording_id: &str,
-) -> Result<(), TableError> {
-    for row in rows {
-        let pk = format_date(row.start.date());
-        update(tables, WINDOWS_TABLE, &pk, &row.tunnel_id, &mut |cur| {
-            let mut e = cur?.clone();
-            let ids = get_str(&e, "RecordingIds").unwrap_or_default();
-            let recorded = e.get("Recorded") == Some(&Value::Bool(true));
-            // The list is bounded (ambiguous matches can name many recordings): `Recorded` is what counts.
-            let full = ids.split(',').count() >= MAX_IDS;
-            if recorded && (full || ids.split(',').any(|i| i == recording_id)) {
-                return None;
-            }
-            let joined = if full {
-                ids.to_owned()
-            } else if ids.is_empty() {
-                recording_id.to_owned()
-            } else {
-                format!("{ids},{recording_id}")
-            };
-            set(&mut e, "RecordingIds", joined);
-            set(&mut e, "Recorded", true);
-            Some(e)
-        })
-        .await?;
-    }
-    Ok(())
 }

@@ -1,0 +1,186 @@
+//! Writing a batch: per folded session its index row (with the pending-join range when a field the
+//! join uses changed) and then its session row; then failed logins. The join itself runs once per
+//! tick over every pending row (`Join::run_pending`), not here.
+//!
+//! The index row is written before the session row: a crash in between re-reads the chunk, finds
+//! the session still changed and writes both again, so a pending join can never be lost.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{Batch, Folded};
+use crate::audit_logs::correlate::{Span, window_span};
+use crate::audit_logs::detect::failed;
+use crate::audit_logs::join::Deadline;
+use crate::audit_logs::repo::{SESSIONS_TABLE, window_of, windows::put_window_pending};
+use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord};
+use crate::audit_logs::tail::Tail;
+use crate::catalogue::repo::write_creating_table;
+use crate::invocation::HandlerError;
+use crate::tables::{TableError, WriteMode};
+
+/// Attempts of the session row's read-modify-write before giving up (as a retryable error).
+const ATTEMPTS: usize = 6;
+
+/// What a flush did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Flushed {
+    /// Session rows changed.
+    pub sessions: usize,
+    /// Failed-login partitions touched (for burst detection).
+    pub failed_partitions: BTreeSet<String>,
+    /// Cut by the deadline: only the records before this blob offset were written.
+    pub cut: Option<u64>,
+}
+
+/// Writes a batch: session upserts (merged into the stored rows), index rows and failed logins.
+/// When `deadline` passes it stops after the session in hand (at least one per call, so every call
+/// makes progress) and reports where the records it wrote end.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub async fn flush(
+    tail: &Tail,
+    batch: Batch<'_>,
+    now: OffsetDateTime,
+    deadline: &Deadline,
+) -> Result<Flushed, HandlerError> {
+    let mut out = Flushed::default();
+    for (i, folded) in batch.folded.iter().enumerate() {
+        if i > 0 && deadline.passed() {
+            out.cut = Some(folded.first_offset);
+            break;
+        }
+        if upsert(tail, folded, now).await? {
+            out.sessions += 1;
+        }
+    }
+    let end = out.cut.unwrap_or(u64::MAX);
+    for (_, f) in batch.failed.iter().filter(|(at, _)| *at < end) {
+        out.failed_partitions
+            .extend(failed::record(&tail.tables, f).await?);
+    }
+    // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
+    failed::mark_pending(&tail.tables, &out.failed_partitions).await?;
+    Ok(out)
+}
+
+/// Merges one folded session into its stored row; `false` when nothing changed.
+async fn upsert(
+    tail: &Tail,
+    folded: &Folded<'_>,
+    now: OffsetDateTime,
+) -> Result<bool, HandlerError> {
+    let tunnel = folded.tunnel_id.as_ref();
+    let raw = folded
+        .raw
+        .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
+    for _ in 0..ATTEMPTS {
+        let current = match tail.tables.get(SESSIONS_TABLE, tunnel, SESSION_ROW).await {
+            Err(TableError::NotFound) => None,
+            other => other?,
+        };
+        let before = current
+            .as_ref()
+            .and_then(|s| SessionRecord::from_entity(&s.entity));
+        let mut after = before.clone().unwrap_or_else(|| SessionRecord::new(tunnel));
+        folded.session.merge_into(&mut after);
+        if before.as_ref() == Some(&after) {
+            return Ok(false);
+        }
+        let changed = |view: fn(&SessionRecord) -> ListedView<'_>| {
+            before.as_ref().is_none_or(|b| view(b) != view(&after))
+        };
+        let join_changed = changed(|s| (join_relevant(s), None));
+        if join_changed || changed(listed) {
+            let from = before.as_ref().and_then(window_of);
+            let pending = join_changed.then(|| affected(tail, before.as_ref(), &after));
+            put_window_pending(
+                &tail.tables,
+                &after,
+                now,
+                from.as_deref(),
+                pending.flatten(),
+            )
+            .await?;
+        }
+        let mut e = current
+            .as_ref()
+            .map(|s| s.entity.clone())
+            .unwrap_or_default();
+        e.extend(after.to_entity());
+        if let Some(line) = &raw {
+            e.insert("LastRaw".into(), Value::String(line.clone()));
+        }
+        let mode = current
+            .as_ref()
+            .map_or(WriteMode::Insert, |s| WriteMode::IfMatch(s.etag.clone()));
+        match write_creating_table(tail.tables.as_ref(), SESSIONS_TABLE, &e, mode).await {
+            Ok(_) => return Ok(true),
+            Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(HandlerError::storage(anyhow::anyhow!(
+        "{SESSIONS_TABLE} row of {tunnel} kept changing under {ATTEMPTS} attempts"
+    )))
+}
+
+/// The creation times of recordings whose join a change from `before` to `after` may affect: the
+/// old window and the new one.
+fn affected(tail: &Tail, before: Option<&SessionRecord>, after: &SessionRecord) -> Option<Span> {
+    let span = |s: &SessionRecord| {
+        let start = s.session_start.or(s.first_record_time)?;
+        let (lag, open) = (tail.join.upload_lag, tail.join.open_session_max);
+        Some(window_span(start, s.session_end, lag, open))
+    };
+    match (before.and_then(span), span(after)) {
+        (Some(a), Some(b)) => Some(a.union(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+type JoinView<'a> = (
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+
+/// What the `sessionwindows` row shows beyond the join view (see `GET /api/sessions`).
+type ListedView<'a> = (
+    JoinView<'a>,
+    Option<(&'a str, &'a str, &'a str, Option<i64>)>,
+);
+
+fn listed(s: &SessionRecord) -> ListedView<'_> {
+    (
+        join_relevant(s),
+        Some((
+            &s.client_ip,
+            &s.target_resource_id,
+            &s.protocol,
+            s.effective_duration_ms(),
+        )),
+    )
+}
+
+fn join_relevant(s: &SessionRecord) -> JoinView<'_> {
+    (
+        // The index row's start (and day partition) falls back to the first record's time.
+        s.session_start.or(s.first_record_time),
+        s.session_start,
+        s.session_end,
+        &s.outcome,
+        &s.target_vm,
+        &s.user_name,
+        &s.user_email,
+        &s.bastion_host,
+    )
+}

@@ -1,0 +1,199 @@
+//! One chunk read at the cursor's offset: complete lines are parsed, folded and flushed, and the
+//! cursor advances past what was written.
+//!
+//! **The last line.** Bytes after the last newline are usually a record still being appended, and
+//! wait for their newline. But an append block is atomic and Azure Monitor writes whole records, so
+//! a tail that is one complete JSON object is a whole record: it is consumed at once (a writer that
+//! never ends its last line, or the legacy `{"records":[…]}` form on one line), and the newline that
+//! may follow later is then an empty line, skipped. In a block blob (written once) and at
+//! retirement (`AUDIT_TAIL_WINDOW_HOURS` after the hour) nothing more will come, so any last line is
+//! final. The blob type is asked for only when a last line is not a complete object.
+//!
+//! **Over-long lines.** A line still without a newline after `AUDIT_MAX_LINE_BYTES` is not a record
+//! Azure Monitor writes; rather than stall the blob forever, its first bytes are quarantined (with
+//! the offset), the cursor skips to the next newline (`SkipToNewline`) and continues.
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+use tracing::warn;
+
+use super::Tail;
+use super::batch::{self, Batch, Flushed};
+use super::blob::BlobReport;
+use crate::audit_logs::TAIL_FUNCTION;
+use crate::audit_logs::join::Deadline;
+use crate::audit_logs::parse::{self, LineError};
+use crate::audit_logs::repo::Cursor;
+use crate::invocation::HandlerError;
+use crate::storage::{BlobKind, BlobRef, StorageError};
+
+/// Bytes of a corrupt or over-long line kept in quarantine.
+pub(super) const QUARANTINE_SAMPLE: usize = 64 * 1024;
+
+/// Where a chunk comes from and what the tick allows.
+pub(super) struct Step<'a> {
+    /// The blob.
+    pub blob: &'a BlobRef,
+    /// The read reached the blob's current end.
+    pub at_end: bool,
+    /// The cursor retires after this read: the blob will not grow any more.
+    pub retiring: bool,
+    /// The tick's time.
+    pub now: OffsetDateTime,
+    /// When writing must stop.
+    pub deadline: &'a Deadline,
+}
+
+/// What processing a chunk did to the cursor.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Done {
+    /// The offset moved.
+    pub advanced: bool,
+    /// The deadline cut the flush: the offset stops where the records written end.
+    pub cut: bool,
+}
+
+/// Processes one chunk read at `c.offset`; advances `c`.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub(super) async fn process(
+    tail: &Tail,
+    c: &mut Cursor,
+    data: Bytes,
+    step: &Step<'_>,
+    report: &mut BlobReport,
+) -> Result<Done, HandlerError> {
+    let start = c.offset;
+    let mut body: &[u8] = &data;
+    if c.skip_to_newline {
+        let Some(nl) = memchr::memchr(b'\n', body) else {
+            c.offset += body.len() as u64;
+            let advanced = !body.is_empty();
+            return Ok(Done {
+                advanced,
+                cut: false,
+            });
+        };
+        c.offset += nl as u64 + 1;
+        body = &body[nl + 1..];
+        c.skip_to_newline = false;
+    }
+    // Declared before the batch: its sessions borrow the host name.
+    let (host, base) = (c.bastion_host.clone(), c.offset);
+    let mut batch = Batch::for_chunk(body.len());
+    let mut corrupt = Vec::new();
+    let window = tail.settings.failed_login_window;
+    let mut consumed = parse::parse_lines(
+        body,
+        base,
+        &mut |offset, rec| batch.add_at(offset, &rec, line_at(body, offset - base), &host, window),
+        &mut |err, line| corrupt.push((err, line.to_vec())),
+    );
+    batch.corrupt = corrupt;
+    let rest = &body[consumed..];
+    let trimmed = parse::trim_line(rest);
+    let max_line = tail.settings.max_line_bytes;
+    let offset = base + consumed as u64;
+    if step.at_end
+        && !trimmed.is_empty()
+        && (rest.len() as u64) <= max_line
+        && (parse::is_complete_object(trimmed) || step.retiring || block(tail, step.blob).await?)
+    {
+        if let Err(reason) = parse::parse_line(trimmed, &mut |rec| {
+            batch.add_at(offset, &rec, trimmed, &host, window);
+        }) {
+            let e = LineError { offset, reason };
+            batch.corrupt.push((e, trimmed.to_vec()));
+        }
+        consumed = body.len();
+    } else if rest.len() as u64 > max_line {
+        let reason = format!(
+            "line longer than {max_line} bytes without a newline; skipped to the next newline"
+        );
+        let sample = rest[..rest.len().min(QUARANTINE_SAMPLE)].to_vec();
+        batch.corrupt.push((LineError { offset, reason }, sample));
+        c.skip_to_newline = true;
+        consumed = body.len();
+    }
+    quarantine(tail, c, step.blob, &batch.corrupt).await?;
+    let records = batch.records;
+    let bad: Vec<u64> = batch.corrupt.iter().map(|(e, _)| e.offset).collect();
+    let offsets = std::mem::take(&mut batch.offsets);
+    let flushed = batch::flush(tail, batch, step.now, step.deadline).await?;
+    let cut = flushed.cut;
+    merge_flushed(&mut report.flushed, flushed);
+    let (records, corrupt_n) = match cut {
+        // Only the records before the cut were written: the next tick reads from there (and
+        // finds the corrupt lines after it again, quarantined under the same names).
+        Some(end) => {
+            c.offset = end;
+            c.skip_to_newline = false;
+            let written = offsets.partition_point(|o| *o < end) as u64;
+            (written, bad.iter().filter(|o| **o < end).count() as u64)
+        }
+        None => {
+            c.offset += consumed as u64;
+            (records, bad.len() as u64)
+        }
+    };
+    report.records += records;
+    report.corrupt += corrupt_n;
+    c.records += records;
+    c.corrupt += corrupt_n;
+    Ok(Done {
+        advanced: c.offset > start,
+        cut: cut.is_some(),
+    })
+}
+
+/// True for a block blob (complete when created); asked only for a last line that is not a whole
+/// object. A vanished blob is not one (the next read retires its cursor).
+async fn block(tail: &Tail, blob: &BlobRef) -> Result<bool, HandlerError> {
+    match tail.logs.properties(blob).await {
+        Ok(p) => Ok(p.kind == Some(BlobKind::Block)),
+        Err(StorageError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The raw line starting at `rel` in `body` (without its newline).
+fn line_at(body: &[u8], rel: u64) -> &[u8] {
+    let rel = usize::try_from(rel).unwrap_or(body.len()).min(body.len());
+    let rest = &body[rel..];
+    &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())]
+}
+
+/// Adds a flush's results to a blob's.
+pub(super) fn merge_flushed(into: &mut Flushed, f: Flushed) {
+    into.sessions += f.sessions;
+    into.failed_partitions.extend(f.failed_partitions);
+    into.cut = into.cut.or(f.cut);
+}
+
+/// Quarantines corrupt lines (item = blob offset, so re-reads overwrite the same evidence).
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub(super) async fn quarantine(
+    tail: &Tail,
+    c: &Cursor,
+    blob: &BlobRef,
+    corrupt: &[(LineError, Vec<u8>)],
+) -> Result<(), HandlerError> {
+    for (err, line) in corrupt {
+        warn!(blob = %blob, offset = err.offset, reason = %err.reason, "corrupt audit line quarantined and skipped");
+        let item = format!("offset-{}", err.offset);
+        let sample = &line[..line.len().min(QUARANTINE_SAMPLE)];
+        tail.quarantine
+            .put(
+                TAIL_FUNCTION,
+                &c.rk(),
+                Some(&item),
+                &format!("{blob}: {}", err.reason),
+                sample,
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! What tailing needs, built by its caller (the function entry point, `AuditLogCreated`, the
+//! backfill): the tables, the audit-log blobs, the quarantine, the audit settings, the join and
+//! the clock its time budget is read on.
+
+use std::sync::Arc;
+
+use crate::audit_logs::AuditSettings;
+use crate::audit_logs::join::Join;
+use crate::clock::Clock;
+use crate::invocation::HandlerError;
+use crate::invocation::Quarantine;
+use crate::sources::Sources;
+use crate::storage::BlobStore;
+use crate::tables::TableStore;
+
+/// The tail's dependencies.
+#[derive(Clone)]
+pub struct Tail {
+    /// The app's tables (cursors, sessions, index rows, failed logins).
+    pub tables: Arc<dyn TableStore>,
+    /// Every audit-log source; each cursor names its own.
+    pub sources: Arc<Sources>,
+    /// The store of the source being read ([`Tail::for_cursor`]; the default source's otherwise).
+    pub logs: Arc<dyn BlobStore>,
+    /// The container of the source being read.
+    pub container: String,
+    /// Where corrupt lines go.
+    pub quarantine: Quarantine,
+    /// `RETENTION_CLASS_AUDITLOGS`: the class a new hour blob is tagged with.
+    pub retention_class: String,
+    /// `AUDIT_*` and detection settings.
+    pub settings: Arc<AuditSettings>,
+    /// The recording ↔ session join run after reading.
+    pub join: Join,
+    /// The clock the time budget is read on.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Tail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tail")
+            .field("container", &self.container)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tail {
+    /// The same dependencies reading the source `cursor` names.
+    ///
+    /// # Errors
+    /// `Poison`-free: a cursor of a source no longer configured is a storage error (retried next
+    /// tick, logged), so configuring the source again resumes it where it stopped.
+    pub fn for_cursor(
+        &self,
+        cursor: &crate::audit_logs::repo::Cursor,
+    ) -> Result<Self, HandlerError> {
+        let source = self
+            .sources
+            .of_cursor(&cursor.account, &cursor.container)
+            .ok_or_else(|| {
+                HandlerError::storage(anyhow::anyhow!(
+                    "audit-log source {}/{} of {} is not configured",
+                    cursor.account,
+                    cursor.container,
+                    cursor.blob
+                ))
+            })?;
+        Ok(Self {
+            logs: source.store.clone(),
+            container: source.container.clone(),
+            ..self.clone()
+        })
+    }
+}
