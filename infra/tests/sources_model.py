@@ -65,8 +65,8 @@ APP_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 APP_GROUP = "rg-app"
 SUBSCRIPTION_NAME = re.compile(r"^[A-Za-z0-9-]{3,64}$")
 CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
-# RECORDINGS_SOURCES entry as src/config/sources parses it: <connection>:<container>[@<bastion>].
-ENTRY = re.compile(r"^[A-Za-z0-9_-]+:[a-z0-9-]{3,63}(@[A-Za-z0-9._-]{1,80})?$")
+# RECORDINGS_SOURCES entry as src/config/sources parses it: <connection>:<container>[@<bastion name or id>].
+ENTRY = re.compile(r"^[A-Za-z0-9_-]+:[a-z0-9-]{3,63}(@[A-Za-z0-9._/-]+)?$")
 
 
 def unique_string(*parts):
