@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One-command deployment (needs az CLI >= 2.60 with Bicep, logged in):
 #   infra/deploy.sh <resource-group> infra/params/<env>.bicepparam
+#   infra/deploy.sh rg-bastrec-prod infra/params/multi.bicepparam   # two Bastion hosts, one catalogue
+# (the deployer needs role-assignment rights in every source's resource group, in whatever subscription)
 # 1. infrastructure without Event Grid subscriptions (the webhook needs the host's eventgrid_extension
 #    system key, which exists only after the code is deployed and the host has started);
 # 2. the package (dist/app.zip, built by scripts/package.sh when missing);

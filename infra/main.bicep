@@ -33,36 +33,44 @@ param functionAppName string = 'func-${baseName}-${environment}-${take(uniqueStr
 @maxLength(24)
 param storageAccountName string = 'st${baseName}${environment}${take(uniqueString(resourceGroup().id), 6)}'
 
-@description('EXISTING storage account Bastion writes recordings to.')
-@minLength(3)
-@maxLength(24)
-param recordingsAccountName string
+// Sources. Each Bastion host records into one container of one account; several hosts (a hub per region)
+// mean several sources, possibly in other resource groups or subscriptions. The arrays list them; when
+// they are empty, the single-source parameters below make one source of each kind (parameter files
+// written before the arrays existed keep working unchanged).
+@description('Recording sources, one per Bastion host: {accountName, subscriptionId?, resourceGroup?, container? (recordings), bastionName? (name or resource id, labels the source), systemTopicName? (the account\'s existing topic)}. The FIRST is the default source, whose catalogue keys carry no account: list the source you had first, append new ones, never reorder. Empty: one source from recordingsAccountName/-ResourceGroup/-Container/-SystemTopicName.')
+param recordingSources array = []
 
-@description('Resource group of the recordings account.')
+@description('Audit-log sources (accounts the Bastion diagnostic settings archive to): {accountName, subscriptionId?, resourceGroup?, container? (insights-logs-bastionauditlogs), systemTopicName?}. Empty: one source from the auditLogs* parameters.')
+param auditLogSources array = []
+
+@description('Single-source form: EXISTING storage account Bastion writes recordings to (used when recordingSources is empty).')
+@maxLength(24)
+param recordingsAccountName string = ''
+
+@description('Single-source form: resource group of the recordings account.')
 param recordingsResourceGroup string = resourceGroup().name
 
-@description('Container Bastion writes recordings to (no immutability, no versioning: Bastion requirement).')
+@description('Single-source form: container Bastion writes recordings to (no immutability, no versioning: Bastion requirement).')
 @minLength(3)
 @maxLength(63)
 param recordingsContainer string = 'recordings'
 
-@description('Existing Event Grid system topic of the recordings account; empty to create one.')
+@description('Single-source form: existing Event Grid system topic of the recordings account; empty to create one.')
 param recordingsSystemTopicName string = ''
 
-@description('EXISTING storage account the Bastion diagnostic setting archives audit logs to (may equal the recordings account).')
-@minLength(3)
+@description('Single-source form: EXISTING storage account the Bastion diagnostic setting archives audit logs to (may equal the recordings account; used when auditLogSources is empty).')
 @maxLength(24)
-param auditLogsAccountName string
+param auditLogsAccountName string = ''
 
-@description('Resource group of the audit-log account.')
+@description('Single-source form: resource group of the audit-log account.')
 param auditLogsResourceGroup string = resourceGroup().name
 
-@description('Container of the archived audit logs.')
+@description('Single-source form: container of the archived audit logs.')
 @minLength(3)
 @maxLength(63)
 param auditLogsContainer string = 'insights-logs-bastionauditlogs'
 
-@description('Existing Event Grid system topic of the audit-log account; empty to create one.')
+@description('Single-source form: existing Event Grid system topic of the audit-log account; empty to create one.')
 param auditLogsSystemTopicName string = ''
 
 @description('Container for poison payloads in the app account.')
@@ -155,10 +163,13 @@ param logRetentionDays int = 90
 @maxValue(365)
 param softDeleteDays int = 14
 
-@description('Existing Bastion host whose BastionAuditLogs to archive; empty to leave diagnostics alone.')
+@description('Bastion hosts whose BastionAuditLogs this template archives (a diagnostic setting on each): {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName? (default: the first audit-log source)}. Empty: bastionName below, or none.')
+param bastionDiagnostics array = []
+
+@description('Single-source form: existing Bastion host whose BastionAuditLogs to archive to the first audit-log source; empty to leave diagnostics alone.')
 param bastionName string = ''
 
-@description('Resource group of the Bastion host.')
+@description('Single-source form: resource group of the Bastion host.')
 param bastionResourceGroup string = resourceGroup().name
 
 @description('Private endpoints + VNet integration; the app account then has public access disabled.')
@@ -174,9 +185,6 @@ param privateEndpointSubnetId string = ''
 param privateDnsZoneIds object = {}
 
 var suffix = take(uniqueString(resourceGroup().id), 6)
-var recordingsTopicName = empty(recordingsSystemTopicName) ? 'evgt-${recordingsAccountName}' : recordingsSystemTopicName
-var auditLogsTopicName = empty(auditLogsSystemTopicName) ? 'evgt-${auditLogsAccountName}' : auditLogsSystemTopicName
-var sameSourceAccount = recordingsAccountName == auditLogsAccountName && recordingsResourceGroup == auditLogsResourceGroup
 
 // Queues used by queue-triggered functions and queue outputs. Add a queue here when adding a
 // queue-triggered function (e.g. RecordingHash on `hashrequests`).
@@ -185,11 +193,10 @@ var queues = [
   'hashrequests'
 ]
 
-// Event Grid-triggered functions, one subscription each. Add an entry to wire a new one.
+// Event Grid-triggered functions, one subscription per source each. Add an entry to wire a new one.
 var recordingSubscriptions = [
   {
     function: 'RecordingCreated'
-    container: recordingsContainer
     subjectEndsWith: ''
     // Writes that complete a blob. A copy into the container (CopyBlob) counts; SetBlobTags etc. never
     // raise BlobCreated anyway.
@@ -209,10 +216,138 @@ var recordingSubscriptions = [
 var auditLogSubscriptions = [
   {
     function: 'AuditLogCreated'
-    container: auditLogsContainer
     subjectEndsWith: 'PT1H.json'
     // NO contentLength filter: PT1H.json is an append blob whose only BlobCreated event has length 0.
     advancedFilters: []
+  }
+]
+
+// ---- Sources, normalised: every field set, plus comparison keys (lower case: Azure names compare
+// without case) and whether the source is the first of its account / resource group. Scopes and
+// role names use the values as given, so an existing deployment's ids do not change.
+var recordingsSingle = [
+  {
+    accountName: recordingsAccountName
+    subscriptionId: subscription().subscriptionId
+    resourceGroup: recordingsResourceGroup
+    container: recordingsContainer
+    bastionName: ''
+    systemTopicName: recordingsSystemTopicName
+  }
+]
+var auditLogsSingle = [
+  {
+    accountName: auditLogsAccountName
+    subscriptionId: subscription().subscriptionId
+    resourceGroup: auditLogsResourceGroup
+    container: auditLogsContainer
+    systemTopicName: auditLogsSystemTopicName
+  }
+]
+var recordingSourceList = empty(recordingSources) ? recordingsSingle : recordingSources
+var auditLogSourceList = empty(auditLogSources) ? auditLogsSingle : auditLogSources
+var recordingsFilled = [
+  for s in recordingSourceList: {
+    accountName: s.accountName
+    subscriptionId: s.?subscriptionId ?? subscription().subscriptionId
+    resourceGroup: s.?resourceGroup ?? resourceGroup().name
+    container: s.?container ?? 'recordings'
+    bastionName: s.?bastionName ?? ''
+    systemTopicName: s.?systemTopicName ?? ''
+  }
+]
+var auditLogsFilled = [
+  for s in auditLogSourceList: {
+    accountName: s.accountName
+    subscriptionId: s.?subscriptionId ?? subscription().subscriptionId
+    resourceGroup: s.?resourceGroup ?? resourceGroup().name
+    container: s.?container ?? 'insights-logs-bastionauditlogs'
+    bastionName: ''
+    systemTopicName: s.?systemTopicName ?? ''
+  }
+]
+var recordingGroupKeys = [for s in recordingsFilled: toLower('${s.subscriptionId}/${s.resourceGroup}')]
+var recordingAccountRefs = [for s in recordingsFilled: toLower('${s.subscriptionId}/${s.resourceGroup}/${s.accountName}')]
+var auditLogGroupKeys = [for s in auditLogsFilled: toLower('${s.subscriptionId}/${s.resourceGroup}')]
+var auditLogAccountRefs = [for s in auditLogsFilled: toLower('${s.subscriptionId}/${s.resourceGroup}/${s.accountName}')]
+var recordings = [
+  for (s, i) in recordingsFilled: union(s, {
+    group: recordingGroupKeys[i]
+    account: recordingAccountRefs[i]
+    firstOfAccount: indexOf(recordingAccountRefs, recordingAccountRefs[i]) == i
+  })
+]
+var auditLogs = [
+  for (s, i) in auditLogsFilled: union(s, {
+    group: auditLogGroupKeys[i]
+    account: auditLogAccountRefs[i]
+    firstOfAccount: indexOf(auditLogAccountRefs, auditLogAccountRefs[i]) == i
+  })
+]
+
+// One access module per resource group (the custom role is defined once there), first appearance first.
+var recordingGroups = union(recordingGroupKeys, recordingGroupKeys)
+var auditLogGroups = union(auditLogGroupKeys, auditLogGroupKeys)
+
+// One system topic per ACCOUNT (Azure allows one per storage account), whichever kinds of source it
+// holds. Its name: the first systemTopicName given for the account, else evgt-<account>.
+var allSources = concat(recordings, auditLogs)
+var allAccountRefs = concat(recordingAccountRefs, auditLogAccountRefs)
+var accountRefs = union(allAccountRefs, allAccountRefs)
+var namedTopicKeys = [for s in allSources: empty(s.systemTopicName) ? '' : s.account]
+var sourceAccounts = [
+  for k in accountRefs: {
+    key: k
+    accountName: allSources[indexOf(allAccountRefs, k)].accountName
+    subscriptionId: allSources[indexOf(allAccountRefs, k)].subscriptionId
+    resourceGroup: allSources[indexOf(allAccountRefs, k)].resourceGroup
+    topicName: indexOf(namedTopicKeys, k) < 0 ? 'evgt-${allSources[indexOf(allAccountRefs, k)].accountName}' : allSources[indexOf(namedTopicKeys, k)].systemTopicName
+  }
+]
+
+// One subscription per (source, function), filtered on the source's container and delivered on its
+// account's topic. The first source of each kind keeps the bare function name (the subscription an
+// existing deployment has); the others add their container and a hash of account and container, so
+// two containers of one account, or one container name in two accounts, never collide (≤ 64 chars).
+var recordingPairs = [
+  for k in range(0, length(recordings) * length(recordingSubscriptions)): {
+    source: recordings[k / length(recordingSubscriptions)]
+    subscription: recordingSubscriptions[k % length(recordingSubscriptions)]
+    leading: k < length(recordingSubscriptions)
+  }
+]
+var auditLogPairs = [
+  for k in range(0, length(auditLogs) * length(auditLogSubscriptions)): {
+    source: auditLogs[k / length(auditLogSubscriptions)]
+    subscription: auditLogSubscriptions[k % length(auditLogSubscriptions)]
+    leading: k < length(auditLogSubscriptions)
+  }
+]
+var eventPairs = concat(recordingPairs, auditLogPairs)
+var eventSubscriptions = [
+  for p in eventPairs: union(p.subscription, {
+    account: p.source.account
+    container: p.source.container
+    name: p.leading ? p.subscription.function : '${p.subscription.function}-${take(p.source.container, 30)}-${take(uniqueString(p.source.account, p.source.container), 6)}'
+  })
+]
+
+// Bastion diagnostic settings: the array, else the single-source bastionName, else none.
+var bastionSingle = [
+  {
+    bastionName: bastionName
+    resourceGroup: bastionResourceGroup
+  }
+]
+var bastionDiagnosticsList = empty(bastionDiagnostics) ? (empty(bastionName) ? [] : bastionSingle) : bastionDiagnostics
+var auditLogAccountNames = [for s in auditLogs: toLower(s.accountName)]
+var diagnostics = [
+  for d in bastionDiagnosticsList: {
+    bastionName: d.bastionName
+    subscriptionId: d.?subscriptionId ?? subscription().subscriptionId
+    resourceGroup: d.?resourceGroup ?? resourceGroup().name
+    // An account no audit-log source names fails the deployment here (index -1), never silently.
+    auditLogs: auditLogs[indexOf(auditLogAccountNames, toLower(d.?auditLogsAccountName ?? auditLogs[0].accountName))]
   }
 ]
 
@@ -252,10 +387,8 @@ module functionApp 'modules/functionapp.bicep' = {
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainer: deploymentContainer
-    recordingsAccountName: recordingsAccountName
-    recordingsContainer: recordingsContainer
-    auditLogsAccountName: auditLogsAccountName
-    auditLogsContainer: auditLogsContainer
+    recordingSources: recordings
+    auditLogSources: auditLogs
     quarantineContainer: quarantineContainer
     tablePrefix: tablePrefix
     retentionPolicy: retentionPolicy
@@ -296,87 +429,91 @@ module appAccess 'modules/app-access.bicep' = {
   }
 }
 
-module recordingsAccess 'modules/recordings-access.bicep' = {
-  name: 'recordings-access'
-  scope: resourceGroup(recordingsResourceGroup)
-  params: {
-    accountName: recordingsAccountName
-    containerName: recordingsContainer
-    principalId: functionApp.outputs.principalId
-    applyLifecyclePolicy: applyLifecyclePolicy
-    grantDelegator: catalogueDownloadLinks
+// Container-scoped custom roles (and the per-account delegator and lifecycle policy), one module per
+// resource group of sources: the role definition lives there once, whatever the number of sources.
+module recordingsAccess 'modules/recordings-access.bicep' = [
+  for (g, i) in recordingGroups: {
+    name: 'recordings-access-${i}'
+    scope: resourceGroup(recordings[indexOf(recordingGroupKeys, g)].subscriptionId, recordings[indexOf(recordingGroupKeys, g)].resourceGroup)
+    params: {
+      sources: recordings
+      group: g
+      principalId: functionApp.outputs.principalId
+      appSubscriptionId: subscription().subscriptionId
+      applyLifecyclePolicy: applyLifecyclePolicy
+      grantDelegator: catalogueDownloadLinks
+    }
   }
-}
+]
 
-module auditLogsAccess 'modules/auditlogs-access.bicep' = {
-  name: 'auditlogs-access'
-  scope: resourceGroup(auditLogsResourceGroup)
-  params: {
-    accountName: auditLogsAccountName
-    containerName: auditLogsContainer
-    principalId: functionApp.outputs.principalId
+module auditLogsAccess 'modules/auditlogs-access.bicep' = [
+  for (g, i) in auditLogGroups: {
+    name: 'auditlogs-access-${i}'
+    scope: resourceGroup(auditLogs[indexOf(auditLogGroupKeys, g)].subscriptionId, auditLogs[indexOf(auditLogGroupKeys, g)].resourceGroup)
+    params: {
+      sources: auditLogs
+      group: g
+      principalId: functionApp.outputs.principalId
+      appSubscriptionId: subscription().subscriptionId
+    }
   }
-}
+]
 
-// One system topic per source account (platform limit). When both sources share an account, both
-// subscriptions go on the recordings account's topic.
-module recordingsEvents 'modules/eventgrid.bicep' = {
-  name: 'recordings-events'
-  scope: resourceGroup(recordingsResourceGroup)
-  params: {
-    topicName: recordingsTopicName
-    location: recordingsAccess.outputs.location
-    tags: tags
-    sourceAccountId: recordingsAccess.outputs.accountId
-    subscriptions: sameSourceAccount ? concat(recordingSubscriptions, auditLogSubscriptions) : recordingSubscriptions
-    deploySubscriptions: deployEventSubscriptions
-    functionAppName: functionApp.outputs.name
-    appResourceGroup: resourceGroup().name
-    appStorageAccountName: storage.outputs.name
-    deadLetterContainer: deadLetterContainer
-    maxDeliveryAttempts: maxDeliveryAttempts
-    eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+resource sourceAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = [
+  for a in sourceAccounts: {
+    name: a.accountName
+    scope: resourceGroup(a.subscriptionId, a.resourceGroup)
   }
-}
+]
 
-module auditLogsEvents 'modules/eventgrid.bicep' = if (!sameSourceAccount) {
-  name: 'auditlogs-events'
-  scope: resourceGroup(auditLogsResourceGroup)
-  params: {
-    topicName: auditLogsTopicName
-    location: auditLogsAccess.outputs.location
-    tags: tags
-    sourceAccountId: auditLogsAccess.outputs.accountId
-    subscriptions: auditLogSubscriptions
-    deploySubscriptions: deployEventSubscriptions
-    functionAppName: functionApp.outputs.name
-    appResourceGroup: resourceGroup().name
-    appStorageAccountName: storage.outputs.name
-    deadLetterContainer: deadLetterContainer
-    maxDeliveryAttempts: maxDeliveryAttempts
-    eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+// One system topic per source account, carrying the subscriptions of every source in it.
+module events 'modules/eventgrid.bicep' = [
+  for (a, i) in sourceAccounts: {
+    name: 'events-${a.accountName}'
+    scope: resourceGroup(a.subscriptionId, a.resourceGroup)
+    params: {
+      topicName: a.topicName
+      location: sourceAccount[i].location
+      tags: tags
+      sourceAccountId: sourceAccount[i].id
+      forAccount: a.key
+      subscriptions: eventSubscriptions
+      deploySubscriptions: deployEventSubscriptions
+      functionAppName: functionApp.outputs.name
+      appSubscriptionId: subscription().subscriptionId
+      appResourceGroup: resourceGroup().name
+      appStorageAccountName: storage.outputs.name
+      deadLetterContainer: deadLetterContainer
+      maxDeliveryAttempts: maxDeliveryAttempts
+      eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    }
   }
-}
+]
 
-module bastionDiagnostics 'modules/bastion-diagnostics.bicep' = if (!empty(bastionName)) {
-  name: 'bastion-diagnostics'
-  scope: resourceGroup(bastionResourceGroup)
-  params: {
-    bastionName: bastionName
-    auditLogsAccountId: auditLogsAccess.outputs.accountId
-    settingName: 'archive-bastion-audit-logs'
+module bastionDiagnosticSettings 'modules/bastion-diagnostics.bicep' = [
+  for (d, i) in diagnostics: {
+    name: 'bastion-diagnostics-${i}'
+    scope: resourceGroup(d.subscriptionId, d.resourceGroup)
+    params: {
+      bastionName: d.bastionName
+      auditLogsAccountId: resourceId(d.auditLogs.subscriptionId, d.auditLogs.resourceGroup, 'Microsoft.Storage/storageAccounts', d.auditLogs.accountName)
+      settingName: 'archive-bastion-audit-logs'
+    }
   }
-}
+]
 
 // Private endpoints: the app account's three services and the blob service of each source account.
-var sourceEndpoints = [
+var appEndpoints = [
   { name: 'pe-${storageAccountName}-blob', accountId: storage.outputs.id, groupId: 'blob' }
   { name: 'pe-${storageAccountName}-queue', accountId: storage.outputs.id, groupId: 'queue' }
   { name: 'pe-${storageAccountName}-table', accountId: storage.outputs.id, groupId: 'table' }
-  { name: 'pe-${recordingsAccountName}-blob', accountId: recordingsAccess.outputs.accountId, groupId: 'blob' }
 ]
-var auditLogsEndpoints = [
-  { name: 'pe-${auditLogsAccountName}-blob', accountId: auditLogsAccess.outputs.accountId, groupId: 'blob' }
+var sourceEndpoints = [
+  for a in sourceAccounts: {
+    name: 'pe-${a.accountName}-blob'
+    accountId: resourceId(a.subscriptionId, a.resourceGroup, 'Microsoft.Storage/storageAccounts', a.accountName)
+    groupId: 'blob'
+  }
 ]
 
 module network 'modules/network.bicep' = if (enablePrivateNetworking) {
@@ -386,7 +523,7 @@ module network 'modules/network.bicep' = if (enablePrivateNetworking) {
     tags: tags
     subnetId: privateEndpointSubnetId
     privateDnsZoneIds: privateDnsZoneIds
-    endpoints: sameSourceAccount ? sourceEndpoints : concat(sourceEndpoints, auditLogsEndpoints)
+    endpoints: concat(appEndpoints, sourceEndpoints)
   }
 }
 
@@ -402,8 +539,11 @@ output functionAppPrincipalId string = functionApp.outputs.principalId
 @description('App storage account name (catalogue tables, queues, quarantine, dead letters).')
 output appStorageAccountName string = storage.outputs.name
 
-@description('Event Grid system topic of the recordings account.')
-output recordingsSystemTopic string = recordingsTopicName
+@description('Event Grid system topic of the default (first) recordings account.')
+output recordingsSystemTopic string = sourceAccounts[indexOf(accountRefs, recordings[0].account)].topicName
 
-@description('Event Grid system topic of the audit-log account.')
-output auditLogsSystemTopic string = sameSourceAccount ? recordingsTopicName : auditLogsTopicName
+@description('Event Grid system topic of the first audit-log account.')
+output auditLogsSystemTopic string = sourceAccounts[indexOf(accountRefs, auditLogs[0].account)].topicName
+
+@description('Every source account with its system topic: {key (subscription/group/account, lower case), accountName, subscriptionId, resourceGroup, topicName}.')
+output sourceAccounts array = sourceAccounts

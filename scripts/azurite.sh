@@ -7,6 +7,13 @@
 #   scripts/azurite.sh stop     stop the instance started from this checkout
 #   scripts/azurite.sh status   exit 0 and print the endpoints when running, exit 1 otherwise
 #
+# More accounts (several storage accounts for multi-source runs and tests): AZURITE_EXTRA_ACCOUNTS=stweu,stneu
+# scripts/azurite.sh start serves those accounts besides devstoreaccount1 (Azurite's AZURITE_ACCOUNTS,
+# which replaces devstoreaccount1 unless it is listed, so it always is) and adds one line per account to
+# .azurite/env: AZURITE_CONNECTION_STRING_<NAME> (upper case), same ports, a random key per start. A
+# running instance serving another set of accounts is restarted. Unset, nothing changes: the one account,
+# the one line.
+#
 # Needs node + npm on PATH (CI: actions/setup-node). Messages go to stderr, exports to stdout.
 set -euo pipefail
 
@@ -22,6 +29,29 @@ DEV_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTO
 
 say() { echo "azurite.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
+
+# EXTRAS: the extra accounts asked for, comma-separated: sorted, de-duplicated, devstoreaccount1 left
+# out (always served). Not in a subshell, so that a bad name stops the script.
+EXTRAS=""
+resolve_extras() {
+  local a out=()
+  IFS=',' read -r -a list <<<"${AZURITE_EXTRA_ACCOUNTS:-}"
+  for a in "${list[@]}"; do
+    a="${a//[[:space:]]/}"
+    [[ -z "$a" || "$a" == devstoreaccount1 ]] && continue
+    # Azure's (and Azurite's) rule for account names.
+    [[ "$a" =~ ^[a-z0-9]{3,24}$ ]] || die "AZURITE_EXTRA_ACCOUNTS: '$a' is not 3-24 lower-case letters and digits"
+    out+=("$a")
+  done
+  if ((${#out[@]})); then
+    EXTRAS="$(printf '%s\n' "${out[@]}" | sort -u | paste -sd, -)"
+  fi
+}
+
+# The extra accounts the running instance serves (recorded in the env file).
+running_accounts() {
+  sed -n 's/^# extra accounts: //p' "$ENV_FILE" 2>/dev/null | head -n1
+}
 
 installed_version() {
   local pkg="$TOOLS/node_modules/azurite/package.json"
@@ -61,10 +91,22 @@ running_pid() {
 }
 
 launch() {
-  local blob queue table pid
+  local blob queue table pid extras accounts a
+  local -a with_accounts=()
+  local -A keys=()
+  extras="$EXTRAS"
+  if [[ -n "$extras" ]]; then
+    accounts="devstoreaccount1:$DEV_KEY"
+    for a in ${extras//,/ }; do
+      keys[$a]="$(head -c 64 /dev/urandom | base64 -w0)"
+      accounts+=";$a:${keys[$a]}"
+    done
+    with_accounts=(env "AZURITE_ACCOUNTS=$accounts")
+  fi
   read -r blob queue table < <(free_ports)
   mkdir -p "$STATE"
-  nohup "$BIN" --inMemoryPersistence --loose --silent \
+  # AZURITE_ACCOUNTS only when extra accounts are asked for: otherwise Azurite starts exactly as before.
+  "${with_accounts[@]}" nohup "$BIN" --inMemoryPersistence --loose --silent \
     --blobHost 127.0.0.1 --blobPort "$blob" \
     --queueHost 127.0.0.1 --queuePort "$queue" \
     --tableHost 127.0.0.1 --tablePort "$table" >"$LOG" 2>&1 &
@@ -76,11 +118,17 @@ launch() {
     fi
     if port_open "$blob" && port_open "$queue" && port_open "$table"; then
       local base="http://127.0.0.1"
-      local cs="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$DEV_KEY"
-      cs+=";BlobEndpoint=$base:$blob/devstoreaccount1;QueueEndpoint=$base:$queue/devstoreaccount1"
-      cs+=";TableEndpoint=$base:$table/devstoreaccount1"
-      echo "export AZURITE_PID=$pid TEST_AZURITE=1 AZURITE_CONNECTION_STRING='$cs'" >"$ENV_FILE"
-      say "running (pid $pid; blob $blob, queue $queue, table $table); env in $ENV_FILE"
+      conn() {
+        echo "DefaultEndpointsProtocol=http;AccountName=$1;AccountKey=$2;BlobEndpoint=$base:$blob/$1;QueueEndpoint=$base:$queue/$1;TableEndpoint=$base:$table/$1"
+      }
+      echo "export AZURITE_PID=$pid TEST_AZURITE=1 AZURITE_CONNECTION_STRING='$(conn devstoreaccount1 "$DEV_KEY")'" >"$ENV_FILE"
+      if [[ -n "$extras" ]]; then
+        echo "# extra accounts: $extras" >>"$ENV_FILE"
+        for a in ${extras//,/ }; do
+          echo "export AZURITE_CONNECTION_STRING_${a^^}='$(conn "$a" "${keys[$a]}")'" >>"$ENV_FILE"
+        done
+      fi
+      say "running (pid $pid; blob $blob, queue $queue, table $table; accounts devstoreaccount1${extras:+,$extras}); env in $ENV_FILE"
       return 0
     fi
     sleep 0.1
@@ -91,6 +139,11 @@ launch() {
 }
 
 start() {
+  resolve_extras
+  if running_pid >/dev/null && [[ "$(running_accounts)" != "$EXTRAS" ]]; then
+    say "restarting: the accounts asked for (AZURITE_EXTRA_ACCOUNTS) differ from the running instance's"
+    stop
+  fi
   if running_pid >/dev/null; then
     say "already running"
   else
@@ -118,7 +171,11 @@ status() {
   local pid
   if pid="$(running_pid)"; then
     say "running (pid $pid)"
-    sed -n "s/.*BlobEndpoint=\([^;]*\);QueueEndpoint=\([^;]*\);TableEndpoint=\([^']*\).*/blob  \1\nqueue \2\ntable \3/p" "$ENV_FILE"
+    head -n1 "$ENV_FILE" |
+      sed -n "s/.*BlobEndpoint=\([^;]*\);QueueEndpoint=\([^;]*\);TableEndpoint=\([^']*\).*/blob  \1\nqueue \2\ntable \3/p"
+    local extras
+    extras="$(running_accounts)"
+    [[ -z "$extras" ]] || echo "extra accounts: $extras"
   else
     say "not running"
     return 1

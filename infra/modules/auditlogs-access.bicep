@@ -1,14 +1,18 @@
-// Access to the EXISTING account the Bastion diagnostic setting archives BastionAuditLogs to
-// (deployed in that account's resource group): a least-privilege custom role on the container.
+// Access to the EXISTING accounts the Bastion diagnostic settings archive BastionAuditLogs to, for the
+// audit-log sources of ONE resource group (deployed there): a least-privilege custom role, defined once
+// per resource group and assigned on each source's container.
 
-@description('Existing storage account holding the archived audit logs.')
-param accountName string
+@description('Every audit-log source of the deployment: {accountName, container, group, ...}; only those of `group` are handled here.')
+param sources array
 
-@description('Container of the archived audit logs (Azure Monitor names it insights-logs-bastionauditlogs).')
-param containerName string
+@description('The resource group handled here: `<subscription id>/<resource group>`, lower case (a source\'s `group`).')
+param group string
 
 @description('Object id of the Function App identity.')
 param principalId string
+
+@description('Subscription id of the Function App (role names elsewhere carry their subscription).')
+param appSubscriptionId string
 
 // Exactly what the functions do with hour blobs: AuditLogCreated and AuditLogTail read them,
 // AuditLogCreated and Reconcile read and write their retention tags, RetentionSweep finds expired
@@ -22,29 +26,27 @@ var dataActions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action'
 ]
 
-resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: accountName
-}
-
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
-  parent: account
-  name: 'default'
-}
+var mine = filter(sources, s => s.group == group)
 
 // Azure Monitor creates this container on its first write, hours after the diagnostic setting exists.
 // Declaring it (a PUT on an existing container keeps its blobs) lets the role be container-scoped now.
-resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: blobService
-  name: containerName
-  properties: {
-    publicAccess: 'None'
+resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for s in mine: {
+    name: '${s.accountName}/default/${s.container}'
+    properties: {
+      publicAccess: 'None'
+    }
   }
-}
+]
+
+// Custom role names are unique per tenant (see recordings-access.bicep).
+var sameSubscription = toLower(subscription().subscriptionId) == toLower(appSubscriptionId)
+var roleName = sameSubscription ? 'Bastion audit logs retention (${resourceGroup().name})' : 'Bastion audit logs retention (${resourceGroup().name}, ${subscription().subscriptionId})'
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, resourceGroup().id, 'bastion-auditlogs-retention')
   properties: {
-    roleName: 'Bastion audit logs retention (${resourceGroup().name})'
+    roleName: roleName
     description: 'Read, delete, tag and find-by-tag archived Bastion audit logs. No container or account management.'
     type: 'CustomRole'
     assignableScopes: [
@@ -61,19 +63,18 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-// Scoped to the container, not the account: the app never touches other containers there.
-resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(container.id, principalId, role.id)
-  scope: container
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: role.id
+// Scoped to each container, not the account: the app never touches other containers there.
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (s, i) in mine: {
+    name: guid(container[i].id, principalId, role.id)
+    scope: container[i]
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: role.id
+    }
   }
-}
+]
 
-@description('Resource id of the audit-log account (Event Grid source).')
-output accountId string = account.id
-
-@description('Region of the audit-log account.')
-output location string = account.location
+@description('Resource id of the custom role.')
+output roleDefinitionId string = role.id

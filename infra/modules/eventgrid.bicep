@@ -1,6 +1,8 @@
 // One Event Grid system topic for one source storage account (the platform allows only one per account:
-// pass the existing topic's name to adopt it) and one subscription per Event Grid function, delivering to
-// the Functions host's Event Grid webhook. Deployed in the source account's resource group.
+// pass the existing topic's name to adopt it) and the subscriptions of every source in that account (one
+// per source and Event Grid function, filtered on the source's container), delivering to the Functions
+// host's Event Grid webhook. Deployed in the source account's resource group, which may be in another
+// subscription than the app.
 
 @description('System topic name: the existing topic of this account when there is one.')
 param topicName string
@@ -14,14 +16,20 @@ param tags object
 @description('Resource id of the source storage account.')
 param sourceAccountId string
 
-@description('One entry per function: {function, container, subjectEndsWith, advancedFilters}.')
+@description('Every subscription of the deployment: {account, name, function, container, subjectEndsWith, advancedFilters}; only those of `forAccount` go on this topic.')
 param subscriptions array
+
+@description('The account this topic serves, as sources name it: `<subscription id>/<resource group>/<account>`, lower case.')
+param forAccount string
 
 @description('Create the subscriptions. The webhook needs the eventgrid_extension system key, which exists only once the package is deployed and the host has started.')
 param deploySubscriptions bool
 
 @description('Function App name.')
 param functionAppName string
+
+@description('Subscription of the Function App and its storage account.')
+param appSubscriptionId string
 
 @description('Resource group of the Function App and its storage account.')
 param appResourceGroup string
@@ -44,7 +52,7 @@ param eventTimeToLiveInMinutes int
 
 resource site 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
-  scope: resourceGroup(appResourceGroup)
+  scope: resourceGroup(appSubscriptionId, appResourceGroup)
 }
 
 resource host 'Microsoft.Web/sites/host@2024-04-01' existing = {
@@ -54,13 +62,15 @@ resource host 'Microsoft.Web/sites/host@2024-04-01' existing = {
 
 resource appStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: appStorageAccountName
-  scope: resourceGroup(appResourceGroup)
+  scope: resourceGroup(appSubscriptionId, appResourceGroup)
 }
 
 // The host creates the eventgrid_extension system key when it first loads an Event Grid trigger, i.e.
 // after the package is deployed. ARM evaluates only the taken branch of `?:`, so a first deployment with
 // deploySubscriptions=false never asks for a key that does not exist yet.
 var webhookKey = deploySubscriptions ? host.listKeys().systemKeys.eventgrid_extension : ''
+
+var mine = filter(subscriptions, s => s.account == forAccount)
 
 resource topic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
   name: topicName
@@ -78,7 +88,7 @@ resource topic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
 // Event Grid writes dead letters with the topic identity: the app account has no keys.
 module deadLetterAccess 'deadletter-access.bicep' = {
   name: 'deadletter-access-${uniqueString(topic.id)}'
-  scope: resourceGroup(appResourceGroup)
+  scope: resourceGroup(appSubscriptionId, appResourceGroup)
   params: {
     storageAccountName: appStorageAccountName
     containerName: deadLetterContainer
@@ -91,9 +101,9 @@ module deadLetterAccess 'deadletter-access.bicep' = {
 // included; the AzureFunction type resolves the function through ARM's function list, which for a
 // custom handler is only as good as the last trigger sync.
 resource eventSubscriptions 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-06-01-preview' = [
-  for s in subscriptions: if (deploySubscriptions) {
+  for s in mine: if (deploySubscriptions) {
     parent: topic
-    name: s.function
+    name: s.name
     dependsOn: [
       deadLetterAccess
     ]

@@ -26,17 +26,11 @@ param storageBlobEndpoint string
 @description('Container the app package is deployed to.')
 param deploymentContainer string
 
-@description('Existing account Bastion writes recordings to.')
-param recordingsAccountName string
+@description('Recording sources, the default first: {accountName, container, bastionName (may be empty)}.')
+param recordingSources array
 
-@description('Container Bastion writes recordings to.')
-param recordingsContainer string
-
-@description('Existing account the Bastion diagnostic setting archives audit logs to.')
-param auditLogsAccountName string
-
-@description('Container of the archived audit logs.')
-param auditLogsContainer string
+@description('Audit-log sources: {accountName, container}.')
+param auditLogSources array
 
 @description('Container for poison payloads in the app account.')
 param quarantineContainer string
@@ -111,18 +105,51 @@ var kvPrefix = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName='
 var loginEndpoint = environment().authentication.loginEndpoint
 var jwtAuthority = catalogueAuth == 'jwt' && !empty(catalogueAuthClientId) ? '${loginEndpoint}${catalogueAuthTenantId}/v2.0' : ''
 
+// The sources, as RECORDINGS_SOURCES / AUDITLOGS_SOURCES entries naming one identity connection per
+// account. The first recordings account and the first audit-log account keep the connection names a
+// single-source deployment always had (RECORDINGS_STORAGE, AUDITLOGS_STORAGE); any other account gets
+// SOURCE_<ACCOUNT>, set below through sourceConnections. The first recording entry stays first: it is
+// the default source, whose catalogue keys carry no account.
+var recordingsAccount = toLower(recordingSources[0].accountName)
+var auditLogsAccount = toLower(auditLogSources[0].accountName)
+var recordingEntries = [
+  for s in recordingSources: '${toLower(s.accountName) == recordingsAccount ? 'RECORDINGS_STORAGE' : (toLower(s.accountName) == auditLogsAccount ? 'AUDITLOGS_STORAGE' : 'SOURCE_${toUpper(s.accountName)}')}:${s.container}${empty(s.bastionName) ? '' : '@${s.bastionName}'}'
+]
+var auditLogEntries = [
+  for s in auditLogSources: '${toLower(s.accountName) == auditLogsAccount ? 'AUDITLOGS_STORAGE' : (toLower(s.accountName) == recordingsAccount ? 'RECORDINGS_STORAGE' : 'SOURCE_${toUpper(s.accountName)}')}:${s.container}'
+]
+var recordingAccountNames = [for s in recordingSources: toLower(s.accountName)]
+var auditLogAccountNames = [for s in auditLogSources: toLower(s.accountName)]
+var sourceAccountNames = union(recordingAccountNames, auditLogAccountNames)
+var otherAccounts = filter(sourceAccountNames, a => a != recordingsAccount && a != auditLogsAccount)
+var sourceConnectionPairs = [
+  for a in otherAccounts: [
+    {
+      name: 'SOURCE_${toUpper(a)}__accountName'
+      value: a
+    }
+    {
+      name: 'SOURCE_${toUpper(a)}__credential'
+      value: 'managedidentity'
+    }
+  ]
+]
+var sourceConnections = flatten(sourceConnectionPairs)
+
 // FUNCTIONS_WORKER_RUNTIME: on Flex Consumption the worker runtime is `functionAppConfig.runtime.name`
 // (`custom` below); the platform rejects the legacy app setting there.
 var settings = {
   // app-settings:begin
   AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
-  RECORDINGS_STORAGE__accountName: recordingsAccountName
+  RECORDINGS_STORAGE__accountName: recordingsAccount
   RECORDINGS_STORAGE__credential: 'managedidentity'
-  RECORDINGS_CONTAINER: recordingsContainer
-  AUDITLOGS_STORAGE__accountName: auditLogsAccountName
+  AUDITLOGS_STORAGE__accountName: auditLogsAccount
   AUDITLOGS_STORAGE__credential: 'managedidentity'
-  AUDITLOGS_CONTAINER: auditLogsContainer
+  // Always the lists (one entry for a single source, which then behaves exactly as with
+  // RECORDINGS_CONTAINER / AUDITLOGS_CONTAINER, which are not set: the handler refuses both forms).
+  RECORDINGS_SOURCES: join(recordingEntries, ',')
+  AUDITLOGS_SOURCES: join(auditLogEntries, ',')
   QUARANTINE_CONTAINER: quarantineContainer
   TABLE_PREFIX: tablePrefix
   // Every storage call (and the identity token behind it): 6 s a try, 12 s with retries, so an
@@ -178,6 +205,10 @@ var settings = {
   // app-settings:end
 }
 
+// The block above plus the connections of accounts beyond the first two (named only inside the lists).
+var settingList = [for s in items(settings): { name: s.key, value: s.value }]
+var appSettings = concat(settingList, sourceConnections)
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -216,7 +247,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [for s in items(settings): { name: s.key, value: s.value }]
+      appSettings: appSettings
     }
     functionAppConfig: {
       deployment: {

@@ -1,24 +1,29 @@
-// Access to the EXISTING account/container Bastion writes recordings to (deployed in that account's
-// resource group): a least-privilege custom role for the app, and the retention lifecycle policy.
+// Access to the EXISTING accounts/containers Bastion hosts write recordings to, for the recording
+// sources of ONE resource group (deployed there): a least-privilege custom role, defined once per
+// resource group and assigned on each source's container; per account, Storage Blob Delegator (download
+// links) and the retention lifecycle policy.
 //
 // The recordings container must keep NO immutability policy and NO blob versioning: Bastion refuses
 // such a target, and with recording enabled an unusable target blocks every Bastion connection. This
 // module therefore never declares the container or the blob service (a redeclaration could reset
 // their settings); it only references them.
 
-@description('Existing storage account Bastion writes recordings to.')
-param accountName string
+@description('Every recording source of the deployment: {accountName, container, group, firstOfAccount, ...}; only those of `group` are handled here.')
+param sources array
 
-@description('Existing container Bastion writes recordings to.')
-param containerName string
+@description('The resource group handled here: `<subscription id>/<resource group>`, lower case (a source\'s `group`).')
+param group string
 
 @description('Object id of the Function App identity.')
 param principalId string
 
-@description('Apply infra/lifecycle-policy.json (tiering by retentionClass). It REPLACES any lifecycle policy on the account.')
+@description('Subscription id of the Function App (role names elsewhere carry their subscription).')
+param appSubscriptionId string
+
+@description('Apply infra/lifecycle-policy.json (tiering by retentionClass) to each account. It REPLACES any lifecycle policy on the account.')
 param applyLifecyclePolicy bool
 
-@description('Grant Storage Blob Delegator on the account (download links: Get User Delegation Key).')
+@description('Grant Storage Blob Delegator on each account (download links: Get User Delegation Key).')
 param grantDelegator bool = false
 
 // Exactly what the functions do with recordings: read (and list), delete expired ones, read and write
@@ -33,24 +38,32 @@ var dataActions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action'
 ]
 
-resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: accountName
-}
+var mine = filter(sources, s => s.group == group)
+// The delegator and the lifecycle policy act on the whole account: once per account.
+var accounts = filter(mine, s => s.firstOfAccount)
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
-  parent: account
-  name: 'default'
-}
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = [
+  for s in accounts: {
+    name: s.accountName
+  }
+]
 
-resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
-  parent: blobService
-  name: containerName
-}
+resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [
+  for s in mine: {
+    name: '${s.accountName}/default/${s.container}'
+  }
+]
+
+// Custom role names are unique per tenant: the resource group's name alone could repeat in another
+// subscription, so the subscription id is added there (never for the app's own subscription, whose
+// roles keep the name they always had).
+var sameSubscription = toLower(subscription().subscriptionId) == toLower(appSubscriptionId)
+var roleName = sameSubscription ? 'Bastion recordings retention (${resourceGroup().name})' : 'Bastion recordings retention (${resourceGroup().name}, ${subscription().subscriptionId})'
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, resourceGroup().id, 'bastion-recordings-retention')
   properties: {
-    roleName: 'Bastion recordings retention (${resourceGroup().name})'
+    roleName: roleName
     description: 'Read, delete, tag and find-by-tag Bastion session recordings. No container or account management.'
     type: 'CustomRole'
     assignableScopes: [
@@ -67,16 +80,18 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-// Scoped to the container, not the account: the app never touches other containers there.
-resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(container.id, principalId, role.id)
-  scope: container
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: role.id
+// Scoped to each container, not the account: the app never touches other containers there.
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (s, i) in mine: {
+    name: guid(container[i].id, principalId, role.id)
+    scope: container[i]
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: role.id
+    }
   }
-}
+]
 
 // Get User Delegation Key acts on the whole account, so its action
 // (Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action, a control-plane
@@ -85,29 +100,27 @@ resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 // container-scoped custom role above (read).
 var blobDelegator = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a')
 
-resource delegator 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDelegator) {
-  name: guid(account.id, principalId, blobDelegator)
-  scope: account
-  properties: {
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: blobDelegator
+resource delegator 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (s, i) in accounts: if (grantDelegator) {
+    name: guid(account[i].id, principalId, blobDelegator)
+    scope: account[i]
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: blobDelegator
+    }
   }
-}
+]
 
-resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (applyLifecyclePolicy) {
-  parent: account
-  name: 'default'
-  properties: {
-    policy: loadJsonContent('../lifecycle-policy.json')
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = [
+  for (s, i) in accounts: if (applyLifecyclePolicy) {
+    parent: account[i]
+    name: 'default'
+    properties: {
+      policy: loadJsonContent('../lifecycle-policy.json')
+    }
   }
-}
-
-@description('Resource id of the recordings account (Event Grid source).')
-output accountId string = account.id
-
-@description('Region of the recordings account (a system topic lives in its source\'s region).')
-output location string = account.location
+]
 
 @description('Resource id of the custom role.')
 output roleDefinitionId string = role.id

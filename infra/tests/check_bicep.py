@@ -83,7 +83,7 @@ def _():
     assert not bad, bad
 
 
-@check("every .bicepparam sets only real, and all required, parameters")
+@check("every .bicepparam sets only real, and all required, parameters, and names its sources")
 def _():
     params = MAIN.get("parameters") or {}
     required = {n for n, s in params.items() if s.get("default") is None}
@@ -95,6 +95,9 @@ def _():
         given = set(re.findall(r"^param (\w+) =", text, re.M))
         assert given <= set(params), f"{f.name}: unknown {sorted(given - set(params))}"
         assert required <= given, f"{f.name}: missing {sorted(required - given)}"
+        # The account parameters have defaults (either form may be used), so "required" cannot say it.
+        for array, scalar in (("recordingSources", "recordingsAccountName"), ("auditLogSources", "auditLogsAccountName")):
+            assert array in given or scalar in given, f"{f.name}: sets neither {array} nor {scalar}"
 
 
 @check("default resource names respect Azure length rules")
@@ -117,7 +120,7 @@ def function_bindings():
     return out
 
 
-@check("each eventGridTrigger function has exactly one subscription, and only those")
+@check("each eventGridTrigger function has exactly one subscription (per source), and only those")
 def _():
     grid = {n for n, b in function_bindings().items() if any(x["type"] == "eventGridTrigger" for x in b)}
     subs = re.findall(r"function: '(\w+)'", TEXT[INFRA / "main.bicep"])
@@ -246,6 +249,11 @@ def _():
     # A held recording must stay readable and untouched: no rule may match the hold class.
     assert "legal-hold" not in seen
 
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from sources_model import register  # noqa: E402 - the checks above must stay first in the report
+
+register(check, MAIN, TEXT, INFRA)
 
 for name, err in RESULTS:
     print(f"{'ok  ' if err is None else 'FAIL'} {name}" + ("" if err is None else f"\n     {err}"))

@@ -9,8 +9,9 @@ use super::exercise;
 use super::record::{APP, AUDIT_LOGS, RECORDINGS, Resource, Seen};
 use super::roles::RoleTable;
 
-/// An access module: the connection it serves and the one container its container-scoped roles
-/// address (the container the app settings name).
+/// An access module: the connection it serves and the container its container-scoped roles address.
+/// The modules assign them per source (each source's own container, checked by [`bicep`]); the
+/// exercise runs one source per kind, whose container is the one named here.
 pub(super) struct Module {
     pub(super) file: &'static str,
     connection: &'static str,

@@ -2,9 +2,11 @@
 //! settings (`infra/modules/functionapp.bicep`, between the `app-settings:begin/end` markers) and in
 //! `local.settings.example.json`, and neither configures anything else except the documented host
 //! settings below. Connection settings count as configured through identity-based `NAME__<suffix>` keys.
-//! [`auth`] ties `CATALOGUE_AUTH` to the platform authentication the Bicep deploys.
+//! [`auth`] ties `CATALOGUE_AUTH` to the platform authentication the Bicep deploys; [`sources`] checks
+//! the connections that only `RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES` name.
 
 mod auth;
+mod sources;
 
 use std::collections::BTreeSet;
 
@@ -39,6 +41,14 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
     (
         "CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK",
         "lets tests use an http loopback token authority; must never be enabled in Azure",
+    ),
+    (
+        "RECORDINGS_CONTAINER",
+        "Azure always sets RECORDINGS_SOURCES, which names each container; the handler refuses both",
+    ),
+    (
+        "AUDITLOGS_CONTAINER",
+        "Azure always sets AUDITLOGS_SOURCES, which names each container; the handler refuses both",
     ),
 ];
 
@@ -137,7 +147,8 @@ fn parse_bicep_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
     Ok(names)
 }
 
-fn parse_local_settings(text: &str) -> Result<Vec<String>, String> {
+/// The `Values` of a `local.settings.json`: (name, value).
+fn parse_local_settings(text: &str) -> Result<Vec<(String, String)>, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if v.get("IsEncrypted") != Some(&serde_json::Value::Bool(false)) {
         return Err("IsEncrypted must be false".into());
@@ -146,18 +157,24 @@ fn parse_local_settings(text: &str) -> Result<Vec<String>, String> {
         .get("Values")
         .and_then(|v| v.as_object())
         .ok_or("no Values object")?;
-    if values.values().any(|v| !v.is_string()) {
-        return Err(
-            "every value must be a string (Core Tools exports them as environment variables)"
-                .into(),
-        );
-    }
-    Ok(values.keys().cloned().collect())
+    values
+        .iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(v) => Ok((k.clone(), v.to_owned())),
+            None => Err(
+                "every value must be a string (Core Tools exports them as environment variables)"
+                    .to_owned(),
+            ),
+        })
+        .collect()
 }
 
 /// Problems with one configured key set: `NAME__suffix` keys stand for `NAME` (identity connections).
+/// `named` are the connection settings the source lists name: configured, they are read; named but
+/// not configured, the handler would refuse to start.
 fn drift(
     configured: &[String],
+    named: &[String],
     exempt: &[(&str, &str)],
     host_only: &[(&str, &str)],
 ) -> Vec<String> {
@@ -197,10 +214,14 @@ fn drift(
             problems.push(format!("{s}: read by the code but not configured"));
         }
     }
-    for n in names
-        .iter()
-        .filter(|n| !SETTINGS.contains(n) && !host_only.iter().any(|(h, _)| h == *n))
-    {
+    for n in named.iter().filter(|n| !names.contains(n.as_str())) {
+        problems.push(format!("{n}: named in a source list but not configured"));
+    }
+    for n in names.iter().filter(|n| {
+        !SETTINGS.contains(n)
+            && !host_only.iter().any(|(h, _)| h == *n)
+            && !named.iter().any(|c| c == *n)
+    }) {
         problems.push(format!(
             "{n}: configured but never read by the code (nor a documented host setting)"
         ));
@@ -215,7 +236,8 @@ fn drift(
 fn bicep_app_settings_match_the_code() {
     let names = parse_bicep_settings(&read("infra/modules/functionapp.bicep"))
         .expect("parse Bicep app settings");
-    let problems = drift(&names, NOT_IN_AZURE, HOST_ONLY_AZURE);
+    // The lists are expressions here; the connections they name are checked by `sources`.
+    let problems = drift(&names, &[], NOT_IN_AZURE, HOST_ONLY_AZURE);
     assert!(
         problems.is_empty(),
         "infra/modules/functionapp.bicep drifted:\n  {}",
@@ -225,9 +247,15 @@ fn bicep_app_settings_match_the_code() {
 
 #[test]
 fn local_settings_example_matches_the_code() {
-    let names = parse_local_settings(&read("local.settings.example.json"))
+    let values = parse_local_settings(&read("local.settings.example.json"))
         .expect("parse local.settings.example.json");
-    let problems = drift(&names, NOT_IN_LOCAL, HOST_ONLY_LOCAL);
+    let names: Vec<String> = values.iter().map(|(k, _)| k.clone()).collect();
+    let problems = drift(
+        &names,
+        &sources::named_connections(&values),
+        NOT_IN_LOCAL,
+        HOST_ONLY_LOCAL,
+    );
     assert!(
         problems.is_empty(),
         "local.settings.example.json drifted:\n  {}",
@@ -284,7 +312,7 @@ fn drift_reports_missing_unknown_duplicate_and_half_configured_settings() {
     keys.push("RECORDINGS_CONTAINER".into());
     keys.push("AUDITLOGS_STORAGE__credential".into());
     keys.push("AUDITLOGS_STORAGE__password".into());
-    let problems = drift(&keys, &[], &[]).join("\n");
+    let problems = drift(&keys, &[], &[], &[]).join("\n");
     for needle in [
         "TABLE_PREFIX: read by the code but not configured",
         "NOT_A_SETTING: configured but never read",
@@ -297,7 +325,7 @@ fn drift_reports_missing_unknown_duplicate_and_half_configured_settings() {
             "{needle} not reported in:\n{problems}"
         );
     }
-    let exempt = drift(&keys, &[("LOG_FORMAT", "test")], &[]).join("\n");
+    let exempt = drift(&keys, &[], &[("LOG_FORMAT", "test")], &[]).join("\n");
     assert!(exempt.contains("LOG_FORMAT: exempt from this file but configured anyway"));
 }
 

@@ -3,9 +3,12 @@
 //!
 //! A custom role is read from the file itself (its `actions` and `dataActions`, inline or through a
 //! `var`); a built-in role is resolved from its id (written inline, in a `var`, in a `roles` object,
-//! or through a `for r in [...]` loop) through the checked-in role table. A small reader of the
-//! shapes this repository uses, not a Bicep parser (none can be installed offline): anything it does
-//! not recognise is an error, so a new shape fails loudly instead of granting nothing.
+//! or through a `for r in [...]` loop) through the checked-in role table. An assignment looped over
+//! sources (`for (s, i) in mine`) must be scoped to the same loop's element of a resource looped over
+//! the same list (`scope: container[i]`): then every source gets it, and it reads as one grant on
+//! "the container" of each. A small reader of the shapes this repository uses, not a Bicep parser
+//! (none can be installed offline): anything it does not recognise is an error, so a new shape fails
+//! loudly instead of granting nothing.
 
 #[cfg(test)]
 mod tests;
@@ -46,6 +49,48 @@ struct Resource<'a> {
     sym: &'a str,
     ty: &'a str,
     rest: &'a str,
+}
+
+/// A `[for <item> in <list>: ...]` or `[for (<item>, <index>) in <list>: ...]` header.
+struct Loop<'a> {
+    item: &'a str,
+    index: Option<&'a str>,
+    list: &'a str,
+}
+
+impl<'a> Resource<'a> {
+    /// The text between `=` and the body's `{`.
+    fn header(&self) -> &'a str {
+        &self.rest[..self.rest.find('{').unwrap_or(self.rest.len())]
+    }
+
+    /// The loop of a looped declaration; `Err` when it has one this reader cannot read.
+    fn looped(&self) -> Result<Option<Loop<'a>>, String> {
+        let header = self.header().trim_start();
+        let Some(f) = header
+            .strip_prefix('[')
+            .map(str::trim_start)
+            .and_then(|h| h.strip_prefix("for "))
+        else {
+            return Ok(None);
+        };
+        let (vars, rest) = f.split_once(" in ").ok_or("unreadable loop")?;
+        let vars = vars.trim();
+        let (item, index) = match vars.strip_prefix('(').and_then(|v| v.strip_suffix(')')) {
+            Some(pair) => {
+                let (a, b) = pair.split_once(',').ok_or("unreadable loop variables")?;
+                (a.trim(), Some(b.trim()))
+            }
+            None => (vars, None),
+        };
+        let rest = rest.trim_start();
+        let list = if rest.starts_with('[') {
+            balanced(rest)
+        } else {
+            rest.split(':').next().unwrap_or("").trim()
+        };
+        Ok(Some(Loop { item, index, list }))
+    }
 }
 
 fn resources(text: &str) -> Vec<Resource<'_>> {
@@ -108,33 +153,36 @@ pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Gr
         .filter(|r| r.ty == "Microsoft.Authorization/roleAssignments")
     {
         let err = |m: String| format!("infra/modules/{file}: role assignment `{}`: {m}", r.sym);
-        let header = &r.rest[..r.rest.find('{').unwrap_or(r.rest.len())];
+        let header = r.header();
         let condition = header
             .find("if (")
             .map(|i| balanced_parens(&header[i + 3..]).to_owned());
-        let looped = header.trim_start().strip_prefix('[').map(str::trim_start);
-        let (var, items) = match looped.and_then(|h| h.strip_prefix("for ")) {
-            Some(f) => {
-                let (v, rest) = f
-                    .split_once(" in ")
-                    .ok_or_else(|| err("unreadable loop".into()))?;
-                let rest = rest.trim_start();
-                let items = if rest.starts_with('[') {
-                    split_list(balanced(rest))
-                } else {
-                    list(&text, rest.split(':').next().unwrap_or("").trim()).map_err(err)?
-                };
-                (Some(v.trim()), items)
-            }
-            None => (None, Vec::new()),
-        };
+        let looped = r.looped().map_err(|e| err(e.to_owned()))?;
         let body = balanced(r.rest);
-        let scope_sym = field(body, "scope").ok_or_else(|| err("no scope".into()))?;
-        let scope = match kind(scope_sym) {
-            Some("Microsoft.Storage/storageAccounts") => Scope::Account,
-            Some("Microsoft.Storage/storageAccounts/blobServices/containers") => Scope::Container,
-            Some(_) => Scope::Other,
-            None => return Err(err(format!("unknown scope `{scope_sym}`"))),
+        let scope_expr = field(body, "scope").ok_or_else(|| err("no scope".into()))?;
+        let (scope_sym, scope_index) = match scope_expr.split_once('[') {
+            Some((sym, idx)) => (sym, Some(idx.trim_end_matches(']').trim())),
+            None => (scope_expr, None),
+        };
+        let scope_res = res
+            .iter()
+            .find(|x| x.sym == scope_sym)
+            .ok_or_else(|| err(format!("unknown scope `{scope_expr}`")))?;
+        // A looped scope: the assignment must take the element of its own loop over the same list.
+        let scope_loop = scope_res.looped().map_err(|e| err(e.to_owned()))?;
+        match (&scope_loop, scope_index, &looped) {
+            (None, None, _) => {}
+            (Some(sl), Some(idx), Some(l)) if l.index == Some(idx) && sl.list == l.list => {}
+            _ => {
+                return Err(err(format!(
+                    "scope `{scope_expr}` is not the element of the assignment's own loop over the list `{scope_sym}` is looped over"
+                )));
+            }
+        }
+        let scope = match scope_res.ty {
+            "Microsoft.Storage/storageAccounts" => Scope::Account,
+            "Microsoft.Storage/storageAccounts/blobServices/containers" => Scope::Container,
+            _ => Scope::Other,
         };
         let def =
             field(body, "roleDefinitionId").ok_or_else(|| err("no roleDefinitionId".into()))?;
@@ -162,9 +210,21 @@ pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Gr
             });
             continue;
         }
-        let exprs: Vec<String> = match var {
-            Some(v) => items.iter().map(|i| replace_ident(def, v, i)).collect(),
-            _ => vec![def.to_owned()],
+        // A loop whose variable picks the role (`for r in [roles.a, roles.b]`): one grant per role.
+        // A loop over sources that does not touch the role: one grant, on each source's scope.
+        let exprs: Vec<String> = match looped.filter(|l| replace_ident(def, l.item, "") != def) {
+            Some(l) => {
+                let items = if l.list.starts_with('[') {
+                    split_list(l.list)
+                } else {
+                    list(&text, l.list).map_err(err)?
+                };
+                items
+                    .iter()
+                    .map(|i| replace_ident(def, l.item, i))
+                    .collect()
+            }
+            None => vec![def.to_owned()],
         };
         for e in exprs {
             let id = role_id(&text, &e).map_err(err)?;

@@ -26,9 +26,17 @@ fn reads_custom_looped_conditional_and_foreign_assignments() {
                 &Scope::Account,
                 Some("grantDelegator")
             ),
+            ("R (${resourceGroup().name})", true, &Scope::Container, None),
+            (
+                "Storage Blob Delegator",
+                false,
+                &Scope::Account,
+                Some("grantDelegator")
+            ),
         ]
     );
     assert_eq!(g[0].patterns, ["a/read", "a/write"]);
+    assert_eq!(g[3].patterns, g[0].patterns);
     let unknown = text.replace(
         "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
         "00000000-1111-2222-3333-444444444444",
@@ -44,6 +52,33 @@ fn reads_custom_looped_conditional_and_foreign_assignments() {
         err.contains("Monitoring Metrics Publisher assigned on a storage scope"),
         "{err}"
     );
+}
+
+// A per-source assignment must land on its own source: another loop's element, a fixed element or
+// the whole collection is refused.
+#[test]
+fn looped_assignments_must_take_their_own_sources_scope() {
+    let table = RoleTable::load();
+    let text = String::from_utf8(crate::harness::fixture_bytes(
+        "azure/role-assignments.bicep",
+    ))
+    .expect("utf-8");
+    for (from, to) in [
+        ("    scope: cs[i]\n", "    scope: cs[0]\n"),
+        ("    scope: cs[i]\n", "    scope: cs\n"),
+        ("    scope: accts[i]\n", "    scope: cs[i]\n"),
+        (
+            "  for (s, i) in mine: {\n    name: guid(cs[i]",
+            "  for (s, i) in others: {\n    name: guid(cs[i]",
+        ),
+    ] {
+        assert!(text.contains(from), "fixture lacks {from:?}");
+        let err = grants("m.bicep", &text.replacen(from, to, 1), &table).unwrap_err();
+        assert!(
+            err.contains("is not the element of the assignment's own loop"),
+            "{from:?} -> {to:?}: {err}"
+        );
+    }
 }
 
 #[test]
