@@ -47,6 +47,10 @@ pub struct RecordingFacts {
     pub created: OffsetDateTime,
     /// Lower-case blob name and metadata values (hints such as a VM name, if Bastion writes any).
     pub hints: String,
+    /// The Bastion host the recording's source is tied to (lower-case), if the configuration says:
+    /// then only that host's sessions are candidates. (Exact matches need no such limit: a tunnel
+    /// id is a GUID Bastion draws per session.)
+    pub bastion: Option<String>,
 }
 
 /// A match: one tunnel for exact/heuristic, the sorted candidates for ambiguous.
@@ -128,6 +132,11 @@ pub fn match_heuristic(
     let mut candidates: Vec<&WindowRow> = rows
         .iter()
         .filter(|r| in_window(r, rec.created, lag, open_max))
+        .filter(|r| {
+            rec.bastion
+                .as_deref()
+                .is_none_or(|b| r.host.eq_ignore_ascii_case(b))
+        })
         .collect();
     // Narrow only by what the recording actually mentions; an unmentioned field narrows nothing.
     let fields: [fn(&WindowRow) -> &str; 3] = [|r| &r.vm, |r| &r.user_email, |r| &r.user_name];

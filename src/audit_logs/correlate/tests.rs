@@ -36,7 +36,42 @@ fn facts(t: OffsetDateTime, hints: &str) -> RecordingFacts {
     RecordingFacts {
         created: t,
         hints: hints.into(),
+        bastion: None,
     }
+}
+
+/// Two hubs, each with a `vm-app-01` and a session at the same time: a recording of a source tied
+/// to one hub joins that hub's session alone (without the tie, the two are ambiguous).
+#[test]
+fn a_source_tied_to_a_bastion_only_matches_its_sessions() {
+    let (start, end) = (
+        datetime!(2025-03-14 09:00 UTC),
+        datetime!(2025-03-14 09:40 UTC),
+    );
+    let mut weu = row("w", "vm-app-01", "alice", start, Some(end));
+    weu.host = "bas-hub-weu".into();
+    let mut neu = row("n", "vm-app-01", "alice", start, Some(end));
+    neu.host = "bas-hub-neu".into();
+    let rows = [weu, neu];
+    let t = datetime!(2025-03-14 09:45 UTC);
+    let untied = match_heuristic(&facts(t, "vm-app-01/x"), &rows, LAG, OPEN).expect("match");
+    assert_eq!(untied.confidence, Confidence::Ambiguous);
+    for (host, tunnel) in [("bas-hub-neu", "n"), ("bas-hub-weu", "w")] {
+        let tied = RecordingFacts {
+            bastion: Some(host.into()),
+            ..facts(t, "vm-app-01/x")
+        };
+        let m = match_heuristic(&tied, &rows, LAG, OPEN).expect("match");
+        assert_eq!(
+            (m.confidence, m.tunnels),
+            (Confidence::Heuristic, vec![tunnel.to_owned()])
+        );
+    }
+    let elsewhere = RecordingFacts {
+        bastion: Some("bas-other".into()),
+        ..facts(t, "vm-app-01/x")
+    };
+    assert_eq!(match_heuristic(&elsewhere, &rows, LAG, OPEN), None);
 }
 
 #[test]

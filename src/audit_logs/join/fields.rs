@@ -57,6 +57,12 @@ pub fn hints(entry: &CatalogueEntry) -> String {
     text
 }
 
+/// The Bastion host the recording's source is tied to, if any (its sessions are the only
+/// heuristic candidates).
+pub fn source_bastion(entry: &CatalogueEntry) -> Option<String> {
+    Some(entry.source_bastion.to_ascii_lowercase()).filter(|b| !b.is_empty())
+}
+
 /// Overlays the join properties of `m` (and its session) onto a catalogue entity.
 pub fn apply_join(e: &mut Entity, m: &Match, session: Option<&SessionRecord>) {
     for k in JOIN_PROPERTIES {

@@ -30,7 +30,7 @@ mod write;
 use std::sync::Arc;
 
 pub use deadline::Deadline;
-pub use fields::{JOIN_PROPERTIES, MAX_CANDIDATES, apply_join, hints};
+pub use fields::{JOIN_PROPERTIES, MAX_CANDIDATES, apply_join, hints, source_bastion};
 pub use lookup::get_session;
 pub use pending::PendingReport;
 pub use recording::{after_catalogue, after_write, index_recording_keys, join_recording};

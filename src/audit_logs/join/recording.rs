@@ -4,7 +4,7 @@
 
 use super::lookup::{get_session, windows_for};
 use super::write::{RowWrite, write_join};
-use super::{Join, hints};
+use super::{Join, hints, source_bastion};
 use crate::audit_logs::correlate::{Confidence, Match, RecordingFacts, match_heuristic};
 use crate::audit_logs::repo::{self, RECORDING_KEYS_TABLE, WindowRow};
 use crate::audit_logs::sessions::SessionRecord;
@@ -143,6 +143,7 @@ async fn find_match(join: &Join, entry: &CatalogueEntry) -> Result<Found, TableE
     let facts = RecordingFacts {
         created: t,
         hints: hints(entry),
+        bastion: source_bastion(entry),
     };
     let m = match_heuristic(&facts, &rows, join.upload_lag, join.open_session_max);
     let session = match &m {

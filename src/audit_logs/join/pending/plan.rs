@@ -7,7 +7,7 @@ use time::Duration;
 
 use crate::audit_logs::correlate::{Confidence, Match, RecordingFacts, match_heuristic};
 use crate::audit_logs::join::fields::candidates_text;
-use crate::audit_logs::join::hints;
+use crate::audit_logs::join::{hints, source_bastion};
 use crate::audit_logs::repo::WindowRow;
 use crate::catalogue::model::CatalogueEntry;
 use crate::tables::{Entity, get_str};
@@ -70,6 +70,7 @@ pub(super) fn plan(entry: &CatalogueEntry, raw: &Entity, via_keys: bool, k: &Kno
             let facts = RecordingFacts {
                 created: entry.blob_created,
                 hints: hints(entry),
+                bastion: source_bastion(entry),
             };
             match_heuristic(&facts, k.rows, k.lag, k.open_max)
         }
