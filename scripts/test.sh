@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Two more accounts: the multi-source tests run two Bastion hosts in two accounts and a third nobody
+# configured (tests/e2e/sources/).
+export AZURITE_EXTRA_ACCOUNTS=stweu,stneu
 scripts/azurite.sh start
 # shellcheck disable=SC1091
 source .azurite/env

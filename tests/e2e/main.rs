@@ -22,6 +22,7 @@ mod protocol;
 mod recordings;
 mod retention;
 mod settings_drift;
+mod sources;
 mod storage_contract;
 mod tls_azurite;
 mod ui;
