@@ -2,14 +2,17 @@
 //! enforces retention and sends notifications.
 //!
 //! # Layout
-//! - [`invocation`]: the Functions host protocol (envelopes, decoding, outcome policy, quarantine).
-//! - [`events`]: Event Grid / CloudEvents blob events and the timer payload.
-//! - [`storage`], [`tables`], [`queues`]: the blob, table and queue ports (Azure and, for blobs
-//!   and tables, in-memory implementations), with their deadlines and managed identity.
-//! - [`recordings`], [`retention`], [`catalogue`], [`notify`]: the domain.
-//! - [`cli`]: the binary's one-shot subcommands.
-//! - [`app`]: state and router; [`config`] (with [`setting`]), [`telemetry`], [`clock`],
-//!   [`retry_after`]: plumbing.
+//! Layers, each naming only those below it (`tests/e2e/layers.rs` checks it):
+//! - app: [`app`] (the router).
+//! - entry points: [`functions`] (one module per function family), [`api`] (the catalogue HTTP
+//!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
+//! - state: [`state`] (the seams and the narrow dependencies each domain takes), [`config`].
+//! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`].
+//! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers).
+//! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
+//! - ports: [`storage`], [`tables`], [`queues`] (Azure clients and fakes, deadlines, managed
+//!   identity), [`permissions`] (the RBAC permission of every operation).
+//! - plumbing: [`clock`], [`dates`], [`setting`], [`retry_after`], [`telemetry`].
 
 pub mod api;
 pub mod app;
