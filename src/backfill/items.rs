@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`recording_item`] (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
-//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tail::read_one`](tail::Tail::read_one) read to its end.
+//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tail::read_one`](crate::audit_logs::tail::Tail::read_one) read to its end.
 
 use serde_json::Value;
 use time::OffsetDateTime;

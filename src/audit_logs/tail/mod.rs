@@ -4,7 +4,7 @@
 //!
 //! Bounded work: at most `AUDIT_TAIL_MAX_BLOBS` cursors (least recently read first),
 //! `AUDIT_TAIL_MAX_BYTES` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the first
-//! half, the join ([`Join::run_pending`]) the rest, and both save their progress as they go, so the
+//! half, the join ([`Join::run_pending`](super::join::Join::run_pending)) the rest, and both save their progress as they go, so the
 //! next tick continues where this one stopped and no input makes a tick repeat the same work
 //! forever. A blob that fails is logged and retried next tick from its last saved offset; the tick
 //! still ends `Processed` so notifications of the healthy part are delivered (outputs are dropped on

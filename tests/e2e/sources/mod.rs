@@ -112,8 +112,16 @@ async fn two_hosts_in_two_accounts_share_one_catalogue_join_and_sweep() {
     assert_eq!(s.rows().await.len(), 2);
 
     // One catalogue filtered by host, and one health report naming both sources.
-    let day = |d: i64| (OffsetDateTime::now_utc() + Duration::days(d)).date().to_string();
-    let query = format!("/api/recordings?from={}&to={}&bastion=BAS-HUB-NEU", day(-1), day(1));
+    let day = |d: i64| {
+        (OffsetDateTime::now_utc() + Duration::days(d))
+            .date()
+            .to_string()
+    };
+    let query = format!(
+        "/api/recordings?from={}&to={}&bastion=BAS-HUB-NEU",
+        day(-1),
+        day(1)
+    );
     let list: Value = reqwest::get(handler.url(&query))
         .await
         .expect("get")
