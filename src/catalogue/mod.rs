@@ -4,6 +4,7 @@
 //! `Arc<dyn TableStore>`. Shared on purpose by the domain modules that write or read the catalogue.
 
 pub mod index;
+pub mod key;
 pub mod model;
 pub mod repo;
 

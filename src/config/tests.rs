@@ -1,0 +1,93 @@
+//! Reading every setting at once: defaults, fallbacks, and one message naming every bad one.
+
+use std::collections::HashMap;
+
+use super::*;
+
+fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Config::from_lookup(&|k| map.get(k).cloned())
+}
+
+#[test]
+fn defaults_and_fallback_connections() {
+    let c = cfg(&[
+        ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
+        ("FUNCTIONS_CUSTOMHANDLER_PORT", "0"),
+    ])
+    .expect("ok");
+    assert_eq!(c.port, 0);
+    let recordings = &c.sources.recordings[0];
+    assert_eq!(recordings.container, "recordings");
+    let Storage::Connected { app } = &c.storage else {
+        panic!("connected")
+    };
+    assert_eq!(
+        recordings.conn.as_ref(),
+        Some(app),
+        "RECORDINGS_STORAGE defaults to AzureWebJobsStorage"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_without_values() {
+    let err = cfg(&[
+        ("FUNCTIONS_CUSTOMHANDLER_PORT", "eighty"),
+        ("RECORDINGS_CONTAINER", "Bad_Name"),
+        (
+            "RECORDINGS_STORAGE",
+            "AccountName=a;AccountKey=topsecret;BlobEndpoint=::",
+        ),
+        ("TABLE_PREFIX", "has-dash"),
+    ])
+    .expect_err("invalid");
+    let text = err.to_string();
+    for needle in [
+        "FUNCTIONS_CUSTOMHANDLER_PORT",
+        "RECORDINGS_CONTAINER",
+        "RECORDINGS_STORAGE",
+        "AzureWebJobsStorage",
+        "TABLE_PREFIX",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
+    assert!(!text.contains("topsecret"));
+}
+
+#[test]
+fn domain_settings_fail_start_up_together() {
+    let err = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("AUDIT_TAIL_MAX_BLOBS", "abc"),
+        ("CATALOGUE_MAX_RANGE_DAYS", "9999"),
+        ("HEALTH_HEARTBEAT_SECONDS", "nope"),
+        ("INTEGRITY_VERIFY_SAMPLE", "-3"),
+        ("NOTIFY_TIMEOUT_MS", "soon"),
+    ])
+    .expect_err("invalid");
+    let text = err.to_string();
+    for needle in [
+        "AUDIT_TAIL_MAX_BLOBS",
+        "CATALOGUE_MAX_RANGE_DAYS",
+        "HEALTH_HEARTBEAT_SECONDS",
+        "INTEGRITY_VERIFY_SAMPLE",
+        "NOTIFY_TIMEOUT_MS",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
+    for value in ["abc", "9999", "nope", "-3", "soon"] {
+        assert!(
+            !text.contains(&format!(": {value}")),
+            "{value} shown in {text}"
+        );
+    }
+}
+
+#[test]
+fn in_memory_is_explicit() {
+    let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("ok");
+    assert_eq!(c.storage, Storage::InMemory);
+}
