@@ -63,7 +63,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
 async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     use crate::audit_logs::repo::WINDOWS_TABLE;
     use crate::audit_logs::tail::tick;
-    use crate::audit_logs::testkit::{NOW, PATH, kit};
+    use crate::audit_logs::testkit::{NOW, kit};
     let fixture = || {
         std::fs::read(format!(
             "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
@@ -73,16 +73,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     };
     let k = kit(None);
     k.create_log().await;
-    crate::audit_logs::created::register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     k.append(fixture().as_slice()).await;
     tick(&k.state.tail(), NOW).await.expect("tick");
     // The mark is stored, its answer lost; the update's retry then meets it (412).

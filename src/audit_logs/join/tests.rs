@@ -4,10 +4,9 @@ use time::macros::datetime;
 
 use super::*;
 use crate::audit_logs::correlate::{Confidence, Match};
-use crate::audit_logs::created::register;
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::tail::tick;
-use crate::audit_logs::testkit::{ALICE, Kit, NOW, PATH, kit, line};
+use crate::audit_logs::testkit::{ALICE, Kit, NOW, kit, line};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::get_str;
@@ -35,16 +34,7 @@ fn fixture() -> Vec<u8> {
 async fn feed(k: &Kit, text: &[u8]) {
     if k.blobs.content(&k.blob()).is_none() {
         k.create_log().await;
-        register(
-            &k.state.tail(),
-            k.state.sources.default_audit_logs(),
-            PATH,
-            NOW,
-            NOW,
-            false,
-        )
-        .await
-        .expect("register");
+        k.register().await;
     }
     k.append(text).await;
     tick(&k.state.tail(), NOW).await.expect("tick");

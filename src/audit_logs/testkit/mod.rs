@@ -64,6 +64,15 @@ impl Kit {
         self.state.join()
     }
 
+    /// Registers the cursor of [`PATH`] at [`NOW`] without reading (as Reconcile does).
+    pub async fn register(&self) {
+        let tail = self.state.tail();
+        let source = self.state.sources.default_audit_logs();
+        super::created::register(&tail, source, PATH, NOW, NOW, false)
+            .await
+            .expect("register");
+    }
+
     /// The catalogue row of `key`, as stored.
     pub async fn row(&self, key: &RecordingKey) -> crate::tables::Entity {
         crate::catalogue::repo::CatalogueRepo::new(self.state.tables.clone())

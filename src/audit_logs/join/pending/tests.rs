@@ -7,10 +7,9 @@ use std::sync::Arc;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::created::register;
 use crate::audit_logs::repo::windows::pending_rows;
 use crate::audit_logs::tail::tick;
-use crate::audit_logs::testkit::{Kit, NOW, PATH, Tally, kit, line};
+use crate::audit_logs::testkit::{Kit, NOW, Tally, kit, line};
 use crate::clock::FixedClock;
 use crate::tables::get_str;
 
@@ -29,16 +28,7 @@ async fn counted() -> (Kit, Arc<Tally>) {
     let tally = Arc::new(Tally::new(k.state.tables.clone()));
     k.state.tables = tally.clone();
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     (k, tally)
 }
 
@@ -196,16 +186,7 @@ async fn a_store_too_slow_for_the_budget_still_makes_progress_every_tick() {
     k.state.clock = clock;
     std::sync::Arc::make_mut(&mut k.state.audit).tail_budget = Duration::seconds(10);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let key = k
         .recording("rec-slow", datetime!(2025-03-14 09:30 UTC), &[])
         .await;

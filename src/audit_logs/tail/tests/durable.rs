@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::super::*;
-use crate::audit_logs::created::register;
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::{mark_recorded, put_window};
 use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow, get, query_all};
-use crate::audit_logs::testkit::{NOW, PATH, kit, line};
+use crate::audit_logs::testkit::{NOW, kit, line};
 use crate::tables::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
 
 /// Tables whose burst-marker writes fail transiently while `down` is set.
@@ -69,16 +68,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     });
     k.state.tables = flaky.clone();
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let text: String = (0..6)
         .map(|i| {
             line(
@@ -139,16 +129,7 @@ async fn window_rows(k: &crate::audit_logs::testkit::Kit, day: &str) -> Vec<Wind
 async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let t = "0a0a0a0a-0000-4000-8000-00000000000a";
     k.append(
         line(

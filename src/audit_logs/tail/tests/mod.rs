@@ -83,16 +83,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
 async fn corrupt_lines_are_quarantined_once_and_skipped() {
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let good = line(
         "a1",
         "2025-03-14T09:10:00Z",
@@ -127,16 +118,7 @@ async fn over_long_lines_do_not_stall_the_blob() {
     audit.max_line_bytes = 600;
     audit.tail_chunk_bytes = 128;
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     k.append(&vec![b'x'; 2000]).await;
     let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(r.corrupt, 1, "quarantined once it exceeds the bound");
@@ -165,16 +147,7 @@ async fn over_long_lines_do_not_stall_the_blob() {
 async fn racing_ticks_process_each_record_once() {
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let text: String = (0..50)
         .map(|i| {
             line(
@@ -203,16 +176,7 @@ async fn racing_ticks_process_each_record_once() {
 async fn legacy_documents_and_retirement() {
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let legacy = std::fs::read(format!(
         "{}/tests/fixtures/auditlogs/PT1H.legacy-records.json",
         env!("CARGO_MANIFEST_DIR")
@@ -234,16 +198,7 @@ async fn legacy_documents_and_retirement() {
 async fn failed_login_bursts_give_one_digest() {
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let text: String = (0..6)
         .map(|i| {
             line(
@@ -286,16 +241,7 @@ async fn failed_login_bursts_give_one_digest() {
 async fn ended_sessions_without_recording_are_reported_after_the_grace() {
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     k.append(fixture().as_slice()).await;
     let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert!(!kinds(&r).contains(&"session.unrecorded"), "grace not over");

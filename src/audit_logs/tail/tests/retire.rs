@@ -3,23 +3,13 @@
 use time::Duration;
 
 use super::super::*;
-use crate::audit_logs::created::register;
-use crate::audit_logs::testkit::{NOW, PATH, kit, line};
+use crate::audit_logs::testkit::{NOW, kit, line};
 
 #[tokio::test]
 async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let last = line(
         "late",
         "2025-03-14T09:59:00Z",
@@ -62,16 +52,7 @@ async fn a_budget_cut_does_not_retire_a_cursor_with_unread_bytes() {
     audit.tail_chunk_bytes = 1;
     audit.max_line_bytes = 1000;
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let text: String = (0..5)
         .map(|i| {
             line(
