@@ -218,3 +218,43 @@ impl SessionRecord {
 
 #[cfg(test)]
 mod tests;
+
+/// Longest text kept in one session field. Real values (names, addresses, resource ids, messages)
+/// are far shorter; a record carrying a huge one must not make its session a row the table
+/// service refuses on every tick (a property holds at most 64 KiB, an entity 1 MiB).
+pub const MAX_FIELD: usize = 2048;
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn cap(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+}
+
+impl SessionRecord {
+    /// Cuts every text field to [`MAX_FIELD`] bytes.
+    pub fn cap_fields(&mut self) {
+        for f in [
+            &mut self.bastion_host,
+            &mut self.user_name,
+            &mut self.user_email,
+            &mut self.client_ip,
+            &mut self.protocol,
+            &mut self.target_resource_id,
+            &mut self.target_vm,
+            &mut self.target_ip,
+            &mut self.subscription,
+            &mut self.resource_group,
+            &mut self.outcome,
+        ] {
+            cap(f, MAX_FIELD);
+        }
+        for m in self.messages.iter_mut().chain(self.operations.iter_mut()) {
+            cap(m, MAX_FIELD);
+        }
+    }
+}

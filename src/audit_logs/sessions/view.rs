@@ -213,6 +213,7 @@ impl<'a> SessionView<'a> {
         for m in self.operations.as_slice() {
             add_raw(&mut s.operations, m);
         }
+        s.cap_fields();
     }
 
     /// The view as an owned session of `tunnel_id`.

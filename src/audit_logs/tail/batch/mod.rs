@@ -1,6 +1,7 @@
 //! One chunk's worth of parsed records, folded per tunnel before any table write (so a chunk with
 //! many records of one session costs one upsert), and its flush to the tables ([`flush`]).
 
+use crate::tables::keys::is_valid_key;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -11,6 +12,8 @@ use crate::audit_logs::detect::failed;
 use crate::audit_logs::parse::{LineError, Record};
 use crate::audit_logs::sessions::{RecordKind, SessionRecord, SessionView, record_time};
 
+/// Longest tunnel id taken as a session key (Bastion's are 36-character GUIDs).
+const MAX_TUNNEL: usize = 128;
 /// Longest raw line kept on a session row (`LastRaw`): keeps unknown fields without risking the
 /// 64 KiB property limit.
 const MAX_RAW: usize = 16 * 1024;
@@ -137,7 +140,8 @@ impl<'a> Batch<'a> {
             Some(Cow::Owned(t)) => Cow::Owned(t.trim().to_owned()),
             None => Cow::Borrowed(""),
         };
-        if tunnel.is_empty() {
+        // A tunnel id is a GUID; one no table key can hold cannot name a session.
+        if tunnel.is_empty() || tunnel.len() > MAX_TUNNEL || !is_valid_key(&tunnel) {
             self.unkeyed += 1;
             return;
         }

@@ -5,6 +5,7 @@ use time::Duration;
 
 mod durable;
 mod lastline;
+mod limits;
 mod retire;
 
 use super::*;
