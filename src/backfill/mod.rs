@@ -137,12 +137,28 @@ pub async fn run(
                 default: i == 0,
             };
             progress.stage(&walk.label());
-            if !opts.dry_run {
-                retry_failed(state, walk, opts, &mut s, &mut budget, emit).await?;
-            }
-            if !pass(state, walk, opts, progress, &mut s, &mut budget, emit).await? {
-                s.complete = false;
-                break 'walks;
+            // One source that cannot be listed fails its walk (named, counted, the run exits 1
+            // and the next one resumes it from its checkpoint), never the other sources'.
+            let walked = async {
+                if !opts.dry_run {
+                    retry_failed(state, walk, opts, &mut s, &mut budget, emit).await?;
+                }
+                pass(state, walk, opts, progress, &mut s, &mut budget, emit).await
+            };
+            match walked.await {
+                Ok(true) => {}
+                Ok(false) => {
+                    s.complete = false;
+                    break 'walks;
+                }
+                Err(e) => {
+                    let label = walk.label();
+                    tracing::error!(source = %label, error.cause_chain = %redact(&e.to_string()), "backfill of one source failed; the others go on");
+                    s.errors += 1;
+                    s.failed
+                        .push(format!("{label}: {}", redact(&e.to_string())));
+                    s.complete = false;
+                }
             }
         }
     }

@@ -26,7 +26,7 @@ pub struct Summary {
     pub errors: usize,
     /// Their names (`kind:name`).
     pub failed: Vec<String>,
-    /// False when `--limit` stopped the run early.
+    /// False when `--limit` stopped the run early, or a source could not be walked.
     pub complete: bool,
     /// `--hash`: the hashing pass's totals (its failures are also in `errors` / `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -242,4 +242,39 @@ async fn a_stopped_account_fails_only_its_part_and_health_names_it() {
         "{health}"
     );
     assert!(states.contains(&("stweu".to_owned(), false)), "{health}");
+
+    // `handler backfill` over both: the running account's new recording is catalogued, the
+    // stopped account's walk fails, named, and the run exits 1 for the next run to resume it.
+    s.upload(weu.1, "2025/late.mp4", VM).await;
+    let day = |d: i64| {
+        (OffsetDateTime::now_utc() + Duration::days(d))
+            .date()
+            .to_string()
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .args([
+            "backfill",
+            "--from",
+            &day(-1),
+            "--to",
+            &day(1),
+            "--recordings-only",
+        ])
+        .env_clear()
+        .envs(s.stopping(neu.0))
+        .output()
+        .expect("run handler");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let summary: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|l| l.get("summary").cloned())
+        .expect("summary");
+    assert_eq!(summary["catalogued"], 1, "{summary}");
+    assert!(
+        summary["failed"].to_string().contains("recordings.stweu."),
+        "{summary}"
+    );
+    assert_eq!(s.rows().await.len(), 2);
 }
