@@ -1,0 +1,177 @@
+//! The limit: a bare client making, for one new recording, the storage calls the handler makes,
+//! through the same clients, and the check that they are the same calls.
+//!
+//! The calls are not written down by hand: [`check`] sends one recording through the handler's own
+//! code path (`functions::recordings::recording_created`, in process, over counting stores built
+//! from the spawned handler's settings) and one through [`bare`], and stops the bench unless both
+//! made the same number of each operation.
+
+use std::sync::Arc;
+
+use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::config::Config;
+use bastion_recordings::dates::format_date;
+use bastion_recordings::functions::recordings::recording_created;
+use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
+use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
+use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
+use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::common::{Calls, Counted};
+
+/// The catalogue table and the join's index table (the handler's names; the prefix is the client's).
+const RECORDINGS: &str = "recordings";
+const WINDOWS: &str = "sessionwindows";
+
+/// Catalogues `container/name` with the calls the handler makes for a new recording whose name
+/// carries no GUID: properties, catalogue row read, tag read (only when the blob has tags), tag
+/// write, row insert, then the join's `sessionwindows` day partitions around the creation time
+/// (every page). `false` when a call failed.
+pub(crate) async fn bare(
+    blobs: &dyn BlobStore,
+    tables: &dyn TableStore,
+    policy: &Policy,
+    join_days: i64,
+    container: &str,
+    name: &str,
+) -> bool {
+    let blob = BlobRef::new(container, name);
+    let Ok(props) = blobs.properties(&blob).await else {
+        return false;
+    };
+    let created = props.created.unwrap_or_else(OffsetDateTime::now_utc);
+    let key = RecordingKey::for_blob(created, container, name);
+    if tables.get(RECORDINGS, &key.pk, &key.rk).await.is_err() {
+        return false;
+    }
+    let existing = if props.tag_count == Some(0) {
+        Tags::new()
+    } else {
+        match blobs.get_tags(&blob).await {
+            Ok(t) => t,
+            Err(_) => return false,
+        }
+    };
+    let subject = Subject {
+        container,
+        blob: name,
+        metadata: Some(&props.metadata),
+        ..Default::default()
+    };
+    let (tags, retention) = merge_tags(&existing, &policy.classify(&subject, created));
+    if tags != existing && blobs.set_tags(&blob, &tags, None).await.is_err() {
+        return false;
+    }
+    let mut row = Entity::new();
+    for (k, v) in [
+        ("PartitionKey", json!(key.pk)),
+        ("RowKey", json!(key.rk)),
+        ("Container", json!(container)),
+        ("BlobName", json!(name)),
+        ("ContentLength", json!(props.content_length)),
+        ("ETag", json!(props.etag)),
+        ("RetentionClass", json!(retention.class)),
+    ] {
+        row.insert(k.into(), v);
+    }
+    if tables
+        .write(RECORDINGS, &row, WriteMode::Insert)
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut day = (created - Duration::days(join_days)).date();
+    loop {
+        let f = Filter::partition(&format_date(day));
+        let mut next = None;
+        loop {
+            match tables.query(WINDOWS, Some(&f), Some(1000), next).await {
+                Ok(page) if page.next.is_some() => next = page.next,
+                Ok(_) => break,
+                Err(_) => return false,
+            }
+        }
+        match day.next_day() {
+            Some(d) if d <= created.date() => day = d,
+            _ => break,
+        }
+    }
+    true
+}
+
+/// Days before the creation day the handler's join reads (`AUDIT_OPEN_SESSION_MAX`, at least one).
+pub(crate) fn join_days(config: &Config) -> i64 {
+    config
+        .audit
+        .open_session_max
+        .max(Duration::days(1))
+        .whole_days()
+}
+
+/// The calls one new recording costs the handler's own path and the bare client; stops the bench
+/// unless they are equal, operation by operation. `upload` puts a fresh blob; `invocation` builds
+/// the handler's envelope for it.
+pub(crate) async fn check(
+    config: &Config,
+    stores: &Counted,
+    container: &str,
+    upload: impl AsyncFn(&str),
+    invocation: impl Fn(&str) -> Value,
+) -> Calls {
+    let (blobs, tables) = stores;
+    let state = AppState::assemble(
+        config.clone(),
+        config.policy.clone(),
+        Stores::one(blobs.clone(), tables.clone()),
+        Arc::new(SystemClock),
+    );
+    let handler_blob = "calls-check/vm-00/handler.mp4";
+    upload(handler_blob).await;
+    let raw = bytes::Bytes::from(serde_json::to_vec(&invocation(handler_blob)).expect("json"));
+    let inv = Invocation {
+        function: "RecordingCreated",
+        id: "calls-check".into(),
+        host_version: None,
+        request: InvokeRequest::parse(&raw).expect("envelope"),
+        raw,
+    };
+    let before = Calls::of(stores);
+    let outcome = recording_created(state, inv).await.expect("handler path");
+    assert!(
+        matches!(outcome, Outcome::Processed { .. }),
+        "the handler's path did not catalogue the check recording: {outcome:?}"
+    );
+    let handler = Calls::of(stores) - before;
+    let bare_blob = "calls-check/vm-00/bare.mp4";
+    upload(bare_blob).await;
+    let before = Calls::of(stores);
+    let days = join_days(config);
+    let ok = bare(
+        blobs.as_ref(),
+        tables.as_ref(),
+        &config.policy,
+        days,
+        container,
+        bare_blob,
+    )
+    .await;
+    assert!(ok, "the bare client failed on the check recording");
+    let bare = Calls::of(stores) - before;
+    println!(
+        "storage calls per new recording: handler path {} ({}), bare client {} ({})",
+        handler.total(),
+        handler.line(),
+        bare.total(),
+        bare.line()
+    );
+    assert_eq!(
+        handler, bare,
+        "the bare client must make the handler's calls, operation by operation"
+    );
+    bare
+}

@@ -1,0 +1,268 @@
+//! What users pay for: RecordingCreated on Azurite, the real `handler` process beside a bare client
+//! making the same storage calls in the same run (the storage is the limit; the handler's overhead
+//! over it is the figure).
+//!
+//! First, [`bare::check`] proves the bare client makes the handler's calls for a new recording
+//! (counted through the library's counting decorators on the handler's own code path, asserted
+//! equal per operation). Then, per concurrency level (`--concurrency 16,64`), `--rounds` rounds: in
+//! each, every contestant (this build's handler, each `BENCH_HANDLER_BIN` build, the bare client)
+//! gets `--recordings N` freshly uploaded blobs, `concurrency` in flight: the handlers as Event Grid
+//! invocations over HTTP to one long-running instance each, the bare client directly. The order
+//! rotates by one each round, so Azurite's growing state favours no one. After each handler run
+//! every announced recording must have its catalogue row; the bare client's calls must be the
+//! checked calls times `N`. Prints each run, then medians over the rounds and the ratio of the
+//! median rates (goal: the handler ≥ 0.9× the bare client).
+//!
+//! Before the rounds, each contestant catalogues `--warmup N` (100) recordings, not measured:
+//! whoever ran first would otherwise pay for the first connections and Azurite's first pages.
+//!
+//! Usage: `scripts/bench-azurite.sh [-- --recordings N --concurrency 16,64 --rounds 3]` (starts
+//! Azurite, sets `AZURITE_CONNECTION_STRING`). `BENCH_HANDLER_BIN=path[,path]` adds other handler
+//! builds to the same run (before/after a change); they must read the single-source settings
+//! (`AzureWebJobsStorage`, `TABLE_PREFIX`, `RECORDINGS_CONTAINER`).
+
+#[path = "../common/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the backfill bench, which uses the rest"
+)]
+mod common;
+
+mod bare;
+mod handler;
+
+use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
+use bastion_recordings::tables::filter::Op;
+use bastion_recordings::tables::{Filter, TableStore};
+use bytes::Bytes;
+
+use common::{Calls, Counted, Timed, drive, median, ms, num};
+use handler::{Handler, invocation};
+
+/// A contestant: a handler process, or the bare client.
+enum Who {
+    Handler(Box<Handler>),
+    Bare,
+}
+
+impl Who {
+    fn label(&self) -> &str {
+        match self {
+            Self::Handler(h) => &h.label,
+            Self::Bare => "bare client (same calls)",
+        }
+    }
+}
+
+async fn upload(blobs: &dyn BlobStore, container: &str, names: &[String]) {
+    let run = drive(names.len(), 32, |i| {
+        let blob = BlobRef::new(container, names[i].clone());
+        async move {
+            let body = Bytes::from_static(b"recording bytes");
+            blobs
+                .put(&blob, body, "application/octet-stream", &Metadata::new())
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    assert_eq!(run.failed, 0, "uploads failed");
+}
+
+/// Catalogue rows whose blob name starts with `prefix`.
+async fn rows_under(tables: &dyn TableStore, prefix: &str) -> usize {
+    let f = Filter::And(vec![
+        Filter::str("BlobName", Op::Ge, prefix),
+        Filter::str("BlobName", Op::Lt, format!("{prefix}~")),
+    ]);
+    common::rows(tables, Some(&f)).await
+}
+
+/// What one round gives each contestant.
+struct Setup<'a> {
+    stores: &'a Counted,
+    config: &'a bastion_recordings::config::Config,
+    account: &'a str,
+    container: &'a str,
+    per_item: Calls,
+}
+
+/// One contestant's run over `n` fresh blobs named under `prefix`, `c` in flight.
+async fn run(who: &Who, s: &Setup<'_>, prefix: &str, n: usize, c: usize) -> Timed {
+    let (blobs, tables) = s.stores;
+    let names: Vec<String> = (0..n)
+        .map(|i| format!("{prefix}/vm-{:02}/{i}.mp4", i % 16))
+        .collect();
+    upload(blobs.as_ref(), s.container, &names).await;
+    let timed = match who {
+        Who::Handler(h) => {
+            let (url, client) = (&h.url, &h.client);
+            drive(n, c, |i| {
+                let body = invocation(s.account, s.container, &names[i], i);
+                let req = client.post(url).json(&body).send();
+                async move { req.await.is_ok_and(|r| r.status().is_success()) }
+            })
+            .await
+        }
+        Who::Bare => {
+            let before = Calls::of(s.stores);
+            let days = bare::join_days(s.config);
+            let timed = drive(n, c, |i| {
+                let (blobs, tables) = (blobs.clone(), tables.clone());
+                let name = names[i].clone();
+                async move {
+                    bare::bare(
+                        blobs.as_ref(),
+                        tables.as_ref(),
+                        &s.config.policy,
+                        days,
+                        s.container,
+                        &name,
+                    )
+                    .await
+                }
+            })
+            .await;
+            let made = (Calls::of(s.stores) - before).total();
+            let want = s.per_item.total() * n as u64;
+            assert_eq!(made, want, "the bare client made {made} calls, not {want}");
+            timed
+        }
+    };
+    let catalogued = rows_under(tables.as_ref(), &format!("{prefix}/")).await;
+    assert_eq!(
+        catalogued,
+        n,
+        "{}: {catalogued} of {n} recordings catalogued",
+        who.label()
+    );
+    timed
+}
+
+#[tokio::main]
+async fn main() {
+    let Ok(cs) = std::env::var("AZURITE_CONNECTION_STRING") else {
+        eprintln!("AZURITE_CONNECTION_STRING is not set: run scripts/bench-azurite.sh");
+        return;
+    };
+    let n: usize = num("--recordings", 2000);
+    let rounds: usize = num("--rounds", 3);
+    let levels: Vec<usize> = common::arg("--concurrency")
+        .unwrap_or_else(|| "16,64".into())
+        .split(',')
+        .map(|c| c.trim().parse().expect("--concurrency: numbers"))
+        .collect();
+    let run_id = common::run_id();
+    let (prefix, container) = (
+        format!("b{}", &run_id[..10]),
+        format!("bench-{}", &run_id[..12]),
+    );
+    let env: Vec<(&str, String)> = vec![
+        ("AzureWebJobsStorage", cs.clone()),
+        ("TABLE_PREFIX", prefix.clone()),
+        ("RECORDINGS_CONTAINER", container.clone()),
+        ("RUST_LOG", "warn".into()),
+    ];
+    let config = common::config(&env);
+    let stores = common::clients(&config);
+    for t in ["recordings", "sessionwindows"] {
+        stores.1.ensure_table(t).await.expect("table");
+    }
+    let account = stores.0.account().to_owned();
+    println!(
+        "RecordingCreated on Azurite (account {account}): {n} new recordings per run, {rounds} \
+         round(s) per concurrency level, contestants in rotating order"
+    );
+    let per_item = bare::check(
+        &config,
+        &stores,
+        &container,
+        async |name: &str| upload(stores.0.as_ref(), &container, &[name.to_owned()]).await,
+        |name| invocation(&account, &container, name, 0),
+    )
+    .await;
+    let mut bins = vec![(
+        "this build".to_owned(),
+        env!("CARGO_BIN_EXE_handler").to_owned(),
+    )];
+    bins.extend(
+        common::other_builds()
+            .into_iter()
+            .map(|b| (format!("BENCH_HANDLER_BIN {b}"), b)),
+    );
+    let mut who = Vec::new();
+    for (label, bin) in bins {
+        who.push(Who::Handler(Box::new(
+            Handler::start(label, &bin, &env).await,
+        )));
+    }
+    who.push(Who::Bare);
+    let setup = Setup {
+        stores: &stores,
+        config: &config,
+        account: &account,
+        container: &container,
+        per_item,
+    };
+    // Untimed: first connections, Azurite's first tables and pages, the handlers' first requests.
+    let warmup: usize = num("--warmup", 100);
+    for (k, w) in who.iter().enumerate() {
+        let c = levels.first().copied().unwrap_or(16);
+        run(w, &setup, &format!("warmup{k}"), warmup, c).await;
+    }
+    println!("warm-up: {warmup} recordings per contestant, not measured");
+    for &c in &levels {
+        let mut results: Vec<Vec<Timed>> = who.iter().map(|_| Vec::new()).collect();
+        for r in 0..rounds {
+            for j in 0..who.len() {
+                let k = (j + r) % who.len();
+                let t = run(&who[k], &setup, &format!("r{r}c{c}k{k}"), n, c).await;
+                println!(
+                    "c={c:<3} round {}  {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms{}",
+                    r + 1,
+                    who[k].label(),
+                    t.rate(),
+                    ms(t.quantile(0.5)),
+                    ms(t.quantile(0.99)),
+                    if t.failed > 0 {
+                        format!("  ({} failed)", t.failed)
+                    } else {
+                        String::new()
+                    }
+                );
+                results[k].push(t);
+            }
+        }
+        report(c, &who, &results);
+    }
+}
+
+/// Medians over the rounds, and each handler's median rate over the bare client's.
+fn report(c: usize, who: &[Who], results: &[Vec<Timed>]) {
+    let med =
+        |k: usize, f: &dyn Fn(&Timed) -> f64| median(&results[k].iter().map(f).collect::<Vec<_>>());
+    let bare = who.len() - 1;
+    let bare_rate = med(bare, &|t| t.rate());
+    for (k, w) in who.iter().enumerate() {
+        println!(
+            "c={c:<3} MEDIAN   {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms",
+            w.label(),
+            med(k, &|t| t.rate()),
+            med(k, &|t| ms(t.quantile(0.5))),
+            med(k, &|t| ms(t.quantile(0.99))),
+        );
+    }
+    for (k, w) in who.iter().enumerate().take(bare) {
+        let per_round: Vec<String> = results[k]
+            .iter()
+            .zip(&results[bare])
+            .map(|(h, b)| format!("{:.2}", h.rate() / b.rate()))
+            .collect();
+        println!(
+            "c={c:<3} RATIO    {:<48} {:.2} of the bare client's rate (per round: {}; goal ≥ 0.90)",
+            w.label(),
+            med(k, &|t| t.rate()) / bare_rate,
+            per_round.join(", ")
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! What the Azurite benchmarks share: flags, the storage clients a handler would build from the
+//! same settings, call counts through the library's counting decorators, bounded-concurrency
+//! drivers and medians.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::storage::azure::AzureBlobStore;
+use bastion_recordings::storage::counting::{BlobCounts, CountingBlobStore};
+use bastion_recordings::tables::counting::{CountingTables, TableCounts};
+use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::tables::{Filter, TableStore};
+use futures::StreamExt as _;
+
+/// The value after `name` on the command line.
+pub(crate) fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}
+
+/// The value after `name` parsed, else `default`; a value that does not parse stops the bench.
+pub(crate) fn num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match arg(name) {
+        None => default,
+        Some(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: not a number: {v}")),
+    }
+}
+
+/// True when `name` is on the command line.
+pub(crate) fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+/// Other handler builds to measure in the same run (`BENCH_HANDLER_BIN=path[,path]`).
+pub(crate) fn other_builds() -> Vec<String> {
+    std::env::var("BENCH_HANDLER_BIN")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Configuration from `(name, value)` settings, as the handler reads them.
+pub(crate) fn config(env: &[(&str, String)]) -> Config {
+    Config::from_lookup(&|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .expect("bench settings are valid")
+}
+
+/// The clients `AppState::from_config` builds for the app's own connection (one blob client for
+/// the account, which holds every container of the benches, and the table client under the
+/// prefix), behind the library's counting decorators: an atomic increment per call, beside
+/// round trips of milliseconds.
+pub(crate) fn clients(config: &Config) -> Counted {
+    let Storage::Connected { app } = &config.storage else {
+        panic!("the benches need a storage connection")
+    };
+    let blobs = AzureBlobStore::new(app).expect("blob client");
+    let tables = TableRestClient::new(app, &config.table_prefix).expect("table client");
+    (
+        Arc::new(CountingBlobStore::new(blobs)),
+        Arc::new(CountingTables::new(tables)),
+    )
+}
+
+/// Counted clients.
+pub(crate) type Counted = (
+    Arc<CountingBlobStore<AzureBlobStore>>,
+    Arc<CountingTables<TableRestClient>>,
+);
+
+/// Operations counted: the blob decorator's, then the table decorator's.
+const OPS: usize = 15;
+
+/// Storage calls per operation, blob and table (in [`Calls::NAMES`] order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Calls([u64; OPS]);
+
+impl Calls {
+    const TABLE_OPS: [&'static str; 5] = ["ensure", "get", "write", "delete", "query"];
+
+    /// The counts so far.
+    pub(crate) fn of(c: &Counted) -> Self {
+        let t: TableCounts = c.1.counts();
+        let blob = c.0.counts().pairs().map(|(_, n)| n);
+        let table = [t.ensure_table, t.get, t.write, t.delete, t.query];
+        let mut all = [0; OPS];
+        for (slot, n) in all.iter_mut().zip(blob.iter().chain(&table)) {
+            *slot = *n;
+        }
+        Self(all)
+    }
+
+    fn names() -> impl Iterator<Item = String> {
+        let blob = BlobCounts::default()
+            .pairs()
+            .map(|(op, _)| ["blob.", op].concat());
+        let table = Self::TABLE_OPS.map(|op| ["table.", op].concat());
+        blob.into_iter().chain(table)
+    }
+
+    /// All calls.
+    pub(crate) fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// `operation=count` for every operation made at least once.
+    pub(crate) fn line(&self) -> String {
+        Self::names()
+            .zip(self.0)
+            .filter(|(_, n)| *n > 0)
+            .map(|(op, n)| format!("{op}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl std::ops::Sub for Calls {
+    type Output = Calls;
+
+    fn sub(self, o: Calls) -> Calls {
+        Calls(std::array::from_fn(|i| self.0[i] - o.0[i]))
+    }
+}
+
+/// Runs `work(i)` for `0..n`, at most `concurrency` at once; each item's latency and success, and
+/// the elapsed time.
+pub(crate) async fn drive<F, Fut>(n: usize, concurrency: usize, work: F) -> Timed
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    let results: Vec<(Duration, bool)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let fut = work(i);
+            async move {
+                let t = Instant::now();
+                let ok = fut.await;
+                (t.elapsed(), ok)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    Timed {
+        elapsed: started.elapsed(),
+        failed: results.iter().filter(|(_, ok)| !ok).count(),
+        latencies: results.into_iter().map(|(d, _)| d).collect(),
+    }
+}
+
+/// What [`drive`] measured.
+pub(crate) struct Timed {
+    pub(crate) elapsed: Duration,
+    pub(crate) failed: usize,
+    pub(crate) latencies: Vec<Duration>,
+}
+
+impl Timed {
+    /// Items per second.
+    pub(crate) fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `q` quantile of the latencies.
+    pub(crate) fn quantile(&self, q: f64) -> Duration {
+        let mut l = self.latencies.clone();
+        l.sort();
+        let i = ((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1));
+        l.get(i).copied().unwrap_or_default()
+    }
+}
+
+/// The median of `v` (the mean of the middle two for an even count); 0 for none.
+pub(crate) fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Milliseconds, for printing.
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A fresh lower-case id for the run's containers and table prefix.
+pub(crate) fn run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Rows of the catalogue table (matching `filter`), every page.
+pub(crate) async fn rows(tables: &dyn TableStore, filter: Option<&Filter>) -> usize {
+    let (mut count, mut next) = (0, None);
+    loop {
+        let page = tables
+            .query("recordings", filter, Some(1000), next)
+            .await
+            .expect("count catalogue rows");
+        count += page.items.len();
+        next = page.next;
+        if next.is_none() {
+            return count;
+        }
+    }
+}
