@@ -13,6 +13,8 @@
 # .azurite/env: AZURITE_CONNECTION_STRING_<NAME> (upper case), same ports, a random key per start. A
 # running instance serving another set of accounts is restarted. Unset, nothing changes: the one account,
 # the one line.
+# AZURITE_STATE_DIR (default ./.azurite) keeps a second instance apart, e.g. the backfill bench's,
+# which restarts its own for every contestant without touching the one the tests use.
 #
 # Needs node + npm on PATH (CI: actions/setup-node). Messages go to stderr, exports to stdout.
 set -euo pipefail
@@ -20,7 +22,7 @@ set -euo pipefail
 AZURITE_VERSION="3.35.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
-STATE="$ROOT/.azurite"
+STATE="${AZURITE_STATE_DIR:-$ROOT/.azurite}"
 ENV_FILE="$STATE/env"
 LOG="$STATE/azurite.log"
 BIN="$TOOLS/node_modules/.bin/azurite"

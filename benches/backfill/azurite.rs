@@ -1,0 +1,70 @@
+//! A fresh, empty Azurite for every contestant.
+//!
+//! Azurite's cost per call grows with everything it holds (a first run of this bench on one
+//! instance: the bare client took 36 s for what it does in 13 s on a fresh one, the handler 52 s
+//! for 35 s), so whoever ran last would pay for the others' data. The bench therefore runs its own
+//! instance through `scripts/azurite.sh` (state in `.azurite-bench`, apart from the tests'
+//! `.azurite`) and restarts it before each contestant. `--shared-azurite` uses
+//! `AZURITE_CONNECTION_STRING` as it is instead (then later contestants meet a fuller emulator).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The bench's own Azurite, or a shared one.
+pub(crate) enum Azurite {
+    /// Restarted empty for every contestant.
+    Own(PathBuf),
+    /// Given by `AZURITE_CONNECTION_STRING`, never restarted.
+    Shared(String),
+}
+
+impl Azurite {
+    fn script() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/azurite.sh")
+    }
+
+    /// The bench's own instance (state under `.azurite-bench`).
+    pub(crate) fn own() -> Self {
+        Self::Own(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".azurite-bench"))
+    }
+
+    fn script_run(dir: &PathBuf, verb: &str) -> String {
+        let out = Command::new(Self::script())
+            .arg(verb)
+            .env("AZURITE_STATE_DIR", dir)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("scripts/azurite.sh {verb}: {e}"));
+        assert!(
+            out.status.success() || verb == "stop",
+            "scripts/azurite.sh {verb} failed ({}); run it by hand to see why",
+            out.status
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A connection string to an instance holding nothing (own), or to the shared one.
+    pub(crate) fn fresh(&self) -> String {
+        match self {
+            Self::Shared(cs) => cs.clone(),
+            Self::Own(dir) => {
+                Self::script_run(dir, "stop");
+                let exports = Self::script_run(dir, "start");
+                exports
+                    .split("AZURITE_CONNECTION_STRING='")
+                    .nth(1)
+                    .and_then(|rest| rest.split('\'').next())
+                    .expect("scripts/azurite.sh start prints the connection string")
+                    .to_owned()
+            }
+        }
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        if let Self::Own(dir) = self {
+            Self::script_run(dir, "stop");
+        }
+    }
+}

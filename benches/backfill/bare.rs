@@ -1,0 +1,286 @@
+//! The limit for a backfill: the fewest storage calls that produce what the catalogue's readers
+//! see, item by item (items stay independent, as a resumable, concurrent backfill needs them to
+//! be), with the handler's clients, `concurrency` items in flight, containers in the handler's
+//! order (the audit logs, then each recordings container).
+//!
+//! First its four tables are created. Per container: `list` pages. Per audit-log hour: one retention tag write, ranged reads of the
+//! handler's chunk size to the end, then per session seen in the hour one `sessions` upsert and one
+//! `sessionwindows` upsert, and per failed login one `failedlogins` upsert. Per recording: one
+//! retention tag write; the join's lookup (a point read of the session when the name carries a
+//! tunnel id, else every page of the `sessionwindows` day partitions the handler's join reads);
+//! one catalogue row insert; and for a session found, one upsert marking its window recorded.
+//!
+//! Left out on purpose, so they count as the handler's overhead: reads before writes (merges,
+//! ETag conditions), cursors and checkpoints (resumability), re-reads of rows just written.
+
+use bastion_recordings::audit_logs::parse::parse_lines;
+use bastion_recordings::audit_logs::path::parse_blob_path;
+use bastion_recordings::audit_logs::repo::{
+    FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, window_of,
+};
+use bastion_recordings::audit_logs::sessions::{SESSION_ROW, SessionRecord};
+use bastion_recordings::audit_logs::tail::batch::Batch;
+use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::config::Config;
+use bastion_recordings::dates::format_date;
+use bastion_recordings::retention::policy::{Subject, merge_tags};
+use bastion_recordings::retention::tags::audit_log_retention;
+use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, StorageError, Tags};
+use bastion_recordings::tables::{Entity, Filter, TableError, TableStore, WriteMode};
+use futures::StreamExt as _;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+/// Where the bare client works, and with what.
+pub(crate) struct Bare<'a> {
+    pub(crate) blobs: &'a dyn BlobStore,
+    pub(crate) tables: &'a dyn TableStore,
+    pub(crate) config: &'a Config,
+    /// The audit-log container.
+    pub(crate) audit: &'a str,
+    /// Recording containers and their hosts; the first is the default source (keys without account).
+    pub(crate) recordings: Vec<(String, String)>,
+    pub(crate) from: OffsetDateTime,
+    pub(crate) to: OffsetDateTime,
+    pub(crate) concurrency: usize,
+}
+
+/// What the bare client did.
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    pub(crate) audit_blobs: usize,
+    pub(crate) recordings: usize,
+    pub(crate) sessions_found: usize,
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+impl Bare<'_> {
+    /// The first phase: its tables, then every audit-log hour of the window; the first failure
+    /// stops it.
+    pub(crate) async fn audit_logs(&self, done: &mut Done) -> Result<(), Failure> {
+        for t in [SESSIONS_TABLE, WINDOWS_TABLE, FAILED_TABLE, "recordings"] {
+            self.tables.ensure_table(t).await?;
+        }
+        let hours: Vec<BlobItem> = self
+            .listed(self.audit)
+            .await?
+            .into_iter()
+            .filter(|i| {
+                parse_blob_path(&i.name).is_ok_and(|h| h.hour >= self.from && h.hour < self.to)
+            })
+            .collect();
+        let mut s = futures::stream::iter(&hours)
+            .map(|i| self.audit_blob(i))
+            .buffered(self.concurrency);
+        while let Some(r) = s.next().await {
+            r?;
+            done.audit_blobs += 1;
+        }
+        Ok(())
+    }
+
+    /// The second phase: every recording of the window, container by container.
+    pub(crate) async fn recordings(&self, done: &mut Done) -> Result<(), Failure> {
+        for (n, (container, _)) in self.recordings.iter().enumerate() {
+            let items: Vec<BlobItem> = self
+                .listed(container)
+                .await?
+                .into_iter()
+                .filter(|i| {
+                    i.props
+                        .created
+                        .is_some_and(|t| t >= self.from && t < self.to)
+                })
+                .collect();
+            let mut s = futures::stream::iter(&items)
+                .map(|i| self.recording(n, container, i))
+                .buffered(self.concurrency);
+            while let Some(r) = s.next().await {
+                done.sessions_found += usize::from(r?);
+                done.recordings += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every listed blob of `container`, page by page.
+    async fn listed(&self, container: &str) -> Result<Vec<BlobItem>, StorageError> {
+        let (mut out, mut marker) = (Vec::new(), None);
+        loop {
+            let page = self.blobs.list(container, None, marker).await?;
+            out.extend(page.items);
+            marker = page.next;
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn audit_blob(&self, item: &BlobItem) -> Result<(), Failure> {
+        let blob = BlobRef::new(self.audit, item.name.clone());
+        let hour = parse_blob_path(&item.name)?;
+        let created = item.props.created.unwrap_or(hour.hour);
+        let (tags, _) = audit_log_retention(
+            &self.config.policy,
+            &self.config.retention.audit_logs_class,
+            &Tags::new(),
+            created,
+        );
+        self.blobs.set_tags(&blob, &tags, None).await?;
+        let audit = &self.config.audit;
+        let len = audit.tail_chunk_bytes.max(audit.max_line_bytes + 1);
+        let mut data = Vec::new();
+        loop {
+            match self.blobs.read_range(&blob, data.len() as u64, len).await {
+                Ok(chunk) => {
+                    let short = (chunk.len() as u64) < len;
+                    data.extend_from_slice(&chunk);
+                    if short {
+                        break;
+                    }
+                }
+                Err(StorageError::RangeNotSatisfiable) => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let host = hour.bastion_host.clone();
+        let mut batch = Batch::for_chunk(data.len());
+        parse_lines(
+            &data,
+            0,
+            &mut |_, rec| batch.add(&rec, b"", &host, audit.failed_login_window),
+            &mut |_, _| {},
+        );
+        for f in batch.folded() {
+            let session = f.session.to_record(&f.tunnel_id);
+            self.upsert(SESSIONS_TABLE, session.to_entity()).await?;
+            if let Some(day) = window_of(&session) {
+                let start = session.session_start.or(session.first_record_time);
+                self.upsert(
+                    WINDOWS_TABLE,
+                    window(&day, &session.tunnel_id, start, &session.bastion_host),
+                )
+                .await?;
+            }
+        }
+        for f in &batch.failed {
+            let pk = format!("{}-{}", f.window.unix_timestamp(), f.vm);
+            let mut e = Entity::new();
+            e.insert("PartitionKey".into(), json!(pk));
+            e.insert("RowKey".into(), json!(f.tunnel_id));
+            e.insert("User".into(), json!(f.user));
+            self.upsert(FAILED_TABLE, e).await?;
+        }
+        Ok(())
+    }
+
+    /// One recording of container number `n`; `true` when its session was found by tunnel id.
+    async fn recording(&self, n: usize, container: &str, item: &BlobItem) -> Result<bool, Failure> {
+        let blob = BlobRef::new(container, item.name.clone());
+        let created = item.props.created.unwrap_or(self.from);
+        let subject = Subject {
+            container,
+            blob: &item.name,
+            metadata: Some(&item.props.metadata),
+            ..Default::default()
+        };
+        let (tags, retention) = merge_tags(
+            &Tags::new(),
+            &self.config.policy.classify(&subject, created),
+        );
+        self.blobs.set_tags(&blob, &tags, None).await?;
+        let tunnel = tunnel_of(&item.name);
+        let session = match &tunnel {
+            Some(t) => self.tables.get(SESSIONS_TABLE, t, SESSION_ROW).await?,
+            None => {
+                self.windows_around(created).await?;
+                None
+            }
+        };
+        let account = (n > 0).then(|| self.blobs.account());
+        let key = RecordingKey::for_source_blob(created, account, container, &item.name);
+        let mut row = Entity::new();
+        for (k, v) in [
+            ("PartitionKey", json!(key.pk)),
+            ("RowKey", json!(key.rk)),
+            ("Container", json!(container)),
+            ("BlobName", json!(item.name)),
+            ("BastionHost", json!(self.recordings[n].1)),
+            ("ContentLength", json!(item.props.content_length)),
+            ("ETag", json!(item.props.etag)),
+            ("RetentionClass", json!(retention.class)),
+            ("SessionTunnel", json!(tunnel.clone().unwrap_or_default())),
+            (
+                "MatchConfidence",
+                json!(if session.is_some() { "exact" } else { "none" }),
+            ),
+        ] {
+            row.insert(k.into(), v);
+        }
+        self.tables
+            .write("recordings", &row, WriteMode::Insert)
+            .await?;
+        let Some(s) = session else { return Ok(false) };
+        let Some(day) = SessionRecord::from_entity(&s.entity)
+            .as_ref()
+            .and_then(window_of)
+        else {
+            return Ok(true);
+        };
+        let mut mark = window(&day, tunnel.as_deref().unwrap_or_default(), None, "");
+        mark.insert("Recorded".into(), json!(true));
+        mark.insert("RecordingIds".into(), json!(key.id()));
+        self.upsert(WINDOWS_TABLE, mark).await?;
+        Ok(true)
+    }
+
+    /// Every page of the `sessionwindows` day partitions the handler's join reads around `t`.
+    async fn windows_around(&self, t: OffsetDateTime) -> Result<(), TableError> {
+        let span = self.config.audit.open_session_max.max(Duration::days(1));
+        let mut day = (t - span).date();
+        loop {
+            let f = Filter::partition(&format_date(day));
+            let mut next = None;
+            loop {
+                let page = self
+                    .tables
+                    .query(WINDOWS_TABLE, Some(&f), Some(1000), next)
+                    .await?;
+                next = page.next;
+                if next.is_none() {
+                    break;
+                }
+            }
+            match day.next_day() {
+                Some(d) if d <= t.date() => day = d,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    async fn upsert(&self, table: &str, e: Entity) -> Result<(), TableError> {
+        self.tables
+            .write(table, &e, WriteMode::Upsert)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A `sessionwindows` row: partition = start day, row = tunnel id.
+fn window(day: &str, tunnel: &str, start: Option<OffsetDateTime>, host: &str) -> Entity {
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), json!(day));
+    e.insert("RowKey".into(), json!(tunnel));
+    if let Some(t) = start {
+        e.insert("Start".into(), json!(format_date(t.date())));
+    }
+    e.insert("BastionHost".into(), json!(host));
+    e
+}
+
+/// The tunnel id a recording's name carries (its last segment's stem, when that is a GUID).
+fn tunnel_of(name: &str) -> Option<String> {
+    let stem = name.rsplit('/').next()?.split('.').next()?;
+    uuid::Uuid::parse_str(stem).ok().map(|u| u.to_string())
+}
