@@ -164,7 +164,7 @@ impl Bare<'_> {
                 .await?;
             }
         }
-        for f in &batch.failed {
+        for (_, f) in &batch.failed {
             let pk = format!("{}-{}", f.window.unix_timestamp(), f.vm);
             let mut e = Entity::new();
             e.insert("PartitionKey".into(), json!(pk));

@@ -147,12 +147,13 @@ impl Run<'_> {
                         kinds: vec![*kind],
                         ..opts.clone()
                     };
-                    let (calls, t) = (Calls::of(&stores), Instant::now());
+                    let (calls, by, t) = (Calls::of(&stores), stores.1.by_table(), Instant::now());
                     let s =
                         backfill::run(&state, &one, &mut Progress::for_stderr(), &mut |_, _| {})
                             .await
                             .expect("backfill::run");
                     phase(kind.as_str(), t.elapsed(), Calls::of(&stores) - calls);
+                    per_table(&by, &stores.1.by_table());
                     totals[0] += s.catalogued;
                     totals[1] += s.audit_logs_tailed;
                     totals[2] += s.errors;
@@ -176,12 +177,14 @@ impl Run<'_> {
                     concurrency: self.concurrency,
                 };
                 let mut done = Done::default();
-                let (calls, t) = (Calls::of(&stores), Instant::now());
+                let (calls, by, t) = (Calls::of(&stores), stores.1.by_table(), Instant::now());
                 bare.audit_logs(&mut done).await.expect("bare backfill");
                 phase("auditlogs", t.elapsed(), Calls::of(&stores) - calls);
-                let (calls, t) = (Calls::of(&stores), Instant::now());
+                per_table(&by, &stores.1.by_table());
+                let (calls, by, t) = (Calls::of(&stores), stores.1.by_table(), Instant::now());
                 bare.recordings(&mut done).await.expect("bare backfill");
                 phase("recordings", t.elapsed(), Calls::of(&stores) - calls);
+                per_table(&by, &stores.1.by_table());
                 assert_eq!(
                     done.audit_blobs,
                     self.history.audit.len(),
@@ -262,4 +265,19 @@ fn phase(kind: &str, wall: Duration, calls: Calls) {
         calls.total(),
         calls.line()
     );
+}
+
+/// The table calls made between two snapshots, per operation and table: where the calls go.
+fn per_table(before: &[(&str, String, u64)], after: &[(&'static str, String, u64)]) {
+    let made: Vec<String> = after
+        .iter()
+        .filter_map(|(op, table, n)| {
+            let was = before
+                .iter()
+                .find(|(o, t, _)| o == op && t == table)
+                .map_or(0, |b| b.2);
+            (*n > was).then(|| format!("{op}:{table}={}", n - was))
+        })
+        .collect();
+    println!("           tables {}", made.join(" "));
 }

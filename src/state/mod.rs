@@ -50,6 +50,8 @@ pub struct AppState {
     pub audit: Arc<crate::audit_logs::AuditSettings>,
     /// This instance's per-function heartbeats (recorded by the invocation route).
     pub heartbeats: Arc<Heartbeats>,
+    /// One session-side join round at a time in this instance.
+    pub join_gate: Arc<crate::audit_logs::join::JoinGate>,
     /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason,
     /// per recordings account.
     pub links: Links,
@@ -204,6 +206,7 @@ impl AppState {
             notifier: Arc::new(Notifier::new(config.notify.clone())),
             audit: Arc::new(config.audit.clone()),
             heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
+            join_gate: Arc::default(),
             links,
             queues,
             config: Arc::new(config),

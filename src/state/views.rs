@@ -67,6 +67,7 @@ impl AppState {
             self.sources.clone(),
             self.policy.clone(),
             &self.audit,
+            self.join_gate.clone(),
         )
     }
 

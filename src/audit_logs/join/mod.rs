@@ -21,6 +21,7 @@
 
 mod deadline;
 mod fields;
+mod gate;
 mod lookup;
 mod pending;
 mod recording;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 pub use deadline::Deadline;
 pub use fields::{JOIN_PROPERTIES, MAX_CANDIDATES, apply_join, hints, source_bastion};
+pub use gate::JoinGate;
 pub use lookup::get_session;
 pub use pending::PendingReport;
 pub use recording::{after_catalogue, after_write, index_recording_keys, join_recording};
@@ -56,6 +58,8 @@ pub struct Join {
     pub upload_lag: Duration,
     /// `OPEN_SESSION_MAX_HOURS`: window end of a session whose end is not known.
     pub open_session_max: Duration,
+    /// The instance's one-round-at-a-time gate for the session side.
+    pub gate: Arc<JoinGate>,
 }
 
 impl std::fmt::Debug for Join {
@@ -74,6 +78,7 @@ impl Join {
         sources: Arc<Sources>,
         policy: Arc<Policy>,
         audit: &AuditSettings,
+        gate: Arc<JoinGate>,
     ) -> Self {
         Self {
             tables,
@@ -81,6 +86,7 @@ impl Join {
             policy,
             upload_lag: audit.upload_lag,
             open_session_max: audit.open_session_max,
+            gate,
         }
     }
 

@@ -38,7 +38,9 @@ pub struct PendingReport {
 
 impl Join {
     /// Joins every session marked pending whose start day lies within `window` (+ two days of
-    /// slack) before `now`, in rounds, until none is left or `deadline` passes.
+    /// slack) before `now`, in rounds, until none is left or `deadline` passes; when this instance
+    /// is running such a join already, hands the request to it and returns an empty report (see
+    /// [`JoinGate`](super::JoinGate)).
     ///
     /// # Errors
     /// `Retryable` on storage failures (what was written stays written; the rest stays pending).
@@ -48,20 +50,40 @@ impl Join {
         window: Duration,
         deadline: &Deadline,
     ) -> Result<PendingReport, HandlerError> {
-        let since = format_date((now - window - Duration::days(2)).date());
         let mut report = PendingReport::default();
+        while let Some(_running) = self.gate.enter() {
+            while !report.cut && self.gate.take() {
+                self.rounds(now, window, deadline, &mut report).await?;
+            }
+            drop(_running);
+            if report.cut || !self.gate.asked() {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Rounds until no pending session is left (or the deadline cuts).
+    async fn rounds(
+        &self,
+        now: OffsetDateTime,
+        window: Duration,
+        deadline: &Deadline,
+        report: &mut PendingReport,
+    ) -> Result<(), HandlerError> {
+        let since = format_date((now - window - Duration::days(2)).date());
         loop {
             let rows = pending_rows(&self.tables, &since, ROUND).await?;
             if rows.is_empty() {
                 break;
             }
             let more = rows.len() >= ROUND;
-            let settled = round::run(self, rows, deadline, &mut report).await?;
+            let settled = round::run(self, rows, deadline, report).await?;
             if !more || settled == 0 || report.cut {
                 break;
             }
         }
-        Ok(report)
+        Ok(())
     }
 }
 

@@ -216,3 +216,43 @@ async fn a_store_too_slow_for_the_budget_still_makes_progress_every_tick() {
         Some(12)
     );
 }
+
+/// A tick that finds a join running in this instance leaves its sessions to it: no reads, no
+/// writes, the sessions stay pending (for the runner's next round, or the next tick).
+#[tokio::test]
+async fn a_join_already_running_in_this_instance_takes_the_sessions_over() {
+    let (k, tally) = counted().await;
+    let key = k
+        .recording("rec-a", datetime!(2025-03-14 09:20 UTC), &[])
+        .await;
+    k.append(connect("s1", "2025-03-14T09:00:00Z").as_bytes())
+        .await;
+    let held = k.state.join_gate.enter().expect("nothing runs yet");
+    assert!(k.state.join_gate.take());
+    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    assert_eq!(r.joined, 0, "handed over");
+    assert_eq!(pending(&k).await, 1, "still pending");
+    assert_eq!(k.row(&key).await.get("MatchConfidence"), None);
+    tally.reset();
+    let never = crate::audit_logs::join::Deadline::never(k.state.clock.clone());
+    let handed = k
+        .join()
+        .run_pending(NOW, Duration::days(7), &never)
+        .await
+        .expect("join");
+    assert_eq!(
+        (handed.sessions, tally.count(None, None)),
+        (0, 0),
+        "a second caller touches nothing"
+    );
+    assert!(k.state.join_gate.take(), "the runner sees the requests");
+    drop(held);
+    let r = k
+        .join()
+        .run_pending(NOW, Duration::days(7), &never)
+        .await
+        .expect("join");
+    assert_eq!(r.sessions, 1);
+    assert_eq!(pending(&k).await, 0);
+    assert!(k.row(&key).await.get("MatchConfidence").is_some());
+}
