@@ -6,20 +6,20 @@
 //! (counted through the library's counting decorators on the handler's own code path, asserted
 //! equal per operation). Then, per concurrency level (`--concurrency 16,64`), `--rounds` rounds: in
 //! each, every contestant (this build's handler, each `BENCH_HANDLER_BIN` build, the bare client)
-//! gets `--recordings N` freshly uploaded blobs, `concurrency` in flight: the handlers as Event Grid
-//! invocations over HTTP to one long-running instance each, the bare client directly. The order
-//! rotates by one each round, so Azurite's growing state favours no one. After each handler run
+//! gets a freshly started, empty Azurite ([`common::azurite`]: the emulator slows as it fills, so
+//! one instance for every run would favour whoever ran first) and `--recordings N` freshly uploaded
+//! blobs, `concurrency` in flight: the handlers as Event Grid invocations over HTTP to a handler
+//! process started for the run, the bare client directly. Before each measured run the contestant
+//! catalogues `--warmup N` (50) recordings on the same instance, not measured: first connections,
+//! Azurite's first tables and pages. The order rotates by one each round. After each handler run
 //! every announced recording must have its catalogue row; the bare client's calls must be the
 //! checked calls times `N`. Prints each run, then medians over the rounds and the ratio of the
 //! median rates (goal: the handler ≥ 0.9× the bare client).
 //!
-//! Before the rounds, each contestant catalogues `--warmup N` (100) recordings, not measured:
-//! whoever ran first would otherwise pay for the first connections and Azurite's first pages.
-//!
-//! Usage: `scripts/bench-azurite.sh [-- --recordings N --concurrency 16,64 --rounds 3]` (starts
-//! Azurite, sets `AZURITE_CONNECTION_STRING`). `BENCH_HANDLER_BIN=path[,path]` adds other handler
-//! builds to the same run (before/after a change); they must read the single-source settings
-//! (`AzureWebJobsStorage`, `TABLE_PREFIX`, `RECORDINGS_CONTAINER`).
+//! Usage: `scripts/bench-azurite.sh [-- --recordings N --concurrency 16,64 --rounds 3 --warmup N]
+//! [--shared-azurite]`. `BENCH_HANDLER_BIN=path[,path]` adds other handler builds to the same run
+//! (before/after a change); they must read the single-source settings (`AzureWebJobsStorage`,
+//! `TABLE_PREFIX`, `RECORDINGS_CONTAINER`).
 
 #[path = "../common/mod.rs"]
 #[allow(
@@ -36,19 +36,20 @@ use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::{Filter, TableStore};
 use bytes::Bytes;
 
+use common::azurite::Azurite;
 use common::{Calls, Counted, Timed, drive, median, ms, num};
 use handler::{Handler, invocation};
 
-/// A contestant: a handler process, or the bare client.
+/// A contestant: a handler build (label, binary), or the bare client.
 enum Who {
-    Handler(Box<Handler>),
+    Handler(String, String),
     Bare,
 }
 
 impl Who {
     fn label(&self) -> &str {
         match self {
-            Self::Handler(h) => &h.label,
+            Self::Handler(label, _) => label,
             Self::Bare => "bare client (same calls)",
         }
     }
@@ -87,15 +88,16 @@ struct Setup<'a> {
     per_item: Calls,
 }
 
-/// One contestant's run over `n` fresh blobs named under `prefix`, `c` in flight.
-async fn run(who: &Who, s: &Setup<'_>, prefix: &str, n: usize, c: usize) -> Timed {
+/// One contestant's run over `n` fresh blobs named under `prefix`, `c` in flight: through the
+/// handler process `h`, or (`None`) the bare client.
+async fn run(h: Option<&Handler>, s: &Setup<'_>, prefix: &str, n: usize, c: usize) -> Timed {
     let (blobs, tables) = s.stores;
     let names: Vec<String> = (0..n)
         .map(|i| format!("{prefix}/vm-{:02}/{i}.mp4", i % 16))
         .collect();
     upload(blobs.as_ref(), s.container, &names).await;
-    let timed = match who {
-        Who::Handler(h) => {
+    let timed = match h {
+        Some(h) => {
             let (url, client) = (&h.url, &h.client);
             drive(n, c, |i| {
                 let body = invocation(s.account, s.container, &names[i], i);
@@ -104,7 +106,7 @@ async fn run(who: &Who, s: &Setup<'_>, prefix: &str, n: usize, c: usize) -> Time
             })
             .await
         }
-        Who::Bare => {
+        None => {
             let before = Calls::of(s.stores);
             let days = bare::join_days(s.config);
             let timed = drive(n, c, |i| {
@@ -134,19 +136,44 @@ async fn run(who: &Who, s: &Setup<'_>, prefix: &str, n: usize, c: usize) -> Time
         catalogued,
         n,
         "{}: {catalogued} of {n} recordings catalogued",
-        who.label()
+        h.map_or("bare client", |h| &h.label)
     );
     timed
 }
 
+/// A contestant's settings on the instance of `cs`.
+fn settings(cs: &str, prefix: &str, container: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AzureWebJobsStorage", cs.to_owned()),
+        ("TABLE_PREFIX", prefix.to_owned()),
+        ("RECORDINGS_CONTAINER", container.to_owned()),
+        ("RUST_LOG", "warn".into()),
+    ]
+}
+
+/// Clients and checked calls on the instance of `cs`, its tables and container made.
+async fn setup(
+    cs: &str,
+    prefix: &str,
+    container: &str,
+) -> (Counted, bastion_recordings::config::Config, String) {
+    let config = common::config(&settings(cs, prefix, container));
+    let stores = common::clients(&config);
+    for t in ["recordings", "sessionwindows"] {
+        stores.1.ensure_table(t).await.expect("table");
+    }
+    let account = stores.0.account().to_owned();
+    (stores, config, account)
+}
+
 #[tokio::main]
 async fn main() {
-    let Ok(cs) = std::env::var("AZURITE_CONNECTION_STRING") else {
-        eprintln!("AZURITE_CONNECTION_STRING is not set: run scripts/bench-azurite.sh");
+    let Some(azurite) = Azurite::from_args() else {
         return;
     };
-    let n: usize = num("--recordings", 2000);
+    let n: usize = num("--recordings", 1000);
     let rounds: usize = num("--rounds", 3);
+    let warmup: usize = num("--warmup", 50);
     let levels: Vec<usize> = common::arg("--concurrency")
         .unwrap_or_else(|| "16,64".into())
         .split(',')
@@ -157,21 +184,12 @@ async fn main() {
         format!("b{}", &run_id[..10]),
         format!("bench-{}", &run_id[..12]),
     );
-    let env: Vec<(&str, String)> = vec![
-        ("AzureWebJobsStorage", cs.clone()),
-        ("TABLE_PREFIX", prefix.clone()),
-        ("RECORDINGS_CONTAINER", container.clone()),
-        ("RUST_LOG", "warn".into()),
-    ];
-    let config = common::config(&env);
-    let stores = common::clients(&config);
-    for t in ["recordings", "sessionwindows"] {
-        stores.1.ensure_table(t).await.expect("table");
-    }
-    let account = stores.0.account().to_owned();
+    let cs = azurite.fresh();
+    let (stores, config, account) = setup(&cs, &prefix, &container).await;
     println!(
-        "RecordingCreated on Azurite (account {account}): {n} new recordings per run, {rounds} \
-         round(s) per concurrency level, contestants in rotating order"
+        "RecordingCreated on Azurite (account {account}): {n} new recordings per run after {warmup} \
+         not measured, {rounds} round(s) per concurrency level, contestants in rotating order, each \
+         run on a freshly started Azurite"
     );
     let per_item = bare::check(
         &config,
@@ -181,42 +199,39 @@ async fn main() {
         |name| invocation(&account, &container, name, 0),
     )
     .await;
-    let mut bins = vec![(
+    let mut who = vec![Who::Handler(
         "this build".to_owned(),
         env!("CARGO_BIN_EXE_handler").to_owned(),
     )];
-    bins.extend(
+    who.extend(
         common::other_builds()
             .into_iter()
-            .map(|b| (format!("BENCH_HANDLER_BIN {b}"), b)),
+            .map(|b| Who::Handler(format!("BENCH_HANDLER_BIN {b}"), b)),
     );
-    let mut who = Vec::new();
-    for (label, bin) in bins {
-        who.push(Who::Handler(Box::new(
-            Handler::start(label, &bin, &env).await,
-        )));
-    }
     who.push(Who::Bare);
-    let setup = Setup {
-        stores: &stores,
-        config: &config,
-        account: &account,
-        container: &container,
-        per_item,
-    };
-    // Untimed: first connections, Azurite's first tables and pages, the handlers' first requests.
-    let warmup: usize = num("--warmup", 100);
-    for (k, w) in who.iter().enumerate() {
-        let c = levels.first().copied().unwrap_or(16);
-        run(w, &setup, &format!("warmup{k}"), warmup, c).await;
-    }
-    println!("warm-up: {warmup} recordings per contestant, not measured");
     for &c in &levels {
         let mut results: Vec<Vec<Timed>> = who.iter().map(|_| Vec::new()).collect();
         for r in 0..rounds {
             for j in 0..who.len() {
                 let k = (j + r) % who.len();
-                let t = run(&who[k], &setup, &format!("r{r}c{c}k{k}"), n, c).await;
+                let cs = azurite.fresh();
+                let (stores, config, account) = setup(&cs, &prefix, &container).await;
+                let s = Setup {
+                    stores: &stores,
+                    config: &config,
+                    account: &account,
+                    container: &container,
+                    per_item,
+                };
+                let h = match &who[k] {
+                    Who::Handler(label, bin) => Some(
+                        Handler::start(label.clone(), bin, &settings(&cs, &prefix, &container))
+                            .await,
+                    ),
+                    Who::Bare => None,
+                };
+                run(h.as_ref(), &s, &format!("w{r}c{c}k{k}"), warmup, c).await;
+                let t = run(h.as_ref(), &s, &format!("r{r}c{c}k{k}"), n, c).await;
                 println!(
                     "c={c:<3} round {}  {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms{}",
                     r + 1,

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::azurite::Azurite;
 use crate::bare::{Bare, Done};
+use crate::common::azurite::Azurite;
 use crate::common::{self, Calls, Counted};
 use crate::data::{self, History, Sizes};
 

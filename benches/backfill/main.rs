@@ -3,7 +3,7 @@
 //! an empty catalogue on Azurite, beside the bare-client limit ([`bare`]).
 //!
 //! Contestants, each on its own copy of the same generated history ([`data`]) in a freshly started,
-//! empty Azurite ([`azurite`]: the emulator slows down as it fills, which would favour whoever ran
+//! empty Azurite ([`common::azurite`]: the emulator slows down as it fills, which would favour whoever ran
 //! first), so each starts from an empty catalogue and untagged blobs; with `--rounds N` the order
 //! rotates every round:
 //! - **the real binary**: `handler backfill --from … --to … --concurrency N`, settings
@@ -34,7 +34,6 @@
 )]
 mod common;
 
-mod azurite;
 mod bare;
 mod contestants;
 mod data;
@@ -42,7 +41,7 @@ mod data;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use azurite::Azurite;
+use common::azurite::Azurite;
 use common::{median, num};
 use contestants::{Outcome, Who};
 use data::Sizes;
@@ -54,14 +53,8 @@ fn rate(items: usize, secs: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let azurite = if common::flag("--shared-azurite") {
-        let Ok(cs) = std::env::var("AZURITE_CONNECTION_STRING") else {
-            eprintln!("--shared-azurite needs AZURITE_CONNECTION_STRING");
-            return;
-        };
-        Azurite::Shared(cs)
-    } else {
-        Azurite::own()
+    let Some(azurite) = Azurite::from_args() else {
+        return;
     };
     let quick = common::flag("--quick");
     let sizes = Sizes {

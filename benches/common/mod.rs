@@ -14,6 +14,8 @@ use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Filter, TableStore};
 use futures::StreamExt as _;
 
+pub(crate) mod azurite;
+
 /// The value after `name` on the command line.
 pub(crate) fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

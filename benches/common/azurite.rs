@@ -1,11 +1,12 @@
-//! A fresh, empty Azurite for every contestant.
+//! A fresh, empty Azurite for every run.
 //!
-//! Azurite's cost per call grows with everything it holds (a first run of this bench on one
-//! instance: the bare client took 36 s for what it does in 13 s on a fresh one, the handler 52 s
-//! for 35 s), so whoever ran last would pay for the others' data. The bench therefore runs its own
-//! instance through `scripts/azurite.sh` (state in `.azurite-bench`, apart from the tests'
-//! `.azurite`) and restarts it before each contestant. `--shared-azurite` uses
-//! `AZURITE_CONNECTION_STRING` as it is instead (then later contestants meet a fuller emulator).
+//! Azurite's cost per call grows with everything it holds (the backfill bench on one instance: the
+//! bare client took 36 s for what it does in 13 s on a fresh one, the handler 52 s for 35 s; the
+//! RecordingCreated bench fell from 66 to 25 recordings/s within two rounds of 2,000), so whoever
+//! ran last would pay for the others' data. The benches therefore run their own instance through
+//! `scripts/azurite.sh` (state in `.azurite-bench`, apart from the tests' `.azurite`) and restart
+//! it before each run. `--shared-azurite` uses `AZURITE_CONNECTION_STRING` as it is instead (then
+//! later runs meet a fuller emulator).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -19,6 +20,19 @@ pub(crate) enum Azurite {
 }
 
 impl Azurite {
+    /// `--shared-azurite`: the instance of `AZURITE_CONNECTION_STRING` (`None` when unset); else
+    /// the bench's own.
+    pub(crate) fn from_args() -> Option<Self> {
+        if !super::flag("--shared-azurite") {
+            return Some(Self::own());
+        }
+        let cs = std::env::var("AZURITE_CONNECTION_STRING").ok();
+        if cs.is_none() {
+            eprintln!("--shared-azurite needs AZURITE_CONNECTION_STRING");
+        }
+        cs.map(Self::Shared)
+    }
+
     fn script() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/azurite.sh")
     }
