@@ -24,6 +24,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     // Usage errors exit 2 and `--help` exits 0, both printed by clap.
     if let Some(cmd) = Cli::parse().command {
+        telemetry::init_for_cli();
         return cli::commands::run(cmd).await;
     }
     match run().await {

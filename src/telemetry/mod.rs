@@ -13,10 +13,25 @@ use tracing_subscriber::prelude::*;
 /// Installs the global subscriber, writing to stdout. Safe to call more than once (later calls
 /// install nothing).
 pub fn init() {
-    let (filter, bad) = filter_from(std::env::var("RUST_LOG").ok().as_deref());
+    install(std::io::stdout, None);
+}
+
+/// The same for the command-line commands, writing to stderr at `warn` unless `RUST_LOG` says
+/// otherwise: their stdout carries the JSON lines scripts read (outputs, summaries), a backfill
+/// of thousands of items must not print a line for each, and an item's failure must say why.
+pub fn init_for_cli() {
+    install(std::io::stderr, Some("warn"));
+}
+
+fn install<W>(writer: W, default: Option<&str>)
+where
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let setting = std::env::var("RUST_LOG").ok();
+    let (filter, bad) = filter_from(setting.as_deref().or(default));
     let json = std::env::var_os("FUNCTIONS_WORKER_RUNTIME").is_some()
         || std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let layer = fmt::layer().with_writer(std::io::stdout).with_ansi(false);
+    let layer = fmt::layer().with_writer(writer).with_ansi(false);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
         registry
