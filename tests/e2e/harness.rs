@@ -256,3 +256,8 @@ where
     }
     seen
 }
+
+/// The first log line of an invocation's answer (empty when there is none).
+pub(crate) fn first_log(v: &serde_json::Value) -> &str {
+    v["Logs"][0].as_str().unwrap_or_default()
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{HandlerProcess, fixture};
+use crate::harness::{HandlerProcess, first_log, fixture};
 
 const FIXTURE_BLOB: &str = "PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 
@@ -19,10 +19,6 @@ async fn spawn(seed: &str) -> HandlerProcess {
     let env = memory(seed);
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     HandlerProcess::spawn(&pairs).await
-}
-
-fn first_log(v: &Value) -> &str {
-    v["Logs"][0].as_str().unwrap_or_default()
 }
 
 #[tokio::test]

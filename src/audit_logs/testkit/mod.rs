@@ -70,7 +70,8 @@ impl Kit {
         let source = self.state.sources.default_audit_logs();
         super::created::register(&tail, source, PATH, NOW, NOW, false)
             .await
-            .expect("register");
+            .expect("register")
+            .expect("a PT1H.json path");
     }
 
     /// The catalogue row of `key`, as stored.

@@ -108,16 +108,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
 async fn stalled_recordings_are_reported_once_per_episode() {
     let k = kit(None);
     k.create_log().await;
-    created::register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register");
+    k.register().await;
     let end = |s: &str, e: &str| format!(r#","sessionStartTime":"{s}","sessionEndTime":"{e}""#);
     let text = line(
         "s1",

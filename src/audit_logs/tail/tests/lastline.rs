@@ -4,9 +4,8 @@
 use bytes::Bytes;
 
 use super::super::*;
-use crate::audit_logs::created::register;
 use crate::audit_logs::join::get_session;
-use crate::audit_logs::testkit::{Kit, NOW, PATH, kit, line};
+use crate::audit_logs::testkit::{NOW, kit, line};
 use crate::storage::{BlobStore, Metadata};
 
 fn record(tunnel: &str) -> String {
@@ -22,25 +21,11 @@ fn record(tunnel: &str) -> String {
     .to_owned()
 }
 
-async fn registered(k: &Kit) {
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register")
-    .expect("path");
-}
-
 #[tokio::test]
 async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_second_read() {
     let k = kit(None);
     k.create_log().await;
-    registered(&k).await;
+    k.register().await;
     let first = record("a1");
     k.append(first.as_bytes()).await;
     let r = tick(&k.state.tail(), NOW).await.expect("tick");
@@ -75,7 +60,7 @@ async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_secon
 async fn a_writer_that_never_ends_its_lines_is_read_record_by_record() {
     let k = kit(None);
     k.create_log().await;
-    registered(&k).await;
+    k.register().await;
     k.append(record("b1").as_bytes()).await;
     assert_eq!(tick(&k.state.tail(), NOW).await.expect("tick").records, 1);
     k.append(record("b2").as_bytes()).await;
@@ -87,7 +72,7 @@ async fn a_writer_that_never_ends_its_lines_is_read_record_by_record() {
 async fn a_partial_last_line_waits_for_the_rest() {
     let k = kit(None);
     k.create_log().await;
-    registered(&k).await;
+    k.register().await;
     let whole = record("c1");
     let (head, rest) = whole.split_at(whole.len() / 2);
     k.append(head.as_bytes()).await;
@@ -106,7 +91,7 @@ async fn a_partial_last_line_waits_for_the_rest() {
 async fn a_one_line_legacy_document_without_newline_is_read_at_once() {
     let k = kit(None);
     k.create_log().await;
-    registered(&k).await;
+    k.register().await;
     let doc = format!(r#"{{"records":[{},{}]}}"#, record("d1"), record("d2"));
     k.append(doc.as_bytes()).await;
     let r = tick(&k.state.tail(), NOW).await.expect("tick");
@@ -127,7 +112,7 @@ async fn a_block_blob_is_complete_when_created() {
         )
         .await
         .expect("put");
-    registered(&k).await;
+    k.register().await;
     let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),

@@ -271,17 +271,7 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     use crate::storage::BlobRef;
     let k = kit(None);
     k.create_log().await;
-    register(
-        &k.state.tail(),
-        k.state.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
-        NOW,
-        NOW,
-        false,
-    )
-    .await
-    .expect("register")
-    .expect("path");
+    k.register().await;
     let blob = BlobRef::new(
         k.state.sources.default_audit_logs().container.clone(),
         crate::audit_logs::testkit::PATH,
