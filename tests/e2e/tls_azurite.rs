@@ -21,6 +21,8 @@ use crate::harness::unique;
 
 /// Azurite's development account (path-style on an IP host).
 pub(crate) const ACCOUNT: &str = "devstoreaccount1";
+/// A second account, served beside it by [`TlsAzurite::start_all`] (several sources).
+pub(crate) const SECOND_ACCOUNT: &str = "stneu";
 /// REST version for the raw requests the test makes itself.
 pub(crate) const VERSION: &str = "2025-11-05";
 const OID: &str = "11059fcc-5514-4800-b5f8-49808b9cfab6";
@@ -172,6 +174,12 @@ impl TlsAzurite {
             &ports[0].to_string(),
         ]);
         if all {
+            // Both with the published development key: OAuth decides, keys are never used.
+            let key = bastion_recordings::storage::connection::DEV_KEY;
+            cmd.env(
+                "AZURITE_ACCOUNTS",
+                format!("{ACCOUNT}:{key};{SECOND_ACCOUNT}:{key}"),
+            );
             cmd.args([
                 "--queueHost",
                 "127.0.0.1",

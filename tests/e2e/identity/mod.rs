@@ -11,6 +11,7 @@ mod endpoint;
 mod failures;
 mod queues;
 mod rig;
+mod sources;
 
 use std::time::{Duration, Instant};
 

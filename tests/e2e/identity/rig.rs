@@ -81,11 +81,22 @@ impl Rig {
         env
     }
 
+    /// The blob service of `account` (Azurite serves every account on the same port).
+    pub(crate) fn service(&self, account: &str) -> String {
+        let mut url = self.az.endpoint.clone();
+        url.set_path(account);
+        url.to_string()
+    }
+
     fn blob_url(&self, container: &str, name: &str) -> String {
+        self.blob_url_in(ACCOUNT, container, name)
+    }
+
+    fn blob_url_in(&self, account: &str, container: &str, name: &str) -> String {
         let path = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
             .to_string()
             .replace("%2F", "/");
-        format!("{}/{container}/{path}", self.az.endpoint)
+        format!("{}/{container}/{path}", self.service(account))
     }
 
     async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> reqwest::Response {
@@ -98,7 +109,12 @@ impl Rig {
 
     /// Creates `container` (already existing is fine).
     pub(crate) async fn container(&self, container: &str) {
-        let url = format!("{}/{container}?restype=container", self.az.endpoint);
+        self.container_in(ACCOUNT, container).await;
+    }
+
+    /// Creates `container` in `account` (already existing is fine).
+    pub(crate) async fn container_in(&self, account: &str, container: &str) {
+        let url = format!("{}/{container}?restype=container", self.service(account));
         let res = self
             .send(
                 self.http.put(url).header("content-length", "0"),
@@ -114,10 +130,21 @@ impl Rig {
 
     /// Uploads a block blob.
     pub(crate) async fn put_blob(&self, container: &str, name: &str, body: &'static [u8]) {
-        self.container(container).await;
+        self.put_blob_in(ACCOUNT, container, name, body).await;
+    }
+
+    /// Uploads a block blob to `account`.
+    pub(crate) async fn put_blob_in(
+        &self,
+        account: &str,
+        container: &str,
+        name: &str,
+        body: &'static [u8],
+    ) {
+        self.container_in(account, container).await;
         let req = self
             .http
-            .put(self.blob_url(container, name))
+            .put(self.blob_url_in(account, container, name))
             .header("x-ms-blob-type", "BlockBlob")
             .body(body);
         let res = self.send(req, "put blob").await;
@@ -163,16 +190,27 @@ impl Rig {
 
     /// A host-shaped Event Grid invocation for a blob created in `container`.
     pub(crate) fn event(&self, fixture: &str, container: &str, name: &str) -> Value {
+        self.event_in(ACCOUNT, fixture, container, name)
+    }
+
+    /// The same for a blob of `account`.
+    pub(crate) fn event_in(
+        &self,
+        account: &str,
+        fixture: &str,
+        container: &str,
+        name: &str,
+    ) -> Value {
         let mut inv = crate::harness::fixture(fixture);
         let ev = &mut inv["Data"]["eventGridEvent"];
         ev["eventTime"] = json!(crate::pipeline::now());
         ev["topic"] = json!(format!(
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/{ACCOUNT}"
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/{account}"
         ));
         ev["subject"] = json!(format!(
             "/blobServices/default/containers/{container}/blobs/{name}"
         ));
-        ev["data"]["url"] = json!(self.blob_url(container, name));
+        ev["data"]["url"] = json!(self.blob_url_in(account, container, name));
         inv
     }
 }
