@@ -24,7 +24,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     // Usage errors exit 2 and `--help` exits 0, both printed by clap.
     if let Some(cmd) = Cli::parse().command {
-        telemetry::init_for_cli();
+        telemetry::init_for_cli(&bastion_recordings::config::log_settings());
         return cli::commands::run(cmd).await;
     }
     match run().await {
@@ -49,7 +49,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);
-    telemetry::init();
+    telemetry::init(&state.config.log);
     tokio::spawn(bastion_recordings::health::flush::run(
         state.heartbeats.clone(),
         state.tables.clone(),

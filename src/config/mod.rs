@@ -130,6 +130,8 @@ pub struct Config {
     /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
     /// benchmarks and demos; see [`crate::storage::memory::seed`]).
     pub in_memory_seed: Option<String>,
+    /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
+    pub log: crate::telemetry::LogSettings,
 }
 
 impl Config {
@@ -227,8 +229,15 @@ impl Config {
             integrity_sample,
             in_memory_account,
             in_memory_seed,
+            log: crate::telemetry::LogSettings::from_lookup(env),
         })
     }
+}
+
+/// The logging settings alone, read from the environment once before a command runs (each command
+/// then reads its own settings with [`Config::from_env`]).
+pub fn log_settings() -> crate::telemetry::LogSettings {
+    crate::telemetry::LogSettings::from_lookup(&|k| std::env::var(k).ok())
 }
 
 /// The retention policy alone (`RETENTION_POLICY`, `RETENTION_CLASS_AUDITLOGS`), read and checked as

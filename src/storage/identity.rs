@@ -24,7 +24,7 @@ use super::deadline::{Deadlines, sdk_duration};
 use crate::telemetry::redact;
 
 /// Where the SDK asks for tokens outside App Service / Functions (the VM metadata service).
-const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+pub(crate) const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 /// Longest failure detail kept in the one-line message.
 const MAX_DETAIL: usize = 200;
 
@@ -42,7 +42,11 @@ static SHARED: LazyLock<Mutex<HashMap<Key, Arc<dyn TokenCredential>>>> =
 /// # Errors
 /// `Permanent` when `conn` uses an account key, or the SDK credential cannot be built.
 pub fn credential(conn: &StorageConnection) -> Result<Arc<dyn TokenCredential>, StorageError> {
-    let StorageAuth::ManagedIdentity { client_id } = &conn.auth else {
+    let StorageAuth::ManagedIdentity {
+        client_id,
+        token_endpoint,
+    } = &conn.auth
+    else {
         return Err(StorageError::Permanent(format!(
             "{}: not an identity-based connection",
             conn.setting
@@ -51,7 +55,7 @@ pub fn credential(conn: &StorageConnection) -> Result<Arc<dyn TokenCredential>, 
     let inner = shared(client_id.clone(), conn.deadlines)?;
     Ok(Arc::new(NamedCredential {
         setting: conn.setting.clone(),
-        endpoint: endpoint(&|k| std::env::var(k).ok()),
+        endpoint: token_endpoint.clone(),
         inner,
         deadline: conn.deadlines.per_try,
     }))

@@ -10,27 +10,46 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
+/// The logging settings, read with the others at start-up (a bad `RUST_LOG` degrades to `info`
+/// with a warning instead of stopping start-up: logging must never stop the event pipeline).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `RUST_LOG`, as set.
+    pub filter: Option<String>,
+    /// JSON lines: under the Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`.
+    pub json: bool,
+}
+
+impl LogSettings {
+    /// Reads the settings through `env`.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        Self {
+            filter: env("RUST_LOG"),
+            json: env("FUNCTIONS_WORKER_RUNTIME").is_some()
+                || env("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+        }
+    }
+}
+
 /// Installs the global subscriber, writing to stdout. Safe to call more than once (later calls
 /// install nothing).
-pub fn init() {
-    install(std::io::stdout, None);
+pub fn init(settings: &LogSettings) {
+    install(std::io::stdout, settings, None);
 }
 
 /// The same for the command-line commands, writing to stderr at `warn` unless `RUST_LOG` says
 /// otherwise: their stdout carries the JSON lines scripts read (outputs, summaries), a backfill
 /// of thousands of items must not print a line for each, and an item's failure must say why.
-pub fn init_for_cli() {
-    install(std::io::stderr, Some("warn"));
+pub fn init_for_cli(settings: &LogSettings) {
+    install(std::io::stderr, settings, Some("warn"));
 }
 
-fn install<W>(writer: W, default: Option<&str>)
+fn install<W>(writer: W, settings: &LogSettings, default: Option<&str>)
 where
     W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let setting = std::env::var("RUST_LOG").ok();
-    let (filter, bad) = filter_from(setting.as_deref().or(default));
-    let json = std::env::var_os("FUNCTIONS_WORKER_RUNTIME").is_some()
-        || std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let (filter, bad) = filter_from(settings.filter.as_deref().or(default));
+    let json = settings.json;
     let layer = fmt::layer().with_writer(writer).with_ansi(false);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {

@@ -59,6 +59,9 @@ pub enum StorageAuth {
     ManagedIdentity {
         /// Client id of a user-assigned identity.
         client_id: Option<String>,
+        /// The identity endpoint the SDK will ask, read with the other settings (for log lines
+        /// naming it; the SDK reads the platform's variables itself).
+        token_endpoint: String,
     },
 }
 
@@ -241,7 +244,10 @@ impl StorageConnection {
                     blob,
                     queue,
                     table,
-                    auth: StorageAuth::ManagedIdentity { client_id },
+                    auth: StorageAuth::ManagedIdentity {
+                        client_id,
+                        token_endpoint: super::identity::endpoint(env),
+                    },
                     deadlines: Deadlines::default(),
                 }))
             }

@@ -63,7 +63,8 @@ fn identity_settings_resolve_to_managed_identity() {
     assert_eq!(
         c.auth,
         StorageAuth::ManagedIdentity {
-            client_id: Some("cid".into())
+            client_id: Some("cid".into()),
+            token_endpoint: crate::storage::identity::IMDS_ENDPOINT.into(),
         }
     );
     let e = env(&[
@@ -134,6 +135,12 @@ fn half_configured_or_unsupported_identity_settings_are_errors_naming_the_settin
     )
     .expect("ok")
     .expect("some");
-    assert_eq!(c.auth, StorageAuth::ManagedIdentity { client_id: None });
+    assert_eq!(
+        c.auth,
+        StorageAuth::ManagedIdentity {
+            client_id: None,
+            token_endpoint: crate::storage::identity::IMDS_ENDPOINT.into(),
+        }
+    );
     assert_eq!(c.deadlines, Deadlines::default());
 }
