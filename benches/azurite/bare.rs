@@ -17,6 +17,7 @@ use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
 use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
+use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -30,14 +31,15 @@ const WINDOWS: &str = "sessionwindows";
 /// Catalogues `container/name` with the calls the handler makes for a new recording whose name
 /// carries no GUID: properties, catalogue row read, tag read (only when the blob has tags), tag
 /// write, row insert, then the join's `sessionwindows` day partitions around the creation time
-/// (every page). `false` when a call failed.
+/// (every page). The row has the properties of `template` (the handler's row for the check
+/// recording), so both send Azurite rows of one size. `false` when a call failed.
 pub(crate) async fn bare(
     blobs: &dyn BlobStore,
     tables: &dyn TableStore,
     policy: &Policy,
     join_days: i64,
-    container: &str,
-    name: &str,
+    template: &Entity,
+    (container, name): (&str, &str),
 ) -> bool {
     let blob = BlobRef::new(container, name);
     let Ok(props) = blobs.properties(&blob).await else {
@@ -66,15 +68,16 @@ pub(crate) async fn bare(
     if tags != existing && blobs.set_tags(&blob, &tags, None).await.is_err() {
         return false;
     }
-    let mut row = Entity::new();
+    let mut row = template.clone();
     for (k, v) in [
         ("PartitionKey", json!(key.pk)),
         ("RowKey", json!(key.rk)),
         ("Container", json!(container)),
         ("BlobName", json!(name)),
-        ("ContentLength", json!(props.content_length)),
+        ("ContentLength", length(template, props.content_length)),
         ("ETag", json!(props.etag)),
         ("RetentionClass", json!(retention.class)),
+        ("RetainUntil", json!(retention.until)),
     ] {
         row.insert(k.into(), v);
     }
@@ -104,6 +107,15 @@ pub(crate) async fn bare(
     true
 }
 
+/// `ContentLength` as the template types it (an `Edm.Int64` travels as a string).
+fn length(template: &Entity, n: u64) -> Value {
+    if template.contains_key("ContentLength@odata.type") {
+        json!(n.to_string())
+    } else {
+        json!(n)
+    }
+}
+
 /// Days before the creation day the handler's join reads (`AUDIT_OPEN_SESSION_MAX`, at least one).
 pub(crate) fn join_days(config: &Config) -> i64 {
     config
@@ -115,14 +127,15 @@ pub(crate) fn join_days(config: &Config) -> i64 {
 
 /// The calls one new recording costs the handler's own path and the bare client; stops the bench
 /// unless they are equal, operation by operation. `upload` puts a fresh blob; `invocation` builds
-/// the handler's envelope for it.
+/// the handler's envelope for it. Also returns the handler's catalogue row for it, the bare
+/// client's template.
 pub(crate) async fn check(
     config: &Config,
     stores: &Counted,
     container: &str,
     upload: impl AsyncFn(&str),
     invocation: impl Fn(&str) -> Value,
-) -> Calls {
+) -> (Calls, Entity) {
     let (blobs, tables) = stores;
     let state = AppState::assemble(
         config.clone(),
@@ -147,6 +160,7 @@ pub(crate) async fn check(
         "the handler's path did not catalogue the check recording: {outcome:?}"
     );
     let handler = Calls::of(stores) - before;
+    let template = row_of(tables.as_ref(), handler_blob).await;
     let bare_blob = "calls-check/vm-00/bare.mp4";
     upload(bare_blob).await;
     let before = Calls::of(stores);
@@ -156,8 +170,8 @@ pub(crate) async fn check(
         tables.as_ref(),
         &config.policy,
         days,
-        container,
-        bare_blob,
+        &template,
+        (container, bare_blob),
     )
     .await;
     assert!(ok, "the bare client failed on the check recording");
@@ -173,5 +187,30 @@ pub(crate) async fn check(
         handler, bare,
         "the bare client must make the handler's calls, operation by operation"
     );
-    bare
+    let written = row_of(tables.as_ref(), bare_blob).await;
+    let names = |e: &Entity| e.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&template),
+        names(&written),
+        "the bare client must write the handler's row properties"
+    );
+    (bare, template)
+}
+
+/// The catalogue row of blob `name` (found by its `BlobName`), without the service's own
+/// properties (`odata.*`, `Timestamp`).
+async fn row_of(tables: &dyn TableStore, name: &str) -> Entity {
+    let f = Filter::str("BlobName", Op::Eq, name);
+    let page = tables
+        .query(RECORDINGS, Some(&f), Some(1), None)
+        .await
+        .expect("read the check recording's row");
+    let mut row = page
+        .items
+        .into_iter()
+        .next()
+        .expect("the check row exists")
+        .entity;
+    row.retain(|k, _| !k.starts_with("odata.") && k != "Timestamp");
+    row
 }

@@ -10,7 +10,7 @@ pub(crate) struct Handler {
     pub(crate) label: String,
     pub(crate) url: String,
     pub(crate) client: reqwest::Client,
-    _child: Child,
+    child: Child,
 }
 
 impl Handler {
@@ -21,8 +21,13 @@ impl Handler {
             label,
             url: format!("http://{addr}/RecordingCreated"),
             client: reqwest::Client::new(),
-            _child: child,
+            child,
         }
+    }
+
+    /// The process id, while it runs (its CPU time is sampled).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 }
 

@@ -37,7 +37,7 @@ use bastion_recordings::tables::{Filter, TableStore};
 use bytes::Bytes;
 
 use common::azurite::Azurite;
-use common::{Calls, Counted, Timed, drive, median, ms, num};
+use common::{Calls, Counted, CpuPerItem, CpuSample, Timed, drive, median, ms, num};
 use handler::{Handler, invocation};
 
 /// A contestant: a handler build (label, binary), or the bare client.
@@ -86,16 +86,27 @@ struct Setup<'a> {
     account: &'a str,
     container: &'a str,
     per_item: Calls,
+    /// The handler's catalogue row for the check recording: the bare client writes its properties.
+    template: &'a bastion_recordings::tables::Entity,
 }
 
 /// One contestant's run over `n` fresh blobs named under `prefix`, `c` in flight: through the
-/// handler process `h`, or (`None`) the bare client.
-async fn run(h: Option<&Handler>, s: &Setup<'_>, prefix: &str, n: usize, c: usize) -> Timed {
+/// handler process `h`, or (`None`) the bare client; with the CPU each process used per recording
+/// (Azurite's process is `azurite`).
+async fn run(
+    h: Option<&Handler>,
+    s: &Setup<'_>,
+    azurite: Option<u32>,
+    prefix: &str,
+    n: usize,
+    c: usize,
+) -> (Timed, CpuPerItem) {
     let (blobs, tables) = s.stores;
     let names: Vec<String> = (0..n)
         .map(|i| format!("{prefix}/vm-{:02}/{i}.mp4", i % 16))
         .collect();
     upload(blobs.as_ref(), s.container, &names).await;
+    let cpu = CpuSample::start(h.and_then(Handler::pid), azurite);
     let timed = match h {
         Some(h) => {
             let (url, client) = (&h.url, &h.client);
@@ -118,8 +129,8 @@ async fn run(h: Option<&Handler>, s: &Setup<'_>, prefix: &str, n: usize, c: usiz
                         tables.as_ref(),
                         &s.config.policy,
                         days,
-                        s.container,
-                        &name,
+                        s.template,
+                        (s.container, &name),
                     )
                     .await
                 }
@@ -131,6 +142,7 @@ async fn run(h: Option<&Handler>, s: &Setup<'_>, prefix: &str, n: usize, c: usiz
             timed
         }
     };
+    let cpu = cpu.per_item(n);
     let catalogued = rows_under(tables.as_ref(), &format!("{prefix}/")).await;
     assert_eq!(
         catalogued,
@@ -138,7 +150,7 @@ async fn run(h: Option<&Handler>, s: &Setup<'_>, prefix: &str, n: usize, c: usiz
         "{}: {catalogued} of {n} recordings catalogued",
         h.map_or("bare client", |h| &h.label)
     );
-    timed
+    (timed, cpu)
 }
 
 /// A contestant's settings on the instance of `cs`.
@@ -191,7 +203,7 @@ async fn main() {
          not measured, {rounds} round(s) per concurrency level, contestants in rotating order, each \
          run on a freshly started Azurite"
     );
-    let per_item = bare::check(
+    let (per_item, template) = bare::check(
         &config,
         &stores,
         &container,
@@ -210,7 +222,7 @@ async fn main() {
     );
     who.push(Who::Bare);
     for &c in &levels {
-        let mut results: Vec<Vec<Timed>> = who.iter().map(|_| Vec::new()).collect();
+        let mut results: Vec<Vec<(Timed, CpuPerItem)>> = who.iter().map(|_| Vec::new()).collect();
         for r in 0..rounds {
             for j in 0..who.len() {
                 let k = (j + r) % who.len();
@@ -222,6 +234,7 @@ async fn main() {
                     account: &account,
                     container: &container,
                     per_item,
+                    template: &template,
                 };
                 let h = match &who[k] {
                     Who::Handler(label, bin) => Some(
@@ -230,22 +243,24 @@ async fn main() {
                     ),
                     Who::Bare => None,
                 };
-                run(h.as_ref(), &s, &format!("w{r}c{c}k{k}"), warmup, c).await;
-                let t = run(h.as_ref(), &s, &format!("r{r}c{c}k{k}"), n, c).await;
+                let pid = azurite.pid();
+                run(h.as_ref(), &s, pid, &format!("w{r}c{c}k{k}"), warmup, c).await;
+                let (t, cpu) = run(h.as_ref(), &s, pid, &format!("r{r}c{c}k{k}"), n, c).await;
                 println!(
-                    "c={c:<3} round {}  {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms{}",
+                    "c={c:<3} round {}  {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  cpu/rec {}{}",
                     r + 1,
                     who[k].label(),
                     t.rate(),
                     ms(t.quantile(0.5)),
                     ms(t.quantile(0.99)),
+                    cpu.line(),
                     if t.failed > 0 {
                         format!("  ({} failed)", t.failed)
                     } else {
                         String::new()
                     }
                 );
-                results[k].push(t);
+                results[k].push((t, cpu));
             }
         }
         report(c, &who, &results);
@@ -253,25 +268,39 @@ async fn main() {
 }
 
 /// Medians over the rounds, and each handler's median rate over the bare client's.
-fn report(c: usize, who: &[Who], results: &[Vec<Timed>]) {
-    let med =
-        |k: usize, f: &dyn Fn(&Timed) -> f64| median(&results[k].iter().map(f).collect::<Vec<_>>());
+fn report(c: usize, who: &[Who], results: &[Vec<(Timed, CpuPerItem)>]) {
+    let med = |k: usize, f: &dyn Fn(&Timed) -> f64| {
+        median(&results[k].iter().map(|(t, _)| f(t)).collect::<Vec<_>>())
+    };
+    let med_cpu = |k: usize, f: &dyn Fn(&CpuPerItem) -> Option<std::time::Duration>| {
+        let v: Vec<f64> = results[k]
+            .iter()
+            .filter_map(|(_, c)| f(c).map(ms))
+            .collect();
+        (!v.is_empty()).then(|| std::time::Duration::from_secs_f64(median(&v) / 1e3))
+    };
     let bare = who.len() - 1;
     let bare_rate = med(bare, &|t| t.rate());
     for (k, w) in who.iter().enumerate() {
+        let cpu = CpuPerItem {
+            handler: med_cpu(k, &|c| c.handler),
+            azurite: med_cpu(k, &|c| c.azurite),
+            bench: med_cpu(k, &|c| c.bench),
+        };
         println!(
-            "c={c:<3} MEDIAN   {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms",
+            "c={c:<3} MEDIAN   {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  cpu/rec {}",
             w.label(),
             med(k, &|t| t.rate()),
             med(k, &|t| ms(t.quantile(0.5))),
             med(k, &|t| ms(t.quantile(0.99))),
+            cpu.line(),
         );
     }
     for (k, w) in who.iter().enumerate().take(bare) {
         let per_round: Vec<String> = results[k]
             .iter()
             .zip(&results[bare])
-            .map(|(h, b)| format!("{:.2}", h.rate() / b.rate()))
+            .map(|((h, _), (b, _))| format!("{:.2}", h.rate() / b.rate()))
             .collect();
         println!(
             "c={c:<3} RATIO    {:<48} {:.2} of the bare client's rate (per round: {}; goal ≥ 0.90)",

@@ -91,7 +91,7 @@ async fn main() {
         from.format(&Rfc3339).expect("time"),
         to.format(&Rfc3339).expect("time"),
         match azurite {
-            Azurite::Own(_) => "a freshly started Azurite",
+            Azurite::Own(..) => "a freshly started Azurite",
             Azurite::Shared(_) =>
                 "the shared Azurite (--shared-azurite: later runs meet a fuller emulator)",
         }

@@ -8,13 +8,14 @@
 //! it before each run. `--shared-azurite` uses `AZURITE_CONNECTION_STRING` as it is instead (then
 //! later runs meet a fuller emulator).
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::process::Command;
 
 /// The bench's own Azurite, or a shared one.
 pub(crate) enum Azurite {
-    /// Restarted empty for every contestant.
-    Own(PathBuf),
+    /// Restarted empty for every contestant; the process id of the running instance.
+    Own(PathBuf, Cell<Option<u32>>),
     /// Given by `AZURITE_CONNECTION_STRING`, never restarted.
     Shared(String),
 }
@@ -39,7 +40,10 @@ impl Azurite {
 
     /// The bench's own instance (state under `.azurite-bench`).
     pub(crate) fn own() -> Self {
-        Self::Own(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".azurite-bench"))
+        Self::Own(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".azurite-bench"),
+            Cell::new(None),
+        )
     }
 
     fn script_run(dir: &PathBuf, verb: &str) -> String {
@@ -61,9 +65,16 @@ impl Azurite {
     pub(crate) fn fresh(&self) -> String {
         match self {
             Self::Shared(cs) => cs.clone(),
-            Self::Own(dir) => {
+            Self::Own(dir, pid) => {
                 Self::script_run(dir, "stop");
                 let exports = Self::script_run(dir, "start");
+                pid.set(
+                    exports
+                        .split("AZURITE_PID=")
+                        .nth(1)
+                        .and_then(|rest| rest.split(' ').next())
+                        .and_then(|p| p.parse().ok()),
+                );
                 exports
                     .split("AZURITE_CONNECTION_STRING='")
                     .nth(1)
@@ -75,9 +86,19 @@ impl Azurite {
     }
 }
 
+impl Azurite {
+    /// The process id of the bench's own instance, once started (its CPU time is sampled).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match self {
+            Self::Own(_, pid) => pid.get(),
+            Self::Shared(_) => None,
+        }
+    }
+}
+
 impl Drop for Azurite {
     fn drop(&mut self) {
-        if let Self::Own(dir) = self {
+        if let Self::Own(dir, _) = self {
             Self::script_run(dir, "stop");
         }
     }

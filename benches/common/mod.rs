@@ -198,6 +198,63 @@ pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// CPU time (user + system, every thread) process `pid` has used so far, from `/proc/<pid>/stat`;
+/// `None` where that cannot be read (not Linux, process gone).
+pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3: utime is 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ, the unit of these fields, is 100 on every Linux ABI the benches run on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU used per item by each process of a run, sampled around it.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct CpuPerItem {
+    pub(crate) handler: Option<Duration>,
+    pub(crate) azurite: Option<Duration>,
+    pub(crate) bench: Option<Duration>,
+}
+
+/// Samples the CPU time of the handler, Azurite and this bench process before a run.
+pub(crate) struct CpuSample([Option<Duration>; 3], [Option<u32>; 3]);
+
+impl CpuSample {
+    pub(crate) fn start(handler: Option<u32>, azurite: Option<u32>) -> Self {
+        let pids = [handler, azurite, Some(std::process::id())];
+        Self(pids.map(|p| p.and_then(cpu_time)), pids)
+    }
+
+    /// What each process used since [`start`](Self::start), per item of `n`.
+    pub(crate) fn per_item(&self, n: usize) -> CpuPerItem {
+        let used = |i: usize| {
+            let now = self.1[i].and_then(cpu_time)?;
+            Some(now.checked_sub(self.0[i]?)? / n.max(1) as u32)
+        };
+        CpuPerItem {
+            handler: used(0),
+            azurite: used(1),
+            bench: used(2),
+        }
+    }
+}
+
+impl CpuPerItem {
+    /// `handler 0.42 ms  azurite 3.10 ms  bench 0.20 ms` (a process not sampled is left out).
+    pub(crate) fn line(&self) -> String {
+        [
+            ("handler", self.handler),
+            ("azurite", self.azurite),
+            ("bench", self.bench),
+        ]
+        .iter()
+        .filter_map(|(n, d)| d.map(|d| format!("{n} {:.2} ms", ms(d))))
+        .collect::<Vec<_>>()
+        .join("  ")
+    }
+}
+
 /// A fresh lower-case id for the run's containers and table prefix.
 pub(crate) fn run_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()

@@ -82,11 +82,15 @@ async fn recording(
     Ok(match recording_item(state, source, item, now).await? {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),
         Fate::Rejoined(_) => Done::Rejoined,
-        Fate::Present => {
+        Fate::Present(row) => {
             // Rows joined before the index existed: write their index rows (reads first, so a
             // repeated run writes nothing).
-            let indexed = match repo.get(&key).await? {
-                Some(row) => index::ensure(state.tables.as_ref(), &row.raw).await?,
+            let row = match row {
+                Some(row) => Some(row),
+                None => repo.get(&key).await?.map(|r| r.raw),
+            };
+            let indexed = match row {
+                Some(row) => index::ensure(state.tables.as_ref(), &row).await?,
                 None => 0,
             };
             Done::Present(indexed)

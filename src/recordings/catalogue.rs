@@ -71,11 +71,29 @@ impl Recordings {
         event: &BlobEvent,
         props: &BlobProps,
     ) -> Result<Catalogued, HandlerError> {
+        let created = props.created.unwrap_or(event.time);
+        let key = self.sources.recording_key(source, created, &event.blob);
+        let existing = CatalogueRepo::new(self.tables.clone()).get(&key).await?;
+        self.catalogue_over(source, event, props, existing).await
+    }
+
+    /// [`catalogue`](Self::catalogue) for a caller that has just read the blob's row (`existing`,
+    /// `None` when absent): the same decisions without reading it again. A row written meanwhile
+    /// makes the insert conflict, which re-reads and decides again.
+    ///
+    /// # Errors
+    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    pub async fn catalogue_over(
+        &self,
+        source: &Source,
+        event: &BlobEvent,
+        props: &BlobProps,
+        mut existing: Option<Versioned<CatalogueEntry>>,
+    ) -> Result<Catalogued, HandlerError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
         let key = self.sources.recording_key(source, created, &blob.name);
         let repo = CatalogueRepo::new(self.tables.clone());
-        let mut existing = repo.get(&key).await?;
         if let Some(row) = existing
             .as_ref()
             .filter(|row| !ingest::is_newer(event, &row.value))

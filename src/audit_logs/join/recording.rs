@@ -51,8 +51,9 @@ pub async fn after_catalogue(
     after_write(join, row).await
 }
 
-/// [`after_catalogue`] for a row its caller has just written (value, ETag and entity as written):
-/// the same work without reading the row back first.
+/// [`after_catalogue`] for a row its caller holds at its current ETag (just written, or just
+/// read): the same work without reading the row again. A row changed meanwhile fails the
+/// conditional write, which re-reads.
 ///
 /// # Errors
 /// `Retryable` on storage failures.

@@ -17,6 +17,7 @@ use crate::storage::{BlobRef, BlobStore as _, Metadata};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
 
+mod calls;
 mod failures;
 mod hashes;
 
