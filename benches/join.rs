@@ -34,11 +34,10 @@ use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, Metadata};
+use bastion_recordings::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
 use bastion_recordings::tables::memory::InMemoryTables;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::{
-    Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode,
-};
+use bastion_recordings::tables::{TableError, TableStore};
 use bytes::Bytes;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -61,9 +60,8 @@ fn list(name: &str, default: &str) -> Vec<usize> {
 }
 
 /// Counts table calls (and the writes a changed join makes: catalogue rows and their VM/user index
-/// rows), and cuts a run off at a cap.
+/// rows), and cuts a run off at a cap: the hook of the tables the bench hands the app.
 struct Metered {
-    inner: Arc<dyn TableStore>,
     calls: AtomicU64,
     recording_writes: AtomicU64,
     by_table: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
@@ -102,38 +100,16 @@ impl Metered {
 }
 
 #[async_trait]
-impl TableStore for Metered {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
-        self.count(table, "ensure")?;
-        self.inner.ensure_table(table).await
-    }
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        self.count(table, "get")?;
-        self.inner.get(table, pk, rk).await
-    }
-    async fn write(&self, table: &str, e: &Entity, mode: WriteMode) -> Result<String, TableError> {
-        self.count(table, "write")?;
-        self.inner.write(table, e, mode).await
-    }
-    async fn delete(
-        &self,
-        table: &str,
-        pk: &str,
-        rk: &str,
-        etag: Option<&str>,
-    ) -> Result<(), TableError> {
-        self.count(table, "delete")?;
-        self.inner.delete(table, pk, rk, etag).await
-    }
-    async fn query(
-        &self,
-        table: &str,
-        filter: Option<&Filter>,
-        top: Option<u32>,
-        continuation: Option<String>,
-    ) -> Result<QueryPage, TableError> {
-        self.count(table, "query")?;
-        self.inner.query(table, filter, top, continuation).await
+impl BeforeTableCall for Metered {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        let op = match call {
+            TableCall::EnsureTable(_) => "ensure",
+            TableCall::Get(_) => "get",
+            TableCall::Write(..) => "write",
+            TableCall::Delete(_) => "delete",
+            TableCall::Query(_) => "query",
+        };
+        self.count(call.table(), op)
     }
 }
 
@@ -236,15 +212,17 @@ async fn point<B: BlobStore>(
 ) -> Point {
     let cap: u64 = arg("--cap").map_or(500_000, |v| v.parse().expect("cap"));
     let cap_secs: u64 = arg("--cap-secs").map_or(120, |v| v.parse().expect("cap-secs"));
-    let metered = Arc::new(Metered {
-        inner: s.tables.clone(),
-        calls: AtomicU64::new(0),
-        recording_writes: AtomicU64::new(0),
-        by_table: Default::default(),
-        cap: AtomicU64::new(u64::MAX),
-        deadline: std::sync::Mutex::new(None),
-        capped: AtomicBool::new(false),
-    });
+    let metered = Arc::new(InterceptedTables::with(
+        s.tables.clone(),
+        Metered {
+            calls: AtomicU64::new(0),
+            recording_writes: AtomicU64::new(0),
+            by_table: Default::default(),
+            cap: AtomicU64::new(u64::MAX),
+            deadline: std::sync::Mutex::new(None),
+            capped: AtomicBool::new(false),
+        },
+    ));
     let blobs = Arc::new(CountingBlobStore::new(store));
     let state = AppState::over_stores(
         blobs.clone(),
@@ -298,25 +276,26 @@ async fn point<B: BlobStore>(
     let all = records(sessions);
     let per_tick = all.len().div_ceil(ticks.max(1)).max(1);
     // The cap counts from here.
-    let calls = metered.calls.load(Ordering::Relaxed);
+    let calls = metered.hook().calls.load(Ordering::Relaxed);
     metered
+        .hook()
         .cap
         .store(calls.saturating_add(cap), Ordering::Relaxed);
-    *metered.deadline.lock().unwrap() =
+    *metered.hook().deadline.lock().unwrap() =
         Some(Instant::now() + std::time::Duration::from_secs(cap_secs));
-    metered.recording_writes.store(0, Ordering::Relaxed);
-    metered.by_table.lock().unwrap().clear();
+    metered.hook().recording_writes.store(0, Ordering::Relaxed);
+    metered.hook().by_table.lock().unwrap().clear();
     let (mut requests, mut wall) = (0u64, std::time::Duration::ZERO);
     for batch in all.chunks(per_tick) {
         let text: String = batch.iter().map(|(_, l)| format!("{l}\n")).collect();
         blobs.append(&log, Bytes::from(text)).await.expect("append");
         let now = batch.last().map_or(HOUR, |(t, _)| *t) + Duration::minutes(1);
-        let (t0, b0) = (metered.calls.load(Ordering::Relaxed), blobs.total());
+        let (t0, b0) = (metered.hook().calls.load(Ordering::Relaxed), blobs.total());
         let started = Instant::now();
         let report = tail::tick(&state.tail(), now).await;
         wall += started.elapsed();
-        requests += metered.calls.load(Ordering::Relaxed) - t0 + blobs.total() - b0;
-        if metered.capped.load(Ordering::Relaxed) {
+        requests += metered.hook().calls.load(Ordering::Relaxed) - t0 + blobs.total() - b0;
+        if metered.hook().capped.load(Ordering::Relaxed) {
             break;
         }
         let report = report.expect("tick");
@@ -328,7 +307,7 @@ async fn point<B: BlobStore>(
         );
     }
     if std::env::args().any(|a| a == "--breakdown") {
-        let t = metered.by_table.lock().unwrap();
+        let t = metered.hook().by_table.lock().unwrap();
         let parts: Vec<String> = t
             .iter()
             .map(|((t, op), n)| format!("{t}.{op} {n}"))
@@ -342,8 +321,8 @@ async fn point<B: BlobStore>(
     Point {
         records: all.len(),
         requests,
-        rewrites: metered.recording_writes.load(Ordering::Relaxed),
-        capped: metered.capped.load(Ordering::Relaxed),
+        rewrites: metered.hook().recording_writes.load(Ordering::Relaxed),
+        capped: metered.hook().capped.load(Ordering::Relaxed),
         wall,
     }
 }

@@ -82,51 +82,25 @@ pub(crate) fn event_invocation(function: &'static str, event: Value) -> Invocati
     }
 }
 
-/// Tables that always fail with a transient error whose text carries a fake secret.
-pub(crate) struct DownTables;
+/// Makes every call fail with a transient error whose text carries a fake secret.
+pub(crate) struct AlwaysDown;
 
 #[async_trait::async_trait]
-impl crate::tables::TableStore for DownTables {
-    async fn ensure_table(&self, _: &str) -> Result<(), crate::tables::TableError> {
-        Err(tables_down())
-    }
-    async fn get(
+impl crate::tables::intercept::BeforeTableCall for AlwaysDown {
+    async fn before(
         &self,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<crate::tables::Stored>, crate::tables::TableError> {
-        Err(tables_down())
-    }
-    async fn write(
-        &self,
-        _: &str,
-        _: &crate::tables::Entity,
-        _: crate::tables::WriteMode,
-    ) -> Result<String, crate::tables::TableError> {
-        Err(tables_down())
-    }
-    async fn delete(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
+        _: crate::tables::intercept::TableCall<'_>,
     ) -> Result<(), crate::tables::TableError> {
-        Err(tables_down())
-    }
-    async fn query(
-        &self,
-        _: &str,
-        _: Option<&crate::tables::Filter>,
-        _: Option<u32>,
-        _: Option<String>,
-    ) -> Result<crate::tables::QueryPage, crate::tables::TableError> {
         Err(tables_down())
     }
 }
 
-/// The error [`DownTables`] returns.
+/// Tables that always fail with [`tables_down`].
+pub(crate) fn down_tables() -> impl crate::tables::TableStore {
+    crate::tables::intercept::InterceptedTables::with(InMemoryTables::new(), AlwaysDown)
+}
+
+/// The error [`down_tables`] returns.
 pub(crate) fn tables_down() -> crate::tables::TableError {
     crate::tables::TableError::Transient(
         "connect to https://acct.table.core.windows.net?sig=SECRET failed".into(),

@@ -123,7 +123,7 @@ async fn an_older_instance_never_overwrites_a_newer_ending() {
 
 #[tokio::test]
 async fn a_failed_flush_keeps_the_beats_for_the_next_one() {
-    let f: Arc<dyn TableStore> = Arc::new(crate::testing::DownTables);
+    let f: Arc<dyn TableStore> = Arc::new(crate::testing::down_tables());
     let hb = Heartbeats::default();
     hb.record("Reconcile", "processed", T0);
     assert!(flush::flush(&hb, &f).await.is_err());

@@ -266,9 +266,9 @@ pub fn table_operation(call: &TableCall<'_>) -> Operation {
     match call {
         TableCall::EnsureTable(_) => Operation::CreateTable,
         TableCall::Get(_) | TableCall::Query(_) => Operation::QueryEntities,
-        TableCall::Write(_, WriteMode::Insert) => Operation::InsertEntity,
-        TableCall::Write(_, WriteMode::Upsert) => Operation::InsertOrReplaceEntity,
-        TableCall::Write(_, WriteMode::IfMatch(_)) => Operation::UpdateEntity,
+        TableCall::Write(_, WriteMode::Insert, _) => Operation::InsertEntity,
+        TableCall::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
+        TableCall::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
         TableCall::Delete(_) => Operation::DeleteEntity,
     }
 }

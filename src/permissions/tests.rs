@@ -36,7 +36,7 @@ fn port_calls_map_to_operations() {
     assert_eq!(container(&Call::Append(&b)), "c");
     let etag = WriteMode::IfMatch("e".into());
     assert_eq!(
-        table_operation(&TableCall::Write("t", &etag)),
+        table_operation(&TableCall::Write("t", &etag, &crate::tables::Entity::new())),
         Operation::UpdateEntity
     );
     assert_eq!(

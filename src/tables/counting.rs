@@ -48,7 +48,7 @@ impl BeforeTableCall for TableCounter {
         let (op, table) = match call {
             TableCall::EnsureTable(t) => (0, t),
             TableCall::Get(t) => (1, t),
-            TableCall::Write(t, _) => (2, t),
+            TableCall::Write(t, ..) => (2, t),
             TableCall::Delete(t) => (3, t),
             TableCall::Query(t) => (4, t),
         };

@@ -16,8 +16,8 @@ pub enum TableCall<'a> {
     EnsureTable(&'a str),
     /// `get` (one entity by key)
     Get(&'a str),
-    /// `write`, with its mode (insert, upsert or ETag-conditional replace)
-    Write(&'a str, &'a WriteMode),
+    /// `write`, with its mode (insert, upsert or ETag-conditional replace) and the entity
+    Write(&'a str, &'a WriteMode, &'a Entity),
     /// `delete`
     Delete(&'a str),
     /// `query` (one page)
@@ -30,7 +30,7 @@ impl TableCall<'_> {
         match self {
             Self::EnsureTable(t)
             | Self::Get(t)
-            | Self::Write(t, _)
+            | Self::Write(t, ..)
             | Self::Delete(t)
             | Self::Query(t) => t,
         }
@@ -85,7 +85,9 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for InterceptedTables<T, H> {
         entity: &Entity,
         mode: WriteMode,
     ) -> Result<String, TableError> {
-        self.hook.before(TableCall::Write(table, &mode)).await?;
+        self.hook
+            .before(TableCall::Write(table, &mode, entity))
+            .await?;
         self.inner.write(table, entity, mode).await
     }
     async fn delete(
@@ -154,13 +156,16 @@ mod tests {
             log,
             [
                 "EnsureTable(\"t\")",
-                "Write(\"t\", Insert)",
+                "Write(\"t\", Insert, {\"PartitionKey\": String(\"p\"), \"RowKey\": String(\"r\")})",
                 "Get(\"t\")",
                 "Query(\"t\")",
                 "Delete(\"t\")",
                 "Delete(\"refused\")"
             ]
         );
-        assert_eq!(TableCall::Write("x", &WriteMode::Upsert).table(), "x");
+        assert_eq!(
+            TableCall::Write("x", &WriteMode::Upsert, &Entity::new()).table(),
+            "x"
+        );
     }
 }

@@ -147,6 +147,43 @@ pub trait TableStore: Send + Sync + 'static {
     ) -> Result<QueryPage, TableError>;
 }
 
+/// A shared store is a store: decorators can wrap the app's `Arc<dyn TableStore>` as it is.
+#[async_trait]
+impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
+    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
+        (**self).ensure_table(table).await
+    }
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+        (**self).get(table, pk, rk).await
+    }
+    async fn write(
+        &self,
+        table: &str,
+        entity: &Entity,
+        mode: WriteMode,
+    ) -> Result<String, TableError> {
+        (**self).write(table, entity, mode).await
+    }
+    async fn delete(
+        &self,
+        table: &str,
+        pk: &str,
+        rk: &str,
+        etag: Option<&str>,
+    ) -> Result<(), TableError> {
+        (**self).delete(table, pk, rk, etag).await
+    }
+    async fn query(
+        &self,
+        table: &str,
+        filter: Option<&Filter>,
+        top: Option<u32>,
+        continuation: Option<String>,
+    ) -> Result<QueryPage, TableError> {
+        (**self).query(table, filter, top, continuation).await
+    }
+}
+
 /// Encodes a 64-bit integer property the way the Table service expects it (string value plus an
 /// `Edm.Int64` annotation), so values above `i32::MAX` survive a round trip.
 pub fn int64(entity: &mut Entity, name: &str, value: i64) {

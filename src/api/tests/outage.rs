@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 
 use super::get;
 use crate::api::ApiSettings;
-use crate::testing::{DownTables, Fakes, fakes};
+use crate::testing::{Fakes, down_tables, fakes};
 
 /// Fakes whose tables are unreachable.
 pub(super) fn down_fakes() -> Fakes {
     let mut f = fakes();
-    f.state.tables = Arc::new(DownTables);
+    f.state.tables = Arc::new(down_tables());
     f
 }
 

@@ -9,46 +9,23 @@ use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::{mark_recorded, put_window};
 use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow, get, query_all};
 use crate::audit_logs::testkit::{NOW, kit, line};
-use crate::tables::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
+use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use crate::tables::{Filter, TableError};
 
-/// Tables whose burst-marker writes fail transiently while `down` is set.
+/// Makes burst-marker writes fail transiently while `down` is set.
 struct FlakyMarkers {
-    inner: Arc<dyn TableStore>,
     down: AtomicBool,
 }
 
 #[async_trait::async_trait]
-impl TableStore for FlakyMarkers {
-    async fn ensure_table(&self, t: &str) -> Result<(), TableError> {
-        self.inner.ensure_table(t).await
-    }
-    async fn get(&self, t: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        self.inner.get(t, pk, rk).await
-    }
-    async fn write(&self, t: &str, e: &Entity, mode: WriteMode) -> Result<String, TableError> {
-        let marker = e.get("RowKey").and_then(|v| v.as_str()) == Some(MARKER);
+impl BeforeTableCall for FlakyMarkers {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        let marker = matches!(call, TableCall::Write(_, _, e)
+            if e.get("RowKey").and_then(|v| v.as_str()) == Some(MARKER));
         if marker && self.down.load(Ordering::SeqCst) {
             return Err(TableError::Transient("HTTP 503: busy".into()));
         }
-        self.inner.write(t, e, mode).await
-    }
-    async fn delete(
-        &self,
-        t: &str,
-        pk: &str,
-        rk: &str,
-        etag: Option<&str>,
-    ) -> Result<(), TableError> {
-        self.inner.delete(t, pk, rk, etag).await
-    }
-    async fn query(
-        &self,
-        t: &str,
-        f: Option<&Filter>,
-        top: Option<u32>,
-        next: Option<String>,
-    ) -> Result<QueryPage, TableError> {
-        self.inner.query(t, f, top, next).await
+        Ok(())
     }
 }
 
@@ -62,10 +39,12 @@ fn bursts(r: &TickReport) -> usize {
 #[tokio::test]
 async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     let mut k = kit(None);
-    let flaky = Arc::new(FlakyMarkers {
-        inner: k.state.tables.clone(),
-        down: AtomicBool::new(true),
-    });
+    let flaky = Arc::new(InterceptedTables::with(
+        k.state.tables.clone(),
+        FlakyMarkers {
+            down: AtomicBool::new(true),
+        },
+    ));
     k.state.tables = flaky.clone();
     k.create_log().await;
     k.register().await;
@@ -100,7 +79,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         0,
         "still down"
     );
-    flaky.down.store(false, Ordering::SeqCst);
+    flaky.hook().down.store(false, Ordering::SeqCst);
     let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, bursts(&r)),
