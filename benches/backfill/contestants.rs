@@ -29,6 +29,15 @@ pub(crate) enum Who {
 }
 
 impl Who {
+    /// Its name for `--contestants`.
+    pub(crate) fn key(&self) -> &'static str {
+        match self {
+            Self::Binary(..) => "binary",
+            Self::InProcess => "inprocess",
+            Self::Bare => "bare",
+        }
+    }
+
     pub(crate) fn label(&self) -> &str {
         match self {
             Self::Binary(label, _) => label,
@@ -141,7 +150,7 @@ impl Run<'_> {
                 // One call per kind, in the command's order: `run` walks the kinds one after the
                 // other with nothing shared between them, so the calls are the same as one call's,
                 // and each phase gets its own figures.
-                let mut totals = [0; 3];
+                let (mut totals, mut failed) = ([0; 3], Vec::new());
                 for kind in &opts.kinds {
                     let one = Options {
                         kinds: vec![*kind],
@@ -157,10 +166,12 @@ impl Run<'_> {
                     totals[0] += s.catalogued;
                     totals[1] += s.audit_logs_tailed;
                     totals[2] += s.errors;
+                    failed.extend(s.failed);
                 }
                 let [catalogued, audit_logs_tailed, errors] = totals;
                 let summary = serde_json::json!({
                     "catalogued": catalogued, "audit_logs_tailed": audit_logs_tailed, "errors": errors,
+                    "failed": failed,
                 });
                 self.check(who, &summary);
                 true

@@ -153,6 +153,13 @@ impl HandlerProcess {
         format!("http://{}{path}", self.addr)
     }
 
+    /// GETs `path` without credentials: the status and the JSON body.
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let res = self.client.get(self.url(path)).send().await.expect("get");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("json"))
+    }
+
     /// POSTs an invocation the way the host does: host headers, chunked JSON body.
     pub async fn invoke(&self, function: &str, body: &Value) -> (u16, Value) {
         let (status, _ct, text) = self

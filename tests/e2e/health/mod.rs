@@ -67,12 +67,7 @@ async fn health_after_a_pipeline_run_shows_last_events_and_quarantine() {
     );
     // A fresh instance (nothing in memory) reads the same from the table.
     let other = HandlerProcess::spawn(&rig.env.pairs()).await;
-    let h2: Value = reqwest::get(other.url("/api/health"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let (_, h2) = other.get_json("/api/health").await;
     assert_eq!(
         h2["functions"]["AuditLogCreated"]["outcome"], "poisoned",
         "{h2}"

@@ -123,11 +123,6 @@ async fn download_links_over_an_account_key_connection_explain_instead_of_signin
     );
     // Off by default: no `download` member at all.
     let plain = HandlerProcess::spawn(&rig.env.pairs()).await;
-    let doc: Value = reqwest::get(plain.url(&format!("/api/recordings/{id}")))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let (_, doc) = plain.get_json(&format!("/api/recordings/{id}")).await;
     assert!(doc.get("download").is_none(), "{doc}");
 }

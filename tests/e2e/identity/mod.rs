@@ -15,20 +15,12 @@ mod sources;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::harness::{HandlerProcess, fixture_bytes};
 use endpoint::{API_VERSION, STORAGE};
 use rig::{ALICE, HOUR, Rig, pairs, timer};
 
 /// A user-assigned identity's client id.
 const CLIENT_ID: &str = "0f9d5b3c-6a41-4e8e-9b1d-2c7e4f6a8b90";
-
-async fn get(h: &HandlerProcess, path: &str) -> (u16, Value) {
-    let res = reqwest::get(h.url(path)).await.expect("get");
-    let status = res.status().as_u16();
-    (status, res.json().await.expect("json"))
-}
 
 fn today() -> String {
     let d = time::OffsetDateTime::now_utc().date();
@@ -84,19 +76,23 @@ async fn identity_only_settings_run_every_function_on_one_cached_token() {
     let (s, out) = h.invoke("RetentionSweep", &timer("RetentionSweep")).await;
     assert_eq!(s, 200, "{out}");
 
-    let (s, list) = get(&h, &format!("/api/recordings?from={0}&to={0}", today())).await;
+    let (s, list) = h
+        .get_json(&format!("/api/recordings?from={0}&to={0}", today()))
+        .await;
     assert_eq!(s, 200, "{list}");
     assert_eq!(list["items"][0]["id"], id.as_str(), "{list}");
-    let (s, doc) = get(&h, &format!("/api/recordings/{id}")).await;
+    let (s, doc) = h.get_json(&format!("/api/recordings/{id}")).await;
     assert_eq!(s, 200, "{doc}");
     assert_eq!(
         doc["download"]["available"], true,
         "a user-delegation link signed with the shared identity: {doc}"
     );
-    let (s, sessions) = get(&h, "/api/sessions?from=2025-03-14&to=2025-03-14").await;
+    let (s, sessions) = h
+        .get_json("/api/sessions?from=2025-03-14&to=2025-03-14")
+        .await;
     assert_eq!(s, 200, "{sessions}");
     assert!(sessions.to_string().contains(ALICE), "{sessions}");
-    let (s, health) = get(&h, "/api/health").await;
+    let (s, health) = h.get_json("/api/health").await;
     assert_eq!(s, 200, "{health}");
     assert!(
         health["poisonQueues"]["notifications-poison"].is_u64(),
@@ -113,7 +109,9 @@ async fn identity_only_settings_run_every_function_on_one_cached_token() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while rig.idp.requests("handler").len() < 2 {
         assert!(Instant::now() < deadline, "no refresh before expires_on");
-        let (s, _) = get(&h, &format!("/api/recordings?from={0}&to={0}", today())).await;
+        let (s, _) = h
+            .get_json(&format!("/api/recordings?from={0}&to={0}", today()))
+            .await;
         assert_eq!(s, 200);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

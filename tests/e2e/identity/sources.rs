@@ -6,7 +6,7 @@ use crate::harness::{HandlerProcess, first_log};
 use crate::tls_azurite::{ACCOUNT, SECOND_ACCOUNT};
 
 use super::rig::{Rig, pairs};
-use super::{get, today};
+use super::today;
 
 #[tokio::test]
 async fn two_sources_in_two_accounts_run_on_the_identity() {
@@ -57,7 +57,9 @@ async fn two_sources_in_two_accounts_run_on_the_identity() {
     }
     assert_ne!(ids[0], ids[1], "one row per account");
 
-    let (s, list) = get(&h, &format!("/api/recordings?from={0}&to={0}", today())).await;
+    let (s, list) = h
+        .get_json(&format!("/api/recordings?from={0}&to={0}", today()))
+        .await;
     assert_eq!(s, 200, "{list}");
     let mut seen: Vec<(String, String)> = list["items"]
         .as_array()

@@ -105,21 +105,11 @@ async fn two_hosts_in_two_accounts_share_one_catalogue_join_and_sweep() {
         day(-1),
         day(1)
     );
-    let list: Value = reqwest::get(handler.url(&query))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let (_, list) = handler.get_json(&query).await;
     let items = list["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 1, "{list}");
     assert_eq!(items[0]["account"], "stweu");
-    let health: Value = reqwest::get(handler.url("/api/health"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let (_, health) = handler.get_json("/api/health").await;
     let reachable: Vec<bool> = health["sources"]
         .as_array()
         .map(|a| a.iter().map(|s| s["reachable"] == true).collect())
@@ -195,12 +185,7 @@ async fn a_stopped_account_fails_only_its_part_and_health_names_it() {
     );
 
     // Health: degraded, naming the stopped host; the other source is reachable.
-    let health: Value = reqwest::get(handler.url("/api/health"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let (_, health) = handler.get_json("/api/health").await;
     let reasons = health["reasons"].to_string();
     assert!(
         reasons.contains("source bas-hub-neu is unreachable"),
