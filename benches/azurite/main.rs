@@ -4,19 +4,22 @@
 //!
 //! First, [`bare::check`] proves the bare client makes the handler's calls for a new recording
 //! (counted through the library's counting decorators on the handler's own code path, asserted
-//! equal per operation). Then, per concurrency level (`--concurrency 16,64`), `--rounds` rounds: in
-//! each, every contestant (this build's handler, each `BENCH_HANDLER_BIN` build, the bare client)
-//! gets a freshly started, empty Azurite ([`common::azurite`]: the emulator slows as it fills, so
-//! one instance for every run would favour whoever ran first) and `--recordings N` freshly uploaded
-//! blobs, `concurrency` in flight: the handlers as Event Grid invocations over HTTP to a handler
-//! process started for the run, the bare client directly. Before each measured run the contestant
-//! catalogues `--warmup N` (50) recordings on the same instance, not measured: first connections,
-//! Azurite's first tables and pages. The order rotates by one each round. After each handler run
-//! every announced recording must have its catalogue row; the bare client's calls must be the
-//! checked calls times `N`. Prints each run, then medians over the rounds and the ratio of the
-//! median rates (goal: the handler ≥ 0.9× the bare client).
+//! equal per operation) and takes the handler's catalogue row as the template of its own, so both
+//! send Azurite the same work. Then, per concurrency level (`--concurrency 16,64`): every
+//! contestant (this build's handler, each `BENCH_HANDLER_BIN` build, the bare client) gets a
+//! freshly started, empty Azurite of its own ([`common::azurite`]: the emulator slows as it fills,
+//! so a shared one would favour whoever ran first) and a handler process started for the level;
+//! each catalogues `--warmup N` (50) recordings, not measured; then `--recordings N` (2,000)
+//! freshly uploaded blobs in `--slices S` (10) slices, `concurrency` in flight: the handlers as
+//! Event Grid invocations over HTTP, the bare client directly. The contestants take turns slice by
+//! slice (who goes first rotates), so a change in the shared machine's speed, which moved whole
+//! runs by tens of percent, falls on every contestant alike; each instance fills at the same pace.
+//! After each slice every announced recording must have its catalogue row; the bare client's calls
+//! must be the checked calls times the slice. Per slice, the CPU time each process used per
+//! recording (handler, Azurite, this bench) is sampled from `/proc`. Prints each slice's rates,
+//! then per contestant the totals and each handler's rate over the bare client's (goal ≥ 0.9).
 //!
-//! Usage: `scripts/bench-azurite.sh [-- --recordings N --concurrency 16,64 --rounds 3 --warmup N]
+//! Usage: `scripts/bench-azurite.sh [-- --recordings N --slices S --concurrency 16,64 --warmup N]
 //! [--shared-azurite]`. `BENCH_HANDLER_BIN=path[,path]` adds other handler builds to the same run
 //! (before/after a change); they must read the single-source settings (`AzureWebJobsStorage`,
 //! `TABLE_PREFIX`, `RECORDINGS_CONTAINER`).
@@ -30,6 +33,7 @@ mod common;
 
 mod bare;
 mod handler;
+mod report;
 
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::filter::Op;
@@ -37,7 +41,7 @@ use bastion_recordings::tables::{Filter, TableStore};
 use bytes::Bytes;
 
 use common::azurite::Azurite;
-use common::{Calls, Counted, CpuPerItem, CpuSample, Timed, drive, median, ms, num};
+use common::{Calls, Counted, CpuPerItem, CpuSample, Timed, drive, num};
 use handler::{Handler, invocation};
 
 /// A contestant: a handler build (label, binary), or the bare client.
@@ -183,8 +187,8 @@ async fn main() {
     let Some(azurite) = Azurite::from_args() else {
         return;
     };
-    let n: usize = num("--recordings", 1000);
-    let rounds: usize = num("--rounds", 3);
+    let n: usize = num("--recordings", 2000);
+    let slices: usize = num("--slices", 10).max(1);
     let warmup: usize = num("--warmup", 50);
     let levels: Vec<usize> = common::arg("--concurrency")
         .unwrap_or_else(|| "16,64".into())
@@ -199,9 +203,10 @@ async fn main() {
     let cs = azurite.fresh();
     let (stores, config, account) = setup(&cs, &prefix, &container).await;
     println!(
-        "RecordingCreated on Azurite (account {account}): {n} new recordings per run after {warmup} \
-         not measured, {rounds} round(s) per concurrency level, contestants in rotating order, each \
-         run on a freshly started Azurite"
+        "RecordingCreated on Azurite (account {account}): per concurrency level and contestant, a \
+         freshly started Azurite of its own and {warmup} recordings not measured, then {n} new \
+         recordings in {slices} slices, the contestants taking turns slice by slice (rotating who \
+         goes first)"
     );
     let (per_item, template) = bare::check(
         &config,
@@ -221,92 +226,56 @@ async fn main() {
             .map(|b| Who::Handler(format!("BENCH_HANDLER_BIN {b}"), b)),
     );
     who.push(Who::Bare);
+    let columns: Vec<&str> = who.iter().map(Who::label).collect();
+    println!("slice columns: {}", columns.join(" | "));
+    drop(azurite);
     for &c in &levels {
+        let mut ready = Vec::new();
+        for (k, w) in who.iter().enumerate() {
+            let Some(azurite) = Azurite::from_args_in(&format!(".azurite-bench-{k}")) else {
+                return;
+            };
+            let cs = azurite.fresh();
+            let (stores, config, account) = setup(&cs, &prefix, &container).await;
+            let h = match w {
+                Who::Handler(label, bin) => Some(
+                    Handler::start(label.clone(), bin, &settings(&cs, &prefix, &container)).await,
+                ),
+                Who::Bare => None,
+            };
+            ready.push((azurite, stores, config, account, h));
+        }
         let mut results: Vec<Vec<(Timed, CpuPerItem)>> = who.iter().map(|_| Vec::new()).collect();
-        for r in 0..rounds {
+        for slice in 0..=slices {
+            let mut line = Vec::new();
             for j in 0..who.len() {
-                let k = (j + r) % who.len();
-                let cs = azurite.fresh();
-                let (stores, config, account) = setup(&cs, &prefix, &container).await;
+                let k = (j + slice) % who.len();
+                let (azurite, stores, config, account, h) = &ready[k];
                 let s = Setup {
-                    stores: &stores,
-                    config: &config,
-                    account: &account,
+                    stores,
+                    config,
+                    account,
                     container: &container,
                     per_item,
                     template: &template,
                 };
-                let h = match &who[k] {
-                    Who::Handler(label, bin) => Some(
-                        Handler::start(label.clone(), bin, &settings(&cs, &prefix, &container))
-                            .await,
-                    ),
-                    Who::Bare => None,
+                // Slice 0 is the warm-up: first connections, Azurite's first tables and pages.
+                let (size, name) = match slice {
+                    0 => (warmup, format!("w{c}k{k}")),
+                    _ => (n / slices, format!("s{slice}c{c}k{k}")),
                 };
-                let pid = azurite.pid();
-                run(h.as_ref(), &s, pid, &format!("w{r}c{c}k{k}"), warmup, c).await;
-                let (t, cpu) = run(h.as_ref(), &s, pid, &format!("r{r}c{c}k{k}"), n, c).await;
-                println!(
-                    "c={c:<3} round {}  {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  cpu/rec {}{}",
-                    r + 1,
-                    who[k].label(),
-                    t.rate(),
-                    ms(t.quantile(0.5)),
-                    ms(t.quantile(0.99)),
-                    cpu.line(),
-                    if t.failed > 0 {
-                        format!("  ({} failed)", t.failed)
-                    } else {
-                        String::new()
-                    }
-                );
-                results[k].push((t, cpu));
+                let r = run(h.as_ref(), &s, azurite.pid(), &name, size, c).await;
+                if slice > 0 {
+                    line.push((k, r.0.rate()));
+                    results[k].push(r);
+                }
+            }
+            if slice > 0 {
+                line.sort_by_key(|(k, _)| *k);
+                let rates: Vec<String> = line.iter().map(|(_, r)| format!("{r:>7.1}/s")).collect();
+                println!("c={c:<3} slice {slice:>2}/{slices}  {}", rates.join("  "));
             }
         }
-        report(c, &who, &results);
-    }
-}
-
-/// Medians over the rounds, and each handler's median rate over the bare client's.
-fn report(c: usize, who: &[Who], results: &[Vec<(Timed, CpuPerItem)>]) {
-    let med = |k: usize, f: &dyn Fn(&Timed) -> f64| {
-        median(&results[k].iter().map(|(t, _)| f(t)).collect::<Vec<_>>())
-    };
-    let med_cpu = |k: usize, f: &dyn Fn(&CpuPerItem) -> Option<std::time::Duration>| {
-        let v: Vec<f64> = results[k]
-            .iter()
-            .filter_map(|(_, c)| f(c).map(ms))
-            .collect();
-        (!v.is_empty()).then(|| std::time::Duration::from_secs_f64(median(&v) / 1e3))
-    };
-    let bare = who.len() - 1;
-    let bare_rate = med(bare, &|t| t.rate());
-    for (k, w) in who.iter().enumerate() {
-        let cpu = CpuPerItem {
-            handler: med_cpu(k, &|c| c.handler),
-            azurite: med_cpu(k, &|c| c.azurite),
-            bench: med_cpu(k, &|c| c.bench),
-        };
-        println!(
-            "c={c:<3} MEDIAN   {:<48} {:>7.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  cpu/rec {}",
-            w.label(),
-            med(k, &|t| t.rate()),
-            med(k, &|t| ms(t.quantile(0.5))),
-            med(k, &|t| ms(t.quantile(0.99))),
-            cpu.line(),
-        );
-    }
-    for (k, w) in who.iter().enumerate().take(bare) {
-        let per_round: Vec<String> = results[k]
-            .iter()
-            .zip(&results[bare])
-            .map(|((h, _), (b, _))| format!("{:.2}", h.rate() / b.rate()))
-            .collect();
-        println!(
-            "c={c:<3} RATIO    {:<48} {:.2} of the bare client's rate (per round: {}; goal ≥ 0.90)",
-            w.label(),
-            med(k, &|t| t.rate()) / bare_rate,
-            per_round.join(", ")
-        );
+        report::print(c, &who, &results);
     }
 }

@@ -40,10 +40,25 @@ impl Azurite {
 
     /// The bench's own instance (state under `.azurite-bench`).
     pub(crate) fn own() -> Self {
+        Self::own_in(".azurite-bench")
+    }
+
+    /// Another instance of the bench's own, with its state in `dir` (under the repository): several
+    /// can run side by side.
+    pub(crate) fn own_in(dir: &str) -> Self {
         Self::Own(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".azurite-bench"),
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir),
             Cell::new(None),
         )
+    }
+
+    /// With `--shared-azurite`, the shared instance; else one of the bench's own in `dir`.
+    pub(crate) fn from_args_in(dir: &str) -> Option<Self> {
+        if super::flag("--shared-azurite") {
+            Self::from_args()
+        } else {
+            Some(Self::own_in(dir))
+        }
     }
 
     fn script_run(dir: &PathBuf, verb: &str) -> String {
