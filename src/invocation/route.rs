@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use futures::FutureExt as _;
 use serde_json::json;
-use tracing::{Instrument as _, Span, debug, error, info, warn};
+use tracing::{Instrument as _, debug, error, info, warn};
 
 use super::outcome::{HandlerError, Outcome};
 use super::{HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Quarantine};
@@ -94,8 +94,6 @@ where
         event.id = tracing::field::Empty,
         event.type = tracing::field::Empty,
         blob.name = tracing::field::Empty,
-        outcome = tracing::field::Empty,
-        duration_ms = tracing::field::Empty,
     );
     // One instrumented future for the function and its ending: the span is entered once per poll,
     // not once per stage.
@@ -135,17 +133,19 @@ async fn finish<S: HasQuarantine>(
     result: Result<Outcome, HandlerError>,
     started: Instant,
 ) -> Response {
-    let span = Span::current();
     // Whole microseconds: the clock's nanoseconds would print as 1.6542219999999999.
     let elapsed = || started.elapsed().as_micros() as f64 / 1000.0;
-    let end = |outcome: &str| {
-        record(&span, outcome, elapsed());
+    // The outcome and duration are fields of the closing line, not recorded into the span: each
+    // span record re-parses and re-writes the span's JSON fields, which cost more CPU per
+    // invocation than the function's own in-memory work (docs/benchmarks.md, regression guard).
+    let end = |outcome: &'static str| {
         state.heartbeat(function, outcome);
+        (outcome, elapsed())
     };
     match result {
         Ok(Outcome::Processed { outputs, summary }) => {
-            end("processed");
-            info!(summary = %summary, "invocation processed");
+            let (outcome, duration_ms) = end("processed");
+            info!(outcome, duration_ms, summary = %summary, "invocation processed");
             ok(InvokeResponse {
                 outputs,
                 logs: vec![summary],
@@ -153,8 +153,8 @@ async fn finish<S: HasQuarantine>(
             })
         }
         Ok(Outcome::Skipped { reason }) => {
-            end("skipped");
-            debug!(reason = %reason, "invocation skipped");
+            let (outcome, duration_ms) = end("skipped");
+            debug!(outcome, duration_ms, reason = %reason, "invocation skipped");
             ok(InvokeResponse {
                 logs: vec![format!("skipped: {reason}")],
                 ..Default::default()
@@ -170,32 +170,27 @@ async fn finish<S: HasQuarantine>(
                 .await
             {
                 Ok(blob) => {
-                    end("poisoned");
-                    warn!(stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");
+                    let (outcome, duration_ms) = end("poisoned");
+                    warn!(outcome, duration_ms, stage = "receiving", reason = %reason, error.cause_chain = %cause, quarantine.blob = %blob, "invocation poisoned");
                     ok(InvokeResponse {
                         logs: vec![format!("poisoned: {reason}; quarantined as {blob}")],
                         ..Default::default()
                     })
                 }
                 Err(e) => {
-                    end("failed");
-                    error!(stage = "processing", reason = %reason, error.cause_chain = %redact(&e.to_string()), "quarantine write failed; invocation failed so the trigger redelivers");
+                    let (outcome, duration_ms) = end("failed");
+                    error!(outcome, duration_ms, stage = "processing", reason = %reason, error.cause_chain = %redact(&e.to_string()), "quarantine write failed; invocation failed so the trigger redelivers");
                     fail("quarantine write failed")
                 }
             }
         }
         Err(HandlerError::Retryable { stage, source }) => {
-            end("failed");
+            let (outcome, duration_ms) = end("failed");
             let chain = redact(&format!("{source:#}"));
-            error!(stage = stage.as_str(), error.cause_chain = %chain, "invocation failed");
+            error!(outcome, duration_ms, stage = stage.as_str(), error.cause_chain = %chain, "invocation failed");
             fail(&chain)
         }
     }
-}
-
-fn record(span: &Span, outcome: &str, ms: f64) {
-    span.record("outcome", outcome);
-    span.record("duration_ms", ms);
 }
 
 fn ok(body: InvokeResponse) -> Response {

@@ -238,8 +238,8 @@ async fn sigterm_shuts_down_gracefully() {
 }
 
 /// Under the host (`FUNCTIONS_WORKER_RUNTIME` set) every invocation logs one JSON line whose span
-/// carries the invocation id, function, event id, blob, outcome and duration; the lines are
-/// batched, so the test waits up to a few flush intervals.
+/// carries the invocation id, function, event id and blob, and which carries the outcome and
+/// duration itself; the test waits a little for the line to reach the pipe.
 #[tokio::test]
 async fn json_logs_carry_the_invocation_span() {
     let mut env = memory(FIXTURE_BLOB);
@@ -271,7 +271,7 @@ async fn json_logs_carry_the_invocation_span() {
     assert_eq!(v["level"], "INFO", "{line}");
     assert_eq!(span["name"], "invocation", "{line}");
     assert_eq!(span["function"], "RecordingCreated", "{line}");
-    assert_eq!(span["outcome"], "processed", "{line}");
+    assert_eq!(v["outcome"], "processed", "{line}");
     assert_eq!(span["blob.name"], FIXTURE_BLOB, "{line}");
     assert_eq!(
         span["event.id"], "9c1e4b2a-701e-0012-3c4d-a1b2c3060a0b",
@@ -283,7 +283,7 @@ async fn json_logs_carry_the_invocation_span() {
         "{line}"
     );
     assert!(
-        span["duration_ms"].as_f64().is_some_and(|d| d >= 0.0),
+        v["duration_ms"].as_f64().is_some_and(|d| d >= 0.0),
         "{line}"
     );
 }
