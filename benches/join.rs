@@ -102,14 +102,7 @@ impl Metered {
 #[async_trait]
 impl BeforeTableCall for Metered {
     async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
-        let op = match call {
-            TableCall::EnsureTable(_) => "ensure",
-            TableCall::Get(_) => "get",
-            TableCall::Write(..) => "write",
-            TableCall::Delete(_) => "delete",
-            TableCall::Query(_) => "query",
-        };
-        self.count(call.table(), op)
+        self.count(call.table(), call.op())
     }
 }
 

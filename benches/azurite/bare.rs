@@ -4,21 +4,26 @@
 //! The calls are not written down by hand: [`check`] sends one recording through the handler's own
 //! code path (`functions::recordings::recording_created`, in process, over counting stores built
 //! from the spawned handler's settings) and one through [`bare`], and stops the bench unless both
-//! made the same number of each operation.
+//! made the same number of each operation and sent the same queries (the filters' shapes: Azurite
+//! parses and evaluates each filter, so a simpler one costs it less).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
+
+use bastion_recordings::audit_logs::correlate::SKEW;
 use bastion_recordings::catalogue::model::RecordingKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
-use bastion_recordings::dates::format_date;
+use bastion_recordings::dates::{format_date, format_utc_millis};
 use bastion_recordings::functions::recordings::recording_created;
 use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
 use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;
-use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
+use bastion_recordings::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use bastion_recordings::tables::{Entity, Filter, TableError, TableStore, WriteMode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -30,14 +35,15 @@ const WINDOWS: &str = "sessionwindows";
 
 /// Catalogues `container/name` with the calls the handler makes for a new recording whose name
 /// carries no GUID: properties, catalogue row read, tag read (only when the blob has tags), tag
-/// write, row insert, then the join's `sessionwindows` day partitions around the creation time
-/// (every page). The row has the properties of `template` (the handler's row for the check
-/// recording), so both send Azurite rows of one size. `false` when a call failed.
+/// write, row insert, then the join's `sessionwindows` query for each day around the creation
+/// time (every page), with the handler's filter. The row has the properties of `template` (the
+/// handler's row for the check recording), so both send Azurite rows of one size. `false` when a
+/// call failed.
 pub(crate) async fn bare(
     blobs: &dyn BlobStore,
     tables: &dyn TableStore,
     policy: &Policy,
-    join_days: i64,
+    join: &JoinQuery,
     template: &Entity,
     (container, name): (&str, &str),
 ) -> bool {
@@ -88,9 +94,9 @@ pub(crate) async fn bare(
     {
         return false;
     }
-    let mut day = (created - Duration::days(join_days)).date();
+    let mut day = (created - Duration::days(join.days)).date();
     loop {
-        let f = Filter::partition(&format_date(day));
+        let f = join.filter(&format_date(day), created);
         let mut next = None;
         loop {
             match tables.query(WINDOWS, Some(&f), Some(1000), next).await {
@@ -116,13 +122,43 @@ fn length(template: &Entity, n: u64) -> Value {
     }
 }
 
-/// Days before the creation day the handler's join reads (`AUDIT_OPEN_SESSION_MAX`, at least one).
-pub(crate) fn join_days(config: &Config) -> i64 {
-    config
-        .audit
-        .open_session_max
-        .max(Duration::days(1))
-        .whole_days()
+/// The join's `sessionwindows` query as the handler sends it. Azurite parses and evaluates every
+/// filter in JavaScript, so a bare client asking for whole day partitions paid less per query than
+/// the handler (its five-term filter) and was not the limit it claims to be.
+#[derive(Clone, Copy)]
+pub(crate) struct JoinQuery {
+    /// Days before the creation day the join reads (`AUDIT_OPEN_SESSION_MAX`, at least one).
+    pub(crate) days: i64,
+    upload_lag: Duration,
+    open_session_max: Duration,
+}
+
+impl JoinQuery {
+    pub(crate) fn new(config: &Config) -> Self {
+        let open_session_max = config.audit.open_session_max;
+        Self {
+            days: open_session_max.max(Duration::days(1)).whole_days(),
+            upload_lag: config.audit.upload_lag,
+            open_session_max,
+        }
+    }
+
+    /// Connected sessions of `day` whose window can hold a recording created at `t`.
+    fn filter(&self, day: &str, t: OffsetDateTime) -> Filter {
+        let at = format_utc_millis;
+        Filter::And(vec![
+            Filter::partition(day),
+            Filter::str("Outcome", Op::Eq, "connected"),
+            Filter::str("Start", Op::Le, at(t + SKEW)),
+            Filter::Or(vec![
+                Filter::str("End", Op::Ge, at(t - self.upload_lag)),
+                Filter::And(vec![
+                    Filter::str("End", Op::Eq, ""),
+                    Filter::str("Start", Op::Ge, at(t - self.open_session_max)),
+                ]),
+            ]),
+        ])
+    }
 }
 
 /// The calls one new recording costs the handler's own path and the bare client; stops the bench
@@ -137,10 +173,11 @@ pub(crate) async fn check(
     invocation: impl Fn(&str) -> Value,
 ) -> (Calls, Entity) {
     let (blobs, tables) = stores;
+    let watched = Arc::new(InterceptedTables::with(tables.clone(), Shapes::default()));
     let state = AppState::assemble(
         config.clone(),
         config.policy.clone(),
-        Stores::one(blobs.clone(), tables.clone()),
+        Stores::one(blobs.clone(), watched.clone()),
         Arc::new(SystemClock),
     );
     let handler_blob = "calls-check/vm-00/handler.mp4";
@@ -160,16 +197,16 @@ pub(crate) async fn check(
         "the handler's path did not catalogue the check recording: {outcome:?}"
     );
     let handler = Calls::of(stores) - before;
+    let handler_queries = watched.hook().take();
     let template = row_of(tables.as_ref(), handler_blob).await;
     let bare_blob = "calls-check/vm-00/bare.mp4";
     upload(bare_blob).await;
     let before = Calls::of(stores);
-    let days = join_days(config);
     let ok = bare(
         blobs.as_ref(),
-        tables.as_ref(),
+        watched.as_ref(),
         &config.policy,
-        days,
+        &JoinQuery::new(config),
         &template,
         (container, bare_blob),
     )
@@ -187,6 +224,11 @@ pub(crate) async fn check(
         handler, bare,
         "the bare client must make the handler's calls, operation by operation"
     );
+    assert_eq!(
+        handler_queries,
+        watched.hook().take(),
+        "the bare client must send the handler's queries (filters with their values masked)"
+    );
     let written = row_of(tables.as_ref(), bare_blob).await;
     let names = |e: &Entity| e.keys().cloned().collect::<Vec<_>>();
     assert_eq!(
@@ -195,6 +237,40 @@ pub(crate) async fn check(
         "the bare client must write the handler's row properties"
     );
     (bare, template)
+}
+
+/// The table and filter of every query, each quoted value left out: what Azurite parses and
+/// evaluates per query, whatever the keys and times.
+#[derive(Default)]
+struct Shapes(Mutex<Vec<String>>);
+
+impl Shapes {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("lock"))
+    }
+}
+
+#[async_trait]
+impl BeforeTableCall for Shapes {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        if let TableCall::Query(table, filter) = call {
+            let mut quoted = false;
+            let shape: String = filter
+                .map(Filter::to_odata)
+                .unwrap_or_default()
+                .chars()
+                .filter(|&c| {
+                    quoted ^= c == '\'';
+                    c == '\'' || !quoted
+                })
+                .collect();
+            self.0
+                .lock()
+                .expect("lock")
+                .push(format!("{table}: {shape}"));
+        }
+        Ok(())
+    }
 }
 
 /// The catalogue row of blob `name` (found by its `BlobName`), without the service's own

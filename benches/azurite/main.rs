@@ -123,7 +123,7 @@ async fn run(
         }
         None => {
             let before = Calls::of(s.stores);
-            let days = bare::join_days(s.config);
+            let join = bare::JoinQuery::new(s.config);
             let timed = drive(n, c, |i| {
                 let (blobs, tables) = (blobs.clone(), tables.clone());
                 let name = names[i].clone();
@@ -132,7 +132,7 @@ async fn run(
                         blobs.as_ref(),
                         tables.as_ref(),
                         &s.config.policy,
-                        days,
+                        &join,
                         s.template,
                         (s.container, &name),
                     )

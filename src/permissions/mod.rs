@@ -265,7 +265,7 @@ pub fn container<'a>(call: &Call<'a>) -> &'a str {
 pub fn table_operation(call: &TableCall<'_>) -> Operation {
     match call {
         TableCall::EnsureTable(_) => Operation::CreateTable,
-        TableCall::Get(_) | TableCall::Query(_) => Operation::QueryEntities,
+        TableCall::Get(_) | TableCall::Query(..) => Operation::QueryEntities,
         TableCall::Write(_, WriteMode::Insert, _) => Operation::InsertEntity,
         TableCall::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
         TableCall::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,

@@ -34,10 +34,8 @@ impl TableCounts {
     }
 }
 
-/// Operation names, in [`TableCounts`] field order.
-const OPS: [&str; 5] = ["ensure", "get", "write", "delete", "query"];
-
-/// The hook that counts: one counter per operation, in [`TableCounts`] field order, and the
+/// The hook that counts: one counter per operation, in [`TableCounts`] field order (which is
+/// [`TableCall::op_index`]'s), and the
 /// same per (operation, table) — which table the calls go to is what explains a count.
 #[derive(Debug, Default)]
 pub struct TableCounter([AtomicU64; 5], Mutex<BTreeMap<(usize, String), u64>>);
@@ -45,13 +43,7 @@ pub struct TableCounter([AtomicU64; 5], Mutex<BTreeMap<(usize, String), u64>>);
 #[async_trait]
 impl BeforeTableCall for TableCounter {
     async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
-        let (op, table) = match call {
-            TableCall::EnsureTable(t) => (0, t),
-            TableCall::Get(t) => (1, t),
-            TableCall::Write(t, ..) => (2, t),
-            TableCall::Delete(t) => (3, t),
-            TableCall::Query(t) => (4, t),
-        };
+        let (op, table) = (call.op_index(), call.table());
         self.0[op].fetch_add(1, Ordering::Relaxed);
         // A lock per call is noise beside a round trip; the decorator serves tests and benches.
         if let Ok(mut by) = self.1.lock() {
@@ -86,7 +78,7 @@ impl<T> InterceptedTables<T, TableCounter> {
     pub fn by_table(&self) -> Vec<(&'static str, String, u64)> {
         let by = self.hook().1.lock().map(|m| m.clone()).unwrap_or_default();
         by.into_iter()
-            .map(|((op, table), n)| (OPS[op], table, n))
+            .map(|((op, table), n)| (TableCall::OPERATIONS[op], table, n))
             .collect()
     }
 

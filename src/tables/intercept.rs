@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use super::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
 
 /// The call about to be made, with the table it addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TableCall<'a> {
     /// `ensure_table`
     EnsureTable(&'a str),
@@ -20,11 +20,30 @@ pub enum TableCall<'a> {
     Write(&'a str, &'a WriteMode, &'a Entity),
     /// `delete`
     Delete(&'a str),
-    /// `query` (one page)
-    Query(&'a str),
+    /// `query` (one page), with its filter
+    Query(&'a str, Option<&'a Filter>),
 }
 
 impl TableCall<'_> {
+    /// The operations' names, in the order of [`op_index`](Self::op_index).
+    pub const OPERATIONS: [&'static str; 5] = ["ensure", "get", "write", "delete", "query"];
+
+    /// The operation's place in [`OPERATIONS`](Self::OPERATIONS) (counters keep an array).
+    pub fn op_index(&self) -> usize {
+        match self {
+            Self::EnsureTable(_) => 0,
+            Self::Get(_) => 1,
+            Self::Write(..) => 2,
+            Self::Delete(_) => 3,
+            Self::Query(..) => 4,
+        }
+    }
+
+    /// The operation's name: `ensure`, `get`, `write`, `delete` or `query`.
+    pub fn op(&self) -> &'static str {
+        Self::OPERATIONS[self.op_index()]
+    }
+
     /// The table the call addresses.
     pub fn table(&self) -> &str {
         match self {
@@ -32,7 +51,7 @@ impl TableCall<'_> {
             | Self::Get(t)
             | Self::Write(t, ..)
             | Self::Delete(t)
-            | Self::Query(t) => t,
+            | Self::Query(t, _) => t,
         }
     }
 }
@@ -107,7 +126,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for InterceptedTables<T, H> {
         top: Option<u32>,
         continuation: Option<String>,
     ) -> Result<QueryPage, TableError> {
-        self.hook.before(TableCall::Query(table)).await?;
+        self.hook.before(TableCall::Query(table, filter)).await?;
         self.inner.query(table, filter, top, continuation).await
     }
 }
@@ -127,7 +146,17 @@ mod tests {
     #[async_trait]
     impl BeforeTableCall for Log {
         async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
-            self.0.lock().expect("log").push(format!("{call:?}"));
+            let filter = match call {
+                TableCall::Query(_, f) => f.map(Filter::to_odata),
+                TableCall::Write(_, mode, e) => Some(format!("{mode:?} {}", e["RowKey"])),
+                _ => None,
+            };
+            self.0.lock().expect("log").push(format!(
+                "{} {}{}",
+                call.op(),
+                call.table(),
+                filter.map(|f| format!(" {f}")).unwrap_or_default()
+            ));
             if call == TableCall::Delete("refused") {
                 return Err(TableError::Permanent("HTTP 403: denied".into()));
             }
@@ -145,7 +174,9 @@ mod tests {
         t.ensure_table("t").await.expect("create");
         t.write("t", &e, WriteMode::Insert).await.expect("insert");
         t.get("t", "p", "r").await.expect("get");
-        t.query("t", None, None, None).await.expect("query");
+        t.query("t", Some(&Filter::partition("p")), None, None)
+            .await
+            .expect("query");
         t.delete("t", "p", "r", None).await.expect("delete");
         assert!(matches!(
             t.delete("refused", "p", "r", None).await,
@@ -155,17 +186,15 @@ mod tests {
         assert_eq!(
             log,
             [
-                "EnsureTable(\"t\")",
-                "Write(\"t\", Insert, {\"PartitionKey\": String(\"p\"), \"RowKey\": String(\"r\")})",
-                "Get(\"t\")",
-                "Query(\"t\")",
-                "Delete(\"t\")",
-                "Delete(\"refused\")"
+                "ensure t",
+                "write t Insert \"r\"",
+                "get t",
+                "query t PartitionKey eq 'p'",
+                "delete t",
+                "delete refused"
             ]
         );
-        assert_eq!(
-            TableCall::Write("x", &WriteMode::Upsert, &Entity::new()).table(),
-            "x"
-        );
+        let write = TableCall::Write("x", &WriteMode::Upsert, &Entity::new());
+        assert_eq!((write.table(), write.op_index()), ("x", 2));
     }
 }

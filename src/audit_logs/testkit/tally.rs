@@ -58,18 +58,11 @@ impl InterceptedTables<Arc<dyn TableStore>, Hits> {
 #[async_trait::async_trait]
 impl BeforeTableCall for Hits {
     async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
-        let op = match call {
-            TableCall::EnsureTable(_) => "ensure",
-            TableCall::Get(_) => "get",
-            TableCall::Write(..) => "write",
-            TableCall::Delete(_) => "delete",
-            TableCall::Query(_) => "query",
-        };
         *self
             .counts
             .lock()
             .expect("lock")
-            .entry((call.table().to_owned(), op))
+            .entry((call.table().to_owned(), call.op()))
             .or_default() += 1;
         if let Some((clock, d)) = &self.slow {
             clock.advance(*d);
