@@ -13,6 +13,7 @@ use crate::invocation::{Invocation, InvokeRequest};
 use crate::retention::policy::Policy;
 use crate::state::AppState;
 use crate::storage::memory::InMemoryBlobStore;
+use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 
 /// In-memory seams, kept typed so tests can inspect them.
@@ -33,26 +34,35 @@ pub(crate) fn fakes() -> Fakes {
 /// State over `blobs` (for every blob connection) and fresh in-memory tables, the clock fixed at
 /// `now`, built-in policy.
 pub(crate) fn fakes_over(blobs: InMemoryBlobStore, now: time::OffsetDateTime) -> Fakes {
-    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
-        .expect("config");
     let blobs = Arc::new(blobs);
     let tables = Arc::new(InMemoryTables::new());
-    let state = AppState::assemble(
+    Fakes {
+        state: state_over(blobs.clone(), tables.clone(), now),
+        blobs,
+        tables,
+    }
+}
+
+/// State over `blobs` (for every blob connection) and `tables` (a decorated store, e.g. one that
+/// counts), the clock fixed at `now`, built-in policy.
+pub(crate) fn state_over(
+    blobs: Arc<InMemoryBlobStore>,
+    tables: Arc<dyn TableStore>,
+    now: time::OffsetDateTime,
+) -> AppState {
+    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
+        .expect("config");
+    AppState::assemble(
         config,
         Policy::builtin(),
         Stores {
             recordings: blobs.clone(),
             audit_logs: blobs.clone(),
-            app_blobs: blobs.clone(),
-            tables: tables.clone(),
+            app_blobs: blobs,
+            tables,
         },
         Arc::new(FixedClock::new(now)),
-    );
-    Fakes {
-        state,
-        blobs,
-        tables,
-    }
+    )
 }
 
 /// A BlobCreated event (Event Grid schema) for `container/blob` in account `acct`.

@@ -2,11 +2,8 @@
 //! (the presence check, cataloguing and the join share it), on a first run and on a re-run.
 
 use super::*;
-use crate::clock::FixedClock;
-use crate::config::Config;
-use crate::retention::policy::Policy;
-use crate::state::Stores;
 use crate::tables::counting::CountingTables;
+use crate::testing::state_over;
 
 /// Catalogue (`recordings`) reads so far.
 fn catalogue_reads(tables: &CountingTables<InMemoryTables>) -> u64 {
@@ -20,23 +17,16 @@ fn catalogue_reads(tables: &CountingTables<InMemoryTables>) -> u64 {
 
 #[tokio::test]
 async fn each_recording_reads_its_catalogue_row_once() {
-    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
-        .expect("config");
     let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let r = Rig {
-        state: AppState::assemble(
-            config,
-            Policy::builtin(),
-            Stores {
-                recordings: blobs.clone(),
-                audit_logs: blobs.clone(),
-                app_blobs: blobs.clone(),
-                tables: tables.clone(),
-            },
-            Arc::new(FixedClock::new(datetime!(2025-03-20 10:00 UTC))),
+        state: state_over(
+            blobs.clone(),
+            tables.clone(),
+            datetime!(2025-03-20 10:00 UTC),
         ),
         blobs,
+        // Read only by the tests that dump tables; this one reads the counts of `tables`.
         tables: Arc::new(InMemoryTables::new()),
     };
     let names = ["a/one.mp4", "b/two.mp4", "c/three.mp4"];
