@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use bastion_recordings::audit_logs::correlate::SKEW;
+use bastion_recordings::audit_logs::join::window_filter;
 use bastion_recordings::catalogue::model::RecordingKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
-use bastion_recordings::dates::{format_date, format_utc_millis};
+use bastion_recordings::dates::format_date;
 use bastion_recordings::functions::recordings::recording_created;
 use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
 use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
@@ -122,9 +122,9 @@ fn length(template: &Entity, n: u64) -> Value {
     }
 }
 
-/// The join's `sessionwindows` query as the handler sends it. Azurite parses and evaluates every
-/// filter in JavaScript, so a bare client asking for whole day partitions paid less per query than
-/// the handler (its five-term filter) and was not the limit it claims to be.
+/// The join's `sessionwindows` query as the handler sends it (the library's filter). Azurite parses
+/// and evaluates every filter in JavaScript, so a bare client asking for whole day partitions paid
+/// less per query than the handler (its five-term filter) and was not the limit it claims to be.
 #[derive(Clone, Copy)]
 pub(crate) struct JoinQuery {
     /// Days before the creation day the join reads (`AUDIT_OPEN_SESSION_MAX`, at least one).
@@ -143,21 +143,10 @@ impl JoinQuery {
         }
     }
 
-    /// Connected sessions of `day` whose window can hold a recording created at `t`.
+    /// The handler's filter for the sessions of `day` whose window can hold a recording created
+    /// at `t`.
     fn filter(&self, day: &str, t: OffsetDateTime) -> Filter {
-        let at = format_utc_millis;
-        Filter::And(vec![
-            Filter::partition(day),
-            Filter::str("Outcome", Op::Eq, "connected"),
-            Filter::str("Start", Op::Le, at(t + SKEW)),
-            Filter::Or(vec![
-                Filter::str("End", Op::Ge, at(t - self.upload_lag)),
-                Filter::And(vec![
-                    Filter::str("End", Op::Eq, ""),
-                    Filter::str("Start", Op::Ge, at(t - self.open_session_max)),
-                ]),
-            ]),
-        ])
+        window_filter(day, t, t, self.upload_lag, self.open_session_max)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::Join;
 use crate::audit_logs::correlate::SKEW;
@@ -38,12 +38,14 @@ pub async fn get_session(
 /// time in `[from, to]` (see [`in_window`](crate::audit_logs::correlate::in_window)): connected,
 /// started before `to` (+ skew), and ending (end + lag, or start + open max while the end is
 /// unknown) at or after `from`. Times are stored as fixed-width RFC 3339 text, so the service
-/// compares them in time order; an unknown end is stored as `""`.
-pub(super) fn window_filter(
-    join: &Join,
+/// compares them in time order; an unknown end is stored as `""`. `upload_lag` and
+/// `open_session_max` are the join's settings (`AUDIT_UPLOAD_LAG`, `AUDIT_OPEN_SESSION_MAX`).
+pub fn window_filter(
     day: &str,
     from: OffsetDateTime,
     to: OffsetDateTime,
+    upload_lag: Duration,
+    open_session_max: Duration,
 ) -> Filter {
     let t = format_utc_millis;
     Filter::And(vec![
@@ -51,10 +53,10 @@ pub(super) fn window_filter(
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
         Filter::str("Start", Op::Le, t(to + SKEW)),
         Filter::Or(vec![
-            Filter::str("End", Op::Ge, t(from - join.upload_lag)),
+            Filter::str("End", Op::Ge, t(from - upload_lag)),
             Filter::And(vec![
                 Filter::str("End", Op::Eq, ""),
-                Filter::str("Start", Op::Ge, t(from - join.open_session_max)),
+                Filter::str("Start", Op::Ge, t(from - open_session_max)),
             ]),
         ]),
     ])
@@ -70,7 +72,8 @@ pub(super) async fn windows_for(
     let mut rows = Vec::new();
     let mut day = (from - join.lookback()).date();
     while day <= to.date() {
-        let filter = window_filter(join, &format_date(day), from, to);
+        let day_text = format_date(day);
+        let filter = window_filter(&day_text, from, to, join.upload_lag, join.open_session_max);
         let found = query_all(&join.tables, WINDOWS_TABLE, &filter, MAX_ROWS_PER_DAY).await?;
         rows.extend(
             found
@@ -143,7 +146,13 @@ mod tests {
                             join.open_session_max,
                         )
                     });
-                    let f = window_filter(&join, "2025-03-14", from, to);
+                    let f = window_filter(
+                        "2025-03-14",
+                        from,
+                        to,
+                        join.upload_lag,
+                        join.open_session_max,
+                    );
                     assert_eq!(f.matches(&e), can, "{row:?}");
                     kept += usize::from(can);
                 }

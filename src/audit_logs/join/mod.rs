@@ -34,6 +34,7 @@ pub use deadline::Deadline;
 pub use fields::{JOIN_PROPERTIES, MAX_CANDIDATES, apply_join, hints, source_bastion};
 pub use gate::JoinGate;
 pub use lookup::get_session;
+pub use lookup::window_filter;
 pub use pending::PendingReport;
 pub use recording::{after_catalogue, after_write, index_recording_keys, join_recording};
 
