@@ -135,9 +135,9 @@ async fn finish<S: HasQuarantine>(
 ) -> Response {
     // Whole microseconds: the clock's nanoseconds would print as 1.6542219999999999.
     let elapsed = || started.elapsed().as_micros() as f64 / 1000.0;
-    // The outcome and duration are fields of the closing line, not recorded into the span: each
-    // span record re-parses and re-writes the span's JSON fields, which cost more CPU per
-    // invocation than the function's own in-memory work (docs/benchmarks.md, regression guard).
+    // The outcome and duration are fields of the closing line, not recorded into the span: the
+    // JSON layer re-parses and re-writes a span's fields on every record (measured in the loopback
+    // guard, docs/benchmarks.md), and only the closing line needs them.
     let end = |outcome: &'static str| {
         state.heartbeat(function, outcome);
         (outcome, elapsed())
