@@ -49,7 +49,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening addr={}", listener.local_addr()?);
-    telemetry::init(&state.config.log);
+    // Held until `run` returns: dropping the guard writes the lines still queued for stdout.
+    let _log = telemetry::init(&state.config.log);
     tokio::spawn(bastion_recordings::health::flush::run(
         state.heartbeats.clone(),
         state.tables.clone(),

@@ -3,9 +3,15 @@
 //! Logs go to stdout (the host logs every stderr line as an Error). JSON when running under the
 //! Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`, compact otherwise. Error
 //! texts from HTTP clients can contain SAS signatures or webhook tokens in URLs: every error chain is
-//! passed through [`redact`] before it is logged or returned. The JSON shape is `tracing-subscriber`'s:
-//! event fields flattened beside `timestamp`, `level` and `target`, the current span under `span`.
+//! passed through [`redact`] before it is logged or returned. The JSON lines are `json-subscriber`'s
+//! in `tracing-subscriber`'s shape: event fields flattened beside `timestamp`, `level` and `target`,
+//! the current span under `span`.
+//!
+//! The server writes through `tracing-appender`'s non-blocking writer: a request formats its line
+//! and hands it to a writer thread, which writes what has queued up in one `write` and flushes
+//! whenever the queue is empty (so an idle instance's lines are out at once).
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
@@ -31,10 +37,27 @@ impl LogSettings {
     }
 }
 
-/// Installs the global subscriber, writing to stdout. Safe to call more than once (later calls
-/// install nothing).
-pub fn init(settings: &LogSettings) {
-    install(std::io::stdout, settings, None);
+/// Lines queued for the writer thread before a request waits for room (never dropped): about
+/// 0.5 MB at most. `tracing-appender`'s default, 128,000, allocates its queue up front and cost
+/// 4 MiB of idle RSS and 2 ms of cold start.
+const QUEUED_LINES: usize = 1024;
+
+/// Installs the global subscriber, writing to stdout through the writer thread; keep the guard
+/// until the server stops (dropping it writes what is queued). Safe to call more than once (later
+/// calls install nothing).
+///
+/// Why a writer thread: a request that writes its own line waits whenever the reader of stdout
+/// (the host) falls behind, and pays one `write` per line; queued, lines go out in batches under
+/// load (the in-memory loopback benchmark, docs/benchmarks.md). What a kill leaves unwritten is at
+/// most the queue; each invocation's outcome also reaches the host in its response.
+pub fn init(settings: &LogSettings) -> WorkerGuard {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stdout()));
+    install(writer, settings, None);
+    guard
 }
 
 /// The same for the command-line commands, writing to stderr at `warn` unless `RUST_LOG` says
@@ -50,20 +73,21 @@ where
 {
     let (filter, bad) = filter_from(settings.filter.as_deref().or(default));
     let json = settings.json;
-    let layer = fmt::layer().with_writer(writer).with_ansi(false);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
         registry
             .with(
-                layer
-                    .json()
+                json_subscriber::layer()
+                    .with_writer(writer)
                     .flatten_event(true)
                     .with_current_span(true)
                     .with_span_list(false),
             )
             .try_init()
     } else {
-        registry.with(layer.compact()).try_init()
+        registry
+            .with(fmt::layer().with_writer(writer).with_ansi(false).compact())
+            .try_init()
     };
     if let Some(error) = bad {
         tracing::warn!(%error, "RUST_LOG is not a list of `level` / `target=level` directives; logging at info");

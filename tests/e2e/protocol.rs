@@ -219,9 +219,24 @@ async fn bad_domain_settings_fail_start_up_too() {
     }
 }
 
+/// SIGTERM ends serving with exit 0, and every line queued for the log writer thread is written
+/// before the process exits: a burst of invocations, then the signal at once.
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully() {
-    let mut h = spawn("").await;
+    const BURST: usize = 40;
+    let mut env = memory(&format!("burst:{BURST}"));
+    env.push(("LOG_FORMAT", "json".into()));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut h = HandlerProcess::spawn(&pairs).await;
+    let template = fixture("invocations/recording-created.invocation.json").to_string();
+    let calls = (0..BURST).map(|i| {
+        let body: Value =
+            serde_json::from_str(&template.replace(FIXTURE_BLOB, &format!("burst{i}"))).unwrap();
+        let h = &h;
+        async move { h.invoke("RecordingCreated", &body).await.0 }
+    });
+    let statuses = futures::future::join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     let pid = h.child.id().expect("pid");
     let status = tokio::process::Command::new("kill")
         .arg("-TERM")
@@ -235,6 +250,26 @@ async fn sigterm_shuts_down_gracefully() {
         .expect("exits")
         .expect("status");
     assert_eq!(exit.code(), Some(0));
+    // The pipe closes with the process; give the reader task its last lines.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = h.log_text();
+        if text.contains("shut down on signal") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let processed = text
+        .lines()
+        .filter(|l| l.contains("\"invocation processed\""))
+        .count();
+    assert_eq!(processed, BURST, "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.contains("shut down on signal")),
+        "{text}"
+    );
 }
 
 /// Under the host (`FUNCTIONS_WORKER_RUNTIME` set) every invocation logs one JSON line whose span
