@@ -201,6 +201,41 @@ impl HandlerProcess {
     pub fn log_text(&self) -> String {
         self.logs.lock().expect("logs").join("\n")
     }
+
+    /// Waits (5 s at most) for a log line containing `needle`. The handler's lines reach stdout
+    /// from its log writer thread, so a line may arrive just after the answer it belongs to.
+    pub async fn wait_log(&self, needle: &str) {
+        wait_for_text(|| self.log_text(), needle, Duration::from_secs(5)).await;
+    }
+
+    /// The log once no line has arrived for 200 ms (2 s at most): for checks that a line is
+    /// absent, which would otherwise pass on a line still queued.
+    pub async fn settled_log_text(&self) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let mut seen = self.logs.lock().expect("logs").len();
+        while std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = self.logs.lock().expect("logs").len();
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
+        self.log_text()
+    }
+}
+
+/// Waits for `needle` in `text()`; panics with the text after `timeout`.
+pub async fn wait_for_text(text: impl Fn() -> String, needle: &str, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !text().contains(needle) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log line with {needle:?}; log:\n{}",
+            text()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 /// Environment for a handler on Azurite with isolated container and table names.

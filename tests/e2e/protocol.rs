@@ -118,7 +118,7 @@ async fn malformed_bodies_are_poisoned_with_200_and_json() {
             "{v}"
         );
     }
-    assert!(h.log_text().contains("invocation poisoned"));
+    h.wait_log("invocation poisoned").await;
 }
 
 #[tokio::test]

@@ -179,15 +179,7 @@ impl Devhost {
 
     /// Waits for a log line containing `needle`; panics with the log on timeout.
     pub async fn wait_log(&self, needle: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while !self.log_text().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {needle:?}; log:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        crate::harness::wait_for_text(|| self.log_text(), needle, timeout).await;
     }
 
     /// Waits (15 s at most) for devhost to exit by itself.

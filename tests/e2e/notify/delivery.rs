@@ -96,7 +96,7 @@ async fn delivers_every_destination_once_with_the_right_shapes() {
         "{body}"
     );
     assert_eq!(rx.total(), 3);
-    assert_no_secrets(&h);
+    assert_no_secrets(&h).await;
 }
 
 #[tokio::test]

@@ -63,8 +63,8 @@ async fn two_processes_post_once_per_destination() {
         assert_eq!(hook, 1, "webhook posts for {id}");
     }
     assert_eq!((rx.hits(TEAMS).len(), rx.hits(&slack).len()), (5, 5));
-    assert_no_secrets(&a);
-    assert_no_secrets(&b);
+    assert_no_secrets(&a).await;
+    assert_no_secrets(&b).await;
 }
 
 /// The claim state machine against every table store (the fake, and Azurite when enabled): the
