@@ -251,14 +251,8 @@ async fn sigterm_shuts_down_gracefully() {
         .expect("status");
     assert_eq!(exit.code(), Some(0));
     // The pipe closes with the process; give the reader task its last lines.
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = h.log_text();
-        if text.contains("shut down on signal") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    h.wait_log("shut down on signal").await;
+    let text = h.log_text();
     let processed = text
         .lines()
         .filter(|l| l.contains("\"invocation processed\""))
@@ -288,20 +282,13 @@ async fn json_logs_carry_the_invocation_span() {
         )
         .await;
     assert_eq!(status, 200);
-    let mut line = None;
-    for _ in 0..100 {
-        line = h
-            .log_text()
-            .lines()
-            .find(|l| l.contains("invocation processed"))
-            .map(str::to_owned);
-        if line.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let line = line.unwrap_or_else(|| panic!("no invocation line in {}", h.log_text()));
-    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    h.wait_log("invocation processed").await;
+    let text = h.log_text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("invocation processed"))
+        .expect("waited for");
+    let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     let span = &v["span"];
     assert_eq!(v["level"], "INFO", "{line}");
     assert_eq!(span["name"], "invocation", "{line}");
