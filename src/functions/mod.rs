@@ -20,9 +20,9 @@ pub mod recordings;
 pub mod retention;
 
 use serde_json::Value;
-use tracing::Span;
 
 use crate::events::event_grid::{BlobEvent, EventError};
+use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 
 /// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type;
@@ -44,9 +44,6 @@ pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Hand
         Err(e @ EventError::OtherType(_)) => return Ok(Err(Outcome::skipped(e.to_string()))),
         Err(e) => return Err(HandlerError::poison(e.to_string())),
     };
-    let span = Span::current();
-    span.record("event.id", event.id.as_str());
-    span.record("event.type", event.event_type.as_str());
-    span.record("blob.name", event.blob.as_str());
+    record_event(&event.id, &event.event_type, Some(&event.blob));
     Ok(Ok(event))
 }

@@ -1,11 +1,13 @@
 //! The request envelope `{"Data","Metadata"}` (protocol §3): members kept as raw JSON text and
 //! decoded on demand by binding type.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -50,11 +52,6 @@ impl<'de> Deserialize<'de> for Members {
 }
 
 impl Members {
-    /// Parses an object, or `null` as no members.
-    fn parse(text: &str) -> Result<Self, serde_json::Error> {
-        Ok(serde_json::from_str::<Option<Self>>(text)?.unwrap_or_default())
-    }
-
     /// The JSON text of the member named `key`: an exact match first, then any case; the last of
     /// repeated names; `null` counts as absent.
     fn get(&self, key: &str) -> Option<&str> {
@@ -68,6 +65,115 @@ impl Members {
         last(&|n| n == key)
             .or_else(|| last(&|n| n.eq_ignore_ascii_case(key)))
             .filter(|v| *v != "null")
+    }
+}
+
+/// The envelope's two members, read in one pass over the body: their bindings are parsed where
+/// they stand, instead of keeping each member's text and parsing it a second time.
+#[derive(Default)]
+struct Envelope {
+    data: Candidates,
+    metadata: Candidates,
+}
+
+/// Every occurrence of one envelope key, resolved like [`Members::get`]: the last exact spelling,
+/// else the last in any case.
+#[derive(Default)]
+struct Candidates {
+    exact: Option<Slot>,
+    any_case: Option<Slot>,
+}
+
+impl Candidates {
+    fn offer(&mut self, exact: bool, slot: Slot) {
+        if exact {
+            self.exact = Some(slot);
+        } else {
+            self.any_case = Some(slot);
+        }
+    }
+
+    /// The chosen occurrence's members; absent or `null` is none; `None` when it is not an object.
+    fn resolve(self) -> Option<Members> {
+        match self.exact.or(self.any_case) {
+            None | Some(Slot::Null) => Some(Members::default()),
+            Some(Slot::Object(m)) => Some(m),
+            Some(Slot::Other) => None,
+        }
+    }
+}
+
+/// One occurrence of `Data` or `Metadata`. Any JSON value is accepted here, and only the chosen
+/// occurrence must be an object, so that a repeated key that loses decides nothing.
+enum Slot {
+    Object(Members),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Slot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct AnyValue;
+        impl<'de> Visitor<'de> for AnyValue {
+            type Value = Slot;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Slot, A::Error> {
+                Members::deserialize(MapAccessDeserializer::new(map)).map(Slot::Object)
+            }
+            fn visit_unit<E>(self) -> Result<Slot, E> {
+                Ok(Slot::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Slot::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+        }
+        d.deserialize_any(AnyValue)
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TwoKeys;
+        impl<'de> Visitor<'de> for TwoKeys {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+                let mut envelope = Envelope::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let (target, exact) = if key.eq_ignore_ascii_case("Data") {
+                        (&mut envelope.data, key == "Data")
+                    } else if key.eq_ignore_ascii_case("Metadata") {
+                        (&mut envelope.metadata, key == "Metadata")
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    target.offer(exact, map.next_value()?);
+                }
+                Ok(envelope)
+            }
+        }
+        d.deserialize_map(TwoKeys)
     }
 }
 
@@ -89,15 +195,11 @@ impl InvokeRequest {
     pub fn parse(body: &Bytes) -> Result<Self, DecodeError> {
         let malformed = |e: serde_json::Error| DecodeError::malformed("body", located(&e));
         let text = std::str::from_utf8(body).map_err(|e| DecodeError::malformed("body", e))?;
-        let envelope = serde_json::from_str::<Members>(text).map_err(malformed)?;
-        let member = |key| {
-            envelope
-                .get(key)
-                .map_or(Ok(Members::default()), Members::parse)
-        };
+        let Envelope { data, metadata } = serde_json::from_str(text).map_err(malformed)?;
+        let not_object = |key| DecodeError::malformed("body", format!("{key} is not an object"));
         Ok(Self {
-            data: member("Data").map_err(malformed)?,
-            metadata: member("Metadata").map_err(malformed)?,
+            data: data.resolve().ok_or_else(|| not_object("Data"))?,
+            metadata: metadata.resolve().ok_or_else(|| not_object("Metadata"))?,
         })
     }
 
@@ -219,7 +321,30 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_a_position_never_the_body_text() {
+    fn repeated_envelope_keys_resolve_like_members_and_only_the_chosen_one_must_be_an_object() {
+        let x = |body: &str| parse(body).expect(body).data("x").ok();
+        assert_eq!(x(r#"{"data":"x","Data":{"x":1}}"#), Some(json!(1)));
+        assert_eq!(x(r#"{"Data":{"x":1},"data":[2]}"#), Some(json!(1)));
+        assert_eq!(x(r#"{"Data":"x","Data":{"x":2}}"#), Some(json!(2)));
+        assert_eq!(x(r#"{"DATA":{"x":1},"data":{"x":3}}"#), Some(json!(3)));
+        assert_eq!(x(r#"{"Data":{"x":1},"Data":null}"#), None);
+        assert_eq!(x(r#"{"Data":null,"data":{"x":1}}"#), None);
+        for body in [
+            r#"{"Data":{"x":1},"Data":7}"#,
+            r#"{"data":{"x":1},"DATA":true}"#,
+            r#"{"Metadata":"m"}"#,
+        ] {
+            assert!(parse(body).is_err(), "{body}");
+        }
+        // Members of other names may hold anything, and are skipped without being kept.
+        let r = parse(r#"{"Other":{"Data":5},"Data":{"x":{"Data":[]}},"Metadata":{"sys":{"MethodName":"F"}}}"#)
+            .expect("parses");
+        assert_eq!(r.data("x").expect("x"), json!({"Data": []}));
+        assert_eq!(r.sys().method_name, "F");
+    }
+
+    #[test]
+    fn errors_name_a_position_or_the_member_never_the_body_text() {
         for body in [
             r#"{"Data":"secret-token"}"#,
             r#"{"Data":{"x":1},"Metadata":["secret-token"]}"#,
@@ -227,7 +352,10 @@ mod tests {
         ] {
             let e = parse(body).expect_err(body).to_string();
             assert!(!e.contains("secret-token"), "{e}");
-            assert!(e.contains("column"), "{e}");
+            assert!(
+                e.contains("column") || e.contains("is not an object"),
+                "{e}"
+            );
         }
     }
 

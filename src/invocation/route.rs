@@ -125,6 +125,30 @@ where
     .await
 }
 
+/// Records the decoded event on the current invocation span (`event.id`, `event.type`,
+/// `blob.name`, declared empty when the span opens); no blob leaves `blob.name` empty.
+///
+/// One record for the three: the JSON layer writes all of a span's fields out again on every
+/// record, so three `Span::record` calls would write them three times.
+pub fn record_event(id: &str, event_type: &str, blob: Option<&str>) {
+    let span = tracing::Span::current();
+    let Some(fields) = span.metadata().map(|m| m.fields()) else {
+        return;
+    };
+    let (Some(f_id), Some(f_type), Some(f_blob)) = (
+        fields.field("event.id"),
+        fields.field("event.type"),
+        fields.field("blob.name"),
+    ) else {
+        return;
+    };
+    span.record_all(&fields.value_set(&[
+        (&f_id, Some(&id as &dyn tracing::Value)),
+        (&f_type, Some(&event_type as &dyn tracing::Value)),
+        (&f_blob, blob.as_ref().map(|b| b as &dyn tracing::Value)),
+    ]));
+}
+
 async fn finish<S: HasQuarantine>(
     function: &str,
     id: &str,
@@ -216,4 +240,73 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Id, Record};
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+    use super::*;
+
+    /// One record's field names and values.
+    type Fields = Vec<(String, String)>;
+
+    /// Collects each record's fields, one entry per record.
+    #[derive(Clone, Default)]
+    struct Records(Arc<Mutex<Vec<Fields>>>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Records {
+        fn on_record(&self, _: &Id, values: &Record<'_>, _: Context<'_, S>) {
+            struct Names(Fields);
+            impl Visit for Names {
+                fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                    self.0.push((field.name().to_owned(), format!("{value:?}")));
+                }
+            }
+            let mut names = Names(Vec::new());
+            values.record(&mut names);
+            self.0.lock().expect("lock").push(names.0);
+        }
+    }
+
+    fn records_of(record: impl FnOnce()) -> Vec<Fields> {
+        let records = Records::default();
+        let subscriber = tracing_subscriber::registry().with(records.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "invocation",
+                event.id = tracing::field::Empty,
+                event.type = tracing::field::Empty,
+                blob.name = tracing::field::Empty,
+            );
+            span.in_scope(record);
+        });
+        records.0.lock().expect("lock").clone()
+    }
+
+    #[test]
+    fn the_event_is_recorded_in_one_record() {
+        let pair = |k: &str, v: &str| (k.to_owned(), format!("{v:?}"));
+        assert_eq!(
+            records_of(|| record_event("e1", "T", Some("a/b"))),
+            vec![vec![
+                pair("event.id", "e1"),
+                pair("event.type", "T"),
+                pair("blob.name", "a/b")
+            ]]
+        );
+        assert_eq!(
+            records_of(|| record_event("n1", "K", None)),
+            vec![vec![pair("event.id", "n1"), pair("event.type", "K")]]
+        );
+        // Outside an invocation span there is nothing to record into.
+        assert!(
+            records_of(|| tracing::info_span!("other").in_scope(|| record_event("x", "y", None)))
+                .is_empty()
+        );
+    }
 }

@@ -47,19 +47,45 @@ pub fn window_filter(
     upload_lag: Duration,
     open_session_max: Duration,
 ) -> Filter {
-    let t = format_utc_millis;
-    Filter::And(vec![
-        Filter::partition(day),
-        Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
-        Filter::str("Start", Op::Le, t(to + SKEW)),
-        Filter::Or(vec![
-            Filter::str("End", Op::Ge, t(from - upload_lag)),
-            Filter::And(vec![
-                Filter::str("End", Op::Eq, ""),
-                Filter::str("Start", Op::Ge, t(from - open_session_max)),
+    WindowBounds::new(from, to, upload_lag, open_session_max).filter(day)
+}
+
+/// The time bounds of [`window_filter`] as stored text, formatted once for all the day partitions
+/// of one lookup.
+struct WindowBounds {
+    start_max: String,
+    end_min: String,
+    open_start_min: String,
+}
+
+impl WindowBounds {
+    fn new(
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        upload_lag: Duration,
+        open_session_max: Duration,
+    ) -> Self {
+        Self {
+            start_max: format_utc_millis(to + SKEW),
+            end_min: format_utc_millis(from - upload_lag),
+            open_start_min: format_utc_millis(from - open_session_max),
+        }
+    }
+
+    fn filter(&self, day: &str) -> Filter {
+        Filter::And(vec![
+            Filter::partition(day),
+            Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
+            Filter::str("Start", Op::Le, &self.start_max),
+            Filter::Or(vec![
+                Filter::str("End", Op::Ge, &self.end_min),
+                Filter::And(vec![
+                    Filter::str("End", Op::Eq, ""),
+                    Filter::str("Start", Op::Ge, &self.open_start_min),
+                ]),
             ]),
-        ]),
-    ])
+        ])
+    }
 }
 
 /// Index rows (with their ETags) of the sessions that may match a recording created between
@@ -70,10 +96,10 @@ pub(super) async fn windows_for(
     to: OffsetDateTime,
 ) -> Result<Vec<(WindowRow, Stored)>, TableError> {
     let mut rows = Vec::new();
+    let bounds = WindowBounds::new(from, to, join.upload_lag, join.open_session_max);
     let mut day = (from - join.lookback()).date();
     while day <= to.date() {
-        let day_text = format_date(day);
-        let filter = window_filter(&day_text, from, to, join.upload_lag, join.open_session_max);
+        let filter = bounds.filter(&format_date(day));
         let found = query_all(&join.tables, WINDOWS_TABLE, &filter, MAX_ROWS_PER_DAY).await?;
         rows.extend(
             found

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use tokio::time::Instant;
-use tracing::{Span, error, warn};
+use tracing::{error, warn};
 
 use super::claims::{Claim, Claims, Finish, valid_key};
 use super::deliver::{Delivery, Payload, deliver};
@@ -24,6 +24,7 @@ use super::routes::Destination;
 use super::{FUNCTION, Notification, Notifier};
 use crate::clock::Clock;
 use crate::invocation::outcome::Stage;
+use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome, Quarantine};
 use crate::tables::TableStore;
 
@@ -67,9 +68,7 @@ pub fn decode(inv: &Invocation) -> Result<Notification, HandlerError> {
             "notificationId is empty, too long or has characters a table key cannot hold",
         ));
     }
-    let span = Span::current();
-    span.record("event.id", n.notification_id.as_str());
-    span.record("event.type", n.kind.as_str());
+    record_event(&n.notification_id, n.kind.as_str(), None);
     Ok(n)
 }
 
