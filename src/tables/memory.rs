@@ -122,10 +122,13 @@ fn keys_of(entity: &Entity) -> Result<Key, TableError> {
 /// The service's size limits, which it answers with 400: a string property holds at most 64 KiB
 /// (32K UTF-16 code units), an entity at most 1 MiB.
 fn check_size(entity: &Entity) -> Result<(), TableError> {
+    const MAX_UNITS: usize = 32 * 1024;
+    // A string has no more UTF-16 units than UTF-8 bytes, so only longer ones need counting.
     let too_long = entity
         .values()
         .filter_map(serde_json::Value::as_str)
-        .any(|v| v.encode_utf16().count() > 32 * 1024);
+        .filter(|v| v.len() > MAX_UNITS)
+        .any(|v| v.encode_utf16().count() > MAX_UNITS);
     if too_long {
         return Err(TableError::from_status(400, "PropertyValueTooLarge"));
     }
@@ -333,6 +336,11 @@ mod tests {
             check_size(&entity(1, &"a".repeat(40_000))).is_err(),
             "a property over 32K"
         );
+        // Counted in UTF-16 units, not bytes: 20,000 two-byte characters are 40,000 bytes but
+        // 20,000 units; 17,000 characters outside the BMP are 34,000 units in 68,000 bytes.
+        assert!(check_size(&entity(1, &"é".repeat(20_000))).is_ok());
+        assert!(check_size(&entity(1, &"😀".repeat(17_000))).is_err());
+        assert!(check_size(&entity(1, &"😀".repeat(16_000))).is_ok());
     }
 
     #[test]
