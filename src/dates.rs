@@ -3,6 +3,7 @@
 
 use std::num::NonZeroU8;
 
+use time::format_description::BorrowedFormatItem;
 use time::format_description::well_known::iso8601::{
     Config, EncodedConfig, FormattedComponents, TimePrecision,
 };
@@ -49,25 +50,28 @@ const DATE: EncodedConfig = Config::DEFAULT
 
 /// RFC 3339 UTC with whole seconds (`2025-03-14T09:42:17Z`).
 pub fn format_utc(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    t.format(&Iso8601::<SECONDS>)
-        .or_else(|_| {
-            t.format(format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-            ))
-        })
-        .unwrap_or_default()
+    utc_text::<SECONDS>(
+        t,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
+    )
 }
 
 /// RFC 3339 UTC with milliseconds (`2025-03-14T09:42:17.123Z`).
 pub fn format_utc_millis(t: OffsetDateTime) -> String {
+    utc_text::<MILLIS>(
+        t,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"),
+    )
+}
+
+/// `t` in UTC through the ISO 8601 configuration `C`, else through `fallback`.
+fn utc_text<const C: EncodedConfig>(
+    t: OffsetDateTime,
+    fallback: &[BorrowedFormatItem<'_>],
+) -> String {
     let t = t.to_offset(UtcOffset::UTC);
-    t.format(&Iso8601::<MILLIS>)
-        .or_else(|_| {
-            t.format(format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-            ))
-        })
+    t.format(&Iso8601::<C>)
+        .or_else(|_| t.format(fallback))
         .unwrap_or_default()
 }
 
