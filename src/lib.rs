@@ -12,7 +12,7 @@
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
 //! - ports: [`storage`], [`tables`], [`queues`] (Azure clients and fakes, deadlines, managed
 //!   identity), [`permissions`] (the RBAC permission of every operation).
-//! - plumbing: [`clock`], [`dates`], [`setting`], [`retry_after`], [`telemetry`].
+//! - plumbing: [`clock`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
 
 pub mod api;
 pub mod app;
@@ -28,6 +28,7 @@ pub mod functions;
 pub mod health;
 pub mod integrity;
 pub mod invocation;
+pub mod json_shape;
 pub mod notify;
 pub mod permissions;
 pub mod queues;

@@ -6,12 +6,12 @@ use std::fmt;
 
 use bytes::Bytes;
 use serde::Deserialize;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{DecodeError, Sys, decode};
+use crate::json_shape::ObjectOr;
 
 /// The request envelope. Keys are matched case-insensitively, unknown keys ignored.
 ///
@@ -84,6 +84,10 @@ struct Candidates {
     any_case: Option<Slot>,
 }
 
+/// One occurrence of `Data` or `Metadata`. Any JSON value is accepted here, and only the chosen
+/// occurrence must be an object, so that a repeated key that loses decides nothing.
+type Slot = ObjectOr<Members>;
+
 impl Candidates {
     fn offer(&mut self, exact: bool, slot: Slot) {
         if exact {
@@ -96,56 +100,10 @@ impl Candidates {
     /// The chosen occurrence's members; absent or `null` is none; `None` when it is not an object.
     fn resolve(self) -> Option<Members> {
         match self.exact.or(self.any_case) {
-            None | Some(Slot::Null) => Some(Members::default()),
-            Some(Slot::Object(m)) => Some(m),
-            Some(Slot::Other) => None,
+            None | Some(ObjectOr::Null) => Some(Members::default()),
+            Some(ObjectOr::Object(m)) => Some(m),
+            Some(ObjectOr::Other) => None,
         }
-    }
-}
-
-/// One occurrence of `Data` or `Metadata`. Any JSON value is accepted here, and only the chosen
-/// occurrence must be an object, so that a repeated key that loses decides nothing.
-enum Slot {
-    Object(Members),
-    Null,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Slot {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct AnyValue;
-        impl<'de> Visitor<'de> for AnyValue {
-            type Value = Slot;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Slot, A::Error> {
-                Members::deserialize(MapAccessDeserializer::new(map)).map(Slot::Object)
-            }
-            fn visit_unit<E>(self) -> Result<Slot, E> {
-                Ok(Slot::Null)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Slot::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-        }
-        d.deserialize_any(AnyValue)
     }
 }
 

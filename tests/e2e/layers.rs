@@ -6,7 +6,7 @@
 //!
 //! Layers, lowest first (the request flows the other way: the host's envelope is decoded by the
 //! protocol, handed to an entry point, which calls the domain, which reads the data through the
-//! ports): plumbing (time, settings reader, telemetry, `Retry-After`), ports, protocol (host envelopes and Event Grid events: vocabulary every
+//! ports): plumbing (time, settings reader, telemetry, `Retry-After`, JSON shapes), ports, protocol (host envelopes and Event Grid events: vocabulary every
 //! layer above uses, knowing nothing of the domain), data (the catalogue tables and keys, the
 //! watched sources), domain, state (configuration and the shared seams), entry points (functions,
 //! the HTTP API, the CLI, backfill), app (the router).
@@ -18,7 +18,14 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "plumbing",
-        &["clock", "dates", "retry_after", "setting", "telemetry"],
+        &[
+            "clock",
+            "dates",
+            "json_shape",
+            "retry_after",
+            "setting",
+            "telemetry",
+        ],
     ),
     ("ports", &["storage", "tables", "queues", "permissions"]),
     ("protocol", &["invocation", "events"]),
