@@ -18,7 +18,6 @@ use time::OffsetDateTime;
 
 use crate::app_root::{AppRoot, Trigger, get_ci};
 use crate::envelope::{MessageBody, event_grid_envelope, sys};
-use crate::forward::FrontEnd;
 use crate::invoke::Invoker;
 use crate::queues::Queues;
 use crate::timers::Timer;
@@ -50,11 +49,10 @@ fn input_of(body: &[u8]) -> Result<Option<String>, String> {
 
 /// `POST /admin/functions/{name}`.
 pub(crate) async fn admin_invoke(
-    State(s): State<FrontEnd>,
+    State(admin): State<Arc<AdminState>>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let admin = s.admin.clone();
     // The host's function lookup for the admin API ignores case.
     let Some(f) = admin
         .app

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -30,6 +30,13 @@ pub(crate) struct FrontEnd {
     pub(crate) client: reqwest::Client,
     /// Whether an HTTP-in-and-out function with forwarding exists.
     pub(crate) forwarding: bool,
+}
+
+/// The admin API's handlers take only their own state.
+impl FromRef<FrontEnd> for Arc<AdminState> {
+    fn from_ref(front: &FrontEnd) -> Self {
+        front.admin.clone()
+    }
 }
 
 /// The front-end router for `route_prefix` (`api`).

@@ -12,7 +12,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::problem::ApiError;
 use super::query::Query;
-use super::token::Cursor;
+use super::token::{Cursor, Found};
 use crate::catalogue::index::{self, INDEX_TABLE};
 use crate::catalogue::model::RecordingKey;
 use crate::tables::filter::Op;
@@ -41,7 +41,7 @@ pub async fn search(
     q: &Query,
     pk: &str,
     start: Option<Cursor>,
-) -> Result<Option<super::search::Found>, ApiError> {
+) -> Result<Option<Found>, ApiError> {
     let day = q.days().first().cloned().unwrap_or_default();
     let mut after = start.and_then(|c| c.after);
     let mut rows: Vec<Entity> = Vec::new();
@@ -97,7 +97,7 @@ pub async fn search(
                     skip: 0,
                     after,
                 });
-                return Ok(Some(super::search::Found { rows, next }));
+                return Ok(Some(Found { rows, next }));
             }
         }
         match page.next {
@@ -105,7 +105,7 @@ pub async fn search(
             None => break,
         }
     }
-    Ok(Some(super::search::Found { rows, next: None }))
+    Ok(Some(Found { rows, next: None }))
 }
 
 fn same_row(a: &Entity, b: &Entity) -> bool {

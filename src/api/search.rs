@@ -18,18 +18,9 @@ use time::OffsetDateTime;
 
 use super::problem::ApiError;
 use super::query::Query;
-use super::token::Cursor;
+use super::token::{Cursor, Found};
 use crate::catalogue::model::sort_time;
 use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
-
-/// A page of rows and the cursor of the next one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Found {
-    /// Matching rows, in order.
-    pub rows: Vec<Entity>,
-    /// Where the next page starts; `None` at the end.
-    pub next: Option<Cursor>,
-}
 
 /// Reads one page of `table` for `q`, starting at `start` (the first day when `None`).
 ///

@@ -1,12 +1,15 @@
-//! Opaque continuation tokens: base64url JSON `{d: day, s: rows to skip in that day's sorted list,
-//! a: last index `RowKey` returned (index-served queries only), f: query fingerprint}`. Bound to the query so a token cannot be replayed with other filters
-//! (which would silently skip rows); anything malformed is a 400, never a restart from the top.
+//! A page of rows ([`Found`]) and the opaque token that continues it: base64url JSON `{d: day,
+//! s: rows to skip in that day's sorted list, a: last index `RowKey` returned (index-served queries
+//! only), f: query fingerprint}`. Bound to the query so a token cannot be replayed with other
+//! filters (which would silently skip rows); anything malformed is a 400, never a restart from the
+//! top.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::problem::ApiError;
+use crate::tables::Entity;
 
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +23,15 @@ pub struct Cursor {
     /// Index-served queries (`vm` / `user` filters): the last index `RowKey` returned.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
+}
+
+/// A page of rows and the cursor of the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// Matching rows, in order.
+    pub rows: Vec<Entity>,
+    /// Where the next page starts; `None` at the end.
+    pub next: Option<Cursor>,
 }
 
 #[derive(Serialize, Deserialize)]

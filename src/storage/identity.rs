@@ -23,8 +23,6 @@ use super::connection::{StorageAuth, StorageConnection};
 use super::deadline::{Deadlines, sdk_duration};
 use crate::telemetry::redact;
 
-/// Where the SDK asks for tokens outside App Service / Functions (the VM metadata service).
-pub(crate) const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 /// Longest failure detail kept in the one-line message.
 const MAX_DETAIL: usize = 200;
 
@@ -92,17 +90,6 @@ fn shared(
         ManagedIdentityCredential::new(Some(options)).map_err(|e| fail(&e))?;
     map.insert(key, credential.clone());
     Ok(credential)
-}
-
-/// The identity endpoint the SDK will call, as it chooses it: App Service / Functions when both
-/// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set (the platform sets them; they are not app
-/// settings), the VM metadata service otherwise. Without its query, which carries nothing secret
-/// but is noise in a log line.
-pub fn endpoint(env: &dyn Fn(&str) -> Option<String>) -> String {
-    match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
-        (Some(e), Some(_)) => e.split('?').next().unwrap_or_default().to_owned(),
-        _ => IMDS_ENDPOINT.to_owned(),
-    }
 }
 
 /// A connection's view of a shared credential: bounded, and failing with a message that says
@@ -198,19 +185,6 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_endpoint_is_the_one_the_sdk_chooses() {
-        let app = |k: &str| match k {
-            "IDENTITY_ENDPOINT" => Some("http://127.0.0.1:41000/msi/token?x=1".to_owned()),
-            "IDENTITY_HEADER" => Some("h".to_owned()),
-            _ => None,
-        };
-        assert_eq!(endpoint(&app), "http://127.0.0.1:41000/msi/token");
-        let half = |k: &str| (k == "IDENTITY_ENDPOINT").then(|| "http://x/".to_owned());
-        assert_eq!(endpoint(&half), IMDS_ENDPOINT);
-        assert_eq!(endpoint(&|_| None), IMDS_ENDPOINT);
-    }
 
     #[test]
     fn failures_are_one_line_and_found_under_sdk_context() {

@@ -11,8 +11,8 @@ use time::{Duration, OffsetDateTime};
 use tracing::warn;
 
 use super::Tail;
-use super::batch::{self, Batch, Flushed};
-use super::chunk::{self, QUARANTINE_SAMPLE};
+use super::batch::{self, Batch};
+use super::chunk::{self, BlobReport, QUARANTINE_SAMPLE};
 use crate::audit_logs::join::Deadline;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
@@ -24,21 +24,6 @@ use crate::tables::TableError;
 const MIN_LEASE: Duration = Duration::minutes(5);
 /// A legacy document larger than this is not read (block blobs from before 2018; never seen).
 const LEGACY_MAX: u64 = 256 << 20;
-
-/// What tailing one blob did.
-#[derive(Debug, Default)]
-pub struct BlobReport {
-    /// Bytes read.
-    pub bytes: u64,
-    /// Records parsed (and written).
-    pub records: u64,
-    /// Corrupt lines quarantined.
-    pub corrupt: u64,
-    /// Flush results.
-    pub flushed: Flushed,
-    /// Skipped because another instance holds it.
-    pub contended: bool,
-}
 
 /// How long a claim lasts with this time budget.
 pub fn lease(budget: Duration) -> Duration {

@@ -19,13 +19,27 @@ use tracing::warn;
 
 use super::Tail;
 use super::batch::{self, Batch, Flushed};
-use super::blob::BlobReport;
 use crate::audit_logs::TAIL_FUNCTION;
 use crate::audit_logs::join::Deadline;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::Cursor;
 use crate::invocation::HandlerError;
 use crate::storage::{BlobKind, BlobRef, StorageError};
+
+/// What tailing one blob did, summed over its chunks.
+#[derive(Debug, Default)]
+pub struct BlobReport {
+    /// Bytes read.
+    pub bytes: u64,
+    /// Records parsed (and written).
+    pub records: u64,
+    /// Corrupt lines quarantined.
+    pub corrupt: u64,
+    /// Flush results.
+    pub flushed: Flushed,
+    /// Skipped because another instance holds it.
+    pub contended: bool,
+}
 
 /// Bytes of a corrupt or over-long line kept in quarantine.
 pub(super) const QUARANTINE_SAMPLE: usize = 64 * 1024;

@@ -180,7 +180,7 @@ impl Tail {
     }
 }
 
-fn add(report: &mut TickReport, r: &blob::BlobReport) {
+fn add(report: &mut TickReport, r: &chunk::BlobReport) {
     if r.contended {
         return;
     }

@@ -246,7 +246,7 @@ impl StorageConnection {
                     table,
                     auth: StorageAuth::ManagedIdentity {
                         client_id,
-                        token_endpoint: super::identity::endpoint(env),
+                        token_endpoint: token_endpoint(env),
                     },
                     deadlines: Deadlines::default(),
                 }))
@@ -258,6 +258,20 @@ impl StorageConnection {
                 Err(errors)
             }
         }
+    }
+}
+
+/// Where the SDK asks for tokens outside App Service / Functions (the VM metadata service).
+pub(crate) const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+
+/// The identity endpoint the SDK will call, as it chooses it: App Service / Functions when both
+/// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set (the platform sets them; they are not app
+/// settings), the VM metadata service otherwise. Without its query, which carries nothing secret
+/// but is noise in a log line.
+pub fn token_endpoint(env: &dyn Fn(&str) -> Option<String>) -> String {
+    match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
+        (Some(e), Some(_)) => e.split('?').next().unwrap_or_default().to_owned(),
+        _ => IMDS_ENDPOINT.to_owned(),
     }
 }
 

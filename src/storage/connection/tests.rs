@@ -64,7 +64,7 @@ fn identity_settings_resolve_to_managed_identity() {
         c.auth,
         StorageAuth::ManagedIdentity {
             client_id: Some("cid".into()),
-            token_endpoint: crate::storage::identity::IMDS_ENDPOINT.into(),
+            token_endpoint: IMDS_ENDPOINT.into(),
         }
     );
     let e = env(&[
@@ -139,8 +139,21 @@ fn half_configured_or_unsupported_identity_settings_are_errors_naming_the_settin
         c.auth,
         StorageAuth::ManagedIdentity {
             client_id: None,
-            token_endpoint: crate::storage::identity::IMDS_ENDPOINT.into(),
+            token_endpoint: IMDS_ENDPOINT.into(),
         }
     );
     assert_eq!(c.deadlines, Deadlines::default());
+}
+
+#[test]
+fn the_endpoint_is_the_one_the_sdk_chooses() {
+    let app = |k: &str| match k {
+        "IDENTITY_ENDPOINT" => Some("http://127.0.0.1:41000/msi/token?x=1".to_owned()),
+        "IDENTITY_HEADER" => Some("h".to_owned()),
+        _ => None,
+    };
+    assert_eq!(token_endpoint(&app), "http://127.0.0.1:41000/msi/token");
+    let half = |k: &str| (k == "IDENTITY_ENDPOINT").then(|| "http://x/".to_owned());
+    assert_eq!(token_endpoint(&half), IMDS_ENDPOINT);
+    assert_eq!(token_endpoint(&|_| None), IMDS_ENDPOINT);
 }
