@@ -34,6 +34,9 @@ pub struct AuditSettings {
     pub upload_lag: Duration,
     /// `OPEN_SESSION_MAX_HOURS` (12): window end for sessions whose end is not (yet) known.
     pub open_session_max: Duration,
+    /// `RECORDING_SESSION_WAIT_MINUTES` (120): how long after its creation a recording that names a
+    /// GUID waits for that session's audit records before it is matched by time instead.
+    pub session_wait: Duration,
     /// `RECONCILE_WINDOW_HOURS` (48): how far back Reconcile lists blobs.
     pub reconcile_window: Duration,
 }
@@ -53,6 +56,7 @@ impl Default for AuditSettings {
             failed_login_window: Duration::minutes(15),
             upload_lag: Duration::minutes(30),
             open_session_max: Duration::hours(12),
+            session_wait: Duration::minutes(120),
             reconcile_window: Duration::hours(48),
         }
     }
@@ -113,6 +117,13 @@ impl AuditSettings {
                 3600,
                 24 * 30,
                 d.open_session_max,
+            ),
+            session_wait: dur(
+                r,
+                "RECORDING_SESSION_WAIT_MINUTES",
+                60,
+                7 * 1440,
+                d.session_wait,
             ),
             reconcile_window: dur(
                 r,

@@ -68,6 +68,7 @@ impl AppState {
             self.policy.clone(),
             &self.audit,
             self.join_gate.clone(),
+            self.clock.clone(),
         )
     }
 

@@ -11,7 +11,7 @@ use time::macros::datetime;
 use crate::api::ApiSettings;
 use crate::api::auth::AuthMode;
 use crate::api::tests::get;
-use crate::audit_logs::repo::windows::{WindowRow, mark_recorded, put_window};
+use crate::audit_logs::repo::windows::{put_window, settle};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::testing::{Fakes, fakes};
 
@@ -47,17 +47,14 @@ async fn put(f: &Fakes, s: &SessionRecord) {
 async fn seed(f: &Fakes) {
     let rec = session("t1", datetime!(2025-03-13 23:50 UTC), "alice", "connected");
     put(f, &rec).await;
-    let row = WindowRow::from_entity(
-        &f.state
-            .tables
-            .get("sessionwindows", "2025-03-13", "t1")
-            .await
-            .expect("get")
-            .expect("row")
-            .entity,
-    )
-    .expect("window row");
-    mark_recorded(&f.state.tables, &[row], "2025-03-13~cmVj")
+    let stored = f
+        .state
+        .tables
+        .get("sessionwindows", "2025-03-13", "t1")
+        .await
+        .expect("get")
+        .expect("row");
+    settle(&f.state.tables, &stored, &["2025-03-13~cmVj".into()], false)
         .await
         .expect("mark");
     put(

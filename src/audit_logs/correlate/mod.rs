@@ -7,8 +7,12 @@
 //!    narrowed by whatever the recording's name/metadata mention (VM name, user, e-mail). One left:
 //!    `heuristic`; several: `ambiguous`, all kept as candidates (never forced 1:1).
 //!
-//! The result depends only on the set of sessions and the recording, not on arrival order, so
-//! re-running it whenever either side changes converges.
+//! A recording that names a GUID which is no session yet is first **awaiting** that session (for
+//! `RECORDING_SESSION_WAIT_MINUTES` after its creation), so it is never attached by time to another
+//! session while its own audit records are merely late; after the wait it is matched by time.
+//!
+//! The result depends only on the set of sessions, the recording and (for the wait) the time, not
+//! on arrival order, so re-running it whenever either side changes converges.
 
 use time::{Duration, OffsetDateTime};
 
@@ -27,6 +31,10 @@ pub enum Confidence {
     Heuristic,
     /// Several sessions fit; all are kept as candidates.
     Ambiguous,
+    /// The recording names a GUID that is no session yet: it waits for that session (within
+    /// `RECORDING_SESSION_WAIT_MINUTES` of its creation) instead of being matched by time to
+    /// another one meanwhile. Names no session.
+    Awaiting,
 }
 
 impl Confidence {
@@ -36,6 +44,7 @@ impl Confidence {
             Self::Exact => "exact",
             Self::Heuristic => "heuristic",
             Self::Ambiguous => "ambiguous",
+            Self::Awaiting => "awaiting",
         }
     }
 }
@@ -53,7 +62,7 @@ pub struct RecordingFacts {
     pub bastion: Option<String>,
 }
 
-/// A match: one tunnel for exact/heuristic, the sorted candidates for ambiguous.
+/// A match: one tunnel for exact/heuristic, the sorted candidates for ambiguous, none while awaiting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
     /// Confidence.
@@ -120,6 +129,37 @@ fn mentions(hints: &str, value: &str) -> bool {
             .as_bytes()
             .windows(value.len())
             .any(|w| w.eq_ignore_ascii_case(value.as_bytes()))
+}
+
+/// The match of a recording none of whose GUIDs is a session yet: awaiting that session while
+/// `now` is within `wait` of its creation and it names a GUID at all, else by time against `rows`
+/// (`None` when no session fits).
+pub fn match_unkeyed(
+    rec: &RecordingFacts,
+    names_guid: bool,
+    rows: &[WindowRow],
+    times: MatchTimes,
+) -> Option<Match> {
+    if names_guid && times.now < rec.created + times.wait {
+        return Some(Match {
+            confidence: Confidence::Awaiting,
+            tunnels: Vec::new(),
+        });
+    }
+    match_heuristic(rec, rows, times.lag, times.open_max)
+}
+
+/// The times a match depends on: "now", and the join's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct MatchTimes {
+    /// The time of the decision.
+    pub now: OffsetDateTime,
+    /// `RECORDING_SESSION_WAIT_MINUTES`.
+    pub wait: Duration,
+    /// `RECORDING_UPLOAD_LAG_MINUTES`.
+    pub lag: Duration,
+    /// `OPEN_SESSION_MAX_HOURS`.
+    pub open_max: Duration,
 }
 
 /// Heuristic match of a recording against indexed sessions; `None` when no session fits.

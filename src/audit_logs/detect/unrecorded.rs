@@ -1,5 +1,7 @@
-//! `session.unrecorded`: a successful session whose end is known, with no recording joined (not even
-//! as an ambiguous candidate) within the grace period after its end reached us.
+//! `session.unrecorded`: a successful session whose end is known, that no recording's current match
+//! names (not even as an ambiguous candidate) once the grace period after its end reached us has
+//! passed and its join is not pending. A session that was shown as recorded and loses its
+//! recording (the recording's match moved to its own session) is found here too, once.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -18,10 +20,12 @@ use crate::tables::{Filter, TableError};
 /// Most notifications of this kind per run.
 const LIMIT: usize = 100;
 
-/// True when `row` is a compliance gap at `now`.
+/// True when `row` is a compliance gap at `now`. A pending session's recorded state is still being
+/// derived (a recording may have just joined or left it): it is decided once the join has run.
 pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
     row.outcome == outcome::CONNECTED
         && row.end.is_some()
+        && row.pending.is_none()
         && !row.recorded
         && !row.unrecorded_notified
         && row.end_arrived_at.is_some_and(|a| a + grace <= now)

@@ -32,10 +32,24 @@ pub const JOIN_PROPERTIES: &[&str] = &[
 /// property limit (about 880 tunnel ids), a write refused on every attempt.
 pub const MAX_CANDIDATES: usize = 500;
 
-/// The stored `MatchCandidates` text of a match (the first [`MAX_CANDIDATES`], sorted).
+/// The sessions a match names as stored (the first [`MAX_CANDIDATES`], sorted).
+pub(super) fn named(m: Option<&Match>) -> &[String] {
+    m.map_or(&[], |m| &m.tunnels[..m.tunnels.len().min(MAX_CANDIDATES)])
+}
+
+/// The stored `MatchCandidates` text of a match.
 pub(super) fn candidates_text(m: &Match) -> String {
-    let shown = &m.tunnels[..m.tunnels.len().min(MAX_CANDIDATES)];
-    shown.join(",")
+    named(Some(m)).join(",")
+}
+
+/// The sessions a stored row's match names (`MatchCandidates`).
+pub(super) fn stored_named(raw: &Entity) -> Vec<String> {
+    crate::tables::get_str(raw, "MatchCandidates")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// True when two entities hold the same properties (annotations aside).
@@ -63,12 +77,14 @@ pub fn source_bastion(entry: &CatalogueEntry) -> Option<String> {
     Some(entry.source_bastion.to_ascii_lowercase()).filter(|b| !b.is_empty())
 }
 
-/// Overlays the join properties of `m` (and its session) onto a catalogue entity.
-pub fn apply_join(e: &mut Entity, m: &Match, session: Option<&SessionRecord>) {
+/// Overlays the join properties of `m` (and its session) onto a catalogue entity; `None` removes
+/// them (no session fits the recording any more).
+pub fn apply_join(e: &mut Entity, m: Option<&Match>, session: Option<&SessionRecord>) {
     for k in JOIN_PROPERTIES {
         e.remove(*k);
         e.remove(&format!("{k}@odata.type"));
     }
+    let Some(m) = m else { return };
     let mut set = |k: &str, v: &str| {
         e.insert(k.to_owned(), Value::String(v.to_owned()));
     };
@@ -111,7 +127,7 @@ mod tests {
             tunnels,
         };
         let mut e = Entity::new();
-        apply_join(&mut e, &m, None);
+        apply_join(&mut e, Some(&m), None);
         let text = crate::tables::get_str(&e, "MatchCandidates").expect("candidates");
         assert_eq!(text.split(',').count(), MAX_CANDIDATES);
         assert!(

@@ -152,7 +152,9 @@ mod tests {
             policy: Arc::new(crate::retention::policy::Policy::builtin()),
             upload_lag: Duration::minutes(30),
             open_session_max: Duration::hours(12),
+            session_wait: Duration::hours(2),
             gate: Arc::default(),
+            clock: Arc::new(crate::clock::SystemClock),
         };
         let base = datetime!(2025-03-14 09:00 UTC);
         let (from, to) = (base, base + Duration::minutes(20));

@@ -16,6 +16,11 @@
 //!   (together with its join marks) is the last write, so a crash or a spent time budget leaves it
 //!   pending for the next tick, which finds the recordings already written unchanged.
 //!
+//! **Sessions' recorded state** is derived, never accumulated: each recording links the sessions
+//! its current match names (`sessionrecordings`), and a session's `Recorded`/`RecordingIds` are
+//! recomputed from its links whenever they change ([`write`] says how, crash- and race-safe), so
+//! a recording whose match moves to another session takes its mark back.
+//!
 //! Only [`Join`]'s narrow dependencies are used: the tables, the recordings' blob store (re-tagging),
 //! the retention policy and the two matching settings.
 
@@ -38,9 +43,11 @@ pub use lookup::window_filter;
 pub use pending::PendingReport;
 pub use recording::{after_catalogue, after_write, index_recording_keys, join_recording};
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::AuditSettings;
+use super::correlate::MatchTimes;
+use crate::clock::Clock;
 use crate::retention::policy::Policy;
 use crate::sources::Sources;
 use crate::tables::TableStore;
@@ -59,8 +66,12 @@ pub struct Join {
     pub upload_lag: Duration,
     /// `OPEN_SESSION_MAX_HOURS`: window end of a session whose end is not known.
     pub open_session_max: Duration,
+    /// `RECORDING_SESSION_WAIT_MINUTES`: how long a recording naming an unknown GUID awaits it.
+    pub session_wait: Duration,
     /// The instance's one-round-at-a-time gate for the session side.
     pub gate: Arc<JoinGate>,
+    /// "Now" for the recording side's wait (the session side is handed its tick's time).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Join {
@@ -80,6 +91,7 @@ impl Join {
         policy: Arc<Policy>,
         audit: &AuditSettings,
         gate: Arc<JoinGate>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             tables,
@@ -87,7 +99,19 @@ impl Join {
             policy,
             upload_lag: audit.upload_lag,
             open_session_max: audit.open_session_max,
+            session_wait: audit.session_wait,
             gate,
+            clock,
+        }
+    }
+
+    /// The times a match decided at `now` depends on.
+    pub(crate) fn times(&self, now: OffsetDateTime) -> MatchTimes {
+        MatchTimes {
+            now,
+            wait: self.session_wait,
+            lag: self.upload_lag,
+            open_max: self.open_session_max,
         }
     }
 

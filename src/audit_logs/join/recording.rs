@@ -1,12 +1,13 @@
 //! The recording side of the join: a recording was catalogued (`RecordingCreated`, `Reconcile`),
 //! so its GUIDs are indexed for sessions arriving later and it is joined with the sessions known
-//! now: point reads of `sessions` for its GUIDs, else the `sessionwindows` days around its creation.
+//! now: point reads of `sessions` for its GUIDs; else, when it names a GUID and is younger than the
+//! wait, it awaits that session; else the `sessionwindows` days around its creation.
 
 use super::lookup::{get_session, windows_for};
-use super::write::{RowWrite, write_join};
+use super::write::{Marks, RowWrite, write_join};
 use super::{Join, hints, source_bastion};
-use crate::audit_logs::correlate::{Confidence, Match, RecordingFacts, match_heuristic};
-use crate::audit_logs::repo::{self, RECORDING_KEYS_TABLE, WindowRow};
+use crate::audit_logs::correlate::{Confidence, Match, RecordingFacts, match_unkeyed};
+use crate::audit_logs::repo::{RECORDING_KEYS_TABLE, WindowRow};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
@@ -63,11 +64,11 @@ pub async fn after_write(
 ) -> Result<Option<Match>, HandlerError> {
     index_recording_keys(join, &row.value).await?;
     let key = row.value.key.clone();
-    join_from(join, &key, Some(row)).await
+    Ok(join_from(join, &key, Some(row)).await?.0)
 }
 
-/// Recomputes the join of one catalogued recording and writes it (row, tags, session marks) when it
-/// changed. Returns the match, if any.
+/// Recomputes the join of one catalogued recording and writes it (row, tags; the sessions it
+/// leaves or joins marked pending) when it changed. Returns the match, if any (an awaiting recording's names no session).
 ///
 /// # Errors
 /// `Retryable` on storage failures.
@@ -75,36 +76,31 @@ pub async fn join_recording(
     join: &Join,
     key: &RecordingKey,
 ) -> Result<Option<Match>, HandlerError> {
-    join_from(join, key, None).await
+    Ok(join_from(join, key, None).await?.0)
 }
 
 /// The join loop; the first attempt uses `known` when given (a row its caller holds at its current
-/// ETag), every retry after a lost race re-reads.
+/// ETag), every retry after a lost race re-reads. Returns the match the row now holds (after a
+/// refused write: none) and how many sessions it marked pending.
 pub(super) async fn join_from(
     join: &Join,
     key: &RecordingKey,
     mut known: Option<Versioned<CatalogueEntry>>,
-) -> Result<Option<Match>, HandlerError> {
+) -> Result<(Option<Match>, usize), HandlerError> {
     let repo = CatalogueRepo::new(join.tables.clone());
+    let mut marks = Marks::default();
     for _ in 0..ATTEMPTS {
         let row = match known.take() {
             Some(row) => row,
             None => match repo.get(key).await? {
                 Some(row) => row,
-                None => return Ok(None),
+                None => return Ok((None, marks.marked)),
             },
         };
         let found = find_match(join, &row.value).await?;
-        let Some(m) = found.m else { return Ok(None) };
-        match write_join(join, &row, &m, found.session.as_ref()).await? {
-            // Marking is idempotent; repeating it on an unchanged row heals a crash between the
-            // row write and the marks.
-            RowWrite::Unchanged | RowWrite::Rewritten => {
-                let rows = matched_windows(join, &m, found.session.as_ref(), found.rows).await?;
-                repo::windows::mark_recorded(&join.tables, &rows, &key.id()).await?;
-                return Ok(Some(m));
-            }
-            RowWrite::Refused => return Ok(None),
+        match write_join(join, &row, found.m.as_ref(), found.session.as_ref(), &mut marks).await? {
+            RowWrite::Unchanged | RowWrite::Rewritten => return Ok((found.m, marks.marked)),
+            RowWrite::Refused => return Ok((None, marks.marked)),
             RowWrite::Lost => {}
         }
     }
@@ -114,11 +110,10 @@ pub(super) async fn join_from(
     )))
 }
 
-/// A match with what was read to find it.
+/// A match with the session it names, when it names one.
 struct Found {
     m: Option<Match>,
     session: Option<SessionRecord>,
-    rows: Vec<WindowRow>,
 }
 
 async fn find_match(join: &Join, entry: &CatalogueEntry) -> Result<Found, TableError> {
@@ -131,22 +126,28 @@ async fn find_match(join: &Join, entry: &CatalogueEntry) -> Result<Found, TableE
             return Ok(Found {
                 m: Some(m),
                 session: Some(s),
-                rows: Vec::new(),
             });
         }
     }
     let t = entry.blob_created;
-    let rows: Vec<WindowRow> = windows_for(join, t, t)
-        .await?
-        .into_iter()
-        .map(|(row, _)| row)
-        .collect();
+    let times = join.times(join.clock.now());
+    let names_guid = !entry.candidate_keys.is_empty();
     let facts = RecordingFacts {
         created: t,
         hints: hints(entry),
         bastion: source_bastion(entry),
     };
-    let m = match_heuristic(&facts, &rows, join.upload_lag, join.open_session_max);
+    // Awaiting its own session needs no index read.
+    let rows: Vec<WindowRow> = if names_guid && times.now < t + times.wait {
+        Vec::new()
+    } else {
+        windows_for(join, t, t)
+            .await?
+            .into_iter()
+            .map(|(row, _)| row)
+            .collect()
+    };
+    let m = match_unkeyed(&facts, names_guid, &rows, times);
     let session = match &m {
         Some(Match {
             confidence: Confidence::Heuristic,
@@ -154,28 +155,5 @@ async fn find_match(join: &Join, entry: &CatalogueEntry) -> Result<Found, TableE
         }) => get_session(&join.tables, &tunnels[0]).await?,
         _ => None,
     };
-    Ok(Found { m, session, rows })
-}
-
-/// The index rows to mark for `m`: the matched session's own row (however long after the session
-/// the recording was uploaded), else the candidates among the rows the match was found in.
-async fn matched_windows(
-    join: &Join,
-    m: &Match,
-    session: Option<&SessionRecord>,
-    rows: Vec<WindowRow>,
-) -> Result<Vec<WindowRow>, TableError> {
-    if let Some(s) = session {
-        if let Some(own) = rows.iter().find(|r| r.tunnel_id == s.tunnel_id) {
-            return Ok(vec![own.clone()]);
-        }
-        return Ok(repo::windows::row_of(&join.tables, s)
-            .await?
-            .into_iter()
-            .collect());
-    }
-    Ok(rows
-        .into_iter()
-        .filter(|r| m.tunnels.contains(&r.tunnel_id))
-        .collect())
+    Ok(Found { m, session })
 }

@@ -51,9 +51,10 @@ async fn recording_first_then_session_joins_exactly() {
         )
         .await;
     after_catalogue(&k.join(), &key).await.expect("hook");
-    assert!(
-        !k.row(&key).await.contains_key("MatchConfidence"),
-        "no session yet"
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("awaiting"),
+        "no session yet: it awaits the one it names"
     );
     feed(&k, &fixture()).await;
     let e = k.row(&key).await;
@@ -199,15 +200,21 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
         )
         .await;
     after_catalogue(&k.join(), &key).await.expect("hook");
-    let stored = k
-        .state
-        .tables
-        .get(WINDOWS_TABLE, "2025-03-14", ALICE)
-        .await
-        .expect("get")
-        .expect("index row");
-    let w = WindowRow::from_entity(&stored.entity).expect("window row");
-    assert!(w.recorded, "{w:?}");
+    let index_row = || async {
+        let stored = k
+            .state
+            .tables
+            .get(WINDOWS_TABLE, "2025-03-14", ALICE)
+            .await
+            .expect("get")
+            .expect("index row");
+        WindowRow::from_entity(&stored.entity).expect("window row")
+    };
+    let w = index_row().await;
+    assert!(w.pending.is_some(), "marked for the session side: {w:?}");
+    tick(&k.state.tail(), NOW).await.expect("tick");
+    let w = index_row().await;
+    assert!(w.recorded && w.pending.is_none(), "{w:?}");
     assert_eq!(w.recording_ids, vec![key.id()]);
 }
 

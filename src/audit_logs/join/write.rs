@@ -1,16 +1,28 @@
-//! Writing one recording's join result: re-tag, index rows, then the catalogue row (ETag
-//! conditional), and nothing at all when the row would not change.
+//! Writing one recording's join result: re-tag, mark sessions, index rows, then the catalogue row
+//! (ETag conditional), and nothing at all when the row would not change.
+//!
+//! **Sessions first.** When the sessions a recording's match names change (from `old` to `new`),
+//! every session of `old ∪ new` is marked pending before the row is written, so the session-side
+//! join derives their recorded state again from every recording that can name them: a session the
+//! recording leaves loses its mark, one it joins gains it. A crash or a lost race after the marks
+//! only costs that derivation; it can never leave a session marked by a recording that moved on.
+
+use std::collections::HashSet;
 
 use super::Join;
-use super::fields::{apply_join, unchanged};
+use super::fields::{apply_join, named, stored_named, unchanged};
+use super::lookup::get_session;
 use super::retag;
 use crate::audit_logs::correlate::Match;
+use crate::audit_logs::repo::WindowRow;
+use crate::audit_logs::repo::windows::{mark_pending, window_of};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::index;
 use crate::catalogue::model::CatalogueEntry;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::dates::format_date;
 use crate::invocation::HandlerError;
-use crate::tables::{TableError, WriteMode};
+use crate::tables::{Entity, TableError, WriteMode};
 
 /// What [`write_join`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,16 +38,35 @@ pub(super) enum RowWrite {
     Refused,
 }
 
-/// Applies `m` (and the matched `session`'s fields) to `row` as read (value, ETag, entity).
+/// How a join marks the sessions whose recorded state its writes change.
+#[derive(Debug, Default)]
+pub(super) struct Marks<'a> {
+    /// Sessions the caller settles itself afterwards (the round's pending sessions): not marked.
+    pub deferred: Option<&'a HashSet<String>>,
+    /// Index rows the caller holds (their start day locates them without a session read).
+    pub rows: &'a [WindowRow],
+    /// Sessions marked pending.
+    pub marked: usize,
+    /// Sessions already marked by this caller (each once).
+    pub done: HashSet<String>,
+}
+
+/// Applies `m` (and the matched `session`'s fields; `None`: no session fits) to `row` as read
+/// (value, ETag, entity).
 ///
 /// # Errors
 /// `Retryable` on storage failures.
 pub(super) async fn write_join(
     join: &Join,
     row: &Versioned<CatalogueEntry>,
-    m: &Match,
+    m: Option<&Match>,
     session: Option<&SessionRecord>,
+    marks: &mut Marks<'_>,
 ) -> Result<RowWrite, HandlerError> {
+    // Nothing fits and nothing was joined: the row's other properties are not the join's.
+    if m.is_none() && !row.raw.contains_key("MatchConfidence") {
+        return Ok(RowWrite::Unchanged);
+    }
     let mut entity = row.raw.clone();
     apply_join(&mut entity, m, session);
     let mut entry = row.value.clone();
@@ -45,6 +76,68 @@ pub(super) async fn write_join(
     if unchanged(&entity, &row.raw) && entry == row.value {
         return Ok(RowWrite::Unchanged);
     }
+    let old = stored_named(&row.raw);
+    let new = named(m);
+    if old != new {
+        let mut all: Vec<&String> = old.iter().chain(new).collect();
+        all.sort();
+        all.dedup();
+        for t in all {
+            if marks.deferred.is_some_and(|d| d.contains(t)) || !marks.done.insert(t.clone()) {
+                continue;
+            }
+            if mark(join, t, marks.rows).await? {
+                marks.marked += 1;
+            }
+        }
+    }
+    Ok(match write_row(join, row, &entry, entity).await? {
+        Written::Row => RowWrite::Rewritten,
+        Written::Lost => RowWrite::Lost,
+        Written::Refused => RowWrite::Refused,
+    })
+}
+
+/// Marks session `tunnel` pending, finding its index row among `rows` or through its session row.
+async fn mark(join: &Join, tunnel: &str, rows: &[WindowRow]) -> Result<bool, TableError> {
+    let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
+        Some(r) => Some(format_date(r.start.date())),
+        None => get_session(&join.tables, tunnel)
+            .await?
+            .and_then(|s| window_of(&s)),
+    };
+    match pk {
+        Some(pk) => {
+            mark_pending(
+                &join.tables,
+                &pk,
+                tunnel,
+                join.upload_lag,
+                join.open_session_max,
+            )
+            .await
+        }
+        None => Ok(false),
+    }
+}
+
+/// What [`write_row`] did.
+enum Written {
+    /// Written.
+    Row,
+    /// Changed since it was read.
+    Lost,
+    /// Refused by the table service.
+    Refused,
+}
+
+/// Writes the row (index rows first) conditionally on the ETag it was read at.
+async fn write_row(
+    join: &Join,
+    row: &Versioned<CatalogueEntry>,
+    entry: &CatalogueEntry,
+    entity: Entity,
+) -> Result<Written, HandlerError> {
     // Index rows first: a crash before the row write leaves an extra (re-checked) index row,
     // never a joined row that a VM/user query cannot find.
     let mut written = entity.clone();
@@ -52,7 +145,7 @@ pub(super) async fn write_join(
     let repo = CatalogueRepo::new(join.tables.clone());
     let written_row = match index::upsert_added(join.tables.as_ref(), &row.raw, &written).await {
         Ok(()) => {
-            repo.write(&entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
+            repo.write(entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
                 .await
         }
         Err(e) => Err(e),
@@ -60,13 +153,13 @@ pub(super) async fn write_join(
     match written_row {
         Ok(_) => {
             index::remove_stale(join.tables.as_ref(), &row.raw, &written).await?;
-            Ok(RowWrite::Rewritten)
+            Ok(Written::Row)
         }
-        Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(RowWrite::Lost),
+        Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(Written::Lost),
         Err(e @ TableError::Rejected(_)) => {
             let cause = crate::telemetry::redact(&e.to_string());
             tracing::error!(recording = %row.value.key.id(), error.cause_chain = %cause, "the join's row was refused by the table service; left as it is");
-            Ok(RowWrite::Refused)
+            Ok(Written::Refused)
         }
         Err(e) => Err(e.into()),
     }

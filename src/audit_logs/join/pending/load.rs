@@ -27,7 +27,7 @@ pub(super) struct Affected {
 /// The affected recordings, by key (ordered, so the writes happen in a stable order).
 pub(super) type AffectedSet = BTreeMap<(String, String), Affected>;
 
-fn versioned(s: Stored) -> Option<Versioned<CatalogueEntry>> {
+pub(super) fn versioned(s: Stored) -> Option<Versioned<CatalogueEntry>> {
     let value = CatalogueEntry::from_entity(&s.entity)?;
     Some(Versioned {
         value,

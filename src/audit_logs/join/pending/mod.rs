@@ -16,12 +16,21 @@ mod round;
 use time::{Duration, OffsetDateTime};
 
 use super::{Deadline, Join};
+use super::recording::join_from;
+use crate::audit_logs::correlate::Confidence;
+use crate::audit_logs::repo::query_all;
 use crate::audit_logs::repo::windows::pending_rows;
-use crate::dates::format_date;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::dates::{format_date, format_utc};
+use crate::tables::Filter;
+use crate::tables::filter::Op;
 use crate::invocation::HandlerError;
 
 /// Most pending sessions in one round (bounds the reads before its first write).
 const ROUND: usize = 500;
+
+/// Most extra rounds a tick runs for the sessions its own rounds marked (the rest wait a tick).
+const MAX_AGAIN: usize = 4;
 
 /// What the session-side join did in one tick.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -51,7 +60,9 @@ impl Join {
         deadline: &Deadline,
     ) -> Result<PendingReport, HandlerError> {
         let mut report = PendingReport::default();
+        let mut ran = false;
         while let Some(_running) = self.gate.enter() {
+            ran = true;
             while !report.cut && self.gate.take() {
                 self.rounds(now, window, deadline, &mut report).await?;
             }
@@ -60,7 +71,49 @@ impl Join {
                 break;
             }
         }
+        // Handed to the round running in this instance: the sweep is its business too.
+        if ran && !report.cut {
+            self.awaited(now, window, deadline, &mut report).await?;
+        }
         Ok(report)
+    }
+
+    /// Joins again every recording still awaiting its own session once its wait has passed (it is
+    /// then matched by time): one catalogue query per day of the window.
+    async fn awaited(
+        &self,
+        now: OffsetDateTime,
+        window: Duration,
+        deadline: &Deadline,
+        report: &mut PendingReport,
+    ) -> Result<(), HandlerError> {
+        let due = format_utc(now - self.session_wait);
+        let mut day = (now - window - Duration::days(1)).date();
+        while day <= now.date() {
+            let filter = Filter::And(vec![
+                Filter::partition(&format_date(day)),
+                Filter::str("MatchConfidence", Op::Eq, Confidence::Awaiting.as_str()),
+                Filter::str("BlobCreated", Op::Le, &due),
+            ]);
+            for row in query_all(&self.tables, RECORDINGS_TABLE, &filter, ROUND)
+                .await?
+                .into_iter()
+                .filter_map(load::versioned)
+            {
+                if deadline.passed() {
+                    report.cut = true;
+                    return Ok(());
+                }
+                let key = row.value.key.clone();
+                join_from(self, &key, Some(row)).await?;
+                report.evaluated += 1;
+            }
+            day = match day.next_day() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+        Ok(())
     }
 
     /// Rounds until no pending session is left (or the deadline cuts).
@@ -72,15 +125,24 @@ impl Join {
         report: &mut PendingReport,
     ) -> Result<(), HandlerError> {
         let since = format_date((now - window - Duration::days(2)).date());
+        let mut again = 0;
         loop {
             let rows = pending_rows(&self.tables, &since, ROUND).await?;
             if rows.is_empty() {
                 break;
             }
             let more = rows.len() >= ROUND;
-            let settled = round::run(self, rows, deadline, report).await?;
-            if !more || settled == 0 || report.cut {
+            let round = round::run(self, now, rows, deadline, report).await?;
+            if round.settled == 0 || report.cut {
                 break;
+            }
+            // Sessions a round marked (a recording left or joined them) are derived in the next
+            // one; plans are deterministic, so a second pass over the same inputs marks nothing.
+            if !more {
+                if round.marked == 0 || again == MAX_AGAIN {
+                    break;
+                }
+                again += 1;
             }
         }
         Ok(())

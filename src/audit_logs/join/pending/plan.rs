@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use time::Duration;
-
-use crate::audit_logs::correlate::{Confidence, Match, RecordingFacts, match_heuristic};
+use crate::audit_logs::correlate::{Confidence, Match, MatchTimes, RecordingFacts, match_unkeyed};
 use crate::audit_logs::join::fields::candidates_text;
 use crate::audit_logs::join::{hints, source_bastion};
 use crate::audit_logs::repo::WindowRow;
@@ -15,14 +13,14 @@ use crate::tables::{Entity, get_str};
 /// The decision for one recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Plan {
-    /// Not this round's business (joined exactly to a session that did not change) or no session
-    /// fits (a row is never un-joined: the recording-side join does not either).
+    /// Not this round's business (joined exactly to a session that did not change), or no session
+    /// fits and none did.
     Skip,
-    /// The row already holds this match and its session's fields did not change: nothing to write
-    /// (its sessions are still marked with it).
+    /// The row already holds this match and its session's fields did not change: nothing to write.
     Keep(Match),
-    /// The match differs from the row's, or its session changed: rewrite (if the row then differs).
-    Write(Match),
+    /// The result differs from the row's (a match, or `None`: no session fits any more), or its
+    /// session changed: rewrite (if the row then differs).
+    Write(Option<Match>),
 }
 
 /// What the round knows, shared by every recording it plans.
@@ -34,10 +32,8 @@ pub(super) struct Known<'a> {
     pub changed: &'a HashSet<String>,
     /// Index rows of every session that can match the recordings planned.
     pub rows: &'a [WindowRow],
-    /// `RECORDING_UPLOAD_LAG_MINUTES`.
-    pub lag: Duration,
-    /// `OPEN_SESSION_MAX_HOURS`.
-    pub open_max: Duration,
+    /// The tick's time and the join's settings.
+    pub times: MatchTimes,
 }
 
 /// The match a catalogue row holds: `(MatchConfidence, MatchCandidates)`.
@@ -51,7 +47,7 @@ fn stored(raw: &Entity) -> Option<(&str, &str)> {
 /// Plans one recording. `via_keys`: it was found through `recordingkeys` (one of its GUIDs is a
 /// changed session), so every GUID of it was resolved into `existing`; a recording found only by
 /// time keeps the rule both join sides uphold: a GUID naming an existing session was joined
-/// exactly when the second of the two arrived.
+/// exactly when the second of the two arrived (so its GUIDs, if any, are no session yet).
 pub(super) fn plan(entry: &CatalogueEntry, raw: &Entity, via_keys: bool, k: &Known<'_>) -> Plan {
     let stored = stored(raw);
     if !via_keys && stored.is_some_and(|(c, _)| c == Confidence::Exact.as_str()) {
@@ -72,18 +68,21 @@ pub(super) fn plan(entry: &CatalogueEntry, raw: &Entity, via_keys: bool, k: &Kno
                 hints: hints(entry),
                 bastion: source_bastion(entry),
             };
-            match_heuristic(&facts, k.rows, k.lag, k.open_max)
+            match_unkeyed(&facts, !entry.candidate_keys.is_empty(), k.rows, k.times)
         }
     };
-    let Some(m) = found else {
-        return Plan::Skip;
+    let same = match (&found, stored) {
+        (Some(m), Some((c, t))) => c == m.confidence.as_str() && t == candidates_text(m),
+        (None, None) => true,
+        _ => false,
     };
-    let same = stored.is_some_and(|(c, t)| c == m.confidence.as_str() && t == candidates_text(&m));
-    let fields_may_change =
-        m.confidence != Confidence::Ambiguous && k.changed.contains(m.tunnels[0].as_str());
-    if same && !fields_may_change {
-        Plan::Keep(m)
-    } else {
-        Plan::Write(m)
+    let fields_may_change = found.as_ref().is_some_and(|m| {
+        matches!(m.confidence, Confidence::Exact | Confidence::Heuristic)
+            && k.changed.contains(m.tunnels[0].as_str())
+    });
+    match found {
+        Some(m) if same && !fields_may_change => Plan::Keep(m),
+        None if same => Plan::Skip,
+        found => Plan::Write(found),
     }
 }

@@ -1,6 +1,8 @@
 //! One round of the session-side join over at most `ROUND` pending sessions.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+
+use time::OffsetDateTime;
 
 use super::load::{self, Affected, AffectedSet};
 use super::plan::{Known, Plan, plan};
@@ -8,9 +10,10 @@ use super::{Deadline, Join, PendingReport};
 use crate::audit_logs::correlate::Confidence;
 use crate::audit_logs::join::lookup::{get_session, windows_for};
 use crate::audit_logs::join::recording::join_from;
-use crate::audit_logs::join::write::{RowWrite, write_join};
+use crate::audit_logs::correlate::Match;
+use crate::audit_logs::join::write::{Marks, RowWrite, write_join};
 use crate::audit_logs::repo::WindowRow;
-use crate::audit_logs::repo::windows::{MAX_IDS, mark_recorded, row_of, settle};
+use crate::audit_logs::repo::windows::settle;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::invocation::HandlerError;
 use crate::tables::{Entity, Stored, TableError, get_str};
@@ -34,16 +37,17 @@ impl Gate<'_> {
     }
 }
 
-/// Runs one round over `rows` (pending index rows as read); returns how many sessions it settled.
+/// Runs one round over `rows` (pending index rows as read).
 ///
 /// # Errors
 /// `Retryable` on storage failures.
 pub(super) async fn run(
     join: &Join,
+    now: OffsetDateTime,
     rows: Vec<Stored>,
     deadline: &Deadline,
     report: &mut PendingReport,
-) -> Result<usize, HandlerError> {
+) -> Result<Round, HandlerError> {
     let mut pending: Vec<(WindowRow, Stored)> = rows
         .into_iter()
         .filter_map(|s| Some((WindowRow::from_entity(&s.entity)?, s)))
@@ -77,83 +81,118 @@ pub(super) async fn run(
         existing: &existing,
         changed: &changed,
         rows: &rows,
-        lag: join.upload_lag,
-        open_max: join.open_session_max,
+        times: join.times(now),
     };
     let plans: Vec<(&Affected, Plan)> = affected
         .values()
         .map(|a| (a, plan(&a.row.value, &a.row.raw, a.via_keys, &known)))
-        .filter(|(_, p)| *p != Plan::Skip)
         .collect();
-    report.evaluated += plans.len();
-
-    // Every session a planned match names gets the recording's id (written only when missing).
-    let mut marks: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (a, p) in &plans {
-        let (Plan::Keep(m) | Plan::Write(m)) = p else {
-            continue;
-        };
-        for t in &m.tunnels {
-            // A row keeps at most `MAX_IDS` ids: more would only be dropped there.
-            let ids = marks.entry(t.as_str()).or_default();
-            if ids.len() < MAX_IDS {
-                ids.push(a.row.value.key.id());
-            }
-        }
-    }
-    // Marks before rows: a crash in between leaves a mark early, never a joined row unmarked.
-    let cached: HashMap<&str, &Stored> = cache
-        .iter()
-        .map(|(r, s)| (r.tunnel_id.as_str(), s))
-        .collect();
+    report.evaluated += plans.iter().filter(|(_, p)| *p != Plan::Skip).count();
     let mut gate = Gate {
         deadline,
         wrote: false,
     };
-    for (tunnel, ids) in marks.iter().filter(|(t, _)| !changed.contains(**t)) {
-        if !gate.open(report) {
-            return Ok(0);
-        }
-        gate.wrote |= match cached.get(tunnel) {
-            Some(read) => settle(&join.tables, read, ids, false).await?,
-            None => mark_elsewhere(join, &mut sessions, tunnel, ids).await?,
-        };
-    }
+    // What each planned recording's row holds once written: its sessions' state is derived from it.
+    let mut holds: Vec<(String, Option<Match>)> = Vec::with_capacity(plans.len());
+    let mut marks = Marks {
+        deferred: Some(&changed),
+        rows: &rows,
+        ..Marks::default()
+    };
     for (a, p) in &plans {
-        let Plan::Write(m) = p else { continue };
-        if !gate.open(report) {
-            return Ok(0);
-        }
-        let session = match m.confidence {
-            Confidence::Ambiguous => None,
-            _ => session(join, &mut sessions, &m.tunnels[0]).await?,
+        let id = a.row.value.key.id();
+        let m = match p {
+            Plan::Keep(m) => {
+                holds.push((id, Some(m.clone())));
+                continue;
+            }
+            // Joined exactly elsewhere, or matching nothing: it names what its row says.
+            Plan::Skip => {
+                holds.push((id, stored_match(&a.row.raw)));
+                continue;
+            }
+            Plan::Write(m) => m,
         };
-        match write_join(join, &a.row, m, session.as_ref()).await? {
+        if !gate.open(report) {
+            return Ok(Round::default());
+        }
+        let session = match m {
+            Some(m) if matches!(m.confidence, Confidence::Exact | Confidence::Heuristic) => {
+                session(join, &mut sessions, &m.tunnels[0]).await?
+            }
+            _ => None,
+        };
+        let held = match write_join(join, &a.row, m.as_ref(), session.as_ref(), &mut marks).await? {
             RowWrite::Rewritten => {
                 report.rewritten += 1;
                 gate.wrote = true;
+                m.clone()
             }
-            RowWrite::Unchanged | RowWrite::Refused => {}
-            // Changed since the round read it: the recording-side join reads and decides again.
+            RowWrite::Unchanged => m.clone(),
+            RowWrite::Refused => stored_match(&a.row.raw),
+            // Changed since the round read it: the recording-side join reads and decides again
+            // (marking what it changes; the pending sessions it names are derived next round).
             RowWrite::Lost => {
-                join_from(join, &a.row.value.key, None).await?;
                 gate.wrote = true;
+                let (held, marked) = join_from(join, &a.row.value.key, None).await?;
+                marks.marked += marked + 1;
+                held
             }
+        };
+        holds.push((id, held));
+    }
+    let mut ids: HashMap<&str, Vec<String>> = HashMap::new();
+    for (id, m) in &holds {
+        for t in m.iter().flat_map(|m| &m.tunnels) {
+            ids.entry(t.as_str()).or_default().push(id.clone());
         }
     }
+    // Each pending session's state from every recording that can name it, in the write that
+    // clears its range.
     let mut settled = 0;
     for (row, read) in &pending {
         if !gate.open(report) {
             break;
         }
-        let ids = marks
-            .get(row.tunnel_id.as_str())
-            .map_or(&[][..], Vec::as_slice);
-        gate.wrote |= settle(&join.tables, read, ids, true).await?;
+        let mut named = ids.remove(row.tunnel_id.as_str()).unwrap_or_default();
+        named.sort();
+        gate.wrote |= settle(&join.tables, read, &named, true).await?;
         settled += 1;
     }
     report.sessions += settled;
-    Ok(settled)
+    Ok(Round {
+        settled,
+        marked: marks.marked,
+    })
+}
+
+/// What one round did.
+#[derive(Debug, Default)]
+pub(super) struct Round {
+    /// Pending sessions settled.
+    pub settled: usize,
+    /// Sessions it marked pending (their state needs another round).
+    pub marked: usize,
+}
+
+/// The match a row holds, as stored.
+fn stored_match(raw: &Entity) -> Option<Match> {
+    let confidence = match get_str(raw, "MatchConfidence")? {
+        "exact" => Confidence::Exact,
+        "heuristic" => Confidence::Heuristic,
+        "ambiguous" => Confidence::Ambiguous,
+        _ => Confidence::Awaiting,
+    };
+    let tunnels = get_str(raw, "MatchCandidates")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Some(Match {
+        confidence,
+        tunnels,
+    })
 }
 
 /// Point-reads the GUIDs of recordings found through `recordingkeys` that the round does not know
@@ -220,22 +259,4 @@ async fn session(
     let s = get_session(&join.tables, tunnel).await?;
     sessions.insert(tunnel.to_owned(), s.clone());
     Ok(s)
-}
-
-/// Marks a session the round holds no index row of (an exact match through a GUID whose session
-/// did not change): its own row, read and written as the recording side does.
-async fn mark_elsewhere(
-    join: &Join,
-    sessions: &mut Sessions,
-    tunnel: &str,
-    ids: &[String],
-) -> Result<bool, TableError> {
-    let Some(s) = session(join, sessions, tunnel).await? else {
-        return Ok(false);
-    };
-    let rows: Vec<WindowRow> = row_of(&join.tables, &s).await?.into_iter().collect();
-    for id in ids {
-        mark_recorded(&join.tables, &rows, id).await?;
-    }
-    Ok(!rows.is_empty())
 }

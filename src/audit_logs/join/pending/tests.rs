@@ -169,9 +169,10 @@ async fn storage_calls_per_audit_record_stay_bounded_whatever_the_recordings_in_
     assert_eq!(records, 80);
     assert!(quiet <= 10 * records, "{quiet} calls for {records} records");
     assert!(busy <= 10 * records, "{busy} calls for {records} records");
-    // Beyond the writes their changed joins need, 200 recordings in the window cost a few reads
-    // per tick (the index days they need), not a re-join per changed session.
-    assert!(busy - quiet <= 3 * 3, "{busy} vs {quiet}");
+    // Beyond the writes their changed joins need, 200 recordings in the window cost the index days
+    // they need and, for each session an ambiguous match leaves or joins, one mark (read + write)
+    // and its keys in one more round: at most once per session and tick, never per recording.
+    assert!(busy - quiet <= 3 * 3 + 40 * 3 * 2, "{busy} vs {quiet}");
     // Each tick writes a recording's row at most once, never once per changed session.
     assert!(rows <= 200 * 3, "{rows}");
 }

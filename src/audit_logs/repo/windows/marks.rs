@@ -1,40 +1,38 @@
-//! Join state on index rows: the recordings joined to a session (`Recorded`, `RecordingIds`), and
-//! its pending range, found with one query and cleared once the join has run.
+//! Join state on index rows: `Recorded` and `RecordingIds`, **derived** from the current matches
+//! of the recordings that can name the session and rewritten whole, never accumulated; and the
+//! pending range, which asks for that derivation.
+//!
+//! Only the session side of the join ([`Join::run_pending`](crate::audit_logs::join::Join)) sets
+//! the state, in the write that clears the range: it has read every recording whose match can name
+//! the session (those created within the range, and those naming its tunnel id). Whoever changes
+//! which sessions a recording's match names marks all of them, old and new, pending first
+//! ([`mark_pending`]), so a session that loses its recording loses its mark.
 
 use std::sync::Arc;
 
 use serde_json::Value;
+use time::Duration;
 
-use super::{MAX_IDS, WindowRow, set, set_pending};
+use super::{MAX_IDS, WindowRow, set, set_pending, widen};
+use crate::audit_logs::correlate::window_span;
 use crate::audit_logs::repo::{WINDOWS_TABLE, query_all, update};
-use crate::dates::format_date;
 use crate::tables::filter::Op;
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
 
-/// `cur` with `ids` added (up to the bounded list) and `Recorded` set, and its pending range
-/// cleared when `clear`; `None` when that changes nothing.
-fn settled(cur: &Entity, ids: &[String], clear: bool) -> Option<Entity> {
+/// `cur` with its join state set from `ids` (every recording whose current match names the
+/// session) and its pending range cleared when `clear`; `None` when that changes nothing.
+fn derived(cur: &Entity, ids: &[String], clear: bool) -> Option<Entity> {
     let mut e = cur.clone();
-    let mut list: Vec<String> = get_str(&e, "RecordingIds")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|x| !x.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let shown = ids[..ids.len().min(MAX_IDS)].join(",");
     let mut changed = false;
-    if !ids.is_empty() {
-        // The list is bounded (ambiguous matches can name many recordings): `Recorded` is what counts.
-        for id in ids {
-            if list.len() < MAX_IDS && !list.contains(id) {
-                list.push(id.clone());
-                changed = true;
-            }
-        }
-        if e.get("Recorded") != Some(&Value::Bool(true)) {
-            set(&mut e, "Recorded", true);
-            changed = true;
-        }
-        set(&mut e, "RecordingIds", list.join(","));
+    if get_str(&e, "RecordingIds").unwrap_or_default() != shown {
+        set(&mut e, "RecordingIds", shown);
+        changed = true;
+    }
+    let recorded = Value::Bool(!ids.is_empty());
+    if e.get("Recorded") != Some(&recorded) {
+        set(&mut e, "Recorded", recorded);
+        changed = true;
     }
     if clear && super::pending_of(&e).is_some() {
         set_pending(&mut e, None);
@@ -43,30 +41,41 @@ fn settled(cur: &Entity, ids: &[String], clear: bool) -> Option<Entity> {
     changed.then_some(e)
 }
 
-/// Marks sessions as having (possibly) a recording: adds `recording_id` to each row's list.
+/// Marks the session of index row `(pk, tunnel)` pending over its whole window, so the next round
+/// of the session-side join derives its state again from every recording that can name it. Safe
+/// to repeat (the range only widens) and never wrong, only work; always a write. Returns whether
+/// the row exists.
 ///
 /// # Errors
 /// Table errors.
-pub async fn mark_recorded(
+pub async fn mark_pending(
     tables: &Arc<dyn TableStore>,
-    rows: &[WindowRow],
-    recording_id: &str,
-) -> Result<(), TableError> {
-    let ids = [recording_id.to_owned()];
-    for row in rows {
-        let pk = format_date(row.start.date());
-        update(tables, WINDOWS_TABLE, &pk, &row.tunnel_id, &mut |cur| {
-            settled(cur?, &ids, false)
-        })
-        .await?;
-    }
-    Ok(())
+    pk: &str,
+    tunnel: &str,
+    lag: Duration,
+    open_max: Duration,
+) -> Result<bool, TableError> {
+    let mut found = false;
+    update(tables, WINDOWS_TABLE, pk, tunnel, &mut |cur| {
+        let cur = cur?;
+        found = true;
+        let row = WindowRow::from_entity(cur)?;
+        let span = window_span(row.start, row.end, lag, open_max);
+        // Written even when already pending over the span: the new ETag fails a concurrent
+        // round's settle that derived the state from what this change replaces.
+        let mut e = cur.clone();
+        widen(&mut e, Some(span));
+        Some(e)
+    })
+    .await?;
+    Ok(found)
 }
 
-/// Records the join of one session: adds `ids` to its row and, when `clear`, clears its pending
-/// range, in one write conditional on `read` (the row as the join read it). When the row changed
-/// since, the ids are still added (read-modify-write) but the range stays pending: the change may
-/// need another join, which the next tick runs. Returns whether anything was written.
+/// Records the join of one pending session: its join state from `ids` (the recordings whose
+/// current match names it, as the round decided them) and, when `clear`, its pending range cleared,
+/// in one write conditional on `read` (the row as the round read it). When the row changed since
+/// (a newer record, or a recording marking it again), nothing is written and it stays pending: the
+/// next round derives it from newer reads. Returns whether anything was written.
 ///
 /// # Errors
 /// Table errors.
@@ -76,27 +85,17 @@ pub async fn settle(
     ids: &[String],
     clear: bool,
 ) -> Result<bool, TableError> {
-    let Some(next) = settled(&read.entity, ids, clear) else {
+    let Some(next) = derived(&read.entity, ids, clear) else {
         return Ok(false);
     };
     match tables
         .write(WINDOWS_TABLE, &next, WriteMode::IfMatch(read.etag.clone()))
         .await
     {
-        Ok(_) => return Ok(true),
-        Err(TableError::PreconditionFailed | TableError::NotFound) => {}
-        Err(e) => return Err(e),
+        Ok(_) => Ok(true),
+        Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(false),
+        Err(e) => Err(e),
     }
-    if ids.is_empty() {
-        return Ok(false);
-    }
-    let key = |k: &str| get_str(&read.entity, k).unwrap_or_default().to_owned();
-    let (pk, rk) = (key("PartitionKey"), key("RowKey"));
-    update(tables, WINDOWS_TABLE, &pk, &rk, &mut |cur| {
-        settled(cur?, ids, false)
-    })
-    .await?;
-    Ok(true)
 }
 
 /// Rows with a pending join whose start day is `since_day` or later, at most `limit`.
@@ -126,24 +125,23 @@ mod tests {
     }
 
     #[test]
-    fn marks_add_ids_up_to_the_bound_and_clear_the_pending_range() {
+    fn join_state_is_derived_from_the_links_and_the_pending_range_cleared() {
         let row = json!({"PartitionKey": "d", "RowKey": "t", "Recorded": false, "RecordingIds": "",
             "JoinFrom": "2025-03-14T09:00:00.000Z", "JoinUntil": "2025-03-14T10:00:00.000Z"});
         let row = row.as_object().cloned().expect("object");
-        assert_eq!(settled(&row, &[], false), None, "nothing to do");
-        let e = settled(&row, &["a".into(), "b".into()], false).expect("marked");
+        assert_eq!(derived(&row, &[], false), None, "nothing to do");
+        let e = derived(&row, &["a".into(), "b".into()], false).expect("marked");
         assert_eq!((ids(&e), e["Recorded"].clone()), ("a,b", Value::Bool(true)));
         assert!(super::super::pending_of(&e).is_some(), "still pending");
-        assert_eq!(settled(&e, &["a".into()], false), None, "already marked");
-        let cleared = settled(&e, &["a".into()], true).expect("cleared");
-        assert_eq!(super::super::pending_of(&cleared), None);
+        assert_eq!(derived(&e, &["a".into(), "b".into()], false), None, "same links");
+        let withdrawn = derived(&e, &["b".into()], false).expect("one withdrawn");
+        assert_eq!(ids(&withdrawn), "b");
+        let none = derived(&e, &[], true).expect("all withdrawn");
+        assert_eq!((ids(&none), none["Recorded"].clone()), ("", Value::Bool(false)));
+        assert_eq!(super::super::pending_of(&none), None);
         let many: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
-        let full = settled(&row, &many, false).expect("marked");
+        let full = derived(&row, &many, false).expect("marked");
         assert_eq!(ids(&full).split(',').count(), MAX_IDS);
-        assert_eq!(
-            settled(&full, &["x".into()], false),
-            None,
-            "full and recorded"
-        );
+        assert_eq!(full["Recorded"], Value::Bool(true));
     }
 }

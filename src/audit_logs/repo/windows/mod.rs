@@ -24,7 +24,7 @@ use crate::tables::{Entity, TableError, TableStore, get_str};
 
 pub mod marks;
 
-pub use marks::{mark_recorded, pending_rows, settle};
+pub use marks::{mark_pending, pending_rows, settle};
 
 /// Most recording ids kept per session row.
 pub const MAX_IDS: usize = 20;
@@ -52,9 +52,11 @@ pub struct WindowRow {
     pub outcome: String,
     /// When the end became known to us (processing time): the grace period counts from here.
     pub end_arrived_at: Option<OffsetDateTime>,
-    /// A recording was joined (exactly, heuristically or as an ambiguous candidate).
+    /// The current match of at least one recording names this session (exactly, heuristically or
+    /// as an ambiguous candidate): derived by the join while the session is not pending, and
+    /// withdrawn when no match names it any more.
     pub recorded: bool,
-    /// Joined recording ids.
+    /// Ids of the recordings whose current match names it (the first [`MAX_IDS`]).
     pub recording_ids: Vec<String>,
     /// `session.unrecorded` already emitted.
     pub unrecorded_notified: bool,
@@ -192,7 +194,7 @@ struct Fresh<'a> {
 }
 
 /// Widens the pending range of `e` by `span`.
-fn widen(e: &mut Entity, span: Option<Span>) {
+pub(crate) fn widen(e: &mut Entity, span: Option<Span>) {
     if let Some(span) = span {
         let wide = pending_of(e).map_or(span, |p| p.union(span));
         set_pending(e, Some(wide));

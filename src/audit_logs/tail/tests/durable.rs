@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::super::*;
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
-use crate::audit_logs::repo::windows::{mark_recorded, put_window};
+use crate::audit_logs::repo::windows::put_window;
 use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow, get, query_all};
 use crate::audit_logs::testkit::{NOW, kit, line};
 use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
@@ -125,9 +125,15 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     tick(&k.state.tail(), NOW).await.expect("tick");
     let rows = window_rows(&k, "2025-03-14").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
-    mark_recorded(&k.state.tables, &rows, "rec-1")
+    // A recording that names the session, joined by the next tick.
+    let key = k
+        .recording(&format!("rec-{t}"), time::macros::datetime!(2025-03-14 00:20 UTC), &[])
+        .await;
+    crate::audit_logs::join::after_catalogue(&k.join(), &key)
         .await
-        .expect("mark");
+        .expect("join");
+    tick(&k.state.tail(), NOW).await.expect("tick");
+    assert!(window_rows(&k, "2025-03-14").await[0].recorded);
     let extra =
         r#","sessionStartTime":"2025-03-13T23:55:00Z","sessionEndTime":"2025-03-14T00:30:00Z""#;
     k.append(
@@ -150,7 +156,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     let moved = window_rows(&k, "2025-03-13").await;
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(
-        moved[0].recorded && moved[0].recording_ids == ["rec-1"],
+        moved[0].recorded && moved[0].recording_ids == [key.id()],
         "{moved:?}"
     );
     assert_eq!(moved[0].start.day(), 13);
