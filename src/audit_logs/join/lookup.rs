@@ -153,6 +153,7 @@ mod tests {
             upload_lag: Duration::minutes(30),
             open_session_max: Duration::hours(12),
             session_wait: Duration::hours(2),
+            tail_window: Duration::hours(48),
             gate: Arc::default(),
             clock: Arc::new(crate::clock::SystemClock),
         };

@@ -68,6 +68,9 @@ pub struct Join {
     pub open_session_max: Duration,
     /// `RECORDING_SESSION_WAIT_MINUTES`: how long a recording naming an unknown GUID awaits it.
     pub session_wait: Duration,
+    /// `AUDIT_TAIL_WINDOW_HOURS`: the tick's join looks for pending sessions that started within
+    /// it (+ two days); older sessions a recording marks are derived at once by the marker.
+    pub tail_window: Duration,
     /// The instance's one-round-at-a-time gate for the session side.
     pub gate: Arc<JoinGate>,
     /// "Now" for the recording side's wait (the session side is handed its tick's time).
@@ -100,9 +103,15 @@ impl Join {
             upload_lag: audit.upload_lag,
             open_session_max: audit.open_session_max,
             session_wait: audit.session_wait,
+            tail_window: audit.tail_window,
             gate,
             clock,
         }
+    }
+
+    /// The first start day whose pending sessions the tick's join finds.
+    pub(crate) fn horizon(&self, now: OffsetDateTime) -> String {
+        crate::dates::format_date((now - self.tail_window - Duration::days(2)).date())
     }
 
     /// The times a match decided at `now` depends on.

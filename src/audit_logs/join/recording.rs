@@ -81,12 +81,24 @@ pub async fn join_recording(
 
 /// The join loop; the first attempt uses `known` when given (a row its caller holds at its current
 /// ETag), every retry after a lost race re-reads. Returns the match the row now holds (after a
-/// refused write: none) and how many sessions it marked pending.
+/// refused write: none) and the sessions it marked pending. Marked sessions older than the tick's
+/// horizon (a recording restored or copied long after its session) are derived here and now.
 pub(super) async fn join_from(
     join: &Join,
     key: &RecordingKey,
-    mut known: Option<Versioned<CatalogueEntry>>,
+    known: Option<Versioned<CatalogueEntry>>,
 ) -> Result<(Option<Match>, usize), HandlerError> {
+    let (held, marked) = decide(join, key, known).await?;
+    join.settle_old(join.clock.now(), &marked).await?;
+    Ok((held, marked.len()))
+}
+
+/// [`join_from`] without deriving old sessions.
+pub(super) async fn decide(
+    join: &Join,
+    key: &RecordingKey,
+    mut known: Option<Versioned<CatalogueEntry>>,
+) -> Result<(Option<Match>, Vec<(String, String)>), HandlerError> {
     let repo = CatalogueRepo::new(join.tables.clone());
     let mut marks = Marks::default();
     for _ in 0..ATTEMPTS {

@@ -45,8 +45,8 @@ pub(super) struct Marks<'a> {
     pub deferred: Option<&'a HashSet<String>>,
     /// Index rows the caller holds (their start day locates them without a session read).
     pub rows: &'a [WindowRow],
-    /// Sessions marked pending.
-    pub marked: usize,
+    /// Sessions marked pending: their index rows' `(start day, tunnel id)`.
+    pub marked: Vec<(String, String)>,
     /// Sessions already marked by this caller (each once).
     pub done: HashSet<String>,
 }
@@ -86,8 +86,8 @@ pub(super) async fn write_join(
             if marks.deferred.is_some_and(|d| d.contains(t)) || !marks.done.insert(t.clone()) {
                 continue;
             }
-            if mark(join, t, marks.rows).await? {
-                marks.marked += 1;
+            if let Some(pk) = mark(join, t, marks.rows).await? {
+                marks.marked.push((pk, t.clone()));
             }
         }
     }
@@ -98,27 +98,25 @@ pub(super) async fn write_join(
     })
 }
 
-/// Marks session `tunnel` pending, finding its index row among `rows` or through its session row.
-async fn mark(join: &Join, tunnel: &str, rows: &[WindowRow]) -> Result<bool, TableError> {
+/// Marks session `tunnel` pending, finding its index row among `rows` or through its session row;
+/// returns the row's partition when there is one.
+async fn mark(join: &Join, tunnel: &str, rows: &[WindowRow]) -> Result<Option<String>, TableError> {
     let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
         Some(r) => Some(format_date(r.start.date())),
         None => get_session(&join.tables, tunnel)
             .await?
             .and_then(|s| window_of(&s)),
     };
-    match pk {
-        Some(pk) => {
-            mark_pending(
-                &join.tables,
-                &pk,
-                tunnel,
-                join.upload_lag,
-                join.open_session_max,
-            )
-            .await
-        }
-        None => Ok(false),
-    }
+    let Some(pk) = pk else { return Ok(None) };
+    let found = mark_pending(
+        &join.tables,
+        &pk,
+        tunnel,
+        join.upload_lag,
+        join.open_session_max,
+    )
+    .await?;
+    Ok(found.then_some(pk))
 }
 
 /// What [`write_row`] did.

@@ -16,9 +16,8 @@ mod round;
 use time::{Duration, OffsetDateTime};
 
 use super::{Deadline, Join};
-use super::recording::join_from;
 use crate::audit_logs::correlate::Confidence;
-use crate::audit_logs::repo::query_all;
+use crate::audit_logs::repo::{WINDOWS_TABLE, query_all};
 use crate::audit_logs::repo::windows::pending_rows;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::{format_date, format_utc};
@@ -78,6 +77,35 @@ impl Join {
         Ok(report)
     }
 
+    /// Derives at once the state of marked sessions older than the tick's horizon (which no tick
+    /// looks for): one round over their index rows as they are now.
+    ///
+    /// # Errors
+    /// `Retryable` on storage failures.
+    pub(super) async fn settle_old(
+        &self,
+        now: OffsetDateTime,
+        marked: &[(String, String)],
+    ) -> Result<(), HandlerError> {
+        let horizon = self.horizon(now);
+        let never = Deadline::never(self.clock.clone());
+        let mut old: Vec<(String, String)> =
+            marked.iter().filter(|(pk, _)| *pk < horizon).cloned().collect();
+        // A round over old sessions may mark others (a recording leaving them): bounded passes.
+        for _ in 0..=MAX_AGAIN {
+            if old.is_empty() {
+                break;
+            }
+            let mut read = Vec::new();
+            for (pk, tunnel) in &old {
+                read.extend(crate::audit_logs::repo::get(&self.tables, WINDOWS_TABLE, pk, tunnel).await?);
+            }
+            let round = round::run(self, now, read, &never, &mut PendingReport::default()).await?;
+            old = round.marked.into_iter().filter(|(pk, _)| *pk < horizon).collect();
+        }
+        Ok(())
+    }
+
     /// Joins again every recording still awaiting its own session once its wait has passed (it is
     /// then matched by time): one catalogue query per day of the window.
     async fn awaited(
@@ -105,7 +133,7 @@ impl Join {
                     return Ok(());
                 }
                 let key = row.value.key.clone();
-                join_from(self, &key, Some(row)).await?;
+                super::recording::join_from(self, &key, Some(row)).await?;
                 report.evaluated += 1;
             }
             day = match day.next_day() {
@@ -126,6 +154,7 @@ impl Join {
     ) -> Result<(), HandlerError> {
         let since = format_date((now - window - Duration::days(2)).date());
         let mut again = 0;
+        let mut old = Vec::new();
         loop {
             let rows = pending_rows(&self.tables, &since, ROUND).await?;
             if rows.is_empty() {
@@ -133,19 +162,21 @@ impl Join {
             }
             let more = rows.len() >= ROUND;
             let round = round::run(self, now, rows, deadline, report).await?;
+            let horizon = self.horizon(now);
+            old.extend(round.marked.iter().filter(|(pk, _)| *pk < horizon).cloned());
             if round.settled == 0 || report.cut {
                 break;
             }
             // Sessions a round marked (a recording left or joined them) are derived in the next
             // one; plans are deterministic, so a second pass over the same inputs marks nothing.
             if !more {
-                if round.marked == 0 || again == MAX_AGAIN {
+                if round.marked.is_empty() || again == MAX_AGAIN {
                     break;
                 }
                 again += 1;
             }
         }
-        Ok(())
+        self.settle_old(now, &old).await
     }
 }
 

@@ -9,7 +9,7 @@ use super::plan::{Known, Plan, plan};
 use super::{Deadline, Join, PendingReport};
 use crate::audit_logs::correlate::Confidence;
 use crate::audit_logs::join::lookup::{get_session, windows_for};
-use crate::audit_logs::join::recording::join_from;
+use crate::audit_logs::join::recording::decide;
 use crate::audit_logs::correlate::Match;
 use crate::audit_logs::join::write::{Marks, RowWrite, write_join};
 use crate::audit_logs::repo::WindowRow;
@@ -134,8 +134,8 @@ pub(super) async fn run(
             // (marking what it changes; the pending sessions it names are derived next round).
             RowWrite::Lost => {
                 gate.wrote = true;
-                let (held, marked) = join_from(join, &a.row.value.key, None).await?;
-                marks.marked += marked + 1;
+                let (held, marked) = decide(join, &a.row.value.key, None).await?;
+                marks.marked.extend(marked);
                 held
             }
         };
@@ -171,8 +171,8 @@ pub(super) async fn run(
 pub(super) struct Round {
     /// Pending sessions settled.
     pub settled: usize,
-    /// Sessions it marked pending (their state needs another round).
-    pub marked: usize,
+    /// Sessions it marked pending (their state needs another round): `(start day, tunnel id)`.
+    pub marked: Vec<(String, String)>,
 }
 
 /// The match a row holds, as stored.
