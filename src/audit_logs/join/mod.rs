@@ -132,4 +132,6 @@ impl Join {
 }
 
 #[cfg(test)]
+mod order_tests;
+#[cfg(test)]
 mod tests;

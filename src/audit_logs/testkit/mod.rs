@@ -35,6 +35,8 @@ pub const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 pub struct Kit {
     pub state: AppState,
     pub blobs: Arc<InMemoryBlobStore>,
+    /// The state's clock, to move.
+    pub clock: Arc<FixedClock>,
 }
 
 pub fn kit(policy: Option<&str>) -> Kit {
@@ -55,7 +57,11 @@ pub fn kit(policy: Option<&str>) -> Kit {
         },
         clock.clone(),
     );
-    Kit { state, blobs }
+    Kit {
+        state,
+        blobs,
+        clock,
+    }
 }
 
 impl Kit {
