@@ -1,29 +1,53 @@
 //! Demo client for `scripts/demo.sh`: seeds synthetic Bastion recordings and an audit-log hour blob
 //! for every Bastion host the settings name (`RECORDINGS_SOURCES`, one container per host) into
 //! Azurite through the product's own storage code, then waits for the one catalogue to fill and
-//! prints its rows (with their Bastion host) and the blobs' retention tags.
+//! its recordings to be joined with their sessions, prints the enriched rows as a table (and the
+//! blobs' retention tags), and fails when fewer rows or joined rows than seeded are there.
 //!
-//! `cargo run --example demo -- seed` · `cargo run --example demo -- show [--expect N] [--timeout S]`
+//! The audit hour is the current UTC hour (path, record and session times up to "now"), so the
+//! recordings, created by the seed a moment later, fall inside their sessions' windows, as they
+//! would when Bastion uploads a recording right after its session ends. Per host:
+//!
+//! | recording                        | names the tunnel of               | expected            |
+//! |----------------------------------|-----------------------------------|---------------------|
+//! | `<y>/<m>/<d>/vm-app-01/<T>.rec`  | alice's SSH session on VM-APP-01  | joined, exact       |
+//! | `PLACEHOLDER-<T>`                | bob's RDP session on VM-WIN-02    | joined, exact       |
+//! | `pci/<T>`                        | a session no audit record carries | deliberately unjoined |
+//!
+//! The hour also holds a failed login and a session still open on VM-APP-01 (no recording).
+//!
+//! `cargo run --example demo -- seed` ·
+//! `cargo run --example demo -- show [--expect N] [--joined N] [--timeout S]`
 //! Reads the same settings as the handler (`AzureWebJobsStorage`, `RECORDINGS_SOURCES`, …).
 
 use std::time::{Duration, Instant};
 
 use bastion_recordings::config::{Config, SourceSpec, Storage};
+use bastion_recordings::dates::{format_date, format_utc_millis};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
-use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::tables::{Entity, TableStore};
 use bytes::Bytes;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// The sample hour's tunnel ids (`tests/fixtures/auditlogs/PT1H.sample.jsonl`, host BAS-HUB-WEU).
-const TUNNELS: [&str; 3] = [
-    "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
-    "0b7d3c1e-2f4a-4b6c-8d9e-1a2b3c4d5e6f",
-    "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
-];
-const SAMPLE_HOST: &str = "BAS-HUB-WEU";
+const SUBSCRIPTION: &str = "11111111-2222-3333-4444-555555555555";
+/// Alice's SSH session on VM-APP-01 (ended); the first recording names it.
+const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
+/// Bob's RDP session on VM-WIN-02 (ended); the second recording names it.
+const BOB: &str = "0b7d3c1e-2f4a-4b6c-8d9e-1a2b3c4d5e6f";
+/// Named by the third recording only: no audit record carries it, so that recording stays unjoined.
+const UNSEEN: &str = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
+/// Bob's failed login just before his session.
+const BOB_FAILED: &str = "a1b2c3d4-0000-4000-8000-000000000002";
+/// A session still open on VM-APP-01, without a recording.
+const OPEN: &str = "c0ffee00-1111-4222-8333-444455556666";
+/// Recordings seeded per host, and how many of them must end joined with their sessions.
+const ROWS_PER_HOST: usize = 3;
+const JOINED_PER_HOST: usize = 2;
 
 fn blobs(spec: &SourceSpec) -> Res<AzureBlobStore> {
     let conn = spec
@@ -40,13 +64,188 @@ fn tables(config: &Config) -> Res<TableRestClient> {
     Ok(TableRestClient::new(app, &config.table_prefix)?)
 }
 
-/// Host `i`'s version of a sample tunnel id: the first host keeps the sample's, the others get
-/// their own (the first hex digit counts the host), so each host's sessions are its own.
+/// Host `i`'s version of a tunnel id: the first hex digit shifted by `i`, so each host's
+/// sessions are its own (tunnel ids are keys across hosts).
 fn tunnel(t: &str, i: usize) -> String {
-    if i == 0 {
-        return t.to_owned();
+    let first = t
+        .get(..1)
+        .and_then(|d| usize::from_str_radix(d, 16).ok())
+        .unwrap_or(0);
+    format!("{:x}{}", (first + i) % 16, t.get(1..).unwrap_or_default())
+}
+
+/// The Bastion host name of recording source `spec`, as Azure writes it in resource ids.
+fn host_of(spec: &SourceSpec) -> String {
+    spec.bastion
+        .clone()
+        .unwrap_or_else(|| "bas-hub-weu".into())
+        .to_ascii_uppercase()
+}
+
+/// Who connected where, as one session's audit records say.
+struct Session<'a> {
+    tunnel: String,
+    user: &'a str,
+    email: &'a str,
+    ip: &'a str,
+    port: u16,
+    protocol: &'a str,
+    vm: &'a str,
+    vm_ip: &'a str,
+}
+
+/// One `BastionAuditLogs` record of `s` on `host` at `at`; `extra` adds properties (end fields).
+fn record(
+    host: &str,
+    at: OffsetDateTime,
+    op: &str,
+    message: &str,
+    s: &Session<'_>,
+    extra: Value,
+) -> Value {
+    let mut props = json!({
+        "userName": s.user, "clientIpAddress": s.ip, "clientPort": s.port, "protocol": s.protocol,
+        "targetResourceId": format!(
+            "/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{}",
+            s.vm
+        ),
+        "subscriptionId": SUBSCRIPTION, "message": message, "resourceType": "VM",
+        "targetVMIPAddress": s.vm_ip, "tunnelId": s.tunnel,
+    });
+    if !s.email.is_empty() {
+        props["userEmail"] = json!(s.email);
     }
-    format!("{:x}{}", (i + 9) % 16, &t[1..])
+    if let (Some(p), Some(x)) = (props.as_object_mut(), extra.as_object()) {
+        p.extend(x.clone());
+    }
+    json!({
+        "time": format_utc_millis(at),
+        "resourceId": format!(
+            "/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}"
+        ),
+        "operationName": format!("Microsoft.Network/BastionHost/{op}"),
+        "category": "BastionAuditLogs", "level": "Informational", "properties": props,
+    })
+}
+
+/// The disconnect record of `s`, which carries the session's start, end and duration.
+fn ended(host: &str, s: &Session<'_>, start: OffsetDateTime, end: OffsetDateTime) -> Value {
+    let ms = i64::try_from((end - start).whole_milliseconds()).unwrap_or(0);
+    let times = json!({
+        "sessionStartTime": format_utc_millis(start), "sessionEndTime": format_utc_millis(end),
+        "duration": ms,
+    });
+    record(host, end, "disconnect", "Session ended.", s, times)
+}
+
+/// Host `i`'s audit records of the hour starting at `hour`, up to `now`, in JSON Lines.
+fn audit_hour(host: &str, i: usize, hour: OffsetDateTime, now: OffsetDateTime) -> String {
+    // Times as fractions of the hour so far, so every record lies in this hour and before now.
+    let at = |f: f64| hour + (now - hour) * f;
+    let alice = Session {
+        tunnel: tunnel(ALICE, i),
+        user: "azureuser",
+        email: "alice@contoso.com",
+        ip: "203.0.113.45",
+        port: 51544,
+        protocol: "ssh",
+        vm: "VM-APP-01",
+        vm_ip: "10.10.1.4",
+    };
+    let bob = Session {
+        tunnel: tunnel(BOB, i),
+        user: "administrator",
+        email: "bob@contoso.com",
+        ip: "198.51.100.7",
+        port: 40211,
+        protocol: "rdp",
+        vm: "VM-WIN-02",
+        vm_ip: "10.10.1.5",
+    };
+    // Bob mistypes his password first: a failed login on a tunnel of its own.
+    let bob_failed = Session {
+        tunnel: tunnel(BOB_FAILED, i),
+        port: 40207,
+        ..bob
+    };
+    let open = Session {
+        tunnel: tunnel(OPEN, i),
+        user: "azureuser",
+        email: "",
+        ip: "203.0.113.46",
+        port: 50001,
+        protocol: "ssh",
+        vm: "VM-APP-01",
+        vm_ip: "10.10.1.4",
+    };
+    let (alice_start, alice_end) = (at(0.10), at(0.95));
+    let (bob_start, bob_end) = (at(0.20), at(0.85));
+    let none = json!({});
+    let records = [
+        record(
+            host,
+            at(0.05),
+            "connect",
+            "Successfully Connected.",
+            &open,
+            none.clone(),
+        ),
+        record(
+            host,
+            alice_start,
+            "connect",
+            "Successfully Connected.",
+            &alice,
+            none.clone(),
+        ),
+        record(
+            host,
+            at(0.15),
+            "connect",
+            "Login Failed",
+            &bob_failed,
+            none.clone(),
+        ),
+        record(
+            host,
+            bob_start,
+            "connect",
+            "Successfully Connected.",
+            &bob,
+            none,
+        ),
+        ended(host, &bob, bob_start, bob_end),
+        ended(host, &alice, alice_start, alice_end),
+    ];
+    records.iter().map(|r| format!("{r}\n")).collect()
+}
+
+/// Host `i`'s recordings (name, metadata) created on `day` (`YYYY-MM-DD`).
+fn recordings(i: usize, day: &str) -> [(String, Metadata); ROWS_PER_HOST] {
+    let meta = |pairs: &[(&str, &str)]| -> Metadata {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    [
+        (
+            format!(
+                "{}/vm-app-01/{}.rec",
+                day.replace('-', "/"),
+                tunnel(ALICE, i)
+            ),
+            meta(&[("vm", "vm-app-01")]),
+        ),
+        (
+            format!("PLACEHOLDER-{}", tunnel(BOB, i)),
+            meta(&[("vm", "vm-win-02")]),
+        ),
+        (
+            format!("pci/{}", tunnel(UNSEEN, i)),
+            meta(&[("vm", "vm-app-01"), ("environment", "pci")]),
+        ),
+    ]
 }
 
 async fn seed(config: &Config) -> Res<()> {
@@ -56,137 +255,291 @@ async fn seed(config: &Config) -> Res<()> {
         .first()
         .ok_or("no audit-log source")?;
     let logs = blobs(logs_spec)?;
-    let sample = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/auditlogs/PT1H.sample.jsonl"
-    ))?;
-    let complete = sample.rfind('\n').map_or(0, |p| p + 1);
+    let now = OffsetDateTime::now_utc();
+    let hour = now
+        .replace_minute(0)?
+        .replace_second(0)?
+        .replace_nanosecond(0)?;
+    let day = format_date(now.date());
+    // Recordings first: Bastion uploads a recording when its session ends, before the hour's
+    // records reach the archive (the join is order independent either way).
     for (i, spec) in config.sources.recordings.iter().enumerate() {
-        let host = spec
-            .bastion
-            .clone()
-            .unwrap_or_else(|| SAMPLE_HOST.to_ascii_lowercase())
-            .to_ascii_uppercase();
         let rec = blobs(spec)?;
-        let names = [
-            format!("2025/03/14/vm-app-01/{}.rec", tunnel(TUNNELS[0], i)),
-            format!("PLACEHOLDER-{}", tunnel(TUNNELS[1], i)),
-            format!("pci/{}", tunnel(TUNNELS[2], i)),
-        ];
-        for (n, name) in names.iter().enumerate() {
-            let mut meta = Metadata::new();
-            meta.insert("vm".into(), "vm-app-01".into());
-            if n == 2 {
-                meta.insert("environment".into(), "pci".into());
-            }
+        for (n, (name, meta)) in recordings(i, &day).iter().enumerate() {
             let body = Bytes::from(vec![b'r'; 1024 * (n + 1)]);
             let blob = BlobRef::new(spec.container.clone(), name.clone());
-            rec.put(&blob, body, "application/octet-stream", &meta)
+            rec.put(&blob, body, "application/octet-stream", meta)
                 .await?;
             println!(
-                "uploaded recording {}/{name} (Bastion {host})",
-                spec.container
+                "uploaded recording {}/{name} (Bastion {})",
+                spec.container,
+                host_of(spec)
             );
         }
-        // The same hour, as this host's diagnostic setting archives it.
-        let mut lines = sample[..complete].replace(SAMPLE_HOST, &host);
-        for t in TUNNELS.iter().chain(
-            [
-                "a1b2c3d4-0000-4000-8000-000000000002",
-                "c0ffee00-1111-4222-8333-444455556666",
-            ]
-            .iter(),
-        ) {
-            lines = lines.replace(t, &tunnel(t, i));
-        }
-        let hour = format!(
-            "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}/y=2025/m=03/d=14/h=09/m=00/PT1H.json"
+    }
+    for (i, spec) in config.sources.recordings.iter().enumerate() {
+        let host = host_of(spec);
+        let lines = audit_hour(&host, i, hour, now);
+        let path = format!(
+            "resourceId=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}/y={:04}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
+            hour.year(),
+            u8::from(hour.month()),
+            hour.day(),
+            hour.hour()
         );
-        let blob = BlobRef::new(logs_spec.container.clone(), hour);
+        let blob = BlobRef::new(logs_spec.container.clone(), path);
         logs.create_append(&blob, "application/json").await?;
         logs.append(&blob, Bytes::from(lines.clone())).await?;
         println!(
-            "created audit-log append blob {}/…/BASTIONHOSTS/{host}/…/PT1H.json ({} bytes)",
+            "created audit-log append blob {}/…/BASTIONHOSTS/{host}/…/h={:02}/…/PT1H.json ({} records, {} bytes)",
             logs_spec.container,
+            hour.hour(),
+            lines.lines().count(),
             lines.len()
         );
     }
     Ok(())
 }
 
+/// A property of a row as text (numbers too), `""` when absent.
+fn prop(e: &Entity, k: &str) -> String {
+    match e.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// True when the row is joined with the session its blob name names, with the session's user,
+/// client IP and times filled (what the demo promises to show).
+fn joined_as_named(e: &Entity) -> bool {
+    let tunnel = prop(e, "TunnelId").to_ascii_lowercase();
+    !tunnel.is_empty()
+        && prop(e, "BlobName").to_ascii_lowercase().contains(&tunnel)
+        && ["UserName", "ClientIp", "SessionStart", "SessionEnd"]
+            .iter()
+            .all(|k| !prop(e, k).is_empty())
+}
+
+/// True when the row is joined with a session other than the one its blob name names.
+fn joined_elsewhere(e: &Entity) -> bool {
+    let tunnel = prop(e, "TunnelId").to_ascii_lowercase();
+    !tunnel.is_empty() && !prop(e, "BlobName").to_ascii_lowercase().contains(&tunnel)
+}
+
+/// `2025-03-14T09:03:54.776Z` as `2025-03-14 09:03:54`; `-` when empty.
+fn when(t: &str) -> String {
+    match t.get(..19) {
+        Some(s) => s.replacen('T', " ", 1),
+        None if t.is_empty() => "-".into(),
+        None => t.to_owned(),
+    }
+}
+
+/// True for a GUID's text form (`8-4-4-4-12` hex digits).
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// A blob name with its GUIDs cut to their first block, so the table stays narrow.
+fn short_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        match rest.get(..36).filter(|g| is_guid(g)) {
+            Some(g) => {
+                out.push_str(g.get(..8).unwrap_or_default());
+                out.push('…');
+                rest = rest.get(36..).unwrap_or_default();
+            }
+            None => {
+                out.push(c);
+                rest = rest.get(c.len_utf8()..).unwrap_or_default();
+            }
+        }
+    }
+    out
+}
+
+/// Prints `rows` under `header`, each column as wide as its widest cell.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(s, w)| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count()))))
+            .collect();
+        println!("  {}", padded.join("  ").trim_end());
+    };
+    line(&header);
+    line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+    for r in rows {
+        line(r);
+    }
+}
+
+/// One table row of a catalogue entity.
+fn table_row(e: &Entity) -> Vec<String> {
+    let or_dash = |s: String| if s.is_empty() { "-".to_owned() } else { s };
+    let user = match (prop(e, "UserName"), prop(e, "UserEmail")) {
+        (u, m) if m.is_empty() => u,
+        (u, m) if u.is_empty() => m,
+        (u, m) => format!("{u} ({m})"),
+    };
+    let candidates = prop(e, "MatchCandidates");
+    let confidence = match prop(e, "MatchConfidence").as_str() {
+        "" => "none".to_owned(),
+        "ambiguous" => format!("ambiguous ({})", candidates.split(',').count()),
+        c => c.to_owned(),
+    };
+    vec![
+        prop(e, "SourceBastion").to_ascii_uppercase(),
+        format!(
+            "{}/{}",
+            prop(e, "Container"),
+            short_name(&prop(e, "BlobName"))
+        ),
+        or_dash(prop(e, "TargetVm")),
+        or_dash(user),
+        or_dash(prop(e, "ClientIp")),
+        when(&prop(e, "SessionStart")),
+        when(&prop(e, "SessionEnd")),
+        confidence,
+        prop(e, "RetentionClass"),
+    ]
+}
+
 async fn show(config: &Config, expect: usize, joined: usize, timeout: Duration) -> Res<()> {
     let tables = tables(config)?;
     let started = Instant::now();
-    let rows = loop {
-        let rows = tables
-            .query("recordings", None, None, None)
-            .await
-            .map(|p| p.items)
-            .unwrap_or_default();
-        let matched = rows
-            .iter()
-            .filter(|r| r.entity.contains_key("MatchConfidence"))
-            .count();
-        if (rows.len() >= expect && matched >= joined) || started.elapsed() > timeout {
-            break rows;
+    let mut reported = Duration::ZERO;
+    let (rows, matched) = loop {
+        let mut rows: Vec<Entity> = match tables.query("recordings", None, None, None).await {
+            Ok(page) => page.items.into_iter().map(|s| s.entity).collect(),
+            // Not created yet (the handler creates it with the first row): keep waiting.
+            Err(_) => Vec::new(),
+        };
+        rows.sort_by_key(|e| (prop(e, "SourceBastion"), prop(e, "BlobName")));
+        let matched = rows.iter().filter(|e| joined_as_named(e)).count();
+        let done = rows.len() >= expect && matched >= joined;
+        if done || started.elapsed() > timeout {
+            break (rows, matched);
+        }
+        // A progress line every 10 s, so a slow run is not mistaken for a hung one.
+        if started.elapsed() >= reported + Duration::from_secs(10) {
+            reported = started.elapsed();
+            println!(
+                "  … {:>3.0}s: {}/{expect} rows, {matched}/{joined} joined",
+                reported.as_secs_f64(),
+                rows.len()
+            );
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     println!(
-        "\n{} catalogue row(s) in table {}recordings after {:.1}s:",
+        "\n{} catalogue row(s) in table {}recordings after {:.1}s ({matched} joined with their session; times UTC):\n",
         rows.len(),
         config.table_prefix,
         started.elapsed().as_secs_f64()
     );
-    for row in &rows {
-        let e = &row.entity;
-        let s = |k: &str| {
-            e.get(k)
-                .and_then(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .or_else(|| Some(v.to_string()))
-                })
-                .unwrap_or_default()
-        };
-        println!(
-            "- {}\n    bastion={} blob={}/{} size={} class={} until={} status={}",
-            s("RecordingId"),
-            s("SourceBastion"),
-            s("Container"),
-            s("BlobName"),
-            s("ContentLength"),
-            s("RetentionClass"),
-            s("RetainUntil"),
-            s("Status"),
-        );
-        for extra in [
-            "TunnelId",
-            "BastionHost",
-            "UserName",
-            "ClientIp",
-            "TargetVm",
-            "SessionStart",
-            "MatchConfidence",
-        ] {
-            if e.contains_key(extra) {
-                println!("    {extra}={}", s(extra));
-            }
-        }
+    let table: Vec<Vec<String>> = rows.iter().map(table_row).collect();
+    print_table(
+        &[
+            "HOST",
+            "RECORDING",
+            "VM",
+            "USER",
+            "CLIENT IP",
+            "SESSION START",
+            "SESSION END",
+            "MATCH",
+            "CLASS",
+        ],
+        &table,
+    );
+    let hosts = config.sources.recordings.len();
+    let unseen: Vec<String> = (0..hosts).map(|i| tunnel(UNSEEN, i)).collect();
+    println!(
+        "\n  Deliberately unjoined: each host's pci/… recording names a tunnel id no seeded audit record carries\n  \
+         (its session's records never arrived), so it gets no user, client IP or session times; at most the\n  \
+         sessions whose window holds its creation time are listed as candidates (MATCH ambiguous)."
+    );
+    let mut tag_rows = Vec::new();
+    for e in &rows {
+        let (container, name) = (prop(e, "Container"), prop(e, "BlobName"));
         let spec = config
             .sources
             .recordings
             .iter()
-            .find(|sp| sp.container == s("Container"))
+            .find(|sp| sp.container == container)
             .ok_or("a row of no configured source")?;
         let tags = blobs(spec)?
-            .get_tags(&BlobRef::new(s("Container"), s("BlobName")))
+            .get_tags(&BlobRef::new(container.clone(), name.clone()))
             .await?;
-        println!("    tags={tags:?}");
+        let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        tag_rows.push(vec![
+            format!("{container}/{}", short_name(&name)),
+            tags.join(" "),
+        ]);
     }
+    println!();
+    print_table(&["RECORDING", "BLOB INDEX TAGS"], &tag_rows);
+    let wrong: Vec<String> = rows
+        .iter()
+        .filter(|e| {
+            joined_elsewhere(e)
+                || (unseen
+                    .iter()
+                    .any(|t| prop(e, "BlobName").contains(t.as_str()))
+                    && !prop(e, "UserName").is_empty())
+        })
+        .map(|e| format!("{} → {}", prop(e, "BlobName"), prop(e, "TunnelId")))
+        .collect();
+    let mut failures = Vec::new();
     if rows.len() < expect {
-        return Err(format!("expected {expect} rows, found {}", rows.len()).into());
+        failures.push(format!("{} of {expect} recordings catalogued", rows.len()));
     }
+    if matched < joined {
+        failures.push(format!(
+            "{matched} of {joined} recordings joined with the session they name (user, client IP and session times filled)"
+        ));
+    }
+    if !wrong.is_empty() {
+        failures.push(format!(
+            "joined with a session they do not name: {}",
+            wrong.join(", ")
+        ));
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "DEMO FAILED after {:.0}s: {}",
+            started.elapsed().as_secs_f64(),
+            failures.join("; ")
+        )
+        .into());
+    }
+    println!(
+        "\nDEMO OK: {} rows, {matched} joined with their sessions, {} deliberately unjoined.",
+        rows.len(),
+        rows.len() - matched
+    );
     Ok(())
 }
 
@@ -194,21 +547,24 @@ async fn show(config: &Config, expect: usize, joined: usize, timeout: Duration) 
 async fn main() -> Res<()> {
     let config = Config::from_env()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let num = |flag: &str, d: u64| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
+    let num = |flag: &str, d: usize| -> Res<usize> {
+        match args.iter().position(|a| a == flag) {
+            None => Ok(d),
+            Some(i) => Ok(args
+                .get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .ok_or(format!("{flag} needs a number"))?),
+        }
     };
+    let hosts = config.sources.recordings.len();
     match args.first().map(String::as_str) {
         Some("seed") => seed(&config).await,
         Some("show") => {
             show(
                 &config,
-                num("--expect", 3) as usize,
-                num("--joined", 0) as usize,
-                Duration::from_secs(num("--timeout", 60)),
+                num("--expect", ROWS_PER_HOST * hosts)?,
+                num("--joined", JOINED_PER_HOST * hosts)?,
+                Duration::from_secs(u64::try_from(num("--timeout", 60)?)?),
             )
             .await
         }

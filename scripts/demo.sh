@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo on Azurite, on a fresh machine: installs and starts Azurite (npm), builds, starts devhost
 # (the local stand-in for the Functions host) with the real handler, seeds synthetic recordings and
-# an audit-log hour blob for two Bastion hosts (each recording into its own container) through the
-# product's storage code, then prints the one catalogue's rows, with their host, and tags.
+# an audit-log hour blob (the current UTC hour) for two Bastion hosts (each recording into its own
+# container) through the product's storage code, then waits for the recordings to be catalogued and
+# joined with their sessions and prints the one catalogue's rows (host, VM, user, client IP, session
+# times, match, class) and tags. Exits non-zero when fewer rows or joined rows than seeded show up.
 # Usage: scripts/demo.sh        (leaves Azurite running; `scripts/azurite.sh stop` stops it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,7 @@ scripts/azurite.sh start >/dev/null
 source .azurite/env
 echo "== building"
 cargo build --quiet --bin handler --bin devhost --example demo
+bin="${CARGO_TARGET_DIR:-target}/debug"
 
 run_id="demo$(date +%s)"
 export AzureWebJobsStorage="$AZURITE_CONNECTION_STRING"
@@ -27,16 +30,22 @@ export AUDITLOGS_STORAGE="$AZURITE_CONNECTION_STRING"
 export RUST_LOG="${RUST_LOG:-info}"
 
 log=".azurite/devhost-$run_id.log"
-target/debug/devhost --app-root . --handler target/debug/handler >"$log" 2>&1 &
+"$bin/devhost" --app-root . --handler "$bin/handler" >"$log" 2>&1 &
 devhost=$!
 trap 'kill $devhost 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do grep -q "devhost listening" "$log" && break; sleep 0.2; done
 grep -m1 "devhost listening" "$log" || { cat "$log"; exit 1; }
 
 echo "== seeding synthetic recordings and an audit-log hour"
-target/debug/examples/demo seed
-echo "== waiting for devhost → handler to catalogue them and join the audit-log session (log: $log)"
-target/debug/examples/demo show --expect 6 --joined 2 --timeout 90
+"$bin/examples/demo" seed
+echo "== waiting for devhost → handler to catalogue them and join them with their audit-log sessions (log: $log)"
+# 3 recordings per host; 2 name a seeded session, the third one no seeded record carries (unjoined).
+if ! "$bin/examples/demo" show --expect 6 --joined 4 --timeout 90; then
+  echo "demo.sh: FAILED: the catalogue did not show every seeded recording joined with its session." >&2
+  echo "demo.sh: last handler log lines ($log):" >&2
+  tail -n 20 "$log" >&2
+  exit 1
+fi
 echo
 echo "Notifications queued by the handler (queue 'notifications'), handler log lines:"
 grep -E "invocation (processed|skipped|poisoned|failed)" "$log" | tail -n 12 || true
