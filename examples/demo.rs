@@ -478,8 +478,9 @@ async fn show(config: &Config, expect: usize, joined: usize, timeout: Duration) 
     let unseen: Vec<String> = (0..hosts).map(|i| tunnel(UNSEEN, i)).collect();
     println!(
         "\n  Deliberately unjoined: each host's pci/… recording names a tunnel id no seeded audit record carries\n  \
-         (its session's records never arrived), so it gets no user, client IP or session times; at most the\n  \
-         sessions whose window holds its creation time are listed as candidates (MATCH ambiguous)."
+         (its session's records never arrived), so it gets no user, client IP or session times: it awaits its\n  \
+         own session (MATCH awaiting) for RECORDING_SESSION_WAIT_MINUTES, then lists the sessions whose\n  \
+         window holds its creation time as candidates (MATCH ambiguous)."
     );
     let mut tag_rows = Vec::new();
     for e in &rows {

@@ -3,6 +3,8 @@
 //! now: point reads of `sessions` for its GUIDs; else, when it names a GUID and is younger than the
 //! wait, it awaits that session; else the `sessionwindows` days around its creation.
 
+use time::OffsetDateTime;
+
 use super::lookup::{get_session, windows_for};
 use super::write::{Marks, RowWrite, write_join};
 use super::{Join, hints, source_bastion};
@@ -64,7 +66,7 @@ pub async fn after_write(
 ) -> Result<Option<Match>, HandlerError> {
     index_recording_keys(join, &row.value).await?;
     let key = row.value.key.clone();
-    Ok(join_from(join, &key, Some(row)).await?.0)
+    Ok(join_from(join, &key, Some(row), join.clock.now()).await?.0)
 }
 
 /// Recomputes the join of one catalogued recording and writes it (row, tags; the sessions it
@@ -76,7 +78,7 @@ pub async fn join_recording(
     join: &Join,
     key: &RecordingKey,
 ) -> Result<Option<Match>, HandlerError> {
-    Ok(join_from(join, key, None).await?.0)
+    Ok(join_from(join, key, None, join.clock.now()).await?.0)
 }
 
 /// The join loop; the first attempt uses `known` when given (a row its caller holds at its current
@@ -87,9 +89,10 @@ pub(super) async fn join_from(
     join: &Join,
     key: &RecordingKey,
     known: Option<Versioned<CatalogueEntry>>,
+    now: OffsetDateTime,
 ) -> Result<(Option<Match>, usize), HandlerError> {
-    let (held, marked) = decide(join, key, known).await?;
-    join.settle_old(join.clock.now(), &marked).await?;
+    let (held, marked) = decide(join, key, known, now).await?;
+    join.settle_old(now, &marked).await?;
     Ok((held, marked.len()))
 }
 
@@ -98,6 +101,7 @@ pub(super) async fn decide(
     join: &Join,
     key: &RecordingKey,
     mut known: Option<Versioned<CatalogueEntry>>,
+    now: OffsetDateTime,
 ) -> Result<(Option<Match>, Vec<(String, String)>), HandlerError> {
     let repo = CatalogueRepo::new(join.tables.clone());
     let mut marks = Marks::default();
@@ -109,7 +113,7 @@ pub(super) async fn decide(
                 None => return Ok((None, marks.marked)),
             },
         };
-        let found = find_match(join, &row.value).await?;
+        let found = find_match(join, &row.value, now).await?;
         match write_join(join, &row, found.m.as_ref(), found.session.as_ref(), &mut marks).await? {
             RowWrite::Unchanged | RowWrite::Rewritten => return Ok((found.m, marks.marked)),
             RowWrite::Refused => return Ok((None, marks.marked)),
@@ -128,7 +132,11 @@ struct Found {
     session: Option<SessionRecord>,
 }
 
-async fn find_match(join: &Join, entry: &CatalogueEntry) -> Result<Found, TableError> {
+async fn find_match(
+    join: &Join,
+    entry: &CatalogueEntry,
+    now: OffsetDateTime,
+) -> Result<Found, TableError> {
     for k in &entry.candidate_keys {
         if let Some(s) = get_session(&join.tables, k).await? {
             let m = Match {
@@ -142,7 +150,7 @@ async fn find_match(join: &Join, entry: &CatalogueEntry) -> Result<Found, TableE
         }
     }
     let t = entry.blob_created;
-    let times = join.times(join.clock.now());
+    let times = join.times(now);
     let names_guid = !entry.candidate_keys.is_empty();
     let facts = RecordingFacts {
         created: t,

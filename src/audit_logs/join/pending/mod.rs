@@ -133,7 +133,7 @@ impl Join {
                     return Ok(());
                 }
                 let key = row.value.key.clone();
-                super::recording::join_from(self, &key, Some(row)).await?;
+                super::recording::join_from(self, &key, Some(row), now).await?;
                 report.evaluated += 1;
             }
             day = match day.next_day() {

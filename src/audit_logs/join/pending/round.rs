@@ -134,7 +134,7 @@ pub(super) async fn run(
             // (marking what it changes; the pending sessions it names are derived next round).
             RowWrite::Lost => {
                 gate.wrote = true;
-                let (held, marked) = decide(join, &a.row.value.key, None).await?;
+                let (held, marked) = decide(join, &a.row.value.key, None, now).await?;
                 marks.marked.extend(marked);
                 held
             }
