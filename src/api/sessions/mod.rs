@@ -80,10 +80,9 @@ pub fn outcome(e: &Entity) -> &'static str {
     }
 }
 
-/// True when a recording was joined to the session.
+/// True when the current match of a recording names the session (as the join last derived it).
 pub fn recorded(e: &Entity) -> bool {
     e.get("Recorded").and_then(Value::as_bool).unwrap_or(false)
-        || !get_str(e, "RecordingIds").unwrap_or_default().is_empty()
 }
 
 /// The session start (sort and range time).

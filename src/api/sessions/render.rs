@@ -25,6 +25,7 @@ pub const COLUMNS: &[&str] = &[
     "recorded",
     "recordingId",
     "recordingIds",
+    "joinPending",
 ];
 
 /// `(public name, index property)` of the plain string fields.
@@ -72,6 +73,10 @@ pub fn json_item(e: &Entity) -> Value {
         ids.first().map_or(Value::Null, |i| Value::from(i.as_str())),
     );
     m.insert("recordingIds".into(), Value::from(ids));
+    // A recording joined or left the session and its recorded state is being derived again (within
+    // a tail tick): `recorded` is the state before that change.
+    let pending = get_str(e, "JoinFrom").is_some_and(|v| !v.is_empty());
+    m.insert("joinPending".into(), Value::Bool(pending));
     Value::Object(m)
 }
 

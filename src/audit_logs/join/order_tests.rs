@@ -190,9 +190,16 @@ async fn run(
     let mut now = NOW;
     let mut keys = BTreeMap::new();
     let mut ticked = |r: crate::audit_logs::tail::TickReport| {
-        for n in r.notifications.iter().filter(|n| n.kind == "session.unrecorded") {
+        for n in r
+            .notifications
+            .iter()
+            .filter(|n| n.kind == "session.unrecorded")
+        {
             let t = n.data["tunnelId"].as_str().unwrap_or_default().to_owned();
-            alerts.entry(t).or_default().insert(n.notification_id.clone());
+            alerts
+                .entry(t)
+                .or_default()
+                .insert(n.notification_id.clone());
         }
     };
     for (event, tick_after, step) in order {
@@ -229,18 +236,30 @@ async fn run(
             get_str(&row, "MatchConfidence"),
             get_str(&row, "MatchCandidates"),
         );
-        let want = m.as_ref().map(|m| (m.confidence.as_str(), m.tunnels.join(",")));
+        let want = m
+            .as_ref()
+            .map(|m| (m.confidence.as_str(), m.tunnels.join(",")));
         prop_assert_eq!(
             stored,
-            want.as_ref().map(|(c, t)| (Some(*c), Some(t.as_str()))).unwrap_or((None, None)),
+            want.as_ref()
+                .map(|(c, t)| (Some(*c), Some(t.as_str())))
+                .unwrap_or((None, None)),
             "recording {}",
             j
         );
     }
-    let rows = query_all(&k.state.tables, WINDOWS_TABLE, &Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "2025"), 100)
-        .await
-        .expect("rows");
-    let rows: Vec<WindowRow> = rows.iter().filter_map(|s| WindowRow::from_entity(&s.entity)).collect();
+    let rows = query_all(
+        &k.state.tables,
+        WINDOWS_TABLE,
+        &Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "2025"),
+        100,
+    )
+    .await
+    .expect("rows");
+    let rows: Vec<WindowRow> = rows
+        .iter()
+        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .collect();
     prop_assert_eq!(rows.len(), sessions.len());
     for row in &rows {
         let mut want: Vec<String> = named
@@ -255,15 +274,32 @@ async fn run(
         prop_assert_eq!(row.recorded, !want.is_empty(), "session {}", &row.tunnel_id);
         let sent = alerts.get(&row.tunnel_id).map_or(0, BTreeSet::len);
         if row.end.is_some() && want.is_empty() {
-            prop_assert_eq!(sent, 1, "unrecorded session {} alerted once", &row.tunnel_id);
+            prop_assert_eq!(
+                sent,
+                1,
+                "unrecorded session {} alerted once",
+                &row.tunnel_id
+            );
         }
     }
     Ok(())
 }
 
 fn estate() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>)> {
-    let session = (0..2usize, 0..2usize, 0..2usize, 0..50i64, prop::option::weighted(0.8, 1..40i64))
-        .prop_map(|(host, vm, user, start, length)| Session { host, vm, user, start, length });
+    let session = (
+        0..2usize,
+        0..2usize,
+        0..2usize,
+        0..50i64,
+        prop::option::weighted(0.8, 1..40i64),
+    )
+        .prop_map(|(host, vm, user, start, length)| Session {
+            host,
+            vm,
+            user,
+            start,
+            length,
+        });
     let names = prop_oneof![
         2 => (0..4usize).prop_map(Names::Session),
         1 => Just(Names::Unknown),
@@ -293,7 +329,11 @@ fn case() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>, Vec<(Event, bo
             prop::collection::vec((any::<bool>(), 0..25i64), n),
         )
             .prop_map(|(s, r, e, steps)| {
-                let order = e.into_iter().zip(steps).map(|(e, (t, m))| (e, t, m)).collect();
+                let order = e
+                    .into_iter()
+                    .zip(steps)
+                    .map(|(e, (t, m))| (e, t, m))
+                    .collect();
                 (s, r, order)
             })
     })

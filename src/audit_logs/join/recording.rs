@@ -114,7 +114,15 @@ pub(super) async fn decide(
             },
         };
         let found = find_match(join, &row.value, now).await?;
-        match write_join(join, &row, found.m.as_ref(), found.session.as_ref(), &mut marks).await? {
+        match write_join(
+            join,
+            &row,
+            found.m.as_ref(),
+            found.session.as_ref(),
+            &mut marks,
+        )
+        .await?
+        {
             RowWrite::Unchanged | RowWrite::Rewritten => return Ok((found.m, marks.marked)),
             RowWrite::Refused => return Ok((None, marks.marked)),
             RowWrite::Lost => {}

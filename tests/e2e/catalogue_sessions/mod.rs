@@ -37,7 +37,10 @@ async fn seed(e: &Env) -> String {
     text.extend_from_slice(hostile_record().as_bytes());
     e.append(9, &text).await;
     e.tick().await;
-    e.catalogue(&format!("PLACEHOLDER-{ALICE}")).await
+    let id = e.catalogue(&format!("PLACEHOLDER-{ALICE}")).await;
+    // The recording marks its session; the next tick derives its recorded state.
+    e.tick().await;
+    id
 }
 
 pub(crate) async fn http(

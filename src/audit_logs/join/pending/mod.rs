@@ -17,13 +17,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::{Deadline, Join};
 use crate::audit_logs::correlate::Confidence;
-use crate::audit_logs::repo::{WINDOWS_TABLE, query_all};
 use crate::audit_logs::repo::windows::pending_rows;
+use crate::audit_logs::repo::{WINDOWS_TABLE, query_all};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::{format_date, format_utc};
+use crate::invocation::HandlerError;
 use crate::tables::Filter;
 use crate::tables::filter::Op;
-use crate::invocation::HandlerError;
 
 /// Most pending sessions in one round (bounds the reads before its first write).
 const ROUND: usize = 500;
@@ -59,9 +59,14 @@ impl Join {
         deadline: &Deadline,
     ) -> Result<PendingReport, HandlerError> {
         let mut report = PendingReport::default();
-        let mut ran = false;
+        let mut swept = false;
         while let Some(_running) = self.gate.enter() {
-            ran = true;
+            // Recordings whose wait for their own session ended first: the sessions they now name
+            // are derived by the rounds that follow.
+            if !swept {
+                swept = true;
+                self.awaited(now, window, deadline, &mut report).await?;
+            }
             while !report.cut && self.gate.take() {
                 self.rounds(now, window, deadline, &mut report).await?;
             }
@@ -69,10 +74,6 @@ impl Join {
             if report.cut || !self.gate.asked() {
                 break;
             }
-        }
-        // Handed to the round running in this instance: the sweep is its business too.
-        if ran && !report.cut {
-            self.awaited(now, window, deadline, &mut report).await?;
         }
         Ok(report)
     }
@@ -89,8 +90,11 @@ impl Join {
     ) -> Result<(), HandlerError> {
         let horizon = self.horizon(now);
         let never = Deadline::never(self.clock.clone());
-        let mut old: Vec<(String, String)> =
-            marked.iter().filter(|(pk, _)| *pk < horizon).cloned().collect();
+        let mut old: Vec<(String, String)> = marked
+            .iter()
+            .filter(|(pk, _)| *pk < horizon)
+            .cloned()
+            .collect();
         // A round over old sessions may mark others (a recording leaving them): bounded passes.
         for _ in 0..=MAX_AGAIN {
             if old.is_empty() {
@@ -98,10 +102,16 @@ impl Join {
             }
             let mut read = Vec::new();
             for (pk, tunnel) in &old {
-                read.extend(crate::audit_logs::repo::get(&self.tables, WINDOWS_TABLE, pk, tunnel).await?);
+                read.extend(
+                    crate::audit_logs::repo::get(&self.tables, WINDOWS_TABLE, pk, tunnel).await?,
+                );
             }
             let round = round::run(self, now, read, &never, &mut PendingReport::default()).await?;
-            old = round.marked.into_iter().filter(|(pk, _)| *pk < horizon).collect();
+            old = round
+                .marked
+                .into_iter()
+                .filter(|(pk, _)| *pk < horizon)
+                .collect();
         }
         Ok(())
     }

@@ -133,11 +133,18 @@ mod tests {
         let e = derived(&row, &["a".into(), "b".into()], false).expect("marked");
         assert_eq!((ids(&e), e["Recorded"].clone()), ("a,b", Value::Bool(true)));
         assert!(super::super::pending_of(&e).is_some(), "still pending");
-        assert_eq!(derived(&e, &["a".into(), "b".into()], false), None, "same links");
+        assert_eq!(
+            derived(&e, &["a".into(), "b".into()], false),
+            None,
+            "same links"
+        );
         let withdrawn = derived(&e, &["b".into()], false).expect("one withdrawn");
         assert_eq!(ids(&withdrawn), "b");
         let none = derived(&e, &[], true).expect("all withdrawn");
-        assert_eq!((ids(&none), none["Recorded"].clone()), ("", Value::Bool(false)));
+        assert_eq!(
+            (ids(&none), none["Recorded"].clone()),
+            ("", Value::Bool(false))
+        );
         assert_eq!(super::super::pending_of(&none), None);
         let many: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
         let full = derived(&row, &many, false).expect("marked");

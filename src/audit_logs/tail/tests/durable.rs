@@ -127,7 +127,11 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     // A recording that names the session, joined by the next tick.
     let key = k
-        .recording(&format!("rec-{t}"), time::macros::datetime!(2025-03-14 00:20 UTC), &[])
+        .recording(
+            &format!("rec-{t}"),
+            time::macros::datetime!(2025-03-14 00:20 UTC),
+            &[],
+        )
         .await;
     crate::audit_logs::join::after_catalogue(&k.join(), &key)
         .await
