@@ -146,7 +146,8 @@ def _():
     audit = v["auditLogSubscriptions"]["value"][0]
     flt = rec["advancedFilters"][0]
     assert (flt["operatorType"], flt["key"]) == ("StringIn", "data.api")
-    assert sorted(flt["values"]) == ["CopyBlob", "PutBlob", "PutBlockList"]
+    # FlushWithClose: a hierarchical-namespace account's committed write; never CreateFile (an empty file).
+    assert sorted(flt["values"]) == ["CopyBlob", "FlushWithClose", "PutBlob", "PutBlockList"], flt["values"]
     assert audit["subjectEndsWith"] == "PT1H.json" and audit["advancedFilters"] == []
 
 
@@ -171,10 +172,10 @@ def _():
 # Flex Consumption limits as Microsoft Learn states them: maximum instance count "must be set to a value
 # between 1 and 1,000" (default 100), and "Reducing maximum instance count below 40 for HTTP function
 # apps can cause frequent request failures" (Migrate Consumption plan apps to the Flex Consumption plan);
-# instance memory sizes 2,048 MB and 4,096 MB (Flex Consumption plan hosting, Instance memory).
+# instance memory sizes 512 MB, 2,048 MB and 4,096 MB (Flex Consumption plan hosting, Instance memory).
 FLEX_MAX_INSTANCES = (1, 1000)
 FLEX_HTTP_MIN_INSTANCES = 40
-FLEX_MEMORY_MB = {2048, 4096}
+FLEX_MEMORY_MB = {512, 2048, 4096}
 
 
 def decorator(spec, kind):
@@ -248,6 +249,64 @@ def _():
         assert actions, r["name"]
     # A held recording must stay readable and untouched: no rule may match the hold class.
     assert "legal-hold" not in seen
+
+
+@check("Flex Consumption site: no ftpsState (rejected there), FTP and SCM basic publishing credentials off")
+def _():
+    app = TEXT[INFRA / "modules/functionapp.bicep"]
+    code = re.sub(r"//.*", "", app)
+    assert "ftpsState" not in code, "Flex Consumption rejects siteConfig.ftpsState"
+    for name in ("ftp", "scm"):
+        block = re.search(r"resource \w+ 'Microsoft\.Web/sites/basicPublishingCredentialsPolicies@[\w-]+' = \{[^}]*name: '%s'[^}]*\}" % name, code)
+        assert block and "allow: false" in block.group(0), f"basicPublishingCredentialsPolicies/{name} with allow: false"
+
+
+@check("zone redundancy: off by default, and a params file turning it on states the always-ready cost beside it")
+def _():
+    assert MAIN["parameters"]["zoneRedundant"]["default"] is False
+    for f in sorted(INFRA.glob("params/*.bicepparam")):
+        lines = f.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"^param zoneRedundant = true", line):
+                above = " ".join(lines[max(0, i - 4):i])
+                assert "always-ready" in above and "docs/cost.md" in above, f"{f.name}: zoneRedundant = true without its cost"
+
+
+@check("api-versions: GA everywhere but diagnosticSettings (which has no GA version with categories)")
+def _():
+    bad = []
+    for path, text in TEXT.items():
+        for m in re.finditer(r"'([\w./]+)@([\w-]+)'", re.sub(r"//.*", "", text)):
+            if m.group(2).endswith("-preview") and m.group(1) != "Microsoft.Insights/diagnosticSettings":
+                bad.append(f"{path.name}: {m.group(1)}@{m.group(2)}")
+    assert not bad, bad
+
+
+@check("diagnostic settings: a host listed twice fails the template; the account must share the host's region")
+def _():
+    main = TEXT[INFRA / "main.bicep"]
+    assert "for (d, i) in diagnosticsChecked:" in main
+    assert "length(union(diagnosticHosts, [])) == length(diagnosticHosts) ? diagnostics :" in main
+    diag = TEXT[INFRA / "modules/bastion-diagnostics.bicep"]
+    assert "storageAccountId: sameRegion ? auditLogsAccount.id :" in diag
+    # The same refusal for the params files, before any deployment.
+    for f in sorted(INFRA.glob("params/*.bicepparam")):
+        hosts = re.findall(r"bastionName: '([^']+)'\s+(?:subscriptionId: '([^']*)'\s+)?resourceGroup: '([^']+)'\s+auditLogsAccountName",
+                           f.read_text())
+        keys = [tuple(x.lower() for x in h) for h in hosts]
+        assert len(keys) == len(set(keys)), f"{f.name}: a Bastion host twice in bastionDiagnostics"
+
+
+@check("lifecycle policy on zone-redundant accounts: the same rules without tierToArchive, every other action kept")
+def _():
+    rec = TEXT[INFRA / "modules/recordings-access.bicep"]
+    assert "policy: contains(zoneRedundantSkus, account[i].sku.name) ? policyWithoutArchive : policy" in rec
+    for sku in ("Standard_ZRS", "Standard_GZRS", "Standard_RAGZRS", "Premium_ZRS"):
+        assert f"'{sku}'" in rec, sku
+    kept = set(re.findall(r"contains\(r\.definition\.actions\.baseBlob, '(\w+)'\)", rec))
+    policy = json.loads((INFRA / "lifecycle-policy.json").read_text())
+    written = {a for r in policy["rules"] for a in r["definition"]["actions"]["baseBlob"]}
+    assert written - {"tierToArchive"} <= kept, f"actions the archive-free copy would drop: {sorted(written - {'tierToArchive'} - kept)}"
 
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
