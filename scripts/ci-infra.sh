@@ -44,6 +44,9 @@ t=$(date +%s)
 python3 infra/tests/preflight/run.py
 elapsed preflight "$t"
 
+step "cost model arithmetic"
+python3 scripts/cost_test.py
+
 if [ "${CI_INFRA_SKIP_PACKAGE:-0}" = 1 ]; then
     echo "ci-infra: packaging skipped (CI_INFRA_SKIP_PACKAGE=1)"
     exit 0
