@@ -2,7 +2,7 @@
 # CI checks for infra/ and packaging (called from .ci/run):
 #   1. every inline checkov suppression carries a reason;  2. checkov over infra/ (infra/.checkov.yaml);
 #   3. structural Bicep checks (infra/tests/check_bicep.py; no Bicep CLI can be installed offline), the
-#      preflight against recorded az answers (infra/tests/preflight/run.py) and the cost model's arithmetic;
+#      preflight and deploy.sh against recorded az answers (infra/tests/preflight/) and the cost model's arithmetic;
 #   4. scripts/package.sh (release build for glibc 2.28, dist/, dist/app.zip);
 #   5. the package and settings-drift e2e tests, with REQUIRE_PACKAGE=1 so a missing zip fails.
 # Installs checkov into ./.tools/venv itself. CI_INFRA_SKIP_PACKAGE=1 skips steps 4-5 (local quick run).
@@ -39,9 +39,10 @@ elapsed checkov "$t"
 step "Bicep structure"
 "$VENV/bin/python" infra/tests/check_bicep.py
 
-step "preflight against recorded az answers"
+step "preflight and deploy.sh against recorded az answers"
 t=$(date +%s)
 python3 infra/tests/preflight/run.py
+python3 infra/tests/preflight/deploy_test.py
 elapsed preflight "$t"
 
 step "cost model arithmetic"
