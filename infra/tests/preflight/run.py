@@ -7,6 +7,7 @@ Run: python3 infra/tests/preflight/run.py   (scripts/ci-infra.sh does; under a s
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 import re
 import subprocess
 import sys
@@ -37,15 +38,19 @@ def run(name, scenario, base):
         problems.append(f"exit {proc.returncode}, expected {scenario['exit']}")
     problems += [f"no {text!r} in the output" for text in scenario["expect"] if text not in proc.stdout]
     problems += [f"not read-only: az {c}" for c in calls if not READ_ONLY.match(c)]
-    print(f"{'ok  ' if not problems else 'FAIL'} preflight scenario {name}")
+    report = f"{'ok  ' if not problems else 'FAIL'} preflight scenario {name}"
     if problems:
-        print("     " + "; ".join(problems) + "\n" + proc.stdout + proc.stderr)
-    return not problems
+        report += "\n     " + "; ".join(problems) + "\n" + proc.stdout + proc.stderr
+    return report, not problems
 
 
 def main():
     base = json.loads((HERE / "base.json").read_text())
-    results = [run(f.stem, json.loads(f.read_text()), base) for f in sorted((HERE / "scenarios").glob("*.json"))]
+    files = sorted((HERE / "scenarios").glob("*.json"))
+    with ThreadPoolExecutor(4) as pool:  # each scenario runs in its own temporary directory
+        reports = list(pool.map(lambda f: run(f.stem, json.loads(f.read_text()), base), files))
+    print("\n".join(r for r, _ in reports))
+    results = [ok for _, ok in reports]
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1
 
