@@ -33,6 +33,8 @@ resource auditLogsAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existin
 
 var sameRegion = toLower(bastion.location) == toLower(auditLogsAccount.location)
 
+// Preview api-version on purpose: named diagnostic settings exist only in preview versions (the one
+// stable version, 2016-09-01, is the legacy single `service` setting).
 resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: settingName
   scope: bastion

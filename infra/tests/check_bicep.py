@@ -272,7 +272,7 @@ def _():
                 assert "always-ready" in above and "docs/cost.md" in above, f"{f.name}: zoneRedundant = true without its cost"
 
 
-@check("api-versions: GA everywhere but diagnosticSettings (which has no GA version with categories)")
+@check("api-versions: GA everywhere but diagnosticSettings (named settings exist only in preview versions)")
 def _():
     bad = []
     for path, text in TEXT.items():
