@@ -26,6 +26,7 @@ fi
 step "checkov suppressions carry reasons"
 bad=$(grep -rn 'checkov:skip=' infra --include='*.bicep' | grep -Ev 'checkov:skip=CKV2?_[A-Z0-9_]+:.{20,}' || true)
 if [ -n "$bad" ]; then
+    # shellcheck disable=SC2016 # the backticks are text
     printf 'suppression without a reason (write `// checkov:skip=<ID>:<why>`):\n%s\n' "$bad" >&2
     exit 1
 fi
