@@ -142,15 +142,20 @@ param catalogueAuthClientId string = ''
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-// The instance memory sizes the Flex Consumption plan documents: 2,048 MB (default) and 4,096 MB.
-@description('Memory per instance in MB.')
+// The instance memory sizes the Flex Consumption plan documents: 512 MB, 2,048 MB (default) and
+// 4,096 MB. The handler idles at about 10 MiB; always-ready and execution time bill per GB-second.
+@description('Memory per instance in MB (512, 2048 or 4096).')
 @allowed([
+  512
   2048
   4096
 ])
 param instanceMemoryMB int = 2048
 
-@description('Zone-redundant Flex Consumption plan (only in regions that support it).')
+// Opt-in, never a default: with zone redundancy the platform keeps at least two always-ready instances
+// per per-function scale group, billed around the clock whatever the load. This app has nine groups
+// (one per non-HTTP function, one for HTTP): 18 instances of instanceMemoryMB (docs/cost.md).
+@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 18 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
 param zoneRedundant bool = false
 
 @description('Days Log Analytics keeps logs.')
@@ -199,7 +204,9 @@ var recordingSubscriptions = [
     function: 'RecordingCreated'
     subjectEndsWith: ''
     // Writes that complete a blob. A copy into the container (CopyBlob) counts; SetBlobTags etc. never
-    // raise BlobCreated anyway.
+    // raise BlobCreated anyway. On an account with a hierarchical namespace, Data Lake writes raise
+    // CreateFile (an empty file: not committed, so not subscribed; the handler skips it too) and then
+    // FlushWithClose once the data is committed.
     advancedFilters: [
       {
         operatorType: 'StringIn'
@@ -208,6 +215,7 @@ var recordingSubscriptions = [
           'PutBlob'
           'PutBlockList'
           'CopyBlob'
+          'FlushWithClose'
         ]
       }
     ]
@@ -490,13 +498,21 @@ module events 'modules/eventgrid.bicep' = [
   }
 ]
 
+// A Bastion host listed twice would get two settings sending BastionAuditLogs (Azure refuses a sink reused
+// for one category, and both would share the setting name): such a list fails here, before any resource
+// (index -1). infra/preflight.sh says it in words, and also finds settings made outside this template.
+var diagnosticHosts = [for d in diagnostics: toLower('${d.subscriptionId}/${d.resourceGroup}/${d.bastionName}')]
+var diagnosticsChecked = length(union(diagnosticHosts, [])) == length(diagnosticHosts) ? diagnostics : [diagnostics[indexOf(diagnosticHosts, 'a Bastion host is listed twice in bastionDiagnostics')]]
+
 module bastionDiagnosticSettings 'modules/bastion-diagnostics.bicep' = [
-  for (d, i) in diagnostics: {
+  for (d, i) in diagnosticsChecked: {
     name: 'bastion-diagnostics-${i}'
     scope: resourceGroup(d.subscriptionId, d.resourceGroup)
     params: {
       bastionName: d.bastionName
-      auditLogsAccountId: resourceId(d.auditLogs.subscriptionId, d.auditLogs.resourceGroup, 'Microsoft.Storage/storageAccounts', d.auditLogs.accountName)
+      auditLogsAccountName: d.auditLogs.accountName
+      auditLogsSubscriptionId: d.auditLogs.subscriptionId
+      auditLogsResourceGroup: d.auditLogs.resourceGroup
       settingName: 'archive-bastion-audit-logs'
     }
   }

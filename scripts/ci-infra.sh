@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI checks for infra/ and packaging (called from .ci/run):
 #   1. every inline checkov suppression carries a reason;  2. checkov over infra/ (infra/.checkov.yaml);
-#   3. structural Bicep checks (infra/tests/check_bicep.py; no Bicep CLI can be installed offline);
+#   3. structural Bicep checks (infra/tests/check_bicep.py; no Bicep CLI can be installed offline), the
+#      preflight and deploy.sh against recorded az answers (infra/tests/preflight/) and the cost model's arithmetic;
 #   4. scripts/package.sh (release build for glibc 2.28, dist/, dist/app.zip);
 #   5. the package and settings-drift e2e tests, with REQUIRE_PACKAGE=1 so a missing zip fails.
 # Installs checkov into ./.tools/venv itself. CI_INFRA_SKIP_PACKAGE=1 skips steps 4-5 (local quick run).
@@ -25,6 +26,7 @@ fi
 step "checkov suppressions carry reasons"
 bad=$(grep -rn 'checkov:skip=' infra --include='*.bicep' | grep -Ev 'checkov:skip=CKV2?_[A-Z0-9_]+:.{20,}' || true)
 if [ -n "$bad" ]; then
+    # shellcheck disable=SC2016 # the backticks are text
     printf 'suppression without a reason (write `// checkov:skip=<ID>:<why>`):\n%s\n' "$bad" >&2
     exit 1
 fi
@@ -37,6 +39,15 @@ elapsed checkov "$t"
 
 step "Bicep structure"
 "$VENV/bin/python" infra/tests/check_bicep.py
+
+step "preflight and deploy.sh against recorded az answers"
+t=$(date +%s)
+python3 infra/tests/preflight/run.py
+python3 infra/tests/preflight/deploy_test.py
+elapsed preflight "$t"
+
+step "cost model arithmetic"
+python3 scripts/cost_test.py
 
 if [ "${CI_INFRA_SKIP_PACKAGE:-0}" = 1 ]; then
     echo "ci-infra: packaging skipped (CI_INFRA_SKIP_PACKAGE=1)"

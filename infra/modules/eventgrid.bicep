@@ -72,7 +72,7 @@ var webhookKey = deploySubscriptions ? host.listKeys().systemKeys.eventgrid_exte
 
 var mine = filter(subscriptions, s => s.account == forAccount)
 
-resource topic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
+resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: topicName
   location: location
   tags: tags
@@ -100,7 +100,7 @@ module deadLetterAccess 'deadletter-access.bicep' = {
 // the validation handshake and dispatches by functionName for every worker runtime, custom handlers
 // included; the AzureFunction type resolves the function through ARM's function list, which for a
 // custom handler is only as good as the last trigger sync.
-resource eventSubscriptions 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-06-01-preview' = [
+resource eventSubscriptions 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = [
   for s in mine: if (deploySubscriptions) {
     parent: topic
     name: s.name

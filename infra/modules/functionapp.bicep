@@ -83,14 +83,15 @@ param catalogueAuthClientId string = ''
 @maxValue(1000)
 param maximumInstanceCount int
 
-@description('Memory per instance in MB: the documented Flex Consumption sizes, 2048 (default) or 4096.')
+@description('Memory per instance in MB: the documented Flex Consumption sizes, 512, 2048 (default) or 4096.')
 @allowed([
+  512
   2048
   4096
 ])
 param instanceMemoryMB int
 
-@description('Spread instances across availability zones (region must support it for Flex Consumption).')
+@description('Spread instances across availability zones (region must support it). Costs always-ready instances around the clock: at least two per per-function scale group (infra/README.md, Zone redundancy).')
 param zoneRedundant bool
 
 @description('Subnet for VNet integration (delegated to Microsoft.App/environments); empty for none.')
@@ -215,7 +216,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   location: location
   tags: tags
   kind: 'functionapp'
-  // checkov:skip=CKV_AZURE_225:Zone redundancy is the zoneRedundant parameter (on in prod.bicepparam); Flex Consumption offers it only in some regions, so it cannot be hard-coded.
+  // checkov:skip=CKV_AZURE_225:Zone redundancy is the opt-in zoneRedundant parameter: on Flex Consumption it bills at least two always-ready instances per per-function scale group around the clock, and only some regions offer it.
   sku: {
     name: 'FC1'
     tier: 'FlexConsumption'
@@ -244,9 +245,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
     virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
+    // checkov:skip=CKV_AZURE_78:Flex Consumption rejects siteConfig.ftpsState (FTPS is not supported there); FTP and SCM basic credentials are disabled below (basicPublishingCredentialsPolicies).
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: appSettings
     }
@@ -269,6 +270,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         version: '1.0'
       }
     }
+  }
+}
+
+// No basic (user name and password) publishing: FTP and the SCM site accept Microsoft Entra tokens only.
+// `az functionapp deployment source config-zip` authenticates with the caller's token.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
   }
 }
 

@@ -112,12 +112,43 @@ resource delegator 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   }
 ]
 
+// The Archive tier is not offered on zone-redundant accounts (ZRS, GZRS, RA-GZRS), and a policy that
+// tiers to it fails there: on such an account the same rules apply without tierToArchive (those classes
+// stop at Cold), and a rule left with no action is dropped. infra/preflight.sh reports which applies.
+var policy = loadJsonContent('../lifecycle-policy.json')
+var zoneRedundantSkus = [
+  'Standard_ZRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+  'Premium_ZRS'
+]
+var rulesWithoutArchive = [
+  for r in policy.rules: {
+    name: r.name
+    type: r.type
+    enabled: r.enabled
+    definition: {
+      filters: r.definition.filters
+      actions: {
+        // Every action the policy generator writes except tierToArchive (check_bicep.py pins the list).
+        baseBlob: union(
+          contains(r.definition.actions.baseBlob, 'tierToCool') ? { tierToCool: r.definition.actions.baseBlob.tierToCool } : {},
+          contains(r.definition.actions.baseBlob, 'tierToCold') ? { tierToCold: r.definition.actions.baseBlob.tierToCold } : {}
+        )
+      }
+    }
+  }
+]
+var policyWithoutArchive = {
+  rules: filter(rulesWithoutArchive, r => !empty(r.definition.actions.baseBlob))
+}
+
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = [
   for (s, i) in accounts: if (applyLifecyclePolicy) {
     parent: account[i]
     name: 'default'
     properties: {
-      policy: loadJsonContent('../lifecycle-policy.json')
+      policy: contains(zoneRedundantSkus, account[i].sku.name) ? policyWithoutArchive : policy
     }
   }
 ]

@@ -51,7 +51,10 @@ param bastionDiagnostics = [
   }
 ]
 param keyVaultName = 'kv-bastrec-prod'
-param zoneRedundant = true
+// Zone redundancy is an opt-in: true bills 18 always-ready instances (two per per-function scale
+// group, nine groups) of instanceMemoryMB around the clock, about 380 USD a month at 2,048 MB
+// (docs/cost.md). Set true only where a zone outage must not pause cataloguing.
+param zoneRedundant = false
 param maximumInstanceCount = 40
 param logRetentionDays = 365
 param softDeleteDays = 30

@@ -1,5 +1,5 @@
 // Production: separate recordings and audit-log accounts in a shared "bastion" resource group,
-// zone-redundant plan, Key Vault for webhook secrets, Bastion audit-log archiving managed here.
+// Key Vault for webhook secrets, Bastion audit-log archiving managed here.
 using '../main.bicep'
 
 param environment = 'prod'
@@ -15,7 +15,10 @@ param auditLogsAccountName = 'stbastrecprodlog01'
 param auditLogsResourceGroup = 'rg-bastion-prod'
 param auditLogsContainer = 'insights-logs-bastionauditlogs'
 param keyVaultName = 'kv-bastrec-prod'
-param zoneRedundant = true
+// Zone redundancy is an opt-in: true bills 18 always-ready instances (two per per-function scale
+// group, nine groups) of instanceMemoryMB around the clock, about 380 USD a month at 2,048 MB
+// (docs/cost.md). Set true only where a zone outage must not pause cataloguing.
+param zoneRedundant = false
 param maximumInstanceCount = 40
 param logRetentionDays = 365
 param softDeleteDays = 30

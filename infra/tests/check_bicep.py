@@ -146,7 +146,8 @@ def _():
     audit = v["auditLogSubscriptions"]["value"][0]
     flt = rec["advancedFilters"][0]
     assert (flt["operatorType"], flt["key"]) == ("StringIn", "data.api")
-    assert sorted(flt["values"]) == ["CopyBlob", "PutBlob", "PutBlockList"]
+    # FlushWithClose: a hierarchical-namespace account's committed write; never CreateFile (an empty file).
+    assert sorted(flt["values"]) == ["CopyBlob", "FlushWithClose", "PutBlob", "PutBlockList"], flt["values"]
     assert audit["subjectEndsWith"] == "PT1H.json" and audit["advancedFilters"] == []
 
 
@@ -171,10 +172,10 @@ def _():
 # Flex Consumption limits as Microsoft Learn states them: maximum instance count "must be set to a value
 # between 1 and 1,000" (default 100), and "Reducing maximum instance count below 40 for HTTP function
 # apps can cause frequent request failures" (Migrate Consumption plan apps to the Flex Consumption plan);
-# instance memory sizes 2,048 MB and 4,096 MB (Flex Consumption plan hosting, Instance memory).
+# instance memory sizes 512 MB, 2,048 MB and 4,096 MB (Flex Consumption plan hosting, Instance memory).
 FLEX_MAX_INSTANCES = (1, 1000)
 FLEX_HTTP_MIN_INSTANCES = 40
-FLEX_MEMORY_MB = {2048, 4096}
+FLEX_MEMORY_MB = {512, 2048, 4096}
 
 
 def decorator(spec, kind):
@@ -251,8 +252,10 @@ def _():
 
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
-from sources_model import register  # noqa: E402 - the checks above must stay first in the report
+from deployment_checks import register as register_deployment  # noqa: E402 - the checks above come first
+from sources_model import register  # noqa: E402
 
+register_deployment(check, MAIN, TEXT, INFRA)
 register(check, MAIN, TEXT, INFRA)
 
 for name, err in RESULTS:

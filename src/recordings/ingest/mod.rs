@@ -11,10 +11,20 @@ use crate::notify::{Notification, Severity};
 use crate::retention::policy::Retention;
 use crate::storage::{BlobProps, BlobRef};
 
-/// Why an event is not a creation, or `None` when it is. Not-ours events are skipped, not
-/// poisoned: they are valid events that a broad subscription filter let through.
+/// Storage API of a BlobCreated event that announces an empty file, not committed content: on an
+/// account with a hierarchical namespace, Data Lake's Create File raises it; `FlushWithClose` follows
+/// once the data is committed (and is catalogued like `PutBlob`, `PutBlockList` or `CopyBlob`).
+pub const UNCOMMITTED_API: &str = "CreateFile";
+
+/// Why an event is not a creation of a committed blob, or `None` when it is. Not-ours events are
+/// skipped, not poisoned: they are valid events that a broad subscription filter let through. Any
+/// API other than [`UNCOMMITTED_API`] counts as committed, an absent one included.
 pub fn not_created(event: &BlobEvent) -> Option<String> {
-    (!event.is_created()).then(|| format!("event type {} is not handled", event.event_type))
+    if !event.is_created() {
+        return Some(format!("event type {} is not handled", event.event_type));
+    }
+    (event.data.api == UNCOMMITTED_API)
+        .then(|| format!("api {UNCOMMITTED_API}: the file is not committed yet (its FlushWithClose event follows)"))
 }
 
 /// Why an event from a container no recording source names is skipped.

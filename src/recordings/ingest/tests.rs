@@ -65,6 +65,19 @@ fn only_creations_are_catalogued_and_foreign_containers_are_named() {
 }
 
 #[test]
+fn hierarchical_namespace_writes_count_once_committed() {
+    let mut e = event(None, "1");
+    for api in ["PutBlob", "PutBlockList", "CopyBlob", "FlushWithClose", ""] {
+        e.data.api = api.into();
+        assert_eq!(not_created(&e), None, "{api}");
+    }
+    e.data.api = "CreateFile".into();
+    assert!(
+        not_created(&e).is_some_and(|r| r.contains("CreateFile") && r.contains("FlushWithClose"))
+    );
+}
+
+#[test]
 fn newer_is_decided_by_sequencer_then_etag_and_time() {
     let stored = row("0000000000000000000000000001A2B30000000000c0ffee", "0x1");
     assert!(is_newer(

@@ -3,6 +3,7 @@
 
 use time::Duration;
 
+mod cost;
 mod durable;
 mod lastline;
 mod limits;

@@ -1,0 +1,62 @@
+"""check_bicep.py's checks of what a first deployment needs (Flex site settings, zone redundancy's cost,
+GA api-versions, diagnostic settings, the lifecycle policy on zone-redundant accounts)."""
+
+import json
+import re
+
+
+def register(check, main, text, infra):
+    """Adds these checks to check_bicep's report."""
+
+    @check("Flex Consumption site: no ftpsState (rejected there), FTP and SCM basic publishing credentials off")
+    def _():
+        app = text[infra / "modules/functionapp.bicep"]
+        code = re.sub(r"//.*", "", app)
+        assert "ftpsState" not in code, "Flex Consumption rejects siteConfig.ftpsState"
+        for name in ("ftp", "scm"):
+            block = re.search(r"resource \w+ 'Microsoft\.Web/sites/basicPublishingCredentialsPolicies@[\w-]+' = \{[^}]*name: '%s'[^}]*\}" % name, code)
+            assert block and "allow: false" in block.group(0), f"basicPublishingCredentialsPolicies/{name} with allow: false"
+
+    @check("zone redundancy: off by default, and a params file turning it on states the always-ready cost beside it")
+    def _():
+        assert main["parameters"]["zoneRedundant"]["default"] is False
+        for f in sorted(infra.glob("params/*.bicepparam")):
+            lines = f.read_text().splitlines()
+            for i, line in enumerate(lines):
+                if re.match(r"^param zoneRedundant = true", line):
+                    above = " ".join(lines[max(0, i - 4):i])
+                    assert "always-ready" in above and "docs/cost.md" in above, f"{f.name}: zoneRedundant = true without its cost"
+
+    @check("api-versions: GA everywhere but diagnosticSettings (named settings exist only in preview versions)")
+    def _():
+        bad = []
+        for path, source in text.items():
+            for m in re.finditer(r"'([\w./]+)@([\w-]+)'", re.sub(r"//.*", "", source)):
+                if m.group(2).endswith("-preview") and m.group(1) != "Microsoft.Insights/diagnosticSettings":
+                    bad.append(f"{path.name}: {m.group(1)}@{m.group(2)}")
+        assert not bad, bad
+
+    @check("diagnostic settings: a host listed twice fails the template; the account must share the host's region")
+    def _():
+        main = text[infra / "main.bicep"]
+        assert "for (d, i) in diagnosticsChecked:" in main
+        assert "length(union(diagnosticHosts, [])) == length(diagnosticHosts) ? diagnostics :" in main
+        diag = text[infra / "modules/bastion-diagnostics.bicep"]
+        assert "storageAccountId: sameRegion ? auditLogsAccount.id :" in diag
+        # The same refusal for the params files, before any deployment.
+        for f in sorted(infra.glob("params/*.bicepparam")):
+            hosts = re.findall(r"bastionName: '([^']+)'\s+(?:subscriptionId: '([^']*)'\s+)?resourceGroup: '([^']+)'\s+auditLogsAccountName",
+                               f.read_text())
+            keys = [tuple(x.lower() for x in h) for h in hosts]
+            assert len(keys) == len(set(keys)), f"{f.name}: a Bastion host twice in bastionDiagnostics"
+
+    @check("lifecycle policy on zone-redundant accounts: the same rules without tierToArchive, every other action kept")
+    def _():
+        rec = text[infra / "modules/recordings-access.bicep"]
+        assert "policy: contains(zoneRedundantSkus, account[i].sku.name) ? policyWithoutArchive : policy" in rec
+        for sku in ("Standard_ZRS", "Standard_GZRS", "Standard_RAGZRS", "Premium_ZRS"):
+            assert f"'{sku}'" in rec, sku
+        kept = set(re.findall(r"contains\(r\.definition\.actions\.baseBlob, '(\w+)'\)", rec))
+        policy = json.loads((infra / "lifecycle-policy.json").read_text())
+        written = {a for r in policy["rules"] for a in r["definition"]["actions"]["baseBlob"]}
+        assert written - {"tierToArchive"} <= kept, f"actions the archive-free copy would drop: {sorted(written - {'tierToArchive'} - kept)}"

@@ -1,0 +1,75 @@
+"""Arithmetic of scripts/cost.py, checked by hand-computed figures. Run: python3 scripts/cost_test.py
+(scripts/ci-infra.sh does)."""
+
+import math
+import sys
+import unittest
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cost  # noqa: E402
+
+ONE = {k: 1.0 for k in cost.PRICES}  # every price 1, every free grant 1
+
+
+class Arithmetic(unittest.TestCase):
+    def test_billed_seconds_has_a_one_second_minimum_then_100_ms_steps(self):
+        self.assertEqual(cost.billed_seconds(0, 10), 1.0)
+        self.assertEqual(cost.billed_seconds(100, 10), 1.0)
+        self.assertEqual(cost.billed_seconds(101, 10), 1.1)
+        self.assertEqual(cost.billed_seconds(250, 10), 2.5)
+
+    def test_zone_redundancy_bills_two_instances_per_scale_group_all_month(self):
+        r = cost.monthly(1, 100, zone_redundant=True)
+        qty, _, usd = r["lines"]["Flex always-ready (zone redundancy)"]
+        self.assertEqual(qty, 18 * 2.0 * 730 * 3600)
+        self.assertAlmostEqual(usd, 18 * 2.0 * 730 * 3600 * 0.000004)  # 378.432
+        self.assertAlmostEqual(cost.monthly(1, 100, memory_mb=512, zone_redundant=True)["lines"]
+                               ["Flex always-ready (zone redundancy)"][2], 378.432 / 4)
+        self.assertEqual(cost.monthly(1, 100)["lines"]["Flex always-ready (zone redundancy)"][2], 0)
+
+    def test_event_grid_counts_an_ingress_and_a_delivery_per_recording_and_hour_blob(self):
+        r = cost.monthly(3, 1000, recordings_per_day=500, prices=ONE)
+        days = 730 / 24
+        ops = 2 * (500 * days + 3 * 24 * days)
+        self.assertAlmostEqual(r["lines"]["Event Grid operations"][0], ops)
+        self.assertAlmostEqual(r["lines"]["Event Grid operations"][2], (ops - 1) / 1e6)
+
+    def test_free_grants_are_subtracted_and_never_go_negative(self):
+        small = cost.monthly(1, 1)
+        self.assertEqual(small["lines"]["Flex executions"][2], 0)
+        self.assertEqual(small["lines"]["Event Grid operations"][2], 0)
+        r = cost.monthly(1, 1, prices=ONE)
+        qty, _, usd = r["lines"]["Flex execution time"]
+        self.assertAlmostEqual(usd, qty - 1)
+
+    def test_storage_lines_are_counts_times_price_per_10k(self):
+        r = cost.monthly(2, 300, prices=ONE)
+        for line in ("Blob write operations", "Blob read/other operations", "Table transactions", "Queue operations"):
+            qty, _, usd = r["lines"][line]
+            self.assertAlmostEqual(usd, qty / 1e4, msg=line)
+        days = 730 / 24
+        self.assertAlmostEqual(r["lines"]["Blob index tags"][0], 2 * 300 * 365)
+        self.assertAlmostEqual(r["lines"]["Queue operations"][0], 3 * 300 * days * 3)
+
+    def test_measured_calls_reach_the_totals(self):
+        # One recording a day more adds exactly its measured and derived calls, month long.
+        days = 730 / 24
+        a, b = cost.monthly(1, 0, recordings_per_day=100, prices=ONE), cost.monthly(1, 0, recordings_per_day=101, prices=ONE)
+        table = b["lines"]["Table transactions"][0] - a["lines"]["Table transactions"][0]
+        per_recording = (cost.MEASURED["recording"]["table"] + cost.DERIVED["hash"]["table"]
+                         + cost.DERIVED["notify_per_destination"]["table"] + 24 * 2 * cost.DERIVED["reconcile_per_recent_blob"]["table"])
+        self.assertAlmostEqual(table, per_recording * days, places=6)
+        self.assertAlmostEqual(b["lines"]["Blob write operations"][0] - a["lines"]["Blob write operations"][0], days)
+
+    def test_total_is_the_sum_and_the_largest_line_is_named(self):
+        r = cost.monthly(20, 20000)
+        self.assertAlmostEqual(r["total"], sum(v[2] for v in r["lines"].values()))
+        self.assertEqual(r["dominant"], "Flex execution time")
+        self.assertEqual(cost.monthly(20, 20000, zone_redundant=True)["dominant"], "Flex always-ready (zone redundancy)")
+        self.assertTrue(math.isfinite(cost.monthly(0, 0)["total"]))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)

@@ -1,0 +1,74 @@
+//! Storage calls of `AuditLogTail` ticks, counted over the in-memory fakes (blob and table calls):
+//! the per-tick figures docs/cost.md multiplies by the ticks of a month. Printed with
+//! `cargo test --lib audit_logs::tail::tests::cost -- --nocapture`.
+
+use std::sync::Arc;
+
+use crate::audit_logs::created::register;
+use crate::audit_logs::testkit::{Kit, NOW, PATH, Tally, kit, line};
+use crate::storage::{BlobRef, BlobStore};
+
+fn counted() -> (Kit, Arc<Tally>) {
+    let mut k = kit(None);
+    let tally = Arc::new(Tally::new(k.state.tables.clone()));
+    k.state.tables = tally.clone();
+    (k, tally)
+}
+
+/// Blob and table calls of one tick at `NOW`, with the per-table detail.
+async fn one_tick(k: &Kit, tally: &Tally) -> (u64, u64) {
+    tally.reset();
+    let blobs = k.blobs.calls();
+    super::tick(&k.state.tail(), NOW).await.expect("tick");
+    (k.blobs.calls() - blobs, tally.count(None, None))
+}
+
+#[tokio::test]
+async fn storage_calls_of_a_tick_idle_unchanged_and_with_new_records() {
+    let (k, tally) = counted();
+    let idle = one_tick(&k, &tally).await;
+    k.create_log().await;
+    tally.reset();
+    let blobs = k.blobs.calls();
+    k.register().await;
+    let created = (k.blobs.calls() - blobs, tally.count(None, None));
+    one_tick(&k, &tally).await;
+    let unchanged = one_tick(&k, &tally).await;
+    // A second hour blob of the window, unchanged: the marginal calls of each active cursor.
+    let earlier = PATH.replace("/h=09/", "/h=08/");
+    let blob = BlobRef::new(k.blob().container, earlier.as_str());
+    k.blobs
+        .create_append(&blob, "application/json")
+        .await
+        .expect("create");
+    let source = k.state.sources.default_audit_logs();
+    register(&k.state.tail(), source, &earlier, NOW, NOW, false)
+        .await
+        .expect("register");
+    one_tick(&k, &tally).await;
+    let two = one_tick(&k, &tally).await;
+    let tunnel = "00000001-0000-4000-8000-000000000000";
+    k.append(
+        line(
+            tunnel,
+            "2025-03-14T09:10:00Z",
+            "Successfully Connected.",
+            "VM1",
+            "u",
+            "",
+        )
+        .as_bytes(),
+    )
+    .await;
+    let one_record = one_tick(&k, &tally).await;
+    eprintln!(
+        "storage calls (blob, table): AuditLogCreated registering an hour blob {created:?}; \
+         AuditLogTail per tick: no cursor {idle:?}, one hour blob unchanged {unchanged:?}, \
+         two unchanged {two:?}, one of them with one new record {one_record:?}"
+    );
+    // Bounds, so a change that multiplies the calls of the minute timer shows up here.
+    assert!(idle.0 + idle.1 <= 5, "{idle:?}");
+    assert!(unchanged.0 + unchanged.1 <= 10, "{unchanged:?}");
+    assert!(two.0 + two.1 <= unchanged.0 + unchanged.1 + 5, "{two:?}");
+    assert!(one_record.0 + one_record.1 <= 40, "{one_record:?}");
+}
