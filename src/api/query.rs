@@ -2,7 +2,7 @@
 //!
 //! Parameters: `from`, `to` (required; `YYYY-MM-DD` or RFC 3339; a bare `to` date is inclusive),
 //! `user` (name or e-mail), `ip`, `vm` (name or resource id), `protocol`, `status`, `class`
-//! (retention class), `confidence` (`exact`/`heuristic`/`ambiguous`, or `none` for unjoined rows),
+//! (retention class), `confidence` (`exact`/`heuristic`/`ambiguous`/`awaiting`, or `none` for unjoined rows),
 //! `limit` (1–1000, default 100), `continuation`, `format` (`json`/`csv`); `code` (the function key)
 //! is ignored. Unknown parameters are rejected so a typo never silently widens a query. Matching is
 //! case-insensitive equality (resource ids and UPNs are case-insensitive in Azure).

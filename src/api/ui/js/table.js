@@ -1,6 +1,6 @@
 // table.js — the recordings table: one row per catalogue row, paged with the API's continuation.
 const BADGES = {
-  catalogued: 'good', deleted: 'bad', exact: 'good', heuristic: 'warn', ambiguous: 'bad',
+  catalogued: 'good', deleted: 'bad', exact: 'good', heuristic: 'warn', ambiguous: 'bad', awaiting: 'warn',
 };
 
 function badge(value, fallback) {
