@@ -10,11 +10,11 @@ use super::problem::ApiError;
 use super::render::json_row;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::RecordingKey;
-use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_date;
 use crate::dates::format_utc_millis;
 use crate::state::AppState;
 use crate::storage::BlobRef;
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_annotations};
 
 /// Table of access-audit rows: `PartitionKey` = access day, `RowKey` = time + random suffix.

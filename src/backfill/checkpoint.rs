@@ -13,9 +13,9 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
 use crate::tables::keys::{decode_key, key_or_digest};
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
 /// Table of checkpoints and failed items.
@@ -135,8 +135,8 @@ impl BackfillRepo {
     /// Table errors.
     pub async fn failed(&self, kind: &str, limit: usize) -> Result<Vec<String>, TableError> {
         let filter = Filter::partition(&format!("failed~{kind}"));
-        let rows = crate::audit_logs::repo::query_all(&self.tables, BACKFILL_TABLE, &filter, limit)
-            .await?;
+        let rows =
+            crate::tables::ops::query_all(&self.tables, BACKFILL_TABLE, &filter, limit).await?;
         Ok(rows
             .iter()
             .filter_map(|s| match get_str(&s.entity, "Name") {

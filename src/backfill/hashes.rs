@@ -11,7 +11,6 @@ use futures::StreamExt as _;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::audit_logs::repo::query_all;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::dates::format_date;
@@ -19,6 +18,7 @@ use crate::integrity::handler::{hash_recording, hashed_at};
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::sweep::STATUS_DELETED;
 use crate::state::AppState;
+use crate::tables::ops::query_all;
 use crate::tables::{Filter, get_str};
 use crate::telemetry::redact;
 

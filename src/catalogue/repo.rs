@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::RECORDINGS_TABLE;
 use super::model::{CatalogueEntry, RecordingKey};
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Stored, TableError, TableStore, WriteMode};
 
 /// Reads and writes table `recordings`.
@@ -110,24 +111,5 @@ impl CatalogueRepo {
             etag,
             raw: entity,
         })
-    }
-}
-
-/// Writes an entity; if the table does not exist yet, creates it and writes once more.
-///
-/// # Errors
-/// The table store's errors.
-pub async fn write_creating_table(
-    tables: &dyn TableStore,
-    table: &str,
-    entity: &crate::tables::Entity,
-    mode: WriteMode,
-) -> Result<String, TableError> {
-    match tables.write(table, entity, mode.clone()).await {
-        Err(TableError::NotFound) if !matches!(mode, WriteMode::IfMatch(_)) => {
-            tables.ensure_table(table).await?;
-            tables.write(table, entity, mode).await
-        }
-        other => other,
     }
 }

@@ -1,13 +1,13 @@
 //! Writing heartbeats to table `heartbeats` and reading them back.
 //!
-//! One row per function, merged ETag-conditionally ([`crate::audit_logs::repo::update`]) so that
+//! One row per function, merged ETag-conditionally ([`crate::tables::ops::update`]) so that
 //! instances flushing concurrently never replace a newer ending with an older one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Beat, HEARTBEAT_PK, HEARTBEATS_TABLE, Heartbeats};
-use crate::audit_logs::repo::{query_all, update};
+use crate::tables::ops::{query_all, update};
 use crate::tables::{Filter, TableError, TableStore};
 
 /// Writes the beats recorded since the last flush; returns how many rows were written. On a
@@ -26,7 +26,7 @@ pub async fn flush(hb: &Heartbeats, tables: &Arc<dyn TableStore>) -> Result<usiz
             HEARTBEAT_PK,
             &function,
             &mut |cur| {
-                let stored = cur.and_then(Beat::from_entity);
+                let stored = cur.and_then(|s| Beat::from_entity(&s.entity));
                 let merged = stored.as_ref().map_or(mine.clone(), |s| s.merge(&mine));
                 changed = stored.as_ref() != Some(&merged);
                 changed.then(|| merged.to_entity())

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::audit_logs::detect::stalled::{MARKER_PK, marker_key};
-use crate::audit_logs::repo::{STATE_TABLE, get};
+use crate::audit_logs::repo::STATE_TABLE;
 use crate::sources::{Source, Sources};
 use crate::storage::StorageError;
+use crate::tables::ops::get;
 use crate::tables::{TableError, TableStore, get_str};
 
 /// A name no blob has (`.` starts no Bastion or audit-log name): reading its properties proves the

@@ -6,12 +6,14 @@
 //! client on reqwest) and [`memory::InMemoryTables`]; one contract suite covers both.
 //! [`counting::CountingTables`] wraps either to count round trips (tests, benchmarks);
 //! [`intercept::InterceptedTables`] runs a hook before every call (recording, fault injection).
+//! [`ops`] holds the operations every domain shares, among them the one ETag read-modify-write.
 
 pub mod counting;
 pub mod filter;
 pub mod intercept;
 pub mod keys;
 pub mod memory;
+pub mod ops;
 pub mod rest;
 
 use async_trait::async_trait;

@@ -17,12 +17,13 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::repo::{FAILED_TABLE, query_all};
+use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
-use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::tables::keys::{decode_key, encode_key};
+use crate::tables::ops::query_all;
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 use tracing::error;

@@ -12,12 +12,13 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE, WindowRow, query_all, update};
+use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::{format_date, format_utc};
 use crate::notify::{Notification, Severity};
 use crate::sources::{Source, Sources};
 use crate::tables::filter::Op;
+use crate::tables::ops::{query_all, update};
 use crate::tables::{Filter, TableError, TableStore, get_str};
 
 /// Ended sessions needed in the window before the absence of recordings means anything.
@@ -93,6 +94,7 @@ async fn check(
         MARKER_PK,
         &marker_key(&deps.sources, source),
         &mut |cur| {
+            let cur = cur.map(|s| &s.entity);
             let active = cur
                 .and_then(|e| e.get("Active"))
                 .and_then(Value::as_bool)

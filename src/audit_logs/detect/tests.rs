@@ -118,7 +118,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
             let serde_json::Value::Object(row) = row else {
                 unreachable!()
             };
-            crate::catalogue::repo::write_creating_table(
+            crate::tables::ops::write_creating_table(
                 k.state.tables.as_ref(),
                 WINDOWS_TABLE,
                 &row,

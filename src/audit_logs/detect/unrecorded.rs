@@ -6,11 +6,12 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow, query_all, update};
+use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::outcome;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
+use crate::tables::ops::{query_all, update};
 use std::sync::Arc;
 
 use crate::tables::TableStore;
@@ -70,6 +71,7 @@ pub async fn run(
             &format_date(row.start.date()),
             &row.tunnel_id,
             &mut |cur| {
+                let cur = cur.map(|s| &s.entity);
                 let current = WindowRow::from_entity(cur?)?;
                 let due = is_due(&current, now, grace);
                 seen_due |= due;

@@ -7,10 +7,11 @@ use time::{Duration, OffsetDateTime};
 
 use super::Join;
 use crate::audit_logs::correlate::SKEW;
-use crate::audit_logs::repo::{self, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, query_all};
+use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord, outcome};
 use crate::dates::{format_date, format_utc_millis};
 use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
 use crate::tables::{Filter, Stored, TableError, TableStore};
 
 /// Most `sessionwindows` rows read per day partition.
@@ -24,7 +25,7 @@ pub async fn get_session(
     tables: &Arc<dyn TableStore>,
     tunnel: &str,
 ) -> Result<Option<SessionRecord>, TableError> {
-    let stored = repo::get(
+    let stored = crate::tables::ops::get(
         tables,
         SESSIONS_TABLE,
         &tunnel.to_ascii_lowercase(),

@@ -12,11 +12,12 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::correlate::{Match, RecordingFacts, match_heuristic};
 use crate::audit_logs::join::after_catalogue;
-use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow, query_all};
+use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::outcome;
 use crate::audit_logs::tail::tick;
 use crate::audit_logs::testkit::{Kit, NOW, kit};
 use crate::storage::BlobStore;
+use crate::tables::ops::query_all;
 use crate::tables::{Filter, get_str};
 
 const HOUR: OffsetDateTime = time::macros::datetime!(2025-03-14 09:00 UTC);

@@ -28,7 +28,7 @@ pub async fn index_recording_keys(join: &Join, entry: &CatalogueEntry) -> Result
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), key.clone().into());
         e.insert("RowKey".into(), entry.key.id().into());
-        crate::catalogue::repo::write_creating_table(
+        crate::tables::ops::write_creating_table(
             join.tables.as_ref(),
             RECORDING_KEYS_TABLE,
             &e,

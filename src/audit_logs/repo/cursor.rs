@@ -13,11 +13,12 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::{CURSORS_TABLE, query_all};
-use crate::catalogue::repo::write_creating_table;
+use super::CURSORS_TABLE;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::keys::{encode_key, key_or_digest};
+use crate::tables::ops::query_all;
+use crate::tables::ops::write_creating_table;
 use crate::tables::{
     Entity, Filter, TableError, TableStore, WriteMode, filter::Op, get_i64, get_str, int64,
 };
@@ -185,7 +186,8 @@ impl CursorRepo {
         hour: OffsetDateTime,
     ) -> Result<Option<Cursor>, TableError> {
         let probe = Cursor::new(blob, hour, hour, "").in_source(source);
-        let stored = super::get(&self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
+        let stored =
+            crate::tables::ops::get(&self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
         Ok(stored.and_then(|s| Cursor::from_entity(&s.entity, s.etag)))
     }
 

@@ -108,7 +108,7 @@ pub async fn upsert_added(
 
 async fn write_all(tables: &dyn TableStore, keys: Vec<(String, String)>) -> Result<(), TableError> {
     for (pk, rk) in keys {
-        crate::catalogue::repo::write_creating_table(
+        crate::tables::ops::write_creating_table(
             tables,
             INDEX_TABLE,
             &entity(&pk, &rk),
@@ -151,7 +151,7 @@ pub async fn ensure(tables: &dyn TableStore, row: &Entity) -> Result<usize, Tabl
             Ok(None) | Err(TableError::NotFound) => {}
             Err(e) => return Err(e),
         }
-        crate::catalogue::repo::write_creating_table(
+        crate::tables::ops::write_creating_table(
             tables,
             INDEX_TABLE,
             &entity(&pk, &rk),

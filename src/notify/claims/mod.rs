@@ -22,8 +22,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::routes::Destination;
-use crate::catalogue::repo::write_creating_table;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
 
 /// The claim table.

@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use super::HoldError;
 use super::Holds;
 use crate::catalogue::model::RecordingKey;
-use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
 use crate::retention::policy::Retention;
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 
 /// Table of holds, hold members and overrides.

@@ -10,9 +10,9 @@
 use serde_json::{Value, json};
 
 use super::Item;
-use crate::catalogue::repo::write_creating_table;
 use crate::retention::tombstone::{DELETIONS_TABLE, Tombstone};
 use crate::storage::BlobRef;
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
 /// Partition of the deletions no digest has listed yet (no creation day can be spelt like it).

@@ -4,7 +4,6 @@
 
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
-use bastion_recordings::catalogue::repo::write_creating_table;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::dates::format_utc;
 use bastion_recordings::retention::tags::hold_tags;
@@ -13,6 +12,7 @@ use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
+use bastion_recordings::tables::ops::write_creating_table;
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{TableStore, WriteMode};
 use bytes::Bytes;

@@ -7,12 +7,13 @@ use time::Duration;
 
 use crate::audit_logs::correlate::Span;
 use crate::audit_logs::join::Join;
-use crate::audit_logs::repo::{RECORDING_KEYS_TABLE, query_all};
+use crate::audit_logs::repo::RECORDING_KEYS_TABLE;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::Versioned;
 use crate::dates::{format_date, format_utc};
 use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
 use crate::tables::{Filter, Stored, TableError, get_str};
 
 /// Most recordings one session's GUID can name (`recordingkeys` rows of one partition read).

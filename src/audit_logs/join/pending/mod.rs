@@ -17,13 +17,14 @@ use time::{Duration, OffsetDateTime};
 
 use super::{Deadline, Join};
 use crate::audit_logs::correlate::Confidence;
+use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::audit_logs::repo::windows::pending_rows;
-use crate::audit_logs::repo::{WINDOWS_TABLE, query_all};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::{format_date, format_utc};
 use crate::invocation::HandlerError;
 use crate::tables::Filter;
 use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
 
 /// Most pending sessions in one round (bounds the reads before its first write).
 const ROUND: usize = 500;
@@ -103,7 +104,7 @@ impl Join {
             let mut read = Vec::new();
             for (pk, tunnel) in &old {
                 read.extend(
-                    crate::audit_logs::repo::get(&self.tables, WINDOWS_TABLE, pk, tunnel).await?,
+                    crate::tables::ops::get(&self.tables, WINDOWS_TABLE, pk, tunnel).await?,
                 );
             }
             let round = round::run(self, now, read, &never, &mut PendingReport::default()).await?;

@@ -15,8 +15,9 @@ use time::Duration;
 
 use super::{MAX_IDS, WindowRow, set, set_pending, widen};
 use crate::audit_logs::correlate::window_span;
-use crate::audit_logs::repo::{WINDOWS_TABLE, query_all, update};
+use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::tables::filter::Op;
+use crate::tables::ops::{query_all, update};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
 
 /// `cur` with its join state set from `ids` (every recording whose current match names the
@@ -57,7 +58,7 @@ pub async fn mark_pending(
 ) -> Result<bool, TableError> {
     let mut found = false;
     update(tables, WINDOWS_TABLE, pk, tunnel, &mut |cur| {
-        let cur = cur?;
+        let cur = &cur?.entity;
         found = true;
         let row = WindowRow::from_entity(cur)?;
         let span = window_span(row.start, row.end, lag, open_max);

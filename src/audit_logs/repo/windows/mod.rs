@@ -15,11 +15,12 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{WINDOWS_TABLE, update};
+use super::WINDOWS_TABLE;
 use crate::audit_logs::correlate::Span;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::tables::ops::update;
 use crate::tables::{Entity, TableError, TableStore, get_str};
 
 pub mod marks;
@@ -163,7 +164,7 @@ pub async fn put_window_pending(
         return write_window(tables, &pk, &fresh, None).await;
     };
     for _ in 0..MOVE_ATTEMPTS {
-        let old = super::get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
+        let old = crate::tables::ops::get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
         write_window(tables, &pk, &fresh, old.as_ref().map(|o| &o.entity)).await?;
         let Some(old) = old else {
             return Ok(());
@@ -243,7 +244,7 @@ async fn write_window(
     let start = s.session_start.or(s.first_record_time);
     let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
     update(tables, WINDOWS_TABLE, pk, &s.tunnel_id, &mut |cur| {
-        let mut e = cur.cloned().unwrap_or_default();
+        let mut e = cur.map(|s| s.entity.clone()).unwrap_or_default();
         if let Some(old) = old {
             carry(&mut e, old);
         }
@@ -285,7 +286,7 @@ async fn write_window(
             crate::tables::strip_annotations(&mut b);
             a != b
         };
-        cur.is_none_or(differs).then_some(e)
+        cur.map(|s| &s.entity).is_none_or(differs).then_some(e)
     })
     .await?;
     Ok(())
@@ -302,6 +303,6 @@ pub async fn row_of(
     let Some(pk) = window_of(s) else {
         return Ok(None);
     };
-    let row = super::get(tables, WINDOWS_TABLE, &pk, &s.tunnel_id).await?;
+    let row = crate::tables::ops::get(tables, WINDOWS_TABLE, &pk, &s.tunnel_id).await?;
     Ok(row.and_then(|r| WindowRow::from_entity(&r.entity)))
 }

@@ -17,8 +17,8 @@ use crate::audit_logs::join::Deadline;
 use crate::audit_logs::repo::{SESSIONS_TABLE, window_of, windows::put_window_pending};
 use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord};
 use crate::audit_logs::tail::Tail;
-use crate::catalogue::repo::write_creating_table;
 use crate::invocation::HandlerError;
+use crate::tables::ops::write_creating_table;
 use crate::tables::{TableError, WriteMode};
 
 /// Attempts of the session row's read-modify-write before giving up (as a retryable error).

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::super::*;
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::put_window;
-use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow, get, query_all};
+use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::testkit::{NOW, kit, line};
 use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableError};
 
 /// Makes burst-marker writes fail transiently while `down` is set.

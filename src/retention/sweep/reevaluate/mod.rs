@@ -25,11 +25,11 @@ use self::plan::{ClassDays, class_days};
 use self::retag::Retag;
 use self::state::State;
 use super::{CONCURRENCY, Kind, Pass, Report, Sweep};
-use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tags::class_expr;
 use crate::storage::{BlobRef, StorageError};
+use crate::tables::ops::write_creating_table;
 use crate::tables::{TableError, WriteMode};
 
 impl Sweep<'_> {

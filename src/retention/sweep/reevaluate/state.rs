@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::plan::ClassDays;
-use crate::catalogue::repo::write_creating_table;
+use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
 
 /// Table of sweep progress rows.

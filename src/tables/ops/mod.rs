@@ -1,0 +1,135 @@
+//! Table operations every domain shares, over any [`TableStore`]: reads that take an absent table
+//! for absent rows ([`get`], [`query_all`]), writes that create their table on first use
+//! ([`write_creating_table`]), and the one ETag-conditional read-modify-write ([`update`],
+//! [`update_from`]).
+
+use super::{Entity, Filter, Stored, TableError, TableStore, WriteMode, strip_annotations};
+
+/// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
+pub const ATTEMPTS: usize = 6;
+
+/// What [`update`] hands a change: the row as stored now (`None` when absent); it returns the
+/// entity to write (`PartitionKey`/`RowKey` are set for it) or `None` when there is nothing to write.
+pub type Change<'a> = dyn FnMut(Option<&Stored>) -> Option<Entity> + Send + 'a;
+
+/// Reads one row (absent table = absent row).
+///
+/// # Errors
+/// Table errors.
+pub async fn get<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    pk: &str,
+    rk: &str,
+) -> Result<Option<Stored>, TableError> {
+    match tables.get(table, pk, rk).await {
+        Err(TableError::NotFound) => Ok(None),
+        other => other,
+    }
+}
+
+/// All rows matching `filter`, at most `limit` (absent table = none).
+///
+/// # Errors
+/// Table errors.
+pub async fn query_all<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<Stored>, TableError> {
+    let mut out = Vec::new();
+    let mut next = None;
+    loop {
+        let page = match tables.query(table, Some(filter), Some(1000), next).await {
+            Err(TableError::NotFound) => return Ok(out),
+            other => other?,
+        };
+        out.extend(page.items);
+        if out.len() >= limit || page.next.is_none() {
+            out.truncate(limit);
+            return Ok(out);
+        }
+        next = page.next;
+    }
+}
+
+/// Writes an entity; if the table does not exist yet, creates it and writes once more (not for
+/// `If-Match`, whose 404 means the row is gone).
+///
+/// # Errors
+/// The table store's errors.
+pub async fn write_creating_table<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    entity: &Entity,
+    mode: WriteMode,
+) -> Result<String, TableError> {
+    match tables.write(table, entity, mode.clone()).await {
+        Err(TableError::NotFound) if !matches!(mode, WriteMode::IfMatch(_)) => {
+            tables.ensure_table(table).await?;
+            tables.write(table, entity, mode).await
+        }
+        other => other,
+    }
+}
+
+/// Reads `(table, pk, rk)` and rewrites it through `change` with [`update_from`].
+///
+/// # Errors
+/// As [`update_from`].
+pub async fn update<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    pk: &str,
+    rk: &str,
+    change: &mut Change<'_>,
+) -> Result<Option<Stored>, TableError> {
+    let current = get(tables, table, pk, rk).await?;
+    update_from(tables, table, pk, rk, current, change).await
+}
+
+/// Lets `change` build the new entity from `current` (the row as just read, `None` when absent)
+/// and writes it conditionally: insert when absent, `If-Match` otherwise. A lost race (409, 412,
+/// or 404 on `If-Match`) re-reads and asks `change` again, at most [`ATTEMPTS`] times; a write whose
+/// answer was lost is recognised then by `change` finding its own work done (and returning
+/// `None`). Returns the row now stored: as written, or as read when nothing was to be written.
+///
+/// # Errors
+/// Table errors; `Transient` when the row kept changing.
+pub async fn update_from<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    pk: &str,
+    rk: &str,
+    mut current: Option<Stored>,
+    change: &mut Change<'_>,
+) -> Result<Option<Stored>, TableError> {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            current = get(tables, table, pk, rk).await?;
+        }
+        let Some(mut next) = change(current.as_ref()) else {
+            return Ok(current);
+        };
+        next.insert("PartitionKey".into(), pk.into());
+        next.insert("RowKey".into(), rk.into());
+        let mode = current
+            .as_ref()
+            .map_or(WriteMode::Insert, |s| WriteMode::IfMatch(s.etag.clone()));
+        match write_creating_table(tables, table, &next, mode).await {
+            Ok(etag) => {
+                strip_annotations(&mut next);
+                return Ok(Some(Stored { entity: next, etag }));
+            }
+            Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(TableError::Transient(format!(
+        "{table} row kept changing under {ATTEMPTS} attempts"
+    )))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! [`update`] over the in-memory table, with writes that race or lose their answer.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::tables::QueryPage;
+use crate::tables::memory::InMemoryTables;
+
+const T: &str = "things";
+
+/// What happens around the next write.
+enum Before {
+    /// Another writer puts this entity first (`None`: deletes the row).
+    Race(Option<Entity>),
+    /// The write commits but its answer is lost (the client sees 412).
+    Lost,
+    /// The write is refused with this error and not made.
+    Refuse(fn() -> TableError),
+}
+
+/// The in-memory table with scripted writes; remembers each write's mode.
+#[derive(Default)]
+struct Scripted {
+    inner: InMemoryTables,
+    script: Mutex<VecDeque<Before>>,
+    modes: Mutex<Vec<WriteMode>>,
+    always_refuse: bool,
+}
+
+impl Scripted {
+    fn with(script: Vec<Before>) -> Self {
+        Self {
+            script: Mutex::new(script.into()),
+            ..Self::default()
+        }
+    }
+    fn modes(&self) -> Vec<WriteMode> {
+        self.modes.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl TableStore for Scripted {
+    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
+        self.inner.ensure_table(table).await
+    }
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+        self.inner.get(table, pk, rk).await
+    }
+    async fn write(&self, table: &str, e: &Entity, mode: WriteMode) -> Result<String, TableError> {
+        self.modes.lock().expect("lock").push(mode.clone());
+        if self.always_refuse {
+            return Err(TableError::PreconditionFailed);
+        }
+        let next = self.script.lock().expect("lock").pop_front();
+        match next {
+            Some(Before::Race(Some(other))) => {
+                self.inner.ensure_table(table).await?;
+                self.inner.write(table, &other, WriteMode::Upsert).await?;
+            }
+            Some(Before::Race(None)) => self.inner.delete(table, "p", "r", None).await?,
+            Some(Before::Lost) => {
+                self.inner.write(table, e, mode).await?;
+                return Err(TableError::PreconditionFailed);
+            }
+            Some(Before::Refuse(err)) => return Err(err()),
+            None => {}
+        }
+        self.inner.write(table, e, mode).await
+    }
+    async fn delete(
+        &self,
+        t: &str,
+        pk: &str,
+        rk: &str,
+        etag: Option<&str>,
+    ) -> Result<(), TableError> {
+        self.inner.delete(t, pk, rk, etag).await
+    }
+    async fn query(
+        &self,
+        table: &str,
+        filter: Option<&Filter>,
+        top: Option<u32>,
+        next: Option<String>,
+    ) -> Result<QueryPage, TableError> {
+        self.inner.query(table, filter, top, next).await
+    }
+}
+
+fn row(n: i64) -> Entity {
+    json!({"PartitionKey": "p", "RowKey": "r", "N": n})
+        .as_object()
+        .cloned()
+        .expect("object")
+}
+
+fn n_of(s: Option<&Stored>) -> Option<i64> {
+    s.and_then(|s| s.entity.get("N")).and_then(Value::as_i64)
+}
+
+/// Adds one to `N` (absent: 0), counting the calls.
+async fn bump(tables: &Scripted, calls: &mut usize) -> Result<Option<Stored>, TableError> {
+    update(tables, T, "p", "r", &mut |cur| {
+        *calls += 1;
+        Some(row(n_of(cur).map_or(0, |n| n + 1)))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn inserts_when_absent_even_without_the_table() {
+    let tables = Scripted::default();
+    let mut calls = 0;
+    let stored = bump(&tables, &mut calls).await.expect("update");
+    assert_eq!((n_of(stored.as_ref()), calls), (Some(0), 1));
+    assert_eq!(tables.modes(), [WriteMode::Insert, WriteMode::Insert]);
+    let read = get(&tables, T, "p", "r").await.expect("get");
+    assert_eq!(read.map(|s| s.etag), stored.map(|s| s.etag));
+}
+
+#[tokio::test]
+async fn writes_if_match_when_present() {
+    let tables = Scripted::default();
+    tables.inner.ensure_table(T).await.expect("table");
+    let etag = tables
+        .inner
+        .write(T, &row(4), WriteMode::Upsert)
+        .await
+        .expect("put");
+    let mut calls = 0;
+    let stored = bump(&tables, &mut calls).await.expect("update");
+    assert_eq!(n_of(stored.as_ref()), Some(5));
+    assert_eq!(tables.modes(), [WriteMode::IfMatch(etag)]);
+}
+
+#[tokio::test]
+async fn a_lost_race_reads_again_and_decides_again() {
+    // 412: changed meanwhile; 409: inserted meanwhile; 404 on If-Match: deleted meanwhile.
+    for (start, race, want) in [
+        (Some(1), Some(10), 11),
+        (None, Some(10), 11),
+        (Some(1), None, 0),
+    ] {
+        let tables = Scripted::with(vec![Before::Race(race.map(row))]);
+        tables.inner.ensure_table(T).await.expect("table");
+        if let Some(n) = start {
+            tables
+                .inner
+                .write(T, &row(n), WriteMode::Upsert)
+                .await
+                .expect("put");
+        }
+        let mut calls = 0;
+        let stored = bump(&tables, &mut calls).await.expect("update");
+        assert_eq!(
+            (n_of(stored.as_ref()), calls),
+            (Some(want), 2),
+            "{start:?} {race:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn gives_up_as_transient_after_the_attempts() {
+    let tables = Scripted {
+        always_refuse: true,
+        ..Scripted::default()
+    };
+    let mut calls = 0;
+    let err = bump(&tables, &mut calls).await.expect_err("kept changing");
+    assert!(err.is_transient(), "{err}");
+    assert_eq!((calls, tables.modes().len()), (ATTEMPTS, ATTEMPTS));
+}
+
+#[tokio::test]
+async fn other_errors_end_it_at_once() {
+    let tables = Scripted::with(vec![Before::Refuse(|| TableError::Rejected("big".into()))]);
+    let mut calls = 0;
+    let err = bump(&tables, &mut calls).await.expect_err("refused");
+    assert!(matches!(err, TableError::Rejected(_)), "{err}");
+    assert_eq!(calls, 1);
+}
+
+#[tokio::test]
+async fn none_writes_nothing_and_returns_the_row_as_read() {
+    let tables = Scripted::default();
+    tables.inner.ensure_table(T).await.expect("table");
+    tables
+        .inner
+        .write(T, &row(3), WriteMode::Upsert)
+        .await
+        .expect("put");
+    let stored = update(&tables, T, "p", "r", &mut |_| None)
+        .await
+        .expect("update");
+    assert_eq!(n_of(stored.as_ref()), Some(3));
+    let absent = update(&tables, T, "p", "other", &mut |_| None)
+        .await
+        .expect("update");
+    assert_eq!((absent, tables.modes().len()), (None, 0));
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_recognised_on_the_re_read() {
+    let tables = Scripted::with(vec![Before::Lost]);
+    tables.inner.ensure_table(T).await.expect("table");
+    let mut calls = 0;
+    let stored = update(&tables, T, "p", "r", &mut |cur| {
+        calls += 1;
+        // Idempotent: a row that already holds the mark needs nothing.
+        (n_of(cur) != Some(1)).then(|| row(1))
+    })
+    .await
+    .expect("update");
+    assert_eq!((n_of(stored.as_ref()), calls), (Some(1), 2));
+    assert_eq!(tables.modes().len(), 1, "written once");
+}
+
+#[tokio::test]
+async fn update_from_starts_with_the_row_in_hand() {
+    let tables = Scripted::default();
+    tables.inner.ensure_table(T).await.expect("table");
+    tables
+        .inner
+        .write(T, &row(7), WriteMode::Upsert)
+        .await
+        .expect("put");
+    let read = get(&tables, T, "p", "r").await.expect("get");
+    let calls_before = tables.inner.calls();
+    let stored = update_from(&tables, T, "p", "r", read, &mut |cur| {
+        Some(row(n_of(cur).unwrap_or_default() + 1))
+    })
+    .await
+    .expect("update");
+    assert_eq!(n_of(stored.as_ref()), Some(8));
+    assert_eq!(tables.inner.calls() - calls_before, 1, "no read, one write");
+}
+
+#[tokio::test]
+async fn query_all_stops_at_the_limit_and_takes_no_table_for_no_rows() {
+    let tables = InMemoryTables::new();
+    let all = Filter::partition("p");
+    assert!(
+        query_all(&tables, T, &all, 10)
+            .await
+            .expect("query")
+            .is_empty()
+    );
+    for k in 0..5 {
+        let e = json!({"PartitionKey": "p", "RowKey": format!("r{k}")});
+        let e = e.as_object().cloned().expect("object");
+        write_creating_table(&tables, T, &e, WriteMode::Insert)
+            .await
+            .expect("write");
+    }
+    assert_eq!(
+        query_all(&tables, T, &all, 3).await.expect("query").len(),
+        3
+    );
+    assert_eq!(
+        query_all(&tables, T, &all, 10).await.expect("query").len(),
+        5
+    );
+}
