@@ -4,8 +4,13 @@ use std::sync::Arc;
 
 use super::RECORDINGS_TABLE;
 use super::model::{CatalogueEntry, RecordingKey};
-use crate::tables::ops::write_creating_table;
-use crate::tables::{Stored, TableError, TableStore, WriteMode};
+use crate::tables::ops::{self, write_creating_table};
+use crate::tables::{Entity, Stored, TableError, TableStore, WriteMode};
+
+/// What [`CatalogueRepo::update`] hands a change: the row as stored now (`None`: absent); it returns
+/// the new value and the entity to merge it onto, or `None` when there is nothing to write.
+pub type RowChange<'a> =
+    dyn FnMut(Option<&Versioned<CatalogueEntry>>) -> Option<(CatalogueEntry, Entity)> + Send + 'a;
 
 /// Reads and writes table `recordings`.
 #[derive(Clone)]
@@ -28,7 +33,7 @@ pub struct Versioned<T> {
     /// Its ETag.
     pub etag: String,
     /// The entity as stored.
-    pub raw: crate::tables::Entity,
+    pub raw: Entity,
 }
 
 impl CatalogueRepo {
@@ -71,7 +76,7 @@ impl CatalogueRepo {
     pub async fn write(
         &self,
         entry: &CatalogueEntry,
-        base: Option<&crate::tables::Entity>,
+        base: Option<&Entity>,
         mode: WriteMode,
     ) -> Result<String, TableError> {
         let entity = match base {
@@ -93,7 +98,7 @@ impl CatalogueRepo {
     pub async fn write_versioned(
         &self,
         entry: CatalogueEntry,
-        base: Option<&crate::tables::Entity>,
+        base: Option<&Entity>,
         mode: WriteMode,
     ) -> Result<Versioned<CatalogueEntry>, TableError> {
         let entity = match base {
@@ -111,5 +116,63 @@ impl CatalogueRepo {
             etag,
             raw: entity,
         })
+    }
+
+    /// Rewrites the row at `key` through `change` with [`ops::update_from`], starting from `read`
+    /// (the row as the caller just read it; `None`: absent). `change` gets the row as stored now
+    /// (`None`: absent) and returns the new value with the entity it is merged onto, which keeps
+    /// properties other modules added (`None`: nothing to write). Returns the row as written, or
+    /// `None` when nothing was.
+    ///
+    /// # Errors
+    /// Table errors; `Permanent` for a row that lost required properties, `Transient` when the
+    /// row kept changing.
+    pub async fn update(
+        &self,
+        key: &RecordingKey,
+        read: Option<Versioned<CatalogueEntry>>,
+        change: &mut RowChange<'_>,
+    ) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
+        let (mut broken, mut wrote) = (false, None);
+        let read = read.map(|r| Stored {
+            entity: r.raw,
+            etag: r.etag,
+        });
+        let stored = ops::update_from(
+            self.tables.as_ref(),
+            RECORDINGS_TABLE,
+            &key.pk,
+            &key.rk,
+            read,
+            &mut |cur| {
+                wrote = None;
+                let parsed = cur.map(|s| (CatalogueEntry::from_entity(&s.entity), s));
+                broken = matches!(parsed, Some((None, _)));
+                let row = match parsed {
+                    None => None,
+                    Some((value, s)) => Some(Versioned {
+                        value: value?,
+                        etag: s.etag.clone(),
+                        raw: s.entity.clone(),
+                    }),
+                };
+                let (entry, mut merged) = change(row.as_ref())?;
+                merged.extend(entry.to_entity());
+                wrote = Some(entry);
+                Some(merged)
+            },
+        )
+        .await?;
+        if broken {
+            return Err(TableError::Permanent(format!(
+                "catalogue row {} is missing required properties",
+                key.id()
+            )));
+        }
+        Ok(wrote.zip(stored).map(|(value, s)| Versioned {
+            value,
+            etag: s.etag,
+            raw: s.entity,
+        }))
     }
 }

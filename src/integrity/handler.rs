@@ -15,9 +15,7 @@ use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
 use crate::storage::{StorageError, normalize_etag};
-use crate::tables::{TableError, WriteMode, get_str, int64};
-
-const WRITE_ATTEMPTS: usize = 5;
+use crate::tables::{get_str, int64};
 
 /// Hashes the recording at `key` unless its row already holds the digest of the current state.
 ///
@@ -80,38 +78,25 @@ pub fn hashed_at(raw: &crate::tables::Entity) -> Option<&str> {
         .map(normalize_etag)
 }
 
+/// Merges the digest into the row, keeping every other property; a row gone meanwhile needs none.
 async fn record(
     deps: &Integrity,
     repo: &CatalogueRepo,
     key: &RecordingKey,
-    mut row: crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>,
+    row: crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>,
     hashed: &Hashed,
 ) -> Result<(), HandlerError> {
-    for _ in 0..WRITE_ATTEMPTS {
+    let at = format_utc(deps.clock.now());
+    let length = i64::try_from(hashed.length).unwrap_or(i64::MAX);
+    repo.update(key, Some(row), &mut |cur| {
+        let row = cur?;
         let mut raw = row.raw.clone();
         raw.insert(PROP_SHA256.into(), Value::String(hashed.sha256.clone()));
         raw.insert(PROP_ETAG.into(), Value::String(hashed.etag.clone()));
-        raw.insert(PROP_AT.into(), Value::String(format_utc(deps.clock.now())));
-        int64(
-            &mut raw,
-            PROP_LENGTH,
-            i64::try_from(hashed.length).unwrap_or(i64::MAX),
-        );
-        match repo
-            .write(&row.value, Some(&raw), WriteMode::IfMatch(row.etag.clone()))
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(TableError::PreconditionFailed) => match repo.get(key).await? {
-                Some(fresh) => row = fresh,
-                None => return Ok(()),
-            },
-            Err(TableError::NotFound) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(HandlerError::storage(anyhow::anyhow!(
-        "catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts",
-        key.id()
-    )))
+        raw.insert(PROP_AT.into(), Value::String(at.clone()));
+        int64(&mut raw, PROP_LENGTH, length);
+        Some((row.value.clone(), raw))
+    })
+    .await?;
+    Ok(())
 }

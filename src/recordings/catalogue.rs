@@ -15,10 +15,7 @@ use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::{Source, Sources};
 use crate::storage::{BlobProps, BlobRef, StorageError, Tags};
-use crate::tables::{TableError, TableStore, WriteMode};
-
-/// Attempts at an optimistic write before giving up as retryable.
-const WRITE_ATTEMPTS: usize = 5;
+use crate::tables::TableStore;
 
 /// What cataloguing needs: the recording sources, the catalogue table, the policy and the clock.
 #[derive(Clone)]
@@ -88,7 +85,7 @@ impl Recordings {
         source: &Source,
         event: &BlobEvent,
         props: &BlobProps,
-        mut existing: Option<Versioned<CatalogueEntry>>,
+        existing: Option<Versioned<CatalogueEntry>>,
     ) -> Result<Catalogued, HandlerError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
@@ -104,48 +101,38 @@ impl Recordings {
             let gone = format!("blob {blob} no longer exists");
             return Ok((Outcome::skipped(gone), None));
         };
-        for _ in 0..WRITE_ATTEMPTS {
-            let first_seen = existing
-                .as_ref()
-                .map_or_else(|| self.clock.now(), |r| r.value.first_seen);
-            let entry = ingest::derive_entry(EntryInput {
-                event,
-                blob: &blob,
-                account: source.account(),
-                bastion: source.bastion.as_deref(),
-                props,
-                key: key.clone(),
-                retention: retention.clone(),
-                first_seen,
-            });
-            let mode = existing
-                .as_ref()
-                .map_or(WriteMode::Insert, |r| WriteMode::IfMatch(r.etag.clone()));
-            match repo
-                .write_versioned(entry, existing.as_ref().map(|r| &r.raw), mode)
-                .await
-            {
-                Ok(row) => return Ok((written(&row.value, existing.as_ref()), Some(row))),
-                Err(
-                    TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound,
-                ) => {
-                    // Another delivery of this blob won the race: re-read and decide again.
-                    existing = repo.get(&key).await?;
-                    if let Some(row) = existing
-                        .as_ref()
-                        .filter(|row| !ingest::is_newer(event, &row.value))
-                    {
-                        let why = "duplicate or older event (concurrent delivery)";
-                        return Ok(settled(event, row, why));
-                    }
+        let now = self.clock.now();
+        // What the last read decided: the row it settled on, or whether the write updated a row.
+        let (mut settled_on, mut updated) = (None, false);
+        let written = repo
+            .update(&key, existing, &mut |cur| {
+                // Another delivery of this blob won the race: decide again on its row.
+                settled_on = cur
+                    .filter(|row| !ingest::is_newer(event, &row.value))
+                    .cloned();
+                if settled_on.is_some() {
+                    return None;
                 }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(HandlerError::storage(anyhow::anyhow!(
-            "catalogue row {} kept changing under {WRITE_ATTEMPTS} attempts",
-            key.id()
-        )))
+                updated = cur.is_some();
+                let entry = ingest::derive_entry(EntryInput {
+                    event,
+                    blob: &blob,
+                    account: source.account(),
+                    bastion: source.bastion.as_deref(),
+                    props,
+                    key: key.clone(),
+                    retention: retention.clone(),
+                    first_seen: cur.map_or(now, |r| r.value.first_seen),
+                });
+                Some((entry, cur.map(|r| r.raw.clone()).unwrap_or_default()))
+            })
+            .await?;
+        let why = "duplicate or older event (concurrent delivery)";
+        Ok(match (written, settled_on) {
+            (Some(row), _) => (written_outcome(&row.value, updated), Some(row)),
+            (None, Some(row)) => settled(event, &row, why),
+            (None, None) => (Outcome::skipped(why), None),
+        })
     }
 
     /// Computes the class from the policy, merges it into the blob's tags (keeping other tags,
@@ -193,18 +180,20 @@ fn settled(event: &BlobEvent, row: &Versioned<CatalogueEntry>, skipped: &str) ->
     let this_event = row.value.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.value.sequencer;
     if this_event {
-        (written(&row.value, None), None)
+        (written_outcome(&row.value, false), None)
     } else {
         (Outcome::skipped(skipped), None)
     }
 }
 
-fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
+/// The ending for a row just written: a new one (`updated` false) is announced.
+fn written_outcome(entry: &CatalogueEntry, updated: bool) -> Outcome {
     let id = entry.key.id();
-    let outcome = match previous {
-        None => Outcome::processed(["catalogued recording ", &id].concat())
-            .with_output(OUTPUT_BINDING, &ingest::catalogued_notification(entry, &id)),
-        Some(_) => Outcome::processed(["updated recording ", &id].concat()),
+    let outcome = if updated {
+        Outcome::processed(["updated recording ", &id].concat())
+    } else {
+        Outcome::processed(["catalogued recording ", &id].concat())
+            .with_output(OUTPUT_BINDING, &ingest::catalogued_notification(entry, &id))
     };
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
     outcome.with_output(

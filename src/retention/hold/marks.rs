@@ -9,7 +9,7 @@ use crate::catalogue::model::CatalogueEntry;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::retention::policy::Retention;
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD};
-use crate::tables::{Entity, TableError, WriteMode, get_str};
+use crate::tables::{Entity, get_str};
 
 /// The retention the row had before any hold.
 pub(crate) fn pre_hold(row: &Versioned<CatalogueEntry>) -> Option<Retention> {
@@ -86,34 +86,23 @@ pub(crate) fn unmark_held(
     }
 }
 
-/// Applies `f` to the row and writes it ETag-conditionally, re-reading on races. Returns the
-/// entity as written.
+/// Applies `f` to the row and writes it ETag-conditionally ([`CatalogueRepo::update`]), re-reading
+/// on races. Returns the entity as written.
 pub(crate) async fn update_row(
     repo: &CatalogueRepo,
-    mut row: Versioned<CatalogueEntry>,
-    f: impl Fn(&mut CatalogueEntry, &mut Entity),
+    row: Versioned<CatalogueEntry>,
+    f: impl Fn(&mut CatalogueEntry, &mut Entity) + Sync,
 ) -> Result<Entity, HoldError> {
-    for _ in 0..5 {
-        let (mut entry, mut raw) = (row.value.clone(), row.raw.clone());
-        f(&mut entry, &mut raw);
-        match repo
-            .write(&entry, Some(&raw), WriteMode::IfMatch(row.etag.clone()))
-            .await
-        {
-            Ok(_) => {
-                raw.extend(entry.to_entity());
-                return Ok(raw);
-            }
-            Err(TableError::PreconditionFailed) => {
-                row = repo.get(&row.value.key).await?.ok_or_else(|| {
-                    HoldError::NotFound(format!("recording {}", row.value.key.id()))
-                })?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(HoldError::Storage(anyhow::anyhow!(
-        "catalogue row {} kept changing",
-        row.value.key.id()
-    )))
+    let key = row.value.key.clone();
+    let written = repo
+        .update(&key, Some(row), &mut |cur| {
+            let (mut entry, mut raw) = cur.map(|r| (r.value.clone(), r.raw.clone()))?;
+            f(&mut entry, &mut raw);
+            Some((entry, raw))
+        })
+        .await?;
+    // `None` only when the row was gone at a re-read.
+    written
+        .map(|w| w.raw)
+        .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))
 }

@@ -5,12 +5,13 @@ use serde_json::Value;
 
 use super::evaluate::{Row, row_held};
 use super::{Decision, Pass, STATUS_DELETED, Sweep};
+use crate::catalogue::model::CatalogueEntry;
 use crate::dates::format_utc;
 use crate::retention::policy::Retention;
 use crate::retention::tombstone::Tombstone;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, StorageError, Tags};
-use crate::tables::{TableError, WriteMode};
+use crate::tables::Entity;
 
 /// A change the sweep makes to a catalogue row.
 #[derive(Clone, Copy)]
@@ -58,57 +59,53 @@ impl Sweep<'_> {
         Ok(Decision::Lengthened)
     }
 
-    /// ETag-conditional rewrite keeping every other property; on a race, re-reads and decides again
-    /// (a hold that arrived meanwhile is never overwritten by a lengthening).
-    pub(super) async fn update_row(&self, mut r: Row, change: RowChange<'_>) -> anyhow::Result<()> {
-        let repo = self.repo();
-        for _ in 0..5 {
-            let (mut entry, mut base) = (r.value.clone(), r.raw.clone());
-            match change {
-                RowChange::Lengthen(k) => {
-                    if row_held(&r) || r.value.retain_until.as_str() >= k.until.as_str() {
-                        return Ok(());
-                    }
-                    entry.retention_class = k.class.clone();
-                    entry.retain_until = k.until.clone();
+    /// ETag-conditional rewrite keeping every other property ([`CatalogueRepo::update`](crate::catalogue::repo::CatalogueRepo::update));
+    /// on a race, re-reads and decides again (a hold that arrived meanwhile is never overwritten by
+    /// a lengthening).
+    pub(super) async fn update_row(&self, r: Row, change: RowChange<'_>) -> anyhow::Result<()> {
+        let key = r.value.key.clone();
+        self.repo()
+            .update(&key, Some(r), &mut |cur| self.changed(cur?, change))
+            .await?;
+        Ok(())
+    }
+
+    /// The row after `change`, with the entity it is merged onto; `None` when it needs none.
+    fn changed(&self, r: &Row, change: RowChange<'_>) -> Option<(CatalogueEntry, Entity)> {
+        let (mut entry, mut base) = (r.value.clone(), r.raw.clone());
+        match change {
+            RowChange::Lengthen(k) => {
+                if row_held(r) || r.value.retain_until.as_str() >= k.until.as_str() {
+                    return None;
                 }
-                RowChange::Shorten(k) => {
-                    if row_held(&r) || r.value.retain_until.as_str() <= k.until.as_str() {
-                        return Ok(());
-                    }
-                    base.insert("ShortenedFrom".into(), Value::String(entry.retain_until));
-                    base.insert(
-                        "ShortenedAt".into(),
-                        Value::String(format_utc(self.params.now)),
-                    );
-                    entry.retain_until = k.until.clone();
-                }
-                RowChange::Deleted(t) => {
-                    if r.value.status == STATUS_DELETED {
-                        return Ok(());
-                    }
-                    entry.status = STATUS_DELETED.to_owned();
-                    for (k, v) in [
-                        ("DeletedAt", format_utc(self.params.now)),
-                        ("DeletionReason", t.reason.clone()),
-                        ("DeletionInvocationId", t.invocation_id.clone()),
-                    ] {
-                        base.insert(k.to_owned(), Value::String(v));
-                    }
-                }
+                entry.retention_class = k.class.clone();
+                entry.retain_until = k.until.clone();
             }
-            match repo
-                .write(&entry, Some(&base), WriteMode::IfMatch(r.etag.clone()))
-                .await
-            {
-                Ok(_) | Err(TableError::NotFound) => return Ok(()),
-                Err(TableError::PreconditionFailed) => match repo.get(&r.value.key).await? {
-                    Some(fresh) => r = fresh,
-                    None => return Ok(()),
-                },
-                Err(e) => return Err(e.into()),
+            RowChange::Shorten(k) => {
+                if row_held(r) || r.value.retain_until.as_str() <= k.until.as_str() {
+                    return None;
+                }
+                base.insert("ShortenedFrom".into(), Value::String(entry.retain_until));
+                base.insert(
+                    "ShortenedAt".into(),
+                    Value::String(format_utc(self.params.now)),
+                );
+                entry.retain_until = k.until.clone();
+            }
+            RowChange::Deleted(t) => {
+                if r.value.status == STATUS_DELETED {
+                    return None;
+                }
+                entry.status = STATUS_DELETED.to_owned();
+                for (k, v) in [
+                    ("DeletedAt", format_utc(self.params.now)),
+                    ("DeletionReason", t.reason.clone()),
+                    ("DeletionInvocationId", t.invocation_id.clone()),
+                ] {
+                    base.insert(k.to_owned(), Value::String(v));
+                }
             }
         }
-        anyhow::bail!("catalogue row {} kept changing", r.value.key.id())
+        Some((entry, base))
     }
 }
