@@ -29,7 +29,6 @@ use std::time::Instant;
 use async_trait::async_trait;
 use bastion_recordings::audit_logs::{created, tail};
 use bastion_recordings::config::{Config, Storage};
-use bastion_recordings::functions::reconcile;
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -242,14 +241,16 @@ async fn point<B: BlobStore>(
             HOUR + Duration::milliseconds(((2 * j as i64 + 1) * 1_800_000) / recordings as i64),
         );
         let item = BlobItem { name, props };
-        reconcile::recording_item(
-            &state,
-            state.sources.default_recordings(),
-            &item,
-            HOUR + Duration::hours(1),
-        )
-        .await
-        .expect("catalogued");
+        state
+            .recordings()
+            .listed(
+                &state.join(),
+                state.sources.default_recordings(),
+                &item,
+                HOUR + Duration::hours(1),
+            )
+            .await
+            .expect("catalogued");
     }
     let log = BlobRef::new(s.auditlogs_container.clone(), HOST_PATH);
     blobs

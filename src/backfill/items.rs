@@ -1,5 +1,5 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
-//! [`recording_item`] (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
+//! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
 //! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tail::read_one`](crate::audit_logs::tail::Tail::read_one) read to its end.
 
 use serde_json::Value;
@@ -13,8 +13,8 @@ use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::functions::reconcile::{Fate, recording_item};
 use crate::invocation::HandlerError;
+use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
 use crate::storage::BlobItem;
@@ -79,7 +79,11 @@ async fn recording(
             None => Done::Would,
         });
     }
-    Ok(match recording_item(state, source, item, now).await? {
+    let fate = state
+        .recordings()
+        .listed(&state.join(), source, item, now)
+        .await?;
+    Ok(match fate {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),
         Fate::Rejoined(_) => Done::Rejoined,
         Fate::Present(row) => {

@@ -2,12 +2,14 @@
 //! catalogue row, retention tags and one `recording.catalogued` notification.
 //!
 //! [`ingest`] is pure (is the event a creation? is it newer? what does the row say?); [`catalogue`]
-//! does the I/O over narrow dependencies ([`Recordings`]). The function itself is
+//! does the I/O over narrow dependencies ([`Recordings`]); [`reconcile`] brings a listed blob in
+//! (`Reconcile`, backfill). The function itself is
 //! [`crate::functions::recordings`]. Tests: unit tests beside `ingest`, component tests in `tests`,
 //! real-process tests in `tests/e2e/recordings/`.
 
 pub mod catalogue;
 pub mod ingest;
+pub mod reconcile;
 
 pub use catalogue::{Catalogued, Recordings};
 

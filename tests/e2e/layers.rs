@@ -1,8 +1,8 @@
 //! The layers, checked from the source: a module may name (`crate::<module>`) only modules of its
-//! own layer or below, and the modules of one layer never name each other in a circle. Read as
-//! text, outside comments and test code (`#[cfg(test)] mod tests` blocks, `tests` folders,
-//! `*tests.rs`, `testkit` and `testing.rs`): an import, a path in code or a fully qualified call
-//! all count, so a shortcut cannot hide in a `use` written elsewhere.
+//! own layer or below, the modules of one layer never name each other in a circle, and only the
+//! app names the functions. Read as text, outside comments and test code (`#[cfg(test)] mod tests`
+//! blocks, `tests` folders, `*tests.rs`, `testkit` and `testing.rs`): an import, a path in code or
+//! a fully qualified call all count, so a shortcut cannot hide in a `use` written elsewhere.
 //!
 //! Layers, lowest first (the request flows the other way: the host's envelope is decoded by the
 //! protocol, handed to an entry point, which calls the domain, which reads the data through the
@@ -171,6 +171,23 @@ fn circles(src: &Path) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// Files other than the app that name `crate::functions`: an entry point's logic that another
+/// needs (backfill, the CLI) belongs to the domain below both.
+fn into_functions(src: &Path) -> Vec<String> {
+    names(src)
+        .into_iter()
+        .filter(|(_, own, named)| named == "functions" && own != "app")
+        .map(|(file, _, _)| format!("{file} names crate::functions"))
+        .collect()
+}
+
+#[test]
+fn only_the_app_names_the_functions() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let found = into_functions(&src);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 #[test]
 fn lower_layers_never_name_higher_ones() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -192,7 +209,13 @@ fn modules_of_one_layer_never_import_each_other_in_a_circle() {
 #[test]
 fn the_checks_see_an_upward_import_and_a_circle() {
     let dir = std::env::temp_dir().join(crate::harness::unique("layers-"));
-    for d in ["storage", "notify", "retention/testkit", "recordings/tests"] {
+    for d in [
+        "storage",
+        "notify",
+        "retention/testkit",
+        "recordings/tests",
+        "backfill",
+    ] {
         std::fs::create_dir_all(dir.join(d)).expect("mkdir");
     }
     let files = [
@@ -206,12 +229,14 @@ fn the_checks_see_an_upward_import_and_a_circle() {
         ("recordings/tests/mod.rs", "use crate::app::router;\n"),
         ("recordings/mod.rs", "use crate::state::AppState;\n"),
         ("widgets.rs", "use crate::tables::Entity;\n"),
+        ("backfill/mod.rs", "use crate::functions::reconcile;\n"),
     ];
     for (name, text) in files {
         std::fs::write(dir.join(name), text).expect("write");
     }
     let up = upward(&dir);
     let round = circles(&dir);
+    let sideways = into_functions(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         up,
@@ -222,4 +247,5 @@ fn the_checks_see_an_upward_import_and_a_circle() {
         ]
     );
     assert_eq!(round, ["notify -> retention -> notify"]);
+    assert_eq!(sideways, ["src/backfill/mod.rs names crate::functions"]);
 }

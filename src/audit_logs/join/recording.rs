@@ -105,6 +105,7 @@ pub(super) async fn decide(
 ) -> Result<(Option<Match>, Vec<(String, String)>), HandlerError> {
     let repo = CatalogueRepo::new(join.tables.clone());
     let mut marks = Marks::default();
+    // Not `tables::ops::update`: each attempt reads sessions and writes index rows around the write.
     for _ in 0..ATTEMPTS {
         let row = match known.take() {
             Some(row) => row,

@@ -149,7 +149,7 @@ impl Kit {
             name: name.to_owned(),
             props: props.clone(),
         };
-        let event = crate::functions::reconcile::synthesize(
+        let event = crate::recordings::reconcile::synthesize(
             self.state.sources.default_recordings(),
             &item,
             created,

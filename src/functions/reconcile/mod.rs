@@ -1,7 +1,8 @@
 //! `Reconcile` (timer, hourly): finds what events missed — Event Grid drops deliveries after 24 h —
 //! and runs it through the same code paths:
 //! - recording blobs created in the last `RECONCILE_WINDOW_HOURS` with no catalogue row →
-//!   `Recordings::catalogue` with a synthesized `BlobEvent`; rows without a join are re-joined;
+//!   [`Recordings::listed`](crate::recordings::Recordings::listed) (`Recordings::catalogue` with a
+//!   synthesized `BlobEvent`); rows without a join are re-joined;
 //! - `PT1H.json` blobs of hours in the window with no cursor → `created::register`;
 //! - then `recordings.stalled`.
 //!
@@ -11,18 +12,15 @@
 use time::OffsetDateTime;
 use tracing::{error, warn};
 
-use crate::audit_logs::join;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
-use crate::catalogue::repo::CatalogueRepo;
-use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
 use crate::storage::{BlobItem, BlobStore};
-use crate::tables::Entity;
 use crate::telemetry::redact;
 
 /// Most blobs listed per container per run.
@@ -139,7 +137,11 @@ async fn recordings(
     let since = now - state.audit.reconcile_window;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     for item in items {
-        match recording_item(state, source, &item, now).await? {
+        match state
+            .recordings()
+            .listed(&state.join(), source, &item, now)
+            .await?
+        {
             Fate::Present(_) => {}
             Fate::Rejoined(joined) => found.rejoined += usize::from(joined),
             Fate::Catalogued(mut outputs) => {
@@ -149,88 +151,6 @@ async fn recordings(
         }
     }
     Ok(())
-}
-
-/// What [`recording_item`] did with one listed recording.
-#[derive(Debug)]
-pub enum Fate {
-    /// Catalogued and joined already: nothing to do. The row as read, when this call read it.
-    Present(Option<Entity>),
-    /// Catalogued but not joined: the join was re-run (`true` when it found a match).
-    Rejoined(bool),
-    /// Catalogued now, through `RecordingCreated`'s path; the outputs it produced (notification,
-    /// hash request) keyed by binding.
-    Catalogued(crate::invocation::Outputs),
-}
-
-/// Brings one listed recording blob into the catalogue (shared by `Reconcile` and `handler
-/// backfill`): an existing joined row is left alone, an unjoined one re-joined, a missing one
-/// catalogued with a synthesized event and joined. Idempotent: a second call finds `Present`.
-///
-/// # Errors
-/// `Retryable` for storage failures.
-pub async fn recording_item(
-    state: &AppState,
-    source: &Source,
-    item: &BlobItem,
-    now: OffsetDateTime,
-) -> Result<Fate, HandlerError> {
-    let created = item.props.created.unwrap_or(now);
-    let key = state.sources.recording_key(source, created, &item.name);
-    let join = state.join();
-    // The row is read once here and handed down: cataloguing decides on it, the join starts from
-    // the row as written (a backfill of 2,000 recordings made 3 catalogue reads per recording
-    // before, 1 now).
-    match CatalogueRepo::new(state.tables.clone()).get(&key).await? {
-        Some(row) if row.raw.contains_key("MatchConfidence") => Ok(Fate::Present(Some(row.raw))),
-        Some(row) => Ok(Fate::Rejoined(
-            join::after_write(&join, row).await?.is_some(),
-        )),
-        None => {
-            let event = synthesize(source, item, created);
-            let (outcome, written) = state
-                .recordings()
-                .catalogue_over(source, &event, &item.props, None)
-                .await?;
-            match written {
-                Some(row) => join::after_write(&join, row).await?,
-                // Nothing written (a concurrent delivery's row, or the blob vanished): join
-                // whatever row is there.
-                None => join::after_catalogue(&join, &key).await?,
-            };
-            Ok(match outcome {
-                Outcome::Processed { outputs, .. } => Fate::Catalogued(outputs),
-                // Lost a race with the live function or the blob vanished: someone else owns it.
-                _ => Fate::Present(None),
-            })
-        }
-    }
-}
-
-/// A `BlobCreated` event for a blob found by listing (no sequencer: the ETag and time decide).
-pub fn synthesize(source: &Source, item: &BlobItem, created: OffsetDateTime) -> BlobEvent {
-    let account = source.account().to_owned();
-    let container = source.container.clone();
-    BlobEvent {
-        id: format!("reconcile:{}", item.props.etag),
-        event_type: BLOB_CREATED.to_owned(),
-        time: created,
-        account: account.clone(),
-        container: container.clone(),
-        blob: item.name.clone(),
-        data: BlobEventData {
-            api: "Reconcile".to_owned(),
-            e_tag: Some(item.props.etag.clone()),
-            content_type: item.props.content_type.clone(),
-            content_length: Some(item.props.content_length),
-            blob_type: item.props.kind.map(|k| k.as_str().to_owned()),
-            url: format!(
-                "https://{account}.blob.core.windows.net/{container}/{}",
-                item.name
-            ),
-            sequencer: None,
-        },
-    }
 }
 
 async fn audit_blobs(

@@ -6,6 +6,7 @@ use time::Duration;
 use super::*;
 use crate::audit_logs::testkit::{ALICE, NOW, PATH, kit, line};
 use crate::catalogue::model::RecordingKey;
+use crate::catalogue::repo::CatalogueRepo;
 use crate::storage::{BlobRef, Metadata};
 
 fn outputs(o: &Outcome) -> Vec<String> {

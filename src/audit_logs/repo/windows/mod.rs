@@ -163,6 +163,7 @@ pub async fn put_window_pending(
     let Some(old_pk) = from.filter(|d| *d != pk) else {
         return write_window(tables, &pk, &fresh, None).await;
     };
+    // Not `tables::ops::update`: the race is on deleting the old copy, not on writing a row.
     for _ in 0..MOVE_ATTEMPTS {
         let old = crate::tables::ops::get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
         write_window(tables, &pk, &fresh, old.as_ref().map(|o| &o.entity)).await?;

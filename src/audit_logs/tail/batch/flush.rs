@@ -77,6 +77,7 @@ async fn upsert(
     let raw = folded
         .raw
         .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
+    // Not `tables::ops::update`: the index row is written between the read and this write.
     for _ in 0..ATTEMPTS {
         let current = match tail.tables.get(SESSIONS_TABLE, tunnel, SESSION_ROW).await {
             Err(TableError::NotFound) => None,
