@@ -313,8 +313,11 @@ fn estate() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>)> {
     )
 }
 
+/// An estate and one arrival order of its events, each with a tick flag and a clock step.
+type Case = (Vec<Session>, Vec<Recording>, Vec<(Event, bool, i64)>);
+
 /// An estate, and one arrival order of its events with a tick flag and a clock step after each.
-fn case() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>, Vec<(Event, bool, i64)>)> {
+fn case() -> impl Strategy<Value = Case> {
     estate().prop_flat_map(|(sessions, recordings)| {
         let mut events: Vec<Event> = Vec::new();
         for i in 0..sessions.len() {
