@@ -249,6 +249,26 @@ async fn verification_finds_tampering_and_missing_blobs() {
             "Unhashed"
         ]
     );
+    // A responder sees where the recording lives and, for tampering, both digests.
+    for v in &verdicts[1..3] {
+        let Verdict::Finding(n) = v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            n.data["account"].as_str().is_some_and(|a| !a.is_empty()),
+            "{}",
+            n.data
+        );
+        assert!(n.data.get("bastionHost").is_some(), "{}", n.data);
+    }
+    if let Verdict::Finding(n) = &verdicts[1] {
+        let (want, got) = (&n.data["expectedSha256"], &n.data["actualSha256"]);
+        assert!(
+            want.is_string() && got.is_string() && want != got,
+            "{}",
+            n.data
+        );
+    }
 }
 
 #[test]

@@ -84,7 +84,8 @@ pub async fn verify_row(
                 format_utc(now),
                 Severity::Critical,
                 "A catalogued recording is gone before its retain-until date".into(),
-                json!({"recordingId": id, "container": entry.container, "blobName": entry.blob_name,
+                json!({"recordingId": id, "account": entry.account, "bastionHost": entry.source_bastion,
+                    "container": entry.container, "blobName": entry.blob_name,
                     "retainUntil": entry.retain_until, "sha256": expected}),
             )))
         }
@@ -98,7 +99,8 @@ pub async fn verify_row(
             format_utc(now),
             Severity::Critical,
             "A recording's content no longer matches its recorded SHA-256".into(),
-            json!({"recordingId": id, "container": entry.container, "blobName": entry.blob_name,
+            json!({"recordingId": id, "account": entry.account, "bastionHost": entry.source_bastion,
+                "container": entry.container, "blobName": entry.blob_name,
                 "expectedSha256": expected, "expectedLength": length,
                 "actualSha256": h.sha256, "actualLength": h.length, "etag": h.etag}),
         ))),

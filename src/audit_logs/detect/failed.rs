@@ -279,18 +279,25 @@ fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
     let end = crate::dates::timestamp(start)
         .map(|s| format_utc(s + window))
         .unwrap_or_default();
-    let data = json!({
+    // The two digests of one burst (per user, per client IP) differ in title and in the key
+    // that carries the value, so the chat renderers show who, or (where allowed) from where.
+    let (key, who) = match dim {
+        "ip" => ("clientIp", "from one client IP"),
+        _ => ("userName", "by one user"),
+    };
+    let mut data = json!({
         "dimension": if dim == "ip" { "clientIp" } else { "user" },
         "value": value, "targetVm": vm, "windowStart": start, "windowEnd": end,
         "count": tunnels.len(), "tunnelIds": tunnels.iter().take(50).collect::<Vec<_>>(),
     });
+    data[key] = Value::String(value.to_owned());
     Notification::new(
         "login.failed.burst",
         &fact,
         start.to_owned(),
         Severity::Warning,
         format!(
-            "{} failed Bastion logins to {vm} within {} min",
+            "{} failed Bastion logins {who} to {vm} within {} min",
             tunnels.len(),
             window.whole_minutes()
         ),
@@ -301,6 +308,23 @@ fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
 #[cfg(test)]
 mod fit_tests {
     use super::*;
+
+    #[test]
+    fn the_two_digests_of_one_burst_say_who_or_from_where() {
+        let start = "2025-03-14T09:00:00Z";
+        let of = |dim: &str, value: &str| {
+            let pk = encode_key(&format!("{start}|{dim}|{value}|vm-01"));
+            digest(&pk, &["t1", "t2", "t3"], Duration::minutes(10))
+        };
+        let (user, ip) = (of("user", "alice"), of("ip", "203.0.113.7"));
+        assert_ne!(user.title, ip.title);
+        assert_eq!(user.data["userName"], "alice");
+        assert_eq!(ip.data["clientIp"], "203.0.113.7");
+        for d in [&user, &ip] {
+            assert_eq!(d.data["count"], 3);
+            assert_eq!(d.data["windowEnd"], "2025-03-14T09:10:00Z");
+        }
+    }
 
     #[test]
     fn long_names_fit_a_key_and_stay_apart() {
