@@ -267,7 +267,7 @@ fn marker_row(pk: &str, settled: bool) -> Entity {
     marker
 }
 
-fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
+pub(super) fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
     let fact = decode_key(pk).unwrap_or_default();
     let mut parts = fact.splitn(4, '|');
     let (start, dim, value, vm) = (
@@ -308,23 +308,6 @@ fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
 #[cfg(test)]
 mod fit_tests {
     use super::*;
-
-    #[test]
-    fn the_two_digests_of_one_burst_say_who_or_from_where() {
-        let start = "2025-03-14T09:00:00Z";
-        let of = |dim: &str, value: &str| {
-            let pk = encode_key(&format!("{start}|{dim}|{value}|vm-01"));
-            digest(&pk, &["t1", "t2", "t3"], Duration::minutes(10))
-        };
-        let (user, ip) = (of("user", "alice"), of("ip", "203.0.113.7"));
-        assert_ne!(user.title, ip.title);
-        assert_eq!(user.data["userName"], "alice");
-        assert_eq!(ip.data["clientIp"], "203.0.113.7");
-        for d in [&user, &ip] {
-            assert_eq!(d.data["count"], 3);
-            assert_eq!(d.data["windowEnd"], "2025-03-14T09:10:00Z");
-        }
-    }
 
     #[test]
     fn long_names_fit_a_key_and_stay_apart() {
