@@ -134,6 +134,58 @@ fn links_are_built_only_from_valid_inputs() {
 }
 
 #[test]
+fn page_links_follow_each_subject() {
+    let opts = |include_pii| ContentOptions {
+        catalogue_base_url: Some("https://f.example.net/api".into()),
+        include_pii,
+    };
+    let page = |kind: &str, data: serde_json::Value, include_pii| {
+        let n = Notification::new(
+            kind,
+            "f",
+            "2025-03-14T12:00:00Z".into(),
+            Severity::Warning,
+            "t".into(),
+            data,
+        );
+        let c = Content::of(&n, &opts(include_pii));
+        c.links
+            .into_iter()
+            .find(|l| l.key == "timeline")
+            .map(|l| l.url)
+    };
+    let burst = json!({"windowStart": "2025-03-14T09:30:00Z", "windowEnd": "2025-03-14T09:40:00Z",
+        "targetVm": "vm 1", "clientIp": "203.0.113.7"});
+    let want = "https://f.example.net/api/ui?from=2025-03-14T09%3A30%3A00Z&to=2025-03-14T09%3A40%3A00Z&vm=vm+1";
+    assert_eq!(
+        page("login.failed.burst", burst.clone(), false),
+        Some(format!("{want}&session=failed-login"))
+    );
+    assert_eq!(
+        page("login.failed.burst", burst, true),
+        Some(format!("{want}&ip=203.0.113.7&session=failed-login")),
+        "the IP only where the card may show it"
+    );
+    assert_eq!(
+        page("recordings.stalled", json!({"noRecordingSince": "2025-03-14T06:00:00Z", "bastionHost": "bas"}), false),
+        Some("https://f.example.net/api/ui?from=2025-03-14T06%3A00%3A00Z&to=2025-03-14T12%3A00%3A00Z&bastion=bas".into())
+    );
+    assert_eq!(
+        page("retention.deleted", json!({}), false),
+        Some("https://f.example.net/api/ui?from=2025-03-14T11%3A00%3A00Z&to=2025-03-14T13%3A00%3A00Z&status=deleted".into())
+    );
+    let no_time = Notification {
+        time: "not a time".into(),
+        data: json!({}),
+        ..sample()
+    };
+    assert!(
+        Content::of(&no_time, &opts(false)).links.is_empty(),
+        "no range, no page link"
+    );
+}
+
+#[test]
 fn truncation_counts_characters() {
     assert_eq!(truncate("abc", 3), "abc");
     assert_eq!(truncate("abcd", 3), "ab…");
