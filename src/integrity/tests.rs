@@ -193,7 +193,7 @@ async fn unusable_messages_are_poison_and_unknown_rows_skipped() {
 async fn verification_finds_tampering_and_missing_blobs() {
     let f = fakes();
     let now = datetime!(2025-03-20 00:00 UTC);
-    let mut verdicts = Vec::new();
+    let (mut verdicts, mut ids) = (Vec::new(), Vec::new());
     for (name, action) in [
         ("intact", 0),
         ("tampered", 1),
@@ -204,6 +204,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
         let blob = put(&f, name, content(100)).await;
         let req = catalogue(&f, name, "01").await;
         let id = req["recordingId"].as_str().expect("id").to_owned();
+        ids.push(id.clone());
         if action != 4 {
             crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
                 .await
@@ -268,6 +269,23 @@ async fn verification_finds_tampering_and_missing_blobs() {
             "{}",
             n.data
         );
+        assert!(
+            n.data.get("bastionResourceId").is_none(),
+            "no id configured"
+        );
+    }
+    // With the source's host configured by resource id, a finding carries it (the portal link).
+    let host = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b";
+    let mut deps = f.state.integrity();
+    let (rec, audit) = (
+        deps.sources.default_recordings(),
+        deps.sources.default_audit_logs(),
+    );
+    let rec = rec.clone().with_bastion_id(Some(host.into()));
+    deps.sources = std::sync::Arc::new(crate::sources::Sources::single(rec, audit.clone()));
+    match verify_row(&deps, &row(&f, &ids[1]).await, now).await {
+        Ok(Verdict::Finding(n)) => assert_eq!(n.data["bastionResourceId"], host),
+        other => panic!("{other:?}"),
     }
 }
 

@@ -5,7 +5,7 @@
 //! `recording.tampered` (recordings are write-once, so any difference is a finding, whatever the
 //! ETag says). Rows never hashed are counted, not judged. Notification ids are stable per fact.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -71,6 +71,17 @@ pub async fn verify_row(
         return Ok(Verdict::Unhashed);
     };
     let (store, blob) = deps.blob_of(&entry).map_err(HashError::Storage)?;
+    // The portal link of chat notifications, where the source's host is configured by id.
+    let host_id = deps
+        .sources
+        .of_row(&entry)
+        .and_then(|s| s.bastion_id.clone());
+    let finding = |mut n: Notification| {
+        if let Some(id) = &host_id {
+            n.data["bastionResourceId"] = Value::String(id.clone());
+        }
+        Ok(Verdict::Finding(n))
+    };
     match hash_blob(store, &blob, CHUNK).await {
         Err(HashError::Missing) => {
             let expired = entry.status == "deleted"
@@ -78,7 +89,7 @@ pub async fn verify_row(
             if expired {
                 return Ok(Verdict::Expired);
             }
-            Ok(Verdict::Finding(Notification::new(
+            finding(Notification::new(
                 "recording.missing",
                 &id,
                 format_utc(now),
@@ -87,13 +98,13 @@ pub async fn verify_row(
                 json!({"recordingId": id, "account": entry.account, "bastionHost": entry.source_bastion,
                     "container": entry.container, "blobName": entry.blob_name,
                     "retainUntil": entry.retain_until, "sha256": expected}),
-            )))
+            ))
         }
         Err(e) => Err(e),
         Ok(h) if h.sha256 == expected && i64::try_from(h.length).ok() == Some(length) => {
             Ok(Verdict::Intact)
         }
-        Ok(h) => Ok(Verdict::Finding(Notification::new(
+        Ok(h) => finding(Notification::new(
             "recording.tampered",
             &format!("{id}\n{}", h.sha256),
             format_utc(now),
@@ -103,6 +114,6 @@ pub async fn verify_row(
                 "container": entry.container, "blobName": entry.blob_name,
                 "expectedSha256": expected, "expectedLength": length,
                 "actualSha256": h.sha256, "actualLength": h.length, "etag": h.etag}),
-        ))),
+        )),
     }
 }
