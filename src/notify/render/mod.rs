@@ -1,10 +1,12 @@
 //! Rendering one notification for each kind of destination.
 //!
-//! [`Content`] is the destination-neutral view: title, a short list of labelled facts and links.
-//! It is *thin* on purpose: only allow-listed fields of `data` (ids, VM, user, times, retention)
-//! are shown; fields with personal data (e-mail, client IP) only with `NOTIFY_INCLUDE_PII=true`;
-//! anything else in `data` is left out, so a producer adding a field never leaks it to a chat
-//! channel by accident. The renderers ([`teams`], [`slack`], [`webhook`]) only lay it out.
+//! [`Content`] is the destination-neutral view: title, a list of labelled facts and links.
+//! It is *thin* on purpose: only allow-listed fields of `data` (ids, host, account, VM, user,
+//! times, counts, hashes, retention) are shown; fields with personal data (e-mail, client IP) only
+//! with `NOTIFY_INCLUDE_PII=true`; anything else in `data` is left out, so a producer adding a
+//! field never leaks it to a chat channel by accident. Content keeps values whole and raw: the
+//! chat renderers ([`teams`], [`slack`]) cut and escape them for their channel, while [`webhook`]
+//! hands machine receivers each value exactly as the producer sent it.
 
 mod links;
 pub mod markdown;
