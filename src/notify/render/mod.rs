@@ -31,6 +31,7 @@ pub const THIN_FIELDS: &[(&str, &str)] = &[
     ("targetVm", "VM"),
     ("user", "User"),
     ("userName", "User"),
+    ("userNames", "Users"),
     ("protocol", "Protocol"),
     ("count", "Failed logins"),
     ("windowStart", "Window start"),
@@ -62,6 +63,7 @@ pub const PII_FIELDS: &[(&str, &str)] = &[
     ("email", "E-mail"),
     ("clientIp", "Client IP"),
     ("clientIpAddress", "Client IP"),
+    ("clientIps", "Client IPs"),
     ("sourceIp", "Source IP"),
 ];
 

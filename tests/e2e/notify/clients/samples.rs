@@ -79,9 +79,10 @@ pub fn all() -> Vec<(Value, Vec<&'static str>)> {
                 "warning",
                 format!("7 failed Bastion logins by one user to {VM} within 10 min"),
                 json!({
-                    "dimension": "user", "value": USER, "userName": USER, "targetVm": VM,
-                    "windowStart": "2025-03-14T09:30:00Z", "windowEnd": "2025-03-14T09:40:00Z", "count": 7, "tunnelIds": ["t1", "t2"],
-                }),
+                        "dimension": "user", "value": USER, "userName": USER, "targetVm": VM, "bastionHost": BASTION,
+                "clientIps": ["198.51.100.2", "203.0.113.7"],
+                        "windowStart": "2025-03-14T09:30:00Z", "windowEnd": "2025-03-14T09:40:00Z", "count": 7, "tunnelIds": ["t1", "t2"],
+                    }),
             ),
             vec![USER, VM],
         ),
