@@ -20,6 +20,8 @@ pub struct Source {
     pub container: String,
     /// The Bastion host recording into it (name, lower-case), when the configuration says so.
     pub bastion: Option<String>,
+    /// That host's resource id, when configured (portal links in notifications).
+    pub bastion_id: Option<String>,
     /// The account's blob store.
     pub store: Arc<dyn BlobStore>,
 }
@@ -40,6 +42,7 @@ impl Source {
         Self {
             container: container.into(),
             bastion: None,
+            bastion_id: None,
             store,
         }
     }
@@ -48,6 +51,13 @@ impl Source {
     #[must_use]
     pub fn with_bastion(mut self, name: Option<String>) -> Self {
         self.bastion = name.map(|n| n.to_ascii_lowercase());
+        self
+    }
+
+    /// The same source with the Bastion host's resource id.
+    #[must_use]
+    pub fn with_bastion_id(mut self, id: Option<String>) -> Self {
+        self.bastion_id = id;
         self
     }
 

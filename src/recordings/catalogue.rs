@@ -98,7 +98,7 @@ impl Recordings {
             .as_ref()
             .filter(|row| !ingest::is_newer(event, &row.value))
         {
-            return Ok(settled(event, row, "duplicate or older event"));
+            return Ok(settled(event, row, source, "duplicate or older event"));
         }
         let Some(retention) = self.apply_retention(source, &blob, props, created).await? else {
             let gone = format!("blob {blob} no longer exists");
@@ -125,7 +125,9 @@ impl Recordings {
                 .write_versioned(entry, existing.as_ref().map(|r| &r.raw), mode)
                 .await
             {
-                Ok(row) => return Ok((written(&row.value, existing.as_ref()), Some(row))),
+                Ok(row) => {
+                    return Ok((written(&row.value, source, existing.as_ref()), Some(row)));
+                }
                 Err(
                     TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound,
                 ) => {
@@ -136,7 +138,7 @@ impl Recordings {
                         .filter(|row| !ingest::is_newer(event, &row.value))
                     {
                         let why = "duplicate or older event (concurrent delivery)";
-                        return Ok(settled(event, row, why));
+                        return Ok(settled(event, row, source, why));
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -189,21 +191,32 @@ impl Recordings {
 /// delivery's outputs reached the queue, so this one emits them again. Their ids are stable (the
 /// recording id), so the claim table and receivers drop a repeat. The join is left to the session's
 /// side and Reconcile, which re-join rows without `MatchConfidence`: a duplicate stays two reads.
-fn settled(event: &BlobEvent, row: &Versioned<CatalogueEntry>, skipped: &str) -> Catalogued {
+fn settled(
+    event: &BlobEvent,
+    row: &Versioned<CatalogueEntry>,
+    source: &Source,
+    skipped: &str,
+) -> Catalogued {
     let this_event = row.value.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.value.sequencer;
     if this_event {
-        (written(&row.value, None), None)
+        (written(&row.value, source, None), None)
     } else {
         (Outcome::skipped(skipped), None)
     }
 }
 
-fn written(entry: &CatalogueEntry, previous: Option<&Versioned<CatalogueEntry>>) -> Outcome {
+fn written(
+    entry: &CatalogueEntry,
+    source: &Source,
+    previous: Option<&Versioned<CatalogueEntry>>,
+) -> Outcome {
     let id = entry.key.id();
     let outcome = match previous {
-        None => Outcome::processed(["catalogued recording ", &id].concat())
-            .with_output(OUTPUT_BINDING, &ingest::catalogued_notification(entry, &id)),
+        None => Outcome::processed(["catalogued recording ", &id].concat()).with_output(
+            OUTPUT_BINDING,
+            &ingest::catalogued_notification(entry, &id, source.bastion_id.as_deref()),
+        ),
         Some(_) => Outcome::processed(["updated recording ", &id].concat()),
     };
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.

@@ -14,15 +14,16 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
+use super::burst::{CLIENT_IP, HOST, USER, digest};
 use crate::audit_logs::repo::{FAILED_TABLE, query_all};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::repo::write_creating_table;
 use crate::dates::format_utc;
-use crate::notify::{Notification, Severity};
-use crate::tables::keys::{decode_key, encode_key};
+use crate::notify::Notification;
+use crate::tables::keys::encode_key;
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 use tracing::error;
@@ -50,6 +51,8 @@ pub struct FailedLogin {
     pub user: String,
     /// Client IP, if any.
     pub client_ip: String,
+    /// The Bastion host the attempt went through, if known.
+    pub host: String,
 }
 
 /// Floors `t` to the start of its `window`-long bucket (aligned on the Unix epoch).
@@ -82,6 +85,7 @@ impl FailedLogin {
             vm,
             user,
             client_ip: s.client_ip.clone(),
+            host: s.bastion_host.clone(),
         })
     }
 
@@ -128,6 +132,10 @@ pub async fn record(
         e.insert("PartitionKey".into(), Value::String(pk.clone()));
         e.insert("RowKey".into(), Value::String(f.tunnel_id.clone()));
         e.insert("Window".into(), Value::String(format_utc(f.window)));
+        // What the digest names besides the partition's own dimension.
+        for (prop, v) in [(USER, &f.user), (CLIENT_IP, &f.client_ip), (HOST, &f.host)] {
+            e.insert(prop.into(), Value::String(v.clone()));
+        }
         write_creating_table(tables.as_ref(), FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(parts)
@@ -220,12 +228,12 @@ pub async fn check(
     if marker.is_some_and(|m| settled(&m.entity)) {
         return Ok(None);
     }
-    let tunnels: Vec<&str> = rows
+    let attempts: Vec<&Entity> = rows
         .iter()
-        .filter_map(|r| get_str(&r.entity, "RowKey"))
-        .filter(|rk| *rk != MARKER)
+        .map(|r| &r.entity)
+        .filter(|e| get_str(e, "RowKey").is_some_and(|rk| rk != MARKER))
         .collect();
-    if tunnels.len() < threshold {
+    if attempts.len() < threshold {
         return Ok(None);
     }
     let etag = match marker {
@@ -251,7 +259,7 @@ pub async fn check(
         // Emitted all the same: the worst case is that a later tick emits it again, same id.
         error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
     }
-    Ok(Some(digest(pk, &tunnels, window)))
+    Ok(Some(digest(pk, &attempts, window)))
 }
 
 /// A marker without `Settled` predates the flag and meant "emitted".
@@ -265,37 +273,6 @@ fn marker_row(pk: &str, settled: bool) -> Entity {
     marker.insert("RowKey".into(), Value::String(MARKER.to_owned()));
     marker.insert(SETTLED.into(), Value::Bool(settled));
     marker
-}
-
-fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
-    let fact = decode_key(pk).unwrap_or_default();
-    let mut parts = fact.splitn(4, '|');
-    let (start, dim, value, vm) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
-    let end = crate::dates::timestamp(start)
-        .map(|s| format_utc(s + window))
-        .unwrap_or_default();
-    let data = json!({
-        "dimension": if dim == "ip" { "clientIp" } else { "user" },
-        "value": value, "targetVm": vm, "windowStart": start, "windowEnd": end,
-        "count": tunnels.len(), "tunnelIds": tunnels.iter().take(50).collect::<Vec<_>>(),
-    });
-    Notification::new(
-        "login.failed.burst",
-        &fact,
-        start.to_owned(),
-        Severity::Warning,
-        format!(
-            "{} failed Bastion logins to {vm} within {} min",
-            tunnels.len(),
-            window.whole_minutes()
-        ),
-        data,
-    )
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ async fn burst(tables: &Arc<dyn TableStore>, n: usize) -> String {
             user: "root".into(),
             client_ip: String::new(),
             vm: "vm9".into(),
+            host: String::new(),
         };
         parts = record(tables, &f).await.expect("record");
     }
