@@ -28,6 +28,7 @@ MAX_BUTTON_URL = 3000
 BROKEN_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
 
 failures = []
+STATIC_LABEL = re.compile(r"\*[A-Za-z0-9 ()/.,'-]+\*")
 
 
 def check(ok, what):
@@ -75,6 +76,11 @@ def check_slack(kind, body, hostile):
         for o in mrkdwn_texts(raw):
             text = o["text"]
             check(o.get("verbatim") is True, f"{kind}: mrkdwn without verbatim: {text[:80]}")
+            # mrkdwn cannot escape * _ ~ `: only our static labels may be mrkdwn, values plain_text.
+            check(
+                STATIC_LABEL.fullmatch(text) is not None,
+                f"{kind}: an outside value may be formatted: mrkdwn {text[:80]!r}",
+            )
             check("<" not in text and ">" not in text, f"{kind}: Slack markup in {text[:80]}")
             check(not BROKEN_ENTITY.search(text), f"{kind}: cut or bare entity in {text[-80:]}")
     text = json.dumps(body)
