@@ -116,6 +116,19 @@ impl Sources {
         &self.audit_logs
     }
 
+    /// The resource id of Bastion host `name` (case-insensitive), when a source names it by one.
+    pub fn bastion_id(&self, name: &str) -> Option<&str> {
+        self.recordings
+            .iter()
+            .chain(&self.audit_logs)
+            .filter(|s| {
+                s.bastion
+                    .as_deref()
+                    .is_some_and(|b| b.eq_ignore_ascii_case(name))
+            })
+            .find_map(|s| s.bastion_id.as_deref())
+    }
+
     /// The default recording source (its keys leave the account out).
     pub fn default_recordings(&self) -> &Source {
         &self.recordings[0]
