@@ -5,6 +5,7 @@
 //! the key carrying their value (`userName` or `clientIp`), and each names the other dimension's
 //! values seen in its attempts (`clientIps` or `userNames`) and the Bastion hosts involved.
 
+use crate::sources::Sources;
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
@@ -78,6 +79,19 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Notification 
     )
 }
 
+/// `n` with its host's resource id (the portal link) when the burst is on one host that a source
+/// names by resource id.
+pub fn with_portal(mut n: Notification, sources: &Sources) -> Notification {
+    let id = n.data["bastionHost"]
+        .as_str()
+        .filter(|h| !h.contains(','))
+        .and_then(|h| sources.bastion_id(h));
+    if let Some(id) = id {
+        n.data["bastionResourceId"] = Value::String(id.to_owned());
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +136,28 @@ mod tests {
             assert_eq!(d.data["bastionHost"], "bas-weu");
             assert_eq!(d.data["windowEnd"], "2025-03-14T09:10:00Z");
         }
+        // The portal link, when a source names the (one) host by resource id.
+        let id =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-weu";
+        let store = std::sync::Arc::new(crate::storage::memory::InMemoryBlobStore::new("a"));
+        let sources = Sources::single(
+            crate::sources::Source::new(store.clone(), "rec")
+                .with_bastion(Some("BAS-WEU".into()))
+                .with_bastion_id(Some(id.into())),
+            crate::sources::Source::new(store, "logs"),
+        );
+        assert_eq!(
+            with_portal(user.clone(), &sources).data["bastionResourceId"],
+            id
+        );
+        let mut two = ip.clone();
+        two.data["bastionHost"] = json!("bas-weu, bas-neu");
+        assert!(
+            with_portal(two, &sources)
+                .data
+                .get("bastionResourceId")
+                .is_none()
+        );
         // Attempts stored before these properties existed still count.
         let bare = Entity::from_iter([("RowKey".to_owned(), json!("t9"))]);
         let old = of("user", "carol", &[&bare]);

@@ -12,6 +12,7 @@
 //! or a tick that dies before checking, is therefore retried on the next tick even when no new
 //! attempt ever touches that partition again.
 
+use crate::sources::Sources;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -163,6 +164,7 @@ pub async fn mark_pending<'p>(
 /// digests already won must reach the caller's outputs).
 pub async fn run_pending(
     tables: &Arc<dyn TableStore>,
+    sources: &Sources,
     threshold: usize,
     window: Duration,
 ) -> Vec<Notification> {
@@ -187,7 +189,7 @@ pub async fn run_pending(
         };
         let checked = match check(tables, pk, threshold, window).await {
             Ok(n) => {
-                out.extend(n);
+                out.extend(n.into_iter().map(|d| super::burst::with_portal(d, sources)));
                 tables
                     .delete(FAILED_TABLE, PENDING, pk, Some(&row.etag))
                     .await

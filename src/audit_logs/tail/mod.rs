@@ -200,6 +200,7 @@ async fn detect(tail: &Tail, now: OffsetDateTime, report: &mut TickReport) {
     report.notifications.extend(
         failed::run_pending(
             &tail.tables,
+            &tail.sources,
             audit.failed_login_threshold,
             audit.failed_login_window,
         )
