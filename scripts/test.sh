@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test, on a fresh machine: installs and starts Azurite (npm) on free ports,
 # then fmt, clippy, all unit/component/e2e tests with TEST_AZURITE=1 (the fault tier in tests/e2e/faults
-# included) and TEST_UI=1 (the timeline page in
-# headless Chromium; scripts/browser.sh installs Debian's chromium and playwright-core first; the
+# included) and TEST_UI=1 (the timeline page and the Teams cards in headless Chromium, the Slack
+# and Standard Webhooks payloads with their Python libraries; scripts/browser.sh installs Debian's
+# chromium and playwright-core, scripts/pytools.sh slack_sdk and standardwebhooks, first; the
 # download-link test needs the openssl CLI), and the infra checks.
 # Usage: scripts/test.sh            (CI calls exactly this)
 set -euo pipefail
@@ -34,6 +35,8 @@ fi
 .tools/cargo/bin/cargo-deny deny --log-level error check licenses bans sources
 echo "== browser for the UI test (chromium, playwright-core)"
 scripts/browser.sh
+echo "== Python client libraries for the notification checks (slack_sdk, standardwebhooks)"
+scripts/pytools.sh
 # The download-link e2e test makes a throwaway CA and certificate for Azurite's HTTPS/OAuth mode.
 if ! command -v openssl >/dev/null; then
   sudo=""

@@ -20,6 +20,8 @@ pub struct Source {
     pub container: String,
     /// The Bastion host recording into it (name, lower-case), when the configuration says so.
     pub bastion: Option<String>,
+    /// That host's resource id, when configured (portal links in notifications).
+    pub bastion_id: Option<String>,
     /// The account's blob store.
     pub store: Arc<dyn BlobStore>,
 }
@@ -40,6 +42,7 @@ impl Source {
         Self {
             container: container.into(),
             bastion: None,
+            bastion_id: None,
             store,
         }
     }
@@ -48,6 +51,13 @@ impl Source {
     #[must_use]
     pub fn with_bastion(mut self, name: Option<String>) -> Self {
         self.bastion = name.map(|n| n.to_ascii_lowercase());
+        self
+    }
+
+    /// The same source with the Bastion host's resource id.
+    #[must_use]
+    pub fn with_bastion_id(mut self, id: Option<String>) -> Self {
+        self.bastion_id = id;
         self
     }
 
@@ -104,6 +114,19 @@ impl Sources {
     /// The audit-log sources, the default first.
     pub fn audit_logs(&self) -> &[Source] {
         &self.audit_logs
+    }
+
+    /// The resource id of Bastion host `name` (case-insensitive), when a source names it by one.
+    pub fn bastion_id(&self, name: &str) -> Option<&str> {
+        self.recordings
+            .iter()
+            .chain(&self.audit_logs)
+            .filter(|s| {
+                s.bastion
+                    .as_deref()
+                    .is_some_and(|b| b.eq_ignore_ascii_case(name))
+            })
+            .find_map(|s| s.bastion_id.as_deref())
     }
 
     /// The default recording source (its keys leave the account out).

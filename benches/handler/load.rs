@@ -77,7 +77,7 @@ impl Generator {
     }
 }
 
-/// The headers the Functions host adds to every invocation besides its id (functions-host-protocol.md),
+/// The headers the Functions host adds to every invocation besides its id,
 /// as HTTP header lines; all generators send them, and a fresh [`invocation_id`] per request.
 pub(crate) const HOST_HEADERS: &str =
     "X-Azure-Functions-HostVersion: 4.1037.1.1\r\nUser-Agent: Azure-Functions-Host/4.1037.1.1\r\n";

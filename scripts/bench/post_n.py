@@ -10,7 +10,7 @@ for n in range(count):
     body = fixture.replace("PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f", f"w0x{n}")
     headers = {
         "Content-Type": "application/json; charset=utf-8",
-        # What the Functions host sends with every invocation (functions-host-protocol.md).
+        # What the Functions host sends with every invocation.
         "X-Azure-Functions-InvocationId": f"00000000-0000-4000-8000-{n:012x}",
         "X-Azure-Functions-HostVersion": "4.1037.1.1",
         "User-Agent": "Azure-Functions-Host/4.1037.1.1",

@@ -87,6 +87,7 @@ pub async fn register(
     // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
     report.notifications = failed::run_pending(
         &tail.tables,
+        &tail.sources,
         settings.failed_login_threshold,
         settings.failed_login_window,
     )

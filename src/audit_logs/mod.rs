@@ -11,7 +11,8 @@
 //!   used by the tail, `Reconcile` — an entry point in [`crate::functions`] — and `RecordingCreated`).
 //!
 //! Tests: unit tests beside the pure parts, component tests over the in-memory fakes in
-//! `tail::tests`, real-process tests on Azurite in `tests/e2e/audit_logs.rs`.
+//! `tail::tests`, real-process tests on Azurite in `tests/e2e/audit_logs/`; the join's order property in
+//! `join::order_tests`.
 
 pub mod correlate;
 pub mod created;

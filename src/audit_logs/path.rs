@@ -1,6 +1,6 @@
 //! The diagnostic-settings blob path of an hourly audit-log blob (pure):
 //! `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`,
-//! matched case-insensitively (bastion-and-event-grid.md §2.1).
+//! matched case-insensitively (Azure resource ids are case-insensitive and appear upper-cased).
 
 use time::{Date, Month, OffsetDateTime, Time};
 

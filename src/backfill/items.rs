@@ -139,6 +139,7 @@ async fn audit_blob(
     // live tail tick. A failed check stays pending (retried by that tick).
     let bursts = failed::run_pending(
         &state.tables,
+        &state.sources,
         state.audit.failed_login_threshold,
         state.audit.failed_login_window,
     )

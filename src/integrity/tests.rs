@@ -193,7 +193,7 @@ async fn unusable_messages_are_poison_and_unknown_rows_skipped() {
 async fn verification_finds_tampering_and_missing_blobs() {
     let f = fakes();
     let now = datetime!(2025-03-20 00:00 UTC);
-    let mut verdicts = Vec::new();
+    let (mut verdicts, mut ids) = (Vec::new(), Vec::new());
     for (name, action) in [
         ("intact", 0),
         ("tampered", 1),
@@ -204,6 +204,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
         let blob = put(&f, name, content(100)).await;
         let req = catalogue(&f, name, "01").await;
         let id = req["recordingId"].as_str().expect("id").to_owned();
+        ids.push(id.clone());
         if action != 4 {
             crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
                 .await
@@ -249,6 +250,43 @@ async fn verification_finds_tampering_and_missing_blobs() {
             "Unhashed"
         ]
     );
+    // A responder sees where the recording lives and, for tampering, both digests.
+    for v in &verdicts[1..3] {
+        let Verdict::Finding(n) = v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            n.data["account"].as_str().is_some_and(|a| !a.is_empty()),
+            "{}",
+            n.data
+        );
+        assert!(n.data.get("bastionHost").is_some(), "{}", n.data);
+    }
+    if let Verdict::Finding(n) = &verdicts[1] {
+        let (want, got) = (&n.data["expectedSha256"], &n.data["actualSha256"]);
+        assert!(
+            want.is_string() && got.is_string() && want != got,
+            "{}",
+            n.data
+        );
+        assert!(
+            n.data.get("bastionResourceId").is_none(),
+            "no id configured"
+        );
+    }
+    // With the source's host configured by resource id, a finding carries it (the portal link).
+    let host = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b";
+    let mut deps = f.state.integrity();
+    let (rec, audit) = (
+        deps.sources.default_recordings(),
+        deps.sources.default_audit_logs(),
+    );
+    let rec = rec.clone().with_bastion_id(Some(host.into()));
+    deps.sources = std::sync::Arc::new(crate::sources::Sources::single(rec, audit.clone()));
+    match verify_row(&deps, &row(&f, &ids[1]).await, now).await {
+        Ok(Verdict::Finding(n)) => assert_eq!(n.data["bastionResourceId"], host),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! `recording.tampered` (recordings are write-once, so any difference is a finding, whatever the
 //! ETag says). Rows never hashed are counted, not judged. Notification ids are stable per fact.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -71,6 +71,17 @@ pub async fn verify_row(
         return Ok(Verdict::Unhashed);
     };
     let (store, blob) = deps.blob_of(&entry).map_err(HashError::Storage)?;
+    // The portal link of chat notifications, where the source's host is configured by id.
+    let host_id = deps
+        .sources
+        .of_row(&entry)
+        .and_then(|s| s.bastion_id.clone());
+    let finding = |mut n: Notification| {
+        if let Some(id) = &host_id {
+            n.data["bastionResourceId"] = Value::String(id.clone());
+        }
+        Ok(Verdict::Finding(n))
+    };
     match hash_blob(store, &blob, CHUNK).await {
         Err(HashError::Missing) => {
             let expired = entry.status == "deleted"
@@ -78,29 +89,31 @@ pub async fn verify_row(
             if expired {
                 return Ok(Verdict::Expired);
             }
-            Ok(Verdict::Finding(Notification::new(
+            finding(Notification::new(
                 "recording.missing",
                 &id,
                 format_utc(now),
                 Severity::Critical,
                 "A catalogued recording is gone before its retain-until date".into(),
-                json!({"recordingId": id, "container": entry.container, "blobName": entry.blob_name,
+                json!({"recordingId": id, "account": entry.account, "bastionHost": entry.source_bastion,
+                    "container": entry.container, "blobName": entry.blob_name,
                     "retainUntil": entry.retain_until, "sha256": expected}),
-            )))
+            ))
         }
         Err(e) => Err(e),
         Ok(h) if h.sha256 == expected && i64::try_from(h.length).ok() == Some(length) => {
             Ok(Verdict::Intact)
         }
-        Ok(h) => Ok(Verdict::Finding(Notification::new(
+        Ok(h) => finding(Notification::new(
             "recording.tampered",
             &format!("{id}\n{}", h.sha256),
             format_utc(now),
             Severity::Critical,
             "A recording's content no longer matches its recorded SHA-256".into(),
-            json!({"recordingId": id, "container": entry.container, "blobName": entry.blob_name,
+            json!({"recordingId": id, "account": entry.account, "bastionHost": entry.source_bastion,
+                "container": entry.container, "blobName": entry.blob_name,
                 "expectedSha256": expected, "expectedLength": length,
                 "actualSha256": h.sha256, "actualLength": h.length, "etag": h.etag}),
-        ))),
+        )),
     }
 }

@@ -1,4 +1,4 @@
-//! Value decoding rules of the Functions host (functions-host-protocol.md §3.2).
+//! Value decoding rules of the Functions host (how it encodes binding data and metadata values).
 //!
 //! Top-level `Data.<name>` / `Metadata.<key>` values arrive as JSON objects, as double-encoded JSON
 //! strings (`"\"text\""`, numbers as `"1"`), or as base64 (bytes). Which one is decided by the

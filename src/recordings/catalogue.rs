@@ -95,7 +95,7 @@ impl Recordings {
             .as_ref()
             .filter(|row| !ingest::is_newer(event, &row.value))
         {
-            return Ok(settled(event, row, "duplicate or older event"));
+            return Ok(settled(event, row, source, "duplicate or older event"));
         }
         let Some(retention) = self.apply_retention(source, &blob, props, created).await? else {
             let gone = format!("blob {blob} no longer exists");
@@ -129,8 +129,8 @@ impl Recordings {
             .await?;
         let why = "duplicate or older event (concurrent delivery)";
         Ok(match (written, settled_on) {
-            (Some(row), _) => (written_outcome(&row.value, updated), Some(row)),
-            (None, Some(row)) => settled(event, &row, why),
+            (Some(row), _) => (written_outcome(&row.value, source, updated), Some(row)),
+            (None, Some(row)) => settled(event, &row, source, why),
             (None, None) => (Outcome::skipped(why), None),
         })
     }
@@ -176,24 +176,31 @@ impl Recordings {
 /// delivery's outputs reached the queue, so this one emits them again. Their ids are stable (the
 /// recording id), so the claim table and receivers drop a repeat. The join is left to the session's
 /// side and Reconcile, which re-join rows without `MatchConfidence`: a duplicate stays two reads.
-fn settled(event: &BlobEvent, row: &Versioned<CatalogueEntry>, skipped: &str) -> Catalogued {
+fn settled(
+    event: &BlobEvent,
+    row: &Versioned<CatalogueEntry>,
+    source: &Source,
+    skipped: &str,
+) -> Catalogued {
     let this_event = row.value.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.value.sequencer;
     if this_event {
-        (written_outcome(&row.value, false), None)
+        (written_outcome(&row.value, source, false), None)
     } else {
         (Outcome::skipped(skipped), None)
     }
 }
 
 /// The ending for a row just written: a new one (`updated` false) is announced.
-fn written_outcome(entry: &CatalogueEntry, updated: bool) -> Outcome {
+fn written_outcome(entry: &CatalogueEntry, source: &Source, updated: bool) -> Outcome {
     let id = entry.key.id();
     let outcome = if updated {
         Outcome::processed(["updated recording ", &id].concat())
     } else {
-        Outcome::processed(["catalogued recording ", &id].concat())
-            .with_output(OUTPUT_BINDING, &ingest::catalogued_notification(entry, &id))
+        Outcome::processed(["catalogued recording ", &id].concat()).with_output(
+            OUTPUT_BINDING,
+            &ingest::catalogued_notification(entry, &id, source.bastion_id.as_deref()),
+        )
     };
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
     outcome.with_output(

@@ -166,7 +166,9 @@ impl AppState {
             specs
                 .iter()
                 .map(|s| {
-                    Source::new(store.clone(), s.container.clone()).with_bastion(s.bastion.clone())
+                    Source::new(store.clone(), s.container.clone())
+                        .with_bastion(s.bastion.clone())
+                        .with_bastion_id(s.bastion_id.clone())
                 })
                 .collect()
         };
@@ -298,7 +300,9 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
                 ConfigError(vec![format!("{}: connection not resolved", s.connection)])
             })?;
             let store = clients.blobs(conn)?;
-            Ok(Source::new(store, s.container.clone()).with_bastion(s.bastion.clone()))
+            Ok(Source::new(store, s.container.clone())
+                .with_bastion(s.bastion.clone())
+                .with_bastion_id(s.bastion_id.clone()))
         })
         .collect()
 }

@@ -1,4 +1,4 @@
-//! Host-protocol conformance of the real `handler` process (functions-host-protocol.md §9), over
+//! Host-protocol conformance of the real `handler` process (the custom-handler contract's conformance points), over
 //! in-memory stores: readiness, envelope encodings, response shape, poison, concurrency, start-up.
 
 use serde_json::{Value, json};

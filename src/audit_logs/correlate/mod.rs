@@ -1,4 +1,4 @@
-//! Recording ↔ session matching (pure; bastion-and-event-grid.md §3.4).
+//! Recording ↔ session matching (pure).
 //!
 //! 1. **Exact**: a GUID in the recording's name or metadata is a session's tunnelId (done by the
 //!    caller with point reads; see `join`).

@@ -12,18 +12,19 @@
 //! or a tick that dies before checking, is therefore retried on the next tick even when no new
 //! attempt ever touches that partition again.
 
+use crate::sources::Sources;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
+use super::burst::{CLIENT_IP, HOST, USER, digest};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_utc;
-use crate::notify::{Notification, Severity};
-use crate::tables::keys::{decode_key, encode_key};
-use crate::tables::ops::query_all;
-use crate::tables::ops::write_creating_table;
+use crate::notify::Notification;
+use crate::tables::keys::encode_key;
+use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 use tracing::error;
@@ -51,6 +52,8 @@ pub struct FailedLogin {
     pub user: String,
     /// Client IP, if any.
     pub client_ip: String,
+    /// The Bastion host the attempt went through, if known.
+    pub host: String,
 }
 
 /// Floors `t` to the start of its `window`-long bucket (aligned on the Unix epoch).
@@ -83,6 +86,7 @@ impl FailedLogin {
             vm,
             user,
             client_ip: s.client_ip.clone(),
+            host: s.bastion_host.clone(),
         })
     }
 
@@ -129,6 +133,10 @@ pub async fn record(
         e.insert("PartitionKey".into(), Value::String(pk.clone()));
         e.insert("RowKey".into(), Value::String(f.tunnel_id.clone()));
         e.insert("Window".into(), Value::String(format_utc(f.window)));
+        // What the digest names besides the partition's own dimension.
+        for (prop, v) in [(USER, &f.user), (CLIENT_IP, &f.client_ip), (HOST, &f.host)] {
+            e.insert(prop.into(), Value::String(v.clone()));
+        }
         write_creating_table(tables.as_ref(), FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(parts)
@@ -156,6 +164,7 @@ pub async fn mark_pending<'p>(
 /// digests already won must reach the caller's outputs).
 pub async fn run_pending(
     tables: &Arc<dyn TableStore>,
+    sources: &Sources,
     threshold: usize,
     window: Duration,
 ) -> Vec<Notification> {
@@ -180,7 +189,7 @@ pub async fn run_pending(
         };
         let checked = match check(tables, pk, threshold, window).await {
             Ok(n) => {
-                out.extend(n);
+                out.extend(n.into_iter().map(|d| super::burst::with_portal(d, sources)));
                 tables
                     .delete(FAILED_TABLE, PENDING, pk, Some(&row.etag))
                     .await
@@ -221,12 +230,12 @@ pub async fn check(
     if marker.is_some_and(|m| settled(&m.entity)) {
         return Ok(None);
     }
-    let tunnels: Vec<&str> = rows
+    let attempts: Vec<&Entity> = rows
         .iter()
-        .filter_map(|r| get_str(&r.entity, "RowKey"))
-        .filter(|rk| *rk != MARKER)
+        .map(|r| &r.entity)
+        .filter(|e| get_str(e, "RowKey").is_some_and(|rk| rk != MARKER))
         .collect();
-    if tunnels.len() < threshold {
+    if attempts.len() < threshold {
         return Ok(None);
     }
     let etag = match marker {
@@ -252,7 +261,7 @@ pub async fn check(
         // Emitted all the same: the worst case is that a later tick emits it again, same id.
         error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
     }
-    Ok(Some(digest(pk, &tunnels, window)))
+    Ok(Some(digest(pk, &attempts, window)))
 }
 
 /// A marker without `Settled` predates the flag and meant "emitted".
@@ -266,37 +275,6 @@ fn marker_row(pk: &str, settled: bool) -> Entity {
     marker.insert("RowKey".into(), Value::String(MARKER.to_owned()));
     marker.insert(SETTLED.into(), Value::Bool(settled));
     marker
-}
-
-fn digest(pk: &str, tunnels: &[&str], window: Duration) -> Notification {
-    let fact = decode_key(pk).unwrap_or_default();
-    let mut parts = fact.splitn(4, '|');
-    let (start, dim, value, vm) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
-    let end = crate::dates::timestamp(start)
-        .map(|s| format_utc(s + window))
-        .unwrap_or_default();
-    let data = json!({
-        "dimension": if dim == "ip" { "clientIp" } else { "user" },
-        "value": value, "targetVm": vm, "windowStart": start, "windowEnd": end,
-        "count": tunnels.len(), "tunnelIds": tunnels.iter().take(50).collect::<Vec<_>>(),
-    });
-    Notification::new(
-        "login.failed.burst",
-        &fact,
-        start.to_owned(),
-        Severity::Warning,
-        format!(
-            "{} failed Bastion logins to {vm} within {} min",
-            tunnels.len(),
-            window.whole_minutes()
-        ),
-        data,
-    )
 }
 
 #[cfg(test)]

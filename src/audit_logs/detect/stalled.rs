@@ -141,6 +141,9 @@ fn notification(
         .is_default_recordings(source.account(), &source.container);
     let mut data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": hours,
         "account": source.account(), "container": source.container});
+    if let Some(id) = &source.bastion_id {
+        data["bastionResourceId"] = Value::String(id.clone());
+    }
     let host = match &source.bastion {
         Some(b) => {
             data["bastionHost"] = Value::String(b.clone());

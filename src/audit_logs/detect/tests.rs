@@ -21,6 +21,7 @@ async fn burst(tables: &Arc<dyn TableStore>, n: usize) -> String {
             user: "root".into(),
             client_ip: String::new(),
             vm: "vm9".into(),
+            host: String::new(),
         };
         parts = record(tables, &f).await.expect("record");
     }
@@ -142,4 +143,41 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
             .expect("checked");
         assert!(again.is_empty(), "marked: one alert per episode");
     }
+}
+
+/// `session.unrecorded` carries its host's resource id (the portal link) when a source names the
+/// host by one, whatever the case of the name in the audit record.
+#[test]
+fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
+    use crate::sources::{Source, Sources};
+    use crate::storage::memory::InMemoryBlobStore;
+    let id =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-hub-weu";
+    let store = Arc::new(InMemoryBlobStore::new("a"));
+    let sources = Sources::single(
+        Source::new(store.clone(), "recordings")
+            .with_bastion(Some("bas-hub-weu".into()))
+            .with_bastion_id(Some(id.into())),
+        Source::new(store, "logs"),
+    );
+    let row = crate::audit_logs::repo::WindowRow {
+        tunnel_id: "t".into(),
+        start: time::macros::datetime!(2025-03-14 09:00 UTC),
+        end: Some(time::macros::datetime!(2025-03-14 09:30 UTC)),
+        host: "BAS-HUB-WEU".into(),
+        vm: "vm".into(),
+        user_name: "u".into(),
+        user_email: String::new(),
+        protocol: "ssh".into(),
+        outcome: crate::audit_logs::sessions::outcome::CONNECTED.into(),
+        end_arrived_at: None,
+        recorded: false,
+        recording_ids: Vec::new(),
+        unrecorded_notified: false,
+        pending: None,
+    };
+    let n = super::unrecorded::notification(&row, sources.bastion_id(&row.host));
+    assert_eq!(n.data["bastionResourceId"], id);
+    let other = super::unrecorded::notification(&row, sources.bastion_id("bas-other"));
+    assert!(other.data.get("bastionResourceId").is_none());
 }

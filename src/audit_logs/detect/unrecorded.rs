@@ -11,6 +11,7 @@ use crate::audit_logs::sessions::outcome;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
+use crate::sources::Sources;
 use crate::tables::ops::{query_all, update};
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
 /// Table errors.
 pub async fn run(
     tables: &Arc<dyn TableStore>,
+    sources: &Sources,
     grace: Duration,
     now: OffsetDateTime,
     window: Duration,
@@ -82,7 +84,7 @@ pub async fn run(
         )
         .await;
         if seen_due {
-            out.push(notification(&row));
+            out.push(notification(&row, sources.bastion_id(&row.host)));
         }
         if let Err(e) = marked {
             // Not marked (or not known to be): still due, so found and notified again next tick,
@@ -94,9 +96,10 @@ pub async fn run(
     Ok(out)
 }
 
-/// The notification for an unrecorded session.
-pub fn notification(row: &WindowRow) -> Notification {
-    Notification::new(
+/// The notification for an unrecorded session; `bastion_id`, the host's resource id when a source
+/// names it, gives the portal link to the host's session recordings.
+pub fn notification(row: &WindowRow, bastion_id: Option<&str>) -> Notification {
+    let mut n = Notification::new(
         "session.unrecorded",
         &row.tunnel_id,
         row.end.map(format_utc).unwrap_or_default(),
@@ -110,5 +113,9 @@ pub fn notification(row: &WindowRow) -> Notification {
             "userName": row.user_name, "userEmail": row.user_email, "protocol": row.protocol,
             "sessionStart": format_utc(row.start), "sessionEnd": row.end.map(format_utc),
         }),
-    )
+    );
+    if let Some(id) = bastion_id {
+        n.data["bastionResourceId"] = Value::String(id.to_owned());
+    }
+    n
 }

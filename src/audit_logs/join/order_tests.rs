@@ -162,7 +162,7 @@ fn expected(
 async fn run(
     sessions: Vec<Session>,
     recordings: Vec<Recording>,
-    order: Vec<(Event, bool, i64)>,
+    order: Order,
 ) -> Result<(), TestCaseError> {
     let k = kit(None);
     let tail = k.state.tail();
@@ -313,11 +313,11 @@ fn estate() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>)> {
     )
 }
 
-/// An estate and one arrival order of its events, each with a tick flag and a clock step.
-type Case = (Vec<Session>, Vec<Recording>, Vec<(Event, bool, i64)>);
+/// Arrival order: each event, whether a tick follows it, and the clock step (minutes) after it.
+type Order = Vec<(Event, bool, i64)>;
 
-/// An estate, and one arrival order of its events with a tick flag and a clock step after each.
-fn case() -> impl Strategy<Value = Case> {
+/// An estate, and one arrival order of its events.
+fn case() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>, Order)> {
     estate().prop_flat_map(|(sessions, recordings)| {
         let mut events: Vec<Event> = Vec::new();
         for i in 0..sessions.len() {

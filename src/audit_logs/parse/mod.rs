@@ -1,7 +1,7 @@
 //! Tolerant, streaming parsing of `PT1H.json` audit-log content (pure functions over byte slices,
 //! shared by the tail and the benchmark).
 //!
-//! Two formats (bastion-and-event-grid.md §2.2): JSON Lines (one record per line, LF or CRLF,
+//! Two formats: JSON Lines (one record per line, LF or CRLF,
 //! optional UTF-8 BOM) and the legacy `{"records":[…]}` wrapper (on one line, or as a whole
 //! pretty-printed document, see [`for_each_in_document`]). A plain line is read by the allocation-free
 //! scanner in `fast`, which falls back to serde for anything unusual. Records are deserialized into borrowed

@@ -200,13 +200,14 @@ async fn detect(tail: &Tail, now: OffsetDateTime, report: &mut TickReport) {
     report.notifications.extend(
         failed::run_pending(
             &tail.tables,
+            &tail.sources,
             audit.failed_login_threshold,
             audit.failed_login_window,
         )
         .await,
     );
     let grace = audit.unrecorded_grace;
-    match unrecorded::run(&tail.tables, grace, now, audit.tail_window).await {
+    match unrecorded::run(&tail.tables, &tail.sources, grace, now, audit.tail_window).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")

@@ -28,6 +28,8 @@ pub struct SourceSpec {
     pub container: String,
     /// The Bastion host recording into it (name, lower-case).
     pub bastion: Option<String>,
+    /// That host's resource id, when the configuration names it by id (for portal links).
+    pub bastion_id: Option<String>,
 }
 
 /// Every watched container, by kind; never empty.
@@ -114,6 +116,7 @@ fn read_kind(
             conn,
             container,
             bastion: None,
+            bastion_id: None,
         }];
     };
     if get(kind.container).is_some() {
@@ -207,6 +210,10 @@ fn parse_entry(kind: &Kind, entry: &str, errors: &mut Vec<String>) -> Option<Sou
     if !check_container(container, kind.list, errors) {
         return None;
     }
+    let bastion_id = bastion
+        .map(str::trim)
+        .filter(|b| b.contains('/'))
+        .map(str::to_owned);
     let bastion = match bastion.map(bastion_name) {
         Some(None) => {
             errors.push(format!(
@@ -223,6 +230,7 @@ fn parse_entry(kind: &Kind, entry: &str, errors: &mut Vec<String>) -> Option<Sou
         conn: None,
         container: container.to_owned(),
         bastion,
+        bastion_id,
     })
 }
 

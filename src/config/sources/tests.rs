@@ -102,6 +102,21 @@ fn lists_name_connections_containers_and_bastions() {
         .map(|s| s.container.as_str())
         .collect();
     assert_eq!(logs, [AUDITLOGS_DEFAULT, "logs-neu"]);
+    // A host named by resource id keeps the id, for the portal links of notifications.
+    let ids: Vec<Option<&str>> = specs
+        .recordings
+        .iter()
+        .map(|s| s.bastion_id.as_deref())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            None,
+            Some(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/Bas-Hub-NEU"
+            )
+        ]
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Event Grid (`eventType`, `eventTime`, `topic`) and CloudEvents 1.0 (`type`, `time`, `source`)
 //! blob events, normalised into one [`BlobEvent`].
 //!
-//! Quirks handled here (bastion-and-event-grid.md §4): `subject` with or without a leading `/`;
+//! Quirks handled here (both occur in Microsoft's published samples): `subject` with or without a leading `/`;
 //! quoted or unquoted `eTag`; `specversion` or `specVersion`; the account named in `topic`/`source`
 //! or, failing that, in `data.url`.
 

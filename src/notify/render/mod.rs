@@ -1,38 +1,59 @@
 //! Rendering one notification for each kind of destination.
 //!
-//! [`Content`] is the destination-neutral view: title, a short list of labelled facts and links.
-//! It is *thin* on purpose: only allow-listed fields of `data` (ids, VM, user, times, retention)
-//! are shown; fields with personal data (e-mail, client IP) only with `NOTIFY_INCLUDE_PII=true`;
-//! anything else in `data` is left out, so a producer adding a field never leaks it to a chat
-//! channel by accident. The renderers ([`teams`], [`slack`], [`webhook`]) only lay it out.
+//! [`Content`] is the destination-neutral view: title, a list of labelled facts and links.
+//! It is *thin* on purpose: only allow-listed fields of `data` (ids, host, account, VM, user,
+//! times, counts, hashes, retention) are shown; fields with personal data (e-mail, client IP) only
+//! with `NOTIFY_INCLUDE_PII=true`; anything else in `data` is left out, so a producer adding a
+//! field never leaks it to a chat channel by accident. Content keeps values whole and raw: the
+//! chat renderers ([`teams`], [`slack`]) cut and escape them for their channel, while [`webhook`]
+//! hands machine receivers each value exactly as the producer sent it.
 
+mod links;
+pub mod markdown;
 pub mod slack;
 pub mod teams;
 pub mod webhook;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::message::{Notification, Severity};
 
-/// Allow-listed `data` fields shown by default: (key, label).
+/// Allow-listed `data` fields shown by default: (key, label), in display order.
 pub const THIN_FIELDS: &[(&str, &str)] = &[
     ("recordingId", "Recording"),
+    ("bastionHost", "Bastion host"),
+    ("account", "Storage account"),
+    ("container", "Container"),
+    ("blobName", "Blob"),
     ("sessionId", "Session"),
     ("tunnelId", "Tunnel"),
     ("vm", "VM"),
     ("targetVm", "VM"),
     ("user", "User"),
     ("userName", "User"),
+    ("userNames", "Users"),
     ("protocol", "Protocol"),
+    ("count", "Failed logins"),
+    ("windowStart", "Window start"),
+    ("windowEnd", "Window end"),
     ("sessionStart", "Session start"),
     ("sessionEnd", "Session end"),
     ("startTime", "Start"),
     ("endTime", "End"),
-    ("container", "Container"),
-    ("blobName", "Blob"),
+    ("noRecordingSince", "No recording since"),
+    ("endedSessions", "Sessions ended since"),
     ("contentLength", "Size (bytes)"),
     ("retentionClass", "Retention class"),
     ("retainUntil", "Retain until"),
+    ("expectedSha256", "Expected SHA-256"),
+    ("actualSha256", "Actual SHA-256"),
+    ("sha256", "Recorded SHA-256"),
+    ("expectedLength", "Expected size (bytes)"),
+    ("actualLength", "Actual size (bytes)"),
+    ("dryRun", "Dry run"),
+    ("counts", "Counts"),
+    ("items", "Items"),
+    ("moreItems", "More items"),
     ("reason", "Reason"),
 ];
 
@@ -42,21 +63,25 @@ pub const PII_FIELDS: &[(&str, &str)] = &[
     ("email", "E-mail"),
     ("clientIp", "Client IP"),
     ("clientIpAddress", "Client IP"),
+    ("clientIps", "Client IPs"),
     ("sourceIp", "Source IP"),
 ];
 
-/// Longest value kept for one fact (characters); longer values are cut with `…`.
+/// Longest value a human channel shows for one fact (characters); longer values are cut with
+/// `…`. Machine receivers (the webhook body) always get the full value.
 pub const MAX_FACT_CHARS: usize = 500;
 
 /// One labelled value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Fact {
     /// The `data` key (the webhook payload keeps it).
     pub key: &'static str,
     /// Human label.
     pub label: &'static str,
-    /// Display value.
+    /// Display value: full length, unescaped (each renderer cuts and escapes for its channel).
     pub value: String,
+    /// The value as the producer sent it (type and length kept), for machine receivers.
+    pub raw: Value,
 }
 
 /// A link rendered as a button / `Action.OpenUrl`.
@@ -66,6 +91,8 @@ pub struct Link {
     pub title: &'static str,
     /// Absolute https URL.
     pub url: String,
+    /// Key of the link in the webhook body's `links`.
+    pub key: &'static str,
 }
 
 /// Destination-neutral content of one notification.
@@ -79,11 +106,11 @@ pub struct Content {
     pub time: String,
     /// Severity.
     pub severity: Severity,
-    /// Summary line.
+    /// Summary line (full length: human renderers cut it).
     pub title: String,
     /// Allow-listed facts, in [`THIN_FIELDS`] order, then PII fields.
     pub facts: Vec<Fact>,
-    /// Links (Bastion session recordings blade, catalogue API), when they can be built.
+    /// Links (the timeline page, the Bastion session recordings blade), when they can be built.
     pub links: Vec<Link>,
 }
 
@@ -107,11 +134,12 @@ impl Content {
             if facts.iter().any(|f: &Fact| f.label == *label) {
                 continue;
             }
-            if let Some(value) = data.get(*key).and_then(scalar) {
+            if let Some((raw, value)) = data.get(*key).and_then(|v| Some((v, display(v)?))) {
                 facts.push(Fact {
                     key,
                     label,
-                    value: truncate(&value, MAX_FACT_CHARS),
+                    value,
+                    raw: raw.clone(),
                 });
             }
         }
@@ -120,9 +148,9 @@ impl Content {
             id: n.notification_id.clone(),
             time: n.time.clone(),
             severity: n.severity,
-            title: truncate(&n.title, MAX_FACT_CHARS),
+            title: n.title.clone(),
             facts,
-            links: links(&data, opts),
+            links: links::of(&n.kind, &n.time, &data, opts),
         }
     }
 
@@ -136,11 +164,23 @@ impl Content {
     }
 }
 
-fn scalar(v: &Value) -> Option<String> {
+/// A value as one line of text: scalars as they are, lists joined with `; `, objects as their
+/// non-empty, non-zero members (`deleted 3, failed 1`); `None` when nothing is left to show.
+fn display(v: &Value) -> Option<String> {
+    let joined = |parts: Vec<String>, sep: &str| Some(parts.join(sep)).filter(|s| !s.is_empty());
     match v {
         Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_owned()),
+        Value::Array(items) => joined(items.iter().filter_map(display).collect(), "; "),
+        Value::Object(members) => joined(
+            members
+                .iter()
+                .filter(|(_, m)| !matches!(m, Value::Bool(false)) && m.as_f64() != Some(0.0))
+                .filter_map(|(k, m)| Some(format!("{k} {}", display(m)?)))
+                .collect(),
+            ", ",
+        ),
         _ => None,
     }
 }
@@ -153,52 +193,6 @@ pub fn truncate(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
-}
-
-/// Best-effort links. The portal deep link follows the portal's `#@/resource<id>/<blade>` scheme
-/// for the Bastion host's "Session recordings" blade; the blade segment is not a documented API,
-/// so a portal change can break it (the link then opens the Bastion resource's overview).
-fn links(data: &Map<String, Value>, opts: &ContentOptions) -> Vec<Link> {
-    let mut out = Vec::new();
-    if let Some(id) = data
-        .get("bastionResourceId")
-        .and_then(Value::as_str)
-        .filter(|id| is_bastion_id(id))
-    {
-        out.push(Link {
-            title: "Session recordings",
-            url: format!("https://portal.azure.com/#@/resource{id}/sessionRecordings"),
-        });
-    }
-    if let (Some(base), Some(rec)) = (
-        &opts.catalogue_base_url,
-        data.get("recordingId").and_then(Value::as_str),
-    ) {
-        let rec: String = url::form_urlencoded::byte_serialize(rec.as_bytes()).collect();
-        out.push(Link {
-            title: "Catalogue entry",
-            url: format!("{base}/recordings/{rec}"),
-        });
-    }
-    out
-}
-
-/// `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/bastionHosts/<name>`,
-/// checked so that a hostile value cannot turn the link into another URL.
-fn is_bastion_id(id: &str) -> bool {
-    let parts: Vec<&str> = id.split('/').collect();
-    parts.len() == 9
-        && parts[0].is_empty()
-        && parts[1].eq_ignore_ascii_case("subscriptions")
-        && parts[3].eq_ignore_ascii_case("resourceGroups")
-        && parts[5].eq_ignore_ascii_case("providers")
-        && parts[6].eq_ignore_ascii_case("Microsoft.Network")
-        && parts[7].eq_ignore_ascii_case("bastionHosts")
-        && parts.iter().skip(1).all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.()".contains(c))
-        })
 }
 
 #[cfg(test)]

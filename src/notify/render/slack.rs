@@ -1,32 +1,45 @@
 //! Slack incoming-webhook payload: a `text` fallback (notifications, screen readers) plus Block Kit.
 //!
-//! Block Kit limits respected here: header text ≤ 150 characters (cut before escaping), ≤ 10 fields per section, each
-//! ≤ 2000 characters, button text ≤ 75, button URL ≤ 3000. `mrkdwn` text escapes `&`, `<`, `>` so
-//! data cannot inject links or mentions (`<!channel>`).
+//! Block Kit limits respected here: header text ≤ 150 characters, ≤ 10 fields per section, each
+//! ≤ 2000 characters, context text ≤ 3000, button text ≤ 75, button URL ≤ 3000.
+//!
+//! Values from outside (blob, user, VM, host names, IPs) only ever travel in `plain_text` objects,
+//! which Slack shows literally: mrkdwn has no escape for `*`, `_`, `~` or backticks, so a value
+//! there could still turn bold or code. Each fact is a pair of section fields — its static label
+//! (`mrkdwn`, bold, `verbatim: true`) then its value (`plain_text`) — which Slack lays out as a
+//! two-column table. `&`, `<`, `>` are escaped everywhere (Slack's three control characters), and
+//! every cut happens before escaping, on a character boundary, so no entity is ever split.
 
 use serde_json::{Value, json};
 
-use super::{Content, truncate};
+use super::{Content, MAX_FACT_CHARS, truncate};
 
 /// Most fields Slack accepts in one section block.
 const MAX_FIELDS: usize = 10;
+/// Longest text of one section field.
+const MAX_FIELD_CHARS: usize = 2000;
+/// Longest header text.
+const MAX_HEADER_CHARS: usize = 150;
 
 /// The request body for `c`.
 pub fn render(c: &Content) -> Value {
     let mut blocks = vec![json!({
         "type": "header",
-        "text": {"type": "plain_text", "text": header_text(&c.title), "emoji": false},
+        "text": {"type": "plain_text", "text": escaped_within(&c.title, MAX_HEADER_CHARS), "emoji": false},
     })];
-    for chunk in c.facts.chunks(MAX_FIELDS) {
+    for chunk in c.facts.chunks(MAX_FIELDS / 2) {
         let fields: Vec<Value> = chunk
             .iter()
-            .map(|f| json!({"type": "mrkdwn", "text": truncate(&format!("*{}*\n{}", escape(f.label), escape(&f.value)), 2000)}))
+            .flat_map(|f| {
+                let value = escaped_within(&truncate(&f.value, MAX_FACT_CHARS), MAX_FIELD_CHARS);
+                [mrkdwn(format!("*{}*", escape(f.label))), plain(value)]
+            })
             .collect();
         blocks.push(json!({"type": "section", "fields": fields}));
     }
     blocks.push(json!({
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": escape(&format!("{} · {} · {} · id {}", c.severity_word(), c.kind, c.time, c.id))}],
+        "elements": [plain(escape(&format!("{} · {} · {} · id {}", c.severity_word(), c.kind, c.time, c.id)))],
     }));
     let buttons: Vec<Value> = c
         .links
@@ -38,23 +51,37 @@ pub fn render(c: &Content) -> Value {
         blocks.push(json!({"type": "actions", "elements": buttons}));
     }
     json!({
-        "text": escape(&format!("[{}] {}", c.severity_word(), c.title)),
+        "text": escape(&format!("[{}] {}", c.severity_word(), truncate(&c.title, MAX_FACT_CHARS))),
         "blocks": blocks,
     })
 }
 
-/// The title cut so that, escaped, it stays within 150 characters (cutting before escaping never
-/// splits an entity).
-fn header_text(title: &str) -> String {
-    let full = escape(title);
-    if full.chars().count() <= 150 {
+fn mrkdwn(text: String) -> Value {
+    json!({"type": "mrkdwn", "text": text, "verbatim": true})
+}
+
+/// Text Slack shows as it is (an empty value would be refused: Slack needs at least one character).
+fn plain(text: String) -> Value {
+    let text = if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text
+    };
+    json!({"type": "plain_text", "text": text, "emoji": false})
+}
+
+/// `s` escaped and cut (before escaping, whole characters only) so that the result, `…` included,
+/// has at most `max` characters.
+fn escaped_within(s: &str, max: usize) -> String {
+    let full = escape(s);
+    if full.chars().count() <= max {
         return full;
     }
     let (mut out, mut len) = (String::new(), 0);
-    for ch in title.chars() {
+    for ch in s.chars() {
         let e = escape(ch.encode_utf8(&mut [0; 4]));
         let n = e.chars().count();
-        if len + n > 149 {
+        if len + n > max - 1 {
             break;
         }
         out.push_str(&e);
@@ -88,8 +115,11 @@ mod tests {
         assert_eq!(types, ["header", "section", "context", "actions"]);
         assert_eq!(blocks[0]["text"]["type"], "plain_text");
         assert_eq!(
-            blocks[1]["fields"][1],
-            json!({"type": "mrkdwn", "text": "*VM*\nvm-app-01"})
+            (&blocks[1]["fields"][2], &blocks[1]["fields"][3]),
+            (
+                &json!({"type": "mrkdwn", "text": "*VM*", "verbatim": true}),
+                &json!({"type": "plain_text", "text": "vm-app-01", "emoji": false})
+            )
         );
         assert_eq!(blocks[3]["elements"][0]["type"], "button");
         assert!(
@@ -108,6 +138,7 @@ mod tests {
                 key: "user",
                 label: "User",
                 value: format!("<@U{i}>"),
+                raw: json!(null),
             })
             .collect();
         c.links.clear();
@@ -119,7 +150,7 @@ mod tests {
                 .is_some_and(|t| t.chars().count() <= 150 && t.ends_with('…'))
         );
         let sections: Vec<&Value> = blocks.iter().filter(|b| b["type"] == "section").collect();
-        assert_eq!(sections.len(), 3);
+        assert_eq!(sections.len(), 5, "23 facts, 5 a section");
         assert!(
             sections
                 .iter()
@@ -136,10 +167,64 @@ mod tests {
             "no links, no actions block"
         );
         assert_eq!(
-            header_text(&"&".repeat(400)).chars().count(),
+            escaped_within(&"&".repeat(400), 150).chars().count(),
             150 - 4,
             "29 entities and the ellipsis"
         );
-        assert_eq!(header_text("short & sweet"), "short &amp; sweet");
+        assert_eq!(escaped_within("short & sweet", 150), "short &amp; sweet");
+    }
+
+    #[test]
+    fn long_values_are_cut_before_escaping_and_every_text_is_verbatim() {
+        let mut n = sample();
+        n.data["user"] = json!("&".repeat(3000));
+        let p = render(&Content::of(&n, &ContentOptions::default()));
+        let fields = p["blocks"][1]["fields"].as_array().expect("fields");
+        let at = fields
+            .iter()
+            .position(|f| f["text"] == "*User*")
+            .expect("user label");
+        assert_eq!(
+            fields[at + 1]["type"],
+            "plain_text",
+            "the value is shown literally"
+        );
+        let value = fields[at + 1]["text"].as_str().expect("user value");
+        assert!(value.chars().count() <= 2000, "{}", value.chars().count());
+        let entities = value.trim_end_matches('…');
+        assert!(value.ends_with('…'));
+        assert_eq!(
+            entities.replace("&amp;", ""),
+            "",
+            "no entity split: {value}"
+        );
+        let texts = p.to_string();
+        assert_eq!(
+            texts.matches("\"type\":\"mrkdwn\"").count(),
+            texts.matches("\"verbatim\":true").count()
+        );
+    }
+
+    #[test]
+    fn values_never_travel_as_mrkdwn() {
+        let mut n = sample();
+        n.data["user"] = json!("**root** _it_ ~s~ `c` https://evil.example/login");
+        let p = render(&Content::of(&n, &ContentOptions::default()));
+        let mut mrkdwn_texts = Vec::new();
+        for b in p["blocks"].as_array().expect("blocks") {
+            for f in b["fields"].as_array().into_iter().flatten() {
+                if f["type"] == "mrkdwn" {
+                    mrkdwn_texts.push(f["text"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        assert!(!mrkdwn_texts.is_empty());
+        for t in &mrkdwn_texts {
+            assert!(
+                t.starts_with('*') && t.ends_with('*') && !t.contains("root"),
+                "only static labels are mrkdwn: {t}"
+            );
+        }
+        assert!(p.to_string().contains("**root** _it_"), "shown literally");
     }
 }

@@ -4,25 +4,32 @@
 //! templating, and about 28 KB per message — counted, by some reports, in UTF-16, which halves the
 //! limit for non-ASCII text. The guard therefore measures `2 × UTF-16 units` and drops facts from
 //! the end (saying how many) until the payload fits.
+//!
+//! Teams renders markdown in every `TextBlock` (facts included), so every value from outside is
+//! passed through [`literal`]. Facts are stacked label/value blocks rather than a `FactSet`: a
+//! `FactSet` is a table that does not wrap a long id and clips it at the card's edge. Times use
+//! Teams' `{{DATE()}}`/`{{TIME()}}` so each reader sees them in their own time zone and locale.
+//! The title is never yellow: Teams' "Warning" colour has a contrast of 1.5:1 on white.
 
 use serde_json::{Value, json};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::{Content, truncate};
+use super::markdown::literal;
+use super::{Content, Fact, MAX_FACT_CHARS, truncate};
 
 /// Size limit for the whole request body, measured as 2 bytes per UTF-16 unit.
 pub const MAX_PAYLOAD: usize = 28 * 1024;
 
+/// Longest title shown before the size guard has to shorten it further.
+const MAX_TITLE_CHARS: usize = 200;
+
 /// The request body for `c`, always under [`MAX_PAYLOAD`].
 pub fn render(c: &Content) -> Value {
-    let mut facts: Vec<Value> = c
-        .facts
-        .iter()
-        .map(|f| json!({"title": f.label, "value": f.value}))
-        .collect();
+    let mut facts: Vec<&Fact> = c.facts.iter().collect();
     let mut dropped = 0usize;
-    let mut title = c.title.clone();
+    let mut title = truncate(&c.title, MAX_TITLE_CHARS);
     loop {
-        let payload = envelope(card(c, &title, &facts, dropped));
+        let payload = envelope(card(c, &title, &facts, dropped, true));
         if size(&payload) <= MAX_PAYLOAD {
             return payload;
         }
@@ -32,15 +39,7 @@ pub fn render(c: &Content) -> Value {
             title = truncate(&title, 80);
         } else {
             // Only links and fixed text remain; drop links (URLs are bounded but unbounded in number).
-            return envelope(card(
-                &Content {
-                    links: Vec::new(),
-                    ..c.clone()
-                },
-                &title,
-                &facts,
-                dropped,
-            ));
+            return envelope(card(c, &title, &facts, dropped, false));
         }
     }
 }
@@ -61,35 +60,50 @@ fn envelope(card: Value) -> Value {
     })
 }
 
-fn card(c: &Content, title: &str, facts: &[Value], dropped: usize) -> Value {
+/// A value as markdown: an RFC 3339 UTC second as Teams' date and time functions, anything else
+/// cut to [`MAX_FACT_CHARS`] (before escaping, so no escape is split) and shown literally.
+fn shown(value: &str) -> String {
+    // The functions accept exactly `YYYY-MM-DDThh:mm:ssZ` (or an offset); anything else is text.
+    let is_utc_second =
+        value.len() == 20 && value.ends_with('Z') && OffsetDateTime::parse(value, &Rfc3339).is_ok();
+    if is_utc_second {
+        format!("{{{{DATE({value}, SHORT)}}}} {{{{TIME({value})}}}}")
+    } else {
+        literal(&truncate(value, MAX_FACT_CHARS))
+    }
+}
+
+fn card(c: &Content, title: &str, facts: &[&Fact], dropped: usize, with_links: bool) -> Value {
     let colour = match c.severity_word() {
         "critical" => "Attention",
-        "warning" => "Warning",
         _ => "Default",
     };
     let mut body = vec![
-        json!({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": true, "color": colour}),
-        json!({"type": "TextBlock", "text": format!("{} · {} · {}", c.severity_word(), c.kind, c.time), "isSubtle": true, "spacing": "None", "wrap": true}),
+        json!({"type": "TextBlock", "text": literal(title), "weight": "Bolder", "size": "Medium", "wrap": true, "color": colour}),
+        json!({"type": "TextBlock", "text": format!("{} · {} · {}", c.severity_word(), literal(&c.kind), shown(&c.time)), "isSubtle": true, "spacing": "None", "wrap": true}),
     ];
-    if !facts.is_empty() {
-        body.push(json!({"type": "FactSet", "facts": facts}));
+    for f in facts {
+        body.push(json!({"type": "TextBlock", "text": literal(f.label), "weight": "Bolder", "wrap": true, "spacing": "Small"}));
+        body.push(
+            json!({"type": "TextBlock", "text": shown(&f.value), "wrap": true, "spacing": "None"}),
+        );
     }
     if dropped > 0 {
         body.push(json!({"type": "TextBlock", "text": format!("{dropped} more field(s) left out to fit the Teams size limit"), "isSubtle": true, "wrap": true}));
     }
-    body.push(json!({"type": "TextBlock", "text": format!("Notification id {}", c.id), "isSubtle": true, "size": "Small", "wrap": true}));
-    let actions: Vec<Value> = c
-        .links
-        .iter()
-        .map(|l| json!({"type": "Action.OpenUrl", "title": l.title, "url": l.url}))
-        .collect();
+    body.push(json!({"type": "TextBlock", "text": format!("Notification id {}", literal(&c.id)), "isSubtle": true, "size": "Small", "wrap": true}));
     let mut card = json!({
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": body,
     });
-    if !actions.is_empty() {
+    if with_links && !c.links.is_empty() {
+        let actions: Vec<Value> = c
+            .links
+            .iter()
+            .map(|l| json!({"type": "Action.OpenUrl", "title": l.title, "url": l.url}))
+            .collect();
         card["actions"] = Value::Array(actions);
     }
     card
@@ -99,9 +113,18 @@ fn card(c: &Content, title: &str, facts: &[Value], dropped: usize) -> Value {
 mod tests {
     use serde_json::json;
 
-    use super::super::tests::sample;
+    use super::super::tests::{hostile, sample};
     use super::super::{ContentOptions, Fact};
     use super::*;
+
+    fn texts(p: &Value) -> Vec<String> {
+        p["attachments"][0]["content"]["body"]
+            .as_array()
+            .expect("body")
+            .iter()
+            .filter_map(|b| b["text"].as_str().map(str::to_owned))
+            .collect()
+    }
 
     #[test]
     fn card_shape() {
@@ -120,12 +143,13 @@ mod tests {
         assert_eq!(card["type"], "AdaptiveCard");
         assert_eq!(card["version"], "1.4");
         assert_eq!(card["body"][0]["text"], "Session without a recording");
-        assert_eq!(card["body"][0]["color"], "Warning");
-        assert_eq!(card["body"][2]["type"], "FactSet");
-        assert_eq!(
-            card["body"][2]["facts"][0],
-            json!({"title": "Recording", "value": "2025-03-14~abc"})
+        let body = card["body"].as_array().expect("body");
+        assert!(
+            body.iter()
+                .all(|b| b["type"] == "TextBlock" && b["wrap"] == true)
         );
+        assert_eq!(card["body"][2]["text"], "Recording");
+        assert_eq!(card["body"][3]["text"], r"2025\-03\-14\~abc");
         let actions = card["actions"].as_array().expect("actions");
         assert_eq!(actions.len(), 2);
         assert!(actions.iter().all(|a| a["type"] == "Action.OpenUrl"));
@@ -133,6 +157,42 @@ mod tests {
         assert!(
             !p.to_string().contains("alice@example.com"),
             "thin by default"
+        );
+    }
+
+    #[test]
+    fn outside_values_are_literal_markdown() {
+        let p = render(&Content::of(&hostile(), &ContentOptions::default()));
+        let all = texts(&p);
+        // Every `[`, `*`, `_`, `<` and `>` of the hostile values is escaped; only ours are bare.
+        for t in &all {
+            let bare = t
+                .char_indices()
+                .filter(|(i, c)| "[]*_<>".contains(*c) && !t[..*i].ends_with('\\'))
+                .count();
+            assert_eq!(bare, 0, "{t}");
+        }
+        assert!(all.iter().any(|t| t.contains(r"\*\*root\*\* \[reset")));
+    }
+
+    #[test]
+    fn titles_are_readable_and_times_are_formatted_by_teams() {
+        let p = render(&Content::of(&sample(), &ContentOptions::default()));
+        let card = &p["attachments"][0]["content"];
+        assert_eq!(card["body"][0]["color"], "Default", "warning is not yellow");
+        assert!(card["body"][1]["text"].as_str().is_some_and(|t| {
+            t.ends_with("{{DATE(2025-03-14T09:42:17Z, SHORT)}} {{TIME(2025-03-14T09:42:17Z)}}")
+        }));
+        let mut critical = sample();
+        critical.severity = crate::notify::Severity::Critical;
+        let p = render(&Content::of(&critical, &ContentOptions::default()));
+        assert_eq!(
+            p["attachments"][0]["content"]["body"][0]["color"],
+            "Attention"
+        );
+        assert_eq!(
+            shown("2025-03-14T09:42:17.5Z"),
+            r"2025\-03\-14T09\:42\:17\.5Z"
         );
     }
 
@@ -145,29 +205,20 @@ mod tests {
                 key: "user",
                 label: "User",
                 value: format!("{i}{}", "é".repeat(499)),
+                raw: json!(null),
             })
             .collect();
         c.title = "T".repeat(5000);
         let p = render(&c);
         assert!(size(&p) <= MAX_PAYLOAD, "{}", size(&p));
-        let body = p["attachments"][0]["content"]["body"]
-            .as_array()
-            .expect("body")
-            .clone();
-        let kept = body
+        let all = texts(&p);
+        let kept = all
             .iter()
-            .find(|b| b["type"] == "FactSet")
-            .map_or(0, |f| f["facts"].as_array().map_or(0, Vec::len));
+            .filter(|t| t.starts_with(|ch: char| ch.is_ascii_digit()) && t.contains('é'))
+            .count();
         assert!(kept > 5 && kept < 100, "{kept}");
-        let note = body
-            .iter()
-            .find(|b| b["text"].as_str().is_some_and(|t| t.contains("left out")))
-            .expect("note");
-        assert!(
-            note["text"]
-                .as_str()
-                .is_some_and(|t| t.starts_with(&format!("{} more", 100 - kept)))
-        );
+        let note = all.iter().find(|t| t.contains("left out")).expect("note");
+        assert!(note.starts_with(&format!("{} more", 100 - kept)));
         let small = render(&Content::of(&sample(), &ContentOptions::default()));
         assert!(!small.to_string().contains("left out"));
     }

@@ -27,6 +27,47 @@ pub(super) fn sample() -> Notification {
     )
 }
 
+/// A notification whose outside values are markdown, Slack markup and URLs.
+pub(super) fn hostile() -> Notification {
+    let mut n = sample();
+    n.title = "Bastion session to [vm](https://evil.example) ended".into();
+    n.data["user"] = json!("**root** [reset your password](https://evil.example/login)");
+    n.data["vm"] = json!("_vm_ <https://evil.example|click> www.evil.example");
+    n.data["blobName"] = json!("rec/`code` ~~x~~ # h\n- item <!channel>");
+    n
+}
+
+#[test]
+fn facts_a_responder_needs_are_shown() {
+    let n = Notification::new(
+        "recording.tampered",
+        "r",
+        "2025-03-14T09:42:17Z".into(),
+        Severity::Critical,
+        "t".into(),
+        json!({"recordingId": "r", "account": "stweu", "bastionHost": "bas-weu-01",
+            "expectedSha256": "aa", "actualSha256": "bb", "dryRun": true,
+            "counts": {"deleted": 3, "held": 0, "failed": 1}, "items": [{"blob": "c/a"}, {"blob": "c/b"}]}),
+    );
+    let c = Content::of(&n, &ContentOptions::default());
+    let shown: Vec<(&str, &str)> = c
+        .facts
+        .iter()
+        .map(|f| (f.label, f.value.as_str()))
+        .collect();
+    for want in [
+        ("Storage account", "stweu"),
+        ("Bastion host", "bas-weu-01"),
+        ("Expected SHA-256", "aa"),
+        ("Actual SHA-256", "bb"),
+        ("Dry run", "yes"),
+        ("Counts", "deleted 3, failed 1"),
+        ("Items", "blob c/a; blob c/b"),
+    ] {
+        assert!(shown.contains(&want), "{want:?} in {shown:?}");
+    }
+}
+
 #[test]
 fn thin_by_default_pii_on_request() {
     let c = Content::of(&sample(), &ContentOptions::default());
@@ -57,19 +98,25 @@ fn links_are_built_only_from_valid_inputs() {
     let c = Content::of(&sample(), &opts);
     assert_eq!(c.links.len(), 2);
     assert_eq!(
-        c.links[0].url,
+        c.links[1].url,
         format!("https://portal.azure.com/#@/resource{BASTION}/sessionRecordings")
     );
+    // The page's own parameters: the session's span, its VM and user, the unrecorded kind.
     assert_eq!(
-        c.links[1].url,
-        "https://f.example.net/api/recordings/2025-03-14%7Eabc"
+        c.links[0].url,
+        "https://f.example.net/api/ui?from=2025-03-14T09%3A00%3A00Z&to=2025-03-14T10%3A00%3A00Z\
+         &vm=vm-app-01&user=alice&session=unrecorded"
     );
     assert!(
         Content::of(&sample(), &ContentOptions::default())
             .links
             .len()
             == 1,
-        "no catalogue link without base"
+        "no page link without base"
+    );
+    assert!(
+        c.links.iter().all(|l| !l.url.contains("/recordings/")),
+        "no JSON endpoint"
     );
     for bad in [
         "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
@@ -87,19 +134,71 @@ fn links_are_built_only_from_valid_inputs() {
 }
 
 #[test]
+fn page_links_follow_each_subject() {
+    let opts = |include_pii| ContentOptions {
+        catalogue_base_url: Some("https://f.example.net/api".into()),
+        include_pii,
+    };
+    let page = |kind: &str, data: serde_json::Value, include_pii| {
+        let n = Notification::new(
+            kind,
+            "f",
+            "2025-03-14T12:00:00Z".into(),
+            Severity::Warning,
+            "t".into(),
+            data,
+        );
+        let c = Content::of(&n, &opts(include_pii));
+        c.links
+            .into_iter()
+            .find(|l| l.key == "timeline")
+            .map(|l| l.url)
+    };
+    let burst = json!({"windowStart": "2025-03-14T09:30:00Z", "windowEnd": "2025-03-14T09:40:00Z",
+        "targetVm": "vm 1", "clientIp": "203.0.113.7"});
+    let want = "https://f.example.net/api/ui?from=2025-03-14T09%3A30%3A00Z&to=2025-03-14T09%3A40%3A00Z&vm=vm+1";
+    assert_eq!(
+        page("login.failed.burst", burst.clone(), false),
+        Some(format!("{want}&session=failed-login"))
+    );
+    assert_eq!(
+        page("login.failed.burst", burst, true),
+        Some(format!("{want}&ip=203.0.113.7&session=failed-login")),
+        "the IP only where the card may show it"
+    );
+    assert_eq!(
+        page("recordings.stalled", json!({"noRecordingSince": "2025-03-14T06:00:00Z", "bastionHost": "bas"}), false),
+        Some("https://f.example.net/api/ui?from=2025-03-14T06%3A00%3A00Z&to=2025-03-14T12%3A00%3A00Z&bastion=bas".into())
+    );
+    assert_eq!(
+        page("retention.deleted", json!({}), false),
+        Some("https://f.example.net/api/ui?from=2025-03-14T11%3A00%3A00Z&to=2025-03-14T13%3A00%3A00Z&status=deleted".into())
+    );
+    let no_time = Notification {
+        time: "not a time".into(),
+        data: json!({}),
+        ..sample()
+    };
+    assert!(
+        Content::of(&no_time, &opts(false)).links.is_empty(),
+        "no range, no page link"
+    );
+}
+
+#[test]
 fn truncation_counts_characters() {
     assert_eq!(truncate("abc", 3), "abc");
     assert_eq!(truncate("abcd", 3), "ab…");
     assert_eq!(truncate("ééééé", 4).chars().count(), 4);
     let mut n = sample();
     n.data["user"] = json!("x".repeat(10_000));
-    n.data = json!(n.data);
+    // Content keeps the whole value: only human renderers cut it.
     assert_eq!(
         Content::of(&n, &ContentOptions::default()).facts[2]
             .value
             .chars()
             .count(),
-        MAX_FACT_CHARS
+        10_000
     );
     let odd = Notification {
         data: json!(["not", "an", "object"]),

@@ -13,7 +13,8 @@ use sha2::Sha256;
 use super::Content;
 use crate::notify::config::SigningKey;
 
-/// The request body for `c`: thin data keyed by the original `data` keys, plus links.
+/// The request body for `c`: the allow-listed `data` fields exactly as the producer sent them
+/// (full length, JSON types kept: a receiver matches identifiers byte for byte), plus links.
 pub fn render(c: &Content) -> Value {
     let mut data = Map::new();
     data.insert("notificationId".into(), json!(c.id));
@@ -21,25 +22,17 @@ pub fn render(c: &Content) -> Value {
     data.insert("title".into(), json!(c.title));
     for f in &c.facts {
         data.entry(f.key.to_owned())
-            .or_insert_with(|| json!(f.value));
+            .or_insert_with(|| f.raw.clone());
     }
     let links: Map<String, Value> = c
         .links
         .iter()
-        .map(|l| (link_key(l.title), json!(l.url)))
+        .map(|l| (l.key.to_owned(), json!(l.url)))
         .collect();
     if !links.is_empty() {
         data.insert("links".into(), Value::Object(links));
     }
     json!({"type": c.kind, "timestamp": c.time, "data": data})
-}
-
-fn link_key(title: &str) -> String {
-    match title {
-        "Session recordings" => "sessionRecordings".to_owned(),
-        "Catalogue entry" => "catalogue".to_owned(),
-        other => other.to_owned(),
-    }
 }
 
 /// `webhook-signature` for `body` sent at `timestamp` (unix seconds): one `v1,…` per key.
@@ -124,5 +117,23 @@ mod tests {
             },
         ));
         assert_eq!(pii["data"]["userEmail"], "alice@example.com");
+    }
+
+    #[test]
+    fn data_keeps_full_values_and_their_types() {
+        let mut n = sample();
+        let long = format!("{}&<x>", "b/".repeat(2000));
+        n.data["blobName"] = json!(long);
+        n.data["user"] = json!("u".repeat(900));
+        n.title = "t".repeat(900);
+        let v = render(&Content::of(&n, &ContentOptions::default()));
+        assert_eq!(v["data"]["blobName"], json!(long));
+        assert_eq!(v["data"]["user"], n.data["user"]);
+        assert_eq!(v["data"]["title"], json!(n.title));
+        assert_eq!(
+            v["data"]["contentLength"],
+            json!(1234),
+            "a number stays a number"
+        );
     }
 }

@@ -158,12 +158,14 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
     }
 }
 
-/// The `recording.catalogued` notification for a newly created row (`id` is its recording id).
+/// The `recording.catalogued` notification for a newly created row (`id` is its recording id;
+/// `bastion_id` the resource id of its source's Bastion host, when configured).
 /// Thin: ids, size, retention. The details borrow from the row: they are serialized once, straight
 /// into the output binding.
 pub fn catalogued_notification<'a>(
     entry: &'a CatalogueEntry,
     id: &'a str,
+    bastion_id: Option<&'a str>,
 ) -> Notification<CataloguedData<'a>> {
     Notification::new(
         "recording.catalogued",
@@ -178,6 +180,7 @@ pub fn catalogued_notification<'a>(
             recording_id: id,
             account: &entry.account,
             bastion_host: &entry.source_bastion,
+            bastion_resource_id: bastion_id,
             container: &entry.container,
             blob_name: &entry.blob_name,
             blob_url: &entry.blob_url,
@@ -200,6 +203,9 @@ pub struct CataloguedData<'a> {
     /// The Bastion host its source is tied to (omitted when none is configured).
     #[serde(skip_serializing_if = "str::is_empty")]
     pub bastion_host: &'a str,
+    /// Its resource id (omitted when not configured): the portal link of chat notifications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bastion_resource_id: Option<&'a str>,
     /// Container.
     pub container: &'a str,
     /// Blob name.

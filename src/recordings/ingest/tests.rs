@@ -154,12 +154,12 @@ fn guids_are_found_in_names_and_metadata() {
 fn notification_is_thin_and_stable() {
     let r = row("01", "0x1");
     let id = r.key.id();
-    let a = catalogued_notification(&r, &id).to_output();
+    let a = catalogued_notification(&r, &id, None).to_output();
     let newer = CatalogueEntry {
         sequencer: "02".into(),
         ..r.clone()
     };
-    let b = catalogued_notification(&newer, &id);
+    let b = catalogued_notification(&newer, &id, None);
     assert_eq!(
         a["notificationId"], b.notification_id,
         "one id per recording, whatever the event"
@@ -172,5 +172,11 @@ fn notification_is_thin_and_stable() {
         a["data"].as_object().map(|o| o.len()),
         Some(9),
         "{a}: exactly the documented fields"
+    );
+    let host = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b";
+    let c = catalogued_notification(&r, &id, Some(host)).to_output();
+    assert_eq!(
+        c["data"]["bastionResourceId"], host,
+        "the portal link's input"
     );
 }

@@ -30,7 +30,7 @@ mod text;
 pub use load::load;
 pub use text::{glob, is_tag_safe, merge_tags};
 
-/// The built-in policy: the classes of storage-retention-notifications.md §5, everything `ops-30d`.
+/// The built-in policy: the compliance classes of `docs/retention.md`, everything else `ops-30d`.
 /// Tiering follows §5: PCI keeps the last 3 months "immediately available" (Hot/Cool), so Cold only
 /// after 90 days; Archive (rehydration takes hours) only for the multi-year classes. `audit-1y` is
 /// the class of audit-log `PT1H.json` blobs (`RETENTION_CLASS_AUDITLOGS`): they are append blobs,

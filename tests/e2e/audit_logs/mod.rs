@@ -3,7 +3,7 @@
 //! `sessions` rows; late records in a later hour's blob; legacy format; duplicates; racing ticks;
 //! corrupt lines; the recording join from `RecordingCreated`.
 
-mod order;
+pub(crate) mod order;
 pub(crate) mod support;
 
 use bastion_recordings::tables::get_str;

@@ -7,6 +7,7 @@
 mod delivery;
 mod frozen;
 mod http1;
+mod join_order;
 mod lost_answers;
 mod proxy;
 mod proxy_tests;

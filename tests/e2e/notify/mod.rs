@@ -259,6 +259,7 @@ pub async fn assert_no_secrets(h: &HandlerProcess) {
 }
 
 mod bench;
+mod clients;
 mod delivery;
 mod failures;
 mod race;

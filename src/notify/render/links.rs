@@ -1,0 +1,129 @@
+//! The links of a notification: the timeline page showing its subject, and the Bastion host's
+//! "Session recordings" blade in the portal.
+//!
+//! The page link is a deep link the page itself reads (`<base>/ui?from=…&to=…&bastion=…`: the
+//! form's own parameters), so a click lands on the signed-in page, never on a JSON endpoint that
+//! answers a browser with 401. Both URLs are built from validated parts and query-encoded, so a
+//! hostile value can only become a search term, never another URL.
+
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
+
+use super::{ContentOptions, Link};
+
+/// How far around a point in time (a catalogued recording, a check) the page link searches.
+const AROUND: Duration = Duration::hours(1);
+
+/// The links for a notification of `kind` at `time` with `data`.
+pub(super) fn of(
+    kind: &str,
+    time: &str,
+    data: &Map<String, Value>,
+    opts: &ContentOptions,
+) -> Vec<Link> {
+    let mut out = Vec::new();
+    if let Some(base) = &opts.catalogue_base_url
+        && let Some(query) = page_query(kind, time, data, opts.include_pii)
+    {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        out.push(Link {
+            title: "Open timeline",
+            url: format!("{base}/ui?{query}"),
+            key: "timeline",
+        });
+    }
+    // The blade segment follows the portal's `#@/resource<id>/<blade>` scheme, which is not a
+    // documented API: a portal change makes it open the Bastion resource's overview instead.
+    if let Some(id) = data
+        .get("bastionResourceId")
+        .and_then(Value::as_str)
+        .filter(|id| is_bastion_id(id))
+    {
+        out.push(Link {
+            title: "Session recordings",
+            url: format!("https://portal.azure.com/#@/resource{id}/sessionRecordings"),
+            key: "sessionRecordings",
+        });
+    }
+    out
+}
+
+/// The page's parameters for the notification's subject; `None` without a usable time range.
+fn page_query(
+    kind: &str,
+    time: &str,
+    data: &Map<String, Value>,
+    include_pii: bool,
+) -> Option<Vec<(&'static str, String)>> {
+    let at = |key: &str| data.get(key).and_then(Value::as_str).and_then(parse);
+    let (from, to) = match (
+        at("windowStart"),
+        at("sessionStart"),
+        at("noRecordingSince"),
+    ) {
+        (Some(start), ..) => (start, at("windowEnd").unwrap_or(start + AROUND)),
+        (None, Some(start), _) => (start, at("sessionEnd").unwrap_or(start + AROUND)),
+        (None, None, Some(since)) => (since, parse(time).unwrap_or(since + AROUND)),
+        (None, None, None) => {
+            let t = parse(time)?;
+            (t - AROUND, t + AROUND)
+        }
+    };
+    let mut q = vec![
+        ("from", format(from)?),
+        ("to", format(to.max(from + Duration::minutes(1)))?),
+    ];
+    let text = |key: &str| {
+        data.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(b) = text("bastionHost") {
+        q.push(("bastion", b.to_owned()));
+    }
+    if let Some(vm) = text("vm").or_else(|| text("targetVm")) {
+        q.push(("vm", vm.to_owned()));
+    }
+    if let Some(user) = text("userName").or_else(|| text("user")) {
+        q.push(("user", user.to_owned()));
+    }
+    // The client IP is personal data: it enters a URL only where the card may show it.
+    if let Some(ip) = text("clientIp").filter(|_| include_pii) {
+        q.push(("ip", ip.to_owned()));
+    }
+    match kind {
+        "session.unrecorded" => q.push(("session", "unrecorded".to_owned())),
+        "login.failed.burst" => q.push(("session", "failed-login".to_owned())),
+        "retention.deleted" => q.push(("status", "deleted".to_owned())),
+        _ => {}
+    }
+    Some(q)
+}
+
+fn parse(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+fn format(t: OffsetDateTime) -> Option<String> {
+    t.format(&Rfc3339).ok()
+}
+
+/// `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/bastionHosts/<name>`,
+/// checked so that a hostile value cannot turn the link into another URL.
+fn is_bastion_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('/').collect();
+    parts.len() == 9
+        && parts[0].is_empty()
+        && parts[1].eq_ignore_ascii_case("subscriptions")
+        && parts[3].eq_ignore_ascii_case("resourceGroups")
+        && parts[5].eq_ignore_ascii_case("providers")
+        && parts[6].eq_ignore_ascii_case("Microsoft.Network")
+        && parts[7].eq_ignore_ascii_case("bastionHosts")
+        && parts.iter().skip(1).all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.()".contains(c))
+        })
+}

@@ -1,0 +1,130 @@
+//! One notification of every emitted type, shaped like its producer's, with hostile and very long
+//! outside values (markdown, Slack markup, bare URLs, an id with no break opportunity).
+
+use bastion_recordings::notify::message::stable_id;
+use serde_json::{Value, json};
+
+/// A user name that is markdown emphasis and a phishing link.
+pub const USER: &str = "**root** [reset your password](https://evil.example/login)";
+/// A VM name with Slack link markup and a bare host name.
+pub const VM: &str = "vm_01_ <https://evil.example|click> www.evil.example";
+/// The start of a blob name that goes on with 2,500 `&`.
+pub const BLOB_START: &str = "rec/__b__ [x](https://evil.example) <!channel> `c` # h";
+/// What must never reach Slack unescaped.
+pub const SLACK_MARKUP: &[&str] = &["<!channel>", "<https://evil.example|click>"];
+const BASTION: &str = "bas-weu-01";
+const BASTION_ID: &str = "/subscriptions/0000-1111/resourceGroups/rg-hub/providers/Microsoft.Network/bastionHosts/bas-weu-01";
+
+fn blob() -> String {
+    format!("{BLOB_START}{}", "&".repeat(2500))
+}
+
+/// A recording id of about 100 characters without a break opportunity.
+pub fn recording_id() -> String {
+    format!("2025-03-14~{}", "QmFzdGlvblJlY29yZGluZw".repeat(4))
+}
+
+fn n(kind: &str, severity: &str, title: String, data: Value) -> Value {
+    json!({"type": kind, "notificationId": stable_id(kind, &data.to_string()), "time": "2025-03-14T09:42:17Z",
+        "severity": severity, "title": title, "data": data})
+}
+
+/// The seven types, and the hostile values each card must show literally.
+pub fn all() -> Vec<(Value, Vec<&'static str>)> {
+    let (rec, blob) = (recording_id(), blob());
+    let sha = |c: char| c.to_string().repeat(64);
+    vec![
+        (
+            n(
+                "recording.catalogued",
+                "info",
+                "New Bastion session recording catalogued (1234567 bytes)".into(),
+                json!({
+                    "recordingId": rec, "account": "strecweu", "bastionHost": BASTION, "bastionResourceId": BASTION_ID,
+                    "container": "recordings", "blobName": blob, "blobUrl": "https://strecweu.blob.core.windows.net/recordings/x",
+                    "contentLength": 1_234_567, "retentionClass": "standard", "retainUntil": "2025-06-12", "candidateKeys": ["a"],
+                }),
+            ),
+            vec![BLOB_START],
+        ),
+        (
+            n(
+                "session.unrecorded",
+                "warning",
+                format!("Bastion session to {VM} ended without a recording"),
+                json!({
+                    "tunnelId": "tun-1", "bastionHost": BASTION, "targetVm": VM, "userName": USER, "userEmail": "a@example.com",
+                    "protocol": "ssh", "sessionStart": "2025-03-14T09:00:00Z", "sessionEnd": "2025-03-14T09:40:00Z",
+                }),
+            ),
+            vec![USER, VM],
+        ),
+        (
+            n(
+                "recordings.stalled",
+                "critical",
+                format!(
+                    "Bastion {BASTION}: no recording for 6 h in strecweu/recordings although 3 sessions ended"
+                ),
+                json!({
+                    "noRecordingSince": "2025-03-14T03:00:00Z", "endedSessions": 3, "hours": 6,
+                    "account": "strecweu", "container": "recordings", "bastionHost": BASTION,
+                }),
+            ),
+            vec![],
+        ),
+        (
+            n(
+                "login.failed.burst",
+                "warning",
+                format!("7 failed Bastion logins by one user to {VM} within 10 min"),
+                json!({
+                        "dimension": "user", "value": USER, "userName": USER, "targetVm": VM, "bastionHost": BASTION,
+                "clientIps": ["198.51.100.2", "203.0.113.7"],
+                        "windowStart": "2025-03-14T09:30:00Z", "windowEnd": "2025-03-14T09:40:00Z", "count": 7, "tunnelIds": ["t1", "t2"],
+                    }),
+            ),
+            vec![USER, VM],
+        ),
+        (
+            n(
+                "retention.deleted",
+                "info",
+                "Retention sweep 2025-03-14 (dry run): 2 blobs would be deleted".into(),
+                json!({
+                    "dryRun": true, "today": "2025-03-14", "invocationId": "inv-1",
+                    "counts": {"candidates": 3, "deleted": 0, "wouldDelete": 2, "held": 1, "failed": 0},
+                    "boundReached": false, "moreItems": 0,
+                    "items": [{"blob": format!("recordings/{BLOB_START}"), "class": "short", "retainUntil": "2025-03-13"},
+                        {"blob": "recordings/b.mp4", "class": "short", "retainUntil": "2025-03-13"}],
+                }),
+            ),
+            vec![BLOB_START],
+        ),
+        (
+            n(
+                "recording.tampered",
+                "critical",
+                "A recording's content no longer matches its recorded SHA-256".into(),
+                json!({
+                    "recordingId": rec, "account": "strecweu", "bastionHost": BASTION, "bastionResourceId": BASTION_ID,
+                    "container": "recordings", "blobName": blob, "expectedSha256": sha('a'), "expectedLength": 100,
+                    "actualSha256": sha('b'), "actualLength": 100, "etag": "\"0x1\"",
+                }),
+            ),
+            vec![BLOB_START],
+        ),
+        (
+            n(
+                "recording.missing",
+                "critical",
+                "A catalogued recording is gone before its retain-until date".into(),
+                json!({
+                    "recordingId": rec, "account": "strecweu", "bastionHost": BASTION, "container": "recordings",
+                    "blobName": blob, "retainUntil": "2025-06-12", "sha256": sha('c'),
+                }),
+            ),
+            vec![BLOB_START],
+        ),
+    ]
+}
