@@ -50,22 +50,10 @@ impl CatalogueRepo {
         &self,
         key: &RecordingKey,
     ) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
-        let Some(Stored { entity, etag }) =
-            self.tables.get(RECORDINGS_TABLE, &key.pk, &key.rk).await?
-        else {
+        let Some(stored) = self.tables.get(RECORDINGS_TABLE, &key.pk, &key.rk).await? else {
             return Ok(None);
         };
-        let value = CatalogueEntry::from_entity(&entity).ok_or_else(|| {
-            TableError::Permanent(format!(
-                "catalogue row {} is missing required properties",
-                key.id()
-            ))
-        })?;
-        Ok(Some(Versioned {
-            value,
-            etag,
-            raw: entity,
-        }))
+        parsed(&stored).map(Some).ok_or_else(|| broken(key))
     }
 
     /// Inserts a new row (`Conflict` if another writer got there first) or replaces one read at `etag`.
@@ -90,34 +78,6 @@ impl CatalogueRepo {
         write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await
     }
 
-    /// Like [`write`](Self::write), but returns the row as written (value, new ETag, entity): a
-    /// caller that goes on with the row (the join after cataloguing) need not read it back.
-    ///
-    /// # Errors
-    /// As [`write`](Self::write).
-    pub async fn write_versioned(
-        &self,
-        entry: CatalogueEntry,
-        base: Option<&Entity>,
-        mode: WriteMode,
-    ) -> Result<Versioned<CatalogueEntry>, TableError> {
-        let entity = match base {
-            None => entry.to_entity(),
-            Some(base) => {
-                let mut merged = base.clone();
-                merged.extend(entry.to_entity());
-                merged
-            }
-        };
-        let etag =
-            write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await?;
-        Ok(Versioned {
-            value: entry,
-            etag,
-            raw: entity,
-        })
-    }
-
     /// Rewrites the row at `key` through `change` with [`ops::update_from`], starting from `read`
     /// (the row as the caller just read it; `None`: absent). `change` gets the row as stored now
     /// (`None`: absent) and returns the new value with the entity it is merged onto, which keeps
@@ -133,7 +93,7 @@ impl CatalogueRepo {
         read: Option<Versioned<CatalogueEntry>>,
         change: &mut RowChange<'_>,
     ) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
-        let (mut broken, mut wrote) = (false, None);
+        let (mut lost_properties, mut wrote) = (false, None);
         let read = read.map(|r| Stored {
             entity: r.raw,
             etag: r.etag,
@@ -146,28 +106,20 @@ impl CatalogueRepo {
             read,
             &mut |cur| {
                 wrote = None;
-                let parsed = cur.map(|s| (CatalogueEntry::from_entity(&s.entity), s));
-                broken = matches!(parsed, Some((None, _)));
-                let row = match parsed {
-                    None => None,
-                    Some((value, s)) => Some(Versioned {
-                        value: value?,
-                        etag: s.etag.clone(),
-                        raw: s.entity.clone(),
-                    }),
-                };
-                let (entry, mut merged) = change(row.as_ref())?;
+                let row = cur.map(parsed);
+                lost_properties = matches!(row, Some(None));
+                if lost_properties {
+                    return None;
+                }
+                let (entry, mut merged) = change(row.flatten().as_ref())?;
                 merged.extend(entry.to_entity());
                 wrote = Some(entry);
                 Some(merged)
             },
         )
         .await?;
-        if broken {
-            return Err(TableError::Permanent(format!(
-                "catalogue row {} is missing required properties",
-                key.id()
-            )));
+        if lost_properties {
+            return Err(broken(key));
         }
         Ok(wrote.zip(stored).map(|(value, s)| Versioned {
             value,
@@ -175,4 +127,21 @@ impl CatalogueRepo {
             raw: s.entity,
         }))
     }
+}
+
+/// The row of a stored entity; `None` when it lost required properties.
+fn parsed(s: &Stored) -> Option<Versioned<CatalogueEntry>> {
+    Some(Versioned {
+        value: CatalogueEntry::from_entity(&s.entity)?,
+        etag: s.etag.clone(),
+        raw: s.entity.clone(),
+    })
+}
+
+/// The error for a row that lost required properties.
+fn broken(key: &RecordingKey) -> TableError {
+    TableError::Permanent(format!(
+        "catalogue row {} is missing required properties",
+        key.id()
+    ))
 }
