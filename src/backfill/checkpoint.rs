@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::dates::format_utc;
 use crate::tables::keys::{decode_key, key_or_digest};
-use crate::tables::ops::write_creating_table;
+use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
 /// Table of checkpoints and failed items.
@@ -58,10 +58,7 @@ impl BackfillRepo {
     /// # Errors
     /// Table errors.
     pub async fn load(&self, key: &str) -> Result<Checkpoint, TableError> {
-        let row = match self.tables.get(BACKFILL_TABLE, "checkpoint", key).await {
-            Err(TableError::NotFound) => None,
-            other => other?,
-        };
+        let row = get(self.tables.as_ref(), BACKFILL_TABLE, "checkpoint", key).await?;
         Ok(row.map_or_else(Checkpoint::default, |s| Checkpoint {
             marker: some(get_str(&s.entity, "Marker")),
             after: some(get_str(&s.entity, "After")),

@@ -10,7 +10,7 @@ use super::Holds;
 use crate::catalogue::model::RecordingKey;
 use crate::dates::format_utc;
 use crate::retention::policy::Retention;
-use crate::tables::ops::write_creating_table;
+use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 
 /// Table of holds, hold members and overrides.
@@ -174,15 +174,13 @@ pub(crate) async fn read_member(
     id: &str,
     key: &RecordingKey,
 ) -> Result<Option<Stored>, HoldError> {
-    match holds
-        .tables
-        .get(HOLDS_TABLE, &member_pk(id), &key.id())
-        .await
-    {
-        Ok(s) => Ok(s),
-        Err(TableError::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(get(
+        holds.tables.as_ref(),
+        HOLDS_TABLE,
+        &member_pk(id),
+        &key.id(),
+    )
+    .await?)
 }
 
 /// Marks a member released (idempotent).

@@ -18,7 +18,7 @@ use crate::audit_logs::repo::{SESSIONS_TABLE, window_of, windows::put_window_pen
 use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord};
 use crate::audit_logs::tail::Tail;
 use crate::invocation::HandlerError;
-use crate::tables::ops::write_creating_table;
+use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{TableError, WriteMode};
 
 /// Attempts of the session row's read-modify-write before giving up (as a retryable error).
@@ -79,10 +79,7 @@ async fn upsert(
         .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
     // Not `tables::ops::update`: the index row is written between the read and this write.
     for _ in 0..ATTEMPTS {
-        let current = match tail.tables.get(SESSIONS_TABLE, tunnel, SESSION_ROW).await {
-            Err(TableError::NotFound) => None,
-            other => other?,
-        };
+        let current = get(tail.tables.as_ref(), SESSIONS_TABLE, tunnel, SESSION_ROW).await?;
         let before = current
             .as_ref()
             .and_then(|s| SessionRecord::from_entity(&s.entity));

@@ -43,10 +43,7 @@ fn json_of<T: serde::de::DeserializeOwned + Default>(e: &Entity, k: &str) -> T {
 
 /// Reads the row; `None` when there is none yet (or the table does not exist).
 pub async fn read(tables: &dyn TableStore) -> Result<Option<State>, TableError> {
-    let stored = match tables.get(STATE_TABLE, PK, RK).await {
-        Err(TableError::NotFound) => return Ok(None),
-        other => other?,
-    };
+    let stored = crate::tables::ops::get(tables, STATE_TABLE, PK, RK).await?;
     Ok(stored.map(|s| State {
         applied: json_of(&s.entity, "Applied"),
         target: json_of(&s.entity, "Target"),
