@@ -118,7 +118,8 @@ impl Join {
     }
 
     /// Joins again every recording still awaiting its own session once its wait has passed (it is
-    /// then matched by time): one catalogue query per day of the window.
+    /// then matched by time): one catalogue query over the window's day partitions (a partition
+    /// range, so an idle tick pays one request, not one per day).
     async fn awaited(
         &self,
         now: OffsetDateTime,
@@ -126,31 +127,28 @@ impl Join {
         deadline: &Deadline,
         report: &mut PendingReport,
     ) -> Result<(), HandlerError> {
-        let due = format_utc(now - self.session_wait);
-        let mut day = (now - window - Duration::days(1)).date();
-        while day <= now.date() {
-            let filter = Filter::And(vec![
-                Filter::partition(&format_date(day)),
-                Filter::str("MatchConfidence", Op::Eq, Confidence::Awaiting.as_str()),
-                Filter::str("BlobCreated", Op::Le, &due),
-            ]);
-            for row in query_all(&self.tables, RECORDINGS_TABLE, &filter, ROUND)
-                .await?
-                .into_iter()
-                .filter_map(load::versioned)
-            {
-                if deadline.passed() {
-                    report.cut = true;
-                    return Ok(());
-                }
-                let key = row.value.key.clone();
-                super::recording::join_from(self, &key, Some(row), now).await?;
-                report.evaluated += 1;
+        let filter = Filter::And(vec![
+            Filter::str(
+                "PartitionKey",
+                Op::Ge,
+                format_date((now - window - Duration::days(1)).date()),
+            ),
+            Filter::str("PartitionKey", Op::Le, format_date(now.date())),
+            Filter::str("MatchConfidence", Op::Eq, Confidence::Awaiting.as_str()),
+            Filter::str("BlobCreated", Op::Le, format_utc(now - self.session_wait)),
+        ]);
+        for row in query_all(&self.tables, RECORDINGS_TABLE, &filter, ROUND)
+            .await?
+            .into_iter()
+            .filter_map(load::versioned)
+        {
+            if deadline.passed() {
+                report.cut = true;
+                return Ok(());
             }
-            day = match day.next_day() {
-                Some(d) => d,
-                None => break,
-            };
+            let key = row.value.key.clone();
+            super::recording::join_from(self, &key, Some(row), now).await?;
+            report.evaluated += 1;
         }
         Ok(())
     }
