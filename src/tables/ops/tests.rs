@@ -1,13 +1,13 @@
 //! [`update`] over the in-memory table, with writes that race or lose their answer.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::tables::QueryPage;
+use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
 use crate::tables::memory::InMemoryTables;
 
 const T: &str = "things";
@@ -22,74 +22,58 @@ enum Before {
     Refuse(fn() -> TableError),
 }
 
-/// The in-memory table with scripted writes; remembers each write's mode.
+/// Scripts the writes to the in-memory table (which it shares) and remembers each write's mode.
 #[derive(Default)]
-struct Scripted {
-    inner: InMemoryTables,
-    script: Mutex<VecDeque<Before>>,
+struct Script {
+    table: Arc<InMemoryTables>,
+    next: Mutex<VecDeque<Before>>,
     modes: Mutex<Vec<WriteMode>>,
     always_refuse: bool,
 }
 
-impl Scripted {
-    fn with(script: Vec<Before>) -> Self {
-        Self {
-            script: Mutex::new(script.into()),
-            ..Self::default()
-        }
-    }
-    fn modes(&self) -> Vec<WriteMode> {
-        self.modes.lock().expect("lock").clone()
-    }
-}
-
 #[async_trait]
-impl TableStore for Scripted {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
-        self.inner.ensure_table(table).await
-    }
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        self.inner.get(table, pk, rk).await
-    }
-    async fn write(&self, table: &str, e: &Entity, mode: WriteMode) -> Result<String, TableError> {
+impl BeforeTableCall for Script {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        let TableCall::Write(table, mode, e) = call else {
+            return Ok(());
+        };
         self.modes.lock().expect("lock").push(mode.clone());
         if self.always_refuse {
             return Err(TableError::PreconditionFailed);
         }
-        let next = self.script.lock().expect("lock").pop_front();
+        let next = self.next.lock().expect("lock").pop_front();
         match next {
             Some(Before::Race(Some(other))) => {
-                self.inner.ensure_table(table).await?;
-                self.inner.write(table, &other, WriteMode::Upsert).await?;
+                self.table.ensure_table(table).await?;
+                self.table.write(table, &other, WriteMode::Upsert).await?;
             }
-            Some(Before::Race(None)) => self.inner.delete(table, "p", "r", None).await?,
+            Some(Before::Race(None)) => self.table.delete(table, "p", "r", None).await?,
             Some(Before::Lost) => {
-                self.inner.write(table, e, mode).await?;
+                self.table.write(table, e, mode.clone()).await?;
                 return Err(TableError::PreconditionFailed);
             }
             Some(Before::Refuse(err)) => return Err(err()),
             None => {}
         }
-        self.inner.write(table, e, mode).await
+        Ok(())
     }
-    async fn delete(
-        &self,
-        t: &str,
-        pk: &str,
-        rk: &str,
-        etag: Option<&str>,
-    ) -> Result<(), TableError> {
-        self.inner.delete(t, pk, rk, etag).await
-    }
-    async fn query(
-        &self,
-        table: &str,
-        filter: Option<&Filter>,
-        top: Option<u32>,
-        next: Option<String>,
-    ) -> Result<QueryPage, TableError> {
-        self.inner.query(table, filter, top, next).await
-    }
+}
+
+type Scripted = InterceptedTables<Arc<InMemoryTables>, Script>;
+
+fn scripted(script: Vec<Before>, always_refuse: bool) -> Scripted {
+    let table = Arc::new(InMemoryTables::new());
+    let hook = Script {
+        table: table.clone(),
+        next: Mutex::new(script.into()),
+        modes: Mutex::default(),
+        always_refuse,
+    };
+    InterceptedTables::with(table, hook)
+}
+
+fn modes(tables: &Scripted) -> Vec<WriteMode> {
+    tables.hook().modes.lock().expect("lock").clone()
 }
 
 fn row(n: i64) -> Entity {
@@ -114,28 +98,28 @@ async fn bump(tables: &Scripted, calls: &mut usize) -> Result<Option<Stored>, Ta
 
 #[tokio::test]
 async fn inserts_when_absent_even_without_the_table() {
-    let tables = Scripted::default();
+    let tables = scripted(Vec::new(), false);
     let mut calls = 0;
     let stored = bump(&tables, &mut calls).await.expect("update");
     assert_eq!((n_of(stored.as_ref()), calls), (Some(0), 1));
-    assert_eq!(tables.modes(), [WriteMode::Insert, WriteMode::Insert]);
+    assert_eq!(modes(&tables), [WriteMode::Insert, WriteMode::Insert]);
     let read = get(&tables, T, "p", "r").await.expect("get");
     assert_eq!(read.map(|s| s.etag), stored.map(|s| s.etag));
 }
 
 #[tokio::test]
 async fn writes_if_match_when_present() {
-    let tables = Scripted::default();
-    tables.inner.ensure_table(T).await.expect("table");
+    let tables = scripted(Vec::new(), false);
+    tables.inner().ensure_table(T).await.expect("table");
     let etag = tables
-        .inner
+        .inner()
         .write(T, &row(4), WriteMode::Upsert)
         .await
         .expect("put");
     let mut calls = 0;
     let stored = bump(&tables, &mut calls).await.expect("update");
     assert_eq!(n_of(stored.as_ref()), Some(5));
-    assert_eq!(tables.modes(), [WriteMode::IfMatch(etag)]);
+    assert_eq!(modes(&tables), [WriteMode::IfMatch(etag)]);
 }
 
 #[tokio::test]
@@ -146,11 +130,11 @@ async fn a_lost_race_reads_again_and_decides_again() {
         (None, Some(10), 11),
         (Some(1), None, 0),
     ] {
-        let tables = Scripted::with(vec![Before::Race(race.map(row))]);
-        tables.inner.ensure_table(T).await.expect("table");
+        let tables = scripted(vec![Before::Race(race.map(row))], false);
+        tables.inner().ensure_table(T).await.expect("table");
         if let Some(n) = start {
             tables
-                .inner
+                .inner()
                 .write(T, &row(n), WriteMode::Upsert)
                 .await
                 .expect("put");
@@ -167,19 +151,19 @@ async fn a_lost_race_reads_again_and_decides_again() {
 
 #[tokio::test]
 async fn gives_up_as_transient_after_the_attempts() {
-    let tables = Scripted {
-        always_refuse: true,
-        ..Scripted::default()
-    };
+    let tables = scripted(Vec::new(), true);
     let mut calls = 0;
     let err = bump(&tables, &mut calls).await.expect_err("kept changing");
     assert!(err.is_transient(), "{err}");
-    assert_eq!((calls, tables.modes().len()), (ATTEMPTS, ATTEMPTS));
+    assert_eq!((calls, modes(&tables).len()), (ATTEMPTS, ATTEMPTS));
 }
 
 #[tokio::test]
 async fn other_errors_end_it_at_once() {
-    let tables = Scripted::with(vec![Before::Refuse(|| TableError::Rejected("big".into()))]);
+    let tables = scripted(
+        vec![Before::Refuse(|| TableError::Rejected("big".into()))],
+        false,
+    );
     let mut calls = 0;
     let err = bump(&tables, &mut calls).await.expect_err("refused");
     assert!(matches!(err, TableError::Rejected(_)), "{err}");
@@ -188,10 +172,10 @@ async fn other_errors_end_it_at_once() {
 
 #[tokio::test]
 async fn none_writes_nothing_and_returns_the_row_as_read() {
-    let tables = Scripted::default();
-    tables.inner.ensure_table(T).await.expect("table");
+    let tables = scripted(Vec::new(), false);
+    tables.inner().ensure_table(T).await.expect("table");
     tables
-        .inner
+        .inner()
         .write(T, &row(3), WriteMode::Upsert)
         .await
         .expect("put");
@@ -202,13 +186,13 @@ async fn none_writes_nothing_and_returns_the_row_as_read() {
     let absent = update(&tables, T, "p", "other", &mut |_| None)
         .await
         .expect("update");
-    assert_eq!((absent, tables.modes().len()), (None, 0));
+    assert_eq!((absent, modes(&tables).len()), (None, 0));
 }
 
 #[tokio::test]
 async fn a_lost_answer_is_recognised_on_the_re_read() {
-    let tables = Scripted::with(vec![Before::Lost]);
-    tables.inner.ensure_table(T).await.expect("table");
+    let tables = scripted(vec![Before::Lost], false);
+    tables.inner().ensure_table(T).await.expect("table");
     let mut calls = 0;
     let stored = update(&tables, T, "p", "r", &mut |cur| {
         calls += 1;
@@ -218,27 +202,31 @@ async fn a_lost_answer_is_recognised_on_the_re_read() {
     .await
     .expect("update");
     assert_eq!((n_of(stored.as_ref()), calls), (Some(1), 2));
-    assert_eq!(tables.modes().len(), 1, "written once");
+    assert_eq!(modes(&tables).len(), 1, "written once");
 }
 
 #[tokio::test]
 async fn update_from_starts_with_the_row_in_hand() {
-    let tables = Scripted::default();
-    tables.inner.ensure_table(T).await.expect("table");
+    let tables = scripted(Vec::new(), false);
+    tables.inner().ensure_table(T).await.expect("table");
     tables
-        .inner
+        .inner()
         .write(T, &row(7), WriteMode::Upsert)
         .await
         .expect("put");
     let read = get(&tables, T, "p", "r").await.expect("get");
-    let calls_before = tables.inner.calls();
+    let calls_before = tables.inner().calls();
     let stored = update_from(&tables, T, "p", "r", read, &mut |cur| {
         Some(row(n_of(cur).unwrap_or_default() + 1))
     })
     .await
     .expect("update");
     assert_eq!(n_of(stored.as_ref()), Some(8));
-    assert_eq!(tables.inner.calls() - calls_before, 1, "no read, one write");
+    assert_eq!(
+        tables.inner().calls() - calls_before,
+        1,
+        "no read, one write"
+    );
 }
 
 #[tokio::test]
