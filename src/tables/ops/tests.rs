@@ -72,6 +72,16 @@ fn scripted(script: Vec<Before>, always_refuse: bool) -> Scripted {
     InterceptedTables::with(table, hook)
 }
 
+/// Puts `row(n)` behind the script's back; its ETag.
+async fn put(tables: &Scripted, n: i64) -> String {
+    let inner = tables.inner();
+    inner.ensure_table(T).await.expect("table");
+    inner
+        .write(T, &row(n), WriteMode::Upsert)
+        .await
+        .expect("put")
+}
+
 fn modes(tables: &Scripted) -> Vec<WriteMode> {
     tables.hook().modes.lock().expect("lock").clone()
 }
@@ -110,12 +120,7 @@ async fn inserts_when_absent_even_without_the_table() {
 #[tokio::test]
 async fn writes_if_match_when_present() {
     let tables = scripted(Vec::new(), false);
-    tables.inner().ensure_table(T).await.expect("table");
-    let etag = tables
-        .inner()
-        .write(T, &row(4), WriteMode::Upsert)
-        .await
-        .expect("put");
+    let etag = put(&tables, 4).await;
     let mut calls = 0;
     let stored = bump(&tables, &mut calls).await.expect("update");
     assert_eq!(n_of(stored.as_ref()), Some(5));
@@ -133,11 +138,7 @@ async fn a_lost_race_reads_again_and_decides_again() {
         let tables = scripted(vec![Before::Race(race.map(row))], false);
         tables.inner().ensure_table(T).await.expect("table");
         if let Some(n) = start {
-            tables
-                .inner()
-                .write(T, &row(n), WriteMode::Upsert)
-                .await
-                .expect("put");
+            put(&tables, n).await;
         }
         let mut calls = 0;
         let stored = bump(&tables, &mut calls).await.expect("update");
@@ -173,12 +174,7 @@ async fn other_errors_end_it_at_once() {
 #[tokio::test]
 async fn none_writes_nothing_and_returns_the_row_as_read() {
     let tables = scripted(Vec::new(), false);
-    tables.inner().ensure_table(T).await.expect("table");
-    tables
-        .inner()
-        .write(T, &row(3), WriteMode::Upsert)
-        .await
-        .expect("put");
+    put(&tables, 3).await;
     let stored = update(&tables, T, "p", "r", &mut |_| None)
         .await
         .expect("update");
@@ -208,12 +204,7 @@ async fn a_lost_answer_is_recognised_on_the_re_read() {
 #[tokio::test]
 async fn update_from_starts_with_the_row_in_hand() {
     let tables = scripted(Vec::new(), false);
-    tables.inner().ensure_table(T).await.expect("table");
-    tables
-        .inner()
-        .write(T, &row(7), WriteMode::Upsert)
-        .await
-        .expect("put");
+    put(&tables, 7).await;
     let read = get(&tables, T, "p", "r").await.expect("get");
     let calls_before = tables.inner().calls();
     let stored = update_from(&tables, T, "p", "r", read, &mut |cur| {
