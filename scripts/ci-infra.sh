@@ -61,6 +61,5 @@ scripts/package.sh
 elapsed package "$t"
 
 step "package, release and settings drift tests"
-# release:: reads the compiler's dep-info of the packaged build: the source files really compiled in,
-# which no LTO, inlining or stripping hides (a symbol check would miss code inlined or dropped by LTO).
+# release:: checks the compiler's dep-info (every source file compiled in), which stripping, LTO and inlining cannot hide as they hide symbols.
 REQUIRE_PACKAGE=1 cargo test --locked --test e2e -- package:: release:: settings_drift::
