@@ -3,14 +3,18 @@
 //! Owns [`TableStore`] (the seam), [`Entity`], the structured [`Filter`] (rendered to OData by the REST
 //! client, evaluated directly by the fake, so both agree without an OData parser) and [`TableError`].
 //! Knows nothing about recordings or sessions. Implementations: [`rest::TableRestClient`] (own REST
-//! client on reqwest) and [`memory::InMemoryTables`]; one contract suite covers both.
-//! [`counting::CountingTables`] wraps either to count round trips (tests, benchmarks);
-//! [`intercept::InterceptedTables`] runs a hook before every call (recording, fault injection).
+//! client on reqwest) and `memory::InMemoryTables`; one contract suite covers both.
+//! `counting::CountingTables` wraps either to count round trips (tests, benchmarks);
+//! `intercept::InterceptedTables` runs a hook before every call (recording, fault injection).
+//! The fake and both decorators exist only with the `test-support` feature (never in the release build).
 
+#[cfg(feature = "test-support")]
 pub mod counting;
 pub mod filter;
+#[cfg(feature = "test-support")]
 pub mod intercept;
 pub mod keys;
+#[cfg(feature = "test-support")]
 pub mod memory;
 pub mod rest;
 
