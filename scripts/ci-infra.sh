@@ -4,7 +4,8 @@
 #   3. structural Bicep checks (infra/tests/check_bicep.py; no Bicep CLI can be installed offline), the
 #      preflight and deploy.sh against recorded az answers (infra/tests/preflight/) and the cost model's arithmetic;
 #   4. scripts/package.sh (release build for glibc 2.28, dist/, dist/app.zip);
-#   5. the package and settings-drift e2e tests, with REQUIRE_PACKAGE=1 so a missing zip fails.
+#   5. the package, release (no test double in the release build) and settings-drift e2e tests,
+#      with REQUIRE_PACKAGE=1 so a missing zip fails.
 # Installs checkov into ./.tools/venv itself. CI_INFRA_SKIP_PACKAGE=1 skips steps 4-5 (local quick run).
 set -euo pipefail
 
@@ -59,5 +60,6 @@ t=$(date +%s)
 scripts/package.sh
 elapsed package "$t"
 
-step "package + settings drift tests"
-REQUIRE_PACKAGE=1 cargo test --locked --test e2e -- package:: settings_drift::
+step "package, release and settings drift tests"
+# release:: checks the compiler's dep-info (every source file compiled in), which stripping, LTO and inlining cannot hide as they hide symbols.
+REQUIRE_PACKAGE=1 cargo test --locked --test e2e -- package:: release:: settings_drift::

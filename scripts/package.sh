@@ -72,7 +72,7 @@ PY
 }
 
 assemble() {
-    local bin="$ROOT/target/$TARGET/release/handler"
+    local bin="${CARGO_TARGET_DIR:-$ROOT/target}/$TARGET/release/handler"
     [ -f "$bin" ] || { log "missing $bin (run without PACKAGE_SKIP_BUILD)"; exit 1; }
     rm -rf "$DIST"
     mkdir -p "$DIST"

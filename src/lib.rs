@@ -10,8 +10,9 @@
 //! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`].
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
-//! - ports: [`storage`], [`tables`], [`queues`] (Azure clients and fakes, deadlines, managed
-//!   identity), [`permissions`] (the RBAC permission of every operation).
+//! - ports: [`storage`], [`tables`], [`queues`] (Azure clients, deadlines, managed identity; the
+//!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
+//!   permission of every operation).
 //! - plumbing: [`clock`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
 
 pub mod api;

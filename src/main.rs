@@ -41,6 +41,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let port = config.port;
     let state = AppState::from_config(config)?;
+    #[cfg(feature = "test-support")]
     if let Some(spec) = &state.config.in_memory_seed {
         let failed = state.seed_in_memory(spec).await;
         if failed > 0 {

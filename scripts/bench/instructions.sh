@@ -3,7 +3,8 @@
 # (valgrind callgrind) for RecordingCreated on the handler and for the bare axum echo of
 # benches/handler, as (Ir after N2 requests - Ir after N1) / (N2 - N1), which cancels start-up.
 # Usage: scripts/bench/instructions.sh HANDLER_BIN ECHO_BENCH_BIN [N1 N2]  (the handler logs JSON, as
-# under the host; LOG_FORMAT=compact measures plain-text logs)
+# under the host; LOG_FORMAT=compact measures plain-text logs). HANDLER_BIN runs in memory, so build it
+# with `cargo build --release --features test-support` (the release build refuses HANDLER_IN_MEMORY).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 handler=$1 echo_bin=$2 n1=${3:-200} n2=${4:-1200}

@@ -73,6 +73,8 @@ pub const SETTINGS: &[&str] = &[
     "HANDLER_IN_MEMORY_SEED",
     "STORAGE_TRY_TIMEOUT_MS",
     "STORAGE_TIMEOUT_MS",
+    "WEBSITE_INSTANCE_ID",
+    "WEBSITE_SITE_NAME",
 ];
 
 /// All configuration problems found at start-up.
@@ -92,7 +94,8 @@ pub enum Storage {
         /// `AzureWebJobsStorage`: tables, queues, quarantine.
         app: StorageConnection,
     },
-    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): demos of the protocol and benchmarks only.
+    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): tests and benchmarks only. Only a build with the
+    /// `test-support` feature accepts the setting, and never where the Functions host runs in Azure.
     InMemory,
 }
 
@@ -129,7 +132,7 @@ pub struct Config {
     /// Account name of the in-memory stores (`HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
     pub in_memory_account: String,
     /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
-    /// benchmarks and demos; see [`crate::storage::memory::seed`]).
+    /// benchmarks; see `storage::memory::seed`, a `test-support` module).
     pub in_memory_seed: Option<String>,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
     pub log: crate::telemetry::LogSettings,
@@ -163,6 +166,10 @@ impl Config {
             .unwrap_or_else(|| "devstoreaccount1".to_owned());
         let in_memory_seed = r.get("HANDLER_IN_MEMORY_SEED");
         let deadlines = Deadlines::from_reader(&mut r);
+        // The platform sets these on every instance in Azure (never locally): the in-memory mode is refused there.
+        let azure_host = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"]
+            .into_iter()
+            .find(|k| r.get(k).is_some());
         let mut errors = r.into_errors();
         let get = |k: &str| {
             env(k)
@@ -177,6 +184,13 @@ impl Config {
             }),
         };
         let in_memory = get("HANDLER_IN_MEMORY").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if in_memory && !cfg!(feature = "test-support") {
+            errors.push("HANDLER_IN_MEMORY: not available in this build (the in-memory stores are a test-support feature)".to_owned());
+        } else if let Some(k) = azure_host.filter(|_| in_memory) {
+            errors.push(format!(
+                "HANDLER_IN_MEMORY: refused in Azure ({k} is set by the Functions host)"
+            ));
+        }
         let storage = if in_memory {
             Storage::InMemory
         } else {
@@ -282,7 +296,13 @@ fn resolve_storage(
     match resolve("AzureWebJobsStorage") {
         Some(app) => Storage::Connected { app },
         None => {
-            errors.push("AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName); set HANDLER_IN_MEMORY=true for an in-memory demo".to_owned());
+            // Only a test-support build has an in-memory mode to suggest.
+            let hint = if cfg!(feature = "test-support") {
+                "; set HANDLER_IN_MEMORY=true for an in-memory demo"
+            } else {
+                ""
+            };
+            errors.push(format!("AzureWebJobsStorage: not set (a connection string or AzureWebJobsStorage__accountName){hint}"));
             Storage::InMemory
         }
     }

@@ -91,3 +91,33 @@ fn in_memory_is_explicit() {
     let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("ok");
     assert_eq!(c.storage, Storage::InMemory);
 }
+
+#[test]
+fn in_memory_is_refused_where_the_host_runs_in_azure() {
+    for azure in ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"] {
+        let err = cfg(&[
+            ("HANDLER_IN_MEMORY", "true"),
+            (azure, "site-secret-name"),
+            ("NOTIFY_TIMEOUT_MS", "soon"),
+        ])
+        .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "HANDLER_IN_MEMORY: refused in Azure ({azure} is set"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("NOTIFY_TIMEOUT_MS"), "{text}");
+        assert!(
+            !text.contains("site-secret-name") && !text.contains("soon"),
+            "{text}"
+        );
+    }
+    let c = cfg(&[
+        ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
+        ("WEBSITE_INSTANCE_ID", "abc"),
+    ])
+    .expect("Azure without the in-memory mode is fine");
+    assert!(matches!(c.storage, Storage::Connected { .. }));
+}

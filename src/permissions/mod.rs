@@ -3,10 +3,12 @@
 //! be refused with 403 under managed identity.
 //!
 //! One table ([`Operation::spec`]) for every operation the ports perform — blob calls
-//! ([`blob_operations`]), table calls ([`table_operation`]), the poison-queue depth read and Get
+//! (`blob_operations`), table calls (`table_operation`), the poison-queue depth read and Get
 //! User Delegation Key — and the queue operations the Functions host performs for this app's queue
 //! bindings (put for outputs; get and delete for triggers). The permission drift test records which
 //! operations the functions actually perform and holds them against the roles `infra/` assigns.
+//! The mapping from intercepted port calls to operations serves only that test: it exists with the
+//! `test-support` feature, like the intercepting decorators it reads.
 //!
 //! Sources (Microsoft Learn): "Azure built-in roles for Storage" (each action's description),
 //! "Actions and attributes for Azure role assignment conditions" for Blob Storage and for Queue
@@ -16,8 +18,11 @@
 //! narrower. Container, table and queue level operations (Create Container, Create Table, Get Queue
 //! Metadata, Get User Delegation Key) are authorized by `actions`, not `dataActions`, of a role.
 
+#[cfg(feature = "test-support")]
 use crate::storage::intercept::Call;
+#[cfg(feature = "test-support")]
 use crate::tables::WriteMode;
+#[cfg(feature = "test-support")]
 use crate::tables::intercept::TableCall;
 
 /// The storage service an operation addresses.
@@ -230,6 +235,7 @@ impl Operation {
 }
 
 /// The operations one blob port call performs. A first write may create its container.
+#[cfg(feature = "test-support")]
 pub fn blob_operations(call: &Call<'_>) -> &'static [Operation] {
     use Operation as O;
     match call {
@@ -246,6 +252,7 @@ pub fn blob_operations(call: &Call<'_>) -> &'static [Operation] {
 }
 
 /// The container a blob port call addresses.
+#[cfg(feature = "test-support")]
 pub fn container<'a>(call: &Call<'a>) -> &'a str {
     match call {
         Call::List(c) | Call::FindByTags(c) => c,
@@ -262,6 +269,7 @@ pub fn container<'a>(call: &Call<'a>) -> &'a str {
 }
 
 /// The operation one table port call performs.
+#[cfg(feature = "test-support")]
 pub fn table_operation(call: &TableCall<'_>) -> Operation {
     match call {
         TableCall::EnsureTable(_) => Operation::CreateTable,

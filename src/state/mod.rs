@@ -21,8 +21,10 @@ use crate::storage::BlobStore;
 use crate::storage::azure::AzureBlobStore;
 use crate::storage::connection::StorageConnection;
 use crate::storage::links::{self, Links};
+#[cfg(feature = "test-support")]
 use crate::storage::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
+#[cfg(feature = "test-support")]
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
 
@@ -111,7 +113,13 @@ impl AppState {
     pub fn from_config(config: Config) -> Result<Self, ConfigError> {
         let policy = config.policy.clone();
         let Storage::Connected { app } = &config.storage else {
+            #[cfg(feature = "test-support")]
             return Ok(Self::in_memory(config, policy));
+            // Unreachable: a build without the in-memory stores refuses HANDLER_IN_MEMORY in `Config`.
+            #[cfg(not(feature = "test-support"))]
+            return Err(ConfigError(vec![
+                "HANDLER_IN_MEMORY: not available in this build".into(),
+            ]));
         };
         let mut clients = Clients::default();
         let app_blobs = clients.blobs(app)?;
@@ -144,6 +152,7 @@ impl AppState {
     }
 
     /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
+    #[cfg(feature = "test-support")]
     pub fn in_memory(config: Config, policy: Policy) -> Self {
         let account = config.in_memory_account.clone();
         // No yield per store call: this mode serves benchmarks and demos, not race tests.
@@ -220,6 +229,7 @@ impl AppState {
     ///
     /// # Errors
     /// `ConfigError` for invalid container names.
+    #[cfg(feature = "test-support")]
     pub fn over_stores(
         store: Arc<dyn BlobStore>,
         tables: Arc<dyn TableStore>,
@@ -255,6 +265,7 @@ impl AppState {
     /// Seeds synthetic recordings (`HANDLER_IN_MEMORY_SEED`, see
     /// [`seed`](crate::storage::memory::seed)); ignored unless storage is in memory. Returns how
     /// many blobs could not be put.
+    #[cfg(feature = "test-support")]
     pub async fn seed_in_memory(&self, spec: &str) -> usize {
         if self.config.storage != Storage::InMemory {
             return 0;

@@ -3,20 +3,26 @@
 //! Owns [`BlobStore`] (the seam), its value types and [`StorageError`], which classifies every failure
 //! so callers can decide between "skip", "poison" and "retry". It knows nothing about recordings or
 //! audit logs. Implementations: [`azure::AzureBlobStore`] (official `azure_storage_blob` crate) and
-//! [`memory::InMemoryBlobStore`] (fast unit tests). Both are held to one contract suite in
+//! `memory::InMemoryBlobStore` (fast unit tests). Both are held to one contract suite in
 //! `tests/e2e/storage_contract/`, run on the fake always and on Azurite in CI.
-//! [`intercept::Intercepted`] wraps either to run a hook before every call: counting round trips
-//! ([`counting::CountingBlobStore`], tests and benchmarks) or injecting faults in tests.
+//! `intercept::Intercepted` wraps either to run a hook before every call: counting round trips
+//! (`counting::CountingBlobStore`, tests and benchmarks) or injecting faults in tests.
+//! The fake, its tag-expression evaluator (`tag_expr`) and the decorators exist only with the
+//! `test-support` feature (never in the release build).
 
 pub mod azure;
 pub mod connection;
+#[cfg(feature = "test-support")]
 pub mod counting;
 pub mod deadline;
 pub mod identity;
+#[cfg(feature = "test-support")]
 pub mod intercept;
 pub mod links;
+#[cfg(feature = "test-support")]
 pub mod memory;
 pub mod sas;
+#[cfg(feature = "test-support")]
 pub mod tag_expr;
 pub mod url;
 

@@ -20,6 +20,7 @@ mod permissions;
 mod pipeline;
 mod protocol;
 mod recordings;
+mod release;
 mod retention;
 mod settings_drift;
 mod sources;

@@ -1,5 +1,7 @@
 //! The deployment package (`dist/app.zip`, built by `scripts/package.sh`): exact layout, Unix exec bit
-//! on `handler`, a Linux x86_64 ELF needing glibc ≤ 2.28, and a binary that starts and answers `GET /`.
+//! on `handler`, a Linux x86_64 ELF needing glibc ≤ 2.28, a binary that starts and answers `GET /`,
+//! and one built without `test-support`: it refuses `HANDLER_IN_MEMORY` (`scripts/ci-infra.sh` also
+//! checks that no test-double source file went into it).
 //! Skips with a message when the zip is absent (the release build takes minutes); `REQUIRE_PACKAGE=1`
 //! (set by `scripts/ci-infra.sh` after packaging) turns absence into a failure.
 
@@ -200,9 +202,27 @@ async fn unpacked_handler_is_old_glibc_x86_64_and_answers_get_root() {
             "unpacked handler lost its exec bit: {mode:o}"
         );
     }
+    let refused = Command::new(&handler)
+        .env_clear()
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
+        .env("HANDLER_IN_MEMORY", "true")
+        .output()
+        .expect("run handler");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && stderr.contains("HANDLER_IN_MEMORY: not available in this build"),
+        "the release handler must refuse the in-memory mode: {:?} {stderr}",
+        refused.status
+    );
+    // A closed local port: start-up makes no storage call, so `GET /` answers without Azurite.
+    let offline = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;\
+        AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;\
+        BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;\
+        TableEndpoint=http://127.0.0.1:9/devstoreaccount1;";
     let h = HandlerProcess::spawn_bin(
         handler.to_str().expect("utf-8 path"),
-        &[("HANDLER_IN_MEMORY", "true")],
+        &[("AzureWebJobsStorage", offline)],
     )
     .await;
     let res = reqwest::get(h.url("/")).await.expect("GET /");

@@ -20,7 +20,15 @@ const NOT_IN_AZURE: &[(&str, &str)] = &[
     ),
     (
         "HANDLER_IN_MEMORY",
-        "in-memory demo/test mode; never used in Azure",
+        "in-memory test mode of test-support builds; refused in Azure and by the release build",
+    ),
+    (
+        "WEBSITE_INSTANCE_ID",
+        "set by the platform on every instance; read only to refuse HANDLER_IN_MEMORY in Azure",
+    ),
+    (
+        "WEBSITE_SITE_NAME",
+        "set by the platform on every instance; read only to refuse HANDLER_IN_MEMORY in Azure",
     ),
     (
         "HANDLER_IN_MEMORY_ACCOUNT",
@@ -65,6 +73,14 @@ const NOT_IN_LOCAL: &[(&str, &str)] = &[
     (
         "HANDLER_IN_MEMORY_SEED",
         "only benchmarks seed the in-memory stores",
+    ),
+    (
+        "WEBSITE_INSTANCE_ID",
+        "set only by the platform in Azure; its absence is what lets HANDLER_IN_MEMORY run locally",
+    ),
+    (
+        "WEBSITE_SITE_NAME",
+        "set only by the platform in Azure; its absence is what lets HANDLER_IN_MEMORY run locally",
     ),
 ];
 
