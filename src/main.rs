@@ -14,9 +14,7 @@ use bastion_recordings::state::AppState;
 use bastion_recordings::telemetry;
 use clap::Parser as _;
 
-/// mimalloc instead of the system allocator: an invocation makes a few hundred small, short-lived
-/// allocations across tokio's worker threads, where glibc's malloc spent a quarter of the
-/// handler's instructions (callgrind profile of the loopback benchmark).
+/// mimalloc: an invocation's few hundred small, short-lived allocations cost glibc's malloc far more.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -153,9 +153,9 @@ impl Bare<'_> {
             &mut |_, _| {},
         );
         for f in batch.folded() {
-            let session = f.session.to_record(&f.tunnel_id);
+            let session = &f.session;
             self.upsert(SESSIONS_TABLE, session.to_entity()).await?;
-            if let Some(day) = window_of(&session) {
+            if let Some(day) = window_of(session) {
                 let start = session.session_start.or(session.first_record_time);
                 self.upsert(
                     WINDOWS_TABLE,

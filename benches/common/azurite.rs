@@ -1,9 +1,7 @@
 //! A fresh, empty Azurite for every run.
 //!
-//! Azurite's cost per call grows with everything it holds (the backfill bench on one instance: the
-//! bare client took 36 s for what it does in 13 s on a fresh one, the handler 52 s for 35 s; the
-//! RecordingCreated bench fell from 66 to 25 recordings/s within two rounds of 2,000), so whoever
-//! ran last would pay for the others' data. The benches therefore run their own instance through
+//! Azurite's cost per call grows with everything it holds, so whoever ran last on a shared
+//! instance would pay for the others' data. The benches therefore run their own instance through
 //! `scripts/azurite.sh` (state in `.azurite-bench`, apart from the tests' `.azurite`) and restart
 //! it before each run. `--shared-azurite` uses `AZURITE_CONNECTION_STRING` as it is instead (then
 //! later runs meet a fuller emulator).

@@ -159,9 +159,7 @@ async fn finish<S: HasQuarantine>(
 ) -> Response {
     // Whole microseconds: the clock's nanoseconds would print as 1.6542219999999999.
     let elapsed = || started.elapsed().as_micros() as f64 / 1000.0;
-    // The outcome and duration are fields of the closing line, not recorded into the span: the
-    // JSON layer writes a span's text again on every record (the loopback guard's profile,
-    // docs/benchmarks.md), and only the closing line needs them.
+    // Fields of the closing line, not span records: the JSON layer rewrites the span on every record.
     let end = |outcome: &'static str| {
         state.heartbeat(function, outcome);
         (outcome, elapsed())

@@ -48,8 +48,8 @@ const QUEUED_LINES: usize = 1024;
 ///
 /// Why a writer thread: a request that writes its own line waits whenever the reader of stdout
 /// (the host) falls behind, and pays one `write` per line; queued, lines go out in batches under
-/// load (the in-memory loopback benchmark, docs/benchmarks.md). What a kill leaves unwritten is at
-/// most the queue; each invocation's outcome also reaches the host in its response.
+/// load. What a kill leaves unwritten is at most the queue; each invocation's outcome also reaches
+/// the host in its response.
 pub fn init(settings: &LogSettings) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
@@ -99,10 +99,9 @@ where
 /// Why [`Targets`] and not `EnvFilter`: `EnvFilter` takes a process-wide `RwLock` on every span
 /// enter, exit and record (to support span-field directives such as `[invocation{outcome=failed}]`).
 /// The invocation span is entered, exited and recorded about a dozen times per invocation on both
-/// worker threads, so that lock's cache line moved between the cores on every step (measured as
-/// CPU per RecordingCreated invocation, see docs/benchmarks.md). `Targets` is a static table
-/// consulted once per call site; it takes the same `info,bastion_recordings=debug` syntax, without
-/// span-field directives.
+/// worker threads, so that lock's cache line moved between the cores on every step. `Targets` is a
+/// static table consulted once per call site; it takes the same `info,bastion_recordings=debug`
+/// syntax, without span-field directives.
 pub fn filter_from(setting: Option<&str>) -> (Targets, Option<String>) {
     let default = || Targets::new().with_default(tracing::Level::INFO);
     match setting.map(str::trim).filter(|s| !s.is_empty()) {

@@ -3,14 +3,12 @@
 //!
 //! Two formats: JSON Lines (one record per line, LF or CRLF,
 //! optional UTF-8 BOM) and the legacy `{"records":[…]}` wrapper (on one line, or as a whole
-//! pretty-printed document, see [`for_each_in_document`]). A plain line is read by the allocation-free
-//! scanner in `fast`, which falls back to serde for anything unusual. Records are deserialized into borrowed
-//! structs declaring only the fields the product reads: strings borrow from the input unless they
+//! pretty-printed document, see [`for_each_in_document`]). Records are deserialized by serde into
+//! borrowed structs declaring only the fields the product reads: strings borrow from the input unless they
 //! contain escapes, unknown fields are skipped by serde without allocation, and wrongly typed known
 //! fields degrade to text instead of failing the line. Memory is bounded by the slice given, never by
 //! the blob.
 
-mod fast;
 mod stamp;
 mod text;
 
@@ -165,11 +163,7 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
         // serde would accept a JSON array as a struct (by position): only objects are records.
         return Err("not a JSON object".to_owned());
     }
-    let r = match fast::record(line) {
-        Some(r) => r,
-        None => serde_json::from_slice(line).map_err(|e| e.to_string())?,
-    };
-    on_record(r);
+    on_record(serde_json::from_slice(line).map_err(|e| e.to_string())?);
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! Parser tests over the fixtures and hand-made edge cases.
+//! Parser tests over the fixtures, hand-made edge cases, every cut and byte mutation of the fixture
+//! lines, and records split across reads.
 
 use super::*;
 
@@ -159,4 +160,161 @@ fn a_complete_object_is_a_whole_record_and_a_cut_one_is_not() {
         !is_complete_object(br#"{"a":1} {"b":2}"#),
         "one object, nothing after it"
     );
+}
+
+/// The fixture's complete lines (the last one is cut on purpose), trimmed.
+fn fixture_lines() -> Vec<Vec<u8>> {
+    let text = fixture("PT1H.sample.jsonl");
+    let mut lines: Vec<Vec<u8>> = text
+        .split(|b| *b == b'\n')
+        .map(|l| trim_line(l).to_vec())
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.pop();
+    lines
+}
+
+fn parses(line: &[u8]) -> bool {
+    parse_line(line, &mut |_| {}).is_ok()
+}
+
+#[test]
+fn every_cut_of_a_line_is_corrupt_and_no_mutation_panics() {
+    let replacements = b"{}[]:,\"\\ 0-.eE+tfnux\x01\xc3\xff";
+    for line in fixture_lines() {
+        assert!(parses(&line), "{}", String::from_utf8_lossy(&line));
+        for cut in 1..line.len() {
+            assert!(!parses(&line[..cut]), "cut at {cut}");
+        }
+        for at in (0..line.len()).step_by(3) {
+            for &r in replacements {
+                let mut m = line.clone();
+                m[at] = r;
+                parses(&m);
+                m.insert(at, r);
+                parses(&m);
+            }
+        }
+    }
+}
+
+#[test]
+fn known_fields_of_any_type_never_cost_the_line() {
+    let values = [
+        r#""x""#,
+        r#""""#,
+        "null",
+        "0",
+        "-0",
+        "12",
+        "-7",
+        "12.5",
+        "1e3",
+        "99999999999999999999",
+        "true",
+        "false",
+        "[]",
+        r#"{"a":[1,{"b":null}]}"#,
+        r#"" 42 ""#,
+        r#""4.9""#,
+        r#""abc""#,
+        r#""né 日本 🚀""#,
+        r#""a\"b""#,
+        r#""\u00e9""#,
+    ];
+    let keys = [
+        "time",
+        "Time",
+        "category",
+        "tunnelId",
+        "TunnelId",
+        "clientPort",
+        "duration",
+        "DurationMs",
+        "message",
+        "targetVmIpAddress",
+        "sessionEndTime",
+        "unknown",
+    ];
+    for key in keys {
+        for v in values {
+            let top = format!(r#"{{"{key}":{v},"properties":{{"{key}":{v}}}}}"#);
+            assert!(parses(top.as_bytes()), "{top}");
+            let spaced =
+                format!(r#"{{ "properties" : {{ "{key}" : {v} , "x" : [ ] }} , "{key}" : {v} }}"#);
+            assert!(parses(spaced.as_bytes()), "{spaced}");
+        }
+    }
+}
+
+#[test]
+fn duplicate_fields_and_malformed_json_are_corrupt_lines() {
+    for line in [
+        r#"{"time":"a","time":"b"}"#,
+        r#"{"time":"a","Time":"b"}"#,
+        r#"{"properties":{"tunnelId":"a","TunnelId":"b"}}"#,
+        r#"{"properties":null}"#,
+        r#"{"time":"a",}"#,
+        r#"{"time":"a"} x"#,
+        "{\"time\":\"a\tb\"}",
+        r#"{"time":01}"#,
+    ] {
+        assert!(!parses(line.as_bytes()), "{line}");
+    }
+    assert!(!parses(b"{\"time\":\"\xff\"}"), "invalid UTF-8");
+    let deep = format!("{{\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
+    assert!(parses(deep.as_bytes()), "deep unknown values are skipped");
+}
+
+#[test]
+fn unicode_is_borrowed_and_an_empty_object_is_an_empty_record() {
+    let line = r#"{"properties":{"userName":"Zoë 日本","tunnelId":"T","clientPort":"443"},"x":{}}"#;
+    let mut got = None;
+    parse_line(line.as_bytes(), &mut |r| {
+        got = Some((
+            matches!(
+                r.properties.user_name,
+                Some(Text(std::borrow::Cow::Borrowed("Zoë 日本")))
+            ),
+            r.properties.client_port,
+        ));
+    })
+    .expect("parses");
+    assert_eq!(got, Some((true, Some(Num(Some(443))))));
+    let mut empty = None;
+    parse_line(b"{}", &mut |r| empty = Some(r == Record::default())).expect("parses");
+    assert_eq!(empty, Some(true));
+}
+
+/// Tunnel ids of every record in `buf` read as the tail does: complete lines only, the partial rest
+/// carried over to the next read, which starts at `split`.
+fn read_in_two(buf: &[u8], split: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    let mut on = |_: u64, r: Record<'_>| {
+        let t = r.properties.tunnel_id.map(|t| t.0.into_owned());
+        got.push(t.unwrap_or_else(|| "-".to_owned()));
+    };
+    let used = parse_lines(&buf[..split], 0, &mut on, &mut |e, _| panic!("{e}"));
+    let used2 = parse_lines(&buf[used..], used as u64, &mut on, &mut |e, _| {
+        panic!("{e}")
+    });
+    assert_eq!(used + used2, buf.len(), "everything consumed");
+    got
+}
+
+#[test]
+fn crlf_missing_fields_and_records_split_across_reads() {
+    let text = concat!(
+        "\u{feff}{\"time\":\"2025-03-14T09:00:00Z\",\"properties\":{\"tunnelId\":\"A\"}}\r\n",
+        "{\"properties\":{\"tunnelId\":\"B\",\"userName\":\"Zoë\"}}\n",
+        "\r\n",
+        "{\"time\":\"2025-03-14T09:00:01.5Z\"}\r\n",
+        "{\"properties\":{\"tunnelId\":\"C\",\"message\":\"a \\\"quoted\\\" \\u00e9\"}}\n",
+    );
+    let buf = text.as_bytes();
+    let whole = read_in_two(buf, buf.len());
+    assert_eq!(whole, ["A", "B", "-", "C"]);
+    for split in 0..=buf.len() {
+        assert_eq!(read_in_two(buf, split), whole, "split at {split}");
+    }
 }

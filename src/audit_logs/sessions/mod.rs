@@ -10,16 +10,14 @@
 mod arm;
 mod entity;
 mod kind;
-mod view;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
-use super::parse::{Record, timestamp};
+use super::parse::{Record, Text, timestamp};
 
 pub use arm::arm_segment;
 pub use entity::SESSION_ROW;
 pub use kind::{RecordKind, classify, outcome};
-pub use view::SessionView;
 
 /// At most this many distinct raw messages/operations are kept per session.
 const MAX_RAW_VALUES: usize = 8;
@@ -83,6 +81,11 @@ pub fn record_time(text: &str) -> Option<OffsetDateTime> {
         .ok()
 }
 
+/// The trimmed text of a field ("" when absent).
+fn text<'b>(t: &'b Option<Text<'_>>) -> &'b str {
+    t.as_ref().map_or("", |t| t.as_str().trim())
+}
+
 fn fill(slot: &mut String, value: &str, lower: bool) {
     if slot.is_empty() && !value.is_empty() {
         *slot = if lower {
@@ -142,18 +145,79 @@ impl SessionRecord {
     }
 
     /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed (the
-    /// tail parses it once per record); returns the record's kind. The record goes through a
-    /// one-record [`SessionView`], so this and the tail's chunk fold share one set of rules.
+    /// tail parses it once per record); returns the record's kind. Text fields are trimmed, the
+    /// host, protocol and ARM parts lower-cased, and every field cut to [`MAX_FIELD`].
     pub fn merge_at(
         &mut self,
         rec: &Record<'_>,
         host: &str,
         time: Option<OffsetDateTime>,
     ) -> RecordKind {
-        let mut view = SessionView::default();
-        let kind = view.fold(rec, host, time);
-        view.merge_into(self);
+        let p = &rec.properties;
+        let (op, msg) = (text(&rec.operation_name), text(&p.message));
+        let kind = classify(op, msg);
+        if self.bastion_host.is_empty() {
+            let named = arm_segment(text(&rec.resource_id), "bastionHosts");
+            fill(&mut self.bastion_host, named.unwrap_or(host), true);
+        }
+        fill(&mut self.user_name, text(&p.user_name), false);
+        fill(&mut self.user_email, text(&p.user_email), false);
+        fill(&mut self.client_ip, text(&p.client_ip), false);
+        self.client_port = self.client_port.or(p.client_port.and_then(|n| n.0));
+        fill(&mut self.protocol, text(&p.protocol), true);
+        let target = text(&p.target_resource_id);
+        if self.target_vm.is_empty()
+            || self.subscription.is_empty()
+            || self.resource_group.is_empty()
+        {
+            // Splitting the ARM id is the costly part: only while a field is still unknown.
+            let vm = arm_segment(target, "virtualMachines")
+                .or_else(|| arm_segment(target, "virtualMachineScaleSets"));
+            fill(&mut self.target_vm, vm.unwrap_or(""), true);
+            let sub = arm_segment(target, "subscriptions").unwrap_or(text(&p.subscription_id));
+            fill(&mut self.subscription, sub, true);
+            let rg = arm_segment(target, "resourceGroups").unwrap_or("");
+            fill(&mut self.resource_group, rg, true);
+        }
+        fill(&mut self.target_resource_id, target, false);
+        fill(&mut self.target_ip, text(&p.target_ip), false);
+        self.merge_times(rec, kind, time);
+        add_raw(&mut self.messages, msg);
+        add_raw(&mut self.operations, op);
+        self.cap_fields();
         kind
+    }
+
+    /// Start, end, duration, outcome and record times of one record.
+    fn merge_times(&mut self, rec: &Record<'_>, kind: RecordKind, time: Option<OffsetDateTime>) {
+        let p = &rec.properties;
+        let explicit_start = p
+            .session_start
+            .as_ref()
+            .and_then(|t| record_time(t.as_str()));
+        let connected = (kind == RecordKind::Connected).then_some(time).flatten();
+        min_time(&mut self.session_start, explicit_start.or(connected));
+        let explicit_end = p.session_end.as_ref().and_then(|t| record_time(t.as_str()));
+        let duration = p.duration.and_then(|d| d.0).filter(|d| *d >= 0);
+        let by_duration = explicit_start
+            .zip(duration)
+            .map(|(s, d)| s + Duration::milliseconds(d));
+        let ended = (kind == RecordKind::Ended).then_some(time).flatten();
+        max_time(
+            &mut self.session_end,
+            explicit_end.or(by_duration).or(ended),
+        );
+        self.duration_ms = self.duration_ms.max(duration);
+        let rank = match kind {
+            RecordKind::Connected | RecordKind::Ended => outcome::CONNECTED,
+            RecordKind::LoginFailed => outcome::LOGIN_FAILED,
+            RecordKind::Other => outcome::OTHER,
+        };
+        if outcome_rank(rank) > outcome_rank(&self.outcome) {
+            rank.clone_into(&mut self.outcome);
+        }
+        min_time(&mut self.first_record_time, time);
+        max_time(&mut self.last_record_time, time);
     }
 
     /// Folds another partial view of the same session in (commutative for the ranked fields).

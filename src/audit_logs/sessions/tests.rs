@@ -132,21 +132,19 @@ fn classification_is_tolerant() {
     assert_eq!(arm_segment("/x/virtualmachines/", "virtualMachines"), None);
 }
 
-/// Folds all `lines` (one tunnel) into one view and merges it into `stored`.
-fn via_view(lines: &[&[u8]], stored: &SessionRecord) -> SessionRecord {
+/// Folds all `lines` (one tunnel) into a copy of `stored`, one record at a time, as the tail does.
+fn fold_into(lines: &[&[u8]], stored: &SessionRecord) -> SessionRecord {
     let buf: Vec<u8> = lines.iter().flat_map(|l| [*l, b"\n"].concat()).collect();
-    let mut view = SessionView::default();
+    let mut out = stored.clone();
     parse_lines(
         &buf,
         0,
         &mut |_, r| {
             let time = r.time.as_ref().and_then(|t| record_time(t.as_str()));
-            view.fold(&r, "from-path", time);
+            out.merge_at(&r, "from-path", time);
         },
         &mut |e, _| panic!("{e}"),
     );
-    let mut out = stored.clone();
-    view.merge_into(&mut out);
     out
 }
 
@@ -160,34 +158,34 @@ const T9: [&[u8]; 5] = [
 ];
 
 #[test]
-fn a_view_merges_like_the_owned_fold() {
-    // Owned reference: each record folded on its own, the partial sessions merged.
+fn escapes_case_arm_ids_and_a_stored_row_merge_in_any_order() {
+    // Each record folded on its own, the partial sessions merged, equals one fold of them all.
     let mut owned = SessionRecord::new("t9");
     for line in T9 {
         let one = sessionize(&[line])["t9"].clone();
         owned.merge(&one);
     }
     let empty = SessionRecord::new("t9");
-    let viewed = via_view(&T9, &empty);
-    assert_eq!(viewed, owned);
-    assert_eq!(viewed.bastion_host, "bas-a", "escaped text is folded too");
-    assert_eq!(viewed.target_vm, "ss1");
+    let folded = fold_into(&T9, &empty);
+    assert_eq!(folded, owned);
+    assert_eq!(folded.bastion_host, "bas-a", "escaped text is folded too");
+    assert_eq!(folded.target_vm, "ss1");
     assert_eq!(
-        viewed.subscription, "s1",
+        folded.subscription, "s1",
         "the target id wins over subscriptionId"
     );
-    assert_eq!(viewed.resource_group, "rg-1");
-    assert_eq!(viewed.protocol, "ssh", "first value wins, lower-cased");
-    assert_eq!(viewed.user_email, "Bob@X.com", "trimmed, case kept");
-    assert_eq!(viewed.client_port, Some(22));
-    assert_eq!(viewed.outcome, outcome::CONNECTED);
-    assert_eq!(viewed.session_end, Some(datetime!(2025-03-14 10:09 UTC)));
+    assert_eq!(folded.resource_group, "rg-1");
+    assert_eq!(folded.protocol, "ssh", "first value wins, lower-cased");
+    assert_eq!(folded.user_email, "Bob@X.com", "trimmed, case kept");
+    assert_eq!(folded.client_port, Some(22));
+    assert_eq!(folded.outcome, outcome::CONNECTED);
+    assert_eq!(folded.session_end, Some(datetime!(2025-03-14 10:09 UTC)));
     assert_eq!(
-        viewed.first_record_time,
+        folded.first_record_time,
         Some(datetime!(2025-03-14 10:00:01 UTC))
     );
     assert_eq!(
-        viewed.messages,
+        folded.messages,
         ["Login Failed", "Successfully Connected.", "a", "d", "m\tb"]
     );
     // Merging into a stored row keeps what the row already knows.
@@ -197,14 +195,14 @@ fn a_view_merges_like_the_owned_fold() {
     stored.session_start = Some(datetime!(2025-03-14 09:00 UTC));
     let mut expected = stored.clone();
     expected.merge(&owned);
-    let merged = via_view(&T9, &stored);
+    let merged = fold_into(&T9, &stored);
     assert_eq!(merged, expected);
     assert_eq!(merged.protocol, "rdp");
     assert_eq!(merged.outcome, outcome::CONNECTED);
     assert_eq!(merged.session_start, Some(datetime!(2025-03-14 09:00 UTC)));
     // Folding in any order gives the same ranked fields.
     let reversed: Vec<&[u8]> = T9.iter().rev().copied().collect();
-    let back = via_view(&reversed, &empty);
+    let back = fold_into(&reversed, &empty);
     assert_eq!(
         (
             back.session_start,
@@ -213,16 +211,16 @@ fn a_view_merges_like_the_owned_fold() {
             &back.messages
         ),
         (
-            viewed.session_start,
-            viewed.session_end,
-            &viewed.outcome,
-            &viewed.messages
+            folded.session_start,
+            folded.session_end,
+            &folded.outcome,
+            &folded.messages
         )
     );
 }
 
 #[test]
-fn a_view_keeps_the_smallest_raw_values_like_the_owned_set() {
+fn the_smallest_raw_values_are_kept_whatever_the_order() {
     let lines: Vec<String> = (0..12)
         .map(|i| {
             let n = (i * 7) % 12;
@@ -235,9 +233,9 @@ fn a_view_keeps_the_smallest_raw_values_like_the_owned_set() {
         owned.merge(&sessionize(&[line])["t"]);
     }
     let doubled: Vec<&[u8]> = refs.iter().chain(refs.iter()).copied().collect();
-    let viewed = via_view(&doubled, &SessionRecord::new("t"));
-    assert_eq!(viewed, owned);
+    let folded = fold_into(&doubled, &SessionRecord::new("t"));
+    assert_eq!(folded, owned);
     let expected: Vec<String> = (0..MAX_RAW_VALUES).map(|n| format!("m{n:02}")).collect();
-    assert_eq!(viewed.messages, expected);
-    assert_eq!(viewed.operations.len(), MAX_RAW_VALUES);
+    assert_eq!(folded.messages, expected);
+    assert_eq!(folded.operations.len(), MAX_RAW_VALUES);
 }

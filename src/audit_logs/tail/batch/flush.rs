@@ -84,7 +84,8 @@ async fn upsert(
             .as_ref()
             .and_then(|s| SessionRecord::from_entity(&s.entity));
         let mut after = before.clone().unwrap_or_else(|| SessionRecord::new(tunnel));
-        folded.session.merge_into(&mut after);
+        after.merge(&folded.session);
+        after.cap_fields();
         if before.as_ref() == Some(&after) {
             return Ok(false);
         }

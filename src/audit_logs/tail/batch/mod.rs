@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::parse::{LineError, Record};
-use crate::audit_logs::sessions::{RecordKind, SessionRecord, SessionView, record_time};
+use crate::audit_logs::sessions::{RecordKind, SessionRecord, record_time};
 
 /// Longest tunnel id taken as a session key (Bastion's are 36-character GUIDs).
 const MAX_TUNNEL: usize = 128;
@@ -53,9 +53,8 @@ impl Hasher for KeyHasher {
 pub struct Folded<'a> {
     /// Lower-case tunnel id (borrowed from the chunk when it already is lower-case).
     pub tunnel_id: Cow<'a, str>,
-    /// The partial session, borrowing its text from the chunk: owned strings are made only when
-    /// it is merged into the stored row at flush.
-    pub session: SessionView<'a>,
+    /// The partial session of the chunk's records, merged into the stored row at flush.
+    pub session: SessionRecord,
     /// Latest raw record (time, line), borrowed from the chunk: copied only at flush, for the
     /// one line per session that wins.
     pub raw: Option<(Option<OffsetDateTime>, &'a [u8])>,
@@ -152,7 +151,7 @@ impl<'a> Batch<'a> {
         } else {
             self.folded.push(Folded {
                 tunnel_id: key.clone(),
-                session: SessionView::default(),
+                session: SessionRecord::new(&key),
                 raw: None,
                 first_offset: offset,
             });
@@ -160,7 +159,7 @@ impl<'a> Batch<'a> {
             self.folded.len() - 1
         };
         let folded = &mut self.folded[at];
-        let kind = folded.session.fold(rec, host, time);
+        let kind = folded.session.merge_at(rec, host, time);
         if !line.is_empty() && line.len() <= MAX_RAW && folded.raw.is_none_or(|(t, _)| time >= t) {
             folded.raw = Some((time, line));
         }

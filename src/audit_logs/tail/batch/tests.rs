@@ -51,7 +51,7 @@ fn one_session_per_tunnel_whatever_its_case_or_escaping() {
         matches!(def.tunnel_id, Cow::Borrowed("def-2")),
         "lower-case ids are borrowed"
     );
-    let s = abc.session.to_record(&abc.tunnel_id);
+    let s = &abc.session;
     assert_eq!(s.user_name, "u");
     assert_eq!(s.bastion_host, "bas-path");
     assert_eq!(
@@ -69,31 +69,6 @@ fn one_session_per_tunnel_whatever_its_case_or_escaping() {
             .expect("utf8")
             .contains("Session Ended")
     );
-}
-
-#[test]
-fn the_folded_view_equals_the_owned_fold_of_each_record() {
-    let mut batch = Batch::default();
-    fold(LINES.as_bytes(), &mut batch);
-    for folded in batch.folded() {
-        let mut owned = SessionRecord::new(&folded.tunnel_id);
-        parse_lines(
-            LINES.as_bytes(),
-            0,
-            &mut |_, r| {
-                let key = r
-                    .properties
-                    .tunnel_id
-                    .as_ref()
-                    .map(|t| t.as_str().trim().to_ascii_lowercase());
-                if key.as_deref() == Some(&*folded.tunnel_id) {
-                    owned.merge_record(&r, "bas-path");
-                }
-            },
-            &mut |e, _| panic!("{e}"),
-        );
-        assert_eq!(folded.session.to_record(&folded.tunnel_id), owned);
-    }
 }
 
 #[test]
