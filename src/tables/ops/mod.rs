@@ -4,9 +4,10 @@
 //! [`update_from`]).
 
 use super::{Entity, Filter, Stored, TableError, TableStore, WriteMode, strip_annotations};
+use backon::{BackoffBuilder as _, ExponentialBuilder};
 
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
-pub const ATTEMPTS: usize = 6;
+pub const ATTEMPTS: usize = 8;
 
 /// What [`update`] hands a change: the row as stored now (`None` when absent); it returns the
 /// entity to write (`PartitionKey`/`RowKey` are set for it) or `None` when there is nothing to write.
@@ -105,8 +106,19 @@ pub async fn update_from<T: TableStore + ?Sized>(
     mut current: Option<Stored>,
     change: &mut Change<'_>,
 ) -> Result<Option<Stored>, TableError> {
+    // Writers racing on one row (a backfill joining many recordings to the same sessions) back off
+    // with jitter between attempts, so they stop colliding instead of spending every attempt at once.
+    let mut pause = ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(5))
+        .with_max_delay(std::time::Duration::from_millis(200))
+        .with_jitter()
+        .without_max_times()
+        .build();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
+            if let Some(d) = pause.next() {
+                tokio::time::sleep(d).await;
+            }
             current = get(tables, table, pk, rk).await?;
         }
         let Some(mut next) = change(current.as_ref()) else {
