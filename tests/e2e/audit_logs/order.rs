@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bastion_recordings::storage::{BlobRef, Metadata};
+use bastion_recordings::storage::BlobRef;
 use bastion_recordings::tables::get_str;
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -179,31 +179,10 @@ impl Estate {
         }
     }
 
+    /// Catalogues `name` created now, as Bastion uploads it (the join's windows are around it).
     async fn catalogue(&self, name: &str) -> String {
-        let container = self.env.env.get("RECORDINGS_CONTAINER").to_owned();
-        self.env
-            .blobs
-            .put(
-                &BlobRef::new(container.clone(), name.to_owned()),
-                Bytes::from_static(b"recording"),
-                "application/octet-stream",
-                &Metadata::new(),
-            )
-            .await
-            .expect("put");
-        let mut inv = event_invocation(
-            "invocations/recording-created.invocation.json",
-            &container,
-            name,
-        );
-        // Created now, as Bastion uploads it: the join's windows are around the real time.
-        inv["Data"]["eventGridEvent"]["eventTime"] = json!(utc(OffsetDateTime::now_utc()));
-        let (status, reply) = self.env.handler.invoke("RecordingCreated", &inv).await;
-        assert_eq!(status, 200, "{reply}");
-        reply["Outputs"]["hashRequests"]["recordingId"]
-            .as_str()
-            .expect("recording id")
-            .to_owned()
+        let now = utc(OffsetDateTime::now_utc());
+        self.env.catalogue_at(name, Some(&now)).await
     }
 
     async fn sessions(&self) -> BTreeMap<String, Value> {

@@ -170,6 +170,12 @@ impl Env {
 
     /// Uploads a recording and catalogues it through `RecordingCreated`; returns its catalogue id.
     pub(crate) async fn catalogue(&self, name: &str) -> String {
+        self.catalogue_at(name, None).await
+    }
+
+    /// [`Env::catalogue`] with the event's time set to `event_time` (RFC 3339), when given: the
+    /// join's windows are around the recording's creation time, which the event carries.
+    pub(crate) async fn catalogue_at(&self, name: &str, event_time: Option<&str>) -> String {
         let container = self.env.get("RECORDINGS_CONTAINER").to_owned();
         self.blobs
             .put(
@@ -180,11 +186,14 @@ impl Env {
             )
             .await
             .expect("put");
-        let inv = event_invocation(
+        let mut inv = event_invocation(
             "invocations/recording-created.invocation.json",
             &container,
             name,
         );
+        if let Some(t) = event_time {
+            inv["Data"]["eventGridEvent"]["eventTime"] = json!(t);
+        }
         let (status, reply) = self.handler.invoke("RecordingCreated", &inv).await;
         assert_eq!(status, 200, "{reply} {}", self.handler.log_text());
         reply["Outputs"]["hashRequests"]["recordingId"]
