@@ -245,7 +245,7 @@ async fn point<B: BlobStore>(
             .recordings()
             .listed(
                 &state.join(),
-                state.sources.default_recordings(),
+                state.ports.sources.default_recordings(),
                 &item,
                 HOUR + Duration::hours(1),
             )
@@ -259,7 +259,7 @@ async fn point<B: BlobStore>(
         .expect("create log");
     created::register(
         &state.tail(),
-        state.sources.default_audit_logs(),
+        state.ports.sources.default_audit_logs(),
         HOST_PATH,
         HOUR,
         HOUR,

@@ -61,7 +61,7 @@ impl World {
     /// A tagged recording; catalogued when `catalogue` (only blobs the sweep will meet need a row).
     async fn blob(&self, name: String, until_days: i64, catalogue: bool) {
         let blob = BlobRef::new(self.rec.clone(), name.clone());
-        let store = &self.state.sources.default_recordings().store;
+        let store = &self.state.ports.sources.default_recordings().store;
         store
             .put(
                 &blob,
@@ -127,6 +127,7 @@ impl World {
         for _ in 0..31 {
             let start = Instant::now();
             self.state
+                .ports
                 .sources
                 .default_recordings()
                 .store

@@ -8,7 +8,8 @@
 //!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
 //! - state: [`state`] (the seams and the narrow dependencies each domain takes), [`config`].
 //! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`].
-//! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers).
+//! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the
+//!   one dependency value domains take: tables, sources, clock).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
 //! - ports: [`storage`], [`tables`], [`queues`] (Azure clients, deadlines, managed identity; the
 //!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
@@ -32,6 +33,7 @@ pub mod invocation;
 pub mod json_shape;
 pub mod notify;
 pub mod permissions;
+pub mod ports;
 pub mod queues;
 pub mod recordings;
 pub mod retention;

@@ -52,13 +52,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let _log = telemetry::init(&state.config.log);
     tokio::spawn(bastion_recordings::health::flush::run(
         state.heartbeats.clone(),
-        state.tables.clone(),
+        state.ports.tables.clone(),
     ));
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown())
         .await?;
     // The last interval's heartbeats would otherwise die with the instance.
-    if let Err(e) = bastion_recordings::health::flush::flush(&state.heartbeats, &state.tables).await
+    if let Err(e) =
+        bastion_recordings::health::flush::flush(&state.heartbeats, &state.ports.tables).await
     {
         tracing::warn!(error = %telemetry::redact(&e.to_string()), "final heartbeat flush failed");
     }

@@ -216,7 +216,7 @@ pub(crate) fn fakes_losing(
 /// `state` with its tables behind `lossy` (same stores, settings, policy and clock).
 pub(crate) fn losing(state: &AppState, lossy: LostAnswer) -> AppState {
     let mut state = state.clone();
-    state.tables = Arc::new(lossy);
+    state.ports.tables = Arc::new(lossy);
     state
 }
 

@@ -105,7 +105,7 @@ pub async fn detail_with(
     link: Option<Duration>,
 ) -> Result<Value, ApiError> {
     let key = RecordingKey::parse(id).ok_or_else(|| ApiError::bad("id", "not a recording id"))?;
-    let tables = state.tables.as_ref();
+    let tables = state.ports.tables.as_ref();
     let row = point(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?;
     let tombstone = point(tables, DELETIONS_TABLE, &key.pk, &key.rk).await?;
     let outcome = if row.is_some() || tombstone.is_some() {
@@ -113,7 +113,7 @@ pub async fn detail_with(
     } else {
         "not-found"
     };
-    let now = state.clock.now();
+    let now = state.ports.clock.now();
     let issued = match (link, &row) {
         (None, _) => None,
         (Some(_), None) => Some(Link::Unavailable(
@@ -125,7 +125,7 @@ pub async fn detail_with(
         (Some(life), Some(r)) => match (get_str(r, "Container"), get_str(r, "BlobName")) {
             (Some(c), Some(b)) => {
                 // Rows written before several sources existed name no account: the default's.
-                let default = state.sources.default_recordings().account();
+                let default = state.ports.sources.default_recordings().account();
                 let account = get_str(r, "Account")
                     .filter(|a| !a.is_empty())
                     .unwrap_or(default);

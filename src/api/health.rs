@@ -15,7 +15,7 @@ use crate::telemetry::redact;
 
 /// Answers the health report.
 pub(super) async fn health(State(api): State<Api>) -> Response {
-    let now = api.app.clock.now();
+    let now = api.app.ports.clock.now();
     match build(&api.app.health(), now, &api.settings.health).await {
         Ok(doc) => (StatusCode::OK, axum::Json(doc)).into_response(),
         Err(e) => {

@@ -130,7 +130,7 @@ async fn list(
         Some(t) => Some(token::decode(t, &fp, &q.recording_days())?),
         None => None,
     };
-    let found = search::search(api.app.tables.as_ref(), RECORDINGS_TABLE, &q, start).await?;
+    let found = search::search(api.app.ports.tables.as_ref(), RECORDINGS_TABLE, &q, start).await?;
     let next = found.next.as_ref().map(|c| token::encode(c, &fp));
     Ok(match q.format {
         Format::Json => {

@@ -52,7 +52,7 @@ pub async fn hash_window(
     let mut day = from.date();
     while day < to.date() || (day == to.date() && to.time() != time::Time::MIDNIGHT) {
         let rows = query_all(
-            &state.tables,
+            &state.ports.tables,
             RECORDINGS_TABLE,
             &Filter::partition(&format_date(day)),
             MAX_ROWS_PER_DAY,

@@ -71,8 +71,11 @@ async fn recording(
     dry_run: bool,
 ) -> Result<Done, HandlerError> {
     let created = item.props.created.unwrap_or(now);
-    let key = state.sources.recording_key(source, created, &item.name);
-    let repo = CatalogueRepo::new(state.tables.clone());
+    let key = state
+        .ports
+        .sources
+        .recording_key(source, created, &item.name);
+    let repo = CatalogueRepo::new(state.ports.tables.clone());
     if dry_run {
         return Ok(match repo.get(&key).await? {
             Some(_) => Done::Present(0),
@@ -94,7 +97,7 @@ async fn recording(
                 None => repo.get(&key).await?.map(|r| r.raw),
             };
             let indexed = match row {
-                Some(row) => index::ensure(state.tables.as_ref(), &row).await?,
+                Some(row) => index::ensure(state.ports.tables.as_ref(), &row).await?,
                 None => 0,
             };
             Done::Present(indexed)
@@ -112,8 +115,8 @@ async fn audit_blob(
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(Done::Ignored);
     };
-    let repo = CursorRepo::new(state.tables.clone());
-    let at = state.sources.cursor_source(source);
+    let repo = CursorRepo::new(state.ports.tables.clone());
+    let at = state.ports.sources.cursor_source(source);
     match repo.get(at.clone(), &item.name, hour.hour).await? {
         Some(c) if c.done => return Ok(Done::TailedBefore),
         _ if dry_run => return Ok(Done::Would),
@@ -132,14 +135,14 @@ async fn audit_blob(
     };
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
     // retire), and joins what it read.
-    let never = Deadline::never(state.clock.clone());
+    let never = Deadline::never(state.ports.clock.clone());
     tail.read_one(&cursor, now, u64::MAX, &never).await?;
     // The flush marked the touched partitions pending (durably); checking them here prints the
     // historical digests with the backfill's other outputs instead of posting them from the next
     // live tail tick. A failed check stays pending (retried by that tick).
     let bursts = failed::run_pending(
-        &state.tables,
-        &state.sources,
+        &state.ports.tables,
+        &state.ports.sources,
         state.audit.failed_login_threshold,
         state.audit.failed_login_window,
     )

@@ -61,8 +61,8 @@ impl Kind {
     /// Its sources, the default first.
     fn sources(self, state: &AppState) -> &[Source] {
         match self {
-            Self::AuditLogs => state.sources.audit_logs(),
-            Self::Recordings => state.sources.recordings(),
+            Self::AuditLogs => state.ports.sources.audit_logs(),
+            Self::Recordings => state.ports.sources.recordings(),
         }
     }
 }
@@ -183,7 +183,7 @@ async fn settle(
     s: &mut Summary,
     emit: &mut dyn FnMut(&str, Value),
 ) -> Result<bool, HandlerError> {
-    let repo = BackfillRepo::new(state.tables.clone());
+    let repo = BackfillRepo::new(state.ports.tables.clone());
     match result {
         Ok(done) => {
             s.count(&done, emit);
@@ -196,7 +196,8 @@ async fn settle(
             s.errors += 1;
             s.failed.push(format!("{label}:{name}"));
             if !opts.dry_run {
-                repo.fail(&label, name, &text, state.clock.now()).await?;
+                repo.fail(&label, name, &text, state.ports.clock.now())
+                    .await?;
             }
             Ok(false)
         }
@@ -211,7 +212,7 @@ async fn retry_failed(
     budget: &mut usize,
     emit: &mut dyn FnMut(&str, Value),
 ) -> Result<(), HandlerError> {
-    let repo = BackfillRepo::new(state.tables.clone());
+    let repo = BackfillRepo::new(state.ports.tables.clone());
     let label = walk.label();
     for name in repo.failed(&label, MAX_RETRIED).await? {
         if *budget == 0 {
@@ -227,7 +228,7 @@ async fn retry_failed(
                     name: name.clone(),
                     props,
                 };
-                process(state, walk, &item, state.clock.now(), false).await
+                process(state, walk, &item, state.ports.clock.now(), false).await
             }
         };
         if settle(state, walk, &name, result, opts, s, emit).await? {
@@ -247,7 +248,7 @@ async fn pass(
     budget: &mut usize,
     emit: &mut dyn FnMut(&str, Value),
 ) -> Result<bool, HandlerError> {
-    let repo = BackfillRepo::new(state.tables.clone());
+    let repo = BackfillRepo::new(state.ports.tables.clone());
     let key = BackfillRepo::key(&walk.label(), opts.from, opts.to);
     let mut cp = if opts.restart || opts.dry_run {
         Checkpoint::default()
@@ -258,7 +259,7 @@ async fn pass(
         return Ok(true);
     }
     let save = |cp: &Checkpoint| {
-        let (repo, key, now) = (repo.clone(), key.clone(), state.clock.now());
+        let (repo, key, now) = (repo.clone(), key.clone(), state.ports.clock.now());
         let cp = cp.clone();
         async move {
             if opts.dry_run {
@@ -268,7 +269,7 @@ async fn pass(
         }
     };
     let (store, container, kind) = (&walk.source.store, &walk.source.container, walk.kind);
-    let now = state.clock.now();
+    let now = state.ports.clock.now();
     loop {
         let page = match store.list(container, None, cp.marker.clone()).await {
             Err(StorageError::NotFound) => crate::storage::Page {

@@ -72,15 +72,20 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
     }
     let mut total = 0usize;
     loop {
-        let found =
-            match search::search(state.tables.as_ref(), RECORDINGS_TABLE, &q, cursor.clone()).await
-            {
-                Ok(f) => f,
-                Err(e) => {
-                    eprintln!("query failed: {e:?}");
-                    return ExitCode::from(1);
-                }
-            };
+        let found = match search::search(
+            state.ports.tables.as_ref(),
+            RECORDINGS_TABLE,
+            &q,
+            cursor.clone(),
+        )
+        .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("query failed: {e:?}");
+                return ExitCode::from(1);
+            }
+        };
         total += found.rows.len();
         for r in &found.rows {
             let line = match q.format {
@@ -123,16 +128,17 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let now = state.clock.now();
+    let now = state.ports.clock.now();
     let (mut counts, mut findings) = (HashMap::<&str, usize>::new(), 0usize);
     for day in q.recording_days() {
-        let rows = match search::day_rows(state.tables.as_ref(), RECORDINGS_TABLE, &day, &q).await {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("day {day}: {e:?}");
-                return ExitCode::from(1);
-            }
-        };
+        let rows =
+            match search::day_rows(state.ports.tables.as_ref(), RECORDINGS_TABLE, &day, &q).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("day {day}: {e:?}");
+                    return ExitCode::from(1);
+                }
+            };
         for raw in rows
             .iter()
             .filter(|r| crate::tables::get_str(r, "RecordingId").is_some_and(|id| sample.picks(id)))

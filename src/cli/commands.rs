@@ -55,7 +55,7 @@ async fn sweep_once(dry_run: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let now = state.clock.now();
+    let now = state.ports.clock.now();
     let mut params = SweepParams::new(
         &state.config.retention,
         now,
@@ -65,7 +65,7 @@ async fn sweep_once(dry_run: bool) -> ExitCode {
     params.dry_run |= dry_run;
     let (report, error) = sweep::run(&state.sweeper(), &params).await;
     // Printed, not sent: the deletions it lists stay unannounced for the timer's next digest.
-    let digest = digest::prepare(state.tables.as_ref(), &report, now).await;
+    let digest = digest::prepare(state.ports.tables.as_ref(), &report, now).await;
     let out = digest.map_or_else(
         || serde_json::json!({"summary": report.summary(), "report": report}),
         |d| serde_json::json!({"summary": report.summary(), "digest": d.notification}),

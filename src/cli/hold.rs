@@ -143,7 +143,7 @@ pub async fn run(cmd: HoldCommand) -> ExitCode {
             let actor = Actor {
                 who: by,
                 why: req.reason.clone(),
-                at: state.clock.now(),
+                at: state.ports.clock.now(),
             };
             if matches!(cmd, HoldCommand::Set(_)) {
                 holds::set(&state, &req, &actor).await

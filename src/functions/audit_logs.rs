@@ -13,7 +13,10 @@ pub use crate::audit_logs::{
 
 /// "Now" of a timer or event invocation: the host's `sys.UtcNow`, else the clock.
 pub fn now_of(state: &AppState, inv: &Invocation) -> time::OffsetDateTime {
-    inv.request.sys().now().unwrap_or_else(|| state.clock.now())
+    inv.request
+        .sys()
+        .now()
+        .unwrap_or_else(|| state.ports.clock.now())
 }
 
 /// `AuditLogCreated`: registers the hour blob's cursor and reads what is already there.

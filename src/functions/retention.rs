@@ -18,7 +18,11 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
     // The timer payload is informational here (a past-due run sweeps the same way), so a missing or
     // odd one is logged, not fatal.
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let now = inv.request.sys().now().unwrap_or_else(|| state.clock.now());
+    let now = inv
+        .request
+        .sys()
+        .now()
+        .unwrap_or_else(|| state.ports.clock.now());
     let params = SweepParams::new(&state.config.retention, now, inv.id.clone());
     tracing::info!(
         past_due = timer.as_ref().is_some_and(|t| t.is_past_due),
@@ -31,10 +35,10 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
         return Err(HandlerError::storage(e));
     }
     let mut out = Outcome::processed(report.summary());
-    if let Some(d) = digest::prepare(state.tables.as_ref(), &report, now).await {
+    if let Some(d) = digest::prepare(state.ports.tables.as_ref(), &report, now).await {
         out = out.with_output(OUTPUT_BINDING, &d.notification);
         // In the outputs now: the deletions it lists are announced.
-        d.settle(state.tables.as_ref()).await;
+        d.settle(state.ports.tables.as_ref()).await;
     }
     Ok(out)
 }

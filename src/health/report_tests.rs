@@ -68,7 +68,7 @@ fn status_thresholds() {
 }
 
 async fn report(f: &crate::testing::Fakes) -> Value {
-    let now = f.state.clock.now();
+    let now = f.state.ports.clock.now();
     super::report::build(&f.state.health(), now, &Thresholds::default())
         .await
         .expect("report")
@@ -79,7 +79,7 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     // The quarantine names its folders by the wall clock, so this test's "now" is the real one.
     let mut f = fakes();
     let now = OffsetDateTime::now_utc();
-    f.state.clock = Arc::new(crate::clock::FixedClock::new(now));
+    f.state.ports.clock = Arc::new(crate::clock::FixedClock::new(now));
     let empty = report(&f).await;
     assert_eq!(empty["status"], "ok", "{empty}");
     assert_eq!(empty["functions"]["IntegrityVerify"], Value::Null);
@@ -97,9 +97,11 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     // Another instance flushed an older success of the tail.
     let other = Heartbeats::default();
     other.record("AuditLogTail", "processed", now - Duration::minutes(3));
-    flush::flush(&other, &f.state.tables).await.expect("flush");
+    flush::flush(&other, &f.state.ports.tables)
+        .await
+        .expect("flush");
     // An active cursor registered 45 minutes ago and never read.
-    let repo = crate::audit_logs::repo::CursorRepo::new(f.state.tables.clone());
+    let repo = crate::audit_logs::repo::CursorRepo::new(f.state.ports.tables.clone());
     let hour = now - Duration::hours(1);
     let c =
         crate::audit_logs::repo::Cursor::new("y/PT1H.json", hour, now - Duration::minutes(45), "b");

@@ -134,7 +134,7 @@ async fn a_failed_flush_keeps_the_beats_for_the_next_one() {
 async fn the_route_records_every_ending_without_storage_calls() {
     let mut f = fakes();
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
-    f.state.tables = tables.clone();
+    f.state.ports.tables = tables.clone();
     let app = crate::app::router(f.state.clone());
     let body = json!({"Data": {"eventGridEvent": blob_created("other", "x.mp4", "01")},
         "Metadata": {"sys": {"MethodName": "RecordingCreated"}}});

@@ -15,6 +15,7 @@ use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
 use crate::invocation::{HasQuarantine, Quarantine};
 use crate::notify::{Notifier, config::NotifyConfig};
+use crate::ports::Ports;
 use crate::retention::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
@@ -34,18 +35,14 @@ use crate::tables::rest::TableRestClient;
 pub struct AppState {
     /// Configuration.
     pub config: Arc<Config>,
-    /// The watched containers: recordings and audit logs.
-    pub sources: Arc<Sources>,
+    /// The tables, the watched containers and the clock: what every domain takes.
+    pub ports: Ports,
     /// The app's own account (quarantine).
     pub app_blobs: Arc<dyn BlobStore>,
-    /// The app's tables.
-    pub tables: Arc<dyn TableStore>,
     /// Poison quarantine.
     pub quarantine: Quarantine,
     /// Retention policy.
     pub policy: Arc<Policy>,
-    /// Clock.
-    pub clock: Arc<dyn Clock>,
     /// Notification settings, HTTP client and pacing (NotifyWebhook).
     pub notifier: Arc<Notifier>,
     /// Audit-log tunables (`AUDIT_*` and detection settings).
@@ -65,7 +62,7 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("config", &self.config)
-            .field("sources", &self.sources)
+            .field("ports", &self.ports)
             .finish_non_exhaustive()
     }
 }
@@ -76,7 +73,8 @@ impl HasQuarantine for AppState {
     }
 
     fn heartbeat(&self, function: &str, outcome: &str) {
-        self.heartbeats.record(function, outcome, self.clock.now());
+        self.heartbeats
+            .record(function, outcome, self.ports.clock.now());
     }
 }
 
@@ -208,12 +206,14 @@ impl AppState {
         } = seams;
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         Self {
-            sources: Arc::new(sources),
+            ports: Ports {
+                tables,
+                sources: Arc::new(sources),
+                clock,
+            },
             app_blobs,
-            tables,
             quarantine,
             policy: Arc::new(policy),
-            clock,
             notifier: Arc::new(Notifier::new(config.notify.clone())),
             audit: Arc::new(config.audit.clone()),
             heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
@@ -270,7 +270,7 @@ impl AppState {
         if self.config.storage != Storage::InMemory {
             return 0;
         }
-        let source = self.sources.default_recordings();
+        let source = self.ports.sources.default_recordings();
         crate::storage::memory::seed(source.store.as_ref(), &source.container, spec).await
     }
 }

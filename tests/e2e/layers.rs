@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("ports", &["storage", "tables", "queues", "permissions"]),
     ("protocol", &["invocation", "events"]),
-    ("data", &["catalogue", "sources"]),
+    ("data", &["catalogue", "sources", "ports"]),
     (
         "domain",
         &[

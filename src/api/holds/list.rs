@@ -47,6 +47,7 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
                 Filter::str("Status", Op::Eq, "active"),
             ]);
             let page = match state
+                .ports
                 .tables
                 .query(HOLDS_TABLE, Some(&filter), Some(MAX_LISTED), None)
                 .await
@@ -60,7 +61,7 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
         Some(id) => {
             let key = RecordingKey::parse(id.trim())
                 .ok_or_else(|| ApiError::bad("recording", "not a recording id"))?;
-            let row = CatalogueRepo::new(state.tables.clone())
+            let row = CatalogueRepo::new(state.ports.tables.clone())
                 .get(&key)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("recording {}", key.id())))?;
@@ -69,7 +70,7 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
                 if hold.is_empty() {
                     continue;
                 }
-                match state.tables.get(HOLDS_TABLE, HEADER_PK, hold).await {
+                match state.ports.tables.get(HOLDS_TABLE, HEADER_PK, hold).await {
                     Ok(Some(s)) => items.push(hold_json(&s.entity)),
                     Ok(None) | Err(TableError::NotFound) => {}
                     Err(e) => return Err(e.into()),

@@ -58,7 +58,7 @@ fn actor_of(name: Option<String>, reason: &str, state: &AppState) -> Actor {
     Actor {
         who: name.unwrap_or_else(|| ANONYMOUS.into()),
         why: reason.to_owned(),
-        at: state.clock.now(),
+        at: state.ports.clock.now(),
     }
 }
 
@@ -71,7 +71,12 @@ async fn key_of(state: &AppState, target: &Target) -> Result<RecordingKey, ApiEr
 
 /// A 409 when `key` has no catalogue row but a deletion tombstone: the recording is gone.
 async fn gone(state: &AppState, key: &RecordingKey) -> Result<ApiError, ApiError> {
-    match state.tables.get(DELETIONS_TABLE, &key.pk, &key.rk).await {
+    match state
+        .ports
+        .tables
+        .get(DELETIONS_TABLE, &key.pk, &key.rk)
+        .await
+    {
         Ok(Some(_)) => Ok(ApiError::Conflict(format!(
             "recording {} was deleted by retention",
             key.id()
@@ -111,7 +116,7 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
 /// 404 for an unknown hold, 409 for one already released (a release is not repeated: the first
 /// release's who/why/when stay the record).
 async fn check_active(state: &AppState, id: &str) -> Result<(), ApiError> {
-    let header = match state.tables.get(hold::HOLDS_TABLE, "hold", id).await {
+    let header = match state.ports.tables.get(hold::HOLDS_TABLE, "hold", id).await {
         Err(crate::tables::TableError::NotFound) => None,
         other => other?,
     };

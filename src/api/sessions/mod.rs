@@ -158,7 +158,7 @@ pub(super) async fn list(
     caller.require(ROLE_READ)?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let q = parse(&params, accept, api.settings.max_range_days)?;
-    let (rows, next) = page(api.app.tables.as_ref(), &q).await?;
+    let (rows, next) = page(api.app.ports.tables.as_ref(), &q).await?;
     Ok(match q.format {
         Format::Json => {
             let items: Vec<_> = rows.iter().map(json_item).collect();

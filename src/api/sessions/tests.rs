@@ -38,9 +38,14 @@ fn session(tunnel: &str, start: time::OffsetDateTime, user: &str, outcome: &str)
 }
 
 async fn put(f: &Fakes, s: &SessionRecord) {
-    put_window(&f.state.tables, s, datetime!(2025-03-14 10:00 UTC), None)
-        .await
-        .expect("window");
+    put_window(
+        &f.state.ports.tables,
+        s,
+        datetime!(2025-03-14 10:00 UTC),
+        None,
+    )
+    .await
+    .expect("window");
 }
 
 /// Three sessions on 03-13 and 03-14: recorded, failed login, unrecorded (other user, rdp).
@@ -49,14 +54,20 @@ async fn seed(f: &Fakes) {
     put(f, &rec).await;
     let stored = f
         .state
+        .ports
         .tables
         .get("sessionwindows", "2025-03-13", "t1")
         .await
         .expect("get")
         .expect("row");
-    settle(&f.state.tables, &stored, &["2025-03-13~cmVj".into()], false)
-        .await
-        .expect("mark");
+    settle(
+        &f.state.ports.tables,
+        &stored,
+        &["2025-03-13~cmVj".into()],
+        false,
+    )
+    .await
+    .expect("mark");
     put(
         f,
         &session(

@@ -11,7 +11,7 @@ use crate::testing::{Fakes, down_tables, fakes};
 /// Fakes whose tables are unreachable.
 pub(super) fn down_fakes() -> Fakes {
     let mut f = fakes();
-    f.state.tables = Arc::new(down_tables());
+    f.state.ports.tables = Arc::new(down_tables());
     f
 }
 

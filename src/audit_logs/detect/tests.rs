@@ -78,7 +78,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     k.append(fixture().as_slice()).await;
     tick(&k.state.tail(), NOW).await.expect("tick");
     // The mark is stored, its answer lost; the update's retry then meets it (412).
-    let lossy = LostAnswer::new(k.state.tables.clone(), WINDOWS_TABLE, || {
+    let lossy = LostAnswer::new(k.state.ports.tables.clone(), WINDOWS_TABLE, || {
         TableError::PreconditionFailed
     })
     .on_replace();
@@ -120,7 +120,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
                 unreachable!()
             };
             crate::tables::ops::write_creating_table(
-                k.state.tables.as_ref(),
+                k.state.ports.tables.as_ref(),
                 WINDOWS_TABLE,
                 &row,
                 crate::tables::WriteMode::Upsert,
@@ -130,7 +130,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
         }
         let lossy = losing(
             &k.state,
-            LostAnswer::new(k.state.tables.clone(), STATE_TABLE, answer),
+            LostAnswer::new(k.state.ports.tables.clone(), STATE_TABLE, answer),
         );
         let alert = stalled::run(&lossy.stalled(), NOW).await.expect("checked");
         assert_eq!(

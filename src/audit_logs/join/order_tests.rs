@@ -166,7 +166,7 @@ async fn run(
 ) -> Result<(), TestCaseError> {
     let k = kit(None);
     let tail = k.state.tail();
-    let source = k.state.sources.default_audit_logs().clone();
+    let source = k.state.ports.sources.default_audit_logs().clone();
     for host in HOSTS {
         let blob = crate::storage::BlobRef::new(source.container.clone(), path(host));
         k.blobs
@@ -250,7 +250,7 @@ async fn run(
         );
     }
     let rows = query_all(
-        &k.state.tables,
+        &k.state.ports.tables,
         WINDOWS_TABLE,
         &Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "2025"),
         100,

@@ -109,7 +109,7 @@ async fn session_first_then_recording_joins_and_retags() {
         "rule on VM + protocol now matches"
     );
     let blob = BlobRef::new(
-        k.state.sources.default_recordings().container.clone(),
+        k.state.ports.sources.default_recordings().container.clone(),
         "2025/03/14/opaque-name.bin",
     );
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
@@ -125,7 +125,7 @@ async fn retag_never_shortens_an_existing_retain_until() {
     feed(&k, &fixture()).await;
     let name = format!("x-{ALICE}");
     let blob = BlobRef::new(
-        k.state.sources.default_recordings().container.clone(),
+        k.state.ports.sources.default_recordings().container.clone(),
         name.clone(),
     );
     let key = k
@@ -203,6 +203,7 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
     let index_row = || async {
         let stored = k
             .state
+            .ports
             .tables
             .get(WINDOWS_TABLE, "2025-03-14", ALICE)
             .await
@@ -236,6 +237,7 @@ async fn the_index_row_follows_fields_only_the_sessions_api_shows() {
     feed(&k, later.as_bytes()).await;
     let stored = k
         .state
+        .ports
         .tables
         .get(WINDOWS_TABLE, "2025-03-14", ALICE)
         .await

@@ -73,7 +73,7 @@ impl Kit {
     /// Registers the cursor of [`PATH`] at [`NOW`] without reading (as Reconcile does).
     pub async fn register(&self) {
         let tail = self.state.tail();
-        let source = self.state.sources.default_audit_logs();
+        let source = self.state.ports.sources.default_audit_logs();
         super::created::register(&tail, source, PATH, NOW, NOW, false)
             .await
             .expect("register")
@@ -82,7 +82,7 @@ impl Kit {
 
     /// The catalogue row of `key`, as stored.
     pub async fn row(&self, key: &RecordingKey) -> crate::tables::Entity {
-        crate::catalogue::repo::CatalogueRepo::new(self.state.tables.clone())
+        crate::catalogue::repo::CatalogueRepo::new(self.state.ports.tables.clone())
             .get(key)
             .await
             .expect("get")
@@ -92,7 +92,12 @@ impl Kit {
 
     pub fn blob(&self) -> BlobRef {
         BlobRef::new(
-            self.state.sources.default_audit_logs().container.clone(),
+            self.state
+                .ports
+                .sources
+                .default_audit_logs()
+                .container
+                .clone(),
             PATH,
         )
     }
@@ -112,7 +117,7 @@ impl Kit {
     }
 
     pub async fn cursor(&self) -> Cursor {
-        CursorRepo::new(self.state.tables.clone())
+        CursorRepo::new(self.state.ports.tables.clone())
             .get(Default::default(), PATH, datetime!(2025-03-14 09:00 UTC))
             .await
             .expect("get")
@@ -127,7 +132,12 @@ impl Kit {
         meta: &[(&str, &str)],
     ) -> RecordingKey {
         let blob = BlobRef::new(
-            self.state.sources.default_recordings().container.clone(),
+            self.state
+                .ports
+                .sources
+                .default_recordings()
+                .container
+                .clone(),
             name,
         );
         let meta: Metadata = meta
@@ -150,11 +160,11 @@ impl Kit {
             props: props.clone(),
         };
         let event = crate::recordings::reconcile::synthesize(
-            self.state.sources.default_recordings(),
+            self.state.ports.sources.default_recordings(),
             &item,
             created,
         );
-        let source = self.state.sources.default_recordings();
+        let source = self.state.ports.sources.default_recordings();
         self.state
             .recordings()
             .catalogue(source, &event, &props)

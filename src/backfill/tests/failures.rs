@@ -25,7 +25,7 @@ async fn failed_items_are_listed_recorded_and_retried() {
     assert_eq!((s.catalogued, s.errors), (1, 1), "{s:?}");
     assert_eq!(s.failed, ["recordings:b/bad.mp4"]);
     assert!(r.row(&good).await.is_some());
-    let failed = checkpoint::BackfillRepo::new(r.state.tables.clone());
+    let failed = checkpoint::BackfillRepo::new(r.state.ports.tables.clone());
     assert_eq!(
         failed.failed("recordings", 10).await.expect("failed"),
         ["b/bad.mp4"]

@@ -44,7 +44,12 @@ fn rig() -> Rig {
 impl Rig {
     async fn recording(&self, name: &str) -> RecordingKey {
         let blob = BlobRef::new(
-            self.state.sources.default_recordings().container.clone(),
+            self.state
+                .ports
+                .sources
+                .default_recordings()
+                .container
+                .clone(),
             name,
         );
         self.blobs
@@ -68,7 +73,12 @@ impl Rig {
 
     async fn audit_log(&self) {
         let blob = BlobRef::new(
-            self.state.sources.default_audit_logs().container.clone(),
+            self.state
+                .ports
+                .sources
+                .default_audit_logs()
+                .container
+                .clone(),
             PATH,
         );
         self.blobs
@@ -100,7 +110,7 @@ impl Rig {
     }
 
     async fn row(&self, key: &RecordingKey) -> Option<Entity> {
-        CatalogueRepo::new(self.state.tables.clone())
+        CatalogueRepo::new(self.state.ports.tables.clone())
             .get(key)
             .await
             .expect("get")

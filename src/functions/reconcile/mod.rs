@@ -45,7 +45,7 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
     // Each source on its own: an account that cannot be listed fails its part (named, and the
     // run ends Retryable so the host retries it), never the other sources'.
     let mut failed: Vec<(String, HandlerError)> = Vec::new();
-    for source in state.sources.recordings() {
+    for source in state.ports.sources.recordings() {
         if let Err(e) = recordings(state, source, now, &mut found).await {
             failed.push((source.label(), e));
         }
@@ -56,7 +56,7 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         notifications,
     } = found;
     let mut registered = 0;
-    for source in state.sources.audit_logs() {
+    for source in state.ports.sources.audit_logs() {
         match audit_blobs(state, source, now).await {
             Ok(n) => registered += n,
             Err(e) => failed.push((source.label(), e)),
@@ -160,8 +160,8 @@ async fn audit_blobs(
 ) -> Result<usize, HandlerError> {
     let since = now - state.audit.reconcile_window;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
-    let repo = CursorRepo::new(state.tables.clone());
-    let (tail, at) = (state.tail(), state.sources.cursor_source(source));
+    let repo = CursorRepo::new(state.ports.tables.clone());
+    let (tail, at) = (state.tail(), state.ports.sources.cursor_source(source));
     let mut registered = 0;
     for item in items {
         let Ok(hour) = parse_blob_path(&item.name) else {

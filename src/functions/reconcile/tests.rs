@@ -31,7 +31,7 @@ fn outputs(o: &Outcome) -> Vec<String> {
 async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
     let k = kit(None);
     let rec = BlobRef::new(
-        k.state.sources.default_recordings().container.clone(),
+        k.state.ports.sources.default_recordings().container.clone(),
         format!("PLACEHOLDER-{ALICE}"),
     );
     k.blobs
@@ -61,7 +61,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
         "{summary}"
     );
     assert!(
-        CursorRepo::new(k.state.tables.clone())
+        CursorRepo::new(k.state.ports.tables.clone())
             .get(Default::default(), PATH, NOW - Duration::hours(1))
             .await
             .expect("get")
@@ -76,7 +76,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
         .expect("created");
     let key = RecordingKey::for_blob(created, &rec.container, &rec.name);
     assert!(
-        CatalogueRepo::new(k.state.tables.clone())
+        CatalogueRepo::new(k.state.ports.tables.clone())
             .get(&key)
             .await
             .expect("get")
@@ -85,7 +85,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
     crate::audit_logs::tail::tick(&k.state.tail(), NOW)
         .await
         .expect("tick");
-    let row = CatalogueRepo::new(k.state.tables.clone())
+    let row = CatalogueRepo::new(k.state.ports.tables.clone())
         .get(&key)
         .await
         .expect("get")

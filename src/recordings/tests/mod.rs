@@ -320,7 +320,7 @@ async fn cataloguing_costs_at_most_four_storage_calls() {
         .expect("event")
         .expect("a blob-created event");
     let before = f.blobs.calls() + f.tables.calls();
-    let source = f.state.sources.default_recordings();
+    let source = f.state.ports.sources.default_recordings();
     f.state
         .recordings()
         .catalogue(source, &event, &props)

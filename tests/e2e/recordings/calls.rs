@@ -52,7 +52,7 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     let blob = BlobRef::new(rig.container(), "counted");
     let (b0, t0) = (blobs.counts().total(), tables.counts().total());
     let props = blobs.properties(&blob).await.expect("props");
-    let source = state.sources.default_recordings();
+    let source = state.ports.sources.default_recordings();
     state
         .recordings()
         .catalogue(source, &event, &props)

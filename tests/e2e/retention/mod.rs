@@ -146,7 +146,7 @@ impl World {
 
     async fn recording(&self, name: &str, class: &str, until_days: i64) -> (BlobRef, RecordingKey) {
         let blob = BlobRef::new(self.rec.clone(), name);
-        let store = &self.state.sources.default_recordings().store;
+        let store = &self.state.ports.sources.default_recordings().store;
         store
             .put(
                 &blob,
@@ -211,6 +211,7 @@ impl World {
 
     async fn exists(&self, b: &BlobRef) -> bool {
         self.state
+            .ports
             .sources
             .default_recordings()
             .store

@@ -171,6 +171,7 @@ async fn a_lengthened_policy_retags_not_yet_due_blobs() {
         assert_eq!((r.reevaluated, r.retagged_longer), (1, 1), "{label}: {r:?}");
         let tags = w
             .state
+            .ports
             .sources
             .default_recordings()
             .store
@@ -184,6 +185,7 @@ async fn a_lengthened_policy_retags_not_yet_due_blobs() {
         );
         let o = w
             .state
+            .ports
             .sources
             .default_recordings()
             .store

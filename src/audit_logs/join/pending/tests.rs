@@ -25,15 +25,15 @@ fn end(tunnel: &str, start: &str, at: &str) -> String {
 /// A kit whose tables are counted, with the hour's blob registered.
 async fn counted() -> (Kit, Arc<Tally>) {
     let mut k = kit(None);
-    let tally = Arc::new(Tally::new(k.state.tables.clone()));
-    k.state.tables = tally.clone();
+    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
+    k.state.ports.tables = tally.clone();
     k.create_log().await;
     k.register().await;
     (k, tally)
 }
 
 async fn pending(k: &Kit) -> usize {
-    pending_rows(&k.state.tables, "2025-03-01", 1000)
+    pending_rows(&k.state.ports.tables, "2025-03-01", 1000)
         .await
         .expect("pending")
         .len()
@@ -181,10 +181,11 @@ async fn storage_calls_per_audit_record_stay_bounded_whatever_the_recordings_in_
 async fn a_store_too_slow_for_the_budget_still_makes_progress_every_tick() {
     let mut k = kit(None);
     let clock = Arc::new(FixedClock::new(NOW));
-    let tally =
-        Arc::new(Tally::new(k.state.tables.clone()).slow(clock.clone(), Duration::seconds(2)));
-    k.state.tables = tally;
-    k.state.clock = clock;
+    let tally = Arc::new(
+        Tally::new(k.state.ports.tables.clone()).slow(clock.clone(), Duration::seconds(2)),
+    );
+    k.state.ports.tables = tally;
+    k.state.ports.clock = clock;
     std::sync::Arc::make_mut(&mut k.state.audit).tail_budget = Duration::seconds(10);
     k.create_log().await;
     k.register().await;
@@ -235,7 +236,7 @@ async fn a_join_already_running_in_this_instance_takes_the_sessions_over() {
     assert_eq!(pending(&k).await, 1, "still pending");
     assert_eq!(k.row(&key).await.get("MatchConfidence"), None);
     tally.reset();
-    let never = crate::audit_logs::join::Deadline::never(k.state.clock.clone());
+    let never = crate::audit_logs::join::Deadline::never(k.state.ports.clock.clone());
     let handed = k
         .join()
         .run_pending(NOW, Duration::days(7), &never)

@@ -10,8 +10,8 @@ use crate::storage::{BlobRef, BlobStore};
 
 fn counted() -> (Kit, Arc<Tally>) {
     let mut k = kit(None);
-    let tally = Arc::new(Tally::new(k.state.tables.clone()));
-    k.state.tables = tally.clone();
+    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
+    k.state.ports.tables = tally.clone();
     (k, tally)
 }
 
@@ -41,7 +41,7 @@ async fn storage_calls_of_a_tick_idle_unchanged_and_with_new_records() {
         .create_append(&blob, "application/json")
         .await
         .expect("create");
-    let source = k.state.sources.default_audit_logs();
+    let source = k.state.ports.sources.default_audit_logs();
     register(&k.state.tail(), source, &earlier, NOW, NOW, false)
         .await
         .expect("register");

@@ -41,12 +41,12 @@ fn bursts(r: &TickReport) -> usize {
 async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     let mut k = kit(None);
     let flaky = Arc::new(InterceptedTables::with(
-        k.state.tables.clone(),
+        k.state.ports.tables.clone(),
         FlakyMarkers {
             down: AtomicBool::new(true),
         },
     ));
-    k.state.tables = flaky.clone();
+    k.state.ports.tables = flaky.clone();
     k.create_log().await;
     k.register().await;
     let text: String = (0..6)
@@ -69,7 +69,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         "the check failed transiently"
     );
     let pending = Filter::partition(PENDING);
-    let listed = query_all(&k.state.tables, FAILED_TABLE, &pending, 10).await;
+    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &pending, 10).await;
     assert_eq!(
         listed.expect("pending").len(),
         2,
@@ -87,7 +87,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         (0, 2),
         "retried with no new record"
     );
-    let listed = query_all(&k.state.tables, FAILED_TABLE, &pending, 10).await;
+    let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &pending, 10).await;
     assert!(listed.expect("pending").is_empty(), "settled");
     assert_eq!(
         bursts(&tick(&k.state.tail(), NOW).await.expect("tick")),
@@ -97,12 +97,17 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
 }
 
 async fn window_rows(k: &crate::audit_logs::testkit::Kit, day: &str) -> Vec<WindowRow> {
-    query_all(&k.state.tables, WINDOWS_TABLE, &Filter::partition(day), 100)
-        .await
-        .expect("query")
-        .iter()
-        .filter_map(|s| WindowRow::from_entity(&s.entity))
-        .collect()
+    query_all(
+        &k.state.ports.tables,
+        WINDOWS_TABLE,
+        &Filter::partition(day),
+        100,
+    )
+    .await
+    .expect("query")
+    .iter()
+    .filter_map(|s| WindowRow::from_entity(&s.entity))
+    .collect()
 }
 
 #[tokio::test]
@@ -167,17 +172,17 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     assert_eq!(moved[0].start.day(), 13);
     assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
     // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
-    let session = crate::audit_logs::join::get_session(&k.state.tables, t)
+    let session = crate::audit_logs::join::get_session(&k.state.ports.tables, t)
         .await
         .expect("get")
         .expect("session");
-    let before = get(&k.state.tables, WINDOWS_TABLE, "2025-03-13", t)
+    let before = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
-    put_window(&k.state.tables, &session, NOW, Some("2025-03-14"))
+    put_window(&k.state.ports.tables, &session, NOW, Some("2025-03-14"))
         .await
         .expect("replay");
-    let after = get(&k.state.tables, WINDOWS_TABLE, "2025-03-13", t)
+    let after = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
     assert_eq!(before.map(|s| s.etag), after.map(|s| s.etag), "no rewrite");

@@ -36,7 +36,7 @@ async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_secon
         "consumed whole"
     );
     assert!(
-        get_session(&k.state.tables, "a1")
+        get_session(&k.state.ports.tables, "a1")
             .await
             .expect("get")
             .is_some()

@@ -38,13 +38,13 @@ async fn oversized_fields_are_cut_and_unkeyable_tunnels_skipped_not_retried_fore
     k.append(text.as_bytes()).await;
     let r = tick(&k.state.tail(), NOW).await.expect("tick");
     assert_eq!((r.blobs, r.failed, r.records), (1, 0, 3), "{r:?}");
-    let big = get_session(&k.state.tables, "t-big")
+    let big = get_session(&k.state.ports.tables, "t-big")
         .await
         .expect("read")
         .expect("stored");
     assert_eq!(big.user_name.len(), MAX_FIELD);
     assert!(
-        get_session(&k.state.tables, "t-ok")
+        get_session(&k.state.ports.tables, "t-ok")
             .await
             .expect("read")
             .is_some()

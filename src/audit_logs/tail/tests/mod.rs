@@ -32,7 +32,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     k.create_log().await;
     let r = register(
         &k.state.tail(),
-        k.state.sources.default_audit_logs(),
+        k.state.ports.sources.default_audit_logs(),
         crate::audit_logs::testkit::PATH,
         NOW,
         NOW,
@@ -57,7 +57,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
         "the partial line waits"
     );
     assert!(c.lease_until.is_none(), "lease released");
-    let alice = get_session(&k.state.tables, ALICE)
+    let alice = get_session(&k.state.ports.tables, ALICE)
         .await
         .expect("get")
         .expect("session");
@@ -74,10 +74,13 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     assert_eq!((r.records, r.corrupt), (1, 0), "the completed line parses");
     assert_eq!(k.cursor().await.offset, (buf.len() + rest.len() + 2) as u64);
     assert!(
-        get_session(&k.state.tables, "d0d0d0d0-0000-4000-8000-000000000005")
-            .await
-            .expect("get")
-            .is_some()
+        get_session(
+            &k.state.ports.tables,
+            "d0d0d0d0-0000-4000-8000-000000000005"
+        )
+        .await
+        .expect("get")
+        .is_some()
     );
 }
 
@@ -189,10 +192,13 @@ async fn legacy_documents_and_retirement() {
     let c = k.cursor().await;
     assert!(c.legacy && c.done);
     assert!(
-        get_session(&k.state.tables, "712faceb-b556-449e-b7ab-101b326bfd4c")
-            .await
-            .expect("get")
-            .is_some()
+        get_session(
+            &k.state.ports.tables,
+            "712faceb-b556-449e-b7ab-101b326bfd4c"
+        )
+        .await
+        .expect("get")
+        .is_some()
     );
 }
 
@@ -274,11 +280,12 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     k.create_log().await;
     k.register().await;
     let blob = BlobRef::new(
-        k.state.sources.default_audit_logs().container.clone(),
+        k.state.ports.sources.default_audit_logs().container.clone(),
         crate::audit_logs::testkit::PATH,
     );
     let tags = k
         .state
+        .ports
         .sources
         .default_audit_logs()
         .store
@@ -293,7 +300,7 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     assert!(
         register(
             &k.state.tail(),
-            k.state.sources.default_audit_logs(),
+            k.state.ports.sources.default_audit_logs(),
             gone,
             NOW,
             NOW,

@@ -198,7 +198,9 @@ async fn an_override_whose_log_answer_was_lost_still_applies() {
     };
     let lossy = losing(
         &k.state,
-        LostAnswer::new(k.state.tables.clone(), HOLDS_TABLE, || TableError::Conflict),
+        LostAnswer::new(k.state.ports.tables.clone(), HOLDS_TABLE, || {
+            TableError::Conflict
+        }),
     );
     override_retention(
         &lossy.holds(),

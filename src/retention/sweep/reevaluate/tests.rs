@@ -75,7 +75,7 @@ async fn a_longer_class_retags_not_yet_due_blobs_but_not_holds_or_overrides() {
         )
         .await;
     let (pci, _) = k.recording("p.rec", "pci-1y", &k.day(365), &[]).await;
-    let logs = k.state.sources.default_audit_logs().container.clone();
+    let logs = k.state.ports.sources.default_audit_logs().container.clone();
     let audit = k
         .tagged(&logs, "h/PT1H.json", "audit-1y", &k.day(365))
         .await;

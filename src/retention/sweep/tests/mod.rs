@@ -24,8 +24,8 @@ async fn sweep(k: &Kit, days: i64, dry: bool, max: usize) -> Report {
 
 /// The digest a timer run would emit after `r`, settled as the handler settles it.
 async fn emitted(k: &Kit, r: &Report) -> Option<crate::notify::Notification> {
-    let d = digest::prepare(k.state.tables.as_ref(), r, k.t0).await?;
-    d.settle(k.state.tables.as_ref()).await;
+    let d = digest::prepare(k.state.ports.tables.as_ref(), r, k.t0).await?;
+    d.settle(k.state.ports.tables.as_ref()).await;
     Some(d.notification)
 }
 

@@ -61,7 +61,7 @@ async fn uncatalogued_recordings_are_never_deleted_blind() {
 #[tokio::test]
 async fn audit_logs_are_swept_in_their_own_class() {
     let k = kit();
-    let c = k.state.sources.default_audit_logs().container.clone();
+    let c = k.state.ports.sources.default_audit_logs().container.clone();
     let log = k
         .tagged(
             &c,

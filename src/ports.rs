@@ -1,0 +1,28 @@
+//! The one dependency value every domain takes: the app's tables, the watched sources and the
+//! clock. Entry points hand it down from the state together with the plain settings values a
+//! domain needs; nothing below the entry points sees the application state.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::sources::Sources;
+use crate::tables::TableStore;
+
+/// The app's tables, the watched containers and the clock, each shared.
+#[derive(Clone)]
+pub struct Ports {
+    /// The app's tables.
+    pub tables: Arc<dyn TableStore>,
+    /// The watched containers: recordings and audit logs.
+    pub sources: Arc<Sources>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports")
+            .field("sources", &self.sources)
+            .finish_non_exhaustive()
+    }
+}
