@@ -42,6 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "audit_logs",
             "recordings",
             "health",
+            "reviews",
         ],
     ),
     ("state", &["config", "state"]),
