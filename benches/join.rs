@@ -245,7 +245,7 @@ async fn point<B: BlobStore>(
         let item = BlobItem { name, props };
         Recordings::new(&state.ports, state.policy.clone())
             .listed(
-                &functions::join(&state),
+                &functions::joiner(&state),
                 state.ports.sources.default_recordings(),
                 &item,
                 HOUR + Duration::hours(1),
@@ -259,7 +259,7 @@ async fn point<B: BlobStore>(
         .await
         .expect("create log");
     created::register(
-        &functions::tail(&state),
+        &functions::tailer(&state),
         state.ports.sources.default_audit_logs(),
         HOST_PATH,
         HOUR,
@@ -287,7 +287,7 @@ async fn point<B: BlobStore>(
         let now = batch.last().map_or(HOUR, |(t, _)| *t) + Duration::minutes(1);
         let (t0, b0) = (metered.hook().calls.load(Ordering::Relaxed), blobs.total());
         let started = Instant::now();
-        let report = tail::tick(&functions::tail(&state), now).await;
+        let report = tail::tick(&functions::tailer(&state), now).await;
         wall += started.elapsed();
         requests += metered.hook().calls.load(Ordering::Relaxed) - t0 + blobs.total() - b0;
         if metered.hook().capped.load(Ordering::Relaxed) {

@@ -251,8 +251,8 @@ pub(crate) fn short_deadlines() -> crate::storage::deadline::Deadlines {
 pub(crate) trait Domains {
     fn recordings(&self) -> crate::recordings::Recordings;
     fn sweeper(&self) -> crate::retention::sweep::Sweeper;
-    fn join(&self) -> crate::audit_logs::join::Join;
-    fn tail(&self) -> crate::audit_logs::tail::Tail;
+    fn joiner(&self) -> crate::audit_logs::join::Joiner;
+    fn tailer(&self) -> crate::audit_logs::tail::Tailer;
     fn stalled(&self) -> crate::audit_logs::detect::stalled::Stalled;
     fn health(&self) -> crate::health::report::Health;
 }
@@ -267,15 +267,15 @@ impl Domains for AppState {
         crate::retention::sweep::Sweeper::new(&self.ports, self.policy.clone(), settings)
     }
 
-    fn join(&self) -> crate::audit_logs::join::Join {
+    fn joiner(&self) -> crate::audit_logs::join::Joiner {
         let (policy, gate) = (self.policy.clone(), self.join_gate.clone());
-        crate::audit_logs::join::Join::new(&self.ports, policy, &self.audit, gate)
+        crate::audit_logs::join::Joiner::new(&self.ports, policy, &self.audit, gate)
     }
 
-    fn tail(&self) -> crate::audit_logs::tail::Tail {
+    fn tailer(&self) -> crate::audit_logs::tail::Tailer {
         let class = self.config.retention.audit_logs_class.clone();
-        let (join, quarantine) = (self.join(), self.quarantine.clone());
-        crate::audit_logs::tail::Tail::new(&self.ports, join, quarantine, class, self.audit.clone())
+        let (join, quarantine) = (self.joiner(), self.quarantine.clone());
+        crate::audit_logs::tail::Tailer::new(&self.ports, join, quarantine, class, self.audit.clone())
     }
 
     fn stalled(&self) -> crate::audit_logs::detect::stalled::Stalled {

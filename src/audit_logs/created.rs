@@ -9,7 +9,7 @@ use super::detect::failed;
 use super::join::Deadline;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
-use super::tail::{self, Tail, TickReport};
+use super::tail::{self, Tailer, TickReport};
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::tags::audit_log_retention;
@@ -21,7 +21,7 @@ use crate::storage::StorageError;
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn on_created(
-    tail: &Tail,
+    tail: &Tailer,
     event: &BlobEvent,
     now: OffsetDateTime,
 ) -> Result<Outcome, HandlerError> {
@@ -56,7 +56,7 @@ pub async fn on_created(
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn register(
-    tail: &Tail,
+    tail: &Tailer,
     source: &Source,
     blob_name: &str,
     created: OffsetDateTime,
@@ -103,7 +103,7 @@ pub async fn register(
 /// sweep's single `retainUntil` range query finds it when it expires. Keeps other tags, holds and
 /// later dates. `false` when the blob no longer exists.
 async fn tag_retention(
-    tail: &Tail,
+    tail: &Tailer,
     source: &Source,
     blob_name: &str,
     created: OffsetDateTime,

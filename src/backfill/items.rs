@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
-//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tail::read_one`](crate::audit_logs::tail::Tail::read_one) read to its end.
+//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -8,10 +8,10 @@ use time::OffsetDateTime;
 use super::{Kind, Walk};
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
-use crate::audit_logs::join::{Deadline, Join};
+use crate::audit_logs::join::{Deadline, Joiner};
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::tail::Tail;
+use crate::audit_logs::tail::Tailer;
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
@@ -85,7 +85,7 @@ async fn recording(
         });
     }
     let recordings = Recordings::new(&state.ports, state.policy.clone());
-    let fate = recordings.listed(&join(state), source, item, now).await?;
+    let fate = recordings.listed(&joiner(state), source, item, now).await?;
     Ok(match fate {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),
         Fate::Rejoined(_) => Done::Rejoined,
@@ -123,9 +123,9 @@ async fn audit_blob(
         _ => {}
     }
     let created = item.props.created.unwrap_or(now);
-    let tail = Tail::new(
+    let tail = Tailer::new(
         &state.ports,
-        join(state),
+        joiner(state),
         state.quarantine.clone(),
         state.config.retention.audit_logs_class.clone(),
         state.audit.clone(),
@@ -157,7 +157,7 @@ async fn audit_blob(
 }
 
 /// The recording ↔ session join over the state's ports, policy, audit settings and gate.
-fn join(state: &AppState) -> Join {
+fn joiner(state: &AppState) -> Joiner {
     let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
-    Join::new(&state.ports, policy, &state.audit, gate)
+    Joiner::new(&state.ports, policy, &state.audit, gate)
 }

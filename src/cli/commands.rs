@@ -15,12 +15,12 @@ pub async fn run(cmd: Command) -> ExitCode {
         Command::LifecyclePolicy => lifecycle_policy(),
         Command::Sweep(args) => sweep_once(args.dry_run).await,
         Command::Catalogue(CatalogueCommand::Query(args)) => {
-            super::catalogue::query(false, args).await
+            super::query::query(false, args).await
         }
         Command::Catalogue(CatalogueCommand::Export(args)) => {
-            super::catalogue::query(true, args).await
+            super::query::query(true, args).await
         }
-        Command::Verify(args) => super::catalogue::verify(args).await,
+        Command::Verify(args) => super::query::verify(args).await,
         Command::Backfill(args) => super::backfill::run(args).await,
         Command::Hold(cmd) => super::hold::run(cmd).await,
     }

@@ -6,7 +6,7 @@
 //! command line and `GET /api/recordings` accept and refuse the same values.
 
 pub mod backfill;
-pub mod catalogue;
+pub mod query;
 pub mod commands;
 pub mod hold;
 

@@ -21,8 +21,8 @@ pub mod retention;
 
 use serde_json::Value;
 
-use crate::audit_logs::join::Join;
-use crate::audit_logs::tail::Tail;
+use crate::audit_logs::join::Joiner;
+use crate::audit_logs::tail::Tailer;
 use crate::events::event_grid::{BlobEvent, EventError};
 use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
@@ -52,16 +52,16 @@ pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Hand
 }
 
 /// The recording ↔ session join over the state's ports, policy, audit settings and gate.
-pub fn join(state: &AppState) -> Join {
+pub fn joiner(state: &AppState) -> Joiner {
     let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
-    Join::new(&state.ports, policy, &state.audit, gate)
+    Joiner::new(&state.ports, policy, &state.audit, gate)
 }
 
 /// The audit-log tail over the state's ports and settings, reading the default source first.
-pub fn tail(state: &AppState) -> Tail {
+pub fn tailer(state: &AppState) -> Tailer {
     let class = state.config.retention.audit_logs_class.clone();
     let quarantine = state.quarantine.clone();
-    Tail::new(
+    Tailer::new(
         &state.ports,
         join(state),
         quarantine,

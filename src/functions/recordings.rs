@@ -26,7 +26,7 @@ pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outco
     // The row (and its outputs) are already written, so a failed join must not fail the
     // invocation: Reconcile and the next session update re-join rows without `MatchConfidence`.
     if let Some(row) = row
-        && let Err(e) = crate::audit_logs::join::after_write(&super::join(&state), row).await
+        && let Err(e) = crate::audit_logs::join::after_write(&super::joiner(&state), row).await
     {
         tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "joining the recording with its session failed; Reconcile retries");
     }

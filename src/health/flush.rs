@@ -15,7 +15,7 @@ use crate::tables::{Filter, TableError, TableStore};
 ///
 /// # Errors
 /// The first table error.
-pub async fn flush(hb: &Heartbeats, tables: &Arc<dyn TableStore>) -> Result<usize, TableError> {
+pub async fn flush(hb: &Heartbeats, tables: &dyn TableStore) -> Result<usize, TableError> {
     let mut pending = hb.take_dirty();
     let mut written = 0;
     while let Some((function, mine)) = pending.pop_first() {
@@ -47,7 +47,7 @@ pub async fn flush(hb: &Heartbeats, tables: &Arc<dyn TableStore>) -> Result<usiz
 ///
 /// # Errors
 /// Table errors.
-pub async fn stored(tables: &Arc<dyn TableStore>) -> Result<BTreeMap<String, Beat>, TableError> {
+pub async fn stored(tables: &dyn TableStore) -> Result<BTreeMap<String, Beat>, TableError> {
     let rows = query_all(
         tables,
         HEARTBEATS_TABLE,

@@ -36,7 +36,7 @@ pub struct SourceHealth {
 /// # Errors
 /// Table errors (the markers); an unreachable source is a finding, not an error.
 pub async fn check(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     sources: &Sources,
 ) -> Result<SourceHealth, TableError> {
     let mut out = SourceHealth::default();

@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 
 use super::Recordings;
-use crate::audit_logs::join::{self, Join};
+use crate::audit_logs::join::{self, Joiner};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Outcome, Outputs};
@@ -33,7 +33,7 @@ impl Recordings {
     /// `Retryable` for storage failures.
     pub async fn listed(
         &self,
-        join: &Join,
+        join: &Joiner,
         source: &Source,
         item: &BlobItem,
         now: OffsetDateTime,

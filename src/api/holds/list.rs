@@ -11,14 +11,12 @@ use super::super::auth::{Caller, ROLE_READ};
 use super::super::problem::ApiError;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
-use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::hold;
 use crate::state::AppState;
-use crate::tables::filter::Op;
-use crate::tables::{Entity, Filter, TableError, get_str};
+use crate::tables::{Entity, get_str};
 
 /// Most holds one listing returns (`truncated` says when there are more).
 pub(super) const MAX_LISTED: u32 = 1000;
-const HEADER_PK: &str = "hold";
 
 /// The public shape of a hold header row.
 pub(super) fn hold_json(e: &Entity) -> Value {
@@ -40,52 +38,24 @@ pub(super) fn hold_json(e: &Entity) -> Value {
 /// # Errors
 /// 400 for a malformed id, 404 for an unknown recording, 503 on storage failures.
 pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, ApiError> {
-    match recording {
-        None => {
-            let filter = Filter::And(vec![
-                Filter::partition(HEADER_PK),
-                Filter::str("Status", Op::Eq, "active"),
-            ]);
-            let page = match state
-                .ports
-                .tables
-                .query(HOLDS_TABLE, Some(&filter), Some(MAX_LISTED), None)
-                .await
-            {
-                Err(TableError::NotFound) => return Ok(json!({"items": [], "count": 0})),
-                other => other?,
-            };
-            let items: Vec<Value> = page.items.iter().map(|s| hold_json(&s.entity)).collect();
-            Ok(json!({"count": items.len(), "items": items, "truncated": page.next.is_some()}))
-        }
-        Some(id) => {
-            let key = RecordingKey::parse(id.trim())
-                .ok_or_else(|| ApiError::bad("recording", "not a recording id"))?;
-            let row = CatalogueRepo::new(state.ports.tables.clone())
-                .get(&key)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("recording {}", key.id())))?;
-            let mut items = Vec::new();
-            for hold in get_str(&row.raw, "HoldIds").unwrap_or_default().split(',') {
-                if hold.is_empty() {
-                    continue;
-                }
-                match state.ports.tables.get(HOLDS_TABLE, HEADER_PK, hold).await {
-                    Ok(Some(s)) => items.push(hold_json(&s.entity)),
-                    Ok(None) | Err(TableError::NotFound) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let held = row
-                .raw
-                .get("LegalHold")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            Ok(
-                json!({"recording": key.id(), "legalHold": held, "count": items.len(), "items": items}),
-            )
-        }
-    }
+    let Some(id) = recording else {
+        let (headers, truncated) = hold::active(&state.ports, MAX_LISTED).await?;
+        let items: Vec<Value> = headers.iter().map(hold_json).collect();
+        return Ok(json!({"count": items.len(), "items": items, "truncated": truncated}));
+    };
+    let key = RecordingKey::parse(id.trim())
+        .ok_or_else(|| ApiError::bad("recording", "not a recording id"))?;
+    let row = CatalogueRepo::new(state.ports.tables.clone())
+        .get(&key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("recording {}", key.id())))?;
+    let items: Vec<Value> = hold::of_row(&state.ports, &row.raw)
+        .await?
+        .iter()
+        .map(hold_json)
+        .collect();
+    let held = row.raw.get("LegalHold").and_then(Value::as_bool) == Some(true);
+    Ok(json!({"recording": key.id(), "legalHold": held, "count": items.len(), "items": items}))
 }
 
 /// `GET /api/holds[?recording=ID]` (role `Catalogue.Read`).

@@ -114,13 +114,9 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
 /// 404 for an unknown hold, 409 for one already released (a release is not repeated: the first
 /// release's who/why/when stay the record).
 async fn check_active(state: &AppState, id: &str) -> Result<(), ApiError> {
-    let header = match state.ports.tables.get(hold::HOLDS_TABLE, "hold", id).await {
-        Err(crate::tables::TableError::NotFound) => None,
-        other => other?,
-    };
-    match header {
+    match hold::header(&state.ports, id).await? {
         None => Err(ApiError::NotFound(format!("hold {id}"))),
-        Some(h) if crate::tables::get_str(&h.entity, "Status") == Some("released") => {
+        Some(h) if crate::tables::get_str(&h, "Status") == Some("released") => {
             Err(ApiError::Conflict(format!("hold {id} is already released")))
         }
         Some(_) => Ok(()),

@@ -124,7 +124,7 @@ fn fit(text: &str) -> std::borrow::Cow<'_, str> {
 /// # Errors
 /// Table errors.
 pub async fn record(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     f: &FailedLogin,
 ) -> Result<Vec<String>, TableError> {
     let parts = f.partitions();
@@ -147,7 +147,7 @@ pub async fn record(
 /// # Errors
 /// Table errors.
 pub async fn mark_pending<'p>(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     partitions: impl IntoIterator<Item = &'p String>,
 ) -> Result<(), TableError> {
     for pk in partitions {
@@ -163,7 +163,7 @@ pub async fn mark_pending<'p>(
 /// logged and stays pending for the next run. Returns the digests to emit (never fails: the
 /// digests already won must reach the caller's outputs).
 pub async fn run_pending(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     sources: &Sources,
     threshold: usize,
     window: Duration,
@@ -218,7 +218,7 @@ pub async fn run_pending(
 /// # Errors
 /// Table errors.
 pub async fn check(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     pk: &str,
     threshold: usize,
     window: Duration,

@@ -13,7 +13,7 @@ use crate::tables::memory::InMemoryTables;
 use crate::tables::{TableError, TableStore};
 use crate::testing::{LostAnswer, losing};
 
-async fn burst(tables: &Arc<dyn TableStore>, n: usize) -> String {
+async fn burst(tables: &dyn TableStore, n: usize) -> String {
     let mut parts = Vec::new();
     for i in 0..n {
         let f = FailedLogin {
@@ -77,7 +77,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     k.create_log().await;
     k.register().await;
     k.append(fixture().as_slice()).await;
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
     // The mark is stored, its answer lost; the update's retry then meets it (412).
     let lossy = LostAnswer::new(k.state.ports.tables.clone(), WINDOWS_TABLE, || {
         TableError::PreconditionFailed
@@ -85,14 +85,14 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     .on_replace();
     let state = losing(&k.state, lossy);
     let later = NOW + Duration::minutes(31);
-    let r = tick(&state.tail(), later).await.expect("tick");
+    let r = tick(&state.tailer(), later).await.expect("tick");
     let kinds: Vec<&str> = r.notifications.iter().map(|n| n.kind.as_str()).collect();
     assert_eq!(
         kinds,
         ["session.unrecorded"],
         "the mark's lost answer must not lose the notice"
     );
-    let r = tick(&state.tail(), later + Duration::minutes(5))
+    let r = tick(&state.tailer(), later + Duration::minutes(5))
         .await
         .expect("tick");
     assert!(r.notifications.is_empty(), "marked: not notified again");

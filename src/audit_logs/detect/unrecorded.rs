@@ -39,7 +39,7 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
 /// # Errors
 /// Table errors.
 pub async fn run(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     sources: &Sources,
     grace: Duration,
     now: OffsetDateTime,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Mutex, MutexGuard};
 
-/// The instance's join gate (shared by every `Join` built from one state).
+/// The instance's join gate (shared by every `Joiner` built from one state).
 #[derive(Debug, Default)]
 pub struct JoinGate {
     busy: Mutex<()>,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use super::Join;
+use super::Joiner;
 use crate::audit_logs::correlate::SKEW;
 use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord, outcome};
@@ -22,7 +22,7 @@ const MAX_ROWS_PER_DAY: usize = 5000;
 /// # Errors
 /// Table errors.
 pub async fn get_session(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     tunnel: &str,
 ) -> Result<Option<SessionRecord>, TableError> {
     let stored = crate::tables::ops::get(
@@ -92,7 +92,7 @@ impl WindowBounds {
 /// Index rows (with their ETags) of the sessions that may match a recording created between
 /// `from` and `to`: the start days from `from - lookback` to `to`, one query per day.
 pub(super) async fn windows_for(
-    join: &Join,
+    join: &Joiner,
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<Vec<(WindowRow, Stored)>, TableError> {
@@ -152,7 +152,7 @@ mod tests {
             )),
             clock: Arc::new(crate::clock::SystemClock),
         };
-        let join = Join {
+        let join = Joiner {
             ports,
             policy: Arc::new(crate::retention::policy::Policy::builtin()),
             upload_lag: Duration::minutes(30),

@@ -6,7 +6,7 @@
 //! - **Recording side** ([`after_write`], [`after_catalogue`], [`join_recording`]): a recording was
 //!   catalogued (`RecordingCreated`, `Reconcile`). Its GUIDs go to `recordingkeys`, then it is
 //!   joined with point reads of `sessions` (exact keys) or two days of `sessionwindows`.
-//! - **Session side** ([`Join::run_pending`], once per tail tick): the tail marks the
+//! - **Session side** ([`Joiner::run_pending`], once per tail tick): the tail marks the
 //!   `sessionwindows` row of every session whose join-relevant fields changed as *pending*, with
 //!   the time range its old and new windows cover, in the same write that updates the row. The
 //!   tick then reads all pending rows in one query, finds the affected recordings once (exact keys
@@ -21,8 +21,8 @@
 //! recomputed from its links whenever they change ([`write`] says how, crash- and race-safe), so
 //! a recording whose match moves to another session takes its mark back.
 //!
-//! Only [`Join`]'s narrow dependencies are used: the tables, the recordings' blob store (re-tagging),
-//! the retention policy and the two matching settings.
+//! A [`Joiner`] holds what the join uses: the ports (tables, the recordings' sources for
+//! re-tagging, the clock), the retention policy, the matching settings and the instance's gate.
 
 mod deadline;
 mod fields;
@@ -52,7 +52,7 @@ use crate::retention::policy::Policy;
 
 /// What the join needs, built by its caller.
 #[derive(Clone)]
-pub struct Join {
+pub struct Joiner {
     /// The tables, the watched sources and the clock.
     pub ports: Ports,
     /// Retention policy (re-tagging).
@@ -70,16 +70,16 @@ pub struct Join {
     pub gate: Arc<JoinGate>,
 }
 
-impl std::fmt::Debug for Join {
+impl std::fmt::Debug for Joiner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Join")
+        f.debug_struct("Joiner")
             .field("upload_lag", &self.upload_lag)
             .field("open_session_max", &self.open_session_max)
             .finish_non_exhaustive()
     }
 }
 
-impl Join {
+impl Joiner {
     /// A join over these seams with the matching settings of `audit`.
     pub fn new(
         ports: &Ports,

@@ -166,7 +166,7 @@ async fn run(
     order: Order,
 ) -> Result<(), TestCaseError> {
     let k = kit(None);
-    let tail = k.state.tail();
+    let tail = k.state.tailer();
     let source = k.state.ports.sources.default_audit_logs().clone();
     for host in HOSTS {
         let blob = crate::storage::BlobRef::new(source.container.clone(), path(host));
@@ -215,7 +215,7 @@ async fn run(
                 let r = &recordings[j];
                 let name = recording_name(r, j, sessions.len());
                 let key = k.recording(&name, at(r.created), &[]).await;
-                after_catalogue(&k.join(), &key).await.expect("join");
+                after_catalogue(&k.joiner(), &key).await.expect("join");
                 keys.insert(j, key);
             }
         }

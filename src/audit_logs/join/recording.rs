@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::lookup::{get_session, windows_for};
 use super::write::{Marks, RowWrite, write_join};
-use super::{Join, hints, source_bastion};
+use super::{Joiner, hints, source_bastion};
 use crate::audit_logs::correlate::{Confidence, Match, RecordingFacts, match_unkeyed};
 use crate::audit_logs::repo::{RECORDING_KEYS_TABLE, WindowRow};
 use crate::audit_logs::sessions::SessionRecord;
@@ -23,7 +23,7 @@ const ATTEMPTS: usize = 5;
 ///
 /// # Errors
 /// Table errors.
-pub async fn index_recording_keys(join: &Join, entry: &CatalogueEntry) -> Result<(), TableError> {
+pub async fn index_recording_keys(join: &Joiner, entry: &CatalogueEntry) -> Result<(), TableError> {
     for key in &entry.candidate_keys {
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), key.clone().into());
@@ -45,7 +45,7 @@ pub async fn index_recording_keys(join: &Join, entry: &CatalogueEntry) -> Result
 /// # Errors
 /// `Retryable` on storage failures.
 pub async fn after_catalogue(
-    join: &Join,
+    join: &Joiner,
     key: &RecordingKey,
 ) -> Result<Option<Match>, HandlerError> {
     let Some(row) = CatalogueRepo::new(join.ports.tables.clone())
@@ -64,7 +64,7 @@ pub async fn after_catalogue(
 /// # Errors
 /// `Retryable` on storage failures.
 pub async fn after_write(
-    join: &Join,
+    join: &Joiner,
     row: Versioned<CatalogueEntry>,
 ) -> Result<Option<Match>, HandlerError> {
     index_recording_keys(join, &row.value).await?;
@@ -80,7 +80,7 @@ pub async fn after_write(
 /// # Errors
 /// `Retryable` on storage failures.
 pub async fn join_recording(
-    join: &Join,
+    join: &Joiner,
     key: &RecordingKey,
 ) -> Result<Option<Match>, HandlerError> {
     Ok(join_from(join, key, None, join.ports.clock.now()).await?.0)
@@ -91,7 +91,7 @@ pub async fn join_recording(
 /// refused write: none) and the sessions it marked pending. Marked sessions older than the tick's
 /// horizon (a recording restored or copied long after its session) are derived here and now.
 pub(super) async fn join_from(
-    join: &Join,
+    join: &Joiner,
     key: &RecordingKey,
     known: Option<Versioned<CatalogueEntry>>,
     now: OffsetDateTime,
@@ -103,7 +103,7 @@ pub(super) async fn join_from(
 
 /// [`join_from`] without deriving old sessions.
 pub(super) async fn decide(
-    join: &Join,
+    join: &Joiner,
     key: &RecordingKey,
     mut known: Option<Versioned<CatalogueEntry>>,
     now: OffsetDateTime,
@@ -147,7 +147,7 @@ struct Found {
 }
 
 async fn find_match(
-    join: &Join,
+    join: &Joiner,
     entry: &CatalogueEntry,
     now: OffsetDateTime,
 ) -> Result<Found, TableError> {

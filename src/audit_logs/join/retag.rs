@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
-use super::Join;
+use super::Joiner;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::CatalogueEntry;
 use crate::invocation::HandlerError;
@@ -19,7 +19,7 @@ use crate::storage::StorageError;
 /// # Errors
 /// `Retryable` on storage failures (a vanished blob is not an error: the row is left as is).
 pub async fn retag(
-    join: &Join,
+    join: &Joiner,
     entry: &mut CatalogueEntry,
     s: &SessionRecord,
 ) -> Result<(), HandlerError> {

@@ -38,7 +38,7 @@ async fn feed(k: &Kit, text: &[u8]) {
         k.register().await;
     }
     k.append(text).await;
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
 }
 
 #[tokio::test]
@@ -51,7 +51,7 @@ async fn recording_first_then_session_joins_exactly() {
             &[],
         )
         .await;
-    after_catalogue(&k.join(), &key).await.expect("hook");
+    after_catalogue(&k.joiner(), &key).await.expect("hook");
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("awaiting"),
@@ -69,7 +69,7 @@ async fn recording_first_then_session_joins_exactly() {
         Some(true),
         "catalogue fields kept"
     );
-    let r = tick(&k.state.tail(), NOW + Duration::hours(1))
+    let r = tick(&k.state.tailer(), NOW + Duration::hours(1))
         .await
         .expect("tick");
     assert!(
@@ -91,7 +91,7 @@ async fn session_first_then_recording_joins_and_retags() {
             &[("owner", "Alice@Contoso.com")],
         )
         .await;
-    let m = after_catalogue(&k.join(), &key)
+    let m = after_catalogue(&k.joiner(), &key)
         .await
         .expect("hook")
         .expect("match");
@@ -116,7 +116,7 @@ async fn session_first_then_recording_joins_and_retags() {
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_CLASS], "pci-1y");
     assert_eq!(tags[TAG_UNTIL], "2026-03-14");
-    let again = after_catalogue(&k.join(), &key).await.expect("hook");
+    let again = after_catalogue(&k.joiner(), &key).await.expect("hook");
     assert_eq!(again, Some(m), "idempotent");
 }
 
@@ -135,7 +135,7 @@ async fn retag_never_shortens_an_existing_retain_until() {
     let mut tags = k.blobs.get_tags(&blob).await.expect("tags");
     tags.insert(TAG_UNTIL.into(), "2030-01-01".into());
     k.blobs.set_tags(&blob, &tags, None).await.expect("set");
-    after_catalogue(&k.join(), &key).await.expect("hook");
+    after_catalogue(&k.joiner(), &key).await.expect("hook");
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_UNTIL], "2030-01-01");
 }
@@ -164,7 +164,7 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     let key = k
         .recording("rec-1", datetime!(2025-03-14 09:35 UTC), &[])
         .await;
-    let m = after_catalogue(&k.join(), &key)
+    let m = after_catalogue(&k.joiner(), &key)
         .await
         .expect("hook")
         .expect("match");
@@ -181,7 +181,7 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     let key2 = k
         .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
         .await;
-    let m = after_catalogue(&k.join(), &key2)
+    let m = after_catalogue(&k.joiner(), &key2)
         .await
         .expect("hook")
         .expect("match");
@@ -200,7 +200,7 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
             &[],
         )
         .await;
-    after_catalogue(&k.join(), &key).await.expect("hook");
+    after_catalogue(&k.joiner(), &key).await.expect("hook");
     let index_row = || async {
         let stored = k
             .state
@@ -214,7 +214,7 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
     };
     let w = index_row().await;
     assert!(w.pending.is_some(), "marked for the session side: {w:?}");
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
     let w = index_row().await;
     assert!(w.recorded && w.pending.is_none(), "{w:?}");
     assert_eq!(w.recording_ids, vec![key.id()]);

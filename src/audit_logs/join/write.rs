@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::Join;
+use super::Joiner;
 use super::fields::{apply_join, named, stored_named, unchanged};
 use super::lookup::get_session;
 use super::retag;
@@ -57,7 +57,7 @@ pub(super) struct Marks<'a> {
 /// # Errors
 /// `Retryable` on storage failures.
 pub(super) async fn write_join(
-    join: &Join,
+    join: &Joiner,
     row: &Versioned<CatalogueEntry>,
     m: Option<&Match>,
     session: Option<&SessionRecord>,
@@ -100,7 +100,7 @@ pub(super) async fn write_join(
 
 /// Marks session `tunnel` pending, finding its index row among `rows` or through its session row;
 /// returns the row's partition when there is one.
-async fn mark(join: &Join, tunnel: &str, rows: &[WindowRow]) -> Result<Option<String>, TableError> {
+async fn mark(join: &Joiner, tunnel: &str, rows: &[WindowRow]) -> Result<Option<String>, TableError> {
     let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
         Some(r) => Some(format_date(r.start.date())),
         None => get_session(&join.ports.tables, tunnel)
@@ -131,7 +131,7 @@ enum Written {
 
 /// Writes the row (index rows first) conditionally on the ETag it was read at.
 async fn write_row(
-    join: &Join,
+    join: &Joiner,
     row: &Versioned<CatalogueEntry>,
     entry: &CatalogueEntry,
     entity: Entity,

@@ -10,7 +10,7 @@
 use time::{Duration, OffsetDateTime};
 use tracing::warn;
 
-use super::Tail;
+use super::Tailer;
 use super::batch::{self, Batch};
 use super::chunk::{self, BlobReport, QUARANTINE_SAMPLE};
 use crate::audit_logs::join::Deadline;
@@ -64,7 +64,7 @@ impl Claim {
     /// Saves `c` while the claim holds.
     async fn save(
         &self,
-        tail: &Tail,
+        tail: &Tailer,
         repo: &CursorRepo,
         c: &Cursor,
     ) -> Result<Cursor, HandlerError> {
@@ -83,7 +83,7 @@ impl Claim {
 /// # Errors
 /// `Retryable` on storage failures; the cursor keeps its last saved offset.
 pub async fn tail_blob(
-    tail: &Tail,
+    tail: &Tailer,
     cursor: &Cursor,
     now: OffsetDateTime,
     budget: &mut u64,
@@ -154,7 +154,7 @@ pub async fn tail_blob(
 /// Its records carry no offsets, so its flush is never cut (the deadline only stops the next
 /// blob); such documents predate 2018 and are never seen in practice.
 async fn legacy(
-    tail: &Tail,
+    tail: &Tailer,
     c: &mut Cursor,
     blob: &BlobRef,
     now: OffsetDateTime,

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 use tracing::warn;
 
-use super::Tail;
+use super::Tailer;
 use super::batch::{self, Batch, Flushed};
 use crate::audit_logs::TAIL_FUNCTION;
 use crate::audit_logs::join::Deadline;
@@ -72,7 +72,7 @@ pub(super) struct Done {
 /// # Errors
 /// `Retryable` on storage failures.
 pub(super) async fn process(
-    tail: &Tail,
+    tail: &Tailer,
     c: &mut Cursor,
     data: Bytes,
     step: &Step<'_>,
@@ -163,7 +163,7 @@ pub(super) async fn process(
 
 /// True for a block blob (complete when created); asked only for a last line that is not a whole
 /// object. A vanished blob is not one (the next read retires its cursor).
-async fn block(tail: &Tail, blob: &BlobRef) -> Result<bool, HandlerError> {
+async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, HandlerError> {
     match tail.logs.properties(blob).await {
         Ok(p) => Ok(p.kind == Some(BlobKind::Block)),
         Err(StorageError::NotFound) => Ok(false),
@@ -190,7 +190,7 @@ pub(super) fn merge_flushed(into: &mut Flushed, f: Flushed) {
 /// # Errors
 /// `Retryable` on storage failures.
 pub(super) async fn quarantine(
-    tail: &Tail,
+    tail: &Tailer,
     c: &Cursor,
     blob: &BlobRef,
     corrupt: &[(LineError, Vec<u8>)],

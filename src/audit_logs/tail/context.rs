@@ -6,17 +6,17 @@ use crate::ports::Ports;
 use std::sync::Arc;
 
 use crate::audit_logs::AuditSettings;
-use crate::audit_logs::join::Join;
+use crate::audit_logs::join::Joiner;
 use crate::invocation::HandlerError;
 use crate::invocation::Quarantine;
 use crate::storage::BlobStore;
 
 /// The tail's dependencies.
 #[derive(Clone)]
-pub struct Tail {
+pub struct Tailer {
     /// The tables, the watched sources and the clock.
     pub ports: Ports,
-    /// The store of the source being read ([`Tail::for_cursor`]; the default source's otherwise).
+    /// The store of the source being read ([`Tailer::for_cursor`]; the default source's otherwise).
     pub logs: Arc<dyn BlobStore>,
     /// The container of the source being read.
     pub container: String,
@@ -27,22 +27,22 @@ pub struct Tail {
     /// `AUDIT_*` and detection settings.
     pub settings: Arc<AuditSettings>,
     /// The recording ↔ session join run after reading.
-    pub join: Join,
+    pub join: Joiner,
 }
 
-impl std::fmt::Debug for Tail {
+impl std::fmt::Debug for Tailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tail")
+        f.debug_struct("Tailer")
             .field("container", &self.container)
             .finish_non_exhaustive()
     }
 }
 
-impl Tail {
+impl Tailer {
     /// Tailing over `ports`, reading the default audit-log source until a cursor names another.
     pub fn new(
         ports: &Ports,
-        join: Join,
+        join: Joiner,
         quarantine: Quarantine,
         retention_class: String,
         settings: Arc<AuditSettings>,

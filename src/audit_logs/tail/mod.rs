@@ -4,21 +4,23 @@
 //!
 //! Bounded work: at most `AUDIT_TAIL_MAX_BLOBS` cursors (least recently read first),
 //! `AUDIT_TAIL_MAX_BYTES` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the first
-//! half, the join ([`Join::run_pending`](super::join::Join::run_pending)) the rest, and both save their progress as they go, so the
+//! half, the join ([`Joiner::run_pending`](super::join::Joiner::run_pending)) the rest, and both save their progress as they go, so the
 //! next tick continues where this one stopped and no input makes a tick repeat the same work
 //! forever. A blob that fails is logged and retried next tick from its last saved offset; the tick
 //! still ends `Processed` so notifications of the healthy part are delivered (outputs are dropped on
 //! a 500). Only when every attempted blob failed does the tick answer `Retryable`.
 //!
-//! The work takes a [`Tail`] (narrow dependencies), built by the entry point
-//! ([`crate::functions::audit_logs`]).
+//! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and a [`Joiner`]),
+//! built by the entry points ([`crate::functions::tailer`], backfill).
+//!
+//! [`Joiner`]: super::join::Joiner
 
 pub mod batch;
 pub mod blob;
 mod chunk;
 mod context;
 
-pub use context::Tail;
+pub use context::Tailer;
 
 use time::OffsetDateTime;
 use tracing::error;
@@ -92,13 +94,13 @@ pub fn outcome(report: TickReport) -> Outcome {
 ///
 /// # Errors
 /// `Retryable` when the cursor list cannot be read.
-pub async fn tick(tail: &Tail, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
+pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
     let mut report = tail.run(now).await?;
     detect(tail, now, &mut report).await;
     Ok(report)
 }
 
-impl Tail {
+impl Tailer {
     /// Reads every active cursor, then joins what changed, within the time budget.
     ///
     /// # Errors
@@ -194,7 +196,7 @@ fn add(report: &mut TickReport, r: &chunk::BlobReport) {
 
 /// Per-minute detections. A failure is logged and left for the next tick: burst checks stay
 /// pending in their table until one succeeds; markers are only set by the writer that emits.
-async fn detect(tail: &Tail, now: OffsetDateTime, report: &mut TickReport) {
+async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &tail.settings;
     // Every partition touched (this tick or an earlier one whose check failed) is pending.
     report.notifications.extend(

@@ -67,13 +67,13 @@ pub fn kit(policy: Option<&str>) -> Kit {
 
 impl Kit {
     /// The join over this kit's seams.
-    pub fn join(&self) -> super::join::Join {
-        self.state.join()
+    pub fn joiner(&self) -> super::join::Joiner {
+        self.state.joiner()
     }
 
     /// Registers the cursor of [`PATH`] at [`NOW`] without reading (as Reconcile does).
     pub async fn register(&self) {
-        let tail = self.state.tail();
+        let tail = self.state.tailer();
         let source = self.state.ports.sources.default_audit_logs();
         super::created::register(&tail, source, PATH, NOW, NOW, false)
             .await

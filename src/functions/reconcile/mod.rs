@@ -139,7 +139,7 @@ async fn recordings(
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let (recordings, join) = (
         Recordings::new(&state.ports, state.policy.clone()),
-        super::join(state),
+        super::joiner(state),
     );
     for item in items {
         match recordings.listed(&join, source, &item, now).await? {
@@ -163,7 +163,7 @@ async fn audit_blobs(
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let repo = CursorRepo::new(state.ports.tables.clone());
     let (tail, at) = (
-        super::tail(state),
+        super::tailer(state),
         state.ports.sources.cursor_source(source),
     );
     let mut registered = 0;

@@ -83,7 +83,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
             .expect("get")
             .is_some()
     );
-    crate::audit_logs::tail::tick(&k.state.tail(), NOW)
+    crate::audit_logs::tail::tick(&k.state.tailer(), NOW)
         .await
         .expect("tick");
     let row = CatalogueRepo::new(k.state.ports.tables.clone())
@@ -128,7 +128,7 @@ async fn stalled_recordings_are_reported_once_per_episode() {
         &end("2025-03-14T08:10:00Z", "2025-03-14T08:40:00Z"),
     );
     k.append(text.as_bytes()).await;
-    crate::audit_logs::tail::tick(&k.state.tail(), NOW)
+    crate::audit_logs::tail::tick(&k.state.tailer(), NOW)
         .await
         .expect("tick");
     let o = run(&k.state, NOW).await.expect("run");

@@ -20,7 +20,7 @@ use crate::ports::Ports;
 
 use time::OffsetDateTime;
 
-pub use rows::{Actor, HOLDS_TABLE};
+pub use rows::{Actor, HOLDS_TABLE, active, header, of_row};
 
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;

@@ -13,7 +13,7 @@ use crate::retention::policy::Retention;
 use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 
-/// Table of ports, hold members and overrides.
+/// Table of holds, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
 const HEADER_PK: &str = "hold";
 
@@ -218,4 +218,50 @@ pub(crate) fn member_original(e: &Entity) -> Option<Retention> {
         class: class.into(),
         until: until.into(),
     })
+}
+
+/// The header of hold `id` (absent table = absent hold).
+///
+/// # Errors
+/// Table errors.
+pub async fn header(ports: &Ports, id: &str) -> Result<Option<Entity>, TableError> {
+    Ok(get(ports.tables.as_ref(), HOLDS_TABLE, HEADER_PK, id)
+        .await?
+        .map(|s| s.entity))
+}
+
+/// Up to `max` active hold headers, and whether there are more.
+///
+/// # Errors
+/// Table errors.
+pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), TableError> {
+    let filter = crate::tables::Filter::And(vec![
+        crate::tables::Filter::partition(HEADER_PK),
+        crate::tables::Filter::str("Status", crate::tables::filter::Op::Eq, "active"),
+    ]);
+    let query = ports.tables.query(HOLDS_TABLE, Some(&filter), Some(max), None);
+    match query.await {
+        Err(TableError::NotFound) => Ok((Vec::new(), false)),
+        Err(e) => Err(e),
+        Ok(page) => Ok((
+            page.items.into_iter().map(|s| s.entity).collect(),
+            page.next.is_some(),
+        )),
+    }
+}
+
+/// The headers of the holds a catalogue row names (`HoldIds`), skipping any since removed.
+///
+/// # Errors
+/// Table errors.
+pub async fn of_row(ports: &Ports, row: &Entity) -> Result<Vec<Entity>, TableError> {
+    let mut items = Vec::new();
+    for hold in get_str(row, "HoldIds").unwrap_or_default().split(',') {
+        if !hold.is_empty()
+            && let Some(h) = header(ports, hold).await?
+        {
+            items.push(h);
+        }
+    }
+    Ok(items)
 }

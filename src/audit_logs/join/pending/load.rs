@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use time::Duration;
 
 use crate::audit_logs::correlate::Span;
-use crate::audit_logs::join::Join;
+use crate::audit_logs::join::Joiner;
 use crate::audit_logs::repo::RECORDING_KEYS_TABLE;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
@@ -41,7 +41,7 @@ pub(super) fn versioned(s: Stored) -> Option<Versioned<CatalogueEntry>> {
 ///
 /// # Errors
 /// Table errors.
-pub(super) async fn keyed(join: &Join, tunnel: &str) -> Result<Vec<RecordingKey>, TableError> {
+pub(super) async fn keyed(join: &Joiner, tunnel: &str) -> Result<Vec<RecordingKey>, TableError> {
     let rows = query_all(
         &join.ports.tables,
         RECORDING_KEYS_TABLE,
@@ -75,7 +75,7 @@ pub(super) fn merge(mut spans: Vec<Span>) -> Vec<Span> {
 /// # Errors
 /// Table errors.
 pub(super) async fn created_within(
-    join: &Join,
+    join: &Joiner,
     spans: &[Span],
     into: &mut AffectedSet,
 ) -> Result<(), TableError> {
@@ -110,7 +110,7 @@ pub(super) async fn created_within(
 /// # Errors
 /// Table errors.
 pub(super) async fn add_keyed(
-    join: &Join,
+    join: &Joiner,
     keys: &[RecordingKey],
     into: &mut AffectedSet,
 ) -> Result<(), TableError> {

@@ -15,7 +15,7 @@ mod round;
 
 use time::{Duration, OffsetDateTime};
 
-use super::{Deadline, Join};
+use super::{Deadline, Joiner};
 use crate::audit_logs::correlate::Confidence;
 use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::audit_logs::repo::windows::pending_rows;
@@ -45,7 +45,7 @@ pub struct PendingReport {
     pub cut: bool,
 }
 
-impl Join {
+impl Joiner {
     /// Joins every session marked pending whose start day lies within `window` (+ two days of
     /// slack) before `now`, in rounds, until none is left or `deadline` passes; when this instance
     /// is running such a join already, hands the request to it and returns an empty report (see

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::load::{self, Affected, AffectedSet};
 use super::plan::{Known, Plan, plan};
-use super::{Deadline, Join, PendingReport};
+use super::{Deadline, Joiner, PendingReport};
 use crate::audit_logs::correlate::Confidence;
 use crate::audit_logs::correlate::Match;
 use crate::audit_logs::join::lookup::{get_session, windows_for};
@@ -42,7 +42,7 @@ impl Gate<'_> {
 /// # Errors
 /// `Retryable` on storage failures.
 pub(super) async fn run(
-    join: &Join,
+    join: &Joiner,
     now: OffsetDateTime,
     rows: Vec<Stored>,
     deadline: &Deadline,
@@ -199,7 +199,7 @@ fn stored_match(raw: &Entity) -> Option<Match> {
 /// yet, so their exact match is decided as the recording side decides it (first GUID with a
 /// session wins).
 async fn resolve_keys(
-    join: &Join,
+    join: &Joiner,
     affected: &AffectedSet,
     existing: &mut HashSet<String>,
     sessions: &mut Sessions,
@@ -227,7 +227,7 @@ fn exact(raw: &Entity) -> bool {
 /// The index rows of the sessions that can match the recordings planned by time (those not
 /// joined exactly through a GUID): one read of the days their creation times need.
 async fn windows_needed(
-    join: &Join,
+    join: &Joiner,
     affected: &AffectedSet,
     existing: &HashSet<String>,
 ) -> Result<Vec<(WindowRow, Stored)>, TableError> {
@@ -249,7 +249,7 @@ async fn windows_needed(
 
 /// A session record for a write, read once per round.
 async fn session(
-    join: &Join,
+    join: &Joiner,
     sessions: &mut Sessions,
     tunnel: &str,
 ) -> Result<Option<SessionRecord>, TableError> {

@@ -67,7 +67,7 @@ async fn each_affected_recording_is_joined_once_per_tick_and_unchanged_results_w
         .collect();
     k.append(connects.as_bytes()).await;
     tally.reset();
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         tally.count(Some("recordings"), Some("write")),
         3,
@@ -94,7 +94,7 @@ async fn each_affected_recording_is_joined_once_per_tick_and_unchanged_results_w
         .collect();
     k.append(ends.as_bytes()).await;
     tally.reset();
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.sessions, r.joined), (5, 5, 0));
     assert_eq!(rewrites(&tally), 0, "unchanged joins write nothing");
     assert_eq!(pending(&k).await, 0);
@@ -108,7 +108,7 @@ async fn a_session_whose_window_shrinks_leaves_the_recordings_outside_it() {
         .await;
     let both = connect("s1", "2025-03-14T09:00:00Z") + &connect("s2", "2025-03-14T09:10:00Z");
     k.append(both.as_bytes()).await;
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         get_str(&k.row(&key).await, "MatchCandidates"),
         Some("s1,s2"),
@@ -118,7 +118,7 @@ async fn a_session_whose_window_shrinks_leaves_the_recordings_outside_it() {
     // held the recording, so only the pending range (old and new windows) finds it.
     k.append(end("s1", "2025-03-14T09:00:00Z", "2025-03-14T09:50:00Z").as_bytes())
         .await;
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
     let e = k.row(&key).await;
     assert_eq!(get_str(&e, "MatchConfidence"), Some("heuristic"));
     assert_eq!(get_str(&e, "TunnelId"), Some("s2"));
@@ -150,7 +150,7 @@ async fn hour(sessions: usize, recordings: usize) -> (u64, u64, u64) {
         let text: String = part.iter().map(|(_, l)| l.as_str()).collect();
         k.append(text.as_bytes()).await;
         let blobs = k.blobs.calls();
-        let r = tick(&k.state.tail(), NOW + Duration::hours(1))
+        let r = tick(&k.state.tailer(), NOW + Duration::hours(1))
             .await
             .expect("tick");
         records += r.records;
@@ -201,7 +201,7 @@ async fn a_store_too_slow_for_the_budget_still_makes_progress_every_tick() {
     while k.cursor().await.offset < text.len() as u64 || pending(&k).await > 0 {
         ticks += 1;
         assert!(ticks <= 40, "no progress after {ticks} ticks");
-        let r = tick(&k.state.tail(), NOW).await.expect("tick");
+        let r = tick(&k.state.tailer(), NOW).await.expect("tick");
         cut |= r.cut;
         let c = k.cursor().await;
         assert!(
@@ -232,14 +232,14 @@ async fn a_join_already_running_in_this_instance_takes_the_sessions_over() {
         .await;
     let held = k.state.join_gate.enter().expect("nothing runs yet");
     assert!(k.state.join_gate.take());
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(r.joined, 0, "handed over");
     assert_eq!(pending(&k).await, 1, "still pending");
     assert_eq!(k.row(&key).await.get("MatchConfidence"), None);
     tally.reset();
     let never = crate::audit_logs::join::Deadline::never(k.state.ports.clock.clone());
     let handed = k
-        .join()
+        .joiner()
         .run_pending(NOW, Duration::days(7), &never)
         .await
         .expect("join");
@@ -251,7 +251,7 @@ async fn a_join_already_running_in_this_instance_takes_the_sessions_over() {
     assert!(k.state.join_gate.take(), "the runner sees the requests");
     drop(held);
     let r = k
-        .join()
+        .joiner()
         .run_pending(NOW, Duration::days(7), &never)
         .await
         .expect("join");

@@ -2,7 +2,7 @@
 //! of the recordings that can name the session and rewritten whole, never accumulated; and the
 //! pending range, which asks for that derivation.
 //!
-//! Only the session side of the join ([`Join::run_pending`](crate::audit_logs::join::Join)) sets
+//! Only the session side of the join ([`Joiner::run_pending`](crate::audit_logs::join::Joiner)) sets
 //! the state, in the write that clears the range: it has read every recording whose match can name
 //! the session (those created within the range, and those naming its tunnel id). Whoever changes
 //! which sessions a recording's match names marks all of them, old and new, pending first
@@ -50,7 +50,7 @@ fn derived(cur: &Entity, ids: &[String], clear: bool) -> Option<Entity> {
 /// # Errors
 /// Table errors.
 pub async fn mark_pending(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     pk: &str,
     tunnel: &str,
     lag: Duration,
@@ -81,7 +81,7 @@ pub async fn mark_pending(
 /// # Errors
 /// Table errors.
 pub async fn settle(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     read: &Stored,
     ids: &[String],
     clear: bool,
@@ -104,7 +104,7 @@ pub async fn settle(
 /// # Errors
 /// Table errors.
 pub async fn pending_rows(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     since_day: &str,
     limit: usize,
 ) -> Result<Vec<Stored>, TableError> {

@@ -132,7 +132,7 @@ fn set(e: &mut Entity, k: &str, v: impl Into<Value>) {
 /// # Errors
 /// Table errors.
 pub async fn put_window(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     s: &SessionRecord,
     arrived: OffsetDateTime,
     from: Option<&str>,
@@ -146,7 +146,7 @@ pub async fn put_window(
 /// # Errors
 /// Table errors.
 pub async fn put_window_pending(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     s: &SessionRecord,
     arrived: OffsetDateTime,
     from: Option<&str>,
@@ -236,7 +236,7 @@ fn carry(e: &mut Entity, old: &Entity) {
 }
 
 async fn write_window(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     pk: &str,
     fresh: &Fresh<'_>,
     old: Option<&Entity>,
@@ -298,7 +298,7 @@ async fn write_window(
 /// # Errors
 /// Table errors.
 pub async fn row_of(
-    tables: &Arc<dyn TableStore>,
+    tables: &dyn TableStore,
     s: &SessionRecord,
 ) -> Result<Option<WindowRow>, TableError> {
     let Some(pk) = window_of(s) else {

@@ -1,6 +1,6 @@
 //! Writing a batch: per folded session its index row (with the pending-join range when a field the
 //! join uses changed) and then its session row; then failed logins. The join itself runs once per
-//! tick over every pending row (`Join::run_pending`), not here.
+//! tick over every pending row (`Joiner::run_pending`), not here.
 //!
 //! The index row is written before the session row: a crash in between re-reads the chunk, finds
 //! the session still changed and writes both again, so a pending join can never be lost.
@@ -16,7 +16,7 @@ use crate::audit_logs::detect::failed;
 use crate::audit_logs::join::Deadline;
 use crate::audit_logs::repo::{SESSIONS_TABLE, window_of, windows::put_window_pending};
 use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord};
-use crate::audit_logs::tail::Tail;
+use crate::audit_logs::tail::Tailer;
 use crate::invocation::HandlerError;
 use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{TableError, WriteMode};
@@ -42,7 +42,7 @@ pub struct Flushed {
 /// # Errors
 /// `Retryable` on storage failures.
 pub async fn flush(
-    tail: &Tail,
+    tail: &Tailer,
     batch: Batch<'_>,
     now: OffsetDateTime,
     deadline: &Deadline,
@@ -69,7 +69,7 @@ pub async fn flush(
 
 /// Merges one folded session into its stored row; `false` when nothing changed.
 async fn upsert(
-    tail: &Tail,
+    tail: &Tailer,
     folded: &Folded<'_>,
     now: OffsetDateTime,
 ) -> Result<bool, HandlerError> {
@@ -135,7 +135,7 @@ async fn upsert(
 
 /// The creation times of recordings whose join a change from `before` to `after` may affect: the
 /// old window and the new one.
-fn affected(tail: &Tail, before: Option<&SessionRecord>, after: &SessionRecord) -> Option<Span> {
+fn affected(tail: &Tailer, before: Option<&SessionRecord>, after: &SessionRecord) -> Option<Span> {
     let span = |s: &SessionRecord| {
         let start = s.session_start.or(s.first_record_time)?;
         let (lag, open) = (tail.join.upload_lag, tail.join.open_session_max);

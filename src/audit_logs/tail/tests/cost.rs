@@ -20,7 +20,7 @@ fn counted() -> (Kit, Arc<Tally>) {
 async fn one_tick(k: &Kit, tally: &Tally) -> (u64, u64) {
     tally.reset();
     let blobs = k.blobs.calls();
-    super::tick(&k.state.tail(), NOW).await.expect("tick");
+    super::tick(&k.state.tailer(), NOW).await.expect("tick");
     (k.blobs.calls() - blobs, tally.count(None, None))
 }
 
@@ -43,7 +43,7 @@ async fn storage_calls_of_a_tick_idle_unchanged_and_with_new_records() {
         .await
         .expect("create");
     let source = k.state.ports.sources.default_audit_logs();
-    register(&k.state.tail(), source, &earlier, NOW, NOW, false)
+    register(&k.state.tailer(), source, &earlier, NOW, NOW, false)
         .await
         .expect("register");
     one_tick(&k, &tally).await;

@@ -63,7 +63,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         })
         .collect();
     k.append(text.as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, bursts(&r)),
         (6, 0),
@@ -77,12 +77,12 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         "both partitions kept pending"
     );
     assert_eq!(
-        bursts(&tick(&k.state.tail(), NOW).await.expect("tick")),
+        bursts(&tick(&k.state.tailer(), NOW).await.expect("tick")),
         0,
         "still down"
     );
     flaky.hook().down.store(false, Ordering::SeqCst);
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, bursts(&r)),
         (0, 2),
@@ -91,7 +91,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &pending, 10).await;
     assert!(listed.expect("pending").is_empty(), "settled");
     assert_eq!(
-        bursts(&tick(&k.state.tail(), NOW).await.expect("tick")),
+        bursts(&tick(&k.state.tailer(), NOW).await.expect("tick")),
         0,
         "once"
     );
@@ -129,7 +129,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         .as_bytes(),
     )
     .await;
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
     let rows = window_rows(&k, "2025-03-14").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     // A recording that names the session, joined by the next tick.
@@ -140,10 +140,10 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
             &[],
         )
         .await;
-    crate::audit_logs::join::after_catalogue(&k.join(), &key)
+    crate::audit_logs::join::after_catalogue(&k.joiner(), &key)
         .await
         .expect("join");
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
     assert!(window_rows(&k, "2025-03-14").await[0].recorded);
     let extra =
         r#","sessionStartTime":"2025-03-13T23:55:00Z","sessionEndTime":"2025-03-14T00:30:00Z""#;
@@ -159,7 +159,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         .as_bytes(),
     )
     .await;
-    tick(&k.state.tail(), NOW).await.expect("tick");
+    tick(&k.state.tailer(), NOW).await.expect("tick");
     assert!(
         window_rows(&k, "2025-03-14").await.is_empty(),
         "old day row removed"

@@ -29,7 +29,7 @@ async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_secon
     k.register().await;
     let first = record("a1");
     k.append(first.as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (1, 0));
     assert_eq!(
         k.cursor().await.offset,
@@ -44,7 +44,7 @@ async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_secon
     );
     // The writer ends the line later, then goes on.
     k.append(b"\r\n").await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (0, 0),
@@ -52,7 +52,7 @@ async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_secon
     );
     let second = record("a2");
     k.append(format!("{second}\n").as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (1, 0));
     assert_eq!(k.cursor().await.records, 2, "each record read once");
 }
@@ -63,9 +63,9 @@ async fn a_writer_that_never_ends_its_lines_is_read_record_by_record() {
     k.create_log().await;
     k.register().await;
     k.append(record("b1").as_bytes()).await;
-    assert_eq!(tick(&k.state.tail(), NOW).await.expect("tick").records, 1);
+    assert_eq!(tick(&k.state.tailer(), NOW).await.expect("tick").records, 1);
     k.append(record("b2").as_bytes()).await;
-    assert_eq!(tick(&k.state.tail(), NOW).await.expect("tick").records, 1);
+    assert_eq!(tick(&k.state.tailer(), NOW).await.expect("tick").records, 1);
     assert_eq!(k.cursor().await.records, 2);
 }
 
@@ -77,10 +77,10 @@ async fn a_partial_last_line_waits_for_the_rest() {
     let whole = record("c1");
     let (head, rest) = whole.split_at(whole.len() / 2);
     k.append(head.as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt, k.cursor().await.offset), (0, 0, 0));
     k.append(rest.as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (1, 0),
@@ -95,7 +95,7 @@ async fn a_one_line_legacy_document_without_newline_is_read_at_once() {
     k.register().await;
     let doc = format!(r#"{{"records":[{},{}]}}"#, record("d1"), record("d2"));
     k.append(doc.as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (2, 0));
 }
 
@@ -114,7 +114,7 @@ async fn a_block_blob_is_complete_when_created() {
         .await
         .expect("put");
     k.register().await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (1, 1),

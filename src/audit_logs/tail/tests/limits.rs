@@ -37,7 +37,7 @@ async fn oversized_fields_are_cut_and_unkeyable_tunnels_skipped_not_retried_fore
         "",
     );
     k.append(text.as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.blobs, r.failed, r.records), (1, 0, 3), "{r:?}");
     let big = get_session(&k.state.ports.tables, "t-big")
         .await
@@ -50,7 +50,7 @@ async fn oversized_fields_are_cut_and_unkeyable_tunnels_skipped_not_retried_fore
             .expect("read")
             .is_some()
     );
-    let again = tick(&k.state.tail(), NOW).await.expect("tick");
+    let again = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (again.failed, again.records),
         (0, 0),

@@ -32,7 +32,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     let k = kit(None);
     k.create_log().await;
     let r = register(
-        &k.state.tail(),
+        &k.state.tailer(),
         k.state.ports.sources.default_audit_logs(),
         crate::audit_logs::testkit::PATH,
         NOW,
@@ -49,7 +49,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     );
     let buf = fixture();
     k.append(&buf).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(r.records, 4);
     let c = k.cursor().await;
     assert_eq!(
@@ -64,14 +64,14 @@ async fn empty_blob_then_appends_with_a_partial_line() {
         .expect("session");
     assert_eq!(alice.session_end.map(|t| t.hour()), Some(9));
     assert_eq!(
-        tick(&k.state.tail(), NOW).await.expect("tick").records,
+        tick(&k.state.tailer(), NOW).await.expect("tick").records,
         0,
         "nothing new"
     );
     let rest = br#"EU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","properties":{"tunnelId":"d0d0d0d0-0000-4000-8000-000000000005","message":"Successfully Connected."}}"#;
     k.append(rest).await;
     k.append(b"\r\n").await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (1, 0), "the completed line parses");
     assert_eq!(k.cursor().await.offset, (buf.len() + rest.len() + 2) as u64);
     assert!(
@@ -100,7 +100,7 @@ async fn corrupt_lines_are_quarantined_once_and_skipped() {
     );
     k.append(format!("{{broken\n{good}[\"array\"]\n").as_bytes())
         .await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (1, 2));
     let quarantined = k.blobs.names(&k.state.config.quarantine_container);
     assert_eq!(quarantined.len(), 2, "{quarantined:?}");
@@ -108,7 +108,7 @@ async fn corrupt_lines_are_quarantined_once_and_skipped() {
         quarantined.iter().any(|n| n.ends_with("-offset-0.json")),
         "item = offset: {quarantined:?}"
     );
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (0, 0),
@@ -126,7 +126,7 @@ async fn over_long_lines_do_not_stall_the_blob() {
     k.create_log().await;
     k.register().await;
     k.append(&vec![b'x'; 2000]).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(r.corrupt, 1, "quarantined once it exceeds the bound");
     assert!(k.cursor().await.skip_to_newline);
     k.append(&vec![b'y'; 500]).await;
@@ -140,7 +140,7 @@ async fn over_long_lines_do_not_stall_the_blob() {
     );
     k.append(format!("tail-of-long-line\n{good}").as_bytes())
         .await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (1, 0),
@@ -167,7 +167,7 @@ async fn racing_ticks_process_each_record_once() {
         })
         .collect();
     k.append(text.as_bytes()).await;
-    let (one, two) = (k.state.tail(), k.state.tail());
+    let (one, two) = (k.state.tailer(), k.state.tailer());
     let (a, b) = tokio::join!(tick(&one, NOW), tick(&two, NOW));
     let (a, b) = (a.expect("a"), b.expect("b"));
     assert_eq!(
@@ -189,7 +189,7 @@ async fn legacy_documents_and_retirement() {
     ))
     .expect("fixture");
     k.append(&legacy).await;
-    assert_eq!(tick(&k.state.tail(), NOW).await.expect("tick").records, 1);
+    assert_eq!(tick(&k.state.tailer(), NOW).await.expect("tick").records, 1);
     let c = k.cursor().await;
     assert!(c.legacy && c.done);
     assert!(
@@ -221,7 +221,7 @@ async fn failed_login_bursts_give_one_digest() {
         })
         .collect();
     k.append(text.as_bytes()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!(
         kinds(&r)
             .iter()
@@ -242,7 +242,7 @@ async fn failed_login_bursts_give_one_digest() {
         .as_bytes(),
     )
     .await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert!(!kinds(&r).contains(&"login.failed.burst"), "one per fact");
 }
 
@@ -252,9 +252,9 @@ async fn ended_sessions_without_recording_are_reported_after_the_grace() {
     k.create_log().await;
     k.register().await;
     k.append(fixture().as_slice()).await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert!(!kinds(&r).contains(&"session.unrecorded"), "grace not over");
-    let r = tick(&k.state.tail(), NOW + Duration::minutes(31))
+    let r = tick(&k.state.tailer(), NOW + Duration::minutes(31))
         .await
         .expect("tick");
     assert_eq!(
@@ -265,7 +265,7 @@ async fn ended_sessions_without_recording_are_reported_after_the_grace() {
     assert_eq!(r.notifications[0].data["tunnelId"], ALICE);
     assert!(
         kinds(
-            &tick(&k.state.tail(), NOW + Duration::minutes(40))
+            &tick(&k.state.tailer(), NOW + Duration::minutes(40))
                 .await
                 .expect("tick")
         )
@@ -300,7 +300,7 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     let gone = "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/B/y=2025/m=03/d=14/h=10/m=00/PT1H.json";
     assert!(
         register(
-            &k.state.tail(),
+            &k.state.tailer(),
             k.state.ports.sources.default_audit_logs(),
             gone,
             NOW,

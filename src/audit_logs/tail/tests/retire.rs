@@ -21,17 +21,17 @@ async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
     );
     k.append(last.trim_end().as_bytes()).await;
     assert_eq!(
-        tick(&k.state.tail(), NOW).await.expect("tick").records,
+        tick(&k.state.tailer(), NOW).await.expect("tick").records,
         1,
         "a complete object is a whole record, newline or not"
     );
     // A writer that stopped mid-record: waits for the rest while the blob may grow.
     k.append(br#"{"time":"2025-03-14T09:59:30Z","properties":{"tunnelId":"cut""#)
         .await;
-    let r = tick(&k.state.tail(), NOW).await.expect("tick");
+    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
     assert_eq!((r.records, r.corrupt), (0, 0), "a partial line waits");
     let later = NOW + Duration::hours(48);
-    let r = tick(&k.state.tail(), later).await.expect("tick");
+    let r = tick(&k.state.tailer(), later).await.expect("tick");
     assert_eq!(
         (r.records, r.corrupt),
         (0, 1),
@@ -39,7 +39,7 @@ async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
     );
     assert!(k.cursor().await.done);
     assert_eq!(
-        tick(&k.state.tail(), later).await.expect("tick").blobs,
+        tick(&k.state.tailer(), later).await.expect("tick").blobs,
         0,
         "retired cursors are not read"
     );
@@ -70,7 +70,7 @@ async fn a_budget_cut_does_not_retire_a_cursor_with_unread_bytes() {
     let later = NOW + Duration::hours(49);
     let mut total = 0;
     for _ in 0..10 {
-        total += tick(&k.state.tail(), later).await.expect("tick").records;
+        total += tick(&k.state.tailer(), later).await.expect("tick").records;
         if k.cursor().await.done {
             break;
         }

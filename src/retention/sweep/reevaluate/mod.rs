@@ -8,13 +8,13 @@
 //! logged and its row marked `ShortenedFrom`, the class change recorded in table `holds`
 //! (`PartitionKey` = `override`). Held blobs (tagged `legal-hold`) are never visited, and rows pinned
 //! by an explicit override (`RetentionOverride`) or held are left alone. At most
-//! `RETENTION_MAX_DELETES_PER_RUN` blobs are examined per run; progress lives in [`state`] and the
+//! `RETENTION_MAX_DELETES_PER_RUN` blobs are examined per run; progress lives in [`progress`] and the
 //! next run resumes there. Tag writes are conditioned on the date just read, so a hold set
 //! meanwhile wins (412 → left for the next run).
 
 pub mod plan;
 mod retag;
-pub mod state;
+pub mod progress;
 #[cfg(test)]
 mod tests;
 
@@ -23,7 +23,7 @@ use serde_json::json;
 
 use self::plan::{ClassDays, class_days};
 use self::retag::Retag;
-use self::state::State;
+use self::progress::Progress;
 use super::{CONCURRENCY, Kind, Pass, Report, Sweep};
 use crate::dates::format_utc;
 use crate::retention::hold::HOLDS_TABLE;
@@ -51,12 +51,12 @@ impl Sweep<'_> {
     async fn reevaluate_inner(&self, report: &mut Report) -> anyhow::Result<()> {
         let tables = self.deps.ports.tables.as_ref();
         let current = class_days(&self.deps.policy);
-        let Some(mut st) = state::read(tables).await? else {
+        let Some(mut st) = progress::read(tables).await? else {
             // First run: the tags were written by this policy; it becomes the baseline.
-            let mut st = State {
+            let mut st = Progress {
                 applied: current.clone(),
                 target: current,
-                ..State::default()
+                ..Progress::default()
             };
             return self.save(&mut st).await;
         };
@@ -155,7 +155,7 @@ impl Sweep<'_> {
 
     /// Plans the visits for a policy that differs from what the tags reflect, logging (and, when
     /// allowed, recording) every class that got shorter.
-    async fn replan(&self, st: &mut State, current: ClassDays) -> anyhow::Result<()> {
+    async fn replan(&self, st: &mut Progress, current: ClassDays) -> anyhow::Result<()> {
         let allow = self.deps.settings.allow_shortening;
         let p = plan::plan(&st.applied, &current, allow);
         for c in &p.kept_longer {
@@ -229,9 +229,9 @@ impl Sweep<'_> {
     }
 
     /// Saves progress, except in a dry run (which only reports).
-    async fn save(&self, st: &mut State) -> anyhow::Result<()> {
+    async fn save(&self, st: &mut Progress) -> anyhow::Result<()> {
         if !self.params.dry_run {
-            state::write(self.deps.ports.tables.as_ref(), st).await?;
+            progress::write(self.deps.ports.tables.as_ref(), st).await?;
         }
         Ok(())
     }

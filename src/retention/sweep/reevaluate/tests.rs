@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::plan::{ClassDays, class_days, plan};
-use super::state::{self, STATE_TABLE};
+use super::progress::{self, PROGRESS_TABLE};
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::{Report, run};
@@ -86,7 +86,7 @@ async fn a_longer_class_retags_not_yet_due_blobs_but_not_holds_or_overrides() {
         "the first run only records the baseline"
     );
     assert!(
-        state::read(k.tables.as_ref())
+        progress::read(k.tables.as_ref())
             .await
             .expect("read")
             .is_some()
@@ -199,7 +199,7 @@ async fn a_bounded_run_resumes_and_a_dry_run_writes_nothing() {
         assert_eq!(k.tags(b).await[TAG_UNTIL], k.day(60));
         assert_eq!(k.tags(b).await[TAG_CLASS], "ops-30d");
     }
-    let st = state::read(k.tables.as_ref())
+    let st = progress::read(k.tables.as_ref())
         .await
         .expect("read")
         .expect("row");
@@ -212,7 +212,7 @@ async fn a_bounded_run_resumes_and_a_dry_run_writes_nothing() {
         2,
         "idle: only the two expiry queries"
     );
-    assert_eq!(k.tables.dump(STATE_TABLE).len(), 1);
+    assert_eq!(k.tables.dump(PROGRESS_TABLE).len(), 1);
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
 
 /// Table of sweep progress rows.
-pub const STATE_TABLE: &str = "sweepstate";
+pub const PROGRESS_TABLE: &str = "sweepstate";
 const PK: &str = "policy";
 const RK: &str = "reevaluation";
 
@@ -20,7 +20,7 @@ pub type Visit = (String, String);
 
 /// The progress row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct State {
+pub struct Progress {
     /// Class days the blobs' tags reflect.
     pub applied: ClassDays,
     /// Class days being applied (equal to `applied` when idle).
@@ -42,9 +42,9 @@ fn json_of<T: serde::de::DeserializeOwned + Default>(e: &Entity, k: &str) -> T {
 }
 
 /// Reads the row; `None` when there is none yet (or the table does not exist).
-pub async fn read(tables: &dyn TableStore) -> Result<Option<State>, TableError> {
-    let stored = crate::tables::ops::get(tables, STATE_TABLE, PK, RK).await?;
-    Ok(stored.map(|s| State {
+pub async fn read(tables: &dyn TableStore) -> Result<Option<Progress>, TableError> {
+    let stored = crate::tables::ops::get(tables, PROGRESS_TABLE, PK, RK).await?;
+    Ok(stored.map(|s| Progress {
         applied: json_of(&s.entity, "Applied"),
         target: json_of(&s.entity, "Target"),
         queue: json_of(&s.entity, "Queue"),
@@ -56,7 +56,7 @@ pub async fn read(tables: &dyn TableStore) -> Result<Option<State>, TableError> 
 
 /// Writes the row conditionally on the ETag read (insert when there was none) and keeps the new
 /// ETag. `PreconditionFailed`/`Conflict` mean another run moved it: the caller stops.
-pub async fn write(tables: &dyn TableStore, s: &mut State) -> Result<(), TableError> {
+pub async fn write(tables: &dyn TableStore, s: &mut Progress) -> Result<(), TableError> {
     let mut e = Entity::new();
     for (k, v) in [
         ("PartitionKey", json!(PK)),
@@ -76,6 +76,6 @@ pub async fn write(tables: &dyn TableStore, s: &mut State) -> Result<(), TableEr
         Some(t) => WriteMode::IfMatch(t.clone()),
         None => WriteMode::Insert,
     };
-    s.etag = Some(write_creating_table(tables, STATE_TABLE, &e, mode).await?);
+    s.etag = Some(write_creating_table(tables, PROGRESS_TABLE, &e, mode).await?);
     Ok(())
 }
