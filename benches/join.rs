@@ -218,13 +218,15 @@ async fn point<B: BlobStore>(
         },
     ));
     let blobs = Arc::new(CountingBlobStore::new(store));
-    let state = AppState::over_stores(
-        blobs.clone(),
-        metered.clone(),
-        &s.recordings_container,
-        &s.auditlogs_container,
-    )
-    .expect("state");
+    let pairs = [
+        ("RECORDINGS_CONTAINER", &*s.recordings_container),
+        ("AUDITLOGS_CONTAINER", &*s.auditlogs_container),
+    ];
+    let config = Config::in_memory(&pairs).expect("config");
+    let stores = bastion_recordings::state::Stores::one(blobs.clone(), metered.clone());
+    let clock = Arc::new(bastion_recordings::clock::SystemClock);
+    let policy = bastion_recordings::retention::policy::Policy::builtin();
+    let state = AppState::assemble(config, policy, stores, clock);
     // Recordings first: catalogued (and joined: nothing to join yet) before the log is read.
     for j in 0..recordings {
         let name = format!("bench/other-{j:05}.webm");

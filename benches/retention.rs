@@ -11,10 +11,13 @@ use std::time::{Duration as StdDuration, Instant};
 
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
+use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
-use bastion_recordings::state::AppState;
+use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::counting::CountingBlobStore;
@@ -43,8 +46,13 @@ impl World {
         let store = Arc::new(CountingBlobStore::new(store));
         let counted = store.clone();
         let tables = Arc::new(InMemoryTables::new());
-        let state =
-            AppState::over_stores(store, tables.clone(), rec, "bench-logs-none").expect("state");
+        let pairs = [
+            ("RECORDINGS_CONTAINER", rec),
+            ("AUDITLOGS_CONTAINER", "bench-logs-none"),
+        ];
+        let config = Config::in_memory(&pairs).expect("config");
+        let stores = Stores::one(store, tables.clone());
+        let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         Self {
             state,
             calls: Box::new(move || counted.total()),

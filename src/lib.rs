@@ -48,4 +48,4 @@ pub mod storage;
 pub mod tables;
 pub mod telemetry;
 #[cfg(test)]
-mod testing;
+mod testkit;

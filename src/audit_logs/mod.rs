@@ -24,8 +24,6 @@ pub mod repo;
 pub mod sessions;
 pub mod settings;
 pub mod tail;
-#[cfg(test)]
-pub(crate) mod testkit;
 
 pub use settings::AuditSettings;
 

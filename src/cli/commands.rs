@@ -14,12 +14,8 @@ pub async fn run(cmd: Command) -> ExitCode {
     match cmd {
         Command::LifecyclePolicy => lifecycle_policy(),
         Command::Sweep(args) => sweep_once(args.dry_run).await,
-        Command::Catalogue(CatalogueCommand::Query(args)) => {
-            super::query::query(false, args).await
-        }
-        Command::Catalogue(CatalogueCommand::Export(args)) => {
-            super::query::query(true, args).await
-        }
+        Command::Catalogue(CatalogueCommand::Query(args)) => super::query::query(false, args).await,
+        Command::Catalogue(CatalogueCommand::Export(args)) => super::query::query(true, args).await,
         Command::Verify(args) => super::query::verify(args).await,
         Command::Backfill(args) => super::backfill::run(args).await,
         Command::Hold(cmd) => super::hold::run(cmd).await,

@@ -6,9 +6,9 @@
 //! command line and `GET /api/recordings` accept and refuse the same values.
 
 pub mod backfill;
-pub mod query;
 pub mod commands;
 pub mod hold;
+pub mod query;
 
 use std::collections::HashMap;
 

@@ -147,6 +147,21 @@ impl Config {
         Self::from_lookup(&|k| std::env::var(k).ok())
     }
 
+    /// The in-memory mode's configuration with `pairs` set too (tests, benchmarks, tools).
+    ///
+    /// # Errors
+    /// Every problem at once.
+    #[cfg(feature = "test-support")]
+    pub fn in_memory(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k| match k {
+            "HANDLER_IN_MEMORY" => Some("true".to_owned()),
+            _ => pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned()),
+        })
+    }
+
     /// Reads configuration through `env` (tests pass a map).
     ///
     /// # Errors

@@ -63,7 +63,7 @@ pub fn tailer(state: &AppState) -> Tailer {
     let quarantine = state.quarantine.clone();
     Tailer::new(
         &state.ports,
-        join(state),
+        joiner(state),
         quarantine,
         class,
         state.audit.clone(),

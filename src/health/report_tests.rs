@@ -1,7 +1,7 @@
 //! The health report over the fakes: status thresholds, beats from memory and table, quarantine,
 //! cursor lag, the stalled episode, poison-queue depths, and outages answered without detail.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -13,7 +13,7 @@ use tower::ServiceExt as _;
 use super::report::{Facts, Thresholds, classify};
 use super::{HEARTBEATS_TABLE, Heartbeats, flush};
 use crate::tables::{TableStore, WriteMode};
-use crate::testing::fakes;
+use crate::testkit::fakes;
 
 #[test]
 fn status_thresholds() {
@@ -68,7 +68,7 @@ fn status_thresholds() {
     );
 }
 
-async fn report(f: &crate::testing::Fakes) -> Value {
+async fn report(f: &crate::testkit::Fakes) -> Value {
     let now = f.state.ports.clock.now();
     super::report::build(&f.state.health(), now, &Thresholds::default())
         .await

@@ -3,8 +3,6 @@
 //! whether a `recordings.stalled` episode is open. The Bastion host whose SAS expired, or the
 //! account that stopped answering, is named; the others stay `ok`.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use crate::audit_logs::detect::stalled::{MARKER_PK, marker_key};
@@ -35,10 +33,7 @@ pub struct SourceHealth {
 ///
 /// # Errors
 /// Table errors (the markers); an unreachable source is a finding, not an error.
-pub async fn check(
-    tables: &dyn TableStore,
-    sources: &Sources,
-) -> Result<SourceHealth, TableError> {
+pub async fn check(tables: &dyn TableStore, sources: &Sources) -> Result<SourceHealth, TableError> {
     let mut out = SourceHealth::default();
     for (kind, list) in [
         ("recordings", sources.recordings()),

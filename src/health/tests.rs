@@ -14,7 +14,7 @@ use super::{Beat, Heartbeats, flush};
 use crate::tables::TableStore;
 use crate::tables::counting::CountingTables;
 use crate::tables::memory::InMemoryTables;
-use crate::testing::{blob_created, fakes};
+use crate::testkit::{blob_created, fakes};
 
 const T0: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 
@@ -123,7 +123,7 @@ async fn an_older_instance_never_overwrites_a_newer_ending() {
 
 #[tokio::test]
 async fn a_failed_flush_keeps_the_beats_for_the_next_one() {
-    let f: Arc<dyn TableStore> = Arc::new(crate::testing::down_tables());
+    let f: Arc<dyn TableStore> = Arc::new(crate::testkit::down_tables());
     let hb = Heartbeats::default();
     hb.record("Reconcile", "processed", T0);
     assert!(flush::flush(&hb, &f).await.is_err());

@@ -13,7 +13,7 @@ use crate::catalogue::RECORDINGS_TABLE;
 use crate::invocation::{HandlerError, Invocation, InvokeRequest, Outcome};
 use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::{TableStore, WriteMode, get_i64, get_str};
-use crate::testing::{Fakes, blob_created, event_invocation, fakes};
+use crate::testkit::{Fakes, blob_created, event_invocation, fakes};
 
 pub(super) fn content(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 31 % 251) as u8).collect()

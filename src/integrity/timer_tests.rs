@@ -15,7 +15,7 @@ use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::Policy;
 use crate::storage::{BlobStore, Metadata};
 use crate::tables::{TableStore, WriteMode};
-use crate::testing::{Fakes, fakes};
+use crate::testkit::{Fakes, fakes};
 
 /// A timer invocation at the real "now" (the in-memory store dates blobs by the wall clock, and
 /// the catalogue partitions by blob creation).

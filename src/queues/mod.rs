@@ -133,9 +133,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_frozen_queue_service_fails_at_the_deadline_retryably() {
-        let (url, accepted) = crate::testing::frozen_service().await;
+        let (url, accepted) = crate::testkit::frozen_service().await;
         let url = url::Url::parse(&url).expect("url");
-        let d = crate::testing::short_deadlines();
+        let d = crate::testkit::short_deadlines();
         let conn = StorageConnection {
             setting: "Q".into(),
             account: "devstoreaccount1".into(),

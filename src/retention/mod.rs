@@ -27,9 +27,6 @@ pub mod sweep;
 pub mod tags;
 pub mod tombstone;
 
-#[cfg(test)]
-pub(crate) mod testkit;
-
 /// Blob index tag holding the retention class.
 pub const TAG_CLASS: &str = "retentionClass";
 /// Blob index tag holding the retain-until date (`YYYY-MM-DD`, lexicographically comparable).

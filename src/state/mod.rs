@@ -76,7 +76,8 @@ impl HasQuarantine for AppState {
     }
 }
 
-/// The blob seams a state is assembled from.
+/// The blob seams a state is assembled from (test support).
+#[cfg(feature = "test-support")]
 #[derive(Clone)]
 pub struct Stores {
     /// The recordings account.
@@ -89,6 +90,7 @@ pub struct Stores {
     pub tables: Arc<dyn TableStore>,
 }
 
+#[cfg(feature = "test-support")]
 impl Stores {
     /// Every blob seam is `blobs`.
     pub fn one(blobs: Arc<dyn BlobStore>, tables: Arc<dyn TableStore>) -> Self {
@@ -149,7 +151,7 @@ impl AppState {
 
     /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
     #[cfg(feature = "test-support")]
-    pub fn in_memory(config: Config, policy: Policy) -> Self {
+    fn in_memory(config: Config, policy: Policy) -> Self {
         let account = config.in_memory_account.clone();
         // No yield per store call: this mode serves benchmarks and demos, not race tests.
         let blobs: Arc<dyn BlobStore> =
@@ -165,7 +167,8 @@ impl AppState {
 
     /// Assembles state from explicit seams (component tests, benchmarks, tools): every recording
     /// source of the configuration is reached through `stores.recordings`, every audit-log source
-    /// through `stores.audit_logs`.
+    /// through `stores.audit_logs`. The one constructor besides [`from_config`](Self::from_config).
+    #[cfg(feature = "test-support")]
     pub fn assemble(config: Config, policy: Policy, stores: Stores, clock: Arc<dyn Clock>) -> Self {
         let over = |specs: &[SourceSpec], store: &Arc<dyn BlobStore>| -> Vec<Source> {
             specs
@@ -220,37 +223,6 @@ impl AppState {
             queues,
             config: Arc::new(config),
         }
-    }
-
-    /// State whose every blob seam is `store` and whose tables are `tables`, with the given
-    /// containers and defaults otherwise: for benchmarks, tests and tools that bring their own stores.
-    ///
-    /// # Errors
-    /// `ConfigError` for invalid container names.
-    #[cfg(feature = "test-support")]
-    pub fn over_stores(
-        store: Arc<dyn BlobStore>,
-        tables: Arc<dyn TableStore>,
-        recordings_container: &str,
-        auditlogs_container: &str,
-    ) -> Result<Self, ConfigError> {
-        let env = [
-            ("HANDLER_IN_MEMORY", "true"),
-            ("RECORDINGS_CONTAINER", recordings_container),
-            ("AUDITLOGS_CONTAINER", auditlogs_container),
-        ];
-        let config = Config::from_lookup(&|k| {
-            env.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_owned())
-        })?;
-        let stores = Stores::one(store, tables);
-        Ok(Self::assemble(
-            config,
-            Policy::builtin(),
-            stores,
-            Arc::new(SystemClock),
-        ))
     }
 
     /// Replaces the notification settings (no destinations by default).

@@ -16,7 +16,7 @@ use crate::api::tests::{get, row};
 use crate::api::{ApiSettings, routes_with};
 use crate::clock::FixedClock;
 use crate::tables::{TableStore, WriteMode};
-use crate::testing::{Fakes, fakes};
+use crate::testkit::{Fakes, fakes};
 
 fn principal(name: &str, roles: &[&str]) -> String {
     let mut claims: Vec<Value> = roles

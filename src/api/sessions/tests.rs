@@ -13,7 +13,7 @@ use crate::api::auth::AuthMode;
 use crate::api::tests::get;
 use crate::audit_logs::repo::windows::{put_window, settle};
 use crate::audit_logs::sessions::SessionRecord;
-use crate::testing::{Fakes, fakes};
+use crate::testkit::{Fakes, fakes};
 
 const VM_ID: &str =
     "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-a";

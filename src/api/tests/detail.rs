@@ -9,7 +9,7 @@ use crate::api::ApiSettings;
 use crate::api::auth::AuthMode;
 use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::tables::{TableStore, WriteMode, get_str};
-use crate::testing::fakes;
+use crate::testkit::fakes;
 
 fn principal(roles: &[&str]) -> String {
     let mut claims = vec![json!({"typ": "preferred_username", "val": "auditor@contoso.com"})];
@@ -189,7 +189,7 @@ async fn an_id_longer_than_a_table_key_is_a_bad_request_not_an_outage() {
 #[tokio::test]
 async fn a_lost_answer_to_the_access_audit_still_answers_the_read() {
     let f =
-        crate::testing::fakes_losing(ACCESS_AUDIT_TABLE, || crate::tables::TableError::Conflict);
+        crate::testkit::fakes_losing(ACCESS_AUDIT_TABLE, || crate::tables::TableError::Conflict);
     let id = row(&f, "vm/lost.mp4", "2025-03-01T10:00:00Z", json!({})).await;
     let uri = format!("/api/recordings/{id}");
     let (s, _, body) = get(&f, ApiSettings::key_only(), &uri, &[]).await;

@@ -14,7 +14,7 @@ use crate::storage::BlobRef;
 use crate::storage::links::sas::{BlobGrant, token, url};
 use crate::storage::links::{KEY_REASON, Link, LinkIssuer, NoLinks};
 use crate::tables::TableStore;
-use crate::testing::{Fakes, fakes};
+use crate::testkit::{Fakes, fakes};
 
 /// Signs with a fixed delegation key, as [`super::super::links::delegation`] does with a real one.
 struct FixedKey;

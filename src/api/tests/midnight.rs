@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{get_json, ids, row};
-use crate::testing::fakes;
+use crate::testkit::fakes;
 
 #[tokio::test]
 async fn rows_across_midnight_are_found_by_their_sort_day() {

@@ -16,7 +16,7 @@ use super::{ApiSettings, routes_with};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::RecordingKey;
 use crate::tables::{Entity, TableStore, WriteMode};
-use crate::testing::{Fakes, fakes};
+use crate::testkit::{Fakes, fakes};
 
 /// Writes a catalogue-shaped row created at `created` with extra properties.
 pub(super) async fn row(f: &Fakes, blob: &str, created: &str, extra: Value) -> String {

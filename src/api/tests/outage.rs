@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use super::get;
 use crate::api::ApiSettings;
-use crate::testing::{Fakes, down_tables, fakes};
+use crate::testkit::{Fakes, down_tables, fakes};
 
 /// Fakes whose tables are unreachable.
 pub(super) fn down_fakes() -> Fakes {

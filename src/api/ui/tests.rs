@@ -15,7 +15,7 @@ use super::super::query::Query;
 use super::super::sessions;
 use super::super::tests::get;
 use super::{PAGE, SCRIPT, STYLE, TEMPLATE};
-use crate::testing::fakes;
+use crate::testkit::fakes;
 
 /// The text between the first `<tag>` and its closing tag.
 fn block<'a>(html: &'a str, tag: &str) -> &'a str {

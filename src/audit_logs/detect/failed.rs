@@ -13,7 +13,6 @@
 //! attempt ever touches that partition again.
 
 use crate::sources::Sources;
-use std::sync::Arc;
 
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -123,10 +122,7 @@ fn fit(text: &str) -> std::borrow::Cow<'_, str> {
 ///
 /// # Errors
 /// Table errors.
-pub async fn record(
-    tables: &dyn TableStore,
-    f: &FailedLogin,
-) -> Result<Vec<String>, TableError> {
+pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<String>, TableError> {
     let parts = f.partitions();
     for pk in &parts {
         let mut e = Entity::new();
@@ -137,7 +133,7 @@ pub async fn record(
         for (prop, v) in [(USER, &f.user), (CLIENT_IP, &f.client_ip), (HOST, &f.host)] {
             e.insert(prop.into(), Value::String(v.clone()));
         }
-        write_creating_table(tables.as_ref(), FAILED_TABLE, &e, WriteMode::Upsert).await?;
+        write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(parts)
 }
@@ -154,7 +150,7 @@ pub async fn mark_pending<'p>(
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
         e.insert("RowKey".into(), Value::String(pk.clone()));
-        write_creating_table(tables.as_ref(), FAILED_TABLE, &e, WriteMode::Upsert).await?;
+        write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
     }
     Ok(())
 }
@@ -242,8 +238,7 @@ pub async fn check(
         Some(m) => m.etag.clone(),
         None => {
             let row = marker_row(pk, false);
-            match write_creating_table(tables.as_ref(), FAILED_TABLE, &row, WriteMode::Insert).await
-            {
+            match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
                 Ok(etag) => etag,
                 Err(TableError::Conflict) => match tables.get(FAILED_TABLE, pk, MARKER).await? {
                     Some(m) if !settled(&m.entity) => m.etag,

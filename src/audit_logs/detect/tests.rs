@@ -1,7 +1,7 @@
 //! Detections under lost answers: a marker whose insert was stored but not acknowledged still gets
 //! its digest (or notice, or alert), and once settled it is not emitted again.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use std::sync::Arc;
 
 use time::Duration;
@@ -11,7 +11,7 @@ use super::failed::{FailedLogin, check, record};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{TableError, TableStore};
-use crate::testing::{LostAnswer, losing};
+use crate::testkit::{LostAnswer, losing};
 
 async fn burst(tables: &dyn TableStore, n: usize) -> String {
     let mut parts = Vec::new();
@@ -65,7 +65,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
 async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     use crate::audit_logs::repo::WINDOWS_TABLE;
     use crate::audit_logs::tail::tick;
-    use crate::audit_logs::testkit::{NOW, kit};
+    use crate::testkit::audit::{NOW, kit};
     let fixture = || {
         std::fs::read(format!(
             "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
@@ -107,7 +107,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
 
     use super::stalled;
     use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE};
-    use crate::audit_logs::testkit::{NOW, kit};
+    use crate::testkit::audit::{NOW, kit};
     let answers: [fn() -> TableError; 2] = [
         || TableError::Conflict,
         || TableError::Transient("reset".into()),

@@ -13,7 +13,6 @@ use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
 use crate::tables::ops::{query_all, update};
-use std::sync::Arc;
 
 use crate::tables::TableStore;
 use crate::tables::filter::Op;

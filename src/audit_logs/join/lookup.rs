@@ -1,8 +1,6 @@
 //! Lookups of the join: session rows by tunnel id, and the `sessionwindows` rows that can match
 //! recordings created in a time range.
 
-use std::sync::Arc;
-
 use time::{Duration, OffsetDateTime};
 
 use super::Joiner;
@@ -117,6 +115,8 @@ pub(super) async fn windows_for(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use time::Duration;
     use time::macros::datetime;
 

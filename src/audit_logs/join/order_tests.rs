@@ -5,7 +5,7 @@
 //! at once; no session is marked recorded by a recording whose final match does not name it; and
 //! every ended session that no recording names is alerted exactly once.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
@@ -16,10 +16,10 @@ use crate::audit_logs::join::after_catalogue;
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::outcome;
 use crate::audit_logs::tail::tick;
-use crate::audit_logs::testkit::{Kit, NOW, kit};
 use crate::storage::BlobStore;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, get_str};
+use crate::testkit::audit::{Kit, NOW, kit};
 
 const HOUR: OffsetDateTime = time::macros::datetime!(2025-03-14 09:00 UTC);
 const HOSTS: [&str; 2] = ["BAS-HUB-WEU", "BAS-HUB-NEU"];

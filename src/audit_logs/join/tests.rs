@@ -1,16 +1,16 @@
 //! Join tests over the in-memory fakes: both arrival orders, exact/heuristic/ambiguous, re-tagging.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use time::macros::datetime;
 
 use super::*;
 use crate::audit_logs::correlate::{Confidence, Match};
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::tail::tick;
-use crate::audit_logs::testkit::{ALICE, Kit, NOW, kit, line};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::get_str;
+use crate::testkit::audit::{ALICE, Kit, NOW, kit, line};
 
 const PCI: &str = r#"
 default = "ops-30d"

@@ -100,7 +100,11 @@ pub(super) async fn write_join(
 
 /// Marks session `tunnel` pending, finding its index row among `rows` or through its session row;
 /// returns the row's partition when there is one.
-async fn mark(join: &Joiner, tunnel: &str, rows: &[WindowRow]) -> Result<Option<String>, TableError> {
+async fn mark(
+    join: &Joiner,
+    tunnel: &str,
+    rows: &[WindowRow],
+) -> Result<Option<String>, TableError> {
     let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
         Some(r) => Some(format_date(r.start.date())),
         None => get_session(&join.ports.tables, tunnel)

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::tables::counting::CountingTables;
-use crate::testing::state_over;
+use crate::testkit::state_over;
 
 /// Catalogue (`recordings`) reads so far.
 fn catalogue_reads(tables: &CountingTables<InMemoryTables>) -> u64 {

@@ -8,7 +8,6 @@ use serde_json::Value;
 use time::macros::datetime;
 
 use super::*;
-use crate::audit_logs::testkit::{ALICE, PATH};
 use crate::catalogue::index::INDEX_TABLE;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
@@ -16,6 +15,7 @@ use crate::storage::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore as _, Metadata};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore, WriteMode};
+use crate::testkit::audit::{ALICE, PATH};
 
 mod calls;
 mod failures;
@@ -30,7 +30,7 @@ struct Rig {
 /// Pages of two blobs, so resuming crosses page boundaries; "now" is days after the audit hour,
 /// so tailed hours retire.
 fn rig() -> Rig {
-    let f = crate::testing::fakes_over(
+    let f = crate::testkit::fakes_over(
         InMemoryBlobStore::new("devstoreaccount1").with_page_size(2),
         datetime!(2025-03-20 10:00 UTC),
     );

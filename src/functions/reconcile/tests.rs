@@ -1,14 +1,14 @@
 //! Reconcile tests: missed recordings and audit blobs go through the normal paths; stalled episodes.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use bytes::Bytes;
 use time::Duration;
 
 use super::*;
-use crate::audit_logs::testkit::{ALICE, NOW, PATH, kit, line};
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::storage::{BlobRef, Metadata};
+use crate::testkit::audit::{ALICE, NOW, PATH, kit, line};
 
 fn outputs(o: &Outcome) -> Vec<String> {
     let Outcome::Processed { outputs, .. } = o else {

@@ -175,7 +175,7 @@ async fn concurrent_claims_yield_exactly_one_holder() {
 async fn a_claim_whose_answer_was_lost_is_still_held_by_its_claimant() {
     use std::sync::Arc;
 
-    use crate::testing::LostAnswer;
+    use crate::testkit::LostAnswer;
     let now = datetime!(2025-03-14 09:00 UTC);
     let answers: [fn() -> TableError; 2] = [
         || TableError::Conflict,

@@ -149,7 +149,7 @@ async fn refusals_are_quarantined_and_recorded_per_destination() {
             .map(|(_, v)| v.clone())
     })
     .expect("config");
-    let f = crate::testing::fakes();
+    let f = crate::testkit::fakes();
     let state = f.state.clone().with_notify(cfg);
     let n = note();
     let out = crate::functions::notify::notify_webhook(state.clone(), inv(n.to_output()))

@@ -3,7 +3,7 @@
 use super::{SEQ1, SEQ2, deliver, notifications, put};
 use crate::functions::recordings::recording_created as handle;
 use crate::invocation::{HandlerError, Outcome};
-use crate::testing::{blob_created, event_invocation, fakes};
+use crate::testkit::{blob_created, event_invocation, fakes};
 
 /// The catalogue insert is stored but its answer lost: the redelivery (or the same invocation,
 /// when the client's retry met the stored row) still announces the recording and asks for its hash,
@@ -23,7 +23,7 @@ async fn a_lost_answer_to_the_row_insert_still_announces_the_recording() {
     let want = id_of(&expected).expect("a clean run announces");
 
     // The connection dropped after the insert: this delivery fails, Event Grid redelivers.
-    let f = crate::testing::fakes_losing("recordings", || TableError::Transient("reset".into()));
+    let f = crate::testkit::fakes_losing("recordings", || TableError::Transient("reset".into()));
     put(&f, "a.mp4", &[]).await;
     let first = handle(
         f.state.clone(),
@@ -45,7 +45,7 @@ async fn a_lost_answer_to_the_row_insert_still_announces_the_recording() {
     );
 
     // The client's own retry met the stored row (409): the same invocation finishes the job.
-    let f = crate::testing::fakes_losing("recordings", || TableError::Conflict);
+    let f = crate::testkit::fakes_losing("recordings", || TableError::Conflict);
     put(&f, "a.mp4", &[]).await;
     let once = deliver(&f, "a.mp4", SEQ1).await;
     assert_eq!(id_of(&once).as_deref(), Some(want.as_str()), "{once:?}");

@@ -1,7 +1,7 @@
 //! Component tests of `RecordingCreated` over the in-memory fakes: idempotency, ordering, skips,
 //! tags and notifications, and the number of storage calls.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use bytes::Bytes;
 use serde_json::json;
 
@@ -10,12 +10,12 @@ use crate::functions::recordings::recording_created as handle;
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore, Metadata, Tags};
-use crate::testing::{blob_created, event_invocation, fakes};
+use crate::testkit::{blob_created, event_invocation, fakes};
 
 const SEQ1: &str = "0000000000000000000000000001A2B30000000000c0ffee";
 const SEQ2: &str = "0000000000000000000000000001A2B30000000000d00d00";
 
-async fn put(f: &crate::testing::Fakes, name: &str, meta: &[(&str, &str)]) -> BlobRef {
+async fn put(f: &crate::testkit::Fakes, name: &str, meta: &[(&str, &str)]) -> BlobRef {
     let blob = BlobRef::new("recordings", name);
     let meta: Metadata = meta
         .iter()
@@ -34,7 +34,7 @@ async fn put(f: &crate::testing::Fakes, name: &str, meta: &[(&str, &str)]) -> Bl
 }
 
 /// Delivers a BlobCreated event for `recordings/<name>` with sequencer `seq`.
-async fn deliver(f: &crate::testing::Fakes, name: &str, seq: &str) -> Outcome {
+async fn deliver(f: &crate::testkit::Fakes, name: &str, seq: &str) -> Outcome {
     handle(
         f.state.clone(),
         event_invocation("RecordingCreated", blob_created("recordings", name, seq)),

@@ -3,7 +3,7 @@
 use super::put;
 use crate::functions::recordings::recording_created as handle;
 use crate::invocation::HandlerError;
-use crate::testing::{blob_created, event_invocation, fakes};
+use crate::testkit::{blob_created, event_invocation, fakes};
 
 #[tokio::test]
 async fn an_event_field_too_large_for_a_table_property_is_poison() {

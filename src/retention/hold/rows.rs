@@ -239,7 +239,9 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
         crate::tables::Filter::partition(HEADER_PK),
         crate::tables::Filter::str("Status", crate::tables::filter::Op::Eq, "active"),
     ]);
-    let query = ports.tables.query(HOLDS_TABLE, Some(&filter), Some(max), None);
+    let query = ports
+        .tables
+        .query(HOLDS_TABLE, Some(&filter), Some(max), None);
     match query.await {
         Err(TableError::NotFound) => Ok((Vec::new(), false)),
         Err(e) => Err(e),

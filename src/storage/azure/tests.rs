@@ -109,8 +109,8 @@ async fn unreachable_service_is_transient_and_never_shows_the_sas() {
 
 #[tokio::test]
 async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
-    let (url, accepted) = crate::testing::frozen_service().await;
-    let d = crate::testing::short_deadlines();
+    let (url, accepted) = crate::testkit::frozen_service().await;
+    let d = crate::testkit::short_deadlines();
     let started = std::time::Instant::now();
     let r = store_with(&url, d)
         .properties(&BlobRef::new("c", "b"))

@@ -152,8 +152,8 @@ async fn unreachable_service_is_transient_and_never_shows_the_sas() {
 
 #[tokio::test]
 async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
-    let (url, accepted) = crate::testing::frozen_service().await;
-    let d = crate::testing::short_deadlines();
+    let (url, accepted) = crate::testkit::frozen_service().await;
+    let d = crate::testkit::short_deadlines();
     let start = Instant::now();
     let r = client_with(&url, d).query("tbl", None, None, None).await;
     let took = start.elapsed();

@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::hold::{Actor, Target, hold, release};
+use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
-use bastion_recordings::state::AppState;
+use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -131,7 +134,13 @@ impl World {
     fn new(store: Arc<dyn BlobStore>) -> Self {
         let (rec, logs) = (harness::unique("rec"), harness::unique("logs"));
         let tables = Arc::new(InMemoryTables::new());
-        let state = AppState::over_stores(store, tables.clone(), &rec, &logs).expect("state");
+        let pairs = [
+            ("RECORDINGS_CONTAINER", &*rec),
+            ("AUDITLOGS_CONTAINER", &*logs),
+        ];
+        let config = Config::in_memory(&pairs).expect("config");
+        let stores = Stores::one(store, tables.clone());
+        let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
         Self {
             state,
             tables,

@@ -3,7 +3,7 @@
 
 mod body;
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
@@ -14,9 +14,9 @@ use crate::api::auth::AuthMode;
 use crate::api::{ApiSettings, routes_with};
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::sweep::run;
-use crate::retention::testkit::{Kit, kit};
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::tables::{TableStore as _, WriteMode};
+use crate::testkit::retention::{Kit, kit};
 
 fn principal(name: &str, roles: &[&str]) -> String {
     let mut claims: Vec<Value> = roles

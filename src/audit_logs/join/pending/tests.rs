@@ -2,7 +2,7 @@
 //! at most once, nothing when unchanged), old windows, the bound on storage calls per audit record,
 //! and progress on a store too slow for the time budget.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use std::sync::Arc;
 
 use time::macros::datetime;
@@ -10,9 +10,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::repo::windows::pending_rows;
 use crate::audit_logs::tail::tick;
-use crate::audit_logs::testkit::{Kit, NOW, Tally, kit, line};
 use crate::clock::FixedClock;
 use crate::tables::get_str;
+use crate::testkit::audit::{Kit, NOW, Tally, kit, line};
 
 fn connect(tunnel: &str, at: &str) -> String {
     line(tunnel, at, "Successfully Connected.", "VM1", "u", "")

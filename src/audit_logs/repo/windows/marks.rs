@@ -8,8 +8,6 @@
 //! which sessions a recording's match names marks all of them, old and new, pending first
 //! ([`mark_pending`]), so a session that loses its recording loses its mark.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 use time::Duration;
 

@@ -10,8 +10,6 @@
 //! these rows with one query and clears the range in the same conditional write that records its
 //! marks ([`marks`]), so a crash before that leaves the session pending, never forgotten.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 use time::OffsetDateTime;
 

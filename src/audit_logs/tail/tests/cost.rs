@@ -2,12 +2,12 @@
 //! the per-tick figures docs/cost.md multiplies by the ticks of a month. Printed with
 //! `cargo test --lib audit_logs::tail::tests::cost -- --nocapture`.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use std::sync::Arc;
 
 use crate::audit_logs::created::register;
-use crate::audit_logs::testkit::{Kit, NOW, PATH, Tally, kit, line};
 use crate::storage::{BlobRef, BlobStore};
+use crate::testkit::audit::{Kit, NOW, PATH, Tally, kit, line};
 
 fn counted() -> (Kit, Arc<Tally>) {
     let mut k = kit(None);

@@ -1,7 +1,7 @@
 //! Durability of derived state: a failed burst check is retried without new records, and a
 //! session whose start day moves back takes its `sessionwindows` row (and join state) along.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -9,10 +9,10 @@ use super::super::*;
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::put_window;
 use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow};
-use crate::audit_logs::testkit::{NOW, kit, line};
 use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableError};
+use crate::testkit::audit::{NOW, kit, line};
 
 /// Makes burst-marker writes fail transiently while `down` is set.
 struct FlakyMarkers {
@@ -97,7 +97,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     );
 }
 
-async fn window_rows(k: &crate::audit_logs::testkit::Kit, day: &str) -> Vec<WindowRow> {
+async fn window_rows(k: &crate::testkit::audit::Kit, day: &str) -> Vec<WindowRow> {
     query_all(
         &k.state.ports.tables,
         WINDOWS_TABLE,

@@ -1,13 +1,13 @@
 //! The last line of a blob without its newline: a complete object is read at once (and the newline
 //! that may follow is not a second read of it), a partial one waits, a block blob is complete.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use bytes::Bytes;
 
 use super::super::*;
 use crate::audit_logs::join::get_session;
-use crate::audit_logs::testkit::{NOW, kit, line};
 use crate::storage::{BlobStore, Metadata};
+use crate::testkit::audit::{NOW, kit, line};
 
 fn record(tunnel: &str) -> String {
     line(

@@ -4,8 +4,8 @@
 use super::super::*;
 use crate::audit_logs::join::get_session;
 use crate::audit_logs::sessions::MAX_FIELD;
-use crate::audit_logs::testkit::{NOW, kit, line};
-use crate::testing::Domains;
+use crate::testkit::Domains;
+use crate::testkit::audit::{NOW, kit, line};
 
 #[tokio::test]
 async fn oversized_fields_are_cut_and_unkeyable_tunnels_skipped_not_retried_forever() {

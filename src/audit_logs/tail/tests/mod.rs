@@ -1,7 +1,7 @@
 //! Component tests of the tail over the in-memory fakes: partial lines, corrupt and over-long lines,
 //! racing ticks, legacy documents, retirement, detections.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use time::Duration;
 
 mod cost;
@@ -13,7 +13,7 @@ mod retire;
 use super::*;
 use crate::audit_logs::created::register;
 use crate::audit_logs::join::get_session;
-use crate::audit_logs::testkit::{ALICE, NOW, kit, line};
+use crate::testkit::audit::{ALICE, NOW, kit, line};
 
 fn fixture() -> Vec<u8> {
     std::fs::read(format!(
@@ -34,7 +34,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     let r = register(
         &k.state.tailer(),
         k.state.ports.sources.default_audit_logs(),
-        crate::audit_logs::testkit::PATH,
+        crate::testkit::audit::PATH,
         NOW,
         NOW,
         true,
@@ -282,7 +282,7 @@ async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     k.register().await;
     let blob = BlobRef::new(
         k.state.ports.sources.default_audit_logs().container.clone(),
-        crate::audit_logs::testkit::PATH,
+        crate::testkit::audit::PATH,
     );
     let tags = k
         .state

@@ -1,10 +1,10 @@
 //! Retirement: a cursor is retired 48 h after its hour, only once the blob was read to its end.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use time::Duration;
 
 use super::super::*;
-use crate::audit_logs::testkit::{NOW, kit, line};
+use crate::testkit::audit::{NOW, kit, line};
 
 #[tokio::test]
 async fn cursors_retire_after_the_window_reading_a_final_partial_line() {

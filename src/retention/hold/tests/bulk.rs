@@ -8,7 +8,7 @@ use super::super::{HOLDS_TABLE, HoldError, Target, hold, release};
 use super::{actor, deleted};
 use crate::retention::TAG_UNTIL;
 use crate::retention::policy::Retention;
-use crate::retention::testkit::kit;
+use crate::testkit::retention::kit;
 
 #[tokio::test]
 async fn bulk_hold_by_vm_and_days_then_bulk_release() {
@@ -189,7 +189,7 @@ async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
 #[tokio::test]
 async fn an_override_whose_log_answer_was_lost_still_applies() {
     use crate::tables::TableError;
-    use crate::testing::{LostAnswer, losing};
+    use crate::testkit::{LostAnswer, losing};
     let k = kit();
     let (b, key) = k.recording("lost.rec", "pci-1y", &k.day(365), &[]).await;
     let short = Retention {

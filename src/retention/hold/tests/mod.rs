@@ -1,13 +1,13 @@
 //! Holds over in-memory fakes: set, nest, release, bulk, overrides, and the sweep's view of them.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use serde_json::json;
 
 use super::{Actor, HOLDS_TABLE, HoldError, Target, hold, release};
 use crate::retention::policy::Retention;
 use crate::retention::sweep::run;
-use crate::retention::testkit::{Kit, kit};
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
+use crate::testkit::retention::{Kit, kit};
 
 mod bulk;
 

@@ -13,8 +13,8 @@
 //! meanwhile wins (412 → left for the next run).
 
 pub mod plan;
-mod retag;
 pub mod progress;
+mod retag;
 #[cfg(test)]
 mod tests;
 
@@ -22,8 +22,8 @@ use futures::future::join_all;
 use serde_json::json;
 
 use self::plan::{ClassDays, class_days};
-use self::retag::Retag;
 use self::progress::Progress;
+use self::retag::Retag;
 use super::{CONCURRENCY, Kind, Pass, Report, Sweep};
 use crate::dates::format_utc;
 use crate::retention::hold::HOLDS_TABLE;

@@ -2,7 +2,7 @@
 //! and audit logs), holds and overrides untouched, shortening refused then allowed (logged and
 //! recorded), dry run, and a bounded run resumed by the next ones with cost following the work.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -13,10 +13,10 @@ use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::{Report, run};
 use crate::retention::tags::hold_tags;
-use crate::retention::testkit::{Hook, Kit, kit_with};
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::state::AppState;
 use crate::storage::BlobStore;
+use crate::testkit::retention::{Hook, Kit, kit_with};
 
 fn policy(ops: u32, audit: u32) -> Policy {
     Policy::parse(&format!(

@@ -1,6 +1,6 @@
 //! Sweep state machine over in-memory fakes: every path of the list.
 
-use crate::testing::Domains;
+use crate::testkit::Domains;
 use serde_json::{Value, json};
 
 use super::announce::UNANNOUNCED_PK;
@@ -8,11 +8,11 @@ use super::{Report, digest, run};
 use crate::catalogue::model::RecordingKey;
 use crate::retention::policy::Policy;
 use crate::retention::tags::{hold_tags, release_tags};
-use crate::retention::testkit::{Hook, Kit, kit, kit_with};
 use crate::retention::tombstone::{DELETIONS_TABLE, PENDING_PK, Tombstone, write_intent};
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::storage::BlobStore;
 use crate::tables::Stored;
+use crate::testkit::retention::{Hook, Kit, kit, kit_with};
 
 mod policy;
 mod recovery;

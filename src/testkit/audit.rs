@@ -1,33 +1,23 @@
 //! Shared fixtures of the component tests (in-memory seams, a pinned clock, helpers that append to
 //! audit blobs and catalogue recordings).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    missing_docs,
-    unreachable_pub
-)]
-
-mod tally;
-
-use crate::testing::Domains;
+use super::Domains;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::repo::{Cursor, CursorRepo};
+use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::catalogue::model::RecordingKey;
 use crate::clock::FixedClock;
-use crate::config::Config;
 use crate::retention::policy::Policy;
-use crate::state::{AppState, Stores};
+use crate::state::AppState;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::storage::{BlobRef, BlobStore, Metadata};
 use crate::tables::memory::InMemoryTables;
 
-pub use tally::Tally;
+pub use super::tally::Tally;
 
 pub const PATH: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
 pub const NOW: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
@@ -41,23 +31,11 @@ pub struct Kit {
 }
 
 pub fn kit(policy: Option<&str>) -> Kit {
-    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
-        .expect("config");
     let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
-    let tables = Arc::new(InMemoryTables::new());
     let clock = Arc::new(FixedClock::new(NOW));
     let policy = policy.map_or_else(Policy::builtin, |p| Policy::parse(p).expect("policy"));
-    let state = AppState::assemble(
-        config,
-        policy,
-        Stores {
-            recordings: blobs.clone(),
-            audit_logs: blobs.clone(),
-            app_blobs: blobs.clone(),
-            tables: tables.clone(),
-        },
-        clock.clone(),
-    );
+    let tables = Arc::new(InMemoryTables::new());
+    let state = super::state(blobs.clone(), tables, clock.clone(), policy, &[]);
     Kit {
         state,
         blobs,
@@ -67,7 +45,7 @@ pub fn kit(policy: Option<&str>) -> Kit {
 
 impl Kit {
     /// The join over this kit's seams.
-    pub fn joiner(&self) -> super::join::Joiner {
+    pub fn joiner(&self) -> crate::audit_logs::join::Joiner {
         self.state.joiner()
     }
 
@@ -75,7 +53,7 @@ impl Kit {
     pub async fn register(&self) {
         let tail = self.state.tailer();
         let source = self.state.ports.sources.default_audit_logs();
-        super::created::register(&tail, source, PATH, NOW, NOW, false)
+        crate::audit_logs::created::register(&tail, source, PATH, NOW, NOW, false)
             .await
             .expect("register")
             .expect("a PT1H.json path");

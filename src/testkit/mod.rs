@@ -1,17 +1,32 @@
-//! Test support for component tests inside the crate: in-memory state and invocation builders.
+//! The one kit of the crate's component tests: state over in-memory seams ([`state`], [`fakes`]),
+//! invocation builders, failing and answer-losing tables, and the domains built as the entry points
+//! build them ([`Domains`]); [`audit`] and [`retention`] add their areas' fixtures over the same
+//! builder. `tests/e2e/layers.rs` checks it imports nothing above the state layer.
 
-use crate::state::Stores;
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+pub(crate) mod audit;
+mod hooked;
+pub(crate) mod retention;
+mod tally;
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::clock::FixedClock;
+use crate::clock::{Clock, FixedClock};
 use crate::config::Config;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::retention::policy::Policy;
-use crate::state::AppState;
+use crate::state::{AppState, Stores};
+use crate::storage::BlobStore;
 use crate::storage::memory::InMemoryBlobStore;
 use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
@@ -50,19 +65,26 @@ pub(crate) fn state_over(
     tables: Arc<dyn TableStore>,
     now: time::OffsetDateTime,
 ) -> AppState {
-    let config = Config::from_lookup(&|k| (k == "HANDLER_IN_MEMORY").then(|| "true".to_owned()))
-        .expect("config");
-    AppState::assemble(
-        config,
-        Policy::builtin(),
-        Stores {
-            recordings: blobs.clone(),
-            audit_logs: blobs.clone(),
-            app_blobs: blobs,
-            tables,
-        },
+    state(
+        blobs,
+        tables,
         Arc::new(FixedClock::new(now)),
+        Policy::builtin(),
+        &[],
     )
+}
+
+/// State over `blobs` (every blob connection) and `tables`, with `clock`, `policy` and the
+/// in-memory configuration with `env` set: the builder every kit uses.
+pub(crate) fn state(
+    blobs: Arc<dyn BlobStore>,
+    tables: Arc<dyn TableStore>,
+    clock: Arc<dyn Clock>,
+    policy: Policy,
+    env: &[(&str, &str)],
+) -> AppState {
+    let config = Config::in_memory(env).expect("config");
+    AppState::assemble(config, policy, Stores::one(blobs, tables), clock)
 }
 
 /// A BlobCreated event (Event Grid schema) for `container/blob` in account `acct`.
@@ -275,7 +297,13 @@ impl Domains for AppState {
     fn tailer(&self) -> crate::audit_logs::tail::Tailer {
         let class = self.config.retention.audit_logs_class.clone();
         let (join, quarantine) = (self.joiner(), self.quarantine.clone());
-        crate::audit_logs::tail::Tailer::new(&self.ports, join, quarantine, class, self.audit.clone())
+        crate::audit_logs::tail::Tailer::new(
+            &self.ports,
+            join,
+            quarantine,
+            class,
+            self.audit.clone(),
+        )
     }
 
     fn stalled(&self) -> crate::audit_logs::detect::stalled::Stalled {

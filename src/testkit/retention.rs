@@ -1,7 +1,6 @@
 //! Test support for retention: in-memory state with a store whose calls can be intercepted
 //! (to force the 412, 404 and transient paths), and helpers that create tagged, catalogued blobs.
 
-use crate::state::Stores;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,7 +10,6 @@ use time::{Duration, OffsetDateTime};
 use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::clock::FixedClock;
-use crate::config::Config;
 use crate::retention::policy::Policy;
 use crate::retention::sweep::SweepParams;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
@@ -21,8 +19,7 @@ use crate::storage::{BlobRef, BlobStore, Metadata, Tags};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, WriteMode};
 
-mod hooked;
-pub(crate) use hooked::{Hook, Hooked};
+pub(crate) use super::hooked::{Hook, Hooked};
 
 /// State plus typed handles.
 pub(crate) struct Kit {
@@ -35,17 +32,6 @@ pub(crate) struct Kit {
 
 /// A kit with `policy` and extra settings (`KEY=value` pairs).
 pub(crate) fn kit_with(policy: Policy, env: &[(&str, &str)]) -> Kit {
-    let pairs: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let config = Config::from_lookup(&|k| {
-        if k == "HANDLER_IN_MEMORY" {
-            return Some("true".to_owned());
-        }
-        pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-    })
-    .expect("config");
     let blobs = Arc::new(Hooked::with(
         InMemoryBlobStore::new("acct"),
         Default::default(),
@@ -53,17 +39,7 @@ pub(crate) fn kit_with(policy: Policy, env: &[(&str, &str)]) -> Kit {
     let tables = Arc::new(InMemoryTables::new());
     let t0 = OffsetDateTime::now_utc();
     let clock = Arc::new(FixedClock::new(t0));
-    let state = AppState::assemble(
-        config,
-        policy,
-        Stores {
-            recordings: blobs.clone(),
-            audit_logs: blobs.clone(),
-            app_blobs: blobs.clone(),
-            tables: tables.clone(),
-        },
-        clock,
-    );
+    let state = super::state(blobs.clone(), tables.clone(), clock, policy, env);
     Kit {
         state,
         blobs,
