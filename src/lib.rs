@@ -6,7 +6,8 @@
 //! - app: [`app`] (the router).
 //! - entry points: [`functions`] (one module per function family), [`api`] (the catalogue HTTP
 //!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
-//! - state: [`state`] (the seams and the narrow dependencies each domain takes), [`config`].
+//! - state: [`state`] (the seams built once, among them the [`ports::Ports`] every domain takes),
+//!   [`config`]; and, in tests only, `testkit` (the one kit of the component tests).
 //! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`],
 //!   [`reviews`].
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::catalogue::model::{CatalogueEntry, KeyPath, RecordingKey};
+use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::storage::{BlobRef, BlobStore};
 
 /// One watched container.
@@ -185,6 +185,22 @@ impl Sources {
         self.recording(&row.account, &row.container)
     }
 
+    /// The source and blob of a catalogue row, or why there is none (its source is not configured).
+    ///
+    /// # Errors
+    /// The sentence naming the row and where it is.
+    pub fn blob_of_row(&self, row: &CatalogueEntry) -> Result<(&Source, BlobRef), String> {
+        let source = self.of_row(row).ok_or_else(|| {
+            format!(
+                "recording {} is in {}/{}, which is not a configured recordings source",
+                row.key.id(),
+                row.account,
+                row.container
+            )
+        })?;
+        Ok((source, source.blob(row.blob_name.clone())))
+    }
+
     /// How a cursor names the audit-log source `source`: empty for the default source (as
     /// cursors did before several sources existed), else its account and container.
     pub fn cursor_source(&self, source: &Source) -> (String, String) {
@@ -204,14 +220,6 @@ impl Sources {
             return Some(self.default_audit_logs());
         }
         self.audit_log(account, container)
-    }
-
-    /// The recording source a key spells out (no account: the default source).
-    pub fn of_key_path(&self, path: &KeyPath) -> Option<&Source> {
-        match &path.account {
-            None => Some(self.default_recordings()).filter(|s| s.container == path.container),
-            Some(a) => self.recording(a, &path.container),
-        }
     }
 }
 

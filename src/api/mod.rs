@@ -32,7 +32,7 @@ use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use self::auth::{Authenticator, Caller, ROLE_READ, client_ip};
 use self::detail::Access;
@@ -135,21 +135,33 @@ async fn list(
     };
     let found = search::search(api.app.ports.tables.as_ref(), RECORDINGS_TABLE, &q, start).await?;
     let next = found.next.as_ref().map(|c| token::encode(c, &fp));
-    Ok(match q.format {
-        Format::Json => {
-            let items: Vec<_> = found.rows.iter().map(render::json_row).collect();
-            axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
-                .into_response()
-        }
-        Format::Csv => {
-            let mut body = render::csv_header();
-            found
-                .rows
-                .iter()
-                .for_each(|r| body.push_str(&render::csv_row(r)));
-            csv_response(body, next)
-        }
-    })
+    Ok(page_response(
+        q.format,
+        &found.rows,
+        next,
+        render::json_row,
+        render::csv_header(),
+        render::csv_row,
+    ))
+}
+
+/// A page of rows in the asked format: JSON items with the continuation token, or CSV (`header`,
+/// then a line per row) with the token in the `x-continuation` header.
+fn page_response<T>(
+    format: Format,
+    rows: &[T],
+    next: Option<String>,
+    json_item: impl Fn(&T) -> Value,
+    header: String,
+    csv_line: impl Fn(&T) -> String,
+) -> Response {
+    if format == Format::Json {
+        let items: Vec<_> = rows.iter().map(json_item).collect();
+        return axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
+            .into_response();
+    }
+    let body = rows.iter().fold(header, |b, r| b + &csv_line(r));
+    csv_response(body, next)
 }
 
 /// A CSV page; the next continuation token goes into the `x-continuation` header.

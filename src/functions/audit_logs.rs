@@ -11,14 +11,6 @@ pub use crate::audit_logs::{
     CREATED_FUNCTION as AUDIT_LOG_CREATED, TAIL_FUNCTION as AUDIT_LOG_TAIL,
 };
 
-/// "Now" of a timer or event invocation: the host's `sys.UtcNow`, else the clock.
-pub fn now_of(state: &AppState, inv: &Invocation) -> time::OffsetDateTime {
-    inv.request
-        .sys()
-        .now()
-        .unwrap_or_else(|| state.ports.clock.now())
-}
-
 /// `AuditLogCreated`: registers the hour blob's cursor and reads what is already there.
 ///
 /// # Errors
@@ -28,7 +20,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
-    created::on_created(&super::tailer(&state), &event, now_of(&state, &inv)).await
+    created::on_created(&super::tailer(&state), &event, super::now_of(&state, &inv)).await
 }
 
 /// `AuditLogTail`: one bounded tick over the active cursors.
@@ -38,7 +30,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     // The timer payload carries nothing the tail needs; a malformed one must not stop tailing.
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let report = tail::tick(&super::tailer(&state), now_of(&state, &inv)).await?;
+    let report = tail::tick(&super::tailer(&state), super::now_of(&state, &inv)).await?;
     // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
     // them; its failed blobs are retried next tick from their saved offsets either way.
     if report.failed > 0 && report.failed == report.blobs && report.notifications.is_empty() {

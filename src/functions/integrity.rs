@@ -41,11 +41,7 @@ pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome,
 /// `Retryable` when the catalogue cannot be read.
 pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let now = inv
-        .request
-        .sys()
-        .now()
-        .unwrap_or_else(|| state.ports.clock.now());
+    let now = super::now_of(&state, &inv);
     let size = state.config.integrity_sample;
     let days = lookback_days(&state.policy);
     tracing::info!(

@@ -69,3 +69,11 @@ pub fn tailer(state: &AppState) -> Tailer {
         state.audit.clone(),
     )
 }
+
+/// "Now" of a timer or event invocation: the host's `sys.UtcNow`, else the clock.
+pub fn now_of(state: &AppState, inv: &Invocation) -> time::OffsetDateTime {
+    inv.request
+        .sys()
+        .now()
+        .unwrap_or_else(|| state.ports.clock.now())
+}

@@ -31,16 +31,13 @@ pub(crate) fn blob_of<'a>(
     ports: &'a Ports,
     row: &crate::catalogue::model::CatalogueEntry,
 ) -> Result<(&'a dyn BlobStore, BlobRef), StorageError> {
-    let source = ports.sources.of_row(row).ok_or_else(|| {
-        StorageError::Permanent(format!(
-            "recording {} is in {}/{}, which is not a configured recordings source",
-            row.key.id(),
-            row.account,
-            row.container
-        ))
-    })?;
-    Ok((source.store.as_ref(), source.blob(row.blob_name.clone())))
+    let (source, blob) = ports
+        .sources
+        .blob_of_row(row)
+        .map_err(StorageError::Permanent)?;
+    Ok((source.store.as_ref(), blob))
 }
+
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "RecordingHash";
 /// Queue of hash requests.

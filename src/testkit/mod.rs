@@ -1,4 +1,5 @@
-//! The one kit of the crate's component tests: state over in-memory seams ([`state`], [`fakes`]),
+//! The one kit of the crate's component tests: the ports over in-memory seams without configuration
+//! ([`ports`]), state over them ([`state`], [`fakes`]),
 //! invocation builders, failing and answer-losing tables, and the domains built as the entry points
 //! build them ([`Domains`]); [`audit`] and [`retention`] add their areas' fixtures over the same
 //! builder. `tests/e2e/layers.rs` checks it imports nothing above the state layer.
@@ -72,6 +73,24 @@ pub(crate) fn state_over(
         Policy::builtin(),
         &[],
     )
+}
+
+/// The ports over `blobs` (one recordings and one audit-log container, under the default names)
+/// and `tables`, with `clock`: what a domain test needs, without configuration.
+pub(crate) fn ports(
+    blobs: Arc<dyn BlobStore>,
+    tables: Arc<dyn TableStore>,
+    clock: Arc<dyn Clock>,
+) -> crate::ports::Ports {
+    let source = |container| crate::sources::Source::new(blobs.clone(), container);
+    crate::ports::Ports {
+        tables,
+        sources: Arc::new(crate::sources::Sources::single(
+            source("recordings"),
+            source("insights-logs-bastionauditlogs"),
+        )),
+        clock,
+    }
 }
 
 /// State over `blobs` (every blob connection) and `tables`, with `clock`, `policy` and the

@@ -14,14 +14,14 @@ use axum::body::Bytes;
 use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::auth::{Caller, ROLE_READ, ROLE_REVIEW};
 use super::problem::ApiError;
-use super::query::{Format, Query};
+use super::query::Query;
 use super::search::{self, View};
-use super::{Api, FUNCTION_KEY_CALLER, csv, csv_response, token};
+use super::{Api, FUNCTION_KEY_CALLER, csv, page_response, token};
 use crate::dates::timestamp;
 use crate::reviews::model::COLUMNS;
 use crate::reviews::{REVIEWS_TABLE, Review, ReviewError, ReviewRequest, Verdict, record};
@@ -126,21 +126,20 @@ pub(super) async fn list(
         .filter_map(Review::from_entity)
         .map(|r| r.to_json())
         .collect();
-    Ok(match q.format {
-        Format::Json => {
-            axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
-                .into_response()
-        }
-        Format::Csv => {
-            let mut body = csv::line(COLUMNS);
-            for item in &items {
-                let cells: Vec<&str> = COLUMNS
-                    .iter()
-                    .map(|c| item[*c].as_str().unwrap_or_default())
-                    .collect();
-                body.push_str(&csv::line(&cells));
-            }
-            csv_response(body, next)
-        }
-    })
+    let cells = |item: &Value| {
+        let cells: Vec<&str> = COLUMNS
+            .iter()
+            .map(|c| item[*c].as_str().unwrap_or_default())
+            .collect();
+        csv::line(&cells)
+    };
+    let header = csv::line(COLUMNS);
+    Ok(page_response(
+        q.format,
+        &items,
+        next,
+        Value::clone,
+        header,
+        cells,
+    ))
 }

@@ -23,9 +23,9 @@ pub use render::{COLUMNS, csv_row, json_item};
 
 use super::auth::{Caller, ROLE_READ};
 use super::problem::ApiError;
-use super::query::{Format, Query};
+use super::query::Query;
 use super::search::{self, View};
-use super::{Api, csv, csv_response, token};
+use super::{Api, csv, page_response, token};
 use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::dates::timestamp;
 use crate::tables::{Entity, get_str};
@@ -159,16 +159,12 @@ pub(super) async fn list(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let q = parse(&params, accept, api.settings.max_range_days)?;
     let (rows, next) = page(api.app.ports.tables.as_ref(), &q).await?;
-    Ok(match q.format {
-        Format::Json => {
-            let items: Vec<_> = rows.iter().map(json_item).collect();
-            axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
-                .into_response()
-        }
-        Format::Csv => {
-            let mut body = csv_header();
-            rows.iter().for_each(|r| body.push_str(&csv_row(r)));
-            csv_response(body, next)
-        }
-    })
+    Ok(page_response(
+        q.format,
+        &rows,
+        next,
+        json_item,
+        csv_header(),
+        csv_row,
+    ))
 }

@@ -138,20 +138,11 @@ mod tests {
     /// The server-side filter keeps exactly the rows `in_window` can accept for some time in range.
     #[test]
     fn the_filter_keeps_every_row_that_can_match() {
-        let ports = crate::ports::Ports {
-            tables: Arc::new(crate::tables::memory::InMemoryTables::new()),
-            sources: Arc::new(crate::sources::Sources::single(
-                crate::sources::Source::new(
-                    Arc::new(crate::storage::memory::InMemoryBlobStore::new("a")),
-                    "recordings",
-                ),
-                crate::sources::Source::new(
-                    Arc::new(crate::storage::memory::InMemoryBlobStore::new("a")),
-                    "logs",
-                ),
-            )),
-            clock: Arc::new(crate::clock::SystemClock),
-        };
+        let ports = crate::testkit::ports(
+            Arc::new(crate::storage::memory::InMemoryBlobStore::new("a")),
+            Arc::new(crate::tables::memory::InMemoryTables::new()),
+            Arc::new(crate::clock::SystemClock),
+        );
         let join = Joiner {
             ports,
             policy: Arc::new(crate::retention::policy::Policy::builtin()),

@@ -34,7 +34,7 @@ pub use crate::audit_logs::RECONCILE_FUNCTION as RECONCILE;
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    run(&state, super::audit_logs::now_of(&state, &inv)).await
+    run(&state, super::now_of(&state, &inv)).await
 }
 
 /// One reconciliation at `now`.

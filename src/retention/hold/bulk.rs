@@ -11,7 +11,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::Date;
 
-use super::blob_of;
 use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
@@ -257,7 +256,10 @@ pub async fn override_retention(
     if let Value::Object(e) = log {
         rows::log_override(ports, &e).await?;
     }
-    let (source, blob) = blob_of(ports, &row.value)?;
+    let (source, blob) = ports
+        .sources
+        .blob_of_row(&row.value)
+        .map_err(HoldError::Invalid)?;
     marks::update_row(&repo, row, |entry, raw| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
         raw.insert("RetentionOverride".into(), Value::Bool(true));

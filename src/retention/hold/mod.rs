@@ -30,21 +30,6 @@ use crate::sources::Source;
 use crate::storage::url::BlobUrl;
 use crate::storage::{BlobRef, StorageError};
 
-/// The source and blob of a catalogue row.
-pub(crate) fn blob_of<'a>(
-    ports: &'a Ports,
-    row: &CatalogueEntry,
-) -> Result<(&'a Source, BlobRef), HoldError> {
-    let source = ports.sources.of_row(row).ok_or_else(|| {
-        HoldError::Invalid(format!(
-            "recording {} is in {}/{}, which is not a configured recordings source",
-            row.key.id(),
-            row.account,
-            row.container
-        ))
-    })?;
-    Ok((source, source.blob(row.blob_name.clone())))
-}
 /// Why a hold operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HoldError {
@@ -160,7 +145,10 @@ pub(crate) async fn hold_member(
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
     let original = marks::pre_hold(&row);
-    let (source, blob) = blob_of(ports, &row.value)?;
+    let (source, blob) = ports
+        .sources
+        .blob_of_row(&row.value)
+        .map_err(HoldError::Invalid)?;
     rows::write_member(ports, hold_id, key, original.as_ref(), actor).await?;
     marks::update_row(&repo, row, |entry, raw| {
         marks::mark_held(entry, raw, hold_id)
@@ -217,7 +205,10 @@ pub(crate) async fn release_member(
         });
     };
     let fallback = rows::member_original(&member.entity).or_else(|| marks::pre_hold(&row));
-    let (source, blob) = blob_of(ports, &row.value)?;
+    let (source, blob) = ports
+        .sources
+        .blob_of_row(&row.value)
+        .map_err(HoldError::Invalid)?;
     let after = marks::update_row(&repo, row, |entry, raw| {
         marks::unmark_held(entry, raw, hold_id, fallback.as_ref())
     })
