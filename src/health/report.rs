@@ -31,6 +31,7 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingHash",
     "IntegrityVerify",
     "NotifyWebhook",
+    "ReviewQueue",
 ];
 
 /// Overall status thresholds.
