@@ -37,6 +37,7 @@ pub mod permissions;
 pub mod ports;
 pub mod queues;
 pub mod recordings;
+pub mod rest;
 pub mod retention;
 pub mod retry_after;
 pub mod reviews;

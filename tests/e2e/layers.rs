@@ -27,7 +27,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
         ],
     ),
-    ("ports", &["storage", "tables", "queues", "permissions"]),
+    (
+        "ports",
+        &["storage", "tables", "queues", "permissions", "rest"],
+    ),
     ("protocol", &["invocation", "events"]),
     ("data", &["catalogue", "sources", "ports"]),
     (
