@@ -18,7 +18,7 @@ pub const REVIEW_QUEUE: &str = "ReviewQueue";
 pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     // The timer payload carries nothing the queue needs; a malformed one must not stop it.
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let now = super::audit_logs::now_of(&state, &inv);
+    let now = super::now_of(&state, &inv);
     let settings = &state.config.reviews;
     let today = now.date();
     let days: Vec<_> = today.previous_day().into_iter().chain([today]).collect();

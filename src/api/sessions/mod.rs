@@ -15,8 +15,8 @@ use std::collections::HashMap;
 
 use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use axum::response::Response;
+use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use render::{COLUMNS, csv_row, json_item};

@@ -22,13 +22,12 @@ use time::OffsetDateTime;
 
 pub use rows::{Actor, HOLDS_TABLE, active, header, of_row};
 
-use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
-use crate::sources::Source;
+use crate::storage::StorageError;
 use crate::storage::url::BlobUrl;
-use crate::storage::{BlobRef, StorageError};
 
 /// Why a hold operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use crate::reviews::model::{Kind, Subject, Verdict};
 use crate::reviews::{ReviewRequest, ReviewSettings, record};
 use crate::tables::ops::write_creating_table;
 use crate::tables::{TableStore, WriteMode};
-use crate::testing::fakes;
+use crate::testkit::fakes;
 
 fn settings() -> ReviewSettings {
     ReviewSettings {
