@@ -99,6 +99,15 @@ impl Ending {
     }
 }
 
+/// Whether retention deleted the recording of `key` (its tombstone exists).
+///
+/// # Errors
+/// Table errors.
+pub async fn is_deleted(tables: &dyn TableStore, key: &RecordingKey) -> Result<bool, TableError> {
+    let row = crate::tables::ops::get(tables, DELETIONS_TABLE, &key.pk, &key.rk).await?;
+    Ok(row.is_some())
+}
+
 /// Records the intent to delete (upsert: a retry rewrites the same row).
 ///
 /// # Errors

@@ -21,7 +21,7 @@ pub use list::list;
 
 use super::Api;
 use super::auth::{Caller, ROLE_HOLD};
-use super::detail::DELETIONS_TABLE;
+use crate::retention::tombstone;
 use super::problem::ApiError;
 use crate::catalogue::model::RecordingKey;
 use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
@@ -69,21 +69,11 @@ async fn key_of(state: &AppState, target: &Target) -> Result<RecordingKey, ApiEr
 
 /// A 409 when `key` has no catalogue row but a deletion tombstone: the recording is gone.
 async fn gone(state: &AppState, key: &RecordingKey) -> Result<ApiError, ApiError> {
-    match state
-        .ports
-        .tables
-        .get(DELETIONS_TABLE, &key.pk, &key.rk)
-        .await
-    {
-        Ok(Some(_)) => Ok(ApiError::Conflict(format!(
-            "recording {} was deleted by retention",
-            key.id()
-        ))),
-        Ok(None) | Err(crate::tables::TableError::NotFound) => {
-            Ok(ApiError::NotFound(format!("recording {}", key.id())))
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(if tombstone::is_deleted(state.ports.tables.as_ref(), key).await? {
+        ApiError::Conflict(format!("recording {} was deleted by retention", key.id()))
+    } else {
+        ApiError::NotFound(format!("recording {}", key.id()))
+    })
 }
 
 /// Sets a hold; returns the response document.

@@ -21,24 +21,16 @@ mod calls;
 mod failures;
 mod hashes;
 
-struct Rig {
-    state: AppState,
-    blobs: Arc<InMemoryBlobStore>,
-    tables: Arc<InMemoryTables>,
-}
+/// The kit's fakes, with the backfill's helpers.
+type Rig = crate::testkit::Fakes;
 
 /// Pages of two blobs, so resuming crosses page boundaries; "now" is days after the audit hour,
 /// so tailed hours retire.
 fn rig() -> Rig {
-    let f = crate::testkit::fakes_over(
+    crate::testkit::fakes_over(
         InMemoryBlobStore::new("devstoreaccount1").with_page_size(2),
         datetime!(2025-03-20 10:00 UTC),
-    );
-    Rig {
-        state: f.state,
-        blobs: f.blobs,
-        tables: f.tables,
-    }
+    )
 }
 
 impl Rig {
