@@ -39,6 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "audit_logs",
             "recordings",
             "health",
+            "evidence",
         ],
     ),
     ("state", &["config", "state"]),
