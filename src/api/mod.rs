@@ -3,9 +3,9 @@
 //!
 //! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
 //! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
-//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `GET /api/health` ([`health`]),
-//! `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]), `GET /api/ui` (the
-//! timeline page — [`ui`]).
+//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
+//! ([`reviews`]), `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]),
+//! `GET /api/health` ([`health`]), `GET /api/ui` (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
@@ -19,6 +19,7 @@ pub mod indexed;
 pub mod problem;
 pub mod query;
 pub mod render;
+pub mod reviews;
 pub mod search;
 pub mod sessions;
 pub mod token;
@@ -95,6 +96,7 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
                 .get(holds::handle_list),
         )
         .route("/api/evidence", get(evidence::get))
+        .route("/api/reviews", post(reviews::post).get(reviews::list))
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))

@@ -73,6 +73,7 @@ pub struct TablesSource {
     query: Query,
     /// The continuation of the paged deletions scan.
     deletions_next: Mutex<Option<String>>,
+    reviews: super::reviews::Reviews,
 }
 
 impl TablesSource {
@@ -86,7 +87,9 @@ impl TablesSource {
         let filters = bastion
             .map(|b| vec![("bastion", b.to_lowercase())])
             .unwrap_or_default();
+        let reviews = super::reviews::Reviews::new(from, to, bastion.map(str::to_lowercase));
         Self {
+            reviews,
             ports,
             query: Query {
                 from,
@@ -340,7 +343,7 @@ impl RowSource for TablesSource {
     async fn chunk(&self, kind: Kind, chunk: usize) -> anyhow::Result<Option<Vec<Row>>> {
         let q = &self.query;
         match kind {
-            Kind::Reviews => super::reviews::chunk(&self.ports, q, chunk).await,
+            Kind::Reviews => self.reviews.next(&self.ports).await,
             Kind::Sessions => match q.days().get(chunk) {
                 Some(day) => self.sessions(day).await.map(Some),
                 None => Ok(None),

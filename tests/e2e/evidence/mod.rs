@@ -76,6 +76,16 @@ async fn a_seeded_month_reconciles_with_the_api_and_verifies() {
     let Some(e) = start().await else { return };
     let recording = seed(&e).await;
     get(&e, &format!("/api/recordings/{recording}?code=k")).await;
+    let review = serde_json::json!({"recording": recording, "verdict": "follow-up", "comment": "=1+1, <b>x</b>"});
+    let (s, text, _) = http(
+        &e.handler,
+        reqwest::Method::POST,
+        "/api/reviews?code=k",
+        Some(&review),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 201, "{text}");
 
     // The API's pack.
     let res = reqwest::get(e.handler.url(&format!("/api/evidence?{MONTH}&code=k")))
