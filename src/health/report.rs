@@ -32,6 +32,7 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingHash",
     "IntegrityVerify",
     "NotifyWebhook",
+    "ReviewQueue",
 ];
 
 /// Overall status thresholds.

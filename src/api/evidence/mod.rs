@@ -25,9 +25,6 @@ use crate::evidence::manifest::Manifest;
 use crate::evidence::pack::{PackOptions, PdfPrinter, write_pack};
 use crate::ports::Ports;
 
-/// A session reviewed within this of its start is on time (until `REVIEW_DEADLINE_HOURS` exists).
-pub const REVIEW_DEADLINE: Duration = Duration::hours(24);
-
 /// How a pack of `[from, to)` judges, from the configuration.
 pub fn options(
     config: &Config,
@@ -40,7 +37,7 @@ pub fn options(
         from,
         to,
         bastion,
-        review_deadline: REVIEW_DEADLINE,
+        review_deadline: config.reviews.deadline,
         burst_threshold: u32::try_from(config.audit.failed_login_threshold).unwrap_or(u32::MAX),
         burst_window: config.audit.failed_login_window,
         now,
