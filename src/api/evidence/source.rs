@@ -1,7 +1,7 @@
 //! The evidence pack's rows, read through the catalogue API's own queries: sessions and recordings
 //! day by day with the listings' filters, order and CSV cells ([`crate::api::sessions`],
 //! [`crate::api::search`], [`crate::api::render`]), so a pack's files are the API's exports of the
-//! same period. Holds, tombstones and access-audit rows are read from their tables here.
+//! same period, each row with its latest review as the listings show it. Holds, tombstones and access-audit rows are read from their tables here.
 
 use std::sync::Mutex;
 
@@ -17,6 +17,7 @@ use crate::evidence::source::{Facts, Kind, Row, RowSource};
 use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::filter::Op;
 use crate::tables::{Entity, Filter, TableError, get_i64, get_str};
 
@@ -109,21 +110,20 @@ impl TablesSource {
             keep: &|e| sessions::matches(q, e),
             time: sessions::start_time,
         };
-        let rows = view_rows(self.ports.tables.as_ref(), WINDOWS_TABLE, day, &view)
+        let tables = self.ports.tables.as_ref();
+        let mut rows = view_rows(tables, WINDOWS_TABLE, day, &view)
             .await
             .map_err(api_error)?;
+        annotate(tables, &mut rows, Rows::Sessions).await?;
         Ok(rows.iter().filter_map(session_row).collect())
     }
 
     async fn recordings(&self, day: &str) -> anyhow::Result<Vec<Row>> {
-        let rows = day_rows(
-            self.ports.tables.as_ref(),
-            RECORDINGS_TABLE,
-            day,
-            &self.query,
-        )
-        .await
-        .map_err(api_error)?;
+        let tables = self.ports.tables.as_ref();
+        let mut rows = day_rows(tables, RECORDINGS_TABLE, day, &self.query)
+            .await
+            .map_err(api_error)?;
+        annotate(tables, &mut rows, Rows::Recordings).await?;
         Ok(rows.iter().map(recording_row).collect())
     }
 
