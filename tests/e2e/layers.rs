@@ -45,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "recordings",
             "health",
             "reviews",
+            "evidence",
         ],
     ),
     ("state", &["config", "state", "testkit"]),
