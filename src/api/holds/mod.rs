@@ -21,10 +21,10 @@ pub use list::list;
 
 use super::Api;
 use super::auth::{Caller, ROLE_HOLD};
-use crate::retention::tombstone;
 use super::problem::ApiError;
 use crate::catalogue::model::RecordingKey;
 use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
+use crate::retention::tombstone;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::tables::TableError;
@@ -69,11 +69,13 @@ async fn key_of(state: &AppState, target: &Target) -> Result<RecordingKey, ApiEr
 
 /// A 409 when `key` has no catalogue row but a deletion tombstone: the recording is gone.
 async fn gone(state: &AppState, key: &RecordingKey) -> Result<ApiError, ApiError> {
-    Ok(if tombstone::is_deleted(state.ports.tables.as_ref(), key).await? {
-        ApiError::Conflict(format!("recording {} was deleted by retention", key.id()))
-    } else {
-        ApiError::NotFound(format!("recording {}", key.id()))
-    })
+    Ok(
+        if tombstone::is_deleted(state.ports.tables.as_ref(), key).await? {
+            ApiError::Conflict(format!("recording {} was deleted by retention", key.id()))
+        } else {
+            ApiError::NotFound(format!("recording {}", key.id()))
+        },
+    )
 }
 
 /// Sets a hold; returns the response document.
