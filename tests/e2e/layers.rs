@@ -43,6 +43,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "recordings",
             "health",
             "reviews",
+            "evidence",
         ],
     ),
     ("state", &["config", "state"]),
