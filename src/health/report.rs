@@ -33,6 +33,7 @@ pub const FUNCTIONS: &[&str] = &[
     "IntegrityVerify",
     "NotifyWebhook",
     "ReviewQueue",
+    "EvidencePack",
 ];
 
 /// Overall status thresholds.
