@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod sources;
+pub mod workspaces;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,11 @@ pub const SETTINGS: &[&str] = &[
     "AUDITLOGS_STORAGE",
     "AUDITLOGS_CONTAINER",
     "AUDITLOGS_SOURCES",
+    "AUDITLOGS_WORKSPACES",
+    "AUDITLOGS_QUERY_LAG_SECONDS",
+    "AUDITLOGS_QUERY_OVERLAP_SECONDS",
+    "AUDITLOGS_QUERY_PAGE_ROWS",
+    "LOGANALYTICS_ENDPOINT",
     "QUARANTINE_CONTAINER",
     "TABLE_PREFIX",
     "RETENTION_POLICY",
@@ -123,6 +129,8 @@ pub struct Config {
     pub audit: crate::audit_logs::AuditSettings,
     /// Catalogue API (`CATALOGUE_*`, `HEALTH_TAIL_LAG_MINUTES`).
     pub api: self::api::ApiSettings,
+    /// Log Analytics workspace sources (`AUDITLOGS_WORKSPACES`, `LOGANALYTICS_ENDPOINT`, `AUDITLOGS_QUERY_*`).
+    pub workspaces: self::workspaces::WorkspaceConfig,
     /// Destinations and delivery (`NOTIFY_*`, `CATALOGUE_BASE_URL`).
     pub notify: crate::notify::config::NotifyConfig,
     /// How often heartbeats are written (`HEALTH_HEARTBEAT_SECONDS`).
@@ -155,6 +163,7 @@ impl Config {
         let mut r = Reader::new(env);
         let audit = crate::audit_logs::AuditSettings::from_reader(&mut r);
         let api = self::api::ApiSettings::from_reader(&mut r);
+        let workspaces = self::workspaces::read(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_lookup(env).unwrap_or_else(|e| {
@@ -239,6 +248,7 @@ impl Config {
             retention,
             audit,
             api,
+            workspaces,
             notify,
             heartbeat_interval,
             integrity_sample,

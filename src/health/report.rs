@@ -26,6 +26,7 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingCreated",
     "AuditLogCreated",
     "AuditLogTail",
+    "AuditLogQuery",
     "Reconcile",
     "RetentionSweep",
     "RecordingHash",
