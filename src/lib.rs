@@ -7,7 +7,8 @@
 //! - entry points: [`functions`] (one module per function family), [`api`] (the catalogue HTTP
 //!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
 //! - state: [`state`] (the seams and the narrow dependencies each domain takes), [`config`].
-//! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`].
+//! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`],
+//!   [`reviews`].
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the
 //!   one dependency value domains take: tables, sources, clock).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
@@ -37,8 +38,10 @@ pub mod permissions;
 pub mod ports;
 pub mod queues;
 pub mod recordings;
+pub mod rest;
 pub mod retention;
 pub mod retry_after;
+pub mod reviews;
 pub mod setting;
 pub mod sources;
 pub mod state;

@@ -3,7 +3,8 @@
 //!
 //! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
 //! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
-//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `GET /api/health` ([`health`]),
+//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
+//! ([`reviews`]), `GET /api/health` ([`health`]),
 //! `GET /api/ui` (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
@@ -17,6 +18,7 @@ pub mod indexed;
 pub mod problem;
 pub mod query;
 pub mod render;
+pub mod reviews;
 pub mod search;
 pub mod sessions;
 pub mod token;
@@ -92,6 +94,7 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
                 .delete(holds::delete)
                 .get(holds::handle_list),
         )
+        .route("/api/reviews", post(reviews::post).get(reviews::list))
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))

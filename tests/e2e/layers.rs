@@ -27,7 +27,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
         ],
     ),
-    ("ports", &["storage", "tables", "queues", "permissions"]),
+    (
+        "ports",
+        &["storage", "tables", "queues", "permissions", "rest"],
+    ),
     ("protocol", &["invocation", "events"]),
     ("data", &["catalogue", "sources", "ports"]),
     (
@@ -39,6 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "audit_logs",
             "recordings",
             "health",
+            "reviews",
         ],
     ),
     ("state", &["config", "state"]),
