@@ -129,14 +129,25 @@ mod tests {
     fn bad_entries_and_endpoints_are_named_without_their_values() {
         let (_, problems) = read_pairs(
             &[
-                ("AUDITLOGS_WORKSPACES", "not-a-guid,a1b2c3d4-0000-4000-8000-000000000001@x/y"),
+                (
+                    "AUDITLOGS_WORKSPACES",
+                    "not-a-guid,a1b2c3d4-0000-4000-8000-000000000001@x/y",
+                ),
                 ("LOGANALYTICS_ENDPOINT", "http://127.0.0.2:9/"),
             ],
             read,
         );
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems.iter().all(|p| !p.contains("not-a-guid") && !p.contains("127.0.0.2")));
-        assert!(problems.iter().any(|p| p.starts_with("LOGANALYTICS_ENDPOINT")));
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.contains("not-a-guid") && !p.contains("127.0.0.2"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("LOGANALYTICS_ENDPOINT"))
+        );
         let (c, problems) = read_pairs(
             &[
                 ("LOGANALYTICS_ENDPOINT", "http://127.0.0.1:9/"),

@@ -58,7 +58,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
 /// The workspace source of `state`, when one is configured.
 pub fn workspace_query(state: &AppState) -> Option<Query> {
     Some(Query {
-        tail: state.tail(),
+        tail: super::tail(state),
         logs: state.logs.clone()?,
         settings: Arc::new(state.config.workspaces.query.clone()),
     })
@@ -71,7 +71,9 @@ pub fn workspace_query(state: &AppState) -> Option<Query> {
 pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let Some(q) = workspace_query(&state) else {
-        return Ok(Outcome::skipped("no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)"));
+        return Ok(Outcome::skipped(
+            "no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)",
+        ));
     };
     let report = query::tick(&q, now_of(&state, &inv)).await?;
     if report.failed > 0

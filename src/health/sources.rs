@@ -82,7 +82,8 @@ pub async fn check(
     }
     for s in crate::audit_logs::query::store::statuses(tables.as_ref()).await? {
         let failing = s.error.is_some();
-        out.docs.push(json!({"kind": "workspace", "workspace": s.workspace,
+        out.docs
+            .push(json!({"kind": "workspace", "workspace": s.workspace,
             "reachable": !failing, "error": s.error, "at": s.at,
             "retryAfter": s.retry_after.map(crate::dates::format_utc)}));
         if failing {

@@ -65,12 +65,15 @@ struct Inner {
     received: Vec<Received>,
 }
 
+/// Decides whether a request's bearer token (`None`: no `Authorization`) is accepted.
+pub type TokenCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
+
 /// The fake; clones share it.
 #[derive(Clone, Default)]
 pub struct FakeLogs {
     inner: Arc<Mutex<Inner>>,
     /// Checks a request's bearer token (HTTP only); `None` accepts any request.
-    token_check: Option<Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>>,
+    token_check: Option<TokenCheck>,
 }
 
 impl std::fmt::Debug for FakeLogs {
@@ -92,7 +95,7 @@ fn column_type(name: &str) -> &'static str {
 impl FakeLogs {
     /// A fake whose HTTP requests must carry a token `check` accepts (401 otherwise).
     #[must_use]
-    pub fn with_token_check(mut self, check: Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>) -> Self {
+    pub fn with_token_check(mut self, check: TokenCheck) -> Self {
         self.token_check = Some(check);
         self
     }
@@ -108,7 +111,11 @@ impl FakeLogs {
 
     /// Ingests `row` into `workspace`.
     pub fn ingest(&self, workspace: &str, row: FakeRow) {
-        self.lock().rows.entry(workspace.to_owned()).or_default().push(row);
+        self.lock()
+            .rows
+            .entry(workspace.to_owned())
+            .or_default()
+            .push(row);
     }
 
     /// Makes `workspace` answer 403 (or stop doing so).
@@ -151,7 +158,8 @@ impl FakeLogs {
         };
         record(0);
         let err = |status: u16, code: &str| {
-            let body = json!({"error": {"code": code, "message": format!("{code} (loopback fake)")}});
+            let body =
+                json!({"error": {"code": code, "message": format!("{code} (loopback fake)")}});
             (status, None, body)
         };
         match fault {
@@ -169,7 +177,10 @@ impl FakeLogs {
             return Err(err(400, "BadArgumentError"));
         };
         let now = OffsetDateTime::now_utc();
-        let mut rows: Vec<&FakeRow> = stored.iter().filter(|r| r.visible_from <= now && q.matches(r)).collect();
+        let mut rows: Vec<&FakeRow> = stored
+            .iter()
+            .filter(|r| r.visible_from <= now && q.matches(r))
+            .collect();
         rows.sort_by_key(|r| r.ingested);
         rows.truncate(q.take);
         let partial = fault == Some(Fault::Partial);
@@ -230,11 +241,22 @@ impl Parsed {
             let (a, b) = t.split_once('/')?;
             Some((timestamp(a)?, timestamp(b)?))
         });
-        Some(Self { lo, hi, take, host, columns, span })
+        Some(Self {
+            lo,
+            hi,
+            take,
+            host,
+            columns,
+            span,
+        })
     }
 
     fn matches(&self, r: &FakeRow) -> bool {
-        let generated = r.values.get("TimeGenerated").and_then(Value::as_str).and_then(timestamp);
+        let generated = r
+            .values
+            .get("TimeGenerated")
+            .and_then(Value::as_str)
+            .and_then(timestamp);
         let in_span = self
             .span
             .is_none_or(|(a, b)| generated.is_some_and(|g| g >= a && g < b));
@@ -242,7 +264,10 @@ impl Parsed {
             r.values
                 .get("_ResourceId")
                 .and_then(Value::as_str)
-                .is_some_and(|id| id.to_ascii_lowercase().ends_with(&format!("/bastionhosts/{h}")))
+                .is_some_and(|id| {
+                    id.to_ascii_lowercase()
+                        .ends_with(&format!("/bastionhosts/{h}"))
+                })
         });
         r.ingested >= self.lo && r.ingested < self.hi && in_span && host
     }
@@ -265,7 +290,8 @@ impl Parsed {
                     .collect()
             })
             .collect();
-        let mut answer = json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
+        let mut answer =
+            json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
         if partial {
             answer["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query.",
                 "details": [{"code": "EngineError", "message": "Query result set has exceeded the internal data size limit"}]});
@@ -276,7 +302,12 @@ impl Parsed {
 
 #[async_trait]
 impl LogsQuery for FakeLogs {
-    async fn query(&self, workspace: &str, query: &str, timespan: &str) -> Result<Answer, RestError> {
+    async fn query(
+        &self,
+        workspace: &str,
+        query: &str,
+        timespan: &str,
+    ) -> Result<Answer, RestError> {
         let body = json!({"query": query, "timespan": timespan});
         match self.answer(workspace, &body, None) {
             Ok(b) => Ok(Answer::from_bytes(b)),
@@ -326,10 +357,12 @@ async fn http_query(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if let Some(check) = &fake.token_check {
-        if !check(token) {
-            return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": {"code": "InvalidTokenError", "message": "token missing or invalid"}}))).into_response();
-        }
+    if let Some(check) = &fake.token_check
+        && !check(token)
+    {
+        let body =
+            json!({"error": {"code": "InvalidTokenError", "message": "token missing or invalid"}});
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return StatusCode::BAD_REQUEST.into_response();

@@ -33,7 +33,10 @@ pub fn datetime(t: Tick) -> String {
 /// The query of one page: rows ingested in `w`, oldest first, at most `take`.
 pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
     let host = bastion
-        .filter(|b| b.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)))
+        .filter(|b| {
+            b.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        })
         .map(|b| format!("| where _ResourceId endswith \"/bastionhosts/{b}\"\n"))
         .unwrap_or_default();
     let columns: Vec<&str> = projected().collect();

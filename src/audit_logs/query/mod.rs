@@ -110,7 +110,7 @@ pub struct QueryReport {
 /// # Errors
 /// None today; a failing workspace is reported in its status row and the log.
 pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, HandlerError> {
-    let deadline = Deadline::after(q.tail.clock.clone(), q.tail.settings.tail_budget);
+    let deadline = Deadline::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
     let reading = deadline.share(READ_SHARE);
     let mut report = QueryReport::default();
     let start = now - q.tail.settings.tail_window;
@@ -119,7 +119,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             report.settled.cut = true;
             break;
         }
-        let tables = q.tail.tables.as_ref();
+        let tables = q.tail.ports.tables.as_ref();
         let waiting = store::status(tables, &ws.id)
             .await
             .ok()
@@ -130,7 +130,16 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             continue;
         }
         let row = (store::CURSOR_ROW, start);
-        let r = run::read(&q.tail, q.logs.as_ref(), &q.settings, ws, row, now, &reading).await;
+        let r = run::read(
+            &q.tail,
+            q.logs.as_ref(),
+            &q.settings,
+            ws,
+            row,
+            now,
+            &reading,
+        )
+        .await;
         report.workspaces += 1;
         match &r {
             Ok(read) => {

@@ -88,7 +88,9 @@ pub async fn run(
         let item = answer.next().await;
         let end = match item {
             Some(Item::Columns(names)) => {
-                columns = Some(Columns::new(names.iter().map(String::as_str)).map_err(PageError::Broken)?);
+                columns = Some(
+                    Columns::new(names.iter().map(String::as_str)).map_err(PageError::Broken)?,
+                );
                 continue;
             }
             Some(Item::Row(values)) => {

@@ -186,7 +186,9 @@ impl WorkspaceRow {
                 tunnel_id: self.field("TunnelId"),
                 session_start: self.field("SessionStartTime"),
                 // An open session's `SessionEndTime` is an empty string: no end.
-                session_end: self.field("SessionEndTime").filter(|t| !t.as_str().trim().is_empty()),
+                session_end: self
+                    .field("SessionEndTime")
+                    .filter(|t| !t.as_str().trim().is_empty()),
                 duration: self.number("Duration"),
             },
         }

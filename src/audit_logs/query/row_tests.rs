@@ -16,14 +16,18 @@ fn row(end: Value, duration: Value) -> Vec<Value> {
     vec![
         json!("2025-03-14T09:05:10.1234567Z"),
         json!("2025-03-14T09:03:54.776Z"),
-        json!("/subscriptions/11111111-2222-3333-4444-555555555555/resourcegroups/rg-hub-weu/providers/microsoft.network/bastionhosts/bas-hub-weu"),
+        json!(
+            "/subscriptions/11111111-2222-3333-4444-555555555555/resourcegroups/rg-hub-weu/providers/microsoft.network/bastionhosts/bas-hub-weu"
+        ),
         json!("Microsoft.Network/BastionHost/connect"),
         json!("Successfully Connected."),
         json!("azureuser"),
         json!("alice@contoso.com"),
         json!("203.0.113.45"),
         json!("ssh"),
-        json!("/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-APP-WEU/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-APP-01"),
+        json!(
+            "/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-APP-WEU/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-APP-01"
+        ),
         json!("10.10.1.4"),
         json!("VM"),
         json!("5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f"),
@@ -55,8 +59,11 @@ fn an_open_session_row_folds_like_its_storage_line() {
 #[test]
 fn an_ended_session_row_carries_its_end_and_duration() {
     let cols = Columns::new(names()).expect("columns");
-    let r = WorkspaceRow::new(&cols, &row(json!("2025-03-14T09:13:54.776Z"), json!(600000)))
-        .expect("row");
+    let r = WorkspaceRow::new(
+        &cols,
+        &row(json!("2025-03-14T09:13:54.776Z"), json!(600000)),
+    )
+    .expect("row");
     let line = LINE.replace(
         r#""sessionStartTime""#,
         r#""sessionEndTime":"2025-03-14T09:13:54.776Z","duration":600000,"sessionStartTime""#,

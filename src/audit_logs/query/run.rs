@@ -47,7 +47,7 @@ pub async fn read(
     now: OffsetDateTime,
     deadline: &Deadline,
 ) -> Result<Read, PageError> {
-    let tables = tail.tables.as_ref();
+    let tables = tail.ports.tables.as_ref();
     let mut cur = store::load(tables, &ws.id, row, start)
         .await
         .map_err(|e| PageError::Store(e.into()))?;

@@ -131,13 +131,12 @@ pub async fn save(
     for (i, s) in encode_seen(&c.state.seen).into_iter().enumerate() {
         e.insert(format!("Seen{i}"), Value::String(s));
     }
-    let mode = c
-        .etag
-        .clone()
-        .map_or(WriteMode::Insert, WriteMode::IfMatch);
+    let mode = c.etag.clone().map_or(WriteMode::Insert, WriteMode::IfMatch);
     match write_creating_table(tables, TABLE, &e, mode).await {
         Ok(etag) => Ok(Some(etag)),
-        Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => Ok(None),
+        Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }
@@ -187,7 +186,10 @@ fn status_of(e: &Entity) -> Option<Status> {
 ///
 /// # Errors
 /// Table errors.
-pub async fn status(tables: &dyn TableStore, workspace: &str) -> Result<Option<Status>, TableError> {
+pub async fn status(
+    tables: &dyn TableStore,
+    workspace: &str,
+) -> Result<Option<Status>, TableError> {
     Ok(get(tables, TABLE, workspace, STATUS_ROW)
         .await?
         .and_then(|r| status_of(&r.entity)))

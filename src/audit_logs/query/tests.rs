@@ -12,7 +12,7 @@ use super::*;
 use crate::audit_logs::repo::{FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE};
 use crate::audit_logs::tail;
 use crate::audit_logs::testkit::{Kit, NOW, kit};
-use crate::loganalytics::fake::{Fault, FakeLogs, FakeRow};
+use crate::loganalytics::fake::{FakeLogs, FakeRow, Fault};
 use crate::tables::Entity;
 
 const WS: &str = "a1b2c3d4-0000-4000-8000-000000000001";
@@ -35,11 +35,32 @@ fn at(min: i64) -> String {
 /// An unrecorded session, an ended one and a burst of failed logins (threshold 5).
 fn records() -> Vec<Rec> {
     let mut v = vec![
-        Rec { tunnel: "aaaaaaaa-0000-4000-8000-000000000001".into(), time: at(10), message: "Successfully Connected.", user: "alice", vm: "VM-APP-01", ended: None },
-        Rec { tunnel: "bbbbbbbb-0000-4000-8000-000000000002".into(), time: at(20), message: "Successfully Connected.", user: "bob", vm: "VM-APP-02", ended: Some((at(20), at(25), 300_000)) },
+        Rec {
+            tunnel: "aaaaaaaa-0000-4000-8000-000000000001".into(),
+            time: at(10),
+            message: "Successfully Connected.",
+            user: "alice",
+            vm: "VM-APP-01",
+            ended: None,
+        },
+        Rec {
+            tunnel: "bbbbbbbb-0000-4000-8000-000000000002".into(),
+            time: at(20),
+            message: "Successfully Connected.",
+            user: "bob",
+            vm: "VM-APP-02",
+            ended: Some((at(20), at(25), 300_000)),
+        },
     ];
     for i in 0..6 {
-        v.push(Rec { tunnel: format!("ffffffff-0000-4000-8000-00000000001{i}"), time: at(30 + i), message: "Login Failed", user: "mallory", vm: "VM-APP-03", ended: None });
+        v.push(Rec {
+            tunnel: format!("ffffffff-0000-4000-8000-00000000001{i}"),
+            time: at(30 + i),
+            message: "Login Failed",
+            user: "mallory",
+            vm: "VM-APP-03",
+            ended: None,
+        });
     }
     v
 }
@@ -70,15 +91,22 @@ fn row(r: &Rec, ingested: OffsetDateTime) -> FakeRow {
     .as_object()
     .cloned()
     .unwrap_or_default();
-    FakeRow { ingested, visible_from: OffsetDateTime::UNIX_EPOCH, values }
+    FakeRow {
+        ingested,
+        visible_from: OffsetDateTime::UNIX_EPOCH,
+        values,
+    }
 }
 
 fn query(k: &Kit, fake: &FakeLogs, page_rows: usize) -> Query {
     Query {
-        tail: k.state.tail(),
+        tail: crate::functions::tail(&k.state),
         logs: Arc::new(fake.clone()),
         settings: Arc::new(QuerySettings {
-            workspaces: vec![Workspace { id: WS.into(), bastion: None }],
+            workspaces: vec![Workspace {
+                id: WS.into(),
+                bastion: None,
+            }],
             page_rows,
             ..QuerySettings::default()
         }),
@@ -89,7 +117,13 @@ fn workspace_with(recs: &[Rec]) -> FakeLogs {
     let fake = FakeLogs::default();
     fake.workspace(WS);
     for (i, r) in recs.iter().enumerate() {
-        fake.ingest(WS, row(r, NOW - Duration::minutes(10) + Duration::milliseconds(i as i64)));
+        fake.ingest(
+            WS,
+            row(
+                r,
+                NOW - Duration::minutes(10) + Duration::milliseconds(i as i64),
+            ),
+        );
     }
     fake
 }
@@ -104,7 +138,9 @@ async fn storage_tick(k: &Kit, recs: &[Rec], now: OffsetDateTime) -> Vec<String>
         k.append(text.as_bytes()).await;
         k.register().await;
     }
-    let r = tail::tick(&k.state.tail(), now).await.expect("tail");
+    let r = tail::tick(&crate::functions::tail(&k.state), now)
+        .await
+        .expect("tail");
     ids(&r.notifications)
 }
 
@@ -134,7 +170,10 @@ async fn via_workspace(k: &Kit, fake: &FakeLogs, page_rows: usize) -> (QueryRepo
 }
 
 fn ids(n: &[crate::notify::Notification]) -> Vec<String> {
-    let mut v: Vec<String> = n.iter().map(|n| format!("{} {}", n.kind, n.notification_id)).collect();
+    let mut v: Vec<String> = n
+        .iter()
+        .map(|n| format!("{} {}", n.kind, n.notification_id))
+        .collect();
     v.sort();
     v
 }
@@ -144,7 +183,13 @@ fn ids(n: &[crate::notify::Notification]) -> Vec<String> {
 async fn rows(k: &Kit) -> Vec<(String, Vec<Entity>)> {
     let mut out = Vec::new();
     for t in [SESSIONS_TABLE, WINDOWS_TABLE, FAILED_TABLE] {
-        let page = k.state.ports.tables.query(t, None, Some(1000), None).await.expect("rows");
+        let page = k
+            .state
+            .ports
+            .tables
+            .query(t, None, Some(1000), None)
+            .await
+            .expect("rows");
         let mut items: Vec<Entity> = page
             .items
             .into_iter()
@@ -169,7 +214,10 @@ async fn the_same_records_through_storage_or_a_workspace_give_the_same_rows_and_
     let (report, from_workspace) = via_workspace(&b, &workspace_with(&recs), 10_000).await;
     assert_eq!(report.stored, recs.len() as u64);
     assert_eq!(report.queries, 1, "a quiet window costs one query");
-    let kinds: Vec<&str> = from_storage.iter().map(|s| s.split(' ').next().unwrap_or("")).collect();
+    let kinds: Vec<&str> = from_storage
+        .iter()
+        .map(|s| s.split(' ').next().unwrap_or(""))
+        .collect();
     assert!(kinds.contains(&"session.unrecorded"), "{from_storage:?}");
     assert!(kinds.contains(&"login.failed.burst"), "{from_storage:?}");
     assert_eq!(from_workspace, from_storage, "same notifications, same ids");
@@ -235,7 +283,9 @@ async fn a_record_visible_late_within_the_overlap_is_still_read() {
     fake.ingest(WS, late);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
     assert_eq!(r.stored, 1);
-    let s = crate::audit_logs::join::get_session(&k.state.ports.tables, &recs[1].tunnel).await.expect("get");
+    let s = crate::audit_logs::join::get_session(&k.state.ports.tables, &recs[1].tunnel)
+        .await
+        .expect("get");
     assert!(s.is_some(), "the late record's session is stored");
 }
 
@@ -260,8 +310,14 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     fake.faults([Fault::Throttle(120)]);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
     assert_eq!((r.failed, r.stored), (1, 0));
-    let s = store::status(k.state.ports.tables.as_ref(), WS).await.expect("status").expect("row");
-    assert!(s.error.as_deref().is_some_and(|e| e.starts_with("429")), "{s:?}");
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
+    assert!(
+        s.error.as_deref().is_some_and(|e| e.starts_with("429")),
+        "{s:?}"
+    );
     assert_eq!(s.retry_after, Some(NOW + Duration::seconds(120)));
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
     assert_eq!(r.workspaces, 0, "not asked again inside Retry-After");
@@ -271,14 +327,22 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     fake.forbid(WS, true);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
     assert_eq!(r.failed, 1);
-    let s = store::status(k.state.ports.tables.as_ref(), WS).await.expect("status").expect("row");
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
     assert_eq!(
         s.error.as_deref(),
-        Some("403: missing role Log Analytics Reader on workspace a1b2c3d4-0000-4000-8000-000000000001")
+        Some(
+            "403: missing role Log Analytics Reader on workspace a1b2c3d4-0000-4000-8000-000000000001"
+        )
     );
     fake.forbid(WS, false);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
     assert_eq!(r.stored, recs.len() as u64, "nothing lost while refused");
-    let s = store::status(k.state.ports.tables.as_ref(), WS).await.expect("status").expect("row");
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
     assert_eq!(s.error, None);
 }

@@ -55,7 +55,9 @@ fn simulate(rows: &[Row], limit: usize, cuts: &[usize], shuffle: u64) -> BTreeMa
                 .iter()
                 .filter(|r| r.t + r.delay <= now && r.t >= w.lo && r.t < w.hi)
                 .collect();
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             answer.sort_by_key(|r| (r.t, r.digest.wrapping_mul(seed | 1)));
             answer.truncate(page + 1);
             let budget = *cuts.next().unwrap_or(&usize::MAX);
