@@ -9,6 +9,7 @@
 //! - [`retention`]: `RetentionSweep` (timer).
 //! - [`integrity`]: `RecordingHash` (queue) and `IntegrityVerify` (timer).
 //! - [`notify`]: `NotifyWebhook` (queue).
+//! - [`reviews`]: `ReviewQueue` (timer): the review queue and `review.overdue`.
 //!
 //! [`AppState`]: crate::state::AppState
 
@@ -18,6 +19,7 @@ pub mod notify;
 pub mod reconcile;
 pub mod recordings;
 pub mod retention;
+pub mod reviews;
 
 use serde_json::Value;
 

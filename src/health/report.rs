@@ -33,6 +33,7 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingHash",
     "IntegrityVerify",
     "NotifyWebhook",
+    "ReviewQueue",
 ];
 
 /// Overall status thresholds.

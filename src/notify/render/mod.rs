@@ -55,6 +55,9 @@ pub const THIN_FIELDS: &[(&str, &str)] = &[
     ("items", "Items"),
     ("moreItems", "More items"),
     ("reason", "Reason"),
+    ("riskScore", "Risk score"),
+    ("riskReasons", "Risk reasons"),
+    ("dueAt", "Review due"),
 ];
 
 /// Fields with personal data, shown only with `NOTIFY_INCLUDE_PII=true`.
