@@ -27,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod dates;
 pub mod events;
+pub mod evidence;
 pub mod functions;
 pub mod health;
 pub mod integrity;

@@ -50,6 +50,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "recordings",
             "health",
             "reviews",
+            "evidence",
         ],
     ),
     ("state", &["config", "state"]),

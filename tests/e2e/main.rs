@@ -9,6 +9,7 @@ mod catalogue_sessions;
 mod devhost;
 mod download_links;
 mod drift;
+mod evidence;
 mod faults;
 mod harness;
 mod health;
