@@ -308,3 +308,53 @@ async fn the_timer_writes_last_month_once_into_the_evidence_container() {
     assert_eq!(after.items.len(), page.items.len(), "{again}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The report of a seeded month in headless Chromium (`TEST_UI=1`): no console error, no script,
+/// nothing fetched; the screenshot is kept in target/ui/evidence.png.
+#[tokio::test]
+async fn the_report_renders_in_headless_chromium() {
+    if std::env::var("TEST_UI").ok().as_deref() != Some("1") {
+        eprintln!(
+            "skipping: TEST_UI is not 1 (scripts/test.sh runs scripts/browser.sh and sets it)"
+        );
+        return;
+    }
+    let Some(e) = start().await else { return };
+    seed(&e).await;
+    let dir = temp("evidence-ui");
+    let d = dir.to_str().expect("utf-8");
+    let (code, out, err) = cli(
+        &e,
+        &[
+            "evidence",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--out",
+            d,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = tokio::process::Command::new("node")
+        .arg(format!("{root}/tests/ui/evidence.mjs"))
+        .arg(dir.join("report.html"))
+        .arg(format!("{root}/target/ui/evidence.png"))
+        .current_dir(format!("{root}/tests/ui"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), run)
+        .await
+        .expect("browser test finished in time")
+        .expect("node runs (scripts/browser.sh)");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.contains("evidence ui: ok"),
+        "{stdout}\n{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
