@@ -82,6 +82,11 @@ impl<'a> Reader<'a> {
         self.errors.extend(problems);
     }
 
+    /// The list problems are collected in, for parsers that append to a `Vec`.
+    pub fn errors_mut(&mut self) -> &mut Vec<String> {
+        &mut self.errors
+    }
+
     /// Every problem found, in the order met.
     pub fn into_errors(self) -> Vec<String> {
         self.errors

@@ -50,7 +50,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
 /// The workspace source of `state`, when one is configured.
 pub fn workspace_query(state: &AppState) -> Option<Query> {
     Some(Query {
-        tail: super::tail(state),
+        tail: super::tailer(state),
         logs: state.logs.clone()?,
         settings: Arc::new(state.config.workspaces.query.clone()),
     })
@@ -67,7 +67,7 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
             "no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)",
         ));
     };
-    let report = query::tick(&q, now_of(&state, &inv)).await?;
+    let report = query::tick(&q, super::now_of(&state, &inv)).await?;
     if report.failed > 0
         && report.failed == report.workspaces
         && report.settled.notifications.is_empty()

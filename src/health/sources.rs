@@ -75,7 +75,7 @@ pub async fn check(tables: &dyn TableStore, sources: &Sources) -> Result<SourceH
             out.docs.push(doc);
         }
     }
-    for s in crate::audit_logs::query::store::statuses(tables.as_ref()).await? {
+    for s in crate::audit_logs::query::store::statuses(tables).await? {
         let failing = s.error.is_some();
         out.docs
             .push(json!({"kind": "workspace", "workspace": s.workspace,

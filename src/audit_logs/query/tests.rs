@@ -11,9 +11,9 @@ use time::{Duration, OffsetDateTime};
 use super::*;
 use crate::audit_logs::repo::{FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE};
 use crate::audit_logs::tail;
-use crate::testkit::audit::{Kit, NOW, kit};
 use crate::loganalytics::fake::{FakeLogs, FakeRow, Fault};
 use crate::tables::Entity;
+use crate::testkit::audit::{Kit, NOW, kit};
 
 const WS: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 const HOST_ID: &str = "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU";
@@ -100,7 +100,7 @@ fn row(r: &Rec, ingested: OffsetDateTime) -> FakeRow {
 
 fn query(k: &Kit, fake: &FakeLogs, page_rows: usize) -> Query {
     Query {
-        tail: crate::functions::tail(&k.state),
+        tail: crate::functions::tailer(&k.state),
         logs: Arc::new(fake.clone()),
         settings: Arc::new(QuerySettings {
             workspaces: vec![Workspace {
@@ -138,7 +138,7 @@ async fn storage_tick(k: &Kit, recs: &[Rec], now: OffsetDateTime) -> Vec<String>
         k.append(text.as_bytes()).await;
         k.register().await;
     }
-    let r = tail::tick(&crate::functions::tail(&k.state), now)
+    let r = tail::tick(&crate::functions::tailer(&k.state), now)
         .await
         .expect("tail");
     ids(&r.notifications)
