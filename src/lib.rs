@@ -7,17 +7,19 @@
 //! - entry points: [`functions`] (one module per function family), [`api`] (the catalogue HTTP
 //!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
 //! - state: [`state`] (the seams and the narrow dependencies each domain takes), [`config`].
-//! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`].
+//! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`],
+//!   [`estate`] (the Bastion hosts through Resource Manager).
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the
 //!   one dependency value domains take: tables, sources, clock).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
 //! - ports: [`storage`], [`tables`], [`queues`] (Azure clients, deadlines, managed identity; the
 //!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
-//!   permission of every operation).
+//!   permission of every operation), [`arm`] (Azure Resource Manager).
 //! - plumbing: [`clock`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
 
 pub mod api;
 pub mod app;
+pub mod arm;
 pub mod audit_logs;
 pub mod backfill;
 pub mod catalogue;
@@ -25,6 +27,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dates;
+pub mod estate;
 pub mod events;
 pub mod functions;
 pub mod health;

@@ -75,6 +75,9 @@ pub const SETTINGS: &[&str] = &[
     "STORAGE_TIMEOUT_MS",
     "WEBSITE_INSTANCE_ID",
     "WEBSITE_SITE_NAME",
+    "BASTION_HOSTS",
+    "ARM_ENDPOINT",
+    "BASTION_DISCONNECT",
 ];
 
 /// All configuration problems found at start-up.
@@ -134,6 +137,8 @@ pub struct Config {
     /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
     /// benchmarks; see `storage::memory::seed`, a `test-support` module).
     pub in_memory_seed: Option<String>,
+    /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`).
+    pub estate: crate::estate::settings::EstateSettings,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
     pub log: crate::telemetry::LogSettings,
 }
@@ -201,6 +206,7 @@ impl Config {
             Storage::InMemory => None,
         };
         let sources = sources::read(env, app, in_memory, &mut errors);
+        let estate = estate_settings(env, &sources, &mut errors);
         let container = |k: &str, default: &str, errors: &mut Vec<String>| {
             let v = get(k).unwrap_or_else(|| default.to_owned());
             if !is_valid_container(&v) {
@@ -244,6 +250,7 @@ impl Config {
             integrity_sample,
             in_memory_account,
             in_memory_seed,
+            estate,
             log: crate::telemetry::LogSettings::from_lookup(env),
         })
     }
@@ -279,6 +286,26 @@ pub fn retention_policy(
             Err(ConfigError(errors))
         }
     }
+}
+
+/// The estate settings; by default the hosts the sources name by resource id.
+fn estate_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    sources: &SourceSpecs,
+    errors: &mut Vec<String>,
+) -> crate::estate::settings::EstateSettings {
+    let named: Vec<String> = sources
+        .recordings
+        .iter()
+        .chain(&sources.audit_logs)
+        .filter_map(|s| s.bastion_id.clone())
+        .collect();
+    let allow = env(auth::ALLOW_INSECURE_LOOPBACK)
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"));
+    let mut r = Reader::new(env);
+    let estate = crate::estate::settings::EstateSettings::read(&mut r, &named, allow);
+    errors.extend(r.into_errors());
+    estate
 }
 
 fn resolve_storage(

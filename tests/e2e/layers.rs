@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
         ],
     ),
-    ("ports", &["storage", "tables", "queues", "permissions"]),
+    ("ports", &["storage", "tables", "queues", "permissions", "arm"]),
     ("protocol", &["invocation", "events"]),
     ("data", &["catalogue", "sources", "ports"]),
     (
@@ -39,6 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "audit_logs",
             "recordings",
             "health",
+            "estate",
         ],
     ),
     ("state", &["config", "state"]),

@@ -1,0 +1,16 @@
+//! The Bastion estate watched through Azure Resource Manager: each host's configuration, its
+//! diagnostic settings and its recording storage, checked every 15 minutes (`EstateCheck`) for
+//! what would leave the catalogue silently incomplete.
+//!
+//! - [`settings`]: `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`.
+//! - [`findings`]: the pure decision of one host's findings.
+//! - [`store`]: table `estate` (episodes, ETag-conditional) and the `estate.*` notifications.
+//! - [`check`]: one run over every host, bounded concurrency.
+
+pub mod check;
+pub mod findings;
+pub mod settings;
+pub mod store;
+
+/// The timer function.
+pub const FUNCTION: &str = "EstateCheck";
