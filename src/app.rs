@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::routing::get;
 
-use crate::functions::{audit_logs, integrity, notify, reconcile, recordings, retention};
+use crate::functions::{audit_logs, estate, integrity, notify, reconcile, recordings, retention};
 use crate::invocation::invocation_route;
 use crate::state::AppState;
 
@@ -43,6 +43,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", integrity::INTEGRITY_VERIFY),
             invocation_route(integrity::INTEGRITY_VERIFY, integrity::integrity_verify),
+        )
+        .route(
+            &format!("/{}", estate::ESTATE_CHECK),
+            invocation_route(estate::ESTATE_CHECK, estate::estate_check),
         )
         .route(
             &format!("/{}", notify::NOTIFY_WEBHOOK),

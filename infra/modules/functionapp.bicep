@@ -65,6 +65,12 @@ param catalogueBaseUrl string = ''
 @description('Short-lived read links (user-delegation SAS) in GET /api/recordings/{id}.')
 param catalogueDownloadLinks bool = false
 
+@description('Bastion host resource ids the estate checks watch (comma-separated); empty: the hosts the sources name')
+param bastionHosts string = ''
+
+@description('Let Catalogue.Disconnect holders disconnect live Bastion sessions (grants the disconnect action)')
+param bastionDisconnect bool = false
+
 @description('Who authenticates catalogue API callers (CATALOGUE_AUTH): jwt = the handler validates Microsoft Entra bearer tokens; platform = App Service authentication (authsettingsV2) in front, the handler trusts x-ms-client-principal.')
 @allowed([
   'jwt'
@@ -185,6 +191,10 @@ var settings = {
   HEALTH_HEARTBEAT_SECONDS: '60'
   HEALTH_TAIL_LAG_MINUTES: '30'
   INTEGRITY_VERIFY_SAMPLE: '50'
+  // The estate checks read Resource Manager of this cloud with the app's identity.
+  BASTION_HOSTS: bastionHosts
+  ARM_ENDPOINT: environment().resourceManager
+  BASTION_DISCONNECT: bastionDisconnect ? 'true' : 'false'
   AUDIT_TAIL_MAX_BLOBS: '50'
   AUDIT_TAIL_MAX_BYTES: '67108864'
   AUDIT_TAIL_CHUNK_BYTES: '4194304'

@@ -4,12 +4,14 @@
 //! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
 //! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
 //! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `GET /api/health` ([`health`]),
-//! `GET /api/ui` (the timeline page — [`ui`]).
+//! `GET /api/estate` (the Bastion estate's findings — [`estate`]), `GET /api/ui` (the timeline
+//! page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
 pub mod csv;
 pub mod detail;
+pub mod estate;
 pub mod health;
 pub mod holds;
 pub mod indexed;
@@ -92,6 +94,7 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
                 .delete(holds::delete)
                 .get(holds::handle_list),
         )
+        .route("/api/estate", get(estate::list))
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))

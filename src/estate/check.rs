@@ -49,13 +49,9 @@ pub async fn run(
     sinks: &Sinks,
     now: OffsetDateTime,
 ) -> Report {
-    let results: Vec<_> = futures::stream::iter(hosts)
-        .map(|host| async move {
-            let facts = read(ports, arm, host).await;
-            let ev = evaluate(&facts, sinks);
-            let open = ev.findings.len();
-            (host, open, store::apply(ports.tables.as_ref(), host, &ev, now).await)
-        })
+    // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
+    let checks: Vec<_> = hosts.iter().map(|h| one(ports, arm, h, sinks, now)).collect();
+    let results: Vec<_> = futures::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -76,6 +72,20 @@ pub async fn run(
         .notifications
         .sort_by(|a, b| a.notification_id.cmp(&b.notification_id));
     report
+}
+
+/// Checks one host: `(host, findings open, the notifications or the table error)`.
+async fn one<'a>(
+    ports: &Ports,
+    arm: &dyn ResourceManager,
+    host: &'a str,
+    sinks: &Sinks,
+    now: OffsetDateTime,
+) -> (&'a str, usize, Result<Vec<Notification<Value>>, crate::tables::TableError>) {
+    let facts = read(ports, arm, host).await;
+    let ev = evaluate(&facts, sinks);
+    let open = ev.findings.len();
+    (host, open, store::apply(ports.tables.as_ref(), host, &ev, now).await)
 }
 
 /// Reads one host: the host, its diagnostic settings, and its recording source's blob service

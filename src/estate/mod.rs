@@ -6,11 +6,13 @@
 //! - [`findings`]: the pure decision of one host's findings.
 //! - [`store`]: table `estate` (episodes, ETag-conditional) and the `estate.*` notifications.
 //! - [`check`]: one run over every host, bounded concurrency.
+//! - [`view`]: the per-host status the API and the page show.
 
 pub mod check;
 pub mod findings;
 pub mod settings;
 pub mod store;
+pub mod view;
 
 /// The timer function.
 pub const FUNCTION: &str = "EstateCheck";

@@ -9,10 +9,12 @@
 //! - [`retention`]: `RetentionSweep` (timer).
 //! - [`integrity`]: `RecordingHash` (queue) and `IntegrityVerify` (timer).
 //! - [`notify`]: `NotifyWebhook` (queue).
+//! - [`estate`]: `EstateCheck` (timer): the Bastion hosts through Resource Manager.
 //!
 //! [`AppState`]: crate::state::AppState
 
 pub mod audit_logs;
+pub mod estate;
 pub mod integrity;
 pub mod notify;
 pub mod reconcile;

@@ -56,6 +56,9 @@ pub struct AppState {
     pub links: Links,
     /// Poison-queue depths for the health report.
     pub queues: Arc<dyn QueueDepth>,
+    /// Resource Manager (the estate checks and live sessions); `None` when no Bastion host is
+    /// configured.
+    pub arm: Option<Arc<dyn crate::arm::ResourceManager>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -220,8 +223,16 @@ impl AppState {
             join_gate: Arc::default(),
             links,
             queues,
+            arm: None,
             config: Arc::new(config),
         }
+    }
+
+    /// Replaces the Resource Manager client (tests bring a fake).
+    #[must_use]
+    pub fn with_arm(mut self, arm: Arc<dyn crate::arm::ResourceManager>) -> Self {
+        self.arm = Some(arm);
+        self
     }
 
     /// State whose every blob seam is `store` and whose tables are `tables`, with the given
