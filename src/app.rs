@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
             invocation_route(estate::ESTATE_CHECK, estate::estate_check),
         )
         .route(
+            &format!("/{}", estate::LIVE_SESSIONS),
+            invocation_route(estate::LIVE_SESSIONS, estate::live_sessions),
+        )
+        .route(
             &format!("/{}", notify::NOTIFY_WEBHOOK),
             invocation_route(notify::NOTIFY_WEBHOOK, notify::notify_webhook),
         )

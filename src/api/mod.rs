@@ -4,7 +4,8 @@
 //! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
 //! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
 //! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `GET /api/health` ([`health`]),
-//! `GET /api/estate` (the Bastion estate's findings — [`estate`]), `GET /api/ui` (the timeline
+//! `GET /api/estate` (the Bastion estate's findings — [`estate`]), `GET /api/sessions/live` and
+//! `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui` (the timeline
 //! page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
@@ -15,6 +16,7 @@ pub mod estate;
 pub mod health;
 pub mod holds;
 pub mod indexed;
+pub mod live;
 
 pub mod problem;
 pub mod query;
@@ -95,6 +97,8 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
                 .get(holds::handle_list),
         )
         .route("/api/estate", get(estate::list))
+        .route("/api/sessions/live", get(live::list))
+        .route("/api/sessions/live/{id}/disconnect", post(live::disconnect))
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))

@@ -6,10 +6,14 @@
 //! - [`findings`]: the pure decision of one host's findings.
 //! - [`store`]: table `estate` (episodes, ETag-conditional) and the `estate.*` notifications.
 //! - [`check`]: one run over every host, bounded concurrency.
+//! - [`live`]: the live sessions (`LiveSessions`) and `session.unrecordable`.
+//! - [`disconnect`]: disconnecting a live session, its audit row and announcement.
 //! - [`view`]: the per-host status the API and the page show.
 
 pub mod check;
+pub mod disconnect;
 pub mod findings;
+pub mod live;
 pub mod settings;
 pub mod store;
 pub mod view;

@@ -3,12 +3,13 @@
 //! `estate.finding` / `estate.resolved` notifications.
 
 use super::audit_logs::now_of;
-use crate::estate::check;
+use crate::estate::{check, disconnect, live};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
 
 pub use crate::estate::FUNCTION as ESTATE_CHECK;
+pub use crate::estate::live::FUNCTION as LIVE_SESSIONS;
 
 /// `EstateCheck`: checks every configured host.
 ///
@@ -40,6 +41,46 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         "checked {} Bastion host(s): {} finding(s) open, {} opened or cleared",
         report.hosts,
         report.open,
+        report.notifications.len()
+    );
+    Ok(report
+        .notifications
+        .iter()
+        .fold(Outcome::processed(summary), |o, n| o.with_output(OUTPUT_BINDING, n)))
+}
+
+/// `LiveSessions` (timer, every 5 minutes): the sessions each host's control plane reports now,
+/// into table `livesessions`, and `session.unrecordable` for those that will never be recorded.
+///
+/// Skipped when no host is configured; Processed otherwise (a host that failed is logged and
+/// read again next tick); Retryable only when every host failed.
+///
+/// # Errors
+/// `Retryable` as above.
+pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    let hosts = &state.config.estate.hosts;
+    let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
+        return Ok(Outcome::skipped("no Bastion host configured (BASTION_HOSTS)"));
+    };
+    let now = now_of(&state, &inv);
+    let mut report = live::tick(&state.ports, arm.as_ref(), hosts, now).await;
+    match disconnect::announce(state.ports.tables.as_ref(), now).await {
+        Ok(mut n) => report.notifications.append(&mut n),
+        Err(e) => tracing::warn!(error = %e, "disconnects not announced; the next tick retries"),
+    }
+    for f in &report.failed {
+        tracing::warn!(host = %f, "live sessions not read; the next tick retries");
+    }
+    if !report.failed.is_empty() && report.failed.len() == hosts.len() {
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "no host's live sessions could be read: {}",
+            report.failed.join("; ")
+        )));
+    }
+    let summary = format!(
+        "{} live session(s) on {} host(s), {} announced",
+        report.live,
+        hosts.len(),
         report.notifications.len()
     );
     Ok(report

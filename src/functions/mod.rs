@@ -9,7 +9,8 @@
 //! - [`retention`]: `RetentionSweep` (timer).
 //! - [`integrity`]: `RecordingHash` (queue) and `IntegrityVerify` (timer).
 //! - [`notify`]: `NotifyWebhook` (queue).
-//! - [`estate`]: `EstateCheck` (timer): the Bastion hosts through Resource Manager.
+//! - [`estate`]: `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource
+//!   Manager.
 //!
 //! [`AppState`]: crate::state::AppState
 

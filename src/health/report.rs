@@ -32,6 +32,7 @@ pub const FUNCTIONS: &[&str] = &[
     "IntegrityVerify",
     "NotifyWebhook",
     "EstateCheck",
+    "LiveSessions",
 ];
 
 /// Overall status thresholds.

@@ -38,6 +38,8 @@ use super::problem::{ApiError, Challenge};
 pub const ROLE_READ: &str = "Catalogue.Read";
 /// Role needed to set or release holds.
 pub const ROLE_HOLD: &str = "Catalogue.Hold";
+/// App role for disconnecting live Bastion sessions.
+pub const ROLE_DISCONNECT: &str = "Catalogue.Disconnect";
 
 /// An authenticated caller: `None` when the function key is the only credential (`none`).
 #[derive(Debug, Clone, PartialEq, Eq)]

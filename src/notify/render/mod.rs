@@ -55,6 +55,14 @@ pub const THIN_FIELDS: &[(&str, &str)] = &[
     ("items", "Items"),
     ("moreItems", "More items"),
     ("reason", "Reason"),
+    ("finding", "Finding"),
+    ("findingSeverity", "Finding severity"),
+    ("evidence", "Evidence"),
+    ("firstSeen", "First seen"),
+    ("resolvedAt", "Resolved at"),
+    ("targetIp", "Target IP"),
+    ("state", "State"),
+    ("decidedBy", "By"),
 ];
 
 /// Fields with personal data, shown only with `NOTIFY_INCLUDE_PII=true`.
