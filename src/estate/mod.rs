@@ -20,3 +20,6 @@ pub mod view;
 
 /// The timer function.
 pub const FUNCTION: &str = "EstateCheck";
+
+#[cfg(test)]
+mod tests;
