@@ -8,7 +8,7 @@
 //!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
 //! - state: [`state`] (the seams and the narrow dependencies each domain takes), [`config`].
 //! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`],
-//!   [`estate`] (the Bastion hosts through Resource Manager).
+//!   [`estate`] (the Bastion hosts through Resource Manager), [`reviews`].
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the
 //!   one dependency value domains take: tables, sources, clock).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
@@ -41,6 +41,7 @@ pub mod queues;
 pub mod recordings;
 pub mod retention;
 pub mod retry_after;
+pub mod reviews;
 pub mod setting;
 pub mod sources;
 pub mod state;

@@ -3,10 +3,10 @@
 //!
 //! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
 //! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
-//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `GET /api/health` ([`health`]),
-//! `GET /api/estate` (the Bastion estate's findings — [`estate`]), `GET /api/sessions/live` and
-//! `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui` (the timeline
-//! page — [`ui`]).
+//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
+//! ([`reviews`]), `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings
+//! — [`estate`]), `GET /api/sessions/live` and `POST /api/sessions/live/{id}/disconnect`
+//! ([`live`]), `GET /api/ui` (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
@@ -21,6 +21,7 @@ pub mod live;
 pub mod problem;
 pub mod query;
 pub mod render;
+pub mod reviews;
 pub mod search;
 pub mod sessions;
 pub mod token;
@@ -99,6 +100,7 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
         .route("/api/estate", get(estate::list))
         .route("/api/sessions/live", get(live::list))
         .route("/api/sessions/live/{id}/disconnect", post(live::disconnect))
+        .route("/api/reviews", post(reviews::post).get(reviews::list))
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))

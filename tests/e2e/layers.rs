@@ -40,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "recordings",
             "health",
             "estate",
+            "reviews",
         ],
     ),
     ("state", &["config", "state"]),

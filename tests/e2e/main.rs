@@ -23,6 +23,7 @@ mod protocol;
 mod recordings;
 mod release;
 mod retention;
+mod reviews;
 mod settings_drift;
 mod sources;
 mod storage_contract;

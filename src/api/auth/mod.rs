@@ -9,7 +9,7 @@
 //! - unset or invalid: every request is refused with 401 naming the settings, while the event
 //!   functions keep running.
 //!
-//! Reads need `Catalogue.Read`, holds `Catalogue.Hold`. A refusal is 401 with a `WWW-Authenticate`
+//! Reads need `Catalogue.Read`, holds `Catalogue.Hold`, reviews `Catalogue.Review`. A refusal is 401 with a `WWW-Authenticate`
 //! challenge (`Bearer`, or `Bearer error="invalid_token"` for a bad token), or 403 for a caller
 //! without the role; 503 when the issuer's keys cannot be fetched. Every refusal is logged with its
 //! reason, never with the token.
@@ -40,6 +40,8 @@ pub const ROLE_READ: &str = "Catalogue.Read";
 pub const ROLE_HOLD: &str = "Catalogue.Hold";
 /// App role for disconnecting live Bastion sessions.
 pub const ROLE_DISCONNECT: &str = "Catalogue.Disconnect";
+/// Role needed to record a review (sign off a recording or session).
+pub const ROLE_REVIEW: &str = "Catalogue.Review";
 
 /// An authenticated caller: `None` when the function key is the only credential (`none`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,176 @@
+//! `POST`/`GET /api/reviews` over the in-memory fakes: the reviewer is the caller (a forged body
+//! field is ignored), retries are no-ops, a deleted recording's review keeps its tombstone, roles,
+//! filters and CSV.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use time::macros::datetime;
+use tower::ServiceExt as _;
+
+use crate::api::auth::AuthMode;
+use crate::api::tests::{get, row};
+use crate::api::{ApiSettings, routes_with};
+use crate::clock::FixedClock;
+use crate::tables::{TableStore, WriteMode};
+use crate::testing::{Fakes, fakes};
+
+fn principal(name: &str, roles: &[&str]) -> String {
+    let mut claims: Vec<Value> = roles
+        .iter()
+        .map(|r| json!({"typ": "roles", "val": r}))
+        .collect();
+    claims.push(json!({"typ": "preferred_username", "val": name}));
+    base64::engine::general_purpose::STANDARD.encode(json!({ "claims": claims }).to_string())
+}
+
+fn platform() -> ApiSettings {
+    ApiSettings {
+        auth: AuthMode::Platform,
+        ..ApiSettings::default()
+    }
+}
+
+async fn post(
+    f: &Fakes,
+    settings: ApiSettings,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut req = Request::post("/api/reviews").header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = routes_with(f.state.clone(), settings)
+        .oneshot(req.body(Body::from(body.to_string())).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn reviewer_is_the_caller_and_a_retry_is_the_same_review() {
+    let mut f = fakes();
+    let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
+    f.state.ports.clock = clock.clone();
+    let id = row(
+        &f,
+        "vm-a/r1.rec",
+        "2025-03-14T08:00:00Z",
+        json!({"BastionHost": "bas-1", "TargetVm": "vm-a", "UserName": "alice"}),
+    )
+    .await;
+    let body = json!({"recording": id, "verdict": "ok", "reviewer": "mallory@evil"});
+    let (s, first) = post(&f, ApiSettings::key_only(), &body, &[]).await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    assert_eq!(first["reviewer"], "function-key caller");
+    assert_eq!(first["bastionHost"], "bas-1");
+    let (s, again) = post(&f, ApiSettings::key_only(), &body, &[]).await;
+    assert_eq!((s, &again), (StatusCode::OK, &first));
+
+    // Behind platform authentication: a reader is refused, a reviewer is named from the principal.
+    let reader = principal("reader@contoso.com", &["Catalogue.Read"]);
+    let reviewer = principal("rev@contoso.com", &["Catalogue.Review"]);
+    let follow =
+        json!({"recording": id, "verdict": "follow-up", "comment": "ask alice", "reviewer": "x"});
+    let (s, _) = post(
+        &f,
+        platform(),
+        &follow,
+        &[("x-ms-client-principal", &reader)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    clock.advance(time::Duration::minutes(5));
+    let key = [
+        ("x-ms-client-principal", reviewer.as_str()),
+        ("idempotency-key", "k-1"),
+    ];
+    let (s, second) = post(&f, platform(), &follow, &key).await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    assert_eq!(second["reviewer"], "rev@contoso.com");
+    assert_ne!(second["reviewId"], first["reviewId"]);
+    // The same key for another review is a conflict, not a silent overwrite.
+    let other = json!({"recording": id, "verdict": "ok"});
+    let (s, _) = post(&f, platform(), &other, &key).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // Both stay in the log; the latest row names the second, superseding the first.
+    let (s, _, text) = get(
+        &f,
+        ApiSettings::key_only(),
+        "/api/reviews?from=2025-03-14&to=2025-03-15",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["count"], 2, "{v}");
+    let (_, _, text) = get(
+        &f,
+        ApiSettings::key_only(),
+        "/api/reviews?from=2025-03-14&to=2025-03-15&verdict=follow-up&format=csv",
+        &[],
+    )
+    .await;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].contains("rev@contoso.com") && lines[1].contains("ask alice"));
+    let latest = crate::reviews::latest_in(f.tables.as_ref(), "2025-03-14")
+        .await
+        .expect("latest");
+    let l = &latest[&format!("recording~{id}")];
+    assert_eq!(l.reviewer, "rev@contoso.com");
+}
+
+#[tokio::test]
+async fn bad_bodies_unknown_subjects_and_deleted_recordings() {
+    let f = fakes();
+    for bad in [
+        json!({"verdict": "ok"}),
+        json!({"recording": "2025-03-14~eA", "session": "t", "verdict": "ok"}),
+        json!({"recording": "2025-03-14~eA", "verdict": "fine"}),
+        json!({"recording": "2025-03-14~eA", "verdict": "incident"}),
+        json!({"recording": "nope", "verdict": "ok"}),
+    ] {
+        let (s, v) = post(&f, ApiSettings::key_only(), &bad, &[]).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+    let (s, _) = post(
+        &f,
+        ApiSettings::key_only(),
+        &json!({"session": "t-none", "verdict": "ok"}),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A recording deleted by retention: its tombstone has the catalogue key.
+    let tomb = json!({"PartitionKey": "2025-03-01", "RowKey": "eA", "TombstoneId": "2025-03-01~eA",
+        "DeletedAt": "2025-03-10T00:00:00Z", "Reason": "retention-expired"});
+    f.tables.ensure_table("deletions").await.expect("table");
+    f.tables
+        .write(
+            "deletions",
+            tomb.as_object().expect("obj"),
+            WriteMode::Upsert,
+        )
+        .await
+        .expect("tombstone");
+    let body = json!({"recording": "2025-03-01~eA", "verdict": "incident", "comment": "late find"});
+    let (s, v) = post(&f, ApiSettings::key_only(), &body, &[]).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["deletedAt"].as_str(), v["deletedReason"].as_str()),
+        (Some("2025-03-10T00:00:00Z"), Some("retention-expired"))
+    );
+}

@@ -1,0 +1,48 @@
+//! Session review with sign-off: who reviewed which recording or session, when, with what verdict.
+//!
+//! | table | PK | RK | purpose |
+//! |---|---|---|---|
+//! | `reviews` | day of the review `YYYY-MM-DD` (UTC) | `ReviewedAt` (RFC 3339, ms) `~` review id | the append-only log, streamed per period in time order ([`Period`]) |
+//! | `reviewids` | review id | `review` | the review as first recorded: makes a retried `POST` a no-op |
+//! | `reviewlatest` | subject day (recording: creation day; session: start day) | `recording~<id>` / `session~<tunnelId>` | the latest review per subject, for views (superseded, never overwritten in the log) |
+//!
+//! A review is never changed once written: a later one supersedes it in `reviewlatest` only. The
+//! reviewer is the authenticated principal, never a field of a request. A review of a deleted
+//! recording is kept, with its tombstone's time and reason.
+//!
+//! # Layout
+//! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`record`]: writing one.
+//! [`period`]: reading the log and the latest rows.
+
+pub mod model;
+pub mod period;
+pub mod record;
+pub mod subject;
+
+pub use model::{Kind, Review, Subject, Verdict};
+pub use period::{Period, latest_in};
+pub use record::{Recorded, ReviewRequest, record};
+
+/// The append-only log.
+pub const REVIEWS_TABLE: &str = "reviews";
+/// Reviews by id (idempotency).
+pub const IDS_TABLE: &str = "reviewids";
+/// The latest review per subject.
+pub const LATEST_TABLE: &str = "reviewlatest";
+
+/// Why a review could not be recorded or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// The request is malformed (the caller must fix it).
+    #[error("{0}")]
+    Invalid(String),
+    /// The subject is unknown (no catalogue row, tombstone or session).
+    #[error("{0}")]
+    NotFound(String),
+    /// The idempotency key was used before for a different review.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] crate::tables::TableError),
+}

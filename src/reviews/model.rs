@@ -1,0 +1,258 @@
+//! A review, its subject and verdict, and its table entity (one shape for the log, the id row
+//! and the latest row).
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::dates::{format_date, format_utc_millis, timestamp};
+use crate::tables::{Entity, get_str};
+
+/// The reviewer's conclusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing wrong.
+    Ok,
+    /// Needs a follow-up (a question to the user, a ticket).
+    FollowUp,
+    /// A security incident.
+    Incident,
+}
+
+impl Verdict {
+    /// Every verdict, as the API spells it.
+    pub const ALL: [&'static str; 3] = ["ok", "follow-up", "incident"];
+
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ok" => Some(Self::Ok),
+            "follow-up" => Some(Self::FollowUp),
+            "incident" => Some(Self::Incident),
+            _ => None,
+        }
+    }
+
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::FollowUp => "follow-up",
+            Self::Incident => "incident",
+        }
+    }
+}
+
+/// What kind of thing was reviewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A recording (catalogue id `day~rowkey`).
+    Recording,
+    /// A session (Bastion tunnel id).
+    Session,
+}
+
+impl Kind {
+    /// The name used in keys and documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recording => "recording",
+            Self::Session => "session",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "recording" => Some(Self::Recording),
+            "session" => Some(Self::Session),
+            _ => None,
+        }
+    }
+}
+
+/// The reviewed thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// Recording or session.
+    pub kind: Kind,
+    /// Recording id or tunnel id.
+    pub id: String,
+}
+
+impl Subject {
+    /// The `reviewlatest` row key of the subject.
+    pub fn latest_rk(&self) -> String {
+        format!("{}~{}", self.kind.as_str(), self.id)
+    }
+}
+
+/// Where and what the subject was when reviewed: copied into the review so the log answers
+/// "which host, which user" without joins, also after the recording is deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// Partition of the subject's `reviewlatest` row (recording: creation day; session: start day).
+    pub subject_day: String,
+    /// Bastion host.
+    pub bastion_host: String,
+    /// Target VM.
+    pub target_vm: String,
+    /// VM user.
+    pub user_name: String,
+    /// Session start, when known.
+    pub session_start: String,
+    /// The session of a recording (or the session itself).
+    pub tunnel_id: String,
+    /// Start day of that session (`sessionwindows` partition), when known.
+    pub session_day: String,
+    /// When retention deleted the recording (its tombstone), if it did.
+    pub deleted_at: String,
+    /// The tombstone's reason.
+    pub deleted_reason: String,
+}
+
+/// One review, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// Stable id (idempotency).
+    pub id: String,
+    /// What was reviewed.
+    pub subject: Subject,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Free text.
+    pub comment: String,
+    /// Ticket reference, if any.
+    pub ticket: String,
+    /// The authenticated principal.
+    pub reviewer: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// The subject's context.
+    pub context: Context,
+}
+
+impl Review {
+    /// `reviews` partition: the review's UTC day.
+    pub fn log_pk(&self) -> String {
+        format_date(self.at.date())
+    }
+
+    /// `reviews` row key: time then id, so a partition reads in time order.
+    pub fn log_rk(&self) -> String {
+        format!("{}~{}", format_utc_millis(self.at), self.id)
+    }
+
+    /// True when `other` is the same review content (ignoring time and context).
+    pub fn same_content(&self, other: &Self) -> bool {
+        self.subject == other.subject
+            && self.verdict == other.verdict
+            && self.comment == other.comment
+            && self.ticket == other.ticket
+            && self.reviewer == other.reviewer
+    }
+
+    /// The entity (keys not set).
+    pub fn to_entity(&self) -> Entity {
+        let c = &self.context;
+        let v = json!({
+            "ReviewId": self.id, "SubjectKind": self.subject.kind.as_str(), "SubjectId": self.subject.id,
+            "Verdict": self.verdict.as_str(), "Comment": self.comment, "Ticket": self.ticket,
+            "Reviewer": self.reviewer, "ReviewedAt": format_utc_millis(self.at),
+            "SubjectDay": c.subject_day, "BastionHost": c.bastion_host, "TargetVm": c.target_vm,
+            "UserName": c.user_name, "SessionStart": c.session_start, "TunnelId": c.tunnel_id,
+            "SessionDay": c.session_day, "DeletedAt": c.deleted_at, "DeletedReason": c.deleted_reason,
+        });
+        match v {
+            Value::Object(m) => m,
+            _ => Entity::new(),
+        }
+    }
+
+    /// Reads an entity written by [`Self::to_entity`].
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        Some(Self {
+            id: get_str(e, "ReviewId")?.to_owned(),
+            subject: Subject {
+                kind: Kind::parse(get_str(e, "SubjectKind")?)?,
+                id: s("SubjectId"),
+            },
+            verdict: Verdict::parse(get_str(e, "Verdict")?)?,
+            comment: s("Comment"),
+            ticket: s("Ticket"),
+            reviewer: s("Reviewer"),
+            at: timestamp(get_str(e, "ReviewedAt")?)?,
+            context: Context {
+                subject_day: s("SubjectDay"),
+                bastion_host: s("BastionHost"),
+                target_vm: s("TargetVm"),
+                user_name: s("UserName"),
+                session_start: s("SessionStart"),
+                tunnel_id: s("TunnelId"),
+                session_day: s("SessionDay"),
+                deleted_at: s("DeletedAt"),
+                deleted_reason: s("DeletedReason"),
+            },
+        })
+    }
+
+    /// The public JSON shape (documented in `docs/reviews.md`).
+    pub fn to_json(&self) -> Value {
+        let c = &self.context;
+        json!({
+            "reviewId": self.id, "subjectKind": self.subject.kind.as_str(), "subjectId": self.subject.id,
+            "verdict": self.verdict.as_str(), "comment": self.comment, "ticket": self.ticket,
+            "reviewer": self.reviewer, "reviewedAt": format_utc_millis(self.at),
+            "bastionHost": c.bastion_host, "targetVm": c.target_vm, "userName": c.user_name,
+            "sessionStart": c.session_start, "tunnelId": c.tunnel_id,
+            "deletedAt": c.deleted_at, "deletedReason": c.deleted_reason,
+        })
+    }
+}
+
+/// CSV columns of [`Review::to_json`], in order.
+pub const COLUMNS: &[&str] = &[
+    "reviewId",
+    "reviewedAt",
+    "reviewer",
+    "verdict",
+    "subjectKind",
+    "subjectId",
+    "comment",
+    "ticket",
+    "bastionHost",
+    "targetVm",
+    "userName",
+    "sessionStart",
+    "tunnelId",
+    "deletedAt",
+    "deletedReason",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_round_trips_and_keys_sort_by_time() {
+        let r = Review {
+            id: "abc".into(),
+            subject: Subject {
+                kind: Kind::Session,
+                id: "t-1".into(),
+            },
+            verdict: Verdict::FollowUp,
+            comment: "c".into(),
+            ticket: String::new(),
+            reviewer: "a@b".into(),
+            at: time::macros::datetime!(2025-03-14 09:05:01.5 UTC),
+            context: Context::default(),
+        };
+        assert_eq!(Review::from_entity(&r.to_entity()), Some(r.clone()));
+        assert_eq!(r.log_pk(), "2025-03-14");
+        assert_eq!(r.log_rk(), "2025-03-14T09:05:01.500Z~abc");
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v).map(Verdict::as_str), Some(v));
+        }
+        assert_eq!(Verdict::parse("OK"), None);
+    }
+}

@@ -1,0 +1,236 @@
+//! Recording one review: validated, given a stable id, written once to the log and superseding the
+//! subject's latest review. Idempotent: a retry (same `Idempotency-Key`, or without one the same
+//! reviewer, subject, verdict, comment and ticket) finds the first write and returns it unchanged.
+//!
+//! Order of writes: the id row first (insert: the one winner of concurrent retries), then the log
+//! row (insert; 409 = already there), then the latest rows (ETag-conditional). A crash between
+//! them is repaired by the retry, which re-writes the log and latest rows from the id row.
+
+use serde_json::Value;
+
+use super::model::{Kind, Review, Subject, Verdict};
+use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
+use crate::dates::timestamp;
+use crate::notify::message::stable_id;
+use crate::ports::Ports;
+use crate::tables::ops::{get, update, write_creating_table};
+use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
+
+/// Row key of an id row.
+const ID_ROW: &str = "review";
+/// Longest comment kept.
+pub const MAX_COMMENT: usize = 4096;
+
+/// What a reviewer sends (the reviewer comes from authentication, never from here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewRequest {
+    /// Recording or session.
+    pub subject: Subject,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Free text (may be empty for `ok`).
+    pub comment: String,
+    /// Ticket reference.
+    pub ticket: String,
+    /// The client's idempotency key, if any.
+    pub idempotency_key: Option<String>,
+}
+
+impl ReviewRequest {
+    /// Parses a JSON body: exactly one of `recording` / `session`, `verdict`, `comment`, `ticket`.
+    /// Other fields (a `reviewer`, say) are ignored: the reviewer is the caller.
+    ///
+    /// # Errors
+    /// `Invalid` naming the problem.
+    pub fn parse(body: &[u8], idempotency_key: Option<&str>) -> Result<Self, ReviewError> {
+        let bad = |m: &str| ReviewError::Invalid(m.to_owned());
+        let v: Value = serde_json::from_slice(body).map_err(|_| bad("body: not JSON"))?;
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::trim);
+        let subject = match (text("recording"), text("session")) {
+            (Some(r), None) if !r.is_empty() => Subject {
+                kind: Kind::Recording,
+                id: r.to_owned(),
+            },
+            (None, Some(s)) if !s.is_empty() => Subject {
+                kind: Kind::Session,
+                id: s.to_owned(),
+            },
+            _ => return Err(bad("exactly one of recording or session is required")),
+        };
+        let verdict = text("verdict")
+            .and_then(Verdict::parse)
+            .ok_or_else(|| bad("verdict: ok | follow-up | incident"))?;
+        let comment = text("comment").unwrap_or_default().to_owned();
+        let ticket = text("ticket").unwrap_or_default().to_owned();
+        if comment.len() > MAX_COMMENT || ticket.len() > 256 {
+            return Err(bad("comment or ticket too long"));
+        }
+        if verdict != Verdict::Ok && comment.is_empty() {
+            return Err(bad("comment: required for follow-up and incident"));
+        }
+        let idempotency_key = idempotency_key.map(str::trim).filter(|k| !k.is_empty());
+        if idempotency_key.is_some_and(|k| k.len() > 256) {
+            return Err(bad("Idempotency-Key: too long"));
+        }
+        Ok(Self {
+            subject,
+            verdict,
+            comment,
+            ticket,
+            idempotency_key: idempotency_key.map(str::to_owned),
+        })
+    }
+
+    /// The review id: from the client's key (scoped to the reviewer), else from the content.
+    pub fn id(&self, reviewer: &str) -> String {
+        let fact = match &self.idempotency_key {
+            Some(k) => format!("key\n{reviewer}\n{k}"),
+            None => format!(
+                "content\n{reviewer}\n{}\n{}\n{}\n{}\n{}",
+                self.subject.kind.as_str(),
+                self.subject.id,
+                self.verdict.as_str(),
+                self.comment,
+                self.ticket
+            ),
+        };
+        stable_id("review", &fact)
+    }
+}
+
+/// The outcome of [`record`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The review as stored.
+    pub review: Review,
+    /// False when this was a retry of an already recorded review.
+    pub created: bool,
+}
+
+/// Records `req` by `reviewer` (the authenticated principal).
+///
+/// # Errors
+/// `Invalid`, `NotFound` (unknown subject), `Conflict` (idempotency key reused for another
+/// review), `Storage`.
+pub async fn record(
+    ports: &Ports,
+    req: &ReviewRequest,
+    reviewer: &str,
+) -> Result<Recorded, ReviewError> {
+    let tables = ports.tables.as_ref();
+    let id = req.id(reviewer);
+    for _ in 0..2 {
+        if let Some(stored) = get(tables, IDS_TABLE, &id, ID_ROW).await? {
+            let review = Review::from_entity(&stored.entity)
+                .ok_or_else(|| TableError::Transient(format!("review {id}: unreadable row")))?;
+            let asked = Review {
+                subject: req.subject.clone(),
+                verdict: req.verdict,
+                comment: req.comment.clone(),
+                ticket: req.ticket.clone(),
+                reviewer: reviewer.to_owned(),
+                ..review.clone()
+            };
+            if !review.same_content(&asked) {
+                return Err(ReviewError::Conflict(
+                    "Idempotency-Key was used for a different review".into(),
+                ));
+            }
+            settle(tables, &review).await?;
+            return Ok(Recorded {
+                review,
+                created: false,
+            });
+        }
+        let context = super::subject::resolve(tables, &req.subject).await?;
+        let review = Review {
+            id: id.clone(),
+            subject: req.subject.clone(),
+            verdict: req.verdict,
+            comment: req.comment.clone(),
+            ticket: req.ticket.clone(),
+            reviewer: reviewer.to_owned(),
+            at: ports.clock.now(),
+            context,
+        };
+        let mut e = review.to_entity();
+        keys(&mut e, &id, ID_ROW);
+        match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
+            Ok(_) => {
+                settle(tables, &review).await?;
+                return Ok(Recorded {
+                    review,
+                    created: true,
+                });
+            }
+            // A concurrent retry won: read what it recorded.
+            Err(TableError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(TableError::Transient(format!("review {id}: kept conflicting")).into())
+}
+
+fn keys(e: &mut Entity, pk: &str, rk: &str) {
+    e.insert("PartitionKey".into(), pk.into());
+    e.insert("RowKey".into(), rk.into());
+}
+
+/// Writes the log row (once) and supersedes the latest rows; repeated safely.
+async fn settle(tables: &dyn TableStore, review: &Review) -> Result<(), TableError> {
+    let mut e = review.to_entity();
+    keys(&mut e, &review.log_pk(), &review.log_rk());
+    match write_creating_table(tables, REVIEWS_TABLE, &e, WriteMode::Insert).await {
+        Ok(_) | Err(TableError::Conflict) => {}
+        Err(e) => return Err(e),
+    }
+    let c = &review.context;
+    supersede(tables, &c.subject_day, &review.subject.latest_rk(), review).await?;
+    // A recording's review covers its session too (the queue and the sessions list show it).
+    if review.subject.kind == Kind::Recording
+        && !c.tunnel_id.is_empty()
+        && !c.session_day.is_empty()
+    {
+        let rk = Subject {
+            kind: Kind::Session,
+            id: c.tunnel_id.clone(),
+        }
+        .latest_rk();
+        supersede(tables, &c.session_day, &rk, review).await?;
+    }
+    Ok(())
+}
+
+/// Makes `review` the latest of row `(pk, rk)` unless a later one is there already.
+async fn supersede(
+    tables: &dyn TableStore,
+    pk: &str,
+    rk: &str,
+    review: &Review,
+) -> Result<(), TableError> {
+    if pk.is_empty() {
+        return Ok(());
+    }
+    let mine = (review.at, review.id.clone());
+    update(tables, LATEST_TABLE, pk, rk, &mut |cur| {
+        let current = cur.map(|c| {
+            let at = get_str(&c.entity, "ReviewedAt").and_then(timestamp);
+            let id = get_str(&c.entity, "ReviewId")
+                .unwrap_or_default()
+                .to_owned();
+            (at, id)
+        });
+        if let Some((Some(at), id)) = &current
+            && (*at, id.clone()) >= mine
+        {
+            return None;
+        }
+        let mut e = review.to_entity();
+        if let Some((_, prev)) = current {
+            e.insert("Supersedes".into(), prev.into());
+        }
+        Some(e)
+    })
+    .await
+    .map(drop)
+}
