@@ -23,6 +23,7 @@ pub async fn run(cmd: Command) -> ExitCode {
         Command::Verify(args) => super::catalogue::verify(args).await,
         Command::Backfill(args) => super::backfill::run(args).await,
         Command::Hold(cmd) => super::hold::run(cmd).await,
+        Command::Disconnect(args) => super::disconnect::run(args).await,
     }
 }
 

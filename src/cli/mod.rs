@@ -8,6 +8,7 @@
 pub mod backfill;
 pub mod catalogue;
 pub mod commands;
+pub mod disconnect;
 pub mod hold;
 
 use std::collections::HashMap;
@@ -39,6 +40,8 @@ pub enum Command {
     /// Set, release or list legal holds (the same code path as /api/holds).
     #[command(subcommand)]
     Hold(hold::HoldCommand),
+    /// Disconnect a live Bastion session (`BASTION_DISCONNECT=true`), recorded with who and why.
+    Disconnect(disconnect::DisconnectArgs),
     /// Re-hash recordings; report tampered or missing ones (exit 1 when there are findings).
     Verify(VerifyArgs),
 }
