@@ -39,6 +39,7 @@ pub mod permissions;
 pub mod ports;
 pub mod queues;
 pub mod recordings;
+pub mod rest;
 pub mod retention;
 pub mod retry_after;
 pub mod reviews;

@@ -37,7 +37,10 @@ pub(super) async fn list(
     QueryParams(params): QueryParams<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     caller.require(ROLE_READ)?;
-    if let Some(bad) = params.keys().find(|k| !["format", "status", "code"].contains(&k.as_str())) {
+    if let Some(bad) = params
+        .keys()
+        .find(|k| !["format", "status", "code"].contains(&k.as_str()))
+    {
         return Err(ApiError::bad(bad, "not a parameter of /api/estate"));
     }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());

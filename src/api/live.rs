@@ -8,9 +8,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
+use super::Api;
 use super::auth::{Caller, ROLE_DISCONNECT, ROLE_READ};
 use super::problem::ApiError;
-use super::Api;
 use crate::estate::{disconnect, live};
 use crate::tables::get_str;
 
@@ -18,7 +18,10 @@ use crate::tables::get_str;
 const MAX_BODY: usize = 4096;
 
 /// The live sessions.
-pub(super) async fn list(caller: Caller, State(api): State<Api>) -> Result<axum::Json<Value>, ApiError> {
+pub(super) async fn list(
+    caller: Caller,
+    State(api): State<Api>,
+) -> Result<axum::Json<Value>, ApiError> {
     caller.require(ROLE_READ)?;
     let rows = live::live_now(api.app.ports.tables.as_ref()).await?;
     let items: Vec<Value> = rows.iter().map(live::json_of).collect();
@@ -33,19 +36,33 @@ pub(super) async fn disconnect(
     bytes: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
     // Only a proven principal may disconnect: the audit row must name who did it.
-    let who = caller.require(ROLE_DISCONNECT)?.ok_or(ApiError::Forbidden(ROLE_DISCONNECT))?;
-    let Some(arm) = api.app.arm.as_ref().filter(|_| api.app.config.estate.disconnect) else {
+    let who = caller
+        .require(ROLE_DISCONNECT)?
+        .ok_or(ApiError::Forbidden(ROLE_DISCONNECT))?;
+    let Some(arm) = api
+        .app
+        .arm
+        .as_ref()
+        .filter(|_| api.app.config.estate.disconnect)
+    else {
         return Err(ApiError::Conflict(
             "disconnect is not enabled (BASTION_DISCONNECT)".into(),
         ));
     };
     if bytes.len() > MAX_BODY {
-        return Err(ApiError::bad("body", format_args!("larger than {MAX_BODY} bytes")));
+        return Err(ApiError::bad(
+            "body",
+            format_args!("larger than {MAX_BODY} bytes"),
+        ));
     }
-    let body: Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::bad("body", "not JSON"))?;
+    let body: Value =
+        serde_json::from_slice(&bytes).map_err(|_| ApiError::bad("body", "not JSON"))?;
     let reason = body["reason"].as_str().map(str::trim).unwrap_or_default();
     if reason.is_empty() {
-        return Err(ApiError::bad("reason", "required: why the session is disconnected"));
+        return Err(ApiError::bad(
+            "reason",
+            "required: why the session is disconnected",
+        ));
     }
     let tables = api.app.ports.tables.as_ref();
     let row = live::find(tables, &id)

@@ -5,6 +5,7 @@
 //! [`model`] holds the answer shapes as the REST specifications document them; [`client`] is the
 //! HTTP implementation (long-running operations and `nextLink` paging included).
 
+pub mod client;
 pub mod model;
 
 use async_trait::async_trait;

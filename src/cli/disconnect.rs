@@ -40,11 +40,23 @@ pub async fn run(args: DisconnectArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(arm) = state.arm.as_ref().filter(|_| state.config.estate.disconnect) else {
-        eprintln!("disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)");
+    let Some(arm) = state
+        .arm
+        .as_ref()
+        .filter(|_| state.config.estate.disconnect)
+    else {
+        eprintln!(
+            "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)"
+        );
         return ExitCode::from(2);
     };
-    if !state.config.estate.hosts.iter().any(|h| h.eq_ignore_ascii_case(&args.host)) {
+    if !state
+        .config
+        .estate
+        .hosts
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(&args.host))
+    {
         eprintln!("the host is not one of BASTION_HOSTS");
         return ExitCode::from(2);
     }
@@ -66,7 +78,10 @@ pub async fn run(args: DisconnectArgs) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("not recorded, not disconnected: {}", crate::telemetry::redact(&e.to_string()));
+            eprintln!(
+                "not recorded, not disconnected: {}",
+                crate::telemetry::redact(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }

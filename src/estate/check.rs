@@ -50,7 +50,10 @@ pub async fn run(
     now: OffsetDateTime,
 ) -> Report {
     // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
-    let checks: Vec<_> = hosts.iter().map(|h| one(ports, arm, h, sinks, now)).collect();
+    let checks: Vec<_> = hosts
+        .iter()
+        .map(|h| one(ports, arm, h, sinks, now))
+        .collect();
     let results: Vec<_> = futures::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -65,7 +68,9 @@ pub async fn run(
                 report.open += open;
                 report.notifications.append(&mut n);
             }
-            Err(e) => report.failed.push(format!("{}: {e}", store::host_name(host))),
+            Err(e) => report
+                .failed
+                .push(format!("{}: {e}", store::host_name(host))),
         }
     }
     report
@@ -81,11 +86,19 @@ async fn one<'a>(
     host: &'a str,
     sinks: &Sinks,
     now: OffsetDateTime,
-) -> (&'a str, usize, Result<Vec<Notification<Value>>, crate::tables::TableError>) {
+) -> (
+    &'a str,
+    usize,
+    Result<Vec<Notification<Value>>, crate::tables::TableError>,
+) {
     let facts = read(ports, arm, host).await;
     let ev = evaluate(&facts, sinks);
     let open = ev.findings.len();
-    (host, open, store::apply(ports.tables.as_ref(), host, &ev, now).await)
+    (
+        host,
+        open,
+        store::apply(ports.tables.as_ref(), host, &ev, now).await,
+    )
 }
 
 /// Reads one host: the host, its diagnostic settings, and its recording source's blob service

@@ -69,9 +69,13 @@ pub async fn disconnect(
         Ok(results) => results
             .into_iter()
             .find(|r| r.session_id == req.session_id)
-            .map_or(("NotFound".to_owned(), "no answer for this session".to_owned()), |r| {
-                (r.state, r.message.unwrap_or_default())
-            }),
+            .map_or(
+                (
+                    "NotFound".to_owned(),
+                    "no answer for this session".to_owned(),
+                ),
+                |r| (r.state, r.message.unwrap_or_default()),
+            ),
         Err(e @ ArmError::MissingRole { .. }) => ("Failed".to_owned(), e.to_string()),
         Err(e) => ("Failed".to_owned(), e.to_string()),
     };
@@ -103,24 +107,37 @@ pub async fn announce(
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, TableError> {
     let mut out = Vec::new();
-    for day in [now.date().previous_day(), Some(now.date())].into_iter().flatten() {
+    for day in [now.date().previous_day(), Some(now.date())]
+        .into_iter()
+        .flatten()
+    {
         let pk = format_date(day);
         let rows = query_all(tables, DISCONNECTS_TABLE, &Filter::partition(&pk), 1000).await?;
-        for r in rows.iter().filter(|r| r.entity.get("Announced") == Some(&Value::Bool(false))) {
+        for r in rows
+            .iter()
+            .filter(|r| r.entity.get("Announced") == Some(&Value::Bool(false)))
+        {
             if get_str(&r.entity, "State") == Some("Requested") {
                 continue;
             }
             let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
             let mut won = false;
-            update_from(tables, DISCONNECTS_TABLE, &pk, &rk, Some(r.clone()), &mut |cur| {
-                let cur = cur?;
-                won = cur.entity.get("Announced") == Some(&Value::Bool(false));
-                won.then(|| {
-                    let mut e = cur.entity.clone();
-                    e.insert("Announced".into(), true.into());
-                    e
-                })
-            })
+            update_from(
+                tables,
+                DISCONNECTS_TABLE,
+                &pk,
+                &rk,
+                Some(r.clone()),
+                &mut |cur| {
+                    let cur = cur?;
+                    won = cur.entity.get("Announced") == Some(&Value::Bool(false));
+                    won.then(|| {
+                        let mut e = cur.entity.clone();
+                        e.insert("Announced".into(), true.into());
+                        e
+                    })
+                },
+            )
             .await?;
             if won {
                 out.push(notification(&r.entity));
@@ -137,7 +154,10 @@ fn notification(e: &Entity) -> Notification<Value> {
         get_str(e, "RowKey").unwrap_or_default(),
         get_str(e, "At").unwrap_or_default().to_owned(),
         Severity::Warning,
-        format!("Bastion session disconnect on {}", get_str(e, "HostName").unwrap_or_default()),
+        format!(
+            "Bastion session disconnect on {}",
+            get_str(e, "HostName").unwrap_or_default()
+        ),
         json!({
             "bastionHost": p["hostName"], "bastionHostId": p["host"], "sessionId": p["sessionId"],
             "reason": p["reason"], "decidedBy": p["decidedBy"], "state": p["state"],

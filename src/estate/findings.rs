@@ -130,25 +130,47 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     if let Some(h) = ev.part("host", &facts.host) {
         let p = &h.properties;
         let sku = h.sku_name();
-        ev.decide("sku-not-premium", !sku.eq_ignore_ascii_case("Premium"), Level::High, || {
-            format!("sku.name is {}", if sku.is_empty() { "absent" } else { sku })
-        });
-        ev.decide("recording-off", !p.enable_session_recording, Level::High, || {
-            "enableSessionRecording is false".into()
-        });
+        ev.decide(
+            "sku-not-premium",
+            !sku.eq_ignore_ascii_case("Premium"),
+            Level::High,
+            || {
+                format!(
+                    "sku.name is {}",
+                    if sku.is_empty() { "absent" } else { sku }
+                )
+            },
+        );
+        ev.decide(
+            "recording-off",
+            !p.enable_session_recording,
+            Level::High,
+            || "enableSessionRecording is false".into(),
+        );
         ev.decide("native-client-on", p.enable_tunneling, Level::High, || {
             "enableTunneling is true: native-client sessions are never recorded".into()
         });
-        ev.decide("shareable-link-on", p.enable_shareable_link, Level::Info, || {
-            "enableShareableLink is true".into()
-        });
+        ev.decide(
+            "shareable-link-on",
+            p.enable_shareable_link,
+            Level::Info,
+            || "enableShareableLink is true".into(),
+        );
         ev.decide("ip-connect-on", p.enable_ip_connect, Level::Info, || {
             "enableIpConnect is true".into()
         });
         let state = p.provisioning_state.as_deref().unwrap_or_default();
-        ev.decide("not-succeeded", !state.eq_ignore_ascii_case("Succeeded"), Level::Medium, || {
-            format!("provisioningState is {}", if state.is_empty() { "absent" } else { state })
-        });
+        ev.decide(
+            "not-succeeded",
+            !state.eq_ignore_ascii_case("Succeeded"),
+            Level::Medium,
+            || {
+                format!(
+                    "provisioningState is {}",
+                    if state.is_empty() { "absent" } else { state }
+                )
+            },
+        );
         dns = p.dns_name.clone().filter(|d| !d.trim().is_empty());
     }
     if let Some(settings) = ev.part("diagnostics", &facts.diagnostics) {
@@ -162,9 +184,15 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     }
     if let Some(svc) = ev.part("blob-service", &facts.blob_service) {
         let p = &svc.properties;
-        ev.decide("container-versioning", p.is_versioning_enabled, Level::High, || {
-            "blob versioning is on in the recording account (Bastion recording needs it off)".into()
-        });
+        ev.decide(
+            "container-versioning",
+            p.is_versioning_enabled,
+            Level::High,
+            || {
+                "blob versioning is on in the recording account (Bastion recording needs it off)"
+                    .into()
+            },
+        );
         if let Some(dns) = &dns {
             let ok = p.cors.cors_rules.iter().any(|r| allows_get(r, dns));
             ev.decide("cors-missing", !ok, Level::Medium, || {
@@ -174,10 +202,19 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     }
     if let Some(c) = ev.part("container", &facts.container) {
         let p = &c.properties;
-        let worm = p.immutable_storage_with_versioning.as_ref().is_some_and(|e| e.enabled);
-        ev.decide("container-immutability", p.has_immutability_policy || worm, Level::High, || {
-            "the recording container has an immutability policy (Bastion recording needs none)".into()
-        });
+        let worm = p
+            .immutable_storage_with_versioning
+            .as_ref()
+            .is_some_and(|e| e.enabled);
+        ev.decide(
+            "container-immutability",
+            p.has_immutability_policy || worm,
+            Level::High,
+            || {
+                "the recording container has an immutability policy (Bastion recording needs none)"
+                    .into()
+            },
+        );
     }
     ev
 }
@@ -186,12 +223,18 @@ fn sends_audit_logs(s: &DiagnosticSetting, sinks: &Sinks) -> bool {
     let p = &s.properties;
     let audit = p.logs.iter().any(|l| {
         l.enabled
-            && (l.category.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("BastionAuditLogs"))
+            && (l
+                .category
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("BastionAuditLogs"))
                 || l.category_group.as_deref().is_some_and(|g| {
                     g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
                 }))
     });
-    let account = p.storage_account_id.as_deref().and_then(|id| id.rsplit('/').next());
+    let account = p
+        .storage_account_id
+        .as_deref()
+        .and_then(|id| id.rsplit('/').next());
     let read_account = account.is_some_and(|a| sinks.accounts.contains(&a.to_ascii_lowercase()));
     let read_workspace = p
         .workspace_id
@@ -202,7 +245,9 @@ fn sends_audit_logs(s: &DiagnosticSetting, sinks: &Sinks) -> bool {
 
 fn allows_get(rule: &crate::arm::model::CorsRule, dns: &str) -> bool {
     let want = format!("https://{}", dns.trim_end_matches('/'));
-    rule.allowed_methods.iter().any(|m| m.eq_ignore_ascii_case("GET"))
+    rule.allowed_methods
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case("GET"))
         && rule.allowed_origins.iter().any(|o| {
             let o = o.trim().trim_end_matches('/');
             o == "*" || o.eq_ignore_ascii_case(&want)

@@ -85,7 +85,10 @@ pub enum WatchError {
     Table(#[from] TableError),
 }
 
-type Watched<'a> = (&'a str, Result<(usize, Vec<Notification<Value>>), WatchError>);
+type Watched<'a> = (
+    &'a str,
+    Result<(usize, Vec<Notification<Value>>), WatchError>,
+);
 
 async fn watch<'a>(
     ports: &Ports,
@@ -121,10 +124,13 @@ pub async fn record(
     for s in sessions.iter().filter(|s| !s.session_id.is_empty()) {
         let rk = encode_key(&s.session_id);
         let why = unrecordable(h, s);
-        let current = stored.iter().find(|r| get_str(&r.entity, "RowKey") == Some(rk.as_str()));
+        let current = stored
+            .iter()
+            .find(|r| get_str(&r.entity, "RowKey") == Some(rk.as_str()));
         let mut inserted = false;
         update_from(tables, LIVE_TABLE, &pk, &rk, current.cloned(), &mut |cur| {
-            inserted = cur.is_none() || cur.is_some_and(|c| get_str(&c.entity, "FirstSeen") == Some(at.as_str()));
+            inserted = cur.is_none()
+                || cur.is_some_and(|c| get_str(&c.entity, "FirstSeen") == Some(at.as_str()));
             Some(row(cur, host, s, why, &at))
         })
         .await?;
@@ -132,7 +138,10 @@ pub async fn record(
             out.push(announce(host, s, why, &at));
         }
     }
-    for r in stored.iter().filter(|r| get_str(&r.entity, "Status") == Some("live")) {
+    for r in stored
+        .iter()
+        .filter(|r| get_str(&r.entity, "Status") == Some("live"))
+    {
         let id = get_str(&r.entity, "SessionId").unwrap_or_default();
         if sessions.iter().any(|s| s.session_id == id) {
             continue;
@@ -152,7 +161,9 @@ pub async fn record(
 }
 
 fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, at: &str) -> Entity {
-    let first = cur.and_then(|c| get_str(&c.entity, "FirstSeen")).unwrap_or(at);
+    let first = cur
+        .and_then(|c| get_str(&c.entity, "FirstSeen"))
+        .unwrap_or(at);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let e = json!({
         "Host": host, "HostName": host_name(host), "SessionId": s.session_id,
@@ -171,7 +182,10 @@ fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<
         &format!("{}|{}", host.to_ascii_lowercase(), s.session_id),
         at.to_owned(),
         Severity::Critical,
-        format!("Live Bastion session that will not be recorded on {}", host_name(host)),
+        format!(
+            "Live Bastion session that will not be recorded on {}",
+            host_name(host)
+        ),
         json!({
             "bastionHost": host_name(host), "bastionHostId": host, "sessionId": s.session_id,
             "userName": s.user_name, "targetVm": s.target_host_name, "targetIp": s.target_ip_address,

@@ -35,20 +35,29 @@ impl EstateSettings {
         let mut hosts: Vec<String> = Vec::new();
         let configured = r.get(HOSTS);
         let listed: Vec<String> = match &configured {
-            Some(v) => v.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect(),
+            Some(v) => v
+                .split(',')
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
             None => named.to_vec(),
         };
         for h in listed {
             if !is_bastion_id(&h) {
-                r.problem(HOSTS, "comma-separated Microsoft.Network/bastionHosts resource ids");
+                r.problem(
+                    HOSTS,
+                    "comma-separated Microsoft.Network/bastionHosts resource ids",
+                );
                 break;
             }
             if !hosts.iter().any(|k| k.eq_ignore_ascii_case(&h)) {
                 hosts.push(h);
             }
         }
-        let endpoint = r.get(ARM_ENDPOINT).unwrap_or_else(|| DEFAULT_ARM.to_owned());
-        if let Err(why) = crate::config::auth::check_endpoint(&endpoint, allow_insecure_loopback) {
+        let endpoint = r
+            .get(ARM_ENDPOINT)
+            .unwrap_or_else(|| DEFAULT_ARM.to_owned());
+        if let Err(why) = crate::rest::check_endpoint(&endpoint, allow_insecure_loopback) {
             r.problem(ARM_ENDPOINT, why);
         }
         let arm_endpoint = endpoint.trim_end_matches('/').to_owned();

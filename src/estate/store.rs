@@ -80,7 +80,10 @@ pub async fn list(tables: &dyn TableStore) -> Result<Vec<Row>, TableError> {
 
 /// The host's name: the last segment of its resource id.
 pub fn host_name(host: &str) -> &str {
-    host.trim_end_matches('/').rsplit('/').next().unwrap_or(host)
+    host.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(host)
 }
 
 /// Records one host's evaluation: opens, refreshes and clears episodes, and returns the
@@ -120,11 +123,18 @@ pub async fn apply(
             continue;
         }
         let mut cleared = false;
-        let row = update_from(tables, ESTATE_TABLE, &pk, code, Some(s.clone()), &mut |cur| {
-            let (entity, done) = clear(cur?, &at);
-            cleared = done;
-            entity
-        })
+        let row = update_from(
+            tables,
+            ESTATE_TABLE,
+            &pk,
+            code,
+            Some(s.clone()),
+            &mut |cur| {
+                let (entity, done) = clear(cur?, &at);
+                cleared = done;
+                entity
+            },
+        )
         .await?;
         if cleared {
             if let Some(row) = row {
@@ -183,13 +193,21 @@ fn notification(kind: &str, row: &Row, at: &str) -> Notification<Value> {
     };
     let verb = if kind == RESOLVED { "cleared" } else { "found" };
     // One episode, one id: host + finding + when it opened.
-    let fact = format!("{}|{}|{}", row.host.to_ascii_lowercase(), row.finding, row.first_seen);
+    let fact = format!(
+        "{}|{}|{}",
+        row.host.to_ascii_lowercase(),
+        row.finding,
+        row.first_seen
+    );
     Notification::new(
         kind,
         &fact,
         at.to_owned(),
         severity,
-        format!("Bastion estate {verb}: {} on {}", row.finding, row.host_name),
+        format!(
+            "Bastion estate {verb}: {} on {}",
+            row.finding, row.host_name
+        ),
         json!({
             "bastionHost": row.host_name, "bastionHostId": row.host, "finding": row.finding,
             "findingSeverity": row.severity, "evidence": row.evidence,

@@ -28,8 +28,15 @@ pub fn strips(hosts: &[String], rows: &[Row]) -> Vec<HostStatus> {
     hosts
         .iter()
         .map(|h| {
-            let mine: Vec<&Row> = rows.iter().filter(|r| r.host.eq_ignore_ascii_case(h)).collect();
-            let mut open: Vec<&Row> = mine.iter().copied().filter(|r| r.status == "open").collect();
+            let mine: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.host.eq_ignore_ascii_case(h))
+                .collect();
+            let mut open: Vec<&Row> = mine
+                .iter()
+                .copied()
+                .filter(|r| r.status == "open")
+                .collect();
             open.sort_by_key(|r| (rank(&r.severity), r.finding.clone()));
             let status = match open.first() {
                 Some(r) => severity_word(&r.severity),
@@ -83,7 +90,12 @@ mod tests {
 
     #[test]
     fn each_host_shows_its_worst_open_finding_or_ok_or_unchecked() {
-        let hosts = ["/x/bastionHosts/a", "/x/bastionHosts/b", "/x/bastionHosts/c"].map(str::to_owned);
+        let hosts = [
+            "/x/bastionHosts/a",
+            "/x/bastionHosts/b",
+            "/x/bastionHosts/c",
+        ]
+        .map(str::to_owned);
         let rows = vec![
             row("/x/bastionHosts/a", "shareable-link-on", "info", "open"),
             row("/x/bastionHosts/a", "recording-off", "high", "open"),

@@ -27,7 +27,14 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         ));
     };
     let sinks = check::sinks(&state.ports, &[]);
-    let report = check::run(&state.ports, arm.as_ref(), hosts, &sinks, now_of(&state, &inv)).await;
+    let report = check::run(
+        &state.ports,
+        arm.as_ref(),
+        hosts,
+        &sinks,
+        now_of(&state, &inv),
+    )
+    .await;
     if !report.failed.is_empty() && report.failed.len() == report.hosts {
         return Err(HandlerError::storage(anyhow::anyhow!(
             "no host's findings could be stored: {}",
@@ -46,7 +53,9 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
     Ok(report
         .notifications
         .iter()
-        .fold(Outcome::processed(summary), |o, n| o.with_output(OUTPUT_BINDING, n)))
+        .fold(Outcome::processed(summary), |o, n| {
+            o.with_output(OUTPUT_BINDING, n)
+        }))
 }
 
 /// `LiveSessions` (timer, every 5 minutes): the sessions each host's control plane reports now,
@@ -60,7 +69,9 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
 pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let hosts = &state.config.estate.hosts;
     let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
-        return Ok(Outcome::skipped("no Bastion host configured (BASTION_HOSTS)"));
+        return Ok(Outcome::skipped(
+            "no Bastion host configured (BASTION_HOSTS)",
+        ));
     };
     let now = now_of(&state, &inv);
     let mut report = live::tick(&state.ports, arm.as_ref(), hosts, now).await;
@@ -86,5 +97,7 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
     Ok(report
         .notifications
         .iter()
-        .fold(Outcome::processed(summary), |o, n| o.with_output(OUTPUT_BINDING, n)))
+        .fold(Outcome::processed(summary), |o, n| {
+            o.with_output(OUTPUT_BINDING, n)
+        }))
 }

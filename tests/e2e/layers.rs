@@ -27,7 +27,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
         ],
     ),
-    ("ports", &["storage", "tables", "queues", "permissions", "arm"]),
+    (
+        "ports",
+        &["storage", "tables", "queues", "permissions", "rest", "arm"],
+    ),
     ("protocol", &["invocation", "events"]),
     ("data", &["catalogue", "sources", "ports"]),
     (

@@ -32,7 +32,9 @@ fn facts(parts: &(Value, Value, Value, Value)) -> HostFacts {
         host: Some(Ok(serde_json::from_value(parts.0.clone()).expect("host"))),
         diagnostics: Some(Ok(serde_json::from_value(parts.1.clone()).expect("diag"))),
         blob_service: Some(Ok(serde_json::from_value(parts.2.clone()).expect("blob"))),
-        container: Some(Ok(serde_json::from_value(parts.3.clone()).expect("container"))),
+        container: Some(Ok(
+            serde_json::from_value(parts.3.clone()).expect("container")
+        )),
     }
 }
 
@@ -52,9 +54,17 @@ fn a_healthy_host_has_no_finding_and_every_code_is_assessed() {
     let ev = evaluate(&facts(&healthy()), &sinks());
     assert_eq!(codes(&ev), Vec::<&str>::new());
     for code in [
-        "sku-not-premium", "recording-off", "native-client-on", "shareable-link-on",
-        "ip-connect-on", "not-succeeded", "audit-logs-not-sent", "container-versioning",
-        "cors-missing", "container-immutability", "check-failed:host",
+        "sku-not-premium",
+        "recording-off",
+        "native-client-on",
+        "shareable-link-on",
+        "ip-connect-on",
+        "not-succeeded",
+        "audit-logs-not-sent",
+        "container-versioning",
+        "cors-missing",
+        "container-immutability",
+        "check-failed:host",
     ] {
         assert!(ev.assessed.contains(code), "{code}");
     }
@@ -62,17 +72,63 @@ fn a_healthy_host_has_no_finding_and_every_code_is_assessed() {
 
 #[test]
 fn each_flipped_fact_opens_exactly_its_finding() {
-    let cases: Vec<(&str, Level, Box<dyn FnOnce(&mut (Value, Value, Value, Value))>)> = vec![
-        ("sku-not-premium", Level::High, Box::new(|p| p.0["sku"]["name"] = json!("Standard"))),
-        ("recording-off", Level::High, Box::new(|p| p.0["properties"]["enableSessionRecording"] = json!(false))),
-        ("native-client-on", Level::High, Box::new(|p| p.0["properties"]["enableTunneling"] = json!(true))),
-        ("shareable-link-on", Level::Info, Box::new(|p| p.0["properties"]["enableShareableLink"] = json!(true))),
-        ("ip-connect-on", Level::Info, Box::new(|p| p.0["properties"]["enableIpConnect"] = json!(true))),
-        ("not-succeeded", Level::Medium, Box::new(|p| p.0["properties"]["provisioningState"] = json!("Failed"))),
-        ("audit-logs-not-sent", Level::High, Box::new(|p| p.1 = json!([]))),
-        ("container-versioning", Level::High, Box::new(|p| p.2["properties"]["isVersioningEnabled"] = json!(true))),
-        ("cors-missing", Level::Medium, Box::new(|p| p.2["properties"]["cors"]["corsRules"][0]["allowedMethods"] = json!(["PUT"]))),
-        ("container-immutability", Level::High, Box::new(|p| p.3["properties"]["hasImmutabilityPolicy"] = json!(true))),
+    let cases: Vec<(
+        &str,
+        Level,
+        Box<dyn FnOnce(&mut (Value, Value, Value, Value))>,
+    )> = vec![
+        (
+            "sku-not-premium",
+            Level::High,
+            Box::new(|p| p.0["sku"]["name"] = json!("Standard")),
+        ),
+        (
+            "recording-off",
+            Level::High,
+            Box::new(|p| p.0["properties"]["enableSessionRecording"] = json!(false)),
+        ),
+        (
+            "native-client-on",
+            Level::High,
+            Box::new(|p| p.0["properties"]["enableTunneling"] = json!(true)),
+        ),
+        (
+            "shareable-link-on",
+            Level::Info,
+            Box::new(|p| p.0["properties"]["enableShareableLink"] = json!(true)),
+        ),
+        (
+            "ip-connect-on",
+            Level::Info,
+            Box::new(|p| p.0["properties"]["enableIpConnect"] = json!(true)),
+        ),
+        (
+            "not-succeeded",
+            Level::Medium,
+            Box::new(|p| p.0["properties"]["provisioningState"] = json!("Failed")),
+        ),
+        (
+            "audit-logs-not-sent",
+            Level::High,
+            Box::new(|p| p.1 = json!([])),
+        ),
+        (
+            "container-versioning",
+            Level::High,
+            Box::new(|p| p.2["properties"]["isVersioningEnabled"] = json!(true)),
+        ),
+        (
+            "cors-missing",
+            Level::Medium,
+            Box::new(|p| {
+                p.2["properties"]["cors"]["corsRules"][0]["allowedMethods"] = json!(["PUT"])
+            }),
+        ),
+        (
+            "container-immutability",
+            Level::High,
+            Box::new(|p| p.3["properties"]["hasImmutabilityPolicy"] = json!(true)),
+        ),
     ];
     for (code, level, edit) in cases {
         let ev = flipped(edit);
@@ -87,11 +143,15 @@ fn audit_logs_count_only_when_enabled_and_sent_where_this_app_reads() {
     let off = flipped(|p| p.1[0]["properties"]["logs"][0]["enabled"] = json!(false));
     assert_eq!(codes(&off), vec!["audit-logs-not-sent"]);
     let elsewhere = flipped(|p| {
-        p.1[0]["properties"]["storageAccountId"] = json!("/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/other");
+        p.1[0]["properties"]["storageAccountId"] = json!(
+            "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/other"
+        );
     });
     assert_eq!(codes(&elsewhere), vec!["audit-logs-not-sent"]);
     for group in ["audit", "allLogs"] {
-        let ev = flipped(|p| p.1[0]["properties"]["logs"] = json!([{"categoryGroup": group, "enabled": true}]));
+        let ev = flipped(|p| {
+            p.1[0]["properties"]["logs"] = json!([{"categoryGroup": group, "enabled": true}])
+        });
         assert_eq!(codes(&ev), Vec::<&str>::new(), "{group}");
     }
     let workspace = flipped(|p| {
@@ -104,11 +164,16 @@ fn audit_logs_count_only_when_enabled_and_sent_where_this_app_reads() {
 
 #[test]
 fn cors_accepts_a_wildcard_origin_and_version_level_worm_counts_as_immutability() {
-    let star = flipped(|p| p.2["properties"]["cors"]["corsRules"][0]["allowedOrigins"] = json!(["*"]));
+    let star =
+        flipped(|p| p.2["properties"]["cors"]["corsRules"][0]["allowedOrigins"] = json!(["*"]));
     assert_eq!(codes(&star), Vec::<&str>::new());
-    let other = flipped(|p| p.2["properties"]["cors"]["corsRules"][0]["allowedOrigins"] = json!(["https://evil.example"]));
+    let other = flipped(|p| {
+        p.2["properties"]["cors"]["corsRules"][0]["allowedOrigins"] =
+            json!(["https://evil.example"])
+    });
     assert_eq!(codes(&other), vec!["cors-missing"]);
-    let worm = flipped(|p| p.3["properties"]["immutableStorageWithVersioning"] = json!({"enabled": true}));
+    let worm =
+        flipped(|p| p.3["properties"]["immutableStorageWithVersioning"] = json!({"enabled": true}));
     assert_eq!(codes(&worm), vec!["container-immutability"]);
 }
 
@@ -120,9 +185,16 @@ fn a_failed_part_is_a_finding_naming_the_role_and_leaves_its_findings_undecided(
     }));
     f.container = Some(Err(ArmError::Transient("HTTP 503".into())));
     let ev = evaluate(&f, &sinks());
-    assert_eq!(codes(&ev), vec!["check-failed:diagnostics", "check-failed:container"]);
+    assert_eq!(
+        codes(&ev),
+        vec!["check-failed:diagnostics", "check-failed:container"]
+    );
     assert_eq!(ev.findings[0].level, Level::High);
-    assert!(ev.findings[0].evidence.contains("missing role Monitoring Reader on b1"));
+    assert!(
+        ev.findings[0]
+            .evidence
+            .contains("missing role Monitoring Reader on b1")
+    );
     assert_eq!(ev.findings[1].level, Level::Medium);
     assert!(!ev.assessed.contains("audit-logs-not-sent"));
     assert!(!ev.assessed.contains("container-immutability"));

@@ -46,7 +46,10 @@ impl ResourceManager for Canned {
         _: &str,
         ids: &[String],
     ) -> Result<Vec<DisconnectResult>, ArmError> {
-        self.asked.lock().expect("asked").extend(ids.iter().cloned());
+        self.asked
+            .lock()
+            .expect("asked")
+            .extend(ids.iter().cloned());
         self.disconnect.clone().unwrap_or(Ok(vec![]))
     }
 }
@@ -83,11 +86,15 @@ async fn a_live_session_is_announced_once_and_ends_when_gone() {
     let first = live::record(&t, HOST, &h, &s, t0).await.expect("first");
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].kind, live::UNRECORDABLE);
-    let again = live::record(&t, HOST, &h, &s, t0 + time::Duration::minutes(5)).await.expect("again");
+    let again = live::record(&t, HOST, &h, &s, t0 + time::Duration::minutes(5))
+        .await
+        .expect("again");
     assert!(again.is_empty());
     assert_eq!(live::live_now(&t).await.expect("live").len(), 1);
     assert!(live::find(&t, "s1").await.expect("find").is_some());
-    live::record(&t, HOST, &h, &[], t0 + time::Duration::minutes(10)).await.expect("gone");
+    live::record(&t, HOST, &h, &[], t0 + time::Duration::minutes(10))
+        .await
+        .expect("gone");
     assert!(live::live_now(&t).await.expect("live").is_empty());
 }
 
@@ -101,9 +108,16 @@ async fn a_disconnect_is_recorded_with_who_and_why_and_announced_once() {
         .expect("answer"))),
         ..Canned::default()
     };
-    let req = disconnect::Request { host: HOST, session_id: "s1", reason: "  suspicious  ", who: "alice@contoso" };
+    let req = disconnect::Request {
+        host: HOST,
+        session_id: "s1",
+        reason: "  suspicious  ",
+        who: "alice@contoso",
+    };
     let now = datetime!(2026-11-25 12:00 UTC);
-    let done = disconnect::disconnect(&t, &arm, &req, now).await.expect("done");
+    let done = disconnect::disconnect(&t, &arm, &req, now)
+        .await
+        .expect("done");
     assert_eq!(done["state"], "Disconnected");
     assert_eq!(done["decidedBy"], "alice@contoso");
     assert_eq!(done["reason"], "suspicious");
@@ -111,18 +125,36 @@ async fn a_disconnect_is_recorded_with_who_and_why_and_announced_once() {
     let n = disconnect::announce(&t, now).await.expect("announce");
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].data["state"], "Disconnected");
-    assert!(disconnect::announce(&t, now).await.expect("again").is_empty());
+    assert!(
+        disconnect::announce(&t, now)
+            .await
+            .expect("again")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn a_refused_disconnect_is_recorded_as_failed_naming_the_role() {
     let t = InMemoryTables::new();
     let arm = Canned {
-        disconnect: Some(Err(ArmError::MissingRole { role: "disconnectactivesessions/action".into() })),
+        disconnect: Some(Err(ArmError::MissingRole {
+            role: "disconnectactivesessions/action".into(),
+        })),
         ..Canned::default()
     };
-    let req = disconnect::Request { host: HOST, session_id: "s1", reason: "why", who: "bob" };
-    let done = disconnect::disconnect(&t, &arm, &req, datetime!(2026-11-25 12:00 UTC)).await.expect("done");
+    let req = disconnect::Request {
+        host: HOST,
+        session_id: "s1",
+        reason: "why",
+        who: "bob",
+    };
+    let done = disconnect::disconnect(&t, &arm, &req, datetime!(2026-11-25 12:00 UTC))
+        .await
+        .expect("done");
     assert_eq!(done["state"], "Failed");
-    assert!(done["message"].as_str().is_some_and(|m| m.contains("missing role")));
+    assert!(
+        done["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("missing role"))
+    );
 }

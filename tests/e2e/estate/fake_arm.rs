@@ -20,12 +20,16 @@ pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
 
 /// A host's resource id in the fake subscription.
 pub fn host_id(name: &str) -> String {
-    format!("/subscriptions/{SUB}/resourceGroups/rg-bastion/providers/Microsoft.Network/bastionHosts/{name}")
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-bastion/providers/Microsoft.Network/bastionHosts/{name}"
+    )
 }
 
 /// A storage account's resource id in the fake subscription.
 pub fn account_id(name: &str) -> String {
-    format!("/subscriptions/{SUB}/resourceGroups/rg-storage/providers/Microsoft.Storage/storageAccounts/{name}")
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-storage/providers/Microsoft.Storage/storageAccounts/{name}"
+    )
 }
 
 #[derive(Default)]
@@ -83,18 +87,27 @@ impl Estate {
         })]);
         let acct = account_id(account);
         if !self.accounts.iter().any(|a| a["id"] == json!(acct)) {
-            self.accounts.push(json!({"id": acct, "name": account, "type": "Microsoft.Storage/storageAccounts",
-                "location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}));
+            self.accounts.push(
+                json!({"id": acct, "name": account, "type": "Microsoft.Storage/storageAccounts",
+                "location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}),
+            );
         }
-        let svc = self.blob_services.entry(acct.to_ascii_lowercase()).or_insert_with(|| json!({
-            "id": format!("{acct}/blobServices/default"), "name": "default",
-            "type": "Microsoft.Storage/storageAccounts/blobServices",
-            "properties": {"isVersioningEnabled": false, "cors": {"corsRules": []},
-                "deleteRetentionPolicy": {"enabled": false}}
-        }));
+        let svc = self
+            .blob_services
+            .entry(acct.to_ascii_lowercase())
+            .or_insert_with(|| {
+                json!({
+                    "id": format!("{acct}/blobServices/default"), "name": "default",
+                    "type": "Microsoft.Storage/storageAccounts/blobServices",
+                    "properties": {"isVersioningEnabled": false, "cors": {"corsRules": []},
+                        "deleteRetentionPolicy": {"enabled": false}}
+                })
+            });
         if let Some(rules) = svc["properties"]["cors"]["corsRules"].as_array_mut() {
-            rules.push(json!({"allowedOrigins": [format!("https://{dns}")], "allowedMethods": ["GET"],
-                "maxAgeInSeconds": 86400, "exposedHeaders": ["*"], "allowedHeaders": ["*"]}));
+            rules.push(
+                json!({"allowedOrigins": [format!("https://{dns}")], "allowedMethods": ["GET"],
+                "maxAgeInSeconds": 86400, "exposedHeaders": ["*"], "allowedHeaders": ["*"]}),
+            );
         }
         self.containers.insert(format!("{acct}/{container}").to_ascii_lowercase(), json!({
             "id": format!("{acct}/blobServices/default/containers/{container}"), "name": container,
@@ -107,7 +120,9 @@ impl Estate {
 
     /// The host's resource JSON, to flip a property.
     pub fn host(&mut self, name: &str) -> &mut Value {
-        self.hosts.get_mut(&host_id(name).to_ascii_lowercase()).expect("host")
+        self.hosts
+            .get_mut(&host_id(name).to_ascii_lowercase())
+            .expect("host")
     }
 }
 
@@ -122,7 +137,9 @@ impl FakeArm {
     pub async fn start(estate: Estate) -> Self {
         let estate = Arc::new(Mutex::new(estate));
         let app = Router::new().fallback(answer).with_state(estate.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         estate.lock().expect("estate").base = url.clone();
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
@@ -135,7 +152,11 @@ impl FakeArm {
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
 }
 
 fn list(items: Vec<Value>) -> Response {
@@ -155,15 +176,31 @@ async fn answer(
     e.requests.push(format!("{method} {path}"));
     if e.throttle > 0 {
         e.throttle -= 1;
-        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "throttled");
-        r.headers_mut().insert("retry-after", "1".parse().expect("header"));
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "throttled",
+        );
+        r.headers_mut()
+            .insert("retry-after", "1".parse().expect("header"));
         return r;
     }
-    if e.forbid.iter().any(|f| lower.contains(&f.to_ascii_lowercase())) {
-        return error(StatusCode::FORBIDDEN, "AuthorizationFailed", "The client does not have authorization to perform action over scope or the scope is invalid.");
+    if e.forbid
+        .iter()
+        .any(|f| lower.contains(&f.to_ascii_lowercase()))
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "AuthorizationFailed",
+            "The client does not have authorization to perform action over scope or the scope is invalid.",
+        );
     }
     if !uri.query().unwrap_or_default().contains("api-version=") && !lower.starts_with("/fake-") {
-        return error(StatusCode::BAD_REQUEST, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        );
     }
     if let Some(op) = lower.strip_prefix("/fake-operations/") {
         let left = e.pending.get(op).copied().unwrap_or(0);
@@ -171,7 +208,10 @@ async fn answer(
             e.pending.insert(op.to_owned(), left - 1);
             return accepted(&e.base, op);
         }
-        let host = op.rsplit_once('~').map(|(h, _)| h.replace('!', "/")).unwrap_or_default();
+        let host = op
+            .rsplit_once('~')
+            .map(|(h, _)| h.replace('!', "/"))
+            .unwrap_or_default();
         return sessions_page(&e, &host, 0);
     }
     if let Some(rest) = lower.strip_prefix("/fake-pages/") {
@@ -192,7 +232,9 @@ async fn answer(
         return sessions_page(&e, &host, 0);
     }
     if method == Method::POST && lower.ends_with("/disconnectactivesessions") {
-        let host = lower.trim_end_matches("/disconnectactivesessions").to_owned();
+        let host = lower
+            .trim_end_matches("/disconnectactivesessions")
+            .to_owned();
         let ids: Vec<String> = serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|v| serde_json::from_value(v["sessionIds"].clone()).ok())
@@ -213,7 +255,11 @@ async fn answer(
         return list(out);
     }
     if method != Method::GET {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "not supported by the fake");
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "not supported by the fake",
+        );
     }
     if let Some(host) = lower.strip_suffix("/providers/microsoft.insights/diagnosticsettings") {
         return match e.diagnostics.get(host) {
@@ -223,7 +269,16 @@ async fn answer(
     }
     if lower.ends_with("/providers/microsoft.storage/storageaccounts") {
         let sub = lower.split('/').nth(2).unwrap_or_default().to_owned();
-        let mine = e.accounts.iter().filter(|a| a["id"].as_str().is_some_and(|i| i.to_ascii_lowercase().contains(&sub))).cloned().collect();
+        let mine = e
+            .accounts
+            .iter()
+            .filter(|a| {
+                a["id"]
+                    .as_str()
+                    .is_some_and(|i| i.to_ascii_lowercase().contains(&sub))
+            })
+            .cloned()
+            .collect();
         return list(mine);
     }
     if let Some(acct) = lower.strip_suffix("/blobservices/default") {
@@ -235,27 +290,52 @@ async fn answer(
     if let Some((acct, container)) = lower.split_once("/blobservices/default/containers/") {
         return match e.containers.get(&format!("{acct}/{container}")) {
             Some(c) => axum::Json(c.clone()).into_response(),
-            None => error(StatusCode::NOT_FOUND, "ContainerNotFound", "The specified container does not exist."),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "ContainerNotFound",
+                "The specified container does not exist.",
+            ),
         };
     }
     match e.hosts.get(&lower) {
         Some(h) => axum::Json(h.clone()).into_response(),
-        None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "The Resource was not found."),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            "The Resource was not found.",
+        ),
     }
 }
 
 fn accepted(base: &str, op: &str) -> Response {
     let mut r = StatusCode::ACCEPTED.into_response();
-    r.headers_mut().insert("location", format!("{base}/fake-operations/{op}?api-version=2024-05-01").parse().expect("header"));
-    r.headers_mut().insert("retry-after", "0".parse().expect("header"));
+    r.headers_mut().insert(
+        "location",
+        format!("{base}/fake-operations/{op}?api-version=2024-05-01")
+            .parse()
+            .expect("header"),
+    );
+    r.headers_mut()
+        .insert("retry-after", "0".parse().expect("header"));
     r
 }
 
 fn sessions_page(e: &Estate, host: &str, n: usize) -> Response {
     let all = e.sessions.get(host).cloned().unwrap_or_default();
-    let size = if e.page_size == 0 { all.len().max(1) } else { e.page_size };
+    let size = if e.page_size == 0 {
+        all.len().max(1)
+    } else {
+        e.page_size
+    };
     let items: Vec<Value> = all.iter().skip(n * size).take(size).cloned().collect();
     let more = all.len() > (n + 1) * size;
-    let next = more.then(|| format!("{}/fake-pages/{}~{}?api-version=2024-05-01", e.base, host.replace('/', "!"), n + 1));
+    let next = more.then(|| {
+        format!(
+            "{}/fake-pages/{}~{}?api-version=2024-05-01",
+            e.base,
+            host.replace('/', "!"),
+            n + 1
+        )
+    });
     axum::Json(json!({"value": items, "nextLink": next})).into_response()
 }

@@ -42,7 +42,12 @@ impl Rig {
             env.vars.insert(k.to_owned(), v.to_owned());
         }
         let handler = HandlerProcess::spawn(&env.pairs()).await;
-        Self { arm, env, handler, tick: 0 }
+        Self {
+            arm,
+            env,
+            handler,
+            tick: 0,
+        }
     }
 
     /// The next timer invocation of `function` (each a minute after the last).
@@ -82,12 +87,25 @@ fn container_key(e: &Estate) -> String {
 /// Each finding: its code and how to flip it on (`true`) and back (`false`).
 fn flips() -> Vec<(&'static str, Flip)> {
     vec![
-        ("sku-not-premium", |e, on| e.host("b1")["sku"]["name"] = json!(if on { "Standard" } else { "Premium" })),
-        ("recording-off", |e, on| e.host("b1")["properties"]["enableSessionRecording"] = json!(!on)),
-        ("native-client-on", |e, on| e.host("b1")["properties"]["enableTunneling"] = json!(on)),
-        ("shareable-link-on", |e, on| e.host("b1")["properties"]["enableShareableLink"] = json!(on)),
-        ("ip-connect-on", |e, on| e.host("b1")["properties"]["enableIpConnect"] = json!(on)),
-        ("not-succeeded", |e, on| e.host("b1")["properties"]["provisioningState"] = json!(if on { "Failed" } else { "Succeeded" })),
+        ("sku-not-premium", |e, on| {
+            e.host("b1")["sku"]["name"] = json!(if on { "Standard" } else { "Premium" })
+        }),
+        ("recording-off", |e, on| {
+            e.host("b1")["properties"]["enableSessionRecording"] = json!(!on)
+        }),
+        ("native-client-on", |e, on| {
+            e.host("b1")["properties"]["enableTunneling"] = json!(on)
+        }),
+        ("shareable-link-on", |e, on| {
+            e.host("b1")["properties"]["enableShareableLink"] = json!(on)
+        }),
+        ("ip-connect-on", |e, on| {
+            e.host("b1")["properties"]["enableIpConnect"] = json!(on)
+        }),
+        ("not-succeeded", |e, on| {
+            e.host("b1")["properties"]["provisioningState"] =
+                json!(if on { "Failed" } else { "Succeeded" })
+        }),
         ("audit-logs-not-sent", |e, on| {
             let d = e.diagnostics.values_mut().next().expect("diag");
             d[0]["properties"]["logs"][0]["enabled"] = json!(!on);
@@ -98,14 +116,19 @@ fn flips() -> Vec<(&'static str, Flip)> {
         }),
         ("cors-missing", |e, on| {
             let s = e.blob_services.values_mut().next().expect("svc");
-            s["properties"]["cors"]["corsRules"][0]["allowedMethods"] = json!(if on { vec!["PUT"] } else { vec!["GET"] });
+            s["properties"]["cors"]["corsRules"][0]["allowedMethods"] =
+                json!(if on { vec!["PUT"] } else { vec!["GET"] });
         }),
         ("container-immutability", |e, on| {
             let k = container_key(e);
             e.containers.get_mut(&k).expect("c")["properties"]["hasImmutabilityPolicy"] = json!(on);
         }),
         ("check-failed:diagnostics", |e, on| {
-            e.forbid = if on { vec!["/providers/Microsoft.Insights/diagnosticSettings".into()] } else { vec![] };
+            e.forbid = if on {
+                vec!["/providers/Microsoft.Insights/diagnosticSettings".into()]
+            } else {
+                vec![]
+            };
         }),
     ]
 }
@@ -122,19 +145,30 @@ fn only(ns: &[Value], kind: &str, finding: &str) -> Value {
 async fn each_finding_opens_and_resolves_with_exactly_one_notification_each() {
     let Some(cs) = azurite() else { return };
     let mut rig = Rig::new(&cs, &[]).await;
-    assert_eq!(rig.check().await, Vec::<Value>::new(), "a healthy estate: nothing to say");
+    assert_eq!(
+        rig.check().await,
+        Vec::<Value>::new(),
+        "a healthy estate: nothing to say"
+    );
     let (_, estate) = rig.handler.get_json("/api/estate").await;
     assert_eq!(estate["hosts"][0]["status"], "ok", "{estate}");
     assert_eq!(estate["checks"], "on");
     for (code, flip) in flips() {
         rig.arm.with(|e| flip(e, true));
         let opened = only(&rig.check().await, "estate.finding", code);
-        assert!(rig.check().await.is_empty(), "{code}: still open, nothing new");
+        assert!(
+            rig.check().await.is_empty(),
+            "{code}: still open, nothing new"
+        );
         let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
         assert_eq!(estate["items"][0]["finding"], code, "{estate}");
         let (_, health) = rig.handler.get_json("/api/health").await;
         let high = estate["items"][0]["severity"] == "high";
-        assert_eq!(health["estate"]["high"].as_array().map(Vec::len), Some(usize::from(high)), "{health}");
+        assert_eq!(
+            health["estate"]["high"].as_array().map(Vec::len),
+            Some(usize::from(high)),
+            "{health}"
+        );
         if high {
             assert_eq!(health["status"], "degraded", "{health}");
         }
@@ -154,7 +188,12 @@ async fn a_missing_role_is_named_and_throttling_is_ridden_out() {
     let mut rig = Rig::new(&cs, &[]).await;
     rig.arm.with(|e| e.forbid = vec!["/bastionHosts/b1".into()]);
     let n = only(&rig.check().await, "estate.finding", "check-failed:host");
-    assert!(n["data"]["evidence"].as_str().is_some_and(|t| t.contains("missing role Reader")), "{n}");
+    assert!(
+        n["data"]["evidence"]
+            .as_str()
+            .is_some_and(|t| t.contains("missing role Reader")),
+        "{n}"
+    );
     rig.arm.with(|e| {
         e.forbid.clear();
         e.throttle = 2;
@@ -167,7 +206,10 @@ async fn a_missing_role_is_named_and_throttling_is_ridden_out() {
         .await
         .expect("csv");
     let text = res.text().await.expect("body");
-    assert!(text.starts_with("host,hostName,finding,severity,status"), "{text}");
+    assert!(
+        text.starts_with("host,hostName,finding,severity,status"),
+        "{text}"
+    );
     assert!(text.contains(",check-failed:host,high,resolved,"), "{text}");
 }
 
@@ -186,7 +228,11 @@ async fn two_instances_open_each_finding_once() {
     let mut all: Vec<String> = Vec::new();
     for (status, body) in replies {
         assert_eq!(status, 200, "{body}");
-        all.extend(notifications(&body).iter().map(|n| n["data"]["finding"].as_str().unwrap_or_default().to_owned()));
+        all.extend(
+            notifications(&body)
+                .iter()
+                .map(|n| n["data"]["finding"].as_str().unwrap_or_default().to_owned()),
+        );
     }
     all.sort();
     assert_eq!(all, ["native-client-on", "recording-off"]);
@@ -205,5 +251,8 @@ async fn without_hosts_the_checks_are_off_and_say_so() {
     let (_, health) = h.get_json("/api/health").await;
     assert_eq!(health["estate"]["checks"], "off", "{health}");
     let (_, estate) = h.get_json("/api/estate").await;
-    assert_eq!((estate["checks"].as_str(), estate["count"].as_u64()), (Some("off"), Some(0)));
+    assert_eq!(
+        (estate["checks"].as_str(), estate["count"].as_u64()),
+        (Some("off"), Some(0))
+    );
 }

@@ -213,7 +213,9 @@ impl ResourceManager for ArmClient {
             "{}/providers/Microsoft.Insights/diagnosticSettings",
             resource_id.trim_end_matches('/')
         );
-        let first = self.get(self.url(&path, DIAGNOSTICS_API, &[])?, &role).await?;
+        let first = self
+            .get(self.url(&path, DIAGNOSTICS_API, &[])?, &role)
+            .await?;
         self.rest_of(first, &role).await
     }
 
@@ -222,8 +224,10 @@ impl ResourceManager for ArmClient {
         subscription: &str,
         name: &str,
     ) -> Result<Option<String>, ArmError> {
-        let role = format!("Reader (Microsoft.Storage/storageAccounts/read) on storage account {name}");
-        let path = format!("/subscriptions/{subscription}/providers/Microsoft.Storage/storageAccounts");
+        let role =
+            format!("Reader (Microsoft.Storage/storageAccounts/read) on storage account {name}");
+        let path =
+            format!("/subscriptions/{subscription}/providers/Microsoft.Storage/storageAccounts");
         let first = self.get(self.url(&path, STORAGE_API, &[])?, &role).await?;
         let all: Vec<Named> = self.rest_of(first, &role).await?;
         Ok(all
@@ -263,9 +267,8 @@ impl ResourceManager for ArmClient {
         host_id: &str,
         session_ids: &[String],
     ) -> Result<Vec<DisconnectResult>, ArmError> {
-        let role = format!(
-            "Microsoft.Network/bastionHosts/disconnectactivesessions/action on {host_id}"
-        );
+        let role =
+            format!("Microsoft.Network/bastionHosts/disconnectactivesessions/action on {host_id}");
         let path = format!("{}/disconnectActiveSessions", host_id.trim_end_matches('/'));
         let body = json!({ "sessionIds": session_ids });
         let req = RestRequest {

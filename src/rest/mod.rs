@@ -1,0 +1,203 @@
+//! The one client for Entra-authenticated JSON calls to Azure's control and query planes
+//! (Resource Manager, Log Analytics): a bearer token from the app's identity, a per-try timeout
+//! inside a total deadline, retries of transient failures honouring `Retry-After`, and errors that
+//! say what to do — a 403 names the role that is missing.
+
+mod endpoint;
+mod error;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use azure_core::credentials::TokenCredential;
+use backon::{ExponentialBuilder, Retryable as _};
+use reqwest::{Method, Response};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+pub use endpoint::check_endpoint;
+pub use error::RestError;
+
+use crate::storage::identity::identity_failure;
+use crate::telemetry::redact;
+
+/// Tries after the first: enough to ride out a throttling burst inside the deadline.
+const RETRIES: usize = 4;
+/// First back-off; each next one is four times longer (0.5, 2, 8 s), jittered.
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+
+/// How long one try and the whole call may take.
+#[derive(Debug, Clone, Copy)]
+pub struct RestLimits {
+    /// One HTTP exchange, token included.
+    pub try_timeout: Duration,
+    /// Every try and wait together; a wait the service asks for beyond it ends the call.
+    pub deadline: Duration,
+}
+
+impl Default for RestLimits {
+    fn default() -> Self {
+        Self {
+            try_timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One request.
+#[derive(Debug, Clone)]
+pub struct RestRequest<'a> {
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute URL, query included.
+    pub url: Url,
+    /// JSON body, if any.
+    pub body: Option<&'a serde_json::Value>,
+    /// The role (or permission) a 403 names, e.g. "Log Analytics Reader on workspace …".
+    pub role: &'a str,
+}
+
+/// A client for one token audience; cheap to clone.
+#[derive(Clone)]
+pub struct RestClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    credential: Option<Arc<dyn TokenCredential>>,
+    scope: String,
+    limits: RestLimits,
+}
+
+impl std::fmt::Debug for RestClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestClient")
+            .field("scope", &self.inner.scope)
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed try and the wait the service asked for.
+struct Failed {
+    error: RestError,
+    retry_after: Option<Duration>,
+}
+
+impl RestClient {
+    /// A client whose tokens are for `scope` (e.g. `https://api.loganalytics.io/.default`);
+    /// without a credential no token is sent (loopback fakes that do not check one).
+    pub fn new(
+        credential: Option<Arc<dyn TokenCredential>>,
+        scope: impl Into<String>,
+        limits: RestLimits,
+    ) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(limits.try_timeout)
+            .build()
+            .unwrap_or_default();
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                credential,
+                scope: scope.into(),
+                limits,
+            }),
+        }
+    }
+
+    /// Sends `req`, retrying connect errors, timeouts, 408, 429 and 5xx within the deadline; the
+    /// successful response comes back with its body unread, so large answers can be streamed.
+    ///
+    /// # Errors
+    /// [`RestError`]: `Throttled` when the service's wait would pass the deadline.
+    pub async fn send(&self, req: RestRequest<'_>) -> Result<Response, RestError> {
+        let started = Instant::now();
+        let deadline = self.inner.limits.deadline;
+        let attempt = || async {
+            let res = match self.try_once(&req).await {
+                Ok(res) => res,
+                Err(error) => {
+                    return Err(Failed {
+                        error,
+                        retry_after: None,
+                    });
+                }
+            };
+            let status = res.status();
+            if status.is_success() || status.is_redirection() {
+                return Ok(res);
+            }
+            let retry_after = res
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| crate::retry_after::parse(v, SystemTime::now()));
+            let error = error::from_response(res, &req, retry_after).await;
+            Err(Failed { error, retry_after })
+        };
+        let policy = ExponentialBuilder::new()
+            .with_min_delay(FIRST_DELAY)
+            .with_factor(4.0)
+            .with_max_times(RETRIES)
+            .with_jitter();
+        attempt
+            .retry(policy)
+            .sleep(tokio::time::sleep)
+            // A wait that would outlive the deadline is not waited: the caller resumes later.
+            .when(|f| {
+                let wait = f.retry_after.unwrap_or(FIRST_DELAY);
+                f.error.is_retryable() && started.elapsed() + wait < deadline
+            })
+            // The service's own wait wins over the back-off.
+            .adjust(|f, backoff| backoff.map(|d| f.retry_after.unwrap_or(d)))
+            .await
+            .map_err(|f| f.error)
+    }
+
+    /// [`send`](Self::send), then the body as JSON.
+    ///
+    /// # Errors
+    /// [`RestError`]; an unreadable body is `Transient`.
+    pub async fn json<T: DeserializeOwned>(&self, req: RestRequest<'_>) -> Result<T, RestError> {
+        let res = self.send(req).await?;
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
+    }
+
+    async fn try_once(&self, req: &RestRequest<'_>) -> Result<Response, RestError> {
+        let mut rb = self
+            .inner
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = req.body {
+            rb = rb.json(body);
+        } else if req.method == Method::POST {
+            // Resource Manager actions refuse a POST without a length.
+            rb = rb.header(reqwest::header::CONTENT_LENGTH, "0");
+        }
+        if let Some(cred) = &self.inner.credential {
+            let token = cred
+                .get_token(&[self.inner.scope.as_str()], None)
+                .await
+                .map_err(|e| {
+                    RestError::Transient(
+                        identity_failure(&e)
+                            .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string()))),
+                    )
+                })?;
+            rb = rb.bearer_auth(token.token.secret());
+        }
+        rb.send()
+            .await
+            .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))
+    }
+}

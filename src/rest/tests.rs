@@ -1,0 +1,203 @@
+//! The client against a scripted loopback server: retries, `Retry-After`, the deadline, the
+//! error each status stands for, and the bearer token.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use reqwest::Method;
+
+use super::*;
+
+/// One scripted answer: status, `Retry-After`, body.
+type Answer = (u16, Option<&'static str>, &'static str);
+
+/// Answers in order; records each request's authorization header.
+#[derive(Clone, Default)]
+struct Script {
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+    seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+async fn serve(script: Script) -> Url {
+    let handler = move |headers: HeaderMap| {
+        let script = script.clone();
+        async move {
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            script.seen.lock().unwrap().push(auth);
+            let (status, retry_after, body) = script
+                .answers
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or((200, None, "{}"));
+            let mut h = HeaderMap::new();
+            if let Some(r) = retry_after {
+                h.insert("retry-after", r.parse().unwrap());
+            }
+            (StatusCode::from_u16(status).unwrap(), h, body).into_response()
+        }
+    };
+    let app = axum::Router::new().fallback(handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Url::parse(&format!("http://{addr}/sub/resource?api-version=1")).unwrap()
+}
+
+#[derive(Debug)]
+struct Fixed;
+
+#[async_trait::async_trait]
+impl TokenCredential for Fixed {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        assert_eq!(scopes, ["https://example.test/.default"]);
+        Ok(AccessToken::new(
+            "tok-1".to_owned(),
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+}
+
+fn client(deadline_secs: u64) -> RestClient {
+    RestClient::new(
+        Some(Arc::new(Fixed)),
+        "https://example.test/.default",
+        RestLimits {
+            try_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(deadline_secs),
+        },
+    )
+}
+
+fn script(answers: &[Answer]) -> Script {
+    let s = Script::default();
+    s.answers.lock().unwrap().extend(answers.iter().copied());
+    s
+}
+
+fn get(url: &Url) -> RestRequest<'_> {
+    RestRequest {
+        method: Method::GET,
+        url: url.clone(),
+        body: None,
+        role: "Reader on host h",
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_retried_with_the_token() {
+    let s = script(&[
+        (429, Some("1"), ""),
+        (503, None, r#"{"error":{"code":"Busy","message":"later"}}"#),
+        (200, None, r#"{"value":[1,2]}"#),
+    ]);
+    let url = serve(s.clone()).await;
+    let started = std::time::Instant::now();
+    let v: serde_json::Value = client(30)
+        .json(get(&url))
+        .await
+        .expect("third try succeeds");
+    assert_eq!(v["value"][1], 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 is waited"
+    );
+    let seen = s.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|a| a.as_deref() == Some("Bearer tok-1")));
+}
+
+#[tokio::test]
+async fn each_status_means_one_thing() {
+    let cases: [(u16, &str, RestError); 4] = [
+        (
+            403,
+            "",
+            RestError::MissingRole {
+                role: "Reader on host h".into(),
+            },
+        ),
+        (
+            404,
+            "",
+            RestError::NotFound {
+                what: "/sub/resource".into(),
+            },
+        ),
+        (
+            400,
+            r#"{"error":{"code":"BadArgumentError","message":"The request had some invalid properties"}}"#,
+            RestError::Rejected {
+                status: 400,
+                code: "BadArgumentError".into(),
+                message: "The request had some invalid properties".into(),
+            },
+        ),
+        (
+            401,
+            "",
+            RestError::Rejected {
+                status: 401,
+                code: "(no error code)".into(),
+                message: String::new(),
+            },
+        ),
+    ];
+    for (status, body, want) in cases {
+        let s = script(&[(status, None, body)]);
+        let url = serve(s.clone()).await;
+        let got = client(30).send(get(&url)).await.expect_err("fails");
+        assert_eq!(got, want, "{status}");
+        assert!(!got.is_retryable(), "{status}");
+        assert_eq!(s.seen.lock().unwrap().len(), 1, "{status} is not retried");
+    }
+}
+
+#[tokio::test]
+async fn a_wait_beyond_the_deadline_is_not_waited() {
+    let s = script(&[(429, Some("120"), "")]);
+    let url = serve(s.clone()).await;
+    let started = std::time::Instant::now();
+    let got = client(10).send(get(&url)).await.expect_err("throttled");
+    assert_eq!(
+        got,
+        RestError::Throttled {
+            retry_after: Some(Duration::from_secs(120))
+        }
+    );
+    assert!(got.is_retryable());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(s.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn persistent_server_errors_end_transient_after_the_retries() {
+    let s = script(&[(500, None, ""); 8]);
+    let url = serve(s.clone()).await;
+    let got = client(60).send(get(&url)).await.expect_err("transient");
+    assert!(
+        matches!(got, RestError::Transient(ref t) if t.starts_with("500")),
+        "{got:?}"
+    );
+    assert_eq!(s.seen.lock().unwrap().len(), 1 + RETRIES);
+}
+
+#[test]
+fn endpoints_are_https_or_allowed_loopback() {
+    assert!(check_endpoint("https://api.loganalytics.azure.com", false).is_ok());
+    assert!(check_endpoint("http://127.0.0.1:9/", true).is_ok());
+    assert!(check_endpoint("http://127.0.0.1:9/", false).is_err());
+    assert!(check_endpoint("http://example.com/", true).is_err());
+    assert!(check_endpoint("https://u:p@example.com/", false).is_err());
+}
