@@ -49,9 +49,10 @@ pub(super) async fn list(
     if status.is_some_and(|s| s != "open" && s != "resolved") {
         return Err(ApiError::bad("status", "open or resolved"));
     }
-    let mut rows = store::list(api.app.ports.tables.as_ref()).await?;
+    let estate = store::list(api.app.ports.tables.as_ref()).await?;
     let hosts = &api.app.config.estate.hosts;
-    let strips = view::strips(hosts, &rows);
+    let strips = view::strips(hosts, &estate);
+    let mut rows = estate.rows;
     rows.retain(|r| status.is_none_or(|s| r.status == s));
     Ok(match format {
         Format::Json => axum::Json(json!({

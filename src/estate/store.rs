@@ -10,8 +10,8 @@ use super::findings::{Evaluation, Finding, Level};
 use crate::dates::format_utc_millis;
 use crate::notify::{Notification, Severity};
 use crate::tables::keys::encode_key;
-use crate::tables::ops::{query_all, update_from};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
+use crate::tables::ops::{query_all, update_from, write_creating_table};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
 
 /// The findings table.
 pub const ESTATE_TABLE: &str = "estate";
@@ -19,6 +19,8 @@ pub const ESTATE_TABLE: &str = "estate";
 pub const FINDING: &str = "estate.finding";
 /// Notification type of a finding that cleared.
 pub const RESOLVED: &str = "estate.resolved";
+/// Row key of a host's marker row (when it was last checked); `~` sorts after every finding code.
+pub const CHECKED: &str = "~checked";
 /// Most rows one listing reads.
 pub const MAX_ROWS: usize = 5000;
 
@@ -68,14 +70,34 @@ impl Row {
     }
 }
 
-/// Every stored finding (open and resolved), hosts in key order.
+/// What table `estate` holds: the findings and when each host was last checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Estate {
+    /// Every finding (open and resolved), hosts in key order.
+    pub rows: Vec<Row>,
+    /// `(host id, last checked)`.
+    pub checked: Vec<(String, String)>,
+}
+
+/// Everything in table `estate`.
 ///
 /// # Errors
 /// Table errors.
-pub async fn list(tables: &dyn TableStore) -> Result<Vec<Row>, TableError> {
+pub async fn list(tables: &dyn TableStore) -> Result<Estate, TableError> {
     let all = Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "");
-    let rows = query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await?;
-    Ok(rows.iter().map(|s| Row::of(&s.entity)).collect())
+    let mut out = Estate::default();
+    for s in query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await? {
+        if get_str(&s.entity, "RowKey") == Some(CHECKED) {
+            let host = get_str(&s.entity, "Host").unwrap_or_default().to_owned();
+            let at = get_str(&s.entity, "CheckedAt")
+                .unwrap_or_default()
+                .to_owned();
+            out.checked.push((host, at));
+        } else {
+            out.rows.push(Row::of(&s.entity));
+        }
+    }
+    Ok(out)
 }
 
 /// The host's name: the last segment of its resource id.
@@ -100,12 +122,14 @@ pub async fn apply(
     let pk = encode_key(&host.to_ascii_lowercase());
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
     let at = format_utc_millis(now);
+    // Tells this call's own writes from another instance's made at the same instant.
+    let me = uuid::Uuid::new_v4().to_string();
     let mut out = Vec::new();
     for f in &ev.findings {
         let current = stored.iter().find(|s| rk(s) == f.code).cloned();
         let mut opened = false;
         let row = update_from(tables, ESTATE_TABLE, &pk, &f.code, current, &mut |cur| {
-            let (entity, fresh) = seen(cur, host, f, &at);
+            let (entity, fresh) = seen(cur, host, f, &at, &me);
             opened = fresh;
             entity
         })
@@ -116,7 +140,12 @@ pub async fn apply(
             }
         }
     }
-    for s in &stored {
+    let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at});
+    if let Some(marker) = marker.as_object() {
+        // Last writer wins: any instance's check time is as true as another's.
+        write_creating_table(tables, ESTATE_TABLE, marker, WriteMode::Upsert).await?;
+    }
+    for s in stored.iter().filter(|s| rk(s) != CHECKED) {
         let code = rk(s);
         let open = get_str(&s.entity, "Status") == Some("open");
         if !open || !ev.assessed.contains(code) || ev.findings.iter().any(|f| f.code == code) {
@@ -130,7 +159,7 @@ pub async fn apply(
             code,
             Some(s.clone()),
             &mut |cur| {
-                let (entity, done) = clear(cur?, &at);
+                let (entity, done) = clear(cur?, &at, &me);
                 cleared = done;
                 entity
             },
@@ -149,18 +178,24 @@ fn rk(s: &Stored) -> &str {
     get_str(&s.entity, "RowKey").unwrap_or_default()
 }
 
-/// The row after a check saw `f`: `(entity to write, true when this opens the episode)`. A row
-/// already opened at `at` is this call's own earlier write whose answer was lost.
-fn seen(cur: Option<&Stored>, host: &str, f: &Finding, at: &str) -> (Option<Entity>, bool) {
+/// The row after a check saw `f`: `(entity to write, true when this call opens the episode)`. A
+/// row opened by `me` is this call's own earlier write whose answer was lost.
+fn seen(
+    cur: Option<&Stored>,
+    host: &str,
+    f: &Finding,
+    at: &str,
+    me: &str,
+) -> (Option<Entity>, bool) {
     let open = cur.filter(|s| get_str(&s.entity, "Status") == Some("open"));
     let Some(open) = open else {
         let entity = json!({
             "Host": host, "HostName": host_name(host), "Severity": f.level.as_str(),
-            "Status": "open", "OpenedAt": at, "LastSeen": at, "Evidence": f.evidence,
+            "Status": "open", "OpenedAt": at, "OpenedBy": me, "LastSeen": at, "Evidence": f.evidence,
         });
         return (entity.as_object().cloned(), true);
     };
-    let mine = get_str(&open.entity, "OpenedAt") == Some(at);
+    let mine = get_str(&open.entity, "OpenedBy") == Some(me);
     if get_str(&open.entity, "LastSeen") == Some(at) {
         return (None, mine);
     }
@@ -172,15 +207,16 @@ fn seen(cur: Option<&Stored>, host: &str, f: &Finding, at: &str) -> (Option<Enti
 }
 
 /// The row after a check found it gone: `(entity to write, true when this call clears it)`.
-fn clear(cur: &Stored, at: &str) -> (Option<Entity>, bool) {
+fn clear(cur: &Stored, at: &str, me: &str) -> (Option<Entity>, bool) {
     match get_str(&cur.entity, "Status") {
         Some("open") => {
             let mut e = cur.entity.clone();
             e.insert("Status".into(), "resolved".into());
             e.insert("ResolvedAt".into(), at.into());
+            e.insert("ResolvedBy".into(), me.into());
             (Some(e), true)
         }
-        _ => (None, get_str(&cur.entity, "ResolvedAt") == Some(at)),
+        _ => (None, get_str(&cur.entity, "ResolvedBy") == Some(me)),
     }
 }
 

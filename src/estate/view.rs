@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::store::{Row, host_name};
+use super::store::{Estate, Row, host_name};
 
 /// One host's strip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,17 +18,23 @@ pub struct HostStatus {
     pub status: &'static str,
     /// Open findings' codes, worst first.
     pub open: Vec<String>,
-    /// Last time a check saw any of its findings (open or resolved).
-    pub last_seen: Option<String>,
+    /// When it was last checked.
+    pub last_checked: Option<String>,
 }
 
 /// The strip of every configured host, in configuration order; hosts with stored rows but no
 /// longer configured are left out.
-pub fn strips(hosts: &[String], rows: &[Row]) -> Vec<HostStatus> {
+pub fn strips(hosts: &[String], estate: &Estate) -> Vec<HostStatus> {
     hosts
         .iter()
         .map(|h| {
-            let mine: Vec<&Row> = rows
+            let checked = estate
+                .checked
+                .iter()
+                .find(|(host, _)| host.eq_ignore_ascii_case(h))
+                .map(|(_, at)| at.clone());
+            let mine: Vec<&Row> = estate
+                .rows
                 .iter()
                 .filter(|r| r.host.eq_ignore_ascii_case(h))
                 .collect();
@@ -40,7 +46,7 @@ pub fn strips(hosts: &[String], rows: &[Row]) -> Vec<HostStatus> {
             open.sort_by_key(|r| (rank(&r.severity), r.finding.clone()));
             let status = match open.first() {
                 Some(r) => severity_word(&r.severity),
-                None if mine.is_empty() => "unchecked",
+                None if checked.is_none() => "unchecked",
                 None => "ok",
             };
             HostStatus {
@@ -48,7 +54,7 @@ pub fn strips(hosts: &[String], rows: &[Row]) -> Vec<HostStatus> {
                 host_name: host_name(h).to_owned(),
                 status,
                 open: open.iter().map(|r| r.finding.clone()).collect(),
-                last_seen: mine.iter().map(|r| r.last_seen.clone()).max(),
+                last_checked: checked,
             }
         })
         .collect()
@@ -96,12 +102,17 @@ mod tests {
             "/x/bastionHosts/c",
         ]
         .map(str::to_owned);
-        let rows = vec![
-            row("/x/bastionHosts/a", "shareable-link-on", "info", "open"),
-            row("/x/bastionHosts/a", "recording-off", "high", "open"),
-            row("/x/bastionHosts/b", "recording-off", "high", "resolved"),
-        ];
-        let s = strips(&hosts, &rows);
+        let estate = Estate {
+            rows: vec![
+                row("/x/bastionHosts/a", "shareable-link-on", "info", "open"),
+                row("/x/bastionHosts/a", "recording-off", "high", "open"),
+                row("/x/bastionHosts/b", "recording-off", "high", "resolved"),
+            ],
+            checked: ["a", "b"]
+                .map(|h| (format!("/x/bastionHosts/{h}"), "t".to_owned()))
+                .into(),
+        };
+        let s = strips(&hosts, &estate);
         assert_eq!(s[0].status, "high");
         assert_eq!(s[0].open, vec!["recording-off", "shareable-link-on"]);
         assert_eq!(s[1].status, "ok");

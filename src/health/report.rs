@@ -184,7 +184,8 @@ pub async fn build(
     let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
     let estate = crate::estate::store::list(deps.tables.as_ref())
         .await
-        .map_err(Unavailable::Tables)?;
+        .map_err(Unavailable::Tables)?
+        .rows;
     let estate_high: Vec<String> = estate
         .iter()
         .filter(|r| r.is_open_high())

@@ -46,7 +46,12 @@ async fn an_episode_opens_once_stays_quiet_and_clears_once() {
     .await
     .expect("again");
     assert!(again.is_empty());
-    let rows = list(&t).await.expect("list");
+    let stored = list(&t).await.expect("list");
+    assert_eq!(
+        stored.checked,
+        vec![(HOST.to_owned(), "2026-11-25T12:15:00.000Z".to_owned())]
+    );
+    let rows = stored.rows;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].first_seen, "2026-11-25T12:00:00.000Z");
     assert_eq!(rows[0].last_seen, "2026-11-25T12:15:00.000Z");
@@ -89,7 +94,7 @@ async fn a_finding_not_assessed_this_time_stays_open() {
             .expect("blind")
             .is_empty()
     );
-    assert_eq!(list(&t).await.expect("list")[0].status, "open");
+    assert_eq!(list(&t).await.expect("list").rows[0].status, "open");
 }
 
 #[tokio::test]
@@ -98,7 +103,7 @@ async fn two_instances_checking_at_once_announce_each_episode_once() {
     let e = eval(&["recording-off", "native-client-on"]);
     let (a, b) = tokio::join!(
         apply(t.as_ref(), HOST, &e, datetime!(2026-11-25 12:00 UTC)),
-        apply(t.as_ref(), HOST, &e, datetime!(2026-11-25 12:00:01 UTC)),
+        apply(t.as_ref(), HOST, &e, datetime!(2026-11-25 12:00 UTC)),
     );
     let total = a.expect("a").len() + b.expect("b").len();
     assert_eq!(total, 2);

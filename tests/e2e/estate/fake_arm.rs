@@ -11,62 +11,69 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
+use axum::http::Uri;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-pub const SUB: &str = "11111111-2222-3333-4444-555555555555";
+pub(crate) const SUB: &str = "11111111-2222-3333-4444-555555555555";
 
 /// A host's resource id in the fake subscription.
-pub fn host_id(name: &str) -> String {
+pub(crate) fn host_id(name: &str) -> String {
     format!(
         "/subscriptions/{SUB}/resourceGroups/rg-bastion/providers/Microsoft.Network/bastionHosts/{name}"
     )
 }
 
 /// A storage account's resource id in the fake subscription.
-pub fn account_id(name: &str) -> String {
+pub(crate) fn account_id(name: &str) -> String {
     format!(
         "/subscriptions/{SUB}/resourceGroups/rg-storage/providers/Microsoft.Storage/storageAccounts/{name}"
     )
 }
 
 #[derive(Default)]
-pub struct Estate {
+pub(crate) struct Estate {
     /// Host resources by lower-case id.
-    pub hosts: HashMap<String, Value>,
+    pub(crate) hosts: HashMap<String, Value>,
     /// Diagnostic settings (`value` items) by lower-case host id.
-    pub diagnostics: HashMap<String, Vec<Value>>,
+    pub(crate) diagnostics: HashMap<String, Vec<Value>>,
     /// Storage accounts (`{id, name, type}`).
-    pub accounts: Vec<Value>,
+    pub(crate) accounts: Vec<Value>,
     /// Blob services by lower-case account id.
-    pub blob_services: HashMap<String, Value>,
+    pub(crate) blob_services: HashMap<String, Value>,
     /// Containers by lower-case `account id/container`.
-    pub containers: HashMap<String, Value>,
+    pub(crate) containers: HashMap<String, Value>,
     /// Live sessions by lower-case host id.
-    pub sessions: HashMap<String, Vec<Value>>,
+    pub(crate) sessions: HashMap<String, Vec<Value>>,
     /// The next this-many requests answer 429 with `Retry-After: 1`.
-    pub throttle: usize,
-    /// Paths containing any of these answer 403.
-    pub forbid: Vec<String>,
+    pub(crate) throttle: usize,
+    /// Paths ending with any of these answer 403.
+    pub(crate) forbid: Vec<String>,
     /// `getActiveSessions` answers 202 and is polled this many times before its 200.
-    pub lro_polls: usize,
+    pub(crate) lro_polls: usize,
     /// Sessions per page (`nextLink` beyond).
-    pub page_size: usize,
+    pub(crate) page_size: usize,
     /// Every request: `METHOD path`.
-    pub requests: Vec<String>,
+    pub(crate) requests: Vec<String>,
     /// Session ids `disconnectActiveSessions` was asked for.
-    pub disconnect_requests: Vec<String>,
+    pub(crate) disconnect_requests: Vec<String>,
     /// The fake's own base URL (absolute `nextLink` / `Location`, as Resource Manager gives them).
-    pub base: String,
+    pub(crate) base: String,
     pending: HashMap<String, usize>,
 }
 
 impl Estate {
     /// A healthy Premium host recording into `account`/`container`, its audit logs sent to
     /// `audit_account`, with CORS for its DNS name.
-    pub fn add_healthy(&mut self, name: &str, account: &str, container: &str, audit_account: &str) {
+    pub(crate) fn add_healthy(
+        &mut self,
+        name: &str,
+        account: &str,
+        container: &str,
+        audit_account: &str,
+    ) {
         let id = host_id(name);
         let dns = format!("bst-{name}.bastion.azure.com");
         self.hosts.insert(id.to_ascii_lowercase(), json!({
@@ -119,7 +126,7 @@ impl Estate {
     }
 
     /// The host's resource JSON, to flip a property.
-    pub fn host(&mut self, name: &str) -> &mut Value {
+    pub(crate) fn host(&mut self, name: &str) -> &mut Value {
         self.hosts
             .get_mut(&host_id(name).to_ascii_lowercase())
             .expect("host")
@@ -128,13 +135,13 @@ impl Estate {
 
 /// The running fake.
 #[derive(Clone)]
-pub struct FakeArm {
-    pub url: String,
-    pub estate: Arc<Mutex<Estate>>,
+pub(crate) struct FakeArm {
+    pub(crate) url: String,
+    pub(crate) estate: Arc<Mutex<Estate>>,
 }
 
 impl FakeArm {
-    pub async fn start(estate: Estate) -> Self {
+    pub(crate) async fn start(estate: Estate) -> Self {
         let estate = Arc::new(Mutex::new(estate));
         let app = Router::new().fallback(answer).with_state(estate.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -146,7 +153,7 @@ impl FakeArm {
         Self { url, estate }
     }
 
-    pub fn with<R>(&self, f: impl FnOnce(&mut Estate) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Estate) -> R) -> R {
         f(&mut self.estate.lock().expect("estate"))
     }
 }
@@ -166,7 +173,7 @@ fn list(items: Vec<Value>) -> Response {
 async fn answer(
     State(estate): State<Arc<Mutex<Estate>>>,
     method: Method,
-    OriginalUri(uri): OriginalUri,
+    uri: Uri,
     _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -187,7 +194,7 @@ async fn answer(
     }
     if e.forbid
         .iter()
-        .any(|f| lower.contains(&f.to_ascii_lowercase()))
+        .any(|f| lower.ends_with(&f.to_ascii_lowercase()))
     {
         return error(
             StatusCode::FORBIDDEN,

@@ -4,7 +4,7 @@
 //! naming it; throttling is ridden out; two instances announce each episode once; the API and
 //! `/api/health` show it.
 
-pub mod fake_arm;
+pub(crate) mod fake_arm;
 
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -16,17 +16,17 @@ use crate::harness::{AzuriteEnv, HandlerProcess, azurite, fixture};
 const ACCOUNT: &str = "devstoreaccount1";
 
 pub(crate) struct Rig {
-    pub arm: FakeArm,
-    pub env: AzuriteEnv,
-    pub handler: HandlerProcess,
+    pub(crate) arm: FakeArm,
+    pub(crate) env: AzuriteEnv,
+    pub(crate) handler: HandlerProcess,
     tick: i64,
 }
 
 impl Rig {
     /// A handler watching host `b1` (its recording source names it) on a fake estate.
-    pub async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
+    pub(crate) async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
         let mut env = AzuriteEnv::new(cs);
-        let container = env.get("RECORDINGS_CONTAINER").to_owned();
+        let container = env.vars.remove("RECORDINGS_CONTAINER").expect("container");
         let mut estate = Estate::default();
         estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
         let arm = FakeArm::start(estate).await;
@@ -51,7 +51,7 @@ impl Rig {
     }
 
     /// The next timer invocation of `function` (each a minute after the last).
-    pub fn next_timer(&mut self, function: &str) -> Value {
+    pub(crate) fn next_timer(&mut self, function: &str) -> Value {
         self.tick += 1;
         let mut inv = fixture("invocations/timer.invocation.json");
         let at = time::macros::datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(self.tick);
@@ -61,7 +61,7 @@ impl Rig {
     }
 
     /// One `EstateCheck` tick: its notifications.
-    pub async fn check(&mut self) -> Vec<Value> {
+    pub(crate) async fn check(&mut self) -> Vec<Value> {
         let inv = self.next_timer("EstateCheck");
         let (status, body) = self.handler.invoke("EstateCheck", &inv).await;
         assert_eq!(status, 200, "{body}\n{}", self.handler.log_text());
