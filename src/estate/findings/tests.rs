@@ -6,7 +6,12 @@ use super::*;
 
 const DNS: &str = "bst-1.bastion.azure.com";
 
-fn healthy() -> (Value, Value, Value, Value) {
+/// Host, diagnostic settings, blob service, container: as Resource Manager answers them.
+type Parts = (Value, Value, Value, Value);
+/// Flips one fact of the parts.
+type Edit = Box<dyn FnOnce(&mut Parts)>;
+
+fn healthy() -> Parts {
     (
         json!({"name": "b1", "sku": {"name": "Premium"}, "properties": {
             "provisioningState": "Succeeded", "dnsName": DNS, "enableSessionRecording": true,
@@ -27,7 +32,7 @@ fn sinks() -> Sinks {
     }
 }
 
-fn facts(parts: &(Value, Value, Value, Value)) -> HostFacts {
+fn facts(parts: &Parts) -> HostFacts {
     HostFacts {
         host: Some(Ok(serde_json::from_value(parts.0.clone()).expect("host"))),
         diagnostics: Some(Ok(serde_json::from_value(parts.1.clone()).expect("diag"))),
@@ -43,7 +48,7 @@ fn codes(ev: &Evaluation) -> Vec<&str> {
 }
 
 /// Flips one fact of a healthy host and returns the findings.
-fn flipped(edit: impl FnOnce(&mut (Value, Value, Value, Value))) -> Evaluation {
+fn flipped(edit: impl FnOnce(&mut Parts)) -> Evaluation {
     let mut parts = healthy();
     edit(&mut parts);
     evaluate(&facts(&parts), &sinks())
@@ -72,11 +77,7 @@ fn a_healthy_host_has_no_finding_and_every_code_is_assessed() {
 
 #[test]
 fn each_flipped_fact_opens_exactly_its_finding() {
-    let cases: Vec<(
-        &str,
-        Level,
-        Box<dyn FnOnce(&mut (Value, Value, Value, Value))>,
-    )> = vec![
+    let cases: Vec<(&str, Level, Edit)> = vec![
         (
             "sku-not-premium",
             Level::High,

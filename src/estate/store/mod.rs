@@ -134,10 +134,8 @@ pub async fn apply(
             entity
         })
         .await?;
-        if opened {
-            if let Some(row) = row {
-                out.push(notification(FINDING, &Row::of(&row.entity), &at));
-            }
+        if opened && let Some(row) = row {
+            out.push(notification(FINDING, &Row::of(&row.entity), &at));
         }
     }
     let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at});
@@ -165,10 +163,8 @@ pub async fn apply(
             },
         )
         .await?;
-        if cleared {
-            if let Some(row) = row {
-                out.push(notification(RESOLVED, &Row::of(&row.entity), &at));
-            }
+        if cleared && let Some(row) = row {
+            out.push(notification(RESOLVED, &Row::of(&row.entity), &at));
         }
     }
     Ok(out)
