@@ -29,6 +29,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use bastion_recordings::audit_logs::{created, tail};
 use bastion_recordings::config::{Config, Storage};
+use bastion_recordings::functions;
+use bastion_recordings::recordings::Recordings;
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -241,10 +243,9 @@ async fn point<B: BlobStore>(
             HOUR + Duration::milliseconds(((2 * j as i64 + 1) * 1_800_000) / recordings as i64),
         );
         let item = BlobItem { name, props };
-        state
-            .recordings()
+        Recordings::new(&state.ports, state.policy.clone())
             .listed(
-                &state.join(),
+                &functions::join(&state),
                 state.ports.sources.default_recordings(),
                 &item,
                 HOUR + Duration::hours(1),
@@ -258,7 +259,7 @@ async fn point<B: BlobStore>(
         .await
         .expect("create log");
     created::register(
-        &state.tail(),
+        &functions::tail(&state),
         state.ports.sources.default_audit_logs(),
         HOST_PATH,
         HOUR,
@@ -286,7 +287,7 @@ async fn point<B: BlobStore>(
         let now = batch.last().map_or(HOUR, |(t, _)| *t) + Duration::minutes(1);
         let (t0, b0) = (metered.hook().calls.load(Ordering::Relaxed), blobs.total());
         let started = Instant::now();
-        let report = tail::tick(&state.tail(), now).await;
+        let report = tail::tick(&functions::tail(&state), now).await;
         wall += started.elapsed();
         requests += metered.hook().calls.load(Ordering::Relaxed) - t0 + blobs.total() - b0;
         if metered.hook().capped.load(Ordering::Relaxed) {

@@ -12,7 +12,7 @@ use std::time::{Duration as StdDuration, Instant};
 use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::dates::format_date;
-use bastion_recordings::retention::sweep::{SweepParams, run};
+use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::azure::AzureBlobStore;
@@ -149,7 +149,15 @@ impl World {
         };
         let calls = (self.calls)();
         let start = Instant::now();
-        let (r, e) = run(&self.state.sweeper(), &p).await;
+        let (r, e) = run(
+            &Sweeper::new(
+                &self.state.ports,
+                self.state.policy.clone(),
+                self.state.config.retention.clone(),
+            ),
+            &p,
+        )
+        .await;
         let took = start.elapsed();
         assert!(e.is_none(), "{e:?}");
         assert_eq!(r.deleted, EXPIRED, "{r:?}");

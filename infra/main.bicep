@@ -120,6 +120,8 @@ param notifyWebhookSecretSecret string = ''
 param catalogueBaseUrl string = ''
 @description('Add short-lived read links (user-delegation SAS) to GET /api/recordings/{id}; grants the app Storage Blob Delegator on the recordings account.')
 param catalogueDownloadLinks bool = false
+@description('Working hours of the review queue (REVIEW_WORKING_HOURS), e.g. Mon-Fri 08:00-18:00 Europe/Berlin; sessions starting outside them are queued for review.')
+param reviewWorkingHours string = 'Mon-Fri 08:00-18:00 UTC'
 
 @description('Who authenticates catalogue API callers: jwt (the handler validates Microsoft Entra bearer tokens) or platform (App Service authentication in front); see infra/README.md.')
 @allowed([
@@ -408,6 +410,7 @@ module functionApp 'modules/functionapp.bicep' = {
     notifyWebhookSecretSecret: notifyWebhookSecretSecret
     catalogueBaseUrl: catalogueBaseUrl
     catalogueDownloadLinks: catalogueDownloadLinks
+    reviewWorkingHours: reviewWorkingHours
     catalogueAuth: catalogueAuth
     catalogueAuthTenantId: catalogueAuthTenantId
     catalogueAuthClientId: catalogueAuthClientId

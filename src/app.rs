@@ -5,7 +5,9 @@
 use axum::Router;
 use axum::routing::get;
 
-use crate::functions::{audit_logs, estate, integrity, notify, reconcile, recordings, retention};
+use crate::functions::{
+    audit_logs, estate, integrity, notify, reconcile, recordings, retention, reviews,
+};
 use crate::invocation::invocation_route;
 use crate::state::AppState;
 
@@ -55,6 +57,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", notify::NOTIFY_WEBHOOK),
             invocation_route(notify::NOTIFY_WEBHOOK, notify::notify_webhook),
+        )
+        .route(
+            &format!("/{}", reviews::REVIEW_QUEUE),
+            invocation_route(reviews::REVIEW_QUEUE, reviews::review_queue),
         )
         .with_state(state.clone())
         .merge(crate::api::routes(state))

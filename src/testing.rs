@@ -246,3 +246,50 @@ pub(crate) fn short_deadlines() -> crate::storage::deadline::Deadlines {
         total: std::time::Duration::from_millis(700),
     }
 }
+
+/// The domains built from a state as the entry points build them, for component tests.
+pub(crate) trait Domains {
+    fn recordings(&self) -> crate::recordings::Recordings;
+    fn sweeper(&self) -> crate::retention::sweep::Sweeper;
+    fn join(&self) -> crate::audit_logs::join::Join;
+    fn tail(&self) -> crate::audit_logs::tail::Tail;
+    fn stalled(&self) -> crate::audit_logs::detect::stalled::Stalled;
+    fn health(&self) -> crate::health::report::Health;
+}
+
+impl Domains for AppState {
+    fn recordings(&self) -> crate::recordings::Recordings {
+        crate::recordings::Recordings::new(&self.ports, self.policy.clone())
+    }
+
+    fn sweeper(&self) -> crate::retention::sweep::Sweeper {
+        let settings = self.config.retention.clone();
+        crate::retention::sweep::Sweeper::new(&self.ports, self.policy.clone(), settings)
+    }
+
+    fn join(&self) -> crate::audit_logs::join::Join {
+        let (policy, gate) = (self.policy.clone(), self.join_gate.clone());
+        crate::audit_logs::join::Join::new(&self.ports, policy, &self.audit, gate)
+    }
+
+    fn tail(&self) -> crate::audit_logs::tail::Tail {
+        let class = self.config.retention.audit_logs_class.clone();
+        let (join, quarantine) = (self.join(), self.quarantine.clone());
+        crate::audit_logs::tail::Tail::new(&self.ports, join, quarantine, class, self.audit.clone())
+    }
+
+    fn stalled(&self) -> crate::audit_logs::detect::stalled::Stalled {
+        crate::audit_logs::detect::stalled::Stalled::new(&self.ports, &self.audit)
+    }
+
+    fn health(&self) -> crate::health::report::Health {
+        crate::health::report::Health {
+            ports: self.ports.clone(),
+            app_blobs: self.app_blobs.clone(),
+            quarantine_container: self.config.quarantine_container.clone(),
+            heartbeats: self.heartbeats.clone(),
+            queues: self.queues.clone(),
+            tail_window: self.audit.tail_window,
+        }
+    }
+}

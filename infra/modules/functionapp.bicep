@@ -71,6 +71,9 @@ param bastionHosts string = ''
 @description('Let Catalogue.Disconnect holders disconnect live Bastion sessions (grants the disconnect action)')
 param bastionDisconnect bool = false
 
+@description('Working hours of the review queue (REVIEW_WORKING_HOURS): <days> <HH:MM>-<HH:MM> <IANA zone>.')
+param reviewWorkingHours string = 'Mon-Fri 08:00-18:00 UTC'
+
 @description('Who authenticates catalogue API callers (CATALOGUE_AUTH): jwt = the handler validates Microsoft Entra bearer tokens; platform = App Service authentication (authsettingsV2) in front, the handler trusts x-ms-client-principal.')
 @allowed([
   'jwt'
@@ -195,6 +198,9 @@ var settings = {
   BASTION_HOSTS: bastionHosts
   ARM_ENDPOINT: environment().resourceManager
   BASTION_DISCONNECT: bastionDisconnect ? 'true' : 'false'
+  REVIEW_WORKING_HOURS: reviewWorkingHours
+  REVIEW_DEADLINE_HOURS: '24'
+  REVIEW_LONG_SESSION_MINUTES: '240'
   AUDIT_TAIL_MAX_BLOBS: '50'
   AUDIT_TAIL_MAX_BYTES: '67108864'
   AUDIT_TAIL_CHUNK_BYTES: '4194304'

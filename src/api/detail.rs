@@ -179,6 +179,13 @@ pub async fn detail_with(
     if let Some(l) = issued {
         doc["download"] = l.to_json();
     }
+    let subject = crate::reviews::Subject {
+        kind: crate::reviews::Kind::Recording,
+        id: id.to_owned(),
+    };
+    doc["review"] = crate::reviews::latest(tables, &key.pk, &subject)
+        .await?
+        .map_or(Value::Null, |r| r.to_json());
     Ok(doc)
 }
 

@@ -43,6 +43,7 @@ use self::problem::ApiError;
 use self::query::{Format, Query};
 use crate::catalogue::RECORDINGS_TABLE;
 pub use crate::config::api::ApiSettings;
+use crate::reviews::annotate::{Rows, annotate};
 use crate::state::AppState;
 use crate::storage::links;
 
@@ -101,6 +102,7 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
         .route("/api/sessions/live", get(live::list))
         .route("/api/sessions/live/{id}/disconnect", post(live::disconnect))
         .route("/api/reviews", post(reviews::post).get(reviews::list))
+        .route("/api/reviews/queue", get(reviews::queue))
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))
@@ -139,7 +141,9 @@ async fn list(
         Some(t) => Some(token::decode(t, &fp, &q.recording_days())?),
         None => None,
     };
-    let found = search::search(api.app.ports.tables.as_ref(), RECORDINGS_TABLE, &q, start).await?;
+    let tables = api.app.ports.tables.as_ref();
+    let mut found = search::search(tables, RECORDINGS_TABLE, &q, start).await?;
+    annotate(tables, &mut found.rows, Rows::Recordings).await?;
     let next = found.next.as_ref().map(|c| token::encode(c, &fp));
     Ok(match q.format {
         Format::Json => {

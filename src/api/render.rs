@@ -32,6 +32,9 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("legalHold", "LegalHold"),
     ("sha256", "Sha256"),
     ("hashedLength", "HashedLength"),
+    ("reviewVerdict", "ReviewVerdict"),
+    ("reviewer", "Reviewer"),
+    ("reviewedAt", "ReviewedAt"),
 ];
 
 const INTEGERS: &[&str] = &["DurationMs", "ContentLength", "HashedLength"];

@@ -29,7 +29,11 @@ pub async fn on_created(
         let why = format!("event type {} is not handled", event.event_type);
         return Ok(Outcome::skipped(why));
     }
-    let Some(source) = tail.sources.audit_log(&event.account, &event.container) else {
+    let Some(source) = tail
+        .ports
+        .sources
+        .audit_log(&event.account, &event.container)
+    else {
         return Ok(Outcome::skipped(format!(
             "container {} of account {} is not an audit-log source",
             event.container, event.account
@@ -66,8 +70,8 @@ pub async fn register(
         // Deleted before we got to it: nothing to tail.
         return Ok(None);
     }
-    let repo = CursorRepo::new(tail.tables.clone());
-    let at = tail.sources.cursor_source(source);
+    let repo = CursorRepo::new(tail.ports.tables.clone());
+    let at = tail.ports.sources.cursor_source(source);
     let fresh =
         Cursor::new(blob_name, hour.hour, created, &hour.bastion_host).in_source(at.clone());
     repo.register(&fresh).await?;
@@ -80,14 +84,14 @@ pub async fn register(
         return Ok(Some(TickReport::default()));
     }
     let settings = &tail.settings;
-    let deadline = Deadline::after(tail.clock.clone(), settings.tail_budget);
+    let deadline = Deadline::after(tail.ports.clock.clone(), settings.tail_budget);
     let mut report = tail
         .read_one(&cursor, now, settings.tail_max_bytes, &deadline)
         .await?;
     // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
     report.notifications = failed::run_pending(
-        &tail.tables,
-        &tail.sources,
+        &tail.ports.tables,
+        &tail.ports.sources,
         settings.failed_login_threshold,
         settings.failed_login_window,
     )

@@ -78,7 +78,7 @@ pub async fn hash_window(
         }
         let results: Vec<_> = futures::stream::iter(todo)
             .map(|(key, etag)| async move {
-                let r = hash_recording(&state.integrity(), &key, &etag).await;
+                let r = hash_recording(&state.ports, &key, &etag).await;
                 (key, r)
             })
             .buffer_unordered(concurrency.max(1))

@@ -8,12 +8,14 @@ use time::OffsetDateTime;
 use super::{Kind, Walk};
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
-use crate::audit_logs::join::Deadline;
+use crate::audit_logs::join::{Deadline, Join};
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
+use crate::audit_logs::tail::Tail;
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
+use crate::recordings::Recordings;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -82,10 +84,8 @@ async fn recording(
             None => Done::Would,
         });
     }
-    let fate = state
-        .recordings()
-        .listed(&state.join(), source, item, now)
-        .await?;
+    let recordings = Recordings::new(&state.ports, state.policy.clone());
+    let fate = recordings.listed(&join(state), source, item, now).await?;
     Ok(match fate {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),
         Fate::Rejoined(_) => Done::Rejoined,
@@ -123,7 +123,13 @@ async fn audit_blob(
         _ => {}
     }
     let created = item.props.created.unwrap_or(now);
-    let tail = state.tail();
+    let tail = Tail::new(
+        &state.ports,
+        join(state),
+        state.quarantine.clone(),
+        state.config.retention.audit_logs_class.clone(),
+        state.audit.clone(),
+    );
     if created::register(&tail, source, &item.name, created, now, false)
         .await?
         .is_none()
@@ -148,4 +154,10 @@ async fn audit_blob(
     )
     .await;
     Ok(Done::Tailed(bursts.iter().map(|n| n.to_output()).collect()))
+}
+
+/// The recording ↔ session join over the state's ports, policy, audit settings and gate.
+fn join(state: &AppState) -> Join {
+    let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
+    Join::new(&state.ports, policy, &state.audit, gate)
 }

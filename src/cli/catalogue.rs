@@ -143,7 +143,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
             .iter()
             .filter(|r| crate::tables::get_str(r, "RecordingId").is_some_and(|id| sample.picks(id)))
         {
-            let label = match verify_row(&state.integrity(), raw, now).await {
+            let label = match verify_row(&state.ports, raw, now).await {
                 Ok(Verdict::Finding(n)) => {
                     findings += 1;
                     println!("{}", n.to_output());

@@ -73,6 +73,9 @@ pub const SETTINGS: &[&str] = &[
     "HANDLER_IN_MEMORY_SEED",
     "STORAGE_TRY_TIMEOUT_MS",
     "STORAGE_TIMEOUT_MS",
+    "REVIEW_WORKING_HOURS",
+    "REVIEW_DEADLINE_HOURS",
+    "REVIEW_LONG_SESSION_MINUTES",
     "WEBSITE_INSTANCE_ID",
     "WEBSITE_SITE_NAME",
     "BASTION_HOSTS",
@@ -124,6 +127,8 @@ pub struct Config {
     pub retention: crate::retention::settings::RetentionSettings,
     /// Tailing, joining and detection (`AUDIT_*`, `UNRECORDED_*`, `FAILED_LOGIN_*`, …).
     pub audit: crate::audit_logs::AuditSettings,
+    /// The review queue and deadlines (`REVIEW_*`).
+    pub reviews: crate::reviews::ReviewSettings,
     /// Catalogue API (`CATALOGUE_*`, `HEALTH_TAIL_LAG_MINUTES`).
     pub api: self::api::ApiSettings,
     /// Destinations and delivery (`NOTIFY_*`, `CATALOGUE_BASE_URL`).
@@ -159,6 +164,11 @@ impl Config {
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut r = Reader::new(env);
         let audit = crate::audit_logs::AuditSettings::from_reader(&mut r);
+        let reviews = crate::reviews::ReviewSettings::from_reader(
+            &mut r,
+            audit.failed_login_threshold,
+            audit.failed_login_window,
+        );
         let api = self::api::ApiSettings::from_reader(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
@@ -244,6 +254,7 @@ impl Config {
             policy,
             retention,
             audit,
+            reviews,
             api,
             notify,
             heartbeat_interval,

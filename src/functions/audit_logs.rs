@@ -28,7 +28,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
-    created::on_created(&state.tail(), &event, now_of(&state, &inv)).await
+    created::on_created(&super::tail(&state), &event, now_of(&state, &inv)).await
 }
 
 /// `AuditLogTail`: one bounded tick over the active cursors.
@@ -38,7 +38,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     // The timer payload carries nothing the tail needs; a malformed one must not stop tailing.
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let report = tail::tick(&state.tail(), now_of(&state, &inv)).await?;
+    let report = tail::tick(&super::tail(&state), now_of(&state, &inv)).await?;
     // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
     // them; its failed blobs are retried next tick from their saved offsets either way.
     if report.failed > 0 && report.failed == report.blobs && report.notifications.is_empty() {

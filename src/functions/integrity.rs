@@ -32,7 +32,7 @@ pub fn decode(inv: &Invocation) -> Result<(HashRequest<'static>, RecordingKey), 
 /// `Poison` for unusable messages, `Retryable` for storage failures.
 pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let (req, key) = decode(&inv)?;
-    hash_recording(&state.integrity(), &key, &req.etag).await
+    hash_recording(&state.ports, &key, &req.etag).await
 }
 
 /// `IntegrityVerify`: "now" is `sys.UtcNow`, else the clock.
@@ -54,7 +54,7 @@ pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcom
         days,
         "integrity verification starting"
     );
-    let deps = state.integrity();
-    let rows = select(&deps, now, days, size, &inv.id).await?;
-    Ok(run(&deps, rows, now, Instant::now() + BUDGET).await)
+    let deps = &state.ports;
+    let rows = select(deps, now, days, size, &inv.id).await?;
+    Ok(run(deps, rows, now, Instant::now() + BUDGET).await)
 }

@@ -1,5 +1,5 @@
 //! The function entry points: one module per function family, each turning an invocation into a
-//! call of its domain over the narrow dependencies the state builds, and the domain's result into
+//! call of its domain over the state's ports and the settings it needs, and the domain's result into
 //! an [`Outcome`]. The only code besides the API, the CLI and backfill that takes an [`AppState`].
 //!
 //! - [`recordings`]: `RecordingCreated` (Event Grid).
@@ -11,6 +11,7 @@
 //! - [`notify`]: `NotifyWebhook` (queue).
 //! - [`estate`]: `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource
 //!   Manager.
+//! - [`reviews`]: `ReviewQueue` (timer): the review queue and `review.overdue`.
 //!
 //! [`AppState`]: crate::state::AppState
 
@@ -21,12 +22,16 @@ pub mod notify;
 pub mod reconcile;
 pub mod recordings;
 pub mod retention;
+pub mod reviews;
 
 use serde_json::Value;
 
+use crate::audit_logs::join::Join;
+use crate::audit_logs::tail::Tail;
 use crate::events::event_grid::{BlobEvent, EventError};
 use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
+use crate::state::AppState;
 
 /// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type;
 /// every other decoding failure is poison.
@@ -49,4 +54,23 @@ pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Hand
     };
     record_event(&event.id, &event.event_type, Some(&event.blob));
     Ok(Ok(event))
+}
+
+/// The recording ↔ session join over the state's ports, policy, audit settings and gate.
+pub fn join(state: &AppState) -> Join {
+    let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
+    Join::new(&state.ports, policy, &state.audit, gate)
+}
+
+/// The audit-log tail over the state's ports and settings, reading the default source first.
+pub fn tail(state: &AppState) -> Tail {
+    let class = state.config.retention.audit_logs_class.clone();
+    let quarantine = state.quarantine.clone();
+    Tail::new(
+        &state.ports,
+        join(state),
+        quarantine,
+        class,
+        state.audit.clone(),
+    )
 }

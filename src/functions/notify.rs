@@ -2,7 +2,7 @@
 //! Slack, signed webhook), each at most once through the claim table.
 
 use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::notify::handler::deliver_message;
+use crate::notify::handler::{Dispatch, deliver_message};
 use crate::state::AppState;
 
 pub use crate::notify::FUNCTION as NOTIFY_WEBHOOK;
@@ -12,5 +12,13 @@ pub use crate::notify::FUNCTION as NOTIFY_WEBHOOK;
 /// # Errors
 /// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
 pub async fn notify_webhook(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    deliver_message(&state.dispatch(), &inv).await
+    deliver_message(
+        &Dispatch::new(
+            &state.ports,
+            state.notifier.clone(),
+            state.quarantine.clone(),
+        ),
+        &inv,
+    )
+    .await
 }

@@ -4,6 +4,7 @@
 //! Gathering is bounded: two catalogue partitions, one heartbeat partition, the active cursors
 //! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
 
+use crate::ports::Ports;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub const FUNCTIONS: &[&str] = &[
     "NotifyWebhook",
     "EstateCheck",
     "LiveSessions",
+    "ReviewQueue",
 ];
 
 /// Overall status thresholds.
@@ -142,8 +144,8 @@ pub enum Unavailable {
 /// What the report reads: the app's tables and blobs, this instance's heartbeats, the queues.
 #[derive(Clone)]
 pub struct Health {
-    /// The app's tables (heartbeats, cursors, the catalogue, detection state).
-    pub tables: Arc<dyn TableStore>,
+    /// The tables, the watched sources and the clock.
+    pub ports: Ports,
     /// The app's blobs (quarantine).
     pub app_blobs: Arc<dyn BlobStore>,
     /// Container of quarantined payloads.
@@ -154,8 +156,6 @@ pub struct Health {
     pub queues: Arc<dyn QueueDepth>,
     /// How long a cursor stays active (`AUDIT_TAIL_WINDOW_HOURS`).
     pub tail_window: Duration,
-    /// The watched containers (probed, and their stalled markers read).
-    pub sources: Arc<crate::sources::Sources>,
 }
 
 /// Builds the report document and its status.
@@ -170,7 +170,7 @@ pub async fn build(
     let latest = latest_recording(deps, now)
         .await
         .map_err(Unavailable::Tables)?;
-    let mut beats = flush::stored(&deps.tables)
+    let mut beats = flush::stored(&deps.ports.tables)
         .await
         .map_err(Unavailable::Tables)?;
     for (f, b) in deps.heartbeats.snapshot() {
@@ -178,11 +178,11 @@ pub async fn build(
         beats.insert(f, merged);
     }
     let (cursor, tail_lag) = cursors(deps, now).await.map_err(Unavailable::Tables)?;
-    let sources = super::sources::check(&deps.tables, &deps.sources)
+    let sources = super::sources::check(&deps.ports.tables, &deps.ports.sources)
         .await
         .map_err(Unavailable::Tables)?;
     let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
-    let estate = crate::estate::store::list(deps.tables.as_ref())
+    let estate = crate::estate::store::list(deps.ports.tables.as_ref())
         .await
         .map_err(Unavailable::Tables)?
         .rows;
@@ -249,6 +249,7 @@ async fn latest_recording(
     for day in [now.date(), (now - Duration::days(1)).date()] {
         let f = Filter::partition(&format_date(day));
         match deps
+            .ports
             .tables
             .query(RECORDINGS_TABLE, Some(&f), Some(1000), None)
             .await
@@ -275,7 +276,7 @@ async fn cursors(
     deps: &Health,
     now: OffsetDateTime,
 ) -> Result<(Value, Option<Duration>), TableError> {
-    let active = CursorRepo::new(deps.tables.clone())
+    let active = CursorRepo::new(deps.ports.tables.clone())
         .active(now, deps.tail_window, 5000)
         .await?;
     let newest = active.iter().map(|c| c.hour).max();

@@ -1,6 +1,7 @@
 //! The health report over the fakes: status thresholds, beats from memory and table, quarantine,
 //! cursor lag, the stalled episode, poison-queue depths, and outages answered without detail.
 
+use crate::testing::Domains;
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -7,13 +7,14 @@
 
 use serde_json::Value;
 
-use super::Integrity;
+use super::blob_of;
 use super::hash::{CHUNK, HashError, Hashed, hash_blob};
 use super::{PROP_AT, PROP_ETAG, PROP_LENGTH, PROP_SHA256};
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
+use crate::ports::Ports;
 use crate::storage::{StorageError, normalize_etag};
 use crate::tables::{get_str, int64};
 
@@ -22,18 +23,18 @@ use crate::tables::{get_str, int64};
 /// # Errors
 /// `Retryable` for storage failures.
 pub async fn hash_recording(
-    deps: &Integrity,
+    ports: &Ports,
     key: &RecordingKey,
     requested_etag: &str,
 ) -> Result<Outcome, HandlerError> {
-    let repo = CatalogueRepo::new(deps.tables.clone());
+    let repo = CatalogueRepo::new(ports.tables.clone());
     let Some(row) = repo.get(key).await? else {
         return Ok(Outcome::skipped(format!(
             "recording {} is not catalogued",
             key.id()
         )));
     };
-    let (store, blob) = deps.blob_of(&row.value)?;
+    let (store, blob) = blob_of(ports, &row.value)?;
     let current = match store.properties(&blob).await {
         Err(StorageError::NotFound) => {
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
@@ -55,7 +56,7 @@ pub async fn hash_recording(
         }
         Err(HashError::Storage(e)) => return Err(e.into()),
     };
-    record(deps, &repo, key, row, &hashed).await?;
+    record(ports, &repo, key, row, &hashed).await?;
     let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
         String::new()
     } else {
@@ -80,13 +81,13 @@ pub fn hashed_at(raw: &crate::tables::Entity) -> Option<&str> {
 
 /// Merges the digest into the row, keeping every other property; a row gone meanwhile needs none.
 async fn record(
-    deps: &Integrity,
+    ports: &Ports,
     repo: &CatalogueRepo,
     key: &RecordingKey,
     row: crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>,
     hashed: &Hashed,
 ) -> Result<(), HandlerError> {
-    let at = format_utc(deps.clock.now());
+    let at = format_utc(ports.clock.now());
     let length = i64::try_from(hashed.length).unwrap_or(i64::MAX);
     repo.update(key, Some(row), &mut |cur| {
         let row = cur?;

@@ -18,46 +18,29 @@ pub mod hash;
 pub mod timer;
 pub mod verify;
 
+use crate::ports::Ports;
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
-use crate::sources::Sources;
 use crate::storage::{BlobRef, BlobStore, StorageError};
-use crate::tables::TableStore;
 
-/// What hashing and verification need: the recordings, the catalogue and the clock.
-#[derive(Clone)]
-pub struct Integrity {
-    /// Where recordings are.
-    pub sources: Arc<Sources>,
-    /// The app's tables (the catalogue).
-    pub tables: Arc<dyn TableStore>,
-    /// Clock (`HashedAt`).
-    pub clock: Arc<dyn Clock>,
+/// The store and blob of a catalogue row; a row of a source no longer configured cannot be
+/// read (a permanent error, counted by the caller, never a finding).
+pub(crate) fn blob_of<'a>(
+    ports: &'a Ports,
+    row: &crate::catalogue::model::CatalogueEntry,
+) -> Result<(&'a dyn BlobStore, BlobRef), StorageError> {
+    let source = ports.sources.of_row(row).ok_or_else(|| {
+        StorageError::Permanent(format!(
+            "recording {} is in {}/{}, which is not a configured recordings source",
+            row.key.id(),
+            row.account,
+            row.container
+        ))
+    })?;
+    Ok((source.store.as_ref(), source.blob(row.blob_name.clone())))
 }
-
-impl Integrity {
-    /// The store and blob of a catalogue row; a row of a source no longer configured cannot be
-    /// read (a permanent error, counted by the caller, never a finding).
-    fn blob_of(
-        &self,
-        row: &crate::catalogue::model::CatalogueEntry,
-    ) -> Result<(&dyn BlobStore, BlobRef), StorageError> {
-        let source = self.sources.of_row(row).ok_or_else(|| {
-            StorageError::Permanent(format!(
-                "recording {} is in {}/{}, which is not a configured recordings source",
-                row.key.id(),
-                row.account,
-                row.container
-            ))
-        })?;
-        Ok((source.store.as_ref(), source.blob(row.blob_name.clone())))
-    }
-}
-
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "RecordingHash";
 /// Queue of hash requests.

@@ -227,11 +227,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
         if action == 3 {
             e.insert("RetainUntil".into(), json!("2025-03-19"));
         }
-        verdicts.push(
-            verify_row(&f.state.integrity(), &e, now)
-                .await
-                .expect("verify"),
-        );
+        verdicts.push(verify_row(&f.state.ports, &e, now).await.expect("verify"));
     }
     let kinds: Vec<String> = verdicts
         .iter()
@@ -276,7 +272,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
     }
     // With the source's host configured by resource id, a finding carries it (the portal link).
     let host = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b";
-    let mut deps = f.state.integrity();
+    let mut deps = f.state.ports.clone();
     let (rec, audit) = (
         deps.sources.default_recordings(),
         deps.sources.default_audit_logs(),

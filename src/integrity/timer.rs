@@ -18,12 +18,12 @@ use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use super::Integrity;
 use super::verify::{Verdict, verify_row};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
 use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
+use crate::ports::Ports;
 use crate::retention::policy::Policy;
 use crate::tables::{Entity, Filter, TableError, get_str};
 
@@ -85,7 +85,7 @@ pub fn rank(salt: &str, id: &str) -> u64 {
 /// # Errors
 /// Table errors.
 pub async fn select(
-    deps: &Integrity,
+    ports: &Ports,
     now: OffsetDateTime,
     days: u32,
     size: usize,
@@ -97,7 +97,7 @@ pub async fn select(
         let filter = Filter::partition(&day);
         let mut next = None;
         loop {
-            let page = match deps
+            let page = match ports
                 .tables
                 .query(RECORDINGS_TABLE, Some(&filter), Some(1000), next)
                 .await
@@ -130,7 +130,7 @@ pub async fn select(
 /// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
 /// still be emitted.
 pub async fn run(
-    deps: &Integrity,
+    ports: &Ports,
     rows: Vec<Entity>,
     now: OffsetDateTime,
     deadline: Instant,
@@ -141,7 +141,7 @@ pub async fn run(
             if Instant::now() >= deadline {
                 return None;
             }
-            Some(verify_row(deps, &raw, now).await)
+            Some(verify_row(ports, &raw, now).await)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()

@@ -87,7 +87,7 @@ async fn the_sample_is_bounded_salted_and_only_of_hashed_rows() {
     seed(&f, "2025-03-10", 30, true).await;
     seed(&f, "2025-03-12", 40, false).await;
     seed(&f, "2024-01-01", 5, true).await; // outside a 10-day lookback
-    let a = ids(&select(&f.state.integrity(), now, 10, 10, "run-a")
+    let a = ids(&select(&f.state.ports, now, 10, 10, "run-a")
         .await
         .expect("a"));
     assert_eq!(a.len(), 10);
@@ -97,15 +97,15 @@ async fn the_sample_is_bounded_salted_and_only_of_hashed_rows() {
     );
     assert_eq!(
         a,
-        ids(&select(&f.state.integrity(), now, 10, 10, "run-a")
+        ids(&select(&f.state.ports, now, 10, 10, "run-a")
             .await
             .expect("again"))
     );
-    let b = ids(&select(&f.state.integrity(), now, 10, 10, "run-b")
+    let b = ids(&select(&f.state.ports, now, 10, 10, "run-b")
         .await
         .expect("b"));
     assert_ne!(a, b, "each run samples afresh");
-    let all = select(&f.state.integrity(), now, 10, 1000, "x")
+    let all = select(&f.state.ports, now, 10, 1000, "x")
         .await
         .expect("all");
     assert_eq!(
@@ -115,7 +115,7 @@ async fn the_sample_is_bounded_salted_and_only_of_hashed_rows() {
     );
     let empty = fakes();
     assert!(
-        select(&empty.state.integrity(), now, 10, 5, "x")
+        select(&empty.state.ports, now, 10, 5, "x")
             .await
             .expect("no table")
             .is_empty()
@@ -195,11 +195,11 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
     assert_eq!(id(&out), id(&again));
     // Over budget: nothing is hashed, nothing is claimed.
     let now = time::OffsetDateTime::now_utc();
-    let rows = select(&f.state.integrity(), now, 30, 10, "s")
+    let rows = select(&f.state.ports, now, 30, 10, "s")
         .await
         .expect("rows");
     assert_eq!(rows.len(), 3);
-    let late = timer::run(&f.state.integrity(), rows, now, Instant::now()).await;
+    let late = timer::run(&f.state.ports, rows, now, Instant::now()).await;
     assert_eq!(kinds(&late), Vec::<String>::new());
     assert!(
         matches!(&late, Outcome::Processed { summary, .. } if summary.contains("3 over budget"))

@@ -9,13 +9,14 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::Integrity;
+use super::blob_of;
 use super::hash::{CHUNK, HashError, hash_blob};
 use super::{PROP_LENGTH, PROP_SHA256};
 use crate::catalogue::model::CatalogueEntry;
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
+use crate::ports::Ports;
 use crate::tables::{Entity, get_i64, get_str};
 
 /// What one row's check found.
@@ -58,7 +59,7 @@ impl Sample {
 /// # Errors
 /// Storage failures (reported by the caller; a run continues with the next row).
 pub async fn verify_row(
-    deps: &Integrity,
+    ports: &Ports,
     raw: &Entity,
     now: OffsetDateTime,
 ) -> Result<Verdict, HashError> {
@@ -70,9 +71,9 @@ pub async fn verify_row(
     else {
         return Ok(Verdict::Unhashed);
     };
-    let (store, blob) = deps.blob_of(&entry).map_err(HashError::Storage)?;
+    let (store, blob) = blob_of(ports, &entry).map_err(HashError::Storage)?;
     // The portal link of chat notifications, where the source's host is configured by id.
-    let host_id = deps
+    let host_id = ports
         .sources
         .of_row(&entry)
         .and_then(|s| s.bastion_id.clone());

@@ -3,31 +3,36 @@
 //! Storage calls for a new recording: properties, row read, tag write, row insert (4); plus a tag
 //! read only when the blob already has tags. A duplicate or older event costs two reads.
 
+use crate::ports::Ports;
 use std::sync::Arc;
 
 use super::ingest::{self, EntryInput};
 use crate::catalogue::model::CatalogueEntry;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
-use crate::clock::Clock;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
-use crate::sources::{Source, Sources};
+use crate::sources::Source;
 use crate::storage::{BlobProps, BlobRef, StorageError, Tags};
-use crate::tables::TableStore;
 
 /// What cataloguing needs: the recording sources, the catalogue table, the policy and the clock.
 #[derive(Clone)]
 pub struct Recordings {
-    /// Where recordings are.
-    pub sources: Arc<Sources>,
-    /// The app's tables (the catalogue).
-    pub tables: Arc<dyn TableStore>,
+    /// The tables, the watched sources and the clock.
+    pub ports: Ports,
     /// Retention policy (the class written as tags and into the row).
     pub policy: Arc<Policy>,
-    /// Clock (`FirstSeen`).
-    pub clock: Arc<dyn Clock>,
+}
+
+impl Recordings {
+    /// Cataloguing over `ports`, tagging by `policy`.
+    pub fn new(ports: &Ports, policy: Arc<Policy>) -> Self {
+        Self {
+            ports: ports.clone(),
+            policy,
+        }
+    }
 }
 
 /// How cataloguing one event ended, and the row it wrote (`None` when nothing was written).
@@ -43,7 +48,11 @@ impl Recordings {
         if let Some(reason) = ingest::not_created(event) {
             return Ok((Outcome::skipped(reason), None));
         }
-        let Some(source) = self.sources.recording(&event.account, &event.container) else {
+        let Some(source) = self
+            .ports
+            .sources
+            .recording(&event.account, &event.container)
+        else {
             return Ok((Outcome::skipped(ingest::not_a_source(event)), None));
         };
         let blob = source.blob(event.blob.clone());
@@ -69,8 +78,13 @@ impl Recordings {
         props: &BlobProps,
     ) -> Result<Catalogued, HandlerError> {
         let created = props.created.unwrap_or(event.time);
-        let key = self.sources.recording_key(source, created, &event.blob);
-        let existing = CatalogueRepo::new(self.tables.clone()).get(&key).await?;
+        let key = self
+            .ports
+            .sources
+            .recording_key(source, created, &event.blob);
+        let existing = CatalogueRepo::new(self.ports.tables.clone())
+            .get(&key)
+            .await?;
         self.catalogue_over(source, event, props, existing).await
     }
 
@@ -89,8 +103,11 @@ impl Recordings {
     ) -> Result<Catalogued, HandlerError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
-        let key = self.sources.recording_key(source, created, &blob.name);
-        let repo = CatalogueRepo::new(self.tables.clone());
+        let key = self
+            .ports
+            .sources
+            .recording_key(source, created, &blob.name);
+        let repo = CatalogueRepo::new(self.ports.tables.clone());
         if let Some(row) = existing
             .as_ref()
             .filter(|row| !ingest::is_newer(event, &row.value))
@@ -101,7 +118,7 @@ impl Recordings {
             let gone = format!("blob {blob} no longer exists");
             return Ok((Outcome::skipped(gone), None));
         };
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         // What the last read decided: the row it settled on, or whether the write updated a row.
         let (mut settled_on, mut updated) = (None, false);
         let written = repo

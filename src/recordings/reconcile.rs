@@ -39,10 +39,16 @@ impl Recordings {
         now: OffsetDateTime,
     ) -> Result<Fate, HandlerError> {
         let created = item.props.created.unwrap_or(now);
-        let key = self.sources.recording_key(source, created, &item.name);
+        let key = self
+            .ports
+            .sources
+            .recording_key(source, created, &item.name);
         // Read once and handed down: cataloguing decides on it, the join starts from the row as
         // written (one catalogue read per recording of a backfill instead of three).
-        match CatalogueRepo::new(self.tables.clone()).get(&key).await? {
+        match CatalogueRepo::new(self.ports.tables.clone())
+            .get(&key)
+            .await?
+        {
             Some(row) if row.raw.contains_key("MatchConfidence") => {
                 Ok(Fate::Present(Some(row.raw)))
             }

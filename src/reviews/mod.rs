@@ -12,16 +12,22 @@
 //!
 //! # Layout
 //! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`record`]: writing one.
-//! [`period`]: reading the log and the latest rows.
+//! [`period`]: reading the log and the latest rows. [`annotate`]: the latest review in other lists. [`settings`] and [`hours`]: the queue's
+//! settings. [`queue`]: what still needs a human, ranked by risk, and the overdue notifications.
 
+pub mod annotate;
+pub mod hours;
 pub mod model;
 pub mod period;
+pub mod queue;
 pub mod record;
+pub mod settings;
 pub mod subject;
 
 pub use model::{Kind, Review, Subject, Verdict};
-pub use period::{Period, latest_in};
+pub use period::{Period, latest, latest_in};
 pub use record::{Recorded, ReviewRequest, record};
+pub use settings::ReviewSettings;
 
 /// The append-only log.
 pub const REVIEWS_TABLE: &str = "reviews";

@@ -98,20 +98,33 @@ pub async fn latest_in(
         .collect())
 }
 
+/// The latest review of `subject`, whose `reviewlatest` partition is `day`.
+///
+/// # Errors
+/// Table errors.
+pub async fn latest(
+    tables: &dyn TableStore,
+    day: &str,
+    subject: &super::Subject,
+) -> Result<Option<Review>, TableError> {
+    let row = crate::tables::ops::get(tables, LATEST_TABLE, day, &subject.latest_rk()).await?;
+    Ok(row.and_then(|r| Review::from_entity(&r.entity)))
+}
+
 /// The latest reviews of the subjects of several days (each day read once).
 ///
 /// # Errors
 /// Table errors.
-pub async fn latest_of_days<'a>(
+pub async fn latest_of_days(
     tables: &dyn TableStore,
-    days: impl IntoIterator<Item = &'a str>,
+    days: &[String],
 ) -> Result<HashMap<String, Review>, TableError> {
+    let mut days: Vec<&String> = days.iter().filter(|d| !d.is_empty()).collect();
+    days.sort();
+    days.dedup();
     let mut out = HashMap::new();
-    let mut seen = std::collections::BTreeSet::new();
     for d in days {
-        if !d.is_empty() && seen.insert(d) {
-            out.extend(latest_in(tables, d).await?);
-        }
+        out.extend(latest_in(tables, d).await?);
     }
     Ok(out)
 }

@@ -1,11 +1,9 @@
 //! Application state: the seams built once from configuration, shared by every invocation.
 //!
 //! Only the entry points ([`crate::functions`], [`crate::api`], [`crate::cli`], [`crate::backfill`])
-//! take an [`AppState`]. Each hands the domain the narrow dependencies it uses, built by the views in
-//! `views` (`state.recordings()`, `state.holds()`, …), so domain code never sees the whole state and
-//! a component test builds only what it exercises.
-
-mod views;
+//! take an [`AppState`]. Each hands a domain `state.ports` (tables, sources, clock) and the plain
+//! settings values it reads, so domain code never sees the whole state and a component test builds
+//! only what it exercises.
 
 use std::sync::Arc;
 

@@ -64,9 +64,7 @@ fn actor_of(name: Option<String>, reason: &str, state: &AppState) -> Actor {
 
 /// The key of a one-recording target (a blob URL is resolved through the blob's creation time).
 async fn key_of(state: &AppState, target: &Target) -> Result<RecordingKey, ApiError> {
-    hold::resolve(&state.holds(), target)
-        .await
-        .map_err(api_error)
+    hold::resolve(&state.ports, target).await.map_err(api_error)
 }
 
 /// A 409 when `key` has no catalogue row but a deletion tombstone: the recording is gone.
@@ -97,7 +95,7 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
         HoldTarget::One(t) => {
             let key = key_of(state, t).await?;
             let id = req.id(Some(&key));
-            match hold::hold(&state.holds(), &id, &Target::Key(key.clone()), actor).await {
+            match hold::hold(&state.ports, &id, &Target::Key(key.clone()), actor).await {
                 Ok(_) => Ok(json!({"holdId": id, "recordings": [key.id()], "count": 1})),
                 Err(HoldError::NotFound(_)) => Err(gone(state, &key).await?),
                 Err(e) => Err(api_error(e)),
@@ -105,7 +103,7 @@ pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<V
         }
         HoldTarget::Bulk(sel) => {
             let id = req.id(None);
-            let n = bulk::hold_bulk(&state.holds(), &id, sel, actor)
+            let n = bulk::hold_bulk(&state.ports, &id, sel, actor)
                 .await
                 .map_err(api_error)?;
             Ok(json!({"holdId": id, "count": n, "selector": sel}))
@@ -143,16 +141,16 @@ pub async fn release(
             let key = key_of(state, t).await?;
             let id = req.id(Some(&key));
             check_active(state, &id).await?;
-            let r = hold::release(&state.holds(), &id, &Target::Key(key), actor)
+            let r = hold::release(&state.ports, &id, &Target::Key(key), actor)
                 .await
                 .map_err(api_error)?;
             // The last member released: close the hold itself so it leaves the active list.
-            if bulk::active_members(&state.holds(), &id, 1)
+            if bulk::active_members(&state.ports, &id, 1)
                 .await
                 .map_err(api_error)?
                 .is_empty()
             {
-                bulk::release_hold(&state.holds(), &id, actor)
+                bulk::release_hold(&state.ports, &id, actor)
                     .await
                     .map_err(api_error)?;
             }
@@ -165,7 +163,7 @@ pub async fn release(
         HoldTarget::Bulk(_) => {
             let id = req.id(None);
             check_active(state, &id).await?;
-            let n = bulk::release_hold(&state.holds(), &id, actor)
+            let n = bulk::release_hold(&state.ports, &id, actor)
                 .await
                 .map_err(api_error)?;
             Ok(json!({"holdId": id, "released": n}))

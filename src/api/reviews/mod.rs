@@ -1,6 +1,7 @@
 //! `POST /api/reviews` (role `Catalogue.Review`: sign off a recording or session) and
 //! `GET /api/reviews` (role `Catalogue.Read`: the review log of a range, filtered, JSON or CSV,
-//! paged like `/api/sessions`): the HTTP face of [`crate::reviews`].
+//! paged like `/api/sessions`) and `GET /api/reviews/queue` (role `Catalogue.Read`: what still
+//! needs a human, riskiest first): the HTTP face of [`crate::reviews`].
 //!
 //! The reviewer is the authenticated caller's name, or [`FUNCTION_KEY_CALLER`] when the function
 //! key is the only credential (`CATALOGUE_AUTH=none`); a `reviewer` field in the body is ignored.
@@ -24,7 +25,7 @@ use super::search::{self, View};
 use super::{Api, FUNCTION_KEY_CALLER, csv, csv_response, token};
 use crate::dates::timestamp;
 use crate::reviews::model::COLUMNS;
-use crate::reviews::{REVIEWS_TABLE, Review, ReviewError, ReviewRequest, Verdict, record};
+use crate::reviews::{REVIEWS_TABLE, Review, ReviewError, ReviewRequest, Verdict, queue, record};
 use crate::tables::{Entity, get_str};
 use crate::telemetry::redact;
 
@@ -143,4 +144,39 @@ pub(super) async fn list(
             csv_response(body, next)
         }
     })
+}
+
+/// Most queue items per request.
+pub const MAX_QUEUE: usize = 500;
+
+/// `GET /api/reviews/queue[?limit=N&bastion=H]`: the riskiest unreviewed sessions, riskiest first,
+/// with their reasons.
+pub(super) async fn queue(
+    caller: Caller,
+    State(api): State<Api>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    caller.require(ROLE_READ)?;
+    if let Some(k) = params
+        .keys()
+        .find(|k| !["limit", "bastion", "code"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad(k, "unknown parameter"));
+    }
+    let limit = match params.get("limit").map(|v| v.trim()) {
+        None | Some("") => 50,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_QUEUE).contains(n))
+            .ok_or_else(|| ApiError::bad("limit", format_args!("1 to {MAX_QUEUE}")))?,
+    };
+    let bastion = params
+        .get("bastion")
+        .map(|b| b.trim())
+        .filter(|b| !b.is_empty());
+    let now = api.app.ports.clock.now();
+    let rows = queue::read::top(api.app.ports.tables.as_ref(), limit, bastion).await?;
+    let items: Vec<_> = rows.iter().map(|e| queue::read::to_json(e, now)).collect();
+    Ok(axum::Json(json!({"items": items, "count": items.len()})).into_response())
 }

@@ -28,6 +28,7 @@ use super::search::{self, View};
 use super::{Api, csv, csv_response, token};
 use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::dates::timestamp;
+use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::{Entity, get_str};
 
 /// Filter parameters `/api/sessions` accepts.
@@ -158,7 +159,9 @@ pub(super) async fn list(
     caller.require(ROLE_READ)?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let q = parse(&params, accept, api.settings.max_range_days)?;
-    let (rows, next) = page(api.app.ports.tables.as_ref(), &q).await?;
+    let tables = api.app.ports.tables.as_ref();
+    let (mut rows, next) = page(tables, &q).await?;
+    annotate(tables, &mut rows, Rows::Sessions).await?;
     Ok(match q.format {
         Format::Json => {
             let items: Vec<_> = rows.iter().map(json_item).collect();

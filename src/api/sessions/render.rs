@@ -1,5 +1,6 @@
 //! The public shape of a session (documented in `docs/catalogue.md`; the `/api/ui` page relies on
-//! it): one field list for JSON and CSV. Strings are always present (empty when unknown); `end`,
+//! it): one field list for JSON and CSV. Strings are always present (empty when unknown; the latest
+//! review's `reviewVerdict`, `reviewer`, `reviewedAt` empty when unreviewed); `end`,
 //! `durationMs` and `recordingId` are `null` when unknown.
 
 use serde_json::{Map, Value};
@@ -26,6 +27,9 @@ pub const COLUMNS: &[&str] = &[
     "recordingId",
     "recordingIds",
     "joinPending",
+    "reviewVerdict",
+    "reviewer",
+    "reviewedAt",
 ];
 
 /// `(public name, index property)` of the plain string fields.
@@ -39,6 +43,9 @@ const STRINGS: &[(&str, &str)] = &[
     ("bastionHost", "BastionHost"),
     ("protocol", "Protocol"),
     ("start", "Start"),
+    ("reviewVerdict", "ReviewVerdict"),
+    ("reviewer", "Reviewer"),
+    ("reviewedAt", "ReviewedAt"),
 ];
 
 fn recording_ids(e: &Entity) -> Vec<String> {

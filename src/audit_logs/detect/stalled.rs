@@ -7,7 +7,7 @@
 //! whose SAS expired is named while the others stay quiet. A source without a host counts every
 //! session, as when there was one source. The default source keeps the marker row it had then.
 
-use std::sync::Arc;
+use crate::ports::Ports;
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -19,7 +19,7 @@ use crate::notify::{Notification, Severity};
 use crate::sources::{Source, Sources};
 use crate::tables::filter::Op;
 use crate::tables::ops::{query_all, update};
-use crate::tables::{Filter, TableError, TableStore, get_str};
+use crate::tables::{Filter, TableError, get_str};
 
 /// Ended sessions needed in the window before the absence of recordings means anything.
 pub const MIN_SESSIONS: usize = 2;
@@ -30,14 +30,23 @@ const MARKER_RK: &str = "recordings.stalled";
 /// What the check needs: the catalogue and session tables, the sources and two settings.
 #[derive(Clone)]
 pub struct Stalled {
-    /// The app's tables.
-    pub tables: Arc<dyn TableStore>,
-    /// The recording sources.
-    pub sources: Arc<Sources>,
+    /// The tables, the watched sources and the clock.
+    pub ports: Ports,
     /// `STALLED_AFTER_HOURS`: how long without a recording.
     pub after: Duration,
     /// `RECORDING_UPLOAD_LAG_MINUTES`: how long a recording may take to appear after its session.
     pub upload_lag: Duration,
+}
+
+impl Stalled {
+    /// The check over `ports` with the detection settings of `audit`.
+    pub fn new(ports: &Ports, audit: &crate::audit_logs::AuditSettings) -> Self {
+        Self {
+            ports: ports.clone(),
+            after: audit.stalled_after,
+            upload_lag: audit.upload_lag,
+        }
+    }
 }
 
 /// Pure decision: enough sessions ended (and had time to upload) but no recording was created.
@@ -62,7 +71,7 @@ pub fn marker_key(sources: &Sources, source: &Source) -> String {
 /// Table errors.
 pub async fn run(deps: &Stalled, now: OffsetDateTime) -> Result<Vec<Notification>, TableError> {
     let (mut out, mut failure) = (Vec::new(), None);
-    for source in deps.sources.recordings() {
+    for source in deps.ports.sources.recordings() {
         match check(deps, source, now).await {
             Ok(Some(n)) => out.push(n),
             Ok(None) => {}
@@ -89,10 +98,10 @@ async fn check(
     let stalled = is_stalled(ended, recordings);
     let mut started = false;
     let marked = update(
-        &deps.tables,
+        &deps.ports.tables,
         STATE_TABLE,
         MARKER_PK,
-        &marker_key(&deps.sources, source),
+        &marker_key(&deps.ports.sources, source),
         &mut |cur| {
             let cur = cur.map(|s| &s.entity);
             let active = cur
@@ -137,6 +146,7 @@ fn notification(
 ) -> Notification {
     let hours = deps.after.whole_hours();
     let default = deps
+        .ports
         .sources
         .is_default_recordings(source.account(), &source.container);
     let mut data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": hours,
@@ -189,7 +199,7 @@ async fn count_ended(
         ),
         Filter::str("End", Op::Ge, crate::dates::format_utc_millis(from)),
     ]);
-    let rows = query_all(&deps.tables, WINDOWS_TABLE, &filter, 1000).await?;
+    let rows = query_all(&deps.ports.tables, WINDOWS_TABLE, &filter, 1000).await?;
     Ok(rows
         .iter()
         .filter_map(|s| WindowRow::from_entity(&s.entity))
@@ -211,6 +221,7 @@ async fn count_recordings(
     to: OffsetDateTime,
 ) -> Result<usize, TableError> {
     let default = deps
+        .ports
         .sources
         .is_default_recordings(source.account(), &source.container);
     let mut day = from.date();
@@ -220,7 +231,7 @@ async fn count_recordings(
             Filter::str("BlobCreated", Op::Ge, format_utc(from)),
             Filter::str("Container", Op::Eq, source.container.clone()),
         ]);
-        let rows = query_all(&deps.tables, RECORDINGS_TABLE, &filter, 1000).await?;
+        let rows = query_all(&deps.ports.tables, RECORDINGS_TABLE, &filter, 1000).await?;
         // Rows written before several sources existed name no account: the default's.
         let ours = rows
             .iter()

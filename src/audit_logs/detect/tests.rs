@@ -1,6 +1,7 @@
 //! Detections under lost answers: a marker whose insert was stored but not acknowledged still gets
 //! its digest (or notice, or alert), and once settled it is not emitted again.
 
+use crate::testing::Domains;
 use std::sync::Arc;
 
 use time::Duration;

@@ -101,7 +101,7 @@ pub(super) async fn windows_for(
     let mut day = (from - join.lookback()).date();
     while day <= to.date() {
         let filter = bounds.filter(&format_date(day));
-        let found = query_all(&join.tables, WINDOWS_TABLE, &filter, MAX_ROWS_PER_DAY).await?;
+        let found = query_all(&join.ports.tables, WINDOWS_TABLE, &filter, MAX_ROWS_PER_DAY).await?;
         rows.extend(
             found
                 .into_iter()
@@ -138,7 +138,7 @@ mod tests {
     /// The server-side filter keeps exactly the rows `in_window` can accept for some time in range.
     #[test]
     fn the_filter_keeps_every_row_that_can_match() {
-        let join = Join {
+        let ports = crate::ports::Ports {
             tables: Arc::new(crate::tables::memory::InMemoryTables::new()),
             sources: Arc::new(crate::sources::Sources::single(
                 crate::sources::Source::new(
@@ -150,13 +150,16 @@ mod tests {
                     "logs",
                 ),
             )),
+            clock: Arc::new(crate::clock::SystemClock),
+        };
+        let join = Join {
+            ports,
             policy: Arc::new(crate::retention::policy::Policy::builtin()),
             upload_lag: Duration::minutes(30),
             open_session_max: Duration::hours(12),
             session_wait: Duration::hours(2),
             tail_window: Duration::hours(48),
             gate: Arc::default(),
-            clock: Arc::new(crate::clock::SystemClock),
         };
         let base = datetime!(2025-03-14 09:00 UTC);
         let (from, to) = (base, base + Duration::minutes(20));

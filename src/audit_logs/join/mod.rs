@@ -33,6 +33,7 @@ mod recording;
 pub mod retag;
 mod write;
 
+use crate::ports::Ports;
 use std::sync::Arc;
 
 pub use deadline::Deadline;
@@ -47,19 +48,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::AuditSettings;
 use super::correlate::MatchTimes;
-use crate::clock::Clock;
 use crate::retention::policy::Policy;
-use crate::sources::Sources;
-use crate::tables::TableStore;
 
 /// What the join needs, built by its caller.
 #[derive(Clone)]
 pub struct Join {
-    /// The app's tables (catalogue, sessions, index tables).
-    pub tables: Arc<dyn TableStore>,
-    /// The recording sources (tags, when a session's fields change a recording's class; and the
-    /// Bastion host a source is tied to, which limits its recordings to that host's sessions).
-    pub sources: Arc<Sources>,
+    /// The tables, the watched sources and the clock.
+    pub ports: Ports,
     /// Retention policy (re-tagging).
     pub policy: Arc<Policy>,
     /// `RECORDING_UPLOAD_LAG_MINUTES`: recordings are created within `[start, end + lag]`.
@@ -73,8 +68,6 @@ pub struct Join {
     pub tail_window: Duration,
     /// The instance's one-round-at-a-time gate for the session side.
     pub gate: Arc<JoinGate>,
-    /// "Now" for the recording side's wait (the session side is handed its tick's time).
-    pub clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Join {
@@ -89,23 +82,19 @@ impl std::fmt::Debug for Join {
 impl Join {
     /// A join over these seams with the matching settings of `audit`.
     pub fn new(
-        tables: Arc<dyn TableStore>,
-        sources: Arc<Sources>,
+        ports: &Ports,
         policy: Arc<Policy>,
         audit: &AuditSettings,
         gate: Arc<JoinGate>,
-        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            tables,
-            sources,
+            ports: ports.clone(),
             policy,
             upload_lag: audit.upload_lag,
             open_session_max: audit.open_session_max,
             session_wait: audit.session_wait,
             tail_window: audit.tail_window,
             gate,
-            clock,
         }
     }
 

@@ -5,6 +5,7 @@
 //! at once; no session is marked recorded by a recording whose final match does not name it; and
 //! every ended session that no recording names is alerted exactly once.
 
+use crate::testing::Domains;
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;

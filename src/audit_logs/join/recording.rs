@@ -29,7 +29,7 @@ pub async fn index_recording_keys(join: &Join, entry: &CatalogueEntry) -> Result
         e.insert("PartitionKey".into(), key.clone().into());
         e.insert("RowKey".into(), entry.key.id().into());
         crate::tables::ops::write_creating_table(
-            join.tables.as_ref(),
+            join.ports.tables.as_ref(),
             RECORDING_KEYS_TABLE,
             &e,
             WriteMode::Upsert,
@@ -48,7 +48,10 @@ pub async fn after_catalogue(
     join: &Join,
     key: &RecordingKey,
 ) -> Result<Option<Match>, HandlerError> {
-    let Some(row) = CatalogueRepo::new(join.tables.clone()).get(key).await? else {
+    let Some(row) = CatalogueRepo::new(join.ports.tables.clone())
+        .get(key)
+        .await?
+    else {
         return Ok(None);
     };
     after_write(join, row).await
@@ -66,7 +69,9 @@ pub async fn after_write(
 ) -> Result<Option<Match>, HandlerError> {
     index_recording_keys(join, &row.value).await?;
     let key = row.value.key.clone();
-    Ok(join_from(join, &key, Some(row), join.clock.now()).await?.0)
+    Ok(join_from(join, &key, Some(row), join.ports.clock.now())
+        .await?
+        .0)
 }
 
 /// Recomputes the join of one catalogued recording and writes it (row, tags; the sessions it
@@ -78,7 +83,7 @@ pub async fn join_recording(
     join: &Join,
     key: &RecordingKey,
 ) -> Result<Option<Match>, HandlerError> {
-    Ok(join_from(join, key, None, join.clock.now()).await?.0)
+    Ok(join_from(join, key, None, join.ports.clock.now()).await?.0)
 }
 
 /// The join loop; the first attempt uses `known` when given (a row its caller holds at its current
@@ -103,7 +108,7 @@ pub(super) async fn decide(
     mut known: Option<Versioned<CatalogueEntry>>,
     now: OffsetDateTime,
 ) -> Result<(Option<Match>, Vec<(String, String)>), HandlerError> {
-    let repo = CatalogueRepo::new(join.tables.clone());
+    let repo = CatalogueRepo::new(join.ports.tables.clone());
     let mut marks = Marks::default();
     // Not `tables::ops::update`: each attempt reads sessions and writes index rows around the write.
     for _ in 0..ATTEMPTS {
@@ -147,7 +152,7 @@ async fn find_match(
     now: OffsetDateTime,
 ) -> Result<Found, TableError> {
     for k in &entry.candidate_keys {
-        if let Some(s) = get_session(&join.tables, k).await? {
+        if let Some(s) = get_session(&join.ports.tables, k).await? {
             let m = Match {
                 confidence: Confidence::Exact,
                 tunnels: vec![s.tunnel_id.clone()],
@@ -181,7 +186,7 @@ async fn find_match(
         Some(Match {
             confidence: Confidence::Heuristic,
             tunnels,
-        }) => get_session(&join.tables, &tunnels[0]).await?,
+        }) => get_session(&join.ports.tables, &tunnels[0]).await?,
         _ => None,
     };
     Ok(Found { m, session })

@@ -51,7 +51,7 @@ pub async fn retag(
         .policy
         .classify(&subject, created.midnight().assume_utc());
     // A row of a source no longer configured keeps its tags (the sweep cannot reach it either).
-    let Some(source) = join.sources.of_row(entry) else {
+    let Some(source) = join.ports.sources.of_row(entry) else {
         return Ok(());
     };
     let blob = source.blob(entry.blob_name.clone());

@@ -1,5 +1,6 @@
 //! Join tests over the in-memory fakes: both arrival orders, exact/heuristic/ambiguous, re-tagging.
 
+use crate::testing::Domains;
 use time::macros::datetime;
 
 use super::*;

@@ -103,13 +103,13 @@ pub(super) async fn write_join(
 async fn mark(join: &Join, tunnel: &str, rows: &[WindowRow]) -> Result<Option<String>, TableError> {
     let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
         Some(r) => Some(format_date(r.start.date())),
-        None => get_session(&join.tables, tunnel)
+        None => get_session(&join.ports.tables, tunnel)
             .await?
             .and_then(|s| window_of(&s)),
     };
     let Some(pk) = pk else { return Ok(None) };
     let found = mark_pending(
-        &join.tables,
+        &join.ports.tables,
         &pk,
         tunnel,
         join.upload_lag,
@@ -140,17 +140,18 @@ async fn write_row(
     // never a joined row that a VM/user query cannot find.
     let mut written = entity.clone();
     written.extend(entry.to_entity());
-    let repo = CatalogueRepo::new(join.tables.clone());
-    let written_row = match index::upsert_added(join.tables.as_ref(), &row.raw, &written).await {
-        Ok(()) => {
-            repo.write(entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let repo = CatalogueRepo::new(join.ports.tables.clone());
+    let written_row =
+        match index::upsert_added(join.ports.tables.as_ref(), &row.raw, &written).await {
+            Ok(()) => {
+                repo.write(entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
     match written_row {
         Ok(_) => {
-            index::remove_stale(join.tables.as_ref(), &row.raw, &written).await?;
+            index::remove_stale(join.ports.tables.as_ref(), &row.raw, &written).await?;
             Ok(Written::Row)
         }
         Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(Written::Lost),

@@ -68,7 +68,7 @@ impl Claim {
         repo: &CursorRepo,
         c: &Cursor,
     ) -> Result<Cursor, HandlerError> {
-        if tail.clock.now() >= self.until {
+        if tail.ports.clock.now() >= self.until {
             return Err(HandlerError::storage(anyhow::anyhow!(
                 "the claim on {} ran out before its progress was saved; the next tick repeats it",
                 c.blob
@@ -90,11 +90,11 @@ pub async fn tail_blob(
     deadline: &Deadline,
 ) -> Result<BlobReport, HandlerError> {
     let tail = &tail.for_cursor(cursor)?;
-    let repo = CursorRepo::new(tail.tables.clone());
+    let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
     let lease = lease(tail.settings.tail_budget);
     let claim = Claim {
-        until: tail.clock.now() + lease,
+        until: tail.ports.clock.now() + lease,
     };
     let Some(mut c) = self::claim(&repo, cursor, now, lease).await? else {
         report.contended = true;
@@ -190,7 +190,7 @@ async fn legacy(
     report.records += batch.records;
     c.records += batch.records;
     c.offset = doc.len() as u64;
-    let never = Deadline::never(tail.clock.clone());
+    let never = Deadline::never(tail.ports.clock.clone());
     chunk::merge_flushed(
         &mut report.flushed,
         batch::flush(tail, batch, now, &never).await?,

@@ -2,24 +2,20 @@
 //! backfill): the tables, the audit-log blobs, the quarantine, the audit settings, the join and
 //! the clock its time budget is read on.
 
+use crate::ports::Ports;
 use std::sync::Arc;
 
 use crate::audit_logs::AuditSettings;
 use crate::audit_logs::join::Join;
-use crate::clock::Clock;
 use crate::invocation::HandlerError;
 use crate::invocation::Quarantine;
-use crate::sources::Sources;
 use crate::storage::BlobStore;
-use crate::tables::TableStore;
 
 /// The tail's dependencies.
 #[derive(Clone)]
 pub struct Tail {
-    /// The app's tables (cursors, sessions, index rows, failed logins).
-    pub tables: Arc<dyn TableStore>,
-    /// Every audit-log source; each cursor names its own.
-    pub sources: Arc<Sources>,
+    /// The tables, the watched sources and the clock.
+    pub ports: Ports,
     /// The store of the source being read ([`Tail::for_cursor`]; the default source's otherwise).
     pub logs: Arc<dyn BlobStore>,
     /// The container of the source being read.
@@ -32,8 +28,6 @@ pub struct Tail {
     pub settings: Arc<AuditSettings>,
     /// The recording ↔ session join run after reading.
     pub join: Join,
-    /// The clock the time budget is read on.
-    pub clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Tail {
@@ -45,6 +39,26 @@ impl std::fmt::Debug for Tail {
 }
 
 impl Tail {
+    /// Tailing over `ports`, reading the default audit-log source until a cursor names another.
+    pub fn new(
+        ports: &Ports,
+        join: Join,
+        quarantine: Quarantine,
+        retention_class: String,
+        settings: Arc<AuditSettings>,
+    ) -> Self {
+        let logs = ports.sources.default_audit_logs();
+        Self {
+            ports: ports.clone(),
+            logs: logs.store.clone(),
+            container: logs.container.clone(),
+            quarantine,
+            retention_class,
+            settings,
+            join,
+        }
+    }
+
     /// The same dependencies reading the source `cursor` names.
     ///
     /// # Errors
@@ -55,6 +69,7 @@ impl Tail {
         cursor: &crate::audit_logs::repo::Cursor,
     ) -> Result<Self, HandlerError> {
         let source = self
+            .ports
             .sources
             .of_cursor(&cursor.account, &cursor.container)
             .ok_or_else(|| {

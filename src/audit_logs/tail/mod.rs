@@ -104,9 +104,9 @@ impl Tail {
     /// # Errors
     /// `Retryable` when the cursor list cannot be read.
     pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
-        let deadline = Deadline::after(self.clock.clone(), self.settings.tail_budget);
+        let deadline = Deadline::after(self.ports.clock.clone(), self.settings.tail_budget);
         let reading = deadline.share(READ_SHARE);
-        let repo = CursorRepo::new(self.tables.clone());
+        let repo = CursorRepo::new(self.ports.tables.clone());
         let cursors = repo
             .active(now, self.settings.tail_window, self.settings.tail_max_blobs)
             .await?;
@@ -199,15 +199,23 @@ async fn detect(tail: &Tail, now: OffsetDateTime, report: &mut TickReport) {
     // Every partition touched (this tick or an earlier one whose check failed) is pending.
     report.notifications.extend(
         failed::run_pending(
-            &tail.tables,
-            &tail.sources,
+            &tail.ports.tables,
+            &tail.ports.sources,
             audit.failed_login_threshold,
             audit.failed_login_window,
         )
         .await,
     );
     let grace = audit.unrecorded_grace;
-    match unrecorded::run(&tail.tables, &tail.sources, grace, now, audit.tail_window).await {
+    match unrecorded::run(
+        &tail.ports.tables,
+        &tail.ports.sources,
+        grace,
+        now,
+        audit.tail_window,
+    )
+    .await
+    {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")

@@ -10,6 +10,7 @@
 
 mod tally;
 
+use crate::testing::Domains;
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -17,6 +17,7 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::recordings::Recordings;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -75,7 +76,7 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
     for n in notifications {
         o = o.with_output(OUTPUT_BINDING, &n);
     }
-    match stalled::run(&state.stalled(), now).await {
+    match stalled::run(&stalled::Stalled::new(&state.ports, &state.audit), now).await {
         Ok(alerts) => {
             for n in alerts {
                 o = o.with_output(OUTPUT_BINDING, &n);
@@ -136,12 +137,12 @@ async fn recordings(
 ) -> Result<(), HandlerError> {
     let since = now - state.audit.reconcile_window;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
+    let (recordings, join) = (
+        Recordings::new(&state.ports, state.policy.clone()),
+        super::join(state),
+    );
     for item in items {
-        match state
-            .recordings()
-            .listed(&state.join(), source, &item, now)
-            .await?
-        {
+        match recordings.listed(&join, source, &item, now).await? {
             Fate::Present(_) => {}
             Fate::Rejoined(joined) => found.rejoined += usize::from(joined),
             Fate::Catalogued(mut outputs) => {
@@ -161,7 +162,10 @@ async fn audit_blobs(
     let since = now - state.audit.reconcile_window;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let repo = CursorRepo::new(state.ports.tables.clone());
-    let (tail, at) = (state.tail(), state.ports.sources.cursor_source(source));
+    let (tail, at) = (
+        super::tail(state),
+        state.ports.sources.cursor_source(source),
+    );
     let mut registered = 0;
     for item in items {
         let Ok(hour) = parse_blob_path(&item.name) else {

@@ -10,6 +10,7 @@
 //!   `notify.exhausted` on the last attempt;
 //! - is poison when the message is not a notification.
 
+use crate::ports::Ports;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +23,9 @@ use super::deliver::{Delivery, Payload, deliver};
 use super::render::{Content, ContentOptions, slack, teams, webhook};
 use super::routes::Destination;
 use super::{FUNCTION, Notification, Notifier};
-use crate::clock::Clock;
 use crate::invocation::outcome::Stage;
 use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome, Quarantine};
-use crate::tables::TableStore;
 
 /// What delivery needs: the notifier (settings, HTTP client, pacing), the claim table, the
 /// quarantine for permanent refusals and the clock.
@@ -34,12 +33,21 @@ use crate::tables::TableStore;
 pub struct Dispatch {
     /// Settings, HTTP client and pacing.
     pub notifier: Arc<Notifier>,
-    /// The app's tables (claims in `deliveries`).
-    pub tables: Arc<dyn TableStore>,
+    /// The tables, the watched sources and the clock.
+    pub ports: Ports,
     /// Where permanent refusals are kept.
     pub quarantine: Quarantine,
-    /// Clock (claims and leases).
-    pub clock: Arc<dyn Clock>,
+}
+
+impl Dispatch {
+    /// Delivery over `ports` with the notifier and the quarantine.
+    pub fn new(ports: &Ports, notifier: Arc<Notifier>, quarantine: Quarantine) -> Self {
+        Self {
+            notifier,
+            ports: ports.clone(),
+            quarantine,
+        }
+    }
 }
 
 /// How one destination ended in this invocation.
@@ -181,10 +189,10 @@ async fn one(
 ) -> Step {
     let cfg = &deps.notifier.config;
     let id = content.id.as_str();
-    let claims = Claims::new(deps.tables.as_ref(), &inv.id);
+    let claims = Claims::new(deps.ports.tables.as_ref(), &inv.id);
     // The lease covers everything this invocation may still do for the destination.
     let lease = cfg.budget + cfg.timeout + Duration::from_secs(15);
-    let etag = match claims.claim(id, dest, deps.clock.now(), lease).await {
+    let etag = match claims.claim(id, dest, deps.ports.clock.now(), lease).await {
         Err(e) => return Step::Retry(format!("claim failed: {e}")),
         Ok(Claim::Delivered) => return Step::AlreadyDone("delivered earlier"),
         Ok(Claim::Failed) => return Step::AlreadyDone("refused earlier"),
@@ -208,7 +216,7 @@ async fn one(
     match deliver(&deps.notifier, &payload, deadline).await {
         Delivery::Delivered { .. } => {
             if let Err(e) = claims
-                .finish(id, dest, &etag, deps.clock.now(), &Finish::Delivered)
+                .finish(id, dest, &etag, deps.ports.clock.now(), &Finish::Delivered)
                 .await
             {
                 // Posted, but not recorded: reporting failure would make the queue post again at
@@ -220,7 +228,7 @@ async fn one(
         Delivery::Permanent(reason) => refuse(deps, inv, &claims, dest, id, &etag, reason).await,
         Delivery::Retry(reason) => {
             if let Err(e) = claims
-                .release(id, dest, &etag, deps.clock.now(), &reason)
+                .release(id, dest, &etag, deps.ports.clock.now(), &reason)
                 .await
             {
                 warn!(destination = %dest, notification.id = id, error = %e, "claim release failed; the lease will expire instead");
@@ -247,7 +255,13 @@ async fn refuse(
         .await
     {
         if let Err(e2) = claims
-            .release(id, dest, etag, deps.clock.now(), "quarantine write failed")
+            .release(
+                id,
+                dest,
+                etag,
+                deps.ports.clock.now(),
+                "quarantine write failed",
+            )
             .await
         {
             warn!(destination = %dest, notification.id = id, error = %e2, "claim release failed; the lease will expire instead");
@@ -262,7 +276,7 @@ async fn refuse(
             id,
             dest,
             etag,
-            deps.clock.now(),
+            deps.ports.clock.now(),
             &Finish::Failed(reason.clone()),
         )
         .await

@@ -63,6 +63,9 @@ pub const THIN_FIELDS: &[(&str, &str)] = &[
     ("targetIp", "Target IP"),
     ("state", "State"),
     ("decidedBy", "By"),
+    ("riskScore", "Risk score"),
+    ("riskReasons", "Risk reasons"),
+    ("dueAt", "Review due"),
 ];
 
 /// Fields with personal data, shown only with `NOTIFY_INCLUDE_PII=true`.

@@ -1,6 +1,7 @@
 //! Component tests of `RecordingCreated` over the in-memory fakes: idempotency, ordering, skips,
 //! tags and notifications, and the number of storage calls.
 
+use crate::testing::Domains;
 use bytes::Bytes;
 use serde_json::json;
 

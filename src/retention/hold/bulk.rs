@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::Date;
 
-use super::Holds;
+use super::blob_of;
 use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
@@ -20,6 +20,7 @@ use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_date;
 use crate::dates::format_utc;
+use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
 use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
@@ -88,7 +89,7 @@ impl Selector {
 /// # Errors
 /// `Invalid`, `Storage`.
 pub async fn hold_bulk(
-    holds: &Holds,
+    ports: &Ports,
     hold_id: &str,
     selector: &Selector,
     actor: &Actor,
@@ -100,11 +101,11 @@ pub async fn hold_bulk(
     // The filter reads a day more on each side; a row is taken when its session started (else
     // its event was raised) on a selected day.
     let days = from..=to;
-    rows::write_header(holds, hold_id, "bulk", &json!(selector), actor).await?;
+    rows::write_header(ports, hold_id, "bulk", &json!(selector), actor).await?;
     let mut cont = None;
     let mut n = 0;
     loop {
-        let page = match holds
+        let page = match ports
             .tables
             .query(RECORDINGS_TABLE, Some(&filter), Some(1000), cont)
             .await
@@ -123,7 +124,7 @@ pub async fn hold_bulk(
                 continue;
             }
             hold_member(
-                holds,
+                ports,
                 hold_id,
                 &RecordingKey {
                     pk: pk.into(),
@@ -145,7 +146,7 @@ pub async fn hold_bulk(
 ///
 /// # Errors
 /// `NotFound` for an unknown hold, `Storage`.
-pub async fn release_hold(holds: &Holds, hold_id: &str, actor: &Actor) -> Result<usize, HoldError> {
+pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result<usize, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
     let filter = Filter::And(vec![
@@ -155,7 +156,7 @@ pub async fn release_hold(holds: &Holds, hold_id: &str, actor: &Actor) -> Result
     let mut n = 0;
     loop {
         // Released members drop out of the filter, so the first page is always re-read.
-        let page = match holds
+        let page = match ports
             .tables
             .query(HOLDS_TABLE, Some(&filter), Some(1000), None)
             .await
@@ -172,11 +173,11 @@ pub async fn release_hold(holds: &Holds, hold_id: &str, actor: &Actor) -> Result
             let Some(key) = get_str(&s.entity, "RowKey").and_then(RecordingKey::parse) else {
                 continue;
             };
-            release_member(holds, hold_id, &key, actor).await?;
+            release_member(ports, hold_id, &key, actor).await?;
             n += 1;
         }
     }
-    rows::release_header(holds, hold_id, actor).await?;
+    rows::release_header(ports, hold_id, actor).await?;
     Ok(n)
 }
 
@@ -185,7 +186,7 @@ pub async fn release_hold(holds: &Holds, hold_id: &str, actor: &Actor) -> Result
 /// # Errors
 /// `Invalid` for a bad id, `Storage`.
 pub async fn active_members(
-    holds: &Holds,
+    ports: &Ports,
     hold_id: &str,
     limit: u32,
 ) -> Result<Vec<String>, HoldError> {
@@ -194,7 +195,7 @@ pub async fn active_members(
         Filter::partition(&rows::member_pk(hold_id)),
         Filter::bool("Active", true),
     ]);
-    let page = match holds
+    let page = match ports
         .tables
         .query(HOLDS_TABLE, Some(&filter), Some(limit), None)
         .await
@@ -217,7 +218,7 @@ pub async fn active_members(
 /// # Errors
 /// `Invalid` (held, bad class or date), `NotFound`, `Storage`.
 pub async fn override_retention(
-    holds: &Holds,
+    ports: &Ports,
     target: &Target,
     new: &Retention,
     actor: &Actor,
@@ -238,8 +239,8 @@ pub async fn override_retention(
             "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
         ));
     }
-    let key = resolve(holds, target).await?;
-    let repo = CatalogueRepo::new(holds.tables.clone());
+    let key = resolve(ports, target).await?;
+    let repo = CatalogueRepo::new(ports.tables.clone());
     let row = repo
         .get(&key)
         .await?
@@ -254,9 +255,9 @@ pub async fn override_retention(
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
     if let Value::Object(e) = log {
-        rows::log_override(holds, &e).await?;
+        rows::log_override(ports, &e).await?;
     }
-    let (source, blob) = holds.blob_of(&row.value)?;
+    let (source, blob) = blob_of(ports, &row.value)?;
     marks::update_row(&repo, row, |entry, raw| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
         raw.insert("RetentionOverride".into(), Value::Bool(true));

@@ -16,7 +16,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use crate::ports::Ports;
 
 use time::OffsetDateTime;
 
@@ -24,41 +24,27 @@ pub use rows::{Actor, HOLDS_TABLE};
 
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
-use crate::clock::Clock;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
-use crate::sources::{Source, Sources};
+use crate::sources::Source;
 use crate::storage::url::BlobUrl;
 use crate::storage::{BlobRef, StorageError};
-use crate::tables::TableStore;
 
-/// What holds need: the recording sources (tags), the app's tables (catalogue, `holds`) and
-/// the clock.
-#[derive(Clone)]
-pub struct Holds {
-    /// Where recordings are.
-    pub sources: Arc<Sources>,
-    /// The app's tables.
-    pub tables: Arc<dyn TableStore>,
-    /// Clock (hold and release times).
-    pub clock: Arc<dyn Clock>,
+/// The source and blob of a catalogue row.
+pub(crate) fn blob_of<'a>(
+    ports: &'a Ports,
+    row: &CatalogueEntry,
+) -> Result<(&'a Source, BlobRef), HoldError> {
+    let source = ports.sources.of_row(row).ok_or_else(|| {
+        HoldError::Invalid(format!(
+            "recording {} is in {}/{}, which is not a configured recordings source",
+            row.key.id(),
+            row.account,
+            row.container
+        ))
+    })?;
+    Ok((source, source.blob(row.blob_name.clone())))
 }
-
-impl Holds {
-    /// The source and blob of a catalogue row.
-    pub(crate) fn blob_of(&self, row: &CatalogueEntry) -> Result<(&Source, BlobRef), HoldError> {
-        let source = self.sources.of_row(row).ok_or_else(|| {
-            HoldError::Invalid(format!(
-                "recording {} is in {}/{}, which is not a configured recordings source",
-                row.key.id(),
-                row.account,
-                row.container
-            ))
-        })?;
-        Ok((source, source.blob(row.blob_name.clone())))
-    }
-}
-
 /// Why a hold operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HoldError {
@@ -109,13 +95,13 @@ pub struct Released {
 ///
 /// # Errors
 /// `Invalid` for a malformed URL, `NotFound` when the blob is gone.
-pub async fn resolve(holds: &Holds, target: &Target) -> Result<RecordingKey, HoldError> {
+pub async fn resolve(ports: &Ports, target: &Target) -> Result<RecordingKey, HoldError> {
     match target {
         Target::Key(k) => Ok(k.clone()),
         Target::Url(u) => {
             let url = BlobUrl::parse(u)
                 .ok_or_else(|| HoldError::Invalid(format!("not a blob URL: {u}")))?;
-            let source = holds
+            let source = ports
                 .sources
                 .recording(&url.account, &url.container)
                 .ok_or_else(|| {
@@ -131,7 +117,7 @@ pub async fn resolve(holds: &Holds, target: &Target) -> Result<RecordingKey, Hol
             let created = props
                 .created
                 .ok_or_else(|| HoldError::Invalid(format!("blob {blob} has no creation time")))?;
-            Ok(holds.sources.recording_key(source, created, &blob.name))
+            Ok(ports.sources.recording_key(source, created, &blob.name))
         }
     }
 }
@@ -141,41 +127,41 @@ pub async fn resolve(holds: &Holds, target: &Target) -> Result<RecordingKey, Hol
 /// # Errors
 /// `Invalid`, `NotFound` (no catalogue row), `Storage`.
 pub async fn hold(
-    holds: &Holds,
+    ports: &Ports,
     hold_id: &str,
     target: &Target,
     actor: &Actor,
 ) -> Result<RecordingKey, HoldError> {
     actor.validate()?;
     rows::validate_id(hold_id)?;
-    let key = resolve(holds, target).await?;
+    let key = resolve(ports, target).await?;
     rows::write_header(
-        holds,
+        ports,
         hold_id,
         "recording",
         &serde_json::json!({"recording": key.id()}),
         actor,
     )
     .await?;
-    hold_member(holds, hold_id, &key, actor).await?;
+    hold_member(ports, hold_id, &key, actor).await?;
     Ok(key)
 }
 
 /// Adds one recording to an existing hold: member row, catalogue row, then tags.
 pub(crate) async fn hold_member(
-    holds: &Holds,
+    ports: &Ports,
     hold_id: &str,
     key: &RecordingKey,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let repo = CatalogueRepo::new(holds.tables.clone());
+    let repo = CatalogueRepo::new(ports.tables.clone());
     let row = repo
         .get(key)
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
     let original = marks::pre_hold(&row);
-    let (source, blob) = holds.blob_of(&row.value)?;
-    rows::write_member(holds, hold_id, key, original.as_ref(), actor).await?;
+    let (source, blob) = blob_of(ports, &row.value)?;
+    rows::write_member(ports, hold_id, key, original.as_ref(), actor).await?;
     marks::update_row(&repo, row, |entry, raw| {
         marks::mark_held(entry, raw, hold_id)
     })
@@ -201,28 +187,28 @@ pub(crate) async fn hold_member(
 /// # Errors
 /// `Invalid`, `NotFound` (not a member), `Storage`.
 pub async fn release(
-    holds: &Holds,
+    ports: &Ports,
     hold_id: &str,
     target: &Target,
     actor: &Actor,
 ) -> Result<Released, HoldError> {
     actor.validate()?;
-    let key = resolve(holds, target).await?;
-    release_member(holds, hold_id, &key, actor).await
+    let key = resolve(ports, target).await?;
+    release_member(ports, hold_id, &key, actor).await
 }
 
 /// Releases one member of a hold.
 pub(crate) async fn release_member(
-    holds: &Holds,
+    ports: &Ports,
     hold_id: &str,
     key: &RecordingKey,
     actor: &Actor,
 ) -> Result<Released, HoldError> {
-    let member = rows::read_member(holds, hold_id, key)
+    let member = rows::read_member(ports, hold_id, key)
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
-    rows::close_member(holds, member.clone(), actor).await?;
-    let repo = CatalogueRepo::new(holds.tables.clone());
+    rows::close_member(ports, member.clone(), actor).await?;
+    let repo = CatalogueRepo::new(ports.tables.clone());
     let Some(row) = repo.get(key).await? else {
         return Ok(Released {
             recording: key.id(),
@@ -231,7 +217,7 @@ pub(crate) async fn release_member(
         });
     };
     let fallback = rows::member_original(&member.entity).or_else(|| marks::pre_hold(&row));
-    let (source, blob) = holds.blob_of(&row.value)?;
+    let (source, blob) = blob_of(ports, &row.value)?;
     let after = marks::update_row(&repo, row, |entry, raw| {
         marks::unmark_held(entry, raw, hold_id, fallback.as_ref())
     })
@@ -264,6 +250,6 @@ pub(crate) async fn release_member(
 }
 
 /// Now, for callers without a clock of their own.
-pub fn now(holds: &Holds) -> OffsetDateTime {
-    holds.clock.now()
+pub fn now(ports: &Ports) -> OffsetDateTime {
+    ports.clock.now()
 }

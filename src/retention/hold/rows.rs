@@ -6,14 +6,14 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::HoldError;
-use super::Holds;
 use crate::catalogue::model::RecordingKey;
 use crate::dates::format_utc;
+use crate::ports::Ports;
 use crate::retention::policy::Retention;
 use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 
-/// Table of holds, hold members and overrides.
+/// Table of ports, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
 const HEADER_PK: &str = "hold";
 
@@ -64,7 +64,7 @@ fn obj(v: Value) -> Entity {
 
 /// Writes the hold's header once (first who/why/when kept); a released hold is re-activated.
 pub(crate) async fn write_header(
-    holds: &Holds,
+    ports: &Ports,
     id: &str,
     scope: &str,
     selector: &Value,
@@ -74,15 +74,15 @@ pub(crate) async fn write_header(
         json!({"PartitionKey": HEADER_PK, "RowKey": id, "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
     );
-    match write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
+    match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
         Ok(_) => Ok(()),
         Err(TableError::Conflict) => {
-            let old = holds.tables.get(HOLDS_TABLE, HEADER_PK, id).await?;
+            let old = ports.tables.get(HOLDS_TABLE, HEADER_PK, id).await?;
             if old
                 .as_ref()
                 .is_some_and(|s| get_str(&s.entity, "Status") == Some("released"))
             {
-                holds
+                ports
                     .tables
                     .write(HOLDS_TABLE, &e, WriteMode::Upsert)
                     .await?;
@@ -95,11 +95,11 @@ pub(crate) async fn write_header(
 
 /// Marks the header released.
 pub(crate) async fn release_header(
-    holds: &Holds,
+    ports: &Ports,
     id: &str,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let Some(Stored { mut entity, etag }) = holds.tables.get(HOLDS_TABLE, HEADER_PK, id).await?
+    let Some(Stored { mut entity, etag }) = ports.tables.get(HOLDS_TABLE, HEADER_PK, id).await?
     else {
         return Err(HoldError::NotFound(format!("hold {id}")));
     };
@@ -111,7 +111,7 @@ pub(crate) async fn release_header(
     ] {
         entity.insert(k.into(), Value::String(v));
     }
-    match holds
+    match ports
         .tables
         .write(HOLDS_TABLE, &entity, WriteMode::IfMatch(etag))
         .await
@@ -128,7 +128,7 @@ pub(crate) fn member_pk(id: &str) -> String {
 
 /// Records one member with its pre-hold retention.
 pub(crate) async fn write_member(
-    holds: &Holds,
+    ports: &Ports,
     id: &str,
     key: &RecordingKey,
     original: Option<&Retention>,
@@ -140,7 +140,7 @@ pub(crate) async fn write_member(
         "OriginalClass": original.map(|r| r.class.clone()).unwrap_or_default(),
         "OriginalUntil": original.map(|r| r.until.clone()).unwrap_or_default()}),
     );
-    write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
+    write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
 }
 
@@ -148,15 +148,15 @@ pub(crate) async fn write_member(
 /// client's retry meeting the row its first attempt stored with the answer lost: when the stored row
 /// says the same, the log is written and the override goes on (failing here would leave a logged
 /// override that never happened); different content is a real collision.
-pub(crate) async fn log_override(holds: &Holds, log: &Entity) -> Result<(), HoldError> {
-    match write_creating_table(holds.tables.as_ref(), HOLDS_TABLE, log, WriteMode::Insert).await {
+pub(crate) async fn log_override(ports: &Ports, log: &Entity) -> Result<(), HoldError> {
+    match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, log, WriteMode::Insert).await {
         Ok(_) => Ok(()),
         Err(TableError::Conflict) => {
             let (pk, rk) = (
                 get_str(log, "PartitionKey").unwrap_or_default(),
                 get_str(log, "RowKey").unwrap_or_default(),
             );
-            let stored = holds.tables.get(HOLDS_TABLE, pk, rk).await?;
+            let stored = ports.tables.get(HOLDS_TABLE, pk, rk).await?;
             if stored.is_some_and(|s| log.iter().all(|(k, v)| s.entity.get(k) == Some(v))) {
                 Ok(())
             } else {
@@ -170,12 +170,12 @@ pub(crate) async fn log_override(holds: &Holds, log: &Entity) -> Result<(), Hold
 }
 
 pub(crate) async fn read_member(
-    holds: &Holds,
+    ports: &Ports,
     id: &str,
     key: &RecordingKey,
 ) -> Result<Option<Stored>, HoldError> {
     Ok(get(
-        holds.tables.as_ref(),
+        ports.tables.as_ref(),
         HOLDS_TABLE,
         &member_pk(id),
         &key.id(),
@@ -185,7 +185,7 @@ pub(crate) async fn read_member(
 
 /// Marks a member released (idempotent).
 pub(crate) async fn close_member(
-    holds: &Holds,
+    ports: &Ports,
     member: Stored,
     actor: &Actor,
 ) -> Result<(), HoldError> {
@@ -201,7 +201,7 @@ pub(crate) async fn close_member(
     ] {
         e.insert(k.into(), Value::String(v));
     }
-    match holds
+    match ports
         .tables
         .write(HOLDS_TABLE, &e, WriteMode::IfMatch(member.etag))
         .await

@@ -117,7 +117,7 @@ impl Sweep<'_> {
         row: Option<Row>,
         item: Item,
     ) -> anyhow::Result<Decision> {
-        let tables = self.deps.tables.as_ref();
+        let tables = self.deps.ports.tables.as_ref();
         tombstone::write_intent(tables, evidence).await?;
         // The same range as the query, checked by the service at the delete: a hold (or a
         // lengthening) written after our re-check moves `retainUntil` out of it, and tag writes
@@ -170,12 +170,18 @@ impl Sweep<'_> {
         if let Some(r) = row {
             self.update_row(r, RowChange::Deleted(evidence)).await?;
         }
-        announce::remember(self.deps.tables.as_ref(), evidence).await?;
-        tombstone::finalize(self.deps.tables.as_ref(), evidence, ending, self.params.now).await?;
+        announce::remember(self.deps.ports.tables.as_ref(), evidence).await?;
+        tombstone::finalize(
+            self.deps.ports.tables.as_ref(),
+            evidence,
+            ending,
+            self.params.now,
+        )
+        .await?;
         Ok(())
     }
 
     pub(super) fn repo(&self) -> CatalogueRepo {
-        CatalogueRepo::new(self.deps.tables.clone())
+        CatalogueRepo::new(self.deps.ports.tables.clone())
     }
 }

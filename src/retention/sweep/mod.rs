@@ -20,6 +20,7 @@ mod report;
 mod tests;
 mod write;
 
+use crate::ports::Ports;
 use futures::future::join_all;
 use time::OffsetDateTime;
 
@@ -35,10 +36,9 @@ use crate::retention::policy::Policy;
 use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
 use crate::retention::tombstone::{self, Ending};
-use crate::sources::{Source, Sources};
+use crate::sources::Source;
 use crate::storage::url::BlobUrl;
 use crate::storage::{BlobRef, StorageError};
-use crate::tables::TableStore;
 
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RetentionSweep";
@@ -93,14 +93,23 @@ pub(crate) struct Pass<'a> {
 /// What the sweep needs: the watched containers, the app's tables, the policy and its settings.
 #[derive(Clone)]
 pub struct Sweeper {
-    /// Recording and audit-log sources.
-    pub sources: Arc<Sources>,
-    /// The app's tables (catalogue, tombstones, sweep state).
-    pub tables: Arc<dyn TableStore>,
+    /// The tables, the watched sources and the clock.
+    pub ports: Ports,
     /// Retention policy.
     pub policy: Arc<Policy>,
     /// `RETENTION_*` settings.
     pub settings: RetentionSettings,
+}
+
+impl Sweeper {
+    /// A sweeper over `ports` with the policy and the `RETENTION_*` settings.
+    pub fn new(ports: &Ports, policy: Arc<Policy>, settings: RetentionSettings) -> Self {
+        Self {
+            ports: ports.clone(),
+            policy,
+            settings,
+        }
+    }
 }
 
 /// One run over the sweeper's stores.
@@ -153,7 +162,7 @@ pub async fn run(deps: &Sweeper, params: &SweepParams) -> (Report, Option<anyhow
 impl Sweep<'_> {
     /// Every recording source, then every audit-log source.
     fn passes(&self) -> Vec<Pass<'_>> {
-        let sources = &self.deps.sources;
+        let sources = &self.deps.ports.sources;
         let pass = |kind| move |source| Pass { kind, source };
         sources
             .recordings()
@@ -165,7 +174,7 @@ impl Sweep<'_> {
 
     /// The pass of `account`/`container`, whichever kind it is.
     fn pass_of(&self, account: &str, container: &str) -> Option<Pass<'_>> {
-        let sources = &self.deps.sources;
+        let sources = &self.deps.ports.sources;
         let recording = sources.recording(account, container).map(|source| Pass {
             kind: Kind::Recordings,
             source,
@@ -186,7 +195,7 @@ impl Sweep<'_> {
             let url = BlobUrl::parse(&t.blob_url)?;
             return Some((self.pass_of(&url.account, &url.container)?, url.name));
         };
-        let sources = &self.deps.sources;
+        let sources = &self.deps.ports.sources;
         let pass = match &path.account {
             Some(a) => self.pass_of(a, &path.container)?,
             None => [sources.default_recordings(), sources.default_audit_logs()]
@@ -200,7 +209,7 @@ impl Sweep<'_> {
     /// The key of blob `name` of `pass` (the catalogue key for recordings; tombstones of audit
     /// logs use the same scheme).
     fn key_of(&self, pass: Pass<'_>, created: OffsetDateTime, name: &str) -> RecordingKey {
-        self.deps.sources.key_of(pass.source, created, name)
+        self.deps.ports.sources.key_of(pass.source, created, name)
     }
 
     async fn container_pass(&self, pass: Pass<'_>, report: &mut Report) -> anyhow::Result<()> {
@@ -260,7 +269,7 @@ impl Sweep<'_> {
     /// there → intent dropped (the range query will bring it back if it is still due). An intent
     /// of a source no longer configured is left for when it is again.
     async fn recover(&self, report: &mut Report) -> anyhow::Result<()> {
-        let tables = self.deps.tables.as_ref();
+        let tables = self.deps.ports.tables.as_ref();
         for t in tombstone::intents(tables, 1000).await? {
             let Some((pass, name)) = self.locate(&t) else {
                 tracing::warn!(blob = %t.blob_url, "deletion intent of a source not configured: left as is");

@@ -179,6 +179,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("Reconcile", "2025-03-14T12:17:00Z"),
         ("EstateCheck", "2025-03-14T12:30:00Z"),
         ("LiveSessions", "2025-03-14T12:35:00Z"),
+        ("ReviewQueue", "2025-03-14T12:20:00Z"),
+        ("ReviewQueue", "2025-03-16T12:20:00Z"),
     ] {
         let mut meta = at(now);
         meta["sys"]["MethodName"] = json!(f);
@@ -199,6 +201,13 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     rig.api(
         Method::GET,
         "/api/sessions?from=2025-03-13&to=2025-03-14",
+        None,
+    )
+    .await;
+    rig.api(Method::GET, "/api/reviews/queue", None).await;
+    rig.api(
+        Method::GET,
+        "/api/reviews?from=2025-03-13&to=2025-03-14",
         None,
     )
     .await;

@@ -4,6 +4,7 @@ use bastion_recordings::state::Stores;
 use std::sync::Arc;
 
 use bastion_recordings::clock::SystemClock;
+use bastion_recordings::recordings::Recordings;
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
@@ -53,8 +54,7 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     let (b0, t0) = (blobs.counts().total(), tables.counts().total());
     let props = blobs.properties(&blob).await.expect("props");
     let source = state.ports.sources.default_recordings();
-    state
-        .recordings()
+    Recordings::new(&state.ports, state.policy.clone())
         .catalogue(source, &event, &props)
         .await
         .expect("catalogued");

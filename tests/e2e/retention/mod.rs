@@ -204,7 +204,7 @@ impl World {
             dry_run,
             max_deletes: max,
         };
-        let (r, e) = run(&self.state.sweeper(), &p).await;
+        let (r, e) = run(&sweeper(&self.state), &p).await;
         assert!(e.is_none(), "{e:?}");
         r
     }
@@ -235,18 +235,13 @@ async fn sweep_scenario_on_every_blob_store() {
             why: "test".into(),
             at: w.t0,
         };
-        hold(&w.state.holds(), "h1", &Target::Key(held_key), &actor)
+        hold(&w.state.ports, "h1", &Target::Key(held_key), &actor)
             .await
             .expect("hold");
-        hold(
-            &w.state.holds(),
-            "h2",
-            &Target::Key(rel_key.clone()),
-            &actor,
-        )
-        .await
-        .expect("hold");
-        release(&w.state.holds(), "h2", &Target::Key(rel_key), &actor)
+        hold(&w.state.ports, "h2", &Target::Key(rel_key.clone()), &actor)
+            .await
+            .expect("hold");
+        release(&w.state.ports, "h2", &Target::Key(rel_key), &actor)
             .await
             .expect("release");
 
@@ -293,4 +288,10 @@ async fn sweep_scenario_on_every_blob_store() {
             "{label}: nothing left in range"
         );
     }
+}
+
+/// The sweeper the `RetentionSweep` function builds from `state`.
+fn sweeper(state: &AppState) -> bastion_recordings::retention::sweep::Sweeper {
+    let settings = state.config.retention.clone();
+    bastion_recordings::retention::sweep::Sweeper::new(&state.ports, state.policy.clone(), settings)
 }

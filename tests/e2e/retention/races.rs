@@ -166,7 +166,7 @@ async fn a_lengthened_policy_retags_not_yet_due_blobs() {
             dry_run: false,
             max_deletes: 100,
         };
-        let (r, e) = run(&longer.sweeper(), &p).await;
+        let (r, e) = run(&super::sweeper(&longer), &p).await;
         assert!(e.is_none(), "{label}: {e:?}");
         assert_eq!((r.reevaluated, r.retagged_longer), (1, 1), "{label}: {r:?}");
         let tags = w

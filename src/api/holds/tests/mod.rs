@@ -3,6 +3,7 @@
 
 mod body;
 
+use crate::testing::Domains;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;

@@ -43,7 +43,7 @@ pub(super) fn versioned(s: Stored) -> Option<Versioned<CatalogueEntry>> {
 /// Table errors.
 pub(super) async fn keyed(join: &Join, tunnel: &str) -> Result<Vec<RecordingKey>, TableError> {
     let rows = query_all(
-        &join.tables,
+        &join.ports.tables,
         RECORDING_KEYS_TABLE,
         &Filter::partition(tunnel),
         MAX_KEYED,
@@ -87,7 +87,7 @@ pub(super) async fn created_within(
                 Filter::str("BlobCreated", Op::Ge, format_utc(span.from)),
                 Filter::str("BlobCreated", Op::Le, format_utc(span.until)),
             ]);
-            let rows = query_all(&join.tables, RECORDINGS_TABLE, &filter, usize::MAX).await?;
+            let rows = query_all(&join.ports.tables, RECORDINGS_TABLE, &filter, usize::MAX).await?;
             for row in rows.into_iter().filter_map(versioned) {
                 let key = (row.value.key.pk.clone(), row.value.key.rk.clone());
                 into.entry(key).or_insert(Affected {
@@ -114,7 +114,7 @@ pub(super) async fn add_keyed(
     keys: &[RecordingKey],
     into: &mut AffectedSet,
 ) -> Result<(), TableError> {
-    let repo = crate::catalogue::repo::CatalogueRepo::new(join.tables.clone());
+    let repo = crate::catalogue::repo::CatalogueRepo::new(join.ports.tables.clone());
     for key in keys {
         let id = (key.pk.clone(), key.rk.clone());
         if let Some(a) = into.get_mut(&id) {

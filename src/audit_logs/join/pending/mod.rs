@@ -90,7 +90,7 @@ impl Join {
         marked: &[(String, String)],
     ) -> Result<(), HandlerError> {
         let horizon = self.horizon(now);
-        let never = Deadline::never(self.clock.clone());
+        let never = Deadline::never(self.ports.clock.clone());
         let mut old: Vec<(String, String)> = marked
             .iter()
             .filter(|(pk, _)| *pk < horizon)
@@ -104,7 +104,7 @@ impl Join {
             let mut read = Vec::new();
             for (pk, tunnel) in &old {
                 read.extend(
-                    crate::tables::ops::get(&self.tables, WINDOWS_TABLE, pk, tunnel).await?,
+                    crate::tables::ops::get(&self.ports.tables, WINDOWS_TABLE, pk, tunnel).await?,
                 );
             }
             let round = round::run(self, now, read, &never, &mut PendingReport::default()).await?;
@@ -137,7 +137,7 @@ impl Join {
             Filter::str("MatchConfidence", Op::Eq, Confidence::Awaiting.as_str()),
             Filter::str("BlobCreated", Op::Le, format_utc(now - self.session_wait)),
         ]);
-        for row in query_all(&self.tables, RECORDINGS_TABLE, &filter, ROUND)
+        for row in query_all(&self.ports.tables, RECORDINGS_TABLE, &filter, ROUND)
             .await?
             .into_iter()
             .filter_map(load::versioned)
@@ -165,7 +165,7 @@ impl Join {
         let mut again = 0;
         let mut old = Vec::new();
         loop {
-            let rows = pending_rows(&self.tables, &since, ROUND).await?;
+            let rows = pending_rows(&self.ports.tables, &since, ROUND).await?;
             if rows.is_empty() {
                 break;
             }

@@ -156,7 +156,7 @@ pub(super) async fn run(
         }
         let mut named = ids.remove(row.tunnel_id.as_str()).unwrap_or_default();
         named.sort();
-        gate.wrote |= settle(&join.tables, read, &named, true).await?;
+        gate.wrote |= settle(&join.ports.tables, read, &named, true).await?;
         settled += 1;
     }
     report.sessions += settled;
@@ -209,7 +209,7 @@ async fn resolve_keys(
             if existing.contains(key) || sessions.contains_key(key) {
                 continue;
             }
-            let s = get_session(&join.tables, key).await?;
+            let s = get_session(&join.ports.tables, key).await?;
             if s.is_some() {
                 existing.insert(key.clone());
             }
@@ -256,7 +256,7 @@ async fn session(
     if let Some(s) = sessions.get(tunnel) {
         return Ok(s.clone());
     }
-    let s = get_session(&join.tables, tunnel).await?;
+    let s = get_session(&join.ports.tables, tunnel).await?;
     sessions.insert(tunnel.to_owned(), s.clone());
     Ok(s)
 }

@@ -2,6 +2,7 @@
 //! at most once, nothing when unchanged), old windows, the bound on storage calls per audit record,
 //! and progress on a store too slow for the time budget.
 
+use crate::testing::Domains;
 use std::sync::Arc;
 
 use time::macros::datetime;

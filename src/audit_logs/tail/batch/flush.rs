@@ -60,10 +60,10 @@ pub async fn flush(
     let end = out.cut.unwrap_or(u64::MAX);
     for (_, f) in batch.failed.iter().filter(|(at, _)| *at < end) {
         out.failed_partitions
-            .extend(failed::record(&tail.tables, f).await?);
+            .extend(failed::record(&tail.ports.tables, f).await?);
     }
     // Before the chunk's offset is saved: a crash from here on re-reads the chunk.
-    failed::mark_pending(&tail.tables, &out.failed_partitions).await?;
+    failed::mark_pending(&tail.ports.tables, &out.failed_partitions).await?;
     Ok(out)
 }
 
@@ -79,7 +79,13 @@ async fn upsert(
         .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
     // Not `tables::ops::update`: the index row is written between the read and this write.
     for _ in 0..ATTEMPTS {
-        let current = get(tail.tables.as_ref(), SESSIONS_TABLE, tunnel, SESSION_ROW).await?;
+        let current = get(
+            tail.ports.tables.as_ref(),
+            SESSIONS_TABLE,
+            tunnel,
+            SESSION_ROW,
+        )
+        .await?;
         let before = current
             .as_ref()
             .and_then(|s| SessionRecord::from_entity(&s.entity));
@@ -97,7 +103,7 @@ async fn upsert(
             let from = before.as_ref().and_then(window_of);
             let pending = join_changed.then(|| affected(tail, before.as_ref(), &after));
             put_window_pending(
-                &tail.tables,
+                &tail.ports.tables,
                 &after,
                 now,
                 from.as_deref(),
@@ -116,7 +122,7 @@ async fn upsert(
         let mode = current
             .as_ref()
             .map_or(WriteMode::Insert, |s| WriteMode::IfMatch(s.etag.clone()));
-        match write_creating_table(tail.tables.as_ref(), SESSIONS_TABLE, &e, mode).await {
+        match write_creating_table(tail.ports.tables.as_ref(), SESSIONS_TABLE, &e, mode).await {
             Ok(_) => return Ok(true),
             Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {}
             Err(e) => return Err(e.into()),

@@ -2,6 +2,7 @@
 //! the per-tick figures docs/cost.md multiplies by the ticks of a month. Printed with
 //! `cargo test --lib audit_logs::tail::tests::cost -- --nocapture`.
 
+use crate::testing::Domains;
 use std::sync::Arc;
 
 use crate::audit_logs::created::register;

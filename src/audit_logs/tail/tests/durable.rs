@@ -1,6 +1,7 @@
 //! Durability of derived state: a failed burst check is retried without new records, and a
 //! session whose start day moves back takes its `sessionwindows` row (and join state) along.
 
+use crate::testing::Domains;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,6 +1,7 @@
 //! The last line of a blob without its newline: a complete object is read at once (and the newline
 //! that may follow is not a second read of it), a partial one waits, a block blob is complete.
 
+use crate::testing::Domains;
 use bytes::Bytes;
 
 use super::super::*;

@@ -5,6 +5,7 @@ use super::super::*;
 use crate::audit_logs::join::get_session;
 use crate::audit_logs::sessions::MAX_FIELD;
 use crate::audit_logs::testkit::{NOW, kit, line};
+use crate::testing::Domains;
 
 #[tokio::test]
 async fn oversized_fields_are_cut_and_unkeyable_tunnels_skipped_not_retried_forever() {

@@ -1,6 +1,7 @@
 //! Component tests of the tail over the in-memory fakes: partial lines, corrupt and over-long lines,
 //! racing ticks, legacy documents, retirement, detections.
 
+use crate::testing::Domains;
 use time::Duration;
 
 mod cost;

@@ -1,5 +1,6 @@
 //! Retirement: a cursor is retired 48 h after its hour, only once the blob was read to its end.
 
+use crate::testing::Domains;
 use time::Duration;
 
 use super::super::*;

@@ -44,7 +44,7 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
         ..Selector::default()
     };
     assert_eq!(
-        hold_bulk(&k.state.holds(), "inc-7", &sel, &actor(&k, "incident 7"))
+        hold_bulk(&k.state.ports, "inc-7", &sel, &actor(&k, "incident 7"))
             .await
             .expect("bulk"),
         2
@@ -56,7 +56,7 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
         ..Selector::default()
     };
     assert_eq!(
-        hold_bulk(&k.state.holds(), "inc-8", &by_user, &actor(&k, "x"))
+        hold_bulk(&k.state.ports, "inc-8", &by_user, &actor(&k, "x"))
             .await
             .expect("bulk"),
         1
@@ -67,7 +67,7 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
         ..Selector::default()
     };
     assert_eq!(
-        hold_bulk(&k.state.holds(), "inc-9", &other_days, &actor(&k, "x"))
+        hold_bulk(&k.state.ports, "inc-9", &other_days, &actor(&k, "x"))
             .await
             .expect("bulk"),
         0
@@ -78,13 +78,13 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
         ..Selector::default()
     };
     assert!(matches!(
-        hold_bulk(&k.state.holds(), "x", &backwards, &actor(&k, "x")).await,
+        hold_bulk(&k.state.ports, "x", &backwards, &actor(&k, "x")).await,
         Err(HoldError::Invalid(_))
     ));
     assert_eq!(deleted(&k, 400).await, 1, "only the vm-b recording goes");
     assert!(k.exists(&a).await && k.exists(&b).await && !k.exists(&c).await);
     assert_eq!(
-        release_hold(&k.state.holds(), "inc-7", &actor(&k, "closed"))
+        release_hold(&k.state.ports, "inc-7", &actor(&k, "closed"))
             .await
             .expect("release"),
         2
@@ -132,7 +132,7 @@ async fn bulk_holds_select_sessions_by_start_day_across_midnight() {
             vm: Some("vm-n".into()),
             ..Selector::default()
         };
-        let n = hold_bulk(&k.state.holds(), hold_id, &sel, &actor(&k, "x")).await;
+        let n = hold_bulk(&k.state.ports, hold_id, &sel, &actor(&k, "x")).await;
         assert_eq!(n.expect("bulk"), want, "{hold_id}");
     }
 }
@@ -147,18 +147,18 @@ async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
         until: k.day(10),
     };
     assert_eq!(deleted(&k, 20).await, 0);
-    hold(&k.state.holds(), "h", &t, &actor(&k, "x"))
+    hold(&k.state.ports, "h", &t, &actor(&k, "x"))
         .await
         .expect("hold");
     assert!(matches!(
-        override_retention(&k.state.holds(), &t, &short, &actor(&k, "gdpr")).await,
+        override_retention(&k.state.ports, &t, &short, &actor(&k, "gdpr")).await,
         Err(HoldError::Invalid(_))
     ));
-    release(&k.state.holds(), "h", &t, &actor(&k, "x"))
+    release(&k.state.ports, "h", &t, &actor(&k, "x"))
         .await
         .expect("release");
     override_retention(
-        &k.state.holds(),
+        &k.state.ports,
         &t,
         &short,
         &actor(&k, "gdpr erasure request 9"),
@@ -203,7 +203,7 @@ async fn an_override_whose_log_answer_was_lost_still_applies() {
         }),
     );
     override_retention(
-        &lossy.holds(),
+        &lossy.ports,
         &Target::Key(key),
         &short,
         &actor(&k, "erasure 12"),

@@ -1,5 +1,6 @@
 //! Holds over in-memory fakes: set, nest, release, bulk, overrides, and the sweep's view of them.
 
+use crate::testing::Domains;
 use serde_json::json;
 
 use super::{Actor, HOLDS_TABLE, HoldError, Target, hold, release};
@@ -29,7 +30,7 @@ async fn a_hold_protects_and_its_release_restores_the_original_date() {
     let k = kit();
     let (b, key) = k.recording("case.rec", "ops-30d", &k.day(30), &[]).await;
     hold(
-        &k.state.holds(),
+        &k.state.ports,
         "case-42",
         &Target::Key(key.clone()),
         &actor(&k, "litigation 42"),
@@ -65,7 +66,7 @@ async fn a_hold_protects_and_its_release_restores_the_original_date() {
     );
     assert_eq!(deleted(&k, 400).await, 0);
     let r = release(
-        &k.state.holds(),
+        &k.state.ports,
         "case-42",
         &Target::Key(key.clone()),
         &actor(&k, "case closed"),
@@ -89,13 +90,13 @@ async fn nested_holds_release_only_with_the_last_one_and_are_idempotent() {
     let k = kit();
     let (b, key) = k.recording("n.rec", "pci-1y", &k.day(365), &[]).await;
     let t = Target::Key(key.clone());
-    hold(&k.state.holds(), "a", &t, &actor(&k, "a"))
+    hold(&k.state.ports, "a", &t, &actor(&k, "a"))
         .await
         .expect("a");
-    hold(&k.state.holds(), "a", &t, &actor(&k, "a again"))
+    hold(&k.state.ports, "a", &t, &actor(&k, "a again"))
         .await
         .expect("a twice");
-    hold(&k.state.holds(), "b", &t, &actor(&k, "b"))
+    hold(&k.state.ports, "b", &t, &actor(&k, "b"))
         .await
         .expect("b");
     assert_eq!(
@@ -103,18 +104,18 @@ async fn nested_holds_release_only_with_the_last_one_and_are_idempotent() {
         format!("pci-1y/{}", k.day(365)),
         "original kept under nesting"
     );
-    let r = release(&k.state.holds(), "a", &t, &actor(&k, "done"))
+    let r = release(&k.state.ports, "a", &t, &actor(&k, "done"))
         .await
         .expect("release a");
     assert_eq!((r.still_held_by, r.restored), (vec!["b".to_owned()], None));
     assert_eq!(k.tags(&b).await[TAG_UNTIL], HELD_UNTIL);
-    let r = release(&k.state.holds(), "b", &t, &actor(&k, "done"))
+    let r = release(&k.state.ports, "b", &t, &actor(&k, "done"))
         .await
         .expect("release b");
     assert_eq!(r.restored.map(|r| r.until), Some(k.day(365)));
     assert_eq!(k.row(&key).await["RetentionClass"], "pci-1y");
     assert!(matches!(
-        release(&k.state.holds(), "zzz", &t, &actor(&k, "x")).await,
+        release(&k.state.ports, "zzz", &t, &actor(&k, "x")).await,
         Err(HoldError::NotFound(_))
     ));
 }
@@ -130,16 +131,16 @@ async fn holds_need_who_why_a_valid_id_and_a_known_recording() {
         at: k.t0,
     };
     assert!(matches!(
-        hold(&k.state.holds(), "h", &t, &nobody).await,
+        hold(&k.state.ports, "h", &t, &nobody).await,
         Err(HoldError::Invalid(_))
     ));
     assert!(matches!(
-        hold(&k.state.holds(), "bad,id", &t, &actor(&k, "x")).await,
+        hold(&k.state.ports, "bad,id", &t, &actor(&k, "x")).await,
         Err(HoldError::Invalid(_))
     ));
     assert!(matches!(
         hold(
-            &k.state.holds(),
+            &k.state.ports,
             "h",
             &Target::Url("not a url".into()),
             &actor(&k, "x")
@@ -149,7 +150,7 @@ async fn holds_need_who_why_a_valid_id_and_a_known_recording() {
     ));
     let missing = Target::Url("https://acct.blob.core.windows.net/recordings/none.rec".into());
     assert!(matches!(
-        hold(&k.state.holds(), "h", &missing, &actor(&k, "x")).await,
+        hold(&k.state.ports, "h", &missing, &actor(&k, "x")).await,
         Err(HoldError::NotFound(_))
     ));
 }
@@ -160,7 +161,7 @@ async fn a_hold_by_blob_url_finds_the_catalogue_row() {
     let (b, key) = k.recording("dir/u v.rec", "ops-30d", &k.day(30), &[]).await;
     let url = "https://acct.blob.core.windows.net/recordings/dir/u%20v.rec".to_owned();
     assert_eq!(
-        hold(&k.state.holds(), "u", &Target::Url(url), &actor(&k, "x"))
+        hold(&k.state.ports, "u", &Target::Url(url), &actor(&k, "x"))
             .await
             .expect("hold"),
         key

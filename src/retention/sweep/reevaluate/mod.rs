@@ -49,7 +49,7 @@ impl Sweep<'_> {
     }
 
     async fn reevaluate_inner(&self, report: &mut Report) -> anyhow::Result<()> {
-        let tables = self.deps.tables.as_ref();
+        let tables = self.deps.ports.tables.as_ref();
         let current = class_days(&self.deps.policy);
         let Some(mut st) = state::read(tables).await? else {
             // First run: the tags were written by this policy; it becomes the baseline.
@@ -201,7 +201,7 @@ impl Sweep<'_> {
         let serde_json::Value::Object(e) = row else {
             anyhow::bail!("override row is an object");
         };
-        let tables = self.deps.tables.as_ref();
+        let tables = self.deps.ports.tables.as_ref();
         write_creating_table(tables, HOLDS_TABLE, &e, WriteMode::Upsert).await?;
         Ok(())
     }
@@ -209,7 +209,7 @@ impl Sweep<'_> {
     /// How a visit names its container in the progress row: `r` and `a` for the default sources
     /// (as before several sources existed), `r:<account>/<container>` and `a:…` for the others.
     fn visit_code(&self, pass: Pass<'_>) -> String {
-        let sources = &self.deps.sources;
+        let sources = &self.deps.ports.sources;
         let (kind, default) = match pass.kind {
             Kind::Recordings => ("r", sources.default_recordings()),
             Kind::AuditLogs => ("a", sources.default_audit_logs()),
@@ -231,7 +231,7 @@ impl Sweep<'_> {
     /// Saves progress, except in a dry run (which only reports).
     async fn save(&self, st: &mut State) -> anyhow::Result<()> {
         if !self.params.dry_run {
-            state::write(self.deps.tables.as_ref(), st).await?;
+            state::write(self.deps.ports.tables.as_ref(), st).await?;
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! and audit logs), holds and overrides untouched, shortening refused then allowed (logged and
 //! recorded), dry run, and a bounded run resumed by the next ones with cost following the work.
 
+use crate::testing::Domains;
 use std::sync::Arc;
 
 use serde_json::json;

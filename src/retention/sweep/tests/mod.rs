@@ -1,5 +1,6 @@
 //! Sweep state machine over in-memory fakes: every path of the list.
 
+use crate::testing::Domains;
 use serde_json::{Value, json};
 
 use super::announce::UNANNOUNCED_PK;

@@ -3,6 +3,7 @@
 //! run that emitted no digest (failed, killed) are listed by the next digest.
 
 use super::*;
+use crate::testing::Domains;
 
 #[tokio::test]
 async fn a_transient_failure_finishes_the_page_then_fails_the_run() {

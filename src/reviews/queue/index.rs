@@ -1,0 +1,285 @@
+//! Keeping the queue: [`refresh`] re-derives the sessions of some days whose inputs changed, and
+//! [`withdraw`] takes a reviewed session out.
+//!
+//! **Races with a review.** `refresh` writes a queue row *before* it re-reads the day's latest
+//! reviews (and withdraws what got reviewed meanwhile); a review writes its latest row *before* it
+//! reads the session's queue row key and deletes that row. Whatever the interleaving, one of the
+//! two sees the other, so no reviewed session stays queued.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Value, json};
+use time::{Date, Duration, OffsetDateTime};
+
+use super::risk::{self, Reason};
+use super::{INDEX_TABLE, OPEN, PAIRS_TABLE, QUEUE_TABLE, Session};
+use crate::audit_logs::repo::WINDOWS_TABLE;
+use crate::dates::{format_date, format_utc_millis, timestamp};
+use crate::ports::Ports;
+use crate::reviews::latest_in;
+use crate::reviews::model::{Kind, Subject};
+use crate::reviews::settings::ReviewSettings;
+use crate::tables::keys::encode_key;
+use crate::tables::ops::{query_all, update, update_from, write_creating_table};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
+
+/// Most starts kept per (user, VM).
+const MAX_STARTS: usize = 200;
+
+/// What one refresh did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Sessions read.
+    pub sessions: usize,
+    /// Sessions re-derived (inputs changed).
+    pub changed: usize,
+    /// Of those, queued now.
+    pub queued: usize,
+}
+
+fn reviewed_key(tunnel: &str) -> String {
+    Subject {
+        kind: Kind::Session,
+        id: tunnel.to_owned(),
+    }
+    .latest_rk()
+}
+
+async fn sessions_of(tables: &dyn TableStore, day: &str) -> Result<Vec<Session>, TableError> {
+    let rows = query_all(tables, WINDOWS_TABLE, &Filter::partition(day), usize::MAX).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Session::from_window(&r.entity))
+        .collect())
+}
+
+/// Re-derives the queue entries of the sessions that started on `days` (oldest first).
+///
+/// # Errors
+/// Table errors (the next tick resumes: every write is idempotent).
+pub async fn refresh(
+    ports: &Ports,
+    settings: &ReviewSettings,
+    days: &[Date],
+    now: OffsetDateTime,
+) -> Result<Refreshed, TableError> {
+    let tables = ports.tables.as_ref();
+    let digest = settings.digest();
+    let mut done = Refreshed::default();
+    for day in days {
+        let pk = format_date(*day);
+        let sessions = sessions_of(tables, &pk).await?;
+        // Bursts before midnight count for sessions after it.
+        let mut context = match day.previous_day() {
+            Some(d) => sessions_of(tables, &format_date(d)).await?,
+            None => Vec::new(),
+        };
+        context.extend(sessions.iter().cloned());
+        let bursts: HashSet<String> =
+            risk::in_bursts(&context, settings.burst_threshold, settings.burst_window)
+                .into_iter()
+                .collect();
+        let index: HashMap<String, Stored> =
+            query_all(tables, INDEX_TABLE, &Filter::partition(&pk), usize::MAX)
+                .await?
+                .into_iter()
+                .filter_map(|s| Some((get_str(&s.entity, "RowKey")?.to_owned(), s)))
+                .collect();
+        let reviewed = latest_in(tables, &pk).await?;
+        let changed: Vec<&Session> = sessions
+            .iter()
+            .filter(|s| {
+                let d = s.digest(reviewed.contains_key(&reviewed_key(&s.tunnel)), &digest);
+                index
+                    .get(&s.tunnel)
+                    .is_none_or(|i| get_str(&i.entity, "Digest") != Some(d.as_str()))
+            })
+            .collect();
+        let new: Vec<&Session> = changed
+            .iter()
+            .copied()
+            .filter(|s| !index.contains_key(&s.tunnel))
+            .collect();
+        let firsts = first_sessions(tables, &new).await?;
+        let mut queued = Vec::new();
+        for s in &changed {
+            let is_reviewed = reviewed.contains_key(&reviewed_key(&s.tunnel));
+            let first = match index.get(&s.tunnel) {
+                Some(i) => i.entity.get("FirstToVm").and_then(Value::as_bool) == Some(true),
+                None => firsts.contains(&s.tunnel),
+            };
+            let ctx = risk::Context {
+                burst: bursts.contains(&s.tunnel),
+                first_to_vm: first,
+                estate: false,
+            };
+            let (score, reasons) = risk::assess(s, ctx, settings, now);
+            let rk = (!is_reviewed && score > 0).then(|| risk::rank_key(score, s));
+            let item = Item {
+                session: s,
+                score,
+                reasons: &reasons,
+                rk: rk.as_deref(),
+                due: s.end.unwrap_or(s.start) + settings.deadline,
+                first,
+                digest: s.digest(is_reviewed, &digest),
+            };
+            write_item(tables, &item, index.get(&s.tunnel).cloned()).await?;
+            if rk.is_some() {
+                queued.push(s.tunnel.clone());
+            }
+        }
+        // Reviews recorded while this ran: their sessions leave the queue now.
+        let after = latest_in(tables, &pk).await?;
+        for t in queued
+            .iter()
+            .filter(|t| after.contains_key(&reviewed_key(t)))
+        {
+            withdraw(tables, &pk, t).await?;
+        }
+        done.sessions += sessions.len();
+        done.changed += changed.len();
+        done.queued += queued.len();
+    }
+    Ok(done)
+}
+
+struct Item<'a> {
+    session: &'a Session,
+    score: u32,
+    reasons: &'a [Reason],
+    rk: Option<&'a str>,
+    due: OffsetDateTime,
+    first: bool,
+    digest: String,
+}
+
+/// Records the derivation in the index row (ETag-conditional), then moves the queue row.
+async fn write_item(
+    tables: &dyn TableStore,
+    item: &Item<'_>,
+    current: Option<Stored>,
+) -> Result<(), TableError> {
+    let s = item.session;
+    let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
+    let mut old_rk = None;
+    update_from(
+        tables,
+        INDEX_TABLE,
+        &s.day,
+        &s.tunnel,
+        current,
+        &mut |cur| {
+            let mut e = cur.map(|c| c.entity.clone()).unwrap_or_default();
+            old_rk = get_str(&e, "QueueRk")
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned);
+            e.insert("Digest".into(), item.digest.clone().into());
+            e.insert("QueueRk".into(), item.rk.unwrap_or_default().into());
+            e.insert("Score".into(), item.score.to_string().into());
+            e.insert("Reasons".into(), reasons.join(",").into());
+            e.insert("FirstToVm".into(), item.first.into());
+            Some(e)
+        },
+    )
+    .await?;
+    if let Some(old) = old_rk.filter(|o| Some(o.as_str()) != item.rk) {
+        delete_queue_row(tables, &old).await?;
+    }
+    if let Some(rk) = item.rk {
+        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+        let row = json!({
+            "PartitionKey": OPEN, "RowKey": rk, "TunnelId": s.tunnel, "SessionDay": s.day,
+            "Score": item.score.to_string(), "Reasons": reasons.join(","),
+            "Start": t(Some(s.start)), "End": t(s.end), "DueAt": t(Some(item.due)),
+            "UserName": s.user, "TargetVm": s.vm, "BastionHost": s.host, "ClientIp": s.ip,
+            "Outcome": s.outcome, "Recorded": s.recorded, "RecordingIds": s.recording_ids,
+        });
+        if let Value::Object(e) = row {
+            write_creating_table(tables, QUEUE_TABLE, &e, WriteMode::Upsert).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn delete_queue_row(tables: &dyn TableStore, rk: &str) -> Result<(), TableError> {
+    match tables.delete(QUEUE_TABLE, OPEN, rk, None).await {
+        Ok(()) | Err(TableError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes a reviewed session (started on `day`) out of the queue; nothing when it is not queued.
+///
+/// # Errors
+/// Table errors.
+pub async fn withdraw(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<(), TableError> {
+    let Some(idx) = crate::tables::ops::get(tables, INDEX_TABLE, day, tunnel).await? else {
+        return Ok(());
+    };
+    match get_str(&idx.entity, "QueueRk").filter(|v| !v.is_empty()) {
+        Some(rk) => delete_queue_row(tables, rk).await,
+        None => Ok(()),
+    }
+}
+
+fn pair_key(s: &Session) -> String {
+    encode_key(&format!(
+        "{}|{}",
+        s.user.to_lowercase(),
+        s.vm.to_lowercase()
+    ))
+}
+
+/// The tunnels among `new` (sessions never derived before) that are their user's first to the VM
+/// in 30 days; records their starts in `reviewpairs` (one read and one write per pair).
+async fn first_sessions(
+    tables: &dyn TableStore,
+    new: &[&Session],
+) -> Result<HashSet<String>, TableError> {
+    let mut by_pair: BTreeMap<String, Vec<&Session>> = BTreeMap::new();
+    for s in new
+        .iter()
+        .filter(|s| s.outcome == "connected" && !s.user.is_empty())
+    {
+        by_pair.entry(pair_key(s)).or_default().push(s);
+    }
+    let mut firsts = HashSet::new();
+    for (pk, group) in by_pair {
+        let mut decided = HashSet::new();
+        update(tables, PAIRS_TABLE, &pk, "seen", &mut |cur| {
+            let mut starts: Vec<OffsetDateTime> = cur
+                .and_then(|c| get_str(&c.entity, "Starts"))
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(timestamp)
+                .collect();
+            let all: Vec<OffsetDateTime> = starts
+                .iter()
+                .copied()
+                .chain(group.iter().map(|s| s.start))
+                .collect();
+            decided = group
+                .iter()
+                .filter(|s| risk::first_to_vm(s.start, &all))
+                .map(|s| s.tunnel.clone())
+                .collect();
+            starts.extend(group.iter().map(|s| s.start));
+            starts.sort();
+            starts.dedup();
+            let newest = starts.last().copied()?;
+            starts.retain(|t| *t >= newest - risk::FIRST_WITHIN - Duration::days(1));
+            let keep = starts.len().saturating_sub(MAX_STARTS);
+            let text: Vec<String> = starts[keep..]
+                .iter()
+                .map(|t| format_utc_millis(*t))
+                .collect();
+            let mut e = Entity::new();
+            e.insert("Starts".into(), text.join(",").into());
+            Some(e)
+        })
+        .await?;
+        firsts.extend(decided);
+    }
+    Ok(firsts)
+}

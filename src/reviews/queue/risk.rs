@@ -1,0 +1,165 @@
+//! Risk of one session, pure: the signals that make a human look at it, each with a weight; the
+//! score is their sum and the reasons are shown with the queue item.
+
+use std::collections::HashMap;
+
+use time::{Duration, OffsetDateTime};
+
+use super::Session;
+use crate::reviews::settings::ReviewSettings;
+
+/// How far back a user's earlier session to the same VM makes a session "not the first".
+pub const FIRST_WITHIN: Duration = Duration::days(30);
+
+/// Why a session needs a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// At least the threshold of failed logins by its user or from its address within the window
+    /// before it (or it is one of them).
+    FailedLoginBurst,
+    /// Connected, ended, and no recording names it.
+    Unrecorded,
+    /// Its host has an open estate finding.
+    EstateFinding,
+    /// Started outside `REVIEW_WORKING_HOURS`.
+    OutsideHours,
+    /// The user's first session to this VM in 30 days.
+    FirstToVm,
+    /// At least `REVIEW_LONG_SESSION_MINUTES` long (or still open that long).
+    Long,
+}
+
+impl Reason {
+    /// Weight in the score.
+    pub fn weight(self) -> u32 {
+        match self {
+            Self::FailedLoginBurst => 40,
+            Self::Unrecorded => 30,
+            Self::EstateFinding => 25,
+            Self::OutsideHours => 20,
+            Self::FirstToVm => 15,
+            Self::Long => 10,
+        }
+    }
+
+    /// Name in documents and table rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FailedLoginBurst => "failed-login-burst",
+            Self::Unrecorded => "unrecorded",
+            Self::EstateFinding => "open-estate-finding",
+            Self::OutsideHours => "outside-working-hours",
+            Self::FirstToVm => "first-to-vm-in-30-days",
+            Self::Long => "long-session",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::FailedLoginBurst,
+            Self::Unrecorded,
+            Self::EstateFinding,
+            Self::OutsideHours,
+            Self::FirstToVm,
+            Self::Long,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// Signals that need more than the session itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    /// Part of, or right after, a failed-login burst.
+    pub burst: bool,
+    /// First of its user to its VM in 30 days.
+    pub first_to_vm: bool,
+    /// Its host has an open estate finding.
+    pub estate: bool,
+}
+
+/// The score and the reasons, strongest first (empty: nothing to review).
+pub fn assess(
+    s: &Session,
+    ctx: Context,
+    settings: &ReviewSettings,
+    now: OffsetDateTime,
+) -> (u32, Vec<Reason>) {
+    let connected = s.outcome == "connected";
+    let mut reasons = Vec::new();
+    if ctx.burst {
+        reasons.push(Reason::FailedLoginBurst);
+    }
+    if connected && s.end.is_some() && !s.recorded && !s.pending {
+        reasons.push(Reason::Unrecorded);
+    }
+    if ctx.estate {
+        reasons.push(Reason::EstateFinding);
+    }
+    if connected && settings.working_hours.outside(s.start) {
+        reasons.push(Reason::OutsideHours);
+    }
+    if connected && ctx.first_to_vm {
+        reasons.push(Reason::FirstToVm);
+    }
+    if connected && s.end.unwrap_or(now) - s.start >= settings.long_session {
+        reasons.push(Reason::Long);
+    }
+    (reasons.iter().map(|r| r.weight()).sum(), reasons)
+}
+
+/// The sessions (tunnel ids) in or right after a failed-login burst: at least `threshold` failed
+/// logins by the same user, or from the same client address, within `window` up to its start.
+pub fn in_bursts(sessions: &[Session], threshold: usize, window: Duration) -> Vec<String> {
+    let mut failed: HashMap<(u8, String), Vec<OffsetDateTime>> = HashMap::new();
+    for s in sessions.iter().filter(|s| s.outcome == "login-failed") {
+        for key in keys(s) {
+            failed.entry(key).or_default().push(s.start);
+        }
+    }
+    failed.values_mut().for_each(|v| v.sort());
+    sessions
+        .iter()
+        .filter(|s| {
+            keys(s).into_iter().any(|k| {
+                failed.get(&k).is_some_and(|times| {
+                    let lo = times.partition_point(|t| *t < s.start - window);
+                    let hi = times.partition_point(|t| *t <= s.start);
+                    hi - lo >= threshold
+                })
+            })
+        })
+        .map(|s| s.tunnel.clone())
+        .collect()
+}
+
+fn keys(s: &Session) -> Vec<(u8, String)> {
+    let mut k = Vec::new();
+    if !s.user.is_empty() {
+        k.push((0, s.user.to_lowercase()));
+    }
+    if !s.ip.is_empty() {
+        k.push((1, s.ip.clone()));
+    }
+    k
+}
+
+/// True when none of `earlier` (start times of the same user to the same VM) lies in the 30 days
+/// before `start`.
+pub fn first_to_vm(start: OffsetDateTime, earlier: &[OffsetDateTime]) -> bool {
+    !earlier
+        .iter()
+        .any(|t| *t < start && *t >= start - FIRST_WITHIN)
+}
+
+/// The queue row key: highest score first, then the oldest session.
+pub fn rank_key(score: u32, s: &Session) -> String {
+    format!(
+        "{:04}~{}~{}",
+        9999u32.saturating_sub(score),
+        crate::dates::format_utc_millis(s.start),
+        s.tunnel
+    )
+}

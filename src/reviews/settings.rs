@@ -1,0 +1,75 @@
+//! The review settings, read once at start-up through the shared reader (a bad value is named,
+//! never shown, in the one start-up error).
+
+use time::Duration;
+
+use super::hours::WorkingHours;
+use crate::setting::Reader;
+
+/// `REVIEW_WORKING_HOURS` when unset.
+pub const DEFAULT_WORKING_HOURS: &str = "Mon-Fri 08:00-18:00 UTC";
+
+/// Queue and deadline settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewSettings {
+    /// `REVIEW_WORKING_HOURS` (`Mon-Fri 08:00-18:00 UTC`): sessions starting outside are a signal.
+    pub working_hours: WorkingHours,
+    /// `REVIEW_DEADLINE_HOURS` (24): a queued session unreviewed this long after it started is overdue.
+    pub deadline: Duration,
+    /// `REVIEW_LONG_SESSION_MINUTES` (240): sessions at least this long are a signal.
+    pub long_session: Duration,
+    /// `FAILED_LOGIN_THRESHOLD` / `FAILED_LOGIN_WINDOW_MINUTES` (shared with the burst detection):
+    /// this many failed logins by one user or from one address within the window before a session.
+    pub burst_threshold: usize,
+    /// See [`Self::burst_threshold`].
+    pub burst_window: Duration,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        Self {
+            working_hours: WorkingHours::office_utc(),
+            deadline: Duration::hours(24),
+            long_session: Duration::minutes(240),
+            burst_threshold: 5,
+            burst_window: Duration::minutes(15),
+        }
+    }
+}
+
+impl ReviewSettings {
+    /// Reads the settings; the burst threshold and window are the audit settings' values.
+    pub fn from_reader(r: &mut Reader<'_>, burst_threshold: usize, burst_window: Duration) -> Self {
+        let d = Self::default();
+        let working_hours = match r.get("REVIEW_WORKING_HOURS") {
+            None => d.working_hours,
+            Some(v) => WorkingHours::parse(&v).unwrap_or_else(|| {
+                r.problem("REVIEW_WORKING_HOURS", WorkingHours::EXPECTED);
+                d.working_hours
+            }),
+        };
+        Self {
+            working_hours,
+            deadline: Duration::hours(r.number("REVIEW_DEADLINE_HOURS", 24, 1..=24 * 90)),
+            long_session: Duration::minutes(r.number(
+                "REVIEW_LONG_SESSION_MINUTES",
+                240,
+                1..=7 * 24 * 60,
+            )),
+            burst_threshold,
+            burst_window,
+        }
+    }
+
+    /// A digest of the scoring settings: a change re-scores every queued session.
+    pub fn digest(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.working_hours.as_str(),
+            self.deadline.whole_minutes(),
+            self.long_session.whole_minutes(),
+            self.burst_threshold,
+            self.burst_window.whole_minutes()
+        )
+    }
+}
