@@ -116,6 +116,8 @@ param notifySlackUrlSecret string = ''
 param notifyWebhookUrlSecret string = ''
 @description('Key Vault secret name of the Standard Webhooks signing secret (empty = off).')
 param notifyWebhookSecretSecret string = ''
+@description('Key Vault secret (in keyVaultName) holding the evidence pack signing key; empty: no evidence packs.')
+param evidenceSigningKeySecret string = ''
 @description('Base URL of the catalogue API for links in notifications (empty = none).')
 param catalogueBaseUrl string = ''
 @description('Add short-lived read links (user-delegation SAS) to GET /api/recordings/{id}; grants the app Storage Blob Delegator on the recordings account.')
@@ -408,6 +410,7 @@ module functionApp 'modules/functionapp.bicep' = {
     notifySlackUrlSecret: notifySlackUrlSecret
     notifyWebhookUrlSecret: notifyWebhookUrlSecret
     notifyWebhookSecretSecret: notifyWebhookSecretSecret
+    evidenceSigningKeySecret: evidenceSigningKeySecret
     catalogueBaseUrl: catalogueBaseUrl
     catalogueDownloadLinks: catalogueDownloadLinks
     reviewWorkingHours: reviewWorkingHours

@@ -29,6 +29,7 @@ pub mod config;
 pub mod dates;
 pub mod estate;
 pub mod events;
+pub mod evidence;
 pub mod functions;
 pub mod health;
 pub mod integrity;

@@ -58,6 +58,8 @@ param notifyWebhookUrlSecret string = ''
 
 @description('Key Vault secret name of the Standard Webhooks signing secret(s), whsec_…')
 param notifyWebhookSecretSecret string = ''
+@description('Key Vault secret holding the evidence pack signing key (base64 Ed25519 seed or PKCS#8 PEM); empty: no evidence packs.')
+param evidenceSigningKeySecret string = ''
 
 @description('Base URL of the catalogue API used in notification links; empty = no links.')
 param catalogueBaseUrl string = ''
@@ -177,6 +179,7 @@ var settings = {
   NOTIFY_SLACK_URL: empty(notifySlackUrlSecret) ? '' : '${kvPrefix}${notifySlackUrlSecret})'
   NOTIFY_WEBHOOK_URL: empty(notifyWebhookUrlSecret) ? '' : '${kvPrefix}${notifyWebhookUrlSecret})'
   NOTIFY_WEBHOOK_SECRET: empty(notifyWebhookSecretSecret) ? '' : '${kvPrefix}${notifyWebhookSecretSecret})'
+  EVIDENCE_SIGNING_KEY: empty(evidenceSigningKeySecret) ? '' : '${kvPrefix}${evidenceSigningKeySecret})'
   NOTIFY_ROUTES: ''
   NOTIFY_INCLUDE_PII: 'false'
   NOTIFY_TIMEOUT_MS: '10000'

@@ -23,6 +23,14 @@ param deadLetterContainer string
 @description('Container the Flex Consumption plan deploys the app package from.')
 param deploymentContainer string
 
+@description('Container of the signed evidence packs (EvidencePack timer, handler evidence).')
+param evidenceContainer string = 'evidence'
+
+@description('Days each evidence blob is write-protected after creation (time-based immutability; auditors keep 12 months).')
+@minValue(1)
+@maxValue(146000)
+param evidenceImmutabilityDays int = 400
+
 @description('Queues the functions use (queue triggers and outputs).')
 param queues array
 
@@ -94,6 +102,27 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     }
   }
 ]
+
+// The product's own evidence: a time-based immutability policy (container level, unlocked so an
+// operator can extend it; lock it once reviewed: a locked policy can only be lengthened). Blobs can
+// be created but neither overwritten nor deleted until the period ends. Writing needs only the Storage
+// Blob Data Owner role the app already holds on this account (app-access.bicep).
+resource evidence 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: evidenceContainer
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource evidenceImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+  parent: evidence
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: evidenceImmutabilityDays
+    allowProtectedAppendWrites: false
+  }
+}
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: account

@@ -71,7 +71,12 @@ pub fn csv_header() -> String {
 
 /// One CSV line of a row (absent properties empty).
 pub fn csv_row(e: &Entity) -> String {
-    let cells: Vec<String> = COLUMNS
+    csv::line(&csv_cells(e))
+}
+
+/// The CSV cells of a row, unescaped, in [`COLUMNS`] order (the evidence pack writes the same).
+pub fn csv_cells(e: &Entity) -> Vec<String> {
+    COLUMNS
         .iter()
         .map(|(_, prop)| {
             match e
@@ -84,6 +89,5 @@ pub fn csv_row(e: &Entity) -> String {
                 Some(v) => get_str(e, prop).map_or_else(|| v.to_string(), str::to_owned),
             }
         })
-        .collect();
-    csv::line(&cells)
+        .collect()
 }

@@ -120,7 +120,12 @@ pub async fn day_rows(
     view_rows(tables, table, day, &view).await
 }
 
-async fn view_rows(
+/// Every row of one day partition that `view` keeps, sorted by its time then `RowKey` (one page
+/// of a listing is a slice of these).
+///
+/// # Errors
+/// 503 when storage fails; a missing table is an empty day.
+pub async fn view_rows(
     tables: &dyn TableStore,
     table: &str,
     day: &str,

@@ -9,6 +9,7 @@ pub mod backfill;
 pub mod catalogue;
 pub mod commands;
 pub mod disconnect;
+pub mod evidence;
 pub mod hold;
 
 use std::collections::HashMap;
@@ -44,6 +45,8 @@ pub enum Command {
     Disconnect(disconnect::DisconnectArgs),
     /// Re-hash recordings; report tampered or missing ones (exit 1 when there are findings).
     Verify(VerifyArgs),
+    /// Write a period's signed evidence pack; print the public key; verify a pack.
+    Evidence(evidence::EvidenceArgs),
 }
 
 /// `sweep`: deleting needs an explicit `--execute`, so a bare `sweep` typed to "have a look"

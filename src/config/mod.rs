@@ -18,6 +18,7 @@ use crate::storage::deadline::Deadlines;
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
 pub const SETTINGS: &[&str] = &[
     "FUNCTIONS_CUSTOMHANDLER_PORT",
+    "EVIDENCE_SIGNING_KEY",
     "AzureWebJobsStorage",
     "RECORDINGS_STORAGE",
     "RECORDINGS_CONTAINER",
@@ -144,6 +145,8 @@ pub struct Config {
     pub in_memory_seed: Option<String>,
     /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`).
     pub estate: crate::estate::settings::EstateSettings,
+    /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
+    pub evidence_key: Option<crate::evidence::key::PackKey>,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
     pub log: crate::telemetry::LogSettings,
 }
@@ -172,6 +175,7 @@ impl Config {
         let api = self::api::ApiSettings::from_reader(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
+        let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_lookup(env).unwrap_or_else(|e| {
             r.extend(e);
             crate::notify::config::NotifyConfig::default()
@@ -259,6 +263,7 @@ impl Config {
             notify,
             heartbeat_interval,
             integrity_sample,
+            evidence_key,
             in_memory_account,
             in_memory_seed,
             estate,

@@ -44,6 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "health",
             "estate",
             "reviews",
+            "evidence",
         ],
     ),
     ("state", &["config", "state"]),

@@ -10,6 +10,7 @@ mod devhost;
 mod download_links;
 mod drift;
 mod estate;
+mod evidence;
 mod faults;
 mod harness;
 mod health;

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-pub use render::{COLUMNS, csv_row, json_item};
+pub use render::{COLUMNS, csv_cells, csv_row, json_item};
 
 use super::auth::{Caller, ROLE_READ};
 use super::problem::ApiError;
@@ -140,7 +140,8 @@ pub async fn page(
     Ok((found.rows, found.next.map(|c| token::encode(&c, &fp))))
 }
 
-fn start_time(e: &Entity) -> Option<OffsetDateTime> {
+/// [`start`] as a sort key (the paging engine's `View::time`).
+pub fn start_time(e: &Entity) -> Option<OffsetDateTime> {
     start(e)
 }
 

@@ -89,8 +89,13 @@ pub fn json_item(e: &Entity) -> Value {
 
 /// One CSV line (with CRLF) of a row: [`COLUMNS`] in order, `recordingIds` joined with `;`.
 pub fn csv_row(e: &Entity) -> String {
+    csv::line(&csv_cells(e))
+}
+
+/// The CSV cells of a row, unescaped, in [`COLUMNS`] order (the evidence pack writes the same).
+pub fn csv_cells(e: &Entity) -> Vec<String> {
     let item = json_item(e);
-    let cells: Vec<String> = COLUMNS
+    COLUMNS
         .iter()
         .map(|c| match &item[*c] {
             Value::String(s) => s.clone(),
@@ -102,6 +107,5 @@ pub fn csv_row(e: &Entity) -> String {
                 .join(";"),
             v => v.to_string(),
         })
-        .collect();
-    csv::line(&cells)
+        .collect()
 }

@@ -29,7 +29,7 @@ fn hostile_record() -> String {
 }
 
 /// The sample hour plus the hostile session, tailed; Alice's recording catalogued.
-async fn seed(e: &Env) -> String {
+pub(crate) async fn seed(e: &Env) -> String {
     e.create(9).await;
     let mut text = fixture_bytes("auditlogs/PT1H.sample.jsonl");
     // The sample ends with a partial line; complete it so the hostile record is a line of its own.

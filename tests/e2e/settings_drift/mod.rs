@@ -6,6 +6,7 @@
 //! the connections that only `RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES` name.
 
 mod auth;
+mod evidence;
 mod sources;
 
 use std::collections::BTreeSet;

@@ -1,0 +1,198 @@
+//! `handler evidence`: write a period's signed evidence pack into a directory (the same code as
+//! `GET /api/evidence` and the `EvidencePack` timer), print the public key that verifies packs,
+//! and verify a pack directory (exit 1, naming each mismatch).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::api::query::Query;
+use crate::config::Config;
+use crate::evidence::key::{PackKey, SETTING, parse_public};
+use crate::evidence::pack::PdfPrinter;
+use crate::evidence::pdf::Chromium;
+use crate::evidence::verify::verify_dir;
+use crate::state::AppState;
+
+/// `evidence`: a pack (no subcommand), or `public-key` / `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EvidenceArgs {
+    /// `public-key` or `verify`; none writes a pack.
+    #[command(subcommand)]
+    pub command: Option<EvidenceCommand>,
+    /// The pack to write.
+    #[command(flatten)]
+    pub pack: PackArgs,
+}
+
+/// `evidence --from --to [--bastion] --out`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct PackArgs {
+    /// Start of the period: a date (`2026-10-01`) or an RFC 3339 time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period: a date (inclusive) or an RFC 3339 time (exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// One Bastion host only.
+    #[arg(long)]
+    pub bastion: Option<String>,
+    /// The directory to write (created; it must not hold a pack already).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not print `report.pdf` even when Chromium is installed.
+    #[arg(long)]
+    pub no_pdf: bool,
+}
+
+/// The other evidence commands.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum EvidenceCommand {
+    /// Print the public key of `EVIDENCE_SIGNING_KEY` (base64, then SPKI PEM).
+    PublicKey,
+    /// Check a pack: the signature over manifest.json, every file's size and SHA-256.
+    Verify(VerifyPackArgs),
+}
+
+/// `evidence verify DIR`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct VerifyPackArgs {
+    /// The pack directory.
+    pub dir: PathBuf,
+    /// The published public key (base64 or PEM); default: that of `EVIDENCE_SIGNING_KEY`, else
+    /// the key the manifest names (which proves only that the pack is unchanged since signed).
+    #[arg(long)]
+    pub public_key: Option<String>,
+}
+
+/// Runs `evidence`.
+pub async fn run(args: EvidenceArgs) -> ExitCode {
+    match args.command {
+        Some(EvidenceCommand::PublicKey) => public_key(),
+        Some(EvidenceCommand::Verify(v)) => verify(&v),
+        None => pack(args.pack).await,
+    }
+}
+
+fn env_key() -> Result<Option<PackKey>, String> {
+    std::env::var(SETTING)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| PackKey::parse(&v))
+        .transpose()
+}
+
+fn public_key() -> ExitCode {
+    match env_key() {
+        Ok(Some(k)) => {
+            println!("{}", k.public_base64());
+            print!("{}", k.public_pem());
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!("{SETTING} is not set");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn verify(args: &VerifyPackArgs) -> ExitCode {
+    let key = match (&args.public_key, env_key()) {
+        (Some(text), _) => match parse_public(text) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, Ok(k)) => k.map(|k| k.public()),
+        (None, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let v = verify_dir(&args.dir, key.as_ref());
+    if key.is_none() {
+        eprintln!(
+            "note: checked against the key the manifest names ({}); compare it with the published key",
+            v.key
+        );
+    }
+    for p in &v.problems {
+        eprintln!("MISMATCH {p}");
+    }
+    println!(
+        "{}",
+        serde_json::json!({"verified": v.ok(), "key": v.key, "checked": v.checked, "problems": v.problems})
+    );
+    if v.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn pack(args: PackArgs) -> ExitCode {
+    let (Some(from), Some(to), Some(out)) = (args.from, args.to, args.out) else {
+        eprintln!(
+            "evidence: --from, --to and --out are required (or a subcommand: public-key, verify)"
+        );
+        return ExitCode::from(2);
+    };
+    let params = HashMap::from([("from".to_owned(), from), ("to".to_owned(), to)]);
+    // The API's range rules, without its page-range limit: a pack may cover a quarter or a year.
+    let q = match Query::parse_for(&params, None, 3660, &[]) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("evidence: {e:?}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = match Config::from_env().and_then(AppState::from_config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(key) = state.config.evidence_key.clone() else {
+        eprintln!("{SETTING} is not set: a pack cannot be signed");
+        return ExitCode::from(2);
+    };
+    let now = state.ports.clock.now();
+    let opts = crate::api::evidence::options(&state.config, q.from, q.to, args.bastion, now);
+    let chromium = if args.no_pdf { None } else { Chromium::find() };
+    let printer = chromium.as_ref().map(|c| c as &dyn PdfPrinter);
+    match crate::api::evidence::build(&state.ports, &key, &opts, &out, printer).await {
+        Ok(m) => {
+            let files: Vec<_> = m
+                .files
+                .iter()
+                .map(|f| serde_json::json!({"name": f.name, "size": f.size, "rows": f.rows}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "dir": out.display().to_string(), "publicKey": m.public_key, "files": files,
+                    "total": m.figures["total"], "notes": m.notes,
+                }))
+                .unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "evidence pack failed: {}",
+                crate::telemetry::redact(&format!("{e:#}"))
+            );
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The report's figures, counted while the rows stream past (memory bounded by hosts × days, the
+//! period's reviews and a capped access list, never by the rows themselves).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use super::source::Facts;
+
+/// Rows of "who accessed which recording" the report lists (the CSV has them all).
+pub const ACCESS_LISTED: usize = 500;
+
+/// The figures of one Bastion host (or of all of them).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostFigures {
+    /// Sessions that started in the period (every outcome, as `/api/sessions`).
+    pub sessions: u64,
+    /// Sessions with a recording (`status=recorded`).
+    pub recorded: u64,
+    /// Sessions without one (`status=unrecorded`).
+    pub unrecorded: u64,
+    /// Failed logins (`status=failed-login`).
+    pub failed_logins: u64,
+    /// (client IP, VM, window) groups with at least the burst threshold of failed logins.
+    pub failed_login_bursts: u64,
+    /// Sessions per start day.
+    pub per_day: BTreeMap<String, u64>,
+    /// Sessions with a review (of the session or one of its recordings).
+    pub reviewed: u64,
+    /// Reviewed within the deadline of the session's start.
+    pub reviewed_on_time: u64,
+    /// Recordings of the period (as `/api/recordings`).
+    pub recordings: u64,
+    /// Recordings per retention class.
+    pub by_class: BTreeMap<String, u64>,
+    /// Recordings per class whose retain-until falls before the period's end + 30 days.
+    pub due_by_class: BTreeMap<String, u64>,
+    /// Recordings per integrity state (`hashed`, `unhashed`, `length-mismatch`).
+    pub integrity: BTreeMap<String, u64>,
+    /// Recordings under legal hold.
+    pub held: u64,
+    /// Recordings per status.
+    pub by_status: BTreeMap<String, u64>,
+}
+
+impl HostFigures {
+    /// Recorded share of the sessions that got past the login, in percent (none: 100).
+    pub fn coverage_percent(&self) -> f64 {
+        let eligible = self.sessions.saturating_sub(self.failed_logins);
+        if eligible == 0 {
+            100.0
+        } else {
+            #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+            let p = self.recorded.min(eligible) as f64 * 100.0 / eligible as f64;
+            p
+        }
+    }
+}
+
+/// Everything the report shows.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Figures {
+    /// All hosts together.
+    pub total: HostFigures,
+    /// Per Bastion host.
+    pub hosts: BTreeMap<String, HostFigures>,
+    /// Reviews made (as `/api/reviews`), per verdict.
+    pub reviews: u64,
+    /// Reviews per verdict.
+    pub verdicts: BTreeMap<String, u64>,
+    /// Hours from session start to its first review, per reviewed session: counts per bucket
+    /// (bucket = whole multiples of 4 hours, capped at 48).
+    pub review_latency: BTreeMap<u32, u64>,
+    /// Hold headers listed; of them active.
+    pub holds: u64,
+    /// Active holds (as `/api/holds`).
+    pub holds_active: u64,
+    /// Tombstones of the period, per class.
+    pub deletions: BTreeMap<String, u64>,
+    /// Access-audit rows.
+    pub accesses: u64,
+    /// Accesses per principal.
+    pub accesses_by_who: BTreeMap<String, u64>,
+    /// The first [`ACCESS_LISTED`] accesses: (at, who, action, target).
+    #[serde(skip)]
+    pub access_list: Vec<[String; 4]>,
+}
+
+/// Counts rows as they pass.
+#[derive(Debug)]
+pub struct Counter {
+    figures: Figures,
+    /// Earliest review per subject (recording or session id).
+    reviewed: HashMap<String, OffsetDateTime>,
+    deadline: Duration,
+    due_before: String,
+    burst_threshold: u32,
+    burst_window: Duration,
+    /// Failed logins per (host, client IP, VM, window start) of the current day.
+    windows: HashMap<(String, String, String, i64), u32>,
+    day: String,
+}
+
+impl Counter {
+    /// A counter for a period ending at `to`; a review is on time within `deadline` of the start,
+    /// a burst is `burst_threshold` failed logins in a tumbling `burst_window`.
+    pub fn new(
+        to: OffsetDateTime,
+        deadline: Duration,
+        burst_threshold: u32,
+        burst_window: Duration,
+    ) -> Self {
+        Self {
+            figures: Figures::default(),
+            reviewed: HashMap::new(),
+            deadline,
+            due_before: crate::dates::format_date((to + Duration::days(30)).date()),
+            burst_threshold,
+            burst_window,
+            windows: HashMap::new(),
+            day: String::new(),
+        }
+    }
+
+    /// Counts one row.
+    pub fn add(&mut self, facts: &Facts) {
+        match facts {
+            Facts::Review {
+                subject,
+                at,
+                verdict,
+                ..
+            } => {
+                let f = &mut self.figures;
+                f.reviews += 1;
+                *f.verdicts.entry(verdict.clone()).or_default() += 1;
+                let e = self.reviewed.entry(subject.clone()).or_insert(*at);
+                *e = (*e).min(*at);
+            }
+            Facts::Session { .. } => self.session(facts),
+            Facts::Recording { .. } => self.recording(facts),
+            Facts::Hold { status, .. } => {
+                self.figures.holds += 1;
+                if status == "active" {
+                    self.figures.holds_active += 1;
+                }
+            }
+            Facts::Deletion { class } => {
+                *self.figures.deletions.entry(class.clone()).or_default() += 1;
+            }
+            Facts::Access {
+                who,
+                target,
+                action,
+                at,
+            } => {
+                let f = &mut self.figures;
+                f.accesses += 1;
+                *f.accesses_by_who.entry(who.clone()).or_default() += 1;
+                if f.access_list.len() < ACCESS_LISTED {
+                    f.access_list
+                        .push([at.clone(), who.clone(), action.clone(), target.clone()]);
+                }
+            }
+        }
+    }
+
+    fn session(&mut self, facts: &Facts) {
+        let Facts::Session {
+            id,
+            host,
+            start,
+            outcome,
+            recorded,
+            ip,
+            vm,
+            recordings,
+        } = facts
+        else {
+            return;
+        };
+        let day = crate::dates::format_date(start.date());
+        if day != self.day {
+            self.flush_bursts();
+            self.day.clone_from(&day);
+        }
+        let first_review = std::iter::once(id)
+            .chain(recordings)
+            .filter_map(|s| self.reviewed.get(s))
+            .min()
+            .copied();
+        if let Some(at) = first_review {
+            let hours = u32::try_from(((at - *start).whole_hours()).clamp(0, 48)).unwrap_or(48);
+            *self
+                .figures
+                .review_latency
+                .entry(hours / 4 * 4)
+                .or_default() += 1;
+        }
+        let failed = *outcome == "failed-login";
+        if failed {
+            let w = self.burst_window.whole_seconds().max(1);
+            let key = (
+                host.clone(),
+                ip.clone(),
+                vm.clone(),
+                start.unix_timestamp().div_euclid(w),
+            );
+            *self.windows.entry(key).or_default() += 1;
+        }
+        let on_time = first_review.is_some_and(|at| at - *start <= self.deadline);
+        for f in self.both(host) {
+            f.sessions += 1;
+            f.recorded += u64::from(*recorded);
+            f.unrecorded += u64::from(!*recorded);
+            f.failed_logins += u64::from(failed);
+            *f.per_day.entry(day.clone()).or_default() += 1;
+            f.reviewed += u64::from(first_review.is_some());
+            f.reviewed_on_time += u64::from(on_time);
+        }
+    }
+
+    fn flush_bursts(&mut self) {
+        let threshold = self.burst_threshold;
+        let windows = std::mem::take(&mut self.windows);
+        for ((host, ..), n) in windows {
+            if n >= threshold {
+                for f in self.both(&host) {
+                    f.failed_login_bursts += 1;
+                }
+            }
+        }
+    }
+
+    fn recording(&mut self, facts: &Facts) {
+        let Facts::Recording {
+            host,
+            status,
+            class,
+            retain_until,
+            integrity,
+            held,
+            ..
+        } = facts
+        else {
+            return;
+        };
+        // `retainUntil` is a fixed-width `YYYY-MM-DD`: text order is date order.
+        let due = retain_until
+            .as_deref()
+            .is_some_and(|d| !d.is_empty() && d < self.due_before.as_str());
+        for f in self.both(host) {
+            f.recordings += 1;
+            *f.by_class.entry(class.clone()).or_default() += 1;
+            if due {
+                *f.due_by_class.entry(class.clone()).or_default() += 1;
+            }
+            *f.integrity.entry((*integrity).to_owned()).or_default() += 1;
+            f.held += u64::from(*held);
+            *f.by_status.entry(status.clone()).or_default() += 1;
+        }
+    }
+
+    /// The total and the host's figures.
+    fn both(&mut self, host: &str) -> [&mut HostFigures; 2] {
+        let f = &mut self.figures;
+        [&mut f.total, f.hosts.entry(host.to_owned()).or_default()]
+    }
+
+    /// The figures, once every row was counted.
+    pub fn finish(mut self) -> Figures {
+        self.flush_bursts();
+        self.figures
+    }
+}

@@ -1,0 +1,150 @@
+//! Writing a pack into a directory: each table's rows streamed into its CSV file (and counted),
+//! then the report, optionally its PDF, then the manifest and its signature, last, so a pack
+//! without `manifest.sig` is visibly unfinished.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::figures::Counter;
+use super::key::PackKey;
+use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
+use super::source::{Facts, Kind, RowSource};
+use super::writer::{CsvFile, write_file};
+use crate::dates::format_utc;
+
+/// The report's file name.
+pub const REPORT: &str = "report.html";
+/// The printed report's file name.
+pub const REPORT_PDF: &str = "report.pdf";
+/// The derived integrity file's name.
+pub const INTEGRITY: &str = "integrity.csv";
+
+/// What a pack covers and how it judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackOptions {
+    /// Inclusive start.
+    pub from: OffsetDateTime,
+    /// Exclusive end.
+    pub to: OffsetDateTime,
+    /// One Bastion host only.
+    pub bastion: Option<String>,
+    /// A session reviewed within this of its start is on time (`REVIEW_DEADLINE_HOURS`).
+    pub review_deadline: Duration,
+    /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`).
+    pub burst_threshold: u32,
+    /// The burst window (`FAILED_LOGIN_WINDOW_MINUTES`).
+    pub burst_window: Duration,
+    /// When the pack is generated.
+    pub now: OffsetDateTime,
+}
+
+/// Prints the report to PDF (headless Chromium in the CLI); `Err` is the note the manifest keeps.
+#[async_trait::async_trait]
+pub trait PdfPrinter: Send + Sync {
+    /// Prints `html` (a file path) to `pdf`.
+    ///
+    /// # Errors
+    /// Why no PDF was produced.
+    async fn print(&self, html: &Path, pdf: &Path) -> Result<(), String>;
+}
+
+/// Writes a complete pack into `dir` (created; it must not already hold a pack).
+///
+/// # Errors
+/// Storage and I/O failures (a partial directory without `manifest.sig` is left behind).
+pub async fn write_pack(
+    dir: &Path,
+    source: &dyn RowSource,
+    key: &PackKey,
+    opts: &PackOptions,
+    pdf: Option<&dyn PdfPrinter>,
+) -> anyhow::Result<Manifest> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut counter = Counter::new(
+        opts.to,
+        opts.review_deadline,
+        opts.burst_threshold,
+        opts.burst_window,
+    );
+    let mut files: Vec<FileEntry> = Vec::new();
+    let mut integrity = CsvFile::create(dir, INTEGRITY, &source.integrity_columns())?;
+    for kind in Kind::ALL {
+        let mut csv = CsvFile::create(dir, kind.file(), &source.columns(kind))?;
+        let mut chunk = 0;
+        while let Some(rows) = source
+            .chunk(kind, chunk)
+            .await
+            .with_context(|| format!("reading the rows of {}", kind.file()))?
+        {
+            for row in rows {
+                csv.row(&row.cells)?;
+                if let Facts::Recording {
+                    integrity_cells, ..
+                } = &row.facts
+                {
+                    integrity.row(integrity_cells)?;
+                }
+                counter.add(&row.facts);
+            }
+            chunk += 1;
+        }
+        files.push(csv.finish()?);
+    }
+    files.push(integrity.finish()?);
+    let figures = counter.finish();
+    let html = super::report::render(&figures, opts);
+    files.push(write_file(dir, REPORT, html.as_bytes())?);
+    let mut notes = Vec::new();
+    match pdf {
+        None => notes.push(format!(
+            "{REPORT_PDF} not produced: no Chromium here; {REPORT} is the source of truth"
+        )),
+        Some(p) => match p.print(&dir.join(REPORT), &dir.join(REPORT_PDF)).await {
+            Ok(()) => {
+                let (size, sha256) = super::verify::file_digest(&dir.join(REPORT_PDF))?;
+                files.push(FileEntry {
+                    name: REPORT_PDF.to_owned(),
+                    sha256,
+                    size,
+                    rows: None,
+                });
+            }
+            Err(why) => {
+                let _ = std::fs::remove_file(dir.join(REPORT_PDF));
+                notes.push(format!("{REPORT_PDF} not produced: {why}"));
+            }
+        },
+    }
+    let manifest = Manifest {
+        format: FORMAT.to_owned(),
+        generator: Generator::this(),
+        period: PeriodDoc {
+            from: format_utc(opts.from),
+            to: format_utc(opts.to),
+            bastion: opts.bastion.clone(),
+        },
+        generated_at: format_utc(opts.now),
+        public_key: key.public_base64(),
+        sources: json!({"tables": source.describe()}),
+        figures: serde_json::to_value(&figures)?,
+        files,
+        notes,
+    };
+    let bytes = manifest.to_bytes()?;
+    write_new(dir, MANIFEST, &bytes)?;
+    write_new(dir, SIGNATURE, &key.sign(&bytes))?;
+    Ok(manifest)
+}
+
+fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(name))?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}

@@ -1,0 +1,66 @@
+//! `report.pdf`: the report printed by headless Chromium (`--print-to-pdf`), where a Chromium is
+//! installed. The HTML stays the source of truth; without Chromium the manifest says why no PDF.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::pack::PdfPrinter;
+
+/// The Chromium binaries looked for on `PATH`, in order.
+pub const CANDIDATES: &[&str] = &["chromium", "chromium-browser", "google-chrome", "chrome"];
+/// Longest a print may take.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Prints through a Chromium binary.
+#[derive(Debug, Clone)]
+pub struct Chromium {
+    /// The binary.
+    pub binary: PathBuf,
+}
+
+impl Chromium {
+    /// The first of [`CANDIDATES`] on `PATH`.
+    pub fn find() -> Option<Self> {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .flat_map(|dir| CANDIDATES.iter().map(move |c| dir.join(c)))
+            .find(|p| p.is_file())
+            .map(|binary| Self { binary })
+    }
+}
+
+#[async_trait::async_trait]
+impl PdfPrinter for Chromium {
+    async fn print(&self, html: &Path, pdf: &Path) -> Result<(), String> {
+        let html = std::fs::canonicalize(html).map_err(|e| format!("report path: {e}"))?;
+        let profile =
+            std::env::temp_dir().join(format!("evidence-chromium-{}", uuid::Uuid::new_v4()));
+        // A throw-away profile, no network use beyond the file, no sandbox (containers run as root).
+        let run = tokio::process::Command::new(&self.binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-pdf-header-footer",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(format!("file://{}", html.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .status();
+        let status = tokio::time::timeout(TIMEOUT, run).await;
+        let _ = std::fs::remove_dir_all(&profile);
+        match status {
+            Err(_) => Err(format!(
+                "Chromium did not finish within {}s",
+                TIMEOUT.as_secs()
+            )),
+            Ok(Err(e)) => Err(format!("Chromium did not start: {e}")),
+            Ok(Ok(s)) if !s.success() => Err(format!("Chromium failed ({s})")),
+            Ok(Ok(_)) if !pdf.is_file() => Err("Chromium wrote no PDF".to_owned()),
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `report.html`: one self-contained page (inline CSS and SVG; no script, font or image fetched),
+//! rendered by `maud`, which escapes every interpolated value, so user, VM, host and blob names
+//! from the tables only ever appear as text.
+
+pub mod charts;
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::figures::{Figures, HostFigures};
+use super::manifest::Generator;
+use super::pack::PackOptions;
+use crate::dates::format_utc;
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}\
+th:first-child,td:first-child{text-align:left}caption{text-align:left;font-weight:bold;margin-bottom:.3em}\
+figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#555}@media print{figure{break-inside:avoid}}";
+
+/// The page for `figures` of the pack `opts` describes.
+pub fn render(f: &Figures, opts: &PackOptions) -> String {
+    let scope = opts.bastion.as_deref().unwrap_or("all Bastion hosts");
+    let g = Generator::this();
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Evidence pack " (format_utc(opts.from)) " to " (format_utc(opts.to)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "Bastion session evidence" }
+                p {
+                    "Period " strong { (format_utc(opts.from)) } " (inclusive) to "
+                    strong { (format_utc(opts.to)) } " (exclusive), " (scope) ". Generated "
+                    (format_utc(opts.now)) " by " (g.name) " " (g.version) "."
+                }
+                p.note { "Every figure is counted from the CSV files of this pack, which hold the same rows as the catalogue API for the period. manifest.json lists each file's SHA-256; manifest.sig signs it." }
+                h2 { "Sessions and recording coverage" }
+                (summary(f))
+                (sessions_chart(f))
+                (coverage_chart(f))
+                h2 { "Reviews" }
+                (reviews(f, opts))
+                h2 { "Retention" }
+                (retention(f))
+                h2 { "Integrity" }
+                (integrity(f))
+                h2 { "Holds and deletions" }
+                (holds_deletions(f))
+                h2 { "Who accessed which recording" }
+                (access(f))
+            }
+        }
+    };
+    page.into_string()
+}
+
+fn rows(f: &Figures) -> impl Iterator<Item = (&str, &HostFigures)> {
+    f.hosts
+        .iter()
+        .map(|(h, v)| (h.as_str(), v))
+        .chain(std::iter::once(("Total", &f.total)))
+}
+
+fn summary(f: &Figures) -> Markup {
+    html! {
+        table {
+            caption { "Per Bastion host" }
+            tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Unrecorded" } th { "Coverage %" }
+                 th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Recordings" } }
+            @for (host, h) in rows(f) {
+                tr { td { (host) } td { (h.sessions) } td { (h.recorded) } td { (h.unrecorded) }
+                     td { (format!("{:.1}", h.coverage_percent())) } td { (h.failed_logins) }
+                     td { (h.failed_login_bursts) } td { (h.reviewed) } td { (h.reviewed_on_time) } td { (h.recordings) } }
+            }
+        }
+        p.note { "Coverage: recorded sessions among those that got past the login (sessions minus failed logins). A burst: failed logins from one client IP to one VM reaching the detection threshold within one window." }
+    }
+}
+
+fn svg(s: String) -> Markup {
+    html! { figure { (PreEscaped(s)) } }
+}
+
+fn sessions_chart(f: &Figures) -> Markup {
+    let days: Vec<String> = f.total.per_day.keys().cloned().collect();
+    let mut series: Vec<(String, Vec<u64>)> = f
+        .hosts
+        .iter()
+        .map(|(h, v)| {
+            (
+                h.clone(),
+                days.iter()
+                    .map(|d| v.per_day.get(d).copied().unwrap_or(0))
+                    .collect(),
+            )
+        })
+        .collect();
+    series.push((
+        "total".to_owned(),
+        days.iter().map(|d| f.total.per_day[d]).collect(),
+    ));
+    svg(charts::lines("Sessions per day", &days, &series))
+}
+
+fn coverage_chart(f: &Figures) -> Markup {
+    let (labels, values): (Vec<String>, Vec<f64>) = rows(f)
+        .map(|(h, v)| (h.to_owned(), v.coverage_percent()))
+        .unzip();
+    svg(charts::bars(
+        "Recorded coverage (%)",
+        "% recorded",
+        &labels,
+        &values,
+        Some(100.0),
+    ))
+}
+
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn reviews(f: &Figures, opts: &PackOptions) -> Markup {
+    let deadline = opts.review_deadline.whole_hours();
+    let (labels, values): (Vec<String>, Vec<f64>) = f
+        .review_latency
+        .iter()
+        .map(|(b, n)| {
+            (
+                if *b >= 48 {
+                    "48h+".to_owned()
+                } else {
+                    format!("{b}-{}h", b + 4)
+                },
+                *n as f64,
+            )
+        })
+        .unzip();
+    html! {
+        table {
+            caption { "Reviews made" }
+            tr { th { "Verdict" } th { "Reviews" } }
+            @for (v, n) in &f.verdicts { tr { td { (v) } td { (n) } } }
+            tr { td { "All" } td { (f.reviews) } }
+        }
+        p { (f.total.reviewed) " of " (f.total.sessions) " sessions reviewed; "
+            (f.total.reviewed_on_time) " within the " (deadline) "-hour deadline." }
+        @if !labels.is_empty() {
+            (svg(charts::bars("Time from session start to first review", "sessions", &labels, &values, None)))
+        }
+    }
+}
+
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn retention(f: &Figures) -> Markup {
+    let (labels, values): (Vec<String>, Vec<f64>) = f
+        .total
+        .by_class
+        .iter()
+        .map(|(c, n)| (c.clone(), *n as f64))
+        .unzip();
+    html! {
+        table {
+            caption { "Recordings per retention class" }
+            tr { th { "Class" } th { "Recordings" } th { "Due within 30 days of the period's end" } }
+            @for (c, n) in &f.total.by_class {
+                tr { td { (c) } td { (n) } td { (f.total.due_by_class.get(c).copied().unwrap_or(0)) } }
+            }
+        }
+        @if !labels.is_empty() { (svg(charts::bars("Recordings per retention class", "recordings", &labels, &values, None))) }
+        table {
+            caption { "Recordings per status" }
+            tr { th { "Status" } th { "Recordings" } }
+            @for (s, n) in &f.total.by_status { tr { td { (s) } td { (n) } } }
+        }
+    }
+}
+
+fn integrity(f: &Figures) -> Markup {
+    html! {
+        table {
+            caption { "Recorded digests (integrity.csv)" }
+            tr { th { "Host" } th { "Hashed" } th { "Not hashed yet" } th { "Length mismatch" } }
+            @for (host, h) in rows(f) {
+                tr { td { (host) } @for k in ["hashed", "unhashed", "length-mismatch"] {
+                    td { (h.integrity.get(k).copied().unwrap_or(0)) } } }
+            }
+        }
+        p.note { "A recording's SHA-256 is taken when it is catalogued; the weekly verification re-hashes a sample and raises recording.tampered or recording.missing." }
+    }
+}
+
+fn holds_deletions(f: &Figures) -> Markup {
+    html! {
+        p { (f.holds) " holds listed in holds.csv, " (f.holds_active) " active; "
+            (f.total.held) " recordings of the period under legal hold." }
+        table {
+            caption { "Deletions in the period, with tombstones (deletions.csv)" }
+            tr { th { "Retention class" } th { "Deleted" } }
+            @for (c, n) in &f.deletions { tr { td { (c) } td { (n) } } }
+            tr { td { "All" } td { (f.deletions.values().sum::<u64>()) } }
+        }
+    }
+}
+
+fn access(f: &Figures) -> Markup {
+    html! {
+        table {
+            caption { "Reads per principal" }
+            tr { th { "Principal" } th { "Reads" } }
+            @for (w, n) in &f.accesses_by_who { tr { td { (w) } td { (n) } } }
+        }
+        table {
+            caption { "Accesses (first " (f.access_list.len()) " of " (f.accesses) "; all in accessaudit.csv)" }
+            tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } }
+            @for [at, who, action, target] in &f.access_list {
+                tr { td { (at) } td { (who) } td { (action) } td { (target) } }
+            }
+        }
+    }
+}

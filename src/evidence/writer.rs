@@ -1,0 +1,128 @@
+//! Files of a pack, written once: every byte goes through SHA-256 and a counter on its way to disk,
+//! so the manifest entry is known when the file is closed, without reading it again.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::FileEntry;
+
+/// A file being written, hashed as it goes.
+pub struct HashingFile {
+    name: String,
+    out: BufWriter<File>,
+    hash: Sha256,
+    size: u64,
+}
+
+impl HashingFile {
+    /// Creates `dir/name` (refusing to replace an existing file: a pack is written once).
+    ///
+    /// # Errors
+    /// I/O errors, including an existing file.
+    pub fn create(dir: &Path, name: &str) -> std::io::Result<Self> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(name))?;
+        Ok(Self {
+            name: name.to_owned(),
+            out: BufWriter::with_capacity(64 * 1024, file),
+            hash: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Flushes and closes the file; its manifest entry.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(mut self, rows: Option<u64>) -> std::io::Result<FileEntry> {
+        self.out.flush()?;
+        self.out.get_ref().sync_all()?;
+        Ok(FileEntry {
+            name: self.name,
+            sha256: hex::encode(self.hash.finalize()),
+            size: self.size,
+            rows,
+        })
+    }
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Writes a whole small file (the report) and returns its entry.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<FileEntry> {
+    let mut f = HashingFile::create(dir, name)?;
+    f.write_all(bytes)?;
+    f.finish(None)
+}
+
+/// A CSV file: RFC 4180 quoting, CRLF rows, and cells that a spreadsheet would evaluate (`=`, `+`,
+/// `-`, `@`, tab, CR first) prefixed with `'`, as the API's CSV does.
+pub struct CsvFile {
+    out: csv::Writer<HashingFile>,
+    rows: u64,
+}
+
+impl CsvFile {
+    /// Creates the file and writes its header.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn create(dir: &Path, name: &str, columns: &[String]) -> std::io::Result<Self> {
+        let out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(HashingFile::create(dir, name)?);
+        let mut f = Self { out, rows: 0 };
+        f.out.write_record(columns).map_err(std::io::Error::other)?;
+        Ok(f)
+    }
+
+    /// Writes one row.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
+        self.out
+            .write_record(cells.iter().map(|c| defuse(c).into_owned()))
+            .map_err(std::io::Error::other)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Closes the file; its manifest entry (with the row count).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(self) -> std::io::Result<FileEntry> {
+        let rows = self.rows;
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.finish(Some(rows))
+    }
+}
+
+/// A cell a spreadsheet shows as text (OWASP "CSV injection").
+pub fn defuse(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
