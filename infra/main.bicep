@@ -76,6 +76,13 @@ param auditLogsSystemTopicName string = ''
 @description('Container for poison payloads in the app account.')
 param quarantineContainer string = 'quarantine'
 
+@description('Container of the signed evidence packs in the app account (the handler writes `evidence`).')
+param evidenceContainer string = 'evidence'
+
+@description('Days each evidence blob is write-protected after creation (time-based immutability).')
+@minValue(1)
+param evidenceImmutabilityDays int = 400
+
 @description('Container for Event Grid dead letters in the app account.')
 param deadLetterContainer string = 'deadletters'
 
@@ -383,6 +390,8 @@ module storage 'modules/storage.bicep' = {
     quarantineContainer: quarantineContainer
     deadLetterContainer: deadLetterContainer
     deploymentContainer: deploymentContainer
+    evidenceContainer: evidenceContainer
+    evidenceImmutabilityDays: evidenceImmutabilityDays
     queues: queues
     softDeleteDays: softDeleteDays
     publicNetworkAccess: !enablePrivateNetworking

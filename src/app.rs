@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::functions::{
-    audit_logs, estate, integrity, notify, reconcile, recordings, retention, reviews,
+    audit_logs, estate, evidence, integrity, notify, reconcile, recordings, retention, reviews,
 };
 use crate::invocation::invocation_route;
 use crate::state::AppState;
@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", estate::LIVE_SESSIONS),
             invocation_route(estate::LIVE_SESSIONS, estate::live_sessions),
+        )
+        .route(
+            &format!("/{}", evidence::EVIDENCE_PACK),
+            invocation_route(evidence::EVIDENCE_PACK, evidence::evidence_pack),
         )
         .route(
             &format!("/{}", notify::NOTIFY_WEBHOOK),

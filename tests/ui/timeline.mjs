@@ -169,6 +169,28 @@ try {
   await page.screenshot({ path: shot.replace(/\.png$/, '-unknown-host.png'), fullPage: true });
   await page.unrouteAll();
 
+  // The review panel, by keyboard only: the queue, one session, a verdict signed off.
+  await page.click('#rv-refresh');
+  await page.waitForFunction(() => document.querySelectorAll('#rv-queue button.rv-item').length > 0);
+  const queued = await page.$$eval('#rv-queue button.rv-item', (bs) => bs.length);
+  check(queued >= want.review.atLeast, `review queue lists the risky sessions (${queued})`);
+  same(await page.$$eval('#rv-queue a, #rv-queue script, #rv-queue img', (xs) => xs.length), 0, 'queue values stay text');
+  await page.focus('#rv-queue button.rv-item');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#rv-detail:not([hidden])');
+  same(await page.evaluate(() => document.activeElement && document.activeElement.id), 'rv-verdict-ok', 'focus on the verdict');
+  await page.keyboard.press('Space');
+  await page.keyboard.press('Tab'); // past the radio group
+  await page.keyboard.type('looked fine');
+  await page.focus('#rv-submit');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Signed off|failed/.test(document.getElementById('rv-status').textContent));
+  same(await page.textContent('#rv-status'), 'Signed off as ok by function-key caller.', 'sign-off answer');
+  await page.waitForFunction((n) => document.querySelectorAll('#rv-queue button.rv-item').length === n - 1, queued);
+  await page.screenshot({ path: shot.replace(/\.png$/, '-review.png'), fullPage: true });
+
   same(await page.evaluate(() => window.__violations), [], 'CSP violations');
   const origin = new URL(base).origin;
   const calls = requests.filter((u) => /\/api\/(recordings|sessions)\?/.test(u));

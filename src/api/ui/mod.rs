@@ -1,6 +1,7 @@
 //! `GET /api/ui`: the timeline page — one self-contained HTML document (inline CSS and script, no
-//! external URL of any kind) over the same API: a filter form, the recordings table and a per-VM
-//! timeline of sessions.
+//! external URL of any kind) over the same API: a filter form, the recordings table, a per-VM
+//! timeline of sessions, and the review panel (the queue, a session's details with its
+//! recording's portal link, the verdict form).
 //!
 //! The page is assembled once from files embedded at compile time (`page.html`, `style.css`,
 //! `js/*.js`) and served with a strict Content-Security-Policy whose only script and style
@@ -32,6 +33,7 @@ const SCRIPT: &str = concat!(
     include_str!("js/timeline.js"),
     include_str!("js/estate.js"),
     include_str!("js/main.js"),
+    include_str!("js/review.js"),
     "})();\n"
 );
 

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime};
 
@@ -25,6 +26,8 @@ use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, g
 
 /// Most starts kept per (user, VM).
 const MAX_STARTS: usize = 200;
+/// Rows written concurrently.
+const WRITERS: usize = 16;
 
 /// What one refresh did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -101,34 +104,46 @@ pub async fn refresh(
             .filter(|s| !index.contains_key(&s.tunnel))
             .collect();
         let firsts = first_sessions(tables, &new).await?;
-        let mut queued = Vec::new();
-        for s in &changed {
-            let is_reviewed = reviewed.contains_key(&reviewed_key(&s.tunnel));
-            let first = match index.get(&s.tunnel) {
-                Some(i) => i.entity.get("FirstToVm").and_then(Value::as_bool) == Some(true),
-                None => firsts.contains(&s.tunnel),
-            };
-            let ctx = risk::Context {
-                burst: bursts.contains(&s.tunnel),
-                first_to_vm: first,
-                estate: false,
-            };
-            let (score, reasons) = risk::assess(s, ctx, settings, now);
-            let rk = (!is_reviewed && score > 0).then(|| risk::rank_key(score, s));
-            let item = Item {
-                session: s,
-                score,
-                reasons: &reasons,
-                rk: rk.as_deref(),
-                due: s.end.unwrap_or(s.start) + settings.deadline,
-                first,
-                digest: s.digest(is_reviewed, &digest),
-            };
-            write_item(tables, &item, index.get(&s.tunnel).cloned()).await?;
-            if rk.is_some() {
-                queued.push(s.tunnel.clone());
-            }
+        let items: Vec<(Item<'_>, Option<Stored>)> = changed
+            .iter()
+            .map(|s| {
+                let is_reviewed = reviewed.contains_key(&reviewed_key(&s.tunnel));
+                let first = match index.get(&s.tunnel) {
+                    Some(i) => i.entity.get("FirstToVm").and_then(Value::as_bool) == Some(true),
+                    None => firsts.contains(&s.tunnel),
+                };
+                let ctx = risk::Context {
+                    burst: bursts.contains(&s.tunnel),
+                    first_to_vm: first,
+                    estate: false,
+                };
+                let (score, reasons) = risk::assess(s, ctx, settings, now);
+                let item = Item {
+                    session: s,
+                    score,
+                    rk: (!is_reviewed && score > 0).then(|| risk::rank_key(score, s)),
+                    reasons,
+                    due: s.end.unwrap_or(s.start) + settings.deadline,
+                    first,
+                    digest: s.digest(is_reviewed, &digest),
+                };
+                (item, index.get(&s.tunnel).cloned())
+            })
+            .collect();
+        let queued: Vec<String> = items
+            .iter()
+            .filter(|(i, _)| i.rk.is_some())
+            .map(|(i, _)| i.session.tunnel.clone())
+            .collect();
+        // Independent rows: written a few at a time (a month's first indexing is tens of thousands).
+        let mut writes = Vec::with_capacity(items.len());
+        for (item, cur) in items {
+            writes.push(write_item(tables, item, cur));
         }
+        futures::stream::iter(writes)
+            .buffer_unordered(WRITERS)
+            .try_collect::<Vec<()>>()
+            .await?;
         // Reviews recorded while this ran: their sessions leave the queue now.
         let after = latest_in(tables, &pk).await?;
         for t in queued
@@ -147,8 +162,8 @@ pub async fn refresh(
 struct Item<'a> {
     session: &'a Session,
     score: u32,
-    reasons: &'a [Reason],
-    rk: Option<&'a str>,
+    reasons: Vec<Reason>,
+    rk: Option<String>,
     due: OffsetDateTime,
     first: bool,
     digest: String,
@@ -157,7 +172,7 @@ struct Item<'a> {
 /// Records the derivation in the index row (ETag-conditional), then moves the queue row.
 async fn write_item(
     tables: &dyn TableStore,
-    item: &Item<'_>,
+    item: Item<'_>,
     current: Option<Stored>,
 ) -> Result<(), TableError> {
     let s = item.session;
@@ -175,7 +190,7 @@ async fn write_item(
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned);
             e.insert("Digest".into(), item.digest.clone().into());
-            e.insert("QueueRk".into(), item.rk.unwrap_or_default().into());
+            e.insert("QueueRk".into(), item.rk.clone().unwrap_or_default().into());
             e.insert("Score".into(), item.score.to_string().into());
             e.insert("Reasons".into(), reasons.join(",").into());
             e.insert("FirstToVm".into(), item.first.into());
@@ -183,10 +198,10 @@ async fn write_item(
         },
     )
     .await?;
-    if let Some(old) = old_rk.filter(|o| Some(o.as_str()) != item.rk) {
+    if let Some(old) = old_rk.filter(|o| Some(o) != item.rk.as_ref()) {
         delete_queue_row(tables, &old).await?;
     }
-    if let Some(rk) = item.rk {
+    if let Some(rk) = &item.rk {
         let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
         let row = json!({
             "PartitionKey": OPEN, "RowKey": rk, "TunnelId": s.tunnel, "SessionDay": s.day,
@@ -244,42 +259,55 @@ async fn first_sessions(
     {
         by_pair.entry(pair_key(s)).or_default().push(s);
     }
-    let mut firsts = HashSet::new();
+    let mut pairs = Vec::with_capacity(by_pair.len());
     for (pk, group) in by_pair {
-        let mut decided = HashSet::new();
-        update(tables, PAIRS_TABLE, &pk, "seen", &mut |cur| {
-            let mut starts: Vec<OffsetDateTime> = cur
-                .and_then(|c| get_str(&c.entity, "Starts"))
-                .unwrap_or_default()
-                .split(',')
-                .filter_map(timestamp)
-                .collect();
-            let all: Vec<OffsetDateTime> = starts
-                .iter()
-                .copied()
-                .chain(group.iter().map(|s| s.start))
-                .collect();
-            decided = group
-                .iter()
-                .filter(|s| risk::first_to_vm(s.start, &all))
-                .map(|s| s.tunnel.clone())
-                .collect();
-            starts.extend(group.iter().map(|s| s.start));
-            starts.sort();
-            starts.dedup();
-            let newest = starts.last().copied()?;
-            starts.retain(|t| *t >= newest - risk::FIRST_WITHIN - Duration::days(1));
-            let keep = starts.len().saturating_sub(MAX_STARTS);
-            let text: Vec<String> = starts[keep..]
-                .iter()
-                .map(|t| format_utc_millis(*t))
-                .collect();
-            let mut e = Entity::new();
-            e.insert("Starts".into(), text.join(",").into());
-            Some(e)
-        })
-        .await?;
-        firsts.extend(decided);
+        pairs.push(pair_firsts(tables, pk, group));
     }
-    Ok(firsts)
+    let decided: Vec<HashSet<String>> = futures::stream::iter(pairs)
+        .buffer_unordered(WRITERS)
+        .try_collect()
+        .await?;
+    Ok(decided.into_iter().flatten().collect())
+}
+
+/// One pair's row: which of `group` are firsts, with their starts recorded.
+async fn pair_firsts(
+    tables: &dyn TableStore,
+    pk: String,
+    group: Vec<&Session>,
+) -> Result<HashSet<String>, TableError> {
+    let mut decided = HashSet::new();
+    update(tables, PAIRS_TABLE, &pk, "seen", &mut |cur| {
+        let mut starts: Vec<OffsetDateTime> = cur
+            .and_then(|c| get_str(&c.entity, "Starts"))
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(timestamp)
+            .collect();
+        let all: Vec<OffsetDateTime> = starts
+            .iter()
+            .copied()
+            .chain(group.iter().map(|s| s.start))
+            .collect();
+        decided = group
+            .iter()
+            .filter(|s| risk::first_to_vm(s.start, &all))
+            .map(|s| s.tunnel.clone())
+            .collect();
+        starts.extend(group.iter().map(|s| s.start));
+        starts.sort();
+        starts.dedup();
+        let newest = starts.last().copied()?;
+        starts.retain(|t| *t >= newest - risk::FIRST_WITHIN - Duration::days(1));
+        let keep = starts.len().saturating_sub(MAX_STARTS);
+        let text: Vec<String> = starts[keep..]
+            .iter()
+            .map(|t| format_utc_millis(*t))
+            .collect();
+        let mut e = Entity::new();
+        e.insert("Starts".into(), text.join(",").into());
+        Some(e)
+    })
+    .await?;
+    Ok(decided)
 }

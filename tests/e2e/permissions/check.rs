@@ -59,8 +59,9 @@ pub(super) fn infra(
         .collect()
 }
 
-/// The app-account containers infra/ creates: the `for c in [...]` list of storage.bicep, resolved
-/// through the defaults of the main.bicep parameters passed to it.
+/// The app-account containers infra/ creates: the `for c in [...]` list of storage.bicep and the
+/// containers it declares one by one (`name: <param>`), resolved through the defaults of the
+/// main.bicep parameters passed to it.
 pub(super) fn app_containers() -> Vec<String> {
     let storage = bicep::strip_comments(&read("infra/modules/storage.bicep"));
     let main = bicep::strip_comments(&read("infra/main.bicep"));
@@ -69,8 +70,14 @@ pub(super) fn app_containers() -> Vec<String> {
         .nth(1)
         .and_then(|s| s.split(']').next())
         .expect("containers loop");
+    let single = storage
+        .split("resource ")
+        .filter(|r| r.contains("'Microsoft.Storage/storageAccounts/blobServices/containers@"))
+        .filter_map(|r| r.split("name: ").nth(1)?.split_whitespace().next())
+        .filter(|p| *p != "c");
     list.trim_start_matches('[')
         .split(',')
+        .chain(single)
         .map(|p| {
             let decl = format!("param {} string = '", p.trim());
             let i = main

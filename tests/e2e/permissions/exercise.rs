@@ -68,6 +68,11 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("NOTIFY_WEBHOOK_URL", webhook),
         ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
         ("BASTION_HOSTS", super::arm::HOST),
+        // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
+        (
+            "EVIDENCE_SIGNING_KEY",
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+        ),
     ];
     let config = Config::from_lookup(&|k| {
         env.iter()
@@ -196,6 +201,10 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let mut meta = at(&format!("{tomorrow}T03:00:00Z"));
     meta["sys"]["MethodName"] = json!("IntegrityVerify");
     rig.invoke("IntegrityVerify", timer.clone(), meta, "any")
+        .await;
+    let mut meta = at("2025-04-01T04:00:00Z");
+    meta["sys"]["MethodName"] = json!("EvidencePack");
+    rig.invoke("EvidencePack", timer.clone(), meta, "processed")
         .await;
 
     rig.api(

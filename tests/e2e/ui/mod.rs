@@ -76,6 +76,8 @@ fn expectations(now: OffsetDateTime) -> Value {
         ],
         // Hosts the pipeline cannot produce (none, other spellings), served by the test itself.
         "hostless": fixture("ui/hostless.json"),
+        // The unrecorded sessions are queued for review at least.
+        "review": {"atLeast": kinds(Kind::Unrecorded)},
     })
 }
 
@@ -98,6 +100,14 @@ async fn timeline_page_in_headless_chromium() {
     let handler = HandlerProcess::spawn(&env.pairs()).await;
     let now = OffsetDateTime::now_utc();
     seed::seed(&handler, &env, &blobs, &containers, now).await;
+    // The review queue's timer indexes the seeded sessions (an hour on: unrecorded ones are ended).
+    let mut tick = fixture("invocations/timer.invocation.json");
+    tick["Metadata"]["sys"]["MethodName"] = json!("ReviewQueue");
+    tick["Metadata"]["sys"]["UtcNow"] = json!(bastion_recordings::dates::format_utc(
+        now + time::Duration::hours(1)
+    ));
+    let (status, reply) = handler.invoke("ReviewQueue", &tick).await;
+    assert_eq!(status, 200, "{reply}");
 
     let root = env!("CARGO_MANIFEST_DIR");
     let dir = format!("{root}/target/ui");

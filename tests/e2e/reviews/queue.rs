@@ -1,0 +1,204 @@
+//! The review queue on Azurite through the real `handler`: `ReviewQueue` indexes sessions written
+//! as the tail writes them, `GET /api/reviews/queue` ranks them, and two instances running the
+//! timer at once raise each `review.overdue` exactly once. `queue_speed_for_a_month_of_sessions`
+//! (with `REVIEW_QUEUE_BENCH=1`) seeds a month of 60,000 sessions and prints the queue's answer time.
+
+use std::time::Instant;
+
+use bastion_recordings::tables::{TableStore, WriteMode};
+use futures::StreamExt as _;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::audit_logs::support::{Env, start};
+use crate::catalogue_sessions::http;
+use crate::harness::{HandlerProcess, fixture};
+
+fn timer_at(now: &str) -> Value {
+    let mut inv = fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = json!("ReviewQueue");
+    inv["Metadata"]["sys"]["UtcNow"] = json!(now);
+    inv
+}
+
+fn notifications(reply: &Value) -> Vec<Value> {
+    match &reply["Outputs"]["notifications"] {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        v => vec![v.clone()],
+    }
+}
+
+/// A `sessionwindows` row as the tail writes it.
+fn window(tunnel: &str, start: &str, end: &str, user: &str, vm: &str, recorded: bool) -> Value {
+    json!({"PartitionKey": &start[..10], "RowKey": tunnel, "Start": start, "End": end,
+        "BastionHost": "bas-e2e", "TargetVm": vm, "UserName": user, "UserEmail": "",
+        "ClientIp": "203.0.113.5", "Protocol": "ssh", "Outcome": "connected", "Recorded": recorded})
+}
+
+async fn put(tables: &dyn TableStore, rows: Vec<Value>) {
+    tables.ensure_table("sessionwindows").await.expect("table");
+    futures::stream::iter(rows.into_iter().map(|r| async move {
+        let e = r.as_object().expect("object").clone();
+        tables
+            .write("sessionwindows", &e, WriteMode::Upsert)
+            .await
+            .expect("write");
+    }))
+    .buffer_unordered(32)
+    .collect::<Vec<()>>()
+    .await;
+}
+
+async fn run(h: &HandlerProcess, now: &str) -> Value {
+    let (s, reply) = h.invoke("ReviewQueue", &timer_at(now)).await;
+    assert_eq!(s, 200, "{reply} {}", h.log_text());
+    reply
+}
+
+#[tokio::test]
+async fn overdue_is_raised_once_across_two_instances() {
+    let Some(e) = start().await else { return };
+    put(
+        e.tables.as_ref(),
+        vec![
+            // Unrecorded: queued.
+            window(
+                "od-1",
+                "2025-03-14T10:00:00.000Z",
+                "2025-03-14T10:10:00.000Z",
+                "ann",
+                "vm-1",
+                false,
+            ),
+            // Recorded, in hours, but the user's first to the VM: queued.
+            window(
+                "od-2",
+                "2025-03-14T11:00:00.000Z",
+                "2025-03-14T11:10:00.000Z",
+                "ben",
+                "vm-2",
+                true,
+            ),
+        ],
+    )
+    .await;
+    let first = run(&e.handler, "2025-03-14T12:00:00.0000000Z").await;
+    assert!(notifications(&first).is_empty(), "not due yet: {first}");
+    let (s, text, _) = http(&e.handler, Method::GET, "/api/reviews/queue", None, &[]).await;
+    assert_eq!(s, 200, "{text}");
+    let q: Value = serde_json::from_str(&text).expect("json");
+    let ids: Vec<&str> = q["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["sessionId"].as_str())
+        .collect();
+    assert_eq!(ids, ["od-1", "od-2"], "unrecorded first: {q}");
+    assert_eq!(
+        q["items"][0]["reasons"],
+        json!(["unrecorded", "first-to-vm-in-30-days"])
+    );
+
+    // Two instances run the timer at the same moment, a day later.
+    let other = HandlerProcess::spawn(&e.env.pairs()).await;
+    let now = "2025-03-15T12:00:00.0000000Z";
+    let (a, b) = tokio::join!(run(&e.handler, now), run(&other, now));
+    let mut sent: Vec<(String, String)> = notifications(&a)
+        .into_iter()
+        .chain(notifications(&b))
+        .map(|n| {
+            assert_eq!(n["type"], "review.overdue");
+            (
+                n["data"]["tunnelId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                n["notificationId"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["od-1", "od-2"]
+    );
+    // Again on both: nothing new.
+    let (a, b) = tokio::join!(run(&e.handler, now), run(&other, now));
+    assert!(notifications(&a).is_empty() && notifications(&b).is_empty());
+}
+
+/// 60,000 sessions over 30 days (5 hosts, 300 users, 150 VMs, a third outside office hours, one
+/// in 20 unrecorded) as the tail writes them, indexed by the timer, then the queue read 20 times.
+#[tokio::test]
+async fn queue_speed_for_a_month_of_sessions() {
+    if std::env::var("REVIEW_QUEUE_BENCH").ok().as_deref() != Some("1") {
+        eprintln!("skipping: REVIEW_QUEUE_BENCH is not 1");
+        return;
+    }
+    let Some(e) = start().await else { return };
+    let seeding = Instant::now();
+    let mut rows = Vec::with_capacity(60_000);
+    for i in 0..60_000u32 {
+        let day = 1 + i / 2000;
+        let minute = (i % 2000) * 24 * 60 / 2000;
+        let start = format!(
+            "2025-03-{day:02}T{:02}:{:02}:00.000Z",
+            minute / 60,
+            minute % 60
+        );
+        let end = format!(
+            "2025-03-{day:02}T{:02}:{:02}:30.000Z",
+            minute / 60,
+            minute % 60
+        );
+        let mut w = window(
+            &format!("bench-{i:05}"),
+            &start,
+            &end,
+            &format!("user{}", i % 300),
+            &format!("vm{}", i % 150),
+            i % 20 != 0,
+        );
+        w["BastionHost"] = json!(format!("bas-{}", i % 5));
+        rows.push(w);
+    }
+    put(e.tables.as_ref(), rows).await;
+    eprintln!("seeded 60000 sessions in {:?}", seeding.elapsed());
+    let indexing = Instant::now();
+    for day in (2..=31).step_by(2) {
+        run(&e.handler, &format!("2025-03-{day:02}T23:59:00.0000000Z")).await;
+    }
+    eprintln!("indexed in {:?}", indexing.elapsed());
+    let mut times = Vec::new();
+    let mut count = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (s, text, _) = http(
+            &e.handler,
+            Method::GET,
+            "/api/reviews/queue?limit=100",
+            None,
+            &[],
+        )
+        .await;
+        times.push(t.elapsed());
+        assert_eq!(s, 200);
+        count = serde_json::from_str::<Value>(&text).expect("json")["count"]
+            .as_u64()
+            .unwrap_or_default();
+    }
+    times.sort();
+    let queued = e
+        .tables
+        .query("reviewqueue", None, Some(1000), None)
+        .await
+        .map(|p| p.items.len())
+        .unwrap_or_default();
+    eprintln!(
+        "GET /api/reviews/queue?limit=100 over 60000 sessions: median {:?}, max {:?} ({count} items; queue holds >= {queued} rows)",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    let _: &Env = &e;
+}
