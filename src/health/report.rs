@@ -35,6 +35,7 @@ pub const FUNCTIONS: &[&str] = &[
     "EstateCheck",
     "LiveSessions",
     "ReviewQueue",
+    "EvidencePack",
 ];
 
 /// Overall status thresholds.
