@@ -12,8 +12,10 @@ use crate::config::{Config, ConfigError, SourceSpec, Storage};
 use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
 use crate::invocation::{HasQuarantine, Quarantine};
+use crate::loganalytics::{LogsClient, LogsQuery, SCOPE};
 use crate::notify::{Notifier, config::NotifyConfig};
 use crate::ports::Ports;
+use crate::rest::{RestClient, RestLimits};
 use crate::retention::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
@@ -57,6 +59,8 @@ pub struct AppState {
     /// Resource Manager (the estate checks and live sessions); `None` when no Bastion host is
     /// configured.
     pub arm: Option<Arc<dyn crate::arm::ResourceManager>>,
+    /// The Logs Query API client, when `AUDITLOGS_WORKSPACES` names a workspace.
+    pub logs: Option<Arc<dyn LogsQuery>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -140,12 +144,15 @@ impl AppState {
         let tables = TableRestClient::new(app, &config.table_prefix)
             .map_err(|e| ConfigError(vec![e.to_string()]))?;
         let queues = crate::health::queues::for_connection(Some(app));
+        // The app's identity: a key connection (local development) sends no token.
+        let credential = crate::storage::identity::credential(app).ok();
         let seams = Built {
             sources,
             app_blobs,
             tables: Arc::new(tables),
             links,
             queues,
+            logs: logs_client(&config, credential),
         };
         let arm = resource_manager(&config, app);
         let mut state = Self::build(config, policy, seams, Arc::new(SystemClock));
@@ -196,6 +203,7 @@ impl AppState {
             tables: stores.tables,
             links: Links::one(links::for_connection(None)),
             queues: crate::health::queues::for_connection(None),
+            logs: logs_client(&config, None),
         };
         Self::build(config, policy, seams, clock)
     }
@@ -207,6 +215,7 @@ impl AppState {
             tables,
             links,
             queues,
+            logs,
         } = seams;
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         Self {
@@ -225,6 +234,7 @@ impl AppState {
             links,
             queues,
             arm: None,
+            logs,
             config: Arc::new(config),
         }
     }
@@ -265,6 +275,13 @@ impl AppState {
             stores,
             Arc::new(SystemClock),
         ))
+    }
+
+    /// Replaces the Logs Query API client (tests and benchmarks: a fake or a counting decorator).
+    #[must_use]
+    pub fn with_logs(mut self, logs: Arc<dyn LogsQuery>) -> Self {
+        self.logs = Some(logs);
+        self
     }
 
     /// Replaces the notification settings (no destinations by default).
@@ -322,6 +339,7 @@ struct Built {
     tables: Arc<dyn TableStore>,
     links: Links,
     queues: Arc<dyn QueueDepth>,
+    logs: Option<Arc<dyn LogsQuery>>,
 }
 
 /// One blob client per account: connections to the same endpoint with the same credentials share
@@ -356,4 +374,22 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
                 .with_bastion_id(s.bastion_id.clone()))
         })
         .collect()
+}
+
+/// The Logs Query API client of the configured endpoint, when a workspace is configured. Its
+/// calls fit the timer's budget: 20 s a try, 40 s with retries and `Retry-After` waits.
+fn logs_client(
+    config: &Config,
+    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+) -> Option<Arc<dyn LogsQuery>> {
+    let endpoint = config.workspaces.endpoint.clone()?;
+    if config.workspaces.query.workspaces.is_empty() {
+        return None;
+    }
+    let limits = RestLimits {
+        try_timeout: std::time::Duration::from_secs(20),
+        deadline: std::time::Duration::from_secs(40),
+    };
+    let rest = RestClient::new(credential, SCOPE, limits);
+    Some(Arc::new(LogsClient::new(rest, endpoint)))
 }

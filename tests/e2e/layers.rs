@@ -29,7 +29,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "ports",
-        &["storage", "tables", "queues", "permissions", "rest", "arm"],
+        &[
+            "storage",
+            "tables",
+            "queues",
+            "permissions",
+            "rest",
+            "loganalytics",
+            "arm",
+        ],
     ),
     ("protocol", &["invocation", "events"]),
     ("data", &["catalogue", "sources", "ports"]),

@@ -30,3 +30,4 @@ mod sources;
 mod storage_contract;
 mod tls_azurite;
 mod ui;
+mod workspaces;
