@@ -5,7 +5,9 @@
 use axum::Router;
 use axum::routing::get;
 
-use crate::functions::{audit_logs, integrity, notify, reconcile, recordings, retention, reviews};
+use crate::functions::{
+    audit_logs, evidence, integrity, notify, reconcile, recordings, retention, reviews,
+};
 use crate::invocation::invocation_route;
 use crate::state::AppState;
 
@@ -29,6 +31,10 @@ pub fn router(state: AppState) -> Router {
             invocation_route(audit_logs::AUDIT_LOG_TAIL, audit_logs::audit_log_tail),
         )
         .route(
+            &format!("/{}", audit_logs::AUDIT_LOG_QUERY),
+            invocation_route(audit_logs::AUDIT_LOG_QUERY, audit_logs::audit_log_query),
+        )
+        .route(
             &format!("/{}", reconcile::RECONCILE),
             invocation_route(reconcile::RECONCILE, reconcile::reconcile),
         )
@@ -43,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", integrity::INTEGRITY_VERIFY),
             invocation_route(integrity::INTEGRITY_VERIFY, integrity::integrity_verify),
+        )
+        .route(
+            &format!("/{}", evidence::EVIDENCE_PACK),
+            invocation_route(evidence::EVIDENCE_PACK, evidence::evidence_pack),
         )
         .route(
             &format!("/{}", notify::NOTIFY_WEBHOOK),

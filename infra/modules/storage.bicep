@@ -24,12 +24,12 @@ param deadLetterContainer string
 param deploymentContainer string
 
 @description('Container of the signed evidence packs (EvidencePack timer, handler evidence).')
-param evidenceContainer string = 'evidence'
+param evidenceContainer string
 
 @description('Days each evidence blob is write-protected after creation (time-based immutability; auditors keep 12 months).')
 @minValue(1)
 @maxValue(146000)
-param evidenceImmutabilityDays int = 400
+param evidenceImmutabilityDays int
 
 @description('Queues the functions use (queue triggers and outputs).')
 param queues array

@@ -217,11 +217,16 @@ def _():
     assert "accountkey" not in joined and "connectionstring: 'defaultendpointsprotocol" not in joined
 
 
-@check("recordings container: never versioning or immutability")
+@check("recordings container: never versioning or immutability (only the product's own evidence container has a policy)")
 def _():
-    joined = "\n".join(TEXT.values())
+    storage = INFRA / "modules/storage.bicep"
+    joined = "\n".join(t for f, t in TEXT.items() if f != storage)
     for needle in ("isVersioningEnabled", "immutabilityPolic", "immutableStorageWithVersioning"):
         assert needle not in joined, needle
+    own = TEXT[storage]
+    assert "isVersioningEnabled" not in own and "immutableStorageWithVersioning" not in own
+    policies = [r for r in own.split("resource ") if "immutabilityPolicies@" in r]
+    assert len(policies) == 1 and "parent: evidence" in policies[0], "one policy, on the evidence container"
     rec = TEXT[INFRA / "modules/recordings-access.bicep"]
     assert re.search(r"containers@[\w-]+' existing", rec), "the recordings container is only referenced"
 

@@ -10,10 +10,12 @@
 //! - [`integrity`]: `RecordingHash` (queue) and `IntegrityVerify` (timer).
 //! - [`notify`]: `NotifyWebhook` (queue).
 //! - [`reviews`]: `ReviewQueue` (timer): the review queue and `review.overdue`.
+//! - [`evidence`]: `EvidencePack` (timer): the previous month's signed evidence pack.
 //!
 //! [`AppState`]: crate::state::AppState
 
 pub mod audit_logs;
+pub mod evidence;
 pub mod integrity;
 pub mod notify;
 pub mod reconcile;

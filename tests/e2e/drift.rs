@@ -107,11 +107,12 @@ fn names_and_bindings_follow_the_rules() {
                 "{name}: 6-field NCRONTAB (Windows Consumption rejects 5)"
             );
         }
-        // Event Grid functions rely on Event Grid's own retries; the sweep and the weekly
-        // verification have a host retry policy (a missed run would wait a day or a week).
+        // Event Grid functions rely on Event Grid's own retries; the sweep, the weekly
+        // verification and the monthly evidence pack have a host retry policy (a missed run would
+        // wait a day, a week or a month).
         assert_eq!(
             f.get("retry").is_some(),
-            name == "RetentionSweep" || name == "IntegrityVerify",
+            name == "RetentionSweep" || name == "IntegrityVerify" || name == "EvidencePack",
             "{name}: retry block"
         );
     }

@@ -3,7 +3,8 @@
 //! login), one detail read (an access-audit row); then `GET /api/evidence` and `handler evidence`
 //! both produce packs that `handler evidence verify` accepts, whose CSV files are byte for byte the
 //! API's CSV exports of the month and whose figures equal the API's counts; and flipping one byte
-//! of any file of the pack, or of the manifest, makes `verify` fail naming it.
+//! of any file of the pack, or of the manifest, makes `verify` fail naming it. The `EvidencePack`
+//! timer writes the previous month once into container `evidence`, and that pack verifies.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -233,4 +234,127 @@ async fn a_seeded_month_reconciles_with_the_api_and_verifies() {
 
 fn urlencode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn pack_invocation(now: &str) -> Value {
+    let mut inv = harness::fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = serde_json::json!("EvidencePack");
+    inv["Metadata"]["sys"]["UtcNow"] = serde_json::json!(now);
+    inv
+}
+
+#[tokio::test]
+async fn the_timer_writes_last_month_once_into_the_evidence_container() {
+    let Some(e) = start().await else { return };
+    // The container is the product's fixed one: clear an earlier run's March on this Azurite.
+    let earlier = e
+        .blobs
+        .list("evidence", Some("2025-03/"), None)
+        .await
+        .expect("list");
+    for b in earlier.items {
+        let blob = bastion_recordings::storage::BlobRef::new("evidence", b.name);
+        e.blobs
+            .delete_guarded(&blob, None, None)
+            .await
+            .expect("delete");
+    }
+    seed(&e).await;
+    let (s, reply) = e
+        .handler
+        .invoke("EvidencePack", &pack_invocation("2025-04-01T04:00:00Z"))
+        .await;
+    assert_eq!(s, 200, "{reply}");
+    assert!(
+        reply.to_string().contains("evidence pack of 2025-03"),
+        "{reply}"
+    );
+    let page = e
+        .blobs
+        .list("evidence", Some("2025-03/"), None)
+        .await
+        .expect("list");
+    let dir = temp("evidence-timer");
+    std::fs::create_dir_all(&dir).expect("dir");
+    for b in &page.items {
+        let blob = bastion_recordings::storage::BlobRef::new("evidence", b.name.clone());
+        let bytes = e.blobs.read_range(&blob, 0, 64 << 20).await.expect("read");
+        let name = b.name.rsplit('/').next().expect("name");
+        std::fs::write(dir.join(name), &bytes).expect("write");
+    }
+    assert!(
+        page.items.len() >= 10,
+        "{:?}",
+        page.items.iter().map(|b| &b.name).collect::<Vec<_>>()
+    );
+    let (code, out, err) = cli(&e, &["evidence", "verify", dir.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let sessions = std::fs::read_to_string(dir.join("sessions.csv")).expect("sessions");
+    let rows = csv::Reader::from_reader(sessions.as_bytes())
+        .records()
+        .count();
+    assert_eq!(rows, 4, "the month's four sessions: {sessions}");
+    // The same month again: nothing new is written.
+    let (s, again) = e
+        .handler
+        .invoke("EvidencePack", &pack_invocation("2025-04-01T05:00:00Z"))
+        .await;
+    assert_eq!(s, 200, "{again}");
+    let after = e
+        .blobs
+        .list("evidence", Some("2025-03/"), None)
+        .await
+        .expect("list");
+    assert_eq!(after.items.len(), page.items.len(), "{again}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The report of a seeded month in headless Chromium (`TEST_UI=1`): no console error, no script,
+/// nothing fetched; the screenshot is kept in target/ui/evidence.png.
+#[tokio::test]
+async fn the_report_renders_in_headless_chromium() {
+    if std::env::var("TEST_UI").ok().as_deref() != Some("1") {
+        eprintln!(
+            "skipping: TEST_UI is not 1 (scripts/test.sh runs scripts/browser.sh and sets it)"
+        );
+        return;
+    }
+    let Some(e) = start().await else { return };
+    seed(&e).await;
+    let dir = temp("evidence-ui");
+    let d = dir.to_str().expect("utf-8");
+    let (code, out, err) = cli(
+        &e,
+        &[
+            "evidence",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--out",
+            d,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = tokio::process::Command::new("node")
+        .arg(format!("{root}/tests/ui/evidence.mjs"))
+        .arg(dir.join("report.html"))
+        .arg(format!("{root}/target/ui/evidence.png"))
+        .current_dir(format!("{root}/tests/ui"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), run)
+        .await
+        .expect("browser test finished in time")
+        .expect("node runs (scripts/browser.sh)");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.contains("evidence ui: ok"),
+        "{stdout}\n{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

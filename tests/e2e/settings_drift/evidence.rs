@@ -40,5 +40,7 @@ fn the_evidence_container_has_a_time_based_immutability_policy() {
         .find(|r| r.starts_with("evidence "))
         .expect("the evidence container");
     assert!(container.contains("name: evidenceContainer"));
-    assert!(storage.contains("param evidenceContainer string = 'evidence'"));
+    let main = read("infra/main.bicep");
+    assert!(main.contains("param evidenceContainer string = 'evidence'"));
+    assert!(main.contains("evidenceContainer: evidenceContainer"));
 }
