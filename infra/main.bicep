@@ -182,6 +182,12 @@ param softDeleteDays int = 14
 @description('Bastion hosts whose BastionAuditLogs this template archives (a diagnostic setting on each): {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName? (default: the first audit-log source)}. Empty: bastionName below, or none.')
 param bastionDiagnostics array = []
 
+@description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
+param logAnalyticsWorkspaces array = []
+
+@description('Logs Query API endpoint (sovereign clouds differ).')
+param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
+
 @description('Single-source form: existing Bastion host whose BastionAuditLogs to archive to the first audit-log source; empty to leave diagnostics alone.')
 param bastionName string = ''
 
@@ -410,6 +416,8 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainer: deploymentContainer
     recordingSources: recordings
     auditLogSources: auditLogs
+    logAnalyticsWorkspaces: logAnalyticsWorkspaces
+    logAnalyticsEndpoint: logAnalyticsEndpoint
     quarantineContainer: quarantineContainer
     tablePrefix: tablePrefix
     retentionPolicy: retentionPolicy
@@ -451,6 +459,18 @@ module appAccess 'modules/app-access.bicep' = {
     keyVaultName: keyVaultName
   }
 }
+
+// Log Analytics Reader on every workspace source, in the workspace's own subscription and resource group.
+module workspaceAccess 'modules/workspace-access.bicep' = [
+  for (w, i) in logAnalyticsWorkspaces: {
+    name: 'workspace-access-${i}'
+    scope: resourceGroup(split(w.resourceId, '/')[2], split(w.resourceId, '/')[4])
+    params: {
+      workspaceName: last(split(w.resourceId, '/'))
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
 
 // Container-scoped custom roles (and the per-account delegator and lifecycle policy), one module per
 // resource group of sources: the role definition lives there once, whatever the number of sources.

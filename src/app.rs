@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
             invocation_route(audit_logs::AUDIT_LOG_TAIL, audit_logs::audit_log_tail),
         )
         .route(
+            &format!("/{}", audit_logs::AUDIT_LOG_QUERY),
+            invocation_route(audit_logs::AUDIT_LOG_QUERY, audit_logs::audit_log_query),
+        )
+        .route(
             &format!("/{}", reconcile::RECONCILE),
             invocation_route(reconcile::RECONCILE, reconcile::reconcile),
         )

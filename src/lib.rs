@@ -33,6 +33,7 @@ pub mod health;
 pub mod integrity;
 pub mod invocation;
 pub mod json_shape;
+pub mod loganalytics;
 pub mod notify;
 pub mod permissions;
 pub mod ports;

@@ -32,6 +32,12 @@ param recordingSources array
 @description('Audit-log sources: {accountName, container}.')
 param auditLogSources array
 
+@description('Log Analytics workspace sources: {resourceId, customerId, bastionName?}.')
+param logAnalyticsWorkspaces array = []
+
+@description('Logs Query API endpoint.')
+param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
+
 @description('Container for poison payloads in the app account.')
 param quarantineContainer string
 
@@ -124,6 +130,9 @@ var recordingEntries = [
 var auditLogEntries = [
   for s in auditLogSources: '${toLower(s.accountName) == auditLogsAccount ? 'AUDITLOGS_STORAGE' : (toLower(s.accountName) == recordingsAccount ? 'RECORDINGS_STORAGE' : 'SOURCE_${toUpper(s.accountName)}')}:${s.container}'
 ]
+var workspaceEntries = [
+  for w in logAnalyticsWorkspaces: '${w.customerId}${empty(w.?bastionName ?? '') ? '' : '@${w.?bastionName}'}'
+]
 var recordingAccountNames = [for s in recordingSources: toLower(s.accountName)]
 var auditLogAccountNames = [for s in auditLogSources: toLower(s.accountName)]
 var sourceAccountNames = union(recordingAccountNames, auditLogAccountNames)
@@ -156,6 +165,12 @@ var settings = {
   // RECORDINGS_CONTAINER / AUDITLOGS_CONTAINER, which are not set: the handler refuses both forms).
   RECORDINGS_SOURCES: join(recordingEntries, ',')
   AUDITLOGS_SOURCES: join(auditLogEntries, ',')
+  // Workspace sources (AuditLogQuery): `<workspace id>[@<bastion>]`; empty: none.
+  AUDITLOGS_WORKSPACES: join(workspaceEntries, ',')
+  LOGANALYTICS_ENDPOINT: logAnalyticsEndpoint
+  AUDITLOGS_QUERY_LAG_SECONDS: '120'
+  AUDITLOGS_QUERY_OVERLAP_SECONDS: '300'
+  AUDITLOGS_QUERY_PAGE_ROWS: '10000'
   QUARANTINE_CONTAINER: quarantineContainer
   TABLE_PREFIX: tablePrefix
   // Every storage call (and the identity token behind it): 6 s a try, 12 s with retries, so an

@@ -20,6 +20,7 @@ pub mod detect;
 pub mod join;
 pub mod parse;
 pub mod path;
+pub mod query;
 pub mod repo;
 pub mod sessions;
 pub mod settings;

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod sources;
+pub mod workspaces;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,11 @@ pub const SETTINGS: &[&str] = &[
     "AUDITLOGS_STORAGE",
     "AUDITLOGS_CONTAINER",
     "AUDITLOGS_SOURCES",
+    "AUDITLOGS_WORKSPACES",
+    "AUDITLOGS_QUERY_LAG_SECONDS",
+    "AUDITLOGS_QUERY_OVERLAP_SECONDS",
+    "AUDITLOGS_QUERY_PAGE_ROWS",
+    "LOGANALYTICS_ENDPOINT",
     "QUARANTINE_CONTAINER",
     "TABLE_PREFIX",
     "RETENTION_POLICY",
@@ -129,6 +135,8 @@ pub struct Config {
     pub reviews: crate::reviews::ReviewSettings,
     /// Catalogue API (`CATALOGUE_*`, `HEALTH_TAIL_LAG_MINUTES`).
     pub api: self::api::ApiSettings,
+    /// Log Analytics workspace sources (`AUDITLOGS_WORKSPACES`, `LOGANALYTICS_ENDPOINT`, `AUDITLOGS_QUERY_*`).
+    pub workspaces: self::workspaces::WorkspaceConfig,
     /// Destinations and delivery (`NOTIFY_*`, `CATALOGUE_BASE_URL`).
     pub notify: crate::notify::config::NotifyConfig,
     /// How often heartbeats are written (`HEALTH_HEARTBEAT_SECONDS`).
@@ -168,6 +176,7 @@ impl Config {
             audit.failed_login_window,
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
+        let workspaces = self::workspaces::read(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
@@ -254,6 +263,7 @@ impl Config {
             audit,
             reviews,
             api,
+            workspaces,
             notify,
             heartbeat_interval,
             integrity_sample,

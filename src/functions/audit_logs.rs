@@ -1,12 +1,17 @@
-//! `AuditLogCreated` (Event Grid: a new `PT1H.json`) and `AuditLogTail` (timer: read what was
-//! appended, fold sessions, join recordings, detect).
+//! `AuditLogCreated` (Event Grid: a new `PT1H.json`), `AuditLogTail` (timer: read what was
+//! appended, fold sessions, join recordings, detect) and `AuditLogQuery` (timer: the same from Log
+//! Analytics workspaces).
+
+use std::sync::Arc;
 
 use super::decode_event;
+use crate::audit_logs::query::{self, Query};
 use crate::audit_logs::{created, tail};
 use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::state::AppState;
 
+pub use crate::audit_logs::query::FUNCTION as AUDIT_LOG_QUERY;
 pub use crate::audit_logs::{
     CREATED_FUNCTION as AUDIT_LOG_CREATED, TAIL_FUNCTION as AUDIT_LOG_TAIL,
 };
@@ -48,4 +53,37 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
         )));
     }
     Ok(tail::outcome(report))
+}
+
+/// The workspace source of `state`, when one is configured.
+pub fn workspace_query(state: &AppState) -> Option<Query> {
+    Some(Query {
+        tail: super::tail(state),
+        logs: state.logs.clone()?,
+        settings: Arc::new(state.config.workspaces.query.clone()),
+    })
+}
+
+/// `AuditLogQuery`: one bounded tick over the configured workspaces (none: nothing to do).
+///
+/// # Errors
+/// `Retryable` when every workspace failed and nothing is to be delivered.
+pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
+    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
+    let Some(q) = workspace_query(&state) else {
+        return Ok(Outcome::skipped(
+            "no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)",
+        ));
+    };
+    let report = query::tick(&q, now_of(&state, &inv)).await?;
+    if report.failed > 0
+        && report.failed == report.workspaces
+        && report.settled.notifications.is_empty()
+    {
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "all {} workspaces failed this tick (see /api/health)",
+            report.failed
+        )));
+    }
+    Ok(query::outcome(report))
 }

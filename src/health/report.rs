@@ -27,6 +27,7 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingCreated",
     "AuditLogCreated",
     "AuditLogTail",
+    "AuditLogQuery",
     "Reconcile",
     "RetentionSweep",
     "RecordingHash",

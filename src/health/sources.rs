@@ -1,7 +1,9 @@
 //! The per-source part of `/api/health`: for every watched container, whether its account
 //! answers (one cheap properties probe on a name no blob has) and, for recording sources,
-//! whether a `recordings.stalled` episode is open. The Bastion host whose SAS expired, or the
-//! account that stopped answering, is named; the others stay `ok`.
+//! whether a `recordings.stalled` episode is open; for every Log Analytics workspace source, its
+//! last reading's outcome (a missing role or a wrong workspace id is named). The Bastion host whose
+//! SAS expired, the account that stopped answering or the workspace that refused is named; the
+//! others stay `ok`.
 
 use std::sync::Arc;
 
@@ -76,6 +78,16 @@ pub async fn check(
                 doc["stalled"] = json!({"active": active, "since": since});
             }
             out.docs.push(doc);
+        }
+    }
+    for s in crate::audit_logs::query::store::statuses(tables.as_ref()).await? {
+        let failing = s.error.is_some();
+        out.docs
+            .push(json!({"kind": "workspace", "workspace": s.workspace,
+            "reachable": !failing, "error": s.error, "at": s.at,
+            "retryAfter": s.retry_after.map(crate::dates::format_utc)}));
+        if failing {
+            out.unreachable.push(format!("workspace {}", s.workspace));
         }
     }
     Ok(out)

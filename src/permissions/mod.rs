@@ -34,6 +34,8 @@ pub enum Service {
     Table,
     /// Queue service.
     Queue,
+    /// A Log Analytics workspace (the Logs Query API).
+    LogAnalytics,
 }
 
 /// A storage REST operation this app performs (itself, or through the host for its bindings).
@@ -79,6 +81,8 @@ pub enum Operation {
     PutMessage,
     /// Get Messages (the host, for queue triggers).
     GetMessages,
+    /// A Logs Query API query of the Bastion audit table (`AuditLogQuery`, the backfill).
+    QueryWorkspace,
     /// Delete Message (the host, after a queue-triggered invocation succeeded).
     DeleteMessage,
 }
@@ -110,7 +114,7 @@ macro_rules! messages {
 
 impl Operation {
     /// Every operation, for exhaustive checks.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::GetBlobProperties,
         Self::GetBlob,
         Self::ListBlobs,
@@ -132,11 +136,12 @@ impl Operation {
         Self::PutMessage,
         Self::GetMessages,
         Self::DeleteMessage,
+        Self::QueryWorkspace,
     ];
 
     /// The REST operation name, the service, and the permissions of which any one authorizes it.
     pub fn spec(self) -> (&'static str, Service, &'static [&'static str]) {
-        use Service::{Blob, Queue, Table};
+        use Service::{Blob, LogAnalytics, Queue, Table};
         match self {
             Self::GetBlobProperties => ("Get Blob Properties", Blob, &[blobs!("read")]),
             Self::GetBlob => ("Get Blob", Blob, &[blobs!("read")]),
@@ -194,6 +199,16 @@ impl Operation {
                 "Put Message",
                 Queue,
                 &[messages!("add/action"), messages!("write")],
+            ),
+            // Querying a workspace needs the query action and the table's read action (Log
+            // Analytics Reader's `*/read` carries both); either one names the grant here.
+            Self::QueryWorkspace => (
+                "Query (Logs Query API)",
+                LogAnalytics,
+                &[
+                    "Microsoft.OperationalInsights/workspaces/query/read",
+                    "Microsoft.OperationalInsights/workspaces/query/MicrosoftAzureBastionAuditLogs/read",
+                ],
             ),
             Self::GetMessages => (
                 "Get Messages",

@@ -12,6 +12,7 @@ fn every_operation_names_a_documented_permission_of_its_service() {
             Service::Blob => "Microsoft.Storage/storageAccounts/blobServices/",
             Service::Table => "Microsoft.Storage/storageAccounts/tableServices/tables/",
             Service::Queue => "Microsoft.Storage/storageAccounts/queueServices/queues/",
+            Service::LogAnalytics => "Microsoft.OperationalInsights/workspaces/query/",
         };
         assert!(perms.iter().all(|p| p.starts_with(prefix)), "{op:?}");
     }

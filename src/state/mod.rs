@@ -12,8 +12,10 @@ use crate::config::{Config, ConfigError, SourceSpec, Storage};
 use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
 use crate::invocation::{HasQuarantine, Quarantine};
+use crate::loganalytics::{LogsClient, LogsQuery, SCOPE};
 use crate::notify::{Notifier, config::NotifyConfig};
 use crate::ports::Ports;
+use crate::rest::{RestClient, RestLimits};
 use crate::retention::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub links: Links,
     /// Poison-queue depths for the health report.
     pub queues: Arc<dyn QueueDepth>,
+    /// The Logs Query API client, when `AUDITLOGS_WORKSPACES` names a workspace.
+    pub logs: Option<Arc<dyn LogsQuery>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -137,12 +141,15 @@ impl AppState {
         let tables = TableRestClient::new(app, &config.table_prefix)
             .map_err(|e| ConfigError(vec![e.to_string()]))?;
         let queues = crate::health::queues::for_connection(Some(app));
+        // The app's identity: a key connection (local development) sends no token.
+        let credential = crate::storage::identity::credential(app).ok();
         let seams = Built {
             sources,
             app_blobs,
             tables: Arc::new(tables),
             links,
             queues,
+            logs: logs_client(&config, credential),
         };
         Ok(Self::build(config, policy, seams, Arc::new(SystemClock)))
     }
@@ -190,6 +197,7 @@ impl AppState {
             tables: stores.tables,
             links: Links::one(links::for_connection(None)),
             queues: crate::health::queues::for_connection(None),
+            logs: logs_client(&config, None),
         };
         Self::build(config, policy, seams, clock)
     }
@@ -201,6 +209,7 @@ impl AppState {
             tables,
             links,
             queues,
+            logs,
         } = seams;
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         Self {
@@ -218,6 +227,7 @@ impl AppState {
             join_gate: Arc::default(),
             links,
             queues,
+            logs,
             config: Arc::new(config),
         }
     }
@@ -253,6 +263,13 @@ impl AppState {
         ))
     }
 
+    /// Replaces the Logs Query API client (tests and benchmarks: a fake or a counting decorator).
+    #[must_use]
+    pub fn with_logs(mut self, logs: Arc<dyn LogsQuery>) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+
     /// Replaces the notification settings (no destinations by default).
     #[must_use]
     pub fn with_notify(mut self, config: NotifyConfig) -> Self {
@@ -280,6 +297,7 @@ struct Built {
     tables: Arc<dyn TableStore>,
     links: Links,
     queues: Arc<dyn QueueDepth>,
+    logs: Option<Arc<dyn LogsQuery>>,
 }
 
 /// One blob client per account: connections to the same endpoint with the same credentials share
@@ -314,4 +332,22 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
                 .with_bastion_id(s.bastion_id.clone()))
         })
         .collect()
+}
+
+/// The Logs Query API client of the configured endpoint, when a workspace is configured. Its
+/// calls fit the timer's budget: 20 s a try, 40 s with retries and `Retry-After` waits.
+fn logs_client(
+    config: &Config,
+    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+) -> Option<Arc<dyn LogsQuery>> {
+    let endpoint = config.workspaces.endpoint.clone()?;
+    if config.workspaces.query.workspaces.is_empty() {
+        return None;
+    }
+    let limits = RestLimits {
+        try_timeout: std::time::Duration::from_secs(20),
+        deadline: std::time::Duration::from_secs(40),
+    };
+    let rest = RestClient::new(credential, SCOPE, limits);
+    Some(Arc::new(LogsClient::new(rest, endpoint)))
 }

@@ -29,7 +29,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "ports",
-        &["storage", "tables", "queues", "permissions", "rest"],
+        &[
+            "storage",
+            "tables",
+            "queues",
+            "permissions",
+            "rest",
+            "loganalytics",
+        ],
     ),
     ("protocol", &["invocation", "events"]),
     ("data", &["catalogue", "sources", "ports"]),

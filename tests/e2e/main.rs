@@ -29,3 +29,4 @@ mod sources;
 mod storage_contract;
 mod tls_azurite;
 mod ui;
+mod workspaces;

@@ -98,6 +98,18 @@ pub async fn tick(tail: &Tail, now: OffsetDateTime) -> Result<TickReport, Handle
     Ok(report)
 }
 
+/// The join of what changed and the detections, for another reader of audit records (the
+/// workspace source): the same code, so the same rows and notifications.
+pub async fn settle(
+    tail: &Tail,
+    now: OffsetDateTime,
+    deadline: &Deadline,
+    report: &mut TickReport,
+) {
+    tail.join(now, deadline, report).await;
+    detect(tail, now, report).await;
+}
+
 impl Tail {
     /// Reads every active cursor, then joins what changed, within the time budget.
     ///

@@ -6,7 +6,7 @@ use bastion_recordings::permissions::Operation;
 
 use super::bicep::{self, Grant, Scope};
 use super::exercise;
-use super::record::{APP, AUDIT_LOGS, RECORDINGS, Resource, Seen};
+use super::record::{APP, AUDIT_LOGS, RECORDINGS, Resource, Seen, WORKSPACES};
 use super::roles::RoleTable;
 
 /// An access module: the connection it serves and the container its container-scoped roles address.
@@ -18,7 +18,7 @@ pub(super) struct Module {
     container: Option<&'static str>,
 }
 
-pub(super) const MODULES: [Module; 3] = [
+pub(super) const MODULES: [Module; 4] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
@@ -32,6 +32,11 @@ pub(super) const MODULES: [Module; 3] = [
     Module {
         file: "app-access.bicep",
         connection: APP,
+        container: None,
+    },
+    Module {
+        file: "workspace-access.bicep",
+        connection: WORKSPACES,
         container: None,
     },
 ];
@@ -100,6 +105,7 @@ fn scope_text(m: &Module, g: &Grant) -> String {
         .unwrap_or_default();
     match (&g.scope, m.container) {
         (Scope::Container, Some(c)) => format!("{} container {c}{when}", m.connection),
+        (Scope::Workspace, _) => format!("each {} workspace{when}", m.connection),
         _ => format!("the {} account{when}", m.connection),
     }
 }
@@ -111,6 +117,7 @@ fn reaches(m: &Module, g: &Grant, connection: &str, res: &Resource) -> bool {
             Scope::Container => m
                 .container
                 .is_some_and(|c| *res == Resource::Container(c.into())),
+            Scope::Workspace => *res == Resource::Workspace,
             Scope::Other => false,
         }
 }

@@ -14,6 +14,7 @@ use bastion_recordings::app::router;
 use bastion_recordings::backfill::{self, Kind, Options, progress::Progress};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::config::Config;
+use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow};
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::intercept::Intercepted;
@@ -27,7 +28,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::record::{
-    APP, AUDIT_LOGS, Blobs, Ledger, Links, Queues, RECORDINGS, SETUP, Seen, Tables,
+    APP, AUDIT_LOGS, Blobs, Ledger, Links, Logs, Queues, RECORDINGS, SETUP, Seen, Tables,
 };
 use super::rig::{Rig, bindings, blob_event, queue_message, values};
 use crate::harness::{fixture, fixture_bytes};
@@ -36,6 +37,30 @@ use crate::harness::{fixture, fixture_bytes};
 pub(super) const RECORDINGS_CONTAINER: &str = "recordings";
 pub(super) const AUDIT_CONTAINER: &str = "insights-logs-bastionauditlogs";
 const HOUR: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
+
+/// The workspace source the settings name.
+const WORKSPACE: &str = "a1b2c3d4-0000-4000-8000-000000000001";
+
+/// The loopback fake holding one Bastion audit row of the workspace.
+fn workspace() -> FakeLogs {
+    let fake = FakeLogs::default();
+    let values = json!({
+        "TimeGenerated": "2025-03-14T09:40:00.000Z",
+        "_ResourceId": "/subscriptions/11111111-2222-3333-4444-555555555555/resourcegroups/rg-hub-weu/providers/microsoft.network/bastionhosts/bas-hub-weu",
+        "OperationName": "Microsoft.Network/BastionHost/connect", "Message": "Successfully Connected.",
+        "UserName": "azureuser", "TunnelId": "0b0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
+        "SessionEndTime": "", "Duration": null,
+    });
+    fake.ingest(
+        WORKSPACE,
+        FakeRow {
+            ingested: datetime!(2025-03-14 11:00 UTC),
+            visible_from: OffsetDateTime::UNIX_EPOCH,
+            values: values.as_object().cloned().unwrap_or_default(),
+        },
+    );
+    fake
+}
 
 /// The recorded calls, and the functions (folder names and tools) that ran.
 pub(super) struct Exercised {
@@ -67,6 +92,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
         ("NOTIFY_WEBHOOK_URL", webhook),
         ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
+        ("AUDITLOGS_WORKSPACES", WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
         (
             "EVIDENCE_SIGNING_KEY",
@@ -93,6 +119,10 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let mut state = AppState::assemble(config, Policy::builtin(), stores, clock);
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
     state.queues = Arc::new(Queues(ledger.clone()));
+    state.logs = Some(Arc::new(Logs {
+        ledger: ledger.clone(),
+        fake: workspace(),
+    }));
     let mut rig = Rig {
         ledger: ledger.clone(),
         router: router(state.clone()),
@@ -179,6 +209,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let at = |t: &str| json!({"sys": {"MethodName": "", "UtcNow": t}});
     for (f, now) in [
         ("AuditLogTail", "2025-03-14T11:30:00Z"),
+        ("AuditLogQuery", "2025-03-14T11:30:00Z"),
         ("Reconcile", "2025-03-14T12:17:00Z"),
         ("ReviewQueue", "2025-03-14T12:20:00Z"),
         ("ReviewQueue", "2025-03-16T12:20:00Z"),

@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bastion_recordings::health::queues::QueueDepth;
+use bastion_recordings::loganalytics::fake::FakeLogs;
+use bastion_recordings::loganalytics::{Answer, LogsQuery};
 use bastion_recordings::permissions::{Operation, blob_operations, container, table_operation};
+use bastion_recordings::rest::RestError;
 use bastion_recordings::storage::intercept::{BeforeCall, Call};
 use bastion_recordings::storage::links::{Link, LinkIssuer};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -28,6 +31,9 @@ pub(super) const RECORDINGS: &str = "RECORDINGS_STORAGE";
 /// The archived audit-log connection.
 pub(super) const AUDIT_LOGS: &str = "AUDITLOGS_STORAGE";
 
+/// The Log Analytics workspace sources (`AUDITLOGS_WORKSPACES`, the Logs Query API).
+pub(super) const WORKSPACES: &str = "AUDITLOGS_WORKSPACES";
+
 /// The test's own writes (Bastion's and Azure Monitor's in production): not recorded.
 pub(super) const SETUP: &str = "setup";
 
@@ -42,6 +48,8 @@ pub(super) enum Resource {
     Tables,
     /// One queue.
     Queue(String),
+    /// A Log Analytics workspace.
+    Workspace,
 }
 
 impl std::fmt::Display for Resource {
@@ -51,6 +59,7 @@ impl std::fmt::Display for Resource {
             Self::Container(c) => write!(f, "container {c}"),
             Self::Tables => write!(f, "the table service"),
             Self::Queue(q) => write!(f, "queue {q}"),
+            Self::Workspace => write!(f, "the workspace"),
         }
     }
 }
@@ -177,5 +186,25 @@ impl LinkIssuer for Links {
             url: format!("https://example.invalid/{blob}?sig=recorded"),
             expires: now + lifetime,
         }
+    }
+}
+
+/// Records every Logs Query API query, answering from the loopback fake.
+pub(super) struct Logs {
+    pub(super) ledger: Ledger,
+    pub(super) fake: FakeLogs,
+}
+
+#[async_trait]
+impl LogsQuery for Logs {
+    async fn query(
+        &self,
+        workspace: &str,
+        query: &str,
+        timespan: &str,
+    ) -> Result<Answer, RestError> {
+        self.ledger
+            .record(WORKSPACES, Resource::Workspace, Operation::QueryWorkspace);
+        self.fake.query(workspace, query, timespan).await
     }
 }

@@ -25,6 +25,8 @@ pub(super) enum Scope {
     Account,
     /// The one container the module is about.
     Container,
+    /// A Log Analytics workspace.
+    Workspace,
     /// Not storage (Application Insights, Key Vault).
     Other,
 }
@@ -182,6 +184,7 @@ pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Gr
         let scope = match scope_res.ty {
             "Microsoft.Storage/storageAccounts" => Scope::Account,
             "Microsoft.Storage/storageAccounts/blobServices/containers" => Scope::Container,
+            "Microsoft.OperationalInsights/workspaces" => Scope::Workspace,
             _ => Scope::Other,
         };
         let def =

@@ -1,0 +1,96 @@
+//! The one query the workspace source sends: the Bastion audit table over an `ingestion_time()`
+//! window, oldest first, one page at a time. Nothing from outside reaches the text but the window
+//! bounds (formatted here) and a Bastion name checked at start-up (`[a-z0-9._-]`).
+
+use time::Duration;
+
+use super::row::{INGESTED_AT, projected};
+use super::window::{Tick, Window, ticks, time_of};
+
+/// The workspace table Bastion's `BastionAuditLogs` category lands in.
+pub const TABLE: &str = "MicrosoftAzureBastionAuditLogs";
+
+/// How far before its ingestion a record's `TimeGenerated` may lie and still be read: the
+/// request's `timespan` (which filters on `TimeGenerated`) is widened by this, so late records
+/// are not cut by it.
+pub const LATE_MAX: Duration = Duration::days(2);
+
+/// A KQL `datetime(…)` literal of a tick, to the 100 ns.
+pub fn datetime(t: Tick) -> String {
+    let at = time_of(t);
+    let frac = t.rem_euclid(10_000_000);
+    format!(
+        "datetime({:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac:07}Z)",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// The query of one page: rows ingested in `w`, oldest first, at most `take`.
+pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
+    let host = bastion
+        .filter(|b| {
+            b.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        })
+        .map(|b| format!("| where _ResourceId endswith \"/bastionhosts/{b}\"\n"))
+        .unwrap_or_default();
+    let columns: Vec<&str> = projected().collect();
+    format!(
+        "{TABLE}\n| where ingestion_time() >= {} and ingestion_time() < {}\n{host}| extend {INGESTED_AT} = ingestion_time()\n| project {}\n| order by {INGESTED_AT} asc\n| take {take}",
+        datetime(w.lo),
+        datetime(w.hi),
+        columns.join(", "),
+    )
+}
+
+/// The request's `timespan` (an ISO 8601 interval on `TimeGenerated`): the window widened by
+/// [`LATE_MAX`] before and an hour after (clock skew), so it never hides a row of the window.
+pub fn timespan(w: Window) -> String {
+    let iso = |t: Tick| {
+        let s = datetime(t);
+        s["datetime(".len()..s.len() - 1].to_owned()
+    };
+    format!(
+        "{}/{}",
+        iso(w.lo.saturating_sub(ticks(LATE_MAX))),
+        iso(w.hi.saturating_add(ticks(Duration::HOUR)))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit_logs::query::window::tick_of;
+
+    #[test]
+    fn bounds_are_sent_to_the_100ns() {
+        let t = tick_of(time::macros::datetime!(2025-03-14 09:03:54.1234567 UTC));
+        assert_eq!(datetime(t), "datetime(2025-03-14T09:03:54.1234567Z)");
+        let q = page(Window { lo: t, hi: t + 1 }, 10_001, Some("bas-hub-weu"));
+        assert!(q.contains(
+            "ingestion_time() >= datetime(2025-03-14T09:03:54.1234567Z) and ingestion_time() < datetime(2025-03-14T09:03:54.1234568Z)"
+        ));
+        assert!(q.ends_with("| take 10001"));
+        assert!(q.contains("endswith \"/bastionhosts/bas-hub-weu\""));
+    }
+
+    #[test]
+    fn a_host_name_that_could_break_the_query_is_left_out() {
+        let q = page(Window { lo: 0, hi: 1 }, 1, Some("x\" or 1==1"));
+        assert!(!q.contains("endswith"));
+    }
+
+    #[test]
+    fn the_timespan_covers_late_records() {
+        let t = tick_of(time::macros::datetime!(2025-03-14 09:00:00 UTC));
+        assert_eq!(
+            timespan(Window { lo: t, hi: t + 1 }),
+            "2025-03-12T09:00:00.0000000Z/2025-03-14T10:00:00.0000001Z"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! One workspace read from its cursor up to `now − lag`, page after page within the time budget:
+//! each page's rows stored, then the cursor advanced `If-Match`. A partial answer halves the page
+//! (a smaller window) and moves nothing; a throttled, refused or missing workspace is recorded in
+//! its status row (with the service's `Retry-After`) and the other workspaces go on.
+
+use time::OffsetDateTime;
+use tracing::warn;
+
+use super::page::{self, PageError, Paged, Reader};
+use super::store::{self, Status, StoredCursor};
+use super::window::{PageResult, advance, next_window, stalled, tick_of, ticks};
+use super::{QuerySettings, Workspace};
+use crate::audit_logs::join::Deadline;
+use crate::audit_logs::tail::Tail;
+use crate::dates::format_utc;
+use crate::loganalytics::LogsQuery;
+use crate::rest::RestError;
+
+/// The largest page asked for (the API's own row cap).
+const MAX_TAKE: usize = 500_000;
+
+/// What reading one workspace did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// Queries sent.
+    pub queries: u64,
+    /// Rows newly stored.
+    pub stored: u64,
+    /// Session rows changed.
+    pub sessions: usize,
+    /// The time budget stopped it: the rest continues next tick.
+    pub cut: bool,
+    /// Another instance moved the cursor meanwhile: it carries on.
+    pub contended: bool,
+}
+
+/// Reads `ws` from cursor `row` (absent: from `start`) up to `now − lag`.
+///
+/// # Errors
+/// [`PageError`]: the cursor stays where the last whole page left it.
+pub async fn read(
+    tail: &Tail,
+    logs: &dyn LogsQuery,
+    settings: &QuerySettings,
+    ws: &Workspace,
+    (row, start): (&str, OffsetDateTime),
+    now: OffsetDateTime,
+    deadline: &Deadline,
+) -> Result<Read, PageError> {
+    let tables = tail.ports.tables.as_ref();
+    let mut cur = store::load(tables, &ws.id, row, start)
+        .await
+        .map_err(|e| PageError::Store(e.into()))?;
+    let (hi, overlap) = (tick_of(now - settings.lag), ticks(settings.overlap));
+    let reader = Reader {
+        tail,
+        logs,
+        ws,
+        now,
+        deadline,
+    };
+    let (mut after, mut take, mut out): (Option<PageResult>, _, _) =
+        (None, settings.page_rows.max(1), Read::default());
+    loop {
+        if deadline.passed() {
+            out.cut = true;
+            break;
+        }
+        let Some(w) = next_window(&cur.state, hi, overlap, after.as_ref()) else {
+            break;
+        };
+        out.queries += 1;
+        let (result, cut) = match page::run(&reader, &cur.state, w, take).await? {
+            Paged::Partial(e) if take > 1 => {
+                warn!(workspace = %ws.id, take, error = %e, "a partial answer: asking for a smaller window");
+                take /= 2;
+                continue;
+            }
+            Paged::Partial(e) => return Err(PageError::Broken(format!("partial result: {e}"))),
+            Paged::Done {
+                result,
+                stored,
+                sessions,
+                cut,
+            } => {
+                out.stored += stored;
+                out.sessions += sessions;
+                (result, cut)
+            }
+        };
+        let next = StoredCursor {
+            state: advance(&cur.state, w, &result, overlap),
+            etag: cur.etag.clone(),
+        };
+        let Some(etag) = store::save(tables, &ws.id, row, &next)
+            .await
+            .map_err(|e| PageError::Store(e.into()))?
+        else {
+            out.contended = true;
+            break;
+        };
+        cur = StoredCursor {
+            etag: Some(etag),
+            ..next
+        };
+        if stalled(w, next_window(&cur.state, hi, overlap, Some(&result))) {
+            take = take.saturating_mul(2).min(MAX_TAKE);
+        }
+        after = Some(result);
+        if cut {
+            out.cut = true;
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The status a read leaves: ok, or its error (a throttled workspace waits out `Retry-After`).
+pub fn status_of(ws: &Workspace, r: &Result<Read, PageError>, now: OffsetDateTime) -> Status {
+    let retry_after = match r {
+        Err(PageError::Rest(RestError::Throttled {
+            retry_after: Some(d),
+        })) => time::Duration::try_from(*d).ok().map(|d| now + d),
+        _ => None,
+    };
+    Status {
+        workspace: ws.id.clone(),
+        error: r.as_ref().err().map(shown),
+        at: format_utc(now),
+        retry_after,
+    }
+}
+
+/// What `/api/health` shows of a failure: its kind and the role to grant, never a service message.
+fn shown(e: &PageError) -> String {
+    match e {
+        PageError::Rest(RestError::MissingRole { role }) => format!("403: missing role {role}"),
+        PageError::Rest(RestError::NotFound { .. }) => {
+            "404: no such workspace (check AUDITLOGS_WORKSPACES)".to_owned()
+        }
+        PageError::Rest(RestError::Throttled { .. }) => {
+            "429: throttled; asked again after the service's Retry-After".to_owned()
+        }
+        PageError::Rest(RestError::Rejected { status, code, .. }) => {
+            format!("{status} {code}: the query was refused")
+        }
+        PageError::Rest(RestError::Transient(_)) => {
+            "the service did not answer (timeouts or 5xx after retries)".to_owned()
+        }
+        PageError::Broken(_) => "an unreadable or partial answer".to_owned(),
+        PageError::Store(_) => "storing its rows failed (the app's storage)".to_owned(),
+    }
+}

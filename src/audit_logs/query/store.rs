@@ -1,0 +1,239 @@
+//! Table `auditqueries`: per workspace (PartitionKey = its id) the cursor row (`cursor`, written
+//! only `If-Match` the ETag it was read with, so two instances never move it backwards) and the
+//! status row (`status`, upserted: the last outcome, shown by `/api/health`).
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::kql::datetime;
+use super::window::{CursorState, RowId, Tick, tick_of};
+use crate::dates::{format_utc, timestamp};
+use crate::tables::ops::{get, query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+
+/// The table.
+pub const TABLE: &str = "auditqueries";
+/// Row key of the live cursor (`AuditLogQuery`).
+pub const CURSOR_ROW: &str = "cursor";
+/// Row key of the backfill's cursor (`handler backfill --from`): its own, so a rerun resumes and
+/// the live cursor never moves back.
+pub const BACKFILL_ROW: &str = "backfill";
+/// Row key of the status.
+pub const STATUS_ROW: &str = "status";
+
+/// Characters per `Seen<n>` property (a string property holds at most 64 KiB of UTF-16).
+const SEEN_CHARS: usize = 30_000;
+/// `Seen<n>` properties at most (an entity holds at most 1 MiB): about 28,000 rows of overlap.
+const SEEN_PROPS: usize = 16;
+
+/// A stored cursor and the ETag it was read with (`None`: not stored yet).
+#[derive(Debug, Clone)]
+pub struct StoredCursor {
+    /// The state.
+    pub state: CursorState,
+    /// The ETag to write it back with.
+    pub etag: Option<String>,
+}
+
+fn encode_seen(seen: &std::collections::BTreeSet<RowId>) -> Vec<String> {
+    // Newest first, so a set too large for the row drops the oldest (re-stored idempotently).
+    let all: Vec<String> = seen
+        .iter()
+        .rev()
+        .map(|(t, d)| format!("{t:x}.{d:016x}"))
+        .collect();
+    let mut props = Vec::new();
+    let mut cur = String::new();
+    for e in all {
+        if cur.len() + e.len() + 1 > SEEN_CHARS {
+            props.push(std::mem::take(&mut cur));
+            if props.len() == SEEN_PROPS {
+                return props;
+            }
+        }
+        if !cur.is_empty() {
+            cur.push(',');
+        }
+        cur.push_str(&e);
+    }
+    if !cur.is_empty() {
+        props.push(cur);
+    }
+    props
+}
+
+fn decode_seen(e: &Entity) -> std::collections::BTreeSet<RowId> {
+    (0..SEEN_PROPS)
+        .filter_map(|i| get_str(e, &format!("Seen{i}")))
+        .flat_map(|s| s.split(','))
+        .filter_map(|p| {
+            let (t, d) = p.split_once('.')?;
+            Some((
+                i64::from_str_radix(t, 16).ok()?,
+                u64::from_str_radix(d, 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// The ISO form of a tick, to the 100 ns.
+fn iso(t: Tick) -> String {
+    let s = datetime(t);
+    s["datetime(".len()..s.len() - 1].to_owned()
+}
+
+/// Reads a workspace's cursor `row`; an absent one starts at `start`.
+///
+/// # Errors
+/// Table errors.
+pub async fn load(
+    tables: &dyn TableStore,
+    workspace: &str,
+    row: &str,
+    start: OffsetDateTime,
+) -> Result<StoredCursor, TableError> {
+    let Some(row) = get(tables, TABLE, workspace, row).await? else {
+        return Ok(StoredCursor {
+            state: CursorState {
+                through: tick_of(start),
+                seen: Default::default(),
+            },
+            etag: None,
+        });
+    };
+    let through = get_str(&row.entity, "Through")
+        .and_then(timestamp)
+        .map_or_else(|| tick_of(start), tick_of);
+    Ok(StoredCursor {
+        state: CursorState {
+            through,
+            seen: decode_seen(&row.entity),
+        },
+        etag: Some(row.etag),
+    })
+}
+
+/// Writes the cursor back (insert when new, else `If-Match`); returns the new ETag, or `None` when
+/// another instance moved it meanwhile (its work stands; this one stops for the tick).
+///
+/// # Errors
+/// Other table errors.
+pub async fn save(
+    tables: &dyn TableStore,
+    workspace: &str,
+    row: &str,
+    c: &StoredCursor,
+) -> Result<Option<String>, TableError> {
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), json!(workspace));
+    e.insert("RowKey".into(), json!(row));
+    e.insert("Through".into(), json!(iso(c.state.through)));
+    for (i, s) in encode_seen(&c.state.seen).into_iter().enumerate() {
+        e.insert(format!("Seen{i}"), Value::String(s));
+    }
+    let mode = c.etag.clone().map_or(WriteMode::Insert, WriteMode::IfMatch);
+    match write_creating_table(tables, TABLE, &e, mode).await {
+        Ok(etag) => Ok(Some(etag)),
+        Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A workspace's last outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The workspace id.
+    pub workspace: String,
+    /// `None` when the last tick read it; else what failed (a missing role is named).
+    pub error: Option<String>,
+    /// When.
+    pub at: String,
+    /// Not queried again before this (the service's `Retry-After`).
+    pub retry_after: Option<OffsetDateTime>,
+}
+
+/// Upserts a workspace's status.
+///
+/// # Errors
+/// Table errors.
+pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), TableError> {
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), json!(s.workspace));
+    e.insert("RowKey".into(), json!(STATUS_ROW));
+    e.insert("At".into(), json!(s.at));
+    e.insert("Error".into(), json!(s.error.clone().unwrap_or_default()));
+    e.insert(
+        "RetryAfter".into(),
+        json!(s.retry_after.map(format_utc).unwrap_or_default()),
+    );
+    write_creating_table(tables, TABLE, &e, WriteMode::Upsert).await?;
+    Ok(())
+}
+
+fn status_of(e: &Entity) -> Option<Status> {
+    let text = |n: &str| get_str(e, n).filter(|s| !s.is_empty()).map(str::to_owned);
+    Some(Status {
+        workspace: text("PartitionKey")?,
+        error: text("Error"),
+        at: text("At").unwrap_or_default(),
+        retry_after: get_str(e, "RetryAfter").and_then(timestamp),
+    })
+}
+
+/// One workspace's status, if any.
+///
+/// # Errors
+/// Table errors.
+pub async fn status(
+    tables: &dyn TableStore,
+    workspace: &str,
+) -> Result<Option<Status>, TableError> {
+    Ok(get(tables, TABLE, workspace, STATUS_ROW)
+        .await?
+        .and_then(|r| status_of(&r.entity)))
+}
+
+/// Every workspace's status (for `/api/health`).
+///
+/// # Errors
+/// Table errors.
+pub async fn statuses(tables: &dyn TableStore) -> Result<Vec<Status>, TableError> {
+    let rows = query_all(
+        tables,
+        TABLE,
+        &Filter::str("RowKey", crate::tables::filter::Op::Eq, STATUS_ROW),
+        1000,
+    )
+    .await?;
+    Ok(rows.iter().filter_map(|r| status_of(&r.entity)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_round_trips_and_a_huge_set_keeps_the_newest() {
+        let seen: std::collections::BTreeSet<RowId> =
+            (0..100_000i64).map(|i| (i, i as u64 * 7919)).collect();
+        let props = encode_seen(&seen);
+        assert_eq!(props.len(), SEEN_PROPS);
+        let mut e = Entity::new();
+        for (i, p) in props.iter().enumerate() {
+            assert!(p.len() <= SEEN_CHARS);
+            e.insert(format!("Seen{i}"), json!(p));
+        }
+        let back = decode_seen(&e);
+        assert!(back.len() > 20_000, "{}", back.len());
+        assert!(back.contains(&(99_999, 99_999 * 7919)), "newest kept");
+        assert!(!back.contains(&(0, 0)), "oldest dropped");
+        let small: std::collections::BTreeSet<RowId> = [(5, 6), (1, u64::MAX)].into();
+        let mut e = Entity::new();
+        for (i, p) in encode_seen(&small).into_iter().enumerate() {
+            e.insert(format!("Seen{i}"), json!(p));
+        }
+        assert_eq!(decode_seen(&e), small);
+    }
+}

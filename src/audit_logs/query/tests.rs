@@ -1,0 +1,348 @@
+//! Component tests over the in-memory stores and the in-process fake of the query API: the
+//! differential test (the same records through `PT1H.json` and through a workspace give the same
+//! rows and notifications; through both, nothing doubles), paging, late visibility, partial
+//! answers, throttling and a refused workspace.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+use crate::audit_logs::repo::{FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE};
+use crate::audit_logs::tail;
+use crate::audit_logs::testkit::{Kit, NOW, kit};
+use crate::loganalytics::fake::{FakeLogs, FakeRow, Fault};
+use crate::tables::Entity;
+
+const WS: &str = "a1b2c3d4-0000-4000-8000-000000000001";
+const HOST_ID: &str = "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU";
+
+/// One audit record, as both sources carry it.
+struct Rec {
+    tunnel: String,
+    time: String,
+    message: &'static str,
+    user: &'static str,
+    vm: &'static str,
+    ended: Option<(String, String, i64)>,
+}
+
+fn at(min: i64) -> String {
+    crate::dates::format_utc_millis(NOW - Duration::minutes(60 - min))
+}
+
+/// An unrecorded session, an ended one and a burst of failed logins (threshold 5).
+fn records() -> Vec<Rec> {
+    let mut v = vec![
+        Rec {
+            tunnel: "aaaaaaaa-0000-4000-8000-000000000001".into(),
+            time: at(10),
+            message: "Successfully Connected.",
+            user: "alice",
+            vm: "VM-APP-01",
+            ended: None,
+        },
+        Rec {
+            tunnel: "bbbbbbbb-0000-4000-8000-000000000002".into(),
+            time: at(20),
+            message: "Successfully Connected.",
+            user: "bob",
+            vm: "VM-APP-02",
+            ended: Some((at(20), at(25), 300_000)),
+        },
+    ];
+    for i in 0..6 {
+        v.push(Rec {
+            tunnel: format!("ffffffff-0000-4000-8000-00000000001{i}"),
+            time: at(30 + i),
+            message: "Login Failed",
+            user: "mallory",
+            vm: "VM-APP-03",
+            ended: None,
+        });
+    }
+    v
+}
+
+fn line(r: &Rec) -> String {
+    let ended = r.ended.as_ref().map_or(String::new(), |(s, e, d)| {
+        format!(r#","sessionStartTime":"{s}","sessionEndTime":"{e}","duration":{d}"#)
+    });
+    format!(
+        r#"{{"time":"{}","resourceId":"{HOST_ID}","operationName":"Microsoft.Network/BastionHost/connect","category":"BastionAuditLogs","properties":{{"userName":"{}","clientIpAddress":"203.0.113.9","clientPort":50123,"protocol":"ssh","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{}","targetVMIPAddress":"10.0.0.4","resourceType":"VM","message":"{}","tunnelId":"{}"{ended}}}}}"#,
+        r.time, r.user, r.vm, r.message, r.tunnel
+    ) + "\n"
+}
+
+fn row(r: &Rec, ingested: OffsetDateTime) -> FakeRow {
+    let (start, end, duration) = match &r.ended {
+        Some((s, e, d)) => (json!(s), json!(e), json!(d)),
+        None => (Value::Null, json!(""), Value::Null),
+    };
+    let values: Map<String, Value> = json!({
+        "TimeGenerated": r.time, "_ResourceId": HOST_ID.to_ascii_lowercase(),
+        "OperationName": "Microsoft.Network/BastionHost/connect", "Message": r.message,
+        "UserName": r.user, "UserEmail": "", "ClientIpAddress": "203.0.113.9", "ClientPort": 50123,
+        "Protocol": "ssh", "TargetResourceId": format!("/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{}", r.vm),
+        "TargetVMIPAddress": "10.0.0.4", "ResourceType": "VM", "TunnelId": r.tunnel,
+        "SessionStartTime": start, "SessionEndTime": end, "Duration": duration,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    FakeRow {
+        ingested,
+        visible_from: OffsetDateTime::UNIX_EPOCH,
+        values,
+    }
+}
+
+fn query(k: &Kit, fake: &FakeLogs, page_rows: usize) -> Query {
+    Query {
+        tail: crate::functions::tail(&k.state),
+        logs: Arc::new(fake.clone()),
+        settings: Arc::new(QuerySettings {
+            workspaces: vec![Workspace {
+                id: WS.into(),
+                bastion: None,
+            }],
+            page_rows,
+            ..QuerySettings::default()
+        }),
+    }
+}
+
+fn workspace_with(recs: &[Rec]) -> FakeLogs {
+    let fake = FakeLogs::default();
+    fake.workspace(WS);
+    for (i, r) in recs.iter().enumerate() {
+        fake.ingest(
+            WS,
+            row(
+                r,
+                NOW - Duration::minutes(10) + Duration::milliseconds(i as i64),
+            ),
+        );
+    }
+    fake
+}
+
+/// When the unrecorded session's grace (30 minutes after its end arrived) has passed.
+const LATER: OffsetDateTime = NOW.saturating_add(Duration::minutes(31));
+
+async fn storage_tick(k: &Kit, recs: &[Rec], now: OffsetDateTime) -> Vec<String> {
+    if now == NOW {
+        k.create_log().await;
+        let text: String = recs.iter().map(line).collect();
+        k.append(text.as_bytes()).await;
+        k.register().await;
+    }
+    let r = tail::tick(&crate::functions::tail(&k.state), now)
+        .await
+        .expect("tail");
+    ids(&r.notifications)
+}
+
+async fn via_storage(k: &Kit, recs: &[Rec]) -> Vec<String> {
+    let mut n = storage_tick(k, recs, NOW).await;
+    n.extend(storage_tick(k, recs, LATER).await);
+    n.sort();
+    n
+}
+
+async fn workspace_tick(
+    k: &Kit,
+    fake: &FakeLogs,
+    page_rows: usize,
+    now: OffsetDateTime,
+) -> (QueryReport, Vec<String>) {
+    let r = tick(&query(k, fake, page_rows), now).await.expect("query");
+    let n = ids(&r.settled.notifications);
+    (r, n)
+}
+
+async fn via_workspace(k: &Kit, fake: &FakeLogs, page_rows: usize) -> (QueryReport, Vec<String>) {
+    let (r, mut n) = workspace_tick(k, fake, page_rows, NOW).await;
+    n.extend(workspace_tick(k, fake, page_rows, LATER).await.1);
+    n.sort();
+    (r, n)
+}
+
+fn ids(n: &[crate::notify::Notification]) -> Vec<String> {
+    let mut v: Vec<String> = n
+        .iter()
+        .map(|n| format!("{} {}", n.kind, n.notification_id))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every row of the tables the audit path writes, without the service's and the source's own
+/// columns (`Timestamp`, the raw evidence `LastRaw`).
+async fn rows(k: &Kit) -> Vec<(String, Vec<Entity>)> {
+    let mut out = Vec::new();
+    for t in [SESSIONS_TABLE, WINDOWS_TABLE, FAILED_TABLE] {
+        let page = k
+            .state
+            .ports
+            .tables
+            .query(t, None, Some(1000), None)
+            .await
+            .expect("rows");
+        let mut items: Vec<Entity> = page
+            .items
+            .into_iter()
+            .map(|s| {
+                let mut e = s.entity;
+                e.remove("Timestamp");
+                e.remove("LastRaw");
+                e
+            })
+            .collect();
+        items.sort_by_key(|e| format!("{}|{}", e["PartitionKey"], e["RowKey"]));
+        out.push((t.to_owned(), items));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_same_records_through_storage_or_a_workspace_give_the_same_rows_and_notifications() {
+    let recs = records();
+    let (a, b) = (kit(None), kit(None));
+    let from_storage = via_storage(&a, &recs).await;
+    let (report, from_workspace) = via_workspace(&b, &workspace_with(&recs), 10_000).await;
+    assert_eq!(report.stored, recs.len() as u64);
+    assert_eq!(report.queries, 1, "a quiet window costs one query");
+    let kinds: Vec<&str> = from_storage
+        .iter()
+        .map(|s| s.split(' ').next().unwrap_or(""))
+        .collect();
+    assert!(kinds.contains(&"session.unrecorded"), "{from_storage:?}");
+    assert!(kinds.contains(&"login.failed.burst"), "{from_storage:?}");
+    assert_eq!(from_workspace, from_storage, "same notifications, same ids");
+    let (ra, rb) = (rows(&a).await, rows(&b).await);
+    assert!(!ra[0].1.is_empty());
+    assert_eq!(rb, ra, "same session, window and failed-login rows");
+}
+
+#[tokio::test]
+async fn through_both_sources_nothing_is_doubled_whichever_comes_first() {
+    let recs = records();
+    let single = kit(None);
+    let expected = via_storage(&single, &recs).await;
+    for storage_first in [true, false] {
+        let k = kit(None);
+        let fake = workspace_with(&recs);
+        let mut all = Vec::new();
+        for now in [NOW, LATER] {
+            let storage = storage_tick(&k, &recs, now).await;
+            let workspace = workspace_tick(&k, &fake, 10_000, now).await.1;
+            if storage_first {
+                all.extend(storage);
+                all.extend(workspace);
+            } else {
+                // Same tick time, the workspace's read first.
+                all.extend(workspace);
+                all.extend(storage);
+            }
+        }
+        all.sort();
+        assert_eq!(all, expected, "storage first: {storage_first}");
+        assert_eq!(rows(&k).await, rows(&single).await);
+    }
+}
+
+#[tokio::test]
+async fn small_pages_and_repeated_ticks_store_each_row_once() {
+    let recs = records();
+    let (a, b) = (kit(None), kit(None));
+    let expected = via_storage(&a, &recs).await;
+    let fake = workspace_with(&recs);
+    let (r1, mut n) = workspace_tick(&b, &fake, 3, NOW).await;
+    assert_eq!(r1.stored, recs.len() as u64);
+    assert_eq!(r1.queries, 3, "8 rows by pages of 3: 3 queries");
+    let (r2, n2) = workspace_tick(&b, &fake, 3, NOW + Duration::minutes(1)).await;
+    assert_eq!(r2.stored, 0, "the overlap is re-read, nothing stored twice");
+    assert!(n2.is_empty(), "{n2:?}");
+    n.extend(workspace_tick(&b, &fake, 3, LATER).await.1);
+    n.sort();
+    assert_eq!(n, expected);
+    assert_eq!(rows(&b).await, rows(&a).await);
+}
+
+#[tokio::test]
+async fn a_record_visible_late_within_the_overlap_is_still_read() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs[..1]);
+    workspace_tick(&k, &fake, 10_000, NOW).await;
+    // Ingested before the cursor, visible only now (and its TimeGenerated an hour old).
+    let mut late = row(&recs[1], NOW - Duration::minutes(3));
+    late.visible_from = OffsetDateTime::UNIX_EPOCH;
+    fake.ingest(WS, late);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
+    assert_eq!(r.stored, 1);
+    let s = crate::audit_logs::join::get_session(&k.state.ports.tables, &recs[1].tunnel)
+        .await
+        .expect("get");
+    assert!(s.is_some(), "the late record's session is stored");
+}
+
+#[tokio::test]
+async fn a_partial_answer_moves_nothing_and_a_smaller_page_reads_it_all() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs);
+    fake.faults([Fault::Partial]);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!(r.stored, recs.len() as u64);
+    assert_eq!(r.queries, 2);
+    let sent = fake.received();
+    assert!(sent[1].query.ends_with("| take 5001"), "{}", sent[1].query);
+}
+
+#[tokio::test]
+async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs);
+    fake.faults([Fault::Throttle(120)]);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!((r.failed, r.stored), (1, 0));
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
+    assert!(
+        s.error.as_deref().is_some_and(|e| e.starts_with("429")),
+        "{s:?}"
+    );
+    assert_eq!(s.retry_after, Some(NOW + Duration::seconds(120)));
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
+    assert_eq!(r.workspaces, 0, "not asked again inside Retry-After");
+    assert_eq!(fake.received().len(), 1);
+
+    let k = kit(None);
+    fake.forbid(WS, true);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!(r.failed, 1);
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
+    assert_eq!(
+        s.error.as_deref(),
+        Some(
+            "403: missing role Log Analytics Reader on workspace a1b2c3d4-0000-4000-8000-000000000001"
+        )
+    );
+    fake.forbid(WS, false);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
+    assert_eq!(r.stored, recs.len() as u64, "nothing lost while refused");
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
+    assert_eq!(s.error, None);
+}

@@ -1,0 +1,115 @@
+//! The per-workspace cursor on `ingestion_time()` (pure): which window to ask for, which rows of
+//! an answer are new, and where the cursor may move once rows are stored.
+//!
+//! Invariant: every row ingested before `through` has been stored, except rows that became
+//! visible late and still lie within `overlap` of it; `seen` holds the identity (ingestion tick +
+//! digest) of every stored row not older than `through − overlap`. A tick's first query therefore
+//! starts `overlap` before `through` and skips the rows in `seen`: late-visible rows are picked up,
+//! nothing is stored twice. Times are 100 ns ticks (KQL's `datetime` precision), so a bound sent
+//! in a query is exactly the bound kept.
+
+use std::collections::BTreeSet;
+
+use time::{Duration, OffsetDateTime};
+
+/// 100 ns ticks since the Unix epoch.
+pub type Tick = i64;
+
+/// The tick of `t` (rounded down).
+pub fn tick_of(t: OffsetDateTime) -> Tick {
+    i64::try_from(t.unix_timestamp_nanos().div_euclid(100)).unwrap_or(i64::MAX)
+}
+
+/// The time of tick `t`.
+pub fn time_of(t: Tick) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 100)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Ticks in `d`.
+pub fn ticks(d: Duration) -> Tick {
+    i64::try_from(d.whole_nanoseconds() / 100).unwrap_or(i64::MAX)
+}
+
+/// A row's identity: its ingestion tick and digest.
+pub type RowId = (Tick, u64);
+
+/// Where a workspace's reading stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CursorState {
+    /// Every row ingested before this (save late-visible ones within the overlap) is stored.
+    pub through: Tick,
+    /// Stored rows not older than `through − overlap`.
+    pub seen: BTreeSet<RowId>,
+}
+
+/// One query's `ingestion_time()` bounds: `[lo, hi)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Inclusive lower bound.
+    pub lo: Tick,
+    /// Exclusive upper bound.
+    pub hi: Tick,
+}
+
+/// The window of the next query, up to `hi`: a tick's first query (`after` = `None`) starts
+/// `overlap` before the cursor; a later one where the previous page stopped (which may lie inside
+/// the overlap) or else at the cursor. `None` when there is nothing to ask.
+pub fn next_window(
+    c: &CursorState,
+    hi: Tick,
+    overlap: Tick,
+    after: Option<&PageResult>,
+) -> Option<Window> {
+    let lo = match after {
+        None => c.through.saturating_sub(overlap),
+        Some(p) => p.next.map_or(c.through, |t| t.min(c.through)),
+    };
+    let resumed = after.is_some() && lo < c.through;
+    (lo < hi && (c.through < hi || resumed)).then_some(Window { lo, hi })
+}
+
+/// The first half of a window, when it still has room to halve (a partial or oversized answer).
+pub fn halve(w: Window) -> Option<Window> {
+    let mid = w.lo + (w.hi - w.lo) / 2;
+    (mid > w.lo).then_some(Window { lo: w.lo, hi: mid })
+}
+
+/// What one answer's rows came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageResult {
+    /// The rows handled (stored now, or found in `seen`), in answer order: a prefix of the answer.
+    pub handled: Vec<RowId>,
+    /// The first row not handled (a cut by the time budget, or the row past the page limit); `None`
+    /// when every row of the window was handled.
+    pub next: Option<Tick>,
+}
+
+/// The cursor after a page: through moves to the window's end, or to the first row not handled
+/// (never backwards); `seen` gains the handled rows and drops those older than `through − overlap`.
+/// Rows of an answer that carried a partial-result error must not reach this (the cursor stays).
+pub fn advance(c: &CursorState, w: Window, page: &PageResult, overlap: Tick) -> CursorState {
+    let through = match page.next {
+        None => w.hi.max(c.through),
+        Some(t) => t.max(c.through),
+    };
+    let keep_from = through.saturating_sub(overlap);
+    let seen = c
+        .seen
+        .iter()
+        .chain(page.handled.iter())
+        .filter(|(t, _)| *t >= keep_from)
+        .copied()
+        .collect();
+    CursorState { through, seen }
+}
+
+/// True when the next query would be the one just made: more rows than a page share one instant,
+/// so the page must grow to move on.
+pub fn stalled(asked: Window, next: Option<Window>) -> bool {
+    next == Some(asked)
+}
+
+#[cfg(test)]
+#[path = "window_tests.rs"]
+mod tests;

@@ -1,0 +1,381 @@
+//! A loopback fake of the Logs Query API (test-support only): workspaces of
+//! `MicrosoftAzureBastionAuditLogs` rows, each with its `ingestion_time()` and the moment it
+//! becomes visible to queries. It serves the window the query sends — the `ingestion_time()`
+//! bounds, `take`, the `endswith` host filter, the `project` list — and the request's `timespan`
+//! on `TimeGenerated`, in the documented answer shape with the table's column types
+//! (`SessionEndTime` a string, `Duration` null while open). Faults on demand: 429 with
+//! `Retry-After`, a partial result (an `error` beside the truncated tables), any status; a
+//! workspace can be forbidden (403) and unknown ones answer 404. Served over HTTP ([`serve`]) or
+//! called in-process (it is a [`LogsQuery`]).
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use super::{Answer, LogsQuery};
+use crate::dates::timestamp;
+use crate::rest::RestError;
+
+/// One stored row: its columns (by name), ingestion time and when queries first see it.
+#[derive(Debug, Clone)]
+pub struct FakeRow {
+    /// `ingestion_time()`.
+    pub ingested: OffsetDateTime,
+    /// Not returned by a query before this (ingestion is visible late).
+    pub visible_from: OffsetDateTime,
+    /// The table's columns.
+    pub values: Map<String, Value>,
+}
+
+/// A fault served instead of (or with) the next answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// 429 with `Retry-After` seconds.
+    Throttle(u64),
+    /// The rows truncated to half and an `error` beside the tables.
+    Partial,
+    /// This HTTP status with an error body.
+    Status(u16),
+}
+
+/// One query as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The workspace.
+    pub workspace: String,
+    /// The KQL.
+    pub query: String,
+    /// The `Authorization` header's token, if any.
+    pub token: Option<String>,
+    /// Rows answered.
+    pub rows: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    rows: BTreeMap<String, Vec<FakeRow>>,
+    forbidden: HashSet<String>,
+    faults: VecDeque<Fault>,
+    received: Vec<Received>,
+}
+
+/// Decides whether a request's bearer token (`None`: no `Authorization`) is accepted.
+pub type TokenCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
+
+/// The fake; clones share it.
+#[derive(Clone, Default)]
+pub struct FakeLogs {
+    inner: Arc<Mutex<Inner>>,
+    /// Checks a request's bearer token (HTTP only); `None` accepts any request.
+    token_check: Option<TokenCheck>,
+}
+
+impl std::fmt::Debug for FakeLogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeLogs").finish_non_exhaustive()
+    }
+}
+
+/// The table's column types (the Logs Query API's names).
+fn column_type(name: &str) -> &'static str {
+    match name {
+        "IngestedAt" | "TimeGenerated" | "Time" | "SessionStartTime" => "datetime",
+        "ClientPort" => "int",
+        "Duration" => "long",
+        _ => "string",
+    }
+}
+
+impl FakeLogs {
+    /// A fake whose HTTP requests must carry a token `check` accepts (401 otherwise).
+    #[must_use]
+    pub fn with_token_check(mut self, check: TokenCheck) -> Self {
+        self.token_check = Some(check);
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates `workspace` (empty) so it answers 200 rather than 404.
+    pub fn workspace(&self, workspace: &str) {
+        self.lock().rows.entry(workspace.to_owned()).or_default();
+    }
+
+    /// Ingests `row` into `workspace`.
+    pub fn ingest(&self, workspace: &str, row: FakeRow) {
+        self.lock()
+            .rows
+            .entry(workspace.to_owned())
+            .or_default()
+            .push(row);
+    }
+
+    /// Makes `workspace` answer 403 (or stop doing so).
+    pub fn forbid(&self, workspace: &str, forbidden: bool) {
+        let mut g = self.lock();
+        if forbidden {
+            g.forbidden.insert(workspace.to_owned());
+        } else {
+            g.forbidden.remove(workspace);
+        }
+    }
+
+    /// Serves `faults`, one per request, before answering normally again.
+    pub fn faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.lock().faults.extend(faults);
+    }
+
+    /// Every query received.
+    pub fn received(&self) -> Vec<Received> {
+        self.lock().received.clone()
+    }
+
+    /// Answers one query: `Err((status, retry_after, body))` for a fault, else the answer body.
+    fn answer(
+        &self,
+        workspace: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Result<Vec<u8>, (u16, Option<u64>, Value)> {
+        let query = body["query"].as_str().unwrap_or_default().to_owned();
+        let mut g = self.lock();
+        let fault = g.faults.pop_front();
+        let mut record = |rows| {
+            g.received.push(Received {
+                workspace: workspace.to_owned(),
+                query: query.clone(),
+                token: token.map(str::to_owned),
+                rows,
+            });
+        };
+        record(0);
+        let err = |status: u16, code: &str| {
+            let body =
+                json!({"error": {"code": code, "message": format!("{code} (loopback fake)")}});
+            (status, None, body)
+        };
+        match fault {
+            Some(Fault::Throttle(s)) => return Err((429, Some(s), err(429, "ThrottledError").2)),
+            Some(Fault::Status(s)) => return Err(err(s, "FaultInjected")),
+            _ => {}
+        }
+        if g.forbidden.contains(workspace) {
+            return Err(err(403, "InsufficientAccessError"));
+        }
+        let Some(stored) = g.rows.get(workspace) else {
+            return Err(err(404, "WorkspaceNotFoundError"));
+        };
+        let Some(q) = Parsed::new(&query, body["timespan"].as_str()) else {
+            return Err(err(400, "BadArgumentError"));
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut rows: Vec<&FakeRow> = stored
+            .iter()
+            .filter(|r| r.visible_from <= now && q.matches(r))
+            .collect();
+        rows.sort_by_key(|r| r.ingested);
+        rows.truncate(q.take);
+        let partial = fault == Some(Fault::Partial);
+        if partial {
+            rows.truncate(rows.len() / 2);
+        }
+        let n = rows.len();
+        let out = q.body(&rows, partial);
+        if let Some(last) = g.received.last_mut() {
+            last.rows = n;
+        }
+        Ok(out)
+    }
+}
+
+/// A datetime as the service writes it: UTC, 7 fraction digits (100 ns).
+fn ticks_utc(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    )
+}
+
+/// What the fake understands of the query.
+struct Parsed {
+    lo: OffsetDateTime,
+    hi: OffsetDateTime,
+    take: usize,
+    host: Option<String>,
+    columns: Vec<String>,
+    span: Option<(OffsetDateTime, OffsetDateTime)>,
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+impl Parsed {
+    fn new(query: &str, timespan: Option<&str>) -> Option<Self> {
+        let lo = timestamp(between(query, "ingestion_time() >= datetime(", ")")?)?;
+        let hi = timestamp(between(query, "ingestion_time() < datetime(", ")")?)?;
+        let take = query.rsplit("| take ").next()?.trim().parse().ok()?;
+        let host = between(query, "endswith \"/bastionhosts/", "\"").map(str::to_owned);
+        let columns = between(query, "| project ", "\n")?
+            .split(',')
+            .map(|c| c.trim().to_owned())
+            .collect();
+        let span = timespan.and_then(|t| {
+            let (a, b) = t.split_once('/')?;
+            Some((timestamp(a)?, timestamp(b)?))
+        });
+        Some(Self {
+            lo,
+            hi,
+            take,
+            host,
+            columns,
+            span,
+        })
+    }
+
+    fn matches(&self, r: &FakeRow) -> bool {
+        let generated = r
+            .values
+            .get("TimeGenerated")
+            .and_then(Value::as_str)
+            .and_then(timestamp);
+        let in_span = self
+            .span
+            .is_none_or(|(a, b)| generated.is_some_and(|g| g >= a && g < b));
+        let host = self.host.as_ref().is_none_or(|h| {
+            r.values
+                .get("_ResourceId")
+                .and_then(Value::as_str)
+                .is_some_and(|id| {
+                    id.to_ascii_lowercase()
+                        .ends_with(&format!("/bastionhosts/{h}"))
+                })
+        });
+        r.ingested >= self.lo && r.ingested < self.hi && in_span && host
+    }
+
+    fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
+        let columns: Vec<Value> = self
+            .columns
+            .iter()
+            .map(|c| json!({"name": c, "type": column_type(c)}))
+            .collect();
+        let rows: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                self.columns
+                    .iter()
+                    .map(|c| match c.as_str() {
+                        "IngestedAt" => json!(ticks_utc(r.ingested)),
+                        c => r.values.get(c).cloned().unwrap_or(Value::Null),
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut answer =
+            json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
+        if partial {
+            answer["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query.",
+                "details": [{"code": "EngineError", "message": "Query result set has exceeded the internal data size limit"}]});
+        }
+        serde_json::to_vec(&answer).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl LogsQuery for FakeLogs {
+    async fn query(
+        &self,
+        workspace: &str,
+        query: &str,
+        timespan: &str,
+    ) -> Result<Answer, RestError> {
+        let body = json!({"query": query, "timespan": timespan});
+        match self.answer(workspace, &body, None) {
+            Ok(b) => Ok(Answer::from_bytes(b)),
+            Err((403, ..)) => Err(RestError::MissingRole {
+                role: format!("{} on workspace {workspace}", super::ROLE),
+            }),
+            Err((404, ..)) => Err(RestError::NotFound {
+                what: format!("/v1/workspaces/{workspace}/query"),
+            }),
+            Err((429, s, _)) => Err(RestError::Throttled {
+                retry_after: s.map(std::time::Duration::from_secs),
+            }),
+            Err((status, ..)) => Err(RestError::Rejected {
+                status,
+                code: "FaultInjected".into(),
+                message: String::new(),
+            }),
+        }
+    }
+}
+
+/// The fake's HTTP router: `POST /v1/workspaces/{id}/query`.
+pub fn router(fake: FakeLogs) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/workspaces/{id}/query", axum::routing::post(http_query))
+        .with_state(fake)
+}
+
+/// Serves the fake on a free loopback port; returns its base URL.
+///
+/// # Errors
+/// The port cannot be bound.
+pub async fn serve(fake: FakeLogs) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, router(fake)).await });
+    Ok(url)
+}
+
+async fn http_query(
+    State(fake): State<FakeLogs>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(check) = &fake.token_check
+        && !check(token)
+    {
+        let body =
+            json!({"error": {"code": "InvalidTokenError", "message": "token missing or invalid"}});
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    match fake.answer(&id, &body, token) {
+        Ok(b) => ([("content-type", "application/json; charset=utf-8")], b).into_response(),
+        Err((status, retry_after, b)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut res = (status, axum::Json(b)).into_response();
+            if let Some(s) = retry_after.and_then(|s| s.to_string().parse().ok()) {
+                res.headers_mut().insert("retry-after", s);
+            }
+            res
+        }
+    }
+}
