@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::functions::{
-    audit_logs, evidence, integrity, notify, reconcile, recordings, retention, reviews,
+    audit_logs, estate, evidence, integrity, notify, reconcile, recordings, retention, reviews,
 };
 use crate::invocation::invocation_route;
 use crate::state::AppState;
@@ -49,6 +49,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", integrity::INTEGRITY_VERIFY),
             invocation_route(integrity::INTEGRITY_VERIFY, integrity::integrity_verify),
+        )
+        .route(
+            &format!("/{}", estate::ESTATE_CHECK),
+            invocation_route(estate::ESTATE_CHECK, estate::estate_check),
+        )
+        .route(
+            &format!("/{}", estate::LIVE_SESSIONS),
+            invocation_route(estate::LIVE_SESSIONS, estate::live_sessions),
         )
         .route(
             &format!("/{}", evidence::EVIDENCE_PACK),

@@ -9,17 +9,18 @@
 //! - state: [`state`] (the seams built once, among them the [`ports::Ports`] every domain takes),
 //!   [`config`]; and, in tests only, `testkit` (the one kit of the component tests).
 //! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`],
-//!   [`reviews`].
+//!   [`estate`] (the Bastion hosts through Resource Manager), [`reviews`].
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the
 //!   one dependency value domains take: tables, sources, clock).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
 //! - ports: [`storage`], [`tables`], [`queues`] (Azure clients, deadlines, managed identity; the
 //!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
-//!   permission of every operation).
+//!   permission of every operation), [`arm`] (Azure Resource Manager).
 //! - plumbing: [`clock`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
 
 pub mod api;
 pub mod app;
+pub mod arm;
 pub mod audit_logs;
 pub mod backfill;
 pub mod catalogue;
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dates;
+pub mod estate;
 pub mod events;
 pub mod evidence;
 pub mod functions;

@@ -73,6 +73,12 @@ param catalogueBaseUrl string = ''
 @description('Short-lived read links (user-delegation SAS) in GET /api/recordings/{id}.')
 param catalogueDownloadLinks bool = false
 
+@description('Bastion host resource ids the estate checks watch (comma-separated); empty: the hosts the sources name')
+param bastionHosts string = ''
+
+@description('Let Catalogue.Disconnect holders disconnect live Bastion sessions (grants the disconnect action)')
+param bastionDisconnect bool = false
+
 @description('Working hours of the review queue (REVIEW_WORKING_HOURS): <days> <HH:MM>-<HH:MM> <IANA zone>.')
 param reviewWorkingHours string = 'Mon-Fri 08:00-18:00 UTC'
 
@@ -206,6 +212,10 @@ var settings = {
   HEALTH_HEARTBEAT_SECONDS: '60'
   HEALTH_TAIL_LAG_MINUTES: '30'
   INTEGRITY_VERIFY_SAMPLE: '50'
+  // The estate checks read Resource Manager of this cloud with the app's identity.
+  BASTION_HOSTS: bastionHosts
+  ARM_ENDPOINT: environment().resourceManager
+  BASTION_DISCONNECT: bastionDisconnect ? 'true' : 'false'
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

@@ -30,7 +30,13 @@ pub(super) async fn health(State(api): State<Api>) -> Response {
     )
     .await
     {
-        Ok(doc) => (StatusCode::OK, axum::Json(doc)).into_response(),
+        Ok(mut doc) => {
+            // Whether the estate checks run is configuration, not storage: said here.
+            let hosts = api.app.config.estate.hosts.len();
+            doc["estate"]["hosts"] = hosts.into();
+            doc["estate"]["checks"] = if hosts == 0 { "off" } else { "on" }.into();
+            (StatusCode::OK, axum::Json(doc)).into_response()
+        }
         Err(e) => {
             let (tables, blobs, cause) = match e {
                 Unavailable::Tables(e) => (false, true, e.to_string()),

@@ -5,16 +5,20 @@
 //! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
 //! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
 //! ([`reviews`]), `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]),
-//! `GET /api/health` ([`health`]), `GET /api/ui` (the timeline page — [`ui`]).
+//! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
+//! `GET /api/sessions/live` and `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui`
+//! (the timeline page — [`ui`]).
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
 pub mod csv;
 pub mod detail;
+pub mod estate;
 pub mod evidence;
 pub mod health;
 pub mod holds;
 pub mod indexed;
+pub mod live;
 
 pub mod problem;
 pub mod query;
@@ -96,6 +100,9 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
                 .delete(holds::delete)
                 .get(holds::handle_list),
         )
+        .route("/api/estate", get(estate::list))
+        .route("/api/sessions/live", get(live::list))
+        .route("/api/sessions/live/{id}/disconnect", post(live::disconnect))
         .route("/api/evidence", get(evidence::get))
         .route("/api/reviews", post(reviews::post).get(reviews::list))
         .route("/api/reviews/queue", get(reviews::queue))

@@ -32,6 +32,24 @@ pub enum Format {
     Csv,
 }
 
+impl Format {
+    /// The `format` parameter, else the `Accept` header (`text/csv`), else JSON.
+    ///
+    /// # Errors
+    /// 400 for a `format` other than `json` or `csv`.
+    pub fn of(format: Option<&str>, accept: Option<&str>) -> Result<Self, ApiError> {
+        match format.map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Ok(Self::Csv),
+            Some("json") => Ok(Self::Json),
+            Some(_) => Err(ApiError::bad("format", "json or csv")),
+            None if accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/csv")) => {
+                Ok(Self::Csv)
+            }
+            None => Ok(Self::Json),
+        }
+    }
+}
+
 /// Property filters: (parameter, catalogue properties any of which may match).
 const FILTERS: &[(&str, &[&str])] = &[
     ("user", &["UserName", "UserEmail"]),
@@ -124,15 +142,7 @@ impl Query {
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| ApiError::bad("limit", format_args!("1 to {MAX_LIMIT}")))?,
         };
-        let format = match get("format").map(str::to_ascii_lowercase).as_deref() {
-            Some("csv") => Format::Csv,
-            Some("json") => Format::Json,
-            Some(_) => return Err(ApiError::bad("format", "json or csv")),
-            None if accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/csv")) => {
-                Format::Csv
-            }
-            None => Format::Json,
-        };
+        let format = Format::of(get("format"), accept)?;
         Ok(Self {
             from,
             to,

@@ -19,6 +19,7 @@ pub async fn run(cmd: Command) -> ExitCode {
         Command::Verify(args) => super::query::verify(args).await,
         Command::Backfill(args) => super::backfill::run(args).await,
         Command::Hold(cmd) => super::hold::run(cmd).await,
+        Command::Disconnect(args) => super::disconnect::run(args).await,
         Command::Evidence(args) => super::evidence::run(args).await,
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod backfill;
 pub mod commands;
+pub mod disconnect;
 pub mod evidence;
 pub mod hold;
 pub mod query;
@@ -40,6 +41,8 @@ pub enum Command {
     /// Set, release or list legal holds (the same code path as /api/holds).
     #[command(subcommand)]
     Hold(hold::HoldCommand),
+    /// Disconnect a live Bastion session (`BASTION_DISCONNECT=true`), recorded with who and why.
+    Disconnect(disconnect::DisconnectArgs),
     /// Re-hash recordings; report tampered or missing ones (exit 1 when there are findings).
     Verify(VerifyArgs),
     /// Write a period's signed evidence pack; print the public key; verify a pack.

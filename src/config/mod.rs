@@ -85,6 +85,9 @@ pub const SETTINGS: &[&str] = &[
     "REVIEW_LONG_SESSION_MINUTES",
     "WEBSITE_INSTANCE_ID",
     "WEBSITE_SITE_NAME",
+    "BASTION_HOSTS",
+    "ARM_ENDPOINT",
+    "BASTION_DISCONNECT",
 ];
 
 /// All configuration problems found at start-up.
@@ -148,6 +151,8 @@ pub struct Config {
     /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
     /// benchmarks; see `storage::memory::seed`, a `test-support` module).
     pub in_memory_seed: Option<String>,
+    /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`).
+    pub estate: crate::estate::settings::EstateSettings,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
@@ -239,6 +244,7 @@ impl Config {
             Storage::InMemory => None,
         };
         let sources = sources::read(env, app, in_memory, &mut errors);
+        let estate = estate_settings(env, &sources, &mut errors);
         let container = |k: &str, default: &str, errors: &mut Vec<String>| {
             let v = get(k).unwrap_or_else(|| default.to_owned());
             if !is_valid_container(&v) {
@@ -285,6 +291,7 @@ impl Config {
             evidence_key,
             in_memory_account,
             in_memory_seed,
+            estate,
             log: crate::telemetry::LogSettings::from_lookup(env),
         })
     }
@@ -320,6 +327,26 @@ pub fn retention_policy(
             Err(ConfigError(errors))
         }
     }
+}
+
+/// The estate settings; by default the hosts the sources name by resource id.
+fn estate_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    sources: &SourceSpecs,
+    errors: &mut Vec<String>,
+) -> crate::estate::settings::EstateSettings {
+    let named: Vec<String> = sources
+        .recordings
+        .iter()
+        .chain(&sources.audit_logs)
+        .filter_map(|s| s.bastion_id.clone())
+        .collect();
+    let allow = env(auth::ALLOW_INSECURE_LOOPBACK)
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"));
+    let mut r = Reader::new(env);
+    let estate = crate::estate::settings::EstateSettings::read(&mut r, &named, allow);
+    errors.extend(r.into_errors());
+    estate
 }
 
 fn resolve_storage(

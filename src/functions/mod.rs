@@ -9,12 +9,15 @@
 //! - [`retention`]: `RetentionSweep` (timer).
 //! - [`integrity`]: `RecordingHash` (queue) and `IntegrityVerify` (timer).
 //! - [`notify`]: `NotifyWebhook` (queue).
+//! - [`estate`]: `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource
+//!   Manager.
 //! - [`reviews`]: `ReviewQueue` (timer): the review queue and `review.overdue`.
 //! - [`evidence`]: `EvidencePack` (timer): the previous month's signed evidence pack.
 //!
 //! [`AppState`]: crate::state::AppState
 
 pub mod audit_logs;
+pub mod estate;
 pub mod evidence;
 pub mod integrity;
 pub mod notify;

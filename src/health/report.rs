@@ -33,6 +33,8 @@ pub const FUNCTIONS: &[&str] = &[
     "RecordingHash",
     "IntegrityVerify",
     "NotifyWebhook",
+    "EstateCheck",
+    "LiveSessions",
     "ReviewQueue",
     "EvidencePack",
 ];
@@ -85,6 +87,8 @@ pub struct Facts {
     pub unreachable: Vec<String>,
     /// Messages waiting in the poison queues.
     pub poison_messages: u64,
+    /// Open high-severity estate findings (`host: finding`).
+    pub estate_high: Vec<String>,
 }
 
 /// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
@@ -112,6 +116,9 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
     }
     for s in &f.unreachable {
         reasons.push(format!("source {s} is unreachable"));
+    }
+    for e in &f.estate_high {
+        reasons.push(format!("Bastion estate finding open: {e}"));
     }
     if f.stalled {
         let which = match f.stalled_sources.as_slice() {
@@ -177,6 +184,16 @@ pub async fn build(
         .await
         .map_err(Unavailable::Tables)?;
     let (active, since) = (!sources.stalled.is_empty(), sources.since.clone());
+    let estate = crate::estate::store::list(deps.ports.tables.as_ref())
+        .await
+        .map_err(Unavailable::Tables)?
+        .rows;
+    let estate_high: Vec<String> = estate
+        .iter()
+        .filter(|r| r.is_open_high())
+        .map(|r| format!("{}: {}", r.host_name, r.finding))
+        .collect();
+    let estate_open = estate.iter().filter(|r| r.status == "open").count();
     let (quarantine, recent) = quarantine(deps, now).await.map_err(Unavailable::Blobs)?;
     let mut poison = serde_json::Map::new();
     let mut poison_messages = 0;
@@ -197,6 +214,7 @@ pub async fn build(
         stalled_sources: sources.stalled,
         unreachable: sources.unreachable,
         poison_messages,
+        estate_high: estate_high.clone(),
     };
     let (status, reasons) = classify(&facts, t);
     Ok(json!({
@@ -210,6 +228,7 @@ pub async fn build(
         "poisonQueues": poison,
         "stalledRecordings": {"active": active, "since": since},
         "sources": sources.docs,
+        "estate": {"open": estate_open, "high": estate_high},
     }))
 }
 

@@ -53,6 +53,17 @@ fn status_thresholds() {
         classify(&poison, &t),
         ("degraded", vec!["1 message(s) in poison queues".to_owned()])
     );
+    let estate = Facts {
+        estate_high: vec!["b1: recording-off".into()],
+        ..Facts::default()
+    };
+    assert_eq!(
+        classify(&estate, &t),
+        (
+            "degraded",
+            vec!["Bastion estate finding open: b1: recording-off".to_owned()]
+        )
+    );
     let read = |v: &str| {
         crate::setting::read_pairs(&[("HEALTH_TAIL_LAG_MINUTES", v)], Thresholds::from_reader)
     };

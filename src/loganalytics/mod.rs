@@ -1,6 +1,6 @@
 //! The Log Analytics Logs Query API (`POST {endpoint}/v1/workspaces/{id}/query`, body
 //! `{"query","timespan"}`, bearer token for `https://api.loganalytics.io/.default`) over
-//! [`crate::rest`], with the answer read as a stream ([`answer`]). A trait, so tests and the
+//! [`crate::rest`], with the answer read as a stream (module `answer`). A trait, so tests and the
 //! benchmark can put a loopback fake or a counting decorator in its place.
 
 mod answer;

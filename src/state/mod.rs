@@ -56,6 +56,9 @@ pub struct AppState {
     pub links: Links,
     /// Poison-queue depths for the health report.
     pub queues: Arc<dyn QueueDepth>,
+    /// Resource Manager (the estate checks and live sessions); `None` when no Bastion host is
+    /// configured.
+    pub arm: Option<Arc<dyn crate::arm::ResourceManager>>,
     /// The Logs Query API client, when `AUDITLOGS_WORKSPACES` names a workspace.
     pub logs: Option<Arc<dyn LogsQuery>>,
 }
@@ -153,7 +156,10 @@ impl AppState {
             queues,
             logs: logs_client(&config, credential),
         };
-        Ok(Self::build(config, policy, seams, Arc::new(SystemClock)))
+        let arm = resource_manager(&config, app);
+        let mut state = Self::build(config, policy, seams, Arc::new(SystemClock));
+        state.arm = arm;
+        Ok(state)
     }
 
     /// In-memory seams (one account named after `HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
@@ -230,9 +236,17 @@ impl AppState {
             join_gate: Arc::default(),
             links,
             queues,
+            arm: None,
             logs,
             config: Arc::new(config),
         }
+    }
+
+    /// Replaces the Resource Manager client (tests bring a fake).
+    #[must_use]
+    pub fn with_arm(mut self, arm: Arc<dyn crate::arm::ResourceManager>) -> Self {
+        self.arm = Some(arm);
+        self
     }
 
     /// Replaces the Logs Query API client (tests and benchmarks: a fake or a counting decorator).
@@ -259,6 +273,34 @@ impl AppState {
         }
         let source = self.ports.sources.default_recordings();
         crate::storage::memory::seed(source.store.as_ref(), &source.container, spec).await
+    }
+}
+
+/// Resource Manager for the estate checks, when a Bastion host is configured: tokens from the app
+/// connection's managed identity (none over a key-based connection, e.g. Azurite with a loopback
+/// fake that checks none).
+fn resource_manager(
+    config: &Config,
+    app: &StorageConnection,
+) -> Option<Arc<dyn crate::arm::ResourceManager>> {
+    let estate = &config.estate;
+    if estate.hosts.is_empty() {
+        return None;
+    }
+    let credential = crate::storage::identity::credential(app).ok();
+    if credential.is_none() {
+        tracing::warn!(
+            "estate checks: the app connection has no managed identity; Resource Manager calls carry no token"
+        );
+    }
+    let rest = crate::rest::RestClient::new(
+        credential,
+        estate.scope(),
+        crate::rest::RestLimits::default(),
+    );
+    match crate::arm::client::ArmClient::new(rest, &estate.arm_endpoint) {
+        Ok(c) => Some(Arc::new(c)),
+        Err(_) => None,
     }
 }
 

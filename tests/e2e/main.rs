@@ -9,6 +9,7 @@ mod catalogue_sessions;
 mod devhost;
 mod download_links;
 mod drift;
+mod estate;
 mod evidence;
 mod faults;
 mod harness;

@@ -38,6 +38,8 @@ use super::problem::{ApiError, Challenge};
 pub const ROLE_READ: &str = "Catalogue.Read";
 /// Role needed to set or release holds.
 pub const ROLE_HOLD: &str = "Catalogue.Hold";
+/// App role for disconnecting live Bastion sessions.
+pub const ROLE_DISCONNECT: &str = "Catalogue.Disconnect";
 /// Role needed to record a review (sign off a recording or session).
 pub const ROLE_REVIEW: &str = "Catalogue.Review";
 

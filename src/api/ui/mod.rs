@@ -31,6 +31,7 @@ const SCRIPT: &str = concat!(
     include_str!("js/format.js"),
     include_str!("js/table.js"),
     include_str!("js/timeline.js"),
+    include_str!("js/estate.js"),
     include_str!("js/main.js"),
     include_str!("js/review.js"),
     "})();\n"

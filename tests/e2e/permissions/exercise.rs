@@ -92,6 +92,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
         ("NOTIFY_WEBHOOK_URL", webhook),
         ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
+        ("BASTION_HOSTS", super::arm::HOST),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
         (
@@ -116,7 +117,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         tables,
     };
     let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
-    let mut state = AppState::assemble(config, Policy::builtin(), stores, clock);
+    let mut state = AppState::assemble(config, Policy::builtin(), stores, clock)
+        .with_arm(Arc::new(super::arm::Canned));
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
     state.queues = Arc::new(Queues(ledger.clone()));
     state.logs = Some(Arc::new(Logs {
@@ -211,6 +213,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("AuditLogTail", "2025-03-14T11:30:00Z"),
         ("AuditLogQuery", "2025-03-14T11:30:00Z"),
         ("Reconcile", "2025-03-14T12:17:00Z"),
+        ("EstateCheck", "2025-03-14T12:30:00Z"),
+        ("LiveSessions", "2025-03-14T12:35:00Z"),
         ("ReviewQueue", "2025-03-14T12:20:00Z"),
         ("ReviewQueue", "2025-03-16T12:20:00Z"),
     ] {
@@ -248,6 +252,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     )
     .await;
     rig.api(Method::GET, "/api/health", None).await;
+    rig.api(Method::GET, "/api/estate", None).await;
+    rig.api(Method::GET, "/api/sessions/live", None).await;
     rig.api(Method::GET, "/api/ui", None).await;
 
     ledger.run_as("heartbeat flush");

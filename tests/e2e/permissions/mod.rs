@@ -12,6 +12,7 @@
 //!   Functions host (documented needs, with the source) requires → failure (least privilege);
 //! - a container of the app account the code uses that `storage.bicep` does not create → failure.
 
+mod arm;
 mod bicep;
 mod check;
 mod exercise;

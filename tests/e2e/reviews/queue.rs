@@ -40,12 +40,15 @@ async fn put(tables: &dyn TableStore, rows: Vec<Value>) {
     tables.ensure_table("sessionwindows").await.expect("table");
     futures::stream::iter(rows.into_iter().map(|r| async move {
         let e = r.as_object().expect("object").clone();
-        tables
-            .write("sessionwindows", &e, WriteMode::Upsert)
-            .await
-            .expect("write");
+        // A busy Azurite drops a connection now and then: an upsert is safe to repeat.
+        let mut tries = 0;
+        while let Err(err) = tables.write("sessionwindows", &e, WriteMode::Upsert).await {
+            tries += 1;
+            assert!(tries < 5, "write: {err}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }))
-    .buffer_unordered(32)
+    .buffer_unordered(16)
     .collect::<Vec<()>>()
     .await;
 }

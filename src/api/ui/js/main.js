@@ -143,3 +143,4 @@ document.getElementById('f-reset').addEventListener('click', () => {
 document.getElementById('more').addEventListener('click', more);
 prefill();
 search();
+loadEstate();

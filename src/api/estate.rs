@@ -1,0 +1,81 @@
+//! `GET /api/estate` (`Catalogue.Read`): the Bastion estate's findings (table `estate`, open and
+//! resolved) and one status per configured host; JSON, or CSV of the findings (`format=csv` or
+//! `Accept: text/csv`). Values from Resource Manager are data: CSV cells are defused like every
+//! other list.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query as QueryParams, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::auth::{Caller, ROLE_READ};
+use super::problem::ApiError;
+use super::query::Format;
+use super::{Api, csv, csv_response};
+use crate::estate::{store, view};
+
+/// CSV columns, in order.
+pub const COLUMNS: &[&str] = &[
+    "host",
+    "hostName",
+    "finding",
+    "severity",
+    "status",
+    "firstSeen",
+    "lastSeen",
+    "resolvedAt",
+    "evidence",
+];
+
+/// Answers the estate.
+pub(super) async fn list(
+    caller: Caller,
+    State(api): State<Api>,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    caller.require(ROLE_READ)?;
+    if let Some(bad) = params
+        .keys()
+        .find(|k| !["format", "status", "code"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad(bad, "not a parameter of /api/estate"));
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::of(params.get("format").map(String::as_str), accept)?;
+    let status = params.get("status").map(String::as_str);
+    if status.is_some_and(|s| s != "open" && s != "resolved") {
+        return Err(ApiError::bad("status", "open or resolved"));
+    }
+    let estate = store::list(api.app.ports.tables.as_ref()).await?;
+    let hosts = &api.app.config.estate.hosts;
+    let strips = view::strips(hosts, &estate);
+    let mut rows = estate.rows;
+    rows.retain(|r| status.is_none_or(|s| r.status == s));
+    Ok(match format {
+        Format::Json => axum::Json(json!({
+            "checks": if hosts.is_empty() { "off" } else { "on" },
+            "hosts": strips, "items": rows, "count": rows.len(),
+        }))
+        .into_response(),
+        Format::Csv => {
+            let mut body = csv::line(COLUMNS);
+            for r in &rows {
+                body.push_str(&csv::line(&[
+                    r.host.as_str(),
+                    &r.host_name,
+                    &r.finding,
+                    &r.severity,
+                    &r.status,
+                    &r.first_seen,
+                    &r.last_seen,
+                    r.resolved_at.as_deref().unwrap_or_default(),
+                    &r.evidence,
+                ]));
+            }
+            csv_response(body, None)
+        }
+    })
+}

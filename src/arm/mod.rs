@@ -1,0 +1,128 @@
+//! Azure Resource Manager: the Bastion hosts, their diagnostic settings, and the recording
+//! accounts' blob service and container, read through the one Entra REST client.
+//!
+//! [`ResourceManager`] is the seam the estate checks take (a trait object, so tests can fake it);
+//! [`model`] holds the answer shapes as the REST specifications document them; [`client`] is the
+//! HTTP implementation (long-running operations and `nextLink` paging included).
+
+pub mod client;
+pub mod model;
+
+use async_trait::async_trait;
+
+pub use self::model::{
+    ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
+};
+
+/// `api-version` of `Microsoft.Network/bastionHosts` (has `enableSessionRecording`).
+pub const BASTION_API: &str = "2024-05-01";
+/// `api-version` of `Microsoft.Insights/diagnosticSettings`.
+pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
+/// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
+pub const STORAGE_API: &str = "2023-05-01";
+
+/// Why a Resource Manager call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArmError {
+    /// 401/403: the identity lacks the role (named).
+    #[error("403: missing role {role}")]
+    MissingRole {
+        /// The role or permission the call needs.
+        role: String,
+    },
+    /// 404: the resource does not exist (its path).
+    #[error("not found: {what}")]
+    NotFound {
+        /// The resource path.
+        what: String,
+    },
+    /// Still throttled when the deadline passed.
+    #[error("throttled by Resource Manager")]
+    Throttled,
+    /// Another 4xx: the service's error code and message.
+    #[error("rejected ({status} {code}): {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// `error.code`.
+        code: String,
+        /// `error.message`.
+        message: String,
+    },
+    /// 5xx, timeouts, token failures after retries; an answer not in the documented shape.
+    #[error("transient: {0}")]
+    Transient(String),
+}
+
+impl ArmError {
+    /// True when a later run may succeed without anyone changing anything.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Throttled | Self::Transient(_))
+    }
+}
+
+/// The Resource Manager calls the estate checks and the live-session watch make.
+#[async_trait]
+pub trait ResourceManager: Send + Sync + 'static {
+    /// `GET {host}`: the Bastion host.
+    async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, ArmError>;
+    /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
+    async fn diagnostic_settings(
+        &self,
+        resource_id: &str,
+    ) -> Result<Vec<DiagnosticSetting>, ArmError>;
+    /// The resource id of storage account `name` in `subscription` (`None`: not visible).
+    async fn storage_account_id(
+        &self,
+        subscription: &str,
+        name: &str,
+    ) -> Result<Option<String>, ArmError>;
+    /// `GET {account}/blobServices/default`.
+    async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError>;
+    /// `GET {account}/blobServices/default/containers/{container}`.
+    async fn container(&self, account_id: &str, container: &str) -> Result<Container, ArmError>;
+    /// `POST {host}/getActiveSessions`: every page of the long-running operation.
+    async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, ArmError>;
+    /// `POST {host}/disconnectActiveSessions` for `session_ids`: each session's state.
+    async fn disconnect_sessions(
+        &self,
+        host_id: &str,
+        session_ids: &[String],
+    ) -> Result<Vec<DisconnectResult>, ArmError>;
+}
+
+/// The parts of a resource id: `(subscription, resource group, last name)`, when it has them.
+pub fn id_parts(id: &str) -> Option<(&str, &str, &str)> {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    let at = |key: &str| {
+        parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(key))
+            .and_then(|i| parts.get(i + 1).copied())
+    };
+    Some((at("subscriptions")?, at("resourceGroups")?, *parts.last()?))
+}
+
+/// True for a `Microsoft.Network/bastionHosts` resource id.
+pub fn is_bastion_id(id: &str) -> bool {
+    let lower = id.to_ascii_lowercase();
+    lower.starts_with("/subscriptions/")
+        && lower.contains("/providers/microsoft.network/bastionhosts/")
+        && id_parts(id).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_split_into_subscription_group_and_name() {
+        let id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
+        assert_eq!(id_parts(id), Some(("s1", "rg", "b1")));
+        assert!(is_bastion_id(id));
+        assert!(!is_bastion_id("b1"));
+        assert!(!is_bastion_id(
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a"
+        ));
+    }
+}

@@ -1,0 +1,88 @@
+//! `handler disconnect <host> <sessionId> --reason R --by WHO`: disconnects a live Bastion session
+//! through the same code path as `POST /api/sessions/live/{id}/disconnect` (the audit row in
+//! `disconnects`, announced by the next `LiveSessions` tick). Only with `BASTION_DISCONNECT=true`;
+//! the CLI has no principal, so the operator names themself (`--by`, recorded as `cli:<WHO>`).
+//! Prints the row as JSON; exit 0 `Disconnected`, 1 any other state or failure, 2 usage.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config::Config;
+use crate::estate::disconnect::{self, Request};
+use crate::state::AppState;
+
+/// The session and the record.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct DisconnectArgs {
+    /// The Bastion host's resource id.
+    pub host: String,
+    /// The session id (`GET /api/sessions/live`).
+    pub session_id: String,
+    /// Why (recorded).
+    #[arg(long)]
+    pub reason: String,
+    /// Who (the CLI has no principal).
+    #[arg(long)]
+    pub by: String,
+}
+
+/// Runs `disconnect`.
+pub async fn run(args: DisconnectArgs) -> ExitCode {
+    if args.reason.trim().is_empty() || args.by.trim().is_empty() {
+        eprintln!("--reason and --by must not be empty");
+        return ExitCode::from(2);
+    }
+    let state = match Config::from_env().and_then(AppState::from_config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(arm) = state
+        .arm
+        .as_ref()
+        .filter(|_| state.config.estate.disconnect)
+    else {
+        eprintln!(
+            "disconnect is not enabled (BASTION_DISCONNECT=true and a Bastion host are needed)"
+        );
+        return ExitCode::from(2);
+    };
+    if !state
+        .config
+        .estate
+        .hosts
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(&args.host))
+    {
+        eprintln!("the host is not one of BASTION_HOSTS");
+        return ExitCode::from(2);
+    }
+    let who = format!("cli:{}", args.by.trim());
+    let req = Request {
+        host: &args.host,
+        session_id: &args.session_id,
+        reason: &args.reason,
+        who: &who,
+    };
+    let now = state.ports.clock.now();
+    match disconnect::disconnect(state.ports.tables.as_ref(), arm.as_ref(), &req, now).await {
+        Ok(row) => {
+            println!("{}", serde_json::to_string_pretty(&row).unwrap_or_default());
+            if row["state"] == "Disconnected" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "not recorded, not disconnected: {}",
+                crate::telemetry::redact(&e.to_string())
+            );
+            ExitCode::from(1)
+        }
+    }
+}

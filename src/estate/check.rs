@@ -1,0 +1,151 @@
+//! `EstateCheck`: reads every configured Bastion host from Resource Manager (a bounded number at
+//! once), decides its findings and records them. One host's failure is that host's finding (or
+//! its table error in the report) and never hides another host's findings.
+
+use futures::StreamExt as _;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::findings::{HostFacts, Sinks, evaluate};
+use super::store;
+use crate::arm::{ArmError, ResourceManager, id_parts};
+use crate::notify::Notification;
+use crate::ports::Ports;
+
+/// Hosts read at once: bounded so 100 hosts fit one tick without tripping ARM's throttling.
+pub const CONCURRENCY: usize = 8;
+
+/// What one check did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Hosts checked.
+    pub hosts: usize,
+    /// Findings open after the check.
+    pub open: usize,
+    /// Episodes opened or cleared.
+    pub notifications: Vec<Notification<Value>>,
+    /// Hosts whose findings could not be stored (host id: error).
+    pub failed: Vec<String>,
+}
+
+/// Where audit logs are read from: the audit-log sources' accounts (and `workspaces`).
+pub fn sinks(ports: &Ports, workspaces: &[String]) -> Sinks {
+    Sinks {
+        accounts: ports
+            .sources
+            .audit_logs()
+            .iter()
+            .map(|s| s.account().to_ascii_lowercase())
+            .collect(),
+        workspaces: workspaces.iter().map(|w| w.to_ascii_lowercase()).collect(),
+    }
+}
+
+/// Checks every host in `hosts`.
+pub async fn run(
+    ports: &Ports,
+    arm: &dyn ResourceManager,
+    hosts: &[String],
+    sinks: &Sinks,
+    now: OffsetDateTime,
+) -> Report {
+    // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
+    let checks: Vec<_> = hosts
+        .iter()
+        .map(|h| one(ports, arm, h, sinks, now))
+        .collect();
+    let results: Vec<_> = futures::stream::iter(checks)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut report = Report {
+        hosts: hosts.len(),
+        ..Report::default()
+    };
+    for (host, open, result) in results {
+        match result {
+            Ok(mut n) => {
+                report.open += open;
+                report.notifications.append(&mut n);
+            }
+            Err(e) => report
+                .failed
+                .push(format!("{}: {e}", store::host_name(host))),
+        }
+    }
+    report
+        .notifications
+        .sort_by(|a, b| a.notification_id.cmp(&b.notification_id));
+    report
+}
+
+/// Checks one host: `(host, findings open, the notifications or the table error)`.
+async fn one<'a>(
+    ports: &Ports,
+    arm: &dyn ResourceManager,
+    host: &'a str,
+    sinks: &Sinks,
+    now: OffsetDateTime,
+) -> (
+    &'a str,
+    usize,
+    Result<Vec<Notification<Value>>, crate::tables::TableError>,
+) {
+    let facts = read(ports, arm, host).await;
+    let ev = evaluate(&facts, sinks);
+    let open = ev.findings.len();
+    (
+        host,
+        open,
+        store::apply(ports.tables.as_ref(), host, &ev, now).await,
+    )
+}
+
+/// Reads one host: the host, its diagnostic settings, and its recording source's blob service
+/// and container (at most 5 requests when the account list fits one page).
+pub async fn read(ports: &Ports, arm: &dyn ResourceManager, host: &str) -> HostFacts {
+    let (h, diagnostics) = tokio::join!(arm.bastion_host(host), arm.diagnostic_settings(host));
+    let mut facts = HostFacts {
+        host: Some(h),
+        diagnostics: Some(diagnostics),
+        ..HostFacts::default()
+    };
+    let name = store::host_name(host);
+    let source = ports.sources.recordings().iter().find(|s| {
+        s.bastion_id
+            .as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(host))
+            || s.bastion
+                .as_deref()
+                .is_some_and(|b| b.eq_ignore_ascii_case(name))
+    });
+    let (Some(source), Some((subscription, _, _))) = (source, id_parts(host)) else {
+        return facts;
+    };
+    let account = match arm.storage_account_id(subscription, source.account()).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            let e = ArmError::NotFound {
+                what: format!(
+                    "storage account {} in the host's subscription",
+                    source.account()
+                ),
+            };
+            facts.blob_service = Some(Err(e.clone()));
+            facts.container = Some(Err(e));
+            return facts;
+        }
+        Err(e) => {
+            facts.blob_service = Some(Err(e.clone()));
+            facts.container = Some(Err(e));
+            return facts;
+        }
+    };
+    let (svc, container) = tokio::join!(
+        arm.blob_service(&account),
+        arm.container(&account, &source.container)
+    );
+    facts.blob_service = Some(svc);
+    facts.container = Some(container);
+    facts
+}

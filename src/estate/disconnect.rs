@@ -1,0 +1,166 @@
+//! Disconnecting a live session (`POST /api/sessions/live/{id}/disconnect`, `handler disconnect`):
+//! `disconnectActiveSessions` on the session's host, and one row in the append-only table
+//! `disconnects` (PK = day, RK = time~uuid, insert only) saying who, when, why and what the
+//! service answered. `session.disconnected` is announced by the next `LiveSessions` tick
+//! ([`announce`]): the API has no output binding, and the row is the one source of truth.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::store::host_name;
+use crate::arm::{ArmError, ResourceManager};
+use crate::dates::{format_date, format_utc_millis};
+use crate::notify::{Notification, Severity};
+use crate::tables::ops::{query_all, update_from, write_creating_table};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+
+/// The audit table of disconnects.
+pub const DISCONNECTS_TABLE: &str = "disconnects";
+/// Notification type.
+pub const DISCONNECTED: &str = "session.disconnected";
+/// Longest reason kept (characters).
+pub const MAX_REASON: usize = 500;
+
+/// What the caller asked.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// Host resource id.
+    pub host: &'a str,
+    /// Session id.
+    pub session_id: &'a str,
+    /// Why (required, non-empty).
+    pub reason: &'a str,
+    /// The authenticated principal (never a name from the request body).
+    pub who: &'a str,
+}
+
+/// Why a disconnect could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum DisconnectError {
+    /// The audit row could not be written: the call was not made.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+/// Disconnects and records. The row is written before the call (state `Requested`) and updated
+/// with the answer, so even a crash between the two leaves a trace of who asked.
+///
+/// # Errors
+/// `Table` when the audit row cannot be written (then nothing was asked of Bastion).
+pub async fn disconnect(
+    tables: &dyn TableStore,
+    arm: &dyn ResourceManager,
+    req: &Request<'_>,
+    now: OffsetDateTime,
+) -> Result<Value, DisconnectError> {
+    let at = format_utc_millis(now);
+    let pk = format_date(now.date());
+    let rk = format!("{at}~{}", uuid::Uuid::new_v4());
+    let reason: String = req.reason.trim().chars().take(MAX_REASON).collect();
+    let mut row = json!({
+        "PartitionKey": pk, "RowKey": rk, "Host": req.host, "HostName": host_name(req.host),
+        "SessionId": req.session_id, "Reason": reason, "DecidedBy": req.who, "At": at,
+        "State": "Requested", "Message": "", "Announced": false,
+    });
+    let entity = row.as_object().cloned().unwrap_or_default();
+    write_creating_table(tables, DISCONNECTS_TABLE, &entity, WriteMode::Insert).await?;
+    let ids = [req.session_id.to_owned()];
+    let (state, message) = match arm.disconnect_sessions(req.host, &ids).await {
+        Ok(results) => results
+            .into_iter()
+            .find(|r| r.session_id == req.session_id)
+            .map_or(
+                (
+                    "NotFound".to_owned(),
+                    "no answer for this session".to_owned(),
+                ),
+                |r| (r.state, r.message.unwrap_or_default()),
+            ),
+        Err(e @ ArmError::MissingRole { .. }) => ("Failed".to_owned(), e.to_string()),
+        Err(e) => ("Failed".to_owned(), e.to_string()),
+    };
+    row["State"] = json!(state);
+    row["Message"] = json!(message);
+    let answered = row.as_object().cloned().unwrap_or_default();
+    // Only this call writes the answer into its own row: an unconditional replace is exact.
+    write_creating_table(tables, DISCONNECTS_TABLE, &answered, WriteMode::Upsert).await?;
+    Ok(public(&answered))
+}
+
+/// The public shape of a disconnect row.
+pub fn public(e: &Entity) -> Value {
+    let s = |k: &str| get_str(e, k).unwrap_or_default();
+    json!({
+        "id": s("RowKey"), "host": s("Host"), "hostName": s("HostName"), "sessionId": s("SessionId"),
+        "reason": s("Reason"), "decidedBy": s("DecidedBy"), "at": s("At"), "state": s("State"),
+        "message": s("Message"),
+    })
+}
+
+/// `session.disconnected` for each answered row of today and yesterday not yet announced; the
+/// row is marked (ETag-conditional) so one tick of one instance announces it.
+///
+/// # Errors
+/// Table errors.
+pub async fn announce(
+    tables: &dyn TableStore,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    let mut out = Vec::new();
+    for day in [now.date().previous_day(), Some(now.date())]
+        .into_iter()
+        .flatten()
+    {
+        let pk = format_date(day);
+        let rows = query_all(tables, DISCONNECTS_TABLE, &Filter::partition(&pk), 1000).await?;
+        for r in rows
+            .iter()
+            .filter(|r| r.entity.get("Announced") == Some(&Value::Bool(false)))
+        {
+            if get_str(&r.entity, "State") == Some("Requested") {
+                continue;
+            }
+            let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
+            let mut won = false;
+            update_from(
+                tables,
+                DISCONNECTS_TABLE,
+                &pk,
+                &rk,
+                Some(r.clone()),
+                &mut |cur| {
+                    let cur = cur?;
+                    won = cur.entity.get("Announced") == Some(&Value::Bool(false));
+                    won.then(|| {
+                        let mut e = cur.entity.clone();
+                        e.insert("Announced".into(), true.into());
+                        e
+                    })
+                },
+            )
+            .await?;
+            if won {
+                out.push(notification(&r.entity));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn notification(e: &Entity) -> Notification<Value> {
+    let p = public(e);
+    Notification::new(
+        DISCONNECTED,
+        get_str(e, "RowKey").unwrap_or_default(),
+        get_str(e, "At").unwrap_or_default().to_owned(),
+        Severity::Warning,
+        format!(
+            "Bastion session disconnect on {}",
+            get_str(e, "HostName").unwrap_or_default()
+        ),
+        json!({
+            "bastionHost": p["hostName"], "bastionHostId": p["host"], "sessionId": p["sessionId"],
+            "reason": p["reason"], "decidedBy": p["decidedBy"], "state": p["state"],
+        }),
+    )
+}

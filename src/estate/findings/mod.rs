@@ -1,0 +1,258 @@
+//! The estate findings of one Bastion host, decided from what Resource Manager answered (pure).
+//!
+//! Each finding has a stable code (the row key of table `estate`), a severity and a line of
+//! evidence. A part that could not be read yields a `check-failed:<part>` finding instead of
+//! guesses, and the findings that part decides keep their last state (they are not *assessed*).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::arm::{ArmError, BastionHost, BlobService, Container, DiagnosticSetting};
+
+/// How much a finding matters: `high` makes `/api/health` degraded while open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Informational (a feature worth knowing about).
+    Info,
+    /// Needs a look.
+    Medium,
+    /// The catalogue is incomplete or will be: act now.
+    High,
+}
+
+impl Level {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+
+    /// Parses [`Level::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Info, Self::Medium, Self::High]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+}
+
+/// One finding of one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable code, e.g. `recording-off`.
+    pub code: String,
+    /// Severity.
+    pub level: Level,
+    /// What was seen (plain text, from Resource Manager: data, never markup).
+    pub evidence: String,
+}
+
+/// One part of the facts: read, failed, or not applicable (nothing to read for this host).
+pub type Part<T> = Option<Result<T, ArmError>>;
+
+/// What Resource Manager said about one host and its recording storage.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    /// The host resource.
+    pub host: Part<BastionHost>,
+    /// Its diagnostic settings.
+    pub diagnostics: Part<Vec<DiagnosticSetting>>,
+    /// The recording account's blob service (`None`: no recording source for this host).
+    pub blob_service: Part<BlobService>,
+    /// The recording container.
+    pub container: Part<Container>,
+}
+
+/// Where this product reads audit logs from: storage account names and workspace resource ids
+/// (both lower-case).
+#[derive(Debug, Clone, Default)]
+pub struct Sinks {
+    /// Audit-log source accounts.
+    pub accounts: BTreeSet<String>,
+    /// Log Analytics workspaces read.
+    pub workspaces: BTreeSet<String>,
+}
+
+/// The findings of one check, and the codes it decided (present or absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Open now.
+    pub findings: Vec<Finding>,
+    /// Codes whose state this check knows: an open finding among them that is not in
+    /// `findings` has cleared.
+    pub assessed: BTreeSet<String>,
+}
+
+impl Evaluation {
+    fn decide(&mut self, code: &str, on: bool, level: Level, evidence: impl FnOnce() -> String) {
+        self.assessed.insert(code.to_owned());
+        if on {
+            self.findings.push(Finding {
+                code: code.to_owned(),
+                level,
+                evidence: evidence(),
+            });
+        }
+    }
+
+    /// The part's `check-failed` finding; `Some(value)` when it was read.
+    fn part<'a, T>(&mut self, name: &str, part: &'a Part<T>) -> Option<&'a T> {
+        let code = format!("check-failed:{name}");
+        match part {
+            None => {
+                self.assessed.insert(code);
+                None
+            }
+            Some(Ok(v)) => {
+                self.assessed.insert(code);
+                Some(v)
+            }
+            Some(Err(e)) => {
+                let level = match e {
+                    ArmError::MissingRole { .. } => Level::High,
+                    _ => Level::Medium,
+                };
+                self.decide(&code, true, level, || format!("{name}: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// Decides the findings of one host.
+pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
+    let mut ev = Evaluation::default();
+    let mut dns = None;
+    if let Some(h) = ev.part("host", &facts.host) {
+        let p = &h.properties;
+        let sku = h.sku_name();
+        ev.decide(
+            "sku-not-premium",
+            !sku.eq_ignore_ascii_case("Premium"),
+            Level::High,
+            || {
+                format!(
+                    "sku.name is {}",
+                    if sku.is_empty() { "absent" } else { sku }
+                )
+            },
+        );
+        ev.decide(
+            "recording-off",
+            !p.enable_session_recording,
+            Level::High,
+            || "enableSessionRecording is false".into(),
+        );
+        ev.decide("native-client-on", p.enable_tunneling, Level::High, || {
+            "enableTunneling is true: native-client sessions are never recorded".into()
+        });
+        ev.decide(
+            "shareable-link-on",
+            p.enable_shareable_link,
+            Level::Info,
+            || "enableShareableLink is true".into(),
+        );
+        ev.decide("ip-connect-on", p.enable_ip_connect, Level::Info, || {
+            "enableIpConnect is true".into()
+        });
+        let state = p.provisioning_state.as_deref().unwrap_or_default();
+        ev.decide(
+            "not-succeeded",
+            !state.eq_ignore_ascii_case("Succeeded"),
+            Level::Medium,
+            || {
+                format!(
+                    "provisioningState is {}",
+                    if state.is_empty() { "absent" } else { state }
+                )
+            },
+        );
+        dns = p.dns_name.clone().filter(|d| !d.trim().is_empty());
+    }
+    if let Some(settings) = ev.part("diagnostics", &facts.diagnostics) {
+        let flowing = settings.iter().any(|s| sends_audit_logs(s, sinks));
+        ev.decide("audit-logs-not-sent", !flowing, Level::High, || {
+            format!(
+                "none of {} diagnostic setting(s) sends BastionAuditLogs to a storage account or workspace this app reads",
+                settings.len()
+            )
+        });
+    }
+    if let Some(svc) = ev.part("blob-service", &facts.blob_service) {
+        let p = &svc.properties;
+        ev.decide(
+            "container-versioning",
+            p.is_versioning_enabled,
+            Level::High,
+            || {
+                "blob versioning is on in the recording account (Bastion recording needs it off)"
+                    .into()
+            },
+        );
+        if let Some(dns) = &dns {
+            let ok = p.cors.cors_rules.iter().any(|r| allows_get(r, dns));
+            ev.decide("cors-missing", !ok, Level::Medium, || {
+                format!("no CORS rule allows GET from https://{dns} (the portal player)")
+            });
+        }
+    }
+    if let Some(c) = ev.part("container", &facts.container) {
+        let p = &c.properties;
+        let worm = p
+            .immutable_storage_with_versioning
+            .as_ref()
+            .is_some_and(|e| e.enabled);
+        ev.decide(
+            "container-immutability",
+            p.has_immutability_policy || worm,
+            Level::High,
+            || {
+                "the recording container has an immutability policy (Bastion recording needs none)"
+                    .into()
+            },
+        );
+    }
+    ev
+}
+
+fn sends_audit_logs(s: &DiagnosticSetting, sinks: &Sinks) -> bool {
+    let p = &s.properties;
+    let audit = p.logs.iter().any(|l| {
+        l.enabled
+            && (l
+                .category
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("BastionAuditLogs"))
+                || l.category_group.as_deref().is_some_and(|g| {
+                    g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
+                }))
+    });
+    let account = p
+        .storage_account_id
+        .as_deref()
+        .and_then(|id| id.rsplit('/').next());
+    let read_account = account.is_some_and(|a| sinks.accounts.contains(&a.to_ascii_lowercase()));
+    let read_workspace = p
+        .workspace_id
+        .as_deref()
+        .is_some_and(|w| sinks.workspaces.contains(&w.to_ascii_lowercase()));
+    audit && (read_account || read_workspace)
+}
+
+fn allows_get(rule: &crate::arm::model::CorsRule, dns: &str) -> bool {
+    let want = format!("https://{}", dns.trim_end_matches('/'));
+    rule.allowed_methods
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case("GET"))
+        && rule.allowed_origins.iter().any(|o| {
+            let o = o.trim().trim_end_matches('/');
+            o == "*" || o.eq_ignore_ascii_case(&want)
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! Live sessions (`LiveSessions`, every 5 minutes): what each Bastion host's control plane says
+//! is connected now (`getActiveSessions`), kept in table `livesessions` (PK = the encoded host id,
+//! RK = the encoded session id), and `session.unrecordable` the first time a session is seen on a
+//! host whose recording is off, or through the native client on a host that allows it (Entra ID
+//! sign-in through the native client leaves the user name empty). Rows are written
+//! ETag-conditionally: of two instances, the one that inserts the row announces the session.
+
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::store::host_name;
+use crate::arm::{ActiveSession, ArmError, BastionHost, ResourceManager};
+use crate::dates::format_utc_millis;
+use crate::notify::{Notification, Severity};
+use crate::ports::Ports;
+use crate::tables::keys::encode_key;
+use crate::tables::ops::{query_all, update_from};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
+
+/// The live-sessions table.
+pub const LIVE_TABLE: &str = "livesessions";
+/// The timer function.
+pub const FUNCTION: &str = "LiveSessions";
+/// Notification type of a session that will never reach a recording.
+pub const UNRECORDABLE: &str = "session.unrecordable";
+/// Hosts read at once.
+const CONCURRENCY: usize = 8;
+
+/// Why a live session cannot be recorded, if it cannot.
+pub fn unrecordable(host: &BastionHost, s: &ActiveSession) -> Option<&'static str> {
+    let p = &host.properties;
+    if !p.enable_session_recording {
+        return Some("session recording is off on this host");
+    }
+    let no_user = s.user_name.as_deref().is_none_or(|u| u.trim().is_empty());
+    (p.enable_tunneling && no_user)
+        .then_some("native-client session (tunneling on, no user name): never recorded")
+}
+
+/// What one tick did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Sessions live now, over all hosts.
+    pub live: usize,
+    /// Announcements.
+    pub notifications: Vec<Notification<Value>>,
+    /// Hosts that could not be read or stored (`host: why`).
+    pub failed: Vec<String>,
+}
+
+/// One tick over every host.
+pub async fn tick(
+    ports: &Ports,
+    arm: &dyn ResourceManager,
+    hosts: &[String],
+    now: OffsetDateTime,
+) -> Report {
+    let watches: Vec<_> = hosts.iter().map(|h| watch(ports, arm, h, now)).collect();
+    let results: Vec<_> = futures::stream::iter(watches)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut report = Report::default();
+    for (host, result) in results {
+        match result {
+            Ok((live, mut n)) => {
+                report.live += live;
+                report.notifications.append(&mut n);
+            }
+            Err(e) => report.failed.push(format!("{}: {e}", host_name(host))),
+        }
+    }
+    report
+}
+
+/// Why one host's watch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// Resource Manager.
+    #[error(transparent)]
+    Arm(#[from] ArmError),
+    /// Table storage.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+type Watched<'a> = (
+    &'a str,
+    Result<(usize, Vec<Notification<Value>>), WatchError>,
+);
+
+async fn watch<'a>(
+    ports: &Ports,
+    arm: &dyn ResourceManager,
+    host: &'a str,
+    now: OffsetDateTime,
+) -> Watched<'a> {
+    let run = async {
+        let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
+        let (h, sessions) = (h?, sessions?);
+        let n = record(ports.tables.as_ref(), host, &h, &sessions, now).await?;
+        Ok((sessions.len(), n))
+    };
+    (host, run.await)
+}
+
+/// Stores one host's live sessions, marks the vanished ones ended, and announces the
+/// unrecordable sessions this call inserted.
+///
+/// # Errors
+/// Table errors.
+pub async fn record(
+    tables: &dyn TableStore,
+    host: &str,
+    h: &BastionHost,
+    sessions: &[ActiveSession],
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    let pk = encode_key(&host.to_ascii_lowercase());
+    let at = format_utc_millis(now);
+    let stored = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
+    let mut out = Vec::new();
+    for s in sessions.iter().filter(|s| !s.session_id.is_empty()) {
+        let rk = encode_key(&s.session_id);
+        let why = unrecordable(h, s);
+        let current = stored
+            .iter()
+            .find(|r| get_str(&r.entity, "RowKey") == Some(rk.as_str()));
+        let mut inserted = false;
+        update_from(tables, LIVE_TABLE, &pk, &rk, current.cloned(), &mut |cur| {
+            inserted = cur.is_none()
+                || cur.is_some_and(|c| get_str(&c.entity, "FirstSeen") == Some(at.as_str()));
+            Some(row(cur, host, s, why, &at))
+        })
+        .await?;
+        if inserted && let Some(why) = why {
+            out.push(announce(host, s, why, &at));
+        }
+    }
+    for r in stored
+        .iter()
+        .filter(|r| get_str(&r.entity, "Status") == Some("live"))
+    {
+        let id = get_str(&r.entity, "SessionId").unwrap_or_default();
+        if sessions.iter().any(|s| s.session_id == id) {
+            continue;
+        }
+        let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
+        update_from(tables, LIVE_TABLE, &pk, &rk, Some(r.clone()), &mut |cur| {
+            let cur = cur?;
+            (get_str(&cur.entity, "Status") == Some("live")).then(|| {
+                let mut e = cur.entity.clone();
+                e.insert("Status".into(), "ended".into());
+                e
+            })
+        })
+        .await?;
+    }
+    Ok(out)
+}
+
+fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, at: &str) -> Entity {
+    let first = cur
+        .and_then(|c| get_str(&c.entity, "FirstSeen"))
+        .unwrap_or(at);
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let e = json!({
+        "Host": host, "HostName": host_name(host), "SessionId": s.session_id,
+        "UserName": text(&s.user_name), "TargetHost": text(&s.target_host_name),
+        "TargetIp": text(&s.target_ip_address), "TargetResourceId": text(&s.target_resource_id),
+        "ResourceType": text(&s.resource_type), "Protocol": text(&s.protocol),
+        "StartTime": text(&s.start_time), "DurationMins": s.session_duration_in_mins.unwrap_or(0.0),
+        "FirstSeen": first, "LastSeen": at, "Status": "live", "Unrecordable": why.unwrap_or_default(),
+    });
+    e.as_object().cloned().unwrap_or_default()
+}
+
+fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<Value> {
+    Notification::new(
+        UNRECORDABLE,
+        &format!("{}|{}", host.to_ascii_lowercase(), s.session_id),
+        at.to_owned(),
+        Severity::Critical,
+        format!(
+            "Live Bastion session that will not be recorded on {}",
+            host_name(host)
+        ),
+        json!({
+            "bastionHost": host_name(host), "bastionHostId": host, "sessionId": s.session_id,
+            "userName": s.user_name, "targetVm": s.target_host_name, "targetIp": s.target_ip_address,
+            "protocol": s.protocol, "startTime": s.start_time, "reason": why,
+        }),
+    )
+}
+
+/// One live (or recently ended) session as the API shows it.
+pub fn json_of(e: &Entity) -> Value {
+    let s = |k: &str| get_str(e, k).unwrap_or_default();
+    json!({
+        "sessionId": s("SessionId"), "host": s("Host"), "hostName": s("HostName"),
+        "user": s("UserName"), "targetHost": s("TargetHost"), "targetIp": s("TargetIp"),
+        "targetResourceId": s("TargetResourceId"), "protocol": s("Protocol"),
+        "start": s("StartTime"), "durationMinutes": e.get("DurationMins").cloned().unwrap_or(Value::Null),
+        "firstSeen": s("FirstSeen"), "lastSeen": s("LastSeen"), "status": s("Status"),
+        "unrecordable": s("Unrecordable"),
+    })
+}
+
+/// The sessions live now (every host), oldest first.
+///
+/// # Errors
+/// Table errors.
+pub async fn live_now(tables: &dyn TableStore) -> Result<Vec<Entity>, TableError> {
+    let f = Filter::str("Status", crate::tables::filter::Op::Eq, "live");
+    let mut rows: Vec<Entity> = query_all(tables, LIVE_TABLE, &f, 5000)
+        .await?
+        .into_iter()
+        .map(|s| s.entity)
+        .collect();
+    rows.sort_by(|a, b| get_str(a, "StartTime").cmp(&get_str(b, "StartTime")));
+    Ok(rows)
+}
+
+/// The live session `id` (any host), if stored.
+///
+/// # Errors
+/// Table errors.
+pub async fn find(tables: &dyn TableStore, id: &str) -> Result<Option<Entity>, TableError> {
+    let f = Filter::str("RowKey", crate::tables::filter::Op::Eq, encode_key(id));
+    Ok(query_all(tables, LIVE_TABLE, &f, 10)
+        .await?
+        .into_iter()
+        .map(|s| s.entity)
+        .next())
+}

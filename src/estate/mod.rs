@@ -1,0 +1,25 @@
+//! The Bastion estate watched through Azure Resource Manager: each host's configuration, its
+//! diagnostic settings and its recording storage, checked every 15 minutes (`EstateCheck`) for
+//! what would leave the catalogue silently incomplete.
+//!
+//! - [`settings`]: `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`.
+//! - [`findings`]: the pure decision of one host's findings.
+//! - [`store`]: table `estate` (episodes, ETag-conditional) and the `estate.*` notifications.
+//! - [`check`]: one run over every host, bounded concurrency.
+//! - [`live`]: the live sessions (`LiveSessions`) and `session.unrecordable`.
+//! - [`disconnect`]: disconnecting a live session, its audit row and announcement.
+//! - [`view`]: the per-host status the API and the page show.
+
+pub mod check;
+pub mod disconnect;
+pub mod findings;
+pub mod live;
+pub mod settings;
+pub mod store;
+pub mod view;
+
+/// The timer function.
+pub const FUNCTION: &str = "EstateCheck";
+
+#[cfg(test)]
+mod tests;

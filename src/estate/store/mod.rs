@@ -1,0 +1,252 @@
+//! Table `estate`: one row per host and finding (PK = the encoded host id, RK = the finding's
+//! code), an *episode* from `OpenedAt` to `ResolvedAt`. Opening and clearing are ETag-conditional
+//! (`tables::ops::update_from`), so of two instances checking at once exactly one opens (or
+//! clears) an episode and announces it; the other only moves `LastSeen`.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::findings::{Evaluation, Finding, Level};
+use crate::dates::format_utc_millis;
+use crate::notify::{Notification, Severity};
+use crate::tables::keys::encode_key;
+use crate::tables::ops::{query_all, update_from, write_creating_table};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
+
+/// The findings table.
+pub const ESTATE_TABLE: &str = "estate";
+/// Notification type of a finding that opened.
+pub const FINDING: &str = "estate.finding";
+/// Notification type of a finding that cleared.
+pub const RESOLVED: &str = "estate.resolved";
+/// Row key of a host's marker row (when it was last checked); `~` sorts after every finding code.
+pub const CHECKED: &str = "~checked";
+/// Most rows one listing reads.
+pub const MAX_ROWS: usize = 5000;
+
+/// One stored finding, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    /// Host resource id.
+    pub host: String,
+    /// Host name.
+    pub host_name: String,
+    /// Finding code.
+    pub finding: String,
+    /// `high`, `medium`, `info`.
+    pub severity: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// When this episode opened (first seen).
+    pub first_seen: String,
+    /// When a check last saw it.
+    pub last_seen: String,
+    /// When it cleared.
+    pub resolved_at: Option<String>,
+    /// What was seen.
+    pub evidence: String,
+}
+
+impl Row {
+    fn of(e: &Entity) -> Self {
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        Self {
+            host: s("Host"),
+            host_name: s("HostName"),
+            finding: s("RowKey"),
+            severity: s("Severity"),
+            status: s("Status"),
+            first_seen: s("OpenedAt"),
+            last_seen: s("LastSeen"),
+            resolved_at: get_str(e, "ResolvedAt").map(str::to_owned),
+            evidence: s("Evidence"),
+        }
+    }
+
+    /// True while open with severity `high`.
+    pub fn is_open_high(&self) -> bool {
+        self.status == "open" && self.severity == Level::High.as_str()
+    }
+}
+
+/// What table `estate` holds: the findings and when each host was last checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Estate {
+    /// Every finding (open and resolved), hosts in key order.
+    pub rows: Vec<Row>,
+    /// `(host id, last checked)`.
+    pub checked: Vec<(String, String)>,
+}
+
+/// Everything in table `estate`.
+///
+/// # Errors
+/// Table errors.
+pub async fn list(tables: &dyn TableStore) -> Result<Estate, TableError> {
+    let all = Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "");
+    let mut out = Estate::default();
+    for s in query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await? {
+        if get_str(&s.entity, "RowKey") == Some(CHECKED) {
+            let host = get_str(&s.entity, "Host").unwrap_or_default().to_owned();
+            let at = get_str(&s.entity, "CheckedAt")
+                .unwrap_or_default()
+                .to_owned();
+            out.checked.push((host, at));
+        } else {
+            out.rows.push(Row::of(&s.entity));
+        }
+    }
+    Ok(out)
+}
+
+/// The host's name: the last segment of its resource id.
+pub fn host_name(host: &str) -> &str {
+    host.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(host)
+}
+
+/// Records one host's evaluation: opens, refreshes and clears episodes, and returns the
+/// notifications of the episodes this call opened or cleared.
+///
+/// # Errors
+/// Table errors (what was written before stays written; the next check carries on).
+pub async fn apply(
+    tables: &dyn TableStore,
+    host: &str,
+    ev: &Evaluation,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    let pk = encode_key(&host.to_ascii_lowercase());
+    let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
+    let at = format_utc_millis(now);
+    // Tells this call's own writes from another instance's made at the same instant.
+    let me = uuid::Uuid::new_v4().to_string();
+    let mut out = Vec::new();
+    for f in &ev.findings {
+        let current = stored.iter().find(|s| rk(s) == f.code).cloned();
+        let mut opened = false;
+        let row = update_from(tables, ESTATE_TABLE, &pk, &f.code, current, &mut |cur| {
+            let (entity, fresh) = seen(cur, host, f, &at, &me);
+            opened = fresh;
+            entity
+        })
+        .await?;
+        if opened && let Some(row) = row {
+            out.push(notification(FINDING, &Row::of(&row.entity), &at));
+        }
+    }
+    let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at});
+    if let Some(marker) = marker.as_object() {
+        // Last writer wins: any instance's check time is as true as another's.
+        write_creating_table(tables, ESTATE_TABLE, marker, WriteMode::Upsert).await?;
+    }
+    for s in stored.iter().filter(|s| rk(s) != CHECKED) {
+        let code = rk(s);
+        let open = get_str(&s.entity, "Status") == Some("open");
+        if !open || !ev.assessed.contains(code) || ev.findings.iter().any(|f| f.code == code) {
+            continue;
+        }
+        let mut cleared = false;
+        let row = update_from(
+            tables,
+            ESTATE_TABLE,
+            &pk,
+            code,
+            Some(s.clone()),
+            &mut |cur| {
+                let (entity, done) = clear(cur?, &at, &me);
+                cleared = done;
+                entity
+            },
+        )
+        .await?;
+        if cleared && let Some(row) = row {
+            out.push(notification(RESOLVED, &Row::of(&row.entity), &at));
+        }
+    }
+    Ok(out)
+}
+
+fn rk(s: &Stored) -> &str {
+    get_str(&s.entity, "RowKey").unwrap_or_default()
+}
+
+/// The row after a check saw `f`: `(entity to write, true when this call opens the episode)`. A
+/// row opened by `me` is this call's own earlier write whose answer was lost.
+fn seen(
+    cur: Option<&Stored>,
+    host: &str,
+    f: &Finding,
+    at: &str,
+    me: &str,
+) -> (Option<Entity>, bool) {
+    let open = cur.filter(|s| get_str(&s.entity, "Status") == Some("open"));
+    let Some(open) = open else {
+        let entity = json!({
+            "Host": host, "HostName": host_name(host), "Severity": f.level.as_str(),
+            "Status": "open", "OpenedAt": at, "OpenedBy": me, "LastSeen": at, "Evidence": f.evidence,
+        });
+        return (entity.as_object().cloned(), true);
+    };
+    let mine = get_str(&open.entity, "OpenedBy") == Some(me);
+    if get_str(&open.entity, "LastSeen") == Some(at) {
+        return (None, mine);
+    }
+    let mut e = open.entity.clone();
+    e.insert("LastSeen".into(), at.into());
+    e.insert("Severity".into(), f.level.as_str().into());
+    e.insert("Evidence".into(), f.evidence.clone().into());
+    (Some(e), mine)
+}
+
+/// The row after a check found it gone: `(entity to write, true when this call clears it)`.
+fn clear(cur: &Stored, at: &str, me: &str) -> (Option<Entity>, bool) {
+    match get_str(&cur.entity, "Status") {
+        Some("open") => {
+            let mut e = cur.entity.clone();
+            e.insert("Status".into(), "resolved".into());
+            e.insert("ResolvedAt".into(), at.into());
+            e.insert("ResolvedBy".into(), me.into());
+            (Some(e), true)
+        }
+        _ => (None, get_str(&cur.entity, "ResolvedBy") == Some(me)),
+    }
+}
+
+fn notification(kind: &str, row: &Row, at: &str) -> Notification<Value> {
+    let level = Level::parse(&row.severity).unwrap_or(Level::Medium);
+    let severity = match (kind, level) {
+        (RESOLVED, _) | (_, Level::Info) => Severity::Info,
+        (_, Level::Medium) => Severity::Warning,
+        (_, Level::High) => Severity::Critical,
+    };
+    let verb = if kind == RESOLVED { "cleared" } else { "found" };
+    // One episode, one id: host + finding + when it opened.
+    let fact = format!(
+        "{}|{}|{}",
+        row.host.to_ascii_lowercase(),
+        row.finding,
+        row.first_seen
+    );
+    Notification::new(
+        kind,
+        &fact,
+        at.to_owned(),
+        severity,
+        format!(
+            "Bastion estate {verb}: {} on {}",
+            row.finding, row.host_name
+        ),
+        json!({
+            "bastionHost": row.host_name, "bastionHostId": row.host, "finding": row.finding,
+            "findingSeverity": row.severity, "evidence": row.evidence,
+            "firstSeen": row.first_seen, "resolvedAt": row.resolved_at,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! Episodes: one notification when a finding opens, none while it stays, one when it clears, a
+//! new id for the next episode; two racing writers announce once.
+
+use std::sync::Arc;
+
+use time::macros::datetime;
+
+use super::*;
+use crate::estate::findings::Evaluation;
+use crate::tables::memory::InMemoryTables;
+
+const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
+
+fn eval(codes: &[&str]) -> Evaluation {
+    Evaluation {
+        findings: codes
+            .iter()
+            .map(|c| Finding {
+                code: (*c).to_owned(),
+                level: Level::High,
+                evidence: format!("saw {c}"),
+            })
+            .collect(),
+        assessed: ["recording-off", "native-client-on"]
+            .map(str::to_owned)
+            .into(),
+    }
+}
+
+#[tokio::test]
+async fn an_episode_opens_once_stays_quiet_and_clears_once() {
+    let t = InMemoryTables::new();
+    let t0 = datetime!(2026-11-25 12:00 UTC);
+    let first = apply(&t, HOST, &eval(&["recording-off"]), t0)
+        .await
+        .expect("first");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].kind, FINDING);
+    assert_eq!(first[0].data["bastionHost"], "b1");
+    let again = apply(
+        &t,
+        HOST,
+        &eval(&["recording-off"]),
+        t0 + time::Duration::minutes(15),
+    )
+    .await
+    .expect("again");
+    assert!(again.is_empty());
+    let stored = list(&t).await.expect("list");
+    assert_eq!(
+        stored.checked,
+        vec![(HOST.to_owned(), "2026-11-25T12:15:00.000Z".to_owned())]
+    );
+    let rows = stored.rows;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].first_seen, "2026-11-25T12:00:00.000Z");
+    assert_eq!(rows[0].last_seen, "2026-11-25T12:15:00.000Z");
+    assert!(rows[0].is_open_high());
+    let cleared = apply(&t, HOST, &eval(&[]), t0 + time::Duration::minutes(30))
+        .await
+        .expect("clear");
+    assert_eq!(cleared.len(), 1);
+    assert_eq!(cleared[0].kind, RESOLVED);
+    assert_eq!(cleared[0].severity, Severity::Info);
+    assert!(
+        apply(&t, HOST, &eval(&[]), t0 + time::Duration::minutes(45))
+            .await
+            .expect("quiet")
+            .is_empty()
+    );
+    let reopened = apply(
+        &t,
+        HOST,
+        &eval(&["recording-off"]),
+        t0 + time::Duration::hours(1),
+    )
+    .await
+    .expect("reopen");
+    assert_eq!(reopened.len(), 1);
+    assert_ne!(reopened[0].notification_id, first[0].notification_id);
+}
+
+#[tokio::test]
+async fn a_finding_not_assessed_this_time_stays_open() {
+    let t = InMemoryTables::new();
+    let t0 = datetime!(2026-11-25 12:00 UTC);
+    apply(&t, HOST, &eval(&["recording-off"]), t0)
+        .await
+        .expect("open");
+    let blind = Evaluation::default();
+    assert!(
+        apply(&t, HOST, &blind, t0 + time::Duration::minutes(15))
+            .await
+            .expect("blind")
+            .is_empty()
+    );
+    assert_eq!(list(&t).await.expect("list").rows[0].status, "open");
+}
+
+#[tokio::test]
+async fn two_instances_checking_at_once_announce_each_episode_once() {
+    let t = Arc::new(InMemoryTables::new());
+    let e = eval(&["recording-off", "native-client-on"]);
+    let (a, b) = tokio::join!(
+        apply(t.as_ref(), HOST, &e, datetime!(2026-11-25 12:00 UTC)),
+        apply(t.as_ref(), HOST, &e, datetime!(2026-11-25 12:00 UTC)),
+    );
+    let total = a.expect("a").len() + b.expect("b").len();
+    assert_eq!(total, 2);
+}

@@ -1,0 +1,160 @@
+//! Live sessions and disconnects over the in-memory tables and a canned Resource Manager.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::json;
+use time::macros::datetime;
+
+use super::{disconnect, live};
+use crate::arm::{
+    ActiveSession, ArmError, BastionHost, BlobService, Container, DiagnosticSetting,
+    DisconnectResult, ResourceManager,
+};
+use crate::tables::memory::InMemoryTables;
+
+const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
+
+#[derive(Default)]
+struct Canned {
+    disconnect: Option<Result<Vec<DisconnectResult>, ArmError>>,
+    asked: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl ResourceManager for Canned {
+    async fn bastion_host(&self, _: &str) -> Result<BastionHost, ArmError> {
+        Err(ArmError::Transient("not canned".into()))
+    }
+    async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, ArmError> {
+        Ok(vec![])
+    }
+    async fn storage_account_id(&self, _: &str, _: &str) -> Result<Option<String>, ArmError> {
+        Ok(None)
+    }
+    async fn blob_service(&self, _: &str) -> Result<BlobService, ArmError> {
+        Ok(BlobService::default())
+    }
+    async fn container(&self, _: &str, _: &str) -> Result<Container, ArmError> {
+        Ok(Container::default())
+    }
+    async fn active_sessions(&self, _: &str) -> Result<Vec<ActiveSession>, ArmError> {
+        Ok(vec![])
+    }
+    async fn disconnect_sessions(
+        &self,
+        _: &str,
+        ids: &[String],
+    ) -> Result<Vec<DisconnectResult>, ArmError> {
+        self.asked
+            .lock()
+            .expect("asked")
+            .extend(ids.iter().cloned());
+        self.disconnect.clone().unwrap_or(Ok(vec![]))
+    }
+}
+
+fn host(recording: bool, tunneling: bool) -> BastionHost {
+    serde_json::from_value(json!({"properties": {
+        "enableSessionRecording": recording, "enableTunneling": tunneling}}))
+    .expect("host")
+}
+
+fn session(id: &str, user: &str) -> ActiveSession {
+    ActiveSession {
+        session_id: id.into(),
+        user_name: Some(user.into()),
+        protocol: Some("SSH".into()),
+        ..ActiveSession::default()
+    }
+}
+
+#[test]
+fn unrecordable_when_recording_is_off_or_through_the_native_client() {
+    assert!(live::unrecordable(&host(true, false), &session("a", "")).is_none());
+    assert!(live::unrecordable(&host(true, true), &session("a", "alice")).is_none());
+    assert!(live::unrecordable(&host(true, true), &session("a", "")).is_some());
+    assert!(live::unrecordable(&host(false, false), &session("a", "alice")).is_some());
+}
+
+#[tokio::test]
+async fn a_live_session_is_announced_once_and_ends_when_gone() {
+    let t = InMemoryTables::new();
+    let h = host(false, false);
+    let t0 = datetime!(2026-11-25 12:00 UTC);
+    let s = [session("s1", "alice")];
+    let first = live::record(&t, HOST, &h, &s, t0).await.expect("first");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].kind, live::UNRECORDABLE);
+    let again = live::record(&t, HOST, &h, &s, t0 + time::Duration::minutes(5))
+        .await
+        .expect("again");
+    assert!(again.is_empty());
+    assert_eq!(live::live_now(&t).await.expect("live").len(), 1);
+    assert!(live::find(&t, "s1").await.expect("find").is_some());
+    live::record(&t, HOST, &h, &[], t0 + time::Duration::minutes(10))
+        .await
+        .expect("gone");
+    assert!(live::live_now(&t).await.expect("live").is_empty());
+}
+
+#[tokio::test]
+async fn a_disconnect_is_recorded_with_who_and_why_and_announced_once() {
+    let t = InMemoryTables::new();
+    let arm = Canned {
+        disconnect: Some(Ok(serde_json::from_value(json!([
+            {"sessionId": "s1", "message": "session s1 invalidated!", "state": "Disconnected"}
+        ]))
+        .expect("answer"))),
+        ..Canned::default()
+    };
+    let req = disconnect::Request {
+        host: HOST,
+        session_id: "s1",
+        reason: "  suspicious  ",
+        who: "alice@contoso",
+    };
+    let now = datetime!(2026-11-25 12:00 UTC);
+    let done = disconnect::disconnect(&t, &arm, &req, now)
+        .await
+        .expect("done");
+    assert_eq!(done["state"], "Disconnected");
+    assert_eq!(done["decidedBy"], "alice@contoso");
+    assert_eq!(done["reason"], "suspicious");
+    assert_eq!(*arm.asked.lock().expect("asked"), vec!["s1".to_owned()]);
+    let n = disconnect::announce(&t, now).await.expect("announce");
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].data["state"], "Disconnected");
+    assert!(
+        disconnect::announce(&t, now)
+            .await
+            .expect("again")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_refused_disconnect_is_recorded_as_failed_naming_the_role() {
+    let t = InMemoryTables::new();
+    let arm = Canned {
+        disconnect: Some(Err(ArmError::MissingRole {
+            role: "disconnectactivesessions/action".into(),
+        })),
+        ..Canned::default()
+    };
+    let req = disconnect::Request {
+        host: HOST,
+        session_id: "s1",
+        reason: "why",
+        who: "bob",
+    };
+    let done = disconnect::disconnect(&t, &arm, &req, datetime!(2026-11-25 12:00 UTC))
+        .await
+        .expect("done");
+    assert_eq!(done["state"], "Failed");
+    assert!(
+        done["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("missing role"))
+    );
+}

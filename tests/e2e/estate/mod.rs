@@ -1,0 +1,258 @@
+//! The Bastion estate end to end: the real `handler` on Azurite, Resource Manager played by the
+//! loopback fake ([`fake_arm`]). Each finding flipped on the fake opens with exactly one
+//! `estate.finding` and clears with exactly one `estate.resolved`; a missing role is a finding
+//! naming it; throttling is ridden out; two instances announce each episode once; the API and
+//! `/api/health` show it.
+
+pub(crate) mod fake_arm;
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use self::fake_arm::{Estate, FakeArm, host_id};
+use crate::harness::{AzuriteEnv, HandlerProcess, azurite, fixture};
+
+/// The Azurite account: it plays both the recording and the audit-log account.
+const ACCOUNT: &str = "devstoreaccount1";
+
+pub(crate) struct Rig {
+    pub(crate) arm: FakeArm,
+    pub(crate) env: AzuriteEnv,
+    pub(crate) handler: HandlerProcess,
+    tick: i64,
+}
+
+impl Rig {
+    /// A handler watching host `b1` (its recording source names it) on a fake estate.
+    pub(crate) async fn new(cs: &str, extra: &[(&str, &str)]) -> Self {
+        let mut env = AzuriteEnv::new(cs);
+        let container = env.vars.remove("RECORDINGS_CONTAINER").expect("container");
+        let mut estate = Estate::default();
+        estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
+        let arm = FakeArm::start(estate).await;
+        let sources = format!("AzureWebJobsStorage:{container}@{}", host_id("b1"));
+        for (k, v) in [
+            ("RECORDINGS_SOURCES", sources.as_str()),
+            ("ARM_ENDPOINT", arm.url.as_str()),
+            ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        {
+            env.vars.insert(k.to_owned(), v.to_owned());
+        }
+        let handler = HandlerProcess::spawn(&env.pairs()).await;
+        Self {
+            arm,
+            env,
+            handler,
+            tick: 0,
+        }
+    }
+
+    /// The next timer invocation of `function` (each a minute after the last).
+    pub(crate) fn next_timer(&mut self, function: &str) -> Value {
+        self.tick += 1;
+        let mut inv = fixture("invocations/timer.invocation.json");
+        let at = time::macros::datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(self.tick);
+        inv["Metadata"]["sys"]["MethodName"] = json!(function);
+        inv["Metadata"]["sys"]["UtcNow"] = json!(bastion_recordings::dates::format_utc_millis(at));
+        inv
+    }
+
+    /// One `EstateCheck` tick: its notifications.
+    pub(crate) async fn check(&mut self) -> Vec<Value> {
+        let inv = self.next_timer("EstateCheck");
+        let (status, body) = self.handler.invoke("EstateCheck", &inv).await;
+        assert_eq!(status, 200, "{body}\n{}", self.handler.log_text());
+        notifications(&body)
+    }
+}
+
+/// The `notifications` output of an invocation reply, as a list.
+pub(crate) fn notifications(body: &Value) -> Vec<Value> {
+    match &body["Outputs"]["notifications"] {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    }
+}
+
+type Flip = fn(&mut Estate, bool);
+
+fn container_key(e: &Estate) -> String {
+    e.containers.keys().next().cloned().expect("container")
+}
+
+/// Each finding: its code and how to flip it on (`true`) and back (`false`).
+fn flips() -> Vec<(&'static str, Flip)> {
+    vec![
+        ("sku-not-premium", |e, on| {
+            e.host("b1")["sku"]["name"] = json!(if on { "Standard" } else { "Premium" })
+        }),
+        ("recording-off", |e, on| {
+            e.host("b1")["properties"]["enableSessionRecording"] = json!(!on)
+        }),
+        ("native-client-on", |e, on| {
+            e.host("b1")["properties"]["enableTunneling"] = json!(on)
+        }),
+        ("shareable-link-on", |e, on| {
+            e.host("b1")["properties"]["enableShareableLink"] = json!(on)
+        }),
+        ("ip-connect-on", |e, on| {
+            e.host("b1")["properties"]["enableIpConnect"] = json!(on)
+        }),
+        ("not-succeeded", |e, on| {
+            e.host("b1")["properties"]["provisioningState"] =
+                json!(if on { "Failed" } else { "Succeeded" })
+        }),
+        ("audit-logs-not-sent", |e, on| {
+            let d = e.diagnostics.values_mut().next().expect("diag");
+            d[0]["properties"]["logs"][0]["enabled"] = json!(!on);
+        }),
+        ("container-versioning", |e, on| {
+            let s = e.blob_services.values_mut().next().expect("svc");
+            s["properties"]["isVersioningEnabled"] = json!(on);
+        }),
+        ("cors-missing", |e, on| {
+            let s = e.blob_services.values_mut().next().expect("svc");
+            s["properties"]["cors"]["corsRules"][0]["allowedMethods"] =
+                json!(if on { vec!["PUT"] } else { vec!["GET"] });
+        }),
+        ("container-immutability", |e, on| {
+            let k = container_key(e);
+            e.containers.get_mut(&k).expect("c")["properties"]["hasImmutabilityPolicy"] = json!(on);
+        }),
+        ("check-failed:diagnostics", |e, on| {
+            e.forbid = if on {
+                vec!["/providers/Microsoft.Insights/diagnosticSettings".into()]
+            } else {
+                vec![]
+            };
+        }),
+    ]
+}
+
+fn only(ns: &[Value], kind: &str, finding: &str) -> Value {
+    assert_eq!(ns.len(), 1, "{kind} {finding}: {ns:?}");
+    assert_eq!(ns[0]["type"], kind, "{ns:?}");
+    assert_eq!(ns[0]["data"]["finding"], finding, "{ns:?}");
+    assert_eq!(ns[0]["data"]["bastionHost"], "b1");
+    ns[0].clone()
+}
+
+#[tokio::test]
+async fn each_finding_opens_and_resolves_with_exactly_one_notification_each() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    assert_eq!(
+        rig.check().await,
+        Vec::<Value>::new(),
+        "a healthy estate: nothing to say"
+    );
+    let (_, estate) = rig.handler.get_json("/api/estate").await;
+    assert_eq!(estate["hosts"][0]["status"], "ok", "{estate}");
+    assert_eq!(estate["checks"], "on");
+    for (code, flip) in flips() {
+        rig.arm.with(|e| flip(e, true));
+        let opened = only(&rig.check().await, "estate.finding", code);
+        assert!(
+            rig.check().await.is_empty(),
+            "{code}: still open, nothing new"
+        );
+        let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+        assert_eq!(estate["items"][0]["finding"], code, "{estate}");
+        let (_, health) = rig.handler.get_json("/api/health").await;
+        let high = estate["items"][0]["severity"] == "high";
+        assert_eq!(
+            health["estate"]["high"].as_array().map(Vec::len),
+            Some(usize::from(high)),
+            "{health}"
+        );
+        if high {
+            assert_eq!(health["status"], "degraded", "{health}");
+        }
+        rig.arm.with(|e| flip(e, false));
+        let resolved = only(&rig.check().await, "estate.resolved", code);
+        assert_eq!(resolved["data"]["firstSeen"], opened["data"]["firstSeen"]);
+        assert_ne!(resolved["notificationId"], opened["notificationId"]);
+        assert!(rig.check().await.is_empty(), "{code}: cleared, nothing new");
+    }
+    let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+    assert_eq!(estate["count"], 0, "{estate}");
+}
+
+#[tokio::test]
+async fn a_missing_role_is_named_and_throttling_is_ridden_out() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    rig.arm.with(|e| e.forbid = vec!["/bastionHosts/b1".into()]);
+    let n = only(&rig.check().await, "estate.finding", "check-failed:host");
+    assert!(
+        n["data"]["evidence"]
+            .as_str()
+            .is_some_and(|t| t.contains("missing role Reader")),
+        "{n}"
+    );
+    rig.arm.with(|e| {
+        e.forbid.clear();
+        e.throttle = 2;
+    });
+    only(&rig.check().await, "estate.resolved", "check-failed:host");
+    let res = reqwest::Client::new()
+        .get(rig.handler.url("/api/estate"))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .expect("csv");
+    let text = res.text().await.expect("body");
+    assert!(
+        text.starts_with("host,hostName,finding,severity,status"),
+        "{text}"
+    );
+    assert!(text.contains(",check-failed:host,high,resolved,"), "{text}");
+}
+
+#[tokio::test]
+async fn two_instances_open_each_finding_once() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    let other = HandlerProcess::spawn(&rig.env.pairs()).await;
+    rig.check().await;
+    rig.arm.with(|e| {
+        e.host("b1")["properties"]["enableTunneling"] = json!(true);
+        e.host("b1")["properties"]["enableSessionRecording"] = json!(false);
+    });
+    let tick = rig.next_timer("EstateCheck");
+    let replies = join_all([&rig.handler, &other].map(|h| h.invoke("EstateCheck", &tick))).await;
+    let mut all: Vec<String> = Vec::new();
+    for (status, body) in replies {
+        assert_eq!(status, 200, "{body}");
+        all.extend(
+            notifications(&body)
+                .iter()
+                .map(|n| n["data"]["finding"].as_str().unwrap_or_default().to_owned()),
+        );
+    }
+    all.sort();
+    assert_eq!(all, ["native-client-on", "recording-off"]);
+}
+
+#[tokio::test]
+async fn without_hosts_the_checks_are_off_and_say_so() {
+    let Some(cs) = azurite() else { return };
+    let env = AzuriteEnv::new(&cs);
+    let h = HandlerProcess::spawn(&env.pairs()).await;
+    let mut inv = fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = json!("EstateCheck");
+    let (status, body) = h.invoke("EstateCheck", &inv).await;
+    assert_eq!(status, 200);
+    assert!(notifications(&body).is_empty());
+    let (_, health) = h.get_json("/api/health").await;
+    assert_eq!(health["estate"]["checks"], "off", "{health}");
+    let (_, estate) = h.get_json("/api/estate").await;
+    assert_eq!(
+        (estate["checks"].as_str(), estate["count"].as_u64()),
+        (Some("off"), Some(0))
+    );
+}
