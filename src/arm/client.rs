@@ -17,7 +17,7 @@ use super::{
     ActiveSession, ArmError, BASTION_API, BastionHost, BlobService, Container, DIAGNOSTICS_API,
     DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
 };
-use crate::rest::{RestClient, RestError, RestRequest};
+use crate::rest::{RestClient, RestRequest};
 
 /// Most pages one list follows (a runaway `nextLink` chain stops here).
 const MAX_PAGES: usize = 50;
@@ -32,26 +32,6 @@ const POLL_MAX: Duration = Duration::from_secs(10);
 pub struct ArmClient {
     rest: RestClient,
     base: Url,
-}
-
-impl From<RestError> for ArmError {
-    fn from(e: RestError) -> Self {
-        match e {
-            RestError::MissingRole { role } => Self::MissingRole { role },
-            RestError::NotFound { what } => Self::NotFound { what },
-            RestError::Throttled { .. } => Self::Throttled,
-            RestError::Rejected {
-                status,
-                code,
-                message,
-            } => Self::Rejected {
-                status,
-                code,
-                message,
-            },
-            RestError::Transient(t) => Self::Transient(t),
-        }
-    }
 }
 
 impl ArmClient {
@@ -100,7 +80,7 @@ impl ArmClient {
             body: None,
             role,
         };
-        Ok(self.rest.json(req).await?)
+        self.rest.json(req).await
     }
 
     /// Every item of a list, following `nextLink` (GET) from `first`'s page.
@@ -189,7 +169,7 @@ impl ArmClient {
             body: None,
             role,
         };
-        Ok(self.rest.send(req).await?)
+        self.rest.send(req).await
     }
 }
 

@@ -21,45 +21,8 @@ pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 /// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
 pub const STORAGE_API: &str = "2023-05-01";
 
-/// Why a Resource Manager call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ArmError {
-    /// 401/403: the identity lacks the role (named).
-    #[error("403: missing role {role}")]
-    MissingRole {
-        /// The role or permission the call needs.
-        role: String,
-    },
-    /// 404: the resource does not exist (its path).
-    #[error("not found: {what}")]
-    NotFound {
-        /// The resource path.
-        what: String,
-    },
-    /// Still throttled when the deadline passed.
-    #[error("throttled by Resource Manager")]
-    Throttled,
-    /// Another 4xx: the service's error code and message.
-    #[error("rejected ({status} {code}): {message}")]
-    Rejected {
-        /// HTTP status.
-        status: u16,
-        /// `error.code`.
-        code: String,
-        /// `error.message`.
-        message: String,
-    },
-    /// 5xx, timeouts, token failures after retries; an answer not in the documented shape.
-    #[error("transient: {0}")]
-    Transient(String),
-}
-
-impl ArmError {
-    /// True when a later run may succeed without anyone changing anything.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Throttled | Self::Transient(_))
-    }
-}
+/// Why a Resource Manager call failed: the REST client's own error (a 403 names the role).
+pub use crate::rest::RestError as ArmError;
 
 /// The Resource Manager calls the estate checks and the live-session watch make.
 #[async_trait]
