@@ -50,12 +50,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         report.open,
         report.notifications.len()
     );
-    Ok(report
-        .notifications
-        .iter()
-        .fold(Outcome::processed(summary), |o, n| {
-            o.with_output(OUTPUT_BINDING, n)
-        }))
+    Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
 }
 
 /// `LiveSessions` (timer, every 5 minutes): the sessions each host's control plane reports now,
@@ -94,10 +89,5 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         hosts.len(),
         report.notifications.len()
     );
-    Ok(report
-        .notifications
-        .iter()
-        .fold(Outcome::processed(summary), |o, n| {
-            o.with_output(OUTPUT_BINDING, n)
-        }))
+    Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
 }

@@ -32,15 +32,12 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, H
     )
     .await
     .map_err(HandlerError::storage)?;
-    let mut o = Outcome::processed(format!(
+    let o = Outcome::processed(format!(
         "review queue: {} sessions read, {} re-derived, {} queued; {} overdue",
         done.sessions,
         done.changed,
         done.queued,
         due.len()
     ));
-    for n in &due {
-        o = o.with_output(OUTPUT_BINDING, n);
-    }
-    Ok(o)
+    Ok(o.with_outputs(OUTPUT_BINDING, &due))
 }

@@ -166,9 +166,5 @@ pub async fn run(
         "verified {total} sampled recordings: {intact} intact, {} findings, {expired} expired, {unhashed} unhashed, {errors} errors, {skipped} over budget",
         findings.len()
     );
-    let mut out = Outcome::processed(summary);
-    for n in findings {
-        out = out.with_output(OUTPUT_BINDING, &n);
-    }
-    out
+    Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &findings)
 }

@@ -54,6 +54,18 @@ impl Outcome {
         self
     }
 
+    /// Adds each of `values` to an output binding ([`with_output`](Self::with_output) per value).
+    #[must_use]
+    pub fn with_outputs<T: Serialize>(
+        self,
+        binding: &str,
+        values: impl IntoIterator<Item = T>,
+    ) -> Self {
+        values
+            .into_iter()
+            .fold(self, |o, v| o.with_output(binding, &v))
+    }
+
     /// The outcome label used in logs and metrics.
     pub fn label(&self) -> &'static str {
         match self {

@@ -179,11 +179,7 @@ pub fn outcome(report: QueryReport) -> Outcome {
             ""
         }
     );
-    let mut o = Outcome::processed(summary);
-    for n in &s.notifications {
-        o = o.with_output(OUTPUT_BINDING, n);
-    }
-    o
+    Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &s.notifications)
 }
 
 #[cfg(test)]

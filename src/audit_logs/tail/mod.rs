@@ -83,11 +83,7 @@ pub fn outcome(report: TickReport) -> Outcome {
             ""
         }
     );
-    let mut o = Outcome::processed(summary);
-    for n in &report.notifications {
-        o = o.with_output(OUTPUT_BINDING, n);
-    }
-    o
+    Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications)
 }
 
 /// One tick: tail, join, then detect.

@@ -72,15 +72,10 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         // `Present`-or-`Catalogued` decision only for rows still missing).
         return Err(e);
     }
-    let mut o = Outcome::processed(summary);
-    for n in notifications {
-        o = o.with_output(OUTPUT_BINDING, &n);
-    }
+    let mut o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &notifications);
     match stalled::run(&stalled::Stalled::new(&state.ports, &state.audit), now).await {
         Ok(alerts) => {
-            for n in alerts {
-                o = o.with_output(OUTPUT_BINDING, &n);
-            }
+            o = o.with_outputs(OUTPUT_BINDING, &alerts);
         }
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "stalled-recordings check failed; retried next run")
