@@ -100,6 +100,23 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, TableError> {
     Ok(out)
 }
 
+/// The hosts (names, lower-case) with an open finding above `info`: their sessions rank higher in
+/// the review queue. No estate table (checks off) is no host.
+///
+/// # Errors
+/// Table errors.
+pub async fn flagged_hosts(
+    tables: &dyn TableStore,
+) -> Result<std::collections::BTreeSet<String>, TableError> {
+    Ok(list(tables)
+        .await?
+        .rows
+        .into_iter()
+        .filter(|r| r.status == "open" && r.severity != Level::Info.as_str())
+        .map(|r| r.host_name.to_ascii_lowercase())
+        .collect())
+}
+
 /// The host's name: the last segment of its resource id.
 pub fn host_name(host: &str) -> &str {
     host.trim_end_matches('/')

@@ -67,7 +67,16 @@ pub async fn refresh(
     now: OffsetDateTime,
 ) -> Result<Refreshed, TableError> {
     let tables = ports.tables.as_ref();
-    let digest = settings.digest();
+    let settings_digest = settings.digest();
+    // A finding opening or clearing on a host changes its sessions' risk, so it is in the digest.
+    let flagged = crate::estate::store::flagged_hosts(tables).await?;
+    let on_flagged = |s: &Session| flagged.contains(&s.host.to_ascii_lowercase());
+    let digest_of = |s: &Session, reviewed: bool| {
+        s.digest(
+            reviewed,
+            &format!("{settings_digest}|estate={}", on_flagged(s)),
+        )
+    };
     let mut done = Refreshed::default();
     for day in days {
         let pk = format_date(*day);
@@ -92,7 +101,7 @@ pub async fn refresh(
         let changed: Vec<&Session> = sessions
             .iter()
             .filter(|s| {
-                let d = s.digest(reviewed.contains_key(&reviewed_key(&s.tunnel)), &digest);
+                let d = digest_of(s, reviewed.contains_key(&reviewed_key(&s.tunnel)));
                 index
                     .get(&s.tunnel)
                     .is_none_or(|i| get_str(&i.entity, "Digest") != Some(d.as_str()))
@@ -115,7 +124,7 @@ pub async fn refresh(
                 let ctx = risk::Context {
                     burst: bursts.contains(&s.tunnel),
                     first_to_vm: first,
-                    estate: false,
+                    estate: on_flagged(s),
                 };
                 let (score, reasons) = risk::assess(s, ctx, settings, now);
                 let item = Item {
@@ -125,7 +134,7 @@ pub async fn refresh(
                     reasons,
                     due: s.end.unwrap_or(s.start) + settings.deadline,
                     first,
-                    digest: s.digest(is_reviewed, &digest),
+                    digest: digest_of(s, is_reviewed),
                 };
                 (item, index.get(&s.tunnel).cloned())
             })

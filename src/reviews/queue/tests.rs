@@ -285,3 +285,60 @@ async fn overdue_is_raised_once_however_many_runs_race() {
         crate::notify::message::stable_id("review.overdue", "f")
     );
 }
+
+/// Puts one finding of host `bas-1` in table `estate`, open or resolved.
+async fn finding(t: &dyn TableStore, status: &str, severity: &str) {
+    let e = json!({"PartitionKey": "host-bas-1", "RowKey": "recording-off",
+        "Host": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/Bas-1",
+        "HostName": "Bas-1", "Status": status, "Severity": severity, "OpenedAt": "2025-03-14T08:00:00.000Z"});
+    write_creating_table(
+        t,
+        crate::estate::store::ESTATE_TABLE,
+        e.as_object().expect("obj"),
+        WriteMode::Upsert,
+    )
+    .await
+    .expect("finding");
+}
+
+#[tokio::test]
+async fn an_open_estate_finding_on_the_host_ranks_its_sessions_until_it_clears() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = ports.tables.as_ref();
+    seed(ports).await;
+    let now = datetime!(2025-03-14 23:30 UTC);
+    let s = settings();
+    let days = [date!(2025 - 03 - 10), date!(2025 - 03 - 14)];
+    let flagged = |q: &[(String, u64, Vec<String>)]| {
+        q.iter()
+            .filter(|(_, _, r)| r.iter().any(|r| r == "open-estate-finding"))
+            .count()
+    };
+    refresh(ports, &s, &days, now).await.expect("refresh");
+    let before = queue_of(ports, now).await;
+    assert_eq!(flagged(&before), 0);
+    // Informational findings do not count.
+    finding(t, "open", "info").await;
+    let done = refresh(ports, &s, &days, now).await.expect("info");
+    assert_eq!(done.changed, 0, "an info finding changes no session");
+    finding(t, "open", "high").await;
+    let done = refresh(ports, &s, &days, now).await.expect("open");
+    assert_eq!(
+        done.changed, done.sessions,
+        "every session of the host is re-derived"
+    );
+    let open = queue_of(ports, now).await;
+    assert!(
+        open.len() > before.len(),
+        "sessions of no other risk are queued now"
+    );
+    assert_eq!(flagged(&open), open.len(), "{open:?}");
+    let score = |q: &[(String, u64, Vec<String>)], id: &str| {
+        q.iter().find(|(t, _, _)| t == id).map(|(_, s, _)| *s)
+    };
+    assert!(score(&open, "d") > score(&before, "d"), "ranked higher");
+    finding(t, "resolved", "high").await;
+    refresh(ports, &s, &days, now).await.expect("resolved");
+    assert_eq!(queue_of(ports, now).await, before, "the queue is as before");
+}
