@@ -34,6 +34,23 @@ pub struct ArmClient {
     base: Url,
 }
 
+/// `api-version` of `Microsoft.OperationalInsights/workspaces`.
+const WORKSPACE_API: &str = "2023-09-01";
+
+/// The part of a workspace resource the estate check reads.
+#[derive(serde::Deserialize)]
+struct Workspace {
+    #[serde(default)]
+    properties: WorkspaceProperties,
+}
+
+/// `properties.customerId`: the workspace id queries name.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WorkspaceProperties {
+    customer_id: Option<String>,
+}
+
 impl ArmClient {
     /// A client for `endpoint` (already checked by the settings).
     ///
@@ -179,6 +196,19 @@ fn page<T: DeserializeOwned>(v: Value) -> Result<Page<T>, ArmError> {
 
 #[async_trait]
 impl ResourceManager for ArmClient {
+    async fn workspace_customer_id(&self, workspace_id: &str) -> Result<Option<String>, ArmError> {
+        let role =
+            format!("Reader (Microsoft.OperationalInsights/workspaces/read) on {workspace_id}");
+        match self
+            .get::<Workspace>(self.url(workspace_id, WORKSPACE_API, &[])?, &role)
+            .await
+        {
+            Ok(w) => Ok(w.properties.customer_id),
+            Err(ArmError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, ArmError> {
         let role = format!("Reader (Microsoft.Network/bastionHosts/read) on {host_id}");
         self.get(self.url(host_id, BASTION_API, &[])?, &role).await

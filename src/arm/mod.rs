@@ -44,6 +44,9 @@ pub trait ResourceManager: Send + Sync + 'static {
     async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError>;
     /// `GET {account}/blobServices/default/containers/{container}`.
     async fn container(&self, account_id: &str, container: &str) -> Result<Container, ArmError>;
+    /// `GET {workspace}`: the Log Analytics workspace's customer id (the id its queries use);
+    /// `None` when not visible.
+    async fn workspace_customer_id(&self, workspace_id: &str) -> Result<Option<String>, ArmError>;
     /// `POST {host}/getActiveSessions`: every page of the long-running operation.
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, ArmError>;
     /// `POST {host}/disconnectActiveSessions` for `session_ids`: each session's state.

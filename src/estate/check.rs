@@ -28,7 +28,8 @@ pub struct Report {
     pub failed: Vec<String>,
 }
 
-/// Where audit logs are read from: the audit-log sources' accounts (and `workspaces`).
+/// Where audit logs are read from: the audit-log sources' accounts and the workspaces whose
+/// customer ids are `workspaces`.
 pub fn sinks(ports: &Ports, workspaces: &[String]) -> Sinks {
     Sinks {
         accounts: ports
@@ -37,8 +38,37 @@ pub fn sinks(ports: &Ports, workspaces: &[String]) -> Sinks {
             .iter()
             .map(|s| s.account().to_ascii_lowercase())
             .collect(),
-        workspaces: workspaces.iter().map(|w| w.to_ascii_lowercase()).collect(),
+        workspaces: std::collections::BTreeSet::new(),
+        customer_ids: workspaces.iter().map(|w| w.to_ascii_lowercase()).collect(),
     }
+}
+
+/// `sinks` with the workspaces of `facts`' diagnostic settings whose customer id is read here.
+/// A workspace that cannot be looked up stays unmatched (the finding then says so).
+async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &Sinks) -> Sinks {
+    let mut out = sinks.clone();
+    if sinks.customer_ids.is_empty() {
+        return out;
+    }
+    let Some(Ok(settings)) = &facts.diagnostics else {
+        return out;
+    };
+    let ids: std::collections::BTreeSet<String> = settings
+        .iter()
+        .filter_map(|s| s.properties.workspace_id.as_deref())
+        .map(str::to_ascii_lowercase)
+        .filter(|w| !sinks.workspaces.contains(w))
+        .collect();
+    for id in ids {
+        match arm.workspace_customer_id(&id).await {
+            Ok(Some(c)) if sinks.customer_ids.contains(&c.to_ascii_lowercase()) => {
+                out.workspaces.insert(id);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "workspace of a diagnostic setting not looked up"),
+        }
+    }
+    out
 }
 
 /// Checks every host in `hosts`.
@@ -92,7 +122,7 @@ async fn one<'a>(
     Result<Vec<Notification<Value>>, crate::tables::TableError>,
 ) {
     let facts = read(ports, arm, host).await;
-    let ev = evaluate(&facts, sinks);
+    let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
     let open = ev.findings.len();
     (
         host,

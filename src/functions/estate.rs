@@ -26,7 +26,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
             "no Bastion host configured (BASTION_HOSTS): the estate checks are off",
         ));
     };
-    let sinks = check::sinks(&state.ports, &[]);
+    let sinks = check::sinks(&state.ports, &workspace_ids(&state));
     let report = check::run(
         &state.ports,
         arm.as_ref(),
@@ -90,4 +90,10 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         report.notifications.len()
     );
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
+}
+
+/// The customer ids of the workspaces this app reads (`AUDITLOGS_WORKSPACES`).
+fn workspace_ids(state: &AppState) -> Vec<String> {
+    let query = &state.config.workspaces.query;
+    query.workspaces.iter().map(|w| w.id.clone()).collect()
 }

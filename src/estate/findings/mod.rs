@@ -73,8 +73,11 @@ pub struct HostFacts {
 pub struct Sinks {
     /// Audit-log source accounts.
     pub accounts: BTreeSet<String>,
-    /// Log Analytics workspaces read.
+    /// Log Analytics workspaces read (resource ids).
     pub workspaces: BTreeSet<String>,
+    /// The customer ids of the workspaces read (`AUDITLOGS_WORKSPACES`): a setting's workspace
+    /// is looked up once per check to match them.
+    pub customer_ids: BTreeSet<String>,
 }
 
 /// The findings of one check, and the codes it decided (present or absent).

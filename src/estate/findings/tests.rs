@@ -29,6 +29,7 @@ fn sinks() -> Sinks {
     Sinks {
         accounts: ["auditacct".to_owned()].into(),
         workspaces: ["/subscriptions/s/resourcegroups/r/providers/microsoft.operationalinsights/workspaces/w".to_owned()].into(),
+        customer_ids: Default::default(),
     }
 }
 

@@ -19,6 +19,10 @@ const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Networ
 struct Canned {
     disconnect: Option<Result<Vec<DisconnectResult>, ArmError>>,
     asked: Mutex<Vec<String>>,
+    /// Diagnostic settings of every host.
+    diagnostics: Vec<DiagnosticSetting>,
+    /// `(workspace resource id, customer id)`.
+    workspaces: Vec<(String, String)>,
 }
 
 #[async_trait]
@@ -27,7 +31,14 @@ impl ResourceManager for Canned {
         Err(ArmError::Transient("not canned".into()))
     }
     async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, ArmError> {
-        Ok(vec![])
+        Ok(self.diagnostics.clone())
+    }
+    async fn workspace_customer_id(&self, id: &str) -> Result<Option<String>, ArmError> {
+        Ok(self
+            .workspaces
+            .iter()
+            .find(|(w, _)| w.eq_ignore_ascii_case(id))
+            .map(|(_, c)| c.clone()))
     }
     async fn storage_account_id(&self, _: &str, _: &str) -> Result<Option<String>, ArmError> {
         Ok(None)
@@ -156,5 +167,43 @@ async fn a_refused_disconnect_is_recorded_as_failed_naming_the_role() {
         done["message"]
             .as_str()
             .is_some_and(|m| m.contains("missing role"))
+    );
+}
+
+/// A diagnostic setting that sends BastionAuditLogs only to a workspace is read by this app when
+/// the workspace's customer id is one of `AUDITLOGS_WORKSPACES`, looked up through Resource Manager.
+#[tokio::test]
+async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
+    const WS: &str =
+        "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/law";
+    const CUSTOMER: &str = "0b9c2f1e-3a4d-4e5f-8a6b-7c8d9e0f1a2b";
+    let arm = Canned {
+        diagnostics: vec![
+            serde_json::from_value(json!({"name": "to-law", "properties": {"workspaceId": WS,
+                "logs": [{"categoryGroup": "audit", "enabled": true}]}}))
+            .expect("setting"),
+        ],
+        workspaces: vec![(WS.to_owned(), CUSTOMER.to_uppercase())],
+        ..Canned::default()
+    };
+    let not_sent = |customer: &'static str| {
+        let arm = &arm;
+        async move {
+            let ports = crate::testkit::fakes().state.ports;
+            let sinks = super::check::sinks(&ports, &[customer.to_owned()]);
+            let now = datetime!(2025-03-14 10:00 UTC);
+            super::check::run(&ports, arm, &[HOST.to_owned()], &sinks, now).await;
+            super::store::list(ports.tables.as_ref())
+                .await
+                .expect("estate")
+                .rows
+                .iter()
+                .any(|r| r.finding == "audit-logs-not-sent" && r.status == "open")
+        }
+    };
+    assert!(!not_sent(CUSTOMER).await, "the workspace is read here");
+    assert!(
+        not_sent("99999999-0000-0000-0000-000000000000").await,
+        "another workspace is not"
     );
 }

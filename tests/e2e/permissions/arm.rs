@@ -28,6 +28,9 @@ impl ResourceManager for Canned {
     async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, ArmError> {
         Ok(Vec::new())
     }
+    async fn workspace_customer_id(&self, _: &str) -> Result<Option<String>, ArmError> {
+        Ok(None)
+    }
     async fn storage_account_id(&self, _: &str, _: &str) -> Result<Option<String>, ArmError> {
         Ok(None)
     }
