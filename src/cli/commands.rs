@@ -3,10 +3,8 @@
 use std::process::ExitCode;
 
 use super::{CatalogueCommand, Command};
-use crate::config::Config;
 use crate::retention::lifecycle;
 use crate::retention::sweep::{self, SweepParams, digest};
-use crate::state::AppState;
 
 /// Runs a one-shot command. Exit codes: 0 done, 1 the command failed, 2 bad configuration or
 /// usage.
@@ -46,12 +44,9 @@ fn lifecycle_policy() -> ExitCode {
 }
 
 async fn sweep_once(dry_run: bool) -> ExitCode {
-    let state = match Config::from_env().and_then(AppState::from_config) {
+    let state = match super::state_from_env() {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let now = state.ports.clock.now();
     let mut params = SweepParams::new(

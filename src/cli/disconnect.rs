@@ -8,9 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::config::Config;
 use crate::estate::disconnect::{self, Request};
-use crate::state::AppState;
 
 /// The session and the record.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -33,12 +31,9 @@ pub async fn run(args: DisconnectArgs) -> ExitCode {
         eprintln!("--reason and --by must not be empty");
         return ExitCode::from(2);
     }
-    let state = match Config::from_env().and_then(AppState::from_config) {
+    let state = match super::state_from_env() {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Some(arm) = state
         .arm

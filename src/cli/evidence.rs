@@ -9,12 +9,10 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use crate::api::query::Query;
-use crate::config::Config;
 use crate::evidence::key::{PackKey, SETTING, parse_public};
 use crate::evidence::pack::PdfPrinter;
 use crate::evidence::pdf::Chromium;
 use crate::evidence::verify::verify_dir;
-use crate::state::AppState;
 
 /// `evidence`: a pack (no subcommand), or `public-key` / `verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -155,12 +153,9 @@ async fn pack(args: PackArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let state = match Config::from_env().and_then(AppState::from_config) {
+    let state = match super::state_from_env() {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Some(key) = state.config.evidence_key.clone() else {
         eprintln!("{SETTING} is not set: a pack cannot be signed");

@@ -14,9 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::api::holds::{self, HoldRequest, body};
 use crate::api::problem::ApiError;
-use crate::config::Config;
 use crate::retention::hold::Actor;
-use crate::state::AppState;
 
 /// `hold set|release|list`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -130,12 +128,9 @@ pub async fn run(cmd: HoldCommand) -> ExitCode {
             }
         },
     };
-    let state = match Config::from_env().and_then(AppState::from_config) {
+    let state = match super::state_from_env() {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let result = match (&cmd, req) {
         (HoldCommand::List { recording }, _) => holds::list(&state, recording.as_deref()).await,

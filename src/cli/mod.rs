@@ -16,6 +16,9 @@ use std::collections::HashMap;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::Config;
+use crate::state::AppState;
+
 /// Azure Bastion recordings: the Functions custom handler, and one-shot commands over the same
 /// configuration (app settings as environment variables).
 #[derive(Debug, Parser)]
@@ -174,3 +177,17 @@ pub struct VerifyArgs {
 
 #[cfg(test)]
 mod tests;
+
+/// The state a one-shot command runs over, from the environment; a bad setting is printed
+/// (named, never its value) and the command exits 2.
+///
+/// # Errors
+/// The exit code to end with.
+pub fn state_from_env() -> Result<AppState, std::process::ExitCode> {
+    Config::from_env()
+        .and_then(AppState::from_config)
+        .map_err(|e| {
+            eprintln!("{e}");
+            std::process::ExitCode::from(2)
+        })
+}
