@@ -76,11 +76,7 @@ pub async fn run(args: EvidenceArgs) -> ExitCode {
 }
 
 fn env_key() -> Result<Option<PackKey>, String> {
-    std::env::var(SETTING)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| PackKey::parse(&v))
-        .transpose()
+    crate::config::evidence_key()
 }
 
 fn public_key() -> ExitCode {

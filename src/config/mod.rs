@@ -303,6 +303,19 @@ pub fn log_settings() -> crate::telemetry::LogSettings {
     crate::telemetry::LogSettings::from_lookup(&|k| std::env::var(k).ok())
 }
 
+/// The evidence signing key alone (`EVIDENCE_SIGNING_KEY`), parsed as [`Config::from_lookup`]
+/// does: for `handler evidence public-key` and `verify`, which need no storage connection.
+///
+/// # Errors
+/// Why the key is unusable (never the value).
+pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
+    std::env::var(crate::evidence::key::SETTING)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| crate::evidence::key::PackKey::parse(&v))
+        .transpose()
+}
+
 /// The retention policy alone (`RETENTION_POLICY`, `RETENTION_CLASS_AUDITLOGS`), read and checked as
 /// [`Config::from_lookup`] does: for commands that need no storage connection.
 ///

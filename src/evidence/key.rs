@@ -1,5 +1,5 @@
 //! The pack's signing key: `EVIDENCE_SIGNING_KEY`, either the base64 (standard alphabet) of a
-//! 32-byte Ed25519 seed (`openssl rand -base64 32`) or a PKCS#8 PEM private key
+//! 32-byte Ed25519 seed (`openssl rand -base64 32`) or a PKCS 8 (RFC 5208) PEM private key
 //! (`openssl genpkey -algorithm ed25519`), parsed once at start-up. Debug output and errors never
 //! show the secret; only the public key is ever printed (base64 of its 32 bytes, or SPKI PEM).
 
@@ -25,7 +25,7 @@ impl std::fmt::Debug for PackKey {
 }
 
 impl PackKey {
-    /// Parses the base64 of a 32-byte seed or a PKCS#8 PEM key (surrounding whitespace ignored).
+    /// Parses the base64 of a 32-byte seed or a PKCS 8 PEM key (surrounding whitespace ignored).
     ///
     /// # Errors
     /// A message naming what is wrong, never the value.

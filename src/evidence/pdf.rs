@@ -19,13 +19,21 @@ pub struct Chromium {
 }
 
 impl Chromium {
-    /// The first of [`CANDIDATES`] on `PATH`.
+    /// The first of [`CANDIDATES`] that runs (`--version`; the OS resolves the name on `PATH`).
     pub fn find() -> Option<Self> {
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .flat_map(|dir| CANDIDATES.iter().map(move |c| dir.join(c)))
-            .find(|p| p.is_file())
-            .map(|binary| Self { binary })
+        CANDIDATES
+            .iter()
+            .find(|c| {
+                std::process::Command::new(c)
+                    .arg("--version")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+            .map(|c| Self {
+                binary: PathBuf::from(c),
+            })
     }
 }
 
