@@ -30,7 +30,7 @@ pub enum Call<'a> {
     DeleteIfMatch(&'a BlobRef),
     /// `delete_guarded`
     DeleteGuarded(&'a BlobRef),
-    /// `put`
+    /// `put`, `put_new`
     Put(&'a BlobRef),
     /// `create_append`
     CreateAppend(&'a BlobRef),
@@ -149,6 +149,16 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
     ) -> Result<String, StorageError> {
         self.hook.before(Call::Put(blob), &self.inner).await?;
         self.inner.put(blob, body, content_type, metadata).await
+    }
+    async fn put_new(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
+        self.hook.before(Call::Put(blob), &self.inner).await?;
+        self.inner.put_new(blob, body, content_type, metadata).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
         self.hook
