@@ -98,9 +98,7 @@ impl BeforeCall<InMemoryBlobStore> for Hooks {
                 )
                 .await
                 .map(drop),
-            Call::DeleteIfMatch(blob) | Call::DeleteGuarded(blob) => {
-                self.before_delete(blob, inner).await
-            }
+            Call::Delete(blob) => self.before_delete(blob, inner).await,
             _ => Ok(()),
         }
     }

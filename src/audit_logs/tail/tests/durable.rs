@@ -9,7 +9,7 @@ use super::super::*;
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::put_window;
 use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow};
-use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableError};
 use crate::testkit::audit::{NOW, kit, line};
@@ -41,7 +41,7 @@ fn bursts(r: &TickReport) -> usize {
 #[tokio::test]
 async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     let mut k = kit(None);
-    let flaky = Arc::new(InterceptedTables::with(
+    let flaky = Arc::new(Intercepted::with(
         k.state.ports.tables.clone(),
         FlakyMarkers {
             down: AtomicBool::new(true),
