@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::hosts::{About, HostFilter};
+use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::api::query::{Format, MAX_LIMIT, Query};
 use crate::api::search::{View, day_rows, view_rows};
 use crate::api::{render, sessions};
@@ -22,8 +23,6 @@ use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::filter::Op;
 use crate::tables::{Entity, Filter, TableError, get_i64, get_str};
-
-const ACCESS_AUDIT_TABLE: &str = crate::api::detail::ACCESS_AUDIT_TABLE;
 
 const HOLD_COLUMNS: &[(&str, &str)] = &[
     ("holdId", "RowKey"),

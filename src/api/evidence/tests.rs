@@ -118,9 +118,17 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
         ip: String::new(),
         agent: String::new(),
     };
-    crate::api::detail::audit(ports.tables.as_ref(), &access, "read", &id, "found", start)
-        .await
-        .expect("audit");
+    crate::api::detail::audit(
+        ports.tables.as_ref(),
+        &access,
+        "read",
+        &id,
+        "found",
+        start,
+        None,
+    )
+    .await
+    .expect("audit");
     let req = crate::reviews::record::ReviewRequest::parse(
         json!({"recording": id, "verdict": "ok"})
             .to_string()
@@ -157,6 +165,7 @@ async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_f
             target,
             "issued",
             datetime!(2025-03-20 9:00 UTC),
+            None,
         )
         .await
         .expect("audit");
