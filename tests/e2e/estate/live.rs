@@ -56,7 +56,7 @@ impl Rig {
         });
     }
 
-    fn tables(&self) -> TableRestClient {
+    pub(crate) fn tables(&self) -> TableRestClient {
         let cs = self.env.get("AzureWebJobsStorage").to_owned();
         let conn = bastion_recordings::storage::connection::StorageConnection::resolve("T", &|k| {
             (k == "T").then(|| cs.clone())

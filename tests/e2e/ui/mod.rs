@@ -5,6 +5,7 @@
 //! including `bastion`, paging, timeline kinds, VM lanes grouped per host, hostile values as text,
 //! no script execution, CSP) and writes screenshots to target/ui/.
 
+mod estate;
 mod seed;
 
 use std::collections::BTreeSet;
