@@ -208,8 +208,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         content_type: &str,
         metadata: &Metadata,
     ) -> Result<String, StorageError> {
-        self.hook.before(Call::Put(blob), &self.inner).await?;
-        self.inner.put_new(blob, body, content_type, metadata).await
+        let run = self.inner.put_new(blob, body, content_type, metadata);
+        self.blob_call(Call::Put(blob), run).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
         let run = self.inner.create_append(blob, content_type);
