@@ -21,16 +21,13 @@ pub(super) fn content(n: usize) -> Vec<u8> {
 
 pub(super) async fn put(f: &Fakes, name: &str, body: Vec<u8>) -> BlobRef {
     let blob = BlobRef::new("recordings", name);
-    f.blobs
-        .put(
-            &blob,
-            Bytes::from(body),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("put");
+    crate::testkit::blobs::put(&*f.blobs, &blob, body, &[]).await;
     blob
+}
+
+/// Delivers `message` to `RecordingHash`, as the queue trigger does.
+async fn hash_request(f: &Fakes, message: &Value) -> Result<Outcome, HandlerError> {
+    crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(message)).await
 }
 
 pub(super) fn queue_invocation(message: &Value) -> Invocation {
@@ -113,10 +110,7 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
         .write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
         .await
         .expect("join");
-    let first =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-            .await
-            .expect("hash");
+    let first = hash_request(&f, &req).await.expect("hash");
     assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");
     let e = row(&f, &id).await;
     assert_eq!(
@@ -126,26 +120,11 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     assert_eq!(get_i64(&e, "HashedLength"), Some(20_000));
     assert_eq!(get_str(&e, "UserName"), Some("alice"));
     assert_eq!(get_str(&e, "Status"), Some("catalogued"));
-    let again =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-            .await
-            .expect("dup");
+    let again = hash_request(&f, &req).await.expect("dup");
     assert!(matches!(again, Outcome::Skipped { .. }), "{again:?}");
     // The blob changes under a stale request: the current content is hashed, with its ETag.
-    let new_etag = f
-        .blobs
-        .put(
-            &blob,
-            Bytes::from_static(b"other"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("overwrite");
-    let third =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-            .await
-            .expect("rehash");
+    let new_etag = crate::testkit::blobs::put(&*f.blobs, &blob, &b"other"[..], &[]).await;
+    let third = hash_request(&f, &req).await.expect("rehash");
     assert!(matches!(third, Outcome::Processed { .. }), "{third:?}");
     let e = row(&f, &id).await;
     assert_eq!(
@@ -163,9 +142,7 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
         .write(RECORDINGS_TABLE, &e2, WriteMode::Upsert)
         .await
         .expect("w");
-    let gone = crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-        .await
-        .expect("gone");
+    let gone = hash_request(&f, &req).await.expect("gone");
     assert!(matches!(gone, Outcome::Skipped { .. }), "{gone:?}");
 }
 
@@ -176,16 +153,11 @@ async fn unusable_messages_are_poison_and_unknown_rows_skipped() {
         json!({"x": 1}),
         json!({"recordingId": "nope", "container": "c", "blobName": "b", "etag": "e"}),
     ] {
-        let r =
-            crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&bad))
-                .await;
+        let r = hash_request(&f, &bad).await;
         assert!(matches!(r, Err(HandlerError::Poison { .. })), "{bad}");
     }
     let unknown = json!({"recordingId": "2025-03-14~YQ", "container": "recordings", "blobName": "a", "etag": "e"});
-    let r =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&unknown))
-            .await
-            .expect("ok");
+    let r = hash_request(&f, &unknown).await.expect("ok");
     assert!(matches!(r, Outcome::Skipped { .. }));
 }
 
@@ -206,9 +178,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
         let id = req["recordingId"].as_str().expect("id").to_owned();
         ids.push(id.clone());
         if action != 4 {
-            crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-                .await
-                .expect("hash");
+            hash_request(&f, &req).await.expect("hash");
         }
         let etag = f.blobs.properties(&blob).await.expect("props").etag;
         match action {

@@ -1,8 +1,8 @@
 //! The one kit of the crate's component tests: the ports over in-memory seams without configuration
 //! ([`ports`]), state over them ([`state`], [`fakes`]),
 //! invocation builders, failing and answer-losing tables, and the domains built as the entry points
-//! build them ([`Domains`]); [`audit`] and [`retention`] add their areas' fixtures over the same
-//! builder. `tests/e2e/layers.rs` checks it imports nothing above the state layer.
+//! build them ([`Domains`]); [`audit`], [`tail`] and [`retention`] add their areas' fixtures over the
+//! same builder, [`blobs`] and [`files`] uploaded blobs and the recorded fixture files. `tests/e2e/layers.rs` checks it imports nothing above the state layer.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,8 +12,11 @@
 )]
 
 pub(crate) mod audit;
+pub(crate) mod blobs;
+pub(crate) mod files;
 mod hooked;
 pub(crate) mod retention;
+pub(crate) mod tail;
 mod tally;
 
 use std::sync::Arc;
