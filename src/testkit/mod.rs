@@ -2,7 +2,8 @@
 //! ([`ports`]), state over them ([`state`], [`fakes`]),
 //! invocation builders, failing and answer-losing tables, and the domains built as the entry points
 //! build them ([`Domains`]); [`audit`], [`tail`] and [`retention`] add their areas' fixtures over the
-//! same builder, [`blobs`] and [`files`] uploaded blobs and the recorded fixture files. `tests/e2e/layers.rs` checks it imports nothing above the state layer.
+//! same builder, [`blobs`] and [`files`] uploaded blobs and the recorded fixture files.
+//! `tests/e2e/layers.rs` checks it imports nothing above the state layer.
 
 #![allow(
     clippy::unwrap_used,
