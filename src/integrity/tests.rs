@@ -11,7 +11,7 @@ use super::hash::hash_blob;
 use super::verify::{Sample, Verdict, verify_row};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::invocation::{HandlerError, Invocation, InvokeRequest, Outcome};
-use crate::storage::{BlobRef, BlobStore, Metadata};
+use crate::storage::{BlobRef, BlobStore};
 use crate::tables::{TableStore, WriteMode, get_i64, get_str};
 use crate::testkit::{Fakes, blob_created, event_invocation, fakes};
 
@@ -23,6 +23,16 @@ pub(super) async fn put(f: &Fakes, name: &str, body: Vec<u8>) -> BlobRef {
     let blob = BlobRef::new("recordings", name);
     crate::testkit::blobs::put(&*f.blobs, &blob, body, &[]).await;
     blob
+}
+
+/// Writes catalogue row `e` as another module would (upsert).
+async fn rewrite(f: &Fakes, e: &crate::tables::Entity) {
+    let written = f.tables.write(RECORDINGS_TABLE, e, WriteMode::Upsert);
+    written.await.expect("write");
+}
+
+fn sha(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
 }
 
 /// Delivers `message` to `RecordingHash`, as the queue trigger does.
@@ -74,7 +84,7 @@ async fn streaming_digest_matches_for_every_chunking() {
     for size in [0usize, 1, 7, 64, 1000] {
         let data = content(size);
         let blob = put(&f, &format!("b{size}"), data.clone()).await;
-        let want = hex::encode(Sha256::digest(&data));
+        let want = sha(&data);
         for chunk in [1u64, 3, 8, 64, 1000, 4096] {
             let h = hash_blob(f.blobs.as_ref(), &blob, chunk)
                 .await
@@ -106,17 +116,11 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     // Another module joined a session meanwhile: its properties must survive the hash write.
     let mut e = row(&f, &id).await;
     e.insert("UserName".into(), json!("alice"));
-    f.tables
-        .write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
-        .await
-        .expect("join");
+    rewrite(&f, &e).await;
     let first = hash_request(&f, &req).await.expect("hash");
     assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");
     let e = row(&f, &id).await;
-    assert_eq!(
-        get_str(&e, "Sha256"),
-        Some(hex::encode(Sha256::digest(&data)).as_str())
-    );
+    assert_eq!(get_str(&e, "Sha256"), Some(sha(&data).as_str()));
     assert_eq!(get_i64(&e, "HashedLength"), Some(20_000));
     assert_eq!(get_str(&e, "UserName"), Some("alice"));
     assert_eq!(get_str(&e, "Status"), Some("catalogued"));
@@ -127,10 +131,7 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     let third = hash_request(&f, &req).await.expect("rehash");
     assert!(matches!(third, Outcome::Processed { .. }), "{third:?}");
     let e = row(&f, &id).await;
-    assert_eq!(
-        get_str(&e, "Sha256"),
-        Some(hex::encode(Sha256::digest(b"other")).as_str())
-    );
+    assert_eq!(get_str(&e, "Sha256"), Some(sha(b"other").as_str()));
     assert_eq!(get_str(&e, "HashedEtag"), Some(new_etag.as_str()));
     f.blobs
         .delete_if_match(&blob, &new_etag)
@@ -138,10 +139,7 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
         .expect("delete");
     let mut e2 = e.clone();
     e2.insert("HashedEtag".into(), json!("stale"));
-    f.tables
-        .write(RECORDINGS_TABLE, &e2, WriteMode::Upsert)
-        .await
-        .expect("w");
+    rewrite(&f, &e2).await;
     let gone = hash_request(&f, &req).await.expect("gone");
     assert!(matches!(gone, Outcome::Skipped { .. }), "{gone:?}");
 }
@@ -185,10 +183,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
             1 => {
                 let mut c = content(100);
                 c[50] ^= 1;
-                f.blobs
-                    .put(&blob, Bytes::from(c), "x", &Metadata::new())
-                    .await
-                    .expect("tamper");
+                crate::testkit::blobs::put(&*f.blobs, &blob, c, &[]).await;
             }
             2 | 3 => f.blobs.delete_if_match(&blob, &etag).await.expect("delete"),
             _ => {}

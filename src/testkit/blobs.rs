@@ -11,10 +11,7 @@ pub async fn put<S: BlobStore + ?Sized>(
     body: impl Into<Bytes>,
     meta: &[(&str, &str)],
 ) -> String {
-    let meta: Metadata = meta
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let meta: Metadata = super::maps::owned(meta);
     store
         .put(blob, body.into(), "application/octet-stream", &meta)
         .await

@@ -2,7 +2,8 @@
 //! ([`ports`]), state over them ([`state`], [`fakes`]),
 //! invocation builders, failing and answer-losing tables, and the domains built as the entry points
 //! build them ([`Domains`]); [`audit`], [`tail`] and [`retention`] add their areas' fixtures over the
-//! same builder, [`blobs`] and [`files`] uploaded blobs and the recorded fixture files.
+//! same builder, [`blobs`], [`files`] and [`maps`] uploaded blobs, the recorded fixture files and
+//! string maps written as pairs.
 //! `tests/e2e/layers.rs` checks it imports nothing above the state layer.
 
 #![allow(
@@ -16,6 +17,7 @@ pub(crate) mod audit;
 pub(crate) mod blobs;
 pub(crate) mod files;
 mod hooked;
+pub(crate) mod maps;
 pub(crate) mod retention;
 pub(crate) mod tail;
 mod tally;

@@ -44,9 +44,17 @@ pub fn connected(tunnel: &str, time: &str) -> String {
     line(tunnel, time, "Successfully Connected.", "VM1", "u", "")
 }
 
-/// `n` lines `{prefix}0…` with `message` on `vm` by `user` at `time`.
-pub fn lines(prefix: &str, n: usize, time: &str, message: &str, vm: &str, user: &str) -> String {
+/// `n` successful connects `{prefix}0…` at 09:10 (see [`connected`]).
+pub fn connects(prefix: &str, n: usize) -> String {
     (0..n)
-        .map(|i| line(&format!("{prefix}{i}"), time, message, vm, user, ""))
+        .map(|i| connected(&format!("{prefix}{i}"), "2025-03-14T09:10:00Z"))
+        .collect()
+}
+
+/// `n` failed logins `f0…` as `root` on VM9 at 09:31: a burst.
+pub fn failed_logins(n: usize) -> String {
+    let at = "2025-03-14T09:31:00Z";
+    (0..n)
+        .map(|i| line(&format!("f{i}"), at, "Login Failed", "VM9", "root", ""))
         .collect()
 }

@@ -5,6 +5,7 @@ use time::macros::datetime;
 use super::*;
 use crate::audit_logs::correlate::{Confidence, Match};
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
+use crate::catalogue::model::RecordingKey;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::get_str;
@@ -25,8 +26,15 @@ protocol = "ssh"
 
 use crate::testkit::files::sample_auditlog as fixture;
 
+/// A recording whose name carries Alice's tunnel id, uploaded at `at` and joined.
+async fn naming_alice(k: &Kit, at: time::OffsetDateTime) -> RecordingKey {
+    let key = k.recording(&format!("PLACEHOLDER-{ALICE}"), at, &[]).await;
+    after_catalogue(&k.joiner(), &key).await.expect("hook");
+    key
+}
+
 /// The match of the join of `key`, which must find one.
-async fn joined(k: &Kit, key: &crate::catalogue::model::RecordingKey) -> Match {
+async fn joined(k: &Kit, key: &RecordingKey) -> Match {
     after_catalogue(&k.joiner(), key)
         .await
         .expect("hook")
@@ -45,20 +53,13 @@ async fn feed(k: &Kit, text: &[u8]) {
         k.register().await;
     }
     k.append(text).await;
-    run(&k, NOW).await;
+    run(k, NOW).await;
 }
 
 #[tokio::test]
 async fn recording_first_then_session_joins_exactly() {
     let k = kit(None);
-    let key = k
-        .recording(
-            &format!("PLACEHOLDER-{ALICE}"),
-            datetime!(2025-03-14 09:42 UTC),
-            &[],
-        )
-        .await;
-    after_catalogue(&k.joiner(), &key).await.expect("hook");
+    let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("awaiting"),
@@ -177,14 +178,7 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
     let k = kit(None);
     feed(&k, &fixture()).await;
     // Uploaded a week after the session: outside the heuristic window around the upload.
-    let key = k
-        .recording(
-            &format!("PLACEHOLDER-{ALICE}"),
-            datetime!(2025-03-21 09:42 UTC),
-            &[],
-        )
-        .await;
-    after_catalogue(&k.joiner(), &key).await.expect("hook");
+    let key = naming_alice(&k, datetime!(2025-03-21 09:42 UTC)).await;
     let index_row =
         || async { WindowRow::from_entity(&alice_window(&k).await).expect("window row") };
     let w = index_row().await;

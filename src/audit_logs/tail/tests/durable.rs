@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::super::*;
+use super::bursts;
 
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::put_window;
@@ -13,7 +13,7 @@ use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableError};
 use crate::testkit::audit::{Kit, NOW, line};
-use crate::testkit::tail::{connected, lines, run, started};
+use crate::testkit::tail::{connected, failed_logins, run, started};
 
 /// Makes burst-marker writes fail transiently while `down` is set.
 struct FlakyMarkers {
@@ -32,13 +32,6 @@ impl BeforeTableCall for FlakyMarkers {
     }
 }
 
-fn bursts(r: &TickReport) -> usize {
-    r.notifications
-        .iter()
-        .filter(|n| n.kind == "login.failed.burst")
-        .count()
-}
-
 #[tokio::test]
 async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     let mut k = started().await;
@@ -49,14 +42,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         },
     ));
     k.state.ports.tables = flaky.clone();
-    let text = lines(
-        "f",
-        6,
-        "2025-03-14T09:31:00Z",
-        "Login Failed",
-        "VM9",
-        "root",
-    );
+    let text = failed_logins(6);
     k.append(text.as_bytes()).await;
     let r = run(&k, NOW).await;
     assert_eq!(

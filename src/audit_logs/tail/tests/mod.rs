@@ -1,4 +1,4 @@
-//! Component tests of the tail over the in-memory fakes: partial lines, corrupt and over-long lines,
+//! Component tests of the tail over the in-memory fakes: partial connects, failed_logins, corrupt and over-long connects,
 //! racing ticks, legacy documents, retirement, detections.
 
 use crate::testkit::Domains;
@@ -15,7 +15,7 @@ use crate::audit_logs::created::register;
 use crate::audit_logs::join::get_session;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::testkit::audit::{ALICE, Kit, NOW, kit, line};
-use crate::testkit::tail::{connected, lines, run, started, started_with};
+use crate::testkit::tail::{connected, connects, failed_logins, run, started, started_with};
 
 /// The stored session of `tunnel`.
 async fn session(k: &Kit, tunnel: &str) -> Option<SessionRecord> {
@@ -25,6 +25,13 @@ async fn session(k: &Kit, tunnel: &str) -> Option<SessionRecord> {
 }
 
 use crate::testkit::files::sample_auditlog as fixture;
+
+fn bursts(r: &TickReport) -> usize {
+    kinds(r)
+        .iter()
+        .filter(|k| **k == "login.failed.burst")
+        .count()
+}
 
 fn kinds(r: &TickReport) -> Vec<&str> {
     r.notifications.iter().map(|n| n.kind.as_str()).collect()
@@ -123,14 +130,7 @@ async fn over_long_lines_do_not_stall_the_blob() {
 #[tokio::test]
 async fn racing_ticks_process_each_record_once() {
     let k = started().await;
-    let text = lines(
-        "t",
-        50,
-        "2025-03-14T09:10:00Z",
-        "Successfully Connected.",
-        "VM1",
-        "u",
-    );
+    let text = connects("t", 50);
     k.append(text.as_bytes()).await;
     let (a, b) = tokio::join!(run(&k, NOW), run(&k, NOW));
     assert_eq!(
@@ -156,35 +156,14 @@ async fn legacy_documents_and_retirement() {
 #[tokio::test]
 async fn failed_login_bursts_give_one_digest() {
     let k = started().await;
-    let text = lines(
-        "f",
-        6,
-        "2025-03-14T09:31:00Z",
-        "Login Failed",
-        "VM9",
-        "root",
-    );
+    let text = failed_logins(6);
     k.append(text.as_bytes()).await;
     let r = run(&k, NOW).await;
-    assert_eq!(
-        kinds(&r)
-            .iter()
-            .filter(|k| **k == "login.failed.burst")
-            .count(),
-        2,
-        "one per dimension (user, client IP)"
-    );
-    let one_more = line(
-        "f9",
-        "2025-03-14T09:32:00Z",
-        "Login Failed",
-        "VM9",
-        "root",
-        "",
-    );
+    assert_eq!(bursts(&r), 2, "one per dimension (user, client IP)");
+    let at = "2025-03-14T09:32:00Z";
+    let one_more = line("f9", at, "Login Failed", "VM9", "root", "");
     k.append(one_more.as_bytes()).await;
-    let r = run(&k, NOW).await;
-    assert!(!kinds(&r).contains(&"login.failed.burst"), "one per fact");
+    assert_eq!(bursts(&run(&k, NOW).await), 0, "one per fact");
 }
 
 #[tokio::test]

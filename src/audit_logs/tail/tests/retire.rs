@@ -3,7 +3,7 @@
 use time::Duration;
 
 use crate::testkit::audit::NOW;
-use crate::testkit::tail::{connected, lines, run, started, started_with};
+use crate::testkit::tail::{connected, connects, run, started, started_with};
 
 #[tokio::test]
 async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
@@ -43,14 +43,7 @@ async fn a_budget_cut_does_not_retire_a_cursor_with_unread_bytes() {
         audit.max_line_bytes = 1000;
     })
     .await;
-    let text = lines(
-        "r",
-        5,
-        "2025-03-14T09:10:00Z",
-        "Successfully Connected.",
-        "VM1",
-        "u",
-    );
+    let text = connects("r", 5);
     k.append(text.as_bytes()).await;
     let later = NOW + Duration::hours(49);
     let mut total = 0;
