@@ -35,7 +35,7 @@ use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, Metadata};
-use bastion_recordings::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use bastion_recordings::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use bastion_recordings::tables::memory::InMemoryTables;
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{TableError, TableStore};
@@ -206,7 +206,7 @@ async fn point<B: BlobStore>(
 ) -> Point {
     let cap: u64 = arg("--cap").map_or(500_000, |v| v.parse().expect("cap"));
     let cap_secs: u64 = arg("--cap-secs").map_or(120, |v| v.parse().expect("cap-secs"));
-    let metered = Arc::new(InterceptedTables::with(
+    let metered = Arc::new(Intercepted::with(
         s.tables.clone(),
         Metered {
             calls: AtomicU64::new(0),
@@ -312,7 +312,7 @@ async fn point<B: BlobStore>(
         eprintln!(
             "{sessions} sessions × {recordings} recordings: {}; blobs {:?}",
             parts.join(", "),
-            blobs.counts()
+            blobs.by_table()
         );
     }
     Point {

@@ -2,7 +2,8 @@
 """Monthly cost of running Bastion recordings for an estate (docs/cost.md explains every figure).
 
   scripts/cost.py --hosts 5 --sessions-per-day 2000 [--recordings-per-day N] [--memory-mb 2048]
-                  [--zone-redundant] [--no-workspace] [--prices prices.json] [--json]
+                  [--zone-redundant] [--no-workspace] [--workspaces N] [--estate-hosts N]
+                  [--prices prices.json] [--json]
   scripts/cost.py --estates      # the three estates of docs/cost.md, with and without zone redundancy
 
 Counts come from MEASURED storage calls (the counting stores of the tests and benches, named in
@@ -15,6 +16,7 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 DAYS = 730 / 24  # days in the average month Azure bills (730 hours)
 SECONDS = 730 * 3600
@@ -44,7 +46,24 @@ DERIVED = {
     "queue_per_message": 3,
     # Reconcile, per run: one catalogue or cursor lookup per blob of the window, List Blobs pages.
     "reconcile_per_recent_blob": {"table": 1},
+    # AuditLogQuery, per workspace and tick: the cursor read and its conditional write, then one query
+    # (more only when a window is split); the rows go through the same join as the tail's records.
+    "query_per_workspace": {"table": 2},
+    # ReviewQueue, every 5 minutes: the recent days' session partitions, the open queue; then per
+    # session, its index row, queue row and (user, VM) pair, written when its inputs change.
+    "review_tick": {"table": 3},
+    "review_per_session": {"table": 3},
+    # EstateCheck, per host every 15 minutes: the host's open findings read, writes only on change.
+    "estate_per_host": {"table": 1},
+    # LiveSessions, per host every 5 minutes: the host's live rows read, one conditional write per
+    # session seen (its first and last sighting: about two per session).
+    "live_per_host": {"table": 1},
+    "live_per_session": {"table": 2},
 }
+# Resource Manager reads of the estate checks, per host: at most 6 when nothing changed (host,
+# diagnostic settings, blob service, container, and their pages), plus getActiveSessions with one
+# poll. ARM and Logs Query requests carry no charge; they count against throttling budgets only.
+ARM_PER_HOST_CHECK, ARM_PER_HOST_LIVE = 6, 2
 
 # USD, pay-as-you-go, East US. `confirmed`: read on Microsoft's pricing page with the tools used for
 # docs/cost.md. The pricing pages render their prices in the browser and could not be read, so no
@@ -71,9 +90,22 @@ PRICE_DATE, PRICE_REGION, PRICE_CONFIRMED = "2025", "East US", False
 
 # Flex Consumption: minimum billable execution 1,000 ms, then rounded up to 100 ms (Microsoft Learn,
 # Flex Consumption plan hosting, Billing). Zone redundancy keeps >= 2 always-ready instances per
-# per-function scale group; this app has nine (infra/README.md, Zone redundancy).
+# per-function scale group (infra/README.md, Zone redundancy).
 MIN_BILLED_S = 1.0
-SCALE_GROUPS = 9
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+
+
+def scale_groups(functions_dir=FUNCTIONS_DIR):
+    """Flex's per-function scale groups of this app, read from its function.json files: HTTP functions
+    share one group, blob triggers share one, every other function (Event Grid, queue, timer) is its own."""
+    triggers = [next(b["type"] for b in json.loads(f.read_text(encoding="utf-8"))["bindings"]
+                     if b["type"].endswith("Trigger"))
+                for f in sorted(functions_dir.glob("*/function.json"))]
+    shared = {"httpTrigger", "blobTrigger"}
+    return len({t for t in triggers if t in shared}) + sum(t not in shared for t in triggers)
+
+
+SCALE_GROUPS = scale_groups()
 
 # Assumptions (docs/cost.md, "Not measured"): parameters of the command.
 DEFAULTS = {
@@ -100,7 +132,7 @@ def billed_seconds(calls, call_ms):
 
 
 def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zone_redundant=False,
-            workspace=True, prices=None, **overrides):
+            workspace=True, prices=None, workspaces=0, estate_hosts=0, **overrides):
     """Cost lines for one estate: {component: (quantity, unit, USD)} plus totals."""
     a = {**DEFAULTS, **overrides}
     p = {k: v[0] for k, v in PRICES.items()} | (prices or {})
@@ -144,6 +176,21 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
     run("RetentionSweep", DAYS, {"blob_other": 302})  # scripts/bench-retention.sh, 10k blobs / 100 expired
     run("IntegrityVerify", DAYS / 7, {"table": 1, "blob_other": 50 * (1 + ranges)})
     run("CatalogueApi", a["api_requests_per_day"] * DAYS, {"table": 3})
+    # The timers of the workspace source and the estate checks run only when configured: infra
+    # disables them otherwise (AzureWebJobs.<name>.Disabled), so they cost nothing then.
+    if workspaces:
+        run("AuditLogQuery", ticks, {"table": DERIVED["query_per_workspace"]["table"] * workspaces})
+    review_ticks = 12 * 24 * DAYS
+    run("ReviewQueue", review_ticks, {"table": DERIVED["review_tick"]["table"]
+                                      + DERIVED["review_per_session"]["table"] * sessions / review_ticks})
+    arm_requests = 0.0
+    if estate_hosts:
+        checks, polls = 4 * 24 * DAYS, 12 * 24 * DAYS
+        run("EstateCheck", checks, {"table": DERIVED["estate_per_host"]["table"] * estate_hosts})
+        live = sessions * estate_hosts / max(hosts, 1) / polls
+        run("LiveSessions", polls, {"table": DERIVED["live_per_host"]["table"] * estate_hosts
+                                    + DERIVED["live_per_session"]["table"] * live})
+        arm_requests = estate_hosts * (checks * ARM_PER_HOST_CHECK + polls * ARM_PER_HOST_LIVE)
     queue_messages += notifications  # NotifyWebhook's trigger messages counted above: get + delete
 
     executions = sum(invocations.values())
@@ -164,6 +211,8 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
     lines["Event Grid operations"] = (eg_ops, "ops", max(0.0, eg_ops - p["event_grid_free"]) / 1e6 * p["event_grid_per_million"])
     log_gb = executions * a["log_kb_per_invocation"] / 1024 / 1024 if workspace else 0.0
     lines["Log Analytics ingestion"] = (log_gb, "GB", max(0.0, log_gb - p["log_free_gb"]) * p["log_ingest_per_gb"])
+    lines["Resource Manager requests (no charge)"] = (arm_requests, "requests", 0.0)
+    lines["Logs Query requests (no charge)"] = (ticks * workspaces, "queries", 0.0)
     total = sum(v[2] for v in lines.values())
     return {"lines": lines, "total": total, "invocations": invocations,
             "dominant": max(lines, key=lambda k: lines[k][2])}
@@ -188,6 +237,8 @@ def main(argv=None):
     ap.add_argument("--memory-mb", type=int, default=2048, choices=(512, 2048, 4096))
     ap.add_argument("--zone-redundant", action="store_true")
     ap.add_argument("--no-workspace", action="store_true", help="leave out Log Analytics ingestion")
+    ap.add_argument("--workspaces", type=int, default=0, help="Log Analytics workspace sources (AuditLogQuery)")
+    ap.add_argument("--estate-hosts", type=int, default=0, help="hosts the estate checks watch (BASTION_HOSTS)")
     ap.add_argument("--prices", help="JSON object of price overrides (keys of PRICES)")
     ap.add_argument("--estates", action="store_true", help="the three estates of docs/cost.md")
     ap.add_argument("--json", action="store_true")
@@ -205,7 +256,8 @@ def main(argv=None):
     print(f"prices: USD, {PRICE_REGION}, pay-as-you-go, list prices of {PRICE_DATE}"
           f"{'' if PRICE_CONFIRMED else ' (not confirmed on the pricing pages: see docs/cost.md)'}")
     for hosts, spd, zr in runs:
-        r = monthly(hosts, spd, args.recordings_per_day, args.memory_mb, zr, not args.no_workspace, prices)
+        r = monthly(hosts, spd, args.recordings_per_day, args.memory_mb, zr, not args.no_workspace, prices,
+                    workspaces=args.workspaces, estate_hosts=args.estate_hosts)
         title = (f"{hosts} host(s), {spd:,.0f} sessions/day, {args.memory_mb} MB"
                  f"{', zone-redundant' if zr else ''}: per month")
         if args.json:

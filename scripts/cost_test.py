@@ -1,8 +1,10 @@
 """Arithmetic of scripts/cost.py, checked by hand-computed figures. Run: python3 scripts/cost_test.py
 (scripts/ci-infra.sh does)."""
 
+import json
 import math
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -23,11 +25,42 @@ class Arithmetic(unittest.TestCase):
     def test_zone_redundancy_bills_two_instances_per_scale_group_all_month(self):
         r = cost.monthly(1, 100, zone_redundant=True)
         qty, _, usd = r["lines"]["Flex always-ready (zone redundancy)"]
-        self.assertEqual(qty, 18 * 2.0 * 730 * 3600)
-        self.assertAlmostEqual(usd, 18 * 2.0 * 730 * 3600 * 0.000004)  # 378.432
+        instances = 2 * cost.SCALE_GROUPS
+        self.assertEqual(qty, instances * 2.0 * 730 * 3600)
+        self.assertAlmostEqual(usd, instances * 2.0 * 730 * 3600 * 0.000004)
         self.assertAlmostEqual(cost.monthly(1, 100, memory_mb=512, zone_redundant=True)["lines"]
-                               ["Flex always-ready (zone redundancy)"][2], 378.432 / 4)
+                               ["Flex always-ready (zone redundancy)"][2], usd / 4)
         self.assertEqual(cost.monthly(1, 100)["lines"]["Flex always-ready (zone redundancy)"][2], 0)
+
+    def test_scale_groups_come_from_the_function_json_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            for name, trigger in [("A", "httpTrigger"), ("B", "httpTrigger"), ("C", "timerTrigger"),
+                                  ("D", "eventGridTrigger"), ("E", "queueTrigger"), ("F", "blobTrigger"),
+                                  ("G", "blobTrigger")]:
+                (Path(d) / name).mkdir()
+                (Path(d) / name / "function.json").write_text(json.dumps(
+                    {"bindings": [{"type": "queue", "direction": "out"}, {"type": trigger, "direction": "in"}]}))
+            self.assertEqual(cost.scale_groups(Path(d)), 5)  # http 1, blob 1, timer, Event Grid, queue
+        shipped = list((Path(__file__).resolve().parent.parent / "functions").glob("*/function.json"))
+        self.assertGreaterEqual(cost.SCALE_GROUPS, len(shipped) - 1)
+
+    def test_workspace_and_estate_timers_cost_only_when_configured(self):
+        days = 730 / 24
+        off = cost.monthly(5, 2000)
+        for name in ("AuditLogQuery", "EstateCheck", "LiveSessions"):
+            self.assertNotIn(name, off["invocations"])
+        self.assertEqual(off["lines"]["Resource Manager requests (no charge)"][0], 0)
+        on = cost.monthly(5, 2000, workspaces=2, estate_hosts=5)
+        self.assertAlmostEqual(on["invocations"]["AuditLogQuery"], 24 * 60 * days)
+        self.assertAlmostEqual(on["invocations"]["EstateCheck"], 4 * 24 * days)
+        self.assertAlmostEqual(on["invocations"]["LiveSessions"], 12 * 24 * days)
+        self.assertAlmostEqual(on["lines"]["Logs Query requests (no charge)"][0], 2 * 24 * 60 * days)
+        self.assertAlmostEqual(on["lines"]["Resource Manager requests (no charge)"][0],
+                               5 * (4 * 24 * days * 6 + 12 * 24 * days * 2))
+        # Each extra one-second execution bills 1 s of the instance's memory; nothing else changes in price.
+        added = on["lines"]["Flex execution time"][0] - off["lines"]["Flex execution time"][0]
+        self.assertAlmostEqual(added, 2.0 * (24 * 60 + 4 * 24 + 12 * 24) * days)
+        self.assertEqual(on["lines"]["Resource Manager requests (no charge)"][2], 0)
 
     def test_event_grid_counts_an_ingress_and_a_delivery_per_recording_and_hour_blob(self):
         r = cost.monthly(3, 1000, recordings_per_day=500, prices=ONE)

@@ -22,7 +22,7 @@ use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;
-use bastion_recordings::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use bastion_recordings::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use bastion_recordings::tables::{Entity, Filter, TableError, TableStore, WriteMode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -162,7 +162,7 @@ pub(crate) async fn check(
     invocation: impl Fn(&str) -> Value,
 ) -> (Calls, Entity) {
     let (blobs, tables) = stores;
-    let watched = Arc::new(InterceptedTables::with(tables.clone(), Shapes::default()));
+    let watched = Arc::new(Intercepted::with(tables.clone(), Shapes::default()));
     let state = AppState::assemble(
         config.clone(),
         config.policy.clone(),

@@ -256,7 +256,7 @@ async fn main() {
                     config,
                     account,
                     container: &container,
-                    per_item,
+                    per_item: per_item.clone(),
                     template: &template,
                 };
                 // Slice 0 is the warm-up: first connections, Azurite's first tables and pages.

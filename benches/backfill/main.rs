@@ -161,7 +161,7 @@ fn line(who: &Who, items: usize, o: &Outcome) -> String {
         }
         _ => "calls: not counted (another build)",
     };
-    let calls = o.calls.map_or_else(
+    let calls = o.calls.as_ref().map_or_else(
         || uncounted.to_owned(),
         |c| {
             format!(
@@ -193,7 +193,7 @@ fn report(who: &[Who], items: usize, results: &[Vec<Outcome>]) {
         median(
             &results[k]
                 .iter()
-                .filter_map(|o| o.calls.map(|c| c.total() as f64))
+                .filter_map(|o| o.calls.as_ref().map(|c| c.total() as f64))
                 .collect::<Vec<_>>(),
         )
     };

@@ -2,14 +2,15 @@
 //! same settings, call counts through the library's counting decorators, bounded-concurrency
 //! drivers and medians.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::counting::{BlobCounts, CountingBlobStore};
-use bastion_recordings::tables::counting::{CountingTables, TableCounts};
+use bastion_recordings::storage::counting::CountingBlobStore;
+use bastion_recordings::tables::intercept::CountingTables;
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Filter, TableStore};
 use futures::StreamExt as _;
@@ -79,46 +80,38 @@ pub(crate) type Counted = (
     Arc<CountingTables<TableRestClient>>,
 );
 
-/// Operations counted: the blob decorator's, then the table decorator's.
-const OPS: usize = 15;
-
-/// Storage calls per operation, blob and table (in [`Calls::NAMES`] order).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Calls([u64; OPS]);
+/// Storage calls per operation, blob and table (`blob.put`, `table.get`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Calls(BTreeMap<String, u64>);
 
 impl Calls {
-    const TABLE_OPS: [&'static str; 5] = ["ensure", "get", "write", "delete", "query"];
-
     /// The counts so far.
     pub(crate) fn of(c: &Counted) -> Self {
-        let t: TableCounts = c.1.counts();
-        let blob = c.0.counts().pairs().map(|(_, n)| n);
-        let table = [t.ensure_table, t.get, t.write, t.delete, t.query];
-        let mut all = [0; OPS];
-        for (slot, n) in all.iter_mut().zip(blob.iter().chain(&table)) {
-            *slot = *n;
+        let mut all = BTreeMap::new();
+        let blob =
+            c.0.by_table()
+                .into_iter()
+                .map(|(op, _, n)| ("blob.", op, n));
+        let table =
+            c.1.by_table()
+                .into_iter()
+                .map(|(op, _, n)| ("table.", op, n));
+        for (port, op, n) in blob.chain(table) {
+            *all.entry([port, op].concat()).or_default() += n;
         }
         Self(all)
     }
 
-    fn names() -> impl Iterator<Item = String> {
-        let blob = BlobCounts::default()
-            .pairs()
-            .map(|(op, _)| ["blob.", op].concat());
-        let table = Self::TABLE_OPS.map(|op| ["table.", op].concat());
-        blob.into_iter().chain(table)
-    }
-
     /// All calls.
     pub(crate) fn total(&self) -> u64 {
-        self.0.iter().sum()
+        self.0.values().sum()
     }
 
     /// `operation=count` for every operation made at least once.
     pub(crate) fn line(&self) -> String {
-        Self::names()
-            .zip(self.0)
-            .filter(|(_, n)| *n > 0)
+        self.0
+            .iter()
+            .filter(|(_, n)| **n > 0)
             .map(|(op, n)| format!("{op}={n}"))
             .collect::<Vec<_>>()
             .join(" ")
@@ -128,8 +121,12 @@ impl Calls {
 impl std::ops::Sub for Calls {
     type Output = Calls;
 
-    fn sub(self, o: Calls) -> Calls {
-        Calls(std::array::from_fn(|i| self.0[i] - o.0[i]))
+    fn sub(mut self, o: Calls) -> Calls {
+        for (op, n) in o.0 {
+            let left = self.0.entry(op).or_default();
+            *left = left.saturating_sub(n);
+        }
+        self
     }
 }
 

@@ -241,9 +241,31 @@ var settings = {
   // app-settings:end
 }
 
+// Timers of features left unconfigured are disabled: each run bills at least one second of
+// instanceMemoryMB even when it has nothing to do (a minute timer runs 43,800 times a month).
+// The estate checks also watch hosts named by resource id in the recording and workspace sources.
+var recordingHosts = [for s in recordingSources: s.?bastionName ?? '']
+var workspaceHosts = [for w in logAnalyticsWorkspaces: w.?bastionName ?? '']
+var sourceHostIds = filter(concat(recordingHosts, workspaceHosts), b => startsWith(toLower(b), '/subscriptions/'))
+var estateOff = empty(bastionHosts) && empty(sourceHostIds)
+var functionSwitches = [
+  {
+    name: 'AzureWebJobs.AuditLogQuery.Disabled'
+    value: empty(logAnalyticsWorkspaces) ? 'true' : 'false'
+  }
+  {
+    name: 'AzureWebJobs.EstateCheck.Disabled'
+    value: estateOff ? 'true' : 'false'
+  }
+  {
+    name: 'AzureWebJobs.LiveSessions.Disabled'
+    value: estateOff ? 'true' : 'false'
+  }
+]
+
 // The block above plus the connections of accounts beyond the first two (named only inside the lists).
 var settingList = [for s in items(settings): { name: s.key, value: s.value }]
-var appSettings = concat(settingList, sourceConnections)
+var appSettings = concat(settingList, sourceConnections, functionSwitches)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName

@@ -231,6 +231,18 @@ def _():
     assert re.search(r"containers@[\w-]+' existing", rec), "the recordings container is only referenced"
 
 
+@check("timers of unconfigured features are disabled, and each switch names a real function")
+def _():
+    text = TEXT[INFRA / "modules" / "functionapp.bicep"]
+    switched = set(re.findall(r"'AzureWebJobs\.([A-Za-z]+)\.Disabled'", text))
+    assert switched == {"AuditLogQuery", "EstateCheck", "LiveSessions"}, switched
+    for name in switched:
+        assert (ROOT / "functions" / name / "function.json").is_file(), name
+    assert "value: empty(logAnalyticsWorkspaces) ? 'true' : 'false'" in text
+    assert "var estateOff = empty(bastionHosts) && empty(sourceHostIds)" in text
+    assert "concat(settingList, sourceConnections, functionSwitches)" in text
+
+
 @check("lifecycle-policy.json: tag-matched tiering for known classes, no delete, nothing for legal-hold")
 def _():
     policy = json.loads((INFRA / "lifecycle-policy.json").read_text())

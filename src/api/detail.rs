@@ -8,10 +8,13 @@ use time::{Duration, OffsetDateTime};
 use super::links::Link;
 use super::problem::ApiError;
 use super::render::json_row;
+use crate::audit_logs::repo::SESSIONS_TABLE;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::RecordingKey;
 use crate::dates::format_date;
 use crate::dates::format_utc_millis;
+use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::state::AppState;
 use crate::storage::BlobRef;
 use crate::tables::ops::write_creating_table;
@@ -19,12 +22,6 @@ use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_an
 
 /// Table of access-audit rows: `PartitionKey` = access day, `RowKey` = time + random suffix.
 pub const ACCESS_AUDIT_TABLE: &str = "accessaudit";
-/// Joined sessions (written by the audit-log functions; PK = tunnelId, RK = `session`).
-pub const SESSIONS_TABLE: &str = "sessions";
-/// Holds (written by retention; header rows at PK `hold`, RK = hold id).
-pub const HOLDS_TABLE: &str = "holds";
-/// Deletion tombstones (written by retention; same keys as the catalogue row).
-pub const DELETIONS_TABLE: &str = "deletions";
 
 /// Who read what, when, from where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,26 +34,12 @@ pub struct Access {
     pub agent: String,
 }
 
-/// Writes one access-audit row.
+/// Writes one access-audit row, with the read link's issuance when one was asked for (`Link`:
+/// "issued until …" or "unavailable: …").
 ///
 /// # Errors
 /// Table errors.
 pub async fn audit(
-    tables: &dyn TableStore,
-    access: &Access,
-    action: &str,
-    target: &str,
-    outcome: &str,
-    now: OffsetDateTime,
-) -> Result<(), TableError> {
-    audit_with(tables, access, action, target, outcome, now, None).await
-}
-
-/// [`audit`] with the read link's issuance (`Link`: "issued until …" or "unavailable: …").
-///
-/// # Errors
-/// Table errors.
-pub async fn audit_with(
     tables: &dyn TableStore,
     access: &Access,
     action: &str,
@@ -84,21 +67,13 @@ pub async fn audit_with(
     }
 }
 
-/// The detail document of recording `id`.
+/// The detail document of recording `id`, plus, when `link` is a lifetime, a `download` member:
+/// a read link or the reason there is none (the issuance is recorded in the audit row).
 ///
 /// # Errors
 /// 400 for a malformed id, 404 when neither row nor tombstone exist, 503 on storage failures
 /// (including a failed audit write).
-pub async fn detail(state: &AppState, id: &str, access: &Access) -> Result<Value, ApiError> {
-    detail_with(state, id, access, None).await
-}
-
-/// [`detail`] plus, when `link` is a lifetime, a `download` member: a read link or the reason
-/// there is none (the issuance is recorded in the audit row).
-///
-/// # Errors
-/// As [`detail`].
-pub async fn detail_with(
+pub async fn detail(
     state: &AppState,
     id: &str,
     access: &Access,
@@ -136,7 +111,7 @@ pub async fn detail_with(
         },
     };
     let issued = issued.filter(|_| outcome == "found");
-    audit_with(
+    audit(
         tables,
         access,
         "recording.read",

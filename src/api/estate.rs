@@ -3,17 +3,14 @@
 //! `Accept: text/csv`). Values from Resource Manager are data: CSV cells are defused like every
 //! other list.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query as QueryParams, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::auth::{Caller, ROLE_READ};
+use super::listing::{Listing, csv_response};
 use super::problem::ApiError;
 use super::query::Format;
-use super::{Api, csv, csv_response};
+use super::{Api, csv};
 use crate::estate::{store, view};
 
 /// CSV columns, in order.
@@ -30,21 +27,12 @@ pub const COLUMNS: &[&str] = &[
 ];
 
 /// Answers the estate.
-pub(super) async fn list(
-    caller: Caller,
-    State(api): State<Api>,
-    headers: HeaderMap,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    caller.require(ROLE_READ)?;
-    if let Some(bad) = params
-        .keys()
-        .find(|k| !["format", "status", "code"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad(bad, "not a parameter of /api/estate"));
-    }
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::of(params.get("format").map(String::as_str), accept)?;
+pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    let params = l.only(&["format", "status"])?;
+    let format = Format::of(
+        params.get("format").map(String::as_str),
+        l.accept.as_deref(),
+    )?;
     let status = params.get("status").map(String::as_str);
     if status.is_some_and(|s| s != "open" && s != "resolved") {
         return Err(ApiError::bad("status", "open or resolved"));

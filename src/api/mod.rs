@@ -18,8 +18,8 @@ pub mod evidence;
 pub mod health;
 pub mod holds;
 pub mod indexed;
+pub mod listing;
 pub mod live;
-
 pub mod problem;
 pub mod query;
 pub mod render;
@@ -29,20 +29,19 @@ pub mod sessions;
 pub mod token;
 pub mod ui;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query as QueryParams, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
 
 use self::auth::{Authenticator, Caller, ROLE_READ, client_ip};
 use self::detail::Access;
+use self::listing::{Listing, page_response};
 use self::problem::ApiError;
-use self::query::{Format, Query};
+use self::query::Query;
 use crate::catalogue::RECORDINGS_TABLE;
 pub use crate::config::api::ApiSettings;
 use crate::reviews::annotate::{Rows, annotate};
@@ -130,20 +129,10 @@ fn access(headers: &HeaderMap, who: String) -> Access {
     }
 }
 
-async fn list(
-    caller: Caller,
-    State(api): State<Api>,
-    headers: HeaderMap,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    caller.require(ROLE_READ)?;
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let q = Query::parse(&params, accept, api.settings.max_range_days)?;
+async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    let q = Query::parse(&l.params, l.accept.as_deref(), api.settings.max_range_days)?;
     let fp = q.fingerprint();
-    let start = match &q.continuation {
-        Some(t) => Some(token::decode(t, &fp, &q.recording_days())?),
-        None => None,
-    };
+    let start = listing::resume(&q, &fp, &q.recording_days())?;
     let tables = api.app.ports.tables.as_ref();
     let mut found = search::search(tables, RECORDINGS_TABLE, &q, start).await?;
     annotate(tables, &mut found.rows, Rows::Recordings).await?;
@@ -156,39 +145,6 @@ async fn list(
         render::csv_header(),
         render::csv_row,
     ))
-}
-
-/// A page of rows in the asked format: JSON items with the continuation token, or CSV (`header`,
-/// then a line per row) with the token in the `x-continuation` header.
-fn page_response<T>(
-    format: Format,
-    rows: &[T],
-    next: Option<String>,
-    json_item: impl Fn(&T) -> Value,
-    header: String,
-    csv_line: impl Fn(&T) -> String,
-) -> Response {
-    if format == Format::Json {
-        let items: Vec<_> = rows.iter().map(json_item).collect();
-        return axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
-            .into_response();
-    }
-    let body = rows.iter().fold(header, |b, r| b + &csv_line(r));
-    csv_response(body, next)
-}
-
-/// A CSV page; the next continuation token goes into the `x-continuation` header.
-fn csv_response(body: String, next: Option<String>) -> Response {
-    let mut res = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-        body,
-    )
-        .into_response();
-    if let Some(n) = next.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
-        res.headers_mut().insert("x-continuation", n);
-    }
-    res
 }
 
 async fn one(
@@ -204,7 +160,7 @@ async fn one(
         .settings
         .download_links
         .then_some(api.settings.link_lifetime);
-    let doc = detail::detail_with(&api.app, &id, &access(&headers, who), link).await?;
+    let doc = detail::detail(&api.app, &id, &access(&headers, who), link).await?;
     Ok(axum::Json(doc).into_response())
 }
 

@@ -134,14 +134,7 @@ impl Query {
                 filters.push((*p, v.to_lowercase()));
             }
         }
-        let limit = match get("limit") {
-            None => DEFAULT_LIMIT,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| ApiError::bad("limit", format_args!("1 to {MAX_LIMIT}")))?,
-        };
+        let limit = limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
         let format = Format::of(get("format"), accept)?;
         Ok(Self {
             from,
@@ -196,6 +189,29 @@ impl Query {
             h.update(format!("\0{p}={v}"));
         }
         hex::encode(&h.finalize()[..8])
+    }
+}
+
+/// The `limit` parameter: `default` when absent or blank, else 1 to `max`.
+///
+/// # Errors
+/// 400 for anything else.
+pub fn limit(
+    params: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match params
+        .get("limit")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::bad("limit", format_args!("1 to {max}"))),
     }
 }
 

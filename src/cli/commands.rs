@@ -56,15 +56,7 @@ async fn sweep_once(dry_run: bool) -> ExitCode {
     );
     // `--dry-run` always wins; `--execute` still honours RETENTION_DRY_RUN=true.
     params.dry_run |= dry_run;
-    let (report, error) = sweep::run(
-        &sweep::Sweeper::new(
-            &state.ports,
-            state.policy.clone(),
-            state.config.retention.clone(),
-        ),
-        &params,
-    )
-    .await;
+    let (report, error) = sweep::run(&crate::state::sweeper(&state), &params).await;
     // Printed, not sent: the deletions it lists stay unannounced for the timer's next digest.
     let digest = digest::prepare(state.ports.tables.as_ref(), &report, now).await;
     let out = digest.map_or_else(

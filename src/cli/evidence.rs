@@ -29,12 +29,9 @@ pub struct EvidenceArgs {
 /// `evidence --from --to [--bastion] --out`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct PackArgs {
-    /// Start of the period: a date (`2026-10-01`) or an RFC 3339 time.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// End of the period: a date (inclusive) or an RFC 3339 time (exclusive).
-    #[arg(long)]
-    pub to: Option<String>,
+    /// The period.
+    #[command(flatten)]
+    pub range: super::Range,
     /// One Bastion host only.
     #[arg(long)]
     pub bastion: Option<String>,
@@ -134,7 +131,7 @@ fn verify(args: &VerifyPackArgs) -> ExitCode {
 }
 
 async fn pack(args: PackArgs) -> ExitCode {
-    let (Some(from), Some(to), Some(out)) = (args.from, args.to, args.out) else {
+    let (Some(from), Some(to), Some(out)) = (args.range.from, args.range.to, args.out) else {
         eprintln!(
             "evidence: --from, --to and --out are required (or a subcommand: public-key, verify)"
         );

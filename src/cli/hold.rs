@@ -75,30 +75,24 @@ pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
     if by.is_empty() {
         return Err("--by WHO must name someone (recorded with the hold)".into());
     }
-    let mut top = Map::new();
-    let mut bulk = Map::new();
-    let text = |v: &Option<String>| v.clone().map(Value::String);
-    for (k, v) in [
+    let text = |(k, v): (String, String)| (k, Value::String(v));
+    let mut top: Map<String, Value> = super::given([
         ("recording", &args.recording),
         ("blobUrl", &args.blob),
         ("reason", &args.reason),
         ("holdId", &args.id),
-    ] {
-        if let Some(v) = text(v) {
-            top.insert(k.into(), v);
-        }
-    }
-    for (k, v) in [
+    ])
+    .map(text)
+    .collect();
+    let bulk: Map<String, Value> = super::given([
         ("from", &args.from),
         ("to", &args.to),
         ("user", &args.user),
         ("vm", &args.vm),
         ("session", &args.session),
-    ] {
-        if let Some(v) = text(v) {
-            bulk.insert(k.into(), v);
-        }
-    }
+    ])
+    .map(text)
+    .collect();
     if !bulk.is_empty() {
         top.insert("bulk".into(), Value::Object(bulk));
     }

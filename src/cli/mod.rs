@@ -75,15 +75,23 @@ pub enum CatalogueCommand {
     Export(CatalogueArgs),
 }
 
-/// The row filters, named as the API's query parameters.
+/// A range of times, as the API's `from` and `to`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
-pub struct Filters {
+pub struct Range {
     /// Start of the range: a date (`2025-03-01`) or an RFC 3339 time.
     #[arg(long)]
     pub from: Option<String>,
     /// End of the range: a date (inclusive) or an RFC 3339 time (exclusive).
     #[arg(long)]
     pub to: Option<String>,
+}
+
+/// The row filters, named as the API's query parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct Filters {
+    /// Which times.
+    #[command(flatten)]
+    pub range: Range,
     /// User name or e-mail.
     #[arg(long)]
     pub user: Option<String>,
@@ -107,12 +115,21 @@ pub struct Filters {
     pub confidence: Option<String>,
 }
 
+/// The flags that were given, as `(name, value)` pairs.
+fn given<'a>(
+    flags: impl IntoIterator<Item = (&'a str, &'a Option<String>)>,
+) -> impl Iterator<Item = (String, String)> {
+    flags
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+}
+
 impl Filters {
     /// The filters as API query parameters (only those given).
     pub fn params(&self) -> HashMap<String, String> {
-        [
-            ("from", &self.from),
-            ("to", &self.to),
+        given([
+            ("from", &self.range.from),
+            ("to", &self.range.to),
             ("user", &self.user),
             ("ip", &self.ip),
             ("vm", &self.vm),
@@ -120,9 +137,7 @@ impl Filters {
             ("status", &self.status),
             ("class", &self.class),
             ("confidence", &self.confidence),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+        ])
         .collect()
     }
 }
@@ -151,15 +166,11 @@ impl CatalogueArgs {
     /// The API query parameters these flags stand for.
     pub fn params(&self) -> HashMap<String, String> {
         let mut p = self.filters.params();
-        for (k, v) in [
+        p.extend(given([
             ("limit", &self.limit),
             ("continuation", &self.continuation),
             ("format", &self.format),
-        ] {
-            if let Some(v) = v {
-                p.insert(k.to_owned(), v.clone());
-            }
-        }
+        ]));
         p
     }
 }

@@ -46,16 +46,12 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
         }
     };
     let fp = q.fingerprint();
-    let mut cursor = match q
-        .continuation
-        .as_deref()
-        .map(|t| token::decode(t, &fp, &q.recording_days()))
-    {
-        Some(Err(e)) => {
+    let mut cursor = match crate::api::listing::resume(&q, &fp, &q.recording_days()) {
+        Ok(c) => c,
+        Err(e) => {
             eprintln!("{e:?}");
             return ExitCode::from(2);
         }
-        other => other.and_then(Result::ok),
     };
     let mut sink: Box<dyn std::io::Write> = match &out {
         Some(p) => match std::fs::File::create(p) {

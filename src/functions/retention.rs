@@ -25,15 +25,7 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
         dry_run = params.dry_run,
         "retention sweep starting"
     );
-    let (report, error) = sweep::run(
-        &sweep::Sweeper::new(
-            &state.ports,
-            state.policy.clone(),
-            state.config.retention.clone(),
-        ),
-        &params,
-    )
-    .await;
+    let (report, error) = sweep::run(&crate::state::sweeper(&state), &params).await;
     if let Some(e) = error {
         tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");
         return Err(HandlerError::storage(e));

@@ -12,7 +12,7 @@ use tower::ServiceExt as _;
 
 use super::{Beat, Heartbeats, flush};
 use crate::tables::TableStore;
-use crate::tables::counting::CountingTables;
+use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
 use crate::testkit::{blob_created, fakes};
 

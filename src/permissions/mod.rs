@@ -2,13 +2,12 @@
 //! what a role assignment must carry on the container, table service or queue for the call not to
 //! be refused with 403 under managed identity.
 //!
-//! One table ([`Operation::spec`]) for every operation the ports perform — blob calls
-//! (`blob_operations`), table calls (`table_operation`), the poison-queue depth read and Get
-//! User Delegation Key — and the queue operations the Functions host performs for this app's queue
-//! bindings (put for outputs; get and delete for triggers). The permission drift test records which
-//! operations the functions actually perform and holds them against the roles `infra/` assigns.
-//! The mapping from intercepted port calls to operations serves only that test: it exists with the
-//! `test-support` feature, like the intercepting decorators it reads.
+//! One table ([`Operation::spec`]) for every operation the ports perform — blob and table calls
+//! (each intercepted call names its own: `storage::intercept::Call::operations`,
+//! `tables::intercept::TableCall::operation`), the poison-queue depth read and Get User Delegation
+//! Key — and the queue operations the Functions host performs for this app's queue bindings (put
+//! for outputs; get and delete for triggers). The permission drift test records which operations
+//! the functions actually perform and holds them against the roles `infra/` assigns.
 //!
 //! Sources (Microsoft Learn): "Azure built-in roles for Storage" (each action's description),
 //! "Actions and attributes for Azure role assignment conditions" for Blob Storage and for Queue
@@ -17,13 +16,6 @@
 //! two actions for one operation, both are listed: either one authorizes it, the first is the
 //! narrower. Container, table and queue level operations (Create Container, Create Table, Get Queue
 //! Metadata, Get User Delegation Key) are authorized by `actions`, not `dataActions`, of a role.
-
-#[cfg(feature = "test-support")]
-use crate::storage::intercept::Call;
-#[cfg(feature = "test-support")]
-use crate::tables::WriteMode;
-#[cfg(feature = "test-support")]
-use crate::tables::intercept::TableCall;
 
 /// The storage service an operation addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -246,53 +238,6 @@ impl Operation {
     /// True when a role action or data action `pattern` (`*` wildcards allowed) authorizes it.
     pub fn allowed_by(self, pattern: &str) -> bool {
         self.permissions().iter().any(|p| matches(pattern, p))
-    }
-}
-
-/// The operations one blob port call performs. A first write may create its container.
-#[cfg(feature = "test-support")]
-pub fn blob_operations(call: &Call<'_>) -> &'static [Operation] {
-    use Operation as O;
-    match call {
-        Call::Properties(_) => &[O::GetBlobProperties],
-        Call::ReadRange(_) => &[O::GetBlob],
-        Call::List(_) => &[O::ListBlobs],
-        Call::GetTags(_) => &[O::GetBlobTags],
-        Call::SetTags(_) => &[O::SetBlobTags],
-        Call::FindByTags(_) => &[O::FindBlobsByTags],
-        Call::DeleteIfMatch(_) | Call::DeleteGuarded(_) => &[O::DeleteBlob],
-        Call::Put(_) | Call::CreateAppend(_) => &[O::PutBlob, O::CreateContainer],
-        Call::Append(_) => &[O::AppendBlock],
-    }
-}
-
-/// The container a blob port call addresses.
-#[cfg(feature = "test-support")]
-pub fn container<'a>(call: &Call<'a>) -> &'a str {
-    match call {
-        Call::List(c) | Call::FindByTags(c) => c,
-        Call::Properties(b)
-        | Call::ReadRange(b)
-        | Call::GetTags(b)
-        | Call::SetTags(b)
-        | Call::DeleteIfMatch(b)
-        | Call::DeleteGuarded(b)
-        | Call::Put(b)
-        | Call::CreateAppend(b)
-        | Call::Append(b) => &b.container,
-    }
-}
-
-/// The operation one table port call performs.
-#[cfg(feature = "test-support")]
-pub fn table_operation(call: &TableCall<'_>) -> Operation {
-    match call {
-        TableCall::EnsureTable(_) => Operation::CreateTable,
-        TableCall::Get(_) | TableCall::Query(..) => Operation::QueryEntities,
-        TableCall::Write(_, WriteMode::Insert, _) => Operation::InsertEntity,
-        TableCall::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
-        TableCall::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
-        TableCall::Delete(_) => Operation::DeleteEntity,
     }
 }
 

@@ -1,7 +1,6 @@
 //! The mapping's invariants and Azure's wildcard matching.
 
 use super::*;
-use crate::storage::BlobRef;
 
 #[test]
 fn every_operation_names_a_documented_permission_of_its_service() {
@@ -19,31 +18,7 @@ fn every_operation_names_a_documented_permission_of_its_service() {
 }
 
 #[test]
-fn port_calls_map_to_operations() {
-    let b = BlobRef::new("c", "n");
-    assert_eq!(
-        blob_operations(&Call::FindByTags("c"))[0].permissions(),
-        ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action"]
-    );
-    assert_eq!(
-        blob_operations(&Call::Put(&b)),
-        [Operation::PutBlob, Operation::CreateContainer]
-    );
-    assert_eq!(
-        blob_operations(&Call::SetTags(&b)),
-        [Operation::SetBlobTags]
-    );
-    assert_eq!(container(&Call::List("c")), "c");
-    assert_eq!(container(&Call::Append(&b)), "c");
-    let etag = WriteMode::IfMatch("e".into());
-    assert_eq!(
-        table_operation(&TableCall::Write("t", &etag, &crate::tables::Entity::new())),
-        Operation::UpdateEntity
-    );
-    assert_eq!(
-        table_operation(&TableCall::Get("t")),
-        Operation::QueryEntities
-    );
+fn only_the_delegation_key_is_account_wide() {
     assert!(Operation::GetUserDelegationKey.account_wide());
     assert!(!Operation::DeleteBlob.account_wide());
 }

@@ -83,6 +83,12 @@ impl HasQuarantine for AppState {
     }
 }
 
+/// The retention sweep over the state's ports, policy and settings (the timer's and the CLI's).
+pub fn sweeper(state: &AppState) -> crate::retention::sweep::Sweeper {
+    let settings = state.config.retention.clone();
+    crate::retention::sweep::Sweeper::new(&state.ports, state.policy.clone(), settings)
+}
+
 /// The blob seams a state is assembled from (test support).
 #[cfg(feature = "test-support")]
 #[derive(Clone)]

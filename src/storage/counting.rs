@@ -1,105 +1,54 @@
-//! A `BlobStore` decorator that counts calls per operation (an [`Intercepted`] store whose hook
-//! counts).
+//! The counting decorator of both ports: an [`Intercepted`] store whose hook counts calls per
+//! (operation, container or table).
 //!
 //! Benchmarks and tests wrap any store with it to measure storage round trips (e.g. "ingest costs
-//! one properties call and one table write"), without touching the store itself.
+//! one properties call and one table write"), without touching the store itself; which container
+//! or table the calls go to is what explains a count.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::StorageError;
 use super::intercept::{BeforeCall, Call, Intercepted};
 
-/// Operation names, in the order of [`BlobCounts`] fields.
-const OPS: [&str; 10] = [
-    "properties",
-    "read_range",
-    "list",
-    "get_tags",
-    "set_tags",
-    "find_by_tags",
-    "delete_if_match",
-    "put",
-    "create_append",
-    "append",
-];
+/// Calls per (operation, target): an operation is the port method's name.
+type Hits = BTreeMap<(&'static str, String), u64>;
 
-/// Call counts per operation (successful and failed calls alike).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BlobCounts {
-    /// `properties`
-    pub properties: u64,
-    /// `read_range`
-    pub read_range: u64,
-    /// `list`
-    pub list: u64,
-    /// `get_tags`
-    pub get_tags: u64,
-    /// `set_tags`
-    pub set_tags: u64,
-    /// `find_by_tags`
-    pub find_by_tags: u64,
-    /// `delete_if_match` and `delete_guarded` (conditional deletes)
-    pub delete_if_match: u64,
-    /// `put`
-    pub put: u64,
-    /// `create_append`
-    pub create_append: u64,
-    /// `append`
-    pub append: u64,
+/// The hook that counts every call (successful and failed alike), and may run a closure on each.
+#[derive(Default)]
+pub struct Counter {
+    hits: Mutex<Hits>,
+    each: Option<Box<dyn Fn() + Send + Sync>>,
 }
 
-impl BlobCounts {
-    /// Sum over all operations.
-    pub fn total(&self) -> u64 {
-        self.pairs().iter().map(|(_, n)| n).sum()
+impl Counter {
+    /// Counts one call of `op` on `target` (a container or a table).
+    pub fn hit(&self, op: &'static str, target: &str) {
+        // A lock per call is noise beside a round trip; the decorator serves tests and benches.
+        if let Ok(mut hits) = self.hits.lock() {
+            *hits.entry((op, target.to_owned())).or_default() += 1;
+        }
+        if let Some(each) = &self.each {
+            each();
+        }
     }
 
-    /// `(operation, count)` pairs, for reports.
-    pub fn pairs(&self) -> [(&'static str, u64); 10] {
-        let v = [
-            self.properties,
-            self.read_range,
-            self.list,
-            self.get_tags,
-            self.set_tags,
-            self.find_by_tags,
-            self.delete_if_match,
-            self.put,
-            self.create_append,
-            self.append,
-        ];
-        std::array::from_fn(|i| (OPS[i], v[i]))
+    fn hits(&self) -> Hits {
+        self.hits.lock().map(|h| h.clone()).unwrap_or_default()
     }
 }
-
-/// The hook that counts: one counter per operation.
-#[derive(Debug, Default)]
-pub struct Counter([AtomicU64; 10]);
 
 #[async_trait]
 impl<S: Send + Sync + 'static> BeforeCall<S> for Counter {
     async fn before(&self, call: Call<'_>, _: &S) -> Result<(), StorageError> {
-        let op = match call {
-            Call::Properties(_) => 0,
-            Call::ReadRange(_) => 1,
-            Call::List(_) => 2,
-            Call::GetTags(_) => 3,
-            Call::SetTags(_) => 4,
-            Call::FindByTags(_) => 5,
-            // Both are one conditional Delete Blob round trip.
-            Call::DeleteIfMatch(_) | Call::DeleteGuarded(_) => 6,
-            Call::Put(_) => 7,
-            Call::CreateAppend(_) => 8,
-            Call::Append(_) => 9,
-        };
-        self.0[op].fetch_add(1, Ordering::Relaxed);
+        self.hit(call.name(), call.container());
         Ok(())
     }
 }
 
-/// Wraps a store and counts every call.
+/// Wraps a blob store and counts every call.
 pub type CountingBlobStore<S> = Intercepted<S, Counter>;
 
 impl<S> Intercepted<S, Counter> {
@@ -108,34 +57,42 @@ impl<S> Intercepted<S, Counter> {
         Self::with(inner, Counter::default())
     }
 
-    /// A snapshot of the counts.
-    pub fn counts(&self) -> BlobCounts {
-        let n = |i: usize| self.hook().0[i].load(Ordering::Relaxed);
-        BlobCounts {
-            properties: n(0),
-            read_range: n(1),
-            list: n(2),
-            get_tags: n(3),
-            set_tags: n(4),
-            find_by_tags: n(5),
-            delete_if_match: n(6),
-            put: n(7),
-            create_append: n(8),
-            append: n(9),
-        }
+    /// Wraps `inner`, counting, and runs `each` on every call (a test advances its clock there:
+    /// a slow store without sleeping).
+    pub fn on_each_call(inner: S, each: impl Fn() + Send + Sync + 'static) -> Self {
+        let each: Box<dyn Fn() + Send + Sync> = Box::new(each);
+        let hook = Counter {
+            each: Some(each),
+            ..Counter::default()
+        };
+        Self::with(inner, hook)
+    }
+
+    /// Calls so far: all of them, or those on `target` (container or table), of operation `op`.
+    pub fn count(&self, target: Option<&str>, op: Option<&str>) -> u64 {
+        let hits = self.hook().hits();
+        hits.iter()
+            .filter(|((o, t), _)| target.is_none_or(|x| x == t) && op.is_none_or(|x| x == *o))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// `(operation, target, count)` for every pair called at least once, by operation then target.
+    pub fn by_table(&self) -> Vec<(&'static str, String, u64)> {
+        let hits = self.hook().hits();
+        hits.into_iter().map(|((op, t), n)| (op, t, n)).collect()
     }
 
     /// Total calls so far.
     pub fn total(&self) -> u64 {
-        self.counts().total()
+        self.count(None, None)
     }
 
     /// Sets every count back to zero.
     pub fn reset(&self) {
-        self.hook()
-            .0
-            .iter()
-            .for_each(|c| c.store(0, Ordering::Relaxed));
+        if let Ok(mut hits) = self.hook().hits.lock() {
+            hits.clear();
+        }
     }
 }
 
@@ -155,10 +112,12 @@ mod tests {
             .await
             .expect("put");
         s.properties(&b).await.expect("props");
-        assert!(s.properties(&BlobRef::new("c", "missing")).await.is_err());
-        let c = s.counts();
-        assert_eq!((c.put, c.properties, c.total()), (1, 2, 3));
-        assert_eq!(c.pairs()[0], ("properties", 2));
+        assert!(s.properties(&BlobRef::new("d", "missing")).await.is_err());
+        s.delete_if_match(&b, "0x0").await.ok();
+        let by_op = |op| s.count(None, Some(op));
+        assert_eq!((by_op("put"), by_op("properties"), s.total()), (1, 2, 4));
+        assert_eq!(s.count(Some("d"), None), 1);
+        assert_eq!(s.by_table()[0], ("delete", "c".to_owned(), 1));
         s.reset();
         assert_eq!(s.total(), 0);
     }

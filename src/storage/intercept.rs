@@ -1,8 +1,11 @@
-//! A [`BlobStore`] decorator that runs a hook before every call, then forwards it.
+//! A decorator that runs a hook before every call of a port, then forwards it: one wrapper,
+//! [`Intercepted`], for both ports (the blob port's forwarding is here, the table port's in
+//! `tables::intercept`).
 //!
-//! Counting round trips ([`super::counting`]) and injecting faults or races in tests both need
-//! "do something, then call the wrapped store". The forwarding of every trait method lives here
-//! once; a hook only says what happens before which [`Call`].
+//! Counting round trips ([`super::counting`]), recording the permissions a function needs, and
+//! injecting faults or races in tests all need "do something, then call the wrapped store"; a hook
+//! only says what happens before which [`Call`]. Each call names the REST operations it performs
+//! in the permission table's vocabulary ([`Operation`]).
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -10,8 +13,9 @@ use bytes::Bytes;
 use super::{
     BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
 };
+use crate::permissions::Operation;
 
-/// The call about to be made, with the blob (or container) it addresses.
+/// The blob call about to be made, with the blob (or container) it addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call<'a> {
     /// `properties`
@@ -26,10 +30,8 @@ pub enum Call<'a> {
     SetTags(&'a BlobRef),
     /// `find_by_tags` (container)
     FindByTags(&'a str),
-    /// `delete_if_match`
-    DeleteIfMatch(&'a BlobRef),
-    /// `delete_guarded`
-    DeleteGuarded(&'a BlobRef),
+    /// `delete_guarded` (and `delete_if_match`, which is one)
+    Delete(&'a BlobRef),
     /// `put`
     Put(&'a BlobRef),
     /// `create_append`
@@ -38,7 +40,56 @@ pub enum Call<'a> {
     Append(&'a BlobRef),
 }
 
-/// What runs before each call. An error is returned in place of the call's own result (the
+impl<'a> Call<'a> {
+    /// The port method's name (what counters report).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Properties(_) => "properties",
+            Self::ReadRange(_) => "read_range",
+            Self::List(_) => "list",
+            Self::GetTags(_) => "get_tags",
+            Self::SetTags(_) => "set_tags",
+            Self::FindByTags(_) => "find_by_tags",
+            Self::Delete(_) => "delete",
+            Self::Put(_) => "put",
+            Self::CreateAppend(_) => "create_append",
+            Self::Append(_) => "append",
+        }
+    }
+
+    /// The REST operations the call performs. A first write may create its container.
+    pub fn operations(&self) -> &'static [Operation] {
+        use Operation as O;
+        match self {
+            Self::Properties(_) => &[O::GetBlobProperties],
+            Self::ReadRange(_) => &[O::GetBlob],
+            Self::List(_) => &[O::ListBlobs],
+            Self::GetTags(_) => &[O::GetBlobTags],
+            Self::SetTags(_) => &[O::SetBlobTags],
+            Self::FindByTags(_) => &[O::FindBlobsByTags],
+            Self::Delete(_) => &[O::DeleteBlob],
+            Self::Put(_) | Self::CreateAppend(_) => &[O::PutBlob, O::CreateContainer],
+            Self::Append(_) => &[O::AppendBlock],
+        }
+    }
+
+    /// The container the call addresses.
+    pub fn container(&self) -> &'a str {
+        match self {
+            Self::List(c) | Self::FindByTags(c) => c,
+            Self::Properties(b)
+            | Self::ReadRange(b)
+            | Self::GetTags(b)
+            | Self::SetTags(b)
+            | Self::Delete(b)
+            | Self::Put(b)
+            | Self::CreateAppend(b)
+            | Self::Append(b) => &b.container,
+        }
+    }
+}
+
+/// What runs before each blob call. An error is returned in place of the call's own result (the
 /// wrapped store is then not called).
 #[async_trait]
 pub trait BeforeCall<S>: Send + Sync + 'static {
@@ -46,7 +97,7 @@ pub trait BeforeCall<S>: Send + Sync + 'static {
     async fn before(&self, call: Call<'_>, inner: &S) -> Result<(), StorageError>;
 }
 
-/// `inner`, with `hook` run before every call.
+/// `inner`, with `hook` run before every call (of either port).
 #[derive(Debug, Default)]
 pub struct Intercepted<S, H> {
     inner: S,
@@ -76,9 +127,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         self.inner.account()
     }
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        self.hook
-            .before(Call::Properties(blob), &self.inner)
-            .await?;
+        let call = Call::Properties(blob);
+        self.hook.before(call, &self.inner).await?;
         self.inner.properties(blob).await
     }
     async fn read_range(
@@ -118,16 +168,9 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         expr: &str,
         marker: Option<String>,
     ) -> Result<Page<TaggedBlob>, StorageError> {
-        self.hook
-            .before(Call::FindByTags(container), &self.inner)
-            .await?;
+        let call = Call::FindByTags(container);
+        self.hook.before(call, &self.inner).await?;
         self.inner.find_by_tags(container, expr, marker).await
-    }
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
-        self.hook
-            .before(Call::DeleteIfMatch(blob), &self.inner)
-            .await?;
-        self.inner.delete_if_match(blob, etag).await
     }
     async fn delete_guarded(
         &self,
@@ -135,9 +178,7 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         etag: Option<&str>,
         if_tags: Option<&str>,
     ) -> Result<(), StorageError> {
-        self.hook
-            .before(Call::DeleteGuarded(blob), &self.inner)
-            .await?;
+        self.hook.before(Call::Delete(blob), &self.inner).await?;
         self.inner.delete_guarded(blob, etag, if_tags).await
     }
     async fn put(
@@ -151,13 +192,37 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         self.inner.put(blob, body, content_type, metadata).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
-        self.hook
-            .before(Call::CreateAppend(blob), &self.inner)
-            .await?;
+        let call = Call::CreateAppend(blob);
+        self.hook.before(call, &self.inner).await?;
         self.inner.create_append(blob, content_type).await
     }
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
         self.hook.before(Call::Append(blob), &self.inner).await?;
         self.inner.append(blob, body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_calls_name_their_operations_and_container() {
+        let b = BlobRef::new("c", "n");
+        assert_eq!(
+            Call::FindByTags("c").operations()[0].permissions(),
+            ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action"]
+        );
+        let put = [Operation::PutBlob, Operation::CreateContainer];
+        assert_eq!(Call::Put(&b).operations(), put);
+        assert_eq!(Call::SetTags(&b).operations(), [Operation::SetBlobTags]);
+        assert_eq!(
+            (Call::List("c").container(), Call::Append(&b).container()),
+            ("c", "c")
+        );
+        assert_eq!(
+            (Call::Delete(&b).name(), Call::List("c").name()),
+            ("delete", "list")
+        );
     }
 }

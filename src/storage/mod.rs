@@ -5,8 +5,8 @@
 //! audit logs. Implementations: [`azure::AzureBlobStore`] (official `azure_storage_blob` crate) and
 //! `memory::InMemoryBlobStore` (fast unit tests). Both are held to one contract suite in
 //! `tests/e2e/storage_contract/`, run on the fake always and on Azurite in CI.
-//! `intercept::Intercepted` wraps either to run a hook before every call: counting round trips
-//! (`counting::CountingBlobStore`, tests and benchmarks) or injecting faults in tests.
+//! `intercept::Intercepted` wraps either (or a table store) to run a hook before every call:
+//! counting round trips (`counting`, tests and benchmarks) or injecting faults in tests.
 //! The fake, its tag-expression evaluator (`tag_expr`) and the decorators exist only with the
 //! `test-support` feature (never in the release build).
 
@@ -249,7 +249,9 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Deletes the blob if its ETag still equals `etag`. `PreconditionFailed` if it changed,
     /// `NotFound` if it is already gone.
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError>;
+    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
+        self.delete_guarded(blob, Some(etag), None).await
+    }
 
     /// Deletes the blob only if every condition given holds: its ETag still equals `etag` AND its
     /// tags satisfy the `x-ms-if-tags` expression `if_tags` (evaluated by the service at the delete,

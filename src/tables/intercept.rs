@@ -1,13 +1,17 @@
-//! A [`TableStore`] decorator that runs a hook before every call, then forwards it.
+//! The table port's side of [`Intercepted`]: the [`TableCall`]s a hook sees, the forwarding of
+//! every [`TableStore`] method, and the counting hook's table side ([`CountingTables`]).
 //!
-//! The table counterpart of [`crate::storage::intercept`]: recording which table operations a
-//! function performs (the permission drift test maps them to RBAC data actions) or injecting a
-//! failure needs "do something, then call the wrapped store"; a hook only says what happens before
-//! which [`TableCall`].
+//! Recording which table operations a function performs (the permission drift test), counting
+//! round trips, or injecting a failure (before the call) or a lost answer (after it succeeded)
+//! needs "do something, then call the wrapped store"; a hook only says what happens around which
+//! call. Each call names its REST operation in the permission table's vocabulary ([`Operation`]).
 
 use async_trait::async_trait;
 
 use super::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
+use crate::permissions::Operation;
+use crate::storage::counting::Counter;
+pub use crate::storage::intercept::Intercepted;
 
 /// The call about to be made, with the table it addresses.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,23 +29,27 @@ pub enum TableCall<'a> {
 }
 
 impl TableCall<'_> {
-    /// The operations' names, in the order of [`op_index`](Self::op_index).
-    pub const OPERATIONS: [&'static str; 5] = ["ensure", "get", "write", "delete", "query"];
-
-    /// The operation's place in [`OPERATIONS`](Self::OPERATIONS) (counters keep an array).
-    pub fn op_index(&self) -> usize {
+    /// The port method's name: `ensure`, `get`, `write`, `delete` or `query` (what counters report).
+    pub fn op(&self) -> &'static str {
         match self {
-            Self::EnsureTable(_) => 0,
-            Self::Get(_) => 1,
-            Self::Write(..) => 2,
-            Self::Delete(_) => 3,
-            Self::Query(..) => 4,
+            Self::EnsureTable(_) => "ensure",
+            Self::Get(_) => "get",
+            Self::Write(..) => "write",
+            Self::Delete(_) => "delete",
+            Self::Query(..) => "query",
         }
     }
 
-    /// The operation's name: `ensure`, `get`, `write`, `delete` or `query`.
-    pub fn op(&self) -> &'static str {
-        Self::OPERATIONS[self.op_index()]
+    /// The REST operation the call performs.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Self::EnsureTable(_) => Operation::CreateTable,
+            Self::Get(_) | Self::Query(..) => Operation::QueryEntities,
+            Self::Write(_, WriteMode::Insert, _) => Operation::InsertEntity,
+            Self::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
+            Self::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
+            Self::Delete(_) => Operation::DeleteEntity,
+        }
     }
 
     /// The table the call addresses.
@@ -56,47 +64,35 @@ impl TableCall<'_> {
     }
 }
 
-/// What runs before each call. An error is returned in place of the call's own result (the
-/// wrapped store is then not called).
+/// What runs around each table call; both default to doing nothing.
 #[async_trait]
 pub trait BeforeTableCall: Send + Sync + 'static {
-    /// Runs before `call`.
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError>;
-}
-
-/// `inner`, with `hook` run before every call.
-#[derive(Debug, Default)]
-pub struct InterceptedTables<T, H> {
-    inner: T,
-    hook: H,
-}
-
-impl<T, H> InterceptedTables<T, H> {
-    /// Wraps `inner`.
-    pub fn with(inner: T, hook: H) -> Self {
-        Self { inner, hook }
+    /// Runs before `call`. An error is returned in place of the call's own result (the wrapped
+    /// store is then not called).
+    async fn before(&self, _call: TableCall<'_>) -> Result<(), TableError> {
+        Ok(())
     }
 
-    /// The wrapped store.
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
-
-    /// The hook.
-    pub fn hook(&self) -> &H {
-        &self.hook
+    /// Runs after `call` succeeded. An error is returned in place of its answer (the call's effect
+    /// stays: an answer lost on the way back).
+    fn after(&self, _call: TableCall<'_>) -> Result<(), TableError> {
+        Ok(())
     }
 }
 
 #[async_trait]
-impl<T: TableStore, H: BeforeTableCall> TableStore for InterceptedTables<T, H> {
+impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
     async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
-        self.hook.before(TableCall::EnsureTable(table)).await?;
-        self.inner.ensure_table(table).await
+        let call = TableCall::EnsureTable(table);
+        self.hook().before(call).await?;
+        self.inner().ensure_table(table).await?;
+        self.hook().after(call)
     }
     async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        self.hook.before(TableCall::Get(table)).await?;
-        self.inner.get(table, pk, rk).await
+        let call = TableCall::Get(table);
+        self.hook().before(call).await?;
+        let got = self.inner().get(table, pk, rk).await?;
+        self.hook().after(call).map(|()| got)
     }
     async fn write(
         &self,
@@ -104,10 +100,10 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for InterceptedTables<T, H> {
         entity: &Entity,
         mode: WriteMode,
     ) -> Result<String, TableError> {
-        self.hook
-            .before(TableCall::Write(table, &mode, entity))
-            .await?;
-        self.inner.write(table, entity, mode).await
+        let (m, call) = (mode.clone(), TableCall::Write(table, &mode, entity));
+        self.hook().before(call).await?;
+        let etag = self.inner().write(table, entity, m).await?;
+        self.hook().after(call).map(|()| etag)
     }
     async fn delete(
         &self,
@@ -116,8 +112,10 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for InterceptedTables<T, H> {
         rk: &str,
         etag: Option<&str>,
     ) -> Result<(), TableError> {
-        self.hook.before(TableCall::Delete(table)).await?;
-        self.inner.delete(table, pk, rk, etag).await
+        let call = TableCall::Delete(table);
+        self.hook().before(call).await?;
+        self.inner().delete(table, pk, rk, etag).await?;
+        self.hook().after(call)
     }
     async fn query(
         &self,
@@ -126,10 +124,23 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for InterceptedTables<T, H> {
         top: Option<u32>,
         continuation: Option<String>,
     ) -> Result<QueryPage, TableError> {
-        self.hook.before(TableCall::Query(table, filter)).await?;
-        self.inner.query(table, filter, top, continuation).await
+        let call = TableCall::Query(table, filter);
+        self.hook().before(call).await?;
+        let page = self.inner().query(table, filter, top, continuation).await?;
+        self.hook().after(call).map(|()| page)
     }
 }
+
+#[async_trait]
+impl BeforeTableCall for Counter {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        self.hit(call.op(), call.table());
+        Ok(())
+    }
+}
+
+/// Wraps a table store and counts every call (see [`Counter`]).
+pub type CountingTables<T> = Intercepted<T, Counter>;
 
 #[cfg(test)]
 mod tests {
@@ -166,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn hook_sees_every_call_and_can_refuse_one() {
-        let t = InterceptedTables::with(InMemoryTables::new(), Log::default());
+        let t = Intercepted::with(InMemoryTables::new(), Log::default());
         let e = json!({"PartitionKey": "p", "RowKey": "r"})
             .as_object()
             .cloned()
@@ -194,7 +205,41 @@ mod tests {
                 "delete refused"
             ]
         );
+        let write_entity = Entity::new;
         let write = TableCall::Write("x", &WriteMode::Upsert, &Entity::new());
-        assert_eq!((write.table(), write.op_index()), ("x", 2));
+        assert_eq!((write.table(), write.op()), ("x", "write"));
+        assert_eq!(write.operation(), Operation::InsertOrReplaceEntity);
+        let etag = WriteMode::IfMatch("e".into());
+        let replace = TableCall::Write("t", &etag, &write_entity());
+        assert_eq!(replace.operation(), Operation::UpdateEntity);
+        assert_eq!(TableCall::Get("t").operation(), Operation::QueryEntities);
+    }
+
+    #[tokio::test]
+    async fn counts_each_operation_per_table_including_failures() {
+        let t = CountingTables::new(InMemoryTables::new());
+        let e = json!({"PartitionKey": "p", "RowKey": "r"})
+            .as_object()
+            .cloned()
+            .expect("object");
+        assert!(
+            t.write("t", &e, WriteMode::Upsert).await.is_err(),
+            "no table yet"
+        );
+        t.ensure_table("t").await.expect("create");
+        t.write("t", &e, WriteMode::Upsert).await.expect("write");
+        t.get("t", "p", "r").await.expect("get");
+        t.query("u", None, None, None).await.ok();
+        assert_eq!((t.count(Some("t"), Some("write")), t.total()), (2, 5));
+        let by = |op: &'static str, table: &str, n| (op, table.to_owned(), n);
+        let expected = [
+            by("ensure", "t", 1),
+            by("get", "t", 1),
+            by("query", "u", 1),
+            by("write", "t", 2),
+        ];
+        assert_eq!(t.by_table(), expected);
+        t.reset();
+        assert_eq!((t.total(), t.by_table().len()), (0, 0));
     }
 }

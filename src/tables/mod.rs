@@ -5,12 +5,10 @@
 //! Knows nothing about recordings or sessions. Implementations: [`rest::TableRestClient`] (own REST
 //! client on reqwest) and `memory::InMemoryTables`; one contract suite covers both.
 //! `counting::CountingTables` wraps either to count round trips (tests, benchmarks);
-//! `intercept::InterceptedTables` runs a hook before every call (recording, fault injection).
+//! `intercept::Intercepted` runs a hook before every call (recording, fault injection).
 //! The fake and both decorators exist only with the `test-support` feature (never in the release build).
 //! [`ops`] holds the operations every domain shares, among them the one ETag read-modify-write.
 
-#[cfg(feature = "test-support")]
-pub mod counting;
 pub mod filter;
 #[cfg(feature = "test-support")]
 pub mod intercept;

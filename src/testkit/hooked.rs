@@ -87,9 +87,7 @@ impl BeforeCall<InMemoryBlobStore> for Hooks {
             Call::Properties(blob) if self.has(&Hook::FailProperties(blob.name.clone())) => {
                 Err(StorageError::Transient("HTTP 503: injected".into()))
             }
-            Call::DeleteIfMatch(blob) | Call::DeleteGuarded(blob) => {
-                self.before_delete(blob, inner).await
-            }
+            Call::Delete(blob) => self.before_delete(blob, inner).await,
             _ => Ok(()),
         }
     }

@@ -20,7 +20,6 @@ mod hooked;
 pub(crate) mod maps;
 pub(crate) mod retention;
 pub(crate) mod tail;
-mod tally;
 
 use std::sync::Arc;
 
@@ -31,12 +30,14 @@ use time::macros::datetime;
 use crate::clock::{Clock, FixedClock};
 use crate::config::Config;
 use crate::invocation::{Invocation, InvokeRequest};
+use crate::permissions::Operation;
 use crate::retention::policy::Policy;
 use crate::state::{AppState, Stores};
 use crate::storage::BlobStore;
 use crate::storage::memory::InMemoryBlobStore;
-use crate::tables::TableStore;
+use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
+use crate::tables::{TableError, TableStore};
 
 /// In-memory seams, kept typed so tests can inspect them.
 pub(crate) struct Fakes {
@@ -143,118 +144,81 @@ pub(crate) fn event_invocation(function: &'static str, event: Value) -> Invocati
 pub(crate) struct AlwaysDown;
 
 #[async_trait::async_trait]
-impl crate::tables::intercept::BeforeTableCall for AlwaysDown {
-    async fn before(
-        &self,
-        _: crate::tables::intercept::TableCall<'_>,
-    ) -> Result<(), crate::tables::TableError> {
+impl BeforeTableCall for AlwaysDown {
+    async fn before(&self, _: TableCall<'_>) -> Result<(), TableError> {
         Err(tables_down())
     }
 }
 
 /// Tables that always fail with [`tables_down`].
-pub(crate) fn down_tables() -> impl crate::tables::TableStore {
-    crate::tables::intercept::InterceptedTables::with(InMemoryTables::new(), AlwaysDown)
+pub(crate) fn down_tables() -> impl TableStore {
+    Intercepted::with(InMemoryTables::new(), AlwaysDown)
 }
 
 /// The error [`down_tables`] returns.
-pub(crate) fn tables_down() -> crate::tables::TableError {
-    crate::tables::TableError::Transient(
-        "connect to https://acct.table.core.windows.net?sig=SECRET failed".into(),
-    )
+pub(crate) fn tables_down() -> TableError {
+    TableError::Transient("connect to https://acct.table.core.windows.net?sig=SECRET failed".into())
 }
 
 /// Tables whose next `Insert` into one table is committed and then answered with `answer`: the
 /// connection dropped after the service stored the entity (`Transient`), or the client's own retry
 /// of it met the stored entity (`Conflict`).
-pub(crate) struct LostAnswer {
-    inner: Arc<dyn crate::tables::TableStore>,
+pub(crate) type LostAnswer = Intercepted<Arc<dyn TableStore>, Loses>;
+
+/// The hook of [`LostAnswer`]: which operation on which table loses its answer, once.
+pub(crate) struct Loses {
     table: &'static str,
-    answer: fn() -> crate::tables::TableError,
+    answer: fn() -> TableError,
     armed: std::sync::atomic::AtomicBool,
-    replace: bool,
+    operation: Operation,
 }
 
 impl LostAnswer {
     pub(crate) fn new(
-        inner: Arc<dyn crate::tables::TableStore>,
+        inner: Arc<dyn TableStore>,
         table: &'static str,
-        answer: fn() -> crate::tables::TableError,
+        answer: fn() -> TableError,
     ) -> Self {
-        Self {
-            inner,
-            table,
-            answer,
-            armed: std::sync::atomic::AtomicBool::new(true),
-            replace: false,
-        }
+        Self::with(inner, Loses::new(table, answer, Operation::InsertEntity))
     }
 
     /// The same for the next conditional replace (`IfMatch`) instead of an insert.
-    pub(crate) fn on_replace(mut self) -> Self {
-        self.replace = true;
-        self
+    pub(crate) fn on_replace(self) -> Self {
+        let Loses { table, answer, .. } = *self.hook();
+        Self::with(
+            self.inner().clone(),
+            Loses::new(table, answer, Operation::UpdateEntity),
+        )
+    }
+}
+
+impl Loses {
+    fn new(table: &'static str, answer: fn() -> TableError, operation: Operation) -> Self {
+        let armed = std::sync::atomic::AtomicBool::new(true);
+        Self {
+            table,
+            answer,
+            armed,
+            operation,
+        }
     }
 }
 
 #[async_trait::async_trait]
-impl crate::tables::TableStore for LostAnswer {
-    async fn ensure_table(&self, table: &str) -> Result<(), crate::tables::TableError> {
-        self.inner.ensure_table(table).await
-    }
-    async fn get(
-        &self,
-        table: &str,
-        pk: &str,
-        rk: &str,
-    ) -> Result<Option<crate::tables::Stored>, crate::tables::TableError> {
-        self.inner.get(table, pk, rk).await
-    }
-    async fn write(
-        &self,
-        table: &str,
-        entity: &crate::tables::Entity,
-        mode: crate::tables::WriteMode,
-    ) -> Result<String, crate::tables::TableError> {
-        let chosen = match mode {
-            crate::tables::WriteMode::Insert => !self.replace,
-            crate::tables::WriteMode::IfMatch(_) => self.replace,
-            crate::tables::WriteMode::Upsert => false,
-        };
-        let written = self.inner.write(table, entity, mode).await?;
-        if chosen
-            && table.ends_with(self.table)
+impl BeforeTableCall for Loses {
+    fn after(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        if call.operation() == self.operation
+            && call.table().ends_with(self.table)
             && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
         {
             return Err((self.answer)());
         }
-        Ok(written)
-    }
-    async fn delete(
-        &self,
-        table: &str,
-        pk: &str,
-        rk: &str,
-        etag: Option<&str>,
-    ) -> Result<(), crate::tables::TableError> {
-        self.inner.delete(table, pk, rk, etag).await
-    }
-    async fn query(
-        &self,
-        table: &str,
-        filter: Option<&crate::tables::Filter>,
-        top: Option<u32>,
-        continuation: Option<String>,
-    ) -> Result<crate::tables::QueryPage, crate::tables::TableError> {
-        self.inner.query(table, filter, top, continuation).await
+        Ok(())
     }
 }
 
 /// Fakes whose first insert into `table` loses its answer as `answer`.
-pub(crate) fn fakes_losing(
-    table: &'static str,
-    answer: fn() -> crate::tables::TableError,
-) -> Fakes {
+pub(crate) fn fakes_losing(table: &'static str, answer: fn() -> TableError) -> Fakes {
     let mut f = fakes();
     f.state = losing(&f.state, LostAnswer::new(f.tables.clone(), table, answer));
     f

@@ -91,6 +91,7 @@ pub(super) async fn get(
         &target,
         "issued",
         now,
+        None,
     )
     .await?;
     let dir = std::env::temp_dir().join(format!("evidence-{}", uuid::Uuid::new_v4()));

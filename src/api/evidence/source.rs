@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::api::query::{Format, MAX_LIMIT, Query};
 use crate::api::search::{View, day_rows, view_rows};
 use crate::api::{render, sessions};
@@ -20,8 +21,6 @@ use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::filter::Op;
 use crate::tables::{Entity, Filter, TableError, get_i64, get_str};
-
-const ACCESS_AUDIT_TABLE: &str = crate::api::detail::ACCESS_AUDIT_TABLE;
 
 const HOLD_COLUMNS: &[(&str, &str)] = &[
     ("holdId", "RowKey"),

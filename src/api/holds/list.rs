@@ -1,13 +1,11 @@
 //! `GET /api/holds`: the active holds (one partition query on `holds`, PK `hold`, bounded), or with
 //! `?recording=ID` the holds covering one recording (its row's `HoldIds`, then point reads).
 
-use std::collections::HashMap;
-
-use axum::extract::{Query as QueryParams, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::super::Api;
-use super::super::auth::{Caller, ROLE_READ};
+use super::super::listing::Listing;
 use super::super::problem::ApiError;
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
@@ -60,19 +58,11 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
 
 /// `GET /api/holds[?recording=ID]` (role `Catalogue.Read`).
 pub(in crate::api) async fn handle_list(
-    caller: Caller,
     State(api): State<Api>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
+    l: Listing,
 ) -> Result<axum::Json<Value>, ApiError> {
-    caller.require(ROLE_READ)?;
-    if let Some(k) = params
-        .keys()
-        .find(|k| !matches!(k.as_str(), "recording" | "code"))
-    {
-        return Err(ApiError::bad(k, "unknown parameter"));
-    }
-    let recording = params
-        .get("recording")
+    let recording = l.only(&["recording"])?.get("recording");
+    let recording = recording
         .map(String::as_str)
         .filter(|r| !r.trim().is_empty());
     list(&api.app, recording).await.map(axum::Json)

@@ -9,20 +9,19 @@
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Query as QueryParams, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::auth::{Caller, ROLE_READ, ROLE_REVIEW};
+use super::auth::{Caller, ROLE_REVIEW};
+use super::listing::{self, Listing, page_response};
 use super::problem::ApiError;
-use super::query::Query;
-use super::search::{self, View};
-use super::{Api, FUNCTION_KEY_CALLER, csv, page_response, token};
+use super::query::{self, Query};
+use super::search::View;
+use super::{Api, FUNCTION_KEY_CALLER, csv};
 use crate::dates::timestamp;
 use crate::reviews::model::COLUMNS;
 use crate::reviews::{REVIEWS_TABLE, Review, ReviewError, ReviewRequest, Verdict, queue, record};
@@ -94,35 +93,21 @@ fn matches(q: &Query, e: &Entity) -> bool {
 }
 
 /// `GET /api/reviews`.
-pub(super) async fn list(
-    caller: Caller,
-    State(api): State<Api>,
-    headers: HeaderMap,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    caller.require(ROLE_READ)?;
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let q = Query::parse_for(&params, accept, api.settings.max_range_days, FILTER_PARAMS)?;
+pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    let max_days = api.settings.max_range_days;
+    let q = Query::parse_for(&l.params, l.accept.as_deref(), max_days, FILTER_PARAMS)?;
     if let Some((_, v)) = q.filters.iter().find(|(p, _)| *p == "verdict")
         && Verdict::parse(v).is_none()
     {
         return Err(ApiError::bad("verdict", Verdict::ALL.join(" | ")));
     }
-    let fp = format!("reviews:{}", q.fingerprint());
-    let days = q.days();
-    let start = match &q.continuation {
-        Some(t) => Some(token::decode(t, &fp, &days)?),
-        None => None,
-    };
     let view = View {
         keep: &|e| matches(&q, e),
         time: reviewed_at,
     };
     let tables = api.app.ports.tables.as_ref();
-    let found = search::search_with(tables, REVIEWS_TABLE, &days, q.limit, start, &view).await?;
-    let next = found.next.map(|c| token::encode(&c, &fp));
-    let items: Vec<_> = found
-        .rows
+    let (rows, next) = listing::page(tables, REVIEWS_TABLE, "reviews", &q, &view).await?;
+    let items: Vec<_> = rows
         .iter()
         .filter_map(Review::from_entity)
         .map(|r| r.to_json())
@@ -150,26 +135,9 @@ pub const MAX_QUEUE: usize = 500;
 
 /// `GET /api/reviews/queue[?limit=N&bastion=H]`: the riskiest unreviewed sessions, riskiest first,
 /// with their reasons.
-pub(super) async fn queue(
-    caller: Caller,
-    State(api): State<Api>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    caller.require(ROLE_READ)?;
-    if let Some(k) = params
-        .keys()
-        .find(|k| !["limit", "bastion", "code"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad(k, "unknown parameter"));
-    }
-    let limit = match params.get("limit").map(|v| v.trim()) {
-        None | Some("") => 50,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_QUEUE).contains(n))
-            .ok_or_else(|| ApiError::bad("limit", format_args!("1 to {MAX_QUEUE}")))?,
-    };
+pub(super) async fn queue(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    let params = l.only(&["limit", "bastion"])?;
+    let limit = query::limit(params, 50, MAX_QUEUE)?;
     let bastion = params
         .get("bastion")
         .map(|b| b.trim())

@@ -4,35 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::Engine as _;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use time::macros::datetime;
-use tower::ServiceExt as _;
 
-use crate::api::auth::AuthMode;
-use crate::api::tests::{get, row};
-use crate::api::{ApiSettings, routes_with};
+use crate::api::ApiSettings;
+use crate::api::tests::{get, platform, principal, row, send_json};
 use crate::clock::FixedClock;
 use crate::tables::{TableStore, WriteMode};
 use crate::testkit::{Fakes, fakes};
-
-fn principal(name: &str, roles: &[&str]) -> String {
-    let mut claims: Vec<Value> = roles
-        .iter()
-        .map(|r| json!({"typ": "roles", "val": r}))
-        .collect();
-    claims.push(json!({"typ": "preferred_username", "val": name}));
-    base64::engine::general_purpose::STANDARD.encode(json!({ "claims": claims }).to_string())
-}
-
-fn platform() -> ApiSettings {
-    ApiSettings {
-        auth: AuthMode::Platform,
-        ..ApiSettings::default()
-    }
-}
 
 async fn post(
     f: &Fakes,
@@ -40,22 +20,8 @@ async fn post(
     body: &Value,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut req = Request::post("/api/reviews").header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = routes_with(f.state.clone(), settings)
-        .oneshot(req.body(Body::from(body.to_string())).expect("request"))
-        .await
-        .expect("response");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let body = body.to_string();
+    send_json(&f.state, settings, ("POST", "/api/reviews"), &body, headers).await
 }
 
 #[tokio::test]

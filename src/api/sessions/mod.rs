@@ -13,19 +13,18 @@ mod tests;
 
 use std::collections::HashMap;
 
-use axum::extract::{Query as QueryParams, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use render::{COLUMNS, csv_cells, csv_row, json_item};
 
-use super::auth::{Caller, ROLE_READ};
+use super::listing::{self, Listing, page_response};
 use super::problem::ApiError;
 use super::query::Query;
-use super::search::{self, View};
-use super::{Api, csv, page_response, token};
+use super::search::View;
+use super::{Api, csv};
 use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::dates::timestamp;
 use crate::reviews::annotate::{Rows, annotate};
@@ -113,12 +112,7 @@ pub fn matches(q: &Query, e: &Entity) -> bool {
         })
 }
 
-/// The token fingerprint: the query's, bound to this route (a recordings token is a 400 here).
-pub fn fingerprint(q: &Query) -> String {
-    format!("sessions:{}", q.fingerprint())
-}
-
-/// One page of sessions and the next token.
+/// One page of sessions and the next token (bound to this route: a recordings token is a 400).
 ///
 /// # Errors
 /// 400 for a bad token, 503 when storage fails.
@@ -126,18 +120,11 @@ pub async fn page(
     tables: &dyn crate::tables::TableStore,
     q: &Query,
 ) -> Result<(Vec<Entity>, Option<String>), ApiError> {
-    let fp = fingerprint(q);
-    let days = q.days();
-    let start = match &q.continuation {
-        Some(t) => Some(token::decode(t, &fp, &days)?),
-        None => None,
-    };
     let view = View {
         keep: &|e| matches(q, e),
         time: start_time,
     };
-    let found = search::search_with(tables, WINDOWS_TABLE, &days, q.limit, start, &view).await?;
-    Ok((found.rows, found.next.map(|c| token::encode(&c, &fp))))
+    listing::page(tables, WINDOWS_TABLE, "sessions", q, &view).await
 }
 
 /// [`start`] as a sort key (the paging engine's `View::time`).
@@ -151,15 +138,8 @@ pub fn csv_header() -> String {
 }
 
 /// `GET /api/sessions`.
-pub(super) async fn list(
-    caller: Caller,
-    State(api): State<Api>,
-    headers: HeaderMap,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    caller.require(ROLE_READ)?;
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let q = parse(&params, accept, api.settings.max_range_days)?;
+pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    let q = parse(&l.params, l.accept.as_deref(), api.settings.max_range_days)?;
     let tables = api.app.ports.tables.as_ref();
     let (mut rows, next) = page(tables, &q).await?;
     annotate(tables, &mut rows, Rows::Sessions).await?;

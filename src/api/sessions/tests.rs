@@ -9,7 +9,6 @@ use serde_json::Value;
 use time::macros::datetime;
 
 use crate::api::ApiSettings;
-use crate::api::auth::AuthMode;
 use crate::api::tests::get;
 use crate::audit_logs::repo::windows::{put_window, settle};
 use crate::audit_logs::sessions::SessionRecord;
@@ -254,39 +253,6 @@ async fn csv_defuses_hostile_values_and_carries_the_token() {
     )
     .await;
     assert_eq!(csv, body);
-}
-
-#[tokio::test]
-async fn principals_and_roles_are_enforced_behind_platform_authentication() {
-    let f = fakes();
-    let strict = ApiSettings {
-        auth: AuthMode::Platform,
-        ..ApiSettings::key_only()
-    };
-    let enc = |roles: &[&str]| {
-        use base64::Engine as _;
-        let claims: Vec<Value> = roles
-            .iter()
-            .map(|r| serde_json::json!({"typ": "roles", "val": r}))
-            .collect();
-        base64::engine::general_purpose::STANDARD
-            .encode(serde_json::json!({"claims": claims}).to_string())
-    };
-    let uri = "/api/sessions?from=2025-03-13&to=2025-03-14";
-    let (s, _, _) = get(&f, strict.clone(), uri, &[]).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let hold_only = enc(&["Catalogue.Hold"]);
-    let (s, _, _) = get(
-        &f,
-        strict.clone(),
-        uri,
-        &[("x-ms-client-principal", &hold_only)],
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let reader = enc(&["Catalogue.Read"]);
-    let (s, _, _) = get(&f, strict, uri, &[("x-ms-client-principal", &reader)]).await;
-    assert_eq!(s, StatusCode::OK);
 }
 
 #[test]

@@ -1,29 +1,13 @@
 //! Detail reads, access audit and authorization.
 
 use axum::http::StatusCode;
-use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{get, row};
+use super::{get, platform, principal, row};
 use crate::api::ApiSettings;
-use crate::api::auth::AuthMode;
 use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::tables::{TableStore, WriteMode, get_str};
 use crate::testkit::fakes;
-
-fn principal(roles: &[&str]) -> String {
-    let mut claims = vec![json!({"typ": "preferred_username", "val": "auditor@contoso.com"})];
-    claims.extend(roles.iter().map(|r| json!({"typ": "roles", "val": r})));
-    let v = json!({"auth_typ": "aad", "claims": claims, "name_typ": "x", "role_typ": "y"});
-    base64::engine::general_purpose::STANDARD.encode(v.to_string())
-}
-
-fn strict() -> ApiSettings {
-    ApiSettings {
-        auth: AuthMode::Platform,
-        ..ApiSettings::key_only()
-    }
-}
 
 #[tokio::test]
 async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
@@ -143,27 +127,32 @@ async fn principal_and_roles_are_enforced_behind_platform_authentication() {
     let id = row(&f, "r", "2025-03-01T10:00:00Z", json!({})).await;
     let list = "/api/recordings?from=2025-03-01&to=2025-03-01";
     let detail = format!("/api/recordings/{id}");
-    let reader = principal(&["Catalogue.Read"]);
-    let holder = principal(&["Catalogue.Hold"]);
-    for (uri, hdr, want) in [
-        (list, None, StatusCode::UNAUTHORIZED),
-        (list, Some("not base64!"), StatusCode::UNAUTHORIZED),
-        (list, Some(holder.as_str()), StatusCode::FORBIDDEN),
-        (list, Some(reader.as_str()), StatusCode::OK),
-        (detail.as_str(), None, StatusCode::UNAUTHORIZED),
-        (
-            detail.as_str(),
-            Some(holder.as_str()),
-            StatusCode::FORBIDDEN,
-        ),
-        (detail.as_str(), Some(reader.as_str()), StatusCode::OK),
-    ] {
-        let headers: Vec<(&str, &str)> = hdr
-            .map(|h| ("x-ms-client-principal", h))
-            .into_iter()
-            .collect();
-        let (s, _, body) = get(&f, strict(), uri, &headers).await;
-        assert_eq!(s, want, "{uri} {hdr:?}: {body}");
+    let reader = principal("auditor@contoso.com", &["Catalogue.Read"]);
+    let holder = principal("auditor@contoso.com", &["Catalogue.Hold"]);
+    let bad = [("x-ms-client-principal", "not base64!")];
+    assert_eq!(
+        get(&f, platform(), list, &bad).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let sessions = "/api/sessions?from=2025-03-13&to=2025-03-14";
+    for uri in [list, sessions, "/api/ui", detail.as_str()] {
+        for (hdr, want) in [
+            (None, StatusCode::UNAUTHORIZED),
+            (Some(&holder), StatusCode::FORBIDDEN),
+            (Some(&reader), StatusCode::OK),
+        ] {
+            let headers: Vec<(&str, &str)> = hdr
+                .map(|h| ("x-ms-client-principal", h.as_str()))
+                .into_iter()
+                .collect();
+            let (s, ct, body) = get(&f, platform(), uri, &headers).await;
+            assert_eq!(s, want, "{uri} {hdr:?}: {body}");
+            if s != StatusCode::OK {
+                assert_eq!(ct, "application/problem+json", "{uri}");
+            } else if uri == "/api/ui" {
+                assert_eq!(ct, "text/html; charset=utf-8");
+            }
+        }
     }
     let audit = f.tables.dump(ACCESS_AUDIT_TABLE);
     assert_eq!(audit.len(), 1, "refused reads are not detail reads");

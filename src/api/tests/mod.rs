@@ -9,12 +9,15 @@ mod units;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use base64::Engine as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+use super::auth::AuthMode;
 use super::{ApiSettings, routes_with};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::RecordingKey;
+use crate::state::AppState;
 use crate::tables::{Entity, TableStore, WriteMode};
 use crate::testkit::{Fakes, fakes};
 
@@ -44,19 +47,21 @@ pub(super) async fn row(f: &Fakes, blob: &str, created: &str, extra: Value) -> S
     key.id()
 }
 
-/// Sends `GET uri` with `headers` through the API router.
-pub(super) async fn get(
-    f: &Fakes,
+/// Sends `method uri` with `body` and `headers` through the API router over `state`: the status,
+/// content type and body.
+pub(super) async fn send(
+    state: &AppState,
     settings: ApiSettings,
-    uri: &str,
+    (method, uri): (&str, &str),
+    body: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
-    let mut req = Request::get(uri);
+    let mut req = Request::builder().method(method).uri(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = routes_with(f.state.clone(), settings)
-        .oneshot(req.body(Body::empty()).expect("request"))
+    let res = routes_with(state.clone(), settings)
+        .oneshot(req.body(Body::from(body.to_owned())).expect("request"))
         .await
         .expect("response");
     let status = res.status();
@@ -72,9 +77,48 @@ pub(super) async fn get(
     (status, ct, String::from_utf8_lossy(&body).into_owned())
 }
 
-pub(super) async fn get_json(f: &Fakes, uri: &str) -> (StatusCode, Value) {
-    let (s, _, b) = get(f, ApiSettings::key_only(), uri, &[]).await;
+/// [`send`] with the body read as JSON (`Null` when it is not).
+pub(super) async fn send_json(
+    state: &AppState,
+    settings: ApiSettings,
+    request: (&str, &str),
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let (s, _, b) = send(state, settings, request, body, headers).await;
     (s, serde_json::from_str(&b).unwrap_or(Value::Null))
+}
+
+/// Sends `GET uri` with `headers` through the API router.
+pub(super) async fn get(
+    f: &Fakes,
+    settings: ApiSettings,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    send(&f.state, settings, ("GET", uri), "", headers).await
+}
+
+pub(super) async fn get_json(f: &Fakes, uri: &str) -> (StatusCode, Value) {
+    send_json(&f.state, ApiSettings::key_only(), ("GET", uri), "", &[]).await
+}
+
+/// An App Service authentication principal (`x-ms-client-principal`) named `name`, with `roles`.
+pub(super) fn principal(name: &str, roles: &[&str]) -> String {
+    let mut claims: Vec<Value> = roles
+        .iter()
+        .map(|r| json!({"typ": "roles", "val": r}))
+        .collect();
+    claims.push(json!({"typ": "preferred_username", "val": name}));
+    base64::engine::general_purpose::STANDARD.encode(json!({ "claims": claims }).to_string())
+}
+
+/// Settings behind App Service authentication (`CATALOGUE_AUTH=platform`).
+pub(super) fn platform() -> ApiSettings {
+    ApiSettings {
+        auth: AuthMode::Platform,
+        ..ApiSettings::key_only()
+    }
 }
 
 fn ids(v: &Value) -> Vec<String> {

@@ -6,11 +6,9 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::super::ApiSettings;
-use super::super::auth::AuthMode;
 use super::super::query::Query;
 use super::super::sessions;
 use super::super::tests::get;
@@ -122,42 +120,6 @@ fn inline_blocks_cannot_end_early_and_script_has_no_markup_sinks() {
     ] {
         assert!(!SCRIPT.contains(sink), "script uses {sink}");
     }
-}
-
-#[tokio::test]
-async fn needs_the_read_role_behind_platform_authentication() {
-    let f = fakes();
-    let strict = ApiSettings {
-        auth: AuthMode::Platform,
-        ..ApiSettings::key_only()
-    };
-    let principal = |roles: &[&str]| {
-        let claims: Vec<_> = roles
-            .iter()
-            .map(|r| json!({"typ": "roles", "val": r}))
-            .collect();
-        base64::engine::general_purpose::STANDARD.encode(json!({ "claims": claims }).to_string())
-    };
-    let (s, ct, _) = get(&f, strict.clone(), "/api/ui", &[]).await;
-    assert_eq!(
-        (s, ct.as_str()),
-        (StatusCode::UNAUTHORIZED, "application/problem+json")
-    );
-    let other = principal(&["Catalogue.Hold"]);
-    let (s, _, _) = get(
-        &f,
-        strict.clone(),
-        "/api/ui",
-        &[("x-ms-client-principal", &other)],
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let reader = principal(&["Catalogue.Read"]);
-    let (s, ct, _) = get(&f, strict, "/api/ui", &[("x-ms-client-principal", &reader)]).await;
-    assert_eq!(
-        (s, ct.as_str()),
-        (StatusCode::OK, "text/html; charset=utf-8")
-    );
 }
 
 #[test]

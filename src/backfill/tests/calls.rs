@@ -2,17 +2,12 @@
 //! (the presence check, cataloguing and the join share it), on a first run and on a re-run.
 
 use super::*;
-use crate::tables::counting::CountingTables;
+use crate::tables::intercept::CountingTables;
 use crate::testkit::state_over;
 
 /// Catalogue (`recordings`) reads so far.
 fn catalogue_reads(tables: &CountingTables<InMemoryTables>) -> u64 {
-    tables
-        .by_table()
-        .iter()
-        .filter(|(op, table, _)| *op == "get" && table == "recordings")
-        .map(|(_, _, n)| n)
-        .sum()
+    tables.count(Some("recordings"), Some("get"))
 }
 
 #[tokio::test]

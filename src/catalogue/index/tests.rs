@@ -9,7 +9,7 @@ use super::*;
 use crate::api::query::Query;
 use crate::api::search::search;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::tables::counting::CountingTables;
+use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
 
 /// A joined catalogue row; `name` becomes a real (base64url) row key.
@@ -135,7 +135,7 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         "2025-03-05T11:00:00Z",
     );
     upsert(&t, &moved).await.expect("stale");
-    let before = t.counts();
+    let before = t.count(None, Some("query"));
     let q = query(&[
         ("from", "2025-03-01"),
         ("to", "2025-03-31"),
@@ -145,12 +145,8 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
     let first = search(&t, RECORDINGS_TABLE, &q, None)
         .await
         .expect("search");
-    let spent = t.counts();
-    assert_eq!(
-        spent.query - before.query,
-        1,
-        "one index query, no day partitions"
-    );
+    let spent = t.count(None, Some("query"));
+    assert_eq!(spent - before, 1, "one index query, no day partitions");
     assert_eq!(first.rows.len(), 20);
     assert!(
         first.rows.iter().all(|r| r["TargetVm"] == "vm-a"),

@@ -177,10 +177,6 @@ impl BlobStore for AzureBlobStore {
         self.guard.run("blob.find_by_tags", find).await
     }
 
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
-        self.delete_guarded(blob, Some(etag), None).await
-    }
-
     async fn delete_guarded(
         &self,
         blob: &BlobRef,

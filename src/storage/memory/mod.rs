@@ -220,10 +220,6 @@ impl BlobStore for InMemoryBlobStore {
         ))
     }
 
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
-        self.delete_guarded(blob, Some(etag), None).await
-    }
-
     async fn delete_guarded(
         &self,
         blob: &BlobRef,

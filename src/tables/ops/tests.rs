@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
 
 const T: &str = "things";
@@ -59,7 +59,7 @@ impl BeforeTableCall for Script {
     }
 }
 
-type Scripted = InterceptedTables<Arc<InMemoryTables>, Script>;
+type Scripted = Intercepted<Arc<InMemoryTables>, Script>;
 
 fn scripted(script: Vec<Before>, always_refuse: bool) -> Scripted {
     let table = Arc::new(InMemoryTables::new());
@@ -69,7 +69,7 @@ fn scripted(script: Vec<Before>, always_refuse: bool) -> Scripted {
         modes: Mutex::default(),
         always_refuse,
     };
-    InterceptedTables::with(table, hook)
+    Intercepted::with(table, hook)
 }
 
 /// Puts `row(n)` behind the script's back; its ETag.

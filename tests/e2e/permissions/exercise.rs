@@ -20,7 +20,6 @@ use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::intercept::Intercepted;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
-use bastion_recordings::tables::intercept::InterceptedTables;
 use bastion_recordings::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use serde_json::json;
@@ -106,7 +105,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
             .map(|(_, v)| (*v).to_owned())
     })
     .expect("config");
-    let tables = Arc::new(InterceptedTables::with(
+    let tables = Arc::new(Intercepted::with(
         InMemoryTables::new(),
         Tables(ledger.clone()),
     ));

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use bastion_recordings::health::queues::QueueDepth;
 use bastion_recordings::loganalytics::fake::FakeLogs;
 use bastion_recordings::loganalytics::{Answer, LogsQuery};
-use bastion_recordings::permissions::{Operation, blob_operations, container, table_operation};
+use bastion_recordings::permissions::Operation;
 use bastion_recordings::rest::RestError;
 use bastion_recordings::storage::intercept::{BeforeCall, Call};
 use bastion_recordings::storage::links::{Link, LinkIssuer};
@@ -139,8 +139,8 @@ pub(super) struct Blobs {
 #[async_trait]
 impl BeforeCall<InMemoryBlobStore> for Blobs {
     async fn before(&self, call: Call<'_>, _: &InMemoryBlobStore) -> Result<(), StorageError> {
-        for op in blob_operations(&call) {
-            let res = Resource::Container(container(&call).to_owned());
+        for op in call.operations() {
+            let res = Resource::Container(call.container().to_owned());
             self.ledger.record(self.connection, res, *op);
         }
         Ok(())
@@ -153,7 +153,7 @@ pub(super) struct Tables(pub Ledger);
 #[async_trait]
 impl BeforeTableCall for Tables {
     async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
-        self.0.record(APP, Resource::Tables, table_operation(&call));
+        self.0.record(APP, Resource::Tables, call.operation());
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::TableStore;
-use bastion_recordings::tables::counting::CountingTables;
+use bastion_recordings::tables::intercept::CountingTables;
 
 use super::{Rig, SEQ1};
 use crate::harness::azurite;
@@ -51,18 +51,18 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         .expect("event")
         .expect("a blob-created event");
     let blob = BlobRef::new(rig.container(), "counted");
-    let (b0, t0) = (blobs.counts().total(), tables.counts().total());
+    let (b0, t0) = (blobs.total(), tables.total());
     let props = blobs.properties(&blob).await.expect("props");
     let source = state.ports.sources.default_recordings();
     Recordings::new(&state.ports, state.policy.clone())
         .catalogue(source, &event, &props)
         .await
         .expect("catalogued");
-    let calls = blobs.counts().total() - b0 + tables.counts().total() - t0;
+    let calls = blobs.total() - b0 + tables.total() - t0;
     eprintln!(
         "storage calls to catalogue a new recording on Azurite: {calls} (blob {:?}, table {:?})",
-        blobs.counts(),
-        tables.counts()
+        blobs.by_table(),
+        tables.by_table()
     );
     assert!(calls <= 4, "{calls}");
     // The whole event for a second recording, join included (reported, bounded).
@@ -74,7 +74,7 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         raw: raw2,
         ..inv.clone()
     };
-    let (b1, t1) = (blobs.counts().total(), tables.counts().total());
+    let (b1, t1) = (blobs.total(), tables.total());
     let out =
         bastion_recordings::functions::recordings::recording_created(state.clone(), inv2.clone())
             .await
@@ -83,15 +83,15 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
         out,
         bastion_recordings::invocation::Outcome::Processed { .. }
     ));
-    let whole = blobs.counts().total() - b1 + tables.counts().total() - t1;
+    let whole = blobs.total() - b1 + tables.total() - t1;
     eprintln!("storage calls for a whole new-recording event (join included): {whole}");
     // properties, row read, tag write, row insert, two days of `sessionwindows` (no read-back of
     // the row just written, no GUIDs in the name so no `recordingkeys` rows).
     assert!(whole <= 6, "{whole}");
-    let (b2, t2) = (blobs.counts().total(), tables.counts().total());
+    let (b2, t2) = (blobs.total(), tables.total());
     bastion_recordings::functions::recordings::recording_created(state, inv2)
         .await
         .expect("duplicate");
-    let dup = blobs.counts().total() - b2 + tables.counts().total() - t2;
+    let dup = blobs.total() - b2 + tables.total() - t2;
     assert!(dup <= 2, "duplicate costs {dup}");
 }

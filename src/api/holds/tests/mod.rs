@@ -3,29 +3,17 @@
 
 mod body;
 
-use crate::testkit::Domains;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::Engine as _;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
-use crate::api::auth::AuthMode;
-use crate::api::{ApiSettings, routes_with};
+use crate::api::ApiSettings;
+use crate::api::tests::{platform, principal, send_json};
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::sweep::run;
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
 use crate::tables::{TableStore as _, WriteMode};
+use crate::testkit::Domains;
 use crate::testkit::retention::{Kit, kit};
-
-fn principal(name: &str, roles: &[&str]) -> String {
-    let mut claims: Vec<Value> = roles
-        .iter()
-        .map(|r| json!({"typ": "roles", "val": r}))
-        .collect();
-    claims.push(json!({"typ": "name", "val": name}));
-    base64::engine::general_purpose::STANDARD.encode(json!({"claims": claims}).to_string())
-}
 
 async fn send(
     k: &Kit,
@@ -35,22 +23,7 @@ async fn send(
     body: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (h, v) in headers {
-        req = req.header(*h, *v);
-    }
-    let res = routes_with(k.state.clone(), settings)
-        .oneshot(req.body(Body::from(body.to_owned())).expect("request"))
-        .await
-        .expect("response");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    send_json(&k.state, settings, (method, uri), body, headers).await
 }
 
 async fn call(k: &Kit, method: &str, body: &str) -> (StatusCode, Value) {
@@ -144,10 +117,7 @@ async fn bulk_holds_and_principal_names() {
         "bulk": {"from": day, "to": day, "user": "mallory"}})
     .to_string();
     let who = principal("alice@contoso.com", &["Catalogue.Hold"]);
-    let strict = ApiSettings {
-        auth: AuthMode::Platform,
-        ..ApiSettings::key_only()
-    };
+    let strict = platform();
     let hdr = [("x-ms-client-principal", who.as_str())];
     let (s, v) = send(&k, strict.clone(), "POST", "/api/holds", &body, &hdr).await;
     assert_eq!(
@@ -204,10 +174,7 @@ async fn problems_for_bad_bodies_unknown_and_deleted_recordings_and_missing_role
         .expect("tombstone");
     let (s, v) = call(&k, "POST", &unknown).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    let strict = ApiSettings {
-        auth: AuthMode::Platform,
-        ..ApiSettings::key_only()
-    };
+    let strict = platform();
     let (s, _) = send(&k, strict.clone(), "POST", "/api/holds", &never, &[]).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let reader = principal("bob", &["Catalogue.Read"]);

@@ -165,9 +165,11 @@ async fn storage_calls_per_audit_record_stay_bounded_whatever_the_recordings_in_
 async fn a_store_too_slow_for_the_budget_still_makes_progress_every_tick() {
     let mut k = kit(None);
     let clock = Arc::new(FixedClock::new(NOW));
-    let tally = Arc::new(
-        Tally::new(k.state.ports.tables.clone()).slow(clock.clone(), Duration::seconds(2)),
-    );
+    let slow = clock.clone();
+    let tally = Arc::new(Tally::on_each_call(
+        k.state.ports.tables.clone(),
+        move || slow.advance(Duration::seconds(2)),
+    ));
     k.state.ports.tables = tally;
     k.state.ports.clock = clock;
     std::sync::Arc::make_mut(&mut k.state.audit).tail_budget = Duration::seconds(10);

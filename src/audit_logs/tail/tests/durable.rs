@@ -9,7 +9,7 @@ use super::bursts;
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::put_window;
 use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow};
-use crate::tables::intercept::{BeforeTableCall, InterceptedTables, TableCall};
+use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableError};
 use crate::testkit::audit::{Kit, NOW, line};
@@ -35,7 +35,7 @@ impl BeforeTableCall for FlakyMarkers {
 #[tokio::test]
 async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     let mut k = started().await;
-    let flaky = Arc::new(InterceptedTables::with(
+    let flaky = Arc::new(Intercepted::with(
         k.state.ports.tables.clone(),
         FlakyMarkers {
             down: AtomicBool::new(true),
