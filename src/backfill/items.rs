@@ -123,13 +123,7 @@ async fn audit_blob(
         _ => {}
     }
     let created = item.props.created.unwrap_or(now);
-    let tail = Tailer::new(
-        &state.ports,
-        joiner(state),
-        state.quarantine.clone(),
-        state.config.retention.audit_logs_class.clone(),
-        state.audit.clone(),
-    );
+    let tail = tailer(state);
     if created::register(&tail, source, &item.name, created, now, false)
         .await?
         .is_none()
@@ -154,6 +148,17 @@ async fn audit_blob(
     )
     .await;
     Ok(Done::Tailed(bursts.iter().map(|n| n.to_output()).collect()))
+}
+
+/// The audit-log reader over the state's ports and settings (blobs and workspaces alike).
+pub(super) fn tailer(state: &AppState) -> Tailer {
+    Tailer::new(
+        &state.ports,
+        joiner(state),
+        state.quarantine.clone(),
+        state.config.retention.audit_logs_class.clone(),
+        state.audit.clone(),
+    )
 }
 
 /// The recording ↔ session join over the state's ports, policy, audit settings and gate.
