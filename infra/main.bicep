@@ -185,6 +185,12 @@ param bastionDiagnostics array = []
 @description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
 param logAnalyticsWorkspaces array = []
 
+@description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the sources name by resource id, with no grant from this template.')
+param bastionHosts array = []
+
+@description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
+param bastionDisconnect bool = false
+
 @description('Logs Query API endpoint (sovereign clouds differ).')
 param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
 
@@ -418,6 +424,8 @@ module functionApp 'modules/functionapp.bicep' = {
     auditLogSources: auditLogs
     logAnalyticsWorkspaces: logAnalyticsWorkspaces
     logAnalyticsEndpoint: logAnalyticsEndpoint
+    bastionHosts: join(bastionHosts, ',')
+    bastionDisconnect: bastionDisconnect
     quarantineContainer: quarantineContainer
     tablePrefix: tablePrefix
     retentionPolicy: retentionPolicy
@@ -468,6 +476,35 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
     params: {
       workspaceName: last(split(w.resourceId, '/'))
       principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// The estate checks on every watched Bastion host, in the host's own subscription and resource group.
+module bastionAccess 'modules/bastion-access.bicep' = [
+  for (id, i) in bastionHosts: {
+    name: 'bastion-access-${i}'
+    scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+    params: {
+      bastionName: last(split(id, '/'))
+      principalId: functionApp.outputs.principalId
+      appSubscriptionId: subscription().subscriptionId
+      grantDisconnect: bastionDisconnect
+    }
+  }
+]
+
+// The estate checks read each recording account's blob service (versioning, CORS) and container
+// (immutability) settings: control-plane reads, per resource group of recording sources.
+module recordingsSettingsAccess 'modules/recordings-settings-access.bicep' = [
+  for (g, i) in recordingGroups: if (!empty(bastionHosts)) {
+    name: 'recordings-settings-access-${i}'
+    scope: resourceGroup(recordings[indexOf(recordingGroupKeys, g)].subscriptionId, recordings[indexOf(recordingGroupKeys, g)].resourceGroup)
+    params: {
+      sources: recordings
+      group: g
+      principalId: functionApp.outputs.principalId
+      appSubscriptionId: subscription().subscriptionId
     }
   }
 ]

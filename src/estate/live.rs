@@ -49,14 +49,19 @@ pub struct Report {
     pub failed: Vec<String>,
 }
 
-/// One tick over every host.
+/// One tick over every host: its live sessions, and those whose lateness window (`unaudited_wait`
+/// after their start) has passed matched against the audit logs ([`super::unaudited`]).
 pub async fn tick(
     ports: &Ports,
     arm: &dyn ResourceManager,
     hosts: &[String],
+    unaudited_wait: time::Duration,
     now: OffsetDateTime,
 ) -> Report {
-    let watches: Vec<_> = hosts.iter().map(|h| watch(ports, arm, h, now)).collect();
+    let watches: Vec<_> = hosts
+        .iter()
+        .map(|h| watch(ports, arm, h, unaudited_wait, now))
+        .collect();
     let results: Vec<_> = futures::stream::iter(watches)
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -94,12 +99,15 @@ async fn watch<'a>(
     ports: &Ports,
     arm: &dyn ResourceManager,
     host: &'a str,
+    unaudited_wait: time::Duration,
     now: OffsetDateTime,
 ) -> Watched<'a> {
     let run = async {
         let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
         let (h, sessions) = (h?, sessions?);
-        let n = record(ports.tables.as_ref(), host, &h, &sessions, now).await?;
+        let tables = ports.tables.as_ref();
+        let mut n = record(tables, host, &h, &sessions, now).await?;
+        n.append(&mut super::unaudited::sweep(tables, host, unaudited_wait, now).await?);
         Ok((sessions.len(), n))
     };
     (host, run.await)
@@ -173,7 +181,12 @@ fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, a
         "StartTime": text(&s.start_time), "DurationMins": s.session_duration_in_mins.unwrap_or(0.0),
         "FirstSeen": first, "LastSeen": at, "Status": "live", "Unrecordable": why.unwrap_or_default(),
     });
-    e.as_object().cloned().unwrap_or_default()
+    let mut e = e.as_object().cloned().unwrap_or_default();
+    // The audit decision (`unaudited`) outlives the refresh: it is made once.
+    if let Some(audit) = cur.and_then(|c| c.entity.get("Audit")) {
+        e.insert("Audit".into(), audit.clone());
+    }
+    e
 }
 
 fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<Value> {

@@ -7,6 +7,7 @@
 //! - [`store`]: table `estate` (episodes, ETag-conditional) and the `estate.*` notifications.
 //! - [`check`]: one run over every host, bounded concurrency.
 //! - [`live`]: the live sessions (`LiveSessions`) and `session.unrecordable`.
+//! - [`unaudited`]: `session.unaudited`, a live session the audit logs never show.
 //! - [`disconnect`]: disconnecting a live session, its audit row and announcement.
 //! - [`view`]: the per-host status the API and the page show.
 
@@ -16,6 +17,7 @@ pub mod findings;
 pub mod live;
 pub mod settings;
 pub mod store;
+pub mod unaudited;
 pub mod view;
 
 /// The timer function.

@@ -54,7 +54,9 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
 }
 
 /// `LiveSessions` (timer, every 5 minutes): the sessions each host's control plane reports now,
-/// into table `livesessions`, and `session.unrecordable` for those that will never be recorded.
+/// into table `livesessions`, `session.unrecordable` for those that will never be recorded, and
+/// `session.unaudited` for those the audit logs still lack `RECORDING_SESSION_WAIT_MINUTES` after
+/// their start.
 ///
 /// Skipped when no host is configured; Processed otherwise (a host that failed is logged and
 /// read again next tick); Retryable only when every host failed.
@@ -69,7 +71,8 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         ));
     };
     let now = now_of(&state, &inv);
-    let mut report = live::tick(&state.ports, arm.as_ref(), hosts, now).await;
+    let wait = state.config.audit.session_wait;
+    let mut report = live::tick(&state.ports, arm.as_ref(), hosts, wait, now).await;
     match disconnect::announce(state.ports.tables.as_ref(), now).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => tracing::warn!(error = %e, "disconnects not announced; the next tick retries"),

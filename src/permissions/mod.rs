@@ -17,6 +17,10 @@
 //! narrower. Container, table and queue level operations (Create Container, Create Table, Get Queue
 //! Metadata, Get User Delegation Key) are authorized by `actions`, not `dataActions`, of a role.
 
+pub mod arm;
+
+pub use self::arm::ArmOperation;
+
 /// The storage service an operation addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Service {
@@ -28,6 +32,8 @@ pub enum Service {
     Queue,
     /// A Log Analytics workspace (the Logs Query API).
     LogAnalytics,
+    /// Azure Resource Manager (the control plane: Bastion hosts, settings of accounts).
+    ResourceManager,
 }
 
 /// A storage REST operation this app performs (itself, or through the host for its bindings).
@@ -77,6 +83,8 @@ pub enum Operation {
     QueryWorkspace,
     /// Delete Message (the host, after a queue-triggered invocation succeeded).
     DeleteMessage,
+    /// A Resource Manager call ([`arm`]).
+    Arm(ArmOperation),
 }
 
 macro_rules! blobs {
@@ -105,7 +113,7 @@ macro_rules! messages {
 }
 
 impl Operation {
-    /// Every operation, for exhaustive checks.
+    /// Every storage and Logs Query operation, for exhaustive checks (with [`ArmOperation::ALL`]).
     pub const ALL: [Self; 22] = [
         Self::GetBlobProperties,
         Self::GetBlob,
@@ -212,6 +220,7 @@ impl Operation {
                 Queue,
                 &[messages!("process/action"), messages!("delete")],
             ),
+            Self::Arm(a) => a.spec(),
         }
     }
 

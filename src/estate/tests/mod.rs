@@ -13,6 +13,8 @@ use crate::arm::{
 };
 use crate::tables::memory::InMemoryTables;
 
+mod unaudited;
+
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
 
 #[derive(Default)]

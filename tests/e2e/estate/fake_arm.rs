@@ -57,6 +57,8 @@ pub(crate) struct Estate {
     pub(crate) page_size: usize,
     /// Every request: `METHOD path`.
     pub(crate) requests: Vec<String>,
+    /// Each answer waits this long first (Resource Manager's round trip, for the benchmark).
+    pub(crate) latency: std::time::Duration,
     /// Session ids `disconnectActiveSessions` was asked for.
     pub(crate) disconnect_requests: Vec<String>,
     /// The fake's own base URL (absolute `nextLink` / `Location`, as Resource Manager gives them).
@@ -177,6 +179,10 @@ async fn answer(
     _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let latency = estate.lock().expect("estate").latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let path = uri.path().to_owned();
     let lower = path.to_ascii_lowercase();
     let mut e = estate.lock().expect("estate");

@@ -6,7 +6,7 @@ use bastion_recordings::permissions::Operation;
 
 use super::bicep::{self, Grant, Scope};
 use super::exercise;
-use super::record::{APP, AUDIT_LOGS, RECORDINGS, Resource, Seen, WORKSPACES};
+use super::record::{APP, AUDIT_LOGS, BASTION, RECORDINGS, Resource, Seen, WORKSPACES};
 use super::roles::RoleTable;
 
 /// An access module: the connection it serves and the container its container-scoped roles address.
@@ -18,7 +18,7 @@ pub(super) struct Module {
     container: Option<&'static str>,
 }
 
-pub(super) const MODULES: [Module; 4] = [
+pub(super) const MODULES: [Module; 6] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
@@ -37,6 +37,16 @@ pub(super) const MODULES: [Module; 4] = [
     Module {
         file: "workspace-access.bicep",
         connection: WORKSPACES,
+        container: None,
+    },
+    Module {
+        file: "bastion-access.bicep",
+        connection: BASTION,
+        container: None,
+    },
+    Module {
+        file: "recordings-settings-access.bicep",
+        connection: RECORDINGS,
         container: None,
     },
 ];
@@ -106,6 +116,7 @@ fn scope_text(m: &Module, g: &Grant) -> String {
     match (&g.scope, m.container) {
         (Scope::Container, Some(c)) => format!("{} container {c}{when}", m.connection),
         (Scope::Workspace, _) => format!("each {} workspace{when}", m.connection),
+        (Scope::BastionHost, _) => format!("each of the {} hosts{when}", m.connection),
         _ => format!("the {} account{when}", m.connection),
     }
 }
@@ -118,6 +129,7 @@ fn reaches(m: &Module, g: &Grant, connection: &str, res: &Resource) -> bool {
                 .container
                 .is_some_and(|c| *res == Resource::Container(c.into())),
             Scope::Workspace => *res == Resource::Workspace,
+            Scope::BastionHost => *res == Resource::BastionHost,
             Scope::Other => false,
         }
 }
@@ -135,9 +147,11 @@ pub(super) fn drift(
 ) -> Vec<String> {
     let mut out = Vec::new();
     for ((conn, res), ops) in seen {
+        // The modules that could grant it: a container's, only those about a container.
         let files: Vec<&str> = MODULES
             .iter()
             .filter(|m| m.connection == *conn)
+            .filter(|m| !matches!(res, Resource::Container(_)) || m.container.is_some())
             .map(|m| m.file)
             .collect();
         let reaching: Vec<&Grant> = grants

@@ -38,7 +38,7 @@ pub(super) const AUDIT_CONTAINER: &str = "insights-logs-bastionauditlogs";
 const HOUR: &str = "resourceId=/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU/y=2025/m=03/d=14/h=09/m=00/PT1H.json";
 
 /// The workspace source the settings name.
-const WORKSPACE: &str = "a1b2c3d4-0000-4000-8000-000000000001";
+pub(super) const WORKSPACE: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 
 /// The loopback fake holding one Bastion audit row of the workspace.
 fn workspace() -> FakeLogs {
@@ -82,9 +82,14 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         store(AUDIT_LOGS, "stlogs"),
         store(APP, "stapp"),
     );
+    // The recording source names the watched host, so the estate check reads its account's settings.
+    let sources = format!(
+        "RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{}",
+        super::arm::HOST
+    );
     let env = [
         ("HANDLER_IN_MEMORY", "true"),
-        ("RECORDINGS_CONTAINER", RECORDINGS_CONTAINER),
+        ("RECORDINGS_SOURCES", sources.as_str()),
         ("AUDITLOGS_CONTAINER", AUDIT_CONTAINER),
         ("CATALOGUE_DOWNLOAD_LINKS", "true"),
         ("CATALOGUE_AUTH", "none"),
@@ -92,6 +97,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("NOTIFY_WEBHOOK_URL", webhook),
         ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
         ("BASTION_HOSTS", super::arm::HOST),
+        ("BASTION_DISCONNECT", "true"),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
         (
@@ -117,7 +123,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     };
     let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
     let mut state = AppState::assemble(config, Policy::builtin(), stores, clock)
-        .with_arm(Arc::new(super::arm::Canned));
+        .with_arm(Arc::new(super::arm::Canned(ledger.clone())));
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
     state.queues = Arc::new(Queues(ledger.clone()));
     state.logs = Some(Arc::new(Logs {
@@ -267,6 +273,23 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         "poisoned",
     )
     .await;
+
+    // The API route and `handler disconnect` share this path; the route needs a principal, which
+    // the exercise's `CATALOGUE_AUTH=none` has not.
+    ledger.run_as("disconnect");
+    let arm = rig.state.arm.clone().expect("arm");
+    let req = bastion_recordings::estate::disconnect::Request {
+        host: super::arm::HOST,
+        session_id: "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
+        reason: "permission test",
+        who: "cli:permissions",
+    };
+    let tables = rig.state.ports.tables.clone();
+    let now = datetime!(2025-03-14 12:36 UTC);
+    bastion_recordings::estate::disconnect::disconnect(tables.as_ref(), arm.as_ref(), &req, now)
+        .await
+        .expect("disconnect");
+    rig.ran.push("disconnect".to_owned());
 
     ledger.run_as("handler backfill");
     let opts = Options {

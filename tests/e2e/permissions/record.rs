@@ -1,4 +1,5 @@
-//! What the functions did to storage, as (connection, resource, operation) → functions.
+//! What the functions did to storage and Resource Manager, as (connection, resource, operation) →
+//! functions.
 //!
 //! Every seam of the app state is wrapped: the three blob stores (`storage::intercept`), the
 //! tables (`tables::intercept`), the poison-queue depth reader and the download-link issuer. Each
@@ -34,6 +35,9 @@ pub(super) const AUDIT_LOGS: &str = "AUDITLOGS_STORAGE";
 /// The Log Analytics workspace sources (`AUDITLOGS_WORKSPACES`, the Logs Query API).
 pub(super) const WORKSPACES: &str = "AUDITLOGS_WORKSPACES";
 
+/// The Bastion hosts the estate checks watch (`BASTION_HOSTS`, Resource Manager).
+pub(super) const BASTION: &str = "BASTION_HOSTS";
+
 /// The test's own writes (Bastion's and Azure Monitor's in production): not recorded.
 pub(super) const SETUP: &str = "setup";
 
@@ -50,6 +54,8 @@ pub(super) enum Resource {
     Queue(String),
     /// A Log Analytics workspace.
     Workspace,
+    /// A Bastion host (Resource Manager).
+    BastionHost,
 }
 
 impl std::fmt::Display for Resource {
@@ -60,6 +66,7 @@ impl std::fmt::Display for Resource {
             Self::Tables => write!(f, "the table service"),
             Self::Queue(q) => write!(f, "queue {q}"),
             Self::Workspace => write!(f, "the workspace"),
+            Self::BastionHost => write!(f, "the host"),
         }
     }
 }

@@ -98,7 +98,9 @@ fn bicep_source_lists_name_only_identity_connections() {
         "{generated}"
     );
     assert!(text.contains("var sourceConnections = flatten(sourceConnectionPairs)"));
-    assert!(text.contains("var appSettings = concat(settingList, sourceConnections)"));
+    assert!(
+        text.contains("var appSettings = concat(settingList, sourceConnections, functionSwitches)")
+    );
     assert!(text.contains("appSettings: appSettings"));
 }
 

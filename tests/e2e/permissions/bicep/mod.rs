@@ -27,6 +27,8 @@ pub(super) enum Scope {
     Container,
     /// A Log Analytics workspace.
     Workspace,
+    /// A Bastion host (Resource Manager).
+    BastionHost,
     /// Not storage (Application Insights, Key Vault).
     Other,
 }
@@ -185,6 +187,7 @@ pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Gr
             "Microsoft.Storage/storageAccounts" => Scope::Account,
             "Microsoft.Storage/storageAccounts/blobServices/containers" => Scope::Container,
             "Microsoft.OperationalInsights/workspaces" => Scope::Workspace,
+            "Microsoft.Network/bastionHosts" => Scope::BastionHost,
             _ => Scope::Other,
         };
         let def =

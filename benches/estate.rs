@@ -1,0 +1,135 @@
+//! The estate checks against the loopback fake Resource Manager of the e2e tests (answers in the
+//! REST specs' shapes, a fixed round trip per request): Resource Manager requests per host per
+//! `EstateCheck` when nothing changed, the wall time of one check and one `LiveSessions` tick over
+//! `--hosts` hosts at the code's bounded concurrency, and the same with the first `--throttle`
+//! requests answered 429 + `Retry-After: 1` (a benchmark, not a timed test).
+//!
+//! Usage: `cargo bench --bench estate -- [--hosts 100] [--latency-ms 100] [--throttle 40]`.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/e2e/estate/fake_arm.rs"]
+mod fake_arm;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bastion_recordings::arm::client::ArmClient;
+use bastion_recordings::clock::FixedClock;
+use bastion_recordings::estate::{check, live};
+use bastion_recordings::ports::Ports;
+use bastion_recordings::rest::{RestClient, RestLimits};
+use bastion_recordings::sources::{Source, Sources};
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::tables::memory::InMemoryTables;
+use serde_json::json;
+use time::macros::datetime;
+
+use self::fake_arm::{Estate, FakeArm, host_id};
+
+const AUDIT_ACCOUNT: &str = "stlogs";
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `n` healthy hosts, each recording into its own account, each with one live session.
+fn estate(n: usize, latency: Duration) -> Estate {
+    let mut e = Estate::default();
+    e.latency = latency;
+    e.lro_polls = 1;
+    for i in 0..n {
+        let name = format!("bas-{i:03}");
+        e.add_healthy(&name, &format!("strec{i:03}"), "recordings", AUDIT_ACCOUNT);
+        let id = host_id(&name).to_ascii_lowercase();
+        e.sessions.insert(
+            id,
+            vec![json!({"sessionId": format!("s-{i}"),
+            "startTime": "2026-11-25T12:00:00.0000Z", "resourceType": "VM",
+            "targetHostName": "vm-app-01", "userName": "azureuser", "protocol": "SSH",
+            "targetIpAddress": "10.10.1.4", "sessionDurationInMins": 1.0})],
+        );
+    }
+    e
+}
+
+fn ports(n: usize) -> Ports {
+    let recordings: Vec<Source> = (0..n)
+        .map(|i| {
+            let store = Arc::new(InMemoryBlobStore::new(format!("strec{i:03}")));
+            Source::new(store, "recordings").with_bastion(Some(format!("bas-{i:03}")))
+        })
+        .collect();
+    let logs = Source::new(
+        Arc::new(InMemoryBlobStore::new(AUDIT_ACCOUNT)),
+        "insights-logs-bastionauditlogs",
+    );
+    Ports {
+        tables: Arc::new(InMemoryTables::new()),
+        sources: Arc::new(Sources::new(recordings, vec![logs]).expect("sources")),
+        clock: Arc::new(FixedClock::new(datetime!(2026-11-25 12:00 UTC))),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let n = usize::try_from(arg("--hosts", 100)).expect("hosts");
+    let latency = Duration::from_millis(arg("--latency-ms", 100));
+    let throttle = usize::try_from(arg("--throttle", 40)).expect("throttle");
+    let fake = FakeArm::start(estate(n, latency)).await;
+    let rest = RestClient::new(None, "unused/.default", RestLimits::default());
+    let arm = ArmClient::new(rest, &fake.url).expect("client");
+    let hosts: Vec<String> = (0..n).map(|i| host_id(&format!("bas-{i:03}"))).collect();
+    let ports = ports(n);
+    let sinks = check::sinks(&ports, &[]);
+    let now = datetime!(2026-11-25 12:00 UTC);
+    println!(
+        "{n} hosts, {} ms per request, {} hosts at once",
+        latency.as_millis(),
+        check::CONCURRENCY
+    );
+
+    let run = |label: &'static str| {
+        let (fake, arm, hosts, ports, sinks) = (&fake, &arm, &hosts, &ports, &sinks);
+        async move {
+            let before = fake.with(|e| e.requests.len());
+            let t = Instant::now();
+            let r = check::run(ports, arm, hosts, sinks, now).await;
+            let took = t.elapsed();
+            let requests = fake.with(|e| e.requests.len()) - before;
+            println!(
+                "EstateCheck {label}: {requests} requests ({:.2} per host), {:.2} s, {} open, {} notifications",
+                requests as f64 / n as f64,
+                took.as_secs_f64(),
+                r.open,
+                r.notifications.len()
+            );
+            (requests, r.open)
+        }
+    };
+    run("first").await;
+    let (requests, open) = run("nothing changed").await;
+    assert_eq!(open, 0, "a healthy estate has no finding");
+    assert!(requests <= 6 * n, "more than 6 requests per host");
+    fake.with(|e| e.throttle = throttle);
+    let (_, open) = run("throttled").await;
+    assert_eq!(open, 0, "throttling ridden out, no check-failed");
+
+    let before = fake.with(|e| e.requests.len());
+    let t = Instant::now();
+    let r = live::tick(&ports, &arm, &hosts, time::Duration::minutes(120), now).await;
+    let requests = fake.with(|e| e.requests.len()) - before;
+    println!(
+        "LiveSessions (202 + 1 poll per host): {requests} requests ({:.2} per host), {:.2} s, {} live, {} failed",
+        requests as f64 / n as f64,
+        t.elapsed().as_secs_f64(),
+        r.live,
+        r.failed.len()
+    );
+}

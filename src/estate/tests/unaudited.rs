@@ -1,0 +1,144 @@
+//! `session.unaudited` over the in-memory tables: matched by the exact key or by host, VM, user
+//! and start; announced once, at the deadline, by one of two racing instances.
+
+use serde_json::json;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::{HOST, host, session};
+use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
+use crate::estate::{live, unaudited};
+use crate::tables::memory::InMemoryTables;
+use crate::tables::ops::write_creating_table;
+use crate::tables::{Entity, TableStore, WriteMode};
+
+const WAIT: Duration = Duration::minutes(120);
+const T0: OffsetDateTime = datetime!(2026-11-25 09:00 UTC);
+
+fn live_session(id: &str, user: &str) -> crate::arm::ActiveSession {
+    crate::arm::ActiveSession {
+        start_time: Some("2026-11-25T09:00:00.0000Z".into()),
+        target_host_name: Some("vm-app-01".into()),
+        ..session(id, user)
+    }
+}
+
+fn entity(v: serde_json::Value) -> Entity {
+    v.as_object().cloned().expect("object")
+}
+
+/// A `sessionwindows` row of the audit logs: host b1, `vm`, `user`, started `minutes` after T0.
+async fn audit_window(t: &dyn TableStore, tunnel: &str, vm: &str, user: &str, minutes: i64) {
+    let start = crate::dates::format_utc_millis(T0 + Duration::minutes(minutes));
+    let e = entity(
+        json!({"PartitionKey": &start[..10], "RowKey": tunnel, "Start": start,
+        "BastionHost": "b1", "TargetVm": vm, "UserName": user, "Protocol": "ssh"}),
+    );
+    write_creating_table(t, WINDOWS_TABLE, &e, WriteMode::Upsert)
+        .await
+        .expect("window");
+}
+
+async fn seen(t: &InMemoryTables, sessions: &[crate::arm::ActiveSession]) {
+    live::record(
+        t,
+        HOST,
+        &host(true, false),
+        sessions,
+        T0 + Duration::minutes(1),
+    )
+    .await
+    .expect("record");
+}
+
+#[test]
+fn a_match_needs_the_same_host_vm_start_and_user() {
+    let mut e = entity(
+        json!({"HostName": "b1", "TargetHost": "VM-App-01", "UserName": "alice",
+        "StartTime": "2026-11-25T09:00:00Z"}),
+    );
+    let w = |host: &str, vm: &str, user: &str, minutes: i64| {
+        WindowRow::from_entity(&entity(json!({
+        "RowKey": "t", "Start": crate::dates::format_utc_millis(T0 + Duration::minutes(minutes)),
+        "BastionHost": host, "TargetVm": vm, "UserName": user})))
+        .expect("row")
+    };
+    assert!(unaudited::same_session(
+        &e,
+        &w("b1", "vm-app-01", "ALICE", 3)
+    ));
+    assert!(unaudited::same_session(&e, &w("b1", "vm-app-01", "", -9)));
+    assert!(!unaudited::same_session(
+        &e,
+        &w("b2", "vm-app-01", "alice", 0)
+    ));
+    assert!(!unaudited::same_session(
+        &e,
+        &w("b1", "vm-db-01", "alice", 0)
+    ));
+    assert!(!unaudited::same_session(
+        &e,
+        &w("b1", "vm-app-01", "bob", 0)
+    ));
+    assert!(!unaudited::same_session(
+        &e,
+        &w("b1", "vm-app-01", "alice", 11)
+    ));
+    e.remove("TargetHost");
+    e.insert("TargetResourceId".into(), json!("/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/vm-app-01"));
+    assert!(unaudited::same_session(
+        &e,
+        &w("b1", "vm-app-01", "alice", 0)
+    ));
+}
+
+#[tokio::test]
+async fn a_live_session_never_audited_is_announced_once_at_its_deadline() {
+    let t = InMemoryTables::new();
+    seen(&t, &[live_session("s1", "alice")]).await;
+    let early = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT - Duration::minutes(1));
+    assert!(early.await.expect("early").is_empty(), "within the window");
+    // An audit record of another VM does not count.
+    audit_window(&t, "t-other", "vm-db-01", "alice", 0).await;
+    let due = T0 + WAIT;
+    let (a, b) = tokio::join!(
+        unaudited::sweep(&t, HOST, WAIT, due),
+        unaudited::sweep(&t, HOST, WAIT, due)
+    );
+    let all: Vec<_> = a.expect("a").into_iter().chain(b.expect("b")).collect();
+    assert_eq!(all.len(), 1, "two instances, one announcement: {all:?}");
+    let n = &all[0];
+    assert_eq!(n.kind, unaudited::UNAUDITED);
+    let fact = format!("{}|s1", HOST.to_ascii_lowercase());
+    let id = crate::notify::message::stable_id(unaudited::UNAUDITED, &fact);
+    assert_eq!(n.notification_id, id, "stable: host + session");
+    assert_eq!(n.data["bastionHost"], "b1");
+    assert_eq!(n.data["targetVm"], "vm-app-01");
+    // Still live at the next ticks: the refresh keeps the decision.
+    seen(&t, &[live_session("s1", "alice")]).await;
+    let later = unaudited::sweep(&t, HOST, WAIT, due + Duration::hours(1));
+    assert!(later.await.expect("later").is_empty(), "decided once");
+}
+
+#[tokio::test]
+async fn an_audited_session_is_not_announced_by_time_match_or_exact_key() {
+    let t = InMemoryTables::new();
+    seen(
+        &t,
+        &[live_session("s1", "alice"), live_session("s2", "bob")],
+    )
+    .await;
+    audit_window(&t, "tunnel-a", "vm-app-01", "alice", 2).await;
+    let exact = entity(json!({"PartitionKey": "s2", "RowKey": "session", "BastionHost": "b1"}));
+    write_creating_table(&t, SESSIONS_TABLE, &exact, WriteMode::Upsert)
+        .await
+        .expect("session");
+    let n = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT + Duration::minutes(5));
+    assert!(n.await.expect("sweep").is_empty());
+    let rows = live::live_now(&t).await.expect("live");
+    let audit: Vec<_> = rows
+        .iter()
+        .map(|r| r["Audit"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(audit, ["tunnel:tunnel-a", "tunnel:s2"]);
+}

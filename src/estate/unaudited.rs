@@ -1,0 +1,169 @@
+//! `session.unaudited`: a session Bastion reported live that the audit logs still do not show once
+//! the lateness window has passed (the wait the join gives a session's audit records,
+//! `RECORDING_SESSION_WAIT_MINUTES`, counted from the session's start). Such a session is a gap in
+//! the audit trail: a deleted diagnostic setting, a stopped tail, or records that never came.
+//!
+//! A live session is audited when table `sessions` has its id as a tunnel id (the exact key, if
+//! Bastion uses one id for both), or when `sessionwindows` has a session on the same host and
+//! target VM that started within [`START_TOLERANCE`] of it (and the same user when both name one).
+//! Each `livesessions` row is decided once, at its deadline, by an ETag-conditional write of
+//! `Audit` (`tunnel:<id>` or `missing`): of two instances, the one that writes it announces.
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::live::LIVE_TABLE;
+use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
+use crate::audit_logs::sessions::SESSION_ROW;
+use crate::dates::{format_date, timestamp};
+use crate::notify::{Notification, Severity};
+use crate::tables::keys::{encode_key, is_valid_key};
+use crate::tables::ops::{get, query_all, update_from};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
+
+/// Notification type of a live session the audit logs never showed.
+pub const UNAUDITED: &str = "session.unaudited";
+/// How far apart the live start and the audit log's start may be for a match by time.
+pub const START_TOLERANCE: Duration = Duration::minutes(10);
+/// Stored decision of a session no audit log showed.
+const MISSING: &str = "missing";
+
+/// When a live-session row is due to be decided: its start (else first sight) plus `wait`.
+pub fn due(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
+    let start = get_str(e, "StartTime")
+        .and_then(timestamp)
+        .or_else(|| get_str(e, "FirstSeen").and_then(timestamp))?;
+    Some(start + wait)
+}
+
+/// True when audit-log session `w` is the live session `e` (same host, target and start; same user
+/// when both name one).
+pub fn same_session(e: &Entity, w: &WindowRow) -> bool {
+    let s = |k: &str| get_str(e, k).unwrap_or_default().trim();
+    let Some(start) = get_str(e, "StartTime").and_then(timestamp) else {
+        return false;
+    };
+    let vm = s("TargetHost");
+    let target = s("TargetResourceId").to_ascii_lowercase();
+    let vm_matches = (!vm.is_empty() && w.vm.eq_ignore_ascii_case(vm))
+        || (!target.is_empty() && target.ends_with(&format!("/{}", w.vm.to_ascii_lowercase())));
+    let (user, audit_user) = (s("UserName"), w.user_name.trim());
+    w.host.eq_ignore_ascii_case(s("HostName"))
+        && vm_matches
+        && (w.start - start).abs() <= START_TOLERANCE
+        && (user.is_empty() || audit_user.is_empty() || user.eq_ignore_ascii_case(audit_user))
+}
+
+/// The tunnel id of the audit-log session that is live session `e`, if the audit logs have it.
+///
+/// # Errors
+/// Table errors.
+pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<String>, TableError> {
+    let id = get_str(e, "SessionId").unwrap_or_default();
+    if !id.is_empty()
+        && is_valid_key(id)
+        && get(tables, SESSIONS_TABLE, id, SESSION_ROW)
+            .await?
+            .is_some()
+    {
+        return Ok(Some(id.to_owned()));
+    }
+    let Some(start) = get_str(e, "StartTime").and_then(timestamp) else {
+        return Ok(None);
+    };
+    let mut days = vec![
+        format_date((start - START_TOLERANCE).date()),
+        format_date((start + START_TOLERANCE).date()),
+    ];
+    days.dedup();
+    for day in days {
+        let rows = query_all(tables, WINDOWS_TABLE, &Filter::partition(&day), 5000).await?;
+        if let Some(w) = rows
+            .iter()
+            .filter_map(|r| WindowRow::from_entity(&r.entity))
+            .find(|w| same_session(e, w))
+        {
+            return Ok(Some(w.tunnel_id));
+        }
+    }
+    Ok(None)
+}
+
+/// Decides every undecided live-session row of `host` whose deadline has passed; returns the
+/// `session.unaudited` notifications this call won.
+///
+/// # Errors
+/// Table errors.
+pub async fn sweep(
+    tables: &dyn TableStore,
+    host: &str,
+    wait: Duration,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    let pk = encode_key(&host.to_ascii_lowercase());
+    let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| undecided(&r.entity)) {
+        if due(&r.entity, wait).is_none_or(|d| d > now) {
+            continue;
+        }
+        let decision = audited(tables, &r.entity)
+            .await?
+            .map_or_else(|| MISSING.to_owned(), |t| format!("tunnel:{t}"));
+        if decide(tables, &pk, r, &decision).await? && decision == MISSING {
+            out.push(notification(&r.entity, wait));
+        }
+    }
+    Ok(out)
+}
+
+fn undecided(e: &Entity) -> bool {
+    get_str(e, "Audit").is_none_or(str::is_empty)
+}
+
+/// Writes `decision` unless another writer decided first; true when this call wrote it.
+async fn decide(
+    tables: &dyn TableStore,
+    pk: &str,
+    r: &Stored,
+    decision: &str,
+) -> Result<bool, TableError> {
+    let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
+    let mut won = false;
+    update_from(tables, LIVE_TABLE, pk, &rk, Some(r.clone()), &mut |cur| {
+        let cur = cur?;
+        won = undecided(&cur.entity);
+        won.then(|| {
+            let mut e = cur.entity.clone();
+            e.insert("Audit".into(), decision.into());
+            e
+        })
+    })
+    .await?;
+    Ok(won)
+}
+
+fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
+    let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+    let host = s("Host");
+    let due = due(e, wait).map(crate::dates::format_utc_millis);
+    Notification::new(
+        UNAUDITED,
+        &format!("{}|{}", host.to_ascii_lowercase(), s("SessionId")),
+        due.clone().unwrap_or_else(|| s("LastSeen")),
+        Severity::Critical,
+        format!(
+            "Live Bastion session missing from the audit logs on {}",
+            s("HostName")
+        ),
+        json!({
+            "bastionHost": s("HostName"), "bastionHostId": host, "sessionId": s("SessionId"),
+            "userName": s("UserName"), "targetVm": s("TargetHost"), "targetIp": s("TargetIp"),
+            "protocol": s("Protocol"), "startTime": s("StartTime"), "dueAt": due,
+            "reason": format!(
+                "seen live, but no audit log shows it {} minutes after its start",
+                wait.whole_minutes()
+            ),
+        }),
+    )
+}
