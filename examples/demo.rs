@@ -16,7 +16,10 @@
 //!
 //! The hour also holds a failed login and a session still open on VM-APP-01 (no recording).
 //!
-//! `cargo run --example demo -- seed` ·
+//! `cargo run --example demo -- seed [--no-archive]` ·
+//! `cargo run --example demo -- workspace <id>` (the same hour from a Log Analytics workspace: the
+//! project's loopback fake of the query API, its URL on stdout; `seed --no-archive` then leaves
+//! the archive empty) ·
 //! `cargo run --example demo -- show [--expect N] [--joined N] [--timeout S]`
 //! Reads the same settings as the handler (`AzureWebJobsStorage`, `RECORDINGS_SOURCES`, …).
 
@@ -31,6 +34,9 @@ use bastion_recordings::tables::{Entity, TableStore};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+
+#[path = "demo_workspace/mod.rs"]
+mod workspace;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -248,18 +254,31 @@ fn recordings(i: usize, day: &str) -> [(String, Metadata); ROWS_PER_HOST] {
     ]
 }
 
-async fn seed(config: &Config) -> Res<()> {
+/// The start of the current UTC hour and now: the audit hour's bounds.
+fn this_hour() -> Res<(OffsetDateTime, OffsetDateTime)> {
+    let now = OffsetDateTime::now_utc();
+    let hour = now
+        .replace_minute(0)?
+        .replace_second(0)?
+        .replace_nanosecond(0)?;
+    Ok((hour, now))
+}
+
+/// Every host's audit hour (JSON Lines), one per recording source.
+fn audit_hours(config: &Config, hour: OffsetDateTime, now: OffsetDateTime) -> Vec<String> {
+    (config.sources.recordings.iter().enumerate())
+        .map(|(i, spec)| audit_hour(&host_of(spec), i, hour, now))
+        .collect()
+}
+
+async fn seed(config: &Config, archive: bool) -> Res<()> {
     let logs_spec = config
         .sources
         .audit_logs
         .first()
         .ok_or("no audit-log source")?;
     let logs = blobs(logs_spec)?;
-    let now = OffsetDateTime::now_utc();
-    let hour = now
-        .replace_minute(0)?
-        .replace_second(0)?
-        .replace_nanosecond(0)?;
+    let (hour, now) = this_hour()?;
     let day = format_date(now.date());
     // Recordings first: Bastion uploads a recording when its session ends, before the hour's
     // records reach the archive (the join is order independent either way).
@@ -277,9 +296,17 @@ async fn seed(config: &Config) -> Res<()> {
             );
         }
     }
-    for (i, spec) in config.sources.recordings.iter().enumerate() {
+    if !archive {
+        println!("no audit-log blob: the hour's records come from the workspace");
+        return Ok(());
+    }
+    for (spec, lines) in config
+        .sources
+        .recordings
+        .iter()
+        .zip(audit_hours(config, hour, now))
+    {
         let host = host_of(spec);
-        let lines = audit_hour(&host, i, hour, now);
         let path = format!(
             "resourceId=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}/y={:04}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
             hour.year(),
@@ -559,7 +586,12 @@ async fn main() -> Res<()> {
     };
     let hosts = config.sources.recordings.len();
     match args.first().map(String::as_str) {
-        Some("seed") => seed(&config).await,
+        Some("seed") => seed(&config, !args.iter().any(|a| a == "--no-archive")).await,
+        Some("workspace") => {
+            let id = args.get(1).ok_or("usage: demo workspace <workspace id>")?;
+            let (hour, now) = this_hour()?;
+            workspace::run(id, &audit_hours(&config, hour, now)).await
+        }
         Some("show") => {
             show(
                 &config,
@@ -569,6 +601,9 @@ async fn main() -> Res<()> {
             )
             .await
         }
-        _ => Err("usage: demo seed | demo show [--expect N] [--joined N] [--timeout S]".into()),
+        _ => Err(
+            "usage: demo seed [--no-archive] | demo workspace <id> | demo show [--expect N] [--joined N] [--timeout S]"
+                .into(),
+        ),
     }
 }

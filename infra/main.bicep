@@ -182,7 +182,7 @@ param softDeleteDays int = 14
 @description('Bastion hosts whose BastionAuditLogs this template archives (a diagnostic setting on each): {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName? (default: the first audit-log source)}. Empty: bastionName below, or none.')
 param bastionDiagnostics array = []
 
-@description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
+@description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace), bastionSubscriptionId?, bastionResourceGroup? (the host\'s, default this deployment\'s)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
 param logAnalyticsWorkspaces array = []
 
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the sources name by resource id, with no grant from this template.')
@@ -476,6 +476,19 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
     params: {
       workspaceName: last(split(w.resourceId, '/'))
       principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// For a Bastion host the deployment manages: its BastionAuditLogs sent to the workspace it is read from.
+module workspaceDiagnostics 'modules/workspace-diagnostics.bicep' = [
+  for (w, i) in filter(logAnalyticsWorkspaces, w => bool(w.?diagnostics ?? false) && !empty(w.?bastionName ?? '')): {
+    name: 'workspace-diagnostics-${i}'
+    scope: resourceGroup(w.?bastionSubscriptionId ?? subscription().subscriptionId, w.?bastionResourceGroup ?? resourceGroup().name)
+    params: {
+      bastionName: w.bastionName
+      workspaceResourceId: w.resourceId
+      settingName: 'send-bastion-audit-logs-to-workspace'
     }
   }
 ]

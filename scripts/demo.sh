@@ -5,9 +5,15 @@
 # container) through the product's storage code, then waits for the recordings to be catalogued and
 # joined with their sessions and prints the one catalogue's rows (host, VM, user, client IP, session
 # times, match, class) and tags. Exits non-zero when fewer rows or joined rows than seeded show up.
-# Usage: scripts/demo.sh        (leaves Azurite running; `scripts/azurite.sh stop` stops it)
+# With --workspace (or DEMO_AUDIT_SOURCE=workspace) the hour's records come from a Log Analytics
+# workspace instead of the archive: the project's loopback fake of the Logs Query API serves them
+# (`demo workspace`), the handler's AuditLogQuery timer reads them, and no PT1H.json is written.
+# Usage: scripts/demo.sh [--workspace]  (leaves Azurite running; `scripts/azurite.sh stop` stops it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source_kind="${DEMO_AUDIT_SOURCE:-archive}"
+[[ "${1:-}" == "--workspace" ]] && source_kind=workspace
+case "$source_kind" in archive|workspace) ;; *) echo "DEMO_AUDIT_SOURCE: archive or workspace" >&2; exit 2;; esac
 
 scripts/azurite.sh start >/dev/null
 # shellcheck disable=SC1091
@@ -29,18 +35,36 @@ export DEVHOST_PORT=0 DEVHOST_POLL_MS=300 DEVHOST_QUEUE_POLL_MS=300
 export AUDITLOGS_STORAGE="$AZURITE_CONNECTION_STRING"
 export RUST_LOG="${RUST_LOG:-info}"
 
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+seed_flags=()
+if [[ "$source_kind" == workspace ]]; then
+  # The workspace's customer id, and the fake's loopback URL (plain http: the test setting allows it).
+  export AUDITLOGS_WORKSPACES=0d3c7e5a-6b1f-4c2d-9e8f-7a6b5c4d3e2f
+  export AUDITLOGS_QUERY_LAG_SECONDS=0 CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK=true
+  ws_out=".azurite/workspace-$run_id.out"
+  "$bin/examples/demo" workspace "$AUDITLOGS_WORKSPACES" >"$ws_out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q '^http://' "$ws_out" && break; sleep 0.1; done
+  LOGANALYTICS_ENDPOINT="$(grep -m1 '^http://' "$ws_out")" || { cat "$ws_out"; exit 1; }
+  export LOGANALYTICS_ENDPOINT
+  echo "== audit source: workspace $AUDITLOGS_WORKSPACES (loopback fake of the Logs Query API at $LOGANALYTICS_ENDPOINT)"
+  seed_flags=(--no-archive)
+fi
+
 log=".azurite/devhost-$run_id.log"
 "$bin/devhost" --app-root . --handler "$bin/handler" >"$log" 2>&1 &
-devhost=$!
-trap 'kill $devhost 2>/dev/null || true' EXIT
+pids+=($!)
 for _ in $(seq 1 150); do grep -q "devhost listening" "$log" && break; sleep 0.2; done
 grep -m1 "devhost listening" "$log" || { cat "$log"; exit 1; }
 
 echo "== seeding synthetic recordings and an audit-log hour"
-"$bin/examples/demo" seed
+"$bin/examples/demo" seed "${seed_flags[@]}"
 echo "== waiting for devhost → handler to catalogue them and join them with their audit-log sessions (log: $log)"
 # 3 recordings per host; 2 name a seeded session, the third one no seeded record carries (unjoined).
-if ! "$bin/examples/demo" show --expect 6 --joined 4 --timeout 90; then
+# The workspace is read by the every-minute AuditLogQuery timer: allow for its first tick.
+timeout=90; [[ "$source_kind" == workspace ]] && timeout=150
+if ! "$bin/examples/demo" show --expect 6 --joined 4 --timeout "$timeout"; then
   echo "demo.sh: FAILED: the catalogue did not show every seeded recording joined with its session." >&2
   echo "demo.sh: last handler log lines ($log):" >&2
   tail -n 20 "$log" >&2

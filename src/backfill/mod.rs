@@ -1,5 +1,6 @@
 //! `handler backfill`: catalogues every existing recording and tails every existing `PT1H.json` of
-//! a time window, for teams switching the product on after months of recordings.
+//! a time window, and reads the window from each Log Analytics workspace's retained history
+//! ([`workspaces`]), for teams switching the product on after months of recordings.
 //!
 //! Same code paths as the functions ([`items`]): nothing here decides what a row says. Audit logs
 //! go first, so recordings find their sessions when they are catalogued (the other order also
@@ -17,6 +18,7 @@ pub mod hashes;
 pub mod items;
 pub mod progress;
 mod summary;
+mod workspaces;
 
 pub use summary::Summary;
 
@@ -161,6 +163,10 @@ pub async fn run(
                 }
             }
         }
+    }
+    if opts.kinds.contains(&Kind::AuditLogs) && !opts.dry_run && s.complete {
+        progress.stage("workspaces");
+        workspaces::read(state, opts, &mut s, emit).await;
     }
     if opts.hash && s.complete && !opts.dry_run && opts.kinds.contains(&Kind::Recordings) {
         progress.stage("hashes");

@@ -28,9 +28,23 @@ pub struct Summary {
     pub failed: Vec<String>,
     /// False when `--limit` stopped the run early, or a source could not be walked.
     pub complete: bool,
+    /// Log Analytics workspaces (`AUDITLOGS_WORKSPACES`): the history read from them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspaces: Option<WorkspaceTotals>,
     /// `--hash`: the hashing pass's totals (its failures are also in `errors` / `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hashes: Option<super::hashes::HashTotals>,
+}
+
+/// What a backfill read from the workspaces.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct WorkspaceTotals {
+    /// Workspaces read through the window.
+    pub read: usize,
+    /// Queries sent.
+    pub queries: u64,
+    /// Rows newly stored (rows already stored by the timer or the archive are not counted).
+    pub stored: u64,
 }
 
 impl Summary {

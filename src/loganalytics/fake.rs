@@ -4,7 +4,8 @@
 //! bounds, `take`, the `endswith` host filter, the `project` list — and the request's `timespan`
 //! on `TimeGenerated`, in the documented answer shape with the table's column types
 //! (`SessionEndTime` a string, `Duration` null while open). Faults on demand: 429 with
-//! `Retry-After`, a partial result (an `error` beside the truncated tables), any status; a
+//! `Retry-After`, a partial result (an `error` beside the truncated tables), any status (after
+//! [`Fault::Pass`]es, to fail a later request); a
 //! workspace can be forbidden (403) and unknown ones answer 404. Served over HTTP ([`serve`]) or
 //! called in-process (it is a [`LogsQuery`]).
 
@@ -36,6 +37,8 @@ pub struct FakeRow {
 /// A fault served instead of (or with) the next answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
+    /// No fault: the request is answered normally (places a fault after some good answers).
+    Pass,
     /// 429 with `Retry-After` seconds.
     Throttle(u64),
     /// The rows truncated to half and an `error` beside the tables.

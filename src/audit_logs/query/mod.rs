@@ -9,7 +9,9 @@
 //! - [`kql`] (pure): the page query and its `timespan`.
 //! - [`store`]: table `auditqueries` (cursor rows, `If-Match`; status rows for `/api/health`).
 //! - [`page`]: one query's rows streamed, stored a chunk at a time; [`run`]: one workspace's pages.
+//! - [`history`]: `handler backfill` over a workspace's retained history (its own cursor row).
 
+pub mod history;
 pub mod kql;
 pub mod page;
 pub mod row;
@@ -129,13 +131,17 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
         if waiting {
             continue;
         }
-        let row = (store::CURSOR_ROW, start);
+        let span = run::Span {
+            row: store::CURSOR_ROW,
+            start,
+            until: now - q.settings.lag,
+        };
         let r = run::read(
             &q.tail,
             q.logs.as_ref(),
             &q.settings,
             ws,
-            row,
+            span,
             now,
             &reading,
         )

@@ -34,7 +34,18 @@ pub struct Read {
     pub contended: bool,
 }
 
-/// Reads `ws` from cursor `row` (absent: from `start`) up to `now − lag`.
+/// Which cursor a read moves, and over which `ingestion_time()` span.
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a> {
+    /// The cursor's row key ([`store::CURSOR_ROW`] or [`store::BACKFILL_ROW`]).
+    pub row: &'a str,
+    /// Where a cursor not stored yet starts.
+    pub start: OffsetDateTime,
+    /// Exclusive end: `now − lag` for the timer, the `--to` bound for a backfill.
+    pub until: OffsetDateTime,
+}
+
+/// Reads `ws` from its cursor `span.row` (absent: from `span.start`) up to `span.until`.
 ///
 /// # Errors
 /// [`PageError`]: the cursor stays where the last whole page left it.
@@ -43,15 +54,16 @@ pub async fn read(
     logs: &dyn LogsQuery,
     settings: &QuerySettings,
     ws: &Workspace,
-    (row, start): (&str, OffsetDateTime),
+    span: Span<'_>,
     now: OffsetDateTime,
     deadline: &Deadline,
 ) -> Result<Read, PageError> {
     let tables = tail.ports.tables.as_ref();
-    let mut cur = store::load(tables, &ws.id, row, start)
+    let row = span.row;
+    let mut cur = store::load(tables, &ws.id, row, span.start)
         .await
         .map_err(|e| PageError::Store(e.into()))?;
-    let (hi, overlap) = (tick_of(now - settings.lag), ticks(settings.overlap));
+    let (hi, overlap) = (tick_of(span.until), ticks(settings.overlap));
     let reader = Reader {
         tail,
         logs,
@@ -132,7 +144,7 @@ pub fn status_of(ws: &Workspace, r: &Result<Read, PageError>, now: OffsetDateTim
 }
 
 /// What `/api/health` shows of a failure: its kind and the role to grant, never a service message.
-fn shown(e: &PageError) -> String {
+pub(super) fn shown(e: &PageError) -> String {
     match e {
         PageError::Rest(RestError::MissingRole { role }) => format!("403: missing role {role}"),
         PageError::Rest(RestError::NotFound { .. }) => {

@@ -141,6 +141,17 @@ pub async fn save(
     }
 }
 
+/// Forgets a workspace's cursor `row` (`handler backfill --restart`): the next read starts over.
+///
+/// # Errors
+/// Table errors (an absent row or table is not one).
+pub async fn forget(tables: &dyn TableStore, workspace: &str, row: &str) -> Result<(), TableError> {
+    match tables.delete(TABLE, workspace, row, None).await {
+        Ok(()) | Err(TableError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// A workspace's last outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {

@@ -7,10 +7,10 @@
 //! line naming the setting and the endpoint, and never quarantines a good event; a half-configured
 //! identity stops start-up. Needs `TEST_AZURITE=1`, an Azurite install and the `openssl` CLI.
 
-mod endpoint;
+pub(crate) mod endpoint;
 mod failures;
 mod queues;
-mod rig;
+pub(crate) mod rig;
 mod sources;
 
 use std::time::{Duration, Instant};

@@ -3,6 +3,10 @@
 //! `/api/health` while the other is read, and a second tick (a restart reads the same window
 //! again through its overlap) stores nothing twice.
 
+mod differential;
+mod rig;
+mod scenarios;
+
 use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow, Fault, serve};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};

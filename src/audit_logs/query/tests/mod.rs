@@ -346,3 +346,5 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
         .expect("row");
     assert_eq!(s.error, None);
 }
+
+mod history;

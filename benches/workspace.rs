@@ -1,0 +1,279 @@
+//! Workspace-source benchmark (run by `scripts/bench-workspace.sh`, not a timed test), on the
+//! project's loopback fake of the Logs Query API served over HTTP by a child process of this
+//! binary (so its own memory is not counted here):
+//! - `workspace rate [rows] [repeats]`: a workspace hour of `rows` records stored by
+//!   `AuditLogQuery`'s own tick (in-memory tables), beside a bare client issuing the same queries
+//!   (the same KQL and timespans, recorded from the tick; each answer read whole and parsed as
+//!   JSON); rows/s of both, their ratio, queries per 10,000 rows, and the ticks it took.
+//! - `workspace rss [megabytes]`: one page whose answer is that large, streamed; peak RSS (`VmHWM`).
+//! - `workspace quiet [ticks]`: an empty workspace; queries per tick.
+//! - `workspace serve <rows> <pad>` (internal): the fake, its URL on stdout.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use bastion_recordings::audit_logs::query::{self, Query, QuerySettings, Workspace};
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::config::Config;
+use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow, serve};
+use bastion_recordings::loganalytics::{Answer, LogsClient, LogsQuery, SCOPE};
+use bastion_recordings::rest::{RestClient, RestError, RestLimits};
+use bastion_recordings::retention::policy::Policy;
+use bastion_recordings::state::{AppState, Stores};
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::tables::memory::InMemoryTables;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+const WS: &str = "b0b0b0b0-0000-4000-8000-0000000000be";
+/// Distinct sessions the rows belong to (a busy estate's hour).
+const TUNNELS: usize = 2_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let num = |i: usize, d: usize| args.get(i).map_or(d, |n| n.parse().expect("a number"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match args.first().map(String::as_str) {
+        Some("serve") => rt.block_on(serve_fake(num(1, 0), num(2, 0))),
+        Some("rate") => rt.block_on(rate(num(1, 20_000), num(2, 5))),
+        Some("rss") => rt.block_on(rss(num(1, 64))),
+        Some("quiet") => rt.block_on(quiet(num(1, 5))),
+        _ => eprintln!("usage: workspace rate [rows] [repeats] | rss [megabytes] | quiet [ticks]"),
+    }
+}
+
+/// Row `i` (of session `i % TUNNELS`), ingested at `ingested`; `pad` bytes more in its user agent
+/// column's neighbour (`UserEmail`), to size an answer.
+fn row(i: usize, ingested: OffsetDateTime, pad: usize) -> FakeRow {
+    let at = bastion_recordings::dates::format_utc_millis(ingested - Duration::minutes(1));
+    let t = i % TUNNELS;
+    let values = json!({
+        "TimeGenerated": at, "_ResourceId": "/subscriptions/s/resourcegroups/rg-hub/providers/microsoft.network/bastionhosts/bas-bench",
+        "OperationName": "Microsoft.Network/BastionHost/connect", "Message": "Successfully Connected.",
+        "UserName": format!("user{}", t % 500), "UserEmail": format!("user{}@{}contoso.com", t % 500, "x".repeat(pad)),
+        "ClientIpAddress": format!("203.0.113.{}", t % 250), "ClientPort": 50_000 + (i % 10_000), "Protocol": "ssh",
+        "TargetResourceId": format!("/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-{:03}", t % 300),
+        "TargetVMIPAddress": "10.0.0.4", "ResourceType": "VM", "TunnelId": format!("{t:08x}-0000-4000-8000-00000000be00"),
+        "SessionStartTime": at, "SessionEndTime": "", "Duration": null,
+    });
+    FakeRow {
+        ingested,
+        visible_from: OffsetDateTime::UNIX_EPOCH,
+        values: values.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+/// The fake with `rows` rows ingested over the hour before five minutes ago.
+async fn serve_fake(rows: usize, pad: usize) {
+    let fake = FakeLogs::default();
+    fake.workspace(WS);
+    let start = OffsetDateTime::now_utc() - Duration::minutes(65);
+    let step = Duration::HOUR / u32::try_from(rows.max(1)).expect("rows");
+    for i in 0..rows {
+        fake.ingest(WS, row(i, start + step * u32::try_from(i).expect("i"), pad));
+    }
+    println!("{}", serve(fake).await.expect("serve"));
+    std::future::pending::<()>().await;
+}
+
+/// The fake in a child process; killed on drop.
+struct Served(Child, String);
+
+impl Served {
+    fn start(rows: usize, pad: usize) -> Self {
+        let mut child = Command::new(std::env::current_exe().expect("exe"))
+            .args(["serve", &rows.to_string(), &pad.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the fake");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("its URL");
+        Self(child, line.trim().to_owned())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+/// The real client, recording what it sends.
+struct Recorded {
+    inner: LogsClient,
+    sent: Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait]
+impl LogsQuery for Recorded {
+    async fn query(&self, ws: &str, query: &str, timespan: &str) -> Result<Answer, RestError> {
+        self.sent
+            .lock()
+            .expect("sent")
+            .push((query.to_owned(), timespan.to_owned()));
+        self.inner.query(ws, query, timespan).await
+    }
+}
+
+fn workspace_source(url: &str, page_rows: usize) -> (Query, Arc<Recorded>) {
+    let config = Config::in_memory(&[]).expect("config");
+    let stores = Stores::one(
+        Arc::new(InMemoryBlobStore::new("devstoreaccount1")),
+        Arc::new(InMemoryTables::new()),
+    );
+    let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
+    let limits = RestLimits {
+        try_timeout: std::time::Duration::from_secs(60),
+        deadline: std::time::Duration::from_secs(120),
+    };
+    let inner = LogsClient::new(
+        RestClient::new(None, SCOPE, limits),
+        url.parse().expect("url"),
+    );
+    let logs = Arc::new(Recorded {
+        inner,
+        sent: Mutex::default(),
+    });
+    let settings = QuerySettings {
+        workspaces: vec![Workspace {
+            id: WS.into(),
+            bastion: None,
+        }],
+        page_rows,
+        ..QuerySettings::default()
+    };
+    let q = Query {
+        tail: bastion_recordings::functions::tailer(&state),
+        logs: logs.clone(),
+        settings: Arc::new(settings),
+    };
+    (q, logs)
+}
+
+/// Ticks until `rows` are stored (at most 5): (seconds, ticks, queries, stored).
+async fn ticks_until(q: &Query, rows: u64) -> (f64, usize, u64, u64) {
+    let started = Instant::now();
+    let (mut n, mut queries, mut stored) = (0, 0, 0);
+    while stored < rows && n < 5 {
+        let r = query::tick(q, OffsetDateTime::now_utc())
+            .await
+            .expect("tick");
+        assert_eq!(r.failed, 0, "a workspace failed");
+        (n, queries, stored) = (n + 1, queries + r.queries, stored + r.stored);
+    }
+    (started.elapsed().as_secs_f64(), n, queries, stored)
+}
+
+/// The bare client: the same requests, each answer read whole and parsed; (seconds, rows).
+async fn bare(url: &str, sent: &[(String, String)]) -> (f64, usize) {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut rows = 0;
+    for (query, timespan) in sent {
+        let body = http
+            .post(format!("{url}/v1/workspaces/{WS}/query"))
+            .json(&json!({"query": query, "timespan": timespan}))
+            .send()
+            .await
+            .expect("send")
+            .bytes()
+            .await
+            .expect("body");
+        let v: Value = serde_json::from_slice(&body).expect("json");
+        rows += v["tables"][0]["rows"].as_array().map_or(0, Vec::len);
+    }
+    (started.elapsed().as_secs_f64(), rows)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn rate(rows: usize, repeats: usize) {
+    let served = Served::start(rows, 0);
+    let (mut ws_rates, mut bare_rates) = (Vec::new(), Vec::new());
+    for run in 0..repeats {
+        let (q, logs) = workspace_source(&served.1, 10_000);
+        let (secs, ticks, queries, stored) = ticks_until(&q, rows as u64).await;
+        assert_eq!(stored, rows as u64, "every row stored");
+        let sent = logs.sent.lock().expect("sent").clone();
+        let (bare_secs, bare_rows) = bare(&served.1, &sent).await;
+        let per_10k = queries as f64 * 10_000.0 / rows as f64;
+        let (w, b) = (rows as f64 / secs, rows as f64 / bare_secs);
+        println!(
+            "{{\"run\":{run},\"rows\":{rows},\"ticks\":{ticks},\"queries\":{queries},\"queries_per_10k_rows\":{per_10k:.2},\"workspace_secs\":{secs:.3},\"workspace_rows_per_s\":{w:.0},\"bare_secs\":{bare_secs:.3},\"bare_rows_read\":{bare_rows},\"bare_rows_per_s\":{b:.0},\"ratio\":{:.3}}}",
+            w / b
+        );
+        ws_rates.push(w);
+        bare_rates.push(b);
+    }
+    let (w, b) = (median(ws_rates), median(bare_rates));
+    println!(
+        "{{\"median_workspace_rows_per_s\":{w:.0},\"median_bare_rows_per_s\":{b:.0},\"ratio_of_medians\":{:.3}}}",
+        w / b
+    );
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn rss(megabytes: usize) {
+    // Rows of ≈ 1 KiB in the answer: a 64 MB answer is ≈ 65,000 rows, read as one page.
+    let rows = megabytes * 1024;
+    let served = Served::start(rows, 700);
+    let before = peak_rss_kib();
+    let (q, logs) = workspace_source(&served.1, 500_000);
+    let (secs, ticks, queries, stored) = ticks_until(&q, rows as u64).await;
+    let peak = peak_rss_kib();
+    // The answer's size, counted as it streams (after the peak was read).
+    let sent = logs.sent.lock().expect("sent").clone();
+    let mut res = reqwest::Client::new()
+        .post(format!("{}/v1/workspaces/{WS}/query", served.1))
+        .json(&json!({"query": sent[0].0, "timespan": sent[0].1}))
+        .send()
+        .await
+        .expect("send");
+    let mut bytes = 0;
+    while let Some(c) = res.chunk().await.expect("chunk") {
+        bytes += c.len();
+    }
+    println!(
+        "{{\"rows\":{rows},\"stored\":{stored},\"ticks\":{ticks},\"queries\":{queries},\"answer_bytes\":{bytes},\"answer_mib\":{:.1},\"secs\":{secs:.2},\"peak_rss_kib_before\":{before},\"peak_rss_kib\":{peak},\"peak_rss_mib\":{:.1}}}",
+        bytes as f64 / 1_048_576.0,
+        peak as f64 / 1024.0
+    );
+}
+
+async fn quiet(ticks: usize) {
+    let served = Served::start(0, 0);
+    let (q, _) = workspace_source(&served.1, 10_000);
+    let mut queries = Vec::new();
+    for _ in 0..ticks {
+        let r = query::tick(&q, OffsetDateTime::now_utc())
+            .await
+            .expect("tick");
+        queries.push(r.queries);
+    }
+    println!("{{\"ticks\":{ticks},\"queries_per_tick\":{queries:?}}}");
+}

@@ -1,0 +1,84 @@
+//! `handler backfill` over a workspace's retained history (30–730 days): every workspace read from
+//! its own cursor row ([`store::BACKFILL_ROW`], so a rerun resumes and the live cursor never moves
+//! back) from `from` to `to` on `ingestion_time()`, without a time budget, then joined and the
+//! failed-login bursts checked as the `PT1H.json` backfill does. Rows already stored by the timer
+//! (or by the storage archive) are upserted to the same values: nothing doubles.
+
+use time::OffsetDateTime;
+use tracing::error;
+
+use super::run::{self, Span};
+use super::{Query, store};
+use crate::audit_logs::detect::failed;
+use crate::audit_logs::join::Deadline;
+use crate::notify::Notification;
+use crate::telemetry::redact;
+
+/// What a history read did.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Workspaces read to `to`.
+    pub workspaces: usize,
+    /// Workspaces that failed (`workspace: what`; the next run resumes them).
+    pub failed: Vec<String>,
+    /// Queries sent.
+    pub queries: u64,
+    /// Rows newly stored.
+    pub stored: u64,
+    /// The failed-login digests the history produced.
+    pub notifications: Vec<Notification>,
+}
+
+/// Reads every workspace's history in `[from, to)` (capped at `now − lag`: the timer reads on).
+/// `restart` starts the backfill cursor at `from` again.
+///
+/// # Errors
+/// None: a failing workspace is named in [`History::failed`] and the others go on.
+pub async fn read(
+    q: &Query,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    now: OffsetDateTime,
+    restart: bool,
+) -> History {
+    let never = Deadline::never(q.tail.ports.clock.clone());
+    let until = to.min(now - q.settings.lag);
+    let mut out = History::default();
+    let tables = q.tail.ports.tables.as_ref();
+    for ws in &q.settings.workspaces {
+        if restart && let Err(e) = store::forget(tables, &ws.id, store::BACKFILL_ROW).await {
+            out.failed.push(format!("workspace {}: {e}", ws.id));
+            continue;
+        }
+        let span = Span {
+            row: store::BACKFILL_ROW,
+            start: from,
+            until,
+        };
+        let r = run::read(&q.tail, q.logs.as_ref(), &q.settings, ws, span, now, &never).await;
+        match r {
+            Ok(read) => {
+                out.workspaces += 1;
+                out.queries += read.queries;
+                out.stored += read.stored;
+            }
+            Err(e) => {
+                error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "reading a workspace's history failed; the next run resumes it");
+                out.failed
+                    .push(format!("workspace {}: {}", ws.id, run::shown(&e)));
+            }
+        }
+    }
+    let tail = &q.tail;
+    if let Err(e) = tail.join.run_pending(now, now - from, &never).await {
+        error!(error.cause_chain = %redact(&e.to_string()), "joining the history's sessions failed; the next tick retries");
+    }
+    out.notifications = failed::run_pending(
+        &tail.ports.tables,
+        &tail.ports.sources,
+        tail.settings.failed_login_threshold,
+        tail.settings.failed_login_window,
+    )
+    .await;
+    out
+}

@@ -1,0 +1,43 @@
+//! The backfill's workspace pass: each Log Analytics workspace's retained history in the window,
+//! through [`crate::audit_logs::query::history`] (its own cursor, so a rerun resumes). A workspace
+//! that fails is named in the summary and retried by the next run; the others go on.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::summary::WorkspaceTotals;
+use super::{Options, Summary};
+use crate::audit_logs::query::{Query, history};
+use crate::notify::OUTPUT_BINDING;
+use crate::state::AppState;
+
+/// Reads every configured workspace over `opts`' window (none configured: nothing).
+pub(super) async fn read(
+    state: &AppState,
+    opts: &Options,
+    s: &mut Summary,
+    emit: &mut dyn FnMut(&str, Value),
+) {
+    let Some(logs) = state.logs.clone() else {
+        return;
+    };
+    let q = Query {
+        tail: crate::state::tailer(state),
+        logs,
+        settings: Arc::new(state.config.workspaces.query.clone()),
+    };
+    let now = state.ports.clock.now();
+    let h = history::read(&q, opts.from, opts.to, now, opts.restart).await;
+    for n in &h.notifications {
+        emit(OUTPUT_BINDING, n.to_output());
+    }
+    s.errors += h.failed.len();
+    s.complete &= h.failed.is_empty();
+    s.failed.extend(h.failed);
+    s.workspaces = Some(WorkspaceTotals {
+        read: h.workspaces,
+        queries: h.queries,
+        stored: h.stored,
+    });
+}
