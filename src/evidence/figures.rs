@@ -23,7 +23,8 @@ pub struct HostFigures {
     pub unrecorded: u64,
     /// Failed logins (`status=failed-login`).
     pub failed_logins: u64,
-    /// (client IP, VM, window) groups with at least the burst threshold of failed logins.
+    /// `login.failed.burst` detections the detector raised with a window starting in the period
+    /// (per user and per client IP, as it notifies; a burst over several hosts counts for each).
     pub failed_login_bursts: u64,
     /// Sessions per start day.
     pub per_day: BTreeMap<String, u64>,
@@ -39,6 +40,8 @@ pub struct HostFigures {
     pub due_by_class: BTreeMap<String, u64>,
     /// Recordings per integrity state (`hashed`, `unhashed`, `length-mismatch`).
     pub integrity: BTreeMap<String, u64>,
+    /// Recordings per latest verification result (`never`: not yet sampled).
+    pub verified: BTreeMap<String, u64>,
     /// Recordings under legal hold.
     pub held: u64,
     /// Recordings per status.
@@ -97,31 +100,16 @@ pub struct Counter {
     reviewed: HashMap<String, OffsetDateTime>,
     deadline: Duration,
     due_before: String,
-    burst_threshold: u32,
-    burst_window: Duration,
-    /// Failed logins per (host, client IP, VM, window start) of the current day.
-    windows: HashMap<(String, String, String, i64), u32>,
-    day: String,
 }
 
 impl Counter {
-    /// A counter for a period ending at `to`; a review is on time within `deadline` of the start,
-    /// a burst is `burst_threshold` failed logins in a tumbling `burst_window`.
-    pub fn new(
-        to: OffsetDateTime,
-        deadline: Duration,
-        burst_threshold: u32,
-        burst_window: Duration,
-    ) -> Self {
+    /// A counter for a period ending at `to`; a review is on time within `deadline` of the start.
+    pub fn new(to: OffsetDateTime, deadline: Duration) -> Self {
         Self {
             figures: Figures::default(),
             reviewed: HashMap::new(),
             deadline,
             due_before: crate::dates::format_date((to + Duration::days(30)).date()),
-            burst_threshold,
-            burst_window,
-            windows: HashMap::new(),
-            day: String::new(),
         }
     }
 
@@ -141,6 +129,16 @@ impl Counter {
                 *e = (*e).min(*at);
             }
             Facts::Session { .. } => self.session(facts),
+            Facts::Burst { hosts } => {
+                self.figures.total.failed_login_bursts += 1;
+                for h in hosts {
+                    self.figures
+                        .hosts
+                        .entry(h.clone())
+                        .or_default()
+                        .failed_login_bursts += 1;
+                }
+            }
             Facts::Recording { .. } => self.recording(facts),
             Facts::Hold { status, .. } => {
                 self.figures.holds += 1;
@@ -175,18 +173,12 @@ impl Counter {
             start,
             outcome,
             recorded,
-            ip,
-            vm,
             recordings,
         } = facts
         else {
             return;
         };
         let day = crate::dates::format_date(start.date());
-        if day != self.day {
-            self.flush_bursts();
-            self.day.clone_from(&day);
-        }
         let first_review = std::iter::once(id)
             .chain(recordings)
             .filter_map(|s| self.reviewed.get(s))
@@ -201,16 +193,6 @@ impl Counter {
                 .or_default() += 1;
         }
         let failed = *outcome == "failed-login";
-        if failed {
-            let w = self.burst_window.whole_seconds().max(1);
-            let key = (
-                host.clone(),
-                ip.clone(),
-                vm.clone(),
-                start.unix_timestamp().div_euclid(w),
-            );
-            *self.windows.entry(key).or_default() += 1;
-        }
         let on_time = first_review.is_some_and(|at| at - *start <= self.deadline);
         for f in self.both(host) {
             f.sessions += 1;
@@ -223,18 +205,6 @@ impl Counter {
         }
     }
 
-    fn flush_bursts(&mut self) {
-        let threshold = self.burst_threshold;
-        let windows = std::mem::take(&mut self.windows);
-        for ((host, ..), n) in windows {
-            if n >= threshold {
-                for f in self.both(&host) {
-                    f.failed_login_bursts += 1;
-                }
-            }
-        }
-    }
-
     fn recording(&mut self, facts: &Facts) {
         let Facts::Recording {
             host,
@@ -243,6 +213,7 @@ impl Counter {
             retain_until,
             integrity,
             held,
+            verification,
             ..
         } = facts
         else {
@@ -259,6 +230,7 @@ impl Counter {
                 *f.due_by_class.entry(class.clone()).or_default() += 1;
             }
             *f.integrity.entry((*integrity).to_owned()).or_default() += 1;
+            *f.verified.entry(verification.clone()).or_default() += 1;
             f.held += u64::from(*held);
             *f.by_status.entry(status.clone()).or_default() += 1;
         }
@@ -271,8 +243,7 @@ impl Counter {
     }
 
     /// The figures, once every row was counted.
-    pub fn finish(mut self) -> Figures {
-        self.flush_bursts();
+    pub fn finish(self) -> Figures {
         self.figures
     }
 }

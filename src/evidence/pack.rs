@@ -33,9 +33,9 @@ pub struct PackOptions {
     pub bastion: Option<String>,
     /// A session reviewed within this of its start is on time (`REVIEW_DEADLINE_HOURS`).
     pub review_deadline: Duration,
-    /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`).
+    /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`; the report states it).
     pub burst_threshold: u32,
-    /// The burst window (`FAILED_LOGIN_WINDOW_MINUTES`).
+    /// The burst window (`FAILED_LOGIN_WINDOW_MINUTES`: the detections' digests are rebuilt with it).
     pub burst_window: Duration,
     /// When the pack is generated.
     pub now: OffsetDateTime,
@@ -63,12 +63,7 @@ pub async fn write_pack(
     pdf: Option<&dyn PdfPrinter>,
 ) -> anyhow::Result<Manifest> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut counter = Counter::new(
-        opts.to,
-        opts.review_deadline,
-        opts.burst_threshold,
-        opts.burst_window,
-    );
+    let mut counter = Counter::new(opts.to, opts.review_deadline);
     let mut files: Vec<FileEntry> = Vec::new();
     let mut integrity = CsvFile::create(dir, INTEGRITY, &source.integrity_columns())?;
     for kind in Kind::ALL {

@@ -14,6 +14,8 @@ pub enum Kind {
     Reviews,
     /// Bastion sessions from the audit logs (`sessions.csv`).
     Sessions,
+    /// The failed-login bursts the detector raised (`bursts.csv`).
+    Bursts,
     /// Catalogued recordings (`recordings.csv`; `integrity.csv` is derived from the same rows).
     Recordings,
     /// Legal holds (`holds.csv`).
@@ -26,9 +28,10 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order a pack reads them (reviews first: the sessions' coverage needs them).
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Reviews,
         Self::Sessions,
+        Self::Bursts,
         Self::Recordings,
         Self::Holds,
         Self::Deletions,
@@ -40,6 +43,7 @@ impl Kind {
         match self {
             Self::Reviews => "reviews.csv",
             Self::Sessions => "sessions.csv",
+            Self::Bursts => "bursts.csv",
             Self::Recordings => "recordings.csv",
             Self::Holds => "holds.csv",
             Self::Deletions => "deletions.csv",
@@ -74,12 +78,13 @@ pub enum Facts {
         outcome: &'static str,
         /// A recording is joined to it.
         recorded: bool,
-        /// Client IP and target VM (failed-login bursts are counted per both).
-        ip: String,
-        /// Target VM.
-        vm: String,
         /// Recording ids joined to it.
         recordings: Vec<String>,
+    },
+    /// A `login.failed.burst` detection.
+    Burst {
+        /// The Bastion hosts of its attempts.
+        hosts: Vec<String>,
     },
     /// A recording.
     Recording {
@@ -97,6 +102,8 @@ pub enum Facts {
         integrity: &'static str,
         /// Under legal hold.
         held: bool,
+        /// The latest verification's result (`intact`, `tampered`, `missing`, …; `never`).
+        verification: String,
         /// Cells of the `integrity.csv` row.
         integrity_cells: Vec<String>,
     },

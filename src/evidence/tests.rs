@@ -33,8 +33,6 @@ fn session(
             start,
             outcome,
             recorded,
-            ip: "10.0.0.1".into(),
-            vm: "vm1".into(),
             recordings: if recorded {
                 vec![format!("rec-{id}")]
             } else {
@@ -79,6 +77,12 @@ impl RowSource for Fixed {
                     )
                 })
                 .collect(),
+            (Kind::Bursts, 0) => vec![Row {
+                cells: vec!["burst-1".into(), "bas-a".into(), "5".into()],
+                facts: Facts::Burst {
+                    hosts: vec!["bas-a".into()],
+                },
+            }],
             (Kind::Recordings, 0) => vec![Row {
                 cells: vec!["rec-s1".into(), HOSTILE.into(), "x".into()],
                 facts: Facts::Recording {
@@ -89,6 +93,7 @@ impl RowSource for Fixed {
                     retain_until: Some("2026-11-20".into()),
                     integrity: "hashed",
                     held: false,
+                    verification: "intact".into(),
                     integrity_cells: vec!["rec-s1".into(), "hashed".into()],
                 },
             }],

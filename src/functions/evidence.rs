@@ -1,13 +1,18 @@
 //! `EvidencePack` (timer, 04:00 UTC on the 1st of each month): the previous month's signed evidence
 //! pack into container `evidence` of the app's account, under `<yyyy-mm>/<run>/` (`run` = the
-//! generation time), `manifest.json` and `manifest.sig` last.
+//! generation time and the invocation), `manifest.json` and `manifest.sig` last, then the month's
+//! commit `<yyyy-mm>/pack.json` naming that folder.
 //!
-//! **Idempotent per month.** A month that already has a `manifest.sig` under `<yyyy-mm>/` is
-//! Skipped, so redeliveries and re-runs never make a second complete pack. A run that fails midway
-//! leaves a folder without `manifest.sig` (visibly unfinished, and under the container's
-//! immutability policy never overwritten) and is Retryable; the retry writes a fresh folder.
+//! **Write-once.** Every blob is uploaded with `If-None-Match: *` ([`BlobStore::put_new`]), so no
+//! run ever replaces a stored blob (the container also has a time-based immutability policy in
+//! Azure). A month whose commit exists (or, from before commits, any `manifest.sig`) is Skipped
+//! before anything is built; of two runs racing past that check, the one whose commit is stored
+//! first made the month's pack and the other is Skipped, its folder left as an uncommitted copy. A
+//! run that fails midway leaves a folder without `manifest.sig` (visibly unfinished) and no commit,
+//! and is Retryable; the retry writes a fresh folder.
 
 use bytes::Bytes;
+use serde_json::json;
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::api::evidence::{build, options};
@@ -15,12 +20,14 @@ use crate::evidence::manifest::{MANIFEST, SIGNATURE};
 use crate::invocation::outcome::Stage;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::state::AppState;
-use crate::storage::{BlobRef, BlobStore, Metadata};
+use crate::storage::{BlobRef, BlobStore, Metadata, StorageError};
 
 /// The function (folder, route) name.
 pub const EVIDENCE_PACK: &str = "EvidencePack";
 /// The container of the packs in the app's account.
 pub const CONTAINER: &str = "evidence";
+/// The month's commit, beside its run folders: names the folder holding the month's pack.
+pub const COMMIT: &str = "pack.json";
 
 /// The calendar month before the one `now` lies in: `[first day, first day of now's month)`.
 pub fn previous_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
@@ -38,11 +45,21 @@ pub fn previous_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     )
 }
 
-/// True when a complete pack (a `manifest.sig`) exists under `prefix`.
-async fn done(blobs: &dyn BlobStore, prefix: &str) -> Result<bool, crate::storage::StorageError> {
+/// True when the month's pack is stored: its commit, or (packs from before commits) a
+/// `manifest.sig` under `<month>/`.
+async fn done(blobs: &dyn BlobStore, month: &str) -> Result<bool, StorageError> {
+    match blobs
+        .properties(&BlobRef::new(CONTAINER, format!("{month}/{COMMIT}")))
+        .await
+    {
+        Ok(_) => return Ok(true),
+        Err(StorageError::NotFound) => {}
+        Err(e) => return Err(e),
+    }
+    let prefix = format!("{month}/");
     let mut marker = None;
     loop {
-        let page = blobs.list(CONTAINER, Some(prefix), marker).await?;
+        let page = blobs.list(CONTAINER, Some(&prefix), marker).await?;
         if page
             .items
             .iter()
@@ -74,18 +91,24 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
     let month = format!("{:04}-{:02}", from.year(), u8::from(from.month()));
     let blobs = state.app_blobs.as_ref();
     let retry = |e: anyhow::Error| HandlerError::retryable(Stage::Processing, e);
-    if done(blobs, &format!("{month}/"))
-        .await
-        .map_err(|e| retry(e.into()))?
-    {
+    if done(blobs, &month).await.map_err(|e| retry(e.into()))? {
         return Ok(Outcome::skipped(format!("the pack of {month} exists")));
     }
     let opts = options(&state.config, from, to, None, now);
     let dir = std::env::temp_dir().join(format!("evidence-{}", inv.id));
     let _ = std::fs::remove_dir_all(&dir);
+    // The invocation in the folder name keeps two runs of one scheduled time apart.
+    let run = format!(
+        "{}-{}",
+        crate::dates::format_utc(now).replace(':', ""),
+        inv.id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(12)
+            .collect::<String>()
+    );
     let result = async {
         let manifest = build(&state.ports, &key, &opts, &dir, None).await?;
-        let run = crate::dates::format_utc(now).replace(':', "");
         let names = manifest
             .files
             .iter()
@@ -95,17 +118,33 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
             let body = Bytes::from(std::fs::read(dir.join(&name))?);
             let blob = BlobRef::new(CONTAINER, format!("{month}/{run}/{name}"));
             blobs
-                .put(&blob, body, content_type(&name), &Metadata::new())
+                .put_new(&blob, body, content_type(&name), &Metadata::new())
                 .await?;
         }
-        anyhow::Ok((manifest.files.len() + 2, run))
+        anyhow::Ok(manifest.files.len() + 2)
     }
     .await;
     let _ = std::fs::remove_dir_all(&dir);
-    let (files, run) = result.map_err(retry)?;
-    Ok(Outcome::processed(format!(
-        "evidence pack of {month}: {files} blobs under {CONTAINER}/{month}/{run}/"
-    )))
+    let files = result.map_err(retry)?;
+    let commit =
+        json!({"folder": format!("{month}/{run}/"), "generatedAt": crate::dates::format_utc(now)});
+    match blobs
+        .put_new(
+            &BlobRef::new(CONTAINER, format!("{month}/{COMMIT}")),
+            Bytes::from(commit.to_string()),
+            "application/json",
+            &Metadata::new(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Outcome::processed(format!(
+            "evidence pack of {month}: {files} blobs under {CONTAINER}/{month}/{run}/"
+        ))),
+        Err(StorageError::AlreadyExists) => Ok(Outcome::skipped(format!(
+            "the pack of {month} was committed by another run first; this run's copy under {CONTAINER}/{month}/{run}/ is not the month's pack"
+        ))),
+        Err(e) => Err(retry(e.into())),
+    }
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -120,9 +159,114 @@ fn content_type(name: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use serde_json::json;
     use time::macros::datetime;
 
-    use super::previous_month;
+    use super::{CONTAINER, evidence_pack, previous_month};
+    use crate::clock::FixedClock;
+    use crate::invocation::{Invocation, InvokeRequest, Outcome};
+    use crate::retention::policy::Policy;
+    use crate::storage::BlobStore;
+    use crate::storage::memory::InMemoryBlobStore;
+    use crate::tables::memory::InMemoryTables;
+    use crate::testkit::retention::{Hook, Hooked};
+
+    /// base64 of the seed [7; 32].
+    const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+    fn tick(id: &str, now: &str) -> Invocation {
+        let body = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "IsPastDue": false}},
+            "Metadata": {"sys": {"MethodName": "EvidencePack", "UtcNow": now}}});
+        let raw = Bytes::from(body.to_string());
+        Invocation {
+            function: "EvidencePack",
+            id: id.into(),
+            host_version: None,
+            request: InvokeRequest::parse(&raw).expect("envelope"),
+            raw,
+        }
+    }
+
+    fn state(blobs: Arc<Hooked>) -> crate::state::AppState {
+        crate::testkit::state(
+            blobs,
+            Arc::new(InMemoryTables::new()),
+            Arc::new(FixedClock::new(datetime!(2025-04-01 4:00 UTC))),
+            Policy::builtin(),
+            &[("EVIDENCE_SIGNING_KEY", KEY)],
+        )
+    }
+
+    /// Every blob of the container with its ETag.
+    async fn stored(blobs: &Hooked) -> Vec<(String, String)> {
+        let page = blobs.list(CONTAINER, None, None).await.expect("list");
+        let mut out = Vec::new();
+        for b in page.items {
+            let p = blobs
+                .properties(&crate::storage::BlobRef::new(CONTAINER, b.name.clone()))
+                .await
+                .expect("props");
+            out.push((b.name, p.etag));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_second_run_for_the_month_is_skipped_and_overwrites_nothing() {
+        let blobs = Arc::new(Hooked::with(
+            InMemoryBlobStore::new("acct"),
+            Default::default(),
+        ));
+        let state = state(blobs.clone());
+        let first = evidence_pack(state.clone(), tick("run-1", "2025-04-01T04:00:00Z"))
+            .await
+            .expect("first");
+        assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");
+        let before = stored(&blobs).await;
+        assert!(before.iter().any(|(n, _)| n == "2025-03/pack.json"));
+        assert!(before.iter().any(|(n, _)| n.ends_with("/manifest.sig")));
+        // The same tick redelivered, and a later run: both Skipped, every blob as it was.
+        for (id, now) in [
+            ("run-1", "2025-04-01T04:00:00Z"),
+            ("run-2", "2025-04-02T04:00:00Z"),
+        ] {
+            let again = evidence_pack(state.clone(), tick(id, now))
+                .await
+                .expect("again");
+            assert!(matches!(again, Outcome::Skipped { .. }), "{again:?}");
+        }
+        assert_eq!(stored(&blobs).await, before);
+    }
+
+    #[tokio::test]
+    async fn a_run_that_loses_the_race_to_commit_is_skipped_and_replaces_no_commit() {
+        let blobs = Arc::new(Hooked::with(
+            InMemoryBlobStore::new("acct"),
+            Default::default(),
+        ));
+        let state = state(blobs.clone());
+        // Another run commits the month between this run's check and its commit.
+        blobs.arm(Hook::PutFirst("2025-03/pack.json".into()));
+        let out = evidence_pack(state, tick("run-1", "2025-04-01T04:00:00Z"))
+            .await
+            .expect("run");
+        let Outcome::Skipped { reason } = &out else {
+            panic!("{out:?}")
+        };
+        assert!(reason.contains("another run"), "{reason}");
+        let commit = blobs
+            .read_range(
+                &crate::storage::BlobRef::new(CONTAINER, "2025-03/pack.json"),
+                0,
+                1 << 20,
+            )
+            .await
+            .expect("commit");
+        assert_eq!(commit, Bytes::from_static(b"the other writer's"));
+    }
 
     #[test]
     fn the_previous_month_crosses_years() {

@@ -52,5 +52,5 @@ pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcom
     );
     let deps = &state.ports;
     let rows = select(deps, now, days, size, &inv.id).await?;
-    Ok(run(deps, rows, now, Instant::now() + BUDGET).await)
+    Ok(run(deps, rows, now, Instant::now() + BUDGET, &inv.id).await)
 }

@@ -13,6 +13,7 @@
 //! catalogue row (a separate store the recording writer cannot touch), with the hashed length and
 //! the ETag of the hashed state.
 
+pub mod checks;
 pub mod handler;
 pub mod hash;
 pub mod timer;

@@ -9,7 +9,9 @@
 //! whatever the catalogue holds. Hashing stops starting new rows after [`BUDGET`] (the function
 //! timeout is 10 minutes); rows left unchecked are counted in the summary. A failure to *read* the
 //! catalogue is Retryable (the `retry` policy re-runs it); a failure to hash one row is counted and
-//! the run goes on, so findings already made are still emitted.
+//! the run goes on, so findings already made are still emitted. Each checked row's result is kept
+//! as its latest verification in table `integritychecks` ([`super::checks`]), which the evidence
+//! pack's `integrity.csv` shows.
 
 use std::collections::BinaryHeap;
 use std::time::Instant;
@@ -18,6 +20,7 @@ use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use super::checks::{Check, result_of, store};
 use super::verify::{Verdict, verify_row};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
@@ -126,14 +129,41 @@ pub async fn select(
     Ok(heap.into_sorted_vec().into_iter().map(|r| r.1).collect())
 }
 
+/// Stores one row's result; a failed write is logged, never fatal (the finding still goes out).
+async fn remember<E>(
+    ports: &Ports,
+    raw: &Entity,
+    verdict: &Result<Verdict, E>,
+    at: OffsetDateTime,
+    run_id: &str,
+) {
+    let (Some(pk), Some(rk)) = (get_str(raw, "PartitionKey"), get_str(raw, "RowKey")) else {
+        return;
+    };
+    let key = crate::catalogue::model::RecordingKey {
+        pk: pk.to_owned(),
+        rk: rk.to_owned(),
+    };
+    let check = Check {
+        at,
+        result: result_of(verdict),
+        run: run_id.to_owned(),
+    };
+    if let Err(e) = store(ports.tables.as_ref(), &key, &check).await {
+        tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "storing a verification result failed");
+    }
+}
+
 /// Verifies `rows` (a few at once) until `deadline`; findings become outputs.
 /// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
 /// still be emitted.
+/// Each row's result is stored as its latest verification ([`super::checks`]) under `run_id`.
 pub async fn run(
     ports: &Ports,
     rows: Vec<Entity>,
     now: OffsetDateTime,
     deadline: Instant,
+    run_id: &str,
 ) -> Outcome {
     let total = rows.len();
     let results: Vec<_> = futures::stream::iter(rows)
@@ -141,7 +171,9 @@ pub async fn run(
             if Instant::now() >= deadline {
                 return None;
             }
-            Some(verify_row(ports, &raw, now).await)
+            let verdict = verify_row(ports, &raw, now).await;
+            remember(ports, &raw, &verdict, now, run_id).await;
+            Some(verdict)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()

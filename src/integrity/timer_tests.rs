@@ -1,5 +1,6 @@
 //! `IntegrityVerify`: settings, the bounded salted sample, and a run over the fakes that finds a
-//! tampered and a missing recording and emits them on the `notifications` output.
+//! tampered and a missing recording, emits them on the `notifications` output and stores each
+//! recording's result (`integritychecks`).
 
 use std::time::Instant;
 
@@ -7,6 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
+use super::checks;
 use super::tests::{catalogue, content, put, queue_invocation};
 use super::timer::{self, lookback_days, sample_size, select};
 use crate::catalogue::RECORDINGS_TABLE;
@@ -144,9 +146,14 @@ fn kinds(out: &Outcome) -> Vec<String> {
 async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
     let f = fakes();
     let mut names = Vec::new();
+    let mut keys = Vec::new();
     for name in ["a.mp4", "b.mp4", "c.mp4"] {
         put(&f, name, content(500)).await;
         let req = catalogue(&f, name, "01").await;
+        keys.push(
+            crate::catalogue::model::RecordingKey::parse(req["recordingId"].as_str().expect("id"))
+                .expect("key"),
+        );
         crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
             .await
             .expect("hash");
@@ -174,6 +181,47 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         ["recording.missing", "recording.tampered"],
         "{out:?}"
     );
+    // Each recording's result is stored as its latest verification, by this run.
+    let stored = |keys: Vec<crate::catalogue::model::RecordingKey>| {
+        let f = &f;
+        async move {
+            let mut out = Vec::new();
+            for k in keys {
+                let day = checks::of_day(f.tables.as_ref(), &k.pk).await.expect("day");
+                let (at, result) = day.get(&k.rk).cloned().expect("a result");
+                let row = f
+                    .tables
+                    .get(checks::CHECKS_TABLE, &k.pk, &k.rk)
+                    .await
+                    .expect("get")
+                    .expect("row");
+                assert!(!at.is_empty());
+                out.push((result, row.entity["Run"].clone()));
+            }
+            out
+        }
+    };
+    assert_eq!(
+        stored(keys.clone()).await,
+        [
+            ("intact".to_owned(), json!("w2")),
+            ("tampered".to_owned(), json!("w2")),
+            ("missing".to_owned(), json!("w2")),
+        ]
+    );
+    // A slower, older run finishing late leaves the newer result.
+    let old = checks::Check {
+        at: datetime!(2020-01-01 0:00 UTC),
+        result: "intact",
+        run: "old".into(),
+    };
+    checks::store(f.tables.as_ref(), &keys[1], &old)
+        .await
+        .expect("store");
+    assert_eq!(
+        stored(vec![keys[1].clone()]).await,
+        [("tampered".to_owned(), json!("w2"))]
+    );
     let Outcome::Processed { summary, .. } = &out else {
         panic!()
     };
@@ -199,7 +247,7 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         .await
         .expect("rows");
     assert_eq!(rows.len(), 3);
-    let late = timer::run(&f.state.ports, rows, now, Instant::now()).await;
+    let late = timer::run(&f.state.ports, rows, now, Instant::now(), "late").await;
     assert_eq!(kinds(&late), Vec::<String>::new());
     assert!(
         matches!(&late, Outcome::Processed { summary, .. } if summary.contains("3 over budget"))

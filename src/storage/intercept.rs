@@ -32,7 +32,7 @@ pub enum Call<'a> {
     FindByTags(&'a str),
     /// `delete_guarded` (and `delete_if_match`, which is one)
     Delete(&'a BlobRef),
-    /// `put`
+    /// `put`, `put_new` (one Put Blob, with or without `If-None-Match: *`)
     Put(&'a BlobRef),
     /// `create_append`
     CreateAppend(&'a BlobRef),
@@ -190,6 +190,16 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
     ) -> Result<String, StorageError> {
         self.hook.before(Call::Put(blob), &self.inner).await?;
         self.inner.put(blob, body, content_type, metadata).await
+    }
+    async fn put_new(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
+        self.hook.before(Call::Put(blob), &self.inner).await?;
+        self.inner.put_new(blob, body, content_type, metadata).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
         let call = Call::CreateAppend(blob);

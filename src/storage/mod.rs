@@ -275,6 +275,17 @@ pub trait BlobStore: Send + Sync + 'static {
         metadata: &Metadata,
     ) -> Result<String, StorageError>;
 
+    /// Uploads a block blob only where no blob of that name exists (`If-None-Match: *`, creating
+    /// the container when missing) and returns its ETag; `AlreadyExists` when one does, which is
+    /// left as it was (write-once evidence).
+    async fn put_new(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError>;
+
     /// Creates an empty append blob (creating the container when missing).
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError>;
 

@@ -23,6 +23,8 @@ pub(crate) enum Hook {
     VanishBeforeDelete(String),
     /// `properties` fails transiently.
     FailProperties(String),
+    /// Another writer stores the blob just before this one's upload (a race to create it).
+    PutFirst(String),
 }
 
 /// The hooks armed on an in-memory store.
@@ -87,6 +89,15 @@ impl BeforeCall<InMemoryBlobStore> for Hooks {
             Call::Properties(blob) if self.has(&Hook::FailProperties(blob.name.clone())) => {
                 Err(StorageError::Transient("HTTP 503: injected".into()))
             }
+            Call::Put(blob) if self.has(&Hook::PutFirst(blob.name.clone())) => inner
+                .put(
+                    blob,
+                    Bytes::from_static(b"the other writer's"),
+                    "application/octet-stream",
+                    &Metadata::new(),
+                )
+                .await
+                .map(drop),
             Call::Delete(blob) => self.before_delete(blob, inner).await,
             _ => Ok(()),
         }

@@ -3,8 +3,12 @@
 //! `handler evidence` and the `EvidencePack` timer, and streamed from disk. The download is
 //! recorded in the access audit with the authenticated principal.
 
+pub mod hosts;
 pub mod reviews;
 pub mod source;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -55,8 +59,13 @@ pub async fn build(
     dir: &Path,
     pdf: Option<&dyn PdfPrinter>,
 ) -> anyhow::Result<Manifest> {
-    let source =
-        source::TablesSource::new(ports.clone(), opts.from, opts.to, opts.bastion.as_deref());
+    let source = source::TablesSource::new(
+        ports.clone(),
+        opts.from,
+        opts.to,
+        opts.bastion.as_deref(),
+        opts.burst_window,
+    );
     write_pack(dir, &source, key, opts, pdf).await
 }
 
@@ -79,11 +88,14 @@ pub(super) async fn get(
     let bastion = q.filters.first().map(|(_, b)| b.clone());
     let now = api.app.ports.clock.now();
     let opts = options(&api.app.config, q.from, q.to, bastion, now);
-    let target = format!(
+    let mut target = format!(
         "evidence {}..{}",
         crate::dates::format_utc(q.from),
         crate::dates::format_utc(q.to)
     );
+    if let Some(b) = &opts.bastion {
+        target = format!("{target} {}", hosts::HostFilter::new(b).pack_target());
+    }
     crate::api::detail::audit(
         api.app.ports.tables.as_ref(),
         &access(&headers, who),

@@ -1,13 +1,15 @@
 //! The evidence pack's rows, read through the catalogue API's own queries: sessions and recordings
 //! day by day with the listings' filters, order and CSV cells ([`crate::api::sessions`],
 //! [`crate::api::search`], [`crate::api::render`]), so a pack's files are the API's exports of the
-//! same period, each row with its latest review as the listings show it. Holds, tombstones and access-audit rows are read from their tables here.
+//! same period, each row with its latest review as the listings show it. Holds, tombstones and access-audit rows are read from their tables here; with `--bastion` they
+//! are kept when they are about a recording of that host ([`super::hosts`]).
 
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::hosts::{About, HostFilter};
 use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::api::query::{Format, MAX_LIMIT, Query};
 use crate::api::search::{View, day_rows, view_rows};
@@ -56,6 +58,16 @@ const ACCESS_COLUMNS: &[(&str, &str)] = &[
     ("userAgent", "UserAgent"),
     ("link", "Link"),
 ];
+const BURST_COLUMNS: &[&str] = &[
+    "notificationId",
+    "windowStart",
+    "windowEnd",
+    "dimension",
+    "value",
+    "targetVm",
+    "bastionHost",
+    "attempts",
+];
 const INTEGRITY_COLUMNS: &[&str] = &[
     "id",
     "bastionHost",
@@ -65,6 +77,8 @@ const INTEGRITY_COLUMNS: &[&str] = &[
     "hashedLength",
     "status",
     "state",
+    "lastVerifiedAt",
+    "verification",
 ];
 
 /// The period's rows from the app's tables.
@@ -74,6 +88,10 @@ pub struct TablesSource {
     /// The continuation of the paged deletions scan.
     deletions_next: Mutex<Option<String>>,
     reviews: super::reviews::Reviews,
+    /// With `--bastion`: which holds, tombstones and accesses are that host's.
+    host: Option<HostFilter>,
+    /// The failed-login window (the detections' digests are rebuilt with it).
+    burst_window: time::Duration,
 }
 
 impl TablesSource {
@@ -83,6 +101,7 @@ impl TablesSource {
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
         bastion: Option<&str>,
+        burst_window: time::Duration,
     ) -> Self {
         let filters = bastion
             .map(|b| vec![("bastion", b.to_lowercase())])
@@ -100,6 +119,16 @@ impl TablesSource {
                 format: Format::Csv,
             },
             deletions_next: Mutex::new(None),
+            host: bastion.map(HostFilter::new),
+            burst_window,
+        }
+    }
+
+    /// True when a row is this pack's host's (always, without `--bastion`).
+    async fn keeps(&self, about: About<'_>) -> anyhow::Result<bool> {
+        match &self.host {
+            None => Ok(true),
+            Some(h) => h.about(self.ports.tables.as_ref(), about).await,
         }
     }
 
@@ -123,7 +152,19 @@ impl TablesSource {
             .await
             .map_err(api_error)?;
         annotate(tables, &mut rows, Rows::Recordings).await?;
-        Ok(rows.iter().map(recording_row).collect())
+        // Results are keyed as the catalogue rows: the same day partition.
+        let checks = if rows.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            crate::integrity::checks::of_day(tables, day).await?
+        };
+        Ok(rows
+            .iter()
+            .map(|e| {
+                let check = get_str(e, "RowKey").and_then(|rk| checks.get(rk));
+                recording_row(e, check)
+            })
+            .collect())
     }
 
     /// Every page of `filter` on `table` (a missing table is empty).
@@ -148,6 +189,58 @@ impl TablesSource {
         }
     }
 
+    /// The `login.failed.burst` detections of the period, as the detector stored them.
+    async fn bursts(&self) -> anyhow::Result<Vec<Row>> {
+        let found = crate::audit_logs::detect::stored::bursts(
+            self.ports.tables.as_ref(),
+            self.query.from,
+            self.query.to,
+            self.burst_window,
+        )
+        .await?;
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        Ok(found
+            .into_iter()
+            .filter_map(|n| {
+                let d = &n.data;
+                let hosts: Vec<String> = d["bastionHost"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .split(", ")
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(h) = &self.host
+                    && !hosts.iter().any(|x| h.is(x))
+                {
+                    return None;
+                }
+                let mut cells = vec![n.notification_id.clone()];
+                cells.extend(
+                    [
+                        "windowStart",
+                        "windowEnd",
+                        "dimension",
+                        "value",
+                        "targetVm",
+                        "bastionHost",
+                        "count",
+                    ]
+                    .iter()
+                    .map(|k| text(&d[*k])),
+                );
+                Some(Row {
+                    cells,
+                    facts: Facts::Burst { hosts },
+                })
+            })
+            .collect())
+    }
+
     /// Holds set before the end and not released before the start (one small partition).
     async fn holds(&self) -> anyhow::Result<Vec<Row>> {
         let (from, to) = (
@@ -155,18 +248,24 @@ impl TablesSource {
             crate::dates::format_utc(self.query.to),
         );
         let rows = self.all(HOLDS_TABLE, &Filter::partition("hold")).await?;
-        Ok(rows
+        let mut out = Vec::new();
+        for e in rows
             .iter()
             .filter(|e| get_str(e, "SetAt").unwrap_or_default() < to.as_str())
             .filter(|e| get_str(e, "ReleasedAt").is_none_or(|r| r.is_empty() || r >= from.as_str()))
-            .map(|e| Row {
-                cells: cells(e, HOLD_COLUMNS),
-                facts: Facts::Hold {
-                    id: s(e, "RowKey"),
-                    status: s(e, "Status"),
-                },
-            })
-            .collect())
+        {
+            let id = s(e, "RowKey");
+            if self.keeps(About::Hold(&id)).await? {
+                out.push(Row {
+                    cells: cells(e, HOLD_COLUMNS),
+                    facts: Facts::Hold {
+                        id,
+                        status: s(e, "Status"),
+                    },
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// One page of tombstones whose deletion lies in the period: a filtered scan of `deletions`
@@ -203,19 +302,19 @@ impl TablesSource {
             .deletions_next
             .lock()
             .map_err(|_| anyhow::anyhow!("lock poisoned"))? = page.next;
-        Ok(Some(
-            page.items
-                .iter()
-                .map(|st| &st.entity)
-                .filter(|e| get_str(e, "TombstoneId").is_some_and(|t| !t.is_empty()))
-                .map(|e| Row {
+        let mut out = Vec::new();
+        for e in page.items.iter().map(|st| &st.entity) {
+            let id = s(e, "TombstoneId");
+            if !id.is_empty() && self.keeps(About::Recording(&id)).await? {
+                out.push(Row {
                     cells: cells(e, DELETION_COLUMNS),
                     facts: Facts::Deletion {
                         class: s(e, "RetentionClass"),
                     },
-                })
-                .collect(),
-        ))
+                });
+            }
+        }
+        Ok(Some(out))
     }
 
     async fn accesses(&self, day: &str) -> anyhow::Result<Vec<Row>> {
@@ -226,19 +325,25 @@ impl TablesSource {
         let rows = self
             .all(ACCESS_AUDIT_TABLE, &Filter::partition(day))
             .await?;
-        Ok(rows
+        let mut out = Vec::new();
+        for e in rows
             .iter()
             .filter(|e| get_str(e, "At").is_some_and(|a| a >= from.as_str() && a < to.as_str()))
-            .map(|e| Row {
-                cells: cells(e, ACCESS_COLUMNS),
-                facts: Facts::Access {
-                    who: s(e, "Who"),
-                    target: s(e, "Target"),
-                    action: s(e, "Action"),
-                    at: s(e, "At"),
-                },
-            })
-            .collect())
+        {
+            let target = s(e, "Target");
+            if self.keeps(About::Access(&target)).await? {
+                out.push(Row {
+                    cells: cells(e, ACCESS_COLUMNS),
+                    facts: Facts::Access {
+                        who: s(e, "Who"),
+                        target,
+                        action: s(e, "Action"),
+                        at: s(e, "At"),
+                    },
+                });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -266,8 +371,6 @@ fn session_row(e: &Entity) -> Option<Row> {
             start: sessions::start(e)?,
             outcome: sessions::outcome(e),
             recorded: sessions::recorded(e),
-            ip: s(e, "ClientIp"),
-            vm: s(e, "TargetVm").to_lowercase(),
             recordings: s(e, "RecordingIds")
                 .split(',')
                 .filter(|r| !r.is_empty())
@@ -277,7 +380,8 @@ fn session_row(e: &Entity) -> Option<Row> {
     })
 }
 
-fn recording_row(e: &Entity) -> Row {
+/// A recording's row; `check` is its latest verification (at, result).
+fn recording_row(e: &Entity, check: Option<&(String, String)>) -> Row {
     let cells = render::csv_cells(e);
     let col = |name: &str| {
         render::COLUMNS
@@ -305,6 +409,8 @@ fn recording_row(e: &Entity) -> Row {
         col("hashedLength"),
         col("status"),
         state.to_owned(),
+        check.map(|c| c.0.clone()).unwrap_or_default(),
+        check.map_or_else(|| "never".to_owned(), |c| c.1.clone()),
     ];
     Row {
         facts: Facts::Recording {
@@ -315,6 +421,7 @@ fn recording_row(e: &Entity) -> Row {
             retain_until: Some(col("retainUntil")).filter(|r| !r.is_empty()),
             integrity: state,
             held: e.get("LegalHold").and_then(Value::as_bool).unwrap_or(false),
+            verification: check.map_or_else(|| "never".to_owned(), |c| c.1.clone()),
             integrity_cells,
         },
         cells,
@@ -327,6 +434,7 @@ impl RowSource for TablesSource {
         let names: Vec<&str> = match kind {
             Kind::Reviews => super::reviews::COLUMNS.to_vec(),
             Kind::Sessions => sessions::COLUMNS.to_vec(),
+            Kind::Bursts => BURST_COLUMNS.to_vec(),
             Kind::Recordings => render::COLUMNS.iter().map(|(n, _)| *n).collect(),
             Kind::Holds => HOLD_COLUMNS.iter().map(|(n, _)| *n).collect(),
             Kind::Deletions => DELETION_COLUMNS.iter().map(|(n, _)| *n).collect(),
@@ -351,6 +459,10 @@ impl RowSource for TablesSource {
                 Some(day) => self.recordings(day).await.map(Some),
                 None => Ok(None),
             },
+            Kind::Bursts => match chunk {
+                0 => self.bursts().await.map(Some),
+                _ => Ok(None),
+            },
             Kind::Holds => match chunk {
                 0 => self.holds().await.map(Some),
                 _ => Ok(None),
@@ -371,8 +483,11 @@ impl RowSource for TablesSource {
             .first()
             .map(|s| s.account().to_owned());
         json!({
-            "tables": [WINDOWS_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, super::reviews::TABLE],
-            "recordingSources": self.ports.sources.recordings().iter().map(|s| json!({"container": s.container, "bastion": s.bastion})).collect::<Vec<_>>(),
+            "tables": [WINDOWS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, super::reviews::TABLE, crate::integrity::checks::CHECKS_TABLE],
+            // A host's pack names only its own sources (and the ones tied to no host).
+            "recordingSources": self.ports.sources.recordings().iter()
+                .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))
+                .map(|s| json!({"container": s.container, "bastion": s.bastion})).collect::<Vec<_>>(),
             "defaultRecordingsAccount": account,
         })
     }

@@ -10,6 +10,7 @@
 pub mod burst;
 pub mod failed;
 pub mod stalled;
+pub mod stored;
 pub mod unrecorded;
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ fn summary(f: &Figures) -> Markup {
                      td { (h.failed_login_bursts) } td { (h.reviewed) } td { (h.reviewed_on_time) } td { (h.recordings) } }
             }
         }
-        p.note { "Coverage: recorded sessions among those that got past the login (sessions minus failed logins). A burst: failed logins from one client IP to one VM reaching the detection threshold within one window." }
+        p.note { "Coverage: recorded sessions among those that got past the login (sessions minus failed logins). A burst: a login.failed.burst detection as the detector raised it (bursts.csv): failed logins by one user, or from one client IP, to one VM reaching the detection threshold within one window; one burst can be detected per user and per client IP." }
     }
 }
 
@@ -175,6 +175,11 @@ fn retention(f: &Figures) -> Markup {
     }
 }
 
+/// Results of the weekly verification, in the order the report shows them.
+const VERIFICATIONS: &[&str] = &[
+    "intact", "tampered", "missing", "expired", "unhashed", "error", "never",
+];
+
 fn integrity(f: &Figures) -> Markup {
     html! {
         table {
@@ -185,7 +190,15 @@ fn integrity(f: &Figures) -> Markup {
                     td { (h.integrity.get(k).copied().unwrap_or(0)) } } }
             }
         }
-        p.note { "A recording's SHA-256 is taken when it is catalogued; the weekly verification re-hashes a sample and raises recording.tampered or recording.missing." }
+        table {
+            caption { "Latest verification by the weekly re-hash (integrity.csv: lastVerifiedAt, verification)" }
+            tr { th { "Host" } @for k in VERIFICATIONS { th { (k) } } }
+            @for (host, h) in rows(f) {
+                tr { td { (host) } @for k in VERIFICATIONS {
+                    td { (h.verified.get(*k).copied().unwrap_or(0)) } } }
+            }
+        }
+        p.note { "A recording's SHA-256 is taken when it is catalogued; the weekly verification re-hashes a sample and raises recording.tampered or recording.missing. \"never\" is a recording no run has sampled yet." }
     }
 }
 

@@ -20,6 +20,7 @@ use crate::ports::Ports;
 
 use time::OffsetDateTime;
 
+pub(crate) use rows::member_pk;
 pub use rows::{Actor, HOLDS_TABLE, active, header, of_row};
 
 use crate::catalogue::model::RecordingKey;

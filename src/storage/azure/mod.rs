@@ -214,32 +214,21 @@ impl BlobStore for AzureBlobStore {
         content_type: &str,
         metadata: &Metadata,
     ) -> Result<String, StorageError> {
-        let client = self.blob(blob);
-        let upload = || {
-            let options = BlockBlobClientUploadOptions {
-                blob_content_type: Some(content_type.to_owned()),
-                metadata: Some(
-                    metadata
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
-                ..Default::default()
-            };
-            client.upload(body.clone().into(), Some(options))
-        };
-        let put = async {
-            let result = match upload().await {
-                Err(e) if Self::container_missing(&e) => {
-                    self.create_container(&blob.container).await?;
-                    upload().await
-                }
-                other => other,
-            };
-            let result = result.map_err(|e| map::error(&e))?;
-            Ok(map::etag(result.etag.as_ref()))
-        };
-        self.guard.run("blob.put", put).await
+        self.upload(blob, body, content_type, metadata, false).await
+    }
+
+    async fn put_new(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
+        match self.upload(blob, body, content_type, metadata, true).await {
+            // The service answers 409 BlobAlreadyExists; some versions (and Azurite) 412.
+            Err(StorageError::PreconditionFailed) => Err(StorageError::AlreadyExists),
+            other => other,
+        }
     }
 
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
@@ -272,6 +261,46 @@ impl BlobStore for AzureBlobStore {
                 append.await.map(drop).map_err(|e| map::error(&e))
             })
             .await
+    }
+}
+
+impl AzureBlobStore {
+    /// One-request block blob upload; `only_new` adds `If-None-Match: *`.
+    async fn upload(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+        only_new: bool,
+    ) -> Result<String, StorageError> {
+        let client = self.blob(blob);
+        let upload = || {
+            let options = BlockBlobClientUploadOptions {
+                if_none_match: only_new.then(|| azure_core::http::Etag::from("*")),
+                blob_content_type: Some(content_type.to_owned()),
+                metadata: Some(
+                    metadata
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                ..Default::default()
+            };
+            client.upload(body.clone().into(), Some(options))
+        };
+        let put = async {
+            let result = match upload().await {
+                Err(e) if Self::container_missing(&e) => {
+                    self.create_container(&blob.container).await?;
+                    upload().await
+                }
+                other => other,
+            };
+            let result = result.map_err(|e| map::error(&e))?;
+            Ok(map::etag(result.etag.as_ref()))
+        };
+        self.guard.run("blob.put", put).await
     }
 }
 

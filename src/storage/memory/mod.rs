@@ -255,6 +255,24 @@ impl BlobStore for InMemoryBlobStore {
         Ok(etag)
     }
 
+    async fn put_new(
+        &self,
+        blob: &BlobRef,
+        body: Bytes,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<String, StorageError> {
+        self.count().await;
+        let new = self.new_blob(BlobKind::Block, body, content_type, metadata);
+        let mut blobs = self.lock();
+        if blobs.contains_key(blob) {
+            return Err(StorageError::AlreadyExists);
+        }
+        let etag = new.props.etag.clone();
+        blobs.insert(blob.clone(), new);
+        Ok(etag)
+    }
+
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
         self.count().await;
         let new = self.new_blob(

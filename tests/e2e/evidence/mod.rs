@@ -4,7 +4,8 @@
 //! both produce packs that `handler evidence verify` accepts, whose CSV files are byte for byte the
 //! API's CSV exports of the month and whose figures equal the API's counts; and flipping one byte
 //! of any file of the pack, or of the manifest, makes `verify` fail naming it. The `EvidencePack`
-//! timer writes the previous month once into container `evidence`, and that pack verifies.
+//! timer writes the previous month once into container `evidence` (its commit naming the folder),
+//! that pack verifies, a second run is Skipped, and Azurite refuses to replace a pack's blob.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::audit_logs::support::Env;
 use crate::catalogue_sessions::{http, seed};
 use crate::harness::{self, AzuriteEnv, HandlerProcess};
+use bastion_recordings::storage::BlobRef;
 
 const MONTH: &str = "from=2025-03-01&to=2025-03-31";
 /// base64 of the seed [7; 32].
@@ -274,9 +276,19 @@ async fn the_timer_writes_last_month_once_into_the_evidence_container() {
         .list("evidence", Some("2025-03/"), None)
         .await
         .expect("list");
+    // The month's commit names the folder of its pack.
+    let commit = BlobRef::new("evidence", "2025-03/pack.json");
+    let pointer: Value = serde_json::from_slice(
+        &e.blobs
+            .read_range(&commit, 0, 1 << 20)
+            .await
+            .expect("the commit"),
+    )
+    .expect("json");
+    let folder = pointer["folder"].as_str().expect("folder").to_owned();
     let dir = temp("evidence-timer");
     std::fs::create_dir_all(&dir).expect("dir");
-    for b in &page.items {
+    for b in page.items.iter().filter(|b| b.name.starts_with(&folder)) {
         let blob = bastion_recordings::storage::BlobRef::new("evidence", b.name.clone());
         let bytes = e.blobs.read_range(&blob, 0, 64 << 20).await.expect("read");
         let name = b.name.rsplit('/').next().expect("name");
@@ -306,6 +318,30 @@ async fn the_timer_writes_last_month_once_into_the_evidence_container() {
         .await
         .expect("list");
     assert_eq!(after.items.len(), page.items.len(), "{again}");
+    assert!(again.to_string().contains("exists"), "Skipped: {again}");
+    // On Azurite too, a pack's blob is never replaced: If-None-Match: * is refused.
+    let sig = BlobRef::new("evidence", format!("{folder}manifest.sig"));
+    let stored = e.blobs.read_range(&sig, 0, 1 << 20).await.expect("sig");
+    let refused = e
+        .blobs
+        .put_new(
+            &sig,
+            bytes::Bytes::from_static(b"forged"),
+            "x",
+            &Default::default(),
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(bastion_recordings::storage::StorageError::AlreadyExists)
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        e.blobs.read_range(&sig, 0, 1 << 20).await.expect("sig"),
+        stored
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -100,6 +100,15 @@ impl BlobStore for Racing {
     ) -> Result<String, StorageError> {
         self.inner.put(b, body, ct, m).await
     }
+    async fn put_new(
+        &self,
+        b: &BlobRef,
+        body: Bytes,
+        ct: &str,
+        m: &Metadata,
+    ) -> Result<String, StorageError> {
+        self.inner.put_new(b, body, ct, m).await
+    }
     async fn create_append(&self, b: &BlobRef, ct: &str) -> Result<(), StorageError> {
         self.inner.create_append(b, ct).await
     }

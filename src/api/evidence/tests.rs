@@ -1,0 +1,442 @@
+//! The pack over the app's tables (in-memory fakes): a month of two Bastion hosts, seeded through
+//! the pipeline's own writers where there is one, packed for one host, holds nothing of the other
+//! in any file.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::build;
+use crate::audit_logs::repo::windows::put_window;
+use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::model::RecordingKey;
+use crate::evidence::key::PackKey;
+use crate::evidence::pack::PackOptions;
+use crate::ports::Ports;
+use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::tables::ops::write_creating_table;
+use crate::tables::{Entity, WriteMode};
+use crate::testkit::fakes;
+
+pub(super) const FROM: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
+pub(super) const TO: OffsetDateTime = datetime!(2025-04-01 0:00 UTC);
+
+pub(super) fn options(bastion: Option<&str>) -> PackOptions {
+    PackOptions {
+        from: FROM,
+        to: TO,
+        bastion: bastion.map(str::to_owned),
+        review_deadline: Duration::hours(24),
+        burst_threshold: 3,
+        burst_window: Duration::minutes(10),
+        now: datetime!(2025-04-01 1:00 UTC),
+    }
+}
+
+pub(super) fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("evidence-api-test-{}", uuid::Uuid::new_v4()))
+}
+
+fn obj(v: Value) -> Entity {
+    match v {
+        Value::Object(m) => m,
+        _ => Entity::new(),
+    }
+}
+
+async fn write(ports: &Ports, table: &str, v: Value) {
+    write_creating_table(ports.tables.as_ref(), table, &obj(v), WriteMode::Upsert)
+        .await
+        .expect("write");
+}
+
+/// One host's share of the month: a session (`tun-<tag>`), its recording (`rec-<tag>.mp4`), a
+/// hold on it (`hold-<tag>`), a deleted recording's tombstone (`gone-<tag>.mp4`), a read of the
+/// recording in the access audit, and a review of the recording by `rev-<tag>`; the recording's id.
+async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
+    let start = datetime!(2025-03-01 9:00 UTC) + Duration::days(i64::from(day) - 1);
+    let mut s = SessionRecord::new(&format!("tun-{tag}"));
+    s.user_name = format!("user-{tag}");
+    s.client_ip = "203.0.113.9".into();
+    s.target_vm = format!("vm-{tag}");
+    s.bastion_host = host.into();
+    s.outcome = "connected".into();
+    s.session_start = Some(start);
+    s.session_end = Some(start + Duration::minutes(5));
+    put_window(ports.tables.as_ref(), &s, start, None)
+        .await
+        .expect("session");
+    let key = RecordingKey::for_blob(start, "recordings", &format!("rec-{tag}.mp4"));
+    let id = key.id();
+    write(
+        ports,
+        RECORDINGS_TABLE,
+        json!({"PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": id,
+            "BastionHost": host, "Container": "recordings", "BlobName": format!("rec-{tag}.mp4"),
+            "BlobCreated": crate::dates::format_utc(start), "Status": "active",
+            "TunnelId": format!("tun-{tag}"), "RetentionClass": "standard"}),
+    )
+    .await;
+    let gone = RecordingKey::for_blob(start, "recordings", &format!("gone-{tag}.mp4"));
+    write(
+        ports,
+        RECORDINGS_TABLE,
+        json!({"PartitionKey": gone.pk, "RowKey": gone.rk, "RecordingId": gone.id(),
+            "SourceBastion": host, "Container": "recordings", "BlobName": format!("gone-{tag}.mp4"),
+            "BlobCreated": "2024-01-01T00:00:00Z", "Status": "deleted"}),
+    )
+    .await;
+    write(
+        ports,
+        DELETIONS_TABLE,
+        json!({"PartitionKey": gone.pk, "RowKey": gone.rk, "TombstoneId": gone.id(),
+            "DeletedAt": crate::dates::format_utc(start), "RetentionClass": format!("class-{tag}"),
+            "BlobUrl": format!("https://a/recordings/gone-{tag}.mp4")}),
+    )
+    .await;
+    write(
+        ports,
+        HOLDS_TABLE,
+        json!({"PartitionKey": "hold", "RowKey": format!("hold-{tag}"), "Scope": "recording",
+            "Status": "active", "SetBy": format!("setter-{tag}"), "SetAt": "2025-02-01T00:00:00Z",
+            "Reason": format!("case-{tag}")}),
+    )
+    .await;
+    write(
+        ports,
+        HOLDS_TABLE,
+        json!({"PartitionKey": crate::retention::hold::member_pk(&format!("hold-{tag}")),
+            "RowKey": id, "HoldId": format!("hold-{tag}"), "Active": true}),
+    )
+    .await;
+    let access = crate::api::detail::Access {
+        who: format!("reader-{tag}"),
+        ip: String::new(),
+        agent: String::new(),
+    };
+    crate::api::detail::audit(
+        ports.tables.as_ref(),
+        &access,
+        "read",
+        &id,
+        "found",
+        start,
+        None,
+    )
+    .await
+    .expect("audit");
+    let req = crate::reviews::record::ReviewRequest::parse(
+        json!({"recording": id, "verdict": "ok"})
+            .to_string()
+            .as_bytes(),
+        None,
+    )
+    .expect("review");
+    crate::reviews::record::record(ports, &req, &format!("rev-{tag}"))
+        .await
+        .expect("recorded");
+    id
+}
+
+#[tokio::test]
+async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_file() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let ours = seed_host(ports, "bas-ours", "ours", 3).await;
+    let theirs = seed_host(ports, "bas-theirs", "theirs", 4).await;
+    // A pack download of every host, and one cut for the other host, in the access audit.
+    let access = crate::api::detail::Access {
+        who: "auditor-all".into(),
+        ip: String::new(),
+        agent: String::new(),
+    };
+    for target in [
+        "evidence 2025-03-01T00:00:00Z..2025-04-01T00:00:00Z",
+        "evidence 2025-03-01T00:00:00Z..2025-04-01T00:00:00Z bastion=bas-theirs",
+    ] {
+        crate::api::detail::audit(
+            ports.tables.as_ref(),
+            &access,
+            "evidence",
+            target,
+            "issued",
+            datetime!(2025-03-20 9:00 UTC),
+            None,
+        )
+        .await
+        .expect("audit");
+    }
+    let key = PackKey::from_seed([5u8; 32]);
+
+    let read_all = |dir: &PathBuf| -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(dir).expect("dir") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            all.push_str(&format!(
+                "\n== {}\n{}",
+                path.display(),
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+        all
+    };
+
+    // Without a host, both hosts are in every file that lists them.
+    let dir = temp_dir();
+    let m = build(ports, &key, &options(None), &dir, None)
+        .await
+        .expect("pack");
+    let all = read_all(&dir);
+    for file in [
+        "sessions.csv",
+        "recordings.csv",
+        "reviews.csv",
+        "holds.csv",
+        "deletions.csv",
+        "accessaudit.csv",
+        "integrity.csv",
+    ] {
+        let rows = m.files.iter().find(|e| e.name == file).and_then(|e| e.rows);
+        let want = match file {
+            "recordings.csv" | "integrity.csv" => 2,
+            "accessaudit.csv" => 2 + 2,
+            _ => 2,
+        };
+        assert!(rows >= Some(want), "{file}: {rows:?} rows");
+    }
+    assert!(all.contains("theirs") && all.contains("ours"));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // For one host, nothing of the other anywhere; all of its own.
+    let dir = temp_dir();
+    let m = build(ports, &key, &options(Some("BAS-OURS")), &dir, None)
+        .await
+        .expect("pack");
+    let all = read_all(&dir);
+    assert!(!all.contains("theirs"), "{all}");
+    assert!(!all.contains(&theirs), "{all}");
+    assert!(
+        !all.contains("auditor-all"),
+        "an unfiltered pack's download is no host's: {all}"
+    );
+    for own in [
+        "tun-ours",
+        ours.as_str(),
+        "hold-ours",
+        "class-ours",
+        "reader-ours",
+        "rev-ours",
+    ] {
+        assert!(all.contains(own), "{own} missing");
+    }
+    for file in [
+        "sessions.csv",
+        "recordings.csv",
+        "reviews.csv",
+        "holds.csv",
+        "deletions.csv",
+        "accessaudit.csv",
+    ] {
+        let rows = m.files.iter().find(|e| e.name == file).and_then(|e| e.rows);
+        assert_eq!(rows, Some(1), "{file}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // A pack cut for the other host shows its own download.
+    let dir = temp_dir();
+    build(ports, &key, &options(Some("bas-theirs")), &dir, None)
+        .await
+        .expect("pack");
+    let all = read_all(&dir);
+    assert!(all.contains("auditor-all"), "{all}");
+    assert!(
+        !all.contains("tun-ours") && !all.contains("bas-ours"),
+        "{all}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn integrity_csv_shows_each_recordings_latest_verification() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let checked = seed_host(ports, "bas-a", "checked", 3).await;
+    let never = seed_host(ports, "bas-a", "never", 4).await;
+    let key = RecordingKey::parse(&checked).expect("key");
+    for (at, result, run) in [
+        (datetime!(2025-03-10 3:00 UTC), "intact", "w1"),
+        (datetime!(2025-03-17 3:00 UTC), "tampered", "w2"),
+    ] {
+        let check = crate::integrity::checks::Check {
+            at,
+            result,
+            run: run.into(),
+        };
+        crate::integrity::checks::store(ports.tables.as_ref(), &key, &check)
+            .await
+            .expect("store");
+    }
+    let dir = temp_dir();
+    let m = build(
+        ports,
+        &PackKey::from_seed([5u8; 32]),
+        &options(None),
+        &dir,
+        None,
+    )
+    .await
+    .expect("pack");
+    let text = std::fs::read_to_string(dir.join("integrity.csv")).expect("csv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (id, at, result) = (col("id"), col("lastVerifiedAt"), col("verification"));
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    let of = |rec: &str| {
+        rows.iter()
+            .find(|r| r[id] == rec)
+            .map(|r| (r[at].clone(), r[result].clone()))
+            .expect("listed")
+    };
+    assert_eq!(
+        of(&checked),
+        ("2025-03-17T03:00:00.000Z".to_owned(), "tampered".to_owned())
+    );
+    assert_eq!(of(&never), (String::new(), "never".to_owned()));
+    assert_eq!(
+        m.figures["total"]["verified"],
+        json!({"never": 1, "tampered": 1})
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
+    assert!(html.contains("Latest verification"), "the report shows it");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One failed attempt through the detector's own writer; the partitions it touched.
+async fn attempt(
+    ports: &Ports,
+    tunnel: &str,
+    at: OffsetDateTime,
+    user: &str,
+    ip: &str,
+    host: &str,
+) -> Vec<String> {
+    use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_pending, record};
+    let f = FailedLogin {
+        tunnel_id: tunnel.into(),
+        window: bucket(at, options(None).burst_window),
+        vm: "vm-1".into(),
+        user: user.into(),
+        client_ip: ip.into(),
+        host: host.into(),
+    };
+    let parts = record(ports.tables.as_ref(), &f).await.expect("record");
+    mark_pending(ports.tables.as_ref(), &parts)
+        .await
+        .expect("pending");
+    parts
+}
+
+#[tokio::test]
+async fn the_reports_bursts_are_the_detections_the_detector_raised() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = datetime!(2025-03-05 9:00 UTC);
+    // bas-a: one user from one address, three times (a burst per user and per address).
+    for i in 0..3 {
+        attempt(
+            ports,
+            &format!("a{i}"),
+            t + Duration::minutes(i),
+            "mallory",
+            "203.0.113.1",
+            "bas-a",
+        )
+        .await;
+    }
+    // bas-b: three users from one address (a burst per address only).
+    for i in 0..3 {
+        attempt(
+            ports,
+            &format!("b{i}"),
+            t + Duration::minutes(i),
+            &format!("u{i}"),
+            "198.51.100.2",
+            "bas-b",
+        )
+        .await;
+    }
+    // Below the threshold, and a burst of February (outside the month).
+    for i in 0..2 {
+        attempt(
+            ports,
+            &format!("c{i}"),
+            t + Duration::hours(5),
+            "eve",
+            "192.0.2.3",
+            "bas-a",
+        )
+        .await;
+    }
+    for i in 0..3 {
+        attempt(
+            ports,
+            &format!("d{i}"),
+            datetime!(2025-02-20 9:00 UTC),
+            "old",
+            "192.0.2.4",
+            "bas-b",
+        )
+        .await;
+    }
+    let opts = options(None);
+    let raised = crate::audit_logs::detect::failed::run_pending(
+        ports.tables.as_ref(),
+        &ports.sources,
+        opts.burst_threshold as usize,
+        opts.burst_window,
+    )
+    .await;
+    let in_month: Vec<_> = raised
+        .iter()
+        .filter(|n| n.data["windowStart"].as_str() >= Some("2025-03"))
+        .collect();
+    assert_eq!((raised.len(), in_month.len()), (5, 3), "{raised:?}");
+
+    let key = PackKey::from_seed([5u8; 32]);
+    let dir = temp_dir();
+    let m = build(ports, &key, &opts, &dir, None).await.expect("pack");
+    let fig = &m.figures;
+    assert_eq!(fig["total"]["failedLoginBursts"], 3);
+    assert_eq!(fig["hosts"]["bas-a"]["failedLoginBursts"], 2);
+    assert_eq!(fig["hosts"]["bas-b"]["failedLoginBursts"], 1);
+    let csv = std::fs::read_to_string(dir.join("bursts.csv")).expect("bursts.csv");
+    let mut listed: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let mut want: Vec<&str> = in_month
+        .iter()
+        .map(|n| n.notification_id.as_str())
+        .collect();
+    listed.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(listed, want, "the same detections, by notification id");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // One host's pack: its detections only.
+    let dir = temp_dir();
+    let m = build(ports, &key, &options(Some("bas-b")), &dir, None)
+        .await
+        .expect("pack");
+    assert_eq!(m.figures["total"]["failedLoginBursts"], 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
