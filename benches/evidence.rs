@@ -200,17 +200,6 @@ async fn main() {
             .and_then(|f| f.iter().find(|e| e["name"] == name))
             .map_or(Value::Null, |e| e["rows"].clone())
     };
-    assert_eq!(
-        rows("sessions.csv"),
-        json!(sessions),
-        "every session packed"
-    );
-    assert_eq!(
-        rows("recordings.csv"),
-        json!(sessions),
-        "every recording packed"
-    );
-    assert_eq!(rows("reviews.csv"), json!(reviews), "every review packed");
     let verify = std::process::Command::new(&bin)
         .args(["evidence", "verify"])
         .arg(&out)
@@ -218,13 +207,34 @@ async fn main() {
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("verify");
-    assert!(verify.status.success(), "the pack verifies");
     let mib = kb / 1024.0;
     println!(
-        "handler evidence ({bin}): {wall:.1} s wall (goal <= 120 s), peak RSS {mib:.0} MiB (goal <= 256 MB); sessions.csv {} rows, recordings.csv {} rows, reviews.csv {} rows; verifies",
+        "handler evidence ({bin}): {wall:.1} s wall (goal <= 120 s), peak RSS {mib:.0} MiB (goal <= 256 MB); sessions.csv {} rows, recordings.csv {} rows, reviews.csv {} rows; verify exit {:?}",
         rows("sessions.csv"),
         rows("recordings.csv"),
-        rows("reviews.csv")
+        rows("reviews.csv"),
+        verify.status.code()
     );
+    // An unjoined recording sorts by its blob's creation, 21 minutes after its session's start:
+    // the last of them fall into April.
+    let april = FROM + Duration::days(31);
+    let recordings = (0..sessions)
+        .filter(|&i| {
+            let (_, start, _) = session(i, sessions, hosts);
+            !i.is_multiple_of(10) || start + Duration::minutes(21) < april
+        })
+        .count();
+    assert_eq!(
+        rows("sessions.csv"),
+        json!(sessions),
+        "every session packed"
+    );
+    assert_eq!(
+        rows("recordings.csv"),
+        json!(recordings),
+        "March's recordings packed"
+    );
+    assert_eq!(rows("reviews.csv"), json!(reviews), "every review packed");
+    assert!(verify.status.success(), "the pack verifies");
     let _ = std::fs::remove_dir_all(&out);
 }
