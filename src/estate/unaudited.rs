@@ -150,7 +150,8 @@ fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
     Notification::new(
         UNAUDITED,
         &format!("{}|{}", host.to_ascii_lowercase(), s("SessionId")),
-        due.clone().unwrap_or_else(|| s("LastSeen")),
+        // The notification's time is the deadline that passed.
+        due.unwrap_or_else(|| s("LastSeen")),
         Severity::Critical,
         format!(
             "Live Bastion session missing from the audit logs on {}",
@@ -159,7 +160,7 @@ fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
         json!({
             "bastionHost": s("HostName"), "bastionHostId": host, "sessionId": s("SessionId"),
             "userName": s("UserName"), "targetVm": s("TargetHost"), "targetIp": s("TargetIp"),
-            "protocol": s("Protocol"), "startTime": s("StartTime"), "dueAt": due,
+            "protocol": s("Protocol"), "startTime": s("StartTime"),
             "reason": format!(
                 "seen live, but no audit log shows it {} minutes after its start",
                 wait.whole_minutes()

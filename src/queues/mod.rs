@@ -129,22 +129,12 @@ pub fn error(e: &azure_core::Error) -> StorageError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::connection::{DEV_KEY, Secret};
 
     #[tokio::test]
     async fn a_frozen_queue_service_fails_at_the_deadline_retryably() {
         let (url, accepted) = crate::testkit::frozen_service().await;
-        let url = url::Url::parse(&url).expect("url");
         let d = crate::testkit::short_deadlines();
-        let conn = StorageConnection {
-            setting: "Q".into(),
-            account: "devstoreaccount1".into(),
-            blob: url.clone(),
-            queue: url.clone(),
-            table: url,
-            auth: StorageAuth::Key(Secret::new(DEV_KEY)),
-            deadlines: d,
-        };
+        let conn = crate::testkit::loopback_connection(&url, d);
         let started = std::time::Instant::now();
         let r = QueueAccess::new(&conn).expect("access").depth("q").await;
         let took = started.elapsed();

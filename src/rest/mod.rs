@@ -20,7 +20,7 @@ use url::Url;
 pub use endpoint::check_endpoint;
 pub use error::RestError;
 
-use crate::storage::identity::identity_failure;
+use crate::storage::identity;
 use crate::telemetry::redact;
 
 /// Tries after the first: enough to ride out a throttling burst inside the deadline.
@@ -185,16 +185,8 @@ impl RestClient {
             rb = rb.header(reqwest::header::CONTENT_LENGTH, "0");
         }
         if let Some(cred) = &self.inner.credential {
-            let token = cred
-                .get_token(&[self.inner.scope.as_str()], None)
-                .await
-                .map_err(|e| {
-                    RestError::Transient(
-                        identity_failure(&e)
-                            .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string()))),
-                    )
-                })?;
-            rb = rb.bearer_auth(token.token.secret());
+            let token = identity::bearer(cred.as_ref(), &self.inner.scope).await;
+            rb = rb.bearer_auth(token.map_err(RestError::Transient)?);
         }
         rb.send()
             .await

@@ -154,6 +154,16 @@ pub fn identity_failure(e: &(dyn std::error::Error + 'static)) -> Option<String>
     None
 }
 
+/// A bearer token for `scope` from `cred`, or why there is none in one redacted line (the caller
+/// treats it as transient: the identity endpoint may come back).
+pub async fn bearer(cred: &dyn TokenCredential, scope: &str) -> Result<String, String> {
+    match cred.get_token(&[scope], None).await {
+        Ok(token) => Ok(token.token.secret().to_owned()),
+        Err(e) => Err(identity_failure(&e)
+            .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string())))),
+    }
+}
+
 /// One line saying why a token request failed: the endpoint's HTTP status when it answered, the
 /// innermost cause (connection refused, timed out, unreadable answer) otherwise.
 fn describe(e: &azure_core::Error) -> String {

@@ -121,15 +121,26 @@ impl<S, H> Intercepted<S, H> {
     }
 }
 
+impl<S: BlobStore, H: BeforeCall<S>> Intercepted<S, H> {
+    /// Runs `run` (a call of the wrapped store) after the hook's `before` for `call`.
+    async fn blob_call<R>(
+        &self,
+        call: Call<'_>,
+        run: impl Future<Output = Result<R, StorageError>> + Send,
+    ) -> Result<R, StorageError> {
+        self.hook.before(call, &self.inner).await?;
+        run.await
+    }
+}
+
 #[async_trait]
 impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
     fn account(&self) -> &str {
         self.inner.account()
     }
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        let call = Call::Properties(blob);
-        self.hook.before(call, &self.inner).await?;
-        self.inner.properties(blob).await
+        let run = self.inner.properties(blob);
+        self.blob_call(Call::Properties(blob), run).await
     }
     async fn read_range(
         &self,
@@ -137,8 +148,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         offset: u64,
         len: u64,
     ) -> Result<Bytes, StorageError> {
-        self.hook.before(Call::ReadRange(blob), &self.inner).await?;
-        self.inner.read_range(blob, offset, len).await
+        let run = self.inner.read_range(blob, offset, len);
+        self.blob_call(Call::ReadRange(blob), run).await
     }
     async fn list(
         &self,
@@ -146,12 +157,12 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         prefix: Option<&str>,
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, StorageError> {
-        self.hook.before(Call::List(container), &self.inner).await?;
-        self.inner.list(container, prefix, marker).await
+        let run = self.inner.list(container, prefix, marker);
+        self.blob_call(Call::List(container), run).await
     }
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        self.hook.before(Call::GetTags(blob), &self.inner).await?;
-        self.inner.get_tags(blob).await
+        let run = self.inner.get_tags(blob);
+        self.blob_call(Call::GetTags(blob), run).await
     }
     async fn set_tags(
         &self,
@@ -159,8 +170,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         tags: &Tags,
         if_tags: Option<&str>,
     ) -> Result<(), StorageError> {
-        self.hook.before(Call::SetTags(blob), &self.inner).await?;
-        self.inner.set_tags(blob, tags, if_tags).await
+        let run = self.inner.set_tags(blob, tags, if_tags);
+        self.blob_call(Call::SetTags(blob), run).await
     }
     async fn find_by_tags(
         &self,
@@ -168,9 +179,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         expr: &str,
         marker: Option<String>,
     ) -> Result<Page<TaggedBlob>, StorageError> {
-        let call = Call::FindByTags(container);
-        self.hook.before(call, &self.inner).await?;
-        self.inner.find_by_tags(container, expr, marker).await
+        let run = self.inner.find_by_tags(container, expr, marker);
+        self.blob_call(Call::FindByTags(container), run).await
     }
     async fn delete_guarded(
         &self,
@@ -178,8 +188,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         etag: Option<&str>,
         if_tags: Option<&str>,
     ) -> Result<(), StorageError> {
-        self.hook.before(Call::Delete(blob), &self.inner).await?;
-        self.inner.delete_guarded(blob, etag, if_tags).await
+        let run = self.inner.delete_guarded(blob, etag, if_tags);
+        self.blob_call(Call::Delete(blob), run).await
     }
     async fn put(
         &self,
@@ -188,8 +198,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         content_type: &str,
         metadata: &Metadata,
     ) -> Result<String, StorageError> {
-        self.hook.before(Call::Put(blob), &self.inner).await?;
-        self.inner.put(blob, body, content_type, metadata).await
+        let run = self.inner.put(blob, body, content_type, metadata);
+        self.blob_call(Call::Put(blob), run).await
     }
     async fn put_new(
         &self,
@@ -198,17 +208,16 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         content_type: &str,
         metadata: &Metadata,
     ) -> Result<String, StorageError> {
-        self.hook.before(Call::Put(blob), &self.inner).await?;
-        self.inner.put_new(blob, body, content_type, metadata).await
+        let run = self.inner.put_new(blob, body, content_type, metadata);
+        self.blob_call(Call::Put(blob), run).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
-        let call = Call::CreateAppend(blob);
-        self.hook.before(call, &self.inner).await?;
-        self.inner.create_append(blob, content_type).await
+        let run = self.inner.create_append(blob, content_type);
+        self.blob_call(Call::CreateAppend(blob), run).await
     }
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
-        self.hook.before(Call::Append(blob), &self.inner).await?;
-        self.inner.append(blob, body).await
+        let run = self.inner.append(blob, body);
+        self.blob_call(Call::Append(blob), run).await
     }
 }
 

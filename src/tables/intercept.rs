@@ -80,19 +80,28 @@ pub trait BeforeTableCall: Send + Sync + 'static {
     }
 }
 
+impl<T, H: BeforeTableCall> Intercepted<T, H> {
+    /// Runs `run` (a call of the wrapped store) between the hook's `before` and `after` for `call`.
+    async fn table_call<R>(
+        &self,
+        call: TableCall<'_>,
+        run: impl Future<Output = Result<R, TableError>> + Send,
+    ) -> Result<R, TableError> {
+        self.hook().before(call).await?;
+        let answer = run.await?;
+        self.hook().after(call).map(|()| answer)
+    }
+}
+
 #[async_trait]
 impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
     async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
-        let call = TableCall::EnsureTable(table);
-        self.hook().before(call).await?;
-        self.inner().ensure_table(table).await?;
-        self.hook().after(call)
+        let run = self.inner().ensure_table(table);
+        self.table_call(TableCall::EnsureTable(table), run).await
     }
     async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        let call = TableCall::Get(table);
-        self.hook().before(call).await?;
-        let got = self.inner().get(table, pk, rk).await?;
-        self.hook().after(call).map(|()| got)
+        let run = self.inner().get(table, pk, rk);
+        self.table_call(TableCall::Get(table), run).await
     }
     async fn write(
         &self,
@@ -100,10 +109,9 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         entity: &Entity,
         mode: WriteMode,
     ) -> Result<String, TableError> {
-        let (m, call) = (mode.clone(), TableCall::Write(table, &mode, entity));
-        self.hook().before(call).await?;
-        let etag = self.inner().write(table, entity, m).await?;
-        self.hook().after(call).map(|()| etag)
+        let run = self.inner().write(table, entity, mode.clone());
+        self.table_call(TableCall::Write(table, &mode, entity), run)
+            .await
     }
     async fn delete(
         &self,
@@ -112,10 +120,8 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         rk: &str,
         etag: Option<&str>,
     ) -> Result<(), TableError> {
-        let call = TableCall::Delete(table);
-        self.hook().before(call).await?;
-        self.inner().delete(table, pk, rk, etag).await?;
-        self.hook().after(call)
+        let run = self.inner().delete(table, pk, rk, etag);
+        self.table_call(TableCall::Delete(table), run).await
     }
     async fn query(
         &self,
@@ -124,10 +130,8 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         top: Option<u32>,
         continuation: Option<String>,
     ) -> Result<QueryPage, TableError> {
-        let call = TableCall::Query(table, filter);
-        self.hook().before(call).await?;
-        let page = self.inner().query(table, filter, top, continuation).await?;
-        self.hook().after(call).map(|()| page)
+        let run = self.inner().query(table, filter, top, continuation);
+        self.table_call(TableCall::Query(table, filter), run).await
     }
 }
 

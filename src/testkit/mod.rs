@@ -244,6 +244,61 @@ pub(crate) async fn frozen_service() -> (String, Arc<std::sync::atomic::AtomicUs
     (format!("http://{addr}/devstoreaccount1"), accepted)
 }
 
+/// A loopback HTTP server answering `responses` in order, one per connection, and the first line
+/// of each request it read (a scripted storage service).
+pub(crate) async fn scripted_service(
+    responses: Vec<String>,
+) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        for response in responses {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = vec![0u8; 16 * 1024];
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            let text = String::from_utf8_lossy(&buf[..n]);
+            let line = text.lines().next().unwrap_or_default().to_owned();
+            log.lock().expect("log").push(line);
+            let _ = sock.write_all(response.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        }
+    });
+    (format!("http://{addr}/devstoreaccount1"), seen)
+}
+
+/// The address of a loopback port nothing listens on (an unreachable service).
+pub(crate) fn closed_service() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    format!("http://127.0.0.1:{port}/devstoreaccount1")
+}
+
+/// A key-based connection to the development account whose every endpoint is `url` (a loopback
+/// service), under `deadlines`.
+pub(crate) fn loopback_connection(
+    url: &str,
+    deadlines: crate::storage::deadline::Deadlines,
+) -> crate::storage::connection::StorageConnection {
+    use crate::storage::connection::{DEV_KEY, Secret, StorageAuth, StorageConnection};
+    let url = url::Url::parse(url).expect("url");
+    StorageConnection {
+        setting: "LOOPBACK_STORAGE".into(),
+        account: "devstoreaccount1".into(),
+        blob: url.clone(),
+        queue: url.clone(),
+        table: url,
+        auth: StorageAuth::Key(Secret::new(DEV_KEY)),
+        deadlines,
+    }
+}
+
 /// Short deadlines for tests of what happens when they pass.
 pub(crate) fn short_deadlines() -> crate::storage::deadline::Deadlines {
     crate::storage::deadline::Deadlines {

@@ -1,66 +1,26 @@
 //! The SDK-backed store against a scripted local HTTP server: the SAS is added to every attempt
 //! (once), properties are parsed, transport failures are transient and redacted.
 
-use std::sync::{Arc, Mutex};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use url::Url;
-
 use super::AzureBlobStore;
-use crate::storage::connection::{DEV_KEY, Secret, StorageAuth, StorageConnection};
 use crate::storage::{BlobKind, BlobRef, BlobStore};
+use crate::testkit::{closed_service, loopback_connection, scripted_service as server};
 
 const PROPS: &str = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\nETag: \"0x8D1\"\r\n\
 x-ms-blob-type: AppendBlob\r\nx-ms-meta-Owner: alice\r\nx-ms-tag-count: 2\r\n\
 x-ms-creation-time: Sun, 22 Nov 2026 10:00:00 GMT\r\nLast-Modified: Sun, 22 Nov 2026 11:00:00 GMT\r\nConnection: close\r\n\r\n";
 const BUSY: &str = "HTTP/1.1 503 Busy\r\nx-ms-error-code: ServerBusy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
-/// Serves the canned responses in order and records each request line.
-async fn server(responses: Vec<&'static str>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        for response in responses {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let mut buf = vec![0u8; 16 * 1024];
-            let n = sock.read(&mut buf).await.unwrap_or(0);
-            let text = String::from_utf8_lossy(&buf[..n]).to_string();
-            log.lock()
-                .expect("log")
-                .push(text.lines().next().unwrap_or_default().to_owned());
-            let _ = sock.write_all(response.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        }
-    });
-    (format!("http://{addr}/devstoreaccount1"), seen)
-}
-
 fn store(blob: &str) -> AzureBlobStore {
     store_with(blob, Default::default())
 }
 
 fn store_with(blob: &str, deadlines: crate::storage::deadline::Deadlines) -> AzureBlobStore {
-    let url = Url::parse(blob).expect("url");
-    let conn = StorageConnection {
-        setting: "S".into(),
-        account: "devstoreaccount1".into(),
-        blob: url.clone(),
-        queue: url.clone(),
-        table: url,
-        auth: StorageAuth::Key(Secret::new(DEV_KEY)),
-        deadlines,
-    };
-    AzureBlobStore::new(&conn).expect("store")
+    AzureBlobStore::new(&loopback_connection(blob, deadlines)).expect("store")
 }
 
 #[tokio::test]
 async fn every_attempt_carries_exactly_one_sas_and_properties_parse() {
-    let (url, seen) = server(vec![BUSY, PROPS]).await;
+    let (url, seen) = server(vec![BUSY.into(), PROPS.into()]).await;
     let p = store(&url)
         .properties(&BlobRef::new("c", "dir/a b.txt"))
         .await
@@ -90,10 +50,7 @@ async fn every_attempt_carries_exactly_one_sas_and_properties_parse() {
 
 #[tokio::test]
 async fn unreachable_service_is_transient_and_never_shows_the_sas() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    let r = store(&format!("http://127.0.0.1:{port}/devstoreaccount1"))
+    let r = store(&closed_service())
         .properties(&BlobRef::new("c", "b"))
         .await;
     let Err(e) = r else {

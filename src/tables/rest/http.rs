@@ -13,7 +13,7 @@ use backon::{ExponentialBuilder, Retryable as _};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 
-use crate::storage::identity::identity_failure;
+use crate::storage::identity;
 use crate::storage::sas::SasSigner;
 use crate::tables::{Entity, TableError, strip_annotations};
 use crate::telemetry::redact;
@@ -47,6 +47,20 @@ pub(crate) struct Call<'a> {
     pub headers: HeaderMap,
     /// JSON body, if any.
     pub body: Option<Vec<u8>>,
+}
+
+impl<'a> Call<'a> {
+    /// A request without query parameters, extra headers or body.
+    pub(crate) fn new(method: Method, path: &'a str) -> Self {
+        let (query, headers, body) = (Vec::new(), HeaderMap::new(), None);
+        Self {
+            method,
+            path,
+            query,
+            headers,
+            body,
+        }
+    }
 }
 
 /// A failed try, with the wait the service asked for.
@@ -130,16 +144,8 @@ async fn try_once(
             .body(body.clone());
     }
     if let Auth::Token(cred) = auth {
-        let token = cred
-            .get_token(&["https://storage.azure.com/.default"], None)
-            .await
-            .map_err(|e| {
-                TableError::Transient(
-                    identity_failure(&e)
-                        .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string()))),
-                )
-            })?;
-        rb = rb.bearer_auth(token.token.secret());
+        let token = identity::bearer(cred.as_ref(), "https://storage.azure.com/.default").await;
+        rb = rb.bearer_auth(token.map_err(TableError::Transient)?);
     }
     rb.send().await.map_err(|e| {
         let builder = e.is_builder();

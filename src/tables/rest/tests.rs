@@ -1,17 +1,12 @@
 //! The REST client against a scripted local HTTP server: retries, `Retry-After`, error mapping,
 //! redaction. (Behaviour against the real protocol is covered by the Azurite contract suite.)
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use url::Url;
-
 use super::TableRestClient;
-use crate::storage::connection::{DEV_KEY, Secret, StorageAuth, StorageConnection};
 use crate::tables::{TableError, TableStore};
+use crate::testkit::{closed_service, loopback_connection, scripted_service as server};
 
 fn ok_entity() -> String {
     let body = r#"{"odata.metadata":"x","PartitionKey":"p","RowKey":"r","Timestamp":"t","N":1}"#;
@@ -28,43 +23,12 @@ fn status(code: u16, extra: &str) -> String {
     )
 }
 
-/// Serves the canned responses in order (one per connection) and counts requests.
-async fn server(responses: Vec<String>) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    tokio::spawn(async move {
-        for response in responses {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let mut buf = vec![0u8; 16 * 1024];
-            let _ = sock.read(&mut buf).await;
-            counter.fetch_add(1, Ordering::SeqCst);
-            let _ = sock.write_all(response.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        }
-    });
-    (format!("http://{addr}/devstoreaccount1"), hits)
-}
-
 fn client(table: &str) -> TableRestClient {
     client_with(table, Default::default())
 }
 
 fn client_with(table: &str, deadlines: crate::storage::deadline::Deadlines) -> TableRestClient {
-    let url = Url::parse(table).expect("url");
-    let conn = StorageConnection {
-        setting: "T".into(),
-        account: "devstoreaccount1".into(),
-        blob: url.clone(),
-        queue: url.clone(),
-        table: url,
-        auth: StorageAuth::Key(Secret::new(DEV_KEY)),
-        deadlines,
-    };
-    TableRestClient::new(&conn, "pre").expect("client")
+    TableRestClient::new(&loopback_connection(table, deadlines), "pre").expect("client")
 }
 
 #[tokio::test]
@@ -75,7 +39,7 @@ async fn transient_statuses_are_retried_then_succeed() {
         .await
         .expect("third attempt succeeds")
         .expect("entity");
-    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    assert_eq!(hits.lock().expect("log").len(), 3);
     assert_eq!(got.etag, "W/\"datetime'1'\"");
     let keys: Vec<&str> = got.entity.keys().map(String::as_str).collect();
     assert_eq!(
@@ -94,7 +58,7 @@ async fn retries_are_bounded_and_end_transient() {
         matches!(&r, Err(TableError::Transient(m)) if m.contains("503") && m.contains("Busy")),
         "{r:?}"
     );
-    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    assert_eq!(hits.lock().expect("log").len(), 3);
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -116,7 +80,7 @@ async fn retry_after_is_honoured() {
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(hits.lock().expect("log").len(), 2);
 }
 
 #[tokio::test]
@@ -127,17 +91,12 @@ async fn final_statuses_are_not_retried() {
     assert!(matches!(r, Err(TableError::PreconditionFailed)), "{r:?}");
     let r = c.delete("tbl", "p", "r", None).await;
     assert!(matches!(r, Err(TableError::Permanent(_))), "{r:?}");
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(hits.lock().expect("log").len(), 2);
 }
 
 #[tokio::test]
 async fn unreachable_service_is_transient_and_never_shows_the_sas() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener); // nothing listens there now
-    let r = client(&format!("http://127.0.0.1:{port}/devstoreaccount1"))
-        .get("tbl", "p", "r")
-        .await;
+    let r = client(&closed_service()).get("tbl", "p", "r").await;
     let Err(e) = r else {
         panic!("must fail: {r:?}")
     };
