@@ -29,7 +29,6 @@ use std::time::Instant;
 use async_trait::async_trait;
 use bastion_recordings::audit_logs::{created, tail};
 use bastion_recordings::config::{Config, Storage};
-use bastion_recordings::functions;
 use bastion_recordings::recordings::Recordings;
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
@@ -247,7 +246,7 @@ async fn point<B: BlobStore>(
         let item = BlobItem { name, props };
         Recordings::new(&state.ports, state.policy.clone())
             .listed(
-                &functions::joiner(&state),
+                &bastion_recordings::state::joiner(&state),
                 state.ports.sources.default_recordings(),
                 &item,
                 HOUR + Duration::hours(1),
@@ -261,7 +260,7 @@ async fn point<B: BlobStore>(
         .await
         .expect("create log");
     created::register(
-        &functions::tailer(&state),
+        &bastion_recordings::state::tailer(&state),
         state.ports.sources.default_audit_logs(),
         HOST_PATH,
         HOUR,
@@ -289,7 +288,7 @@ async fn point<B: BlobStore>(
         let now = batch.last().map_or(HOUR, |(t, _)| *t) + Duration::minutes(1);
         let (t0, b0) = (metered.hook().calls.load(Ordering::Relaxed), blobs.total());
         let started = Instant::now();
-        let report = tail::tick(&functions::tailer(&state), now).await;
+        let report = tail::tick(&bastion_recordings::state::tailer(&state), now).await;
         wall += started.elapsed();
         requests += metered.hook().calls.load(Ordering::Relaxed) - t0 + blobs.total() - b0;
         if metered.hook().capped.load(Ordering::Relaxed) {

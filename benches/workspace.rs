@@ -157,7 +157,7 @@ fn workspace_source(url: &str, page_rows: usize) -> (Query, Arc<Recorded>) {
         ..QuerySettings::default()
     };
     let q = Query {
-        tail: bastion_recordings::functions::tailer(&state),
+        tail: bastion_recordings::state::tailer(&state),
         logs: logs.clone(),
         settings: Arc::new(settings),
     };

@@ -8,14 +8,12 @@ use time::OffsetDateTime;
 use super::{Kind, Walk};
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
-use crate::audit_logs::join::{Deadline, Joiner};
+use crate::audit_logs::join::Deadline;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::tail::Tailer;
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
-use crate::recordings::Recordings;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -84,8 +82,10 @@ async fn recording(
             None => Done::Would,
         });
     }
-    let recordings = Recordings::new(&state.ports, state.policy.clone());
-    let fate = recordings.listed(&joiner(state), source, item, now).await?;
+    let recordings = crate::state::recordings(state);
+    let fate = recordings
+        .listed(&crate::state::joiner(state), source, item, now)
+        .await?;
     Ok(match fate {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),
         Fate::Rejoined(_) => Done::Rejoined,
@@ -123,7 +123,7 @@ async fn audit_blob(
         _ => {}
     }
     let created = item.props.created.unwrap_or(now);
-    let tail = tailer(state);
+    let tail = crate::state::tailer(state);
     if created::register(&tail, source, &item.name, created, now, false)
         .await?
         .is_none()
@@ -148,21 +148,4 @@ async fn audit_blob(
     )
     .await;
     Ok(Done::Tailed(bursts.iter().map(|n| n.to_output()).collect()))
-}
-
-/// The audit-log reader over the state's ports and settings (blobs and workspaces alike).
-pub(super) fn tailer(state: &AppState) -> Tailer {
-    Tailer::new(
-        &state.ports,
-        joiner(state),
-        state.quarantine.clone(),
-        state.config.retention.audit_logs_class.clone(),
-        state.audit.clone(),
-    )
-}
-
-/// The recording ↔ session join over the state's ports, policy, audit settings and gate.
-fn joiner(state: &AppState) -> Joiner {
-    let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
-    Joiner::new(&state.ports, policy, &state.audit, gate)
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::items::tailer;
 use super::summary::WorkspaceTotals;
 use super::{Options, Summary};
 use crate::audit_logs::query::{Query, history};
@@ -24,7 +23,7 @@ pub(super) async fn read(
         return;
     };
     let q = Query {
-        tail: tailer(state),
+        tail: crate::state::tailer(state),
         logs,
         settings: Arc::new(state.config.workspaces.query.clone()),
     };

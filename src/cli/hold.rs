@@ -66,6 +66,9 @@ pub struct HoldArgs {
     pub id: Option<String>,
 }
 
+/// The flags of a bulk selector.
+const BULK: [&str; 5] = ["from", "to", "user", "vm", "session"];
+
 /// Builds the validated API request, and who acts, from set/release flags.
 ///
 /// # Errors
@@ -75,24 +78,21 @@ pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
     if by.is_empty() {
         return Err("--by WHO must name someone (recorded with the hold)".into());
     }
-    let text = |(k, v): (String, String)| (k, Value::String(v));
     let mut top: Map<String, Value> = super::given([
         ("recording", &args.recording),
         ("blobUrl", &args.blob),
         ("reason", &args.reason),
         ("holdId", &args.id),
-    ])
-    .map(text)
-    .collect();
-    let bulk: Map<String, Value> = super::given([
         ("from", &args.from),
         ("to", &args.to),
         ("user", &args.user),
         ("vm", &args.vm),
         ("session", &args.session),
     ])
-    .map(text)
+    .map(|(k, v)| (k, Value::String(v)))
     .collect();
+    // The selector's flags go into the body's `bulk` object.
+    let bulk: Map<String, Value> = BULK.iter().filter_map(|k| top.remove_entry(*k)).collect();
     if !bulk.is_empty() {
         top.insert("bulk".into(), Value::Object(bulk));
     }

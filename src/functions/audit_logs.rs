@@ -25,7 +25,12 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
-    created::on_created(&super::tailer(&state), &event, super::now_of(&state, &inv)).await
+    created::on_created(
+        &crate::state::tailer(&state),
+        &event,
+        super::now_of(&state, &inv),
+    )
+    .await
 }
 
 /// `AuditLogTail`: one bounded tick over the active cursors.
@@ -35,7 +40,7 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     // The timer payload carries nothing the tail needs; a malformed one must not stop tailing.
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
-    let report = tail::tick(&super::tailer(&state), super::now_of(&state, &inv)).await?;
+    let report = tail::tick(&crate::state::tailer(&state), super::now_of(&state, &inv)).await?;
     // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
     // them; its failed blobs are retried next tick from their saved offsets either way.
     if report.failed > 0 && report.failed == report.blobs && report.notifications.is_empty() {
@@ -50,7 +55,7 @@ pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome,
 /// The workspace source of `state`, when one is configured.
 pub fn workspace_query(state: &AppState) -> Option<Query> {
     Some(Query {
-        tail: super::tailer(state),
+        tail: crate::state::tailer(state),
         logs: state.logs.clone()?,
         settings: Arc::new(state.config.workspaces.query.clone()),
     })

@@ -28,8 +28,6 @@ pub mod reviews;
 
 use serde_json::Value;
 
-use crate::audit_logs::join::Joiner;
-use crate::audit_logs::tail::Tailer;
 use crate::events::event_grid::{BlobEvent, EventError};
 use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
@@ -56,25 +54,6 @@ pub fn decode_event(inv: &Invocation) -> Result<Result<BlobEvent, Outcome>, Hand
     };
     record_event(&event.id, &event.event_type, Some(&event.blob));
     Ok(Ok(event))
-}
-
-/// The recording ↔ session join over the state's ports, policy, audit settings and gate.
-pub fn joiner(state: &AppState) -> Joiner {
-    let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
-    Joiner::new(&state.ports, policy, &state.audit, gate)
-}
-
-/// The audit-log tail over the state's ports and settings, reading the default source first.
-pub fn tailer(state: &AppState) -> Tailer {
-    let class = state.config.retention.audit_logs_class.clone();
-    let quarantine = state.quarantine.clone();
-    Tailer::new(
-        &state.ports,
-        joiner(state),
-        quarantine,
-        class,
-        state.audit.clone(),
-    )
 }
 
 /// "Now" of a timer or event invocation: the host's `sys.UtcNow`, else the clock.

@@ -3,7 +3,6 @@
 
 use super::decode_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
-use crate::recordings::Recordings;
 use crate::state::AppState;
 
 pub use crate::recordings::FUNCTION as RECORDING_CREATED;
@@ -18,15 +17,14 @@ pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outco
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
-    let (outcome, row) = Recordings::new(&state.ports, state.policy.clone())
-        .on_created(&event)
-        .await?;
+    let (outcome, row) = crate::state::recordings(&state).on_created(&event).await?;
     // No row written: a duplicate or older event. The delivery that wrote the row already ran the
     // join (and Reconcile re-joins rows left without `MatchConfidence`), so redeliveries stay cheap.
     // The row (and its outputs) are already written, so a failed join must not fail the
     // invocation: Reconcile and the next session update re-join rows without `MatchConfidence`.
     if let Some(row) = row
-        && let Err(e) = crate::audit_logs::join::after_write(&super::joiner(&state), row).await
+        && let Err(e) =
+            crate::audit_logs::join::after_write(&crate::state::joiner(&state), row).await
     {
         tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "joining the recording with its session failed; Reconcile retries");
     }

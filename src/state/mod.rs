@@ -5,6 +5,8 @@
 //! settings values it reads, so domain code never sees the whole state and a component test builds
 //! only what it exercises.
 
+mod domains;
+
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
@@ -28,6 +30,8 @@ use crate::tables::TableStore;
 #[cfg(feature = "test-support")]
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
+
+pub use domains::{joiner, recordings, sweeper, tailer};
 
 /// Shared state: configuration and seams, each behind an `Arc`, cloned into every invocation (a
 /// dozen reference counts: noise beside the storage round trips an invocation makes).
@@ -81,12 +85,6 @@ impl HasQuarantine for AppState {
         self.heartbeats
             .record(function, outcome, self.ports.clock.now());
     }
-}
-
-/// The retention sweep over the state's ports, policy and settings (the timer's and the CLI's).
-pub fn sweeper(state: &AppState) -> crate::retention::sweep::Sweeper {
-    let settings = state.config.retention.clone();
-    crate::retention::sweep::Sweeper::new(&state.ports, state.policy.clone(), settings)
 }
 
 /// The blob seams a state is assembled from (test support).

@@ -11,7 +11,7 @@
 //! a 500). Only when every attempted blob failed does the tick answer `Retryable`.
 //!
 //! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and a [`Joiner`]),
-//! built by the entry points ([`crate::functions::tailer`], backfill).
+//! built by the entry points ([`crate::state::tailer`], backfill).
 //!
 //! [`Joiner`]: super::join::Joiner
 

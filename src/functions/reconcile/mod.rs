@@ -17,7 +17,6 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::recordings::Recordings;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -132,10 +131,7 @@ async fn recordings(
 ) -> Result<(), HandlerError> {
     let since = now - state.audit.reconcile_window;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
-    let (recordings, join) = (
-        Recordings::new(&state.ports, state.policy.clone()),
-        super::joiner(state),
-    );
+    let (recordings, join) = (crate::state::recordings(state), crate::state::joiner(state));
     for item in items {
         match recordings.listed(&join, source, &item, now).await? {
             Fate::Present(_) => {}
@@ -158,7 +154,7 @@ async fn audit_blobs(
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
     let repo = CursorRepo::new(state.ports.tables.clone());
     let (tail, at) = (
-        super::tailer(state),
+        crate::state::tailer(state),
         state.ports.sources.cursor_source(source),
     );
     let mut registered = 0;

@@ -6,7 +6,6 @@ use time::Duration;
 
 use super::*;
 use crate::catalogue::model::RecordingKey;
-use crate::catalogue::repo::CatalogueRepo;
 use crate::storage::{BlobRef, Metadata};
 use crate::testkit::audit::{ALICE, NOW, PATH, kit, line};
 
@@ -26,6 +25,14 @@ fn outputs(o: &Outcome) -> Vec<String> {
         .iter()
         .map(|n| n["type"].as_str().unwrap_or_default().to_owned())
         .collect()
+}
+
+/// A run's summary at [`NOW`].
+async fn summary_of(state: &crate::state::AppState) -> String {
+    match run(state, NOW).await.expect("reconcile") {
+        Outcome::Processed { summary, .. } => summary,
+        o => panic!("processed: {o:?}"),
+    }
 }
 
 #[tokio::test]
@@ -53,10 +60,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
         .expect("fixture"),
     )
     .await;
-    let o = run(&k.state, NOW).await.expect("reconcile");
-    let Outcome::Processed { summary, .. } = &o else {
-        panic!("processed")
-    };
+    let summary = summary_of(&k.state).await;
     assert!(
         summary.contains("1 recordings catalogued") && summary.contains("1 audit blobs registered"),
         "{summary}"
@@ -76,30 +80,19 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
         .created
         .expect("created");
     let key = RecordingKey::for_blob(created, &rec.container, &rec.name);
-    assert!(
-        CatalogueRepo::new(k.state.ports.tables.clone())
-            .get(&key)
-            .await
-            .expect("get")
-            .is_some()
-    );
+    assert!(!k.row(&key).await.is_empty(), "catalogued");
     crate::audit_logs::tail::tick(&k.state.tailer(), NOW)
         .await
         .expect("tick");
-    let row = CatalogueRepo::new(k.state.ports.tables.clone())
-        .get(&key)
-        .await
-        .expect("get")
-        .expect("row");
     assert_eq!(
-        row.raw.get("MatchConfidence").and_then(|v| v.as_str()),
+        k.row(&key)
+            .await
+            .get("MatchConfidence")
+            .and_then(|v| v.as_str()),
         Some("exact"),
         "the tail joined it"
     );
-    let o = run(&k.state, NOW).await.expect("reconcile");
-    let Outcome::Processed { summary, .. } = &o else {
-        panic!("processed")
-    };
+    let summary = summary_of(&k.state).await;
     assert!(
         summary.contains("0 recordings catalogued") && summary.contains("0 audit blobs registered"),
         "{summary}"

@@ -100,7 +100,7 @@ fn row(r: &Rec, ingested: OffsetDateTime) -> FakeRow {
 
 fn query(k: &Kit, fake: &FakeLogs, page_rows: usize) -> Query {
     Query {
-        tail: crate::functions::tailer(&k.state),
+        tail: crate::state::tailer(&k.state),
         logs: Arc::new(fake.clone()),
         settings: Arc::new(QuerySettings {
             workspaces: vec![Workspace {
@@ -138,7 +138,7 @@ async fn storage_tick(k: &Kit, recs: &[Rec], now: OffsetDateTime) -> Vec<String>
         k.append(text.as_bytes()).await;
         k.register().await;
     }
-    let r = tail::tick(&crate::functions::tailer(&k.state), now)
+    let r = tail::tick(&crate::state::tailer(&k.state), now)
         .await
         .expect("tail");
     ids(&r.notifications)

@@ -1,0 +1,38 @@
+//! The domains built from an application state, as every entry point builds them: each takes
+//! the state's ports and the settings it reads, never the state itself.
+
+use super::AppState;
+use crate::audit_logs::join::Joiner;
+use crate::audit_logs::tail::Tailer;
+use crate::recordings::Recordings;
+use crate::retention::sweep::Sweeper;
+
+/// The recording ↔ session join over the state's ports, policy, audit settings and gate.
+pub fn joiner(state: &AppState) -> Joiner {
+    let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
+    Joiner::new(&state.ports, policy, &state.audit, gate)
+}
+
+/// The audit-log tail over the state's ports and settings, reading the default source first.
+pub fn tailer(state: &AppState) -> Tailer {
+    let class = state.config.retention.audit_logs_class.clone();
+    let quarantine = state.quarantine.clone();
+    Tailer::new(
+        &state.ports,
+        joiner(state),
+        quarantine,
+        class,
+        state.audit.clone(),
+    )
+}
+
+/// Cataloguing over the state's ports and retention policy.
+pub fn recordings(state: &AppState) -> Recordings {
+    Recordings::new(&state.ports, state.policy.clone())
+}
+
+/// The retention sweep over the state's ports, policy and settings.
+pub fn sweeper(state: &AppState) -> Sweeper {
+    let settings = state.config.retention.clone();
+    Sweeper::new(&state.ports, state.policy.clone(), settings)
+}
