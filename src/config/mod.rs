@@ -200,15 +200,13 @@ impl Config {
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
-        let notify = crate::notify::config::NotifyConfig::from_lookup(env).unwrap_or_else(|e| {
-            r.extend(e);
-            crate::notify::config::NotifyConfig::default()
-        });
+        let notify = crate::notify::config::NotifyConfig::from_reader(&mut r);
         let in_memory_account = r
             .get("HANDLER_IN_MEMORY_ACCOUNT")
             .unwrap_or_else(|| "devstoreaccount1".to_owned());
         let in_memory_seed = r.get("HANDLER_IN_MEMORY_SEED");
         let deadlines = Deadlines::from_reader(&mut r);
+        let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
         // The platform sets these on every instance in Azure (never locally): the in-memory mode is refused there.
         let azure_host = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"]
             .into_iter()
@@ -261,8 +259,6 @@ impl Config {
         {
             errors.push("TABLE_PREFIX: letters and digits only, starting with a letter".to_owned());
         }
-        let retention =
-            crate::retention::settings::RetentionSettings::from_lookup(&get, &mut errors);
         let policy_file = get("RETENTION_POLICY").map(PathBuf::from);
         let policy =
             crate::retention::policy::load(policy_file.as_deref(), &retention.audit_logs_class)
@@ -324,14 +320,10 @@ pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
 pub fn retention_policy(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<crate::retention::policy::Policy, ConfigError> {
-    let get = |k: &str| {
-        env(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let mut errors = Vec::new();
-    let retention = crate::retention::settings::RetentionSettings::from_lookup(&get, &mut errors);
-    let file = get("RETENTION_POLICY").map(PathBuf::from);
+    let mut r = Reader::new(env);
+    let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
+    let file = r.get("RETENTION_POLICY").map(PathBuf::from);
+    let mut errors = r.into_errors();
     match crate::retention::policy::load(file.as_deref(), &retention.audit_logs_class) {
         Ok(p) if errors.is_empty() => Ok(p),
         Ok(_) => Err(ConfigError(errors)),

@@ -41,8 +41,6 @@ pub(crate) fn blob_of<'a>(
 
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "RecordingHash";
-/// Queue of hash requests.
-pub const QUEUE: &str = "hashrequests";
 /// `RecordingCreated`'s output binding name for that queue.
 pub const OUTPUT_BINDING: &str = "hashRequests";
 

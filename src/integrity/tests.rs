@@ -11,7 +11,7 @@ use super::hash::hash_blob;
 use super::verify::{Sample, Verdict, verify_row};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::invocation::{HandlerError, Invocation, InvokeRequest, Outcome};
-use crate::storage::{BlobRef, BlobStore, Metadata};
+use crate::storage::{BlobRef, BlobStore};
 use crate::tables::{TableStore, WriteMode, get_i64, get_str};
 use crate::testkit::{Fakes, blob_created, event_invocation, fakes};
 
@@ -21,16 +21,23 @@ pub(super) fn content(n: usize) -> Vec<u8> {
 
 pub(super) async fn put(f: &Fakes, name: &str, body: Vec<u8>) -> BlobRef {
     let blob = BlobRef::new("recordings", name);
-    f.blobs
-        .put(
-            &blob,
-            Bytes::from(body),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("put");
+    crate::testkit::blobs::put(&*f.blobs, &blob, body, &[]).await;
     blob
+}
+
+/// Writes catalogue row `e` as another module would (upsert).
+async fn rewrite(f: &Fakes, e: &crate::tables::Entity) {
+    let written = f.tables.write(RECORDINGS_TABLE, e, WriteMode::Upsert);
+    written.await.expect("write");
+}
+
+fn sha(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Delivers `message` to `RecordingHash`, as the queue trigger does.
+async fn hash_request(f: &Fakes, message: &Value) -> Result<Outcome, HandlerError> {
+    crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(message)).await
 }
 
 pub(super) fn queue_invocation(message: &Value) -> Invocation {
@@ -77,7 +84,7 @@ async fn streaming_digest_matches_for_every_chunking() {
     for size in [0usize, 1, 7, 64, 1000] {
         let data = content(size);
         let blob = put(&f, &format!("b{size}"), data.clone()).await;
-        let want = hex::encode(Sha256::digest(&data));
+        let want = sha(&data);
         for chunk in [1u64, 3, 8, 64, 1000, 4096] {
             let h = hash_blob(f.blobs.as_ref(), &blob, chunk)
                 .await
@@ -109,49 +116,22 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     // Another module joined a session meanwhile: its properties must survive the hash write.
     let mut e = row(&f, &id).await;
     e.insert("UserName".into(), json!("alice"));
-    f.tables
-        .write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
-        .await
-        .expect("join");
-    let first =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-            .await
-            .expect("hash");
+    rewrite(&f, &e).await;
+    let first = hash_request(&f, &req).await.expect("hash");
     assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");
     let e = row(&f, &id).await;
-    assert_eq!(
-        get_str(&e, "Sha256"),
-        Some(hex::encode(Sha256::digest(&data)).as_str())
-    );
+    assert_eq!(get_str(&e, "Sha256"), Some(sha(&data).as_str()));
     assert_eq!(get_i64(&e, "HashedLength"), Some(20_000));
     assert_eq!(get_str(&e, "UserName"), Some("alice"));
     assert_eq!(get_str(&e, "Status"), Some("catalogued"));
-    let again =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-            .await
-            .expect("dup");
+    let again = hash_request(&f, &req).await.expect("dup");
     assert!(matches!(again, Outcome::Skipped { .. }), "{again:?}");
     // The blob changes under a stale request: the current content is hashed, with its ETag.
-    let new_etag = f
-        .blobs
-        .put(
-            &blob,
-            Bytes::from_static(b"other"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("overwrite");
-    let third =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-            .await
-            .expect("rehash");
+    let new_etag = crate::testkit::blobs::put(&*f.blobs, &blob, &b"other"[..], &[]).await;
+    let third = hash_request(&f, &req).await.expect("rehash");
     assert!(matches!(third, Outcome::Processed { .. }), "{third:?}");
     let e = row(&f, &id).await;
-    assert_eq!(
-        get_str(&e, "Sha256"),
-        Some(hex::encode(Sha256::digest(b"other")).as_str())
-    );
+    assert_eq!(get_str(&e, "Sha256"), Some(sha(b"other").as_str()));
     assert_eq!(get_str(&e, "HashedEtag"), Some(new_etag.as_str()));
     f.blobs
         .delete_if_match(&blob, &new_etag)
@@ -159,13 +139,8 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
         .expect("delete");
     let mut e2 = e.clone();
     e2.insert("HashedEtag".into(), json!("stale"));
-    f.tables
-        .write(RECORDINGS_TABLE, &e2, WriteMode::Upsert)
-        .await
-        .expect("w");
-    let gone = crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-        .await
-        .expect("gone");
+    rewrite(&f, &e2).await;
+    let gone = hash_request(&f, &req).await.expect("gone");
     assert!(matches!(gone, Outcome::Skipped { .. }), "{gone:?}");
 }
 
@@ -176,16 +151,11 @@ async fn unusable_messages_are_poison_and_unknown_rows_skipped() {
         json!({"x": 1}),
         json!({"recordingId": "nope", "container": "c", "blobName": "b", "etag": "e"}),
     ] {
-        let r =
-            crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&bad))
-                .await;
+        let r = hash_request(&f, &bad).await;
         assert!(matches!(r, Err(HandlerError::Poison { .. })), "{bad}");
     }
     let unknown = json!({"recordingId": "2025-03-14~YQ", "container": "recordings", "blobName": "a", "etag": "e"});
-    let r =
-        crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&unknown))
-            .await
-            .expect("ok");
+    let r = hash_request(&f, &unknown).await.expect("ok");
     assert!(matches!(r, Outcome::Skipped { .. }));
 }
 
@@ -206,19 +176,14 @@ async fn verification_finds_tampering_and_missing_blobs() {
         let id = req["recordingId"].as_str().expect("id").to_owned();
         ids.push(id.clone());
         if action != 4 {
-            crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
-                .await
-                .expect("hash");
+            hash_request(&f, &req).await.expect("hash");
         }
         let etag = f.blobs.properties(&blob).await.expect("props").etag;
         match action {
             1 => {
                 let mut c = content(100);
                 c[50] ^= 1;
-                f.blobs
-                    .put(&blob, Bytes::from(c), "x", &Metadata::new())
-                    .await
-                    .expect("tamper");
+                crate::testkit::blobs::put(&*f.blobs, &blob, c, &[]).await;
             }
             2 | 3 => f.blobs.delete_if_match(&blob, &etag).await.expect("delete"),
             _ => {}

@@ -1,6 +1,8 @@
 //! Retention app settings: `RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`,
 //! `RETENTION_CLASS_AUDITLOGS`, `RETENTION_ALLOW_SHORTENING`. Parsed once at start-up with the rest of [`crate::config`].
 
+use crate::setting::Reader;
+
 /// Default bound on deletions per sweep run: at ~8 storage calls per deletion and ~10 ms a call this
 /// is about 7 minutes, inside `host.json`'s 10-minute function timeout; the next run continues.
 pub const DEFAULT_MAX_DELETES: usize = 5000;
@@ -33,33 +35,27 @@ impl Default for RetentionSettings {
 }
 
 impl RetentionSettings {
-    /// Reads the settings through `get` (trimmed, empty = unset); problems are appended to `errors`.
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Self {
-        let mut s = Self::default();
-        if let Some(v) = get("RETENTION_MAX_DELETES_PER_RUN") {
-            match v.parse::<usize>() {
-                Ok(n) if n > 0 => s.max_deletes_per_run = n,
-                _ => errors.push("RETENTION_MAX_DELETES_PER_RUN: a positive integer".to_owned()),
+    /// Reads the settings through `r`, which records each problem by name.
+    pub fn from_reader(r: &mut Reader<'_>) -> Self {
+        let name = "RETENTION_CLASS_AUDITLOGS";
+        let audit_logs_class = match r.get(name) {
+            Some(v) if crate::retention::policy::is_tag_safe(&v) => v,
+            Some(_) => {
+                r.problem(name, "not a valid class name");
+                DEFAULT_AUDITLOGS_CLASS.to_owned()
             }
+            None => DEFAULT_AUDITLOGS_CLASS.to_owned(),
+        };
+        Self {
+            max_deletes_per_run: r.number(
+                "RETENTION_MAX_DELETES_PER_RUN",
+                DEFAULT_MAX_DELETES,
+                1..=usize::MAX,
+            ),
+            dry_run: r.flag("RETENTION_DRY_RUN", false),
+            audit_logs_class,
+            allow_shortening: r.flag("RETENTION_ALLOW_SHORTENING", false),
         }
-        for (name, flag) in [
-            ("RETENTION_DRY_RUN", &mut s.dry_run),
-            ("RETENTION_ALLOW_SHORTENING", &mut s.allow_shortening),
-        ] {
-            match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
-                Some("true" | "1") => *flag = true,
-                Some("false" | "0") | None => {}
-                Some(_) => errors.push(format!("{name}: true or false")),
-            }
-        }
-        if let Some(v) = get("RETENTION_CLASS_AUDITLOGS") {
-            if crate::retention::policy::is_tag_safe(&v) {
-                s.audit_logs_class = v;
-            } else {
-                errors.push("RETENTION_CLASS_AUDITLOGS: not a valid class name".to_owned());
-            }
-        }
-        s
     }
 }
 
@@ -68,17 +64,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> (RetentionSettings, Vec<String>) {
-        let mut errors = Vec::new();
-        let s = RetentionSettings::from_lookup(
-            &|k| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| (*v).to_owned())
-            },
-            &mut errors,
-        );
-        (s, errors)
+        crate::setting::read_pairs(pairs, RetentionSettings::from_reader)
     }
 
     #[test]

@@ -104,10 +104,7 @@ mod tests {
     use crate::storage::tag_expr::TagExpr;
 
     fn t(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        crate::testkit::maps::owned(pairs)
     }
 
     #[test]

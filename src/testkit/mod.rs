@@ -1,8 +1,10 @@
 //! The one kit of the crate's component tests: the ports over in-memory seams without configuration
 //! ([`ports`]), state over them ([`state`], [`fakes`]),
 //! invocation builders, failing and answer-losing tables, and the domains built as the entry points
-//! build them ([`Domains`]); [`audit`] and [`retention`] add their areas' fixtures over the same
-//! builder. `tests/e2e/layers.rs` checks it imports nothing above the state layer.
+//! build them ([`Domains`]); [`audit`], [`tail`] and [`retention`] add their areas' fixtures over the
+//! same builder, [`blobs`], [`files`] and [`maps`] uploaded blobs, the recorded fixture files and
+//! string maps written as pairs.
+//! `tests/e2e/layers.rs` checks it imports nothing above the state layer.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,8 +14,12 @@
 )]
 
 pub(crate) mod audit;
+pub(crate) mod blobs;
+pub(crate) mod files;
 mod hooked;
+pub(crate) mod maps;
 pub(crate) mod retention;
+pub(crate) mod tail;
 
 use std::sync::Arc;
 

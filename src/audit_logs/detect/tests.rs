@@ -66,13 +66,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     use crate::audit_logs::repo::WINDOWS_TABLE;
     use crate::audit_logs::tail::tick;
     use crate::testkit::audit::{NOW, kit};
-    let fixture = || {
-        std::fs::read(format!(
-            "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("fixture")
-    };
+    use crate::testkit::files::sample_auditlog as fixture;
     let k = kit(None);
     k.create_log().await;
     k.register().await;

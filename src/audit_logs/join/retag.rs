@@ -29,18 +29,10 @@ pub async fn retag(
         container: &entry.container,
         blob: &entry.blob_name,
         metadata: Some(&metadata),
-        subscription: Some(&s.subscription)
-            .filter(|v| !v.is_empty())
-            .map(String::as_str),
-        resource_group: Some(&s.resource_group)
-            .filter(|v| !v.is_empty())
-            .map(String::as_str),
-        vm: Some(&s.target_vm)
-            .filter(|v| !v.is_empty())
-            .map(String::as_str),
-        protocol: Some(&s.protocol)
-            .filter(|v| !v.is_empty())
-            .map(String::as_str),
+        subscription: given(&s.subscription),
+        resource_group: given(&s.resource_group),
+        vm: given(&s.target_vm),
+        protocol: given(&s.protocol),
         users: s.users(),
     };
     if join.policy.class_for(&subject) == entry.retention_class {
@@ -69,6 +61,11 @@ pub async fn retag(
     entry.retention_class = effective.class;
     entry.retain_until = effective.until;
     Ok(())
+}
+
+/// A session field, `None` when the audit log left it empty.
+fn given(v: &str) -> Option<&str> {
+    (!v.is_empty()).then_some(v)
 }
 
 fn creation_day(pk: &str) -> Option<Date> {

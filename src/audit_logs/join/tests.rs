@@ -1,16 +1,16 @@
 //! Join tests over the in-memory fakes: both arrival orders, exact/heuristic/ambiguous, re-tagging.
 
-use crate::testkit::Domains;
 use time::macros::datetime;
 
 use super::*;
 use crate::audit_logs::correlate::{Confidence, Match};
 use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
-use crate::audit_logs::tail::tick;
+use crate::catalogue::model::RecordingKey;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::get_str;
 use crate::testkit::audit::{ALICE, Kit, NOW, kit, line};
+use crate::testkit::tail::run;
 
 const PCI: &str = r#"
 default = "ops-30d"
@@ -24,12 +24,27 @@ vm = "vm-app-*"
 protocol = "ssh"
 "#;
 
-fn fixture() -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
+use crate::testkit::files::sample_auditlog as fixture;
+
+/// A recording whose name carries Alice's tunnel id, uploaded at `at` and joined.
+async fn naming_alice(k: &Kit, at: time::OffsetDateTime) -> RecordingKey {
+    let key = k.recording(&format!("PLACEHOLDER-{ALICE}"), at, &[]).await;
+    after_catalogue(&k.joiner(), &key).await.expect("hook");
+    key
+}
+
+/// The match of the join of `key`, which must find one.
+async fn joined(k: &Kit, key: &RecordingKey) -> Match {
+    after_catalogue(&k.joiner(), key)
+        .await
+        .expect("hook")
+        .expect("match")
+}
+
+/// The `sessionwindows` row of Alice's session.
+async fn alice_window(k: &Kit) -> crate::tables::Entity {
+    let stored = k.state.ports.tables.get(WINDOWS_TABLE, "2025-03-14", ALICE);
+    stored.await.expect("get").expect("index row").entity
 }
 
 async fn feed(k: &Kit, text: &[u8]) {
@@ -38,20 +53,13 @@ async fn feed(k: &Kit, text: &[u8]) {
         k.register().await;
     }
     k.append(text).await;
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    run(k, NOW).await;
 }
 
 #[tokio::test]
 async fn recording_first_then_session_joins_exactly() {
     let k = kit(None);
-    let key = k
-        .recording(
-            &format!("PLACEHOLDER-{ALICE}"),
-            datetime!(2025-03-14 09:42 UTC),
-            &[],
-        )
-        .await;
-    after_catalogue(&k.joiner(), &key).await.expect("hook");
+    let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("awaiting"),
@@ -69,9 +77,7 @@ async fn recording_first_then_session_joins_exactly() {
         Some(true),
         "catalogue fields kept"
     );
-    let r = tick(&k.state.tailer(), NOW + Duration::hours(1))
-        .await
-        .expect("tick");
+    let r = run(&k, NOW + Duration::hours(1)).await;
     assert!(
         r.notifications
             .iter()
@@ -91,10 +97,7 @@ async fn session_first_then_recording_joins_and_retags() {
             &[("owner", "Alice@Contoso.com")],
         )
         .await;
-    let m = after_catalogue(&k.joiner(), &key)
-        .await
-        .expect("hook")
-        .expect("match");
+    let m = joined(&k, &key).await;
     // The still-open c0ffee session on the same VM is also in the window; the e-mail hint narrows.
     assert_eq!(
         m,
@@ -145,29 +148,14 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     let k = kit(None);
     let end =
         r#","sessionStartTime":"2025-03-14T09:00:00Z","sessionEndTime":"2025-03-14T09:30:00Z""#;
-    let text = line(
-        "s1",
-        "2025-03-14T09:00:00Z",
-        "Successfully Connected.",
-        "VM-A",
-        "ann",
-        end,
-    ) + &line(
-        "s2",
-        "2025-03-14T09:00:00Z",
-        "Successfully Connected.",
-        "VM-B",
-        "ben",
-        end,
-    );
+    let at = "2025-03-14T09:00:00Z";
+    let text = line("s1", at, "Successfully Connected.", "VM-A", "ann", end)
+        + &line("s2", at, "Successfully Connected.", "VM-B", "ben", end);
     feed(&k, text.as_bytes()).await;
     let key = k
         .recording("rec-1", datetime!(2025-03-14 09:35 UTC), &[])
         .await;
-    let m = after_catalogue(&k.joiner(), &key)
-        .await
-        .expect("hook")
-        .expect("match");
+    let m = joined(&k, &key).await;
     assert_eq!(
         m,
         Match {
@@ -181,10 +169,7 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     let key2 = k
         .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
         .await;
-    let m = after_catalogue(&k.joiner(), &key2)
-        .await
-        .expect("hook")
-        .expect("match");
+    let m = joined(&k, &key2).await;
     assert_eq!(m.tunnels, ["s2"], "metadata hint narrows");
 }
 
@@ -193,28 +178,12 @@ async fn an_exact_join_marks_the_sessions_own_index_row_however_late_the_upload(
     let k = kit(None);
     feed(&k, &fixture()).await;
     // Uploaded a week after the session: outside the heuristic window around the upload.
-    let key = k
-        .recording(
-            &format!("PLACEHOLDER-{ALICE}"),
-            datetime!(2025-03-21 09:42 UTC),
-            &[],
-        )
-        .await;
-    after_catalogue(&k.joiner(), &key).await.expect("hook");
-    let index_row = || async {
-        let stored = k
-            .state
-            .ports
-            .tables
-            .get(WINDOWS_TABLE, "2025-03-14", ALICE)
-            .await
-            .expect("get")
-            .expect("index row");
-        WindowRow::from_entity(&stored.entity).expect("window row")
-    };
+    let key = naming_alice(&k, datetime!(2025-03-21 09:42 UTC)).await;
+    let index_row =
+        || async { WindowRow::from_entity(&alice_window(&k).await).expect("window row") };
     let w = index_row().await;
     assert!(w.pending.is_some(), "marked for the session side: {w:?}");
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    run(&k, NOW).await;
     let w = index_row().await;
     assert!(w.recorded && w.pending.is_none(), "{w:?}");
     assert_eq!(w.recording_ids, vec![key.id()]);
@@ -236,15 +205,7 @@ async fn the_index_row_follows_fields_only_the_sessions_api_shows() {
         r#","clientIpAddress":"203.0.113.77""#,
     );
     feed(&k, later.as_bytes()).await;
-    let stored = k
-        .state
-        .ports
-        .tables
-        .get(WINDOWS_TABLE, "2025-03-14", ALICE)
-        .await
-        .expect("get")
-        .expect("index row")
-        .entity;
+    let stored = alice_window(&k).await;
     assert_eq!(get_str(&stored, "ClientIp"), Some("203.0.113.77"));
     assert_eq!(
         get_str(&stored, "TargetResourceId"),

@@ -197,59 +197,55 @@ pub fn for_each_in_document<'a>(
 ) -> Result<usize, String> {
     let doc = doc.strip_prefix(BOM).unwrap_or(doc);
     let mut de = serde_json::Deserializer::from_slice(doc);
-    let n = Wrapper { on_record }
-        .deserialize(&mut de)
-        .map_err(|e| e.to_string())?;
+    let n = Records {
+        on_record,
+        in_array: false,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(n)
 }
 
-struct Wrapper<'f, 'a> {
+/// Streams a legacy document: first its object (looking for `records`), then that array.
+struct Records<'f, 'a> {
     on_record: &'f mut dyn FnMut(Record<'a>),
+    in_array: bool,
 }
 
-impl<'de, 'f> DeserializeSeed<'de> for Wrapper<'f, 'de> {
+impl<'de, 'f> DeserializeSeed<'de> for Records<'f, 'de> {
     type Value = usize;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_map(self)
+        if self.in_array {
+            d.deserialize_seq(self)
+        } else {
+            d.deserialize_map(self)
+        }
     }
 }
 
-impl<'de, 'f> Visitor<'de> for Wrapper<'f, 'de> {
+impl<'de, 'f> Visitor<'de> for Records<'f, 'de> {
     type Value = usize;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an object with a `records` array")
+        f.write_str(if self.in_array {
+            "an array of records"
+        } else {
+            "an object with a `records` array"
+        })
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<usize, M::Error> {
         let mut n = 0;
         while let Some(key) = map.next_key::<Text<'de>>()? {
             if key.as_str().eq_ignore_ascii_case("records") {
-                n += map.next_value_seed(Each {
+                n += map.next_value_seed(Records {
                     on_record: &mut *self.on_record,
+                    in_array: true,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(n)
-    }
-}
-
-struct Each<'f, 'a> {
-    on_record: &'f mut dyn FnMut(Record<'a>),
-}
-
-impl<'de, 'f> DeserializeSeed<'de> for Each<'f, 'de> {
-    type Value = usize;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, 'f> Visitor<'de> for Each<'f, 'de> {
-    type Value = usize;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of records")
     }
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<usize, S::Error> {
         let mut n = 0;

@@ -3,13 +3,7 @@
 
 use super::*;
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/auditlogs/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
+use crate::testkit::files::auditlog as fixture;
 
 fn collect(buf: &[u8]) -> (Vec<(u64, String, String)>, Vec<LineError>, usize) {
     let (mut recs, mut errs) = (Vec::new(), Vec::new());

@@ -5,13 +5,7 @@ use time::macros::datetime;
 use super::*;
 use crate::audit_logs::parse::parse_lines;
 
-fn fixture() -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
-}
+use crate::testkit::files::sample_auditlog as fixture;
 
 fn sessionize(lines: &[&[u8]]) -> std::collections::BTreeMap<String, SessionRecord> {
     let mut map = std::collections::BTreeMap::new();

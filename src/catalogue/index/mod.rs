@@ -144,22 +144,16 @@ pub async fn remove_stale(
 /// # Errors
 /// Table errors.
 pub async fn ensure(tables: &dyn TableStore, row: &Entity) -> Result<usize, TableError> {
-    let mut written = 0;
+    let mut missing = Vec::new();
     for (pk, rk) in keys(row) {
         match tables.get(INDEX_TABLE, &pk, &rk).await {
-            Ok(Some(_)) => continue,
-            Ok(None) | Err(TableError::NotFound) => {}
+            Ok(Some(_)) => {}
+            Ok(None) | Err(TableError::NotFound) => missing.push((pk, rk)),
             Err(e) => return Err(e),
         }
-        crate::tables::ops::write_creating_table(
-            tables,
-            INDEX_TABLE,
-            &entity(&pk, &rk),
-            WriteMode::Upsert,
-        )
-        .await?;
-        written += 1;
     }
+    let written = missing.len();
+    write_all(tables, missing).await?;
     Ok(written)
 }
 

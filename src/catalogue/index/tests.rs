@@ -23,10 +23,7 @@ fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Entity {
 }
 
 fn query(pairs: &[(&str, &str)]) -> Query {
-    let p: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let p: HashMap<String, String> = crate::testkit::maps::owned(pairs);
     Query::parse(&p, None, 366).expect("query")
 }
 

@@ -15,57 +15,45 @@ const COLOURS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
 /// One line per series over the days (`days` are the x labels).
 pub fn lines(caption: &str, days: &[String], series: &[(String, Vec<u64>)]) -> String {
-    let mut svg = String::new();
-    let drawn = draw_lines(&mut svg, caption, days, series);
-    finish(svg, drawn)
-}
-
-fn draw_lines(
-    svg: &mut String,
-    caption: &str,
-    days: &[String],
-    series: &[(String, Vec<u64>)],
-) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let top = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let n = days.len().max(1);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(caption, ("sans-serif", 16))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0..n, 0..top + top / 10 + 1)?;
-    chart
-        .configure_mesh()
-        .x_labels(n.min(8))
-        .x_label_formatter(&|i| days.get(*i).map(|d| d[5..].to_owned()).unwrap_or_default())
-        .y_desc("sessions")
-        .draw()?;
-    for (i, (name, values)) in series.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
+    svg(|root| {
+        let top = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let n = days.len().max(1);
+        let mut chart = framed(root, caption).build_cartesian_2d(0..n, 0..top + top / 10 + 1)?;
         chart
-            .draw_series(LineSeries::new(
-                values.iter().enumerate().map(|(x, y)| (x, *y)),
-                colour.stroke_width(2),
-            ))?
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+            .configure_mesh()
+            .x_labels(n.min(8))
+            .x_label_formatter(&|i| days.get(*i).map(|d| d[5..].to_owned()).unwrap_or_default())
+            .y_desc("sessions")
+            .draw()?;
+        for (i, (name, values)) in series.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    values.iter().enumerate().map(|(x, y)| (x, *y)),
+                    colour.stroke_width(2),
+                ))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
 }
 
 /// One bar per label; `max` fixes the y axis (e.g. 100 for percentages).
@@ -76,53 +64,55 @@ pub fn bars(
     values: &[f64],
     max: Option<f64>,
 ) -> String {
-    let mut svg = String::new();
-    let drawn = draw_bars(&mut svg, caption, y_desc, labels, values, max);
-    finish(svg, drawn)
+    svg(|root| {
+        let top = max.unwrap_or_else(|| values.iter().copied().fold(1.0, f64::max) * 1.1);
+        let n = labels.len().max(1);
+        let mut chart =
+            framed(root, caption).build_cartesian_2d((0..n).into_segmented(), 0.0..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    labels.get(*i).cloned().unwrap_or_default()
+                }
+                SegmentValue::Last => String::new(),
+            })
+            .y_desc(y_desc)
+            .draw()?;
+        chart.draw_series(
+            Histogram::vertical(&chart)
+                .style(COLOURS[0].filled())
+                .margin(12)
+                .data(values.iter().enumerate().map(|(i, v)| (i, *v))),
+        )?;
+        Ok(())
+    })
 }
 
-fn draw_bars(
-    svg: &mut String,
-    caption: &str,
-    y_desc: &str,
-    labels: &[String],
-    values: &[f64],
-    max: Option<f64>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let top = max.unwrap_or_else(|| values.iter().copied().fold(1.0, f64::max) * 1.1);
-    let n = labels.len().max(1);
-    let mut chart = ChartBuilder::on(&root)
+/// A chart of the report's size, caption font, margin and label areas on `root`.
+fn framed<'a, 'b, 'c>(root: &'a Area<'c>, caption: &str) -> ChartBuilder<'a, 'b, SVGBackend<'c>> {
+    let mut chart = ChartBuilder::on(root);
+    chart
         .caption(caption, ("sans-serif", 16))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..top)?;
+        .y_label_area_size(50);
     chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
-                labels.get(*i).cloned().unwrap_or_default()
-            }
-            SegmentValue::Last => String::new(),
-        })
-        .y_desc(y_desc)
-        .draw()?;
-    chart.draw_series(
-        Histogram::vertical(&chart)
-            .style(COLOURS[0].filled())
-            .margin(12)
-            .data(values.iter().enumerate().map(|(i, v)| (i, *v))),
-    )?;
-    root.present()?;
-    Ok(())
 }
 
-/// The SVG, or a plain note when drawing failed (a chart never stops a pack).
-fn finish(svg: String, drawn: Result<(), Box<dyn std::error::Error>>) -> String {
+/// Draws on a white SVG canvas: the SVG, or nothing when drawing failed (a chart never stops a
+/// pack).
+fn svg(draw: impl FnOnce(&Area<'_>) -> Drawn) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> Drawn {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+        Ok(())
+    })();
     match drawn {
         Ok(()) => svg,
         Err(e) => {

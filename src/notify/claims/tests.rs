@@ -8,6 +8,14 @@ use crate::tables::memory::InMemoryTables;
 const LEASE: Duration = Duration::from_secs(60);
 const ID: &str = "0b4c-notif";
 
+/// The ETag of a claim `c` must acquire.
+async fn acquire(c: &Claims<'_>, dest: Destination, now: OffsetDateTime) -> String {
+    match c.claim(ID, dest, now, LEASE).await.expect("claim") {
+        Claim::Acquired(etag) => etag,
+        other => panic!("not acquired: {other:?}"),
+    }
+}
+
 fn state(t: &InMemoryTables) -> Vec<(String, String)> {
     t.dump(DELIVERIES_TABLE)
         .iter()
@@ -26,13 +34,7 @@ async fn first_claim_wins_and_delivered_is_final() {
     let now = datetime!(2025-03-14 09:00 UTC);
     let a = Claims::new(&t, "inv-a");
     let b = Claims::new(&t, "inv-b");
-    let Claim::Acquired(etag) = a
-        .claim(ID, Destination::Slack, now, LEASE)
-        .await
-        .expect("claim")
-    else {
-        panic!("acquired")
-    };
+    let etag = acquire(&a, Destination::Slack, now).await;
     // The table did not exist: it was created on first use.
     assert_eq!(state(&t), [("slack".to_owned(), "pending".to_owned())]);
     let busy = b
@@ -64,21 +66,9 @@ async fn first_claim_wins_and_delivered_is_final() {
 async fn expired_lease_is_taken_over_once() {
     let t = InMemoryTables::new();
     let now = datetime!(2025-03-14 09:00 UTC);
-    let Claim::Acquired(stale) = Claims::new(&t, "crashed")
-        .claim(ID, Destination::Webhook, now, LEASE)
-        .await
-        .expect("c")
-    else {
-        panic!("acquired")
-    };
+    let stale = acquire(&Claims::new(&t, "crashed"), Destination::Webhook, now).await;
     let later = now + Duration::from_secs(61);
-    let Claim::Acquired(fresh) = Claims::new(&t, "b")
-        .claim(ID, Destination::Webhook, later, LEASE)
-        .await
-        .expect("c")
-    else {
-        panic!("took over")
-    };
+    let fresh = acquire(&Claims::new(&t, "b"), Destination::Webhook, later).await;
     assert_eq!(
         Claims::new(&t, "c")
             .claim(ID, Destination::Webhook, later, LEASE)
@@ -118,13 +108,7 @@ async fn released_claims_can_be_taken_at_once() {
     let t = InMemoryTables::new();
     let now = datetime!(2025-03-14 09:00 UTC);
     let a = Claims::new(&t, "a");
-    let Claim::Acquired(etag) = a
-        .claim(ID, Destination::Teams, now, LEASE)
-        .await
-        .expect("c")
-    else {
-        panic!("acquired")
-    };
+    let etag = acquire(&a, Destination::Teams, now).await;
     a.release(ID, Destination::Teams, &etag, now, "HTTP 503")
         .await
         .expect("release");

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use url::{Host, Url};
 
 use super::routes::{Destination, Routes};
+use crate::setting::Reader;
 use crate::storage::connection::Secret;
 
 /// Default per-request timeout (`NOTIFY_TIMEOUT_MS`).
@@ -92,103 +93,77 @@ impl Default for NotifyConfig {
 }
 
 impl NotifyConfig {
-    /// Reads settings through `env`.
-    ///
-    /// # Errors
-    /// Every problem at once, each naming its setting.
-    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
-        let mut errors = Vec::new();
-        let get = |k: &str| {
-            env(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let flag = |k: &str| get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let insecure_loopback = flag("NOTIFY_ALLOW_INSECURE_LOOPBACK");
+    /// Reads the settings through `r`, which records each problem by name (never a value).
+    pub fn from_reader(r: &mut Reader<'_>) -> Self {
+        let flag =
+            |r: &Reader<'_>, k: &str| r.get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let insecure_loopback = flag(r, "NOTIFY_ALLOW_INSECURE_LOOPBACK");
         let mut endpoint = |k: &str| {
-            get(k).and_then(|v| {
-                check_url(k, &v, insecure_loopback)
-                    .map_err(|e| errors.push(e))
-                    .ok()
-            })
+            let checked = r.get(k).map(|v| check_url(k, &v, insecure_loopback))?;
+            checked.map_err(|e| r.extend([e])).ok()
         };
         let (teams, slack, webhook) = (
             endpoint("NOTIFY_TEAMS_URL"),
             endpoint("NOTIFY_SLACK_URL"),
             endpoint("NOTIFY_WEBHOOK_URL"),
         );
-        let secret = get("NOTIFY_WEBHOOK_SECRET");
-        let webhook_keys = match (&webhook, secret) {
+        let webhook_keys = match (&webhook, r.get("NOTIFY_WEBHOOK_SECRET")) {
             (_, Some(s)) => parse_keys(&s).unwrap_or_else(|e| {
-                errors.push(e);
+                r.extend([e]);
                 Vec::new()
             }),
             (Some(_), None) => {
-                errors.push(
-                    "NOTIFY_WEBHOOK_SECRET: required when NOTIFY_WEBHOOK_URL is set".to_owned(),
+                r.problem(
+                    "NOTIFY_WEBHOOK_SECRET",
+                    "required when NOTIFY_WEBHOOK_URL is set",
                 );
                 Vec::new()
             }
             (None, None) => Vec::new(),
         };
         if webhook.is_none() && !webhook_keys.is_empty() {
-            errors.push("NOTIFY_WEBHOOK_SECRET: set but NOTIFY_WEBHOOK_URL is not".to_owned());
+            r.problem("NOTIFY_WEBHOOK_SECRET", "set but NOTIFY_WEBHOOK_URL is not");
         }
-        let routes = match get("NOTIFY_ROUTES") {
+        let routes = match r.get("NOTIFY_ROUTES") {
             None => Routes::default(),
             Some(path) => std::fs::read_to_string(&path)
-                .map_err(|e| format!("NOTIFY_ROUTES: cannot read the file: {}", e.kind()))
-                .and_then(|t| Routes::parse(&t).map_err(|e| format!("NOTIFY_ROUTES: {e}")))
+                .map_err(|e| format!("cannot read the file: {}", e.kind()))
+                .and_then(|t| Routes::parse(&t).map_err(|e| e.to_string()))
                 .unwrap_or_else(|e| {
-                    errors.push(e);
+                    r.problem("NOTIFY_ROUTES", &e);
                     Routes::default()
                 }),
         };
-        let mut millis = |k: &str, default: u64| match get(k).map(|v| v.parse::<u64>()) {
-            None => Duration::from_millis(default),
-            Some(Ok(ms)) if (100..=600_000).contains(&ms) => Duration::from_millis(ms),
-            Some(_) => {
-                errors.push(format!("{k}: milliseconds between 100 and 600000"));
-                Duration::from_millis(default)
-            }
-        };
+        let mut millis =
+            |k: &str, default: u64| Duration::from_millis(r.number(k, default, 100..=600_000));
         let (timeout, budget) = (
             millis("NOTIFY_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
             millis("NOTIFY_BUDGET_MS", DEFAULT_BUDGET_MS),
         );
-        let max_dequeue = match get("NOTIFY_MAX_DEQUEUE").map(|v| v.parse::<u32>()) {
-            None => DEFAULT_MAX_DEQUEUE,
-            Some(Ok(n)) if n >= 1 => n,
-            Some(_) => {
-                errors.push("NOTIFY_MAX_DEQUEUE: a positive integer".to_owned());
-                DEFAULT_MAX_DEQUEUE
-            }
-        };
-        let catalogue_base_url = get("CATALOGUE_BASE_URL").and_then(|v| match Url::parse(&v) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") => {
-                Some(v.trim_end_matches('/').to_owned())
-            }
-            _ => {
-                errors.push("CATALOGUE_BASE_URL: not an http(s) URL".to_owned());
-                None
-            }
-        });
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let include_pii = flag("NOTIFY_INCLUDE_PII");
-        Ok(Self {
+        let max_dequeue = r.number("NOTIFY_MAX_DEQUEUE", DEFAULT_MAX_DEQUEUE, 1..=u32::MAX);
+        let catalogue_base_url = r
+            .get("CATALOGUE_BASE_URL")
+            .and_then(|v| match Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "https" | "http") => {
+                    Some(v.trim_end_matches('/').to_owned())
+                }
+                _ => {
+                    r.problem("CATALOGUE_BASE_URL", "not an http(s) URL");
+                    None
+                }
+            });
+        Self {
             teams,
             slack,
             webhook,
             webhook_keys,
             routes,
-            include_pii,
+            include_pii: flag(r, "NOTIFY_INCLUDE_PII"),
             timeout,
             budget,
             max_dequeue,
             catalogue_base_url,
-        })
+        }
     }
 
     /// The URL of `dest`, when configured.

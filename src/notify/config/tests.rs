@@ -1,15 +1,14 @@
-use std::collections::HashMap;
-
 use super::*;
 
 const KEY: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn cfg(pairs: &[(&str, &str)]) -> Result<NotifyConfig, Vec<String>> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    NotifyConfig::from_lookup(&|k| map.get(k).cloned())
+    let (c, errors) = crate::setting::read_pairs(pairs, NotifyConfig::from_reader);
+    if errors.is_empty() {
+        Ok(c)
+    } else {
+        Err(errors)
+    }
 }
 
 #[test]

@@ -15,6 +15,14 @@ fn note() -> Notification {
     )
 }
 
+/// Asserts `o` was processed with a summary saying each of `parts`.
+fn says(o: &Outcome, parts: &[&str]) {
+    let Outcome::Processed { summary, .. } = o else {
+        panic!("not processed: {o:?}")
+    };
+    assert!(parts.iter().all(|p| summary.contains(p)), "{summary}");
+}
+
 fn inv(message: serde_json::Value) -> Invocation {
     let body = json!({"Data": {"message": message}, "Metadata": {"DequeueCount": "2"}});
     let raw = bytes::Bytes::from(serde_json::to_vec(&body).expect("json"));
@@ -75,13 +83,9 @@ fn endings() {
         5,
     )
     .expect("ok");
-    let Outcome::Processed { summary, .. } = ok else {
-        panic!("processed")
-    };
-    assert!(
-        summary.contains("delivered to [teams]")
-            && summary.contains("refused permanently by [webhook]"),
-        "{summary}"
+    says(
+        &ok,
+        &["delivered to [teams]", "refused permanently by [webhook]"],
     );
     let dup = conclude(
         &n,
@@ -132,36 +136,36 @@ async fn receiver() -> String {
 #[tokio::test]
 async fn refusals_are_quarantined_and_recorded_per_destination() {
     let base = receiver().await;
+    let (teams, slack, hook) = (
+        format!("{base}/teams"),
+        format!("{base}/slack"),
+        format!("{base}/hook"),
+    );
     let settings = [
-        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true".to_owned()),
-        ("NOTIFY_TEAMS_URL", format!("{base}/teams")),
-        ("NOTIFY_SLACK_URL", format!("{base}/slack")),
-        ("NOTIFY_WEBHOOK_URL", format!("{base}/hook")),
+        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
+        ("NOTIFY_TEAMS_URL", &teams),
+        ("NOTIFY_SLACK_URL", &slack),
+        ("NOTIFY_WEBHOOK_URL", &hook),
         (
             "NOTIFY_WEBHOOK_SECRET",
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         ),
     ];
-    let cfg = crate::notify::config::NotifyConfig::from_lookup(&|k| {
-        settings
-            .iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.clone())
-    })
-    .expect("config");
+    let (cfg, errors) =
+        crate::setting::read_pairs(&settings, crate::notify::config::NotifyConfig::from_reader);
+    assert!(errors.is_empty(), "{errors:?}");
     let f = crate::testkit::fakes();
     let state = f.state.clone().with_notify(cfg);
     let n = note();
     let out = crate::functions::notify::notify_webhook(state.clone(), inv(n.to_output()))
         .await
         .expect("processed");
-    let Outcome::Processed { summary, .. } = out else {
-        panic!("processed")
-    };
-    assert!(
-        summary.contains("delivered to [teams,webhook]")
-            && summary.contains("refused permanently by [slack]"),
-        "{summary}"
+    says(
+        &out,
+        &[
+            "delivered to [teams,webhook]",
+            "refused permanently by [slack]",
+        ],
     );
     let rows: Vec<(String, String)> = f
         .tables

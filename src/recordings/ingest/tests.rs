@@ -4,7 +4,6 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::*;
-use crate::storage::Metadata;
 
 fn event(seq: Option<&str>, etag: &str) -> BlobEvent {
     let mut v = json!({
@@ -27,10 +26,7 @@ fn props(meta: &[(&str, &str)]) -> BlobProps {
         last_modified: None,
         created: None,
         kind: None,
-        metadata: meta
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<Metadata>(),
+        metadata: crate::testkit::maps::owned(meta),
         tag_count: Some(0),
     }
 }

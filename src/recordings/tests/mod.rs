@@ -2,14 +2,13 @@
 //! tags and notifications, and the number of storage calls.
 
 use crate::testkit::Domains;
-use bytes::Bytes;
 use serde_json::json;
 
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::functions::recordings::recording_created as handle;
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::{LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
-use crate::storage::{BlobRef, BlobStore, Metadata, Tags};
+use crate::storage::{BlobRef, BlobStore, Tags};
 use crate::testkit::{blob_created, event_invocation, fakes};
 
 const SEQ1: &str = "0000000000000000000000000001A2B30000000000c0ffee";
@@ -17,19 +16,7 @@ const SEQ2: &str = "0000000000000000000000000001A2B30000000000d00d00";
 
 async fn put(f: &crate::testkit::Fakes, name: &str, meta: &[(&str, &str)]) -> BlobRef {
     let blob = BlobRef::new("recordings", name);
-    let meta: Metadata = meta
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    f.blobs
-        .put(
-            &blob,
-            Bytes::from_static(b"data"),
-            "application/octet-stream",
-            &meta,
-        )
-        .await
-        .expect("put");
+    crate::testkit::blobs::put(&*f.blobs, &blob, &b"data"[..], meta).await;
     blob
 }
 
@@ -195,15 +182,7 @@ async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_p
         .write(RECORDINGS_TABLE, &row.entity, WriteMode::Upsert)
         .await
         .expect("write");
-    f.blobs
-        .put(
-            &blob,
-            Bytes::from_static(b"longer data"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("overwrite");
+    crate::testkit::blobs::put(&*f.blobs, &blob, &b"longer data"[..], &[]).await;
     let out = deliver(&f, &blob.name, SEQ2).await;
     assert_eq!(notifications(&out), 0);
     let rows = f.tables.dump(RECORDINGS_TABLE);

@@ -103,8 +103,19 @@ pub(crate) async fn release_header(
     else {
         return Err(HoldError::NotFound(format!("hold {id}")));
     };
+    entity.insert("Status".into(), Value::String("released".into()));
+    write_released(ports, entity, etag, actor).await
+}
+
+/// Stamps `entity` released by `actor` and writes it unless it changed since it was read (then a
+/// concurrent release got there first).
+async fn write_released(
+    ports: &Ports,
+    mut entity: Entity,
+    etag: String,
+    actor: &Actor,
+) -> Result<(), HoldError> {
     for (k, v) in [
-        ("Status", "released".to_owned()),
         ("ReleasedBy", actor.who.clone()),
         ("ReleaseReason", actor.why.clone()),
         ("ReleasedAt", format_utc(actor.at)),
@@ -194,21 +205,7 @@ pub(crate) async fn close_member(
     }
     let mut e = member.entity;
     e.insert("Active".into(), Value::Bool(false));
-    for (k, v) in [
-        ("ReleasedBy", actor.who.clone()),
-        ("ReleaseReason", actor.why.clone()),
-        ("ReleasedAt", format_utc(actor.at)),
-    ] {
-        e.insert(k.into(), Value::String(v));
-    }
-    match ports
-        .tables
-        .write(HOLDS_TABLE, &e, WriteMode::IfMatch(member.etag))
-        .await
-    {
-        Ok(_) | Err(TableError::PreconditionFailed) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    write_released(ports, e, member.etag, actor).await
 }
 
 pub(crate) fn member_original(e: &Entity) -> Option<Retention> {

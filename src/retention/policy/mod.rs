@@ -65,19 +65,15 @@ hold = true
 #[serde(deny_unknown_fields)]
 pub struct Class {
     /// Days to keep, counted from the blob's creation day.
-    #[serde(default)]
     pub days: Option<u32>,
     /// A hold: never expires.
     #[serde(default)]
     pub hold: bool,
     /// Lifecycle: move to Cool this many days after creation.
-    #[serde(default)]
     pub cool_after: Option<u32>,
     /// Lifecycle: move to Cold this many days after creation.
-    #[serde(default)]
     pub cold_after: Option<u32>,
     /// Lifecycle: move to Archive this many days after creation (not for append blobs or ZRS accounts).
-    #[serde(default)]
     pub archive_after: Option<u32>,
 }
 
@@ -88,28 +84,21 @@ pub struct Rule {
     /// Class assigned when the rule matches.
     pub class: String,
     /// Container name.
-    #[serde(default)]
     pub container: Option<String>,
     /// Blob name prefix (case-sensitive, as blob names are).
-    #[serde(default)]
     pub blob_prefix: Option<String>,
     /// Metadata key → value pattern.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     /// Subscription id of the target VM.
-    #[serde(default)]
     pub subscription: Option<String>,
     /// Resource group of the target VM.
-    #[serde(default)]
     pub resource_group: Option<String>,
     /// VM name pattern.
-    #[serde(default)]
     pub vm: Option<String>,
     /// Protocol (`ssh`, `rdp`).
-    #[serde(default)]
     pub protocol: Option<String>,
     /// User name or e-mail pattern.
-    #[serde(default)]
     pub user: Option<String>,
 }
 

@@ -2,35 +2,20 @@
 //! at most once, nothing when unchanged), old windows, the bound on storage calls per audit record,
 //! and progress on a store too slow for the time budget.
 
-use crate::testkit::Domains;
 use std::sync::Arc;
 
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::repo::windows::pending_rows;
-use crate::audit_logs::tail::tick;
 use crate::clock::FixedClock;
 use crate::tables::get_str;
 use crate::testkit::audit::{Kit, NOW, Tally, kit, line};
-
-fn connect(tunnel: &str, at: &str) -> String {
-    line(tunnel, at, "Successfully Connected.", "VM1", "u", "")
-}
+use crate::testkit::tail::{connected, counted, run};
 
 fn end(tunnel: &str, start: &str, at: &str) -> String {
     let extra = format!(r#","sessionStartTime":"{start}","sessionEndTime":"{at}""#);
     line(tunnel, at, "Session Ended", "VM1", "u", &extra)
-}
-
-/// A kit whose tables are counted, with the hour's blob registered.
-async fn counted() -> (Kit, Arc<Tally>) {
-    let mut k = kit(None);
-    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
-    k.state.ports.tables = tally.clone();
-    k.create_log().await;
-    k.register().await;
-    (k, tally)
 }
 
 async fn pending(k: &Kit) -> usize {
@@ -63,11 +48,11 @@ async fn each_affected_recording_is_joined_once_per_tick_and_unchanged_results_w
     let connects: String = tunnels
         .iter()
         .enumerate()
-        .map(|(i, t)| connect(t, &format!("2025-03-14T09:0{i}:00Z")))
+        .map(|(i, t)| connected(t, &format!("2025-03-14T09:0{i}:00Z")))
         .collect();
     k.append(connects.as_bytes()).await;
     tally.reset();
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         tally.count(Some("recordings"), Some("write")),
         3,
@@ -94,7 +79,7 @@ async fn each_affected_recording_is_joined_once_per_tick_and_unchanged_results_w
         .collect();
     k.append(ends.as_bytes()).await;
     tally.reset();
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.sessions, r.joined), (5, 5, 0));
     assert_eq!(rewrites(&tally), 0, "unchanged joins write nothing");
     assert_eq!(pending(&k).await, 0);
@@ -106,9 +91,9 @@ async fn a_session_whose_window_shrinks_leaves_the_recordings_outside_it() {
     let key = k
         .recording("rec-late", datetime!(2025-03-14 10:30 UTC), &[])
         .await;
-    let both = connect("s1", "2025-03-14T09:00:00Z") + &connect("s2", "2025-03-14T09:10:00Z");
+    let both = connected("s1", "2025-03-14T09:00:00Z") + &connected("s2", "2025-03-14T09:10:00Z");
     k.append(both.as_bytes()).await;
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    run(&k, NOW).await;
     assert_eq!(
         get_str(&k.row(&key).await, "MatchCandidates"),
         Some("s1,s2"),
@@ -118,7 +103,7 @@ async fn a_session_whose_window_shrinks_leaves_the_recordings_outside_it() {
     // held the recording, so only the pending range (old and new windows) finds it.
     k.append(end("s1", "2025-03-14T09:00:00Z", "2025-03-14T09:50:00Z").as_bytes())
         .await;
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    run(&k, NOW).await;
     let e = k.row(&key).await;
     assert_eq!(get_str(&e, "MatchConfidence"), Some("heuristic"));
     assert_eq!(get_str(&e, "TunnelId"), Some("s2"));
@@ -140,7 +125,7 @@ async fn hour(sessions: usize, recordings: usize) -> (u64, u64, u64) {
         let start = hour + Duration::seconds(i as i64 * 3600 / sessions as i64);
         let stop = start + Duration::minutes(10);
         let tunnel = format!("{i:08}-0000-4000-8000-000000000000");
-        lines.push((start, connect(&tunnel, &t(start))));
+        lines.push((start, connected(&tunnel, &t(start))));
         lines.push((stop, end(&tunnel, &t(start), &t(stop))));
     }
     lines.sort();
@@ -150,9 +135,7 @@ async fn hour(sessions: usize, recordings: usize) -> (u64, u64, u64) {
         let text: String = part.iter().map(|(_, l)| l.as_str()).collect();
         k.append(text.as_bytes()).await;
         let blobs = k.blobs.calls();
-        let r = tick(&k.state.tailer(), NOW + Duration::hours(1))
-            .await
-            .expect("tick");
+        let r = run(&k, NOW + Duration::hours(1)).await;
         records += r.records;
         calls += k.blobs.calls() - blobs;
     }
@@ -196,14 +179,14 @@ async fn a_store_too_slow_for_the_budget_still_makes_progress_every_tick() {
         .recording("rec-slow", datetime!(2025-03-14 09:30 UTC), &[])
         .await;
     let text: String = (0..12)
-        .map(|i| connect(&format!("slow-{i:02}"), "2025-03-14T09:10:00Z"))
+        .map(|i| connected(&format!("slow-{i:02}"), "2025-03-14T09:10:00Z"))
         .collect();
     k.append(text.as_bytes()).await;
     let (mut ticks, mut cut, mut last) = (0, false, 0);
     while k.cursor().await.offset < text.len() as u64 || pending(&k).await > 0 {
         ticks += 1;
         assert!(ticks <= 40, "no progress after {ticks} ticks");
-        let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+        let r = run(&k, NOW).await;
         cut |= r.cut;
         let c = k.cursor().await;
         assert!(
@@ -230,11 +213,11 @@ async fn a_join_already_running_in_this_instance_takes_the_sessions_over() {
     let key = k
         .recording("rec-a", datetime!(2025-03-14 09:20 UTC), &[])
         .await;
-    k.append(connect("s1", "2025-03-14T09:00:00Z").as_bytes())
+    k.append(connected("s1", "2025-03-14T09:00:00Z").as_bytes())
         .await;
     let held = k.state.join_gate.enter().expect("nothing runs yet");
     assert!(k.state.join_gate.take());
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(r.joined, 0, "handed over");
     assert_eq!(pending(&k).await, 1, "still pending");
     assert_eq!(k.row(&key).await.get("MatchConfidence"), None);

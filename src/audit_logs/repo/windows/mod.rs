@@ -290,18 +290,3 @@ async fn write_window(
     .await?;
     Ok(())
 }
-
-/// The index row of session `s`, if written.
-///
-/// # Errors
-/// Table errors.
-pub async fn row_of(
-    tables: &dyn TableStore,
-    s: &SessionRecord,
-) -> Result<Option<WindowRow>, TableError> {
-    let Some(pk) = window_of(s) else {
-        return Ok(None);
-    };
-    let row = crate::tables::ops::get(tables, WINDOWS_TABLE, &pk, &s.tunnel_id).await?;
-    Ok(row.and_then(|r| WindowRow::from_entity(&r.entity)))
-}

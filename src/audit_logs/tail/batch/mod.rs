@@ -171,13 +171,6 @@ impl<'a> Batch<'a> {
             }
         }
     }
-
-    /// Records folded before blob offset `end` (all of them when `end` is `None`).
-    pub fn records_before(&self, end: Option<u64>) -> u64 {
-        end.map_or(self.records, |end| {
-            self.offsets.partition_point(|o| *o < end) as u64
-        })
-    }
 }
 
 mod flush;

@@ -130,6 +130,4 @@ fn offsets_tell_what_a_cut_flush_covered() {
         panic!("two sessions")
     };
     assert_eq!((abc.first_offset, def.first_offset), (0, starts[3]));
-    assert_eq!(batch.records_before(Some(def.first_offset)), 3);
-    assert_eq!(batch.records_before(None), 6);
 }

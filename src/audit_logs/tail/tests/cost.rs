@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::audit_logs::created::register;
 use crate::storage::{BlobRef, BlobStore};
-use crate::testkit::audit::{Kit, NOW, PATH, Tally, kit, line};
+use crate::testkit::audit::{Kit, NOW, PATH, Tally, kit};
 
 fn counted() -> (Kit, Arc<Tally>) {
     let mut k = kit(None);
@@ -20,7 +20,7 @@ fn counted() -> (Kit, Arc<Tally>) {
 async fn one_tick(k: &Kit, tally: &Tally) -> (u64, u64) {
     tally.reset();
     let blobs = k.blobs.calls();
-    super::tick(&k.state.tailer(), NOW).await.expect("tick");
+    crate::testkit::tail::run(k, NOW).await;
     (k.blobs.calls() - blobs, tally.count(None, None))
 }
 
@@ -49,18 +49,8 @@ async fn storage_calls_of_a_tick_idle_unchanged_and_with_new_records() {
     one_tick(&k, &tally).await;
     let two = one_tick(&k, &tally).await;
     let tunnel = "00000001-0000-4000-8000-000000000000";
-    k.append(
-        line(
-            tunnel,
-            "2025-03-14T09:10:00Z",
-            "Successfully Connected.",
-            "VM1",
-            "u",
-            "",
-        )
-        .as_bytes(),
-    )
-    .await;
+    k.append(crate::testkit::tail::connected(tunnel, "2025-03-14T09:10:00Z").as_bytes())
+        .await;
     let one_record = one_tick(&k, &tally).await;
     eprintln!(
         "storage calls (blob, table): AuditLogCreated registering an hour blob {created:?}; \

@@ -1,18 +1,19 @@
 //! Durability of derived state: a failed burst check is retried without new records, and a
 //! session whose start day moves back takes its `sessionwindows` row (and join state) along.
 
-use crate::testkit::Domains;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::super::*;
+use super::bursts;
+
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::windows::put_window;
 use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableError};
-use crate::testkit::audit::{NOW, kit, line};
+use crate::testkit::audit::{Kit, NOW, line};
+use crate::testkit::tail::{connected, failed_logins, run, started};
 
 /// Makes burst-marker writes fail transiently while `down` is set.
 struct FlakyMarkers {
@@ -31,16 +32,9 @@ impl BeforeTableCall for FlakyMarkers {
     }
 }
 
-fn bursts(r: &TickReport) -> usize {
-    r.notifications
-        .iter()
-        .filter(|n| n.kind == "login.failed.burst")
-        .count()
-}
-
 #[tokio::test]
 async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
-    let mut k = kit(None);
+    let mut k = started().await;
     let flaky = Arc::new(Intercepted::with(
         k.state.ports.tables.clone(),
         FlakyMarkers {
@@ -48,22 +42,9 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         },
     ));
     k.state.ports.tables = flaky.clone();
-    k.create_log().await;
-    k.register().await;
-    let text: String = (0..6)
-        .map(|i| {
-            line(
-                &format!("f{i}"),
-                "2025-03-14T09:31:00Z",
-                "Login Failed",
-                "VM9",
-                "root",
-                "",
-            )
-        })
-        .collect();
+    let text = failed_logins(6);
     k.append(text.as_bytes()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         (r.records, bursts(&r)),
         (6, 0),
@@ -76,13 +57,9 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
         2,
         "both partitions kept pending"
     );
-    assert_eq!(
-        bursts(&tick(&k.state.tailer(), NOW).await.expect("tick")),
-        0,
-        "still down"
-    );
+    assert_eq!(bursts(&run(&k, NOW).await), 0, "still down");
     flaky.hook().down.store(false, Ordering::SeqCst);
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         (r.records, bursts(&r)),
         (0, 2),
@@ -90,14 +67,10 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     );
     let listed = query_all(&k.state.ports.tables, FAILED_TABLE, &pending, 10).await;
     assert!(listed.expect("pending").is_empty(), "settled");
-    assert_eq!(
-        bursts(&tick(&k.state.tailer(), NOW).await.expect("tick")),
-        0,
-        "once"
-    );
+    assert_eq!(bursts(&run(&k, NOW).await), 0, "once");
 }
 
-async fn window_rows(k: &crate::testkit::audit::Kit, day: &str) -> Vec<WindowRow> {
+async fn window_rows(k: &Kit, day: &str) -> Vec<WindowRow> {
     query_all(
         &k.state.ports.tables,
         WINDOWS_TABLE,
@@ -113,23 +86,11 @@ async fn window_rows(k: &crate::testkit::audit::Kit, day: &str) -> Vec<WindowRow
 
 #[tokio::test]
 async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
+    let k = started().await;
     let t = "0a0a0a0a-0000-4000-8000-00000000000a";
-    k.append(
-        line(
-            t,
-            "2025-03-14T00:10:00Z",
-            "Successfully Connected.",
-            "VM1",
-            "u",
-            "",
-        )
-        .as_bytes(),
-    )
-    .await;
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    k.append(connected(t, "2025-03-14T00:10:00Z").as_bytes())
+        .await;
+    run(&k, NOW).await;
     let rows = window_rows(&k, "2025-03-14").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     // A recording that names the session, joined by the next tick.
@@ -143,23 +104,20 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     crate::audit_logs::join::after_catalogue(&k.joiner(), &key)
         .await
         .expect("join");
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    run(&k, NOW).await;
     assert!(window_rows(&k, "2025-03-14").await[0].recorded);
     let extra =
         r#","sessionStartTime":"2025-03-13T23:55:00Z","sessionEndTime":"2025-03-14T00:30:00Z""#;
-    k.append(
-        line(
-            t,
-            "2025-03-14T00:30:00Z",
-            "Session Ended",
-            "VM1",
-            "u",
-            extra,
-        )
-        .as_bytes(),
-    )
-    .await;
-    tick(&k.state.tailer(), NOW).await.expect("tick");
+    let ended = line(
+        t,
+        "2025-03-14T00:30:00Z",
+        "Session Ended",
+        "VM1",
+        "u",
+        extra,
+    );
+    k.append(ended.as_bytes()).await;
+    run(&k, NOW).await;
     assert!(
         window_rows(&k, "2025-03-14").await.is_empty(),
         "old day row removed"
@@ -173,10 +131,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     assert_eq!(moved[0].start.day(), 13);
     assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
     // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
-    let session = crate::audit_logs::join::get_session(&k.state.ports.tables, t)
-        .await
-        .expect("get")
-        .expect("session");
+    let session = super::session(&k, t).await.expect("session");
     let before = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
         .await
         .expect("get");

@@ -1,50 +1,36 @@
 //! The last line of a blob without its newline: a complete object is read at once (and the newline
 //! that may follow is not a second read of it), a partial one waits, a block blob is complete.
 
-use crate::testkit::Domains;
 use bytes::Bytes;
 
-use super::super::*;
-use crate::audit_logs::join::get_session;
+use super::session;
+
 use crate::storage::{BlobStore, Metadata};
-use crate::testkit::audit::{NOW, kit, line};
+use crate::testkit::audit::{NOW, kit};
+use crate::testkit::tail::{connected, run, started};
 
 fn record(tunnel: &str) -> String {
-    line(
-        tunnel,
-        "2025-03-14T09:20:00Z",
-        "Successfully Connected.",
-        "VM1",
-        "u",
-        "",
-    )
-    .trim_end()
-    .to_owned()
+    connected(tunnel, "2025-03-14T09:20:00Z")
+        .trim_end()
+        .to_owned()
 }
 
 #[tokio::test]
 async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_second_read() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
+    let k = started().await;
     let first = record("a1");
     k.append(first.as_bytes()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.corrupt), (1, 0));
     assert_eq!(
         k.cursor().await.offset,
         first.len() as u64,
         "consumed whole"
     );
-    assert!(
-        get_session(&k.state.ports.tables, "a1")
-            .await
-            .expect("get")
-            .is_some()
-    );
+    assert!(session(&k, "a1").await.is_some());
     // The writer ends the line later, then goes on.
     k.append(b"\r\n").await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         (r.records, r.corrupt),
         (0, 0),
@@ -52,35 +38,31 @@ async fn a_complete_last_record_is_read_at_once_and_its_late_newline_is_no_secon
     );
     let second = record("a2");
     k.append(format!("{second}\n").as_bytes()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.corrupt), (1, 0));
     assert_eq!(k.cursor().await.records, 2, "each record read once");
 }
 
 #[tokio::test]
 async fn a_writer_that_never_ends_its_lines_is_read_record_by_record() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
+    let k = started().await;
     k.append(record("b1").as_bytes()).await;
-    assert_eq!(tick(&k.state.tailer(), NOW).await.expect("tick").records, 1);
+    assert_eq!(run(&k, NOW).await.records, 1);
     k.append(record("b2").as_bytes()).await;
-    assert_eq!(tick(&k.state.tailer(), NOW).await.expect("tick").records, 1);
+    assert_eq!(run(&k, NOW).await.records, 1);
     assert_eq!(k.cursor().await.records, 2);
 }
 
 #[tokio::test]
 async fn a_partial_last_line_waits_for_the_rest() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
+    let k = started().await;
     let whole = record("c1");
     let (head, rest) = whole.split_at(whole.len() / 2);
     k.append(head.as_bytes()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.corrupt, k.cursor().await.offset), (0, 0, 0));
     k.append(rest.as_bytes()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         (r.records, r.corrupt),
         (1, 0),
@@ -90,12 +72,10 @@ async fn a_partial_last_line_waits_for_the_rest() {
 
 #[tokio::test]
 async fn a_one_line_legacy_document_without_newline_is_read_at_once() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
+    let k = started().await;
     let doc = format!(r#"{{"records":[{},{}]}}"#, record("d1"), record("d2"));
     k.append(doc.as_bytes()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.corrupt), (2, 0));
 }
 
@@ -114,7 +94,7 @@ async fn a_block_blob_is_complete_when_created() {
         .await
         .expect("put");
     k.register().await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         (r.records, r.corrupt),
         (1, 1),

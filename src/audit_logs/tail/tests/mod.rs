@@ -1,4 +1,4 @@
-//! Component tests of the tail over the in-memory fakes: partial lines, corrupt and over-long lines,
+//! Component tests of the tail over the in-memory fakes: partial connects, failed_logins, corrupt and over-long connects,
 //! racing ticks, legacy documents, retirement, detections.
 
 use crate::testkit::Domains;
@@ -13,14 +13,24 @@ mod retire;
 use super::*;
 use crate::audit_logs::created::register;
 use crate::audit_logs::join::get_session;
-use crate::testkit::audit::{ALICE, NOW, kit, line};
+use crate::audit_logs::sessions::SessionRecord;
+use crate::testkit::audit::{ALICE, Kit, NOW, kit, line};
+use crate::testkit::tail::{connected, connects, failed_logins, run, started, started_with};
 
-fn fixture() -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
+/// The stored session of `tunnel`.
+async fn session(k: &Kit, tunnel: &str) -> Option<SessionRecord> {
+    get_session(&k.state.ports.tables, tunnel)
+        .await
+        .expect("get")
+}
+
+use crate::testkit::files::sample_auditlog as fixture;
+
+fn bursts(r: &TickReport) -> usize {
+    kinds(r)
+        .iter()
+        .filter(|k| **k == "login.failed.burst")
+        .count()
 }
 
 fn kinds(r: &TickReport) -> Vec<&str> {
@@ -49,8 +59,7 @@ async fn empty_blob_then_appends_with_a_partial_line() {
     );
     let buf = fixture();
     k.append(&buf).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
-    assert_eq!(r.records, 4);
+    assert_eq!(run(&k, NOW).await.records, 4);
     let c = k.cursor().await;
     assert_eq!(
         c.offset,
@@ -58,49 +67,26 @@ async fn empty_blob_then_appends_with_a_partial_line() {
         "the partial line waits"
     );
     assert!(c.lease_until.is_none(), "lease released");
-    let alice = get_session(&k.state.ports.tables, ALICE)
-        .await
-        .expect("get")
-        .expect("session");
+    let alice = session(&k, ALICE).await.expect("session");
     assert_eq!(alice.session_end.map(|t| t.hour()), Some(9));
-    assert_eq!(
-        tick(&k.state.tailer(), NOW).await.expect("tick").records,
-        0,
-        "nothing new"
-    );
+    assert_eq!(run(&k, NOW).await.records, 0, "nothing new");
     let rest = br#"EU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","properties":{"tunnelId":"d0d0d0d0-0000-4000-8000-000000000005","message":"Successfully Connected."}}"#;
     k.append(rest).await;
     k.append(b"\r\n").await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.corrupt), (1, 0), "the completed line parses");
     assert_eq!(k.cursor().await.offset, (buf.len() + rest.len() + 2) as u64);
-    assert!(
-        get_session(
-            &k.state.ports.tables,
-            "d0d0d0d0-0000-4000-8000-000000000005"
-        )
-        .await
-        .expect("get")
-        .is_some()
-    );
+    let completed = session(&k, "d0d0d0d0-0000-4000-8000-000000000005").await;
+    assert!(completed.is_some());
 }
 
 #[tokio::test]
 async fn corrupt_lines_are_quarantined_once_and_skipped() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
-    let good = line(
-        "a1",
-        "2025-03-14T09:10:00Z",
-        "Successfully Connected.",
-        "VM1",
-        "u",
-        "",
-    );
+    let k = started().await;
+    let good = connected("a1", "2025-03-14T09:10:00Z");
     k.append(format!("{{broken\n{good}[\"array\"]\n").as_bytes())
         .await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.corrupt), (1, 2));
     let quarantined = k.blobs.names(&k.state.config.quarantine_container);
     assert_eq!(quarantined.len(), 2, "{quarantined:?}");
@@ -108,7 +94,7 @@ async fn corrupt_lines_are_quarantined_once_and_skipped() {
         quarantined.iter().any(|n| n.ends_with("-offset-0.json")),
         "item = offset: {quarantined:?}"
     );
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         (r.records, r.corrupt),
         (0, 0),
@@ -119,28 +105,20 @@ async fn corrupt_lines_are_quarantined_once_and_skipped() {
 
 #[tokio::test]
 async fn over_long_lines_do_not_stall_the_blob() {
-    let mut k = kit(None);
-    let audit = std::sync::Arc::make_mut(&mut k.state.audit);
-    audit.max_line_bytes = 600;
-    audit.tail_chunk_bytes = 128;
-    k.create_log().await;
-    k.register().await;
+    let k = started_with(|audit| {
+        audit.max_line_bytes = 600;
+        audit.tail_chunk_bytes = 128;
+    })
+    .await;
     k.append(&vec![b'x'; 2000]).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(r.corrupt, 1, "quarantined once it exceeds the bound");
     assert!(k.cursor().await.skip_to_newline);
     k.append(&vec![b'y'; 500]).await;
-    let good = line(
-        "a2",
-        "2025-03-14T09:10:00Z",
-        "Successfully Connected.",
-        "VM1",
-        "u",
-        "",
-    );
+    let good = connected("a2", "2025-03-14T09:10:00Z");
     k.append(format!("tail-of-long-line\n{good}").as_bytes())
         .await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!(
         (r.records, r.corrupt),
         (1, 0),
@@ -151,25 +129,10 @@ async fn over_long_lines_do_not_stall_the_blob() {
 
 #[tokio::test]
 async fn racing_ticks_process_each_record_once() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
-    let text: String = (0..50)
-        .map(|i| {
-            line(
-                &format!("t{i}"),
-                "2025-03-14T09:10:00Z",
-                "Successfully Connected.",
-                "VM1",
-                "u",
-                "",
-            )
-        })
-        .collect();
+    let k = started().await;
+    let text = connects("t", 50);
     k.append(text.as_bytes()).await;
-    let (one, two) = (k.state.tailer(), k.state.tailer());
-    let (a, b) = tokio::join!(tick(&one, NOW), tick(&two, NOW));
-    let (a, b) = (a.expect("a"), b.expect("b"));
+    let (a, b) = tokio::join!(run(&k, NOW), run(&k, NOW));
     assert_eq!(
         a.records + b.records,
         50,
@@ -180,106 +143,50 @@ async fn racing_ticks_process_each_record_once() {
 
 #[tokio::test]
 async fn legacy_documents_and_retirement() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
-    let legacy = std::fs::read(format!(
-        "{}/tests/fixtures/auditlogs/PT1H.legacy-records.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture");
+    let k = started().await;
+    let legacy = crate::testkit::files::auditlog("PT1H.legacy-records.json");
     k.append(&legacy).await;
-    assert_eq!(tick(&k.state.tailer(), NOW).await.expect("tick").records, 1);
+    assert_eq!(run(&k, NOW).await.records, 1);
     let c = k.cursor().await;
     assert!(c.legacy && c.done);
-    assert!(
-        get_session(
-            &k.state.ports.tables,
-            "712faceb-b556-449e-b7ab-101b326bfd4c"
-        )
-        .await
-        .expect("get")
-        .is_some()
-    );
+    let tunnel = "712faceb-b556-449e-b7ab-101b326bfd4c";
+    assert!(session(&k, tunnel).await.is_some());
 }
 
 #[tokio::test]
 async fn failed_login_bursts_give_one_digest() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
-    let text: String = (0..6)
-        .map(|i| {
-            line(
-                &format!("f{i}"),
-                "2025-03-14T09:31:00Z",
-                "Login Failed",
-                "VM9",
-                "root",
-                "",
-            )
-        })
-        .collect();
+    let k = started().await;
+    let text = failed_logins(6);
     k.append(text.as_bytes()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
-    assert_eq!(
-        kinds(&r)
-            .iter()
-            .filter(|k| **k == "login.failed.burst")
-            .count(),
-        2,
-        "one per dimension (user, client IP)"
-    );
-    k.append(
-        line(
-            "f9",
-            "2025-03-14T09:32:00Z",
-            "Login Failed",
-            "VM9",
-            "root",
-            "",
-        )
-        .as_bytes(),
-    )
-    .await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
-    assert!(!kinds(&r).contains(&"login.failed.burst"), "one per fact");
+    let r = run(&k, NOW).await;
+    assert_eq!(bursts(&r), 2, "one per dimension (user, client IP)");
+    let at = "2025-03-14T09:32:00Z";
+    let one_more = line("f9", at, "Login Failed", "VM9", "root", "");
+    k.append(one_more.as_bytes()).await;
+    assert_eq!(bursts(&run(&k, NOW).await), 0, "one per fact");
 }
 
 #[tokio::test]
 async fn ended_sessions_without_recording_are_reported_after_the_grace() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
+    let k = started().await;
     k.append(fixture().as_slice()).await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert!(!kinds(&r).contains(&"session.unrecorded"), "grace not over");
-    let r = tick(&k.state.tailer(), NOW + Duration::minutes(31))
-        .await
-        .expect("tick");
+    let r = run(&k, NOW + Duration::minutes(31)).await;
     assert_eq!(
         kinds(&r),
         ["session.unrecorded"],
         "only the ended, successful session"
     );
     assert_eq!(r.notifications[0].data["tunnelId"], ALICE);
-    assert!(
-        kinds(
-            &tick(&k.state.tailer(), NOW + Duration::minutes(40))
-                .await
-                .expect("tick")
-        )
-        .is_empty()
-    );
+    assert!(kinds(&run(&k, NOW + Duration::minutes(40)).await).is_empty());
 }
 
 #[tokio::test]
 async fn registration_tags_the_hour_blob_with_the_audit_log_class() {
     use crate::retention::{TAG_CLASS, TAG_UNTIL};
     use crate::storage::BlobRef;
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
+    let k = started().await;
     let blob = BlobRef::new(
         k.state.ports.sources.default_audit_logs().container.clone(),
         crate::testkit::audit::PATH,

@@ -1,37 +1,27 @@
 //! Retirement: a cursor is retired 48 h after its hour, only once the blob was read to its end.
 
-use crate::testkit::Domains;
 use time::Duration;
 
-use super::super::*;
-use crate::testkit::audit::{NOW, kit, line};
+use crate::testkit::audit::NOW;
+use crate::testkit::tail::{connected, connects, run, started, started_with};
 
 #[tokio::test]
 async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
-    let k = kit(None);
-    k.create_log().await;
-    k.register().await;
-    let last = line(
-        "late",
-        "2025-03-14T09:59:00Z",
-        "Successfully Connected.",
-        "VM1",
-        "u",
-        "",
-    );
+    let k = started().await;
+    let last = connected("late", "2025-03-14T09:59:00Z");
     k.append(last.trim_end().as_bytes()).await;
     assert_eq!(
-        tick(&k.state.tailer(), NOW).await.expect("tick").records,
+        run(&k, NOW).await.records,
         1,
         "a complete object is a whole record, newline or not"
     );
     // A writer that stopped mid-record: waits for the rest while the blob may grow.
     k.append(br#"{"time":"2025-03-14T09:59:30Z","properties":{"tunnelId":"cut""#)
         .await;
-    let r = tick(&k.state.tailer(), NOW).await.expect("tick");
+    let r = run(&k, NOW).await;
     assert_eq!((r.records, r.corrupt), (0, 0), "a partial line waits");
     let later = NOW + Duration::hours(48);
-    let r = tick(&k.state.tailer(), later).await.expect("tick");
+    let r = run(&k, later).await;
     assert_eq!(
         (r.records, r.corrupt),
         (0, 1),
@@ -39,7 +29,7 @@ async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
     );
     assert!(k.cursor().await.done);
     assert_eq!(
-        tick(&k.state.tailer(), later).await.expect("tick").blobs,
+        run(&k, later).await.blobs,
         0,
         "retired cursors are not read"
     );
@@ -47,30 +37,18 @@ async fn cursors_retire_after_the_window_reading_a_final_partial_line() {
 
 #[tokio::test]
 async fn a_budget_cut_does_not_retire_a_cursor_with_unread_bytes() {
-    let mut k = kit(None);
-    let audit = std::sync::Arc::make_mut(&mut k.state.audit);
-    audit.tail_max_bytes = 1;
-    audit.tail_chunk_bytes = 1;
-    audit.max_line_bytes = 1000;
-    k.create_log().await;
-    k.register().await;
-    let text: String = (0..5)
-        .map(|i| {
-            line(
-                &format!("r{i}"),
-                "2025-03-14T09:10:00Z",
-                "Successfully Connected.",
-                "VM1",
-                "u",
-                "",
-            )
-        })
-        .collect();
+    let k = started_with(|audit| {
+        audit.tail_max_bytes = 1;
+        audit.tail_chunk_bytes = 1;
+        audit.max_line_bytes = 1000;
+    })
+    .await;
+    let text = connects("r", 5);
     k.append(text.as_bytes()).await;
     let later = NOW + Duration::hours(49);
     let mut total = 0;
     for _ in 0..10 {
-        total += tick(&k.state.tailer(), later).await.expect("tick").records;
+        total += run(&k, later).await.records;
         if k.cursor().await.done {
             break;
         }

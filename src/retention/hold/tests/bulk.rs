@@ -37,46 +37,22 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
             &[("TargetVm", json!("vm-b"))],
         )
         .await;
-    let sel = Selector {
-        from_day: k.day(-1),
-        to_day: k.day(1),
-        vm: Some("vm-a".into()),
+    let sel = |from, to, vm: Option<&str>, user: Option<&str>| Selector {
+        from_day: k.day(from),
+        to_day: k.day(to),
+        vm: vm.map(Into::into),
+        user: user.map(Into::into),
         ..Selector::default()
     };
-    assert_eq!(
-        hold_bulk(&k.state.ports, "inc-7", &sel, &actor(&k, "incident 7"))
-            .await
-            .expect("bulk"),
-        2
-    );
-    let by_user = Selector {
-        from_day: k.day(0),
-        to_day: k.day(0),
-        user: Some("alice".into()),
-        ..Selector::default()
-    };
-    assert_eq!(
-        hold_bulk(&k.state.ports, "inc-8", &by_user, &actor(&k, "x"))
-            .await
-            .expect("bulk"),
-        1
-    );
-    let other_days = Selector {
-        from_day: k.day(5),
-        to_day: k.day(9),
-        ..Selector::default()
-    };
-    assert_eq!(
-        hold_bulk(&k.state.ports, "inc-9", &other_days, &actor(&k, "x"))
-            .await
-            .expect("bulk"),
-        0
-    );
-    let backwards = Selector {
-        from_day: k.day(1),
-        to_day: k.day(0),
-        ..Selector::default()
-    };
+    for (hold_id, by, want) in [
+        ("inc-7", sel(-1, 1, Some("vm-a"), None), 2),
+        ("inc-8", sel(0, 0, None, Some("alice")), 1),
+        ("inc-9", sel(5, 9, None, None), 0),
+    ] {
+        let n = hold_bulk(&k.state.ports, hold_id, &by, &actor(&k, hold_id)).await;
+        assert_eq!(n.expect("bulk"), want, "{hold_id}");
+    }
+    let backwards = sel(1, 0, None, None);
     assert!(matches!(
         hold_bulk(&k.state.ports, "x", &backwards, &actor(&k, "x")).await,
         Err(HoldError::Invalid(_))
