@@ -1,0 +1,247 @@
+//! The evidence pack for one month of a 5-host estate on Azurite (by default 60,000 sessions,
+//! 60,000 recordings and 5,000 reviews): `handler evidence --from … --to … --out DIR`, its wall time
+//! and its peak RSS (`/usr/bin/time -f %M`, the child's `maxrss`). Goals: ≤ 2 minutes, ≤ 256 MB.
+//!
+//! The month is seeded first through the library's own writers over the app's table client: each
+//! session through `put_window` (as the audit-log tail stores it), each recording as its catalogue
+//! row (hashed; one in ten unjoined), each review through `reviews::record` (as `POST /api/reviews`).
+//! Seeding is not measured. The pack is made by the real binary with the settings a deployment
+//! gives it; `BENCH_HANDLER_BIN` runs another build instead (e.g. a release build).
+//!
+//! Usage: `scripts/bench-evidence.sh [-- --sessions N --reviews N --hosts N] [--shared-azurite]`.
+
+#[path = "common/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the other Azurite benches, which use the rest"
+)]
+mod common;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bastion_recordings::audit_logs::repo::windows::put_window;
+use bastion_recordings::audit_logs::sessions::SessionRecord;
+use bastion_recordings::catalogue::RECORDINGS_TABLE;
+use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::clock::FixedClock;
+use bastion_recordings::ports::Ports;
+use bastion_recordings::reviews::{ReviewRequest, record};
+use bastion_recordings::sources::{Source, Sources};
+use bastion_recordings::tables::{Entity, TableStore, WriteMode};
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use common::azurite::Azurite;
+use common::num;
+
+/// base64 of the seed [7; 32] (a bench key).
+const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+const FROM: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
+const SEED_CONCURRENCY: usize = 48;
+
+fn obj(v: Value) -> Entity {
+    match v {
+        Value::Object(m) => m,
+        _ => Entity::new(),
+    }
+}
+
+/// Session `i` of `n`: spread evenly over the 31 days, round-robin over the hosts.
+fn session(i: usize, n: usize, hosts: usize) -> (SessionRecord, OffsetDateTime, String) {
+    let at = i64::try_from(i).unwrap_or(0) * 31 * 86_400 / i64::try_from(n.max(1)).unwrap_or(1);
+    let start = FROM + Duration::seconds(at);
+    let host = format!("bas-{:02}", i % hosts);
+    let mut s = SessionRecord::new(&format!("tun-{i:06}"));
+    s.user_name = format!("user{:03}", i % 200);
+    s.user_email = format!("user{:03}@contoso.com", i % 200);
+    s.client_ip = format!("203.0.113.{}", i % 250);
+    s.protocol = if i.is_multiple_of(3) { "rdp" } else { "ssh" }.into();
+    s.target_vm = format!("vm-{:03}", i % 300);
+    s.bastion_host = host.clone();
+    s.outcome = "connected".into();
+    s.session_start = Some(start);
+    s.session_end = Some(start + Duration::minutes(20));
+    (s, start, host)
+}
+
+#[tokio::main]
+async fn main() {
+    let Some(azurite) = Azurite::from_args() else {
+        return;
+    };
+    let sessions: usize = num("--sessions", 60_000);
+    let reviews: usize = num("--reviews", 5_000);
+    let hosts: usize = num("--hosts", 5);
+    let cs = azurite.fresh();
+    let prefix = format!("ev{}", common::run_id().replace('-', ""));
+    let prefix: String = prefix
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    let env = vec![
+        ("AzureWebJobsStorage", cs.clone()),
+        ("TABLE_PREFIX", prefix.clone()),
+        ("RECORDINGS_CONTAINER", "recordings".to_owned()),
+        (
+            "AUDITLOGS_CONTAINER",
+            "insights-logs-bastionauditlogs".to_owned(),
+        ),
+        ("EVIDENCE_SIGNING_KEY", KEY.to_owned()),
+    ];
+    let config = common::config(&env);
+    let (blobs, tables) = common::clients(&config);
+    let ports = Ports {
+        tables: tables.clone(),
+        sources: Arc::new(Sources::single(
+            Source::new(blobs.clone(), "recordings"),
+            Source::new(blobs, "insights-logs-bastionauditlogs"),
+        )),
+        clock: Arc::new(bastion_recordings::clock::SystemClock),
+    };
+    println!(
+        "evidence pack on Azurite: {sessions} sessions, {sessions} recordings, {reviews} reviews, {hosts} hosts, March 2025"
+    );
+    let seeding = Instant::now();
+    tables.ensure_table(RECORDINGS_TABLE).await.expect("table");
+    let t: &dyn TableStore = tables.as_ref();
+    futures::stream::iter(0..sessions)
+        .map(|i| async move {
+            let (s, start, host) = session(i, sessions, hosts);
+            put_window(t, &s, start + Duration::minutes(25), None)
+                .await
+                .expect("session");
+            let key = RecordingKey::for_blob(start, "recordings", &format!("{host}/rec-{i:06}.mp4"));
+            let joined = !i.is_multiple_of(10);
+            let row = json!({"PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": key.id(),
+                "BastionHost": if joined { host.clone() } else { String::new() }, "SourceBastion": host,
+                "Account": "devstoreaccount1", "Container": "recordings",
+                "BlobName": format!("{host}/rec-{i:06}.mp4"),
+                "BlobCreated": bastion_recordings::dates::format_utc(start + Duration::minutes(21)),
+                "SessionStart": if joined { bastion_recordings::dates::format_utc(start) } else { String::new() },
+                "TunnelId": if joined { s.tunnel_id.clone() } else { String::new() },
+                "UserName": s.user_name, "TargetVm": s.target_vm, "Status": "active",
+                "RetentionClass": "standard", "RetainUntil": "2026-03-31",
+                "ContentLength": 1_048_576, "HashedLength": 1_048_576,
+                "Sha256": format!("{:064x}", i)});
+            t.write(RECORDINGS_TABLE, &obj(row), WriteMode::Upsert)
+                .await
+                .expect("recording");
+        })
+        .buffer_unordered(SEED_CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    let ports = &ports;
+    futures::stream::iter(0..reviews)
+        .map(|r| async move {
+            let i = r * sessions / reviews.max(1);
+            let (_, start, host) = session(i, sessions, hosts);
+            let key =
+                RecordingKey::for_blob(start, "recordings", &format!("{host}/rec-{i:06}.mp4"));
+            let verdict = ["ok", "ok", "ok", "follow-up", "incident"][r % 5];
+            let body = json!({"recording": key.id(), "verdict": verdict, "comment": "bench"});
+            let req = ReviewRequest::parse(body.to_string().as_bytes(), None).expect("review");
+            // Reviewed two hours after the session's start (made in the month, on time).
+            let ports = Ports {
+                clock: Arc::new(FixedClock::new(start + Duration::hours(2))),
+                ..ports.clone()
+            };
+            record(&ports, &req, &format!("reviewer{}@contoso.com", r % 7))
+                .await
+                .expect("recorded");
+        })
+        .buffer_unordered(SEED_CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    println!(
+        "seeded in {:.0} s (not measured)",
+        seeding.elapsed().as_secs_f64()
+    );
+
+    let bin = std::env::var("BENCH_HANDLER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_handler").to_owned());
+    let out = std::env::temp_dir().join(format!("bench-evidence-{}", common::run_id()));
+    let started = Instant::now();
+    let run = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "maxrss_kb=%M"])
+        .arg(&bin)
+        .args([
+            "evidence",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "--out",
+        ])
+        .arg(&out)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        // No Chromium: the PDF is not part of the goal (the manifest notes its absence).
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("run handler evidence");
+    let wall = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "handler evidence failed: {stderr}");
+    let kb: f64 = stderr
+        .rsplit("maxrss_kb=")
+        .next()
+        .and_then(|v| v.trim().parse().ok())
+        .expect("maxrss from /usr/bin/time");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest.json"))
+            .expect("manifest");
+    let rows = |name: &str| {
+        manifest["files"]
+            .as_array()
+            .and_then(|f| f.iter().find(|e| e["name"] == name))
+            .map_or(Value::Null, |e| e["rows"].clone())
+    };
+    let verify = std::process::Command::new(&bin)
+        .args(["evidence", "verify"])
+        .arg(&out)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("verify");
+    let mib = kb / 1024.0;
+    println!(
+        "handler evidence ({bin}): {wall:.1} s wall (goal <= 120 s), peak RSS {mib:.0} MiB (goal <= 256 MB); sessions.csv {} rows, recordings.csv {} rows, reviews.csv {} rows; verify exit {:?}",
+        rows("sessions.csv"),
+        rows("recordings.csv"),
+        rows("reviews.csv"),
+        verify.status.code()
+    );
+    // An unjoined recording sorts by its blob's creation, 21 minutes after its session's start:
+    // the last of them fall into April.
+    let april = FROM + Duration::days(31);
+    let recordings = (0..sessions)
+        .filter(|&i| {
+            let (_, start, _) = session(i, sessions, hosts);
+            !i.is_multiple_of(10) || start + Duration::minutes(21) < april
+        })
+        .count();
+    assert_eq!(
+        rows("sessions.csv"),
+        json!(sessions),
+        "every session packed"
+    );
+    assert_eq!(
+        rows("recordings.csv"),
+        json!(recordings),
+        "March's recordings packed"
+    );
+    // A review is made two hours after its session's start: the last ones fall into April.
+    let made = (0..reviews)
+        .filter(|r| {
+            let (_, start, _) = session(r * sessions / reviews.max(1), sessions, hosts);
+            start + Duration::hours(2) < april
+        })
+        .count();
+    assert_eq!(rows("reviews.csv"), json!(made), "March's reviews packed");
+    assert!(verify.status.success(), "the pack verifies");
+    let _ = std::fs::remove_dir_all(&out);
+}
