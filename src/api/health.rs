@@ -10,26 +10,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::Api;
-use crate::health::report::{Health, Unavailable, build};
+use crate::health::report::{Unavailable, build};
 use crate::telemetry::redact;
 
 /// Answers the health report.
 pub(super) async fn health(State(api): State<Api>) -> Response {
     let now = api.app.ports.clock.now();
-    match build(
-        &Health {
-            ports: api.app.ports.clone(),
-            app_blobs: api.app.app_blobs.clone(),
-            quarantine_container: api.app.config.quarantine_container.clone(),
-            heartbeats: api.app.heartbeats.clone(),
-            queues: api.app.queues.clone(),
-            tail_window: api.app.audit.tail_window,
-        },
-        now,
-        &api.settings.health,
-    )
-    .await
-    {
+    match build(&crate::state::health(&api.app), now, &api.settings.health).await {
         Ok(mut doc) => {
             // Whether the estate checks run is configuration, not storage: said here.
             let hosts = api.app.config.estate.hosts.len();

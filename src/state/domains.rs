@@ -2,8 +2,10 @@
 //! the state's ports and the settings it reads, never the state itself.
 
 use super::AppState;
+use crate::audit_logs::detect::stalled::Stalled;
 use crate::audit_logs::join::Joiner;
 use crate::audit_logs::tail::Tailer;
+use crate::health::report::Health;
 use crate::recordings::Recordings;
 use crate::retention::sweep::Sweeper;
 
@@ -35,4 +37,21 @@ pub fn recordings(state: &AppState) -> Recordings {
 pub fn sweeper(state: &AppState) -> Sweeper {
     let settings = state.config.retention.clone();
     Sweeper::new(&state.ports, state.policy.clone(), settings)
+}
+
+/// The stalled-recordings check over the state's ports and audit settings.
+pub fn stalled(state: &AppState) -> Stalled {
+    Stalled::new(&state.ports, &state.audit)
+}
+
+/// The health report's inputs: the state's ports, app blobs, queues and heartbeats.
+pub fn health(state: &AppState) -> Health {
+    Health {
+        ports: state.ports.clone(),
+        app_blobs: state.app_blobs.clone(),
+        quarantine_container: state.config.quarantine_container.clone(),
+        heartbeats: state.heartbeats.clone(),
+        queues: state.queues.clone(),
+        tail_window: state.audit.tail_window,
+    }
 }

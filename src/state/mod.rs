@@ -31,7 +31,7 @@ use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
 
-pub use domains::{joiner, recordings, sweeper, tailer};
+pub use domains::{health, joiner, recordings, stalled, sweeper, tailer};
 
 /// Shared state: configuration and seams, each behind an `Arc`, cloned into every invocation (a
 /// dozen reference counts: noise beside the storage round trips an invocation makes).

@@ -325,43 +325,26 @@ pub(crate) trait Domains {
 
 impl Domains for AppState {
     fn recordings(&self) -> crate::recordings::Recordings {
-        crate::recordings::Recordings::new(&self.ports, self.policy.clone())
+        crate::state::recordings(self)
     }
 
     fn sweeper(&self) -> crate::retention::sweep::Sweeper {
-        let settings = self.config.retention.clone();
-        crate::retention::sweep::Sweeper::new(&self.ports, self.policy.clone(), settings)
+        crate::state::sweeper(self)
     }
 
     fn joiner(&self) -> crate::audit_logs::join::Joiner {
-        let (policy, gate) = (self.policy.clone(), self.join_gate.clone());
-        crate::audit_logs::join::Joiner::new(&self.ports, policy, &self.audit, gate)
+        crate::state::joiner(self)
     }
 
     fn tailer(&self) -> crate::audit_logs::tail::Tailer {
-        let class = self.config.retention.audit_logs_class.clone();
-        let (join, quarantine) = (self.joiner(), self.quarantine.clone());
-        crate::audit_logs::tail::Tailer::new(
-            &self.ports,
-            join,
-            quarantine,
-            class,
-            self.audit.clone(),
-        )
+        crate::state::tailer(self)
     }
 
     fn stalled(&self) -> crate::audit_logs::detect::stalled::Stalled {
-        crate::audit_logs::detect::stalled::Stalled::new(&self.ports, &self.audit)
+        crate::state::stalled(self)
     }
 
     fn health(&self) -> crate::health::report::Health {
-        crate::health::report::Health {
-            ports: self.ports.clone(),
-            app_blobs: self.app_blobs.clone(),
-            quarantine_container: self.config.quarantine_container.clone(),
-            heartbeats: self.heartbeats.clone(),
-            queues: self.queues.clone(),
-            tail_window: self.audit.tail_window,
-        }
+        crate::state::health(self)
     }
 }

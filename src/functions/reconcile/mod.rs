@@ -72,7 +72,7 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         return Err(e);
     }
     let mut o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &notifications);
-    match stalled::run(&stalled::Stalled::new(&state.ports, &state.audit), now).await {
+    match stalled::run(&crate::state::stalled(state), now).await {
         Ok(alerts) => {
             o = o.with_outputs(OUTPUT_BINDING, &alerts);
         }
