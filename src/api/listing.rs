@@ -1,6 +1,6 @@
-//! What every list route shares: the [`Listing`] extractor (a `Catalogue.Read` caller's parameters
-//! and `Accept` header), the day-partition [`page`] with its continuation token, and the answer
-//! as JSON or CSV ([`page_response`], [`csv_response`]).
+//! What every list route shares: the `Listing` extractor (a `Catalogue.Read` caller's parameters
+//! and `Accept` header), the day-partition `page` with its continuation token, and the answer
+//! as JSON or CSV (`page_response`, `csv_response`).
 
 use std::collections::HashMap;
 

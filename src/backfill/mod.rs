@@ -1,6 +1,6 @@
 //! `handler backfill`: catalogues every existing recording and tails every existing `PT1H.json` of
 //! a time window, and reads the window from each Log Analytics workspace's retained history
-//! ([`workspaces`]), for teams switching the product on after months of recordings.
+//! (`workspaces`), for teams switching the product on after months of recordings.
 //!
 //! Same code paths as the functions ([`items`]): nothing here decides what a row says. Audit logs
 //! go first, so recordings find their sessions when they are catalogued (the other order also

@@ -4,7 +4,7 @@
 //! **Source and partitions.** The `sessionwindows` index (PK = session start day, RK = tunnelId),
 //! which `AuditLogTail` writes next to each `sessions` row with every field shown here, so a range
 //! of N days is N partition-scoped queries through the same paging engine as `/api/recordings`
-//! ([`search::search_with`]) — no scans, no per-row point reads. Filters are evaluated in the
+//! (`api::listing::page`) — no scans, no per-row point reads. Filters are evaluated in the
 //! handler on those partitions. Tokens share the recordings scheme but are bound to this route.
 
 mod render;
