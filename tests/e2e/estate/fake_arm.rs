@@ -63,6 +63,10 @@ pub(crate) struct Estate {
     pub(crate) disconnect_requests: Vec<String>,
     /// The fake's own base URL (absolute `nextLink` / `Location`, as Resource Manager gives them).
     pub(crate) base: String,
+    /// When set, a request whose bearer token this refuses answers 401 `InvalidAuthenticationToken`.
+    pub(crate) token_check: Option<fn(Option<&str>) -> bool>,
+    /// The bearer token of every request (`None`: no `Authorization` header).
+    pub(crate) tokens: Vec<Option<String>>,
     pending: HashMap<String, usize>,
 }
 
@@ -176,7 +180,7 @@ async fn answer(
     State(estate): State<Arc<Mutex<Estate>>>,
     method: Method,
     uri: Uri,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let latency = estate.lock().expect("estate").latency;
@@ -187,6 +191,19 @@ async fn answer(
     let lower = path.to_ascii_lowercase();
     let mut e = estate.lock().expect("estate");
     e.requests.push(format!("{method} {path}"));
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    e.tokens.push(token.clone());
+    if e.token_check.is_some_and(|ok| !ok(token.as_deref())) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        );
+    }
     if e.throttle > 0 {
         e.throttle -= 1;
         let mut r = error(

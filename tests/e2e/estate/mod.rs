@@ -5,6 +5,7 @@
 //! `/api/health` show it.
 
 pub(crate) mod fake_arm;
+mod identity;
 mod live;
 
 use futures::future::join_all;

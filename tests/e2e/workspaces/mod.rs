@@ -4,7 +4,7 @@
 //! again through its overlap) stores nothing twice.
 
 mod differential;
-mod rig;
+pub(crate) mod rig;
 mod scenarios;
 
 use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow, Fault, serve};

@@ -110,7 +110,7 @@ impl Rec {
 }
 
 /// True for an unexpired JWT (what the fake identity endpoint issues).
-fn unexpired_jwt(token: &str) -> bool {
+pub(crate) fn unexpired_jwt(token: &str) -> bool {
     let Some(claims) = token.split('.').nth(1) else {
         return false;
     };
