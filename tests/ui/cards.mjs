@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const [cardsPath, shots] = process.argv.slice(2);
 if (!cardsPath || !shots) {
@@ -41,11 +41,7 @@ const hostConfig = {
 };
 
 const failures = [];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  // Chromium's sandbox refuses to start as root (CI containers run as root).
-  args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));

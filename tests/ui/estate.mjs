@@ -6,7 +6,7 @@
 // Usage: node estate.mjs <base-url> <expect.json> <screenshot.png>
 // Exit 0 and a last line `estate ui: ok …` when everything holds; exit 1 listing every failure.
 import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { checker, launch } from './browser.mjs';
 
 const [base, expectPath, shot] = process.argv.slice(2);
 if (!base || !expectPath || !shot) {
@@ -14,18 +14,9 @@ if (!base || !expectPath || !shot) {
   process.exit(2);
 }
 const want = JSON.parse(readFileSync(expectPath, 'utf8'));
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-};
-const same = (got, exp, what) => check(JSON.stringify(got) === JSON.stringify(exp),
-  `${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(exp)}`);
+const { failures, check, same } = checker();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  // Chromium's sandbox refuses to start as root (CI containers run as root).
-  args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-});
+const browser = await launch();
 const events = [];
 const failed = [];
 try {

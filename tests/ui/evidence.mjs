@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const [report, shot] = process.argv.slice(2);
 if (!report || !shot) {
@@ -16,11 +16,7 @@ if (!report || !shot) {
 }
 const url = pathToFileURL(path.resolve(report)).href;
 const failures = [];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  // Chromium's sandbox refuses to start as root (CI containers run as root).
-  args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => m.type() === 'error' && failures.push(`console error: ${m.text()}`));

@@ -1,0 +1,19 @@
+// What every browser check here shares: Debian's chromium through playwright-core (the sandbox
+// off only as root, where Chromium refuses it: CI containers run as root), and a failure list that
+// keeps every failed check so one run reports them all.
+import { chromium } from 'playwright-core';
+
+export const launch = () => chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
+});
+
+export const checker = () => {
+  const failures = [];
+  const check = (ok, what) => {
+    if (!ok) failures.push(what);
+  };
+  const same = (got, exp, what) => check(JSON.stringify(got) === JSON.stringify(exp),
+    `${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(exp)}`);
+  return { failures, check, same };
+};
