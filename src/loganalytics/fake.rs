@@ -43,6 +43,8 @@ pub enum Fault {
     Throttle(u64),
     /// The rows truncated to half and an `error` beside the tables.
     Partial,
+    /// The answer's body broken off half-way (a connection cut while it streams).
+    Cut,
     /// This HTTP status with an error body.
     Status(u16),
 }
@@ -191,7 +193,10 @@ impl FakeLogs {
             rows.truncate(rows.len() / 2);
         }
         let n = rows.len();
-        let out = q.body(&rows, partial);
+        let mut out = q.body(&rows, partial);
+        if fault == Some(Fault::Cut) {
+            out.truncate(out.len() / 2);
+        }
         if let Some(last) = g.received.last_mut() {
             last.rows = n;
         }

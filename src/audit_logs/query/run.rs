@@ -1,6 +1,8 @@
 //! One workspace read from its cursor up to `now − lag`, page after page within the time budget:
 //! each page's rows stored, then the cursor advanced `If-Match`. A partial answer halves the page
-//! (a smaller window) and moves nothing; a throttled, refused or missing workspace is recorded in
+//! (a smaller window) and moves nothing, and so does an answer that broke off (a page too large to
+//! store within the client's per-try timeout would otherwise be asked for again every tick); a
+//! throttled, refused or missing workspace is recorded in
 //! its status row (with the service's `Retry-After`) and the other workspaces go on.
 
 use time::OffsetDateTime;
@@ -73,8 +75,13 @@ pub async fn read(
     };
     let (mut after, mut take, mut out): (Option<PageResult>, _, _) =
         (None, settings.page_rows.max(1), Read::default());
+    // The last broken answer not yet followed by a whole page: reported if the tick ends on it.
+    let mut broken: Option<String> = None;
     loop {
         if deadline.passed() {
+            if let Some(e) = broken {
+                return Err(PageError::Broken(e));
+            }
             out.cut = true;
             break;
         }
@@ -82,7 +89,17 @@ pub async fn read(
             break;
         };
         out.queries += 1;
-        let (result, cut) = match page::run(&reader, &cur.state, w, take).await? {
+        let paged = match page::run(&reader, &cur.state, w, take).await {
+            Err(PageError::Broken(e)) if take > 1 => {
+                warn!(workspace = %ws.id, take, error = %e, "the answer broke off: asking for a smaller page");
+                broken = Some(e);
+                take /= 2;
+                continue;
+            }
+            other => other?,
+        };
+        broken = None;
+        let (result, cut) = match paged {
             Paged::Partial(e) if take > 1 => {
                 warn!(workspace = %ws.id, take, error = %e, "a partial answer: asking for a smaller window");
                 take /= 2;

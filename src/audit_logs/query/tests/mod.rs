@@ -303,6 +303,51 @@ async fn a_partial_answer_moves_nothing_and_a_smaller_page_reads_it_all() {
 }
 
 #[tokio::test]
+async fn an_answer_that_breaks_off_is_asked_again_smaller_and_read_whole() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs);
+    fake.faults([Fault::Cut, Fault::Cut]);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!((r.failed, r.stored), (0, recs.len() as u64));
+    let sent = fake.received();
+    assert!(sent[2].query.ends_with("| take 2501"), "{}", sent[2].query);
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
+    assert_eq!(s.error, None, "a page read whole clears the break: {s:?}");
+}
+
+#[tokio::test]
+async fn an_answer_that_always_breaks_off_is_reported_and_loses_nothing() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs);
+    // Pages of 10,000 halved down to 1: fourteen queries, every answer broken off.
+    fake.faults(vec![Fault::Cut; 14]);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!(
+        (r.failed, r.stored),
+        (1, 0),
+        "the last break is the tick's error"
+    );
+    assert_eq!(fake.received().len(), 14);
+    let s = store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row");
+    assert!(
+        s.error.as_deref().is_some_and(|e| e.contains("unreadable")),
+        "{s:?}"
+    );
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
+    assert_eq!(r.stored, recs.len() as u64, "every row once, the next tick");
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(2)).await;
+    assert_eq!(r.stored, 0, "and never again");
+}
+
+#[tokio::test]
 async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     let recs = records();
     let k = kit(None);
