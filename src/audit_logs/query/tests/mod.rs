@@ -169,6 +169,14 @@ async fn via_workspace(k: &Kit, fake: &FakeLogs, page_rows: usize) -> (QueryRepo
     (r, n)
 }
 
+/// The workspace's stored status row.
+async fn ws_status(k: &Kit) -> store::Status {
+    store::status(k.state.ports.tables.as_ref(), WS)
+        .await
+        .expect("status")
+        .expect("row")
+}
+
 fn ids(n: &[crate::notify::Notification]) -> Vec<String> {
     let mut v: Vec<String> = n
         .iter()
@@ -312,10 +320,7 @@ async fn an_answer_that_breaks_off_is_asked_again_smaller_and_read_whole() {
     assert_eq!((r.failed, r.stored), (0, recs.len() as u64));
     let sent = fake.received();
     assert!(sent[2].query.ends_with("| take 2501"), "{}", sent[2].query);
-    let s = store::status(k.state.ports.tables.as_ref(), WS)
-        .await
-        .expect("status")
-        .expect("row");
+    let s = ws_status(&k).await;
     assert_eq!(s.error, None, "a page read whole clears the break: {s:?}");
 }
 
@@ -333,10 +338,7 @@ async fn an_answer_that_always_breaks_off_is_reported_and_loses_nothing() {
         "the last break is the tick's error"
     );
     assert_eq!(fake.received().len(), 14);
-    let s = store::status(k.state.ports.tables.as_ref(), WS)
-        .await
-        .expect("status")
-        .expect("row");
+    let s = ws_status(&k).await;
     assert!(
         s.error.as_deref().is_some_and(|e| e.contains("unreadable")),
         "{s:?}"
@@ -355,10 +357,7 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     fake.faults([Fault::Throttle(120)]);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
     assert_eq!((r.failed, r.stored), (1, 0));
-    let s = store::status(k.state.ports.tables.as_ref(), WS)
-        .await
-        .expect("status")
-        .expect("row");
+    let s = ws_status(&k).await;
     assert!(
         s.error.as_deref().is_some_and(|e| e.starts_with("429")),
         "{s:?}"
@@ -372,10 +371,7 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     fake.forbid(WS, true);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
     assert_eq!(r.failed, 1);
-    let s = store::status(k.state.ports.tables.as_ref(), WS)
-        .await
-        .expect("status")
-        .expect("row");
+    let s = ws_status(&k).await;
     assert_eq!(
         s.error.as_deref(),
         Some(
@@ -385,10 +381,7 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     fake.forbid(WS, false);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
     assert_eq!(r.stored, recs.len() as u64, "nothing lost while refused");
-    let s = store::status(k.state.ports.tables.as_ref(), WS)
-        .await
-        .expect("status")
-        .expect("row");
+    let s = ws_status(&k).await;
     assert_eq!(s.error, None);
 }
 
