@@ -64,7 +64,7 @@ param notifyWebhookUrlSecret string = ''
 
 @description('Key Vault secret name of the Standard Webhooks signing secret(s), whsec_…')
 param notifyWebhookSecretSecret string = ''
-@description('Key Vault secret holding the evidence pack signing key (base64 Ed25519 seed or PKCS#8 PEM); empty: no evidence packs.')
+@description('Key Vault secret holding the evidence pack signing key (base64 Ed25519 seed or PKCS 8 PEM); empty: no evidence packs.')
 param evidenceSigningKeySecret string = ''
 
 @description('Base URL of the catalogue API used in notification links; empty = no links.')

@@ -312,6 +312,14 @@ pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
         .transpose()
 }
 
+/// [`retention_policy`] from the process environment, for `handler lifecycle-policy`.
+///
+/// # Errors
+/// As [`retention_policy`].
+pub fn retention_policy_from_env() -> Result<crate::retention::policy::Policy, ConfigError> {
+    retention_policy(&|k| std::env::var(k).ok())
+}
+
 /// The retention policy alone (`RETENTION_POLICY`, `RETENTION_CLASS_AUDITLOGS`), read and checked as
 /// [`Config::from_lookup`] does: for commands that need no storage connection.
 ///

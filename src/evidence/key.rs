@@ -34,7 +34,7 @@ impl PackKey {
         if text.starts_with("-----BEGIN") {
             return SigningKey::from_pkcs8_pem(text)
                 .map(Self)
-                .map_err(|_| format!("{SETTING}: not a PKCS#8 PEM Ed25519 private key"));
+                .map_err(|_| format!("{SETTING}: not a PKCS 8 PEM Ed25519 private key"));
         }
         let bytes = STANDARD
             .decode(text.trim())
