@@ -1,6 +1,7 @@
 // What every browser check here shares: Debian's chromium through playwright-core (the sandbox
 // off only as root, where Chromium refuses it: CI containers run as root), and a failure list that
 // keeps every failed check so one run reports them all.
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export const launch = () => chromium.launch({
@@ -16,4 +17,15 @@ export const checker = () => {
   const same = (got, exp, what) => check(JSON.stringify(got) === JSON.stringify(exp),
     `${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(exp)}`);
   return { failures, check, same };
+};
+
+// `node <script> <base-url> <expect.json> <screenshot.png>`: the three arguments and the parsed
+// expectations, or the usage and exit 2.
+export const pageArgs = (script) => {
+  const [base, expectPath, shot] = process.argv.slice(2);
+  if (!base || !expectPath || !shot) {
+    console.error(`usage: node ${script} <base-url> <expect.json> <screenshot.png>`);
+    process.exit(2);
+  }
+  return { base, shot, want: JSON.parse(readFileSync(expectPath, 'utf8')) };
 };

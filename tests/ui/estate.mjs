@@ -5,15 +5,9 @@
 // element, link, dialog or console error made from it, and screenshots.
 // Usage: node estate.mjs <base-url> <expect.json> <screenshot.png>
 // Exit 0 and a last line `estate ui: ok …` when everything holds; exit 1 listing every failure.
-import { readFileSync } from 'node:fs';
-import { checker, launch } from './browser.mjs';
+import { checker, launch, pageArgs } from './browser.mjs';
 
-const [base, expectPath, shot] = process.argv.slice(2);
-if (!base || !expectPath || !shot) {
-  console.error('usage: node estate.mjs <base-url> <expect.json> <screenshot.png>');
-  process.exit(2);
-}
-const want = JSON.parse(readFileSync(expectPath, 'utf8'));
+const { base, shot, want } = pageArgs('estate.mjs');
 const { failures, check, same } = checker();
 
 const browser = await launch();

@@ -6,16 +6,11 @@
 // hostile values render as text and nothing else runs, and screenshots.
 // Usage: node timeline.mjs <base-url> <expect.json> <screenshot.png>
 // Exit 0 and a last line `ui: ok …` when everything holds; exit 1 listing every failure.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { checker, launch } from './browser.mjs';
+import { checker, launch, pageArgs } from './browser.mjs';
 
-const [base, expectPath, shot] = process.argv.slice(2);
-if (!base || !expectPath || !shot) {
-  console.error('usage: node timeline.mjs <base-url> <expect.json> <screenshot.png>');
-  process.exit(2);
-}
-const want = JSON.parse(readFileSync(expectPath, 'utf8'));
+const { base, shot, want } = pageArgs('timeline.mjs');
 const { failures, check, same } = checker();
 
 const browser = await launch();

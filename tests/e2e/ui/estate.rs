@@ -5,8 +5,6 @@
 //! user and VM name Resource Manager could never vouch for. `node tests/ui/estate.mjs` checks the
 //! strip, the lane, hostile values as literal text only, and keeps `target/ui/estate.png`.
 
-use std::time::Duration;
-
 use bastion_recordings::tables::WriteMode;
 use bastion_recordings::tables::keys::encode_key;
 use bastion_recordings::tables::ops::write_creating_table;
@@ -58,35 +56,11 @@ async fn estate_strip_and_live_lane_in_headless_chromium() {
     let (status, live) = rig.handler.get_json("/api/sessions/live").await;
     assert_eq!((status, &live["count"]), (200, &json!(1)), "{live}");
 
-    let root = env!("CARGO_MANIFEST_DIR");
-    let dir = format!("{root}/target/ui");
-    std::fs::create_dir_all(&dir).expect("target/ui");
-    let expect_path = format!("{dir}/estate-expect.json");
     let expect = json!({
         "key": "test-function-key",
         "host": {"name": "b1", "finding": "recording-off", "status": "high"},
         "live": {"hostName": HOSTILE_HOST, "user": HOSTILE_USER, "vm": HOSTILE_VM},
         "hostile": [HOSTILE_HOST, HOSTILE_USER, HOSTILE_VM],
     });
-    std::fs::write(&expect_path, expect.to_string()).expect("estate-expect.json");
-    let run = tokio::process::Command::new("node")
-        .arg(format!("{root}/tests/ui/estate.mjs"))
-        .arg(format!("http://{}", rig.handler.addr))
-        .arg(&expect_path)
-        .arg(format!("{dir}/estate.png"))
-        .current_dir(format!("{root}/tests/ui"))
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("browser test finished in time")
-        .expect("node runs (scripts/browser.sh)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("estate ui: ok"),
-        "browser test failed:\n{stdout}\n{stderr}\nhandler log:\n{}",
-        rig.handler.log_text()
-    );
-    println!("{stdout}");
+    super::browser_check(&rig.handler, "estate", &expect, "estate ui: ok", 120).await;
 }

@@ -110,27 +110,39 @@ async fn timeline_page_in_headless_chromium() {
     let (status, reply) = handler.invoke("ReviewQueue", &tick).await;
     assert_eq!(status, 200, "{reply}");
 
+    browser_check(&handler, "timeline", &expectations(now), "ui: ok", 180).await;
+}
+
+/// Runs `node tests/ui/<script>.mjs <handler> <expect.json> target/ui/<script>.png` and asserts
+/// it exits 0 printing `ok_line` (the handler's log shown otherwise).
+pub(crate) async fn browser_check(
+    handler: &HandlerProcess,
+    script: &str,
+    expect: &Value,
+    ok_line: &str,
+    seconds: u64,
+) {
     let root = env!("CARGO_MANIFEST_DIR");
     let dir = format!("{root}/target/ui");
     std::fs::create_dir_all(&dir).expect("target/ui");
-    let expect_path = format!("{dir}/expect.json");
-    std::fs::write(&expect_path, expectations(now).to_string()).expect("expect.json");
+    let expect_path = format!("{dir}/{script}-expect.json");
+    std::fs::write(&expect_path, expect.to_string()).expect("expect.json");
     let run = tokio::process::Command::new("node")
-        .arg(format!("{root}/tests/ui/timeline.mjs"))
+        .arg(format!("{root}/tests/ui/{script}.mjs"))
         .arg(format!("http://{}", handler.addr))
         .arg(&expect_path)
-        .arg(format!("{dir}/timeline.png"))
+        .arg(format!("{dir}/{script}.png"))
         .current_dir(format!("{root}/tests/ui"))
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), run)
+    let out = tokio::time::timeout(Duration::from_secs(seconds), run)
         .await
         .expect("browser test finished in time")
         .expect("node runs (scripts/browser.sh)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success() && stdout.contains("ui: ok"),
+        out.status.success() && stdout.contains(ok_line),
         "browser test failed:\n{stdout}\n{stderr}\nhandler log:\n{}",
         handler.log_text()
     );
