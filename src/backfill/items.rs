@@ -5,6 +5,7 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::rows::{PageRows, key_of};
 use super::{Kind, Walk};
 use crate::audit_logs::created;
 use crate::audit_logs::detect::failed;
@@ -56,9 +57,10 @@ pub async fn process(
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
+    rows: Option<&PageRows>,
 ) -> Result<Done, HandlerError> {
     match walk.kind {
-        Kind::Recordings => recording(state, walk.source, item, now, dry_run).await,
+        Kind::Recordings => recording(state, walk.source, item, now, dry_run, rows).await,
         Kind::AuditLogs => audit_blob(state, walk.source, item, now, dry_run).await,
     }
 }
@@ -69,22 +71,24 @@ async fn recording(
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
+    rows: Option<&PageRows>,
 ) -> Result<Done, HandlerError> {
-    let created = item.props.created.unwrap_or(now);
-    let key = state
-        .ports
-        .sources
-        .recording_key(source, created, &item.name);
+    let key = key_of(state, source, item, now);
     let repo = CatalogueRepo::new(state.ports.tables.clone());
+    // The page's rows when read with it, else a point read.
+    let read = match rows.and_then(|r| r.get(&key)) {
+        Some(read) => read,
+        None => repo.get(&key).await?,
+    };
     if dry_run {
-        return Ok(match repo.get(&key).await? {
+        return Ok(match read {
             Some(_) => Done::Present(0),
             None => Done::Would,
         });
     }
     let recordings = crate::state::recordings(state);
     let fate = recordings
-        .listed(&crate::state::joiner(state), source, item, now)
+        .listed_over(&crate::state::joiner(state), source, item, now, read)
         .await?;
     Ok(match fate {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),

@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod hashes;
 pub mod items;
 pub mod progress;
+pub mod rows;
 mod summary;
 mod workspaces;
 
@@ -29,6 +30,7 @@ use time::OffsetDateTime;
 use self::checkpoint::{BackfillRepo, Checkpoint};
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
+use self::rows::PageRows;
 use crate::invocation::HandlerError;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -234,7 +236,7 @@ async fn retry_failed(
                     name: name.clone(),
                     props,
                 };
-                process(state, walk, &item, state.ports.clock.now(), false).await
+                process(state, walk, &item, state.ports.clock.now(), false, None).await
             }
         };
         if settle(state, walk, &name, result, opts, s, emit).await? {
@@ -292,9 +294,18 @@ async fn pass(
             .collect();
         progress.listed(todo.len().min(*budget));
         let take = todo.len().min(*budget);
-        let mut results = futures::stream::iter(todo.into_iter().take(take))
+        let todo: Vec<BlobItem> = todo.into_iter().take(take).collect();
+        // A recordings page's catalogue rows in one range query per day, not one read per item.
+        let rows = match kind {
+            Kind::Recordings if !todo.is_empty() => {
+                Some(PageRows::read(state, walk.source, &todo, now).await?)
+            }
+            _ => None,
+        };
+        let rows = rows.as_ref();
+        let mut results = futures::stream::iter(todo)
             .map(|item| async move {
-                let r = process(state, walk, &item, now, opts.dry_run).await;
+                let r = process(state, walk, &item, now, opts.dry_run, rows).await;
                 (item.name, r)
             })
             .buffered(opts.concurrency.max(1));

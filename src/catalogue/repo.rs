@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use super::RECORDINGS_TABLE;
 use super::model::{CatalogueEntry, RecordingKey};
+use crate::tables::filter::Op;
 use crate::tables::ops::{self, write_creating_table};
-use crate::tables::{Entity, Stored, TableError, TableStore, WriteMode};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode};
 
 /// What [`CatalogueRepo::update`] hands a change: the row as stored now (`None`: absent); it returns
 /// the new value and the entity to merge it onto, or `None` when there is nothing to write.
@@ -54,6 +55,34 @@ impl CatalogueRepo {
             return Ok(None);
         };
         parsed(&stored).map(Some).ok_or_else(|| broken(key))
+    }
+
+    /// The rows of day partition `pk` whose `RowKey` lies in `[from, to]`, by key (one query per
+    /// 1,000 rows: a backfill reads a listing page's rows at once instead of one by one). A row
+    /// that no longer parses maps to `None` (its reader decides on it alone, as [`get`](Self::get)).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn range(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, Option<Versioned<CatalogueEntry>>)>, TableError> {
+        let filter = Filter::And(vec![
+            Filter::partition(pk),
+            Filter::str("RowKey", Op::Ge, from),
+            Filter::str("RowKey", Op::Le, to),
+        ]);
+        let rows =
+            ops::query_all(self.tables.as_ref(), RECORDINGS_TABLE, &filter, usize::MAX).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|s| {
+                let rk = crate::tables::get_str(&s.entity, "RowKey")?.to_owned();
+                Some((rk, parsed(s)))
+            })
+            .collect())
     }
 
     /// Inserts a new row (`Conflict` if another writer got there first) or replaces one read at `etag`.

@@ -45,10 +45,33 @@ impl Recordings {
             .recording_key(source, created, &item.name);
         // Read once and handed down: cataloguing decides on it, the join starts from the row as
         // written (one catalogue read per recording of a backfill instead of three).
-        match CatalogueRepo::new(self.ports.tables.clone())
+        let row = CatalogueRepo::new(self.ports.tables.clone())
             .get(&key)
-            .await?
-        {
+            .await?;
+        self.listed_over(join, source, item, now, row).await
+    }
+
+    /// [`listed`](Self::listed) for a caller that has read the blob's row already (`row`, `None`
+    /// when absent; a backfill reads a listing page's rows with one query per day): the same
+    /// decisions without reading it again. A row written meanwhile makes the insert conflict, and
+    /// one changed meanwhile fails the join's conditional write; both re-read.
+    ///
+    /// # Errors
+    /// `Retryable` for storage failures.
+    pub async fn listed_over(
+        &self,
+        join: &Joiner,
+        source: &Source,
+        item: &BlobItem,
+        now: OffsetDateTime,
+        row: Option<crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>>,
+    ) -> Result<Fate, HandlerError> {
+        let created = item.props.created.unwrap_or(now);
+        let key = self
+            .ports
+            .sources
+            .recording_key(source, created, &item.name);
+        match row {
             Some(row) if row.raw.contains_key("MatchConfidence") => {
                 Ok(Fate::Present(Some(row.raw)))
             }

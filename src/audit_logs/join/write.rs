@@ -86,7 +86,7 @@ pub(super) async fn write_join(
             if marks.deferred.is_some_and(|d| d.contains(t)) || !marks.done.insert(t.clone()) {
                 continue;
             }
-            if let Some(pk) = mark(join, t, marks.rows).await? {
+            if let Some(pk) = mark(join, t, marks.rows, session).await? {
                 marks.marked.push((pk, t.clone()));
             }
         }
@@ -98,18 +98,23 @@ pub(super) async fn write_join(
     })
 }
 
-/// Marks session `tunnel` pending, finding its index row among `rows` or through its session row;
-/// returns the row's partition when there is one.
+/// Marks session `tunnel` pending, finding its index row among `rows`, from the matched `session`
+/// the caller read, or through its session row; returns the row's partition when there is one.
 async fn mark(
     join: &Joiner,
     tunnel: &str,
     rows: &[WindowRow],
+    session: Option<&SessionRecord>,
 ) -> Result<Option<String>, TableError> {
     let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
         Some(r) => Some(format_date(r.start.date())),
-        None => get_session(&join.ports.tables, tunnel)
-            .await?
-            .and_then(|s| window_of(&s)),
+        // The session just read for the match: its start day locates the row without reading it again.
+        None => match session.filter(|s| s.tunnel_id == tunnel) {
+            Some(s) => window_of(s),
+            None => get_session(&join.ports.tables, tunnel)
+                .await?
+                .and_then(|s| window_of(&s)),
+        },
     };
     let Some(pk) = pk else { return Ok(None) };
     let found = mark_pending(
