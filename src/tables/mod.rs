@@ -8,6 +8,7 @@
 //! `intercept::Intercepted` runs a hook before every call (recording, fault injection).
 //! The fake and both decorators exist only with the `test-support` feature (never in the release build).
 //! [`ops`] holds the operations every domain shares, among them the one ETag read-modify-write.
+//! [`TableStore::batch`] writes up to [`MAX_BATCH`] entities of one partition in one round trip.
 
 pub mod filter;
 #[cfg(feature = "test-support")]
@@ -47,6 +48,9 @@ pub enum WriteMode {
     /// `NotFound` if the entity is gone.
     IfMatch(String),
 }
+
+/// Most writes in one [`TableStore::batch`] (the service's limit for an entity group transaction).
+pub const MAX_BATCH: usize = 100;
 
 /// One page of a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +153,27 @@ pub trait TableStore: Send + Sync + 'static {
         top: Option<u32>,
         continuation: Option<String>,
     ) -> Result<QueryPage, TableError>;
+
+    /// Writes `writes` (each entity carrying its keys, all in one partition, distinct rows, at most
+    /// [`MAX_BATCH`]) as one entity group transaction: all or nothing on the service, one round
+    /// trip. Returns the new ETags in order. On an error nothing may have been written, or (stores
+    /// without transactions, like this default of one write after the other) a prefix: callers
+    /// redo the rows one by one with their usual conditional writes.
+    ///
+    /// # Errors
+    /// The first failing write's error (`Conflict`, `PreconditionFailed`, `NotFound` for an absent
+    /// row or table, …).
+    async fn batch(
+        &self,
+        table: &str,
+        writes: &[(Entity, WriteMode)],
+    ) -> Result<Vec<String>, TableError> {
+        let mut etags = Vec::with_capacity(writes.len());
+        for (entity, mode) in writes {
+            etags.push(self.write(table, entity, mode.clone()).await?);
+        }
+        Ok(etags)
+    }
 }
 
 /// A shared store is a store: decorators can wrap the app's `Arc<dyn TableStore>` as it is.
@@ -185,6 +210,13 @@ impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
         continuation: Option<String>,
     ) -> Result<QueryPage, TableError> {
         (**self).query(table, filter, top, continuation).await
+    }
+    async fn batch(
+        &self,
+        table: &str,
+        writes: &[(Entity, WriteMode)],
+    ) -> Result<Vec<String>, TableError> {
+        (**self).batch(table, writes).await
     }
 }
 

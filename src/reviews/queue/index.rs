@@ -12,6 +12,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime};
 
+use super::overdue;
 use super::risk::{self, Reason};
 use super::{INDEX_TABLE, OPEN, PAIRS_TABLE, QUEUE_TABLE, Session};
 use crate::audit_logs::repo::WINDOWS_TABLE;
@@ -22,12 +23,16 @@ use crate::reviews::model::{Kind, Subject};
 use crate::reviews::settings::ReviewSettings;
 use crate::tables::keys::encode_key;
 use crate::tables::ops::{query_all, update, update_from, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{
+    Entity, Filter, MAX_BATCH, Stored, TableError, TableStore, WriteMode, get_str,
+};
 
 /// Most starts kept per (user, VM).
 const MAX_STARTS: usize = 200;
-/// Rows written concurrently.
+/// Rows written concurrently (row by row).
 const WRITERS: usize = 16;
+/// Batches written concurrently.
+const BATCHES: usize = 4;
 
 /// What one refresh did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -135,6 +140,9 @@ pub async fn refresh(
                     due: s.end.unwrap_or(s.start) + settings.deadline,
                     first,
                     digest: digest_of(s, is_reviewed),
+                    notified: index
+                        .get(&s.tunnel)
+                        .is_some_and(|i| i.entity.get(overdue::MARKER) == Some(&Value::Bool(true))),
                 };
                 (item, index.get(&s.tunnel).cloned())
             })
@@ -144,15 +152,7 @@ pub async fn refresh(
             .filter(|(i, _)| i.rk.is_some())
             .map(|(i, _)| i.session.tunnel.clone())
             .collect();
-        // Independent rows: written a few at a time (a month's first indexing is tens of thousands).
-        let mut writes = Vec::with_capacity(items.len());
-        for (item, cur) in items {
-            writes.push(write_item(tables, item, cur));
-        }
-        futures::stream::iter(writes)
-            .buffer_unordered(WRITERS)
-            .try_collect::<Vec<()>>()
-            .await?;
+        write_items(tables, items).await?;
         // Reviews recorded while this ran: their sessions leave the queue now.
         let after = latest_in(tables, &pk).await?;
         for t in queued
@@ -176,16 +176,175 @@ struct Item<'a> {
     due: OffsetDateTime,
     first: bool,
     digest: String,
+    /// `review.overdue` was raised (kept on the queue row, see [`overdue`]).
+    notified: bool,
 }
 
-/// Records the derivation in the index row (ETag-conditional), then moves the queue row.
-async fn write_item(
+/// Writes the index rows, then takes out the queue rows that moved, then writes the queue rows:
+/// index and queue rows batched [`MAX_BATCH`] to a round trip (each table's rows share a
+/// partition), so a day's first indexing costs tens of calls, not thousands. A batch that fails
+/// (a row changed meanwhile, another instance was first, the table is new) is redone row by row.
+async fn write_items(
     tables: &dyn TableStore,
-    item: Item<'_>,
-    current: Option<Stored>,
+    items: Vec<(Item<'_>, Option<Stored>)>,
 ) -> Result<(), TableError> {
+    // Futures gathered in loops, not closures over the stream: the timer's future must be `Send`.
+    let mut batches = Vec::new();
+    for chunk in items.chunks(MAX_BATCH) {
+        batches.push(index_chunk(tables, chunk));
+    }
+    let stale: Vec<Vec<String>> = futures::stream::iter(batches)
+        .buffer_unordered(BATCHES)
+        .try_collect()
+        .await?;
+    let mut deletes = Vec::new();
+    for rk in stale.iter().flatten() {
+        deletes.push(delete_queue_row(tables, rk));
+    }
+    futures::stream::iter(deletes)
+        .buffer_unordered(WRITERS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let rows: Vec<Entity> = items.iter().filter_map(|(i, _)| queue_row(i)).collect();
+    let mut batches = Vec::new();
+    for chunk in rows.chunks(MAX_BATCH) {
+        batches.push(queue_chunk(tables, chunk));
+    }
+    futures::stream::iter(batches)
+        .buffer_unordered(BATCHES)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+/// One batch of index rows (insert, or If-Match the row as read); the queue row keys they leave.
+async fn index_chunk(
+    tables: &dyn TableStore,
+    chunk: &[(Item<'_>, Option<Stored>)],
+) -> Result<Vec<String>, TableError> {
+    let mut writes: Vec<(Entity, WriteMode)> = Vec::with_capacity(chunk.len());
+    let mut stale = Vec::new();
+    for (item, cur) in chunk {
+        let mode = cur
+            .as_ref()
+            .map_or(WriteMode::Insert, |c| WriteMode::IfMatch(c.etag.clone()));
+        writes.push((index_row(cur.as_ref().map(|c| &c.entity), item), mode));
+        // The key as read at the start is stale once the row moves, whichever way it is written.
+        stale.extend(queue_rk_of(cur.as_ref().map(|c| &c.entity)));
+    }
+    if let Err(err) = batch_creating(tables, INDEX_TABLE, &writes).await {
+        tracing::debug!(error = %err, "reviewindex batch redone row by row");
+        let mut rows = Vec::new();
+        for (item, cur) in chunk {
+            rows.push(index_one(tables, item, cur.clone()));
+        }
+        let redone: Vec<Option<String>> = futures::stream::iter(rows)
+            .buffer_unordered(WRITERS)
+            .try_collect()
+            .await?;
+        stale.extend(redone.into_iter().flatten());
+    }
+    let mut new = HashSet::new();
+    for (item, _) in chunk {
+        new.extend(item.rk.clone());
+    }
+    stale.retain(|rk| !new.contains(rk));
+    stale.sort();
+    stale.dedup();
+    Ok(stale)
+}
+
+/// One batch of queue rows (upserts); row by row when the batch fails.
+async fn queue_chunk(tables: &dyn TableStore, rows: &[Entity]) -> Result<(), TableError> {
+    let mut writes: Vec<(Entity, WriteMode)> = Vec::with_capacity(rows.len());
+    for e in rows {
+        writes.push((e.clone(), WriteMode::Upsert));
+    }
+    if let Err(err) = batch_creating(tables, QUEUE_TABLE, &writes).await {
+        tracing::debug!(error = %err, "reviewqueue batch redone row by row");
+        let mut one = Vec::new();
+        for e in rows {
+            one.push(write_creating_table(
+                tables,
+                QUEUE_TABLE,
+                e,
+                WriteMode::Upsert,
+            ));
+        }
+        futures::stream::iter(one)
+            .buffer_unordered(WRITERS)
+            .try_collect::<Vec<String>>()
+            .await?;
+    }
+    Ok(())
+}
+
+/// [`TableStore::batch`], creating the table when it is absent (the first day indexed) and trying
+/// once more.
+async fn batch_creating(
+    tables: &dyn TableStore,
+    table: &str,
+    writes: &[(Entity, WriteMode)],
+) -> Result<Vec<String>, TableError> {
+    match tables.batch(table, writes).await {
+        Err(TableError::NotFound) => {
+            tables.ensure_table(table).await?;
+            tables.batch(table, writes).await
+        }
+        other => other,
+    }
+}
+
+fn queue_rk_of(e: Option<&Entity>) -> Option<String> {
+    e.and_then(|e| get_str(e, "QueueRk"))
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// The index row of `item`, from the row as read (its other properties, the overdue marker
+/// among them, are kept).
+fn index_row(cur: Option<&Entity>, item: &Item<'_>) -> Entity {
     let s = item.session;
     let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
+    let mut e = cur.cloned().unwrap_or_default();
+    e.insert("PartitionKey".into(), s.day.clone().into());
+    e.insert("RowKey".into(), s.tunnel.clone().into());
+    e.insert("Digest".into(), item.digest.clone().into());
+    e.insert("QueueRk".into(), item.rk.clone().unwrap_or_default().into());
+    e.insert("Score".into(), item.score.to_string().into());
+    e.insert("Reasons".into(), reasons.join(",").into());
+    e.insert("FirstToVm".into(), item.first.into());
+    e
+}
+
+/// The queue row of `item`, when it is queued.
+fn queue_row(item: &Item<'_>) -> Option<Entity> {
+    let s = item.session;
+    let rk = item.rk.as_ref()?;
+    let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
+    let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+    let row = json!({
+        "PartitionKey": OPEN, "RowKey": rk, "TunnelId": s.tunnel, "SessionDay": s.day,
+        "Score": item.score.to_string(), "Reasons": reasons.join(","),
+        "Start": t(Some(s.start)), "End": t(s.end), "DueAt": t(Some(item.due)),
+        "UserName": s.user, "TargetVm": s.vm, "BastionHost": s.host, "ClientIp": s.ip,
+        "Outcome": s.outcome, "Recorded": s.recorded, "RecordingIds": s.recording_ids,
+    });
+    let Value::Object(mut e) = row else {
+        return None;
+    };
+    e.insert(overdue::MARKER.into(), item.notified.into());
+    Some(e)
+}
+
+/// Records the derivation in the index row, ETag-conditional from the row in hand (re-read when
+/// it changed); returns the queue row key the row held before.
+async fn index_one(
+    tables: &dyn TableStore,
+    item: &Item<'_>,
+    current: Option<Stored>,
+) -> Result<Option<String>, TableError> {
+    let s = item.session;
     let mut old_rk = None;
     update_from(
         tables,
@@ -194,36 +353,13 @@ async fn write_item(
         &s.tunnel,
         current,
         &mut |cur| {
-            let mut e = cur.map(|c| c.entity.clone()).unwrap_or_default();
-            old_rk = get_str(&e, "QueueRk")
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned);
-            e.insert("Digest".into(), item.digest.clone().into());
-            e.insert("QueueRk".into(), item.rk.clone().unwrap_or_default().into());
-            e.insert("Score".into(), item.score.to_string().into());
-            e.insert("Reasons".into(), reasons.join(",").into());
-            e.insert("FirstToVm".into(), item.first.into());
-            Some(e)
+            let cur = cur.map(|c| &c.entity);
+            old_rk = queue_rk_of(cur);
+            Some(index_row(cur, item))
         },
     )
     .await?;
-    if let Some(old) = old_rk.filter(|o| Some(o) != item.rk.as_ref()) {
-        delete_queue_row(tables, &old).await?;
-    }
-    if let Some(rk) = &item.rk {
-        let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
-        let row = json!({
-            "PartitionKey": OPEN, "RowKey": rk, "TunnelId": s.tunnel, "SessionDay": s.day,
-            "Score": item.score.to_string(), "Reasons": reasons.join(","),
-            "Start": t(Some(s.start)), "End": t(s.end), "DueAt": t(Some(item.due)),
-            "UserName": s.user, "TargetVm": s.vm, "BastionHost": s.host, "ClientIp": s.ip,
-            "Outcome": s.outcome, "Recorded": s.recorded, "RecordingIds": s.recording_ids,
-        });
-        if let Value::Object(e) = row {
-            write_creating_table(tables, QUEUE_TABLE, &e, WriteMode::Upsert).await?;
-        }
-    }
-    Ok(())
+    Ok(old_rk)
 }
 
 async fn delete_queue_row(tables: &dyn TableStore, rk: &str) -> Result<(), TableError> {

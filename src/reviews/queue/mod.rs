@@ -8,8 +8,10 @@
 //! | `reviewpairs` | base64url(user `|` VM) | `seen` | recent session starts of a user to a VM (30 days), for "first in 30 days" |
 //!
 //! [`index::refresh`] (timer `ReviewQueue`) reads the `sessionwindows` partitions of recent days
-//! and re-derives only the sessions whose inputs changed (digest differs), so a tick costs a few
-//! partition queries plus one write per changed session. A review removes its session's queue row
+//! and re-derives only the sessions whose inputs changed (digest differs). Index and queue rows
+//! are written in batches of up to 100 (one partition each), so a tick costs a few partition
+//! queries, a call per 100 changed sessions and two per (user, VM) pair with new sessions (the
+//! first-to-VM record). A review removes its session's queue row
 //! ([`index::withdraw`]). [`overdue`] raises `review.overdue` once per session.
 
 pub mod index;
@@ -107,3 +109,5 @@ impl Session {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_batched;

@@ -1,7 +1,10 @@
 //! `review.overdue`: a queued (risky, unreviewed) session whose review deadline passed raises one
 //! notification. Once across instances: the marker `OverdueNotified` is set on the session's
 //! `reviewindex` row by an ETag-conditional write and only the writer that set it emits; the id
-//! is stable (type + tunnel id), so delivery claims drop any repeat as well.
+//! is stable (type + tunnel id), so delivery claims drop any repeat as well. The queue row then
+//! carries the marker too (a conditional write; the index keeps it across re-derivations), so
+//! later runs pass over announced rows without reading their index rows: a run costs the due
+//! rows' pages plus a few calls per new notification, however many overdue sessions wait.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -11,12 +14,25 @@ use crate::dates::format_utc_millis;
 use crate::notify::{Notification, Severity};
 use crate::tables::filter::Op;
 use crate::tables::ops::{query_all, update};
-use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
 
 /// The notification type.
 pub const OVERDUE: &str = "review.overdue";
 /// Most notifications raised per run (the rest next run).
 pub const MAX_PER_RUN: usize = 200;
+/// The marker, on the index row (the guard) and on the queue row (a shortcut).
+pub const MARKER: &str = "OverdueNotified";
+
+/// Sets the marker on the queue row as read: a row re-derived meanwhile (412) or gone (404) is
+/// left alone, and any failure only costs the next run one more read of the index row.
+async fn mark_queue_row(tables: &dyn TableStore, row: &Stored) {
+    let mut next = row.entity.clone();
+    next.insert(MARKER.into(), true.into());
+    let mode = WriteMode::IfMatch(row.etag.clone());
+    if let Err(err) = tables.write(QUEUE_TABLE, &next, mode).await {
+        tracing::debug!(error = %err, "review.overdue: queue row not marked");
+    }
+}
 
 fn notification(row: &Entity, deadline_hours: i64) -> Notification {
     let s = |k: &str| get_str(row, k).unwrap_or_default().to_owned();
@@ -58,20 +74,26 @@ pub async fn overdue(
             break;
         }
         let e = &row.entity;
+        if e.get(MARKER) == Some(&Value::Bool(true)) {
+            continue;
+        }
         let (Some(day), Some(tunnel)) = (get_str(e, "SessionDay"), get_str(e, "TunnelId")) else {
             continue;
         };
         let mut won = false;
         let marked = update(tables, INDEX_TABLE, day, tunnel, &mut |cur| {
             let cur = cur?;
-            won = cur.entity.get("OverdueNotified") != Some(&Value::Bool(true));
+            won = cur.entity.get(MARKER) != Some(&Value::Bool(true));
             won.then(|| {
                 let mut next = cur.entity.clone();
-                next.insert("OverdueNotified".into(), true.into());
+                next.insert(MARKER.into(), true.into());
                 next
             })
         })
         .await;
+        if marked.is_ok() {
+            mark_queue_row(tables, &row).await;
+        }
         match marked {
             Ok(_) if won => out.push(notification(e, deadline_hours)),
             Ok(_) => {}

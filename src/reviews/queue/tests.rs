@@ -18,24 +18,24 @@ use crate::tables::ops::write_creating_table;
 use crate::tables::{TableStore, WriteMode};
 use crate::testkit::fakes;
 
-fn settings() -> ReviewSettings {
+pub(super) fn settings() -> ReviewSettings {
     ReviewSettings {
         working_hours: WorkingHours::parse("Mon-Fri 08:00-18:00 Europe/Berlin").expect("hours"),
         ..ReviewSettings::default()
     }
 }
 
-struct S<'a> {
-    tunnel: &'a str,
-    user: &'a str,
-    vm: &'a str,
-    start: OffsetDateTime,
-    minutes: Option<i64>,
-    outcome: &'a str,
-    recorded: bool,
+pub(super) struct S<'a> {
+    pub(super) tunnel: &'a str,
+    pub(super) user: &'a str,
+    pub(super) vm: &'a str,
+    pub(super) start: OffsetDateTime,
+    pub(super) minutes: Option<i64>,
+    pub(super) outcome: &'a str,
+    pub(super) recorded: bool,
 }
 
-async fn put(t: &dyn TableStore, s: &S<'_>) {
+pub(super) async fn put(t: &dyn TableStore, s: &S<'_>) {
     let end = s
         .minutes
         .map(|m| format_utc_millis(s.start + time::Duration::minutes(m)))
@@ -53,7 +53,7 @@ async fn put(t: &dyn TableStore, s: &S<'_>) {
     .expect("window");
 }
 
-fn ok<'a>(
+pub(super) fn ok<'a>(
     tunnel: &'a str,
     user: &'a str,
     vm: &'a str,
@@ -73,7 +73,7 @@ fn ok<'a>(
 
 /// 2025-03-10: earlier sessions of alice, carol, dave, erin; 2025-03-14 (a Friday, UTC+1 in
 /// Berlin): one session per signal.
-async fn seed(ports: &Ports) {
+pub(super) async fn seed(ports: &Ports) {
     let t = ports.tables.as_ref();
     for (tunnel, user, vm) in [
         ("p1", "alice", "vm-a"),
@@ -116,7 +116,10 @@ async fn seed(ports: &Ports) {
     put(t, &ok("f", "mallory", "vm-a", at(9, 5), 10)).await;
 }
 
-async fn queue_of(ports: &Ports, now: OffsetDateTime) -> Vec<(String, u64, Vec<String>)> {
+pub(super) async fn queue_of(
+    ports: &Ports,
+    now: OffsetDateTime,
+) -> Vec<(String, u64, Vec<String>)> {
     top(ports.tables.as_ref(), 100, None)
         .await
         .expect("queue")

@@ -139,9 +139,11 @@ async fn try_once(
         .header("Accept", "application/json;odata=minimalmetadata")
         .headers(call.headers.clone());
     if let Some(body) = &call.body {
-        rb = rb
-            .header("Content-Type", "application/json")
-            .body(body.clone());
+        // A batch brings its own (multipart) content type.
+        if !call.headers.contains_key(reqwest::header::CONTENT_TYPE) {
+            rb = rb.header("Content-Type", "application/json");
+        }
+        rb = rb.body(body.clone());
     }
     if let Auth::Token(cred) = auth {
         let token = identity::bearer(cred.as_ref(), "https://storage.azure.com/.default").await;

@@ -6,6 +6,7 @@
 //! call once). Entities come back without OData annotations and without the server-managed
 //! `Timestamp`, so they compare equal to what the in-memory fake returns.
 
+mod batch;
 mod encode;
 mod http;
 mod store;

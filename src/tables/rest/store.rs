@@ -7,9 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::http::{self, Call};
-use super::{TableRestClient, encode};
+use super::{TableRestClient, batch, encode};
 use crate::tables::{
-    Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, get_str,
+    Entity, Filter, MAX_BATCH, QueryPage, Stored, TableError, TableStore, WriteMode, get_str,
 };
 
 /// `Prefer: return-no-content`: the service answers 204 rather than echoing the entity.
@@ -182,5 +182,60 @@ impl TableStore for TableRestClient {
             Ok(QueryPage { items, next })
         };
         self.guard.run("table.query", call).await
+    }
+
+    async fn batch(
+        &self,
+        table: &str,
+        writes: &[(Entity, WriteMode)],
+    ) -> Result<Vec<String>, TableError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        if writes.len() > MAX_BATCH {
+            return Err(TableError::Rejected(format!(
+                "a batch holds at most {MAX_BATCH} writes, not {}",
+                writes.len()
+            )));
+        }
+        let call = async {
+            let name = self.table(table)?;
+            let mut pk = None;
+            let mut parts = Vec::with_capacity(writes.len());
+            for (entity, mode) in writes {
+                let (p, r) = batch::keys(entity, &mut pk)?;
+                let path = match mode {
+                    WriteMode::Insert => name.clone(),
+                    _ => self.entity_path(table, p, r)?,
+                };
+                parts.push(batch::Part {
+                    mode,
+                    url: format!("{}/{path}", self.base),
+                    json: http::json(entity)?,
+                });
+            }
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                reqwest::header::CONTENT_TYPE,
+                http::header(&batch::content_type(&id))?,
+            );
+            let res = self
+                .send(Call {
+                    headers,
+                    body: Some(batch::body(&id, &parts)),
+                    ..Call::new(Method::POST, "$batch")
+                })
+                .await?;
+            if !res.status().is_success() {
+                return Err(http::fail(res).await);
+            }
+            let text = res
+                .text()
+                .await
+                .map_err(|e| TableError::Transient(format!("batch body: {}", e.without_url())))?;
+            batch::answer(&text, writes.len())
+        };
+        self.guard.run("table.batch", call).await
     }
 }

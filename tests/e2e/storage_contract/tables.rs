@@ -1,4 +1,4 @@
-//! Table contract: insert/conflict, ETags, conditional replace and delete, filtered and paged queries.
+//! Table contract: insert/conflict, ETags, conditional replace and delete, filtered and paged queries, batches.
 
 use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::{
@@ -259,6 +259,49 @@ async fn queries_filter_strings_and_int64_and_page_with_small_top() {
         assert!(
             matches!(missing, Err(TableError::NotFound)),
             "{name}: {missing:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
+    for (name, s) in table_stores() {
+        let t = unique("batch");
+        s.ensure_table(&t).await.expect("create");
+        let old = entity("p", "r0", "old", 1);
+        let etag = s.write(&t, &old, WriteMode::Insert).await.expect("insert");
+        let writes: Vec<(Entity, WriteMode)> = (1..=3)
+            .map(|i| (entity("p", &format!("r{i}"), "new", i), WriteMode::Insert))
+            .chain([(
+                entity("p", "r0", "changed", 0),
+                WriteMode::IfMatch(etag.clone()),
+            )])
+            .chain([(entity("p", "r9", "up", 9), WriteMode::Upsert)])
+            .collect();
+        let etags = s.batch(&t, &writes).await.expect("batch");
+        assert_eq!(etags.len(), 5, "{name}");
+        for ((e, _), etag) in writes.iter().zip(&etags) {
+            let rk = e["RowKey"].as_str().expect("rk");
+            let got = s.get(&t, "p", rk).await.expect("get").expect("written");
+            assert_eq!((&got.entity, &got.etag), (&plain(e), etag), "{name}: {rk}");
+        }
+        // A stale ETag fails the whole transaction on the service (the fake may keep a prefix).
+        let stale = vec![
+            (entity("p", "r4", "x", 4), WriteMode::Insert),
+            (entity("p", "r0", "late", 0), WriteMode::IfMatch(etag)),
+        ];
+        let lost = s.batch(&t, &stale).await;
+        assert!(
+            matches!(lost, Err(TableError::PreconditionFailed)),
+            "{name}: {lost:?}"
+        );
+        if name != "memory" {
+            assert!(s.get(&t, "p", "r4").await.expect("get").is_none(), "{name}");
+        }
+        let again = s.batch(&t, &writes[..1]).await;
+        assert!(
+            matches!(again, Err(TableError::Conflict)),
+            "{name}: {again:?}"
         );
     }
 }
