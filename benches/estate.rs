@@ -1,10 +1,14 @@
 //! The estate checks against the loopback fake Resource Manager of the e2e tests (answers in the
 //! REST specs' shapes, a fixed round trip per request): Resource Manager requests per host per
 //! `EstateCheck` when nothing changed, the wall time of one check and one `LiveSessions` tick over
-//! `--hosts` hosts at the code's bounded concurrency, and the same with the first `--throttle`
-//! requests answered 429 + `Retry-After: 1` (a benchmark, not a timed test).
+//! `--hosts` hosts at the code's bounded concurrency, the same with the first `--throttle`
+//! requests answered 429 + `Retry-After: 1`, and against a token bucket of `--bucket` requests
+//! refilled at `--refill` a second whose answers report the remaining count (429 when empty): once
+//! at the fixed concurrency (8 hosts at once, the remaining counts ignored) and once paced by them
+//! (`RestClient::paced`, as the app runs). A benchmark, not a timed test.
 //!
-//! Usage: `cargo bench --bench estate -- [--hosts 100] [--latency-ms 100] [--throttle 40]`.
+//! Usage: `cargo bench --bench estate -- [--hosts 100] [--latency-ms 100] [--throttle 40]
+//! [--bucket 250] [--refill 25]`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,8 +19,11 @@ mod fake_arm;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bastion_recordings::arm::MAX_IN_FLIGHT;
 use bastion_recordings::arm::client::ArmClient;
 use bastion_recordings::clock::FixedClock;
+use bastion_recordings::estate::findings::Sinks;
+use bastion_recordings::estate::settings::EstateSettings;
 use bastion_recordings::estate::{check, live};
 use bastion_recordings::ports::Ports;
 use bastion_recordings::rest::{RestClient, RestLimits};
@@ -26,7 +33,7 @@ use bastion_recordings::tables::memory::InMemoryTables;
 use serde_json::json;
 use time::macros::datetime;
 
-use self::fake_arm::{Estate, FakeArm, host_id};
+use self::fake_arm::{Bucket, Estate, FakeArm, account_id, host_id};
 
 const AUDIT_ACCOUNT: &str = "stlogs";
 
@@ -77,49 +84,81 @@ fn ports(n: usize) -> Ports {
     }
 }
 
+/// One `EstateCheck` over every host: (requests, findings open, answers that were 429).
+async fn run(
+    label: &str,
+    fake: &FakeArm,
+    arm: &ArmClient,
+    (settings, ports, sinks): (&EstateSettings, &Ports, &Sinks),
+) -> (usize, usize, usize) {
+    let n = settings.hosts.len();
+    let now = datetime!(2026-11-25 12:00 UTC);
+    let (before, throttled) = fake.with(|e| (e.requests.len(), e.throttled));
+    let t = Instant::now();
+    let r = check::run(ports, arm, settings, sinks, now).await;
+    let took = t.elapsed();
+    let (requests, throttled) = fake.with(|e| (e.requests.len() - before, e.throttled - throttled));
+    println!(
+        "EstateCheck {label}: {requests} requests ({:.2} per host), {throttled} answered 429, {:.2} s, {} open, {} notifications",
+        requests as f64 / n as f64,
+        took.as_secs_f64(),
+        r.open,
+        r.notifications.len()
+    );
+    (requests, r.open, throttled)
+}
+
 #[tokio::main]
 async fn main() {
     let n = usize::try_from(arg("--hosts", 100)).expect("hosts");
     let latency = Duration::from_millis(arg("--latency-ms", 100));
     let throttle = usize::try_from(arg("--throttle", 40)).expect("throttle");
+    let bucket = u32::try_from(arg("--bucket", 250)).expect("bucket");
+    let refill = u32::try_from(arg("--refill", 25)).expect("refill");
     let fake = FakeArm::start(estate(n, latency)).await;
     let rest = RestClient::new(None, "unused/.default", RestLimits::default());
-    let arm = ArmClient::new(rest, &fake.url).expect("client");
+    let paced = || ArmClient::new(rest.clone().paced(MAX_IN_FLIGHT), &fake.url).expect("client");
+    let arm = paced();
     let hosts: Vec<String> = (0..n).map(|i| host_id(&format!("bas-{i:03}"))).collect();
+    let settings = EstateSettings {
+        hosts: hosts.clone(),
+        arm_endpoint: fake.url.clone(),
+        disconnect: false,
+        recording_accounts: (0..n)
+            .map(|i| account_id(&format!("strec{i:03}")))
+            .collect(),
+    };
     let ports = ports(n);
     let sinks = check::sinks(&ports, &[]);
+    let ctx = (&settings, &ports, &sinks);
     let now = datetime!(2026-11-25 12:00 UTC);
     println!(
-        "{n} hosts, {} ms per request, {} hosts at once",
+        "{n} hosts, {} ms per request, {} hosts at once, at most {MAX_IN_FLIGHT} requests out per lane",
         latency.as_millis(),
         check::CONCURRENCY
     );
 
-    let run = |label: &'static str| {
-        let (fake, arm, hosts, ports, sinks) = (&fake, &arm, &hosts, &ports, &sinks);
-        async move {
-            let before = fake.with(|e| e.requests.len());
-            let t = Instant::now();
-            let r = check::run(ports, arm, hosts, sinks, now).await;
-            let took = t.elapsed();
-            let requests = fake.with(|e| e.requests.len()) - before;
-            println!(
-                "EstateCheck {label}: {requests} requests ({:.2} per host), {:.2} s, {} open, {} notifications",
-                requests as f64 / n as f64,
-                took.as_secs_f64(),
-                r.open,
-                r.notifications.len()
-            );
-            (requests, r.open)
-        }
-    };
-    run("first").await;
-    let (requests, open) = run("nothing changed").await;
+    run("first", &fake, &arm, ctx).await;
+    let (requests, open, _) = run("nothing changed", &fake, &arm, ctx).await;
     assert_eq!(open, 0, "a healthy estate has no finding");
     assert!(requests <= 6 * n, "more than 6 requests per host");
     fake.with(|e| e.throttle = throttle);
-    let (_, open) = run("throttled").await;
+    let (_, open, _) = run("throttled", &fake, &arm, ctx).await;
     assert_eq!(open, 0, "throttling ridden out, no check-failed");
+
+    // The same check against a bucket: remaining counts ignored, then paced by them.
+    let label = |how: &str| format!("bucket {bucket} +{refill}/s, {how}");
+    let fixed = ArmClient::new(rest.clone(), &fake.url).expect("client");
+    fake.with(|e| e.bucket = Some(Bucket::new(bucket, refill)));
+    let (_, _, throttled_fixed) = run(&label("fixed concurrency"), &fake, &fixed, ctx).await;
+    fake.with(|e| e.bucket = Some(Bucket::new(bucket, refill)));
+    let (_, open, throttled_paced) = run(&label("paced"), &fake, &paced(), ctx).await;
+    fake.with(|e| e.bucket = None);
+    assert_eq!(open, 0, "paced: every host checked, no check-failed");
+    assert!(
+        throttled_paced <= throttled_fixed,
+        "pacing answered more 429s ({throttled_paced}) than the fixed concurrency ({throttled_fixed})"
+    );
 
     let before = fake.with(|e| e.requests.len());
     let t = Instant::now();

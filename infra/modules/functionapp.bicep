@@ -26,7 +26,7 @@ param storageBlobEndpoint string
 @description('Container the app package is deployed to.')
 param deploymentContainer string
 
-@description('Recording sources, the default first: {accountName, container, bastionName (may be empty)}.')
+@description('Recording sources, the default first: {accountName, subscriptionId, resourceGroup, container, bastionName (may be empty)}.')
 param recordingSources array
 
 @description('Audit-log sources: {accountName, container}.')
@@ -140,6 +140,12 @@ var workspaceEntries = [
   for w in logAnalyticsWorkspaces: '${w.customerId}${empty(w.?bastionName ?? '') ? '' : '@${w.?bastionName}'}'
 ]
 var recordingAccountNames = [for s in recordingSources: toLower(s.accountName)]
+// The recording accounts' resource ids, from the same sources recordings-settings-access.bicep grants
+// read on: the estate checks read each at account scope and never list a subscription's accounts.
+var recordingAccountIdList = [
+  for s in recordingSources: resourceId(s.subscriptionId, s.resourceGroup, 'Microsoft.Storage/storageAccounts', s.accountName)
+]
+var recordingAccountIds = union(recordingAccountIdList, recordingAccountIdList)
 var auditLogAccountNames = [for s in auditLogSources: toLower(s.accountName)]
 var sourceAccountNames = union(recordingAccountNames, auditLogAccountNames)
 var otherAccounts = filter(sourceAccountNames, a => a != recordingsAccount && a != auditLogsAccount)
@@ -216,6 +222,7 @@ var settings = {
   BASTION_HOSTS: bastionHosts
   ARM_ENDPOINT: environment().resourceManager
   BASTION_DISCONNECT: bastionDisconnect ? 'true' : 'false'
+  RECORDINGS_ACCOUNT_IDS: join(recordingAccountIds, ',')
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'

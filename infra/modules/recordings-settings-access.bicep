@@ -1,7 +1,8 @@
 // What the estate checks read of the EXISTING recording accounts of ONE resource group (deployed there):
-// the account (found by name in the host's subscription), its blob service (versioning, CORS for the
-// portal player) and the recording container (immutability). A custom role with exactly those three
-// control-plane reads, defined once per resource group and assigned on each account: no data access
+// the blob service (versioning, CORS for the portal player) and the recording container
+// (immutability), at the account ids functionapp.bicep sets in RECORDINGS_ACCOUNT_IDS from the same
+// sources (so no account list, which would need read on the whole subscription). A custom role with
+// exactly those two control-plane reads, defined once per resource group and assigned on each account: no data access
 // (the container-scoped role of recordings-access.bicep does that) and no keys (Reader would allow
 // neither, but reads every other resource type too).
 //
@@ -20,7 +21,6 @@ param principalId string
 param appSubscriptionId string
 
 var actions = [
-  'Microsoft.Storage/storageAccounts/read'
   'Microsoft.Storage/storageAccounts/blobServices/read'
   'Microsoft.Storage/storageAccounts/blobServices/containers/read'
 ]

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::model::{Named, Page};
+use super::model::Page;
 use super::{
     ActiveSession, ArmError, BASTION_API, BastionHost, BlobService, Container, DIAGNOSTICS_API,
     DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
@@ -227,23 +227,6 @@ impl ResourceManager for ArmClient {
             .get(self.url(&path, DIAGNOSTICS_API, &[])?, &role)
             .await?;
         self.rest_of(first, &role).await
-    }
-
-    async fn storage_account_id(
-        &self,
-        subscription: &str,
-        name: &str,
-    ) -> Result<Option<String>, ArmError> {
-        let role =
-            format!("Reader (Microsoft.Storage/storageAccounts/read) on storage account {name}");
-        let path =
-            format!("/subscriptions/{subscription}/providers/Microsoft.Storage/storageAccounts");
-        let first = self.get(self.url(&path, STORAGE_API, &[])?, &role).await?;
-        let all: Vec<Named> = self.rest_of(first, &role).await?;
-        Ok(all
-            .into_iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
-            .map(|a| a.id))
     }
 
     async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError> {

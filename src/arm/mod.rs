@@ -21,6 +21,10 @@ pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 /// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
 pub const STORAGE_API: &str = "2023-05-01";
 
+/// Requests out at once per lane (reads, writes) at most: the estate check's 8 hosts at once, each
+/// reading two parts at a time; [`crate::rest::Pacer`] lowers it as the remaining counts fall.
+pub const MAX_IN_FLIGHT: usize = 16;
+
 /// Why a Resource Manager call failed: the REST client's own error (a 403 names the role).
 pub use crate::rest::RestError as ArmError;
 
@@ -34,12 +38,6 @@ pub trait ResourceManager: Send + Sync + 'static {
         &self,
         resource_id: &str,
     ) -> Result<Vec<DiagnosticSetting>, ArmError>;
-    /// The resource id of storage account `name` in `subscription` (`None`: not visible).
-    async fn storage_account_id(
-        &self,
-        subscription: &str,
-        name: &str,
-    ) -> Result<Option<String>, ArmError>;
     /// `GET {account}/blobServices/default`.
     async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError>;
     /// `GET {account}/blobServices/default/containers/{container}`.
@@ -77,6 +75,17 @@ pub fn is_bastion_id(id: &str) -> bool {
         && id_parts(id).is_some()
 }
 
+/// True for a `Microsoft.Storage/storageAccounts/{name}` resource id (the account itself).
+pub fn is_storage_account_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    id.starts_with("/subscriptions/")
+        && id_parts(id).is_some()
+        && parts.len() == 8
+        && parts[5].eq_ignore_ascii_case("Microsoft.Storage")
+        && parts[6].eq_ignore_ascii_case("storageAccounts")
+        && !parts[7].is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +99,22 @@ mod tests {
         assert!(!is_bastion_id(
             "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a"
         ));
+    }
+
+    #[test]
+    fn only_an_account_itself_is_a_storage_account_id() {
+        let id =
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a";
+        assert!(is_storage_account_id(id));
+        assert!(is_storage_account_id(&id.to_ascii_lowercase()));
+        for bad in [
+            "a",
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/",
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/blobServices/default",
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/a",
+            "subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a",
+        ] {
+            assert!(!is_storage_account_id(bad), "{bad}");
+        }
     }
 }

@@ -201,16 +201,6 @@ pub struct Page<T> {
     pub next_link: Option<String>,
 }
 
-/// An item of a list that only its id matters for.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Named {
-    /// Resource id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,7 @@ pub const SETTINGS: &[&str] = &[
     "BASTION_HOSTS",
     "ARM_ENDPOINT",
     "BASTION_DISCONNECT",
+    "RECORDINGS_ACCOUNT_IDS",
 ];
 
 /// All configuration problems found at start-up.
@@ -151,7 +152,8 @@ pub struct Config {
     /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
     /// benchmarks; see `storage::memory::seed`, a `test-support` module).
     pub in_memory_seed: Option<String>,
-    /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`).
+    /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`,
+    /// `RECORDINGS_ACCOUNT_IDS`).
     pub estate: crate::estate::settings::EstateSettings,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,

@@ -123,3 +123,29 @@ fn in_memory_is_refused_where_the_host_runs_in_azure() {
     .expect("Azure without the in-memory mode is fine");
     assert!(matches!(c.storage, Storage::Connected { .. }));
 }
+
+#[test]
+fn recording_account_ids_are_resource_ids_or_a_start_up_error_naming_the_setting() {
+    let id =
+        "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/strec";
+    let ok = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("RECORDINGS_ACCOUNT_IDS", &format!(" {id} ,,{id}/")),
+    ])
+    .expect("ok");
+    assert_eq!(ok.estate.recording_accounts, [id]);
+    assert_eq!(ok.estate.account_id("STREC"), Some(id));
+    assert_eq!(ok.estate.account_id("other"), None);
+    let secret = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/secretacct";
+    let text = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("RECORDINGS_ACCOUNT_IDS", &format!("{id},{secret}")),
+    ])
+    .expect_err("malformed")
+    .to_string();
+    assert!(text.contains("RECORDINGS_ACCOUNT_IDS"), "{text}");
+    assert!(
+        !text.contains("secretacct"),
+        "the value is not shown: {text}"
+    );
+}

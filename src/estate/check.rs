@@ -1,18 +1,20 @@
 //! `EstateCheck`: reads every configured Bastion host from Resource Manager (a bounded number at
-//! once), decides its findings and records them. One host's failure is that host's finding (or
-//! its table error in the report) and never hides another host's findings.
+//! once, fewer as the remaining-request counts fall: the client's [`crate::rest::Pacer`]), decides
+//! its findings and records them. One host's failure is that host's finding (or its table error in
+//! the report) and never hides another host's findings.
 
 use futures::StreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::findings::{HostFacts, Sinks, evaluate};
+use super::settings::EstateSettings;
 use super::store;
-use crate::arm::{ArmError, ResourceManager, id_parts};
+use crate::arm::ResourceManager;
 use crate::notify::Notification;
 use crate::ports::Ports;
 
-/// Hosts read at once: bounded so 100 hosts fit one tick without tripping ARM's throttling.
+/// Hosts read at once at most: 100 hosts fit one tick; the pacer lowers the requests out below it.
 pub const CONCURRENCY: usize = 8;
 
 /// What one check did.
@@ -71,18 +73,19 @@ async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &S
     out
 }
 
-/// Checks every host in `hosts`.
+/// Checks every host of `settings`.
 pub async fn run(
     ports: &Ports,
     arm: &dyn ResourceManager,
-    hosts: &[String],
+    settings: &EstateSettings,
     sinks: &Sinks,
     now: OffsetDateTime,
 ) -> Report {
+    let hosts = &settings.hosts;
     // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
     let checks: Vec<_> = hosts
         .iter()
-        .map(|h| one(ports, arm, h, sinks, now))
+        .map(|h| one(ports, arm, settings, h, sinks, now))
         .collect();
     let results: Vec<_> = futures::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
@@ -113,6 +116,7 @@ pub async fn run(
 async fn one<'a>(
     ports: &Ports,
     arm: &dyn ResourceManager,
+    settings: &EstateSettings,
     host: &'a str,
     sinks: &Sinks,
     now: OffsetDateTime,
@@ -121,7 +125,7 @@ async fn one<'a>(
     usize,
     Result<Vec<Notification<Value>>, crate::tables::TableError>,
 ) {
-    let facts = read(ports, arm, host).await;
+    let facts = read(ports, arm, settings, host).await;
     let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
     let open = ev.findings.len();
     (
@@ -132,8 +136,13 @@ async fn one<'a>(
 }
 
 /// Reads one host: the host, its diagnostic settings, and its recording source's blob service
-/// and container (at most 5 requests when the account list fits one page).
-pub async fn read(ports: &Ports, arm: &dyn ResourceManager, host: &str) -> HostFacts {
+/// and container (4 requests), the account's resource id taken from `RECORDINGS_ACCOUNT_IDS`.
+pub async fn read(
+    ports: &Ports,
+    arm: &dyn ResourceManager,
+    settings: &EstateSettings,
+    host: &str,
+) -> HostFacts {
     let (h, diagnostics) = tokio::join!(arm.bastion_host(host), arm.diagnostic_settings(host));
     let mut facts = HostFacts {
         host: Some(h),
@@ -149,31 +158,17 @@ pub async fn read(ports: &Ports, arm: &dyn ResourceManager, host: &str) -> HostF
                 .as_deref()
                 .is_some_and(|b| b.eq_ignore_ascii_case(name))
     });
-    let (Some(source), Some((subscription, _, _))) = (source, id_parts(host)) else {
+    let Some(source) = source else {
         return facts;
     };
-    let account = match arm.storage_account_id(subscription, source.account()).await {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            let e = ArmError::NotFound {
-                what: format!(
-                    "storage account {} in the host's subscription",
-                    source.account()
-                ),
-            };
-            facts.blob_service = Some(Err(e.clone()));
-            facts.container = Some(Err(e));
-            return facts;
-        }
-        Err(e) => {
-            facts.blob_service = Some(Err(e.clone()));
-            facts.container = Some(Err(e));
-            return facts;
-        }
+    // Never a subscription-wide list: that needs read on every account of the subscription.
+    let Some(account) = settings.account_id(source.account()) else {
+        facts.unknown_account = Some(source.account().to_owned());
+        return facts;
     };
     let (svc, container) = tokio::join!(
-        arm.blob_service(&account),
-        arm.container(&account, &source.container)
+        arm.blob_service(account),
+        arm.container(account, &source.container)
     );
     facts.blob_service = Some(svc);
     facts.container = Some(container);

@@ -2,7 +2,7 @@
 //! diagnostic settings and its recording storage, checked every 15 minutes (`EstateCheck`) for
 //! what would leave the catalogue silently incomplete.
 //!
-//! - [`settings`]: `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`.
+//! - [`settings`]: `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`.
 //! - [`findings`]: the pure decision of one host's findings.
 //! - [`store`]: table `estate` (episodes, ETag-conditional) and the `estate.*` notifications.
 //! - [`check`]: one run over every host, bounded concurrency.

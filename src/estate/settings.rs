@@ -1,7 +1,8 @@
-//! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`: which hosts the estate checks watch,
-//! where Resource Manager is, and whether responders may disconnect sessions.
+//! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`: which hosts
+//! the estate checks watch, where Resource Manager is, whether responders may disconnect sessions,
+//! and the resource ids of the recording accounts whose settings the checks read.
 
-use crate::arm::is_bastion_id;
+use crate::arm::{is_bastion_id, is_storage_account_id};
 
 /// The Bastion hosts to watch (comma-separated resource ids).
 pub const HOSTS: &str = "BASTION_HOSTS";
@@ -9,6 +10,9 @@ pub const HOSTS: &str = "BASTION_HOSTS";
 pub const ARM_ENDPOINT: &str = "ARM_ENDPOINT";
 /// `true` enables the disconnect action.
 pub const DISCONNECT: &str = "BASTION_DISCONNECT";
+/// The recording accounts' resource ids (comma-separated): read at account scope, so the checks
+/// never list a subscription's accounts (which would need read on the whole subscription).
+pub const RECORDING_ACCOUNTS: &str = "RECORDINGS_ACCOUNT_IDS";
 /// Public cloud Resource Manager.
 pub const DEFAULT_ARM: &str = "https://management.azure.com";
 
@@ -22,6 +26,8 @@ pub struct EstateSettings {
     pub arm_endpoint: String,
     /// Disconnect enabled.
     pub disconnect: bool,
+    /// `Microsoft.Storage/storageAccounts` resource ids of the recording accounts.
+    pub recording_accounts: Vec<String>,
 }
 
 impl EstateSettings {
@@ -62,15 +68,52 @@ impl EstateSettings {
         }
         let arm_endpoint = endpoint.trim_end_matches('/').to_owned();
         let disconnect = r.flag(DISCONNECT, false);
+        let recording_accounts = Self::account_ids(r);
         Self {
             hosts,
             arm_endpoint,
             disconnect,
+            recording_accounts,
         }
+    }
+
+    /// `RECORDINGS_ACCOUNT_IDS`: every entry a storage account resource id, or a problem.
+    fn account_ids(r: &mut crate::setting::Reader<'_>) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for id in r.get(RECORDING_ACCOUNTS).unwrap_or_default().split(',') {
+            let id = id.trim().trim_end_matches('/');
+            if id.is_empty() {
+                continue;
+            }
+            if !is_storage_account_id(id) {
+                r.problem(
+                    RECORDING_ACCOUNTS,
+                    "comma-separated Microsoft.Storage/storageAccounts resource ids",
+                );
+                return Vec::new();
+            }
+            if !ids.iter().any(|k| k.eq_ignore_ascii_case(id)) {
+                ids.push(id.to_owned());
+            }
+        }
+        ids
+    }
+
+    /// The resource id of recording account `name` (account names are unique in Azure).
+    pub fn account_id(&self, name: &str) -> Option<&str> {
+        self.recording_accounts
+            .iter()
+            .map(String::as_str)
+            .find(|id| id_name(id).eq_ignore_ascii_case(name))
     }
 
     /// The token scope: `{ARM_ENDPOINT}/.default`.
     pub fn scope(&self) -> String {
         format!("{}/.default", self.arm_endpoint)
     }
+}
+
+/// The last segment of a resource id: the resource's name.
+fn id_name(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or_default()
 }

@@ -30,7 +30,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
     let report = check::run(
         &state.ports,
         arm.as_ref(),
-        hosts,
+        &state.config.estate,
         &sinks,
         now_of(&state, &inv),
     )

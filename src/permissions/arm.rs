@@ -19,8 +19,6 @@ pub enum ArmOperation {
     DisconnectActiveSessions,
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
     ListDiagnosticSettings,
-    /// `GET` the storage accounts of a subscription (the recording account found by name).
-    ListStorageAccounts,
     /// `GET {account}/blobServices/default`.
     ReadBlobService,
     /// `GET {account}/blobServices/default/containers/{name}`.
@@ -31,12 +29,11 @@ pub enum ArmOperation {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 7] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::DisconnectActiveSessions,
         Self::ListDiagnosticSettings,
-        Self::ListStorageAccounts,
         Self::ReadBlobService,
         Self::ReadContainer,
         Self::ReadWorkspace,
@@ -65,11 +62,6 @@ impl ArmOperation {
                 "List diagnostic settings",
                 rm,
                 &["Microsoft.Insights/diagnosticSettings/read"],
-            ),
-            Self::ListStorageAccounts => (
-                "List storage accounts",
-                rm,
-                &["Microsoft.Storage/storageAccounts/read"],
             ),
             Self::ReadBlobService => (
                 "Get blob service properties",

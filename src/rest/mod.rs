@@ -5,6 +5,7 @@
 
 mod endpoint;
 mod error;
+pub mod pace;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +20,7 @@ use url::Url;
 
 pub use endpoint::check_endpoint;
 pub use error::RestError;
+pub use pace::Pacer;
 
 use crate::storage::identity;
 use crate::telemetry::redact;
@@ -70,6 +72,7 @@ struct Inner {
     credential: Option<Arc<dyn TokenCredential>>,
     scope: String,
     limits: RestLimits,
+    pacer: Option<Pacer>,
 }
 
 impl std::fmt::Debug for RestClient {
@@ -105,8 +108,30 @@ impl RestClient {
                 credential,
                 scope: scope.into(),
                 limits,
+                pacer: None,
             }),
         }
+    }
+
+    /// The same client with every try gated by a [`Pacer`] of at most `max` requests out per lane
+    /// (Resource Manager: slows down as the remaining-request counts fall, before a 429).
+    #[must_use]
+    pub fn paced(self, max: usize) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                credential: inner.credential.clone(),
+                scope: inner.scope.clone(),
+                limits: inner.limits,
+                pacer: Some(Pacer::new(max)),
+            }),
+        }
+    }
+
+    /// The pacer, when [`paced`](Self::paced).
+    pub fn pacer(&self) -> Option<&Pacer> {
+        self.inner.pacer.as_ref()
     }
 
     /// Sends `req`, retrying connect errors, timeouts, 408, 429 and 5xx within the deadline; the
@@ -118,7 +143,7 @@ impl RestClient {
         let started = Instant::now();
         let deadline = self.inner.limits.deadline;
         let attempt = || async {
-            let res = match self.try_once(&req).await {
+            let res = match self.try_once(&req, started + deadline).await {
                 Ok(res) => res,
                 Err(error) => {
                     return Err(Failed {
@@ -172,7 +197,26 @@ impl RestClient {
             .map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
     }
 
-    async fn try_once(&self, req: &RestRequest<'_>) -> Result<Response, RestError> {
+    /// One exchange, through the pacer when there is one (a wait for it ends at `deadline`).
+    async fn try_once(
+        &self,
+        req: &RestRequest<'_>,
+        deadline: Instant,
+    ) -> Result<Response, RestError> {
+        let Some(pacer) = &self.inner.pacer else {
+            return self.exchange(req).await;
+        };
+        let lane = pace::Lane::of(&req.method);
+        let Ok(_permit) = tokio::time::timeout_at(deadline.into(), pacer.acquire(lane)).await
+        else {
+            return Err(RestError::Throttled { retry_after: None });
+        };
+        let res = self.exchange(req).await?;
+        pacer.answered(lane, res.status(), res.headers());
+        Ok(res)
+    }
+
+    async fn exchange(&self, req: &RestRequest<'_>) -> Result<Response, RestError> {
         let mut rb = self
             .inner
             .http

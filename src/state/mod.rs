@@ -301,7 +301,8 @@ fn resource_manager(
         credential,
         estate.scope(),
         crate::rest::RestLimits::default(),
-    );
+    )
+    .paced(crate::arm::MAX_IN_FLIGHT);
     match crate::arm::client::ArmClient::new(rest, &estate.arm_endpoint) {
         Ok(c) => Some(Arc::new(c)),
         Err(_) => None,

@@ -65,6 +65,9 @@ pub struct HostFacts {
     pub blob_service: Part<BlobService>,
     /// The recording container.
     pub container: Part<Container>,
+    /// The recording account whose resource id `RECORDINGS_ACCOUNT_IDS` lacks (its blob service
+    /// and container were then not read).
+    pub unknown_account: Option<String>,
 }
 
 /// Where this product reads audit logs from: storage account names and workspace resource ids
@@ -185,6 +188,18 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
             )
         });
     }
+    ev.decide(
+        "recording-account-unknown",
+        facts.unknown_account.is_some(),
+        Level::High,
+        || {
+            format!(
+                "the resource id of recording account {} is not in {}: versioning, immutability and CORS are not checked",
+                facts.unknown_account.as_deref().unwrap_or_default(),
+                super::settings::RECORDING_ACCOUNTS
+            )
+        },
+    );
     if let Some(svc) = ev.part("blob-service", &facts.blob_service) {
         let p = &svc.properties;
         ev.decide(

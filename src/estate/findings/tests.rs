@@ -41,6 +41,7 @@ fn facts(parts: &Parts) -> HostFacts {
         container: Some(Ok(
             serde_json::from_value(parts.3.clone()).expect("container")
         )),
+        unknown_account: None,
     }
 }
 
@@ -70,6 +71,7 @@ fn a_healthy_host_has_no_finding_and_every_code_is_assessed() {
         "container-versioning",
         "cors-missing",
         "container-immutability",
+        "recording-account-unknown",
         "check-failed:host",
     ] {
         assert!(ev.assessed.contains(code), "{code}");
@@ -211,5 +213,23 @@ fn a_host_without_a_recording_source_skips_the_storage_checks() {
     let ev = evaluate(&f, &sinks());
     assert!(ev.findings.is_empty());
     assert!(!ev.assessed.contains("cors-missing"));
+    assert!(ev.assessed.contains("check-failed:container"));
+}
+
+#[test]
+fn an_account_without_its_resource_id_is_a_finding_naming_the_setting() {
+    let mut f = facts(&healthy());
+    f.blob_service = None;
+    f.container = None;
+    f.unknown_account = Some("strec".into());
+    let ev = evaluate(&f, &sinks());
+    assert_eq!(codes(&ev), vec!["recording-account-unknown"]);
+    assert_eq!(ev.findings[0].level, Level::High);
+    let text = &ev.findings[0].evidence;
+    assert!(
+        text.contains("strec") && text.contains("RECORDINGS_ACCOUNT_IDS"),
+        "{text}"
+    );
+    assert!(!ev.assessed.contains("container-versioning"));
     assert!(ev.assessed.contains("check-failed:container"));
 }

@@ -42,9 +42,6 @@ impl ResourceManager for Canned {
             .find(|(w, _)| w.eq_ignore_ascii_case(id))
             .map(|(_, c)| c.clone()))
     }
-    async fn storage_account_id(&self, _: &str, _: &str) -> Result<Option<String>, ArmError> {
-        Ok(None)
-    }
     async fn blob_service(&self, _: &str) -> Result<BlobService, ArmError> {
         Ok(BlobService::default())
     }
@@ -194,7 +191,13 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
             let ports = crate::testkit::fakes().state.ports;
             let sinks = super::check::sinks(&ports, &[customer.to_owned()]);
             let now = datetime!(2025-03-14 10:00 UTC);
-            super::check::run(&ports, arm, &[HOST.to_owned()], &sinks, now).await;
+            let settings = super::settings::EstateSettings {
+                hosts: vec![HOST.to_owned()],
+                arm_endpoint: super::settings::DEFAULT_ARM.to_owned(),
+                disconnect: false,
+                recording_accounts: vec![],
+            };
+            super::check::run(&ports, arm, &settings, &sinks, now).await;
             super::store::list(ports.tables.as_ref())
                 .await
                 .expect("estate")

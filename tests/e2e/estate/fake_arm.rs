@@ -1,10 +1,11 @@
 //! A loopback fake of the Resource Manager endpoints the estate checks and the live-session
 //! watch call, answering in the shapes of the REST specifications' examples: the Bastion host
-//! resource, the diagnostic settings list, the storage account list, the blob service (CORS,
+//! resource, the diagnostic settings list, the blob service (CORS,
 //! versioning), the container (`hasImmutabilityPolicy`), `getActiveSessions` (200, or 202 +
 //! `Location` polled, pages joined by `nextLink`) and `disconnectActiveSessions`. Switches flip
 //! each finding, throttle (429 + `Retry-After`), forbid a path (403 `AuthorizationFailed`), and
-//! every request is counted.
+//! every request is counted. The subscription's storage account list answers 403 unless
+//! `subscription_reader` is set: the app is granted read on its recording accounts only.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,8 +50,15 @@ pub(crate) struct Estate {
     pub(crate) sessions: HashMap<String, Vec<Value>>,
     /// The next this-many requests answer 429 with `Retry-After: 1`.
     pub(crate) throttle: usize,
+    /// Resource Manager's token bucket: each request takes a token and the answer reports what
+    /// is left (`x-ms-ratelimit-remaining-subscription-reads`, `-writes` for POST); empty: 429.
+    pub(crate) bucket: Option<Bucket>,
+    /// Answers that were 429 (the `throttle` switch's and the bucket's).
+    pub(crate) throttled: usize,
     /// Paths ending with any of these answer 403.
     pub(crate) forbid: Vec<String>,
+    /// The caller holds read at subscription scope (else listing its storage accounts is 403).
+    pub(crate) subscription_reader: bool,
     /// `getActiveSessions` answers 202 and is polled this many times before its 200.
     pub(crate) lro_polls: usize,
     /// Sessions per page (`nextLink` beyond).
@@ -68,6 +76,40 @@ pub(crate) struct Estate {
     /// The bearer token of every request (`None`: no `Authorization` header).
     pub(crate) tokens: Vec<Option<String>>,
     pending: HashMap<String, usize>,
+}
+
+/// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    pub(crate) capacity: f64,
+    pub(crate) per_second: f64,
+    level: f64,
+    at: std::time::Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub(crate) fn new(capacity: u32, per_second: u32) -> Self {
+        Self {
+            capacity: f64::from(capacity),
+            per_second: f64::from(per_second),
+            level: f64::from(capacity),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Takes a token: what is left, or `None` when empty.
+    fn take(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
+        self.level = (self.level + refill).min(self.capacity);
+        self.at = now;
+        if self.level < 1.0 {
+            return None;
+        }
+        self.level -= 1.0;
+        Some(self.level.floor() as u64)
+    }
 }
 
 impl Estate {
@@ -204,8 +246,14 @@ async fn answer(
             "The access token is invalid.",
         );
     }
-    if e.throttle > 0 {
-        e.throttle -= 1;
+    let remaining = match e.bucket.as_mut().map(Bucket::take) {
+        Some(None) => Err(()),
+        Some(Some(left)) => Ok(Some(left)),
+        None => Ok(None),
+    };
+    if e.throttle > 0 || remaining.is_err() {
+        e.throttle = e.throttle.saturating_sub(1);
+        e.throttled += 1;
         let mut r = error(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
@@ -215,6 +263,26 @@ async fn answer(
             .insert("retry-after", "1".parse().expect("header"));
         return r;
     }
+    let mut r = route(&mut e, &method, &uri, &lower, &body);
+    if let Ok(Some(left)) = remaining {
+        let kind = if method == Method::GET {
+            "reads"
+        } else {
+            "writes"
+        };
+        r.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(
+                format!("x-ms-ratelimit-remaining-subscription-{kind}").as_bytes(),
+            )
+            .expect("name"),
+            left.into(),
+        );
+    }
+    r
+}
+
+/// The answer to one request that passed the token and throttling checks.
+fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) -> Response {
     if e.forbid
         .iter()
         .any(|f| lower.ends_with(&f.to_ascii_lowercase()))
@@ -242,13 +310,13 @@ async fn answer(
             .rsplit_once('~')
             .map(|(h, _)| h.replace('!', "/"))
             .unwrap_or_default();
-        return sessions_page(&e, &host, 0);
+        return sessions_page(e, &host, 0);
     }
     if let Some(rest) = lower.strip_prefix("/fake-pages/") {
         let (host, n) = rest.rsplit_once('~').unwrap_or_default();
-        return sessions_page(&e, &host.replace('!', "/"), n.parse().unwrap_or(0));
+        return sessions_page(e, &host.replace('!', "/"), n.parse().unwrap_or(0));
     }
-    if method == Method::POST && lower.ends_with("/getactivesessions") {
+    if *method == Method::POST && lower.ends_with("/getactivesessions") {
         let host = lower.trim_end_matches("/getactivesessions").to_owned();
         if !e.hosts.contains_key(&host) {
             return error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found");
@@ -259,13 +327,13 @@ async fn answer(
             e.pending.insert(op.clone(), polls);
             return accepted(&e.base, &op);
         }
-        return sessions_page(&e, &host, 0);
+        return sessions_page(e, &host, 0);
     }
-    if method == Method::POST && lower.ends_with("/disconnectactivesessions") {
+    if *method == Method::POST && lower.ends_with("/disconnectactivesessions") {
         let host = lower
             .trim_end_matches("/disconnectactivesessions")
             .to_owned();
-        let ids: Vec<String> = serde_json::from_slice::<Value>(&body)
+        let ids: Vec<String> = serde_json::from_slice::<Value>(body)
             .ok()
             .and_then(|v| serde_json::from_value(v["sessionIds"].clone()).ok())
             .unwrap_or_default();
@@ -284,7 +352,7 @@ async fn answer(
         }
         return list(out);
     }
-    if method != Method::GET {
+    if *method != Method::GET {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -298,6 +366,13 @@ async fn answer(
         };
     }
     if lower.ends_with("/providers/microsoft.storage/storageaccounts") {
+        if !e.subscription_reader {
+            return error(
+                StatusCode::FORBIDDEN,
+                "AuthorizationFailed",
+                "The client does not have authorization to perform action 'Microsoft.Storage/storageAccounts/read' over scope '/subscriptions/…' or the scope is invalid.",
+            );
+        }
         let sub = lower.split('/').nth(2).unwrap_or_default().to_owned();
         let mine = e
             .accounts
@@ -327,7 +402,7 @@ async fn answer(
             ),
         };
     }
-    match e.hosts.get(&lower) {
+    match e.hosts.get(lower) {
         Some(h) => axum::Json(h.clone()).into_response(),
         None => error(
             StatusCode::NOT_FOUND,

@@ -2,7 +2,7 @@
 //! for Resource Manager from the identity endpoint, and a fake Resource Manager that refuses a
 //! request without an unexpired bearer token (401), so a check that sent none would fail.
 
-use super::fake_arm::{Estate, FakeArm, host_id};
+use super::fake_arm::{Estate, FakeArm, account_id, host_id};
 use super::notifications;
 use crate::harness::HandlerProcess;
 use crate::identity::rig::{Rig, pairs, timer};
@@ -25,8 +25,10 @@ async fn the_checks_use_identity_tokens_for_resource_manager() {
         .filter(|(k, _)| k != "RECORDINGS_CONTAINER")
         .collect();
     let sources = format!("AzureWebJobsStorage:{}@{}", rig.recordings, host_id("b1"));
+    let account = account_id(ACCOUNT);
     for (k, v) in [
         ("RECORDINGS_SOURCES", sources.as_str()),
+        ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
         ("ARM_ENDPOINT", arm.url.as_str()),
         ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
     ] {

@@ -11,7 +11,7 @@ mod live;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use self::fake_arm::{Estate, FakeArm, host_id};
+use self::fake_arm::{Bucket, Estate, FakeArm, account_id, host_id};
 use crate::harness::{AzuriteEnv, HandlerProcess, azurite, fixture};
 
 /// The Azurite account: it plays both the recording and the audit-log account.
@@ -33,8 +33,10 @@ impl Rig {
         estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
         let arm = FakeArm::start(estate).await;
         let sources = format!("AzureWebJobsStorage:{container}@{}", host_id("b1"));
+        let account = account_id(ACCOUNT);
         for (k, v) in [
             ("RECORDINGS_SOURCES", sources.as_str()),
+            ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
             ("ARM_ENDPOINT", arm.url.as_str()),
             ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
         ]
@@ -213,6 +215,73 @@ async fn a_missing_role_is_named_and_throttling_is_ridden_out() {
         "{text}"
     );
     assert!(text.contains(",check-failed:host,high,resolved,"), "{text}");
+}
+
+/// The fake refuses the subscription's account list (the app holds read on its recording accounts
+/// only), so a check that listed would show `check-failed`; it reads the configured ids instead.
+#[tokio::test]
+async fn the_recording_account_is_read_by_its_configured_id_never_listed() {
+    let Some(cs) = azurite() else { return };
+    let listed = |rig: &Rig| {
+        rig.arm.with(|e| {
+            e.requests
+                .iter()
+                .filter(|r| {
+                    r.to_ascii_lowercase()
+                        .ends_with("/providers/microsoft.storage/storageaccounts")
+                })
+                .count()
+        })
+    };
+    let mut rig = Rig::new(&cs, &[]).await;
+    assert_eq!(
+        rig.check().await,
+        Vec::<Value>::new(),
+        "healthy, nothing listed"
+    );
+    assert_eq!(listed(&rig), 0);
+    let read = rig.arm.with(|e| {
+        let account = fake_arm::account_id(ACCOUNT).to_ascii_lowercase();
+        e.requests
+            .iter()
+            .filter(|r| r.to_ascii_lowercase().contains(&account))
+            .count()
+    });
+    assert_eq!(
+        read, 2,
+        "the blob service and the container, at the account's own id"
+    );
+
+    // Without the id (a deployment that did not set it): one finding naming the setting, no list.
+    let mut rig = Rig::new(&cs, &[("RECORDINGS_ACCOUNT_IDS", "")]).await;
+    let n = only(
+        &rig.check().await,
+        "estate.finding",
+        "recording-account-unknown",
+    );
+    let evidence = n["data"]["evidence"].as_str().unwrap_or_default();
+    assert!(
+        evidence.contains(ACCOUNT) && evidence.contains("RECORDINGS_ACCOUNT_IDS"),
+        "{n}"
+    );
+    assert_eq!(listed(&rig), 0);
+}
+
+/// A bucket of 3 requests refilled at 1 a second: read 2 at a time regardless (as before pacing),
+/// the blob service and container would find it empty (429); paced by the remaining counts the
+/// answers report, the check waits for the refill instead and is never throttled.
+#[tokio::test]
+async fn a_falling_remaining_count_slows_the_check_before_a_429() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    rig.arm.with(|e| e.bucket = Some(Bucket::new(3, 1)));
+    assert_eq!(
+        rig.check().await,
+        Vec::<Value>::new(),
+        "no finding, no check-failed"
+    );
+    let (requests, throttled) = rig.arm.with(|e| (e.requests.len(), e.throttled));
+    assert_eq!((requests, throttled), (4, 0), "4 reads, none answered 429");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! A canned Resource Manager for the exercise that records each call as its operation
 //! (`permissions::ArmOperation`, one per method of the trait, so a new call cannot go unrecorded):
 //! one Bastion host with recording off, a diagnostic setting sending to a workspace, the recording
-//! account found, and one live session, so `EstateCheck`, `LiveSessions` and a disconnect make every
+//! account (its id configured), and one live session, so `EstateCheck`, `LiveSessions` and a disconnect make every
 //! call (their tables are then held against the app account's roles like every other table call).
 
 use async_trait::async_trait;
@@ -15,7 +15,7 @@ use serde_json::json;
 use super::record::{BASTION, Ledger, RECORDINGS, Resource, WORKSPACES};
 
 pub(super) const HOST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub-weu/providers/Microsoft.Network/bastionHosts/bas-hub-weu";
-const ACCOUNT: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-rec/providers/Microsoft.Storage/storageAccounts/strec";
+pub(super) const ACCOUNT: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-rec/providers/Microsoft.Storage/storageAccounts/strec";
 const WORKSPACE: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law";
 
 pub(super) struct Canned(pub(super) Ledger);
@@ -50,11 +50,6 @@ impl ResourceManager for Canned {
         let op = A::ReadWorkspace.into();
         self.0.record(WORKSPACES, Resource::Workspace, op);
         Ok(Some(super::exercise::WORKSPACE.to_owned()))
-    }
-    async fn storage_account_id(&self, _: &str, _: &str) -> Result<Option<String>, ArmError> {
-        let op = A::ListStorageAccounts.into();
-        self.0.record(RECORDINGS, Resource::Account, op);
-        Ok(Some(ACCOUNT.to_owned()))
     }
     async fn blob_service(&self, _: &str) -> Result<BlobService, ArmError> {
         let op = A::ReadBlobService.into();

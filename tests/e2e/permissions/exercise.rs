@@ -97,6 +97,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("NOTIFY_WEBHOOK_URL", webhook),
         ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
         ("BASTION_HOSTS", super::arm::HOST),
+        ("RECORDINGS_ACCOUNT_IDS", super::arm::ACCOUNT),
         ("BASTION_DISCONNECT", "true"),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).

@@ -1,0 +1,212 @@
+//! Slowing down before Resource Manager throttles: every answer reports how many requests the
+//! caller's bucket still holds (`x-ms-ratelimit-remaining-subscription-reads`, `…-global-reads`,
+//! `…-tenant-reads`; `…-writes` for POST actions). [`Controller`] turns that count into how many
+//! requests may be out at once (lowered at once, recovered one per answer) and a pause when the
+//! bucket is about to run dry; [`Pacer`] applies it to every try of a [`super::RestClient`], one
+//! lane for reads and one for writes. A 429 still waits its `Retry-After` (the client does), and
+//! the whole lane pauses for it too, so the requests out do not each find the bucket empty.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Resource Manager refills its buckets every second: the wait when one is about to run dry.
+pub const DRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Reads and writes have separate buckets (and headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// GET (and the polls of long-running operations).
+    Reads,
+    /// Anything else: POST actions.
+    Writes,
+}
+
+impl Lane {
+    /// The lane of a request.
+    pub fn of(method: &Method) -> Self {
+        if *method == Method::GET || *method == Method::HEAD {
+            Self::Reads
+        } else {
+            Self::Writes
+        }
+    }
+
+    /// The lowest `x-ms-ratelimit-remaining-*` count of this lane in `headers`, if any.
+    pub fn remaining(self, headers: &HeaderMap) -> Option<u64> {
+        let kind = match self {
+            Self::Reads => "reads",
+            Self::Writes => "writes",
+        };
+        headers
+            .iter()
+            .filter(|(name, _)| {
+                let n = name.as_str();
+                n.starts_with("x-ms-ratelimit-remaining-") && n.ends_with(kind)
+            })
+            .filter_map(|(_, v)| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .min()
+    }
+}
+
+/// The number of requests one lane may have out, from the counts its answers report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controller {
+    max: usize,
+    limit: usize,
+}
+
+impl Controller {
+    /// Starts (and recovers) at `max` at once.
+    pub fn new(max: usize) -> Self {
+        let max = max.max(1);
+        Self { max, limit: max }
+    }
+
+    /// Requests that may be out now.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// An answer reported `remaining` (or no count) with `in_flight` requests out, itself
+    /// included: the pause before the next request, if any.
+    pub fn answered(&mut self, remaining: Option<u64>, in_flight: usize) -> Option<Duration> {
+        let Some(remaining) = remaining else {
+            // No count (a service that sends none): recover as after a healthy one.
+            self.limit = (self.limit + 1).min(self.max);
+            return None;
+        };
+        // Floor: each request out spends one more read before its answer reports the count, and
+        // the next round as many again, so keep twice the requests out in reserve.
+        let allowed = usize::try_from(remaining / 2)
+            .unwrap_or(usize::MAX)
+            .clamp(1, self.max);
+        if self.limit > allowed {
+            self.limit = allowed;
+        } else if self.limit < allowed {
+            self.limit += 1;
+        }
+        // What remains could go to the requests already out: wait for the refill.
+        (remaining <= in_flight as u64).then_some(DRY_PAUSE)
+    }
+
+    /// A 429: the wait before the lane's next request (the service's, else [`DRY_PAUSE`]). The
+    /// limit stays: the counts of the answers after the wait decide it, and halving it per 429
+    /// would serialise a burst of them into one wait each.
+    pub fn throttled(&self, retry_after: Option<Duration>) -> Duration {
+        retry_after.unwrap_or(DRY_PAUSE)
+    }
+}
+
+/// One lane's controller, its requests out and its pause.
+#[derive(Debug)]
+struct LaneState {
+    ctl: Controller,
+    in_flight: usize,
+    paused_until: Option<Instant>,
+}
+
+/// Gates every try of a client by its lane's [`Controller`].
+#[derive(Debug)]
+pub struct Pacer {
+    lanes: Mutex<[LaneState; 2]>,
+    changed: Notify,
+}
+
+/// A request out; dropping it lets the next one go.
+#[derive(Debug)]
+pub struct Permit<'a> {
+    pacer: &'a Pacer,
+    lane: Lane,
+}
+
+impl Pacer {
+    /// At most `max` requests of each lane out at once.
+    pub fn new(max: usize) -> Self {
+        let lane = || LaneState {
+            ctl: Controller::new(max),
+            in_flight: 0,
+            paused_until: None,
+        };
+        Self {
+            lanes: Mutex::new([lane(), lane()]),
+            changed: Notify::new(),
+        }
+    }
+
+    fn with<R>(&self, lane: Lane, f: impl FnOnce(&mut LaneState) -> R) -> R {
+        let mut lanes = self
+            .lanes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut lanes[lane as usize])
+    }
+
+    /// The lane's limit now (for logs and tests).
+    pub fn limit(&self, lane: Lane) -> usize {
+        self.with(lane, |l| l.ctl.limit())
+    }
+
+    /// Waits until the lane is not paused and has room, then takes a place in it.
+    pub async fn acquire(&self, lane: Lane) -> Permit<'_> {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let paused = self.with(lane, |l| {
+                match l.paused_until.filter(|t| *t > Instant::now()) {
+                    Some(t) => Some(Some(t)),
+                    None if l.in_flight < l.ctl.limit() => {
+                        l.in_flight += 1;
+                        None
+                    }
+                    None => Some(None),
+                }
+            });
+            match paused {
+                None => return Permit { pacer: self, lane },
+                Some(Some(until)) => tokio::time::sleep_until(until).await,
+                Some(None) => changed.await,
+            }
+        }
+    }
+
+    /// An answer of `lane`: its status and headers adjust the lane.
+    pub fn answered(&self, lane: Lane, status: StatusCode, headers: &HeaderMap) {
+        let pause = self.with(lane, |l| {
+            let pause = if status == StatusCode::TOO_MANY_REQUESTS {
+                let retry_after = headers
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| crate::retry_after::parse(v, std::time::SystemTime::now()));
+                Some(l.ctl.throttled(retry_after))
+            } else {
+                l.ctl.answered(lane.remaining(headers), l.in_flight)
+            };
+            if let Some(p) = pause {
+                let until = Instant::now() + p;
+                l.paused_until = Some(l.paused_until.map_or(until, |t| t.max(until)));
+            }
+            pause
+        });
+        if pause.is_some() {
+            tracing::debug!(?lane, ?pause, "Resource Manager budget low: pausing");
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.pacer
+            .with(self.lane, |l| l.in_flight = l.in_flight.saturating_sub(1));
+        self.pacer.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests;
