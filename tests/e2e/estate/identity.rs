@@ -45,7 +45,7 @@ async fn the_checks_use_identity_tokens_for_resource_manager() {
     let tokens = arm.with(|e| e.tokens.clone());
     assert!(
         tokens.len() >= 4,
-        "host, settings, account, container: {tokens:?}"
+        "host, settings, blob service, container: {tokens:?}"
     );
     assert!(
         tokens
