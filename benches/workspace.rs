@@ -5,8 +5,10 @@
 //!   `AuditLogQuery`'s own tick (in-memory tables), beside a bare client issuing the same queries
 //!   (the same KQL and timespans, recorded from the tick; each answer read whole, parsed as JSON
 //!   and every row upserted as one entity per tunnel into the same kind of in-memory table, with
-//!   no fold, join or detection); rows/s of both, their ratio, queries per 10,000 rows, and the
-//!   ticks it took.
+//!   no fold, join or detection); rows/s of both, their ratio, queries per 10,000 rows, the
+//!   ticks it took and the table calls per row of both (the in-memory store's own count).
+//! - `workspace calls [rows]`: the tick's table calls per row by operation and table (counted by
+//!   the counting decorator), beside the bare client's.
 //! - `workspace rss [megabytes]`: one page whose answer is that large, streamed; peak RSS (`VmHWM`).
 //! - `workspace quiet [ticks]`: an empty workspace; queries per tick.
 //! - `workspace serve <rows> <pad>` (internal): the fake, its URL on stdout.
@@ -28,9 +30,10 @@ use bastion_recordings::rest::{RestClient, RestError, RestLimits};
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::tables::intercept::CountingTables;
 use bastion_recordings::tables::memory::InMemoryTables;
 use bastion_recordings::tables::ops::write_creating_table;
-use bastion_recordings::tables::{Entity, WriteMode};
+use bastion_recordings::tables::{Entity, TableStore, WriteMode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -54,7 +57,10 @@ fn main() {
         Some("rate") => rt.block_on(rate(num(1, 20_000), num(2, 5))),
         Some("rss") => rt.block_on(rss(num(1, 64))),
         Some("quiet") => rt.block_on(quiet(num(1, 5))),
-        _ => eprintln!("usage: workspace rate [rows] [repeats] | rss [megabytes] | quiet [ticks]"),
+        Some("calls") => rt.block_on(calls(num(1, 20_000))),
+        _ => eprintln!(
+            "usage: workspace rate [rows] [repeats] | calls [rows] | rss [megabytes] | quiet [ticks]"
+        ),
     }
 }
 
@@ -133,11 +139,22 @@ impl LogsQuery for Recorded {
     }
 }
 
-fn workspace_source(url: &str, page_rows: usize) -> (Query, Arc<Recorded>) {
+fn workspace_source(url: &str, page_rows: usize) -> (Query, Arc<Recorded>, Arc<InMemoryTables>) {
+    workspace_source_over(url, page_rows, None)
+}
+
+/// The source over in-memory tables (their own call count read back), or over `tables` when given
+/// (a counting decorator: the calls per table).
+fn workspace_source_over(
+    url: &str,
+    page_rows: usize,
+    tables: Option<Arc<dyn TableStore>>,
+) -> (Query, Arc<Recorded>, Arc<InMemoryTables>) {
     let config = Config::in_memory(&[]).expect("config");
+    let memory = Arc::new(InMemoryTables::new());
     let stores = Stores::one(
         Arc::new(InMemoryBlobStore::new("devstoreaccount1")),
-        Arc::new(InMemoryTables::new()),
+        tables.unwrap_or_else(|| memory.clone()),
     );
     let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
     let limits = RestLimits {
@@ -165,7 +182,7 @@ fn workspace_source(url: &str, page_rows: usize) -> (Query, Arc<Recorded>) {
         logs: logs.clone(),
         settings: Arc::new(settings),
     };
-    (q, logs)
+    (q, logs, memory)
 }
 
 /// Ticks until `rows` are stored (at most 5): (seconds, ticks, queries, stored).
@@ -186,8 +203,8 @@ async fn ticks_until(q: &Query, rows: u64) -> (f64, usize, u64, u64) {
 }
 
 /// The bare client: the same requests, each answer read whole and parsed, each row upserted as
-/// its tunnel's entity (its columns as text); (seconds, rows read).
-async fn bare(url: &str, sent: &[(String, String)]) -> (f64, usize) {
+/// its tunnel's entity (its columns as text); (seconds, rows read, table calls).
+async fn bare(url: &str, sent: &[(String, String)]) -> (f64, usize, u64) {
     let http = reqwest::Client::new();
     let tables = InMemoryTables::new();
     let started = Instant::now();
@@ -227,7 +244,7 @@ async fn bare(url: &str, sent: &[(String, String)]) -> (f64, usize) {
             rows += 1;
         }
     }
-    (started.elapsed().as_secs_f64(), rows)
+    (started.elapsed().as_secs_f64(), rows, tables.calls())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -239,15 +256,18 @@ async fn rate(rows: usize, repeats: usize) {
     let served = Served::start(rows, 0);
     let (mut ws_rates, mut bare_rates) = (Vec::new(), Vec::new());
     for run in 0..repeats {
-        let (q, logs) = workspace_source(&served.1, 10_000);
+        let (q, logs, tables) = workspace_source(&served.1, 10_000);
         let (secs, ticks, queries, stored) = ticks_until(&q, rows as u64).await;
         assert_eq!(stored, rows as u64, "every row stored");
         let sent = logs.sent.lock().expect("sent").clone();
-        let (bare_secs, bare_rows) = bare(&served.1, &sent).await;
+        let (bare_secs, bare_rows, bare_calls) = bare(&served.1, &sent).await;
         let per_10k = queries as f64 * 10_000.0 / rows as f64;
         let (w, b) = (rows as f64 / secs, rows as f64 / bare_secs);
+        let per_row = |calls: u64| calls as f64 / rows as f64;
         println!(
-            "{{\"run\":{run},\"rows\":{rows},\"ticks\":{ticks},\"queries\":{queries},\"queries_per_10k_rows\":{per_10k:.2},\"workspace_secs\":{secs:.3},\"workspace_rows_per_s\":{w:.0},\"bare_secs\":{bare_secs:.3},\"bare_rows_read\":{bare_rows},\"bare_rows_per_s\":{b:.0},\"ratio\":{:.3}}}",
+            "{{\"run\":{run},\"rows\":{rows},\"ticks\":{ticks},\"queries\":{queries},\"queries_per_10k_rows\":{per_10k:.2},\"workspace_secs\":{secs:.3},\"workspace_rows_per_s\":{w:.0},\"workspace_table_calls_per_row\":{:.3},\"bare_secs\":{bare_secs:.3},\"bare_rows_read\":{bare_rows},\"bare_rows_per_s\":{b:.0},\"bare_table_calls_per_row\":{:.3},\"ratio\":{:.3}}}",
+            per_row(tables.calls()),
+            per_row(bare_calls),
             w / b
         );
         ws_rates.push(w);
@@ -257,6 +277,31 @@ async fn rate(rows: usize, repeats: usize) {
     println!(
         "{{\"median_workspace_rows_per_s\":{w:.0},\"median_bare_rows_per_s\":{b:.0},\"ratio_of_medians\":{:.3}}}",
         w / b
+    );
+}
+
+/// The tick's table calls per row, by operation and table (through the counting decorator, so
+/// not timed), beside the bare client's.
+async fn calls(rows: usize) {
+    let served = Served::start(rows, 0);
+    let counting = Arc::new(CountingTables::new(InMemoryTables::new()));
+    let (q, logs, _) = workspace_source_over(&served.1, 10_000, Some(counting.clone()));
+    let (_, ticks, queries, stored) = ticks_until(&q, rows as u64).await;
+    assert_eq!(stored, rows as u64, "every row stored");
+    let per_row = |n: u64| n as f64 / rows as f64;
+    for (op, table, n) in counting.by_table() {
+        println!(
+            "{{\"who\":\"workspace\",\"op\":\"{op}\",\"table\":\"{table}\",\"calls\":{n},\"per_row\":{:.3}}}",
+            per_row(n)
+        );
+    }
+    let sent = logs.sent.lock().expect("sent").clone();
+    let (_, _, bare_calls) = bare(&served.1, &sent).await;
+    println!(
+        "{{\"rows\":{rows},\"ticks\":{ticks},\"queries\":{queries},\"workspace_calls\":{},\"workspace_per_row\":{:.3},\"bare_calls\":{bare_calls},\"bare_per_row\":{:.3}}}",
+        counting.total(),
+        per_row(counting.total()),
+        per_row(bare_calls)
     );
 }
 
@@ -274,7 +319,7 @@ async fn rss(megabytes: usize) {
     let rows = megabytes * 1024;
     let served = Served::start(rows, 700);
     let before = peak_rss_kib();
-    let (q, logs) = workspace_source(&served.1, 500_000);
+    let (q, logs, _) = workspace_source(&served.1, 500_000);
     let (secs, ticks, queries, stored) = ticks_until(&q, rows as u64).await;
     let peak = peak_rss_kib();
     // The answer's size, counted as it streams (after the peak was read).
@@ -298,7 +343,7 @@ async fn rss(megabytes: usize) {
 
 async fn quiet(ticks: usize) {
     let served = Served::start(0, 0);
-    let (q, _) = workspace_source(&served.1, 10_000);
+    let (q, _, _) = workspace_source(&served.1, 10_000);
     let mut queries = Vec::new();
     for _ in 0..ticks {
         let r = query::tick(&q, OffsetDateTime::now_utc())

@@ -1,13 +1,14 @@
-//! One page: the query for a window, its rows read as a stream, folded and stored a chunk at a
-//! time through the tail's own batch (the same fold, session rows, index rows and failed logins
-//! as a `PT1H.json` chunk), skipping rows the cursor has seen.
+//! One page: the query for a window, its rows read as a stream and folded a chunk at a time through
+//! the tail's own batch (the same fold, session rows, index rows and failed logins as a `PT1H.json`
+//! chunk), skipping rows the cursor has seen; the folded sessions are written once the page ends
+//! (or sooner, past a bound on what is held), so a session's records in one page cost one write.
 
 use time::OffsetDateTime;
 
 use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
-use super::window::{CursorState, PageResult, Window, tick_of};
+use super::window::{CursorState, PageResult, RowId, Window, tick_of};
 use crate::audit_logs::join::Deadline;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
@@ -15,8 +16,15 @@ use crate::invocation::HandlerError;
 use crate::loganalytics::{Item, LogsQuery};
 use crate::rest::RestError;
 
-/// Rows folded and stored together (bounds memory: the answer itself is never held).
+/// Rows parsed and folded together (the answer itself is never held).
 const CHUNK: usize = 1000;
+/// Sessions folded before they are written: a page's records of one session (a connect, its
+/// end, the records between) cost one write of its rows, not one per chunk they fall in.
+const HELD_SESSIONS: usize = 4096;
+/// Rows folded before they are written (their identities and failed logins are held).
+const HELD_ROWS: usize = 50_000;
+/// Bytes of raw lines (`LastRaw`, one per session) held before they are written.
+const HELD_RAW: usize = 8 << 20;
 
 /// How a page ended.
 #[derive(Debug)]
@@ -79,6 +87,7 @@ pub async fn run(
     let mut answer = logs.query(&ws.id, &query, &kql::timespan(w)).await?;
     let mut columns = None;
     let (mut chunk, mut seen_rows) = (Vec::with_capacity(CHUNK), 0usize);
+    let mut held = Held::default();
     let mut result = PageResult {
         handled: Vec::new(),
         next: None,
@@ -118,10 +127,14 @@ pub async fn run(
             None => return Err(PageError::Broken("the answer ended without its end".into())),
         };
         if !cut {
-            let c = store(r, cursor, &mut chunk, &mut result).await?;
-            stored += c.0;
-            sessions += c.1;
-            cut = c.2;
+            held.fold(r, cursor, &mut chunk);
+            // A partial answer stores nothing: the same window is asked again, smaller.
+            if held.full() || matches!(end, Some(None)) {
+                let c = held.store(r, &mut result).await?;
+                stored += c.0;
+                sessions += c.1;
+                cut = c.2;
+            }
         }
         if let Some(partial) = end {
             if let Some(e) = partial {
@@ -137,38 +150,61 @@ pub async fn run(
     }
 }
 
-/// Stores one chunk's new rows; returns (rows stored, sessions changed, cut by the deadline) and
-/// extends `result` with the rows handled (a prefix when cut, `next` then set to the first not).
-async fn store(
-    r: &Reader<'_>,
-    cursor: &CursorState,
-    chunk: &mut Vec<WorkspaceRow>,
-    result: &mut PageResult,
-) -> Result<(u64, usize, bool), HandlerError> {
-    let (tail, ws, now, deadline) = (r.tail, r.ws, r.now, r.deadline);
-    let rows = std::mem::take(chunk);
-    let host = ws.bastion.as_deref().unwrap_or("");
-    let window = tail.settings.failed_login_window;
-    let records: Vec<_> = rows.iter().map(WorkspaceRow::record).collect();
-    let mut b = Batch::for_chunk(rows.len() * 1024);
-    for (i, (row, rec)) in rows.iter().zip(&records).enumerate() {
-        if !cursor.seen.contains(&(tick_of(row.ingested), row.digest)) {
-            b.add_at(i as u64, rec, row.raw.as_bytes(), host, window);
+/// Rows read but not yet written: their sessions folded (owned), and each row's identity and
+/// whether it is new (not in the cursor's `seen`), in answer order.
+#[derive(Default)]
+struct Held {
+    batch: Batch<'static>,
+    rows: Vec<(RowId, bool)>,
+}
+
+impl Held {
+    /// Folds one chunk's new rows in (and empties the chunk).
+    fn fold(&mut self, r: &Reader<'_>, cursor: &CursorState, chunk: &mut Vec<WorkspaceRow>) {
+        let rows = std::mem::take(chunk);
+        let host = r.ws.bastion.as_deref().unwrap_or("");
+        let window = r.tail.settings.failed_login_window;
+        let records: Vec<_> = rows.iter().map(WorkspaceRow::record).collect();
+        let mut b = Batch::for_chunk(rows.len() * 1024);
+        for (row, rec) in rows.iter().zip(&records) {
+            let id = (tick_of(row.ingested), row.digest);
+            let new = !cursor.seen.contains(&id);
+            if new {
+                // The row's place among the rows held: a cut flush reports where it stopped.
+                let at = self.rows.len() as u64;
+                b.add_at(at, rec, row.raw.as_bytes(), host, window);
+            }
+            self.rows.push((id, new));
         }
+        self.batch.absorb(b);
     }
-    let flushed = batch::flush(tail, b, now, deadline).await?;
-    let upto = flushed
-        .cut
-        .map_or(rows.len(), |c| usize::try_from(c).unwrap_or(rows.len()));
-    let stored = rows[..upto]
-        .iter()
-        .filter(|r| !cursor.seen.contains(&(tick_of(r.ingested), r.digest)))
-        .count() as u64;
-    result
-        .handled
-        .extend(rows[..upto].iter().map(|r| (tick_of(r.ingested), r.digest)));
-    if let Some(next) = rows.get(upto) {
-        result.next = Some(tick_of(next.ingested));
+
+    fn full(&self) -> bool {
+        self.batch.sessions() >= HELD_SESSIONS
+            || self.rows.len() >= HELD_ROWS
+            || self.batch.raw_bytes() >= HELD_RAW
     }
-    Ok((stored, flushed.sessions, flushed.cut.is_some()))
+
+    /// Writes what is held; returns (rows stored, sessions changed, cut by the deadline) and
+    /// extends `result` with the rows handled (a prefix when cut, `next` then set to the first not).
+    async fn store(
+        &mut self,
+        r: &Reader<'_>,
+        result: &mut PageResult,
+    ) -> Result<(u64, usize, bool), HandlerError> {
+        let batch = std::mem::take(&mut self.batch);
+        let rows = std::mem::take(&mut self.rows);
+        let flushed = batch::flush(r.tail, batch, r.now, r.deadline).await?;
+        let upto = flushed
+            .cut
+            .map_or(rows.len(), |c| usize::try_from(c).unwrap_or(rows.len()));
+        let stored = rows[..upto].iter().filter(|(_, new)| *new).count() as u64;
+        result
+            .handled
+            .extend(rows[..upto].iter().map(|(id, _)| *id));
+        if let Some(((next, _), _)) = rows.get(upto) {
+            result.next = Some(*next);
+        }
+        Ok((stored, flushed.sessions, flushed.cut.is_some()))
+    }
 }

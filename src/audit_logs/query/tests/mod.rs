@@ -385,4 +385,5 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     assert_eq!(s.error, None);
 }
 
+mod fold;
 mod history;

@@ -76,6 +76,7 @@ async fn upsert(
     let tunnel = folded.tunnel_id.as_ref();
     let raw = folded
         .raw
+        .as_ref()
         .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
     // Not `tables::ops::update`: the index row is written between the read and this write.
     for _ in 0..ATTEMPTS {

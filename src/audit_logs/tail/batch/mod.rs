@@ -56,8 +56,8 @@ pub struct Folded<'a> {
     /// The partial session of the chunk's records, merged into the stored row at flush.
     pub session: SessionRecord,
     /// Latest raw record (time, line), borrowed from the chunk: copied only at flush, for the
-    /// one line per session that wins.
-    pub raw: Option<(Option<OffsetDateTime>, &'a [u8])>,
+    /// one line per session that wins (owned once [`Batch::absorb`]ed past its chunk).
+    pub raw: Option<(Option<OffsetDateTime>, Cow<'a, [u8]>)>,
     /// Blob offset of its first record: sessions are flushed in first-seen order, so a flush cut
     /// before this session has written every record before this offset.
     pub first_offset: u64,
@@ -160,8 +160,11 @@ impl<'a> Batch<'a> {
         };
         let folded = &mut self.folded[at];
         let kind = folded.session.merge_at(rec, host, time);
-        if !line.is_empty() && line.len() <= MAX_RAW && folded.raw.is_none_or(|(t, _)| time >= t) {
-            folded.raw = Some((time, line));
+        if !line.is_empty()
+            && line.len() <= MAX_RAW
+            && folded.raw.as_ref().is_none_or(|(t, _)| time >= *t)
+        {
+            folded.raw = Some((time, Cow::Borrowed(line)));
         }
         if kind == RecordKind::LoginFailed {
             let mut one = SessionRecord::new(&folded.tunnel_id);
@@ -170,6 +173,48 @@ impl<'a> Batch<'a> {
                 self.failed.push((offset, f));
             }
         }
+    }
+}
+
+impl Batch<'static> {
+    /// Folds a later chunk's batch into this one, keeping what it needs past its chunk (tunnel ids
+    /// and the winning raw lines, copied): records of one session spread over several chunks then
+    /// cost one write at flush. `other`'s offsets must follow this batch's.
+    pub fn absorb(&mut self, other: Batch<'_>) {
+        for f in other.folded {
+            if let Some(&i) = self.index.get(&*f.tunnel_id) {
+                let mine = &mut self.folded[i];
+                mine.session.merge(&f.session);
+                // As `add_at`: the latest record's line, a tie to the later one.
+                if let Some((t, line)) = f.raw
+                    && mine.raw.as_ref().is_none_or(|(m, _)| t >= *m)
+                {
+                    mine.raw = Some((t, Cow::Owned(line.into_owned())));
+                }
+                continue;
+            }
+            let key: Cow<'static, str> = Cow::Owned(f.tunnel_id.into_owned());
+            self.folded.push(Folded {
+                tunnel_id: key.clone(),
+                session: f.session,
+                raw: f.raw.map(|(t, l)| (t, Cow::Owned(l.into_owned()))),
+                first_offset: f.first_offset,
+            });
+            self.index.insert(key, self.folded.len() - 1);
+        }
+        self.failed.extend(other.failed);
+        self.offsets.extend(other.offsets);
+        self.unkeyed += other.unkeyed;
+        self.records += other.records;
+        self.corrupt.extend(other.corrupt);
+    }
+
+    /// Bytes of raw lines held (what absorbing chunks costs in memory beyond the sessions).
+    pub fn raw_bytes(&self) -> usize {
+        self.folded
+            .iter()
+            .filter_map(|f| f.raw.as_ref().map(|(_, l)| l.len()))
+            .sum()
     }
 }
 

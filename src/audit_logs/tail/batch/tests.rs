@@ -63,7 +63,7 @@ fn one_session_per_tunnel_whatever_its_case_or_escaping() {
         Some(time::macros::datetime!(2025-03-14 10:00:01 UTC))
     );
     // The raw line kept is the latest record's.
-    let (_, line) = abc.raw.expect("raw line");
+    let (_, line) = abc.raw.as_ref().expect("raw line");
     assert!(
         std::str::from_utf8(line)
             .expect("utf8")
@@ -130,4 +130,40 @@ fn offsets_tell_what_a_cut_flush_covered() {
         panic!("two sessions")
     };
     assert_eq!((abc.first_offset, def.first_offset), (0, starts[3]));
+}
+
+#[test]
+fn chunks_absorbed_into_one_batch_fold_like_one_chunk() {
+    let mut whole = Batch::default();
+    fold(LINES.as_bytes(), &mut whole);
+    // The same lines as two chunks, each batch dropped with its buffer once absorbed.
+    let cut = LINES.match_indices('\n').nth(1).map_or(0, |(i, _)| i + 1);
+    let mut held: Batch<'static> = Batch::default();
+    for (buf, at) in [(&LINES[..cut], 0), (&LINES[cut..], cut as u64)] {
+        let owned = buf.as_bytes().to_vec();
+        let mut part = Batch::default();
+        parse_lines(
+            &owned,
+            0,
+            &mut |off, r| {
+                let rest = &owned[off as usize..];
+                let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+                part.add_at(at + off, &r, line, "bas-path", WINDOW);
+            },
+            &mut |e, _| panic!("{e}"),
+        );
+        held.absorb(part);
+    }
+    assert_eq!(
+        (held.records, held.unkeyed, held.sessions()),
+        (whole.records, whole.unkeyed, whole.sessions())
+    );
+    assert_eq!(held.offsets, whole.offsets);
+    assert_eq!(held.failed.len(), whole.failed.len());
+    for (a, b) in held.folded().iter().zip(whole.folded()) {
+        assert_eq!((&a.tunnel_id, &a.session), (&b.tunnel_id, &b.session));
+        assert_eq!(a.first_offset, b.first_offset);
+        assert_eq!(a.raw, b.raw, "the same latest line kept");
+    }
+    assert!(held.raw_bytes() > 0);
 }
