@@ -87,8 +87,10 @@ async fn recording(
         });
     }
     let recordings = crate::state::recordings(state);
+    let mut join = crate::state::joiner(state);
+    join.deferred_index = rows.map(|r| r.index.clone());
     let fate = recordings
-        .listed_over(&crate::state::joiner(state), source, item, now, read)
+        .listed_over(&join, source, item, now, read)
         .await?;
     Ok(match fate {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),

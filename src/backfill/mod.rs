@@ -266,12 +266,16 @@ async fn pass(
     if cp.done {
         return Ok(true);
     }
-    let save = |cp: &Checkpoint| {
+    // Index rows the page's joins held back are written before the checkpoint passes their rows.
+    let save = |cp: &Checkpoint, rows: Option<&PageRows>| {
         let (repo, key, now) = (repo.clone(), key.clone(), state.ports.clock.now());
-        let cp = cp.clone();
+        let (cp, held) = (cp.clone(), rows.map(|r| r.index.clone()));
         async move {
             if opts.dry_run {
                 return Ok(());
+            }
+            if let Some(held) = held {
+                held.flush(state.ports.tables.as_ref()).await?;
             }
             repo.save(&key, &cp, now).await
         }
@@ -318,11 +322,12 @@ async fn pass(
             since_save += 1;
             if since_save >= CHECKPOINT_EVERY {
                 since_save = 0;
-                save(&cp).await?;
+                save(&cp, rows).await?;
             }
         }
+        drop(results);
         if *budget == 0 && (take > 0 || page.next.is_some()) {
-            save(&cp).await?;
+            save(&cp, rows).await?;
             return Ok(false);
         }
         cp = Checkpoint {
@@ -330,7 +335,7 @@ async fn pass(
             marker: page.next,
             after: None,
         };
-        save(&cp).await?;
+        save(&cp, rows).await?;
         if cp.done {
             return Ok(true);
         }

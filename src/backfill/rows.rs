@@ -1,11 +1,15 @@
 //! The catalogue rows of one listing page of recordings, read with one range query per creation
 //! day (1,000 rows a request) instead of one point read per recording: a backfill decides on them
 //! as the functions decide on a point read, and a row written meanwhile conflicts and is re-read.
+//! The page's joins hold their index rows back ([`Deferred`]); the walk writes them in batches
+//! before each checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::catalogue::index::Deferred;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::sources::Source;
@@ -16,9 +20,14 @@ use crate::tables::TableError;
 /// A row as read, `None` for one that no longer parses.
 type Read = Option<Versioned<CatalogueEntry>>;
 
-/// The rows of a page's recordings, by key; a key without a row has none.
+/// The rows of a page's recordings, by key (a key without a row has none), and the index rows
+/// its joins hold back.
 #[derive(Debug, Default)]
-pub struct PageRows(HashMap<RecordingKey, Read>);
+pub struct PageRows {
+    rows: HashMap<RecordingKey, Read>,
+    /// Index rows of the page's joins, flushed before each checkpoint.
+    pub index: Arc<Deferred>,
+}
 
 impl PageRows {
     /// Reads the rows of `items` (recordings of `source`), one `RowKey` range per creation day.
@@ -51,13 +60,16 @@ impl PageRows {
                 rows.insert(RecordingKey { pk: pk.clone(), rk }, row);
             }
         }
-        Ok(Self(rows))
+        Ok(Self {
+            rows,
+            index: Arc::default(),
+        })
     }
 
     /// The row of `key` as read (`Some(None)`: there was none); `None` when it must be read alone
     /// (it no longer parses, and the point read reports why).
     pub fn get(&self, key: &RecordingKey) -> Option<Read> {
-        match self.0.get(key) {
+        match self.rows.get(key) {
             None => Some(None),
             Some(Some(row)) => Some(Some(row.clone())),
             Some(None) => None,

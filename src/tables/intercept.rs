@@ -26,10 +26,13 @@ pub enum TableCall<'a> {
     Delete(&'a str),
     /// `query` (one page), with its filter
     Query(&'a str, Option<&'a Filter>),
+    /// `batch` (one entity group transaction), with its writes
+    Batch(&'a str, &'a [(Entity, WriteMode)]),
 }
 
 impl TableCall<'_> {
-    /// The port method's name: `ensure`, `get`, `write`, `delete` or `query` (what counters report).
+    /// The port method's name: `ensure`, `get`, `write`, `delete`, `query` or `batch` (what
+    /// counters report: a batch is one round trip).
     pub fn op(&self) -> &'static str {
         match self {
             Self::EnsureTable(_) => "ensure",
@@ -37,6 +40,7 @@ impl TableCall<'_> {
             Self::Write(..) => "write",
             Self::Delete(_) => "delete",
             Self::Query(..) => "query",
+            Self::Batch(..) => "batch",
         }
     }
 
@@ -49,6 +53,11 @@ impl TableCall<'_> {
             Self::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
             Self::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
             Self::Delete(_) => Operation::DeleteEntity,
+            // A transaction needs the permissions of its writes; its callers write one mode.
+            Self::Batch(t, writes) => match writes.first() {
+                Some((e, mode)) => Self::Write(t, mode, e).operation(),
+                None => Operation::InsertOrReplaceEntity,
+            },
         }
     }
 
@@ -59,7 +68,8 @@ impl TableCall<'_> {
             | Self::Get(t)
             | Self::Write(t, ..)
             | Self::Delete(t)
-            | Self::Query(t, _) => t,
+            | Self::Query(t, _)
+            | Self::Batch(t, _) => t,
         }
     }
 }
@@ -132,6 +142,14 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
     ) -> Result<QueryPage, TableError> {
         let run = self.inner().query(table, filter, top, continuation);
         self.table_call(TableCall::Query(table, filter), run).await
+    }
+    async fn batch(
+        &self,
+        table: &str,
+        writes: &[(Entity, WriteMode)],
+    ) -> Result<Vec<String>, TableError> {
+        let run = self.inner().batch(table, writes);
+        self.table_call(TableCall::Batch(table, writes), run).await
     }
 }
 

@@ -151,6 +151,7 @@ mod tests {
             session_wait: Duration::hours(2),
             tail_window: Duration::hours(48),
             gate: Arc::default(),
+            deferred_index: None,
         };
         let base = datetime!(2025-03-14 09:00 UTC);
         let (from, to) = (base, base + Duration::minutes(20));

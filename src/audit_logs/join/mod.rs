@@ -68,6 +68,9 @@ pub struct Joiner {
     pub tail_window: Duration,
     /// The instance's one-round-at-a-time gate for the session side.
     pub gate: Arc<JoinGate>,
+    /// Index rows held back for a caller that writes them in batches (a backfill page); `None`:
+    /// written before each catalogue row.
+    pub deferred_index: Option<Arc<crate::catalogue::index::Deferred>>,
 }
 
 impl std::fmt::Debug for Joiner {
@@ -95,6 +98,7 @@ impl Joiner {
             session_wait: audit.session_wait,
             tail_window: audit.tail_window,
             gate,
+            deferred_index: None,
         }
     }
 

@@ -150,14 +150,21 @@ async fn write_row(
     let mut written = entity.clone();
     written.extend(entry.to_entity());
     let repo = CatalogueRepo::new(join.ports.tables.clone());
-    let written_row =
-        match index::upsert_added(join.ports.tables.as_ref(), &row.raw, &written).await {
-            Ok(()) => {
-                repo.write(entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+    let indexed = match &join.deferred_index {
+        // Held for the caller's batch, written before it records progress past this row.
+        Some(held) => {
+            held.add(index::added(&row.raw, &written));
+            Ok(())
+        }
+        None => index::upsert_added(join.ports.tables.as_ref(), &row.raw, &written).await,
+    };
+    let written_row = match indexed {
+        Ok(()) => {
+            repo.write(entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match written_row {
         Ok(_) => {
             index::remove_stale(join.ports.tables.as_ref(), &row.raw, &written).await?;

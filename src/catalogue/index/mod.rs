@@ -20,6 +20,10 @@
 //! thousands of sessions a day is still one ranged query per 1000 rows). A value longer than
 //! [`MAX_VALUE`] bytes is not indexed (the API rejects filter values over 512 bytes anyway).
 
+mod deferred;
+
+pub use deferred::Deferred;
+
 use crate::dates::format_utc_millis;
 use crate::tables::keys::encode_key;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
@@ -90,6 +94,12 @@ pub async fn upsert(tables: &dyn TableStore, row: &Entity) -> Result<(), TableEr
     write_all(tables, keys(row)).await
 }
 
+/// The index rows `new` has and `old` (the row as stored, about to be replaced by `new`) has not.
+pub fn added(old: &Entity, new: &Entity) -> Vec<(String, String)> {
+    let had = keys(old);
+    keys(new).into_iter().filter(|k| !had.contains(k)).collect()
+}
+
 /// Upserts the index rows `new` has and `old` (the row as stored, about to be replaced by `new`)
 /// has not: the rows of keys both have were written before `old` was, so a rewrite that keeps a
 /// recording's VM, user and sort time writes no index row.
@@ -101,9 +111,7 @@ pub async fn upsert_added(
     old: &Entity,
     new: &Entity,
 ) -> Result<(), TableError> {
-    let had = keys(old);
-    let added = keys(new).into_iter().filter(|k| !had.contains(k)).collect();
-    write_all(tables, added).await
+    write_all(tables, added(old, new)).await
 }
 
 async fn write_all(tables: &dyn TableStore, keys: Vec<(String, String)>) -> Result<(), TableError> {

@@ -226,3 +226,62 @@ async fn without_an_index_table_the_days_are_read() {
         1
     );
 }
+
+/// Held-back index rows are written 100 to a call per partition (creating the table on first use),
+/// each once, and a second flush has nothing left to write.
+#[tokio::test]
+async fn deferred_rows_are_written_in_batches_per_partition() {
+    let t = CountingTables::new(InMemoryTables::new());
+    let held = Deferred::default();
+    let rows: Vec<Entity> = (0..150)
+        .map(|i| {
+            let start = format!("2025-03-14T09:{:02}:{:02}.000Z", i / 60, i % 60);
+            row("2025-03-14", &format!("c/{i}.mp4"), "vm1", "alice", &start)
+        })
+        .collect();
+    for r in &rows {
+        held.add(keys(r));
+        held.add(keys(r)); // a row held twice is written once
+    }
+    let other = row(
+        "2025-03-14",
+        "c/x.mp4",
+        "vm2",
+        "bob",
+        "2025-03-14T10:00:00.000Z",
+    );
+    held.add(keys(&other));
+    let expected = rows
+        .iter()
+        .chain([&other])
+        .flat_map(keys)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(expected, 150 * 3 + 3, "name and e-mail alike share a row");
+    assert_eq!(held.flush(&t).await.expect("flush"), expected);
+    let stored = t
+        .inner()
+        .query(INDEX_TABLE, None, None, None)
+        .await
+        .expect("index rows");
+    assert_eq!(stored.items.len(), expected);
+    for r in rows.iter().chain([&other]) {
+        for (pk, rk) in keys(r) {
+            assert!(
+                t.inner()
+                    .get(INDEX_TABLE, &pk, &rk)
+                    .await
+                    .expect("get")
+                    .is_some(),
+                "{pk} {rk}"
+            );
+        }
+    }
+    // vm1's two partitions and alice's: 2 calls each for 150 rows (the first finds no table and is
+    // redone row by row); vm2's two and bob's one call each.
+    let batches = t.count(Some(INDEX_TABLE), Some("batch"));
+    assert_eq!(batches, 3 * 2 + 3, "{:?}", t.by_table());
+    t.reset();
+    assert_eq!(held.flush(&t).await.expect("flush"), 0);
+    assert_eq!(t.count(None, None), 0);
+}
