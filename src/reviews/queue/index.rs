@@ -31,8 +31,9 @@ use crate::tables::{
 const MAX_STARTS: usize = 200;
 /// Rows written concurrently (row by row).
 const WRITERS: usize = 16;
-/// Batches written concurrently.
-const BATCHES: usize = 4;
+/// Batches in flight: one (a batch is already 100 rows; more at once only queue up in the service,
+/// and the storage emulator timed out under four).
+const BATCHES: usize = 1;
 
 /// What one refresh did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

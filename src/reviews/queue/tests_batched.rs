@@ -163,15 +163,13 @@ async fn a_first_indexing_writes_a_hundred_rows_a_round_trip() {
     assert_eq!((done.sessions, done.changed), (1000, 1000));
     assert!(done.queued > 300, "{done:?}");
     // 10 batches of index rows, queued rows in batches as well, never row by row; each table is
-    // created on the way (the first batches, up to 4 at once, answer "no table": created, then
-    // those batches again).
+    // created on the way (the first batch answers "no table": created, then that batch again).
     let n = |op, t| trips.count(Some(op), Some(t));
     let queue_batches = done.queued.div_ceil(100);
     for (table, batches) in [(INDEX_TABLE, 10), (QUEUE_TABLE, queue_batches)] {
         assert_eq!(n("write", table) + n("delete", table), 0, "{table}");
-        assert!(n("ensure", table) <= 4, "{table}");
-        let b = n("batch", table);
-        assert!(b >= batches && b <= batches + 4, "{table}: {b}");
+        assert_eq!(n("ensure", table), 1, "{table}");
+        assert_eq!(n("batch", table), batches + 1, "{table}");
     }
     // A row per (user, VM); the first writes (16 at once) find no table and write again.
     let pairs = trips.count(Some("write"), Some(PAIRS_TABLE));
