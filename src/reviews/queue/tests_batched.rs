@@ -217,7 +217,7 @@ async fn a_run_delivered_again_or_run_by_two_instances_leaves_one_row_per_sessio
     assert_eq!(rows(a.tables.as_ref()).await, expected, "redelivery");
 }
 
-/// Rewrites the first index row a batch replaces just before the batch writes it, as another
+/// Rewrites the first index row a batch replaces just before the batch is sent, as another
 /// instance would.
 struct Overtake {
     inner: Arc<InMemoryTables>,
@@ -227,7 +227,14 @@ struct Overtake {
 #[async_trait]
 impl BeforeTableCall for Overtake {
     async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
-        if let TableCall::Write(INDEX_TABLE, WriteMode::IfMatch(_), e) = call
+        let replaced = match call {
+            TableCall::Batch(INDEX_TABLE, writes) => writes
+                .iter()
+                .find(|(_, mode)| matches!(mode, WriteMode::IfMatch(_)))
+                .map(|(e, _)| e),
+            _ => None,
+        };
+        if let Some(e) = replaced
             && !self.done.swap(true, Ordering::SeqCst)
         {
             self.inner.write(INDEX_TABLE, e, WriteMode::Upsert).await?;
