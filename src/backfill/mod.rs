@@ -41,6 +41,10 @@ use crate::telemetry::redact;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Checkpoint after this many completed items (and at every page end).
 pub const CHECKPOINT_EVERY: usize = 100;
+/// Checkpoint after this many recordings: each checkpoint first writes the index rows the page's
+/// joins held back, and fewer, larger batches share partitions (a killed run repeats at most this
+/// many recordings, each then found `Present`).
+pub const RECORDINGS_CHECKPOINT_EVERY: usize = 1000;
 /// Failed items retried per run and kind.
 pub const MAX_RETRIED: usize = 10_000;
 
@@ -320,7 +324,11 @@ async fn pass(
             progress.done(s);
             cp.after = Some(name);
             since_save += 1;
-            if since_save >= CHECKPOINT_EVERY {
+            let every = match kind {
+                Kind::Recordings => RECORDINGS_CHECKPOINT_EVERY,
+                Kind::AuditLogs => CHECKPOINT_EVERY,
+            };
+            if since_save >= every {
                 since_save = 0;
                 save(&cp, rows).await?;
             }
