@@ -250,7 +250,9 @@ mod tests {
         let state = state(blobs.clone());
         // Another run commits the month between this run's check and its commit.
         blobs.arm(Hook::PutFirst("2025-03/pack.json".into()));
-        let out = evidence_pack(state, tick("run-1", "2025-04-01T04:00:00Z"))
+        // Its own invocation id: the run's scratch directory is named after it, and the tests of
+        // this module run at once.
+        let out = evidence_pack(state, tick("race-1", "2025-04-01T04:00:00Z"))
             .await
             .expect("run");
         let Outcome::Skipped { reason } = &out else {
@@ -266,6 +268,20 @@ mod tests {
             .await
             .expect("commit");
         assert_eq!(commit, Bytes::from_static(b"the other writer's"));
+        // Its copy stays (the container's immutability forbids deleting it): complete, signed,
+        // named by no commit, so readers, who follow the commit, never open it.
+        let copy: Vec<String> = stored(&blobs)
+            .await
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|n| n.starts_with("2025-03/") && n.contains("race1"))
+            .collect();
+        assert!(
+            copy.iter().any(|n| n.ends_with("/manifest.sig")),
+            "{copy:?}"
+        );
+        let folder = copy[0].rsplit_once('/').map(|(f, _)| f).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&commit).contains(folder));
     }
 
     #[test]
