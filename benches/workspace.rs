@@ -11,9 +11,19 @@
 //!   the counting decorator), beside the bare client's.
 //! - `workspace rss [megabytes]`: one page whose answer is that large, streamed; peak RSS (`VmHWM`).
 //! - `workspace quiet [ticks]`: an empty workspace; queries per tick.
+//! - `workspace azurite [rows] [repeats]`: `rate` with the tables on a fresh, empty Azurite for
+//!   each contestant (the bench's own instance, `.azurite-bench-ws`), contestants alternating:
+//!   what a deployment pays for, where each table call is a round trip, not a map insert.
 //! - `workspace serve <rows> <pad>` (internal): the fake, its URL on stdout.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the other Azurite benches, which use the rest"
+)]
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -33,6 +43,7 @@ use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::tables::intercept::CountingTables;
 use bastion_recordings::tables::memory::InMemoryTables;
 use bastion_recordings::tables::ops::write_creating_table;
+use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Entity, TableStore, WriteMode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -58,8 +69,9 @@ fn main() {
         Some("rss") => rt.block_on(rss(num(1, 64))),
         Some("quiet") => rt.block_on(quiet(num(1, 5))),
         Some("calls") => rt.block_on(calls(num(1, 20_000))),
+        Some("azurite") => rt.block_on(on_azurite(num(1, 20_000), num(2, 3))),
         _ => eprintln!(
-            "usage: workspace rate [rows] [repeats] | calls [rows] | rss [megabytes] | quiet [ticks]"
+            "usage: workspace rate [rows] [repeats] | calls [rows] | rss [megabytes] | quiet [ticks] | azurite [rows] [repeats]"
         ),
     }
 }
@@ -205,8 +217,14 @@ async fn ticks_until(q: &Query, rows: u64) -> (f64, usize, u64, u64) {
 /// The bare client: the same requests, each answer read whole and parsed, each row upserted as
 /// its tunnel's entity (its columns as text); (seconds, rows read, table calls).
 async fn bare(url: &str, sent: &[(String, String)]) -> (f64, usize, u64) {
-    let http = reqwest::Client::new();
     let tables = InMemoryTables::new();
+    let (secs, rows) = bare_into(&tables, url, sent).await;
+    (secs, rows, tables.calls())
+}
+
+/// The bare client's work into `tables`: (seconds, rows read).
+async fn bare_into(tables: &dyn TableStore, url: &str, sent: &[(String, String)]) -> (f64, usize) {
+    let http = reqwest::Client::new();
     let started = Instant::now();
     let mut rows = 0;
     for (query, timespan) in sent {
@@ -238,18 +256,65 @@ async fn bare(url: &str, sent: &[(String, String)]) -> (f64, usize, u64) {
                 .clone(),
             );
             e.insert("RowKey".into(), json!("session"));
-            write_creating_table(&tables, "bare", &e, WriteMode::Upsert)
+            write_creating_table(tables, "bare", &e, WriteMode::Upsert)
                 .await
                 .expect("upsert");
             rows += 1;
         }
     }
-    (started.elapsed().as_secs_f64(), rows, tables.calls())
+    (started.elapsed().as_secs_f64(), rows)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// Counted table clients on a fresh, empty Azurite.
+fn azurite_tables(azurite: &common::azurite::Azurite) -> Arc<CountingTables<TableRestClient>> {
+    let config = common::config(&[("AzureWebJobsStorage", azurite.fresh())]);
+    common::clients(&config).1
+}
+
+/// `rate` on Azurite: each contestant on its own empty instance, in alternating order (the one
+/// that runs second meets a warmer machine), the bare client replaying the tick's own queries.
+async fn on_azurite(rows: usize, repeats: usize) {
+    let served = Served::start(rows, 0);
+    let azurite = common::azurite::Azurite::own_in(".azurite-bench-ws");
+    let (mut ws_rates, mut bare_rates) = (Vec::new(), Vec::new());
+    let mut sent = Vec::new();
+    for run in 0..repeats {
+        // The first run's tick records the queries the bare client replays.
+        let mut order = ["workspace", "bare"];
+        if run % 2 == 1 {
+            order.reverse();
+        }
+        for who in order {
+            let tables = azurite_tables(&azurite);
+            let (secs, calls) = if who == "workspace" {
+                let (q, logs, _) = workspace_source_over(&served.1, 10_000, Some(tables.clone()));
+                let (secs, _, _, stored) = ticks_until(&q, rows as u64).await;
+                assert_eq!(stored, rows as u64, "every row stored");
+                sent = logs.sent.lock().expect("sent").clone();
+                (secs, tables.total())
+            } else {
+                let (secs, read) = bare_into(tables.as_ref(), &served.1, &sent).await;
+                // The tick's windows overlap by design (exact de-duplication), so a row can come twice.
+                assert!(read >= rows, "the bare client read every row");
+                (secs, tables.total())
+            };
+            let rate = rows as f64 / secs;
+            println!(
+                "{{\"run\":{run},\"who\":\"{who}\",\"rows\":{rows},\"secs\":{secs:.3},\"rows_per_s\":{rate:.0},\"table_calls_per_row\":{:.3}}}",
+                calls as f64 / rows as f64
+            );
+            if who == "workspace" {
+                ws_rates.push(rate);
+            } else {
+                bare_rates.push(rate);
+            }
+        }
+    }
+    let (w, b) = (common::median(&ws_rates), common::median(&bare_rates));
+    println!(
+        "{{\"azurite\":true,\"median_workspace_rows_per_s\":{w:.0},\"median_bare_rows_per_s\":{b:.0},\"ratio_of_medians\":{:.3}}}",
+        w / b
+    );
 }
 
 async fn rate(rows: usize, repeats: usize) {
@@ -273,7 +338,7 @@ async fn rate(rows: usize, repeats: usize) {
         ws_rates.push(w);
         bare_rates.push(b);
     }
-    let (w, b) = (median(ws_rates), median(bare_rates));
+    let (w, b) = (common::median(&ws_rates), common::median(&bare_rates));
     println!(
         "{{\"median_workspace_rows_per_s\":{w:.0},\"median_bare_rows_per_s\":{b:.0},\"ratio_of_medians\":{:.3}}}",
         w / b

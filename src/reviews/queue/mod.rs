@@ -108,6 +108,6 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests;
+mod batched_tests;
 #[cfg(test)]
-mod tests_batched;
+mod tests;
