@@ -38,11 +38,7 @@ impl Recordings {
         item: &BlobItem,
         now: OffsetDateTime,
     ) -> Result<Fate, HandlerError> {
-        let created = item.props.created.unwrap_or(now);
-        let key = self
-            .ports
-            .sources
-            .recording_key(source, created, &item.name);
+        let (_, key) = self.listed_key(source, item, now);
         // Read once and handed down: cataloguing decides on it, the join starts from the row as
         // written (one catalogue read per recording of a backfill instead of three).
         let row = CatalogueRepo::new(self.ports.tables.clone())
@@ -66,11 +62,7 @@ impl Recordings {
         now: OffsetDateTime,
         row: Option<crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>>,
     ) -> Result<Fate, HandlerError> {
-        let created = item.props.created.unwrap_or(now);
-        let key = self
-            .ports
-            .sources
-            .recording_key(source, created, &item.name);
+        let (created, key) = self.listed_key(source, item, now);
         match row {
             Some(row) if row.raw.contains_key("MatchConfidence") => {
                 Ok(Fate::Present(Some(row.raw)))
@@ -96,6 +88,21 @@ impl Recordings {
                 })
             }
         }
+    }
+
+    /// A listed blob's creation time (`now` when the listing has none) and catalogue key.
+    fn listed_key(
+        &self,
+        source: &Source,
+        item: &BlobItem,
+        now: OffsetDateTime,
+    ) -> (OffsetDateTime, crate::catalogue::model::RecordingKey) {
+        let created = item.props.created.unwrap_or(now);
+        let key = self
+            .ports
+            .sources
+            .recording_key(source, created, &item.name);
+        (created, key)
     }
 }
 

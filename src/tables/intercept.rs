@@ -53,11 +53,17 @@ impl TableCall<'_> {
             Self::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
             Self::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
             Self::Delete(_) => Operation::DeleteEntity,
-            // A transaction needs the permissions of its writes; its callers write one mode.
-            Self::Batch(t, writes) => match writes.first() {
-                Some((e, mode)) => Self::Write(t, mode, e).operation(),
-                None => Operation::InsertOrReplaceEntity,
-            },
+            // A transaction needs the permissions of all its writes: one mode's when they share it,
+            // else Insert Or Replace's, whose one permission (`entities/write`) authorizes every mode.
+            Self::Batch(t, writes) => {
+                let mut ops = writes.iter().map(|(e, m)| Self::Write(t, m, e).operation());
+                let first = ops.next().unwrap_or(Operation::InsertOrReplaceEntity);
+                if ops.all(|op| op == first) {
+                    first
+                } else {
+                    Operation::InsertOrReplaceEntity
+                }
+            }
         }
     }
 
@@ -235,6 +241,24 @@ mod tests {
         let replace = TableCall::Write("t", &etag, &write_entity());
         assert_eq!(replace.operation(), Operation::UpdateEntity);
         assert_eq!(TableCall::Get("t").operation(), Operation::QueryEntities);
+        let inserts = [
+            (write_entity(), WriteMode::Insert),
+            (write_entity(), WriteMode::Insert),
+        ];
+        let batch = TableCall::Batch("t", &inserts);
+        assert_eq!(
+            (batch.op(), batch.operation()),
+            ("batch", Operation::InsertEntity)
+        );
+        let mixed = [
+            (write_entity(), WriteMode::Insert),
+            (write_entity(), etag.clone()),
+        ];
+        assert_eq!(
+            TableCall::Batch("t", &mixed).operation(),
+            Operation::InsertOrReplaceEntity,
+            "a mixed batch needs what authorizes every write"
+        );
     }
 
     #[tokio::test]

@@ -1,9 +1,7 @@
 //! The queue's batched writes: what a first indexing costs in round trips, a run delivered again,
 //! two instances indexing the same day at once, and a batch that loses a race redone row by row.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
@@ -14,84 +12,21 @@ use super::index::refresh;
 use super::tests::{S, ok, put, queue_of, seed, settings};
 use super::{INDEX_TABLE, PAIRS_TABLE, QUEUE_TABLE};
 use crate::ports::Ports;
-use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
+use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode};
 use crate::testkit::fakes;
 
-/// Counts round trips per (method, table): a batch is one.
-#[derive(Default)]
-struct Trips {
-    inner: InMemoryTables,
-    hits: Mutex<BTreeMap<(&'static str, String), usize>>,
+/// Round trips per (method, table), a batch one: the counting decorator over the in-memory store.
+type Trips = CountingTables<InMemoryTables>;
+
+fn new_trips() -> Arc<Trips> {
+    Arc::new(CountingTables::new(InMemoryTables::new()))
 }
 
-impl Trips {
-    fn hit(&self, op: &'static str, table: &str) {
-        *self
-            .hits
-            .lock()
-            .expect("hits")
-            .entry((op, table.to_owned()))
-            .or_default() += 1;
-    }
-
-    fn count(&self, op: Option<&str>, table: Option<&str>) -> usize {
-        let hits = self.hits.lock().expect("hits");
-        hits.iter()
-            .filter(|((o, t), _)| op.is_none_or(|x| x == *o) && table.is_none_or(|x| x == t))
-            .map(|(_, n)| n)
-            .sum()
-    }
-}
-
-#[async_trait]
-impl TableStore for Trips {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
-        self.hit("ensure", table);
-        self.inner.ensure_table(table).await
-    }
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
-        self.hit("get", table);
-        self.inner.get(table, pk, rk).await
-    }
-    async fn write(
-        &self,
-        table: &str,
-        entity: &Entity,
-        mode: WriteMode,
-    ) -> Result<String, TableError> {
-        self.hit("write", table);
-        self.inner.write(table, entity, mode).await
-    }
-    async fn delete(
-        &self,
-        table: &str,
-        pk: &str,
-        rk: &str,
-        etag: Option<&str>,
-    ) -> Result<(), TableError> {
-        self.hit("delete", table);
-        self.inner.delete(table, pk, rk, etag).await
-    }
-    async fn query(
-        &self,
-        table: &str,
-        filter: Option<&Filter>,
-        top: Option<u32>,
-        continuation: Option<String>,
-    ) -> Result<QueryPage, TableError> {
-        self.hit("query", table);
-        self.inner.query(table, filter, top, continuation).await
-    }
-    async fn batch(
-        &self,
-        table: &str,
-        writes: &[(Entity, WriteMode)],
-    ) -> Result<Vec<String>, TableError> {
-        self.hit("batch", table);
-        self.inner.batch(table, writes).await
-    }
+/// Calls of `op` on `table` so far (`None`: any).
+fn calls(trips: &Trips, op: Option<&str>, table: Option<&str>) -> usize {
+    usize::try_from(trips.count(table, op)).expect("a count")
 }
 
 fn ports_over(tables: Arc<dyn TableStore>) -> Ports {
@@ -153,10 +88,10 @@ const NOW: OffsetDateTime = datetime!(2025-03-14 23:30 UTC);
 
 #[tokio::test]
 async fn a_first_indexing_writes_a_hundred_rows_a_round_trip() {
-    let trips = Arc::new(Trips::default());
+    let trips = new_trips();
     let ports = ports_over(trips.clone());
     day_of(trips.as_ref(), 1000).await;
-    let before = trips.count(None, None);
+    let before = calls(&trips, None, None);
     let done = refresh(&ports, &settings(), &[date!(2025 - 03 - 14)], NOW)
         .await
         .expect("refresh");
@@ -164,7 +99,7 @@ async fn a_first_indexing_writes_a_hundred_rows_a_round_trip() {
     assert!(done.queued > 300, "{done:?}");
     // 10 batches of index rows, queued rows in batches as well, never row by row; each table is
     // created on the way (the first batch answers "no table": created, then that batch again).
-    let n = |op, t| trips.count(Some(op), Some(t));
+    let n = |op, t| calls(&trips, Some(op), Some(t));
     let queue_batches = done.queued.div_ceil(100);
     for (table, batches) in [(INDEX_TABLE, 10), (QUEUE_TABLE, queue_batches)] {
         assert_eq!(n("write", table) + n("delete", table), 0, "{table}");
@@ -172,16 +107,16 @@ async fn a_first_indexing_writes_a_hundred_rows_a_round_trip() {
         assert_eq!(n("batch", table), batches + 1, "{table}");
     }
     // A row per (user, VM); the first writes (16 at once) find no table and write again.
-    let pairs = trips.count(Some("write"), Some(PAIRS_TABLE));
+    let pairs = calls(&trips, Some("write"), Some(PAIRS_TABLE));
     assert!((50..=50 + 16).contains(&pairs), "{pairs}");
-    let total = trips.count(None, None) - before;
+    let total = calls(&trips, None, None) - before;
     // The old row-by-row writes alone were a call per session and one per queued session.
     assert!(total * 4 < done.sessions, "{total} calls for 1000 sessions");
     // Nothing changed: the next tick only reads.
     let writes = || {
         ["write", "batch", "delete", "ensure"]
             .iter()
-            .map(|op| trips.count(Some(op), None))
+            .map(|op| calls(&trips, Some(op), None))
             .sum::<usize>()
     };
     let before = writes();
@@ -298,7 +233,7 @@ async fn a_batch_that_loses_a_race_is_redone_row_by_row_and_moves_the_row_once()
 
 #[tokio::test]
 async fn announced_sessions_cost_later_overdue_runs_no_read_of_their_index_rows() {
-    let trips = Arc::new(Trips::default());
+    let trips = new_trips();
     let ports = ports_over(trips.clone());
     day_of(trips.as_ref(), 600).await;
     let days = [date!(2025 - 03 - 14)];
@@ -310,7 +245,7 @@ async fn announced_sessions_cost_later_overdue_runs_no_read_of_their_index_rows(
         .await
         .expect("first");
     assert_eq!(first.len(), super::overdue::MAX_PER_RUN);
-    let gets = || trips.count(Some("get"), Some(INDEX_TABLE));
+    let gets = || calls(&trips, Some("get"), Some(INDEX_TABLE));
     let before = gets();
     let second = super::overdue::overdue(trips.as_ref(), 24, later)
         .await
