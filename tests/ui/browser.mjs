@@ -16,7 +16,18 @@ export const checker = () => {
   };
   const same = (got, exp, what) => check(JSON.stringify(got) === JSON.stringify(exp),
     `${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(exp)}`);
-  return { failures, check, same };
+  // An exception ends the page's checks but is reported beside the failures found before it.
+  const caught = (e) => failures.push(`exception: ${e && e.stack ? e.stack : e}`);
+  // Every failure on a line of its own and exit 1; else `<label>: ok (<detail>)`.
+  const finish = (label, detail) => {
+    if (failures.length) {
+      for (const f of failures) console.log(`FAIL ${f}`);
+      console.log(`${label}: ${failures.length} failed`);
+      process.exit(1);
+    }
+    console.log(`${label}: ok (${detail})`);
+  };
+  return { failures, check, same, caught, finish };
 };
 
 // `node <script> <base-url> <expect.json> <screenshot.png>`: the three arguments and the parsed

@@ -8,7 +8,7 @@
 import { checker, launch, pageArgs } from './browser.mjs';
 
 const { base, shot, want } = pageArgs('estate.mjs');
-const { failures, check, same } = checker();
+const { check, same, caught, finish } = checker();
 
 const browser = await launch();
 const events = [];
@@ -35,7 +35,7 @@ try {
   await page.waitForFunction(() => !document.getElementById('estate').hidden
     && document.querySelectorAll('#live-lane li').length > 0, null, { timeout: 20000 });
   await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null,
-    { timeout: 20000 }).catch(() => failures.push('the page never settled'));
+    { timeout: 20000 }).catch(() => check(false, 'the page never settled'));
 
   const chips = (sel) => page.$$eval(`${sel} li`, (ls) => ls.map((l) => ({
     cls: l.className,
@@ -75,14 +75,9 @@ try {
   same(events, [], 'console errors, page errors, dialogs');
   same(failed, [], 'failed responses');
 } catch (e) {
-  failures.push(`exception: ${e && e.stack ? e.stack : e}`);
+  caught(e);
 } finally {
   await browser.close();
 }
 
-if (failures.length) {
-  for (const f of failures) console.log(`FAIL ${f}`);
-  console.log(`estate ui: ${failures.length} failed`);
-  process.exit(1);
-}
-console.log(`estate ui: ok (screenshot ${shot})`);
+finish('estate ui', `screenshot ${shot}`);

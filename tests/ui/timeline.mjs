@@ -11,7 +11,7 @@ import path from 'node:path';
 import { checker, launch, pageArgs } from './browser.mjs';
 
 const { base, shot, want } = pageArgs('timeline.mjs');
-const { failures, check, same } = checker();
+const { check, same, caught, finish } = checker();
 
 const browser = await launch();
 const events = [];
@@ -189,17 +189,12 @@ try {
   same(failed.filter((f) => !allowed.includes(f)), [], 'unexpected failed API responses');
   check(failed.includes('400 /api/recordings') && failed.includes('400 /api/sessions'), 'the too-wide range reached both APIs');
 } catch (e) {
-  failures.push(`exception: ${e && e.stack ? e.stack : e}`);
+  caught(e);
 } finally {
   await browser.close();
 }
 
-if (failures.length) {
-  for (const f of failures) console.log(`FAIL ${f}`);
-  console.log(`ui: ${failures.length} failed`);
-  process.exit(1);
-}
-console.log(`ui: ok (${requests.length} requests, screenshot ${shot})`);
+finish('ui', `${requests.length} requests, screenshot ${shot}`);
 
 // Waits until search number `n` has finished; returns its state (ready/error).
 async function settled(page, n) {

@@ -2,8 +2,8 @@
 //! for Resource Manager from the identity endpoint, and a fake Resource Manager that refuses a
 //! request without an unexpired bearer token (401), so a check that sent none would fail.
 
-use super::fake_arm::{Estate, FakeArm, account_id, host_id};
-use super::notifications;
+use super::fake_arm::{Estate, FakeArm};
+use super::{notifications, watching};
 use crate::harness::HandlerProcess;
 use crate::identity::rig::{Rig, pairs, timer};
 use crate::tls_azurite::ACCOUNT;
@@ -24,15 +24,8 @@ async fn the_checks_use_identity_tokens_for_resource_manager() {
         .into_iter()
         .filter(|(k, _)| k != "RECORDINGS_CONTAINER")
         .collect();
-    let sources = format!("AzureWebJobsStorage:{}@{}", rig.recordings, host_id("b1"));
-    let account = account_id(ACCOUNT);
-    for (k, v) in [
-        ("RECORDINGS_SOURCES", sources.as_str()),
-        ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
-        ("ARM_ENDPOINT", arm.url.as_str()),
-        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
-    ] {
-        env.push((k.to_owned(), v.to_owned()));
+    for (k, v) in watching(&rig.recordings, ACCOUNT, &arm.url) {
+        env.push((k.to_owned(), v));
     }
     let handler = HandlerProcess::spawn(&pairs(&env)).await;
 

@@ -32,17 +32,9 @@ impl Rig {
         let mut estate = Estate::default();
         estate.add_healthy("b1", ACCOUNT, &container, ACCOUNT);
         let arm = FakeArm::start(estate).await;
-        let sources = format!("AzureWebJobsStorage:{container}@{}", host_id("b1"));
-        let account = account_id(ACCOUNT);
-        for (k, v) in [
-            ("RECORDINGS_SOURCES", sources.as_str()),
-            ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
-            ("ARM_ENDPOINT", arm.url.as_str()),
-            ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
+        let watched = watching(&container, ACCOUNT, &arm.url);
+        let watched = watched.iter().map(|(k, v)| (*k, v.as_str()));
+        for (k, v) in watched.chain(extra.iter().copied()) {
             env.vars.insert(k.to_owned(), v.to_owned());
         }
         let handler = HandlerProcess::spawn(&env.pairs()).await;
@@ -71,6 +63,20 @@ impl Rig {
         assert_eq!(status, 200, "{body}\n{}", self.handler.log_text());
         notifications(&body)
     }
+}
+
+/// The settings that make a handler watch host `b1`, recording into `container` of `account`,
+/// through the fake Resource Manager at `arm`.
+pub(crate) fn watching(container: &str, account: &str, arm: &str) -> [(&'static str, String); 4] {
+    [
+        (
+            "RECORDINGS_SOURCES",
+            format!("AzureWebJobsStorage:{container}@{}", host_id("b1")),
+        ),
+        ("RECORDINGS_ACCOUNT_IDS", account_id(account)),
+        ("ARM_ENDPOINT", arm.to_owned()),
+        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true".to_owned()),
+    ]
 }
 
 /// The `notifications` output of an invocation reply, as a list.
