@@ -237,6 +237,8 @@ pub async fn check(
     let etag = match marker {
         Some(m) => m.etag.clone(),
         None => {
+            // Listed under its day before the marker exists, so no detection is ever unlisted.
+            super::stored::list(tables, pk).await?;
             let row = marker_row(pk, false);
             match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
                 Ok(etag) => etag,

@@ -14,4 +14,6 @@ pub mod stored;
 pub mod unrecorded;
 
 #[cfg(test)]
+mod stored_tests;
+#[cfg(test)]
 mod tests;

@@ -3,25 +3,102 @@
 //!
 //! A detection is a `failedlogins` partition holding the `~notified` marker ([`super::failed`]); its
 //! digest is rebuilt from the partition's attempts by the detector's own [`super::burst::digest`],
-//! so it carries the notification id, hosts and window the detector sent. Markers carry no time of
-//! their own, so they are found by a filter on the row key across the table (the table holds failed
-//! attempts only) and kept when their window starts in the period.
+//! so it carries the notification id, hosts and window the detector sent. Before it inserts a
+//! marker, the detector lists the partition under its window's day ([`list`]: partition
+//! `~bursts-<yyyy-mm-dd>`, row key the attempts' partition), so a period costs a query per day and
+//! two per detection, never a scan of the table. Markers stored before the lists existed are listed
+//! once, by the first read ([`list_earlier`]: one scan, then the row `~bursts`/`listed`).
 
-use time::{Duration, OffsetDateTime};
+use std::collections::BTreeSet;
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use super::burst::digest;
 use super::failed::MARKER;
 use crate::audit_logs::repo::FAILED_TABLE;
+use crate::dates::format_date;
 use crate::notify::Notification;
 use crate::tables::filter::Op;
 use crate::tables::keys::decode_key;
-use crate::tables::ops::query_all;
-use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
+use crate::tables::ops::{get, query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
-/// Most markers read (far above any period's bursts).
+/// Most markers or listed detections read at once (far above any period's bursts).
 const MARKERS: usize = 1_000_000;
 /// Most attempts read per burst (as the detector's own check).
 const ATTEMPTS: usize = 10_000;
+/// Prefix of the per-day lists (`~` is outside base64url: no attempts partition starts with it).
+const LISTS: &str = "~bursts-";
+/// The row saying every marker stored before the lists existed is listed.
+const LISTED: (&str, &str) = ("~bursts", "listed");
+/// Lists written at once by the one-time listing.
+const WRITERS: usize = 16;
+
+/// The window start an attempts partition stands for.
+fn window_of(pk: &str) -> Option<OffsetDateTime> {
+    decode_key(pk).and_then(|fact| fact.split('|').next().and_then(crate::dates::timestamp))
+}
+
+fn list_pk(day: Date) -> String {
+    format!("{LISTS}{}", format_date(day))
+}
+
+fn row(pk: &str, rk: &str) -> Entity {
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), pk.into());
+    e.insert("RowKey".into(), rk.into());
+    e
+}
+
+/// Lists the attempts partition `pk` under its window's day (an upsert: idempotent). A partition
+/// whose key names no window is never reported, so it is not listed either.
+///
+/// # Errors
+/// Table errors.
+pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), TableError> {
+    let Some(start) = window_of(pk) else {
+        return Ok(());
+    };
+    let day = start.to_offset(UtcOffset::UTC).date();
+    write_creating_table(
+        tables,
+        FAILED_TABLE,
+        &row(&list_pk(day), pk),
+        WriteMode::Upsert,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Lists every marker stored before the detector listed its own, once: a scan of the table by row
+/// key, then the `listed` row. A detection made meanwhile lists itself, so none is missed.
+async fn list_earlier(tables: &dyn TableStore) -> Result<(), TableError> {
+    if get(tables, FAILED_TABLE, LISTED.0, LISTED.1)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let markers = query_all(
+        tables,
+        FAILED_TABLE,
+        &Filter::str("RowKey", Op::Eq, MARKER),
+        MARKERS,
+    )
+    .await?;
+    let mut writes = Vec::new();
+    for m in &markers {
+        writes.extend(get_str(&m.entity, "PartitionKey").map(|pk| list(tables, pk)));
+    }
+    futures::stream::iter(writes)
+        .buffer_unordered(WRITERS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let done = row(LISTED.0, LISTED.1);
+    write_creating_table(tables, FAILED_TABLE, &done, WriteMode::Upsert).await?;
+    Ok(())
+}
 
 /// The detections whose window starts in `[from, to)`, in window order, as the detector's digests
 /// (`window` is `FAILED_LOGIN_WINDOW_MINUTES`).
@@ -34,24 +111,38 @@ pub async fn bursts(
     to: OffsetDateTime,
     window: Duration,
 ) -> Result<Vec<Notification>, TableError> {
-    let markers = query_all(
-        tables,
-        FAILED_TABLE,
-        &Filter::str("RowKey", Op::Eq, MARKER),
-        MARKERS,
-    )
-    .await?;
+    list_earlier(tables).await?;
+    let mut listed = BTreeSet::new();
+    let mut day = Some(from.to_offset(UtcOffset::UTC).date());
+    let last = to.to_offset(UtcOffset::UTC).date();
+    while let Some(d) = day.filter(|d| *d <= last) {
+        let rows = query_all(
+            tables,
+            FAILED_TABLE,
+            &Filter::partition(&list_pk(d)),
+            MARKERS,
+        )
+        .await?;
+        listed.extend(
+            rows.iter()
+                .filter_map(|r| get_str(&r.entity, "RowKey").map(str::to_owned)),
+        );
+        day = d.next_day();
+    }
     let mut found = Vec::new();
-    for m in &markers {
-        let Some(pk) = get_str(&m.entity, "PartitionKey") else {
-            continue;
-        };
-        let start = decode_key(pk)
-            .and_then(|fact| fact.split('|').next().and_then(crate::dates::timestamp));
+    for pk in &listed {
+        let start = window_of(pk);
         if !start.is_some_and(|s| s >= from && s < to) {
             continue;
         }
         let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), ATTEMPTS).await?;
+        // Listed, then the marker: a detector that stopped in between detected nothing.
+        if !rows
+            .iter()
+            .any(|r| get_str(&r.entity, "RowKey") == Some(MARKER))
+        {
+            continue;
+        }
         let attempts: Vec<&Entity> = rows
             .iter()
             .map(|r| &r.entity)

@@ -10,7 +10,7 @@ use time::macros::{date, datetime};
 
 use super::index::refresh;
 use super::tests::{S, ok, put, queue_of, seed, settings};
-use super::{INDEX_TABLE, PAIRS_TABLE, QUEUE_TABLE};
+use super::{INDEX_TABLE, PAIRS_TABLE, QUEUE_TABLE, SHARDS, partition_of};
 use crate::ports::Ports;
 use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
@@ -97,10 +97,19 @@ async fn a_first_indexing_writes_a_hundred_rows_a_round_trip() {
         .expect("refresh");
     assert_eq!((done.sessions, done.changed), (1000, 1000));
     assert!(done.queued > 300, "{done:?}");
-    // 10 batches of index rows, queued rows in batches as well, never row by row; each table is
-    // created on the way (the first batch answers "no table": created, then that batch again).
+    let total = calls(&trips, None, None) - before;
+    // 10 batches of index rows, queued rows in batches of one partition each as well, never row
+    // by row; each table is created on the way (the first batch answers "no table": created, then
+    // that batch again).
     let n = |op, t| calls(&trips, Some(op), Some(t));
-    let queue_batches = done.queued.div_ceil(100);
+    let (queue, _) = rows(trips.as_ref()).await;
+    let mut per_partition = std::collections::BTreeMap::<String, usize>::new();
+    for (tunnel, _) in &queue {
+        *per_partition.entry(partition_of(tunnel)).or_default() += 1;
+    }
+    assert_eq!(queue.len(), done.queued);
+    assert!(per_partition.len() > SHARDS / 2, "{per_partition:?}");
+    let queue_batches: usize = per_partition.values().map(|n| n.div_ceil(100)).sum();
     for (table, batches) in [(INDEX_TABLE, 10), (QUEUE_TABLE, queue_batches)] {
         assert_eq!(n("write", table) + n("delete", table), 0, "{table}");
         assert_eq!(n("ensure", table), 1, "{table}");
@@ -109,7 +118,6 @@ async fn a_first_indexing_writes_a_hundred_rows_a_round_trip() {
     // A row per (user, VM); the first writes (16 at once) find no table and write again.
     let pairs = calls(&trips, Some("write"), Some(PAIRS_TABLE));
     assert!((50..=50 + 16).contains(&pairs), "{pairs}");
-    let total = calls(&trips, None, None) - before;
     // The old row-by-row writes alone were a call per session and one per queued session.
     assert!(total * 4 < done.sessions, "{total} calls for 1000 sessions");
     // Nothing changed: the next tick only reads.

@@ -14,7 +14,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::overdue;
 use super::risk::{self, Reason};
-use super::{INDEX_TABLE, OPEN, PAIRS_TABLE, QUEUE_TABLE, Session};
+use super::{INDEX_TABLE, OPEN, PAIRS_TABLE, QUEUE_TABLE, Session, partition_of};
 use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::ports::Ports;
@@ -194,21 +194,33 @@ async fn write_items(
     for chunk in items.chunks(MAX_BATCH) {
         batches.push(index_chunk(tables, chunk));
     }
-    let stale: Vec<Vec<String>> = futures::stream::iter(batches)
+    let stale: Vec<Vec<QueueKey>> = futures::stream::iter(batches)
         .buffer_unordered(BATCHES)
         .try_collect()
         .await?;
     let mut deletes = Vec::new();
-    for rk in stale.iter().flatten() {
-        deletes.push(delete_queue_row(tables, rk));
+    for (pk, rk) in stale.iter().flatten() {
+        deletes.push(delete_queue_row(tables, pk, rk));
     }
     futures::stream::iter(deletes)
         .buffer_unordered(WRITERS)
         .try_collect::<Vec<()>>()
         .await?;
-    let rows: Vec<Entity> = items.iter().filter_map(|(i, _)| queue_row(i)).collect();
+    // A batch is one partition's rows.
+    let mut by_partition: BTreeMap<String, Vec<Entity>> = BTreeMap::new();
+    for (item, _) in &items {
+        if let Some(row) = queue_row(item) {
+            by_partition
+                .entry(partition_of(&item.session.tunnel))
+                .or_default()
+                .push(row);
+        }
+    }
     let mut batches = Vec::new();
-    for chunk in rows.chunks(MAX_BATCH) {
+    for chunk in by_partition
+        .values()
+        .flat_map(|rows| rows.chunks(MAX_BATCH))
+    {
         batches.push(queue_chunk(tables, chunk));
     }
     futures::stream::iter(batches)
@@ -218,11 +230,14 @@ async fn write_items(
     Ok(())
 }
 
-/// One batch of index rows (insert, or If-Match the row as read); the queue row keys they leave.
+/// A queue row's (partition, row key).
+type QueueKey = (String, String);
+
+/// One batch of index rows (insert, or If-Match the row as read); the queue rows they leave.
 async fn index_chunk(
     tables: &dyn TableStore,
     chunk: &[(Item<'_>, Option<Stored>)],
-) -> Result<Vec<String>, TableError> {
+) -> Result<Vec<QueueKey>, TableError> {
     let mut writes: Vec<(Entity, WriteMode)> = Vec::with_capacity(chunk.len());
     let mut stale = Vec::new();
     for (item, cur) in chunk {
@@ -231,7 +246,7 @@ async fn index_chunk(
             .map_or(WriteMode::Insert, |c| WriteMode::IfMatch(c.etag.clone()));
         writes.push((index_row(cur.as_ref().map(|c| &c.entity), item), mode));
         // The key as read at the start is stale once the row moves, whichever way it is written.
-        stale.extend(queue_rk_of(cur.as_ref().map(|c| &c.entity)));
+        stale.extend(queue_key_of(cur.as_ref().map(|c| &c.entity)));
     }
     if let Err(err) = batch_creating(tables, INDEX_TABLE, &writes).await {
         tracing::debug!(error = %err, "reviewindex batch redone row by row");
@@ -239,7 +254,7 @@ async fn index_chunk(
         for (item, cur) in chunk {
             rows.push(index_one(tables, item, cur.clone()));
         }
-        let redone: Vec<Option<String>> = futures::stream::iter(rows)
+        let redone: Vec<Option<QueueKey>> = futures::stream::iter(rows)
             .buffer_unordered(WRITERS)
             .try_collect()
             .await?;
@@ -247,9 +262,9 @@ async fn index_chunk(
     }
     let mut new = HashSet::new();
     for (item, _) in chunk {
-        new.extend(item.rk.clone());
+        new.extend(queue_key(item));
     }
-    stale.retain(|rk| !new.contains(rk));
+    stale.retain(|key| !new.contains(key));
     stale.sort();
     stale.dedup();
     Ok(stale)
@@ -296,10 +311,21 @@ async fn batch_creating(
     }
 }
 
-fn queue_rk_of(e: Option<&Entity>) -> Option<String> {
-    e.and_then(|e| get_str(e, "QueueRk"))
+/// The queue row an index row names; an index row written before the queue was split names no
+/// partition: its row is in the first one.
+fn queue_key_of(e: Option<&Entity>) -> Option<QueueKey> {
+    let e = e?;
+    let rk = get_str(e, "QueueRk").filter(|v| !v.is_empty())?;
+    let pk = get_str(e, "QueuePk")
         .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+        .unwrap_or(OPEN);
+    Some((pk.to_owned(), rk.to_owned()))
+}
+
+/// Where `item` is queued, if it is.
+fn queue_key(item: &Item<'_>) -> Option<QueueKey> {
+    let rk = item.rk.clone()?;
+    Some((partition_of(&item.session.tunnel), rk))
 }
 
 /// The index row of `item`, from the row as read (its other properties, the overdue marker
@@ -311,7 +337,9 @@ fn index_row(cur: Option<&Entity>, item: &Item<'_>) -> Entity {
     e.insert("PartitionKey".into(), s.day.clone().into());
     e.insert("RowKey".into(), s.tunnel.clone().into());
     e.insert("Digest".into(), item.digest.clone().into());
-    e.insert("QueueRk".into(), item.rk.clone().unwrap_or_default().into());
+    let (pk, rk) = queue_key(item).unwrap_or_default();
+    e.insert("QueuePk".into(), pk.into());
+    e.insert("QueueRk".into(), rk.into());
     e.insert("Score".into(), item.score.to_string().into());
     e.insert("Reasons".into(), reasons.join(",").into());
     e.insert("FirstToVm".into(), item.first.into());
@@ -325,7 +353,7 @@ fn queue_row(item: &Item<'_>) -> Option<Entity> {
     let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
     let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
     let row = json!({
-        "PartitionKey": OPEN, "RowKey": rk, "TunnelId": s.tunnel, "SessionDay": s.day,
+        "PartitionKey": partition_of(&s.tunnel), "RowKey": rk, "TunnelId": s.tunnel, "SessionDay": s.day,
         "Score": item.score.to_string(), "Reasons": reasons.join(","),
         "Start": t(Some(s.start)), "End": t(s.end), "DueAt": t(Some(item.due)),
         "UserName": s.user, "TargetVm": s.vm, "BastionHost": s.host, "ClientIp": s.ip,
@@ -339,12 +367,12 @@ fn queue_row(item: &Item<'_>) -> Option<Entity> {
 }
 
 /// Records the derivation in the index row, ETag-conditional from the row in hand (re-read when
-/// it changed); returns the queue row key the row held before.
+/// it changed); returns the queue row the index row named before.
 async fn index_one(
     tables: &dyn TableStore,
     item: &Item<'_>,
     current: Option<Stored>,
-) -> Result<Option<String>, TableError> {
+) -> Result<Option<QueueKey>, TableError> {
     let s = item.session;
     let mut old_rk = None;
     update_from(
@@ -355,7 +383,7 @@ async fn index_one(
         current,
         &mut |cur| {
             let cur = cur.map(|c| &c.entity);
-            old_rk = queue_rk_of(cur);
+            old_rk = queue_key_of(cur);
             Some(index_row(cur, item))
         },
     )
@@ -363,8 +391,8 @@ async fn index_one(
     Ok(old_rk)
 }
 
-async fn delete_queue_row(tables: &dyn TableStore, rk: &str) -> Result<(), TableError> {
-    match tables.delete(QUEUE_TABLE, OPEN, rk, None).await {
+async fn delete_queue_row(tables: &dyn TableStore, pk: &str, rk: &str) -> Result<(), TableError> {
+    match tables.delete(QUEUE_TABLE, pk, rk, None).await {
         Ok(()) | Err(TableError::NotFound) => Ok(()),
         Err(e) => Err(e),
     }
@@ -378,8 +406,8 @@ pub async fn withdraw(tables: &dyn TableStore, day: &str, tunnel: &str) -> Resul
     let Some(idx) = crate::tables::ops::get(tables, INDEX_TABLE, day, tunnel).await? else {
         return Ok(());
     };
-    match get_str(&idx.entity, "QueueRk").filter(|v| !v.is_empty()) {
-        Some(rk) => delete_queue_row(tables, rk).await,
+    match queue_key_of(Some(&idx.entity)) {
+        Some((pk, rk)) => delete_queue_row(tables, &pk, &rk).await,
         None => Ok(()),
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! | table | PK | RK | what |
 //! |---|---|---|---|
-//! | `reviewqueue` | `open` | `(9999 − score)` `~` start `~` tunnelId | one row per queued session: a single partition read top-down answers `GET /api/reviews/queue` |
-//! | `reviewindex` | session start day | tunnelId | what the queue last derived for a session: the inputs' digest, its queue row key, the first-to-VM flag, the overdue marker |
+//! | `reviewqueue` | one of [`SHARDS`] partitions, by the tunnel id ([`partition_of`]) | `(9999 − score)` `~` start `~` tunnelId | one row per queued session: the partitions' tops, merged, answer `GET /api/reviews/queue` |
+//! | `reviewindex` | session start day | tunnelId | what the queue last derived for a session: the inputs' digest, its queue row's partition and key, the first-to-VM flag, the overdue marker |
 //! | `reviewpairs` | base64url(user `|` VM) | `seen` | recent session starts of a user to a VM (30 days), for "first in 30 days" |
 //!
 //! [`index::refresh`] (timer `ReviewQueue`) reads the `sessionwindows` partitions of recent days
@@ -31,8 +31,28 @@ pub const QUEUE_TABLE: &str = "reviewqueue";
 pub const INDEX_TABLE: &str = "reviewindex";
 /// Recent starts per (user, VM).
 pub const PAIRS_TABLE: &str = "reviewpairs";
-/// The one queue partition.
+/// The queue's first partition; rows written before the queue was split into [`SHARDS`]
+/// partitions are all here, so they are read and removed like the others.
 pub const OPEN: &str = "open";
+/// Queue partitions. One partition is Azure's unit of throughput (about 2,000 entities/s) and the
+/// emulator's batch cost grows with its size, so a month of queued sessions is spread out; a read
+/// costs one query per partition, in parallel.
+pub const SHARDS: usize = 16;
+
+/// The queue partition of a session: a stable hash of its tunnel id.
+pub fn partition_of(tunnel: &str) -> String {
+    use sha2::Digest as _;
+    let shard = usize::from(sha2::Sha256::digest(tunnel.as_bytes())[0]) % SHARDS;
+    partition(shard)
+}
+
+/// The name of queue partition `shard`.
+pub fn partition(shard: usize) -> String {
+    match shard {
+        0 => OPEN.to_owned(),
+        n => format!("{OPEN}-{n:02}"),
+    }
+}
 
 /// A session as the queue sees it (from a `sessionwindows` row).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,5 +129,7 @@ impl Session {
 
 #[cfg(test)]
 mod batched_tests;
+#[cfg(test)]
+mod partition_tests;
 #[cfg(test)]
 mod tests;

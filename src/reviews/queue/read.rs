@@ -1,10 +1,13 @@
-//! Reading the queue top-down: one query of the `open` partition, whose row keys sort by score
-//! then age, so the riskiest `limit` sessions cost one round trip however long the queue is.
+//! Reading the queue top-down: one query per queue partition, whose row keys sort by score then
+//! age, so the riskiest `limit` sessions cost [`SHARDS`] parallel round trips however long the
+//! queue is.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{OPEN, QUEUE_TABLE};
+use futures::{StreamExt as _, TryStreamExt as _};
+
+use super::{QUEUE_TABLE, SHARDS, partition};
 use crate::dates::timestamp;
 use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
 
@@ -28,7 +31,8 @@ pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {
     })
 }
 
-/// The riskiest `limit` queued sessions (optionally of one Bastion host), riskiest first.
+/// The riskiest `limit` queued sessions (optionally of one Bastion host), riskiest first: each
+/// partition's top `limit`, read in parallel, merged by row key (score, then age).
 ///
 /// # Errors
 /// Table errors (an absent table is an empty queue).
@@ -37,16 +41,37 @@ pub async fn top(
     limit: usize,
     bastion: Option<&str>,
 ) -> Result<Vec<Entity>, TableError> {
+    let mut reads = Vec::with_capacity(SHARDS);
+    for shard in 0..SHARDS {
+        reads.push(top_of(tables, partition(shard), limit, bastion));
+    }
+    let mut out: Vec<Entity> = futures::stream::iter(reads)
+        .buffer_unordered(SHARDS)
+        .try_concat()
+        .await?;
+    out.sort_by(|a, b| get_str(a, "RowKey").cmp(&get_str(b, "RowKey")));
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// One partition's riskiest `limit` (of `bastion`, when given).
+async fn top_of(
+    tables: &dyn TableStore,
+    pk: String,
+    limit: usize,
+    bastion: Option<&str>,
+) -> Result<Vec<Entity>, TableError> {
     let mut out = Vec::new();
     let mut next = None;
+    // With a host filter most rows of a page may be other hosts': full pages then.
+    let take = match bastion {
+        Some(_) => 1000,
+        None => u32::try_from(limit.clamp(1, 1000)).unwrap_or(1000),
+    };
     loop {
+        let filter = Filter::partition(&pk);
         let page = match tables
-            .query(
-                QUEUE_TABLE,
-                Some(&Filter::partition(OPEN)),
-                Some(1000),
-                next,
-            )
+            .query(QUEUE_TABLE, Some(&filter), Some(take), next)
             .await
         {
             Err(TableError::NotFound) => return Ok(out),
