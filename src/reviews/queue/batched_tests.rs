@@ -39,7 +39,7 @@ fn ports_over(tables: Arc<dyn TableStore>) -> Ports {
 
 /// `n` sessions on 2025-03-14, of 50 users to 25 VMs, every third outside working hours, one in
 /// five unrecorded.
-async fn day_of(t: &dyn TableStore, n: usize) {
+pub(super) async fn day_of(t: &dyn TableStore, n: usize) {
     for i in 0..n {
         let (tunnel, user, vm) = (
             format!("t{i:04}"),

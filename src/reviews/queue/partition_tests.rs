@@ -7,45 +7,29 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::macros::{date, datetime};
 
+use super::batched_tests::day_of;
 use super::index::{refresh, withdraw};
 use super::overdue::{MARKER, overdue};
 use super::read::top;
-use super::tests::{S, ok, put, settings};
+use super::tests::settings;
 use super::{INDEX_TABLE, OPEN, QUEUE_TABLE, SHARDS, partition_of};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{Entity, TableStore, WriteMode, get_str};
+use crate::tables::ops::query_all;
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 use crate::testkit::fakes;
 
-/// `n` sessions of 2025-03-14 with scores from every signal mix, on hosts `bas-0` … `bas-2`.
+/// `n` sessions of 2025-03-14 (as the batched tests seed them) on hosts `bas-0` … `bas-2`.
 async fn day(t: &dyn TableStore, n: usize) {
-    for i in 0..n {
-        let (tunnel, user, vm) = (
-            format!("t{i:03}"),
-            format!("u{}", i % 7),
-            format!("vm{}", i % 11),
-        );
-        let hour = [3, 10, 21][i % 3];
-        let minute = i64::try_from(i % 60).expect("minute");
-        let start = datetime!(2025-03-14 00:00 UTC) + time::Duration::minutes(hour * 60 + minute);
-        let minutes = if i % 4 == 0 { 400 } else { 10 };
-        put(
-            t,
-            &S {
-                recorded: i % 5 != 0,
-                ..ok(&tunnel, &user, &vm, start, minutes)
-            },
-        )
-        .await;
-        // The helper writes every session on `bas-1`: spread them over three hosts.
-        let pk = crate::dates::format_date(start.date());
-        let mut row = t
-            .get("sessionwindows", &pk, &tunnel)
-            .await
-            .expect("read")
-            .expect("row")
-            .entity;
-        row.insert("BastionHost".into(), format!("bas-{}", i % 3).into());
-        t.write("sessionwindows", &row, WriteMode::Upsert)
+    day_of(t, n).await;
+    for (i, row) in query_all(t, "sessionwindows", &Filter::partition("2025-03-14"), n)
+        .await
+        .expect("sessions")
+        .into_iter()
+        .enumerate()
+    {
+        let mut e = row.entity;
+        e.insert("BastionHost".into(), format!("bas-{}", i % 3).into());
+        t.write("sessionwindows", &e, WriteMode::Upsert)
             .await
             .expect("host");
     }
@@ -157,23 +141,19 @@ async fn rows_of_the_one_partition_layout_are_read_moved_and_withdrawn() {
         .find(|t| partition_of(t) != OPEN)
         .expect("a session of another partition")
         .clone();
-    let i: usize = moved[1..].parse().expect("index");
-    let start = datetime!(2025-03-14 00:00 UTC)
-        + time::Duration::minutes([3, 10, 21][i % 3] * 60 + i64::try_from(i % 60).expect("m"));
-    put(
-        t,
-        &S {
-            recorded: false,
-            ..ok(
-                &moved,
-                &format!("u{}", i % 7),
-                &format!("vm{}", i % 11),
-                start,
-                10,
-            )
-        },
-    )
-    .await;
+    let mut window = t
+        .get("sessionwindows", "2025-03-14", &moved)
+        .await
+        .expect("read")
+        .expect("session")
+        .entity;
+    // Seven hours long now: one more reason, so it stays queued with another score.
+    let start = crate::dates::timestamp(window["Start"].as_str().expect("start")).expect("time");
+    let end = crate::dates::format_utc_millis(start + time::Duration::hours(7));
+    window.insert("End".into(), end.into());
+    t.write("sessionwindows", &window, WriteMode::Upsert)
+        .await
+        .expect("changed");
     refresh(ports, &s, &[date!(2025 - 03 - 14)], now)
         .await
         .expect("again");
