@@ -7,7 +7,7 @@
 //! marker, the detector lists the partition under its window's day ([`list`]: partition
 //! `~bursts-<yyyy-mm-dd>`, row key the attempts' partition), so a period costs a query per day and
 //! two per detection, never a scan of the table. Markers stored before the lists existed are listed
-//! once, by the first read ([`list_earlier`]: one scan, then the row `~bursts`/`listed`).
+//! once, by the first read (one scan, then the row `~bursts`/`listed`).
 
 use std::collections::BTreeSet;
 
