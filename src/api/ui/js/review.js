@@ -48,13 +48,19 @@ function queueEntry(item, index) {
   return li;
 }
 
+// The newest load: an older answer arriving after it would replace the list under the reviewer.
+let queueLoads = 0;
+
 async function loadQueue() {
   const note = document.getElementById('rv-count');
+  const load = ++queueLoads;
   try {
     const body = await getJson('reviews/queue', { limit: REVIEW_QUEUE_SIZE });
+    if (load !== queueLoads) return;
     queueList.replaceChildren(...body.items.map(queueEntry));
     note.textContent = body.items.length ? `${body.items.length} to review` : 'Nothing to review';
   } catch (e) {
+    if (load !== queueLoads) return;
     queueList.replaceChildren();
     note.textContent = `Queue unavailable — ${e.message}`;
   }
