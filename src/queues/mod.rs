@@ -31,14 +31,7 @@ pub struct QueueAccess {
     guard: CallGuard,
 }
 
-impl std::fmt::Debug for QueueAccess {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueueAccess")
-            .field("setting", &self.conn.setting)
-            .field("account", &self.conn.account)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(QueueAccess { conn.setting, conn.account });
 
 impl QueueAccess {
     /// Queue access for `conn`. No request is made here.

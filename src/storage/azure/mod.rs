@@ -38,13 +38,7 @@ pub struct AzureBlobStore {
     guard: CallGuard,
 }
 
-impl std::fmt::Debug for AzureBlobStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureBlobStore")
-            .field("account", &self.account)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(AzureBlobStore { account });
 
 impl AzureBlobStore {
     /// Builds a client for `conn` (SAS for key-based connections, managed identity otherwise).

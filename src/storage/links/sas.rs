@@ -35,14 +35,7 @@ pub struct DelegationKey {
     pub value: Vec<u8>,
 }
 
-impl std::fmt::Debug for DelegationKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DelegationKey")
-            .field("oid", &self.oid)
-            .field("expiry", &self.expiry)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(DelegationKey { oid, expiry });
 
 /// What one token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]

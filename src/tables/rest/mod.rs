@@ -28,14 +28,7 @@ pub struct TableRestClient {
     guard: CallGuard,
 }
 
-impl std::fmt::Debug for TableRestClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TableRestClient")
-            .field("base", &self.base)
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(TableRestClient { base, prefix });
 
 impl TableRestClient {
     /// Builds a client for `conn`; every table name is prefixed with `prefix`. No request is made.
