@@ -22,7 +22,7 @@ use super::tag_expr::TagExpr;
 pub use super::tag_expr::validate_tags;
 use super::{
     BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob,
-    Tags,
+    Tags, Upload,
 };
 pub use seed::seed;
 
@@ -97,6 +97,16 @@ impl InMemoryBlobStore {
         }
     }
 
+    /// Counts a call, then reads `blob` through `read`; `NotFound` when there is no such blob.
+    async fn read<T>(
+        &self,
+        blob: &BlobRef,
+        read: impl FnOnce(&Blob) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.count().await;
+        read(self.lock().get(blob).ok_or(StorageError::NotFound)?)
+    }
+
     fn next_etag(&self) -> String {
         format!(
             "0x8D{:014X}",
@@ -122,11 +132,7 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        self.count().await;
-        self.lock()
-            .get(blob)
-            .map(|b| b.props.clone())
-            .ok_or(StorageError::NotFound)
+        self.read(blob, |b| Ok(b.props.clone())).await
     }
 
     async fn read_range(
@@ -135,17 +141,17 @@ impl BlobStore for InMemoryBlobStore {
         offset: u64,
         len: u64,
     ) -> Result<Bytes, StorageError> {
-        self.count().await;
-        let blobs = self.lock();
-        let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
-        let size = b.body.len() as u64;
-        if offset >= size || len == 0 {
-            return Err(StorageError::RangeNotSatisfiable);
-        }
-        let end = offset.saturating_add(len).min(size);
-        Ok(Bytes::copy_from_slice(
-            &b.body[offset as usize..end as usize],
-        ))
+        self.read(blob, |b| {
+            let size = b.body.len() as u64;
+            if offset >= size || len == 0 {
+                return Err(StorageError::RangeNotSatisfiable);
+            }
+            let end = offset.saturating_add(len).min(size);
+            Ok(Bytes::copy_from_slice(
+                &b.body[offset as usize..end as usize],
+            ))
+        })
+        .await
     }
 
     async fn list(
@@ -174,11 +180,7 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        self.count().await;
-        self.lock()
-            .get(blob)
-            .map(|b| b.tags.clone())
-            .ok_or(StorageError::NotFound)
+        self.read(blob, |b| Ok(b.tags.clone())).await
     }
 
     async fn set_tags(
@@ -236,37 +238,15 @@ impl BlobStore for InMemoryBlobStore {
         Ok(())
     }
 
-    async fn put(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
+    async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, StorageError> {
         self.count().await;
-        let mut new = self.new_blob(BlobKind::Block, body, content_type, metadata);
+        let mut new = self.new_blob(BlobKind::Block, up.body, up.content_type, up.metadata);
         let mut blobs = self.lock();
-        if let Some(old) = blobs.get(blob) {
+        match blobs.get(blob) {
+            Some(_) if up.only_new => return Err(StorageError::AlreadyExists),
             // An overwrite keeps the creation time, as the service does.
-            new.props.created = old.props.created;
-        }
-        let etag = new.props.etag.clone();
-        blobs.insert(blob.clone(), new);
-        Ok(etag)
-    }
-
-    async fn put_new(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
-        self.count().await;
-        let new = self.new_blob(BlobKind::Block, body, content_type, metadata);
-        let mut blobs = self.lock();
-        if blobs.contains_key(blob) {
-            return Err(StorageError::AlreadyExists);
+            Some(old) => new.props.created = old.props.created,
+            None => {}
         }
         let etag = new.props.etag.clone();
         blobs.insert(blob.clone(), new);
