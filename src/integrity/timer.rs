@@ -28,7 +28,7 @@ use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
-use crate::tables::{Entity, Filter, TableError, get_str};
+use crate::tables::{Entity, Filter, TableError, get_str, ops};
 
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "IntegrityVerify";
@@ -100,14 +100,7 @@ pub async fn select(
         let filter = Filter::partition(&day);
         let mut next = None;
         loop {
-            let page = match ports
-                .tables
-                .query(RECORDINGS_TABLE, Some(&filter), Some(1000), next)
-                .await
-            {
-                Err(TableError::NotFound) => return Ok(Vec::new()),
-                other => other?,
-            };
+            let page = ops::page(&*ports.tables, RECORDINGS_TABLE, &filter, 1000, next).await?;
             for s in page.items {
                 let Some(id) = get_str(&s.entity, "RecordingId") else {
                     continue;

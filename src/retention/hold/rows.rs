@@ -236,17 +236,9 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
         crate::tables::Filter::partition(HEADER_PK),
         crate::tables::Filter::str("Status", crate::tables::filter::Op::Eq, "active"),
     ]);
-    let query = ports
-        .tables
-        .query(HOLDS_TABLE, Some(&filter), Some(max), None);
-    match query.await {
-        Err(TableError::NotFound) => Ok((Vec::new(), false)),
-        Err(e) => Err(e),
-        Ok(page) => Ok((
-            page.items.into_iter().map(|s| s.entity).collect(),
-            page.next.is_some(),
-        )),
-    }
+    let page = crate::tables::ops::page(&*ports.tables, HOLDS_TABLE, &filter, max, None).await?;
+    let more = page.next.is_some();
+    Ok((page.items.into_iter().map(|s| s.entity).collect(), more))
 }
 
 /// The headers of the holds a catalogue row names (`HoldIds`), skipping any since removed.
