@@ -11,7 +11,7 @@ use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::retention::policy::Retention;
 use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
+use crate::tables::{Entity, Stored, TableError, WriteMode, get_list, get_str};
 
 /// Table of holds, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
@@ -247,10 +247,8 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
 /// Table errors.
 pub async fn of_row(ports: &Ports, row: &Entity) -> Result<Vec<Entity>, TableError> {
     let mut items = Vec::new();
-    for hold in get_str(row, "HoldIds").unwrap_or_default().split(',') {
-        if !hold.is_empty()
-            && let Some(h) = header(ports, hold).await?
-        {
+    for hold in get_list(row, "HoldIds") {
+        if let Some(h) = header(ports, hold).await? {
             items.push(h);
         }
     }
