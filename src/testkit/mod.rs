@@ -127,6 +127,21 @@ pub(crate) fn blob_created(container: &str, blob: &str, sequencer: &str) -> Valu
     })
 }
 
+/// Upserts `row` (a JSON object carrying its keys) into `table`, creating the table.
+pub(crate) async fn upsert(tables: &dyn TableStore, table: &str, row: Value) {
+    let Value::Object(entity) = row else {
+        panic!("not an object: {row}")
+    };
+    crate::tables::ops::write_creating_table(
+        tables,
+        table,
+        &entity,
+        crate::tables::WriteMode::Upsert,
+    )
+    .await
+    .expect("upsert");
+}
+
 /// An invocation `id` of `function` whose envelope (`{"Data": …, "Metadata": …}`) is `body`.
 pub(crate) fn invocation(function: &'static str, id: &str, body: &Value) -> Invocation {
     let raw = Bytes::from(body.to_string());

@@ -19,8 +19,6 @@ use crate::evidence::source::Kind;
 use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
-use crate::tables::ops::write_creating_table;
-use crate::tables::{Entity, WriteMode};
 use crate::testkit::fakes;
 
 pub(super) const FROM: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
@@ -50,17 +48,8 @@ fn listed() -> impl Iterator<Item = &'static str> {
         .map(Kind::file)
 }
 
-fn obj(v: Value) -> Entity {
-    match v {
-        Value::Object(m) => m,
-        _ => Entity::new(),
-    }
-}
-
 async fn write(ports: &Ports, table: &str, v: Value) {
-    write_creating_table(ports.tables.as_ref(), table, &obj(v), WriteMode::Upsert)
-        .await
-        .expect("write");
+    crate::testkit::upsert(ports.tables.as_ref(), table, v).await;
 }
 
 /// One host's share of the month: a session (`tun-<tag>`), its recording (`rec-<tag>.mp4`), a

@@ -1,12 +1,11 @@
 //! Reconcile tests: missed recordings and audit blobs go through the normal paths; stalled episodes.
 
 use crate::testkit::Domains;
-use bytes::Bytes;
 use time::Duration;
 
 use super::*;
 use crate::catalogue::model::RecordingKey;
-use crate::storage::{BlobRef, Metadata};
+use crate::storage::BlobRef;
 use crate::testkit::audit::{ALICE, NOW, PATH, kit, line};
 
 fn outputs(o: &Outcome) -> Vec<String> {
@@ -42,15 +41,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
         k.state.ports.sources.default_recordings().container.clone(),
         format!("PLACEHOLDER-{ALICE}"),
     );
-    k.blobs
-        .put(
-            &rec,
-            Bytes::from_static(b"r"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("put");
+    crate::testkit::blobs::put(k.blobs.as_ref(), &rec, &b"r"[..], &[]).await;
     k.create_log().await;
     k.append(
         &std::fs::read(format!(
