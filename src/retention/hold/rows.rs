@@ -41,12 +41,16 @@ impl Actor {
 }
 
 /// Hold ids are table keys and list items: 1–64 of `A-Z a-z 0-9 - _ .`.
-pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
-    let ok = (1..=64).contains(&id.len())
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// [`is_valid_id`], or `Invalid` naming the rule.
+pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
+    if is_valid_id(id) {
         Ok(())
     } else {
         Err(HoldError::Invalid(format!(
