@@ -125,6 +125,26 @@ impl InMemoryBlobStore {
     }
 }
 
+/// Up to `size` of the `selected` blobs (in name order) from `marker` on, each as `item`; `next`
+/// names the first blob of the following page.
+fn page_of<'a, T>(
+    selected: impl Iterator<Item = (&'a BlobRef, &'a Blob)>,
+    marker: Option<&str>,
+    size: usize,
+    item: impl Fn(&BlobRef, &Blob) -> T,
+) -> Page<T> {
+    let mut chosen: Vec<_> = selected
+        .filter(|(k, _)| marker.is_none_or(|m| k.name.as_str() >= m))
+        .take(size + 1)
+        .collect();
+    let next = (chosen.len() > size)
+        .then(|| chosen.pop())
+        .flatten()
+        .map(|(k, _)| k.name.clone());
+    let items = chosen.into_iter().map(|(k, b)| item(k, b)).collect();
+    Page { items, next }
+}
+
 #[async_trait]
 impl BlobStore for InMemoryBlobStore {
     fn account(&self) -> &str {
@@ -161,22 +181,15 @@ impl BlobStore for InMemoryBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, StorageError> {
         self.count().await;
-        let page = self.page_size;
         let blobs = self.lock();
-        let mut items: Vec<BlobItem> = blobs
+        let listed = blobs
             .iter()
-            .filter(|(k, _)| k.container == container && k.name.starts_with(prefix.unwrap_or("")))
-            .filter(|(k, _)| marker.as_deref().is_none_or(|m| k.name.as_str() >= m))
-            .take(page + 1)
-            .map(|(k, b)| BlobItem {
-                name: k.name.clone(),
-                props: b.props.clone(),
-            })
-            .collect();
-        let next = (items.len() > page)
-            .then(|| items.pop().map(|i| i.name))
-            .flatten();
-        Ok(Page { items, next })
+            .filter(|(k, _)| k.container == container && k.name.starts_with(prefix.unwrap_or("")));
+        let item = |k: &BlobRef, b: &Blob| BlobItem {
+            name: k.name.clone(),
+            props: b.props.clone(),
+        };
+        Ok(page_of(listed, marker.as_deref(), self.page_size, item))
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
@@ -191,10 +204,7 @@ impl BlobStore for InMemoryBlobStore {
     ) -> Result<(), StorageError> {
         self.count().await;
         validate_tags(tags)?;
-        let cond = if_tags
-            .map(TagExpr::parse)
-            .transpose()
-            .map_err(StorageError::Permanent)?;
+        let cond = TagExpr::condition(if_tags)?;
         let mut blobs = self.lock();
         let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;
         if cond.is_some_and(|c| !c.eval(&b.tags)) {
