@@ -72,15 +72,7 @@ impl Kit {
     }
 
     pub fn blob(&self) -> BlobRef {
-        BlobRef::new(
-            self.state
-                .ports
-                .sources
-                .default_audit_logs()
-                .container
-                .clone(),
-            PATH,
-        )
+        self.state.ports.sources.default_audit_logs().blob(PATH)
     }
 
     pub async fn create_log(&self) {
@@ -113,7 +105,7 @@ impl Kit {
         meta: &[(&str, &str)],
     ) -> RecordingKey {
         let source = self.state.ports.sources.default_recordings();
-        let blob = BlobRef::new(source.container.clone(), name);
+        let blob = source.blob(name);
         super::blobs::put(self.blobs.as_ref(), &blob, &b"rec"[..], meta).await;
         let mut props = self.blobs.properties(&blob).await.expect("props");
         props.created = Some(created);
