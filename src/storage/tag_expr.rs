@@ -201,13 +201,7 @@ pub fn validate_tags(tags: &Tags) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::testkit::maps::owned as tags;
 
     #[test]
     fn range_queries_compare_lexicographically() {

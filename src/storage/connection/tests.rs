@@ -1,16 +1,7 @@
 //! Tests for connection resolution: every supported form, and the errors for the rest.
 
-use std::collections::HashMap;
-
 use super::*;
-
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |k| map.get(k).cloned()
-}
+use crate::testkit::maps::lookup as env;
 
 /// The connection `name` resolves to with only `pairs` set.
 fn resolved(name: &str, pairs: &[(&str, &str)]) -> StorageConnection {
