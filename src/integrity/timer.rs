@@ -28,7 +28,7 @@ use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
-use crate::tables::{Entity, Filter, TableError, get_str, ops};
+use crate::tables::{Entity, Filter, TableError, get_str};
 
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "IntegrityVerify";
@@ -100,7 +100,15 @@ pub async fn select(
         let filter = Filter::partition(&day);
         let mut next = None;
         loop {
-            let page = ops::page(&*ports.tables, RECORDINGS_TABLE, &filter, 1000, next).await?;
+            let page = match ports
+                .tables
+                .query(RECORDINGS_TABLE, Some(&filter), Some(1000), next)
+                .await
+            {
+                // No table yet: nothing is catalogued on any day (one call, not one per day).
+                Err(TableError::NotFound) => return Ok(Vec::new()),
+                other => other?,
+            };
             for s in page.items {
                 let Some(id) = get_str(&s.entity, "RecordingId") else {
                     continue;
