@@ -19,10 +19,4 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
 }
 
-impl std::fmt::Debug for Ports {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ports")
-            .field("sources", &self.sources)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(Ports { sources });

@@ -20,7 +20,7 @@ use super::problem::ApiError;
 use super::query::Query;
 use super::token::{Cursor, Found};
 use crate::catalogue::model::sort_time;
-use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
+use crate::tables::{Entity, Filter, TableStore, get_str, ops};
 
 /// Reads one page of `table` for `q`, starting at `start` (the first day when `None`).
 ///
@@ -135,10 +135,7 @@ pub async fn view_rows(
     let mut token = None;
     let mut out = Vec::new();
     loop {
-        let page = match tables.query(table, Some(&filter), Some(1000), token).await {
-            Err(TableError::NotFound) => return Ok(out),
-            other => other?,
-        };
+        let page = ops::page(tables, table, &filter, 1000, token).await?;
         out.extend(
             page.items
                 .into_iter()

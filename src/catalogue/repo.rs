@@ -19,11 +19,7 @@ pub struct CatalogueRepo {
     tables: Arc<dyn TableStore>,
 }
 
-impl std::fmt::Debug for CatalogueRepo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CatalogueRepo")
-    }
-}
+crate::telemetry::debug_fields!(CatalogueRepo {});
 
 /// A row with the ETag it was read with, and the raw entity (which may carry properties other
 /// modules added, e.g. joined session fields, that a rewrite must keep).

@@ -1,15 +1,9 @@
 //! Reading every setting at once: defaults, fallbacks, and one message naming every bad one.
 
-use std::collections::HashMap;
-
 use super::*;
 
 fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Config::from_lookup(&|k| map.get(k).cloned())
+    Config::from_lookup(&crate::testkit::maps::lookup(pairs))
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! generation time and the invocation), `manifest.json` and `manifest.sig` last, then the month's
 //! commit `<yyyy-mm>/pack.json` naming that folder.
 //!
-//! **Write-once.** Every blob is uploaded with `If-None-Match: *` ([`BlobStore::put_new`]), so no
+//! **Write-once.** Every blob is uploaded with `If-None-Match: *` ([`Upload::only_new`]), so no
 //! run ever replaces a stored blob (the container also has a time-based immutability policy in
 //! Azure). A month whose commit exists (or, from before commits, any `manifest.sig`) is Skipped
 //! before anything is built; of two runs racing past that check, the one whose commit is stored
@@ -20,7 +20,7 @@ use crate::evidence::manifest::{MANIFEST, SIGNATURE};
 use crate::invocation::outcome::Stage;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::state::AppState;
-use crate::storage::{BlobRef, BlobStore, Metadata, StorageError};
+use crate::storage::{BlobRef, BlobStore, Metadata, StorageError, Upload};
 
 /// The function (folder, route) name.
 pub const EVIDENCE_PACK: &str = "EvidencePack";
@@ -118,7 +118,7 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
             let body = Bytes::from(std::fs::read(dir.join(&name))?);
             let blob = BlobRef::new(CONTAINER, format!("{month}/{run}/{name}"));
             blobs
-                .put_new(&blob, body, content_type(&name), &Metadata::new())
+                .upload(&blob, write_once(body, content_type(&name)))
                 .await?;
         }
         anyhow::Ok(manifest.files.len() + 2)
@@ -129,11 +129,9 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
     let commit =
         json!({"folder": format!("{month}/{run}/"), "generatedAt": crate::dates::format_utc(now)});
     match blobs
-        .put_new(
+        .upload(
             &BlobRef::new(CONTAINER, format!("{month}/{COMMIT}")),
-            Bytes::from(commit.to_string()),
-            "application/json",
-            &Metadata::new(),
+            write_once(Bytes::from(commit.to_string()), "application/json"),
         )
         .await
     {
@@ -144,6 +142,17 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
             "the pack of {month} was committed by another run first; this run's copy under {CONTAINER}/{month}/{run}/ is not the month's pack"
         ))),
         Err(e) => Err(retry(e.into())),
+    }
+}
+
+/// A write-once upload (`If-None-Match: *`) without metadata.
+fn write_once(body: Bytes, content_type: &'static str) -> Upload<'static> {
+    static NONE: Metadata = Metadata::new();
+    Upload {
+        body,
+        content_type,
+        metadata: &NONE,
+        only_new: true,
     }
 }
 
@@ -162,12 +171,11 @@ mod tests {
     use std::sync::Arc;
 
     use bytes::Bytes;
-    use serde_json::json;
     use time::macros::datetime;
 
     use super::{CONTAINER, evidence_pack, previous_month};
     use crate::clock::FixedClock;
-    use crate::invocation::{Invocation, InvokeRequest, Outcome};
+    use crate::invocation::{Invocation, Outcome};
     use crate::retention::policy::Policy;
     use crate::storage::BlobStore;
     use crate::storage::memory::InMemoryBlobStore;
@@ -178,26 +186,23 @@ mod tests {
     const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
     fn tick(id: &str, now: &str) -> Invocation {
-        let body = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "IsPastDue": false}},
-            "Metadata": {"sys": {"MethodName": "EvidencePack", "UtcNow": now}}});
-        let raw = Bytes::from(body.to_string());
-        Invocation {
-            function: "EvidencePack",
-            id: id.into(),
-            host_version: None,
-            request: InvokeRequest::parse(&raw).expect("envelope"),
-            raw,
-        }
+        crate::testkit::timer_invocation("EvidencePack", id, now)
     }
 
-    fn state(blobs: Arc<Hooked>) -> crate::state::AppState {
-        crate::testkit::state(
-            blobs,
+    /// A hookable in-memory blob store and the state over it (signing key set).
+    fn rig() -> (Arc<Hooked>, crate::state::AppState) {
+        let blobs = Arc::new(Hooked::with(
+            InMemoryBlobStore::new("acct"),
+            Default::default(),
+        ));
+        let state = crate::testkit::state(
+            blobs.clone(),
             Arc::new(InMemoryTables::new()),
             Arc::new(FixedClock::new(datetime!(2025-04-01 4:00 UTC))),
             Policy::builtin(),
             &[("EVIDENCE_SIGNING_KEY", KEY)],
-        )
+        );
+        (blobs, state)
     }
 
     /// Every blob of the container with its ETag.
@@ -216,11 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_run_for_the_month_is_skipped_and_overwrites_nothing() {
-        let blobs = Arc::new(Hooked::with(
-            InMemoryBlobStore::new("acct"),
-            Default::default(),
-        ));
-        let state = state(blobs.clone());
+        let (blobs, state) = rig();
         let first = evidence_pack(state.clone(), tick("run-1", "2025-04-01T04:00:00Z"))
             .await
             .expect("first");
@@ -243,11 +244,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_that_loses_the_race_to_commit_is_skipped_and_replaces_no_commit() {
-        let blobs = Arc::new(Hooked::with(
-            InMemoryBlobStore::new("acct"),
-            Default::default(),
-        ));
-        let state = state(blobs.clone());
+        let (blobs, state) = rig();
         // Another run commits the month between this run's check and its commit.
         blobs.arm(Hook::PutFirst("2025-03/pack.json".into()));
         // Its own invocation id: the run's scratch directory is named after it, and the tests of

@@ -12,7 +12,7 @@ use tower::ServiceExt as _;
 
 use super::report::{Facts, Thresholds, classify};
 use super::{HEARTBEATS_TABLE, Heartbeats, flush};
-use crate::tables::{TableStore, WriteMode};
+use crate::tables::TableStore;
 use crate::testkit::fakes;
 
 #[test]
@@ -136,15 +136,7 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     // The stalled detector's open episode makes it `stalled`.
     let marker = json!({"PartitionKey": "state", "RowKey": "recordings.stalled", "Active": true,
         "Since": "2025-03-13T22:00:00Z"});
-    f.tables.ensure_table("auditstate").await.expect("t");
-    f.tables
-        .write(
-            "auditstate",
-            marker.as_object().expect("obj"),
-            WriteMode::Upsert,
-        )
-        .await
-        .expect("marker");
+    crate::testkit::upsert(f.tables.as_ref(), "auditstate", marker).await;
     let r = report(&f).await;
     assert_eq!(r["status"], "stalled", "{r}");
     assert_eq!(r["stalledRecordings"]["since"], "2025-03-13T22:00:00Z");

@@ -1,7 +1,6 @@
 //! Component tests over the fakes: streaming digest, RecordingCreated → RecordingHash through the
 //! queue output, idempotency, changed and vanished blobs, poison, and verification verdicts.
 
-use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
@@ -10,7 +9,7 @@ use super::OUTPUT_BINDING;
 use super::hash::hash_blob;
 use super::verify::{Sample, Verdict, verify_row};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::invocation::{HandlerError, Invocation, InvokeRequest, Outcome};
+use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::storage::{BlobRef, BlobStore};
 use crate::tables::{TableStore, WriteMode, get_i64, get_str};
 use crate::testkit::{Fakes, blob_created, event_invocation, fakes};
@@ -44,14 +43,7 @@ pub(super) fn queue_invocation(message: &Value) -> Invocation {
     // The host double-encodes a queue message: Data.message is a JSON string of the JSON text.
     let body = json!({"Data": {"message": serde_json::to_string(&message.to_string()).expect("json")},
         "Metadata": {"sys": {"MethodName": "RecordingHash"}}});
-    let raw = Bytes::from(body.to_string());
-    Invocation {
-        function: "RecordingHash",
-        id: "inv-h".into(),
-        host_version: None,
-        request: InvokeRequest::parse(&raw).expect("envelope"),
-        raw,
-    }
+    crate::testkit::invocation("RecordingHash", "inv-h", &body)
 }
 
 /// Catalogues `name` through RecordingCreated and returns its hash request output.

@@ -105,6 +105,7 @@ pub async fn select(
                 .query(RECORDINGS_TABLE, Some(&filter), Some(1000), next)
                 .await
             {
+                // No table yet: nothing is catalogued on any day (one call, not one per day).
                 Err(TableError::NotFound) => return Ok(Vec::new()),
                 other => other?,
             };

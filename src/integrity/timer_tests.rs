@@ -12,7 +12,7 @@ use super::checks;
 use super::tests::{catalogue, content, put, queue_invocation};
 use super::timer::{self, lookback_days, sample_size, select};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::invocation::{Invocation, InvokeRequest, Outcome};
+use crate::invocation::{Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::Policy;
 use crate::storage::{BlobStore, Metadata};
@@ -23,16 +23,7 @@ use crate::testkit::{Fakes, fakes};
 /// the catalogue partitions by blob creation).
 fn timer_invocation(id: &str) -> Invocation {
     let now = crate::dates::format_utc(time::OffsetDateTime::now_utc());
-    let body = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "IsPastDue": false}},
-        "Metadata": {"sys": {"MethodName": "IntegrityVerify", "UtcNow": now}}});
-    let raw = Bytes::from(body.to_string());
-    Invocation {
-        function: "IntegrityVerify",
-        id: id.into(),
-        host_version: None,
-        request: InvokeRequest::parse(&raw).expect("envelope"),
-        raw,
-    }
+    crate::testkit::timer_invocation("IntegrityVerify", id, &now)
 }
 
 #[test]

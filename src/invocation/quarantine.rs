@@ -21,13 +21,7 @@ pub struct Quarantine {
     container: String,
 }
 
-impl std::fmt::Debug for Quarantine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Quarantine")
-            .field("container", &self.container)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(Quarantine { container });
 
 impl Quarantine {
     /// Quarantine into `container` of `store`.

@@ -81,11 +81,7 @@ pub struct FakeLogs {
     token_check: Option<TokenCheck>,
 }
 
-impl std::fmt::Debug for FakeLogs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeLogs").finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(FakeLogs {});
 
 /// The table's column types (the Logs Query API's names).
 fn column_type(name: &str) -> &'static str {

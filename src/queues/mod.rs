@@ -13,11 +13,10 @@ use azure_storage_queue::models::QueueClientGetPropertiesResultHeaders as _;
 use azure_storage_queue::{QueueClient, QueueClientOptions};
 
 use crate::storage::StorageError;
-use crate::storage::azure::client::{SasPolicy, sdk_options};
-use crate::storage::connection::{StorageAuth, StorageConnection};
+use crate::storage::azure::client::authorised;
+use crate::storage::connection::StorageConnection;
 use crate::storage::deadline::CallGuard;
-use crate::storage::identity::{self, identity_failure};
-use crate::storage::sas::SasSigner;
+use crate::storage::identity::identity_failure;
 use crate::telemetry::redact;
 
 /// Queue REST version (as for blobs: what Azurite accepts and Azure serves; the SDK default is newer).
@@ -31,14 +30,7 @@ pub struct QueueAccess {
     guard: CallGuard,
 }
 
-impl std::fmt::Debug for QueueAccess {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueueAccess")
-            .field("setting", &self.conn.setting)
-            .field("account", &self.conn.account)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(QueueAccess { conn.setting, conn.account });
 
 impl QueueAccess {
     /// Queue access for `conn`. No request is made here.
@@ -46,17 +38,7 @@ impl QueueAccess {
     /// # Errors
     /// `Permanent` when the HTTP client or the managed identity credential cannot be built.
     pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
-        let mut client_options = sdk_options(conn.deadlines)?;
-        let credential = match &conn.auth {
-            StorageAuth::Key(key) => {
-                let signer = SasSigner::new(&conn.account, key.clone(), "q");
-                client_options
-                    .per_try_policies
-                    .push(Arc::new(SasPolicy::new(signer)));
-                None
-            }
-            StorageAuth::ManagedIdentity { .. } => Some(identity::credential(conn)?),
-        };
+        let (client_options, credential) = authorised(conn, "q")?;
         Ok(Self {
             conn: conn.clone(),
             options: QueueClientOptions {

@@ -75,14 +75,7 @@ struct Inner {
     pacer: Option<Pacer>,
 }
 
-impl std::fmt::Debug for RestClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RestClient")
-            .field("scope", &self.inner.scope)
-            .field("limits", &self.inner.limits)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(RestClient { inner.scope, inner.limits });
 
 /// A failed try and the wait the service asked for.
 struct Failed {

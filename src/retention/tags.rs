@@ -102,10 +102,7 @@ mod tests {
 
     use super::*;
     use crate::storage::tag_expr::TagExpr;
-
-    fn t(pairs: &[(&str, &str)]) -> Tags {
-        crate::testkit::maps::owned(pairs)
-    }
+    use crate::testkit::maps::owned as t;
 
     #[test]
     fn one_range_query_selects_expired_and_never_held() {

@@ -67,14 +67,7 @@ pub struct AppState {
     pub logs: Option<Arc<dyn LogsQuery>>,
 }
 
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("config", &self.config)
-            .field("ports", &self.ports)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(AppState { config, ports });
 
 impl HasQuarantine for AppState {
     fn quarantine(&self) -> &Quarantine {

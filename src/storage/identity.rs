@@ -101,14 +101,7 @@ struct NamedCredential {
     deadline: Duration,
 }
 
-impl std::fmt::Debug for NamedCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NamedCredential")
-            .field("setting", &self.setting)
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(NamedCredential { setting, endpoint });
 
 #[async_trait]
 impl TokenCredential for NamedCredential {

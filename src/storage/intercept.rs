@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
+    BlobItem, BlobProps, BlobRef, BlobStore, Page, StorageError, TaggedBlob, Tags, Upload,
 };
 use crate::permissions::Operation;
 
@@ -32,7 +32,7 @@ pub enum Call<'a> {
     FindByTags(&'a str),
     /// `delete_guarded` (and `delete_if_match`, which is one)
     Delete(&'a BlobRef),
-    /// `put`, `put_new` (one Put Blob, with or without `If-None-Match: *`)
+    /// `upload` and `put` (one Put Blob, with or without `If-None-Match: *`)
     Put(&'a BlobRef),
     /// `create_append`
     CreateAppend(&'a BlobRef),
@@ -191,24 +191,8 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         let run = self.inner.delete_guarded(blob, etag, if_tags);
         self.blob_call(Call::Delete(blob), run).await
     }
-    async fn put(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
-        let run = self.inner.put(blob, body, content_type, metadata);
-        self.blob_call(Call::Put(blob), run).await
-    }
-    async fn put_new(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
-        let run = self.inner.put_new(blob, body, content_type, metadata);
+    async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, StorageError> {
+        let run = self.inner.upload(blob, upload);
         self.blob_call(Call::Put(blob), run).await
     }
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {

@@ -135,6 +135,19 @@ pub struct TaggedBlob {
     pub tags: Tags,
 }
 
+/// A block blob written in one `Put Blob` request.
+#[derive(Debug, Clone)]
+pub struct Upload<'a> {
+    /// The content.
+    pub body: Bytes,
+    /// `Content-Type`.
+    pub content_type: &'a str,
+    /// User metadata.
+    pub metadata: &'a Metadata,
+    /// `If-None-Match: *`: only where no blob of that name exists (write-once evidence).
+    pub only_new: bool,
+}
+
 /// Why a storage call failed, classified for the retry policy.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -266,25 +279,28 @@ pub trait BlobStore: Send + Sync + 'static {
         if_tags: Option<&str>,
     ) -> Result<(), StorageError>;
 
-    /// Uploads a block blob in one request (creating the container when missing) and returns its ETag.
+    /// Uploads a block blob in one request (creating the container when missing) and returns its
+    /// ETag. An overwrite keeps the blob's creation time; with [`Upload::only_new`], `AlreadyExists`
+    /// when a blob of that name exists, which is left as it was.
+    async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, StorageError>;
+
+    /// [`upload`](Self::upload) that may replace a blob.
     async fn put(
         &self,
         blob: &BlobRef,
         body: Bytes,
         content_type: &str,
         metadata: &Metadata,
-    ) -> Result<String, StorageError>;
-
-    /// Uploads a block blob only where no blob of that name exists (`If-None-Match: *`, creating
-    /// the container when missing) and returns its ETag; `AlreadyExists` when one does, which is
-    /// left as it was (write-once evidence).
-    async fn put_new(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError>;
+    ) -> Result<String, StorageError> {
+        let only_new = false;
+        let upload = Upload {
+            body,
+            content_type,
+            metadata,
+            only_new,
+        };
+        self.upload(blob, upload).await
+    }
 
     /// Creates an empty append blob (creating the container when missing).
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError>;

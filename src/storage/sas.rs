@@ -29,14 +29,7 @@ pub struct SasSigner {
     cached: Mutex<Option<(OffsetDateTime, String)>>,
 }
 
-impl std::fmt::Debug for SasSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SasSigner")
-            .field("account", &self.account)
-            .field("services", &self.services)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(SasSigner { account, services });
 
 impl SasSigner {
     /// A signer for `services` with all permissions the product uses (tags `t` and find `f` included).

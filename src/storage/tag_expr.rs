@@ -31,6 +31,17 @@ pub enum TagExpr {
 }
 
 impl TagExpr {
+    /// An optional `x-ms-if-tags` condition, parsed; a malformed one is `Permanent`.
+    ///
+    /// # Errors
+    /// `Permanent` naming what is wrong with the expression.
+    pub fn condition(if_tags: Option<&str>) -> Result<Option<Self>, StorageError> {
+        if_tags
+            .map(Self::parse)
+            .transpose()
+            .map_err(StorageError::Permanent)
+    }
+
     /// Parses an expression; `Err` with a message for malformed input (the service answers 400).
     pub fn parse(text: &str) -> Result<Self, String> {
         let toks = lex(text)?;
@@ -190,13 +201,7 @@ pub fn validate_tags(tags: &Tags) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::testkit::maps::owned as tags;
 
     #[test]
     fn range_queries_compare_lexicographically() {

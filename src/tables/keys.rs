@@ -37,6 +37,21 @@ pub fn is_valid_key(key: &str) -> bool {
             .any(|c| matches!(c, '/' | '\\' | '#' | '?') || c.is_control())
 }
 
+/// `Rejected` (the service's 400) unless both keys are [valid](is_valid_key).
+///
+/// # Errors
+/// `Rejected` naming the keys' lengths and the rule.
+pub fn check_keys(pk: &str, rk: &str) -> Result<(), super::TableError> {
+    if is_valid_key(pk) && is_valid_key(rk) {
+        return Ok(());
+    }
+    Err(super::TableError::Rejected(format!(
+        "invalid key ({} and {} characters; at most 1024, no / \\ # ? or control characters)",
+        pk.len(),
+        rk.len()
+    )))
+}
+
 /// Validates a table name: alphanumeric, 3–63 characters, starting with a letter.
 pub fn is_valid_table_name(name: &str) -> bool {
     (3..=63).contains(&name.len())

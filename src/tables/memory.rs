@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
-use super::keys::is_valid_key;
+use super::keys;
 use super::{
     Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, get_str, is_annotation,
 };
@@ -159,13 +159,7 @@ fn json_size_bound(entity: &Entity) -> Option<usize> {
 
 /// The service rejects `/ \ # ?` and control characters in keys (400); so does the fake.
 fn check_keys(pk: &str, rk: &str) -> Result<Key, TableError> {
-    if !is_valid_key(pk) || !is_valid_key(rk) {
-        return Err(TableError::Rejected(format!(
-            "invalid key ({} and {} characters; at most 1024, no / \\ # ? or control characters)",
-            pk.len(),
-            rk.len()
-        )));
-    }
+    keys::check_keys(pk, rk)?;
     Ok((pk.to_owned(), rk.to_owned()))
 }
 

@@ -244,6 +244,14 @@ pub fn get_str<'a>(entity: &'a Entity, name: &str) -> Option<&'a str> {
     entity.get(name).and_then(Value::as_str)
 }
 
+/// Reads a comma-separated list property (`HoldIds`, `RecordingIds`), without empty items.
+pub fn get_list<'a>(entity: &'a Entity, name: &str) -> impl Iterator<Item = &'a str> {
+    get_str(entity, name)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+}
+
 /// Drops `@odata.*` annotations so stored entities compare equal across implementations.
 pub fn strip_annotations(entity: &mut Entity) {
     entity.retain(|k, _| !is_annotation(k));

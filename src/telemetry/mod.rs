@@ -5,7 +5,8 @@
 //! texts from HTTP clients can contain SAS signatures or webhook tokens in URLs: every error chain is
 //! passed through [`redact`] before it is logged or returned. The JSON lines are `json-subscriber`'s
 //! in `tracing-subscriber`'s shape: event fields flattened beside `timestamp`, `level` and `target`,
-//! the current span under `span`.
+//! the current span under `span`. Types that hold keys, clients or ports implement `Debug` through
+//! `debug_fields!`, which shows only the fields they name.
 //!
 //! The server writes through `tracing-appender`'s non-blocking writer: a request formats its line
 //! and hands it to a writer thread, which writes what has queued up in one `write` and flushes
@@ -147,6 +148,27 @@ pub fn redact(text: &str) -> String {
     }
     out
 }
+
+/// Implements `Debug` for a type that holds secrets, clients or ports: its name and only the fields
+/// named (a nested field is labelled by its last name), then `..`, so no key or token reaches a log:
+/// `debug_fields!(SasSigner { account, services })` prints `SasSigner { account: .., services: .., .. }`.
+macro_rules! debug_fields {
+    (@label $field:ident) => { stringify!($field) };
+    (@label $outer:ident . $field:ident) => { stringify!($field) };
+    ($ty:ident $(<$lt:lifetime>)? { $($field:ident $(. $inner:ident)?),* $(,)? }) => {
+        impl std::fmt::Debug for $ty $(<$lt>)? {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(
+                        $crate::telemetry::debug_fields!(@label $field $(. $inner)?),
+                        &self.$field $(. $inner)?,
+                    ))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use debug_fields;
 
 fn mask_after(text: &str, key: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -14,7 +14,7 @@ use crate::clock::FixedClock;
 use crate::retention::policy::Policy;
 use crate::state::AppState;
 use crate::storage::memory::InMemoryBlobStore;
-use crate::storage::{BlobRef, BlobStore, Metadata};
+use crate::storage::{BlobRef, BlobStore};
 use crate::tables::memory::InMemoryTables;
 
 /// The app's tables, counted per (operation, table).
@@ -72,15 +72,7 @@ impl Kit {
     }
 
     pub fn blob(&self) -> BlobRef {
-        BlobRef::new(
-            self.state
-                .ports
-                .sources
-                .default_audit_logs()
-                .container
-                .clone(),
-            PATH,
-        )
+        self.state.ports.sources.default_audit_logs().blob(PATH)
     }
 
     pub async fn create_log(&self) {
@@ -112,40 +104,16 @@ impl Kit {
         created: OffsetDateTime,
         meta: &[(&str, &str)],
     ) -> RecordingKey {
-        let blob = BlobRef::new(
-            self.state
-                .ports
-                .sources
-                .default_recordings()
-                .container
-                .clone(),
-            name,
-        );
-        let meta: Metadata = meta
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        self.blobs
-            .put(
-                &blob,
-                Bytes::from_static(b"rec"),
-                "application/octet-stream",
-                &meta,
-            )
-            .await
-            .expect("put");
+        let source = self.state.ports.sources.default_recordings();
+        let blob = source.blob(name);
+        super::blobs::put(self.blobs.as_ref(), &blob, &b"rec"[..], meta).await;
         let mut props = self.blobs.properties(&blob).await.expect("props");
         props.created = Some(created);
         let item = crate::storage::BlobItem {
             name: name.to_owned(),
             props: props.clone(),
         };
-        let event = crate::recordings::reconcile::synthesize(
-            self.state.ports.sources.default_recordings(),
-            &item,
-            created,
-        );
-        let source = self.state.ports.sources.default_recordings();
+        let event = crate::recordings::reconcile::synthesize(source, &item, created);
         self.state
             .recordings()
             .catalogue(source, &event, &props)

@@ -127,17 +127,58 @@ pub(crate) fn blob_created(container: &str, blob: &str, sequencer: &str) -> Valu
     })
 }
 
-/// An Event Grid invocation carrying `event`.
-pub(crate) fn event_invocation(function: &'static str, event: Value) -> Invocation {
-    let body = json!({"Data": {"eventGridEvent": event}, "Metadata": {"sys": {"MethodName": function, "UtcNow": "2025-03-14T10:00:00.0000000Z"}}});
+/// Upserts `row` (a JSON object carrying its keys) into `table`, creating the table.
+pub(crate) async fn upsert(tables: &dyn TableStore, table: &str, row: Value) {
+    let Value::Object(entity) = row else {
+        panic!("not an object: {row}")
+    };
+    crate::tables::ops::write_creating_table(
+        tables,
+        table,
+        &entity,
+        crate::tables::WriteMode::Upsert,
+    )
+    .await
+    .expect("upsert");
+}
+
+/// An invocation `id` of `function` whose envelope (`{"Data": …, "Metadata": …}`) is `body`.
+pub(crate) fn invocation(function: &'static str, id: &str, body: &Value) -> Invocation {
     let raw = Bytes::from(body.to_string());
     Invocation {
         function,
-        id: "inv-1".into(),
+        id: id.into(),
         host_version: None,
         request: InvokeRequest::parse(&raw).expect("envelope"),
         raw,
     }
+}
+
+/// An Event Grid invocation carrying `event`.
+pub(crate) fn event_invocation(function: &'static str, event: Value) -> Invocation {
+    let body = json!({"Data": {"eventGridEvent": event}, "Metadata": {"sys": {"MethodName": function, "UtcNow": "2025-03-14T10:00:00.0000000Z"}}});
+    invocation(function, "inv-1", &body)
+}
+
+/// A timer invocation `id` of `function` whose host clock (`sys.UtcNow`) reads `now`.
+pub(crate) fn timer_invocation(function: &'static str, id: &str, now: &str) -> Invocation {
+    let body = json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "IsPastDue": false}},
+        "Metadata": {"sys": {"MethodName": function, "UtcNow": now}}});
+    invocation(function, id, &body)
+}
+
+/// The error of the failed call `r` and its texts (`Display`, then `Debug`), checked to show no
+/// SAS signature.
+pub(crate) fn failure_without_sas<T: std::fmt::Debug, E: std::fmt::Display + std::fmt::Debug>(
+    r: Result<T, E>,
+) -> (E, String) {
+    let e = r.expect_err("must fail");
+    let text = format!("{e} {e:?}");
+    assert!(
+        !text.contains("sig=") || text.contains("sig=REDACTED"),
+        "{text}"
+    );
+    (e, text)
 }
 
 /// Makes every call fail with a transient error whose text carries a fake secret.

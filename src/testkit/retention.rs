@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -15,7 +14,7 @@ use crate::retention::sweep::SweepParams;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::state::AppState;
 use crate::storage::memory::InMemoryBlobStore;
-use crate::storage::{BlobRef, BlobStore, Metadata, Tags};
+use crate::storage::{BlobRef, BlobStore, Tags};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, WriteMode};
 
@@ -78,21 +77,23 @@ impl Kit {
         until: &str,
     ) -> BlobRef {
         let blob = BlobRef::new(container, name);
-        self.blobs
-            .put(
-                &blob,
-                Bytes::from_static(b"data"),
-                "application/octet-stream",
-                &Metadata::new(),
-            )
-            .await
-            .expect("put");
+        super::blobs::put(self.blobs.as_ref(), &blob, &b"data"[..], &[]).await;
         let tags = Tags::from([
             (TAG_CLASS.to_owned(), class.to_owned()),
             (TAG_UNTIL.to_owned(), until.to_owned()),
         ]);
         self.blobs.set_tags(&blob, &tags, None).await.expect("tags");
         blob
+    }
+
+    /// A catalogued `ops-30d` recording kept until day 30 (due for a sweep after it), its row
+    /// carrying `extra` properties too.
+    pub(crate) async fn ops_recording(
+        &self,
+        name: &str,
+        extra: &[(&str, Value)],
+    ) -> (BlobRef, RecordingKey) {
+        self.recording(name, "ops-30d", &self.day(30), extra).await
     }
 
     /// A catalogued recording tagged `class` / `until`, its row carrying `extra` properties too.

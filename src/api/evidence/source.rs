@@ -22,6 +22,7 @@ use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableError, get_i64, get_str};
 
 const HOLD_COLUMNS: &[(&str, &str)] = &[
@@ -169,24 +170,8 @@ impl TablesSource {
 
     /// Every page of `filter` on `table` (a missing table is empty).
     async fn all(&self, table: &str, filter: &Filter) -> anyhow::Result<Vec<Entity>> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = match self
-                .ports
-                .tables
-                .query(table, Some(filter), Some(1000), token)
-                .await
-            {
-                Err(TableError::NotFound) => return Ok(out),
-                other => other?,
-            };
-            out.extend(page.items.into_iter().map(|s| s.entity));
-            match page.next {
-                Some(n) => token = Some(n),
-                None => return Ok(out),
-            }
-        }
+        let rows = query_all(&*self.ports.tables, table, filter, usize::MAX).await?;
+        Ok(rows.into_iter().map(|s| s.entity).collect())
     }
 
     /// The `login.failed.burst` detections of the period, as the detector stored them.

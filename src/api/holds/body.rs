@@ -7,8 +7,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::catalogue::model::RecordingKey;
-use crate::retention::hold::Target;
 use crate::retention::hold::bulk::Selector;
+use crate::retention::hold::{Target, is_valid_id};
 
 /// Largest accepted body.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -104,16 +104,13 @@ pub fn parse(bytes: &[u8]) -> Result<HoldRequest, String> {
     })
 }
 
-/// Hold ids are table keys: 1–64 of `A-Z a-z 0-9 - _ .`.
+/// A hold id by [`is_valid_id`]'s rule (1–64 of `A-Z a-z 0-9 - _ .`).
 ///
 /// # Errors
 /// A message naming the rule.
 pub fn valid_hold_id(id: &str) -> Result<(), String> {
-    let ok = (1..=64).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    ok.then_some(())
+    is_valid_id(id)
+        .then_some(())
         .ok_or_else(|| "holdId: 1-64 of A-Z a-z 0-9 - _ .".into())
 }
 

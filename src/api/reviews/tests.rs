@@ -9,9 +9,8 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 
 use crate::api::ApiSettings;
-use crate::api::tests::{get, platform, principal, row, send_json};
+use crate::api::tests::{get_text, platform, principal, row, send_json};
 use crate::clock::FixedClock;
-use crate::tables::{TableStore, WriteMode};
 use crate::testkit::{Fakes, fakes};
 
 async fn post(
@@ -72,21 +71,13 @@ async fn reviewer_is_the_caller_and_a_retry_is_the_same_review() {
     assert_eq!(s, StatusCode::CONFLICT);
 
     // Both stay in the log; the latest row names the second, superseding the first.
-    let (s, _, text) = get(
-        &f,
-        ApiSettings::key_only(),
-        "/api/reviews?from=2025-03-14&to=2025-03-15",
-        &[],
-    )
-    .await;
+    let (s, text) = get_text(&f, "/api/reviews?from=2025-03-14&to=2025-03-15").await;
     assert_eq!(s, StatusCode::OK);
     let v: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(v["count"], 2, "{v}");
-    let (_, _, text) = get(
+    let (_, text) = get_text(
         &f,
-        ApiSettings::key_only(),
         "/api/reviews?from=2025-03-14&to=2025-03-15&verdict=follow-up&format=csv",
-        &[],
     )
     .await;
     let lines: Vec<&str> = text.lines().collect();
@@ -123,15 +114,7 @@ async fn bad_bodies_unknown_subjects_and_deleted_recordings() {
     // A recording deleted by retention: its tombstone has the catalogue key.
     let tomb = json!({"PartitionKey": "2025-03-01", "RowKey": "eA", "TombstoneId": "2025-03-01~eA",
         "DeletedAt": "2025-03-10T00:00:00Z", "Reason": "retention-expired"});
-    f.tables.ensure_table("deletions").await.expect("table");
-    f.tables
-        .write(
-            "deletions",
-            tomb.as_object().expect("obj"),
-            WriteMode::Upsert,
-        )
-        .await
-        .expect("tombstone");
+    crate::testkit::upsert(f.tables.as_ref(), "deletions", tomb).await;
     let body = json!({"recording": "2025-03-01~eA", "verdict": "incident", "comment": "late find"});
     let (s, v) = post(&f, ApiSettings::key_only(), &body, &[]).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");

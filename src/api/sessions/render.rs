@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{outcome, recorded};
 use crate::api::csv;
-use crate::tables::{Entity, get_i64, get_str};
+use crate::tables::{Entity, get_i64, get_list, get_str};
 
 /// Field names, in CSV column order.
 pub const COLUMNS: &[&str] = &[
@@ -49,12 +49,7 @@ const STRINGS: &[(&str, &str)] = &[
 ];
 
 fn recording_ids(e: &Entity) -> Vec<String> {
-    get_str(e, "RecordingIds")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    get_list(e, "RecordingIds").map(str::to_owned).collect()
 }
 
 /// The JSON object of one `sessionwindows` row.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use time::macros::datetime;
 
 use crate::api::ApiSettings;
-use crate::api::tests::get;
+use crate::api::tests::{get, get_text};
 use crate::audit_logs::repo::windows::{put_window, settle};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::testkit::{Fakes, fakes};
@@ -89,13 +89,7 @@ async fn seed(f: &Fakes) {
 }
 
 async fn items(f: &Fakes, query: &str) -> (StatusCode, Value) {
-    let (s, _, b) = get(
-        f,
-        ApiSettings::key_only(),
-        &format!("/api/sessions?{query}"),
-        &[],
-    )
-    .await;
+    let (s, b) = get_text(f, &format!("/api/sessions?{query}")).await;
     (s, serde_json::from_str(&b).unwrap_or(Value::Null))
 }
 
@@ -245,13 +239,7 @@ async fn csv_defuses_hostile_values_and_carries_the_token() {
         lines[2].starts_with("t3,\"'=bob,\"\"x\"\"\",\"'=bob,\"\"x\"\"@contoso.com\""),
         "{body}"
     );
-    let (_, _, csv) = get(
-        &f,
-        ApiSettings::key_only(),
-        &format!("{uri}&format=csv"),
-        &[],
-    )
-    .await;
+    let (_, csv) = get_text(&f, &format!("{uri}&format=csv")).await;
     assert_eq!(csv, body);
 }
 

@@ -3,11 +3,11 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{get, platform, principal, row};
+use super::{get, get_text, platform, principal, row};
 use crate::api::ApiSettings;
 use crate::api::detail::ACCESS_AUDIT_TABLE;
-use crate::tables::{TableStore, WriteMode, get_str};
-use crate::testkit::fakes;
+use crate::tables::get_str;
+use crate::testkit::{fakes, upsert};
 
 #[tokio::test]
 async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
@@ -31,10 +31,7 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
             json!({"PartitionKey": "hold", "RowKey": "case-7", "Reason": "litigation", "Status": "active"}),
         ),
     ] {
-        t.ensure_table(table).await.expect("table");
-        t.write(table, e.as_object().expect("obj"), WriteMode::Upsert)
-            .await
-            .expect("write");
+        upsert(t, table, e).await;
     }
     let headers = [
         ("x-forwarded-for", "198.51.100.4:5123, 10.0.0.1"),
@@ -61,22 +58,13 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
         v["portalLink"],
         "https://portal.azure.com/#@/resource/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bh/sessionRecordings"
     );
-    let (s, _, _) = get(
-        &f,
-        ApiSettings::key_only(),
-        "/api/recordings/2025-03-01~bm9uZQ",
-        &headers,
-    )
-    .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, _) = get(
-        &f,
-        ApiSettings::key_only(),
-        "/api/recordings/not-an-id",
-        &headers,
-    )
-    .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    for (uri, status) in [
+        ("/api/recordings/2025-03-01~bm9uZQ", StatusCode::NOT_FOUND),
+        ("/api/recordings/not-an-id", StatusCode::BAD_REQUEST),
+    ] {
+        let (s, _, _) = get(&f, ApiSettings::key_only(), uri, &headers).await;
+        assert_eq!(s, status, "{uri}");
+    }
     let audit: Vec<_> = f
         .tables
         .dump(ACCESS_AUDIT_TABLE)
@@ -102,19 +90,10 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
 async fn deleted_recordings_show_their_tombstone() {
     let f = fakes();
     let t = f.tables.as_ref();
-    t.ensure_table("deletions").await.expect("table");
     let e =
         json!({"PartitionKey": "2025-03-01", "RowKey": "YQ", "DeletedAt": "2025-04-01T00:00:00Z"});
-    t.write("deletions", e.as_object().expect("obj"), WriteMode::Upsert)
-        .await
-        .expect("write");
-    let (s, _, body) = get(
-        &f,
-        ApiSettings::key_only(),
-        "/api/recordings/2025-03-01~YQ",
-        &[],
-    )
-    .await;
+    upsert(t, "deletions", e).await;
+    let (s, body) = get_text(&f, "/api/recordings/2025-03-01~YQ").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let v: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["tombstone"]["DeletedAt"], "2025-04-01T00:00:00Z");

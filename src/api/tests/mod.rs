@@ -99,6 +99,12 @@ pub(super) async fn get(
     send(&f.state, settings, ("GET", uri), "", headers).await
 }
 
+/// `GET uri` with the function key only: its status and body.
+pub(super) async fn get_text(f: &Fakes, uri: &str) -> (StatusCode, String) {
+    let (s, _, body) = get(f, ApiSettings::key_only(), uri, &[]).await;
+    (s, body)
+}
+
 pub(super) async fn get_json(f: &Fakes, uri: &str) -> (StatusCode, Value) {
     send_json(&f.state, ApiSettings::key_only(), ("GET", uri), "", &[]).await
 }
@@ -175,25 +181,26 @@ async fn bad_filters_are_400_problems_naming_the_parameter() {
 async fn pages_follow_session_start_across_days_and_tokens() {
     let f = fakes();
     // Creation days 03-01..03-03; session starts out of row-key order within a day.
-    row(
-        &f,
-        "d1-b",
-        "2025-03-01T10:00:00Z",
-        json!({"SessionStart": "2025-03-01T08:00:00.000Z"}),
-    )
-    .await;
-    row(&f, "d1-a", "2025-03-01T11:00:00Z", json!({})).await;
-    row(
-        &f,
-        "d1-c",
-        "2025-03-01T09:00:00Z",
-        json!({"SessionStart": "2025-03-01T07:00:00.000Z"}),
-    )
-    .await;
-    row(&f, "d2-z", "2025-03-02T05:00:00Z", json!({})).await;
-    row(&f, "d3-y", "2025-03-03T06:00:00Z", json!({})).await;
-    row(&f, "d3-x", "2025-03-03T07:00:00Z", json!({})).await;
-    row(&f, "outside", "2025-03-04T00:00:00Z", json!({})).await;
+    for (name, created, start) in [
+        (
+            "d1-b",
+            "2025-03-01T10:00:00Z",
+            Some("2025-03-01T08:00:00.000Z"),
+        ),
+        ("d1-a", "2025-03-01T11:00:00Z", None),
+        (
+            "d1-c",
+            "2025-03-01T09:00:00Z",
+            Some("2025-03-01T07:00:00.000Z"),
+        ),
+        ("d2-z", "2025-03-02T05:00:00Z", None),
+        ("d3-y", "2025-03-03T06:00:00Z", None),
+        ("d3-x", "2025-03-03T07:00:00Z", None),
+        ("outside", "2025-03-04T00:00:00Z", None),
+    ] {
+        let extra = start.map_or(json!({}), |s| json!({ "SessionStart": s }));
+        row(&f, name, created, extra).await;
+    }
     let expected = ["d1-c", "d1-b", "d1-a", "d2-z", "d3-y", "d3-x"];
     for limit in 1..=7 {
         let base = format!("/api/recordings?from=2025-03-01&to=2025-03-03&limit={limit}");

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::api::query::Query;
 use crate::api::search::search;
+use crate::api::token::Found;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
@@ -25,6 +26,12 @@ fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Entity {
 fn query(pairs: &[(&str, &str)]) -> Query {
     let p: HashMap<String, String> = crate::testkit::maps::owned(pairs);
     Query::parse(&p, None, 366).expect("query")
+}
+
+/// The first page of a recordings search with `params`.
+async fn first_page(t: &dyn TableStore, params: &[(&str, &str)]) -> Found {
+    let q = query(params);
+    search(t, RECORDINGS_TABLE, &q, None).await.expect("search")
 }
 
 #[test]
@@ -169,38 +176,12 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
     sorted.dedup();
     assert_eq!(sorted.len(), 30, "every row once");
 
-    let by_user = query(&[
-        ("from", "2025-03-10"),
-        ("to", "2025-03-12"),
-        ("user", "BEN"),
-        ("vm", "nope"),
-    ]);
-    let none = search(&t, RECORDINGS_TABLE, &by_user, None)
-        .await
-        .expect("search");
+    let days = [("from", "2025-03-10"), ("to", "2025-03-12")];
+    let none = first_page(&t, &[days[0], days[1], ("user", "BEN"), ("vm", "nope")]).await;
     assert!(none.rows.is_empty(), "all filters still apply");
-    let by_user = query(&[
-        ("from", "2025-03-10"),
-        ("to", "2025-03-12"),
-        ("user", "BEN"),
-    ]);
-    assert_eq!(
-        search(&t, RECORDINGS_TABLE, &by_user, None)
-            .await
-            .expect("search")
-            .rows
-            .len(),
-        3
-    );
-    let exact = query(&[
-        ("from", "2025-03-10"),
-        ("to", "2025-03-12"),
-        ("user", "ben"),
-        ("limit", "3"),
-    ]);
-    let page = search(&t, RECORDINGS_TABLE, &exact, None)
-        .await
-        .expect("search");
+    let by_user = first_page(&t, &[days[0], days[1], ("user", "BEN")]).await;
+    assert_eq!(by_user.rows.len(), 3);
+    let page = first_page(&t, &[days[0], days[1], ("user", "ben"), ("limit", "3")]).await;
     assert_eq!(
         (page.rows.len(), page.next),
         (3, None),
@@ -216,15 +197,8 @@ async fn without_an_index_table_the_days_are_read() {
     t.write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
         .await
         .expect("row");
-    let q = query(&[("from", "2025-03-01"), ("to", "2025-03-03"), ("vm", "vm-a")]);
-    assert_eq!(
-        search(&t, RECORDINGS_TABLE, &q, None)
-            .await
-            .expect("search")
-            .rows
-            .len(),
-        1
-    );
+    let q = [("from", "2025-03-01"), ("to", "2025-03-03"), ("vm", "vm-a")];
+    assert_eq!(first_page(&t, &q).await.rows.len(), 1);
 }
 
 /// Held-back index rows are written 100 to a call per partition (creating the table on first use),

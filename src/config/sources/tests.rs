@@ -1,17 +1,8 @@
 //! Reading the watched containers from settings.
 
-use std::collections::HashMap;
-
 use super::*;
 use crate::storage::connection::StorageConnection;
-
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |k| map.get(k).cloned()
-}
+use crate::testkit::maps::lookup as env;
 
 fn key_conn(account: &str) -> String {
     format!(

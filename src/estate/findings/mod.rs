@@ -105,6 +105,13 @@ impl Evaluation {
         }
     }
 
+    /// Finding `code` unless `field`'s `value` is `expected` (any case); the evidence names the value.
+    fn decide_value(&mut self, code: &str, level: Level, field: &str, value: &str, expected: &str) {
+        let off = !value.eq_ignore_ascii_case(expected);
+        let shown = if value.is_empty() { "absent" } else { value };
+        self.decide(code, off, level, || format!("{field} is {shown}"));
+    }
+
     /// The part's `check-failed` finding; `Some(value)` when it was read.
     fn part<'a, T>(&mut self, name: &str, part: &'a Part<T>) -> Option<&'a T> {
         let code = format!("check-failed:{name}");
@@ -136,17 +143,7 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     if let Some(h) = ev.part("host", &facts.host) {
         let p = &h.properties;
         let sku = h.sku_name();
-        ev.decide(
-            "sku-not-premium",
-            !sku.eq_ignore_ascii_case("Premium"),
-            Level::High,
-            || {
-                format!(
-                    "sku.name is {}",
-                    if sku.is_empty() { "absent" } else { sku }
-                )
-            },
-        );
+        ev.decide_value("sku-not-premium", Level::High, "sku.name", sku, "Premium");
         ev.decide(
             "recording-off",
             !p.enable_session_recording,
@@ -166,16 +163,12 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
             "enableIpConnect is true".into()
         });
         let state = p.provisioning_state.as_deref().unwrap_or_default();
-        ev.decide(
+        ev.decide_value(
             "not-succeeded",
-            !state.eq_ignore_ascii_case("Succeeded"),
             Level::Medium,
-            || {
-                format!(
-                    "provisioningState is {}",
-                    if state.is_empty() { "absent" } else { state }
-                )
-            },
+            "provisioningState",
+            state,
+            "Succeeded",
         );
         dns = p.dns_name.clone().filter(|d| !d.trim().is_empty());
     }

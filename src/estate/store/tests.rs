@@ -11,6 +11,12 @@ use crate::tables::memory::InMemoryTables;
 
 const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/b1";
 
+/// The notifications of one run `minutes` after 12:00 that found `codes` failing.
+async fn run(t: &InMemoryTables, codes: &[&str], minutes: i64) -> Vec<Notification<Value>> {
+    let at = datetime!(2026-11-25 12:00 UTC) + time::Duration::minutes(minutes);
+    apply(t, HOST, &eval(codes), at).await.expect("apply")
+}
+
 fn eval(codes: &[&str]) -> Evaluation {
     Evaluation {
         findings: codes
@@ -30,21 +36,11 @@ fn eval(codes: &[&str]) -> Evaluation {
 #[tokio::test]
 async fn an_episode_opens_once_stays_quiet_and_clears_once() {
     let t = InMemoryTables::new();
-    let t0 = datetime!(2026-11-25 12:00 UTC);
-    let first = apply(&t, HOST, &eval(&["recording-off"]), t0)
-        .await
-        .expect("first");
+    let first = run(&t, &["recording-off"], 0).await;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].kind, FINDING);
     assert_eq!(first[0].data["bastionHost"], "b1");
-    let again = apply(
-        &t,
-        HOST,
-        &eval(&["recording-off"]),
-        t0 + time::Duration::minutes(15),
-    )
-    .await
-    .expect("again");
+    let again = run(&t, &["recording-off"], 15).await;
     assert!(again.is_empty());
     let stored = list(&t).await.expect("list");
     assert_eq!(
@@ -56,26 +52,12 @@ async fn an_episode_opens_once_stays_quiet_and_clears_once() {
     assert_eq!(rows[0].first_seen, "2026-11-25T12:00:00.000Z");
     assert_eq!(rows[0].last_seen, "2026-11-25T12:15:00.000Z");
     assert!(rows[0].is_open_high());
-    let cleared = apply(&t, HOST, &eval(&[]), t0 + time::Duration::minutes(30))
-        .await
-        .expect("clear");
+    let cleared = run(&t, &[], 30).await;
     assert_eq!(cleared.len(), 1);
     assert_eq!(cleared[0].kind, RESOLVED);
     assert_eq!(cleared[0].severity, Severity::Info);
-    assert!(
-        apply(&t, HOST, &eval(&[]), t0 + time::Duration::minutes(45))
-            .await
-            .expect("quiet")
-            .is_empty()
-    );
-    let reopened = apply(
-        &t,
-        HOST,
-        &eval(&["recording-off"]),
-        t0 + time::Duration::hours(1),
-    )
-    .await
-    .expect("reopen");
+    assert!(run(&t, &[], 45).await.is_empty());
+    let reopened = run(&t, &["recording-off"], 60).await;
     assert_eq!(reopened.len(), 1);
     assert_ne!(reopened[0].notification_id, first[0].notification_id);
 }
@@ -84,9 +66,7 @@ async fn an_episode_opens_once_stays_quiet_and_clears_once() {
 async fn a_finding_not_assessed_this_time_stays_open() {
     let t = InMemoryTables::new();
     let t0 = datetime!(2026-11-25 12:00 UTC);
-    apply(&t, HOST, &eval(&["recording-off"]), t0)
-        .await
-        .expect("open");
+    run(&t, &["recording-off"], 0).await;
     let blind = Evaluation::default();
     assert!(
         apply(&t, HOST, &blind, t0 + time::Duration::minutes(15))

@@ -68,22 +68,18 @@ fn a_match_needs_the_same_host_vm_start_and_user() {
         &w("b1", "vm-app-01", "ALICE", 3)
     ));
     assert!(unaudited::same_session(&e, &w("b1", "vm-app-01", "", -9)));
-    assert!(!unaudited::same_session(
-        &e,
-        &w("b2", "vm-app-01", "alice", 0)
-    ));
-    assert!(!unaudited::same_session(
-        &e,
-        &w("b1", "vm-db-01", "alice", 0)
-    ));
-    assert!(!unaudited::same_session(
-        &e,
-        &w("b1", "vm-app-01", "bob", 0)
-    ));
-    assert!(!unaudited::same_session(
-        &e,
-        &w("b1", "vm-app-01", "alice", 11)
-    ));
+    for (host, vm, user, minutes) in [
+        ("b2", "vm-app-01", "alice", 0),
+        ("b1", "vm-db-01", "alice", 0),
+        ("b1", "vm-app-01", "bob", 0),
+        ("b1", "vm-app-01", "alice", 11),
+    ] {
+        let other = w(host, vm, user, minutes);
+        assert!(
+            !unaudited::same_session(&e, &other),
+            "{host} {vm} {user} {minutes}"
+        );
+    }
     e.remove("TargetHost");
     e.insert("TargetResourceId".into(), json!("/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/vm-app-01"));
     assert!(unaudited::same_session(

@@ -1,12 +1,10 @@
 //! Reconcile tests: missed recordings and audit blobs go through the normal paths; stalled episodes.
 
 use crate::testkit::Domains;
-use bytes::Bytes;
 use time::Duration;
 
 use super::*;
 use crate::catalogue::model::RecordingKey;
-use crate::storage::{BlobRef, Metadata};
 use crate::testkit::audit::{ALICE, NOW, PATH, kit, line};
 
 fn outputs(o: &Outcome) -> Vec<String> {
@@ -38,19 +36,9 @@ async fn summary_of(state: &crate::state::AppState) -> String {
 #[tokio::test]
 async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
     let k = kit(None);
-    let rec = BlobRef::new(
-        k.state.ports.sources.default_recordings().container.clone(),
-        format!("PLACEHOLDER-{ALICE}"),
-    );
-    k.blobs
-        .put(
-            &rec,
-            Bytes::from_static(b"r"),
-            "application/octet-stream",
-            &Metadata::new(),
-        )
-        .await
-        .expect("put");
+    let recordings = k.state.ports.sources.default_recordings();
+    let rec = recordings.blob(format!("PLACEHOLDER-{ALICE}"));
+    crate::testkit::blobs::put(k.blobs.as_ref(), &rec, &b"r"[..], &[]).await;
     k.create_log().await;
     k.append(
         &std::fs::read(format!(

@@ -62,13 +62,7 @@ pub struct Claims<'a> {
     owner: &'a str,
 }
 
-impl std::fmt::Debug for Claims<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Claims")
-            .field("owner", &self.owner)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(Claims<'_> { owner });
 
 impl<'a> Claims<'a> {
     /// Claims made by `owner` in `tables`.

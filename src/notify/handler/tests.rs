@@ -25,14 +25,7 @@ fn says(o: &Outcome, parts: &[&str]) {
 
 fn inv(message: serde_json::Value) -> Invocation {
     let body = json!({"Data": {"message": message}, "Metadata": {"DequeueCount": "2"}});
-    let raw = bytes::Bytes::from(serde_json::to_vec(&body).expect("json"));
-    Invocation {
-        function: FUNCTION,
-        id: "inv".into(),
-        host_version: None,
-        request: InvokeRequest::parse(&raw).expect("parse"),
-        raw,
-    }
+    crate::testkit::invocation(FUNCTION, "inv", &body)
 }
 
 #[test]

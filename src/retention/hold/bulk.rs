@@ -25,7 +25,7 @@ use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::StorageError;
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableError, get_str};
+use crate::tables::{Filter, TableError, get_str, ops};
 
 /// Which recordings a bulk hold covers: a range of session-start days (event days for rows not
 /// joined with a session) plus optional equality filters.
@@ -104,14 +104,7 @@ pub async fn hold_bulk(
     let mut cont = None;
     let mut n = 0;
     loop {
-        let page = match ports
-            .tables
-            .query(RECORDINGS_TABLE, Some(&filter), Some(1000), cont)
-            .await
-        {
-            Err(TableError::NotFound) => return Ok(n),
-            other => other?,
-        };
+        let page = ops::page(&*ports.tables, RECORDINGS_TABLE, &filter, 1000, cont).await?;
         for s in &page.items {
             let (Some(pk), Some(rk)) = (
                 get_str(&s.entity, "PartitionKey"),
@@ -194,14 +187,7 @@ pub async fn active_members(
         Filter::partition(&rows::member_pk(hold_id)),
         Filter::bool("Active", true),
     ]);
-    let page = match ports
-        .tables
-        .query(HOLDS_TABLE, Some(&filter), Some(limit), None)
-        .await
-    {
-        Err(TableError::NotFound) => return Ok(vec![]),
-        other => other?,
-    };
+    let page = ops::page(&*ports.tables, HOLDS_TABLE, &filter, limit, None).await?;
     Ok(page
         .items
         .iter()

@@ -9,7 +9,7 @@ use crate::catalogue::model::CatalogueEntry;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::retention::policy::Retention;
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD};
-use crate::tables::{Entity, get_str};
+use crate::tables::{Entity, get_list, get_str};
 
 /// The retention the row had before any hold.
 pub(crate) fn pre_hold(row: &Versioned<CatalogueEntry>) -> Option<Retention> {
@@ -31,12 +31,7 @@ pub(crate) fn pre_hold(row: &Versioned<CatalogueEntry>) -> Option<Retention> {
 
 /// Hold ids recorded on a catalogue row.
 pub(crate) fn hold_ids(raw: &Entity) -> Vec<String> {
-    get_str(raw, "HoldIds")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    get_list(raw, "HoldIds").map(str::to_owned).collect()
 }
 
 pub(crate) fn mark_held(entry: &mut CatalogueEntry, raw: &mut Entity, id: &str) {

@@ -21,7 +21,7 @@ use crate::ports::Ports;
 use time::OffsetDateTime;
 
 pub(crate) use rows::member_pk;
-pub use rows::{Actor, HOLDS_TABLE, active, header, of_row};
+pub use rows::{Actor, HOLDS_TABLE, active, header, is_valid_id, of_row};
 
 use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;

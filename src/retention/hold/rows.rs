@@ -11,7 +11,7 @@ use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::retention::policy::Retention;
 use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
+use crate::tables::{Entity, Stored, TableError, WriteMode, get_list, get_str};
 
 /// Table of holds, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
@@ -41,12 +41,16 @@ impl Actor {
 }
 
 /// Hold ids are table keys and list items: 1–64 of `A-Z a-z 0-9 - _ .`.
-pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
-    let ok = (1..=64).contains(&id.len())
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// [`is_valid_id`], or `Invalid` naming the rule.
+pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
+    if is_valid_id(id) {
         Ok(())
     } else {
         Err(HoldError::Invalid(format!(
@@ -236,17 +240,9 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
         crate::tables::Filter::partition(HEADER_PK),
         crate::tables::Filter::str("Status", crate::tables::filter::Op::Eq, "active"),
     ]);
-    let query = ports
-        .tables
-        .query(HOLDS_TABLE, Some(&filter), Some(max), None);
-    match query.await {
-        Err(TableError::NotFound) => Ok((Vec::new(), false)),
-        Err(e) => Err(e),
-        Ok(page) => Ok((
-            page.items.into_iter().map(|s| s.entity).collect(),
-            page.next.is_some(),
-        )),
-    }
+    let page = crate::tables::ops::page(&*ports.tables, HOLDS_TABLE, &filter, max, None).await?;
+    let more = page.next.is_some();
+    Ok((page.items.into_iter().map(|s| s.entity).collect(), more))
 }
 
 /// The headers of the holds a catalogue row names (`HoldIds`), skipping any since removed.
@@ -255,10 +251,8 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
 /// Table errors.
 pub async fn of_row(ports: &Ports, row: &Entity) -> Result<Vec<Entity>, TableError> {
     let mut items = Vec::new();
-    for hold in get_str(row, "HoldIds").unwrap_or_default().split(',') {
-        if !hold.is_empty()
-            && let Some(h) = header(ports, hold).await?
-        {
+    for hold in get_list(row, "HoldIds") {
+        if let Some(h) = header(ports, hold).await? {
             items.push(h);
         }
     }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::Item;
 use crate::retention::tombstone::{DELETIONS_TABLE, Tombstone};
 use crate::storage::BlobRef;
-use crate::tables::ops::write_creating_table;
+use crate::tables::ops::{self, write_creating_table};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
 /// Partition of the deletions no digest has listed yet (no creation day can be spelt like it).
@@ -57,13 +57,7 @@ pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, Ta
     let filter = Filter::partition(UNANNOUNCED_PK);
     let (mut out, mut next) = (Vec::new(), None);
     loop {
-        let page = match tables
-            .query(DELETIONS_TABLE, Some(&filter), Some(1000), next)
-            .await
-        {
-            Err(TableError::NotFound) => return Ok(out),
-            other => other?,
-        };
+        let page = ops::page(tables, DELETIONS_TABLE, &filter, 1000, next).await?;
         out.extend(page.items.iter().filter_map(|s| from_entity(&s.entity)));
         next = page.next;
         if next.is_none() || out.len() >= MAX_PER_DIGEST {

@@ -246,11 +246,7 @@ impl Sweep<'_> {
                 {
                     match r {
                         Ok(d) => report.record(d),
-                        Err(e) => {
-                            report.failed += 1;
-                            tracing::warn!(blob = %blob, error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "retention candidate failed");
-                            failure.get_or_insert(e);
-                        }
+                        Err(e) => report.fail(blob, e, "retention candidate failed", &mut failure),
                     }
                 }
             }

@@ -110,6 +110,20 @@ impl Report {
         }
     }
 
+    /// Counts a blob whose step failed with `e` and logs it as `what`; the first failure is kept in
+    /// `first` (the run ends with it once its page is done).
+    pub(super) fn fail(
+        &mut self,
+        blob: &crate::storage::BlobRef,
+        e: anyhow::Error,
+        what: &str,
+        first: &mut Option<anyhow::Error>,
+    ) {
+        self.failed += 1;
+        tracing::warn!(blob = %blob, error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "{what}");
+        first.get_or_insert(e);
+    }
+
     /// Deletions counted against the bound.
     pub fn used(&self) -> usize {
         self.deleted + self.would_delete + self.already_gone

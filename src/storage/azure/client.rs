@@ -79,24 +79,33 @@ fn with_sas(query: &str, token: &str) -> String {
     }
 }
 
-/// Builds the service client for `conn`: bounded by its deadlines, authorised by an account SAS
-/// per request or by the connection's shared managed identity.
-pub(crate) fn service_client(conn: &StorageConnection) -> Result<BlobServiceClient, StorageError> {
-    let mut options = BlobServiceClientOptions {
-        version: API_VERSION.to_owned(),
-        ..Default::default()
-    };
-    options.client_options = sdk_options(conn.deadlines)?;
-    let credential: Option<Arc<dyn TokenCredential>> = match &conn.auth {
+/// The SDK client options of `conn` (bounded by its deadlines) and its credential: a key-based
+/// connection adds an account SAS for `services` to every attempt ([`SasPolicy`]) and has no
+/// credential; an identity-based one has the connection's shared managed identity.
+pub(crate) fn authorised(
+    conn: &StorageConnection,
+    services: &'static str,
+) -> Result<(ClientOptions, Option<Arc<dyn TokenCredential>>), StorageError> {
+    let mut options = sdk_options(conn.deadlines)?;
+    let credential = match &conn.auth {
         StorageAuth::Key(key) => {
-            let signer = SasSigner::new(&conn.account, key.clone(), "b");
+            let signer = SasSigner::new(&conn.account, key.clone(), services);
             options
-                .client_options
                 .per_try_policies
                 .push(Arc::new(SasPolicy::new(signer)));
             None
         }
         StorageAuth::ManagedIdentity { .. } => Some(identity::credential(conn)?),
+    };
+    Ok((options, credential))
+}
+
+/// Builds the service client for `conn` ([`authorised`] for the blob service).
+pub(crate) fn service_client(conn: &StorageConnection) -> Result<BlobServiceClient, StorageError> {
+    let (client_options, credential) = authorised(conn, "b")?;
+    let options = BlobServiceClientOptions {
+        version: API_VERSION.to_owned(),
+        client_options,
     };
     build(&conn.blob, credential, options, &conn.setting)
 }

@@ -4,6 +4,7 @@
 //! that does not exist lists as empty (as the in-memory fake does), so sweeps over a container that
 //! was never written to are not errors.
 
+use azure_core::http::{DeserializeWith, Format, Pager};
 use azure_storage_blob::BlobContainerClient;
 use azure_storage_blob::models::{
     BlobContainerClientFindBlobsByTagsOptions, BlobContainerClientListBlobsOptions,
@@ -28,14 +29,9 @@ pub(crate) async fn list(
         maxresults: page_size.and_then(|n| i32::try_from(n).ok()),
         ..Default::default()
     };
-    let mut pages = container
-        .list_blobs(Some(options))
-        .map_err(|e| map::error(&e))?
-        .into_pages();
-    let Some(page) = first(pages.try_next().await)? else {
+    let Some(page) = first_page(container.list_blobs(Some(options))).await? else {
         return Ok(empty());
     };
-    let page = page.into_model().map_err(|e| map::error(&e))?;
     let items = page
         .blob_items
         .into_iter()
@@ -74,14 +70,9 @@ pub(crate) async fn find_by_tags(
         maxresults: page_size.and_then(|n| i32::try_from(n).ok()),
         ..Default::default()
     };
-    let mut pages = container
-        .find_blobs_by_tags(expr, Some(options))
-        .map_err(|e| map::error(&e))?
-        .into_pages();
-    let Some(page) = first(pages.try_next().await)? else {
+    let Some(page) = first_page(container.find_blobs_by_tags(expr, Some(options))).await? else {
         return Ok(empty());
     };
-    let page = page.into_model().map_err(|e| map::error(&e))?;
     let items = page
         .blob_items
         .into_iter()
@@ -99,11 +90,17 @@ pub(crate) async fn find_by_tags(
     })
 }
 
-/// The first page's response; `None` when the listing is empty or the container does not exist
-/// (a sweep over a container nobody wrote to yet is not an error).
-fn first<R>(next: azure_core::Result<Option<R>>) -> Result<Option<R>, StorageError> {
-    match next {
-        Ok(page) => Ok(page),
+/// The model of a listing's first page; `None` when the listing is empty or the container does not
+/// exist (a sweep over a container nobody wrote to yet is not an error).
+async fn first_page<M, F>(pager: azure_core::Result<Pager<M, F>>) -> Result<Option<M>, StorageError>
+where
+    M: DeserializeWith<F> + azure_core::http::pager::Page + Send,
+    F: Format + Send,
+{
+    let mut pages = pager.map_err(|e| map::error(&e))?.into_pages();
+    match pages.try_next().await {
+        Ok(Some(page)) => page.into_model().map(Some).map_err(|e| map::error(&e)),
+        Ok(None) => Ok(None),
         Err(e) if map::error_code(&e) == Some("ContainerNotFound") => Ok(None),
         Err(e) => Err(map::error(&e)),
     }

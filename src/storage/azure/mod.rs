@@ -27,7 +27,7 @@ pub fn sdk_error(e: &azure_core::Error) -> StorageError {
     map::error(e)
 }
 use super::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
+    BlobItem, BlobProps, BlobRef, BlobStore, Page, StorageError, TaggedBlob, Tags, Upload,
 };
 
 /// Blob access for one storage connection.
@@ -38,13 +38,7 @@ pub struct AzureBlobStore {
     guard: CallGuard,
 }
 
-impl std::fmt::Debug for AzureBlobStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureBlobStore")
-            .field("account", &self.account)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(AzureBlobStore { account });
 
 impl AzureBlobStore {
     /// Builds a client for `conn` (SAS for key-based connections, managed identity otherwise).
@@ -207,26 +201,39 @@ impl BlobStore for AzureBlobStore {
         self.guard.run("blob.delete", delete).await
     }
 
-    async fn put(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
-        self.upload(blob, body, content_type, metadata, false).await
-    }
-
-    async fn put_new(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
-        match self.upload(blob, body, content_type, metadata, true).await {
+    /// One-request block blob upload; `only_new` adds `If-None-Match: *`.
+    async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, StorageError> {
+        let client = self.blob(blob);
+        let upload = || {
+            let options = BlockBlobClientUploadOptions {
+                if_none_match: up.only_new.then(|| azure_core::http::Etag::from("*")),
+                blob_content_type: Some(up.content_type.to_owned()),
+                metadata: Some(
+                    up.metadata
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                ..Default::default()
+            };
+            client.upload(up.body.clone().into(), Some(options))
+        };
+        let put = async {
+            let result = match upload().await {
+                Err(e) if Self::container_missing(&e) => {
+                    self.create_container(&blob.container).await?;
+                    upload().await
+                }
+                other => other,
+            };
+            let result = result.map_err(|e| map::error(&e))?;
+            Ok(map::etag(result.etag.as_ref()))
+        };
+        match self.guard.run("blob.put", put).await {
             // The service answers 409 BlobAlreadyExists; some versions (and Azurite) 412.
-            Err(StorageError::PreconditionFailed) => Err(StorageError::AlreadyExists),
+            Err(StorageError::PreconditionFailed) if up.only_new => {
+                Err(StorageError::AlreadyExists)
+            }
             other => other,
         }
     }
@@ -261,46 +268,6 @@ impl BlobStore for AzureBlobStore {
                 append.await.map(drop).map_err(|e| map::error(&e))
             })
             .await
-    }
-}
-
-impl AzureBlobStore {
-    /// One-request block blob upload; `only_new` adds `If-None-Match: *`.
-    async fn upload(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-        only_new: bool,
-    ) -> Result<String, StorageError> {
-        let client = self.blob(blob);
-        let upload = || {
-            let options = BlockBlobClientUploadOptions {
-                if_none_match: only_new.then(|| azure_core::http::Etag::from("*")),
-                blob_content_type: Some(content_type.to_owned()),
-                metadata: Some(
-                    metadata
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
-                ..Default::default()
-            };
-            client.upload(body.clone().into(), Some(options))
-        };
-        let put = async {
-            let result = match upload().await {
-                Err(e) if Self::container_missing(&e) => {
-                    self.create_container(&blob.container).await?;
-                    upload().await
-                }
-                other => other,
-            };
-            let result = result.map_err(|e| map::error(&e))?;
-            Ok(map::etag(result.etag.as_ref()))
-        };
-        self.guard.run("blob.put", put).await
     }
 }
 

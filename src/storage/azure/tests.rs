@@ -53,15 +53,8 @@ async fn unreachable_service_is_transient_and_never_shows_the_sas() {
     let r = store(&closed_service())
         .properties(&BlobRef::new("c", "b"))
         .await;
-    let Err(e) = r else {
-        panic!("must fail: {r:?}")
-    };
+    let (e, _) = crate::testkit::failure_without_sas(r);
     assert!(e.is_transient(), "{e}");
-    let text = format!("{e} {e:?}");
-    assert!(
-        !text.contains("sig=") || text.contains("sig=REDACTED"),
-        "{text}"
-    );
 }
 
 #[tokio::test]

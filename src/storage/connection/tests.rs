@@ -1,25 +1,21 @@
 //! Tests for connection resolution: every supported form, and the errors for the rest.
 
-use std::collections::HashMap;
-
 use super::*;
+use crate::testkit::maps::lookup as env;
 
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |k| map.get(k).cloned()
+/// The connection `name` resolves to with only `pairs` set.
+fn resolved(name: &str, pairs: &[(&str, &str)]) -> StorageConnection {
+    StorageConnection::resolve(name, &env(pairs))
+        .expect("ok")
+        .expect("some")
 }
 
 #[test]
 fn development_storage_points_at_azurite() {
-    let c = StorageConnection::resolve(
+    let c = resolved(
         "AzureWebJobsStorage",
-        &env(&[("AzureWebJobsStorage", "UseDevelopmentStorage=true")]),
-    )
-    .expect("ok")
-    .expect("some");
+        &[("AzureWebJobsStorage", "UseDevelopmentStorage=true")],
+    );
     assert_eq!(c.account, DEV_ACCOUNT);
     assert_eq!(c.blob.as_str(), "http://127.0.0.1:10000/devstoreaccount1");
     assert_eq!(c.table.as_str(), "http://127.0.0.1:10002/devstoreaccount1");
@@ -28,21 +24,21 @@ fn development_storage_points_at_azurite() {
 
 #[test]
 fn account_key_strings_with_suffix_or_explicit_endpoints() {
-    let e = env(&[(
+    let c = resolved(
         "S",
-        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.usgovcloudapi.net",
-    )]);
-    let c = StorageConnection::resolve("S", &e)
-        .expect("ok")
-        .expect("some");
+        &[(
+            "S",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.usgovcloudapi.net",
+        )],
+    );
     assert_eq!(c.blob.as_str(), "https://acct.blob.core.usgovcloudapi.net/");
-    let e = env(&[(
+    let c = resolved(
         "S",
-        "AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:5555/devstoreaccount1;QueueEndpoint=http://127.0.0.1:5556/devstoreaccount1;TableEndpoint=http://127.0.0.1:5557/devstoreaccount1",
-    )]);
-    let c = StorageConnection::resolve("S", &e)
-        .expect("ok")
-        .expect("some");
+        &[(
+            "S",
+            "AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:5555/devstoreaccount1;QueueEndpoint=http://127.0.0.1:5556/devstoreaccount1;TableEndpoint=http://127.0.0.1:5557/devstoreaccount1",
+        )],
+    );
     assert_eq!(c.queue.port(), Some(5556));
     assert!(
         !format!("{c:?}").contains("a2V5"),
@@ -52,10 +48,10 @@ fn account_key_strings_with_suffix_or_explicit_endpoints() {
 
 #[test]
 fn identity_settings_resolve_to_managed_identity() {
-    let e = env(&[("R__accountName", "stbastrecweu01"), ("R__clientId", "cid")]);
-    let c = StorageConnection::resolve("R", &e)
-        .expect("ok")
-        .expect("some");
+    let c = resolved(
+        "R",
+        &[("R__accountName", "stbastrecweu01"), ("R__clientId", "cid")],
+    );
     assert_eq!(
         c.blob.as_str(),
         "https://stbastrecweu01.blob.core.windows.net/"
@@ -67,20 +63,20 @@ fn identity_settings_resolve_to_managed_identity() {
             token_endpoint: IMDS_ENDPOINT.into(),
         }
     );
-    let e = env(&[
-        ("R__blobServiceUri", "https://x.blob.core.chinacloudapi.cn"),
-        (
-            "R__queueServiceUri",
-            "https://x.queue.core.chinacloudapi.cn",
-        ),
-        (
-            "R__tableServiceUri",
-            "https://x.table.core.chinacloudapi.cn",
-        ),
-    ]);
-    let c = StorageConnection::resolve("R", &e)
-        .expect("ok")
-        .expect("some");
+    let c = resolved(
+        "R",
+        &[
+            ("R__blobServiceUri", "https://x.blob.core.chinacloudapi.cn"),
+            (
+                "R__queueServiceUri",
+                "https://x.queue.core.chinacloudapi.cn",
+            ),
+            (
+                "R__tableServiceUri",
+                "https://x.table.core.chinacloudapi.cn",
+            ),
+        ],
+    );
     assert_eq!(c.account, "x");
 }
 
@@ -126,15 +122,13 @@ fn half_configured_or_unsupported_identity_settings_are_errors_naming_the_settin
     )
     .expect_err("unsupported credential");
     assert_eq!(errs, ["X__credential: only managedidentity is supported"]);
-    let c = StorageConnection::resolve(
+    let c = resolved(
         "X",
-        &env(&[
+        &[
             ("X__accountName", "a"),
             ("X__credential", "ManagedIdentity"),
-        ]),
-    )
-    .expect("ok")
-    .expect("some");
+        ],
+    );
     assert_eq!(
         c.auth,
         StorageAuth::ManagedIdentity {

@@ -38,13 +38,7 @@ pub struct DelegationIssuer {
     guard: CallGuard,
 }
 
-impl std::fmt::Debug for DelegationIssuer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DelegationIssuer")
-            .field("account", &self.account)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(DelegationIssuer { account });
 
 impl DelegationIssuer {
     /// An issuer for `conn` (identity-based). No request is made here.

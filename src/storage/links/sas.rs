@@ -10,8 +10,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 use sha2::Sha256;
+
+use crate::storage::url::{VALUE, encode_value};
 
 /// SAS version of the tokens (≥ 2020-12-06: the layout above).
 pub const SAS_VERSION: &str = "2022-11-02";
@@ -35,14 +37,7 @@ pub struct DelegationKey {
     pub value: Vec<u8>,
 }
 
-impl std::fmt::Debug for DelegationKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DelegationKey")
-            .field("oid", &self.oid)
-            .field("expiry", &self.expiry)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(DelegationKey { oid, expiry });
 
 /// What one token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,17 +98,10 @@ pub fn sign(key: &[u8], text: &str) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Query-string value encoding (everything but unreserved characters).
-const VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 /// The SAS query string (without `?`).
 pub fn token(key: &DelegationKey, g: &BlobGrant<'_>) -> String {
     let sig = sign(&key.value, &string_to_sign(key, g));
-    let e = |v: &str| utf8_percent_encode(v, VALUE).to_string();
+    let e = encode_value;
     format!(
         "sv={SAS_VERSION}&sr=b&sp=r&st={}&se={}&spr={}&skoid={}&sktid={}&skt={}&ske={}&sks={}&skv={}&sig={}",
         e(g.start),

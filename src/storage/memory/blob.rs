@@ -52,10 +52,7 @@ impl Blob {
         etag: Option<&str>,
         if_tags: Option<&str>,
     ) -> Result<(), StorageError> {
-        let cond = if_tags
-            .map(TagExpr::parse)
-            .transpose()
-            .map_err(StorageError::Permanent)?;
+        let cond = TagExpr::condition(if_tags)?;
         let etag_ok = etag.is_none_or(|e| self.props.etag == normalize_etag(e));
         if etag_ok && cond.is_none_or(|c| c.eval(&self.tags)) {
             Ok(())

@@ -17,24 +17,18 @@ pub(super) fn page(
     page: usize,
 ) -> Page<TaggedBlob> {
     let keys = e.keys();
-    let mut items: Vec<TaggedBlob> = blobs
+    let matching = blobs
         .iter()
-        .filter(|(k, b)| k.container == container && e.eval(&b.tags))
-        .filter(|(k, _)| marker.is_none_or(|m| k.name.as_str() >= m))
-        .take(page + 1)
-        .map(|(k, b)| TaggedBlob {
-            container: k.container.clone(),
-            name: k.name.clone(),
-            tags: b
-                .tags
-                .iter()
-                .filter(|(t, _)| keys.contains(t))
-                .map(|(t, v)| (t.clone(), v.clone()))
-                .collect(),
-        })
-        .collect();
-    let next = (items.len() > page)
-        .then(|| items.pop().map(|i| i.name))
-        .flatten();
-    Page { items, next }
+        .filter(|(k, b)| k.container == container && e.eval(&b.tags));
+    let item = |k: &BlobRef, b: &Blob| TaggedBlob {
+        container: k.container.clone(),
+        name: k.name.clone(),
+        tags: b
+            .tags
+            .iter()
+            .filter(|(t, _)| keys.contains(t))
+            .map(|(t, v)| (t.clone(), v.clone()))
+            .collect(),
+    };
+    super::page_of(matching, marker, page, item)
 }

@@ -22,7 +22,7 @@ use super::tag_expr::TagExpr;
 pub use super::tag_expr::validate_tags;
 use super::{
     BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob,
-    Tags,
+    Tags, Upload,
 };
 pub use seed::seed;
 
@@ -97,6 +97,16 @@ impl InMemoryBlobStore {
         }
     }
 
+    /// Counts a call, then reads `blob` through `read`; `NotFound` when there is no such blob.
+    async fn read<T>(
+        &self,
+        blob: &BlobRef,
+        read: impl FnOnce(&Blob) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.count().await;
+        read(self.lock().get(blob).ok_or(StorageError::NotFound)?)
+    }
+
     fn next_etag(&self) -> String {
         format!(
             "0x8D{:014X}",
@@ -115,6 +125,26 @@ impl InMemoryBlobStore {
     }
 }
 
+/// Up to `size` of the `selected` blobs (in name order) from `marker` on, each as `item`; `next`
+/// names the first blob of the following page.
+fn page_of<'a, T>(
+    selected: impl Iterator<Item = (&'a BlobRef, &'a Blob)>,
+    marker: Option<&str>,
+    size: usize,
+    item: impl Fn(&BlobRef, &Blob) -> T,
+) -> Page<T> {
+    let mut chosen: Vec<_> = selected
+        .filter(|(k, _)| marker.is_none_or(|m| k.name.as_str() >= m))
+        .take(size + 1)
+        .collect();
+    let next = (chosen.len() > size)
+        .then(|| chosen.pop())
+        .flatten()
+        .map(|(k, _)| k.name.clone());
+    let items = chosen.into_iter().map(|(k, b)| item(k, b)).collect();
+    Page { items, next }
+}
+
 #[async_trait]
 impl BlobStore for InMemoryBlobStore {
     fn account(&self) -> &str {
@@ -122,11 +152,7 @@ impl BlobStore for InMemoryBlobStore {
     }
 
     async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        self.count().await;
-        self.lock()
-            .get(blob)
-            .map(|b| b.props.clone())
-            .ok_or(StorageError::NotFound)
+        self.read(blob, |b| Ok(b.props.clone())).await
     }
 
     async fn read_range(
@@ -135,17 +161,17 @@ impl BlobStore for InMemoryBlobStore {
         offset: u64,
         len: u64,
     ) -> Result<Bytes, StorageError> {
-        self.count().await;
-        let blobs = self.lock();
-        let b = blobs.get(blob).ok_or(StorageError::NotFound)?;
-        let size = b.body.len() as u64;
-        if offset >= size || len == 0 {
-            return Err(StorageError::RangeNotSatisfiable);
-        }
-        let end = offset.saturating_add(len).min(size);
-        Ok(Bytes::copy_from_slice(
-            &b.body[offset as usize..end as usize],
-        ))
+        self.read(blob, |b| {
+            let size = b.body.len() as u64;
+            if offset >= size || len == 0 {
+                return Err(StorageError::RangeNotSatisfiable);
+            }
+            let end = offset.saturating_add(len).min(size);
+            Ok(Bytes::copy_from_slice(
+                &b.body[offset as usize..end as usize],
+            ))
+        })
+        .await
     }
 
     async fn list(
@@ -155,30 +181,19 @@ impl BlobStore for InMemoryBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, StorageError> {
         self.count().await;
-        let page = self.page_size;
         let blobs = self.lock();
-        let mut items: Vec<BlobItem> = blobs
+        let listed = blobs
             .iter()
-            .filter(|(k, _)| k.container == container && k.name.starts_with(prefix.unwrap_or("")))
-            .filter(|(k, _)| marker.as_deref().is_none_or(|m| k.name.as_str() >= m))
-            .take(page + 1)
-            .map(|(k, b)| BlobItem {
-                name: k.name.clone(),
-                props: b.props.clone(),
-            })
-            .collect();
-        let next = (items.len() > page)
-            .then(|| items.pop().map(|i| i.name))
-            .flatten();
-        Ok(Page { items, next })
+            .filter(|(k, _)| k.container == container && k.name.starts_with(prefix.unwrap_or("")));
+        let item = |k: &BlobRef, b: &Blob| BlobItem {
+            name: k.name.clone(),
+            props: b.props.clone(),
+        };
+        Ok(page_of(listed, marker.as_deref(), self.page_size, item))
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        self.count().await;
-        self.lock()
-            .get(blob)
-            .map(|b| b.tags.clone())
-            .ok_or(StorageError::NotFound)
+        self.read(blob, |b| Ok(b.tags.clone())).await
     }
 
     async fn set_tags(
@@ -189,10 +204,7 @@ impl BlobStore for InMemoryBlobStore {
     ) -> Result<(), StorageError> {
         self.count().await;
         validate_tags(tags)?;
-        let cond = if_tags
-            .map(TagExpr::parse)
-            .transpose()
-            .map_err(StorageError::Permanent)?;
+        let cond = TagExpr::condition(if_tags)?;
         let mut blobs = self.lock();
         let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;
         if cond.is_some_and(|c| !c.eval(&b.tags)) {
@@ -236,37 +248,15 @@ impl BlobStore for InMemoryBlobStore {
         Ok(())
     }
 
-    async fn put(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
+    async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, StorageError> {
         self.count().await;
-        let mut new = self.new_blob(BlobKind::Block, body, content_type, metadata);
+        let mut new = self.new_blob(BlobKind::Block, up.body, up.content_type, up.metadata);
         let mut blobs = self.lock();
-        if let Some(old) = blobs.get(blob) {
+        match blobs.get(blob) {
+            Some(_) if up.only_new => return Err(StorageError::AlreadyExists),
             // An overwrite keeps the creation time, as the service does.
-            new.props.created = old.props.created;
-        }
-        let etag = new.props.etag.clone();
-        blobs.insert(blob.clone(), new);
-        Ok(etag)
-    }
-
-    async fn put_new(
-        &self,
-        blob: &BlobRef,
-        body: Bytes,
-        content_type: &str,
-        metadata: &Metadata,
-    ) -> Result<String, StorageError> {
-        self.count().await;
-        let new = self.new_blob(BlobKind::Block, body, content_type, metadata);
-        let mut blobs = self.lock();
-        if blobs.contains_key(blob) {
-            return Err(StorageError::AlreadyExists);
+            Some(old) => new.props.created = old.props.created,
+            None => {}
         }
         let etag = new.props.etag.clone();
         blobs.insert(blob.clone(), new);

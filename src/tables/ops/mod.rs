@@ -1,9 +1,11 @@
 //! Table operations every domain shares, over any [`TableStore`]: reads that take an absent table
-//! for absent rows ([`get`], [`query_all`]), writes that create their table on first use
+//! for absent rows ([`get`], [`page`], [`query_all`]), writes that create their table on first use
 //! ([`write_creating_table`]), and the one ETag-conditional read-modify-write ([`update`],
 //! [`update_from`]).
 
-use super::{Entity, Filter, Stored, TableError, TableStore, WriteMode, strip_annotations};
+use super::{
+    Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, strip_annotations,
+};
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
@@ -29,6 +31,30 @@ pub async fn get<T: TableStore + ?Sized>(
     }
 }
 
+/// One page of at most `top` rows matching `filter` from `continuation` on (absent table = an
+/// empty last page).
+///
+/// # Errors
+/// Table errors.
+pub async fn page<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    filter: &Filter,
+    top: u32,
+    continuation: Option<String>,
+) -> Result<QueryPage, TableError> {
+    match tables
+        .query(table, Some(filter), Some(top), continuation)
+        .await
+    {
+        Err(TableError::NotFound) => Ok(QueryPage {
+            items: Vec::new(),
+            next: None,
+        }),
+        other => other,
+    }
+}
+
 /// All rows matching `filter`, at most `limit` (absent table = none).
 ///
 /// # Errors
@@ -42,10 +68,7 @@ pub async fn query_all<T: TableStore + ?Sized>(
     let mut out = Vec::new();
     let mut next = None;
     loop {
-        let page = match tables.query(table, Some(filter), Some(1000), next).await {
-            Err(TableError::NotFound) => return Ok(out),
-            other => other?,
-        };
+        let page = page(tables, table, filter, 1000, next).await?;
         out.extend(page.items);
         if out.len() >= limit || page.next.is_none() {
             out.truncate(limit);

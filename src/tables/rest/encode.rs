@@ -5,19 +5,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-/// Everything but unreserved characters is encoded.
-const VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// Percent-encodes a query or key value.
-pub(crate) fn enc(s: &str) -> String {
-    utf8_percent_encode(s, VALUE).to_string()
-}
+use crate::storage::url::encode_value as enc;
 
 /// `table(PartitionKey='pk',RowKey='rk')` with the values quoted and encoded.
 pub(crate) fn entity_path(table: &str, pk: &str, rk: &str) -> String {

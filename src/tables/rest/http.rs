@@ -192,6 +192,15 @@ pub(crate) async fn fail(res: Response) -> TableError {
     TableError::from_status(status, error_code(res).await)
 }
 
+/// `res` when its status is a success, else its failure (see [`fail`]).
+pub(crate) async fn success(res: Response) -> Result<Response, TableError> {
+    if res.status().is_success() {
+        Ok(res)
+    } else {
+        Err(fail(res).await)
+    }
+}
+
 /// A header value from text we produced (ETags echo what the service sent).
 pub(crate) fn header(v: &str) -> Result<HeaderValue, TableError> {
     HeaderValue::from_str(v).map_err(|_| TableError::Permanent("invalid ETag value".to_owned()))

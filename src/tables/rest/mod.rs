@@ -13,7 +13,7 @@ mod store;
 
 use self::http::{Auth, Call};
 use super::TableError;
-use super::keys::{is_valid_key, is_valid_table_name};
+use super::keys::{check_keys, is_valid_table_name};
 use crate::storage::connection::{StorageAuth, StorageConnection};
 use crate::storage::deadline::CallGuard;
 use crate::storage::identity;
@@ -28,14 +28,7 @@ pub struct TableRestClient {
     guard: CallGuard,
 }
 
-impl std::fmt::Debug for TableRestClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TableRestClient")
-            .field("base", &self.base)
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
+crate::telemetry::debug_fields!(TableRestClient { base, prefix });
 
 impl TableRestClient {
     /// Builds a client for `conn`; every table name is prefixed with `prefix`. No request is made.
@@ -88,13 +81,7 @@ impl TableRestClient {
     /// The entity path, after checking the keys: the service answers 400 for `/ \\ # ?` (Azurite
     /// even 500, which would be retried), so invalid keys fail here, permanently and at once.
     fn entity_path(&self, table: &str, pk: &str, rk: &str) -> Result<String, TableError> {
-        if !is_valid_key(pk) || !is_valid_key(rk) {
-            return Err(TableError::Rejected(format!(
-                "invalid key ({} and {} characters; at most 1024, no / \\ # ? or control characters)",
-                pk.len(),
-                rk.len()
-            )));
-        }
+        check_keys(pk, rk)?;
         Ok(encode::entity_path(&self.table(table)?, pk, rk))
     }
 

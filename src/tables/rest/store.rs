@@ -86,18 +86,12 @@ impl TableStore for TableRestClient {
                 WriteMode::IfMatch(etag) => (Method::PUT, path.as_str(), http::if_match(etag)?),
             };
             let body = Some(http::json(entity)?);
-            let res = self
-                .send(Call {
-                    headers,
-                    body,
-                    ..Call::new(method, path)
-                })
-                .await?;
-            if res.status().is_success() {
-                http::etag_of(&res)
-            } else {
-                Err(http::fail(res).await)
-            }
+            let request = Call {
+                headers,
+                body,
+                ..Call::new(method, path)
+            };
+            http::etag_of(&http::success(self.send(request).await?).await?)
         };
         self.guard.run("table.write", call).await
     }
@@ -112,17 +106,11 @@ impl TableStore for TableRestClient {
         let call = async {
             let path = self.entity_path(table, pk, rk)?;
             let headers = http::if_match(etag.unwrap_or("*"))?;
-            let res = self
-                .send(Call {
-                    headers,
-                    ..Call::new(Method::DELETE, &path)
-                })
-                .await?;
-            if res.status().is_success() {
-                Ok(())
-            } else {
-                Err(http::fail(res).await)
-            }
+            let request = Call {
+                headers,
+                ..Call::new(Method::DELETE, &path)
+            };
+            http::success(self.send(request).await?).await.map(drop)
         };
         self.guard.run("table.delete", call).await
     }
@@ -144,15 +132,11 @@ impl TableStore for TableRestClient {
             let path = format!("{}()", self.table(table)?);
             let odata = filter.map(Filter::to_odata);
             let query = encode::query_params(odata.as_deref(), top, next.as_ref());
-            let res = self
-                .send(Call {
-                    query,
-                    ..Call::new(Method::GET, &path)
-                })
-                .await?;
-            if !res.status().is_success() {
-                return Err(http::fail(res).await);
-            }
+            let request = Call {
+                query,
+                ..Call::new(Method::GET, &path)
+            };
+            let res = http::success(self.send(request).await?).await?;
             let header = |n: &str| {
                 res.headers()
                     .get(n)
@@ -220,16 +204,12 @@ impl TableStore for TableRestClient {
                 reqwest::header::CONTENT_TYPE,
                 http::header(&batch::content_type(&id))?,
             );
-            let res = self
-                .send(Call {
-                    headers,
-                    body: Some(batch::body(&id, &parts)),
-                    ..Call::new(Method::POST, "$batch")
-                })
-                .await?;
-            if !res.status().is_success() {
-                return Err(http::fail(res).await);
-            }
+            let request = Call {
+                headers,
+                body: Some(batch::body(&id, &parts)),
+                ..Call::new(Method::POST, "$batch")
+            };
+            let res = http::success(self.send(request).await?).await?;
             let text = res
                 .text()
                 .await

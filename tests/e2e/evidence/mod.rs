@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::audit_logs::support::Env;
 use crate::catalogue_sessions::{http, seed};
 use crate::harness::{self, AzuriteEnv, HandlerProcess};
-use bastion_recordings::storage::BlobRef;
+use bastion_recordings::storage::{BlobRef, Upload};
 
 const MONTH: &str = "from=2025-03-01&to=2025-03-31";
 /// base64 of the seed [7; 32].
@@ -324,11 +324,14 @@ async fn the_timer_writes_last_month_once_into_the_evidence_container() {
     let stored = e.blobs.read_range(&sig, 0, 1 << 20).await.expect("sig");
     let refused = e
         .blobs
-        .put_new(
+        .upload(
             &sig,
-            bytes::Bytes::from_static(b"forged"),
-            "x",
-            &Default::default(),
+            Upload {
+                body: bytes::Bytes::from_static(b"forged"),
+                content_type: "x",
+                metadata: &Default::default(),
+                only_new: true,
+            },
         )
         .await;
     assert!(

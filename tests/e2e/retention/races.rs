@@ -11,7 +11,7 @@ use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags,
+    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags, Upload,
 };
 use bytes::Bytes;
 use time::Duration;
@@ -91,23 +91,8 @@ impl BlobStore for Racing {
         }
         self.inner.delete_guarded(b, etag, if_tags).await
     }
-    async fn put(
-        &self,
-        b: &BlobRef,
-        body: Bytes,
-        ct: &str,
-        m: &Metadata,
-    ) -> Result<String, StorageError> {
-        self.inner.put(b, body, ct, m).await
-    }
-    async fn put_new(
-        &self,
-        b: &BlobRef,
-        body: Bytes,
-        ct: &str,
-        m: &Metadata,
-    ) -> Result<String, StorageError> {
-        self.inner.put_new(b, body, ct, m).await
+    async fn upload(&self, b: &BlobRef, up: Upload<'_>) -> Result<String, StorageError> {
+        self.inner.upload(b, up).await
     }
     async fn create_append(&self, b: &BlobRef, ct: &str) -> Result<(), StorageError> {
         self.inner.create_append(b, ct).await

@@ -39,7 +39,7 @@ async fn deleted(k: &Kit) -> usize {
 #[tokio::test]
 async fn set_is_idempotent_keeps_the_blob_from_the_sweep_and_release_restores() {
     let k = kit();
-    let (blob, key) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
+    let (blob, key) = k.ops_recording("a.rec", &[]).await;
     let body = json!({"recording": key.id(), "reason": "case 42"}).to_string();
     let (s, v) = call(&k, "POST", &body).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -109,9 +109,9 @@ async fn set_is_idempotent_keeps_the_blob_from_the_sweep_and_release_restores() 
 async fn bulk_holds_and_principal_names() {
     let k = kit();
     let user = [("UserName", json!("mallory"))];
-    let (b1, _) = k.recording("m1.rec", "ops-30d", &k.day(30), &user).await;
-    let (b2, _) = k.recording("m2.rec", "ops-30d", &k.day(30), &user).await;
-    let (other, _) = k.recording("o.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b1, _) = k.ops_recording("m1.rec", &user).await;
+    let (b2, _) = k.ops_recording("m2.rec", &user).await;
+    let (other, _) = k.ops_recording("o.rec", &[]).await;
     let day = k.day(0);
     let body = json!({"reason": "insider case", "holdId": "case-7",
         "bulk": {"from": day, "to": day, "user": "mallory"}})
@@ -146,7 +146,7 @@ async fn bulk_holds_and_principal_names() {
 #[tokio::test]
 async fn problems_for_bad_bodies_unknown_and_deleted_recordings_and_missing_roles() {
     let k = kit();
-    let (_, key) = k.recording("p.rec", "ops-30d", &k.day(30), &[]).await;
+    let (_, key) = k.ops_recording("p.rec", &[]).await;
     for bad in [
         "",
         "not json",

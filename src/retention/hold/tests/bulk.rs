@@ -8,34 +8,30 @@ use super::super::{HOLDS_TABLE, HoldError, Target, hold, release};
 use super::{actor, deleted};
 use crate::retention::TAG_UNTIL;
 use crate::retention::policy::Retention;
-use crate::testkit::retention::kit;
+use crate::tables::Entity;
+use crate::testkit::retention::{Kit, kit};
+
+/// The first `holds` row whose `prop` is `value`.
+fn holds_row(k: &Kit, prop: &str, value: &str) -> Entity {
+    let mut rows = k.tables.dump(HOLDS_TABLE).into_iter().map(|s| s.entity);
+    rows.find(|e| e[prop] == value)
+        .unwrap_or_else(|| panic!("no holds row with {prop} {value}"))
+}
 
 #[tokio::test]
 async fn bulk_hold_by_vm_and_days_then_bulk_release() {
     let k = kit();
     let (a, _) = k
-        .recording(
-            "a.rec",
-            "ops-30d",
-            &k.day(30),
-            &[("TargetVm", json!("vm-a"))],
-        )
+        .ops_recording("a.rec", &[("TargetVm", json!("vm-a"))])
         .await;
     let (b, _) = k
-        .recording(
+        .ops_recording(
             "b.rec",
-            "ops-30d",
-            &k.day(30),
             &[("TargetVm", json!("vm-a")), ("UserName", json!("alice"))],
         )
         .await;
     let (c, _) = k
-        .recording(
-            "c.rec",
-            "ops-30d",
-            &k.day(30),
-            &[("TargetVm", json!("vm-b"))],
-        )
+        .ops_recording("c.rec", &[("TargetVm", json!("vm-b"))])
         .await;
     let sel = |from, to, vm: Option<&str>, user: Option<&str>| Selector {
         from_day: k.day(from),
@@ -66,18 +62,10 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
         2
     );
     assert_eq!(deleted(&k, 400).await, 1, "b is still held by inc-8");
-    let header = k
-        .tables
-        .dump(HOLDS_TABLE)
-        .into_iter()
-        .find(|s| s.entity["RowKey"] == "inc-7")
-        .expect("header");
+    let header = holds_row(&k, "RowKey", "inc-7");
     assert_eq!(
-        (
-            header.entity["Status"].clone(),
-            header.entity["ReleasedBy"].clone()
-        ),
-        (json!("released"), json!("auditor@example.com"))
+        (&header["Status"], &header["ReleasedBy"]),
+        (&json!("released"), &json!("auditor@example.com"))
     );
 }
 
@@ -88,14 +76,9 @@ async fn bulk_holds_select_sessions_by_start_day_across_midnight() {
     let k = kit();
     let late = json!(format!("{}T23:40:00.000Z", k.day(-1)));
     let vm = ("TargetVm", json!("vm-n"));
-    k.recording(
-        "late.rec",
-        "ops-30d",
-        &k.day(30),
-        &[vm.clone(), ("SessionStart", late)],
-    )
-    .await;
-    k.recording("plain.rec", "ops-30d", &k.day(30), &[vm]).await;
+    k.ops_recording("late.rec", &[vm.clone(), ("SessionStart", late)])
+        .await;
+    k.ops_recording("plain.rec", &[vm]).await;
     for (hold_id, from, to, want) in [
         ("h-before", -1, -1, 1),
         ("h-created", 0, 0, 1),
@@ -141,20 +124,12 @@ async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
     )
     .await
     .expect("override");
-    let log = k
-        .tables
-        .dump(HOLDS_TABLE)
-        .into_iter()
-        .find(|s| s.entity["PartitionKey"] == "override")
-        .expect("logged");
+    let log = holds_row(&k, "PartitionKey", "override");
     assert_eq!(
-        (
-            log.entity["FromUntil"].clone(),
-            log.entity["ToUntil"].clone()
-        ),
-        (json!(k.day(365)), json!(k.day(10)))
+        (&log["FromUntil"], &log["ToUntil"]),
+        (&json!(k.day(365)), &json!(k.day(10)))
     );
-    assert_eq!(log.entity["Reason"], "gdpr erasure request 9");
+    assert_eq!(log["Reason"], "gdpr erasure request 9");
     assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(10));
     assert_eq!(deleted(&k, 20).await, 1);
 }

@@ -28,7 +28,7 @@ async fn deleted(k: &Kit, days: i64) -> usize {
 #[tokio::test]
 async fn a_hold_protects_and_its_release_restores_the_original_date() {
     let k = kit();
-    let (b, key) = k.recording("case.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, key) = k.ops_recording("case.rec", &[]).await;
     hold(
         &k.state.ports,
         "case-42",
@@ -123,7 +123,7 @@ async fn nested_holds_release_only_with_the_last_one_and_are_idempotent() {
 #[tokio::test]
 async fn holds_need_who_why_a_valid_id_and_a_known_recording() {
     let k = kit();
-    let (_, key) = k.recording("v.rec", "ops-30d", &k.day(30), &[]).await;
+    let (_, key) = k.ops_recording("v.rec", &[]).await;
     let t = Target::Key(key);
     let nobody = Actor {
         who: " ".into(),
@@ -150,7 +150,7 @@ async fn holds_need_who_why_a_valid_id_and_a_known_recording() {
 #[tokio::test]
 async fn a_hold_by_blob_url_finds_the_catalogue_row() {
     let k = kit();
-    let (b, key) = k.recording("dir/u v.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, key) = k.ops_recording("dir/u v.rec", &[]).await;
     let url = "https://acct.blob.core.windows.net/recordings/dir/u%20v.rec".to_owned();
     assert_eq!(
         hold(&k.state.ports, "u", &Target::Url(url), &actor(&k, "x"))

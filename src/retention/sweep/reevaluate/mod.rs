@@ -115,11 +115,7 @@ impl Sweep<'_> {
                 for (blob, r) in chunk.iter().zip(results) {
                     match r {
                         Ok(d) => report.record_retag(d),
-                        Err(e) => {
-                            report.failed += 1;
-                            tracing::warn!(blob = %blob, error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "re-evaluation failed");
-                            failure.get_or_insert(e);
-                        }
+                        Err(e) => report.fail(blob, e, "re-evaluation failed", &mut failure),
                     }
                 }
                 if failure.is_some() {

@@ -63,17 +63,12 @@ fn the_plan_lengthens_and_shortens_only_when_allowed() {
 #[tokio::test]
 async fn a_longer_class_retags_not_yet_due_blobs_but_not_holds_or_overrides() {
     let k = kit_with(policy(30, 365), &[]);
-    let (b, key) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
-    let (held, _) = k.recording("held.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, key) = k.ops_recording("a.rec", &[]).await;
+    let (held, _) = k.ops_recording("held.rec", &[]).await;
     let ht = hold_tags(&k.tags(&held).await);
     k.blobs.set_tags(&held, &ht, None).await.expect("hold");
     let (pinned, _) = k
-        .recording(
-            "pinned.rec",
-            "ops-30d",
-            &k.day(30),
-            &[("RetentionOverride", json!(true))],
-        )
+        .ops_recording("pinned.rec", &[("RetentionOverride", json!(true))])
         .await;
     let (pci, _) = k.recording("p.rec", "pci-1y", &k.day(365), &[]).await;
     let logs = k.state.ports.sources.default_audit_logs().container.clone();
@@ -168,11 +163,7 @@ async fn a_bounded_run_resumes_and_a_dry_run_writes_nothing() {
     let k = kit_with(policy(30, 365), &[]);
     let mut blobs = Vec::new();
     for i in 0..40 {
-        blobs.push(
-            k.recording(&format!("b{i:02}.rec"), "ops-30d", &k.day(30), &[])
-                .await
-                .0,
-        );
+        blobs.push(k.ops_recording(&format!("b{i:02}.rec"), &[]).await.0);
     }
     sweep(&k.state, &k, 1, false, 100).await;
     let longer = with_policy(&k, policy(60, 365));
@@ -218,8 +209,8 @@ async fn a_bounded_run_resumes_and_a_dry_run_writes_nothing() {
 #[tokio::test]
 async fn a_transient_failure_fails_the_run_and_the_blob_is_retried_next_run() {
     let k = kit_with(policy(30, 365), &[]);
-    let (a, _) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
-    let (b, _) = k.recording("b.rec", "ops-30d", &k.day(30), &[]).await;
+    let (a, _) = k.ops_recording("a.rec", &[]).await;
+    let (b, _) = k.ops_recording("b.rec", &[]).await;
     sweep(&k.state, &k, 1, false, 100).await;
     k.blobs.arm(Hook::FailProperties(b.name.clone()));
     let longer = with_policy(&k, policy(60, 365));

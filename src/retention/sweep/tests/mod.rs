@@ -10,7 +10,7 @@ use crate::retention::policy::Policy;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::retention::tombstone::{DELETIONS_TABLE, PENDING_PK, Tombstone, write_intent};
 use crate::retention::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_UNTIL};
-use crate::storage::BlobStore;
+use crate::storage::{BlobRef, BlobStore};
 use crate::tables::Stored;
 use crate::testkit::retention::{Hook, Kit, kit, kit_with};
 
@@ -21,6 +21,16 @@ async fn sweep(k: &Kit, days: i64, dry: bool, max: usize) -> Report {
     let (report, err) = run(&k.state.sweeper(), &k.params(days, dry, max)).await;
     assert!(err.is_none(), "{err:?}");
     report
+}
+
+/// A due recording `name` whose delete meets `hook`, swept once: the kit, the blob, its key and
+/// the run's report.
+async fn raced(name: &str, hook: fn(String) -> Hook) -> (Kit, BlobRef, RecordingKey, Report) {
+    let k = kit();
+    let (b, key) = k.ops_recording(name, &[]).await;
+    k.blobs.arm(hook(b.name.clone()));
+    let r = sweep(&k, 400, false, 10).await;
+    (k, b, key, r)
 }
 
 /// The digest a timer run would emit after `r`, settled as the handler settles it.
@@ -65,15 +75,13 @@ fn intents(k: &Kit) -> usize {
 async fn deletes_only_the_expired_and_leaves_evidence() {
     let k = kit();
     let (old, old_key) = k
-        .recording(
+        .ops_recording(
             "old.rec",
-            "ops-30d",
-            &k.day(30),
             &[("TunnelId", json!("t-1")), ("Sha256", json!("ab12"))],
         )
         .await;
     let (future, _) = k.recording("future.rec", "sox-7y", &k.day(2557), &[]).await;
-    let (held, held_key) = k.recording("held.rec", "ops-30d", &k.day(30), &[]).await;
+    let (held, held_key) = k.ops_recording("held.rec", &[]).await;
     k.blobs
         .set_tags(&held, &hold_tags(&k.tags(&held).await), None)
         .await
@@ -142,7 +150,7 @@ async fn deletes_only_the_expired_and_leaves_evidence() {
 #[tokio::test]
 async fn kept_through_the_last_day_and_deleted_the_day_after() {
     let k = kit();
-    let (b, _) = k.recording("edge.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, _) = k.ops_recording("edge.rec", &[]).await;
     assert_eq!(sweep(&k, 30, false, 10).await.candidates, 0);
     assert!(k.exists(&b).await);
     assert_eq!(sweep(&k, 31, false, 10).await.deleted, 1);
@@ -152,12 +160,7 @@ async fn kept_through_the_last_day_and_deleted_the_day_after() {
 async fn a_hold_known_only_to_the_catalogue_wins_and_repairs_the_tags() {
     let k = kit();
     let (b, key) = k
-        .recording(
-            "stale.rec",
-            "ops-30d",
-            &k.day(30),
-            &[("LegalHold", json!(true))],
-        )
+        .ops_recording("stale.rec", &[("LegalHold", json!(true))])
         .await;
     let r = sweep(&k, 400, false, 10).await;
     assert_eq!((r.candidates, r.held, r.deleted), (1, 1, 0));
@@ -173,7 +176,7 @@ async fn a_hold_known_only_to_the_catalogue_wins_and_repairs_the_tags() {
 #[tokio::test]
 async fn held_then_released_is_deleted_on_its_original_date() {
     let k = kit();
-    let (b, _) = k.recording("rel.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, _) = k.ops_recording("rel.rec", &[]).await;
     let held = hold_tags(&k.tags(&b).await);
     k.blobs.set_tags(&b, &held, None).await.expect("hold");
     assert_eq!(sweep(&k, 400, false, 10).await.candidates, 0);
@@ -187,10 +190,7 @@ async fn held_then_released_is_deleted_on_its_original_date() {
 
 #[tokio::test]
 async fn changed_after_listing_is_skipped_without_evidence() {
-    let k = kit();
-    let (b, key) = k.recording("changed.rec", "ops-30d", &k.day(30), &[]).await;
-    k.blobs.arm(Hook::OverwriteBeforeDelete(b.name.clone()));
-    let r = sweep(&k, 400, false, 10).await;
+    let (k, b, key, r) = raced("changed.rec", Hook::OverwriteBeforeDelete).await;
     assert_eq!((r.changed, r.deleted), (1, 0));
     assert!(k.exists(&b).await);
     assert!(tombstones(&k).is_empty() && intents(&k) == 0);
@@ -199,10 +199,7 @@ async fn changed_after_listing_is_skipped_without_evidence() {
 
 #[tokio::test]
 async fn already_deleted_is_done_with_a_tombstone() {
-    let k = kit();
-    let (b, key) = k.recording("gone.rec", "ops-30d", &k.day(30), &[]).await;
-    k.blobs.arm(Hook::VanishBeforeDelete(b.name.clone()));
-    let r = sweep(&k, 400, false, 10).await;
+    let (k, _, key, r) = raced("gone.rec", Hook::VanishBeforeDelete).await;
     assert_eq!((r.already_gone, r.deleted), (1, 0));
     assert_eq!(tombstones(&k)[0].entity["Outcome"], "already-gone");
     assert_eq!(k.row(&key).await["Status"], "deleted");
@@ -214,7 +211,7 @@ async fn already_deleted_is_done_with_a_tombstone() {
 #[tokio::test]
 async fn dry_run_reports_and_deletes_nothing() {
     let k = kit();
-    let (a, _) = k.recording("a.rec", "ops-30d", &k.day(30), &[]).await;
+    let (a, _) = k.ops_recording("a.rec", &[]).await;
     let (b, _) = k.recording("b.rec", "pci-1y", &k.day(365), &[]).await;
     let r = sweep(&k, 400, true, 10).await;
     assert_eq!((r.would_delete, r.deleted), (2, 0));
@@ -235,8 +232,7 @@ async fn dry_run_reports_and_deletes_nothing() {
 async fn the_bound_stops_a_run_and_the_next_run_continues() {
     let k = kit();
     for i in 0..5 {
-        k.recording(&format!("r{i}.rec"), "ops-30d", &k.day(30), &[])
-            .await;
+        k.ops_recording(&format!("r{i}.rec"), &[]).await;
     }
     let first = sweep(&k, 400, false, 2).await;
     assert_eq!((first.deleted, first.bound_reached), (2, true));

@@ -10,7 +10,7 @@ async fn a_longer_policy_lengthens_tags_and_row_instead_of_deleting() {
     )
     .expect("policy");
     let k = kit_with(policy, &[]);
-    let (b, key) = k.recording("long.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, key) = k.ops_recording("long.rec", &[]).await;
     let r = sweep(&k, 400, false, 10).await;
     assert_eq!((r.lengthened, r.deleted), (1, 0));
     assert_eq!(k.tags(&b).await[TAG_UNTIL], k.day(500));
@@ -28,14 +28,9 @@ async fn a_longer_row_or_rule_beats_stale_tags_but_a_shorter_policy_never_shorte
     let policy = Policy::parse("default = \"ops-30d\"\n[classes.ops-30d]\ndays = 1\n[classes.pci-1y]\ndays = 365\n[[rules]]\nclass = \"pci-1y\"\nvm = \"vm-pay-*\"").expect("policy");
     let k = kit_with(policy, &[]);
     let (joined, _) = k
-        .recording(
-            "joined.rec",
-            "ops-30d",
-            &k.day(30),
-            &[("TargetVm", json!("vm-pay-01"))],
-        )
+        .ops_recording("joined.rec", &[("TargetVm", json!("vm-pay-01"))])
         .await;
-    let (plain, _) = k.recording("plain.rec", "ops-30d", &k.day(30), &[]).await;
+    let (plain, _) = k.ops_recording("plain.rec", &[]).await;
     let r = sweep(&k, 20, false, 10).await;
     assert_eq!(
         r.candidates, 0,

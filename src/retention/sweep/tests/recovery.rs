@@ -8,8 +8,8 @@ use crate::testkit::Domains;
 #[tokio::test]
 async fn a_transient_failure_finishes_the_page_then_fails_the_run() {
     let k = kit();
-    let (bad, _) = k.recording("bad.rec", "ops-30d", &k.day(30), &[]).await;
-    let (good, _) = k.recording("good.rec", "ops-30d", &k.day(30), &[]).await;
+    let (bad, _) = k.ops_recording("bad.rec", &[]).await;
+    let (good, _) = k.ops_recording("good.rec", &[]).await;
     k.blobs.arm(Hook::FailProperties(bad.name.clone()));
     let (r, err) = run(&k.state.sweeper(), &k.params(400, false, 10)).await;
     assert!(err.is_some());
@@ -28,7 +28,7 @@ async fn a_transient_failure_finishes_the_page_then_fails_the_run() {
 async fn a_run_killed_before_its_digest_left_is_announced_by_the_next_run() {
     let k = kit();
     for name in ["k1.rec", "k2.rec"] {
-        k.recording(name, "ops-30d", &k.day(30), &[]).await;
+        k.ops_recording(name, &[]).await;
     }
     // Deleted, then the process died before the digest reached the outputs.
     assert_eq!(sweep(&k, 400, false, 10).await.deleted, 2);
@@ -49,7 +49,7 @@ async fn a_run_killed_before_its_digest_left_is_announced_by_the_next_run() {
 #[tokio::test]
 async fn a_crash_after_the_delete_is_finished_by_the_next_run() {
     let k = kit();
-    let (b, key) = k.recording("crash.rec", "ops-30d", &k.day(30), &[]).await;
+    let (b, key) = k.ops_recording("crash.rec", &[]).await;
     let etag = k.blobs.properties(&b).await.expect("props").etag;
     let t = Tombstone {
         key: key.clone(),
@@ -103,10 +103,7 @@ async fn a_stale_intent_for_a_living_blob_is_dropped() {
 
 #[tokio::test]
 async fn a_hold_set_between_the_recheck_and_the_delete_wins_at_the_service() {
-    let k = kit();
-    let (b, key) = k.recording("race.rec", "ops-30d", &k.day(30), &[]).await;
-    k.blobs.arm(Hook::HoldBeforeDelete(b.name.clone()));
-    let r = sweep(&k, 400, false, 10).await;
+    let (k, b, key, r) = raced("race.rec", Hook::HoldBeforeDelete).await;
     assert_eq!((r.changed, r.deleted), (1, 0), "{r:?}");
     assert!(
         k.exists(&b).await,
