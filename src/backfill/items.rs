@@ -12,6 +12,7 @@ use crate::audit_logs::detect::failed;
 use crate::audit_logs::join::Deadline;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
+use crate::audit_logs::tail::{TickReport, blob};
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
@@ -29,8 +30,8 @@ pub enum Done {
     Present(usize),
     /// A catalogued but unjoined recording, joined again.
     Rejoined,
-    /// An audit blob tailed; the notifications its sessions raised.
-    Tailed(Vec<Value>),
+    /// An audit blob tailed (its notifications come with the walk's next checkpoint).
+    Tailed,
     /// An audit blob already tailed to its end.
     TailedBefore,
     /// Dry run: would be catalogued / tailed.
@@ -89,6 +90,7 @@ async fn recording(
     let recordings = crate::state::recordings(state);
     let mut join = crate::state::joiner(state);
     join.deferred_index = rows.map(|r| r.index.clone());
+    join.windows = rows.and_then(|r| r.windows.clone());
     let fate = recordings
         .listed_over(&join, source, item, now, read)
         .await?;
@@ -140,12 +142,22 @@ async fn audit_blob(
         return Ok(Done::Ignored);
     };
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
-    // retire), and joins what it read.
+    // retire). The sessions it changed are joined at the walk's next checkpoint ([`settle_hours`]).
+    let (never, mut unbounded) = (Deadline::never(state.ports.clock.clone()), u64::MAX);
+    blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never).await?;
+    Ok(Done::Tailed)
+}
+
+/// What the audit-log hours tailed since the last call left to do, run before each checkpoint of
+/// their walk: the session side of the join, then the failed-login checks (their digests go to
+/// `emit`). Once per checkpoint rather than per hour, so a session several hours share is joined
+/// once and a day's index rows are settled together; both wait durably (sessions marked pending,
+/// partitions to check), so a run stopped before this leaves them to the next run or tail tick.
+pub async fn settle_hours(state: &AppState, emit: &mut dyn FnMut(&str, Value)) {
+    let tail = crate::state::tailer(state);
     let never = Deadline::never(state.ports.clock.clone());
-    tail.read_one(&cursor, now, u64::MAX, &never).await?;
-    // The flush marked the touched partitions pending (durably); checking them here prints the
-    // historical digests with the backfill's other outputs instead of posting them from the next
-    // live tail tick. A failed check stays pending (retried by that tick).
+    tail.join(state.ports.clock.now(), &never, &mut TickReport::default())
+        .await;
     let bursts = failed::run_pending(
         &state.ports.tables,
         &state.ports.sources,
@@ -153,5 +165,7 @@ async fn audit_blob(
         state.audit.failed_login_window,
     )
     .await;
-    Ok(Done::Tailed(bursts.iter().map(|n| n.to_output()).collect()))
+    for n in bursts {
+        emit(crate::notify::OUTPUT_BINDING, n.to_output());
+    }
 }

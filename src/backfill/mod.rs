@@ -226,11 +226,13 @@ async fn retry_failed(
 ) -> Result<(), HandlerError> {
     let repo = BackfillRepo::new(state.ports.tables.clone());
     let label = walk.label();
+    let mut retried = 0;
     for name in repo.failed(&label, MAX_RETRIED).await? {
         if *budget == 0 {
-            return Ok(());
+            break;
         }
         *budget -= 1;
+        retried += 1;
         let blob = walk.source.blob(name.clone());
         let result = match walk.source.store.properties(&blob).await {
             Err(StorageError::NotFound) => Ok(Done::Ignored),
@@ -247,7 +249,36 @@ async fn retry_failed(
             repo.clear(&label, &name).await?;
         }
     }
+    // Retried hours are joined at once: a walk already done has no checkpoint to come.
+    if walk.kind == Kind::AuditLogs && retried > 0 {
+        items::settle_hours(state, emit).await;
+    }
     Ok(())
+}
+
+/// Saves a walk's checkpoint once what its items left for it is done: the index rows a recordings
+/// page's joins held back are written, the audit-log hours' sessions joined
+/// ([`items::settle_hours`]), so no checkpoint passes an item whose work is unfinished.
+async fn save(
+    state: &AppState,
+    walk: Walk<'_>,
+    opts: &Options,
+    key: &str,
+    cp: &Checkpoint,
+    rows: Option<&PageRows>,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<(), HandlerError> {
+    if opts.dry_run {
+        return Ok(());
+    }
+    if let Some(rows) = rows {
+        rows.index.flush(state.ports.tables.as_ref()).await?;
+    }
+    if walk.kind == Kind::AuditLogs {
+        items::settle_hours(state, emit).await;
+    }
+    let repo = BackfillRepo::new(state.ports.tables.clone());
+    Ok(repo.save(key, cp, state.ports.clock.now()).await?)
 }
 
 /// One container's pass from its checkpoint; `false` when the budget ran out first.
@@ -270,20 +301,6 @@ async fn pass(
     if cp.done {
         return Ok(true);
     }
-    // Index rows the page's joins held back are written before the checkpoint passes their rows.
-    let save = |cp: &Checkpoint, rows: Option<&PageRows>| {
-        let (repo, key, now) = (repo.clone(), key.clone(), state.ports.clock.now());
-        let (cp, held) = (cp.clone(), rows.map(|r| r.index.clone()));
-        async move {
-            if opts.dry_run {
-                return Ok(());
-            }
-            if let Some(held) = held {
-                held.flush(state.ports.tables.as_ref()).await?;
-            }
-            repo.save(&key, &cp, now).await
-        }
-    };
     let (store, container, kind) = (&walk.source.store, &walk.source.container, walk.kind);
     let now = state.ports.clock.now();
     loop {
@@ -330,12 +347,12 @@ async fn pass(
             };
             if since_save >= every {
                 since_save = 0;
-                save(&cp, rows).await?;
+                save(state, walk, opts, &key, &cp, rows, emit).await?;
             }
         }
         drop(results);
         if *budget == 0 && (take > 0 || page.next.is_some()) {
-            save(&cp, rows).await?;
+            save(state, walk, opts, &key, &cp, rows, emit).await?;
             return Ok(false);
         }
         cp = Checkpoint {
@@ -343,7 +360,7 @@ async fn pass(
             marker: page.next,
             after: None,
         };
-        save(&cp, rows).await?;
+        save(state, walk, opts, &key, &cp, rows, emit).await?;
         if cp.done {
             return Ok(true);
         }

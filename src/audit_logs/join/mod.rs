@@ -27,6 +27,7 @@
 mod deadline;
 mod fields;
 mod gate;
+mod held;
 mod lookup;
 mod pending;
 mod recording;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 pub use deadline::Deadline;
 pub use fields::{JOIN_PROPERTIES, MAX_CANDIDATES, apply_join, hints, source_bastion};
 pub use gate::JoinGate;
+pub use held::HeldWindows;
 pub use lookup::get_session;
 pub use lookup::window_filter;
 pub use pending::PendingReport;
@@ -71,6 +73,9 @@ pub struct Joiner {
     /// Index rows held back for a caller that writes them in batches (a backfill page); `None`:
     /// written before each catalogue row.
     pub deferred_index: Option<Arc<crate::catalogue::index::Deferred>>,
+    /// Index rows read ahead for the recordings joined together (a backfill page); `None`: each
+    /// recording reads what it needs.
+    pub windows: Option<Arc<HeldWindows>>,
 }
 
 impl std::fmt::Debug for Joiner {
@@ -99,6 +104,7 @@ impl Joiner {
             tail_window: audit.tail_window,
             gate,
             deferred_index: None,
+            windows: None,
         }
     }
 

@@ -171,17 +171,21 @@ async fn find_match(
         hints: hints(entry),
         bastion: source_bastion(entry),
     };
-    // Awaiting its own session needs no index read.
-    let rows: Vec<WindowRow> = if names_guid && times.now < t + times.wait {
-        Vec::new()
-    } else {
-        windows_for(join, t, t)
-            .await?
-            .into_iter()
-            .map(|(row, _)| row)
-            .collect()
+    // Awaiting its own session needs no index read; rows read ahead for its page need none either.
+    let read: Vec<WindowRow>;
+    let rows: &[WindowRow] = match &join.windows {
+        _ if names_guid && times.now < t + times.wait => &[],
+        Some(held) => held.rows(),
+        None => {
+            read = windows_for(join, t, t)
+                .await?
+                .into_iter()
+                .map(|(row, _)| row)
+                .collect();
+            &read
+        }
     };
-    let m = match_unkeyed(&facts, names_guid, &rows, times);
+    let m = match_unkeyed(&facts, names_guid, rows, times);
     let session = match &m {
         Some(Match {
             confidence: Confidence::Heuristic,

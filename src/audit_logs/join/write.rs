@@ -106,10 +106,13 @@ async fn mark(
     rows: &[WindowRow],
     session: Option<&SessionRecord>,
 ) -> Result<Option<String>, TableError> {
-    let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
-        Some(r) => Some(format_date(r.start.date())),
+    let held = join.windows.as_ref().and_then(|w| w.stored(tunnel));
+    let listed = rows.iter().find(|r| r.tunnel_id == tunnel);
+    let pk = match (&held, listed) {
+        (Some((pk, _)), _) => Some(pk.clone()),
+        (None, Some(r)) => Some(format_date(r.start.date())),
         // The session just read for the match: its start day locates the row without reading it again.
-        None => match session.filter(|s| s.tunnel_id == tunnel) {
+        (None, None) => match session.filter(|s| s.tunnel_id == tunnel) {
             Some(s) => window_of(s),
             None => get_session(&join.ports.tables, tunnel)
                 .await?
@@ -117,15 +120,25 @@ async fn mark(
         },
     };
     let Some(pk) = pk else { return Ok(None) };
-    let found = mark_pending(
+    // The row as held for the page, so the mark is one conditional write (a changed row is re-read).
+    let read = match (&join.windows, held) {
+        (_, Some((_, row))) => Some(row),
+        (Some(w), None) => w.on_day(join.ports.tables.as_ref(), &pk, tunnel).await?,
+        (None, None) => None,
+    };
+    let stored = mark_pending(
         &join.ports.tables,
         &pk,
         tunnel,
+        read,
         join.upload_lag,
         join.open_session_max,
     )
     .await?;
-    Ok(found.then_some(pk))
+    if let (Some(w), Some(row)) = (&join.windows, &stored) {
+        w.written(tunnel, &pk, row.clone());
+    }
+    Ok(stored.map(|_| pk))
 }
 
 /// What [`write_row`] did.

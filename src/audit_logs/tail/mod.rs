@@ -172,7 +172,12 @@ impl Tailer {
     }
 
     /// The session side of the join; a failure leaves the sessions pending for the next tick.
-    async fn join(&self, now: OffsetDateTime, deadline: &Deadline, report: &mut TickReport) {
+    pub(crate) async fn join(
+        &self,
+        now: OffsetDateTime,
+        deadline: &Deadline,
+        report: &mut TickReport,
+    ) {
         match self
             .join
             .run_pending(now, self.settings.tail_window, deadline)
