@@ -154,7 +154,9 @@ async fn audit_blob(
 /// once and a day's index rows are settled together; both wait durably (sessions marked pending,
 /// partitions to check), so a run stopped before this leaves them to the next run or tail tick.
 pub async fn settle_hours(state: &AppState, emit: &mut dyn FnMut(&str, Value)) {
-    let tail = crate::state::tailer(state);
+    let mut tail = crate::state::tailer(state);
+    // A first backfill has catalogued nothing yet: one query spares a `recordingkeys` read per session.
+    tail.join.probe_keys = true;
     let never = Deadline::never(state.ports.clock.clone());
     tail.join(state.ports.clock.now(), &never, &mut TickReport::default())
         .await;

@@ -163,6 +163,7 @@ mod tests {
             gate: Arc::default(),
             deferred_index: None,
             windows: None,
+            probe_keys: false,
         };
         let base = datetime!(2025-03-14 09:00 UTC);
         let (from, to) = (base, base + Duration::minutes(20));

@@ -44,7 +44,10 @@ pub use held::HeldWindows;
 pub use lookup::get_session;
 pub use lookup::window_filter;
 pub use pending::PendingReport;
-pub use recording::{after_catalogue, after_write, index_recording_keys, join_recording};
+pub use recording::{
+    Prepared, after_catalogue, after_insert, after_write, before_insert, index_recording_keys,
+    join_recording,
+};
 
 use time::{Duration, OffsetDateTime};
 
@@ -76,6 +79,10 @@ pub struct Joiner {
     /// Index rows read ahead for the recordings joined together (a backfill page); `None`: each
     /// recording reads what it needs.
     pub windows: Option<Arc<HeldWindows>>,
+    /// A session-side round first asks whether any recording names a GUID at all (one query) and
+    /// reads no `recordingkeys` partition when none does: set by a backfill, whose audit-log pass
+    /// runs before its recordings are catalogued.
+    pub probe_keys: bool,
 }
 
 impl std::fmt::Debug for Joiner {
@@ -105,6 +112,7 @@ impl Joiner {
             gate,
             deferred_index: None,
             windows: None,
+            probe_keys: false,
         }
     }
 

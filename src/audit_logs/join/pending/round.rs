@@ -56,8 +56,11 @@ pub(super) async fn run(
     // Exact keys first, one partition per session; the round keeps the sessions read in time.
     let mut keyed = Vec::new();
     let mut taken = 0;
+    let named = !join.probe_keys || load::any_keys(join).await?;
     for (row, _) in &pending {
-        keyed.extend(load::keyed(join, &row.tunnel_id).await?);
+        if named {
+            keyed.extend(load::keyed(join, &row.tunnel_id).await?);
+        }
         taken += 1;
         if deadline.passed() {
             report.cut = true;
