@@ -1,6 +1,7 @@
-//! Storage calls a backfill makes per recording: a listing page's catalogue rows are read with one
+//! Storage calls a backfill makes: per recording, a listing page's catalogue rows are read with one
 //! query per creation day and handed down (the presence check, cataloguing and the join share
-//! them), on a first run and on a re-run: no point read of the catalogue.
+//! them), on a first run and on a re-run: no point read of the catalogue; and every call of each
+//! pass over one audit-log hour and four recordings, pinned per operation and table.
 
 use super::*;
 use crate::tables::intercept::CountingTables;
@@ -49,4 +50,106 @@ async fn a_page_reads_its_catalogue_rows_with_one_query_per_day() {
         .await;
     assert_eq!((s.catalogued, s.errors), (0, 0), "{s:?}");
     assert_eq!(catalogue_reads(&tables), (0, 1), "{:?}", tables.by_table());
+}
+
+/// The calls of each pass, per operation and table (only those made).
+fn made(tables: &CountingTables<InMemoryTables>) -> Vec<String> {
+    let mut out: Vec<String> = tables
+        .by_table()
+        .into_iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(op, table, n)| format!("{op}:{table}={n}"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn each_pass_makes_the_calls_it_needs_and_no_more() {
+    let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
+    let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
+    let r = Rig {
+        state: state_over(
+            blobs.clone(),
+            tables.clone(),
+            datetime!(2025-03-14 10:30 UTC),
+        ),
+        blobs,
+        tables: Arc::new(InMemoryTables::new()),
+    };
+    r.audit_log().await;
+    let (s, _) = r
+        .run(&Options {
+            kinds: vec![Kind::AuditLogs],
+            ..opts()
+        })
+        .await;
+    assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
+    // Per session: one `sessions` read and write, its index row inserted unread (the first write
+    // of each table meets no table, creates it and writes again); the join once, at the
+    // checkpoint: its pending rows settled in one batch, and one `recordingkeys` query telling
+    // that no recording names a GUID yet (instead of one per session).
+    assert_eq!(
+        made(&tables),
+        [
+            "batch:sessionwindows=1",
+            "delete:failedlogins=2",
+            "ensure:auditcursors=1",
+            "ensure:backfill=1",
+            "ensure:failedlogins=1",
+            "ensure:sessions=1",
+            "ensure:sessionwindows=1",
+            "get:auditcursors=3",
+            "get:backfill=1",
+            "get:sessions=3",
+            "query:backfill=1",
+            "query:failedlogins=3",
+            "query:recordingkeys=1",
+            "query:recordings=2",
+            "query:sessionwindows=1",
+            "write:auditcursors=5",
+            "write:backfill=2",
+            "write:failedlogins=5",
+            "write:sessions=4",
+            "write:sessionwindows=4",
+        ]
+    );
+    tables.reset();
+    for name in [
+        format!("PLACEHOLDER-{ALICE}.mp4"),
+        "vm/a1b2c3d4-0000-4000-8000-000000000002.mp4".to_owned(),
+        "vm/c0ffee00-1111-4222-8333-444455556666.mp4".to_owned(),
+        "other/unmatched.mp4".to_owned(),
+    ] {
+        r.recording(&name).await;
+    }
+    let (s, _) = r
+        .run(&Options {
+            kinds: vec![Kind::Recordings],
+            ..opts()
+        })
+        .await;
+    assert_eq!((s.catalogued, s.errors), (4, 0), "{s:?}");
+    // Per recording: one catalogue insert, joined already; per session it joins, one `sessions`
+    // read and one mark written on the index row read with its day (no read per mark); the
+    // sessionwindows rows the page can match read once (no query per recording).
+    assert_eq!(
+        made(&tables),
+        [
+            "batch:recordingindex=8",
+            "ensure:recordingindex=1",
+            "ensure:recordingkeys=2",
+            "ensure:recordings=1",
+            "get:backfill=1",
+            "get:sessions=3",
+            "query:backfill=1",
+            "query:recordings=1",
+            "query:sessionwindows=3",
+            "write:backfill=1",
+            "write:recordingindex=2",
+            "write:recordingkeys=5",
+            "write:recordings=5",
+            "write:sessionwindows=3",
+        ]
+    );
 }
