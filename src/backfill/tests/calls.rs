@@ -15,20 +15,22 @@ fn catalogue_reads(tables: &CountingTables<InMemoryTables>) -> (u64, u64) {
     )
 }
 
-#[tokio::test]
-async fn a_page_reads_its_catalogue_rows_with_one_query_per_day() {
+/// A rig at `now` whose state's tables count their calls (the counts are read from the second value).
+fn counted(now: time::OffsetDateTime) -> (Rig, Arc<CountingTables<InMemoryTables>>) {
     let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let r = Rig {
-        state: state_over(
-            blobs.clone(),
-            tables.clone(),
-            datetime!(2025-03-20 10:00 UTC),
-        ),
+        state: state_over(blobs.clone(), tables.clone(), now),
         blobs,
-        // Read only by the tests that dump tables; this one reads the counts of `tables`.
+        // Read only by the tests that dump tables; these read the counts of `tables`.
         tables: Arc::new(InMemoryTables::new()),
     };
+    (r, tables)
+}
+
+#[tokio::test]
+async fn a_page_reads_its_catalogue_rows_with_one_query_per_day() {
+    let (r, tables) = counted(datetime!(2025-03-20 10:00 UTC));
     let names = ["a/one.mp4", "b/two.mp4", "c/three.mp4"];
     for name in names {
         r.recording(name).await;
@@ -64,26 +66,20 @@ fn made(tables: &CountingTables<InMemoryTables>) -> Vec<String> {
     out
 }
 
+/// One pass of a backfill: the containers of `kind` only.
+async fn pass(r: &Rig, kind: Kind) -> Summary {
+    let only = Options {
+        kinds: vec![kind],
+        ..opts()
+    };
+    r.run(&only).await.0
+}
+
 #[tokio::test]
 async fn each_pass_makes_the_calls_it_needs_and_no_more() {
-    let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
-    let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
-    let r = Rig {
-        state: state_over(
-            blobs.clone(),
-            tables.clone(),
-            datetime!(2025-03-14 10:30 UTC),
-        ),
-        blobs,
-        tables: Arc::new(InMemoryTables::new()),
-    };
+    let (r, tables) = counted(datetime!(2025-03-14 10:30 UTC));
     r.audit_log().await;
-    let (s, _) = r
-        .run(&Options {
-            kinds: vec![Kind::AuditLogs],
-            ..opts()
-        })
-        .await;
+    let s = pass(&r, Kind::AuditLogs).await;
     assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
     // Per session: one `sessions` read and write, its index row inserted unread (the first write
     // of each table meets no table, creates it and writes again); the join once, at the
@@ -123,12 +119,7 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     ] {
         r.recording(&name).await;
     }
-    let (s, _) = r
-        .run(&Options {
-            kinds: vec![Kind::Recordings],
-            ..opts()
-        })
-        .await;
+    let s = pass(&r, Kind::Recordings).await;
     assert_eq!((s.catalogued, s.errors), (4, 0), "{s:?}");
     // Per recording: one catalogue insert, joined already; per session it joins, one `sessions`
     // read and one mark written on the index row read with its day (no read per mark); the

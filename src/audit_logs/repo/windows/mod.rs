@@ -265,58 +265,52 @@ async fn write_window(
     } else {
         get(tables, WINDOWS_TABLE, pk, &s.tunnel_id).await?
     };
-    update_from(
-        tables,
-        WINDOWS_TABLE,
-        pk,
-        &s.tunnel_id,
-        current,
-        &mut |cur| {
-            let mut e = cur.map(|s| s.entity.clone()).unwrap_or_default();
-            if let Some(old) = old {
-                carry(&mut e, old);
+    let tunnel = &s.tunnel_id;
+    update_from(tables, WINDOWS_TABLE, pk, tunnel, current, &mut |cur| {
+        let mut e = cur.map(|s| s.entity.clone()).unwrap_or_default();
+        if let Some(old) = old {
+            carry(&mut e, old);
+        }
+        let had_end = get_str(&e, "End").is_some_and(|v| !v.is_empty());
+        set(&mut e, "Start", t(start));
+        set(&mut e, "End", t(s.session_end));
+        for (k, v) in [
+            ("BastionHost", &s.bastion_host),
+            ("TargetVm", &s.target_vm),
+            ("UserName", &s.user_name),
+            ("UserEmail", &s.user_email),
+            ("Protocol", &s.protocol),
+            ("Outcome", &s.outcome),
+            // For `GET /api/sessions`, which lists from this index alone (no point reads).
+            ("ClientIp", &s.client_ip),
+            ("TargetResourceId", &s.target_resource_id),
+        ] {
+            set(&mut e, k, v.as_str());
+        }
+        match s.effective_duration_ms() {
+            Some(d) => crate::tables::int64(&mut e, "DurationMs", d),
+            None => {
+                e.remove("DurationMs");
+                e.remove("DurationMs@odata.type");
             }
-            let had_end = get_str(&e, "End").is_some_and(|v| !v.is_empty());
-            set(&mut e, "Start", t(start));
-            set(&mut e, "End", t(s.session_end));
-            for (k, v) in [
-                ("BastionHost", &s.bastion_host),
-                ("TargetVm", &s.target_vm),
-                ("UserName", &s.user_name),
-                ("UserEmail", &s.user_email),
-                ("Protocol", &s.protocol),
-                ("Outcome", &s.outcome),
-                // For `GET /api/sessions`, which lists from this index alone (no point reads).
-                ("ClientIp", &s.client_ip),
-                ("TargetResourceId", &s.target_resource_id),
-            ] {
-                set(&mut e, k, v.as_str());
-            }
-            match s.effective_duration_ms() {
-                Some(d) => crate::tables::int64(&mut e, "DurationMs", d),
-                None => {
-                    e.remove("DurationMs");
-                    e.remove("DurationMs@odata.type");
-                }
-            }
-            for flag in ["Recorded", "UnrecordedNotified"] {
-                e.entry(flag).or_insert(Value::Bool(false));
-            }
-            if s.session_end.is_some() && !had_end {
-                set(&mut e, "EndArrivedAt", format_utc_millis(arrived));
-            }
-            widen(&mut e, fresh.pending);
-            // Compared without `@odata.type` annotations (reads may or may not carry them), so an
-            // unchanged row is never rewritten.
-            let differs = |c: &Entity| {
-                let (mut a, mut b) = (c.clone(), e.clone());
-                crate::tables::strip_annotations(&mut a);
-                crate::tables::strip_annotations(&mut b);
-                a != b
-            };
-            cur.map(|s| &s.entity).is_none_or(differs).then_some(e)
-        },
-    )
+        }
+        for flag in ["Recorded", "UnrecordedNotified"] {
+            e.entry(flag).or_insert(Value::Bool(false));
+        }
+        if s.session_end.is_some() && !had_end {
+            set(&mut e, "EndArrivedAt", format_utc_millis(arrived));
+        }
+        widen(&mut e, fresh.pending);
+        // Compared without `@odata.type` annotations (reads may or may not carry them), so an
+        // unchanged row is never rewritten.
+        let differs = |c: &Entity| {
+            let (mut a, mut b) = (c.clone(), e.clone());
+            crate::tables::strip_annotations(&mut a);
+            crate::tables::strip_annotations(&mut b);
+            a != b
+        };
+        cur.map(|s| &s.entity).is_none_or(differs).then_some(e)
+    })
     .await?;
     Ok(())
 }
