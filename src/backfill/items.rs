@@ -12,7 +12,7 @@ use crate::audit_logs::detect::failed;
 use crate::audit_logs::join::Deadline;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::tail::{TickReport, blob};
+use crate::audit_logs::tail::{TickReport, blob, hold};
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
@@ -62,7 +62,7 @@ pub async fn process(
 ) -> Result<Done, HandlerError> {
     match walk.kind {
         Kind::Recordings => recording(state, walk.source, item, now, dry_run, rows).await,
-        Kind::AuditLogs => audit_blob(state, walk.source, item, now, dry_run).await,
+        Kind::AuditLogs => audit_blob(state, walk, item, now, dry_run).await,
     }
 }
 
@@ -115,7 +115,7 @@ async fn recording(
 
 async fn audit_blob(
     state: &AppState,
-    source: &Source,
+    walk: Walk<'_>,
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
@@ -123,7 +123,7 @@ async fn audit_blob(
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(Done::Ignored);
     };
-    let repo = CursorRepo::new(state.ports.tables.clone());
+    let (source, repo) = (walk.source, CursorRepo::new(state.ports.tables.clone()));
     let at = state.ports.sources.cursor_source(source);
     match repo.get(at.clone(), &item.name, hour.hour).await? {
         Some(c) if c.done => return Ok(Done::TailedBefore),
@@ -131,7 +131,8 @@ async fn audit_blob(
         _ => {}
     }
     let created = item.props.created.unwrap_or(now);
-    let tail = crate::state::tailer(state);
+    let mut tail = crate::state::tailer(state);
+    tail.hold = walk.hold.cloned();
     if created::register(&tail, source, &item.name, created, now, false)
         .await?
         .is_none()
@@ -142,24 +143,45 @@ async fn audit_blob(
         return Ok(Done::Ignored);
     };
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
-    // retire). The sessions it changed are joined at the walk's next checkpoint ([`settle_hours`]).
+    // retire). Its records are written, and its sessions joined, at the walk's next checkpoint
+    // ([`settle_hours`]).
     let (never, mut unbounded) = (Deadline::never(state.ports.clock.clone()), u64::MAX);
-    blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never).await?;
+    let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never).await?;
+    if read.contended {
+        // Claimed by another reader, or by a run stopped before it wrote what it held: failed
+        // (retried by the next run), never counted as read.
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "{} is claimed by another reader until its lease ends; retried by the next run",
+            item.name
+        )));
+    }
     Ok(Done::Tailed)
 }
 
 /// What the audit-log hours tailed since the last call left to do, run before each checkpoint of
-/// their walk: the session side of the join, then the failed-login checks (their digests go to
-/// `emit`). Once per checkpoint rather than per hour, so a session several hours share is joined
-/// once and a day's index rows are settled together; both wait durably (sessions marked pending,
-/// partitions to check), so a run stopped before this leaves them to the next run or tail tick.
-pub async fn settle_hours(state: &AppState, emit: &mut dyn FnMut(&str, Value)) {
+/// their walk (nothing for other walks): their records written (folded together, so a session
+/// several hours share is merged once) and their cursors saved, then the session side of the join
+/// and the failed-login checks (their digests go to `emit`). Sessions wait durably (marked
+/// pending, partitions to check), so a run stopped after the write leaves them to the next run or
+/// tail tick; one stopped before it left the cursors where they were.
+///
+/// # Errors
+/// `Retryable` when the records could not be written (the checkpoint must not pass them).
+pub async fn settle_hours(
+    state: &AppState,
+    walk: Walk<'_>,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<(), HandlerError> {
+    let Some(held) = walk.hold else {
+        return Ok(());
+    };
     let mut tail = crate::state::tailer(state);
+    let now = state.ports.clock.now();
+    hold::flush(&tail, held, now).await?;
     // A first backfill has catalogued nothing yet: one query spares a `recordingkeys` read per session.
     tail.join.probe_keys = true;
     let never = Deadline::never(state.ports.clock.clone());
-    tail.join(state.ports.clock.now(), &never, &mut TickReport::default())
-        .await;
+    tail.join(now, &never, &mut TickReport::default()).await;
     let bursts = failed::run_pending(
         &state.ports.tables,
         &state.ports.sources,
@@ -170,4 +192,5 @@ pub async fn settle_hours(state: &AppState, emit: &mut dyn FnMut(&str, Value)) {
     for n in bursts {
         emit(crate::notify::OUTPUT_BINDING, n.to_output());
     }
+    Ok(())
 }

@@ -23,6 +23,8 @@ mod workspaces;
 
 pub use summary::Summary;
 
+use std::sync::Arc;
+
 use futures::StreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -31,6 +33,7 @@ use self::checkpoint::{BackfillRepo, Checkpoint};
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use self::rows::PageRows;
+use crate::audit_logs::tail::hold::Hold;
 use crate::invocation::HandlerError;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -85,6 +88,9 @@ pub struct Walk<'a> {
     /// The first source of its kind (its checkpoints and failures keep the names they had
     /// before several sources existed).
     pub default: bool,
+    /// Audit-log walks: the records of the hours read since the last checkpoint, written together
+    /// at the next ([`items::settle_hours`]).
+    pub hold: Option<&'a Arc<Hold>>,
 }
 
 impl Walk<'_> {
@@ -139,10 +145,12 @@ pub async fn run(
     let mut budget = opts.limit.unwrap_or(usize::MAX);
     'walks: for kind in &opts.kinds {
         for (i, source) in kind.sources(state).iter().enumerate() {
+            let hold = Arc::new(Hold::default());
             let walk = Walk {
                 kind: *kind,
                 source,
                 default: i == 0,
+                hold: (*kind == Kind::AuditLogs).then_some(&hold),
             };
             progress.stage(&walk.label());
             // One source that cannot be listed fails its walk (named, counted, the run exits 1
@@ -249,16 +257,16 @@ async fn retry_failed(
             repo.clear(&label, &name).await?;
         }
     }
-    // Retried hours are joined at once: a walk already done has no checkpoint to come.
-    if walk.kind == Kind::AuditLogs && retried > 0 {
-        items::settle_hours(state, emit).await;
+    // Retried hours are written and joined at once: a walk already done has no checkpoint to come.
+    if retried > 0 {
+        items::settle_hours(state, walk, emit).await?;
     }
     Ok(())
 }
 
 /// Saves a walk's checkpoint once what its items left for it is done: the index rows a recordings
-/// page's joins held back are written, the audit-log hours' sessions joined
-/// ([`items::settle_hours`]), so no checkpoint passes an item whose work is unfinished.
+/// page's joins held back are written, the audit-log hours' records written and their sessions
+/// joined ([`items::settle_hours`]), so no checkpoint passes an item whose work is unfinished.
 async fn save(
     state: &AppState,
     walk: Walk<'_>,
@@ -274,9 +282,7 @@ async fn save(
     if let Some(rows) = rows {
         rows.index.flush(state.ports.tables.as_ref()).await?;
     }
-    if walk.kind == Kind::AuditLogs {
-        items::settle_hours(state, emit).await;
-    }
+    items::settle_hours(state, walk, emit).await?;
     let repo = BackfillRepo::new(state.ports.tables.clone());
     Ok(repo.save(key, cp, state.ports.clock.now()).await?)
 }

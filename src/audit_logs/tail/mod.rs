@@ -19,6 +19,7 @@ pub mod batch;
 pub mod blob;
 mod chunk;
 mod context;
+pub mod hold;
 
 pub use context::Tailer;
 

@@ -82,9 +82,10 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     let s = pass(&r, Kind::AuditLogs).await;
     assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
     // Per session: one `sessions` read and write, its index row inserted unread (the first write
-    // of each table meets no table, creates it and writes again); the join once, at the
-    // checkpoint: its pending rows settled in one batch, and one `recordingkeys` query telling
-    // that no recording names a GUID yet (instead of one per session).
+    // of each table meets no table, creates it and writes again); the cursor saved once, with the
+    // records, at the checkpoint; the join once, there too: its pending rows settled in one batch,
+    // and one `recordingkeys` query telling that no recording names a GUID yet (not one per
+    // session).
     assert_eq!(
         made(&tables),
         [
@@ -103,7 +104,7 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "query:recordingkeys=1",
             "query:recordings=2",
             "query:sessionwindows=1",
-            "write:auditcursors=5",
+            "write:auditcursors=4",
             "write:backfill=2",
             "write:failedlogins=5",
             "write:sessions=4",
@@ -142,5 +143,47 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "write:recordings=5",
             "write:sessionwindows=3",
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_session_two_hours_share_is_written_once() {
+    let (r, tables) = counted(datetime!(2025-03-14 10:30 UTC));
+    let fixture = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture");
+    // Alice connects in the 09:00 hour and disconnects in the 10:00 one; another session in 09:00.
+    let lines: Vec<&str> = fixture.lines().collect();
+    let hours = [
+        (PATH.to_owned(), [lines[0], lines[1], ""].join("\n")),
+        (PATH.replace("/h=09/", "/h=10/"), [lines[2], ""].join("\n")),
+    ];
+    let container = &r.state.ports.sources.default_audit_logs().container;
+    for (path, text) in hours {
+        let blob = BlobRef::new(container.clone(), path);
+        r.blobs
+            .create_append(&blob, "application/json")
+            .await
+            .expect("create");
+        r.blobs
+            .append(&blob, Bytes::from(text))
+            .await
+            .expect("append");
+    }
+    let s = pass(&r, Kind::AuditLogs).await;
+    assert_eq!((s.audit_logs_tailed, s.errors), (2, 0), "{s:?}");
+    // Two sessions, each written once (the first write meets no table and is repeated): the two
+    // hours' records were folded before any write.
+    let writes = tables.count(Some("sessions"), Some("write"));
+    assert_eq!(writes, 3, "{:?}", made(&tables));
+    let alice = crate::audit_logs::join::get_session(tables.as_ref(), ALICE)
+        .await
+        .expect("read")
+        .expect("row");
+    assert!(
+        alice.session_start.is_some() && alice.session_end.is_some(),
+        "both hours: {alice:?}"
     );
 }
