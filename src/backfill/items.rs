@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
-//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
+//! `AuditLogCreated`'s registration ([`created::cursor_of`]) and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -123,25 +123,28 @@ async fn audit_blob(
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(Done::Ignored);
     };
-    let (source, repo) = (walk.source, CursorRepo::new(state.ports.tables.clone()));
-    let at = state.ports.sources.cursor_source(source);
-    match repo.get(at.clone(), &item.name, hour.hour).await? {
-        Some(c) if c.done => return Ok(Done::TailedBefore),
-        _ if dry_run => return Ok(Done::Would),
-        _ => {}
+    let source = walk.source;
+    if dry_run {
+        let repo = CursorRepo::new(state.ports.tables.clone());
+        let at = state.ports.sources.cursor_source(source);
+        let done = repo.get(at, &item.name, hour.hour).await?;
+        return Ok(match done {
+            Some(c) if c.done => Done::TailedBefore,
+            _ => Done::Would,
+        });
     }
     let created = item.props.created.unwrap_or(now);
     let mut tail = crate::state::tailer(state);
     tail.hold = walk.hold.cloned();
-    if created::register(&tail, source, &item.name, created, now, false)
-        .await?
-        .is_none()
-    {
-        return Ok(Done::Ignored);
-    }
-    let Some(cursor) = repo.get(at, &item.name, hour.hour).await? else {
+    // Registered first: a cursor inserted now is not read at all, one found finished was tailed
+    // before (its blob's tags, already right, are only read).
+    let tags = item.props.tag_count;
+    let Some(cursor) = created::cursor_of(&tail, source, &item.name, created, tags).await? else {
         return Ok(Done::Ignored);
     };
+    if cursor.done {
+        return Ok(Done::TailedBefore);
+    }
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
     // retire). Its records are written, and its sessions joined, at the walk's next checkpoint
     // ([`settle_hours`]).

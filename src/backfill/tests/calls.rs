@@ -82,13 +82,15 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     let s = pass(&r, Kind::AuditLogs).await;
     assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
     // Per session: one `sessions` read and write, its index row inserted unread (the first write
-    // of each table meets no table, creates it and writes again); the cursor saved once, with the
-    // records, at the checkpoint; the join once, there too: its pending rows settled in one batch,
+    // of each table meets no table, creates it and writes again); the cursor inserted (not
+    // read), claimed, and saved once, with the records, at the checkpoint; the
+    // failed-login partitions marked pending in one batch; the join once, there too: its pending rows settled in one batch,
     // and one `recordingkeys` query telling that no recording names a GUID yet (not one per
     // session).
     assert_eq!(
         made(&tables),
         [
+            "batch:failedlogins=1",
             "batch:sessionwindows=1",
             "delete:failedlogins=2",
             "ensure:auditcursors=1",
@@ -96,7 +98,6 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "ensure:failedlogins=1",
             "ensure:sessions=1",
             "ensure:sessionwindows=1",
-            "get:auditcursors=3",
             "get:backfill=1",
             "get:sessions=3",
             "query:backfill=1",
@@ -106,7 +107,7 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "query:sessionwindows=1",
             "write:auditcursors=4",
             "write:backfill=2",
-            "write:failedlogins=5",
+            "write:failedlogins=3",
             "write:sessions=4",
             "write:sessionwindows=4",
         ]
