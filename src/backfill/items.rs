@@ -1,6 +1,6 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
-//! `AuditLogCreated`'s [`created::register`] and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
+//! `AuditLogCreated`'s registration ([`created::cursor_of`]) and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -12,6 +12,7 @@ use crate::audit_logs::detect::failed;
 use crate::audit_logs::join::Deadline;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
+use crate::audit_logs::tail::{TickReport, blob, hold};
 use crate::catalogue::index;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::invocation::HandlerError;
@@ -29,8 +30,8 @@ pub enum Done {
     Present(usize),
     /// A catalogued but unjoined recording, joined again.
     Rejoined,
-    /// An audit blob tailed; the notifications its sessions raised.
-    Tailed(Vec<Value>),
+    /// An audit blob tailed (its notifications come with the walk's next checkpoint).
+    Tailed,
     /// An audit blob already tailed to its end.
     TailedBefore,
     /// Dry run: would be catalogued / tailed.
@@ -61,7 +62,7 @@ pub async fn process(
 ) -> Result<Done, HandlerError> {
     match walk.kind {
         Kind::Recordings => recording(state, walk.source, item, now, dry_run, rows).await,
-        Kind::AuditLogs => audit_blob(state, walk.source, item, now, dry_run).await,
+        Kind::AuditLogs => audit_blob(state, walk, item, now, dry_run).await,
     }
 }
 
@@ -89,6 +90,7 @@ async fn recording(
     let recordings = crate::state::recordings(state);
     let mut join = crate::state::joiner(state);
     join.deferred_index = rows.map(|r| r.index.clone());
+    join.windows = rows.and_then(|r| r.windows.clone());
     let fate = recordings
         .listed_over(&join, source, item, now, read)
         .await?;
@@ -113,7 +115,7 @@ async fn recording(
 
 async fn audit_blob(
     state: &AppState,
-    source: &Source,
+    walk: Walk<'_>,
     item: &BlobItem,
     now: OffsetDateTime,
     dry_run: bool,
@@ -121,31 +123,68 @@ async fn audit_blob(
     let Ok(hour) = parse_blob_path(&item.name) else {
         return Ok(Done::Ignored);
     };
-    let repo = CursorRepo::new(state.ports.tables.clone());
-    let at = state.ports.sources.cursor_source(source);
-    match repo.get(at.clone(), &item.name, hour.hour).await? {
-        Some(c) if c.done => return Ok(Done::TailedBefore),
-        _ if dry_run => return Ok(Done::Would),
-        _ => {}
+    let source = walk.source;
+    if dry_run {
+        let repo = CursorRepo::new(state.ports.tables.clone());
+        let at = state.ports.sources.cursor_source(source);
+        let done = repo.get(at, &item.name, hour.hour).await?;
+        return Ok(match done {
+            Some(c) if c.done => Done::TailedBefore,
+            _ => Done::Would,
+        });
     }
     let created = item.props.created.unwrap_or(now);
-    let tail = crate::state::tailer(state);
-    if created::register(&tail, source, &item.name, created, now, false)
-        .await?
-        .is_none()
-    {
-        return Ok(Done::Ignored);
-    }
-    let Some(cursor) = repo.get(at, &item.name, hour.hour).await? else {
+    let mut tail = crate::state::tailer(state);
+    tail.hold = walk.hold.cloned();
+    // Registered first: a cursor inserted now is not read at all, one found finished was tailed
+    // before (its blob's tags, already right, are only read).
+    let tags = item.props.tag_count;
+    let Some(cursor) = created::cursor_of(&tail, source, &item.name, created, tags).await? else {
         return Ok(Done::Ignored);
     };
+    if cursor.done {
+        return Ok(Done::TailedBefore);
+    }
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
-    // retire), and joins what it read.
+    // retire). Its records are written, and its sessions joined, at the walk's next checkpoint
+    // ([`settle_hours`]).
+    let (never, mut unbounded) = (Deadline::never(state.ports.clock.clone()), u64::MAX);
+    let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never).await?;
+    if read.contended {
+        // Claimed by another reader, or by a run stopped before it wrote what it held: failed
+        // (retried by the next run), never counted as read.
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "{} is claimed by another reader until its lease ends; retried by the next run",
+            item.name
+        )));
+    }
+    Ok(Done::Tailed)
+}
+
+/// What the audit-log hours tailed since the last call left to do, run before each checkpoint of
+/// their walk (nothing for other walks): their records written (folded together, so a session
+/// several hours share is merged once) and their cursors saved, then the session side of the join
+/// and the failed-login checks (their digests go to `emit`). Sessions wait durably (marked
+/// pending, partitions to check), so a run stopped after the write leaves them to the next run or
+/// tail tick; one stopped before it left the cursors where they were.
+///
+/// # Errors
+/// `Retryable` when the records could not be written (the checkpoint must not pass them).
+pub async fn settle_hours(
+    state: &AppState,
+    walk: Walk<'_>,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<(), HandlerError> {
+    let Some(held) = walk.hold else {
+        return Ok(());
+    };
+    let mut tail = crate::state::tailer(state);
+    let now = state.ports.clock.now();
+    hold::flush(&tail, held, now).await?;
+    // A first backfill has catalogued nothing yet: one query spares a `recordingkeys` read per session.
+    tail.join.probe_keys = true;
     let never = Deadline::never(state.ports.clock.clone());
-    tail.read_one(&cursor, now, u64::MAX, &never).await?;
-    // The flush marked the touched partitions pending (durably); checking them here prints the
-    // historical digests with the backfill's other outputs instead of posting them from the next
-    // live tail tick. A failed check stays pending (retried by that tick).
+    tail.join(now, &never, &mut TickReport::default()).await;
     let bursts = failed::run_pending(
         &state.ports.tables,
         &state.ports.sources,
@@ -153,5 +192,8 @@ async fn audit_blob(
         state.audit.failed_login_window,
     )
     .await;
-    Ok(Done::Tailed(bursts.iter().map(|n| n.to_output()).collect()))
+    for n in bursts {
+        emit(crate::notify::OUTPUT_BINDING, n.to_output());
+    }
+    Ok(())
 }

@@ -23,6 +23,8 @@ mod workspaces;
 
 pub use summary::Summary;
 
+use std::sync::Arc;
+
 use futures::StreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -31,6 +33,7 @@ use self::checkpoint::{BackfillRepo, Checkpoint};
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use self::rows::PageRows;
+use crate::audit_logs::tail::hold::Hold;
 use crate::invocation::HandlerError;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -85,6 +88,9 @@ pub struct Walk<'a> {
     /// The first source of its kind (its checkpoints and failures keep the names they had
     /// before several sources existed).
     pub default: bool,
+    /// Audit-log walks: the records of the hours read since the last checkpoint, written together
+    /// at the next ([`items::settle_hours`]).
+    pub hold: Option<&'a Arc<Hold>>,
 }
 
 impl Walk<'_> {
@@ -139,10 +145,12 @@ pub async fn run(
     let mut budget = opts.limit.unwrap_or(usize::MAX);
     'walks: for kind in &opts.kinds {
         for (i, source) in kind.sources(state).iter().enumerate() {
+            let hold = Arc::new(Hold::default());
             let walk = Walk {
                 kind: *kind,
                 source,
                 default: i == 0,
+                hold: (*kind == Kind::AuditLogs).then_some(&hold),
             };
             progress.stage(&walk.label());
             // One source that cannot be listed fails its walk (named, counted, the run exits 1
@@ -226,11 +234,13 @@ async fn retry_failed(
 ) -> Result<(), HandlerError> {
     let repo = BackfillRepo::new(state.ports.tables.clone());
     let label = walk.label();
+    let mut retried = 0;
     for name in repo.failed(&label, MAX_RETRIED).await? {
         if *budget == 0 {
-            return Ok(());
+            break;
         }
         *budget -= 1;
+        retried += 1;
         let blob = walk.source.blob(name.clone());
         let result = match walk.source.store.properties(&blob).await {
             Err(StorageError::NotFound) => Ok(Done::Ignored),
@@ -247,7 +257,34 @@ async fn retry_failed(
             repo.clear(&label, &name).await?;
         }
     }
+    // Retried hours are written and joined at once: a walk already done has no checkpoint to come.
+    if retried > 0 {
+        items::settle_hours(state, walk, emit).await?;
+    }
     Ok(())
+}
+
+/// Saves a walk's checkpoint once what its items left for it is done: the index rows a recordings
+/// page's joins held back are written, the audit-log hours' records written and their sessions
+/// joined ([`items::settle_hours`]), so no checkpoint passes an item whose work is unfinished.
+async fn save(
+    state: &AppState,
+    walk: Walk<'_>,
+    opts: &Options,
+    key: &str,
+    cp: &Checkpoint,
+    rows: Option<&PageRows>,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<(), HandlerError> {
+    if opts.dry_run {
+        return Ok(());
+    }
+    if let Some(rows) = rows {
+        rows.index.flush(state.ports.tables.as_ref()).await?;
+    }
+    items::settle_hours(state, walk, emit).await?;
+    let repo = BackfillRepo::new(state.ports.tables.clone());
+    Ok(repo.save(key, cp, state.ports.clock.now()).await?)
 }
 
 /// One container's pass from its checkpoint; `false` when the budget ran out first.
@@ -270,20 +307,6 @@ async fn pass(
     if cp.done {
         return Ok(true);
     }
-    // Index rows the page's joins held back are written before the checkpoint passes their rows.
-    let save = |cp: &Checkpoint, rows: Option<&PageRows>| {
-        let (repo, key, now) = (repo.clone(), key.clone(), state.ports.clock.now());
-        let (cp, held) = (cp.clone(), rows.map(|r| r.index.clone()));
-        async move {
-            if opts.dry_run {
-                return Ok(());
-            }
-            if let Some(held) = held {
-                held.flush(state.ports.tables.as_ref()).await?;
-            }
-            repo.save(&key, &cp, now).await
-        }
-    };
     let (store, container, kind) = (&walk.source.store, &walk.source.container, walk.kind);
     let now = state.ports.clock.now();
     loop {
@@ -330,12 +353,12 @@ async fn pass(
             };
             if since_save >= every {
                 since_save = 0;
-                save(&cp, rows).await?;
+                save(state, walk, opts, &key, &cp, rows, emit).await?;
             }
         }
         drop(results);
         if *budget == 0 && (take > 0 || page.next.is_some()) {
-            save(&cp, rows).await?;
+            save(state, walk, opts, &key, &cp, rows, emit).await?;
             return Ok(false);
         }
         cp = Checkpoint {
@@ -343,7 +366,7 @@ async fn pass(
             marker: page.next,
             after: None,
         };
-        save(&cp, rows).await?;
+        save(state, walk, opts, &key, &cp, rows, emit).await?;
         if cp.done {
             return Ok(true);
         }

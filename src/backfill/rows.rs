@@ -2,13 +2,15 @@
 //! day (1,000 rows a request) instead of one point read per recording: a backfill decides on them
 //! as the functions decide on a point read, and a row written meanwhile conflicts and is re-read.
 //! The page's joins hold their index rows back ([`Deferred`]); the walk writes them in batches
-//! before each checkpoint.
+//! before each checkpoint. The `sessionwindows` rows the page's joins can match are read ahead too
+//! ([`HeldWindows`]), one query per start day instead of reads per recording.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::audit_logs::join::HeldWindows;
 use crate::catalogue::index::Deferred;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
@@ -27,6 +29,8 @@ pub struct PageRows {
     rows: HashMap<RecordingKey, Read>,
     /// Index rows of the page's joins, flushed before each checkpoint.
     pub index: Arc<Deferred>,
+    /// The index rows of the sessions the page's recordings can match (`None`: too many to hold).
+    pub windows: Option<Arc<HeldWindows>>,
 }
 
 impl PageRows {
@@ -41,8 +45,10 @@ impl PageRows {
         now: OffsetDateTime,
     ) -> Result<Self, TableError> {
         let mut days: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut keys = Vec::with_capacity(items.len());
         for item in items {
             let key = key_of(state, source, item, now);
+            keys.push((key.clone(), item.props.created.unwrap_or(now)));
             let range = days
                 .entry(key.pk)
                 .or_insert_with(|| (key.rk.clone(), key.rk.clone()));
@@ -60,9 +66,20 @@ impl PageRows {
                 rows.insert(RecordingKey { pk: pk.clone(), rk }, row);
             }
         }
+        // Only recordings still to join can mark or match a session (a re-run reads none).
+        let joining = keys
+            .into_iter()
+            .filter(|(key, _)| match rows.get(key) {
+                Some(Some(row)) => !row.raw.contains_key("MatchConfidence"),
+                _ => true,
+            })
+            .map(|(_, created)| created)
+            .collect();
+        let windows = HeldWindows::read(&crate::state::joiner(state), joining).await?;
         Ok(Self {
             rows,
             index: Arc::default(),
+            windows: windows.map(Arc::new),
         })
     }
 

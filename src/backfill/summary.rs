@@ -74,12 +74,7 @@ impl Summary {
                 self.indexed += indexed;
             }
             Done::Rejoined => self.rejoined += 1,
-            Done::Tailed(notifications) => {
-                self.audit_logs_tailed += 1;
-                for n in notifications {
-                    emit(crate::notify::OUTPUT_BINDING, n.clone());
-                }
-            }
+            Done::Tailed => self.audit_logs_tailed += 1,
             Done::TailedBefore => self.audit_logs_present += 1,
             Done::Would => self.would_process += 1,
             Done::Ignored => {}

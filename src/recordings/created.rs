@@ -7,6 +7,7 @@ use crate::ports::Ports;
 use std::sync::Arc;
 
 use super::ingest::{self, EntryInput};
+use crate::audit_logs::join::{self, Joiner};
 use crate::catalogue::model::CatalogueEntry;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::events::event_grid::BlobEvent;
@@ -101,6 +102,39 @@ impl Recordings {
         props: &BlobProps,
         existing: Option<Versioned<CatalogueEntry>>,
     ) -> Result<Catalogued, HandlerError> {
+        Ok(self
+            .catalogue_with(source, event, props, existing, None)
+            .await?
+            .0)
+    }
+
+    /// [`catalogue_over`](Self::catalogue_over) that, for a row it inserts, joins first and inserts
+    /// the row joined ([`join::before_insert`]): one write instead of the insert and the join's
+    /// rewrite. `true` when the row written is that insert (its join is done); otherwise the
+    /// caller joins the row as usual.
+    ///
+    /// # Errors
+    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    pub async fn catalogue_joined(
+        &self,
+        join: &Joiner,
+        source: &Source,
+        event: &BlobEvent,
+        props: &BlobProps,
+        existing: Option<Versioned<CatalogueEntry>>,
+    ) -> Result<(Catalogued, bool), HandlerError> {
+        self.catalogue_with(source, event, props, existing, Some(join))
+            .await
+    }
+
+    async fn catalogue_with(
+        &self,
+        source: &Source,
+        event: &BlobEvent,
+        props: &BlobProps,
+        existing: Option<Versioned<CatalogueEntry>>,
+        join: Option<&Joiner>,
+    ) -> Result<(Catalogued, bool), HandlerError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
         let key = self
@@ -112,15 +146,34 @@ impl Recordings {
             .as_ref()
             .filter(|row| !ingest::is_newer(event, &row.value))
         {
-            return Ok(settled(event, row, source, "duplicate or older event"));
+            let why = "duplicate or older event";
+            return Ok((settled(event, row, source, why), false));
         }
         let Some(retention) = self.apply_retention(source, &blob, props, created).await? else {
             let gone = format!("blob {blob} no longer exists");
-            return Ok((Outcome::skipped(gone), None));
+            return Ok(((Outcome::skipped(gone), None), false));
         };
         let now = self.ports.clock.now();
-        // What the last read decided: the row it settled on, or whether the write updated a row.
-        let (mut settled_on, mut updated) = (None, false);
+        let entry_for = |first_seen| {
+            ingest::derive_entry(EntryInput {
+                event,
+                blob: &blob,
+                account: source.account(),
+                bastion: source.bastion.as_deref(),
+                props,
+                key: key.clone(),
+                retention: retention.clone(),
+                first_seen,
+            })
+        };
+        // A row to insert is joined first, so the insert carries the join.
+        let prepared = match (join, &existing) {
+            (Some(join), None) => Some(join::before_insert(join, entry_for(now)).await?),
+            _ => None,
+        };
+        // What the last read decided: the row it settled on, whether the write updated a row, and
+        // whether it is the joined insert.
+        let (mut settled_on, mut updated, mut joined) = (None, false, false);
         let written = repo
             .update(&key, existing, &mut |cur| {
                 // Another delivery of this blob won the race: decide again on its row.
@@ -131,25 +184,25 @@ impl Recordings {
                     return None;
                 }
                 updated = cur.is_some();
-                let entry = ingest::derive_entry(EntryInput {
-                    event,
-                    blob: &blob,
-                    account: source.account(),
-                    bastion: source.bastion.as_deref(),
-                    props,
-                    key: key.clone(),
-                    retention: retention.clone(),
-                    first_seen: cur.map_or(now, |r| r.value.first_seen),
-                });
+                joined = cur.is_none() && prepared.is_some();
+                if let (None, Some(p)) = (cur, &prepared) {
+                    return Some((p.entry.clone(), p.props.clone()));
+                }
+                let entry = entry_for(cur.map_or(now, |r| r.value.first_seen));
                 Some((entry, cur.map(|r| r.raw.clone()).unwrap_or_default()))
             })
             .await?;
+        let joined = joined && written.is_some();
+        if let (true, Some(join), Some(p)) = (joined, join, &prepared) {
+            join::after_insert(join, p).await?;
+        }
         let why = "duplicate or older event (concurrent delivery)";
-        Ok(match (written, settled_on) {
+        let catalogued = match (written, settled_on) {
             (Some(row), _) => (written_outcome(&row.value, source, updated), Some(row)),
             (None, Some(row)) => settled(event, &row, source, why),
             (None, None) => (Outcome::skipped(why), None),
-        })
+        };
+        Ok((catalogued, joined))
     }
 
     /// Computes the class from the policy, merges it into the blob's tags (keeping other tags,

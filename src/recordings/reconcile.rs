@@ -72,10 +72,12 @@ impl Recordings {
             )),
             None => {
                 let event = synthesize(source, item, created);
-                let (outcome, written) = self
-                    .catalogue_over(source, &event, &item.props, None)
+                let ((outcome, written), joined) = self
+                    .catalogue_joined(join, source, &event, &item.props, None)
                     .await?;
                 match written {
+                    // Inserted joined: nothing left to do.
+                    Some(_) if joined => None,
                     Some(row) => join::after_write(join, row).await?,
                     // Nothing written (a concurrent delivery's row, or the blob vanished): join
                     // whatever row is there.

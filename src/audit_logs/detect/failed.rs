@@ -24,7 +24,7 @@ use crate::dates::format_utc;
 use crate::notify::Notification;
 use crate::tables::keys::encode_key;
 use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, MAX_BATCH, TableError, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 use tracing::error;
 
@@ -138,7 +138,8 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
     Ok(parts)
 }
 
-/// Marks `partitions` as needing a burst check (idempotent upserts).
+/// Marks `partitions` as needing a burst check (idempotent upserts, all in one partition: 100 to
+/// an entity group transaction; a batch refused, as before the table exists, row by row).
 ///
 /// # Errors
 /// Table errors.
@@ -146,11 +147,22 @@ pub async fn mark_pending<'p>(
     tables: &dyn TableStore,
     partitions: impl IntoIterator<Item = &'p String>,
 ) -> Result<(), TableError> {
-    for pk in partitions {
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
-        e.insert("RowKey".into(), Value::String(pk.clone()));
-        write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
+    let rows: Vec<(Entity, WriteMode)> = partitions
+        .into_iter()
+        .map(|pk| {
+            let mut e = Entity::new();
+            e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
+            e.insert("RowKey".into(), Value::String(pk.clone()));
+            (e, WriteMode::Upsert)
+        })
+        .collect();
+    for chunk in rows.chunks(MAX_BATCH) {
+        if chunk.len() > 1 && tables.batch(FAILED_TABLE, chunk).await.is_ok() {
+            continue;
+        }
+        for (e, mode) in chunk {
+            write_creating_table(tables, FAILED_TABLE, e, mode.clone()).await?;
+        }
     }
     Ok(())
 }

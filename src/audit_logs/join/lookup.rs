@@ -94,12 +94,22 @@ pub(super) async fn windows_for(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<Vec<(WindowRow, Stored)>, TableError> {
+    windows_within(join, from, to, MAX_ROWS_PER_DAY).await
+}
+
+/// [`windows_for`] with at most `per_day` rows read per day partition.
+pub(super) async fn windows_within(
+    join: &Joiner,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    per_day: usize,
+) -> Result<Vec<(WindowRow, Stored)>, TableError> {
     let mut rows = Vec::new();
     let bounds = WindowBounds::new(from, to, join.upload_lag, join.open_session_max);
     let mut day = (from - join.lookback()).date();
     while day <= to.date() {
         let filter = bounds.filter(&format_date(day));
-        let found = query_all(&join.ports.tables, WINDOWS_TABLE, &filter, MAX_ROWS_PER_DAY).await?;
+        let found = query_all(&join.ports.tables, WINDOWS_TABLE, &filter, per_day).await?;
         rows.extend(
             found
                 .into_iter()
@@ -152,6 +162,8 @@ mod tests {
             tail_window: Duration::hours(48),
             gate: Arc::default(),
             deferred_index: None,
+            windows: None,
+            probe_keys: false,
         };
         let base = datetime!(2025-03-14 09:00 UTC);
         let (from, to) = (base, base + Duration::minutes(20));

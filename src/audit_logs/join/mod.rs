@@ -27,6 +27,7 @@
 mod deadline;
 mod fields;
 mod gate;
+mod held;
 mod lookup;
 mod pending;
 mod recording;
@@ -39,10 +40,14 @@ use std::sync::Arc;
 pub use deadline::Deadline;
 pub use fields::{JOIN_PROPERTIES, MAX_CANDIDATES, apply_join, hints, source_bastion};
 pub use gate::JoinGate;
+pub use held::HeldWindows;
 pub use lookup::get_session;
 pub use lookup::window_filter;
 pub use pending::PendingReport;
-pub use recording::{after_catalogue, after_write, index_recording_keys, join_recording};
+pub use recording::{
+    Prepared, after_catalogue, after_insert, after_write, before_insert, index_recording_keys,
+    join_recording,
+};
 
 use time::{Duration, OffsetDateTime};
 
@@ -71,6 +76,13 @@ pub struct Joiner {
     /// Index rows held back for a caller that writes them in batches (a backfill page); `None`:
     /// written before each catalogue row.
     pub deferred_index: Option<Arc<crate::catalogue::index::Deferred>>,
+    /// Index rows read ahead for the recordings joined together (a backfill page); `None`: each
+    /// recording reads what it needs.
+    pub windows: Option<Arc<HeldWindows>>,
+    /// A session-side round first asks whether any recording names a GUID at all (one query) and
+    /// reads no `recordingkeys` partition when none does: set by a backfill, whose audit-log pass
+    /// runs before its recordings are catalogued.
+    pub probe_keys: bool,
 }
 
 impl std::fmt::Debug for Joiner {
@@ -99,6 +111,8 @@ impl Joiner {
             tail_window: audit.tail_window,
             gate,
             deferred_index: None,
+            windows: None,
+            probe_keys: false,
         }
     }
 

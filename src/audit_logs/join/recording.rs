@@ -6,7 +6,7 @@
 use time::OffsetDateTime;
 
 use super::lookup::{get_session, windows_for};
-use super::write::{Marks, RowWrite, write_join};
+use super::write::{Marks, RowWrite, join_insert, write_join};
 use super::{Joiner, hints, source_bastion};
 use crate::audit_logs::correlate::{Confidence, Match, RecordingFacts, match_unkeyed};
 use crate::audit_logs::repo::{RECORDING_KEYS_TABLE, WindowRow};
@@ -72,6 +72,51 @@ pub async fn after_write(
     Ok(join_from(join, &key, Some(row), join.ports.clock.now())
         .await?
         .0)
+}
+
+/// What a recording's join puts into its catalogue insert ([`before_insert`]).
+#[derive(Debug)]
+pub struct Prepared {
+    /// The row to insert (re-tagged by the matched session's fields).
+    pub entry: CatalogueEntry,
+    /// The join properties to insert it with (none when no session fits).
+    pub props: Entity,
+    /// When the match was decided.
+    now: OffsetDateTime,
+    /// Sessions marked pending: `(start day, tunnel id)`.
+    marked: Vec<(String, String)>,
+}
+
+/// The join of a recording about to be inserted (`entry`, not in the table yet): everything
+/// [`after_write`] does before its row write (GUIDs indexed, the match, the sessions it names
+/// marked, its index rows), so one insert writes the row joined instead of an insert and a
+/// rewrite. The caller inserts [`Prepared::entry`] with [`Prepared::props`], then calls
+/// [`after_insert`]; a lost insert race only leaves extra marks (work, never wrong).
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub async fn before_insert(join: &Joiner, entry: CatalogueEntry) -> Result<Prepared, HandlerError> {
+    index_recording_keys(join, &entry).await?;
+    let now = join.ports.clock.now();
+    let found = find_match(join, &entry, now).await?;
+    let mut marks = Marks::default();
+    let (m, session) = (found.m.as_ref(), found.session.as_ref());
+    let (entry, props) = join_insert(join, entry, m, session, &mut marks).await?;
+    Ok(Prepared {
+        entry,
+        props,
+        now,
+        marked: marks.marked,
+    })
+}
+
+/// After the insert of a [`Prepared`] row: marked sessions older than the tick's horizon are
+/// derived now, as after any recording's join.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub async fn after_insert(join: &Joiner, prepared: &Prepared) -> Result<(), HandlerError> {
+    join.settle_old(prepared.now, &prepared.marked).await
 }
 
 /// Recomputes the join of one catalogued recording and writes it (row, tags; the sessions it
@@ -171,17 +216,21 @@ async fn find_match(
         hints: hints(entry),
         bastion: source_bastion(entry),
     };
-    // Awaiting its own session needs no index read.
-    let rows: Vec<WindowRow> = if names_guid && times.now < t + times.wait {
-        Vec::new()
-    } else {
-        windows_for(join, t, t)
-            .await?
-            .into_iter()
-            .map(|(row, _)| row)
-            .collect()
+    // Awaiting its own session needs no index read; rows read ahead for its page need none either.
+    let read: Vec<WindowRow>;
+    let rows: &[WindowRow] = match &join.windows {
+        _ if names_guid && times.now < t + times.wait => &[],
+        Some(held) => held.rows(),
+        None => {
+            read = windows_for(join, t, t)
+                .await?
+                .into_iter()
+                .map(|(row, _)| row)
+                .collect();
+            &read
+        }
     };
-    let m = match_unkeyed(&facts, names_guid, &rows, times);
+    let m = match_unkeyed(&facts, names_guid, rows, times);
     let session = match &m {
         Some(Match {
             confidence: Confidence::Heuristic,

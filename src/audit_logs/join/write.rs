@@ -67,35 +67,83 @@ pub(super) async fn write_join(
     if m.is_none() && !row.raw.contains_key("MatchConfidence") {
         return Ok(RowWrite::Unchanged);
     }
-    let mut entity = row.raw.clone();
-    apply_join(&mut entity, m, session);
-    let mut entry = row.value.clone();
-    if let Some(s) = session {
-        retag::retag(join, &mut entry, s).await?;
-    }
+    let (entry, entity) = joined(join, row.value.clone(), &row.raw, m, session).await?;
     if unchanged(&entity, &row.raw) && entry == row.value {
         return Ok(RowWrite::Unchanged);
     }
-    let old = stored_named(&row.raw);
-    let new = named(m);
-    if old != new {
-        let mut all: Vec<&String> = old.iter().chain(new).collect();
-        all.sort();
-        all.dedup();
-        for t in all {
-            if marks.deferred.is_some_and(|d| d.contains(t)) || !marks.done.insert(t.clone()) {
-                continue;
-            }
-            if let Some(pk) = mark(join, t, marks.rows, session).await? {
-                marks.marked.push((pk, t.clone()));
-            }
-        }
-    }
+    mark_sessions(join, &stored_named(&row.raw), m, session, marks).await?;
     Ok(match write_row(join, row, &entry, entity).await? {
         Written::Row => RowWrite::Rewritten,
         Written::Lost => RowWrite::Lost,
         Written::Refused => RowWrite::Refused,
     })
+}
+
+/// [`write_join`] for a row about to be inserted (`entry`, absent from the table): the sessions
+/// `m` names marked and its index rows held or written, as before any join's write, and the
+/// entry (re-tagged by the session's fields) with the join properties to insert it with, so the
+/// insert carries the join.
+///
+/// # Errors
+/// `Retryable` on storage failures.
+pub(super) async fn join_insert(
+    join: &Joiner,
+    entry: CatalogueEntry,
+    m: Option<&Match>,
+    session: Option<&SessionRecord>,
+    marks: &mut Marks<'_>,
+) -> Result<(CatalogueEntry, Entity), HandlerError> {
+    let none = Entity::new();
+    let (entry, props) = joined(join, entry, &none, m, session).await?;
+    mark_sessions(join, &[], m, session, marks).await?;
+    let mut written = props.clone();
+    written.extend(entry.to_entity());
+    index_first(join, &none, &written).await?;
+    Ok((entry, props))
+}
+
+/// `raw` (a row's entity) with the join of `m` applied, and `entry` re-tagged by the matched
+/// session's fields.
+async fn joined(
+    join: &Joiner,
+    mut entry: CatalogueEntry,
+    raw: &Entity,
+    m: Option<&Match>,
+    session: Option<&SessionRecord>,
+) -> Result<(CatalogueEntry, Entity), HandlerError> {
+    let mut entity = raw.clone();
+    apply_join(&mut entity, m, session);
+    if let Some(s) = session {
+        retag::retag(join, &mut entry, s).await?;
+    }
+    Ok((entry, entity))
+}
+
+/// Marks pending every session of `old ∪ new` (what the row names now and what `m` names) when
+/// the two differ: sessions first, before the row is written.
+async fn mark_sessions(
+    join: &Joiner,
+    old: &[String],
+    m: Option<&Match>,
+    session: Option<&SessionRecord>,
+    marks: &mut Marks<'_>,
+) -> Result<(), TableError> {
+    let new = named(m);
+    if old == new {
+        return Ok(());
+    }
+    let mut all: Vec<&String> = old.iter().chain(new).collect();
+    all.sort();
+    all.dedup();
+    for t in all {
+        if marks.deferred.is_some_and(|d| d.contains(t)) || !marks.done.insert(t.clone()) {
+            continue;
+        }
+        if let Some(pk) = mark(join, t, marks.rows, session).await? {
+            marks.marked.push((pk, t.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// Marks session `tunnel` pending, finding its index row among `rows`, from the matched `session`
@@ -106,10 +154,13 @@ async fn mark(
     rows: &[WindowRow],
     session: Option<&SessionRecord>,
 ) -> Result<Option<String>, TableError> {
-    let pk = match rows.iter().find(|r| r.tunnel_id == tunnel) {
-        Some(r) => Some(format_date(r.start.date())),
+    let held = join.windows.as_ref().and_then(|w| w.stored(tunnel));
+    let listed = rows.iter().find(|r| r.tunnel_id == tunnel);
+    let pk = match (&held, listed) {
+        (Some((pk, _)), _) => Some(pk.clone()),
+        (None, Some(r)) => Some(format_date(r.start.date())),
         // The session just read for the match: its start day locates the row without reading it again.
-        None => match session.filter(|s| s.tunnel_id == tunnel) {
+        (None, None) => match session.filter(|s| s.tunnel_id == tunnel) {
             Some(s) => window_of(s),
             None => get_session(&join.ports.tables, tunnel)
                 .await?
@@ -117,15 +168,25 @@ async fn mark(
         },
     };
     let Some(pk) = pk else { return Ok(None) };
-    let found = mark_pending(
+    // The row as held for the page, so the mark is one conditional write (a changed row is re-read).
+    let read = match (&join.windows, held) {
+        (_, Some((_, row))) => Some(row),
+        (Some(w), None) => w.on_day(join.ports.tables.as_ref(), &pk, tunnel).await?,
+        (None, None) => None,
+    };
+    let stored = mark_pending(
         &join.ports.tables,
         &pk,
         tunnel,
+        read,
         join.upload_lag,
         join.open_session_max,
     )
     .await?;
-    Ok(found.then_some(pk))
+    if let (Some(w), Some(row)) = (&join.windows, &stored) {
+        w.written(tunnel, &pk, row.clone());
+    }
+    Ok(stored.map(|_| pk))
 }
 
 /// What [`write_row`] did.
@@ -150,15 +211,7 @@ async fn write_row(
     let mut written = entity.clone();
     written.extend(entry.to_entity());
     let repo = CatalogueRepo::new(join.ports.tables.clone());
-    let indexed = match &join.deferred_index {
-        // Held for the caller's batch, written before it records progress past this row.
-        Some(held) => {
-            held.add(index::added(&row.raw, &written));
-            Ok(())
-        }
-        None => index::upsert_added(join.ports.tables.as_ref(), &row.raw, &written).await,
-    };
-    let written_row = match indexed {
+    let written_row = match index_first(join, &row.raw, &written).await {
         Ok(()) => {
             repo.write(entry, Some(&entity), WriteMode::IfMatch(row.etag.clone()))
                 .await
@@ -177,5 +230,18 @@ async fn write_row(
             Ok(Written::Refused)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The index rows `written` adds to `before` (the row as stored, empty for a new one), before the
+/// row is written.
+async fn index_first(join: &Joiner, before: &Entity, written: &Entity) -> Result<(), TableError> {
+    match &join.deferred_index {
+        // Held for the caller's batch, written before it records progress past this row.
+        Some(held) => {
+            held.add(index::added(before, written));
+            Ok(())
+        }
+        None => index::upsert_added(join.ports.tables.as_ref(), before, written).await,
     }
 }

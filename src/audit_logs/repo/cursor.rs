@@ -191,11 +191,12 @@ impl CursorRepo {
         Ok(stored.and_then(|s| Cursor::from_entity(&s.entity, s.etag)))
     }
 
-    /// Registers a cursor; `Ok(false)` when it already existed (duplicate event: keep its offset).
+    /// Registers a cursor; returns it as stored (with its ETag) when inserted now, `None` when it
+    /// already existed (duplicate event: keep its offset).
     ///
     /// # Errors
     /// Table errors.
-    pub async fn register(&self, cursor: &Cursor) -> Result<bool, TableError> {
+    pub async fn register(&self, cursor: &Cursor) -> Result<Option<Cursor>, TableError> {
         match write_creating_table(
             self.tables.as_ref(),
             CURSORS_TABLE,
@@ -204,8 +205,11 @@ impl CursorRepo {
         )
         .await
         {
-            Ok(_) => Ok(true),
-            Err(TableError::Conflict) => Ok(false),
+            Ok(etag) => Ok(Some(Cursor {
+                etag,
+                ..cursor.clone()
+            })),
+            Err(TableError::Conflict) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -74,6 +74,11 @@ impl Claim {
                 c.blob
             )));
         }
+        // Records held with other blobs': the progress waits for them and is saved with them.
+        if let Some(hold) = &tail.hold {
+            hold.cursor(c.clone());
+            return Ok(c.clone());
+        }
         Ok(repo.save(c).await?)
     }
 }

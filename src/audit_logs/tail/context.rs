@@ -28,6 +28,11 @@ pub struct Tailer {
     pub settings: Arc<AuditSettings>,
     /// The recording ↔ session join run after reading.
     pub join: Joiner,
+    /// Records held across blobs until their caller writes them ([`hold::flush`]); `None`: each
+    /// chunk's records are written as it is read.
+    ///
+    /// [`hold::flush`]: super::hold::flush
+    pub hold: Option<Arc<super::hold::Hold>>,
 }
 
 impl std::fmt::Debug for Tailer {
@@ -56,6 +61,7 @@ impl Tailer {
             retention_class,
             settings,
             join,
+            hold: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod batch;
 pub mod blob;
 mod chunk;
 mod context;
+pub mod hold;
 
 pub use context::Tailer;
 
@@ -172,7 +173,12 @@ impl Tailer {
     }
 
     /// The session side of the join; a failure leaves the sessions pending for the next tick.
-    async fn join(&self, now: OffsetDateTime, deadline: &Deadline, report: &mut TickReport) {
+    pub(crate) async fn join(
+        &self,
+        now: OffsetDateTime,
+        deadline: &Deadline,
+        report: &mut TickReport,
+    ) {
         match self
             .join
             .run_pending(now, self.settings.tail_window, deadline)

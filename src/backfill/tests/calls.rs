@@ -1,6 +1,7 @@
-//! Storage calls a backfill makes per recording: a listing page's catalogue rows are read with one
+//! Storage calls a backfill makes: per recording, a listing page's catalogue rows are read with one
 //! query per creation day and handed down (the presence check, cataloguing and the join share
-//! them), on a first run and on a re-run: no point read of the catalogue.
+//! them), on a first run and on a re-run: no point read of the catalogue; and every call of each
+//! pass over one audit-log hour and four recordings, pinned per operation and table.
 
 use super::*;
 use crate::tables::intercept::CountingTables;
@@ -14,20 +15,22 @@ fn catalogue_reads(tables: &CountingTables<InMemoryTables>) -> (u64, u64) {
     )
 }
 
-#[tokio::test]
-async fn a_page_reads_its_catalogue_rows_with_one_query_per_day() {
+/// A rig at `now` whose state's tables count their calls (the counts are read from the second value).
+fn counted(now: time::OffsetDateTime) -> (Rig, Arc<CountingTables<InMemoryTables>>) {
     let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
     let tables = Arc::new(CountingTables::new(InMemoryTables::new()));
     let r = Rig {
-        state: state_over(
-            blobs.clone(),
-            tables.clone(),
-            datetime!(2025-03-20 10:00 UTC),
-        ),
+        state: state_over(blobs.clone(), tables.clone(), now),
         blobs,
-        // Read only by the tests that dump tables; this one reads the counts of `tables`.
+        // Read only by the tests that dump tables; these read the counts of `tables`.
         tables: Arc::new(InMemoryTables::new()),
     };
+    (r, tables)
+}
+
+#[tokio::test]
+async fn a_page_reads_its_catalogue_rows_with_one_query_per_day() {
+    let (r, tables) = counted(datetime!(2025-03-20 10:00 UTC));
     let names = ["a/one.mp4", "b/two.mp4", "c/three.mp4"];
     for name in names {
         r.recording(name).await;
@@ -49,4 +52,139 @@ async fn a_page_reads_its_catalogue_rows_with_one_query_per_day() {
         .await;
     assert_eq!((s.catalogued, s.errors), (0, 0), "{s:?}");
     assert_eq!(catalogue_reads(&tables), (0, 1), "{:?}", tables.by_table());
+}
+
+/// The calls of each pass, per operation and table (only those made).
+fn made(tables: &CountingTables<InMemoryTables>) -> Vec<String> {
+    let mut out: Vec<String> = tables
+        .by_table()
+        .into_iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(op, table, n)| format!("{op}:{table}={n}"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// One pass of a backfill: the containers of `kind` only.
+async fn pass(r: &Rig, kind: Kind) -> Summary {
+    let only = Options {
+        kinds: vec![kind],
+        ..opts()
+    };
+    r.run(&only).await.0
+}
+
+#[tokio::test]
+async fn each_pass_makes_the_calls_it_needs_and_no_more() {
+    let (r, tables) = counted(datetime!(2025-03-14 10:30 UTC));
+    r.audit_log().await;
+    let s = pass(&r, Kind::AuditLogs).await;
+    assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
+    // Per session: one `sessions` read and write, its index row inserted unread (the first write
+    // of each table meets no table, creates it and writes again); the cursor inserted (not
+    // read), claimed, and saved once, with the records, at the checkpoint; the
+    // failed-login partitions marked pending in one batch; the join once, there too: its pending rows settled in one batch,
+    // and one `recordingkeys` query telling that no recording names a GUID yet (not one per
+    // session).
+    assert_eq!(
+        made(&tables),
+        [
+            "batch:failedlogins=1",
+            "batch:sessionwindows=1",
+            "delete:failedlogins=2",
+            "ensure:auditcursors=1",
+            "ensure:backfill=1",
+            "ensure:failedlogins=1",
+            "ensure:sessions=1",
+            "ensure:sessionwindows=1",
+            "get:backfill=1",
+            "get:sessions=3",
+            "query:backfill=1",
+            "query:failedlogins=3",
+            "query:recordingkeys=1",
+            "query:recordings=2",
+            "query:sessionwindows=1",
+            "write:auditcursors=4",
+            "write:backfill=2",
+            "write:failedlogins=3",
+            "write:sessions=4",
+            "write:sessionwindows=4",
+        ]
+    );
+    tables.reset();
+    for name in [
+        format!("PLACEHOLDER-{ALICE}.mp4"),
+        "vm/a1b2c3d4-0000-4000-8000-000000000002.mp4".to_owned(),
+        "vm/c0ffee00-1111-4222-8333-444455556666.mp4".to_owned(),
+        "other/unmatched.mp4".to_owned(),
+    ] {
+        r.recording(&name).await;
+    }
+    let s = pass(&r, Kind::Recordings).await;
+    assert_eq!((s.catalogued, s.errors), (4, 0), "{s:?}");
+    // Per recording: one catalogue insert, joined already; per session it joins, one `sessions`
+    // read and one mark written on the index row read with its day (no read per mark); the
+    // sessionwindows rows the page can match read once (no query per recording).
+    assert_eq!(
+        made(&tables),
+        [
+            "batch:recordingindex=8",
+            "ensure:recordingindex=1",
+            "ensure:recordingkeys=2",
+            "ensure:recordings=1",
+            "get:backfill=1",
+            "get:sessions=3",
+            "query:backfill=1",
+            "query:recordings=1",
+            "query:sessionwindows=3",
+            "write:backfill=1",
+            "write:recordingindex=2",
+            "write:recordingkeys=5",
+            "write:recordings=5",
+            "write:sessionwindows=3",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_session_two_hours_share_is_written_once() {
+    let (r, tables) = counted(datetime!(2025-03-14 10:30 UTC));
+    let fixture = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture");
+    // Alice connects in the 09:00 hour and disconnects in the 10:00 one; another session in 09:00.
+    let lines: Vec<&str> = fixture.lines().collect();
+    let hours = [
+        (PATH.to_owned(), [lines[0], lines[1], ""].join("\n")),
+        (PATH.replace("/h=09/", "/h=10/"), [lines[2], ""].join("\n")),
+    ];
+    let container = &r.state.ports.sources.default_audit_logs().container;
+    for (path, text) in hours {
+        let blob = BlobRef::new(container.clone(), path);
+        r.blobs
+            .create_append(&blob, "application/json")
+            .await
+            .expect("create");
+        r.blobs
+            .append(&blob, Bytes::from(text))
+            .await
+            .expect("append");
+    }
+    let s = pass(&r, Kind::AuditLogs).await;
+    assert_eq!((s.audit_logs_tailed, s.errors), (2, 0), "{s:?}");
+    // Two sessions, each written once (the first write meets no table and is repeated): the two
+    // hours' records were folded before any write.
+    let writes = tables.count(Some("sessions"), Some("write"));
+    assert_eq!(writes, 3, "{:?}", made(&tables));
+    let alice = crate::audit_logs::join::get_session(tables.as_ref(), ALICE)
+        .await
+        .expect("read")
+        .expect("row");
+    assert!(
+        alice.session_start.is_some() && alice.session_end.is_some(),
+        "both hours: {alice:?}"
+    );
 }

@@ -55,6 +55,25 @@ pub(super) async fn keyed(join: &Joiner, tunnel: &str) -> Result<Vec<RecordingKe
         .collect())
 }
 
+/// Whether any recording names a GUID (`recordingkeys` holds a row). Asked after the round read
+/// its pending rows: a recording indexing its GUIDs later looks its sessions up after that, so it
+/// finds them itself.
+///
+/// # Errors
+/// Table errors.
+pub(super) async fn any_keys(join: &Joiner) -> Result<bool, TableError> {
+    match join
+        .ports
+        .tables
+        .query(RECORDING_KEYS_TABLE, None, Some(1), None)
+        .await
+    {
+        Ok(page) => Ok(!page.items.is_empty() || page.next.is_some()),
+        Err(TableError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Merges overlapping spans (sorted by start).
 pub(super) fn merge(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort_by_key(|s| s.from);

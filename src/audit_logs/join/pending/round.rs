@@ -13,10 +13,10 @@ use crate::audit_logs::join::lookup::{get_session, windows_for};
 use crate::audit_logs::join::recording::decide;
 use crate::audit_logs::join::write::{Marks, RowWrite, write_join};
 use crate::audit_logs::repo::WindowRow;
-use crate::audit_logs::repo::windows::settle;
+use crate::audit_logs::repo::windows::settle_batch;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::invocation::HandlerError;
-use crate::tables::{Entity, Stored, TableError, get_str};
+use crate::tables::{Entity, MAX_BATCH, Stored, TableError, get_str};
 
 /// Sessions read in this round: tunnel → record (point reads, and reads for writes).
 type Sessions = HashMap<String, Option<SessionRecord>>;
@@ -56,8 +56,11 @@ pub(super) async fn run(
     // Exact keys first, one partition per session; the round keeps the sessions read in time.
     let mut keyed = Vec::new();
     let mut taken = 0;
+    let named = !join.probe_keys || load::any_keys(join).await?;
     for (row, _) in &pending {
-        keyed.extend(load::keyed(join, &row.tunnel_id).await?);
+        if named {
+            keyed.extend(load::keyed(join, &row.tunnel_id).await?);
+        }
         taken += 1;
         if deadline.passed() {
             report.cut = true;
@@ -148,16 +151,25 @@ pub(super) async fn run(
         }
     }
     // Each pending session's state from every recording that can name it, in the write that
-    // clears its range.
+    // clears its range: a day's rows (sorted by start, so adjacent) 100 to a round trip.
+    let settles: Vec<(&Stored, Vec<String>)> = pending
+        .iter()
+        .map(|(row, read)| {
+            let mut named = ids.remove(row.tunnel_id.as_str()).unwrap_or_default();
+            named.sort();
+            (read, named)
+        })
+        .collect();
+    let day = |s: &Stored| get_str(&s.entity, "PartitionKey").map(str::to_owned);
     let mut settled = 0;
-    for (row, read) in &pending {
-        if !gate.open(report) {
-            break;
+    'days: for part in settles.chunk_by(|a, b| day(a.0) == day(b.0)) {
+        for chunk in part.chunks(MAX_BATCH) {
+            if !gate.open(report) {
+                break 'days;
+            }
+            gate.wrote |= settle_batch(&join.ports.tables, chunk, true).await? > 0;
+            settled += chunk.len();
         }
-        let mut named = ids.remove(row.tunnel_id.as_str()).unwrap_or_default();
-        named.sort();
-        gate.wrote |= settle(&join.ports.tables, read, &named, true).await?;
-        settled += 1;
     }
     report.sessions += settled;
     Ok(Round {

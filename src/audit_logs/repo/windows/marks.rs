@@ -15,7 +15,7 @@ use super::{MAX_IDS, WindowRow, set, set_pending, widen};
 use crate::audit_logs::correlate::window_span;
 use crate::audit_logs::repo::WINDOWS_TABLE;
 use crate::tables::filter::Op;
-use crate::tables::ops::{query_all, update};
+use crate::tables::ops::{get, query_all, update_from};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
 
 /// `cur` with its join state set from `ids` (every recording whose current match names the
@@ -42,8 +42,9 @@ fn derived(cur: &Entity, ids: &[String], clear: bool) -> Option<Entity> {
 
 /// Marks the session of index row `(pk, tunnel)` pending over its whole window, so the next round
 /// of the session-side join derives its state again from every recording that can name it. Safe
-/// to repeat (the range only widens) and never wrong, only work; always a write. Returns whether
-/// the row exists.
+/// to repeat (the range only widens) and never wrong, only work; always a write. `read` is the
+/// row as the caller holds it (`None`: read it now). Returns the row as stored now, `None` when
+/// there is none.
 ///
 /// # Errors
 /// Table errors.
@@ -51,13 +52,16 @@ pub async fn mark_pending(
     tables: &dyn TableStore,
     pk: &str,
     tunnel: &str,
+    read: Option<Stored>,
     lag: Duration,
     open_max: Duration,
-) -> Result<bool, TableError> {
-    let mut found = false;
-    update(tables, WINDOWS_TABLE, pk, tunnel, &mut |cur| {
+) -> Result<Option<Stored>, TableError> {
+    let current = match read {
+        Some(row) => Some(row),
+        None => get(tables, WINDOWS_TABLE, pk, tunnel).await?,
+    };
+    update_from(tables, WINDOWS_TABLE, pk, tunnel, current, &mut |cur| {
         let cur = &cur?.entity;
-        found = true;
         let row = WindowRow::from_entity(cur)?;
         let span = window_span(row.start, row.end, lag, open_max);
         // Written even when already pending over the span: the new ETag fails a concurrent
@@ -66,8 +70,7 @@ pub async fn mark_pending(
         widen(&mut e, Some(span));
         Some(e)
     })
-    .await?;
-    Ok(found)
+    .await
 }
 
 /// Records the join of one pending session: its join state from `ids` (the recordings whose
@@ -95,6 +98,36 @@ pub async fn settle(
         Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// [`settle`] for the rows of one partition (at most [`MAX_BATCH`](crate::tables::MAX_BATCH), each with its `ids`): those
+/// whose state changes are written in one entity group transaction, each conditional on the row as
+/// read. When the batch is refused (a row changed since, or a store without transactions failed
+/// part way), every row is settled alone, so each ends written or left pending as [`settle`] would
+/// leave it. Returns how many rows the calls wrote.
+///
+/// # Errors
+/// Table errors.
+pub async fn settle_batch(
+    tables: &dyn TableStore,
+    rows: &[(&Stored, Vec<String>)],
+    clear: bool,
+) -> Result<usize, TableError> {
+    let writes: Vec<(Entity, WriteMode)> = rows
+        .iter()
+        .filter_map(|(read, ids)| {
+            let next = derived(&read.entity, ids, clear)?;
+            Some((next, WriteMode::IfMatch(read.etag.clone())))
+        })
+        .collect();
+    if writes.len() > 1 && tables.batch(WINDOWS_TABLE, &writes).await.is_ok() {
+        return Ok(writes.len());
+    }
+    let mut written = 0;
+    for (read, ids) in rows {
+        written += usize::from(settle(tables, read, ids, clear).await?);
+    }
+    Ok(written)
 }
 
 /// Rows with a pending join whose start day is `since_day` or later, at most `limit`.

@@ -18,12 +18,12 @@ use crate::audit_logs::correlate::Span;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::tables::ops::update;
+use crate::tables::ops::{get, update_from};
 use crate::tables::{Entity, TableError, TableStore, get_str};
 
 pub mod marks;
 
-pub use marks::{mark_pending, pending_rows, settle};
+pub use marks::{mark_pending, pending_rows, settle, settle_batch};
 
 /// Most recording ids kept per session row.
 pub const MAX_IDS: usize = 20;
@@ -135,7 +135,18 @@ pub async fn put_window(
     arrived: OffsetDateTime,
     from: Option<&str>,
 ) -> Result<(), TableError> {
-    put_window_pending(tables, s, arrived, from, None).await
+    put_window_pending(tables, s, arrived, Before::Day(from), None).await
+}
+
+/// Where a session's index row stood before a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before<'a> {
+    /// The session had no row: its index row (written before the session row) is inserted without
+    /// a read. One a crash left between the two writes makes the insert conflict; it is read and
+    /// merged then, so a wrong guess costs a call, never a row.
+    New,
+    /// Under this start day (`None`: the session had no time, so no index row).
+    Day(Option<&'a str>),
 }
 
 /// [`put_window`], also widening the row's pending range by `pending` (the recordings whose join
@@ -147,7 +158,7 @@ pub async fn put_window_pending(
     tables: &dyn TableStore,
     s: &SessionRecord,
     arrived: OffsetDateTime,
-    from: Option<&str>,
+    before: Before<'_>,
     pending: Option<Span>,
 ) -> Result<(), TableError> {
     let Some(pk) = window_of(s) else {
@@ -157,13 +168,18 @@ pub async fn put_window_pending(
         s,
         arrived,
         pending,
+        new: before == Before::New,
+    };
+    let from = match before {
+        Before::New => None,
+        Before::Day(from) => from,
     };
     let Some(old_pk) = from.filter(|d| *d != pk) else {
         return write_window(tables, &pk, &fresh, None).await;
     };
     // Not `tables::ops::update`: the race is on deleting the old copy, not on writing a row.
     for _ in 0..MOVE_ATTEMPTS {
-        let old = crate::tables::ops::get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
+        let old = get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
         write_window(tables, &pk, &fresh, old.as_ref().map(|o| &o.entity)).await?;
         let Some(old) = old else {
             return Ok(());
@@ -186,11 +202,13 @@ pub async fn put_window_pending(
 /// Attempts at moving a row whose old copy keeps changing.
 const MOVE_ATTEMPTS: usize = 4;
 
-/// What [`write_window`] writes: the session, "now", and the pending range to add.
+/// What [`write_window`] writes: the session, "now", and the pending range to add; `new`: the
+/// row is presumed absent (not read before the insert).
 struct Fresh<'a> {
     s: &'a SessionRecord,
     arrived: OffsetDateTime,
     pending: Option<Span>,
+    new: bool,
 }
 
 /// Widens the pending range of `e` by `span`.
@@ -242,7 +260,13 @@ async fn write_window(
     let (s, arrived) = (fresh.s, fresh.arrived);
     let start = s.session_start.or(s.first_record_time);
     let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
-    update(tables, WINDOWS_TABLE, pk, &s.tunnel_id, &mut |cur| {
+    let current = if fresh.new {
+        None
+    } else {
+        get(tables, WINDOWS_TABLE, pk, &s.tunnel_id).await?
+    };
+    let tunnel = &s.tunnel_id;
+    update_from(tables, WINDOWS_TABLE, pk, tunnel, current, &mut |cur| {
         let mut e = cur.map(|s| s.entity.clone()).unwrap_or_default();
         if let Some(old) = old {
             carry(&mut e, old);

@@ -14,7 +14,8 @@ use super::{Batch, Folded};
 use crate::audit_logs::correlate::{Span, window_span};
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::join::Deadline;
-use crate::audit_logs::repo::{SESSIONS_TABLE, window_of, windows::put_window_pending};
+use crate::audit_logs::repo::windows::{Before, put_window_pending};
+use crate::audit_logs::repo::{SESSIONS_TABLE, window_of};
 use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord};
 use crate::audit_logs::tail::Tailer;
 use crate::invocation::HandlerError;
@@ -101,16 +102,13 @@ async fn upsert(
         };
         let join_changed = changed(|s| (join_relevant(s), None));
         if join_changed || changed(listed) {
-            let from = before.as_ref().and_then(window_of);
+            let from = before.as_ref().map(window_of);
             let pending = join_changed.then(|| affected(tail, before.as_ref(), &after));
-            put_window_pending(
-                &tail.ports.tables,
-                &after,
-                now,
-                from.as_deref(),
-                pending.flatten(),
-            )
-            .await?;
+            // A session seen for the first time has no index row yet: inserted without a read.
+            let was = from
+                .as_ref()
+                .map_or(Before::New, |d| Before::Day(d.as_deref()));
+            put_window_pending(&tail.ports.tables, &after, now, was, pending.flatten()).await?;
         }
         let mut e = current
             .as_ref()
