@@ -9,6 +9,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::{QUEUE_TABLE, SHARDS, partition};
 use crate::dates::timestamp;
+use crate::tables::ops::page;
 use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
 
 /// One queued session, as `GET /api/reviews/queue` shows it.
@@ -69,14 +70,7 @@ async fn top_of(
         None => u32::try_from(limit.clamp(1, 1000)).unwrap_or(1000),
     };
     loop {
-        let filter = Filter::partition(&pk);
-        let page = match tables
-            .query(QUEUE_TABLE, Some(&filter), Some(take), next)
-            .await
-        {
-            Err(TableError::NotFound) => return Ok(out),
-            other => other?,
-        };
+        let page = page(tables, QUEUE_TABLE, &Filter::partition(&pk), take, next).await?;
         out.extend(page.items.into_iter().map(|s| s.entity).filter(|e| {
             bastion.is_none_or(|b| {
                 get_str(e, "BastionHost").is_some_and(|h| h.eq_ignore_ascii_case(b))
