@@ -312,7 +312,7 @@ impl LogsQuery for FakeLogs {
         query: &str,
         timespan: &str,
     ) -> Result<Answer, RestError> {
-        let body = json!({"query": query, "timespan": timespan});
+        let body = super::request_body(query, timespan);
         match self.answer(workspace, &body, None) {
             Ok(b) => Ok(Answer::from_bytes(b)),
             Err((403, ..)) => Err(RestError::MissingRole {

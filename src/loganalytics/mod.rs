@@ -41,6 +41,11 @@ pub trait LogsQuery: Send + Sync {
     ) -> Result<Answer, RestError>;
 }
 
+/// The request body of a query (what the client sends and the fake answers).
+pub fn request_body(query: &str, timespan: &str) -> serde_json::Value {
+    json!({ "query": query, "timespan": timespan })
+}
+
 /// The client for one endpoint.
 #[derive(Debug, Clone)]
 pub struct LogsClient {
@@ -76,7 +81,7 @@ impl LogsQuery for LogsClient {
         query: &str,
         timespan: &str,
     ) -> Result<Answer, RestError> {
-        let body = json!({ "query": query, "timespan": timespan });
+        let body = request_body(query, timespan);
         let role = format!("{ROLE} on workspace {workspace}");
         let res = self
             .rest

@@ -59,15 +59,15 @@ const ACCESS_COLUMNS: &[(&str, &str)] = &[
     ("userAgent", "UserAgent"),
     ("link", "Link"),
 ];
-const BURST_COLUMNS: &[&str] = &[
-    "notificationId",
-    "windowStart",
-    "windowEnd",
-    "dimension",
-    "value",
-    "targetVm",
-    "bastionHost",
-    "attempts",
+/// `bursts.csv`: the notification id, then each column with the digest's field that fills it.
+const BURST_COLUMNS: &[(&str, &str)] = &[
+    ("windowStart", "windowStart"),
+    ("windowEnd", "windowEnd"),
+    ("dimension", "dimension"),
+    ("value", "value"),
+    ("targetVm", "targetVm"),
+    ("bastionHost", "bastionHost"),
+    ("attempts", "count"),
 ];
 const INTEGRITY_COLUMNS: &[&str] = &[
     "id",
@@ -205,19 +205,7 @@ impl TablesSource {
                     return None;
                 }
                 let mut cells = vec![n.notification_id.clone()];
-                cells.extend(
-                    [
-                        "windowStart",
-                        "windowEnd",
-                        "dimension",
-                        "value",
-                        "targetVm",
-                        "bastionHost",
-                        "count",
-                    ]
-                    .iter()
-                    .map(|k| text(&d[*k])),
-                );
+                cells.extend(BURST_COLUMNS.iter().map(|(_, k)| text(&d[*k])));
                 Some(Row {
                     cells,
                     facts: Facts::Burst { hosts },
@@ -419,7 +407,9 @@ impl RowSource for TablesSource {
         let names: Vec<&str> = match kind {
             Kind::Reviews => super::reviews::COLUMNS.to_vec(),
             Kind::Sessions => sessions::COLUMNS.to_vec(),
-            Kind::Bursts => BURST_COLUMNS.to_vec(),
+            Kind::Bursts => std::iter::once("notificationId")
+                .chain(BURST_COLUMNS.iter().map(|(c, _)| *c))
+                .collect(),
             Kind::Recordings => render::COLUMNS.iter().map(|(n, _)| *n).collect(),
             Kind::Holds => HOLD_COLUMNS.iter().map(|(n, _)| *n).collect(),
             Kind::Deletions => DELETION_COLUMNS.iter().map(|(n, _)| *n).collect(),

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
 use super::index::refresh;
-use super::tests::{S, ok, put, queue_of, seed, settings};
+use super::tests::{S, ok, put, queue_of, seed, settings, unrecorded};
 use super::{INDEX_TABLE, PAIRS_TABLE, QUEUE_TABLE, SHARDS, partition_of};
 use crate::ports::Ports;
 use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
@@ -202,10 +202,13 @@ async fn a_batch_that_loses_a_race_is_redone_row_by_row_and_moves_the_row_once()
     // Carol's session loses its recording; its index row is rewritten under the batch.
     put(
         tables.as_ref(),
-        &S {
-            recorded: false,
-            ..ok("c", "carol", "vm-b", datetime!(2025-03-14 22:00 UTC), 10)
-        },
+        &unrecorded(ok(
+            "c",
+            "carol",
+            "vm-b",
+            datetime!(2025-03-14 22:00 UTC),
+            10,
+        )),
     )
     .await;
     tables.hook().done.store(false, Ordering::SeqCst);
@@ -267,10 +270,13 @@ async fn announced_sessions_cost_later_overdue_runs_no_read_of_their_index_rows(
     // A re-derivation keeps the copy of the marker on the queue row.
     put(
         trips.as_ref(),
-        &S {
-            recorded: false,
-            ..ok("t0001", "u1", "vm1", datetime!(2025-03-14 10:01 UTC), 10)
-        },
+        &unrecorded(ok(
+            "t0001",
+            "u1",
+            "vm1",
+            datetime!(2025-03-14 10:01 UTC),
+            10,
+        )),
     )
     .await;
     refresh(&ports, &settings(), &days, NOW)

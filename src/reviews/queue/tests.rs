@@ -53,6 +53,14 @@ pub(super) async fn put(t: &dyn TableStore, s: &S<'_>) {
     .expect("window");
 }
 
+/// `s` with no recording naming it.
+pub(super) fn unrecorded(s: S<'_>) -> S<'_> {
+    S {
+        recorded: false,
+        ..s
+    }
+}
+
 pub(super) fn ok<'a>(
     tunnel: &'a str,
     user: &'a str,
@@ -92,14 +100,7 @@ pub(super) async fn seed(ports: &Ports) {
     put(t, &ok("a", "alice", "vm-a", at(10, 0), 30)).await;
     put(t, &ok("b", "bob", "vm-a", at(10, 0), 20)).await;
     put(t, &ok("c", "carol", "vm-b", at(22, 0), 10)).await;
-    put(
-        t,
-        &S {
-            recorded: false,
-            ..ok("d", "dave", "vm-b", at(11, 0), 10)
-        },
-    )
-    .await;
+    put(t, &unrecorded(ok("d", "dave", "vm-b", at(11, 0), 10))).await;
     put(t, &ok("e", "erin", "vm-c", at(9, 0), 360)).await;
     for i in 0..5 {
         let tunnel = format!("fail{i}");
@@ -209,10 +210,13 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
     // Carol's session loses its recording: re-ranked, its old row gone.
     put(
         ports.tables.as_ref(),
-        &S {
-            recorded: false,
-            ..ok("c", "carol", "vm-b", datetime!(2025-03-14 22:00 UTC), 10)
-        },
+        &unrecorded(ok(
+            "c",
+            "carol",
+            "vm-b",
+            datetime!(2025-03-14 22:00 UTC),
+            10,
+        )),
     )
     .await;
     let later = refresh(ports, &s, &[date!(2025 - 03 - 14)], now)
