@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
 use super::index::refresh;
-use super::tests::{S, ok, put, queue_of, seed, settings, unrecorded};
+use super::tests::{S, carol_loses_her_recording, ok, put, queue_of, seed, settings, unrecorded};
 use super::{INDEX_TABLE, PAIRS_TABLE, QUEUE_TABLE, SHARDS, partition_of};
 use crate::ports::Ports;
 use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
@@ -200,17 +200,7 @@ async fn a_batch_that_loses_a_race_is_redone_row_by_row_and_moves_the_row_once()
     let days = [date!(2025 - 03 - 10), date!(2025 - 03 - 14)];
     refresh(&ports, &s, &days, NOW).await.expect("first");
     // Carol's session loses its recording; its index row is rewritten under the batch.
-    put(
-        tables.as_ref(),
-        &unrecorded(ok(
-            "c",
-            "carol",
-            "vm-b",
-            datetime!(2025-03-14 22:00 UTC),
-            10,
-        )),
-    )
-    .await;
+    carol_loses_her_recording(tables.as_ref()).await;
     tables.hook().done.store(false, Ordering::SeqCst);
     let done = refresh(&ports, &s, &days, NOW).await.expect("raced");
     assert!(
@@ -268,15 +258,10 @@ async fn announced_sessions_cost_later_overdue_runs_no_read_of_their_index_rows(
         "only the newly announced sessions' index rows are read"
     );
     // A re-derivation keeps the copy of the marker on the queue row.
+    let start = datetime!(2025-03-14 10:01 UTC);
     put(
         trips.as_ref(),
-        &unrecorded(ok(
-            "t0001",
-            "u1",
-            "vm1",
-            datetime!(2025-03-14 10:01 UTC),
-            10,
-        )),
+        &unrecorded(ok("t0001", "u1", "vm1", start, 10)),
     )
     .await;
     refresh(&ports, &settings(), &days, NOW)

@@ -117,6 +117,12 @@ pub(super) async fn seed(ports: &Ports) {
     put(t, &ok("f", "mallory", "vm-a", at(9, 5), 10)).await;
 }
 
+/// Carol's seeded session of 22:00 on the 14th loses its recording.
+pub(super) async fn carol_loses_her_recording(t: &dyn TableStore) {
+    let start = datetime!(2025-03-14 22:00 UTC);
+    put(t, &unrecorded(ok("c", "carol", "vm-b", start, 10))).await;
+}
+
 pub(super) async fn queue_of(
     ports: &Ports,
     now: OffsetDateTime,
@@ -208,17 +214,7 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
     assert!(!queue_of(ports, now).await.iter().any(|(t, _, _)| t == "d"));
 
     // Carol's session loses its recording: re-ranked, its old row gone.
-    put(
-        ports.tables.as_ref(),
-        &unrecorded(ok(
-            "c",
-            "carol",
-            "vm-b",
-            datetime!(2025-03-14 22:00 UTC),
-            10,
-        )),
-    )
-    .await;
+    carol_loses_her_recording(ports.tables.as_ref()).await;
     let later = refresh(ports, &s, &[date!(2025 - 03 - 14)], now)
         .await
         .expect("refresh");
