@@ -9,8 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
+use futures::{StreamExt as _, TryStreamExt as _};
+
 use super::{INDEX_TABLE, entity, write_all};
 use crate::tables::{MAX_BATCH, TableError, TableStore, WriteMode};
+
+/// Batches written at once by a flush.
+const BATCHES_IN_FLIGHT: usize = 16;
 
 /// Index rows `(PartitionKey, RowKey)` waiting for [`Deferred::flush`].
 #[derive(Debug, Default)]
@@ -34,24 +39,42 @@ impl Deferred {
         for (pk, rk) in held {
             by_pk.entry(pk).or_default().push(rk);
         }
-        let mut written = 0;
-        for (pk, rks) in by_pk {
-            for chunk in rks.chunks(MAX_BATCH) {
-                let writes: Vec<_> = chunk
-                    .iter()
-                    .map(|rk| (entity(&pk, rk), WriteMode::Upsert))
-                    .collect();
-                match tables.batch(INDEX_TABLE, &writes).await {
-                    Ok(_) => {}
-                    // No table yet, or a refused batch: row by row (creates the table, names the row).
-                    Err(_) => {
-                        let keys = chunk.iter().map(|rk| (pk.clone(), rk.clone())).collect();
-                        write_all(tables, keys).await?;
-                    }
-                }
-                written += chunk.len();
-            }
+        let mut chunks = by_pk
+            .iter()
+            .flat_map(|(pk, rks)| rks.chunks(MAX_BATCH).map(move |c| (pk, c)));
+        // The first alone: it creates the table on its first use.
+        let mut written = match chunks.next() {
+            Some((pk, rks)) => write_batch(tables, pk, rks).await?,
+            None => return Ok(0),
+        };
+        // Partitions are independent: their batches go out side by side, not one round trip
+        // after another (a page of recordings spans hundreds of VM and user partitions).
+        let mut batches = Vec::new();
+        for (pk, rks) in chunks {
+            batches.push(write_batch(tables, pk, rks));
         }
+        written += futures::stream::iter(batches)
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .try_fold(0, |sum, n| async move { Ok(sum + n) })
+            .await?;
         Ok(written)
     }
+}
+
+/// One partition's batch of up to 100 rows; a batch the service refuses (no table yet, a refused
+/// batch) is written row by row, which creates the table and names the failing row.
+async fn write_batch(
+    tables: &dyn TableStore,
+    pk: &str,
+    rks: &[String],
+) -> Result<usize, TableError> {
+    let writes: Vec<_> = rks
+        .iter()
+        .map(|rk| (entity(pk, rk), WriteMode::Upsert))
+        .collect();
+    if tables.batch(INDEX_TABLE, &writes).await.is_err() {
+        let keys = rks.iter().map(|rk| (pk.to_owned(), rk.clone())).collect();
+        write_all(tables, keys).await?;
+    }
+    Ok(rks.len())
 }

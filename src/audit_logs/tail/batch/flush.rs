@@ -24,6 +24,8 @@ use crate::tables::{TableError, WriteMode};
 
 /// Attempts of the session row's read-modify-write before giving up (as a retryable error).
 const ATTEMPTS: usize = 6;
+/// Sessions written at once; the deadline is checked between such groups.
+const SESSIONS_IN_FLIGHT: usize = 8;
 
 /// What a flush did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,8 +39,8 @@ pub struct Flushed {
 }
 
 /// Writes a batch: session upserts (merged into the stored rows), index rows and failed logins.
-/// When `deadline` passes it stops after the session in hand (at least one per call, so every call
-/// makes progress) and reports where the records it wrote end.
+/// When `deadline` passes it stops after the sessions in hand (at least one group per call, so every
+/// call makes progress) and reports where the records it wrote end.
 ///
 /// # Errors
 /// `Retryable` on storage failures.
@@ -49,14 +51,22 @@ pub async fn flush(
     deadline: &Deadline,
 ) -> Result<Flushed, HandlerError> {
     let mut out = Flushed::default();
-    for (i, folded) in batch.folded.iter().enumerate() {
-        if i > 0 && deadline.passed() {
-            out.cut = Some(folded.first_offset);
+    let mut rest = batch.folded.as_slice();
+    let mut first = true;
+    while let Some(next) = rest.first() {
+        if !first && deadline.passed() {
+            out.cut = Some(next.first_offset);
             break;
         }
-        if upsert(tail, folded, now).await? {
-            out.sessions += 1;
-        }
+        // Sessions are distinct rows: a few at a time rather than one round trip after another;
+        // the first alone, as it creates the tables on their first use.
+        let group = if first { 1 } else { SESSIONS_IN_FLIGHT };
+        first = false;
+        let (now_in, later) = rest.split_at(rest.len().min(group));
+        let changed =
+            futures::future::try_join_all(now_in.iter().map(|f| upsert(tail, f, now))).await?;
+        out.sessions += changed.into_iter().filter(|c| *c).count();
+        rest = later;
     }
     let end = out.cut.unwrap_or(u64::MAX);
     for (_, f) in batch.failed.iter().filter(|(at, _)| *at < end) {
