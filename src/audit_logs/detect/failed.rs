@@ -23,8 +23,8 @@ use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_utc;
 use crate::notify::Notification;
 use crate::tables::keys::encode_key;
-use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, MAX_BATCH, TableError, TableStore, WriteMode, get_str};
+use crate::tables::ops::{query_all, upsert_batched, write_creating_table};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 use tracing::error;
 
@@ -147,23 +147,16 @@ pub async fn mark_pending<'p>(
     tables: &dyn TableStore,
     partitions: impl IntoIterator<Item = &'p String>,
 ) -> Result<(), TableError> {
-    let rows: Vec<(Entity, WriteMode)> = partitions
+    let rows: Vec<Entity> = partitions
         .into_iter()
         .map(|pk| {
             let mut e = Entity::new();
             e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
             e.insert("RowKey".into(), Value::String(pk.clone()));
-            (e, WriteMode::Upsert)
+            e
         })
         .collect();
-    for chunk in rows.chunks(MAX_BATCH) {
-        if chunk.len() > 1 && tables.batch(FAILED_TABLE, chunk).await.is_ok() {
-            continue;
-        }
-        for (e, mode) in chunk {
-            write_creating_table(tables, FAILED_TABLE, e, mode.clone()).await?;
-        }
-    }
+    upsert_batched(tables, FAILED_TABLE, &rows).await?;
     Ok(())
 }
 

@@ -11,8 +11,9 @@ use std::sync::Mutex;
 
 use futures::{StreamExt as _, TryStreamExt as _};
 
-use super::{INDEX_TABLE, entity, write_all};
-use crate::tables::{MAX_BATCH, TableError, TableStore, WriteMode};
+use super::{INDEX_TABLE, entity};
+use crate::tables::ops::upsert_batched;
+use crate::tables::{MAX_BATCH, TableError, TableStore};
 
 /// Batches written at once by a flush.
 const BATCHES_IN_FLIGHT: usize = 16;
@@ -61,20 +62,13 @@ impl Deferred {
     }
 }
 
-/// One partition's batch of up to 100 rows; a batch the service refuses (no table yet, a refused
-/// batch) is written row by row, which creates the table and names the failing row.
+/// One partition's batch of up to 100 rows.
 async fn write_batch(
     tables: &dyn TableStore,
     pk: &str,
     rks: &[String],
 ) -> Result<usize, TableError> {
-    let writes: Vec<_> = rks
-        .iter()
-        .map(|rk| (entity(pk, rk), WriteMode::Upsert))
-        .collect();
-    if tables.batch(INDEX_TABLE, &writes).await.is_err() {
-        let keys = rks.iter().map(|rk| (pk.to_owned(), rk.clone())).collect();
-        write_all(tables, keys).await?;
-    }
+    let rows: Vec<_> = rks.iter().map(|rk| entity(pk, rk)).collect();
+    upsert_batched(tables, INDEX_TABLE, &rows).await?;
     Ok(rks.len())
 }

@@ -98,6 +98,32 @@ pub async fn write_creating_table<T: TableStore + ?Sized>(
     }
 }
 
+/// Upserts `rows` of one partition, 100 to an entity group transaction; a chunk the service
+/// refuses as a batch (no table yet, a row it rejects) is written row by row, which creates the
+/// table and names the failing row.
+///
+/// # Errors
+/// The table store's errors of the row-by-row writes.
+pub async fn upsert_batched<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    rows: &[Entity],
+) -> Result<(), TableError> {
+    for chunk in rows.chunks(super::MAX_BATCH) {
+        let writes: Vec<_> = chunk
+            .iter()
+            .map(|e| (e.clone(), WriteMode::Upsert))
+            .collect();
+        if tables.batch(table, &writes).await.is_ok() {
+            continue;
+        }
+        for e in chunk {
+            write_creating_table(tables, table, e, WriteMode::Upsert).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads `(table, pk, rk)` and rewrites it through `change` with [`update_from`].
 ///
 /// # Errors
