@@ -156,13 +156,21 @@ try {
   await page.unrouteAll();
 
   // The review panel, by keyboard only: the queue, one session, a verdict signed off.
+  // The page loads the queue on its own too: wait for the refresh's answer, not an earlier one.
   await page.click('#rv-refresh');
+  await page.waitForSelector('#rv-queue[aria-busy="false"]');
   await page.waitForFunction(() => document.querySelectorAll('#rv-queue button.rv-item').length > 0);
   const queued = await page.$$eval('#rv-queue button.rv-item', (bs) => bs.length);
   check(queued >= want.review.atLeast, `review queue lists the risky sessions (${queued})`);
   same(await page.$$eval('#rv-queue a, #rv-queue script, #rv-queue img', (xs) => xs.length), 0, 'queue values stay text');
   await page.focus('#rv-queue button.rv-item');
   await page.keyboard.press('ArrowDown');
+  // A reload landing under the keyboard keeps focus on the same session.
+  const focusedSession = () => page.evaluate(() => document.activeElement.dataset.session || null);
+  const before = await focusedSession();
+  await page.evaluate(() => document.getElementById('rv-refresh').click()); // a click that leaves focus where it is
+  await page.waitForSelector('#rv-queue[aria-busy="false"]');
+  same(await focusedSession(), before, 'focus after a queue reload');
   await page.keyboard.press('ArrowUp');
   await page.keyboard.press('Enter');
   await page.waitForSelector('#rv-detail:not([hidden])');

@@ -29,6 +29,7 @@ function queueEntry(item, index) {
   const button = el('button', 'rv-item');
   button.type = 'button';
   button.dataset.index = String(index);
+  button.dataset.session = str(item.sessionId);
   const head = el('span', 'rv-head');
   head.append(el('span', 'badge bad', `risk ${str(item.score)}`));
   if (item.overdue) head.append(el('span', 'badge warn', 'overdue'));
@@ -51,18 +52,28 @@ function queueEntry(item, index) {
 // The newest load: an older answer arriving after it would replace the list under the reviewer.
 let queueLoads = 0;
 
+// Reloads the queue. While a load runs the list is aria-busy; when it lands, the entry that had
+// focus (or is being reviewed) keeps it by session, so a refresh never drops a keyboard user.
 async function loadQueue() {
   const note = document.getElementById('rv-count');
   const load = ++queueLoads;
+  queueList.setAttribute('aria-busy', 'true');
   try {
     const body = await getJson('reviews/queue', { limit: REVIEW_QUEUE_SIZE });
     if (load !== queueLoads) return;
+    const focused = queueList.contains(document.activeElement) ? document.activeElement.dataset.session : null;
     queueList.replaceChildren(...body.items.map(queueEntry));
     note.textContent = body.items.length ? `${body.items.length} to review` : 'Nothing to review';
+    for (const b of queueList.querySelectorAll('button.rv-item')) {
+      if (reviewing) b.setAttribute('aria-current', String(b.dataset.session === str(reviewing.item.sessionId)));
+      if (focused !== null && b.dataset.session === focused) b.focus();
+    }
   } catch (e) {
     if (load !== queueLoads) return;
     queueList.replaceChildren();
     note.textContent = `Queue unavailable — ${e.message}`;
+  } finally {
+    if (load === queueLoads) queueList.setAttribute('aria-busy', 'false');
   }
 }
 
