@@ -1,17 +1,20 @@
 //! The limit for a backfill: the fewest storage calls that produce what the catalogue's readers
-//! see, item by item (items stay independent, as a resumable, concurrent backfill needs them to
-//! be), with the handler's clients, `concurrency` items in flight, containers in the handler's
-//! order (the audit logs, then each recordings container).
+//! see, with the handler's clients, `concurrency` items in flight, containers in the handler's
+//! order (the audit logs, then each recordings container). Items stay independent except for what
+//! a phase can share for fewer calls: the day partitions read once, the index rows written last.
 //!
-//! First its four tables are created. Per container: `list` pages. Per audit-log hour: one retention tag write, ranged reads of the
-//! handler's chunk size to the end, then per session seen in the hour one `sessions` upsert and one
-//! `sessionwindows` upsert, and per failed login one `failedlogins` upsert. Per recording: one
-//! retention tag write; the join's lookup (a point read of the session when the name carries a
-//! tunnel id, else every page of the `sessionwindows` day partitions the handler's join reads);
-//! one catalogue row insert; and for a session found, one upsert marking its window recorded.
+//! First its four tables are created. Per container: `list` pages. Per audit-log hour: one
+//! retention tag write, ranged reads of the handler's chunk size to the end, then per session seen
+//! in the hour one `sessions` upsert and one `sessionwindows` upsert, and per failed login one
+//! `failedlogins` upsert. Per recording: one retention tag write; the join's lookup (a point read of
+//! the session when the name carries a tunnel id, else every page of the `sessionwindows` day
+//! partitions the handler's join reads, each day once in the phase); one catalogue row insert; and
+//! for a session found, one upsert marking its window recorded. Last, the `recordingindex` rows the
+//! API's VM and user filters read, every row of the phase grouped by partition, 100 to a batch.
 //!
 //! Left out on purpose, so they count as the handler's overhead: reads before writes (merges,
-//! ETag conditions), cursors and checkpoints (resumability), re-reads of rows just written.
+//! ETag conditions), cursors and checkpoints (resumability), re-reads of rows just written, and
+//! `recordingkeys` rows (by which a session arriving after the backfill finds its recording).
 
 use bastion_recordings::audit_logs::parse::parse_lines;
 use bastion_recordings::audit_logs::path::parse_blob_path;
@@ -20,6 +23,7 @@ use bastion_recordings::audit_logs::repo::{
 };
 use bastion_recordings::audit_logs::sessions::{SESSION_ROW, SessionRecord};
 use bastion_recordings::audit_logs::tail::batch::Batch;
+use bastion_recordings::catalogue::index::{self, Deferred};
 use bastion_recordings::catalogue::model::RecordingKey;
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
@@ -29,7 +33,10 @@ use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, StorageError, Ta
 use bastion_recordings::tables::{Entity, Filter, TableError, TableStore, WriteMode};
 use futures::StreamExt as _;
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use time::{Date, Duration, OffsetDateTime};
 
 /// Where the bare client works, and with what.
 pub(crate) struct Bare<'a> {
@@ -80,8 +87,10 @@ impl Bare<'_> {
         Ok(())
     }
 
-    /// The second phase: every recording of the window, container by container.
+    /// The second phase: every recording of the window, container by container, then the index
+    /// rows of them all, each partition's rows together (the fewest batches there can be).
     pub(crate) async fn recordings(&self, done: &mut Done) -> Result<(), Failure> {
+        let phase = Phase::default();
         for (n, (container, _)) in self.recordings.iter().enumerate() {
             let items: Vec<BlobItem> = self
                 .listed(container)
@@ -94,13 +103,14 @@ impl Bare<'_> {
                 })
                 .collect();
             let mut s = futures::stream::iter(&items)
-                .map(|i| self.recording(n, container, i))
+                .map(|i| self.recording(n, container, i, &phase))
                 .buffered(self.concurrency);
             while let Some(r) = s.next().await {
                 done.sessions_found += usize::from(r?);
                 done.recordings += 1;
             }
         }
+        phase.index.flush(self.tables).await?;
         Ok(())
     }
 
@@ -175,8 +185,15 @@ impl Bare<'_> {
         Ok(())
     }
 
-    /// One recording of container number `n`; `true` when its session was found by tunnel id.
-    async fn recording(&self, n: usize, container: &str, item: &BlobItem) -> Result<bool, Failure> {
+    /// One recording of container number `n`; `true` when its session was found by tunnel id. Its
+    /// index rows (VM and user of the session found) are held in `phase`.
+    async fn recording(
+        &self,
+        n: usize,
+        container: &str,
+        item: &BlobItem,
+        phase: &Phase,
+    ) -> Result<bool, Failure> {
         let blob = BlobRef::new(container, item.name.clone());
         let created = item.props.created.unwrap_or(self.from);
         let subject = Subject {
@@ -194,7 +211,7 @@ impl Bare<'_> {
         let session = match &tunnel {
             Some(t) => self.tables.get(SESSIONS_TABLE, t, SESSION_ROW).await?,
             None => {
-                self.windows_around(created).await?;
+                self.windows_around(created, &phase.days_read).await?;
                 None
             }
         };
@@ -218,6 +235,19 @@ impl Bare<'_> {
         ] {
             row.insert(k.into(), v);
         }
+        // What the API's VM and user filters find the row by, from the session found.
+        for k in [
+            "TargetVm",
+            "TargetResourceId",
+            "UserName",
+            "UserEmail",
+            "SessionStart",
+        ] {
+            if let Some(v) = session.as_ref().and_then(|s| s.entity.get(k)) {
+                row.insert(k.into(), v.clone());
+            }
+        }
+        phase.index.add(index::keys(&row));
         self.tables
             .write("recordings", &row, WriteMode::Insert)
             .await?;
@@ -235,11 +265,25 @@ impl Bare<'_> {
         Ok(true)
     }
 
-    /// Every page of the `sessionwindows` day partitions the handler's join reads around `t`.
-    async fn windows_around(&self, t: OffsetDateTime) -> Result<(), TableError> {
+    /// Every page of the `sessionwindows` day partitions the handler's join reads around `t`, each
+    /// day once in the phase (`read`).
+    async fn windows_around(
+        &self,
+        t: OffsetDateTime,
+        read: &Mutex<BTreeSet<Date>>,
+    ) -> Result<(), TableError> {
         let span = self.config.audit.open_session_max.max(Duration::days(1));
         let mut day = (t - span).date();
         loop {
+            if !read.lock().expect("days read").insert(day) {
+                match day.next_day() {
+                    Some(d) if d <= t.date() => {
+                        day = d;
+                        continue;
+                    }
+                    _ => return Ok(()),
+                }
+            }
             let f = Filter::partition(&format_date(day));
             let mut next = None;
             loop {
@@ -265,6 +309,13 @@ impl Bare<'_> {
             .await
             .map(|_| ())
     }
+}
+
+/// What the recordings of a phase share: the index rows held for the end, the days read.
+#[derive(Default)]
+struct Phase {
+    index: Deferred,
+    days_read: Mutex<BTreeSet<Date>>,
 }
 
 /// A `sessionwindows` row: partition = start day, row = tunnel id.

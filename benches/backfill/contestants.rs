@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use bastion_recordings::backfill::progress::Progress;
 use bastion_recordings::backfill::{self, Options};
+use bastion_recordings::catalogue::index::INDEX_TABLE;
 use bastion_recordings::cli::backfill::{BackfillArgs, options};
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::state::{AppState, Stores};
@@ -54,6 +55,8 @@ pub(crate) struct Outcome {
     pub(crate) calls: Option<Calls>,
     /// Catalogue rows at the end.
     pub(crate) rows: usize,
+    /// `recordingindex` rows at the end (the API's VM and user filters read them).
+    pub(crate) index_rows: usize,
 }
 
 /// What every contestant shares.
@@ -212,7 +215,13 @@ impl Run<'_> {
         let wall = started.elapsed();
         let calls = counted.then(|| Calls::of(&stores) - before);
         let rows = common::rows(stores.1.as_ref(), None).await;
-        Outcome { wall, calls, rows }
+        let index_rows = common::count_rows(stores.1.as_ref(), INDEX_TABLE, None).await;
+        Outcome {
+            wall,
+            calls,
+            rows,
+            index_rows,
+        }
     }
 
     fn args(&self) -> BackfillArgs {

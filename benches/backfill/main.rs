@@ -173,9 +173,10 @@ fn line(who: &Who, items: usize, o: &Outcome) -> String {
         },
     );
     format!(
-        "{:<52} items {items}  wall {secs:>7.1} s  rate {:>6.1} items/s  {calls}",
+        "{:<52} items {items}  wall {secs:>7.1} s  rate {:>6.1} items/s  index rows {}  {calls}",
         who.label(),
-        rate(items, secs)
+        rate(items, secs),
+        o.index_rows
     )
 }
 

@@ -259,12 +259,21 @@ pub(crate) fn run_id() -> String {
 
 /// Rows of the catalogue table (matching `filter`), every page.
 pub(crate) async fn rows(tables: &dyn TableStore, filter: Option<&Filter>) -> usize {
+    count_rows(tables, "recordings", filter).await
+}
+
+/// Rows of `table` (matching `filter`), page by page.
+pub(crate) async fn count_rows(
+    tables: &dyn TableStore,
+    table: &str,
+    filter: Option<&Filter>,
+) -> usize {
     let (mut count, mut next) = (0, None);
     loop {
         let page = tables
-            .query("recordings", filter, Some(1000), next)
+            .query(table, filter, Some(1000), next)
             .await
-            .expect("count catalogue rows");
+            .expect("count rows");
         count += page.items.len();
         next = page.next;
         if next.is_none() {

@@ -15,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod hashes;
+mod held;
 pub mod items;
 pub mod progress;
 pub mod rows;
@@ -30,6 +31,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use self::checkpoint::{BackfillRepo, Checkpoint};
+use self::held::HeldIndex;
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use self::rows::PageRows;
@@ -44,9 +46,8 @@ use crate::telemetry::redact;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Checkpoint after this many completed items (and at every page end).
 pub const CHECKPOINT_EVERY: usize = 100;
-/// Checkpoint after this many recordings: each checkpoint first writes the index rows the page's
-/// joins held back, and fewer, larger batches share partitions (a killed run repeats at most this
-/// many recordings, each then found `Present`).
+/// Checkpoint after this many recordings (saved once the index rows held for them are written,
+/// [`HeldIndex`]).
 pub const RECORDINGS_CHECKPOINT_EVERY: usize = 1000;
 /// Failed items retried per run and kind.
 pub const MAX_RETRIED: usize = 10_000;
@@ -91,6 +92,9 @@ pub struct Walk<'a> {
     /// Audit-log walks: the records of the hours read since the last checkpoint, written together
     /// at the next ([`items::settle_hours`]).
     pub hold: Option<&'a Arc<Hold>>,
+    /// Recordings walks: the index rows their joins hold back, shared by every container of the
+    /// run, and the checkpoints waiting for them.
+    pub index: Option<&'a HeldIndex>,
 }
 
 impl Walk<'_> {
@@ -143,39 +147,25 @@ pub async fn run(
         ..Summary::default()
     };
     let mut budget = opts.limit.unwrap_or(usize::MAX);
-    'walks: for kind in &opts.kinds {
-        for (i, source) in kind.sources(state).iter().enumerate() {
-            let hold = Arc::new(Hold::default());
-            let walk = Walk {
-                kind: *kind,
-                source,
-                default: i == 0,
-                hold: (*kind == Kind::AuditLogs).then_some(&hold),
-            };
-            progress.stage(&walk.label());
-            // One source that cannot be listed fails its walk (named, counted, the run exits 1
-            // and the next one resumes it from its checkpoint), never the other sources'.
-            let walked = async {
-                if !opts.dry_run {
-                    retry_failed(state, walk, opts, &mut s, &mut budget, emit).await?;
-                }
-                pass(state, walk, opts, progress, &mut s, &mut budget, emit).await
-            };
-            match walked.await {
-                Ok(true) => {}
-                Ok(false) => {
-                    s.complete = false;
-                    break 'walks;
-                }
-                Err(e) => {
-                    let label = walk.label();
-                    tracing::error!(source = %label, error.cause_chain = %redact(&e.to_string()), "backfill of one source failed; the others go on");
-                    s.errors += 1;
-                    s.failed
-                        .push(format!("{label}: {}", redact(&e.to_string())));
-                    s.complete = false;
-                }
-            }
+    for kind in &opts.kinds {
+        let index = HeldIndex::default();
+        let stopped = walk_kind(
+            state,
+            *kind,
+            &index,
+            opts,
+            progress,
+            &mut s,
+            &mut budget,
+            emit,
+        )
+        .await;
+        // Whatever stopped the walks, the rows held are written and their checkpoints saved.
+        if !opts.dry_run {
+            index.release(state).await?;
+        }
+        if stopped {
+            break;
         }
     }
     if opts.kinds.contains(&Kind::AuditLogs) && !opts.dry_run && s.complete {
@@ -191,6 +181,55 @@ pub async fn run(
     }
     progress.finish();
     Ok(s)
+}
+
+/// Walks every source of `kind`; `true` when the budget ran out (the run stops).
+#[allow(clippy::too_many_arguments)]
+async fn walk_kind(
+    state: &AppState,
+    kind: Kind,
+    index: &HeldIndex,
+    opts: &Options,
+    progress: &mut Progress,
+    s: &mut Summary,
+    budget: &mut usize,
+    emit: &mut dyn FnMut(&str, Value),
+) -> bool {
+    for (i, source) in kind.sources(state).iter().enumerate() {
+        let hold = Arc::new(Hold::default());
+        let walk = Walk {
+            kind,
+            source,
+            default: i == 0,
+            hold: (kind == Kind::AuditLogs).then_some(&hold),
+            index: (kind == Kind::Recordings).then_some(index),
+        };
+        progress.stage(&walk.label());
+        // One source that cannot be listed fails its walk (named, counted, the run exits 1
+        // and the next one resumes it from its checkpoint), never the other sources'.
+        let walked = async {
+            if !opts.dry_run {
+                retry_failed(state, walk, opts, s, budget, emit).await?;
+            }
+            pass(state, walk, opts, progress, s, budget, emit).await
+        };
+        match walked.await {
+            Ok(true) => {}
+            Ok(false) => {
+                s.complete = false;
+                return true;
+            }
+            Err(e) => {
+                let label = walk.label();
+                tracing::error!(source = %label, error.cause_chain = %redact(&e.to_string()), "backfill of one source failed; the others go on");
+                s.errors += 1;
+                s.failed
+                    .push(format!("{label}: {}", redact(&e.to_string())));
+                s.complete = false;
+            }
+        }
+    }
+    false
 }
 
 /// Handles one item's result; a failure is recorded for the next run. `true` when it succeeded.
@@ -264,23 +303,23 @@ async fn retry_failed(
     Ok(())
 }
 
-/// Saves a walk's checkpoint once what its items left for it is done: the index rows a recordings
-/// page's joins held back are written, the audit-log hours' records written and their sessions
-/// joined ([`items::settle_hours`]), so no checkpoint passes an item whose work is unfinished.
+/// Saves a walk's checkpoint once what its items left for it is done: the audit-log hours' records
+/// written and their sessions joined ([`items::settle_hours`]); a recordings walk's checkpoint
+/// waits for the index rows its joins held back ([`HeldIndex`]). No checkpoint passes an item whose
+/// work is unfinished.
 async fn save(
     state: &AppState,
     walk: Walk<'_>,
     opts: &Options,
     key: &str,
     cp: &Checkpoint,
-    rows: Option<&PageRows>,
     emit: &mut dyn FnMut(&str, Value),
 ) -> Result<(), HandlerError> {
     if opts.dry_run {
         return Ok(());
     }
-    if let Some(rows) = rows {
-        rows.index.flush(state.ports.tables.as_ref()).await?;
+    if let Some(index) = walk.index {
+        return index.save(state, key, cp).await;
     }
     items::settle_hours(state, walk, emit).await?;
     let repo = BackfillRepo::new(state.ports.tables.clone());
@@ -329,7 +368,8 @@ async fn pass(
         // A recordings page's catalogue rows in one range query per day, not one read per item.
         let rows = match kind {
             Kind::Recordings if !todo.is_empty() => {
-                Some(PageRows::read(state, walk.source, &todo, now).await?)
+                let index = walk.index.map(|i| i.rows.clone()).unwrap_or_default();
+                Some(PageRows::read(state, walk.source, &todo, now, index).await?)
             }
             _ => None,
         };
@@ -353,12 +393,12 @@ async fn pass(
             };
             if since_save >= every {
                 since_save = 0;
-                save(state, walk, opts, &key, &cp, rows, emit).await?;
+                save(state, walk, opts, &key, &cp, emit).await?;
             }
         }
         drop(results);
         if *budget == 0 && (take > 0 || page.next.is_some()) {
-            save(state, walk, opts, &key, &cp, rows, emit).await?;
+            save(state, walk, opts, &key, &cp, emit).await?;
             return Ok(false);
         }
         cp = Checkpoint {
@@ -366,7 +406,7 @@ async fn pass(
             marker: page.next,
             after: None,
         };
-        save(state, walk, opts, &key, &cp, rows, emit).await?;
+        save(state, walk, opts, &key, &cp, emit).await?;
         if cp.done {
             return Ok(true);
         }

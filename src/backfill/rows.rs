@@ -1,8 +1,8 @@
 //! The catalogue rows of one listing page of recordings, read with one range query per creation
 //! day (1,000 rows a request) instead of one point read per recording: a backfill decides on them
 //! as the functions decide on a point read, and a row written meanwhile conflicts and is re-read.
-//! The page's joins hold their index rows back ([`Deferred`]); the walk writes them in batches
-//! before each checkpoint. The `sessionwindows` rows the page's joins can match are read ahead too
+//! The page's joins hold their index rows back ([`Deferred`], shared by the run's recordings walks
+//! and written before a checkpoint passes them). The `sessionwindows` rows the page's joins can match are read ahead too
 //! ([`HeldWindows`]), one query per start day instead of reads per recording.
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,14 +27,15 @@ type Read = Option<Versioned<CatalogueEntry>>;
 #[derive(Debug, Default)]
 pub struct PageRows {
     rows: HashMap<RecordingKey, Read>,
-    /// Index rows of the page's joins, flushed before each checkpoint.
+    /// Where the page's joins hold their index rows (written before a checkpoint passes them).
     pub index: Arc<Deferred>,
     /// The index rows of the sessions the page's recordings can match (`None`: too many to hold).
     pub windows: Option<Arc<HeldWindows>>,
 }
 
 impl PageRows {
-    /// Reads the rows of `items` (recordings of `source`), one `RowKey` range per creation day.
+    /// Reads the rows of `items` (recordings of `source`), one `RowKey` range per creation day;
+    /// the joins hold their index rows in `index`.
     ///
     /// # Errors
     /// Table errors.
@@ -43,6 +44,7 @@ impl PageRows {
         source: &Source,
         items: &[BlobItem],
         now: OffsetDateTime,
+        index: Arc<Deferred>,
     ) -> Result<Self, TableError> {
         let mut days: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut keys = Vec::with_capacity(items.len());
@@ -78,7 +80,7 @@ impl PageRows {
         let windows = HeldWindows::read(&crate::state::joiner(state), joining).await?;
         Ok(Self {
             rows,
-            index: Arc::default(),
+            index,
             windows: windows.map(Arc::new),
         })
     }

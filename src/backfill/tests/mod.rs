@@ -20,6 +20,7 @@ use crate::testkit::audit::{ALICE, PATH};
 mod calls;
 mod failures;
 mod hashes;
+mod held;
 
 /// The kit's fakes, with the backfill's helpers.
 type Rig = crate::testkit::Fakes;

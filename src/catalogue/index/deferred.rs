@@ -28,6 +28,16 @@ impl Deferred {
         self.0.lock().expect("deferred index rows").extend(keys);
     }
 
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("deferred index rows").len()
+    }
+
+    /// Whether no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Upserts every row held so far, one entity group transaction per partition and 100 rows; a
     /// batch the service refuses is redone row by row (the errors of those writes are returned).
     /// Returns how many rows were written.
