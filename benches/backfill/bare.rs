@@ -8,18 +8,20 @@
 //! in the hour one `sessions` upsert and one `sessionwindows` upsert, and per failed login one
 //! `failedlogins` upsert. Per recording: one retention tag write; the join's lookup (a point read of
 //! the session when the name carries a tunnel id, else every page of the `sessionwindows` day
-//! partitions the handler's join reads, each day once in the phase); one catalogue row insert; and
-//! for a session found, one upsert marking its window recorded. Last, the `recordingindex` rows the
+//! partitions the handler's join reads, each day once in the phase, matched by the library's own
+//! time match, and a point read of the session when one candidate fits); one catalogue row insert;
+//! and one upsert per session found or candidate, marking its window. Last, the `recordingindex` rows the
 //! API's VM and user filters read, every row of the phase grouped by partition, 100 to a batch.
 //!
 //! Left out on purpose, so they count as the handler's overhead: reads before writes (merges,
 //! ETag conditions), cursors and checkpoints (resumability), re-reads of rows just written, and
 //! `recordingkeys` rows (by which a session arriving after the backfill finds its recording).
 
+use bastion_recordings::audit_logs::correlate::{Confidence, RecordingFacts, match_heuristic};
 use bastion_recordings::audit_logs::parse::parse_lines;
 use bastion_recordings::audit_logs::path::parse_blob_path;
 use bastion_recordings::audit_logs::repo::{
-    FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, window_of,
+    FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, window_of,
 };
 use bastion_recordings::audit_logs::sessions::{SESSION_ROW, SessionRecord};
 use bastion_recordings::audit_logs::tail::batch::Batch;
@@ -30,11 +32,10 @@ use bastion_recordings::dates::format_date;
 use bastion_recordings::retention::policy::{Subject, merge_tags};
 use bastion_recordings::retention::tags::audit_log_retention;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, StorageError, Tags};
-use bastion_recordings::tables::{Entity, Filter, TableError, TableStore, WriteMode};
+use bastion_recordings::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode};
 use futures::StreamExt as _;
 use serde_json::json;
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use time::{Date, Duration, OffsetDateTime};
 
@@ -208,12 +209,13 @@ impl Bare<'_> {
         );
         self.blobs.set_tags(&blob, &tags, None).await?;
         let tunnel = tunnel_of(&item.name);
-        let session = match &tunnel {
-            Some(t) => self.tables.get(SESSIONS_TABLE, t, SESSION_ROW).await?,
-            None => {
-                self.windows_around(created, &phase.days_read).await?;
-                None
+        let (session, confidence, marked) = match &tunnel {
+            Some(t) => {
+                let s = self.tables.get(SESSIONS_TABLE, t, SESSION_ROW).await?;
+                let confidence = if s.is_some() { "exact" } else { "none" };
+                (s, confidence, Vec::new())
             }
+            None => self.unkeyed(n, item, created, phase).await?,
         };
         let account = (n > 0).then(|| self.blobs.account());
         let key = RecordingKey::for_source_blob(created, account, container, &item.name);
@@ -228,10 +230,7 @@ impl Bare<'_> {
             ("ETag", json!(item.props.etag)),
             ("RetentionClass", json!(retention.class)),
             ("SessionTunnel", json!(tunnel.clone().unwrap_or_default())),
-            (
-                "MatchConfidence",
-                json!(if session.is_some() { "exact" } else { "none" }),
-            ),
+            ("MatchConfidence", json!(confidence)),
         ] {
             row.insert(k.into(), v);
         }
@@ -251,7 +250,15 @@ impl Bare<'_> {
         self.tables
             .write("recordings", &row, WriteMode::Insert)
             .await?;
-        let Some(s) = session else { return Ok(false) };
+        // The sessions a time match names (one or several candidates), each marked once.
+        for (day, t) in &marked {
+            let mut mark = window(day, t, None, "");
+            mark.insert("RecordingIds".into(), json!(key.id()));
+            self.upsert(WINDOWS_TABLE, mark).await?;
+        }
+        let Some(s) = session.filter(|_| tunnel.is_some()) else {
+            return Ok(false);
+        };
         let Some(day) = SessionRecord::from_entity(&s.entity)
             .as_ref()
             .and_then(window_of)
@@ -265,40 +272,84 @@ impl Bare<'_> {
         Ok(true)
     }
 
-    /// Every page of the `sessionwindows` day partitions the handler's join reads around `t`, each
-    /// day once in the phase (`read`).
+    /// The match of a recording named without a tunnel id, by time against the `sessionwindows`
+    /// rows the handler's join reads (the library's own matching): the session of a single
+    /// candidate (one point read), the confidence, and the `(day, tunnel)` rows to mark.
+    async fn unkeyed(
+        &self,
+        n: usize,
+        item: &BlobItem,
+        created: OffsetDateTime,
+        phase: &Phase,
+    ) -> Result<(Option<Stored>, &'static str, Vec<(String, String)>), TableError> {
+        let audit = &self.config.audit;
+        let rows = self.windows_around(created, &phase.days).await?;
+        let mut hints = item.name.to_ascii_lowercase();
+        for v in item.props.metadata.values() {
+            hints.push('\n');
+            hints.push_str(&v.to_ascii_lowercase());
+        }
+        let facts = RecordingFacts {
+            created,
+            hints,
+            bastion: Some(self.recordings[n].1.to_ascii_lowercase()),
+        };
+        let Some(m) = match_heuristic(&facts, &rows, audit.upload_lag, audit.open_session_max)
+        else {
+            return Ok((None, "none", Vec::new()));
+        };
+        let marked = m
+            .tunnels
+            .iter()
+            .filter_map(|t| rows.iter().find(|r| &r.tunnel_id == t))
+            .map(|r| (format_date(r.start.date()), r.tunnel_id.clone()))
+            .collect();
+        let session = match m.confidence {
+            Confidence::Heuristic => {
+                self.tables
+                    .get(SESSIONS_TABLE, &m.tunnels[0], SESSION_ROW)
+                    .await?
+            }
+            _ => None,
+        };
+        Ok((session, m.confidence.as_str(), marked))
+    }
+
+    /// The `sessionwindows` rows of the day partitions the handler's join reads around `t`, every
+    /// page of each day read once in the phase (`days`).
     async fn windows_around(
         &self,
         t: OffsetDateTime,
-        read: &Mutex<BTreeSet<Date>>,
-    ) -> Result<(), TableError> {
+        days: &tokio::sync::Mutex<BTreeMap<Date, Vec<WindowRow>>>,
+    ) -> Result<Vec<WindowRow>, TableError> {
         let span = self.config.audit.open_session_max.max(Duration::days(1));
-        let mut day = (t - span).date();
+        let mut held = days.lock().await;
+        let (mut day, mut out) = ((t - span).date(), Vec::new());
         loop {
-            if !read.lock().expect("days read").insert(day) {
-                match day.next_day() {
-                    Some(d) if d <= t.date() => {
-                        day = d;
-                        continue;
+            if let std::collections::btree_map::Entry::Vacant(vacant) = held.entry(day) {
+                let f = Filter::partition(&format_date(day));
+                let (mut rows, mut next) = (Vec::new(), None);
+                loop {
+                    let page = self
+                        .tables
+                        .query(WINDOWS_TABLE, Some(&f), Some(1000), next)
+                        .await?;
+                    rows.extend(
+                        page.items
+                            .iter()
+                            .filter_map(|r| WindowRow::from_entity(&r.entity)),
+                    );
+                    next = page.next;
+                    if next.is_none() {
+                        break;
                     }
-                    _ => return Ok(()),
                 }
+                vacant.insert(rows);
             }
-            let f = Filter::partition(&format_date(day));
-            let mut next = None;
-            loop {
-                let page = self
-                    .tables
-                    .query(WINDOWS_TABLE, Some(&f), Some(1000), next)
-                    .await?;
-                next = page.next;
-                if next.is_none() {
-                    break;
-                }
-            }
+            out.extend(held[&day].iter().cloned());
             match day.next_day() {
                 Some(d) if d <= t.date() => day = d,
-                _ => return Ok(()),
+                _ => return Ok(out),
             }
         }
     }
@@ -315,7 +366,7 @@ impl Bare<'_> {
 #[derive(Default)]
 struct Phase {
     index: Deferred,
-    days_read: Mutex<BTreeSet<Date>>,
+    days: tokio::sync::Mutex<BTreeMap<Date, Vec<WindowRow>>>,
 }
 
 /// A `sessionwindows` row: partition = start day, row = tunnel id.
