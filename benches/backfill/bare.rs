@@ -28,7 +28,7 @@ use bastion_recordings::audit_logs::tail::batch::Batch;
 use bastion_recordings::catalogue::index::{self, Deferred};
 use bastion_recordings::catalogue::model::RecordingKey;
 use bastion_recordings::config::Config;
-use bastion_recordings::dates::format_date;
+use bastion_recordings::dates::{format_date, format_utc_millis};
 use bastion_recordings::retention::policy::{Subject, merge_tags};
 use bastion_recordings::retention::tags::audit_log_retention;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, StorageError, Tags};
@@ -167,12 +167,7 @@ impl Bare<'_> {
             let session = &f.session;
             self.upsert(SESSIONS_TABLE, session.to_entity()).await?;
             if let Some(day) = window_of(session) {
-                let start = session.session_start.or(session.first_record_time);
-                self.upsert(
-                    WINDOWS_TABLE,
-                    window(&day, &session.tunnel_id, start, &session.bastion_host),
-                )
-                .await?;
+                self.upsert(WINDOWS_TABLE, window(&day, session)).await?;
             }
         }
         for (_, f) in &batch.failed {
@@ -251,21 +246,20 @@ impl Bare<'_> {
             .write("recordings", &row, WriteMode::Insert)
             .await?;
         // The sessions a time match names (one or several candidates), each marked once.
-        for (day, t) in &marked {
-            let mut mark = window(day, t, None, "");
+        for mut mark in marked {
             mark.insert("RecordingIds".into(), json!(key.id()));
             self.upsert(WINDOWS_TABLE, mark).await?;
         }
         let Some(s) = session.filter(|_| tunnel.is_some()) else {
             return Ok(false);
         };
-        let Some(day) = SessionRecord::from_entity(&s.entity)
-            .as_ref()
-            .and_then(window_of)
-        else {
+        let Some(record) = SessionRecord::from_entity(&s.entity) else {
             return Ok(true);
         };
-        let mut mark = window(&day, tunnel.as_deref().unwrap_or_default(), None, "");
+        let Some(day) = window_of(&record) else {
+            return Ok(true);
+        };
+        let mut mark = window(&day, &record);
         mark.insert("Recorded".into(), json!(true));
         mark.insert("RecordingIds".into(), json!(key.id()));
         self.upsert(WINDOWS_TABLE, mark).await?;
@@ -281,9 +275,10 @@ impl Bare<'_> {
         item: &BlobItem,
         created: OffsetDateTime,
         phase: &Phase,
-    ) -> Result<(Option<Stored>, &'static str, Vec<(String, String)>), TableError> {
+    ) -> Result<(Option<Stored>, &'static str, Vec<Entity>), TableError> {
         let audit = &self.config.audit;
-        let rows = self.windows_around(created, &phase.days).await?;
+        let stored = self.windows_around(created, &phase.days).await?;
+        let rows: Vec<WindowRow> = stored.iter().filter_map(WindowRow::from_entity).collect();
         let mut hints = item.name.to_ascii_lowercase();
         for v in item.props.metadata.values() {
             hints.push('\n');
@@ -298,11 +293,12 @@ impl Bare<'_> {
         else {
             return Ok((None, "none", Vec::new()));
         };
+        // Each marked as stored (an upsert replaces the row).
         let marked = m
             .tunnels
             .iter()
-            .filter_map(|t| rows.iter().find(|r| &r.tunnel_id == t))
-            .map(|r| (format_date(r.start.date()), r.tunnel_id.clone()))
+            .filter_map(|t| stored.iter().find(|e| e.get("RowKey") == Some(&json!(t))))
+            .cloned()
             .collect();
         let session = match m.confidence {
             Confidence::Heuristic => {
@@ -320,8 +316,8 @@ impl Bare<'_> {
     async fn windows_around(
         &self,
         t: OffsetDateTime,
-        days: &tokio::sync::Mutex<BTreeMap<Date, Vec<WindowRow>>>,
-    ) -> Result<Vec<WindowRow>, TableError> {
+        days: &tokio::sync::Mutex<BTreeMap<Date, Vec<Entity>>>,
+    ) -> Result<Vec<Entity>, TableError> {
         let span = self.config.audit.open_session_max.max(Duration::days(1));
         let mut held = days.lock().await;
         let (mut day, mut out) = ((t - span).date(), Vec::new());
@@ -334,11 +330,7 @@ impl Bare<'_> {
                         .tables
                         .query(WINDOWS_TABLE, Some(&f), Some(1000), next)
                         .await?;
-                    rows.extend(
-                        page.items
-                            .iter()
-                            .filter_map(|r| WindowRow::from_entity(&r.entity)),
-                    );
+                    rows.extend(page.items.into_iter().map(|r| r.entity));
                     next = page.next;
                     if next.is_none() {
                         break;
@@ -366,18 +358,30 @@ impl Bare<'_> {
 #[derive(Default)]
 struct Phase {
     index: Deferred,
-    days: tokio::sync::Mutex<BTreeMap<Date, Vec<WindowRow>>>,
+    days: tokio::sync::Mutex<BTreeMap<Date, Vec<Entity>>>,
 }
 
-/// A `sessionwindows` row: partition = start day, row = tunnel id.
-fn window(day: &str, tunnel: &str, start: Option<OffsetDateTime>, host: &str) -> Entity {
+/// A `sessionwindows` row as the tail writes it: partition = start day, row = tunnel id, the fields
+/// the join's time match and `GET /api/sessions` read.
+fn window(day: &str, s: &SessionRecord) -> Entity {
+    let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
     let mut e = Entity::new();
-    e.insert("PartitionKey".into(), json!(day));
-    e.insert("RowKey".into(), json!(tunnel));
-    if let Some(t) = start {
-        e.insert("Start".into(), json!(format_date(t.date())));
+    for (k, v) in [
+        ("PartitionKey", day.to_owned()),
+        ("RowKey", s.tunnel_id.clone()),
+        ("Start", t(s.session_start.or(s.first_record_time))),
+        ("End", t(s.session_end)),
+        ("BastionHost", s.bastion_host.clone()),
+        ("TargetVm", s.target_vm.clone()),
+        ("UserName", s.user_name.clone()),
+        ("UserEmail", s.user_email.clone()),
+        ("Protocol", s.protocol.clone()),
+        ("Outcome", s.outcome.clone()),
+        ("ClientIp", s.client_ip.clone()),
+        ("TargetResourceId", s.target_resource_id.clone()),
+    ] {
+        e.insert(k.into(), json!(v));
     }
-    e.insert("BastionHost".into(), json!(host));
     e
 }
 
