@@ -15,7 +15,7 @@
 
 pub mod checkpoint;
 pub mod hashes;
-mod held;
+pub mod held;
 pub mod items;
 pub mod progress;
 pub mod rows;
