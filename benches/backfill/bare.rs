@@ -21,7 +21,7 @@ use bastion_recordings::audit_logs::correlate::{Confidence, RecordingFacts, matc
 use bastion_recordings::audit_logs::parse::parse_lines;
 use bastion_recordings::audit_logs::path::parse_blob_path;
 use bastion_recordings::audit_logs::repo::{
-    FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, window_of,
+    FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, session_fields, window_of,
 };
 use bastion_recordings::audit_logs::sessions::{SESSION_ROW, SessionRecord};
 use bastion_recordings::audit_logs::tail::batch::Batch;
@@ -371,15 +371,10 @@ fn window(day: &str, s: &SessionRecord) -> Entity {
         ("RowKey", s.tunnel_id.clone()),
         ("Start", t(s.session_start.or(s.first_record_time))),
         ("End", t(s.session_end)),
-        ("BastionHost", s.bastion_host.clone()),
-        ("TargetVm", s.target_vm.clone()),
-        ("UserName", s.user_name.clone()),
-        ("UserEmail", s.user_email.clone()),
-        ("Protocol", s.protocol.clone()),
-        ("Outcome", s.outcome.clone()),
-        ("ClientIp", s.client_ip.clone()),
-        ("TargetResourceId", s.target_resource_id.clone()),
     ] {
+        e.insert(k.into(), json!(v));
+    }
+    for (k, v) in session_fields(s) {
         e.insert(k.into(), json!(v));
     }
     e

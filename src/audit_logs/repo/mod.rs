@@ -17,7 +17,7 @@ mod cursor;
 pub mod windows;
 
 pub use cursor::{Cursor, CursorRepo};
-pub use windows::{WindowRow, window_of};
+pub use windows::{WindowRow, session_fields, window_of};
 
 /// Table of tail cursors.
 pub const CURSORS_TABLE: &str = "auditcursors";

@@ -251,6 +251,21 @@ fn carry(e: &mut Entity, old: &Entity) {
     }
 }
 
+/// The session's text fields an index row carries: those the join's time match reads, and those
+/// `GET /api/sessions` lists from this index alone (no point reads).
+pub fn session_fields(s: &SessionRecord) -> [(&'static str, &str); 8] {
+    [
+        ("BastionHost", &s.bastion_host),
+        ("TargetVm", &s.target_vm),
+        ("UserName", &s.user_name),
+        ("UserEmail", &s.user_email),
+        ("Protocol", &s.protocol),
+        ("Outcome", &s.outcome),
+        ("ClientIp", &s.client_ip),
+        ("TargetResourceId", &s.target_resource_id),
+    ]
+}
+
 async fn write_window(
     tables: &dyn TableStore,
     pk: &str,
@@ -274,18 +289,8 @@ async fn write_window(
         let had_end = get_str(&e, "End").is_some_and(|v| !v.is_empty());
         set(&mut e, "Start", t(start));
         set(&mut e, "End", t(s.session_end));
-        for (k, v) in [
-            ("BastionHost", &s.bastion_host),
-            ("TargetVm", &s.target_vm),
-            ("UserName", &s.user_name),
-            ("UserEmail", &s.user_email),
-            ("Protocol", &s.protocol),
-            ("Outcome", &s.outcome),
-            // For `GET /api/sessions`, which lists from this index alone (no point reads).
-            ("ClientIp", &s.client_ip),
-            ("TargetResourceId", &s.target_resource_id),
-        ] {
-            set(&mut e, k, v.as_str());
+        for (k, v) in session_fields(s) {
+            set(&mut e, k, v);
         }
         match s.effective_duration_ms() {
             Some(d) => crate::tables::int64(&mut e, "DurationMs", d),
