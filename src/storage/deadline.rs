@@ -115,6 +115,44 @@ pub trait CallError: std::fmt::Display + Sized {
     fn is_failure(&self) -> bool;
 }
 
+/// The statuses every storage service classifies alike, shared by the blob and table errors (each
+/// has `Transient`, `Rejected` and `Permanent` variants): `$name::failure` maps a status the
+/// service's own codes did not claim; `is_transient` and [`CallError`] follow from the variants.
+macro_rules! classified_failures {
+    ($name:ident) => {
+        impl $name {
+            /// 408, 429 and 5xx may pass; 400 and 413 refuse this input; anything else needs a fix.
+            fn failure(status: u16, detail: impl Into<String>) -> Self {
+                let detail = format!("HTTP {status}: {}", detail.into());
+                match status {
+                    408 | 429 | 500..=599 => Self::Transient(detail),
+                    400 | 413 => Self::Rejected(detail),
+                    _ => Self::Permanent(detail),
+                }
+            }
+
+            /// True when a later retry may succeed.
+            pub fn is_transient(&self) -> bool {
+                matches!(self, Self::Transient(_))
+            }
+        }
+
+        impl $crate::storage::deadline::CallError for $name {
+            fn deadline_passed(detail: String) -> Self {
+                Self::Transient(detail)
+            }
+
+            fn is_failure(&self) -> bool {
+                matches!(
+                    self,
+                    Self::Transient(_) | Self::Rejected(_) | Self::Permanent(_)
+                )
+            }
+        }
+    };
+}
+pub(crate) use classified_failures;
+
 /// Runs the calls of one client against one endpoint under the total deadline.
 #[derive(Debug, Clone)]
 pub struct CallGuard {

@@ -184,30 +184,12 @@ impl StorageError {
             409 => Self::AlreadyExists,
             412 => Self::PreconditionFailed,
             416 => Self::RangeNotSatisfiable,
-            408 | 429 | 500..=599 => Self::Transient(format!("HTTP {status}: {}", detail.into())),
-            400 | 413 => Self::Rejected(format!("HTTP {status}: {}", detail.into())),
-            _ => Self::Permanent(format!("HTTP {status}: {}", detail.into())),
+            _ => Self::failure(status, detail),
         }
     }
-
-    /// True when a later retry may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
-    }
 }
 
-impl deadline::CallError for StorageError {
-    fn deadline_passed(detail: String) -> Self {
-        Self::Transient(detail)
-    }
-
-    fn is_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Transient(_) | Self::Rejected(_) | Self::Permanent(_)
-        )
-    }
-}
+crate::storage::deadline::classified_failures!(StorageError);
 
 /// The blob operations the product needs, and nothing more.
 ///

@@ -94,30 +94,12 @@ impl TableError {
             404 => Self::NotFound,
             409 => Self::Conflict,
             412 => Self::PreconditionFailed,
-            408 | 429 | 500..=599 => Self::Transient(format!("HTTP {status}: {}", detail.into())),
-            400 | 413 => Self::Rejected(format!("HTTP {status}: {}", detail.into())),
-            _ => Self::Permanent(format!("HTTP {status}: {}", detail.into())),
+            _ => Self::failure(status, detail),
         }
     }
-
-    /// True when a later retry may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
-    }
 }
 
-impl crate::storage::deadline::CallError for TableError {
-    fn deadline_passed(detail: String) -> Self {
-        Self::Transient(detail)
-    }
-
-    fn is_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Transient(_) | Self::Rejected(_) | Self::Permanent(_)
-        )
-    }
-}
+crate::storage::deadline::classified_failures!(TableError);
 
 /// Entity-level table operations.
 #[async_trait]

@@ -37,27 +37,14 @@ pub use text::{glob, is_tag_safe, merge_tags};
 /// which lifecycle tiering cannot move, so they stay Hot — which also satisfies PCI's 3 months hot.
 pub const DEFAULT_POLICY: &str = r#"
 default = "ops-30d"
-[classes.ops-30d]
-days = 30
-[classes.pci-1y]
-days = 365
-cold_after = 90
-[classes.iso-1y]
-days = 365
-cool_after = 30
-cold_after = 90
-[classes.hipaa-6y]
-days = 2192
-cold_after = 90
-archive_after = 365
-[classes.sox-7y]
-days = 2557
-cold_after = 90
-archive_after = 365
-[classes.audit-1y]
-days = 365
-[classes.legal-hold]
-hold = true
+[classes]
+ops-30d = { days = 30 }
+pci-1y = { days = 365, cold_after = 90 }
+iso-1y = { days = 365, cool_after = 30, cold_after = 90 }
+hipaa-6y = { days = 2192, cold_after = 90, archive_after = 365 }
+sox-7y = { days = 2557, cold_after = 90, archive_after = 365 }
+audit-1y = { days = 365 }
+legal-hold = { hold = true }
 "#;
 
 /// One retention class.

@@ -45,6 +45,14 @@ pub struct PendingReport {
     pub cut: bool,
 }
 
+/// What every pass of one tick's join reads: its time, its window and its deadline.
+#[derive(Clone, Copy)]
+struct Tick<'a> {
+    now: OffsetDateTime,
+    window: Duration,
+    deadline: &'a Deadline,
+}
+
 impl Joiner {
     /// Joins every session marked pending whose start day lies within `window` (+ two days of
     /// slack) before `now`, in rounds, until none is left or `deadline` passes; when this instance
@@ -59,6 +67,11 @@ impl Joiner {
         window: Duration,
         deadline: &Deadline,
     ) -> Result<PendingReport, HandlerError> {
+        let tick = Tick {
+            now,
+            window,
+            deadline,
+        };
         let mut report = PendingReport::default();
         let mut swept = false;
         while let Some(_running) = self.gate.enter() {
@@ -66,10 +79,10 @@ impl Joiner {
             // are derived by the rounds that follow.
             if !swept {
                 swept = true;
-                self.awaited(now, window, deadline, &mut report).await?;
+                self.awaited(tick, &mut report).await?;
             }
             while !report.cut && self.gate.take() {
-                self.rounds(now, window, deadline, &mut report).await?;
+                self.rounds(tick, &mut report).await?;
             }
             drop(_running);
             if report.cut || !self.gate.asked() {
@@ -122,11 +135,14 @@ impl Joiner {
     /// range, so an idle tick pays one request, not one per day).
     async fn awaited(
         &self,
-        now: OffsetDateTime,
-        window: Duration,
-        deadline: &Deadline,
+        tick: Tick<'_>,
         report: &mut PendingReport,
     ) -> Result<(), HandlerError> {
+        let Tick {
+            now,
+            window,
+            deadline,
+        } = tick;
         let filter = Filter::And(vec![
             Filter::str(
                 "PartitionKey",
@@ -154,13 +170,12 @@ impl Joiner {
     }
 
     /// Rounds until no pending session is left (or the deadline cuts).
-    async fn rounds(
-        &self,
-        now: OffsetDateTime,
-        window: Duration,
-        deadline: &Deadline,
-        report: &mut PendingReport,
-    ) -> Result<(), HandlerError> {
+    async fn rounds(&self, tick: Tick<'_>, report: &mut PendingReport) -> Result<(), HandlerError> {
+        let Tick {
+            now,
+            window,
+            deadline,
+        } = tick;
         let since = format_date((now - window - Duration::days(2)).date());
         let mut again = 0;
         let mut old = Vec::new();
