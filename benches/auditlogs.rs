@@ -18,6 +18,10 @@ use bastion_recordings::audit_logs::tail::batch::Batch;
 
 const CHUNK: usize = 4 << 20;
 
+/// The handler's allocator (`src/main.rs`), so the fold allocates as it does in the product.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)

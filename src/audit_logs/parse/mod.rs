@@ -163,7 +163,14 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
         // serde would accept a JSON array as a struct (by position): only objects are records.
         return Err("not a JSON object".to_owned());
     }
-    on_record(serde_json::from_slice(line).map_err(|e| e.to_string())?);
+    // One UTF-8 check of the whole line, then serde reads `&str`: cheaper than serde checking each
+    // string on its own (about 20 % of the parse). A line that fails it is read as bytes, where
+    // only the fields the product reads must be UTF-8 (a stray byte in an unknown field is skipped).
+    let record = match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(line),
+    };
+    on_record(record.map_err(|e| e.to_string())?);
     Ok(())
 }
 

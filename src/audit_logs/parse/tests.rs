@@ -256,6 +256,10 @@ fn duplicate_fields_and_malformed_json_are_corrupt_lines() {
         assert!(!parses(line.as_bytes()), "{line}");
     }
     assert!(!parses(b"{\"time\":\"\xff\"}"), "invalid UTF-8");
+    assert!(
+        parses(b"{\"userAgent\":\"\xff\",\"properties\":{\"tunnelId\":\"t\"}}"),
+        "invalid UTF-8 in a field the product does not read costs nothing"
+    );
     let deep = format!("{{\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
     assert!(parses(deep.as_bytes()), "deep unknown values are skipped");
 }
