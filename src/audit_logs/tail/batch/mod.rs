@@ -4,7 +4,8 @@
 use crate::tables::keys::is_valid_key;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+
+use rustc_hash::FxBuildHasher;
 
 use time::OffsetDateTime;
 
@@ -17,36 +18,6 @@ const MAX_TUNNEL: usize = 128;
 /// Longest raw line kept on a session row (`LastRaw`): keeps unknown fields without risking the
 /// 64 KiB property limit.
 const MAX_RAW: usize = 16 * 1024;
-
-/// FNV-1a over the key bytes, 8 at a time: the index only holds one chunk's tunnel ids (GUIDs
-/// written by Azure, bounded per chunk), so SipHash's flooding resistance buys nothing here and
-/// costs a measurable share of the fold.
-#[derive(Default)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut v = [0u8; 8];
-            v.copy_from_slice(w);
-            h = (h ^ u64::from_le_bytes(v)).wrapping_mul(0x0000_0100_0000_01b3);
-            h ^= h >> 29;
-        }
-        for &b in words.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 /// One tunnel's records of a chunk, folded.
 #[derive(Debug)]
@@ -66,9 +37,10 @@ pub struct Folded<'a> {
 /// Records of one chunk (lines borrowed from the chunk's buffer for `'a`).
 #[derive(Debug, Default)]
 pub struct Batch<'a> {
-    /// Index into `folded` by (lower-case) tunnel id. Kept apart from the large `Folded` values so
+    /// Index into `folded` by (lower-case) tunnel id, hashed by `rustc-hash`: it holds one chunk's
+    /// tunnel ids (GUIDs written by Azure), so SipHash's flooding resistance buys nothing. Kept apart from the large `Folded` values so
     /// growing the map moves small entries only.
-    index: HashMap<Cow<'a, str>, usize, BuildHasherDefault<KeyHasher>>,
+    index: HashMap<Cow<'a, str>, usize, FxBuildHasher>,
     /// Partial sessions, in first-seen order.
     folded: Vec<Folded<'a>>,
     /// Failed logins seen, with the blob offset of their record.
@@ -101,7 +73,7 @@ impl<'a> Batch<'a> {
     pub fn for_chunk(bytes: usize) -> Self {
         let sessions = (bytes / 2048).min(8192);
         Self {
-            index: HashMap::with_capacity_and_hasher(sessions, BuildHasherDefault::default()),
+            index: HashMap::with_capacity_and_hasher(sessions, FxBuildHasher),
             folded: Vec::with_capacity(sessions),
             ..Self::default()
         }
