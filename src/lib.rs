@@ -16,7 +16,7 @@
 //! - ports: [`storage`], [`tables`], [`queues`] (Azure clients, deadlines, managed identity; the
 //!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
 //!   permission of every operation), [`arm`] (Azure Resource Manager).
-//! - plumbing: [`clock`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
+//! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
 
 pub mod api;
 pub mod app;
@@ -27,6 +27,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod csv_text;
 pub mod dates;
 pub mod estate;
 pub mod events;

@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::Api;
 use super::listing::{Listing, csv_response};
 use super::problem::ApiError;
 use super::query::Format;
-use super::{Api, csv};
+use crate::csv_text as csv;
 use crate::estate::{store, view};
 
 /// CSV columns, in order.

@@ -11,7 +11,6 @@
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
-pub mod csv;
 pub mod detail;
 pub mod estate;
 pub mod evidence;

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::csv;
+use crate::csv_text as csv;
 use crate::tables::{Entity, get_i64, get_str};
 
 /// `(public name, table property)`; integers are rendered as numbers in JSON.

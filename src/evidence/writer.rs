@@ -8,6 +8,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::manifest::FileEntry;
+use crate::csv_text;
 
 /// A file being written, hashed as it goes.
 pub struct HashingFile {
@@ -74,8 +75,7 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<FileE
     f.finish(None)
 }
 
-/// A CSV file: RFC 4180 quoting, CRLF rows, and cells that a spreadsheet would evaluate (`=`, `+`,
-/// `-`, `@`, tab, CR first) prefixed with `'`, as the API's CSV does.
+/// A CSV file whose cells a spreadsheet shows as text ([`csv_text`], as the API's lists).
 pub struct CsvFile {
     out: csv::Writer<HashingFile>,
     rows: u64,
@@ -87,9 +87,7 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn create(dir: &Path, name: &str, columns: &[String]) -> std::io::Result<Self> {
-        let out = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(HashingFile::create(dir, name)?);
+        let out = csv_text::writer(HashingFile::create(dir, name)?);
         let mut f = Self { out, rows: 0 };
         f.out.write_record(columns).map_err(std::io::Error::other)?;
         Ok(f)
@@ -100,9 +98,7 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
-        self.out
-            .write_record(cells.iter().map(|c| defuse(c).into_owned()))
-            .map_err(std::io::Error::other)?;
+        csv_text::row(&mut self.out, cells).map_err(std::io::Error::other)?;
         self.rows += 1;
         Ok(())
     }
@@ -115,14 +111,5 @@ impl CsvFile {
         let rows = self.rows;
         let file = self.out.into_inner().map_err(|e| e.into_error())?;
         file.finish(Some(rows))
-    }
-}
-
-/// A cell a spreadsheet shows as text (OWASP "CSV injection").
-pub fn defuse(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}").into()
-    } else {
-        value.into()
     }
 }

@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "plumbing",
         &[
             "clock",
+            "csv_text",
             "dates",
             "json_shape",
             "retry_after",

@@ -20,12 +20,13 @@ use time::OffsetDateTime;
 
 pub use render::{COLUMNS, csv_cells, csv_row, json_item};
 
+use super::Api;
 use super::listing::{self, Listing, page_response};
 use super::problem::ApiError;
 use super::query::Query;
 use super::search::View;
-use super::{Api, csv};
 use crate::audit_logs::repo::WINDOWS_TABLE;
+use crate::csv_text as csv;
 use crate::dates::timestamp;
 use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::{Entity, get_str};

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::{outcome, recorded};
-use crate::api::csv;
+use crate::csv_text as csv;
 use crate::tables::{Entity, get_i64, get_list, get_str};
 
 /// Field names, in CSV column order.

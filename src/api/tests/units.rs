@@ -1,4 +1,4 @@
-//! Pure pieces: CSV cells, principals, client addresses, tokens, settings.
+//! Pure pieces: principals, client addresses, tokens, settings.
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
@@ -6,28 +6,7 @@ use serde_json::json;
 
 use crate::api::ApiSettings;
 use crate::api::auth::{AuthMode, Principal, client_ip};
-use crate::api::csv::cell;
 use crate::api::token::{Cursor, decode, encode};
-
-#[test]
-fn csv_cells() {
-    for (raw, want) in [
-        ("plain", "plain"),
-        ("", ""),
-        ("=1+1", "'=1+1"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
-        ("a,b", "\"a,b\""),
-        ("say \"hi\"", "\"say \"\"hi\"\"\""),
-        ("two\nlines", "\"two\nlines\""),
-        ("=a,\"b\"", "\"'=a,\"\"b\"\"\""),
-        ("a=b", "a=b"),
-    ] {
-        assert_eq!(cell(raw), want, "{raw:?}");
-    }
-}
 
 #[test]
 fn principals_decode_roles_of_both_claim_types() {
