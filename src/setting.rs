@@ -61,14 +61,25 @@ impl<'a> Reader<'a> {
 
     /// `true`/`false` (or `1`/`0`, any case); `default` when unset.
     pub fn flag(&mut self, name: &str, default: bool) -> bool {
+        self.try_flag(name)
+            .unwrap_or_else(|problem| {
+                self.errors.push(problem);
+                None
+            })
+            .unwrap_or(default)
+    }
+
+    /// [`flag`](Self::flag) without recording: `Ok(None)` when unset, else the problem's text (for
+    /// settings whose problems must degrade a feature rather than stop start-up).
+    ///
+    /// # Errors
+    /// `NAME: expected true or false`.
+    pub fn try_flag(&self, name: &str) -> Result<Option<bool>, String> {
         match self.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
-            None => default,
-            Some("true" | "1") => true,
-            Some("false" | "0") => false,
-            Some(_) => {
-                self.problem(name, "expected true or false");
-                default
-            }
+            None => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            Some(_) => Err(format!("{name}: expected true or false")),
         }
     }
 

@@ -166,12 +166,11 @@ pub async fn detail(
 
 /// The Bastion host's *Session recordings* page when its resource id is known, else the Bastion list.
 pub fn portal_link(bastion_host: Option<&str>) -> String {
-    match bastion_host {
-        Some(id) if id.to_ascii_lowercase().starts_with("/subscriptions/") => {
-            format!("https://portal.azure.com/#@/resource{id}/sessionRecordings")
-        }
-        _ => "https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts".into(),
-    }
+    bastion_host
+        .and_then(crate::arm::portal_recordings_link)
+        .unwrap_or_else(|| {
+            "https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts".into()
+        })
 }
 
 async fn point(

@@ -45,6 +45,13 @@ fn fallback(prop: &str) -> Option<&'static str> {
     (prop == "BastionHost").then_some("SourceBastion")
 }
 
+/// The value shown for `prop`: its own when set (not null, not empty), else its fallback's when set.
+/// JSON and CSV show the same.
+fn shown<'e>(e: &'e Entity, prop: &str) -> Option<&'e Value> {
+    let set = |p: &str| e.get(p).filter(|v| !v.is_null() && v.as_str() != Some(""));
+    set(prop).or_else(|| fallback(prop).and_then(set))
+}
+
 /// The JSON object of a row (absent properties omitted).
 pub fn json_row(e: &Entity) -> Value {
     let mut m = Map::new();
@@ -52,10 +59,7 @@ pub fn json_row(e: &Entity) -> Value {
         let v = if INTEGERS.contains(prop) {
             get_i64(e, prop).map(Value::from)
         } else {
-            e.get(*prop)
-                .or_else(|| fallback(prop).and_then(|f| e.get(f)))
-                .filter(|v| !v.is_null() && v.as_str() != Some(""))
-                .cloned()
+            shown(e, prop).cloned()
         };
         if let Some(v) = v {
             m.insert((*name).to_owned(), v);
@@ -78,16 +82,10 @@ pub fn csv_row(e: &Entity) -> String {
 pub fn csv_cells(e: &Entity) -> Vec<String> {
     COLUMNS
         .iter()
-        .map(|(_, prop)| {
-            match e
-                .get(*prop)
-                .filter(|v| v.as_str() != Some(""))
-                .or_else(|| fallback(prop).and_then(|f| e.get(f)))
-            {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(v) => get_str(e, prop).map_or_else(|| v.to_string(), str::to_owned),
-            }
+        .map(|(_, prop)| match shown(e, prop) {
+            Some(Value::String(s)) => s.clone(),
+            None => String::new(),
+            Some(v) => get_str(e, prop).map_or_else(|| v.to_string(), str::to_owned),
         })
         .collect()
 }

@@ -67,12 +67,30 @@ pub fn id_parts(id: &str) -> Option<(&str, &str, &str)> {
     Some((at("subscriptions")?, at("resourceGroups")?, *parts.last()?))
 }
 
-/// True for a `Microsoft.Network/bastionHosts` resource id.
+/// True for exactly `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/bastionHosts/<name>`
+/// (any case), each segment made of the characters Azure allows in those names (letters, digits,
+/// `-_.()`): such an id goes into a link or a request path as it is, and cannot turn it into another.
 pub fn is_bastion_id(id: &str) -> bool {
-    let lower = id.to_ascii_lowercase();
-    lower.starts_with("/subscriptions/")
-        && lower.contains("/providers/microsoft.network/bastionhosts/")
-        && id_parts(id).is_some()
+    let parts: Vec<&str> = id.split('/').collect();
+    parts.len() == 9
+        && parts[0].is_empty()
+        && parts[1].eq_ignore_ascii_case("subscriptions")
+        && parts[3].eq_ignore_ascii_case("resourceGroups")
+        && parts[5].eq_ignore_ascii_case("providers")
+        && parts[6].eq_ignore_ascii_case("Microsoft.Network")
+        && parts[7].eq_ignore_ascii_case("bastionHosts")
+        && parts[1..].iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_alphanumeric() || "-_.()".contains(c))
+        })
+}
+
+/// The Azure portal's *Session recordings* page of a Bastion host, for an id [`is_bastion_id`]
+/// accepts. The blade follows the portal's `#@/resource<id>/<blade>` scheme, which is not a
+/// documented API: a portal change makes it open the host's overview instead.
+pub fn portal_recordings_link(id: &str) -> Option<String> {
+    is_bastion_id(id).then(|| format!("https://portal.azure.com/#@/resource{id}/sessionRecordings"))
 }
 
 /// True for a `Microsoft.Storage/storageAccounts/{name}` resource id (the account itself).
@@ -99,6 +117,32 @@ mod tests {
         assert!(!is_bastion_id(
             "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a"
         ));
+    }
+
+    #[test]
+    fn only_a_plain_bastion_id_makes_a_portal_link() {
+        let base = "/subscriptions/s1/resourceGroups";
+        let ok = format!("{base}/rg-Zoë_(1).x/providers/microsoft.network/BASTIONHOSTS/bas-1");
+        assert_eq!(
+            portal_recordings_link(&ok),
+            Some(format!(
+                "https://portal.azure.com/#@/resource{ok}/sessionRecordings"
+            ))
+        );
+        for bad in [
+            format!("{base}/rg/providers/Microsoft.Network/bastionHosts/b1/"),
+            format!("{base}/rg/providers/Microsoft.Network/bastionHosts/b1/x/y"),
+            format!("{base}/rg/providers/Microsoft.Network/bastionHosts/b1?x=https://evil.example"),
+            format!("{base}/rg/providers/Microsoft.Network/bastionHosts/b1#@evil.example"),
+            format!("{base}/rg/providers/Microsoft.Network/bastionHosts/<b>"),
+            format!("{base}/r g/providers/Microsoft.Network/bastionHosts/b1"),
+            format!("{base}//providers/Microsoft.Network/bastionHosts/b1"),
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/../../x"
+                .into(),
+            "https://evil.example/subscriptions/s1".into(),
+        ] {
+            assert_eq!(portal_recordings_link(&bad), None, "{bad}");
+        }
     }
 
     #[test]

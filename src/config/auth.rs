@@ -79,18 +79,13 @@ impl AuthMode {
 
 fn jwt(r: &Reader<'_>) -> AuthMode {
     let mut problems = Vec::new();
-    let allow_insecure_loopback = match r
-        .get(ALLOW_INSECURE_LOOPBACK)
-        .map(|v| v.to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("false" | "0") => false,
-        Some("true" | "1") => true,
-        Some(_) => {
-            problems.push(format!("{ALLOW_INSECURE_LOOPBACK}: expected true or false"));
-            false
-        }
-    };
+    let allow_insecure_loopback = r
+        .try_flag(ALLOW_INSECURE_LOOPBACK)
+        .unwrap_or_else(|problem| {
+            problems.push(problem);
+            None
+        })
+        .unwrap_or(false);
     let authority = r.get(JWT_AUTHORITY);
     match &authority {
         None => problems.push(format!("{JWT_AUTHORITY}: not set (the token issuer URL)")),

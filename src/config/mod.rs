@@ -198,7 +198,9 @@ impl Config {
             audit.failed_login_window,
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
-        let workspaces = self::workspaces::read(&mut r);
+        // Read once: the API's token authority, the workspaces' and Resource Manager's endpoints.
+        let insecure_loopback = r.flag(auth::ALLOW_INSECURE_LOOPBACK, false);
+        let workspaces = self::workspaces::read(&mut r, insecure_loopback);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
@@ -210,6 +212,7 @@ impl Config {
         let deadlines = Deadlines::from_reader(&mut r);
         let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
         // The platform sets these on every instance in Azure (never locally): the in-memory mode is refused there.
+        let in_memory = r.flag("HANDLER_IN_MEMORY", false);
         let azure_host = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"]
             .into_iter()
             .find(|k| r.get(k).is_some());
@@ -226,7 +229,6 @@ impl Config {
                 0
             }),
         };
-        let in_memory = get("HANDLER_IN_MEMORY").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         if in_memory && !cfg!(feature = "test-support") {
             errors.push("HANDLER_IN_MEMORY: not available in this build (the in-memory stores are a test-support feature)".to_owned());
         } else if let Some(k) = azure_host.filter(|_| in_memory) {
@@ -244,7 +246,7 @@ impl Config {
             Storage::InMemory => None,
         };
         let sources = sources::read(env, app, in_memory, &mut errors);
-        let estate = estate_settings(env, &sources, &mut errors);
+        let estate = estate_settings(env, &sources, insecure_loopback, &mut errors);
         let container = |k: &str, default: &str, errors: &mut Vec<String>| {
             let v = get(k).unwrap_or_else(|| default.to_owned());
             if !is_valid_container(&v) {
@@ -348,6 +350,7 @@ pub fn retention_policy(
 fn estate_settings(
     env: &dyn Fn(&str) -> Option<String>,
     sources: &SourceSpecs,
+    allow: bool,
     errors: &mut Vec<String>,
 ) -> crate::estate::settings::EstateSettings {
     let named: Vec<String> = sources
@@ -356,8 +359,6 @@ fn estate_settings(
         .chain(&sources.audit_logs)
         .filter_map(|s| s.bastion_id.clone())
         .collect();
-    let allow = env(auth::ALLOW_INSECURE_LOOPBACK)
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1"));
     let mut r = Reader::new(env);
     let estate = crate::estate::settings::EstateSettings::read(&mut r, &named, allow);
     errors.extend(r.into_errors());

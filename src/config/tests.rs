@@ -143,3 +143,50 @@ fn recording_account_ids_are_resource_ids_or_a_start_up_error_naming_the_setting
         "the value is not shown: {text}"
     );
 }
+
+#[test]
+fn a_flag_reads_alike_in_every_setting_that_uses_it() {
+    let base = [
+        ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
+        ("LOGANALYTICS_ENDPOINT", "http://127.0.0.1:9/"),
+        ("NOTIFY_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        (
+            "NOTIFY_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+    ];
+    for yes in ["1", "TRUE", "true"] {
+        let mut pairs = base.to_vec();
+        pairs.extend([
+            ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", yes),
+            ("NOTIFY_ALLOW_INSECURE_LOOPBACK", yes),
+            ("HANDLER_IN_MEMORY", "0"),
+        ]);
+        let c = cfg(&pairs).expect("loopback http allowed by either spelling");
+        assert_eq!(
+            c.workspaces.endpoint.map(String::from).as_deref(),
+            Some("http://127.0.0.1:9/")
+        );
+        assert!(matches!(c.storage, Storage::Connected { .. }), "0 is false");
+    }
+    let mut pairs = base.to_vec();
+    pairs.extend([
+        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "yes-please"),
+        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "on"),
+        ("HANDLER_IN_MEMORY", "maybe"),
+    ]);
+    let text = cfg(&pairs)
+        .expect_err("a flag is true or false")
+        .to_string();
+    for name in [
+        "CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK: expected true or false",
+        "NOTIFY_ALLOW_INSECURE_LOOPBACK: expected true or false",
+        "HANDLER_IN_MEMORY: expected true or false",
+    ] {
+        assert_eq!(text.matches(name).count(), 1, "{name} once in {text}");
+    }
+    assert!(
+        !text.contains("yes-please") && !text.contains("maybe"),
+        "{text}"
+    );
+}

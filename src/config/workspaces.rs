@@ -6,7 +6,7 @@
 use time::Duration;
 use url::Url;
 
-use super::auth::{ALLOW_INSECURE_LOOPBACK, check_endpoint};
+use super::auth::check_endpoint;
 use super::sources::bastion_name;
 use crate::audit_logs::query::{QuerySettings, Workspace};
 use crate::loganalytics::DEFAULT_ENDPOINT;
@@ -21,8 +21,9 @@ pub struct WorkspaceConfig {
     pub endpoint: Option<Url>,
 }
 
-/// Reads the settings, recording problems in `r`.
-pub fn read(r: &mut Reader<'_>) -> WorkspaceConfig {
+/// Reads the settings, recording problems in `r`; `insecure_loopback` is
+/// `CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK`, read once by the caller.
+pub fn read(r: &mut Reader<'_>, insecure_loopback: bool) -> WorkspaceConfig {
     let d = QuerySettings::default();
     let lag = r.number(
         "AUDITLOGS_QUERY_LAG_SECONDS",
@@ -39,13 +40,10 @@ pub fn read(r: &mut Reader<'_>) -> WorkspaceConfig {
         .get("AUDITLOGS_WORKSPACES")
         .map(|v| parse(&v, r.errors_mut()))
         .unwrap_or_default();
-    let insecure = r
-        .get(ALLOW_INSECURE_LOOPBACK)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let raw = r
         .get("LOGANALYTICS_ENDPOINT")
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-    let endpoint = check_endpoint(&raw, insecure)
+    let endpoint = check_endpoint(&raw, insecure_loopback)
         .map_err(|why| r.problem("LOGANALYTICS_ENDPOINT", why))
         .ok();
     WorkspaceConfig {
@@ -103,7 +101,7 @@ mod tests {
                 "AUDITLOGS_WORKSPACES",
                 "A1B2C3D4-0000-4000-8000-000000000001@bas-hub-weu, a1b2c3d4-0000-4000-8000-000000000002",
             )],
-            read,
+            |r| read(r, false),
         );
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
@@ -135,7 +133,7 @@ mod tests {
                 ),
                 ("LOGANALYTICS_ENDPOINT", "http://127.0.0.2:9/"),
             ],
-            read,
+            |r| read(r, false),
         );
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
@@ -148,13 +146,9 @@ mod tests {
                 .iter()
                 .any(|p| p.starts_with("LOGANALYTICS_ENDPOINT"))
         );
-        let (c, problems) = read_pairs(
-            &[
-                ("LOGANALYTICS_ENDPOINT", "http://127.0.0.1:9/"),
-                ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true"),
-            ],
-            read,
-        );
+        let (c, problems) = read_pairs(&[("LOGANALYTICS_ENDPOINT", "http://127.0.0.1:9/")], |r| {
+            read(r, true)
+        });
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
             c.endpoint.map(String::from).as_deref(),

@@ -27,21 +27,17 @@ use crate::dates::timestamp;
 use crate::reviews::model::COLUMNS;
 use crate::reviews::{REVIEWS_TABLE, Review, ReviewError, ReviewRequest, Verdict, queue, record};
 use crate::tables::{Entity, get_str};
-use crate::telemetry::redact;
 
 /// Filter parameters of `GET /api/reviews`.
 pub const FILTER_PARAMS: &[&str] = &["reviewer", "verdict", "bastion"];
 
-/// Maps domain errors to API errors (storage detail logged redacted, never returned).
+/// Maps domain errors to API errors (a storage failure as every table failure of the API).
 pub fn api_error(e: ReviewError) -> ApiError {
     match e {
         ReviewError::Invalid(m) => ApiError::BadRequest(m),
         ReviewError::NotFound(m) => ApiError::NotFound(m),
         ReviewError::Conflict(m) => ApiError::Conflict(m),
-        ReviewError::Storage(e) => {
-            tracing::warn!(error.cause_chain = %redact(&format!("{e:#}")), "reviews API: storage failed");
-            ApiError::Unavailable
-        }
+        ReviewError::Storage(e) => e.into(),
     }
 }
 

@@ -99,3 +99,28 @@ fn settings_are_parsed_strictly() {
         );
     }
 }
+
+#[test]
+fn json_and_csv_show_the_same_bastion_host_for_an_empty_null_or_absent_one() {
+    use crate::api::render::{COLUMNS, csv_cells, json_row};
+    let at = COLUMNS
+        .iter()
+        .position(|(n, _)| *n == "bastionHost")
+        .expect("column");
+    for own in [json!(""), json!(null), json!("bas-own")] {
+        for absent in [false, true] {
+            let mut row = json!({"SourceBastion": "bas-source", "BastionHost": own});
+            if absent {
+                row.as_object_mut().expect("object").remove("BastionHost");
+            }
+            let e = row.as_object().expect("object").clone();
+            let want = if own == json!("bas-own") && !absent {
+                "bas-own"
+            } else {
+                "bas-source"
+            };
+            assert_eq!(json_row(&e)["bastionHost"], want, "{row}");
+            assert_eq!(csv_cells(&e)[at], want, "{row}");
+        }
+    }
+}

@@ -95,9 +95,7 @@ impl Default for NotifyConfig {
 impl NotifyConfig {
     /// Reads the settings through `r`, which records each problem by name (never a value).
     pub fn from_reader(r: &mut Reader<'_>) -> Self {
-        let flag =
-            |r: &Reader<'_>, k: &str| r.get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let insecure_loopback = flag(r, "NOTIFY_ALLOW_INSECURE_LOOPBACK");
+        let insecure_loopback = r.flag("NOTIFY_ALLOW_INSECURE_LOOPBACK", false);
         let mut endpoint = |k: &str| {
             let checked = r.get(k).map(|v| check_url(k, &v, insecure_loopback))?;
             checked.map_err(|e| r.extend([e])).ok()
@@ -158,7 +156,7 @@ impl NotifyConfig {
             webhook,
             webhook_keys,
             routes,
-            include_pii: flag(r, "NOTIFY_INCLUDE_PII"),
+            include_pii: r.flag("NOTIFY_INCLUDE_PII", false),
             timeout,
             budget,
             max_dequeue,

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{ContentOptions, Link};
+use crate::arm::portal_recordings_link;
 
 /// How far around a point in time (a catalogued recording, a check) the page link searches.
 const AROUND: Duration = Duration::hours(1);
@@ -34,16 +35,14 @@ pub(super) fn of(
             key: "timeline",
         });
     }
-    // The blade segment follows the portal's `#@/resource<id>/<blade>` scheme, which is not a
-    // documented API: a portal change makes it open the Bastion resource's overview instead.
-    if let Some(id) = data
+    if let Some(url) = data
         .get("bastionResourceId")
         .and_then(Value::as_str)
-        .filter(|id| is_bastion_id(id))
+        .and_then(portal_recordings_link)
     {
         out.push(Link {
             title: "Session recordings",
-            url: format!("https://portal.azure.com/#@/resource{id}/sessionRecordings"),
+            url,
             key: "sessionRecordings",
         });
     }
@@ -108,22 +107,4 @@ fn parse(s: &str) -> Option<OffsetDateTime> {
 
 fn format(t: OffsetDateTime) -> Option<String> {
     t.format(&Rfc3339).ok()
-}
-
-/// `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/bastionHosts/<name>`,
-/// checked so that a hostile value cannot turn the link into another URL.
-fn is_bastion_id(id: &str) -> bool {
-    let parts: Vec<&str> = id.split('/').collect();
-    parts.len() == 9
-        && parts[0].is_empty()
-        && parts[1].eq_ignore_ascii_case("subscriptions")
-        && parts[3].eq_ignore_ascii_case("resourceGroups")
-        && parts[5].eq_ignore_ascii_case("providers")
-        && parts[6].eq_ignore_ascii_case("Microsoft.Network")
-        && parts[7].eq_ignore_ascii_case("bastionHosts")
-        && parts.iter().skip(1).all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.()".contains(c))
-        })
 }
