@@ -17,6 +17,7 @@ use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::state::AppState;
 use crate::storage::BlobRef;
+use crate::tables::get_list;
 use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_annotations};
 
@@ -130,10 +131,8 @@ pub async fn detail(
         None => None,
     };
     let mut holds = Vec::new();
-    for hold in get_str(&raw, "HoldIds").unwrap_or_default().split(',') {
-        if !hold.is_empty()
-            && let Some(h) = point(tables, HOLDS_TABLE, "hold", hold).await?
-        {
+    for hold in get_list(&raw, "HoldIds") {
+        if let Some(h) = point(tables, HOLDS_TABLE, "hold", hold).await? {
             holds.push(Value::Object(h));
         }
     }

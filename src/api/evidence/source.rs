@@ -22,6 +22,7 @@ use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::filter::Op;
+use crate::tables::get_list;
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableError, get_i64, get_str};
 
@@ -344,11 +345,7 @@ fn session_row(e: &Entity) -> Option<Row> {
             start: sessions::start(e)?,
             outcome: sessions::outcome(e),
             recorded: sessions::recorded(e),
-            recordings: s(e, "RecordingIds")
-                .split(',')
-                .filter(|r| !r.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            recordings: get_list(e, "RecordingIds").map(str::to_owned).collect(),
         },
     })
 }

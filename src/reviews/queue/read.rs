@@ -9,6 +9,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::{QUEUE_TABLE, SHARDS, partition};
 use crate::dates::timestamp;
+use crate::tables::get_list;
 use crate::tables::ops::page;
 use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
 
@@ -16,13 +17,10 @@ use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
 pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {
     let s = |k: &str| get_str(e, k).unwrap_or_default();
     let due = get_str(e, "DueAt").and_then(timestamp);
-    let ids: Vec<&str> = s("RecordingIds")
-        .split(',')
-        .filter(|x| !x.is_empty())
-        .collect();
+    let ids: Vec<&str> = get_list(e, "RecordingIds").collect();
     json!({
         "sessionId": s("TunnelId"), "score": s("Score").parse::<u32>().unwrap_or_default(),
-        "reasons": s("Reasons").split(',').filter(|x| !x.is_empty()).collect::<Vec<_>>(),
+        "reasons": get_list(e, "Reasons").collect::<Vec<_>>(),
         "start": s("Start"), "end": s("End"), "dueAt": s("DueAt"),
         "overdue": due.is_some_and(|d| d <= now),
         "userName": s("UserName"), "targetVm": s("TargetVm"), "bastionHost": s("BastionHost"),

@@ -16,6 +16,7 @@ use crate::audit_logs::repo::WindowRow;
 use crate::audit_logs::repo::windows::settle_batch;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::invocation::HandlerError;
+use crate::tables::get_list;
 use crate::tables::{Entity, MAX_BATCH, Stored, TableError, get_str};
 
 /// Sessions read in this round: tunnel → record (point reads, and reads for writes).
@@ -195,10 +196,7 @@ fn stored_match(raw: &Entity) -> Option<Match> {
         "ambiguous" => Confidence::Ambiguous,
         _ => Confidence::Awaiting,
     };
-    let tunnels = get_str(raw, "MatchCandidates")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|t| !t.is_empty())
+    let tunnels = get_list(raw, "MatchCandidates")
         .map(str::to_owned)
         .collect();
     Some(Match {

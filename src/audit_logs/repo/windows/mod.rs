@@ -18,6 +18,7 @@ use crate::audit_logs::correlate::Span;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
+use crate::tables::get_list;
 use crate::tables::ops::{get, update_from};
 use crate::tables::{Entity, TableError, TableStore, get_str};
 
@@ -88,11 +89,7 @@ impl WindowRow {
             outcome: s("Outcome"),
             end_arrived_at: t("EndArrivedAt"),
             recorded: b("Recorded"),
-            recording_ids: s("RecordingIds")
-                .split(',')
-                .filter(|x| !x.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            recording_ids: get_list(e, "RecordingIds").map(str::to_owned).collect(),
             unrecorded_notified: b("UnrecordedNotified"),
             pending: pending_of(e),
         })
@@ -235,13 +232,9 @@ fn carry(e: &mut Entity, old: &Entity) {
             set(e, k, v.to_owned());
         }
     }
-    let mut ids: Vec<&str> = get_str(e, "RecordingIds")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|x| !x.is_empty())
-        .collect();
-    for id in get_str(old, "RecordingIds").unwrap_or_default().split(',') {
-        if !id.is_empty() && !ids.contains(&id) && ids.len() < MAX_IDS {
+    let mut ids: Vec<&str> = get_list(e, "RecordingIds").collect();
+    for id in get_list(old, "RecordingIds") {
+        if !ids.contains(&id) && ids.len() < MAX_IDS {
             ids.push(id);
         }
     }
