@@ -14,7 +14,7 @@ use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::tags::audit_log_retention;
 use crate::sources::Source;
-use crate::storage::{StorageError, Tags};
+use crate::storage::update_tags;
 
 /// Handles one BlobCreated event at `now`.
 ///
@@ -133,22 +133,11 @@ async fn tag_retention(
     tag_count: Option<u32>,
 ) -> Result<bool, HandlerError> {
     let blob = source.blob(blob_name);
-    // A listing that counted no tags spares reading them (as for recordings).
-    let existing = if tag_count == Some(0) {
-        Tags::new()
-    } else {
-        match source.store.get_tags(&blob).await {
-            Err(StorageError::NotFound) => return Ok(false),
-            other => other?,
-        }
-    };
     let policy = &tail.join.policy;
-    let (tags, _) = audit_log_retention(policy, &tail.retention_class, &existing, created);
-    if tags != existing {
-        match source.store.set_tags(&blob, &tags, None).await {
-            Err(StorageError::NotFound) => return Ok(false),
-            other => other?,
-        }
-    }
-    Ok(true)
+    // A listing that counted no tags spares reading them (as for recordings).
+    let done = update_tags(&*source.store, &blob, tag_count == Some(0), |existing| {
+        audit_log_retention(policy, &tail.retention_class, existing, created)
+    })
+    .await?;
+    Ok(done.is_some())
 }

@@ -15,7 +15,8 @@ use crate::invocation::{HandlerError, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
-use crate::storage::{BlobProps, BlobRef, StorageError, Tags};
+use crate::storage::update_tags;
+use crate::storage::{BlobProps, BlobRef, StorageError};
 
 /// What cataloguing needs: the recording sources, the catalogue table, the policy and the clock.
 #[derive(Clone)]
@@ -214,14 +215,6 @@ impl Recordings {
         props: &BlobProps,
         created: time::OffsetDateTime,
     ) -> Result<Option<Retention>, HandlerError> {
-        let existing = if props.tag_count == Some(0) {
-            Tags::new()
-        } else {
-            match source.store.get_tags(blob).await {
-                Err(StorageError::NotFound) => return Ok(None),
-                other => other?,
-            }
-        };
         let subject = Subject {
             container: &blob.container,
             blob: &blob.name,
@@ -229,14 +222,11 @@ impl Recordings {
             ..Default::default()
         };
         let computed = self.policy.classify(&subject, created);
-        let (tags, effective) = merge_tags(&existing, &computed);
-        if tags != existing {
-            match source.store.set_tags(blob, &tags, None).await {
-                Err(StorageError::NotFound) => return Ok(None),
-                other => other?,
-            }
-        }
-        Ok(Some(effective))
+        let known_empty = props.tag_count == Some(0);
+        Ok(update_tags(&*source.store, blob, known_empty, |existing| {
+            merge_tags(existing, &computed)
+        })
+        .await?)
     }
 }
 

@@ -298,6 +298,37 @@ pub fn normalize_etag(etag: &str) -> &str {
     t.trim_matches('"')
 }
 
+/// Reads a blob's tags (or starts from none when a listing counted none: `known_empty`), lets
+/// `change` derive the new set and a result, and writes the set only when it differs. `Ok(None)`
+/// when the blob is gone, before or during. (Set Blob Tags takes no ETag: of two writers racing on
+/// one blob's tags, the last one's set stays.)
+///
+/// # Errors
+/// Any other storage failure.
+pub async fn update_tags<T>(
+    store: &dyn BlobStore,
+    blob: &BlobRef,
+    known_empty: bool,
+    change: impl FnOnce(&Tags) -> (Tags, T),
+) -> Result<Option<T>, StorageError> {
+    let existing = if known_empty {
+        Tags::new()
+    } else {
+        match store.get_tags(blob).await {
+            Err(StorageError::NotFound) => return Ok(None),
+            other => other?,
+        }
+    };
+    let (tags, out) = change(&existing);
+    if tags != existing {
+        match store.set_tags(blob, &tags, None).await {
+            Err(StorageError::NotFound) => return Ok(None),
+            other => other?,
+        }
+    }
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +338,55 @@ mod tests {
         assert_eq!(normalize_etag("\"0x8D4BCC2E4835CD0\""), "0x8D4BCC2E4835CD0");
         assert_eq!(normalize_etag("0x8D4BCC2E4835CD0"), "0x8D4BCC2E4835CD0");
         assert_eq!(normalize_etag(" W/\"x\" "), "x");
+    }
+
+    #[cfg(feature = "test-support")]
+    #[tokio::test]
+    async fn tags_are_written_only_when_they_change_and_a_gone_blob_is_none() {
+        use super::counting::CountingBlobStore;
+        use super::memory::InMemoryBlobStore;
+        let store = CountingBlobStore::new(InMemoryBlobStore::new("a"));
+        let blob = BlobRef::new("c", "b.mp4");
+        let meta = Metadata::new();
+        store
+            .put(&blob, Bytes::from_static(b"x"), "video/mp4", &meta)
+            .await
+            .expect("put");
+        let add = |t: &Tags| {
+            let mut t = t.clone();
+            t.insert("k".into(), "v".into());
+            (t, 7)
+        };
+        assert_eq!(
+            update_tags(&store, &blob, false, add).await.expect("ok"),
+            Some(7)
+        );
+        assert_eq!(
+            update_tags(&store, &blob, false, add).await.expect("ok"),
+            Some(7)
+        );
+        assert_eq!(
+            store.count(None, Some("set_tags")),
+            1,
+            "the second changed nothing"
+        );
+        assert_eq!(store.count(None, Some("get_tags")), 2);
+        let none = |t: &Tags| (t.clone(), ());
+        update_tags(&store, &blob, true, none).await.expect("ok");
+        assert_eq!(
+            store.count(None, Some("get_tags")),
+            2,
+            "known empty: not read"
+        );
+        let gone = BlobRef::new("c", "gone.mp4");
+        assert_eq!(
+            update_tags(&store, &gone, false, add).await.expect("ok"),
+            None
+        );
+        assert_eq!(
+            update_tags(&store, &gone, true, add).await.expect("ok"),
+            None
+        );
     }
 
     #[test]

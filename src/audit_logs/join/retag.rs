@@ -11,7 +11,7 @@ use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::CatalogueEntry;
 use crate::invocation::HandlerError;
 use crate::retention::policy::{Subject, merge_tags};
-use crate::storage::StorageError;
+use crate::storage::update_tags;
 
 /// Recomputes the class of `entry` with the session's fields; when it differs from the row's class,
 /// merges it into the blob's tags and updates the row's `RetentionClass`/`RetainUntil`.
@@ -47,17 +47,13 @@ pub async fn retag(
         return Ok(());
     };
     let blob = source.blob(entry.blob_name.clone());
-    let existing = match source.store.get_tags(&blob).await {
-        Err(StorageError::NotFound) => return Ok(()),
-        other => other?,
+    let Some(effective) = update_tags(&*source.store, &blob, false, |existing| {
+        merge_tags(existing, &computed)
+    })
+    .await?
+    else {
+        return Ok(());
     };
-    let (tags, effective) = merge_tags(&existing, &computed);
-    if tags != existing {
-        match source.store.set_tags(&blob, &tags, None).await {
-            Err(StorageError::NotFound) => return Ok(()),
-            other => other?,
-        }
-    }
     entry.retention_class = effective.class;
     entry.retain_until = effective.until;
     Ok(())

@@ -23,7 +23,7 @@ use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
 use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
-use crate::storage::StorageError;
+use crate::storage::update_tags;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, TableError, get_str, ops};
 
@@ -253,15 +253,13 @@ pub async fn override_retention(
         entry.retain_until = new.until.clone();
     })
     .await?;
-    match source.store.get_tags(&blob).await {
-        Ok(mut tags) => {
-            tags.insert(TAG_CLASS.into(), new.class.clone());
-            tags.insert(TAG_UNTIL.into(), new.until.clone());
-            source.store.set_tags(&blob, &tags, None).await?;
-        }
-        Err(StorageError::NotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
+    update_tags(&*source.store, &blob, false, |tags| {
+        let mut tags = tags.clone();
+        tags.insert(TAG_CLASS.into(), new.class.clone());
+        tags.insert(TAG_UNTIL.into(), new.until.clone());
+        (tags, ())
+    })
+    .await?;
     tracing::warn!(recording = %key.id(), class = %new.class, retain_until = %new.until, who = %actor.who, "retention overridden explicitly");
     Ok(key)
 }

@@ -28,6 +28,7 @@ use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::storage::StorageError;
+use crate::storage::update_tags;
 use crate::storage::url::BlobUrl;
 
 /// Why a hold operation failed.
@@ -154,17 +155,8 @@ pub(crate) async fn hold_member(
         marks::mark_held(entry, raw, hold_id)
     })
     .await?;
-    match source.store.get_tags(&blob).await {
-        Ok(tags) => {
-            let held = hold_tags(&tags);
-            if held != tags {
-                source.store.set_tags(&blob, &held, None).await?;
-            }
-        }
-        // Blob gone: the row still records the hold (and the deletion, if any).
-        Err(StorageError::NotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
+    // Blob gone: the row still records the hold (and the deletion, if any).
+    update_tags(&*source.store, &blob, false, |tags| (hold_tags(tags), ())).await?;
     tracing::info!(hold = %hold_id, recording = %key.id(), who = %actor.who, "legal hold set");
     Ok(())
 }
@@ -221,17 +213,14 @@ pub(crate) async fn release_member(
             restored: None,
         });
     }
-    let mut restored = fallback.clone();
-    match source.store.get_tags(&blob).await {
-        Ok(tags) => {
-            if let Some((new, r)) = release_tags(&tags, fallback.as_ref()) {
-                source.store.set_tags(&blob, &new, None).await?;
-                restored = Some(r);
-            }
+    let released = update_tags(&*source.store, &blob, false, |tags| {
+        match release_tags(tags, fallback.as_ref()) {
+            Some((new, r)) => (new, Some(r)),
+            None => (tags.clone(), None),
         }
-        Err(StorageError::NotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
+    })
+    .await?;
+    let restored = released.flatten().or_else(|| fallback.clone());
     tracing::info!(hold = %hold_id, recording = %key.id(), who = %actor.who, "legal hold released");
     Ok(Released {
         recording: key.id(),
