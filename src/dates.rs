@@ -82,11 +82,57 @@ pub fn format_date(d: Date) -> String {
         .unwrap_or_default()
 }
 
+/// `YYYY-MM-DD` exactly (no sign, no spaces): the form dates are written in.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let fmt = format_description!("[year]-[month]-[day]");
+    Date::parse(s, fmt).ok().filter(|_| s.len() == 10)
+}
+
+/// Every day from `first` to `last`, both included (none when `last` is before `first`).
+pub fn days(first: Date, last: Date) -> impl Iterator<Item = Date> {
+    std::iter::successors(Some(first), |d| d.next_day()).take_while(move |d| *d <= last)
+}
+
+/// The last UTC day an exclusive end `to` reaches into (its own day unless it is that day's midnight).
+pub fn last_day(to: OffsetDateTime) -> Date {
+    (to.to_offset(UtcOffset::UTC) - time::Duration::NANOSECOND).date()
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
+
+    #[test]
+    fn days_dates_and_the_last_day_of_an_exclusive_end() {
+        assert_eq!(parse_date("2025-03-04"), Some(date!(2025 - 03 - 04)));
+        for bad in ["+2025-03-04", "2025-3-4", " 2025-03-04", "2025-02-30", ""] {
+            assert_eq!(parse_date(bad), None, "{bad:?}");
+        }
+        let got: Vec<Date> = days(date!(2024 - 02 - 28), date!(2024 - 03 - 01)).collect();
+        assert_eq!(
+            got,
+            [
+                date!(2024 - 02 - 28),
+                date!(2024 - 02 - 29),
+                date!(2024 - 03 - 01)
+            ]
+        );
+        assert_eq!(
+            days(date!(2024 - 03 - 02), date!(2024 - 03 - 01)).count(),
+            0
+        );
+        assert_eq!(days(Date::MAX, Date::MAX).count(), 1);
+        assert_eq!(
+            last_day(datetime!(2025-04-01 00:00 UTC)),
+            date!(2025 - 03 - 31)
+        );
+        assert_eq!(
+            last_day(datetime!(2025-04-01 00:00:01 UTC)),
+            date!(2025 - 04 - 01)
+        );
+    }
 
     #[test]
     fn written_forms_are_fixed_width_utc() {

@@ -16,6 +16,7 @@ use time::{Date, Duration, OffsetDateTime, Time};
 use super::problem::ApiError;
 use crate::catalogue::model::{partition_days, sort_time};
 use crate::dates::format_date;
+use crate::dates::{days, last_day, parse_date};
 use crate::tables::{Entity, get_str};
 
 /// Default page size.
@@ -159,7 +160,7 @@ impl Query {
     }
 
     fn last_day(&self) -> Date {
-        (self.to - Duration::nanoseconds(1)).date()
+        last_day(self.to)
     }
 
     /// True when a row passes every filter and its sort time lies in the range.
@@ -217,21 +218,12 @@ pub fn limit(
 
 /// Every day from `first` to `last`, inclusive, as `YYYY-MM-DD`.
 fn days_between(first: Date, last: Date) -> Vec<String> {
-    let mut d = first;
-    let mut out = Vec::new();
-    while d <= last {
-        out.push(format_date(d));
-        match d.next_day() {
-            Some(n) => d = n,
-            None => break,
-        }
-    }
-    out
+    days(first, last).map(format_date).collect()
 }
 
 fn bound(name: &str, v: Option<&str>, end: bool) -> Result<OffsetDateTime, ApiError> {
     let v = v.ok_or_else(|| ApiError::bad(name, "required (YYYY-MM-DD or RFC 3339)"))?;
-    if let Ok(d) = Date::parse(v, time::macros::format_description!("[year]-[month]-[day]")) {
+    if let Some(d) = parse_date(v) {
         let d = if end {
             d.next_day()
                 .ok_or_else(|| ApiError::bad(name, "out of range"))?

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::dates::format_date;
+use crate::dates::{days, last_day};
 use crate::integrity::handler::{hash_recording, hashed_at};
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::sweep::STATUS_DELETED;
@@ -49,8 +50,7 @@ pub async fn hash_window(
     concurrency: usize,
 ) -> Result<HashTotals, HandlerError> {
     let mut totals = HashTotals::default();
-    let mut day = from.date();
-    while day < to.date() || (day == to.date() && to.time() != time::Time::MIDNIGHT) {
+    for day in days(from.date(), last_day(to)) {
         let rows = query_all(
             &state.ports.tables,
             RECORDINGS_TABLE,
@@ -95,10 +95,6 @@ pub async fn hash_window(
                 }
             }
         }
-        day = match day.next_day() {
-            Some(d) => d,
-            None => break,
-        };
     }
     Ok(totals)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::model::Review;
 use super::{LATEST_TABLE, REVIEWS_TABLE};
@@ -31,7 +31,7 @@ pub struct Period {
 impl Period {
     /// The reviews with `from <= ReviewedAt < to` (millisecond precision).
     pub fn new(from: OffsetDateTime, to: OffsetDateTime) -> Self {
-        let last = (to - Duration::nanoseconds(1)).date();
+        let last = crate::dates::last_day(to);
         Self {
             from,
             to,

@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::auth::{Caller, ROLE_READ};
 use super::problem::ApiError;
@@ -126,7 +126,7 @@ pub(super) async fn get(
     let name = format!(
         "evidence-{}-{}.zip",
         crate::dates::format_date(q.from.date()),
-        crate::dates::format_date((q.to - Duration::nanoseconds(1)).date())
+        crate::dates::format_date(crate::dates::last_day(q.to))
     );
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     Ok((

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::catalogue::model::RecordingKey;
+use crate::dates::parse_date;
 use crate::retention::hold::bulk::Selector;
 use crate::retention::hold::{Target, is_valid_id};
 
@@ -124,11 +125,7 @@ fn valid_url(u: &str) -> Result<String, String> {
 }
 
 fn day(field: &str, v: &str) -> Result<time::Date, String> {
-    time::Date::parse(
-        v.trim(),
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| format!("bulk.{field}: YYYY-MM-DD"))
+    parse_date(v.trim()).ok_or_else(|| format!("bulk.{field}: YYYY-MM-DD"))
 }
 
 fn selector(b: RawBulk) -> Result<Selector, String> {

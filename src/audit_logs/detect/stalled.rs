@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::dates::days;
 use crate::dates::{format_date, format_utc};
 use crate::notify::{Notification, Severity};
 use crate::sources::{Source, Sources};
@@ -224,8 +225,7 @@ async fn count_recordings(
         .ports
         .sources
         .is_default_recordings(source.account(), &source.container);
-    let mut day = from.date();
-    while day <= to.date() {
+    for day in days(from.date(), to.date()) {
         let filter = Filter::And(vec![
             Filter::partition(&format_date(day)),
             Filter::str("BlobCreated", Op::Ge, format_utc(from)),
@@ -245,10 +245,6 @@ async fn count_recordings(
         if ours > 0 {
             return Ok(ours);
         }
-        day = match day.next_day() {
-            Some(d) => d,
-            None => break,
-        };
     }
     Ok(0)
 }

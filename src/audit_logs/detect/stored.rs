@@ -17,6 +17,7 @@ use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use super::burst::digest;
 use super::failed::MARKER;
 use crate::audit_logs::repo::FAILED_TABLE;
+use crate::dates::days;
 use crate::dates::format_date;
 use crate::notify::Notification;
 use crate::tables::filter::Op;
@@ -113,9 +114,8 @@ pub async fn bursts(
 ) -> Result<Vec<Notification>, TableError> {
     list_earlier(tables).await?;
     let mut listed = BTreeSet::new();
-    let mut day = Some(from.to_offset(UtcOffset::UTC).date());
     let last = to.to_offset(UtcOffset::UTC).date();
-    while let Some(d) = day.filter(|d| *d <= last) {
+    for d in days(from.to_offset(UtcOffset::UTC).date(), last) {
         let rows = query_all(
             tables,
             FAILED_TABLE,
@@ -127,7 +127,6 @@ pub async fn bursts(
             rows.iter()
                 .filter_map(|r| get_str(&r.entity, "RowKey").map(str::to_owned)),
         );
-        day = d.next_day();
     }
     let mut found = Vec::new();
     for pk in &listed {

@@ -7,6 +7,7 @@ use super::Joiner;
 use crate::audit_logs::correlate::SKEW;
 use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::{SESSION_ROW, SessionRecord, outcome};
+use crate::dates::days;
 use crate::dates::{format_date, format_utc_millis};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
@@ -106,8 +107,7 @@ pub(super) async fn windows_within(
 ) -> Result<Vec<(WindowRow, Stored)>, TableError> {
     let mut rows = Vec::new();
     let bounds = WindowBounds::new(from, to, join.upload_lag, join.open_session_max);
-    let mut day = (from - join.lookback()).date();
-    while day <= to.date() {
+    for day in days((from - join.lookback()).date(), to.date()) {
         let filter = bounds.filter(&format_date(day));
         let found = query_all(&join.ports.tables, WINDOWS_TABLE, &filter, per_day).await?;
         rows.extend(
@@ -115,10 +115,6 @@ pub(super) async fn windows_within(
                 .into_iter()
                 .filter_map(|s| Some((WindowRow::from_entity(&s.entity)?, s))),
         );
-        day = match day.next_day() {
-            Some(d) => d,
-            None => break,
-        };
     }
     Ok(rows)
 }

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use time::Date;
-
 use super::Joiner;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::model::CatalogueEntry;
+use crate::dates::parse_date;
 use crate::invocation::HandlerError;
 use crate::retention::policy::{Subject, merge_tags};
 use crate::storage::update_tags;
@@ -38,7 +37,7 @@ pub async fn retag(
     if join.policy.class_for(&subject) == entry.retention_class {
         return Ok(());
     }
-    let created = creation_day(&entry.key.pk).unwrap_or(entry.blob_created.date());
+    let created = parse_date(&entry.key.pk).unwrap_or(entry.blob_created.date());
     let computed = join
         .policy
         .classify(&subject, created.midnight().assume_utc());
@@ -62,9 +61,4 @@ pub async fn retag(
 /// A session field, `None` when the audit log left it empty.
 fn given(v: &str) -> Option<&str> {
     (!v.is_empty()).then_some(v)
-}
-
-fn creation_day(pk: &str) -> Option<Date> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(pk, &fmt).ok()
 }

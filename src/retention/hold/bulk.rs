@@ -19,6 +19,7 @@ use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_date;
 use crate::dates::format_utc;
+use crate::dates::parse_date;
 use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
 use crate::retention::sweep::row_held;
@@ -47,12 +48,7 @@ pub struct Selector {
 impl Selector {
     /// The first and last selected day.
     fn days(&self) -> Result<(Date, Date), HoldError> {
-        let day = |d: &str| {
-            Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
-                .ok()
-                .filter(|_| d.len() == 10)
-        };
-        match (day(&self.from_day), day(&self.to_day)) {
+        match (parse_date(&self.from_day), parse_date(&self.to_day)) {
             (Some(from), Some(to)) if from <= to => Ok((from, to)),
             _ => Err(HoldError::Invalid(
                 "fromDay/toDay must be YYYY-MM-DD with fromDay <= toDay".into(),
@@ -209,12 +205,7 @@ pub async fn override_retention(
     actor: &Actor,
 ) -> Result<RecordingKey, HoldError> {
     actor.validate()?;
-    let valid_date = new.until.len() == 10
-        && time::Date::parse(
-            &new.until,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .is_ok();
+    let valid_date = parse_date(&new.until).is_some();
     if !is_tag_safe(&new.class)
         || new.class.is_empty()
         || !valid_date

@@ -11,6 +11,7 @@ use crate::audit_logs::repo::RECORDING_KEYS_TABLE;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::model::{CatalogueEntry, RecordingKey};
 use crate::catalogue::repo::Versioned;
+use crate::dates::days;
 use crate::dates::{format_date, format_utc};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
@@ -99,8 +100,7 @@ pub(super) async fn created_within(
     into: &mut AffectedSet,
 ) -> Result<(), TableError> {
     for span in spans {
-        let mut day = (span.from - Duration::hours(1)).date();
-        while day <= span.until.date() {
+        for day in days((span.from - Duration::hours(1)).date(), span.until.date()) {
             let filter = Filter::And(vec![
                 Filter::partition(&format_date(day)),
                 Filter::str("BlobCreated", Op::Ge, format_utc(span.from)),
@@ -114,10 +114,6 @@ pub(super) async fn created_within(
                     via_keys: false,
                 });
             }
-            day = match day.next_day() {
-                Some(d) => d,
-                None => break,
-            };
         }
     }
     Ok(())
