@@ -8,15 +8,12 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use super::connection::Secret;
-
-/// SAS service version used in tokens.
-const SAS_VERSION: &str = "2022-11-02";
+use super::links::sas::{SAS_VERSION, sign};
+use super::url::encode_value;
+use crate::dates::format_utc;
 /// Token lifetime; re-signed when less than a quarter remains.
 const TTL: Duration = Duration::hours(4);
 
@@ -59,20 +56,16 @@ impl SasSigner {
     }
 
     fn sign(&self, expiry: OffsetDateTime) -> String {
-        let fmt =
-            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
         // A start time slightly in the past tolerates clock skew between us and the service.
-        let start = (expiry - TTL - Duration::minutes(5))
-            .format(&fmt)
-            .unwrap_or_default();
-        let se = expiry.format(&fmt).unwrap_or_default();
+        let start = format_utc(expiry - TTL - Duration::minutes(5));
+        let se = format_utc(expiry);
         let (srt, spr) = ("sco", "https,http");
         let sts = format!(
             "{}\n{}\n{}\n{srt}\n{start}\n{se}\n\n{spr}\n{SAS_VERSION}\n\n",
             self.account, self.permissions, self.services
         );
-        let sig = hmac_sha256_b64(self.key.expose(), sts.as_bytes());
-        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        let sig = hmac_sha256_b64(self.key.expose(), &sts);
+        let enc = |s: &str| encode_value(s);
         format!(
             "sv={SAS_VERSION}&ss={}&srt={srt}&sp={}&st={}&se={}&spr={}&sig={}",
             self.services,
@@ -87,15 +80,11 @@ impl SasSigner {
 
 /// HMAC-SHA256 with a base64 key, base64 output. An undecodable key signs with its raw bytes, which
 /// the service then rejects with 403 — reported as a configuration error at first use.
-fn hmac_sha256_b64(key_b64: &str, msg: &[u8]) -> String {
+fn hmac_sha256_b64(key_b64: &str, msg: &str) -> String {
     let key = STANDARD
         .decode(key_b64.trim())
         .unwrap_or_else(|_| key_b64.as_bytes().to_vec());
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
-        return String::new();
-    };
-    mac.update(msg);
-    STANDARD.encode(mac.finalize().into_bytes())
+    sign(&key, msg)
 }
 
 #[cfg(test)]
@@ -123,7 +112,7 @@ mod tests {
     #[test]
     fn signature_matches_reference_vector() {
         // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), base64.
-        let sig = hmac_sha256_b64("a2V5", b"The quick brown fox jumps over the lazy dog");
+        let sig = hmac_sha256_b64("a2V5", "The quick brown fox jumps over the lazy dog");
         assert_eq!(sig, "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg=");
     }
 }
