@@ -1,6 +1,6 @@
 //! `Retry-After`: how long a server asks a client to wait, as delay-seconds or an HTTP date
 //! (all three date forms HTTP allows, parsed by `httpdate`). One parser for every client that
-//! retries: the table client and notification delivery.
+//! retries: the table client, the Resource Manager and Log Analytics client, notification delivery.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,6 +13,12 @@ pub fn parse(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The wait an answer's `Retry-After` header asks for, from now.
+pub fn of(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse(value, SystemTime::now())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! `Azure-AsyncOperation` polled until done). A `nextLink` or polling URL is followed only on the
 //! configured endpoint, so the token never leaves Resource Manager.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -142,8 +142,7 @@ impl ArmClient {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
             };
-            let wait = header("retry-after")
-                .and_then(|v| crate::retry_after::parse(&v, SystemTime::now()))
+            let wait = crate::retry_after::of(res.headers())
                 .unwrap_or(POLL_DEFAULT)
                 .min(POLL_MAX);
             let (location, status_url) = (header("location"), header("azure-asyncoperation"));

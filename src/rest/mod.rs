@@ -10,7 +10,7 @@ pub mod pace;
 mod tests;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use azure_core::credentials::TokenCredential;
 use backon::{ExponentialBuilder, Retryable as _};
@@ -149,11 +149,7 @@ impl RestClient {
             if status.is_success() || status.is_redirection() {
                 return Ok(res);
             }
-            let retry_after = res
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| crate::retry_after::parse(v, SystemTime::now()));
+            let retry_after = crate::retry_after::of(res.headers());
             let error = error::from_response(res, &req, retry_after).await;
             Err(Failed { error, retry_after })
         };

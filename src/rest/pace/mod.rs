@@ -179,10 +179,7 @@ impl Pacer {
     pub fn answered(&self, lane: Lane, status: StatusCode, headers: &HeaderMap) {
         let pause = self.with(lane, |l| {
             let pause = if status == StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = headers
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| crate::retry_after::parse(v, std::time::SystemTime::now()));
+                let retry_after = crate::retry_after::of(headers);
                 Some(l.ctl.throttled(retry_after))
             } else {
                 l.ctl.answered(lane.remaining(headers), l.in_flight)

@@ -6,7 +6,7 @@
 //! redacted (request URLs carry the SAS).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use azure_core::credentials::TokenCredential;
 use backon::{ExponentialBuilder, Retryable as _};
@@ -90,11 +90,7 @@ pub(crate) async fn send(
         match try_once(http, base, auth, call).await {
             Ok(res) if !retryable(res.status()) => Ok(res),
             Ok(res) => {
-                let retry_after = res
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| crate::retry_after::parse(v, SystemTime::now()));
+                let retry_after = crate::retry_after::of(res.headers());
                 let error = TableError::from_status(res.status().as_u16(), error_code(res).await);
                 Err(Failed { error, retry_after })
             }
