@@ -18,7 +18,7 @@ use reqwest::{Method, Response};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub use endpoint::check_endpoint;
+pub use endpoint::{Refused, check_endpoint, scheme_allowed};
 pub use error::RestError;
 pub use pace::Pacer;
 

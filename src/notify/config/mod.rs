@@ -8,9 +8,10 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use url::{Host, Url};
+use url::Url;
 
 use super::routes::{Destination, Routes};
+use crate::rest::{Refused, scheme_allowed};
 use crate::setting::Reader;
 use crate::storage::connection::Secret;
 
@@ -178,19 +179,12 @@ impl NotifyConfig {
 fn check_url(setting: &str, value: &str, insecure_loopback: bool) -> Result<Endpoint, String> {
     let url = Url::parse(value)
         .map_err(|_| format!("{setting}: not a valid URL (an unresolved Key Vault reference?)"))?;
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(Endpoint(Secret::new(value))),
-        "http" if insecure_loopback && loopback => Ok(Endpoint(Secret::new(value))),
-        "http" if loopback => Err(format!(
-            "{setting}: plain http is refused (NOTIFY_ALLOW_INSECURE_LOOPBACK=true allows it for loopback hosts)"
+    match scheme_allowed(&url, insecure_loopback) {
+        Ok(()) => Ok(Endpoint(Secret::new(value))),
+        Err(Refused::PlainHttp) => Err(format!(
+            "{setting}: plain http is refused (NOTIFY_ALLOW_INSECURE_LOOPBACK=true allows it for loopback addresses)"
         )),
-        _ => Err(format!("{setting}: must be an https URL")),
+        Err(Refused::NotHttps) => Err(format!("{setting}: must be an https URL")),
     }
 }
 
