@@ -149,9 +149,11 @@ async fn a_lengthened_policy_retags_not_yet_due_blobs() {
         let (other, _) = w.recording("other.rec", "sox-7y", 2557).await;
         w.sweep(1, false, 100).await;
         let mut longer = w.state.clone();
-        let text = bastion_recordings::retention::policy::DEFAULT_POLICY.replace(
-            "[classes.ops-30d]\ndays = 30",
-            "[classes.ops-30d]\ndays = 90",
+        let default = bastion_recordings::retention::policy::DEFAULT_POLICY;
+        let text = default.replace("ops-30d = { days = 30 }", "ops-30d = { days = 90 }");
+        assert_ne!(
+            text, default,
+            "the default policy names ops-30d as this test expects"
         );
         longer.policy = Arc::new(Policy::parse(&text).expect("policy"));
         let p = SweepParams {
