@@ -9,6 +9,7 @@ import glob
 import json
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 from pycep import BicepParser
@@ -248,7 +249,7 @@ def _():
     policy = json.loads((INFRA / "lifecycle-policy.json").read_text())
     source = (ROOT / "src/retention/policy/mod.rs").read_text()
     default = source[source.index("DEFAULT_POLICY"):]
-    classes = set(re.findall(r"\[classes\.([\w-]+)\]", default[: default.index('"#;')]))
+    classes = set(tomllib.loads(default[default.index('r#"') + 3 : default.index('"#;')])["classes"])
     tag = re.search(r'pub const TAG_CLASS: &str = "([^"]+)"', (ROOT / "src/retention/mod.rs").read_text()).group(1)
     rules = policy["rules"]
     assert 0 < len(rules) <= 100
