@@ -198,8 +198,13 @@ impl Config {
             audit.failed_login_window,
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
-        // Read once: the API's token authority, the workspaces' and Resource Manager's endpoints.
-        let insecure_loopback = r.flag(auth::ALLOW_INSECURE_LOOPBACK, false);
+        // Read once for the token authority and the workspace and Resource Manager endpoints. A bad
+        // value is the API's problem (it must not stop the pipeline): false here, reported by auth.
+        let insecure_loopback = r
+            .try_flag(auth::ALLOW_INSECURE_LOOPBACK)
+            .ok()
+            .flatten()
+            .unwrap_or(false);
         let workspaces = self::workspaces::read(&mut r, insecure_loopback);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
@@ -211,8 +216,8 @@ impl Config {
         let in_memory_seed = r.get("HANDLER_IN_MEMORY_SEED");
         let deadlines = Deadlines::from_reader(&mut r);
         let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
-        // The platform sets these on every instance in Azure (never locally): the in-memory mode is refused there.
         let in_memory = r.flag("HANDLER_IN_MEMORY", false);
+        // The platform sets these on every instance in Azure (never locally): the in-memory mode is refused there.
         let azure_host = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"]
             .into_iter()
             .find(|k| r.get(k).is_some());

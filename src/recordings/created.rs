@@ -15,8 +15,7 @@ use crate::invocation::{HandlerError, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
-use crate::storage::update_tags;
-use crate::storage::{BlobProps, BlobRef, StorageError};
+use crate::storage::{BlobProps, BlobRef, StorageError, update_tags};
 
 /// What cataloguing needs: the recording sources, the catalogue table, the policy and the clock.
 #[derive(Clone)]

@@ -14,6 +14,7 @@ use super::connection::Secret;
 use super::links::sas::{SAS_VERSION, sign};
 use super::url::encode_value;
 use crate::dates::format_utc;
+
 /// Token lifetime; re-signed when less than a quarter remains.
 const TTL: Duration = Duration::hours(4);
 
@@ -65,15 +66,14 @@ impl SasSigner {
             self.account, self.permissions, self.services
         );
         let sig = hmac_sha256_b64(self.key.expose(), &sts);
-        let enc = |s: &str| encode_value(s);
         format!(
             "sv={SAS_VERSION}&ss={}&srt={srt}&sp={}&st={}&se={}&spr={}&sig={}",
             self.services,
             self.permissions,
-            enc(&start),
-            enc(&se),
-            enc(spr),
-            enc(&sig)
+            encode_value(&start),
+            encode_value(&se),
+            encode_value(spr),
+            encode_value(&sig)
         )
     }
 }

@@ -27,9 +27,8 @@ use crate::catalogue::model::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
-use crate::storage::StorageError;
-use crate::storage::update_tags;
 use crate::storage::url::BlobUrl;
+use crate::storage::{StorageError, update_tags};
 
 /// Why a hold operation failed.
 #[derive(Debug, thiserror::Error)]
