@@ -91,10 +91,7 @@ fn service_error(body: &[u8]) -> (String, String) {
             .and_then(|c| c.as_str())
             .unwrap_or_default()
     };
-    let mut message = redact(field("message"));
-    if message.chars().count() > MAX_MESSAGE {
-        message = message.chars().take(MAX_MESSAGE).collect::<String>() + "…";
-    }
+    let message = crate::telemetry::truncate(&redact(field("message")), MAX_MESSAGE);
     let code = match field("code") {
         "" => "(no error code)".to_owned(),
         c => redact(c),

@@ -178,11 +178,7 @@ fn describe(e: &azure_core::Error) -> String {
 /// The first line of `text`, redacted and shortened.
 fn one_line(text: &str) -> String {
     let first = text.lines().next().unwrap_or_default().trim();
-    let mut out = redact(first);
-    if out.chars().count() > MAX_DETAIL {
-        out = out.chars().take(MAX_DETAIL).collect::<String>() + "…";
-    }
-    out
+    crate::telemetry::truncate(&redact(first), MAX_DETAIL)
 }
 
 #[cfg(test)]

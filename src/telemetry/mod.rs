@@ -114,6 +114,17 @@ pub fn filter_from(setting: Option<&str>) -> (Targets, Option<String>) {
     }
 }
 
+/// Cuts `s` to at most `max` characters (not bytes: never splits a character), the last being `…`
+/// when it was cut: message bodies in logs, card titles and facts.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// Removes secrets from free text: URL query strings (SAS tokens, function keys, webhook tokens),
 /// `sig=`/`AccountKey=` values and bearer tokens.
 pub fn redact(text: &str) -> String {

@@ -196,15 +196,7 @@ fn display(v: &Value) -> Option<String> {
     }
 }
 
-/// Cuts `s` to at most `max` characters (not bytes: never splits a character), marking the cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use crate::telemetry::truncate;
 
 #[cfg(test)]
 mod tests;
