@@ -17,10 +17,10 @@ use std::collections::BinaryHeap;
 use std::time::Instant;
 
 use futures::StreamExt as _;
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::checks::{Check, result_of, store};
+use super::verify::rank;
 use super::verify::{Verdict, verify_row};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
@@ -75,12 +75,6 @@ impl Ord for Ranked {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.0.cmp(&o.0)
     }
-}
-
-/// The rank of `id` in a run salted with `salt` (uniform, independent per run).
-pub fn rank(salt: &str, id: &str) -> u64 {
-    let d = Sha256::digest(format!("{salt}\n{id}").as_bytes());
-    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
 /// The `size` lowest-ranked hashed rows of the partitions `now` back to `days` days ago.

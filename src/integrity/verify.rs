@@ -46,10 +46,8 @@ impl Sample {
     pub fn picks(&self, id: &str) -> bool {
         match self {
             Self::All => true,
-            Self::OneIn(n, salt) => {
-                let d = Sha256::digest(format!("{salt}\n{id}").as_bytes());
-                u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % (*n).max(1) == 0
-            }
+            // One in n by the top 32 bits of the rank.
+            Self::OneIn(n, salt) => (rank(salt, id) >> 32).is_multiple_of(u64::from((*n).max(1))),
         }
     }
 }
@@ -117,4 +115,9 @@ pub async fn verify_row(
                 "actualSha256": h.sha256, "actualLength": h.length, "etag": h.etag}),
         )),
     }
+}
+/// The rank of `id` in a run salted with `salt` (uniform, independent per run).
+pub fn rank(salt: &str, id: &str) -> u64 {
+    let d = Sha256::digest(format!("{salt}\n{id}").as_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
