@@ -18,9 +18,13 @@ pub fn defuse(value: &str) -> Cow<'_, str> {
 
 /// A CSV writer with CRLF rows; write its cells through [`row`].
 pub fn writer<W: Write>(out: W) -> csv::Writer<W> {
-    csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out)
+    builder().from_writer(out)
+}
+
+fn builder() -> csv::WriterBuilder {
+    let mut b = csv::WriterBuilder::new();
+    b.terminator(csv::Terminator::CRLF);
+    b
 }
 
 /// Writes one row of defused cells.
@@ -36,7 +40,10 @@ pub fn row<W: Write, S: AsRef<str>>(w: &mut csv::Writer<W>, cells: &[S]) -> csv:
 
 /// One CSV line of defused cells, with its CRLF.
 pub fn line<S: AsRef<str>>(cells: &[S]) -> String {
-    let mut w = writer(Vec::new());
+    // One line at a time (the API's lists): a row-sized buffer, not the writer's default 8 KiB.
+    let mut w = builder()
+        .buffer_capacity(512)
+        .from_writer(Vec::with_capacity(512));
     // Into memory: no I/O error can occur, and every cell is UTF-8.
     let _ = row(&mut w, cells);
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

@@ -17,9 +17,10 @@ use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::state::AppState;
 use crate::storage::BlobRef;
-use crate::tables::get_list;
 use crate::tables::ops::write_creating_table;
-use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str, strip_annotations};
+use crate::tables::{
+    Entity, TableError, TableStore, WriteMode, get_list, get_str, strip_annotations,
+};
 
 /// Table of access-audit rows: `PartitionKey` = access day, `RowKey` = time + random suffix.
 pub const ACCESS_AUDIT_TABLE: &str = "accessaudit";

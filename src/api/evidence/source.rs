@@ -22,9 +22,8 @@ use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::filter::Op;
-use crate::tables::get_list;
 use crate::tables::ops::query_all;
-use crate::tables::{Entity, Filter, TableError, get_i64, get_str};
+use crate::tables::{Entity, Filter, TableError, get_i64, get_list, get_str};
 
 const HOLD_COLUMNS: &[(&str, &str)] = &[
     ("holdId", "RowKey"),

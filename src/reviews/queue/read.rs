@@ -9,9 +9,8 @@ use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::{QUEUE_TABLE, SHARDS, partition};
 use crate::dates::timestamp;
-use crate::tables::get_list;
 use crate::tables::ops::page;
-use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
+use crate::tables::{Entity, Filter, TableError, TableStore, get_list, get_str};
 
 /// One queued session, as `GET /api/reviews/queue` shows it.
 pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {

@@ -16,8 +16,7 @@ use crate::audit_logs::repo::WindowRow;
 use crate::audit_logs::repo::windows::settle_batch;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::invocation::HandlerError;
-use crate::tables::get_list;
-use crate::tables::{Entity, MAX_BATCH, Stored, TableError, get_str};
+use crate::tables::{Entity, MAX_BATCH, Stored, TableError, get_list, get_str};
 
 /// Sessions read in this round: tunnel → record (point reads, and reads for writes).
 type Sessions = HashMap<String, Option<SessionRecord>>;

@@ -18,9 +18,8 @@ use crate::audit_logs::correlate::Span;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::tables::get_list;
 use crate::tables::ops::{get, update_from};
-use crate::tables::{Entity, TableError, TableStore, get_str};
+use crate::tables::{Entity, TableError, TableStore, get_list, get_str};
 
 pub mod marks;
 
