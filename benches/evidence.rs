@@ -23,7 +23,7 @@ use std::time::Instant;
 use bastion_recordings::audit_logs::repo::windows::put_window;
 use bastion_recordings::audit_logs::sessions::SessionRecord;
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
-use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::catalogue::recording::RecordingKey;
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::ports::Ports;
 use bastion_recordings::reviews::{ReviewRequest, record};

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
+use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
@@ -89,7 +89,7 @@ impl World {
         }
         let props = store.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
-        let entry = CatalogueEntry {
+        let entry = Recording {
             key: RecordingKey::for_blob(created, &self.rec, &name),
             blob_url: format!("https://x/{blob}"),
             account: "x".into(),
@@ -109,6 +109,12 @@ impl World {
             candidate_keys: vec![],
             metadata: "{}".into(),
             status: "catalogued".into(),
+            joined: None,
+            join_due: None,
+            hold: Default::default(),
+            shortened: None,
+            deletion: None,
+            hash: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .write(&entry, None, WriteMode::Insert)

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use bastion_recordings::audit_logs::join::window_filter;
-use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::catalogue::recording::RecordingKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;

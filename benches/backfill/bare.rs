@@ -26,7 +26,7 @@ use bastion_recordings::audit_logs::repo::{
 use bastion_recordings::audit_logs::sessions::{SESSION_ROW, SessionRecord};
 use bastion_recordings::audit_logs::tail::batch::Batch;
 use bastion_recordings::catalogue::index::{self, Deferred};
-use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::catalogue::recording::RecordingKey;
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::{format_date, format_utc_millis};
 use bastion_recordings::retention::policy::{Subject, merge_tags};

@@ -23,7 +23,7 @@ use crate::tables::keys::{decode_key, is_valid_key, key_or_digest};
 const HASHED: &str = "sha256.";
 
 /// The address of a catalogue row; its text form `YYYY-MM-DD~<rowkey>` is the public recording id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordingKey {
     /// Creation day.
     pub pk: String,

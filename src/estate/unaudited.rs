@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::live::LIVE_TABLE;
-use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::SESSION_ROW;
+use crate::catalogue::session::SESSIONS_TABLE;
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::keys::{encode_key, is_valid_key};

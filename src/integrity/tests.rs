@@ -61,7 +61,7 @@ pub(super) async fn catalogue(f: &Fakes, name: &str, seq: &str) -> Value {
 }
 
 async fn row(f: &Fakes, id: &str) -> crate::tables::Entity {
-    let k = crate::catalogue::model::RecordingKey::parse(id).expect("id");
+    let k = crate::catalogue::recording::RecordingKey::parse(id).expect("id");
     f.tables
         .get(RECORDINGS_TABLE, &k.pk, &k.rk)
         .await

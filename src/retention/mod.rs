@@ -38,5 +38,5 @@ pub const TAG_HELD_FROM: &str = "heldFrom";
 /// outside every `"retainUntil" < 'today'` range without needing `<>` or `OR` (which the service
 /// does not support in Find Blobs by Tags).
 pub const HELD_UNTIL: &str = "9999-12-31";
-/// The class name of a legal hold.
-pub const LEGAL_HOLD: &str = "legal-hold";
+/// The class name of a legal hold (a catalogue value: the row and the tags spell it alike).
+pub use crate::catalogue::LEGAL_HOLD;

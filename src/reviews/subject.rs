@@ -3,10 +3,10 @@
 
 use super::ReviewError;
 use super::model::{Context, Kind, Subject};
-use crate::audit_logs::repo::SESSIONS_TABLE;
 use crate::audit_logs::sessions::SESSION_ROW;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::session::SESSIONS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::tables::keys::is_valid_key;
 use crate::tables::ops::get;

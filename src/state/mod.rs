@@ -31,7 +31,7 @@ use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::rest::TableRestClient;
 
-pub use domains::{health, joiner, recordings, stalled, sweeper, tailer};
+pub use domains::{health, join, recordings, stalled, sweeper, tailer};
 
 /// Shared state: configuration and seams, each behind an `Arc`, cloned into every invocation (a
 /// dozen reference counts: noise beside the storage round trips an invocation makes).
@@ -53,8 +53,6 @@ pub struct AppState {
     pub audit: Arc<crate::audit_logs::AuditSettings>,
     /// This instance's per-function heartbeats (recorded by the invocation route).
     pub heartbeats: Arc<Heartbeats>,
-    /// One session-side join round at a time in this instance.
-    pub join_gate: Arc<crate::audit_logs::join::JoinGate>,
     /// Read links for recordings (`CATALOGUE_DOWNLOAD_LINKS`): user-delegation SAS or a reason,
     /// per recordings account.
     pub links: Links,
@@ -230,7 +228,6 @@ impl AppState {
             notifier: Arc::new(Notifier::new(config.notify.clone())),
             audit: Arc::new(config.audit.clone()),
             heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
-            join_gate: Arc::default(),
             links,
             queues,
             arm: None,

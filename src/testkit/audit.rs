@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::clock::FixedClock;
 use crate::retention::policy::Policy;
 use crate::state::AppState;
@@ -47,8 +47,19 @@ pub fn kit(policy: Option<&str>) -> Kit {
 
 impl Kit {
     /// The join over this kit's seams.
-    pub fn joiner(&self) -> crate::audit_logs::join::Joiner {
-        self.state.joiner()
+    pub fn join(&self) -> crate::join::Join {
+        self.state.join()
+    }
+
+    /// One join pass as a tick runs it at the kit's clock, with no time limit.
+    pub async fn join_pass(&self) -> crate::join::Report {
+        let now = self.state.ports.clock.now();
+        let scope = crate::join::Scope {
+            since: crate::join::horizon(now, self.state.audit.tail_window),
+            span: None,
+        };
+        let unlimited = crate::clock::Budget::unlimited(self.state.ports.clock.clone());
+        self.join().run(&scope, &unlimited).await.expect("join pass")
     }
 
     /// Registers the cursor of [`PATH`] at [`NOW`] without reading (as Reconcile does).
@@ -68,7 +79,8 @@ impl Kit {
             .await
             .expect("get")
             .expect("row")
-            .raw
+            .value
+            .to_entity()
     }
 
     pub fn blob(&self) -> BlobRef {
@@ -116,7 +128,7 @@ impl Kit {
         let event = crate::recordings::reconcile::synthesize(source, &item, created);
         self.state
             .recordings()
-            .catalogue(source, &event, &props)
+            .catalogue(source, &event, &props, None)
             .await
             .expect("catalogue");
         RecordingKey::for_blob(created, &blob.container, name)

@@ -50,6 +50,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "notify",
             "retention",
             "integrity",
+            "join",
             "audit_logs",
             "recordings",
             "health",

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableStore, get_str};

@@ -25,7 +25,7 @@ use super::listing::{self, Listing, page_response};
 use super::problem::ApiError;
 use super::query::Query;
 use super::search::View;
-use crate::audit_logs::repo::WINDOWS_TABLE;
+use crate::catalogue::window::WINDOWS_TABLE;
 use crate::csv_text as csv;
 use crate::dates::timestamp;
 use crate::reviews::annotate::{Rows, annotate};

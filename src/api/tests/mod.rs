@@ -16,7 +16,7 @@ use tower::ServiceExt as _;
 use super::auth::AuthMode;
 use super::{ApiSettings, routes_with};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::state::AppState;
 use crate::tables::{Entity, TableStore, WriteMode};
 use crate::testkit::{Fakes, fakes};

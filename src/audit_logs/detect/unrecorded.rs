@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::outcome;
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};

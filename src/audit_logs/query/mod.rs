@@ -24,8 +24,8 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use tracing::error;
 
-use super::join::Deadline;
 use super::tail::{self, Tailer, TickReport};
+use crate::clock::Budget;
 use crate::invocation::{HandlerError, Outcome};
 use crate::loganalytics::LogsQuery;
 use crate::notify::OUTPUT_BINDING;
@@ -112,7 +112,7 @@ pub struct QueryReport {
 /// # Errors
 /// None today; a failing workspace is reported in its status row and the log.
 pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, HandlerError> {
-    let deadline = Deadline::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
+    let deadline = Budget::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
     let reading = deadline.share(READ_SHARE);
     let mut report = QueryReport::default();
     let start = now - q.tail.settings.tail_window;
@@ -163,7 +163,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }
-    tail::settle(&q.tail, now, &deadline, &mut report.settled).await;
+    tail::settle(&q.tail, now, &mut report.settled).await;
     Ok(report)
 }
 

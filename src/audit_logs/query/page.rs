@@ -9,9 +9,9 @@ use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
 use super::window::{CursorState, PageResult, RowId, Window, tick_of};
-use crate::audit_logs::join::Deadline;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
+use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::loganalytics::{Item, LogsQuery};
 use crate::rest::RestError;
@@ -69,7 +69,7 @@ pub struct Reader<'a> {
     /// The tick's time.
     pub now: OffsetDateTime,
     /// When storing must stop.
-    pub deadline: &'a Deadline,
+    pub deadline: &'a Budget,
 }
 
 /// Queries `w` (at most `take` rows plus one to learn whether more follow) and stores its new rows.

@@ -12,8 +12,8 @@ use super::page::{self, PageError, Paged, Reader};
 use super::store::{self, Status, StoredCursor};
 use super::window::{PageResult, advance, next_window, stalled, tick_of, ticks};
 use super::{QuerySettings, Workspace};
-use crate::audit_logs::join::Deadline;
 use crate::audit_logs::tail::Tailer;
+use crate::clock::Budget;
 use crate::dates::format_utc;
 use crate::loganalytics::LogsQuery;
 use crate::rest::RestError;
@@ -58,7 +58,7 @@ pub async fn read(
     ws: &Workspace,
     span: Span<'_>,
     now: OffsetDateTime,
-    deadline: &Deadline,
+    deadline: &Budget,
 ) -> Result<Read, PageError> {
     let tables = tail.ports.tables.as_ref();
     let row = span.row;

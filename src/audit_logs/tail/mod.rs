@@ -19,7 +19,6 @@ pub mod batch;
 pub mod blob;
 mod chunk;
 mod context;
-pub mod hold;
 
 pub use context::Tailer;
 
@@ -27,9 +26,10 @@ use time::OffsetDateTime;
 use tracing::error;
 
 use super::detect::{failed, unrecorded};
-use super::join::Deadline;
 use super::repo::{Cursor, CursorRepo};
+use crate::clock::Budget;
 use crate::invocation::{HandlerError, Outcome};
+use crate::join::Scope;
 use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::telemetry::redact;
 
@@ -57,6 +57,8 @@ pub struct TickReport {
     pub cut: bool,
     /// The join failed (logged; its sessions stay pending for the next tick).
     pub join_failed: bool,
+    /// The sessions the join found changed, `(start day, tunnel id)`.
+    pub changed: Vec<(String, String)>,
     /// Notifications to emit.
     pub notifications: Vec<Notification>,
 }
@@ -97,15 +99,9 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Hand
     Ok(report)
 }
 
-/// The join of what changed and the detections, for another reader of audit records (the
-/// workspace source): the same code, so the same rows and notifications.
-pub async fn settle(
-    tail: &Tailer,
-    now: OffsetDateTime,
-    deadline: &Deadline,
-    report: &mut TickReport,
-) {
-    tail.join(now, deadline, report).await;
+/// The detections, for another reader of audit records (the workspace source): the same code,
+/// so the same notifications (the join pass of the next tick joins what it wrote).
+pub async fn settle(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     detect(tail, now, report).await;
 }
 
@@ -115,7 +111,7 @@ impl Tailer {
     /// # Errors
     /// `Retryable` when the cursor list cannot be read.
     pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
-        let deadline = Deadline::after(self.ports.clock.clone(), self.settings.tail_budget);
+        let deadline = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
         let reading = deadline.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
         let cursors = repo
@@ -135,8 +131,8 @@ impl Tailer {
         Ok(report)
     }
 
-    /// Reads one blob (within `bytes` and `deadline`), then joins what changed: `AuditLogCreated`
-    /// and the backfill.
+    /// Reads one blob (within `bytes` and `deadline`): `AuditLogCreated` and the backfill (the join
+    /// pass joins what changed).
     ///
     /// # Errors
     /// `Retryable` when the blob could not be read.
@@ -145,12 +141,11 @@ impl Tailer {
         cursor: &Cursor,
         now: OffsetDateTime,
         mut bytes: u64,
-        deadline: &Deadline,
+        deadline: &Budget,
     ) -> Result<TickReport, HandlerError> {
         let mut report = TickReport::default();
         let r = blob::tail_blob(self, cursor, now, &mut bytes, deadline).await?;
         add(&mut report, &r);
-        self.join(now, deadline, &mut report).await;
         Ok(report)
     }
 
@@ -159,7 +154,7 @@ impl Tailer {
         cursor: &Cursor,
         now: OffsetDateTime,
         budget: &mut u64,
-        deadline: &Deadline,
+        deadline: &Budget,
         report: &mut TickReport,
     ) {
         match blob::tail_blob(self, cursor, now, budget, deadline).await {
@@ -172,21 +167,23 @@ impl Tailer {
         }
     }
 
-    /// The session side of the join; a failure leaves the sessions pending for the next tick.
+    /// The join pass over the sessions that changed within the tail window and the recordings
+    /// that fell due; a failure leaves them pending for the next tick.
     pub(crate) async fn join(
         &self,
         now: OffsetDateTime,
-        deadline: &Deadline,
+        deadline: &Budget,
         report: &mut TickReport,
     ) {
-        match self
-            .join
-            .run_pending(now, self.settings.tail_window, deadline)
-            .await
-        {
+        let scope = Scope {
+            since: crate::join::horizon(now, self.settings.tail_window),
+            span: None,
+        };
+        match self.join.run(&scope, deadline).await {
             Ok(r) => {
                 report.joined += r.rewritten;
                 report.cut |= r.cut;
+                report.changed.extend(r.changed);
             }
             Err(e) => {
                 report.join_failed = true;

@@ -179,7 +179,7 @@ async fn a_session_two_hours_share_is_written_once() {
     // hours' records were folded before any write.
     let writes = tables.count(Some("sessions"), Some("write"));
     assert_eq!(writes, 3, "{:?}", made(&tables));
-    let alice = crate::audit_logs::join::get_session(tables.as_ref(), ALICE)
+    let alice = crate::catalogue::session::get(tables.as_ref(), ALICE)
         .await
         .expect("read")
         .expect("row");

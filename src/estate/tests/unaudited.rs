@@ -6,7 +6,8 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::{HOST, host, session};
-use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
+use crate::catalogue::session::SESSIONS_TABLE;
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::estate::{live, unaudited};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::ops::write_creating_table;

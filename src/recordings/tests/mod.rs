@@ -53,7 +53,9 @@ async fn new_recording_is_catalogued_tagged_and_announced_once() {
     )
     .await;
     // Steady state: the table exists (the first write to a missing table creates it: +2 calls once).
-    use crate::audit_logs::repo::{RECORDING_KEYS_TABLE, SESSIONS_TABLE, WINDOWS_TABLE};
+    use crate::catalogue::session::SESSIONS_TABLE;
+    use crate::catalogue::window::WINDOWS_TABLE;
+    use crate::join::RECORDING_KEYS_TABLE;
     for t in [
         RECORDINGS_TABLE,
         RECORDING_KEYS_TABLE,
@@ -291,7 +293,6 @@ async fn cataloguing_costs_at_most_four_storage_calls() {
     crate::tables::TableStore::ensure_table(f.tables.as_ref(), RECORDINGS_TABLE)
         .await
         .expect("table");
-    let props = f.blobs.properties(&blob).await.expect("props");
     let inv = event_invocation(
         "RecordingCreated",
         blob_created("recordings", &blob.name, SEQ1),
@@ -300,14 +301,8 @@ async fn cataloguing_costs_at_most_four_storage_calls() {
         .expect("event")
         .expect("a blob-created event");
     let before = f.blobs.calls() + f.tables.calls();
-    let source = f.state.ports.sources.default_recordings();
-    f.state
-        .recordings()
-        .catalogue(source, &event, &props)
-        .await
-        .expect("ok");
-    // + 1 for the properties read done by `handle` before `catalogue`.
-    let calls = f.blobs.calls() + f.tables.calls() - before + 1;
+    f.state.recordings().on_created(&event).await.expect("ok");
+    let calls = f.blobs.calls() + f.tables.calls() - before;
     assert_eq!(calls, 4, "properties, row read, tag write, row insert");
 }
 

@@ -15,7 +15,7 @@ use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
+use crate::catalogue::recording::{RecordingKey, partition_days, sort_time};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
@@ -207,7 +207,7 @@ pub async fn override_retention(
     if !is_tag_safe(&new.class)
         || new.class.is_empty()
         || !valid_date
-        || new.class == crate::retention::LEGAL_HOLD
+        || new.class == crate::catalogue::LEGAL_HOLD
     {
         return Err(HoldError::Invalid(
             "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
@@ -235,11 +235,11 @@ pub async fn override_retention(
         .sources
         .blob_of_row(&row.value)
         .map_err(HoldError::Invalid)?;
-    marks::update_row(&repo, row, |entry, raw| {
+    marks::update_row(&repo, row, |r| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
-        raw.insert("RetentionOverride".into(), Value::Bool(true));
-        entry.retention_class = new.class.clone();
-        entry.retain_until = new.until.clone();
+        r.hold.overridden = true;
+        r.retention_class = new.class.clone();
+        r.retain_until = new.until.clone();
     })
     .await?;
     update_tags(&*source.store, &blob, false, |tags| {

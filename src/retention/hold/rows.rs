@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::HoldError;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::retention::policy::Retention;
 use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Stored, TableError, WriteMode, get_list, get_str};
+use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 
 /// Table of holds, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
@@ -249,9 +249,12 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
 ///
 /// # Errors
 /// Table errors.
-pub async fn of_row(ports: &Ports, row: &Entity) -> Result<Vec<Entity>, TableError> {
+pub async fn of_row(
+    ports: &Ports,
+    row: &crate::catalogue::recording::Recording,
+) -> Result<Vec<Entity>, TableError> {
     let mut items = Vec::new();
-    for hold in get_list(row, "HoldIds") {
+    for hold in &row.hold.ids {
         if let Some(h) = header(ports, hold).await? {
             items.push(h);
         }

@@ -3,19 +3,16 @@
 //! may lengthen a retention, never shorten it (only an explicit override, see
 //! [`crate::retention::hold::bulk`], does).
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{Kind, Sweep};
-use crate::catalogue::model::CatalogueEntry;
+use crate::catalogue::recording::{Recording, SessionView};
 use crate::catalogue::repo::Versioned;
-use crate::retention::LEGAL_HOLD;
 use crate::retention::policy::{Policy, Retention, Subject};
 use crate::retention::tags::{later, retention_of};
 use crate::storage::Tags;
-use crate::tables::get_str;
 
-pub(super) type Row = Versioned<CatalogueEntry>;
+pub(super) type Row = Versioned<Recording>;
 
 impl Sweep<'_> {
     /// The retention that applies now: the latest of the tags, the catalogue row and the current
@@ -43,9 +40,7 @@ impl Sweep<'_> {
                 },
             );
         }
-        if row
-            .is_some_and(|r| r.raw.get("RetentionOverride").and_then(Value::as_bool) == Some(true))
-        {
+        if row.is_some_and(|r| r.value.hold.overridden) {
             return keep;
         }
         let current = keep.class.clone();
@@ -69,18 +64,20 @@ impl Sweep<'_> {
             Kind::Recordings => row.map(|r| {
                 let meta: std::collections::BTreeMap<String, String> =
                     serde_json::from_str(&r.value.metadata).unwrap_or_default();
-                let users: Vec<&str> = ["UserName", "UserEmail"]
-                    .iter()
-                    .filter_map(|k| get_str(&r.raw, k))
+                let s = r.value.session();
+                let given = |f: fn(&SessionView) -> &str| s.map(f).filter(|v| !v.is_empty());
+                let users: Vec<&str> = [given(|s| &s.user_name), given(|s| &s.user_email)]
+                    .into_iter()
+                    .flatten()
                     .collect();
                 let subject = Subject {
                     container: &r.value.container,
                     blob: &r.value.blob_name,
                     metadata: Some(&meta),
-                    vm: get_str(&r.raw, "TargetVm"),
-                    protocol: get_str(&r.raw, "Protocol"),
-                    subscription: get_str(&r.raw, "TargetSubscriptionId"),
-                    resource_group: get_str(&r.raw, "TargetResourceGroup"),
+                    vm: given(|s| &s.target_vm),
+                    protocol: given(|s| &s.protocol),
+                    subscription: given(|s| &s.subscription),
+                    resource_group: given(|s| &s.resource_group),
                     users,
                 };
                 self.deps.policy.class_for(&subject).to_owned()
@@ -91,11 +88,7 @@ impl Sweep<'_> {
 
 /// True when the catalogue row records a legal hold.
 pub fn row_held(r: &Row) -> bool {
-    r.value.retention_class == LEGAL_HOLD
-        || r.raw
-            .get("LegalHold")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+    r.value.held()
 }
 
 /// The retainUntil of `class` if the policy defines it with a number of days.

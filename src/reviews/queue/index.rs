@@ -15,7 +15,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::overdue;
 use super::risk::{self, Reason};
 use super::{INDEX_TABLE, OPEN, PAIRS_TABLE, QUEUE_TABLE, Session, partition_of};
-use crate::audit_logs::repo::WINDOWS_TABLE;
+use crate::catalogue::window::WINDOWS_TABLE;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::ports::Ports;
 use crate::reviews::latest_in;

@@ -54,8 +54,13 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     let (b0, t0) = (blobs.total(), tables.total());
     let props = blobs.properties(&blob).await.expect("props");
     let source = state.ports.sources.default_recordings();
-    Recordings::new(&state.ports, state.policy.clone())
-        .catalogue(source, &event, &props)
+    let join = bastion_recordings::state::join(&state);
+    let existing = bastion_recordings::catalogue::repo::CatalogueRepo::new(state.ports.tables.clone())
+        .get(&state.ports.sources.recording_key(source, props.created.unwrap_or(event.time), &event.blob))
+        .await
+        .expect("row read");
+    Recordings::new(&state.ports, state.policy.clone(), join)
+        .catalogue(source, &event, &props, existing)
         .await
         .expect("catalogued");
     let calls = blobs.total() - b0 + tables.total() - t0;

@@ -9,8 +9,10 @@ use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::*;
-use crate::audit_logs::repo::{FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE};
+use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::tail;
+use crate::catalogue::session::SESSIONS_TABLE;
+use crate::catalogue::window::WINDOWS_TABLE;
 use crate::loganalytics::fake::{FakeLogs, FakeRow, Fault};
 use crate::tables::Entity;
 use crate::testkit::audit::{Kit, NOW, kit};
@@ -291,7 +293,7 @@ async fn a_record_visible_late_within_the_overlap_is_still_read() {
     fake.ingest(WS, late);
     let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(1)).await;
     assert_eq!(r.stored, 1);
-    let s = crate::audit_logs::join::get_session(&k.state.ports.tables, &recs[1].tunnel)
+    let s = crate::catalogue::session::get(&k.state.ports.tables, &recs[1].tunnel)
         .await
         .expect("get");
     assert!(s.is_some(), "the late record's session is stored");

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::announce::UNANNOUNCED_PK;
 use super::{Report, digest, run};
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::retention::policy::Policy;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::retention::tombstone::{DELETIONS_TABLE, PENDING_PK, Tombstone, write_intent};

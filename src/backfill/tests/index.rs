@@ -1,5 +1,5 @@
-//! Index rows held across pages ([`HeldIndex`]): written once per partition for the whole run,
-//! and no checkpoint saved before the rows of the items it passes are written.
+//! The index rows of a backfill's recordings: written by its join pass, once per partition for the
+//! whole run, and written by the next run when they could not be.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -78,12 +78,9 @@ async fn index_rows_of_every_page_are_written_once_per_partition() {
     assert!(!want.is_empty());
     assert_eq!(have, want);
     let partitions: std::collections::BTreeSet<_> = want.iter().map(|(pk, _)| pk).collect();
-    // One batch per partition although the rows came from two pages (each ending in a checkpoint),
-    // and the recordings walk's checkpoint saved once, after them.
+    // One batch per partition although the rows came from two listing pages.
     let batches = tables.count(Some(INDEX_TABLE), Some("batch"));
     assert_eq!(batches, partitions.len() as u64, "{:?}", tables.by_table());
-    let saves = tables.count(Some(checkpoint::BACKFILL_TABLE), Some("write"));
-    assert_eq!(saves, 1, "{:?}", tables.by_table());
 }
 
 /// Fails every `recordingindex` batch and write while `down` is set.
@@ -106,7 +103,7 @@ impl BeforeTableCall for IndexDown {
 }
 
 #[tokio::test]
-async fn index_rows_not_written_hold_the_checkpoint_back_and_the_next_run_writes_them() {
+async fn index_rows_not_written_fail_the_run_and_the_next_run_writes_them() {
     let mut r = rig();
     let hook = IndexDown {
         down: AtomicBool::new(true),
@@ -128,24 +125,16 @@ async fn index_rows_not_written_hold_the_checkpoint_back_and_the_next_run_writes
     .await;
     let failed = run(&r.state, &only, &mut Progress::hidden(), &mut |_, _| {}).await;
     assert!(failed.is_err(), "the rows could not be written: {failed:?}");
-    let repo = BackfillRepo::new(r.state.ports.tables.clone());
-    let key = BackfillRepo::key(Kind::Recordings.as_str(), only.from, only.to);
-    assert_eq!(
-        repo.load(&key).await.expect("load"),
-        Checkpoint::default(),
-        "no checkpoint passes rows not written"
-    );
     let (want, have) = index_rows(r.state.ports.tables.as_ref()).await;
     assert!(have.is_empty() && !want.is_empty(), "{have:?}");
 
     flaky.hook().down.store(false, Ordering::SeqCst);
     let (s, _) = r.run(&only).await;
     assert_eq!(
-        (s.catalogued, s.already_present + s.rejoined, s.errors),
+        (s.catalogued, s.already_present, s.errors),
         (0, 4, 0),
         "{s:?}"
     );
     let (want, have) = index_rows(r.state.ports.tables.as_ref()).await;
-    assert_eq!(have, want, "the resumed run wrote the missing rows");
-    assert!(repo.load(&key).await.expect("load").done);
+    assert_eq!(have, want, "the next run's join pass wrote the missing rows");
 }
