@@ -21,7 +21,7 @@ pub mod rows;
 mod summary;
 mod workspaces;
 
-pub use summary::Summary;
+pub use summary::{JoinTotals, Summary};
 
 use futures::StreamExt as _;
 use serde_json::Value;
@@ -176,7 +176,7 @@ async fn join(
     };
     let unlimited = crate::clock::Budget::unlimited(state.ports.clock.clone());
     let r = crate::state::join(state).run(&scope, &unlimited).await?;
-    s.joined = Some(summary::JoinTotals {
+    s.joined = Some(JoinTotals {
         evaluated: r.evaluated,
         rewritten: r.rewritten,
         sessions: r.sessions,

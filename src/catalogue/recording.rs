@@ -299,8 +299,8 @@ impl Recording {
             }
         }
         let h = &self.hold;
-        if h.held || !h.ids.is_empty() {
-            e.insert("LegalHold".into(), Value::Bool(h.held));
+        e.insert("LegalHold".into(), Value::Bool(h.held));
+        if !h.ids.is_empty() {
             put(&mut e, "HoldIds", &h.ids.join(","));
         }
         if let Some((class, until)) = &h.from {

@@ -107,7 +107,14 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     assert_eq!(req["blobName"], blob.name.as_str());
     // Another module joined a session meanwhile: its properties must survive the hash write.
     let mut e = row(&f, &id).await;
-    e.insert("UserName".into(), json!("alice"));
+    for (k, v) in [
+        ("MatchConfidence", "exact"),
+        ("MatchCandidates", "t-1"),
+        ("TunnelId", "t-1"),
+        ("UserName", "alice"),
+    ] {
+        e.insert(k.into(), json!(v));
+    }
     rewrite(&f, &e).await;
     let first = hash_request(&f, &req).await.expect("hash");
     assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");

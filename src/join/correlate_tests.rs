@@ -3,7 +3,6 @@
 use time::macros::datetime;
 
 use super::*;
-use crate::catalogue::recording::{Hold, RecordingKey};
 
 fn row(
     tunnel: &str,
@@ -30,57 +29,64 @@ const TIMES: Times = Times {
 };
 
 fn recording(t: OffsetDateTime, name: &str) -> Recording {
-    Recording {
-        key: RecordingKey::for_blob(t, "recordings", name),
-        blob_url: String::new(),
-        account: String::new(),
-        source_bastion: String::new(),
-        container: "recordings".into(),
-        blob_name: name.into(),
-        content_length: 1,
-        content_type: String::new(),
-        blob_type: String::new(),
-        etag: String::new(),
-        sequencer: String::new(),
-        event_id: String::new(),
-        blob_created: t,
-        first_seen: t,
-        retention_class: String::new(),
-        retain_until: String::new(),
-        candidate_keys: vec![],
-        metadata: "{}".into(),
-        status: String::new(),
-        joined: None,
-        join_due: None,
-        hold: Hold::default(),
-        shortened: None,
-        deletion: None,
-        hash: None,
-    }
+    crate::testkit::audit::recording_row(name, t)
 }
 
 /// The match by time alone, long after any wait.
 fn by_time(r: &Recording, rows: &[WindowRow]) -> Option<Match> {
-    decide(r, |_| None, rows, &TIMES, r.blob_created + Duration::days(1)).0
+    decide(
+        r,
+        |_| None,
+        rows,
+        &TIMES,
+        r.blob_created + Duration::days(1),
+    )
+    .0
 }
 
 #[test]
 fn a_named_session_is_exact_and_an_unknown_one_is_awaited_for_the_wait() {
     let start = datetime!(2025-03-14 09:00 UTC);
-    let rows = [row("a", "vm-1", "alice", start, Some(start + Duration::minutes(40)))];
+    let rows = [row(
+        "a",
+        "vm-1",
+        "alice",
+        start,
+        Some(start + Duration::minutes(40)),
+    )];
     let t = start + Duration::minutes(45);
     let mut r = recording(t, "x");
     r.candidate_keys = vec!["zzz".into(), "a".into()];
     let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
     let (m, s) = decide(&r, exact, &[], &TIMES, t);
-    assert_eq!(m.map(|m| (m.confidence, m.tunnels)), Some((Confidence::Exact, vec!["a".into()])));
+    assert_eq!(
+        m.map(|m| (m.confidence, m.tunnels)),
+        Some((Confidence::Exact, vec!["a".into()]))
+    );
     assert_eq!(s.map(|s| s.tunnel_id.as_str()), Some("a"));
     r.candidate_keys = vec!["zzz".into()];
     let (m, s) = decide(&r, |_| None, &rows, &TIMES, t + Duration::minutes(119));
-    assert_eq!((m.map(|m| m.confidence), s), (Some(Confidence::Awaiting), None));
-    assert_eq!(TIMES.due(&r, Some(&Match { confidence: Confidence::Awaiting, tunnels: vec![] }), t), t + TIMES.wait);
+    assert_eq!(
+        (m.map(|m| m.confidence), s),
+        (Some(Confidence::Awaiting), None)
+    );
+    assert_eq!(
+        TIMES.due(
+            &r,
+            Some(&Match {
+                confidence: Confidence::Awaiting,
+                tunnels: vec![]
+            }),
+            t
+        ),
+        t + TIMES.wait
+    );
     let (m, _) = decide(&r, |_| None, &rows, &TIMES, t + TIMES.wait);
-    assert_eq!(m.map(|m| m.confidence), Some(Confidence::Heuristic), "matched by time after the wait");
+    assert_eq!(
+        m.map(|m| m.confidence),
+        Some(Confidence::Heuristic),
+        "matched by time after the wait"
+    );
 }
 
 /// Two hubs, each with a `vm-app-01` and a session at the same time: a recording of a source tied
@@ -193,8 +199,16 @@ fn a_change_affects_its_old_and_new_windows_and_nothing_else_affects_any() {
     b.session_end = Some(datetime!(2025-03-14 09:10 UTC));
     let span = TIMES.affected(Some(&a), &b).expect("changed");
     assert_eq!(span.from, datetime!(2025-03-14 08:58 UTC));
-    assert_eq!(span.until, datetime!(2025-03-14 21:00 UTC), "the open window before");
+    assert_eq!(
+        span.until,
+        datetime!(2025-03-14 21:00 UTC),
+        "the open window before"
+    );
     let mut c = b.clone();
     c.messages.push("x".into());
-    assert_eq!(TIMES.affected(Some(&b), &c), None, "not a field the index row holds");
+    assert_eq!(
+        TIMES.affected(Some(&b), &c),
+        None,
+        "not a field the index row holds"
+    );
 }

@@ -20,12 +20,19 @@ pub const STATE_TABLE: &str = "joinstate";
 const PK: &str = "join";
 const RK: &str = "pass";
 
+/// The lease row as read: who may hold it, and the cursor.
+#[derive(Debug)]
+pub struct State {
+    row: Option<Stored>,
+    /// The recordings whose `JoinDue` is after this were not decided by a pass yet.
+    pub cursor: Option<OffsetDateTime>,
+}
+
 /// A lease held by this pass.
 #[derive(Debug)]
 pub struct Lease {
     row: Stored,
-    /// The recordings whose `JoinDue` is after this were not decided by a pass yet.
-    pub cursor: Option<OffsetDateTime>,
+    cursor: Option<OffsetDateTime>,
 }
 
 fn row(owner: &str, until: OffsetDateTime, cursor: Option<OffsetDateTime>) -> Entity {
@@ -34,36 +41,52 @@ fn row(owner: &str, until: OffsetDateTime, cursor: Option<OffsetDateTime>) -> En
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// Takes the lease until `now + hold` unless another holder's lease is still running: `None` then.
+/// Reads the lease row.
 ///
 /// # Errors
 /// Table errors.
-pub async fn take(
-    tables: &dyn TableStore,
-    now: OffsetDateTime,
-    hold: Duration,
-) -> Result<Option<Lease>, TableError> {
-    let owner = uuid::Uuid::new_v4().to_string();
-    let current = get(tables, STATE_TABLE, PK, RK).await?;
-    let mut cursor = None;
-    let taken = update_from(tables, STATE_TABLE, PK, RK, current, &mut |cur| {
-        let e = cur.map(|c| &c.entity);
-        let until = e.and_then(|e| get_str(e, "Until")).and_then(timestamp);
-        if until.is_some_and(|u| u > now) {
-            return None;
+pub async fn read(tables: &dyn TableStore) -> Result<State, TableError> {
+    let row = get(tables, STATE_TABLE, PK, RK).await?;
+    let cursor = row
+        .as_ref()
+        .and_then(|r| get_str(&r.entity, "DueCursor"))
+        .and_then(timestamp);
+    Ok(State { row, cursor })
+}
+
+impl State {
+    /// Takes the lease until `now + hold` unless another holder's lease is still running (`None`
+    /// then), starting from the row as read.
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn take(
+        self,
+        tables: &dyn TableStore,
+        now: OffsetDateTime,
+        hold: Duration,
+    ) -> Result<Option<Lease>, TableError> {
+        let owner = uuid::Uuid::new_v4().to_string();
+        let mut cursor = self.cursor;
+        let taken = update_from(tables, STATE_TABLE, PK, RK, self.row, &mut |cur| {
+            let e = cur.map(|c| &c.entity);
+            let until = e.and_then(|e| get_str(e, "Until")).and_then(timestamp);
+            if until.is_some_and(|u| u > now) {
+                return None;
+            }
+            cursor = e.and_then(|e| get_str(e, "DueCursor")).and_then(timestamp);
+            Some(row(&owner, now + hold, cursor))
+        })
+        .await;
+        match taken {
+            Ok(Some(row)) if get_str(&row.entity, "Owner") == Some(owner.as_str()) => {
+                Ok(Some(Lease { row, cursor }))
+            }
+            Ok(_) => Ok(None),
+            // Another pass took it between our read and write, every attempt.
+            Err(TableError::Transient(_)) => Ok(None),
+            Err(e) => Err(e),
         }
-        cursor = e.and_then(|e| get_str(e, "DueCursor")).and_then(timestamp);
-        Some(row(&owner, now + hold, cursor))
-    })
-    .await;
-    match taken {
-        Ok(Some(row)) if get_str(&row.entity, "Owner") == Some(owner.as_str()) => {
-            Ok(Some(Lease { row, cursor }))
-        }
-        Ok(_) => Ok(None),
-        // Another pass took it between our read and write, every attempt.
-        Err(TableError::Transient(_)) => Ok(None),
-        Err(e) => Err(e),
     }
 }
 

@@ -120,3 +120,8 @@ impl Join {
 pub fn horizon(now: OffsetDateTime, window: time::Duration) -> String {
     crate::dates::format_date((now - window - time::Duration::days(2)).date())
 }
+
+#[cfg(test)]
+mod order_tests;
+#[cfg(test)]
+mod tests;

@@ -61,16 +61,20 @@ impl Join {
     pub async fn run(&self, scope: &Scope, budget: &Budget) -> Result<Report, HandlerError> {
         let tables = self.ports.tables.as_ref();
         let now = self.ports.clock.now();
-        let hold = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
-        let Some(lease) = lease::take(tables, now, hold).await? else {
-            return Ok(Report {
-                busy: true,
-                ..Report::default()
-            });
-        };
+        let state = lease::read(tables).await?;
+        let due = reads::due(self, &scope.since, state.cursor.map(|c| c - OVERLAP), now).await?;
+        let pending = window::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
+        if due.is_empty() && pending.is_empty() && scope.span.is_none() {
+            return Ok(report);
+        }
+        let hold = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
+        let Some(lease) = state.take(tables, now, hold).await? else {
+            report.busy = true;
+            return Ok(report);
+        };
         let result = self
-            .rounds(scope, budget, lease.cursor, now, &mut report)
+            .rounds(scope, budget, (pending, due), now, &mut report)
             .await;
         let cursor = result.as_ref().ok().copied().flatten();
         lease
@@ -79,38 +83,36 @@ impl Join {
         result.map(|_| report)
     }
 
-    /// Rounds until no pending session is left (or the budget cuts); returns the new cursor of
-    /// due recordings once the first round, which decides them, has written everything.
+    /// Rounds from the inputs read first until no pending session is left (or the budget cuts);
+    /// returns the new cursor of due recordings once the first round, which decides them, has
+    /// written everything.
     async fn rounds(
         &self,
         scope: &Scope,
         budget: &Budget,
-        cursor: Option<OffsetDateTime>,
+        first: (Vec<(WindowRow, Stored)>, Vec<Versioned<Recording>>),
         now: OffsetDateTime,
         report: &mut Report,
     ) -> Result<Option<OffsetDateTime>, HandlerError> {
-        let until = now;
-        let due = reads::due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
-        let mut first = Some((due, scope.span));
+        let (mut pending, due) = first;
+        let mut due = Some((due, scope.span));
         let mut advanced = None;
         loop {
-            let pending = window::pending(self.ports.tables.as_ref(), &scope.since, ROUND).await?;
             let more = pending.len() >= ROUND;
-            let (due, span) = first.take().unwrap_or_default();
-            if pending.is_empty() && due.is_empty() && span.is_none() {
-                advanced = advanced.or(Some(until));
-                break;
-            }
-            let decided_due = advanced.is_none();
-            let done = self.round(pending, due, span, now, budget, report).await?;
-            if decided_due && done {
-                advanced = Some(until);
+            let first_round = due.is_some();
+            let (due_now, span) = due.take().unwrap_or_default();
+            let done = self
+                .round(pending, due_now, span, now, budget, report)
+                .await?;
+            if first_round && done {
+                advanced = Some(now);
             }
             if !done || !more {
                 break;
             }
+            pending = window::pending(self.ports.tables.as_ref(), &scope.since, ROUND).await?;
         }
-        Ok(advanced.map(|u| u.max(cursor.unwrap_or(u))))
+        Ok(advanced)
     }
 
     /// One round; `false` when the budget cut it (what is written stays written).
@@ -336,8 +338,16 @@ impl Join {
                     None => continue,
                 },
             };
+            // Recordings the round did not read that the row names still name it: only an exact
+            // match (a GUID) reaches outside the session's window, and a recording that leaves a
+            // session is re-decided in the round that settles that session.
             let mut named = ids.remove(t.as_str()).unwrap_or_default();
+            let kept = WindowRow::from_entity(&stored.entity).map(|w| w.recording_ids);
+            named.extend(kept.into_iter().flatten().filter(|id| {
+                RecordingKey::parse(id).is_none_or(|key| !k.recordings.contains_key(&key))
+            }));
             named.sort();
+            named.dedup();
             // Its pending range is done once every recording created within it was decided.
             let clear = w.pending.is_some_and(|p| covered(&k.read, &p));
             by_day

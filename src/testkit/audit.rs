@@ -59,7 +59,10 @@ impl Kit {
             span: None,
         };
         let unlimited = crate::clock::Budget::unlimited(self.state.ports.clock.clone());
-        self.join().run(&scope, &unlimited).await.expect("join pass")
+        self.join()
+            .run(&scope, &unlimited)
+            .await
+            .expect("join pass")
     }
 
     /// Registers the cursor of [`PATH`] at [`NOW`] without reading (as Reconcile does).
@@ -140,4 +143,36 @@ pub fn line(tunnel: &str, time: &str, message: &str, vm: &str, user: &str, extra
     format!(
         r#"{{"time":"{time}","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"userName":"{user}","clientIpAddress":"203.0.113.9","protocol":"ssh","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}","message":"{message}","tunnelId":"{tunnel}"{extra}}}}}"#
     ) + "\n"
+}
+
+/// A catalogue row of the default source for blob `name` created at `t`: no GUIDs, no metadata,
+/// no join (for the join's pure decisions).
+pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recording::Recording {
+    crate::catalogue::recording::Recording {
+        key: RecordingKey::for_blob(t, "recordings", name),
+        blob_url: String::new(),
+        account: String::new(),
+        source_bastion: String::new(),
+        container: "recordings".into(),
+        blob_name: name.into(),
+        content_length: 1,
+        content_type: String::new(),
+        blob_type: String::new(),
+        etag: String::new(),
+        sequencer: String::new(),
+        event_id: String::new(),
+        blob_created: t,
+        first_seen: t,
+        retention_class: String::new(),
+        retain_until: String::new(),
+        candidate_keys: vec![],
+        metadata: "{}".into(),
+        status: String::new(),
+        joined: None,
+        join_due: None,
+        hold: Default::default(),
+        shortened: None,
+        deletion: None,
+        hash: None,
+    }
 }

@@ -9,10 +9,10 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::build;
-use crate::catalogue::window::{Before, put as put_window};
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::window::{Before, put as put_window};
 use crate::evidence::key::PackKey;
 use crate::evidence::pack::PackOptions;
 use crate::evidence::source::Kind;

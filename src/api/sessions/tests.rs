@@ -10,8 +10,8 @@ use time::macros::datetime;
 
 use crate::api::ApiSettings;
 use crate::api::tests::{get, get_text};
-use crate::catalogue::window::{Before, put as put_window, settle};
 use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::window::{Before, put as put_window, settle};
 use crate::testkit::{Fakes, fakes};
 
 const VM_ID: &str =

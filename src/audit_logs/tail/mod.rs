@@ -99,9 +99,15 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Hand
     Ok(report)
 }
 
-/// The detections, for another reader of audit records (the workspace source): the same code,
-/// so the same notifications (the join pass of the next tick joins what it wrote).
-pub async fn settle(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
+/// The join pass and the detections, for another reader of audit records (the workspace source):
+/// the same code, so the same rows and notifications.
+pub async fn settle(
+    tail: &Tailer,
+    now: OffsetDateTime,
+    deadline: &Budget,
+    report: &mut TickReport,
+) {
+    tail.join(now, deadline, report).await;
     detect(tail, now, report).await;
 }
 

@@ -121,7 +121,9 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
             t.write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
                 .await
                 .expect("row");
-            write(&t, &keys(&e).into_iter().collect()).await.expect("index");
+            write(&t, &keys(&e).into_iter().collect())
+                .await
+                .expect("index");
         }
     }
     let moved = row(
@@ -131,7 +133,9 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         "ben",
         "2025-03-05T11:00:00Z",
     );
-    write(&t, &keys(&moved).into_iter().collect()).await.expect("stale");
+    write(&t, &keys(&moved).into_iter().collect())
+        .await
+        .expect("stale");
     let before = t.count(None, Some("query"));
     let q = query(&[
         ("from", "2025-03-01"),
@@ -190,4 +194,3 @@ async fn without_an_index_table_the_days_are_read() {
     let q = [("from", "2025-03-01"), ("to", "2025-03-03"), ("vm", "vm-a")];
     assert_eq!(first_page(&t, &q).await.rows.len(), 1);
 }
-

@@ -178,7 +178,13 @@ async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_p
     deliver(&f, &blob.name, SEQ1).await;
     // Another module (the audit-log join) adds properties; a rewrite must keep them.
     let mut row = f.tables.dump(RECORDINGS_TABLE).remove(0);
-    row.entity.insert("TunnelId".into(), json!("t-1"));
+    for (k, v) in [
+        ("MatchConfidence", "exact"),
+        ("MatchCandidates", "t-1"),
+        ("TunnelId", "t-1"),
+    ] {
+        row.entity.insert(k.into(), json!(v));
+    }
     use crate::tables::{TableStore, WriteMode};
     f.tables
         .write(RECORDINGS_TABLE, &row.entity, WriteMode::Upsert)

@@ -55,10 +55,15 @@ async fn at_most_four_storage_calls_per_new_recording_on_azurite() {
     let props = blobs.properties(&blob).await.expect("props");
     let source = state.ports.sources.default_recordings();
     let join = bastion_recordings::state::join(&state);
-    let existing = bastion_recordings::catalogue::repo::CatalogueRepo::new(state.ports.tables.clone())
-        .get(&state.ports.sources.recording_key(source, props.created.unwrap_or(event.time), &event.blob))
-        .await
-        .expect("row read");
+    let existing =
+        bastion_recordings::catalogue::repo::CatalogueRepo::new(state.ports.tables.clone())
+            .get(&state.ports.sources.recording_key(
+                source,
+                props.created.unwrap_or(event.time),
+                &event.blob,
+            ))
+            .await
+            .expect("row read");
     Recordings::new(&state.ports, state.policy.clone(), join)
         .catalogue(source, &event, &props, existing)
         .await

@@ -133,9 +133,15 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     let before = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
-    put_window(k.state.ports.tables.as_ref(), &session, NOW, Before::Day(Some("2025-03-14")), None)
-        .await
-        .expect("replay");
+    put_window(
+        k.state.ports.tables.as_ref(),
+        &session,
+        NOW,
+        Before::Day(Some("2025-03-14")),
+        None,
+    )
+    .await
+    .expect("replay");
     let after = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
         .await
         .expect("get");

@@ -77,7 +77,12 @@ async fn deletes_only_the_expired_and_leaves_evidence() {
     let (old, old_key) = k
         .ops_recording(
             "old.rec",
-            &[("TunnelId", json!("t-1")), ("Sha256", json!("ab12"))],
+            &[
+                ("MatchConfidence", json!("exact")),
+                ("MatchCandidates", json!("t-1")),
+                ("TunnelId", json!("t-1")),
+                ("Sha256", json!("ab12")),
+            ],
         )
         .await;
     let (future, _) = k.recording("future.rec", "sox-7y", &k.day(2557), &[]).await;
