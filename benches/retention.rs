@@ -23,7 +23,6 @@ use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
-use bastion_recordings::tables::WriteMode;
 use bastion_recordings::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use futures::future::join_all;
@@ -117,7 +116,7 @@ impl World {
             hash: None,
         };
         CatalogueRepo::new(self.tables.clone())
-            .write(&entry, None, WriteMode::Insert)
+            .update(&entry.key.clone(), None, |_| Some(entry.clone()))
             .await
             .expect("row");
     }

@@ -42,6 +42,7 @@ use crate::tables::{Entity, WriteMode};
 
 pub use correlate::Times;
 pub use pass::{Report, Scope};
+pub use reads::window_filter;
 
 /// Table of the GUIDs recordings name: PK = the GUID, RK = the recording id.
 pub const RECORDING_KEYS_TABLE: &str = "recordingkeys";

@@ -3,7 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::{Join, RECORDING_KEYS_TABLE};
+use super::{Join, RECORDING_KEYS_TABLE, Times};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo::{Versioned, parsed};
@@ -92,13 +92,7 @@ pub(super) async fn keyed(join: &Join, tunnel: &str) -> Result<Vec<RecordingKey>
 /// time in `[from, to]`: connected, started before `to` (+ skew), and ending (end + lag, or
 /// start + open max while the end is unknown) at or after `from`. Times are stored as
 /// fixed-width RFC 3339 text, so the service compares them in time order; an unknown end is `""`.
-pub(super) fn window_filter(
-    join: &Join,
-    day: &str,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-) -> Filter {
-    let t = &join.times;
+pub fn window_filter(t: &Times, day: &str, from: OffsetDateTime, to: OffsetDateTime) -> Filter {
     Filter::And(vec![
         Filter::partition(day),
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
@@ -129,7 +123,7 @@ pub(super) async fn windows(
 ) -> Result<Vec<(WindowRow, Stored)>, TableError> {
     let mut rows = Vec::new();
     for day in days((from - join.times.lookback()).date(), to.date()) {
-        let filter = window_filter(join, &format_date(day), from, to);
+        let filter = window_filter(&join.times, &format_date(day), from, to);
         let found = query_all(
             join.ports.tables.as_ref(),
             WINDOWS_TABLE,
@@ -144,8 +138,6 @@ pub(super) async fn windows(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use time::macros::datetime;
 
     use super::*;
@@ -155,21 +147,11 @@ mod tests {
     /// The server-side filter keeps exactly the rows `in_window` can accept for some time in range.
     #[test]
     fn the_filter_keeps_every_row_that_can_match() {
-        let ports = crate::testkit::ports(
-            Arc::new(crate::storage::memory::InMemoryBlobStore::new("a")),
-            Arc::new(crate::tables::memory::InMemoryTables::new()),
-            Arc::new(crate::clock::SystemClock),
-        );
         let times = Times {
             lag: Duration::minutes(30),
             open_max: Duration::hours(12),
             wait: Duration::hours(2),
         };
-        let join = Join::new(
-            &ports,
-            Arc::new(crate::retention::policy::Policy::builtin()),
-            times,
-        );
         let base = datetime!(2025-03-14 09:00 UTC);
         let (from, to) = (base, base + Duration::minutes(20));
         let mut kept = 0;
@@ -185,7 +167,7 @@ mod tests {
                     crate::tables::strip_annotations(&mut e);
                     let can =
                         (0..=20).any(|m| in_window(&row, from + Duration::minutes(m), &times));
-                    let f = window_filter(&join, &row.day(), from, to);
+                    let f = window_filter(&times, &row.day(), from, to);
                     assert_eq!(f.matches(&e), can, "{row:?}");
                     kept += usize::from(can);
                 }
