@@ -175,7 +175,10 @@ async fn join(
         }),
     };
     let unlimited = crate::clock::Budget::unlimited(state.ports.clock.clone());
-    let r = crate::state::join(state).run(&scope, &unlimited).await?;
+    let now = state.ports.clock.now();
+    let r = crate::state::join(state)
+        .run(&scope, now, &unlimited)
+        .await?;
     s.joined = Some(JoinTotals {
         evaluated: r.evaluated,
         rewritten: r.rewritten,

@@ -1,5 +1,6 @@
 //! The recording ↔ session join: one decision ([`correlate::decide`]), made by one pass over what
-//! changed ([`Join::run`]), and once up front for a recording being catalogued ([`Join::exact`]).
+//! changed ([`Join::run`]), and once up front for a recording being catalogued
+//! ([`Join::decide_new`]).
 //!
 //! **What records a change.** A session whose matched fields change marks its `sessionwindows`
 //! row pending over the creation times of the recordings it may gain or lose (its old and new
@@ -16,9 +17,9 @@
 //! pending ranges it read. A crash or a spent budget leaves the rest pending for the next pass,
 //! which finds the rows already written unchanged.
 //!
-//! **At cataloguing** ([`Join::exact`]) a recording that names a known session's tunnel id is
-//! joined before its row is written, so a new recording's row is written once; one matched by time
-//! is joined by the next pass, which reads the day's sessions once for every recording.
+//! **At cataloguing** ([`Join::decide_new`]) a recording is joined with the sessions known then
+//! before its row is written, so a new recording's row is written once; the pass that follows
+//! derives the recorded state of the sessions it names.
 //!
 //! `recordingkeys` (GUID → recordings) lets a session seen for the first time find the recordings
 //! that named it before it existed and lie outside its window.
@@ -70,14 +71,15 @@ impl Join {
         }
     }
 
-    /// The join of a recording about to be catalogued, from the sessions its GUIDs name (point
-    /// reads): exact when one is known, awaiting when it names a GUID within its wait, else none
-    /// yet (the next pass matches it by time). Its GUIDs are indexed first, so a session arriving
+    /// The join of a recording about to be catalogued, from the sessions known now: those its
+    /// GUIDs name (point reads) and, when it names none, those whose window can hold its creation
+    /// time (one query per start day). Exact when a named session is known, awaiting when it names
+    /// a GUID within its wait, else by time. Its GUIDs are indexed first, so a session arriving
     /// meanwhile finds it. Returns the recording with its join, re-tag and `JoinDue` applied.
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn exact(
+    pub async fn decide_new(
         &self,
         mut r: Recording,
     ) -> Result<Recording, crate::invocation::HandlerError> {
@@ -100,10 +102,16 @@ impl Join {
                 break;
             }
         }
+        let by_time: Vec<WindowRow> = if r.candidate_keys.is_empty() {
+            let t = r.blob_created;
+            let rows = reads::windows(self, t, t).await?;
+            rows.into_iter().map(|(w, _)| w).collect()
+        } else {
+            Vec::new()
+        };
         let now = self.ports.clock.now();
         let exact = |k: &str| known.iter().find(|s| s.tunnel_id == k);
-        let (m, s) = correlate::decide(&r, exact, &[], &self.times, now);
-        // No session rows given: no match by time here (the pass makes those).
+        let (m, s) = correlate::decide(&r, exact, &by_time, &self.times, now);
         r.join_due = Some(self.times.due(&r, m.as_ref(), now));
         if let Some(s) = s {
             write::retag(self, &mut r, &s.view()).await?;

@@ -53,14 +53,18 @@ pub struct Report {
 }
 
 impl Join {
-    /// The pass over `scope` within `budget`: one at a time across instances (a pass finding
-    /// another running returns at once, `busy`).
+    /// The pass over `scope` at `now` (the timer's time) within `budget`: one at a time across
+    /// instances (a pass finding another running returns at once, `busy`).
     ///
     /// # Errors
     /// Storage failures (what was written stays written; the rest stays pending).
-    pub async fn run(&self, scope: &Scope, budget: &Budget) -> Result<Report, HandlerError> {
+    pub async fn run(
+        &self,
+        scope: &Scope,
+        now: OffsetDateTime,
+        budget: &Budget,
+    ) -> Result<Report, HandlerError> {
         let tables = self.ports.tables.as_ref();
-        let now = self.ports.clock.now();
         let state = lease::read(tables).await?;
         let due = reads::due(self, &scope.since, state.cursor.map(|c| c - OVERLAP), now).await?;
         let pending = window::pending(tables, &scope.since, ROUND).await?;

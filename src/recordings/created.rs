@@ -122,7 +122,7 @@ impl Recordings {
             retention,
             first_seen: now,
         });
-        let entry = self.join.exact(entry).await?;
+        let entry = self.join.decide_new(entry).await?;
         // What the last read decided: the row it settled on, and whether the write updated a row.
         let (mut settled_on, mut updated) = (None, false);
         let written = CatalogueRepo::new(self.ports.tables.clone())

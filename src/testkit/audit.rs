@@ -60,7 +60,7 @@ impl Kit {
         };
         let unlimited = crate::clock::Budget::unlimited(self.state.ports.clock.clone());
         self.join()
-            .run(&scope, &unlimited)
+            .run(&scope, now, &unlimited)
             .await
             .expect("join pass")
     }

@@ -185,7 +185,7 @@ impl Tailer {
             since: crate::join::horizon(now, self.settings.tail_window),
             span: None,
         };
-        match self.join.run(&scope, deadline).await {
+        match self.join.run(&scope, now, deadline).await {
             Ok(r) => {
                 report.joined += r.rewritten;
                 report.cut |= r.cut;
