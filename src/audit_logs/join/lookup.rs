@@ -27,7 +27,7 @@ pub async fn get_session(
     let stored = crate::tables::ops::get(
         tables,
         SESSIONS_TABLE,
-        &tunnel.to_ascii_lowercase(),
+        &crate::audit_logs::sessions::tunnel_key(&tunnel.to_ascii_lowercase()),
         SESSION_ROW,
     )
     .await?;

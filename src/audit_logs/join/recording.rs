@@ -24,10 +24,14 @@ const ATTEMPTS: usize = 5;
 /// # Errors
 /// Table errors.
 pub async fn index_recording_keys(join: &Joiner, entry: &CatalogueEntry) -> Result<(), TableError> {
+    let room = crate::tables::keys::MAX_KEY_BYTES;
     for key in &entry.candidate_keys {
         let mut e = Entity::new();
-        e.insert("PartitionKey".into(), key.clone().into());
-        e.insert("RowKey".into(), entry.key.id().into());
+        // A candidate is a GUID found in the recording, keyed as the tunnel id it may be.
+        let pk = crate::audit_logs::sessions::tunnel_key(key);
+        e.insert("PartitionKey".into(), pk.into());
+        e.insert("RowKey".into(), entry.key.id_key(room).into());
+        e.insert("RecordingId".into(), entry.key.id().into());
         crate::tables::ops::write_creating_table(
             join.ports.tables.as_ref(),
             RECORDING_KEYS_TABLE,

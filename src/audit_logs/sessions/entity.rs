@@ -26,7 +26,7 @@ impl SessionRecord {
     /// The entity (only the session's own properties; join properties are kept by the writer).
     pub fn to_entity(&self) -> Entity {
         let mut e = Entity::new();
-        put(&mut e, "PartitionKey", &self.tunnel_id);
+        put(&mut e, "PartitionKey", &super::tunnel_key(&self.tunnel_id));
         put(&mut e, "RowKey", SESSION_ROW);
         for (k, v) in [
             ("TunnelId", &self.tunnel_id),

@@ -67,6 +67,15 @@ pub struct SessionRecord {
     pub operations: Vec<String>,
 }
 
+/// The table key of tunnel id `tunnel` (the `sessions` partition; the `sessionwindows`,
+/// `reviewindex` and `failedlogins` row key): the id as it is, through the one encoder
+/// ([`crate::tables::keys::key`], verbatim). The tail takes only ids that are their own key (at most
+/// 128 bytes, none of the characters a key refuses), so every stored id reads back from its key.
+pub fn tunnel_key(tunnel: &str) -> String {
+    use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+    key(tunnel, Spelling::Verbatim, MAX_KEY_BYTES)
+}
+
 /// The lower-case tunnel id of a record, if it has a non-empty one.
 pub fn tunnel_of(rec: &Record<'_>) -> Option<String> {
     let t = rec.properties.tunnel_id.as_ref()?.as_str().trim();

@@ -15,7 +15,7 @@ use crate::dates::days;
 use crate::dates::{format_date, format_utc};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, Stored, TableError, get_str};
+use crate::tables::{Filter, Stored, TableError};
 
 /// Most recordings one session's GUID can name (`recordingkeys` rows of one partition read).
 const MAX_KEYED: usize = 100;
@@ -46,13 +46,13 @@ pub(super) async fn keyed(join: &Joiner, tunnel: &str) -> Result<Vec<RecordingKe
     let rows = query_all(
         &join.ports.tables,
         RECORDING_KEYS_TABLE,
-        &Filter::partition(tunnel),
+        &Filter::partition(&crate::audit_logs::sessions::tunnel_key(tunnel)),
         MAX_KEYED,
     )
     .await?;
     Ok(rows
         .iter()
-        .filter_map(|s| get_str(&s.entity, "RowKey").and_then(RecordingKey::parse))
+        .filter_map(|s| RecordingKey::of_row(&s.entity))
         .collect())
 }
 

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::WINDOWS_TABLE;
 use crate::audit_logs::correlate::Span;
-use crate::audit_logs::sessions::SessionRecord;
+use crate::audit_logs::sessions::{SessionRecord, tunnel_key};
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::ops::{get, update_from};
@@ -175,13 +175,18 @@ pub async fn put_window_pending(
     };
     // Not `tables::ops::update`: the race is on deleting the old copy, not on writing a row.
     for _ in 0..MOVE_ATTEMPTS {
-        let old = get(tables, WINDOWS_TABLE, old_pk, &s.tunnel_id).await?;
+        let old = get(tables, WINDOWS_TABLE, old_pk, &tunnel_key(&s.tunnel_id)).await?;
         write_window(tables, &pk, &fresh, old.as_ref().map(|o| &o.entity)).await?;
         let Some(old) = old else {
             return Ok(());
         };
         match tables
-            .delete(WINDOWS_TABLE, old_pk, &s.tunnel_id, Some(&old.etag))
+            .delete(
+                WINDOWS_TABLE,
+                old_pk,
+                &tunnel_key(&s.tunnel_id),
+                Some(&old.etag),
+            )
             .await
         {
             Ok(()) | Err(TableError::NotFound) => return Ok(()),
@@ -270,9 +275,9 @@ async fn write_window(
     let current = if fresh.new {
         None
     } else {
-        get(tables, WINDOWS_TABLE, pk, &s.tunnel_id).await?
+        get(tables, WINDOWS_TABLE, pk, &tunnel_key(&s.tunnel_id)).await?
     };
-    let tunnel = &s.tunnel_id;
+    let tunnel = &tunnel_key(&s.tunnel_id);
     update_from(tables, WINDOWS_TABLE, pk, tunnel, current, &mut |cur| {
         let mut e = cur.map(|s| s.entity.clone()).unwrap_or_default();
         if let Some(old) = old {

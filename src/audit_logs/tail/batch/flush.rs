@@ -94,7 +94,7 @@ async fn upsert(
         let current = get(
             tail.ports.tables.as_ref(),
             SESSIONS_TABLE,
-            tunnel,
+            &crate::audit_logs::sessions::tunnel_key(tunnel),
             SESSION_ROW,
         )
         .await?;
