@@ -77,7 +77,7 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<FileE
 
 /// A CSV file whose cells a spreadsheet shows as text ([`csv_text`], as the API's lists).
 pub struct CsvFile {
-    out: csv::Writer<HashingFile>,
+    out: HashingFile,
     rows: u64,
 }
 
@@ -87,10 +87,9 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn create(dir: &Path, name: &str, columns: &[String]) -> std::io::Result<Self> {
-        let out = csv_text::writer(HashingFile::create(dir, name)?);
-        let mut f = Self { out, rows: 0 };
-        f.out.write_record(columns).map_err(std::io::Error::other)?;
-        Ok(f)
+        let mut out = HashingFile::create(dir, name)?;
+        csv_text::row(&mut out, columns)?;
+        Ok(Self { out, rows: 0 })
     }
 
     /// Writes one row.
@@ -98,7 +97,7 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
-        csv_text::row(&mut self.out, cells).map_err(std::io::Error::other)?;
+        csv_text::row(&mut self.out, cells)?;
         self.rows += 1;
         Ok(())
     }
@@ -108,8 +107,6 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn finish(self) -> std::io::Result<FileEntry> {
-        let rows = self.rows;
-        let file = self.out.into_inner().map_err(|e| e.into_error())?;
-        file.finish(Some(rows))
+        self.out.finish(Some(self.rows))
     }
 }
