@@ -197,7 +197,7 @@ fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<
         Severity::Critical,
         format!(
             "Live Bastion session that will not be recorded on {}",
-            host_name(host)
+            crate::telemetry::text::isolate(host_name(host))
         ),
         json!({
             "bastionHost": host_name(host), "bastionHostId": host, "sessionId": s.session_id,

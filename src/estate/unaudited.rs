@@ -154,7 +154,7 @@ fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
         Severity::Critical,
         format!(
             "Live Bastion session missing from the audit logs on {}",
-            s("HostName")
+            crate::telemetry::text::isolate(&s("HostName"))
         ),
         json!({
             "bastionHost": s("HostName"), "bastionHostId": host, "sessionId": s("SessionId"),

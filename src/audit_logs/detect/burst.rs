@@ -71,8 +71,9 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Notification 
         start.to_owned(),
         Severity::Warning,
         format!(
-            "{} failed Bastion logins {who} to {vm} within {} min",
+            "{} failed Bastion logins {who} to {} within {} min",
             attempts.len(),
+            crate::telemetry::text::isolate(vm),
             window.whole_minutes()
         ),
         data,

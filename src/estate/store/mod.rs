@@ -254,7 +254,8 @@ fn notification(kind: &str, row: &Row, at: &str) -> Notification<Value> {
         severity,
         format!(
             "Bastion estate {verb}: {} on {}",
-            row.finding, row.host_name
+            row.finding,
+            crate::telemetry::text::isolate(&row.host_name)
         ),
         json!({
             "bastionHost": row.host_name, "bastionHostId": row.host, "finding": row.finding,
