@@ -11,6 +11,7 @@
 //! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
 
 pub mod auth;
+pub mod csrf;
 pub mod detail;
 pub mod estate;
 pub mod evidence;
@@ -71,6 +72,16 @@ struct Api {
     auth: Arc<Authenticator>,
 }
 
+impl Api {
+    fn new(app: AppState, settings: ApiSettings, auth: Authenticator) -> Self {
+        Self {
+            app,
+            settings: Arc::new(settings),
+            auth: Arc::new(auth),
+        }
+    }
+}
+
 /// The API routes, with the settings parsed at start-up (the authentication mode is logged here,
 /// once, loudly when it is unusable).
 pub fn routes(app: AppState) -> Router {
@@ -86,8 +97,18 @@ pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
     routes_with_auth(app, settings, auth)
 }
 
-/// The API routes with explicit settings and authenticator (tests with a fake key source).
+/// The API routes with explicit settings and authenticator (tests with a fake key source): every
+/// route of [`table`] behind the cross-site request guard ([`csrf::guard`]), one layer over the
+/// whole table, so that no state-changing route added to it can bypass the guard.
 pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticator) -> Router {
+    let api = Api::new(app, settings, auth);
+    // `route_layer`: every route of the table (`/api/{*rest}` matches any other `/api/` path), not
+    // the router's fallback, which the app's own invocation routes share once merged.
+    table(api).route_layer(axum::middleware::from_fn(csrf::guard))
+}
+
+/// Every API route.
+fn table(api: Api) -> Router {
     Router::new()
         .route("/api/recordings", get(list))
         .route("/api/recordings/{id}", get(one))
@@ -107,11 +128,7 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))
-        .with_state(Api {
-            app,
-            settings: Arc::new(settings),
-            auth: Arc::new(auth),
-        })
+        .with_state(api)
 }
 
 fn access(headers: &HeaderMap, who: String) -> Access {

@@ -21,6 +21,10 @@ pub enum ApiError {
     Unauthenticated(Challenge),
     /// 403: the caller is authenticated but lacks the role.
     Forbidden(&'static str),
+    /// 403: a state-changing request from another origin ([`super::csrf`]); the reason.
+    CrossSite(&'static str),
+    /// 415: a state-changing request whose body is not `application/json`; the reason.
+    UnsupportedMediaType(&'static str),
     /// 404.
     NotFound(String),
     /// 409: the request conflicts with the resource's state (e.g. holding a deleted recording).
@@ -64,7 +68,8 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::CrossSite(_) => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable | Self::IdentityUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -87,6 +92,8 @@ impl ApiError {
                 ),
             ),
             Self::Forbidden(role) => ("Forbidden", format!("role {role} is required")),
+            Self::CrossSite(why) => ("Cross-site request refused", (*why).to_owned()),
+            Self::UnsupportedMediaType(why) => ("Unsupported media type", (*why).to_owned()),
             Self::NotFound(d) => ("Not found", d.clone()),
             Self::Conflict(d) => ("Conflict", d.clone()),
             Self::Unavailable => (
