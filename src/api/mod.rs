@@ -70,14 +70,18 @@ struct Api {
     app: AppState,
     settings: Arc<ApiSettings>,
     auth: Arc<Authenticator>,
+    /// Evidence packs being built on this instance ([`evidence`]): at most the settings' bound.
+    packs: Arc<tokio::sync::Semaphore>,
 }
 
 impl Api {
     fn new(app: AppState, settings: ApiSettings, auth: Authenticator) -> Self {
+        let packs = Arc::new(tokio::sync::Semaphore::new(settings.evidence_builds));
         Self {
             app,
             settings: Arc::new(settings),
             auth: Arc::new(auth),
+            packs,
         }
     }
 }

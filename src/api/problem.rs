@@ -33,6 +33,8 @@ pub enum ApiError {
     Unavailable,
     /// 503: the token issuer's signing keys cannot be fetched (its outage, not the caller's fault).
     IdentityUnavailable,
+    /// 503: as many evidence packs as allowed are being built; retry after a while.
+    Busy,
 }
 
 /// Why a 401, and what its `WWW-Authenticate` challenge says.
@@ -72,7 +74,9 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unavailable | Self::IdentityUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::IdentityUnavailable | Self::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -103,6 +107,11 @@ impl ApiError {
             Self::IdentityUnavailable => (
                 "Identity provider unavailable",
                 "the token issuer's signing keys cannot be fetched; retry later".into(),
+            ),
+            Self::Busy => (
+                "Busy",
+                "as many evidence packs as this instance builds at once are being built; retry later"
+                    .into(),
             ),
         }
     }

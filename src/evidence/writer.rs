@@ -1,5 +1,7 @@
 //! Files of a pack, written once: every byte goes through SHA-256 and a counter on its way to disk,
-//! so the manifest entry is known when the file is closed, without reading it again.
+//! so the manifest entry is known when the file is closed, without reading it again. Every file is
+//! created readable and writable by the process's user only ([`create_private`]): a pack holds user
+//! names, e-mail and client addresses.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,10 +26,7 @@ impl HashingFile {
     /// # Errors
     /// I/O errors, including an existing file.
     pub fn create(dir: &Path, name: &str) -> std::io::Result<Self> {
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(dir.join(name))?;
+        let file = create_private(&dir.join(name))?;
         Ok(Self {
             name: name.to_owned(),
             out: BufWriter::with_capacity(64 * 1024, file),
@@ -63,6 +62,19 @@ impl Write for HashingFile {
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Creates `path` for writing, refusing to replace an existing file, with mode `0600` on Unix (the
+/// process's user only, whatever the umask allows).
+///
+/// # Errors
+/// I/O errors, including an existing file.
+pub fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut options = File::options();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// Writes a whole small file (the report) and returns its entry.
