@@ -48,6 +48,14 @@ pub const ROLE_REVIEW: &str = "Catalogue.Review";
 pub struct Caller(Option<Identity>);
 
 impl Caller {
+    /// True when the caller has `role` (a function-key caller has every role), without refusing
+    /// or logging: what a route shows more of to such a caller (`/api/health`'s details).
+    pub fn has(&self, role: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|id| id.roles.iter().any(|r| r == role))
+    }
+
     /// The caller's name when it has `role` (`None` for a function-key caller, who has every
     /// role: the key is its authorization).
     ///

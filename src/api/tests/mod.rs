@@ -3,6 +3,7 @@
 
 mod csrf;
 mod detail;
+mod health;
 mod links;
 mod midnight;
 mod outage;
