@@ -156,6 +156,8 @@ async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> 
     let tables = api.app.ports.tables.as_ref();
     let mut found = search::search(tables, RECORDINGS_TABLE, &q, start).await?;
     annotate(tables, &mut found.rows, Rows::Recordings).await?;
+    l.audit(&api, "recordings", q.format, found.rows.len())
+        .await?;
     let next = found.next.as_ref().map(|c| token::encode(c, &fp));
     Ok(page_response(
         q.format,
