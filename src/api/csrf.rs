@@ -101,7 +101,7 @@ pub fn check(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// True when `origin` (`scheme://host[:port]`) names the host and port of `host` (the `Host`
-/// header; without a port, the origin's default port).
+/// header; without a port, the origin must use its scheme's default port too).
 fn is_own_origin(origin: &str, host: Option<&str>) -> bool {
     let Some(host) = host.and_then(|h| h.trim().parse::<Authority>().ok()) else {
         return false;
@@ -115,7 +115,11 @@ fn is_own_origin(origin: &str, host: Option<&str>) -> bool {
         return false;
     };
     let same_host = name.eq_ignore_ascii_case(host.host());
-    let same_port = host.port_u16().is_none_or(|p| p == port);
+    let same_port = match host.port_u16() {
+        Some(p) => p == port,
+        // `url` leaves out a scheme's default port: an explicit other port is another origin.
+        None => url.port().is_none(),
+    };
     bare && url.username().is_empty() && same_host && same_port
 }
 
@@ -229,6 +233,11 @@ mod tests {
             ),
             (
                 vec![JSON, ("origin", "https://app.azurewebsites.net")],
+                Refusal::Origin,
+            ),
+            // Another port of the same host is another origin.
+            (
+                vec![JSON, HOST, ("origin", "https://app.azurewebsites.net:8443")],
                 Refusal::Origin,
             ),
             (

@@ -8,7 +8,8 @@
 //! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
 //! `GET /api/sessions/live` and `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui`
 //! (the timeline page — [`ui`]).
-//! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
+//! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`],
+//! after every state-changing request passed the cross-site request guard ([`csrf`]).
 
 pub mod auth;
 pub mod csrf;
