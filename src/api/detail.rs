@@ -128,7 +128,10 @@ pub async fn detail(
     }
     let raw = row.unwrap_or_default();
     let session = match get_str(&raw, "TunnelId").filter(|t| !t.is_empty()) {
-        Some(t) => point(tables, SESSIONS_TABLE, t, "session").await?,
+        Some(t) => {
+            let pk = crate::audit_logs::sessions::tunnel_key(t);
+            point(tables, SESSIONS_TABLE, &pk, "session").await?
+        }
         None => None,
     };
     let mut holds = Vec::new();

@@ -223,6 +223,15 @@ impl SessionRecord {
     }
 }
 
+/// The table key of tunnel id `tunnel` (the `sessions` partition; the `sessionwindows`,
+/// `reviewindex` and `failedlogins` row key): the id as it is, through the one encoder
+/// ([`crate::tables::keys::key`], verbatim). The tail takes only ids that are their own key (at most
+/// 128 bytes, none of the characters a key refuses), so every stored id reads back from its key.
+pub fn tunnel_key(tunnel: &str) -> String {
+    use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+    key(tunnel, Spelling::Verbatim, MAX_KEY_BYTES)
+}
+
 /// Row key of the one row in each session partition.
 pub const SESSION_ROW: &str = "session";
 
@@ -238,7 +247,7 @@ impl SessionRecord {
     /// The entity (only the session's own properties; join properties are kept by the writer).
     pub fn to_entity(&self) -> Entity {
         let mut e = Entity::new();
-        put(&mut e, "PartitionKey", &self.tunnel_id);
+        put(&mut e, "PartitionKey", &tunnel_key(&self.tunnel_id));
         put(&mut e, "RowKey", SESSION_ROW);
         for (k, v) in [
             ("TunnelId", &self.tunnel_id),

@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::recording::SessionView;
-use super::session::SessionRecord;
+use super::session::{SessionRecord, tunnel_key};
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::tables::ops::{get, query_all, update_from};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, filter::Op};
@@ -206,7 +206,7 @@ impl WindowRow {
         let t =
             |v: Option<OffsetDateTime>| Value::String(v.map(format_utc_millis).unwrap_or_default());
         put("PartitionKey", self.day().into());
-        put("RowKey", self.tunnel_id.clone().into());
+        put("RowKey", tunnel_key(&self.tunnel_id).into());
         put("Start", t(Some(self.start)));
         put("End", t(self.end));
         for (k, v) in [
@@ -295,14 +295,14 @@ pub async fn put(
         _ => None,
     };
     let old = match old_day {
-        Some(d) => get(tables, WINDOWS_TABLE, d, &s.tunnel_id)
+        Some(d) => get(tables, WINDOWS_TABLE, d, &tunnel_key(&s.tunnel_id))
             .await?
             .and_then(|o| WindowRow::from_entity(&o.entity)),
         None => None,
     };
     let current = match before {
         Before::New => None,
-        Before::Day(_) => get(tables, WINDOWS_TABLE, &day, &s.tunnel_id).await?,
+        Before::Day(_) => get(tables, WINDOWS_TABLE, &day, &tunnel_key(&s.tunnel_id)).await?,
     };
     update_from(
         tables,
@@ -329,7 +329,10 @@ pub async fn put(
     )
     .await?;
     if let Some(d) = old_day {
-        match tables.delete(WINDOWS_TABLE, d, &s.tunnel_id, None).await {
+        match tables
+            .delete(WINDOWS_TABLE, d, &tunnel_key(&s.tunnel_id), None)
+            .await
+        {
             Ok(()) | Err(TableError::NotFound) => {}
             Err(e) => return Err(e),
         }
@@ -408,7 +411,8 @@ pub async fn put_pending(
     w: &WindowRow,
     span: Span,
 ) -> Result<(), TableError> {
-    crate::tables::ops::update(tables, WINDOWS_TABLE, &w.day(), &w.tunnel_id, &mut |cur| {
+    let rk = tunnel_key(&w.tunnel_id);
+    crate::tables::ops::update(tables, WINDOWS_TABLE, &w.day(), &rk, &mut |cur| {
         let mut row = WindowRow::from_entity(&cur?.entity)?;
         if row.pending.is_some_and(|p| p.covers(&span)) {
             return None;
@@ -433,13 +437,19 @@ pub async fn mark_unrecorded(
     due: impl Fn(&WindowRow) -> bool + Send + Sync,
 ) -> Result<bool, TableError> {
     let mut seen = false;
-    crate::tables::ops::update(tables, WINDOWS_TABLE, day, tunnel, &mut |cur| {
-        let mut row = WindowRow::from_entity(&cur?.entity)?;
-        let now_due = due(&row);
-        seen |= now_due;
-        row.unrecorded_notified = true;
-        now_due.then(|| row.to_entity())
-    })
+    crate::tables::ops::update(
+        tables,
+        WINDOWS_TABLE,
+        day,
+        &tunnel_key(tunnel),
+        &mut |cur| {
+            let mut row = WindowRow::from_entity(&cur?.entity)?;
+            let now_due = due(&row);
+            seen |= now_due;
+            row.unrecorded_notified = true;
+            now_due.then(|| row.to_entity())
+        },
+    )
     .await?;
     Ok(seen)
 }

@@ -156,7 +156,7 @@ fn notification(e: &Entity) -> Notification<Value> {
         Severity::Warning,
         format!(
             "Bastion session disconnect on {}",
-            get_str(e, "HostName").unwrap_or_default()
+            crate::telemetry::text::isolate(get_str(e, "HostName").unwrap_or_default())
         ),
         json!({
             "bastionHost": p["hostName"], "bastionHostId": p["host"], "sessionId": p["sessionId"],

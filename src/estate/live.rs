@@ -14,7 +14,7 @@ use crate::arm::{ActiveSession, ArmError, BastionHost, ResourceManager};
 use crate::dates::format_utc_millis;
 use crate::notify::{Notification, Severity};
 use crate::ports::Ports;
-use crate::tables::keys::encode_key;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, update_from};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
 
@@ -125,12 +125,12 @@ pub async fn record(
     sessions: &[ActiveSession],
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, TableError> {
-    let pk = encode_key(&host.to_ascii_lowercase());
+    let pk = super::host_key(host);
     let at = format_utc_millis(now);
     let stored = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
     let mut out = Vec::new();
     for s in sessions.iter().filter(|s| !s.session_id.is_empty()) {
-        let rk = encode_key(&s.session_id);
+        let rk = session_key(&s.session_id);
         let why = unrecordable(h, s);
         let current = stored
             .iter()
@@ -197,7 +197,7 @@ fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<
         Severity::Critical,
         format!(
             "Live Bastion session that will not be recorded on {}",
-            host_name(host)
+            crate::telemetry::text::isolate(host_name(host))
         ),
         json!({
             "bastionHost": host_name(host), "bastionHostId": host, "sessionId": s.session_id,
@@ -235,12 +235,17 @@ pub async fn live_now(tables: &dyn TableStore) -> Result<Vec<Entity>, TableError
     Ok(rows)
 }
 
+/// The row key of live session `id` (Resource Manager's session id): through the one key encoder.
+pub fn session_key(id: &str) -> String {
+    key(id, Spelling::Encoded, MAX_KEY_BYTES)
+}
+
 /// The live session `id` (any host), if stored.
 ///
 /// # Errors
 /// Table errors.
 pub async fn find(tables: &dyn TableStore, id: &str) -> Result<Option<Entity>, TableError> {
-    let f = Filter::str("RowKey", crate::tables::filter::Op::Eq, encode_key(id));
+    let f = Filter::str("RowKey", crate::tables::filter::Op::Eq, session_key(id));
     Ok(query_all(tables, LIVE_TABLE, &f, 10)
         .await?
         .into_iter()

@@ -14,11 +14,10 @@ use time::{Duration, OffsetDateTime};
 
 use super::live::LIVE_TABLE;
 use crate::audit_logs::sessions::SESSION_ROW;
-use crate::catalogue::session::SESSIONS_TABLE;
+use crate::catalogue::session::{SESSIONS_TABLE, tunnel_key};
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
-use crate::tables::keys::{encode_key, is_valid_key};
 use crate::tables::ops::{get, query_all, update_from};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
 
@@ -61,9 +60,9 @@ pub fn same_session(e: &Entity, w: &WindowRow) -> bool {
 /// Table errors.
 pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<String>, TableError> {
     let id = get_str(e, "SessionId").unwrap_or_default();
+    // A session's key is its tunnel id as is (checked where the audit logs enter).
     if !id.is_empty()
-        && is_valid_key(id)
-        && get(tables, SESSIONS_TABLE, id, SESSION_ROW)
+        && get(tables, SESSIONS_TABLE, &tunnel_key(id), SESSION_ROW)
             .await?
             .is_some()
     {
@@ -101,7 +100,7 @@ pub async fn sweep(
     wait: Duration,
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, TableError> {
-    let pk = encode_key(&host.to_ascii_lowercase());
+    let pk = super::host_key(host);
     let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
     let mut out = Vec::new();
     for r in rows.iter().filter(|r| undecided(&r.entity)) {
@@ -156,7 +155,7 @@ fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
         Severity::Critical,
         format!(
             "Live Bastion session missing from the audit logs on {}",
-            s("HostName")
+            crate::telemetry::text::isolate(&s("HostName"))
         ),
         json!({
             "bastionHost": s("HostName"), "bastionHostId": host, "sessionId": s("SessionId"),

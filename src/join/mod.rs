@@ -84,9 +84,12 @@ impl Join {
         mut r: Recording,
     ) -> Result<Recording, crate::invocation::HandlerError> {
         for key in &r.candidate_keys {
+            // A candidate is a GUID found in the recording, keyed as the tunnel id it may be.
             let mut e = Entity::new();
-            e.insert("PartitionKey".into(), key.clone().into());
-            e.insert("RowKey".into(), r.key.id().into());
+            e.insert("PartitionKey".into(), session::tunnel_key(key).into());
+            let room = crate::tables::keys::MAX_KEY_BYTES;
+            e.insert("RowKey".into(), r.key.id_key(room).into());
+            e.insert("RecordingId".into(), r.key.id().into());
             crate::tables::ops::write_creating_table(
                 self.ports.tables.as_ref(),
                 RECORDING_KEYS_TABLE,

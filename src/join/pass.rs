@@ -337,7 +337,14 @@ impl Join {
             }
             let stored = match stored {
                 Some(s) => s.clone(),
-                None => match crate::tables::ops::get(tables, WINDOWS_TABLE, &w.day(), t).await? {
+                None => match crate::tables::ops::get(
+                    tables,
+                    WINDOWS_TABLE,
+                    &w.day(),
+                    &session::tunnel_key(t),
+                )
+                .await?
+                {
                     Some(s) => s,
                     None => continue,
                 },

@@ -12,7 +12,7 @@ use crate::catalogue::window::{Span, WINDOWS_TABLE, WindowRow, read_rows};
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, Stored, TableError, get_str};
+use crate::tables::{Filter, Stored, TableError};
 
 /// Most recordings one session's GUID can name (`recordingkeys` rows of one partition read).
 const MAX_KEYED: usize = 100;
@@ -78,13 +78,13 @@ pub(super) async fn keyed(join: &Join, tunnel: &str) -> Result<Vec<RecordingKey>
     let rows = query_all(
         join.ports.tables.as_ref(),
         RECORDING_KEYS_TABLE,
-        &Filter::partition(tunnel),
+        &Filter::partition(&crate::catalogue::session::tunnel_key(tunnel)),
         MAX_KEYED,
     )
     .await?;
     Ok(rows
         .iter()
-        .filter_map(|s| get_str(&s.entity, "RowKey").and_then(RecordingKey::parse))
+        .filter_map(|s| RecordingKey::of_row(&s.entity))
         .collect())
 }
 

@@ -13,6 +13,8 @@
 pub mod filter;
 #[cfg(feature = "test-support")]
 pub mod intercept;
+#[cfg(test)]
+mod key_builders_tests;
 pub mod keys;
 #[cfg(feature = "test-support")]
 pub mod memory;

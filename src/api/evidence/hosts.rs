@@ -121,8 +121,8 @@ impl HostFilter {
         )
         .await?;
         for m in &members {
-            if let Some(rec) = get_str(&m.entity, "RowKey")
-                && self.recording(tables, rec).await?
+            if let Some(rec) = crate::catalogue::recording::RecordingKey::of_row(&m.entity)
+                && self.recording(tables, &rec.id()).await?
             {
                 return Ok(true);
             }

@@ -144,6 +144,7 @@ pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response,
     let tables = api.app.ports.tables.as_ref();
     let (mut rows, next) = page(tables, &q).await?;
     annotate(tables, &mut rows, Rows::Sessions).await?;
+    l.audit(&api, "sessions", q.format, rows.len()).await?;
     Ok(page_response(
         q.format,
         &rows,

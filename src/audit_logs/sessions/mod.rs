@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use super::parse::{Record, Text, timestamp};
 use crate::catalogue::session::{add_raw, fill, max_time, min_time, outcome_rank};
 
-pub use crate::catalogue::session::{SESSION_ROW, SessionRecord, outcome};
+pub use crate::catalogue::session::{SESSION_ROW, SessionRecord, outcome, tunnel_key};
 pub use arm::arm_segment;
 pub use kind::{RecordKind, classify};
 

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::dates::format_utc_millis;
-use crate::tables::keys::encode_key;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, is_digest, key};
 use crate::tables::{Entity, TableError, TableStore, get_str};
 
 /// Table of index rows.
@@ -39,7 +39,9 @@ pub const INDEXED: &[(&str, &[&str])] = &[
 /// The partition of filter `kind` (`vm` / `user`) for a value; `None` when it cannot be indexed.
 pub fn partition(kind: &str, value: &str) -> Option<String> {
     let v = value.trim().to_lowercase();
-    (!v.is_empty() && v.len() <= MAX_VALUE).then(|| format!("{kind}~{}", encode_key(&v)))
+    let room = MAX_KEY_BYTES - kind.len() - 1;
+    (!v.is_empty() && v.len() <= MAX_VALUE)
+        .then(|| [kind, "~", &key(&v, Spelling::Encoded, room)].concat())
 }
 
 /// The `RowKey` prefix of a sort time: rows at or after `t` have keys `>=` this.
@@ -57,7 +59,17 @@ pub fn keys(e: &Entity) -> Vec<(String, String)> {
     ) else {
         return Vec::new();
     };
-    let row = format!("{}~{pk}~{rk}", time_key(t));
+    // The id through the one encoder, in the room the sort time and `~` leave (25 bytes); an id
+    // too long for it (a blob path near the key limit) is not indexed: a digest names no row.
+    let id = key(
+        &[pk, "~", rk].concat(),
+        Spelling::Verbatim,
+        MAX_KEY_BYTES - 25,
+    );
+    if is_digest(&id) {
+        return Vec::new();
+    }
+    let row = format!("{}~{id}", time_key(t));
     let mut out: Vec<(String, String)> = INDEXED
         .iter()
         .flat_map(|(kind, props)| props.iter().map(move |p| (*kind, *p)))

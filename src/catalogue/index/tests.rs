@@ -16,7 +16,7 @@ use crate::tables::memory::InMemoryTables;
 
 /// A joined catalogue row; `name` becomes a real (base64url) row key.
 fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Entity {
-    let rk = crate::tables::keys::encode_key(name);
+    let rk = crate::tables::keys::key(name, crate::tables::keys::Spelling::Encoded, 1024);
     let v = json!({"PartitionKey": day, "RowKey": rk, "TargetVm": vm,
         "TargetResourceId": format!("/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}"),
         "UserName": user, "UserEmail": user, "SessionStart": start, "BlobCreated": start,
@@ -50,7 +50,7 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
     assert!(k.iter().all(|(_, rk)| *rk
         == format!(
             "2025-03-01T10:00:00.000Z~2025-03-01~{}",
-            crate::tables::keys::encode_key("cmVj")
+            crate::tables::keys::key("cmVj", crate::tables::keys::Spelling::Encoded, 1024)
         )));
     assert!(
         k.iter()

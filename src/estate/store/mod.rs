@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 use super::findings::{Evaluation, Finding, Level};
 use crate::dates::format_utc_millis;
 use crate::notify::{Notification, Severity};
-use crate::tables::keys::encode_key;
 use crate::tables::ops::{query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
 
@@ -136,7 +135,7 @@ pub async fn apply(
     ev: &Evaluation,
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, TableError> {
-    let pk = encode_key(&host.to_ascii_lowercase());
+    let pk = super::host_key(host);
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
     let at = format_utc_millis(now);
     // Tells this call's own writes from another instance's made at the same instant.
@@ -255,7 +254,8 @@ fn notification(kind: &str, row: &Row, at: &str) -> Notification<Value> {
         severity,
         format!(
             "Bastion estate {verb}: {} on {}",
-            row.finding, row.host_name
+            row.finding,
+            crate::telemetry::text::isolate(&row.host_name)
         ),
         json!({
             "bastionHost": row.host_name, "bastionHostId": row.host, "finding": row.finding,

@@ -156,7 +156,7 @@ pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result
             break;
         }
         for s in &page.items {
-            let Some(key) = get_str(&s.entity, "RowKey").and_then(RecordingKey::parse) else {
+            let Some(key) = RecordingKey::of_row(&s.entity) else {
                 continue;
             };
             release_member(ports, hold_id, &key, actor).await?;
@@ -185,7 +185,7 @@ pub async fn active_members(
     Ok(page
         .items
         .iter()
-        .filter_map(|s| get_str(&s.entity, "RowKey").map(str::to_owned))
+        .filter_map(|s| RecordingKey::of_row(&s.entity).map(|k| k.id()))
         .collect())
 }
 
@@ -225,7 +225,13 @@ pub async fn override_retention(
             key.id()
         )));
     }
-    let log = json!({"PartitionKey": "override", "RowKey": format!("{}~{}", key.id(), actor.at.unix_timestamp_nanos()),
+    // The room left by `~` and the nanosecond time (at most 20 characters).
+    let rk = format!(
+        "{}~{}",
+        key.id_key(crate::tables::keys::MAX_KEY_BYTES - 21),
+        actor.at.unix_timestamp_nanos()
+    );
+    let log = json!({"PartitionKey": "override", "RowKey": rk,
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
     if let Value::Object(e) = log {

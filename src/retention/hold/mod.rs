@@ -20,6 +20,8 @@ use crate::ports::Ports;
 
 use time::OffsetDateTime;
 
+#[cfg(test)]
+pub(crate) use rows::header_rk;
 pub(crate) use rows::member_pk;
 pub use rows::{Actor, HOLDS_TABLE, active, header, is_valid_id, of_row};
 
