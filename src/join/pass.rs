@@ -66,19 +66,23 @@ impl Join {
     ) -> Result<Report, HandlerError> {
         let tables = self.ports.tables.as_ref();
         let state = lease::read(tables).await?;
-        let due = reads::due(self, &scope.since, state.cursor.map(|c| c - OVERLAP), now).await?;
+        // Due times are written on the instance's clock; a timer's time may lag it.
+        let until = now.max(self.ports.clock.now());
+        let due = reads::due(self, &scope.since, state.cursor.map(|c| c - OVERLAP), until).await?;
         let pending = window::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
         if due.is_empty() && pending.is_empty() && scope.span.is_none() {
             return Ok(report);
         }
         let hold = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
-        let Some(lease) = state.take(tables, now, hold).await? else {
+        // The lease is timed on the instance's clock, as its release is.
+        let taken = state.take(tables, self.ports.clock.now(), hold).await?;
+        let Some(lease) = taken else {
             report.busy = true;
             return Ok(report);
         };
         let result = self
-            .rounds(scope, budget, (pending, due), now, &mut report)
+            .rounds(scope, budget, (pending, due), (now, until), &mut report)
             .await;
         let cursor = result.as_ref().ok().copied().flatten();
         lease
@@ -95,7 +99,7 @@ impl Join {
         scope: &Scope,
         budget: &Budget,
         first: (Vec<(WindowRow, Stored)>, Vec<Versioned<Recording>>),
-        now: OffsetDateTime,
+        (now, until): (OffsetDateTime, OffsetDateTime),
         report: &mut Report,
     ) -> Result<Option<OffsetDateTime>, HandlerError> {
         let (mut pending, due) = first;
@@ -109,7 +113,7 @@ impl Join {
                 .round(pending, due_now, span, now, budget, report)
                 .await?;
             if first_round && done {
-                advanced = Some(now);
+                advanced = Some(until);
             }
             if !done || !more {
                 break;
