@@ -2,6 +2,7 @@
 //! with one writer, [`repo::CatalogueRepo::update`]), their keys, and the index rows of the API's
 //! VM and user filters.
 
+pub mod guids;
 pub mod index;
 pub mod key;
 pub mod recording;

@@ -59,6 +59,37 @@ impl Span {
     pub fn covers(&self, o: &Self) -> bool {
         self.from <= o.from && o.until <= self.until
     }
+
+    /// `spans` with overlapping ones merged, sorted by start.
+    pub fn merged(mut spans: Vec<Self>) -> Vec<Self> {
+        spans.sort_by_key(|s| s.from);
+        let mut out: Vec<Self> = Vec::new();
+        for s in spans {
+            match out.last_mut() {
+                Some(last) if s.from <= last.until => *last = last.union(s),
+                _ => out.push(s),
+            }
+        }
+        out
+    }
+
+    /// True when this span lies within the union of `spans`.
+    pub fn within(&self, spans: &[Self]) -> bool {
+        Self::merged(spans.to_vec()).iter().any(|s| s.covers(self))
+    }
+
+    /// `times` grouped into spans whose neighbours are less than `gap` apart.
+    pub fn runs(mut times: Vec<OffsetDateTime>, gap: time::Duration) -> Vec<Self> {
+        times.sort();
+        let mut out: Vec<Self> = Vec::new();
+        for t in times {
+            match out.last_mut() {
+                Some(last) if t - last.until < gap => last.until = t,
+                _ => out.push(Self::at(t)),
+            }
+        }
+        out
+    }
 }
 
 /// A session as the index holds it.
@@ -354,17 +385,35 @@ fn settled(row: &WindowRow, ids: &[String], joined: Option<Span>) -> Option<Wind
     (w != *row).then_some(w)
 }
 
-/// Records the join of the sessions of one partition: each `(row as read, ids, clear)` gets its
-/// recorded state from `ids` and, when `clear`, loses the pending range it was read with, in one
-/// entity group transaction of up to 100 rows, each conditional on the row as read; when the
-/// batch is refused (a row changed since), each row is written alone on the row as stored then.
+/// Reads the row of session `tunnel` under start day `day`.
+///
+/// # Errors
+/// Table errors.
+pub async fn get_row(
+    tables: &dyn TableStore,
+    day: &str,
+    tunnel: &str,
+) -> Result<Option<Stored>, TableError> {
+    get(tables, WINDOWS_TABLE, day, &tunnel_key(tunnel)).await
+}
+
+/// Records the join of sessions: each `(row as read, ids, clear)` gets its recorded state from
+/// `ids` and, when `clear`, loses the pending range it was read with, in one entity group
+/// transaction per partition and 100 rows, each conditional on the row as read; when a batch is
+/// refused (a row changed since), each row is written alone on the row as stored then.
 ///
 /// # Errors
 /// Table errors.
 pub async fn settle(
     tables: &dyn TableStore,
-    rows: &[(Stored, Vec<String>, bool)],
+    mut rows: Vec<(Stored, Vec<String>, bool)>,
 ) -> Result<(), TableError> {
+    let day = |s: &Stored| {
+        get_str(&s.entity, "PartitionKey")
+            .unwrap_or_default()
+            .to_owned()
+    };
+    rows.sort_by_key(|(s, _, _)| day(s));
     let planned: Vec<(&Stored, WindowRow, &[String], Option<Span>)> = rows
         .iter()
         .filter_map(|(read, ids, clear)| {
@@ -374,7 +423,8 @@ pub async fn settle(
             Some((read, next, ids.as_slice(), joined))
         })
         .collect();
-    for chunk in planned.chunks(crate::tables::MAX_BATCH) {
+    let days = planned.chunk_by(|a, b| day(a.0) == day(b.0));
+    for chunk in days.flat_map(|d| d.chunks(crate::tables::MAX_BATCH)) {
         let writes: Vec<(Entity, WriteMode)> = chunk
             .iter()
             .map(|(read, next, _, _)| (next.to_entity(), WriteMode::IfMatch(read.etag.clone())))

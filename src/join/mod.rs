@@ -35,18 +35,15 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::catalogue::recording::{Joined, Recording};
-use crate::catalogue::session;
 use crate::catalogue::window::WindowRow;
+use crate::catalogue::{guids, session};
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
-use crate::tables::{Entity, WriteMode};
+use crate::retention::retag::retag;
 
 pub use correlate::Times;
 pub use pass::{Report, Scope};
 pub use reads::window_filter;
-
-/// Table of the GUIDs recordings name: PK = the GUID, RK = the recording id.
-pub const RECORDING_KEYS_TABLE: &str = "recordingkeys";
 
 /// What the join needs, built by its caller.
 #[derive(Clone)]
@@ -83,21 +80,7 @@ impl Join {
         &self,
         mut r: Recording,
     ) -> Result<Recording, crate::invocation::HandlerError> {
-        for key in &r.candidate_keys {
-            // A candidate is a GUID found in the recording, keyed as the tunnel id it may be.
-            let mut e = Entity::new();
-            e.insert("PartitionKey".into(), session::tunnel_key(key).into());
-            let room = crate::tables::keys::MAX_KEY_BYTES;
-            e.insert("RowKey".into(), r.key.id_key(room).into());
-            e.insert("RecordingId".into(), r.key.id().into());
-            crate::tables::ops::write_creating_table(
-                self.ports.tables.as_ref(),
-                RECORDING_KEYS_TABLE,
-                &e,
-                WriteMode::Upsert,
-            )
-            .await?;
-        }
+        guids::index(self.ports.tables.as_ref(), &r).await?;
         let mut known = Vec::new();
         for key in &r.candidate_keys {
             if let Some(s) = session::get(self.ports.tables.as_ref(), key).await? {
@@ -116,13 +99,13 @@ impl Join {
         let exact = |k: &str| known.iter().find(|s| s.tunnel_id == k);
         let (m, s) = correlate::decide(&r, exact, &by_time, &self.times, now);
         r.join_due = Some(self.times.due(&r, m.as_ref(), now));
-        if let Some(s) = s {
-            write::retag(self, &mut r, &s.view()).await?;
-        }
         r.joined = m.map(|m| Joined {
             m,
             session: s.map(WindowRow::view),
         });
+        if r.session().is_some() {
+            retag(&self.policy, &self.ports.sources, &mut r).await?;
+        }
         Ok(r)
     }
 }

@@ -9,11 +9,11 @@ use super::write::{self, Planned};
 use super::{Join, correlate, lease, reads};
 use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
-use crate::catalogue::session;
-use crate::catalogue::window::{self, Span, WINDOWS_TABLE, WindowRow};
+use crate::catalogue::window::{self, Span, WindowRow};
+use crate::catalogue::{guids, session};
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
-use crate::tables::Stored;
+use crate::tables::{self, Stored};
 
 /// Most pending sessions in one round (bounds the reads before its first write).
 const ROUND: usize = 500;
@@ -65,10 +65,10 @@ impl Join {
         budget: &Budget,
     ) -> Result<Report, HandlerError> {
         let tables = self.ports.tables.as_ref();
-        let state = lease::read(tables).await?;
+        let (row, cursor) = lease::read(tables).await?;
         // Due times are written on the instance's clock; a timer's time may lag it.
         let until = now.max(self.ports.clock.now());
-        let due = reads::due(self, &scope.since, state.cursor.map(|c| c - OVERLAP), until).await?;
+        let due = reads::due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
         let pending = window::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
         if due.is_empty() && pending.is_empty() && scope.span.is_none() {
@@ -76,8 +76,9 @@ impl Join {
         }
         let hold = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
         // The lease is timed on the instance's clock, as its release is.
-        let taken = state.take(tables, self.ports.clock.now(), hold).await?;
-        let Some(lease) = taken else {
+        let clock = self.ports.clock.now();
+        let taken = tables::lease::take(tables, lease::STATE_TABLE, lease::ROW, row, clock, hold);
+        let Some(held) = taken.await? else {
             report.busy = true;
             return Ok(report);
         };
@@ -85,9 +86,8 @@ impl Join {
             .rounds(scope, budget, (pending, due), (now, until), &mut report)
             .await;
         let cursor = result.as_ref().ok().copied().flatten();
-        lease
-            .release(tables, self.ports.clock.now(), cursor)
-            .await?;
+        let props = cursor.map(lease::cursor).unwrap_or_default();
+        held.release(tables, self.ports.clock.now(), props).await?;
         result.map(|_| report)
     }
 
@@ -169,9 +169,13 @@ impl Join {
                 }
             }
             affected.extend(named);
-            let widened = self.session_spans(&mut k, &affected).await?;
+            // Every affected session's window: the creation times of all it can be named by.
             let before = spans.len();
-            spans.extend(widened.into_iter().filter(|s| !covered(&k.read, s)));
+            for t in &affected {
+                self.session(&mut k, t).await?;
+                let span = k.windows.get(t).map(|(w, _)| self.times.window_of(w));
+                spans.extend(span.filter(|s| !s.within(&k.read)));
+            }
             if spans.len() == before && !k.keys_needed(&affected) {
                 break;
             }
@@ -206,7 +210,7 @@ impl Join {
             report.cut = true;
             return Ok(false);
         }
-        report.sessions += self.settle(&mut k, &affected, &decided).await?;
+        report.sessions += self.settle(&k, &affected, &decided).await?;
         Ok(true)
     }
 
@@ -220,8 +224,8 @@ impl Join {
         spans: &[Span],
         affected: &BTreeSet<String>,
     ) -> Result<(), HandlerError> {
-        for span in merge(spans.to_vec()) {
-            if covered(&k.read, &span) {
+        for span in Span::merged(spans.to_vec()) {
+            if span.within(&k.read) {
                 continue;
             }
             for r in reads::created_within(self, span).await? {
@@ -236,7 +240,7 @@ impl Join {
             .cloned()
             .collect::<Vec<_>>()
         {
-            for key in reads::keyed(self, &t).await? {
+            for key in guids::naming(self.ports.tables.as_ref(), &t).await? {
                 if k.recordings.contains_key(&key) {
                     continue;
                 }
@@ -257,7 +261,7 @@ impl Join {
             .map(|r| r.value.blob_created)
             .filter(|t| !k.matched.iter().any(|s| s.contains(*t)))
             .collect();
-        for run in runs(times) {
+        for run in Span::runs(times, Duration::days(1)) {
             for (w, s) in reads::windows(self, run.from, run.until).await? {
                 k.windows.entry(w.tunnel_id.clone()).or_insert((w, Some(s)));
             }
@@ -296,29 +300,11 @@ impl Join {
         Ok(())
     }
 
-    /// The windows of the affected sessions (each the creation times of every recording that can
-    /// name it by time).
-    async fn session_spans(
-        &self,
-        k: &mut Known,
-        affected: &BTreeSet<String>,
-    ) -> Result<Vec<Span>, HandlerError> {
-        let mut out = Vec::new();
-        for t in affected {
-            self.session(k, t).await?;
-            if let Some((w, _)) = k.windows.get(t) {
-                out.push(self.times.window_of(w));
-            }
-        }
-        Ok(out)
-    }
-
     /// Writes the recorded state of every affected session whose whole window the round read,
-    /// from the recordings whose new match names it. One the round could not cover is marked
-    /// pending, so the next pass derives it.
+    /// from the recordings whose new match names it; one it could not cover stays pending.
     async fn settle(
         &self,
-        k: &mut Known,
+        k: &Known,
         affected: &BTreeSet<String>,
         decided: &BTreeMap<RecordingKey, Decision>,
     ) -> Result<usize, HandlerError> {
@@ -329,33 +315,25 @@ impl Join {
                 ids.entry(t.as_str()).or_default().push(key.id());
             }
         }
-        let mut by_day: BTreeMap<String, Vec<(Stored, Vec<String>, bool)>> = BTreeMap::new();
+        let mut rows = Vec::new();
         for t in affected {
             let Some((w, stored)) = k.windows.get(t) else {
                 continue;
             };
             let span = self.times.window_of(w);
-            if !covered(&k.read, &span) || k.needs_keys(t) {
+            if !span.within(&k.read) || k.needs_keys(t) {
                 window::put_pending(tables, w, span).await?;
                 continue;
             }
-            let stored = match stored {
-                Some(s) => s.clone(),
-                None => match crate::tables::ops::get(
-                    tables,
-                    WINDOWS_TABLE,
-                    &w.day(),
-                    &session::tunnel_key(t),
-                )
-                .await?
-                {
-                    Some(s) => s,
-                    None => continue,
-                },
+            let Some(stored) = (match stored {
+                Some(s) => Some(s.clone()),
+                None => window::get_row(tables, &w.day(), t).await?,
+            }) else {
+                continue;
             };
-            // Recordings the round did not read that the row names still name it: only an exact
-            // match (a GUID) reaches outside the session's window, and a recording that leaves a
-            // session is re-decided in the round that settles that session.
+            // Recordings the round did not read that the row names still name it: only a GUID
+            // reaches outside a session's window, and a recording leaving a session is re-decided
+            // in the round that settles that session.
             let mut named = ids.remove(t.as_str()).unwrap_or_default();
             let kept = WindowRow::from_entity(&stored.entity).map(|w| w.recording_ids);
             named.extend(kept.into_iter().flatten().filter(|id| {
@@ -364,17 +342,11 @@ impl Join {
             named.sort();
             named.dedup();
             // Its pending range is done once every recording created within it was decided.
-            let clear = w.pending.is_some_and(|p| covered(&k.read, &p));
-            by_day
-                .entry(w.day())
-                .or_default()
-                .push((stored, named, clear));
+            let clear = w.pending.is_some_and(|p| p.within(&k.read));
+            rows.push((stored, named, clear));
         }
-        let mut settled = 0;
-        for rows in by_day.values() {
-            window::settle(tables, rows).await?;
-            settled += rows.len();
-        }
+        let settled = rows.len();
+        window::settle(tables, rows).await?;
         Ok(settled)
     }
 }
@@ -440,35 +412,4 @@ impl Known {
 /// The tunnels a match names.
 fn tunnels(m: Option<&Match>) -> impl Iterator<Item = &String> {
     m.into_iter().flat_map(|m| m.tunnels.iter())
-}
-
-/// True when `span` lies within one of `read`.
-fn covered(read: &[Span], span: &Span) -> bool {
-    merge(read.to_vec()).iter().any(|r| r.covers(span))
-}
-
-/// Overlapping spans merged (sorted by start).
-fn merge(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.sort_by_key(|s| s.from);
-    let mut out: Vec<Span> = Vec::new();
-    for s in spans {
-        match out.last_mut() {
-            Some(last) if s.from <= last.until => *last = last.union(s),
-            _ => out.push(s),
-        }
-    }
-    out
-}
-
-/// Creation times grouped into runs less than a day apart: one read of sessions per run.
-fn runs(mut times: Vec<OffsetDateTime>) -> Vec<Span> {
-    times.sort();
-    let mut out: Vec<Span> = Vec::new();
-    for t in times {
-        match out.last_mut() {
-            Some(last) if t - last.until < Duration::days(1) => last.until = t,
-            _ => out.push(Span::at(t)),
-        }
-    }
-    out
 }

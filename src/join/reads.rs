@@ -3,9 +3,9 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::{Join, RECORDING_KEYS_TABLE, Times};
+use super::{Join, Times};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::{Versioned, parsed};
 use crate::catalogue::session::outcome;
 use crate::catalogue::window::{Span, WINDOWS_TABLE, WindowRow, read_rows};
@@ -13,9 +13,6 @@ use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, Stored, TableError};
-
-/// Most recordings one session's GUID can name (`recordingkeys` rows of one partition read).
-const MAX_KEYED: usize = 100;
 
 /// Every catalogued recording created within `span`: one query over the range of creation days.
 /// A row lives under its blob's creation day and records the event time, a moment later: the day
@@ -68,24 +65,6 @@ async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Record
     )
     .await?;
     Ok(rows.iter().filter_map(parsed).collect())
-}
-
-/// The recordings whose GUIDs include `tunnel` (one partition of `recordingkeys`).
-///
-/// # Errors
-/// Table errors.
-pub(super) async fn keyed(join: &Join, tunnel: &str) -> Result<Vec<RecordingKey>, TableError> {
-    let rows = query_all(
-        join.ports.tables.as_ref(),
-        RECORDING_KEYS_TABLE,
-        &Filter::partition(&crate::catalogue::session::tunnel_key(tunnel)),
-        MAX_KEYED,
-    )
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|s| RecordingKey::of_row(&s.entity))
-        .collect())
 }
 
 /// The filter, within one day partition, for the sessions whose window can contain a creation

@@ -288,10 +288,9 @@ async fn a_pass_while_another_holds_the_lease_does_nothing_and_an_expired_lease_
     feed(&k, &fixture()).await;
     let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
     let tables = k.state.ports.tables.as_ref();
-    let held = crate::join::lease::read(tables)
-        .await
-        .expect("read")
-        .take(tables, NOW, Duration::minutes(5))
+    let (row, _) = crate::join::lease::read(tables).await.expect("read");
+    let (table, lease_row) = (crate::join::lease::STATE_TABLE, crate::join::lease::ROW);
+    let held = crate::tables::lease::take(tables, table, lease_row, row, NOW, Duration::minutes(5))
         .await
         .expect("take")
         .expect("free");
@@ -303,7 +302,9 @@ async fn a_pass_while_another_holds_the_lease_does_nothing_and_an_expired_lease_
     assert!(!r.busy, "the holder's time ran out: {r:?}");
     assert!(alice_window(&k).await.recorded);
     // The old holder's release leaves the lease of the pass that took it over alone.
-    held.release(tables, NOW, None).await.expect("release");
+    held.release(tables, NOW, Default::default())
+        .await
+        .expect("release");
     assert!(k.row(&key).await.contains_key("MatchConfidence"));
 }
 

@@ -5,71 +5,11 @@ use std::collections::BTreeSet;
 
 use super::Join;
 use crate::catalogue::index;
-use crate::catalogue::recording::{Joined, Recording, SessionView};
+use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
-use crate::dates::parse_date;
 use crate::invocation::HandlerError;
-use crate::retention::policy::{Subject, merge_tags};
-use crate::storage::update_tags;
+use crate::retention::retag::retag;
 use crate::tables::TableError;
-
-/// Recomputes the class of `r` with the session's fields (retention rules may match subscription,
-/// resource group, VM, protocol, user); when it differs from the row's class, merges it into the
-/// blob's tags (never shortening a date, never lifting a hold) and takes the effective class and
-/// date into `r`.
-///
-/// # Errors
-/// Storage failures (a vanished blob is not one: the row is left as is).
-pub(super) async fn retag(
-    join: &Join,
-    r: &mut Recording,
-    s: &SessionView,
-) -> Result<(), HandlerError> {
-    let metadata: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&r.metadata).unwrap_or_default();
-    let given = |v: &str| Some(v).filter(|v| !v.is_empty()).map(str::to_owned);
-    let (sub, rg, vm, protocol) = (
-        given(&s.subscription),
-        given(&s.resource_group),
-        given(&s.target_vm),
-        given(&s.protocol),
-    );
-    let users: Vec<&str> = [s.user_name.as_str(), s.user_email.as_str()]
-        .into_iter()
-        .filter(|u| !u.is_empty())
-        .collect();
-    let subject = Subject {
-        container: &r.container,
-        blob: &r.blob_name,
-        metadata: Some(&metadata),
-        subscription: sub.as_deref(),
-        resource_group: rg.as_deref(),
-        vm: vm.as_deref(),
-        protocol: protocol.as_deref(),
-        users,
-    };
-    if join.policy.class_for(&subject) == r.retention_class {
-        return Ok(());
-    }
-    let created = parse_date(&r.key.pk).unwrap_or(r.blob_created.date());
-    let computed = join
-        .policy
-        .classify(&subject, created.midnight().assume_utc());
-    // A row of a source no longer configured keeps its tags (the sweep cannot reach it either).
-    let Some(source) = join.ports.sources.of_row(r) else {
-        return Ok(());
-    };
-    let blob = source.blob(r.blob_name.clone());
-    if let Some(effective) = update_tags(&*source.store, &blob, false, |existing| {
-        merge_tags(existing, &computed)
-    })
-    .await?
-    {
-        r.retention_class = effective.class;
-        r.retain_until = effective.until;
-    }
-    Ok(())
-}
 
 /// A recording to write: the row as read and its new join.
 pub(super) struct Planned {
@@ -101,8 +41,8 @@ pub(super) async fn recordings(
     for p in planned {
         let mut target = p.read.value.clone();
         target.joined = p.joined;
-        if let Some(s) = target.session().cloned() {
-            retag(join, &mut target, &s).await?;
+        if target.session().is_some() {
+            retag(&join.policy, &join.ports.sources, &mut target).await?;
         }
         if target != p.read.value {
             targets.push((p.read, target));

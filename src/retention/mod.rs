@@ -16,12 +16,14 @@
 //! could not be expressed — moving the held blob out of the range can.
 //!
 //! [`policy`] is pure (classes, rules, tag merge); [`tags`] the pure tag scheme; [`hold`] legal holds
-//! and overrides; [`sweep`] the `RetentionSweep` function; [`tombstone`] deletion evidence;
+//! and overrides; [`retag`] a recording's class by its session; [`sweep`] the `RetentionSweep`
+//! function; [`tombstone`] deletion evidence;
 //! [`lifecycle`] the lifecycle-management policy generator; [`settings`] its app settings.
 
 pub mod hold;
 pub mod lifecycle;
 pub mod policy;
+pub mod retag;
 pub mod settings;
 pub mod sweep;
 pub mod tags;

@@ -62,7 +62,7 @@ async fn seed(f: &Fakes) {
         .expect("row");
     settle(
         f.state.ports.tables.as_ref(),
-        &[(stored, vec!["2025-03-13~cmVj".into()], false)],
+        vec![(stored, vec!["2025-03-13~cmVj".into()], false)],
     )
     .await
     .expect("mark");

@@ -6,9 +6,9 @@
 use time::OffsetDateTime;
 
 use super::{Kind, Sweep};
-use crate::catalogue::recording::{Recording, SessionView};
+use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
-use crate::retention::policy::{Policy, Retention, Subject};
+use crate::retention::policy::{Policy, Retention};
 use crate::retention::tags::{later, retention_of};
 use crate::storage::Tags;
 
@@ -61,27 +61,9 @@ impl Sweep<'_> {
     fn policy_class(&self, kind: Kind, row: Option<&Row>) -> Option<String> {
         match kind {
             Kind::AuditLogs => Some(self.deps.settings.audit_logs_class.clone()),
-            Kind::Recordings => row.map(|r| {
-                let meta: std::collections::BTreeMap<String, String> =
-                    serde_json::from_str(&r.value.metadata).unwrap_or_default();
-                let s = r.value.session();
-                let given = |f: fn(&SessionView) -> &str| s.map(f).filter(|v| !v.is_empty());
-                let users: Vec<&str> = [given(|s| &s.user_name), given(|s| &s.user_email)]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let subject = Subject {
-                    container: &r.value.container,
-                    blob: &r.value.blob_name,
-                    metadata: Some(&meta),
-                    vm: given(|s| &s.target_vm),
-                    protocol: given(|s| &s.protocol),
-                    subscription: given(|s| &s.subscription),
-                    resource_group: given(|s| &s.resource_group),
-                    users,
-                };
-                self.deps.policy.class_for(&subject).to_owned()
-            }),
+            Kind::Recordings => {
+                row.map(|r| crate::retention::retag::class_of(&self.deps.policy, &r.value))
+            }
         }
     }
 }
