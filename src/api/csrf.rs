@@ -1,4 +1,4 @@
-//! Cross-site request forgery: one layer over every route of the API router ([`guard`], applied by
+//! Cross-site request forgery: one layer over every route of the API router (`guard`, applied by
 //! [`super::routes_with_auth`] to the whole route table, whose `/api/{*rest}` route matches any
 //! other `/api/` path, so a route added to the table later is behind it too), keyed on the method
 //! alone. Every request that can change state — any method but `GET`,

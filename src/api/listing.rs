@@ -1,6 +1,6 @@
 //! What every list route shares: the `Listing` extractor (a `Catalogue.Read` caller's parameters,
 //! `Accept` header and who and where they are), the day-partition `page` with its continuation
-//! token, the access-audit row of a list page ([`Listing::audit`]) and the answer as JSON or CSV
+//! token, the access-audit row of a list page (`Listing::audit`) and the answer as JSON or CSV
 //! (`page_response`, `csv_response`).
 
 use std::collections::HashMap;

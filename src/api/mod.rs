@@ -103,7 +103,7 @@ pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
 }
 
 /// The API routes with explicit settings and authenticator (tests with a fake key source): every
-/// route of [`table`] behind the cross-site request guard ([`csrf::guard`]), one layer over the
+/// route of `table` behind the cross-site request guard (`csrf::guard`), one layer over the
 /// whole table, so that no state-changing route added to it can bypass the guard.
 pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticator) -> Router {
     let api = Api::new(app, settings, auth);

@@ -3,7 +3,7 @@
 //! Every property a row can hold is a field here: the blob as catalogued, its retention (with the
 //! legal-hold and shortening marks), its join with a session, its digest and its deletion. Modules
 //! that change a recording change this value and write it through
-//! [`update`](super::repo::update); nothing else writes the table, so no property is set in one place
+//! [`CatalogueRepo::update`](super::repo::CatalogueRepo::update); nothing else writes the table, so no property is set in one place
 //! and forgotten in another. The key scheme is in [`super::key`].
 
 use serde_json::{Value, json};

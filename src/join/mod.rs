@@ -7,7 +7,7 @@
 //! windows), in the same write that changes it ([`catalogue::window::put`](crate::catalogue::window::put)). A recording being
 //! catalogued carries `JoinDue`: now, or the end of its wait while it awaits its session.
 //!
-//! **The pass** ([`pass`]), run by `AuditLogTail` each minute and by a backfill over its window,
+//! **The pass** ([`Join::run`]), run by `AuditLogTail` each minute and by a backfill over its window,
 //! one at a time ([`lease`]): it reads the pending sessions and the recordings that fell due,
 //! then the recordings created within the affected spans and the sessions that can match them,
 //! decides every recording once, and widens the spans to the whole window of every session whose

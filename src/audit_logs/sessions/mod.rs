@@ -48,7 +48,7 @@ impl SessionRecord {
 
     /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed (the
     /// tail parses it once per record); returns the record's kind. Text fields are trimmed, the
-    /// host, protocol and ARM parts lower-cased, and every field cut to [`MAX_FIELD`].
+    /// host, protocol and ARM parts lower-cased, and every field cut to [`MAX_FIELD`](crate::catalogue::session::MAX_FIELD).
     pub fn merge_at(
         &mut self,
         rec: &Record<'_>,

@@ -4,16 +4,14 @@
 //!
 //! Bounded work: at most `AUDIT_TAIL_MAX_BLOBS` cursors (least recently read first),
 //! `AUDIT_TAIL_MAX_BYTES` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the first
-//! half, the join ([`Joiner::run_pending`](super::join::Joiner::run_pending)) the rest, and both save their progress as they go, so the
+//! half, the join pass ([`Join::run`](crate::join::Join::run)) the rest, and both save their progress as they go, so the
 //! next tick continues where this one stopped and no input makes a tick repeat the same work
 //! forever. A blob that fails is logged and retried next tick from its last saved offset; the tick
 //! still ends `Processed` so notifications of the healthy part are delivered (outputs are dropped on
 //! a 500). Only when every attempted blob failed does the tick answer `Retryable`.
 //!
-//! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and a [`Joiner`]),
-//! built by the entry points ([`crate::state::tailer`], backfill).
-//!
-//! [`Joiner`]: super::join::Joiner
+//! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and the
+//! [`Join`](crate::join::Join)), built by the entry points ([`crate::state::tailer`], backfill).
 
 pub mod batch;
 pub mod blob;

@@ -10,7 +10,7 @@
 //! against it, so a stale index row can cost a read but never return a wrong row.
 //!
 //! **Writes.** VM and user are only known from the join, so the join pass writes the rows of every
-//! recording it joins or that fell due ([`write`], batched per partition) before it writes the
+//! recording it joins or that fell due ([`write()`], batched per partition) before it writes the
 //! recordings (a crash in between leaves a harmless extra row, never a missing one), and deletes
 //! those a recording no longer has after ([`remove`]). A recording `RecordingCreated` joined exactly
 //! is due at once, so its rows follow within a pass.
