@@ -191,6 +191,9 @@ param bastionHosts array = []
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
 param bastionDisconnect bool = false
 
+@description('Resource groups (resource ids) of the VMs Bastion sessions reach: the app\'s identity may read their VMs\' extensions there, so the estate check can tell a recording host whose RDP sessions reach VMs signing in with Microsoft Entra ID (which Microsoft documents cannot be recorded together). Empty: that check stays undecided.')
+param bastionSessionTargetGroups array = []
+
 @description('Logs Query API endpoint (sovereign clouds differ).')
 param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
 
@@ -501,8 +504,33 @@ module bastionAccess 'modules/bastion-access.bicep' = [
     params: {
       bastionName: last(split(id, '/'))
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
       grantDisconnect: bastionDisconnect
+    }
+  }
+]
+
+// LiveSessions polls getActiveSessions' status and result under /subscriptions/{sub}/providers/
+// Microsoft.Network/locations/…: a read at the subscription of each watched host, above every
+// resource group (a role on the host cannot reach it), granted only while hosts are watched.
+var bastionSubscriptions = union(map(bastionHosts, id => toLower(split(id, '/')[2])), [])
+
+module bastionOperationsAccess 'modules/bastion-operations-access.bicep' = [
+  for (sub, i) in bastionSubscriptions: {
+    name: 'bastion-operations-access-${i}'
+    scope: subscription(sub)
+    params: {
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// The extensions of the VMs sessions reach (Entra ID sign-in for RDP), in the resource groups named.
+module sessionTargetsAccess 'modules/session-targets-access.bicep' = [
+  for (g, i) in bastionSessionTargetGroups: {
+    name: 'session-targets-access-${i}'
+    scope: resourceGroup(split(g, '/')[2], split(g, '/')[4])
+    params: {
+      principalId: functionApp.outputs.principalId
     }
   }
 ]
@@ -517,7 +545,6 @@ module recordingsSettingsAccess 'modules/recordings-settings-access.bicep' = [
       sources: recordings
       group: g
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
     }
   }
 ]
@@ -532,7 +559,6 @@ module recordingsAccess 'modules/recordings-access.bicep' = [
       sources: recordings
       group: g
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
       applyLifecyclePolicy: applyLifecyclePolicy
       grantDelegator: catalogueDownloadLinks
     }
@@ -547,7 +573,6 @@ module auditLogsAccess 'modules/auditlogs-access.bicep' = [
       sources: auditLogs
       group: g
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
     }
   }
 ]

@@ -1,9 +1,14 @@
 //! The Resource Manager calls over [`crate::rest::RestClient`] (bearer token for
-//! `{ARM_ENDPOINT}/.default`, deadlines, 429/5xx retries, 403 as the missing role): `nextLink`
-//! paging and the long-running `getActiveSessions` (200, or 202 with `Location` /
-//! `Azure-AsyncOperation` polled until done). A `nextLink` or polling URL is followed only on the
-//! configured endpoint, so the token never leaves Resource Manager.
+//! `{ARM_ENDPOINT}/.default`, deadlines, 429/5xx retries, 403 as the missing role), bounded by the
+//! run they belong to ([`ResourceManager::until`]); long-running operations and paging in [`super::lro`].
+//!
+//! The Bastion calls use [`BASTION_API`](super::BASTION_API) (`2026-01-01`, which carries the
+//! recording target) and fall back to [`BASTION_API_FALLBACK`](super::BASTION_API_FALLBACK) once
+//! when Resource Manager refuses the version (`InvalidApiVersionParameter`,
+//! `NoRegisteredProviderFound`: a cloud or region without it); the version that worked is kept.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -12,30 +17,31 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::model::Page;
+use super::lro::{Driver, POLL_DEFAULT};
+use super::model::{RoleAssignment, RoleDefinition};
 use super::{
-    ActiveSession, ArmError, BASTION_API, BastionHost, BlobService, Container, DIAGNOSTICS_API,
-    DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
+    ActiveSession, ArmError, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService,
+    Container, DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
 };
-use crate::rest::{RestClient, RestRequest};
+use crate::permissions::ArmOperation;
+use crate::rest::{RestClient, body_json};
 
-/// Most pages one list follows (a runaway `nextLink` chain stops here).
-const MAX_PAGES: usize = 50;
-/// How long a long-running operation may take before the call gives up.
-const LRO_BUDGET: Duration = Duration::from_secs(60);
-/// Poll interval when the service names none; and the longest one honoured.
-const POLL_DEFAULT: Duration = Duration::from_secs(1);
-const POLL_MAX: Duration = Duration::from_secs(10);
+/// `api-version` of `Microsoft.OperationalInsights/workspaces`.
+const WORKSPACE_API: &str = "2023-09-01";
+/// `api-version` of `Microsoft.Authorization` role assignments and definitions.
+const AUTHORIZATION_API: &str = "2022-04-01";
+/// `api-version` of `Microsoft.Compute/virtualMachines/extensions`.
+const COMPUTE_API: &str = "2024-07-01";
+/// The Bastion versions, newest first.
+const BASTION_APIS: [&str; 2] = [BASTION_API, BASTION_API_FALLBACK];
 
 /// Resource Manager over the REST client.
 #[derive(Clone)]
 pub struct ArmClient {
-    rest: RestClient,
-    base: Url,
+    driver: Driver,
+    /// Index into [`BASTION_APIS`] of the version in use (shared by the clones).
+    bastion_api: Arc<AtomicUsize>,
 }
-
-/// `api-version` of `Microsoft.OperationalInsights/workspaces`.
-const WORKSPACE_API: &str = "2023-09-01";
 
 /// The part of a workspace resource the estate check reads.
 #[derive(serde::Deserialize)]
@@ -58,14 +64,28 @@ impl ArmClient {
     /// When `endpoint` is not a URL.
     pub fn new(rest: RestClient, endpoint: &str) -> Result<Self, url::ParseError> {
         Ok(Self {
-            rest,
-            base: Url::parse(endpoint)?,
+            driver: Driver {
+                rest,
+                base: Url::parse(endpoint)?,
+                until: None,
+                poll_default: POLL_DEFAULT,
+            },
+            bastion_api: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// The same client waiting `wait` between polls when an answer names no `Retry-After` (tests
+    /// scale time with it; the default is the SDKs' 30 s).
+    #[must_use]
+    pub fn with_poll_default(mut self, wait: Duration) -> Self {
+        self.driver.poll_default = wait;
+        self
     }
 
     /// `{endpoint}{path}?api-version={api}` (plus `extra` query pairs).
     fn url(&self, path: &str, api: &str, extra: &[(&str, &str)]) -> Result<Url, ArmError> {
         let mut url = self
+            .driver
             .base
             .join(path)
             .map_err(|_| ArmError::Transient("not a resource path".into()))?;
@@ -75,129 +95,87 @@ impl ArmClient {
         Ok(url)
     }
 
-    /// A URL the service handed back (`nextLink`, `Location`): followed only on our endpoint.
-    fn same_endpoint(&self, link: &str) -> Result<Url, ArmError> {
-        let url = self
-            .base
-            .join(link)
-            .map_err(|_| ArmError::Transient("a link that is not a URL".into()))?;
-        if url.origin() == self.base.origin() {
-            Ok(url)
-        } else {
-            Err(ArmError::Transient(
-                "a link leaving the Resource Manager endpoint was not followed".into(),
-            ))
-        }
-    }
-
     async fn get<T: DeserializeOwned>(&self, url: Url, role: &str) -> Result<T, ArmError> {
-        let req = RestRequest {
-            method: Method::GET,
-            url,
-            body: None,
-            role,
-        };
-        self.rest.json(req).await
+        let res = self.driver.send(Method::GET, url, None, role).await?;
+        body_json(res).await
     }
 
-    /// Every item of a list, following `nextLink` (GET) from `first`'s page.
-    async fn rest_of<T: DeserializeOwned>(
+    /// A Bastion call at the version in use, falling back once to the older version when the
+    /// newer is refused as unknown.
+    async fn bastion(
         &self,
-        mut page: Page<T>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
         role: &str,
-    ) -> Result<Vec<T>, ArmError> {
-        let mut out = std::mem::take(&mut page.value);
-        let mut next = page.next_link.take();
-        for _ in 0..MAX_PAGES {
-            let Some(link) = next.filter(|l| !l.is_empty()) else {
-                return Ok(out);
-            };
-            let mut p: Page<T> = self.get(self.same_endpoint(&link)?, role).await?;
-            out.append(&mut p.value);
-            next = p.next_link;
-        }
-        Err(ArmError::Transient(format!("more than {MAX_PAGES} pages")))
-    }
-
-    /// A POST that may run long: the first page of its result.
-    async fn long_running(&self, url: Url, body: &Value, role: &str) -> Result<Value, ArmError> {
-        let req = RestRequest {
-            method: Method::POST,
-            url,
-            body: Some(body),
-            role,
-        };
-        let mut res = self.rest.send(req).await?;
-        let deadline = Instant::now() + LRO_BUDGET;
+    ) -> Result<reqwest::Response, ArmError> {
         loop {
-            if res.status() != reqwest::StatusCode::ACCEPTED {
-                return res
-                    .json()
-                    .await
-                    .map_err(|e| ArmError::Transient(format!("operation result: {e}")));
-            }
-            let header = |name: &str| {
-                res.headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let wait = crate::retry_after::of(res.headers())
-                .unwrap_or(POLL_DEFAULT)
-                .min(POLL_MAX);
-            let (location, status_url) = (header("location"), header("azure-asyncoperation"));
-            if Instant::now() + wait > deadline {
-                return Err(ArmError::Transient(
-                    "long-running operation still running at the deadline".into(),
-                ));
-            }
-            tokio::time::sleep(wait).await;
-            if let (Some(op), None) = (&status_url, &location) {
-                // Only the status monitor: poll it; the result is the monitor's `properties`.
-                let v: Value = self.get(self.same_endpoint(op)?, role).await?;
-                match v["status"].as_str() {
-                    Some("Succeeded") => return Ok(v["properties"].clone()),
-                    Some("Failed" | "Canceled") => {
-                        return Err(ArmError::Transient(format!(
-                            "operation {}",
-                            v["status"].as_str().unwrap_or_default()
-                        )));
-                    }
-                    _ => {
-                        res = self.poll(op, role).await?;
-                        continue;
-                    }
+            let at = self
+                .bastion_api
+                .load(Ordering::Relaxed)
+                .min(BASTION_APIS.len() - 1);
+            let url = self.url(path, BASTION_APIS[at], &[])?;
+            match self.driver.send(method.clone(), url, body, role).await {
+                Err(ArmError::Rejected {
+                    status: 400, code, ..
+                }) if at + 1 < BASTION_APIS.len() && version_refused(&code) => {
+                    tracing::warn!(
+                        refused = BASTION_APIS[at],
+                        using = BASTION_APIS[at + 1],
+                        "Resource Manager refused the Bastion api-version; using the older one"
+                    );
+                    let _ = self.bastion_api.compare_exchange(
+                        at,
+                        at + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
                 }
+                other => return other,
             }
-            let Some(location) = location else {
-                return Err(ArmError::Transient(
-                    "202 without Location or Azure-AsyncOperation".into(),
-                ));
-            };
-            res = self.poll(&location, role).await?;
         }
-    }
-
-    async fn poll(&self, link: &str, role: &str) -> Result<reqwest::Response, ArmError> {
-        let req = RestRequest {
-            method: Method::GET,
-            url: self.same_endpoint(link)?,
-            body: None,
-            role,
-        };
-        self.rest.send(req).await
     }
 }
 
-fn page<T: DeserializeOwned>(v: Value) -> Result<Page<T>, ArmError> {
-    serde_json::from_value(v).map_err(|e| ArmError::Transient(format!("unexpected page: {e}")))
+/// The codes Resource Manager answers an api-version it does not know for a type with.
+fn version_refused(code: &str) -> bool {
+    [
+        "InvalidApiVersionParameter",
+        "NoRegisteredProviderFound",
+        "InvalidResourceType",
+    ]
+    .iter()
+    .any(|c| code.eq_ignore_ascii_case(c))
+}
+
+fn items<T: DeserializeOwned>(values: Vec<Value>) -> Result<Vec<T>, ArmError> {
+    values
+        .into_iter()
+        .map(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| ArmError::Transient(format!("unexpected item: {e}")))
+        })
+        .collect()
+}
+
+/// What a 403 on `op` at `scope` names.
+fn role(op: ArmOperation, scope: &str) -> String {
+    op.missing(scope.trim_end_matches('/'))
 }
 
 #[async_trait]
 impl ResourceManager for ArmClient {
+    fn until(&self, until: Instant) -> Option<Arc<dyn ResourceManager>> {
+        let mut bounded = self.clone();
+        bounded.driver.until = Some(until);
+        Some(Arc::new(bounded))
+    }
+
     async fn workspace_customer_id(&self, workspace_id: &str) -> Result<Option<String>, ArmError> {
-        let role =
-            format!("Reader (Microsoft.OperationalInsights/workspaces/read) on {workspace_id}");
+        let role = format!(
+            "Reader ({})",
+            role(ArmOperation::ReadWorkspace, workspace_id)
+        );
         match self
             .get::<Workspace>(self.url(workspace_id, WORKSPACE_API, &[])?, &role)
             .await
@@ -209,35 +187,41 @@ impl ResourceManager for ArmClient {
     }
 
     async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, ArmError> {
-        let role = format!("Reader (Microsoft.Network/bastionHosts/read) on {host_id}");
-        self.get(self.url(host_id, BASTION_API, &[])?, &role).await
+        let role = format!("Reader ({})", role(ArmOperation::ReadBastionHost, host_id));
+        let res = self.bastion(Method::GET, host_id, None, &role).await?;
+        body_json(res).await
     }
 
     async fn diagnostic_settings(
         &self,
         resource_id: &str,
     ) -> Result<Vec<DiagnosticSetting>, ArmError> {
-        let role = format!("Microsoft.Insights/diagnosticSettings/read on {resource_id}");
+        let role = role(ArmOperation::ListDiagnosticSettings, resource_id);
         let path = format!(
             "{}/providers/Microsoft.Insights/diagnosticSettings",
             resource_id.trim_end_matches('/')
         );
-        let first = self
+        // Not paged (`nextLinkName: null`); no setting is `200 {"value": []}`.
+        let page: Value = self
             .get(self.url(&path, DIAGNOSTICS_API, &[])?, &role)
             .await?;
-        self.rest_of(first, &role).await
+        match page.get("value") {
+            Some(Value::Array(v)) => items(v.clone()),
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(_) => Err(ArmError::Transient(
+                "unexpected diagnostic settings list".into(),
+            )),
+        }
     }
 
     async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError> {
-        let role = format!("Microsoft.Storage/storageAccounts/blobServices/read on {account_id}");
+        let role = role(ArmOperation::ReadBlobService, account_id);
         let path = format!("{}/blobServices/default", account_id.trim_end_matches('/'));
         self.get(self.url(&path, STORAGE_API, &[])?, &role).await
     }
 
     async fn container(&self, account_id: &str, container: &str) -> Result<Container, ArmError> {
-        let role = format!(
-            "Microsoft.Storage/storageAccounts/blobServices/containers/read on {account_id}"
-        );
+        let role = role(ArmOperation::ReadContainer, account_id);
         let path = format!(
             "{}/blobServices/default/containers/{container}",
             account_id.trim_end_matches('/')
@@ -245,13 +229,64 @@ impl ResourceManager for ArmClient {
         self.get(self.url(&path, STORAGE_API, &[])?, &role).await
     }
 
+    async fn role_assignments(
+        &self,
+        account_id: &str,
+        container: &str,
+        principal_id: &str,
+    ) -> Result<Vec<RoleAssignment>, ArmError> {
+        let role = role(ArmOperation::ListRoleAssignments, account_id);
+        let path = format!(
+            "{}/blobServices/default/containers/{container}/providers/Microsoft.Authorization/roleAssignments",
+            account_id.trim_end_matches('/')
+        );
+        let filter = format!("principalId eq '{principal_id}'");
+        let url = self.url(&path, AUTHORIZATION_API, &[("$filter", &filter)])?;
+        let first = self.driver.send(Method::GET, url, None, &role).await?;
+        let first = self.driver.settle(first, &role).await?;
+        items(self.driver.pages(first, &role).await?)
+    }
+
+    async fn role_definition(
+        &self,
+        account_id: &str,
+        definition_id: &str,
+    ) -> Result<RoleDefinition, ArmError> {
+        let role = role(ArmOperation::ReadRoleDefinition, account_id);
+        let guid = definition_id
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+            account_id.trim_end_matches('/')
+        );
+        self.get(self.url(&path, AUTHORIZATION_API, &[])?, &role)
+            .await
+    }
+
+    async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, ArmError> {
+        let role = role(ArmOperation::ReadVmExtension, vm_id);
+        let path = format!("{}/extensions/{name}", vm_id.trim_end_matches('/'));
+        match self
+            .get::<Value>(self.url(&path, COMPUTE_API, &[])?, &role)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ArmError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, ArmError> {
-        let role = format!("Microsoft.Network/bastionHosts/getactivesessions/action on {host_id}");
+        let role = role(ArmOperation::GetActiveSessions, host_id);
         let path = format!("{}/getActiveSessions", host_id.trim_end_matches('/'));
-        let first = self
-            .long_running(self.url(&path, BASTION_API, &[])?, &json!({}), &role)
+        let res = self
+            .bastion(Method::POST, &path, Some(&json!({})), &role)
             .await?;
-        self.rest_of(page(first)?, &role).await
+        let first = self.driver.settle(res, &role).await?;
+        items(self.driver.pages(first, &role).await?)
     }
 
     async fn disconnect_sessions(
@@ -259,17 +294,16 @@ impl ResourceManager for ArmClient {
         host_id: &str,
         session_ids: &[String],
     ) -> Result<Vec<DisconnectResult>, ArmError> {
-        let role =
-            format!("Microsoft.Network/bastionHosts/disconnectactivesessions/action on {host_id}");
+        let role = role(ArmOperation::DisconnectActiveSessions, host_id);
         let path = format!("{}/disconnectActiveSessions", host_id.trim_end_matches('/'));
         let body = json!({ "sessionIds": session_ids });
-        let req = RestRequest {
-            method: Method::POST,
-            url: self.url(&path, BASTION_API, &[])?,
-            body: Some(&body),
-            role: &role,
-        };
-        let first: Value = self.rest.json(req).await?;
-        self.rest_of(page(first)?, &role).await
+        let res = self
+            .bastion(Method::POST, &path, Some(&body), &role)
+            .await?;
+        let first = self.driver.settle(res, &role).await?;
+        items(self.driver.pages(first, &role).await?)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,21 @@
 //! The Resource Manager answers the app reads, in the shapes the REST specifications document
-//! (only the fields used; everything else is ignored, and a missing flag reads as its default).
+//! (only the fields used; everything else is ignored, and a missing or `null` flag or list reads
+//! as its default).
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// A field that may be absent or `null`: its default then.
+fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Text that is not empty (the services write `""` for "none" in places, e.g. `workspaceId`).
+fn present(v: Option<&String>) -> Option<&str> {
+    v.map(|s| s.trim()).filter(|s| !s.is_empty())
+}
 
 /// A `Microsoft.Network/bastionHosts` resource.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -17,8 +31,35 @@ pub struct BastionHost {
     #[serde(default)]
     pub sku: Option<Sku>,
     /// `properties`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub properties: BastionProperties,
+    /// The host's own managed identity (api-version 2026-01-01).
+    #[serde(default)]
+    pub identity: Option<ResourceIdentity>,
+}
+
+/// A resource's `identity`: system-assigned (`principalId`) and user-assigned identities.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResourceIdentity {
+    /// `SystemAssigned`, `UserAssigned`, both, or `None`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The system-assigned identity's object id.
+    pub principal_id: Option<String>,
+    /// User-assigned identities by resource id.
+    #[serde(deserialize_with = "nullable")]
+    pub user_assigned_identities: BTreeMap<String, Option<AssignedIdentity>>,
+}
+
+/// One user-assigned identity of a resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssignedIdentity {
+    /// Its object id.
+    pub principal_id: Option<String>,
+    /// Its client id.
+    pub client_id: Option<String>,
 }
 
 /// `sku` of a host.
@@ -38,13 +79,57 @@ pub struct BastionProperties {
     /// The host's DNS name (the portal player's origin).
     pub dns_name: Option<String>,
     /// Session recording on.
+    #[serde(deserialize_with = "nullable")]
     pub enable_session_recording: bool,
     /// Native client support (such sessions are never recorded).
+    #[serde(deserialize_with = "nullable")]
     pub enable_tunneling: bool,
     /// Shareable links.
+    #[serde(deserialize_with = "nullable")]
     pub enable_shareable_link: bool,
     /// Connect by IP address.
+    #[serde(deserialize_with = "nullable")]
     pub enable_ip_connect: bool,
+    /// Kerberos authentication.
+    #[serde(deserialize_with = "nullable")]
+    pub enable_kerberos: bool,
+    /// Reachable only from private addresses.
+    #[serde(deserialize_with = "nullable")]
+    pub enable_private_only_bastion: bool,
+    /// Copy and paste disabled.
+    #[serde(deserialize_with = "nullable")]
+    pub disable_copy_paste: bool,
+    /// Where the host records (api-version 2026-01-01; absent from older answers and, it
+    /// appears, from hosts given their target as a SAS URL).
+    pub session_recording_configuration: Option<RecordingConfiguration>,
+}
+
+/// `properties.sessionRecordingConfiguration` of a host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RecordingConfiguration {
+    /// `https://<account>.blob.<suffix>/<container>`.
+    pub blob_container_uri: Option<String>,
+    /// The identity Bastion writes with.
+    pub identity: Option<RecordingIdentity>,
+}
+
+/// `sessionRecordingConfiguration.identity`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RecordingIdentity {
+    /// `SystemAssigned` or `UserAssigned`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The user-assigned identity's resource id.
+    pub user_assigned_identity_id: Option<String>,
+}
+
+impl RecordingConfiguration {
+    /// The target container's URI, when one is set.
+    pub fn target(&self) -> Option<&str> {
+        present(self.blob_container_uri.as_ref())
+    }
 }
 
 impl BastionHost {
@@ -54,6 +139,27 @@ impl BastionHost {
             .as_ref()
             .and_then(|s| s.name.as_deref())
             .unwrap_or_default()
+    }
+
+    /// The object id of the identity Bastion records with, when the answer tells it: the host's
+    /// system-assigned identity, or the named user-assigned one among the host's identities.
+    pub fn recording_principal(&self) -> Option<&str> {
+        let config = self.properties.session_recording_configuration.as_ref()?;
+        let who = config.identity.as_ref()?;
+        let identity = self.identity.as_ref()?;
+        let kind = who.kind.as_deref().unwrap_or_default();
+        if kind.eq_ignore_ascii_case("UserAssigned") {
+            let id = present(who.user_assigned_identity_id.as_ref())?;
+            let found = identity
+                .user_assigned_identities
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(id))?;
+            return found
+                .1
+                .as_ref()
+                .and_then(|a| present(a.principal_id.as_ref()));
+        }
+        present(identity.principal_id.as_ref())
     }
 }
 
@@ -71,12 +177,34 @@ pub struct DiagnosticSetting {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DiagnosticProperties {
-    /// Destination storage account (resource id).
+    /// Destination storage account (resource id; `""` or absent: none).
     pub storage_account_id: Option<String>,
-    /// Destination Log Analytics workspace (resource id).
+    /// Destination Log Analytics workspace (resource id; `""` or absent: none).
     pub workspace_id: Option<String>,
+    /// `Dedicated`: resource-specific tables; `null` or absent (the default): `AzureDiagnostics`.
+    pub log_analytics_destination_type: Option<String>,
     /// Log categories or category groups.
+    #[serde(deserialize_with = "nullable")]
     pub logs: Vec<LogSetting>,
+}
+
+impl DiagnosticProperties {
+    /// The destination storage account, if any.
+    pub fn storage_account(&self) -> Option<&str> {
+        present(self.storage_account_id.as_ref())
+    }
+
+    /// The destination workspace, if any (`workspaceId: ""` is none: nothing to look up).
+    pub fn workspace(&self) -> Option<&str> {
+        present(self.workspace_id.as_ref())
+    }
+
+    /// True when a workspace destination writes to the resource-specific tables.
+    pub fn dedicated(&self) -> bool {
+        self.log_analytics_destination_type
+            .as_deref()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("Dedicated"))
+    }
 }
 
 /// One entry of `logs`.
@@ -88,6 +216,7 @@ pub struct LogSetting {
     /// e.g. `audit`, `allLogs`.
     pub category_group: Option<String>,
     /// Whether it is sent.
+    #[serde(deserialize_with = "nullable")]
     pub enabled: bool,
 }
 
@@ -104,8 +233,10 @@ pub struct BlobService {
 #[serde(rename_all = "camelCase", default)]
 pub struct BlobServiceProperties {
     /// Blob versioning.
+    #[serde(deserialize_with = "nullable")]
     pub is_versioning_enabled: bool,
     /// CORS rules.
+    #[serde(deserialize_with = "nullable")]
     pub cors: Cors,
 }
 
@@ -114,6 +245,7 @@ pub struct BlobServiceProperties {
 #[serde(rename_all = "camelCase", default)]
 pub struct Cors {
     /// Rules.
+    #[serde(deserialize_with = "nullable")]
     pub cors_rules: Vec<CorsRule>,
 }
 
@@ -122,9 +254,19 @@ pub struct Cors {
 #[serde(rename_all = "camelCase", default)]
 pub struct CorsRule {
     /// Origins (`*` or full origins).
+    #[serde(deserialize_with = "nullable")]
     pub allowed_origins: Vec<String>,
     /// Methods.
+    #[serde(deserialize_with = "nullable")]
     pub allowed_methods: Vec<String>,
+    /// Request headers allowed.
+    #[serde(deserialize_with = "nullable")]
+    pub allowed_headers: Vec<String>,
+    /// Response headers exposed.
+    #[serde(deserialize_with = "nullable")]
+    pub exposed_headers: Vec<String>,
+    /// Preflight cache time.
+    pub max_age_in_seconds: Option<i64>,
 }
 
 /// `Microsoft.Storage/storageAccounts/blobServices/containers/{name}`.
@@ -140,6 +282,7 @@ pub struct Container {
 #[serde(rename_all = "camelCase", default)]
 pub struct ContainerProperties {
     /// A time-based immutability policy exists.
+    #[serde(deserialize_with = "nullable")]
     pub has_immutability_policy: bool,
     /// Version-level immutability.
     pub immutable_storage_with_versioning: Option<Enabled>,
@@ -158,8 +301,12 @@ pub struct Enabled {
 #[serde(rename_all = "camelCase", default)]
 pub struct ActiveSession {
     /// Session id.
+    #[serde(deserialize_with = "nullable")]
     pub session_id: String,
-    /// Start (RFC 3339).
+    /// Start, as the service wrote it: typed `object` in the specification, its example
+    /// `2019-1-1T12:00:00.0000Z` (not RFC 3339); any JSON value is kept as text here and read
+    /// leniently by [`ActiveSession::started`].
+    #[serde(deserialize_with = "any_text")]
     pub start_time: Option<String>,
     /// VM, VMSS, …
     pub resource_type: Option<String>,
@@ -174,7 +321,102 @@ pub struct ActiveSession {
     /// Target resource id.
     pub target_resource_id: Option<String>,
     /// Minutes so far.
+    #[serde(deserialize_with = "lenient_number")]
     pub session_duration_in_mins: Option<f64>,
+}
+
+impl ActiveSession {
+    /// The start, when it can be read ([`crate::dates::timestamp_lenient`]).
+    pub fn started(&self) -> Option<time::OffsetDateTime> {
+        self.start_time
+            .as_deref()
+            .and_then(crate::dates::timestamp_lenient)
+    }
+}
+
+/// Any JSON value as text: a string as it is, `null` as none, anything else as its JSON.
+fn any_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
+
+/// A `Microsoft.Authorization/roleAssignments` item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RoleAssignment {
+    /// Its properties.
+    #[serde(deserialize_with = "nullable")]
+    pub properties: RoleAssignmentProperties,
+}
+
+/// `properties` of a role assignment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleAssignmentProperties {
+    /// `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+    pub role_definition_id: Option<String>,
+    /// The principal it grants to.
+    pub principal_id: Option<String>,
+    /// Where it is assigned.
+    pub scope: Option<String>,
+    /// An ABAC condition, if any.
+    pub condition: Option<String>,
+}
+
+/// A `Microsoft.Authorization/roleDefinitions` resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RoleDefinition {
+    /// Its properties.
+    #[serde(deserialize_with = "nullable")]
+    pub properties: RoleDefinitionProperties,
+}
+
+/// `properties` of a role definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleDefinitionProperties {
+    /// The role's name.
+    pub role_name: Option<String>,
+    /// Its permissions.
+    #[serde(deserialize_with = "nullable")]
+    pub permissions: Vec<RolePermission>,
+}
+
+/// One permission block of a role definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolePermission {
+    /// Control-plane actions.
+    #[serde(deserialize_with = "nullable")]
+    pub actions: Vec<String>,
+    /// Excluded actions.
+    #[serde(deserialize_with = "nullable")]
+    pub not_actions: Vec<String>,
+    /// Data-plane actions.
+    #[serde(deserialize_with = "nullable")]
+    pub data_actions: Vec<String>,
+    /// Excluded data actions.
+    #[serde(deserialize_with = "nullable")]
+    pub not_data_actions: Vec<String>,
+}
+
+impl RoleDefinition {
+    /// True when the role allows data action `action` (wildcards as RBAC reads them, any case).
+    pub fn allows_data(&self, action: &str) -> bool {
+        self.properties.permissions.iter().any(|p| {
+            p.data_actions
+                .iter()
+                .any(|a| crate::permissions::matches(a, action))
+                && !p
+                    .not_data_actions
+                    .iter()
+                    .any(|a| crate::permissions::matches(a, action))
+        })
+    }
 }
 
 /// One answer of `disconnectActiveSessions`.
@@ -187,6 +429,15 @@ pub struct DisconnectResult {
     pub message: Option<String>,
     /// `Disconnected`, `Failed` or `NotFound`.
     pub state: String,
+}
+
+/// A number, or a number written as text; anything else is none.
+fn lenient_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 /// A page of a list: `value` and `nextLink`.

@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError, SourceSpec, Storage};
 use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
 use crate::invocation::{HasQuarantine, Quarantine};
-use crate::loganalytics::{LogsClient, LogsQuery, SCOPE};
+use crate::loganalytics::{LogsClient, LogsQuery};
 use crate::notify::{Notifier, config::NotifyConfig};
 use crate::ports::Ports;
 use crate::rest::{RestClient, RestLimits};
@@ -346,8 +346,10 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
         .collect()
 }
 
-/// The Logs Query API client of the configured endpoint, when a workspace is configured. Its
-/// calls fit the timer's budget: 20 s a try, 40 s with retries and `Retry-After` waits.
+/// The Logs Query API client of the configured endpoint, when a workspace is configured, with
+/// tokens for that endpoint's cloud. Each query asks the service to stop within what is left of
+/// the reading budget (`Prefer: wait`) and each try is given 10 s more than that; other calls fit
+/// 20 s a try, 40 s with retries and `Retry-After` waits.
 fn logs_client(
     config: &Config,
     credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
@@ -360,6 +362,10 @@ fn logs_client(
         try_timeout: std::time::Duration::from_secs(20),
         deadline: std::time::Duration::from_secs(40),
     };
-    let rest = RestClient::new(credential, SCOPE, limits);
+    let rest = RestClient::new(
+        credential,
+        crate::loganalytics::scope_for(&endpoint),
+        limits,
+    );
     Some(Arc::new(LogsClient::new(rest, endpoint)))
 }

@@ -47,6 +47,12 @@ impl Deadline {
     pub fn passed(&self) -> bool {
         self.at.is_some_and(|at| self.clock.now() >= at)
     }
+
+    /// What is left (`None`: no deadline; zero once passed).
+    pub fn left(&self) -> Option<Duration> {
+        self.at
+            .map(|at| (at - self.clock.now()).max(Duration::ZERO))
+    }
 }
 
 #[cfg(test)]
@@ -64,6 +70,8 @@ mod tests {
         assert!(!d.passed() && !half.passed());
         clock.advance(Duration::seconds(30));
         assert!(half.passed() && !d.passed());
+        assert_eq!(d.left(), Some(Duration::seconds(30)));
+        assert_eq!(half.left(), Some(Duration::ZERO));
         clock.advance(Duration::seconds(30));
         assert!(d.passed());
         assert!(!Deadline::never(clock).passed());

@@ -126,7 +126,7 @@ pub fn host_name(host: &str) -> &str {
 }
 
 /// Records one host's evaluation: opens, refreshes and clears episodes, and returns the
-/// notifications of the episodes this call opened or cleared.
+/// notifications of the episodes this call opened or cleared; the host's check time moves.
 ///
 /// # Errors
 /// Table errors (what was written before stays written; the next check carries on).
@@ -135,6 +135,36 @@ pub async fn apply(
     host: &str,
     ev: &Evaluation,
     now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    record(tables, host, ev, now, true).await
+}
+
+/// Opens (`finding`) or clears (`None`) the one finding `code` of a host, leaving its other
+/// findings and its check time alone: what another timer than `EstateCheck` learns (the live
+/// sessions' `check-failed:live-sessions`).
+///
+/// # Errors
+/// Table errors.
+pub async fn apply_one(
+    tables: &dyn TableStore,
+    host: &str,
+    code: &str,
+    finding: Option<Finding>,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    let ev = Evaluation {
+        findings: finding.into_iter().collect(),
+        assessed: [code.to_owned()].into(),
+    };
+    record(tables, host, &ev, now, false).await
+}
+
+async fn record(
+    tables: &dyn TableStore,
+    host: &str,
+    ev: &Evaluation,
+    now: OffsetDateTime,
+    checked: bool,
 ) -> Result<Vec<Notification<Value>>, TableError> {
     let pk = encode_key(&host.to_ascii_lowercase());
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
@@ -156,7 +186,7 @@ pub async fn apply(
         }
     }
     let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at});
-    if let Some(marker) = marker.as_object() {
+    if let Some(marker) = marker.as_object().filter(|_| checked) {
         // Last writer wins: any instance's check time is as true as another's.
         write_creating_table(tables, ESTATE_TABLE, marker, WriteMode::Upsert).await?;
     }

@@ -90,6 +90,16 @@ pub(crate) fn notifications(body: &Value) -> Vec<Value> {
 
 type Flip = fn(&mut Estate, bool);
 
+/// Storage Blob Data Reader's role definition id.
+const READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+
+/// The recording target host `b1` is given: its recording container in the Azurite account.
+fn target_uri(e: &Estate) -> String {
+    let key = container_key(e);
+    let container = key.rsplit('/').next().unwrap_or_default();
+    format!("https://{ACCOUNT}.blob.core.windows.net/{container}")
+}
+
 fn container_key(e: &Estate) -> String {
     e.containers.keys().next().cloned().expect("container")
 }
@@ -132,6 +142,53 @@ fn flips() -> Vec<(&'static str, Flip)> {
         ("container-immutability", |e, on| {
             let k = container_key(e);
             e.containers.get_mut(&k).expect("c")["properties"]["hasImmutabilityPolicy"] = json!(on);
+        }),
+        ("recording-target-unwatched", |e, on| {
+            let config = &mut e.host("b1")["properties"]["sessionRecordingConfiguration"];
+            let uri = config["blobContainerUri"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            config["blobContainerUri"] = json!(if on {
+                uri.replace(ACCOUNT, "stsomewhereelse")
+            } else {
+                uri.replace("stsomewhereelse", ACCOUNT)
+            });
+        }),
+        ("recording-target-missing", |e, on| {
+            let keep = target_uri(e);
+            let config = &mut e.host("b1")["properties"]["sessionRecordingConfiguration"];
+            config["blobContainerUri"] = if on { Value::Null } else { json!(keep) };
+        }),
+        ("recording-target-not-writable", |e, on| {
+            let key = fake_arm::principal("b1");
+            let roles = e.assignments.get_mut(&key).expect("assignments");
+            for r in roles.iter_mut() {
+                // Storage Blob Data Reader carries no blob write.
+                r.1 = if on {
+                    READER.to_owned()
+                } else {
+                    fake_arm::CONTRIBUTOR.to_owned()
+                };
+            }
+            e.definitions.insert(
+                READER.to_owned(),
+                vec!["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read".into()],
+            );
+        }),
+        ("cors-missing", |e, on| {
+            // Origins compare case-sensitively (the recording documentation says so).
+            let s = e.blob_services.values_mut().next().expect("svc");
+            let origin = s["properties"]["cors"]["corsRules"][0]["allowedOrigins"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let flipped = if on {
+                origin.replace("https://bst-", "https://BST-")
+            } else {
+                origin.replace("https://BST-", "https://bst-")
+            };
+            s["properties"]["cors"]["corsRules"][0]["allowedOrigins"] = json!([flipped]);
         }),
         ("check-failed:diagnostics", |e, on| {
             e.forbid = if on {
@@ -254,8 +311,8 @@ async fn the_recording_account_is_read_by_its_configured_id_never_listed() {
             .count()
     });
     assert_eq!(
-        read, 2,
-        "the blob service and the container, at the account's own id"
+        read, 4,
+        "the blob service, the container, and who may write the recording target (role assignments and their definition), at the account's own id"
     );
 
     // Without the id (a deployment that did not set it): one finding naming the setting, no list.
@@ -275,7 +332,8 @@ async fn the_recording_account_is_read_by_its_configured_id_never_listed() {
 
 /// A bucket of 3 requests refilled at 1 a second: read 2 at a time regardless (as before pacing),
 /// the blob service and container would find it empty (429); paced by the remaining counts the
-/// answers report, the check waits for the refill instead and is never throttled.
+/// answers report, the check waits for the refill instead and is never throttled (6 reads: the
+/// host, its settings, the blob service, the container, the target's role assignments and role).
 #[tokio::test]
 async fn a_falling_remaining_count_slows_the_check_before_a_429() {
     let Some(cs) = azurite() else { return };
@@ -287,7 +345,211 @@ async fn a_falling_remaining_count_slows_the_check_before_a_429() {
         "no finding, no check-failed"
     );
     let (requests, throttled) = rig.arm.with(|e| (e.requests.len(), e.throttled));
-    assert_eq!((requests, throttled), (4, 0), "4 reads, none answered 429");
+    assert_eq!((requests, throttled), (6, 0), "6 reads, none answered 429");
+}
+
+/// One host answering `Retry-After: 600` (longer than the run has left) ends that part of the run
+/// at once, and every other call the paused lane would hold: a finding per part saying until when,
+/// in seconds, not the minute the deadline would take (nor the next runs queued behind it).
+#[tokio::test]
+async fn a_throttle_longer_than_the_run_ends_that_part_at_once() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    rig.check().await;
+    rig.arm.with(|e| {
+        e.throttle = 1000;
+        e.throttle_wait = 600;
+    });
+    let started = std::time::Instant::now();
+    let ns = rig.check().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "ended at once: {:?}\n{}",
+        started.elapsed(),
+        rig.handler.log_text()
+    );
+    let failed: Vec<&Value> = ns
+        .iter()
+        .filter(|n| {
+            n["data"]["finding"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("check-failed:"))
+        })
+        .collect();
+    assert!(!failed.is_empty(), "{ns:?}");
+    for n in failed {
+        let evidence = n["data"]["evidence"].as_str().unwrap_or_default();
+        assert!(
+            evidence.contains("throttled by Resource Manager until 2026-"),
+            "{evidence}"
+        );
+        assert_eq!(n["data"]["findingSeverity"], "medium", "{n}");
+    }
+    let requests = rig.arm.with(|e| e.throttled);
+    assert!(requests <= 2, "the paused lanes asked no more: {requests}");
+    // LiveSessions alike: the host's part ends at once, its finding says until when.
+    let started = std::time::Instant::now();
+    let inv = rig.next_timer("LiveSessions");
+    let (status, body) = rig.handler.invoke("LiveSessions", &inv).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 500, "its only host failed: {body}");
+    let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+    let live = estate["items"]
+        .as_array()
+        .and_then(|i| {
+            i.iter()
+                .find(|i| i["finding"] == "check-failed:live-sessions")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("{estate}"));
+    assert!(
+        live["evidence"]
+            .as_str()
+            .is_some_and(|e| e.contains("throttled by Resource Manager until 2026-")),
+        "{live}"
+    );
+}
+
+/// The Network provider's status and result URLs under `/locations/` refused: the finding names
+/// the permission they need at subscription scope, not the action a role on the host grants.
+#[tokio::test]
+async fn a_refused_operation_poll_names_the_subscription_permission() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    rig.arm.with(|e| {
+        e.lro = fake_arm::lro::Lro::Network;
+        e.lro_polls = 1;
+        e.forbid = vec!["/providers/Microsoft.Network/locations/".into()];
+    });
+    let inv = rig.next_timer("LiveSessions");
+    let (status, body) = rig.handler.invoke("LiveSessions", &inv).await;
+    assert_eq!(status, 500, "the only host failed: {body}");
+    let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+    let item = estate["items"]
+        .as_array()
+        .and_then(|i| {
+            i.iter()
+                .find(|i| i["finding"] == "check-failed:live-sessions")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("{estate}"));
+    let evidence = item["evidence"].as_str().unwrap_or_default();
+    assert!(
+        evidence.contains("Microsoft.Network/locations/operations/read at subscription scope (/subscriptions/11111111-2222-3333-4444-555555555555)"),
+        "{evidence}"
+    );
+    assert_eq!(item["severity"], "high");
+    // Granted: the next tick reads the sessions and clears it.
+    rig.arm.with(|e| e.forbid.clear());
+    let inv = rig.next_timer("LiveSessions");
+    let (status, body) = rig.handler.invoke("LiveSessions", &inv).await;
+    assert_eq!(status, 200, "{body}");
+    let ns = notifications(&body);
+    assert!(
+        ns.iter().any(|n| n["type"] == "estate.resolved"
+            && n["data"]["finding"] == "check-failed:live-sessions"),
+        "{ns:?}"
+    );
+}
+
+/// A workspace sink in the default mode feeds `AzureDiagnostics`, not the table the workspace
+/// reader queries: audit logs are not flowing, and the finding says how to switch.
+#[tokio::test]
+async fn a_workspace_sink_writing_to_azure_diagnostics_is_not_flowing() {
+    let Some(cs) = azurite() else { return };
+    const CUSTOMER: &str = "a1b2c3d4-0000-4000-8000-0000000000d1";
+    let ws = format!(
+        "/subscriptions/{}/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law",
+        fake_arm::SUB
+    );
+    let mut rig = Rig::new(&cs, &[("AUDITLOGS_WORKSPACES", CUSTOMER)]).await;
+    let sink = |dedicated: bool| {
+        let mut p = json!({"storageAccountId": "", "workspaceId": ws,
+            "logs": [{"category": "BastionAuditLogs", "enabled": true}], "metrics": []});
+        if dedicated {
+            p["logAnalyticsDestinationType"] = json!("Dedicated");
+        }
+        json!({"id": format!("{}/providers/microsoft.insights/diagnosticSettings/to-law", host_id("b1")),
+            "type": "Microsoft.Insights/diagnosticSettings", "name": "to-law", "properties": p})
+    };
+    rig.arm.with(|e| {
+        e.workspaces
+            .insert(ws.to_ascii_lowercase(), CUSTOMER.to_owned());
+        e.diagnostics
+            .insert(host_id("b1").to_ascii_lowercase(), vec![sink(false)]);
+    });
+    let mut found: Vec<String> = rig
+        .check()
+        .await
+        .iter()
+        .filter_map(|n| n["data"]["finding"].as_str().map(str::to_owned))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        ["audit-logs-azurediagnostics", "audit-logs-not-sent"]
+    );
+    rig.arm.with(|e| {
+        e.diagnostics
+            .insert(host_id("b1").to_ascii_lowercase(), vec![sink(true)]);
+    });
+    let resolved = rig.check().await;
+    assert_eq!(resolved.len(), 2, "{resolved:?}");
+    assert!(resolved.iter().all(|n| n["type"] == "estate.resolved"));
+}
+
+/// Where Resource Manager does not know 2026-01-01 the check carries on with the older version:
+/// no check-failed, and the target said to be unknown (info), not missing.
+#[tokio::test]
+async fn a_cloud_without_the_new_api_version_is_still_checked() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    rig.arm
+        .with(|e| e.refused_versions = vec!["2026-01-01".into()]);
+    let ns = rig.check().await;
+    let found: Vec<&str> = ns
+        .iter()
+        .filter_map(|n| n["data"]["finding"].as_str())
+        .collect();
+    assert_eq!(found, ["recording-target-unknown"], "{ns:?}");
+    assert_eq!(ns[0]["data"]["findingSeverity"], "info");
+}
+
+/// A recording host whose RDP sessions reach a VM signing users in with Microsoft Entra ID.
+#[tokio::test]
+async fn entra_id_rdp_beside_recording_is_a_finding() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs, &[]).await;
+    rig.check().await;
+    let vm = format!(
+        "/subscriptions/{}/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-01",
+        fake_arm::SUB
+    );
+    rig.arm.with(|e| {
+        e.sessions.insert(
+            host_id("b1").to_ascii_lowercase(),
+            vec![json!({"sessionId": "s-rdp", "startTime": "2026-11-25T12:0:00.0000Z",
+                "resourceType": "VM", "targetHostName": "vm-win-01", "userName": "alice@contoso.com",
+                "targetIpAddress": "10.10.1.5", "protocol": "RDP", "targetResourceId": vm,
+                "sessionDurationInMins": 1.0})],
+        );
+        e.extensions
+            .push(format!("{vm}/extensions/AADLoginForWindows").to_ascii_lowercase());
+    });
+    let inv = rig.next_timer("LiveSessions");
+    let (status, body) = rig.handler.invoke("LiveSessions", &inv).await;
+    assert_eq!(status, 200, "{body}");
+    let n = only(&rig.check().await, "estate.finding", "entra-rdp-recording");
+    assert!(
+        n["data"]["evidence"]
+            .as_str()
+            .is_some_and(|e| e.contains("vm-win-01")),
+        "{n}"
+    );
 }
 
 #[tokio::test]
