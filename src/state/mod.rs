@@ -354,6 +354,13 @@ fn logs_client(
     config: &Config,
     credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
 ) -> Option<Arc<dyn LogsQuery>> {
+    logs_client_of(config, credential).map(|c| Arc::new(c) as Arc<dyn LogsQuery>)
+}
+
+fn logs_client_of(
+    config: &Config,
+    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+) -> Option<LogsClient> {
     let endpoint = config.workspaces.endpoint.clone()?;
     if config.workspaces.query.workspaces.is_empty() {
         return None;
@@ -367,5 +374,45 @@ fn logs_client(
         crate::loganalytics::scope_for(&endpoint),
         limits,
     );
-    Some(Arc::new(LogsClient::new(rest, endpoint)))
+    Some(LogsClient::new(rest, endpoint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The token is asked for the audience of the configured endpoint's cloud, not the public
+    /// cloud's whatever the endpoint.
+    #[test]
+    fn the_logs_client_asks_tokens_for_its_endpoints_cloud() {
+        for (endpoint, scope) in [
+            (
+                "https://api.loganalytics.us",
+                "https://api.loganalytics.us/.default",
+            ),
+            (
+                "https://api.loganalytics.azure.cn",
+                "https://api.loganalytics.azure.cn/.default",
+            ),
+            (
+                "https://api.loganalytics.azure.com",
+                "https://api.loganalytics.io/.default",
+            ),
+        ] {
+            let config = Config::in_memory(&[
+                (
+                    "AUDITLOGS_WORKSPACES",
+                    "a1b2c3d4-0000-4000-8000-000000000001",
+                ),
+                ("LOGANALYTICS_ENDPOINT", endpoint),
+            ])
+            .expect("config");
+            let client = logs_client_of(&config, None).expect("a client");
+            let shown = format!("{client:?}");
+            assert!(
+                shown.contains(&format!("scope: \"{scope}\"")),
+                "{endpoint}: {shown}"
+            );
+        }
+    }
 }
