@@ -48,12 +48,14 @@ fn arg(name: &str, default: u64) -> u64 {
 
 /// `n` healthy hosts, each recording into its own account, each with one live session.
 fn estate(n: usize, latency: Duration) -> Estate {
-    let mut e = Estate::default();
-    e.latency = latency;
-    e.lro = fake_arm::lro::Lro::Network;
-    e.lro_polls = 1;
     // The Network provider answers `Retry-After: 10`; scaled to 1 s here.
-    e.retry_after = 1;
+    let mut e = Estate {
+        latency,
+        lro: fake_arm::lro::Lro::Network,
+        lro_polls: 1,
+        retry_after: 1,
+        ..Estate::default()
+    };
     for i in 0..n {
         let name = format!("bas-{i:03}");
         e.add_healthy(&name, &format!("strec{i:03}"), "recordings", AUDIT_ACCOUNT);

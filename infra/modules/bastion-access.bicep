@@ -38,12 +38,11 @@ resource bastion 'Microsoft.Network/bastionHosts@2024-05-01' existing = {
 
 // Custom role names are unique per tenant: the resource group's name alone collides between two
 // deployments whose hosts' resource groups share a name in two subscriptions.
-var nameSuffix = '${resourceGroup().name}, ${subscription().subscriptionId}'
 
 resource monitorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, resourceGroup().id, 'bastion-estate-monitor')
   properties: {
-    roleName: 'Bastion estate monitor (${nameSuffix})'
+    roleName: 'Bastion estate monitor (${resourceGroup().name}, ${subscription().subscriptionId})'
     description: 'Read a Bastion host, its diagnostic settings and its live sessions. No change to the host.'
     type: 'CustomRole'
     assignableScopes: [
@@ -63,7 +62,7 @@ resource monitorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
 resource disconnectRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (grantDisconnect) {
   name: guid(subscription().id, resourceGroup().id, 'bastion-session-disconnect')
   properties: {
-    roleName: 'Bastion session disconnect (${nameSuffix})'
+    roleName: 'Bastion session disconnect (${resourceGroup().name}, ${subscription().subscriptionId})'
     description: 'Disconnect live Bastion sessions. Nothing else.'
     type: 'CustomRole'
     assignableScopes: [

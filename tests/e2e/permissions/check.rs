@@ -104,6 +104,10 @@ pub(super) fn app_containers() -> Vec<String> {
         .split(',')
         .chain(single)
         .map(|p| {
+            // A name written in the module itself.
+            if let Some(literal) = p.trim().strip_prefix('\'') {
+                return literal.trim_end_matches('\'').to_owned();
+            }
             let decl = format!("param {} string = '", p.trim());
             let i = main
                 .find(&decl)
