@@ -201,15 +201,20 @@ pub async fn read(
         facts.unknown_account = Some(source.account().to_owned());
         return facts;
     };
-    let (svc, container) = tokio::join!(
+    let writable = async {
+        match (targeted, principal) {
+            (Some(_), Some(p)) => Some(may_write(arm, account, &source.container, &p).await),
+            _ => None,
+        }
+    };
+    let (svc, container, writable) = tokio::join!(
         arm.blob_service(account),
-        arm.container(account, &source.container)
+        arm.container(account, &source.container),
+        writable
     );
     facts.blob_service = Some(svc);
     facts.container = Some(container);
-    if let (Some(_), Some(principal)) = (targeted, principal) {
-        facts.target_writable = Some(may_write(arm, account, &source.container, &principal).await);
-    }
+    facts.target_writable = writable;
     facts
 }
 

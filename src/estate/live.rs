@@ -31,11 +31,13 @@ pub const LIVE_TABLE: &str = "livesessions";
 pub const FUNCTION: &str = "LiveSessions";
 /// Notification type of a session that will never reach a recording.
 pub const UNRECORDABLE: &str = "session.unrecordable";
-/// Hosts read at once.
-const CONCURRENCY: usize = 8;
-/// How long one `LiveSessions` run may call Resource Manager (the timer fires every 5 minutes): a
-/// poll or a `Retry-After` that would pass it ends that host's read at once.
-pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
+/// Hosts read at once: most of a host's read is waiting between polls (the Network provider asks
+/// for 10 s), which costs Resource Manager nothing; the client's pacer bounds the requests out.
+const CONCURRENCY: usize = 32;
+/// How long one `LiveSessions` run may call Resource Manager (the timer fires every 5 minutes, so
+/// a run never reaches the next): a poll or a `Retry-After` that would pass it ends that host's read
+/// at once.
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
 /// The estate finding of a host whose live sessions could not be read.
 pub const CHECK_FAILED: &str = "check-failed:live-sessions";
 

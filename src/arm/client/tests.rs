@@ -459,3 +459,68 @@ async fn diagnostic_settings_none_and_errors_as_documented() {
         .expect_err("refused");
     assert!(err.to_string().contains("BadRequest"), "{err}");
 }
+
+/// A 202 naming only the status monitor: its in-progress bodies are never a result, and the
+/// operation's result is the `properties` of the monitor that succeeded (read until then, a body
+/// such as `{"status": "InProgress"}` once emptied every host's live sessions).
+#[tokio::test]
+async fn a_monitor_without_location_gives_its_properties_never_a_status_body() {
+    let s = Script::default();
+    let monitor_only = Answer(
+        202,
+        vec![
+            (
+                "azure-asyncoperation",
+                format!("{{base}}{STATUS}?api-version=2026-01-01"),
+            ),
+            ("retry-after", "0".into()),
+        ],
+        String::new(),
+    );
+    s.on(
+        &format!("POST {HOST}/getActiveSessions"),
+        vec![monitor_only],
+    )
+    .on(
+        &format!("GET {STATUS}"),
+        vec![
+            answer(
+                200,
+                &[("retry-after", "0")],
+                json!({"status": "InProgress"}),
+            ),
+            answer(
+                200,
+                &[],
+                json!({"status": "Succeeded",
+                    "properties": {"value": [session("s-1")]}}),
+            ),
+        ],
+    );
+    let url = serve(s.clone()).await;
+    let got = client(&url).active_sessions(HOST).await.expect("sessions");
+    assert_eq!(got.len(), 1, "{:?}", s.seen());
+    // Succeeded with neither a Location nor properties: an error, not an empty list.
+    let s = Script::default();
+    s.on(
+        &format!("POST {HOST}/getActiveSessions"),
+        vec![Answer(
+            202,
+            vec![
+                ("azure-asyncoperation", format!("{{base}}{STATUS}")),
+                ("retry-after", "0".into()),
+            ],
+            String::new(),
+        )],
+    )
+    .on(
+        &format!("GET {STATUS}"),
+        vec![answer(200, &[], json!({"status": "Succeeded"}))],
+    );
+    let url = serve(s).await;
+    let err = client(&url)
+        .active_sessions(HOST)
+        .await
+        .expect_err("no result");
+    assert!(err.to_string().contains("named no result"), "{err}");
+}
