@@ -2,13 +2,22 @@
 //! (only the fields used; everything else is ignored, and a missing or `null` flag or list reads
 //! as its default).
 
+mod access;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+pub use access::{
+    RoleAssignment, RoleAssignmentProperties, RoleDefinition, RoleDefinitionProperties,
+    RolePermission,
+};
+
 /// A field that may be absent or `null`: its default then.
-fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+pub(super) fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -343,82 +352,6 @@ fn any_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     })
 }
 
-/// A `Microsoft.Authorization/roleAssignments` item.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct RoleAssignment {
-    /// Its properties.
-    #[serde(deserialize_with = "nullable")]
-    pub properties: RoleAssignmentProperties,
-}
-
-/// `properties` of a role assignment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RoleAssignmentProperties {
-    /// `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
-    pub role_definition_id: Option<String>,
-    /// The principal it grants to.
-    pub principal_id: Option<String>,
-    /// Where it is assigned.
-    pub scope: Option<String>,
-    /// An ABAC condition, if any.
-    pub condition: Option<String>,
-}
-
-/// A `Microsoft.Authorization/roleDefinitions` resource.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct RoleDefinition {
-    /// Its properties.
-    #[serde(deserialize_with = "nullable")]
-    pub properties: RoleDefinitionProperties,
-}
-
-/// `properties` of a role definition.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RoleDefinitionProperties {
-    /// The role's name.
-    pub role_name: Option<String>,
-    /// Its permissions.
-    #[serde(deserialize_with = "nullable")]
-    pub permissions: Vec<RolePermission>,
-}
-
-/// One permission block of a role definition.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RolePermission {
-    /// Control-plane actions.
-    #[serde(deserialize_with = "nullable")]
-    pub actions: Vec<String>,
-    /// Excluded actions.
-    #[serde(deserialize_with = "nullable")]
-    pub not_actions: Vec<String>,
-    /// Data-plane actions.
-    #[serde(deserialize_with = "nullable")]
-    pub data_actions: Vec<String>,
-    /// Excluded data actions.
-    #[serde(deserialize_with = "nullable")]
-    pub not_data_actions: Vec<String>,
-}
-
-impl RoleDefinition {
-    /// True when the role allows data action `action` (wildcards as RBAC reads them, any case).
-    pub fn allows_data(&self, action: &str) -> bool {
-        self.properties.permissions.iter().any(|p| {
-            p.data_actions
-                .iter()
-                .any(|a| crate::permissions::matches(a, action))
-                && !p
-                    .not_data_actions
-                    .iter()
-                    .any(|a| crate::permissions::matches(a, action))
-        })
-    }
-}
-
 /// One answer of `disconnectActiveSessions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -468,7 +401,7 @@ mod tests {
         assert_eq!(host.sku_name(), "Premium");
         assert!(host.properties.enable_tunneling && !host.properties.enable_session_recording);
         let page: Page<ActiveSession> = serde_json::from_str(include_str!(
-            "../../tests/fixtures/bastion-api/active-sessions.json"
+            "../../../tests/fixtures/bastion-api/active-sessions.json"
         ))
         .expect("sessions");
         assert_eq!(page.value[0].protocol.as_deref(), Some("SSH"));
