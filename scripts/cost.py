@@ -53,11 +53,13 @@ DERIVED = {
     # session, its index row, queue row and (user, VM) pair, written when its inputs change.
     "review_tick": {"table": 3},
     "review_per_session": {"table": 3},
-    # EstateCheck, per host every 15 minutes: the host's open findings read, writes only on change.
-    "estate_per_host": {"table": 1},
-    # LiveSessions, per host every 5 minutes: the host's live rows read, one conditional write per
-    # session seen (its first and last sighting: about two per session).
-    "live_per_host": {"table": 1},
+    # EstateCheck, per host every 15 minutes: the host's open findings read (and, for a recording
+    # host, its live rows: the RDP sessions' VMs), writes only on change.
+    "estate_per_host": {"table": 2},
+    # LiveSessions, per host every 5 minutes: the host's live rows read and its one estate finding
+    # (check-failed:live-sessions) read by key, one conditional write per session seen (its first
+    # and last sighting: about two per session).
+    "live_per_host": {"table": 2},
     "live_per_session": {"table": 2},
 }
 # Resource Manager reads of the estate checks, per host: 6 when nothing changed (host, diagnostic

@@ -71,7 +71,8 @@ pub fn target_of(uri: &str) -> Option<(String, String)> {
     let url = url::Url::parse(uri.trim()).ok()?;
     let host = url.host_str()?.to_ascii_lowercase();
     let (account, rest) = host.split_once('.')?;
-    if !rest.starts_with("blob.") || account.is_empty() {
+    let blob = rest.starts_with("blob.") || rest.starts_with("privatelink.blob.");
+    if !blob || account.is_empty() {
         return None;
     }
     let container = url

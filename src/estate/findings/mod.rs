@@ -154,6 +154,27 @@ impl Evaluation {
     }
 }
 
+impl Evaluation {
+    /// [`Evaluation::part`] of a part whose grant is optional (`infra/`'s
+    /// `bastionSessionTargetGroups`): a missing role is `info`, saying what to grant, not `high`.
+    fn optional_part<'a, T>(
+        &mut self,
+        name: &str,
+        part: &'a Part<T>,
+        at: Option<OffsetDateTime>,
+    ) -> Option<&'a T> {
+        if let Some(Err(e @ ArmError::MissingRole { .. })) = part {
+            self.decide(&format!("check-failed:{name}"), true, Level::Info, || {
+                format!(
+                    "{name}: {e} (optional: grant it, e.g. with infra's bastionSessionTargetGroups, for this check)"
+                )
+            });
+            return None;
+        }
+        self.part(name, part, at)
+    }
+}
+
 /// The `check-failed:<name>` finding of a part that failed with `e` at `at`: high when a role is
 /// missing (named), medium otherwise; a throttled part says until when.
 pub fn failure(name: &str, e: &ArmError, at: Option<OffsetDateTime>) -> (Level, String) {
@@ -222,7 +243,7 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     match recording {
         Some(true) => {
             checks::writable(&mut ev, facts);
-            if let Some(vms) = ev.part("entra-rdp", &facts.entra_rdp_vms, at) {
+            if let Some(vms) = ev.optional_part("entra-rdp", &facts.entra_rdp_vms, at) {
                 ev.decide("entra-rdp-recording", !vms.is_empty(), Level::Medium, || {
                     format!(
                         "RDP sessions of this host went to VM(s) signing users in with Microsoft Entra ID ({}): Microsoft documents that Entra ID authentication for RDP in the portal cannot be used together with graphical session recording",

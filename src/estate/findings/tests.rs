@@ -455,6 +455,22 @@ fn entra_id_rdp_beside_recording_is_a_finding() {
     assert!(ev.findings[0].evidence.contains("vm-win-01"));
     f.entra_rdp_vms = Some(Ok(vec![]));
     assert_eq!(codes(&evaluate(&f, &sinks())), Vec::<&str>::new());
+    // The VMs' read is granted only where asked for: without it, info, not a degraded estate.
+    f.entra_rdp_vms = Some(Err(ArmError::MissingRole {
+        role: "Microsoft.Compute/virtualMachines/extensions/read on vm-win-01".into(),
+    }));
+    let ev = evaluate(&f, &sinks());
+    assert_eq!(codes(&ev), vec!["check-failed:entra-rdp"]);
+    assert_eq!(ev.findings[0].level, Level::Info);
+    assert!(
+        ev.findings[0]
+            .evidence
+            .contains("bastionSessionTargetGroups")
+    );
+    assert!(
+        !ev.assessed.contains("entra-rdp-recording"),
+        "left as it was"
+    );
 }
 
 /// The identity a host records with, as the 2026-01-01 answer and its SDK samples show it.
@@ -479,6 +495,10 @@ fn the_recording_principal_is_the_system_or_the_named_user_identity() {
     );
     assert_eq!(
         target_of("https://st1.blob.core.usgovcloudapi.net/rec/"),
+        Some(("st1".into(), "rec".into()))
+    );
+    assert_eq!(
+        target_of("https://st1.privatelink.blob.core.windows.net/rec"),
         Some(("st1".into(), "rec".into()))
     );
     assert_eq!(target_of("https://st1.file.core.windows.net/rec"), None);

@@ -136,7 +136,9 @@ pub async fn apply(
     ev: &Evaluation,
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, TableError> {
-    record(tables, host, ev, now, true).await
+    let pk = encode_key(&host.to_ascii_lowercase());
+    let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
+    record(tables, host, ev, stored, now, true).await
 }
 
 /// Opens (`finding`) or clears (`None`) the one finding `code` of a host, leaving its other
@@ -156,18 +158,25 @@ pub async fn apply_one(
         findings: finding.into_iter().collect(),
         assessed: [code.to_owned()].into(),
     };
-    record(tables, host, &ev, now, false).await
+    // One point read: this finding's row, if any.
+    let pk = encode_key(&host.to_ascii_lowercase());
+    let stored = crate::tables::ops::get(tables, ESTATE_TABLE, &pk, code)
+        .await?
+        .into_iter()
+        .collect();
+    record(tables, host, &ev, stored, now, false).await
 }
 
+/// Writes `ev` over the host's `stored` rows (those it may open or clear).
 async fn record(
     tables: &dyn TableStore,
     host: &str,
     ev: &Evaluation,
+    stored: Vec<Stored>,
     now: OffsetDateTime,
     checked: bool,
 ) -> Result<Vec<Notification<Value>>, TableError> {
     let pk = encode_key(&host.to_ascii_lowercase());
-    let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
     let at = format_utc_millis(now);
     // Tells this call's own writes from another instance's made at the same instant.
     let me = uuid::Uuid::new_v4().to_string();
