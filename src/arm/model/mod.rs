@@ -400,6 +400,15 @@ mod tests {
         .expect("host");
         assert_eq!(host.sku_name(), "Premium");
         assert!(host.properties.enable_tunneling && !host.properties.enable_session_recording);
+        // The 2026-01-01 GET example's flags, some written null by other clients: defaults.
+        let flags: BastionHost = serde_json::from_value(serde_json::json!({"properties": {
+            "disableCopyPaste": true, "enableKerberos": true, "enablePrivateOnlyBastion": true,
+            "enableIpConnect": null, "enableSessionRecording": null, "sessionRecordingConfiguration": null}}))
+        .expect("flags");
+        let p = &flags.properties;
+        assert!(p.disable_copy_paste && p.enable_kerberos && p.enable_private_only_bastion);
+        assert!(!p.enable_ip_connect && !p.enable_session_recording);
+        assert!(p.session_recording_configuration.is_none());
         let page: Page<ActiveSession> = serde_json::from_str(include_str!(
             "../../../tests/fixtures/bastion-api/active-sessions.json"
         ))
