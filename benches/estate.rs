@@ -5,7 +5,7 @@
 //! requests answered 429 + `Retry-After: 1`, and against a token bucket of `--bucket` requests
 //! refilled at `--refill` a second whose answers report the remaining count (429 when empty): once
 //! at the fixed concurrency (8 hosts at once, the remaining counts ignored) and once paced by them
-//! (`RestClient::paced`, as the app runs). A benchmark, not a timed test.
+//! (`Client::paced`, as the app runs). A benchmark, not a timed test.
 //!
 //! Usage: `cargo bench --bench estate -- [--hosts 100] [--latency-ms 100] [--throttle 40]
 //! [--bucket 250] [--refill 25]`.
@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 
 use bastion_recordings::arm::client::ArmClient;
 use bastion_recordings::arm::{MAX_IN_FLIGHT, ResourceManager as _};
+use bastion_recordings::azure::http::{Auth, Client};
+use bastion_recordings::azure::{Policy, Timeouts};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::estate::findings::Sinks;
 use bastion_recordings::estate::settings::EstateSettings;
 use bastion_recordings::estate::{check, live};
 use bastion_recordings::ports::Ports;
-use bastion_recordings::rest::{RestClient, RestLimits};
 use bastion_recordings::sources::{Source, Sources};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::tables::memory::InMemoryTables;
@@ -122,8 +123,16 @@ async fn main() {
     let refill = u32::try_from(arg("--refill", 25)).expect("refill");
     let retry_after = arg("--retry-after", 10);
     let fake = FakeArm::start(estate(n, latency, retry_after)).await;
-    let rest = RestClient::new(None, "unused/.default", RestLimits::default());
-    let paced = || ArmClient::new(rest.clone().paced(MAX_IN_FLIGHT), &fake.url).expect("client");
+    let endpoint = fake.url.parse().expect("url");
+    let http = Client::new(
+        "arm",
+        Some(&endpoint),
+        Auth::None,
+        Timeouts::CONTROL,
+        Policy::CONTROL,
+    );
+    let http = http.expect("http client");
+    let paced = || ArmClient::new(http.clone().paced(MAX_IN_FLIGHT), &fake.url).expect("client");
     let arm = paced();
     let hosts: Vec<String> = (0..n).map(|i| host_id(&format!("bas-{i:03}"))).collect();
     let settings = EstateSettings {
@@ -154,7 +163,7 @@ async fn main() {
 
     // The same check against a bucket: remaining counts ignored, then paced by them.
     let label = |how: &str| format!("bucket {bucket} +{refill}/s, {how}");
-    let fixed = ArmClient::new(rest.clone(), &fake.url).expect("client");
+    let fixed = ArmClient::new(http.clone(), &fake.url).expect("client");
     fake.with(|e| e.bucket = Some(Bucket::new(bucket, refill)));
     let (_, _, throttled_fixed) = run(&label("fixed concurrency"), &fake, &fixed, ctx).await;
     fake.with(|e| e.bucket = Some(Bucket::new(bucket, refill)));

@@ -248,12 +248,12 @@ async fn main() {
 async fn again<T, F, Fut>(mut write: F) -> T
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, bastion_recordings::tables::TableError>>,
+    Fut: std::future::Future<Output = Result<T, bastion_recordings::azure::AzureError>>,
 {
     for _ in 0..4 {
         match write().await {
             Ok(v) => return v,
-            Err(e) if e.is_transient() => {
+            Err(e) if e.is_retryable() => {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await
             }
             Err(e) => panic!("seeding: {e}"),

@@ -28,15 +28,16 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use bastion_recordings::audit_logs::{created, tail};
+use bastion_recordings::azure::AzureError;
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, Metadata};
+use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use bastion_recordings::tables::memory::InMemoryTables;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::{TableError, TableStore};
 use bytes::Bytes;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -70,7 +71,7 @@ struct Metered {
 }
 
 impl Metered {
-    fn count(&self, table: &str, op: &'static str) -> Result<(), TableError> {
+    fn count(&self, table: &str, op: &'static str) -> Result<(), AzureError> {
         *self
             .by_table
             .lock()
@@ -83,7 +84,7 @@ impl Metered {
         self.hit()
     }
 
-    fn hit(&self) -> Result<(), TableError> {
+    fn hit(&self) -> Result<(), AzureError> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
         let late = self
             .deadline
@@ -92,7 +93,7 @@ impl Metered {
             .is_some_and(|d| Instant::now() > d);
         if n >= self.cap.load(Ordering::Relaxed) || late {
             self.capped.store(true, Ordering::Relaxed);
-            return Err(TableError::Transient("bench cap reached".into()));
+            return Err(AzureError::Transient("bench cap reached".into()));
         }
         Ok(())
     }
@@ -100,7 +101,7 @@ impl Metered {
 
 #[async_trait]
 impl BeforeTableCall for Metered {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         self.count(call.table(), call.op())
     }
 }

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
+use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
@@ -19,7 +20,6 @@ use bastion_recordings::retention::sweep::{SweepParams, Sweeper, run};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};

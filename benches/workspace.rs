@@ -32,11 +32,13 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use bastion_recordings::audit_logs::query::{self, Query, QuerySettings, Workspace};
+use bastion_recordings::azure::AzureError;
+use bastion_recordings::azure::http::{Auth, Client};
+use bastion_recordings::azure::{self, Timeouts};
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow, serve};
-use bastion_recordings::loganalytics::{Answer, LogsClient, LogsQuery, SCOPE};
-use bastion_recordings::rest::{RestClient, RestError, RestLimits};
+use bastion_recordings::loganalytics::{Answer, LogsClient, LogsQuery};
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -148,7 +150,7 @@ impl LogsQuery for Recorded {
         query: &str,
         timespan: &str,
         wait: std::time::Duration,
-    ) -> Result<Answer, RestError> {
+    ) -> Result<Answer, AzureError> {
         self.sent
             .lock()
             .expect("sent")
@@ -175,14 +177,19 @@ fn workspace_source_over(
         tables.unwrap_or_else(|| memory.clone()),
     );
     let state = AppState::assemble(config, Policy::builtin(), stores, Arc::new(SystemClock));
-    let limits = RestLimits {
-        try_timeout: std::time::Duration::from_secs(600),
-        deadline: std::time::Duration::from_secs(1200),
+    let timeouts = Timeouts {
+        per_try: std::time::Duration::from_secs(600),
+        total: std::time::Duration::from_secs(1200),
     };
-    let inner = LogsClient::new(
-        RestClient::new(None, SCOPE, limits),
-        url.parse().expect("url"),
+    let endpoint: url::Url = url.parse().expect("url");
+    let http = Client::new(
+        "logs",
+        Some(&endpoint),
+        Auth::None,
+        timeouts,
+        azure::Policy::CONTROL,
     );
+    let inner = LogsClient::new(http.expect("http client"), endpoint);
     let logs = Arc::new(Recorded {
         inner,
         sent: Mutex::default(),

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use bastion_recordings::azure::AzureError;
 use bastion_recordings::catalogue::recording::RecordingKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
@@ -23,7 +24,7 @@ use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
 use bastion_recordings::tables::filter::Op;
 use bastion_recordings::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
-use bastion_recordings::tables::{Entity, Filter, TableError, TableStore, WriteMode};
+use bastion_recordings::tables::{Entity, Filter, TableStore, WriteMode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -246,7 +247,7 @@ impl Shapes {
 
 #[async_trait]
 impl BeforeTableCall for Shapes {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         if let TableCall::Query(table, filter) = call {
             let mut quoted = false;
             let shape: String = filter

@@ -21,6 +21,7 @@ use bastion_recordings::audit_logs::parse::parse_lines;
 use bastion_recordings::audit_logs::path::parse_blob_path;
 use bastion_recordings::audit_logs::repo::FAILED_TABLE;
 use bastion_recordings::audit_logs::tail::batch::Batch;
+use bastion_recordings::azure::AzureError;
 use bastion_recordings::catalogue::index;
 use bastion_recordings::catalogue::recording::{Confidence, Recording, RecordingKey};
 use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
@@ -30,8 +31,8 @@ use bastion_recordings::dates::format_date;
 use bastion_recordings::join::correlate::{Times, decide};
 use bastion_recordings::retention::policy::{Subject, merge_tags};
 use bastion_recordings::retention::tags::audit_log_retention;
-use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, StorageError, Tags};
-use bastion_recordings::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode};
+use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, Tags};
+use bastion_recordings::tables::{Entity, Filter, Stored, TableStore, WriteMode};
 use futures::StreamExt as _;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -116,7 +117,7 @@ impl Bare<'_> {
     }
 
     /// Every listed blob of `container`, page by page.
-    async fn listed(&self, container: &str) -> Result<Vec<BlobItem>, StorageError> {
+    async fn listed(&self, container: &str) -> Result<Vec<BlobItem>, AzureError> {
         let (mut out, mut marker) = (Vec::new(), None);
         loop {
             let page = self.blobs.list(container, None, marker).await?;
@@ -151,7 +152,7 @@ impl Bare<'_> {
                         break;
                     }
                 }
-                Err(StorageError::RangeNotSatisfiable) => break,
+                Err(AzureError::RangeNotSatisfiable) => break,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -279,7 +280,7 @@ impl Bare<'_> {
         item: &BlobItem,
         created: OffsetDateTime,
         phase: &Phase,
-    ) -> Result<(Option<Stored>, &'static str, Vec<Entity>), TableError> {
+    ) -> Result<(Option<Stored>, &'static str, Vec<Entity>), AzureError> {
         let audit = &self.config.audit;
         let stored = self.windows_around(created, &phase.days).await?;
         let rows: Vec<WindowRow> = stored.iter().filter_map(WindowRow::from_entity).collect();
@@ -317,7 +318,7 @@ impl Bare<'_> {
         &self,
         t: OffsetDateTime,
         days: &tokio::sync::Mutex<BTreeMap<Date, Vec<Entity>>>,
-    ) -> Result<Vec<Entity>, TableError> {
+    ) -> Result<Vec<Entity>, AzureError> {
         let span = self.config.audit.open_session_max.max(Duration::days(1));
         let mut held = days.lock().await;
         let (mut day, mut out) = ((t - span).date(), Vec::new());
@@ -346,7 +347,7 @@ impl Bare<'_> {
         }
     }
 
-    async fn upsert(&self, table: &str, e: Entity) -> Result<(), TableError> {
+    async fn upsert(&self, table: &str, e: Entity) -> Result<(), AzureError> {
         self.tables
             .write(table, &e, WriteMode::Upsert)
             .await

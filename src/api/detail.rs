@@ -8,6 +8,7 @@ use time::{Duration, OffsetDateTime};
 use super::links::Link;
 use super::problem::ApiError;
 use super::render::json_row;
+use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::session::SESSIONS_TABLE;
@@ -18,9 +19,7 @@ use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::state::AppState;
 use crate::storage::BlobRef;
 use crate::tables::ops::write_creating_table;
-use crate::tables::{
-    Entity, TableError, TableStore, WriteMode, get_list, get_str, strip_annotations,
-};
+use crate::tables::{Entity, TableStore, WriteMode, get_list, get_str, strip_annotations};
 
 /// Table of access-audit rows: `PartitionKey` = access day, `RowKey` = time + random suffix.
 pub const ACCESS_AUDIT_TABLE: &str = "accessaudit";
@@ -49,7 +48,7 @@ pub async fn audit(
     outcome: &str,
     now: OffsetDateTime,
     link: Option<&Link>,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let at = format_utc_millis(now);
     let mut e = json!({
         "PartitionKey": format_date(now.date()),
@@ -64,7 +63,7 @@ pub async fn audit(
     match write_creating_table(tables, ACCESS_AUDIT_TABLE, &e, WriteMode::Insert).await {
         // The key ends in a fresh UUID: a 409 is the client's retry meeting the row its first
         // attempt stored (the answer lost), so the access is recorded.
-        Ok(_) | Err(TableError::Conflict) => Ok(()),
+        Ok(_) | Err(AzureError::Conflict) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -187,7 +186,7 @@ async fn point(
             strip_annotations(&mut s.entity);
             Ok(Some(s.entity))
         }
-        Ok(None) | Err(TableError::NotFound) => Ok(None),
+        Ok(None) | Err(AzureError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

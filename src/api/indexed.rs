@@ -13,10 +13,11 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use super::problem::ApiError;
 use super::query::Query;
 use super::token::{Cursor, Found};
+use crate::azure::AzureError;
 use crate::catalogue::index::{self, INDEX_TABLE};
 use crate::catalogue::recording::RecordingKey;
 use crate::tables::filter::Op;
-use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
+use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// Catalogue point reads in flight per page.
 pub const READS_IN_FLIGHT: usize = 16;
@@ -60,8 +61,8 @@ pub async fn search(
             .query(INDEX_TABLE, Some(&filter), Some(1000), token)
             .await
         {
-            Err(TableError::NotFound) if rows.is_empty() && after.is_none() => return Ok(None),
-            Err(TableError::NotFound) => break,
+            Err(AzureError::NotFound) if rows.is_empty() && after.is_none() => return Ok(None),
+            Err(AzureError::NotFound) => break,
             other => other?,
         };
         let hits: Vec<(String, Entity)> = page
@@ -75,7 +76,7 @@ pub async fn search(
                     Some(k) => tables.get(table, &k.pk, &k.rk).await?.map(|s| s.entity),
                     None => None,
                 };
-                Ok::<_, TableError>((rk, row))
+                Ok::<_, AzureError>((rk, row))
             })
             .buffered(READS_IN_FLIGHT)
             .try_collect()

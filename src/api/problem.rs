@@ -8,8 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::storage::StorageError;
-use crate::tables::TableError;
+use crate::azure::AzureError;
 use crate::telemetry::redact;
 
 /// An API failure, mapped to a status and a problem body.
@@ -143,26 +142,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<TableError> for ApiError {
-    fn from(e: TableError) -> Self {
+impl From<AzureError> for ApiError {
+    fn from(e: AzureError) -> Self {
         match e {
-            TableError::NotFound => Self::NotFound("no such resource".into()),
-            TableError::Rejected(why) => rejected(&why),
+            AzureError::NotFound => Self::NotFound("no such resource".into()),
+            AzureError::Rejected { .. } => rejected(&e.to_string()),
             other => {
-                tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: table storage failed");
-                Self::Unavailable
-            }
-        }
-    }
-}
-
-impl From<StorageError> for ApiError {
-    fn from(e: StorageError) -> Self {
-        match e {
-            StorageError::NotFound => Self::NotFound("no such resource".into()),
-            StorageError::Rejected(why) => rejected(&why),
-            other => {
-                tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: blob storage failed");
+                tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: storage failed");
                 Self::Unavailable
             }
         }
@@ -184,11 +170,11 @@ mod tests {
 
     #[test]
     fn refused_input_is_the_callers_400_and_outages_stay_503() {
-        let refused = ApiError::from(TableError::Rejected("HTTP 400: EntityTooLarge".into()));
+        let refused = ApiError::from(AzureError::refused(400, "EntityTooLarge", ""));
         assert!(matches!(refused, ApiError::BadRequest(ref m) if !m.contains("EntityTooLarge")));
-        let refused = ApiError::from(StorageError::Rejected("HTTP 413".into()));
+        let refused = ApiError::from(AzureError::refused(413, "", ""));
         assert!(matches!(refused, ApiError::BadRequest(_)));
-        let down = ApiError::from(TableError::Transient("reset".into()));
+        let down = ApiError::from(AzureError::Transient("reset".into()));
         assert_eq!(down, ApiError::Unavailable);
         let res = down.into_response();
         assert!(res.headers().contains_key(header::RETRY_AFTER));

@@ -25,9 +25,9 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use url::Url;
 
-use super::ArmError;
+use crate::azure::AzureError;
+use crate::azure::http::{Client, Request, body_json};
 use crate::permissions::ArmOperation;
-use crate::rest::{RestClient, RestRequest, body_json};
 
 /// Most pages one list follows (a runaway `nextLink` chain stops here).
 pub const MAX_PAGES: usize = 50;
@@ -38,11 +38,11 @@ pub const POLL_DEFAULT: Duration = Duration::from_secs(30);
 /// Longest an operation may take when no run deadline bounds it.
 const LRO_BUDGET: Duration = Duration::from_secs(120);
 
-/// The plumbing one call needs: the REST client, the endpoint, the run's end and the poll interval.
+/// The plumbing one call needs: the HTTP client, the endpoint, the run's end and the poll interval.
 #[derive(Clone)]
 pub struct Driver {
-    /// The REST client.
-    pub rest: RestClient,
+    /// The HTTP client.
+    pub http: Client,
     /// Resource Manager's base URL.
     pub base: Url,
     /// The end of the run, if bounded.
@@ -53,15 +53,15 @@ pub struct Driver {
 
 impl Driver {
     /// A URL the service handed back (`nextLink`, `Location`): followed only on our endpoint.
-    pub fn same_endpoint(&self, link: &str) -> Result<Url, ArmError> {
+    pub fn same_endpoint(&self, link: &str) -> Result<Url, AzureError> {
         let url = self
             .base
             .join(link)
-            .map_err(|_| ArmError::Transient("a link that is not a URL".into()))?;
+            .map_err(|_| AzureError::Transient("a link that is not a URL".into()))?;
         if url.origin() == self.base.origin() {
             Ok(url)
         } else {
-            Err(ArmError::Transient(
+            Err(AzureError::Transient(
                 "a link leaving the Resource Manager endpoint was not followed".into(),
             ))
         }
@@ -74,13 +74,16 @@ impl Driver {
         url: Url,
         body: Option<&Value>,
         role: &str,
-    ) -> Result<Response, ArmError> {
-        let req = RestRequest::new(method, url, body, role).until(self.until);
-        self.rest.send(req).await
+    ) -> Result<Response, AzureError> {
+        let mut req = Request::new(method, url, role).op("Resource Manager");
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        self.http.send(&req.until(self.until)).await
     }
 
     /// A poll of `link`: a 403 names the permission that URL needs, not the action that started it.
-    async fn poll(&self, link: &str, action_role: &str) -> Result<Response, ArmError> {
+    async fn poll(&self, link: &str, action_role: &str) -> Result<Response, AzureError> {
         let url = self.same_endpoint(link)?;
         let role = match ArmOperation::of_request("GET", url.path()) {
             Some((op, scope)) => op.missing(&scope),
@@ -91,7 +94,7 @@ impl Driver {
 
     /// The final result of an answer that may be long-running: `Some` body, or `None` for a
     /// 204 (a result without content).
-    pub async fn settle(&self, mut res: Response, role: &str) -> Result<Option<Value>, ArmError> {
+    pub async fn settle(&self, mut res: Response, role: &str) -> Result<Option<Value>, AzureError> {
         let started = Instant::now();
         let end = self.until.unwrap_or(started + LRO_BUDGET);
         for _ in 0..MAX_POLLS {
@@ -100,7 +103,7 @@ impl Driver {
                 StatusCode::ACCEPTED => {}
                 s if s.is_success() => return body_json(res).await.map(Some),
                 s => {
-                    return Err(ArmError::Transient(format!(
+                    return Err(AzureError::Transient(format!(
                         "unexpected answer {s} to a long-running operation"
                     )));
                 }
@@ -116,7 +119,7 @@ impl Driver {
                 let Some(location) = location else {
                     return match body.get("properties") {
                         Some(p) if !p.is_null() => Ok(Some(p.clone())),
-                        _ => Err(ArmError::Transient(
+                        _ => Err(AzureError::Transient(
                             "the operation succeeded but named no result (no Location, no properties)"
                                 .into(),
                         )),
@@ -126,7 +129,7 @@ impl Driver {
                 continue;
             }
             let Some(location) = location else {
-                return Err(ArmError::Transient(
+                return Err(AzureError::Transient(
                     "202 without Location or Azure-AsyncOperation".into(),
                 ));
             };
@@ -134,7 +137,7 @@ impl Driver {
             tokio::time::sleep(wait).await;
             res = self.poll(&location, role).await?;
         }
-        Err(ArmError::Transient(format!(
+        Err(AzureError::Transient(format!(
             "the operation was still running after {MAX_POLLS} polls"
         )))
     }
@@ -146,7 +149,7 @@ impl Driver {
         role: &str,
         wait: &mut Duration,
         end: Instant,
-    ) -> Result<Value, ArmError> {
+    ) -> Result<Value, AzureError> {
         for _ in 0..MAX_POLLS {
             sleep_within(*wait, end)?;
             tokio::time::sleep(*wait).await;
@@ -162,23 +165,23 @@ impl Driver {
             }
             if status.eq_ignore_ascii_case("Failed") || status.eq_ignore_ascii_case("Canceled") {
                 let code = body["error"]["code"].as_str().unwrap_or("no error code");
-                return Err(ArmError::Transient(format!(
+                return Err(AzureError::Transient(format!(
                     "the operation ended {status} ({})",
                     crate::telemetry::redact(code)
                 )));
             }
         }
-        Err(ArmError::Transient(format!(
+        Err(AzureError::Transient(format!(
             "the operation was still running after {MAX_POLLS} polls"
         )))
     }
 
     fn wait_of(&self, headers: &HeaderMap) -> Duration {
-        crate::retry_after::of(headers).unwrap_or(self.poll_default)
+        crate::azure::retry::retry_after(headers).unwrap_or(self.poll_default)
     }
 
     /// Every item of a list: `first`'s items, then the pages `nextLink` names (each may answer 202).
-    pub async fn pages(&self, first: Option<Value>, role: &str) -> Result<Vec<Value>, ArmError> {
+    pub async fn pages(&self, first: Option<Value>, role: &str) -> Result<Vec<Value>, AzureError> {
         let mut out = Vec::new();
         let mut page = first;
         for _ in 0..MAX_PAGES {
@@ -188,7 +191,7 @@ impl Driver {
             match p.get("value") {
                 Some(Value::Array(items)) => out.extend(items.iter().cloned()),
                 None | Some(Value::Null) => {}
-                Some(_) => return Err(ArmError::Transient("unexpected page: value".into())),
+                Some(_) => return Err(AzureError::Transient("unexpected page: value".into())),
             }
             let next = p
                 .get("nextLink")
@@ -201,7 +204,9 @@ impl Driver {
             let res = self.send(Method::GET, url, None, role).await?;
             page = self.settle(res, role).await?;
         }
-        Err(ArmError::Transient(format!("more than {MAX_PAGES} pages")))
+        Err(AzureError::Transient(format!(
+            "more than {MAX_PAGES} pages"
+        )))
     }
 }
 
@@ -215,9 +220,9 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// An error when waiting `wait` would pass `end`: the operation is still running at the end of the run.
-fn sleep_within(wait: Duration, end: Instant) -> Result<(), ArmError> {
+fn sleep_within(wait: Duration, end: Instant) -> Result<(), AzureError> {
     if Instant::now() + wait > end {
-        return Err(ArmError::Transient(format!(
+        return Err(AzureError::Transient(format!(
             "the operation is still running: the next poll ({} s away) would pass the end of the run",
             wait.as_secs()
         )));

@@ -1,5 +1,5 @@
 //! Azure Resource Manager: the Bastion hosts, their diagnostic settings, and the recording
-//! accounts' blob service and container, read through the one Entra REST client.
+//! accounts' blob service and container, read through the one HTTP client ([`crate::azure::http`]).
 //!
 //! [`ResourceManager`] is the seam the estate checks take (a trait object, so tests can fake it);
 //! [`model`] holds the answer shapes as the REST specifications document them; [`client`] is the
@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+
+use crate::azure::AzureError;
 
 pub use self::model::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
@@ -31,11 +33,8 @@ pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 pub const STORAGE_API: &str = "2023-05-01";
 
 /// Requests out at once per lane (reads, writes) at most: the estate check's 8 hosts at once, each
-/// reading two parts at a time; [`crate::rest::Pacer`] lowers it as the remaining counts fall.
+/// reading two parts at a time; [`crate::azure::pace::Pacer`] lowers it as the remaining counts fall.
 pub const MAX_IN_FLIGHT: usize = 16;
-
-/// Why a Resource Manager call failed: the REST client's own error (a 403 names the role).
-pub use crate::rest::RestError as ArmError;
 
 /// The Resource Manager calls the estate checks and the live-session watch make.
 #[async_trait]
@@ -47,19 +46,20 @@ pub trait ResourceManager: Send + Sync + 'static {
         None
     }
     /// `GET {host}`: the Bastion host.
-    async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, ArmError>;
+    async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, AzureError>;
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
     async fn diagnostic_settings(
         &self,
         resource_id: &str,
-    ) -> Result<Vec<DiagnosticSetting>, ArmError>;
+    ) -> Result<Vec<DiagnosticSetting>, AzureError>;
     /// `GET {account}/blobServices/default`.
-    async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError>;
+    async fn blob_service(&self, account_id: &str) -> Result<BlobService, AzureError>;
     /// `GET {account}/blobServices/default/containers/{container}`.
-    async fn container(&self, account_id: &str, container: &str) -> Result<Container, ArmError>;
+    async fn container(&self, account_id: &str, container: &str) -> Result<Container, AzureError>;
     /// `GET {workspace}`: the Log Analytics workspace's customer id (the id its queries use);
     /// `None` when not visible.
-    async fn workspace_customer_id(&self, workspace_id: &str) -> Result<Option<String>, ArmError>;
+    async fn workspace_customer_id(&self, workspace_id: &str)
+    -> Result<Option<String>, AzureError>;
     /// `GET {account}/blobServices/default/containers/{container}/providers/Microsoft.Authorization/roleAssignments`
     /// of `principal_id` (at, above or below the container).
     async fn role_assignments(
@@ -67,23 +67,23 @@ pub trait ResourceManager: Send + Sync + 'static {
         account_id: &str,
         container: &str,
         principal_id: &str,
-    ) -> Result<Vec<RoleAssignment>, ArmError>;
+    ) -> Result<Vec<RoleAssignment>, AzureError>;
     /// `GET {account}/providers/Microsoft.Authorization/roleDefinitions/{guid}` of a definition id.
     async fn role_definition(
         &self,
         account_id: &str,
         definition_id: &str,
-    ) -> Result<RoleDefinition, ArmError>;
+    ) -> Result<RoleDefinition, AzureError>;
     /// `GET {vm}/extensions/{name}`: whether the VM has that extension.
-    async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, ArmError>;
+    async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, AzureError>;
     /// `POST {host}/getActiveSessions`: every page of the long-running operation.
-    async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, ArmError>;
+    async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError>;
     /// `POST {host}/disconnectActiveSessions` for `session_ids`: each session's state.
     async fn disconnect_sessions(
         &self,
         host_id: &str,
         session_ids: &[String],
-    ) -> Result<Vec<DisconnectResult>, ArmError>;
+    ) -> Result<Vec<DisconnectResult>, AzureError>;
 }
 
 /// A `ResourceManager` bounded by `until` when it can be, else itself.

@@ -13,10 +13,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::azure::AzureError;
 use crate::dates::format_utc;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
 use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// Table of checkpoints and failed items.
 pub const BACKFILL_TABLE: &str = "backfill";
@@ -63,7 +64,7 @@ impl BackfillRepo {
     ///
     /// # Errors
     /// Table errors.
-    pub async fn load(&self, key: &str) -> Result<Checkpoint, TableError> {
+    pub async fn load(&self, key: &str) -> Result<Checkpoint, AzureError> {
         let row = get(self.tables.as_ref(), BACKFILL_TABLE, "checkpoint", key).await?;
         Ok(row.map_or_else(Checkpoint::default, |s| Checkpoint {
             marker: some(get_str(&s.entity, "Marker")),
@@ -81,7 +82,7 @@ impl BackfillRepo {
         key: &str,
         c: &Checkpoint,
         now: OffsetDateTime,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), "checkpoint".into());
         e.insert("RowKey".into(), key.into());
@@ -103,7 +104,7 @@ impl BackfillRepo {
         name: &str,
         error: &str,
         now: OffsetDateTime,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), format!("failed~{kind}").into());
         // Blob names may have 1,024 characters: a long one is keyed by its digest, and the row
@@ -120,14 +121,14 @@ impl BackfillRepo {
     ///
     /// # Errors
     /// Table errors.
-    pub async fn clear(&self, kind: &str, name: &str) -> Result<(), TableError> {
+    pub async fn clear(&self, kind: &str, name: &str) -> Result<(), AzureError> {
         let pk = format!("failed~{kind}");
         match self
             .tables
             .delete(BACKFILL_TABLE, &pk, &failed_key(name), None)
             .await
         {
-            Ok(()) | Err(TableError::NotFound) => Ok(()),
+            Ok(()) | Err(AzureError::NotFound) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -136,7 +137,7 @@ impl BackfillRepo {
     ///
     /// # Errors
     /// Table errors.
-    pub async fn failed(&self, kind: &str, limit: usize) -> Result<Vec<String>, TableError> {
+    pub async fn failed(&self, kind: &str, limit: usize) -> Result<Vec<String>, AzureError> {
         let filter = Filter::partition(&format!("failed~{kind}"));
         let rows =
             crate::tables::ops::query_all(&self.tables, BACKFILL_TABLE, &filter, limit).await?;

@@ -31,10 +31,11 @@ use self::checkpoint::{BackfillRepo, Checkpoint};
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use self::rows::PageRows;
+use crate::azure::AzureError;
 use crate::invocation::HandlerError;
 use crate::sources::Source;
 use crate::state::AppState;
-use crate::storage::{BlobItem, StorageError};
+use crate::storage::BlobItem;
 use crate::telemetry::redact;
 
 /// Default items in flight.
@@ -289,7 +290,7 @@ async fn retry_failed(
         *budget -= 1;
         let blob = walk.source.blob(name.clone());
         let result = match walk.source.store.properties(&blob).await {
-            Err(StorageError::NotFound) => Ok(Done::Ignored),
+            Err(AzureError::NotFound) => Ok(Done::Ignored),
             Err(e) => Err(e.into()),
             Ok(props) => {
                 let item = BlobItem {
@@ -344,7 +345,7 @@ async fn pass(
     let now = state.ports.clock.now();
     loop {
         let page = match store.list(container, None, cp.marker.clone()).await {
-            Err(StorageError::NotFound) => crate::storage::Page {
+            Err(AzureError::NotFound) => crate::storage::Page {
                 items: vec![],
                 next: None,
             },

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use time::OffsetDateTime;
 
+use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::sources::Source;
 use crate::state::AppState;
 use crate::storage::BlobItem;
-use crate::tables::TableError;
 
 /// A row as read, `None` for one that no longer parses.
 type Read = Option<Versioned<Recording>>;
@@ -32,7 +32,7 @@ impl PageRows {
         source: &Source,
         items: &[BlobItem],
         now: OffsetDateTime,
-    ) -> Result<Self, TableError> {
+    ) -> Result<Self, AzureError> {
         let mut days: BTreeMap<String, (String, String)> = BTreeMap::new();
         for item in items {
             let key = key_of(state, source, item, now);

@@ -4,9 +4,10 @@
 
 use super::recording::{Recording, RecordingKey};
 use super::session::tunnel_key;
+use crate::azure::AzureError;
 use crate::tables::keys::MAX_KEY_BYTES;
 use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode};
+use crate::tables::{Entity, Filter, TableStore, WriteMode};
 
 /// Table of the GUIDs recordings name.
 pub const RECORDING_KEYS_TABLE: &str = "recordingkeys";
@@ -18,7 +19,7 @@ const MAX_NAMING: usize = 100;
 ///
 /// # Errors
 /// Table errors.
-pub async fn index(tables: &dyn TableStore, r: &Recording) -> Result<(), TableError> {
+pub async fn index(tables: &dyn TableStore, r: &Recording) -> Result<(), AzureError> {
     for guid in &r.candidate_keys {
         let mut e = Entity::new();
         e.insert("PartitionKey".into(), tunnel_key(guid).into());
@@ -36,7 +37,7 @@ pub async fn index(tables: &dyn TableStore, r: &Recording) -> Result<(), TableEr
 pub async fn naming(
     tables: &dyn TableStore,
     tunnel: &str,
-) -> Result<Vec<RecordingKey>, TableError> {
+) -> Result<Vec<RecordingKey>, AzureError> {
     let filter = Filter::partition(&tunnel_key(tunnel));
     let rows = query_all(tables, RECORDING_KEYS_TABLE, &filter, MAX_NAMING).await?;
     Ok(rows

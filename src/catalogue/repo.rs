@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use super::RECORDINGS_TABLE;
 use super::recording::{Recording, RecordingKey};
+use crate::azure::AzureError;
 use crate::tables::filter::Op;
 use crate::tables::ops::{self, query_all};
-use crate::tables::{Filter, Stored, TableError, TableStore};
+use crate::tables::{Filter, Stored, TableStore};
 
 /// Reads and writes table `recordings`.
 #[derive(Clone)]
@@ -48,7 +49,7 @@ impl CatalogueRepo {
     pub async fn get(
         &self,
         key: &RecordingKey,
-    ) -> Result<Option<Versioned<Recording>>, TableError> {
+    ) -> Result<Option<Versioned<Recording>>, AzureError> {
         let Some(stored) =
             ops::get(self.tables.as_ref(), RECORDINGS_TABLE, &key.pk, &key.rk).await?
         else {
@@ -65,7 +66,7 @@ impl CatalogueRepo {
         &self,
         filter: &Filter,
         limit: usize,
-    ) -> Result<Vec<Versioned<Recording>>, TableError> {
+    ) -> Result<Vec<Versioned<Recording>>, AzureError> {
         let rows = query_all(self.tables.as_ref(), RECORDINGS_TABLE, filter, limit).await?;
         Ok(rows.iter().filter_map(parsed).collect())
     }
@@ -81,7 +82,7 @@ impl CatalogueRepo {
         pk: &str,
         from: &str,
         to: &str,
-    ) -> Result<Vec<(String, Option<Versioned<Recording>>)>, TableError> {
+    ) -> Result<Vec<(String, Option<Versioned<Recording>>)>, AzureError> {
         let filter = Filter::And(vec![
             Filter::partition(pk),
             Filter::str("RowKey", Op::Ge, from),
@@ -111,7 +112,7 @@ impl CatalogueRepo {
         key: &RecordingKey,
         read: Option<Versioned<Recording>>,
         mut change: impl FnMut(Option<&Recording>) -> Option<Recording> + Send,
-    ) -> Result<Option<Versioned<Recording>>, TableError> {
+    ) -> Result<Option<Versioned<Recording>>, AzureError> {
         let (mut lost_properties, mut wrote) = (false, None);
         let read = read.map(|r| Stored {
             entity: r.value.to_entity(),
@@ -146,8 +147,8 @@ impl CatalogueRepo {
 }
 
 /// The error for a row that lost required properties.
-fn broken(key: &RecordingKey) -> TableError {
-    TableError::Permanent(format!(
+fn broken(key: &RecordingKey) -> AzureError {
+    AzureError::Permanent(format!(
         "catalogue row {} is missing required properties",
         key.id()
     ))

@@ -10,9 +10,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::window::{self, Before, Span, WindowRow};
+use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::ops;
-use crate::tables::{Entity, TableError, TableStore, get_i64, get_str, int64};
+use crate::tables::{Entity, TableStore, get_i64, get_str, int64};
 
 /// `Outcome` values.
 pub mod outcome {
@@ -330,7 +331,7 @@ pub const SESSIONS_TABLE: &str = "sessions";
 pub async fn get(
     tables: &dyn TableStore,
     tunnel: &str,
-) -> Result<Option<SessionRecord>, TableError> {
+) -> Result<Option<SessionRecord>, AzureError> {
     let stored = ops::get(
         tables,
         SESSIONS_TABLE,
@@ -356,7 +357,7 @@ pub async fn upsert(
     raw: Option<&str>,
     now: OffsetDateTime,
     affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
-) -> Result<bool, TableError> {
+) -> Result<bool, AzureError> {
     let tunnel = part.tunnel_id.as_str();
     let current = ops::get(tables, SESSIONS_TABLE, tunnel, SESSION_ROW).await?;
     let mut changed = false;

@@ -15,9 +15,10 @@ use time::OffsetDateTime;
 
 use super::recording::SessionView;
 use super::session::{SessionRecord, tunnel_key};
+use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::tables::ops::{get, query_all, update_from};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, filter::Op};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
 /// Table of session windows.
@@ -317,7 +318,7 @@ pub async fn put(
     arrived: OffsetDateTime,
     before: Before<'_>,
     pending: Option<Span>,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let Some(day) = day_of(s) else {
         return Ok(());
     };
@@ -364,7 +365,7 @@ pub async fn put(
             .delete(WINDOWS_TABLE, d, &tunnel_key(&s.tunnel_id), None)
             .await
         {
-            Ok(()) | Err(TableError::NotFound) => {}
+            Ok(()) | Err(AzureError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }
@@ -393,7 +394,7 @@ pub async fn get_row(
     tables: &dyn TableStore,
     day: &str,
     tunnel: &str,
-) -> Result<Option<Stored>, TableError> {
+) -> Result<Option<Stored>, AzureError> {
     get(tables, WINDOWS_TABLE, day, &tunnel_key(tunnel)).await
 }
 
@@ -407,7 +408,7 @@ pub async fn get_row(
 pub async fn settle(
     tables: &dyn TableStore,
     mut rows: Vec<(Stored, Vec<String>, bool)>,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let day = |s: &Stored| {
         get_str(&s.entity, "PartitionKey")
             .unwrap_or_default()
@@ -460,7 +461,7 @@ pub async fn put_pending(
     tables: &dyn TableStore,
     w: &WindowRow,
     span: Span,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let rk = tunnel_key(&w.tunnel_id);
     crate::tables::ops::update(tables, WINDOWS_TABLE, &w.day(), &rk, &mut |cur| {
         let mut row = WindowRow::from_entity(&cur?.entity)?;
@@ -485,7 +486,7 @@ pub async fn mark_unrecorded(
     day: &str,
     tunnel: &str,
     due: impl Fn(&WindowRow) -> bool + Send + Sync,
-) -> Result<bool, TableError> {
+) -> Result<bool, AzureError> {
     let mut seen = false;
     crate::tables::ops::update(
         tables,
@@ -512,7 +513,7 @@ pub async fn pending(
     tables: &dyn TableStore,
     since_day: &str,
     limit: usize,
-) -> Result<Vec<(WindowRow, Stored)>, TableError> {
+) -> Result<Vec<(WindowRow, Stored)>, AzureError> {
     let filter = Filter::And(vec![
         Filter::str("PartitionKey", Op::Ge, since_day),
         Filter::str("JoinFrom", Op::Gt, ""),

@@ -5,7 +5,7 @@
 //! every route but `/api/health` answers 401 with a problem document naming the settings — and the
 //! routes log it once, loudly, when they are built. Values are never repeated in those messages.
 
-pub use crate::rest::check_endpoint;
+pub use crate::azure::endpoint::check_endpoint;
 
 use crate::setting::Reader;
 

@@ -12,9 +12,9 @@ pub mod workspaces;
 use std::path::PathBuf;
 
 pub use self::sources::{SourceSpec, SourceSpecs};
+use crate::azure::Timeouts;
+use crate::azure::connection::StorageConnection;
 use crate::setting::Reader;
-use crate::storage::connection::StorageConnection;
-use crate::storage::deadline::Deadlines;
 
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
 pub const SETTINGS: &[&str] = &[
@@ -119,7 +119,7 @@ pub enum Storage {
 pub struct Config {
     /// Port to listen on (`FUNCTIONS_CUSTOMHANDLER_PORT`; 0 picks a free one).
     pub port: u16,
-    /// Storage connections, each with the deadlines of its calls (`STORAGE_TRY_TIMEOUT_MS`,
+    /// Storage connections, each with the timeouts of its calls (`STORAGE_TRY_TIMEOUT_MS`,
     /// `STORAGE_TIMEOUT_MS`).
     pub storage: Storage,
     /// The watched containers: `RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES`, else one of each from
@@ -215,7 +215,7 @@ impl Config {
             .get("HANDLER_IN_MEMORY_ACCOUNT")
             .unwrap_or_else(|| "devstoreaccount1".to_owned());
         let in_memory_seed = r.get("HANDLER_IN_MEMORY_SEED");
-        let deadlines = Deadlines::from_reader(&mut r);
+        let timeouts = Timeouts::from_reader(&mut r);
         let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
         let in_memory = r.flag("HANDLER_IN_MEMORY", false);
         // The platform sets these on every instance in Azure (never locally): the in-memory mode is refused there.
@@ -245,7 +245,7 @@ impl Config {
         let storage = if in_memory {
             Storage::InMemory
         } else {
-            resolve_storage(env, deadlines, &mut errors)
+            resolve_storage(env, timeouts, &mut errors)
         };
         let app = match &storage {
             Storage::Connected { app } => Some(app),
@@ -373,11 +373,11 @@ fn estate_settings(
 
 fn resolve_storage(
     env: &dyn Fn(&str) -> Option<String>,
-    deadlines: Deadlines,
+    timeouts: Timeouts,
     errors: &mut Vec<String>,
 ) -> Storage {
     let mut resolve = |name: &str| match StorageConnection::resolve(name, env) {
-        Ok(c) => c.map(|c| c.with_deadlines(deadlines)),
+        Ok(c) => c.map(|c| c.with_timeouts(timeouts)),
         Err(mut e) => {
             errors.append(&mut e);
             None

@@ -1,5 +1,5 @@
 //! `EstateCheck`: reads every configured Bastion host from Resource Manager (a bounded number at
-//! once, fewer as the remaining-request counts fall: the client's [`crate::rest::Pacer`]), decides
+//! once, fewer as the remaining-request counts fall: the client's [`crate::azure::pace::Pacer`]), decides
 //! its findings and records them. One host's failure is that host's finding (or its table error in
 //! the report) and never hides another host's findings.
 
@@ -128,7 +128,7 @@ async fn one<'a>(
 ) -> (
     &'a str,
     usize,
-    Result<Vec<Notification<Value>>, crate::tables::TableError>,
+    Result<Vec<Notification<Value>>, crate::azure::AzureError>,
 ) {
     let facts = read(ports, arm, settings, host, now).await;
     let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
@@ -228,7 +228,7 @@ async fn may_write(
     account: &str,
     container: &str,
     principal: &str,
-) -> Result<bool, crate::arm::ArmError> {
+) -> Result<bool, crate::azure::AzureError> {
     let assignments = arm.role_assignments(account, container, principal).await?;
     let container_scope =
         format!("{account}/blobServices/default/containers/{container}").to_ascii_lowercase();

@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::store::host_name;
-use crate::arm::{ArmError, ResourceManager};
+use crate::arm::ResourceManager;
+use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis};
 use crate::notify::{Notification, Severity};
 use crate::tables::ops::{query_all, update_from, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// The audit table of disconnects.
 pub const DISCONNECTS_TABLE: &str = "disconnects";
@@ -41,7 +42,7 @@ pub struct Request<'a> {
 pub enum DisconnectError {
     /// The audit row could not be written: the call was not made.
     #[error(transparent)]
-    Table(#[from] TableError),
+    Table(#[from] AzureError),
 }
 
 /// Disconnects and records. The row is written before the call (state `Requested`) and updated
@@ -78,7 +79,7 @@ pub async fn disconnect(
                 ),
                 |r| (r.state, r.message.unwrap_or_default()),
             ),
-        Err(e @ ArmError::MissingRole { .. }) => ("Failed".to_owned(), e.to_string()),
+        Err(e @ AzureError::Forbidden { .. }) => ("Failed".to_owned(), e.to_string()),
         Err(e) => ("Failed".to_owned(), e.to_string()),
     };
     row["State"] = json!(state);
@@ -107,7 +108,7 @@ pub fn public(e: &Entity) -> Value {
 pub async fn announce(
     tables: &dyn TableStore,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, TableError> {
+) -> Result<Vec<Notification<Value>>, AzureError> {
     let mut out = Vec::new();
     for day in [now.date().previous_day(), Some(now.date())]
         .into_iter()

@@ -16,17 +16,17 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::LIVE_TABLE;
 use super::store::host_name;
-use crate::arm::{ActiveSession, ArmError, BastionHost, ResourceManager};
+use crate::arm::{ActiveSession, BastionHost, ResourceManager};
+use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::notify::{Notification, Severity};
 use crate::ports::Ports;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, update_from};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
-/// The live-sessions table.
-pub const LIVE_TABLE: &str = "livesessions";
 /// The timer function.
 pub const FUNCTION: &str = "LiveSessions";
 /// Notification type of a session that will never reach a recording.
@@ -116,10 +116,10 @@ pub async fn tick(
 pub enum WatchError {
     /// Resource Manager.
     #[error(transparent)]
-    Arm(#[from] ArmError),
+    Arm(AzureError),
     /// Table storage.
     #[error(transparent)]
-    Table(#[from] TableError),
+    Table(AzureError),
 }
 
 type Watched<'a> = (
@@ -136,11 +136,17 @@ async fn watch<'a>(
 ) -> Watched<'a> {
     let run = async {
         let (h, sessions) = tokio::join!(arm.bastion_host(host), arm.active_sessions(host));
-        let (h, sessions) = (h?, sessions?);
+        let (h, sessions) = (
+            h.map_err(WatchError::Arm)?,
+            sessions.map_err(WatchError::Arm)?,
+        );
         let tables = ports.tables.as_ref();
-        let mut n = record(tables, host, &h, &sessions, now).await?;
-        n.append(&mut super::unaudited::sweep(tables, host, unaudited_wait, now).await?);
-        Ok((sessions.len(), n))
+        let stored = async {
+            let mut n = record(tables, host, &h, &sessions, now).await?;
+            n.append(&mut super::unaudited::sweep(tables, host, unaudited_wait, now).await?);
+            Ok((sessions.len(), n))
+        };
+        stored.await.map_err(WatchError::Table)
     };
     (host, run.await)
 }
@@ -156,7 +162,7 @@ pub async fn record(
     h: &BastionHost,
     sessions: &[ActiveSession],
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, TableError> {
+) -> Result<Vec<Notification<Value>>, AzureError> {
     let pk = super::host_key(host);
     let at = format_utc_millis(now);
     let stored = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
@@ -260,7 +266,7 @@ pub fn json_of(e: &Entity) -> Value {
 ///
 /// # Errors
 /// Table errors.
-pub async fn live_now(tables: &dyn TableStore) -> Result<Vec<Entity>, TableError> {
+pub async fn live_now(tables: &dyn TableStore) -> Result<Vec<Entity>, AzureError> {
     let f = Filter::str("Status", crate::tables::filter::Op::Eq, "live");
     let mut rows: Vec<Entity> = query_all(tables, LIVE_TABLE, &f, 5000)
         .await?
@@ -285,7 +291,7 @@ pub async fn rdp_targets(
     tables: &dyn TableStore,
     host: &str,
     since: &str,
-) -> Result<Vec<String>, TableError> {
+) -> Result<Vec<String>, AzureError> {
     let pk = super::host_key(host);
     let mut rows: Vec<Entity> = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000)
         .await?
@@ -315,7 +321,7 @@ pub async fn rdp_targets(
 ///
 /// # Errors
 /// Table errors.
-pub async fn find(tables: &dyn TableStore, id: &str) -> Result<Option<Entity>, TableError> {
+pub async fn find(tables: &dyn TableStore, id: &str) -> Result<Option<Entity>, AzureError> {
     let f = Filter::str("RowKey", crate::tables::filter::Op::Eq, session_key(id));
     Ok(query_all(tables, LIVE_TABLE, &f, 10)
         .await?

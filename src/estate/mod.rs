@@ -23,6 +23,10 @@ pub mod view;
 /// The timer function.
 pub const FUNCTION: &str = "EstateCheck";
 
+/// The live-sessions table (PK = [`host_key`], RK = the encoded session id): written by [`live`],
+/// decided by [`unaudited`].
+pub const LIVE_TABLE: &str = "livesessions";
+
 /// The partition of a host's rows (`estate`, `livesessions`): its lower-case resource id through
 /// the one key encoder (base64url).
 pub fn host_key(host: &str) -> String {

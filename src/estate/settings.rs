@@ -63,7 +63,8 @@ impl EstateSettings {
         let endpoint = r
             .get(ARM_ENDPOINT)
             .unwrap_or_else(|| DEFAULT_ARM.to_owned());
-        if let Err(why) = crate::rest::check_endpoint(&endpoint, allow_insecure_loopback) {
+        if let Err(why) = crate::azure::endpoint::check_endpoint(&endpoint, allow_insecure_loopback)
+        {
             r.problem(ARM_ENDPOINT, why);
         }
         let arm_endpoint = endpoint.trim_end_matches('/').to_owned();

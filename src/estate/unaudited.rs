@@ -14,14 +14,15 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::live::LIVE_TABLE;
+use super::LIVE_TABLE;
 use crate::audit_logs::sessions::SESSION_ROW;
+use crate::azure::AzureError;
 use crate::catalogue::session::{SESSIONS_TABLE, tunnel_key};
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::ops::{get, query_all, update_from};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// Notification type of a live session the audit logs never showed.
 pub const UNAUDITED: &str = "session.unaudited";
@@ -62,7 +63,7 @@ pub fn same_session(e: &Entity, w: &WindowRow) -> bool {
 ///
 /// # Errors
 /// Table errors.
-pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<String>, TableError> {
+pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<String>, AzureError> {
     let id = get_str(e, "SessionId").unwrap_or_default();
     // A session's key is its tunnel id as is (checked where the audit logs enter).
     if !id.is_empty()
@@ -103,7 +104,7 @@ pub async fn sweep(
     host: &str,
     wait: Duration,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, TableError> {
+) -> Result<Vec<Notification<Value>>, AzureError> {
     let pk = super::host_key(host);
     let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
     let mut out = Vec::new();
@@ -136,7 +137,7 @@ async fn decide(
     pk: &str,
     r: &Stored,
     decision: &str,
-) -> Result<bool, TableError> {
+) -> Result<bool, AzureError> {
     let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
     let mut won = false;
     update_from(tables, LIVE_TABLE, pk, &rk, Some(r.clone()), &mut |cur| {

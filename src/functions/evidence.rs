@@ -16,11 +16,12 @@ use serde_json::json;
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::api::evidence::{build, options};
+use crate::azure::AzureError;
 use crate::evidence::manifest::{MANIFEST, SIGNATURE};
 use crate::invocation::outcome::Stage;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::state::AppState;
-use crate::storage::{BlobRef, BlobStore, Metadata, StorageError, Upload};
+use crate::storage::{BlobRef, BlobStore, Metadata, Upload};
 
 /// The function (folder, route) name.
 pub const EVIDENCE_PACK: &str = "EvidencePack";
@@ -47,13 +48,13 @@ pub fn previous_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
 
 /// True when the month's pack is stored: its commit, or (packs from before commits) a
 /// `manifest.sig` under `<month>/`.
-async fn done(blobs: &dyn BlobStore, month: &str) -> Result<bool, StorageError> {
+async fn done(blobs: &dyn BlobStore, month: &str) -> Result<bool, AzureError> {
     match blobs
         .properties(&BlobRef::new(CONTAINER, format!("{month}/{COMMIT}")))
         .await
     {
         Ok(_) => return Ok(true),
-        Err(StorageError::NotFound) => {}
+        Err(AzureError::NotFound) => {}
         Err(e) => return Err(e),
     }
     let prefix = format!("{month}/");
@@ -138,7 +139,7 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
         Ok(_) => Ok(Outcome::processed(format!(
             "evidence pack of {month}: {files} blobs under {CONTAINER}/{month}/{run}/"
         ))),
-        Err(StorageError::AlreadyExists) => Ok(Outcome::skipped(format!(
+        Err(AzureError::Conflict) => Ok(Outcome::skipped(format!(
             "the pack of {month} was committed by another run first; this run's copy under {CONTAINER}/{month}/{run}/ is not the month's pack"
         ))),
         Err(e) => Err(retry(e.into())),

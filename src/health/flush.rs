@@ -7,15 +7,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Beat, HEARTBEAT_PK, HEARTBEATS_TABLE, Heartbeats};
+use crate::azure::AzureError;
 use crate::tables::ops::{query_all, update};
-use crate::tables::{Filter, TableError, TableStore};
+use crate::tables::{Filter, TableStore};
 
 /// Writes the beats recorded since the last flush; returns how many rows were written. On a
 /// failure the unwritten beats are kept for the next flush.
 ///
 /// # Errors
 /// The first table error.
-pub async fn flush(hb: &Heartbeats, tables: &dyn TableStore) -> Result<usize, TableError> {
+pub async fn flush(hb: &Heartbeats, tables: &dyn TableStore) -> Result<usize, AzureError> {
     let mut pending = hb.take_dirty();
     let mut written = 0;
     while let Some((function, mine)) = pending.pop_first() {
@@ -47,7 +48,7 @@ pub async fn flush(hb: &Heartbeats, tables: &dyn TableStore) -> Result<usize, Ta
 ///
 /// # Errors
 /// Table errors.
-pub async fn stored(tables: &dyn TableStore) -> Result<BTreeMap<String, Beat>, TableError> {
+pub async fn stored(tables: &dyn TableStore) -> Result<BTreeMap<String, Beat>, AzureError> {
     let rows = query_all(
         tables,
         HEARTBEATS_TABLE,

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::azure::AzureError;
+use crate::azure::connection::StorageConnection;
 use crate::queues::QueueAccess;
-use crate::storage::StorageError;
-use crate::storage::connection::StorageConnection;
 use crate::telemetry::redact;
 
 /// The poison queues of the app's queue-triggered functions.
@@ -22,7 +22,7 @@ pub trait QueueDepth: Send + Sync + 'static {
     ///
     /// # Errors
     /// Storage failures.
-    async fn depth(&self, queue: &str) -> Result<u64, StorageError>;
+    async fn depth(&self, queue: &str) -> Result<u64, AzureError>;
 }
 
 /// No queues (in-memory storage): every queue is empty.
@@ -31,14 +31,14 @@ pub struct NoQueues;
 
 #[async_trait]
 impl QueueDepth for NoQueues {
-    async fn depth(&self, _: &str) -> Result<u64, StorageError> {
+    async fn depth(&self, _: &str) -> Result<u64, AzureError> {
         Ok(0)
     }
 }
 
 #[async_trait]
 impl QueueDepth for QueueAccess {
-    async fn depth(&self, queue: &str) -> Result<u64, StorageError> {
+    async fn depth(&self, queue: &str) -> Result<u64, AzureError> {
         QueueAccess::depth(self, queue).await
     }
 }

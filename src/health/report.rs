@@ -4,6 +4,7 @@
 //! Gathering is bounded: two catalogue partitions, one heartbeat partition, the active cursors
 //! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
 
+use crate::azure::AzureError;
 use crate::ports::Ports;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,8 +18,8 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
 use crate::dates::format_utc_millis;
-use crate::storage::{BlobStore, StorageError};
-use crate::tables::{Filter, TableError, TableStore, get_str};
+use crate::storage::BlobStore;
+use crate::tables::{Filter, TableStore, get_str};
 
 /// Listing pages of the quarantine read per report (5 000 blobs each on Azure).
 pub const QUARANTINE_PAGES: usize = 5;
@@ -138,9 +139,9 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
 #[derive(Debug)]
 pub enum Unavailable {
     /// Table storage failed.
-    Tables(TableError),
+    Tables(AzureError),
     /// Blob (or queue) storage failed.
-    Blobs(StorageError),
+    Blobs(AzureError),
 }
 
 /// What the report reads: the app's tables and blobs, this instance's heartbeats, the queues.
@@ -246,7 +247,7 @@ fn functions_json(beats: &BTreeMap<String, Beat>) -> Value {
 async fn latest_recording(
     deps: &Health,
     now: OffsetDateTime,
-) -> Result<Option<String>, TableError> {
+) -> Result<Option<String>, AzureError> {
     let mut latest: Option<String> = None;
     for day in [now.date(), (now - Duration::days(1)).date()] {
         let f = Filter::partition(&format_date(day));
@@ -265,7 +266,7 @@ async fn latest_recording(
                     .map(str::to_owned);
                 latest = latest.max(best);
             }
-            Err(TableError::NotFound) => {}
+            Err(AzureError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }
@@ -277,7 +278,7 @@ async fn latest_recording(
 async fn cursors(
     deps: &Health,
     now: OffsetDateTime,
-) -> Result<(Value, Option<Duration>), TableError> {
+) -> Result<(Value, Option<Duration>), AzureError> {
     let active = CursorRepo::new(deps.ports.tables.clone())
         .active(now, deps.tail_window, 5000)
         .await?;
@@ -299,7 +300,7 @@ async fn cursors(
 
 /// Quarantined payloads: total (first pages), per function, and how many since yesterday
 /// (names are `<Function>/<yyyy-mm-dd>/…`).
-async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize), StorageError> {
+async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize), AzureError> {
     let recent_days = [
         format_date(now.date()),
         format_date((now - Duration::days(1)).date()),
@@ -314,7 +315,7 @@ async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize)
             .await
         {
             Ok(p) => p,
-            Err(StorageError::NotFound) => break,
+            Err(AzureError::NotFound) => break,
             Err(e) => return Err(e),
         };
         for item in &page.items {

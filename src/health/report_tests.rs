@@ -152,9 +152,9 @@ struct Depths(bool);
 
 #[async_trait::async_trait]
 impl super::queues::QueueDepth for Depths {
-    async fn depth(&self, queue: &str) -> Result<u64, crate::storage::StorageError> {
+    async fn depth(&self, queue: &str) -> Result<u64, crate::azure::AzureError> {
         match queue {
-            "hashrequests-poison" if self.0 => Err(crate::storage::StorageError::Transient(
+            "hashrequests-poison" if self.0 => Err(crate::azure::AzureError::Transient(
                 "https://acct.queue.core.windows.net?sig=SECRET".into(),
             )),
             "notifications-poison" => Ok(3),

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use crate::audit_logs::detect::stalled::{MARKER_PK, marker_key};
 use crate::audit_logs::repo::STATE_TABLE;
+use crate::azure::AzureError;
 use crate::sources::{Source, Sources};
-use crate::storage::StorageError;
 use crate::tables::ops::get;
-use crate::tables::{TableError, TableStore, get_str};
+use crate::tables::{TableStore, get_str};
 
 /// A name no blob has (`.` starts no Bastion or audit-log name): reading its properties proves the
 /// account answers and the identity may read the container, at the cost of one 404.
@@ -35,7 +35,7 @@ pub struct SourceHealth {
 ///
 /// # Errors
 /// Table errors (the markers); an unreachable source is a finding, not an error.
-pub async fn check(tables: &dyn TableStore, sources: &Sources) -> Result<SourceHealth, TableError> {
+pub async fn check(tables: &dyn TableStore, sources: &Sources) -> Result<SourceHealth, AzureError> {
     let mut out = SourceHealth::default();
     for (kind, list) in [
         ("recordings", sources.recordings()),
@@ -91,10 +91,10 @@ pub async fn check(tables: &dyn TableStore, sources: &Sources) -> Result<SourceH
 /// `Ok` when the account answered (404 included); else the kind of failure, safe to show.
 async fn probe(source: &Source) -> Result<(), String> {
     match source.store.properties(&source.blob(PROBE)).await {
-        Ok(_) | Err(StorageError::NotFound) => Ok(()),
-        Err(StorageError::Transient(_)) => Err("the account did not answer".into()),
+        Ok(_) | Err(AzureError::NotFound) => Ok(()),
+        Err(AzureError::Transient(_)) => Err("the account did not answer".into()),
         Err(e) => Err(match e {
-            StorageError::Rejected(_) | StorageError::Permanent(_) => {
+            AzureError::Rejected { .. } | AzureError::Permanent(_) => {
                 "the account refused the request (permissions, SAS or identity)".into()
             }
             _ => "unexpected answer".into(),

@@ -12,10 +12,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::verify::Verdict;
+use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc_millis;
 use crate::tables::ops::{query_all, update};
-use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
+use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// The table of verification results.
 pub const CHECKS_TABLE: &str = "integritychecks";
@@ -53,7 +54,7 @@ pub async fn store(
     tables: &dyn TableStore,
     key: &RecordingKey,
     check: &Check,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let at = format_utc_millis(check.at);
     let mut change = |current: Option<&crate::tables::Stored>| {
         // Timestamps are fixed-width UTC: text order is time order (the same instant: last wins).
@@ -79,7 +80,7 @@ pub async fn store(
 pub async fn of_day(
     tables: &dyn TableStore,
     day: &str,
-) -> Result<HashMap<String, (String, String)>, TableError> {
+) -> Result<HashMap<String, (String, String)>, AzureError> {
     let rows = query_all(tables, CHECKS_TABLE, &Filter::partition(day), PER_DAY).await?;
     Ok(rows
         .into_iter()

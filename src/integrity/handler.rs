@@ -7,12 +7,13 @@
 
 use super::blob_of;
 use super::hash::{CHUNK, HashError, Hashed, hash_blob};
+use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
 use crate::ports::Ports;
-use crate::storage::{StorageError, normalize_etag};
+use crate::storage::normalize_etag;
 
 /// Hashes the recording at `key` unless its row already holds the digest of the current state.
 ///
@@ -32,7 +33,7 @@ pub async fn hash_recording(
     };
     let (store, blob) = blob_of(ports, &row.value)?;
     let current = match store.properties(&blob).await {
-        Err(StorageError::NotFound) => {
+        Err(AzureError::NotFound) => {
             return Ok(Outcome::skipped(format!("blob {blob} no longer exists")));
         }
         other => other?.etag,

@@ -6,7 +6,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::storage::{BlobRef, BlobStore, StorageError};
+use crate::azure::AzureError;
+use crate::storage::{BlobRef, BlobStore};
 
 /// Default ranged-read size: 8 MiB (few round trips, modest memory).
 pub const CHUNK: u64 = 8 * 1024 * 1024;
@@ -34,13 +35,13 @@ pub enum HashError {
     Unstable,
     /// Storage failure.
     #[error(transparent)]
-    Storage(StorageError),
+    Storage(AzureError),
 }
 
-impl From<StorageError> for HashError {
-    fn from(e: StorageError) -> Self {
+impl From<AzureError> for HashError {
+    fn from(e: AzureError) -> Self {
         match e {
-            StorageError::NotFound => Self::Missing,
+            AzureError::NotFound => Self::Missing,
             other => Self::Storage(other),
         }
     }
@@ -75,7 +76,7 @@ async fn digest(
     store: &dyn BlobStore,
     blob: &BlobRef,
     chunk: u64,
-) -> Result<(String, u64), StorageError> {
+) -> Result<(String, u64), AzureError> {
     let mut hasher = Sha256::new();
     let mut offset = 0u64;
     let mut current = read(store, blob, 0, chunk).await?;
@@ -103,9 +104,9 @@ async fn read(
     blob: &BlobRef,
     offset: u64,
     len: u64,
-) -> Result<bytes::Bytes, StorageError> {
+) -> Result<bytes::Bytes, AzureError> {
     match store.read_range(blob, offset, len).await {
-        Err(StorageError::RangeNotSatisfiable) => Ok(bytes::Bytes::new()),
+        Err(AzureError::RangeNotSatisfiable) => Ok(bytes::Bytes::new()),
         other => other,
     }
 }

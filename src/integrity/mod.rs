@@ -19,23 +19,24 @@ pub mod hash;
 pub mod timer;
 pub mod verify;
 
+use crate::azure::AzureError;
 use crate::ports::Ports;
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::storage::{BlobRef, BlobStore, StorageError};
+use crate::storage::{BlobRef, BlobStore};
 
 /// The store and blob of a catalogue row; a row of a source no longer configured cannot be
 /// read (a permanent error, counted by the caller, never a finding).
 pub(crate) fn blob_of<'a>(
     ports: &'a Ports,
     row: &crate::catalogue::recording::Recording,
-) -> Result<(&'a dyn BlobStore, BlobRef), StorageError> {
+) -> Result<(&'a dyn BlobStore, BlobRef), AzureError> {
     let (source, blob) = ports
         .sources
         .blob_of_row(row)
-        .map_err(StorageError::Permanent)?;
+        .map_err(AzureError::Permanent)?;
     Ok((source.store.as_ref(), blob))
 }
 

@@ -22,13 +22,14 @@ use time::{Duration, OffsetDateTime};
 use super::checks::{Check, result_of, store};
 use super::verify::rank;
 use super::verify::{Verdict, verify_row};
+use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::dates::format_date;
 use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
-use crate::tables::{Entity, Filter, TableError, get_str};
+use crate::tables::{Entity, Filter, get_str};
 
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "IntegrityVerify";
@@ -87,7 +88,7 @@ pub async fn select(
     days: u32,
     size: usize,
     salt: &str,
-) -> Result<Vec<Entity>, TableError> {
+) -> Result<Vec<Entity>, AzureError> {
     let mut heap = BinaryHeap::with_capacity(size + 1);
     for back in 0..i64::from(days) {
         let day = format_date((now - Duration::days(back)).date());
@@ -100,7 +101,7 @@ pub async fn select(
                 .await
             {
                 // No table yet: nothing is catalogued on any day (one call, not one per day).
-                Err(TableError::NotFound) => return Ok(Vec::new()),
+                Err(AzureError::NotFound) => return Ok(Vec::new()),
                 other => other?,
             };
             for s in page.items {

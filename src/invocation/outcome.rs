@@ -158,19 +158,10 @@ impl From<DecodeError> for HandlerError {
     }
 }
 
-impl From<crate::storage::StorageError> for HandlerError {
-    fn from(e: crate::storage::StorageError) -> Self {
+impl From<crate::azure::AzureError> for HandlerError {
+    fn from(e: crate::azure::AzureError) -> Self {
         match e {
-            crate::storage::StorageError::Rejected(_) => Self::poison(e.to_string()),
-            e => Self::storage(e),
-        }
-    }
-}
-
-impl From<crate::tables::TableError> for HandlerError {
-    fn from(e: crate::tables::TableError) -> Self {
-        match e {
-            crate::tables::TableError::Rejected(_) => Self::poison(e.to_string()),
+            crate::azure::AzureError::Rejected { .. } => Self::poison(e.to_string()),
             e => Self::storage(e),
         }
     }
@@ -199,7 +190,7 @@ mod tests {
 
     #[test]
     fn infrastructure_errors_are_retryable_and_decode_errors_poison() {
-        let e: HandlerError = crate::storage::StorageError::Permanent("403".into()).into();
+        let e: HandlerError = crate::azure::AzureError::Permanent("403".into()).into();
         assert_eq!(e.label(), "failed");
         let e: HandlerError = DecodeError::Missing("Data.x".into()).into();
         assert_eq!(e.label(), "poisoned");
@@ -210,15 +201,17 @@ mod tests {
             (400, "OutOfRangeInput"),
             (413, "RequestBodyTooLarge"),
         ] {
-            let e: HandlerError = crate::tables::TableError::from_status(status, code).into();
+            let e: HandlerError =
+                crate::azure::AzureError::from_status(status, code, "", None).into();
             assert_eq!(e.label(), "poisoned", "{code}");
             assert!(e.to_string().contains(code), "{e}");
         }
         let e: HandlerError =
-            crate::storage::StorageError::from_status(400, "InvalidHeaderValue").into();
+            crate::azure::AzureError::from_status(400, "InvalidHeaderValue", "", None).into();
         assert_eq!(e.label(), "poisoned");
         for status in [403, 404, 409, 412, 429, 503] {
-            let e: HandlerError = crate::tables::TableError::from_status(status, "x").into();
+            let e: HandlerError =
+                crate::azure::AzureError::from_status(status, "x", "", None).into();
             assert_eq!(e.label(), "failed", "{status}");
         }
     }

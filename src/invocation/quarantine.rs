@@ -11,8 +11,9 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
-use crate::storage::{BlobRef, BlobStore, Metadata, StorageError};
+use crate::storage::{BlobRef, BlobStore, Metadata};
 
 /// Writes poison payloads to a container in the app's storage account.
 #[derive(Clone)]
@@ -54,7 +55,7 @@ impl Quarantine {
         item: Option<&str>,
         reason: &str,
         payload: &[u8],
-    ) -> Result<BlobRef, StorageError> {
+    ) -> Result<BlobRef, AzureError> {
         let now = OffsetDateTime::now_utc();
         let day = format_utc_millis(now);
         let safe = |s: &str| {

@@ -7,8 +7,9 @@
 
 use time::OffsetDateTime;
 
+use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::tables::{Entity, Stored, TableError, TableStore, get_str, ops};
+use crate::tables::{Entity, Stored, TableStore, get_str, ops};
 
 /// Table of the join's own state.
 pub const STATE_TABLE: &str = "joinstate";
@@ -22,7 +23,7 @@ pub const ROW: (&str, &str) = ("join", "pass");
 /// Table errors.
 pub async fn read(
     tables: &dyn TableStore,
-) -> Result<(Option<Stored>, Option<OffsetDateTime>), TableError> {
+) -> Result<(Option<Stored>, Option<OffsetDateTime>), AzureError> {
     let row = ops::get(tables, STATE_TABLE, ROW.0, ROW.1).await?;
     let cursor = row.as_ref().and_then(|r| cursor_of(&r.entity));
     Ok((row, cursor))

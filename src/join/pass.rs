@@ -249,7 +249,7 @@ impl Join {
                         k.recordings.insert(key, r);
                     }
                     // Gone, or a row that no longer parses: nothing to join.
-                    Ok(None) | Err(crate::tables::TableError::Permanent(_)) => {}
+                    Ok(None) | Err(crate::azure::AzureError::Permanent(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
             }

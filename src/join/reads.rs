@@ -4,6 +4,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::{Join, Times};
+use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::{Versioned, parsed};
@@ -12,7 +13,7 @@ use crate::catalogue::window::{Span, WINDOWS_TABLE, WindowRow, read_rows};
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, Stored, TableError};
+use crate::tables::{Filter, Stored};
 
 /// Every catalogued recording created within `span`: one query over the range of creation days.
 /// A row lives under its blob's creation day and records the event time, a moment later: the day
@@ -23,7 +24,7 @@ use crate::tables::{Filter, Stored, TableError};
 pub(super) async fn created_within(
     join: &Join,
     span: Span,
-) -> Result<Vec<Versioned<Recording>>, TableError> {
+) -> Result<Vec<Versioned<Recording>>, AzureError> {
     let first = format_date((span.from - Duration::hours(1)).date());
     let filter = Filter::And(vec![
         Filter::str("PartitionKey", Op::Ge, first),
@@ -44,7 +45,7 @@ pub(super) async fn due(
     since_day: &str,
     after: Option<OffsetDateTime>,
     until: OffsetDateTime,
-) -> Result<Vec<Versioned<Recording>>, TableError> {
+) -> Result<Vec<Versioned<Recording>>, AzureError> {
     let mut all = vec![
         Filter::str("PartitionKey", Op::Ge, since_day),
         Filter::str("JoinDue", Op::Le, format_utc_millis(until)),
@@ -56,7 +57,7 @@ pub(super) async fn due(
     recordings(join, &Filter::And(all)).await
 }
 
-async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Recording>>, TableError> {
+async fn recordings(join: &Join, filter: &Filter) -> Result<Vec<Versioned<Recording>>, AzureError> {
     let rows = query_all(
         join.ports.tables.as_ref(),
         RECORDINGS_TABLE,
@@ -99,7 +100,7 @@ pub(super) async fn windows(
     join: &Join,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> Result<Vec<(WindowRow, Stored)>, TableError> {
+) -> Result<Vec<(WindowRow, Stored)>, AzureError> {
     let mut rows = Vec::new();
     for day in days((from - join.times.lookback()).date(), to.date()) {
         let filter = window_filter(&join.times, &format_date(day), from, to);

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 
 use super::Join;
+use crate::azure::AzureError;
 use crate::catalogue::index;
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
 use crate::invocation::HandlerError;
 use crate::retention::retag::retag;
-use crate::tables::TableError;
 
 /// A recording to write: the row as read and its new join.
 pub(super) struct Planned {
@@ -80,7 +80,7 @@ pub(super) async fn recordings(
             }
             Ok(None) => {}
             // A row the service refuses fails the same way every time: left as it is.
-            Err(e @ TableError::Rejected(_)) => {
+            Err(e @ AzureError::Rejected { .. }) => {
                 let cause = crate::telemetry::redact(&e.to_string());
                 tracing::error!(recording = %key.id(), error.cause_chain = %cause, "the join's row was refused by the table service; left as it is");
             }

@@ -22,8 +22,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::{Answer, LogsQuery};
+use crate::azure::AzureError;
 use crate::dates::timestamp;
-use crate::rest::RestError;
 
 /// One stored row: its columns (by name), ingestion time and when queries first see it.
 #[derive(Debug, Clone)]
@@ -360,27 +360,25 @@ impl LogsQuery for FakeLogs {
         query: &str,
         timespan: &str,
         wait: std::time::Duration,
-    ) -> Result<Answer, RestError> {
+    ) -> Result<Answer, AzureError> {
         let body = super::request_body(query, timespan);
         match self.answer(workspace, &body, None, Some(wait.as_secs().max(1))) {
             Answered::Body(b) => Ok(Answer::from_bytes(b)),
             Answered::TimedOut(after) => {
                 tokio::time::sleep(after).await;
-                Err(RestError::ServerTimeout {
+                Err(AzureError::ServerTimeout {
                     code: "GatewayTimeout".into(),
                 })
             }
             Answered::Failed(204, ..) => Ok(Answer::empty()),
-            Answered::Failed(403, ..) => Err(RestError::MissingRole {
+            Answered::Failed(403, ..) => Err(AzureError::Forbidden {
                 role: format!("{} on workspace {workspace}", super::ROLE),
             }),
-            Answered::Failed(404, ..) => Err(RestError::NotFound {
-                what: format!("/v1/workspaces/{workspace}/query"),
-            }),
-            Answered::Failed(429, s, _) => Err(RestError::Throttled {
+            Answered::Failed(404, ..) => Err(AzureError::NotFound),
+            Answered::Failed(429, s, _) => Err(AzureError::Throttled {
                 retry_after: s.map(std::time::Duration::from_secs),
             }),
-            Answered::Failed(status, ..) => Err(RestError::Rejected {
+            Answered::Failed(status, ..) => Err(AzureError::Rejected {
                 status,
                 code: "FaultInjected".into(),
                 message: String::new(),

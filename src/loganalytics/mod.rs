@@ -1,11 +1,11 @@
 //! The Log Analytics Logs Query API (`POST {endpoint}/v1/workspaces/{id}/query`, body
 //! `{"query","timespan"}`, `Prefer: wait=<seconds>`, bearer token for the endpoint's cloud:
-//! [`scope_for`]) over [`crate::rest`], with the answer read as a stream (module `answer`). A
+//! [`scope_for`]) over [`crate::azure::http`], with the answer read as a stream (module `answer`). A
 //! trait, so tests and the benchmark can put a loopback fake or a counting decorator in its place.
 //!
 //! Documented answers besides a result: 204 without a body for a workspace holding no data (an
 //! empty result here), 504 when the query runs past the `Prefer: wait` limit (the default 3 min,
-//! at most 10) — [`RestError::ServerTimeout`], for the caller to ask for less —, 200 with a
+//! at most 10) — [`AzureError::ServerTimeout`], for the caller to ask for less —, 200 with a
 //! partial-result `error` beside the tables, and 429 with or without `Retry-After`.
 
 mod answer;
@@ -19,9 +19,11 @@ use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
+use crate::azure::AzureError;
+
 pub use answer::{Answer, Item};
 
-use crate::rest::{RestClient, RestError, RestRequest};
+use crate::azure::http::{Client, Request};
 
 /// The token scope of the query API in the public cloud.
 pub const SCOPE: &str = "https://api.loganalytics.io/.default";
@@ -58,7 +60,7 @@ pub trait LogsQuery: Send + Sync {
     /// arrive.
     ///
     /// # Errors
-    /// [`RestError`] (403 names the role, 404 the workspace, 429 after the deadline is `Throttled`,
+    /// [`AzureError`] (403 names the role, 404 the workspace, 429 after the deadline is `Throttled`,
     /// the service's timeout is `ServerTimeout`).
     async fn query(
         &self,
@@ -66,7 +68,7 @@ pub trait LogsQuery: Send + Sync {
         query: &str,
         timespan: &str,
         wait: std::time::Duration,
-    ) -> Result<Answer, RestError>;
+    ) -> Result<Answer, AzureError>;
 }
 
 /// The request body of a query (what the client sends and the fake answers).
@@ -77,24 +79,24 @@ pub fn request_body(query: &str, timespan: &str) -> serde_json::Value {
 /// The client for one endpoint.
 #[derive(Debug, Clone)]
 pub struct LogsClient {
-    rest: RestClient,
+    http: Client,
     endpoint: Url,
 }
 
 impl LogsClient {
     /// A client of `endpoint` (checked by the caller: https, or loopback http when allowed).
-    pub fn new(rest: RestClient, endpoint: Url) -> Self {
-        Self { rest, endpoint }
+    pub fn new(http: Client, endpoint: Url) -> Self {
+        Self { http, endpoint }
     }
 
     /// The query URL of `workspace`.
     ///
     /// # Errors
     /// A workspace id that is not one path segment.
-    pub fn url(&self, workspace: &str) -> Result<Url, RestError> {
+    pub fn url(&self, workspace: &str) -> Result<Url, AzureError> {
         let mut url = self.endpoint.clone();
         url.path_segments_mut()
-            .map_err(|()| RestError::Transient("the endpoint cannot be a base".into()))?
+            .map_err(|()| AzureError::Transient("the endpoint cannot be a base".into()))?
             .pop_if_empty()
             .extend(["v1", "workspaces", workspace, "query"]);
         Ok(url)
@@ -109,12 +111,14 @@ impl LogsQuery for LogsClient {
         query: &str,
         timespan: &str,
         wait: std::time::Duration,
-    ) -> Result<Answer, RestError> {
+    ) -> Result<Answer, AzureError> {
         let body = request_body(query, timespan);
         let role = format!("{ROLE} on workspace {workspace}");
-        let req = RestRequest::new(Method::POST, self.url(workspace)?, Some(&body), &role)
+        let req = Request::new(Method::POST, self.url(workspace)?, &role)
+            .op("Logs Query")
+            .json(&body)
             .server_wait(wait.min(MAX_WAIT));
-        let res = self.rest.send(req).await?;
+        let res = self.http.send(&req).await?;
         if res.status() == reqwest::StatusCode::NO_CONTENT {
             // A workspace without data: no body, no rows.
             return Ok(Answer::empty());
@@ -129,7 +133,8 @@ pub type SharedLogs = Arc<dyn LogsQuery>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rest::RestLimits;
+    use crate::azure::http::Auth;
+    use crate::azure::{Policy, Timeouts};
 
     #[test]
     fn each_cloud_has_its_own_token_audience() {
@@ -169,9 +174,17 @@ mod tests {
 
     #[test]
     fn the_query_url_is_under_the_endpoint() {
+        let endpoint = Url::parse("https://api.loganalytics.azure.com/").expect("url");
         let c = LogsClient::new(
-            RestClient::new(None, SCOPE, RestLimits::default()),
-            Url::parse("https://api.loganalytics.azure.com/").expect("url"),
+            Client::new(
+                "logs",
+                Some(&endpoint),
+                Auth::None,
+                Timeouts::CONTROL,
+                Policy::CONTROL,
+            )
+            .expect("client"),
+            endpoint.clone(),
         );
         assert_eq!(
             c.url("a1b2").expect("url").as_str(),

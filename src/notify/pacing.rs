@@ -1,16 +1,14 @@
-//! Per-destination pacing shared by every invocation in the process.
+//! Per-destination send slots shared by every invocation in the process.
 //!
 //! Slack tolerates about one message per second per webhook, Teams four; bursts beyond that are
 //! *smoothed*: each send reserves the next free slot (`next allowed instant` + interval) and waits
-//! for it. A slot beyond the invocation's deadline is not taken: the destination fails retryably
-//! and the queue redelivers later, so nothing is dropped. A 429 pushes the destination's next slot
-//! out by `Retry-After` for every invocation, not just the one that saw it.
+//! for it. A slot beyond the end of the invocation's budget is not taken: the destination fails
+//! retryably and the queue redelivers later, so nothing is dropped. A 429 pushes the destination's
+//! next slot out by `Retry-After` for every invocation, not just the one that saw it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
-
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::routes::Destination;
 
@@ -26,26 +24,33 @@ pub fn interval(dest: Destination) -> Duration {
 
 /// Next free slot per destination.
 #[derive(Debug, Default)]
-pub struct Pacer {
+pub struct Slots {
     next: Mutex<HashMap<Destination, Instant>>,
 }
 
-impl Pacer {
-    /// A pacer with every destination free.
+impl Slots {
+    /// Slots with every destination free.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Reserves the next slot for `dest` at or after `now`, unless it lies after `deadline`.
-    /// Returns the instant to send at.
-    pub fn reserve(&self, dest: Destination, now: Instant, deadline: Instant) -> Option<Instant> {
+    /// Reserves the next slot for `dest` at or after `now`, unless it lies after `until`.
+    ///
+    /// # Errors
+    /// The slot it would have been, when after `until`.
+    pub fn reserve(
+        &self,
+        dest: Destination,
+        now: Instant,
+        until: Instant,
+    ) -> Result<Instant, Instant> {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         let slot = next.get(&dest).copied().map_or(now, |n| n.max(now));
-        if slot > deadline {
-            return None;
+        if slot > until {
+            return Err(slot);
         }
         next.insert(dest, slot + interval(dest));
-        Some(slot)
+        Ok(slot)
     }
 
     /// Holds `dest` back until `until` (a 429's `Retry-After`), keeping a later hold if any.
@@ -55,15 +60,15 @@ impl Pacer {
         *slot = (*slot).max(until);
     }
 
-    /// Waits for a slot; `false` when none is free before `deadline`.
-    pub async fn wait(&self, dest: Destination, deadline: Instant) -> bool {
-        match self.reserve(dest, Instant::now(), deadline) {
-            Some(slot) => {
-                tokio::time::sleep_until(slot).await;
-                true
-            }
-            None => false,
-        }
+    /// Waits for a slot.
+    ///
+    /// # Errors
+    /// How far away the next free slot is, when it lies after `until`.
+    pub async fn wait(&self, dest: Destination, until: Instant) -> Result<(), Duration> {
+        let now = Instant::now();
+        let slot = self.reserve(dest, now, until).map_err(|slot| slot - now)?;
+        tokio::time::sleep_until(slot.into()).await;
+        Ok(())
     }
 }
 
@@ -72,49 +77,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bursts_are_spaced_and_bounded_by_the_deadline() {
-        let p = Pacer::new();
+    fn bursts_are_spaced_and_bounded_by_the_end_of_the_budget() {
+        let p = Slots::new();
         let t0 = Instant::now();
-        let deadline = t0 + Duration::from_millis(2500);
-        let slots: Vec<Option<Instant>> = (0..4)
-            .map(|_| p.reserve(Destination::Slack, t0, deadline))
+        let until = t0 + Duration::from_millis(2500);
+        let slots: Vec<Result<Instant, Instant>> = (0..4)
+            .map(|_| p.reserve(Destination::Slack, t0, until))
             .collect();
-        assert_eq!(slots[0], Some(t0));
-        assert_eq!(slots[1], Some(t0 + Duration::from_secs(1)));
-        assert_eq!(slots[2], Some(t0 + Duration::from_secs(2)));
-        assert_eq!(slots[3], None, "beyond the deadline: not taken");
+        assert_eq!(slots[0], Ok(t0));
+        assert_eq!(slots[1], Ok(t0 + Duration::from_secs(1)));
+        assert_eq!(slots[2], Ok(t0 + Duration::from_secs(2)));
+        let late = t0 + Duration::from_secs(3);
+        assert_eq!(slots[3], Err(late), "beyond the end: not taken");
         // A refused reservation does not consume a slot.
         assert_eq!(
             p.reserve(Destination::Slack, t0, t0 + Duration::from_secs(3)),
-            Some(t0 + Duration::from_secs(3))
+            Ok(t0 + Duration::from_secs(3))
         );
         // Destinations are independent; webhooks are unpaced.
-        assert_eq!(p.reserve(Destination::Teams, t0, deadline), Some(t0));
+        assert_eq!(p.reserve(Destination::Teams, t0, until), Ok(t0));
         assert_eq!(
-            p.reserve(Destination::Teams, t0, deadline),
-            Some(t0 + Duration::from_millis(250))
+            p.reserve(Destination::Teams, t0, until),
+            Ok(t0 + Duration::from_millis(250))
         );
-        assert_eq!(p.reserve(Destination::Webhook, t0, deadline), Some(t0));
-        assert_eq!(p.reserve(Destination::Webhook, t0, deadline), Some(t0));
+        assert_eq!(p.reserve(Destination::Webhook, t0, until), Ok(t0));
+        assert_eq!(p.reserve(Destination::Webhook, t0, until), Ok(t0));
     }
 
     #[test]
     fn holds_push_slots_out_but_never_in() {
-        let p = Pacer::new();
+        let p = Slots::new();
         let t0 = Instant::now();
         let far = t0 + Duration::from_secs(100);
         p.hold(Destination::Webhook, t0 + Duration::from_secs(30));
         p.hold(Destination::Webhook, t0 + Duration::from_secs(10));
         assert_eq!(
             p.reserve(Destination::Webhook, t0, far),
-            Some(t0 + Duration::from_secs(30))
+            Ok(t0 + Duration::from_secs(30))
         );
-        assert_eq!(
-            p.reserve(Destination::Webhook, t0, t0 + Duration::from_secs(5)),
-            None
+        assert!(
+            p.reserve(Destination::Webhook, t0, t0 + Duration::from_secs(5))
+                .is_err()
         );
         // Time moving past the hold frees the destination again.
         let later = t0 + Duration::from_secs(40);
-        assert_eq!(p.reserve(Destination::Webhook, later, far), Some(later));
+        assert_eq!(p.reserve(Destination::Webhook, later, far), Ok(later));
     }
 }

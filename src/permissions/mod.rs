@@ -239,6 +239,14 @@ impl Operation {
         self.spec().2
     }
 
+    /// What a 403 on a call of this operation at `scope` tells the operator to grant.
+    pub fn missing(self, scope: &str) -> String {
+        match self {
+            Self::Arm(a) => a.missing(scope),
+            _ => format!("{} on {scope}", self.permissions()[0]),
+        }
+    }
+
     /// True when the operation acts on the whole account (a container-scoped role cannot grant it).
     pub fn account_wide(self) -> bool {
         self == Self::GetUserDelegationKey

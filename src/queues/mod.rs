@@ -1,10 +1,11 @@
 //! The queue port: Storage queue clients for one connection, bounded like every storage call.
 //!
-//! Key-based connections carry a fresh account SAS (`ss=q`) on every try (the same per-try policy
-//! as blobs, so a long-lived client never holds an expired token); identity-based ones use the
-//! connection's shared managed identity. The SDK clients get the connection's per-try timeouts and
-//! bounded retries; [`QueueAccess::guard`] bounds and logs a whole call. Used by the health report
-//! (poison-queue depths) and by devhost (output bindings and queue triggers).
+//! Key-based connections carry a fresh account SAS (`ss=q`) on every request (the same policy as
+//! blobs, so a long-lived client never holds an expired token); identity-based ones use the
+//! connection's shared managed identity ([`crate::azure::sdk`]). [`QueueAccess::depth`] runs
+//! under the connection's guard (the one retry policy and the total timeout). Used by the health
+//! report (poison-queue depths) and by devhost (output bindings and queue triggers, whose SDK
+//! calls are tried once).
 
 use std::sync::Arc;
 
@@ -12,11 +13,9 @@ use azure_core::credentials::TokenCredential;
 use azure_storage_queue::models::QueueClientGetPropertiesResultHeaders as _;
 use azure_storage_queue::{QueueClient, QueueClientOptions};
 
-use crate::storage::StorageError;
-use crate::storage::azure::client::authorised;
-use crate::storage::connection::StorageConnection;
-use crate::storage::deadline::CallGuard;
-use crate::storage::identity::identity_failure;
+use crate::azure::connection::StorageConnection;
+use crate::azure::{AzureError, Guard, Policy};
+use crate::permissions::Operation;
 use crate::telemetry::redact;
 
 /// Queue REST version (as for blobs: what Azurite accepts and Azure serves; the SDK default is newer).
@@ -27,7 +26,7 @@ pub struct QueueAccess {
     conn: StorageConnection,
     options: QueueClientOptions,
     credential: Option<Arc<dyn TokenCredential>>,
-    guard: CallGuard,
+    guard: Guard,
 }
 
 crate::telemetry::debug_fields!(QueueAccess { conn.setting, conn.account });
@@ -37,8 +36,8 @@ impl QueueAccess {
     ///
     /// # Errors
     /// `Permanent` when the HTTP client or the managed identity credential cannot be built.
-    pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
-        let (client_options, credential) = authorised(conn, "q")?;
+    pub fn new(conn: &StorageConnection) -> Result<Self, AzureError> {
+        let (client_options, credential) = crate::azure::sdk::options(conn, "q")?;
         Ok(Self {
             conn: conn.clone(),
             options: QueueClientOptions {
@@ -46,65 +45,52 @@ impl QueueAccess {
                 client_options,
             },
             credential,
-            guard: CallGuard::new(&conn.setting, &conn.queue, conn.deadlines),
+            guard: Guard::new(
+                &conn.setting,
+                Some(&conn.queue),
+                conn.timeouts,
+                Policy::STORAGE,
+            ),
         })
-    }
-
-    /// The connection these clients use.
-    pub fn connection(&self) -> &StorageConnection {
-        &self.conn
-    }
-
-    /// Bounds and logs whole calls made with [`QueueAccess::client`]'s clients.
-    pub fn guard(&self) -> &CallGuard {
-        &self.guard
     }
 
     /// A client for `queue` (no request is made).
     ///
     /// # Errors
     /// `Permanent` when the queue URL or the client cannot be built.
-    pub fn client(&self, queue: &str) -> Result<QueueClient, StorageError> {
+    pub fn client(&self, queue: &str) -> Result<QueueClient, AzureError> {
         let mut url = self.conn.queue.clone();
         url.path_segments_mut()
-            .map_err(|()| StorageError::Permanent("queue endpoint is not a base URL".into()))?
+            .map_err(|()| AzureError::Permanent("queue endpoint is not a base URL".into()))?
             .pop_if_empty()
             .push(queue);
-        QueueClient::new(url, self.credential.clone(), Some(self.options.clone())).map_err(|e| {
-            StorageError::Permanent(format!("queue client: {}", redact(&e.to_string())))
-        })
+        QueueClient::new(url, self.credential.clone(), Some(self.options.clone()))
+            .map_err(|e| AzureError::Permanent(format!("queue client: {}", redact(&e.to_string()))))
     }
 
     /// Approximate number of messages in `queue` (one Get Queue Metadata call); an absent queue
     /// is empty.
     ///
     /// # Errors
-    /// Storage failures, classified as for blobs.
-    pub async fn depth(&self, queue: &str) -> Result<u64, StorageError> {
+    /// Storage failures.
+    pub async fn depth(&self, queue: &str) -> Result<u64, AzureError> {
         let client = self.client(queue)?;
-        let call = async {
+        let depth = || async {
             match client.get_properties(None).await {
                 Ok(r) => Ok(r
                     .approximate_messages_count()
-                    .map_err(|e| error(&e))?
+                    .map_err(|e| AzureError::of_sdk(&e))?
                     .and_then(|n| u64::try_from(n).ok())
                     .unwrap_or(0)),
-                Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 404) => Ok(0),
-                Err(e) => Err(error(&e)),
+                Err(e) => match AzureError::of_sdk(&e) {
+                    AzureError::NotFound => Ok(0),
+                    other => Err(other),
+                },
             }
         };
-        self.guard.run("queue.depth", call).await
-    }
-}
-
-/// Classifies a queue SDK error like a blob one: by HTTP status, transient otherwise (transport,
-/// token). The text is redacted (URLs carry the SAS).
-pub fn error(e: &azure_core::Error) -> StorageError {
-    match e.http_status() {
-        Some(s) => StorageError::from_status(u16::from(s), redact(&e.to_string())),
-        None => {
-            StorageError::Transient(identity_failure(e).unwrap_or_else(|| redact(&e.to_string())))
-        }
+        let op = Operation::GetQueueMetadata;
+        let role = || op.missing(&format!("queue {}/{queue}", self.conn.account));
+        self.guard.run(op.name(), role, depth).await
     }
 }
 
@@ -115,12 +101,12 @@ mod tests {
     #[tokio::test]
     async fn a_frozen_queue_service_fails_at_the_deadline_retryably() {
         let (url, accepted) = crate::testkit::frozen_service().await;
-        let d = crate::testkit::short_deadlines();
+        let d = crate::testkit::short_timeouts();
         let conn = crate::testkit::loopback_connection(&url, d);
         let started = std::time::Instant::now();
         let r = QueueAccess::new(&conn).expect("access").depth("q").await;
         let took = started.elapsed();
-        assert!(matches!(&r, Err(e) if e.is_transient()), "{r:?}");
+        assert!(matches!(&r, Err(e) if e.is_retryable()), "{r:?}");
         assert!(took >= d.total && took < d.total * 2, "{took:?}");
         assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 1);
     }

@@ -5,6 +5,7 @@
 //! `recordingkeys` upsert and one session read, and the row insert; plus a tag read only when the
 //! blob already has tags. A duplicate or older event costs two reads.
 
+use crate::azure::AzureError;
 use crate::ports::Ports;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use crate::join::Join;
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
-use crate::storage::{BlobProps, BlobRef, StorageError, update_tags};
+use crate::storage::{BlobProps, BlobRef, update_tags};
 
 /// What cataloguing needs: the ports, the policy and the join.
 #[derive(Clone)]
@@ -63,7 +64,7 @@ impl Recordings {
         };
         let blob = source.blob(event.blob.clone());
         let props = match source.store.properties(&blob).await {
-            Err(StorageError::NotFound) => {
+            Err(AzureError::NotFound) => {
                 let gone = format!("blob {blob} no longer exists");
                 return Ok((Outcome::skipped(gone), None));
             }

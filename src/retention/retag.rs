@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use super::policy::{Policy, Subject, merge_tags};
+use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, SessionView};
 use crate::dates::parse_date;
 use crate::sources::Sources;
-use crate::storage::{StorageError, update_tags};
+use crate::storage::update_tags;
 
 /// The class the policy gives `r` now, with what its joined session says.
 pub fn class_of(policy: &Policy, r: &Recording) -> String {
@@ -39,7 +40,7 @@ pub async fn retag(
     policy: &Policy,
     sources: &Sources,
     r: &mut Recording,
-) -> Result<(), StorageError> {
+) -> Result<(), AzureError> {
     let class = class_of(policy, r);
     if class == r.retention_class {
         return Ok(());

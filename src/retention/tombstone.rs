@@ -13,10 +13,11 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::tables::ops::write_creating_table;
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// Table of tombstones and deletion intents.
 pub const DELETIONS_TABLE: &str = "deletions";
@@ -103,7 +104,7 @@ impl Ending {
 ///
 /// # Errors
 /// Table errors.
-pub async fn is_deleted(tables: &dyn TableStore, key: &RecordingKey) -> Result<bool, TableError> {
+pub async fn is_deleted(tables: &dyn TableStore, key: &RecordingKey) -> Result<bool, AzureError> {
     let row = crate::tables::ops::get(tables, DELETIONS_TABLE, &key.pk, &key.rk).await?;
     Ok(row.is_some())
 }
@@ -112,7 +113,7 @@ pub async fn is_deleted(tables: &dyn TableStore, key: &RecordingKey) -> Result<b
 ///
 /// # Errors
 /// Table errors.
-pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
+pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
     let e = t.entity(PENDING_PK, &t.key.id());
     write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Upsert)
         .await
@@ -123,12 +124,12 @@ pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), 
 ///
 /// # Errors
 /// Table errors other than `NotFound`.
-pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
+pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
     match tables
         .delete(DELETIONS_TABLE, PENDING_PK, &t.key.id(), None)
         .await
     {
-        Ok(()) | Err(TableError::NotFound) => Ok(()),
+        Ok(()) | Err(AzureError::NotFound) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -142,12 +143,12 @@ pub async fn finalize(
     t: &Tombstone,
     ending: Ending,
     at: OffsetDateTime,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let mut e = t.entity(&t.key.pk, &t.key.rk);
     e.insert("DeletedAt".into(), Value::String(format_utc(at)));
     e.insert("Outcome".into(), Value::String(ending.as_str().into()));
     match write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) | Err(TableError::Conflict) => drop_intent(tables, t).await,
+        Ok(_) | Err(AzureError::Conflict) => drop_intent(tables, t).await,
         Err(e) => Err(e),
     }
 }
@@ -156,7 +157,7 @@ pub async fn finalize(
 ///
 /// # Errors
 /// Table errors.
-pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>, TableError> {
+pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>, AzureError> {
     match tables
         .query(
             DELETIONS_TABLE,
@@ -171,7 +172,7 @@ pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>
             .iter()
             .filter_map(|s| Tombstone::from_entity(&s.entity))
             .collect()),
-        Err(TableError::NotFound) => Ok(Vec::new()),
+        Err(AzureError::NotFound) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
 }

@@ -4,8 +4,9 @@
 
 use super::model::{Kind, Subject};
 use super::period::latest_of_days;
+use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
-use crate::tables::{Entity, TableError, TableStore, get_str};
+use crate::tables::{Entity, TableStore, get_str};
 
 /// Where a row's latest review lives: the subject kind and the property holding its id.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +37,7 @@ pub async fn annotate(
     tables: &dyn TableStore,
     rows: &mut [Entity],
     kind: Rows,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let keys: Vec<Option<(String, String)>> = rows.iter().map(|e| key(kind, e)).collect();
     let days: Vec<String> = keys.iter().flatten().map(|(d, _)| d.clone()).collect();
     let latest = latest_of_days(tables, &days).await?;

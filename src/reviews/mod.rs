@@ -50,5 +50,5 @@ pub enum ReviewError {
     Conflict(String),
     /// Storage failed.
     #[error(transparent)]
-    Storage(#[from] crate::tables::TableError),
+    Storage(#[from] crate::azure::AzureError),
 }

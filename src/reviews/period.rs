@@ -7,10 +7,11 @@ use time::OffsetDateTime;
 
 use super::model::Review;
 use super::{LATEST_TABLE, REVIEWS_TABLE};
+use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, TableError, TableStore, get_str};
+use crate::tables::{Filter, TableStore, get_str};
 
 /// The reviews recorded in `[from, to)`, read one page (≤ 1000 rows) at a time, oldest first:
 /// one partition-scoped, row-key-bounded query per day, never the whole period in memory.
@@ -48,7 +49,7 @@ impl Period {
     pub async fn next_page(
         &mut self,
         tables: &dyn TableStore,
-    ) -> Result<Option<Vec<Review>>, TableError> {
+    ) -> Result<Option<Vec<Review>>, AzureError> {
         while let Some(day) = self.day.filter(|d| *d <= self.last) {
             let filter = Filter::And(vec![
                 Filter::partition(&format_date(day)),
@@ -59,7 +60,7 @@ impl Period {
                 .query(REVIEWS_TABLE, Some(&filter), Some(1000), self.next.take())
                 .await
             {
-                Err(TableError::NotFound) => return Ok(None),
+                Err(AzureError::NotFound) => return Ok(None),
                 other => other?,
             };
             self.next = page.next;
@@ -87,7 +88,7 @@ impl Period {
 pub async fn latest_in(
     tables: &dyn TableStore,
     day: &str,
-) -> Result<HashMap<String, Review>, TableError> {
+) -> Result<HashMap<String, Review>, AzureError> {
     let rows = query_all(tables, LATEST_TABLE, &Filter::partition(day), usize::MAX).await?;
     Ok(rows
         .iter()
@@ -106,7 +107,7 @@ pub async fn latest(
     tables: &dyn TableStore,
     day: &str,
     subject: &super::Subject,
-) -> Result<Option<Review>, TableError> {
+) -> Result<Option<Review>, AzureError> {
     let row = crate::tables::ops::get(tables, LATEST_TABLE, day, &subject.latest_rk()).await?;
     Ok(row.and_then(|r| Review::from_entity(&r.entity)))
 }
@@ -118,7 +119,7 @@ pub async fn latest(
 pub async fn latest_of_days(
     tables: &dyn TableStore,
     days: &[String],
-) -> Result<HashMap<String, Review>, TableError> {
+) -> Result<HashMap<String, Review>, AzureError> {
     let mut days: Vec<&String> = days.iter().filter(|d| !d.is_empty()).collect();
     days.sort();
     days.dedup();

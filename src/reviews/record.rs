@@ -10,11 +10,12 @@ use serde_json::Value;
 
 use super::model::{Kind, Review, Subject, Verdict};
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
+use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::notify::message::stable_id;
 use crate::ports::Ports;
 use crate::tables::ops::{get, update, write_creating_table};
-use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, TableStore, WriteMode, get_str};
 
 /// Row key of an id row.
 const ID_ROW: &str = "review";
@@ -122,7 +123,7 @@ pub async fn record(
     for _ in 0..2 {
         if let Some(stored) = get(tables, IDS_TABLE, &id, ID_ROW).await? {
             let review = Review::from_entity(&stored.entity)
-                .ok_or_else(|| TableError::Transient(format!("review {id}: unreadable row")))?;
+                .ok_or_else(|| AzureError::Transient(format!("review {id}: unreadable row")))?;
             let asked = Review {
                 subject: req.subject.clone(),
                 verdict: req.verdict,
@@ -164,11 +165,11 @@ pub async fn record(
                 });
             }
             // A concurrent retry won: read what it recorded.
-            Err(TableError::Conflict) => {}
+            Err(AzureError::Conflict) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    Err(TableError::Transient(format!("review {id}: kept conflicting")).into())
+    Err(AzureError::Transient(format!("review {id}: kept conflicting")).into())
 }
 
 fn keys(e: &mut Entity, pk: &str, rk: &str) {
@@ -177,11 +178,11 @@ fn keys(e: &mut Entity, pk: &str, rk: &str) {
 }
 
 /// Writes the log row (once) and supersedes the latest rows; repeated safely.
-async fn settle(tables: &dyn TableStore, review: &Review) -> Result<(), TableError> {
+async fn settle(tables: &dyn TableStore, review: &Review) -> Result<(), AzureError> {
     let mut e = review.to_entity();
     keys(&mut e, &review.log_pk(), &review.log_rk());
     match write_creating_table(tables, REVIEWS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) | Err(TableError::Conflict) => {}
+        Ok(_) | Err(AzureError::Conflict) => {}
         Err(e) => return Err(e),
     }
     let c = &review.context;
@@ -211,7 +212,7 @@ async fn supersede(
     pk: &str,
     rk: &str,
     review: &Review,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     if pk.is_empty() {
         return Ok(());
     }

@@ -9,6 +9,11 @@ mod domains;
 
 use std::sync::Arc;
 
+use azure_core::credentials::TokenCredential;
+
+use crate::azure::Timeouts;
+use crate::azure::connection::StorageConnection;
+use crate::azure::http::{Auth, Client};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, SourceSpec, Storage};
 use crate::health::Heartbeats;
@@ -17,12 +22,10 @@ use crate::invocation::{HasQuarantine, Quarantine};
 use crate::loganalytics::{LogsClient, LogsQuery};
 use crate::notify::{Notifier, config::NotifyConfig};
 use crate::ports::Ports;
-use crate::rest::{RestClient, RestLimits};
 use crate::retention::policy::Policy;
 use crate::sources::{Source, Sources};
 use crate::storage::BlobStore;
 use crate::storage::azure::AzureBlobStore;
-use crate::storage::connection::StorageConnection;
 use crate::storage::links::{self, Links};
 #[cfg(feature = "test-support")]
 use crate::storage::memory::InMemoryBlobStore;
@@ -142,7 +145,7 @@ impl AppState {
             .map_err(|e| ConfigError(vec![e.to_string()]))?;
         let queues = crate::health::queues::for_connection(Some(app));
         // The app's identity: a key connection (local development) sends no token.
-        let credential = crate::storage::identity::credential(app).ok();
+        let credential = crate::azure::identity::credential(app).ok();
         let seams = Built {
             sources,
             app_blobs,
@@ -281,22 +284,30 @@ fn resource_manager(
     if estate.hosts.is_empty() {
         return None;
     }
-    let credential = crate::storage::identity::credential(app).ok();
+    let credential = crate::azure::identity::credential(app).ok();
     if credential.is_none() {
         tracing::warn!(
             "estate checks: the app connection has no managed identity; Resource Manager calls carry no token"
         );
     }
-    let rest = crate::rest::RestClient::new(
-        credential,
-        estate.scope(),
-        crate::rest::RestLimits::default(),
+    let endpoint = url::Url::parse(&estate.arm_endpoint).ok()?;
+    let auth = bearer(credential, estate.scope());
+    let http = Client::new(
+        "Resource Manager",
+        Some(&endpoint),
+        auth,
+        Timeouts::CONTROL,
+        crate::azure::Policy::CONTROL,
     )
+    .ok()?
     .paced(crate::arm::MAX_IN_FLIGHT);
-    match crate::arm::client::ArmClient::new(rest, &estate.arm_endpoint) {
-        Ok(c) => Some(Arc::new(c)),
-        Err(_) => None,
-    }
+    let arm = crate::arm::client::ArmClient::new(http, &estate.arm_endpoint).ok()?;
+    Some(Arc::new(arm))
+}
+
+/// A bearer token for `scope` from `credential`, or nothing without one.
+fn bearer(credential: Option<Arc<dyn TokenCredential>>, scope: impl Into<String>) -> Auth {
+    credential.map_or(Auth::None, |c| Auth::Bearer(c, scope.into()))
 }
 
 /// The seams [`AppState::build`] takes.
@@ -349,29 +360,33 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
 /// 20 s a try, 40 s with retries and `Retry-After` waits.
 fn logs_client(
     config: &Config,
-    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+    credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<Arc<dyn LogsQuery>> {
     logs_client_of(config, credential).map(|c| Arc::new(c) as Arc<dyn LogsQuery>)
 }
 
 fn logs_client_of(
     config: &Config,
-    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+    credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<LogsClient> {
     let endpoint = config.workspaces.endpoint.clone()?;
     if config.workspaces.query.workspaces.is_empty() {
         return None;
     }
-    let limits = RestLimits {
-        try_timeout: std::time::Duration::from_secs(20),
-        deadline: std::time::Duration::from_secs(40),
+    let timeouts = Timeouts {
+        per_try: std::time::Duration::from_secs(20),
+        total: std::time::Duration::from_secs(40),
     };
-    let rest = RestClient::new(
-        credential,
-        crate::loganalytics::scope_for(&endpoint),
-        limits,
-    );
-    Some(LogsClient::new(rest, endpoint))
+    let auth = bearer(credential, crate::loganalytics::scope_for(&endpoint));
+    let http = Client::new(
+        "Log Analytics",
+        Some(&endpoint),
+        auth,
+        timeouts,
+        crate::azure::Policy::CONTROL,
+    )
+    .ok()?;
+    Some(LogsClient::new(http, endpoint))
 }
 
 #[cfg(test)]
@@ -404,7 +419,12 @@ mod tests {
                 ("LOGANALYTICS_ENDPOINT", endpoint),
             ])
             .expect("config");
-            let client = logs_client_of(&config, None).expect("a client");
+            let identity = |k: &str| (k == "X__accountName").then(|| "a".to_owned());
+            let conn = StorageConnection::resolve("X", &identity)
+                .expect("ok")
+                .expect("set");
+            let credential = crate::azure::identity::credential(&conn).ok();
+            let client = logs_client_of(&config, credential).expect("a client");
             let shown = format!("{client:?}");
             assert!(
                 shown.contains(&format!("scope: \"{scope}\"")),

@@ -10,8 +10,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::StorageError;
 use super::intercept::{BeforeCall, Call, Intercepted};
+
+use crate::azure::AzureError;
 
 /// Calls per (operation, target): an operation is the port method's name.
 type Hits = BTreeMap<(&'static str, String), u64>;
@@ -42,7 +43,7 @@ impl Counter {
 
 #[async_trait]
 impl<S: Send + Sync + 'static> BeforeCall<S> for Counter {
-    async fn before(&self, call: Call<'_>, _: &S) -> Result<(), StorageError> {
+    async fn before(&self, call: Call<'_>, _: &S) -> Result<(), AzureError> {
         self.hit(call.name(), call.container());
         Ok(())
     }

@@ -10,9 +10,8 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Page, StorageError, TaggedBlob, Tags, Upload,
-};
+use super::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
+use crate::azure::AzureError;
 use crate::permissions::Operation;
 
 /// The blob call about to be made, with the blob (or container) it addresses.
@@ -94,7 +93,7 @@ impl<'a> Call<'a> {
 #[async_trait]
 pub trait BeforeCall<S>: Send + Sync + 'static {
     /// Runs before `call`; `inner` is the wrapped store (a hook may use it to stage a race).
-    async fn before(&self, call: Call<'_>, inner: &S) -> Result<(), StorageError>;
+    async fn before(&self, call: Call<'_>, inner: &S) -> Result<(), AzureError>;
 }
 
 /// `inner`, with `hook` run before every call (of either port).
@@ -126,8 +125,8 @@ impl<S: BlobStore, H: BeforeCall<S>> Intercepted<S, H> {
     async fn blob_call<R>(
         &self,
         call: Call<'_>,
-        run: impl Future<Output = Result<R, StorageError>> + Send,
-    ) -> Result<R, StorageError> {
+        run: impl Future<Output = Result<R, AzureError>> + Send,
+    ) -> Result<R, AzureError> {
         self.hook.before(call, &self.inner).await?;
         run.await
     }
@@ -138,16 +137,11 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
     fn account(&self) -> &str {
         self.inner.account()
     }
-    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
         let run = self.inner.properties(blob);
         self.blob_call(Call::Properties(blob), run).await
     }
-    async fn read_range(
-        &self,
-        blob: &BlobRef,
-        offset: u64,
-        len: u64,
-    ) -> Result<Bytes, StorageError> {
+    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, AzureError> {
         let run = self.inner.read_range(blob, offset, len);
         self.blob_call(Call::ReadRange(blob), run).await
     }
@@ -156,11 +150,11 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         container: &str,
         prefix: Option<&str>,
         marker: Option<String>,
-    ) -> Result<Page<BlobItem>, StorageError> {
+    ) -> Result<Page<BlobItem>, AzureError> {
         let run = self.inner.list(container, prefix, marker);
         self.blob_call(Call::List(container), run).await
     }
-    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
         let run = self.inner.get_tags(blob);
         self.blob_call(Call::GetTags(blob), run).await
     }
@@ -169,7 +163,7 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         blob: &BlobRef,
         tags: &Tags,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AzureError> {
         let run = self.inner.set_tags(blob, tags, if_tags);
         self.blob_call(Call::SetTags(blob), run).await
     }
@@ -178,7 +172,7 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         container: &str,
         expr: &str,
         marker: Option<String>,
-    ) -> Result<Page<TaggedBlob>, StorageError> {
+    ) -> Result<Page<TaggedBlob>, AzureError> {
         let run = self.inner.find_by_tags(container, expr, marker);
         self.blob_call(Call::FindByTags(container), run).await
     }
@@ -187,19 +181,19 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         blob: &BlobRef,
         etag: Option<&str>,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AzureError> {
         let run = self.inner.delete_guarded(blob, etag, if_tags);
         self.blob_call(Call::Delete(blob), run).await
     }
-    async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, StorageError> {
+    async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, AzureError> {
         let run = self.inner.upload(blob, upload);
         self.blob_call(Call::Put(blob), run).await
     }
-    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
         let run = self.inner.create_append(blob, content_type);
         self.blob_call(Call::CreateAppend(blob), run).await
     }
-    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         let run = self.inner.append(blob, body);
         self.blob_call(Call::Append(blob), run).await
     }

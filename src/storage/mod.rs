@@ -1,27 +1,24 @@
 //! The blob port: a narrow, project-owned view of Azure Blob Storage.
 //!
-//! Owns [`BlobStore`] (the seam), its value types and [`StorageError`], which classifies every failure
-//! so callers can decide between "skip", "poison" and "retry". It knows nothing about recordings or
-//! audit logs. Implementations: [`azure::AzureBlobStore`] (official `azure_storage_blob` crate) and
+//! Owns [`BlobStore`] (the seam) and its value types; its failures are the one
+//! [`AzureError`], so callers can decide between "skip", "poison" and "retry". It knows nothing
+//! about recordings or audit logs. Implementations: [`azure::AzureBlobStore`] (official
+//! `azure_storage_blob` crate, on the connections and call guard of [`crate::azure`]) and
 //! `memory::InMemoryBlobStore` (fast unit tests). Both are held to one contract suite in
-//! `tests/e2e/storage_contract/`, run on the fake always and on Azurite in CI.
-//! `intercept::Intercepted` wraps either (or a table store) to run a hook before every call:
-//! counting round trips (`counting`, tests and benchmarks) or injecting faults in tests.
-//! The fake, its tag-expression evaluator (`tag_expr`) and the decorators exist only with the
-//! `test-support` feature (never in the release build).
+//! `tests/e2e/storage_contract/`, run on the fake always and on Azurite in CI. [`links`] signs
+//! the read links of recordings (user-delegation SAS). `intercept::Intercepted` wraps either (or
+//! a table store) to run a hook before every call: counting round trips (`counting`, tests and
+//! benchmarks) or injecting faults in tests. The fake, its tag-expression evaluator (`tag_expr`)
+//! and the decorators exist only with the `test-support` feature (never in the release build).
 
 pub mod azure;
-pub mod connection;
 #[cfg(feature = "test-support")]
 pub mod counting;
-pub mod deadline;
-pub mod identity;
 #[cfg(feature = "test-support")]
 pub mod intercept;
 pub mod links;
 #[cfg(feature = "test-support")]
 pub mod memory;
-pub mod sas;
 #[cfg(feature = "test-support")]
 pub mod tag_expr;
 pub mod url;
@@ -31,6 +28,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
+
+use crate::azure::AzureError;
 
 /// Blob index tags: at most 10 per blob, case-sensitive keys, string values.
 pub type Tags = BTreeMap<String, String>;
@@ -148,49 +147,6 @@ pub struct Upload<'a> {
     pub only_new: bool,
 }
 
-/// Why a storage call failed, classified for the retry policy.
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    /// 404: blob or container does not exist.
-    #[error("not found")]
-    NotFound,
-    /// 412: an `If-Match` / `x-ms-if-tags` condition did not hold.
-    #[error("precondition failed")]
-    PreconditionFailed,
-    /// 409: the blob or container already exists (conditional create).
-    #[error("already exists")]
-    AlreadyExists,
-    /// 416: the requested range starts at or beyond the end of the blob.
-    #[error("range not satisfiable")]
-    RangeNotSatisfiable,
-    /// Network error, timeout, 408, 429 or 5xx after the SDK's own retries: worth retrying later.
-    #[error("transient storage failure: {0}")]
-    Transient(String),
-    /// 400/413: the service refused this input (an invalid name, metadata or tag value). The same
-    /// input fails every time: poison, not an outage.
-    #[error("input refused by the blob service: {0}")]
-    Rejected(String),
-    /// Any other failure (403 from a missing role, bad configuration): retrying will not help until
-    /// someone fixes it.
-    #[error("storage failure: {0}")]
-    Permanent(String),
-}
-
-impl StorageError {
-    /// Classifies an HTTP status code returned by a storage service.
-    pub fn from_status(status: u16, detail: impl Into<String>) -> Self {
-        match status {
-            404 => Self::NotFound,
-            409 => Self::AlreadyExists,
-            412 => Self::PreconditionFailed,
-            416 => Self::RangeNotSatisfiable,
-            _ => Self::failure(status, detail),
-        }
-    }
-}
-
-crate::storage::deadline::classified_failures!(StorageError);
-
 /// The blob operations the product needs, and nothing more.
 ///
 /// Object safe; held as `Arc<dyn BlobStore>`, one instance per storage connection.
@@ -200,16 +156,11 @@ pub trait BlobStore: Send + Sync + 'static {
     fn account(&self) -> &str;
 
     /// Reads properties and metadata.
-    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError>;
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError>;
 
     /// Reads `len` bytes from `offset`; fewer when the blob ends earlier.
     /// `RangeNotSatisfiable` when `offset` is at or past the end (no new bytes).
-    async fn read_range(
-        &self,
-        blob: &BlobRef,
-        offset: u64,
-        len: u64,
-    ) -> Result<Bytes, StorageError>;
+    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, AzureError>;
 
     /// Lists blobs whose names start with `prefix`, one page at a time, in name order.
     /// A container that does not exist lists as empty.
@@ -218,10 +169,10 @@ pub trait BlobStore: Send + Sync + 'static {
         container: &str,
         prefix: Option<&str>,
         marker: Option<String>,
-    ) -> Result<Page<BlobItem>, StorageError>;
+    ) -> Result<Page<BlobItem>, AzureError>;
 
     /// Reads the whole tag set.
-    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError>;
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError>;
 
     /// Replaces the whole tag set (the service has no partial update: read, modify, write).
     /// `if_tags` is an `x-ms-if-tags` condition; `PreconditionFailed` when it does not hold.
@@ -230,7 +181,7 @@ pub trait BlobStore: Send + Sync + 'static {
         blob: &BlobRef,
         tags: &Tags,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError>;
+    ) -> Result<(), AzureError>;
 
     /// `Find Blobs by Tags` scoped to one container; `expr` must not mention `@container`.
     /// A container that does not exist yields an empty page. Azure's tag index is eventually
@@ -240,11 +191,11 @@ pub trait BlobStore: Send + Sync + 'static {
         container: &str,
         expr: &str,
         marker: Option<String>,
-    ) -> Result<Page<TaggedBlob>, StorageError>;
+    ) -> Result<Page<TaggedBlob>, AzureError>;
 
     /// Deletes the blob if its ETag still equals `etag`. `PreconditionFailed` if it changed,
     /// `NotFound` if it is already gone.
-    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), StorageError> {
+    async fn delete_if_match(&self, blob: &BlobRef, etag: &str) -> Result<(), AzureError> {
         self.delete_guarded(blob, Some(etag), None).await
     }
 
@@ -259,12 +210,12 @@ pub trait BlobStore: Send + Sync + 'static {
         blob: &BlobRef,
         etag: Option<&str>,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError>;
+    ) -> Result<(), AzureError>;
 
     /// Uploads a block blob in one request (creating the container when missing) and returns its
-    /// ETag. An overwrite keeps the blob's creation time; with [`Upload::only_new`], `AlreadyExists`
+    /// ETag. An overwrite keeps the blob's creation time; with [`Upload::only_new`], `Conflict`
     /// when a blob of that name exists, which is left as it was.
-    async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, StorageError>;
+    async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, AzureError>;
 
     /// [`upload`](Self::upload) that may replace a blob.
     async fn put(
@@ -273,7 +224,7 @@ pub trait BlobStore: Send + Sync + 'static {
         body: Bytes,
         content_type: &str,
         metadata: &Metadata,
-    ) -> Result<String, StorageError> {
+    ) -> Result<String, AzureError> {
         let only_new = false;
         let upload = Upload {
             body,
@@ -285,10 +236,10 @@ pub trait BlobStore: Send + Sync + 'static {
     }
 
     /// Creates an empty append blob (creating the container when missing).
-    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError>;
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError>;
 
     /// Appends one block to an append blob.
-    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError>;
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError>;
 }
 
 /// Strips the quotes some sources put around ETags, so values compare equal.
@@ -310,19 +261,19 @@ pub async fn update_tags<T>(
     blob: &BlobRef,
     known_empty: bool,
     change: impl FnOnce(&Tags) -> (Tags, T),
-) -> Result<Option<T>, StorageError> {
+) -> Result<Option<T>, AzureError> {
     let existing = if known_empty {
         Tags::new()
     } else {
         match store.get_tags(blob).await {
-            Err(StorageError::NotFound) => return Ok(None),
+            Err(AzureError::NotFound) => return Ok(None),
             other => other?,
         }
     };
     let (tags, out) = change(&existing);
     if tags != existing {
         match store.set_tags(blob, &tags, None).await {
-            Err(StorageError::NotFound) => return Ok(None),
+            Err(AzureError::NotFound) => return Ok(None),
             other => other?,
         }
     }
@@ -387,24 +338,5 @@ mod tests {
             update_tags(&store, &gone, true, add).await.expect("ok"),
             None
         );
-    }
-
-    #[test]
-    fn statuses_are_classified() {
-        assert!(matches!(
-            StorageError::from_status(404, ""),
-            StorageError::NotFound
-        ));
-        assert!(matches!(
-            StorageError::from_status(412, ""),
-            StorageError::PreconditionFailed
-        ));
-        assert!(matches!(
-            StorageError::from_status(416, ""),
-            StorageError::RangeNotSatisfiable
-        ));
-        assert!(StorageError::from_status(503, "busy").is_transient());
-        assert!(StorageError::from_status(429, "").is_transient());
-        assert!(!StorageError::from_status(403, "denied").is_transient());
     }
 }

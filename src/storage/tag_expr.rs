@@ -6,7 +6,9 @@
 
 use std::cmp::Ordering;
 
-use super::{StorageError, Tags};
+use super::Tags;
+
+use crate::azure::AzureError;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -35,11 +37,11 @@ impl TagExpr {
     ///
     /// # Errors
     /// `Permanent` naming what is wrong with the expression.
-    pub fn condition(if_tags: Option<&str>) -> Result<Option<Self>, StorageError> {
+    pub fn condition(if_tags: Option<&str>) -> Result<Option<Self>, AzureError> {
         if_tags
             .map(Self::parse)
             .transpose()
-            .map_err(StorageError::Permanent)
+            .map_err(AzureError::Permanent)
     }
 
     /// Parses an expression; `Err` with a message for malformed input (the service answers 400).
@@ -180,10 +182,10 @@ fn parse_atom(t: &[Tok], pos: &mut usize) -> Result<TagExpr, String> {
 }
 
 /// Enforces the service's tag limits so the fake rejects what Azure would reject.
-pub fn validate_tags(tags: &Tags) -> Result<(), StorageError> {
+pub fn validate_tags(tags: &Tags) -> Result<(), AzureError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c);
     if tags.len() > 10 {
-        return Err(StorageError::Permanent("more than 10 tags".into()));
+        return Err(AzureError::Permanent("more than 10 tags".into()));
     }
     for (k, v) in tags {
         if k.is_empty()
@@ -192,7 +194,7 @@ pub fn validate_tags(tags: &Tags) -> Result<(), StorageError> {
             || !k.chars().all(ok_char)
             || !v.chars().all(ok_char)
         {
-            return Err(StorageError::Permanent(format!("invalid tag {k:?}")));
+            return Err(AzureError::Permanent(format!("invalid tag {k:?}")));
         }
     }
     Ok(())

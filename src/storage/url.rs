@@ -1,20 +1,5 @@
 //! Blob URLs, both styles: `https://<account>.blob.core.windows.net/<container>/<blob>` and
-//! path-style `http://127.0.0.1:10000/<account>/<container>/<blob>` (Azurite, custom endpoints);
-//! the percent-encoding of values both ports' URLs carry.
-
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-/// Query-string and key value encoding: everything but unreserved characters.
-pub const VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// `text` percent-encoded as a query-string or key value ([`VALUE`]).
-pub fn encode_value(text: &str) -> String {
-    utf8_percent_encode(text, VALUE).to_string()
-}
+//! path-style `http://127.0.0.1:10000/<account>/<container>/<blob>` (Azurite, custom endpoints).
 
 /// The parts of a blob URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,8 @@
 
 use async_trait::async_trait;
 
-use super::{Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode};
+use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode};
+use crate::azure::AzureError;
 use crate::permissions::Operation;
 use crate::storage::counting::Counter;
 pub use crate::storage::intercept::Intercepted;
@@ -85,13 +86,13 @@ impl TableCall<'_> {
 pub trait BeforeTableCall: Send + Sync + 'static {
     /// Runs before `call`. An error is returned in place of the call's own result (the wrapped
     /// store is then not called).
-    async fn before(&self, _call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, _call: TableCall<'_>) -> Result<(), AzureError> {
         Ok(())
     }
 
     /// Runs after `call` succeeded. An error is returned in place of its answer (the call's effect
     /// stays: an answer lost on the way back).
-    fn after(&self, _call: TableCall<'_>) -> Result<(), TableError> {
+    fn after(&self, _call: TableCall<'_>) -> Result<(), AzureError> {
         Ok(())
     }
 }
@@ -101,8 +102,8 @@ impl<T, H: BeforeTableCall> Intercepted<T, H> {
     async fn table_call<R>(
         &self,
         call: TableCall<'_>,
-        run: impl Future<Output = Result<R, TableError>> + Send,
-    ) -> Result<R, TableError> {
+        run: impl Future<Output = Result<R, AzureError>> + Send,
+    ) -> Result<R, AzureError> {
         self.hook().before(call).await?;
         let answer = run.await?;
         self.hook().after(call).map(|()| answer)
@@ -111,11 +112,11 @@ impl<T, H: BeforeTableCall> Intercepted<T, H> {
 
 #[async_trait]
 impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
+    async fn ensure_table(&self, table: &str) -> Result<(), AzureError> {
         let run = self.inner().ensure_table(table);
         self.table_call(TableCall::EnsureTable(table), run).await
     }
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, AzureError> {
         let run = self.inner().get(table, pk, rk);
         self.table_call(TableCall::Get(table), run).await
     }
@@ -124,7 +125,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         table: &str,
         entity: &Entity,
         mode: WriteMode,
-    ) -> Result<String, TableError> {
+    ) -> Result<String, AzureError> {
         let run = self.inner().write(table, entity, mode.clone());
         self.table_call(TableCall::Write(table, &mode, entity), run)
             .await
@@ -135,7 +136,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         pk: &str,
         rk: &str,
         etag: Option<&str>,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         let run = self.inner().delete(table, pk, rk, etag);
         self.table_call(TableCall::Delete(table), run).await
     }
@@ -145,7 +146,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         filter: Option<&Filter>,
         top: Option<u32>,
         continuation: Option<String>,
-    ) -> Result<QueryPage, TableError> {
+    ) -> Result<QueryPage, AzureError> {
         let run = self.inner().query(table, filter, top, continuation);
         self.table_call(TableCall::Query(table, filter), run).await
     }
@@ -153,7 +154,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
         &self,
         table: &str,
         writes: &[(Entity, WriteMode)],
-    ) -> Result<Vec<String>, TableError> {
+    ) -> Result<Vec<String>, AzureError> {
         let run = self.inner().batch(table, writes);
         self.table_call(TableCall::Batch(table, writes), run).await
     }
@@ -161,7 +162,7 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
 
 #[async_trait]
 impl BeforeTableCall for Counter {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         self.hit(call.op(), call.table());
         Ok(())
     }
@@ -184,7 +185,7 @@ mod tests {
 
     #[async_trait]
     impl BeforeTableCall for Log {
-        async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+        async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
             let filter = match call {
                 TableCall::Query(_, f) => f.map(Filter::to_odata),
                 TableCall::Write(_, mode, e) => Some(format!("{mode:?} {}", e["RowKey"])),
@@ -197,7 +198,7 @@ mod tests {
                 filter.map(|f| format!(" {f}")).unwrap_or_default()
             ));
             if call == TableCall::Delete("refused") {
-                return Err(TableError::Permanent("HTTP 403: denied".into()));
+                return Err(AzureError::Permanent("HTTP 403: denied".into()));
             }
             Ok(())
         }
@@ -219,7 +220,7 @@ mod tests {
         t.delete("t", "p", "r", None).await.expect("delete");
         assert!(matches!(
             t.delete("refused", "p", "r", None).await,
-            Err(TableError::Permanent(_))
+            Err(AzureError::Permanent(_))
         ));
         let log = t.hook().0.lock().expect("log").clone();
         assert_eq!(

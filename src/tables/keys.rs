@@ -73,15 +73,20 @@ pub fn is_valid_key(key: &str) -> bool {
 ///
 /// # Errors
 /// `Rejected` naming the keys' lengths and the rule.
-pub fn check_keys(pk: &str, rk: &str) -> Result<(), super::TableError> {
+pub fn check_keys(pk: &str, rk: &str) -> Result<(), crate::azure::AzureError> {
     if is_valid_key(pk) && is_valid_key(rk) {
         return Ok(());
     }
-    Err(super::TableError::Rejected(format!(
+    let why = format!(
         "invalid key ({} and {} bytes; at most 1024, no / \\ # ? or control characters)",
         pk.len(),
         rk.len()
-    )))
+    );
+    Err(crate::azure::AzureError::refused(
+        400,
+        "OutOfRangeInput",
+        &why,
+    ))
 }
 
 /// Validates a table name: alphanumeric, 3–63 characters, starting with a letter.

@@ -7,7 +7,8 @@
 use time::{Duration, OffsetDateTime};
 
 use super::ops::update_from;
-use super::{Entity, Stored, TableError, TableStore, WriteMode, get_str};
+use super::{Entity, Stored, TableStore, WriteMode, get_str};
+use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 
 /// A lease this caller holds.
@@ -32,7 +33,7 @@ impl Lease {
         tables: &dyn TableStore,
         now: OffsetDateTime,
         props: Entity,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         let mut e = self.row.entity;
         e.extend(props);
         e.insert("Owner".into(), "".into());
@@ -41,7 +42,7 @@ impl Lease {
             .write(self.table, &e, WriteMode::IfMatch(self.row.etag))
             .await
         {
-            Ok(_) | Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(()),
+            Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -59,7 +60,7 @@ pub async fn take(
     read: Option<Stored>,
     now: OffsetDateTime,
     hold: Duration,
-) -> Result<Option<Lease>, TableError> {
+) -> Result<Option<Lease>, AzureError> {
     let owner = uuid::Uuid::new_v4().to_string();
     let taken = update_from(tables, table, pk, rk, read, &mut |cur| {
         let mut e = cur.map(|c| c.entity.clone()).unwrap_or_default();
@@ -78,7 +79,7 @@ pub async fn take(
         }
         Ok(_) => Ok(None),
         // Another taker won every attempt between our read and our write.
-        Err(TableError::Transient(_)) => Ok(None),
+        Err(AzureError::Transient(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }

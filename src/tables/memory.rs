@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 
 use super::keys;
-use super::{
-    Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, get_str, is_annotation,
-};
+use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, get_str, is_annotation};
+
+use crate::azure::AzureError;
 
 type Key = (String, String);
 
@@ -111,17 +111,17 @@ impl InMemoryTables {
     }
 }
 
-fn keys_of(entity: &Entity) -> Result<Key, TableError> {
+fn keys_of(entity: &Entity) -> Result<Key, AzureError> {
     let pk = get_str(entity, "PartitionKey")
-        .ok_or_else(|| TableError::Permanent("PartitionKey missing".into()))?;
+        .ok_or_else(|| AzureError::Permanent("PartitionKey missing".into()))?;
     let rk =
-        get_str(entity, "RowKey").ok_or_else(|| TableError::Permanent("RowKey missing".into()))?;
+        get_str(entity, "RowKey").ok_or_else(|| AzureError::Permanent("RowKey missing".into()))?;
     check_keys(pk, rk)
 }
 
 /// The service's size limits, which it answers with 400: a string property holds at most 64 KiB
 /// (32K UTF-16 code units), an entity at most 1 MiB.
-fn check_size(entity: &Entity) -> Result<(), TableError> {
+fn check_size(entity: &Entity) -> Result<(), AzureError> {
     const MAX_UNITS: usize = 32 * 1024;
     // A string has no more UTF-16 units than UTF-8 bytes, so only longer ones need counting.
     let too_long = entity
@@ -130,7 +130,7 @@ fn check_size(entity: &Entity) -> Result<(), TableError> {
         .filter(|v| v.len() > MAX_UNITS)
         .any(|v| v.encode_utf16().count() > MAX_UNITS);
     if too_long {
-        return Err(TableError::from_status(400, "PropertyValueTooLarge"));
+        return Err(AzureError::refused(400, "PropertyValueTooLarge", ""));
     }
     const MAX: usize = 1 << 20;
     // Written out only when the bound cannot rule it out: a catalogue row is a few KiB.
@@ -139,7 +139,7 @@ fn check_size(entity: &Entity) -> Result<(), TableError> {
         _ => serde_json::to_vec(entity).map_or(0, |b| b.len()) > MAX,
     };
     if over {
-        return Err(TableError::from_status(400, "EntityTooLarge"));
+        return Err(AzureError::refused(400, "EntityTooLarge", ""));
     }
     Ok(())
 }
@@ -158,21 +158,21 @@ fn json_size_bound(entity: &Entity) -> Option<usize> {
 }
 
 /// The service rejects `/ \ # ?` and control characters in keys (400); so does the fake.
-fn check_keys(pk: &str, rk: &str) -> Result<Key, TableError> {
+fn check_keys(pk: &str, rk: &str) -> Result<Key, AzureError> {
     keys::check_keys(pk, rk)?;
     Ok((pk.to_owned(), rk.to_owned()))
 }
 
 #[async_trait]
 impl TableStore for InMemoryTables {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
+    async fn ensure_table(&self, table: &str) -> Result<(), AzureError> {
         self.count().await;
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         tables.entry(table.to_owned()).or_default();
         Ok(())
     }
 
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, AzureError> {
         self.count().await;
         let key = check_keys(pk, rk)?;
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
@@ -184,7 +184,7 @@ impl TableStore for InMemoryTables {
         table: &str,
         entity: &Entity,
         mode: WriteMode,
-    ) -> Result<String, TableError> {
+    ) -> Result<String, AzureError> {
         self.count().await;
         let key = keys_of(entity)?;
         check_size(entity)?;
@@ -193,12 +193,12 @@ impl TableStore for InMemoryTables {
         let row = Row::new(entity, &etag);
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         // Like the service: writing to a table that was never created is 404 TableNotFound.
-        let rows = tables.get_mut(table).ok_or(TableError::NotFound)?;
+        let rows = tables.get_mut(table).ok_or(AzureError::NotFound)?;
         match (&mode, rows.get(&key)) {
-            (WriteMode::Insert, Some(_)) => return Err(TableError::Conflict),
-            (WriteMode::IfMatch(_), None) => return Err(TableError::NotFound),
+            (WriteMode::Insert, Some(_)) => return Err(AzureError::Conflict),
+            (WriteMode::IfMatch(_), None) => return Err(AzureError::NotFound),
             (WriteMode::IfMatch(want), Some(have)) if want != "*" && **want != *have.etag => {
-                return Err(TableError::PreconditionFailed);
+                return Err(AzureError::PreconditionFailed);
             }
             _ => {}
         }
@@ -212,16 +212,16 @@ impl TableStore for InMemoryTables {
         pk: &str,
         rk: &str,
         etag: Option<&str>,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         self.count().await;
         let key = check_keys(pk, rk)?;
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        let rows = tables.get_mut(table).ok_or(TableError::NotFound)?;
-        let have = rows.get(&key).ok_or(TableError::NotFound)?;
+        let rows = tables.get_mut(table).ok_or(AzureError::NotFound)?;
+        let have = rows.get(&key).ok_or(AzureError::NotFound)?;
         if let Some(want) = etag.filter(|e| *e != "*")
             && want != &*have.etag
         {
-            return Err(TableError::PreconditionFailed);
+            return Err(AzureError::PreconditionFailed);
         }
         rows.remove(&key);
         Ok(())
@@ -233,18 +233,18 @@ impl TableStore for InMemoryTables {
         filter: Option<&Filter>,
         top: Option<u32>,
         continuation: Option<String>,
-    ) -> Result<QueryPage, TableError> {
+    ) -> Result<QueryPage, AzureError> {
         self.count().await;
         let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let Some(rows) = tables.get(table) else {
-            return Err(TableError::NotFound);
+            return Err(AzureError::NotFound);
         };
         let limit = top.unwrap_or(1000).clamp(1, 1000) as usize;
         // A token we did not issue is an error, not a silent restart from the first row.
         let start = match continuation.as_deref() {
             Some(c) => Some(
                 c.split_once('\u{1f}')
-                    .ok_or_else(|| TableError::Permanent("invalid continuation token".into()))?,
+                    .ok_or_else(|| AzureError::Permanent("invalid continuation token".into()))?,
             ),
             None => None,
         };

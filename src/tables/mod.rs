@@ -1,9 +1,10 @@
 //! The table port: entity-level access to Azure Table Storage.
 //!
-//! Owns [`TableStore`] (the seam), [`Entity`], the structured [`Filter`] (rendered to OData by the REST
-//! client, evaluated directly by the fake, so both agree without an OData parser) and [`TableError`].
-//! Knows nothing about recordings or sessions. Implementations: [`rest::TableRestClient`] (own REST
-//! client on reqwest) and `memory::InMemoryTables`; one contract suite covers both.
+//! Owns [`TableStore`] (the seam), [`Entity`] and the structured [`Filter`] (rendered to OData by
+//! the REST client, evaluated directly by the fake, so both agree without an OData parser); its
+//! failures are the one [`AzureError`]. Knows nothing about recordings or sessions.
+//! Implementations: [`rest::TableRestClient`] (the Table REST API on [`crate::azure::http`]) and
+//! `memory::InMemoryTables`; one contract suite covers both.
 //! `counting::CountingTables` wraps either to count round trips (tests, benchmarks);
 //! `intercept::Intercepted` runs a hook before every call (recording, fault injection).
 //! The fake and both decorators exist only with the `test-support` feature (never in the release build).
@@ -24,6 +25,8 @@ pub mod rest;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+
+use crate::azure::AzureError;
 
 pub use filter::Filter;
 
@@ -64,54 +67,14 @@ pub struct QueryPage {
     pub next: Option<String>,
 }
 
-/// Why a table call failed, classified for the retry policy.
-#[derive(Debug, thiserror::Error)]
-pub enum TableError {
-    /// 404: the entity (or table) does not exist.
-    #[error("not found")]
-    NotFound,
-    /// 409: insert of an entity that exists.
-    #[error("conflict")]
-    Conflict,
-    /// 412: the ETag changed since it was read.
-    #[error("precondition failed")]
-    PreconditionFailed,
-    /// Network error, timeout, 408, 429 or 5xx after bounded retries.
-    #[error("transient table failure: {0}")]
-    Transient(String),
-    /// 400/413: the service refused this input (`EntityTooLarge`, `PropertyValueTooLarge`,
-    /// `InvalidInput`, `OutOfRangeInput`, key rules). The same input fails every time, so the
-    /// invocation that carried it is poison, not an outage.
-    #[error("input refused by the table service: {0}")]
-    Rejected(String),
-    /// Anything else (403 from a missing role, bad configuration): retrying will not help until
-    /// someone fixes it.
-    #[error("table failure: {0}")]
-    Permanent(String),
-}
-
-impl TableError {
-    /// Classifies an HTTP status from the Table service.
-    pub fn from_status(status: u16, detail: impl Into<String>) -> Self {
-        match status {
-            404 => Self::NotFound,
-            409 => Self::Conflict,
-            412 => Self::PreconditionFailed,
-            _ => Self::failure(status, detail),
-        }
-    }
-}
-
-crate::storage::deadline::classified_failures!(TableError);
-
 /// Entity-level table operations.
 #[async_trait]
 pub trait TableStore: Send + Sync + 'static {
     /// Creates the table if it does not exist (idempotent).
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError>;
+    async fn ensure_table(&self, table: &str) -> Result<(), AzureError>;
 
     /// Reads one entity; `Ok(None)` when it does not exist.
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError>;
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, AzureError>;
 
     /// Writes a whole entity (the entity must carry `PartitionKey` and `RowKey`); returns the new ETag.
     async fn write(
@@ -119,7 +82,7 @@ pub trait TableStore: Send + Sync + 'static {
         table: &str,
         entity: &Entity,
         mode: WriteMode,
-    ) -> Result<String, TableError>;
+    ) -> Result<String, AzureError>;
 
     /// Deletes one entity; `etag = None` deletes unconditionally. `NotFound` if already gone.
     async fn delete(
@@ -128,7 +91,7 @@ pub trait TableStore: Send + Sync + 'static {
         pk: &str,
         rk: &str,
         etag: Option<&str>,
-    ) -> Result<(), TableError>;
+    ) -> Result<(), AzureError>;
 
     /// Queries with an optional filter, at most `top` entities per page (service maximum 1000).
     async fn query(
@@ -137,7 +100,7 @@ pub trait TableStore: Send + Sync + 'static {
         filter: Option<&Filter>,
         top: Option<u32>,
         continuation: Option<String>,
-    ) -> Result<QueryPage, TableError>;
+    ) -> Result<QueryPage, AzureError>;
 
     /// Writes `writes` (each entity carrying its keys, all in one partition, distinct rows, at most
     /// [`MAX_BATCH`]) as one entity group transaction: all or nothing on the service, one round
@@ -152,7 +115,7 @@ pub trait TableStore: Send + Sync + 'static {
         &self,
         table: &str,
         writes: &[(Entity, WriteMode)],
-    ) -> Result<Vec<String>, TableError> {
+    ) -> Result<Vec<String>, AzureError> {
         let mut etags = Vec::with_capacity(writes.len());
         for (entity, mode) in writes {
             etags.push(self.write(table, entity, mode.clone()).await?);
@@ -164,10 +127,10 @@ pub trait TableStore: Send + Sync + 'static {
 /// A shared store is a store: decorators can wrap the app's `Arc<dyn TableStore>` as it is.
 #[async_trait]
 impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
-    async fn ensure_table(&self, table: &str) -> Result<(), TableError> {
+    async fn ensure_table(&self, table: &str) -> Result<(), AzureError> {
         (**self).ensure_table(table).await
     }
-    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, TableError> {
+    async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, AzureError> {
         (**self).get(table, pk, rk).await
     }
     async fn write(
@@ -175,7 +138,7 @@ impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
         table: &str,
         entity: &Entity,
         mode: WriteMode,
-    ) -> Result<String, TableError> {
+    ) -> Result<String, AzureError> {
         (**self).write(table, entity, mode).await
     }
     async fn delete(
@@ -184,7 +147,7 @@ impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
         pk: &str,
         rk: &str,
         etag: Option<&str>,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         (**self).delete(table, pk, rk, etag).await
     }
     async fn query(
@@ -193,14 +156,14 @@ impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
         filter: Option<&Filter>,
         top: Option<u32>,
         continuation: Option<String>,
-    ) -> Result<QueryPage, TableError> {
+    ) -> Result<QueryPage, AzureError> {
         (**self).query(table, filter, top, continuation).await
     }
     async fn batch(
         &self,
         table: &str,
         writes: &[(Entity, WriteMode)],
-    ) -> Result<Vec<String>, TableError> {
+    ) -> Result<Vec<String>, AzureError> {
         (**self).batch(table, writes).await
     }
 }

@@ -6,10 +6,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::azure::AzureError;
 use crate::retention::tags::hold_tags;
 use crate::storage::intercept::{BeforeCall, Call, Intercepted};
 use crate::storage::memory::InMemoryBlobStore;
-use crate::storage::{BlobRef, BlobStore, Metadata, StorageError};
+use crate::storage::{BlobRef, BlobStore, Metadata};
 
 /// What the intercepting store does to one blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ impl Hooks {
         &self,
         blob: &BlobRef,
         inner: &InMemoryBlobStore,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AzureError> {
         if self.has(&Hook::OverwriteBeforeDelete(blob.name.clone())) {
             let tags = inner.get_tags(blob).await?;
             inner
@@ -84,10 +85,10 @@ impl Hooks {
 
 #[async_trait]
 impl BeforeCall<InMemoryBlobStore> for Hooks {
-    async fn before(&self, call: Call<'_>, inner: &InMemoryBlobStore) -> Result<(), StorageError> {
+    async fn before(&self, call: Call<'_>, inner: &InMemoryBlobStore) -> Result<(), AzureError> {
         match call {
             Call::Properties(blob) if self.has(&Hook::FailProperties(blob.name.clone())) => {
-                Err(StorageError::Transient("HTTP 503: injected".into()))
+                Err(AzureError::Transient("HTTP 503: injected".into()))
             }
             Call::Put(blob) if self.has(&Hook::PutFirst(blob.name.clone())) => inner
                 .put(

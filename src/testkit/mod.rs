@@ -27,6 +27,7 @@ use axum::body::Bytes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
+use crate::azure::AzureError;
 use crate::clock::{Clock, FixedClock};
 use crate::config::Config;
 use crate::invocation::{Invocation, InvokeRequest};
@@ -35,9 +36,9 @@ use crate::retention::policy::Policy;
 use crate::state::{AppState, Stores};
 use crate::storage::BlobStore;
 use crate::storage::memory::InMemoryBlobStore;
+use crate::tables::TableStore;
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{TableError, TableStore};
 
 /// In-memory seams, kept typed so tests can inspect them.
 pub(crate) struct Fakes {
@@ -168,7 +169,7 @@ pub(crate) struct AlwaysDown;
 
 #[async_trait::async_trait]
 impl BeforeTableCall for AlwaysDown {
-    async fn before(&self, _: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, _: TableCall<'_>) -> Result<(), AzureError> {
         Err(tables_down())
     }
 }
@@ -179,8 +180,8 @@ pub(crate) fn down_tables() -> impl TableStore {
 }
 
 /// The error [`down_tables`] returns.
-pub(crate) fn tables_down() -> TableError {
-    TableError::Transient("connect to https://acct.table.core.windows.net?sig=SECRET failed".into())
+pub(crate) fn tables_down() -> AzureError {
+    AzureError::Transient("connect to https://acct.table.core.windows.net?sig=SECRET failed".into())
 }
 
 /// Tables whose next `Insert` into one table is committed and then answered with `answer`: the
@@ -191,7 +192,7 @@ pub(crate) type LostAnswer = Intercepted<Arc<dyn TableStore>, Loses>;
 /// The hook of [`LostAnswer`]: which operation on which table loses its answer, once.
 pub(crate) struct Loses {
     table: &'static str,
-    answer: fn() -> TableError,
+    answer: fn() -> AzureError,
     armed: std::sync::atomic::AtomicBool,
     operation: Operation,
 }
@@ -200,7 +201,7 @@ impl LostAnswer {
     pub(crate) fn new(
         inner: Arc<dyn TableStore>,
         table: &'static str,
-        answer: fn() -> TableError,
+        answer: fn() -> AzureError,
     ) -> Self {
         Self::with(inner, Loses::new(table, answer, Operation::InsertEntity))
     }
@@ -216,7 +217,7 @@ impl LostAnswer {
 }
 
 impl Loses {
-    fn new(table: &'static str, answer: fn() -> TableError, operation: Operation) -> Self {
+    fn new(table: &'static str, answer: fn() -> AzureError, operation: Operation) -> Self {
         let armed = std::sync::atomic::AtomicBool::new(true);
         Self {
             table,
@@ -229,7 +230,7 @@ impl Loses {
 
 #[async_trait::async_trait]
 impl BeforeTableCall for Loses {
-    fn after(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    fn after(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         if call.operation() == self.operation
             && call.table().ends_with(self.table)
             && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
@@ -241,7 +242,7 @@ impl BeforeTableCall for Loses {
 }
 
 /// Fakes whose first insert into `table` loses its answer as `answer`.
-pub(crate) fn fakes_losing(table: &'static str, answer: fn() -> TableError) -> Fakes {
+pub(crate) fn fakes_losing(table: &'static str, answer: fn() -> AzureError) -> Fakes {
     let mut f = fakes();
     f.state = losing(&f.state, LostAnswer::new(f.tables.clone(), table, answer));
     f
@@ -310,12 +311,12 @@ pub(crate) fn closed_service() -> String {
 }
 
 /// A key-based connection to the development account whose every endpoint is `url` (a loopback
-/// service), under `deadlines`.
+/// service), under `timeouts`.
 pub(crate) fn loopback_connection(
     url: &str,
-    deadlines: crate::storage::deadline::Deadlines,
-) -> crate::storage::connection::StorageConnection {
-    use crate::storage::connection::{DEV_KEY, Secret, StorageAuth, StorageConnection};
+    timeouts: crate::azure::Timeouts,
+) -> crate::azure::connection::StorageConnection {
+    use crate::azure::connection::{DEV_KEY, Secret, StorageAuth, StorageConnection};
     let url = url::Url::parse(url).expect("url");
     StorageConnection {
         setting: "LOOPBACK_STORAGE".into(),
@@ -324,13 +325,13 @@ pub(crate) fn loopback_connection(
         queue: url.clone(),
         table: url,
         auth: StorageAuth::Key(Secret::new(DEV_KEY)),
-        deadlines,
+        timeouts,
     }
 }
 
-/// Short deadlines for tests of what happens when they pass.
-pub(crate) fn short_deadlines() -> crate::storage::deadline::Deadlines {
-    crate::storage::deadline::Deadlines {
+/// Short timeouts for tests of what happens when they pass.
+pub(crate) fn short_timeouts() -> crate::azure::Timeouts {
+    crate::azure::Timeouts {
         per_try: std::time::Duration::from_millis(200),
         total: std::time::Duration::from_millis(700),
     }

@@ -2,9 +2,9 @@
 //! catalogue and health tests: upload a recording, catalogue it through a real `RecordingCreated`
 //! invocation, hash it through a real `RecordingHash` invocation fed with the `hashRequests` output.
 
+use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::rest::TableRestClient;
 use bytes::Bytes;

@@ -175,7 +175,7 @@ impl TlsAzurite {
         ]);
         if all {
             // Both with the published development key: OAuth decides, keys are never used.
-            let key = bastion_recordings::storage::connection::DEV_KEY;
+            let key = bastion_recordings::azure::connection::DEV_KEY;
             cmd.env(
                 "AZURITE_ACCOUNTS",
                 format!("{ACCOUNT}:{key};{SECOND_ACCOUNT}:{key}"),

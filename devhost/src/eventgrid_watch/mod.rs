@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bastion_recordings::storage::{BlobItem, BlobKind, BlobStore, StorageError};
+use bastion_recordings::azure::AzureError;
+use bastion_recordings::storage::{BlobItem, BlobKind, BlobStore};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -62,7 +63,7 @@ pub(crate) struct Watcher {
     pub(crate) function: FunctionDef,
 }
 
-async fn list_all(store: &dyn BlobStore, container: &str) -> Result<Vec<BlobItem>, StorageError> {
+async fn list_all(store: &dyn BlobStore, container: &str) -> Result<Vec<BlobItem>, AzureError> {
     let mut items = Vec::new();
     let mut marker = None;
     loop {
@@ -75,7 +76,7 @@ async fn list_all(store: &dyn BlobStore, container: &str) -> Result<Vec<BlobItem
                 }
             }
             // A container that does not exist yet is simply empty.
-            Err(StorageError::NotFound) => return Ok(items),
+            Err(AzureError::NotFound) => return Ok(items),
             Err(e) => return Err(e),
         }
     }

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use azure_storage_queue::QueueClient;
 use azure_storage_queue::models::QueueMessage;
+use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::queues::QueueAccess;
-use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::telemetry::redact;
 
 use crate::app_root::MessageEncoding;

@@ -13,10 +13,11 @@ use tower::ServiceExt as _;
 
 use super::{build, pack_dir};
 use crate::api::{ApiSettings, routes_with};
+use crate::azure::AzureError;
 use crate::evidence::key::PackKey;
+use crate::tables::TableStore;
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{TableError, TableStore};
 
 #[cfg(unix)]
 fn mode(path: &std::path::Path) -> u32 {
@@ -66,7 +67,7 @@ struct Gate {
 
 #[async_trait]
 impl BeforeTableCall for Arc<Gate> {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         if let TableCall::Query(table, _) = call
             && table == crate::catalogue::window::WINDOWS_TABLE
         {
@@ -75,7 +76,7 @@ impl BeforeTableCall for Arc<Gate> {
                 .open
                 .acquire()
                 .await
-                .map_err(|_| TableError::NotFound)?;
+                .map_err(|_| AzureError::NotFound)?;
         }
         Ok(())
     }

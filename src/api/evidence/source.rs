@@ -14,6 +14,7 @@ use crate::api::detail::ACCESS_AUDIT_TABLE;
 use crate::api::query::{Format, MAX_LIMIT, Query};
 use crate::api::search::{View, day_rows, view_rows};
 use crate::api::{render, sessions};
+use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::window::WINDOWS_TABLE;
 use crate::evidence::source::{Facts, Kind, Row, RowSource};
@@ -23,7 +24,7 @@ use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::reviews::annotate::{Rows, annotate};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Entity, Filter, TableError, get_i64, get_list, get_str};
+use crate::tables::{Entity, Filter, get_i64, get_list, get_str};
 
 const HOLD_COLUMNS: &[(&str, &str)] = &[
     ("holdId", "RowKey"),
@@ -268,7 +269,7 @@ impl TablesSource {
             .query(DELETIONS_TABLE, Some(&filter), Some(1000), token)
             .await
         {
-            Err(TableError::NotFound) => return Ok((chunk == 0).then(Vec::new)),
+            Err(AzureError::NotFound) => return Ok((chunk == 0).then(Vec::new)),
             other => other?,
         };
         *self

@@ -15,6 +15,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use crate::azure::AzureError;
+
 pub use body::{HoldRequest, HoldTarget, derived_id};
 pub(super) use list::handle_list;
 pub use list::list;
@@ -26,8 +28,6 @@ use crate::catalogue::recording::RecordingKey;
 use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
 use crate::retention::tombstone;
 use crate::state::AppState;
-use crate::storage::StorageError;
-use crate::tables::TableError;
 use crate::telemetry::redact;
 
 /// Actor name of a function-key caller (`CATALOGUE_AUTH=none`: no caller is named).
@@ -39,10 +39,10 @@ pub fn api_error(e: HoldError) -> ApiError {
         HoldError::Invalid(m) => ApiError::BadRequest(m),
         HoldError::NotFound(m) => ApiError::NotFound(m),
         HoldError::Storage(e)
-            if e.downcast_ref::<TableError>()
-                .is_some_and(|t| matches!(t, TableError::Rejected(_)))
-                || e.downcast_ref::<StorageError>()
-                    .is_some_and(|s| matches!(s, StorageError::Rejected(_))) =>
+            if e.downcast_ref::<AzureError>()
+                .is_some_and(|t| matches!(t, AzureError::Rejected { .. }))
+                || e.downcast_ref::<AzureError>()
+                    .is_some_and(|s| matches!(s, AzureError::Rejected { .. })) =>
         {
             super::problem::rejected(&format!("{e:#}"))
         }

@@ -168,8 +168,7 @@ async fn an_id_longer_than_a_table_key_is_a_bad_request_not_an_outage() {
 /// read is audited once and answered, not refused as an outage.
 #[tokio::test]
 async fn a_lost_answer_to_the_access_audit_still_answers_the_read() {
-    let f =
-        crate::testkit::fakes_losing(ACCESS_AUDIT_TABLE, || crate::tables::TableError::Conflict);
+    let f = crate::testkit::fakes_losing(ACCESS_AUDIT_TABLE, || crate::azure::AzureError::Conflict);
     let id = row(&f, "vm/lost.mp4", "2025-03-01T10:00:00Z", json!({})).await;
     let uri = format!("/api/recordings/{id}");
     let (s, _, body) = get(&f, ApiSettings::key_only(), &uri, &[]).await;

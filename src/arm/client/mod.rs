@@ -1,4 +1,4 @@
-//! The Resource Manager calls over [`crate::rest::RestClient`] (bearer token for
+//! The Resource Manager calls over [`crate::azure::http::Client`] (bearer token for
 //! `{ARM_ENDPOINT}/.default`, deadlines, 429/5xx retries, 403 as the missing role), bounded by the
 //! run they belong to ([`ResourceManager::until`]); long-running operations and paging in [`super::lro`].
 //!
@@ -20,11 +20,12 @@ use url::Url;
 use super::lro::{Driver, POLL_DEFAULT};
 use super::model::{RoleAssignment, RoleDefinition};
 use super::{
-    ActiveSession, ArmError, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService,
-    Container, DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
+    ActiveSession, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService, Container,
+    DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
 };
+use crate::azure::AzureError;
+use crate::azure::http::{Client, body_json};
 use crate::permissions::ArmOperation;
-use crate::rest::{RestClient, body_json};
 
 /// `api-version` of `Microsoft.OperationalInsights/workspaces`.
 const WORKSPACE_API: &str = "2023-09-01";
@@ -62,10 +63,10 @@ impl ArmClient {
     ///
     /// # Errors
     /// When `endpoint` is not a URL.
-    pub fn new(rest: RestClient, endpoint: &str) -> Result<Self, url::ParseError> {
+    pub fn new(http: Client, endpoint: &str) -> Result<Self, url::ParseError> {
         Ok(Self {
             driver: Driver {
-                rest,
+                http,
                 base: Url::parse(endpoint)?,
                 until: None,
                 poll_default: POLL_DEFAULT,
@@ -83,19 +84,19 @@ impl ArmClient {
     }
 
     /// `{endpoint}{path}?api-version={api}` (plus `extra` query pairs).
-    fn url(&self, path: &str, api: &str, extra: &[(&str, &str)]) -> Result<Url, ArmError> {
+    fn url(&self, path: &str, api: &str, extra: &[(&str, &str)]) -> Result<Url, AzureError> {
         let mut url = self
             .driver
             .base
             .join(path)
-            .map_err(|_| ArmError::Transient("not a resource path".into()))?;
+            .map_err(|_| AzureError::Transient("not a resource path".into()))?;
         url.query_pairs_mut()
             .append_pair("api-version", api)
             .extend_pairs(extra);
         Ok(url)
     }
 
-    async fn get<T: DeserializeOwned>(&self, url: Url, role: &str) -> Result<T, ArmError> {
+    async fn get<T: DeserializeOwned>(&self, url: Url, role: &str) -> Result<T, AzureError> {
         let res = self.driver.send(Method::GET, url, None, role).await?;
         body_json(res).await
     }
@@ -108,7 +109,7 @@ impl ArmClient {
         path: &str,
         body: Option<&Value>,
         role: &str,
-    ) -> Result<reqwest::Response, ArmError> {
+    ) -> Result<reqwest::Response, AzureError> {
         loop {
             let at = self
                 .bastion_api
@@ -116,7 +117,7 @@ impl ArmClient {
                 .min(BASTION_APIS.len() - 1);
             let url = self.url(path, BASTION_APIS[at], &[])?;
             match self.driver.send(method.clone(), url, body, role).await {
-                Err(ArmError::Rejected {
+                Err(AzureError::Rejected {
                     status: 400, code, ..
                 }) if at + 1 < BASTION_APIS.len() && version_refused(&code) => {
                     tracing::warn!(
@@ -148,12 +149,12 @@ fn version_refused(code: &str) -> bool {
     .any(|c| code.eq_ignore_ascii_case(c))
 }
 
-fn items<T: DeserializeOwned>(values: Vec<Value>) -> Result<Vec<T>, ArmError> {
+fn items<T: DeserializeOwned>(values: Vec<Value>) -> Result<Vec<T>, AzureError> {
     values
         .into_iter()
         .map(|v| {
             serde_json::from_value(v)
-                .map_err(|e| ArmError::Transient(format!("unexpected item: {e}")))
+                .map_err(|e| AzureError::Transient(format!("unexpected item: {e}")))
         })
         .collect()
 }
@@ -171,7 +172,10 @@ impl ResourceManager for ArmClient {
         Some(Arc::new(bounded))
     }
 
-    async fn workspace_customer_id(&self, workspace_id: &str) -> Result<Option<String>, ArmError> {
+    async fn workspace_customer_id(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<String>, AzureError> {
         let role = format!(
             "Reader ({})",
             role(ArmOperation::ReadWorkspace, workspace_id)
@@ -181,12 +185,12 @@ impl ResourceManager for ArmClient {
             .await
         {
             Ok(w) => Ok(w.properties.customer_id),
-            Err(ArmError::NotFound { .. }) => Ok(None),
+            Err(AzureError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, ArmError> {
+    async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, AzureError> {
         let role = format!("Reader ({})", role(ArmOperation::ReadBastionHost, host_id));
         let res = self.bastion(Method::GET, host_id, None, &role).await?;
         body_json(res).await
@@ -195,7 +199,7 @@ impl ResourceManager for ArmClient {
     async fn diagnostic_settings(
         &self,
         resource_id: &str,
-    ) -> Result<Vec<DiagnosticSetting>, ArmError> {
+    ) -> Result<Vec<DiagnosticSetting>, AzureError> {
         let role = role(ArmOperation::ListDiagnosticSettings, resource_id);
         let path = format!(
             "{}/providers/Microsoft.Insights/diagnosticSettings",
@@ -208,19 +212,19 @@ impl ResourceManager for ArmClient {
         match page.get("value") {
             Some(Value::Array(v)) => items(v.clone()),
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(_) => Err(ArmError::Transient(
+            Some(_) => Err(AzureError::Transient(
                 "unexpected diagnostic settings list".into(),
             )),
         }
     }
 
-    async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError> {
+    async fn blob_service(&self, account_id: &str) -> Result<BlobService, AzureError> {
         let role = role(ArmOperation::ReadBlobService, account_id);
         let path = format!("{}/blobServices/default", account_id.trim_end_matches('/'));
         self.get(self.url(&path, STORAGE_API, &[])?, &role).await
     }
 
-    async fn container(&self, account_id: &str, container: &str) -> Result<Container, ArmError> {
+    async fn container(&self, account_id: &str, container: &str) -> Result<Container, AzureError> {
         let role = role(ArmOperation::ReadContainer, account_id);
         let path = format!(
             "{}/blobServices/default/containers/{container}",
@@ -234,7 +238,7 @@ impl ResourceManager for ArmClient {
         account_id: &str,
         container: &str,
         principal_id: &str,
-    ) -> Result<Vec<RoleAssignment>, ArmError> {
+    ) -> Result<Vec<RoleAssignment>, AzureError> {
         let role = role(ArmOperation::ListRoleAssignments, account_id);
         let path = format!(
             "{}/blobServices/default/containers/{container}/providers/Microsoft.Authorization/roleAssignments",
@@ -251,7 +255,7 @@ impl ResourceManager for ArmClient {
         &self,
         account_id: &str,
         definition_id: &str,
-    ) -> Result<RoleDefinition, ArmError> {
+    ) -> Result<RoleDefinition, AzureError> {
         let role = role(ArmOperation::ReadRoleDefinition, account_id);
         let guid = definition_id
             .trim_end_matches('/')
@@ -266,7 +270,7 @@ impl ResourceManager for ArmClient {
             .await
     }
 
-    async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, ArmError> {
+    async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, AzureError> {
         let role = role(ArmOperation::ReadVmExtension, vm_id);
         let path = format!("{}/extensions/{name}", vm_id.trim_end_matches('/'));
         match self
@@ -274,12 +278,12 @@ impl ResourceManager for ArmClient {
             .await
         {
             Ok(_) => Ok(true),
-            Err(ArmError::NotFound { .. }) => Ok(false),
+            Err(AzureError::NotFound) => Ok(false),
             Err(e) => Err(e),
         }
     }
 
-    async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, ArmError> {
+    async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError> {
         let role = role(ArmOperation::GetActiveSessions, host_id);
         let path = format!("{}/getActiveSessions", host_id.trim_end_matches('/'));
         let res = self
@@ -293,7 +297,7 @@ impl ResourceManager for ArmClient {
         &self,
         host_id: &str,
         session_ids: &[String],
-    ) -> Result<Vec<DisconnectResult>, ArmError> {
+    ) -> Result<Vec<DisconnectResult>, AzureError> {
         let role = role(ArmOperation::DisconnectActiveSessions, host_id);
         let path = format!("{}/disconnectActiveSessions", host_id.trim_end_matches('/'));
         let body = json!({ "sessionIds": session_ids });

@@ -12,7 +12,8 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::rest::RestLimits;
+use crate::azure::http::Auth;
+use crate::azure::{Policy, Timeouts};
 
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 const HOST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
@@ -118,15 +119,19 @@ async fn serve(script: Script) -> String {
 }
 
 fn client(url: &str) -> ArmClient {
-    let rest = RestClient::new(
-        None,
-        "https://management.azure.com/.default",
-        RestLimits {
-            try_timeout: Duration::from_secs(5),
-            deadline: Duration::from_secs(30),
-        },
+    let timeouts = Timeouts {
+        per_try: Duration::from_secs(5),
+        total: Duration::from_secs(30),
+    };
+    let endpoint = url::Url::parse(url).unwrap();
+    let http = Client::new(
+        "arm",
+        Some(&endpoint),
+        Auth::None,
+        timeouts,
+        Policy::CONTROL,
     );
-    ArmClient::new(rest, url).expect("client")
+    ArmClient::new(http.unwrap(), url).expect("client")
 }
 
 fn session(id: &str) -> Value {

@@ -12,6 +12,7 @@
 //! or a tick that dies before checking, is therefore retried on the next tick even when no new
 //! attempt ever touches that partition again.
 
+use crate::azure::AzureError;
 use crate::sources::Sources;
 
 use serde_json::Value;
@@ -24,7 +25,7 @@ use crate::dates::format_utc;
 use crate::notify::Notification;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, upsert_batched, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 use tracing::error;
 
@@ -126,7 +127,7 @@ fn fit(text: &str) -> std::borrow::Cow<'_, str> {
 ///
 /// # Errors
 /// Table errors.
-pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<String>, TableError> {
+pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<String>, AzureError> {
     let parts = f.partitions();
     for pk in &parts {
         let mut e = Entity::new();
@@ -151,7 +152,7 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
 pub async fn mark_pending<'p>(
     tables: &dyn TableStore,
     partitions: impl IntoIterator<Item = &'p String>,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let rows: Vec<Entity> = partitions
         .into_iter()
         .map(|pk| {
@@ -204,7 +205,7 @@ pub async fn run_pending(
         };
         match checked {
             // 412: an attempt was stored since the read, 404: another tick settled it.
-            Ok(()) | Err(TableError::PreconditionFailed | TableError::NotFound) => {}
+            Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
             Err(e) => {
                 error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; kept pending, retried next tick");
             }
@@ -228,7 +229,7 @@ pub async fn check(
     pk: &str,
     threshold: usize,
     window: Duration,
-) -> Result<Option<Notification>, TableError> {
+) -> Result<Option<Notification>, AzureError> {
     let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), 10_000).await?;
     let marker = rows
         .iter()
@@ -252,7 +253,7 @@ pub async fn check(
             let row = marker_row(pk, false);
             match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
                 Ok(etag) => etag,
-                Err(TableError::Conflict) => match tables.get(FAILED_TABLE, pk, MARKER).await? {
+                Err(AzureError::Conflict) => match tables.get(FAILED_TABLE, pk, MARKER).await? {
                     Some(m) if !settled(&m.entity) => m.etag,
                     _ => return Ok(None),
                 },

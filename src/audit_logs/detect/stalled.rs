@@ -7,6 +7,7 @@
 //! whose SAS expired is named while the others stay quiet. A source without a host counts every
 //! session, as when there was one source. The default source keeps the marker row it had then.
 
+use crate::azure::AzureError;
 use crate::ports::Ports;
 
 use serde_json::{Value, json};
@@ -21,7 +22,7 @@ use crate::notify::{Notification, Severity};
 use crate::sources::{Source, Sources};
 use crate::tables::filter::Op;
 use crate::tables::ops::{query_all, update};
-use crate::tables::{Filter, TableError, get_str};
+use crate::tables::{Filter, get_str};
 
 /// Ended sessions needed in the window before the absence of recordings means anything.
 pub const MIN_SESSIONS: usize = 2;
@@ -71,7 +72,7 @@ pub fn marker_key(sources: &Sources, source: &Source) -> String {
 ///
 /// # Errors
 /// Table errors.
-pub async fn run(deps: &Stalled, now: OffsetDateTime) -> Result<Vec<Notification>, TableError> {
+pub async fn run(deps: &Stalled, now: OffsetDateTime) -> Result<Vec<Notification>, AzureError> {
     let (mut out, mut failure) = (Vec::new(), None);
     for source in deps.ports.sources.recordings() {
         match check(deps, source, now).await {
@@ -93,7 +94,7 @@ async fn check(
     deps: &Stalled,
     source: &Source,
     now: OffsetDateTime,
-) -> Result<Option<Notification>, TableError> {
+) -> Result<Option<Notification>, AzureError> {
     let since = now - deps.after;
     let ended = count_ended(deps, source, since, now - deps.upload_lag).await?;
     let recordings = count_recordings(deps, source, since, now).await?;
@@ -187,7 +188,7 @@ async fn count_ended(
     source: &Source,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> Result<usize, TableError> {
+) -> Result<usize, AzureError> {
     let filter = Filter::And(vec![
         Filter::str(
             "PartitionKey",
@@ -221,7 +222,7 @@ async fn count_recordings(
     source: &Source,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> Result<usize, TableError> {
+) -> Result<usize, AzureError> {
     let default = deps
         .ports
         .sources

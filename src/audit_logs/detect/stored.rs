@@ -17,13 +17,14 @@ use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use super::burst::digest;
 use super::failed::MARKER;
 use crate::audit_logs::repo::FAILED_TABLE;
+use crate::azure::AzureError;
 use crate::dates::days;
 use crate::dates::format_date;
 use crate::notify::Notification;
 use crate::tables::filter::Op;
 use crate::tables::keys::decode_key;
 use crate::tables::ops::{get, query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// Most markers or listed detections read at once (far above any period's bursts).
 const MARKERS: usize = 1_000_000;
@@ -57,7 +58,7 @@ fn row(pk: &str, rk: &str) -> Entity {
 ///
 /// # Errors
 /// Table errors.
-pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), TableError> {
+pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
     let Some(start) = window_of(pk) else {
         return Ok(());
     };
@@ -74,7 +75,7 @@ pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), TableError> {
 
 /// Lists every marker stored before the detector listed its own, once: a scan of the table by row
 /// key, then the `listed` row. A detection made meanwhile lists itself, so none is missed.
-async fn list_earlier(tables: &dyn TableStore) -> Result<(), TableError> {
+async fn list_earlier(tables: &dyn TableStore) -> Result<(), AzureError> {
     if get(tables, FAILED_TABLE, LISTED.0, LISTED.1)
         .await?
         .is_some()
@@ -111,7 +112,7 @@ pub async fn bursts(
     from: OffsetDateTime,
     to: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, TableError> {
+) -> Result<Vec<Notification>, AzureError> {
     list_earlier(tables).await?;
     let mut listed = BTreeSet::new();
     let last = to.to_offset(UtcOffset::UTC).date();

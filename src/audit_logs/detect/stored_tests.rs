@@ -12,9 +12,10 @@ use time::{Duration, OffsetDateTime};
 use super::failed::{FailedLogin, MARKER, check, record};
 use super::stored::{bursts, list};
 use crate::audit_logs::repo::FAILED_TABLE;
+use crate::azure::AzureError;
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{TableError, TableStore, get_str};
+use crate::tables::{TableStore, get_str};
 
 const WINDOW: Duration = Duration::minutes(15);
 
@@ -24,7 +25,7 @@ struct Scans(AtomicUsize);
 
 #[async_trait]
 impl BeforeTableCall for Scans {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         if let TableCall::Query(_, filter) = call
             && filter.and_then(|f| f.pinned_partition()).is_none()
         {

@@ -1,6 +1,7 @@
 //! Detections under lost answers: a marker whose insert was stored but not acknowledged still gets
 //! its digest (or notice, or alert), and once settled it is not emitted again.
 
+use crate::azure::AzureError;
 use crate::testkit::Domains;
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use time::macros::datetime;
 
 use super::failed::{FailedLogin, check, record};
 use crate::audit_logs::repo::FAILED_TABLE;
+use crate::tables::TableStore;
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{TableError, TableStore};
 use crate::testkit::{LostAnswer, losing};
 
 async fn burst(tables: &dyn TableStore, n: usize) -> String {
@@ -33,8 +34,8 @@ async fn burst(tables: &dyn TableStore, n: usize) -> String {
 async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
     let window = Duration::minutes(15);
     for answer in [
-        (|| TableError::Transient("reset".into())) as fn() -> TableError,
-        || TableError::Conflict,
+        (|| AzureError::Transient("reset".into())) as fn() -> AzureError,
+        || AzureError::Conflict,
     ] {
         let memory: Arc<dyn TableStore> = Arc::new(InMemoryTables::new());
         let pk = burst(&memory, 5).await;
@@ -44,7 +45,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
         let digest = match first {
             Ok(Some(n)) => n,
             // The dropped connection fails this check; the partition stays pending.
-            Err(TableError::Transient(_)) => check(&lossy, &pk, 5, window)
+            Err(AzureError::Transient(_)) => check(&lossy, &pk, 5, window)
                 .await
                 .expect("checked")
                 .expect("the next check emits what the lost answer withheld"),
@@ -74,7 +75,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     tick(&k.state.tailer(), NOW).await.expect("tick");
     // The mark is stored, its answer lost; the update's retry then meets it (412).
     let lossy = LostAnswer::new(k.state.ports.tables.clone(), WINDOWS_TABLE, || {
-        TableError::PreconditionFailed
+        AzureError::PreconditionFailed
     })
     .on_replace();
     let state = losing(&k.state, lossy);
@@ -103,9 +104,9 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
     use crate::audit_logs::repo::STATE_TABLE;
     use crate::catalogue::window::WINDOWS_TABLE;
     use crate::testkit::audit::{NOW, kit};
-    let answers: [fn() -> TableError; 2] = [
-        || TableError::Conflict,
-        || TableError::Transient("reset".into()),
+    let answers: [fn() -> AzureError; 2] = [
+        || AzureError::Conflict,
+        || AzureError::Transient("reset".into()),
     ];
     for answer in answers {
         let k = kit(None);

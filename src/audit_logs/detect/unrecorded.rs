@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::sessions::outcome;
+use crate::azure::AzureError;
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::format_date;
 use crate::dates::format_utc;
@@ -14,9 +15,9 @@ use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
 use crate::tables::ops::{query_all, update};
 
+use crate::tables::Filter;
 use crate::tables::TableStore;
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableError};
 
 /// Most notifications of this kind per run.
 const LIMIT: usize = 100;
@@ -43,7 +44,7 @@ pub async fn run(
     grace: Duration,
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, TableError> {
+) -> Result<Vec<Notification>, AzureError> {
     let filter = Filter::And(vec![
         Filter::str(
             "PartitionKey",

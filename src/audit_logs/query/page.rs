@@ -11,10 +11,10 @@ use super::row::{Columns, WorkspaceRow};
 use super::window::{CursorState, PageResult, RowId, Window, tick_of};
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
+use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::loganalytics::{Item, LogsQuery};
-use crate::rest::RestError;
 
 /// Rows parsed and folded together (the answer itself is never held).
 const CHUNK: usize = 1000;
@@ -65,7 +65,7 @@ pub enum Paged {
 pub enum PageError {
     /// The query call failed.
     #[error(transparent)]
-    Rest(#[from] RestError),
+    Rest(#[from] AzureError),
     /// The answer broke off or was not the documented shape.
     #[error("unreadable answer: {0}")]
     Broken(String),
@@ -104,7 +104,7 @@ pub async fn run(
     let wait = server_wait(r.deadline.left());
     let mut answer = match logs.query(&ws.id, &query, &kql::timespan(w), wait).await {
         Ok(a) => a,
-        Err(RestError::ServerTimeout { code }) => {
+        Err(AzureError::ServerTimeout { code }) => {
             return Ok(Paged::Partial(format!(
                 "the server timed the query out ({code})"
             )));

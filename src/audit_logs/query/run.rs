@@ -13,10 +13,10 @@ use super::store::{self, Status, StoredCursor};
 use super::window::{PageResult, advance, next_window, stalled, tick_of, ticks};
 use super::{QuerySettings, Workspace};
 use crate::audit_logs::tail::Tailer;
+use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::dates::format_utc;
 use crate::loganalytics::LogsQuery;
-use crate::rest::RestError;
 
 /// The largest page asked for: with the one row more that tells whether more follow, a query
 /// asks for the API's own row cap ([`super::kql::ROW_CAP`]) at most.
@@ -161,7 +161,7 @@ pub fn status_of(
     previous: Option<&Status>,
 ) -> Status {
     let throttled = match r {
-        Err(PageError::Rest(RestError::Throttled { retry_after })) => Some(*retry_after),
+        Err(PageError::Rest(AzureError::Throttled { retry_after })) => Some(*retry_after),
         _ => None,
     };
     let count = throttled.map_or(0, |_| previous.map_or(0, |p| p.throttled).saturating_add(1));
@@ -189,25 +189,28 @@ fn backoff(n: u32) -> time::Duration {
 /// What `/api/health` shows of a failure: its kind and the role to grant, never a service message.
 pub(super) fn shown(e: &PageError) -> String {
     match e {
-        PageError::Rest(RestError::MissingRole { role }) => format!("403: missing role {role}"),
-        PageError::Rest(RestError::NotFound { .. }) => {
+        PageError::Rest(AzureError::Forbidden { role }) => format!("403: missing role {role}"),
+        PageError::Rest(AzureError::NotFound) => {
             "404: no such workspace (check AUDITLOGS_WORKSPACES)".to_owned()
         }
-        PageError::Rest(RestError::Throttled {
+        PageError::Rest(AzureError::Throttled {
             retry_after: Some(_),
         }) => "429: throttled; asked again after the service's Retry-After".to_owned(),
-        PageError::Rest(RestError::Throttled { retry_after: None }) => {
+        PageError::Rest(AzureError::Throttled { retry_after: None }) => {
             "429: throttled without a Retry-After; asked again after a back-off of this app's own"
                 .to_owned()
         }
-        PageError::Rest(RestError::Rejected { status, code, .. }) => {
+        PageError::Rest(AzureError::Rejected { status, code, .. }) => {
             format!("{status} {code}: the query was refused")
         }
-        PageError::Rest(RestError::ServerTimeout { .. }) => {
+        PageError::Rest(AzureError::ServerTimeout { .. }) => {
             "the service timed the query out even at one row a page".to_owned()
         }
-        PageError::Rest(RestError::Transient(_)) => {
+        PageError::Rest(AzureError::Transient(_)) => {
             "the service did not answer (timeouts or 5xx after retries)".to_owned()
+        }
+        PageError::Rest(_) => {
+            "the query was refused (an answer this app does not expect)".to_owned()
         }
         PageError::Broken(_) => "an unreadable or partial answer".to_owned(),
         PageError::Store(_) => "storing its rows failed (the app's storage)".to_owned(),

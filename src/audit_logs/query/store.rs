@@ -7,9 +7,10 @@ use time::OffsetDateTime;
 
 use super::kql::datetime;
 use super::window::{CursorState, RowId, Tick, tick_of};
+use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::tables::ops::{get, query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// The table.
 pub const TABLE: &str = "auditqueries";
@@ -91,7 +92,7 @@ pub async fn load(
     workspace: &str,
     row: &str,
     start: OffsetDateTime,
-) -> Result<StoredCursor, TableError> {
+) -> Result<StoredCursor, AzureError> {
     let Some(row) = get(tables, TABLE, workspace, row).await? else {
         return Ok(StoredCursor {
             state: CursorState {
@@ -123,7 +124,7 @@ pub async fn save(
     workspace: &str,
     row: &str,
     c: &StoredCursor,
-) -> Result<Option<String>, TableError> {
+) -> Result<Option<String>, AzureError> {
     let mut e = Entity::new();
     e.insert("PartitionKey".into(), json!(workspace));
     e.insert("RowKey".into(), json!(row));
@@ -134,7 +135,7 @@ pub async fn save(
     let mode = c.etag.clone().map_or(WriteMode::Insert, WriteMode::IfMatch);
     match write_creating_table(tables, TABLE, &e, mode).await {
         Ok(etag) => Ok(Some(etag)),
-        Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {
+        Err(AzureError::Conflict | AzureError::PreconditionFailed | AzureError::NotFound) => {
             Ok(None)
         }
         Err(e) => Err(e),
@@ -145,9 +146,9 @@ pub async fn save(
 ///
 /// # Errors
 /// Table errors (an absent row or table is not one).
-pub async fn forget(tables: &dyn TableStore, workspace: &str, row: &str) -> Result<(), TableError> {
+pub async fn forget(tables: &dyn TableStore, workspace: &str, row: &str) -> Result<(), AzureError> {
     match tables.delete(TABLE, workspace, row, None).await {
-        Ok(()) | Err(TableError::NotFound) => Ok(()),
+        Ok(()) | Err(AzureError::NotFound) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -172,7 +173,7 @@ pub struct Status {
 ///
 /// # Errors
 /// Table errors.
-pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), TableError> {
+pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), AzureError> {
     let mut e = Entity::new();
     e.insert("PartitionKey".into(), json!(s.workspace));
     e.insert("RowKey".into(), json!(STATUS_ROW));
@@ -209,7 +210,7 @@ fn status_of(e: &Entity) -> Option<Status> {
 pub async fn status(
     tables: &dyn TableStore,
     workspace: &str,
-) -> Result<Option<Status>, TableError> {
+) -> Result<Option<Status>, AzureError> {
     Ok(get(tables, TABLE, workspace, STATUS_ROW)
         .await?
         .and_then(|r| status_of(&r.entity)))
@@ -219,7 +220,7 @@ pub async fn status(
 ///
 /// # Errors
 /// Table errors.
-pub async fn statuses(tables: &dyn TableStore) -> Result<Vec<Status>, TableError> {
+pub async fn statuses(tables: &dyn TableStore) -> Result<Vec<Status>, AzureError> {
     let rows = query_all(
         tables,
         TABLE,

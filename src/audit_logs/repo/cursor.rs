@@ -14,14 +14,13 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::CURSORS_TABLE;
+use crate::azure::AzureError;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::query_all;
 use crate::tables::ops::write_creating_table;
-use crate::tables::{
-    Entity, Filter, TableError, TableStore, WriteMode, filter::Op, get_i64, get_str, int64,
-};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, filter::Op, get_i64, get_str, int64};
 
 /// One tail cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +184,7 @@ impl CursorRepo {
         source: (String, String),
         blob: &str,
         hour: OffsetDateTime,
-    ) -> Result<Option<Cursor>, TableError> {
+    ) -> Result<Option<Cursor>, AzureError> {
         let probe = Cursor::new(blob, hour, hour, "").in_source(source);
         let stored =
             crate::tables::ops::get(&self.tables, CURSORS_TABLE, &probe.pk(), &probe.rk()).await?;
@@ -197,7 +196,7 @@ impl CursorRepo {
     ///
     /// # Errors
     /// Table errors.
-    pub async fn register(&self, cursor: &Cursor) -> Result<Option<Cursor>, TableError> {
+    pub async fn register(&self, cursor: &Cursor) -> Result<Option<Cursor>, AzureError> {
         match write_creating_table(
             self.tables.as_ref(),
             CURSORS_TABLE,
@@ -210,7 +209,7 @@ impl CursorRepo {
                 etag,
                 ..cursor.clone()
             })),
-            Err(TableError::Conflict) => Ok(None),
+            Err(AzureError::Conflict) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -219,7 +218,7 @@ impl CursorRepo {
     ///
     /// # Errors
     /// `PreconditionFailed` when another instance won; other table errors.
-    pub async fn save(&self, cursor: &Cursor) -> Result<Cursor, TableError> {
+    pub async fn save(&self, cursor: &Cursor) -> Result<Cursor, AzureError> {
         let etag = self
             .tables
             .write(
@@ -244,7 +243,7 @@ impl CursorRepo {
         now: OffsetDateTime,
         window: Duration,
         limit: usize,
-    ) -> Result<Vec<Cursor>, TableError> {
+    ) -> Result<Vec<Cursor>, AzureError> {
         let from = format_date((now - window - Duration::days(1)).date());
         let filter = Filter::And(vec![
             Filter::str("PartitionKey", Op::Ge, from),

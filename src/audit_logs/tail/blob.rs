@@ -15,10 +15,10 @@ use super::batch::{self, Batch};
 use super::chunk::{self, BlobReport, QUARANTINE_SAMPLE};
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
+use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
-use crate::storage::{BlobRef, StorageError};
-use crate::tables::TableError;
+use crate::storage::BlobRef;
 
 /// The shortest claim.
 const MIN_LEASE: Duration = Duration::minutes(5);
@@ -39,7 +39,7 @@ pub async fn claim(
     cursor: &Cursor,
     now: OffsetDateTime,
     lease: Duration,
-) -> Result<Option<Cursor>, TableError> {
+) -> Result<Option<Cursor>, AzureError> {
     if cursor.lease_until.is_some_and(|l| l > now) {
         return Ok(None);
     }
@@ -50,7 +50,7 @@ pub async fn claim(
     };
     match repo.save(&claimed).await {
         Ok(c) => Ok(Some(c)),
-        Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(None),
+        Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -111,11 +111,11 @@ pub async fn tail_blob(
             break;
         }
         let data = match tail.logs.read_range(&blob, c.offset, len).await {
-            Err(StorageError::RangeNotSatisfiable) => {
+            Err(AzureError::RangeNotSatisfiable) => {
                 reached_end = true;
                 break;
             }
-            Err(StorageError::NotFound) => {
+            Err(AzureError::NotFound) => {
                 warn!(blob = %blob, "audit blob vanished; retiring its cursor");
                 c.done = true;
                 break;

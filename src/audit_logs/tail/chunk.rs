@@ -22,9 +22,10 @@ use super::batch::{self, Batch, Flushed};
 use crate::audit_logs::TAIL_FUNCTION;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::Cursor;
+use crate::azure::AzureError;
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
-use crate::storage::{BlobKind, BlobRef, StorageError};
+use crate::storage::{BlobKind, BlobRef};
 
 /// What tailing one blob did, summed over its chunks.
 #[derive(Debug, Default)]
@@ -166,7 +167,7 @@ pub(super) async fn process(
 async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, HandlerError> {
     match tail.logs.properties(blob).await {
         Ok(p) => Ok(p.kind == Some(BlobKind::Block)),
-        Err(StorageError::NotFound) => Ok(false),
+        Err(AzureError::NotFound) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

@@ -4,9 +4,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
+use crate::azure::AzureError;
 use crate::catalogue::index;
+use crate::tables::get_str;
 use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
-use crate::tables::{TableError, get_str};
 use crate::testkit::state_over;
 
 /// Four recordings over two listing pages: three name sessions of the audit hour, one nothing.
@@ -24,7 +25,7 @@ async fn index_rows(tables: &dyn TableStore) -> (Vec<(String, String)>, Vec<(Str
         loop {
             let page = match tables.query(t, None, None, next).await {
                 Ok(page) => page,
-                Err(TableError::NotFound) => return rows,
+                Err(AzureError::NotFound) => return rows,
                 Err(e) => panic!("query {t}: {e}"),
             };
             rows.extend(page.items);
@@ -90,13 +91,13 @@ struct IndexDown {
 
 #[async_trait::async_trait]
 impl BeforeTableCall for IndexDown {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         let index = matches!(
             call,
             TableCall::Batch(INDEX_TABLE, _) | TableCall::Write(INDEX_TABLE, ..)
         );
         if index && self.down.load(Ordering::SeqCst) {
-            return Err(TableError::Transient("HTTP 503: busy".into()));
+            return Err(AzureError::Transient("HTTP 503: busy".into()));
         }
         Ok(())
     }

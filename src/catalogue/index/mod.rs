@@ -21,9 +21,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, is_digest, key};
-use crate::tables::{Entity, TableError, TableStore, get_str};
+use crate::tables::{Entity, TableStore, get_str};
 
 /// Table of index rows.
 pub const INDEX_TABLE: &str = "recordingindex";
@@ -103,7 +104,7 @@ fn entity(pk: &str, rk: &str) -> Entity {
 pub async fn write(
     tables: &dyn TableStore,
     keys: &BTreeSet<(String, String)>,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     let mut by_pk: BTreeMap<&str, Vec<Entity>> = BTreeMap::new();
     for (pk, rk) in keys {
         by_pk.entry(pk).or_default().push(entity(pk, rk));
@@ -121,10 +122,10 @@ pub async fn write(
 pub async fn remove(
     tables: &dyn TableStore,
     keys: &BTreeSet<(String, String)>,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     for (pk, rk) in keys {
         match tables.delete(INDEX_TABLE, pk, rk, None).await {
-            Ok(()) | Err(TableError::NotFound) => {}
+            Ok(()) | Err(AzureError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }

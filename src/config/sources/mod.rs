@@ -10,7 +10,7 @@
 //! keys carry no account, so a deployment that had one source keeps its rows by listing that
 //! source first.
 
-use crate::storage::connection::StorageConnection;
+use crate::azure::connection::StorageConnection;
 
 /// Default audit-log container (the diagnostic setting's category).
 pub const AUDITLOGS_DEFAULT: &str = "insights-logs-bastionauditlogs";

@@ -1,7 +1,7 @@
 //! Reading the watched containers from settings.
 
 use super::*;
-use crate::storage::connection::StorageConnection;
+use crate::azure::connection::StorageConnection;
 use crate::testkit::maps::lookup as env;
 
 fn key_conn(account: &str) -> String {

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::arm::{ArmError, BastionHost, BlobService, Container, DiagnosticSetting};
+use crate::arm::{BastionHost, BlobService, Container, DiagnosticSetting};
+use crate::azure::AzureError;
 
 pub use checks::{cors_gap, target_of};
 
@@ -57,7 +58,7 @@ pub struct Finding {
 }
 
 /// One part of the facts: read, failed, or not applicable (nothing to read for this host).
-pub type Part<T> = Option<Result<T, ArmError>>;
+pub type Part<T> = Option<Result<T, AzureError>>;
 
 /// What Resource Manager said about one host and its recording storage.
 #[derive(Debug, Clone, Default)]
@@ -163,7 +164,7 @@ impl Evaluation {
         part: &'a Part<T>,
         at: Option<OffsetDateTime>,
     ) -> Option<&'a T> {
-        if let Some(Err(e @ ArmError::MissingRole { .. })) = part {
+        if let Some(Err(e @ AzureError::Forbidden { .. })) = part {
             self.decide(&format!("check-failed:{name}"), true, Level::Info, || {
                 format!(
                     "{name}: {e} (optional: grant it, e.g. with infra's bastionSessionTargetGroups, for this check)"
@@ -177,14 +178,14 @@ impl Evaluation {
 
 /// The `check-failed:<name>` finding of a part that failed with `e` at `at`: high when a role is
 /// missing (named), medium otherwise; a throttled part says until when.
-pub fn failure(name: &str, e: &ArmError, at: Option<OffsetDateTime>) -> (Level, String) {
+pub fn failure(name: &str, e: &AzureError, at: Option<OffsetDateTime>) -> (Level, String) {
     let level = match e {
-        ArmError::MissingRole { .. } => Level::High,
+        AzureError::Forbidden { .. } => Level::High,
         _ => Level::Medium,
     };
     let evidence = match (e, at) {
         (
-            ArmError::Throttled {
+            AzureError::Throttled {
                 retry_after: Some(d),
             },
             Some(at),

@@ -296,10 +296,10 @@ fn cors_accepts_a_wildcard_origin_and_version_level_worm_counts_as_immutability(
 #[test]
 fn a_failed_part_is_a_finding_naming_the_role_and_leaves_its_findings_undecided() {
     let mut f = facts(&healthy());
-    f.diagnostics = Some(Err(ArmError::MissingRole {
+    f.diagnostics = Some(Err(AzureError::Forbidden {
         role: "Monitoring Reader on b1".into(),
     }));
-    f.container = Some(Err(ArmError::Transient("HTTP 503".into())));
+    f.container = Some(Err(AzureError::Transient("HTTP 503".into())));
     let ev = evaluate(&f, &sinks());
     assert_eq!(
         codes(&ev),
@@ -350,7 +350,7 @@ fn an_account_without_its_resource_id_is_a_finding_naming_the_setting() {
 #[test]
 fn a_throttled_part_says_until_when() {
     let mut f = facts(&healthy());
-    f.container = Some(Err(ArmError::Throttled {
+    f.container = Some(Err(AzureError::Throttled {
         retry_after: Some(std::time::Duration::from_secs(600)),
     }));
     let ev = evaluate(&f, &sinks());
@@ -433,7 +433,7 @@ fn a_target_its_identity_cannot_write_is_a_finding() {
     );
     f.target_writable = Some(Ok(true));
     assert_eq!(codes(&evaluate(&f, &sinks())), Vec::<&str>::new());
-    f.target_writable = Some(Err(ArmError::MissingRole {
+    f.target_writable = Some(Err(AzureError::Forbidden {
         role: "Microsoft.Authorization/roleAssignments/read on strec".into(),
     }));
     let ev = evaluate(&f, &sinks());
@@ -456,7 +456,7 @@ fn entra_id_rdp_beside_recording_is_a_finding() {
     f.entra_rdp_vms = Some(Ok(vec![]));
     assert_eq!(codes(&evaluate(&f, &sinks())), Vec::<&str>::new());
     // The VMs' read is granted only where asked for: without it, info, not a degraded estate.
-    f.entra_rdp_vms = Some(Err(ArmError::MissingRole {
+    f.entra_rdp_vms = Some(Err(AzureError::Forbidden {
         role: "Microsoft.Compute/virtualMachines/extensions/read on vm-win-01".into(),
     }));
     let ev = evaluate(&f, &sinks());

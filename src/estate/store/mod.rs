@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::findings::{Evaluation, Finding, Level};
+use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::notify::{Notification, Severity};
 use crate::tables::ops::{query_all, update_from, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The findings table.
 pub const ESTATE_TABLE: &str = "estate";
@@ -82,7 +83,7 @@ pub struct Estate {
 ///
 /// # Errors
 /// Table errors.
-pub async fn list(tables: &dyn TableStore) -> Result<Estate, TableError> {
+pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
     let all = Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "");
     let mut out = Estate::default();
     for s in query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await? {
@@ -106,7 +107,7 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, TableError> {
 /// Table errors.
 pub async fn flagged_hosts(
     tables: &dyn TableStore,
-) -> Result<std::collections::BTreeSet<String>, TableError> {
+) -> Result<std::collections::BTreeSet<String>, AzureError> {
     Ok(list(tables)
         .await?
         .rows
@@ -134,7 +135,7 @@ pub async fn apply(
     host: &str,
     ev: &Evaluation,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, TableError> {
+) -> Result<Vec<Notification<Value>>, AzureError> {
     let pk = super::host_key(host);
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
     record(tables, host, ev, stored, now, true).await
@@ -152,7 +153,7 @@ pub async fn apply_one(
     code: &str,
     finding: Option<Finding>,
     now: OffsetDateTime,
-) -> Result<Vec<Notification<Value>>, TableError> {
+) -> Result<Vec<Notification<Value>>, AzureError> {
     let ev = Evaluation {
         findings: finding.into_iter().collect(),
         assessed: [code.to_owned()].into(),
@@ -174,7 +175,7 @@ async fn record(
     stored: Vec<Stored>,
     now: OffsetDateTime,
     checked: bool,
-) -> Result<Vec<Notification<Value>>, TableError> {
+) -> Result<Vec<Notification<Value>>, AzureError> {
     let pk = super::host_key(host);
     let at = format_utc_millis(now);
     // Tells this call's own writes from another instance's made at the same instant.

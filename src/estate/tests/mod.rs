@@ -8,9 +8,10 @@ use time::macros::datetime;
 
 use super::{disconnect, live};
 use crate::arm::{
-    ActiveSession, ArmError, BastionHost, BlobService, Container, DiagnosticSetting,
-    DisconnectResult, ResourceManager, RoleAssignment, RoleDefinition,
+    ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
+    ResourceManager, RoleAssignment, RoleDefinition,
 };
+use crate::azure::AzureError;
 use crate::tables::memory::InMemoryTables;
 
 mod unaudited;
@@ -19,7 +20,7 @@ const HOST: &str = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Networ
 
 #[derive(Default)]
 struct Canned {
-    disconnect: Option<Result<Vec<DisconnectResult>, ArmError>>,
+    disconnect: Option<Result<Vec<DisconnectResult>, AzureError>>,
     asked: Mutex<Vec<String>>,
     /// Diagnostic settings of every host.
     diagnostics: Vec<DiagnosticSetting>,
@@ -31,13 +32,13 @@ struct Canned {
 
 #[async_trait]
 impl ResourceManager for Canned {
-    async fn bastion_host(&self, _: &str) -> Result<BastionHost, ArmError> {
-        Err(ArmError::Transient("not canned".into()))
+    async fn bastion_host(&self, _: &str) -> Result<BastionHost, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
     }
-    async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, ArmError> {
+    async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, AzureError> {
         Ok(self.diagnostics.clone())
     }
-    async fn workspace_customer_id(&self, id: &str) -> Result<Option<String>, ArmError> {
+    async fn workspace_customer_id(&self, id: &str) -> Result<Option<String>, AzureError> {
         self.looked_up
             .lock()
             .expect("looked up")
@@ -48,10 +49,10 @@ impl ResourceManager for Canned {
             .find(|(w, _)| w.eq_ignore_ascii_case(id))
             .map(|(_, c)| c.clone()))
     }
-    async fn blob_service(&self, _: &str) -> Result<BlobService, ArmError> {
+    async fn blob_service(&self, _: &str) -> Result<BlobService, AzureError> {
         Ok(BlobService::default())
     }
-    async fn container(&self, _: &str, _: &str) -> Result<Container, ArmError> {
+    async fn container(&self, _: &str, _: &str) -> Result<Container, AzureError> {
         Ok(Container::default())
     }
     async fn role_assignments(
@@ -59,23 +60,23 @@ impl ResourceManager for Canned {
         _: &str,
         _: &str,
         _: &str,
-    ) -> Result<Vec<RoleAssignment>, ArmError> {
+    ) -> Result<Vec<RoleAssignment>, AzureError> {
         Ok(vec![])
     }
-    async fn role_definition(&self, _: &str, _: &str) -> Result<RoleDefinition, ArmError> {
-        Err(ArmError::Transient("not canned".into()))
+    async fn role_definition(&self, _: &str, _: &str) -> Result<RoleDefinition, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
     }
-    async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, ArmError> {
+    async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         Ok(false)
     }
-    async fn active_sessions(&self, _: &str) -> Result<Vec<ActiveSession>, ArmError> {
+    async fn active_sessions(&self, _: &str) -> Result<Vec<ActiveSession>, AzureError> {
         Ok(vec![])
     }
     async fn disconnect_sessions(
         &self,
         _: &str,
         ids: &[String],
-    ) -> Result<Vec<DisconnectResult>, ArmError> {
+    ) -> Result<Vec<DisconnectResult>, AzureError> {
         self.asked
             .lock()
             .expect("asked")
@@ -167,7 +168,7 @@ async fn a_disconnect_is_recorded_with_who_and_why_and_announced_once() {
 async fn a_refused_disconnect_is_recorded_as_failed_naming_the_role() {
     let t = InMemoryTables::new();
     let arm = Canned {
-        disconnect: Some(Err(ArmError::MissingRole {
+        disconnect: Some(Err(AzureError::Forbidden {
             role: "disconnectactivesessions/action".into(),
         })),
         ..Canned::default()

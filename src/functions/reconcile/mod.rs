@@ -90,7 +90,7 @@ async fn list_recent(
     let (mut out, mut marker, mut listed) = (Vec::new(), None, 0);
     loop {
         let page = match store.list(container, None, marker).await {
-            Err(crate::storage::StorageError::NotFound) => return Ok(out),
+            Err(crate::azure::AzureError::NotFound) => return Ok(out),
             other => other?,
         };
         listed += page.items.len();

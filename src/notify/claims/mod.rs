@@ -22,15 +22,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::routes::Destination;
+use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::tables::ops::write_creating_table;
-use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
+use crate::tables::ops::update_from;
+use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
 
 /// The claim table.
 pub const DELIVERIES_TABLE: &str = "deliveries";
-
-/// Attempts at the insert / take-over race before reporting the row as busy.
-const CLAIM_ATTEMPTS: usize = 4;
 
 /// The result of trying to claim one destination of one notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +68,9 @@ impl<'a> Claims<'a> {
         Self { tables, owner }
     }
 
-    /// Tries to claim `dest` of notification `id` for `lease`, at `now`.
+    /// Tries to claim `dest` of notification `id` for `lease`, at `now`: the one conditional
+    /// update inserts the claim, or takes over a pending one whose lease ran out, and leaves any
+    /// other row as it is.
     ///
     /// # Errors
     /// Transient or permanent table failures.
@@ -80,49 +80,37 @@ impl<'a> Claims<'a> {
         dest: Destination,
         now: OffsetDateTime,
         lease: Duration,
-    ) -> Result<Claim, TableError> {
-        let until = now + lease;
-        let row = self.row(id, dest, "pending", until, None);
-        for _ in 0..CLAIM_ATTEMPTS {
-            match write_creating_table(self.tables, DELIVERIES_TABLE, &row, WriteMode::Insert).await
-            {
-                Ok(etag) => return Ok(Claim::Acquired(etag)),
-                Err(TableError::Conflict) => {}
-                Err(e) => return self.after_lost_answer(id, dest, e).await,
-            }
-            let Some(stored) = self.tables.get(DELIVERIES_TABLE, id, dest.as_str()).await? else {
-                continue; // deleted in between (manual replay): insert again
+    ) -> Result<Claim, AzureError> {
+        let row = self.row(id, dest, "pending", now + lease, None);
+        let mut take = |cur: Option<&Stored>| {
+            let Some(cur) = cur else {
+                return Some(row.clone());
             };
-            match get_str(&stored.entity, "state") {
-                Some("delivered") => return Ok(Claim::Delivered),
-                Some("failed") => return Ok(Claim::Failed),
-                _ => {}
-            }
-            // Our own pending row: an insert or take-over of this claimant whose answer was lost,
-            // met again by the client's retry. It is this claim, not another instance's.
-            if self.holds(&stored.entity) {
-                return Ok(Claim::Acquired(stored.etag));
-            }
-            let held_until = get_str(&stored.entity, "leaseUntil")
-                .unwrap_or_default()
-                .to_owned();
-            if timestamp(&held_until).is_some_and(|t| t > now) {
-                return Ok(Claim::Busy(held_until));
-            }
-            // Expired (or unreadable) lease: take over, unless someone else does first.
-            match self
-                .tables
-                .write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(stored.etag))
-                .await
-            {
-                Ok(etag) => return Ok(Claim::Acquired(etag)),
-                Err(TableError::PreconditionFailed | TableError::NotFound) => {}
-                Err(e) => return self.after_lost_answer(id, dest, e).await,
-            }
-        }
-        Err(TableError::Transient(format!(
-            "claim on {DELIVERIES_TABLE}/{id}/{dest} kept changing"
-        )))
+            let e = &cur.entity;
+            let done = matches!(get_str(e, "state"), Some("delivered" | "failed"));
+            let held = get_str(e, "leaseUntil").and_then(timestamp);
+            // Another claimant's expired (or unreadable) lease is taken over.
+            let expired = !done && !self.holds(e) && held.is_none_or(|t| t <= now);
+            expired.then(|| row.clone())
+        };
+        let rk = dest.as_str();
+        let stored = update_from(self.tables, DELIVERIES_TABLE, id, rk, None, &mut take).await;
+        let stored = match stored {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Err(AzureError::Transient("claim row vanished".into())),
+            Err(e) => return self.after_lost_answer(id, dest, e).await,
+        };
+        Ok(match get_str(&stored.entity, "state") {
+            Some("delivered") => Claim::Delivered,
+            Some("failed") => Claim::Failed,
+            // Ours: just written, or an earlier write of this claimant whose answer was lost.
+            _ if self.holds(&stored.entity) => Claim::Acquired(stored.etag),
+            _ => Claim::Busy(
+                get_str(&stored.entity, "leaseUntil")
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+        })
     }
 
     /// A claim write failed with `e`. A transient failure may have been a lost answer to a write
@@ -132,9 +120,9 @@ impl<'a> Claims<'a> {
         &self,
         id: &str,
         dest: Destination,
-        e: TableError,
-    ) -> Result<Claim, TableError> {
-        if !e.is_transient() {
+        e: AzureError,
+    ) -> Result<Claim, AzureError> {
+        if !e.is_retryable() {
             return Err(e);
         }
         match self.tables.get(DELIVERIES_TABLE, id, dest.as_str()).await {
@@ -160,7 +148,7 @@ impl<'a> Claims<'a> {
         etag: &str,
         now: OffsetDateTime,
         how: &Finish,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         let row = match how {
             Finish::Delivered => self.row(id, dest, "delivered", now, None),
             Finish::Failed(reason) => self.row(id, dest, "failed", now, Some(reason)),
@@ -182,7 +170,7 @@ impl<'a> Claims<'a> {
         etag: &str,
         now: OffsetDateTime,
         reason: &str,
-    ) -> Result<(), TableError> {
+    ) -> Result<(), AzureError> {
         let row = self.row(id, dest, "pending", now, Some(reason));
         self.tables
             .write(DELIVERIES_TABLE, &row, WriteMode::IfMatch(etag.to_owned()))

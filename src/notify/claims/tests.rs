@@ -80,7 +80,7 @@ async fn expired_lease_is_taken_over_once() {
     let late = Claims::new(&t, "crashed")
         .finish(ID, Destination::Webhook, &stale, later, &Finish::Delivered)
         .await;
-    assert!(matches!(late, Err(TableError::PreconditionFailed)));
+    assert!(matches!(late, Err(AzureError::PreconditionFailed)));
     Claims::new(&t, "b")
         .finish(
             ID,
@@ -161,9 +161,9 @@ async fn a_claim_whose_answer_was_lost_is_still_held_by_its_claimant() {
 
     use crate::testkit::LostAnswer;
     let now = datetime!(2025-03-14 09:00 UTC);
-    let answers: [fn() -> TableError; 2] = [
-        || TableError::Conflict,
-        || TableError::Transient("connection reset".into()),
+    let answers: [fn() -> AzureError; 2] = [
+        || AzureError::Conflict,
+        || AzureError::Transient("connection reset".into()),
     ];
     for answer in answers {
         let memory = Arc::new(InMemoryTables::new());
@@ -189,7 +189,7 @@ async fn a_claim_whose_answer_was_lost_is_still_held_by_its_claimant() {
         .await
         .expect("claim");
     let lossy = LostAnswer::new(memory.clone(), DELIVERIES_TABLE, || {
-        TableError::PreconditionFailed
+        AzureError::PreconditionFailed
     })
     .on_replace();
     let later = now + Duration::from_secs(61);

@@ -11,9 +11,9 @@ use base64::Engine as _;
 use url::Url;
 
 use super::routes::{Destination, Routes};
-use crate::rest::{Refused, scheme_allowed};
+use crate::azure::connection::Secret;
+use crate::azure::endpoint::{Refused, scheme_allowed};
 use crate::setting::Reader;
-use crate::storage::connection::Secret;
 
 /// Default per-request timeout (`NOTIFY_TIMEOUT_MS`).
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;

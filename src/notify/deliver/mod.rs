@@ -1,34 +1,30 @@
-//! Posting one rendered payload to one destination, with its retry policy.
+//! Posting one rendered payload to one destination, through the one HTTP client under the one
+//! retry policy ([`Policy::WEBHOOK`]), each try in the destination's next send slot ([`Slots`]).
 //!
-//! - 2xx → delivered. (Teams' legacy endpoints report throttling *inside* a 200 body: treated as 429.)
-//! - 429 → wait `Retry-After` (seconds or HTTP date; jittered backoff when absent), shared with
-//!   every invocation through the [`Pacer`].
-//! - 408, 5xx, timeouts, connection errors → jittered exponential backoff.
+//! - 2xx → delivered. (Teams' legacy endpoints report throttling *inside* a 200 body: a 429.)
+//! - 429 → wait `Retry-After` (seconds or HTTP date; the policy's back-off when absent), and hold
+//!   the destination's slots that long for every invocation of the process.
+//! - 408, 5xx, timeouts, connection errors → the policy's jittered exponential back-off.
 //! - 3xx (redirects are never followed: a redirect could send a signed payload elsewhere) and other
 //!   4xx → permanent for this destination, with the (redacted) response excerpt as the reason.
 //!
-//! Every wait must end before the invocation's deadline; otherwise the destination is reported
-//! retryable and the queue redelivers the message later. URLs are secrets: errors are stripped of
-//! them (`reqwest::Error::without_url`) and redacted; logs name the destination kind only.
+//! No wait passes the invocation's budget: the destination is then reported retryable and the queue
+//! redelivers the message later. Each try is signed afresh (`webhook-timestamp`). URLs are secrets:
+//! errors never carry them and logs name the destination kind only.
 
-use std::time::{Duration, SystemTime};
+use std::time::Instant;
 
-use tokio::time::Instant;
+use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
 use tracing::info;
 
 use super::config::NotifyConfig;
-use super::pacing::Pacer;
+use super::pacing::Slots;
 use super::routes::Destination;
-use crate::telemetry::redact;
+use crate::azure::http::{Auth, Client, Request, of_response};
+use crate::azure::{AzureError, Policy, Timeouts};
 
-/// Longest response excerpt kept as a failure reason.
-const MAX_EXCERPT: usize = 512;
-/// First backoff step; doubles per attempt up to [`MAX_BACKOFF`].
-const BASE_BACKOFF: Duration = Duration::from_millis(500);
-/// Longest backoff step.
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
-
-/// The delivery machinery shared through `AppState`: settings, HTTP client, pacing.
+/// The delivery machinery shared through `AppState`: settings, HTTP client, send slots.
 #[derive(Debug)]
 pub struct Notifier {
     /// Settings.
@@ -36,31 +32,29 @@ pub struct Notifier {
     /// The client, or why it could not be built (reported per invocation, retryable). Built on
     /// first use: building a TLS client loads the root store, which is most of the handler's cold
     /// start, and most invocations (every Event Grid and timer function) never notify directly.
-    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
-    /// Per-destination pacing.
-    pub pacer: Pacer,
+    client: std::sync::OnceLock<Result<Client, String>>,
+    /// Per-destination send slots.
+    pub slots: Slots,
 }
 
 impl Notifier {
-    /// A notifier; the HTTP client (no redirects, per-request timeouts set per call) is built lazily.
+    /// A notifier; the HTTP client is built lazily.
     pub fn new(config: NotifyConfig) -> Self {
         Self {
             config,
             client: std::sync::OnceLock::new(),
-            pacer: Pacer::new(),
+            slots: Slots::new(),
         }
     }
 
-    fn client(&self) -> &Result<reqwest::Client, String> {
+    fn client(&self) -> &Result<Client, String> {
         self.client.get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!(
-                    "bastion-recordings-notify/",
-                    env!("CARGO_PKG_VERSION")
-                ))
-                .build()
-                .map_err(|e| redact(&e.without_url().to_string()))
+            let timeouts = Timeouts {
+                per_try: self.config.timeout,
+                total: self.config.budget,
+            };
+            let client = Client::new("NotifyWebhook", None, Auth::None, timeouts, Policy::WEBHOOK);
+            client.map_err(|e| e.to_string())
         })
     }
 }
@@ -81,48 +75,6 @@ pub enum Delivery {
     Retry(String),
 }
 
-/// What one response means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// 2xx.
-    Ok(u16),
-    /// 429 (or Teams' in-body throttling); the server's wait if it gave one.
-    Throttled(Option<Duration>),
-    /// Worth retrying after a backoff.
-    Transient(String),
-    /// Never worth retrying.
-    Permanent(String),
-}
-
-/// Classifies a response. `retry_after` is the raw header; `body` a prefix of the response.
-pub fn classify(status: u16, retry_after: Option<&str>, body: &str, now: SystemTime) -> Verdict {
-    let excerpt = || redact(&super::render::truncate(body.trim(), MAX_EXCERPT));
-    match status {
-        200..=299 if body.contains("HTTP error 429") => Verdict::Throttled(None),
-        200..=299 => Verdict::Ok(status),
-        429 => Verdict::Throttled(retry_after.and_then(|v| parse_retry_after(v, now))),
-        408 | 500..=599 => Verdict::Transient(format!("HTTP {status}")),
-        300..=399 => Verdict::Permanent(format!("HTTP {status}: redirect not followed")),
-        _ => Verdict::Permanent(format!("HTTP {status}: {}", excerpt())),
-    }
-}
-
-/// `Retry-After`: delay-seconds or an HTTP date (the parser every retrying client shares).
-pub use crate::retry_after::parse as parse_retry_after;
-
-/// Backoff before attempt `attempt + 1`: `min(base · 2^(attempt-1), max)`, jittered into its upper half.
-pub fn backoff(attempt: u32, jitter: f64) -> Duration {
-    let step = BASE_BACKOFF
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX_BACKOFF);
-    step.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
-}
-
-fn jitter() -> f64 {
-    // uuid v4 is 122 random bits from the OS: enough randomness without another dependency.
-    (uuid::Uuid::new_v4().as_u128() & 0xFFFF) as f64 / 65535.0
-}
-
 /// One payload for one destination.
 #[derive(Debug)]
 pub struct Payload<'a> {
@@ -134,100 +86,89 @@ pub struct Payload<'a> {
     pub body: Vec<u8>,
 }
 
-/// Posts `payload` until delivered, refused, or out of time.
-pub async fn deliver(n: &Notifier, payload: &Payload<'_>, deadline: Instant) -> Delivery {
+/// Posts `payload` until delivered, refused, or `until` (the end of the invocation's budget).
+pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Delivery {
     let (dest, id) = (payload.dest, payload.id);
-    let Some(endpoint) = n.config.endpoint(dest) else {
+    let Some(url) = n
+        .config
+        .endpoint(dest)
+        .and_then(|e| url::Url::parse(e.expose()).ok())
+    else {
         return Delivery::Permanent("destination not configured".into());
     };
     let client = match n.client() {
         Ok(c) => c,
         Err(e) => return Delivery::Retry(format!("HTTP client unavailable: {e}")),
     };
-    let mut attempt = 0u32;
-    // The last failure, so that running out of time reports *why* the earlier attempts failed.
-    let mut last = String::from("no attempt yet");
-    loop {
-        if !n.pacer.wait(dest, deadline).await {
-            return Delivery::Retry(format!(
-                "{last}; no send slot left in the invocation budget (after {attempt} attempts)"
-            ));
-        }
-        attempt += 1;
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining < Duration::from_millis(50) {
-            return Delivery::Retry(format!(
-                "{last}; invocation budget spent (after {} attempts)",
-                attempt - 1
-            ));
-        }
-        let mut req = client
-            .post(endpoint.expose())
-            .timeout(n.config.timeout.min(remaining))
-            .header("content-type", "application/json");
-        if dest == Destination::Webhook {
-            let ts = time::OffsetDateTime::now_utc().unix_timestamp();
-            let sig =
-                super::render::webhook::signature(&n.config.webhook_keys, id, ts, &payload.body);
-            req = req
-                .header("webhook-id", id)
-                .header("webhook-timestamp", ts.to_string())
-                .header("webhook-signature", sig);
-        }
-        let verdict = match req.body(payload.body.clone()).send().await {
-            Err(e) => Verdict::Transient(redact(&format!(
-                "{}{}",
-                if e.is_timeout() { "timeout: " } else { "" },
-                e.without_url()
-            ))),
-            Ok(res) => {
-                let status = res.status().as_u16();
-                let retry_after = res
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let body = excerpt(res).await;
-                classify(status, retry_after.as_deref(), &body, SystemTime::now())
+    let mut attempts = 0u32;
+    let request = Request::new(Method::POST, url, "").op(dest.as_str());
+    let request = request.body(payload.body.clone(), "application/json");
+    let attempt = || {
+        attempts += 1;
+        let tried = attempts;
+        let mut req = request.clone();
+        async move {
+            if let Err(wait) = n.slots.wait(dest, until).await {
+                // The next free slot lies past the budget: given up at once, retryable.
+                return Err(AzureError::Throttled {
+                    retry_after: Some(wait),
+                });
             }
-        };
-        let wait = match verdict {
-            Verdict::Ok(status) => {
-                return Delivery::Delivered {
-                    status,
-                    attempts: attempt,
-                };
+            if dest == Destination::Webhook {
+                sign(&n.config, &mut req, id, &payload.body);
             }
-            Verdict::Permanent(reason) => return Delivery::Permanent(reason),
-            Verdict::Throttled(after) => {
-                let wait = after.unwrap_or_else(|| backoff(attempt, jitter()));
-                n.pacer.hold(dest, Instant::now() + wait);
-                last = "HTTP 429".to_owned();
-                info!(destination = %dest, notification.id = id, attempt, http.status = 429, wait_ms = wait.as_millis() as u64, "notify.throttled");
-                wait
-            }
-            Verdict::Transient(reason) => {
-                let wait = backoff(attempt, jitter());
-                info!(destination = %dest, notification.id = id, attempt, reason = %reason, wait_ms = wait.as_millis() as u64, "notify.retry");
-                if Instant::now() + wait > deadline {
-                    return Delivery::Retry(format!("{reason} (after {attempt} attempts)"));
+            let e = match client.exchange(&req, until).await {
+                Ok(res) if res.status().is_success() => {
+                    let status = res.status();
+                    if !throttled_inside(res).await {
+                        return Ok(status);
+                    }
+                    AzureError::Throttled { retry_after: None }
                 }
-                last = reason;
-                tokio::time::sleep(wait).await;
-                Duration::ZERO
+                Ok(res) => of_response(res, &req).await,
+                Err(e) => e,
+            };
+            if let AzureError::Throttled { retry_after } = &e {
+                let hold = retry_after.unwrap_or_else(|| Policy::WEBHOOK.backoff(tried, 1.0));
+                n.slots.hold(dest, Instant::now() + hold);
+                let hold_ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
+                info!(destination = %dest, notification.id = id, attempt = tried, http.status = 429, hold_ms, "notify.throttled");
+            } else if e.is_retryable() {
+                info!(destination = %dest, notification.id = id, attempt = tried, reason = %e, "notify.retry");
             }
-        };
-        if Instant::now() + wait > deadline {
-            return Delivery::Retry(format!(
-                "throttled for {} ms, beyond the invocation budget (after {attempt} attempts)",
-                wait.as_millis()
-            ));
+            Err(e)
+        }
+    };
+    match Policy::WEBHOOK.run(until, attempt).await {
+        Ok(status) => Delivery::Delivered {
+            status: status.as_u16(),
+            attempts,
+        },
+        Err(e) if e.is_retryable() => Delivery::Retry(format!("{e} (after {attempts} attempts)")),
+        Err(e) => Delivery::Permanent(e.to_string()),
+    }
+}
+
+/// Signs `req` for the Standard Webhooks receiver: id, timestamp (now) and the signatures.
+fn sign(config: &NotifyConfig, req: &mut Request<'_>, id: &str, body: &[u8]) {
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+    let sig = super::render::webhook::signature(&config.webhook_keys, id, ts, body);
+    for (name, value) in [
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", ts.to_string()),
+        ("webhook-signature", sig),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            req.headers.insert(name, v);
         }
     }
 }
 
-/// The first bytes of a response body (never the whole of a hostile, endless one).
-async fn excerpt(mut res: reqwest::Response) -> String {
+/// True when a 2xx body says the receiver throttled (Teams' legacy connectors: "HTTP error 429").
+async fn throttled_inside(mut res: reqwest::Response) -> bool {
+    if res.status() == StatusCode::NO_CONTENT {
+        return false;
+    }
     let mut buf = Vec::new();
     while buf.len() < 4096 {
         match res.chunk().await {
@@ -235,7 +176,7 @@ async fn excerpt(mut res: reqwest::Response) -> String {
             _ => break,
         }
     }
-    String::from_utf8_lossy(&buf[..buf.len().min(4096)]).into_owned()
+    String::from_utf8_lossy(&buf).contains("HTTP error 429")
 }
 
 #[cfg(test)]

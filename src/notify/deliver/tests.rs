@@ -1,102 +1,137 @@
-use std::time::{Duration, SystemTime};
+//! One destination against a scripted loopback receiver: what each answer means, the wait the
+//! receiver asks for, the budget, and the redaction of reasons.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 
 use super::*;
+use crate::notify::config::NotifyConfig;
 
-fn at(s: &str) -> SystemTime {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .expect("time");
-    SystemTime::from(t)
+/// A receiver answering `answers` in order (status, `Retry-After`, body), then 200.
+async fn receiver(answers: Vec<(u16, Option<&'static str>, String)>) -> String {
+    let answers = std::sync::Arc::new(std::sync::Mutex::new(answers.into_iter()));
+    let handler = move || {
+        let next = answers.lock().expect("answers").next();
+        async move {
+            let (status, retry_after, body) = next.unwrap_or((200, None, "ok".into()));
+            let mut h = HeaderMap::new();
+            if let Some(r) = retry_after {
+                h.insert("retry-after", r.parse().expect("header"));
+            }
+            (StatusCode::from_u16(status).expect("status"), h, body).into_response()
+        }
+    };
+    let app = axum::Router::new().fallback(handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}/hook/SECRETTOKEN")
 }
 
-#[test]
-fn statuses_are_classified() {
-    let now = SystemTime::now();
-    assert_eq!(classify(200, None, "ok", now), Verdict::Ok(200));
-    assert_eq!(classify(202, None, "", now), Verdict::Ok(202));
-    assert_eq!(
-        classify(
-            200,
-            None,
-            "Microsoft Teams endpoint returned HTTP error 429",
-            now
+fn notifier(url: &str) -> Notifier {
+    let env = [
+        ("NOTIFY_WEBHOOK_URL", url),
+        (
+            "NOTIFY_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         ),
-        Verdict::Throttled(None)
-    );
-    assert_eq!(
-        classify(429, Some("7"), "", now),
-        Verdict::Throttled(Some(Duration::from_secs(7)))
-    );
-    assert_eq!(
-        classify(429, Some("soon"), "", now),
-        Verdict::Throttled(None)
-    );
-    assert_eq!(classify(429, None, "", now), Verdict::Throttled(None));
-    for s in [408, 500, 502, 503, 504] {
-        assert!(
-            matches!(classify(s, None, "", now), Verdict::Transient(_)),
-            "{s}"
-        );
-    }
-    assert_eq!(
-        classify(400, None, "invalid_payload", now),
-        Verdict::Permanent("HTTP 400: invalid_payload".into())
-    );
-    assert_eq!(
-        classify(404, None, "channel_not_found\n", now),
-        Verdict::Permanent("HTTP 404: channel_not_found".into())
-    );
-    assert!(matches!(
-        classify(410, None, "", now),
-        Verdict::Permanent(_)
-    ));
-    assert!(
-        matches!(classify(302, None, "", now), Verdict::Permanent(r) if r.contains("redirect"))
-    );
+        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
+    ];
+    let (config, errors) = crate::setting::read_pairs(&env, NotifyConfig::from_reader);
+    assert!(errors.is_empty(), "{errors:?}");
+    Notifier::new(config)
 }
 
-#[test]
-fn reasons_are_bounded_and_redacted() {
-    let body = format!(
-        "error for https://hooks.slack.com/services/T0/B0/SECRETTOKEN {}",
+async fn post(url: &str, budget: Duration) -> Delivery {
+    let payload = Payload {
+        dest: Destination::Webhook,
+        id: "n-1",
+        body: b"{}".to_vec(),
+    };
+    deliver(&notifier(url), &payload, Instant::now() + budget).await
+}
+
+#[tokio::test]
+async fn each_answer_means_one_thing() {
+    let long = format!(
+        "error for https://hooks.example/services/T0/B0/SECRETTOKEN {}",
         "x".repeat(10_000)
     );
-    let Verdict::Permanent(reason) = classify(403, None, &body, SystemTime::now()) else {
-        panic!("permanent")
-    };
-    assert!(!reason.contains("SECRETTOKEN"), "{reason}");
-    assert!(reason.chars().count() < 600);
+    let cases = [
+        (
+            400,
+            "invalid_payload\n".to_owned(),
+            "HTTP 400: invalid_payload",
+        ),
+        (
+            404,
+            "channel_not_found".to_owned(),
+            "HTTP 404: channel_not_found",
+        ),
+        (410, String::new(), "HTTP 410"),
+        (302, String::new(), "HTTP 302: redirect not followed"),
+        (403, long, "HTTP 403: error for https://hooks.example/…"),
+    ];
+    for (status, body, reason) in cases {
+        let url = receiver(vec![(status, None, body)]).await;
+        match post(&url, Duration::from_secs(10)).await {
+            Delivery::Permanent(r) => {
+                assert!(
+                    r.starts_with(reason) && r.chars().count() < 400,
+                    "{status}: {r}"
+                );
+                assert!(!r.contains("SECRETTOKEN"), "{r}");
+            }
+            other => panic!("{status}: {other:?}"),
+        }
+    }
 }
 
-#[test]
-fn retry_after_seconds_or_date() {
-    let now = at("2015-10-21T07:28:00Z");
+#[tokio::test]
+async fn throttling_and_server_errors_are_retried_until_delivered() {
+    let url = receiver(vec![
+        (
+            200,
+            None,
+            "Microsoft Teams endpoint returned HTTP error 429".into(),
+        ),
+        (429, Some("1"), String::new()),
+        (503, None, String::new()),
+    ])
+    .await;
+    let started = Instant::now();
+    let got = post(&url, Duration::from_secs(20)).await;
     assert_eq!(
-        parse_retry_after("120", now),
-        Some(Duration::from_secs(120))
+        got,
+        Delivery::Delivered {
+            status: 200,
+            attempts: 4
+        }
     );
-    assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-    assert_eq!(
-        parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
-        Some(Duration::from_secs(30))
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After waited"
     );
-    assert_eq!(
-        parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
-        Some(Duration::ZERO),
-        "past date"
-    );
-    assert_eq!(parse_retry_after("-1", now), None);
-    assert_eq!(parse_retry_after("later", now), None);
 }
 
-#[test]
-fn backoff_doubles_caps_and_jitters_in_the_upper_half() {
-    assert_eq!(backoff(1, 1.0), Duration::from_millis(500));
-    assert_eq!(backoff(1, 0.0), Duration::from_millis(250));
-    assert_eq!(backoff(2, 1.0), Duration::from_secs(1));
-    assert_eq!(backoff(4, 1.0), Duration::from_secs(4));
-    assert_eq!(backoff(5, 1.0), Duration::from_secs(8));
-    assert_eq!(backoff(40, 1.0), Duration::from_secs(8));
-    assert_eq!(backoff(0, 1.0), Duration::from_millis(500));
-    let j = jitter();
-    assert!((0.0..=1.0).contains(&j));
+#[tokio::test]
+async fn a_wait_past_the_budget_is_retryable_at_once() {
+    let url = receiver(vec![(429, Some("120"), String::new())]).await;
+    let started = Instant::now();
+    let got = post(&url, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&got, Delivery::Retry(r) if r.starts_with("throttled")),
+        "{got:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let url = receiver(vec![(500, None, "boom".into()); 50]).await;
+    let got = post(&url, Duration::from_secs(2)).await;
+    assert!(
+        matches!(&got, Delivery::Retry(r) if r.starts_with("HTTP 500: boom")),
+        "{got:?}"
+    );
 }

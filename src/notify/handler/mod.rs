@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
-use tokio::time::Instant;
+use std::time::Instant;
 use tracing::{error, warn};
 
 use super::claims::{Claim, Claims, Finish, valid_key};
@@ -97,13 +97,13 @@ pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcom
             n.kind, n.severity
         )));
     }
-    let deadline = Instant::now() + cfg.budget;
+    let until = Instant::now() + cfg.budget;
     let opts = ContentOptions {
         include_pii: cfg.include_pii,
         catalogue_base_url: cfg.catalogue_base_url.clone(),
     };
     let content = Content::of(&n, &opts);
-    let steps = join_all(dests.iter().map(|d| one(deps, inv, &content, *d, deadline))).await;
+    let steps = join_all(dests.iter().map(|d| one(deps, inv, &content, *d, until))).await;
     let dequeue = inv
         .request
         .metadata_text("DequeueCount")
@@ -185,7 +185,7 @@ async fn one(
     inv: &Invocation,
     content: &Content,
     dest: Destination,
-    deadline: Instant,
+    until: Instant,
 ) -> Step {
     let cfg = &deps.notifier.config;
     let id = content.id.as_str();
@@ -213,7 +213,7 @@ async fn one(
         id,
         body: serde_json::to_vec(&body).unwrap_or_default(),
     };
-    match deliver(&deps.notifier, &payload, deadline).await {
+    match deliver(&deps.notifier, &payload, until).await {
         Delivery::Delivered { .. } => {
             if let Err(e) = claims
                 .finish(id, dest, &etag, deps.ports.clock.now(), &Finish::Delivered)

@@ -1,6 +1,7 @@
 //! Lost answers: the catalogue insert is stored but the handler never hears so.
 
 use super::{SEQ1, SEQ2, deliver, notifications, put};
+use crate::azure::AzureError;
 use crate::functions::recordings::recording_created as handle;
 use crate::invocation::{HandlerError, Outcome};
 use crate::testkit::{blob_created, event_invocation, fakes};
@@ -10,7 +11,6 @@ use crate::testkit::{blob_created, event_invocation, fakes};
 /// with the same notification id a clean run gives.
 #[tokio::test]
 async fn a_lost_answer_to_the_row_insert_still_announces_the_recording() {
-    use crate::tables::TableError;
     let clean = fakes();
     put(&clean, "a.mp4", &[]).await;
     let expected = deliver(&clean, "a.mp4", SEQ1).await;
@@ -23,7 +23,7 @@ async fn a_lost_answer_to_the_row_insert_still_announces_the_recording() {
     let want = id_of(&expected).expect("a clean run announces");
 
     // The connection dropped after the insert: this delivery fails, Event Grid redelivers.
-    let f = crate::testkit::fakes_losing("recordings", || TableError::Transient("reset".into()));
+    let f = crate::testkit::fakes_losing("recordings", || AzureError::Transient("reset".into()));
     put(&f, "a.mp4", &[]).await;
     let first = handle(
         f.state.clone(),
@@ -45,7 +45,7 @@ async fn a_lost_answer_to_the_row_insert_still_announces_the_recording() {
     );
 
     // The client's own retry met the stored row (409): the same invocation finishes the job.
-    let f = crate::testkit::fakes_losing("recordings", || TableError::Conflict);
+    let f = crate::testkit::fakes_losing("recordings", || AzureError::Conflict);
     put(&f, "a.mp4", &[]).await;
     let once = deliver(&f, "a.mp4", SEQ1).await;
     assert_eq!(id_of(&once).as_deref(), Some(want.as_str()), "{once:?}");

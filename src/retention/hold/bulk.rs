@@ -14,6 +14,7 @@ use time::Date;
 use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
+use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::{RecordingKey, partition_days, sort_time};
 use crate::catalogue::repo::CatalogueRepo;
@@ -24,7 +25,7 @@ use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::update_tags;
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableError, get_str, ops};
+use crate::tables::{Filter, get_str, ops};
 
 /// Which recordings a bulk hold covers: a range of session-start days (event days for rows not
 /// joined with a session) plus optional equality filters.
@@ -147,7 +148,7 @@ pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result
             .query(HOLDS_TABLE, Some(&filter), Some(1000), None)
             .await
         {
-            Err(TableError::NotFound) => {
+            Err(AzureError::NotFound) => {
                 return Err(HoldError::NotFound(format!("hold {hold_id}")));
             }
             other => other?,

@@ -16,6 +16,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
+use crate::azure::AzureError;
 use crate::ports::Ports;
 
 use time::OffsetDateTime;
@@ -29,8 +30,8 @@ use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
+use crate::storage::update_tags;
 use crate::storage::url::BlobUrl;
-use crate::storage::{StorageError, update_tags};
 
 /// Why a hold operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,14 +47,8 @@ pub enum HoldError {
     Storage(#[from] anyhow::Error),
 }
 
-impl From<StorageError> for HoldError {
-    fn from(e: StorageError) -> Self {
-        Self::Storage(e.into())
-    }
-}
-
-impl From<crate::tables::TableError> for HoldError {
-    fn from(e: crate::tables::TableError) -> Self {
+impl From<AzureError> for HoldError {
+    fn from(e: AzureError) -> Self {
         Self::Storage(e.into())
     }
 }
@@ -96,7 +91,7 @@ pub async fn resolve(ports: &Ports, target: &Target) -> Result<RecordingKey, Hol
                 })?;
             let blob = source.blob(url.name);
             let props = match source.store.properties(&blob).await {
-                Err(StorageError::NotFound) => {
+                Err(AzureError::NotFound) => {
                     return Err(HoldError::NotFound(format!("blob {blob}")));
                 }
                 other => other?,

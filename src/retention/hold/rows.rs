@@ -6,13 +6,14 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::HoldError;
+use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::retention::policy::Retention;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
+use crate::tables::{Entity, Stored, WriteMode, get_str};
 
 /// Table of holds, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
@@ -81,7 +82,7 @@ pub(crate) async fn write_header(
     );
     match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
         Ok(_) => Ok(()),
-        Err(TableError::Conflict) => {
+        Err(AzureError::Conflict) => {
             let old = ports
                 .tables
                 .get(HOLDS_TABLE, HEADER_PK, &header_rk(id))
@@ -138,7 +139,7 @@ async fn write_released(
         .write(HOLDS_TABLE, &entity, WriteMode::IfMatch(etag))
         .await
     {
-        Ok(_) | Err(TableError::PreconditionFailed) => Ok(()),
+        Ok(_) | Err(AzureError::PreconditionFailed) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
@@ -179,7 +180,7 @@ pub(crate) async fn write_member(
 pub(crate) async fn log_override(ports: &Ports, log: &Entity) -> Result<(), HoldError> {
     match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, log, WriteMode::Insert).await {
         Ok(_) => Ok(()),
-        Err(TableError::Conflict) => {
+        Err(AzureError::Conflict) => {
             let (pk, rk) = (
                 get_str(log, "PartitionKey").unwrap_or_default(),
                 get_str(log, "RowKey").unwrap_or_default(),
@@ -238,7 +239,7 @@ pub(crate) fn member_original(e: &Entity) -> Option<Retention> {
 ///
 /// # Errors
 /// Table errors.
-pub async fn header(ports: &Ports, id: &str) -> Result<Option<Entity>, TableError> {
+pub async fn header(ports: &Ports, id: &str) -> Result<Option<Entity>, AzureError> {
     Ok(get(
         ports.tables.as_ref(),
         HOLDS_TABLE,
@@ -253,7 +254,7 @@ pub async fn header(ports: &Ports, id: &str) -> Result<Option<Entity>, TableErro
 ///
 /// # Errors
 /// Table errors.
-pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), TableError> {
+pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), AzureError> {
     let filter = crate::tables::Filter::And(vec![
         crate::tables::Filter::partition(HEADER_PK),
         crate::tables::Filter::str("Status", crate::tables::filter::Op::Eq, "active"),
@@ -270,7 +271,7 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
 pub async fn of_row(
     ports: &Ports,
     row: &crate::catalogue::recording::Recording,
-) -> Result<Vec<Entity>, TableError> {
+) -> Result<Vec<Entity>, AzureError> {
     let mut items = Vec::new();
     for hold in &row.hold.ids {
         if let Some(h) = header(ports, hold).await? {

@@ -10,10 +10,11 @@
 use serde_json::{Value, json};
 
 use super::Item;
+use crate::azure::AzureError;
 use crate::retention::tombstone::{DELETIONS_TABLE, Tombstone};
 use crate::storage::BlobRef;
 use crate::tables::ops::{self, write_creating_table};
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// Partition of the deletions no digest has listed yet (no creation day can be spelt like it).
 pub const UNANNOUNCED_PK: &str = "unannounced";
@@ -33,7 +34,7 @@ pub struct Unannounced {
 ///
 /// # Errors
 /// Table errors.
-pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), TableError> {
+pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
     let blob = t.key.blob().map_or_else(
         || t.blob_url.clone(),
         |p| BlobRef::new(p.container, p.name).to_string(),
@@ -54,7 +55,7 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Tabl
 ///
 /// # Errors
 /// Table errors.
-pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, TableError> {
+pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, AzureError> {
     let filter = Filter::partition(UNANNOUNCED_PK);
     let (mut out, mut next) = (Vec::new(), None);
     loop {
@@ -76,7 +77,7 @@ pub async fn forget(tables: &dyn TableStore, announced: &[Unannounced]) {
             .delete(DELETIONS_TABLE, UNANNOUNCED_PK, &a.key, None)
             .await
         {
-            Ok(()) | Err(TableError::NotFound) => {}
+            Ok(()) | Err(AzureError::NotFound) => {}
             Err(e) => {
                 tracing::warn!(tombstone = %a.key, error = %crate::telemetry::redact(&e.to_string()), "an announced deletion was not forgotten; the next digest lists it again");
             }

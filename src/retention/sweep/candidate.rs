@@ -11,12 +11,13 @@ use super::announce;
 use super::evaluate::{Row, row_held};
 use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
+use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
 use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
-use crate::storage::{BlobProps, BlobRef, StorageError};
+use crate::storage::{BlobProps, BlobRef};
 
 pub use crate::catalogue::recording::STATUS_DELETED;
 
@@ -29,11 +30,11 @@ impl Sweep<'_> {
     ) -> anyhow::Result<Decision> {
         let store = &pass.source.store;
         let props = match store.properties(blob).await {
-            Err(StorageError::NotFound) => return Ok(Decision::AlreadyGone),
+            Err(AzureError::NotFound) => return Ok(Decision::AlreadyGone),
             other => other?,
         };
         let tags = match store.get_tags(blob).await {
-            Err(StorageError::NotFound) => return Ok(Decision::AlreadyGone),
+            Err(AzureError::NotFound) => return Ok(Decision::AlreadyGone),
             other => other?,
         };
         if is_held(&tags) {
@@ -123,8 +124,8 @@ impl Sweep<'_> {
             .await
         {
             Ok(()) => Ending::Deleted,
-            Err(StorageError::NotFound) => Ending::AlreadyGone,
-            Err(StorageError::PreconditionFailed) => {
+            Err(AzureError::NotFound) => Ending::AlreadyGone,
+            Err(AzureError::PreconditionFailed) => {
                 tombstone::drop_intent(tables, evidence).await?;
                 return Ok(Decision::Changed);
             }

@@ -20,6 +20,7 @@ mod report;
 mod tests;
 mod write;
 
+use crate::azure::AzureError;
 use crate::ports::Ports;
 use futures::future::join_all;
 use time::OffsetDateTime;
@@ -37,8 +38,8 @@ use crate::retention::settings::RetentionSettings;
 use crate::retention::tags::expired_expr;
 use crate::retention::tombstone::{self, Ending};
 use crate::sources::Source;
+use crate::storage::BlobRef;
 use crate::storage::url::BlobUrl;
-use crate::storage::{BlobRef, StorageError};
 
 /// The function (folder, route, telemetry) name.
 pub const FUNCTION: &str = "RetentionSweep";
@@ -222,7 +223,7 @@ impl Sweep<'_> {
                 .find_by_tags(&pass.source.container, &expr, marker)
                 .await
             {
-                Err(StorageError::NotFound) => return Ok(()),
+                Err(AzureError::NotFound) => return Ok(()),
                 other => other?,
             };
             let mut failure = None;
@@ -273,7 +274,7 @@ impl Sweep<'_> {
             };
             let blob = pass.source.blob(name);
             match pass.source.store.properties(&blob).await {
-                Err(StorageError::NotFound) => {
+                Err(AzureError::NotFound) => {
                     self.finish(&t, Ending::AlreadyGone, None).await?;
                     report.recovered += 1;
                 }

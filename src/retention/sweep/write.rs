@@ -3,12 +3,13 @@
 
 use super::evaluate::Row;
 use super::{Decision, Pass, STATUS_DELETED, Sweep};
+use crate::azure::AzureError;
 use crate::catalogue::recording::{Deletion, Recording, Shortened};
 use crate::dates::format_utc;
 use crate::retention::policy::Retention;
 use crate::retention::tombstone::Tombstone;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
-use crate::storage::{BlobRef, StorageError, Tags};
+use crate::storage::{BlobRef, Tags};
 
 /// A change the sweep makes to a catalogue row.
 #[derive(Clone, Copy)]
@@ -44,8 +45,8 @@ impl Sweep<'_> {
                 .set_tags(blob, &new, cond.as_deref())
                 .await
             {
-                Err(StorageError::PreconditionFailed) => return Ok(Decision::Changed),
-                Err(StorageError::NotFound) => return Ok(Decision::AlreadyGone),
+                Err(AzureError::PreconditionFailed) => return Ok(Decision::Changed),
+                Err(AzureError::NotFound) => return Ok(Decision::AlreadyGone),
                 other => other?,
             }
             if let Some(r) = row {

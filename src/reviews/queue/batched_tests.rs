@@ -11,10 +11,11 @@ use time::macros::{date, datetime};
 use super::index::refresh;
 use super::tests::{S, carol_loses_her_recording, ok, put, queue_of, seed, settings, unrecorded};
 use super::{INDEX_TABLE, PAIRS_TABLE, QUEUE_TABLE, SHARDS, partition_of};
+use crate::azure::AzureError;
 use crate::ports::Ports;
 use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode};
+use crate::tables::{Entity, Filter, TableStore, WriteMode};
 use crate::testkit::fakes;
 
 /// Round trips per (method, table), a batch one: the counting decorator over the in-memory store.
@@ -169,7 +170,7 @@ struct Overtake {
 
 #[async_trait]
 impl BeforeTableCall for Overtake {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         let replaced = match call {
             TableCall::Batch(INDEX_TABLE, writes) => writes
                 .iter()

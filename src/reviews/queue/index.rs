@@ -15,6 +15,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::overdue;
 use super::risk::{self, Reason};
 use super::{INDEX_TABLE, OPEN, PAIRS_TABLE, QUEUE_TABLE, Session, partition_of};
+use crate::azure::AzureError;
 use crate::catalogue::session::tunnel_key;
 use crate::catalogue::window::WINDOWS_TABLE;
 use crate::dates::{format_date, format_utc_millis, timestamp};
@@ -24,9 +25,7 @@ use crate::reviews::model::{Kind, Subject};
 use crate::reviews::settings::ReviewSettings;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, update, update_from, write_creating_table};
-use crate::tables::{
-    Entity, Filter, MAX_BATCH, Stored, TableError, TableStore, WriteMode, get_str,
-};
+use crate::tables::{Entity, Filter, MAX_BATCH, Stored, TableStore, WriteMode, get_str};
 
 /// Most starts kept per (user, VM).
 const MAX_STARTS: usize = 200;
@@ -55,7 +54,7 @@ fn reviewed_key(tunnel: &str) -> String {
     .latest_rk()
 }
 
-async fn sessions_of(tables: &dyn TableStore, day: &str) -> Result<Vec<Session>, TableError> {
+async fn sessions_of(tables: &dyn TableStore, day: &str) -> Result<Vec<Session>, AzureError> {
     let rows = query_all(tables, WINDOWS_TABLE, &Filter::partition(day), usize::MAX).await?;
     Ok(rows
         .iter()
@@ -72,7 +71,7 @@ pub async fn refresh(
     settings: &ReviewSettings,
     days: &[Date],
     now: OffsetDateTime,
-) -> Result<Refreshed, TableError> {
+) -> Result<Refreshed, AzureError> {
     let tables = ports.tables.as_ref();
     let settings_digest = settings.digest();
     // A finding opening or clearing on a host changes its sessions' risk, so it is in the digest.
@@ -189,7 +188,7 @@ struct Item<'a> {
 async fn write_items(
     tables: &dyn TableStore,
     items: Vec<(Item<'_>, Option<Stored>)>,
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     // Futures gathered in loops, not closures over the stream: the timer's future must be `Send`.
     let mut batches = Vec::new();
     for chunk in items.chunks(MAX_BATCH) {
@@ -238,7 +237,7 @@ type QueueKey = (String, String);
 async fn index_chunk(
     tables: &dyn TableStore,
     chunk: &[(Item<'_>, Option<Stored>)],
-) -> Result<Vec<QueueKey>, TableError> {
+) -> Result<Vec<QueueKey>, AzureError> {
     let mut writes: Vec<(Entity, WriteMode)> = Vec::with_capacity(chunk.len());
     let mut stale = Vec::new();
     for (item, cur) in chunk {
@@ -272,7 +271,7 @@ async fn index_chunk(
 }
 
 /// One batch of queue rows (upserts); row by row when the batch fails.
-async fn queue_chunk(tables: &dyn TableStore, rows: &[Entity]) -> Result<(), TableError> {
+async fn queue_chunk(tables: &dyn TableStore, rows: &[Entity]) -> Result<(), AzureError> {
     let mut writes: Vec<(Entity, WriteMode)> = Vec::with_capacity(rows.len());
     for e in rows {
         writes.push((e.clone(), WriteMode::Upsert));
@@ -302,9 +301,9 @@ async fn batch_creating(
     tables: &dyn TableStore,
     table: &str,
     writes: &[(Entity, WriteMode)],
-) -> Result<Vec<String>, TableError> {
+) -> Result<Vec<String>, AzureError> {
     match tables.batch(table, writes).await {
-        Err(TableError::NotFound) => {
+        Err(AzureError::NotFound) => {
             tables.ensure_table(table).await?;
             tables.batch(table, writes).await
         }
@@ -373,7 +372,7 @@ async fn index_one(
     tables: &dyn TableStore,
     item: &Item<'_>,
     current: Option<Stored>,
-) -> Result<Option<QueueKey>, TableError> {
+) -> Result<Option<QueueKey>, AzureError> {
     let s = item.session;
     let mut old_rk = None;
     update_from(
@@ -392,9 +391,9 @@ async fn index_one(
     Ok(old_rk)
 }
 
-async fn delete_queue_row(tables: &dyn TableStore, pk: &str, rk: &str) -> Result<(), TableError> {
+async fn delete_queue_row(tables: &dyn TableStore, pk: &str, rk: &str) -> Result<(), AzureError> {
     match tables.delete(QUEUE_TABLE, pk, rk, None).await {
-        Ok(()) | Err(TableError::NotFound) => Ok(()),
+        Ok(()) | Err(AzureError::NotFound) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -403,7 +402,7 @@ async fn delete_queue_row(tables: &dyn TableStore, pk: &str, rk: &str) -> Result
 ///
 /// # Errors
 /// Table errors.
-pub async fn withdraw(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<(), TableError> {
+pub async fn withdraw(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<(), AzureError> {
     let rk = tunnel_key(tunnel);
     let Some(idx) = crate::tables::ops::get(tables, INDEX_TABLE, day, &rk).await? else {
         return Ok(());
@@ -427,7 +426,7 @@ pub(crate) fn pair_key(s: &Session) -> String {
 async fn first_sessions(
     tables: &dyn TableStore,
     new: &[&Session],
-) -> Result<HashSet<String>, TableError> {
+) -> Result<HashSet<String>, AzureError> {
     let mut by_pair: BTreeMap<String, Vec<&Session>> = BTreeMap::new();
     for s in new
         .iter()
@@ -451,7 +450,7 @@ async fn pair_firsts(
     tables: &dyn TableStore,
     pk: String,
     group: Vec<&Session>,
-) -> Result<HashSet<String>, TableError> {
+) -> Result<HashSet<String>, AzureError> {
     let mut decided = HashSet::new();
     update(tables, PAIRS_TABLE, &pk, "seen", &mut |cur| {
         let mut starts: Vec<OffsetDateTime> = cur

@@ -10,11 +10,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{INDEX_TABLE, QUEUE_TABLE, SHARDS, partition};
+use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::notify::{Notification, Severity};
 use crate::tables::filter::Op;
 use crate::tables::ops::{query_all, update};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// The notification type.
 pub const OVERDUE: &str = "review.overdue";
@@ -62,7 +63,7 @@ pub async fn overdue(
     tables: &dyn TableStore,
     deadline_hours: i64,
     now: OffsetDateTime,
-) -> Result<Vec<Notification>, TableError> {
+) -> Result<Vec<Notification>, AzureError> {
     let mut due = Vec::new();
     for shard in 0..SHARDS {
         let mut filter = vec![

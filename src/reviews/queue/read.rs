@@ -8,9 +8,10 @@ use time::OffsetDateTime;
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::{QUEUE_TABLE, SHARDS, partition};
+use crate::azure::AzureError;
 use crate::dates::timestamp;
 use crate::tables::ops::page;
-use crate::tables::{Entity, Filter, TableError, TableStore, get_list, get_str};
+use crate::tables::{Entity, Filter, TableStore, get_list, get_str};
 
 /// One queued session, as `GET /api/reviews/queue` shows it.
 pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {
@@ -38,7 +39,7 @@ pub async fn top(
     tables: &dyn TableStore,
     limit: usize,
     bastion: Option<&str>,
-) -> Result<Vec<Entity>, TableError> {
+) -> Result<Vec<Entity>, AzureError> {
     let mut reads = Vec::with_capacity(SHARDS);
     for shard in 0..SHARDS {
         reads.push(top_of(tables, partition(shard), limit, bastion));
@@ -58,7 +59,7 @@ async fn top_of(
     pk: String,
     limit: usize,
     bastion: Option<&str>,
-) -> Result<Vec<Entity>, TableError> {
+) -> Result<Vec<Entity>, AzureError> {
     let mut out = Vec::new();
     let mut next = None;
     // With a host filter most rows of a page may be other hosts': full pages then.

@@ -13,7 +13,8 @@ use azure_storage_blob::models::{
 use futures::TryStreamExt as _;
 
 use super::map;
-use crate::storage::{BlobItem, BlobProps, Page, StorageError, TaggedBlob};
+use crate::azure::AzureError;
+use crate::storage::{BlobItem, BlobProps, Page, TaggedBlob};
 
 /// One page of `List Blobs` with metadata.
 pub(crate) async fn list(
@@ -21,7 +22,7 @@ pub(crate) async fn list(
     prefix: Option<&str>,
     marker: Option<String>,
     page_size: Option<u32>,
-) -> Result<Page<BlobItem>, StorageError> {
+) -> Result<Page<BlobItem>, AzureError> {
     let options = BlobContainerClientListBlobsOptions {
         prefix: prefix.map(str::to_owned),
         marker,
@@ -64,7 +65,7 @@ pub(crate) async fn find_by_tags(
     expr: &str,
     marker: Option<String>,
     page_size: Option<u32>,
-) -> Result<Page<TaggedBlob>, StorageError> {
+) -> Result<Page<TaggedBlob>, AzureError> {
     let options = BlobContainerClientFindBlobsByTagsOptions {
         marker,
         maxresults: page_size.and_then(|n| i32::try_from(n).ok()),
@@ -92,17 +93,20 @@ pub(crate) async fn find_by_tags(
 
 /// The model of a listing's first page; `None` when the listing is empty or the container does not
 /// exist (a sweep over a container nobody wrote to yet is not an error).
-async fn first_page<M, F>(pager: azure_core::Result<Pager<M, F>>) -> Result<Option<M>, StorageError>
+async fn first_page<M, F>(pager: azure_core::Result<Pager<M, F>>) -> Result<Option<M>, AzureError>
 where
     M: DeserializeWith<F> + azure_core::http::pager::Page + Send,
     F: Format + Send,
 {
-    let mut pages = pager.map_err(|e| map::error(&e))?.into_pages();
+    let mut pages = pager.map_err(|e| AzureError::of_sdk(&e))?.into_pages();
     match pages.try_next().await {
-        Ok(Some(page)) => page.into_model().map(Some).map_err(|e| map::error(&e)),
+        Ok(Some(page)) => page
+            .into_model()
+            .map(Some)
+            .map_err(|e| AzureError::of_sdk(&e)),
         Ok(None) => Ok(None),
         Err(e) if map::error_code(&e) == Some("ContainerNotFound") => Ok(None),
-        Err(e) => Err(map::error(&e)),
+        Err(e) => Err(AzureError::of_sdk(&e)),
     }
 }
 

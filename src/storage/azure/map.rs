@@ -1,4 +1,4 @@
-//! Translation between SDK types and the port's types: errors, properties, tags.
+//! Translation between SDK types and the port's types: error codes, properties, tags.
 
 use std::collections::HashMap;
 
@@ -8,31 +8,7 @@ use azure_storage_blob::models::{
     BlobClientGetPropertiesResult, BlobClientGetPropertiesResultHeaders as _, BlobTags, BlobType,
 };
 
-use crate::storage::identity::identity_failure;
-use crate::storage::{BlobKind, BlobProps, Metadata, StorageError, Tags, normalize_etag};
-use crate::telemetry::redact;
-
-/// Maps an SDK error to [`StorageError`] by HTTP status; transport failures are transient.
-/// The text is redacted: SDK errors can quote request URLs, which carry the SAS signature.
-pub(crate) fn error(e: &azure_core::Error) -> StorageError {
-    match e.kind() {
-        ErrorKind::HttpResponse {
-            status, error_code, ..
-        } => {
-            let code = error_code.as_deref().unwrap_or("(no error code)");
-            StorageError::from_status(u16::from(*status), redact(code))
-        }
-        ErrorKind::Connection | ErrorKind::Io => StorageError::Transient(redact(&e.to_string())),
-        // A token that cannot be fetched is usually an identity endpoint hiccup; misconfiguration
-        // shows up as a persistent failure and is surfaced by the readiness checks. The SDK hides
-        // the credential's own message under its context; bring it back.
-        ErrorKind::Credential => StorageError::Transient(
-            identity_failure(e)
-                .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string()))),
-        ),
-        _ => StorageError::Permanent(redact(&e.to_string())),
-    }
-}
+use crate::storage::{BlobKind, BlobProps, Metadata, Tags, normalize_etag};
 
 /// `Get Blob Properties` headers to the port's properties.
 pub(crate) fn props(
@@ -111,21 +87,6 @@ pub(crate) fn sdk_tags(t: &Tags) -> BlobTags {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http_errors_are_classified_and_redacted() {
-        let e = azure_core::Error::with_message(
-            ErrorKind::Connection,
-            "GET http://h/c/b?sv=1&sig=SECRET failed",
-        );
-        let mapped = error(&e);
-        assert!(mapped.is_transient());
-        assert!(!mapped.to_string().contains("SECRET"), "{mapped}");
-        assert!(matches!(
-            error(&azure_core::Error::with_message(ErrorKind::Other, "x")),
-            StorageError::Permanent(_)
-        ));
-    }
 
     #[test]
     fn etags_round_trip_with_quotes() {

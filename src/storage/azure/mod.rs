@@ -1,41 +1,63 @@
 //! [`BlobStore`] over the official `azure_storage_blob` 1.x crate.
 //!
-//! Owns the mapping from the port's operations to SDK calls. Authorisation (account SAS per request,
-//! or managed identity) and client options live in `client`; error and model translation in `map`;
-//! listings in `listing`. Every call runs under the connection's total deadline and is logged once
-//! when it fails ([`CallGuard`]). Every error text is redacted before it leaves this module.
+//! Owns the mapping from the port's operations to SDK calls; model translation in `map`, listings
+//! in `listing`. The client's options, authorisation and credential come from the connection
+//! ([`crate::azure::sdk`]); every call runs under the connection's [`Guard`] (the one retry
+//! policy, the total timeout, one log line when it fails), and a 403 names the permission of its
+//! operation. Every error text is redacted.
 
-pub(crate) mod client;
 mod listing;
 mod map;
 mod read;
 
+use std::future::Future;
+
 use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
 use azure_storage_blob::models::{
     AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientSetTagsOptions,
     BlockBlobClientUploadOptions,
 };
-use azure_storage_blob::{BlobClient, BlobServiceClient};
+use azure_storage_blob::{BlobClient, BlobServiceClient, BlobServiceClientOptions};
 use bytes::Bytes;
 
-use super::connection::StorageConnection;
-use super::deadline::CallGuard;
+use super::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
+use crate::azure::connection::StorageConnection;
+use crate::azure::{AzureError, Guard, Policy};
+use crate::permissions::Operation;
+use crate::telemetry::redact;
 
-/// Classifies an error of an SDK blob call made outside this store (the delegation-key request):
-/// by HTTP status, transport failures transient, a managed identity failure as its own message.
-pub fn sdk_error(e: &azure_core::Error) -> StorageError {
-    map::error(e)
+/// REST API version sent with every request. The SDK default (2026-04-06) is newer than Azurite
+/// 3.35 accepts; 2025-11-05 has every feature we use (tags, find-by-tags, creation time).
+pub const API_VERSION: &str = "2025-11-05";
+
+/// The blob service client of `endpoint` with `options` and `credential` (none: a SAS policy in
+/// the options authorises).
+///
+/// # Errors
+/// `Permanent` when the client cannot be built (a token credential over http).
+pub fn service_client(
+    endpoint: &url::Url,
+    credential: Option<std::sync::Arc<dyn TokenCredential>>,
+    client_options: azure_core::http::ClientOptions,
+) -> Result<BlobServiceClient, AzureError> {
+    let version = API_VERSION.to_owned();
+    let options = BlobServiceClientOptions {
+        version,
+        client_options,
+    };
+    BlobServiceClient::new(endpoint.clone(), credential, Some(options)).map_err(|e| {
+        let e = redact(&e.to_string());
+        AzureError::Permanent(format!("blob client for {endpoint}: {e}"))
+    })
 }
-use super::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Page, StorageError, TaggedBlob, Tags, Upload,
-};
 
 /// Blob access for one storage connection.
 pub struct AzureBlobStore {
     account: String,
     service: BlobServiceClient,
     page_size: Option<u32>,
-    guard: CallGuard,
+    guard: Guard,
 }
 
 crate::telemetry::debug_fields!(AzureBlobStore { account });
@@ -46,12 +68,18 @@ impl AzureBlobStore {
     ///
     /// # Errors
     /// `Permanent` when the client cannot be built (e.g. managed identity over http).
-    pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
+    pub fn new(conn: &StorageConnection) -> Result<Self, AzureError> {
+        let (options, credential) = crate::azure::sdk::options(conn, "b")?;
         Ok(Self {
             account: conn.account.clone(),
-            service: client::service_client(conn)?,
+            service: service_client(&conn.blob, credential, options)?,
             page_size: None,
-            guard: CallGuard::new(&conn.setting, &conn.blob, conn.deadlines),
+            guard: Guard::new(
+                &conn.setting,
+                Some(&conn.blob),
+                conn.timeouts,
+                Policy::STORAGE,
+            ),
         })
     }
 
@@ -65,32 +93,41 @@ impl AzureBlobStore {
         self.service.blob_client(&blob.container, &blob.name)
     }
 
+    /// Runs blob call `op` on `container`.
+    async fn call<T, F, Fut>(
+        &self,
+        op: Operation,
+        container: &str,
+        attempt: F,
+    ) -> Result<T, AzureError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AzureError>>,
+    {
+        let role = || op.missing(&format!("container {}/{container}", self.account));
+        self.guard.run(op.name(), role, attempt).await
+    }
+
     /// Creates `container`; "already exists" (a concurrent writer won) is success.
-    async fn create_container(&self, container: &str) -> Result<(), StorageError> {
-        match self
-            .service
-            .blob_container_client(container)
+    async fn create_container(&self, container: &str) -> Result<(), AzureError> {
+        let client = self.service.blob_container_client(container);
+        match client
             .create(None)
             .await
+            .map_err(|e| AzureError::of_sdk(&e))
         {
-            Ok(_) => Ok(()),
-            Err(e) => match map::error(&e) {
-                StorageError::AlreadyExists => Ok(()),
-                other => Err(other),
-            },
+            Ok(_) | Err(AzureError::Conflict) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
-    async fn read_properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        let r = self
-            .blob(blob)
-            .get_properties(None)
-            .await
-            .map_err(|e| map::error(&e))?;
-        map::props(&r).map_err(|e| map::error(&e))
+    async fn read_properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
+        let r = self.blob(blob).get_properties(None).await;
+        let r = r.map_err(|e| AzureError::of_sdk(&e))?;
+        map::props(&r).map_err(|e| AzureError::of_sdk(&e))
     }
 
-    /// True when `e` says the container is missing (then writes create it and retry once).
+    /// True when `e` says the container is missing (then writes create it and try once more).
     fn container_missing(e: &azure_core::Error) -> bool {
         map::error_code(e) == Some("ContainerNotFound")
     }
@@ -102,21 +139,16 @@ impl BlobStore for AzureBlobStore {
         &self.account
     }
 
-    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
-        self.guard
-            .run("blob.properties", self.read_properties(blob))
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
+        let op = Operation::GetBlobProperties;
+        self.call(op, &blob.container, || self.read_properties(blob))
             .await
     }
 
-    async fn read_range(
-        &self,
-        blob: &BlobRef,
-        offset: u64,
-        len: u64,
-    ) -> Result<Bytes, StorageError> {
+    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, AzureError> {
         let client = self.blob(blob);
-        let read = read::read_range(&client, offset, len);
-        self.guard.run("blob.read_range", read).await
+        let read = || read::read_range(&client, offset, len);
+        self.call(Operation::GetBlob, &blob.container, read).await
     }
 
     async fn list(
@@ -124,19 +156,22 @@ impl BlobStore for AzureBlobStore {
         container: &str,
         prefix: Option<&str>,
         marker: Option<String>,
-    ) -> Result<Page<BlobItem>, StorageError> {
+    ) -> Result<Page<BlobItem>, AzureError> {
         let client = self.service.blob_container_client(container);
-        let list = listing::list(&client, prefix, marker, self.page_size);
-        self.guard.run("blob.list", list).await
+        let list = || listing::list(&client, prefix, marker.clone(), self.page_size);
+        self.call(Operation::ListBlobs, container, list).await
     }
 
-    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
-        self.guard
-            .run("blob.get_tags", async {
-                let r = self.blob(blob).get_tags(None).await;
-                let r = r.map_err(|e| map::error(&e))?;
-                Ok(map::tags(r.into_model().map_err(|e| map::error(&e))?))
-            })
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
+        let client = self.blob(blob);
+        let get = || async {
+            let r = client.get_tags(None).await;
+            let r = r.map_err(|e| AzureError::of_sdk(&e))?;
+            Ok(map::tags(
+                r.into_model().map_err(|e| AzureError::of_sdk(&e))?,
+            ))
+        };
+        self.call(Operation::GetBlobTags, &blob.container, get)
             .await
     }
 
@@ -145,18 +180,19 @@ impl BlobStore for AzureBlobStore {
         blob: &BlobRef,
         tags: &Tags,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
-        let body = map::sdk_tags(tags).try_into().map_err(|e| map::error(&e))?;
-        let options = BlobClientSetTagsOptions {
-            if_tags: if_tags.map(str::to_owned),
-            ..Default::default()
-        };
+    ) -> Result<(), AzureError> {
         let client = self.blob(blob);
-        let set = client.set_tags(body, Some(options));
-        self.guard
-            .run("blob.set_tags", async {
-                set.await.map(drop).map_err(|e| map::error(&e))
-            })
+        let set = || async {
+            let body = map::sdk_tags(tags).try_into();
+            let body = body.map_err(|e| AzureError::of_sdk(&e))?;
+            let options = BlobClientSetTagsOptions {
+                if_tags: if_tags.map(str::to_owned),
+                ..Default::default()
+            };
+            let r = client.set_tags(body, Some(options)).await;
+            r.map(drop).map_err(|e| AzureError::of_sdk(&e))
+        };
+        self.call(Operation::SetBlobTags, &blob.container, set)
             .await
     }
 
@@ -165,10 +201,10 @@ impl BlobStore for AzureBlobStore {
         container: &str,
         expr: &str,
         marker: Option<String>,
-    ) -> Result<Page<TaggedBlob>, StorageError> {
+    ) -> Result<Page<TaggedBlob>, AzureError> {
         let client = self.service.blob_container_client(container);
-        let find = listing::find_by_tags(&client, expr, marker, self.page_size);
-        self.guard.run("blob.find_by_tags", find).await
+        let find = || listing::find_by_tags(&client, expr, marker.clone(), self.page_size);
+        self.call(Operation::FindBlobsByTags, container, find).await
     }
 
     async fn delete_guarded(
@@ -176,33 +212,33 @@ impl BlobStore for AzureBlobStore {
         blob: &BlobRef,
         etag: Option<&str>,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
-        let options = BlobClientDeleteOptions {
-            if_match: etag.map(map::if_match),
-            if_tags: if_tags.map(str::to_owned),
-            ..Default::default()
-        };
+    ) -> Result<(), AzureError> {
         let client = self.blob(blob);
-        let delete = async {
-            match client
-                .delete(Some(options))
-                .await
-                .map_err(|e| map::error(&e))
-            {
-                // Azurite answers 412 (not 404) for a missing blob; one probe tells "gone" from
-                // "changed" so callers can treat an already-deleted blob as done.
-                Err(StorageError::PreconditionFailed) => match self.read_properties(blob).await {
-                    Err(StorageError::NotFound) => Err(StorageError::NotFound),
-                    _ => Err(StorageError::PreconditionFailed),
+        let delete = || async {
+            let options = BlobClientDeleteOptions {
+                if_match: etag.map(map::if_match),
+                if_tags: if_tags.map(str::to_owned),
+                ..Default::default()
+            };
+            match client.delete(Some(options)).await {
+                Ok(_) => Ok(()),
+                Err(e) => match AzureError::of_sdk(&e) {
+                    // Azurite answers 412 (not 404) for a missing blob; one probe tells "gone"
+                    // from "changed" so callers can treat an already-deleted blob as done.
+                    AzureError::PreconditionFailed => match self.read_properties(blob).await {
+                        Err(AzureError::NotFound) => Err(AzureError::NotFound),
+                        _ => Err(AzureError::PreconditionFailed),
+                    },
+                    other => Err(other),
                 },
-                other => other.map(drop),
             }
         };
-        self.guard.run("blob.delete", delete).await
+        self.call(Operation::DeleteBlob, &blob.container, delete)
+            .await
     }
 
     /// One-request block blob upload; `only_new` adds `If-None-Match: *`.
-    async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, StorageError> {
+    async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, AzureError> {
         let client = self.blob(blob);
         let upload = || {
             let options = BlockBlobClientUploadOptions {
@@ -218,7 +254,7 @@ impl BlobStore for AzureBlobStore {
             };
             client.upload(up.body.clone().into(), Some(options))
         };
-        let put = async {
+        let put = || async {
             let result = match upload().await {
                 Err(e) if Self::container_missing(&e) => {
                     self.create_container(&blob.container).await?;
@@ -226,19 +262,17 @@ impl BlobStore for AzureBlobStore {
                 }
                 other => other,
             };
-            let result = result.map_err(|e| map::error(&e))?;
+            let result = result.map_err(|e| AzureError::of_sdk(&e))?;
             Ok(map::etag(result.etag.as_ref()))
         };
-        match self.guard.run("blob.put", put).await {
+        match self.call(Operation::PutBlob, &blob.container, put).await {
             // The service answers 409 BlobAlreadyExists; some versions (and Azurite) 412.
-            Err(StorageError::PreconditionFailed) if up.only_new => {
-                Err(StorageError::AlreadyExists)
-            }
+            Err(AzureError::PreconditionFailed) if up.only_new => Err(AzureError::Conflict),
             other => other,
         }
     }
 
-    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
         let client = self.blob(blob).append_blob_client();
         let create = || {
             let options = AppendBlobClientCreateOptions {
@@ -247,26 +281,27 @@ impl BlobStore for AzureBlobStore {
             };
             client.create(Some(options))
         };
-        let run = async {
-            match create().await {
+        let run = || async {
+            let result = match create().await {
                 Err(e) if Self::container_missing(&e) => {
                     self.create_container(&blob.container).await?;
-                    create().await.map(drop).map_err(|e| map::error(&e))
+                    create().await
                 }
-                other => other.map(drop).map_err(|e| map::error(&e)),
-            }
+                other => other,
+            };
+            result.map(drop).map_err(|e| AzureError::of_sdk(&e))
         };
-        self.guard.run("blob.create_append", run).await
+        self.call(Operation::PutBlob, &blob.container, run).await
     }
 
-    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         let len = body.len() as u64;
         let client = self.blob(blob).append_blob_client();
-        let append = client.append_block(body.into(), len, None);
-        self.guard
-            .run("blob.append", async {
-                append.await.map(drop).map_err(|e| map::error(&e))
-            })
+        let append = || async {
+            let r = client.append_block(body.clone().into(), len, None).await;
+            r.map(drop).map_err(|e| AzureError::of_sdk(&e))
+        };
+        self.call(Operation::AppendBlock, &blob.container, append)
             .await
     }
 }

@@ -7,20 +7,19 @@ use azure_storage_blob::models::BlobClientDownloadOptions;
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt as _;
 
-use super::map;
-use crate::storage::StorageError;
+use crate::azure::AzureError;
 
 /// Reads up to `len` bytes from `offset`.
 pub(crate) async fn read_range(
     blob: &BlobClient,
     offset: u64,
     len: u64,
-) -> Result<Bytes, StorageError> {
+) -> Result<Bytes, AzureError> {
     // Clamp so `offset + len` cannot overflow.
     let len = len.min(u64::MAX - offset);
     let limit = usize::try_from(len).unwrap_or(usize::MAX);
     let Some(part) = NonZero::new(limit) else {
-        return Err(StorageError::RangeNotSatisfiable);
+        return Err(AzureError::RangeNotSatisfiable);
     };
     let options = BlobClientDownloadOptions {
         range: Some((offset..offset + len).into()),
@@ -32,12 +31,12 @@ pub(crate) async fn read_range(
     let download = blob
         .download(Some(options))
         .await
-        .map_err(|e| map::error(&e))?;
+        .map_err(|e| AzureError::of_sdk(&e))?;
     let mut body = download.body;
     let mut out = BytesMut::new();
     // Bounded read: on a 416 at offset 0 the SDK retries without a range (its empty-blob case), so
     // stop at `len` bytes whatever the server sends.
-    while let Some(chunk) = body.try_next().await.map_err(|e| map::error(&e))? {
+    while let Some(chunk) = body.try_next().await.map_err(|e| AzureError::of_sdk(&e))? {
         let room = limit.saturating_sub(out.len());
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if out.len() >= limit {
@@ -46,7 +45,7 @@ pub(crate) async fn read_range(
     }
     if out.is_empty() {
         // Offset 0 of an empty blob: the service's answer is 416 too, the SDK hides it.
-        return Err(StorageError::RangeNotSatisfiable);
+        return Err(AzureError::RangeNotSatisfiable);
     }
     Ok(out.freeze())
 }

@@ -14,7 +14,7 @@ fn store(blob: &str) -> AzureBlobStore {
     store_with(blob, Default::default())
 }
 
-fn store_with(blob: &str, deadlines: crate::storage::deadline::Deadlines) -> AzureBlobStore {
+fn store_with(blob: &str, deadlines: crate::azure::Timeouts) -> AzureBlobStore {
     AzureBlobStore::new(&loopback_connection(blob, deadlines)).expect("store")
 }
 
@@ -54,19 +54,19 @@ async fn unreachable_service_is_transient_and_never_shows_the_sas() {
         .properties(&BlobRef::new("c", "b"))
         .await;
     let (e, _) = crate::testkit::failure_without_sas(r);
-    assert!(e.is_transient(), "{e}");
+    assert!(e.is_retryable(), "{e}");
 }
 
 #[tokio::test]
 async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
     let (url, accepted) = crate::testkit::frozen_service().await;
-    let d = crate::testkit::short_deadlines();
+    let d = crate::testkit::short_timeouts();
     let started = std::time::Instant::now();
     let r = store_with(&url, d)
         .properties(&BlobRef::new("c", "b"))
         .await;
     let took = started.elapsed();
-    assert!(matches!(&r, Err(e) if e.is_transient()), "{r:?}");
+    assert!(matches!(&r, Err(e) if e.is_retryable()), "{r:?}");
     let late = d.total + std::time::Duration::from_millis(500);
     assert!(took >= d.total && took < late, "{took:?}");
     assert!(

@@ -17,11 +17,12 @@ use tokio::sync::Mutex;
 
 use super::sas::{BlobGrant, DelegationKey, token, url};
 use super::{Link, LinkIssuer};
+use crate::azure::connection::StorageConnection;
+use crate::azure::{AzureError, Guard, Policy, Timeouts};
 use crate::dates::format_utc;
-use crate::storage::azure::sdk_error;
-use crate::storage::connection::StorageConnection;
-use crate::storage::deadline::{CallGuard, Deadlines};
-use crate::storage::{BlobRef, StorageError};
+use crate::permissions::Operation;
+use crate::storage::BlobRef;
+use crate::storage::azure::service_client;
 use crate::telemetry::redact;
 
 /// How long a requested delegation key lives (the service allows up to 7 days).
@@ -35,7 +36,7 @@ pub struct DelegationIssuer {
     account: String,
     endpoint: String,
     cached: Mutex<Option<(OffsetDateTime, DelegationKey)>>,
-    guard: CallGuard,
+    guard: Guard,
 }
 
 crate::telemetry::debug_fields!(DelegationIssuer { account });
@@ -45,9 +46,15 @@ impl DelegationIssuer {
     ///
     /// # Errors
     /// `Permanent` when the client cannot be built.
-    pub fn new(conn: &StorageConnection) -> Result<Self, StorageError> {
-        let service = crate::storage::azure::client::service_client(conn)?;
-        let guard = CallGuard::new(&conn.setting, &conn.blob, conn.deadlines);
+    pub fn new(conn: &StorageConnection) -> Result<Self, AzureError> {
+        let (options, credential) = crate::azure::sdk::options(conn, "b")?;
+        let service = service_client(&conn.blob, credential, options)?;
+        let guard = Guard::new(
+            &conn.setting,
+            Some(&conn.blob),
+            conn.timeouts,
+            Policy::STORAGE,
+        );
         Ok(Self::from_client(service, &conn.account, &conn.blob, guard))
     }
 
@@ -62,10 +69,14 @@ impl DelegationIssuer {
         endpoint: &url::Url,
         credential: Arc<dyn TokenCredential>,
         transport: Option<Transport>,
-    ) -> Result<Self, StorageError> {
-        let service =
-            crate::storage::azure::client::credential_client(endpoint, credential, transport)?;
-        let guard = CallGuard::new(endpoint.as_str(), endpoint, Deadlines::default());
+    ) -> Result<Self, AzureError> {
+        let timeouts = Timeouts::default();
+        let mut options = timeouts.sdk_options()?;
+        if transport.is_some() {
+            options.transport = transport;
+        }
+        let service = service_client(endpoint, Some(credential), options)?;
+        let guard = Guard::new(endpoint.as_str(), Some(endpoint), timeouts, Policy::STORAGE);
         Ok(Self::from_client(service, account, endpoint, guard))
     }
 
@@ -73,7 +84,7 @@ impl DelegationIssuer {
         service: BlobServiceClient,
         account: &str,
         endpoint: &url::Url,
-        guard: CallGuard,
+        guard: Guard,
     ) -> Self {
         Self {
             service,
@@ -100,21 +111,19 @@ impl DelegationIssuer {
             expiry: Some(now + KEY_LIFETIME),
             ..KeyInfo::default()
         };
-        let body = info
-            .try_into()
-            .map_err(|e: azure_core::Error| e.to_string())?;
-        let request = async {
-            self.service
-                .get_user_delegation_key(body, None)
-                .await
-                .and_then(azure_core::http::Response::into_model)
-                .map_err(|e| sdk_error(&e))
+        let request = || async {
+            let body = info
+                .clone()
+                .try_into()
+                .map_err(|e| AzureError::of_sdk(&e))?;
+            let key = self.service.get_user_delegation_key(body, None).await;
+            key.and_then(azure_core::http::Response::into_model)
+                .map_err(|e| AzureError::of_sdk(&e))
         };
-        let key = self
-            .guard
-            .run("blob.user_delegation_key", request)
-            .await
-            .map_err(|e| e.to_string())?;
+        let op = Operation::GetUserDelegationKey;
+        let role = || op.missing(&format!("account {}", self.account));
+        let key = self.guard.run(op.name(), role, request).await;
+        let key = key.map_err(|e| e.to_string())?;
         let (Some(start), Some(expiry), Some(value)) =
             (key.signed_start, key.signed_expiry, key.value)
         else {

@@ -121,9 +121,9 @@ pub const KEY_REASON: &str = "download links need an Entra identity (user-delega
 
 /// The issuer for the recordings connection (`None`: storage is in memory).
 pub fn for_connection(
-    conn: Option<&crate::storage::connection::StorageConnection>,
+    conn: Option<&crate::azure::connection::StorageConnection>,
 ) -> std::sync::Arc<dyn LinkIssuer> {
-    use crate::storage::connection::StorageAuth;
+    use crate::azure::connection::StorageAuth;
     match conn {
         None => std::sync::Arc::new(NoLinks("storage is in memory".into())),
         Some(c) => match &c.auth {

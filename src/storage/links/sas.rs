@@ -7,16 +7,9 @@
 //! response-header overrides — 24 fields joined by `\n`, signed with HMAC-SHA256 under the
 //! base64-decoded key value.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, utf8_percent_encode};
-use sha2::Sha256;
 
-use crate::storage::url::{VALUE, encode_value};
-
-/// SAS version of the tokens (≥ 2020-12-06: the layout above).
-pub const SAS_VERSION: &str = "2022-11-02";
+use crate::azure::sas::{SAS_VERSION, VALUE, encode_value, sign};
 
 /// A user delegation key as returned by Get User Delegation Key (times as the service wrote them).
 #[derive(Clone, PartialEq, Eq)]
@@ -86,16 +79,6 @@ pub fn string_to_sign(key: &DelegationKey, g: &BlobGrant<'_>) -> String {
         "", // rsct
     ]
     .join("\n")
-}
-
-/// HMAC-SHA256 of `text` under `key`, base64.
-pub fn sign(key: &[u8], text: &str) -> String {
-    // HMAC accepts keys of any length, so this cannot fail; an empty MAC would only fail auth.
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(text.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// The SAS query string (without `?`).

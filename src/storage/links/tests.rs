@@ -1,8 +1,9 @@
 //! The user-delegation SAS against a vector computed independently (Python `hmac` over the
 //! documented 24-field layout), token and URL encoding, and the settings.
 
-use super::sas::{BlobGrant, DelegationKey, SAS_VERSION, sign, string_to_sign, token, url};
+use super::sas::{BlobGrant, DelegationKey, string_to_sign, token, url};
 use super::{DEFAULT_MINUTES, KEY_REASON, Link, for_connection, lifetime};
+use crate::azure::sas::{SAS_VERSION, sign};
 use crate::storage::BlobRef;
 use time::Duration;
 use time::macros::datetime;
@@ -129,7 +130,7 @@ fn lifetime_is_bounded() {
 async fn key_connections_never_get_links() {
     let env =
         |k: &str| (k == "AzureWebJobsStorage").then(|| "UseDevelopmentStorage=true".to_owned());
-    let conn = crate::storage::connection::StorageConnection::resolve("AzureWebJobsStorage", &env)
+    let conn = crate::azure::connection::StorageConnection::resolve("AzureWebJobsStorage", &env)
         .expect("resolve")
         .expect("configured");
     let blob = BlobRef::new("recordings", "a");

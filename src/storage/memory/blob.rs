@@ -5,7 +5,9 @@ use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
 use super::super::tag_expr::TagExpr;
-use super::super::{BlobKind, BlobProps, Metadata, StorageError, Tags, normalize_etag};
+use super::super::{BlobKind, BlobProps, Metadata, Tags, normalize_etag};
+
+use crate::azure::AzureError;
 
 #[derive(Debug, Clone)]
 pub(super) struct Blob {
@@ -51,13 +53,13 @@ impl Blob {
         &self,
         etag: Option<&str>,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AzureError> {
         let cond = TagExpr::condition(if_tags)?;
         let etag_ok = etag.is_none_or(|e| self.props.etag == normalize_etag(e));
         if etag_ok && cond.is_none_or(|c| c.eval(&self.tags)) {
             Ok(())
         } else {
-            Err(StorageError::PreconditionFailed)
+            Err(AzureError::PreconditionFailed)
         }
     }
 }

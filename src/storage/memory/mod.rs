@@ -19,10 +19,11 @@ use time::OffsetDateTime;
 
 use super::tag_expr::TagExpr;
 
+use crate::azure::AzureError;
+
 pub use super::tag_expr::validate_tags;
 use super::{
-    BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob,
-    Tags, Upload,
+    BlobItem, BlobKind, BlobProps, BlobRef, BlobStore, Metadata, Page, TaggedBlob, Tags, Upload,
 };
 pub use seed::seed;
 
@@ -101,10 +102,10 @@ impl InMemoryBlobStore {
     async fn read<T>(
         &self,
         blob: &BlobRef,
-        read: impl FnOnce(&Blob) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
+        read: impl FnOnce(&Blob) -> Result<T, AzureError>,
+    ) -> Result<T, AzureError> {
         self.count().await;
-        read(self.lock().get(blob).ok_or(StorageError::NotFound)?)
+        read(self.lock().get(blob).ok_or(AzureError::NotFound)?)
     }
 
     fn next_etag(&self) -> String {
@@ -151,20 +152,15 @@ impl BlobStore for InMemoryBlobStore {
         &self.account
     }
 
-    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, StorageError> {
+    async fn properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
         self.read(blob, |b| Ok(b.props.clone())).await
     }
 
-    async fn read_range(
-        &self,
-        blob: &BlobRef,
-        offset: u64,
-        len: u64,
-    ) -> Result<Bytes, StorageError> {
+    async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, AzureError> {
         self.read(blob, |b| {
             let size = b.body.len() as u64;
             if offset >= size || len == 0 {
-                return Err(StorageError::RangeNotSatisfiable);
+                return Err(AzureError::RangeNotSatisfiable);
             }
             let end = offset.saturating_add(len).min(size);
             Ok(Bytes::copy_from_slice(
@@ -179,7 +175,7 @@ impl BlobStore for InMemoryBlobStore {
         container: &str,
         prefix: Option<&str>,
         marker: Option<String>,
-    ) -> Result<Page<BlobItem>, StorageError> {
+    ) -> Result<Page<BlobItem>, AzureError> {
         self.count().await;
         let blobs = self.lock();
         let listed = blobs
@@ -192,7 +188,7 @@ impl BlobStore for InMemoryBlobStore {
         Ok(page_of(listed, marker.as_deref(), self.page_size, item))
     }
 
-    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
+    async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
         self.read(blob, |b| Ok(b.tags.clone())).await
     }
 
@@ -201,14 +197,14 @@ impl BlobStore for InMemoryBlobStore {
         blob: &BlobRef,
         tags: &Tags,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AzureError> {
         self.count().await;
         validate_tags(tags)?;
         let cond = TagExpr::condition(if_tags)?;
         let mut blobs = self.lock();
-        let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;
+        let b = blobs.get_mut(blob).ok_or(AzureError::NotFound)?;
         if cond.is_some_and(|c| !c.eval(&b.tags)) {
-            return Err(StorageError::PreconditionFailed);
+            return Err(AzureError::PreconditionFailed);
         }
         b.tags = tags.clone();
         b.props.tag_count = Some(tags.len() as u32);
@@ -220,9 +216,9 @@ impl BlobStore for InMemoryBlobStore {
         container: &str,
         expr: &str,
         marker: Option<String>,
-    ) -> Result<Page<TaggedBlob>, StorageError> {
+    ) -> Result<Page<TaggedBlob>, AzureError> {
         self.count().await;
-        let e = TagExpr::parse(expr).map_err(StorageError::Permanent)?;
+        let e = TagExpr::parse(expr).map_err(AzureError::Permanent)?;
         Ok(find::page(
             &self.lock(),
             container,
@@ -237,23 +233,23 @@ impl BlobStore for InMemoryBlobStore {
         blob: &BlobRef,
         etag: Option<&str>,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AzureError> {
         self.count().await;
         let mut blobs = self.lock();
         blobs
             .get(blob)
-            .ok_or(StorageError::NotFound)?
+            .ok_or(AzureError::NotFound)?
             .guard(etag, if_tags)?;
         blobs.remove(blob);
         Ok(())
     }
 
-    async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, StorageError> {
+    async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, AzureError> {
         self.count().await;
         let mut new = self.new_blob(BlobKind::Block, up.body, up.content_type, up.metadata);
         let mut blobs = self.lock();
         match blobs.get(blob) {
-            Some(_) if up.only_new => return Err(StorageError::AlreadyExists),
+            Some(_) if up.only_new => return Err(AzureError::Conflict),
             // An overwrite keeps the creation time, as the service does.
             Some(old) => new.props.created = old.props.created,
             None => {}
@@ -263,7 +259,7 @@ impl BlobStore for InMemoryBlobStore {
         Ok(etag)
     }
 
-    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), StorageError> {
+    async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
         self.count().await;
         let new = self.new_blob(
             BlobKind::Append,
@@ -275,13 +271,13 @@ impl BlobStore for InMemoryBlobStore {
         Ok(())
     }
 
-    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), StorageError> {
+    async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         self.count().await;
         let etag = self.next_etag();
         let mut blobs = self.lock();
-        let b = blobs.get_mut(blob).ok_or(StorageError::NotFound)?;
+        let b = blobs.get_mut(blob).ok_or(AzureError::NotFound)?;
         if b.props.kind != Some(BlobKind::Append) {
-            return Err(StorageError::from_status(409, "InvalidBlobType"));
+            return Err(AzureError::Conflict);
         }
         b.body.extend_from_slice(&body);
         b.props.content_length = b.body.len() as u64;

@@ -3,9 +3,8 @@
 //! ([`write_creating_table`]), and the one ETag-conditional read-modify-write ([`update`],
 //! [`update_from`]).
 
-use super::{
-    Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, strip_annotations,
-};
+use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, strip_annotations};
+use crate::azure::AzureError;
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
@@ -24,9 +23,9 @@ pub async fn get<T: TableStore + ?Sized>(
     table: &str,
     pk: &str,
     rk: &str,
-) -> Result<Option<Stored>, TableError> {
+) -> Result<Option<Stored>, AzureError> {
     match tables.get(table, pk, rk).await {
-        Err(TableError::NotFound) => Ok(None),
+        Err(AzureError::NotFound) => Ok(None),
         other => other,
     }
 }
@@ -42,12 +41,12 @@ pub async fn page<T: TableStore + ?Sized>(
     filter: &Filter,
     top: u32,
     continuation: Option<String>,
-) -> Result<QueryPage, TableError> {
+) -> Result<QueryPage, AzureError> {
     match tables
         .query(table, Some(filter), Some(top), continuation)
         .await
     {
-        Err(TableError::NotFound) => Ok(QueryPage {
+        Err(AzureError::NotFound) => Ok(QueryPage {
             items: Vec::new(),
             next: None,
         }),
@@ -64,7 +63,7 @@ pub async fn query_all<T: TableStore + ?Sized>(
     table: &str,
     filter: &Filter,
     limit: usize,
-) -> Result<Vec<Stored>, TableError> {
+) -> Result<Vec<Stored>, AzureError> {
     let mut out = Vec::new();
     let mut next = None;
     loop {
@@ -88,9 +87,9 @@ pub async fn write_creating_table<T: TableStore + ?Sized>(
     table: &str,
     entity: &Entity,
     mode: WriteMode,
-) -> Result<String, TableError> {
+) -> Result<String, AzureError> {
     match tables.write(table, entity, mode.clone()).await {
-        Err(TableError::NotFound) if !matches!(mode, WriteMode::IfMatch(_)) => {
+        Err(AzureError::NotFound) if !matches!(mode, WriteMode::IfMatch(_)) => {
             tables.ensure_table(table).await?;
             tables.write(table, entity, mode).await
         }
@@ -108,7 +107,7 @@ pub async fn upsert_batched<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
     rows: &[Entity],
-) -> Result<(), TableError> {
+) -> Result<(), AzureError> {
     for chunk in rows.chunks(super::MAX_BATCH) {
         let writes: Vec<_> = chunk
             .iter()
@@ -134,7 +133,7 @@ pub async fn update<T: TableStore + ?Sized>(
     pk: &str,
     rk: &str,
     change: &mut Change<'_>,
-) -> Result<Option<Stored>, TableError> {
+) -> Result<Option<Stored>, AzureError> {
     let current = get(tables, table, pk, rk).await?;
     update_from(tables, table, pk, rk, current, change).await
 }
@@ -154,7 +153,7 @@ pub async fn update_from<T: TableStore + ?Sized>(
     rk: &str,
     current: Option<Stored>,
     change: &mut Change<'_>,
-) -> Result<Option<Stored>, TableError> {
+) -> Result<Option<Stored>, AzureError> {
     update_with(tables, table, pk, rk, current, |cur| {
         std::future::ready(Ok(change(cur.as_ref())))
     })
@@ -175,11 +174,11 @@ pub async fn update_with<T, F, Fut>(
     rk: &str,
     mut current: Option<Stored>,
     mut change: F,
-) -> Result<Option<Stored>, TableError>
+) -> Result<Option<Stored>, AzureError>
 where
     T: TableStore + ?Sized,
     F: FnMut(Option<Stored>) -> Fut + Send,
-    Fut: Future<Output = Result<Option<Entity>, TableError>> + Send,
+    Fut: Future<Output = Result<Option<Entity>, AzureError>> + Send,
 {
     // Writers racing on one row (a backfill joining many recordings to the same sessions) back off
     // with jitter between attempts, so they stop colliding instead of spending every attempt at once.
@@ -209,11 +208,11 @@ where
                 strip_annotations(&mut next);
                 return Ok(Some(Stored { entity: next, etag }));
             }
-            Err(TableError::Conflict | TableError::PreconditionFailed | TableError::NotFound) => {}
+            Err(AzureError::Conflict | AzureError::PreconditionFailed | AzureError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }
-    Err(TableError::Transient(format!(
+    Err(AzureError::Transient(format!(
         "{table} row kept changing under {ATTEMPTS} attempts"
     )))
 }

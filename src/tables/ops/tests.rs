@@ -19,7 +19,7 @@ enum Before {
     /// The write commits but its answer is lost (the client sees 412).
     Lost,
     /// The write is refused with this error and not made.
-    Refuse(fn() -> TableError),
+    Refuse(fn() -> AzureError),
 }
 
 /// Scripts the writes to the in-memory table (which it shares) and remembers each write's mode.
@@ -33,13 +33,13 @@ struct Script {
 
 #[async_trait]
 impl BeforeTableCall for Script {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         let TableCall::Write(table, mode, e) = call else {
             return Ok(());
         };
         self.modes.lock().expect("lock").push(mode.clone());
         if self.always_refuse {
-            return Err(TableError::PreconditionFailed);
+            return Err(AzureError::PreconditionFailed);
         }
         let next = self.next.lock().expect("lock").pop_front();
         match next {
@@ -50,7 +50,7 @@ impl BeforeTableCall for Script {
             Some(Before::Race(None)) => self.table.delete(table, "p", "r", None).await?,
             Some(Before::Lost) => {
                 self.table.write(table, e, mode.clone()).await?;
-                return Err(TableError::PreconditionFailed);
+                return Err(AzureError::PreconditionFailed);
             }
             Some(Before::Refuse(err)) => return Err(err()),
             None => {}
@@ -98,7 +98,7 @@ fn n_of(s: Option<&Stored>) -> Option<i64> {
 }
 
 /// Adds one to `N` (absent: 0), counting the calls.
-async fn bump(tables: &Scripted, calls: &mut usize) -> Result<Option<Stored>, TableError> {
+async fn bump(tables: &Scripted, calls: &mut usize) -> Result<Option<Stored>, AzureError> {
     update(tables, T, "p", "r", &mut |cur| {
         *calls += 1;
         Some(row(n_of(cur).map_or(0, |n| n + 1)))
@@ -155,19 +155,21 @@ async fn gives_up_as_transient_after_the_attempts() {
     let tables = scripted(Vec::new(), true);
     let mut calls = 0;
     let err = bump(&tables, &mut calls).await.expect_err("kept changing");
-    assert!(err.is_transient(), "{err}");
+    assert!(err.is_retryable(), "{err}");
     assert_eq!((calls, modes(&tables).len()), (ATTEMPTS, ATTEMPTS));
 }
 
 #[tokio::test]
 async fn other_errors_end_it_at_once() {
     let tables = scripted(
-        vec![Before::Refuse(|| TableError::Rejected("big".into()))],
+        vec![Before::Refuse(|| {
+            AzureError::refused(413, "RequestBodyTooLarge", "big")
+        })],
         false,
     );
     let mut calls = 0;
     let err = bump(&tables, &mut calls).await.expect_err("refused");
-    assert!(matches!(err, TableError::Rejected(_)), "{err}");
+    assert!(matches!(err, AzureError::Rejected { .. }), "{err}");
     assert_eq!(calls, 1);
 }
 

@@ -2,7 +2,8 @@
 //! multipart request, all or nothing. [`body`] builds the request, [`answer`] reads the per-write
 //! statuses and ETags from the multipart response.
 
-use crate::tables::{Entity, TableError, WriteMode};
+use crate::azure::AzureError;
+use crate::tables::{Entity, WriteMode};
 
 /// One write of the transaction, ready to serialise: method, absolute URL, extra header, JSON.
 pub(crate) struct Part<'a> {
@@ -62,7 +63,7 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
 
 /// The ETags of `expected` successful writes, or the error of the first failed one (a failed
 /// transaction answers with that write's response only).
-pub(crate) fn answer(text: &str, expected: usize) -> Result<Vec<String>, TableError> {
+pub(crate) fn answer(text: &str, expected: usize) -> Result<Vec<String>, AzureError> {
     let mut statuses: Vec<(u16, Option<String>)> = Vec::new();
     let mut in_headers = false;
     for line in text.lines().map(|l| l.trim_end_matches('\r')) {
@@ -81,10 +82,15 @@ pub(crate) fn answer(text: &str, expected: usize) -> Result<Vec<String>, TableEr
         }
     }
     if let Some((status, _)) = statuses.iter().find(|(s, _)| !(200..300).contains(s)) {
-        return Err(TableError::from_status(*status, error_code(text)));
+        return Err(AzureError::from_status(
+            *status,
+            &error_code(text),
+            "",
+            None,
+        ));
     }
     if statuses.len() != expected {
-        return Err(TableError::Transient(format!(
+        return Err(AzureError::Transient(format!(
             "batch answered {} of {expected} writes",
             statuses.len()
         )));
@@ -108,16 +114,18 @@ fn error_code(text: &str) -> String {
 pub(crate) fn keys<'a>(
     entity: &'a Entity,
     pk: &mut Option<&'a str>,
-) -> Result<(&'a str, &'a str), TableError> {
+) -> Result<(&'a str, &'a str), AzureError> {
     let get = |k: &str| entity.get(k).and_then(|v| v.as_str());
     let (Some(p), Some(r)) = (get("PartitionKey"), get("RowKey")) else {
-        return Err(TableError::Permanent(
+        return Err(AzureError::Permanent(
             "entity needs string PartitionKey and RowKey".to_owned(),
         ));
     };
     match pk {
-        Some(first) if *first != p => Err(TableError::Rejected(
-            "a batch writes one partition".to_owned(),
+        Some(first) if *first != p => Err(AzureError::refused(
+            400,
+            "CommandsInBatchActOnDifferentPartitions",
+            "a batch writes one partition",
         )),
         _ => {
             *pk = Some(p);
@@ -163,18 +171,20 @@ mod tests {
             Content-Type: application/http\r\n\r\nHTTP/1.1 204 No Content\r\nETag: W/\"a\"\r\n\r\n\
             --cs\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 201 Created\r\netag: W/\"b\"\r\n\r\n{\"ETag\":\"no\"}\r\n--cs--\r\n";
         assert_eq!(answer(ok, 2).expect("ok"), ["W/\"a\"", "W/\"b\""]);
-        assert!(matches!(answer(ok, 3), Err(TableError::Transient(_))));
+        assert!(matches!(answer(ok, 3), Err(AzureError::Transient(_))));
         let failed = "--cs\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 409 Conflict\r\n\
             Content-Type: application/json\r\n\r\n{\"odata.error\":{\"code\":\"EntityAlreadyExists\"}}\r\n--cs--";
-        assert!(matches!(answer(failed, 2), Err(TableError::Conflict)));
+        assert!(matches!(answer(failed, 2), Err(AzureError::Conflict)));
         let precondition = failed.replace("409 Conflict", "412 Precondition Failed");
         assert!(matches!(
             answer(&precondition, 2),
-            Err(TableError::PreconditionFailed)
+            Err(AzureError::PreconditionFailed)
         ));
         let refused = failed.replace("409 Conflict", "400 Bad Request");
         match answer(&refused, 2) {
-            Err(TableError::Rejected(m)) => assert!(m.contains("EntityAlreadyExists"), "{m}"),
+            Err(e @ AzureError::Rejected { .. }) => {
+                assert!(e.to_string().contains("EntityAlreadyExists"), "{e}");
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -191,6 +201,9 @@ mod tests {
         let mut pk = None;
         assert_eq!(keys(&a, &mut pk).expect("first"), ("p", "r"));
         assert!(keys(&b, &mut pk).is_ok());
-        assert!(matches!(keys(&c, &mut pk), Err(TableError::Rejected(_))));
+        assert!(matches!(
+            keys(&c, &mut pk),
+            Err(AzureError::Rejected { .. })
+        ));
     }
 }

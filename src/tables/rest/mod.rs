@@ -1,78 +1,103 @@
-//! [`TableStore`](super::TableStore) over the Azure Table Storage REST API (own client on reqwest).
+//! [`TableStore`](super::TableStore) over the Azure Table Storage REST API, on the one HTTP client
+//! ([`crate::azure::http`]: an account SAS or the identity's token, the retry policy, the
+//! connection's timeouts, the error kinds, one log line per failed call).
 //!
-//! Owns the mapping of entity operations to REST calls; URL encoding lives in `encode`, transport,
-//! authorisation and retries in `http`. Every operation runs under the connection's deadlines (a
-//! per-try timeout on the HTTP client, the total through [`CallGuard`], which also logs each failed
-//! call once). Entities come back without OData annotations and without the server-managed
+//! Owns the mapping of entity operations to REST calls (`store`); URL encoding lives in `encode`,
+//! the entity group transaction in `batch`. A 403 names the permission of the operation on the
+//! table. Entities come back without OData annotations and without the server-managed
 //! `Timestamp`, so they compare equal to what the in-memory fake returns.
 
 mod batch;
 mod encode;
-mod http;
 mod store;
 
-use self::http::{Auth, Call};
-use super::TableError;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, Response};
+
 use super::keys::{check_keys, is_valid_table_name};
-use crate::storage::connection::{StorageAuth, StorageConnection};
-use crate::storage::deadline::CallGuard;
-use crate::storage::identity;
-use crate::storage::sas::SasSigner;
+use super::{Entity, strip_annotations};
+use crate::azure::connection::{StorageAuth, StorageConnection};
+use crate::azure::http::{Auth, Client, Request};
+use crate::azure::{AzureError, Policy};
+use crate::permissions::Operation;
+
+/// REST version: the oldest that supports Entra ID tokens; accepted by Azurite 3.35 and Azure.
+const VERSION: &str = "2019-02-02";
 
 /// Table access for one storage connection.
 pub struct TableRestClient {
     base: String,
     prefix: String,
-    auth: Auth,
-    http: reqwest::Client,
-    guard: CallGuard,
+    client: Client,
 }
 
 crate::telemetry::debug_fields!(TableRestClient { base, prefix });
+
+/// A request to send: the operation (for the 403's permission and the logs) and its parts.
+struct Call<'a> {
+    op: Operation,
+    method: Method,
+    /// Path below the service URL (`Tables`, `t(PartitionKey='…',RowKey='…')`, `t()`).
+    path: &'a str,
+    /// Already encoded query parameters.
+    query: Vec<String>,
+    /// Extra headers (`If-Match`, `Prefer`, a batch's content type).
+    headers: HeaderMap,
+    /// JSON (or multipart) body, if any.
+    body: Option<Vec<u8>>,
+}
+
+impl<'a> Call<'a> {
+    /// `op` as `method` on `path`, without query, extra headers or body.
+    fn new(op: Operation, method: Method, path: &'a str) -> Self {
+        let (query, headers, body) = (Vec::new(), HeaderMap::new(), None);
+        Self {
+            op,
+            method,
+            path,
+            query,
+            headers,
+            body,
+        }
+    }
+}
 
 impl TableRestClient {
     /// Builds a client for `conn`; every table name is prefixed with `prefix`. No request is made.
     ///
     /// # Errors
     /// `Permanent` when the client cannot be built (managed identity over http, no identity).
-    pub fn new(conn: &StorageConnection, prefix: &str) -> Result<Self, TableError> {
-        let auth = match &conn.auth {
-            StorageAuth::Key(key) => Auth::Sas(SasSigner::new(&conn.account, key.clone(), "t")),
-            StorageAuth::ManagedIdentity { .. } => {
-                if conn.table.scheme() != "https" {
-                    return Err(TableError::Permanent(format!(
-                        "{}: identity-based tables need https",
-                        conn.setting
-                    )));
-                }
-                Auth::Token(
-                    identity::credential(conn).map_err(|e| TableError::Permanent(e.to_string()))?,
-                )
-            }
-        };
-        // Table answers are small: one try is bounded whole, not only between reads.
-        let http = conn
-            .deadlines
-            .http_builder()
-            .timeout(conn.deadlines.per_try)
-            .build()
-            .map_err(|e| TableError::Permanent(format!("http client: {e}")))?;
+    pub fn new(conn: &StorageConnection, prefix: &str) -> Result<Self, AzureError> {
+        let identity = matches!(conn.auth, StorageAuth::ManagedIdentity { .. });
+        if identity && conn.table.scheme() != "https" {
+            return Err(AzureError::Permanent(format!(
+                "{}: identity-based tables need https",
+                conn.setting
+            )));
+        }
+        let auth = Auth::storage(conn, "t")?;
+        let timeouts = conn.timeouts;
+        let client = Client::new(
+            &conn.setting,
+            Some(&conn.table),
+            auth,
+            timeouts,
+            Policy::STORAGE,
+        )?;
         Ok(Self {
             base: conn.table.as_str().trim_end_matches('/').to_owned(),
             prefix: prefix.to_owned(),
-            auth,
-            http,
-            guard: CallGuard::new(&conn.setting, &conn.table, conn.deadlines),
+            client,
         })
     }
 
     /// The full table name, validated (the service answers 400 for invalid names anyway).
-    fn table(&self, table: &str) -> Result<String, TableError> {
+    fn table(&self, table: &str) -> Result<String, AzureError> {
         let name = format!("{}{table}", self.prefix);
         if is_valid_table_name(&name) {
             Ok(name)
         } else {
-            Err(TableError::Permanent(format!(
+            Err(AzureError::Permanent(format!(
                 "invalid table name {name:?}"
             )))
         }
@@ -80,14 +105,69 @@ impl TableRestClient {
 
     /// The entity path, after checking the keys: the service answers 400 for `/ \\ # ?` (Azurite
     /// even 500, which would be retried), so invalid keys fail here, permanently and at once.
-    fn entity_path(&self, table: &str, pk: &str, rk: &str) -> Result<String, TableError> {
+    fn entity_path(&self, table: &str, pk: &str, rk: &str) -> Result<String, AzureError> {
         check_keys(pk, rk)?;
         Ok(encode::entity_path(&self.table(table)?, pk, rk))
     }
 
-    async fn send(&self, call: Call<'_>) -> Result<reqwest::Response, TableError> {
-        http::send(&self.http, &self.base, &self.auth, &call).await
+    /// Sends `call` on `table` with the service's standard headers.
+    async fn send(&self, table: &str, call: Call<'_>) -> Result<Response, AzureError> {
+        let mut url = format!("{}/{}", self.base, call.path);
+        if !call.query.is_empty() {
+            url = format!("{url}?{}", call.query.join("&"));
+        }
+        let url =
+            url::Url::parse(&url).map_err(|e| AzureError::Permanent(format!("table URL: {e}")))?;
+        let role = call.op.missing(&format!("table {}{table}", self.prefix));
+        let mut req = Request::new(call.method, url, &role).op(call.op.name());
+        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+        for (name, value) in [
+            ("x-ms-version", VERSION),
+            ("x-ms-date", &date),
+            ("DataServiceVersion", "3.0"),
+            ("MaxDataServiceVersion", "3.0;NetFx"),
+            ("Accept", "application/json;odata=minimalmetadata"),
+        ] {
+            req.headers.insert(name, header(value)?);
+        }
+        if let Some(body) = call.body {
+            // A batch brings its own (multipart) content type, in its headers.
+            req = req.body(body, "application/json");
+        }
+        req.headers.extend(call.headers);
+        self.client.send(&req).await
     }
+}
+
+/// A header value from text we produced (ETags echo what the service sent).
+fn header(v: &str) -> Result<HeaderValue, AzureError> {
+    HeaderValue::from_str(v).map_err(|_| AzureError::Permanent("invalid header value".to_owned()))
+}
+
+/// The `ETag` response header.
+fn etag_of(res: &Response) -> Result<String, AzureError> {
+    res.headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| AzureError::Permanent("response without ETag".to_owned()))
+}
+
+/// Removes what the service adds to every entity so results compare equal across implementations.
+fn clean(mut entity: Entity) -> Entity {
+    strip_annotations(&mut entity);
+    entity.remove("Timestamp");
+    entity
+}
+
+fn if_match(etag: &str) -> Result<HeaderMap, AzureError> {
+    let mut h = HeaderMap::new();
+    h.insert("If-Match", header(etag)?);
+    Ok(h)
+}
+
+fn json(entity: &Entity) -> Result<Vec<u8>, AzureError> {
+    serde_json::to_vec(entity).map_err(|e| AzureError::Permanent(format!("entity: {e}")))
 }
 
 #[cfg(test)]

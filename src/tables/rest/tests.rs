@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::TableRestClient;
-use crate::tables::{TableError, TableStore};
+use crate::azure::AzureError;
+use crate::tables::TableStore;
 use crate::testkit::{closed_service, loopback_connection, scripted_service as server};
 
 fn ok_entity() -> String {
@@ -27,7 +28,7 @@ fn client(table: &str) -> TableRestClient {
     client_with(table, Default::default())
 }
 
-fn client_with(table: &str, deadlines: crate::storage::deadline::Deadlines) -> TableRestClient {
+fn client_with(table: &str, deadlines: crate::azure::Timeouts) -> TableRestClient {
     TableRestClient::new(&loopback_connection(table, deadlines), "pre").expect("client")
 }
 
@@ -55,7 +56,7 @@ async fn retries_are_bounded_and_end_transient() {
     let start = Instant::now();
     let r = client(&url).get("tbl", "p", "r").await;
     assert!(
-        matches!(&r, Err(TableError::Transient(m)) if m.contains("503") && m.contains("Busy")),
+        matches!(&r, Err(AzureError::Transient(m)) if m.contains("503") && m.contains("Busy")),
         "{r:?}"
     );
     assert_eq!(hits.lock().expect("log").len(), 3);
@@ -88,9 +89,12 @@ async fn final_statuses_are_not_retried() {
     let (url, hits) = server(vec![status(412, ""), status(403, "")]).await;
     let c = client(&url);
     let r = c.delete("tbl", "p", "r", Some("W/\"x\"")).await;
-    assert!(matches!(r, Err(TableError::PreconditionFailed)), "{r:?}");
+    assert!(matches!(r, Err(AzureError::PreconditionFailed)), "{r:?}");
     let r = c.delete("tbl", "p", "r", None).await;
-    assert!(matches!(r, Err(TableError::Permanent(_))), "{r:?}");
+    assert!(
+        matches!(&r, Err(AzureError::Forbidden { role }) if role.contains("entities/delete")),
+        "{r:?}"
+    );
     assert_eq!(hits.lock().expect("log").len(), 2);
 }
 
@@ -98,18 +102,18 @@ async fn final_statuses_are_not_retried() {
 async fn unreachable_service_is_transient_and_never_shows_the_sas() {
     let r = client(&closed_service()).get("tbl", "p", "r").await;
     let (e, text) = crate::testkit::failure_without_sas(r);
-    assert!(e.is_transient(), "{e}");
+    assert!(e.is_retryable(), "{e}");
     assert!(!text.contains("se="), "no SAS fields at all: {text}");
 }
 
 #[tokio::test]
 async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
     let (url, accepted) = crate::testkit::frozen_service().await;
-    let d = crate::testkit::short_deadlines();
+    let d = crate::testkit::short_timeouts();
     let start = Instant::now();
     let r = client_with(&url, d).query("tbl", None, None, None).await;
     let took = start.elapsed();
-    assert!(matches!(&r, Err(e) if e.is_transient()), "{r:?}");
+    assert!(matches!(&r, Err(e) if e.is_retryable()), "{r:?}");
     assert!(took < d.total + Duration::from_millis(500), "{took:?}");
     assert!(accepted.load(Ordering::SeqCst) >= 2, "tries were retried");
 }

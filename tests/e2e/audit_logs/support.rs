@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Entity, TableStore};

@@ -6,9 +6,9 @@ use azure_storage_queue::models::{QueueClientPeekMessagesOptions, QueueMessage};
 use azure_storage_queue::{QueueClient, QueueClientOptions};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use bastion_recordings::azure::connection::{StorageAuth, StorageConnection};
+use bastion_recordings::azure::sas::SasSigner;
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::{StorageAuth, StorageConnection};
-use bastion_recordings::storage::sas::SasSigner;
 
 pub const T: Duration = Duration::from_secs(20);
 

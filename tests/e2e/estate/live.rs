@@ -60,7 +60,7 @@ impl Rig {
 
     pub(crate) fn tables(&self) -> TableRestClient {
         let cs = self.env.get("AzureWebJobsStorage").to_owned();
-        let conn = bastion_recordings::storage::connection::StorageConnection::resolve("T", &|k| {
+        let conn = bastion_recordings::azure::connection::StorageConnection::resolve("T", &|k| {
             (k == "T").then(|| cs.clone())
         })
         .expect("parses")

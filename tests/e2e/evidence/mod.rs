@@ -339,7 +339,7 @@ async fn the_timer_writes_last_month_once_into_the_evidence_container() {
     assert!(
         matches!(
             refused,
-            Err(bastion_recordings::storage::StorageError::AlreadyExists)
+            Err(bastion_recordings::azure::AzureError::Conflict)
         ),
         "{refused:?}"
     );

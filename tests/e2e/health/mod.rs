@@ -82,10 +82,10 @@ async fn health_counts_poison_queue_messages_on_azurite() {
     let Some(cs) = azurite() else { return };
     let rig = Rig::new(&cs, &[]).await;
     let conn = rig.conn();
-    let bastion_recordings::storage::connection::StorageAuth::Key(key) = &conn.auth else {
+    let bastion_recordings::azure::connection::StorageAuth::Key(key) = &conn.auth else {
         panic!("Azurite uses a key")
     };
-    let signer = bastion_recordings::storage::sas::SasSigner::new(&conn.account, key.clone(), "q");
+    let signer = bastion_recordings::azure::sas::SasSigner::new(&conn.account, key.clone(), "q");
     let mut url = conn.queue.clone();
     url.path_segments_mut()
         .expect("base")

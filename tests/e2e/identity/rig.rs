@@ -229,7 +229,7 @@ pub(crate) fn assert_keyless(env: &[(String, String)]) {
     for (k, v) in env {
         assert!(
             !v.contains("AccountKey")
-                && !v.contains(bastion_recordings::storage::connection::DEV_KEY)
+                && !v.contains(bastion_recordings::azure::connection::DEV_KEY)
                 && !v.contains("UseDevelopmentStorage")
                 && !v.contains("SharedAccessSignature"),
             "{k} carries a key"

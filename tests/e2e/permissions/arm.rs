@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use bastion_recordings::arm::ResourceManager;
 use bastion_recordings::arm::client::ArmClient;
+use bastion_recordings::azure::http::{Auth, Client};
+use bastion_recordings::azure::{Policy, Timeouts};
 use bastion_recordings::permissions::ArmOperation;
 use bastion_recordings::permissions::arm::ScopeKind;
-use bastion_recordings::rest::{RestClient, RestLimits};
 use serde_json::json;
 
 use super::record::{BASTION, Ledger, RECORDINGS, Resource, WORKSPACES};
@@ -111,8 +112,14 @@ impl Arm {
 
     /// The real client over the fake.
     pub(super) fn client(&self) -> Arc<dyn ResourceManager> {
-        let limits = RestLimits::default();
-        let rest = RestClient::new(None, "https://management.azure.com/.default", limits);
-        Arc::new(ArmClient::new(rest, &self.fake.url).expect("client"))
+        let endpoint = self.fake.url.parse().expect("url");
+        let http = Client::new(
+            "arm",
+            Some(&endpoint),
+            Auth::None,
+            Timeouts::CONTROL,
+            Policy::CONTROL,
+        );
+        Arc::new(ArmClient::new(http.expect("http"), &self.fake.url).expect("client"))
     }
 }

@@ -11,16 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use bastion_recordings::azure::AzureError;
 use bastion_recordings::health::queues::QueueDepth;
 use bastion_recordings::loganalytics::fake::FakeLogs;
 use bastion_recordings::loganalytics::{Answer, LogsQuery};
 use bastion_recordings::permissions::Operation;
-use bastion_recordings::rest::RestError;
+use bastion_recordings::storage::BlobRef;
 use bastion_recordings::storage::intercept::{BeforeCall, Call};
 use bastion_recordings::storage::links::{Link, LinkIssuer};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
-use bastion_recordings::storage::{BlobRef, StorageError};
-use bastion_recordings::tables::TableError;
 use bastion_recordings::tables::intercept::{BeforeTableCall, TableCall};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -151,7 +150,7 @@ pub(super) struct Blobs {
 
 #[async_trait]
 impl BeforeCall<InMemoryBlobStore> for Blobs {
-    async fn before(&self, call: Call<'_>, _: &InMemoryBlobStore) -> Result<(), StorageError> {
+    async fn before(&self, call: Call<'_>, _: &InMemoryBlobStore) -> Result<(), AzureError> {
         for op in call.operations() {
             let res = Resource::Container(call.container().to_owned());
             self.ledger.record(self.connection, res, *op);
@@ -165,7 +164,7 @@ pub(super) struct Tables(pub Ledger);
 
 #[async_trait]
 impl BeforeTableCall for Tables {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         self.0.record(APP, Resource::Tables, call.operation());
         Ok(())
     }
@@ -176,7 +175,7 @@ pub(super) struct Queues(pub Ledger);
 
 #[async_trait]
 impl QueueDepth for Queues {
-    async fn depth(&self, queue: &str) -> Result<u64, StorageError> {
+    async fn depth(&self, queue: &str) -> Result<u64, AzureError> {
         let res = Resource::Queue(queue.to_owned());
         self.0.record(APP, res, Operation::GetQueueMetadata);
         Ok(0)
@@ -216,7 +215,7 @@ impl LogsQuery for Logs {
         query: &str,
         timespan: &str,
         wait: std::time::Duration,
-    ) -> Result<Answer, RestError> {
+    ) -> Result<Answer, AzureError> {
         self.ledger
             .record(WORKSPACES, Resource::Workspace, Operation::QueryWorkspace);
         self.fake.query(workspace, query, timespan, wait).await

@@ -36,7 +36,7 @@ impl Rig {
         }
     }
 
-    pub(crate) fn conn(&self) -> &bastion_recordings::storage::connection::StorageConnection {
+    pub(crate) fn conn(&self) -> &bastion_recordings::azure::connection::StorageConnection {
         let Storage::Connected { app, .. } = &self.config.storage else {
             panic!("connected")
         };

@@ -2,6 +2,7 @@
 //! invocations carrying a chosen `sys.UtcNow`: deletion with tombstone and catalogue status, the
 //! digest output, a hold honoured, and a dry run that deletes nothing.
 
+use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
 use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::dates::format_date;
@@ -10,7 +11,6 @@ use bastion_recordings::retention::tags::hold_tags;
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
 use bastion_recordings::tables::ops::write_creating_table;
 use bastion_recordings::tables::rest::TableRestClient;

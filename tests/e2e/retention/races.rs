@@ -5,13 +5,14 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use bastion_recordings::azure::AzureError;
 use bastion_recordings::retention::policy::Policy;
 use bastion_recordings::retention::sweep::announce::UNANNOUNCED_PK;
 use bastion_recordings::retention::sweep::{SweepParams, run};
 use bastion_recordings::retention::tombstone::DELETIONS_TABLE;
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
 use bastion_recordings::storage::{
-    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, StorageError, TaggedBlob, Tags, Upload,
+    BlobItem, BlobProps, BlobRef, BlobStore, Metadata, Page, TaggedBlob, Tags, Upload,
 };
 use bytes::Bytes;
 use time::Duration;
@@ -36,10 +37,10 @@ impl BlobStore for Racing {
     fn account(&self) -> &str {
         self.inner.account()
     }
-    async fn properties(&self, b: &BlobRef) -> Result<BlobProps, StorageError> {
+    async fn properties(&self, b: &BlobRef) -> Result<BlobProps, AzureError> {
         self.inner.properties(b).await
     }
-    async fn read_range(&self, b: &BlobRef, o: u64, l: u64) -> Result<Bytes, StorageError> {
+    async fn read_range(&self, b: &BlobRef, o: u64, l: u64) -> Result<Bytes, AzureError> {
         self.inner.read_range(b, o, l).await
     }
     async fn list(
@@ -47,13 +48,13 @@ impl BlobStore for Racing {
         c: &str,
         p: Option<&str>,
         m: Option<String>,
-    ) -> Result<Page<BlobItem>, StorageError> {
+    ) -> Result<Page<BlobItem>, AzureError> {
         self.inner.list(c, p, m).await
     }
-    async fn get_tags(&self, b: &BlobRef) -> Result<Tags, StorageError> {
+    async fn get_tags(&self, b: &BlobRef) -> Result<Tags, AzureError> {
         self.inner.get_tags(b).await
     }
-    async fn set_tags(&self, b: &BlobRef, t: &Tags, c: Option<&str>) -> Result<(), StorageError> {
+    async fn set_tags(&self, b: &BlobRef, t: &Tags, c: Option<&str>) -> Result<(), AzureError> {
         self.inner.set_tags(b, t, c).await
     }
     async fn find_by_tags(
@@ -61,10 +62,10 @@ impl BlobStore for Racing {
         c: &str,
         e: &str,
         m: Option<String>,
-    ) -> Result<Page<TaggedBlob>, StorageError> {
+    ) -> Result<Page<TaggedBlob>, AzureError> {
         self.inner.find_by_tags(c, e, m).await
     }
-    async fn delete_if_match(&self, b: &BlobRef, etag: &str) -> Result<(), StorageError> {
+    async fn delete_if_match(&self, b: &BlobRef, etag: &str) -> Result<(), AzureError> {
         self.delete_guarded(b, Some(etag), None).await
     }
     async fn delete_guarded(
@@ -72,7 +73,7 @@ impl BlobStore for Racing {
         b: &BlobRef,
         etag: Option<&str>,
         if_tags: Option<&str>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AzureError> {
         let race = self.race.lock().expect("race").take();
         match race {
             Some(Race::Overwrite) => {
@@ -91,13 +92,13 @@ impl BlobStore for Racing {
         }
         self.inner.delete_guarded(b, etag, if_tags).await
     }
-    async fn upload(&self, b: &BlobRef, up: Upload<'_>) -> Result<String, StorageError> {
+    async fn upload(&self, b: &BlobRef, up: Upload<'_>) -> Result<String, AzureError> {
         self.inner.upload(b, up).await
     }
-    async fn create_append(&self, b: &BlobRef, ct: &str) -> Result<(), StorageError> {
+    async fn create_append(&self, b: &BlobRef, ct: &str) -> Result<(), AzureError> {
         self.inner.create_append(b, ct).await
     }
-    async fn append(&self, b: &BlobRef, body: Bytes) -> Result<(), StorageError> {
+    async fn append(&self, b: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         self.inner.append(b, body).await
     }
 }

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
+use bastion_recordings::azure::connection::StorageConnection;
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::rest::TableRestClient;

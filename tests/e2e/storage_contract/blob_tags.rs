@@ -1,6 +1,7 @@
 //! Blob tag contract: whole-set replacement, `x-ms-if-tags`, find-by-tags ranges, conditional deletes.
 
-use bastion_recordings::storage::{BlobRef, StorageError, Tags};
+use bastion_recordings::azure::AzureError;
+use bastion_recordings::storage::{BlobRef, Tags};
 
 use super::blobs::{put, tags};
 use super::{PAGE, blob_stores};
@@ -42,11 +43,11 @@ async fn tags_replace_the_whole_set_without_changing_the_etag() {
             )
             .await;
         assert!(
-            matches!(missing, Err(StorageError::NotFound)),
+            matches!(missing, Err(AzureError::NotFound)),
             "{name}: {missing:?}"
         );
         let r = s.get_tags(&BlobRef::new(b.container.clone(), "x")).await;
-        assert!(matches!(r, Err(StorageError::NotFound)), "{name}: {r:?}");
+        assert!(matches!(r, Err(AzureError::NotFound)), "{name}: {r:?}");
     }
 }
 
@@ -79,14 +80,14 @@ async fn if_tags_conditions_guard_tag_writes() {
             )
             .await;
         assert!(
-            matches!(stale, Err(StorageError::PreconditionFailed)),
+            matches!(stale, Err(AzureError::PreconditionFailed)),
             "{name}: {stale:?}"
         );
         let absent = s
             .set_tags(&b, &tags(&[("state", "x")]), Some("\"other\" = 'y'"))
             .await;
         assert!(
-            matches!(absent, Err(StorageError::PreconditionFailed)),
+            matches!(absent, Err(AzureError::PreconditionFailed)),
             "{name}: missing tag never matches: {absent:?}"
         );
         assert_eq!(
@@ -161,19 +162,19 @@ async fn delete_if_match_checks_the_current_etag() {
         assert_ne!(old, new, "{name}: overwrite changes the etag");
         let stale = s.delete_if_match(&b, &old).await;
         assert!(
-            matches!(stale, Err(StorageError::PreconditionFailed)),
+            matches!(stale, Err(AzureError::PreconditionFailed)),
             "{name}: {stale:?}"
         );
         s.delete_if_match(&b, &format!("\"{new}\""))
             .await
             .expect("quoted current etag deletes");
         assert!(
-            matches!(s.properties(&b).await, Err(StorageError::NotFound)),
+            matches!(s.properties(&b).await, Err(AzureError::NotFound)),
             "{name}"
         );
         let gone = s.delete_if_match(&b, &new).await;
         assert!(
-            matches!(gone, Err(StorageError::NotFound)),
+            matches!(gone, Err(AzureError::NotFound)),
             "{name}: {gone:?}"
         );
     }

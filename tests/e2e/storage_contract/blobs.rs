@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use bastion_recordings::storage::{BlobKind, BlobRef, BlobStore, Metadata, StorageError, Tags};
+use bastion_recordings::azure::AzureError;
+use bastion_recordings::storage::{BlobKind, BlobRef, BlobStore, Metadata, Tags};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
@@ -80,12 +81,12 @@ async fn properties_report_metadata_creation_time_and_tag_count() {
             .properties(&BlobRef::new(b.container.clone(), "nope"))
             .await;
         assert!(
-            matches!(missing, Err(StorageError::NotFound)),
+            matches!(missing, Err(AzureError::NotFound)),
             "{name}: {missing:?}"
         );
         let no_container = s.properties(&BlobRef::new(unique("none"), "nope")).await;
         assert!(
-            matches!(no_container, Err(StorageError::NotFound)),
+            matches!(no_container, Err(AzureError::NotFound)),
             "{name}: {no_container:?}"
         );
     }
@@ -135,7 +136,7 @@ async fn ranged_reads_return_exactly_the_range_and_416_at_the_end() {
         for (offset, len) in [(256, 1), (1000, 10), (255, 0)] {
             let r = s.read_range(&b, offset, len).await;
             assert!(
-                matches!(r, Err(StorageError::RangeNotSatisfiable)),
+                matches!(r, Err(AzureError::RangeNotSatisfiable)),
                 "{name} {offset}+{len}: {r:?}"
             );
         }
@@ -143,13 +144,13 @@ async fn ranged_reads_return_exactly_the_range_and_416_at_the_end() {
         put(s.as_ref(), &empty, b"").await;
         let r = s.read_range(&empty, 0, 10).await;
         assert!(
-            matches!(r, Err(StorageError::RangeNotSatisfiable)),
+            matches!(r, Err(AzureError::RangeNotSatisfiable)),
             "{name}: empty blob: {r:?}"
         );
         let r = s
             .read_range(&BlobRef::new(b.container.clone(), "missing"), 0, 10)
             .await;
-        assert!(matches!(r, Err(StorageError::NotFound)), "{name}: {r:?}");
+        assert!(matches!(r, Err(AzureError::NotFound)), "{name}: {r:?}");
     }
 }
 
@@ -280,14 +281,14 @@ async fn append_blobs_grow_and_change_etag() {
             )
             .await;
         assert!(
-            matches!(missing, Err(StorageError::NotFound)),
+            matches!(missing, Err(AzureError::NotFound)),
             "{name}: {missing:?}"
         );
         let block = BlobRef::new(b.container.clone(), "block");
         put(s.as_ref(), &block, b"x").await;
         let wrong = s.append(&block, Bytes::from_static(b"x")).await;
         assert!(
-            matches!(wrong, Err(e) if !e.is_transient()),
+            matches!(wrong, Err(e) if !e.is_retryable()),
             "{name}: append to a block blob fails for good"
         );
     }

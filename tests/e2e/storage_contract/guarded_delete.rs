@@ -5,7 +5,8 @@
 //! both headers it evaluates `If-Match` and stops, so a failing tag condition does not block the
 //! delete; Azure evaluates both, and so does the fake. The last test pins that difference.
 
-use bastion_recordings::storage::{BlobRef, BlobStore, StorageError};
+use bastion_recordings::azure::AzureError;
+use bastion_recordings::storage::{BlobRef, BlobStore};
 
 use super::blob_stores;
 use super::blobs::{put, tags};
@@ -29,7 +30,7 @@ async fn tagged(s: &dyn BlobStore, name: &str) -> (BlobRef, String) {
 }
 
 async fn gone(s: &dyn BlobStore, b: &BlobRef) -> bool {
-    matches!(s.properties(b).await, Err(StorageError::NotFound))
+    matches!(s.properties(b).await, Err(AzureError::NotFound))
 }
 
 #[tokio::test]
@@ -38,7 +39,7 @@ async fn the_tag_condition_alone_is_honoured() {
         let (b, _) = tagged(s.as_ref(), "t.rec").await;
         let r = s.delete_guarded(&b, None, Some(NOT_YET)).await;
         assert!(
-            matches!(r, Err(StorageError::PreconditionFailed)),
+            matches!(r, Err(AzureError::PreconditionFailed)),
             "{name}: {r:?}"
         );
         assert!(!gone(s.as_ref(), &b).await, "{name}: kept");
@@ -58,7 +59,7 @@ async fn a_changed_etag_is_412_and_a_missing_blob_is_404() {
         assert_ne!(old, new, "{name}");
         let stale = s.delete_guarded(&b, Some(&old), Some(EXPIRED)).await;
         assert!(
-            matches!(stale, Err(StorageError::PreconditionFailed)),
+            matches!(stale, Err(AzureError::PreconditionFailed)),
             "{name}: {stale:?}"
         );
         assert!(
@@ -75,14 +76,14 @@ async fn a_changed_etag_is_412_and_a_missing_blob_is_404() {
         for (etag, cond) in [(Some(new.as_str()), Some(EXPIRED)), (None, Some(EXPIRED))] {
             let again = s.delete_guarded(&b, etag, cond).await;
             assert!(
-                matches!(again, Err(StorageError::NotFound)),
+                matches!(again, Err(AzureError::NotFound)),
                 "{name}: already gone is 404, not 412: {again:?}"
             );
         }
         let never = BlobRef::new(unique("guard-none"), "x.rec");
         let missing = s.delete_guarded(&never, Some(&new), Some(EXPIRED)).await;
         assert!(
-            matches!(missing, Err(StorageError::NotFound)),
+            matches!(missing, Err(AzureError::NotFound)),
             "{name}: {missing:?}"
         );
     }
@@ -105,7 +106,7 @@ async fn both_conditions_block_on_the_fake_and_azure_but_azurite_checks_only_the
             );
         } else {
             assert!(
-                matches!(r, Err(StorageError::PreconditionFailed)),
+                matches!(r, Err(AzureError::PreconditionFailed)),
                 "{name}: {r:?}"
             );
             assert!(!gone(s.as_ref(), &b).await, "{name}: the hold wins");

@@ -10,10 +10,10 @@ mod tables;
 
 use std::sync::Arc;
 
+use bastion_recordings::azure::connection::{Secret, StorageAuth, StorageConnection};
 use bastion_recordings::storage::BlobRef;
 use bastion_recordings::storage::BlobStore;
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::connection::{Secret, StorageAuth, StorageConnection};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::memory::InMemoryTables;
@@ -75,7 +75,7 @@ async fn wrong_key_is_permanent_and_never_leaks_the_signature() {
     let Err(e) = r else {
         panic!("wrong key must fail: {r:?}")
     };
-    assert!(!e.is_transient(), "{e}");
+    assert!(!e.is_retryable(), "{e}");
     let text = format!("{e} {e:?}");
     assert!(
         !text.contains("sig=") || text.contains("sig=REDACTED"),

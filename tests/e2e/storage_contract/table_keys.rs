@@ -1,8 +1,9 @@
 //! Table contract, keys and names: quotes, spaces, unicode and reserved characters in keys, and
 //! table-prefix isolation between deployments sharing an account.
 
+use bastion_recordings::azure::AzureError;
 use bastion_recordings::tables::rest::TableRestClient;
-use bastion_recordings::tables::{Filter, TableError, TableStore, WriteMode};
+use bastion_recordings::tables::{Filter, TableStore, WriteMode};
 
 use super::tables::{all, entity, plain};
 use super::{azurite_connection, table_stores};
@@ -42,7 +43,7 @@ async fn keys_with_quotes_spaces_and_unicode_round_trip() {
             .write(&t, &entity("a/b", "r", "u", 1), WriteMode::Upsert)
             .await;
         assert!(
-            matches!(bad, Err(TableError::Rejected(_))),
+            matches!(bad, Err(AzureError::Rejected { .. })),
             "{name}: '/' is not allowed in keys: {bad:?}"
         );
     }
@@ -82,7 +83,7 @@ async fn table_prefixes_isolate_deployments() {
     assert_eq!(got.entity["User"], "only-a");
     let invalid = a.ensure_table("has-dash").await;
     assert!(
-        matches!(invalid, Err(TableError::Permanent(_))),
+        matches!(invalid, Err(AzureError::Permanent(_))),
         "{invalid:?}"
     );
 }

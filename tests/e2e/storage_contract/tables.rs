@@ -1,9 +1,8 @@
 //! Table contract: insert/conflict, ETags, conditional replace and delete, filtered and paged queries, batches.
 
+use bastion_recordings::azure::AzureError;
 use bastion_recordings::tables::filter::Op;
-use bastion_recordings::tables::{
-    Entity, Filter, Stored, TableError, TableStore, WriteMode, get_i64, int64,
-};
+use bastion_recordings::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_i64, int64};
 use serde_json::json;
 
 use super::table_stores;
@@ -57,7 +56,7 @@ async fn insert_conflicts_and_get_returns_entity_with_etag() {
         let etag = s.write(&t, &e, WriteMode::Insert).await.expect("insert");
         let again = s.write(&t, &e, WriteMode::Insert).await;
         assert!(
-            matches!(again, Err(TableError::Conflict)),
+            matches!(again, Err(AzureError::Conflict)),
             "{name}: {again:?}"
         );
         let got = s.get(&t, "p", "r1").await.expect("get").expect("exists");
@@ -81,7 +80,7 @@ async fn insert_conflicts_and_get_returns_entity_with_etag() {
         );
         let no_table = s.write(&unique("absent"), &e, WriteMode::Upsert).await;
         assert!(
-            matches!(no_table, Err(TableError::NotFound)),
+            matches!(no_table, Err(AzureError::NotFound)),
             "{name}: {no_table:?}"
         );
     }
@@ -113,7 +112,7 @@ async fn if_match_replaces_only_the_current_version() {
             )
             .await;
         assert!(
-            matches!(stale, Err(TableError::PreconditionFailed)),
+            matches!(stale, Err(AzureError::PreconditionFailed)),
             "{name}: {stale:?}"
         );
         let gone = s
@@ -124,7 +123,7 @@ async fn if_match_replaces_only_the_current_version() {
             )
             .await;
         assert!(
-            matches!(gone, Err(TableError::NotFound)),
+            matches!(gone, Err(AzureError::NotFound)),
             "{name}: {gone:?}"
         );
         // Upsert replaces the whole entity: properties not written again disappear.
@@ -153,7 +152,7 @@ async fn deletes_honour_etags_and_report_missing_entities() {
             .expect("v2");
         let stale = s.delete(&t, "p", "r", Some(&old)).await;
         assert!(
-            matches!(stale, Err(TableError::PreconditionFailed)),
+            matches!(stale, Err(AzureError::PreconditionFailed)),
             "{name}: {stale:?}"
         );
         s.delete(&t, "p", "r", Some(&cur))
@@ -162,7 +161,7 @@ async fn deletes_honour_etags_and_report_missing_entities() {
         assert!(s.get(&t, "p", "r").await.expect("get").is_none(), "{name}");
         let missing = s.delete(&t, "p", "r", None).await;
         assert!(
-            matches!(missing, Err(TableError::NotFound)),
+            matches!(missing, Err(AzureError::NotFound)),
             "{name}: {missing:?}"
         );
         s.write(&t, &entity("p", "r2", "a", 1), WriteMode::Insert)
@@ -252,12 +251,12 @@ async fn queries_filter_strings_and_int64_and_page_with_small_top() {
             .expect("etag from query works");
         let bad = s.query(&t, None, None, Some("not-a-token!".into())).await;
         assert!(
-            matches!(bad, Err(TableError::Permanent(_))),
+            matches!(bad, Err(AzureError::Permanent(_))),
             "{name}: {bad:?}"
         );
         let missing = s.query(&unique("absent"), None, None, None).await;
         assert!(
-            matches!(missing, Err(TableError::NotFound)),
+            matches!(missing, Err(AzureError::NotFound)),
             "{name}: {missing:?}"
         );
     }
@@ -292,7 +291,7 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
         ];
         let lost = s.batch(&t, &stale).await;
         assert!(
-            matches!(lost, Err(TableError::PreconditionFailed)),
+            matches!(lost, Err(AzureError::PreconditionFailed)),
             "{name}: {lost:?}"
         );
         if name != "memory" {
@@ -300,7 +299,7 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
         }
         let again = s.batch(&t, &writes[..1]).await;
         assert!(
-            matches!(again, Err(TableError::Conflict)),
+            matches!(again, Err(AzureError::Conflict)),
             "{name}: {again:?}"
         );
     }

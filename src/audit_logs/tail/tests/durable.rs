@@ -8,11 +8,12 @@ use super::bursts;
 
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
 use crate::audit_logs::repo::FAILED_TABLE;
+use crate::azure::AzureError;
 use crate::catalogue::window::{Before, put as put_window};
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
+use crate::tables::Filter;
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::ops::{get, query_all};
-use crate::tables::{Filter, TableError};
 use crate::testkit::audit::{Kit, NOW, line};
 use crate::testkit::tail::{connected, failed_logins, run, started};
 
@@ -23,11 +24,11 @@ struct FlakyMarkers {
 
 #[async_trait::async_trait]
 impl BeforeTableCall for FlakyMarkers {
-    async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         let marker = matches!(call, TableCall::Write(_, _, e)
             if e.get("RowKey").and_then(|v| v.as_str()) == Some(MARKER));
         if marker && self.down.load(Ordering::SeqCst) {
-            return Err(TableError::Transient("HTTP 503: busy".into()));
+            return Err(AzureError::Transient("HTTP 503: busy".into()));
         }
         Ok(())
     }

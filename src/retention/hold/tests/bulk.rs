@@ -6,6 +6,7 @@ use serde_json::json;
 use super::super::bulk::{Selector, hold_bulk, override_retention, release_hold};
 use super::super::{HOLDS_TABLE, HoldError, Target, hold, release};
 use super::{actor, deleted};
+use crate::azure::AzureError;
 use crate::retention::TAG_UNTIL;
 use crate::retention::policy::Retention;
 use crate::tables::Entity;
@@ -153,7 +154,6 @@ async fn shortening_needs_an_explicit_logged_override_and_no_hold() {
 /// it happened.
 #[tokio::test]
 async fn an_override_whose_log_answer_was_lost_still_applies() {
-    use crate::tables::TableError;
     use crate::testkit::{LostAnswer, losing};
     let k = kit();
     let (b, key) = k.recording("lost.rec", "pci-1y", &k.day(365), &[]).await;
@@ -164,7 +164,7 @@ async fn an_override_whose_log_answer_was_lost_still_applies() {
     let lossy = losing(
         &k.state,
         LostAnswer::new(k.state.ports.tables.clone(), HOLDS_TABLE, || {
-            TableError::Conflict
+            AzureError::Conflict
         }),
     );
     override_retention(

@@ -25,12 +25,13 @@ use self::plan::{ClassDays, class_days};
 use self::progress::Progress;
 use self::retag::Retag;
 use super::{CONCURRENCY, Kind, Pass, Report, Sweep};
+use crate::azure::AzureError;
 use crate::dates::format_utc;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tags::class_expr;
-use crate::storage::{BlobRef, StorageError};
+use crate::storage::BlobRef;
+use crate::tables::WriteMode;
 use crate::tables::ops::write_creating_table;
-use crate::tables::{TableError, WriteMode};
 
 impl Sweep<'_> {
     /// One bounded step of the re-evaluation. A conflicting write of the progress row means
@@ -38,8 +39,8 @@ impl Sweep<'_> {
     pub(super) async fn reevaluate(&self, report: &mut Report) -> anyhow::Result<()> {
         match self.reevaluate_inner(report).await {
             Err(e)
-                if e.downcast_ref::<TableError>().is_some_and(|t| {
-                    matches!(t, TableError::PreconditionFailed | TableError::Conflict)
+                if e.downcast_ref::<AzureError>().is_some_and(|t| {
+                    matches!(t, AzureError::PreconditionFailed | AzureError::Conflict)
                 }) =>
             {
                 Ok(())
@@ -91,7 +92,7 @@ impl Sweep<'_> {
                 )
                 .await
             {
-                Err(StorageError::NotFound) => crate::storage::Page {
+                Err(AzureError::NotFound) => crate::storage::Page {
                     items: vec![],
                     next: None,
                 },

@@ -7,8 +7,9 @@
 use serde_json::{Value, json};
 
 use super::plan::ClassDays;
+use crate::azure::AzureError;
 use crate::tables::ops::write_creating_table;
-use crate::tables::{Entity, TableError, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, TableStore, WriteMode, get_str};
 
 /// Table of sweep progress rows.
 pub const PROGRESS_TABLE: &str = "sweepstate";
@@ -42,7 +43,7 @@ fn json_of<T: serde::de::DeserializeOwned + Default>(e: &Entity, k: &str) -> T {
 }
 
 /// Reads the row; `None` when there is none yet (or the table does not exist).
-pub async fn read(tables: &dyn TableStore) -> Result<Option<Progress>, TableError> {
+pub async fn read(tables: &dyn TableStore) -> Result<Option<Progress>, AzureError> {
     let stored = crate::tables::ops::get(tables, PROGRESS_TABLE, PK, RK).await?;
     Ok(stored.map(|s| Progress {
         applied: json_of(&s.entity, "Applied"),
@@ -56,7 +57,7 @@ pub async fn read(tables: &dyn TableStore) -> Result<Option<Progress>, TableErro
 
 /// Writes the row conditionally on the ETag read (insert when there was none) and keeps the new
 /// ETag. `PreconditionFailed`/`Conflict` mean another run moved it: the caller stops.
-pub async fn write(tables: &dyn TableStore, s: &mut Progress) -> Result<(), TableError> {
+pub async fn write(tables: &dyn TableStore, s: &mut Progress) -> Result<(), AzureError> {
     let mut e = Entity::new();
     for (k, v) in [
         ("PartitionKey", json!(PK)),

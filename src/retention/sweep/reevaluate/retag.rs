@@ -3,10 +3,11 @@
 
 use super::super::write::RowChange;
 use super::super::{Kind, Pass, STATUS_DELETED, Sweep, row_held};
+use crate::azure::AzureError;
 use crate::retention::policy::Retention;
 use crate::retention::tags::is_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
-use crate::storage::{BlobRef, StorageError};
+use crate::storage::BlobRef;
 
 /// What re-evaluating one blob did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,7 @@ impl Sweep<'_> {
     ) -> anyhow::Result<Retag> {
         let store = &pass.source.store;
         let (props, mut tags) = match (store.properties(blob).await, store.get_tags(blob).await) {
-            (Err(StorageError::NotFound), _) | (_, Err(StorageError::NotFound)) => {
+            (Err(AzureError::NotFound), _) | (_, Err(AzureError::NotFound)) => {
                 return Ok(Retag::Unchanged);
             }
             (p, t) => (p?, t?),
@@ -75,8 +76,8 @@ impl Sweep<'_> {
         tags.insert(TAG_UNTIL.into(), new.clone());
         let cond = format!("\"{TAG_UNTIL}\" = '{old}'");
         match store.set_tags(blob, &tags, Some(&cond)).await {
-            Err(StorageError::PreconditionFailed) => return Ok(Retag::Changed),
-            Err(StorageError::NotFound) => return Ok(Retag::Unchanged),
+            Err(AzureError::PreconditionFailed) => return Ok(Retag::Changed),
+            Err(AzureError::NotFound) => return Ok(Retag::Unchanged),
             other => other?,
         }
         let keep = Retention {

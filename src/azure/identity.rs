@@ -1,12 +1,12 @@
-//! Managed identity for the storage clients.
+//! Managed identity: the credential of every client (storage, Resource Manager, Log Analytics).
 //!
 //! One SDK credential per identity (system-assigned, or a user-assigned client id) for the whole
-//! process: the credential holds the token cache, so the blob, table and queue clients of every
-//! connection share one token instead of fetching their own. Each connection gets a thin
-//! `NamedCredential` over it that bounds a token request by the per-try deadline (the SDK's
-//! default retries wait ≈ 80 s for an endpoint that is down) and rewrites any failure as one line
-//! naming the connection setting and the identity endpoint. Such a failure is retryable: the
-//! endpoint may come back, and the event must not be quarantined for it.
+//! process: the credential holds the token cache, so the clients of every connection share one
+//! token instead of fetching their own. Each connection gets a thin `NamedCredential` over it that
+//! bounds a token request by the per-try timeout (without its own retries: the call's retry policy
+//! asks again) and rewrites any failure as one line naming the connection setting and the identity
+//! endpoint. Such a failure is retryable: the endpoint may come back, and the event must not be
+//! quarantined for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -15,18 +15,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use azure_core::error::ErrorKind;
-use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions};
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
 
-use super::StorageError;
+use super::AzureError;
 use super::connection::{StorageAuth, StorageConnection};
-use super::deadline::{Deadlines, sdk_duration};
+use super::timeouts::Timeouts;
 use crate::telemetry::redact;
 
 /// Longest failure detail kept in the one-line message.
 const MAX_DETAIL: usize = 200;
 
-/// (client id, per-try deadline): one shared credential per identity and bound.
+/// (client id, per-try timeout): one shared credential per identity and bound.
 type Key = (Option<String>, Duration);
 
 /// The process-wide credentials, one per identity. A process-wide map rather than a value built
@@ -39,55 +38,43 @@ static SHARED: LazyLock<Mutex<HashMap<Key, Arc<dyn TokenCredential>>>> =
 ///
 /// # Errors
 /// `Permanent` when `conn` uses an account key, or the SDK credential cannot be built.
-pub fn credential(conn: &StorageConnection) -> Result<Arc<dyn TokenCredential>, StorageError> {
+pub fn credential(conn: &StorageConnection) -> Result<Arc<dyn TokenCredential>, AzureError> {
     let StorageAuth::ManagedIdentity {
         client_id,
         token_endpoint,
     } = &conn.auth
     else {
-        return Err(StorageError::Permanent(format!(
+        return Err(AzureError::Permanent(format!(
             "{}: not an identity-based connection",
             conn.setting
         )));
     };
-    let inner = shared(client_id.clone(), conn.deadlines)?;
+    let inner = shared(client_id.clone(), conn.timeouts)?;
     Ok(Arc::new(NamedCredential {
         setting: conn.setting.clone(),
         endpoint: token_endpoint.clone(),
         inner,
-        deadline: conn.deadlines.per_try,
+        per_try: conn.timeouts.per_try,
     }))
 }
 
 fn shared(
     client_id: Option<String>,
-    deadlines: Deadlines,
-) -> Result<Arc<dyn TokenCredential>, StorageError> {
+    timeouts: Timeouts,
+) -> Result<Arc<dyn TokenCredential>, AzureError> {
     let mut map = SHARED.lock().unwrap_or_else(|p| p.into_inner());
-    let key = (client_id, deadlines.per_try);
+    let key = (client_id, timeouts.per_try);
     if let Some(c) = map.get(&key) {
         return Ok(c.clone());
     }
-    let fail = |e: &dyn std::fmt::Display| {
-        StorageError::Permanent(format!("managed identity: {}", redact(&e.to_string())))
-    };
-    // A couple of quick retries inside one per-try deadline; the caller's own retries do the rest.
-    let retry = ExponentialRetryOptions {
-        initial_delay: azure_core::time::Duration::milliseconds(100),
-        max_retries: 2,
-        max_total_elapsed: sdk_duration(deadlines.per_try),
-        max_delay: azure_core::time::Duration::seconds(1),
-    };
     let options = ManagedIdentityCredentialOptions {
         user_assigned_id: key.0.clone().map(UserAssignedId::ClientId),
-        client_options: ClientOptions {
-            retry: RetryOptions::exponential(retry),
-            transport: Some(deadlines.transport().map_err(|e| fail(&e))?),
-            ..Default::default()
-        },
+        client_options: timeouts.sdk_options()?,
     };
-    let credential: Arc<dyn TokenCredential> =
-        ManagedIdentityCredential::new(Some(options)).map_err(|e| fail(&e))?;
+    let credential: Arc<dyn TokenCredential> = ManagedIdentityCredential::new(Some(options))
+        .map_err(|e| {
+            AzureError::Permanent(format!("managed identity: {}", redact(&e.to_string())))
+        })?;
     map.insert(key, credential.clone());
     Ok(credential)
 }
@@ -98,7 +85,7 @@ struct NamedCredential {
     setting: String,
     endpoint: String,
     inner: Arc<dyn TokenCredential>,
-    deadline: Duration,
+    per_try: Duration,
 }
 
 crate::telemetry::debug_fields!(NamedCredential { setting, endpoint });
@@ -110,13 +97,12 @@ impl TokenCredential for NamedCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let why = match tokio::time::timeout(self.deadline, self.inner.get_token(scopes, options))
-            .await
-        {
-            Ok(Ok(token)) => return Ok(token),
-            Ok(Err(e)) => describe(&e),
-            Err(_) => format!("no answer within {} ms", self.deadline.as_millis()),
-        };
+        let why =
+            match tokio::time::timeout(self.per_try, self.inner.get_token(scopes, options)).await {
+                Ok(Ok(token)) => return Ok(token),
+                Ok(Err(e)) => describe(&e),
+                Err(_) => format!("no answer within {} ms", self.per_try.as_millis()),
+            };
         let message = format!(
             "{}: managed identity token from {} failed: {why}",
             self.setting, self.endpoint

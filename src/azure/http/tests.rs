@@ -1,5 +1,5 @@
-//! The client against a scripted loopback server: retries, `Retry-After`, the deadline, the
-//! error each status stands for, and the bearer token.
+//! The client against a scripted loopback server: retries, `Retry-After`, the end of the call,
+//! the error each status stands for, and the bearer token.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -11,6 +11,7 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use reqwest::Method;
 
 use super::*;
+use crate::azure::endpoint::check_endpoint;
 
 /// One scripted answer: status, `Retry-After`, body.
 type Answer = (u16, Option<&'static str>, &'static str);
@@ -75,15 +76,19 @@ impl TokenCredential for Fixed {
     }
 }
 
-fn client(deadline_secs: u64) -> RestClient {
-    RestClient::new(
-        Some(Arc::new(Fixed)),
-        "https://example.test/.default",
-        RestLimits {
-            try_timeout: Duration::from_secs(5),
-            deadline: Duration::from_secs(deadline_secs),
-        },
-    )
+fn client(total_secs: u64) -> Client {
+    client_with(total_secs, Policy::CONTROL)
+}
+
+fn client_with(total_secs: u64, policy: Policy) -> Client {
+    let credential: Arc<dyn TokenCredential> = Arc::new(Fixed);
+    let auth = Auth::Bearer(credential, "https://example.test/.default".into());
+    let timeouts = Timeouts {
+        per_try: Duration::from_secs(5),
+        total: Duration::from_secs(total_secs),
+    };
+    let endpoint = Url::parse("https://example.test").unwrap();
+    Client::new("test", Some(&endpoint), auth, timeouts, policy).unwrap()
 }
 
 fn script(answers: &[Answer]) -> Script {
@@ -92,8 +97,8 @@ fn script(answers: &[Answer]) -> Script {
     s
 }
 
-fn get(url: &Url) -> RestRequest<'_> {
-    RestRequest::new(Method::GET, url.clone(), None, "Reader on host h")
+fn get(url: &Url) -> Request<'static> {
+    Request::new(Method::GET, url.clone(), "Reader on host h")
 }
 
 #[tokio::test]
@@ -106,7 +111,7 @@ async fn throttling_and_server_errors_are_retried_with_the_token() {
     let url = serve(s.clone()).await;
     let started = std::time::Instant::now();
     let v: serde_json::Value = client(30)
-        .json(get(&url))
+        .json(&get(&url))
         .await
         .expect("third try succeeds");
     assert_eq!(v["value"][1], 2);
@@ -121,44 +126,30 @@ async fn throttling_and_server_errors_are_retried_with_the_token() {
 
 #[tokio::test]
 async fn each_status_means_one_thing() {
-    let cases: [(u16, &str, RestError); 4] = [
+    let cases: [(u16, &str, AzureError); 4] = [
         (
             403,
             "",
-            RestError::MissingRole {
+            AzureError::Forbidden {
                 role: "Reader on host h".into(),
             },
         ),
-        (
-            404,
-            "",
-            RestError::NotFound {
-                what: "/sub/resource".into(),
-            },
-        ),
+        (404, "", AzureError::NotFound),
         (
             400,
             r#"{"error":{"code":"BadArgumentError","message":"The request had some invalid properties"}}"#,
-            RestError::Rejected {
+            AzureError::Rejected {
                 status: 400,
                 code: "BadArgumentError".into(),
                 message: "The request had some invalid properties".into(),
             },
         ),
-        (
-            401,
-            "",
-            RestError::Rejected {
-                status: 401,
-                code: "(no error code)".into(),
-                message: String::new(),
-            },
-        ),
+        (401, "", AzureError::Permanent("HTTP 401".into())),
     ];
     for (status, body, want) in cases {
         let s = script(&[(status, None, body)]);
         let url = serve(s.clone()).await;
-        let got = client(30).send(get(&url)).await.expect_err("fails");
+        let got = client(30).send(&get(&url)).await.expect_err("fails");
         assert_eq!(got, want, "{status}");
         assert!(!got.is_retryable(), "{status}");
         assert_eq!(s.seen.lock().unwrap().len(), 1, "{status} is not retried");
@@ -170,10 +161,10 @@ async fn a_wait_beyond_the_deadline_is_not_waited() {
     let s = script(&[(429, Some("120"), "")]);
     let url = serve(s.clone()).await;
     let started = std::time::Instant::now();
-    let got = client(10).send(get(&url)).await.expect_err("throttled");
+    let got = client(10).send(&get(&url)).await.expect_err("throttled");
     assert_eq!(
         got,
-        RestError::Throttled {
+        AzureError::Throttled {
             retry_after: Some(Duration::from_secs(120))
         }
     );
@@ -186,12 +177,19 @@ async fn a_wait_beyond_the_deadline_is_not_waited() {
 async fn persistent_server_errors_end_transient_after_the_retries() {
     let s = script(&[(500, None, ""); 8]);
     let url = serve(s.clone()).await;
-    let got = client(60).send(get(&url)).await.expect_err("transient");
+    let quick = Policy {
+        first: Duration::from_millis(10),
+        ..Policy::CONTROL
+    };
+    let got = client_with(60, quick)
+        .send(&get(&url))
+        .await
+        .expect_err("transient");
     assert!(
-        matches!(got, RestError::Transient(ref t) if t.starts_with("500")),
+        matches!(got, AzureError::Transient(ref t) if t.starts_with("HTTP 500")),
         "{got:?}"
     );
-    assert_eq!(s.seen.lock().unwrap().len(), 1 + RETRIES);
+    assert_eq!(s.seen.lock().unwrap().len(), 5);
 }
 
 /// A 202 or 204 carries no body: read as JSON it is an error saying so, never an empty value.
@@ -201,11 +199,11 @@ async fn an_answer_without_a_body_is_never_read_as_json() {
         let s = script(&[(status, None, "")]);
         let url = serve(s).await;
         let got = client(30)
-            .json::<serde_json::Value>(get(&url))
+            .json::<serde_json::Value>(&get(&url))
             .await
             .expect_err("no body");
         assert!(
-            matches!(&got, RestError::Transient(t) if t.contains("without a body")),
+            matches!(&got, AzureError::Transient(t) if t.contains("without a body")),
             "{status}: {got:?}"
         );
     }
@@ -218,10 +216,10 @@ async fn a_top_level_error_body_is_read_for_its_code() {
         r#"{"code":"ResourceTypeNotSupported","message":"The resource type is not supported"}"#;
     let s = script(&[(400, None, body)]);
     let url = serve(s).await;
-    let got = client(30).send(get(&url)).await.expect_err("refused");
+    let got = client(30).send(&get(&url)).await.expect_err("refused");
     assert_eq!(
         got,
-        RestError::Rejected {
+        AzureError::Rejected {
             status: 400,
             code: "ResourceTypeNotSupported".into(),
             message: "The resource type is not supported".into(),
@@ -243,8 +241,8 @@ async fn a_server_timeout_within_the_requested_wait_is_not_asked_again() {
         let s = script(&[(status, None, body), (200, None, "{}")]);
         let url = serve(s.clone()).await;
         let req = get(&url).server_wait(Duration::from_secs(7));
-        let got = client(30).send(req).await.expect_err("timed out");
-        assert!(matches!(got, RestError::ServerTimeout { .. }), "{got:?}");
+        let got = client(30).send(&req).await.expect_err("timed out");
+        assert!(matches!(got, AzureError::ServerTimeout { .. }), "{got:?}");
         assert!(got.is_retryable(), "a smaller request may pass later");
         assert_eq!(s.seen.lock().unwrap().len(), 1, "{status}: not retried");
         assert_eq!(*s.prefer.lock().unwrap(), [Some("wait=7".to_owned())]);
@@ -252,7 +250,7 @@ async fn a_server_timeout_within_the_requested_wait_is_not_asked_again() {
     // Without a server time limit a 504 is a transient failure, retried as before.
     let s = script(&[(504, None, ""), (200, None, "{}")]);
     let url = serve(s.clone()).await;
-    client(30).send(get(&url)).await.expect("second try");
+    client(30).send(&get(&url)).await.expect("second try");
     assert_eq!(*s.prefer.lock().unwrap(), [None, None]);
 }
 
@@ -265,12 +263,12 @@ async fn the_run_deadline_bounds_the_waits() {
     let started = std::time::Instant::now();
     let until = std::time::Instant::now() + Duration::from_secs(2);
     let got = client(60)
-        .send(get(&url).until(Some(until)))
+        .send(&get(&url).until(Some(until)))
         .await
         .expect_err("throttled");
     assert_eq!(
         got,
-        RestError::Throttled {
+        AzureError::Throttled {
             retry_after: Some(Duration::from_secs(5))
         }
     );
@@ -295,11 +293,11 @@ async fn a_paced_lane_paused_past_the_deadline_fails_later_calls_at_once() {
     let url = serve(s.clone()).await;
     let c = client(60).paced(16);
     let started = std::time::Instant::now();
-    let first = c.send(get(&url)).await.expect_err("throttled");
-    assert!(matches!(first, RestError::Throttled { .. }), "{first:?}");
-    let second = c.send(get(&url)).await.expect_err("paused");
+    let first = c.send(&get(&url)).await.expect_err("throttled");
+    assert!(matches!(first, AzureError::Throttled { .. }), "{first:?}");
+    let second = c.send(&get(&url)).await.expect_err("paused");
     assert!(
-        matches!(second, RestError::Throttled { retry_after: Some(d) } if d > Duration::from_secs(590)),
+        matches!(second, AzureError::Throttled { retry_after: Some(d) } if d > Duration::from_secs(590)),
         "{second:?}"
     );
     assert!(

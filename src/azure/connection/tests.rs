@@ -136,7 +136,7 @@ fn half_configured_or_unsupported_identity_settings_are_errors_naming_the_settin
             token_endpoint: IMDS_ENDPOINT.into(),
         }
     );
-    assert_eq!(c.deadlines, Deadlines::default());
+    assert_eq!(c.timeouts, Timeouts::default());
 }
 
 #[test]

@@ -11,7 +11,7 @@
 use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
-use super::deadline::Deadlines;
+use super::timeouts::Timeouts;
 
 /// Azurite's published development account.
 pub const DEV_ACCOUNT: &str = "devstoreaccount1";
@@ -81,14 +81,14 @@ pub struct StorageConnection {
     /// Authorisation.
     pub auth: StorageAuth,
     /// How long each call on this connection may take (the defaults until configuration sets them).
-    pub deadlines: Deadlines,
+    pub timeouts: Timeouts,
 }
 
 impl StorageConnection {
-    /// The same connection with other deadlines.
+    /// The same connection with other timeouts.
     #[must_use]
-    pub fn with_deadlines(mut self, deadlines: Deadlines) -> Self {
-        self.deadlines = deadlines;
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
@@ -133,7 +133,7 @@ impl StorageConnection {
                 queue: ep(10001)?,
                 table: ep(10002)?,
                 auth: StorageAuth::Key(Secret::new(DEV_KEY)),
-                deadlines: Deadlines::default(),
+                timeouts: Timeouts::default(),
             });
         }
         let mut errors = Vec::new();
@@ -165,7 +165,7 @@ impl StorageConnection {
                 queue,
                 table,
                 auth: StorageAuth::Key(Secret::new(key)),
-                deadlines: Deadlines::default(),
+                timeouts: Timeouts::default(),
             }),
             _ => Err(errors),
         }
@@ -248,7 +248,7 @@ impl StorageConnection {
                         client_id,
                         token_endpoint: token_endpoint(env),
                     },
-                    deadlines: Deadlines::default(),
+                    timeouts: Timeouts::default(),
                 }))
             }
             _ => {

@@ -1,4 +1,5 @@
-//! Account SAS signing with an account key.
+//! Shared access signatures: the HMAC every SAS is signed with, the percent-encoding of its
+//! values, and account SAS signing with an account key.
 //!
 //! The new Azure SDK line has no shared-key credential, so a connection string with `AccountKey`
 //! (Azurite's well-known key included) is turned into a short-lived account SAS signed locally
@@ -8,12 +9,38 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use super::connection::Secret;
-use super::links::sas::{SAS_VERSION, sign};
-use super::url::encode_value;
 use crate::dates::format_utc;
+
+/// SAS version of the tokens signed here (≥ 2020-12-06: the string-to-sign layouts used).
+pub const SAS_VERSION: &str = "2022-11-02";
+
+/// Query-string and key value encoding: everything but unreserved characters.
+pub const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `text` percent-encoded as a query-string or key value ([`VALUE`]).
+pub fn encode_value(text: &str) -> String {
+    utf8_percent_encode(text, VALUE).to_string()
+}
+
+/// HMAC-SHA256 of `text` under `key`, base64.
+pub fn sign(key: &[u8], text: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail; an empty MAC would only fail auth.
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(text.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
 
 /// Token lifetime; re-signed when less than a quarter remains.
 const TTL: Duration = Duration::hours(4);

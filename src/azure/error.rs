@@ -1,0 +1,285 @@
+//! What a failed call means for its caller, one type for every client (blobs, tables, queues,
+//! Resource Manager, Log Analytics, webhook delivery): skip it, retry later, grant a role, or give
+//! up on this input. Each port maps its service's answers here ([`AzureError::from_status`], the
+//! SDK's errors through [`AzureError::of_sdk`]); error texts are redacted and short.
+
+use std::time::Duration;
+
+use azure_core::error::ErrorKind;
+use azure_core::http::headers::HeaderName;
+
+use super::identity::identity_failure;
+use crate::telemetry::redact;
+
+/// Longest service message kept in an error (they can echo request content).
+const MAX_MESSAGE: usize = 300;
+
+/// A call that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AzureError {
+    /// 404: the blob, container, entity, table or resource does not exist (or is not visible).
+    #[error("not found")]
+    NotFound,
+    /// 409: it exists already (an insert, a conditional create).
+    #[error("conflict")]
+    Conflict,
+    /// 412: an `If-Match`, `If-None-Match` or `x-ms-if-tags` condition did not hold.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// 416: a ranged read starting at or past the end of the blob (no new bytes).
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable,
+    /// 403: the identity lacks the named role or permission.
+    #[error("403: missing role {role}")]
+    Forbidden {
+        /// What to grant, and where.
+        role: String,
+    },
+    /// 429 (or 503 naming a `Retry-After`) after the retries, or a wait the service asked for
+    /// that would pass the end of the caller's time.
+    #[error("throttled{}", throttled_for(*.retry_after))]
+    Throttled {
+        /// The wait the service asked for.
+        retry_after: Option<Duration>,
+    },
+    /// The server gave up within the time limit the request set (`Prefer: wait`): a 504, or an
+    /// error coded `GatewayTimeout`. The same request would time out again; ask for less.
+    #[error("the server timed out the request (504 {code})")]
+    ServerTimeout {
+        /// The service's error code.
+        code: String,
+    },
+    /// Timeouts, connection and token failures, 408 and 5xx after the retries: worth a later try.
+    #[error("{0}")]
+    Transient(String),
+    /// 400 or 413: the service refused this input. The same input fails every time: poison, not
+    /// an outage.
+    #[error("{}", http(*status, code, message))]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The service's error code.
+        code: String,
+        /// The service's message, redacted and shortened.
+        message: String,
+    },
+    /// Anything else (401, a redirect, a client that cannot be built, a malformed answer):
+    /// retrying will not help until someone fixes it.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl AzureError {
+    /// The error an HTTP status stands for, with the service's `code` and `message` and the wait
+    /// its `Retry-After` asked for. A 403 names no role yet: the port fills it ([`with_role`]).
+    ///
+    /// [`with_role`]: Self::with_role
+    pub fn from_status(
+        status: u16,
+        code: &str,
+        message: &str,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let (code, message) = (redact(code), short(message));
+        match status {
+            403 => Self::Forbidden {
+                role: String::new(),
+            },
+            404 => Self::NotFound,
+            409 => Self::Conflict,
+            412 => Self::PreconditionFailed,
+            416 => Self::RangeNotSatisfiable,
+            429 => Self::Throttled { retry_after },
+            503 if retry_after.is_some() => Self::Throttled { retry_after },
+            408 | 500..=599 => Self::Transient(http(status, &code, &message)),
+            400 | 413 => Self::refused(status, &code, &message),
+            300..=399 => Self::Permanent(format!("HTTP {status}: redirect not followed")),
+            _ => Self::Permanent(http(status, &code, &message)),
+        }
+    }
+
+    /// A refusal of this input with `status` (a refusal decided before sending: as the service
+    /// would answer it, 400 with its `code`).
+    pub fn refused(status: u16, code: &str, message: &str) -> Self {
+        let (code, message) = (redact(code), short(message));
+        Self::Rejected {
+            status,
+            code,
+            message,
+        }
+    }
+
+    /// An SDK call's error: by HTTP status (with the answer's `Retry-After`), transport failures
+    /// transient, a managed identity failure as its own message (the SDK hides it under its
+    /// context). Redacted: SDK errors can quote request URLs, which carry the SAS.
+    pub fn of_sdk(e: &azure_core::Error) -> Self {
+        match e.kind() {
+            ErrorKind::HttpResponse {
+                status,
+                error_code,
+                raw_response,
+            } => {
+                let retry_after = raw_response.as_ref().and_then(|r| {
+                    let value = r
+                        .headers()
+                        .get_optional_str(&HeaderName::from_static("retry-after"))?;
+                    super::retry::parse_retry_after(value, std::time::SystemTime::now())
+                });
+                let code = error_code.as_deref().unwrap_or_default();
+                Self::from_status(u16::from(*status), code, "", retry_after)
+            }
+            ErrorKind::Connection | ErrorKind::Io => Self::Transient(redact(&e.to_string())),
+            ErrorKind::Credential => Self::Transient(
+                identity_failure(e)
+                    .unwrap_or_else(|| format!("credential: {}", redact(&e.to_string()))),
+            ),
+            _ => Self::Permanent(redact(&e.to_string())),
+        }
+    }
+
+    /// The same error, a 403 naming `role` (when it names none yet).
+    #[must_use]
+    pub fn with_role(self, role: impl FnOnce() -> String) -> Self {
+        match self {
+            Self::Forbidden { role: r } if r.is_empty() => Self::Forbidden { role: role() },
+            other => other,
+        }
+    }
+
+    /// Worth trying again later: throttled, a server timeout, or transient.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::Transient(_) | Self::ServerTimeout { .. }
+        )
+    }
+
+    /// Tried again by the retry policy within the call: not a server timeout (the same request
+    /// would time out again).
+    pub(super) fn is_retried_here(&self) -> bool {
+        matches!(self, Self::Throttled { .. } | Self::Transient(_))
+    }
+
+    /// The wait the service asked for.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Throttled { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// False for answers callers expect and act on (not found, conflict, precondition failed,
+    /// range not satisfiable): results, not failures, and not logged.
+    pub fn is_failure(&self) -> bool {
+        !matches!(
+            self,
+            Self::NotFound | Self::Conflict | Self::PreconditionFailed | Self::RangeNotSatisfiable
+        )
+    }
+}
+
+/// A service message as kept: redacted and shortened.
+fn short(message: &str) -> String {
+    crate::telemetry::truncate(&redact(message), MAX_MESSAGE)
+}
+
+/// `HTTP <status> <code>: <message>`, leaving out what is empty.
+fn http(status: u16, code: &str, message: &str) -> String {
+    let mut text = format!("HTTP {status}");
+    for (sep, part) in [(" ", code), (": ", message)] {
+        if !part.is_empty() {
+            text.push_str(sep);
+            text.push_str(part);
+        }
+    }
+    text
+}
+
+fn throttled_for(retry_after: Option<Duration>) -> String {
+    retry_after.map_or_else(String::new, |d| {
+        format!(" (the service asked to wait {} s)", d.as_secs())
+    })
+}
+
+/// The service's error code and message in an error answer's body: `error.code` / `error.message`
+/// (Resource Manager, the Logs Query API), a top-level `code` / `message` (the diagnostic
+/// settings API), `odata.error` (the Table service); a body that is not JSON is its own message
+/// (a webhook receiver's text).
+pub fn service_error(body: &[u8]) -> (String, String) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let text = String::from_utf8_lossy(body);
+        return (String::new(), text.trim().to_owned());
+    };
+    let field = |paths: [&str; 3]| {
+        paths
+            .iter()
+            .find_map(|p| v.pointer(p).and_then(serde_json::Value::as_str))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (
+        field(["/error/code", "/code", "/odata.error/code"]),
+        field(["/error/message", "/message", "/odata.error/message/value"]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_and_texts_redacted() {
+        let e = |s| AzureError::from_status(s, "Code", "at https://h/x?sig=SECRET", None);
+        assert_eq!(e(404), AzureError::NotFound);
+        assert_eq!(e(409), AzureError::Conflict);
+        assert_eq!(e(412), AzureError::PreconditionFailed);
+        assert_eq!(e(416), AzureError::RangeNotSatisfiable);
+        assert!(e(503).is_retryable() && e(429).is_retryable() && e(408).is_retryable());
+        assert!(!e(403).is_retryable() && !e(400).is_retryable() && !e(401).is_retryable());
+        assert!(matches!(e(413), AzureError::Rejected { status: 413, .. }));
+        assert!(!e(500).to_string().contains("SECRET"), "{}", e(500));
+        assert!(e(302).to_string().contains("redirect not followed"));
+        let wait = Some(Duration::from_secs(2));
+        let busy = AzureError::from_status(503, "ServerBusy", "", wait);
+        assert_eq!(
+            busy.retry_after(),
+            wait,
+            "a 503 naming its wait is throttling"
+        );
+        assert_eq!(
+            e(403).with_role(|| "Reader on h".into()).to_string(),
+            "403: missing role Reader on h"
+        );
+        assert_eq!(e(500).to_string(), "HTTP 500 Code: at https://h/…");
+    }
+
+    #[test]
+    fn service_errors_in_each_documented_shape() {
+        for body in [
+            r#"{"error":{"code":"C","message":"M"}}"#,
+            r#"{"code":"C","message":"M"}"#,
+            r#"{"odata.error":{"code":"C","message":{"lang":"en-US","value":"M"}}}"#,
+        ] {
+            assert_eq!(service_error(body.as_bytes()), ("C".into(), "M".into()));
+        }
+        assert_eq!(
+            service_error(b"invalid_payload\n"),
+            (String::new(), "invalid_payload".into())
+        );
+    }
+
+    #[test]
+    fn sdk_errors_are_classified_and_redacted() {
+        let e = azure_core::Error::with_message(
+            ErrorKind::Connection,
+            "GET http://h/c/b?sv=1&sig=SECRET failed",
+        );
+        let mapped = AzureError::of_sdk(&e);
+        assert!(mapped.is_retryable());
+        assert!(!mapped.to_string().contains("SECRET"), "{mapped}");
+        assert!(matches!(
+            AzureError::of_sdk(&azure_core::Error::with_message(ErrorKind::Other, "x")),
+            AzureError::Permanent(_)
+        ));
+    }
+}

@@ -1,0 +1,268 @@
+//! How long a call may take, and the guard that holds every call to it.
+//!
+//! [`Timeouts`]: one try (connecting, each wait for the next bytes of an answer) and one call with
+//! all its retries. For storage they come from `STORAGE_TRY_TIMEOUT_MS` and `STORAGE_TIMEOUT_MS`
+//! (the managed identity token behind a call included): Event Grid stops waiting for an answer
+//! after 30 s and redelivers, so an invocation facing a dead or frozen endpoint must answer 500
+//! well before that instead of sitting in the SDK's default 60 s per try.
+//!
+//! [`Guard`] runs one call: the [`Policy`]'s tries inside the total timeout (or the caller's
+//! earlier end), a 403 naming the role the port says the call needs, and one log line when it
+//! fails, with the operation, the connection and the endpoint host (never a query string, SAS or
+//! token).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use azure_core::http::{ClientOptions, RetryOptions, Transport};
+
+use super::{AzureError, Policy};
+use crate::setting::Reader;
+
+/// Per-try timeout setting of storage calls.
+pub const TRY_TIMEOUT_SETTING: &str = "STORAGE_TRY_TIMEOUT_MS";
+/// Total (per call, retries included) timeout setting of storage calls.
+pub const TIMEOUT_SETTING: &str = "STORAGE_TIMEOUT_MS";
+
+/// How long calls may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// One try: connecting, and each wait for the next bytes of an answer.
+    pub per_try: Duration,
+    /// One call, every retry and back-off included.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    /// Storage's: 6 s a try (a Table query may legitimately take the service 5 s), 12 s a call: a
+    /// frozen endpoint fails one call after 12 s, leaving an Event Grid delivery 18 s to answer 500.
+    fn default() -> Self {
+        Self {
+            per_try: Duration::from_millis(6_000),
+            total: Duration::from_millis(12_000),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Resource Manager's: 30 s a try, 60 s a call.
+    pub const CONTROL: Self = Self {
+        per_try: Duration::from_secs(30),
+        total: Duration::from_secs(60),
+    };
+
+    /// Reads both storage settings; a try that is not shorter than the total is a problem.
+    pub fn from_reader(r: &mut Reader<'_>) -> Self {
+        let d = Self::default();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let per_try = r.number(TRY_TIMEOUT_SETTING, ms(d.per_try), 100..=120_000);
+        let total = r.number(TIMEOUT_SETTING, ms(d.total), 200..=600_000);
+        if per_try >= total {
+            r.problem(
+                TRY_TIMEOUT_SETTING,
+                &format!("must be shorter than {TIMEOUT_SETTING}"),
+            );
+            return d;
+        }
+        Self {
+            per_try: Duration::from_millis(per_try),
+            total: Duration::from_millis(total),
+        }
+    }
+
+    /// An HTTP client that gives up on a try that cannot connect, or that receives nothing, for
+    /// `per_try`. Read (not whole-request) timeouts, so a long download that keeps sending is not
+    /// cut; the total bounds it. Redirects are never followed (a token or a signed payload must
+    /// not go elsewhere; Azure's APIs send none).
+    pub fn http_builder(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .connect_timeout(self.per_try)
+            .read_timeout(self.per_try)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("bastion-recordings/", env!("CARGO_PKG_VERSION")))
+    }
+
+    /// Options for an SDK client (blobs, queues, the identity credential): its HTTP client from
+    /// [`Timeouts::http_builder`] and none of its own retries — each call is tried by the
+    /// [`Guard`], under [`Policy::STORAGE`], like every other call.
+    ///
+    /// # Errors
+    /// `Permanent` when the HTTP client cannot be built (no TLS backend).
+    pub fn sdk_options(&self) -> Result<ClientOptions, AzureError> {
+        let client = self
+            .http_builder()
+            .build()
+            .map_err(|e| AzureError::Permanent(format!("http client: {e}")))?;
+        Ok(ClientOptions {
+            retry: RetryOptions::none(),
+            transport: Some(Transport::new(std::sync::Arc::new(client))),
+            ..Default::default()
+        })
+    }
+}
+
+/// Runs the calls of one client against one endpoint.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    connection: String,
+    host: String,
+    timeouts: Timeouts,
+    policy: Policy,
+}
+
+impl Guard {
+    /// A guard for calls to `endpoint` (`None`: receivers anywhere) made for `connection` (a
+    /// setting, or the service's name).
+    pub fn new(
+        connection: &str,
+        endpoint: Option<&url::Url>,
+        timeouts: Timeouts,
+        policy: Policy,
+    ) -> Self {
+        let host = match endpoint.map(|e| (e.host_str(), e.port())) {
+            Some((Some(h), Some(p))) => format!("{h}:{p}"),
+            Some((Some(h), None)) => h.to_owned(),
+            _ => "(any host)".to_owned(),
+        };
+        Self {
+            connection: connection.to_owned(),
+            host,
+            timeouts,
+            policy,
+        }
+    }
+
+    /// The timeouts this guard applies.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// Runs `attempt` (named `op` in logs; a 403 names `role`) under the policy, for at most the
+    /// total timeout; logs the call once if it fails.
+    ///
+    /// # Errors
+    /// The last try's error; `Transient` when the time ran out.
+    pub async fn run<T, F, Fut>(
+        &self,
+        op: &str,
+        role: impl FnOnce() -> String,
+        attempt: F,
+    ) -> Result<T, AzureError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AzureError>>,
+    {
+        let started = Instant::now();
+        self.guarded(op, started, started + self.timeouts.total, role, attempt)
+            .await
+    }
+
+    /// [`run`](Self::run) ending at `end`.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub async fn until<T, F, Fut>(
+        &self,
+        op: &str,
+        end: Instant,
+        role: impl FnOnce() -> String,
+        attempt: F,
+    ) -> Result<T, AzureError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AzureError>>,
+    {
+        self.guarded(op, Instant::now(), end, role, attempt).await
+    }
+
+    async fn guarded<T, F, Fut>(
+        &self,
+        op: &str,
+        started: Instant,
+        end: Instant,
+        role: impl FnOnce() -> String,
+        attempt: F,
+    ) -> Result<T, AzureError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AzureError>>,
+    {
+        let tries = self.policy.run(end, attempt);
+        let result = match tokio::time::timeout_at(end.into(), tries).await {
+            Ok(r) => r.map_err(|e| e.with_role(role)),
+            Err(_) => Err(AzureError::Transient(format!(
+                "{op}: no answer from {} within {} ms",
+                self.host,
+                end.saturating_duration_since(started).as_millis()
+            ))),
+        };
+        if let Err(e) = &result
+            && e.is_failure()
+        {
+            tracing::warn!(
+                azure.op = op,
+                azure.host = %self.host,
+                azure.connection = %self.connection,
+                error = %e,
+                "azure call failed"
+            );
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setting::read_pairs;
+
+    #[test]
+    fn settings_default_validate_and_name_the_setting() {
+        let (d, errs) = read_pairs(&[], Timeouts::from_reader);
+        assert_eq!((d, errs.len()), (Timeouts::default(), 0));
+        let (d, errs) = read_pairs(
+            &[(TRY_TIMEOUT_SETTING, "500"), (TIMEOUT_SETTING, "2000")],
+            Timeouts::from_reader,
+        );
+        assert_eq!(d.per_try, Duration::from_millis(500));
+        assert_eq!((d.total, errs.len()), (Duration::from_millis(2000), 0));
+        let (_, errs) = read_pairs(
+            &[(TRY_TIMEOUT_SETTING, "5000"), (TIMEOUT_SETTING, "5000")],
+            Timeouts::from_reader,
+        );
+        assert_eq!(
+            errs,
+            ["STORAGE_TRY_TIMEOUT_MS: must be shorter than STORAGE_TIMEOUT_MS"]
+        );
+        let (_, errs) = read_pairs(&[(TIMEOUT_SETTING, "soon")], Timeouts::from_reader);
+        assert!(errs[0].starts_with("STORAGE_TIMEOUT_MS:") && !errs[0].contains("soon"));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_never_ends_fails_at_the_total_timeout() {
+        let d = Timeouts {
+            per_try: Duration::from_millis(100),
+            total: Duration::from_millis(300),
+        };
+        let url = url::Url::parse("https://acct.blob.core.windows.net/?sig=x").expect("url");
+        let guard = Guard::new("S", Some(&url), d, Policy::STORAGE);
+        let started = std::time::Instant::now();
+        let r: Result<(), _> = guard
+            .run("Get Blob", String::new, std::future::pending)
+            .await;
+        let took = started.elapsed();
+        assert!(took >= d.total && took < Duration::from_secs(3), "{took:?}");
+        assert_eq!(
+            r,
+            Err(AzureError::Transient(
+                "Get Blob: no answer from acct.blob.core.windows.net within 300 ms".into()
+            ))
+        );
+        let denied = || async { Err::<(), _>(AzureError::from_status(403, "", "", None)) };
+        let r = guard.run("Get Blob", || "read on c".into(), denied).await;
+        assert_eq!(
+            r.expect_err("403").to_string(),
+            "403: missing role read on c"
+        );
+    }
+}
