@@ -13,7 +13,7 @@
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the
 //!   one dependency value domains take: tables, sources, clock).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
-//! - ports: [`storage`], [`tables`], [`queues`] (Azure clients, deadlines, managed identity; the
+//! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; the
 //!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
 //!   permission of every operation), [`arm`] (Azure Resource Manager).
 //! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].

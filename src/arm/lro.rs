@@ -35,7 +35,7 @@ pub const MAX_PAGES: usize = 50;
 const MAX_POLLS: usize = 60;
 /// The wait between polls when the answer names none: what the official SDKs wait.
 pub const POLL_DEFAULT: Duration = Duration::from_secs(30);
-/// Longest an operation may take when no run deadline bounds it.
+/// Longest an operation may take when no run end bounds it.
 const LRO_BUDGET: Duration = Duration::from_secs(120);
 
 /// The plumbing one call needs: the HTTP client, the endpoint, the run's end and the poll interval.

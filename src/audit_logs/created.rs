@@ -70,9 +70,9 @@ pub async fn register(
         return Ok(Some(TickReport::default()));
     }
     let settings = &tail.settings;
-    let deadline = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
+    let time = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
     let mut report = tail
-        .read_one(&cursor, now, settings.tail_max_bytes, &deadline)
+        .read_one(&cursor, now, settings.tail_max_bytes, &time)
         .await?;
     // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
     report.notifications = failed::run_pending(

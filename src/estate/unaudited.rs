@@ -6,7 +6,7 @@
 //! A live session is audited when table `sessions` has its id as a tunnel id (the exact key, if
 //! Bastion uses one id for both), or when `sessionwindows` has a session on the same host and
 //! target VM that started within [`START_TOLERANCE`] of it (and the same user when both name one).
-//! Each `livesessions` row is decided once, at its deadline, by an ETag-conditional write of
+//! Each `livesessions` row is decided once, when its wait has passed, by an ETag-conditional write of
 //! `Audit` (`tunnel:<id>`, `missing`, or `unknown` when the session's start could not be read and
 //! its id matched no tunnel: a start time the service wrote in an unreadable form never raises
 //! `session.unaudited` by itself): of two instances, the one that writes it announces.
@@ -94,7 +94,7 @@ pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<Strin
     Ok(None)
 }
 
-/// Decides every undecided live-session row of `host` whose deadline has passed; returns the
+/// Decides every undecided live-session row of `host` whose wait has passed; returns the
 /// `session.unaudited` notifications this call won.
 ///
 /// # Errors
@@ -160,7 +160,7 @@ fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
     Notification::new(
         UNAUDITED,
         &format!("{}|{}", host.to_ascii_lowercase(), s("SessionId")),
-        // The notification's time is the deadline that passed.
+        // The notification's time is the end of the wait.
         due.unwrap_or_else(|| s("LastSeen")),
         Severity::Critical,
         format!(

@@ -150,7 +150,7 @@ async fn remember<E>(
     }
 }
 
-/// Verifies `rows` (a few at once) until `deadline`; findings become outputs.
+/// Verifies `rows` (a few at once) until `end`; findings become outputs.
 /// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
 /// still be emitted.
 /// Each row's result is stored as its latest verification ([`super::checks`]) under `run_id`.
@@ -158,13 +158,13 @@ pub async fn run(
     ports: &Ports,
     rows: Vec<Entity>,
     now: OffsetDateTime,
-    deadline: Instant,
+    end: Instant,
     run_id: &str,
 ) -> Outcome {
     let total = rows.len();
     let results: Vec<_> = futures::stream::iter(rows)
         .map(|raw| async move {
-            if Instant::now() >= deadline {
+            if Instant::now() >= end {
                 return None;
             }
             let verdict = verify_row(ports, &raw, now).await;

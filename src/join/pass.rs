@@ -21,7 +21,7 @@ const ROUND: usize = 500;
 /// (its far end stays pending for the next pass).
 const WIDEN: usize = 4;
 /// How far before the cursor a pass reads due recordings again: a row whose `JoinDue` is just
-/// before the last pass's "now" may have landed after that pass read (a storage call's deadline is
+/// before the last pass's "now" may have landed after that pass read (a storage call's timeout is
 /// far shorter), so the next pass decides it as well (deciding twice changes nothing).
 const OVERLAP: Duration = Duration::minutes(1);
 

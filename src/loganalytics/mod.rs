@@ -60,7 +60,7 @@ pub trait LogsQuery: Send + Sync {
     /// arrive.
     ///
     /// # Errors
-    /// [`AzureError`] (403 names the role, 404 the workspace, 429 after the deadline is `Throttled`,
+    /// [`AzureError`] (403 names the role, 404 the workspace, 429 after the retries is `Throttled`,
     /// the service's timeout is `ServerTimeout`).
     async fn query(
         &self,

@@ -4,7 +4,7 @@
 //! made-up key ids cannot make the handler hammer the identity provider.
 //!
 //! One fetch at a time (the cache lock is held across it), each request with a [`FETCH_TIMEOUT`]
-//! deadline; after a failed fetch none is tried for [`RETRY_AFTER_FAILURE`]. While the issuer
+//! timeout; after a failed fetch none is tried for [`RETRY_AFTER_FAILURE`]. While the issuer
 //! cannot be reached, known keys keep working; a token whose key cannot be looked up is the issuer's
 //! outage, not the caller's fault: [`KeyError::Unavailable`] (503), not a 401.
 
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::settings::{JWT_AUTHORITY, JwtSettings, check_endpoint};
 use crate::telemetry::redact;
 
-/// Deadline of each metadata or key-set request.
+/// Timeout of each metadata or key-set request.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The least time between two refreshes caused by unknown key ids.
 pub const MISS_REFRESH: Duration = Duration::from_secs(5 * 60);

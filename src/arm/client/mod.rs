@@ -1,5 +1,5 @@
 //! The Resource Manager calls over [`crate::azure::http::Client`] (bearer token for
-//! `{ARM_ENDPOINT}/.default`, deadlines, 429/5xx retries, 403 as the missing role), bounded by the
+//! `{ARM_ENDPOINT}/.default`, timeouts, 429/5xx retries, 403 as the missing role), bounded by the
 //! run they belong to ([`ResourceManager::until`]); long-running operations and paging in [`super::lro`].
 //!
 //! The Bastion calls use [`BASTION_API`] (`2026-01-01`, which carries the

@@ -112,8 +112,8 @@ pub struct QueryReport {
 /// # Errors
 /// None today; a failing workspace is reported in its status row and the log.
 pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, HandlerError> {
-    let deadline = Budget::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
-    let reading = deadline.share(READ_SHARE);
+    let time = Budget::after(q.tail.ports.clock.clone(), q.tail.settings.tail_budget);
+    let reading = time.share(READ_SHARE);
     let mut report = QueryReport::default();
     let start = now - q.tail.settings.tail_window;
     for ws in &q.settings.workspaces {
@@ -163,7 +163,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }
-    tail::settle(&q.tail, now, &deadline, &mut report.settled).await;
+    tail::settle(&q.tail, now, &time, &mut report.settled).await;
     Ok(report)
 }
 

@@ -82,10 +82,10 @@ pub struct Reader<'a> {
     pub logs: &'a dyn LogsQuery,
     /// The workspace.
     pub ws: &'a Workspace,
-    /// The tick's time.
+    /// The tick's time budget.
     pub now: OffsetDateTime,
     /// When storing must stop.
-    pub deadline: &'a Budget,
+    pub time: &'a Budget,
 }
 
 /// Queries `w` (at most `take` rows plus one to learn whether more follow, `take` below
@@ -101,7 +101,7 @@ pub async fn run(
 ) -> Result<Paged, PageError> {
     let (logs, ws) = (r.logs, r.ws);
     let query = kql::page(w, take + 1, ws.bastion.as_deref());
-    let wait = server_wait(r.deadline.left());
+    let wait = server_wait(r.time.left());
     let mut answer = match logs.query(&ws.id, &query, &kql::timespan(w), wait).await {
         Ok(a) => a,
         Err(AzureError::ServerTimeout { code }) => {
@@ -211,7 +211,7 @@ impl Held {
             || self.batch.raw_bytes() >= HELD_RAW
     }
 
-    /// Writes what is held; returns (rows stored, sessions changed, cut by the deadline) and
+    /// Writes what is held; returns (rows stored, sessions changed, cut by the time budget) and
     /// extends `result` with the rows handled (a prefix when cut, `next` then set to the first not).
     async fn store(
         &mut self,
@@ -220,7 +220,7 @@ impl Held {
     ) -> Result<(u64, usize, bool), HandlerError> {
         let batch = std::mem::take(&mut self.batch);
         let rows = std::mem::take(&mut self.rows);
-        let flushed = batch::flush(r.tail, batch, r.now, r.deadline).await?;
+        let flushed = batch::flush(r.tail, batch, r.now, r.time).await?;
         let upto = flushed
             .cut
             .map_or(rows.len(), |c| usize::try_from(c).unwrap_or(rows.len()));

@@ -59,7 +59,7 @@ pub async fn read(
     ws: &Workspace,
     span: Span<'_>,
     now: OffsetDateTime,
-    deadline: &Budget,
+    time: &Budget,
 ) -> Result<Read, PageError> {
     let tables = tail.ports.tables.as_ref();
     let row = span.row;
@@ -72,14 +72,14 @@ pub async fn read(
         logs,
         ws,
         now,
-        deadline,
+        time,
     };
     let (mut after, mut take, mut out): (Option<PageResult>, _, _) =
         (None, settings.page_rows.clamp(1, MAX_TAKE), Read::default());
     // The last broken answer not yet followed by a whole page: reported if the tick ends on it.
     let mut broken: Option<String> = None;
     loop {
-        if deadline.passed() {
+        if time.passed() {
             if let Some(e) = broken {
                 return Err(PageError::Broken(e));
             }

@@ -1,7 +1,7 @@
 //! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, flush each chunk
 //! (the `chunk` module) and advance the offset with ETag-conditional writes.
 //!
-//! Bounded: a byte budget per tick and a deadline. A chunk whose flush the deadline cuts saves the
+//! Bounded: a byte budget and a time budget per tick. A chunk whose flush the time budget cuts saves the
 //! offset where the records it wrote end, so the next tick continues there instead of repeating
 //! the chunk. The claim (`LeaseUntil`) lasts twice the tick's time budget and at least 5 minutes,
 //! longer than any tick can work; every save is conditional on the claim's ETag and refused once
@@ -78,7 +78,7 @@ impl Claim {
     }
 }
 
-/// Tails one blob within `budget` bytes (decremented) until `deadline`.
+/// Tails one blob within `budget` bytes (decremented) until `time` runs out.
 ///
 /// # Errors
 /// `Retryable` on storage failures; the cursor keeps its last saved offset.
@@ -87,7 +87,7 @@ pub async fn tail_blob(
     cursor: &Cursor,
     now: OffsetDateTime,
     budget: &mut u64,
-    deadline: &Budget,
+    time: &Budget,
 ) -> Result<BlobReport, HandlerError> {
     let tail = &tail.for_cursor(cursor)?;
     let repo = CursorRepo::new(tail.ports.tables.clone());
@@ -107,7 +107,7 @@ pub async fn tail_blob(
     let mut reached_end = false;
     loop {
         let len = tail.settings.tail_chunk_bytes.max(max_line + 1);
-        if *budget == 0 || deadline.passed() {
+        if *budget == 0 || time.passed() {
             break;
         }
         let data = match tail.logs.read_range(&blob, c.offset, len).await {
@@ -135,7 +135,7 @@ pub async fn tail_blob(
             at_end,
             retiring,
             now,
-            deadline,
+            time,
         };
         let done = chunk::process(tail, &mut c, data, &step, &mut report).await?;
         c = claim.save(tail, &repo, &c).await?;
@@ -151,7 +151,7 @@ pub async fn tail_blob(
 }
 
 /// A whole legacy `{"records":[…]}` document: read once, streamed record by record, then retired.
-/// Its records carry no offsets, so its flush is never cut (the deadline only stops the next
+/// Its records carry no offsets, so its flush is never cut (the time budget only stops the next
 /// blob); such documents predate 2018 and are never seen in practice.
 async fn legacy(
     tail: &Tailer,

@@ -53,10 +53,10 @@ pub(super) struct Step<'a> {
     pub at_end: bool,
     /// The cursor retires after this read: the blob will not grow any more.
     pub retiring: bool,
-    /// The tick's time.
+    /// The tick's time budget.
     pub now: OffsetDateTime,
     /// When writing must stop.
-    pub deadline: &'a Budget,
+    pub time: &'a Budget,
 }
 
 /// What processing a chunk did to the cursor.
@@ -64,7 +64,7 @@ pub(super) struct Step<'a> {
 pub(super) struct Done {
     /// The offset moved.
     pub advanced: bool,
-    /// The deadline cut the flush: the offset stops where the records written end.
+    /// The time budget cut the flush: the offset stops where the records written end.
     pub cut: bool,
 }
 
@@ -135,7 +135,7 @@ pub(super) async fn process(
     let records = batch.records;
     let bad: Vec<u64> = batch.corrupt.iter().map(|(e, _)| e.offset).collect();
     let offsets = std::mem::take(&mut batch.offsets);
-    let flushed = batch::flush(tail, batch, step.now, step.deadline).await?;
+    let flushed = batch::flush(tail, batch, step.now, step.time).await?;
     let cut = flushed.cut;
     merge_flushed(&mut report.flushed, flushed);
     let (records, corrupt_n) = match cut {

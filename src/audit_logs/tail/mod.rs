@@ -99,13 +99,8 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Hand
 
 /// The join pass and the detections, for another reader of audit records (the workspace source):
 /// the same code, so the same rows and notifications.
-pub async fn settle(
-    tail: &Tailer,
-    now: OffsetDateTime,
-    deadline: &Budget,
-    report: &mut TickReport,
-) {
-    tail.join(now, deadline, report).await;
+pub async fn settle(tail: &Tailer, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
+    tail.join(now, time, report).await;
     detect(tail, now, report).await;
 }
 
@@ -115,8 +110,8 @@ impl Tailer {
     /// # Errors
     /// `Retryable` when the cursor list cannot be read.
     pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
-        let deadline = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
-        let reading = deadline.share(READ_SHARE);
+        let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
+        let reading = time.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
         let cursors = repo
             .active(now, self.settings.tail_window, self.settings.tail_max_blobs)
@@ -131,11 +126,11 @@ impl Tailer {
             self.read(cursor, now, &mut budget, &reading, &mut report)
                 .await;
         }
-        self.join(now, &deadline, &mut report).await;
+        self.join(now, &time, &mut report).await;
         Ok(report)
     }
 
-    /// Reads one blob (within `bytes` and `deadline`): `AuditLogCreated` and the backfill (the join
+    /// Reads one blob (within `bytes` and `time`): `AuditLogCreated` and the backfill (the join
     /// pass joins what changed).
     ///
     /// # Errors
@@ -145,10 +140,10 @@ impl Tailer {
         cursor: &Cursor,
         now: OffsetDateTime,
         mut bytes: u64,
-        deadline: &Budget,
+        time: &Budget,
     ) -> Result<TickReport, HandlerError> {
         let mut report = TickReport::default();
-        let r = blob::tail_blob(self, cursor, now, &mut bytes, deadline).await?;
+        let r = blob::tail_blob(self, cursor, now, &mut bytes, time).await?;
         add(&mut report, &r);
         Ok(report)
     }
@@ -158,10 +153,10 @@ impl Tailer {
         cursor: &Cursor,
         now: OffsetDateTime,
         budget: &mut u64,
-        deadline: &Budget,
+        time: &Budget,
         report: &mut TickReport,
     ) {
-        match blob::tail_blob(self, cursor, now, budget, deadline).await {
+        match blob::tail_blob(self, cursor, now, budget, time).await {
             Ok(r) => add(report, &r),
             Err(e) => {
                 report.blobs += 1;
@@ -173,17 +168,12 @@ impl Tailer {
 
     /// The join pass over the sessions that changed within the tail window and the recordings
     /// that fell due; a failure leaves them pending for the next tick.
-    pub(crate) async fn join(
-        &self,
-        now: OffsetDateTime,
-        deadline: &Budget,
-        report: &mut TickReport,
-    ) {
+    pub(crate) async fn join(&self, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
         let scope = Scope {
             since: crate::join::horizon(now, self.settings.tail_window),
             span: None,
         };
-        match self.join.run(&scope, now, deadline).await {
+        match self.join.run(&scope, now, time).await {
             Ok(r) => {
                 report.joined += r.rewritten;
                 report.cut |= r.cut;

@@ -100,7 +100,7 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// A request without a body, run deadline or server wait.
+    /// A request without a body, run end or server wait.
     pub fn new(method: Method, url: Url, role: &'a str) -> Self {
         let mut headers = HeaderMap::new();
         headers.insert(

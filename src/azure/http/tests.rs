@@ -254,10 +254,10 @@ async fn a_server_timeout_within_the_requested_wait_is_not_asked_again() {
     assert_eq!(*s.prefer.lock().unwrap(), [None, None]);
 }
 
-/// The run's end bounds every wait: a `Retry-After` that fits the call's own deadline but not
+/// The run's end bounds every wait: a `Retry-After` that fits the call's own timeout but not
 /// what is left of the run is not waited.
 #[tokio::test]
-async fn the_run_deadline_bounds_the_waits() {
+async fn the_run_end_bounds_the_waits() {
     let s = script(&[(429, Some("5"), ""), (200, None, "{}")]);
     let url = serve(s.clone()).await;
     let started = std::time::Instant::now();
@@ -286,9 +286,9 @@ fn endpoints_are_https_or_allowed_loopback() {
 }
 
 /// A 429 asking for longer than the call has left pauses the lane past every later call's
-/// deadline: those end at once as throttled, never after waiting out their deadline.
+/// end: those end at once as throttled, never after waiting out their time.
 #[tokio::test]
-async fn a_paced_lane_paused_past_the_deadline_fails_later_calls_at_once() {
+async fn a_paced_lane_paused_past_the_end_fails_later_calls_at_once() {
     let s = script(&[(429, Some("600"), ""), (200, None, "{}")]);
     let url = serve(s.clone()).await;
     let c = client(60).paced(16);

@@ -152,18 +152,18 @@ impl Pacer {
     }
 
     /// Waits until the lane is not paused and has room, then takes a place in it. A lane paused
-    /// until `deadline` or later (a 429 whose `Retry-After` outlives what is left of the call)
+    /// until `end` or later (a 429 whose `Retry-After` outlives what is left of the call)
     /// answers at once with how long the pause still lasts: waiting it out would only end at the
-    /// deadline, holding the run up for nothing.
+    /// end, holding the run up for nothing.
     ///
     /// # Errors
-    /// The pause left, when it reaches past `deadline`.
+    /// The pause left, when it reaches past `end`.
     pub async fn acquire(
         &self,
         lane: Lane,
-        deadline: std::time::Instant,
+        end: std::time::Instant,
     ) -> Result<Permit<'_>, Duration> {
-        let deadline = Instant::from_std(deadline);
+        let end = Instant::from_std(end);
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -179,7 +179,7 @@ impl Pacer {
             });
             match paused {
                 None => return Ok(Permit { pacer: self, lane }),
-                Some(Some(until)) if until >= deadline => return Err(until - now),
+                Some(Some(until)) if until >= end => return Err(until - now),
                 Some(Some(until)) => tokio::time::sleep_until(until).await,
                 Some(None) => changed.await,
             }

@@ -158,14 +158,14 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
     assert_eq!(pacer.limit(Lane::Reads), 2);
 }
 
-/// A deadline no test reaches.
+/// An end no test reaches.
 fn far() -> std::time::Instant {
     std::time::Instant::now() + Duration::from_secs(3600)
 }
 
 /// A 429 asking for longer than the caller has left ends the caller at once, with the wait: one
 /// host answering `Retry-After: 600` must not hold every other request of the run until its
-/// deadline. A pause that ends before the deadline is still waited.
+/// end. A pause that ends before the end is still waited.
 #[tokio::test]
 async fn a_pause_past_the_deadline_answers_at_once_with_what_is_left() {
     let pacer = Pacer::new(4);
@@ -174,18 +174,18 @@ async fn a_pause_past_the_deadline_answers_at_once_with_what_is_left() {
         .collect();
     pacer.answered(Lane::Reads, StatusCode::TOO_MANY_REQUESTS, &long);
     let t = Instant::now();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let end = std::time::Instant::now() + Duration::from_secs(60);
     let left = pacer
-        .acquire(Lane::Reads, deadline)
+        .acquire(Lane::Reads, end)
         .await
-        .expect_err("paused past the deadline");
+        .expect_err("paused past the end");
     assert!(t.elapsed() < Duration::from_millis(100), "answered at once");
     assert!(
         left > Duration::from_secs(590) && left <= Duration::from_secs(600),
         "{left:?}"
     );
     assert!(
-        pacer.acquire(Lane::Writes, deadline).await.is_ok(),
+        pacer.acquire(Lane::Writes, end).await.is_ok(),
         "the other lane is not paused"
     );
 }

@@ -1,5 +1,5 @@
 //! `session.unaudited` over the in-memory tables: matched by the exact key or by host, VM, user
-//! and start; announced once, at the deadline, by one of two racing instances.
+//! and start; announced once, when its wait has passed, by one of two racing instances.
 
 use serde_json::json;
 use time::macros::datetime;

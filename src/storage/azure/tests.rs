@@ -14,8 +14,8 @@ fn store(blob: &str) -> AzureBlobStore {
     store_with(blob, Default::default())
 }
 
-fn store_with(blob: &str, deadlines: crate::azure::Timeouts) -> AzureBlobStore {
-    AzureBlobStore::new(&loopback_connection(blob, deadlines)).expect("store")
+fn store_with(blob: &str, timeouts: crate::azure::Timeouts) -> AzureBlobStore {
+    AzureBlobStore::new(&loopback_connection(blob, timeouts)).expect("store")
 }
 
 #[tokio::test]
@@ -71,6 +71,6 @@ async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
     assert!(took >= d.total && took < late, "{took:?}");
     assert!(
         accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2,
-        "each try timed out after the per-try deadline and was retried"
+        "each try timed out after the per-try timeout and was retried"
     );
 }

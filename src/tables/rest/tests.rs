@@ -28,8 +28,8 @@ fn client(table: &str) -> TableRestClient {
     client_with(table, Default::default())
 }
 
-fn client_with(table: &str, deadlines: crate::azure::Timeouts) -> TableRestClient {
-    TableRestClient::new(&loopback_connection(table, deadlines), "pre").expect("client")
+fn client_with(table: &str, timeouts: crate::azure::Timeouts) -> TableRestClient {
+    TableRestClient::new(&loopback_connection(table, timeouts), "pre").expect("client")
 }
 
 #[tokio::test]

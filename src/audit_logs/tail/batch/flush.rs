@@ -16,7 +16,7 @@ use crate::catalogue::session::{self, SessionRecord};
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
 
-/// Sessions written at once; the deadline is checked between such groups.
+/// Sessions written at once; the time budget is checked between such groups.
 const SESSIONS_IN_FLIGHT: usize = 8;
 
 /// What a flush did.
@@ -26,12 +26,12 @@ pub struct Flushed {
     pub sessions: usize,
     /// Failed-login partitions touched (for burst detection).
     pub failed_partitions: BTreeSet<String>,
-    /// Cut by the deadline: only the records before this blob offset were written.
+    /// cut by the time budget: only the records before this blob offset were written.
     pub cut: Option<u64>,
 }
 
 /// Writes a batch: session upserts (merged into the stored rows), index rows and failed logins.
-/// When `deadline` passes it stops after the sessions in hand (at least one group per call, so every
+/// When `time` runs out it stops after the sessions in hand (at least one group per call, so every
 /// call makes progress) and reports where the records it wrote end.
 ///
 /// # Errors
@@ -40,13 +40,13 @@ pub async fn flush(
     tail: &Tailer,
     batch: Batch<'_>,
     now: OffsetDateTime,
-    deadline: &Budget,
+    time: &Budget,
 ) -> Result<Flushed, HandlerError> {
     let mut out = Flushed::default();
     let mut rest = batch.folded.as_slice();
     let mut first = true;
     while let Some(next) = rest.first() {
-        if !first && deadline.passed() {
+        if !first && time.passed() {
             out.cut = Some(next.first_offset);
             break;
         }
