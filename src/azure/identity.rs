@@ -100,8 +100,8 @@ impl TokenCredential for NamedCredential {
         let why =
             match tokio::time::timeout(self.per_try, self.inner.get_token(scopes, options)).await {
                 Ok(Ok(token)) => return Ok(token),
-                Ok(Err(e)) => describe(&e),
-                Err(_) => format!("no answer within {} ms", self.per_try.as_millis()),
+                Ok(Err(e)) if !timed_out(&e) => describe(&e),
+                _ => format!("no answer within {} ms", self.per_try.as_millis()),
             };
         let message = format!(
             "{}: managed identity token from {} failed: {why}",
@@ -159,6 +159,21 @@ fn describe(e: &azure_core::Error) -> String {
         cur = err.source();
     }
     one_line(&innermost)
+}
+
+/// The HTTP client's own per-try timeout ended the request (it races the credential's bound).
+fn timed_out(e: &azure_core::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The first line of `text`, redacted and shortened.

@@ -181,20 +181,40 @@ impl Guard {
         started: Instant,
         end: Instant,
         role: impl FnOnce() -> String,
-        attempt: F,
+        mut attempt: F,
     ) -> Result<T, AzureError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, AzureError>>,
     {
-        let tries = self.policy.run(end, attempt);
+        // The last failed try's error: a try cut by the total timeout says less than it (a frozen
+        // identity endpoint's line names the setting and the endpoint).
+        let last = std::sync::Mutex::new(None::<String>);
+        let tries = self.policy.run(end, || {
+            let attempt = attempt();
+            let last = &last;
+            async move {
+                let r = attempt.await;
+                if let Err(e) = &r {
+                    *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                }
+                r
+            }
+        });
         let result = match tokio::time::timeout_at(end.into(), tries).await {
             Ok(r) => r.map_err(|e| e.with_role(role)),
-            Err(_) => Err(AzureError::Transient(format!(
-                "{op}: no answer from {} within {} ms",
-                self.host,
-                end.saturating_duration_since(started).as_millis()
-            ))),
+            Err(_) => {
+                let mut text = format!(
+                    "{op}: no answer from {} within {} ms",
+                    self.host,
+                    end.saturating_duration_since(started).as_millis()
+                );
+                if let Some(e) = last.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    text.push_str("; the try before: ");
+                    text.push_str(&e);
+                }
+                Err(AzureError::Transient(text))
+            }
         };
         if let Err(e) = &result
             && e.is_failure()
@@ -263,6 +283,30 @@ mod tests {
         assert_eq!(
             r.expect_err("403").to_string(),
             "403: missing role read on c"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_cut_by_the_total_timeout_says_what_the_try_before_met() {
+        let d = Timeouts {
+            per_try: Duration::from_millis(100),
+            total: Duration::from_millis(300),
+        };
+        let guard = Guard::new("S", None, d, Policy::STORAGE);
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let attempt = || {
+            let first = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    return Err(AzureError::Transient("S: token from h failed".into()));
+                }
+                std::future::pending::<Result<(), AzureError>>().await
+            }
+        };
+        let e = guard.run("Get Blob", String::new, attempt).await;
+        assert_eq!(
+            e.expect_err("cut").to_string(),
+            "Get Blob: no answer from (any host) within 300 ms; the try before: S: token from h failed"
         );
     }
 }
