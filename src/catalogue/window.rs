@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::recording::SessionView;
 use super::session::{SessionRecord, tunnel_key};
 use crate::dates::{format_date, format_utc_millis, timestamp};
-use crate::tables::ops::{get, query_all, update_from};
+use crate::tables::ops::{get, query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
@@ -301,6 +301,31 @@ pub enum Before<'a> {
     New,
     /// Under this start day (`None`: the session had no time, so no index row).
     Day(Option<&'a str>),
+}
+
+/// Inserts the index row of a session seen for the first time, never over a stored one: `false`
+/// when a row is there already (the caller then merges through [`put`]).
+///
+/// # Errors
+/// Table errors.
+pub async fn insert_new(
+    tables: &dyn TableStore,
+    s: &SessionRecord,
+    arrived: OffsetDateTime,
+    pending: Option<Span>,
+) -> Result<bool, TableError> {
+    let Some(mut w) = WindowRow::of(s) else {
+        return Ok(true);
+    };
+    if w.end.is_some() {
+        w.end_arrived_at = Some(arrived);
+    }
+    widen(&mut w.pending, pending);
+    match write_creating_table(tables, WINDOWS_TABLE, &w.to_entity(), WriteMode::Insert).await {
+        Ok(_) => Ok(true),
+        Err(TableError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes the index row of `s`: its fields, the end's arrival (`arrived` when the end is new),
