@@ -46,7 +46,7 @@ async fn build(
     ports: &Ports,
     key: &PackKey,
     opts: &PackOptions,
-    dir: &PathBuf,
+    dir: &std::path::Path,
 ) -> anyhow::Result<Manifest> {
     write_pack(dir, ports, key, opts, None).await
 }
