@@ -111,7 +111,7 @@ pub async fn detail(
     };
     doc["review"] = crate::reviews::latest(tables, &key.pk, &subject)
         .await?
-        .map_or(Value::Null, |r| r.to_json());
+        .map_or(Value::Null, |r| r.json(None));
     Ok(doc)
 }
 

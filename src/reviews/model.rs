@@ -203,19 +203,6 @@ impl Review {
             },
         })
     }
-
-    /// The public JSON shape (documented in `docs/reviews.md`).
-    pub fn to_json(&self) -> Value {
-        let c = &self.context;
-        json!({
-            "reviewId": self.id, "subjectKind": self.subject.kind.as_str(), "subjectId": self.subject.id,
-            "verdict": self.verdict.as_str(), "comment": self.comment, "ticket": self.ticket,
-            "reviewer": self.reviewer, "reviewedAt": format_utc_millis(self.at),
-            "bastionHost": c.bastion_host, "targetVm": c.target_vm, "userName": c.user_name,
-            "sessionStart": c.session_start, "tunnelId": c.tunnel_id,
-            "deletedAt": c.deleted_at, "deletedReason": c.deleted_reason,
-        })
-    }
 }
 
 /// The review log as a list (`GET /api/reviews`): reviews of a range by time (a partition a day).
@@ -255,13 +242,21 @@ impl Listed for Review {
     }
 }
 
-/// The log's public shape: [`Review::to_json`] (every field a text, empty when unknown).
+/// The log's public shape (documented in `docs/reviews.md`; every field a text, empty when unknown).
 impl Shape for Review {
     const COLUMNS: &'static str = "reviewId,reviewedAt,reviewer,verdict,subjectKind,subjectId,\
         comment,ticket,bastionHost,targetVm,userName,sessionStart,tunnelId,deletedAt,deletedReason";
 
     fn json(&self, _: Option<&shape::Review>) -> Value {
-        self.to_json()
+        let c = &self.context;
+        json!({
+            "reviewId": self.id, "subjectKind": self.subject.kind.as_str(), "subjectId": self.subject.id,
+            "verdict": self.verdict.as_str(), "comment": self.comment, "ticket": self.ticket,
+            "reviewer": self.reviewer, "reviewedAt": format_utc_millis(self.at),
+            "bastionHost": c.bastion_host, "targetVm": c.target_vm, "userName": c.user_name,
+            "sessionStart": c.session_start, "tunnelId": c.tunnel_id,
+            "deletedAt": c.deleted_at, "deletedReason": c.deleted_reason,
+        })
     }
 }
 

@@ -20,6 +20,7 @@ use super::listing::{self, Listing};
 use super::problem::ApiError;
 use super::{Api, FUNCTION_KEY_CALLER};
 use crate::catalogue::query;
+use crate::catalogue::query::shape::Shape as _;
 use crate::reviews::{Review, ReviewError, ReviewRequest, queue, record};
 
 /// Maps domain errors to API errors (a storage failure as every table failure of the API).
@@ -60,7 +61,7 @@ pub(super) async fn post(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(done.review.to_json())).into_response())
+    Ok((status, axum::Json(done.review.json(None))).into_response())
 }
 
 /// `GET /api/reviews`.
