@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::azure::AzureError;
+use crate::catalogue::query::{Invalid, page};
 use crate::telemetry::redact;
 
 /// An API failure, mapped to a status and a problem body.
@@ -139,6 +140,21 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
         }
         res
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::bad(&e.param, e.reason)
+    }
+}
+
+impl From<page::Error> for ApiError {
+    fn from(e: page::Error) -> Self {
+        match e {
+            page::Error::Invalid(e) => e.into(),
+            page::Error::Table(e) => e.into(),
+        }
     }
 }
 
