@@ -290,7 +290,7 @@ mod tests {
     async fn a_call_cut_by_the_total_timeout_says_what_the_try_before_met() {
         let d = Timeouts {
             per_try: Duration::from_millis(100),
-            total: Duration::from_millis(300),
+            total: Duration::from_millis(1500),
         };
         let guard = Guard::new("S", None, d, Policy::STORAGE);
         let tries = std::sync::atomic::AtomicU32::new(0);
@@ -306,7 +306,7 @@ mod tests {
         let e = guard.run("Get Blob", String::new, attempt).await;
         assert_eq!(
             e.expect_err("cut").to_string(),
-            "Get Blob: no answer from (any host) within 300 ms; the try before: S: token from h failed"
+            "Get Blob: no answer from (any host) within 1500 ms; the try before: S: token from h failed"
         );
     }
 }
