@@ -101,6 +101,7 @@ async fn main() {
             Source::new(blobs, "insights-logs-bastionauditlogs"),
         )),
         clock: Arc::new(bastion_recordings::clock::SystemClock),
+        outbox: bastion_recordings::export::Outbox::off(),
     };
     println!(
         "evidence pack on Azurite: {sessions} sessions, {sessions} recordings, {reviews} reviews, {hosts} hosts, March 2025"

@@ -17,7 +17,7 @@ use super::{
     ActiveSession, ArmError, BASTION_API, BastionHost, BlobService, Container, DIAGNOSTICS_API,
     DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
 };
-use crate::rest::{RestClient, RestRequest};
+use crate::rest::{Body, RestClient, RestRequest};
 
 /// Most pages one list follows (a runaway `nextLink` chain stops here).
 const MAX_PAGES: usize = 50;
@@ -124,7 +124,7 @@ impl ArmClient {
         let req = RestRequest {
             method: Method::POST,
             url,
-            body: Some(body),
+            body: Some(Body::Json(body)),
             role,
         };
         let mut res = self.rest.send(req).await?;
@@ -266,7 +266,7 @@ impl ResourceManager for ArmClient {
         let req = RestRequest {
             method: Method::POST,
             url: self.url(&path, BASTION_API, &[])?,
-            body: Some(&body),
+            body: Some(Body::Json(&body)),
             role: &role,
         };
         let first: Value = self.rest.json(req).await?;

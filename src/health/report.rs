@@ -37,6 +37,7 @@ pub const FUNCTIONS: &[&str] = &[
     "LiveSessions",
     "ReviewQueue",
     "EvidencePack",
+    "SentinelExport",
 ];
 
 /// Overall status thresholds.

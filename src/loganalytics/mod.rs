@@ -16,7 +16,7 @@ use url::Url;
 
 pub use answer::{Answer, Item};
 
-use crate::rest::{RestClient, RestError, RestRequest};
+use crate::rest::{Body, RestClient, RestError, RestRequest};
 
 /// The token scope of the query API.
 pub const SCOPE: &str = "https://api.loganalytics.io/.default";
@@ -88,7 +88,7 @@ impl LogsQuery for LogsClient {
             .send(RestRequest {
                 method: Method::POST,
                 url: self.url(workspace)?,
-                body: Some(&body),
+                body: Some(Body::Json(&body)),
                 role: &role,
             })
             .await?;

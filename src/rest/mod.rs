@@ -55,10 +55,19 @@ pub struct RestRequest<'a> {
     pub method: Method,
     /// Absolute URL, query included.
     pub url: Url,
-    /// JSON body, if any.
-    pub body: Option<&'a serde_json::Value>,
+    /// The body, if any.
+    pub body: Option<Body<'a>>,
     /// The role (or permission) a 403 names, e.g. "Log Analytics Reader on workspace …".
     pub role: &'a str,
+}
+
+/// A request body.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// A JSON document, serialised for each try.
+    Json(&'a serde_json::Value),
+    /// JSON text already gzip-compressed (`Content-Encoding: gzip`), sent as it is.
+    Gzip(&'a [u8]),
 }
 
 /// A client for one token audience; cheap to clone.
@@ -133,10 +142,24 @@ impl RestClient {
     /// # Errors
     /// [`RestError`]: `Throttled` when the service's wait would pass the deadline.
     pub async fn send(&self, req: RestRequest<'_>) -> Result<Response, RestError> {
-        let started = Instant::now();
-        let deadline = self.inner.limits.deadline;
+        self.send_until(req, None).await
+    }
+
+    /// [`send`](Self::send) within the client's deadline and, when given, `until` (what is left of
+    /// the caller's run): no try outlives it, and a wait the service asks for beyond it is not
+    /// waited (`Throttled` at once).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_until(
+        &self,
+        req: RestRequest<'_>,
+        until: Option<Instant>,
+    ) -> Result<Response, RestError> {
+        let own = Instant::now() + self.inner.limits.deadline;
+        let deadline = until.map_or(own, |u| u.min(own));
         let attempt = || async {
-            let res = match self.try_once(&req, started + deadline).await {
+            let res = match self.try_once(&req, deadline).await {
                 Ok(res) => res,
                 Err(error) => {
                     return Err(Failed {
@@ -161,13 +184,13 @@ impl RestClient {
         attempt
             .retry(policy)
             .sleep(tokio::time::sleep)
-            // A wait that would outlive the deadline is not waited: the caller resumes later.
-            .when(|f| {
-                let wait = f.retry_after.unwrap_or(FIRST_DELAY);
-                f.error.is_retryable() && started.elapsed() + wait < deadline
+            .when(|f| f.error.is_retryable())
+            // The service's own wait wins over the back-off; a wait that would outlive the
+            // deadline is not waited: the call ends with this error and the caller resumes later.
+            .adjust(|f, backoff| {
+                let wait = backoff.map(|d| f.retry_after.unwrap_or(d))?;
+                (Instant::now() + wait < deadline).then_some(wait)
             })
-            // The service's own wait wins over the back-off.
-            .adjust(|f, backoff| backoff.map(|d| f.retry_after.unwrap_or(d)))
             .await
             .map_err(|f| f.error)
     }
@@ -186,21 +209,25 @@ impl RestClient {
             .map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
     }
 
-    /// One exchange, through the pacer when there is one (a wait for it ends at `deadline`).
+    /// One exchange, through the pacer when there is one (a wait for it ends at `deadline`),
+    /// ended at `deadline` whatever the per-try timeout.
     async fn try_once(
         &self,
         req: &RestRequest<'_>,
         deadline: Instant,
     ) -> Result<Response, RestError> {
+        let bounded = |res: Result<Result<Response, RestError>, _>| {
+            res.unwrap_or_else(|_| Err(RestError::Transient("deadline reached".into())))
+        };
         let Some(pacer) = &self.inner.pacer else {
-            return self.exchange(req).await;
+            return bounded(tokio::time::timeout_at(deadline.into(), self.exchange(req)).await);
         };
         let lane = pace::Lane::of(&req.method);
         let Ok(_permit) = tokio::time::timeout_at(deadline.into(), pacer.acquire(lane)).await
         else {
             return Err(RestError::Throttled { retry_after: None });
         };
-        let res = self.exchange(req).await?;
+        let res = bounded(tokio::time::timeout_at(deadline.into(), self.exchange(req)).await)?;
         pacer.answered(lane, res.status(), res.headers());
         Ok(res)
     }
@@ -211,8 +238,13 @@ impl RestClient {
             .http
             .request(req.method.clone(), req.url.clone())
             .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = req.body {
+        if let Some(Body::Json(body)) = req.body {
             rb = rb.json(body);
+        } else if let Some(Body::Gzip(bytes)) = req.body {
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(bytes.to_vec());
         } else if req.method == Method::POST {
             // Resource Manager actions refuse a POST without a length.
             rb = rb.header(reqwest::header::CONTENT_LENGTH, "0");

@@ -97,6 +97,7 @@ pub(crate) fn ports(
             source("insights-logs-bastionauditlogs"),
         )),
         clock,
+        outbox: crate::export::Outbox::off(),
     }
 }
 
