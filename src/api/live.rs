@@ -76,7 +76,7 @@ pub(super) async fn disconnect(
         who: &who,
     };
     let now = api.app.ports.clock.now();
-    let done = disconnect::disconnect(tables, arm.as_ref(), &req, now)
+    let done = disconnect::disconnect(tables, &api.app.ports.outbox, arm.as_ref(), &req, now)
         .await
         .map_err(|disconnect::DisconnectError::Table(e)| ApiError::from(e))?;
     tracing::info!(who = %who, session = %id, state = %done["state"], "live session disconnect");

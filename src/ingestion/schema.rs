@@ -28,7 +28,9 @@ pub struct Declaration {
     pub tables: Vec<TableDecl>,
 }
 
-/// One custom table.
+/// One custom table. The columns are in the shape of a DCR stream declaration (name and type),
+/// so the Bicep hands them to the rule as they are; their descriptions, for the table schema, sit
+/// beside them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableDecl {
@@ -42,6 +44,8 @@ pub struct TableDecl {
     pub description: String,
     /// The columns.
     pub columns: Vec<Column>,
+    /// What each column holds, by name.
+    pub descriptions: std::collections::BTreeMap<String, String>,
 }
 
 /// One column.
@@ -53,8 +57,6 @@ pub struct Column {
     /// Type, as a DCR stream declaration spells it.
     #[serde(rename = "type")]
     pub kind: ColumnType,
-    /// What it holds.
-    pub description: String,
 }
 
 /// The column types of a DCR stream declaration.
@@ -131,6 +133,16 @@ impl Declaration {
                     t.name, t.id
                 ));
             }
+            let named: std::collections::BTreeSet<&str> =
+                t.columns.iter().map(|c| c.name.as_str()).collect();
+            let described: std::collections::BTreeSet<&str> =
+                t.descriptions.keys().map(String::as_str).collect();
+            if named != described {
+                out.push(format!(
+                    "{}: every column, and only they, described",
+                    t.name
+                ));
+            }
         }
         out
     }
@@ -178,12 +190,10 @@ mod tests {
     fn table() -> TableDecl {
         let d = Declaration::parse(
             r#"{"tables":[{"name":"T_CL","stream":"Custom-T","id":"RowId","description":"t",
-            "columns":[{"name":"TimeGenerated","type":"datetime","description":""},
-                       {"name":"RowId","type":"string","description":""},
-                       {"name":"Count","type":"int","description":""},
-                       {"name":"Size","type":"long","description":""},
-                       {"name":"On","type":"boolean","description":""},
-                       {"name":"Data","type":"dynamic","description":""}]}]}"#,
+            "columns":[{"name":"TimeGenerated","type":"datetime"},{"name":"RowId","type":"string"},
+                       {"name":"Count","type":"int"},{"name":"Size","type":"long"},
+                       {"name":"On","type":"boolean"},{"name":"Data","type":"dynamic"}],
+            "descriptions":{"TimeGenerated":"","RowId":"","Count":"","Size":"","On":"","Data":""}}]}"#,
         )
         .expect("parses");
         assert!(d.problems().is_empty(), "{:?}", d.problems());

@@ -205,7 +205,10 @@ async fn a_back_off_that_would_pass_the_callers_end_is_not_waited() {
         .await
         .expect_err("transient");
     assert!(matches!(got, RestError::Transient(_)), "{got:?}");
-    assert!(started.elapsed() < Duration::from_secs(6), "ended before the caller's end");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "ended before the caller's end"
+    );
     // 0.5 and 2 s (jittered) fit, 8 s does not.
     assert!((2..=3).contains(&s.seen.lock().unwrap().len()));
 }

@@ -10,3 +10,6 @@ pub mod settings;
 
 /// The timer function.
 pub const FUNCTION: &str = "SentinelExport";
+
+#[cfg(test)]
+mod tests;
