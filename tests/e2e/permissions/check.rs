@@ -6,7 +6,7 @@ use bastion_recordings::permissions::Operation;
 
 use super::bicep::{self, Grant, Scope};
 use super::exercise;
-use super::record::{APP, AUDIT_LOGS, BASTION, RECORDINGS, Resource, Seen, WORKSPACES};
+use super::record::{APP, AUDIT_LOGS, BASTION, RECORDINGS, Resource, SENTINEL, Seen, WORKSPACES};
 use super::roles::RoleTable;
 
 /// An access module: the connection it serves and the container its container-scoped roles address.
@@ -18,7 +18,7 @@ pub(super) struct Module {
     container: Option<&'static str>,
 }
 
-pub(super) const MODULES: [Module; 6] = [
+pub(super) const MODULES: [Module; 7] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
@@ -47,6 +47,11 @@ pub(super) const MODULES: [Module; 6] = [
     Module {
         file: "recordings-settings-access.bicep",
         connection: RECORDINGS,
+        container: None,
+    },
+    Module {
+        file: "sentinel-access.bicep",
+        connection: SENTINEL,
         container: None,
     },
 ];
@@ -117,6 +122,9 @@ fn scope_text(m: &Module, g: &Grant) -> String {
         (Scope::Container, Some(c)) => format!("{} container {c}{when}", m.connection),
         (Scope::Workspace, _) => format!("each {} workspace{when}", m.connection),
         (Scope::BastionHost, _) => format!("each of the {} hosts{when}", m.connection),
+        (Scope::DataCollectionRule, _) => {
+            format!("the {} data collection rule{when}", m.connection)
+        }
         _ => format!("the {} account{when}", m.connection),
     }
 }
@@ -130,6 +138,7 @@ fn reaches(m: &Module, g: &Grant, connection: &str, res: &Resource) -> bool {
                 .is_some_and(|c| *res == Resource::Container(c.into())),
             Scope::Workspace => *res == Resource::Workspace,
             Scope::BastionHost => *res == Resource::BastionHost,
+            Scope::DataCollectionRule => *res == Resource::DataCollectionRule,
             Scope::Other => false,
         }
 }
