@@ -164,9 +164,9 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // Opt-in, never a default: with zone redundancy the platform keeps at least two always-ready instances
-// per per-function scale group, billed around the clock whatever the load. This app has fourteen groups
-// (one per non-HTTP function, one for HTTP): 28 instances of instanceMemoryMB (docs/cost.md).
-@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 28 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
+// per per-function scale group, billed around the clock whatever the load. This app has fifteen groups
+// (one per non-HTTP function, one for HTTP): 30 instances of instanceMemoryMB (docs/cost.md).
+@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 30 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
 param zoneRedundant bool = false
 
 @description('Days Log Analytics keeps logs.')

@@ -233,6 +233,39 @@ pub async fn remove(
     }
 }
 
+/// Removes the sent `rows` (in transactions of up to 100, each only if unchanged; a transaction
+/// the service refuses is redone row by row): `(removed, changed since read, failed)`. A changed row
+/// stays, to be sent as it is now; a row whose removal failed is sent again later.
+pub async fn remove_all(
+    tables: &dyn TableStore,
+    table: Table,
+    rows: &[Pending],
+) -> (usize, usize, usize) {
+    let (mut removed, mut changed, mut failed) = (0, 0, 0);
+    for chunk in rows.chunks(crate::tables::MAX_BATCH) {
+        let keys: Vec<(String, String)> = chunk
+            .iter()
+            .map(|p| (p.row_key.clone(), p.etag.clone()))
+            .collect();
+        if tables
+            .delete_batch(OUTBOX_TABLE, table.key(), &keys)
+            .await
+            .is_ok()
+        {
+            removed += chunk.len();
+            continue;
+        }
+        for p in chunk {
+            match remove(tables, table, p).await {
+                Ok(true) => removed += 1,
+                Ok(false) => changed += 1,
+                Err(_) => failed += 1,
+            }
+        }
+    }
+    (removed, changed, failed)
+}
+
 /// What is waiting in one table's partition.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Backlog {

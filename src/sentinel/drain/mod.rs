@@ -1,6 +1,7 @@
-//! One run of `SentinelExport`: each table's waiting rows, oldest first, packed into calls of at
-//! most 1 MB of gzip ([`crate::ingestion::pack`]) and posted to its stream; the rows of an
-//! accepted call are removed (only if unchanged) and the cursor moves past them.
+//! One run of `SentinelExport`: each table's waiting rows, oldest first, read a page at a time
+//! behind a cursor into a buffer, packed into calls of at most 1 MB of gzip
+//! ([`crate::ingestion::pack`]; a call is filled before it is sent, but for a table's last) and
+//! posted to its stream; the rows of an accepted call are removed (only if unchanged).
 //!
 //! - **Lease.** A table is drained by the instance holding its lease in the outbox (ETag-
 //!   conditional, expiring at the run's end plus a minute): two instances never send the same
@@ -31,8 +32,13 @@ use crate::rest::RestError;
 
 /// Rows read from the outbox at a time.
 pub const PAGE: u32 = 1000;
-/// Sent rows removed at once.
-const REMOVALS_IN_FLIGHT: usize = 16;
+/// JSON read ahead before packing: enough for full calls of 1 MB of gzip (records of this product
+/// compress about sixfold), bounded in memory.
+pub const BUFFER_BYTES: usize = 16 * 1024 * 1024;
+/// Rows one removal task takes (in transactions of 100).
+const REMOVALS_PER_TASK: usize = 500;
+/// Removal tasks at once.
+const REMOVALS_IN_FLIGHT: usize = 4;
 /// The lease outlives the run by this much (a crashed instance's lease expires then).
 pub const LEASE_MARGIN: Duration = Duration::minutes(1);
 
@@ -105,12 +111,14 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
     report
 }
 
-/// Drains one table from `page` on; the run's end for its state row.
+/// Drains one table from `first` (its first page) on; the run's end for its state row. Rows are
+/// read a page at a time into a buffer of up to [`BUFFER_BYTES`] of JSON, so calls are full: the
+/// last, partly filled call of a buffer waits for the next rows unless the table has no more.
 async fn one_table(
     ports: &Ports,
     client: &dyn LogsIngestion,
     table: Table,
-    mut page: Vec<Pending>,
+    first: Vec<Pending>,
     until: Instant,
     report: &mut Report,
 ) -> RunEnd {
@@ -123,38 +131,53 @@ async fn one_table(
             error: Some(e),
         };
     };
+    let full = |rows: &[Pending]| rows.len() == PAGE as usize;
+    let mut exhausted = !full(&first);
+    let mut after = first.last().map(|p| p.row_key.clone());
+    let mut buffer = first;
     let mut sent = 0;
-    while !page.is_empty() {
-        let (accepted, calls, stop) = send_page(ports, client, table, stream, &page, until).await;
+    let stopped = |report: &mut Report, sent: usize, error: RunError| {
+        let text = match &error {
+            RunError::Throttled(t) | RunError::Failed(t) => t.clone(),
+        };
+        report.sent.push((table, sent));
+        report.error = Some(error);
+        RunEnd {
+            sent,
+            error: Some(text),
+        }
+    };
+    loop {
+        while !exhausted && json_bytes(&buffer) < BUFFER_BYTES {
+            match outbox::pending(tables, table, after.as_deref(), PAGE).await {
+                Ok(page) => {
+                    exhausted = !full(&page);
+                    if let Some(last) = page.last() {
+                        after = Some(last.row_key.clone());
+                    }
+                    buffer.extend(page);
+                }
+                Err(e) => {
+                    report.left += buffer.len();
+                    let e = RunError::Failed(format!("{}: {e}", table.key()));
+                    return stopped(report, sent, e);
+                }
+            }
+        }
+        if buffer.is_empty() {
+            break;
+        }
+        let (accepted, calls, stop) =
+            send_rows(ports, client, table, stream, &buffer, !exhausted, until).await;
         sent += accepted;
         report.calls += calls;
+        buffer.drain(..accepted);
         if let Some(stop) = stop {
-            report.left += page.len() - accepted;
-            report.sent.push((table, sent));
-            let text = match &stop {
-                RunError::Throttled(t) | RunError::Failed(t) => t.clone(),
-            };
-            report.error = Some(stop);
-            return RunEnd {
-                sent,
-                error: Some(text),
-            };
+            report.left += buffer.len();
+            return stopped(report, sent, stop);
         }
-        let after = page.last().map(|p| p.row_key.clone());
-        page = match outbox::pending(tables, table, after.as_deref(), PAGE).await {
-            Ok(p) => p,
-            Err(e) => {
-                let e = format!("{}: {e}", table.key());
-                report.sent.push((table, sent));
-                report.error = Some(RunError::Failed(e.clone()));
-                return RunEnd {
-                    sent,
-                    error: Some(e),
-                };
-            }
-        };
-        if Instant::now() >= until {
-            report.left += page.len();
+        if Instant::now() >= until || (accepted == 0 && exhausted) {
+            report.left += buffer.len();
             break;
         }
     }
@@ -162,17 +185,27 @@ async fn one_table(
     RunEnd { sent, error: None }
 }
 
-/// Sends one page: `(rows accepted, calls made, why it stopped early)`.
-async fn send_page(
+/// JSON bytes of the records of `rows`.
+fn json_bytes(rows: &[Pending]) -> usize {
+    rows.iter().map(|p| p.record.len() + 1).sum()
+}
+
+/// Sends `page` (oldest first) in calls, but for the last, partly filled one when `more` rows
+/// follow: `(rows accepted, a prefix of page; calls made; why it stopped early)`.
+async fn send_rows(
     ports: &Ports,
     client: &dyn LogsIngestion,
     table: Table,
     stream: &str,
     page: &[Pending],
+    more: bool,
     until: Instant,
 ) -> (usize, usize, Option<RunError>) {
     let records: Vec<&str> = page.iter().map(|p| p.record.as_str()).collect();
     let mut queue: VecDeque<Call> = pack(&records, MAX_CALL_BYTES, client.basis()).into();
+    if more && queue.len() > 1 {
+        queue.pop_back();
+    }
     let (mut accepted, mut calls) = (0, 0);
     while let Some(call) = queue.pop_front() {
         if Instant::now() >= until {
@@ -222,20 +255,20 @@ async fn send_page(
     (accepted, calls, None)
 }
 
-/// Removes the sent `rows` (a few at once); a row changed meanwhile stays, and a row whose
-/// removal fails is sent again later (the same id twice, never a loss).
+/// Removes the sent `rows` (transactions of 100, a few at once); a row changed meanwhile stays,
+/// and a row whose removal fails is sent again later (the same id twice, never a loss).
 async fn remove(ports: &Ports, table: Table, rows: &[Pending]) {
     let tables = ports.tables.as_ref();
     // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
     let removals: Vec<_> = rows
-        .iter()
-        .map(|p| outbox::remove(tables, table, p))
+        .chunks(REMOVALS_PER_TASK)
+        .map(|chunk| outbox::remove_all(tables, table, chunk))
         .collect();
-    let results: Vec<_> = futures::stream::iter(removals)
+    let results: Vec<(usize, usize, usize)> = futures::stream::iter(removals)
         .buffer_unordered(REMOVALS_IN_FLIGHT)
         .collect()
         .await;
-    let failed = results.iter().filter(|r| r.is_err()).count();
+    let failed: usize = results.iter().map(|r| r.2).sum();
     if failed > 0 {
         tracing::warn!(
             table = table.key(),

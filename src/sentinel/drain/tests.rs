@@ -130,6 +130,35 @@ async fn rows_leave_in_order_in_calls_of_at_most_a_megabyte_and_are_removed() {
 }
 
 #[tokio::test]
+async fn calls_are_filled_to_a_megabyte_across_pages() {
+    let r = rig(fake()).await;
+    // Letters that do not repeat: about 0.6 bytes of gzip a letter, 6 MB in all over 6 pages.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..6_000 {
+        let mut row = review(i, 0);
+        row.comment = (0..1_500)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'a' + (x % 26) as u8)
+            })
+            .collect();
+        r.ports.outbox.record(&row).await.expect("recorded");
+    }
+    let report = r.drain("a", StdDuration::from_secs(60)).await;
+    assert_eq!(report.error, None);
+    assert_eq!(r.fake.ids(STREAM).len(), 6_000);
+    let sizes: Vec<usize> = r.fake.received().iter().map(|c| c.body_bytes).collect();
+    let total: usize = sizes.iter().sum();
+    assert_eq!(sizes.len(), total.div_ceil(1_000_000), "{sizes:?}");
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|b| *b > 990_000),
+        "{sizes:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_wait_past_the_run_ends_it_at_once_and_the_next_run_sends() {
     let r = rig(fake()).await;
     let ids = r.record(10, 100).await;
