@@ -20,10 +20,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bastion_recordings::audit_logs::repo::windows::put_window;
 use bastion_recordings::audit_logs::sessions::SessionRecord;
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
-use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::catalogue::recording::RecordingKey;
+use bastion_recordings::catalogue::window::{Before, put as put_window};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::ports::Ports;
 use bastion_recordings::reviews::{ReviewRequest, record};
@@ -112,7 +112,7 @@ async fn main() {
     futures::stream::iter(0..sessions)
         .map(|i| async move {
             let (s, start, host) = session(i, sessions, hosts);
-            again(|| put_window(t, &s, start + Duration::minutes(25), None)).await;
+            again(|| put_window(t, &s, start + Duration::minutes(25), Before::Day(None), None)).await;
             let key = RecordingKey::for_blob(start, "recordings", &format!("{host}/rec-{i:06}.mp4"));
             let joined = !i.is_multiple_of(10);
             let row = json!({"PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": key.id(),

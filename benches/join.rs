@@ -29,7 +29,6 @@ use std::time::Instant;
 use async_trait::async_trait;
 use bastion_recordings::audit_logs::{created, tail};
 use bastion_recordings::config::{Config, Storage};
-use bastion_recordings::recordings::Recordings;
 use bastion_recordings::state::AppState;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -244,12 +243,12 @@ async fn point<B: BlobStore>(
             HOUR + Duration::milliseconds(((2 * j as i64 + 1) * 1_800_000) / recordings as i64),
         );
         let item = BlobItem { name, props };
-        Recordings::new(&state.ports, state.policy.clone())
+        bastion_recordings::state::recordings(&state)
             .listed(
-                &bastion_recordings::state::joiner(&state),
                 state.ports.sources.default_recordings(),
                 &item,
                 HOUR + Duration::hours(1),
+                None,
             )
             .await
             .expect("catalogued");

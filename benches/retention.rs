@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
+use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
@@ -23,7 +23,6 @@ use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::counting::CountingBlobStore;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
-use bastion_recordings::tables::WriteMode;
 use bastion_recordings::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use futures::future::join_all;
@@ -89,7 +88,7 @@ impl World {
         }
         let props = store.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
-        let entry = CatalogueEntry {
+        let entry = Recording {
             key: RecordingKey::for_blob(created, &self.rec, &name),
             blob_url: format!("https://x/{blob}"),
             account: "x".into(),
@@ -109,9 +108,15 @@ impl World {
             candidate_keys: vec![],
             metadata: "{}".into(),
             status: "catalogued".into(),
+            joined: None,
+            join_due: None,
+            hold: Default::default(),
+            shortened: None,
+            deletion: None,
+            hash: None,
         };
         CatalogueRepo::new(self.tables.clone())
-            .write(&entry, None, WriteMode::Insert)
+            .update(&entry.key.clone(), None, |_| Some(entry.clone()))
             .await
             .expect("row");
     }

@@ -1,52 +1,81 @@
 //! CSV a spreadsheet shows as text, for every export (the API's lists and the evidence pack's files).
 //!
-//! A cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a `'` first, so a spreadsheet
-//! shows it instead of evaluating a formula (OWASP "CSV injection"); the `csv` crate then quotes what
-//! RFC 4180 needs (comma, quote, CR, LF; quotes doubled). Rows end CRLF.
+//! - **Formulas:** a cell starting with `=`, `+`, `-`, `@`, tab or carriage return gets a `'` first,
+//!   so a spreadsheet shows it instead of evaluating a formula (OWASP "CSV injection"); so does each
+//!   such character that follows a separator of any locale (`,` `;` tab; spaces after the start or
+//!   a separator are skipped, as a spreadsheet trimming cells would): a spreadsheet that splits cells on `;` (German or French Excel) or on tabs would
+//!   otherwise start a new cell, and a formula, there (`a;=1+1` is written `"a;'=1+1"`).
+//! - **Quoting:** a cell containing `,` `;` tab, `"`, CR or LF is quoted, its quotes doubled (RFC 4180),
+//!   so no locale's separator splits it. Rows end CRLF.
+//!
+//! Why these few lines instead of the `csv` crate's writer: it quotes a field only for its own
+//! delimiter, the quote and line breaks (`QuoteStyle::Necessary`) or else every field
+//! (`QuoteStyle::Always`); a cell holding `;` or a tab must be quoted while a plain one stays bare,
+//! which it cannot express. Reading (the tests) still uses the crate.
 
 use std::borrow::Cow;
 use std::io::Write;
 
-/// A cell a spreadsheet shows as text.
+/// Characters that make a spreadsheet read a cell as a formula when they start it.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// Cell separators of the locales spreadsheets run in.
+const SEPARATORS: [char; 3] = [',', ';', '\t'];
+
+/// A cell a spreadsheet shows as text: `'` before a formula start at the beginning and after each
+/// separator (spaces before it skipped).
 pub fn defuse(value: &str) -> Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}").into()
+    let mut out: Option<String> = None;
+    // True at the start of the cell and after a separator (and any spaces following it).
+    let mut at_start = true;
+    for (i, c) in value.char_indices() {
+        if at_start && FORMULA_STARTS.contains(&c) {
+            out.get_or_insert_with(|| value[..i].to_owned()).push('\'');
+        }
+        if let Some(o) = out.as_mut() {
+            o.push(c);
+        }
+        at_start = SEPARATORS.contains(&c) || (at_start && c == ' ');
+    }
+    out.map_or(Cow::Borrowed(value), Cow::Owned)
+}
+
+/// True when a cell must be quoted: it holds a separator of any locale, a quote or a line break.
+fn needs_quotes(cell: &str) -> bool {
+    cell.contains([',', ';', '\t', '"', '\r', '\n'])
+}
+
+/// Appends one defused, quoted-when-needed cell to `out`.
+fn push_cell(out: &mut String, value: &str) {
+    let cell = defuse(value);
+    if needs_quotes(&cell) {
+        out.push('"');
+        out.push_str(&cell.replace('"', "\"\""));
+        out.push('"');
     } else {
-        value.into()
+        out.push_str(&cell);
     }
-}
-
-/// A CSV writer with CRLF rows; write its cells through [`row`].
-pub fn writer<W: Write>(out: W) -> csv::Writer<W> {
-    builder().from_writer(out)
-}
-
-fn builder() -> csv::WriterBuilder {
-    let mut b = csv::WriterBuilder::new();
-    b.terminator(csv::Terminator::CRLF);
-    b
-}
-
-/// Writes one row of defused cells.
-///
-/// # Errors
-/// The writer's I/O errors.
-pub fn row<W: Write, S: AsRef<str>>(w: &mut csv::Writer<W>, cells: &[S]) -> csv::Result<()> {
-    for c in cells {
-        w.write_field(defuse(c.as_ref()).as_bytes())?;
-    }
-    w.write_record(None::<&[u8]>)
 }
 
 /// One CSV line of defused cells, with its CRLF.
 pub fn line<S: AsRef<str>>(cells: &[S]) -> String {
-    // One line at a time (the API's lists): a row-sized buffer, not the writer's default 8 KiB.
-    let mut w = builder()
-        .buffer_capacity(512)
-        .from_writer(Vec::with_capacity(512));
-    // Into memory: no I/O error can occur, and every cell is UTF-8.
-    let _ = row(&mut w, cells);
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    let mut out =
+        String::with_capacity(cells.iter().map(|c| c.as_ref().len() + 1).sum::<usize>() + 2);
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_cell(&mut out, c.as_ref());
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// Writes one line of defused cells to `out`.
+///
+/// # Errors
+/// The writer's I/O errors.
+pub fn row<W: Write, S: AsRef<str>>(out: &mut W, cells: &[S]) -> std::io::Result<()> {
+    out.write_all(line(cells).as_bytes())
 }
 
 #[cfg(test)]
@@ -61,15 +90,50 @@ mod tests {
             ("+1", "'+1"),
             ("-1", "'-1"),
             ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
+            ("\tx", "\"'\tx\""),
             ("\rx", "\"'\rx\""),
             ("a,b", "\"a,b\""),
             ("say \"hi\"", "\"say \"\"hi\"\"\""),
             ("two\nlines", "\"two\nlines\""),
             ("=a,\"b\"", "\"'=a,\"\"b\"\"\""),
             ("a=b", "a=b"),
+            ("a-b", "a-b"),
+            ("", ""),
         ] {
             assert_eq!(line(&["", raw]), format!(",{want}\r\n"), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn every_locale_separator_is_quoted_and_defused_after() {
+        for (raw, want) in [
+            ("a;=1+1", "\"a;'=1+1\""),
+            ("a;b", "\"a;b\""),
+            ("a\tb", "\"a\tb\""),
+            ("a\t=1+1", "\"a\t'=1+1\""),
+            ("a,@SUM(A1)", "\"a,'@SUM(A1)\""),
+            ("a; -1", "\"a; '-1\""),
+            ("a;;+1", "\"a;;'+1\""),
+            ("x;=1;=2", "\"x;'=1;'=2\""),
+            ("2001:db8::1;10.0.0.1", "\"2001:db8::1;10.0.0.1\""),
+            ("x; y", "\"x; y\""),
+            (" =1", " '=1"),
+        ] {
+            assert_eq!(line(&[raw]), format!("{want}\r\n"), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_semicolon_split_of_any_line_starts_no_cell_with_a_formula() {
+        // What a spreadsheet splitting on `;` (or tabs) without honouring quotes would see.
+        let hostile = ["a;=1+1", "b\t+2", "c, -3", "=d", "e;@x", "f;\t=1", "g\";=1"];
+        let text = line(&hostile);
+        for cell in text.trim_end().split([';', '\t', ',']) {
+            let cell = cell.trim_matches([' ', '"']);
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "{cell:?} in {text:?}"
+            );
         }
     }
 }

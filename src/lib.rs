@@ -8,7 +8,7 @@
 //!   API), [`cli`], [`backfill`] — the only code taking the whole [`state::AppState`].
 //! - state: [`state`] (the seams built once, among them the [`ports::Ports`] every domain takes),
 //!   [`config`]; and, in tests only, `testkit` (the one kit of the component tests).
-//! - domain: [`recordings`], [`audit_logs`], [`retention`], [`integrity`], [`notify`], [`health`],
+//! - domain: [`recordings`], [`audit_logs`], [`join`] (recordings ↔ sessions), [`retention`], [`integrity`], [`notify`], [`health`],
 //!   [`estate`] (the Bastion hosts through Resource Manager), [`reviews`], [`sentinel`] (the
 //!   export to Microsoft Sentinel).
 //! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`export`]
@@ -41,6 +41,7 @@ pub mod health;
 pub mod ingestion;
 pub mod integrity;
 pub mod invocation;
+pub mod join;
 pub mod json_shape;
 pub mod loganalytics;
 pub mod notify;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::storage::{BlobRef, BlobStore};
 
 /// One watched container.
@@ -177,7 +177,7 @@ impl Sources {
 
     /// The recording source a catalogue row belongs to (a row without an account was written
     /// before several sources existed: the default source's).
-    pub fn of_row(&self, row: &CatalogueEntry) -> Option<&Source> {
+    pub fn of_row(&self, row: &Recording) -> Option<&Source> {
         if row.account.is_empty() {
             let default = self.default_recordings();
             return (default.container == row.container).then_some(default);
@@ -189,7 +189,7 @@ impl Sources {
     ///
     /// # Errors
     /// The sentence naming the row and where it is.
-    pub fn blob_of_row(&self, row: &CatalogueEntry) -> Result<(&Source, BlobRef), String> {
+    pub fn blob_of_row(&self, row: &Recording) -> Result<(&Source, BlobRef), String> {
         let source = self.of_row(row).ok_or_else(|| {
             format!(
                 "recording {} is in {}/{}, which is not a configured recordings source",

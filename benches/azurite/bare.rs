@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use bastion_recordings::audit_logs::join::window_filter;
-use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::catalogue::recording::RecordingKey;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::format_date;
 use bastion_recordings::functions::recordings::recording_created;
 use bastion_recordings::invocation::{Invocation, InvokeRequest, Outcome};
+use bastion_recordings::join::{Times, window_filter};
 use bastion_recordings::retention::policy::{Policy, Subject, merge_tags};
 use bastion_recordings::state::{AppState, Stores};
 use bastion_recordings::storage::{BlobRef, BlobStore, Tags};
@@ -146,7 +146,12 @@ impl JoinQuery {
     /// The handler's filter for the sessions of `day` whose window can hold a recording created
     /// at `t`.
     fn filter(&self, day: &str, t: OffsetDateTime) -> Filter {
-        window_filter(day, t, t, self.upload_lag, self.open_session_max)
+        let times = Times {
+            lag: self.upload_lag,
+            open_max: self.open_session_max,
+            wait: Duration::ZERO,
+        };
+        window_filter(&times, day, t, t)
     }
 }
 

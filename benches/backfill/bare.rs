@@ -17,18 +17,17 @@
 //! ETag conditions), cursors and checkpoints (resumability), re-reads of rows just written, and
 //! `recordingkeys` rows (by which a session arriving after the backfill finds its recording).
 
-use bastion_recordings::audit_logs::correlate::{Confidence, RecordingFacts, match_heuristic};
 use bastion_recordings::audit_logs::parse::parse_lines;
 use bastion_recordings::audit_logs::path::parse_blob_path;
-use bastion_recordings::audit_logs::repo::{
-    FAILED_TABLE, SESSIONS_TABLE, WINDOWS_TABLE, WindowRow, session_fields, window_of,
-};
-use bastion_recordings::audit_logs::sessions::{SESSION_ROW, SessionRecord};
+use bastion_recordings::audit_logs::repo::FAILED_TABLE;
 use bastion_recordings::audit_logs::tail::batch::Batch;
-use bastion_recordings::catalogue::index::{self, Deferred};
-use bastion_recordings::catalogue::model::RecordingKey;
+use bastion_recordings::catalogue::index;
+use bastion_recordings::catalogue::recording::{Confidence, Recording, RecordingKey};
+use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
+use bastion_recordings::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use bastion_recordings::config::Config;
-use bastion_recordings::dates::{format_date, format_utc_millis};
+use bastion_recordings::dates::format_date;
+use bastion_recordings::join::correlate::{Times, decide};
 use bastion_recordings::retention::policy::{Subject, merge_tags};
 use bastion_recordings::retention::tags::audit_log_retention;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, StorageError, Tags};
@@ -111,7 +110,8 @@ impl Bare<'_> {
                 done.recordings += 1;
             }
         }
-        phase.index.flush(self.tables).await?;
+        let keys = std::mem::take(&mut *phase.index.lock().expect("index rows"));
+        index::write(self.tables, &keys).await?;
         Ok(())
     }
 
@@ -166,8 +166,8 @@ impl Bare<'_> {
         for f in batch.folded() {
             let session = &f.session;
             self.upsert(SESSIONS_TABLE, session.to_entity()).await?;
-            if let Some(day) = window_of(session) {
-                self.upsert(WINDOWS_TABLE, window(&day, session)).await?;
+            if let Some(w) = WindowRow::of(session) {
+                self.upsert(WINDOWS_TABLE, w.to_entity()).await?;
             }
         }
         for (_, f) in &batch.failed {
@@ -241,7 +241,11 @@ impl Bare<'_> {
                 row.insert(k.into(), v.clone());
             }
         }
-        phase.index.add(index::keys(&row));
+        phase
+            .index
+            .lock()
+            .expect("index rows")
+            .extend(index::keys(&row));
         self.tables
             .write("recordings", &row, WriteMode::Insert)
             .await?;
@@ -256,10 +260,10 @@ impl Bare<'_> {
         let Some(record) = SessionRecord::from_entity(&s.entity) else {
             return Ok(true);
         };
-        let Some(day) = window_of(&record) else {
+        let Some(w) = WindowRow::of(&record) else {
             return Ok(true);
         };
-        let mut mark = window(&day, &record);
+        let mut mark = w.to_entity();
         mark.insert("Recorded".into(), json!(true));
         mark.insert("RecordingIds".into(), json!(key.id()));
         self.upsert(WINDOWS_TABLE, mark).await?;
@@ -279,17 +283,13 @@ impl Bare<'_> {
         let audit = &self.config.audit;
         let stored = self.windows_around(created, &phase.days).await?;
         let rows: Vec<WindowRow> = stored.iter().filter_map(WindowRow::from_entity).collect();
-        let mut hints = item.name.to_ascii_lowercase();
-        for v in item.props.metadata.values() {
-            hints.push('\n');
-            hints.push_str(&v.to_ascii_lowercase());
-        }
-        let facts = RecordingFacts {
-            created,
-            hints,
-            bastion: Some(self.recordings[n].1.to_ascii_lowercase()),
+        let times = Times {
+            lag: audit.upload_lag,
+            open_max: audit.open_session_max,
+            wait: audit.session_wait,
         };
-        let Some(m) = match_heuristic(&facts, &rows, audit.upload_lag, audit.open_session_max)
+        let rec = unjoined(item, created, &self.recordings[n].1);
+        let (Some(m), _) = decide(&rec, |_| None, &rows, &times, created + Duration::days(1))
         else {
             return Ok((None, "none", Vec::new()));
         };
@@ -357,27 +357,40 @@ impl Bare<'_> {
 /// What the recordings of a phase share: the index rows held for the end, the days read.
 #[derive(Default)]
 struct Phase {
-    index: Deferred,
+    index: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
     days: tokio::sync::Mutex<BTreeMap<Date, Vec<Entity>>>,
 }
 
-/// A `sessionwindows` row as the tail writes it: partition = start day, row = tunnel id, the fields
-/// the join's time match and `GET /api/sessions` read.
-fn window(day: &str, s: &SessionRecord) -> Entity {
-    let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
-    let mut e = Entity::new();
-    for (k, v) in [
-        ("PartitionKey", day.to_owned()),
-        ("RowKey", s.tunnel_id.clone()),
-        ("Start", t(s.session_start.or(s.first_record_time))),
-        ("End", t(s.session_end)),
-    ] {
-        e.insert(k.into(), json!(v));
+/// A listed recording as the library's time match reads it: its name, metadata, creation time and
+/// the host of its source.
+fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
+    Recording {
+        key: RecordingKey::for_blob(created, "", &item.name),
+        blob_url: String::new(),
+        account: String::new(),
+        source_bastion: host.to_owned(),
+        container: String::new(),
+        blob_name: item.name.clone(),
+        content_length: item.props.content_length,
+        content_type: String::new(),
+        blob_type: String::new(),
+        etag: String::new(),
+        sequencer: String::new(),
+        event_id: String::new(),
+        blob_created: created,
+        first_seen: created,
+        retention_class: String::new(),
+        retain_until: String::new(),
+        candidate_keys: Vec::new(),
+        metadata: serde_json::to_string(&item.props.metadata).unwrap_or_default(),
+        status: String::new(),
+        joined: None,
+        join_due: None,
+        hold: Default::default(),
+        shortened: None,
+        deletion: None,
+        hash: None,
     }
-    for (k, v) in session_fields(s) {
-        e.insert(k.into(), json!(v));
-    }
-    e
 }
 
 /// The tunnel id a recording's name carries (its last segment's stem, when that is a GUID).

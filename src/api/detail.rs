@@ -8,9 +8,9 @@ use time::{Duration, OffsetDateTime};
 use super::links::Link;
 use super::problem::ApiError;
 use super::render::json_row;
-use crate::audit_logs::repo::SESSIONS_TABLE;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::session::SESSIONS_TABLE;
 use crate::dates::format_date;
 use crate::dates::format_utc_millis;
 use crate::retention::hold::HOLDS_TABLE;
@@ -128,7 +128,10 @@ pub async fn detail(
     }
     let raw = row.unwrap_or_default();
     let session = match get_str(&raw, "TunnelId").filter(|t| !t.is_empty()) {
-        Some(t) => point(tables, SESSIONS_TABLE, t, "session").await?,
+        Some(t) => {
+            let pk = crate::audit_logs::sessions::tunnel_key(t);
+            point(tables, SESSIONS_TABLE, &pk, "session").await?
+        }
         None => None,
     };
     let mut holds = Vec::new();

@@ -3,18 +3,42 @@
 //!
 //! 200 with `status` `ok` / `degraded` / `stalled` (the report answered; read `reasons`), 503 with
 //! `unavailable` when storage cannot be read. Never an error detail: the cause goes to the log.
+//!
+//! **Who sees what.** The route stays open to every caller (probes, monitors; App Service
+//! authentication excludes it), but an anonymous one gets the status word only (`{"status": …}`):
+//! the details name Bastion hosts that are not recorded or audited, storage accounts and
+//! containers. They need `Catalogue.Read` in the authentication mode's own terms: under `platform`
+//! a principal header carrying the role, under `jwt` a valid bearer token with it, under `none`
+//! the function key (every caller that reaches the handler holds it); an unset or invalid
+//! `CATALOGUE_AUTH` shows them to no one. A caller whose credentials fail gets the status word,
+//! never a 401: a probe must always learn whether the app is up.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Api;
+use super::auth::ROLE_READ;
 use crate::health::report::{Unavailable, build};
 use crate::telemetry::redact;
 
+/// True when the caller may read the details: `Catalogue.Read` in the mode's terms.
+async fn may_read_details(api: &Api, headers: &HeaderMap) -> bool {
+    api.auth
+        .authenticate(headers)
+        .await
+        .is_ok_and(|caller| caller.has(ROLE_READ))
+}
+
+/// The status word alone, for a caller without `Catalogue.Read`.
+fn status_only(doc: &Value) -> Value {
+    json!({"status": doc["status"]})
+}
+
 /// Answers the health report.
-pub(super) async fn health(State(api): State<Api>) -> Response {
+pub(super) async fn health(State(api): State<Api>, headers: HeaderMap) -> Response {
+    let details = may_read_details(&api, &headers).await;
     let now = api.app.ports.clock.now();
     match build(&crate::state::health(&api.app), now, &api.settings.health).await {
         Ok(mut doc) => {
@@ -22,7 +46,8 @@ pub(super) async fn health(State(api): State<Api>) -> Response {
             let hosts = api.app.config.estate.hosts.len();
             doc["estate"]["hosts"] = hosts.into();
             doc["estate"]["checks"] = if hosts == 0 { "off" } else { "on" }.into();
-            (StatusCode::OK, axum::Json(doc)).into_response()
+            let body = if details { doc } else { status_only(&doc) };
+            (StatusCode::OK, axum::Json(body)).into_response()
         }
         Err(e) => {
             let (tables, blobs, cause) = match e {
@@ -31,6 +56,7 @@ pub(super) async fn health(State(api): State<Api>) -> Response {
             };
             tracing::warn!(error = %redact(&cause), "health check: storage unavailable");
             let body = json!({"status": "unavailable", "tables": tables, "blobs": blobs});
+            let body = if details { body } else { status_only(&body) };
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
     }

@@ -14,7 +14,7 @@ use super::problem::ApiError;
 use super::query::Query;
 use super::token::{Cursor, Found};
 use crate::catalogue::index::{self, INDEX_TABLE};
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::tables::filter::Op;
 use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
 

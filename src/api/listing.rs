@@ -1,6 +1,7 @@
-//! What every list route shares: the `Listing` extractor (a `Catalogue.Read` caller's parameters
-//! and `Accept` header), the day-partition `page` with its continuation token, and the answer
-//! as JSON or CSV (`page_response`, `csv_response`).
+//! What every list route shares: the `Listing` extractor (a `Catalogue.Read` caller's parameters,
+//! `Accept` header and who and where they are), the day-partition `page` with its continuation
+//! token, the access-audit row of a list page (`Listing::audit`) and the answer as JSON or CSV
+//! (`page_response`, `csv_response`).
 
 use std::collections::HashMap;
 
@@ -10,12 +11,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::Api;
 use super::auth::{Caller, ROLE_READ};
+use super::detail::Access;
 use super::problem::ApiError;
 use super::query::{Format, Query};
 use super::search::{View, search_with};
 use super::token::{self, Cursor};
+use super::{Api, FUNCTION_KEY_CALLER};
 use crate::tables::{Entity, TableStore};
 
 /// A `GET` of a list by a caller holding `Catalogue.Read` (authentication first, as everywhere).
@@ -24,6 +26,8 @@ pub(super) struct Listing {
     pub params: HashMap<String, String>,
     /// The `Accept` header, which may ask for CSV.
     pub accept: Option<String>,
+    /// Who asked, from where (the access audit).
+    pub access: Access,
 }
 
 impl FromRequestParts<Api> for Listing {
@@ -31,19 +35,70 @@ impl FromRequestParts<Api> for Listing {
 
     async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, Response> {
         let caller = Caller::from_request_parts(parts, api).await;
-        caller
+        let who = caller
             .and_then(|c| c.require(ROLE_READ))
-            .map_err(IntoResponse::into_response)?;
+            .map_err(IntoResponse::into_response)?
+            .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
         let QueryParams(params) = QueryParams::from_request_parts(parts, api)
             .await
             .map_err(IntoResponse::into_response)?;
         let accept = parts.headers.get(header::ACCEPT);
         let accept = accept.and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(Self { params, accept })
+        let access = super::access(&parts.headers, who);
+        Ok(Self {
+            params,
+            accept,
+            access,
+        })
     }
 }
 
+/// Longest query text kept in an access-audit row (the filters are short; a continuation token is
+/// not, and is cut).
+const MAX_QUERY_TEXT: usize = 1024;
+
 impl Listing {
+    /// The query as the access audit names it.
+    fn query_text(&self, route: &str) -> String {
+        let mut params: Vec<(&String, &String)> =
+            self.params.iter().filter(|(k, _)| *k != "code").collect();
+        params.sort();
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
+        let text = format!("/api/{route}?{}", query.finish());
+        crate::telemetry::truncate(&text, MAX_QUERY_TEXT)
+    }
+
+    /// Records one page of list `route` in the access audit before it is answered (no row, no
+    /// answer: a 503, as for detail reads): who, from where, which query (`/api/<route>?` and the
+    /// parameters but the function key, sorted, cut at 1,024 characters) and how many rows
+    /// (`listed <n> rows as json|csv`).
+    ///
+    /// # Errors
+    /// 503 when the row cannot be written.
+    pub(super) async fn audit(
+        &self,
+        api: &Api,
+        route: &str,
+        format: Format,
+        rows: usize,
+    ) -> Result<(), ApiError> {
+        let target = self.query_text(route);
+        let format = if format == Format::Json {
+            "json"
+        } else {
+            "csv"
+        };
+        let outcome = format!("listed {rows} rows as {format}");
+        let tables = api.app.ports.tables.as_ref();
+        let now = api.app.ports.clock.now();
+        let action = format!("{route}.list");
+        super::detail::audit(tables, &self.access, &action, &target, &outcome, now, None).await?;
+        Ok(())
+    }
+
     /// The parameters when each is one of `allowed` (or the function key's `code`).
     ///
     /// # Errors

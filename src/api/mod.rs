@@ -8,9 +8,11 @@
 //! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
 //! `GET /api/sessions/live` and `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui`
 //! (the timeline page — [`ui`]).
-//! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`].
+//! Errors are problem documents ([`problem`]); callers are identified and authorized by [`auth`],
+//! after every state-changing request passed the cross-site request guard ([`csrf`]).
 
 pub mod auth;
+pub mod csrf;
 pub mod detail;
 pub mod estate;
 pub mod evidence;
@@ -69,6 +71,20 @@ struct Api {
     app: AppState,
     settings: Arc<ApiSettings>,
     auth: Arc<Authenticator>,
+    /// Evidence packs being built on this instance ([`evidence`]): at most the settings' bound.
+    packs: Arc<tokio::sync::Semaphore>,
+}
+
+impl Api {
+    fn new(app: AppState, settings: ApiSettings, auth: Authenticator) -> Self {
+        let packs = Arc::new(tokio::sync::Semaphore::new(settings.evidence_builds));
+        Self {
+            app,
+            settings: Arc::new(settings),
+            auth: Arc::new(auth),
+            packs,
+        }
+    }
 }
 
 /// The API routes, with the settings parsed at start-up (the authentication mode is logged here,
@@ -86,8 +102,18 @@ pub fn routes_with(app: AppState, settings: ApiSettings) -> Router {
     routes_with_auth(app, settings, auth)
 }
 
-/// The API routes with explicit settings and authenticator (tests with a fake key source).
+/// The API routes with explicit settings and authenticator (tests with a fake key source): every
+/// route of `table` behind the cross-site request guard (`csrf::guard`), one layer over the
+/// whole table, so that no state-changing route added to it can bypass the guard.
 pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticator) -> Router {
+    let api = Api::new(app, settings, auth);
+    // `route_layer`: every route of the table (`/api/{*rest}` matches any other `/api/` path), not
+    // the router's fallback, which the app's own invocation routes share once merged.
+    table(api).route_layer(axum::middleware::from_fn(csrf::guard))
+}
+
+/// Every API route.
+fn table(api: Api) -> Router {
     Router::new()
         .route("/api/recordings", get(list))
         .route("/api/recordings/{id}", get(one))
@@ -107,11 +133,7 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
         .route("/api/health", get(health::health))
         .route("/api/ui", get(ui::page))
         .route("/api/{*rest}", axum::routing::any(unknown))
-        .with_state(Api {
-            app,
-            settings: Arc::new(settings),
-            auth: Arc::new(auth),
-        })
+        .with_state(api)
 }
 
 fn access(headers: &HeaderMap, who: String) -> Access {
@@ -135,6 +157,8 @@ async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> 
     let tables = api.app.ports.tables.as_ref();
     let mut found = search::search(tables, RECORDINGS_TABLE, &q, start).await?;
     annotate(tables, &mut found.rows, Rows::Recordings).await?;
+    l.audit(&api, "recordings", q.format, found.rows.len())
+        .await?;
     let next = found.next.as_ref().map(|c| token::encode(c, &fp));
     Ok(page_response(
         q.format,

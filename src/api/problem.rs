@@ -21,6 +21,10 @@ pub enum ApiError {
     Unauthenticated(Challenge),
     /// 403: the caller is authenticated but lacks the role.
     Forbidden(&'static str),
+    /// 403: a state-changing request from another origin ([`super::csrf`]); the reason.
+    CrossSite(&'static str),
+    /// 415: a state-changing request whose body is not `application/json`; the reason.
+    UnsupportedMediaType(&'static str),
     /// 404.
     NotFound(String),
     /// 409: the request conflicts with the resource's state (e.g. holding a deleted recording).
@@ -29,6 +33,8 @@ pub enum ApiError {
     Unavailable,
     /// 503: the token issuer's signing keys cannot be fetched (its outage, not the caller's fault).
     IdentityUnavailable,
+    /// 503: as many evidence packs as allowed are being built; retry after a while.
+    Busy,
 }
 
 /// Why a 401, and what its `WWW-Authenticate` challenge says.
@@ -64,10 +70,13 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::CrossSite(_) => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unavailable | Self::IdentityUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::IdentityUnavailable | Self::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -87,6 +96,8 @@ impl ApiError {
                 ),
             ),
             Self::Forbidden(role) => ("Forbidden", format!("role {role} is required")),
+            Self::CrossSite(why) => ("Cross-site request refused", (*why).to_owned()),
+            Self::UnsupportedMediaType(why) => ("Unsupported media type", (*why).to_owned()),
             Self::NotFound(d) => ("Not found", d.clone()),
             Self::Conflict(d) => ("Conflict", d.clone()),
             Self::Unavailable => (
@@ -96,6 +107,11 @@ impl ApiError {
             Self::IdentityUnavailable => (
                 "Identity provider unavailable",
                 "the token issuer's signing keys cannot be fetched; retry later".into(),
+            ),
+            Self::Busy => (
+                "Busy",
+                "as many evidence packs as this instance builds at once are being built; retry later"
+                    .into(),
             ),
         }
     }

@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, Time};
 
 use super::problem::ApiError;
-use crate::catalogue::model::{partition_days, sort_time};
+use crate::catalogue::recording::{partition_days, sort_time};
 use crate::dates::format_date;
 use crate::dates::{days, last_day, parse_date};
 use crate::tables::{Entity, get_str};

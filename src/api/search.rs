@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use super::problem::ApiError;
 use super::query::Query;
 use super::token::{Cursor, Found};
-use crate::catalogue::model::sort_time;
+use crate::catalogue::recording::sort_time;
 use crate::tables::{Entity, Filter, TableStore, get_str, ops};
 
 /// Reads one page of `table` for `q`, starting at `start` (the first day when `None`).

@@ -6,10 +6,10 @@
 use time::OffsetDateTime;
 
 use super::detect::failed;
-use super::join::Deadline;
 use super::path::parse_blob_path;
 use super::repo::{Cursor, CursorRepo};
 use super::tail::{self, Tailer, TickReport};
+use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::retention::tags::audit_log_retention;
@@ -70,7 +70,7 @@ pub async fn register(
         return Ok(Some(TickReport::default()));
     }
     let settings = &tail.settings;
-    let deadline = Deadline::after(tail.ports.clock.clone(), settings.tail_budget);
+    let deadline = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
     let mut report = tail
         .read_one(&cursor, now, settings.tail_max_bytes, &deadline)
         .await?;

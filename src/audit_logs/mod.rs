@@ -4,20 +4,17 @@
 //! - [`parse`] (pure, streaming): JSON Lines and legacy `{"records":[…]}` into borrowed records.
 //! - [`sessions`] (pure): records folded into one [`sessions::SessionRecord`] per tunnelId.
 //! - [`path`] (pure): the `resourceId=/…/BASTIONHOSTS/<name>/y=/m=/d=/h=/m=00/PT1H.json` path.
-//! - [`correlate`] (pure): recording ↔ session matching (exact key, else heuristic candidates).
 //! - [`detect`] (pure decisions + I/O): unrecorded sessions, stalled recordings, failed-login bursts.
-//! - [`repo`]: tables `auditcursors`, `sessions`, `sessionwindows`, `recordingkeys`, `failedlogins`.
-//! - [`created`] (`AuditLogCreated`), [`tail`] (`AuditLogTail`), [`join`] (the catalogue join
-//!   used by the tail, `Reconcile` — an entry point in [`crate::functions`] — and `RecordingCreated`).
+//! - [`repo`]: tables `auditcursors`, `failedlogins`, `auditstate` (sessions and their index rows
+//!   are the catalogue's: [`crate::catalogue::session`], [`crate::catalogue::window`]).
+//! - [`created`] (`AuditLogCreated`), [`tail`] (`AuditLogTail`: read, then the join pass of
+//!   [`crate::join`], then the detections).
 //!
 //! Tests: unit tests beside the pure parts, component tests over the in-memory fakes in
-//! `tail::tests`, real-process tests on Azurite in `tests/e2e/audit_logs/`; the join's order property in
-//! `join::order_tests`.
+//! `tail::tests`, real-process tests on Azurite in `tests/e2e/audit_logs/`.
 
-pub mod correlate;
 pub mod created;
 pub mod detect;
-pub mod join;
 pub mod parse;
 pub mod path;
 pub mod query;

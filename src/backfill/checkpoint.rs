@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dates::format_utc;
-use crate::tables::keys::{decode_key, key_or_digest};
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
 use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
@@ -40,6 +40,12 @@ pub struct BackfillRepo {
 
 fn some(s: Option<&str>) -> Option<String> {
     s.filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// The row key of a failed item (a blob name of up to 1,024 characters): through the one key
+/// encoder, so a long name is keyed by its digest and the row keeps the name.
+pub fn failed_key(name: &str) -> String {
+    key(name, Spelling::Encoded, MAX_KEY_BYTES)
 }
 
 impl BackfillRepo {
@@ -102,7 +108,7 @@ impl BackfillRepo {
         e.insert("PartitionKey".into(), format!("failed~{kind}").into());
         // Blob names may have 1,024 characters: a long one is keyed by its digest, and the row
         // keeps the name.
-        e.insert("RowKey".into(), key_or_digest(name).into());
+        e.insert("RowKey".into(), failed_key(name).into());
         e.insert("Name".into(), name.into());
         e.insert("Error".into(), error.into());
         e.insert("At".into(), format_utc(now).into());
@@ -118,7 +124,7 @@ impl BackfillRepo {
         let pk = format!("failed~{kind}");
         match self
             .tables
-            .delete(BACKFILL_TABLE, &pk, &key_or_digest(name), None)
+            .delete(BACKFILL_TABLE, &pk, &failed_key(name), None)
             .await
         {
             Ok(()) | Err(TableError::NotFound) => Ok(()),

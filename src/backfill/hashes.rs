@@ -12,15 +12,15 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::{CatalogueEntry, RecordingKey};
+use crate::catalogue::recording::Recording;
+use crate::catalogue::recording::STATUS_DELETED;
 use crate::dates::format_date;
 use crate::dates::{days, last_day};
 use crate::integrity::handler::{hash_recording, hashed_at};
 use crate::invocation::{HandlerError, Outcome};
-use crate::retention::sweep::STATUS_DELETED;
 use crate::state::AppState;
+use crate::tables::Filter;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, get_str};
 use crate::telemetry::redact;
 
 /// Most rows read from one day partition (a day with more is reported as truncated).
@@ -60,20 +60,18 @@ pub async fn hash_window(
         .await?;
         let mut todo = Vec::new();
         for row in &rows {
-            let Some(entry) = CatalogueEntry::from_entity(&row.entity) else {
+            let Some(entry) = Recording::from_entity(&row.entity) else {
                 continue;
             };
             if entry.blob_created < from || entry.blob_created >= to {
                 continue;
             }
-            if hashed_at(&row.entity).is_some() {
+            if hashed_at(&entry).is_some() {
                 totals.already_hashed += 1;
-            } else if get_str(&row.entity, "Status") == Some(STATUS_DELETED) {
+            } else if entry.status == STATUS_DELETED {
                 totals.skipped += 1;
             } else {
-                let key =
-                    RecordingKey::for_blob(entry.blob_created, &entry.container, &entry.blob_name);
-                todo.push((key, entry.etag.clone()));
+                todo.push((entry.key.clone(), entry.etag.clone()));
             }
         }
         let results: Vec<_> = futures::stream::iter(todo)

@@ -1,20 +1,17 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
-//! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue` + the join), a `PT1H.json` through
+//! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue`), a `PT1H.json` through
 //! `AuditLogCreated`'s registration ([`created::cursor_of`]) and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::rows::{PageRows, key_of};
 use super::{Kind, Walk};
 use crate::audit_logs::created;
-use crate::audit_logs::detect::failed;
-use crate::audit_logs::join::Deadline;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
-use crate::audit_logs::tail::{TickReport, blob, hold};
-use crate::catalogue::index;
+use crate::audit_logs::tail::blob;
 use crate::catalogue::repo::CatalogueRepo;
+use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
@@ -26,11 +23,9 @@ use crate::storage::BlobItem;
 pub enum Done {
     /// A recording catalogued now; its outputs (by binding).
     Catalogued(crate::invocation::Outputs),
-    /// A recording already catalogued; how many missing index rows were written.
-    Present(usize),
-    /// A catalogued but unjoined recording, joined again.
-    Rejoined,
-    /// An audit blob tailed (its notifications come with the walk's next checkpoint).
+    /// A recording already catalogued.
+    Present,
+    /// An audit blob tailed (its sessions are joined by the run's join pass).
     Tailed,
     /// An audit blob already tailed to its end.
     TailedBefore,
@@ -74,42 +69,29 @@ async fn recording(
     dry_run: bool,
     rows: Option<&PageRows>,
 ) -> Result<Done, HandlerError> {
-    let key = key_of(state, source, item, now);
-    let repo = CatalogueRepo::new(state.ports.tables.clone());
-    // The page's rows when read with it, else a point read.
-    let read = match rows.and_then(|r| r.get(&key)) {
-        Some(read) => read,
-        None => repo.get(&key).await?,
-    };
+    let read = rows.and_then(|r| r.get(&key_of(state, source, item, now)));
     if dry_run {
-        return Ok(match read {
-            Some(_) => Done::Present(0),
-            None => Done::Would,
+        let key = key_of(state, source, item, now);
+        let read = match read {
+            Some(read) => read,
+            None => {
+                CatalogueRepo::new(state.ports.tables.clone())
+                    .get(&key)
+                    .await?
+            }
+        };
+        return Ok(if read.is_some() {
+            Done::Present
+        } else {
+            Done::Would
         });
     }
-    let recordings = crate::state::recordings(state);
-    let mut join = crate::state::joiner(state);
-    join.deferred_index = rows.map(|r| r.index.clone());
-    join.windows = rows.and_then(|r| r.windows.clone());
-    let fate = recordings
-        .listed_over(&join, source, item, now, read)
+    let fate = crate::state::recordings(state)
+        .listed(source, item, now, read)
         .await?;
     Ok(match fate {
         Fate::Catalogued(outputs) => Done::Catalogued(outputs),
-        Fate::Rejoined(_) => Done::Rejoined,
-        Fate::Present(row) => {
-            // Rows joined before the index existed: write their index rows (reads first, so a
-            // repeated run writes nothing).
-            let row = match row {
-                Some(row) => Some(row),
-                None => repo.get(&key).await?.map(|r| r.raw),
-            };
-            let indexed = match row {
-                Some(row) => index::ensure(state.ports.tables.as_ref(), &row).await?,
-                None => 0,
-            };
-            Done::Present(indexed)
-        }
+        Fate::Present => Done::Present,
     })
 }
 
@@ -134,8 +116,7 @@ async fn audit_blob(
         });
     }
     let created = item.props.created.unwrap_or(now);
-    let mut tail = crate::state::tailer(state);
-    tail.hold = walk.hold.cloned();
+    let tail = crate::state::tailer(state);
     // Registered first: a cursor inserted now is not read at all, one found finished was tailed
     // before (its blob's tags, already right, are only read).
     let tags = item.props.tag_count;
@@ -148,7 +129,7 @@ async fn audit_blob(
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
     // retire). Its records are written, and its sessions joined, at the walk's next checkpoint
     // ([`settle_hours`]).
-    let (never, mut unbounded) = (Deadline::never(state.ports.clock.clone()), u64::MAX);
+    let (never, mut unbounded) = (Budget::unlimited(state.ports.clock.clone()), u64::MAX);
     let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never).await?;
     if read.contended {
         // Claimed by another reader, or by a run stopped before it wrote what it held: failed
@@ -159,41 +140,4 @@ async fn audit_blob(
         )));
     }
     Ok(Done::Tailed)
-}
-
-/// What the audit-log hours tailed since the last call left to do, run before each checkpoint of
-/// their walk (nothing for other walks): their records written (folded together, so a session
-/// several hours share is merged once) and their cursors saved, then the session side of the join
-/// and the failed-login checks (their digests go to `emit`). Sessions wait durably (marked
-/// pending, partitions to check), so a run stopped after the write leaves them to the next run or
-/// tail tick; one stopped before it left the cursors where they were.
-///
-/// # Errors
-/// `Retryable` when the records could not be written (the checkpoint must not pass them).
-pub async fn settle_hours(
-    state: &AppState,
-    walk: Walk<'_>,
-    emit: &mut dyn FnMut(&str, Value),
-) -> Result<(), HandlerError> {
-    let Some(held) = walk.hold else {
-        return Ok(());
-    };
-    let mut tail = crate::state::tailer(state);
-    let now = state.ports.clock.now();
-    hold::flush(&tail, held, now).await?;
-    // A first backfill has catalogued nothing yet: one query spares a `recordingkeys` read per session.
-    tail.join.probe_keys = true;
-    let never = Deadline::never(state.ports.clock.clone());
-    tail.join(now, &never, &mut TickReport::default()).await;
-    let bursts = failed::run_pending(
-        &state.ports.tables,
-        &state.ports.sources,
-        state.audit.failed_login_threshold,
-        state.audit.failed_login_window,
-    )
-    .await;
-    for n in bursts {
-        emit(crate::notify::OUTPUT_BINDING, n.to_output());
-    }
-    Ok(())
 }

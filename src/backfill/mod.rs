@@ -15,27 +15,22 @@
 
 pub mod checkpoint;
 pub mod hashes;
-pub mod held;
 pub mod items;
 pub mod progress;
 pub mod rows;
 mod summary;
 mod workspaces;
 
-pub use summary::Summary;
-
-use std::sync::Arc;
+pub use summary::{JoinTotals, Summary};
 
 use futures::StreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use self::checkpoint::{BackfillRepo, Checkpoint};
-use self::held::HeldIndex;
 use self::items::{Done, process, time_of};
 use self::progress::Progress;
 use self::rows::PageRows;
-use crate::audit_logs::tail::hold::Hold;
 use crate::invocation::HandlerError;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -46,9 +41,6 @@ use crate::telemetry::redact;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Checkpoint after this many completed items (and at every page end).
 pub const CHECKPOINT_EVERY: usize = 100;
-/// Checkpoint after this many recordings (saved once the index rows held for them are written,
-/// [`HeldIndex`]).
-pub const RECORDINGS_CHECKPOINT_EVERY: usize = 1000;
 /// Failed items retried per run and kind.
 pub const MAX_RETRIED: usize = 10_000;
 
@@ -86,15 +78,8 @@ pub struct Walk<'a> {
     pub kind: Kind,
     /// The container and its store.
     pub source: &'a Source,
-    /// The first source of its kind (its checkpoints and failures keep the names they had
-    /// before several sources existed).
+    /// The first source of its kind (its checkpoints and failures are named by the kind alone).
     pub default: bool,
-    /// Audit-log walks: the records of the hours read since the last checkpoint, written together
-    /// at the next ([`items::settle_hours`]).
-    pub hold: Option<&'a Arc<Hold>>,
-    /// Recordings walks: the index rows their joins hold back, shared by every container of the
-    /// run, and the checkpoints waiting for them.
-    pub index: Option<&'a HeldIndex>,
 }
 
 impl Walk<'_> {
@@ -148,29 +133,17 @@ pub async fn run(
     };
     let mut budget = opts.limit.unwrap_or(usize::MAX);
     for kind in &opts.kinds {
-        let index = HeldIndex::default();
-        let stopped = walk_kind(
-            state,
-            *kind,
-            &index,
-            opts,
-            progress,
-            &mut s,
-            &mut budget,
-            emit,
-        )
-        .await;
-        // Whatever stopped the walks, the rows held are written and their checkpoints saved.
-        if !opts.dry_run {
-            index.release(state).await?;
-        }
-        if stopped {
+        if walk_kind(state, *kind, opts, progress, &mut s, &mut budget, emit).await {
             break;
         }
     }
     if opts.kinds.contains(&Kind::AuditLogs) && !opts.dry_run && s.complete {
         progress.stage("workspaces");
         workspaces::read(state, opts, &mut s, emit).await;
+    }
+    if !opts.dry_run {
+        progress.stage("join");
+        join(state, opts, &mut s, emit).await?;
     }
     if opts.hash && s.complete && !opts.dry_run && opts.kinds.contains(&Kind::Recordings) {
         progress.stage("hashes");
@@ -183,12 +156,51 @@ pub async fn run(
     Ok(s)
 }
 
+/// The join pass over the window (every recording created in it decided again, every session
+/// its walks changed joined), then the failed-login checks of the partitions the walks touched.
+///
+/// # Errors
+/// `Retryable` when the join fails (the next run, or a tail tick, joins what is still pending).
+async fn join(
+    state: &AppState,
+    opts: &Options,
+    s: &mut Summary,
+    emit: &mut dyn FnMut(&str, Value),
+) -> Result<(), HandlerError> {
+    let scope = crate::join::Scope {
+        since: crate::dates::format_date(opts.from.date()),
+        span: Some(crate::catalogue::window::Span {
+            from: opts.from,
+            until: opts.to,
+        }),
+    };
+    let unlimited = crate::clock::Budget::unlimited(state.ports.clock.clone());
+    let now = state.ports.clock.now();
+    let r = crate::state::join(state)
+        .run(&scope, now, &unlimited)
+        .await?;
+    s.joined = Some(JoinTotals {
+        evaluated: r.evaluated,
+        rewritten: r.rewritten,
+        sessions: r.sessions,
+    });
+    let bursts = crate::audit_logs::detect::failed::run_pending(
+        &state.ports.tables,
+        &state.ports.sources,
+        state.audit.failed_login_threshold,
+        state.audit.failed_login_window,
+    )
+    .await;
+    for n in bursts {
+        emit(crate::notify::OUTPUT_BINDING, n.to_output());
+    }
+    Ok(())
+}
+
 /// Walks every source of `kind`; `true` when the budget ran out (the run stops).
-#[allow(clippy::too_many_arguments)]
 async fn walk_kind(
     state: &AppState,
     kind: Kind,
-    index: &HeldIndex,
     opts: &Options,
     progress: &mut Progress,
     s: &mut Summary,
@@ -196,13 +208,10 @@ async fn walk_kind(
     emit: &mut dyn FnMut(&str, Value),
 ) -> bool {
     for (i, source) in kind.sources(state).iter().enumerate() {
-        let hold = Arc::new(Hold::default());
         let walk = Walk {
             kind,
             source,
             default: i == 0,
-            hold: (kind == Kind::AuditLogs).then_some(&hold),
-            index: (kind == Kind::Recordings).then_some(index),
         };
         progress.stage(&walk.label());
         // One source that cannot be listed fails its walk (named, counted, the run exits 1
@@ -273,13 +282,11 @@ async fn retry_failed(
 ) -> Result<(), HandlerError> {
     let repo = BackfillRepo::new(state.ports.tables.clone());
     let label = walk.label();
-    let mut retried = 0;
     for name in repo.failed(&label, MAX_RETRIED).await? {
         if *budget == 0 {
             break;
         }
         *budget -= 1;
-        retried += 1;
         let blob = walk.source.blob(name.clone());
         let result = match walk.source.store.properties(&blob).await {
             Err(StorageError::NotFound) => Ok(Done::Ignored),
@@ -296,32 +303,19 @@ async fn retry_failed(
             repo.clear(&label, &name).await?;
         }
     }
-    // Retried hours are written and joined at once: a walk already done has no checkpoint to come.
-    if retried > 0 {
-        items::settle_hours(state, walk, emit).await?;
-    }
     Ok(())
 }
 
-/// Saves a walk's checkpoint once what its items left for it is done: the audit-log hours' records
-/// written and their sessions joined ([`items::settle_hours`]); a recordings walk's checkpoint
-/// waits for the index rows its joins held back ([`HeldIndex`]). No checkpoint passes an item whose
-/// work is unfinished.
+/// Saves a walk's checkpoint (not in a dry run).
 async fn save(
     state: &AppState,
-    walk: Walk<'_>,
     opts: &Options,
     key: &str,
     cp: &Checkpoint,
-    emit: &mut dyn FnMut(&str, Value),
 ) -> Result<(), HandlerError> {
     if opts.dry_run {
         return Ok(());
     }
-    if let Some(index) = walk.index {
-        return index.save(state, key, cp).await;
-    }
-    items::settle_hours(state, walk, emit).await?;
     let repo = BackfillRepo::new(state.ports.tables.clone());
     Ok(repo.save(key, cp, state.ports.clock.now()).await?)
 }
@@ -368,8 +362,7 @@ async fn pass(
         // A recordings page's catalogue rows in one range query per day, not one read per item.
         let rows = match kind {
             Kind::Recordings if !todo.is_empty() => {
-                let index = walk.index.map(|i| i.rows.clone()).unwrap_or_default();
-                Some(PageRows::read(state, walk.source, &todo, now, index).await?)
+                Some(PageRows::read(state, walk.source, &todo, now).await?)
             }
             _ => None,
         };
@@ -387,18 +380,14 @@ async fn pass(
             progress.done(s);
             cp.after = Some(name);
             since_save += 1;
-            let every = match kind {
-                Kind::Recordings => RECORDINGS_CHECKPOINT_EVERY,
-                Kind::AuditLogs => CHECKPOINT_EVERY,
-            };
-            if since_save >= every {
+            if since_save >= CHECKPOINT_EVERY {
                 since_save = 0;
-                save(state, walk, opts, &key, &cp, emit).await?;
+                save(state, opts, &key, &cp).await?;
             }
         }
         drop(results);
         if *budget == 0 && (take > 0 || page.next.is_some()) {
-            save(state, walk, opts, &key, &cp, emit).await?;
+            save(state, opts, &key, &cp).await?;
             return Ok(false);
         }
         cp = Checkpoint {
@@ -406,7 +395,7 @@ async fn pass(
             marker: page.next,
             after: None,
         };
-        save(state, walk, opts, &key, &cp, emit).await?;
+        save(state, opts, &key, &cp).await?;
         if cp.done {
             return Ok(true);
         }

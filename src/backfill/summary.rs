@@ -12,10 +12,9 @@ pub struct Summary {
     pub catalogued: usize,
     /// Recordings already catalogued.
     pub already_present: usize,
-    /// Recordings catalogued before but not joined: joined again.
-    pub rejoined: usize,
-    /// Missing index rows written for rows joined before the index existed.
-    pub indexed: usize,
+    /// The run's join pass over its window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined: Option<JoinTotals>,
     /// Audit-log hours tailed now.
     pub audit_logs_tailed: usize,
     /// Audit-log hours tailed before.
@@ -36,6 +35,17 @@ pub struct Summary {
     pub hashes: Option<super::hashes::HashTotals>,
 }
 
+/// What the run's join pass did.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct JoinTotals {
+    /// Recordings decided.
+    pub evaluated: usize,
+    /// Catalogue rows whose join changed.
+    pub rewritten: usize,
+    /// Sessions whose recorded state was derived.
+    pub sessions: usize,
+}
+
 /// What a backfill read from the workspaces.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct WorkspaceTotals {
@@ -51,10 +61,10 @@ impl Summary {
     /// One line for logs.
     pub fn line(&self) -> String {
         format!(
-            "{} catalogued, {} already present, {} re-joined, {} audit logs tailed, {} tailed before, {} errors",
+            "{} catalogued, {} already present, {} joined, {} audit logs tailed, {} tailed before, {} errors",
             self.catalogued,
             self.already_present,
-            self.rejoined,
+            self.joined.as_ref().map_or(0, |j| j.rewritten),
             self.audit_logs_tailed,
             self.audit_logs_present,
             self.errors
@@ -69,11 +79,7 @@ impl Summary {
                     emit(binding, crate::invocation::outputs::decode(one));
                 }
             }
-            Done::Present(indexed) => {
-                self.already_present += 1;
-                self.indexed += indexed;
-            }
-            Done::Rejoined => self.rejoined += 1,
+            Done::Present => self.already_present += 1,
             Done::Tailed => self.audit_logs_tailed += 1,
             Done::TailedBefore => self.audit_logs_present += 1,
             Done::Would => self.would_process += 1,

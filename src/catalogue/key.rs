@@ -17,13 +17,10 @@
 use time::OffsetDateTime;
 
 use crate::dates::format_date;
-use crate::tables::keys::{decode_key, is_valid_key, key_or_digest};
-
-/// Prefix of a row key that is a digest of the path, not its encoding ([`key_or_digest`]).
-const HASHED: &str = "sha256.";
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, is_digest, is_valid_key, key};
 
 /// The address of a catalogue row; its text form `YYYY-MM-DD~<rowkey>` is the public recording id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordingKey {
     /// Creation day.
     pub pk: String,
@@ -60,7 +57,7 @@ impl RecordingKey {
             Some(a) => [a, ":", container, "/", blob].concat(),
             None => [container, "/", blob].concat(),
         };
-        let rk = key_or_digest(&path);
+        let rk = key(&path, Spelling::Encoded, MAX_KEY_BYTES);
         Self {
             pk: format_date(created.date()),
             rk,
@@ -70,6 +67,23 @@ impl RecordingKey {
     /// The public id.
     pub fn id(&self) -> String {
         [self.pk.as_str(), "~", &self.rk].concat()
+    }
+
+    /// The public id as a table key, or as the part of one that leaves it `room` bytes (member,
+    /// index, review and log rows of a recording): through the one encoder ([`key`]), so the id
+    /// itself (at most 1,035 bytes), or a digest where it does not fit (a path near the 1 KiB key
+    /// limit). Rows keyed so carry the id in `RecordingId`.
+    pub fn id_key(&self, room: usize) -> String {
+        key(&self.id(), Spelling::Verbatim, room)
+    }
+
+    /// The recording a row keyed by [`id_key`](Self::id_key) names: its `RecordingId`, else (rows
+    /// written before it was stored) its `RowKey`.
+    pub fn of_row(e: &crate::tables::Entity) -> Option<Self> {
+        let get = |k: &str| crate::tables::get_str(e, k).filter(|v| !v.is_empty());
+        get("RecordingId")
+            .or_else(|| get("RowKey"))
+            .and_then(Self::parse)
     }
 
     /// Parses a public id.
@@ -85,12 +99,7 @@ impl RecordingKey {
             });
         // A key the table service would refuse cannot name a stored row: not an id (a 400, never a
         // storage call that fails and reads as an outage).
-        let hashed = rk.strip_prefix(HASHED).is_some_and(|h| {
-            h.len() == 64
-                && h.bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        });
-        let valid_key = hashed || (is_valid_key(rk) && decode_key(rk).is_some());
+        let valid_key = is_digest(rk) || (is_valid_key(rk) && decode_key(rk).is_some());
         (valid_day && valid_key).then(|| Self {
             pk: pk.to_owned(),
             rk: rk.to_owned(),
@@ -99,7 +108,7 @@ impl RecordingKey {
 
     /// True when the key is a digest: the blob is named only by the row.
     pub fn is_hashed(&self) -> bool {
-        self.rk.starts_with(HASHED)
+        is_digest(&self.rk)
     }
 
     /// The blob this key spells out; `None` for a digest key (read the row's `Account`,

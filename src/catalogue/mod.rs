@@ -1,12 +1,16 @@
-//! The catalogue: recordings (and, later, sessions) as table rows, and their keys.
-//!
-//! [`model`] holds the row types and key scheme; [`repo`] the concrete repositories over
-//! `Arc<dyn TableStore>`. Shared on purpose by the domain modules that write or read the catalogue.
+//! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
+//! with one writer, [`repo::CatalogueRepo::update`]), their keys, and the index rows of the API's
+//! VM and user filters.
 
+pub mod guids;
 pub mod index;
 pub mod key;
-pub mod model;
+pub mod recording;
 pub mod repo;
+pub mod session;
+pub mod window;
 
 /// Table of recordings.
 pub const RECORDINGS_TABLE: &str = "recordings";
+/// The class name of a legal hold.
+pub const LEGAL_HOLD: &str = "legal-hold";

@@ -1,17 +1,14 @@
-//! Repositories over the table port. Concrete structs, not seams: the table fake covers them.
+//! Reads of table `recordings` and its one writer, [`CatalogueRepo::update`]. Concrete, not a seam:
+//! the table fake covers it. (Its index rows, `recordingindex`, change only with a join: the join
+//! pass writes them.)
 
 use std::sync::Arc;
 
 use super::RECORDINGS_TABLE;
-use super::model::{CatalogueEntry, RecordingKey};
+use super::recording::{Recording, RecordingKey};
 use crate::tables::filter::Op;
-use crate::tables::ops::{self, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode};
-
-/// What [`CatalogueRepo::update`] hands a change: the row as stored now (`None`: absent); it returns
-/// the new value and the entity to merge it onto, or `None` when there is nothing to write.
-pub type RowChange<'a> =
-    dyn FnMut(Option<&Versioned<CatalogueEntry>>) -> Option<(CatalogueEntry, Entity)> + Send + 'a;
+use crate::tables::ops::{self, query_all};
+use crate::tables::{Filter, Stored, TableError, TableStore};
 
 /// Reads and writes table `recordings`.
 #[derive(Clone)]
@@ -21,16 +18,21 @@ pub struct CatalogueRepo {
 
 crate::telemetry::debug_fields!(CatalogueRepo {});
 
-/// A row with the ETag it was read with, and the raw entity (which may carry properties other
-/// modules added, e.g. joined session fields, that a rewrite must keep).
+/// A row with the ETag it was read with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {
     /// The row.
     pub value: T,
     /// Its ETag.
     pub etag: String,
-    /// The entity as stored.
-    pub raw: Entity,
+}
+
+/// The row of a stored entity; `None` when it lost its key or times.
+pub fn parsed(s: &Stored) -> Option<Versioned<Recording>> {
+    Some(Versioned {
+        value: Recording::from_entity(&s.entity)?,
+        etag: s.etag.clone(),
+    })
 }
 
 impl CatalogueRepo {
@@ -39,18 +41,33 @@ impl CatalogueRepo {
         Self { tables }
     }
 
-    /// Reads a row. Rows that no longer parse are reported as absent-but-present via `Err`.
+    /// Reads a row.
     ///
     /// # Errors
     /// Table errors; `Permanent` for a row that lost required properties.
     pub async fn get(
         &self,
         key: &RecordingKey,
-    ) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
-        let Some(stored) = self.tables.get(RECORDINGS_TABLE, &key.pk, &key.rk).await? else {
+    ) -> Result<Option<Versioned<Recording>>, TableError> {
+        let Some(stored) =
+            ops::get(self.tables.as_ref(), RECORDINGS_TABLE, &key.pk, &key.rk).await?
+        else {
             return Ok(None);
         };
         parsed(&stored).map(Some).ok_or_else(|| broken(key))
+    }
+
+    /// The rows matching `filter`, at most `limit` (rows that no longer parse are left out).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn query(
+        &self,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<Versioned<Recording>>, TableError> {
+        let rows = query_all(self.tables.as_ref(), RECORDINGS_TABLE, filter, limit).await?;
+        Ok(rows.iter().filter_map(parsed).collect())
     }
 
     /// The rows of day partition `pk` whose `RowKey` lies in `[from, to]`, by key (one query per
@@ -64,14 +81,13 @@ impl CatalogueRepo {
         pk: &str,
         from: &str,
         to: &str,
-    ) -> Result<Vec<(String, Option<Versioned<CatalogueEntry>>)>, TableError> {
+    ) -> Result<Vec<(String, Option<Versioned<Recording>>)>, TableError> {
         let filter = Filter::And(vec![
             Filter::partition(pk),
             Filter::str("RowKey", Op::Ge, from),
             Filter::str("RowKey", Op::Le, to),
         ]);
-        let rows =
-            ops::query_all(self.tables.as_ref(), RECORDINGS_TABLE, &filter, usize::MAX).await?;
+        let rows = query_all(self.tables.as_ref(), RECORDINGS_TABLE, &filter, usize::MAX).await?;
         Ok(rows
             .iter()
             .filter_map(|s| {
@@ -81,33 +97,11 @@ impl CatalogueRepo {
             .collect())
     }
 
-    /// Inserts a new row (`Conflict` if another writer got there first) or replaces one read at `etag`.
-    /// Properties of `base` that `entry` does not define are kept.
-    ///
-    /// # Errors
-    /// `Conflict`, `PreconditionFailed`, or transient failures.
-    pub async fn write(
-        &self,
-        entry: &CatalogueEntry,
-        base: Option<&Entity>,
-        mode: WriteMode,
-    ) -> Result<String, TableError> {
-        let entity = match base {
-            None => entry.to_entity(),
-            Some(base) => {
-                let mut merged = base.clone();
-                merged.extend(entry.to_entity());
-                merged
-            }
-        };
-        write_creating_table(self.tables.as_ref(), RECORDINGS_TABLE, &entity, mode).await
-    }
-
-    /// Rewrites the row at `key` through `change` with [`ops::update_from`], starting from `read`
-    /// (the row as the caller just read it; `None`: absent). `change` gets the row as stored now
-    /// (`None`: absent) and returns the new value with the entity it is merged onto, which keeps
-    /// properties other modules added (`None`: nothing to write). Returns the row as written, or
-    /// `None` when nothing was.
+    /// The one writer: `change` gets the row as stored now (`None`: absent) and returns the row to
+    /// store (`None`: nothing to write); the write is conditional (insert when absent, `If-Match`
+    /// otherwise) and a lost race asks `change` again on the row as stored then. `read` is the row
+    /// as the caller just read it (`None`: absent). Returns the row as written, or `None` when
+    /// nothing was.
     ///
     /// # Errors
     /// Table errors; `Permanent` for a row that lost required properties, `Transient` when the
@@ -115,12 +109,12 @@ impl CatalogueRepo {
     pub async fn update(
         &self,
         key: &RecordingKey,
-        read: Option<Versioned<CatalogueEntry>>,
-        change: &mut RowChange<'_>,
-    ) -> Result<Option<Versioned<CatalogueEntry>>, TableError> {
+        read: Option<Versioned<Recording>>,
+        mut change: impl FnMut(Option<&Recording>) -> Option<Recording> + Send,
+    ) -> Result<Option<Versioned<Recording>>, TableError> {
         let (mut lost_properties, mut wrote) = (false, None);
         let read = read.map(|r| Stored {
-            entity: r.raw,
+            entity: r.value.to_entity(),
             etag: r.etag,
         });
         let stored = ops::update_from(
@@ -130,16 +124,14 @@ impl CatalogueRepo {
             &key.rk,
             read,
             &mut |cur| {
-                wrote = None;
-                let row = cur.map(parsed);
+                let row = cur.map(|s| Recording::from_entity(&s.entity));
                 lost_properties = matches!(row, Some(None));
-                if lost_properties {
-                    return None;
-                }
-                let (entry, mut merged) = change(row.flatten().as_ref())?;
-                merged.extend(entry.to_entity());
-                wrote = Some(entry);
-                Some(merged)
+                wrote = if lost_properties {
+                    None
+                } else {
+                    change(row.flatten().as_ref())
+                };
+                wrote.as_ref().map(Recording::to_entity)
             },
         )
         .await?;
@@ -149,18 +141,8 @@ impl CatalogueRepo {
         Ok(wrote.zip(stored).map(|(value, s)| Versioned {
             value,
             etag: s.etag,
-            raw: s.entity,
         }))
     }
-}
-
-/// The row of a stored entity; `None` when it lost required properties.
-fn parsed(s: &Stored) -> Option<Versioned<CatalogueEntry>> {
-    Some(Versioned {
-        value: CatalogueEntry::from_entity(&s.entity)?,
-        etag: s.etag.clone(),
-        raw: s.entity.clone(),
-    })
 }
 
 /// The error for a row that lost required properties.

@@ -19,6 +19,9 @@ pub struct ApiSettings {
     pub download_links: bool,
     /// `CATALOGUE_LINK_MINUTES` (default 15, capped at 60): the link lifetime.
     pub link_lifetime: time::Duration,
+    /// `CATALOGUE_EVIDENCE_BUILDS` (default 2, 1–16): evidence packs `GET /api/evidence` builds at
+    /// once on an instance; a request beyond them is answered 503 with `Retry-After`.
+    pub evidence_builds: usize,
 }
 
 impl Default for ApiSettings {
@@ -33,6 +36,7 @@ impl Default for ApiSettings {
             health: crate::health::report::Thresholds::default(),
             download_links: false,
             link_lifetime: time::Duration::minutes(i64::from(links::DEFAULT_MINUTES)),
+            evidence_builds: 2,
         }
     }
 }
@@ -47,6 +51,7 @@ impl ApiSettings {
             health: crate::health::report::Thresholds::from_reader(r),
             download_links: r.flag("CATALOGUE_DOWNLOAD_LINKS", d.download_links),
             link_lifetime: links::lifetime(r),
+            evidence_builds: r.number("CATALOGUE_EVIDENCE_BUILDS", d.evidence_builds, 1..=16),
         }
     }
 }

@@ -23,5 +23,12 @@ pub mod view;
 /// The timer function.
 pub const FUNCTION: &str = "EstateCheck";
 
+/// The partition of a host's rows (`estate`, `livesessions`): its lower-case resource id through
+/// the one key encoder (base64url).
+pub fn host_key(host: &str) -> String {
+    use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+    key(&host.to_ascii_lowercase(), Spelling::Encoded, MAX_KEY_BYTES)
+}
+
 #[cfg(test)]
 mod tests;

@@ -7,17 +7,19 @@
 //! Bastion uses one id for both), or when `sessionwindows` has a session on the same host and
 //! target VM that started within [`START_TOLERANCE`] of it (and the same user when both name one).
 //! Each `livesessions` row is decided once, at its deadline, by an ETag-conditional write of
-//! `Audit` (`tunnel:<id>` or `missing`): of two instances, the one that writes it announces.
+//! `Audit` (`tunnel:<id>`, `missing`, or `unknown` when the session's start could not be read and
+//! its id matched no tunnel: a start time the service wrote in an unreadable form never raises
+//! `session.unaudited` by itself): of two instances, the one that writes it announces.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::live::LIVE_TABLE;
-use crate::audit_logs::repo::{SESSIONS_TABLE, WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::SESSION_ROW;
+use crate::catalogue::session::{SESSIONS_TABLE, tunnel_key};
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
-use crate::tables::keys::{encode_key, is_valid_key};
 use crate::tables::ops::{get, query_all, update_from};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, get_str};
 
@@ -27,6 +29,8 @@ pub const UNAUDITED: &str = "session.unaudited";
 pub const START_TOLERANCE: Duration = Duration::minutes(10);
 /// Stored decision of a session no audit log showed.
 const MISSING: &str = "missing";
+/// Stored decision of a session whose start could not be read and whose id is no tunnel's.
+const UNKNOWN: &str = "unknown: start time unreadable";
 
 /// When a live-session row is due to be decided: its start (else first sight) plus `wait`.
 pub fn due(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
@@ -60,9 +64,9 @@ pub fn same_session(e: &Entity, w: &WindowRow) -> bool {
 /// Table errors.
 pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<String>, TableError> {
     let id = get_str(e, "SessionId").unwrap_or_default();
+    // A session's key is its tunnel id as is (checked where the audit logs enter).
     if !id.is_empty()
-        && is_valid_key(id)
-        && get(tables, SESSIONS_TABLE, id, SESSION_ROW)
+        && get(tables, SESSIONS_TABLE, &tunnel_key(id), SESSION_ROW)
             .await?
             .is_some()
     {
@@ -100,16 +104,21 @@ pub async fn sweep(
     wait: Duration,
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, TableError> {
-    let pk = encode_key(&host.to_ascii_lowercase());
+    let pk = super::host_key(host);
     let rows = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000).await?;
     let mut out = Vec::new();
     for r in rows.iter().filter(|r| undecided(&r.entity)) {
         if due(&r.entity, wait).is_none_or(|d| d > now) {
             continue;
         }
-        let decision = audited(tables, &r.entity)
-            .await?
-            .map_or_else(|| MISSING.to_owned(), |t| format!("tunnel:{t}"));
+        let readable = get_str(&r.entity, "StartTime")
+            .and_then(timestamp)
+            .is_some();
+        let decision = match audited(tables, &r.entity).await? {
+            Some(t) => format!("tunnel:{t}"),
+            None if readable => MISSING.to_owned(),
+            None => UNKNOWN.to_owned(),
+        };
         if decide(tables, &pk, r, &decision).await? && decision == MISSING {
             out.push(notification(&r.entity, wait));
         }
@@ -155,7 +164,7 @@ fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
         Severity::Critical,
         format!(
             "Live Bastion session missing from the audit logs on {}",
-            s("HostName")
+            crate::telemetry::text::isolate(&s("HostName"))
         ),
         json!({
             "bastionHost": s("HostName"), "bastionHostId": host, "sessionId": s("SessionId"),

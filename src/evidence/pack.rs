@@ -62,7 +62,14 @@ pub async fn write_pack(
     opts: &PackOptions,
     pdf: Option<&dyn PdfPrinter>,
 ) -> anyhow::Result<Manifest> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut mkdir = std::fs::DirBuilder::new();
+    mkdir.recursive(true);
+    // The directories made here are the process's user's only, like the files (`0700`).
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut mkdir, 0o700);
+    mkdir
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
     let mut counter = Counter::new(opts.to, opts.review_deadline);
     let mut files: Vec<FileEntry> = Vec::new();
     let mut integrity = CsvFile::create(dir, INTEGRITY, &source.integrity_columns())?;
@@ -136,10 +143,7 @@ pub async fn write_pack(
 
 fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut f = std::fs::File::options()
-        .write(true)
-        .create_new(true)
-        .open(dir.join(name))?;
+    let mut f = super::writer::create_private(&dir.join(name))?;
     f.write_all(bytes)?;
     f.sync_all()
 }

@@ -17,6 +17,8 @@ use super::verify::verify_dir;
 struct Fixed;
 
 const HOSTILE: &str = "<script>alert(1)</script>";
+/// A principal whose name would read backwards (and reverse what follows it) if it acted.
+const BIDI: &str = "mallory\u{202E}nimda";
 
 fn session(
     id: &str,
@@ -100,7 +102,7 @@ impl RowSource for Fixed {
             (Kind::AccessAudit, 0) => vec![Row {
                 cells: vec![HOSTILE.into(), "read".into(), "rec-s1".into()],
                 facts: Facts::Access {
-                    who: HOSTILE.into(),
+                    who: BIDI.into(),
                     target: "rec-s1".into(),
                     action: "read".into(),
                     at: "2026-10-04T00:00:00Z".into(),
@@ -233,6 +235,10 @@ async fn outside_text_is_text_and_formulas_are_defused() {
         assert!(!html.contains(fetch), "report fetches something: {fetch}");
     }
     assert!(html.contains("<svg"), "charts inline");
+    // Outside values are isolated and their directional controls shown, never acting.
+    assert!(!html.contains('\u{202E}'), "a raw override in the report");
+    assert!(html.contains("<bdi>mallory[U+202E]nimda</bdi>"), "{html}");
+    assert!(html.contains("<bdi>&lt;script&gt;"), "hosts isolated too");
     let csv = std::fs::read_to_string(dir.join("sessions.csv")).expect("csv");
     assert!(csv.contains("'=cmd|calc") && csv.ends_with("\r\n"), "{csv}");
     let f = &m.figures["total"];

@@ -1,5 +1,7 @@
 //! Files of a pack, written once: every byte goes through SHA-256 and a counter on its way to disk,
-//! so the manifest entry is known when the file is closed, without reading it again.
+//! so the manifest entry is known when the file is closed, without reading it again. Every file is
+//! created readable and writable by the process's user only ([`create_private`]): a pack holds user
+//! names, e-mail and client addresses.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,10 +26,7 @@ impl HashingFile {
     /// # Errors
     /// I/O errors, including an existing file.
     pub fn create(dir: &Path, name: &str) -> std::io::Result<Self> {
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(dir.join(name))?;
+        let file = create_private(&dir.join(name))?;
         Ok(Self {
             name: name.to_owned(),
             out: BufWriter::with_capacity(64 * 1024, file),
@@ -65,6 +64,19 @@ impl Write for HashingFile {
     }
 }
 
+/// Creates `path` for writing, refusing to replace an existing file, with mode `0600` on Unix (the
+/// process's user only, whatever the umask allows).
+///
+/// # Errors
+/// I/O errors, including an existing file.
+pub fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut options = File::options();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 /// Writes a whole small file (the report) and returns its entry.
 ///
 /// # Errors
@@ -77,7 +89,7 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<FileE
 
 /// A CSV file whose cells a spreadsheet shows as text ([`csv_text`], as the API's lists).
 pub struct CsvFile {
-    out: csv::Writer<HashingFile>,
+    out: HashingFile,
     rows: u64,
 }
 
@@ -87,10 +99,9 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn create(dir: &Path, name: &str, columns: &[String]) -> std::io::Result<Self> {
-        let out = csv_text::writer(HashingFile::create(dir, name)?);
-        let mut f = Self { out, rows: 0 };
-        f.out.write_record(columns).map_err(std::io::Error::other)?;
-        Ok(f)
+        let mut out = HashingFile::create(dir, name)?;
+        csv_text::row(&mut out, columns)?;
+        Ok(Self { out, rows: 0 })
     }
 
     /// Writes one row.
@@ -98,7 +109,7 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
-        csv_text::row(&mut self.out, cells).map_err(std::io::Error::other)?;
+        csv_text::row(&mut self.out, cells)?;
         self.rows += 1;
         Ok(())
     }
@@ -108,8 +119,6 @@ impl CsvFile {
     /// # Errors
     /// I/O errors.
     pub fn finish(self) -> std::io::Result<FileEntry> {
-        let rows = self.rows;
-        let file = self.out.into_inner().map_err(|e| e.into_error())?;
-        file.finish(Some(rows))
+        self.out.finish(Some(self.rows))
     }
 }

@@ -27,7 +27,7 @@ use super::{ExportRow, Table};
 use crate::dates::{format_utc_millis, timestamp};
 use crate::ingestion::pack::{cut_fields, cut_text};
 use crate::tables::filter::Op;
-use crate::tables::keys::key_or_digest;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, page, update, write_creating_table};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_i64, get_str, int64};
 
@@ -84,7 +84,9 @@ impl Outbox {
 
 /// The outbox row key of a row at `time` with id `id`.
 pub fn row_key(time: OffsetDateTime, id: &str) -> String {
-    format!("{}~{}", format_utc_millis(time), key_or_digest(id))
+    let time = format_utc_millis(time);
+    let room = MAX_KEY_BYTES - time.len() - 1;
+    format!("{time}~{}", key(id, Spelling::Encoded, room))
 }
 
 /// The record of `row`: its columns, fields over 64 KB cut, the whole within [`MAX_PARTS`] parts.

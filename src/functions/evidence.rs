@@ -95,8 +95,8 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
         return Ok(Outcome::skipped(format!("the pack of {month} exists")));
     }
     let opts = options(&state.config, from, to, None, now);
-    let dir = std::env::temp_dir().join(format!("evidence-{}", inv.id));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Removed when the guard drops: however the invocation ends.
+    let dir = crate::api::evidence::pack_dir().map_err(|e| retry(e.into()))?;
     // The invocation in the folder name keeps two runs of one scheduled time apart.
     let run = format!(
         "{}-{}",
@@ -108,14 +108,14 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
             .collect::<String>()
     );
     let result = async {
-        let manifest = build(&state.ports, &key, &opts, &dir, None).await?;
+        let manifest = build(&state.ports, &key, &opts, dir.path(), None).await?;
         let names = manifest
             .files
             .iter()
             .map(|f| f.name.clone())
             .chain([MANIFEST.to_owned(), SIGNATURE.to_owned()]);
         for name in names {
-            let body = Bytes::from(std::fs::read(dir.join(&name))?);
+            let body = Bytes::from(std::fs::read(dir.path().join(&name))?);
             let blob = BlobRef::new(CONTAINER, format!("{month}/{run}/{name}"));
             blobs
                 .upload(&blob, write_once(body, content_type(&name)))
@@ -124,7 +124,7 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
         anyhow::Ok(manifest.files.len() + 2)
     }
     .await;
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let files = result.map_err(retry)?;
     let commit =
         json!({"folder": format!("{month}/{run}/"), "generatedAt": crate::dates::format_utc(now)});

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::events::timer::TimerInfo;
 use crate::integrity::timer::{BUDGET, lookback_days, run, select};
 use crate::integrity::{HashRequest, handler::hash_recording};

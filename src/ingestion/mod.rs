@@ -106,12 +106,11 @@ impl LogsIngestion for IngestionClient {
     async fn upload(&self, stream: &str, gzip: &[u8], until: Instant) -> Result<(), RestError> {
         let role = format!("{ROLE} on data collection rule {}", self.dcr);
         let req = RestRequest {
-            method: Method::POST,
-            url: self.url(stream)?,
             body: Some(Body::Gzip(gzip)),
-            role: &role,
-        };
-        match self.rest.send_until(req, Some(until)).await {
+            ..RestRequest::new(Method::POST, self.url(stream)?, None, &role)
+        }
+        .until(Some(until));
+        match self.rest.send(req).await {
             Ok(_) => Ok(()),
             Err(e @ RestError::Rejected { status: 413, .. }) => {
                 if gzip.len() <= MAX_CALL_BYTES && !self.json_basis.swap(true, Ordering::Relaxed) {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::verify::Verdict;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc_millis;
 use crate::tables::ops::{query_all, update};
 use crate::tables::{Entity, Filter, TableError, TableStore, get_str};

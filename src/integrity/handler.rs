@@ -5,18 +5,14 @@
 //! skipped (deletion is the sweep's and `verify`'s business). If the blob changed since the request,
 //! the current content is hashed and `HashedEtag` says which state the digest belongs to.
 
-use serde_json::Value;
-
 use super::blob_of;
 use super::hash::{CHUNK, HashError, Hashed, hash_blob};
-use super::{PROP_AT, PROP_ETAG, PROP_LENGTH, PROP_SHA256};
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
 use crate::ports::Ports;
 use crate::storage::{StorageError, normalize_etag};
-use crate::tables::{get_str, int64};
 
 /// Hashes the recording at `key` unless its row already holds the digest of the current state.
 ///
@@ -41,7 +37,7 @@ pub async fn hash_recording(
         }
         other => other?.etag,
     };
-    if hashed_at(&row.raw) == Some(normalize_etag(&current)) {
+    if hashed_at(&row.value) == Some(normalize_etag(&current)) {
         return Ok(Outcome::skipped("already hashed at the current ETag"));
     }
     let hashed = match hash_blob(store, &blob, CHUNK).await {
@@ -72,31 +68,32 @@ pub async fn hash_recording(
     )))
 }
 
-/// `HashedEtag` of a row, normalised.
-pub fn hashed_at(raw: &crate::tables::Entity) -> Option<&str> {
-    get_str(raw, PROP_ETAG)
-        .filter(|e| !e.is_empty() && get_str(raw, PROP_SHA256).is_some())
-        .map(normalize_etag)
+/// `HashedEtag` of a row, normalised: the blob state its digest belongs to.
+pub fn hashed_at(row: &Recording) -> Option<&str> {
+    row.hash
+        .as_ref()
+        .map(|h| normalize_etag(&h.etag))
+        .filter(|e| !e.is_empty())
 }
 
-/// Merges the digest into the row, keeping every other property; a row gone meanwhile needs none.
+/// Records the digest on the row, keeping every other field; a row gone meanwhile needs none.
 async fn record(
     ports: &Ports,
     repo: &CatalogueRepo,
     key: &RecordingKey,
-    row: crate::catalogue::repo::Versioned<crate::catalogue::model::CatalogueEntry>,
+    row: crate::catalogue::repo::Versioned<Recording>,
     hashed: &Hashed,
 ) -> Result<(), HandlerError> {
-    let at = format_utc(ports.clock.now());
-    let length = i64::try_from(hashed.length).unwrap_or(i64::MAX);
-    repo.update(key, Some(row), &mut |cur| {
-        let row = cur?;
-        let mut raw = row.raw.clone();
-        raw.insert(PROP_SHA256.into(), Value::String(hashed.sha256.clone()));
-        raw.insert(PROP_ETAG.into(), Value::String(hashed.etag.clone()));
-        raw.insert(PROP_AT.into(), Value::String(at.clone()));
-        int64(&mut raw, PROP_LENGTH, length);
-        Some((row.value.clone(), raw))
+    let hash = Hash {
+        sha256: hashed.sha256.clone(),
+        length: hashed.length,
+        etag: hashed.etag.clone(),
+        at: format_utc(ports.clock.now()),
+    };
+    repo.update(key, Some(row), |cur| {
+        let mut r = cur?.clone();
+        r.hash = Some(hash.clone());
+        Some(r)
     })
     .await?;
     Ok(())

@@ -30,7 +30,7 @@ use crate::storage::{BlobRef, BlobStore, StorageError};
 /// read (a permanent error, counted by the caller, never a finding).
 pub(crate) fn blob_of<'a>(
     ports: &'a Ports,
-    row: &crate::catalogue::model::CatalogueEntry,
+    row: &crate::catalogue::recording::Recording,
 ) -> Result<(&'a dyn BlobStore, BlobRef), StorageError> {
     let (source, blob) = ports
         .sources
@@ -48,10 +48,6 @@ pub const OUTPUT_BINDING: &str = "hashRequests";
 pub const PROP_SHA256: &str = "Sha256";
 /// Length in bytes of the hashed content.
 pub const PROP_LENGTH: &str = "HashedLength";
-/// ETag of the hashed blob state.
-pub const PROP_ETAG: &str = "HashedEtag";
-/// When it was hashed.
-pub const PROP_AT: &str = "HashedAt";
 
 /// A queue message asking for one recording's hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

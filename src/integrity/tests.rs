@@ -61,7 +61,7 @@ pub(super) async fn catalogue(f: &Fakes, name: &str, seq: &str) -> Value {
 }
 
 async fn row(f: &Fakes, id: &str) -> crate::tables::Entity {
-    let k = crate::catalogue::model::RecordingKey::parse(id).expect("id");
+    let k = crate::catalogue::recording::RecordingKey::parse(id).expect("id");
     f.tables
         .get(RECORDINGS_TABLE, &k.pk, &k.rk)
         .await
@@ -107,7 +107,14 @@ async fn created_recordings_are_hashed_once_keeping_other_properties() {
     assert_eq!(req["blobName"], blob.name.as_str());
     // Another module joined a session meanwhile: its properties must survive the hash write.
     let mut e = row(&f, &id).await;
-    e.insert("UserName".into(), json!("alice"));
+    for (k, v) in [
+        ("MatchConfidence", "exact"),
+        ("MatchCandidates", "t-1"),
+        ("TunnelId", "t-1"),
+        ("UserName", "alice"),
+    ] {
+        e.insert(k.into(), json!(v));
+    }
     rewrite(&f, &e).await;
     let first = hash_request(&f, &req).await.expect("hash");
     assert!(matches!(first, Outcome::Processed { .. }), "{first:?}");

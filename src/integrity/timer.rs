@@ -135,7 +135,7 @@ async fn remember<E>(
     let (Some(pk), Some(rk)) = (get_str(raw, "PartitionKey"), get_str(raw, "RowKey")) else {
         return;
     };
-    let key = crate::catalogue::model::RecordingKey {
+    let key = crate::catalogue::recording::RecordingKey {
         pk: pk.to_owned(),
         rk: rk.to_owned(),
     };

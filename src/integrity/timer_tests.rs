@@ -142,8 +142,10 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         put(&f, name, content(500)).await;
         let req = catalogue(&f, name, "01").await;
         keys.push(
-            crate::catalogue::model::RecordingKey::parse(req["recordingId"].as_str().expect("id"))
-                .expect("key"),
+            crate::catalogue::recording::RecordingKey::parse(
+                req["recordingId"].as_str().expect("id"),
+            )
+            .expect("key"),
         );
         crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req))
             .await
@@ -173,7 +175,7 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         "{out:?}"
     );
     // Each recording's result is stored as its latest verification, by this run.
-    let stored = |keys: Vec<crate::catalogue::model::RecordingKey>| {
+    let stored = |keys: Vec<crate::catalogue::recording::RecordingKey>| {
         let f = &f;
         async move {
             let mut out = Vec::new();

@@ -11,13 +11,12 @@ use time::OffsetDateTime;
 
 use super::blob_of;
 use super::hash::{CHUNK, HashError, hash_blob};
-use super::{PROP_LENGTH, PROP_SHA256};
-use crate::catalogue::model::CatalogueEntry;
+use crate::catalogue::recording::{Hash, Recording};
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::ports::Ports;
-use crate::tables::{Entity, get_i64, get_str};
+use crate::tables::Entity;
 
 /// What one row's check found.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,11 +60,15 @@ pub async fn verify_row(
     raw: &Entity,
     now: OffsetDateTime,
 ) -> Result<Verdict, HashError> {
-    let Some(entry) = CatalogueEntry::from_entity(raw) else {
+    let Some(entry) = Recording::from_entity(raw) else {
         return Ok(Verdict::Unhashed);
     };
     let id = entry.key.id();
-    let (Some(expected), Some(length)) = (get_str(raw, PROP_SHA256), get_i64(raw, PROP_LENGTH))
+    let Some(Hash {
+        sha256: expected,
+        length,
+        ..
+    }) = entry.hash.clone()
     else {
         return Ok(Verdict::Unhashed);
     };
@@ -100,9 +103,7 @@ pub async fn verify_row(
             ))
         }
         Err(e) => Err(e),
-        Ok(h) if h.sha256 == expected && i64::try_from(h.length).ok() == Some(length) => {
-            Ok(Verdict::Intact)
-        }
+        Ok(h) if h.sha256 == expected && h.length == length => Ok(Verdict::Intact),
         Ok(h) => finding(Notification::new(
             "recording.tampered",
             &format!("{id}\n{}", h.sha256),

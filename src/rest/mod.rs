@@ -27,8 +27,12 @@ use crate::telemetry::redact;
 
 /// Tries after the first: enough to ride out a throttling burst inside the deadline.
 const RETRIES: usize = 4;
-/// First back-off; each next one is four times longer (0.5, 2, 8 s), jittered.
+/// First back-off; each next one is four times longer (0.5, 2, 8 s), jittered. A 429 without
+/// `Retry-After` (documented for the Logs Query API) waits these too.
 const FIRST_DELAY: Duration = Duration::from_millis(500);
+/// How much longer than the server's own time limit (`Prefer: wait`) a try may take: the
+/// server's timeout answer (504) must reach us before our own timeout cuts the connection.
+pub const SERVER_WAIT_MARGIN: Duration = Duration::from_secs(10);
 
 /// How long one try and the whole call may take.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +63,62 @@ pub struct RestRequest<'a> {
     pub body: Option<Body<'a>>,
     /// The role (or permission) a 403 names, e.g. "Log Analytics Reader on workspace …".
     pub role: &'a str,
+    /// The end of the run the call belongs to: no wait (`Retry-After`, a paused lane) is waited
+    /// past it, and the call ends there at the latest.
+    pub until: Option<Instant>,
+    /// The server's own time limit for the request (`Prefer: wait=<seconds>`): each try is given
+    /// longer than it, and a server timeout (504, or an error coded `GatewayTimeout`) is returned
+    /// at once as [`RestError::ServerTimeout`] instead of being asked again as it was.
+    pub server_wait: Option<Duration>,
+}
+
+impl<'a> RestRequest<'a> {
+    /// A request with no run deadline and no server wait.
+    pub fn new(
+        method: Method,
+        url: Url,
+        body: Option<&'a serde_json::Value>,
+        role: &'a str,
+    ) -> Self {
+        Self {
+            method,
+            url,
+            body: body.map(Body::Json),
+            role,
+            until: None,
+            server_wait: None,
+        }
+    }
+
+    /// The same request ending by `until` at the latest.
+    #[must_use]
+    pub fn until(mut self, until: Option<Instant>) -> Self {
+        self.until = until;
+        self
+    }
+
+    /// The same request with the server's time limit `wait` (whole seconds, at least one).
+    #[must_use]
+    pub fn server_wait(mut self, wait: Duration) -> Self {
+        self.server_wait = Some(wait.max(Duration::from_secs(1)));
+        self
+    }
+
+    /// How long one try may take.
+    fn try_timeout(&self, limits: &RestLimits) -> Duration {
+        self.server_wait
+            .map_or(limits.try_timeout, |w| w + SERVER_WAIT_MARGIN)
+    }
+
+    /// When the whole call must have ended, started at `started`.
+    fn end(&self, limits: &RestLimits, started: Instant) -> Instant {
+        let mut end = started + limits.deadline;
+        if self.server_wait.is_some() {
+            // At least one whole try fits, whatever the client's own deadline.
+            end = end.max(started + self.try_timeout(limits) + FIRST_DELAY);
+        }
+        self.until.map_or(end, |u| end.min(u))
+    }
 }
 
 /// A request body.
@@ -142,30 +202,17 @@ impl RestClient {
     /// # Errors
     /// [`RestError`]: `Throttled` when the service's wait would pass the deadline.
     pub async fn send(&self, req: RestRequest<'_>) -> Result<Response, RestError> {
-        self.send_until(req, None).await
-    }
-
-    /// [`send`](Self::send) within the client's deadline and, when given, `until` (what is left of
-    /// the caller's run): no try outlives it, and a wait the service asks for beyond it is not
-    /// waited (`Throttled` at once).
-    ///
-    /// # Errors
-    /// As [`send`](Self::send).
-    pub async fn send_until(
-        &self,
-        req: RestRequest<'_>,
-        until: Option<Instant>,
-    ) -> Result<Response, RestError> {
-        let own = Instant::now() + self.inner.limits.deadline;
-        let deadline = until.map_or(own, |u| u.min(own));
+        let end = req.end(&self.inner.limits, Instant::now());
         let attempt = || async {
-            let res = match self.try_once(&req, deadline).await {
+            let res = match self.try_once(&req, end).await {
                 Ok(res) => res,
                 Err(error) => {
-                    return Err(Failed {
-                        error,
-                        retry_after: None,
-                    });
+                    // A lane paused past the deadline says for how long: not worth a retry.
+                    let retry_after = match &error {
+                        RestError::Throttled { retry_after } => *retry_after,
+                        _ => None,
+                    };
+                    return Err(Failed { error, retry_after });
                 }
             };
             let status = res.status();
@@ -184,12 +231,16 @@ impl RestClient {
         attempt
             .retry(policy)
             .sleep(tokio::time::sleep)
-            .when(|f| f.error.is_retryable())
-            // The service's own wait wins over the back-off; a wait that would outlive the
-            // deadline is not waited: the call ends with this error and the caller resumes later.
+            // A wait that would outlive the deadline is not waited: the caller resumes later.
+            .when(|f| {
+                let wait = f.retry_after.unwrap_or(FIRST_DELAY);
+                f.error.is_retried_here() && Instant::now() + wait < end
+            })
+            // The service's own wait wins over the back-off; a back-off that would outlive the
+            // deadline is not waited either.
             .adjust(|f, backoff| {
                 let wait = backoff.map(|d| f.retry_after.unwrap_or(d))?;
-                (Instant::now() + wait < deadline).then_some(wait)
+                (Instant::now() + wait < end).then_some(wait)
             })
             .await
             .map_err(|f| f.error)
@@ -198,19 +249,14 @@ impl RestClient {
     /// [`send`](Self::send), then the body as JSON.
     ///
     /// # Errors
-    /// [`RestError`]; an unreadable body is `Transient`.
+    /// [`RestError`]; an unreadable body, or none (a 202 or 204 has none), is `Transient`.
     pub async fn json<T: DeserializeOwned>(&self, req: RestRequest<'_>) -> Result<T, RestError> {
         let res = self.send(req).await?;
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
+        body_json(res).await
     }
 
-    /// One exchange, through the pacer when there is one (a wait for it ends at `deadline`),
-    /// ended at `deadline` whatever the per-try timeout.
+    /// One exchange, through the pacer when there is one: a lane paused past `deadline` (a
+    /// `Retry-After` longer than what is left) fails at once; a wait for room ends at `deadline`.
     async fn try_once(
         &self,
         req: &RestRequest<'_>,
@@ -223,10 +269,16 @@ impl RestClient {
             return bounded(tokio::time::timeout_at(deadline.into(), self.exchange(req)).await);
         };
         let lane = pace::Lane::of(&req.method);
-        let Ok(_permit) = tokio::time::timeout_at(deadline.into(), pacer.acquire(lane)).await
-        else {
-            return Err(RestError::Throttled { retry_after: None });
-        };
+        let _permit =
+            match tokio::time::timeout_at(deadline.into(), pacer.acquire(lane, deadline)).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(paused)) => {
+                    return Err(RestError::Throttled {
+                        retry_after: Some(paused),
+                    });
+                }
+                Err(_) => return Err(RestError::Throttled { retry_after: None }),
+            };
         let res = bounded(tokio::time::timeout_at(deadline.into(), self.exchange(req)).await)?;
         pacer.answered(lane, res.status(), res.headers());
         Ok(res)
@@ -237,7 +289,11 @@ impl RestClient {
             .inner
             .http
             .request(req.method.clone(), req.url.clone())
+            .timeout(req.try_timeout(&self.inner.limits))
             .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(wait) = req.server_wait {
+            rb = rb.header("prefer", format!("wait={}", wait.as_secs().max(1)));
+        }
         if let Some(Body::Json(body)) = req.body {
             rb = rb.json(body);
         } else if let Some(Body::Gzip(bytes)) = req.body {
@@ -257,4 +313,23 @@ impl RestClient {
             .await
             .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))
     }
+}
+
+/// The body of a successful answer as JSON.
+///
+/// # Errors
+/// `Transient` for a body that breaks off, is empty (202 and 204 carry none) or is not JSON.
+pub async fn body_json<T: DeserializeOwned>(res: Response) -> Result<T, RestError> {
+    let status = res.status();
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(RestError::Transient(format!(
+            "an answer without a body ({status})"
+        )));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
 }

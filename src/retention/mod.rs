@@ -16,12 +16,14 @@
 //! could not be expressed — moving the held blob out of the range can.
 //!
 //! [`policy`] is pure (classes, rules, tag merge); [`tags`] the pure tag scheme; [`hold`] legal holds
-//! and overrides; [`sweep`] the `RetentionSweep` function; [`tombstone`] deletion evidence;
+//! and overrides; [`retag`] a recording's class by its session; [`sweep`] the `RetentionSweep`
+//! function; [`tombstone`] deletion evidence;
 //! [`lifecycle`] the lifecycle-management policy generator; [`settings`] its app settings.
 
 pub mod hold;
 pub mod lifecycle;
 pub mod policy;
+pub mod retag;
 pub mod settings;
 pub mod sweep;
 pub mod tags;
@@ -38,5 +40,5 @@ pub const TAG_HELD_FROM: &str = "heldFrom";
 /// outside every `"retainUntil" < 'today'` range without needing `<>` or `OR` (which the service
 /// does not support in Find Blobs by Tags).
 pub const HELD_UNTIL: &str = "9999-12-31";
-/// The class name of a legal hold.
-pub const LEGAL_HOLD: &str = "legal-hold";
+/// The class name of a legal hold (a catalogue value: the row and the tags spell it alike).
+pub use crate::catalogue::LEGAL_HOLD;

@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::tables::ops::write_creating_table;
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};

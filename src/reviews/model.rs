@@ -81,7 +81,14 @@ pub struct Subject {
 impl Subject {
     /// The `reviewlatest` row key of the subject.
     pub fn latest_rk(&self) -> String {
-        format!("{}~{}", self.kind.as_str(), self.id)
+        let kind = self.kind.as_str();
+        // The id through the one encoder, in the room `<kind>~` leaves (a recording id can pass it).
+        let id = crate::tables::keys::key(
+            &self.id,
+            crate::tables::keys::Spelling::Verbatim,
+            crate::tables::keys::MAX_KEY_BYTES - kind.len() - 1,
+        );
+        [kind, "~", &id].concat()
     }
 }
 

@@ -3,12 +3,12 @@
 
 use super::ReviewError;
 use super::model::{Context, Kind, Subject};
-use crate::audit_logs::repo::SESSIONS_TABLE;
 use crate::audit_logs::sessions::SESSION_ROW;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::session::SESSIONS_TABLE;
+use crate::catalogue::session::tunnel_key;
 use crate::retention::tombstone::DELETIONS_TABLE;
-use crate::tables::keys::is_valid_key;
 use crate::tables::ops::get;
 use crate::tables::{Entity, TableStore, get_str};
 
@@ -34,10 +34,10 @@ pub async fn resolve(tables: &dyn TableStore, subject: &Subject) -> Result<Conte
         Kind::Recording => recording(tables, &subject.id).await,
         Kind::Session => {
             let id = &subject.id;
-            if id.is_empty() || id.len() > 128 || !is_valid_key(id) {
+            if id.is_empty() || id.len() > 128 || tunnel_key(id) != *id {
                 return Err(ReviewError::Invalid("session: not a tunnel id".into()));
             }
-            let row = get(tables, SESSIONS_TABLE, id, SESSION_ROW)
+            let row = get(tables, SESSIONS_TABLE, &tunnel_key(id), SESSION_ROW)
                 .await?
                 .ok_or_else(|| ReviewError::NotFound(format!("session {id}")))?;
             let day = session_day(&row.entity);
@@ -84,8 +84,14 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<Context, ReviewE
     };
     ctx.subject_day.clone_from(&key.pk);
     if !ctx.tunnel_id.is_empty()
-        && is_valid_key(&ctx.tunnel_id)
-        && let Some(row) = get(tables, SESSIONS_TABLE, &ctx.tunnel_id, SESSION_ROW).await?
+        && tunnel_key(&ctx.tunnel_id) == ctx.tunnel_id
+        && let Some(row) = get(
+            tables,
+            SESSIONS_TABLE,
+            &tunnel_key(&ctx.tunnel_id),
+            SESSION_ROW,
+        )
+        .await?
     {
         ctx.session_day = session_day(&row.entity);
         if ctx.bastion_host.is_empty() {

@@ -224,6 +224,20 @@ impl ResourceManager for Disconnects {
     async fn workspace_customer_id(&self, _: &str) -> Result<Option<String>, ArmError> {
         Ok(None)
     }
+    async fn role_assignments(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<crate::arm::RoleAssignment>, ArmError> {
+        Err(ArmError::Transient("not used".into()))
+    }
+    async fn role_definition(&self, _: &str, _: &str) -> Result<crate::arm::RoleDefinition, ArmError> {
+        Err(ArmError::Transient("not used".into()))
+    }
+    async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, ArmError> {
+        Err(ArmError::Transient("not used".into()))
+    }
     async fn active_sessions(&self, _: &str) -> Result<Vec<crate::arm::ActiveSession>, ArmError> {
         Ok(Vec::new())
     }

@@ -3,16 +3,21 @@
 
 use super::AppState;
 use crate::audit_logs::detect::stalled::Stalled;
-use crate::audit_logs::join::Joiner;
 use crate::audit_logs::tail::Tailer;
 use crate::health::report::Health;
+use crate::join::{Join, Times};
 use crate::recordings::Recordings;
 use crate::retention::sweep::Sweeper;
 
-/// The recording ↔ session join over the state's ports, policy, audit settings and gate.
-pub fn joiner(state: &AppState) -> Joiner {
-    let (policy, gate) = (state.policy.clone(), state.join_gate.clone());
-    Joiner::new(&state.ports, policy, &state.audit, gate)
+/// The recording ↔ session join over the state's ports, policy and audit settings.
+pub fn join(state: &AppState) -> Join {
+    let a = &state.audit;
+    let times = Times {
+        lag: a.upload_lag,
+        open_max: a.open_session_max,
+        wait: a.session_wait,
+    };
+    Join::new(&state.ports, state.policy.clone(), times)
 }
 
 /// The audit-log tail over the state's ports and settings, reading the default source first.
@@ -21,7 +26,7 @@ pub fn tailer(state: &AppState) -> Tailer {
     let quarantine = state.quarantine.clone();
     Tailer::new(
         &state.ports,
-        joiner(state),
+        join(state),
         quarantine,
         class,
         state.audit.clone(),
@@ -30,7 +35,7 @@ pub fn tailer(state: &AppState) -> Tailer {
 
 /// Cataloguing over the state's ports and retention policy.
 pub fn recordings(state: &AppState) -> Recordings {
-    Recordings::new(&state.ports, state.policy.clone())
+    Recordings::new(&state.ports, state.policy.clone(), join(state))
 }
 
 /// The retention sweep over the state's ports, policy and settings.

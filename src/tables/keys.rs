@@ -1,37 +1,69 @@
-//! Table key encoding.
+//! Table keys: the one encoder of outside text ([`key`]) and the service's rules ([`is_valid_key`]).
 //!
-//! `PartitionKey`/`RowKey` may not contain `/ \ # ?` or control characters and are limited to 1 KiB.
-//! Blob names contain `/`, so they are stored as unpadded base64url, which is also reversible
-//! (a catalogue key can be turned back into the blob name without another lookup).
+//! `PartitionKey`/`RowKey` may not contain `/ \ # ?` or control characters and are limited to
+//! 1 KiB ([`MAX_KEY_BYTES`]); a write breaking either is refused (400), and a refused write can stop
+//! a whole timer run. Every key built from text someone else chose (blob names, user and VM names,
+//! host names, session and hold ids, …) goes through [`key`], which keeps it within both limits:
+//! spelled as base64url ([`Spelling::Encoded`]: any text, reversible with [`decode_key`]) or as is
+//! ([`Spelling::Verbatim`]: ids checked where they enter), and a digest when that would not fit the
+//! room the key leaves it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// Encodes arbitrary text as a valid, reversible table key.
-pub fn encode_key(text: &str) -> String {
-    URL_SAFE_NO_PAD.encode(text.as_bytes())
+/// The most bytes a `PartitionKey` or `RowKey` may hold (1 KiB).
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Prefix of a digest key: `sha256.` and 64 lower-case hex digits.
+const DIGEST: &str = "sha256.";
+
+/// How outside text is spelled in a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spelling {
+    /// Unpadded base64url of the text: any text, and [`decode_key`] gives it back (blob paths, host,
+    /// user and VM names).
+    Encoded,
+    /// The text itself when it is a valid key: ids that are keys already where they come from
+    /// (tunnel, hold, review and recording ids), readable in the table.
+    Verbatim,
 }
 
-/// Reverses [`encode_key`]; `None` for text that is not a key we produced.
+/// The one way outside text becomes a table key, or the outside part of one that leaves it `room`
+/// bytes (a whole key has [`MAX_KEY_BYTES`]): `text` spelled as `spelling` says when that is a valid
+/// key of at most `room` bytes, else `sha256.<hex digest of text>` (71 bytes). The two never meet:
+/// `.` is no base64url character, and verbatim text starting `sha256.` is digested itself. A row
+/// keyed by a digest must carry `text` as a property.
+pub fn key(text: &str, spelling: Spelling, room: usize) -> String {
+    let spelled = match spelling {
+        Spelling::Encoded => Some(URL_SAFE_NO_PAD.encode(text.as_bytes())),
+        Spelling::Verbatim => (!text.starts_with(DIGEST)).then(|| text.to_owned()),
+    };
+    if let Some(fits) = spelled.filter(|k| k.len() <= room && is_valid_key(k)) {
+        return fits;
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
+    [DIGEST, &hex::encode(digest)].concat()
+}
+
+/// True when `key` is a digest [`key`] made (the text is then only in the row).
+pub fn is_digest(key: &str) -> bool {
+    key.strip_prefix(DIGEST).is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+/// Reverses [`key`] with [`Spelling::Encoded`]; `None` for a digest or text that is not a key we
+/// produced.
 pub fn decode_key(key: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(key.as_bytes()).ok()?;
     String::from_utf8(bytes).ok()
 }
 
-/// [`encode_key`] of `text` when it fits a key; else `sha256.<hex digest>` (`.` is no base64url
-/// character, so the two never meet): the row must then carry `text` itself as a property.
-pub fn key_or_digest(text: &str) -> String {
-    let encoded = encode_key(text);
-    if is_valid_key(&encoded) {
-        return encoded;
-    }
-    let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
-    ["sha256.", &hex::encode(digest)].concat()
-}
-
 /// True when `key` can be used as a `PartitionKey`/`RowKey` as is.
 pub fn is_valid_key(key: &str) -> bool {
-    key.len() <= 1024
+    key.len() <= MAX_KEY_BYTES
         && !key
             .chars()
             .any(|c| matches!(c, '/' | '\\' | '#' | '?') || c.is_control())
@@ -46,7 +78,7 @@ pub fn check_keys(pk: &str, rk: &str) -> Result<(), super::TableError> {
         return Ok(());
     }
     Err(super::TableError::Rejected(format!(
-        "invalid key ({} and {} characters; at most 1024, no / \\ # ? or control characters)",
+        "invalid key ({} and {} bytes; at most 1024, no / \\ # ? or control characters)",
         pk.len(),
         rk.len()
     )))
@@ -57,6 +89,37 @@ pub fn is_valid_table_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+/// What someone else may put in a key: the service's forbidden characters, control characters,
+/// our own digest prefix, and text far over the limit.
+pub(crate) fn hostile_texts() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "",
+        "a/b",
+        "a\\b",
+        "#frag",
+        "what?",
+        "tab\there",
+        "nl\nthere",
+        "nul\u{0}",
+        "del\u{7f}",
+        "c1\u{85}",
+        "sha256.deadbeef",
+        "'quoted'",
+        "..",
+        "~~",
+        "é日本\u{202E}",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    v.push("x".repeat(4096));
+    v.push("/".repeat(4096));
+    v.push("é".repeat(2048));
+    v.push(format!("sha256.{}", "0".repeat(64)));
+    v
 }
 
 #[cfg(test)]
@@ -71,15 +134,52 @@ mod tests {
             "ünïcode ?#\\",
             "",
         ] {
-            let key = encode_key(name);
-            assert!(is_valid_key(&key), "{key}");
-            assert_eq!(decode_key(&key).as_deref(), Some(name));
+            let k = key(name, Spelling::Encoded, MAX_KEY_BYTES);
+            assert!(is_valid_key(&k), "{k}");
+            assert_eq!(decode_key(&k).as_deref(), Some(name));
         }
         assert!(decode_key("not base64 !").is_none());
         let long = "n".repeat(1024);
-        let key = key_or_digest(&long);
-        assert!(is_valid_key(&key) && key.starts_with("sha256.") && decode_key(&key).is_none());
-        assert_eq!(key_or_digest("a/b"), encode_key("a/b"));
+        let k = key(&long, Spelling::Encoded, MAX_KEY_BYTES);
+        assert!(is_valid_key(&k) && is_digest(&k) && decode_key(&k).is_none());
+        assert_eq!(k.len(), 71);
+    }
+
+    #[test]
+    fn every_text_becomes_a_valid_key_within_its_room() {
+        for text in hostile_texts() {
+            for spelling in [Spelling::Encoded, Spelling::Verbatim] {
+                for room in [MAX_KEY_BYTES, 1000, 512, 71] {
+                    let k = key(&text, spelling, room);
+                    assert!(
+                        is_valid_key(&k) && k.len() <= room,
+                        "{spelling:?} {room} {:?} -> {k:?}",
+                        &text[..text.len().min(40)]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_that_fit_are_kept_and_never_meet_a_digest() {
+        assert_eq!(key("a-b_c", Spelling::Verbatim, MAX_KEY_BYTES), "a-b_c");
+        assert_eq!(key("a/b", Spelling::Encoded, MAX_KEY_BYTES), "YS9i");
+        assert_eq!(key("", Spelling::Verbatim, MAX_KEY_BYTES), "");
+        // A verbatim text shaped like a digest is digested, so no text takes another's key.
+        let lookalike = format!("sha256.{}", "0".repeat(64));
+        let k = key(&lookalike, Spelling::Verbatim, MAX_KEY_BYTES);
+        assert!(is_digest(&k) && k != lookalike);
+        let a = "u".repeat(3000) + "a";
+        let b = "u".repeat(3000) + "b";
+        assert_ne!(
+            key(&a, Spelling::Encoded, MAX_KEY_BYTES),
+            key(&b, Spelling::Encoded, MAX_KEY_BYTES)
+        );
+        // The room decides: the same text fits a whole key but not a part of one.
+        let mid = "m".repeat(600);
+        assert_eq!(key(&mid, Spelling::Verbatim, MAX_KEY_BYTES), mid);
+        assert!(is_digest(&key(&mid, Spelling::Verbatim, 512)));
     }
 
     #[test]

@@ -14,7 +14,10 @@
 pub mod filter;
 #[cfg(feature = "test-support")]
 pub mod intercept;
+#[cfg(test)]
+mod key_builders_tests;
 pub mod keys;
+pub mod lease;
 #[cfg(feature = "test-support")]
 pub mod memory;
 pub mod ops;

@@ -1,7 +1,10 @@
 //! Logging setup and the redaction rule for anything that may carry a secret.
 //!
 //! Logs go to stdout (the host logs every stderr line as an Error). JSON when running under the
-//! Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`, compact otherwise. Error
+//! Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`, compact otherwise. Every
+//! logged value stays on its line: JSON strings escape control characters by themselves, and the
+//! compact format writes each field and the message through [`text::escape_controls`] (a principal
+//! name with a line break cannot forge a log line; see [`text`] for what is escaped). Error
 //! texts from HTTP clients can contain SAS signatures or webhook tokens in URLs: every error chain is
 //! passed through [`redact`] before it is logged or returned. The JSON lines are `json-subscriber`'s
 //! in `tracing-subscriber`'s shape: event fields flattened beside `timestamp`, `level` and `target`,
@@ -11,6 +14,8 @@
 //! The server writes through `tracing-appender`'s non-blocking writer: a request formats its line
 //! and hands it to a writer thread, which writes what has queued up in one `write` and flushes
 //! whenever the queue is empty (so an idle instance's lines are out at once).
+
+pub mod text;
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::Targets;
@@ -86,13 +91,37 @@ where
             )
             .try_init()
     } else {
-        registry
-            .with(fmt::layer().with_writer(writer).with_ansi(false).compact())
-            .try_init()
+        registry.with(compact_layer(writer)).try_init()
     };
     if let Some(error) = bad {
         tracing::warn!(%error, "RUST_LOG is not a list of `level` / `target=level` directives; logging at info");
     }
+}
+
+/// The compact text format, every field value and message escaped ([`text::escape_controls`]).
+fn compact_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::field::MakeExt as _;
+    let fields = fmt::format::debug_fn(|w, field, value| {
+        // `%` fields format through Display, `?` fields through Debug: either way the text is
+        // the caller's until it is escaped here.
+        let text = format!("{value:?}");
+        let text = text::escape_controls(&text);
+        if field.name() == "message" {
+            w.write_str(&text)
+        } else {
+            write!(w, "{}={text}", field.name())
+        }
+    })
+    .delimited(" ");
+    fmt::layer()
+        .with_writer(writer)
+        .with_ansi(false)
+        .compact()
+        .fmt_fields(fields)
 }
 
 /// The log filter for `RUST_LOG` (default `info`), and why the setting was refused, if it was.
@@ -201,6 +230,58 @@ fn mask_after(text: &str, key: &str) -> String {
 mod tests {
     use super::{filter_from, redact};
     use tracing::Level;
+
+    /// What `log` writes through a subscriber of the given format into memory.
+    fn logged(json: bool, log: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::prelude::*;
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .map_err(|_| std::io::ErrorKind::Other)?
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let writer = move || buf.clone();
+        let registry = tracing_subscriber::registry();
+        if json {
+            let layer = json_subscriber::layer()
+                .with_writer(writer)
+                .flatten_event(true);
+            tracing::subscriber::with_default(registry.with(layer), log);
+        } else {
+            tracing::subscriber::with_default(registry.with(super::compact_layer(writer)), log);
+        }
+        let bytes = out.0.lock().expect("buffer").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn a_value_with_a_line_break_cannot_forge_a_log_line() {
+        let who = "mallory\n2026-01-01T00:00:00Z  INFO catalogue API: hold released by admin";
+        let forged = format!("{who}\r\u{1b}[2K\u{2028}\u{202E}");
+        for json in [false, true] {
+            let text = logged(json, || {
+                let span = tracing::info_span!("invocation", function = %forged);
+                let _in = span.enter();
+                tracing::warn!(who = %forged, debug = ?forged, "refused {forged}");
+            });
+            assert_eq!(text.lines().count(), 1, "json={json}: {text}");
+            assert!(!text.contains(['\r', '\u{1b}']), "json={json}: {text:?}");
+            // JSON strings may hold these as themselves; the text format escapes them too.
+            assert!(json || !text.contains(['\u{2028}', '\u{202E}']), "{text:?}");
+            assert!(text.contains("mallory"), "{text}");
+        }
+    }
 
     #[test]
     fn rust_log_directives_set_levels_per_target() {

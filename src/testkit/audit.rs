@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::clock::FixedClock;
 use crate::retention::policy::Policy;
 use crate::state::AppState;
@@ -47,8 +47,22 @@ pub fn kit(policy: Option<&str>) -> Kit {
 
 impl Kit {
     /// The join over this kit's seams.
-    pub fn joiner(&self) -> crate::audit_logs::join::Joiner {
-        self.state.joiner()
+    pub fn join(&self) -> crate::join::Join {
+        self.state.join()
+    }
+
+    /// One join pass as a tick runs it at the kit's clock, with no time limit.
+    pub async fn join_pass(&self) -> crate::join::Report {
+        let now = self.state.ports.clock.now();
+        let scope = crate::join::Scope {
+            since: crate::join::horizon(now, self.state.audit.tail_window),
+            span: None,
+        };
+        let unlimited = crate::clock::Budget::unlimited(self.state.ports.clock.clone());
+        self.join()
+            .run(&scope, now, &unlimited)
+            .await
+            .expect("join pass")
     }
 
     /// Registers the cursor of [`PATH`] at [`NOW`] without reading (as Reconcile does).
@@ -68,7 +82,8 @@ impl Kit {
             .await
             .expect("get")
             .expect("row")
-            .raw
+            .value
+            .to_entity()
     }
 
     pub fn blob(&self) -> BlobRef {
@@ -116,7 +131,7 @@ impl Kit {
         let event = crate::recordings::reconcile::synthesize(source, &item, created);
         self.state
             .recordings()
-            .catalogue(source, &event, &props)
+            .catalogue(source, &event, &props, None)
             .await
             .expect("catalogue");
         RecordingKey::for_blob(created, &blob.container, name)
@@ -128,4 +143,36 @@ pub fn line(tunnel: &str, time: &str, message: &str, vm: &str, user: &str, extra
     format!(
         r#"{{"time":"{time}","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB-WEU/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"userName":"{user}","clientIpAddress":"203.0.113.9","protocol":"ssh","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}","message":"{message}","tunnelId":"{tunnel}"{extra}}}}}"#
     ) + "\n"
+}
+
+/// A catalogue row of the default source for blob `name` created at `t`: no GUIDs, no metadata,
+/// no join (for the join's pure decisions).
+pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recording::Recording {
+    crate::catalogue::recording::Recording {
+        key: RecordingKey::for_blob(t, "recordings", name),
+        blob_url: String::new(),
+        account: String::new(),
+        source_bastion: String::new(),
+        container: "recordings".into(),
+        blob_name: name.into(),
+        content_length: 1,
+        content_type: String::new(),
+        blob_type: String::new(),
+        etag: String::new(),
+        sequencer: String::new(),
+        event_id: String::new(),
+        blob_created: t,
+        first_seen: t,
+        retention_class: String::new(),
+        retain_until: String::new(),
+        candidate_keys: vec![],
+        metadata: "{}".into(),
+        status: String::new(),
+        joined: None,
+        join_due: None,
+        hold: Default::default(),
+        shortened: None,
+        deletion: None,
+        hash: None,
+    }
 }

@@ -359,7 +359,7 @@ pub(crate) fn short_deadlines() -> crate::storage::deadline::Deadlines {
 pub(crate) trait Domains {
     fn recordings(&self) -> crate::recordings::Recordings;
     fn sweeper(&self) -> crate::retention::sweep::Sweeper;
-    fn joiner(&self) -> crate::audit_logs::join::Joiner;
+    fn join(&self) -> crate::join::Join;
     fn tailer(&self) -> crate::audit_logs::tail::Tailer;
     fn stalled(&self) -> crate::audit_logs::detect::stalled::Stalled;
     fn health(&self) -> crate::health::report::Health;
@@ -374,8 +374,8 @@ impl Domains for AppState {
         crate::state::sweeper(self)
     }
 
-    fn joiner(&self) -> crate::audit_logs::join::Joiner {
-        crate::state::joiner(self)
+    fn join(&self) -> crate::join::Join {
+        crate::state::join(self)
     }
 
     fn tailer(&self) -> crate::audit_logs::tail::Tailer {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
+use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::clock::FixedClock;
 use crate::retention::policy::Policy;
@@ -108,7 +108,7 @@ impl Kit {
         let props = self.blobs.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
         let key = RecordingKey::for_blob(created, "recordings", name);
-        let entry = CatalogueEntry {
+        let entry = Recording {
             key: key.clone(),
             blob_url: format!("https://acct.blob.core.windows.net/recordings/{name}"),
             account: "acct".into(),
@@ -128,15 +128,23 @@ impl Kit {
             candidate_keys: vec![],
             metadata: "{}".into(),
             status: STATUS_CATALOGUED.into(),
+            joined: None,
+            join_due: None,
+            hold: Default::default(),
+            shortened: None,
+            deletion: None,
+            hash: None,
         };
-        let base: Entity = extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        CatalogueRepo::new(self.tables.clone())
-            .write(&entry, Some(&base), WriteMode::Insert)
-            .await
-            .expect("row");
+        let mut e = entry.to_entity();
+        e.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        crate::tables::ops::write_creating_table(
+            self.tables.as_ref(),
+            crate::catalogue::RECORDINGS_TABLE,
+            &e,
+            WriteMode::Insert,
+        )
+        .await
+        .expect("row");
         (blob, key)
     }
 
@@ -147,7 +155,8 @@ impl Kit {
             .await
             .expect("get")
             .expect("row")
-            .raw
+            .value
+            .to_entity()
     }
 
     /// Current tags.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::Domains;
-use super::audit::{Kit, Tally, kit, line};
+use super::audit::{Kit, kit, line};
 use crate::audit_logs::AuditSettings;
 use crate::audit_logs::tail::{TickReport, tick};
 
@@ -22,16 +22,6 @@ pub async fn started_with(change: impl FnOnce(&mut AuditSettings)) -> Kit {
     k.create_log().await;
     k.register().await;
     k
-}
-
-/// [`started`], its table calls counted.
-pub async fn counted() -> (Kit, Arc<Tally>) {
-    let mut k = kit(None);
-    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
-    k.state.ports.tables = tally.clone();
-    k.create_log().await;
-    k.register().await;
-    (k, tally)
 }
 
 /// One tick at `at`.

@@ -70,27 +70,65 @@ async fn api_pages_exports_audits_and_verifies_real_pipeline_rows() {
         .await;
     assert_eq!(s, 200);
     assert!(
-        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\"),+1@-.rec\""),
-        "{csv}"
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\"),'+1@-.rec\""),
+        "a formula after the comma is defused too: {csv}"
     );
 
-    // Detail read → one access-audit row.
+    // Detail read → one access-audit row, with the address the platform saw: App Service's front
+    // end appends it to the caller's X-Forwarded-For and sets `client-ip`; the caller's own
+    // entries are never stored as its address.
     let (s, body) = rig
         .get(
             &format!("/api/recordings/{}", ids[1]),
-            &[("x-forwarded-for", "203.0.113.5")],
+            &[
+                ("x-forwarded-for", "6.6.6.6, 203.0.113.5"),
+                ("client-ip", "203.0.113.5:51234"),
+            ],
         )
         .await;
     assert_eq!(s, 200, "{body}");
+    // Without a front end, whatever the caller claims is no address.
+    for claimed in ["6.6.6.6", "x;=1+1"] {
+        let (s, body) = rig
+            .get(
+                &format!("/api/recordings/{}", ids[2]),
+                &[("x-forwarded-for", claimed)],
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+    }
     let audit = rig
         .tables()
         .query("accessaudit", None, None, None)
         .await
         .expect("audit")
         .items;
-    assert_eq!(audit.len(), 1);
-    assert_eq!(audit[0].entity["Target"], ids[1].as_str());
-    assert_eq!(audit[0].entity["ClientIp"], "203.0.113.5");
+    let reads: Vec<_> = audit
+        .iter()
+        .filter(|r| r.entity["Action"] == "recording.read")
+        .collect();
+    assert_eq!(reads.len(), 3, "{audit:?}");
+    let first = reads
+        .iter()
+        .find(|r| r.entity["Target"] == ids[1].as_str())
+        .expect("the read of the second recording");
+    assert_eq!(first.entity["ClientIp"], "203.0.113.5");
+    for r in &reads {
+        let ip = r.entity["ClientIp"].as_str().unwrap_or_default();
+        assert!(ip == "203.0.113.5" || ip.is_empty(), "{ip}");
+    }
+    // The list pages and the CSV export above are in the access audit too.
+    let lists = audit
+        .iter()
+        .filter(|r| r.entity["Action"] == "recordings.list")
+        .count();
+    assert!(lists >= 2, "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .all(|r| !r.entity["Target"].to_string().contains("fnkey")),
+        "the function key is never recorded"
+    );
     let (s, _) = rig
         .get("/api/recordings?from=2025-01-01&to=2025-12-31", &[])
         .await;

@@ -51,6 +51,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "notify",
             "retention",
             "integrity",
+            "join",
             "audit_logs",
             "recordings",
             "health",

@@ -48,6 +48,14 @@ pub const ROLE_REVIEW: &str = "Catalogue.Review";
 pub struct Caller(Option<Identity>);
 
 impl Caller {
+    /// True when the caller has `role` (a function-key caller has every role), without refusing
+    /// or logging: what a route shows more of to such a caller (`/api/health`'s details).
+    pub fn has(&self, role: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|id| id.roles.iter().any(|r| r == role))
+    }
+
     /// The caller's name when it has `role` (`None` for a function-key caller, who has every
     /// role: the key is its authorization).
     ///
@@ -200,16 +208,21 @@ impl Jwt {
     }
 }
 
-/// The caller's address: first `x-forwarded-for` hop, else `client-ip`, port stripped.
+/// The caller's address as the platform saw it, for the access audit: App Service's front end
+/// sets `client-ip` (`address:port`) on every request it forwards, replacing any value the caller
+/// sent, so it is the one address a caller cannot choose. `X-Forwarded-For` is never read: its
+/// entries before the last are whatever the caller sent (the front end only appends the address it
+/// saw, which `client-ip` already carries). The port is stripped and the rest must parse as an IP
+/// address; otherwise (no front end, as in local runs, or a value that is no address) the address
+/// is unknown: empty.
 pub fn client_ip(headers: &HeaderMap) -> String {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
-    let raw = h("x-forwarded-for")
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .or_else(|| h("client-ip"))
-        .unwrap_or_default();
-    strip_port(raw).to_owned()
+    headers
+        .get("client-ip")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| strip_port(v.trim()))
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
 }
 
 fn strip_port(addr: &str) -> &str {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableStore, get_str};
@@ -121,8 +121,8 @@ impl HostFilter {
         )
         .await?;
         for m in &members {
-            if let Some(rec) = get_str(&m.entity, "RowKey")
-                && self.recording(tables, rec).await?
+            if let Some(rec) = crate::catalogue::recording::RecordingKey::of_row(&m.entity)
+                && self.recording(tables, &rec.id()).await?
             {
                 return Ok(true);
             }

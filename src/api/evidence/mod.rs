@@ -2,11 +2,23 @@
 //! as a zip, built into a temporary directory through the same [`source::TablesSource`] as
 //! `handler evidence` and the `EvidencePack` timer, and streamed from disk. The download is
 //! recorded in the access audit with the authenticated principal.
+//!
+//! **Temporary files.** The pack's directory ([`pack_dir`]: `evidence-<random>` in the temporary
+//! folder, mode `0700`, its files `0600`) is a guard that removes it when dropped: when the request
+//! ends in any way, including a client that goes away mid-build (the server then drops the
+//! request's future, and the guard with it). The zip is an unnamed temporary file (`0600`), gone
+//! when the response's stream closes.
+//!
+//! **Bound.** At most `CATALOGUE_EVIDENCE_BUILDS` packs are built at once per instance (a
+//! semaphore whose permit is held until the zip is written); a request beyond them is answered 503
+//! with `Retry-After` at once, before anything is read or recorded.
 
 pub mod hosts;
 pub mod reviews;
 pub mod source;
 
+#[cfg(test)]
+mod limit_tests;
 #[cfg(test)]
 mod tests;
 
@@ -85,6 +97,14 @@ pub(super) async fn get(
             "evidence packs are not enabled (EVIDENCE_SIGNING_KEY is not set)".into(),
         ));
     };
+    // The permit lives until the zip is written (dropped with the request if it ends first).
+    let Ok(permit) = api.packs.clone().try_acquire_owned() else {
+        tracing::warn!(
+            limit = api.settings.evidence_builds,
+            "evidence pack refused: as many are being built as CATALOGUE_EVIDENCE_BUILDS allows"
+        );
+        return Err(ApiError::Busy);
+    };
     let bastion = q.filters.first().map(|(_, b)| b.clone());
     let now = api.app.ports.clock.now();
     let opts = options(&api.app.config, q.from, q.to, bastion, now);
@@ -106,19 +126,19 @@ pub(super) async fn get(
         None,
     )
     .await?;
-    let dir = std::env::temp_dir().join(format!("evidence-{}", uuid::Uuid::new_v4()));
-    let built = build(&api.app.ports, &key, &opts, &dir, None).await;
-    let zipped = match built {
-        Ok(m) => {
-            let d = dir.clone();
-            tokio::task::spawn_blocking(move || zip_to_temp(&d, &m))
-                .await
-                .map_err(anyhow::Error::from)
-                .and_then(|r| r)
-        }
-        Err(e) => Err(e),
-    };
-    let _ = std::fs::remove_dir_all(&dir);
+    let zipped = async {
+        let dir = pack_dir()?;
+        let manifest = build(&api.app.ports, &key, &opts, dir.path(), None).await?;
+        // The directory moves into the zip's thread: it is removed when that ends, even if the
+        // request has gone meanwhile.
+        tokio::task::spawn_blocking(move || {
+            let zip = zip_to_temp(dir.path(), &manifest);
+            drop(permit);
+            zip
+        })
+        .await?
+    }
+    .await;
     let file = zipped.map_err(|e| {
         tracing::warn!(error.cause_chain = %crate::telemetry::redact(&format!("{e:#}")), "evidence pack failed");
         ApiError::Unavailable
@@ -143,17 +163,24 @@ pub(super) async fn get(
         .into_response())
 }
 
-/// The zip in an anonymous temporary file (unlinked at once: it lives as long as the response).
+/// A new private directory for one pack in the temporary folder (`evidence-<random>`, `0700`),
+/// removed with everything in it when the returned guard is dropped.
+///
+/// # Errors
+/// I/O errors creating it.
+pub fn pack_dir() -> std::io::Result<tempfile::TempDir> {
+    let mut b = tempfile::Builder::new();
+    b.prefix("evidence-");
+    // Created so: no moment in which another user could list or open it.
+    #[cfg(unix)]
+    b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    b.tempdir()
+}
+
+/// The zip in an unnamed temporary file (`0600`; it lives as long as the response).
 fn zip_to_temp(dir: &Path, manifest: &Manifest) -> anyhow::Result<std::fs::File> {
     use std::io::Seek as _;
-    let path = std::env::temp_dir().join(format!("evidence-{}.zip", uuid::Uuid::new_v4()));
-    let file = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    let _ = std::fs::remove_file(&path);
-    let mut file = crate::evidence::zip::zip_pack(dir, manifest, file)?;
+    let mut file = crate::evidence::zip::zip_pack(dir, manifest, tempfile::tempfile()?)?;
     file.rewind()?;
     Ok(file)
 }

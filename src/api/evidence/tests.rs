@@ -9,10 +9,10 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::build;
-use crate::audit_logs::repo::windows::put_window;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::window::{Before, put as put_window};
 use crate::evidence::key::PackKey;
 use crate::evidence::pack::PackOptions;
 use crate::evidence::source::Kind;
@@ -65,7 +65,7 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     s.outcome = "connected".into();
     s.session_start = Some(start);
     s.session_end = Some(start + Duration::minutes(5));
-    put_window(ports.tables.as_ref(), &s, start, None)
+    put_window(ports.tables.as_ref(), &s, start, Before::Day(None), None)
         .await
         .expect("session");
     let key = RecordingKey::for_blob(start, "recordings", &format!("rec-{tag}.mp4"));

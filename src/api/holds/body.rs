@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::dates::parse_date;
 use crate::retention::hold::bulk::Selector;
 use crate::retention::hold::{Target, is_valid_id};

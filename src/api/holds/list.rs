@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::super::Api;
 use super::super::listing::Listing;
 use super::super::problem::ApiError;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::hold;
 use crate::state::AppState;
@@ -47,12 +47,12 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
         .get(&key)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("recording {}", key.id())))?;
-    let items: Vec<Value> = hold::of_row(&state.ports, &row.raw)
+    let items: Vec<Value> = hold::of_row(&state.ports, &row.value)
         .await?
         .iter()
         .map(hold_json)
         .collect();
-    let held = row.raw.get("LegalHold").and_then(Value::as_bool) == Some(true);
+    let held = row.value.hold.held;
     Ok(json!({"recording": key.id(), "legalHold": held, "count": items.len(), "items": items}))
 }
 

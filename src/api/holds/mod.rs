@@ -22,7 +22,7 @@ pub use list::list;
 use super::Api;
 use super::auth::{Caller, ROLE_HOLD};
 use super::problem::ApiError;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
 use crate::retention::tombstone;
 use crate::state::AppState;

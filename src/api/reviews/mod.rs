@@ -104,6 +104,7 @@ pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response,
     };
     let tables = api.app.ports.tables.as_ref();
     let (rows, next) = listing::page(tables, REVIEWS_TABLE, "reviews", &q, &view).await?;
+    l.audit(&api, "reviews", q.format, rows.len()).await?;
     let items: Vec<_> = rows
         .iter()
         .filter_map(Review::from_entity)

@@ -25,7 +25,7 @@ use super::listing::{self, Listing, page_response};
 use super::problem::ApiError;
 use super::query::Query;
 use super::search::View;
-use crate::audit_logs::repo::WINDOWS_TABLE;
+use crate::catalogue::window::WINDOWS_TABLE;
 use crate::csv_text as csv;
 use crate::dates::timestamp;
 use crate::reviews::annotate::{Rows, annotate};
@@ -144,6 +144,7 @@ pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response,
     let tables = api.app.ports.tables.as_ref();
     let (mut rows, next) = page(tables, &q).await?;
     annotate(tables, &mut rows, Rows::Sessions).await?;
+    l.audit(&api, "sessions", q.format, rows.len()).await?;
     Ok(page_response(
         q.format,
         &rows,

@@ -10,8 +10,8 @@ use time::macros::datetime;
 
 use crate::api::ApiSettings;
 use crate::api::tests::{get, get_text};
-use crate::audit_logs::repo::windows::{put_window, settle};
 use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::window::{Before, put as put_window, settle};
 use crate::testkit::{Fakes, fakes};
 
 const VM_ID: &str =
@@ -38,9 +38,10 @@ fn session(tunnel: &str, start: time::OffsetDateTime, user: &str, outcome: &str)
 
 async fn put(f: &Fakes, s: &SessionRecord) {
     put_window(
-        &f.state.ports.tables,
+        f.state.ports.tables.as_ref(),
         s,
         datetime!(2025-03-14 10:00 UTC),
+        Before::Day(None),
         None,
     )
     .await
@@ -60,10 +61,8 @@ async fn seed(f: &Fakes) {
         .expect("get")
         .expect("row");
     settle(
-        &f.state.ports.tables,
-        &stored,
-        &["2025-03-13~cmVj".into()],
-        false,
+        f.state.ports.tables.as_ref(),
+        vec![(stored, vec!["2025-03-13~cmVj".into()], false)],
     )
     .await
     .expect("mark");

@@ -34,7 +34,9 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
         upsert(t, table, e).await;
     }
     let headers = [
-        ("x-forwarded-for", "198.51.100.4:5123, 10.0.0.1"),
+        // What App Service's front end hands on: the caller's hop first, its own `client-ip`.
+        ("x-forwarded-for", "6.6.6.6, 198.51.100.4"),
+        ("client-ip", "198.51.100.4:5123"),
         ("user-agent", "curl/8"),
     ];
     let (s, _, body) = get(
@@ -134,10 +136,20 @@ async fn principal_and_roles_are_enforced_behind_platform_authentication() {
         }
     }
     let audit = f.tables.dump(ACCESS_AUDIT_TABLE);
-    assert_eq!(audit.len(), 1, "refused reads are not detail reads");
+    let mut actions: Vec<&str> = audit
+        .iter()
+        .filter_map(|r| get_str(&r.entity, "Action"))
+        .collect();
+    actions.sort_unstable();
     assert_eq!(
-        get_str(&audit[0].entity, "Who"),
-        Some("auditor@contoso.com")
+        actions,
+        ["recording.read", "recordings.list", "sessions.list"],
+        "refused reads are not recorded"
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|r| get_str(&r.entity, "Who") == Some("auditor@contoso.com"))
     );
     // Without the requirement, the same calls pass.
     let (s, _, _) = get(&f, ApiSettings::key_only(), list, &[]).await;
@@ -163,4 +175,63 @@ async fn a_lost_answer_to_the_access_audit_still_answers_the_read() {
     let (s, _, body) = get(&f, ApiSettings::key_only(), &uri, &[]).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(f.tables.dump(ACCESS_AUDIT_TABLE).len(), 1);
+}
+
+/// List pages and CSV exports are recorded like detail reads: who, from where (the platform's
+/// address), which query (never the function key) and how many rows.
+#[tokio::test]
+async fn list_pages_and_csv_exports_leave_an_access_audit_row() {
+    let f = fakes();
+    for name in ["a", "b", "c"] {
+        row(&f, name, "2025-03-01T10:00:00Z", json!({})).await;
+    }
+    let reader = principal("auditor@contoso.com", &["Catalogue.Read"]);
+    let headers = [
+        ("x-ms-client-principal", reader.as_str()),
+        ("client-ip", "198.51.100.7:50123"),
+        ("x-forwarded-for", "6.6.6.6, 198.51.100.7"),
+        ("user-agent", "curl/8"),
+    ];
+    for (uri, want_target, want_outcome) in [
+        (
+            "/api/recordings?to=2025-03-01&from=2025-03-01&code=secret-key&format=csv",
+            "/api/recordings?format=csv&from=2025-03-01&to=2025-03-01",
+            "listed 3 rows as csv",
+        ),
+        (
+            "/api/recordings?from=2025-03-01&to=2025-03-01&limit=2",
+            "/api/recordings?from=2025-03-01&limit=2&to=2025-03-01",
+            "listed 2 rows as json",
+        ),
+        (
+            "/api/sessions?from=2025-03-13&to=2025-03-14&user=al%3Bice",
+            "/api/sessions?from=2025-03-13&to=2025-03-14&user=al%3Bice",
+            "listed 0 rows as json",
+        ),
+    ] {
+        let before = f.tables.dump(ACCESS_AUDIT_TABLE).len();
+        let (s, _, body) = get(&f, platform(), uri, &headers).await;
+        assert_eq!(s, StatusCode::OK, "{uri}: {body}");
+        let audit = f.tables.dump(ACCESS_AUDIT_TABLE);
+        assert_eq!(audit.len(), before + 1, "{uri}");
+        let new = audit
+            .iter()
+            .find(|r| get_str(&r.entity, "Target") == Some(want_target))
+            .unwrap_or_else(|| panic!("{want_target} in {audit:?}"));
+        let e = &new.entity;
+        let list = if uri.starts_with("/api/sessions") {
+            "sessions.list"
+        } else {
+            "recordings.list"
+        };
+        assert_eq!(get_str(e, "Action"), Some(list));
+        assert_eq!(get_str(e, "Outcome"), Some(want_outcome), "{uri}");
+        assert_eq!(get_str(e, "Who"), Some("auditor@contoso.com"));
+        assert_eq!(get_str(e, "ClientIp"), Some("198.51.100.7"));
+        assert!(
+            !get_str(e, "Target")
+                .unwrap_or_default()
+                .contains("secret-key")
+        );
+    }
 }

@@ -1,7 +1,9 @@
 //! Component tests of the catalogue API over the in-memory fakes: validation, filters, sort order,
 //! paging across days and tokens, CSV escaping, authorization, detail reads and their audit rows.
 
+mod csrf;
 mod detail;
+mod health;
 mod links;
 mod midnight;
 mod outage;
@@ -16,7 +18,7 @@ use tower::ServiceExt as _;
 use super::auth::AuthMode;
 use super::{ApiSettings, routes_with};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::state::AppState;
 use crate::tables::{Entity, TableStore, WriteMode};
 use crate::testkit::{Fakes, fakes};
@@ -48,7 +50,8 @@ pub(super) async fn row(f: &Fakes, blob: &str, created: &str, extra: Value) -> S
 }
 
 /// Sends `method uri` with `body` and `headers` through the API router over `state`: the status,
-/// content type and body.
+/// content type and body. A request other than `GET` without a `content-type` among `headers`
+/// says `application/json`, as the API's clients do.
 pub(super) async fn send(
     state: &AppState,
     settings: ApiSettings,
@@ -59,6 +62,12 @@ pub(super) async fn send(
     let mut req = Request::builder().method(method).uri(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
+    }
+    let typed = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    if method != "GET" && !typed {
+        req = req.header("content-type", "application/json");
     }
     let res = routes_with(state.clone(), settings)
         .oneshot(req.body(Body::from(body.to_owned())).expect("request"))

@@ -28,25 +28,33 @@ fn principals_decode_roles_of_both_claim_types() {
 }
 
 #[test]
-fn client_addresses() {
+fn client_addresses_are_the_platform_s_never_the_caller_s() {
     for (headers, want) in [
+        // The front end's `client-ip` (address:port) wins over anything the caller wrote.
         (
-            vec![("x-forwarded-for", "203.0.113.9:4410, 10.1.1.1")],
+            vec![
+                ("x-forwarded-for", "6.6.6.6, 203.0.113.9"),
+                ("client-ip", "203.0.113.9:4410"),
+            ],
             "203.0.113.9",
         ),
-        (
-            vec![("x-forwarded-for", "[2001:db8::1]:443")],
-            "2001:db8::1",
-        ),
+        (vec![("client-ip", "[2001:db8::1]:443")], "2001:db8::1"),
         (vec![("client-ip", "2001:db8::2")], "2001:db8::2"),
         (vec![("client-ip", "198.51.100.1:80")], "198.51.100.1"),
+        // A caller's X-Forwarded-For is never believed, first hop or last.
+        (vec![("x-forwarded-for", "6.6.6.6")], ""),
+        (vec![("x-forwarded-for", "x;=1+1")], ""),
+        (vec![("x-forwarded-for", "10.0.0.1, 6.6.6.6")], ""),
+        // What is no address is not stored as one.
+        (vec![("client-ip", "x;=1+1")], ""),
+        (vec![("client-ip", "=1+1:80")], ""),
         (vec![], ""),
     ] {
         let mut h = HeaderMap::new();
-        for (k, v) in headers {
+        for (k, v) in headers.iter().copied() {
             h.insert(k, v.parse().expect("value"));
         }
-        assert_eq!(client_ip(&h), want);
+        assert_eq!(client_ip(&h), want, "{headers:?}");
     }
 }
 

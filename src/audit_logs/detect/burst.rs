@@ -71,8 +71,9 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Notification 
         start.to_owned(),
         Severity::Warning,
         format!(
-            "{} failed Bastion logins {who} to {vm} within {} min",
+            "{} failed Bastion logins {who} to {} within {} min",
             attempts.len(),
+            crate::telemetry::text::isolate(vm),
             window.whole_minutes()
         ),
         data,
@@ -95,7 +96,7 @@ pub fn with_portal(mut n: Notification, sources: &Sources) -> Notification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tables::keys::encode_key;
+    use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 
     fn attempt(tunnel: &str, user: &str, ip: &str, host: &str) -> Entity {
         let mut e = Entity::new();
@@ -118,7 +119,8 @@ mod tests {
             attempt("t3", "bob", "203.0.113.7", "bas-weu"),
         ];
         let of = |dim: &str, value: &str, rows: &[&Entity]| {
-            let pk = encode_key(&format!("2025-03-14T09:00:00Z|{dim}|{value}|vm-01"));
+            let fact = format!("2025-03-14T09:00:00Z|{dim}|{value}|vm-01");
+            let pk = key(&fact, Spelling::Encoded, MAX_KEY_BYTES);
             digest(&pk, rows, Duration::minutes(10))
         };
         let user = of("user", "alice", &[&rows[0], &rows[1]]);

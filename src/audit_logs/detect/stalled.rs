@@ -12,8 +12,9 @@ use crate::ports::Ports;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE, WindowRow};
+use crate::audit_logs::repo::STATE_TABLE;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::days;
 use crate::dates::{format_date, format_utc};
 use crate::notify::{Notification, Severity};

@@ -63,8 +63,8 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
 
 #[tokio::test]
 async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
-    use crate::audit_logs::repo::WINDOWS_TABLE;
     use crate::audit_logs::tail::tick;
+    use crate::catalogue::window::WINDOWS_TABLE;
     use crate::testkit::audit::{NOW, kit};
     use crate::testkit::files::sample_auditlog as fixture;
     let k = kit(None);
@@ -100,7 +100,8 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
     use serde_json::json;
 
     use super::stalled;
-    use crate::audit_logs::repo::{STATE_TABLE, WINDOWS_TABLE};
+    use crate::audit_logs::repo::STATE_TABLE;
+    use crate::catalogue::window::WINDOWS_TABLE;
     use crate::testkit::audit::{NOW, kit};
     let answers: [fn() -> TableError; 2] = [
         || TableError::Conflict,
@@ -155,7 +156,7 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
             .with_bastion_id(Some(id.into())),
         Source::new(store, "logs"),
     );
-    let row = crate::audit_logs::repo::WindowRow {
+    let row = crate::catalogue::window::WindowRow {
         tunnel_id: "t".into(),
         start: time::macros::datetime!(2025-03-14 09:00 UTC),
         end: Some(time::macros::datetime!(2025-03-14 09:30 UTC)),
@@ -165,10 +166,16 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
         user_email: String::new(),
         protocol: "ssh".into(),
         outcome: crate::audit_logs::sessions::outcome::CONNECTED.into(),
+        client_ip: String::new(),
+        target_resource_id: String::new(),
+        subscription: String::new(),
+        resource_group: String::new(),
+        duration_ms: None,
         end_arrived_at: None,
         recorded: false,
         recording_ids: Vec::new(),
         unrecorded_notified: false,
+        joined: false,
         pending: None,
     };
     let n = super::unrecorded::notification(&row, sources.bastion_id(&row.host));

@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit_logs::repo::{WINDOWS_TABLE, WindowRow};
 use crate::audit_logs::sessions::outcome;
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
@@ -105,7 +105,11 @@ pub fn notification(row: &WindowRow, bastion_id: Option<&str>) -> Notification {
         Severity::Warning,
         format!(
             "Bastion session to {} ended without a recording",
-            if row.vm.is_empty() { "a VM" } else { &row.vm }
+            if row.vm.is_empty() {
+                "a VM".to_owned()
+            } else {
+                crate::telemetry::text::isolate(&row.vm)
+            }
         ),
         json!({
             "tunnelId": row.tunnel_id, "bastionHost": row.host, "targetVm": row.vm,

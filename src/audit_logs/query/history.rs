@@ -10,7 +10,7 @@ use tracing::error;
 use super::run::{self, Span};
 use super::{Query, store};
 use crate::audit_logs::detect::failed;
-use crate::audit_logs::join::Deadline;
+use crate::clock::Budget;
 use crate::notify::Notification;
 use crate::telemetry::redact;
 
@@ -41,7 +41,7 @@ pub async fn read(
     now: OffsetDateTime,
     restart: bool,
 ) -> History {
-    let never = Deadline::never(q.tail.ports.clock.clone());
+    let never = Budget::unlimited(q.tail.ports.clock.clone());
     let until = to.min(now - q.settings.lag);
     let mut out = History::default();
     let tables = q.tail.ports.tables.as_ref();
@@ -70,9 +70,6 @@ pub async fn read(
         }
     }
     let tail = &q.tail;
-    if let Err(e) = tail.join.run_pending(now, now - from, &never).await {
-        error!(error.cause_chain = %redact(&e.to_string()), "joining the history's sessions failed; the next tick retries");
-    }
     out.notifications = failed::run_pending(
         &tail.ports.tables,
         &tail.ports.sources,

@@ -9,9 +9,9 @@ use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
 use super::window::{CursorState, PageResult, RowId, Window, tick_of};
-use crate::audit_logs::join::Deadline;
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
+use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::loganalytics::{Item, LogsQuery};
 use crate::rest::RestError;
@@ -25,6 +25,21 @@ const HELD_SESSIONS: usize = 4096;
 const HELD_ROWS: usize = 50_000;
 /// Bytes of raw lines (`LastRaw`, one per session) held before they are written.
 const HELD_RAW: usize = 8 << 20;
+
+/// The server wait a query asks for with no time budget (a backfill): the service's default.
+const WAIT_UNBOUNDED: std::time::Duration = std::time::Duration::from_secs(180);
+/// The shortest server wait asked for.
+const WAIT_MIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The server wait of a query made with `left` of the budget: the service is asked to give up
+/// (504) before the budget ends, so a heavy window costs a smaller page, not the whole tick.
+pub fn server_wait(left: Option<time::Duration>) -> std::time::Duration {
+    left.map_or(WAIT_UNBOUNDED, |l| {
+        std::time::Duration::try_from(l)
+            .unwrap_or_default()
+            .clamp(WAIT_MIN, crate::loganalytics::MAX_WAIT)
+    })
+}
 
 /// How a page ended.
 #[derive(Debug)]
@@ -40,7 +55,8 @@ pub enum Paged {
         /// The time budget stopped it.
         cut: bool,
     },
-    /// The answer carried a partial-result error: nothing may advance.
+    /// The answer carried a partial-result error, or the server timed the query out (504):
+    /// nothing may advance.
     Partial(String),
 }
 
@@ -69,10 +85,11 @@ pub struct Reader<'a> {
     /// The tick's time.
     pub now: OffsetDateTime,
     /// When storing must stop.
-    pub deadline: &'a Deadline,
+    pub deadline: &'a Budget,
 }
 
-/// Queries `w` (at most `take` rows plus one to learn whether more follow) and stores its new rows.
+/// Queries `w` (at most `take` rows plus one to learn whether more follow, `take` below
+/// [`kql::ROW_CAP`]) and stores its new rows.
 ///
 /// # Errors
 /// [`PageError`]; rows stored before it stay stored (idempotent), the cursor does not move.
@@ -84,7 +101,16 @@ pub async fn run(
 ) -> Result<Paged, PageError> {
     let (logs, ws) = (r.logs, r.ws);
     let query = kql::page(w, take + 1, ws.bastion.as_deref());
-    let mut answer = logs.query(&ws.id, &query, &kql::timespan(w)).await?;
+    let wait = server_wait(r.deadline.left());
+    let mut answer = match logs.query(&ws.id, &query, &kql::timespan(w), wait).await {
+        Ok(a) => a,
+        Err(RestError::ServerTimeout { code }) => {
+            return Ok(Paged::Partial(format!(
+                "the server timed the query out ({code})"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut columns = None;
     let (mut chunk, mut seen_rows) = (Vec::with_capacity(CHUNK), 0usize);
     let mut held = Held::default();

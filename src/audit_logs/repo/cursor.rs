@@ -16,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 use super::CURSORS_TABLE;
 use crate::dates::format_date;
 use crate::dates::{format_utc_millis, timestamp};
-use crate::tables::keys::{encode_key, key_or_digest};
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::query_all;
 use crate::tables::ops::write_creating_table;
 use crate::tables::{
@@ -96,11 +96,12 @@ impl Cursor {
 
     /// Row key.
     pub fn rk(&self) -> String {
-        if self.account.is_empty() {
-            encode_key(&self.blob)
+        let path = if self.account.is_empty() {
+            self.blob.clone()
         } else {
-            key_or_digest(&[&self.account, ":", &self.container, "/", &self.blob].concat())
-        }
+            [&self.account, ":", &self.container, "/", &self.blob].concat()
+        };
+        key(&path, Spelling::Encoded, MAX_KEY_BYTES)
     }
 
     /// True once the cursor is `window` past its hour.

@@ -1,15 +1,5 @@
 //! Open-enum classification of audit records (`operationName`/`message` are matched tolerantly;
-//! unknown values are kept raw by the session, never rejected) and the `Outcome` values.
-
-/// `Outcome` values.
-pub mod outcome {
-    /// A successful connect was seen.
-    pub const CONNECTED: &str = "connected";
-    /// Only failed logins were seen.
-    pub const LOGIN_FAILED: &str = "login-failed";
-    /// Only records with other (unknown) messages were seen.
-    pub const OTHER: &str = "other";
-}
+//! unknown values are kept raw by the session, never rejected).
 
 /// What one record says about its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

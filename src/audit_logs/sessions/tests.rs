@@ -229,7 +229,12 @@ fn the_smallest_raw_values_are_kept_whatever_the_order() {
     let doubled: Vec<&[u8]> = refs.iter().chain(refs.iter()).copied().collect();
     let folded = fold_into(&doubled, &SessionRecord::new("t"));
     assert_eq!(folded, owned);
-    let expected: Vec<String> = (0..MAX_RAW_VALUES).map(|n| format!("m{n:02}")).collect();
+    let expected: Vec<String> = (0..crate::catalogue::session::MAX_RAW_VALUES)
+        .map(|n| format!("m{n:02}"))
+        .collect();
     assert_eq!(folded.messages, expected);
-    assert_eq!(folded.operations.len(), MAX_RAW_VALUES);
+    assert_eq!(
+        folded.operations.len(),
+        crate::catalogue::session::MAX_RAW_VALUES
+    );
 }

@@ -13,9 +13,9 @@ use tracing::warn;
 use super::Tailer;
 use super::batch::{self, Batch};
 use super::chunk::{self, BlobReport, QUARANTINE_SAMPLE};
-use crate::audit_logs::join::Deadline;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
+use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::storage::{BlobRef, StorageError};
 use crate::tables::TableError;
@@ -74,11 +74,6 @@ impl Claim {
                 c.blob
             )));
         }
-        // Records held with other blobs': the progress waits for them and is saved with them.
-        if let Some(hold) = &tail.hold {
-            hold.cursor(c.clone());
-            return Ok(c.clone());
-        }
         Ok(repo.save(c).await?)
     }
 }
@@ -92,7 +87,7 @@ pub async fn tail_blob(
     cursor: &Cursor,
     now: OffsetDateTime,
     budget: &mut u64,
-    deadline: &Deadline,
+    deadline: &Budget,
 ) -> Result<BlobReport, HandlerError> {
     let tail = &tail.for_cursor(cursor)?;
     let repo = CursorRepo::new(tail.ports.tables.clone());
@@ -195,7 +190,7 @@ async fn legacy(
     report.records += batch.records;
     c.records += batch.records;
     c.offset = doc.len() as u64;
-    let never = Deadline::never(tail.ports.clock.clone());
+    let never = Budget::unlimited(tail.ports.clock.clone());
     chunk::merge_flushed(
         &mut report.flushed,
         batch::flush(tail, batch, now, &never).await?,

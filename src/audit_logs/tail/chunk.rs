@@ -19,11 +19,10 @@ use tracing::warn;
 
 use super::Tailer;
 use super::batch::{self, Batch, Flushed};
-use super::hold;
 use crate::audit_logs::TAIL_FUNCTION;
-use crate::audit_logs::join::Deadline;
 use crate::audit_logs::parse::{self, LineError};
 use crate::audit_logs::repo::Cursor;
+use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::storage::{BlobKind, BlobRef, StorageError};
 
@@ -56,7 +55,7 @@ pub(super) struct Step<'a> {
     /// The tick's time.
     pub now: OffsetDateTime,
     /// When writing must stop.
-    pub deadline: &'a Deadline,
+    pub deadline: &'a Budget,
 }
 
 /// What processing a chunk did to the cursor.
@@ -135,17 +134,7 @@ pub(super) async fn process(
     let records = batch.records;
     let bad: Vec<u64> = batch.corrupt.iter().map(|(e, _)| e.offset).collect();
     let offsets = std::mem::take(&mut batch.offsets);
-    let flushed = match &tail.hold {
-        // Folded with other blobs' records, written (and the cursor saved) with them.
-        Some(held) => {
-            batch.corrupt.clear(); // quarantined above
-            if held.absorb(batch) {
-                hold::flush(tail, held, step.now).await?;
-            }
-            Flushed::default()
-        }
-        None => batch::flush(tail, batch, step.now, step.deadline).await?,
-    };
+    let flushed = batch::flush(tail, batch, step.now, step.deadline).await?;
     let cut = flushed.cut;
     merge_flushed(&mut report.flushed, flushed);
     let (records, corrupt_n) = match cut {

@@ -6,9 +6,9 @@ use crate::ports::Ports;
 use std::sync::Arc;
 
 use crate::audit_logs::AuditSettings;
-use crate::audit_logs::join::Joiner;
 use crate::invocation::HandlerError;
 use crate::invocation::Quarantine;
+use crate::join::Join;
 use crate::storage::BlobStore;
 
 /// The tail's dependencies.
@@ -26,13 +26,9 @@ pub struct Tailer {
     pub retention_class: String,
     /// `AUDIT_*` and detection settings.
     pub settings: Arc<AuditSettings>,
-    /// The recording ↔ session join run after reading.
-    pub join: Joiner,
-    /// Records held across blobs until their caller writes them ([`hold::flush`]); `None`: each
-    /// chunk's records are written as it is read.
-    ///
-    /// [`hold::flush`]: super::hold::flush
-    pub hold: Option<Arc<super::hold::Hold>>,
+    /// The recording ↔ session join: its settings give a session change's pending range, and its
+    /// pass runs after reading.
+    pub join: Join,
 }
 
 impl std::fmt::Debug for Tailer {
@@ -47,7 +43,7 @@ impl Tailer {
     /// Tailing over `ports`, reading the default audit-log source until a cursor names another.
     pub fn new(
         ports: &Ports,
-        join: Joiner,
+        join: Join,
         quarantine: Quarantine,
         retention_class: String,
         settings: Arc<AuditSettings>,
@@ -61,7 +57,6 @@ impl Tailer {
             retention_class,
             settings,
             join,
-            hold: None,
         }
     }
 

@@ -4,22 +4,19 @@
 //!
 //! Bounded work: at most `AUDIT_TAIL_MAX_BLOBS` cursors (least recently read first),
 //! `AUDIT_TAIL_MAX_BYTES` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the first
-//! half, the join ([`Joiner::run_pending`](super::join::Joiner::run_pending)) the rest, and both save their progress as they go, so the
+//! half, the join pass ([`Join::run`](crate::join::Join::run)) the rest, and both save their progress as they go, so the
 //! next tick continues where this one stopped and no input makes a tick repeat the same work
 //! forever. A blob that fails is logged and retried next tick from its last saved offset; the tick
 //! still ends `Processed` so notifications of the healthy part are delivered (outputs are dropped on
 //! a 500). Only when every attempted blob failed does the tick answer `Retryable`.
 //!
-//! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and a [`Joiner`]),
-//! built by the entry points ([`crate::state::tailer`], backfill).
-//!
-//! [`Joiner`]: super::join::Joiner
+//! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and the
+//! [`Join`](crate::join::Join)), built by the entry points ([`crate::state::tailer`], backfill).
 
 pub mod batch;
 pub mod blob;
 mod chunk;
 mod context;
-pub mod hold;
 
 pub use context::Tailer;
 
@@ -27,9 +24,10 @@ use time::OffsetDateTime;
 use tracing::error;
 
 use super::detect::{failed, unrecorded};
-use super::join::Deadline;
 use super::repo::{Cursor, CursorRepo};
+use crate::clock::Budget;
 use crate::invocation::{HandlerError, Outcome};
+use crate::join::Scope;
 use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::telemetry::redact;
 
@@ -57,6 +55,8 @@ pub struct TickReport {
     pub cut: bool,
     /// The join failed (logged; its sessions stay pending for the next tick).
     pub join_failed: bool,
+    /// The sessions the join found changed, `(start day, tunnel id)`.
+    pub changed: Vec<(String, String)>,
     /// Notifications to emit.
     pub notifications: Vec<Notification>,
 }
@@ -97,12 +97,12 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Hand
     Ok(report)
 }
 
-/// The join of what changed and the detections, for another reader of audit records (the
-/// workspace source): the same code, so the same rows and notifications.
+/// The join pass and the detections, for another reader of audit records (the workspace source):
+/// the same code, so the same rows and notifications.
 pub async fn settle(
     tail: &Tailer,
     now: OffsetDateTime,
-    deadline: &Deadline,
+    deadline: &Budget,
     report: &mut TickReport,
 ) {
     tail.join(now, deadline, report).await;
@@ -115,7 +115,7 @@ impl Tailer {
     /// # Errors
     /// `Retryable` when the cursor list cannot be read.
     pub async fn run(&self, now: OffsetDateTime) -> Result<TickReport, HandlerError> {
-        let deadline = Deadline::after(self.ports.clock.clone(), self.settings.tail_budget);
+        let deadline = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
         let reading = deadline.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
         let cursors = repo
@@ -135,8 +135,8 @@ impl Tailer {
         Ok(report)
     }
 
-    /// Reads one blob (within `bytes` and `deadline`), then joins what changed: `AuditLogCreated`
-    /// and the backfill.
+    /// Reads one blob (within `bytes` and `deadline`): `AuditLogCreated` and the backfill (the join
+    /// pass joins what changed).
     ///
     /// # Errors
     /// `Retryable` when the blob could not be read.
@@ -145,12 +145,11 @@ impl Tailer {
         cursor: &Cursor,
         now: OffsetDateTime,
         mut bytes: u64,
-        deadline: &Deadline,
+        deadline: &Budget,
     ) -> Result<TickReport, HandlerError> {
         let mut report = TickReport::default();
         let r = blob::tail_blob(self, cursor, now, &mut bytes, deadline).await?;
         add(&mut report, &r);
-        self.join(now, deadline, &mut report).await;
         Ok(report)
     }
 
@@ -159,7 +158,7 @@ impl Tailer {
         cursor: &Cursor,
         now: OffsetDateTime,
         budget: &mut u64,
-        deadline: &Deadline,
+        deadline: &Budget,
         report: &mut TickReport,
     ) {
         match blob::tail_blob(self, cursor, now, budget, deadline).await {
@@ -172,21 +171,23 @@ impl Tailer {
         }
     }
 
-    /// The session side of the join; a failure leaves the sessions pending for the next tick.
+    /// The join pass over the sessions that changed within the tail window and the recordings
+    /// that fell due; a failure leaves them pending for the next tick.
     pub(crate) async fn join(
         &self,
         now: OffsetDateTime,
-        deadline: &Deadline,
+        deadline: &Budget,
         report: &mut TickReport,
     ) {
-        match self
-            .join
-            .run_pending(now, self.settings.tail_window, deadline)
-            .await
-        {
+        let scope = Scope {
+            since: crate::join::horizon(now, self.settings.tail_window),
+            span: None,
+        };
+        match self.join.run(&scope, now, deadline).await {
             Ok(r) => {
                 report.joined += r.rewritten;
                 report.cut |= r.cut;
+                report.changed.extend(r.changed);
             }
             Err(e) => {
                 report.join_failed = true;

@@ -63,4 +63,4 @@ async fn hashes_unhashed_recordings_once_and_skips_deleted_rows() {
     );
 }
 
-const STATUS_DELETED_VALUE: &str = crate::retention::sweep::STATUS_DELETED;
+const STATUS_DELETED_VALUE: &str = crate::catalogue::recording::STATUS_DELETED;

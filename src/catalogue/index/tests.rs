@@ -1,7 +1,7 @@
 //! Index rows: keys, stale-row removal, and `vm`/`user` queries served from one index partition
 //! (counted: no day-partition reads), re-checked against the catalogue row.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::json;
 
@@ -10,12 +10,13 @@ use crate::api::query::Query;
 use crate::api::search::search;
 use crate::api::token::Found;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::tables::WriteMode;
 use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
 
 /// A joined catalogue row; `name` becomes a real (base64url) row key.
 fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Entity {
-    let rk = crate::tables::keys::encode_key(name);
+    let rk = crate::tables::keys::key(name, crate::tables::keys::Spelling::Encoded, 1024);
     let v = json!({"PartitionKey": day, "RowKey": rk, "TargetVm": vm,
         "TargetResourceId": format!("/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}"),
         "UserName": user, "UserEmail": user, "SessionStart": start, "BlobCreated": start,
@@ -49,7 +50,7 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
     assert!(k.iter().all(|(_, rk)| *rk
         == format!(
             "2025-03-01T10:00:00.000Z~2025-03-01~{}",
-            crate::tables::keys::encode_key("cmVj")
+            crate::tables::keys::key("cmVj", crate::tables::keys::Spelling::Encoded, 1024)
         )));
     assert!(
         k.iter()
@@ -73,44 +74,33 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
 }
 
 #[tokio::test]
-async fn a_changed_join_moves_its_index_rows() {
-    let t = InMemoryTables::new();
+async fn index_rows_are_written_in_batches_and_removed() {
+    let t = CountingTables::new(InMemoryTables::new());
     let old = row("2025-03-01", "cmVj", "vm-a", "ann", "2025-03-01T10:00:00Z");
     let new = row("2025-03-01", "cmVj", "vm-b", "ann", "2025-03-01T10:00:00Z");
-    upsert(&t, &old).await.expect("upsert");
-    let before = t.calls();
-    upsert_added(&t, &old, &new).await.expect("upsert");
-    assert_eq!(
-        t.calls() - before,
-        2,
-        "only the new VM's rows (name and resource id): the user's are there"
-    );
-    upsert_added(&t, &new, &new).await.expect("upsert");
-    assert_eq!(t.calls() - before, 2, "an unchanged row writes none");
-    remove_stale(&t, &old, &new).await.expect("remove");
-    remove_stale(&t, &old, &new)
-        .await
-        .expect("already gone is fine");
-    let rows = t.dump(INDEX_TABLE);
-    let want: Vec<_> = keys(&new);
-    let have: Vec<_> = rows
+    let set = |e: &Entity| keys(e).into_iter().collect::<BTreeSet<_>>();
+    write(&t, &set(&old)).await.expect("write");
+    write(&t, &set(&new)).await.expect("write");
+    let stale: BTreeSet<_> = set(&old).difference(&set(&new)).cloned().collect();
+    assert_eq!(stale.len(), 2, "the old VM's name and resource id");
+    remove(&t, &stale).await.expect("remove");
+    remove(&t, &stale).await.expect("already gone is fine");
+    let have: Vec<_> = t
+        .inner()
+        .dump(INDEX_TABLE)
         .iter()
         .map(|s| {
-            (
-                s.entity["PartitionKey"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                s.entity["RowKey"].as_str().unwrap_or_default().to_owned(),
-            )
+            let k = |p: &str| s.entity[p].as_str().unwrap_or_default().to_owned();
+            (k("PartitionKey"), k("RowKey"))
         })
         .collect();
-    assert_eq!(have, want);
-    assert_eq!(
-        ensure(&t, &new).await.expect("ensure"),
-        0,
-        "nothing missing"
-    );
+    assert_eq!(have, keys(&new));
+    let before = t.total();
+    let many: BTreeSet<_> = (0..150)
+        .map(|i| (partition("vm", "busy").expect("pk"), format!("t~{i:03}")))
+        .collect();
+    write(&t, &many).await.expect("write");
+    assert_eq!(t.total() - before, 2, "one partition, 100 rows a batch");
 }
 
 #[tokio::test]
@@ -131,7 +121,9 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
             t.write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
                 .await
                 .expect("row");
-            upsert(&t, &e).await.expect("index");
+            write(&t, &keys(&e).into_iter().collect())
+                .await
+                .expect("index");
         }
     }
     let moved = row(
@@ -141,7 +133,9 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         "ben",
         "2025-03-05T11:00:00Z",
     );
-    upsert(&t, &moved).await.expect("stale");
+    write(&t, &keys(&moved).into_iter().collect())
+        .await
+        .expect("stale");
     let before = t.count(None, Some("query"));
     let q = query(&[
         ("from", "2025-03-01"),
@@ -199,63 +193,4 @@ async fn without_an_index_table_the_days_are_read() {
         .expect("row");
     let q = [("from", "2025-03-01"), ("to", "2025-03-03"), ("vm", "vm-a")];
     assert_eq!(first_page(&t, &q).await.rows.len(), 1);
-}
-
-/// Held-back index rows are written 100 to a call per partition (creating the table on first use),
-/// each once, and a second flush has nothing left to write.
-#[tokio::test]
-async fn deferred_rows_are_written_in_batches_per_partition() {
-    let t = CountingTables::new(InMemoryTables::new());
-    let held = Deferred::default();
-    let rows: Vec<Entity> = (0..150)
-        .map(|i| {
-            let start = format!("2025-03-14T09:{:02}:{:02}.000Z", i / 60, i % 60);
-            row("2025-03-14", &format!("c/{i}.mp4"), "vm1", "alice", &start)
-        })
-        .collect();
-    for r in &rows {
-        held.add(keys(r));
-        held.add(keys(r)); // a row held twice is written once
-    }
-    let other = row(
-        "2025-03-14",
-        "c/x.mp4",
-        "vm2",
-        "bob",
-        "2025-03-14T10:00:00.000Z",
-    );
-    held.add(keys(&other));
-    let expected = rows
-        .iter()
-        .chain([&other])
-        .flat_map(keys)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    assert_eq!(expected, 150 * 3 + 3, "name and e-mail alike share a row");
-    assert_eq!(held.flush(&t).await.expect("flush"), expected);
-    let stored = t
-        .inner()
-        .query(INDEX_TABLE, None, None, None)
-        .await
-        .expect("index rows");
-    assert_eq!(stored.items.len(), expected);
-    for r in rows.iter().chain([&other]) {
-        for (pk, rk) in keys(r) {
-            assert!(
-                t.inner()
-                    .get(INDEX_TABLE, &pk, &rk)
-                    .await
-                    .expect("get")
-                    .is_some(),
-                "{pk} {rk}"
-            );
-        }
-    }
-    // vm1's two partitions and alice's: 2 calls each for 150 rows (the first finds no table and is
-    // redone row by row); vm2's two and bob's one call each.
-    let batches = t.count(Some(INDEX_TABLE), Some("batch"));
-    assert_eq!(batches, 3 * 2 + 3, "{:?}", t.by_table());
-    t.reset();
-    assert_eq!(held.flush(&t).await.expect("flush"), 0);
-    assert_eq!(t.count(None, None), 0);
 }

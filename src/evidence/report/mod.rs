@@ -1,6 +1,8 @@
 //! `report.html`: one self-contained page (inline CSS and SVG; no script, font or image fetched),
 //! rendered by `maud`, which escapes every interpolated value, so user, VM, host and blob names
-//! from the tables only ever appear as text.
+//! from the tables only ever appear as text. Each such value is its own `<bdi>` element, its
+//! directional controls shown as code points ([`crate::telemetry::text`]): a right-to-left override
+//! in a principal or host name cannot reorder the text around it.
 
 pub mod charts;
 
@@ -10,6 +12,12 @@ use super::figures::{Figures, HostFigures};
 use super::manifest::Generator;
 use super::pack::PackOptions;
 use crate::dates::format_utc;
+use crate::telemetry::text::{isolate, show_bidi_controls};
+
+/// An outside value in the page: isolated in its own `<bdi>`, its directional controls shown.
+fn outside(value: &str) -> Markup {
+    html! { bdi { (show_bidi_controls(value)) } }
+}
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}\
@@ -33,7 +41,7 @@ pub fn render(f: &Figures, opts: &PackOptions) -> String {
                 h1 { "Bastion session evidence" }
                 p {
                     "Period " strong { (format_utc(opts.from)) } " (inclusive) to "
-                    strong { (format_utc(opts.to)) } " (exclusive), " (scope) ". Generated "
+                    strong { (format_utc(opts.to)) } " (exclusive), " (outside(scope)) ". Generated "
                     (format_utc(opts.now)) " by " (g.name) " " (g.version) "."
                 }
                 p.note { "Every figure is counted from the CSV files of this pack, which hold the same rows as the catalogue API for the period. manifest.json lists each file's SHA-256; manifest.sig signs it." }
@@ -71,7 +79,7 @@ fn summary(f: &Figures) -> Markup {
             tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Unrecorded" } th { "Coverage %" }
                  th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Recordings" } }
             @for (host, h) in rows(f) {
-                tr { td { (host) } td { (h.sessions) } td { (h.recorded) } td { (h.unrecorded) }
+                tr { td { (outside(host)) } td { (h.sessions) } td { (h.recorded) } td { (h.unrecorded) }
                      td { (format!("{:.1}", h.coverage_percent())) } td { (h.failed_logins) }
                      td { (h.failed_login_bursts) } td { (h.reviewed) } td { (h.reviewed_on_time) } td { (h.recordings) } }
             }
@@ -91,7 +99,7 @@ fn sessions_chart(f: &Figures) -> Markup {
         .iter()
         .map(|(h, v)| {
             (
-                h.clone(),
+                isolate(h),
                 days.iter()
                     .map(|d| v.per_day.get(d).copied().unwrap_or(0))
                     .collect(),
@@ -107,7 +115,7 @@ fn sessions_chart(f: &Figures) -> Markup {
 
 fn coverage_chart(f: &Figures) -> Markup {
     let (labels, values): (Vec<String>, Vec<f64>) = rows(f)
-        .map(|(h, v)| (h.to_owned(), v.coverage_percent()))
+        .map(|(h, v)| (isolate(h), v.coverage_percent()))
         .unzip();
     svg(charts::bars(
         "Recorded coverage (%)",
@@ -139,7 +147,7 @@ fn reviews(f: &Figures, opts: &PackOptions) -> Markup {
         table {
             caption { "Reviews made" }
             tr { th { "Verdict" } th { "Reviews" } }
-            @for (v, n) in &f.verdicts { tr { td { (v) } td { (n) } } }
+            @for (v, n) in &f.verdicts { tr { td { (outside(v)) } td { (n) } } }
             tr { td { "All" } td { (f.reviews) } }
         }
         p { (f.total.reviewed) " of " (f.total.sessions) " sessions reviewed; "
@@ -163,14 +171,14 @@ fn retention(f: &Figures) -> Markup {
             caption { "Recordings per retention class" }
             tr { th { "Class" } th { "Recordings" } th { "Due within 30 days of the period's end" } }
             @for (c, n) in &f.total.by_class {
-                tr { td { (c) } td { (n) } td { (f.total.due_by_class.get(c).copied().unwrap_or(0)) } }
+                tr { td { (outside(c)) } td { (n) } td { (f.total.due_by_class.get(c).copied().unwrap_or(0)) } }
             }
         }
         @if !labels.is_empty() { (svg(charts::bars("Recordings per retention class", "recordings", &labels, &values, None))) }
         table {
             caption { "Recordings per status" }
             tr { th { "Status" } th { "Recordings" } }
-            @for (s, n) in &f.total.by_status { tr { td { (s) } td { (n) } } }
+            @for (s, n) in &f.total.by_status { tr { td { (outside(s)) } td { (n) } } }
         }
     }
 }
@@ -186,7 +194,7 @@ fn integrity(f: &Figures) -> Markup {
             caption { "Recorded digests (integrity.csv)" }
             tr { th { "Host" } th { "Hashed" } th { "Not hashed yet" } th { "Length mismatch" } }
             @for (host, h) in rows(f) {
-                tr { td { (host) } @for k in ["hashed", "unhashed", "length-mismatch"] {
+                tr { td { (outside(host)) } @for k in ["hashed", "unhashed", "length-mismatch"] {
                     td { (h.integrity.get(k).copied().unwrap_or(0)) } } }
             }
         }
@@ -194,7 +202,7 @@ fn integrity(f: &Figures) -> Markup {
             caption { "Latest verification by the weekly re-hash (integrity.csv: lastVerifiedAt, verification)" }
             tr { th { "Host" } @for k in VERIFICATIONS { th { (k) } } }
             @for (host, h) in rows(f) {
-                tr { td { (host) } @for k in VERIFICATIONS {
+                tr { td { (outside(host)) } @for k in VERIFICATIONS {
                     td { (h.verified.get(*k).copied().unwrap_or(0)) } } }
             }
         }
@@ -209,7 +217,7 @@ fn holds_deletions(f: &Figures) -> Markup {
         table {
             caption { "Deletions in the period, with tombstones (deletions.csv)" }
             tr { th { "Retention class" } th { "Deleted" } }
-            @for (c, n) in &f.deletions { tr { td { (c) } td { (n) } } }
+            @for (c, n) in &f.deletions { tr { td { (outside(c)) } td { (n) } } }
             tr { td { "All" } td { (f.deletions.values().sum::<u64>()) } }
         }
     }
@@ -220,13 +228,13 @@ fn access(f: &Figures) -> Markup {
         table {
             caption { "Reads per principal" }
             tr { th { "Principal" } th { "Reads" } }
-            @for (w, n) in &f.accesses_by_who { tr { td { (w) } td { (n) } } }
+            @for (w, n) in &f.accesses_by_who { tr { td { (outside(w)) } td { (n) } } }
         }
         table {
             caption { "Accesses (first " (f.access_list.len()) " of " (f.accesses) "; all in accessaudit.csv)" }
             tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } }
             @for [at, who, action, target] in &f.access_list {
-                tr { td { (at) } td { (who) } td { (action) } td { (target) } }
+                tr { td { (at) } td { (outside(who)) } td { (outside(action)) } td { (outside(target)) } }
             }
         }
     }

@@ -2,7 +2,7 @@
 //! and runs it through the same code paths:
 //! - recording blobs created in the last `RECONCILE_WINDOW_HOURS` with no catalogue row →
 //!   [`Recordings::listed`](crate::recordings::Recordings::listed) (`Recordings::catalogue` with a
-//!   synthesized `BlobEvent`); rows without a join are re-joined;
+//!   synthesized `BlobEvent`);
 //! - `PT1H.json` blobs of hours in the window with no cursor → `created::register`;
 //! - then `recordings.stalled`.
 //!
@@ -52,7 +52,6 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
     }
     let Found {
         catalogued,
-        rejoined,
         notifications,
     } = found;
     let mut registered = 0;
@@ -63,7 +62,7 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         }
     }
     let summary = format!(
-        "reconciled: {catalogued} recordings catalogued, {rejoined} re-joined, {registered} audit blobs registered"
+        "reconciled: {catalogued} recordings catalogued, {registered} audit blobs registered"
     );
     if let Some(e) = partial_failure(&summary, failed) {
         // What was catalogued is kept: the retry finds those rows and announces nothing twice
@@ -119,7 +118,6 @@ async fn list_recent(
 #[derive(Debug, Default)]
 struct Found {
     catalogued: usize,
-    rejoined: usize,
     notifications: Vec<Box<serde_json::value::RawValue>>,
 }
 
@@ -131,11 +129,10 @@ async fn recordings(
 ) -> Result<(), HandlerError> {
     let since = now - state.audit.reconcile_window;
     let items = list_recent(source.store.as_ref(), &source.container, since).await?;
-    let (recordings, join) = (crate::state::recordings(state), crate::state::joiner(state));
+    let recordings = crate::state::recordings(state);
     for item in items {
-        match recordings.listed(&join, source, &item, now).await? {
-            Fate::Present(_) => {}
-            Fate::Rejoined(joined) => found.rejoined += usize::from(joined),
+        match recordings.listed(source, &item, now, None).await? {
+            Fate::Present => {}
             Fate::Catalogued(mut outputs) => {
                 found.notifications.extend(outputs.take(OUTPUT_BINDING));
                 found.catalogued += 1;

@@ -4,7 +4,7 @@ use crate::testkit::Domains;
 use time::Duration;
 
 use super::*;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::testkit::audit::{ALICE, NOW, PATH, kit, line};
 
 fn outputs(o: &Outcome) -> Vec<String> {

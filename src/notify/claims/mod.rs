@@ -212,9 +212,11 @@ impl<'a> Claims<'a> {
     }
 }
 
-/// True when `id` can be a PartitionKey (the service forbids `/ \ # ?` and control characters).
+/// True when `id` can be a claim's PartitionKey as it is: the one encoder keeps it (at most 512
+/// bytes, none of `/ \ # ?` or control characters); another message is refused, never re-keyed.
 pub fn valid_key(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 512 && !id.chars().any(|c| "/\\#?".contains(c) || c.is_control())
+    use crate::tables::keys::{Spelling, key};
+    !id.is_empty() && key(id, Spelling::Verbatim, 512) == id
 }
 
 #[cfg(test)]

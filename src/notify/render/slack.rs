@@ -7,12 +7,15 @@
 //! which Slack shows literally: mrkdwn has no escape for `*`, `_`, `~` or backticks, so a value
 //! there could still turn bold or code. Each fact is a pair of section fields — its static label
 //! (`mrkdwn`, bold, `verbatim: true`) then its value (`plain_text`) — which Slack lays out as a
-//! two-column table. `&`, `<`, `>` are escaped everywhere (Slack's three control characters), and
+//! two-column table; a value's directional controls are shown as code points
+//! ([`show_bidi_controls`]: each value is a field of its own, and values inside the title are
+//! isolated by their producers). `&`, `<`, `>` are escaped everywhere (Slack's three control characters), and
 //! every cut happens before escaping, on a character boundary, so no entity is ever split.
 
 use serde_json::{Value, json};
 
 use super::{Content, MAX_FACT_CHARS, truncate};
+use crate::telemetry::text::show_bidi_controls;
 
 /// Most fields Slack accepts in one section block.
 const MAX_FIELDS: usize = 10;
@@ -31,7 +34,8 @@ pub fn render(c: &Content) -> Value {
         let fields: Vec<Value> = chunk
             .iter()
             .flat_map(|f| {
-                let value = escaped_within(&truncate(&f.value, MAX_FACT_CHARS), MAX_FIELD_CHARS);
+                let value = show_bidi_controls(&truncate(&f.value, MAX_FACT_CHARS)).into_owned();
+                let value = escaped_within(&value, MAX_FIELD_CHARS);
                 [mrkdwn(format!("*{}*", escape(f.label))), plain(value)]
             })
             .collect();

@@ -6,7 +6,10 @@
 //! the end (saying how many) until the payload fits.
 //!
 //! Teams renders markdown in every `TextBlock` (facts included), so every value from outside is
-//! passed through [`literal`]. Facts are stacked label/value blocks rather than a `FactSet`: a
+//! passed through [`literal`], after [`show_bidi_controls`]: a right-to-left override or isolate
+//! control is shown as its code point and reorders nothing. Each fact value is a `TextBlock` of its
+//! own (a paragraph: nothing beside it to reorder); values inside the title are isolated by their
+//! producers ([`crate::telemetry::text::isolate`]). Facts are stacked label/value blocks rather than a `FactSet`: a
 //! `FactSet` is a table that does not wrap a long id and clips it at the card's edge. Times use
 //! Teams' `{{DATE()}}`/`{{TIME()}}` so each reader sees them in their own time zone and locale.
 //! The title is never yellow: Teams' "Warning" colour has a contrast of 1.5:1 on white.
@@ -16,6 +19,7 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::markdown::literal;
 use super::{Content, Fact, MAX_FACT_CHARS, truncate};
+use crate::telemetry::text::show_bidi_controls;
 
 /// Size limit for the whole request body, measured as 2 bytes per UTF-16 unit.
 pub const MAX_PAYLOAD: usize = 28 * 1024;
@@ -69,7 +73,7 @@ fn shown(value: &str) -> String {
     if is_utc_second {
         format!("{{{{DATE({value}, SHORT)}}}} {{{{TIME({value})}}}}")
     } else {
-        literal(&truncate(value, MAX_FACT_CHARS))
+        literal(&show_bidi_controls(&truncate(value, MAX_FACT_CHARS)))
     }
 }
 

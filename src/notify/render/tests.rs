@@ -210,3 +210,30 @@ fn truncation_counts_characters() {
             .is_empty()
     );
 }
+
+/// A right-to-left override in a value reaches neither Teams nor Slack as itself (it is shown as
+/// its code point), and the producers isolate the values they put in titles.
+#[test]
+fn directional_controls_are_shown_never_acting_in_cards() {
+    let mut n = sample();
+    n.title = format!(
+        "Bastion session to {} ended without a recording",
+        crate::telemetry::text::isolate("vm\u{202E}10-ppa")
+    );
+    n.data["user"] = json!("alice\u{202E}nimda");
+    let c = Content::of(&n, &ContentOptions::default());
+    for (client, body) in [
+        ("teams", teams::render(&c).to_string()),
+        ("slack", slack::render(&c).to_string()),
+    ] {
+        assert!(!body.contains('\u{202E}'), "{client}: {body}");
+        assert!(body.contains("202E"), "{client} shows the control: {body}");
+        assert!(
+            body.contains('\u{2068}') && body.contains('\u{2069}'),
+            "{client}: the title's value stays isolated: {body}"
+        );
+    }
+    // Machine receivers get the data as sent.
+    let hook = webhook::render(&c);
+    assert_eq!(hook["data"]["user"], "alice\u{202E}nimda");
+}

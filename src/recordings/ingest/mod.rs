@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use time::OffsetDateTime;
 
-use crate::catalogue::model::{CatalogueEntry, RecordingKey, STATUS_CATALOGUED};
+use crate::catalogue::recording::{Hold, Recording, RecordingKey, STATUS_CATALOGUED};
 use crate::dates::format_utc;
 use crate::events::event_grid::{BlobEvent, sequencer_cmp};
 use crate::notify::{Notification, Severity};
@@ -37,7 +37,7 @@ pub fn not_a_source(event: &BlobEvent) -> String {
 
 /// True when `event` describes a newer state of the blob than the stored row.
 /// Sequencers order events of one blob; without them, a different ETag with a later time wins.
-pub fn is_newer(event: &BlobEvent, row: &CatalogueEntry) -> bool {
+pub fn is_newer(event: &BlobEvent, row: &Recording) -> bool {
     match (event.data.sequencer.as_deref(), row.sequencer.as_str()) {
         (Some(new), old) if !new.is_empty() && !old.is_empty() => {
             sequencer_cmp(new, old) == Ordering::Greater
@@ -116,7 +116,7 @@ pub struct EntryInput<'a> {
 }
 
 /// Builds the catalogue row for the current state of the blob.
-pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
+pub fn derive_entry(input: EntryInput<'_>) -> Recording {
     let EntryInput {
         event,
         blob,
@@ -127,7 +127,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
         retention,
         first_seen,
     } = input;
-    CatalogueEntry {
+    Recording {
         key,
         blob_url: event.data.url.clone(),
         account: account.to_owned(),
@@ -155,6 +155,29 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
         candidate_keys: candidate_keys(&blob.name, props),
         metadata: serde_json::to_string(&props.metadata).unwrap_or_default(),
         status: STATUS_CATALOGUED.to_owned(),
+        joined: None,
+        join_due: None,
+        hold: Hold::default(),
+        shortened: None,
+        deletion: None,
+        hash: None,
+    }
+}
+
+/// The row for a newer state of a catalogued blob (`fresh`, built from the event): the blob's facts,
+/// retention and join from `fresh`, while what the catalogue recorded of the blob's life stays —
+/// when it was first seen, its holds, the sweep's marks and its last digest (whose `HashedEtag`
+/// says which state it belongs to). A join `fresh` could not decide keeps the row's until the join
+/// pass decides again (`JoinDue`).
+pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
+    Recording {
+        first_seen: cur.first_seen,
+        joined: fresh.joined.clone().or_else(|| cur.joined.clone()),
+        hold: cur.hold.clone(),
+        shortened: cur.shortened.clone(),
+        deletion: cur.deletion.clone(),
+        hash: cur.hash.clone(),
+        ..fresh.clone()
     }
 }
 
@@ -163,7 +186,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> CatalogueEntry {
 /// Thin: ids, size, retention. The details borrow from the row: they are serialized once, straight
 /// into the output binding.
 pub fn catalogued_notification<'a>(
-    entry: &'a CatalogueEntry,
+    entry: &'a Recording,
     id: &'a str,
     bastion_id: Option<&'a str>,
 ) -> Notification<CataloguedData<'a>> {

@@ -31,7 +31,7 @@ fn props(meta: &[(&str, &str)]) -> BlobProps {
     }
 }
 
-fn row(seq: &str, etag: &str) -> CatalogueEntry {
+fn row(seq: &str, etag: &str) -> Recording {
     let e = event(Some(seq), etag);
     let b = BlobRef::new("recordings", "x");
     let p = props(&[]);
@@ -109,7 +109,7 @@ fn newer_is_decided_by_sequencer_then_etag_and_time() {
     assert!(is_newer(&event(None, "0x9"), &no_seq));
     assert!(!is_newer(
         &event(None, "0x1"),
-        &CatalogueEntry {
+        &Recording {
             etag: "0x1".into(),
             ..no_seq
         }
@@ -151,7 +151,7 @@ fn notification_is_thin_and_stable() {
     let r = row("01", "0x1");
     let id = r.key.id();
     let a = catalogued_notification(&r, &id, None).to_output();
-    let newer = CatalogueEntry {
+    let newer = Recording {
         sequencer: "02".into(),
         ..r.clone()
     };

@@ -15,7 +15,7 @@ use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::model::{RecordingKey, partition_days, sort_time};
+use crate::catalogue::recording::{RecordingKey, partition_days, sort_time};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
@@ -156,7 +156,7 @@ pub async fn release_hold(ports: &Ports, hold_id: &str, actor: &Actor) -> Result
             break;
         }
         for s in &page.items {
-            let Some(key) = get_str(&s.entity, "RowKey").and_then(RecordingKey::parse) else {
+            let Some(key) = RecordingKey::of_row(&s.entity) else {
                 continue;
             };
             release_member(ports, hold_id, &key, actor).await?;
@@ -185,7 +185,7 @@ pub async fn active_members(
     Ok(page
         .items
         .iter()
-        .filter_map(|s| get_str(&s.entity, "RowKey").map(str::to_owned))
+        .filter_map(|s| RecordingKey::of_row(&s.entity).map(|k| k.id()))
         .collect())
 }
 
@@ -207,7 +207,7 @@ pub async fn override_retention(
     if !is_tag_safe(&new.class)
         || new.class.is_empty()
         || !valid_date
-        || new.class == crate::retention::LEGAL_HOLD
+        || new.class == crate::catalogue::LEGAL_HOLD
     {
         return Err(HoldError::Invalid(
             "override needs a class name and a YYYY-MM-DD date (holds use hold())".into(),
@@ -225,7 +225,13 @@ pub async fn override_retention(
             key.id()
         )));
     }
-    let log = json!({"PartitionKey": "override", "RowKey": format!("{}~{}", key.id(), actor.at.unix_timestamp_nanos()),
+    // The room left by `~` and the nanosecond time (at most 20 characters).
+    let rk = format!(
+        "{}~{}",
+        key.id_key(crate::tables::keys::MAX_KEY_BYTES - 21),
+        actor.at.unix_timestamp_nanos()
+    );
+    let log = json!({"PartitionKey": "override", "RowKey": rk,
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
     if let Value::Object(e) = log {
@@ -235,11 +241,11 @@ pub async fn override_retention(
         .sources
         .blob_of_row(&row.value)
         .map_err(HoldError::Invalid)?;
-    marks::update_row(&repo, row, |entry, raw| {
+    marks::update_row(&repo, row, |r| {
         // Pins the row: the sweep's policy re-evaluation would otherwise lengthen it straight back.
-        raw.insert("RetentionOverride".into(), Value::Bool(true));
-        entry.retention_class = new.class.clone();
-        entry.retain_until = new.until.clone();
+        r.hold.overridden = true;
+        r.retention_class = new.class.clone();
+        r.retain_until = new.until.clone();
     })
     .await?;
     update_tags(&*source.store, &blob, false, |tags| {

@@ -2,102 +2,69 @@
 //! setting, clearing and reading them, and the ETag-conditional row rewrite that applies them.
 //! Kept apart from [`super::rows`] (table `holds`) because these rows belong to the catalogue.
 
-use serde_json::Value;
-
 use super::HoldError;
-use crate::catalogue::model::CatalogueEntry;
+use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::retention::HELD_UNTIL;
 use crate::retention::policy::Retention;
-use crate::retention::{HELD_UNTIL, LEGAL_HOLD};
-use crate::tables::{Entity, get_list, get_str};
 
 /// The retention the row had before any hold.
-pub(crate) fn pre_hold(row: &Versioned<CatalogueEntry>) -> Option<Retention> {
-    let from = |c: &str, u: &str| {
-        Some(Retention {
-            class: get_str(&row.raw, c).filter(|s| !s.is_empty())?.into(),
-            until: get_str(&row.raw, u).filter(|s| !s.is_empty())?.into(),
-        })
-    };
-    if crate::retention::sweep::row_held(row) {
-        from("HeldFromClass", "HeldFromUntil")
+pub(crate) fn pre_hold(row: &Versioned<Recording>) -> Option<Retention> {
+    let r = &row.value;
+    if r.held() {
+        let (class, until) = r.hold.from.clone()?;
+        Some(Retention { class, until })
     } else {
-        (!row.value.retain_until.is_empty()).then(|| Retention {
-            class: row.value.retention_class.clone(),
-            until: row.value.retain_until.clone(),
+        (!r.retain_until.is_empty()).then(|| Retention {
+            class: r.retention_class.clone(),
+            until: r.retain_until.clone(),
         })
     }
 }
 
-/// Hold ids recorded on a catalogue row.
-pub(crate) fn hold_ids(raw: &Entity) -> Vec<String> {
-    get_list(raw, "HoldIds").map(str::to_owned).collect()
+pub(crate) fn mark_held(r: &mut Recording, id: &str) {
+    if !r.held() {
+        r.hold.from = Some((r.retention_class.clone(), r.retain_until.clone()));
+    }
+    if !r.hold.ids.iter().any(|i| i == id) {
+        r.hold.ids.push(id.to_owned());
+    }
+    r.hold.held = true;
+    r.retention_class = crate::catalogue::LEGAL_HOLD.to_owned();
+    r.retain_until = HELD_UNTIL.to_owned();
 }
 
-pub(crate) fn mark_held(entry: &mut CatalogueEntry, raw: &mut Entity, id: &str) {
-    let held = raw
-        .get("LegalHold")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-        || entry.retention_class == LEGAL_HOLD;
-    if !held {
-        raw.insert(
-            "HeldFromClass".into(),
-            Value::String(entry.retention_class.clone()),
-        );
-        raw.insert(
-            "HeldFromUntil".into(),
-            Value::String(entry.retain_until.clone()),
-        );
-    }
-    let mut ids = hold_ids(raw);
-    if !ids.iter().any(|i| i == id) {
-        ids.push(id.to_owned());
-    }
-    raw.insert("HoldIds".into(), Value::String(ids.join(",")));
-    raw.insert("LegalHold".into(), Value::Bool(true));
-    entry.retention_class = LEGAL_HOLD.to_owned();
-    entry.retain_until = HELD_UNTIL.to_owned();
-}
-
-pub(crate) fn unmark_held(
-    entry: &mut CatalogueEntry,
-    raw: &mut Entity,
-    id: &str,
-    fallback: Option<&Retention>,
-) {
-    let ids: Vec<String> = hold_ids(raw).into_iter().filter(|i| i != id).collect();
-    raw.insert("HoldIds".into(), Value::String(ids.join(",")));
-    if !ids.is_empty() {
+pub(crate) fn unmark_held(r: &mut Recording, id: &str, fallback: Option<&Retention>) {
+    r.hold.ids.retain(|i| i != id);
+    if !r.hold.ids.is_empty() {
         return;
     }
     // Without a known pre-hold pair the row stays `legal-hold`: never guess a date.
-    if let Some(r) = fallback {
-        raw.insert("LegalHold".into(), Value::Bool(false));
-        raw.remove("HeldFromClass");
-        raw.remove("HeldFromUntil");
-        entry.retention_class = r.class.clone();
-        entry.retain_until = r.until.clone();
+    if let Some(f) = fallback {
+        r.hold.held = false;
+        r.hold.from = None;
+        r.retention_class = f.class.clone();
+        r.retain_until = f.until.clone();
     }
 }
 
 /// Applies `f` to the row and writes it ETag-conditionally ([`CatalogueRepo::update`]), re-reading
-/// on races. Returns the entity as written.
+/// on races. Returns the row as written.
 pub(crate) async fn update_row(
     repo: &CatalogueRepo,
-    row: Versioned<CatalogueEntry>,
-    f: impl Fn(&mut CatalogueEntry, &mut Entity) + Sync,
-) -> Result<Entity, HoldError> {
+    row: Versioned<Recording>,
+    f: impl Fn(&mut Recording) + Send + Sync,
+) -> Result<Recording, HoldError> {
     let key = row.value.key.clone();
     let written = repo
-        .update(&key, Some(row), &mut |cur| {
-            let (mut entry, mut raw) = cur.map(|r| (r.value.clone(), r.raw.clone()))?;
-            f(&mut entry, &mut raw);
-            Some((entry, raw))
+        .update(&key, Some(row), |cur| {
+            let mut r = cur?.clone();
+            f(&mut r);
+            Some(r)
         })
         .await?;
     // `None` only when the row was gone at a re-read.
     written
-        .map(|w| w.raw)
+        .map(|w| w.value)
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))
 }

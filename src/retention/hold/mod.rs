@@ -20,10 +20,12 @@ use crate::ports::Ports;
 
 use time::OffsetDateTime;
 
+#[cfg(test)]
+pub(crate) use rows::header_rk;
 pub(crate) use rows::member_pk;
 pub use rows::{Actor, HOLDS_TABLE, active, header, is_valid_id, of_row};
 
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
@@ -150,10 +152,7 @@ pub(crate) async fn hold_member(
         .blob_of_row(&row.value)
         .map_err(HoldError::Invalid)?;
     rows::write_member(ports, hold_id, key, original.as_ref(), actor).await?;
-    marks::update_row(&repo, row, |entry, raw| {
-        marks::mark_held(entry, raw, hold_id)
-    })
-    .await?;
+    marks::update_row(&repo, row, |r| marks::mark_held(r, hold_id)).await?;
     // Blob gone: the row still records the hold (and the deletion, if any).
     update_tags(&*source.store, &blob, false, |tags| (hold_tags(tags), ())).await?;
     tracing::info!(hold = %hold_id, recording = %key.id(), who = %actor.who, "legal hold set");
@@ -200,11 +199,11 @@ pub(crate) async fn release_member(
         .sources
         .blob_of_row(&row.value)
         .map_err(HoldError::Invalid)?;
-    let after = marks::update_row(&repo, row, |entry, raw| {
-        marks::unmark_held(entry, raw, hold_id, fallback.as_ref())
+    let after = marks::update_row(&repo, row, |r| {
+        marks::unmark_held(r, hold_id, fallback.as_ref())
     })
     .await?;
-    let still = marks::hold_ids(&after);
+    let still = after.hold.ids;
     if !still.is_empty() {
         return Ok(Released {
             recording: key.id(),

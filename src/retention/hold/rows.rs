@@ -6,12 +6,13 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::HoldError;
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::retention::policy::Retention;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Stored, TableError, WriteMode, get_list, get_str};
+use crate::tables::{Entity, Stored, TableError, WriteMode, get_str};
 
 /// Table of holds, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
@@ -75,13 +76,16 @@ pub(crate) async fn write_header(
     actor: &Actor,
 ) -> Result<(), HoldError> {
     let e = obj(
-        json!({"PartitionKey": HEADER_PK, "RowKey": id, "Scope": scope, "Selector": selector.to_string(),
+        json!({"PartitionKey": HEADER_PK, "RowKey": header_rk(id), "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
     );
     match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
         Ok(_) => Ok(()),
         Err(TableError::Conflict) => {
-            let old = ports.tables.get(HOLDS_TABLE, HEADER_PK, id).await?;
+            let old = ports
+                .tables
+                .get(HOLDS_TABLE, HEADER_PK, &header_rk(id))
+                .await?;
             if old
                 .as_ref()
                 .is_some_and(|s| get_str(&s.entity, "Status") == Some("released"))
@@ -103,7 +107,10 @@ pub(crate) async fn release_header(
     id: &str,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let Some(Stored { mut entity, etag }) = ports.tables.get(HOLDS_TABLE, HEADER_PK, id).await?
+    let Some(Stored { mut entity, etag }) = ports
+        .tables
+        .get(HOLDS_TABLE, HEADER_PK, &header_rk(id))
+        .await?
     else {
         return Err(HoldError::NotFound(format!("hold {id}")));
     };
@@ -138,7 +145,12 @@ async fn write_released(
 
 /// The member partition of a hold.
 pub(crate) fn member_pk(id: &str) -> String {
-    format!("m~{id}")
+    ["m~", &key(id, Spelling::Verbatim, MAX_KEY_BYTES - 2)].concat()
+}
+
+/// The header row key of a hold: its id (checked by [`validate_id`]) through the one encoder.
+pub(crate) fn header_rk(id: &str) -> String {
+    key(id, Spelling::Verbatim, MAX_KEY_BYTES)
 }
 
 /// Records one member with its pre-hold retention.
@@ -150,7 +162,8 @@ pub(crate) async fn write_member(
     actor: &Actor,
 ) -> Result<(), HoldError> {
     let e = obj(
-        json!({"PartitionKey": member_pk(id), "RowKey": key.id(), "HoldId": id, "Active": true,
+        json!({"PartitionKey": member_pk(id), "RowKey": key.id_key(MAX_KEY_BYTES),
+        "RecordingId": key.id(), "HoldId": id, "Active": true,
         "HeldBy": actor.who, "Reason": actor.why, "HeldAt": format_utc(actor.at),
         "OriginalClass": original.map(|r| r.class.clone()).unwrap_or_default(),
         "OriginalUntil": original.map(|r| r.until.clone()).unwrap_or_default()}),
@@ -193,7 +206,7 @@ pub(crate) async fn read_member(
         ports.tables.as_ref(),
         HOLDS_TABLE,
         &member_pk(id),
-        &key.id(),
+        &key.id_key(MAX_KEY_BYTES),
     )
     .await?)
 }
@@ -226,9 +239,14 @@ pub(crate) fn member_original(e: &Entity) -> Option<Retention> {
 /// # Errors
 /// Table errors.
 pub async fn header(ports: &Ports, id: &str) -> Result<Option<Entity>, TableError> {
-    Ok(get(ports.tables.as_ref(), HOLDS_TABLE, HEADER_PK, id)
-        .await?
-        .map(|s| s.entity))
+    Ok(get(
+        ports.tables.as_ref(),
+        HOLDS_TABLE,
+        HEADER_PK,
+        &header_rk(id),
+    )
+    .await?
+    .map(|s| s.entity))
 }
 
 /// Up to `max` active hold headers, and whether there are more.
@@ -249,9 +267,12 @@ pub async fn active(ports: &Ports, max: u32) -> Result<(Vec<Entity>, bool), Tabl
 ///
 /// # Errors
 /// Table errors.
-pub async fn of_row(ports: &Ports, row: &Entity) -> Result<Vec<Entity>, TableError> {
+pub async fn of_row(
+    ports: &Ports,
+    row: &crate::catalogue::recording::Recording,
+) -> Result<Vec<Entity>, TableError> {
     let mut items = Vec::new();
-    for hold in get_list(row, "HoldIds") {
+    for hold in &row.hold.ids {
         if let Some(h) = header(ports, hold).await? {
             items.push(h);
         }

@@ -38,7 +38,8 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Tabl
         || t.blob_url.clone(),
         |p| BlobRef::new(p.container, p.name).to_string(),
     );
-    let row = json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": t.key.id(), "Blob": blob,
+    let rk = t.key.id_key(crate::tables::keys::MAX_KEY_BYTES);
+    let row = json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk, "RecordingId": t.key.id(), "Blob": blob,
         "RetentionClass": t.class, "RetainUntil": t.retain_until});
     let Value::Object(row) = row else {
         return Ok(());

@@ -11,16 +11,14 @@ use super::announce;
 use super::evaluate::{Row, row_held};
 use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
 use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
 use crate::storage::{BlobProps, BlobRef, StorageError};
-use crate::tables::get_str;
 
-/// `Status` of a catalogue row whose blob the sweep deleted (the row stays as evidence).
-pub const STATUS_DELETED: &str = "deleted";
+pub use crate::catalogue::recording::STATUS_DELETED;
 
 impl Sweep<'_> {
     /// Decides and acts on one candidate.
@@ -97,12 +95,7 @@ impl Sweep<'_> {
             catalogue_key: row.map(|r| r.value.key.id()),
             class: keep.class.clone(),
             retain_until: keep.until.clone(),
-            sha256: row.and_then(|r| {
-                ["Sha256", "ContentSha256"]
-                    .iter()
-                    .find_map(|k| get_str(&r.raw, k))
-                    .map(str::to_owned)
-            }),
+            sha256: row.and_then(|r| r.value.hash.as_ref().map(|h| h.sha256.clone())),
             invocation_id: self.params.invocation_id.clone(),
             reason: REASON_EXPIRED.to_owned(),
             etag: props.etag.clone(),

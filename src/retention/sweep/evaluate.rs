@@ -3,19 +3,16 @@
 //! may lengthen a retention, never shorten it (only an explicit override, see
 //! [`crate::retention::hold::bulk`], does).
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{Kind, Sweep};
-use crate::catalogue::model::CatalogueEntry;
+use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
-use crate::retention::LEGAL_HOLD;
-use crate::retention::policy::{Policy, Retention, Subject};
+use crate::retention::policy::{Policy, Retention};
 use crate::retention::tags::{later, retention_of};
 use crate::storage::Tags;
-use crate::tables::get_str;
 
-pub(super) type Row = Versioned<CatalogueEntry>;
+pub(super) type Row = Versioned<Recording>;
 
 impl Sweep<'_> {
     /// The retention that applies now: the latest of the tags, the catalogue row and the current
@@ -43,9 +40,7 @@ impl Sweep<'_> {
                 },
             );
         }
-        if row
-            .is_some_and(|r| r.raw.get("RetentionOverride").and_then(Value::as_bool) == Some(true))
-        {
+        if row.is_some_and(|r| r.value.hold.overridden) {
             return keep;
         }
         let current = keep.class.clone();
@@ -66,36 +61,16 @@ impl Sweep<'_> {
     fn policy_class(&self, kind: Kind, row: Option<&Row>) -> Option<String> {
         match kind {
             Kind::AuditLogs => Some(self.deps.settings.audit_logs_class.clone()),
-            Kind::Recordings => row.map(|r| {
-                let meta: std::collections::BTreeMap<String, String> =
-                    serde_json::from_str(&r.value.metadata).unwrap_or_default();
-                let users: Vec<&str> = ["UserName", "UserEmail"]
-                    .iter()
-                    .filter_map(|k| get_str(&r.raw, k))
-                    .collect();
-                let subject = Subject {
-                    container: &r.value.container,
-                    blob: &r.value.blob_name,
-                    metadata: Some(&meta),
-                    vm: get_str(&r.raw, "TargetVm"),
-                    protocol: get_str(&r.raw, "Protocol"),
-                    subscription: get_str(&r.raw, "TargetSubscriptionId"),
-                    resource_group: get_str(&r.raw, "TargetResourceGroup"),
-                    users,
-                };
-                self.deps.policy.class_for(&subject).to_owned()
-            }),
+            Kind::Recordings => {
+                row.map(|r| crate::retention::retag::class_of(&self.deps.policy, &r.value))
+            }
         }
     }
 }
 
 /// True when the catalogue row records a legal hold.
 pub fn row_held(r: &Row) -> bool {
-    r.value.retention_class == LEGAL_HOLD
-        || r.raw
-            .get("LegalHold")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+    r.value.held()
 }
 
 /// The retainUntil of `class` if the policy defines it with a number of days.

@@ -30,7 +30,7 @@ pub use report::{Decision, Item, Report};
 
 use std::sync::Arc;
 
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::dates::format_date;
 use crate::retention::policy::Policy;
 use crate::retention::settings::RetentionSettings;

@@ -1,17 +1,14 @@
 //! The sweep's writes that keep a blob: lengthening its tags (conditioned on the date just read,
 //! so a hold set meanwhile wins) and ETag-conditional rewrites of its catalogue row.
 
-use serde_json::Value;
-
-use super::evaluate::{Row, row_held};
+use super::evaluate::Row;
 use super::{Decision, Pass, STATUS_DELETED, Sweep};
-use crate::catalogue::model::CatalogueEntry;
+use crate::catalogue::recording::{Deletion, Recording, Shortened};
 use crate::dates::format_utc;
 use crate::retention::policy::Retention;
 use crate::retention::tombstone::Tombstone;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::{BlobRef, StorageError, Tags};
-use crate::tables::Entity;
 
 /// A change the sweep makes to a catalogue row.
 #[derive(Clone, Copy)]
@@ -65,47 +62,44 @@ impl Sweep<'_> {
     pub(super) async fn update_row(&self, r: Row, change: RowChange<'_>) -> anyhow::Result<()> {
         let key = r.value.key.clone();
         self.repo()
-            .update(&key, Some(r), &mut |cur| self.changed(cur?, change))
+            .update(&key, Some(r), |cur| self.changed(cur?, change))
             .await?;
         Ok(())
     }
 
-    /// The row after `change`, with the entity it is merged onto; `None` when it needs none.
-    fn changed(&self, r: &Row, change: RowChange<'_>) -> Option<(CatalogueEntry, Entity)> {
-        let (mut entry, mut base) = (r.value.clone(), r.raw.clone());
+    /// The row after `change`; `None` when it needs none.
+    fn changed(&self, r: &Recording, change: RowChange<'_>) -> Option<Recording> {
+        let mut r = r.clone();
         match change {
             RowChange::Lengthen(k) => {
-                if row_held(r) || r.value.retain_until.as_str() >= k.until.as_str() {
+                if r.held() || r.retain_until.as_str() >= k.until.as_str() {
                     return None;
                 }
-                entry.retention_class = k.class.clone();
-                entry.retain_until = k.until.clone();
+                r.retention_class = k.class.clone();
+                r.retain_until = k.until.clone();
             }
             RowChange::Shorten(k) => {
-                if row_held(r) || r.value.retain_until.as_str() <= k.until.as_str() {
+                if r.held() || r.retain_until.as_str() <= k.until.as_str() {
                     return None;
                 }
-                base.insert("ShortenedFrom".into(), Value::String(entry.retain_until));
-                base.insert(
-                    "ShortenedAt".into(),
-                    Value::String(format_utc(self.params.now)),
-                );
-                entry.retain_until = k.until.clone();
+                r.shortened = Some(Shortened {
+                    from: std::mem::take(&mut r.retain_until),
+                    at: format_utc(self.params.now),
+                });
+                r.retain_until = k.until.clone();
             }
             RowChange::Deleted(t) => {
-                if r.value.status == STATUS_DELETED {
+                if r.status == STATUS_DELETED {
                     return None;
                 }
-                entry.status = STATUS_DELETED.to_owned();
-                for (k, v) in [
-                    ("DeletedAt", format_utc(self.params.now)),
-                    ("DeletionReason", t.reason.clone()),
-                    ("DeletionInvocationId", t.invocation_id.clone()),
-                ] {
-                    base.insert(k.to_owned(), Value::String(v));
-                }
+                r.status = STATUS_DELETED.to_owned();
+                r.deletion = Some(Deletion {
+                    at: format_utc(self.params.now),
+                    reason: t.reason.clone(),
+                    invocation_id: t.invocation_id.clone(),
+                });
             }
         }
-        Some((entry, base))
+        Some(r)
     }
 }

@@ -15,13 +15,14 @@ use time::{Date, Duration, OffsetDateTime};
 use super::overdue;
 use super::risk::{self, Reason};
 use super::{INDEX_TABLE, OPEN, PAIRS_TABLE, QUEUE_TABLE, Session, partition_of};
-use crate::audit_logs::repo::WINDOWS_TABLE;
+use crate::catalogue::session::tunnel_key;
+use crate::catalogue::window::WINDOWS_TABLE;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::ports::Ports;
 use crate::reviews::latest_in;
 use crate::reviews::model::{Kind, Subject};
 use crate::reviews::settings::ReviewSettings;
-use crate::tables::keys::encode_key;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{query_all, update, update_from, write_creating_table};
 use crate::tables::{
     Entity, Filter, MAX_BATCH, Stored, TableError, TableStore, WriteMode, get_str,
@@ -335,7 +336,7 @@ fn index_row(cur: Option<&Entity>, item: &Item<'_>) -> Entity {
     let reasons: Vec<&str> = item.reasons.iter().map(|r| r.as_str()).collect();
     let mut e = cur.cloned().unwrap_or_default();
     e.insert("PartitionKey".into(), s.day.clone().into());
-    e.insert("RowKey".into(), s.tunnel.clone().into());
+    e.insert("RowKey".into(), tunnel_key(&s.tunnel).into());
     e.insert("Digest".into(), item.digest.clone().into());
     let (pk, rk) = queue_key(item).unwrap_or_default();
     e.insert("QueuePk".into(), pk.into());
@@ -379,7 +380,7 @@ async fn index_one(
         tables,
         INDEX_TABLE,
         &s.day,
-        &s.tunnel,
+        &tunnel_key(&s.tunnel),
         current,
         &mut |cur| {
             let cur = cur.map(|c| &c.entity);
@@ -403,7 +404,8 @@ async fn delete_queue_row(tables: &dyn TableStore, pk: &str, rk: &str) -> Result
 /// # Errors
 /// Table errors.
 pub async fn withdraw(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<(), TableError> {
-    let Some(idx) = crate::tables::ops::get(tables, INDEX_TABLE, day, tunnel).await? else {
+    let rk = tunnel_key(tunnel);
+    let Some(idx) = crate::tables::ops::get(tables, INDEX_TABLE, day, &rk).await? else {
         return Ok(());
     };
     match queue_key_of(Some(&idx.entity)) {
@@ -412,12 +414,12 @@ pub async fn withdraw(tables: &dyn TableStore, day: &str, tunnel: &str) -> Resul
     }
 }
 
-fn pair_key(s: &Session) -> String {
-    encode_key(&format!(
-        "{}|{}",
-        s.user.to_lowercase(),
-        s.vm.to_lowercase()
-    ))
+/// The `reviewpairs` partition of a session's user and VM: through the one encoder, so a user
+/// name of any length keeps the key within the service's limit (base64url grows text by a third:
+/// about 765 characters were enough to pass 1 KiB).
+pub(crate) fn pair_key(s: &Session) -> String {
+    let pair = format!("{}|{}", s.user.to_lowercase(), s.vm.to_lowercase());
+    key(&pair, Spelling::Encoded, MAX_KEY_BYTES)
 }
 
 /// The tunnels among `new` (sessions never derived before) that are their user's first to the VM

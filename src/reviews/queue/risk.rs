@@ -156,10 +156,12 @@ pub fn first_to_vm(start: OffsetDateTime, earlier: &[OffsetDateTime]) -> bool {
 
 /// The queue row key: highest score first, then the oldest session.
 pub fn rank_key(score: u32, s: &Session) -> String {
-    format!(
-        "{:04}~{}~{}",
+    let head = format!(
+        "{:04}~{}~",
         9999u32.saturating_sub(score),
-        crate::dates::format_utc_millis(s.start),
-        s.tunnel
-    )
+        crate::dates::format_utc_millis(s.start)
+    );
+    let room = crate::tables::keys::MAX_KEY_BYTES - head.len();
+    let tunnel = crate::tables::keys::key(&s.tunnel, crate::tables::keys::Spelling::Verbatim, room);
+    head + &tunnel
 }

@@ -152,9 +152,35 @@ pub async fn update_from<T: TableStore + ?Sized>(
     table: &str,
     pk: &str,
     rk: &str,
-    mut current: Option<Stored>,
+    current: Option<Stored>,
     change: &mut Change<'_>,
 ) -> Result<Option<Stored>, TableError> {
+    update_with(tables, table, pk, rk, current, |cur| {
+        std::future::ready(Ok(change(cur.as_ref())))
+    })
+    .await
+}
+
+/// [`update_from`] whose `change` does its own I/O before the write it returns: rows that must be
+/// written before this one (a session's index row before the session, a recording's index rows
+/// before the recording), each attempt again from the row as read then. `change` gets the row as
+/// stored now (owned, so its future borrows nothing) and fails the update with its own error.
+///
+/// # Errors
+/// Table errors, `change`'s errors; `Transient` when the row kept changing.
+pub async fn update_with<T, F, Fut>(
+    tables: &T,
+    table: &str,
+    pk: &str,
+    rk: &str,
+    mut current: Option<Stored>,
+    mut change: F,
+) -> Result<Option<Stored>, TableError>
+where
+    T: TableStore + ?Sized,
+    F: FnMut(Option<Stored>) -> Fut + Send,
+    Fut: Future<Output = Result<Option<Entity>, TableError>> + Send,
+{
     // Writers racing on one row (a backfill joining many recordings to the same sessions) back off
     // with jitter between attempts, so they stop colliding instead of spending every attempt at once.
     let mut pause = ExponentialBuilder::default()
@@ -170,7 +196,7 @@ pub async fn update_from<T: TableStore + ?Sized>(
             }
             current = get(tables, table, pk, rk).await?;
         }
-        let Some(mut next) = change(current.as_ref()) else {
+        let Some(mut next) = change(current.clone()).await? else {
             return Ok(current);
         };
         next.insert("PartitionKey".into(), pk.into());

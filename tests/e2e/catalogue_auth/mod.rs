@@ -6,6 +6,7 @@
 //! to be refused), so it runs with or without Azurite.
 
 mod audit;
+mod csrf;
 mod issuer;
 mod tokens;
 

@@ -111,7 +111,33 @@ async fn bearer_tokens_are_checked_against_the_issuer_and_never_logged() {
     let forged = audit::principal("mallory@contoso.com", &["Catalogue.Read", "Catalogue.Hold"]);
     let a = with_principal(&h, &forged).await;
     assert_eq!(a.status, 401, "{}", a.body);
-    assert_eq!(call(&h, "GET", "/api/health", &[]).await.status, 200);
+    // `/api/health`: the status word to anyone (a forged principal included), the details only to
+    // a token holding Catalogue.Read.
+    for headers in [vec![], vec![("x-ms-client-principal", forged.as_str())]] {
+        let anon = call(&h, "GET", "/api/health", &headers).await;
+        assert_eq!(anon.status, 200, "{}", anon.body);
+        let keys: Vec<String> = anon
+            .problem()
+            .as_object()
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["status"], "{}", anon.body);
+    }
+    let without_role = format!("Bearer {}", tokens.last().expect("token"));
+    let a = call(
+        &h,
+        "GET",
+        "/api/health",
+        &[("authorization", &without_role)],
+    )
+    .await;
+    assert!(a.problem().get("functions").is_none(), "{}", a.body);
+    let reader = format!("Bearer {valid}");
+    let a = call(&h, "GET", "/api/health", &[("authorization", &reader)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.problem().get("functions").is_some(), "{}", a.body);
 
     assert_eq!(issuer.fetches(), (1, 1), "keys are fetched once and cached");
     let logs = h.log_text();

@@ -177,8 +177,8 @@ async fn sessions_page_across_tokens_with_recorded_unrecorded_and_failed() {
     assert_eq!(s, 200, "{csv}");
     assert!(hdrs.contains_key("x-continuation"));
     assert!(
-        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\"),+1\""),
-        "{csv}"
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\"),'+1\""),
+        "a formula after the comma is defused too: {csv}"
     );
     assert!(csv.contains("\"'@evil\nline@contoso.com\""), "{csv}");
     assert!(csv.contains(",'-203.0.113.99,"), "{csv}");

@@ -10,7 +10,7 @@ use crate::harness::azurite;
 #[tokio::test]
 async fn real_handler_catalogues_a_recording_uploaded_to_azurite() {
     use bastion_recordings::catalogue::RECORDINGS_TABLE;
-    use bastion_recordings::catalogue::model::RecordingKey;
+    use bastion_recordings::catalogue::recording::RecordingKey;
     use bastion_recordings::tables::TableStore;
     use bastion_recordings::tables::rest::TableRestClient;
 

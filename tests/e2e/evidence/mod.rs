@@ -7,6 +7,8 @@
 //! timer writes the previous month once into container `evidence` (its commit naming the folder),
 //! that pack verifies, a second run is Skipped, and Azurite refuses to replace a pack's blob.
 
+mod limits;
+
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 

@@ -83,10 +83,9 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         store(APP, "stapp"),
     );
     // The recording source names the watched host, so the estate check reads its account's settings.
-    let sources = format!(
-        "RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{}",
-        super::arm::HOST
-    );
+    let (host, account) = (super::arm::host(), super::arm::account());
+    let sources = format!("RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{host}");
+    let arm = super::arm::Arm::start(&ledger).await;
     let env = [
         ("HANDLER_IN_MEMORY", "true"),
         ("RECORDINGS_SOURCES", sources.as_str()),
@@ -96,8 +95,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
         ("NOTIFY_WEBHOOK_URL", webhook),
         ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
-        ("BASTION_HOSTS", super::arm::HOST),
-        ("RECORDINGS_ACCOUNT_IDS", super::arm::ACCOUNT),
+        ("BASTION_HOSTS", host.as_str()),
+        ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
         ("BASTION_DISCONNECT", "true"),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
@@ -125,7 +124,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
     // The Sentinel export on: the functions record their rows, SentinelExport sends them.
     let mut state = AppState::assemble(config, Policy::builtin(), stores, clock)
-        .with_arm(Arc::new(super::arm::Canned(ledger.clone())))
+        .with_arm(arm.client())
         .with_ingestion(Arc::new(Ingest(ledger.clone())));
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
     state.queues = Arc::new(Queues(ledger.clone()));
@@ -223,9 +222,19 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("Reconcile", "2025-03-14T12:17:00Z"),
         ("EstateCheck", "2025-03-14T12:30:00Z"),
         ("LiveSessions", "2025-03-14T12:35:00Z"),
+        // Again with the result under the host (the specification's example) and a next page
+        // that answers 202 itself; then a check that asks about the RDP session's VM.
+        ("LiveSessions", "2025-03-14T12:40:00Z"),
+        ("EstateCheck", "2025-03-14T12:45:00Z"),
         ("ReviewQueue", "2025-03-14T12:20:00Z"),
         ("ReviewQueue", "2025-03-16T12:20:00Z"),
     ] {
+        if now == "2025-03-14T12:40:00Z" {
+            arm.fake.with(|e| {
+                e.lro = crate::estate::fake_arm::lro::Lro::HostLocation;
+                e.page_accepted = true;
+            });
+        }
         let mut meta = at(now);
         meta["sys"]["MethodName"] = json!(f);
         let out = rig.invoke(f, timer.clone(), meta, "any").await;
@@ -284,9 +293,9 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     // The API route and `handler disconnect` share this path; the route needs a principal, which
     // the exercise's `CATALOGUE_AUTH=none` has not.
     ledger.run_as("disconnect");
-    let arm = rig.state.arm.clone().expect("arm");
+    let client = rig.state.arm.clone().expect("arm");
     let req = bastion_recordings::estate::disconnect::Request {
-        host: super::arm::HOST,
+        host: &host,
         session_id: "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
         reason: "permission test",
         who: "cli:permissions",
@@ -296,7 +305,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     bastion_recordings::estate::disconnect::disconnect(
         tables.as_ref(),
         &rig.state.ports.outbox,
-        arm.as_ref(),
+        client.as_ref(),
         &req,
         now,
     )
@@ -326,6 +335,11 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let mut meta = at("2035-03-16T02:00:00Z");
     meta["sys"]["MethodName"] = json!("RetentionSweep");
     rig.invoke("RetentionSweep", timer, meta, "processed").await;
+    let unknown = arm.unknown.lock().expect("unknown").clone();
+    assert!(
+        unknown.is_empty(),
+        "Resource Manager calls no permission mapping knows: {unknown:?}"
+    );
     Exercised {
         seen: ledger.seen(),
         ran: rig.ran,

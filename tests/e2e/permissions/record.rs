@@ -62,6 +62,10 @@ pub(super) enum Resource {
     BastionHost,
     /// A data collection rule (the Logs Ingestion API).
     DataCollectionRule,
+    /// A subscription itself (the Network provider's operation status and result URLs).
+    Subscription,
+    /// A VM a Bastion session reaches.
+    Vm,
 }
 
 impl std::fmt::Display for Resource {
@@ -74,6 +78,8 @@ impl std::fmt::Display for Resource {
             Self::Workspace => write!(f, "the workspace"),
             Self::BastionHost => write!(f, "the host"),
             Self::DataCollectionRule => write!(f, "the data collection rule"),
+            Self::Subscription => write!(f, "the subscription"),
+            Self::Vm => write!(f, "a session's target VM"),
         }
     }
 }
@@ -216,10 +222,11 @@ impl LogsQuery for Logs {
         workspace: &str,
         query: &str,
         timespan: &str,
+        wait: std::time::Duration,
     ) -> Result<Answer, RestError> {
         self.ledger
             .record(WORKSPACES, Resource::Workspace, Operation::QueryWorkspace);
-        self.fake.query(workspace, query, timespan).await
+        self.fake.query(workspace, query, timespan, wait).await
     }
 }
 

@@ -3,7 +3,7 @@
 //! digest output, a hold honoured, and a dry run that deletes nothing.
 
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
-use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
+use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::dates::format_date;
 use bastion_recordings::dates::format_utc;
 use bastion_recordings::retention::tags::hold_tags;
@@ -62,7 +62,7 @@ impl Env {
         let props = self.blobs.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
         let key = RecordingKey::for_blob(created, &rec, name);
-        let entry = CatalogueEntry {
+        let entry = Recording {
             key: key.clone(),
             blob_url: format!("http://azurite/{blob}"),
             account: String::new(),
@@ -82,6 +82,12 @@ impl Env {
             candidate_keys: vec![],
             metadata: "{}".into(),
             status: "catalogued".into(),
+            joined: None,
+            join_due: None,
+            hold: Default::default(),
+            shortened: None,
+            deletion: None,
+            hash: None,
         };
         let mut e = entry.to_entity();
         e.insert("LegalHold".into(), Value::Bool(held));

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bastion_recordings::catalogue::model::{CatalogueEntry, RecordingKey};
+use bastion_recordings::catalogue::recording::{Recording, RecordingKey};
 use bastion_recordings::catalogue::repo::CatalogueRepo;
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::config::Config;
@@ -20,7 +20,6 @@ use bastion_recordings::storage::azure::AzureBlobStore;
 use bastion_recordings::storage::connection::StorageConnection;
 use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata, Tags};
-use bastion_recordings::tables::WriteMode;
 use bastion_recordings::tables::memory::InMemoryTables;
 use bytes::Bytes;
 use serde_json::json;
@@ -173,7 +172,7 @@ impl World {
         let props = store.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
         let key = RecordingKey::for_blob(created, &self.rec, name);
-        let entry = CatalogueEntry {
+        let entry = Recording {
             key: key.clone(),
             blob_url: format!("https://x/{blob}"),
             account: String::new(),
@@ -193,9 +192,15 @@ impl World {
             candidate_keys: vec![],
             metadata: "{}".into(),
             status: "catalogued".into(),
+            joined: None,
+            join_due: None,
+            hold: Default::default(),
+            shortened: None,
+            deletion: None,
+            hash: None,
         };
         CatalogueRepo::new(self.tables.clone())
-            .write(&entry, None, WriteMode::Insert)
+            .update(&key, None, |_| Some(entry.clone()))
             .await
             .expect("row");
         (blob, key)
@@ -290,7 +295,7 @@ async fn sweep_scenario_on_every_blob_store() {
             .await
             .expect("get")
             .expect("row");
-        assert_eq!(row.raw["Status"], json!("deleted"), "{label}");
+        assert_eq!(row.value.to_entity()["Status"], json!("deleted"), "{label}");
         assert_eq!(
             w.sweep(400, false, 100).await.candidates,
             0,

@@ -261,3 +261,88 @@ async fn queue_speed_for_a_month_of_sessions() {
     assert_eq!(count, 100);
     let _: &Env = &e;
 }
+
+/// An audit record of `tunnel` by `user`, as Bastion writes it.
+fn line(
+    tunnel: &str,
+    user: &str,
+    time: &str,
+    op: &str,
+    message: &str,
+    end: Option<&str>,
+) -> String {
+    let mut props = json!({"userName": user, "protocol": "ssh", "clientIpAddress": "203.0.113.9",
+        "targetResourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-E2E",
+        "message": message, "tunnelId": tunnel});
+    if let Some(end) = end {
+        props["sessionStartTime"] = json!("2025-03-14T10:00:00Z");
+        props["sessionEndTime"] = json!(end);
+    }
+    json!({"time": time, "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU",
+        "operationName": format!("Microsoft.Network/BastionHost/{op}"), "category": "BastionAuditLogs",
+        "properties": props})
+    .to_string()
+        + "\n"
+}
+
+/// One user name of 800 characters (its user-to-VM key would pass the table's 1 KiB) goes through
+/// `AuditLogTail` and `ReviewQueue`: the timer succeeds, that session and the others are queued.
+#[tokio::test]
+async fn a_user_name_of_800_characters_is_queued_end_to_end() {
+    let Some(e) = start().await else { return };
+    let long = format!("{}@contoso.com", "l".repeat(788));
+    assert_eq!(long.chars().count(), 800);
+    e.create(10).await;
+    let mut text = String::new();
+    for (tunnel, user) in [
+        ("6e0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e01", long.as_str()),
+        ("6e0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e02", "bob"),
+    ] {
+        text += &line(
+            tunnel,
+            user,
+            "2025-03-14T10:00:00Z",
+            "connect",
+            "Successfully Connected.",
+            None,
+        );
+        text += &line(
+            tunnel,
+            user,
+            "2025-03-14T10:20:00Z",
+            "disconnect",
+            "session ended",
+            Some("2025-03-14T10:20:00Z"),
+        );
+    }
+    e.append(10, text.as_bytes()).await;
+    e.tick().await;
+    let stored = e
+        .session("6e0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e01")
+        .await
+        .expect("the tail stored the session");
+    assert_eq!(stored["UserName"], json!(long));
+    // A day on (both ended without a recording long ago): queued, and the run succeeds.
+    let reply = run(&e.handler, "2025-03-15T12:00:00.0000000Z").await;
+    assert!(
+        reply["Logs"].to_string().contains("queued"),
+        "{reply} {}",
+        e.handler.log_text()
+    );
+    let (s, text, _) = http(&e.handler, Method::GET, "/api/reviews/queue", None, &[]).await;
+    assert_eq!(s, 200, "{text}");
+    let q: Value = serde_json::from_str(&text).expect("json");
+    let users: Vec<&str> = q["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["userName"].as_str())
+        .collect();
+    assert!(
+        users.contains(&long.as_str()),
+        "the long name is queued: {q}"
+    );
+    assert!(users.contains(&"bob"), "the others too: {q}");
+    // A second run changes nothing and still succeeds.
+    run(&e.handler, "2025-03-15T12:05:00.0000000Z").await;
+}

@@ -6,7 +6,7 @@
 //! strip, the lane, hostile values as literal text only, and keeps `target/ui/estate.png`.
 
 use bastion_recordings::tables::WriteMode;
-use bastion_recordings::tables::keys::encode_key;
+use bastion_recordings::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use bastion_recordings::tables::ops::write_creating_table;
 use serde_json::json;
 
@@ -39,7 +39,7 @@ async fn estate_strip_and_live_lane_in_headless_chromium() {
     let host = host_id("b1");
     let start = bastion_recordings::dates::format_utc_millis(time::OffsetDateTime::now_utc());
     let row = json!({
-        "PartitionKey": encode_key(&host.to_ascii_lowercase()), "RowKey": "s-hostile",
+        "PartitionKey": key(&host.to_ascii_lowercase(), Spelling::Encoded, MAX_KEY_BYTES), "RowKey": "s-hostile",
         "Host": host, "HostName": HOSTILE_HOST, "SessionId": "s-hostile",
         "UserName": HOSTILE_USER, "TargetHost": HOSTILE_VM, "TargetIp": "10.10.1.4",
         "Protocol": "SSH", "StartTime": start, "FirstSeen": start, "LastSeen": start,

@@ -5,6 +5,7 @@
 //! including `bastion`, paging, timeline kinds, VM lanes grouped per host, hostile values as text,
 //! no script execution, CSP) and writes screenshots to target/ui/.
 
+mod csrf;
 mod estate;
 mod seed;
 
@@ -122,6 +123,19 @@ pub(crate) async fn browser_check(
     ok_line: &str,
     seconds: u64,
 ) {
+    let base = format!("http://{}", handler.addr);
+    browser_check_at(&base, handler, script, expect, ok_line, seconds).await;
+}
+
+/// [`browser_check`] of the app at `base` (a front end before `handler`).
+pub(crate) async fn browser_check_at(
+    base: &str,
+    handler: &HandlerProcess,
+    script: &str,
+    expect: &Value,
+    ok_line: &str,
+    seconds: u64,
+) {
     let root = env!("CARGO_MANIFEST_DIR");
     let dir = format!("{root}/target/ui");
     std::fs::create_dir_all(&dir).expect("target/ui");
@@ -129,7 +143,7 @@ pub(crate) async fn browser_check(
     std::fs::write(&expect_path, expect.to_string()).expect("expect.json");
     let run = tokio::process::Command::new("node")
         .arg(format!("{root}/tests/ui/{script}.mjs"))
-        .arg(format!("http://{}", handler.addr))
+        .arg(base)
         .arg(&expect_path)
         .arg(format!("{dir}/{script}.png"))
         .current_dir(format!("{root}/tests/ui"))

@@ -74,7 +74,14 @@ fn strip(mut v: Value) -> Value {
     fn walk(v: &mut Value) {
         match v {
             Value::Object(o) => {
-                for k in ["download", "FirstSeen", "LastRaw", "Timestamp", "etag"] {
+                for k in [
+                    "download",
+                    "FirstSeen",
+                    "JoinDue",
+                    "LastRaw",
+                    "Timestamp",
+                    "etag",
+                ] {
                     o.remove(k);
                 }
                 o.values_mut().for_each(walk);

@@ -3,15 +3,12 @@
 // section stays hidden when the estate checks are off or the caller cannot read them.
 const STRIP_STATUSES = ['ok', 'high', 'medium', 'info', 'unchecked'];
 
+// `what` is the page's own text, or pieces for `line` (outside values isolated).
 function chip(cls, title, what) {
   const li = document.createElement('li');
   li.className = `chip ${cls}`;
-  const name = document.createElement('strong');
-  name.textContent = String(title);
-  const rest = document.createElement('span');
-  rest.className = 'what';
-  rest.textContent = String(what);
-  li.append(name, rest);
+  const rest = Array.isArray(what) ? line('span', 'what', what) : el('span', 'what', String(what));
+  li.append(el('strong', '', String(title)), rest);
   return li;
 }
 
@@ -27,7 +24,7 @@ function liveChip(s) {
   const target = s.targetHost || s.targetIp || '?';
   const since = s.start && !Number.isNaN(Date.parse(s.start)) ? ` since ${fmtTime(Date.parse(s.start)).slice(11, 16)}` : '';
   const li = chip(s.unrecordable ? 'unrecordable' : 'sev-ok', s.hostName || '?',
-    `${who} → ${target} (${s.protocol || '?'})${since}${s.unrecordable ? ' · not recorded' : ''}`);
+    [[who], ' → ', [target], ' (', [s.protocol || '?'], `)${since}${s.unrecordable ? ' · not recorded' : ''}`]);
   return li;
 }
 

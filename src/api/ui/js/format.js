@@ -1,9 +1,37 @@
 // format.js — DOM and text helpers. Every value from the API reaches the page through
-// `textContent` (el/text below), never as markup.
+// `textContent` (el/text below), never as markup. Directional controls in a value (embeddings,
+// overrides, isolates: U+202A–U+202E, U+2066–U+2069) are shown as their code point (`[U+202E]`)
+// and never act; a value set beside other text is isolated from it: its own <bdi> element (bdi),
+// or, in an attribute, wrapped in U+2068 FIRST STRONG ISOLATE … U+2069 (isoText).
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+function visible(v) {
+  return String(v).replace(BIDI_CONTROLS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase()}]`);
+}
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined && text !== null && text !== '') node.textContent = String(text);
+  if (text !== undefined && text !== null && text !== '') node.textContent = visible(text);
+  return node;
+}
+
+// An outside value as its own isolated element.
+function bdi(value, className) {
+  return el('bdi', className, value);
+}
+
+// An outside value inside attribute text (a title, an aria-label): isolated, controls shown.
+function isoText(value) {
+  const v = str(value);
+  return v ? `\u2068${visible(v)}\u2069` : '';
+}
+
+// A node of text pieces and isolated values: strings are the page's own words, arrays hold one
+// outside value each ([value]).
+function line(tag, className, pieces) {
+  const node = el(tag, className);
+  for (const p of pieces) node.append(Array.isArray(p) ? bdi(p[0]) : String(p));
   return node;
 }
 

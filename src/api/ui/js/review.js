@@ -35,7 +35,10 @@ function queueEntry(item, index) {
   if (item.overdue) head.append(el('span', 'badge warn', 'overdue'));
   head.append(el('span', 'mono', fmtTime(parseTime(item.start))));
   button.append(head);
-  button.append(el('span', 'rv-who', `${str(item.userName) || '(no user)'} → ${str(item.targetVm) || '(no VM)'} on ${hostName(item.bastionHost) || UNKNOWN_HOST}`));
+  button.append(line('span', 'rv-who', [
+    [str(item.userName) || '(no user)'], ' → ', [str(item.targetVm) || '(no VM)'], ' on ',
+    [hostName(item.bastionHost) || UNKNOWN_HOST],
+  ]));
   button.append(el('span', 'sub', (Array.isArray(item.reasons) ? item.reasons : []).map(str).join(', ')));
   button.addEventListener('click', () => openReview(item, button));
   button.addEventListener('keydown', (ev) => {
@@ -95,7 +98,7 @@ async function openReview(item, button) {
   reviewing = { item, key: crypto.randomUUID(), button };
   for (const b of queueList.querySelectorAll('button.rv-item')) b.setAttribute('aria-current', String(b === button));
   document.getElementById('rv-detail').hidden = false;
-  document.getElementById('rv-subject').textContent = `Session ${str(item.sessionId)}`;
+  document.getElementById('rv-subject').replaceChildren('Session ', bdi(str(item.sessionId)));
   const facts = document.getElementById('rv-facts');
   facts.replaceChildren();
   fact(facts, 'User', item.userName);
@@ -148,7 +151,7 @@ async function submitReview() {
     const body = await res.json().catch(() => null);
     if (!res.ok) throw new ApiError(res.status, (body && str(body.detail)) || res.statusText);
     const position = Number(reviewing.button.dataset.index);
-    setReviewStatus(`Signed off as ${str(body && body.verdict)} by ${str(body && body.reviewer)}.`, false);
+    setReviewStatus(`Signed off as ${str(body && body.verdict)} by ${isoText(body && body.reviewer)}.`, false);
     reviewing = null;
     document.getElementById('rv-detail').hidden = true;
     await loadQueue();

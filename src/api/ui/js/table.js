@@ -38,7 +38,7 @@ function recordingRow(r) {
   tr.append(cell('nowrap', str(r.protocol).toUpperCase()));
   tr.append(hostCell(r));
   const vm = cell('vm', vmName(r.targetVm, r.targetResourceId));
-  if (r.targetResourceId) vm.title = str(r.targetResourceId);
+  if (r.targetResourceId) vm.title = visible(str(r.targetResourceId));
   tr.append(vm);
   const match = el('td');
   match.append(badge(r.matchConfidence, 'unjoined'));
@@ -49,7 +49,7 @@ function recordingRow(r) {
   tr.append(status);
   tr.append(cell('nowrap', str(r.retentionClass), r.retainUntil ? `until ${str(r.retainUntil)}` : ''));
   const blob = cell('blob mono', str(r.blobName), fmtBytes(r.contentLength));
-  blob.title = str(r.id);
+  blob.title = visible(str(r.id));
   tr.append(blob);
   return tr;
 }

@@ -39,9 +39,9 @@ function pickStep(span, max) {
 }
 
 function describe(e) {
-  const parts = [`${KINDS[e.kind]}: ${e.user || 'unknown user'}`];
-  if (e.protocol) parts.push(e.protocol.toUpperCase());
-  if (e.ip) parts.push(`from ${e.ip}`);
+  const parts = [`${KINDS[e.kind]}: ${e.user ? isoText(e.user) : 'unknown user'}`];
+  if (e.protocol) parts.push(isoText(e.protocol.toUpperCase()));
+  if (e.ip) parts.push(`from ${isoText(e.ip)}`);
   const when = e.kind === 'failed' ? fmtTime(e.start)
     : `${fmtTime(e.start)} – ${e.open ? 'end not logged yet' : fmtTime(e.end)}`;
   parts.push(`${when} UTC`);
@@ -165,10 +165,11 @@ function lane(vm, host, list, g) {
   row.dataset.host = host;
   const label = el('div', 'tl-label');
   label.append(el('span', 'vm', vm), el('span', 'sum', laneSummary(list)));
-  label.firstChild.title = `${vm} (${host || UNKNOWN_HOST})`;
+  const where = `${isoText(vm)} (${host ? isoText(host) : UNKNOWN_HOST})`;
+  label.firstChild.title = where;
   const track = el('div', 'tl-track');
   track.setAttribute('role', 'list');
-  track.setAttribute('aria-label', `Sessions on ${vm} (${host || UNKNOWN_HOST})`);
+  track.setAttribute('aria-label', `Sessions on ${where}`);
   const rows = pack(list, g.span * 0.012);
   track.style.height = `${rows * LANE_ROW}px`;
   for (const t of g.out) {
@@ -206,7 +207,7 @@ function entry(e, g) {
   if (e.kind !== 'failed') {
     const end = e.open || !Number.isFinite(e.end) ? Math.min(Date.now(), g.to) : e.end;
     node.style.width = `${Math.max(g.pct(end) - g.pct(e.start), 0)}%`;
-    node.textContent = e.user || KINDS[e.kind];
+    node.textContent = e.user ? visible(e.user) : KINDS[e.kind];
   }
   return node;
 }

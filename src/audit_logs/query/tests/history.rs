@@ -55,10 +55,10 @@ async fn the_history_from_the_bound_is_read_once_and_the_live_cursor_stays() {
     );
     let tables = &k.state.ports.tables;
     for r in &recs {
-        let s = crate::audit_logs::join::get_session(tables, &r.tunnel).await;
+        let s = crate::catalogue::session::get(tables, &r.tunnel).await;
         assert!(matches!(s, Ok(Some(_))), "{} stored", r.tunnel);
     }
-    let old = crate::audit_logs::join::get_session(tables, &before_from().tunnel).await;
+    let old = crate::catalogue::session::get(tables, &before_from().tunnel).await;
     assert!(matches!(old, Ok(None)), "before --from: not read");
     let live = crate::tables::ops::get(tables.as_ref(), store::TABLE, WS, store::CURSOR_ROW).await;
     assert!(

@@ -1,7 +1,6 @@
 //! One chunk's worth of parsed records, folded per tunnel before any table write (so a chunk with
 //! many records of one session costs one upsert), and its flush to the tables ([`flush`]).
 
-use crate::tables::keys::is_valid_key;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -11,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::audit_logs::detect::failed;
 use crate::audit_logs::parse::{LineError, Record};
-use crate::audit_logs::sessions::{RecordKind, SessionRecord, record_time};
+use crate::audit_logs::sessions::{RecordKind, SessionRecord, record_time, tunnel_key};
 
 /// Longest tunnel id taken as a session key (Bastion's are 36-character GUIDs).
 const MAX_TUNNEL: usize = 128;
@@ -111,8 +110,8 @@ impl<'a> Batch<'a> {
             Some(Cow::Owned(t)) => Cow::Owned(t.trim().to_owned()),
             None => Cow::Borrowed(""),
         };
-        // A tunnel id is a GUID; one no table key can hold cannot name a session.
-        if tunnel.is_empty() || tunnel.len() > MAX_TUNNEL || !is_valid_key(&tunnel) {
+        // A tunnel id is a GUID; one that is not its own table key cannot name a session.
+        if tunnel.is_empty() || tunnel.len() > MAX_TUNNEL || tunnel_key(&tunnel) != *tunnel {
             self.unkeyed += 1;
             return;
         }

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::bursts;
 
 use crate::audit_logs::detect::failed::{MARKER, PENDING};
-use crate::audit_logs::repo::windows::put_window;
-use crate::audit_logs::repo::{FAILED_TABLE, WINDOWS_TABLE, WindowRow};
+use crate::audit_logs::repo::FAILED_TABLE;
+use crate::catalogue::window::{Before, put as put_window};
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableError};
@@ -101,9 +102,6 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
             &[],
         )
         .await;
-    crate::audit_logs::join::after_catalogue(&k.joiner(), &key)
-        .await
-        .expect("join");
     run(&k, NOW).await;
     assert!(window_rows(&k, "2025-03-14").await[0].recorded);
     let extra =
@@ -135,9 +133,15 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     let before = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
-    put_window(&k.state.ports.tables, &session, NOW, Some("2025-03-14"))
-        .await
-        .expect("replay");
+    put_window(
+        k.state.ports.tables.as_ref(),
+        &session,
+        NOW,
+        Before::Day(Some("2025-03-14")),
+        None,
+    )
+    .await
+    .expect("replay");
     let after = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
         .await
         .expect("get");

@@ -3,7 +3,7 @@
 
 use super::session;
 
-use crate::audit_logs::sessions::MAX_FIELD;
+use crate::catalogue::session::MAX_FIELD;
 use crate::testkit::audit::{NOW, line};
 use crate::testkit::tail::{connected, run, started};
 

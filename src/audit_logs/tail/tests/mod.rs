@@ -12,8 +12,8 @@ mod retire;
 
 use super::*;
 use crate::audit_logs::created::register;
-use crate::audit_logs::join::get_session;
 use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::session::get as get_session;
 use crate::testkit::audit::{ALICE, Kit, NOW, kit, line};
 use crate::testkit::tail::{connected, connects, failed_logins, run, started, started_with};
 

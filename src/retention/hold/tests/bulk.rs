@@ -27,7 +27,13 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
     let (b, _) = k
         .ops_recording(
             "b.rec",
-            &[("TargetVm", json!("vm-a")), ("UserName", json!("alice"))],
+            &[
+                ("MatchConfidence", json!("heuristic")),
+                ("MatchCandidates", json!("t-a")),
+                ("TunnelId", json!("t-a")),
+                ("TargetVm", json!("vm-a")),
+                ("UserName", json!("alice")),
+            ],
         )
         .await;
     let (c, _) = k
@@ -75,10 +81,18 @@ async fn bulk_hold_by_vm_and_days_then_bulk_release() {
 async fn bulk_holds_select_sessions_by_start_day_across_midnight() {
     let k = kit();
     let late = json!(format!("{}T23:40:00.000Z", k.day(-1)));
-    let vm = ("TargetVm", json!("vm-n"));
-    k.ops_recording("late.rec", &[vm.clone(), ("SessionStart", late)])
-        .await;
-    k.ops_recording("plain.rec", &[vm]).await;
+    let joined = |t: &str| {
+        [
+            ("MatchConfidence", json!("heuristic")),
+            ("MatchCandidates", json!(t)),
+            ("TunnelId", json!(t)),
+            ("TargetVm", json!("vm-n")),
+        ]
+    };
+    let mut late_row = joined("t-late").to_vec();
+    late_row.push(("SessionStart", late));
+    k.ops_recording("late.rec", &late_row).await;
+    k.ops_recording("plain.rec", &joined("t-plain")).await;
     for (hold_id, from, to, want) in [
         ("h-before", -1, -1, 1),
         ("h-created", 0, 0, 1),

@@ -189,7 +189,7 @@ impl Sweep<'_> {
     async fn record_shortening(&self, class: &str, from: u32, to: u32) -> anyhow::Result<()> {
         let row = json!({
             "PartitionKey": "override",
-            "RowKey": format!("policy~{class}~{from}~{to}"),
+            "RowKey": shortening_key(class, from, to),
             "Scope": "policy", "Class": class, "FromDays": from, "ToDays": to,
             "Who": "RETENTION_ALLOW_SHORTENING", "At": format_utc(self.params.now),
             "InvocationId": self.params.invocation_id,
@@ -243,4 +243,11 @@ impl Report {
             Retag::Unchanged => {}
         }
     }
+}
+
+/// The row key of a class's shortening: a class name may hold `/` (a valid tag value), so it goes
+/// through the one key encoder.
+pub(crate) fn shortening_key(class: &str, from: u32, to: u32) -> String {
+    use crate::tables::keys::{Spelling, key};
+    format!("policy~{}~{from}~{to}", key(class, Spelling::Verbatim, 512))
 }

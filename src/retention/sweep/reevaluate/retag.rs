@@ -1,8 +1,6 @@
 //! One blob of a re-evaluated class: re-read, recompute its date from the current policy, and
 //! re-tag it (and its catalogue row) when the date moves the allowed way.
 
-use serde_json::Value;
-
 use super::super::write::RowChange;
 use super::super::{Kind, Pass, STATUS_DELETED, Sweep, row_held};
 use crate::retention::policy::Retention;
@@ -59,11 +57,7 @@ impl Sweep<'_> {
                 let key = self.key_of(pass, created, &blob.name);
                 match self.repo().get(&key).await? {
                     Some(r) if r.value.status == STATUS_DELETED => return Ok(Retag::Unchanged),
-                    Some(r)
-                        if row_held(&r)
-                            || r.raw.get("RetentionOverride").and_then(Value::as_bool)
-                                == Some(true) =>
-                    {
+                    Some(r) if row_held(&r) || r.value.hold.overridden => {
                         return Ok(Retag::Unchanged);
                     }
                     r => r,

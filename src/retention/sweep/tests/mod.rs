@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::announce::UNANNOUNCED_PK;
 use super::{Report, digest, run};
-use crate::catalogue::model::RecordingKey;
+use crate::catalogue::recording::RecordingKey;
 use crate::retention::policy::Policy;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::retention::tombstone::{DELETIONS_TABLE, PENDING_PK, Tombstone, write_intent};
@@ -77,7 +77,12 @@ async fn deletes_only_the_expired_and_leaves_evidence() {
     let (old, old_key) = k
         .ops_recording(
             "old.rec",
-            &[("TunnelId", json!("t-1")), ("Sha256", json!("ab12"))],
+            &[
+                ("MatchConfidence", json!("exact")),
+                ("MatchCandidates", json!("t-1")),
+                ("TunnelId", json!("t-1")),
+                ("Sha256", json!("ab12")),
+            ],
         )
         .await;
     let (future, _) = k.recording("future.rec", "sox-7y", &k.day(2557), &[]).await;

@@ -28,7 +28,15 @@ async fn a_longer_row_or_rule_beats_stale_tags_but_a_shorter_policy_never_shorte
     let policy = Policy::parse("default = \"ops-30d\"\n[classes.ops-30d]\ndays = 1\n[classes.pci-1y]\ndays = 365\n[[rules]]\nclass = \"pci-1y\"\nvm = \"vm-pay-*\"").expect("policy");
     let k = kit_with(policy, &[]);
     let (joined, _) = k
-        .ops_recording("joined.rec", &[("TargetVm", json!("vm-pay-01"))])
+        .ops_recording(
+            "joined.rec",
+            &[
+                ("MatchConfidence", json!("exact")),
+                ("MatchCandidates", json!("t-1")),
+                ("TunnelId", json!("t-1")),
+                ("TargetVm", json!("vm-pay-01")),
+            ],
+        )
         .await;
     let (plain, _) = k.ops_recording("plain.rec", &[]).await;
     let r = sweep(&k, 20, false, 10).await;

@@ -1,0 +1,292 @@
+//! Cross-site request forgery: one layer over every route of the API router (`guard`, applied by
+//! [`super::routes_with_auth`] to the whole route table, whose `/api/{*rest}` route matches any
+//! other `/api/` path, so a route added to the table later is behind it too), keyed on the method
+//! alone. Every request that can change state — any method but `GET`,
+//! `HEAD` and `OPTIONS` — is checked before routing, authentication or the body, whatever
+//! `CATALOGUE_AUTH` is:
+//!
+//! 1. **403** when the browser says the request comes from another origin: `Sec-Fetch-Site` is
+//!    anything but `same-origin` or `none` (so `cross-site` and `same-site` are refused: a sibling
+//!    host under the same registrable domain is another application, and the page this API serves
+//!    calls it from its own origin only), or `Origin` is present and is not the app's own origin
+//!    (`Origin: null` — sandboxed frames, `file:` pages, some redirects — included).
+//! 2. **415** unless `Content-Type` is `application/json` (parameters such as `charset` allowed).
+//!    A page elsewhere can send a cross-site request without asking the server first (no CORS
+//!    preflight) only with `text/plain`, `multipart/form-data` or
+//!    `application/x-www-form-urlencoded`: a form whose fields spell JSON. Requiring JSON makes a
+//!    browser ask first, and this API answers no preflight.
+//!
+//! **The app's own origin** is the request's `Host` header (host and port; a port-less `Host`
+//! stands for the default port of the origin's scheme: TLS ends at the platform's front end, so the
+//! app cannot see which scheme the browser used). `Host` is trusted because a browser always sends
+//! the host it connects to, a page cannot change it, App Service routes by it and keeps it, and the
+//! Functions host copies it to the handler unchanged. `X-Forwarded-Host` and other forwarded host
+//! headers are not read: App Service does not document setting them. Behind another proxy (Front
+//! Door, Application Gateway), that proxy must keep the original host name.
+//!
+//! Requests without `Sec-Fetch-Site` and `Origin` (command-line clients, scripts, older browsers'
+//! same-origin requests) pass: a request a browser sends on a page's behalf to another origin
+//! carries at least `Origin`.
+
+use axum::extract::Request;
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::problem::ApiError;
+
+/// Why a state-changing request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `Sec-Fetch-Site` says another site (or an unknown value).
+    FetchSite,
+    /// `Origin` is `null`, malformed, or not the app's own.
+    Origin,
+    /// `Content-Type` is not `application/json`.
+    ContentType,
+}
+
+impl Refusal {
+    /// The fixed reason, for the problem document and the log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::FetchSite => "Sec-Fetch-Site says the request comes from another site",
+            Self::Origin => "Origin is not this application's own origin",
+            Self::ContentType => "state-changing requests take Content-Type: application/json",
+        }
+    }
+
+    fn error(self) -> ApiError {
+        match self {
+            Self::ContentType => ApiError::UnsupportedMediaType(self.reason()),
+            Self::FetchSite | Self::Origin => ApiError::CrossSite(self.reason()),
+        }
+    }
+}
+
+/// True for the methods that never change state here.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"))
+}
+
+/// The checks of a state-changing request, in order: where it comes from, then what it carries.
+///
+/// # Errors
+/// The first [`Refusal`] that applies.
+pub fn check(headers: &HeaderMap) -> Result<(), Refusal> {
+    match text(headers, header::HeaderName::from_static("sec-fetch-site")) {
+        None | Some("same-origin" | "none") => {}
+        Some(_) => return Err(Refusal::FetchSite),
+    }
+    if let Some(origin) = text(headers, header::ORIGIN)
+        && !is_own_origin(origin, text(headers, header::HOST))
+    {
+        return Err(Refusal::Origin);
+    }
+    let json = text(headers, header::CONTENT_TYPE).is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if json {
+        Ok(())
+    } else {
+        Err(Refusal::ContentType)
+    }
+}
+
+/// True when `origin` (`scheme://host[:port]`) names the host and port of `host` (the `Host`
+/// header; without a port, the origin must use its scheme's default port too).
+fn is_own_origin(origin: &str, host: Option<&str>) -> bool {
+    let Some(host) = host.and_then(|h| h.trim().parse::<Authority>().ok()) else {
+        return false;
+    };
+    let Ok(url) = url::Url::parse(origin.trim()) else {
+        return false;
+    };
+    // An origin is scheme, host and port only: anything more is not what a browser sends.
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    let (Some(name), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return false;
+    };
+    let same_host = name.eq_ignore_ascii_case(host.host());
+    let same_port = match host.port_u16() {
+        Some(p) => p == port,
+        // `url` leaves out a scheme's default port: an explicit other port is another origin.
+        None => url.port().is_none(),
+    };
+    bare && url.username().is_empty() && same_host && same_port
+}
+
+/// The layer: state-changing requests pass [`check`] or are answered 403 / 415.
+pub(super) async fn guard(req: Request, next: Next) -> Response {
+    if is_safe(req.method()) {
+        return next.run(req).await;
+    }
+    match check(req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(refusal) => {
+            let error = refusal.error();
+            tracing::warn!(
+                status = error.status().as_u16(),
+                method = %req.method(),
+                path = req.uri().path(),
+                reason = refusal.reason(),
+                "catalogue API: request refused"
+            );
+            error.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                v.parse().expect("value"),
+            );
+        }
+        h
+    }
+
+    const JSON: (&str, &str) = ("content-type", "application/json");
+    const HOST: (&str, &str) = ("host", "app.azurewebsites.net");
+
+    #[test]
+    fn json_from_the_app_s_own_origin_or_no_browser_passes() {
+        for pairs in [
+            vec![JSON],
+            vec![("content-type", "application/json; charset=utf-8"), HOST],
+            vec![("content-type", "Application/JSON;charset=UTF-8")],
+            vec![
+                JSON,
+                HOST,
+                ("origin", "https://app.azurewebsites.net"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+            vec![JSON, HOST, ("origin", "http://app.azurewebsites.net")],
+            vec![JSON, HOST, ("origin", "https://APP.azurewebsites.net:443")],
+            vec![
+                JSON,
+                ("host", "127.0.0.1:7071"),
+                ("origin", "http://127.0.0.1:7071"),
+            ],
+            vec![JSON, ("sec-fetch-site", "none")],
+        ] {
+            assert_eq!(check(&headers(&pairs)), Ok(()), "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn other_sites_and_origins_are_refused() {
+        for (pairs, want) in [
+            (
+                vec![JSON, HOST, ("sec-fetch-site", "cross-site")],
+                Refusal::FetchSite,
+            ),
+            (
+                vec![JSON, HOST, ("sec-fetch-site", "same-site")],
+                Refusal::FetchSite,
+            ),
+            (
+                vec![JSON, HOST, ("sec-fetch-site", "SAME-ORIGIN ")],
+                Refusal::FetchSite,
+            ),
+            (vec![JSON, HOST, ("origin", "null")], Refusal::Origin),
+            (
+                vec![JSON, HOST, ("origin", "https://evil.example")],
+                Refusal::Origin,
+            ),
+            (
+                vec![
+                    JSON,
+                    HOST,
+                    ("origin", "https://app.azurewebsites.net.evil.example"),
+                ],
+                Refusal::Origin,
+            ),
+            (
+                vec![JSON, HOST, ("origin", "https://other.azurewebsites.net")],
+                Refusal::Origin,
+            ),
+            (
+                vec![
+                    JSON,
+                    ("host", "127.0.0.1:7071"),
+                    ("origin", "http://127.0.0.1:8080"),
+                ],
+                Refusal::Origin,
+            ),
+            (
+                vec![JSON, HOST, ("origin", "https://app.azurewebsites.net/api")],
+                Refusal::Origin,
+            ),
+            (
+                vec![JSON, ("origin", "https://app.azurewebsites.net")],
+                Refusal::Origin,
+            ),
+            // Another port of the same host is another origin.
+            (
+                vec![JSON, HOST, ("origin", "https://app.azurewebsites.net:8443")],
+                Refusal::Origin,
+            ),
+            (
+                vec![JSON, HOST, ("origin", "not an origin")],
+                Refusal::Origin,
+            ),
+            // Where it comes from is decided before what it carries.
+            (
+                vec![
+                    ("content-type", "text/plain"),
+                    HOST,
+                    ("origin", "https://evil.example"),
+                ],
+                Refusal::Origin,
+            ),
+        ] {
+            assert_eq!(check(&headers(&pairs)), Err(want), "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn only_json_bodies_are_taken() {
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("text/plain; charset=utf-8"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/jsonx"),
+            Some("application/problem+json"),
+            Some("text/json"),
+        ] {
+            let mut pairs = vec![HOST];
+            pairs.extend(ct.map(|c| ("content-type", c)));
+            assert_eq!(check(&headers(&pairs)), Err(Refusal::ContentType), "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn safe_methods_are_not_checked() {
+        assert!(is_safe(&Method::GET) && is_safe(&Method::HEAD) && is_safe(&Method::OPTIONS));
+        for m in [
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::from_bytes(b"PURGE").expect("method"),
+        ] {
+            assert!(!is_safe(&m), "{m}");
+        }
+    }
+}

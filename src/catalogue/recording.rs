@@ -1,0 +1,557 @@
+//! The row of table `recordings`: one typed value, [`Recording`], read and written whole.
+//!
+//! Every property a row can hold is a field here: the blob as catalogued, its retention (with the
+//! legal-hold and shortening marks), its join with a session, its digest and its deletion. Modules
+//! that change a recording change this value and write it through
+//! [`CatalogueRepo::update`](super::repo::CatalogueRepo::update); nothing else writes the table, so no property is set in one place
+//! and forgotten in another. The key scheme is in [`super::key`].
+
+use serde_json::{Value, json};
+use time::{Date, OffsetDateTime};
+
+use crate::dates::{format_utc, format_utc_millis, timestamp};
+use crate::tables::{Entity, get_i64, get_list, get_str, int64};
+
+pub use super::key::{KeyPath, RecordingKey};
+
+/// `Status` of a catalogued recording.
+pub const STATUS_CATALOGUED: &str = "catalogued";
+/// `Status` of a recording the retention sweep deleted (the row stays, with its tombstone).
+pub const STATUS_DELETED: &str = "deleted";
+
+/// Most tunnel ids stored as a match's candidates: a busy hour of sessions without hints can make a
+/// recording ambiguous among hundreds, and the full list would outgrow the table service's 64 KiB
+/// property limit (about 880 tunnel ids), a write refused on every attempt.
+pub const MAX_CANDIDATES: usize = 500;
+
+/// How sure a join is (`MatchConfidence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confidence {
+    /// The recording names the session's tunnel id.
+    Exact,
+    /// The only session in the window (after narrowing).
+    Heuristic,
+    /// Several sessions fit; all are kept as candidates.
+    Ambiguous,
+    /// The recording names a GUID that is no session yet and waits for it: names no session.
+    Awaiting,
+}
+
+impl Confidence {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::Heuristic => "heuristic",
+            Self::Ambiguous => "ambiguous",
+            Self::Awaiting => "awaiting",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Exact,
+            Self::Heuristic,
+            Self::Ambiguous,
+            Self::Awaiting,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// A recording's match: one tunnel for exact and heuristic, the sorted candidates for ambiguous,
+/// none while awaiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Tunnel ids (at most [`MAX_CANDIDATES`] are stored).
+    pub tunnels: Vec<String>,
+}
+
+impl Match {
+    /// The session an exact or heuristic match names.
+    pub fn session(&self) -> Option<&str> {
+        match self.confidence {
+            Confidence::Exact | Confidence::Heuristic => self.tunnels.first().map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// The fields of the matched session a joined row shows (and the API, retention rules and the
+/// evidence pack read from it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionView {
+    /// Tunnel id.
+    pub tunnel_id: String,
+    /// Bastion host (lower-case).
+    pub bastion_host: String,
+    /// VM user.
+    pub user_name: String,
+    /// Portal user.
+    pub user_email: String,
+    /// Client address.
+    pub client_ip: String,
+    /// `ssh` / `rdp`.
+    pub protocol: String,
+    /// Target resource id as logged.
+    pub target_resource_id: String,
+    /// Target VM name (lower-case).
+    pub target_vm: String,
+    /// Subscription of the target (lower-case).
+    pub subscription: String,
+    /// Resource group of the target (lower-case).
+    pub resource_group: String,
+    /// Session start.
+    pub start: Option<OffsetDateTime>,
+    /// Session end.
+    pub end: Option<OffsetDateTime>,
+    /// Duration in ms, when known.
+    pub duration_ms: Option<i64>,
+}
+
+/// The join of a row: its match and, for an exact or heuristic one, the session's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The match.
+    pub m: Match,
+    /// The matched session's fields (`None` for ambiguous and awaiting matches, or a session whose
+    /// row is not there yet).
+    pub session: Option<SessionView>,
+}
+
+/// Legal-hold marks (`LegalHold`, `HoldIds`, `HeldFromClass`/`HeldFromUntil`) and the explicit
+/// override (`RetentionOverride`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hold {
+    /// Under at least one legal hold.
+    pub held: bool,
+    /// The holds that name it.
+    pub ids: Vec<String>,
+    /// The class and date it had before its first hold.
+    pub from: Option<(String, String)>,
+    /// Its retention was set explicitly: policy changes leave it alone.
+    pub overridden: bool,
+}
+
+/// A retention date the sweep moved earlier (`ShortenedFrom`, `ShortenedAt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortened {
+    /// The date before.
+    pub from: String,
+    /// When.
+    pub at: String,
+}
+
+/// The sweep's deletion (`DeletedAt`, `DeletionReason`, `DeletionInvocationId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// When.
+    pub at: String,
+    /// Why.
+    pub reason: String,
+    /// The invocation that deleted it.
+    pub invocation_id: String,
+}
+
+/// The digest `RecordingHash` recorded (`Sha256`, `HashedLength`, `HashedEtag`, `HashedAt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hash {
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
+    /// Bytes hashed.
+    pub length: u64,
+    /// The blob ETag the digest belongs to.
+    pub etag: String,
+    /// When.
+    pub at: String,
+}
+
+/// A recording's catalogue row (the public schema is documented in docs/catalogue.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    /// Row key.
+    pub key: RecordingKey,
+    /// Full blob URL as the event reported it.
+    pub blob_url: String,
+    /// Storage account of the recording source.
+    pub account: String,
+    /// The Bastion host the source is tied to (`SourceBastion`; empty when the configuration
+    /// names none). The joined session's host is in [`Joined::session`].
+    pub source_bastion: String,
+    /// Container.
+    pub container: String,
+    /// Blob name.
+    pub blob_name: String,
+    /// Size in bytes.
+    pub content_length: u64,
+    /// Content type.
+    pub content_type: String,
+    /// Blob type (`BlockBlob`, `AppendBlob`).
+    pub blob_type: String,
+    /// ETag of the catalogued state.
+    pub etag: String,
+    /// Sequencer of the event that produced this state.
+    pub sequencer: String,
+    /// Event id of that event.
+    pub event_id: String,
+    /// Event time of that event.
+    pub blob_created: OffsetDateTime,
+    /// When the blob was first catalogued (kept across updates).
+    pub first_seen: OffsetDateTime,
+    /// Retention class.
+    pub retention_class: String,
+    /// Retain-until date.
+    pub retain_until: String,
+    /// GUIDs found in the name and metadata: candidate session keys (tunnel ids).
+    pub candidate_keys: Vec<String>,
+    /// Blob metadata, as JSON text.
+    pub metadata: String,
+    /// [`STATUS_CATALOGUED`] or [`STATUS_DELETED`].
+    pub status: String,
+    /// The join with its session (`None`: no session fits).
+    pub joined: Option<Joined>,
+    /// When the join decides this recording again (`JoinDue`): set when it is catalogued.
+    pub join_due: Option<OffsetDateTime>,
+    /// Legal holds and the explicit override.
+    pub hold: Hold,
+    /// The sweep moved its date earlier.
+    pub shortened: Option<Shortened>,
+    /// The sweep deleted it.
+    pub deletion: Option<Deletion>,
+    /// Its digest.
+    pub hash: Option<Hash>,
+}
+
+/// The time a row sorts and filters by: the session's start when joined, else `BlobCreated`.
+pub fn sort_time(e: &Entity) -> Option<OffsetDateTime> {
+    ["SessionStart", "BlobCreated"]
+        .iter()
+        .find_map(|k| get_str(e, k).filter(|s| !s.is_empty()).and_then(timestamp))
+}
+
+/// The first and last partition (creation day) that can hold a row whose [`sort_time`] lies on a
+/// day from `first` to `last`: one more on each side. A row lives under its blob's creation day,
+/// but its sort time can fall on a neighbouring day: a session that began before midnight may be
+/// recorded after it, and an event is raised a moment after the blob's creation, perhaps past
+/// midnight. (A session recorded more than a day after it began is still missed.)
+pub fn partition_days(first: Date, last: Date) -> (Date, Date) {
+    (
+        first.previous_day().unwrap_or(first),
+        last.next_day().unwrap_or(last),
+    )
+}
+
+fn put(e: &mut Entity, k: &str, v: &str) {
+    e.insert(k.to_owned(), Value::String(v.to_owned()));
+}
+
+impl Recording {
+    /// The public id.
+    pub fn id(&self) -> String {
+        self.key.id()
+    }
+
+    /// The match, if joined.
+    pub fn matched(&self) -> Option<&Match> {
+        self.joined.as_ref().map(|j| &j.m)
+    }
+
+    /// The joined session's fields, if any.
+    pub fn session(&self) -> Option<&SessionView> {
+        self.joined.as_ref().and_then(|j| j.session.as_ref())
+    }
+
+    /// True under a legal hold (the class, or the mark).
+    pub fn held(&self) -> bool {
+        self.hold.held || self.retention_class == crate::catalogue::LEGAL_HOLD
+    }
+
+    /// The table entity: every field, nothing else.
+    pub fn to_entity(&self) -> Entity {
+        let mut e = match json!({
+            "PartitionKey": self.key.pk, "RowKey": self.key.rk,
+            "RecordingId": self.key.id(),
+            "BlobUrl": self.blob_url, "Account": self.account, "SourceBastion": self.source_bastion,
+            "Container": self.container, "BlobName": self.blob_name,
+            "ContentType": self.content_type, "BlobType": self.blob_type, "ETag": self.etag,
+            "Sequencer": self.sequencer, "EventId": self.event_id,
+            "BlobCreated": format_utc(self.blob_created), "FirstSeen": format_utc(self.first_seen),
+            "RetentionClass": self.retention_class, "RetainUntil": self.retain_until,
+            "CandidateKeys": self.candidate_keys.join(","), "Metadata": self.metadata, "Status": self.status,
+        }) {
+            Value::Object(m) => m,
+            _ => Entity::new(),
+        };
+        int64(&mut e, "ContentLength", clamp(self.content_length));
+        if let Some(t) = self.join_due {
+            put(&mut e, "JoinDue", &format_utc_millis(t));
+        }
+        if let Some(j) = &self.joined {
+            put(&mut e, "MatchConfidence", j.m.confidence.as_str());
+            let n = j.m.tunnels.len().min(MAX_CANDIDATES);
+            put(&mut e, "MatchCandidates", &j.m.tunnels[..n].join(","));
+            if let Some(s) = &j.session {
+                session_to(&mut e, s);
+            }
+        }
+        let h = &self.hold;
+        e.insert("LegalHold".into(), Value::Bool(h.held));
+        if !h.ids.is_empty() {
+            put(&mut e, "HoldIds", &h.ids.join(","));
+        }
+        if let Some((class, until)) = &h.from {
+            put(&mut e, "HeldFromClass", class);
+            put(&mut e, "HeldFromUntil", until);
+        }
+        if h.overridden {
+            e.insert("RetentionOverride".into(), Value::Bool(true));
+        }
+        if let Some(s) = &self.shortened {
+            put(&mut e, "ShortenedFrom", &s.from);
+            put(&mut e, "ShortenedAt", &s.at);
+        }
+        if let Some(d) = &self.deletion {
+            put(&mut e, "DeletedAt", &d.at);
+            put(&mut e, "DeletionReason", &d.reason);
+            put(&mut e, "DeletionInvocationId", &d.invocation_id);
+        }
+        if let Some(h) = &self.hash {
+            put(&mut e, "Sha256", &h.sha256);
+            put(&mut e, "HashedEtag", &h.etag);
+            put(&mut e, "HashedAt", &h.at);
+            int64(&mut e, "HashedLength", clamp(h.length));
+        }
+        e
+    }
+
+    /// Reads a row back; `None` if its key or times are missing.
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        let t = |k: &str| get_str(e, k).and_then(timestamp);
+        let list = |k: &str| get_list(e, k).map(str::to_owned).collect::<Vec<_>>();
+        let flag = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let given = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).map(str::to_owned);
+        let joined = get_str(e, "MatchConfidence")
+            .and_then(Confidence::parse)
+            .map(|confidence| {
+                let m = Match {
+                    confidence,
+                    tunnels: list("MatchCandidates"),
+                };
+                let session = given("TunnelId").map(|tunnel_id| SessionView {
+                    tunnel_id,
+                    bastion_host: s("BastionHost"),
+                    user_name: s("UserName"),
+                    user_email: s("UserEmail"),
+                    client_ip: s("ClientIp"),
+                    protocol: s("Protocol"),
+                    target_resource_id: s("TargetResourceId"),
+                    target_vm: s("TargetVm"),
+                    subscription: s("TargetSubscription"),
+                    resource_group: s("TargetResourceGroup"),
+                    start: t("SessionStart"),
+                    end: t("SessionEnd"),
+                    duration_ms: get_i64(e, "DurationMs"),
+                });
+                Joined { m, session }
+            });
+        Some(Self {
+            key: RecordingKey {
+                pk: get_str(e, "PartitionKey")?.to_owned(),
+                rk: get_str(e, "RowKey")?.to_owned(),
+            },
+            blob_url: s("BlobUrl"),
+            account: s("Account"),
+            source_bastion: s("SourceBastion"),
+            container: s("Container"),
+            blob_name: s("BlobName"),
+            content_length: unsigned(get_i64(e, "ContentLength")),
+            content_type: s("ContentType"),
+            blob_type: s("BlobType"),
+            etag: s("ETag"),
+            sequencer: s("Sequencer"),
+            event_id: s("EventId"),
+            blob_created: t("BlobCreated")?,
+            first_seen: t("FirstSeen")?,
+            retention_class: s("RetentionClass"),
+            retain_until: s("RetainUntil"),
+            candidate_keys: list("CandidateKeys"),
+            metadata: s("Metadata"),
+            status: s("Status"),
+            joined,
+            join_due: t("JoinDue"),
+            hold: Hold {
+                held: flag("LegalHold"),
+                ids: list("HoldIds"),
+                from: given("HeldFromClass").zip(given("HeldFromUntil")),
+                overridden: flag("RetentionOverride"),
+            },
+            shortened: given("ShortenedFrom").map(|from| Shortened {
+                from,
+                at: s("ShortenedAt"),
+            }),
+            deletion: given("DeletedAt").map(|at| Deletion {
+                at,
+                reason: s("DeletionReason"),
+                invocation_id: s("DeletionInvocationId"),
+            }),
+            hash: given("Sha256").map(|sha256| Hash {
+                sha256,
+                length: unsigned(get_i64(e, "HashedLength")),
+                etag: s("HashedEtag"),
+                at: s("HashedAt"),
+            }),
+        })
+    }
+}
+
+fn session_to(e: &mut Entity, s: &SessionView) {
+    let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+    for (k, v) in [
+        ("TunnelId", s.tunnel_id.as_str()),
+        ("BastionHost", &s.bastion_host),
+        ("UserName", &s.user_name),
+        ("UserEmail", &s.user_email),
+        ("ClientIp", &s.client_ip),
+        ("Protocol", &s.protocol),
+        ("TargetResourceId", &s.target_resource_id),
+        ("TargetVm", &s.target_vm),
+        ("TargetSubscription", &s.subscription),
+        ("TargetResourceGroup", &s.resource_group),
+        ("SessionStart", &t(s.start)),
+        ("SessionEnd", &t(s.end)),
+    ] {
+        put(e, k, v);
+    }
+    if let Some(d) = s.duration_ms {
+        int64(e, "DurationMs", d);
+    }
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn unsigned(v: Option<i64>) -> u64 {
+    v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn recording() -> Recording {
+        let t = datetime!(2025-03-14 09:42:17 UTC);
+        Recording {
+            key: RecordingKey::for_blob(t, "recordings", "x"),
+            blob_url: "https://a.blob.core.windows.net/recordings/x".into(),
+            account: "a".into(),
+            source_bastion: "bas-hub-weu".into(),
+            container: "recordings".into(),
+            blob_name: "x".into(),
+            content_length: 5_000_000_000,
+            content_type: "application/octet-stream".into(),
+            blob_type: "BlockBlob".into(),
+            etag: "0x1".into(),
+            sequencer: "01".into(),
+            event_id: "e".into(),
+            blob_created: t,
+            first_seen: t,
+            retention_class: "ops-30d".into(),
+            retain_until: "2025-04-13".into(),
+            candidate_keys: vec!["5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f".into()],
+            metadata: "{}".into(),
+            status: STATUS_CATALOGUED.into(),
+            joined: None,
+            join_due: None,
+            hold: Hold::default(),
+            shortened: None,
+            deletion: None,
+            hash: None,
+        }
+    }
+
+    #[test]
+    fn every_field_round_trips_through_the_entity() {
+        let plain = recording();
+        let mut full = recording();
+        full.joined = Some(Joined {
+            m: Match {
+                confidence: Confidence::Heuristic,
+                tunnels: vec!["t1".into()],
+            },
+            session: Some(SessionView {
+                tunnel_id: "t1".into(),
+                bastion_host: "bas".into(),
+                user_name: "u".into(),
+                user_email: "u@x".into(),
+                client_ip: "203.0.113.9".into(),
+                protocol: "ssh".into(),
+                target_resource_id: "/s/vm".into(),
+                target_vm: "vm".into(),
+                subscription: "s".into(),
+                resource_group: "rg".into(),
+                start: Some(datetime!(2025-03-14 09:00:00.123 UTC)),
+                end: None,
+                duration_ms: Some(42),
+            }),
+        });
+        full.join_due = Some(datetime!(2025-03-14 11:42:17.5 UTC));
+        full.hold = Hold {
+            held: true,
+            ids: vec!["h1".into(), "h2".into()],
+            from: Some(("ops-30d".into(), "2025-04-13".into())),
+            overridden: true,
+        };
+        full.shortened = Some(Shortened {
+            from: "2026-01-01".into(),
+            at: "2025-03-15T00:00:00Z".into(),
+        });
+        full.deletion = Some(Deletion {
+            at: "2025-05-01T02:00:00Z".into(),
+            reason: "expired".into(),
+            invocation_id: "i".into(),
+        });
+        full.hash = Some(Hash {
+            sha256: "ab".into(),
+            length: 7,
+            etag: "0x1".into(),
+            at: "2025-03-14T10:00:00Z".into(),
+        });
+        for r in [plain, full] {
+            let mut e = r.to_entity();
+            crate::tables::strip_annotations(&mut e);
+            assert_eq!(Recording::from_entity(&e), Some(r));
+        }
+    }
+
+    #[test]
+    fn stored_candidates_stay_under_the_property_limit() {
+        let mut r = recording();
+        let tunnels: Vec<String> = (0..2000)
+            .map(|i| format!("{i:08}-0000-4000-8000-000000000000"))
+            .collect();
+        r.joined = Some(Joined {
+            m: Match {
+                confidence: Confidence::Ambiguous,
+                tunnels: tunnels.clone(),
+            },
+            session: None,
+        });
+        let e = r.to_entity();
+        let text = get_str(&e, "MatchCandidates").expect("candidates");
+        assert_eq!(text.split(',').count(), MAX_CANDIDATES);
+        assert!(
+            text.len() * 2 < 64 * 1024,
+            "{} bytes as UTF-16",
+            text.len() * 2
+        );
+        assert!(text.starts_with(&tunnels[0]), "the first ones, in order");
+    }
+}

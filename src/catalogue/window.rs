@@ -1,0 +1,590 @@
+//! The row of table `sessionwindows` (PK = session start day, RK = tunnel id): one
+//! [`WindowRow`] per session, with every field the join's time match, the detections and
+//! `GET /api/sessions` read, so each of them is a partition-scoped query over a day or two.
+//!
+//! Besides the session's fields it holds three things of its own:
+//! - **recorded state** (`Recorded`, `RecordingIds`): derived by the join from the current matches
+//!   of every recording that can name the session, written whole ([`settle`]), never accumulated;
+//! - **the pending join** (`JoinFrom`/`JoinUntil`): set in the same write that changes a field the
+//!   match reads ([`put`]), with the creation times of the recordings whose match may change, and
+//!   cleared by the join once it has derived the state from reads taken after that write;
+//! - **`UnrecordedNotified`**, the marker of `session.unrecorded`.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::recording::SessionView;
+use super::session::{SessionRecord, tunnel_key};
+use crate::dates::{format_date, format_utc_millis, timestamp};
+use crate::tables::ops::{get, query_all, update_from};
+use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, filter::Op};
+use crate::tables::{get_i64, get_list, get_str, int64};
+
+/// Table of session windows.
+pub const WINDOWS_TABLE: &str = "sessionwindows";
+
+/// Most recording ids kept per session row.
+pub const MAX_IDS: usize = 20;
+
+/// A closed time range `[from, until]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First instant.
+    pub from: OffsetDateTime,
+    /// Last instant.
+    pub until: OffsetDateTime,
+}
+
+impl Span {
+    /// The instant `t` alone.
+    pub fn at(t: OffsetDateTime) -> Self {
+        Self { from: t, until: t }
+    }
+
+    /// The smallest span covering both.
+    #[must_use]
+    pub fn union(self, o: Self) -> Self {
+        Self {
+            from: self.from.min(o.from),
+            until: self.until.max(o.until),
+        }
+    }
+
+    /// True when `t` lies within.
+    pub fn contains(&self, t: OffsetDateTime) -> bool {
+        self.from <= t && t <= self.until
+    }
+
+    /// True when `o` lies within.
+    pub fn covers(&self, o: &Self) -> bool {
+        self.from <= o.from && o.until <= self.until
+    }
+
+    /// `spans` with overlapping ones merged, sorted by start.
+    pub fn merged(mut spans: Vec<Self>) -> Vec<Self> {
+        spans.sort_by_key(|s| s.from);
+        let mut out: Vec<Self> = Vec::new();
+        for s in spans {
+            match out.last_mut() {
+                Some(last) if s.from <= last.until => *last = last.union(s),
+                _ => out.push(s),
+            }
+        }
+        out
+    }
+
+    /// True when this span lies within the union of `spans`.
+    pub fn within(&self, spans: &[Self]) -> bool {
+        Self::merged(spans.to_vec()).iter().any(|s| s.covers(self))
+    }
+
+    /// `times` grouped into spans whose neighbours are less than `gap` apart.
+    pub fn runs(mut times: Vec<OffsetDateTime>, gap: time::Duration) -> Vec<Self> {
+        times.sort();
+        let mut out: Vec<Self> = Vec::new();
+        for t in times {
+            match out.last_mut() {
+                Some(last) if t - last.until < gap => last.until = t,
+                _ => out.push(Self::at(t)),
+            }
+        }
+        out
+    }
+}
+
+/// A session as the index holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowRow {
+    /// Tunnel id.
+    pub tunnel_id: String,
+    /// Start (or first record) time: its day is the partition.
+    pub start: OffsetDateTime,
+    /// End, when known.
+    pub end: Option<OffsetDateTime>,
+    /// Bastion host.
+    pub host: String,
+    /// VM name.
+    pub vm: String,
+    /// VM user.
+    pub user_name: String,
+    /// Portal user.
+    pub user_email: String,
+    /// Protocol.
+    pub protocol: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Client address.
+    pub client_ip: String,
+    /// Target resource id.
+    pub target_resource_id: String,
+    /// Subscription of the target.
+    pub subscription: String,
+    /// Resource group of the target.
+    pub resource_group: String,
+    /// Duration in ms, when known.
+    pub duration_ms: Option<i64>,
+    /// When the end became known to us (processing time): the grace period counts from here.
+    pub end_arrived_at: Option<OffsetDateTime>,
+    /// The current match of at least one recording names this session.
+    pub recorded: bool,
+    /// Ids of the recordings whose current match names it (the first [`MAX_IDS`]).
+    pub recording_ids: Vec<String>,
+    /// `session.unrecorded` already emitted.
+    pub unrecorded_notified: bool,
+    /// A join pass has derived its state at least once (`Joined`): until then it looks up the
+    /// recordings that named its tunnel id before it existed.
+    pub joined: bool,
+    /// Creation times of recordings whose match may have changed with this session, until joined.
+    pub pending: Option<Span>,
+}
+
+/// The index partition (start day) of a session, when it has any time at all.
+pub fn day_of(s: &SessionRecord) -> Option<String> {
+    s.session_start
+        .or(s.first_record_time)
+        .map(|t| format_date(t.date()))
+}
+
+impl WindowRow {
+    /// The index row of session `s` (`None` when it has no time yet), with empty state.
+    pub fn of(s: &SessionRecord) -> Option<Self> {
+        Some(Self {
+            tunnel_id: s.tunnel_id.clone(),
+            start: s.session_start.or(s.first_record_time)?,
+            end: s.session_end,
+            host: s.bastion_host.clone(),
+            vm: s.target_vm.clone(),
+            user_name: s.user_name.clone(),
+            user_email: s.user_email.clone(),
+            protocol: s.protocol.clone(),
+            outcome: s.outcome.clone(),
+            client_ip: s.client_ip.clone(),
+            target_resource_id: s.target_resource_id.clone(),
+            subscription: s.subscription.clone(),
+            resource_group: s.resource_group.clone(),
+            duration_ms: s.effective_duration_ms(),
+            end_arrived_at: None,
+            recorded: false,
+            recording_ids: Vec::new(),
+            unrecorded_notified: false,
+            joined: false,
+            pending: None,
+        })
+    }
+
+    /// Its partition.
+    pub fn day(&self) -> String {
+        format_date(self.start.date())
+    }
+
+    /// The fields a recording joined to this session shows.
+    pub fn view(&self) -> SessionView {
+        SessionView {
+            tunnel_id: self.tunnel_id.clone(),
+            bastion_host: self.host.clone(),
+            user_name: self.user_name.clone(),
+            user_email: self.user_email.clone(),
+            client_ip: self.client_ip.clone(),
+            protocol: self.protocol.clone(),
+            target_resource_id: self.target_resource_id.clone(),
+            target_vm: self.vm.clone(),
+            subscription: self.subscription.clone(),
+            resource_group: self.resource_group.clone(),
+            start: Some(self.start),
+            end: self.end,
+            duration_ms: self.duration_ms,
+        }
+    }
+
+    /// Reads an index entity.
+    pub fn from_entity(e: &Entity) -> Option<Self> {
+        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        let t = |k: &str| get_str(e, k).and_then(timestamp);
+        let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
+        Some(Self {
+            tunnel_id: get_str(e, "RowKey")?.to_owned(),
+            start: t("Start")?,
+            end: t("End"),
+            host: s("BastionHost"),
+            vm: s("TargetVm"),
+            user_name: s("UserName"),
+            user_email: s("UserEmail"),
+            protocol: s("Protocol"),
+            outcome: s("Outcome"),
+            client_ip: s("ClientIp"),
+            target_resource_id: s("TargetResourceId"),
+            subscription: s("TargetSubscription"),
+            resource_group: s("TargetResourceGroup"),
+            duration_ms: get_i64(e, "DurationMs"),
+            end_arrived_at: t("EndArrivedAt"),
+            recorded: b("Recorded"),
+            recording_ids: get_list(e, "RecordingIds").map(str::to_owned).collect(),
+            unrecorded_notified: b("UnrecordedNotified"),
+            joined: b("Joined"),
+            pending: t("JoinFrom")
+                .zip(t("JoinUntil"))
+                .map(|(from, until)| Span { from, until }),
+        })
+    }
+
+    /// The entity: every field, the state flags always (queries filter on them), an unknown end
+    /// and an absent pending range as `""` (the time match compares `End` as text).
+    pub fn to_entity(&self) -> Entity {
+        let mut e = Entity::new();
+        let mut put = |k: &str, v: Value| {
+            e.insert(k.to_owned(), v);
+        };
+        let t =
+            |v: Option<OffsetDateTime>| Value::String(v.map(format_utc_millis).unwrap_or_default());
+        put("PartitionKey", self.day().into());
+        put("RowKey", tunnel_key(&self.tunnel_id).into());
+        put("Start", t(Some(self.start)));
+        put("End", t(self.end));
+        for (k, v) in [
+            ("BastionHost", &self.host),
+            ("TargetVm", &self.vm),
+            ("UserName", &self.user_name),
+            ("UserEmail", &self.user_email),
+            ("Protocol", &self.protocol),
+            ("Outcome", &self.outcome),
+            ("ClientIp", &self.client_ip),
+            ("TargetResourceId", &self.target_resource_id),
+            ("TargetSubscription", &self.subscription),
+            ("TargetResourceGroup", &self.resource_group),
+        ] {
+            put(k, v.clone().into());
+        }
+        if self.end_arrived_at.is_some() {
+            put("EndArrivedAt", t(self.end_arrived_at));
+        }
+        put("Recorded", self.recorded.into());
+        let n = self.recording_ids.len().min(MAX_IDS);
+        put("RecordingIds", self.recording_ids[..n].join(",").into());
+        put("UnrecordedNotified", self.unrecorded_notified.into());
+        put("Joined", self.joined.into());
+        put("JoinFrom", t(self.pending.map(|p| p.from)));
+        put("JoinUntil", t(self.pending.map(|p| p.until)));
+        if let Some(d) = self.duration_ms {
+            int64(&mut e, "DurationMs", d);
+        }
+        e
+    }
+
+    /// Takes the session's fields from `s`, keeping this row's state and markers.
+    fn take_fields(&mut self, s: &SessionRecord) {
+        if let Some(fresh) = Self::of(s) {
+            *self = Self {
+                end_arrived_at: self.end_arrived_at,
+                recorded: self.recorded,
+                recording_ids: std::mem::take(&mut self.recording_ids),
+                unrecorded_notified: self.unrecorded_notified,
+                joined: self.joined,
+                pending: self.pending,
+                ..fresh
+            };
+        }
+    }
+}
+
+/// Widens `slot` by `span`.
+fn widen(slot: &mut Option<Span>, span: Option<Span>) {
+    if let Some(span) = span {
+        *slot = Some(slot.map_or(span, |p| p.union(span)));
+    }
+}
+
+/// Where a session's index row stood before a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before<'a> {
+    /// The session had no row: its index row is inserted without a read (one a crash left makes
+    /// the insert conflict; it is read and merged then, so a wrong guess costs a call, never a row).
+    New,
+    /// Under this start day (`None`: the session had no time, so no index row).
+    Day(Option<&'a str>),
+}
+
+/// Writes the index row of `s`: its fields, the end's arrival (`arrived` when the end is new),
+/// and its pending range widened by `pending`, keeping its state and markers. When a later record
+/// revealed an earlier start day, the row moves: the old row's markers and pending range are
+/// carried, and the old row is deleted once the new one is written (its recorded state is derived
+/// again by the join, which the move's pending range asks for).
+///
+/// # Errors
+/// Table errors.
+pub async fn put(
+    tables: &dyn TableStore,
+    s: &SessionRecord,
+    arrived: OffsetDateTime,
+    before: Before<'_>,
+    pending: Option<Span>,
+) -> Result<(), TableError> {
+    let Some(day) = day_of(s) else {
+        return Ok(());
+    };
+    let old_day = match before {
+        Before::Day(Some(d)) if d != day => Some(d),
+        _ => None,
+    };
+    let old = match old_day {
+        Some(d) => get(tables, WINDOWS_TABLE, d, &tunnel_key(&s.tunnel_id))
+            .await?
+            .and_then(|o| WindowRow::from_entity(&o.entity)),
+        None => None,
+    };
+    let current = match before {
+        Before::New => None,
+        Before::Day(_) => get(tables, WINDOWS_TABLE, &day, &tunnel_key(&s.tunnel_id)).await?,
+    };
+    update_from(
+        tables,
+        WINDOWS_TABLE,
+        &day,
+        &s.tunnel_id,
+        current,
+        &mut |cur| {
+            let cur = cur.and_then(|c| WindowRow::from_entity(&c.entity));
+            let mut w = cur.clone().or_else(|| WindowRow::of(s))?;
+            if let Some(o) = &old {
+                w.unrecorded_notified |= o.unrecorded_notified;
+                w.joined |= o.joined;
+                w.end_arrived_at = w.end_arrived_at.or(o.end_arrived_at);
+                widen(&mut w.pending, o.pending);
+            }
+            w.take_fields(s);
+            if w.end.is_some() && w.end_arrived_at.is_none() {
+                w.end_arrived_at = Some(arrived);
+            }
+            widen(&mut w.pending, pending);
+            (cur.as_ref() != Some(&w)).then(|| w.to_entity())
+        },
+    )
+    .await?;
+    if let Some(d) = old_day {
+        match tables
+            .delete(WINDOWS_TABLE, d, &tunnel_key(&s.tunnel_id), None)
+            .await
+        {
+            Ok(()) | Err(TableError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `row` with its recorded state derived from `ids` (every recording whose current match names
+/// the session) and its pending range cleared when it is still `joined` (the range the join read:
+/// one a change widened since stays, for the next join); `None` when that changes nothing.
+fn settled(row: &WindowRow, ids: &[String], joined: Option<Span>) -> Option<WindowRow> {
+    let mut w = row.clone();
+    w.recording_ids = ids[..ids.len().min(MAX_IDS)].to_vec();
+    w.recorded = !ids.is_empty();
+    w.joined = true;
+    if w.pending == joined {
+        w.pending = None;
+    }
+    (w != *row).then_some(w)
+}
+
+/// Reads the row of session `tunnel` under start day `day`.
+///
+/// # Errors
+/// Table errors.
+pub async fn get_row(
+    tables: &dyn TableStore,
+    day: &str,
+    tunnel: &str,
+) -> Result<Option<Stored>, TableError> {
+    get(tables, WINDOWS_TABLE, day, &tunnel_key(tunnel)).await
+}
+
+/// Records the join of sessions: each `(row as read, ids, clear)` gets its recorded state from
+/// `ids` and, when `clear`, loses the pending range it was read with, in one entity group
+/// transaction per partition and 100 rows, each conditional on the row as read; when a batch is
+/// refused (a row changed since), each row is written alone on the row as stored then.
+///
+/// # Errors
+/// Table errors.
+pub async fn settle(
+    tables: &dyn TableStore,
+    mut rows: Vec<(Stored, Vec<String>, bool)>,
+) -> Result<(), TableError> {
+    let day = |s: &Stored| {
+        get_str(&s.entity, "PartitionKey")
+            .unwrap_or_default()
+            .to_owned()
+    };
+    rows.sort_by_key(|(s, _, _)| day(s));
+    let planned: Vec<(&Stored, WindowRow, &[String], Option<Span>)> = rows
+        .iter()
+        .filter_map(|(read, ids, clear)| {
+            let row = WindowRow::from_entity(&read.entity)?;
+            let joined = row.pending.filter(|_| *clear);
+            let next = settled(&row, ids, joined)?;
+            Some((read, next, ids.as_slice(), joined))
+        })
+        .collect();
+    let days = planned.chunk_by(|a, b| day(a.0) == day(b.0));
+    for chunk in days.flat_map(|d| d.chunks(crate::tables::MAX_BATCH)) {
+        let writes: Vec<(Entity, WriteMode)> = chunk
+            .iter()
+            .map(|(read, next, _, _)| (next.to_entity(), WriteMode::IfMatch(read.etag.clone())))
+            .collect();
+        if writes.len() > 1 && tables.batch(WINDOWS_TABLE, &writes).await.is_ok() {
+            continue;
+        }
+        for (read, next, ids, joined) in chunk {
+            let current = Some((*read).clone());
+            update_from(
+                tables,
+                WINDOWS_TABLE,
+                &next.day(),
+                &next.tunnel_id,
+                current,
+                &mut |cur| {
+                    let row = WindowRow::from_entity(&cur?.entity)?;
+                    settled(&row, ids, *joined).map(|w| w.to_entity())
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Widens the pending range of `w`'s row by `span`: the join could not derive its state this time
+/// and leaves it to the next pass.
+///
+/// # Errors
+/// Table errors.
+pub async fn put_pending(
+    tables: &dyn TableStore,
+    w: &WindowRow,
+    span: Span,
+) -> Result<(), TableError> {
+    let rk = tunnel_key(&w.tunnel_id);
+    crate::tables::ops::update(tables, WINDOWS_TABLE, &w.day(), &rk, &mut |cur| {
+        let mut row = WindowRow::from_entity(&cur?.entity)?;
+        if row.pending.is_some_and(|p| p.covers(&span)) {
+            return None;
+        }
+        widen(&mut row.pending, Some(span));
+        Some(row.to_entity())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Sets `UnrecordedNotified` on the row of `tunnel` under `day` when `due` (given the row as
+/// stored at each attempt) says it is still due; returns whether any attempt found it due (a mark
+/// whose answer was lost still counts).
+///
+/// # Errors
+/// Table errors.
+pub async fn mark_unrecorded(
+    tables: &dyn TableStore,
+    day: &str,
+    tunnel: &str,
+    due: impl Fn(&WindowRow) -> bool + Send + Sync,
+) -> Result<bool, TableError> {
+    let mut seen = false;
+    crate::tables::ops::update(
+        tables,
+        WINDOWS_TABLE,
+        day,
+        &tunnel_key(tunnel),
+        &mut |cur| {
+            let mut row = WindowRow::from_entity(&cur?.entity)?;
+            let now_due = due(&row);
+            seen |= now_due;
+            row.unrecorded_notified = true;
+            now_due.then(|| row.to_entity())
+        },
+    )
+    .await?;
+    Ok(seen)
+}
+
+/// Rows with a pending join whose start day is `since_day` or later, at most `limit`, as read.
+///
+/// # Errors
+/// Table errors.
+pub async fn pending(
+    tables: &dyn TableStore,
+    since_day: &str,
+    limit: usize,
+) -> Result<Vec<(WindowRow, Stored)>, TableError> {
+    let filter = Filter::And(vec![
+        Filter::str("PartitionKey", Op::Ge, since_day),
+        Filter::str("JoinFrom", Op::Gt, ""),
+    ]);
+    Ok(read_rows(
+        query_all(tables, WINDOWS_TABLE, &filter, limit).await?,
+    ))
+}
+
+/// Parses rows as read, dropping any that are not index rows.
+pub fn read_rows(rows: Vec<Stored>) -> Vec<(WindowRow, Stored)> {
+    rows.into_iter()
+        .filter_map(|s| Some((WindowRow::from_entity(&s.entity)?, s)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn row() -> WindowRow {
+        let mut s = SessionRecord::new("t");
+        s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
+        s.outcome = "connected".into();
+        WindowRow::of(&s).expect("row")
+    }
+
+    #[test]
+    fn rows_round_trip_and_keep_their_state_flags() {
+        let mut w = row();
+        w.pending = Some(Span::at(datetime!(2025-03-14 09:30 UTC)));
+        w.recording_ids = vec!["a".into()];
+        w.recorded = true;
+        w.duration_ms = Some(5);
+        let mut e = w.to_entity();
+        crate::tables::strip_annotations(&mut e);
+        assert_eq!(WindowRow::from_entity(&e), Some(w));
+        let e = row().to_entity();
+        assert_eq!(e["Recorded"], Value::Bool(false), "queries filter on it");
+        assert_eq!(e["End"], "", "an unknown end compares as text");
+    }
+
+    #[test]
+    fn the_state_is_derived_whole_and_the_pending_range_cleared_only_as_read() {
+        let read = Some(Span::at(datetime!(2025-03-14 09:30 UTC)));
+        let mut w = row();
+        w.pending = read;
+        let marked = settled(&w, &["a".into(), "b".into()], read).expect("marked");
+        assert_eq!(
+            (marked.recorded, marked.recording_ids.len(), marked.pending),
+            (true, 2, None)
+        );
+        assert_eq!(
+            settled(&marked, &["a".into(), "b".into()], None),
+            None,
+            "same links"
+        );
+        let withdrawn = settled(&marked, &[], None).expect("withdrawn");
+        assert!(!withdrawn.recorded && withdrawn.recording_ids.is_empty());
+        let wider = Some(Span::at(datetime!(2025-03-14 11:00 UTC)));
+        w.pending = wider;
+        let kept = settled(&w, &[], read).expect("state written");
+        assert_eq!(kept.pending, wider, "a change since the read stays pending");
+        let many: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
+        assert_eq!(
+            settled(&row(), &many, None)
+                .expect("marked")
+                .recording_ids
+                .len(),
+            MAX_IDS
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Recording ↔ session matching (pure): the one decision the join makes for a recording, from the
+//! sessions it knows.
+//!
+//! 1. **Exact**: a GUID in the recording's name or metadata is a known session's tunnel id (the
+//!    first such GUID wins).
+//! 2. **Awaiting**: it names a GUID that is no session yet and is younger than the wait
+//!    (`RECORDING_SESSION_WAIT_MINUTES`): it is not attached by time to another session while its
+//!    own audit records are merely late.
+//! 3. **Heuristic** / **ambiguous**: successful sessions whose window `[start - skew, end + upload
+//!    lag]` (or `[start - skew, start + open max]` while the end is unknown) contains the
+//!    recording's creation time, narrowed by whatever its name and metadata mention (VM, e-mail,
+//!    user). One left: heuristic; several: ambiguous, all kept as candidates (never forced 1:1).
+//!
+//! The result depends only on the sessions, the recording and (for the wait) the time, not on the
+//! order anything arrived in, so deciding again whenever either side changes converges.
+
+use std::collections::BTreeMap;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::catalogue::recording::{Confidence, Match, Recording};
+use crate::catalogue::session::{SessionRecord, outcome};
+use crate::catalogue::window::{Span, WindowRow};
+
+/// Tolerated clock skew between Bastion's record times and storage creation times.
+pub const SKEW: Duration = Duration::minutes(2);
+
+/// The join's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    /// `RECORDING_UPLOAD_LAG_MINUTES`: recordings are created within `[start, end + lag]`.
+    pub lag: Duration,
+    /// `OPEN_SESSION_MAX_HOURS`: window end of a session whose end is not known.
+    pub open_max: Duration,
+    /// `RECORDING_SESSION_WAIT_MINUTES`: how long a recording naming an unknown GUID awaits it.
+    pub wait: Duration,
+}
+
+impl Times {
+    /// The creation times of recordings that may belong to a session starting at `start` (and
+    /// ending at `end`, when known).
+    pub fn window(&self, start: OffsetDateTime, end: Option<OffsetDateTime>) -> Span {
+        Span {
+            from: start - SKEW,
+            until: end.map_or(start + self.open_max, |e| e + self.lag),
+        }
+    }
+
+    /// The window of an index row.
+    pub fn window_of(&self, row: &WindowRow) -> Span {
+        self.window(row.start, row.end)
+    }
+
+    /// How far before a recording's creation a session that may match it can start: the open
+    /// window, and at least a day so a long session whose end is known is still found.
+    pub fn lookback(&self) -> Duration {
+        self.open_max.max(Duration::days(1))
+    }
+
+    /// The creation times of the recordings whose join a change of a session from `before` to
+    /// `after` may change (its old and new windows), when the change touches anything a joined
+    /// recording shows or the match reads; `None` otherwise.
+    pub fn affected(&self, before: Option<&SessionRecord>, after: &SessionRecord) -> Option<Span> {
+        let (old, new) = (before.and_then(WindowRow::of), WindowRow::of(after));
+        if old == new {
+            return None;
+        }
+        let span = |w: &WindowRow| self.window_of(w);
+        match (old.as_ref().map(span), new.as_ref().map(span)) {
+            (Some(a), Some(b)) => Some(a.union(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When a recording decided `m` now is decided again: at the end of its wait while it awaits
+    /// its session, else at once (so the sessions it names get their recorded state).
+    pub fn due(&self, r: &Recording, m: Option<&Match>, now: OffsetDateTime) -> OffsetDateTime {
+        match m {
+            Some(m) if m.confidence == Confidence::Awaiting => r.blob_created + self.wait,
+            _ => now,
+        }
+    }
+}
+
+/// True when a recording created at `t` may belong to the session of `row`.
+pub fn in_window(row: &WindowRow, t: OffsetDateTime, times: &Times) -> bool {
+    row.outcome == outcome::CONNECTED && times.window_of(row).contains(t)
+}
+
+/// Lower-case blob name plus metadata values: whatever the recording says about itself.
+pub fn hints(r: &Recording) -> String {
+    let meta: BTreeMap<String, String> = serde_json::from_str(&r.metadata).unwrap_or_default();
+    let mut text = r.blob_name.to_ascii_lowercase();
+    for v in meta.values() {
+        text.push('\n');
+        text.push_str(&v.to_ascii_lowercase());
+    }
+    text
+}
+
+/// True when the (lower-case) hints contain `value`, ignoring ASCII case: compared in place,
+/// because a join runs this for every recording against every candidate session.
+fn mentions(hints: &str, value: &str) -> bool {
+    value.len() >= 3
+        && hints
+            .as_bytes()
+            .windows(value.len())
+            .any(|w| w.eq_ignore_ascii_case(value.as_bytes()))
+}
+
+/// The decision for `r` at `now`: `exact(guid)` gives the session a GUID names when it is known,
+/// `rows` the sessions whose window can contain its creation time. Returns the match (`None`: no
+/// session fits) and, for an exact or heuristic one, the session's row.
+pub fn decide<'a>(
+    r: &Recording,
+    exact: impl Fn(&str) -> Option<&'a WindowRow>,
+    rows: &'a [WindowRow],
+    times: &Times,
+    now: OffsetDateTime,
+) -> (Option<Match>, Option<&'a WindowRow>) {
+    if let Some(s) = r.candidate_keys.iter().find_map(|k| exact(k)) {
+        let m = Match {
+            confidence: Confidence::Exact,
+            tunnels: vec![s.tunnel_id.clone()],
+        };
+        return (Some(m), Some(s));
+    }
+    if !r.candidate_keys.is_empty() && now < r.blob_created + times.wait {
+        let m = Match {
+            confidence: Confidence::Awaiting,
+            tunnels: Vec::new(),
+        };
+        return (Some(m), None);
+    }
+    let hints = hints(r);
+    let bastion = r.source_bastion.to_ascii_lowercase();
+    let mut candidates: Vec<&WindowRow> = rows
+        .iter()
+        .filter(|s| in_window(s, r.blob_created, times))
+        .filter(|s| bastion.is_empty() || s.host.eq_ignore_ascii_case(&bastion))
+        .collect();
+    // Narrow only by what the recording mentions; an unmentioned field narrows nothing.
+    let fields: [fn(&WindowRow) -> &str; 3] = [|s| &s.vm, |s| &s.user_email, |s| &s.user_name];
+    for field in fields {
+        let mentioned: Vec<&WindowRow> = candidates
+            .iter()
+            .copied()
+            .filter(|s| mentions(&hints, field(s)))
+            .collect();
+        if !mentioned.is_empty() {
+            candidates = mentioned;
+        }
+    }
+    candidates.sort_by(|a, b| a.tunnel_id.cmp(&b.tunnel_id));
+    candidates.dedup_by(|a, b| a.tunnel_id == b.tunnel_id);
+    let tunnels: Vec<String> = candidates.iter().map(|s| s.tunnel_id.clone()).collect();
+    match candidates.as_slice() {
+        [] => (None, None),
+        [one] => {
+            let m = Match {
+                confidence: Confidence::Heuristic,
+                tunnels,
+            };
+            (Some(m), Some(*one))
+        }
+        _ => {
+            let m = Match {
+                confidence: Confidence::Ambiguous,
+                tunnels,
+            };
+            (Some(m), None)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "correlate_tests.rs"]
+mod tests;

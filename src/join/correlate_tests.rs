@@ -1,0 +1,214 @@
+//! Matching tests: windows, narrowing by hints, ambiguity, exact and awaiting.
+
+use time::macros::datetime;
+
+use super::*;
+
+fn row(
+    tunnel: &str,
+    vm: &str,
+    user: &str,
+    start: OffsetDateTime,
+    end: Option<OffsetDateTime>,
+) -> WindowRow {
+    let mut s = SessionRecord::new(tunnel);
+    s.bastion_host = "bas".into();
+    s.target_vm = vm.into();
+    s.user_name = user.into();
+    s.protocol = "ssh".into();
+    s.outcome = outcome::CONNECTED.into();
+    s.session_start = Some(start);
+    s.session_end = end;
+    WindowRow::of(&s).expect("row")
+}
+
+const TIMES: Times = Times {
+    lag: Duration::minutes(30),
+    open_max: Duration::hours(12),
+    wait: Duration::hours(2),
+};
+
+fn recording(t: OffsetDateTime, name: &str) -> Recording {
+    crate::testkit::audit::recording_row(name, t)
+}
+
+/// The match by time alone, long after any wait.
+fn by_time(r: &Recording, rows: &[WindowRow]) -> Option<Match> {
+    decide(
+        r,
+        |_| None,
+        rows,
+        &TIMES,
+        r.blob_created + Duration::days(1),
+    )
+    .0
+}
+
+#[test]
+fn a_named_session_is_exact_and_an_unknown_one_is_awaited_for_the_wait() {
+    let start = datetime!(2025-03-14 09:00 UTC);
+    let rows = [row(
+        "a",
+        "vm-1",
+        "alice",
+        start,
+        Some(start + Duration::minutes(40)),
+    )];
+    let t = start + Duration::minutes(45);
+    let mut r = recording(t, "x");
+    r.candidate_keys = vec!["zzz".into(), "a".into()];
+    let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
+    let (m, s) = decide(&r, exact, &[], &TIMES, t);
+    assert_eq!(
+        m.map(|m| (m.confidence, m.tunnels)),
+        Some((Confidence::Exact, vec!["a".into()]))
+    );
+    assert_eq!(s.map(|s| s.tunnel_id.as_str()), Some("a"));
+    r.candidate_keys = vec!["zzz".into()];
+    let (m, s) = decide(&r, |_| None, &rows, &TIMES, t + Duration::minutes(119));
+    assert_eq!(
+        (m.map(|m| m.confidence), s),
+        (Some(Confidence::Awaiting), None)
+    );
+    assert_eq!(
+        TIMES.due(
+            &r,
+            Some(&Match {
+                confidence: Confidence::Awaiting,
+                tunnels: vec![]
+            }),
+            t
+        ),
+        t + TIMES.wait
+    );
+    let (m, _) = decide(&r, |_| None, &rows, &TIMES, t + TIMES.wait);
+    assert_eq!(
+        m.map(|m| m.confidence),
+        Some(Confidence::Heuristic),
+        "matched by time after the wait"
+    );
+}
+
+/// Two hubs, each with a `vm-app-01` and a session at the same time: a recording of a source tied
+/// to one hub joins that hub's session alone (without the tie, the two are ambiguous).
+#[test]
+fn a_source_tied_to_a_bastion_only_matches_its_sessions() {
+    let (start, end) = (
+        datetime!(2025-03-14 09:00 UTC),
+        datetime!(2025-03-14 09:40 UTC),
+    );
+    let mut weu = row("w", "vm-app-01", "alice", start, Some(end));
+    weu.host = "bas-hub-weu".into();
+    let mut neu = row("n", "vm-app-01", "alice", start, Some(end));
+    neu.host = "bas-hub-neu".into();
+    let rows = [weu, neu];
+    let t = datetime!(2025-03-14 09:45 UTC);
+    let untied = by_time(&recording(t, "vm-app-01/x"), &rows).expect("match");
+    assert_eq!(untied.confidence, Confidence::Ambiguous);
+    for (host, tunnel) in [("bas-hub-neu", "n"), ("bas-hub-weu", "w")] {
+        let mut tied = recording(t, "vm-app-01/x");
+        tied.source_bastion = host.into();
+        let m = by_time(&tied, &rows).expect("match");
+        assert_eq!(
+            (m.confidence, m.tunnels),
+            (Confidence::Heuristic, vec![tunnel.to_owned()])
+        );
+    }
+    let mut elsewhere = recording(t, "vm-app-01/x");
+    elsewhere.source_bastion = "bas-other".into();
+    assert_eq!(by_time(&elsewhere, &rows), None);
+}
+
+#[test]
+fn one_session_in_window_is_heuristic() {
+    let rows = [row(
+        "a",
+        "vm-1",
+        "alice",
+        datetime!(2025-03-14 09:00 UTC),
+        Some(datetime!(2025-03-14 09:40 UTC)),
+    )];
+    let m = by_time(&recording(datetime!(2025-03-14 09:45 UTC), "x"), &rows).expect("match");
+    assert_eq!(
+        m,
+        Match {
+            confidence: Confidence::Heuristic,
+            tunnels: vec!["a".into()]
+        }
+    );
+    for (at, why) in [
+        (datetime!(2025-03-14 10:11 UTC), "after end + lag"),
+        (datetime!(2025-03-14 08:55 UTC), "before start - skew"),
+    ] {
+        assert!(by_time(&recording(at, "x"), &rows).is_none(), "{why}");
+    }
+}
+
+#[test]
+fn overlapping_sessions_are_ambiguous_unless_hints_narrow() {
+    let t = datetime!(2025-03-14 09:45 UTC);
+    let rows = [
+        row(
+            "b",
+            "vm-2",
+            "bob",
+            datetime!(2025-03-14 09:10 UTC),
+            Some(datetime!(2025-03-14 09:40 UTC)),
+        ),
+        row(
+            "a",
+            "vm-1",
+            "alice",
+            datetime!(2025-03-14 09:00 UTC),
+            Some(datetime!(2025-03-14 09:40 UTC)),
+        ),
+        row("c", "vm-1", "carol", datetime!(2025-03-14 09:00 UTC), None),
+    ];
+    let m = by_time(&recording(t, "recording"), &rows).expect("match");
+    assert_eq!(m.confidence, Confidence::Ambiguous);
+    assert_eq!(m.tunnels, ["a", "b", "c"], "sorted, all kept");
+    let m = by_time(&recording(t, "vm-1/2025/x"), &rows).expect("match");
+    assert_eq!(m.tunnels, ["a", "c"]);
+    let m = by_time(&recording(t, "vm-1/alice"), &rows).expect("match");
+    assert_eq!(
+        m,
+        Match {
+            confidence: Confidence::Heuristic,
+            tunnels: vec!["a".into()]
+        }
+    );
+}
+
+#[test]
+fn failed_and_open_sessions() {
+    let mut failed = row("f", "vm-1", "x", datetime!(2025-03-14 09:00 UTC), None);
+    failed.outcome = outcome::LOGIN_FAILED.into();
+    assert!(by_time(&recording(datetime!(2025-03-14 09:01 UTC), ""), &[failed]).is_none());
+    let open = row("o", "vm-1", "x", datetime!(2025-03-14 09:00 UTC), None);
+    assert!(in_window(&open, datetime!(2025-03-14 20:59 UTC), &TIMES));
+    assert!(!in_window(&open, datetime!(2025-03-14 21:01 UTC), &TIMES));
+}
+
+#[test]
+fn a_change_affects_its_old_and_new_windows_and_nothing_else_affects_any() {
+    let mut a = SessionRecord::new("t");
+    a.session_start = Some(datetime!(2025-03-14 09:00 UTC));
+    a.outcome = outcome::CONNECTED.into();
+    assert_eq!(TIMES.affected(Some(&a), &a), None);
+    let mut b = a.clone();
+    b.session_end = Some(datetime!(2025-03-14 09:10 UTC));
+    let span = TIMES.affected(Some(&a), &b).expect("changed");
+    assert_eq!(span.from, datetime!(2025-03-14 08:58 UTC));
+    assert_eq!(
+        span.until,
+        datetime!(2025-03-14 21:00 UTC),
+        "the open window before"
+    );
+    let mut c = b.clone();
+    c.messages.push("x".into());
+    assert_eq!(
+        TIMES.affected(Some(&b), &c),
+        None,
+        "not a field the index row holds"
+    );
+}

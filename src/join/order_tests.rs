@@ -1,0 +1,359 @@
+//! Property test of the join over the in-memory stores: for small generated estates (1–4 sessions
+//! on 1–2 hosts and VMs, open and ended, overlapping and disjoint; 0–3 recordings naming their
+//! session's tunnel id, an unknown GUID or nothing), **every arrival order** of audit records and
+//! recordings, with ticks at random times in between, ends in the state computed from all inputs
+//! at once; no session is marked recorded by a recording whose final match does not name it; and
+//! every ended session that no recording names is alerted exactly once.
+
+use crate::testkit::Domains;
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use time::{Duration, OffsetDateTime};
+
+use crate::audit_logs::tail::tick;
+use crate::catalogue::recording::{Confidence, Match};
+use crate::catalogue::session::{SessionRecord, outcome};
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
+use crate::join::correlate::{Times, decide};
+use crate::storage::BlobStore;
+use crate::tables::ops::query_all;
+use crate::tables::{Filter, get_str};
+use crate::testkit::audit::{Kit, NOW, kit};
+
+const HOUR: OffsetDateTime = time::macros::datetime!(2025-03-14 09:00 UTC);
+const HOSTS: [&str; 2] = ["BAS-HUB-WEU", "BAS-HUB-NEU"];
+
+#[derive(Debug, Clone)]
+struct Session {
+    host: usize,
+    vm: usize,
+    user: usize,
+    start: i64,
+    /// Minutes; `None`: still open.
+    length: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum Names {
+    /// The tunnel id of session `i` (modulo the sessions).
+    Session(usize),
+    /// A GUID that is no session.
+    Unknown,
+    /// No GUID at all.
+    Nothing,
+}
+
+#[derive(Debug, Clone)]
+struct Recording {
+    names: Names,
+    created: i64,
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    Connect(usize),
+    End(usize),
+    Recording(usize),
+}
+
+fn tunnel(i: usize) -> String {
+    format!("{i:08x}-1111-4111-8111-111111111111")
+}
+
+fn at(min: i64) -> OffsetDateTime {
+    HOUR + Duration::minutes(min)
+}
+
+fn path(host: &str) -> String {
+    format!(
+        "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}/y=2025/m=03/d=14/h=09/m=00/PT1H.json"
+    )
+}
+
+fn record(s: &Session, i: usize, end: bool) -> String {
+    let t = |m: i64| crate::dates::format_utc(at(m));
+    let (time, message, extra) = match (end, s.length) {
+        (true, Some(len)) => (
+            t(s.start + len),
+            "Session Ended",
+            format!(
+                r#","sessionStartTime":"{}","sessionEndTime":"{}""#,
+                t(s.start),
+                t(s.start + len)
+            ),
+        ),
+        _ => (t(s.start), "Successfully Connected.", String::new()),
+    };
+    format!(
+        r#"{{"time":"{time}","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"userName":"user{user}","clientIpAddress":"203.0.113.9","protocol":"ssh","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/vm{vm}","message":"{message}","tunnelId":"{tunnel}"{extra}}}}}"#,
+        host = HOSTS[s.host],
+        user = s.user,
+        vm = s.vm,
+        tunnel = tunnel(i),
+    ) + "\n"
+}
+
+fn recording_name(r: &Recording, j: usize, sessions: usize) -> String {
+    match r.names {
+        Names::Session(i) => format!("rec-{j}-{}.webm", tunnel(i % sessions)),
+        Names::Unknown => format!("rec-{j}-{}.webm", "9e9e9e9e-2222-4222-8222-222222222222"),
+        Names::Nothing => format!("rec-{j}.webm"),
+    }
+}
+
+/// The final state computed from all inputs at once: each recording's match, and the recordings
+/// naming each session.
+fn expected(
+    sessions: &[Session],
+    recordings: &[Recording],
+    k: &Kit,
+) -> (Vec<Option<Match>>, BTreeMap<String, Vec<usize>>) {
+    let audit = &k.state.audit;
+    let times = Times {
+        lag: audit.upload_lag,
+        open_max: audit.open_session_max,
+        wait: audit.session_wait,
+    };
+    let rows: Vec<WindowRow> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut r = SessionRecord::new(&tunnel(i));
+            r.session_start = Some(at(s.start));
+            r.session_end = s.length.map(|l| at(s.start + l));
+            r.bastion_host = HOSTS[s.host].to_ascii_lowercase();
+            r.target_vm = format!("vm{}", s.vm);
+            r.user_name = format!("user{}", s.user);
+            r.protocol = "ssh".into();
+            r.outcome = outcome::CONNECTED.into();
+            WindowRow::of(&r).expect("row")
+        })
+        .collect();
+    let mut named: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let matches = recordings
+        .iter()
+        .enumerate()
+        .map(|(j, r)| {
+            let m = match r.names {
+                Names::Session(i) => Some(Match {
+                    confidence: Confidence::Exact,
+                    tunnels: vec![tunnel(i % sessions.len())],
+                }),
+                _ => {
+                    // By time, long after any wait (an unknown GUID is never a session).
+                    let name = recording_name(r, j, sessions.len());
+                    let rec = crate::testkit::audit::recording_row(&name, at(r.created));
+                    decide(
+                        &rec,
+                        |_| None,
+                        &rows,
+                        &times,
+                        at(r.created) + Duration::days(1),
+                    )
+                    .0
+                }
+            };
+            for t in m.iter().flat_map(|m| &m.tunnels) {
+                named.entry(t.clone()).or_default().push(j);
+            }
+            m
+        })
+        .collect();
+    (matches, named)
+}
+
+/// Feeds `order` (each event followed by a clock step and, when asked, a tick), then settles with
+/// ticks well after every wait, and checks the final state.
+async fn run(
+    sessions: Vec<Session>,
+    recordings: Vec<Recording>,
+    order: Order,
+) -> Result<(), TestCaseError> {
+    let k = kit(None);
+    let tail = k.state.tailer();
+    let source = k.state.ports.sources.default_audit_logs().clone();
+    for host in HOSTS {
+        let blob = crate::storage::BlobRef::new(source.container.clone(), path(host));
+        k.blobs
+            .create_append(&blob, "application/json")
+            .await
+            .expect("create");
+        crate::audit_logs::created::register(&tail, &source, &path(host), NOW, NOW, false)
+            .await
+            .expect("register");
+    }
+    let append = |s: &Session, text: String| {
+        let blob = crate::storage::BlobRef::new(source.container.clone(), path(HOSTS[s.host]));
+        let blobs = k.blobs.clone();
+        async move {
+            blobs
+                .append(&blob, bytes::Bytes::from(text))
+                .await
+                .expect("append");
+        }
+    };
+    let mut alerts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut now = NOW;
+    let mut keys = BTreeMap::new();
+    let mut ticked = |r: crate::audit_logs::tail::TickReport| {
+        for n in r
+            .notifications
+            .iter()
+            .filter(|n| n.kind == "session.unrecorded")
+        {
+            let t = n.data["tunnelId"].as_str().unwrap_or_default().to_owned();
+            alerts
+                .entry(t)
+                .or_default()
+                .insert(n.notification_id.clone());
+        }
+    };
+    for (event, tick_after, step) in order {
+        match event {
+            Event::Connect(i) => append(&sessions[i], record(&sessions[i], i, false)).await,
+            Event::End(i) if sessions[i].length.is_some() => {
+                append(&sessions[i], record(&sessions[i], i, true)).await;
+            }
+            Event::End(_) => {}
+            Event::Recording(j) => {
+                let r = &recordings[j];
+                let name = recording_name(r, j, sessions.len());
+                let key = k.recording(&name, at(r.created), &[]).await;
+                keys.insert(j, key);
+            }
+        }
+        now += Duration::minutes(step);
+        k.clock.set(now);
+        if tick_after {
+            ticked(tick(&tail, now).await.expect("tick"));
+        }
+    }
+    // Long after every wait and grace: what is left to decide is decided.
+    for h in [14, 15, 16] {
+        now = HOUR + Duration::hours(h);
+        k.clock.set(now);
+        ticked(tick(&tail, now).await.expect("tick"));
+    }
+    let (matches, named) = expected(&sessions, &recordings, &k);
+    for (j, m) in matches.iter().enumerate() {
+        let row = k.row(&keys[&j]).await;
+        let stored = (
+            get_str(&row, "MatchConfidence"),
+            get_str(&row, "MatchCandidates"),
+        );
+        let want = m
+            .as_ref()
+            .map(|m| (m.confidence.as_str(), m.tunnels.join(",")));
+        prop_assert_eq!(
+            stored,
+            want.as_ref()
+                .map(|(c, t)| (Some(*c), Some(t.as_str())))
+                .unwrap_or((None, None)),
+            "recording {}",
+            j
+        );
+    }
+    let rows = query_all(
+        &k.state.ports.tables,
+        WINDOWS_TABLE,
+        &Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "2025"),
+        100,
+    )
+    .await
+    .expect("rows");
+    let rows: Vec<WindowRow> = rows
+        .iter()
+        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .collect();
+    prop_assert_eq!(rows.len(), sessions.len());
+    for row in &rows {
+        let mut want: Vec<String> = named
+            .get(&row.tunnel_id)
+            .into_iter()
+            .flatten()
+            .map(|j| keys[j].id())
+            .collect();
+        want.sort();
+        prop_assert_eq!(row.pending, None, "{} still pending", &row.tunnel_id);
+        prop_assert_eq!(&row.recording_ids, &want, "session {}", &row.tunnel_id);
+        prop_assert_eq!(row.recorded, !want.is_empty(), "session {}", &row.tunnel_id);
+        let sent = alerts.get(&row.tunnel_id).map_or(0, BTreeSet::len);
+        if row.end.is_some() && want.is_empty() {
+            prop_assert_eq!(
+                sent,
+                1,
+                "unrecorded session {} alerted once",
+                &row.tunnel_id
+            );
+        }
+    }
+    Ok(())
+}
+
+fn estate() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>)> {
+    let session = (
+        0..2usize,
+        0..2usize,
+        0..2usize,
+        0..50i64,
+        prop::option::weighted(0.8, 1..40i64),
+    )
+        .prop_map(|(host, vm, user, start, length)| Session {
+            host,
+            vm,
+            user,
+            start,
+            length,
+        });
+    let names = prop_oneof![
+        2 => (0..4usize).prop_map(Names::Session),
+        1 => Just(Names::Unknown),
+        2 => Just(Names::Nothing),
+    ];
+    let recording = (names, 0..100i64).prop_map(|(names, created)| Recording { names, created });
+    (
+        prop::collection::vec(session, 1..=4),
+        prop::collection::vec(recording, 0..=3),
+    )
+}
+
+/// Arrival order: each event, whether a tick follows it, and the clock step (minutes) after it.
+type Order = Vec<(Event, bool, i64)>;
+
+/// An estate, and one arrival order of its events.
+fn case() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>, Order)> {
+    estate().prop_flat_map(|(sessions, recordings)| {
+        let mut events: Vec<Event> = Vec::new();
+        for i in 0..sessions.len() {
+            events.push(Event::Connect(i));
+            events.push(Event::End(i));
+        }
+        events.extend((0..recordings.len()).map(Event::Recording));
+        let n = events.len();
+        (
+            Just(sessions),
+            Just(recordings),
+            Just(events).prop_shuffle(),
+            prop::collection::vec((any::<bool>(), 0..25i64), n),
+        )
+            .prop_map(|(s, r, e, steps)| {
+                let order = e
+                    .into_iter()
+                    .zip(steps)
+                    .map(|(e, (t, m))| (e, t, m))
+                    .collect();
+                (s, r, order)
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_arrival_order_ends_in_the_state_of_all_inputs_at_once((sessions, recordings, order) in case()) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(run(sessions, recordings, order))?;
+    }
+}

@@ -1,0 +1,415 @@
+//! The one join pass (see the [module docs](super)): inputs, the widening reads, the decisions,
+//! then the writes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use time::{Duration, OffsetDateTime};
+
+use super::write::{self, Planned};
+use super::{Join, correlate, lease, reads};
+use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
+use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::window::{self, Span, WindowRow};
+use crate::catalogue::{guids, session};
+use crate::clock::Budget;
+use crate::invocation::HandlerError;
+use crate::tables::{self, Stored};
+
+/// Most pending sessions in one round (bounds the reads before its first write).
+const ROUND: usize = 500;
+/// Most widening reads in one round: a chain of sessions overlapping ever further is cut there
+/// (its far end stays pending for the next pass).
+const WIDEN: usize = 4;
+/// How far before the cursor a pass reads due recordings again: a row whose `JoinDue` is just
+/// before the last pass's "now" may have landed after that pass read (a storage call's deadline is
+/// far shorter), so the next pass decides it as well (deciding twice changes nothing).
+const OVERLAP: Duration = Duration::minutes(1);
+
+/// Which pending sessions and extra creation times a pass reads.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The first start day whose pending sessions it reads.
+    pub since: String,
+    /// Creation times whose recordings it decides again whatever marked them (a backfill's
+    /// window).
+    pub span: Option<Span>,
+}
+
+/// What a pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Sessions whose recorded state was derived.
+    pub sessions: usize,
+    /// Recordings decided.
+    pub evaluated: usize,
+    /// Catalogue rows rewritten.
+    pub rewritten: usize,
+    /// Stopped by the budget with work left for the next pass.
+    pub cut: bool,
+    /// Another pass held the lease: nothing done.
+    pub busy: bool,
+    /// The pending sessions joined, `(start day, tunnel id)`: the sessions that changed.
+    pub changed: Vec<(String, String)>,
+}
+
+impl Join {
+    /// The pass over `scope` at `now` (the timer's time) within `budget`: one at a time across
+    /// instances (a pass finding another running returns at once, `busy`).
+    ///
+    /// # Errors
+    /// Storage failures (what was written stays written; the rest stays pending).
+    pub async fn run(
+        &self,
+        scope: &Scope,
+        now: OffsetDateTime,
+        budget: &Budget,
+    ) -> Result<Report, HandlerError> {
+        let tables = self.ports.tables.as_ref();
+        let (row, cursor) = lease::read(tables).await?;
+        // Due times are written on the instance's clock; a timer's time may lag it.
+        let until = now.max(self.ports.clock.now());
+        let due = reads::due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
+        let pending = window::pending(tables, &scope.since, ROUND).await?;
+        let mut report = Report::default();
+        if due.is_empty() && pending.is_empty() && scope.span.is_none() {
+            return Ok(report);
+        }
+        let hold = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
+        // The lease is timed on the instance's clock, as its release is.
+        let clock = self.ports.clock.now();
+        let taken = tables::lease::take(tables, lease::STATE_TABLE, lease::ROW, row, clock, hold);
+        let Some(held) = taken.await? else {
+            report.busy = true;
+            return Ok(report);
+        };
+        let result = self
+            .rounds(scope, budget, (pending, due), (now, until), &mut report)
+            .await;
+        let cursor = result.as_ref().ok().copied().flatten();
+        let props = cursor.map(lease::cursor).unwrap_or_default();
+        held.release(tables, self.ports.clock.now(), props).await?;
+        result.map(|_| report)
+    }
+
+    /// Rounds from the inputs read first until no pending session is left (or the budget cuts);
+    /// returns the new cursor of due recordings once the first round, which decides them, has
+    /// written everything.
+    async fn rounds(
+        &self,
+        scope: &Scope,
+        budget: &Budget,
+        first: (Vec<(WindowRow, Stored)>, Vec<Versioned<Recording>>),
+        (now, until): (OffsetDateTime, OffsetDateTime),
+        report: &mut Report,
+    ) -> Result<Option<OffsetDateTime>, HandlerError> {
+        let (mut pending, due) = first;
+        let mut due = Some((due, scope.span));
+        let mut advanced = None;
+        loop {
+            let more = pending.len() >= ROUND;
+            let first_round = due.is_some();
+            let (due_now, span) = due.take().unwrap_or_default();
+            let done = self
+                .round(pending, due_now, span, now, budget, report)
+                .await?;
+            if first_round && done {
+                advanced = Some(until);
+            }
+            if !done || !more {
+                break;
+            }
+            pending = window::pending(self.ports.tables.as_ref(), &scope.since, ROUND).await?;
+        }
+        Ok(advanced)
+    }
+
+    /// One round; `false` when the budget cut it (what is written stays written).
+    async fn round(
+        &self,
+        pending: Vec<(WindowRow, Stored)>,
+        due: Vec<Versioned<Recording>>,
+        span: Option<Span>,
+        now: OffsetDateTime,
+        budget: &Budget,
+        report: &mut Report,
+    ) -> Result<bool, HandlerError> {
+        let mut k = Known::default();
+        let mut spans: Vec<Span> = span.into_iter().collect();
+        let mut affected = BTreeSet::new();
+        for (w, s) in pending {
+            spans.extend(w.pending);
+            affected.insert(w.tunnel_id.clone());
+            report.changed.push((w.day(), w.tunnel_id.clone()));
+            k.windows.insert(w.tunnel_id.clone(), (w, Some(s)));
+        }
+        let mut due_keys: BTreeSet<RecordingKey> =
+            due.iter().map(|r| r.value.key.clone()).collect();
+        for r in due {
+            spans.push(Span::at(r.value.blob_created));
+            k.recordings.insert(r.value.key.clone(), r);
+        }
+        let mut decided = BTreeMap::new();
+        for i in 0..WIDEN {
+            self.widen_reads(&mut k, &spans, &affected).await?;
+            // Every recording of an explicit span counts as fallen due (a backfill's window).
+            if let (0, Some(forced)) = (i, span) {
+                due_keys.extend(
+                    k.recordings
+                        .values()
+                        .filter(|r| forced.contains(r.value.blob_created))
+                        .map(|r| r.value.key.clone()),
+                );
+            }
+            decided = k.decide(&self.times, now);
+            let mut named = BTreeSet::new();
+            for (key, r) in &k.recordings {
+                let new = decided.get(key).and_then(|(m, _)| m.as_ref());
+                if r.value.matched() != new || due_keys.contains(key) {
+                    named.extend(tunnels(r.value.matched()).chain(tunnels(new)).cloned());
+                }
+            }
+            affected.extend(named);
+            // Every affected session's window: the creation times of all it can be named by.
+            let before = spans.len();
+            for t in &affected {
+                self.session(&mut k, t).await?;
+                let span = k.windows.get(t).map(|(w, _)| self.times.window_of(w));
+                spans.extend(span.filter(|s| !s.within(&k.read)));
+            }
+            if spans.len() == before && !k.keys_needed(&affected) {
+                break;
+            }
+        }
+        report.evaluated += k.recordings.len();
+        // Recordings whose join changed, and the index rows of those joined when catalogued.
+        let mut planned = Vec::new();
+        for (key, r) in &k.recordings {
+            let Some((m, s)) = decided.get(key) else {
+                continue;
+            };
+            let joined = m.clone().map(|m| Joined {
+                m,
+                session: s.clone(),
+            });
+            if r.value.joined != joined {
+                planned.push(Planned {
+                    read: r.clone(),
+                    joined,
+                });
+            }
+        }
+        let indexed: Vec<&Recording> = due_keys
+            .iter()
+            .filter_map(|key| k.recordings.get(key).map(|r| &r.value))
+            .filter(|r| r.joined.is_some())
+            .collect();
+        let (rewritten, cut) =
+            write::recordings(self, planned, &indexed, || !budget.passed()).await?;
+        report.rewritten += rewritten;
+        if cut || budget.passed() {
+            report.cut = true;
+            return Ok(false);
+        }
+        report.sessions += self.settle(&k, &affected, &decided).await?;
+        Ok(true)
+    }
+
+    /// Reads what the spans and the affected sessions need and the round does not hold yet: the
+    /// recordings created within the spans, those naming a session seen for the first time (when
+    /// no recording read names it), the sessions that can match each recording by time, and the
+    /// sessions its GUIDs name.
+    async fn widen_reads(
+        &self,
+        k: &mut Known,
+        spans: &[Span],
+        affected: &BTreeSet<String>,
+    ) -> Result<(), HandlerError> {
+        for span in Span::merged(spans.to_vec()) {
+            if span.within(&k.read) {
+                continue;
+            }
+            for r in reads::created_within(self, span).await? {
+                k.recordings.entry(r.value.key.clone()).or_insert(r);
+            }
+            k.read.push(span);
+        }
+        let repo = CatalogueRepo::new(self.ports.tables.clone());
+        for t in affected
+            .iter()
+            .filter(|t| k.needs_keys(t))
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            for key in guids::naming(self.ports.tables.as_ref(), &t).await? {
+                if k.recordings.contains_key(&key) {
+                    continue;
+                }
+                match repo.get(&key).await {
+                    Ok(Some(r)) => {
+                        k.recordings.insert(key, r);
+                    }
+                    // Gone, or a row that no longer parses: nothing to join.
+                    Ok(None) | Err(crate::tables::TableError::Permanent(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            k.keyed.insert(t);
+        }
+        let times: Vec<OffsetDateTime> = k
+            .recordings
+            .values()
+            .map(|r| r.value.blob_created)
+            .filter(|t| !k.matched.iter().any(|s| s.contains(*t)))
+            .collect();
+        for run in Span::runs(times, Duration::days(1)) {
+            for (w, s) in reads::windows(self, run.from, run.until).await? {
+                k.windows.entry(w.tunnel_id.clone()).or_insert((w, Some(s)));
+            }
+            k.matched.push(run);
+        }
+        let guids: BTreeSet<String> = k
+            .recordings
+            .values()
+            .flat_map(|r| r.value.candidate_keys.iter())
+            .filter(|g| !k.windows.contains_key(*g) && !k.missing.contains(*g))
+            .cloned()
+            .collect();
+        for g in guids {
+            self.session(k, &g).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads session `tunnel` into the round when it does not hold it (its index row's fields
+    /// from the session row; the stored index row is read if the round settles it).
+    async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), HandlerError> {
+        if k.windows.contains_key(tunnel) || k.missing.contains(tunnel) {
+            return Ok(());
+        }
+        match session::get(self.ports.tables.as_ref(), tunnel)
+            .await?
+            .and_then(|s| WindowRow::of(&s))
+        {
+            Some(w) => {
+                k.windows.insert(tunnel.to_owned(), (w, None));
+            }
+            None => {
+                k.missing.insert(tunnel.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the recorded state of every affected session whose whole window the round read,
+    /// from the recordings whose new match names it; one it could not cover stays pending.
+    async fn settle(
+        &self,
+        k: &Known,
+        affected: &BTreeSet<String>,
+        decided: &BTreeMap<RecordingKey, Decision>,
+    ) -> Result<usize, HandlerError> {
+        let tables = self.ports.tables.as_ref();
+        let mut ids: HashMap<&str, Vec<String>> = HashMap::new();
+        for (key, (m, _)) in decided {
+            for t in tunnels(m.as_ref()) {
+                ids.entry(t.as_str()).or_default().push(key.id());
+            }
+        }
+        let mut rows = Vec::new();
+        for t in affected {
+            let Some((w, stored)) = k.windows.get(t) else {
+                continue;
+            };
+            let span = self.times.window_of(w);
+            if !span.within(&k.read) || k.needs_keys(t) {
+                window::put_pending(tables, w, span).await?;
+                continue;
+            }
+            let Some(stored) = (match stored {
+                Some(s) => Some(s.clone()),
+                None => window::get_row(tables, &w.day(), t).await?,
+            }) else {
+                continue;
+            };
+            // Recordings the round did not read that the row names still name it: only a GUID
+            // reaches outside a session's window, and a recording leaving a session is re-decided
+            // in the round that settles that session.
+            let mut named = ids.remove(t.as_str()).unwrap_or_default();
+            let kept = WindowRow::from_entity(&stored.entity).map(|w| w.recording_ids);
+            named.extend(kept.into_iter().flatten().filter(|id| {
+                RecordingKey::parse(id).is_none_or(|key| !k.recordings.contains_key(&key))
+            }));
+            named.sort();
+            named.dedup();
+            // Its pending range is done once every recording created within it was decided.
+            let clear = w.pending.is_some_and(|p| p.within(&k.read));
+            rows.push((stored, named, clear));
+        }
+        let settled = rows.len();
+        window::settle(tables, rows).await?;
+        Ok(settled)
+    }
+}
+
+/// A recording's new match and, for an exact or heuristic one, the matched session's fields.
+type Decision = (
+    Option<Match>,
+    Option<crate::catalogue::recording::SessionView>,
+);
+
+/// What one round holds.
+#[derive(Default)]
+struct Known {
+    /// The recordings read, by key.
+    recordings: BTreeMap<RecordingKey, Versioned<Recording>>,
+    /// Sessions by tunnel id: the index row, and its stored version when it was read as one.
+    windows: HashMap<String, (WindowRow, Option<Stored>)>,
+    /// GUIDs known not to be sessions.
+    missing: HashSet<String>,
+    /// Creation-time spans whose recordings were read.
+    read: Vec<Span>,
+    /// Creation-time ranges whose time-matching sessions were read.
+    matched: Vec<Span>,
+    /// Sessions whose `recordingkeys` partition was read.
+    keyed: HashSet<String>,
+}
+
+impl Known {
+    /// Every recording's decision at `now` from the sessions held.
+    fn decide(
+        &self,
+        times: &correlate::Times,
+        now: OffsetDateTime,
+    ) -> BTreeMap<RecordingKey, Decision> {
+        let rows: Vec<WindowRow> = self.windows.values().map(|(w, _)| w.clone()).collect();
+        self.recordings
+            .iter()
+            .map(|(key, r)| {
+                let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
+                let (m, s) = correlate::decide(&r.value, exact, &rows, times, now);
+                (key.clone(), (m, s.map(WindowRow::view)))
+            })
+            .collect()
+    }
+
+    /// Whether session `t` still needs its `recordingkeys` partition read: seen for the first time
+    /// (never joined), and no recording read names its tunnel id.
+    fn needs_keys(&self, t: &str) -> bool {
+        !self.keyed.contains(t)
+            && self.windows.get(t).is_some_and(|(w, _)| !w.joined)
+            && !self
+                .recordings
+                .values()
+                .any(|r| r.value.candidate_keys.iter().any(|g| g == t))
+    }
+
+    /// Whether any affected session still needs its `recordingkeys` partition read.
+    fn keys_needed(&self, affected: &BTreeSet<String>) -> bool {
+        affected.iter().any(|t| self.needs_keys(t))
+    }
+}
+
+/// The tunnels a match names.
+fn tunnels(m: Option<&Match>) -> impl Iterator<Item = &String> {
+    m.into_iter().flat_map(|m| m.tunnels.iter())
+}

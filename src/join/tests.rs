@@ -1,0 +1,340 @@
+//! Join tests over the in-memory fakes: both arrival orders, exact, heuristic and ambiguous
+//! matches, re-tagging, the lease, the budget, and the writes a new recording costs.
+
+use std::sync::Arc;
+
+use time::Duration;
+use time::macros::datetime;
+
+use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
+use crate::clock::Budget;
+use crate::join::Scope;
+use crate::retention::{TAG_CLASS, TAG_UNTIL};
+use crate::storage::{BlobRef, BlobStore};
+use crate::tables::get_str;
+use crate::testkit::audit::{ALICE, Kit, NOW, Tally, kit, line};
+use crate::testkit::files::sample_auditlog as fixture;
+use crate::testkit::tail::run;
+
+const PCI: &str = r#"
+default = "ops-30d"
+[classes.ops-30d]
+days = 30
+[classes.pci-1y]
+days = 365
+[[rules]]
+class = "pci-1y"
+vm = "vm-app-*"
+protocol = "ssh"
+"#;
+
+/// A recording whose name carries Alice's tunnel id, catalogued at `at`.
+async fn naming_alice(k: &Kit, at: time::OffsetDateTime) -> RecordingKey {
+    k.recording(&format!("PLACEHOLDER-{ALICE}"), at, &[]).await
+}
+
+/// The index row of Alice's session.
+async fn alice_window(k: &Kit) -> WindowRow {
+    let stored = k.state.ports.tables.get(WINDOWS_TABLE, "2025-03-14", ALICE);
+    let e = stored.await.expect("get").expect("index row").entity;
+    WindowRow::from_entity(&e).expect("window row")
+}
+
+/// Appends `text` to the hour blob (created and registered on first use) and runs a tick.
+async fn feed(k: &Kit, text: &[u8]) {
+    if k.blobs.content(&k.blob()).is_none() {
+        k.create_log().await;
+        k.register().await;
+    }
+    k.append(text).await;
+    run(k, NOW).await;
+}
+
+#[tokio::test]
+async fn recording_first_then_session_joins_exactly() {
+    let k = kit(None);
+    let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("awaiting"),
+        "no session yet: it awaits the one it names"
+    );
+    feed(&k, &fixture()).await;
+    let e = k.row(&key).await;
+    assert_eq!(get_str(&e, "MatchConfidence"), Some("exact"));
+    assert_eq!(get_str(&e, "TunnelId"), Some(ALICE));
+    assert_eq!(get_str(&e, "UserEmail"), Some("alice@contoso.com"));
+    assert_eq!(get_str(&e, "TargetVm"), Some("vm-app-01"));
+    assert_eq!(crate::tables::get_i64(&e, "DurationMs"), Some(2_283_524));
+    let w = alice_window(&k).await;
+    assert!(w.recorded && w.pending.is_none(), "{w:?}");
+    assert_eq!(w.recording_ids, vec![key.id()]);
+    let r = run(&k, NOW + Duration::hours(1)).await;
+    assert!(
+        r.notifications
+            .iter()
+            .all(|n| n.kind != "session.unrecorded"),
+        "joined sessions are recorded"
+    );
+}
+
+#[tokio::test]
+async fn session_first_then_recording_joins_by_time_when_catalogued_and_retags() {
+    let k = kit(Some(PCI));
+    feed(&k, &fixture()).await;
+    let key = k
+        .recording(
+            "2025/03/14/opaque-name.bin",
+            datetime!(2025-03-14 09:45 UTC),
+            &[("owner", "Alice@Contoso.com")],
+        )
+        .await;
+    let r = k.join_pass().await;
+    assert_eq!(r.rewritten, 0, "joined when catalogued: {r:?}");
+    let e = k.row(&key).await;
+    // The still-open c0ffee session on the same VM is also in the window; the e-mail hint narrows.
+    assert_eq!(get_str(&e, "MatchConfidence"), Some("heuristic"));
+    assert_eq!(get_str(&e, "MatchCandidates"), Some(ALICE));
+    assert_eq!(
+        get_str(&e, "RetentionClass"),
+        Some("pci-1y"),
+        "rule on VM + protocol now matches"
+    );
+    let blob = BlobRef::new(
+        k.state.ports.sources.default_recordings().container.clone(),
+        "2025/03/14/opaque-name.bin",
+    );
+    let tags = k.blobs.get_tags(&blob).await.expect("tags");
+    assert_eq!(tags[TAG_CLASS], "pci-1y");
+    assert_eq!(tags[TAG_UNTIL], "2026-03-14");
+    assert!(alice_window(&k).await.recorded);
+    let again = k.join_pass().await;
+    assert_eq!(again.rewritten, 0, "idempotent: {again:?}");
+}
+
+#[tokio::test]
+async fn retag_never_shortens_an_existing_retain_until() {
+    let k = kit(Some(PCI));
+    feed(&k, &fixture()).await;
+    let name = "opaque.bin";
+    let key = k
+        .recording(
+            name,
+            datetime!(2025-03-14 09:45 UTC),
+            &[("owner", "alice@contoso.com")],
+        )
+        .await;
+    let blob = BlobRef::new(
+        k.state.ports.sources.default_recordings().container.clone(),
+        name,
+    );
+    let mut tags = k.blobs.get_tags(&blob).await.expect("tags");
+    tags.insert(TAG_UNTIL.into(), "2030-01-01".into());
+    k.blobs.set_tags(&blob, &tags, None).await.expect("set");
+    k.join_pass().await;
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("heuristic")
+    );
+    let tags = k.blobs.get_tags(&blob).await.expect("tags");
+    assert_eq!(tags[TAG_UNTIL], "2030-01-01", "the later date stays");
+}
+
+#[tokio::test]
+async fn overlapping_sessions_stay_ambiguous_with_candidates() {
+    let k = kit(None);
+    let end =
+        r#","sessionStartTime":"2025-03-14T09:00:00Z","sessionEndTime":"2025-03-14T09:30:00Z""#;
+    let at = "2025-03-14T09:00:00Z";
+    let text = line("s1", at, "Successfully Connected.", "VM-A", "ann", end)
+        + &line("s2", at, "Successfully Connected.", "VM-B", "ben", end);
+    feed(&k, text.as_bytes()).await;
+    let key = k
+        .recording("rec-1", datetime!(2025-03-14 09:35 UTC), &[])
+        .await;
+    let key2 = k
+        .recording("rec-2", datetime!(2025-03-14 09:35 UTC), &[("vm", "VM-B")])
+        .await;
+    k.join_pass().await;
+    let e = k.row(&key).await;
+    assert_eq!(get_str(&e, "MatchConfidence"), Some("ambiguous"));
+    assert_eq!(get_str(&e, "MatchCandidates"), Some("s1,s2"));
+    assert!(!e.contains_key("TunnelId"), "never forced 1:1");
+    let e = k.row(&key2).await;
+    assert_eq!(
+        get_str(&e, "MatchCandidates"),
+        Some("s2"),
+        "metadata hint narrows"
+    );
+    let rows = crate::tables::ops::query_all(
+        k.state.ports.tables.as_ref(),
+        WINDOWS_TABLE,
+        &crate::tables::Filter::partition("2025-03-14"),
+        10,
+    )
+    .await
+    .expect("rows");
+    for s in rows
+        .iter()
+        .filter_map(|s| WindowRow::from_entity(&s.entity))
+    {
+        let want = match s.tunnel_id.as_str() {
+            "s1" => vec![key.id()],
+            _ => {
+                let mut both = vec![key.id(), key2.id()];
+                both.sort();
+                both
+            }
+        };
+        assert_eq!(s.recording_ids, want, "{s:?}");
+    }
+}
+
+/// A recording uploaded a week after its session (outside every window around the upload) that
+/// names it is joined when catalogued, and the session's state follows at the next pass.
+#[tokio::test]
+async fn an_exact_join_marks_the_session_however_late_the_upload() {
+    let k = kit(None);
+    feed(&k, &fixture()).await;
+    let late = datetime!(2025-03-21 09:42 UTC);
+    k.clock.set(late);
+    let key = naming_alice(&k, late).await;
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("exact")
+    );
+    assert!(!alice_window(&k).await.recorded);
+    k.join_pass().await;
+    let w = alice_window(&k).await;
+    assert!(w.recorded && w.pending.is_none(), "{w:?}");
+    assert_eq!(w.recording_ids, vec![key.id()]);
+}
+
+/// A session seen for the first time finds a recording that named it earlier, outside its window
+/// (through `recordingkeys`): the recording's match moves from awaiting to exact.
+#[tokio::test]
+async fn a_new_session_finds_the_recording_that_named_it_outside_its_window() {
+    let k = kit(None);
+    let early = datetime!(2025-03-14 07:00 UTC);
+    k.clock.set(early);
+    let key = naming_alice(&k, early).await;
+    k.clock.set(early + Duration::minutes(30));
+    k.join_pass().await;
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("awaiting")
+    );
+    k.clock.set(NOW);
+    feed(&k, &fixture()).await;
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("exact")
+    );
+    assert_eq!(alice_window(&k).await.recording_ids, vec![key.id()]);
+}
+
+#[tokio::test]
+async fn the_index_row_follows_fields_only_the_sessions_api_shows() {
+    let k = kit(None);
+    let rec = |time: &str, props: &str| {
+        format!(
+            r#"{{"time":"{time}","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"tunnelId":"{ALICE}","userName":"u","message":"Successfully Connected."{props}}}}}"#
+        ) + "\n"
+    };
+    let target = r#","targetResourceId":"/S/x/virtualMachines/vm-z""#;
+    feed(&k, rec("2025-03-14T09:00:00Z", target).as_bytes()).await;
+    // Only the client IP arrives later.
+    let later = rec(
+        "2025-03-14T09:01:00Z",
+        r#","clientIpAddress":"203.0.113.77""#,
+    );
+    feed(&k, later.as_bytes()).await;
+    let w = alice_window(&k).await;
+    assert_eq!(w.client_ip, "203.0.113.77");
+    assert_eq!(w.target_resource_id, "/S/x/virtualMachines/vm-z");
+}
+
+/// A new recording naming a known session: its catalogue row is written once, joined, and the
+/// passes that follow write it no more (they write its index rows and the session's state).
+#[tokio::test]
+async fn a_new_recording_of_a_known_session_is_written_once() {
+    let mut k = kit(None);
+    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
+    k.state.ports.tables = tally.clone();
+    feed(&k, &fixture()).await;
+    tally.reset();
+    let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
+    k.join_pass().await;
+    k.join_pass().await;
+    // (The first write of a table meets none, creates it and writes again.)
+    let writes = tally.count(Some("recordings"), Some("write"))
+        - tally.count(Some("recordings"), Some("ensure"));
+    assert_eq!(writes, 1, "{:?}", tally.by_table());
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("exact")
+    );
+    assert!(alice_window(&k).await.recorded);
+    assert!(
+        tally.count(Some("recordingindex"), None) > 0,
+        "its index rows"
+    );
+}
+
+#[tokio::test]
+async fn a_pass_while_another_holds_the_lease_does_nothing_and_an_expired_lease_is_taken() {
+    let k = kit(None);
+    feed(&k, &fixture()).await;
+    let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
+    let tables = k.state.ports.tables.as_ref();
+    let (row, _) = crate::join::lease::read(tables).await.expect("read");
+    let (table, lease_row) = (crate::join::lease::STATE_TABLE, crate::join::lease::ROW);
+    let held = crate::tables::lease::take(tables, table, lease_row, row, NOW, Duration::minutes(5))
+        .await
+        .expect("take")
+        .expect("free");
+    let r = k.join_pass().await;
+    assert!(r.busy && r.rewritten == 0 && r.sessions == 0, "{r:?}");
+    assert!(!alice_window(&k).await.recorded);
+    k.clock.set(NOW + Duration::minutes(6));
+    let r = k.join_pass().await;
+    assert!(!r.busy, "the holder's time ran out: {r:?}");
+    assert!(alice_window(&k).await.recorded);
+    // The old holder's release leaves the lease of the pass that took it over alone.
+    held.release(tables, NOW, Default::default())
+        .await
+        .expect("release");
+    assert!(k.row(&key).await.contains_key("MatchConfidence"));
+}
+
+#[tokio::test]
+async fn a_spent_budget_leaves_the_rest_pending_for_the_next_pass() {
+    let k = kit(None);
+    feed(&k, &fixture()).await;
+    let key = k
+        .recording(
+            "opaque.bin",
+            datetime!(2025-03-14 09:45 UTC),
+            &[("owner", "alice@contoso.com")],
+        )
+        .await;
+    let scope = Scope {
+        since: "2025-03-01".into(),
+        span: None,
+    };
+    let spent = Budget::after(k.state.ports.clock.clone(), Duration::ZERO);
+    let r = k.join().run(&scope, NOW, &spent).await.expect("pass");
+    assert!(r.cut, "{r:?}");
+    assert!(
+        !alice_window(&k).await.recorded,
+        "not settled: still pending"
+    );
+    let r = k.join_pass().await;
+    assert!(!r.cut);
+    assert_eq!(
+        get_str(&k.row(&key).await, "MatchConfidence"),
+        Some("heuristic")
+    );
+    assert!(alice_window(&k).await.recorded);
+}

@@ -1,0 +1,92 @@
+//! What a pass writes: each recording whose join changed (re-tagged first, its index rows around
+//! it), and each affected session's recorded state.
+
+use std::collections::BTreeSet;
+
+use super::Join;
+use crate::catalogue::index;
+use crate::catalogue::recording::{Joined, Recording};
+use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::invocation::HandlerError;
+use crate::retention::retag::retag;
+use crate::tables::TableError;
+
+/// A recording to write: the row as read and its new join.
+pub(super) struct Planned {
+    pub read: Versioned<Recording>,
+    pub joined: Option<Joined>,
+}
+
+/// The index keys of a row.
+fn keys(r: &Recording) -> BTreeSet<(String, String)> {
+    index::keys(&r.to_entity()).into_iter().collect()
+}
+
+/// Writes `planned` (each conditionally on the row as read; one changed since gets the new join
+/// on its current version, and keeps a re-tag only when its retention did not change meanwhile),
+/// with the index rows of every written row and of `indexed` (recordings whose rows were written
+/// joined elsewhere) upserted first and the rows the written ones no longer have deleted after.
+/// Stops when `more()` says the time is up. Returns the rows written and whether it stopped early.
+///
+/// # Errors
+/// Storage failures.
+pub(super) async fn recordings(
+    join: &Join,
+    planned: Vec<Planned>,
+    indexed: &[&Recording],
+    more: impl Fn() -> bool,
+) -> Result<(usize, bool), HandlerError> {
+    let repo = CatalogueRepo::new(join.ports.tables.clone());
+    let mut targets = Vec::with_capacity(planned.len());
+    for p in planned {
+        let mut target = p.read.value.clone();
+        target.joined = p.joined;
+        if target.session().is_some() {
+            retag(&join.policy, &join.ports.sources, &mut target).await?;
+        }
+        if target != p.read.value {
+            targets.push((p.read, target));
+        }
+    }
+    let mut added: BTreeSet<(String, String)> = indexed.iter().flat_map(|r| keys(r)).collect();
+    for (read, target) in &targets {
+        added.extend(keys(target).difference(&keys(&read.value)).cloned());
+    }
+    index::write(join.ports.tables.as_ref(), &added).await?;
+    let (mut written, mut stale) = (0, BTreeSet::new());
+    for (read, target) in targets {
+        if written > 0 && !more() {
+            return Ok((written, true));
+        }
+        let key = read.value.key.clone();
+        let before = read.value.clone();
+        let stored = repo
+            .update(&key, Some(read), |cur| {
+                let mut r = cur?.clone();
+                r.joined.clone_from(&target.joined);
+                let same_retention = r.retention_class == before.retention_class
+                    && r.retain_until == before.retain_until;
+                if same_retention {
+                    r.retention_class.clone_from(&target.retention_class);
+                    r.retain_until.clone_from(&target.retain_until);
+                }
+                (r != *cur?).then_some(r)
+            })
+            .await;
+        match stored {
+            Ok(Some(row)) => {
+                written += 1;
+                stale.extend(keys(&before).difference(&keys(&row.value)).cloned());
+            }
+            Ok(None) => {}
+            // A row the service refuses fails the same way every time: left as it is.
+            Err(e @ TableError::Rejected(_)) => {
+                let cause = crate::telemetry::redact(&e.to_string());
+                tracing::error!(recording = %key.id(), error.cause_chain = %cause, "the join's row was refused by the table service; left as it is");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    index::remove(join.ports.tables.as_ref(), &stale).await?;
+    Ok((written, false))
+}

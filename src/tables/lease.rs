@@ -1,0 +1,147 @@
+//! A lease on one table row: whoever holds it does a piece of work alone across instances, and a
+//! holder that dies frees it when its time runs out. Taken with an ETag-conditional write of
+//! `Owner` and `Until` (a racing taker gets 412 and finds it held), freed by a conditional write
+//! of `Until` = now, which leaves a lease taken over meanwhile to its new holder. The row can carry
+//! the holder's own properties (a cursor, say), written with each take and release.
+
+use time::{Duration, OffsetDateTime};
+
+use super::ops::update_from;
+use super::{Entity, Stored, TableError, TableStore, WriteMode, get_str};
+use crate::dates::{format_utc_millis, timestamp};
+
+/// A lease this caller holds.
+#[derive(Debug)]
+pub struct Lease {
+    table: &'static str,
+    row: Stored,
+}
+
+impl Lease {
+    /// The row as taken (with the holder's properties as they were written).
+    pub fn row(&self) -> &Entity {
+        &self.row.entity
+    }
+
+    /// Frees the lease at `now`, writing `props` into the row.
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn release(
+        self,
+        tables: &dyn TableStore,
+        now: OffsetDateTime,
+        props: Entity,
+    ) -> Result<(), TableError> {
+        let mut e = self.row.entity;
+        e.extend(props);
+        e.insert("Owner".into(), "".into());
+        e.insert("Until".into(), format_utc_millis(now).into());
+        match tables
+            .write(self.table, &e, WriteMode::IfMatch(self.row.etag))
+            .await
+        {
+            Ok(_) | Err(TableError::PreconditionFailed | TableError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Takes the lease of row `(pk, rk)` of `table` until `now + hold`, starting from `read` (the row
+/// as just read, `None`: absent), unless another holder's lease still runs: `None` then.
+///
+/// # Errors
+/// Table errors.
+pub async fn take(
+    tables: &dyn TableStore,
+    table: &'static str,
+    (pk, rk): (&str, &str),
+    read: Option<Stored>,
+    now: OffsetDateTime,
+    hold: Duration,
+) -> Result<Option<Lease>, TableError> {
+    let owner = uuid::Uuid::new_v4().to_string();
+    let taken = update_from(tables, table, pk, rk, read, &mut |cur| {
+        let mut e = cur.map(|c| c.entity.clone()).unwrap_or_default();
+        let until = get_str(&e, "Until").and_then(timestamp);
+        if until.is_some_and(|u| u > now) {
+            return None;
+        }
+        e.insert("Owner".into(), owner.clone().into());
+        e.insert("Until".into(), format_utc_millis(now + hold).into());
+        Some(e)
+    })
+    .await;
+    match taken {
+        Ok(Some(row)) if get_str(&row.entity, "Owner") == Some(owner.as_str()) => {
+            Ok(Some(Lease { table, row }))
+        }
+        Ok(_) => Ok(None),
+        // Another taker won every attempt between our read and our write.
+        Err(TableError::Transient(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::tables::memory::InMemoryTables;
+
+    const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
+
+    #[tokio::test]
+    async fn one_holder_at_a_time_and_a_dead_one_frees_it_when_its_time_runs_out() {
+        let t = InMemoryTables::new();
+        let key = ("p", "r");
+        let first = take(&t, "leases", key, None, T, Duration::minutes(5))
+            .await
+            .expect("take")
+            .expect("free");
+        let read = super::super::ops::get(&t, "leases", "p", "r")
+            .await
+            .expect("get");
+        assert!(
+            take(&t, "leases", key, read.clone(), T, Duration::minutes(5))
+                .await
+                .expect("take")
+                .is_none()
+        );
+        let later = T + Duration::minutes(6);
+        let second = take(&t, "leases", key, read, later, Duration::minutes(5))
+            .await
+            .expect("take")
+            .expect("expired");
+        // The first holder's release leaves the second's lease alone.
+        let mut props = Entity::new();
+        props.insert("Cursor".into(), "a".into());
+        first
+            .release(&t, later, props.clone())
+            .await
+            .expect("release");
+        let read = super::super::ops::get(&t, "leases", "p", "r")
+            .await
+            .expect("get");
+        assert!(
+            take(&t, "leases", key, read.clone(), later, Duration::minutes(5))
+                .await
+                .expect("take")
+                .is_none()
+        );
+        second.release(&t, later, props).await.expect("release");
+        let read = super::super::ops::get(&t, "leases", "p", "r")
+            .await
+            .expect("get");
+        let third = take(&t, "leases", key, read, later, Duration::minutes(5))
+            .await
+            .expect("take")
+            .expect("freed");
+        assert_eq!(
+            get_str(third.row(), "Cursor"),
+            Some("a"),
+            "the holder's properties stay"
+        );
+    }
+}
