@@ -25,6 +25,7 @@ use bastion_recordings::catalogue::RECORDINGS_TABLE;
 use bastion_recordings::catalogue::recording::RecordingKey;
 use bastion_recordings::catalogue::window::{Before, put as put_window};
 use bastion_recordings::clock::FixedClock;
+use bastion_recordings::export::Outbox;
 use bastion_recordings::ports::Ports;
 use bastion_recordings::reviews::{ReviewRequest, record};
 use bastion_recordings::sources::{Source, Sources};
@@ -109,10 +110,11 @@ async fn main() {
     let seeding = Instant::now();
     tables.ensure_table(RECORDINGS_TABLE).await.expect("table");
     let t: &dyn TableStore = tables.as_ref();
+    let off = &Outbox::off();
     futures::stream::iter(0..sessions)
         .map(|i| async move {
             let (s, start, host) = session(i, sessions, hosts);
-            again(|| put_window(t, &s, start + Duration::minutes(25), Before::Day(None), None)).await;
+            again(|| put_window(t, off, &s, start + Duration::minutes(25), Before::Day(None), None)).await;
             let key = RecordingKey::for_blob(start, "recordings", &format!("{host}/rec-{i:06}.mp4"));
             let joined = !i.is_multiple_of(10);
             let row = json!({"PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": key.id(),

@@ -74,11 +74,7 @@ async fn recording(
         let key = key_of(state, source, item, now);
         let read = match read {
             Some(read) => read,
-            None => {
-                CatalogueRepo::new(state.ports.tables.clone())
-                    .get(&key)
-                    .await?
-            }
+            None => CatalogueRepo::of(&state.ports).get(&key).await?,
         };
         return Ok(if read.is_some() {
             Done::Present

@@ -46,7 +46,7 @@ impl PageRows {
                 range.1 = key.rk;
             }
         }
-        let repo = CatalogueRepo::new(state.ports.tables.clone());
+        let repo = CatalogueRepo::of(&state.ports);
         let mut rows = HashMap::new();
         for (pk, (from, to)) in days {
             for (rk, row) in repo.range(&pk, &from, &to).await? {

@@ -352,6 +352,7 @@ pub async fn get(
 /// Table errors; `Transient` when the row kept changing.
 pub async fn upsert(
     tables: &dyn TableStore,
+    outbox: &crate::export::Outbox,
     part: &SessionRecord,
     raw: Option<&str>,
     now: OffsetDateTime,
@@ -394,7 +395,7 @@ pub async fn upsert(
                     let before = was
                         .as_ref()
                         .map_or(Before::New, |d| Before::Day(d.as_deref()));
-                    window::put(tables, &after, now, before, pending).await?;
+                    window::put(tables, outbox, &after, now, before, pending).await?;
                 }
                 Ok(Some(e))
             }

@@ -233,7 +233,7 @@ impl Join {
             }
             k.read.push(span);
         }
-        let repo = CatalogueRepo::new(self.ports.tables.clone());
+        let repo = CatalogueRepo::of(&self.ports);
         for t in affected
             .iter()
             .filter(|t| k.needs_keys(t))
@@ -346,7 +346,7 @@ impl Join {
             rows.push((stored, named, clear));
         }
         let settled = rows.len();
-        window::settle(tables, rows).await?;
+        window::settle(tables, &self.ports.outbox, rows, self.ports.clock.now()).await?;
         Ok(settled)
     }
 }

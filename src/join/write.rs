@@ -36,7 +36,7 @@ pub(super) async fn recordings(
     indexed: &[&Recording],
     more: impl Fn() -> bool,
 ) -> Result<(usize, bool), HandlerError> {
-    let repo = CatalogueRepo::new(join.ports.tables.clone());
+    let repo = CatalogueRepo::of(&join.ports);
     let mut targets = Vec::with_capacity(planned.len());
     for p in planned {
         let mut target = p.read.value.clone();

@@ -74,9 +74,7 @@ impl Recordings {
             props.created.unwrap_or(event.time),
             &event.blob,
         );
-        let existing = CatalogueRepo::new(self.ports.tables.clone())
-            .get(&key)
-            .await?;
+        let existing = CatalogueRepo::of(&self.ports).get(&key).await?;
         self.catalogue(source, event, &props, existing).await
     }
 
@@ -125,7 +123,7 @@ impl Recordings {
         let entry = self.join.decide_new(entry).await?;
         // What the last read decided: the row it settled on, and whether the write updated a row.
         let (mut settled_on, mut updated) = (None, false);
-        let written = CatalogueRepo::new(self.ports.tables.clone())
+        let written = CatalogueRepo::of(&self.ports)
             .update(&key, existing, |cur| {
                 // Another delivery of this blob won the race: decide again on its row.
                 settled_on = cur.filter(|row| !ingest::is_newer(event, row)).cloned();

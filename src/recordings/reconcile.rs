@@ -42,9 +42,7 @@ impl Recordings {
             Some(row) => row,
             None => {
                 let key = self.listed_key(source, item, now);
-                CatalogueRepo::new(self.ports.tables.clone())
-                    .get(&key)
-                    .await?
+                CatalogueRepo::of(&self.ports).get(&key).await?
             }
         };
         if row.is_some() {

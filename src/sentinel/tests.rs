@@ -232,7 +232,11 @@ impl ResourceManager for Disconnects {
     ) -> Result<Vec<crate::arm::RoleAssignment>, ArmError> {
         Err(ArmError::Transient("not used".into()))
     }
-    async fn role_definition(&self, _: &str, _: &str) -> Result<crate::arm::RoleDefinition, ArmError> {
+    async fn role_definition(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<crate::arm::RoleDefinition, ArmError> {
         Err(ArmError::Transient("not used".into()))
     }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, ArmError> {

@@ -43,7 +43,7 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
     };
     let key = RecordingKey::parse(id.trim())
         .ok_or_else(|| ApiError::bad("recording", "not a recording id"))?;
-    let row = CatalogueRepo::new(state.ports.tables.clone())
+    let row = CatalogueRepo::of(&state.ports)
         .get(&key)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("recording {}", key.id())))?;

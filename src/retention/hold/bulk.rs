@@ -214,7 +214,7 @@ pub async fn override_retention(
         ));
     }
     let key = resolve(ports, target).await?;
-    let repo = CatalogueRepo::new(ports.tables.clone());
+    let repo = CatalogueRepo::of(&ports);
     let row = repo
         .get(&key)
         .await?
