@@ -76,8 +76,8 @@ SENTINEL_ROW_BYTES = {"detections": 1100, "reviews": 490, "findings": 600, "disc
                       "sessions": 720, "recordings": 700}
 # Rows per fact: a detection per notification (one recording.catalogued per recording, plus the
 # failed-login bursts); a review per reviewed session (share assumed); each session and recording
-# row written when it changes (start, end, joined; catalogued, hashed, joined: three each), once the
-# join and the catalogue record them (docs/sentinel.md).
+# row written when it changes (start, end, joined; catalogued, hashed, joined: three each; recorded
+# by the session window's writers and the catalogue's, docs/sentinel.md).
 SENTINEL_ROWS = {"reviewed_share": 0.1, "session_rows": 3, "recording_rows": 3, "findings_per_host": 4}
 
 # Resource Manager reads of the estate checks, per host: 6 when nothing changed (host, diagnostic
@@ -172,10 +172,8 @@ def sentinel_rows(hosts, sessions_per_day, recordings_per_day=None, failed_login
 
 
 def sentinel_gb(rows):
-    """GB a month of `rows` ({table: rows}): (the tables recorded today, with sessions and recordings)."""
-    gb = {t: n * SENTINEL_ROW_BYTES[t] / 1e9 for t, n in rows.items()}
-    today = sum(v for t, v in gb.items() if t not in ("sessions", "recordings"))
-    return today, sum(gb.values())
+    """GB a month of `rows` ({table: rows})."""
+    return sum(n * SENTINEL_ROW_BYTES[t] / 1e9 for t, n in rows.items())
 
 
 def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zone_redundant=False,
@@ -239,15 +237,15 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
                                     + DERIVED["live_per_session"]["table"] * live})
         arm_requests = estate_hosts * (checks * ARM_PER_HOST_CHECK + polls * ARM_PER_HOST_LIVE)
     queue_messages += notifications  # NotifyWebhook's trigger messages counted above: get + delete
-    sentinel_today_gb = 0.0
+    sentinel_month_gb = 0.0
     if sentinel:
         rows = sentinel_rows(hosts, sessions_per_day, recordings_per_day, a["failed_login_ratio"])
-        recorded = sum(n for t, n in rows.items() if t not in ("sessions", "recordings"))
+        recorded = sum(rows.values())
         busy = 2  # tables with rows in a tick: detections and, now and then, another
         run("SentinelExport", ticks, {"table": SENTINEL_CALLS["tick"]["table"]
                                       + SENTINEL_CALLS["per_table_with_rows"]["table"] * busy})
         add(storage, SENTINEL_CALLS["per_row"], recorded)
-        sentinel_today_gb = sentinel_gb(rows)[0]
+        sentinel_month_gb = sentinel_gb(rows)
 
     executions = sum(invocations.values())
     lines = {}
@@ -267,7 +265,7 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
     lines["Event Grid operations"] = (eg_ops, "ops", max(0.0, eg_ops - p["event_grid_free"]) / 1e6 * p["event_grid_per_million"])
     log_gb = executions * a["log_kb_per_invocation"] / 1024 / 1024 if workspace else 0.0
     lines["Log Analytics ingestion"] = (log_gb, "GB", max(0.0, log_gb - p["log_free_gb"]) * p["log_ingest_per_gb"])
-    lines["Sentinel ingestion (Logs Ingestion API)"] = (sentinel_today_gb, "GB", sentinel_today_gb * p["sentinel_ingest_per_gb"])
+    lines["Sentinel ingestion (Logs Ingestion API)"] = (sentinel_month_gb, "GB", sentinel_month_gb * p["sentinel_ingest_per_gb"])
     lines["Resource Manager requests (no charge)"] = (arm_requests, "requests", 0.0)
     lines["Logs Query requests (no charge)"] = (ticks * workspaces, "queries", 0.0)
     total = sum(v[2] for v in lines.values())
@@ -324,10 +322,8 @@ def main(argv=None):
             print(render(title, r))
         if args.sentinel and not args.json:
             rows = sentinel_rows(hosts, spd, args.recordings_per_day)
-            today, full = sentinel_gb(rows)
             listed = ", ".join(f"{t} {n:,.0f}" for t, n in rows.items())
-            print(f"  Sentinel rows a month: {listed}; {today:.3f} GB as recorded today, "
-                  f"{full:.3f} GB with the session and recording rows")
+            print(f"  Sentinel rows a month: {listed}; {sentinel_gb(rows):.3f} GB")
     return 0
 
 

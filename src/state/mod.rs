@@ -399,6 +399,26 @@ fn logs_client_of(
     Some(LogsClient::new(rest, endpoint))
 }
 
+/// The Logs Ingestion API client of the Sentinel settings, when set: tokens for the endpoint's
+/// cloud from the app's identity (none over a key connection). A call's tries end with the
+/// drain's run; 20 s a try, 40 s with retries and `Retry-After` waits at most.
+fn ingestion_client(
+    config: &Config,
+    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+) -> Option<Arc<dyn LogsIngestion>> {
+    let s = config.sentinel.as_ref()?;
+    let limits = RestLimits {
+        try_timeout: std::time::Duration::from_secs(20),
+        deadline: std::time::Duration::from_secs(40),
+    };
+    let rest = RestClient::new(credential, s.scope(), limits);
+    Some(Arc::new(IngestionClient::new(
+        rest,
+        s.endpoint.clone(),
+        &s.dcr,
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,24 +457,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The Logs Ingestion API client of the Sentinel settings, when set: tokens for the endpoint's
-/// cloud from the app's identity (none over a key connection). A call's tries end with the
-/// drain's run; 20 s a try, 40 s with retries and `Retry-After` waits at most.
-fn ingestion_client(
-    config: &Config,
-    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
-) -> Option<Arc<dyn LogsIngestion>> {
-    let s = config.sentinel.as_ref()?;
-    let limits = RestLimits {
-        try_timeout: std::time::Duration::from_secs(20),
-        deadline: std::time::Duration::from_secs(40),
-    };
-    let rest = RestClient::new(credential, s.scope(), limits);
-    Some(Arc::new(IngestionClient::new(
-        rest,
-        s.endpoint.clone(),
-        &s.dcr,
-    )))
 }

@@ -214,7 +214,7 @@ pub async fn override_retention(
         ));
     }
     let key = resolve(ports, target).await?;
-    let repo = CatalogueRepo::of(&ports);
+    let repo = CatalogueRepo::of(ports);
     let row = repo
         .get(&key)
         .await?

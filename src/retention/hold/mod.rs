@@ -141,7 +141,7 @@ pub(crate) async fn hold_member(
     key: &RecordingKey,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let repo = CatalogueRepo::of(&ports);
+    let repo = CatalogueRepo::of(ports);
     let row = repo
         .get(key)
         .await?
@@ -186,7 +186,7 @@ pub(crate) async fn release_member(
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
     rows::close_member(ports, member.clone(), actor).await?;
-    let repo = CatalogueRepo::of(&ports);
+    let repo = CatalogueRepo::of(ports);
     let Some(row) = repo.get(key).await? else {
         return Ok(Released {
             recording: key.id(),
