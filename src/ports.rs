@@ -23,3 +23,15 @@ pub struct Ports {
 }
 
 crate::telemetry::debug_fields!(Ports { sources });
+
+impl Ports {
+    /// The catalogue's repository over these tables: every row it writes is recorded in the outbox
+    /// when the Sentinel export is on.
+    pub fn catalogue(&self) -> crate::catalogue::repo::CatalogueRepo {
+        crate::catalogue::repo::CatalogueRepo::exporting(
+            self.tables.clone(),
+            &self.outbox,
+            &self.clock,
+        )
+    }
+}

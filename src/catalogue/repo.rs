@@ -2,7 +2,7 @@
 //! the table fake covers it. (Its index rows, `recordingindex`, change only with a join: the join
 //! pass writes them.)
 //!
-//! A repository made from the ports ([`CatalogueRepo::of`]) with the Sentinel export on records the
+//! A repository made from the ports (`Ports::catalogue`, [`CatalogueRepo::exporting`]) with the Sentinel export on records the
 //! row it writes in the outbox (table `BastionRecordings_CL`) before the write, keyed by the
 //! update's time and the recording id: a lost race records the row finally written over the same
 //! key, a crash before the write leaves a row the retry records again. Off, nothing more is done.
@@ -14,7 +14,6 @@ use super::recording::{Recording, RecordingKey};
 use crate::clock::Clock;
 use crate::export::Outbox;
 use crate::export::rows::RecordingRow;
-use crate::ports::Ports;
 use crate::tables::filter::Op;
 use crate::tables::ops::{self, query_all};
 use crate::tables::{Filter, Stored, TableError, TableStore};
@@ -56,15 +55,12 @@ impl CatalogueRepo {
         }
     }
 
-    /// The repository of the functions: over the ports' tables, recording each row it writes in
-    /// the ports' outbox when the Sentinel export is on.
-    pub fn of(ports: &Ports) -> Self {
+    /// The repository of the functions (`Ports::catalogue`): over `tables`, recording each row it
+    /// writes in `outbox`, at `clock`'s time, when the Sentinel export is on.
+    pub fn exporting(tables: Arc<dyn TableStore>, outbox: &Outbox, clock: &Arc<dyn Clock>) -> Self {
         Self {
-            tables: ports.tables.clone(),
-            export: ports
-                .outbox
-                .enabled()
-                .then(|| (ports.outbox.clone(), ports.clock.clone())),
+            tables,
+            export: outbox.enabled().then(|| (outbox.clone(), clock.clone())),
         }
     }
 

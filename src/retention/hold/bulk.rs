@@ -16,7 +16,6 @@ use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::recording::{RecordingKey, partition_days, sort_time};
-use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
@@ -214,7 +213,7 @@ pub async fn override_retention(
         ));
     }
     let key = resolve(ports, target).await?;
-    let repo = CatalogueRepo::of(ports);
+    let repo = ports.catalogue();
     let row = repo
         .get(&key)
         .await?

@@ -175,6 +175,6 @@ impl Sweep<'_> {
     }
 
     pub(super) fn repo(&self) -> CatalogueRepo {
-        CatalogueRepo::of(&self.deps.ports)
+        self.deps.ports.catalogue()
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use bastion_recordings::tables::TableStore as _;
 use serde_json::Value;
 
 use super::{drain, fake, ids, settings};
@@ -85,4 +86,31 @@ async fn sessions_and_recordings_arrive_with_exactly_the_ids_the_catalogue_shows
     assert_eq!(rec["SessionId"], ALICE, "{rec}");
     assert_eq!(rec["MatchConfidence"], "exact", "{rec}");
     assert_eq!(rec["Status"], "catalogued", "{rec}");
+}
+
+#[tokio::test]
+async fn unset_the_catalogue_and_the_sessions_record_nothing() {
+    let Some(cs) = crate::harness::azurite() else {
+        return;
+    };
+    let env = AzuriteEnv::new(&cs);
+    let handler = HandlerProcess::spawn(&env.pairs()).await;
+    let e = Env::with(&cs, env, handler);
+    seed(&e).await;
+    let outbox = e
+        .tables
+        .query(
+            bastion_recordings::export::outbox::OUTBOX_TABLE,
+            None,
+            Some(1),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(
+            outbox,
+            Err(bastion_recordings::tables::TableError::NotFound)
+        ),
+        "no outbox table: {outbox:?}"
+    );
 }
