@@ -236,7 +236,7 @@ def _():
 def _():
     text = TEXT[INFRA / "modules" / "functionapp.bicep"]
     switched = set(re.findall(r"'AzureWebJobs\.([A-Za-z]+)\.Disabled'", text))
-    assert switched == {"AuditLogQuery", "EstateCheck", "LiveSessions"}, switched
+    assert switched == {"AuditLogQuery", "EstateCheck", "LiveSessions", "SentinelExport"}, switched
     for name in switched:
         assert (ROOT / "functions" / name / "function.json").is_file(), name
     assert "value: empty(logAnalyticsWorkspaces) ? 'true' : 'false'" in text
@@ -271,9 +271,11 @@ def _():
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 from deployment_checks import register as register_deployment  # noqa: E402 - the checks above come first
+from sentinel_checks import register as register_sentinel  # noqa: E402
 from sources_model import register  # noqa: E402
 
 register_deployment(check, MAIN, TEXT, INFRA)
+register_sentinel(check, MAIN, TEXT, INFRA)
 register(check, MAIN, TEXT, INFRA)
 
 for name, err in RESULTS:

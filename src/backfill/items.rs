@@ -10,7 +10,6 @@ use crate::audit_logs::created;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::blob;
-use crate::catalogue::repo::CatalogueRepo;
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::recordings::reconcile::Fate;
@@ -74,11 +73,7 @@ async fn recording(
         let key = key_of(state, source, item, now);
         let read = match read {
             Some(read) => read,
-            None => {
-                CatalogueRepo::new(state.ports.tables.clone())
-                    .get(&key)
-                    .await?
-            }
+            None => state.ports.catalogue().get(&key).await?,
         };
         return Ok(if read.is_some() {
             Done::Present

@@ -9,6 +9,11 @@
 //!   match reads ([`put`]), with the creation times of the recordings whose match may change, and
 //!   cleared by the join once it has derived the state from reads taken after that write;
 //! - **`UnrecordedNotified`**, the marker of `session.unrecorded`.
+//!
+//! With the Sentinel export on, the two writes that change what `GET /api/sessions` shows of a
+//! session, its fields ([`put`]) and its recorded state ([`settle`]), record the row's
+//! `BastionSessions_CL` row in the outbox before they write it (keyed by the write's time and the
+//! tunnel id, so a retry or a lost race records over the same key); off, nothing more is done.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -16,7 +21,9 @@ use time::OffsetDateTime;
 use super::recording::SessionView;
 use super::session::{SessionRecord, tunnel_key};
 use crate::dates::{format_date, format_utc_millis, timestamp};
-use crate::tables::ops::{get, query_all, update_from, write_creating_table};
+use crate::export::Outbox;
+use crate::export::rows::SessionRow;
+use crate::tables::ops::{get, query_all, update_with, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
@@ -296,6 +303,18 @@ impl WindowRow {
     }
 }
 
+/// The `BastionSessions_CL` row of `next` (the row about to be written) as of `at`, when the
+/// export is on.
+fn export_row(outbox: &Outbox, next: Option<&WindowRow>, at: OffsetDateTime) -> Option<SessionRow> {
+    if !outbox.enabled() {
+        return None;
+    }
+    let w = next?;
+    let mut row = SessionRow::of_window(&w.to_entity(), at)?;
+    row.session_id.clone_from(&w.tunnel_id);
+    Some(row)
+}
+
 /// Widens `slot` by `span`.
 fn widen(slot: &mut Option<Span>, span: Option<Span>) {
     if let Some(span) = span {
@@ -320,6 +339,7 @@ pub enum Before<'a> {
 /// Table errors.
 pub async fn insert_new(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     s: &SessionRecord,
     arrived: OffsetDateTime,
     pending: Option<Span>,
@@ -331,6 +351,9 @@ pub async fn insert_new(
         w.end_arrived_at = Some(arrived);
     }
     widen(&mut w.pending, pending);
+    if let Some(row) = export_row(outbox, Some(&w), arrived) {
+        outbox.record(&row).await?;
+    }
     match write_creating_table(tables, WINDOWS_TABLE, &w.to_entity(), WriteMode::Insert).await {
         Ok(_) => Ok(true),
         Err(TableError::Conflict) => Ok(false),
@@ -348,6 +371,7 @@ pub async fn insert_new(
 /// Table errors.
 pub async fn put(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     s: &SessionRecord,
     arrived: OffsetDateTime,
     before: Before<'_>,
@@ -370,15 +394,9 @@ pub async fn put(
         Before::New => None,
         Before::Day(_) => get(tables, WINDOWS_TABLE, &day, &tunnel_key(&s.tunnel_id)).await?,
     };
-    update_from(
-        tables,
-        WINDOWS_TABLE,
-        &day,
-        &s.tunnel_id,
-        current,
-        &mut |cur| {
-            let cur = cur.and_then(|c| WindowRow::from_entity(&c.entity));
-            let mut w = cur.clone().or_else(|| WindowRow::of(s))?;
+    update_with(tables, WINDOWS_TABLE, &day, &s.tunnel_id, current, |cur| {
+        let cur = cur.and_then(|c| WindowRow::from_entity(&c.entity));
+        let next = cur.clone().or_else(|| WindowRow::of(s)).map(|mut w| {
             if let Some(o) = &old {
                 w.unrecorded_notified |= o.unrecorded_notified;
                 w.joined |= o.joined;
@@ -390,9 +408,18 @@ pub async fn put(
                 w.end_arrived_at = Some(arrived);
             }
             widen(&mut w.pending, pending);
-            (cur.as_ref() != Some(&w)).then(|| w.to_entity())
-        },
-    )
+            w
+        });
+        let next = next.filter(|w| cur.as_ref() != Some(w));
+        let record = export_row(outbox, next.as_ref(), arrived);
+        let outbox = outbox.clone();
+        async move {
+            if let Some(row) = record {
+                outbox.record(&row).await?;
+            }
+            Ok(next.map(|w| w.to_entity()))
+        }
+    })
     .await?;
     if let Some(d) = old_day {
         match tables
@@ -441,7 +468,9 @@ pub async fn get_row(
 /// Table errors.
 pub async fn settle(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     mut rows: Vec<(Stored, Vec<String>, bool)>,
+    at: OffsetDateTime,
 ) -> Result<(), TableError> {
     let day = |s: &Stored| {
         get_str(&s.entity, "PartitionKey")
@@ -464,20 +493,33 @@ pub async fn settle(
             .iter()
             .map(|(read, next, _, _)| (next.to_entity(), WriteMode::IfMatch(read.etag.clone())))
             .collect();
+        for (_, next, _, _) in chunk {
+            if let Some(row) = export_row(outbox, Some(next), at) {
+                outbox.record(&row).await?;
+            }
+        }
         if writes.len() > 1 && tables.batch(WINDOWS_TABLE, &writes).await.is_ok() {
             continue;
         }
         for (read, next, ids, joined) in chunk {
             let current = Some((*read).clone());
-            update_from(
+            update_with(
                 tables,
                 WINDOWS_TABLE,
                 &next.day(),
                 &next.tunnel_id,
                 current,
-                &mut |cur| {
-                    let row = WindowRow::from_entity(&cur?.entity)?;
-                    settled(&row, ids, *joined).map(|w| w.to_entity())
+                |cur| {
+                    let row = cur.and_then(|c| WindowRow::from_entity(&c.entity));
+                    let next = row.and_then(|row| settled(&row, ids, *joined));
+                    let record = export_row(outbox, next.as_ref(), at);
+                    let outbox = outbox.clone();
+                    async move {
+                        if let Some(row) = record {
+                            outbox.record(&row).await?;
+                        }
+                        Ok(next.map(|w| w.to_entity()))
+                    }
                 },
             )
             .await?;

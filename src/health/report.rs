@@ -1,5 +1,6 @@
 //! What `GET /api/health` reports: last event per function, audit-log tail cursor lag,
-//! quarantine and poison-queue counts, the stalled-recordings episode, and an overall status from thresholds.
+//! quarantine and poison-queue counts, the stalled-recordings episode, the Sentinel export's
+//! backlog per table, and an overall status from thresholds.
 //!
 //! Gathering is bounded: two catalogue partitions, one heartbeat partition, the active cursors
 //! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
@@ -37,6 +38,7 @@ pub const FUNCTIONS: &[&str] = &[
     "LiveSessions",
     "ReviewQueue",
     "EvidencePack",
+    "SentinelExport",
 ];
 
 /// Overall status thresholds.
@@ -89,6 +91,8 @@ pub struct Facts {
     pub poison_messages: u64,
     /// Open high-severity estate findings (`host: finding`).
     pub estate_high: Vec<String>,
+    /// Why the Sentinel export is behind (a row waiting too long, a run that stopped).
+    pub export_behind: Vec<String>,
 }
 
 /// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
@@ -120,6 +124,7 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
     for e in &f.estate_high {
         reasons.push(format!("Bastion estate finding open: {e}"));
     }
+    reasons.extend(f.export_behind.iter().cloned());
     if f.stalled {
         let which = match f.stalled_sources.as_slice() {
             [] => String::new(),
@@ -202,6 +207,13 @@ pub async fn build(
         poison_messages += n;
         poison.insert((*q).to_owned(), n.into());
     }
+    let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
+        super::sentinel::check(deps.ports.tables.as_ref(), now)
+            .await
+            .map_err(Unavailable::Tables)?
+    } else {
+        (json!({"enabled": false}), Vec::new())
+    };
     let facts = Facts {
         failing: beats
             .iter()
@@ -215,6 +227,7 @@ pub async fn build(
         unreachable: sources.unreachable,
         poison_messages,
         estate_high: estate_high.clone(),
+        export_behind,
     };
     let (status, reasons) = classify(&facts, t);
     Ok(json!({
@@ -229,6 +242,7 @@ pub async fn build(
         "stalledRecordings": {"active": active, "since": since},
         "sources": sources.docs,
         "estate": {"open": estate_open, "high": estate_high},
+        "sentinel": sentinel,
     }))
 }
 

@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use super::write::{self, Planned};
 use super::{Join, correlate, lease, reads};
 use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::Versioned;
 use crate::catalogue::window::{self, Span, WindowRow};
 use crate::catalogue::{guids, session};
 use crate::clock::Budget;
@@ -233,7 +233,7 @@ impl Join {
             }
             k.read.push(span);
         }
-        let repo = CatalogueRepo::new(self.ports.tables.clone());
+        let repo = self.ports.catalogue();
         for t in affected
             .iter()
             .filter(|t| k.needs_keys(t))
@@ -346,7 +346,7 @@ impl Join {
             rows.push((stored, named, clear));
         }
         let settled = rows.len();
-        window::settle(tables, rows).await?;
+        window::settle(tables, &self.ports.outbox, rows, self.ports.clock.now()).await?;
         Ok(settled)
     }
 }

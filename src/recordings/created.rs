@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::ingest::{self, EntryInput};
 use crate::catalogue::recording::Recording;
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::join::Join;
@@ -74,9 +74,7 @@ impl Recordings {
             props.created.unwrap_or(event.time),
             &event.blob,
         );
-        let existing = CatalogueRepo::new(self.ports.tables.clone())
-            .get(&key)
-            .await?;
+        let existing = self.ports.catalogue().get(&key).await?;
         self.catalogue(source, event, &props, existing).await
     }
 
@@ -125,7 +123,9 @@ impl Recordings {
         let entry = self.join.decide_new(entry).await?;
         // What the last read decided: the row it settled on, and whether the write updated a row.
         let (mut settled_on, mut updated) = (None, false);
-        let written = CatalogueRepo::new(self.ports.tables.clone())
+        let written = self
+            .ports
+            .catalogue()
             .update(&key, existing, |cur| {
                 // Another delivery of this blob won the race: decide again on its row.
                 settled_on = cur.filter(|row| !ingest::is_newer(event, row)).cloned();

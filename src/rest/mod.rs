@@ -59,8 +59,8 @@ pub struct RestRequest<'a> {
     pub method: Method,
     /// Absolute URL, query included.
     pub url: Url,
-    /// JSON body, if any.
-    pub body: Option<&'a serde_json::Value>,
+    /// The body, if any.
+    pub body: Option<Body<'a>>,
     /// The role (or permission) a 403 names, e.g. "Log Analytics Reader on workspace …".
     pub role: &'a str,
     /// The end of the run the call belongs to: no wait (`Retry-After`, a paused lane) is waited
@@ -83,7 +83,7 @@ impl<'a> RestRequest<'a> {
         Self {
             method,
             url,
-            body,
+            body: body.map(Body::Json),
             role,
             until: None,
             server_wait: None,
@@ -119,6 +119,15 @@ impl<'a> RestRequest<'a> {
         }
         self.until.map_or(end, |u| end.min(u))
     }
+}
+
+/// A request body.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// A JSON document, serialised for each try.
+    Json(&'a serde_json::Value),
+    /// JSON text already gzip-compressed (`Content-Encoding: gzip`), sent as it is.
+    Gzip(&'a [u8]),
 }
 
 /// A client for one token audience; cheap to clone.
@@ -227,8 +236,12 @@ impl RestClient {
                 let wait = f.retry_after.unwrap_or(FIRST_DELAY);
                 f.error.is_retried_here() && Instant::now() + wait < end
             })
-            // The service's own wait wins over the back-off.
-            .adjust(|f, backoff| backoff.map(|d| f.retry_after.unwrap_or(d)))
+            // The service's own wait wins over the back-off; a back-off that would outlive the
+            // deadline is not waited either.
+            .adjust(|f, backoff| {
+                let wait = backoff.map(|d| f.retry_after.unwrap_or(d))?;
+                (Instant::now() + wait < end).then_some(wait)
+            })
             .await
             .map_err(|f| f.error)
     }
@@ -249,8 +262,11 @@ impl RestClient {
         req: &RestRequest<'_>,
         deadline: Instant,
     ) -> Result<Response, RestError> {
+        let bounded = |res: Result<Result<Response, RestError>, _>| {
+            res.unwrap_or_else(|_| Err(RestError::Transient("deadline reached".into())))
+        };
         let Some(pacer) = &self.inner.pacer else {
-            return self.exchange(req).await;
+            return bounded(tokio::time::timeout_at(deadline.into(), self.exchange(req)).await);
         };
         let lane = pace::Lane::of(&req.method);
         let _permit =
@@ -263,7 +279,7 @@ impl RestClient {
                 }
                 Err(_) => return Err(RestError::Throttled { retry_after: None }),
             };
-        let res = self.exchange(req).await?;
+        let res = bounded(tokio::time::timeout_at(deadline.into(), self.exchange(req)).await)?;
         pacer.answered(lane, res.status(), res.headers());
         Ok(res)
     }
@@ -278,8 +294,13 @@ impl RestClient {
         if let Some(wait) = req.server_wait {
             rb = rb.header("prefer", format!("wait={}", wait.as_secs().max(1)));
         }
-        if let Some(body) = req.body {
+        if let Some(Body::Json(body)) = req.body {
             rb = rb.json(body);
+        } else if let Some(Body::Gzip(bytes)) = req.body {
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(bytes.to_vec());
         } else if req.method == Method::POST {
             // Resource Manager actions refuse a POST without a length.
             rb = rb.header(reqwest::header::CONTENT_LENGTH, "0");

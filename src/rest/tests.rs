@@ -186,12 +186,32 @@ async fn a_wait_beyond_the_deadline_is_not_waited() {
 async fn persistent_server_errors_end_transient_after_the_retries() {
     let s = script(&[(500, None, ""); 8]);
     let url = serve(s.clone()).await;
-    let got = client(60).send(get(&url)).await.expect_err("transient");
+    // Back-offs of 0.5, 2, 8 and 32 s, each jittered up to twice that: all fit in 120 s.
+    let got = client(120).send(get(&url)).await.expect_err("transient");
     assert!(
         matches!(got, RestError::Transient(ref t) if t.starts_with("500")),
         "{got:?}"
     );
     assert_eq!(s.seen.lock().unwrap().len(), 1 + RETRIES);
+}
+
+#[tokio::test]
+async fn a_back_off_that_would_pass_the_callers_end_is_not_waited() {
+    let s = script(&[(500, None, ""); 8]);
+    let url = serve(s.clone()).await;
+    let started = std::time::Instant::now();
+    let until = started + Duration::from_secs(6);
+    let got = client(120)
+        .send(get(&url).until(Some(until)))
+        .await
+        .expect_err("transient");
+    assert!(matches!(got, RestError::Transient(_)), "{got:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "ended before the caller's end"
+    );
+    // 0.5 and 2 s (jittered) fit, 8 s does not.
+    assert!((2..=3).contains(&s.seen.lock().unwrap().len()));
 }
 
 /// A 202 or 204 carries no body: read as JSON it is an error saying so, never an empty value.

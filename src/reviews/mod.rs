@@ -11,11 +11,13 @@
 //! recording is kept, with its tombstone's time and reason.
 //!
 //! # Layout
-//! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`mod@record`]: writing one.
+//! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`mod@record`]: writing one
+//! (and its Sentinel row, [`export`]).
 //! [`period`]: reading the log and the latest rows. [`annotate`]: the latest review in other lists. [`settings`] and [`hours`]: the queue's
 //! settings. [`queue`]: what still needs a human, ranked by risk, and the overdue notifications.
 
 pub mod annotate;
+pub mod export;
 pub mod hours;
 pub mod model;
 pub mod period;

@@ -28,11 +28,13 @@ pub enum TableCall<'a> {
     Query(&'a str, Option<&'a Filter>),
     /// `batch` (one entity group transaction), with its writes
     Batch(&'a str, &'a [(Entity, WriteMode)]),
+    /// `delete_batch` (one entity group transaction of deletes)
+    DeleteBatch(&'a str),
 }
 
 impl TableCall<'_> {
-    /// The port method's name: `ensure`, `get`, `write`, `delete`, `query` or `batch` (what
-    /// counters report: a batch is one round trip).
+    /// The port method's name: `ensure`, `get`, `write`, `delete`, `query`, `batch` or
+    /// `delete_batch` (what counters report: a batch is one round trip).
     pub fn op(&self) -> &'static str {
         match self {
             Self::EnsureTable(_) => "ensure",
@@ -41,6 +43,7 @@ impl TableCall<'_> {
             Self::Delete(_) => "delete",
             Self::Query(..) => "query",
             Self::Batch(..) => "batch",
+            Self::DeleteBatch(_) => "delete_batch",
         }
     }
 
@@ -52,7 +55,7 @@ impl TableCall<'_> {
             Self::Write(_, WriteMode::Insert, _) => Operation::InsertEntity,
             Self::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
             Self::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
-            Self::Delete(_) => Operation::DeleteEntity,
+            Self::Delete(_) | Self::DeleteBatch(_) => Operation::DeleteEntity,
             // A transaction needs the permissions of all its writes: one mode's when they share it,
             // else Insert Or Replace's, whose one permission (`entities/write`) authorizes every mode.
             Self::Batch(t, writes) => {
@@ -75,7 +78,8 @@ impl TableCall<'_> {
             | Self::Write(t, ..)
             | Self::Delete(t)
             | Self::Query(t, _)
-            | Self::Batch(t, _) => t,
+            | Self::Batch(t, _)
+            | Self::DeleteBatch(t) => t,
         }
     }
 }
@@ -156,6 +160,15 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
     ) -> Result<Vec<String>, TableError> {
         let run = self.inner().batch(table, writes);
         self.table_call(TableCall::Batch(table, writes), run).await
+    }
+    async fn delete_batch(
+        &self,
+        table: &str,
+        pk: &str,
+        rows: &[(String, String)],
+    ) -> Result<(), TableError> {
+        let run = self.inner().delete_batch(table, pk, rows);
+        self.table_call(TableCall::DeleteBatch(table), run).await
     }
 }
 

@@ -8,7 +8,8 @@
 //! `intercept::Intercepted` runs a hook before every call (recording, fault injection).
 //! The fake and both decorators exist only with the `test-support` feature (never in the release build).
 //! [`ops`] holds the operations every domain shares, among them the one ETag read-modify-write.
-//! [`TableStore::batch`] writes up to [`MAX_BATCH`] entities of one partition in one round trip.
+//! [`TableStore::batch`] writes up to [`MAX_BATCH`] entities of one partition in one round trip,
+//! [`TableStore::delete_batch`] removes as many.
 
 pub mod filter;
 #[cfg(feature = "test-support")]
@@ -159,6 +160,27 @@ pub trait TableStore: Send + Sync + 'static {
         }
         Ok(etags)
     }
+
+    /// Deletes the rows `(row key, ETag)` of partition `pk` (distinct, at most [`MAX_BATCH`]), each
+    /// only if its ETag still matches, as one entity group transaction: all or nothing on the
+    /// service, one round trip. On an error nothing may have been deleted, or (stores without
+    /// transactions, like this default of one delete after the other) a prefix: callers redo the
+    /// rows one by one.
+    ///
+    /// # Errors
+    /// The first failing delete's error (`PreconditionFailed` for a changed row, `NotFound` for an
+    /// absent row or table, …).
+    async fn delete_batch(
+        &self,
+        table: &str,
+        pk: &str,
+        rows: &[(String, String)],
+    ) -> Result<(), TableError> {
+        for (rk, etag) in rows {
+            self.delete(table, pk, rk, Some(etag)).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A shared store is a store: decorators can wrap the app's `Arc<dyn TableStore>` as it is.
@@ -202,6 +224,14 @@ impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
         writes: &[(Entity, WriteMode)],
     ) -> Result<Vec<String>, TableError> {
         (**self).batch(table, writes).await
+    }
+    async fn delete_batch(
+        &self,
+        table: &str,
+        pk: &str,
+        rows: &[(String, String)],
+    ) -> Result<(), TableError> {
+        (**self).delete_batch(table, pk, rows).await
     }
 }
 

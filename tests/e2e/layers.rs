@@ -40,10 +40,11 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rest",
             "loganalytics",
             "arm",
+            "ingestion",
         ],
     ),
     ("protocol", &["invocation", "events"]),
-    ("data", &["catalogue", "sources", "ports"]),
+    ("data", &["catalogue", "sources", "export", "ports"]),
     (
         "domain",
         &[
@@ -57,6 +58,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "estate",
             "reviews",
             "evidence",
+            "sentinel",
         ],
     ),
     ("state", &["config", "state", "testkit"]),

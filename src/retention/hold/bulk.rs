@@ -17,7 +17,6 @@ use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::query::{Listed as _, partition_days};
 use crate::catalogue::recording::{Recording, RecordingKey};
-use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
@@ -203,7 +202,7 @@ pub async fn override_retention(
         ));
     }
     let key = resolve(ports, target).await?;
-    let repo = CatalogueRepo::new(ports.tables.clone());
+    let repo = ports.catalogue();
     let row = repo
         .get(&key)
         .await?

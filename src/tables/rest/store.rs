@@ -193,29 +193,65 @@ impl TableStore for TableRestClient {
                     _ => self.entity_path(table, p, r)?,
                 };
                 parts.push(batch::Part {
-                    mode,
+                    op: batch::Op::Write(mode),
                     url: format!("{}/{path}", self.base),
                     json: http::json(entity)?,
                 });
             }
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                reqwest::header::CONTENT_TYPE,
-                http::header(&batch::content_type(&id))?,
-            );
-            let request = Call {
-                headers,
-                body: Some(batch::body(&id, &parts)),
-                ..Call::new(Method::POST, "$batch")
-            };
-            let res = http::success(self.send(request).await?).await?;
-            let text = res
-                .text()
-                .await
-                .map_err(|e| TableError::Transient(format!("batch body: {}", e.without_url())))?;
-            batch::answer(&text, writes.len())
+            self.transact(&parts).await
         };
         self.guard.run("table.batch", call).await
+    }
+
+    async fn delete_batch(
+        &self,
+        table: &str,
+        pk: &str,
+        rows: &[(String, String)],
+    ) -> Result<(), TableError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if rows.len() > MAX_BATCH {
+            return Err(TableError::Rejected(format!(
+                "a batch holds at most {MAX_BATCH} deletes, not {}",
+                rows.len()
+            )));
+        }
+        let call = async {
+            let mut parts = Vec::with_capacity(rows.len());
+            for (rk, etag) in rows {
+                parts.push(batch::Part {
+                    op: batch::Op::Delete(etag),
+                    url: format!("{}/{}", self.base, self.entity_path(table, pk, rk)?),
+                    json: Vec::new(),
+                });
+            }
+            self.transact(&parts).await.map(drop)
+        };
+        self.guard.run("table.delete_batch", call).await
+    }
+}
+
+impl TableRestClient {
+    /// Sends `parts` as one entity group transaction: the ETag of each (empty for a delete).
+    async fn transact(&self, parts: &[batch::Part<'_>]) -> Result<Vec<String>, TableError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            http::header(&batch::content_type(&id))?,
+        );
+        let request = Call {
+            headers,
+            body: Some(batch::body(&id, parts)),
+            ..Call::new(Method::POST, "$batch")
+        };
+        let res = http::success(self.send(request).await?).await?;
+        let text = res
+            .text()
+            .await
+            .map_err(|e| TableError::Transient(format!("batch body: {}", e.without_url())))?;
+        batch::answer(&text, parts.len())
     }
 }

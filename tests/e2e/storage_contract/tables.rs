@@ -305,3 +305,63 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
         );
     }
 }
+
+#[tokio::test]
+async fn delete_batch_removes_unchanged_rows_at_once_and_refuses_a_changed_one() {
+    for (name, s) in table_stores() {
+        let t = unique("delbatch");
+        s.ensure_table(&t).await.expect("create");
+        let mut rows = Vec::new();
+        for i in 0..3 {
+            let rk = format!("r{i}");
+            let etag = s
+                .write(&t, &entity("p", &rk, "x", i), WriteMode::Insert)
+                .await
+                .expect("insert");
+            rows.push((rk, etag));
+        }
+        s.delete_batch(&t, "p", &rows).await.expect("deleted");
+        for (rk, _) in &rows {
+            assert!(
+                s.get(&t, "p", rk).await.expect("get").is_none(),
+                "{name}: {rk}"
+            );
+        }
+        // A row changed since it was read fails the whole transaction on the service.
+        let a = s
+            .write(&t, &entity("p", "a", "x", 1), WriteMode::Insert)
+            .await
+            .expect("a");
+        let b = s
+            .write(&t, &entity("p", "b", "x", 2), WriteMode::Insert)
+            .await
+            .expect("b");
+        s.write(
+            &t,
+            &entity("p", "b", "changed", 2),
+            WriteMode::IfMatch(b.clone()),
+        )
+        .await
+        .expect("change b");
+        let stale = [("a".to_owned(), a), ("b".to_owned(), b)];
+        let refused = s.delete_batch(&t, "p", &stale).await;
+        assert!(
+            matches!(refused, Err(TableError::PreconditionFailed)),
+            "{name}: {refused:?}"
+        );
+        if name != "memory" {
+            assert!(
+                s.get(&t, "p", "a").await.expect("get").is_some(),
+                "{name}: all or nothing"
+            );
+        }
+        assert!(s.get(&t, "p", "b").await.expect("get").is_some(), "{name}");
+        let gone = s
+            .delete_batch(&t, "p", &[("nope".to_owned(), "W/\"x\"".to_owned())])
+            .await;
+        assert!(
+            matches!(gone, Err(TableError::NotFound)),
+            "{name}: {gone:?}"
+        );
+    }
+}
