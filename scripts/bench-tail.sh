@@ -48,6 +48,8 @@ if [ "${BENCH_TODAY:-1}" != 0 ]; then
   SRC="$ROOT/target/bench-today/src"
   rm -rf "$SRC" && mkdir -p "$SRC"
   git archive "$REV" | tar -x -C "$SRC"
+  # This tree's Azurite install, so the base's scripts/azurite.sh does not install it again.
+  [ -d .tools ] && ln -s "$ROOT/.tools" "$SRC/.tools"
   # This bench (and the helpers it shares), built against that tree's library.
   rm -rf "$SRC/benches/tail" && cp -r benches/tail "$SRC/benches/tail" && cp -r benches/common "$SRC/benches/"
   grep -q '^name = "tail"' "$SRC/Cargo.toml" || printf '\n[[bench]]\nname = "tail"\nharness = false\n' >>"$SRC/Cargo.toml"
