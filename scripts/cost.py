@@ -28,11 +28,13 @@ MEASURED = {
     "recording": {"blob_other": 1, "blob_write": 1, "table": 4},
     # src/audit_logs/tail/tests/cost.rs: registering an hour blob (AuditLogCreated): (blob 2, table 3).
     "audit_hour_created": {"blob_other": 2, "table": 3},
-    # same test, per AuditLogTail tick: no cursor (0, 5); each active hour blob unchanged +(1, 2);
-    # a blob with new records +(0, 11) for its first record.
-    "tick_base": {"table": 5},
-    "tick_per_active_blob": {"blob_other": 1, "table": 2},
-    "tick_per_blob_with_data": {"table": 11},
+    # same test, per AuditLogTail tick: no cursor (0, 6); each Bastion host one List Blobs (1, 0),
+    # however many hour blobs it watches (scripts/bench-tail.sh: 1.00 per host at 1, 20 and 100
+    # hosts); a blob with new records +(1, 16) for its first record (its ranged read, claim, save,
+    # session and join rows).
+    "tick_base": {"table": 6},
+    "tick_per_host": {"blob_write": 1},
+    "tick_per_blob_with_data": {"blob_other": 1, "table": 16},
     # scripts/bench-join.sh: the join's overhead per audit record, 5.5-8.4 on every grid point.
     "per_audit_record": {"table": 6},
 }
@@ -140,7 +142,6 @@ DEFAULTS = {
     "log_kb_per_invocation": 2.0,  # Application Insights: the request and its log lines
     "call_ms": 10,  # one storage round trip in the region
     "window_hours": 48,  # AUDIT_TAIL_WINDOW_HOURS: a cursor stays active this long after its hour
-    "max_blobs": 50,  # AUDIT_TAIL_MAX_BLOBS: hour blobs a tick examines at most
 }
 
 
@@ -203,14 +204,15 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
     run("NotifyWebhook", notifications, {"table": DERIVED["notify_per_destination"]["table"] * a["destinations"]})
     queue_messages += rec * 2  # recording.catalogued + hash request
     run("AuditLogCreated", hour_blobs, MEASURED["audit_hour_created"])
-    # AuditLogTail, every minute: the base, each active hour blob (the window, bounded per tick), the
-    # blobs with new records (Poisson arrivals per host-minute), and the join's work per record.
-    active = min(hosts * (a["window_hours"] + 1), a["max_blobs"])
+    # AuditLogTail, every minute: the base, one listing per host (two in the first window_hours + 2
+    # hours of a month, when the watched hours span two months), the blobs with new records (Poisson
+    # arrivals per host-minute), and the join's work per record.
+    listings = hosts * (1 + (a["window_hours"] + 2) / 730)
     per_host_minute = records / (hosts * 24 * 60 * DAYS) if hosts else 0
     with_data = hosts * (1 - math.exp(-per_host_minute))
     tick = {}
     add(tick, MEASURED["tick_base"])
-    add(tick, MEASURED["tick_per_active_blob"], active)
+    add(tick, MEASURED["tick_per_host"], listings)
     add(tick, MEASURED["tick_per_blob_with_data"], with_data)
     run("AuditLogTail", ticks, tick)
     add(storage, MEASURED["per_audit_record"], records)

@@ -124,8 +124,9 @@ async fn audit_blob(
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
     // retire). Its records are written, and its sessions joined, at the walk's next checkpoint
     // ([`settle_hours`]).
-    let (never, mut unbounded) = (Budget::unlimited(state.ports.clock.clone()), u64::MAX);
-    let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never).await?;
+    let never = Budget::unlimited(state.ports.clock.clone());
+    let mut unbounded = blob::Allowance::UNLIMITED;
+    let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never, now).await?;
     if read.contended {
         // Claimed by another reader, or by a run stopped before it wrote what it held: failed
         // (retried by the next run), never counted as read.

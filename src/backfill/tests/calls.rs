@@ -84,7 +84,7 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
     // Per session: its index row and its row inserted unread (the hour holds its connect) (the first write
     // of each table meets no table, creates it and writes again); the cursor inserted (not
-    // read), claimed, and saved as `AuditLogTail` saves it; the failed-login partitions marked
+    // read), claimed, and saved once with the claim released, as `AuditLogTail` saves it; the failed-login partitions marked
     // pending in one batch; then the run's one join pass: the lease read, taken and freed, the
     // pending rows, the due and window's recordings (none), one `recordingkeys` query for each
     // session seen for the first time that no recording names, its pending rows settled in one
@@ -108,7 +108,7 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "query:recordingkeys=3",
             "query:recordings=2",
             "query:sessionwindows=1",
-            "write:auditcursors=5",
+            "write:auditcursors=4",
             "write:backfill=2",
             "write:failedlogins=3",
             "write:joinstate=3",

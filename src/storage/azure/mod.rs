@@ -10,6 +10,8 @@ mod listing;
 mod map;
 mod read;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use async_trait::async_trait;
 use azure_storage_blob::models::{
     AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientSetTagsOptions,
@@ -36,6 +38,8 @@ pub struct AzureBlobStore {
     service: BlobServiceClient,
     page_size: Option<u32>,
     guard: CallGuard,
+    /// The service answered 400 to `startFrom` once: list without it from then on.
+    start_from_refused: AtomicBool,
 }
 
 crate::telemetry::debug_fields!(AzureBlobStore { account });
@@ -52,6 +56,7 @@ impl AzureBlobStore {
             service: client::service_client(conn)?,
             page_size: None,
             guard: CallGuard::new(&conn.setting, &conn.blob, conn.deadlines),
+            start_from_refused: AtomicBool::new(false),
         })
     }
 
@@ -126,8 +131,46 @@ impl BlobStore for AzureBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, StorageError> {
         let client = self.service.blob_container_client(container);
-        let list = listing::list(&client, prefix, marker, self.page_size);
-        self.guard.run("blob.list", list).await
+        let range = listing::Range {
+            prefix,
+            from: None,
+            page_size: self.page_size,
+        };
+        self.guard
+            .run("blob.list", listing::list(&client, range, marker))
+            .await
+    }
+
+    /// `startFrom` is asked for until the service refuses it (400: a service version or account
+    /// kind without it), then this client lists the prefix instead. The names before `from` are
+    /// dropped either way, so the answer is the same (an emulator that ignores the parameter
+    /// included).
+    async fn list_from(
+        &self,
+        container: &str,
+        prefix: &str,
+        from: &str,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, StorageError> {
+        let client = self.service.blob_container_client(container);
+        let refused = || self.start_from_refused.load(Ordering::Relaxed);
+        let range = |from| listing::Range {
+            prefix: Some(prefix),
+            from,
+            page_size: self.page_size,
+        };
+        let ask = if refused() { None } else { Some(from) };
+        let first = listing::list(&client, range(ask), marker.clone());
+        let mut page = match self.guard.run("blob.list", first).await {
+            Err(StorageError::Rejected(_)) if ask.is_some() => {
+                self.start_from_refused.store(true, Ordering::Relaxed);
+                let again = listing::list(&client, range(None), marker);
+                self.guard.run("blob.list", again).await?
+            }
+            other => other?,
+        };
+        page.items.retain(|i| i.name.as_str() >= from);
+        Ok(page)
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, StorageError> {
