@@ -1,7 +1,8 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
 //! with one writer, [`repo::CatalogueRepo::update`]), their keys, and the index rows of the API's
-//! VM and user filters.
+//! VM and user filters; the record of changed sessions ([`changes`]) the review queue drains.
 
+pub mod changes;
 pub mod guids;
 pub mod index;
 pub mod key;

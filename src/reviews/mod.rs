@@ -12,8 +12,9 @@
 //!
 //! # Layout
 //! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`mod@record`]: writing one.
-//! [`period`]: reading the log and the latest rows. [`annotate`]: the latest review in other lists. [`settings`] and [`hours`]: the queue's
-//! settings. [`queue`]: what still needs a human, ranked by risk, and the overdue notifications.
+//! [`period`]: reading the log and the latest rows. [`annotate`]: the latest review in other lists.
+//! [`settings`] and [`hours`]: the queue's settings. [`queue`]: what still needs a human, ranked by
+//! risk, and the overdue notifications.
 
 pub mod annotate;
 pub mod hours;

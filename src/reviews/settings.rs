@@ -6,9 +6,6 @@ use time::Duration;
 use super::hours::WorkingHours;
 use crate::setting::Reader;
 
-/// `REVIEW_WORKING_HOURS` when unset.
-pub const DEFAULT_WORKING_HOURS: &str = "Mon-Fri 08:00-18:00 UTC";
-
 /// Queue and deadline settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewSettings {
@@ -28,7 +25,7 @@ pub struct ReviewSettings {
 impl Default for ReviewSettings {
     fn default() -> Self {
         Self {
-            working_hours: WorkingHours::office_utc(),
+            working_hours: WorkingHours::default(),
             deadline: Duration::hours(24),
             long_session: Duration::minutes(240),
             burst_threshold: 5,

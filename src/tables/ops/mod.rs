@@ -1,12 +1,14 @@
 //! Table operations every domain shares, over any [`TableStore`]: reads that take an absent table
 //! for absent rows ([`get`], [`page`], [`query_all`]), writes that create their table on first use
 //! ([`write_creating_table`]), and the one ETag-conditional read-modify-write ([`update`],
-//! [`update_from`]).
+//! [`update_from`], [`update_with`], and [`update_group`] for a row that moves others of its
+//! partition in the same transaction).
 
 use super::{
     Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, strip_annotations,
 };
 use backon::{BackoffBuilder as _, ExponentialBuilder};
+use futures::TryFutureExt as _;
 
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
 pub const ATTEMPTS: usize = 8;
@@ -14,6 +16,13 @@ pub const ATTEMPTS: usize = 8;
 /// What [`update`] hands a change: the row as stored now (`None` when absent); it returns the
 /// entity to write (`PartitionKey`/`RowKey` are set for it) or `None` when there is nothing to write.
 pub type Change<'a> = dyn FnMut(Option<&Stored>) -> Option<Entity> + Send + 'a;
+
+/// Other rows of the row's partition that a change writes or removes in the same entity group
+/// transaction as the row (all or nothing): rows it names, moved under new keys.
+pub type Companions = Vec<(Entity, WriteMode)>;
+
+/// What [`update_group`] hands a change: as [`Change`], with the row's companions.
+pub type GroupChange<'a> = dyn FnMut(Option<&Stored>) -> Option<(Entity, Companions)> + Send + 'a;
 
 /// Reads one row (absent table = absent row).
 ///
@@ -173,13 +182,54 @@ pub async fn update_with<T, F, Fut>(
     table: &str,
     pk: &str,
     rk: &str,
-    mut current: Option<Stored>,
+    current: Option<Stored>,
     mut change: F,
 ) -> Result<Option<Stored>, TableError>
 where
     T: TableStore + ?Sized,
     F: FnMut(Option<Stored>) -> Fut + Send,
     Fut: Future<Output = Result<Option<Entity>, TableError>> + Send,
+{
+    update_in(tables, table, pk, rk, current, |cur| {
+        change(cur).map_ok(|next| next.map(|e| (e, Companions::new())))
+    })
+    .await
+}
+
+/// [`update_from`] whose change also writes or removes other rows of the row's partition
+/// ([`Companions`]), in one entity group transaction with the row: a row that names another keeps
+/// naming one that exists, whatever fails when. A companion's own conflict (a row to remove that is
+/// gone) is a lost race like the row's: read again and asked again.
+///
+/// # Errors
+/// As [`update_from`].
+pub async fn update_group<T: TableStore + ?Sized>(
+    tables: &T,
+    table: &str,
+    pk: &str,
+    rk: &str,
+    current: Option<Stored>,
+    change: &mut GroupChange<'_>,
+) -> Result<Option<Stored>, TableError> {
+    update_in(tables, table, pk, rk, current, |cur| {
+        std::future::ready(Ok(change(cur.as_ref())))
+    })
+    .await
+}
+
+/// The one read-modify-write loop (see [`update_from`], [`update_group`]).
+async fn update_in<T, F, Fut>(
+    tables: &T,
+    table: &str,
+    pk: &str,
+    rk: &str,
+    mut current: Option<Stored>,
+    mut change: F,
+) -> Result<Option<Stored>, TableError>
+where
+    T: TableStore + ?Sized,
+    F: FnMut(Option<Stored>) -> Fut + Send,
+    Fut: Future<Output = Result<Option<(Entity, Companions)>, TableError>> + Send,
 {
     // Writers racing on one row (a backfill joining many recordings to the same sessions) back off
     // with jitter between attempts, so they stop colliding instead of spending every attempt at once.
@@ -196,7 +246,7 @@ where
             }
             current = get(tables, table, pk, rk).await?;
         }
-        let Some(mut next) = change(current.clone()).await? else {
+        let Some((mut next, mut companions)) = change(current.clone()).await? else {
             return Ok(current);
         };
         next.insert("PartitionKey".into(), pk.into());
@@ -204,7 +254,18 @@ where
         let mode = current
             .as_ref()
             .map_or(WriteMode::Insert, |s| WriteMode::IfMatch(s.etag.clone()));
-        match write_creating_table(tables, table, &next, mode).await {
+        let written = if companions.is_empty() {
+            write_creating_table(tables, table, &next, mode).await
+        } else {
+            companions.push((next.clone(), mode));
+            let answer = tables.batch(table, &companions).await;
+            if let Err(TableError::NotFound) = answer {
+                // A first write to the table, or a companion gone: created, then read again.
+                tables.ensure_table(table).await?;
+            }
+            answer.map(|etags| etags.last().cloned().unwrap_or_default())
+        };
+        match written {
             Ok(etag) => {
                 strip_annotations(&mut next);
                 return Ok(Some(Stored { entity: next, etag }));

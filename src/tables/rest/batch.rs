@@ -1,4 +1,4 @@
-//! The entity group transaction (`POST $batch`): up to 100 writes to one partition in one
+//! The entity group transaction (`POST $batch`): up to 100 writes and deletes to one partition in one
 //! multipart request, all or nothing. [`body`] builds the request, [`answer`] reads the per-write
 //! statuses and ETags from the multipart response.
 
@@ -6,11 +6,11 @@ use crate::tables::{Entity, TableError, WriteMode};
 
 /// One write of the transaction, ready to serialise: method, absolute URL, extra header, JSON.
 pub(crate) struct Part<'a> {
-    /// The mode (insert, upsert, If-Match replace).
+    /// The mode (insert, upsert, If-Match replace, delete).
     pub mode: &'a WriteMode,
     /// Absolute URL of the table (insert) or of the entity.
     pub url: String,
-    /// The entity as JSON.
+    /// The entity as JSON (nothing for a delete).
     pub json: Vec<u8>,
 }
 
@@ -40,19 +40,25 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
         let method = match p.mode {
             WriteMode::Insert => "POST",
             WriteMode::Upsert | WriteMode::IfMatch(_) => "PUT",
+            WriteMode::Delete(_) => "DELETE",
         };
         line(&mut out, &format!("{method} {} HTTP/1.1", p.url));
-        line(&mut out, "Content-Type: application/json");
         line(&mut out, "Accept: application/json;odata=minimalmetadata");
         line(&mut out, "DataServiceVersion: 3.0;");
         match p.mode {
             WriteMode::Insert => line(&mut out, "Prefer: return-no-content"),
-            WriteMode::IfMatch(etag) => line(&mut out, &format!("If-Match: {etag}")),
+            WriteMode::IfMatch(etag) | WriteMode::Delete(etag) => {
+                line(&mut out, &format!("If-Match: {etag}"));
+            }
             WriteMode::Upsert => {}
         }
-        line(&mut out, &format!("Content-Length: {}", p.json.len()));
-        line(&mut out, "");
-        out.extend_from_slice(&p.json);
+        // A delete is the request Delete Entity sends alone: no body.
+        if !matches!(p.mode, WriteMode::Delete(_)) {
+            line(&mut out, "Content-Type: application/json");
+            line(&mut out, &format!("Content-Length: {}", p.json.len()));
+            line(&mut out, "");
+            out.extend_from_slice(&p.json);
+        }
         line(&mut out, "");
     }
     line(&mut out, &format!("--changeset_{id}--"));
@@ -154,6 +160,18 @@ mod tests {
         assert!(text.contains("Prefer: return-no-content\r\n"));
         assert!(text.contains("PUT http://h/a/t(PartitionKey='p',RowKey='r') HTTP/1.1\r\n"));
         assert!(text.contains("If-Match: W/\"x\"\r\n"));
+        let gone = WriteMode::Delete("*".into());
+        let delete = [Part {
+            mode: &gone,
+            url: "http://h/a/t(PartitionKey='p',RowKey='old')".into(),
+            json: Vec::new(),
+        }];
+        let deleting = String::from_utf8(body("b2", &delete)).expect("utf8");
+        assert!(deleting.contains(
+            "DELETE http://h/a/t(PartitionKey='p',RowKey='old') HTTP/1.1\r\n\
+             Accept: application/json;odata=minimalmetadata\r\nDataServiceVersion: 3.0;\r\n\
+             If-Match: *\r\n\r\n--changeset_b2--"
+        ));
         assert!(text.ends_with("--changeset_b1--\r\n--batch_b1--\r\n"));
     }
 

@@ -68,14 +68,20 @@ impl TableStore for TableRestClient {
         entity: &Entity,
         mode: WriteMode,
     ) -> Result<String, TableError> {
+        let (Some(pk), Some(rk)) = (get_str(entity, "PartitionKey"), get_str(entity, "RowKey"))
+        else {
+            return Err(TableError::Permanent(
+                "entity needs string PartitionKey and RowKey".to_owned(),
+            ));
+        };
+        if let WriteMode::Delete(etag) = &mode {
+            return self
+                .delete(table, pk, rk, Some(etag))
+                .await
+                .map(|()| String::new());
+        }
         let call = async {
             let name = self.table(table)?;
-            let (Some(pk), Some(rk)) = (get_str(entity, "PartitionKey"), get_str(entity, "RowKey"))
-            else {
-                return Err(TableError::Permanent(
-                    "entity needs string PartitionKey and RowKey".to_owned(),
-                ));
-            };
             let path = self.entity_path(table, pk, rk)?;
             let (method, path, headers) = match &mode {
                 // POST to the table: 409 EntityAlreadyExists when the key is taken.
@@ -84,6 +90,8 @@ impl TableStore for TableRestClient {
                 WriteMode::Upsert => (Method::PUT, path.as_str(), HeaderMap::new()),
                 // PUT with If-Match = Update Entity: 412 if changed, 404 if gone.
                 WriteMode::IfMatch(etag) => (Method::PUT, path.as_str(), http::if_match(etag)?),
+                // Sent as Delete Entity above.
+                WriteMode::Delete(_) => return Ok(String::new()),
             };
             let body = Some(http::json(entity)?);
             let request = Call {
@@ -192,10 +200,14 @@ impl TableStore for TableRestClient {
                     WriteMode::Insert => name.clone(),
                     _ => self.entity_path(table, p, r)?,
                 };
+                let json = match mode {
+                    WriteMode::Delete(_) => Vec::new(),
+                    _ => http::json(entity)?,
+                };
                 parts.push(batch::Part {
                     mode,
                     url: format!("{}/{path}", self.base),
-                    json: http::json(entity)?,
+                    json,
                 });
             }
             let id = uuid::Uuid::new_v4().simple().to_string();
