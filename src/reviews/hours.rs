@@ -28,19 +28,6 @@ impl Eq for WorkingHours {}
 /// `REVIEW_WORKING_HOURS` when unset.
 pub const DEFAULT: &str = "Mon-Fri 08:00-18:00 UTC";
 
-impl Default for WorkingHours {
-    /// [`DEFAULT`], built (the test below holds it to its text).
-    fn default() -> Self {
-        Self {
-            days: [true, true, true, true, true, false, false],
-            start: Time::constant(8, 0, 0, 0),
-            end: Time::constant(18, 0, 0, 0),
-            tz: TimeZone::UTC,
-            text: DEFAULT.to_owned(),
-        }
-    }
-}
-
 const DAYS: [(&str, Weekday); 7] = [
     ("mon", Weekday::Monday),
     ("tue", Weekday::Tuesday),
@@ -109,6 +96,17 @@ impl WorkingHours {
         })
     }
 
+    /// `Mon-Fri 08:00-18:00 UTC` (the default).
+    pub fn office_utc() -> Self {
+        Self {
+            days: [true, true, true, true, true, false, false],
+            start: Time::constant(8, 0, 0, 0),
+            end: Time::constant(18, 0, 0, 0),
+            tz: TimeZone::UTC,
+            text: DEFAULT.to_owned(),
+        }
+    }
+
     /// True when `t` lies outside the working hours, read in the zone.
     pub fn outside(&self, t: OffsetDateTime) -> bool {
         let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else {
@@ -153,7 +151,7 @@ mod tests {
     #[test]
     fn the_default_is_what_its_text_says() {
         let parsed = WorkingHours::parse(DEFAULT).expect("parses");
-        let built = WorkingHours::default();
+        let built = WorkingHours::office_utc();
         for t in [
             datetime!(2025-07-18 17:59 UTC),
             datetime!(2025-07-18 18:00 UTC),

@@ -26,7 +26,7 @@ pub mod settings;
 pub mod subject;
 
 pub use model::{Kind, Review, Subject, Verdict};
-pub use period::{Period, latest, latest_in};
+pub use period::{Period, latest};
 pub use record::{Recorded, ReviewRequest, record};
 pub use settings::ReviewSettings;
 

@@ -25,7 +25,7 @@ pub struct ReviewSettings {
 impl Default for ReviewSettings {
     fn default() -> Self {
         Self {
-            working_hours: WorkingHours::default(),
+            working_hours: WorkingHours::office_utc(),
             deadline: Duration::hours(24),
             long_session: Duration::minutes(240),
             burst_threshold: 5,

@@ -1,23 +1,27 @@
 //! `ReviewQueue`'s work ([`refresh`]): the sessions the join pass recorded as changed
-//! ([`changes`]), whatever their start day, derived again and put in or out of the queue.
+//! ([`changes`]), whatever their day, derived again and put in or out of the queue, a page of the
+//! record at a time: each session's `sessionwindows` row, the failed logins before it (a query per
+//! start day), its user's earlier starts to the VM ([`pairs`]), its rank row ([`entry::put`]);
+//! then the page's records are cleared as read (one recorded again meanwhile stays). A run that
+//! fails leaves the record: the next one derives the same sessions again.
 //!
-//! A run first compares the settings and the open estate findings with those the queue was
-//! derived under ([`basis`](super::basis)), then takes the record a page at a time: each session's
-//! `sessionwindows` row (a point read), the context its risk needs (the failed logins before it,
-//! a query per start day; the sessions right after a failed login among them; the user's
-//! earlier sessions to the VM, a `reviewpairs` row per pair), its score and reasons, its entry
-//! ([`entry::put`]); then it clears the page's records as read (one recorded again meanwhile
-//! stays for the next run). A run that fails leaves the record, so the next one derives again.
+//! The scores also rest on the settings and the hosts with an open estate finding, kept in row
+//! `basis`. When they differ, the sessions whose score that changes are recorded as changed before
+//! the row is updated (a crash in between repeats the step): the queued sessions of the hosts
+//! whose finding opened or cleared and those hosts' sessions since the day before; every host's
+//! when the settings changed.
 
 use std::collections::{BTreeSet, HashSet};
 
 use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::entry::{self, Derived, PARTITION, rank_key};
-use super::risk::{self, Reason, user_of};
-use super::{basis, pairs};
-use crate::catalogue::changes::{self, Change};
+use super::entry::{self, PARTITION, QUEUE_TABLE, rank_key};
+use super::pairs;
+use super::read::ranked;
+use super::risk::{self, user_of};
+use crate::catalogue::changes;
 use crate::catalogue::session::outcome::LOGIN_FAILED;
 use crate::catalogue::window::{self, Span, WindowRow};
 use crate::clock::Budget;
@@ -25,14 +29,11 @@ use crate::dates::format_utc_millis;
 use crate::ports::Ports;
 use crate::reviews::settings::ReviewSettings;
 use crate::tables::filter::Op;
-use crate::tables::{Entity, Filter, TableError, TableStore};
+use crate::tables::ops::{get, query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
 /// Changes taken per page.
 const PAGE: u32 = 1000;
-/// Session rows read at once.
-const READERS: usize = 16;
-/// How long a run takes pages (the timer runs every 5 minutes; the rest waits for the next run).
-const RUN: Duration = Duration::minutes(4);
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,27 +44,39 @@ pub struct Refreshed {
     pub queued: usize,
 }
 
-/// Derives the sessions recorded as changed, page by page, within the run's time.
+/// Derives the sessions recorded as changed, for up to 4 minutes (the timer runs every 5).
 ///
 /// # Errors
-/// Table errors (the record stays: the next run derives again, every write being idempotent).
+/// Table errors (the record stays for the next run; every write is idempotent).
 pub async fn refresh(
     ports: &Ports,
     settings: &ReviewSettings,
     now: OffsetDateTime,
 ) -> Result<Refreshed, TableError> {
     let tables = ports.tables.as_ref();
-    // A finding opening or clearing on a host changes its sessions' risk.
     let flagged = crate::estate::store::flagged_hosts(tables).await?;
-    basis::rebase(tables, settings, &flagged, now).await?;
-    let budget = Budget::after(ports.clock.clone(), RUN);
+    rebase(tables, settings, &flagged, now).await?;
+    let budget = Budget::after(ports.clock.clone(), Duration::minutes(4));
     let mut done = Refreshed::default();
     loop {
         let page = changes::pending(tables, PAGE).await?;
-        let sessions = windows_of(tables, &page).await?;
-        let derived = derive(tables, settings, &flagged, sessions, now).await?;
+        // Futures gathered in a loop, not a closure: the timer's future must be `Send`.
+        let mut reads = Vec::with_capacity(page.len());
+        for c in &page {
+            reads.push(window::get_row(tables, &c.day, &c.tunnel));
+        }
+        let rows: Vec<_> = futures::stream::iter(reads)
+            .buffered(16)
+            .try_collect()
+            .await?;
+        // A session gone from its day moved: its new day is recorded too.
+        let rows = rows
+            .into_iter()
+            .flatten()
+            .filter_map(|s| WindowRow::from_entity(&s.entity));
+        let derived = derive(tables, settings, &flagged, rows.collect(), now).await?;
         done.sessions += derived.len();
-        done.queued += entry::put(tables, &derived).await?;
+        done.queued += entry::put(tables, derived).await?;
         changes::clear(tables, &page).await?;
         if page.len() < PAGE as usize || budget.passed() {
             return Ok(done);
@@ -71,38 +84,47 @@ pub async fn refresh(
     }
 }
 
-/// The current rows of the changed sessions (a session gone from its day moved: its new day is
-/// recorded too).
-async fn windows_of(
-    tables: &dyn TableStore,
-    page: &[Change],
-) -> Result<Vec<WindowRow>, TableError> {
-    let mut reads = Vec::with_capacity(page.len());
-    for c in page {
-        reads.push(window::get_row(tables, &c.day, &c.tunnel));
-    }
-    let rows: Vec<_> = futures::stream::iter(reads)
-        .buffered(READERS)
-        .try_collect()
-        .await?;
-    Ok(rows
-        .into_iter()
-        .flatten()
-        .filter_map(|s| WindowRow::from_entity(&s.entity))
-        .collect())
-}
-
-/// Each session's rank row (none when nothing calls for a review), from its row and context.
+/// Each session's rank row (none when nothing calls for a review).
 async fn derive(
     tables: &dyn TableStore,
     settings: &ReviewSettings,
     flagged: &BTreeSet<String>,
     mut sessions: Vec<WindowRow>,
     now: OffsetDateTime,
-) -> Result<Vec<Derived>, TableError> {
-    let later = after_failures(tables, settings, &sessions).await?;
-    sessions.extend(later);
-    let bursts = bursts(tables, settings, &sessions).await?;
+) -> Result<Vec<(String, Option<Entity>)>, TableError> {
+    let window = settings.burst_window;
+    // A failed login that arrived late can put the sessions after it in a burst.
+    let failures = sessions.iter().filter(|s| s.outcome == LOGIN_FAILED);
+    let keys: HashSet<_> = failures.clone().flat_map(risk::keys).collect();
+    let mut seen: HashSet<String> = sessions.iter().map(|s| s.tunnel_id.clone()).collect();
+    for run in Span::runs(failures.map(|s| s.start).collect(), window) {
+        let after = Span {
+            from: run.from,
+            until: run.until + window,
+        };
+        for w in window::started_within(tables, after, &[]).await? {
+            if risk::keys(&w).iter().any(|k| keys.contains(k)) && seen.insert(w.tunnel_id.clone()) {
+                sessions.push(w);
+            }
+        }
+    }
+    // The failed logins before each stretch of the sessions (theirs among them) are the context.
+    let failed = [Filter::str("Outcome", Op::Eq, LOGIN_FAILED)];
+    let others = sessions.iter().filter(|s| s.outcome != LOGIN_FAILED);
+    let mut context: Vec<WindowRow> = others.cloned().collect();
+    for run in Span::runs(
+        sessions.iter().map(|s| s.start).collect(),
+        Duration::days(1),
+    ) {
+        let span = Span {
+            from: run.from - window,
+            until: run.until,
+        };
+        context.extend(window::started_within(tables, span, &failed).await?);
+    }
+    let bursts: HashSet<String> = risk::in_bursts(&context, settings.burst_threshold, window)
+        .into_iter()
+        .collect();
     let firsts = pairs::firsts(tables, &sessions).await?;
     Ok(sessions
         .iter()
@@ -113,100 +135,77 @@ async fn derive(
                 estate: flagged.contains(&s.host.to_ascii_lowercase()),
             };
             let (score, reasons) = risk::assess(s, ctx, settings, now);
-            Derived {
-                tunnel: s.tunnel_id.clone(),
-                rank: (score > 0).then(|| rank_row(s, score, &reasons, settings.deadline)),
-            }
+            let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+            let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+            let row = json!({"PartitionKey": PARTITION, "RowKey": rank_key(score, s.start, &s.tunnel_id),
+                "TunnelId": s.tunnel_id, "SessionDay": s.day(), "Score": score.to_string(),
+                "Reasons": reasons.join(","), "Start": t(Some(s.start)), "End": t(s.end),
+                "DueAt": t(Some(s.end.unwrap_or(s.start) + settings.deadline)),
+                "UserName": user_of(s), "TargetVm": s.vm, "BastionHost": s.host,
+                "ClientIp": s.client_ip, "Outcome": s.outcome, "Recorded": s.recorded,
+                "RecordingIds": s.recording_ids.join(",")});
+            let row = match row {
+                Value::Object(row) if score > 0 => Some(row),
+                _ => None,
+            };
+            (s.tunnel_id.clone(), row)
         })
         .collect())
 }
 
-/// The sessions among `sessions` in or right after a failed-login burst, with the failed logins
-/// before them read for context (a query per start day of each stretch of them).
-async fn bursts(
+/// Records the sessions a new basis re-scores as changed, then stores the basis.
+///
+/// # Errors
+/// Table errors.
+async fn rebase(
     tables: &dyn TableStore,
     settings: &ReviewSettings,
-    sessions: &[WindowRow],
-) -> Result<HashSet<String>, TableError> {
-    let window = settings.burst_window;
-    let failed = [Filter::str("Outcome", Op::Eq, LOGIN_FAILED)];
-    let mut context: Vec<WindowRow> = sessions.to_vec();
-    let mine: HashSet<&str> = sessions.iter().map(|s| s.tunnel_id.as_str()).collect();
-    let times = sessions.iter().map(|s| s.start).collect();
-    for run in Span::runs(times, Duration::days(1)) {
-        let span = Span {
-            from: run.from - window,
-            until: run.until,
+    flagged: &BTreeSet<String>,
+    now: OffsetDateTime,
+) -> Result<(), TableError> {
+    let (digest, hosts) = (
+        settings.digest(),
+        serde_json::to_string(flagged).unwrap_or_default(),
+    );
+    let was = get(tables, QUEUE_TABLE, "basis", "basis").await?;
+    let field = |k: &str| {
+        was.as_ref()
+            .and_then(|w| get_str(&w.entity, k))
+            .unwrap_or_default()
+    };
+    let before: BTreeSet<String> = serde_json::from_str(field("Hosts")).unwrap_or_default();
+    let touched: Vec<Option<&str>> = match &was {
+        // First run: nothing was derived under another basis.
+        None => Vec::new(),
+        Some(_) if field("Settings") != digest => vec![None],
+        Some(_) if field("Hosts") == hosts => return Ok(()),
+        Some(_) => before
+            .symmetric_difference(flagged)
+            .map(|h| Some(h.as_str()))
+            .collect(),
+    };
+    let since = (now - Duration::days(1)).date().midnight().assume_utc();
+    let mut sessions = Vec::new();
+    for host in touched {
+        let queued = query_all(tables, QUEUE_TABLE, &Filter::And(ranked(host)), usize::MAX).await?;
+        for row in queued {
+            let s = |k: &str| get_str(&row.entity, k).unwrap_or_default().to_owned();
+            sessions.push((s("SessionDay"), s("TunnelId")));
+        }
+        let of_host = host.map(|h| Filter::str("BastionHost", Op::Eq, h));
+        let span = window::Span {
+            from: since,
+            until: now,
         };
-        let before = window::started_within(tables, span, &failed).await?;
-        context.extend(
-            before
-                .into_iter()
-                .filter(|w| !mine.contains(w.tunnel_id.as_str())),
-        );
-    }
-    let threshold = settings.burst_threshold;
-    Ok(risk::in_bursts(&context, threshold, window)
-        .into_iter()
-        .collect())
-}
-
-/// The sessions of a failed login's user or address that started within the burst window after
-/// it, not among `sessions`: a failed login that arrived late can put them in a burst.
-async fn after_failures(
-    tables: &dyn TableStore,
-    settings: &ReviewSettings,
-    sessions: &[WindowRow],
-) -> Result<Vec<WindowRow>, TableError> {
-    let failed: Vec<&WindowRow> = sessions
-        .iter()
-        .filter(|s| s.outcome == LOGIN_FAILED)
-        .collect();
-    let keys: HashSet<(u8, String)> = failed.iter().flat_map(|s| risk::keys(s)).collect();
-    let mut seen: HashSet<String> = sessions.iter().map(|s| s.tunnel_id.clone()).collect();
-    let mut out = Vec::new();
-    let window = settings.burst_window;
-    for run in Span::runs(failed.iter().map(|s| s.start).collect(), window) {
-        let span = Span {
-            from: run.from,
-            until: run.until + window,
-        };
-        for w in window::started_within(tables, span, &[]).await? {
-            if risk::keys(&w).iter().any(|k| keys.contains(k)) && seen.insert(w.tunnel_id.clone()) {
-                out.push(w);
-            }
+        for w in window::started_within(tables, span, of_host.as_slice()).await? {
+            sessions.push((w.day(), w.tunnel_id));
         }
     }
-    Ok(out)
-}
-
-/// The rank row of a session with `score > 0`.
-fn rank_row(s: &WindowRow, score: u32, reasons: &[Reason], deadline: Duration) -> Entity {
-    let t = |v: OffsetDateTime| format_utc_millis(v).into();
-    let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), PARTITION.into());
-    e.insert(
-        "RowKey".into(),
-        rank_key(score, s.start, &s.tunnel_id).into(),
-    );
-    e.insert("TunnelId".into(), s.tunnel_id.clone().into());
-    e.insert("SessionDay".into(), s.day().into());
-    e.insert("Score".into(), score.to_string().into());
-    e.insert("Reasons".into(), reasons.join(",").into());
-    e.insert("Start".into(), t(s.start));
-    e.insert("End".into(), s.end.map_or_else(|| "".into(), t));
-    e.insert("DueAt".into(), t(s.end.unwrap_or(s.start) + deadline));
-    for (k, v) in [
-        ("UserName", user_of(s)),
-        ("TargetVm", &s.vm),
-        ("BastionHost", &s.host),
-        ("ClientIp", &s.client_ip),
-        ("Outcome", &s.outcome),
-    ] {
-        e.insert(k.into(), v.into());
-    }
-    e.insert("Recorded".into(), s.recorded.into());
-    e.insert("RecordingIds".into(), s.recording_ids.join(",").into());
-    e
+    changes::record(tables, &sessions).await?;
+    let row =
+        json!({"PartitionKey": "basis", "RowKey": "basis", "Settings": digest, "Hosts": hosts});
+    let row = row.as_object().cloned().unwrap_or_default();
+    write_creating_table(tables, QUEUE_TABLE, &row, WriteMode::Upsert)
+        .await
+        .map(drop)
 }

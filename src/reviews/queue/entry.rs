@@ -1,263 +1,180 @@
-//! A session's place in the queue's one partition: its **entry** row (`s~<tunnel id>`: the key of
-//! its rank row while queued, `Reviewed`, the overdue marker) and, while queued, its **rank** row
-//! (`r~<rank key>`: what the queue shows). Both change in one entity group transaction
-//! conditional on the entry as read ([`update_group`]): the partition never holds a rank row that
-//! no entry names, nor two for one session, whatever fails when, and writers of one session (two
-//! instances, a review, the overdue run) take turns on its entry.
+//! A session's rows in the queue partition: its entry (`s~<tunnel id>`: `Rank`, its rank row's key
+//! while queued; `Reviewed`; the overdue marker) and its rank row (`r~<rank key>`: what the queue
+//! shows), changed in one transaction conditional on the entry as read ([`update_with`]): no rank
+//! row without the entry naming it, never two for a session, whatever fails when; writers of one
+//! session (two instances, a review, the overdue run) take turns.
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::dates::format_utc_millis;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{Companions, get, update_group};
-use crate::tables::{Entity, MAX_BATCH, Stored, TableError, TableStore, WriteMode, get_str};
+use crate::tables::ops::{Companions, get, update_with};
+use crate::tables::{Entity, Stored, TableError, TableStore, WriteMode, get_str};
 
 /// The queue's table.
 pub const QUEUE_TABLE: &str = "reviewqueue";
 /// The queue's partition.
 pub const PARTITION: &str = "queue";
-/// The rank rows' key range, `[from, until)`: the queue in order.
+/// The rank rows' keys, `[from, until)`.
 pub const RANKS: (&str, &str) = ("r~", "r~~");
-/// The entry rows' key prefix.
-const ENTRY: &str = "s~";
-/// `review.overdue` was raised: on the entry (the guard) and on the rank row (a copy the overdue
-/// query filters on).
+/// `review.overdue` was raised: on the entry, and copied on the rank row for the overdue query.
 pub const MARKER: &str = "OverdueNotified";
-/// Entries read at once.
-const READERS: usize = 16;
 
-/// The rank row key: `r~`, `9999 − score` (4 digits: the weights sum to 140), the start (fixed-width
-/// UTC, so text order is time order), the tunnel id through the one key encoder. The service
-/// returns rows in key order, so that is riskiest first, then oldest, then by tunnel id: a total,
-/// stable order, one key per session.
+/// `r~`, `9999 − score` (the weights sum to 140), the start (fixed width: text order is time
+/// order), the tunnel id: the service's key order is the queue's, one key per session.
 pub fn rank_key(score: u32, start: OffsetDateTime, tunnel: &str) -> String {
-    let inverted = 9999u32.saturating_sub(score);
-    let head = format!("{}{inverted:04}~{}~", RANKS.0, format_utc_millis(start));
+    let head = format!(
+        "r~{:04}~{}~",
+        9999u32.saturating_sub(score),
+        format_utc_millis(start)
+    );
     let room = MAX_KEY_BYTES - head.len();
     head + &key(tunnel, Spelling::Verbatim, room)
 }
 
-/// The entry row key of `tunnel`.
+/// The entry's key.
 pub fn entry_key(tunnel: &str) -> String {
-    let room = MAX_KEY_BYTES - ENTRY.len();
-    [ENTRY, &key(tunnel, Spelling::Verbatim, room)].concat()
+    ["s~", &key(tunnel, Spelling::Verbatim, MAX_KEY_BYTES - 2)].concat()
 }
 
-/// A session's entry, as stored (the default: none).
+/// A session's entry (the default: none yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Entry {
-    /// The key of its rank row; empty while not queued.
-    pub rank: String,
-    /// Reviewed: never queued again.
-    pub reviewed: bool,
-    /// `review.overdue` was raised.
-    pub notified: bool,
-    /// The overdue run that raised it (a run whose answer was lost recognises its own mark).
-    pub by: String,
+struct Entry {
+    rank: String,
+    reviewed: bool,
+    /// The overdue run that raised `review.overdue` (one whose answer was lost knows its mark).
+    notified_by: Option<String>,
 }
 
 impl Entry {
     fn read(row: Option<&Stored>) -> Self {
-        let Some(e) = row.map(|r| &r.entity) else {
-            return Self::default();
-        };
-        let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
-        let b = |k: &str| e.get(k) == Some(&Value::Bool(true));
+        let e = row.map(|r| &r.entity);
+        let s = |k: &str| e.and_then(|e| get_str(e, k)).unwrap_or_default().to_owned();
+        let b = |k: &str| e.and_then(|e| e.get(k)) == Some(&Value::Bool(true));
+        let (rank, reviewed) = (s("Rank"), b("Reviewed"));
         Self {
-            rank: s("Rank"),
-            reviewed: b("Reviewed"),
-            notified: b(MARKER),
-            by: s("OverdueBy"),
+            rank,
+            reviewed,
+            notified_by: b(MARKER).then(|| s("OverdueBy")),
         }
     }
-
-    fn row(&self, tunnel: &str) -> Entity {
-        let mut e = Entity::new();
-        e.insert("PartitionKey".into(), PARTITION.into());
-        e.insert("RowKey".into(), entry_key(tunnel).into());
-        e.insert("TunnelId".into(), tunnel.into());
-        e.insert("Rank".into(), self.rank.clone().into());
-        e.insert("Reviewed".into(), self.reviewed.into());
-        e.insert(MARKER.into(), self.notified.into());
-        e.insert("OverdueBy".into(), self.by.clone().into());
-        e
-    }
 }
 
-/// An entry's next state and the write of its rank row (`None`: not queued).
-type Next = (Entry, Option<(Entity, WriteMode)>);
-
-/// The rank rows' writes from `cur` to `rank`: the old row removed when it moves or goes.
-fn moves(cur: &Entry, rank: Option<(Entity, WriteMode)>) -> Companions {
-    let mut out = Companions::new();
-    let new_key = rank.as_ref().and_then(|(e, _)| get_str(e, "RowKey"));
-    if !cur.rank.is_empty() && new_key != Some(cur.rank.as_str()) {
-        let mut gone = Entity::new();
-        gone.insert("PartitionKey".into(), PARTITION.into());
-        gone.insert("RowKey".into(), cur.rank.clone().into());
-        out.push((gone, WriteMode::Delete("*".into())));
-    }
-    out.extend(rank);
-    out
-}
-
-/// Changes the entry of `tunnel` (read as `current`) with `f`, rank rows and entry in one
-/// transaction; `f` is asked again on the entry as stored then when another writer came first.
-/// Returns the entry now stored.
+/// Changes `tunnel`'s entry with `f` (the next entry, the write of its rank row), asked again on
+/// the entry as stored then when another writer came first; a rank row it leaves is removed in the
+/// same transaction. Returns the entry now.
 async fn change(
     tables: &dyn TableStore,
     tunnel: &str,
-    current: Option<Stored>,
-    mut f: impl FnMut(&Entry) -> Option<Next> + Send,
+    mut f: impl FnMut(&Entry) -> Option<(Entry, Option<(Entity, WriteMode)>)> + Send,
 ) -> Result<Entry, TableError> {
     let rk = entry_key(tunnel);
-    let stored = update_group(tables, QUEUE_TABLE, PARTITION, &rk, current, &mut |cur| {
-        let was = Entry::read(cur);
-        let (next, rank) = f(&was)?;
-        Some((next.row(tunnel), moves(&was, rank)))
-    })
-    .await?;
-    Ok(Entry::read(stored.as_ref()))
-}
-
-async fn read(tables: &dyn TableStore, tunnel: &str) -> Result<Option<Stored>, TableError> {
-    get(tables, QUEUE_TABLE, PARTITION, &entry_key(tunnel)).await
-}
-
-/// What a derivation found for a session: its rank row (`None`: nothing to review).
-#[derive(Debug, Clone)]
-pub struct Derived {
-    /// Tunnel id.
-    pub tunnel: String,
-    /// The rank row, keys included.
-    pub rank: Option<Entity>,
-}
-
-/// `d` over `cur`: a reviewed session stays out, the marker is kept; `None` when the session is
-/// neither queued nor to be.
-fn derived(cur: &Entry, d: &Derived) -> Option<Next> {
-    let rank = d.rank.clone().filter(|_| !cur.reviewed).map(|mut row| {
-        row.insert(MARKER.into(), cur.notified.into());
-        row
+    let current = get(tables, QUEUE_TABLE, PARTITION, &rk).await?;
+    let stored = update_with(tables, QUEUE_TABLE, PARTITION, &rk, current, |cur| {
+        let was = Entry::read(cur.as_ref());
+        let next = f(&was).map(|(next, rank)| {
+            let mut rows = Companions::new();
+            let to = rank.as_ref().and_then(|(e, _)| get_str(e, "RowKey"));
+            if !was.rank.is_empty() && to != Some(was.rank.as_str()) {
+                let gone = json!({"PartitionKey": PARTITION, "RowKey": was.rank});
+                rows.push((entity(gone), WriteMode::Delete("*".into())));
+            }
+            rows.extend(rank);
+            let by = next.notified_by.clone();
+            let row = json!({"TunnelId": tunnel, "Rank": next.rank, "Reviewed": next.reviewed,
+                MARKER: by.is_some(), "OverdueBy": by.unwrap_or_default()});
+            (entity(row), rows)
+        });
+        std::future::ready(Ok(next))
     });
-    if rank.is_none() && cur.rank.is_empty() {
-        return None;
-    }
-    let key = rank.as_ref().and_then(|r| get_str(r, "RowKey"));
-    let next = Entry {
-        rank: key.unwrap_or_default().to_owned(),
-        ..cur.clone()
-    };
-    Some((next, rank.map(|r| (r, WriteMode::Upsert))))
+    Ok(Entry::read(stored.await?.as_ref()))
 }
 
-/// Puts each derivation: the entries read 16 at a time, the sessions that change packed whole into
-/// transactions of at most 100 rows; a refused transaction's sessions are redone one by one from
-/// the entry (another writer came first, or the table is new). Returns how many are queued.
+fn entity(v: Value) -> Entity {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Puts each session's derived rank row (`None`: nothing to review), 16 sessions at a time: a
+/// reviewed session stays out, the overdue marker is kept. Returns how many are queued.
 ///
 /// # Errors
 /// Table errors.
-pub async fn put(tables: &dyn TableStore, all: &[Derived]) -> Result<usize, TableError> {
-    let mut reads = Vec::with_capacity(all.len());
-    for d in all {
-        reads.push(read(tables, &d.tunnel));
+pub async fn put(
+    tables: &dyn TableStore,
+    all: Vec<(String, Option<Entity>)>,
+) -> Result<usize, TableError> {
+    let mut puts = Vec::with_capacity(all.len());
+    for (tunnel, rank) in all {
+        puts.push(async move {
+            let now = change(tables, &tunnel, |cur| {
+                let mut row = rank.clone().filter(|_| !cur.reviewed);
+                if let Some(r) = &mut row {
+                    r.insert(MARKER.into(), cur.notified_by.is_some().into());
+                }
+                let rk = row
+                    .as_ref()
+                    .and_then(|r| get_str(r, "RowKey"))
+                    .unwrap_or_default();
+                let next = Entry {
+                    rank: rk.to_owned(),
+                    ..cur.clone()
+                };
+                (row.is_some() || !cur.rank.is_empty())
+                    .then(|| (next, row.map(|r| (r, WriteMode::Upsert))))
+            });
+            Ok::<_, TableError>(usize::from(!now.await?.rank.is_empty()))
+        });
     }
-    let current: Vec<Option<Stored>> = futures::stream::iter(reads)
-        .buffered(READERS)
-        .try_collect()
-        .await?;
-    let mut queued = 0;
-    let mut batches: Vec<(Companions, Vec<usize>)> = vec![(Companions::new(), Vec::new())];
-    for (i, (d, cur)) in all.iter().zip(&current).enumerate() {
-        let was = Entry::read(cur.as_ref());
-        queued += usize::from(d.rank.is_some() && !was.reviewed);
-        let Some((next, rank)) = derived(&was, d) else {
-            continue;
-        };
-        let mut writes = moves(&was, rank);
-        let mode = cur
-            .as_ref()
-            .map_or(WriteMode::Insert, |c| WriteMode::IfMatch(c.etag.clone()));
-        writes.push((next.row(&d.tunnel), mode));
-        if batches
-            .last()
-            .is_some_and(|b| b.0.len() + writes.len() > MAX_BATCH)
-        {
-            batches.push((Companions::new(), Vec::new()));
-        }
-        if let Some(last) = batches.last_mut() {
-            last.0.extend(writes);
-            last.1.push(i);
-        }
-    }
-    for (writes, sessions) in batches.into_iter().filter(|b| !b.1.is_empty()) {
-        if let Err(err) = tables.batch(QUEUE_TABLE, &writes).await {
-            tracing::debug!(error = %err, "review queue transaction redone session by session");
-            for i in sessions {
-                let d = &all[i];
-                change(tables, &d.tunnel, current[i].clone(), |cur| derived(cur, d)).await?;
-            }
-        }
-    }
-    Ok(queued)
+    let stream = futures::stream::iter(puts).buffer_unordered(16);
+    stream.try_fold(0, |n, q| async move { Ok(n + q) }).await
 }
 
-/// Takes a reviewed session out of the queue for good (its entry is kept, reviewed).
+/// Takes a reviewed session out of the queue for good.
 ///
 /// # Errors
 /// Table errors.
 pub async fn withdraw(tables: &dyn TableStore, tunnel: &str) -> Result<(), TableError> {
-    let current = read(tables, tunnel).await?;
-    change(tables, tunnel, current, |cur| {
+    let done = change(tables, tunnel, |cur| {
         let next = Entry {
             rank: String::new(),
             reviewed: true,
             ..cur.clone()
         };
         (next != *cur).then_some((next, None))
-    })
-    .await
-    .map(drop)
+    });
+    done.await.map(drop)
 }
 
-/// Sets the overdue marker of the session of rank row `due` (as a query read it) in its entry and,
-/// as a copy, in that row; `by` names the run. True when this run set it, its answer lost or not;
-/// false when another run had, or the session was derived again since (the next run decides).
+/// Marks the session of the due rank row `due` (as a query read it) announced by run `by`: true
+/// when `by` set the mark, its answer lost or not; false when another run had, or the session was
+/// derived again since (the next run reads it again).
 ///
 /// # Errors
 /// Table errors.
 pub async fn mark(tables: &dyn TableStore, due: &Stored, by: &str) -> Result<bool, TableError> {
-    let (Some(tunnel), Some(rk)) = (
-        get_str(&due.entity, "TunnelId"),
-        get_str(&due.entity, "RowKey"),
-    ) else {
-        return Ok(false);
-    };
-    let current = read(tables, tunnel).await?;
-    let mut first = true;
-    let result = change(tables, tunnel, current, |cur| {
-        // Once: after a lost race the row as queried is stale.
-        if cur.notified || !std::mem::take(&mut first) || cur.rank != rk {
+    let s = |k: &str| get_str(&due.entity, k).unwrap_or_default();
+    let (tunnel, rk, mut first) = (s("TunnelId"), s("RowKey"), true);
+    let marked = change(tables, tunnel, |cur| {
+        if !std::mem::take(&mut first) || cur.notified_by.is_some() || cur.rank != rk {
             return None;
         }
-        let mut copy = due.entity.clone();
-        copy.insert(MARKER.into(), true.into());
+        let mut row = due.entity.clone();
+        row.insert(MARKER.into(), true.into());
         let next = Entry {
-            notified: true,
-            by: by.to_owned(),
+            notified_by: Some(by.to_owned()),
             ..cur.clone()
         };
-        Some((next, Some((copy, WriteMode::IfMatch(due.etag.clone())))))
-    })
-    .await;
-    match result {
-        Ok(entry) => Ok(entry.notified && entry.by == by),
+        Some((next, Some((row, WriteMode::IfMatch(due.etag.clone())))))
+    });
+    let mine = |e: Entry| e.notified_by.as_deref() == Some(by);
+    match marked.await {
+        Ok(e) => Ok(mine(e)),
         // The answer may be what was lost: the entry tells.
-        Err(e) => match read(tables, tunnel).await {
-            Ok(row) if Entry::read(row.as_ref()).by == by => Ok(true),
-            _ => Err(e),
+        Err(err) => match get(tables, QUEUE_TABLE, PARTITION, &entry_key(tunnel)).await {
+            Ok(row) if mine(Entry::read(row.as_ref())) => Ok(true),
+            _ => Err(err),
         },
     }
 }

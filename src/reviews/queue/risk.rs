@@ -54,20 +54,6 @@ impl Reason {
             Self::Long => "long-session",
         }
     }
-
-    /// Parses [`Self::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::FailedLoginBurst,
-            Self::Unrecorded,
-            Self::EstateFinding,
-            Self::OutsideHours,
-            Self::FirstToVm,
-            Self::Long,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
 }
 
 /// Signals that need more than the session itself.
@@ -146,7 +132,7 @@ pub fn in_bursts(sessions: &[WindowRow], threshold: usize, window: Duration) -> 
 }
 
 /// What ties failed logins together: the user, the client address.
-pub fn keys(s: &WindowRow) -> Vec<(u8, String)> {
+pub(super) fn keys(s: &WindowRow) -> Vec<(u8, String)> {
     let mut k = Vec::new();
     if !user_of(s).is_empty() {
         k.push((0, user_of(s).to_lowercase()));

@@ -1,14 +1,12 @@
 //! Table operations every domain shares, over any [`TableStore`]: reads that take an absent table
 //! for absent rows ([`get`], [`page`], [`query_all`]), writes that create their table on first use
 //! ([`write_creating_table`]), and the one ETag-conditional read-modify-write ([`update`],
-//! [`update_from`], [`update_with`], and [`update_group`] for a row that moves others of its
-//! partition in the same transaction).
+//! [`update_from`], [`update_with`]).
 
 use super::{
     Entity, Filter, QueryPage, Stored, TableError, TableStore, WriteMode, strip_annotations,
 };
 use backon::{BackoffBuilder as _, ExponentialBuilder};
-use futures::TryFutureExt as _;
 
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
 pub const ATTEMPTS: usize = 8;
@@ -17,12 +15,8 @@ pub const ATTEMPTS: usize = 8;
 /// entity to write (`PartitionKey`/`RowKey` are set for it) or `None` when there is nothing to write.
 pub type Change<'a> = dyn FnMut(Option<&Stored>) -> Option<Entity> + Send + 'a;
 
-/// Other rows of the row's partition that a change writes or removes in the same entity group
-/// transaction as the row (all or nothing): rows it names, moved under new keys.
+/// Rows of the row's partition written or removed in one transaction with it (rows it names).
 pub type Companions = Vec<(Entity, WriteMode)>;
-
-/// What [`update_group`] hands a change: as [`Change`], with the row's companions.
-pub type GroupChange<'a> = dyn FnMut(Option<&Stored>) -> Option<(Entity, Companions)> + Send + 'a;
 
 /// Reads one row (absent table = absent row).
 ///
@@ -165,7 +159,7 @@ pub async fn update_from<T: TableStore + ?Sized>(
     change: &mut Change<'_>,
 ) -> Result<Option<Stored>, TableError> {
     update_with(tables, table, pk, rk, current, |cur| {
-        std::future::ready(Ok(change(cur.as_ref())))
+        std::future::ready(Ok(change(cur.as_ref()).map(|e| (e, Companions::new()))))
     })
     .await
 }
@@ -174,51 +168,12 @@ pub async fn update_from<T: TableStore + ?Sized>(
 /// written before this one (a session's index row before the session, a recording's index rows
 /// before the recording), each attempt again from the row as read then. `change` gets the row as
 /// stored now (owned, so its future borrows nothing) and fails the update with its own error.
+/// Rows it returns beside the row ([`Companions`]) are written in one transaction with it: a row
+/// naming another keeps naming one that exists, whatever fails when.
 ///
 /// # Errors
 /// Table errors, `change`'s errors; `Transient` when the row kept changing.
 pub async fn update_with<T, F, Fut>(
-    tables: &T,
-    table: &str,
-    pk: &str,
-    rk: &str,
-    current: Option<Stored>,
-    mut change: F,
-) -> Result<Option<Stored>, TableError>
-where
-    T: TableStore + ?Sized,
-    F: FnMut(Option<Stored>) -> Fut + Send,
-    Fut: Future<Output = Result<Option<Entity>, TableError>> + Send,
-{
-    update_in(tables, table, pk, rk, current, |cur| {
-        change(cur).map_ok(|next| next.map(|e| (e, Companions::new())))
-    })
-    .await
-}
-
-/// [`update_from`] whose change also writes or removes other rows of the row's partition
-/// ([`Companions`]), in one entity group transaction with the row: a row that names another keeps
-/// naming one that exists, whatever fails when. A companion's own conflict (a row to remove that is
-/// gone) is a lost race like the row's: read again and asked again.
-///
-/// # Errors
-/// As [`update_from`].
-pub async fn update_group<T: TableStore + ?Sized>(
-    tables: &T,
-    table: &str,
-    pk: &str,
-    rk: &str,
-    current: Option<Stored>,
-    change: &mut GroupChange<'_>,
-) -> Result<Option<Stored>, TableError> {
-    update_in(tables, table, pk, rk, current, |cur| {
-        std::future::ready(Ok(change(cur.as_ref())))
-    })
-    .await
-}
-
-/// The one read-modify-write loop (see [`update_from`], [`update_group`]).
-async fn update_in<T, F, Fut>(
     tables: &T,
     table: &str,
     pk: &str,

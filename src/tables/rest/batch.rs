@@ -1,4 +1,4 @@
-//! The entity group transaction (`POST $batch`): up to 100 writes and deletes to one partition in one
+//! The entity group transaction (`POST $batch`): up to 100 writes to one partition in one
 //! multipart request, all or nothing. [`body`] builds the request, [`answer`] reads the per-write
 //! statuses and ETags from the multipart response.
 
@@ -10,7 +10,7 @@ pub(crate) struct Part<'a> {
     pub mode: &'a WriteMode,
     /// Absolute URL of the table (insert) or of the entity.
     pub url: String,
-    /// The entity as JSON (nothing for a delete).
+    /// The entity as JSON (none for a delete).
     pub json: Vec<u8>,
 }
 
@@ -43,6 +43,7 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
             WriteMode::Delete(_) => "DELETE",
         };
         line(&mut out, &format!("{method} {} HTTP/1.1", p.url));
+        line(&mut out, "Content-Type: application/json");
         line(&mut out, "Accept: application/json;odata=minimalmetadata");
         line(&mut out, "DataServiceVersion: 3.0;");
         match p.mode {
@@ -52,13 +53,9 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
             }
             WriteMode::Upsert => {}
         }
-        // A delete is the request Delete Entity sends alone: no body.
-        if !matches!(p.mode, WriteMode::Delete(_)) {
-            line(&mut out, "Content-Type: application/json");
-            line(&mut out, &format!("Content-Length: {}", p.json.len()));
-            line(&mut out, "");
-            out.extend_from_slice(&p.json);
-        }
+        line(&mut out, &format!("Content-Length: {}", p.json.len()));
+        line(&mut out, "");
+        out.extend_from_slice(&p.json);
         line(&mut out, "");
     }
     line(&mut out, &format!("--changeset_{id}--"));
@@ -167,11 +164,10 @@ mod tests {
             json: Vec::new(),
         }];
         let deleting = String::from_utf8(body("b2", &delete)).expect("utf8");
-        assert!(deleting.contains(
-            "DELETE http://h/a/t(PartitionKey='p',RowKey='old') HTTP/1.1\r\n\
-             Accept: application/json;odata=minimalmetadata\r\nDataServiceVersion: 3.0;\r\n\
-             If-Match: *\r\n\r\n--changeset_b2--"
-        ));
+        assert!(
+            deleting.contains("DELETE http://h/a/t(PartitionKey='p',RowKey='old') HTTP/1.1\r\n")
+        );
+        assert!(deleting.contains("If-Match: *\r\nContent-Length: 0\r\n\r\n\r\n--changeset_b2--"));
         assert!(text.ends_with("--changeset_b1--\r\n--batch_b1--\r\n"));
     }
 

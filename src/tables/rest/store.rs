@@ -68,20 +68,14 @@ impl TableStore for TableRestClient {
         entity: &Entity,
         mode: WriteMode,
     ) -> Result<String, TableError> {
-        let (Some(pk), Some(rk)) = (get_str(entity, "PartitionKey"), get_str(entity, "RowKey"))
-        else {
-            return Err(TableError::Permanent(
-                "entity needs string PartitionKey and RowKey".to_owned(),
-            ));
-        };
-        if let WriteMode::Delete(etag) = &mode {
-            return self
-                .delete(table, pk, rk, Some(etag))
-                .await
-                .map(|()| String::new());
-        }
         let call = async {
             let name = self.table(table)?;
+            let (Some(pk), Some(rk)) = (get_str(entity, "PartitionKey"), get_str(entity, "RowKey"))
+            else {
+                return Err(TableError::Permanent(
+                    "entity needs string PartitionKey and RowKey".to_owned(),
+                ));
+            };
             let path = self.entity_path(table, pk, rk)?;
             let (method, path, headers) = match &mode {
                 // POST to the table: 409 EntityAlreadyExists when the key is taken.
@@ -90,16 +84,20 @@ impl TableStore for TableRestClient {
                 WriteMode::Upsert => (Method::PUT, path.as_str(), HeaderMap::new()),
                 // PUT with If-Match = Update Entity: 412 if changed, 404 if gone.
                 WriteMode::IfMatch(etag) => (Method::PUT, path.as_str(), http::if_match(etag)?),
-                // Sent as Delete Entity above.
-                WriteMode::Delete(_) => return Ok(String::new()),
+                WriteMode::Delete(etag) => (Method::DELETE, path.as_str(), http::if_match(etag)?),
             };
-            let body = Some(http::json(entity)?);
+            let delete = matches!(mode, WriteMode::Delete(_));
+            let body = (!delete).then(|| http::json(entity)).transpose()?;
             let request = Call {
                 headers,
                 body,
                 ..Call::new(method, path)
             };
-            http::etag_of(&http::success(self.send(request).await?).await?)
+            let res = http::success(self.send(request).await?).await?;
+            if delete {
+                return Ok(String::new());
+            }
+            http::etag_of(&res)
         };
         self.guard.run("table.write", call).await
     }

@@ -288,7 +288,7 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
         // A stale ETag fails the whole transaction.
         let stale = vec![
             (entity("p", "r4", "x", 4), WriteMode::Insert),
-            (entity("p", "r1", "gone", 1), WriteMode::Delete("*".into())),
+            (entity("p", "r2", "gone", 2), WriteMode::Delete("*".into())),
             (entity("p", "r0", "late", 0), WriteMode::IfMatch(etag)),
         ];
         let lost = s.batch(&t, &stale).await;
@@ -297,16 +297,16 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
             "{name}: {lost:?}"
         );
         assert!(s.get(&t, "p", "r4").await.expect("get").is_none(), "{name}");
-        assert!(s.get(&t, "p", "r1").await.expect("get").is_some(), "{name}");
+        assert!(s.get(&t, "p", "r2").await.expect("get").is_some(), "{name}");
         // A row moves within a transaction: one removed (by its ETag), another written.
-        let r1 = s.get(&t, "p", "r1").await.expect("get").expect("r1");
+        let r2 = s.get(&t, "p", "r2").await.expect("get").expect("r2");
         let moved = vec![
-            (entity("p", "r1", "", 1), WriteMode::Delete(r1.etag.clone())),
+            (entity("p", "r2", "", 2), WriteMode::Delete(r2.etag.clone())),
             (entity("p", "r5", "moved", 5), WriteMode::Insert),
         ];
         let etags = s.batch(&t, &moved).await.expect("move");
         assert_eq!(etags.len(), 2, "{name}");
-        assert!(s.get(&t, "p", "r1").await.expect("get").is_none(), "{name}");
+        assert!(s.get(&t, "p", "r2").await.expect("get").is_none(), "{name}");
         assert!(s.get(&t, "p", "r5").await.expect("get").is_some(), "{name}");
         let twice = s.batch(&t, &moved[..1]).await;
         assert!(
