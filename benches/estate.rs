@@ -19,8 +19,8 @@ mod fake_arm;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bastion_recordings::arm::MAX_IN_FLIGHT;
 use bastion_recordings::arm::client::ArmClient;
+use bastion_recordings::arm::{MAX_IN_FLIGHT, ResourceManager as _};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::estate::findings::Sinks;
 use bastion_recordings::estate::settings::EstateSettings;
@@ -47,10 +47,15 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 /// `n` healthy hosts, each recording into its own account, each with one live session.
-fn estate(n: usize, latency: Duration) -> Estate {
-    let mut e = Estate::default();
-    e.latency = latency;
-    e.lro_polls = 1;
+fn estate(n: usize, latency: Duration, retry_after: u64) -> Estate {
+    // The Network provider has been seen answering `Retry-After: 10` (the default of --retry-after).
+    let mut e = Estate {
+        latency,
+        lro: fake_arm::lro::Lro::Network,
+        lro_polls: 1,
+        retry_after,
+        ..Estate::default()
+    };
     for i in 0..n {
         let name = format!("bas-{i:03}");
         e.add_healthy(&name, &format!("strec{i:03}"), "recordings", AUDIT_ACCOUNT);
@@ -115,7 +120,8 @@ async fn main() {
     let throttle = usize::try_from(arg("--throttle", 40)).expect("throttle");
     let bucket = u32::try_from(arg("--bucket", 250)).expect("bucket");
     let refill = u32::try_from(arg("--refill", 25)).expect("refill");
-    let fake = FakeArm::start(estate(n, latency)).await;
+    let retry_after = arg("--retry-after", 10);
+    let fake = FakeArm::start(estate(n, latency, retry_after)).await;
     let rest = RestClient::new(None, "unused/.default", RestLimits::default());
     let paced = || ArmClient::new(rest.clone().paced(MAX_IN_FLIGHT), &fake.url).expect("client");
     let arm = paced();
@@ -160,15 +166,31 @@ async fn main() {
         "pacing answered more 429s ({throttled_paced}) than the fixed concurrency ({throttled_fixed})"
     );
 
+    // Bounded by the run's budget, as the function runs it.
+    let bounded = arm
+        .until(std::time::Instant::now() + live::BUDGET)
+        .expect("a bounded client");
     let before = fake.with(|e| e.requests.len());
     let t = Instant::now();
-    let r = live::tick(&ports, &arm, &hosts, time::Duration::minutes(120), now).await;
+    let r = live::tick(
+        &ports,
+        bounded.as_ref(),
+        &hosts,
+        time::Duration::minutes(120),
+        now,
+    )
+    .await;
     let requests = fake.with(|e| e.requests.len()) - before;
     println!(
-        "LiveSessions (202 + 1 poll per host): {requests} requests ({:.2} per host), {:.2} s, {} live, {} failed",
+        "LiveSessions (202, status polled through InProgress to Succeeded, result; Retry-After: {retry_after} s): {requests} requests ({:.2} per host), {:.2} s, {} live, {} failed",
         requests as f64 / n as f64,
         t.elapsed().as_secs_f64(),
         r.live,
         r.failed.len()
+    );
+    assert!(
+        r.failed.is_empty(),
+        "every host read within the budget: {:?}",
+        r.failed
     );
 }

@@ -142,12 +142,18 @@ struct Recorded {
 
 #[async_trait]
 impl LogsQuery for Recorded {
-    async fn query(&self, ws: &str, query: &str, timespan: &str) -> Result<Answer, RestError> {
+    async fn query(
+        &self,
+        ws: &str,
+        query: &str,
+        timespan: &str,
+        wait: std::time::Duration,
+    ) -> Result<Answer, RestError> {
         self.sent
             .lock()
             .expect("sent")
             .push((query.to_owned(), timespan.to_owned()));
-        self.inner.query(ws, query, timespan).await
+        self.inner.query(ws, query, timespan, wait).await
     }
 }
 

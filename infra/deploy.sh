@@ -3,11 +3,15 @@
 #   infra/deploy.sh <resource-group> infra/params/<env>.bicepparam
 #   infra/deploy.sh rg-bastrec-prod infra/params/multi.bicepparam   # two Bastion hosts, one catalogue
 # (the deployer needs role-assignment rights in every source's resource group, in whatever subscription)
+# 0. infra/preflight.sh first: read-only checks of every precondition; a blocking finding stops here.
 # 1. infrastructure without Event Grid subscriptions (the webhook needs the host's eventgrid_extension
 #    system key, which exists only after the code is deployed and the host has started);
 # 2. the package (dist/app.zip, built by scripts/package.sh when missing);
 # 3. waits for the system key, then deploys again with the subscriptions.
-# 0. infra/preflight.sh first: read-only checks of every precondition; a blocking finding stops here.
+# The parameters go to Resource Manager as a JSON file built from the .bicepparam, with
+# deployEventSubscriptions written into it for each pass: no inline override of a .bicepparam (whether
+# one is honoured for a parameter the file does not name depends on the Bicep CLI's version), so the
+# first pass can never ask for a system key that does not exist yet.
 # Re-running is safe: every step is idempotent.
 set -euo pipefail
 
@@ -19,9 +23,51 @@ infra/preflight.sh "$PARAMS" "$RG"
 
 [ -f dist/app.zip ] || scripts/package.sh
 
+WORK=dist/deploy
+mkdir -p "$WORK"
+trap 'rm -f "$WORK"/params-*.json "$WORK"/err' EXIT
+az bicep build-params --file "$PARAMS" --stdout -o json >"$WORK/built.json"
+python3 - "$WORK" <<'PY'
+import json, sys
+work = sys.argv[1]
+built = json.load(open(f"{work}/built.json"))
+doc = json.loads(built["parametersJson"])
+for value in (False, True):
+    doc.setdefault("parameters", {})["deployEventSubscriptions"] = {"value": value}
+    with open(f"{work}/params-{str(value).lower()}.json", "w") as f:
+        json.dump(doc, f)
+PY
+rm -f "$WORK/built.json"
+
+# A deployment of main.bicep with parameter file $1 (further az arguments after it), its stdout printed.
+# Role assignments made seconds after their custom role definition (or the app's new identity) may be
+# refused while Microsoft Entra ID and Resource Manager replicate them (RoleDefinitionDoesNotExist,
+# PrincipalNotFound): retried every DEPLOY_ROLE_WAIT_SECONDS (30) up to DEPLOY_ROLE_ATTEMPTS (10)
+# times; any other failure stops at once.
+deploy() {
+    local params=$1 attempts=${DEPLOY_ROLE_ATTEMPTS:-10} out i
+    shift
+    for i in $(seq 1 "$attempts"); do
+        if out=$(az deployment group create -g "$RG" -f infra/main.bicep -p "@$params" "$@" 2>"$WORK/err"); then
+            printf '%s\n' "$out"
+            return 0
+        fi
+        if ! grep -qE 'RoleDefinitionDoesNotExist|PrincipalNotFound' "$WORK/err"; then
+            cat "$WORK/err" >&2
+            return 1
+        fi
+        if [ "$i" -eq "$attempts" ]; then
+            cat "$WORK/err" >&2
+            echo "deploy: role definitions or the app's identity still not replicated after $attempts attempts; re-run infra/deploy.sh" >&2
+            return 1
+        fi
+        echo "deploy: a new role or identity is not replicated yet (attempt $i/$attempts), retrying in ${DEPLOY_ROLE_WAIT_SECONDS:-30} s" >&2
+        sleep "${DEPLOY_ROLE_WAIT_SECONDS:-30}"
+    done
+}
+
 echo "deploy: infrastructure"
-APP=$(az deployment group create -g "$RG" -f infra/main.bicep -p "$PARAMS" -p deployEventSubscriptions=false \
-    --query properties.outputs.functionAppName.value -o tsv)
+APP=$(deploy "$WORK/params-false.json" --query properties.outputs.functionAppName.value -o tsv)
 
 # Flex Consumption writes the package into the deployment container with the app's identity, whose role
 # there was assigned seconds ago: until the assignment propagates (minutes) the upload fails with a
@@ -47,15 +93,15 @@ for i in $(seq 1 "$attempts"); do
 done
 
 echo "deploy: waiting for the eventgrid_extension system key"
-for _ in $(seq 1 30); do
+for _ in $(seq 1 "${DEPLOY_KEY_ATTEMPTS:-30}"); do
     key=$(az functionapp keys list -g "$RG" -n "$APP" --query systemKeys.eventgrid_extension -o tsv 2>/dev/null || true)
     [ -n "$key" ] && break
     # Any request starts the host, which creates the key when it loads the Event Grid extension.
     curl -s -o /dev/null "https://$APP.azurewebsites.net/" || true
-    sleep 10
+    sleep "${DEPLOY_KEY_WAIT_SECONDS:-10}"
 done
 [ -n "${key:-}" ] || { echo "deploy: no eventgrid_extension key after 5 minutes; check the app's logs" >&2; exit 1; }
 
 echo "deploy: Event Grid subscriptions"
-az deployment group create -g "$RG" -f infra/main.bicep -p "$PARAMS" -p deployEventSubscriptions=true -o none
+deploy "$WORK/params-true.json" -o none
 echo "deploy: done ($APP)"

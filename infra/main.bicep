@@ -76,12 +76,23 @@ param auditLogsSystemTopicName string = ''
 @description('Container for poison payloads in the app account.')
 param quarantineContainer string = 'quarantine'
 
-@description('Container of the signed evidence packs in the app account (the handler writes `evidence`).')
-param evidenceContainer string = 'evidence'
-
-@description('Days each evidence blob is write-protected after creation (time-based immutability).')
+@description('Days each evidence blob of container `evidence` is write-protected after creation (time-based immutability).')
 @minValue(1)
 param evidenceImmutabilityDays int = 400
+
+@description('Set true once the evidence container\'s immutability policy is locked (infra/README.md): the template then leaves the policy alone; false writes it unlocked.')
+param evidenceImmutabilityLocked bool = false
+
+@description('Redundancy of the app account. Standard_GZRS needs a region with availability zones: infra/preflight.sh checks the region offers it; elsewhere use Standard_GRS (or Standard_ZRS / Standard_LRS).')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+])
+param appStorageSku string = 'Standard_GZRS'
 
 @description('Container for Event Grid dead letters in the app account.')
 param deadLetterContainer string = 'deadletters'
@@ -99,8 +110,8 @@ param retentionPolicy string = ''
 @description('Apply infra/lifecycle-policy.json to the recordings account (replaces its lifecycle policy).')
 param applyLifecyclePolicy bool = true
 
-@description('Create the Event Grid subscriptions (needs the package deployed first: see infra/deploy.sh).')
-param deployEventSubscriptions bool = true
+@description('Create the Event Grid subscriptions. Only once the package runs and the host has created its eventgrid_extension system key (infra/deploy.sh checks it before setting this): false never asks for that key.')
+param deployEventSubscriptions bool = false
 
 @description('Event Grid delivery attempts before dead-lettering.')
 @minValue(1)
@@ -182,7 +193,7 @@ param softDeleteDays int = 14
 @description('Bastion hosts whose BastionAuditLogs this template archives (a diagnostic setting on each): {bastionName, subscriptionId?, resourceGroup?, auditLogsAccountName? (default: the first audit-log source)}. Empty: bastionName below, or none.')
 param bastionDiagnostics array = []
 
-@description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace), bastionSubscriptionId?, bastionResourceGroup? (the host\'s, default this deployment\'s)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
+@description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host: a name, or the host\'s resource id), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace, in resource-specific mode), bastionSubscriptionId?, bastionResourceGroup? (the host\'s when bastionName is a name, default this deployment\'s)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
 param logAnalyticsWorkspaces array = []
 
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the sources name by resource id, with no grant from this template.')
@@ -190,6 +201,9 @@ param bastionHosts array = []
 
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
 param bastionDisconnect bool = false
+
+@description('Resource groups (resource ids) of the VMs Bastion sessions reach: the app\'s identity may read their VMs\' extensions there, so the estate check can tell a recording host whose RDP sessions reach VMs signing in with Microsoft Entra ID (which Microsoft documents cannot be recorded together). Empty: that check stays undecided.')
+param bastionSessionTargetGroups array = []
 
 @description('Logs Query API endpoint (sovereign clouds differ).')
 param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
@@ -402,8 +416,9 @@ module storage 'modules/storage.bicep' = {
     quarantineContainer: quarantineContainer
     deadLetterContainer: deadLetterContainer
     deploymentContainer: deploymentContainer
-    evidenceContainer: evidenceContainer
     evidenceImmutabilityDays: evidenceImmutabilityDays
+    evidenceImmutabilityLocked: evidenceImmutabilityLocked
+    skuName: appStorageSku
     queues: queues
     softDeleteDays: softDeleteDays
     publicNetworkAccess: !enablePrivateNetworking
@@ -481,13 +496,29 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
 ]
 
 // For a Bastion host the deployment manages: its BastionAuditLogs sent to the workspace it is read from.
+// The host is a name (in bastionSubscriptionId/bastionResourceGroup, default this deployment's) or a
+// resource id (which carries both).
+var workspaceDiagnosticsList = [
+  for w in filter(logAnalyticsWorkspaces, w => bool(w.?diagnostics ?? false) && !empty(w.?bastionName ?? '')): {
+    bastionName: last(split(w.bastionName, '/'))
+    subscriptionId: startsWith(w.bastionName, '/') ? split(w.bastionName, '/')[2] : (w.?bastionSubscriptionId ?? subscription().subscriptionId)
+    resourceGroup: startsWith(w.bastionName, '/') ? split(w.bastionName, '/')[4] : (w.?bastionResourceGroup ?? resourceGroup().name)
+    workspaceResourceId: w.resourceId
+  }
+]
+// One such setting per host: a host listed twice (to one workspace, a sink Azure refuses to reuse
+// for one category; or to two, which would share the setting's name) fails here, before any resource
+// (index -1). infra/preflight.sh says it in words, and also finds settings made outside this template.
+var workspaceDiagnosticsHosts = [for d in workspaceDiagnosticsList: toLower('${d.subscriptionId}/${d.resourceGroup}/${d.bastionName}')]
+var workspaceDiagnosticsChecked = length(union(workspaceDiagnosticsHosts, [])) == length(workspaceDiagnosticsHosts) ? workspaceDiagnosticsList : [workspaceDiagnosticsList[indexOf(workspaceDiagnosticsHosts, 'a Bastion host is listed twice with diagnostics in logAnalyticsWorkspaces')]]
+
 module workspaceDiagnostics 'modules/workspace-diagnostics.bicep' = [
-  for (w, i) in filter(logAnalyticsWorkspaces, w => bool(w.?diagnostics ?? false) && !empty(w.?bastionName ?? '')): {
+  for (d, i) in workspaceDiagnosticsChecked: {
     name: 'workspace-diagnostics-${i}'
-    scope: resourceGroup(w.?bastionSubscriptionId ?? subscription().subscriptionId, w.?bastionResourceGroup ?? resourceGroup().name)
+    scope: resourceGroup(d.subscriptionId, d.resourceGroup)
     params: {
-      bastionName: w.bastionName
-      workspaceResourceId: w.resourceId
+      bastionName: d.bastionName
+      workspaceResourceId: d.workspaceResourceId
       settingName: 'send-bastion-audit-logs-to-workspace'
     }
   }
@@ -501,8 +532,34 @@ module bastionAccess 'modules/bastion-access.bicep' = [
     params: {
       bastionName: last(split(id, '/'))
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
       grantDisconnect: bastionDisconnect
+    }
+  }
+]
+
+// LiveSessions polls getActiveSessions' status and result under /subscriptions/{sub}/providers/
+// Microsoft.Network/locations/…: a read at the subscription of each watched host, above every
+// resource group (a role on the host cannot reach it), granted only while hosts are watched.
+var bastionHostSubscriptions = [for id in bastionHosts: toLower(split(id, '/')[2])]
+var bastionSubscriptions = union(bastionHostSubscriptions, bastionHostSubscriptions)
+
+module bastionOperationsAccess 'modules/bastion-operations-access.bicep' = [
+  for (sub, i) in bastionSubscriptions: {
+    name: 'bastion-operations-access-${i}'
+    scope: subscription(sub)
+    params: {
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// The extensions of the VMs sessions reach (Entra ID sign-in for RDP), in the resource groups named.
+module sessionTargetsAccess 'modules/session-targets-access.bicep' = [
+  for (g, i) in bastionSessionTargetGroups: {
+    name: 'session-targets-access-${i}'
+    scope: resourceGroup(split(g, '/')[2], split(g, '/')[4])
+    params: {
+      principalId: functionApp.outputs.principalId
     }
   }
 ]
@@ -517,7 +574,6 @@ module recordingsSettingsAccess 'modules/recordings-settings-access.bicep' = [
       sources: recordings
       group: g
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
     }
   }
 ]
@@ -532,7 +588,6 @@ module recordingsAccess 'modules/recordings-access.bicep' = [
       sources: recordings
       group: g
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
       applyLifecyclePolicy: applyLifecyclePolicy
       grantDelegator: catalogueDownloadLinks
     }
@@ -547,7 +602,6 @@ module auditLogsAccess 'modules/auditlogs-access.bicep' = [
       sources: auditLogs
       group: g
       principalId: functionApp.outputs.principalId
-      appSubscriptionId: subscription().subscriptionId
     }
   }
 ]

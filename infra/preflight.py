@@ -10,7 +10,9 @@ import json
 import subprocess
 import sys
 
-SETTING_NAME = "archive-bastion-audit-logs"  # the name main.bicep gives its diagnostic settings
+SETTING_NAME = "archive-bastion-audit-logs"  # the name main.bicep gives its archive settings
+WORKSPACE_SETTING_NAME = "send-bastion-audit-logs-to-workspace"  # and its workspace settings
+ARM = "https://management.azure.com"
 ZONE_REDUNDANT_SKUS = {"standard_zrs", "standard_gzrs", "standard_ragzrs", "premium_zrs"}
 ROWS = []
 
@@ -38,20 +40,28 @@ def parameters(params_file):
     return {k: v.get("value") for k, v in doc.get("parameters", {}).items()}
 
 
+def host_ref(name, sub, rg):
+    """A Bastion host given by name (in `sub`/`rg`) or by resource id (which carries both)."""
+    parts = (name or "").strip("/").split("/")
+    if (name or "").startswith("/") and len(parts) >= 8 and parts[0].lower() == "subscriptions":
+        return {"bastion": parts[-1], "sub": parts[1], "rg": parts[3]}
+    return {"bastion": name, "sub": sub, "rg": rg}
+
+
 def sources(p, sub, rg):
     """The recording and audit-log sources and the diagnostic settings, defaults as main.bicep applies them."""
-    def norm(s, container):
+    def norm(s, container, topic=""):
         return {
             "account": s["accountName"], "sub": s.get("subscriptionId") or sub,
             "rg": s.get("resourceGroup") or rg, "container": s.get("container") or container,
-            "bastion": s.get("bastionName") or "",
+            "bastion": s.get("bastionName") or "", "topic": s.get("systemTopicName") or topic,
         }
     recs = p.get("recordingSources") or [{
         "accountName": p.get("recordingsAccountName", ""), "resourceGroup": p.get("recordingsResourceGroup"),
-        "container": p.get("recordingsContainer")}]
+        "container": p.get("recordingsContainer"), "systemTopicName": p.get("recordingsSystemTopicName")}]
     logs = p.get("auditLogSources") or [{
         "accountName": p.get("auditLogsAccountName", ""), "resourceGroup": p.get("auditLogsResourceGroup"),
-        "container": p.get("auditLogsContainer")}]
+        "container": p.get("auditLogsContainer"), "systemTopicName": p.get("auditLogsSystemTopicName")}]
     recs = [norm(s, "recordings") for s in recs]
     logs = [norm(s, "insights-logs-bastionauditlogs") for s in logs]
     diags = p.get("bastionDiagnostics") or (
@@ -60,9 +70,28 @@ def sources(p, sub, rg):
     for d in diags:
         name = (d.get("auditLogsAccountName") or logs[0]["account"]).lower()
         log = next((s for s in logs if s["account"].lower() == name), None)
-        out.append({"bastion": d["bastionName"], "sub": d.get("subscriptionId") or sub,
-                    "rg": d.get("resourceGroup") or rg, "logs": log, "logsName": name})
+        out.append({**host_ref(d["bastionName"], d.get("subscriptionId") or sub, d.get("resourceGroup") or rg),
+                    "logs": log, "logsName": name})
     return recs, logs, out
+
+
+def workspace_sinks(p, sub, rg):
+    """The workspaces read (resource id parts) and the hosts whose diagnostic setting this template adds."""
+    spaces, diags = [], []
+    for w in p.get("logAnalyticsWorkspaces") or []:
+        parts = (w.get("resourceId") or "").strip("/").split("/")
+        ws = {"id": w.get("resourceId") or "", "sub": parts[1] if len(parts) > 3 else sub,
+              "rg": parts[3] if len(parts) > 3 else rg}
+        spaces.append(ws)
+        if w.get("diagnostics") and w.get("bastionName"):
+            host = host_ref(w["bastionName"], w.get("bastionSubscriptionId") or sub, w.get("bastionResourceGroup") or rg)
+            diags.append({**host, "workspace": ws})
+    return spaces, diags
+
+
+def watched_hosts(p):
+    """The hosts the estate checks are granted on (`bastionHosts`, resource ids)."""
+    return [host_ref(h, "", "") for h in p.get("bastionHosts") or []]
 
 
 def account_id(s):
@@ -87,11 +116,13 @@ def show_bastion(h, cache={}):  # noqa: B006
     return cache[key]
 
 
-def check_bastions(recs, diags):
-    hosts = {bastion_id(h).lower(): h for h in diags}
+def check_bastions(recs, diags, extra):
+    """Every Bastion host the deployment names (by name or resource id, in any resource group)."""
+    hosts = {bastion_id(h).lower(): h for h in list(diags) + list(extra)}
     for s in recs:
         if s["bastion"]:
-            hosts.setdefault(bastion_id({**s}).lower(), {"bastion": s["bastion"], "sub": s["sub"], "rg": s["rg"]})
+            h = host_ref(s["bastion"], s["sub"], s["rg"])
+            hosts.setdefault(bastion_id(h).lower(), h)
     for h in hosts.values():
         try:
             b = show_bastion(h)
@@ -105,6 +136,43 @@ def check_bastions(recs, diags):
                 f"sku {sku or '?'}, session recording {'on' if recording else 'off'}: session recording needs the Premium SKU with recording enabled")
         else:
             row("Bastion Premium, recording on", h["bastion"], "ok", f"Premium, {b.get('location', '')}")
+
+
+def sends_audit_logs(setting):
+    return any(log.get("enabled") and (log.get("category") == "BastionAuditLogs"
+                                       or (log.get("categoryGroup") or "").lower() in ("alllogs", "audit"))
+               for log in setting.get("logs") or [])
+
+
+def settings_of(host):
+    found = az("monitor", "diagnostic-settings", "list", "--resource", bastion_id(host))
+    return found.get("value", []) if isinstance(found, dict) else (found or [])
+
+
+def check_workspace_diagnostics(diags):
+    """A workspace sink may carry BastionAuditLogs once: no other setting to the same workspace."""
+    seen = set()
+    for d in diags:
+        target = f"{d['bastion']} -> workspace {d['workspace']['id'].rsplit('/', 1)[-1]}"
+        key = bastion_id(d).lower()
+        if key in seen:
+            row("no other setting on the same sink", target, "BLOCK",
+                "the host is listed twice with diagnostics in logAnalyticsWorkspaces: the template gives it one workspace setting")
+            continue
+        seen.add(key)
+        try:
+            settings = settings_of(d)
+        except AzError as e:
+            row("no other setting on the same sink", target, "BLOCK", str(e))
+            continue
+        clash = [s["name"] for s in settings if s.get("name") != WORKSPACE_SETTING_NAME and sends_audit_logs(s)
+                 and (s.get("workspaceId") or "").lower() == d["workspace"]["id"].lower()]
+        if clash:
+            row("no other setting on the same sink", target, "BLOCK",
+                f"setting {', '.join(clash)} already sends BastionAuditLogs to this workspace (Azure refuses a sink reused for one category): "
+                "drop `diagnostics: true` for this host and keep that setting (in resource-specific mode)")
+        else:
+            row("no other setting on the same sink", target, "ok")
 
 
 def check_diagnostics(diags):
@@ -131,17 +199,15 @@ def check_diagnostics(diags):
         else:
             row("audit-log account in host's region", target, "ok", host.get("location", ""))
         try:
-            found = az("monitor", "diagnostic-settings", "list", "--resource", bastion_id(d))
+            settings = settings_of(d)
         except AzError as e:
             row("no other setting on the same sink", target, "BLOCK", str(e))
             continue
-        settings = found.get("value", []) if isinstance(found, dict) else (found or [])
         clash = [
             s["name"] for s in settings
             if s.get("name") != SETTING_NAME
             and (s.get("storageAccountId") or "").lower() == account_id(d["logs"]).lower()
-            and any(log.get("enabled") and (log.get("category") == "BastionAuditLogs" or (log.get("categoryGroup") or "").lower() in ("alllogs", "audit"))
-                    for log in s.get("logs") or [])
+            and sends_audit_logs(s)
         ]
         if clash:
             row("no other setting on the same sink", target, "BLOCK",
@@ -198,27 +264,112 @@ def allowed(permissions, action):
     return any(match(p.get("actions", [])) and not match(p.get("notActions", [])) for p in permissions)
 
 
-def check_rights(sub, rg, recs, logs, diags):
-    groups = {(sub, rg): ["roleAssignments/write"]}
+def permissions_of(scope):
+    url = f"{ARM}{scope}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01"
+    return az("rest", "--method", "get", "--url", url).get("value", [])
+
+
+DEPLOY = "Microsoft.Resources/deployments/write"
+ASSIGN = "Microsoft.Authorization/roleAssignments/write"
+DEFINE = "Microsoft.Authorization/roleDefinitions/write"
+DIAGNOSE = "Microsoft.Insights/diagnosticSettings/write"
+
+
+def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets):
+    """The deployer's rights at every scope the template writes to: each resource group a module
+    deploys into (a nested deployment there, and what it creates), the subscriptions of watched
+    hosts (the operation reader role), and the destinations of the diagnostic settings (Azure checks
+    the right to their keys when a setting is created)."""
+    scopes = {}
+
+    def need(scope, *actions):
+        scopes.setdefault(scope, set()).update(actions)
+
+    def group(s, r):
+        return f"/subscriptions/{s}/resourceGroups/{r}"
+
+    need(group(sub, rg), ASSIGN)
     for s in recs + logs:
-        groups.setdefault((s["sub"], s["rg"]), []).extend(["roleAssignments/write", "roleDefinitions/write"])
+        need(group(s["sub"], s["rg"]), DEPLOY, ASSIGN, DEFINE, "Microsoft.EventGrid/systemTopics/write")
     for d in diags:
-        groups.setdefault((d["sub"], d["rg"]), []).append("diagnosticSettings")
-    for (gsub, grg), needs in groups.items():
-        url = (f"https://management.azure.com/subscriptions/{gsub}/resourceGroups/{grg}"
-               "/providers/Microsoft.Authorization/permissions?api-version=2022-04-01")
+        need(group(d["sub"], d["rg"]), DEPLOY, DIAGNOSE)
+        if d["logs"] is not None:
+            need(account_id(d["logs"]), "Microsoft.Storage/storageAccounts/listKeys/action")
+    for w in spaces:
+        need(group(w["sub"], w["rg"]), DEPLOY, ASSIGN)
+    for d in ws_diags:
+        need(group(d["sub"], d["rg"]), DEPLOY, DIAGNOSE)
+        need(d["workspace"]["id"], "Microsoft.OperationalInsights/workspaces/sharedKeys/action")
+    for h in hosts:
+        need(group(h["sub"], h["rg"]), DEPLOY, ASSIGN, DEFINE)
+        need(f"/subscriptions/{h['sub']}", DEPLOY, ASSIGN, DEFINE)
+    for t in targets:
+        parts = t.strip("/").split("/")
+        if len(parts) >= 4:
+            need(group(parts[1], parts[3]), DEPLOY, ASSIGN, DEFINE)
+    for scope, needs in scopes.items():
+        target = scope.rstrip("/").rsplit("/", 1)[-1]
         try:
-            perms = az("rest", "--method", "get", "--url", url).get("value", [])
+            perms = permissions_of(scope)
         except AzError as e:
-            row("caller may assign roles", grg, "BLOCK", str(e))
+            row("deployer's rights", target, "BLOCK", str(e))
             continue
-        wanted = sorted({f"Microsoft.Authorization/{n}" if "/" in n else "Microsoft.Insights/diagnosticSettings/write" for n in needs})
-        missing = [a for a in wanted if not allowed(perms, a)]
+        missing = sorted(a for a in needs if not allowed(perms, a))
         if missing:
-            row("caller may assign roles", grg, "BLOCK",
-                f"missing {', '.join(missing)} (needs Owner, or Contributor + User Access Administrator)")
+            row("deployer's rights", target, "BLOCK",
+                f"missing {', '.join(missing)} on {scope} (needs Owner, or Contributor + User Access Administrator; "
+                "a diagnostic setting also needs the keys of its destination)")
         else:
-            row("caller may assign roles", grg, "ok")
+            row("deployer's rights", target, "ok")
+
+
+def check_topics(recs, logs):
+    """An account may have one Event Grid system topic: an existing one the template does not adopt fails it."""
+    accounts = {}
+    for s in recs + logs:
+        accounts.setdefault(account_id(s).lower(), s)
+        if s["topic"] and not accounts[account_id(s).lower()]["topic"]:
+            accounts[account_id(s).lower()] = s
+    for key, s in accounts.items():
+        planned = s["topic"] or f"evgt-{s['account']}"
+        try:
+            topics = az("eventgrid", "system-topic", "list", "--subscription", s["sub"], "-g", s["rg"]) or []
+        except AzError as e:
+            row("one system topic per account", s["account"], "BLOCK", str(e))
+            continue
+        other = [t.get("name") for t in topics
+                 if (t.get("source") or "").lower() == key and (t.get("name") or "").lower() != planned.lower()]
+        if other:
+            row("one system topic per account", s["account"], "BLOCK",
+                f"the account already has system topic {', '.join(other)} and may have only one: pass its name as the "
+                "source's systemTopicName (or recordingsSystemTopicName / auditLogsSystemTopicName)")
+        else:
+            row("one system topic per account", s["account"], "ok", planned)
+
+
+def check_app_storage_sku(sub, location, sku):
+    """The app account's redundancy must be offered in the region (GZRS needs availability zones)."""
+    url = f"{ARM}/subscriptions/{sub}/providers/Microsoft.Storage/skus?api-version=2023-05-01"
+    try:
+        skus = az("rest", "--method", "get", "--url", url).get("value", [])
+    except AzError as e:
+        row("app account redundancy in region", sku, "BLOCK", str(e))
+        return
+    region = location.replace(" ", "").lower()
+
+    def here(s):
+        places = {x.replace(" ", "").lower() for x in s.get("locations") or []}
+        refused = any(r.get("type") == "Location" and region in {v.replace(" ", "").lower() for v in r.get("values") or []}
+                      for r in s.get("restrictions") or [])
+        return region in places and not refused
+
+    offered = any(s.get("name") == sku and s.get("kind") == "StorageV2" and here(s) for s in skus)
+    if offered:
+        row("app account redundancy in region", sku, "ok", location)
+    else:
+        row("app account redundancy in region", sku, "BLOCK",
+            f"{sku} is not offered for StorageV2 in {location} (zone-redundant kinds need a region with availability zones): "
+            "set appStorageSku to Standard_GRS, Standard_ZRS or Standard_LRS")
 
 
 def check_region(location, zone_redundant):
@@ -261,11 +412,16 @@ def main(argv):
         print(f"preflight: {e}", file=sys.stderr)
         return 1
     recs, logs, diags = sources(p, sub, rg)
+    spaces, ws_diags = workspace_sinks(p, sub, rg)
+    hosts = watched_hosts(p)
     check_region(location, bool(p.get("zoneRedundant")))
-    check_rights(sub, rg, recs, logs, diags)
-    check_bastions(recs, diags)
+    check_app_storage_sku(sub, location, p.get("appStorageSku") or "Standard_GZRS")
+    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [])
+    check_bastions(recs, diags, [{k: h[k] for k in ("bastion", "sub", "rg")} for h in ws_diags + hosts])
     check_diagnostics(diags)
+    check_workspace_diagnostics(ws_diags)
     check_accounts(recs, logs, p.get("applyLifecyclePolicy", True) is not False)
+    check_topics(recs, logs)
     check_key_vault(p.get("keyVaultName") or "", rg)
 
     widths = [max(len(str(r[i])) for r in ROWS + [("CHECK", "TARGET", "RESULT", "")]) for i in range(3)]

@@ -53,17 +53,21 @@ DERIVED = {
     # session, its index row, queue row and (user, VM) pair, written when its inputs change.
     "review_tick": {"table": 3},
     "review_per_session": {"table": 3},
-    # EstateCheck, per host every 15 minutes: the host's open findings read, writes only on change.
-    "estate_per_host": {"table": 1},
-    # LiveSessions, per host every 5 minutes: the host's live rows read, one conditional write per
-    # session seen (its first and last sighting: about two per session).
-    "live_per_host": {"table": 1},
+    # EstateCheck, per host every 15 minutes: the host's open findings read (and, for a recording
+    # host, its live rows: the RDP sessions' VMs), writes only on change.
+    "estate_per_host": {"table": 2},
+    # LiveSessions, per host every 5 minutes: the host's live rows read and its one estate finding
+    # (check-failed:live-sessions) read by key, one conditional write per session seen (its first
+    # and last sighting: about two per session).
+    "live_per_host": {"table": 2},
     "live_per_session": {"table": 2},
 }
-# Resource Manager reads of the estate checks, per host: at most 6 when nothing changed (host,
-# diagnostic settings, blob service, container, and their pages), plus getActiveSessions with one
-# poll. ARM and Logs Query requests carry no charge; they count against throttling budgets only.
-ARM_PER_HOST_CHECK, ARM_PER_HOST_LIVE = 6, 2
+# Resource Manager reads of the estate checks, per host: 6 when nothing changed (host, diagnostic
+# settings, blob service, container, the recording target's role assignments and role definition;
+# one more per VM of recent RDP sessions), and a live-session read of 5 (the host, getActiveSessions,
+# its status monitor polled through InProgress to Succeeded, its result). ARM and Logs Query requests
+# carry no charge; they count against throttling budgets only.
+ARM_PER_HOST_CHECK, ARM_PER_HOST_LIVE = 6, 5
 
 # USD, pay-as-you-go, East US. `confirmed`: read on Microsoft's pricing page with the tools used for
 # docs/cost.md. The pricing pages render their prices in the browser and could not be read, so no

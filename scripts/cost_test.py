@@ -56,7 +56,7 @@ class Arithmetic(unittest.TestCase):
         self.assertAlmostEqual(on["invocations"]["LiveSessions"], 12 * 24 * days)
         self.assertAlmostEqual(on["lines"]["Logs Query requests (no charge)"][0], 2 * 24 * 60 * days)
         self.assertAlmostEqual(on["lines"]["Resource Manager requests (no charge)"][0],
-                               5 * (4 * 24 * days * 6 + 12 * 24 * days * 2))
+                               5 * (4 * 24 * days * 6 + 12 * 24 * days * 5))
         # Each extra one-second execution bills 1 s of the instance's memory; nothing else changes in price.
         added = on["lines"]["Flex execution time"][0] - off["lines"]["Flex execution time"][0]
         self.assertAlmostEqual(added, 2.0 * (24 * 60 + 4 * 24 + 12 * 24) * days)

@@ -88,6 +88,59 @@ pub fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, fmt).ok().filter(|_| s.len() == 10)
 }
 
+/// A timestamp as a service may write it beyond RFC 3339: [`timestamp`]'s forms, and the same
+/// with date and time fields not padded to two digits (`2019-1-1T12:00:00.0000Z`, the documented
+/// example of Bastion's `startTime`), a space for `T`, and `Z`, an offset or nothing (UTC) after
+/// it. `None` for anything else: the caller keeps the text and goes on without the time.
+pub fn timestamp_lenient(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    if let Some(t) = timestamp(s) {
+        return Some(t);
+    }
+    let (date, rest) = s.split_once(['T', 't', ' '])?;
+    let (clock, zone) = match rest.find(['Z', 'z', '+']).or_else(|| rest.rfind('-')) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let pad = |part: &str, width: usize| -> Option<String> {
+        (!part.is_empty() && part.len() <= width && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| format!("{part:0>width$}"))
+    };
+    let ymd: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = ymd.as_slice() else {
+        return None;
+    };
+    let hms: Vec<&str> = clock.split(':').collect();
+    let (h, mi, sec) = match hms.as_slice() {
+        [h, mi] => (*h, *mi, "0"),
+        [h, mi, sec] => (*h, *mi, *sec),
+        _ => return None,
+    };
+    let (whole, fraction) = sec.split_once('.').unwrap_or((sec, ""));
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let zone = match zone {
+        "" | "z" => "Z",
+        z => z,
+    };
+    let fraction = if fraction.is_empty() {
+        String::new()
+    } else {
+        format!(".{fraction}")
+    };
+    let text = format!(
+        "{}-{}-{}T{}:{}:{}{fraction}{zone}",
+        pad(y, 4)?,
+        pad(m, 2)?,
+        pad(d, 2)?,
+        pad(h, 2)?,
+        pad(mi, 2)?,
+        pad(whole, 2)?
+    );
+    OffsetDateTime::parse(&text, &Rfc3339).ok()
+}
+
 /// Every day from `first` to `last`, both included (none when `last` is before `first`).
 pub fn days(first: Date, last: Date) -> impl Iterator<Item = Date> {
     std::iter::successors(Some(first), |d| d.next_day()).take_while(move |d| *d <= last)
@@ -103,6 +156,39 @@ mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
+
+    #[test]
+    fn lenient_timestamps_read_unpadded_fields_and_refuse_the_rest() {
+        for (text, want) in [
+            ("2019-1-1T12:00:00.0000Z", datetime!(2019-01-01 12:00 UTC)),
+            (
+                "2025-03-14T09:03:54.0000Z",
+                datetime!(2025-03-14 09:03:54 UTC),
+            ),
+            ("2025-3-4 9:3:5Z", datetime!(2025-03-04 09:03:05 UTC)),
+            ("2025-3-4T9:03", datetime!(2025-03-04 09:03 UTC)),
+            (
+                "2025-3-4T09:03:05.5+01:00",
+                datetime!(2025-03-04 08:03:05.5 UTC),
+            ),
+            (
+                "2025-3-4T09:03:05-02:00",
+                datetime!(2025-03-04 11:03:05 UTC),
+            ),
+        ] {
+            assert_eq!(timestamp_lenient(text), Some(want), "{text}");
+        }
+        for bad in [
+            "",
+            "soon",
+            "2025-13-1T00:00:00Z",
+            "2025-1-1",
+            "1/1/2019 12:00",
+            "2025-1-1T1:2:3.x",
+        ] {
+            assert_eq!(timestamp_lenient(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn days_dates_and_the_last_day_of_an_exclusive_end() {

@@ -11,8 +11,6 @@ param group string
 @description('Object id of the Function App identity.')
 param principalId string
 
-@description('Subscription id of the Function App (role names elsewhere carry their subscription).')
-param appSubscriptionId string
 
 // Exactly what the functions do with hour blobs: AuditLogCreated and AuditLogTail read them,
 // AuditLogCreated and Reconcile read and write their retention tags, RetentionSweep finds expired
@@ -40,8 +38,9 @@ resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@20
 ]
 
 // Custom role names are unique per tenant (see recordings-access.bicep).
-var sameSubscription = toLower(subscription().subscriptionId) == toLower(appSubscriptionId)
-var roleName = sameSubscription ? 'Bastion audit logs retention (${resourceGroup().name})' : 'Bastion audit logs retention (${resourceGroup().name}, ${subscription().subscriptionId})'
+// Custom role names are unique per tenant: the resource group's name alone collides between two
+// deployments whose sources' resource groups share a name in two subscriptions.
+var roleName = 'Bastion audit logs retention (${resourceGroup().name}, ${subscription().subscriptionId})'
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, resourceGroup().id, 'bastion-auditlogs-retention')

@@ -1,5 +1,6 @@
 // What the estate checks (EstateCheck, LiveSessions) and the disconnect action need on ONE Bastion host
-// (BASTION_HOSTS), deployed in the host's resource group: a least-privilege custom role with the host's
+// (BASTION_HOSTS), deployed in the host's resource group (the status and result URLs of its
+// long-running getActiveSessions lie above it: bastion-operations-access.bicep): a least-privilege custom role with the host's
 // read, its live sessions and its diagnostic settings, assigned on the host; and, only when disconnect
 // is enabled (BASTION_DISCONNECT), a second custom role with the disconnect action alone. Reader would
 // do the reads but not the two actions; Network Contributor could reconfigure the host.
@@ -13,15 +14,17 @@ param bastionName string
 @description('Principal id of the function app\'s system-assigned identity.')
 param principalId string
 
-@description('Subscription id of the Function App (role names elsewhere carry their subscription).')
-param appSubscriptionId string
 
 @description('Grant the disconnect action (BASTION_DISCONNECT=true).')
 param grantDisconnect bool = false
 
+// `bastionHosts/*/read`: the result of getActiveSessions when the service points its Location
+// under the host (the specification's example), and the sessions' next pages; neither has an
+// action of its own in the provider's operation list.
 var monitorActions = [
   'Microsoft.Network/bastionHosts/read'
   'Microsoft.Network/bastionHosts/getactivesessions/action'
+  'Microsoft.Network/bastionHosts/*/read'
   'Microsoft.Insights/diagnosticSettings/read'
 ]
 
@@ -33,14 +36,13 @@ resource bastion 'Microsoft.Network/bastionHosts@2024-05-01' existing = {
   name: bastionName
 }
 
-// Custom role names are unique per tenant: the subscription id is added outside the app's own.
-var sameSubscription = toLower(subscription().subscriptionId) == toLower(appSubscriptionId)
-var nameSuffix = sameSubscription ? resourceGroup().name : '${resourceGroup().name}, ${subscription().subscriptionId}'
+// Custom role names are unique per tenant: the resource group's name alone collides between two
+// deployments whose hosts' resource groups share a name in two subscriptions.
 
 resource monitorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, resourceGroup().id, 'bastion-estate-monitor')
   properties: {
-    roleName: 'Bastion estate monitor (${nameSuffix})'
+    roleName: 'Bastion estate monitor (${resourceGroup().name}, ${subscription().subscriptionId})'
     description: 'Read a Bastion host, its diagnostic settings and its live sessions. No change to the host.'
     type: 'CustomRole'
     assignableScopes: [
@@ -60,7 +62,7 @@ resource monitorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
 resource disconnectRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (grantDisconnect) {
   name: guid(subscription().id, resourceGroup().id, 'bastion-session-disconnect')
   properties: {
-    roleName: 'Bastion session disconnect (${nameSuffix})'
+    roleName: 'Bastion session disconnect (${resourceGroup().name}, ${subscription().subscriptionId})'
     description: 'Disconnect live Bastion sessions. Nothing else.'
     type: 'CustomRole'
     assignableScopes: [

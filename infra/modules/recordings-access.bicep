@@ -17,8 +17,6 @@ param group string
 @description('Object id of the Function App identity.')
 param principalId string
 
-@description('Subscription id of the Function App (role names elsewhere carry their subscription).')
-param appSubscriptionId string
 
 @description('Apply infra/lifecycle-policy.json (tiering by retentionClass) to each account. It REPLACES any lifecycle policy on the account.')
 param applyLifecyclePolicy bool
@@ -57,8 +55,9 @@ resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@20
 // Custom role names are unique per tenant: the resource group's name alone could repeat in another
 // subscription, so the subscription id is added there (never for the app's own subscription, whose
 // roles keep the name they always had).
-var sameSubscription = toLower(subscription().subscriptionId) == toLower(appSubscriptionId)
-var roleName = sameSubscription ? 'Bastion recordings retention (${resourceGroup().name})' : 'Bastion recordings retention (${resourceGroup().name}, ${subscription().subscriptionId})'
+// Custom role names are unique per tenant: the resource group's name alone collides between two
+// deployments whose sources' resource groups share a name in two subscriptions.
+var roleName = 'Bastion recordings retention (${resourceGroup().name}, ${subscription().subscriptionId})'
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, resourceGroup().id, 'bastion-recordings-retention')

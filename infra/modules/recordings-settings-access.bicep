@@ -1,6 +1,6 @@
 // What the estate checks read of the EXISTING recording accounts of ONE resource group (deployed there):
-// the blob service (versioning, CORS for the portal player) and the recording container
-// (immutability), at the account ids functionapp.bicep sets in RECORDINGS_ACCOUNT_IDS from the same
+// the blob service (versioning, CORS for the portal player), the recording container
+// (immutability) and who may write it (role assignments and definitions), at the account ids functionapp.bicep sets in RECORDINGS_ACCOUNT_IDS from the same
 // sources (so no account list, which would need read on the whole subscription). A custom role with
 // exactly those two control-plane reads, defined once per resource group and assigned on each account: no data access
 // (the container-scoped role of recordings-access.bicep does that) and no keys (Reader would allow
@@ -17,12 +17,14 @@ param group string
 @description('Object id of the Function App identity.')
 param principalId string
 
-@description('Subscription id of the Function App (role names elsewhere carry their subscription).')
-param appSubscriptionId string
 
+// The role assignments and definitions: whether the identity a host records with (Bastion
+// api-version 2026-01-01, sessionRecordingConfiguration) may write the recording container.
 var actions = [
   'Microsoft.Storage/storageAccounts/blobServices/read'
   'Microsoft.Storage/storageAccounts/blobServices/containers/read'
+  'Microsoft.Authorization/roleAssignments/read'
+  'Microsoft.Authorization/roleDefinitions/read'
 ]
 
 var accounts = filter(sources, s => s.group == group && s.firstOfAccount)
@@ -33,14 +35,15 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = [
   }
 ]
 
-var sameSubscription = toLower(subscription().subscriptionId) == toLower(appSubscriptionId)
-var roleName = sameSubscription ? 'Bastion recordings settings reader (${resourceGroup().name})' : 'Bastion recordings settings reader (${resourceGroup().name}, ${subscription().subscriptionId})'
+// Custom role names are unique per tenant: the resource group's name alone collides between two
+// deployments whose sources' resource groups share a name in two subscriptions.
+var roleName = 'Bastion recordings settings reader (${resourceGroup().name}, ${subscription().subscriptionId})'
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, resourceGroup().id, 'bastion-recordings-settings-reader')
   properties: {
     roleName: roleName
-    description: 'Read the blob service and container settings of the recording accounts (versioning, CORS, immutability). No data, no keys.'
+    description: 'Read the blob service and container settings of the recording accounts (versioning, CORS, immutability) and their role assignments. No data, no keys.'
     type: 'CustomRole'
     assignableScopes: [
       resourceGroup().id

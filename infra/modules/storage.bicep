@@ -23,13 +23,24 @@ param deadLetterContainer string
 @description('Container the Flex Consumption plan deploys the app package from.')
 param deploymentContainer string
 
-@description('Container of the signed evidence packs (EvidencePack timer, handler evidence).')
-param evidenceContainer string
-
 @description('Days each evidence blob is write-protected after creation (time-based immutability; auditors keep 12 months).')
 @minValue(1)
 @maxValue(146000)
 param evidenceImmutabilityDays int
+
+@description('The evidence container\'s immutability policy has been locked: the template then leaves it alone (the API writes unlocked policies only, so every later deployment would fail on it).')
+param evidenceImmutabilityLocked bool
+
+@description('Redundancy of the app account: Standard_GZRS where the region has availability zones (infra/preflight.sh checks), else Standard_GRS, Standard_ZRS or Standard_LRS.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+])
+param skuName string = 'Standard_GZRS'
 
 @description('Queues the functions use (queue triggers and outputs).')
 param queues array
@@ -49,7 +60,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   kind: 'StorageV2'
   // checkov:skip=CKV_AZURE_35:The firewall defaults to Deny with enablePrivateNetworking; without VNet integration the Flex app has no fixed outbound addresses to allow. Access is Entra-only (shared keys off).
   sku: {
-    name: 'Standard_GZRS'
+    name: skuName
   }
   properties: {
     accessTier: 'Hot'
@@ -103,19 +114,22 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
-// The product's own evidence: a time-based immutability policy (container level, unlocked so an
-// operator can extend it; lock it once reviewed: a locked policy can only be lengthened). Blobs can
-// be created but neither overwritten nor deleted until the period ends. Writing needs only the Storage
-// Blob Data Owner role the app already holds on this account (app-access.bicep).
+// The product's own evidence, in the container the handler writes (`evidence`, src/functions/evidence.rs):
+// a time-based immutability policy. Blobs can be created but neither overwritten nor deleted until the
+// period ends. The template writes it UNLOCKED (the only state its API creates): an unlocked policy can
+// still be shortened or deleted by whoever may change the container, so it is no compliance-grade
+// protection until an operator locks it (infra/README.md, Evidence container). Once locked, the API
+// refuses every write of it, so evidenceImmutabilityLocked=true makes the template leave it alone.
+// Writing needs only the Storage Blob Data Owner role the app already holds on this account (app-access.bicep).
 resource evidence 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
-  name: evidenceContainer
+  name: 'evidence'
   properties: {
     publicAccess: 'None'
   }
 }
 
-resource evidenceImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+resource evidenceImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!evidenceImmutabilityLocked) {
   parent: evidence
   name: 'default'
   properties: {

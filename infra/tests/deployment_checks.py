@@ -60,3 +60,55 @@ def register(check, main, text, infra):
         policy = json.loads((infra / "lifecycle-policy.json").read_text())
         written = {a for r in policy["rules"] for a in r["definition"]["actions"]["baseBlob"]}
         assert written - {"tierToArchive"} <= kept, f"actions the archive-free copy would drop: {sorted(written - {'tierToArchive'} - kept)}"
+
+    @check("custom role names are unique per tenant: every one carries its subscription id")
+    def _():
+        bad = []
+        for path, source in text.items():
+            code = re.sub(r"//.*", "", source)
+            for block in code.split("resource ")[1:]:
+                if "'Microsoft.Authorization/roleDefinitions@" not in block.split("\n")[0]:
+                    continue
+                name = re.search(r"roleName: (.+)", block).group(1).strip()
+                if name.startswith("'"):
+                    literal = name
+                else:  # a var: its definition
+                    literal = re.search(r"var %s = (.+)" % re.escape(name), code).group(1)
+                if "${subscription().subscriptionId}" not in literal or "?" in literal:
+                    bad.append(f"{path.name}: {literal}")
+        assert not bad, bad
+
+    @check("workspace diagnostics: a host by name or resource id, at most once; no key asked before it exists")
+    def _():
+        main = text[infra / "main.bicep"]
+        assert "bastionName: last(split(w.bastionName, '/'))" in main
+        assert "startsWith(w.bastionName, '/') ? split(w.bastionName, '/')[2]" in main
+        assert "startsWith(w.bastionName, '/') ? split(w.bastionName, '/')[4]" in main
+        assert "for (d, i) in workspaceDiagnosticsChecked:" in main
+        assert "length(union(workspaceDiagnosticsHosts, [])) == length(workspaceDiagnosticsHosts) ? workspaceDiagnosticsList :" in main
+        assert main_params(main)["deployEventSubscriptions"] == "false", "the template never asks for the key unless told it exists"
+
+    @check("app account redundancy is a parameter (GZRS only where the region has zones; the preflight checks it)")
+    def _():
+        storage = text[infra / "modules/storage.bicep"]
+        assert "name: skuName" in storage and "'Standard_GZRS'" not in storage.split("param skuName")[1].split("resource ")[1]
+        assert main_params(text[infra / "main.bicep"])["appStorageSku"] == "'Standard_GZRS'"
+        assert "skuName: appStorageSku" in text[infra / "main.bicep"]
+        assert "check_app_storage_sku" in (infra / "preflight.py").read_text()
+
+    @check("the Network operation reads: at subscription scope, one per subscription of the watched hosts, none without hosts")
+    def _():
+        ops = text[infra / "modules/bastion-operations-access.bicep"]
+        assert "targetScope = 'subscription'" in ops
+        assert "'Microsoft.Network/locations/operations/read'" in ops and "'Microsoft.Network/locations/operationResults/read'" in ops
+        main = text[infra / "main.bicep"]
+        assert "var bastionHostSubscriptions = [for id in bastionHosts: toLower(split(id, '/')[2])]" in main
+        assert "var bastionSubscriptions = union(bastionHostSubscriptions, bastionHostSubscriptions)" in main
+        assert "for (sub, i) in bastionSubscriptions:" in main and "scope: subscription(sub)" in main
+        host = text[infra / "modules/bastion-access.bicep"]
+        assert "locations/operation" not in re.sub(r"//.*", "", host), "a role on the host cannot carry it"
+
+
+def main_params(main):
+    """`param name type = default` of main.bicep: name -> default text."""
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^param (\w+) \w+ = (.+)$", main, re.M)}

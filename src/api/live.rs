@@ -76,6 +76,8 @@ pub(super) async fn disconnect(
         who: &who,
     };
     let now = api.app.ports.clock.now();
+    // An HTTP caller waits: no Resource Manager wait outlives what the request may take.
+    let arm = crate::arm::bounded(arm, std::time::Instant::now() + disconnect::BUDGET);
     let done = disconnect::disconnect(tables, arm.as_ref(), &req, now)
         .await
         .map_err(|disconnect::DisconnectError::Table(e)| ApiError::from(e))?;

@@ -3,19 +3,28 @@
 //!
 //! [`ResourceManager`] is the seam the estate checks take (a trait object, so tests can fake it);
 //! [`model`] holds the answer shapes as the REST specifications document them; [`client`] is the
-//! HTTP implementation (long-running operations and `nextLink` paging included).
+//! HTTP implementation, [`lro`] its long-running operations and `nextLink` paging.
 
 pub mod client;
+pub mod lro;
 pub mod model;
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 
 pub use self::model::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
+    RoleAssignment, RoleDefinition,
 };
 
-/// `api-version` of `Microsoft.Network/bastionHosts` (has `enableSessionRecording`).
-pub const BASTION_API: &str = "2024-05-01";
+/// `api-version` of `Microsoft.Network/bastionHosts`: 2026-01-01 carries the recording target
+/// (`sessionRecordingConfiguration`) and the host's identity.
+pub const BASTION_API: &str = "2026-01-01";
+/// The version used where Resource Manager does not know [`BASTION_API`] (has
+/// `enableSessionRecording`, not the target).
+pub const BASTION_API_FALLBACK: &str = "2024-05-01";
 /// `api-version` of `Microsoft.Insights/diagnosticSettings`.
 pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 /// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
@@ -31,6 +40,12 @@ pub use crate::rest::RestError as ArmError;
 /// The Resource Manager calls the estate checks and the live-session watch make.
 #[async_trait]
 pub trait ResourceManager: Send + Sync + 'static {
+    /// The same calls, ending by `until` at the latest (the end of the run): a `Retry-After` or
+    /// a poll that would pass it is not waited. `None` when the implementation has no clock to
+    /// bound (in-memory fakes): use it as it is.
+    fn until(&self, _until: Instant) -> Option<Arc<dyn ResourceManager>> {
+        None
+    }
     /// `GET {host}`: the Bastion host.
     async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, ArmError>;
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
@@ -45,6 +60,22 @@ pub trait ResourceManager: Send + Sync + 'static {
     /// `GET {workspace}`: the Log Analytics workspace's customer id (the id its queries use);
     /// `None` when not visible.
     async fn workspace_customer_id(&self, workspace_id: &str) -> Result<Option<String>, ArmError>;
+    /// `GET {account}/blobServices/default/containers/{container}/providers/Microsoft.Authorization/roleAssignments`
+    /// of `principal_id` (at, above or below the container).
+    async fn role_assignments(
+        &self,
+        account_id: &str,
+        container: &str,
+        principal_id: &str,
+    ) -> Result<Vec<RoleAssignment>, ArmError>;
+    /// `GET {account}/providers/Microsoft.Authorization/roleDefinitions/{guid}` of a definition id.
+    async fn role_definition(
+        &self,
+        account_id: &str,
+        definition_id: &str,
+    ) -> Result<RoleDefinition, ArmError>;
+    /// `GET {vm}/extensions/{name}`: whether the VM has that extension.
+    async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, ArmError>;
     /// `POST {host}/getActiveSessions`: every page of the long-running operation.
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, ArmError>;
     /// `POST {host}/disconnectActiveSessions` for `session_ids`: each session's state.
@@ -53,6 +84,11 @@ pub trait ResourceManager: Send + Sync + 'static {
         host_id: &str,
         session_ids: &[String],
     ) -> Result<Vec<DisconnectResult>, ArmError>;
+}
+
+/// A `ResourceManager` bounded by `until` when it can be, else itself.
+pub fn bounded(arm: &Arc<dyn ResourceManager>, until: Instant) -> Arc<dyn ResourceManager> {
+    arm.until(until).unwrap_or_else(|| arm.clone())
 }
 
 /// The parts of a resource id: `(subscription, resource group, last name)`, when it has them.

@@ -7,7 +7,7 @@ use futures::StreamExt as _;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::findings::{HostFacts, Sinks, evaluate};
+use super::findings::{HostFacts, Sinks, evaluate, target_of};
 use super::settings::EstateSettings;
 use super::store;
 use crate::arm::ResourceManager;
@@ -16,6 +16,10 @@ use crate::ports::Ports;
 
 /// Hosts read at once at most: 100 hosts fit one tick; the pacer lowers the requests out below it.
 pub const CONCURRENCY: usize = 8;
+/// How long one `EstateCheck` run may call Resource Manager (the timer fires every 15 minutes): a
+/// `Retry-After` that would pass it ends that part of the run at once (`check-failed:<part>`,
+/// "throttled until …"), instead of holding the run, and the next ones, up.
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What one check did.
 #[derive(Debug, Default)]
@@ -55,9 +59,10 @@ async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &S
     let Some(Ok(settings)) = &facts.diagnostics else {
         return out;
     };
+    // `workspaceId: ""` is no workspace: nothing to look up.
     let ids: std::collections::BTreeSet<String> = settings
         .iter()
-        .filter_map(|s| s.properties.workspace_id.as_deref())
+        .filter_map(|s| s.properties.workspace())
         .map(str::to_ascii_lowercase)
         .filter(|w| !sinks.workspaces.contains(w))
         .collect();
@@ -125,7 +130,7 @@ async fn one<'a>(
     usize,
     Result<Vec<Notification<Value>>, crate::tables::TableError>,
 ) {
-    let facts = read(ports, arm, settings, host).await;
+    let facts = read(ports, arm, settings, host, now).await;
     let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
     let open = ev.findings.len();
     (
@@ -135,29 +140,59 @@ async fn one<'a>(
     )
 }
 
-/// Reads one host: the host, its diagnostic settings, and its recording source's blob service
-/// and container (4 requests), the account's resource id taken from `RECORDINGS_ACCOUNT_IDS`.
+/// Reads one host: the host and its diagnostic settings; its recording source's blob service and
+/// container (the account's resource id taken from `RECORDINGS_ACCOUNT_IDS`), the source being the
+/// one the host records into when its answer names it, else the one labelled with the host; who
+/// may write that target; and the VMs of its recent RDP sessions that sign in with Entra ID.
 pub async fn read(
     ports: &Ports,
     arm: &dyn ResourceManager,
     settings: &EstateSettings,
     host: &str,
+    now: OffsetDateTime,
 ) -> HostFacts {
     let (h, diagnostics) = tokio::join!(arm.bastion_host(host), arm.diagnostic_settings(host));
+    let recordings = ports.sources.recordings();
     let mut facts = HostFacts {
-        host: Some(h),
+        at: Some(now),
+        watched: recordings
+            .iter()
+            .map(|s| format!("{}/{}", s.account(), s.container).to_ascii_lowercase())
+            .collect(),
         diagnostics: Some(diagnostics),
         ..HostFacts::default()
     };
+    let target = h
+        .as_ref()
+        .ok()
+        .and_then(|h| h.properties.session_recording_configuration.as_ref())
+        .and_then(|c| c.target())
+        .and_then(target_of);
+    let principal = h
+        .as_ref()
+        .ok()
+        .and_then(|h| h.recording_principal().map(str::to_owned));
+    let recording_on = h
+        .as_ref()
+        .is_ok_and(|h| h.properties.enable_session_recording);
+    facts.host = Some(h);
     let name = store::host_name(host);
-    let source = ports.sources.recordings().iter().find(|s| {
-        s.bastion_id
-            .as_deref()
-            .is_some_and(|id| id.eq_ignore_ascii_case(host))
-            || s.bastion
+    let targeted = target
+        .as_ref()
+        .and_then(|(a, c)| recordings.iter().find(|s| s.is(a, c)));
+    let source = targeted.or_else(|| {
+        recordings.iter().find(|s| {
+            s.bastion_id
                 .as_deref()
-                .is_some_and(|b| b.eq_ignore_ascii_case(name))
+                .is_some_and(|id| id.eq_ignore_ascii_case(host))
+                || s.bastion
+                    .as_deref()
+                    .is_some_and(|b| b.eq_ignore_ascii_case(name))
+        })
     });
+    if recording_on {
+        facts.entra_rdp_vms = entra_rdp_vms(ports, arm, host, now).await;
+    }
     let Some(source) = source else {
         return facts;
     };
@@ -166,11 +201,89 @@ pub async fn read(
         facts.unknown_account = Some(source.account().to_owned());
         return facts;
     };
-    let (svc, container) = tokio::join!(
+    let writable = async {
+        match (targeted, principal) {
+            (Some(_), Some(p)) => Some(may_write(arm, account, &source.container, &p).await),
+            _ => None,
+        }
+    };
+    let (svc, container, writable) = tokio::join!(
         arm.blob_service(account),
-        arm.container(account, &source.container)
+        arm.container(account, &source.container),
+        writable
     );
     facts.blob_service = Some(svc);
     facts.container = Some(container);
+    facts.target_writable = writable;
     facts
+}
+
+/// The blob write data action Bastion's identity needs on its target.
+const BLOB_WRITE: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write";
+
+/// True when a role assignment of `principal` at, above or below `container` grants a role whose
+/// data actions carry the blob write (a role definition that cannot be read counts as not granting).
+async fn may_write(
+    arm: &dyn ResourceManager,
+    account: &str,
+    container: &str,
+    principal: &str,
+) -> Result<bool, crate::arm::ArmError> {
+    let assignments = arm.role_assignments(account, container, principal).await?;
+    let container_scope =
+        format!("{account}/blobServices/default/containers/{container}").to_ascii_lowercase();
+    let mut definitions: Vec<String> = assignments
+        .iter()
+        .filter(|a| {
+            // At or above the container (an assignment below it does not reach the container).
+            a.properties.scope.as_deref().is_none_or(|s| {
+                container_scope.starts_with(&s.trim_end_matches('/').to_ascii_lowercase())
+            })
+        })
+        .filter_map(|a| a.properties.role_definition_id.clone())
+        .collect();
+    definitions.sort();
+    definitions.dedup();
+    for id in definitions {
+        if arm
+            .role_definition(account, &id)
+            .await?
+            .allows_data(BLOB_WRITE)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Most VMs one check asks about per host.
+const ENTRA_VMS: usize = 10;
+/// The extension a Windows VM signs users in with Microsoft Entra ID through.
+const ENTRA_EXTENSION: &str = "AADLoginForWindows";
+
+/// The VMs of this host's RDP sessions seen in the last day that have [`ENTRA_EXTENSION`] (at most
+/// [`ENTRA_VMS`] asked); `None` when the live-session table could not be read.
+async fn entra_rdp_vms(
+    ports: &Ports,
+    arm: &dyn ResourceManager,
+    host: &str,
+    now: OffsetDateTime,
+) -> crate::estate::findings::Part<Vec<String>> {
+    let since = crate::dates::format_utc_millis(now - time::Duration::days(1));
+    let rows = match super::live::rdp_targets(ports.tables.as_ref(), host, &since).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "live sessions not read for the Entra ID check");
+            return None;
+        }
+    };
+    let mut found = Vec::new();
+    for vm in rows.into_iter().take(ENTRA_VMS) {
+        match arm.vm_extension(&vm, ENTRA_EXTENSION).await {
+            Ok(true) => found.push(crate::estate::store::host_name(&vm).to_owned()),
+            Ok(false) => {}
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(found))
 }

@@ -18,6 +18,8 @@ use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 pub const DISCONNECTS_TABLE: &str = "disconnects";
 /// Notification type.
 pub const DISCONNECTED: &str = "session.disconnected";
+/// How long a disconnect may wait on Resource Manager (its caller is a person at the API).
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(25);
 /// Longest reason kept (characters).
 pub const MAX_REASON: usize = 500;
 

@@ -4,6 +4,13 @@
 //! host whose recording is off, or through the native client on a host that allows it (Entra ID
 //! sign-in through the native client leaves the user name empty). Rows are written
 //! ETag-conditionally: of two instances, the one that inserts the row announces the session.
+//!
+//! A session's `startTime` is stored as the service wrote it (`StartTimeRaw`) and, when it can be
+//! read ([`crate::dates::timestamp_lenient`]: the documented example is not RFC 3339), as a
+//! timestamp (`StartTime`); one that cannot be read fails nothing. A host whose sessions could not
+//! be read (a role missing, the operation still running at the end of the run, throttled past it)
+//! keeps its stored sessions as they were and gets the estate finding `check-failed:live-sessions`,
+//! cleared by the next tick that reads it.
 
 use futures::StreamExt as _;
 use serde_json::{Value, json};
@@ -24,8 +31,15 @@ pub const LIVE_TABLE: &str = "livesessions";
 pub const FUNCTION: &str = "LiveSessions";
 /// Notification type of a session that will never reach a recording.
 pub const UNRECORDABLE: &str = "session.unrecordable";
-/// Hosts read at once.
-const CONCURRENCY: usize = 8;
+/// Hosts read at once: most of a host's read is waiting between polls (the Network provider asks
+/// for 10 s), which costs Resource Manager nothing; the client's pacer bounds the requests out.
+const CONCURRENCY: usize = 32;
+/// How long one `LiveSessions` run may call Resource Manager (the timer fires every 5 minutes, so
+/// a run never reaches the next): a poll or a `Retry-After` that would pass it ends that host's read
+/// at once.
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
+/// The estate finding of a host whose live sessions could not be read.
+pub const CHECK_FAILED: &str = "check-failed:live-sessions";
 
 /// Why a live session cannot be recorded, if it cannot.
 pub fn unrecordable(host: &BastionHost, s: &ActiveSession) -> Option<&'static str> {
@@ -68,6 +82,24 @@ pub async fn tick(
         .await;
     let mut report = Report::default();
     for (host, result) in results {
+        let failed = match &result {
+            Err(WatchError::Arm(e)) => {
+                let (level, evidence) = super::findings::failure("live-sessions", e, Some(now));
+                Some(super::findings::Finding {
+                    code: CHECK_FAILED.to_owned(),
+                    level,
+                    evidence,
+                })
+            }
+            _ => None,
+        };
+        if !matches!(result, Err(WatchError::Table(_))) {
+            let tables = ports.tables.as_ref();
+            match super::store::apply_one(tables, host, CHECK_FAILED, failed, now).await {
+                Ok(mut n) => report.notifications.append(&mut n),
+                Err(e) => tracing::warn!(error = %e, "live-session finding not stored"),
+            }
+        }
         match result {
             Ok((live, mut n)) => {
                 report.live += live;
@@ -173,12 +205,14 @@ fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, a
         .and_then(|c| get_str(&c.entity, "FirstSeen"))
         .unwrap_or(at);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let start = s.started().map(format_utc_millis).unwrap_or_default();
     let e = json!({
         "Host": host, "HostName": host_name(host), "SessionId": s.session_id,
         "UserName": text(&s.user_name), "TargetHost": text(&s.target_host_name),
         "TargetIp": text(&s.target_ip_address), "TargetResourceId": text(&s.target_resource_id),
         "ResourceType": text(&s.resource_type), "Protocol": text(&s.protocol),
-        "StartTime": text(&s.start_time), "DurationMins": s.session_duration_in_mins.unwrap_or(0.0),
+        "StartTime": start, "StartTimeRaw": text(&s.start_time),
+        "DurationMins": s.session_duration_in_mins.unwrap_or(0.0),
         "FirstSeen": first, "LastSeen": at, "Status": "live", "Unrecordable": why.unwrap_or_default(),
     });
     let mut e = e.as_object().cloned().unwrap_or_default();
@@ -202,7 +236,9 @@ fn announce(host: &str, s: &ActiveSession, why: &str, at: &str) -> Notification<
         json!({
             "bastionHost": host_name(host), "bastionHostId": host, "sessionId": s.session_id,
             "userName": s.user_name, "targetVm": s.target_host_name, "targetIp": s.target_ip_address,
-            "protocol": s.protocol, "startTime": s.start_time, "reason": why,
+            "protocol": s.protocol,
+            "startTime": s.started().map(format_utc_millis).or_else(|| s.start_time.clone()),
+            "reason": why,
         }),
     )
 }
@@ -238,6 +274,41 @@ pub async fn live_now(tables: &dyn TableStore) -> Result<Vec<Entity>, TableError
 /// The row key of live session `id` (Resource Manager's session id): through the one key encoder.
 pub fn session_key(id: &str) -> String {
     key(id, Spelling::Encoded, MAX_KEY_BYTES)
+}
+
+/// The resource ids of the VMs this host's RDP sessions reached, seen since `since` (UTC
+/// millisecond text), newest first, each once.
+///
+/// # Errors
+/// Table errors.
+pub async fn rdp_targets(
+    tables: &dyn TableStore,
+    host: &str,
+    since: &str,
+) -> Result<Vec<String>, TableError> {
+    let pk = super::host_key(host);
+    let mut rows: Vec<Entity> = query_all(tables, LIVE_TABLE, &Filter::partition(&pk), 5000)
+        .await?
+        .into_iter()
+        .map(|s| s.entity)
+        .filter(|e| {
+            get_str(e, "Protocol").is_some_and(|p| p.trim().eq_ignore_ascii_case("RDP"))
+                && get_str(e, "LastSeen").is_some_and(|t| t >= since)
+        })
+        .collect();
+    rows.sort_by(|a, b| get_str(b, "LastSeen").cmp(&get_str(a, "LastSeen")));
+    let mut out: Vec<String> = Vec::new();
+    for e in &rows {
+        let id = get_str(e, "TargetResourceId").unwrap_or_default().trim();
+        let vm = id
+            .to_ascii_lowercase()
+            .contains("/providers/microsoft.compute/virtualmachines/")
+            && crate::arm::id_parts(id).is_some();
+        if vm && !out.iter().any(|o| o.eq_ignore_ascii_case(id)) {
+            out.push(id.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// The live session `id` (any host), if stored.

@@ -7,7 +7,9 @@
 //! Bastion uses one id for both), or when `sessionwindows` has a session on the same host and
 //! target VM that started within [`START_TOLERANCE`] of it (and the same user when both name one).
 //! Each `livesessions` row is decided once, at its deadline, by an ETag-conditional write of
-//! `Audit` (`tunnel:<id>` or `missing`): of two instances, the one that writes it announces.
+//! `Audit` (`tunnel:<id>`, `missing`, or `unknown` when the session's start could not be read and
+//! its id matched no tunnel: a start time the service wrote in an unreadable form never raises
+//! `session.unaudited` by itself): of two instances, the one that writes it announces.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -27,6 +29,8 @@ pub const UNAUDITED: &str = "session.unaudited";
 pub const START_TOLERANCE: Duration = Duration::minutes(10);
 /// Stored decision of a session no audit log showed.
 const MISSING: &str = "missing";
+/// Stored decision of a session whose start could not be read and whose id is no tunnel's.
+const UNKNOWN: &str = "unknown: start time unreadable";
 
 /// When a live-session row is due to be decided: its start (else first sight) plus `wait`.
 pub fn due(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
@@ -107,9 +111,14 @@ pub async fn sweep(
         if due(&r.entity, wait).is_none_or(|d| d > now) {
             continue;
         }
-        let decision = audited(tables, &r.entity)
-            .await?
-            .map_or_else(|| MISSING.to_owned(), |t| format!("tunnel:{t}"));
+        let readable = get_str(&r.entity, "StartTime")
+            .and_then(timestamp)
+            .is_some();
+        let decision = match audited(tables, &r.entity).await? {
+            Some(t) => format!("tunnel:{t}"),
+            None if readable => MISSING.to_owned(),
+            None => UNKNOWN.to_owned(),
+        };
         if decide(tables, &pk, r, &decision).await? && decision == MISSING {
             out.push(notification(&r.entity, wait));
         }

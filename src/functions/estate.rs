@@ -27,6 +27,7 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         ));
     };
     let sinks = check::sinks(&state.ports, &workspace_ids(&state));
+    let arm = crate::arm::bounded(arm, std::time::Instant::now() + check::BUDGET);
     let report = check::run(
         &state.ports,
         arm.as_ref(),
@@ -71,6 +72,7 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         ));
     };
     let now = now_of(&state, &inv);
+    let arm = crate::arm::bounded(arm, std::time::Instant::now() + live::BUDGET);
     let wait = state.config.audit.session_wait;
     let mut report = live::tick(&state.ports, arm.as_ref(), hosts, wait, now).await;
     match disconnect::announce(state.ports.tables.as_ref(), now).await {

@@ -41,6 +41,13 @@ impl Answer {
         self.rx.recv().await
     }
 
+    /// An answer with no table and no rows (a 204: the workspace holds no data).
+    pub fn empty() -> Self {
+        let (tx, rx) = mpsc::channel(1);
+        let _ = tx.try_send(Item::End(None));
+        Self { rx }
+    }
+
     /// Reads the answer in `body` (a whole body, for fakes and tests).
     pub fn from_bytes(body: impl Into<Bytes>) -> Self {
         let (tx, rx) = mpsc::channel(1);

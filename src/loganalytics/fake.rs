@@ -1,13 +1,15 @@
 //! A loopback fake of the Logs Query API (test-support only): workspaces of
 //! `MicrosoftAzureBastionAuditLogs` rows, each with its `ingestion_time()` and the moment it
 //! becomes visible to queries. It serves the window the query sends — the `ingestion_time()`
-//! bounds, `take`, the `endswith` host filter, the `project` list — and the request's `timespan`
-//! on `TimeGenerated`, in the documented answer shape with the table's column types
-//! (`SessionEndTime` a string, `Duration` null while open). Faults on demand: 429 with
-//! `Retry-After`, a partial result (an `error` beside the truncated tables), any status (after
-//! [`Fault::Pass`]es, to fail a later request); a
-//! workspace can be forbidden (403) and unknown ones answer 404. Served over HTTP ([`serve`]) or
-//! called in-process (it is a [`LogsQuery`]).
+//! bounds, `take` (refused above the service's 500,000 rows), the `endswith` host filter, the
+//! `project` list — and the request's `timespan` on `TimeGenerated`, in the documented answer shape
+//! with the table's column types (`SessionEndTime` a string, `Duration` null while open) and
+//! datetimes as Kusto writes them (whole seconds without a fraction). Documented answers on demand:
+//! 429 with `Retry-After` or without, a partial result (an `error` beside the truncated tables), a
+//! 504 once the request's `Prefer: wait` (or the fault's own delay, if shorter) has passed, any
+//! status (after [`Fault::Pass`]es, to fail a later request); 204 without a body for a workspace
+//! holding no row at all; a workspace can be forbidden (403) and unknown ones answer 404. Served
+//! over HTTP ([`serve`]) or called in-process (it is a [`LogsQuery`]).
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,6 +43,11 @@ pub enum Fault {
     Pass,
     /// 429 with `Retry-After` seconds.
     Throttle(u64),
+    /// 429 without `Retry-After`.
+    ThrottleBare,
+    /// The query runs past the server wait: 504 (`GatewayTimeout`) after the request's
+    /// `Prefer: wait` or this delay, whichever is shorter.
+    Timeout(std::time::Duration),
     /// The rows truncated to half and an `error` beside the tables.
     Partial,
     /// The answer's body broken off half-way (a connection cut while it streams).
@@ -60,6 +67,8 @@ pub struct Received {
     pub token: Option<String>,
     /// Rows answered.
     pub rows: usize,
+    /// The `Prefer: wait` the request asked for, in seconds (`None`: no header).
+    pub wait: Option<u64>,
 }
 
 #[derive(Default)]
@@ -139,44 +148,65 @@ impl FakeLogs {
         self.lock().received.clone()
     }
 
-    /// Answers one query: `Err((status, retry_after, body))` for a fault, else the answer body.
+    /// Answers one query: `Err((status, retry_after, body))` for a fault (a 204 is
+    /// `Err((204, None, Null))`), else the answer body; `Slow(delay)` first when the query is to
+    /// time out.
     fn answer(
         &self,
         workspace: &str,
         body: &Value,
         token: Option<&str>,
-    ) -> Result<Vec<u8>, (u16, Option<u64>, Value)> {
+        wait: Option<u64>,
+    ) -> Answered {
         let query = body["query"].as_str().unwrap_or_default().to_owned();
         let mut g = self.lock();
         let fault = g.faults.pop_front();
-        let mut record = |rows| {
-            g.received.push(Received {
-                workspace: workspace.to_owned(),
-                query: query.clone(),
-                token: token.map(str::to_owned),
-                rows,
-            });
-        };
-        record(0);
+        g.received.push(Received {
+            workspace: workspace.to_owned(),
+            query: query.clone(),
+            token: token.map(str::to_owned),
+            rows: 0,
+            wait,
+        });
         let err = |status: u16, code: &str| {
             let body =
                 json!({"error": {"code": code, "message": format!("{code} (loopback fake)")}});
-            (status, None, body)
+            Answered::Failed(status, None, body)
         };
         match fault {
-            Some(Fault::Throttle(s)) => return Err((429, Some(s), err(429, "ThrottledError").2)),
-            Some(Fault::Status(s)) => return Err(err(s, "FaultInjected")),
+            Some(Fault::Throttle(s)) => {
+                return Answered::Failed(
+                    429,
+                    Some(s),
+                    json!({"error": {"code": "ThrottledError",
+                    "message": "Your request was throttled (loopback fake)"}}),
+                );
+            }
+            Some(Fault::ThrottleBare) => return err(429, "ThrottledError"),
+            Some(Fault::Status(s)) => return err(s, "FaultInjected"),
+            Some(Fault::Timeout(delay)) => {
+                // The service gives up when the request's wait runs out (its default: 3 min).
+                let waited = std::time::Duration::from_secs(wait.unwrap_or(180)).min(delay);
+                return Answered::TimedOut(waited);
+            }
             _ => {}
         }
         if g.forbidden.contains(workspace) {
-            return Err(err(403, "InsufficientAccessError"));
+            return err(403, "InsufficientAccessError");
         }
         let Some(stored) = g.rows.get(workspace) else {
-            return Err(err(404, "WorkspaceNotFoundError"));
+            return err(404, "PathNotFoundError");
         };
+        if stored.is_empty() {
+            // A workspace holding no data answers 204 without a body.
+            return Answered::Failed(204, None, Value::Null);
+        }
         let Some(q) = Parsed::new(&query, body["timespan"].as_str()) else {
-            return Err(err(400, "BadArgumentError"));
+            return err(400, "BadArgumentError");
         };
+        if q.take > super::ROW_CAP {
+            return err(400, "BadArgumentError");
+        }
         let now = OffsetDateTime::now_utc();
         let mut rows: Vec<&FakeRow> = stored
             .iter()
@@ -196,22 +226,40 @@ impl FakeLogs {
         if let Some(last) = g.received.last_mut() {
             last.rows = n;
         }
-        Ok(out)
+        Answered::Body(out)
     }
 }
 
-/// A datetime as the service writes it: UTC, 7 fraction digits (100 ns).
+/// What the fake answers a query.
+enum Answered {
+    /// 200 with this body.
+    Body(Vec<u8>),
+    /// This status, `Retry-After` and error body (`Null`: no body).
+    Failed(u16, Option<u64>, Value),
+    /// 504 after this wait.
+    TimedOut(std::time::Duration),
+}
+
+/// The body of the 504 a query past its wait gets.
+fn timed_out_body() -> Value {
+    json!({"error": {"code": "GatewayTimeout", "message": "The query exceeded the request's time limit (loopback fake)"}})
+}
+
+/// A datetime as Kusto writes it: UTC, the fraction to 100 ns without trailing zeros, none at all
+/// on a whole second.
 fn ticks_utc(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
+    let fraction = format!("{:07}", t.nanosecond() / 100);
+    let fraction = fraction.trim_end_matches('0');
+    let dot = if fraction.is_empty() { "" } else { "." };
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{dot}{fraction}Z",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        t.nanosecond() / 100
     )
 }
 
@@ -311,20 +359,28 @@ impl LogsQuery for FakeLogs {
         workspace: &str,
         query: &str,
         timespan: &str,
+        wait: std::time::Duration,
     ) -> Result<Answer, RestError> {
         let body = super::request_body(query, timespan);
-        match self.answer(workspace, &body, None) {
-            Ok(b) => Ok(Answer::from_bytes(b)),
-            Err((403, ..)) => Err(RestError::MissingRole {
+        match self.answer(workspace, &body, None, Some(wait.as_secs().max(1))) {
+            Answered::Body(b) => Ok(Answer::from_bytes(b)),
+            Answered::TimedOut(after) => {
+                tokio::time::sleep(after).await;
+                Err(RestError::ServerTimeout {
+                    code: "GatewayTimeout".into(),
+                })
+            }
+            Answered::Failed(204, ..) => Ok(Answer::empty()),
+            Answered::Failed(403, ..) => Err(RestError::MissingRole {
                 role: format!("{} on workspace {workspace}", super::ROLE),
             }),
-            Err((404, ..)) => Err(RestError::NotFound {
+            Answered::Failed(404, ..) => Err(RestError::NotFound {
                 what: format!("/v1/workspaces/{workspace}/query"),
             }),
-            Err((429, s, _)) => Err(RestError::Throttled {
+            Answered::Failed(429, s, _) => Err(RestError::Throttled {
                 retry_after: s.map(std::time::Duration::from_secs),
             }),
-            Err((status, ..)) => Err(RestError::Rejected {
+            Answered::Failed(status, ..) => Err(RestError::Rejected {
                 status,
                 code: "FaultInjected".into(),
                 message: String::new(),
@@ -369,11 +425,26 @@ async fn http_query(
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return StatusCode::BAD_REQUEST.into_response();
+        // A POST without its JSON body: the service answers an empty 200.
+        return StatusCode::OK.into_response();
     };
-    match fake.answer(&id, &body, token) {
-        Ok(b) => ([("content-type", "application/json; charset=utf-8")], b).into_response(),
-        Err((status, retry_after, b)) => {
+    let wait = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("wait="))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match fake.answer(&id, &body, token, wait) {
+        Answered::Body(b) => {
+            ([("content-type", "application/json; charset=utf-8")], b).into_response()
+        }
+        Answered::TimedOut(after) => {
+            tokio::time::sleep(after).await;
+            (StatusCode::GATEWAY_TIMEOUT, axum::Json(timed_out_body())).into_response()
+        }
+        Answered::Failed(status, _, Value::Null) => StatusCode::from_u16(status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Answered::Failed(status, retry_after, b) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut res = (status, axum::Json(b)).into_response();
             if let Some(s) = retry_after.and_then(|s| s.to_string().parse().ok()) {

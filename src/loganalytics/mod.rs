@@ -1,7 +1,12 @@
 //! The Log Analytics Logs Query API (`POST {endpoint}/v1/workspaces/{id}/query`, body
-//! `{"query","timespan"}`, bearer token for `https://api.loganalytics.io/.default`) over
-//! [`crate::rest`], with the answer read as a stream (module `answer`). A trait, so tests and the
-//! benchmark can put a loopback fake or a counting decorator in its place.
+//! `{"query","timespan"}`, `Prefer: wait=<seconds>`, bearer token for the endpoint's cloud:
+//! [`scope_for`]) over [`crate::rest`], with the answer read as a stream (module `answer`). A
+//! trait, so tests and the benchmark can put a loopback fake or a counting decorator in its place.
+//!
+//! Documented answers besides a result: 204 without a body for a workspace holding no data (an
+//! empty result here), 504 when the query runs past the `Prefer: wait` limit (the default 3 min,
+//! at most 10) — [`RestError::ServerTimeout`], for the caller to ask for less —, 200 with a
+//! partial-result `error` beside the tables, and 429 with or without `Retry-After`.
 
 mod answer;
 #[cfg(feature = "test-support")]
@@ -18,26 +23,49 @@ pub use answer::{Answer, Item};
 
 use crate::rest::{RestClient, RestError, RestRequest};
 
-/// The token scope of the query API.
+/// The token scope of the query API in the public cloud.
 pub const SCOPE: &str = "https://api.loganalytics.io/.default";
 /// The public cloud's endpoint (`LOGANALYTICS_ENDPOINT`'s default).
 pub const DEFAULT_ENDPOINT: &str = "https://api.loganalytics.azure.com";
+/// The most rows one query may return (the query limits of Log Analytics: 500,000 rows a result).
+pub const ROW_CAP: usize = 500_000;
+/// The longest server wait the service allows (`Prefer: wait`, seconds): 10 minutes.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The token scope for `endpoint`: each cloud's query API has its own audience (Azure Government
+/// `https://api.loganalytics.us`, Azure operated by 21Vianet `https://api.loganalytics.azure.cn`);
+/// any other host (the public cloud's `api.loganalytics.azure.com` and `api.loganalytics.io`, a
+/// private link name resolving to them, a loopback test) is the public cloud's.
+pub fn scope_for(endpoint: &Url) -> &'static str {
+    let host = endpoint.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    if host == "loganalytics.us" || host.ends_with(".loganalytics.us") {
+        "https://api.loganalytics.us/.default"
+    } else if host == "loganalytics.azure.cn" || host.ends_with(".loganalytics.azure.cn") {
+        "https://api.loganalytics.azure.cn/.default"
+    } else {
+        SCOPE
+    }
+}
 /// The role a refused query names.
 pub const ROLE: &str = "Log Analytics Reader";
 
 /// Runs KQL queries against workspaces.
 #[async_trait]
 pub trait LogsQuery: Send + Sync {
-    /// Sends `query` over `timespan` (ISO 8601 interval) to `workspace` (its customer id); the
-    /// answer's rows are read as they arrive.
+    /// Sends `query` over `timespan` (ISO 8601 interval) to `workspace` (its customer id), asking
+    /// the service to give up after `wait` (`Prefer: wait`); the answer's rows are read as they
+    /// arrive.
     ///
     /// # Errors
-    /// [`RestError`] (403 names the role, 404 the workspace, 429 after the deadline is `Throttled`).
+    /// [`RestError`] (403 names the role, 404 the workspace, 429 after the deadline is `Throttled`,
+    /// the service's timeout is `ServerTimeout`).
     async fn query(
         &self,
         workspace: &str,
         query: &str,
         timespan: &str,
+        wait: std::time::Duration,
     ) -> Result<Answer, RestError>;
 }
 
@@ -80,18 +108,17 @@ impl LogsQuery for LogsClient {
         workspace: &str,
         query: &str,
         timespan: &str,
+        wait: std::time::Duration,
     ) -> Result<Answer, RestError> {
         let body = request_body(query, timespan);
         let role = format!("{ROLE} on workspace {workspace}");
-        let res = self
-            .rest
-            .send(RestRequest {
-                method: Method::POST,
-                url: self.url(workspace)?,
-                body: Some(&body),
-                role: &role,
-            })
-            .await?;
+        let req = RestRequest::new(Method::POST, self.url(workspace)?, Some(&body), &role)
+            .server_wait(wait.min(MAX_WAIT));
+        let res = self.rest.send(req).await?;
+        if res.status() == reqwest::StatusCode::NO_CONTENT {
+            // A workspace without data: no body, no rows.
+            return Ok(Answer::empty());
+        }
         Ok(Answer::from_response(res))
     }
 }
@@ -103,6 +130,42 @@ pub type SharedLogs = Arc<dyn LogsQuery>;
 mod tests {
     use super::*;
     use crate::rest::RestLimits;
+
+    #[test]
+    fn each_cloud_has_its_own_token_audience() {
+        for (endpoint, scope) in [
+            (
+                "https://api.loganalytics.azure.com",
+                "https://api.loganalytics.io/.default",
+            ),
+            (
+                "https://api.loganalytics.io/",
+                "https://api.loganalytics.io/.default",
+            ),
+            (
+                "https://api.loganalytics.us",
+                "https://api.loganalytics.us/.default",
+            ),
+            (
+                "https://API.LogAnalytics.Azure.CN/",
+                "https://api.loganalytics.azure.cn/.default",
+            ),
+            (
+                "http://127.0.0.1:8080",
+                "https://api.loganalytics.io/.default",
+            ),
+            (
+                "https://evil-loganalytics.us.example",
+                "https://api.loganalytics.io/.default",
+            ),
+        ] {
+            assert_eq!(
+                scope_for(&Url::parse(endpoint).expect("url")),
+                scope,
+                "{endpoint}"
+            );
+        }
+    }
 
     #[test]
     fn the_query_url_is_under_the_endpoint() {

@@ -1,10 +1,19 @@
-//! The Resource Manager calls of the estate checks, the live-session watch and disconnect
-//! ([`crate::arm::ResourceManager`], one operation per method), and the RBAC action each needs:
-//! `infra/modules/bastion-access.bicep` grants the host's, `recordings-settings-access.bicep` the
-//! recording accounts', `workspace-access.bicep` (Log Analytics Reader) the workspace's.
+//! The Resource Manager calls of the estate checks, the live-session watch and disconnect, the
+//! RBAC action each needs and the scope the grant must sit at — read from the request itself
+//! ([`ArmOperation::of_request`]), so every URL the client calls is accounted for, the polls of a
+//! long-running operation included. `infra/modules/bastion-access.bicep` grants the host's,
+//! `bastion-operations-access.bicep` the subscription's (the Network provider's operation status
+//! and result URLs live under `/subscriptions/{sub}/providers/Microsoft.Network/locations/…`,
+//! above every resource group, where a role on the host cannot reach), `recordings-settings-access.bicep`
+//! the recording accounts', `workspace-access.bicep` (Log Analytics Reader) the workspace's.
 //!
-//! Sources (Microsoft Learn, "Azure permissions for Networking / Monitor / Storage"): each action as
-//! the resource provider's operation list names it.
+//! Sources (Microsoft Learn, "Azure permissions for Networking / Monitor / Storage / Privileged",
+//! and "Track asynchronous Azure operations": tracking an operation needs read on its status and
+//! result URLs at resource group or subscription level): each action as the provider's operation
+//! list names it. The result URL the specification's example gives under the host
+//! (`…/bastionHosts/{name}/getActiveSessions/operationResults/{id}`), and a next page of the
+//! sessions (its URL is not documented), have no action of their own in that list: they are taken
+//! as the reads they would be named for, which the host's role grants as `bastionHosts/*/read`.
 
 use super::{Operation, Service};
 
@@ -13,8 +22,17 @@ use super::{Operation, Service};
 pub enum ArmOperation {
     /// `GET` a Bastion host.
     ReadBastionHost,
-    /// `POST …/getActiveSessions` (and its polls and pages).
+    /// `POST …/getActiveSessions` (and its next pages).
     GetActiveSessions,
+    /// `GET` an operation's result under the host (the specification's example `Location`), or a
+    /// next page of the sessions (`nextLink`).
+    ReadHostOperation,
+    /// `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{region}/operations/{id}`:
+    /// the status monitor (`Azure-AsyncOperation`).
+    ReadOperationStatus,
+    /// `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{region}/operationResults/{id}`:
+    /// the result (`Location`).
+    ReadOperationResult,
     /// `POST …/disconnectActiveSessions`.
     DisconnectActiveSessions,
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
@@ -23,20 +41,48 @@ pub enum ArmOperation {
     ReadBlobService,
     /// `GET {account}/blobServices/default/containers/{name}`.
     ReadContainer,
+    /// `GET {container}/providers/Microsoft.Authorization/roleAssignments`: who may write the
+    /// recording target.
+    ListRoleAssignments,
+    /// `GET {account}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
+    ReadRoleDefinition,
     /// `GET` a Log Analytics workspace (its customer id).
     ReadWorkspace,
+    /// `GET {vm}/extensions/{name}`: whether a session's target VM signs RDP users in with Entra ID.
+    ReadVmExtension,
+}
+
+/// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScopeKind {
+    /// The Bastion host.
+    Host,
+    /// A recording storage account (or a container in it).
+    Account,
+    /// A Log Analytics workspace.
+    Workspace,
+    /// A virtual machine a session targets.
+    Vm,
+    /// The subscription itself: URLs under `/subscriptions/{sub}/providers/…`.
+    Subscription,
 }
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 13] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
+        Self::ReadHostOperation,
+        Self::ReadOperationStatus,
+        Self::ReadOperationResult,
         Self::DisconnectActiveSessions,
         Self::ListDiagnosticSettings,
         Self::ReadBlobService,
         Self::ReadContainer,
+        Self::ListRoleAssignments,
+        Self::ReadRoleDefinition,
         Self::ReadWorkspace,
+        Self::ReadVmExtension,
     ];
 
     /// The operation's name, and the actions of which any one authorizes it.
@@ -52,6 +98,24 @@ impl ArmOperation {
                 "Get active sessions",
                 rm,
                 &["Microsoft.Network/bastionHosts/getactivesessions/action"],
+            ),
+            Self::ReadHostOperation => (
+                "Get an operation result or page under the host",
+                rm,
+                &[
+                    "Microsoft.Network/bastionHosts/getActiveSessions/operationResults/read",
+                    "Microsoft.Network/bastionHosts/getActiveSessions/read",
+                ],
+            ),
+            Self::ReadOperationStatus => (
+                "Get a Network operation's status",
+                rm,
+                &["Microsoft.Network/locations/operations/read"],
+            ),
+            Self::ReadOperationResult => (
+                "Get a Network operation's result",
+                rm,
+                &["Microsoft.Network/locations/operationResults/read"],
             ),
             Self::DisconnectActiveSessions => (
                 "Disconnect active sessions",
@@ -73,11 +137,145 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Storage/storageAccounts/blobServices/containers/read"],
             ),
+            Self::ListRoleAssignments => (
+                "List role assignments",
+                rm,
+                &["Microsoft.Authorization/roleAssignments/read"],
+            ),
+            Self::ReadRoleDefinition => (
+                "Get role definition",
+                rm,
+                &["Microsoft.Authorization/roleDefinitions/read"],
+            ),
             Self::ReadWorkspace => (
                 "Get workspace",
                 rm,
                 &["Microsoft.OperationalInsights/workspaces/read"],
             ),
+            Self::ReadVmExtension => (
+                "Get VM extension",
+                rm,
+                &["Microsoft.Compute/virtualMachines/extensions/read"],
+            ),
+        }
+    }
+
+    /// The kind of scope a grant for it must sit at.
+    pub fn scope(self) -> ScopeKind {
+        match self {
+            Self::ReadBastionHost
+            | Self::GetActiveSessions
+            | Self::ReadHostOperation
+            | Self::DisconnectActiveSessions
+            | Self::ListDiagnosticSettings => ScopeKind::Host,
+            Self::ReadOperationStatus | Self::ReadOperationResult => ScopeKind::Subscription,
+            Self::ReadBlobService
+            | Self::ReadContainer
+            | Self::ListRoleAssignments
+            | Self::ReadRoleDefinition => ScopeKind::Account,
+            Self::ReadWorkspace => ScopeKind::Workspace,
+            Self::ReadVmExtension => ScopeKind::Vm,
+        }
+    }
+
+    /// The operation a request is, and the resource id of the scope it needs (the host, the
+    /// account, the workspace, the VM or the subscription); `None` for a request this product
+    /// never makes. `path` is the URL's path, any case.
+    pub fn of_request(method: &str, path: &str) -> Option<(Self, String)> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let is = |i: usize, s: &str| parts.get(i).is_some_and(|p| p.eq_ignore_ascii_case(s));
+        let upto = |n: usize| format!("/{}", parts[..n.min(parts.len())].join("/"));
+        let get = method.eq_ignore_ascii_case("GET");
+        let post = method.eq_ignore_ascii_case("POST");
+        if !is(0, "subscriptions") || parts.len() < 2 {
+            return None;
+        }
+        // /subscriptions/{s}/providers/Microsoft.Network/locations/{r}/operations|operationResults/{id}
+        if is(2, "providers") && is(3, "Microsoft.Network") && is(4, "locations") {
+            let op = match parts.get(6) {
+                Some(p) if p.eq_ignore_ascii_case("operations") => Self::ReadOperationStatus,
+                Some(p) if p.eq_ignore_ascii_case("operationResults") => Self::ReadOperationResult,
+                _ => return None,
+            };
+            return (get && parts.len() == 8).then(|| (op, upto(2)));
+        }
+        if !is(2, "resourceGroups") || !is(4, "providers") || parts.len() < 8 {
+            return None;
+        }
+        let (ns, ty) = (parts[5], parts[6]);
+        let resource = upto(8);
+        let rest: Vec<&str> = parts[8..].to_vec();
+        let rest_is = |want: &[&str]| {
+            rest.len() == want.len()
+                && rest
+                    .iter()
+                    .zip(want)
+                    .all(|(a, b)| *b == "*" || a.eq_ignore_ascii_case(b))
+        };
+        let of = |n: &str, t: &str| ns.eq_ignore_ascii_case(n) && ty.eq_ignore_ascii_case(t);
+        let diagnostics = ["providers", "Microsoft.Insights", "diagnosticSettings"];
+        let op = if of("Microsoft.Network", "bastionHosts") {
+            match () {
+                () if get && rest.is_empty() => Self::ReadBastionHost,
+                () if post && rest_is(&["getActiveSessions"]) => Self::GetActiveSessions,
+                () if get
+                    && (rest_is(&["getActiveSessions", "operationResults", "*"])
+                        || rest_is(&["getActiveSessions"])) =>
+                {
+                    Self::ReadHostOperation
+                }
+                () if post && rest_is(&["disconnectActiveSessions"]) => {
+                    Self::DisconnectActiveSessions
+                }
+                () if get && rest_is(&diagnostics) => Self::ListDiagnosticSettings,
+                () => return None,
+            }
+        } else if of("Microsoft.Storage", "storageAccounts") && get {
+            let assignments = ["providers", "Microsoft.Authorization", "roleAssignments"];
+            let definition = [
+                "providers",
+                "Microsoft.Authorization",
+                "roleDefinitions",
+                "*",
+            ];
+            match () {
+                () if rest_is(&["blobServices", "default"]) => Self::ReadBlobService,
+                () if rest_is(&["blobServices", "default", "containers", "*"]) => {
+                    Self::ReadContainer
+                }
+                () if rest_is(
+                    &["blobServices", "default", "containers", "*"]
+                        .iter()
+                        .chain(assignments.iter())
+                        .copied()
+                        .collect::<Vec<_>>(),
+                ) =>
+                {
+                    Self::ListRoleAssignments
+                }
+                () if rest_is(&definition) => Self::ReadRoleDefinition,
+                () => return None,
+            }
+        } else if of("Microsoft.OperationalInsights", "workspaces") && get && rest.is_empty() {
+            Self::ReadWorkspace
+        } else if of("Microsoft.Compute", "virtualMachines") && get && rest_is(&["extensions", "*"])
+        {
+            Self::ReadVmExtension
+        } else {
+            return None;
+        };
+        Some((op, resource))
+    }
+
+    /// What a 403 on a call of this operation at `scope` tells the operator to grant.
+    pub fn missing(self, scope: &str) -> String {
+        let action = self.spec().2[0];
+        match self.scope() {
+            ScopeKind::Subscription => format!(
+                "{action} at subscription scope ({scope}): the operation's status and result \
+                 URLs lie above every resource group, so a role on the host cannot grant it"
+            ),
+            _ => format!("{action} on {scope}"),
         }
     }
 }
@@ -85,5 +283,124 @@ impl ArmOperation {
 impl From<ArmOperation> for Operation {
     fn from(a: ArmOperation) -> Self {
         Self::Arm(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: &str =
+        "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/b1";
+    const ACCOUNT: &str =
+        "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a";
+
+    #[test]
+    fn every_url_the_client_calls_is_one_operation_at_its_scope() {
+        let cases = [
+            ("GET", HOST.to_owned(), ArmOperation::ReadBastionHost, HOST),
+            (
+                "POST",
+                format!("{HOST}/getActiveSessions"),
+                ArmOperation::GetActiveSessions,
+                HOST,
+            ),
+            (
+                "GET",
+                format!("{HOST}/getActiveSessions/operationResults/op-1"),
+                ArmOperation::ReadHostOperation,
+                HOST,
+            ),
+            (
+                "get",
+                "/subscriptions/s1/providers/Microsoft.Network/locations/westeurope/operations/op-1"
+                    .to_owned(),
+                ArmOperation::ReadOperationStatus,
+                "/subscriptions/s1",
+            ),
+            (
+                "GET",
+                "/SUBSCRIPTIONS/s1/providers/microsoft.network/locations/westeurope/operationResults/op-1"
+                    .to_owned(),
+                ArmOperation::ReadOperationResult,
+                "/SUBSCRIPTIONS/s1",
+            ),
+            (
+                "POST",
+                format!("{HOST}/disconnectActiveSessions"),
+                ArmOperation::DisconnectActiveSessions,
+                HOST,
+            ),
+            (
+                "GET",
+                format!("{HOST}/providers/Microsoft.Insights/diagnosticSettings"),
+                ArmOperation::ListDiagnosticSettings,
+                HOST,
+            ),
+            (
+                "GET",
+                format!("{ACCOUNT}/blobServices/default"),
+                ArmOperation::ReadBlobService,
+                ACCOUNT,
+            ),
+            (
+                "GET",
+                format!("{ACCOUNT}/blobServices/default/containers/rec"),
+                ArmOperation::ReadContainer,
+                ACCOUNT,
+            ),
+            (
+                "GET",
+                format!(
+                    "{ACCOUNT}/blobServices/default/containers/rec/providers/Microsoft.Authorization/roleAssignments"
+                ),
+                ArmOperation::ListRoleAssignments,
+                ACCOUNT,
+            ),
+            (
+                "GET",
+                format!("{ACCOUNT}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4"),
+                ArmOperation::ReadRoleDefinition,
+                ACCOUNT,
+            ),
+        ];
+        for (method, path, op, scope) in cases {
+            assert_eq!(
+                ArmOperation::of_request(method, &path),
+                Some((op, scope.to_owned())),
+                "{method} {path}"
+            );
+        }
+        for (method, path) in [
+            ("DELETE", HOST.to_owned()),
+            ("GET", format!("{HOST}/getShareableLinks")),
+            (
+                "GET",
+                "/subscriptions/s1/providers/Microsoft.Storage/storageAccounts".to_owned(),
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/providers/Microsoft.Network/locations/weu/usages".to_owned(),
+            ),
+        ] {
+            assert_eq!(
+                ArmOperation::of_request(method, &path),
+                None,
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_subscription_grant_says_why_the_host_cannot_carry_it() {
+        let text = ArmOperation::ReadOperationResult.missing("/subscriptions/s1");
+        assert!(
+            text.starts_with("Microsoft.Network/locations/operationResults/read at subscription scope (/subscriptions/s1)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("a role on the host cannot grant it"),
+            "{text}"
+        );
     }
 }

@@ -16,7 +16,11 @@ fn every_operation_names_a_documented_permission_of_its_service() {
             // Control-plane actions: no data action, and only of the providers the checks read.
             Service::ResourceManager => &[
                 "Microsoft.Network/bastionHosts/",
+                "Microsoft.Network/locations/",
                 "Microsoft.Insights/diagnosticSettings/",
+                "Microsoft.Authorization/roleAssignments/",
+                "Microsoft.Authorization/roleDefinitions/",
+                "Microsoft.Compute/virtualMachines/extensions/",
                 "Microsoft.Storage/storageAccounts/",
                 "Microsoft.OperationalInsights/workspaces/",
             ],

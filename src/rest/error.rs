@@ -25,11 +25,19 @@ pub enum RestError {
         /// The URL's path.
         what: String,
     },
-    /// 429 after the retries, or a wait beyond the deadline.
-    #[error("throttled (retry after {retry_after:?})")]
+    /// 429 after the retries, or a wait beyond the deadline (the service's, or a lane paused
+    /// by an earlier 429 past the end of the run).
+    #[error("throttled{}", throttled_for(*.retry_after))]
     Throttled {
         /// The wait the service asked for.
         retry_after: Option<Duration>,
+    },
+    /// The server gave up within the time limit the request set (`Prefer: wait`): a 504, or an
+    /// error coded `GatewayTimeout`. Asking the same again would time out again; ask for less.
+    #[error("the server timed out the request (504 {code})")]
+    ServerTimeout {
+        /// The service's error code.
+        code: String,
     },
     /// Any other 4xx (401 included): the request as sent will not succeed.
     #[error("{status} {code}: {message}")]
@@ -49,8 +57,23 @@ pub enum RestError {
 impl RestError {
     /// Worth trying again later.
     pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::Transient(_) | Self::ServerTimeout { .. }
+        )
+    }
+
+    /// Tried again by the client itself, within the call's deadline: not a server timeout (the
+    /// same request would time out again).
+    pub(super) fn is_retried_here(&self) -> bool {
         matches!(self, Self::Throttled { .. } | Self::Transient(_))
     }
+}
+
+fn throttled_for(retry_after: Option<Duration>) -> String {
+    retry_after.map_or_else(String::new, |d| {
+        format!(" (the service asked to wait {} s)", d.as_secs())
+    })
 }
 
 /// The error a non-success response stands for; the body is read for the service's code.
@@ -70,7 +93,10 @@ pub(super) async fn from_response(
         429 => RestError::Throttled { retry_after },
         _ => {
             let (code, message) = service_error(&res.bytes().await.unwrap_or_default());
-            if status == 408 || status >= 500 {
+            let timed_out = status == 504 || code.eq_ignore_ascii_case(GATEWAY_TIMEOUT);
+            if req.server_wait.is_some() && timed_out {
+                RestError::ServerTimeout { code }
+            } else if status == 408 || status >= 500 {
                 RestError::Transient(format!("{status} {code}: {message}"))
             } else {
                 RestError::Rejected {
@@ -83,11 +109,17 @@ pub(super) async fn from_response(
     }
 }
 
-/// `error.code` and `error.message` of the ARM / Log Analytics error shape.
-fn service_error(body: &[u8]) -> (String, String) {
+/// The error code of a server timeout.
+const GATEWAY_TIMEOUT: &str = "GatewayTimeout";
+
+/// The service's code and message: `error.code` / `error.message` (Resource Manager's and the
+/// Logs Query API's shape), or a top-level `code` / `message` (the diagnostic settings API's
+/// `ErrorResponse`).
+pub(super) fn service_error(body: &[u8]) -> (String, String) {
     let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = |name: &str| {
         v.pointer(&format!("/error/{name}"))
+            .or_else(|| v.get(name))
             .and_then(|c| c.as_str())
             .unwrap_or_default()
     };

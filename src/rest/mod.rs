@@ -27,8 +27,12 @@ use crate::telemetry::redact;
 
 /// Tries after the first: enough to ride out a throttling burst inside the deadline.
 const RETRIES: usize = 4;
-/// First back-off; each next one is four times longer (0.5, 2, 8 s), jittered.
+/// First back-off; each next one is four times longer (0.5, 2, 8 s), jittered. A 429 without
+/// `Retry-After` (documented for the Logs Query API) waits these too.
 const FIRST_DELAY: Duration = Duration::from_millis(500);
+/// How much longer than the server's own time limit (`Prefer: wait`) a try may take: the
+/// server's timeout answer (504) must reach us before our own timeout cuts the connection.
+pub const SERVER_WAIT_MARGIN: Duration = Duration::from_secs(10);
 
 /// How long one try and the whole call may take.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +63,62 @@ pub struct RestRequest<'a> {
     pub body: Option<&'a serde_json::Value>,
     /// The role (or permission) a 403 names, e.g. "Log Analytics Reader on workspace …".
     pub role: &'a str,
+    /// The end of the run the call belongs to: no wait (`Retry-After`, a paused lane) is waited
+    /// past it, and the call ends there at the latest.
+    pub until: Option<Instant>,
+    /// The server's own time limit for the request (`Prefer: wait=<seconds>`): each try is given
+    /// longer than it, and a server timeout (504, or an error coded `GatewayTimeout`) is returned
+    /// at once as [`RestError::ServerTimeout`] instead of being asked again as it was.
+    pub server_wait: Option<Duration>,
+}
+
+impl<'a> RestRequest<'a> {
+    /// A request with no run deadline and no server wait.
+    pub fn new(
+        method: Method,
+        url: Url,
+        body: Option<&'a serde_json::Value>,
+        role: &'a str,
+    ) -> Self {
+        Self {
+            method,
+            url,
+            body,
+            role,
+            until: None,
+            server_wait: None,
+        }
+    }
+
+    /// The same request ending by `until` at the latest.
+    #[must_use]
+    pub fn until(mut self, until: Option<Instant>) -> Self {
+        self.until = until;
+        self
+    }
+
+    /// The same request with the server's time limit `wait` (whole seconds, at least one).
+    #[must_use]
+    pub fn server_wait(mut self, wait: Duration) -> Self {
+        self.server_wait = Some(wait.max(Duration::from_secs(1)));
+        self
+    }
+
+    /// How long one try may take.
+    fn try_timeout(&self, limits: &RestLimits) -> Duration {
+        self.server_wait
+            .map_or(limits.try_timeout, |w| w + SERVER_WAIT_MARGIN)
+    }
+
+    /// When the whole call must have ended, started at `started`.
+    fn end(&self, limits: &RestLimits, started: Instant) -> Instant {
+        let mut end = started + limits.deadline;
+        if self.server_wait.is_some() {
+            // At least one whole try fits, whatever the client's own deadline.
+            end = end.max(started + self.try_timeout(limits) + FIRST_DELAY);
+        }
+        self.until.map_or(end, |u| end.min(u))
+    }
 }
 
 /// A client for one token audience; cheap to clone.
@@ -133,16 +193,17 @@ impl RestClient {
     /// # Errors
     /// [`RestError`]: `Throttled` when the service's wait would pass the deadline.
     pub async fn send(&self, req: RestRequest<'_>) -> Result<Response, RestError> {
-        let started = Instant::now();
-        let deadline = self.inner.limits.deadline;
+        let end = req.end(&self.inner.limits, Instant::now());
         let attempt = || async {
-            let res = match self.try_once(&req, started + deadline).await {
+            let res = match self.try_once(&req, end).await {
                 Ok(res) => res,
                 Err(error) => {
-                    return Err(Failed {
-                        error,
-                        retry_after: None,
-                    });
+                    // A lane paused past the deadline says for how long: not worth a retry.
+                    let retry_after = match &error {
+                        RestError::Throttled { retry_after } => *retry_after,
+                        _ => None,
+                    };
+                    return Err(Failed { error, retry_after });
                 }
             };
             let status = res.status();
@@ -164,7 +225,7 @@ impl RestClient {
             // A wait that would outlive the deadline is not waited: the caller resumes later.
             .when(|f| {
                 let wait = f.retry_after.unwrap_or(FIRST_DELAY);
-                f.error.is_retryable() && started.elapsed() + wait < deadline
+                f.error.is_retried_here() && Instant::now() + wait < end
             })
             // The service's own wait wins over the back-off.
             .adjust(|f, backoff| backoff.map(|d| f.retry_after.unwrap_or(d)))
@@ -175,18 +236,14 @@ impl RestClient {
     /// [`send`](Self::send), then the body as JSON.
     ///
     /// # Errors
-    /// [`RestError`]; an unreadable body is `Transient`.
+    /// [`RestError`]; an unreadable body, or none (a 202 or 204 has none), is `Transient`.
     pub async fn json<T: DeserializeOwned>(&self, req: RestRequest<'_>) -> Result<T, RestError> {
         let res = self.send(req).await?;
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
+        body_json(res).await
     }
 
-    /// One exchange, through the pacer when there is one (a wait for it ends at `deadline`).
+    /// One exchange, through the pacer when there is one: a lane paused past `deadline` (a
+    /// `Retry-After` longer than what is left) fails at once; a wait for room ends at `deadline`.
     async fn try_once(
         &self,
         req: &RestRequest<'_>,
@@ -196,10 +253,16 @@ impl RestClient {
             return self.exchange(req).await;
         };
         let lane = pace::Lane::of(&req.method);
-        let Ok(_permit) = tokio::time::timeout_at(deadline.into(), pacer.acquire(lane)).await
-        else {
-            return Err(RestError::Throttled { retry_after: None });
-        };
+        let _permit =
+            match tokio::time::timeout_at(deadline.into(), pacer.acquire(lane, deadline)).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(paused)) => {
+                    return Err(RestError::Throttled {
+                        retry_after: Some(paused),
+                    });
+                }
+                Err(_) => return Err(RestError::Throttled { retry_after: None }),
+            };
         let res = self.exchange(req).await?;
         pacer.answered(lane, res.status(), res.headers());
         Ok(res)
@@ -210,7 +273,11 @@ impl RestClient {
             .inner
             .http
             .request(req.method.clone(), req.url.clone())
+            .timeout(req.try_timeout(&self.inner.limits))
             .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(wait) = req.server_wait {
+            rb = rb.header("prefer", format!("wait={}", wait.as_secs().max(1)));
+        }
         if let Some(body) = req.body {
             rb = rb.json(body);
         } else if req.method == Method::POST {
@@ -225,4 +292,23 @@ impl RestClient {
             .await
             .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))
     }
+}
+
+/// The body of a successful answer as JSON.
+///
+/// # Errors
+/// `Transient` for a body that breaks off, is empty (202 and 204 carry none) or is not JSON.
+pub async fn body_json<T: DeserializeOwned>(res: Response) -> Result<T, RestError> {
+    let status = res.status();
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| RestError::Transient(redact(&e.without_url().to_string())))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(RestError::Transient(format!(
+            "an answer without a body ({status})"
+        )));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| RestError::Transient(format!("unreadable answer: {e}")))
 }

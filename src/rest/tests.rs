@@ -20,6 +20,7 @@ type Answer = (u16, Option<&'static str>, &'static str);
 struct Script {
     answers: Arc<Mutex<VecDeque<Answer>>>,
     seen: Arc<Mutex<Vec<Option<String>>>>,
+    prefer: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 async fn serve(script: Script) -> Url {
@@ -31,6 +32,11 @@ async fn serve(script: Script) -> Url {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             script.seen.lock().unwrap().push(auth);
+            let prefer = headers
+                .get("prefer")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            script.prefer.lock().unwrap().push(prefer);
             let (status, retry_after, body) = script
                 .answers
                 .lock()
@@ -87,12 +93,7 @@ fn script(answers: &[Answer]) -> Script {
 }
 
 fn get(url: &Url) -> RestRequest<'_> {
-    RestRequest {
-        method: Method::GET,
-        url: url.clone(),
-        body: None,
-        role: "Reader on host h",
-    }
+    RestRequest::new(Method::GET, url.clone(), None, "Reader on host h")
 }
 
 #[tokio::test]
@@ -193,6 +194,90 @@ async fn persistent_server_errors_end_transient_after_the_retries() {
     assert_eq!(s.seen.lock().unwrap().len(), 1 + RETRIES);
 }
 
+/// A 202 or 204 carries no body: read as JSON it is an error saying so, never an empty value.
+#[tokio::test]
+async fn an_answer_without_a_body_is_never_read_as_json() {
+    for status in [202, 204] {
+        let s = script(&[(status, None, "")]);
+        let url = serve(s).await;
+        let got = client(30)
+            .json::<serde_json::Value>(get(&url))
+            .await
+            .expect_err("no body");
+        assert!(
+            matches!(&got, RestError::Transient(t) if t.contains("without a body")),
+            "{status}: {got:?}"
+        );
+    }
+}
+
+/// The diagnostic settings API answers errors as a top-level `{code, message}`.
+#[tokio::test]
+async fn a_top_level_error_body_is_read_for_its_code() {
+    let body =
+        r#"{"code":"ResourceTypeNotSupported","message":"The resource type is not supported"}"#;
+    let s = script(&[(400, None, body)]);
+    let url = serve(s).await;
+    let got = client(30).send(get(&url)).await.expect_err("refused");
+    assert_eq!(
+        got,
+        RestError::Rejected {
+            status: 400,
+            code: "ResourceTypeNotSupported".into(),
+            message: "The resource type is not supported".into(),
+        }
+    );
+}
+
+/// With a server time limit the request says `Prefer: wait=<seconds>`, and the server's timeout
+/// (504, or a body coded GatewayTimeout) comes back at once: the same request would time out again.
+#[tokio::test]
+async fn a_server_timeout_within_the_requested_wait_is_not_asked_again() {
+    for (status, body) in [
+        (504, ""),
+        (
+            500,
+            r#"{"error":{"code":"GatewayTimeout","message":"took too long"}}"#,
+        ),
+    ] {
+        let s = script(&[(status, None, body), (200, None, "{}")]);
+        let url = serve(s.clone()).await;
+        let req = get(&url).server_wait(Duration::from_secs(7));
+        let got = client(30).send(req).await.expect_err("timed out");
+        assert!(matches!(got, RestError::ServerTimeout { .. }), "{got:?}");
+        assert!(got.is_retryable(), "a smaller request may pass later");
+        assert_eq!(s.seen.lock().unwrap().len(), 1, "{status}: not retried");
+        assert_eq!(*s.prefer.lock().unwrap(), [Some("wait=7".to_owned())]);
+    }
+    // Without a server time limit a 504 is a transient failure, retried as before.
+    let s = script(&[(504, None, ""), (200, None, "{}")]);
+    let url = serve(s.clone()).await;
+    client(30).send(get(&url)).await.expect("second try");
+    assert_eq!(*s.prefer.lock().unwrap(), [None, None]);
+}
+
+/// The run's end bounds every wait: a `Retry-After` that fits the call's own deadline but not
+/// what is left of the run is not waited.
+#[tokio::test]
+async fn the_run_deadline_bounds_the_waits() {
+    let s = script(&[(429, Some("5"), ""), (200, None, "{}")]);
+    let url = serve(s.clone()).await;
+    let started = std::time::Instant::now();
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    let got = client(60)
+        .send(get(&url).until(Some(until)))
+        .await
+        .expect_err("throttled");
+    assert_eq!(
+        got,
+        RestError::Throttled {
+            retry_after: Some(Duration::from_secs(5))
+        }
+    );
+    assert_eq!(got.to_string(), "throttled (the service asked to wait 5 s)");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
 #[test]
 fn endpoints_are_https_or_allowed_loopback() {
     assert!(check_endpoint("https://api.loganalytics.azure.com", false).is_ok());
@@ -200,4 +285,31 @@ fn endpoints_are_https_or_allowed_loopback() {
     assert!(check_endpoint("http://127.0.0.1:9/", false).is_err());
     assert!(check_endpoint("http://example.com/", true).is_err());
     assert!(check_endpoint("https://u:p@example.com/", false).is_err());
+}
+
+/// A 429 asking for longer than the call has left pauses the lane past every later call's
+/// deadline: those end at once as throttled, never after waiting out their deadline.
+#[tokio::test]
+async fn a_paced_lane_paused_past_the_deadline_fails_later_calls_at_once() {
+    let s = script(&[(429, Some("600"), ""), (200, None, "{}")]);
+    let url = serve(s.clone()).await;
+    let c = client(60).paced(16);
+    let started = std::time::Instant::now();
+    let first = c.send(get(&url)).await.expect_err("throttled");
+    assert!(matches!(first, RestError::Throttled { .. }), "{first:?}");
+    let second = c.send(get(&url)).await.expect_err("paused");
+    assert!(
+        matches!(second, RestError::Throttled { retry_after: Some(d) } if d > Duration::from_secs(590)),
+        "{second:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        s.seen.lock().unwrap().len(),
+        1,
+        "the paused lane sent nothing"
+    );
 }

@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError, SourceSpec, Storage};
 use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
 use crate::invocation::{HasQuarantine, Quarantine};
-use crate::loganalytics::{LogsClient, LogsQuery, SCOPE};
+use crate::loganalytics::{LogsClient, LogsQuery};
 use crate::notify::{Notifier, config::NotifyConfig};
 use crate::ports::Ports;
 use crate::rest::{RestClient, RestLimits};
@@ -343,12 +343,21 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
         .collect()
 }
 
-/// The Logs Query API client of the configured endpoint, when a workspace is configured. Its
-/// calls fit the timer's budget: 20 s a try, 40 s with retries and `Retry-After` waits.
+/// The Logs Query API client of the configured endpoint, when a workspace is configured, with
+/// tokens for that endpoint's cloud. Each query asks the service to stop within what is left of
+/// the reading budget (`Prefer: wait`) and each try is given 10 s more than that; other calls fit
+/// 20 s a try, 40 s with retries and `Retry-After` waits.
 fn logs_client(
     config: &Config,
     credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
 ) -> Option<Arc<dyn LogsQuery>> {
+    logs_client_of(config, credential).map(|c| Arc::new(c) as Arc<dyn LogsQuery>)
+}
+
+fn logs_client_of(
+    config: &Config,
+    credential: Option<Arc<dyn azure_core::credentials::TokenCredential>>,
+) -> Option<LogsClient> {
     let endpoint = config.workspaces.endpoint.clone()?;
     if config.workspaces.query.workspaces.is_empty() {
         return None;
@@ -357,6 +366,50 @@ fn logs_client(
         try_timeout: std::time::Duration::from_secs(20),
         deadline: std::time::Duration::from_secs(40),
     };
-    let rest = RestClient::new(credential, SCOPE, limits);
-    Some(Arc::new(LogsClient::new(rest, endpoint)))
+    let rest = RestClient::new(
+        credential,
+        crate::loganalytics::scope_for(&endpoint),
+        limits,
+    );
+    Some(LogsClient::new(rest, endpoint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The token is asked for the audience of the configured endpoint's cloud, not the public
+    /// cloud's whatever the endpoint.
+    #[test]
+    fn the_logs_client_asks_tokens_for_its_endpoints_cloud() {
+        for (endpoint, scope) in [
+            (
+                "https://api.loganalytics.us",
+                "https://api.loganalytics.us/.default",
+            ),
+            (
+                "https://api.loganalytics.azure.cn",
+                "https://api.loganalytics.azure.cn/.default",
+            ),
+            (
+                "https://api.loganalytics.azure.com",
+                "https://api.loganalytics.io/.default",
+            ),
+        ] {
+            let config = Config::in_memory(&[
+                (
+                    "AUDITLOGS_WORKSPACES",
+                    "a1b2c3d4-0000-4000-8000-000000000001",
+                ),
+                ("LOGANALYTICS_ENDPOINT", endpoint),
+            ])
+            .expect("config");
+            let client = logs_client_of(&config, None).expect("a client");
+            let shown = format!("{client:?}");
+            assert!(
+                shown.contains(&format!("scope: \"{scope}\"")),
+                "{endpoint}: {shown}"
+            );
+        }
+    }
 }

@@ -10,6 +10,8 @@ use super::window::{Tick, Window, ticks, time_of};
 /// The workspace table Bastion's `BastionAuditLogs` category lands in.
 pub const TABLE: &str = "MicrosoftAzureBastionAuditLogs";
 
+pub use crate::loganalytics::ROW_CAP;
+
 /// How far before its ingestion a record's `TimeGenerated` may lie and still be read: the
 /// request's `timespan` (which filters on `TimeGenerated`) is widened by this, so late records
 /// are not cut by it.
@@ -30,8 +32,10 @@ pub fn datetime(t: Tick) -> String {
     )
 }
 
-/// The query of one page: rows ingested in `w`, oldest first, at most `take`.
+/// The query of one page: rows ingested in `w`, oldest first, at most `take` (never more than
+/// [`ROW_CAP`]).
 pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
+    let take = take.clamp(1, ROW_CAP);
     let host = bastion
         .filter(|b| {
             b.bytes()

@@ -122,10 +122,9 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             break;
         }
         let tables = q.tail.ports.tables.as_ref();
-        let waiting = store::status(tables, &ws.id)
-            .await
-            .ok()
-            .flatten()
+        let previous = store::status(tables, &ws.id).await.ok().flatten();
+        let waiting = previous
+            .as_ref()
             .and_then(|s| s.retry_after)
             .is_some_and(|until| until > now);
         if waiting {
@@ -159,7 +158,8 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
                 error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "reading a workspace failed; retried next tick from its cursor");
             }
         }
-        if let Err(e) = store::put_status(tables, &run::status_of(ws, &r, now)).await {
+        let status = run::status_of(ws, &r, now, previous.as_ref());
+        if let Err(e) = store::put_status(tables, &status).await {
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }

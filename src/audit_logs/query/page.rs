@@ -26,6 +26,21 @@ const HELD_ROWS: usize = 50_000;
 /// Bytes of raw lines (`LastRaw`, one per session) held before they are written.
 const HELD_RAW: usize = 8 << 20;
 
+/// The server wait a query asks for with no time budget (a backfill): the service's default.
+const WAIT_UNBOUNDED: std::time::Duration = std::time::Duration::from_secs(180);
+/// The shortest server wait asked for.
+const WAIT_MIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The server wait of a query made with `left` of the budget: the service is asked to give up
+/// (504) before the budget ends, so a heavy window costs a smaller page, not the whole tick.
+pub fn server_wait(left: Option<time::Duration>) -> std::time::Duration {
+    left.map_or(WAIT_UNBOUNDED, |l| {
+        std::time::Duration::try_from(l)
+            .unwrap_or_default()
+            .clamp(WAIT_MIN, crate::loganalytics::MAX_WAIT)
+    })
+}
+
 /// How a page ended.
 #[derive(Debug)]
 pub enum Paged {
@@ -40,7 +55,8 @@ pub enum Paged {
         /// The time budget stopped it.
         cut: bool,
     },
-    /// The answer carried a partial-result error: nothing may advance.
+    /// The answer carried a partial-result error, or the server timed the query out (504):
+    /// nothing may advance.
     Partial(String),
 }
 
@@ -72,7 +88,8 @@ pub struct Reader<'a> {
     pub deadline: &'a Budget,
 }
 
-/// Queries `w` (at most `take` rows plus one to learn whether more follow) and stores its new rows.
+/// Queries `w` (at most `take` rows plus one to learn whether more follow, `take` below
+/// [`kql::ROW_CAP`]) and stores its new rows.
 ///
 /// # Errors
 /// [`PageError`]; rows stored before it stay stored (idempotent), the cursor does not move.
@@ -84,7 +101,16 @@ pub async fn run(
 ) -> Result<Paged, PageError> {
     let (logs, ws) = (r.logs, r.ws);
     let query = kql::page(w, take + 1, ws.bastion.as_deref());
-    let mut answer = logs.query(&ws.id, &query, &kql::timespan(w)).await?;
+    let wait = server_wait(r.deadline.left());
+    let mut answer = match logs.query(&ws.id, &query, &kql::timespan(w), wait).await {
+        Ok(a) => a,
+        Err(RestError::ServerTimeout { code }) => {
+            return Ok(Paged::Partial(format!(
+                "the server timed the query out ({code})"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut columns = None;
     let (mut chunk, mut seen_rows) = (Vec::with_capacity(CHUNK), 0usize);
     let mut held = Held::default();

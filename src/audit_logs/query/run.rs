@@ -18,8 +18,9 @@ use crate::dates::format_utc;
 use crate::loganalytics::LogsQuery;
 use crate::rest::RestError;
 
-/// The largest page asked for (the API's own row cap).
-const MAX_TAKE: usize = 500_000;
+/// The largest page asked for: with the one row more that tells whether more follow, a query
+/// asks for the API's own row cap ([`super::kql::ROW_CAP`]) at most.
+const MAX_TAKE: usize = super::kql::ROW_CAP - 1;
 
 /// What reading one workspace did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub async fn read(
         deadline,
     };
     let (mut after, mut take, mut out): (Option<PageResult>, _, _) =
-        (None, settings.page_rows.max(1), Read::default());
+        (None, settings.page_rows.clamp(1, MAX_TAKE), Read::default());
     // The last broken answer not yet followed by a whole page: reported if the tick ends on it.
     let mut broken: Option<String> = None;
     loop {
@@ -144,20 +145,45 @@ pub async fn read(
     Ok(out)
 }
 
-/// The status a read leaves: ok, or its error (a throttled workspace waits out `Retry-After`).
-pub fn status_of(ws: &Workspace, r: &Result<Read, PageError>, now: OffsetDateTime) -> Status {
-    let retry_after = match r {
-        Err(PageError::Rest(RestError::Throttled {
-            retry_after: Some(d),
-        })) => time::Duration::try_from(*d).ok().map(|d| now + d),
+/// The first own back-off after a 429 that names no wait (the Logs Query API documents 429
+/// without saying it sends `Retry-After`); it doubles each throttled tick in a row, up to [`BACKOFF_MAX`].
+pub const BACKOFF_FIRST: time::Duration = time::Duration::minutes(1);
+/// The longest own back-off.
+pub const BACKOFF_MAX: time::Duration = time::Duration::minutes(15);
+
+/// The status a read leaves: ok, or its error. A throttled workspace is not asked again before
+/// the service's `Retry-After`, or, when the 429 named none, before a back-off of its own that
+/// doubles with each throttled tick in a row (`previous`' count).
+pub fn status_of(
+    ws: &Workspace,
+    r: &Result<Read, PageError>,
+    now: OffsetDateTime,
+    previous: Option<&Status>,
+) -> Status {
+    let throttled = match r {
+        Err(PageError::Rest(RestError::Throttled { retry_after })) => Some(*retry_after),
         _ => None,
     };
+    let count = throttled.map_or(0, |_| previous.map_or(0, |p| p.throttled).saturating_add(1));
+    let retry_after = throttled.map(|asked| {
+        let wait = asked
+            .and_then(|d| time::Duration::try_from(d).ok())
+            .unwrap_or_else(|| backoff(count));
+        now + wait
+    });
     Status {
         workspace: ws.id.clone(),
         error: r.as_ref().err().map(shown),
         at: format_utc(now),
         retry_after,
+        throttled: count,
     }
+}
+
+/// The own back-off of the `n`th throttled tick in a row (1-based).
+fn backoff(n: u32) -> time::Duration {
+    let doublings = n.saturating_sub(1).min(10);
+    (BACKOFF_FIRST * 2i32.pow(doublings)).min(BACKOFF_MAX)
 }
 
 /// What `/api/health` shows of a failure: its kind and the role to grant, never a service message.
@@ -167,11 +193,18 @@ pub(super) fn shown(e: &PageError) -> String {
         PageError::Rest(RestError::NotFound { .. }) => {
             "404: no such workspace (check AUDITLOGS_WORKSPACES)".to_owned()
         }
-        PageError::Rest(RestError::Throttled { .. }) => {
-            "429: throttled; asked again after the service's Retry-After".to_owned()
+        PageError::Rest(RestError::Throttled {
+            retry_after: Some(_),
+        }) => "429: throttled; asked again after the service's Retry-After".to_owned(),
+        PageError::Rest(RestError::Throttled { retry_after: None }) => {
+            "429: throttled without a Retry-After; asked again after a back-off of this app's own"
+                .to_owned()
         }
         PageError::Rest(RestError::Rejected { status, code, .. }) => {
             format!("{status} {code}: the query was refused")
+        }
+        PageError::Rest(RestError::ServerTimeout { .. }) => {
+            "the service timed the query out even at one row a page".to_owned()
         }
         PageError::Rest(RestError::Transient(_)) => {
             "the service did not answer (timeouts or 5xx after retries)".to_owned()

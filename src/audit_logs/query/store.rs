@@ -161,8 +161,11 @@ pub struct Status {
     pub error: Option<String>,
     /// When.
     pub at: String,
-    /// Not queried again before this (the service's `Retry-After`).
+    /// Not queried again before this (the service's `Retry-After`, or this app's own back-off
+    /// when a 429 names no wait).
     pub retry_after: Option<OffsetDateTime>,
+    /// Ticks in a row that ended throttled (0 otherwise): the own back-off doubles with it.
+    pub throttled: u32,
 }
 
 /// Upserts a workspace's status.
@@ -179,6 +182,7 @@ pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), Table
         "RetryAfter".into(),
         json!(s.retry_after.map(format_utc).unwrap_or_default()),
     );
+    e.insert("Throttled".into(), json!(s.throttled));
     write_creating_table(tables, TABLE, &e, WriteMode::Upsert).await?;
     Ok(())
 }
@@ -190,6 +194,11 @@ fn status_of(e: &Entity) -> Option<Status> {
         error: text("Error"),
         at: text("At").unwrap_or_default(),
         retry_after: get_str(e, "RetryAfter").and_then(timestamp),
+        throttled: e
+            .get("Throttled")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
     })
 }
 

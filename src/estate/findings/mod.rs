@@ -4,11 +4,16 @@
 //! evidence. A part that could not be read yields a `check-failed:<part>` finding instead of
 //! guesses, and the findings that part decides keep their last state (they are not *assessed*).
 
+mod checks;
+
 use std::collections::BTreeSet;
 
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::arm::{ArmError, BastionHost, BlobService, Container, DiagnosticSetting};
+
+pub use checks::{cors_gap, target_of};
 
 /// How much a finding matters: `high` makes `/api/health` degraded while open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -57,6 +62,8 @@ pub type Part<T> = Option<Result<T, ArmError>>;
 /// What Resource Manager said about one host and its recording storage.
 #[derive(Debug, Clone, Default)]
 pub struct HostFacts {
+    /// When it was read (a throttled part says until when).
+    pub at: Option<OffsetDateTime>,
     /// The host resource.
     pub host: Part<BastionHost>,
     /// Its diagnostic settings.
@@ -68,6 +75,14 @@ pub struct HostFacts {
     /// The recording account whose resource id `RECORDINGS_ACCOUNT_IDS` lacks (its blob service
     /// and container were then not read).
     pub unknown_account: Option<String>,
+    /// The recording sources this app watches (`account/container`), for the target's finding.
+    pub watched: Vec<String>,
+    /// Whether the identity the host records with may write its target: `Some(Ok(true))` when a
+    /// role assignment of it on the container (or above) carries the blob write data action.
+    pub target_writable: Part<bool>,
+    /// The VMs of recent RDP sessions on this host that sign users in with Entra ID
+    /// (`AADLoginForWindows`); `None` when not read this check.
+    pub entra_rdp_vms: Part<Vec<String>>,
 }
 
 /// Where this product reads audit logs from: storage account names and workspace resource ids
@@ -112,8 +127,14 @@ impl Evaluation {
         self.decide(code, off, level, || format!("{field} is {shown}"));
     }
 
-    /// The part's `check-failed` finding; `Some(value)` when it was read.
-    fn part<'a, T>(&mut self, name: &str, part: &'a Part<T>) -> Option<&'a T> {
+    /// The part's `check-failed` finding; `Some(value)` when it was read. A part Resource Manager
+    /// throttled for longer than the run had left says until when.
+    fn part<'a, T>(
+        &mut self,
+        name: &str,
+        part: &'a Part<T>,
+        at: Option<OffsetDateTime>,
+    ) -> Option<&'a T> {
         let code = format!("check-failed:{name}");
         match part {
             None => {
@@ -125,22 +146,67 @@ impl Evaluation {
                 Some(v)
             }
             Some(Err(e)) => {
-                let level = match e {
-                    ArmError::MissingRole { .. } => Level::High,
-                    _ => Level::Medium,
-                };
-                self.decide(&code, true, level, || format!("{name}: {e}"));
+                let (level, evidence) = failure(name, e, at);
+                self.decide(&code, true, level, || evidence);
                 None
             }
         }
     }
 }
 
+impl Evaluation {
+    /// [`Evaluation::part`] of a part whose grant is optional (`infra/`'s
+    /// `bastionSessionTargetGroups`): a missing role is `info`, saying what to grant, not `high`.
+    fn optional_part<'a, T>(
+        &mut self,
+        name: &str,
+        part: &'a Part<T>,
+        at: Option<OffsetDateTime>,
+    ) -> Option<&'a T> {
+        if let Some(Err(e @ ArmError::MissingRole { .. })) = part {
+            self.decide(&format!("check-failed:{name}"), true, Level::Info, || {
+                format!(
+                    "{name}: {e} (optional: grant it, e.g. with infra's bastionSessionTargetGroups, for this check)"
+                )
+            });
+            return None;
+        }
+        self.part(name, part, at)
+    }
+}
+
+/// The `check-failed:<name>` finding of a part that failed with `e` at `at`: high when a role is
+/// missing (named), medium otherwise; a throttled part says until when.
+pub fn failure(name: &str, e: &ArmError, at: Option<OffsetDateTime>) -> (Level, String) {
+    let level = match e {
+        ArmError::MissingRole { .. } => Level::High,
+        _ => Level::Medium,
+    };
+    let evidence = match (e, at) {
+        (
+            ArmError::Throttled {
+                retry_after: Some(d),
+            },
+            Some(at),
+        ) => {
+            let until = time::Duration::try_from(*d).map_or(at, |d| at + d);
+            format!(
+                "{name}: throttled by Resource Manager until {}: not asked again in this run",
+                crate::dates::format_utc(until)
+            )
+        }
+        _ => format!("{name}: {e}"),
+    };
+    (level, evidence)
+}
+
 /// Decides the findings of one host.
 pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     let mut ev = Evaluation::default();
+    let at = facts.at;
     let mut dns = None;
-    if let Some(h) = ev.part("host", &facts.host) {
+    let mut recording = None;
+    if let Some(h) = ev.part("host", &facts.host, at) {
         let p = &h.properties;
         let sku = h.sku_name();
         ev.decide_value("sku-not-premium", Level::High, "sku.name", sku, "Premium");
@@ -171,15 +237,36 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
             "Succeeded",
         );
         dns = p.dns_name.clone().filter(|d| !d.trim().is_empty());
+        checks::target(&mut ev, h, &facts.watched);
+        recording = Some(p.enable_session_recording);
     }
-    if let Some(settings) = ev.part("diagnostics", &facts.diagnostics) {
-        let flowing = settings.iter().any(|s| sends_audit_logs(s, sinks));
-        ev.decide("audit-logs-not-sent", !flowing, Level::High, || {
-            format!(
-                "none of {} diagnostic setting(s) sends BastionAuditLogs to a storage account or workspace this app reads",
-                settings.len()
-            )
-        });
+    match recording {
+        Some(true) => {
+            checks::writable(&mut ev, facts);
+            if let Some(vms) = ev.optional_part("entra-rdp", &facts.entra_rdp_vms, at) {
+                ev.decide("entra-rdp-recording", !vms.is_empty(), Level::Medium, || {
+                    format!(
+                        "RDP sessions of this host went to VM(s) signing users in with Microsoft Entra ID ({}): Microsoft documents that Entra ID authentication for RDP in the portal cannot be used together with graphical session recording",
+                        vms.join(", ")
+                    )
+                });
+            }
+        }
+        // Nothing is recorded: what only matters while recording is cleared.
+        Some(false) => {
+            for code in [
+                "recording-target-not-writable",
+                "entra-rdp-recording",
+                "check-failed:recording-access",
+                "check-failed:entra-rdp",
+            ] {
+                ev.assessed.insert(code.to_owned());
+            }
+        }
+        None => {}
+    }
+    if let Some(settings) = ev.part("diagnostics", &facts.diagnostics, at) {
+        checks::audit_logs(&mut ev, settings, sinks);
     }
     ev.decide(
         "recording-account-unknown",
@@ -193,7 +280,7 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
             )
         },
     );
-    if let Some(svc) = ev.part("blob-service", &facts.blob_service) {
+    if let Some(svc) = ev.part("blob-service", &facts.blob_service, at) {
         let p = &svc.properties;
         ev.decide(
             "container-versioning",
@@ -205,13 +292,13 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
             },
         );
         if let Some(dns) = &dns {
-            let ok = p.cors.cors_rules.iter().any(|r| allows_get(r, dns));
-            ev.decide("cors-missing", !ok, Level::Medium, || {
-                format!("no CORS rule allows GET from https://{dns} (the portal player)")
+            let gap = cors_gap(&p.cors.cors_rules, dns);
+            ev.decide("cors-missing", gap.is_some(), Level::Medium, || {
+                gap.unwrap_or_default()
             });
         }
     }
-    if let Some(c) = ev.part("container", &facts.container) {
+    if let Some(c) = ev.part("container", &facts.container, at) {
         let p = &c.properties;
         let worm = p
             .immutable_storage_with_versioning
@@ -228,41 +315,6 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
         );
     }
     ev
-}
-
-fn sends_audit_logs(s: &DiagnosticSetting, sinks: &Sinks) -> bool {
-    let p = &s.properties;
-    let audit = p.logs.iter().any(|l| {
-        l.enabled
-            && (l
-                .category
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("BastionAuditLogs"))
-                || l.category_group.as_deref().is_some_and(|g| {
-                    g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
-                }))
-    });
-    let account = p
-        .storage_account_id
-        .as_deref()
-        .and_then(|id| id.rsplit('/').next());
-    let read_account = account.is_some_and(|a| sinks.accounts.contains(&a.to_ascii_lowercase()));
-    let read_workspace = p
-        .workspace_id
-        .as_deref()
-        .is_some_and(|w| sinks.workspaces.contains(&w.to_ascii_lowercase()));
-    audit && (read_account || read_workspace)
-}
-
-fn allows_get(rule: &crate::arm::model::CorsRule, dns: &str) -> bool {
-    let want = format!("https://{}", dns.trim_end_matches('/'));
-    rule.allowed_methods
-        .iter()
-        .any(|m| m.eq_ignore_ascii_case("GET"))
-        && rule.allowed_origins.iter().any(|o| {
-            let o = o.trim().trim_end_matches('/');
-            o == "*" || o.eq_ignore_ascii_case(&want)
-        })
 }
 
 #[cfg(test)]

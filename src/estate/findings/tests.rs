@@ -15,12 +15,16 @@ fn healthy() -> Parts {
     (
         json!({"name": "b1", "sku": {"name": "Premium"}, "properties": {
             "provisioningState": "Succeeded", "dnsName": DNS, "enableSessionRecording": true,
-            "enableTunneling": false, "enableShareableLink": false, "enableIpConnect": false}}),
+            "enableTunneling": false, "enableShareableLink": false, "enableIpConnect": false,
+            "sessionRecordingConfiguration": {"identity": {"type": "SystemAssigned"},
+                "blobContainerUri": "https://strec.blob.core.windows.net/recordings"}},
+            "identity": {"type": "SystemAssigned", "principalId": "0a1b2c3d-0000-4000-8000-000000000001"}}),
         json!([{"name": "to-archive", "properties": {
             "storageAccountId": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/auditacct",
             "logs": [{"category": "BastionAuditLogs", "enabled": true}]}}]),
         json!({"properties": {"isVersioningEnabled": false, "cors": {"corsRules": [
-            {"allowedOrigins": [format!("https://{DNS}")], "allowedMethods": ["GET", "OPTIONS"]}]}}}),
+            {"allowedOrigins": [format!("https://{DNS}")], "allowedMethods": ["GET"],
+             "allowedHeaders": ["*"], "exposedHeaders": ["*"], "maxAgeInSeconds": 86400}]}}}),
         json!({"properties": {"hasImmutabilityPolicy": false}}),
     )
 }
@@ -35,6 +39,10 @@ fn sinks() -> Sinks {
 
 fn facts(parts: &Parts) -> HostFacts {
     HostFacts {
+        at: Some(time::macros::datetime!(2026-11-25 12:00 UTC)),
+        watched: vec!["strec/recordings".into()],
+        target_writable: None,
+        entra_rdp_vms: None,
         host: Some(Ok(serde_json::from_value(parts.0.clone()).expect("host"))),
         diagnostics: Some(Ok(serde_json::from_value(parts.1.clone()).expect("diag"))),
         blob_service: Some(Ok(serde_json::from_value(parts.2.clone()).expect("blob"))),
@@ -73,6 +81,10 @@ fn a_healthy_host_has_no_finding_and_every_code_is_assessed() {
         "container-immutability",
         "recording-account-unknown",
         "check-failed:host",
+        "audit-logs-azurediagnostics",
+        "recording-target-unknown",
+        "recording-target-missing",
+        "recording-target-unwatched",
     ] {
         assert!(ev.assessed.contains(code), "{code}");
     }
@@ -161,9 +173,109 @@ fn audit_logs_count_only_when_enabled_and_sent_where_this_app_reads() {
     let workspace = flipped(|p| {
         p.1 = json!([{"name": "ws", "properties": {
             "workspaceId": "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w",
+            "logAnalyticsDestinationType": "Dedicated",
             "logs": [{"category": "BastionAuditLogs", "enabled": true}]}}]);
     });
     assert_eq!(codes(&workspace), Vec::<&str>::new());
+}
+
+/// A workspace sink in the default mode (`logAnalyticsDestinationType` null or absent) writes to
+/// `AzureDiagnostics`, which the workspace reader never queries: not "flowing", and a finding
+/// saying how to switch to the resource-specific table.
+#[test]
+fn a_workspace_sink_writing_to_azure_diagnostics_does_not_count_and_says_how_to_switch() {
+    for destination in [json!(null), json!("AzureDiagnostics")] {
+        let ev = flipped(|p| {
+            p.1 = json!([{"name": "to-law", "properties": {
+                "storageAccountId": null, "eventHubAuthorizationRuleId": null,
+                "workspaceId": "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w",
+                "logAnalyticsDestinationType": destination,
+                "logs": [{"categoryGroup": "audit", "enabled": true}]}}]);
+        });
+        assert_eq!(
+            codes(&ev),
+            vec!["audit-logs-not-sent", "audit-logs-azurediagnostics"],
+            "{destination}"
+        );
+        let text = &ev.findings[1].evidence;
+        assert!(
+            text.contains("to-law") && text.contains("AzureDiagnostics"),
+            "{text}"
+        );
+        assert!(
+            text.contains("--export-to-resource-specific true"),
+            "{text}"
+        );
+        assert!(text.contains("Dedicated"), "{text}");
+    }
+    // Beside a storage sink this app reads, the audit logs flow, and the workspace one is still said.
+    let both = flipped(|p| {
+        p.1.as_array_mut().expect("list").push(json!({"name": "to-law", "properties": {
+            "workspaceId": "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w",
+            "logs": [{"category": "BastionAuditLogs", "enabled": true}]}}));
+    });
+    assert_eq!(codes(&both), vec!["audit-logs-azurediagnostics"]);
+}
+
+/// `workspaceId: ""` and `storageAccountId: ""` are no destination (the API writes `""`).
+#[test]
+fn empty_destinations_are_none() {
+    let ev = flipped(|p| {
+        p.1 = json!([{"name": "hub", "properties": {"storageAccountId": "", "workspaceId": "",
+            "eventHubAuthorizationRuleId": "/subscriptions/s/resourceGroups/r/providers/Microsoft.EventHub/namespaces/n/authorizationrules/RootManageSharedAccessKey",
+            "logs": [{"category": "BastionAuditLogs", "enabled": true}]}}]);
+    });
+    assert_eq!(codes(&ev), vec!["audit-logs-not-sent"]);
+}
+
+/// The CORS rule as the session recording documentation states it: the origin compared
+/// case-sensitively, GET, allowed and exposed headers `*`, max age 86400.
+#[test]
+fn cors_is_checked_as_the_recording_documentation_states_it() {
+    fn rule(p: &mut Parts) -> &mut Value {
+        &mut p.2["properties"]["cors"]["corsRules"][0]
+    }
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "origin https://BST-1.bastion.azure.com",
+            Box::new(|p| rule(p)["allowedOrigins"] = json!(["https://BST-1.bastion.azure.com"])),
+        ),
+        (
+            "allowed headers *",
+            Box::new(|p| rule(p)["allowedHeaders"] = json!(["x-ms-version"])),
+        ),
+        (
+            "exposed headers *",
+            Box::new(|p| rule(p)["exposedHeaders"] = json!([])),
+        ),
+        (
+            "max age 86400",
+            Box::new(|p| rule(p)["maxAgeInSeconds"] = json!(600)),
+        ),
+        (
+            "max age 86400",
+            Box::new(|p| rule(p)["maxAgeInSeconds"] = json!(null)),
+        ),
+    ];
+    for (lacks, edit) in cases {
+        let ev = flipped(|p| {
+            // The documented origin is the host's own DNS name, as it reports it.
+            if lacks.starts_with("origin") {
+                p.0["properties"]["dnsName"] = json!("BST-1.bastion.azure.com");
+                rule(p)["allowedOrigins"] = json!([format!("https://{DNS}")]);
+            } else {
+                edit(p);
+            }
+        });
+        assert_eq!(codes(&ev), vec!["cors-missing"], "{lacks}");
+        assert!(
+            ev.findings[0].evidence.contains(lacks),
+            "{lacks}: {}",
+            ev.findings[0].evidence
+        );
+    }
+    let longer = flipped(|p| rule(p)["maxAgeInSeconds"] = json!(172_800));
+    assert_eq!(codes(&longer), Vec::<&str>::new());
 }
 
 #[test]
@@ -232,4 +344,162 @@ fn an_account_without_its_resource_id_is_a_finding_naming_the_setting() {
     );
     assert!(!ev.assessed.contains("container-versioning"));
     assert!(ev.assessed.contains("check-failed:container"));
+}
+
+/// A part Resource Manager throttled past the run says until when (medium: nothing is missing).
+#[test]
+fn a_throttled_part_says_until_when() {
+    let mut f = facts(&healthy());
+    f.container = Some(Err(ArmError::Throttled {
+        retry_after: Some(std::time::Duration::from_secs(600)),
+    }));
+    let ev = evaluate(&f, &sinks());
+    assert_eq!(codes(&ev), vec!["check-failed:container"]);
+    assert_eq!(ev.findings[0].level, Level::Medium);
+    assert!(
+        ev.findings[0]
+            .evidence
+            .contains("throttled by Resource Manager until 2026-11-25T12:10:00Z"),
+        "{}",
+        ev.findings[0].evidence
+    );
+}
+
+fn with_target(p: &mut Parts, uri: Value) {
+    p.0["properties"]["sessionRecordingConfiguration"] =
+        json!({"blobContainerUri": uri, "identity": {"type": "SystemAssigned"}});
+    p.0["identity"] = json!({"type": "SystemAssigned", "principalId": "0a1b2c3d-0000-4000-8000-000000000001",
+        "tenantId": "00000000-0000-0000-0000-0000000000f1"});
+}
+
+/// Bastion 2026-01-01: where the host records, against what this app watches.
+#[test]
+fn the_recording_target_is_held_against_the_watched_sources() {
+    let watched =
+        flipped(|p| with_target(p, json!("https://strec.blob.core.windows.net/recordings")));
+    assert_eq!(codes(&watched), Vec::<&str>::new());
+    let elsewhere =
+        flipped(|p| with_target(p, json!("https://stother.blob.core.windows.net/bastion")));
+    assert_eq!(codes(&elsewhere), vec!["recording-target-unwatched"]);
+    let text = &elsewhere.findings[0].evidence;
+    assert!(
+        text.contains("https://stother.blob.core.windows.net/bastion")
+            && text.contains("strec/recordings"),
+        "names both: {text}"
+    );
+    let none = flipped(|p| with_target(p, json!(null)));
+    assert_eq!(codes(&none), vec!["recording-target-missing"]);
+    assert_eq!(none.findings[0].level, Level::High);
+    let empty = flipped(|p| with_target(p, json!("")));
+    assert_eq!(codes(&empty), vec!["recording-target-missing"]);
+    // An older api-version, or a SAS URL target: nothing to compare, said once as info.
+    let older = evaluate(&facts(&healthy()), &sinks());
+    assert!(older.assessed.contains("recording-target-unknown"));
+    for config in [json!(null), Value::Null] {
+        let ev = flipped(|p| {
+            let props = p.0["properties"].as_object_mut().expect("properties");
+            props.remove("sessionRecordingConfiguration");
+            if !config.is_null() {
+                props.insert("sessionRecordingConfiguration".into(), config.clone());
+            }
+        });
+        assert_eq!(codes(&ev), vec!["recording-target-unknown"]);
+        assert_eq!(ev.findings[0].level, Level::Info);
+    }
+    // Recording off: no target finding at all.
+    let off = flipped(|p| {
+        with_target(p, json!(null));
+        p.0["properties"]["enableSessionRecording"] = json!(false);
+    });
+    assert_eq!(codes(&off), vec!["recording-off"]);
+}
+
+/// Where the identity's role assignments were read: no blob write, a finding naming the identity.
+#[test]
+fn a_target_its_identity_cannot_write_is_a_finding() {
+    let mut parts = healthy();
+    with_target(
+        &mut parts,
+        json!("https://strec.blob.core.windows.net/recordings"),
+    );
+    let mut f = facts(&parts);
+    f.target_writable = Some(Ok(false));
+    let ev = evaluate(&f, &sinks());
+    assert_eq!(codes(&ev), vec!["recording-target-not-writable"]);
+    assert!(
+        ev.findings[0]
+            .evidence
+            .contains("0a1b2c3d-0000-4000-8000-000000000001")
+    );
+    f.target_writable = Some(Ok(true));
+    assert_eq!(codes(&evaluate(&f, &sinks())), Vec::<&str>::new());
+    f.target_writable = Some(Err(ArmError::MissingRole {
+        role: "Microsoft.Authorization/roleAssignments/read on strec".into(),
+    }));
+    let ev = evaluate(&f, &sinks());
+    assert_eq!(codes(&ev), vec!["check-failed:recording-access"]);
+    assert!(
+        !ev.assessed.contains("recording-target-not-writable"),
+        "left as it was"
+    );
+}
+
+/// Microsoft documents that Entra ID authentication for RDP in the portal cannot be used with
+/// graphical session recording: a recording host whose RDP sessions reach such VMs is a finding.
+#[test]
+fn entra_id_rdp_beside_recording_is_a_finding() {
+    let mut f = facts(&healthy());
+    f.entra_rdp_vms = Some(Ok(vec!["vm-win-01".into()]));
+    let ev = evaluate(&f, &sinks());
+    assert_eq!(codes(&ev), vec!["entra-rdp-recording"]);
+    assert!(ev.findings[0].evidence.contains("vm-win-01"));
+    f.entra_rdp_vms = Some(Ok(vec![]));
+    assert_eq!(codes(&evaluate(&f, &sinks())), Vec::<&str>::new());
+    // The VMs' read is granted only where asked for: without it, info, not a degraded estate.
+    f.entra_rdp_vms = Some(Err(ArmError::MissingRole {
+        role: "Microsoft.Compute/virtualMachines/extensions/read on vm-win-01".into(),
+    }));
+    let ev = evaluate(&f, &sinks());
+    assert_eq!(codes(&ev), vec!["check-failed:entra-rdp"]);
+    assert_eq!(ev.findings[0].level, Level::Info);
+    assert!(
+        ev.findings[0]
+            .evidence
+            .contains("bastionSessionTargetGroups")
+    );
+    assert!(
+        !ev.assessed.contains("entra-rdp-recording"),
+        "left as it was"
+    );
+}
+
+/// The identity a host records with, as the 2026-01-01 answer and its SDK samples show it.
+#[test]
+fn the_recording_principal_is_the_system_or_the_named_user_identity() {
+    let uami = "/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/bastion-rec";
+    let host: BastionHost = serde_json::from_value(json!({
+        "properties": {"enableSessionRecording": true, "sessionRecordingConfiguration": {
+            "identity": {"type": "UserAssigned", "userAssignedIdentityId": uami},
+            "blobContainerUri": "https://contosostorage.blob.core.windows.net/contosocontainer"}},
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {
+            uami.to_uppercase(): {"principalId": "11111111-0000-0000-0000-000000000001", "clientId": "c"}}}
+    }))
+    .expect("host");
+    assert_eq!(
+        host.recording_principal(),
+        Some("11111111-0000-0000-0000-000000000001")
+    );
+    assert_eq!(
+        target_of("https://contosostorage.blob.core.windows.net/contosocontainer"),
+        Some(("contosostorage".into(), "contosocontainer".into()))
+    );
+    assert_eq!(
+        target_of("https://st1.blob.core.usgovcloudapi.net/rec/"),
+        Some(("st1".into(), "rec".into()))
+    );
+    assert_eq!(
+        target_of("https://st1.privatelink.blob.core.windows.net/rec"),
+        Some(("st1".into(), "rec".into()))
+    );
+    assert_eq!(target_of("https://st1.file.core.windows.net/rec"), None);
 }

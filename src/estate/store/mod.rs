@@ -125,7 +125,7 @@ pub fn host_name(host: &str) -> &str {
 }
 
 /// Records one host's evaluation: opens, refreshes and clears episodes, and returns the
-/// notifications of the episodes this call opened or cleared.
+/// notifications of the episodes this call opened or cleared; the host's check time moves.
 ///
 /// # Errors
 /// Table errors (what was written before stays written; the next check carries on).
@@ -137,6 +137,45 @@ pub async fn apply(
 ) -> Result<Vec<Notification<Value>>, TableError> {
     let pk = super::host_key(host);
     let stored = query_all(tables, ESTATE_TABLE, &Filter::partition(&pk), MAX_ROWS).await?;
+    record(tables, host, ev, stored, now, true).await
+}
+
+/// Opens (`finding`) or clears (`None`) the one finding `code` of a host, leaving its other
+/// findings and its check time alone: what another timer than `EstateCheck` learns (the live
+/// sessions' `check-failed:live-sessions`).
+///
+/// # Errors
+/// Table errors.
+pub async fn apply_one(
+    tables: &dyn TableStore,
+    host: &str,
+    code: &str,
+    finding: Option<Finding>,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    let ev = Evaluation {
+        findings: finding.into_iter().collect(),
+        assessed: [code.to_owned()].into(),
+    };
+    // One point read: this finding's row, if any.
+    let pk = super::host_key(host);
+    let stored = crate::tables::ops::get(tables, ESTATE_TABLE, &pk, code)
+        .await?
+        .into_iter()
+        .collect();
+    record(tables, host, &ev, stored, now, false).await
+}
+
+/// Writes `ev` over the host's `stored` rows (those it may open or clear).
+async fn record(
+    tables: &dyn TableStore,
+    host: &str,
+    ev: &Evaluation,
+    stored: Vec<Stored>,
+    now: OffsetDateTime,
+    checked: bool,
+) -> Result<Vec<Notification<Value>>, TableError> {
+    let pk = super::host_key(host);
     let at = format_utc_millis(now);
     // Tells this call's own writes from another instance's made at the same instant.
     let me = uuid::Uuid::new_v4().to_string();
@@ -155,7 +194,7 @@ pub async fn apply(
         }
     }
     let marker = json!({"PartitionKey": pk, "RowKey": CHECKED, "Host": host, "CheckedAt": at});
-    if let Some(marker) = marker.as_object() {
+    if let Some(marker) = marker.as_object().filter(|_| checked) {
         // Last writer wins: any instance's check time is as true as another's.
         write_creating_table(tables, ESTATE_TABLE, marker, WriteMode::Upsert).await?;
     }

@@ -9,7 +9,7 @@ use time::macros::datetime;
 use super::{disconnect, live};
 use crate::arm::{
     ActiveSession, ArmError, BastionHost, BlobService, Container, DiagnosticSetting,
-    DisconnectResult, ResourceManager,
+    DisconnectResult, ResourceManager, RoleAssignment, RoleDefinition,
 };
 use crate::tables::memory::InMemoryTables;
 
@@ -25,6 +25,8 @@ struct Canned {
     diagnostics: Vec<DiagnosticSetting>,
     /// `(workspace resource id, customer id)`.
     workspaces: Vec<(String, String)>,
+    /// The workspaces looked up.
+    looked_up: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -36,6 +38,10 @@ impl ResourceManager for Canned {
         Ok(self.diagnostics.clone())
     }
     async fn workspace_customer_id(&self, id: &str) -> Result<Option<String>, ArmError> {
+        self.looked_up
+            .lock()
+            .expect("looked up")
+            .push(id.to_owned());
         Ok(self
             .workspaces
             .iter()
@@ -47,6 +53,20 @@ impl ResourceManager for Canned {
     }
     async fn container(&self, _: &str, _: &str) -> Result<Container, ArmError> {
         Ok(Container::default())
+    }
+    async fn role_assignments(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<RoleAssignment>, ArmError> {
+        Ok(vec![])
+    }
+    async fn role_definition(&self, _: &str, _: &str) -> Result<RoleDefinition, ArmError> {
+        Err(ArmError::Transient("not canned".into()))
+    }
+    async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, ArmError> {
+        Ok(false)
     }
     async fn active_sessions(&self, _: &str) -> Result<Vec<ActiveSession>, ArmError> {
         Ok(vec![])
@@ -179,7 +199,12 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
     let arm = Canned {
         diagnostics: vec![
             serde_json::from_value(json!({"name": "to-law", "properties": {"workspaceId": WS,
+                "logAnalyticsDestinationType": "Dedicated",
                 "logs": [{"categoryGroup": "audit", "enabled": true}]}}))
+            .expect("setting"),
+            // The list API writes `""` for "no workspace": nothing to look up.
+            serde_json::from_value(json!({"name": "to-hub", "properties": {"workspaceId": "",
+                "storageAccountId": "", "logs": [{"categoryGroup": "allLogs", "enabled": true}]}}))
             .expect("setting"),
         ],
         workspaces: vec![(WS.to_owned(), CUSTOMER.to_uppercase())],
@@ -207,6 +232,11 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
         }
     };
     assert!(!not_sent(CUSTOMER).await, "the workspace is read here");
+    assert_eq!(
+        *arm.looked_up.lock().expect("looked up"),
+        [WS.to_ascii_lowercase()],
+        "an empty workspaceId is no workspace"
+    );
     assert!(
         not_sent("99999999-0000-0000-0000-000000000000").await,
         "another workspace is not"

@@ -139,3 +139,53 @@ async fn an_audited_session_is_not_announced_by_time_match_or_exact_key() {
         .collect();
     assert_eq!(audit, ["tunnel:tunnel-a", "tunnel:s2"]);
 }
+
+/// The documented `startTime` example (`2019-1-1T12:00:00.0000Z`, unpadded) is read, stored as a
+/// timestamp beside the service's own text, and matched by time like any other.
+#[tokio::test]
+async fn the_documented_start_time_form_is_read_and_matched() {
+    let t = InMemoryTables::new();
+    let s = crate::arm::ActiveSession {
+        start_time: Some("2026-11-25T9:0:00.0000Z".into()),
+        ..live_session("s1", "alice")
+    };
+    seen(&t, &[s]).await;
+    let rows = live::live_now(&t).await.expect("live");
+    assert_eq!(rows[0]["StartTime"], "2026-11-25T09:00:00.000Z");
+    assert_eq!(rows[0]["StartTimeRaw"], "2026-11-25T9:0:00.0000Z");
+    audit_window(&t, "tunnel-a", "vm-app-01", "alice", 1).await;
+    let n = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT);
+    assert!(n.await.expect("sweep").is_empty());
+    let rows = live::live_now(&t).await.expect("live");
+    assert_eq!(rows[0]["Audit"], "tunnel:tunnel-a");
+}
+
+/// A start the service wrote in a form that cannot be read fails nothing and never raises
+/// `session.unaudited` by itself: without a tunnel id of its own the session is decided unknown.
+#[tokio::test]
+async fn an_unreadable_start_time_never_raises_unaudited_by_itself() {
+    let page: crate::arm::model::Page<crate::arm::ActiveSession> = serde_json::from_value(json!({
+        "value": [
+            {"sessionId": "s-object", "startTime": {"ticks": 638000000000000000u64}, "userName": "alice",
+             "targetHostName": "vm-app-01", "protocol": "SSH", "sessionDurationInMins": "3.5"},
+            {"sessionId": "s-text", "startTime": "yesterday", "userName": "bob", "targetHostName": "vm-app-01"},
+            {"sessionId": "s-number", "startTime": 1764061200, "userName": "carol", "targetHostName": "vm-app-01"}
+        ]
+    }))
+    .expect("a page with any startTime still reads");
+    assert_eq!(page.value.len(), 3);
+    assert_eq!(page.value[0].session_duration_in_mins, Some(3.5));
+    let t = InMemoryTables::new();
+    seen(&t, &page.value).await;
+    let n = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT + Duration::hours(1));
+    assert!(n.await.expect("sweep").is_empty(), "nothing raised");
+    for r in live::live_now(&t).await.expect("live") {
+        assert_eq!(r["StartTime"], "", "{r:?}");
+        assert!(
+            r["Audit"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("unknown")),
+            "{r:?}"
+        );
+    }
+}

@@ -151,24 +151,35 @@ impl Pacer {
         self.with(lane, |l| l.ctl.limit())
     }
 
-    /// Waits until the lane is not paused and has room, then takes a place in it.
-    pub async fn acquire(&self, lane: Lane) -> Permit<'_> {
+    /// Waits until the lane is not paused and has room, then takes a place in it. A lane paused
+    /// until `deadline` or later (a 429 whose `Retry-After` outlives what is left of the call)
+    /// answers at once with how long the pause still lasts: waiting it out would only end at the
+    /// deadline, holding the run up for nothing.
+    ///
+    /// # Errors
+    /// The pause left, when it reaches past `deadline`.
+    pub async fn acquire(
+        &self,
+        lane: Lane,
+        deadline: std::time::Instant,
+    ) -> Result<Permit<'_>, Duration> {
+        let deadline = Instant::from_std(deadline);
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            let paused = self.with(lane, |l| {
-                match l.paused_until.filter(|t| *t > Instant::now()) {
-                    Some(t) => Some(Some(t)),
-                    None if l.in_flight < l.ctl.limit() => {
-                        l.in_flight += 1;
-                        None
-                    }
-                    None => Some(None),
+            let now = Instant::now();
+            let paused = self.with(lane, |l| match l.paused_until.filter(|t| *t > now) {
+                Some(t) => Some(Some(t)),
+                None if l.in_flight < l.ctl.limit() => {
+                    l.in_flight += 1;
+                    None
                 }
+                None => Some(None),
             });
             match paused {
-                None => return Permit { pacer: self, lane },
+                None => return Ok(Permit { pacer: self, lane }),
+                Some(Some(until)) if until >= deadline => return Err(until - now),
                 Some(Some(until)) => tokio::time::sleep_until(until).await,
                 Some(None) => changed.await,
             }

@@ -110,7 +110,7 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
     .into_iter()
     .collect();
     {
-        let _p = pacer.acquire(Lane::Reads).await;
+        let _p = pacer.acquire(Lane::Reads, far()).await.expect("room");
         pacer.answered(Lane::Reads, StatusCode::OK, &low);
     }
     assert_eq!(pacer.limit(Lane::Reads), 2);
@@ -120,7 +120,7 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
         .map(|_| {
             let (pacer, out, most) = (pacer.clone(), out.clone(), most.clone());
             tokio::spawn(async move {
-                let _p = pacer.acquire(Lane::Reads).await;
+                let _p = pacer.acquire(Lane::Reads, far()).await.expect("room");
                 let now = out.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -129,7 +129,7 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
         })
         .collect();
     tokio::task::yield_now().await;
-    let writes = pacer.acquire(Lane::Writes).await;
+    let writes = pacer.acquire(Lane::Writes, far()).await.expect("room");
     assert_eq!(writes.lane, Lane::Writes, "the other lane is not held");
     drop(writes);
     for t in tasks {
@@ -150,10 +150,42 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
         .collect();
     pacer.answered(Lane::Reads, StatusCode::TOO_MANY_REQUESTS, &throttled);
     let t = Instant::now();
-    drop(pacer.acquire(Lane::Reads).await);
+    drop(pacer.acquire(Lane::Reads, far()).await.expect("room"));
     assert!(
         t.elapsed() >= Duration::from_millis(990),
         "the lane waits the 429's Retry-After"
     );
     assert_eq!(pacer.limit(Lane::Reads), 2);
+}
+
+/// A deadline no test reaches.
+fn far() -> std::time::Instant {
+    std::time::Instant::now() + Duration::from_secs(3600)
+}
+
+/// A 429 asking for longer than the caller has left ends the caller at once, with the wait: one
+/// host answering `Retry-After: 600` must not hold every other request of the run until its
+/// deadline. A pause that ends before the deadline is still waited.
+#[tokio::test]
+async fn a_pause_past_the_deadline_answers_at_once_with_what_is_left() {
+    let pacer = Pacer::new(4);
+    let long: HeaderMap = [(reqwest::header::RETRY_AFTER, "600".parse().unwrap())]
+        .into_iter()
+        .collect();
+    pacer.answered(Lane::Reads, StatusCode::TOO_MANY_REQUESTS, &long);
+    let t = Instant::now();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let left = pacer
+        .acquire(Lane::Reads, deadline)
+        .await
+        .expect_err("paused past the deadline");
+    assert!(t.elapsed() < Duration::from_millis(100), "answered at once");
+    assert!(
+        left > Duration::from_secs(590) && left <= Duration::from_secs(600),
+        "{left:?}"
+    );
+    assert!(
+        pacer.acquire(Lane::Writes, deadline).await.is_ok(),
+        "the other lane is not paused"
+    );
 }

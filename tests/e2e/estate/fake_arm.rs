@@ -1,11 +1,20 @@
 //! A loopback fake of the Resource Manager endpoints the estate checks and the live-session
-//! watch call, answering in the shapes of the REST specifications' examples: the Bastion host
-//! resource, the diagnostic settings list, the blob service (CORS,
-//! versioning), the container (`hasImmutabilityPolicy`), `getActiveSessions` (200, or 202 +
-//! `Location` polled, pages joined by `nextLink`) and `disconnectActiveSessions`. Switches flip
-//! each finding, throttle (429 + `Retry-After`), forbid a path (403 `AuthorizationFailed`), and
-//! every request is counted. The subscription's storage account list answers 403 unless
-//! `subscription_reader` is set: the app is granted read on its recording accounts only.
+//! watch call, answering only in the shapes the REST specifications, their examples and the
+//! Learn pages document: the Bastion host at api-version 2026-01-01 (with
+//! `sessionRecordingConfiguration` and the host's identity; the same host without them at
+//! 2024-05-01, and `NoRegisteredProviderFound` for a version switched off), the diagnostic settings
+//! list (`workspaceId: ""` for none, `logAnalyticsDestinationType`, `200 {"value": []}` when a host
+//! has none, errors as a top-level `{code, message}`), the blob service (CORS, versioning), the
+//! container (`hasImmutabilityPolicy`), role assignments and definitions of the recording target,
+//! VM extensions, `getActiveSessions` (long-running: [`lro`]) and `disconnectActiveSessions`.
+//! Switches flip each finding, throttle (429 with a `Retry-After` of whole seconds, never 0),
+//! forbid a path (403 `AuthorizationFailed`), and every request is recorded (and shown to an
+//! observer, so the permission drift test sees each URL). The subscription's storage account list
+//! answers 403 unless `subscription_reader` is set: the app is granted read on its recording
+//! accounts only.
+
+#[path = "fake_arm_lro.rs"]
+pub(crate) mod lro;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +43,9 @@ pub(crate) fn account_id(name: &str) -> String {
     )
 }
 
+/// Sees each request: method and path.
+pub(crate) type Observer = std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 #[derive(Default)]
 pub(crate) struct Estate {
     /// Host resources by lower-case id.
@@ -48,8 +60,27 @@ pub(crate) struct Estate {
     pub(crate) containers: HashMap<String, Value>,
     /// Live sessions by lower-case host id.
     pub(crate) sessions: HashMap<String, Vec<Value>>,
-    /// The next this-many requests answer 429 with `Retry-After: 1`.
+    /// The next this-many requests answer 429 with `Retry-After: throttle_wait`.
     pub(crate) throttle: usize,
+    /// The `Retry-After` of those 429s (seconds; 1 unless a test says otherwise).
+    pub(crate) throttle_wait: u64,
+    /// The `Retry-After` of 202s and running status monitors (seconds; the Network provider
+    /// answers 10, tests scale it down, never to 0).
+    pub(crate) retry_after: u64,
+    /// How `getActiveSessions` answers.
+    pub(crate) lro: lro::Lro,
+    /// Api-versions of `Microsoft.Network` refused (`NoRegisteredProviderFound`).
+    pub(crate) refused_versions: Vec<String>,
+    /// Role assignments by lower-case principal id: `(scope, role definition guid)`.
+    pub(crate) assignments: HashMap<String, Vec<(String, String)>>,
+    /// Role definitions by guid: their data actions.
+    pub(crate) definitions: HashMap<String, Vec<String>>,
+    /// VM extensions present: lower-case `vm id/extensions/name`.
+    pub(crate) extensions: Vec<String>,
+    /// Sees every request.
+    pub(crate) observer: Option<Observer>,
+    /// Log Analytics workspaces by lower-case resource id: their customer id.
+    pub(crate) workspaces: HashMap<String, String>,
     /// Resource Manager's token bucket: each request takes a token and the answer reports what
     /// is left (`x-ms-ratelimit-remaining-subscription-reads`, `-writes` for POST); empty: 429.
     pub(crate) bucket: Option<Bucket>,
@@ -59,10 +90,12 @@ pub(crate) struct Estate {
     pub(crate) forbid: Vec<String>,
     /// The caller holds read at subscription scope (else listing its storage accounts is 403).
     pub(crate) subscription_reader: bool,
-    /// `getActiveSessions` answers 202 and is polled this many times before its 200.
+    /// A long-running `getActiveSessions` answers "running" this many polls before its result.
     pub(crate) lro_polls: usize,
     /// Sessions per page (`nextLink` beyond).
     pub(crate) page_size: usize,
+    /// A next page answers 202 first (polled like the first answer).
+    pub(crate) page_accepted: bool,
     /// Every request: `METHOD path`.
     pub(crate) requests: Vec<String>,
     /// Each answer waits this long first (Resource Manager's round trip, for the benchmark).
@@ -75,7 +108,7 @@ pub(crate) struct Estate {
     pub(crate) token_check: Option<fn(Option<&str>) -> bool>,
     /// The bearer token of every request (`None`: no `Authorization` header).
     pub(crate) tokens: Vec<Option<String>>,
-    pending: HashMap<String, usize>,
+    pub(crate) pending: HashMap<String, lro::Pending>,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -128,18 +161,41 @@ impl Estate {
             "id": id, "name": name, "type": "Microsoft.Network/bastionHosts", "location": "westeurope",
             "etag": "W/\"00000000-0000-0000-0000-000000000000\"",
             "sku": {"name": "Premium"},
+            "identity": {"type": "SystemAssigned", "principalId": principal(name),
+                "tenantId": "00000000-0000-0000-0000-0000000000f1"},
             "properties": {"provisioningState": "Succeeded", "dnsName": dns, "scaleUnits": 2,
                 "enableSessionRecording": true, "enableTunneling": false, "enableShareableLink": false,
                 "enableIpConnect": false, "enableFileCopy": false, "disableCopyPaste": false,
+                "enableKerberos": false, "enablePrivateOnlyBastion": false,
+                "sessionRecordingConfiguration": {"identity": {"type": "SystemAssigned"},
+                    "blobContainerUri": format!("https://{account}.blob.core.windows.net/{container}")},
                 "ipConfigurations": []}
         }));
-        self.diagnostics.insert(id.to_ascii_lowercase(), vec![json!({
-            "id": format!("{id}/providers/microsoft.insights/diagnosticSettings/to-archive"),
-            "type": "Microsoft.Insights/diagnosticSettings", "name": "to-archive",
-            "properties": {"storageAccountId": account_id(audit_account), "workspaceId": null,
-                "logs": [{"category": "BastionAuditLogs", "categoryGroup": null, "enabled": true,
-                    "retentionPolicy": {"enabled": false, "days": 0}}], "metrics": []}
-        })]);
+        // Storage Blob Data Contributor for the host's identity on its recording container.
+        self.assignments.insert(
+            principal(name),
+            vec![(
+                format!(
+                    "{}/blobServices/default/containers/{container}",
+                    account_id(account)
+                ),
+                CONTRIBUTOR.to_owned(),
+            )],
+        );
+        self.definitions.insert(
+            CONTRIBUTOR.to_owned(),
+            vec!["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*".to_owned()],
+        );
+        self.diagnostics.insert(
+            id.to_ascii_lowercase(),
+            vec![json!({
+                "id": format!("{id}/providers/microsoft.insights/diagnosticSettings/to-archive"),
+                "type": "Microsoft.Insights/diagnosticSettings", "name": "to-archive",
+                "properties": {"storageAccountId": account_id(audit_account), "workspaceId": "",
+                    "logs": [{"category": "BastionAuditLogs", "enabled": true,
+                        "retentionPolicy": {"enabled": false, "days": 0}}], "metrics": []}
+            })],
+        );
         let acct = account_id(account);
         if !self.accounts.iter().any(|a| a["id"] == json!(acct)) {
             self.accounts.push(
@@ -158,7 +214,13 @@ impl Estate {
                         "deleteRetentionPolicy": {"enabled": false}}
                 })
             });
-        if let Some(rules) = svc["properties"]["cors"]["corsRules"].as_array_mut() {
+        if let Some(rules) = svc["properties"]["cors"]["corsRules"]
+            .as_array_mut()
+            .filter(|r| {
+                !r.iter()
+                    .any(|x| x["allowedOrigins"][0] == json!(format!("https://{dns}")))
+            })
+        {
             rules.push(
                 json!({"allowedOrigins": [format!("https://{dns}")], "allowedMethods": ["GET"],
                 "maxAgeInSeconds": 86400, "exposedHeaders": ["*"], "allowedHeaders": ["*"]}),
@@ -181,6 +243,21 @@ impl Estate {
     }
 }
 
+/// Storage Blob Data Contributor's role definition id.
+pub(crate) const CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+
+/// The object id of host `name`'s system-assigned identity.
+pub(crate) fn principal(name: &str) -> String {
+    let n = name
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        n & 0xffff_ffff,
+        n & 0xffff_ffff_ffff
+    )
+}
+
 /// The running fake.
 #[derive(Clone)]
 pub(crate) struct FakeArm {
@@ -189,7 +266,13 @@ pub(crate) struct FakeArm {
 }
 
 impl FakeArm {
-    pub(crate) async fn start(estate: Estate) -> Self {
+    pub(crate) async fn start(mut estate: Estate) -> Self {
+        if estate.retry_after == 0 {
+            estate.retry_after = 1;
+        }
+        if estate.throttle_wait == 0 {
+            estate.throttle_wait = 1;
+        }
         let estate = Arc::new(Mutex::new(estate));
         let app = Router::new().fallback(answer).with_state(estate.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -206,7 +289,7 @@ impl FakeArm {
     }
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         axum::Json(json!({"error": {"code": code, "message": message}})),
@@ -233,6 +316,9 @@ async fn answer(
     let lower = path.to_ascii_lowercase();
     let mut e = estate.lock().expect("estate");
     e.requests.push(format!("{method} {path}"));
+    if let Some(see) = e.observer.clone() {
+        see(method.as_str(), &path);
+    }
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -257,10 +343,11 @@ async fn answer(
         let mut r = error(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
-            "throttled",
+            "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
         );
+        let wait = e.throttle_wait.max(1).to_string();
         r.headers_mut()
-            .insert("retry-after", "1".parse().expect("header"));
+            .insert("retry-after", wait.parse().expect("header"));
         return r;
     }
     let mut r = route(&mut e, &method, &uri, &lower, &body);
@@ -283,51 +370,97 @@ async fn answer(
 
 /// The answer to one request that passed the token and throttling checks.
 fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) -> Response {
-    if e.forbid
-        .iter()
-        .any(|f| lower.ends_with(&f.to_ascii_lowercase()))
-    {
-        return error(
-            StatusCode::FORBIDDEN,
-            "AuthorizationFailed",
-            "The client does not have authorization to perform action over scope or the scope is invalid.",
+    let diagnostics = lower.contains("/providers/microsoft.insights/diagnosticsettings");
+    if e.forbid.iter().any(|f| {
+        let f = f.to_ascii_lowercase();
+        lower.ends_with(&f) || (f.contains("/locations/") && lower.contains(&f))
+    }) {
+        let message = format!(
+            "The client does not have authorization to perform action over scope '{}' or the scope is invalid.",
+            uri.path()
         );
+        if diagnostics {
+            // The diagnostic settings API's error shape: a top-level code and message.
+            return (
+                StatusCode::FORBIDDEN,
+                axum::Json(json!({"code": "AuthorizationFailed", "message": message})),
+            )
+                .into_response();
+        }
+        return error(StatusCode::FORBIDDEN, "AuthorizationFailed", &message);
     }
-    if !uri.query().unwrap_or_default().contains("api-version=") && !lower.starts_with("/fake-") {
+    let query = uri.query().unwrap_or_default().to_owned();
+    let version = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("api-version="))
+        .unwrap_or_default()
+        .to_owned();
+    if version.is_empty() {
         return error(
             StatusCode::BAD_REQUEST,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
         );
     }
-    if let Some(op) = lower.strip_prefix("/fake-operations/") {
-        let left = e.pending.get(op).copied().unwrap_or(0);
-        if left > 0 {
-            e.pending.insert(op.to_owned(), left - 1);
-            return accepted(&e.base, op);
-        }
-        let host = op
-            .rsplit_once('~')
-            .map(|(h, _)| h.replace('!', "/"))
-            .unwrap_or_default();
-        return sessions_page(e, &host, 0);
+    if lower.contains("/microsoft.network/") && e.refused_versions.contains(&version) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "NoRegisteredProviderFound",
+            &format!(
+                "No registered resource provider found for location 'westeurope' and API version '{version}' for type 'bastionHosts'. The supported api-versions are '2024-05-01'."
+            ),
+        );
     }
-    if let Some(rest) = lower.strip_prefix("/fake-pages/") {
-        let (host, n) = rest.rsplit_once('~').unwrap_or_default();
-        return sessions_page(e, &host.replace('!', "/"), n.parse().unwrap_or(0));
+    if let Some((_, rest)) = lower.split_once("/providers/microsoft.network/locations/") {
+        let mut parts = rest.split('/');
+        let (_region, kind, id) = (parts.next(), parts.next(), parts.next().unwrap_or_default());
+        return match kind {
+            Some("operations") if *method == Method::GET => lro::status(e, id),
+            Some("operationresults") if *method == Method::GET => lro::result(e, id),
+            _ => error(StatusCode::NOT_FOUND, "NotFound", "not found"),
+        };
     }
-    if *method == Method::POST && lower.ends_with("/getactivesessions") {
-        let host = lower.trim_end_matches("/getactivesessions").to_owned();
+    if let Some((host, id)) = lower.split_once("/getactivesessions/operationresults/") {
+        let (host, id) = (host.to_owned(), id.to_owned());
+        return if e.pending.get(&id).is_some_and(|p| p.host == host) {
+            lro::result(e, &id)
+        } else {
+            error(
+                StatusCode::NOT_FOUND,
+                "OperationNotFound",
+                "The operation was not found.",
+            )
+        };
+    }
+    if let Some(host) = lower.strip_suffix("/getactivesessions") {
+        let host = host.to_owned();
         if !e.hosts.contains_key(&host) {
-            return error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found");
+            return error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                "The Resource was not found.",
+            );
         }
-        if e.lro_polls > 0 {
-            let op = format!("{}~{}", host.replace('/', "!"), e.requests.len());
-            let polls = e.lro_polls - 1;
-            e.pending.insert(op.clone(), polls);
-            return accepted(&e.base, &op);
+        if *method == Method::GET {
+            // A next page (`nextLink`): `$skipToken` names it.
+            let n = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("$skipToken="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            return if e.page_accepted && e.lro != lro::Lro::Immediate {
+                lro::start(e, &host, n)
+            } else {
+                lro::page(e, &host, n)
+            };
         }
-        return sessions_page(e, &host, 0);
+        if *method == Method::POST {
+            return if e.lro == lro::Lro::Immediate {
+                lro::page(e, &host, 0)
+            } else {
+                lro::start(e, &host, 0)
+            };
+        }
     }
     if *method == Method::POST && lower.ends_with("/disconnectactivesessions") {
         let host = lower
@@ -360,9 +493,17 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
         );
     }
     if let Some(host) = lower.strip_suffix("/providers/microsoft.insights/diagnosticsettings") {
-        return match e.diagnostics.get(host) {
-            Some(d) => list(d.clone()),
-            None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found"),
+        // No setting is `200 {"value": []}`; an unknown resource the API's own error shape.
+        return match (e.diagnostics.get(host), e.hosts.contains_key(host)) {
+            (Some(d), _) => list(d.clone()),
+            (None, true) => list(vec![]),
+            (None, false) => (
+                StatusCode::NOT_FOUND,
+                axum::Json(
+                    json!({"code": "ResourceNotFound", "message": "The resource was not found."}),
+                ),
+            )
+                .into_response(),
         };
     }
     if lower.ends_with("/providers/microsoft.storage/storageaccounts") {
@@ -386,6 +527,57 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
             .collect();
         return list(mine);
     }
+    if let Some((scope, _)) = lower.split_once("/providers/microsoft.authorization/roleassignments")
+    {
+        return role_assignments(e, scope, &query);
+    }
+    if let Some((_, guid)) = lower.split_once("/providers/microsoft.authorization/roledefinitions/")
+    {
+        return match e.definitions.get(guid) {
+            Some(data) => axum::Json(json!({
+                "id": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+                "name": guid, "type": "Microsoft.Authorization/roleDefinitions",
+                "properties": {"roleName": "Storage Blob Data Contributor", "type": "BuiltInRole",
+                    "permissions": [{"actions": [], "notActions": [], "dataActions": data, "notDataActions": []}],
+                    "assignableScopes": ["/"]}
+            }))
+            .into_response(),
+            None => error(StatusCode::NOT_FOUND, "RoleDefinitionDoesNotExist", "The specified role definition does not exist."),
+        };
+    }
+    if lower.contains("/providers/microsoft.compute/virtualmachines/")
+        && lower.contains("/extensions/")
+    {
+        return if e.extensions.iter().any(|x| x == lower) {
+            let name = lower.rsplit('/').next().unwrap_or_default();
+            axum::Json(json!({"id": uri.path(), "name": name, "type": "Microsoft.Compute/virtualMachines/extensions",
+                "location": "westeurope", "properties": {"publisher": "Microsoft.Azure.ActiveDirectory",
+                "type": "AADLoginForWindows", "typeHandlerVersion": "2.0", "provisioningState": "Succeeded"}}))
+            .into_response()
+        } else {
+            error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "The entity was not found in this Azure location.",
+            )
+        };
+    }
+    if lower.contains("/providers/microsoft.operationalinsights/workspaces/") {
+        return match e.workspaces.get(lower) {
+            Some(customer) => {
+                axum::Json(json!({"id": uri.path(), "name": lower.rsplit('/').next(),
+                "type": "Microsoft.OperationalInsights/workspaces", "location": "westeurope",
+                "properties": {"customerId": customer, "provisioningState": "Succeeded",
+                    "sku": {"name": "PerGB2018"}, "retentionInDays": 30}}))
+                .into_response()
+            }
+            None => error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                "The Resource was not found.",
+            ),
+        };
+    }
     if let Some(acct) = lower.strip_suffix("/blobservices/default") {
         return match e.blob_services.get(acct) {
             Some(s) => axum::Json(s.clone()).into_response(),
@@ -403,7 +595,19 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
         };
     }
     match e.hosts.get(lower) {
-        Some(h) => axum::Json(h.clone()).into_response(),
+        Some(h) => {
+            let mut h = h.clone();
+            if version != "2026-01-01" {
+                // The older versions know neither the recording target nor the host's identity.
+                if let Some(p) = h["properties"].as_object_mut() {
+                    p.remove("sessionRecordingConfiguration");
+                }
+                if let Some(o) = h.as_object_mut() {
+                    o.remove("identity");
+                }
+            }
+            axum::Json(h).into_response()
+        }
         None => error(
             StatusCode::NOT_FOUND,
             "ResourceNotFound",
@@ -412,35 +616,39 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
     }
 }
 
-fn accepted(base: &str, op: &str) -> Response {
-    let mut r = StatusCode::ACCEPTED.into_response();
-    r.headers_mut().insert(
-        "location",
-        format!("{base}/fake-operations/{op}?api-version=2024-05-01")
-            .parse()
-            .expect("header"),
-    );
-    r.headers_mut()
-        .insert("retry-after", "0".parse().expect("header"));
-    r
-}
-
-fn sessions_page(e: &Estate, host: &str, n: usize) -> Response {
-    let all = e.sessions.get(host).cloned().unwrap_or_default();
-    let size = if e.page_size == 0 {
-        all.len().max(1)
-    } else {
-        e.page_size
-    };
-    let items: Vec<Value> = all.iter().skip(n * size).take(size).cloned().collect();
-    let more = all.len() > (n + 1) * size;
-    let next = more.then(|| {
-        format!(
-            "{}/fake-pages/{}~{}?api-version=2024-05-01",
-            e.base,
-            host.replace('/', "!"),
-            n + 1
-        )
-    });
-    axum::Json(json!({"value": items, "nextLink": next})).into_response()
+/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{id}'`:
+/// the principal's assignments at, above or below the scope.
+fn role_assignments(e: &Estate, scope: &str, query: &str) -> Response {
+    let decoded = query
+        .replace("%20", " ")
+        .replace("%27", "'")
+        .replace('+', " ");
+    let principal = decoded
+        .split_once("principalId eq ")
+        .map(|(_, p)| {
+            p.split('&')
+                .next()
+                .unwrap_or_default()
+                .trim_matches('\'')
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let items: Vec<Value> = e
+        .assignments
+        .get(&principal)
+        .into_iter()
+        .flatten()
+        .filter(|(at, _)| {
+            let at = at.to_ascii_lowercase();
+            scope.starts_with(&at) || at.starts_with(scope)
+        })
+        .enumerate()
+        .map(|(i, (at, role))| json!({
+            "id": format!("{at}/providers/Microsoft.Authorization/roleAssignments/{i:08}-0000-0000-0000-000000000000"),
+            "type": "Microsoft.Authorization/roleAssignments", "name": format!("{i:08}-0000-0000-0000-000000000000"),
+            "properties": {"roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+                "principalId": principal, "principalType": "ServicePrincipal", "scope": at}
+        }))
+        .collect();
+    list(items)
 }

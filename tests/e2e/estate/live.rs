@@ -17,9 +17,10 @@ use super::{Rig, notifications};
 use crate::catalogue_sessions::{http, principal};
 use crate::harness::HandlerProcess;
 
-/// A live session in the shape of the REST specs' example, on VM `vm`, started at 12:00.
+/// A live session in the shape of the REST specs' example (its `startTime` written as the example
+/// writes it: not zero-padded), on VM `vm`, started at 12:00.
 fn live(id: &str, user: &str, vm: &str) -> Value {
-    json!({"sessionId": id, "startTime": "2026-11-25T12:00:00.0000Z",
+    json!({"sessionId": id, "startTime": "2026-11-25T12:0:00.0000Z",
         "targetSubscriptionId": super::fake_arm::SUB, "resourceType": "VM",
         "targetHostName": vm, "targetResourceGroup": "rg-app-weu", "userName": user,
         "targetIpAddress": "10.10.1.4", "protocol": "SSH",
@@ -51,6 +52,7 @@ impl Rig {
         let host = host_id("b1").to_ascii_lowercase();
         self.arm.with(|e| {
             e.sessions.insert(host, list);
+            e.lro = super::fake_arm::lro::Lro::Network;
             e.lro_polls = 2;
             e.page_size = 1;
         });
@@ -115,15 +117,28 @@ async fn a_native_client_or_recording_off_session_alerts_within_one_tick() {
     );
     assert_eq!(first[0]["data"]["bastionHost"], "b1");
     let requests = rig.arm.with(|e| e.requests.clone());
-    let count = |p: &str| requests.iter().filter(|r| r.contains(p)).count();
-    assert_eq!(count("/getActiveSessions"), 1, "{requests:?}");
+    let count = |p: &str| {
+        let p = p.to_ascii_lowercase();
+        requests
+            .iter()
+            .filter(|r| r.to_ascii_lowercase().contains(&p))
+            .count()
+    };
+    assert_eq!(count("POST /subscriptions/"), 1, "{requests:?}");
     assert_eq!(
-        count("/fake-operations/"),
-        2,
-        "202 polled twice: {requests:?}"
+        count("/providers/Microsoft.Network/locations/westeurope/operations/"),
+        3,
+        "the status monitor polled through InProgress twice to Succeeded: {requests:?}"
     );
     assert_eq!(
-        count("/fake-pages/"),
+        count("/providers/Microsoft.Network/locations/westeurope/operationResults/"),
+        1,
+        "then the result read from Location once: {requests:?}"
+    );
+    assert_eq!(
+        count(
+            "GET /subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-bastion/providers/Microsoft.Network/bastionHosts/b1/getActiveSessions"
+        ),
         1,
         "second page through nextLink: {requests:?}"
     );

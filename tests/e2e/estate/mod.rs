@@ -7,6 +7,7 @@
 pub(crate) mod fake_arm;
 mod identity;
 mod live;
+mod protocol;
 
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -90,6 +91,16 @@ pub(crate) fn notifications(body: &Value) -> Vec<Value> {
 
 type Flip = fn(&mut Estate, bool);
 
+/// Storage Blob Data Reader's role definition id.
+const READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+
+/// The recording target host `b1` is given: its recording container in the Azurite account.
+fn target_uri(e: &Estate) -> String {
+    let key = container_key(e);
+    let container = key.rsplit('/').next().unwrap_or_default();
+    format!("https://{ACCOUNT}.blob.core.windows.net/{container}")
+}
+
 fn container_key(e: &Estate) -> String {
     e.containers.keys().next().cloned().expect("container")
 }
@@ -133,6 +144,53 @@ fn flips() -> Vec<(&'static str, Flip)> {
             let k = container_key(e);
             e.containers.get_mut(&k).expect("c")["properties"]["hasImmutabilityPolicy"] = json!(on);
         }),
+        ("recording-target-unwatched", |e, on| {
+            let config = &mut e.host("b1")["properties"]["sessionRecordingConfiguration"];
+            let uri = config["blobContainerUri"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            config["blobContainerUri"] = json!(if on {
+                uri.replace(ACCOUNT, "stsomewhereelse")
+            } else {
+                uri.replace("stsomewhereelse", ACCOUNT)
+            });
+        }),
+        ("recording-target-missing", |e, on| {
+            let keep = target_uri(e);
+            let config = &mut e.host("b1")["properties"]["sessionRecordingConfiguration"];
+            config["blobContainerUri"] = if on { Value::Null } else { json!(keep) };
+        }),
+        ("recording-target-not-writable", |e, on| {
+            let key = fake_arm::principal("b1");
+            let roles = e.assignments.get_mut(&key).expect("assignments");
+            for r in roles.iter_mut() {
+                // Storage Blob Data Reader carries no blob write.
+                r.1 = if on {
+                    READER.to_owned()
+                } else {
+                    fake_arm::CONTRIBUTOR.to_owned()
+                };
+            }
+            e.definitions.insert(
+                READER.to_owned(),
+                vec!["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read".into()],
+            );
+        }),
+        ("cors-missing", |e, on| {
+            // Origins compare case-sensitively (the recording documentation says so).
+            let s = e.blob_services.values_mut().next().expect("svc");
+            let origin = s["properties"]["cors"]["corsRules"][0]["allowedOrigins"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let flipped = if on {
+                origin.replace("https://bst-", "https://BST-")
+            } else {
+                origin.replace("https://BST-", "https://bst-")
+            };
+            s["properties"]["cors"]["corsRules"][0]["allowedOrigins"] = json!([flipped]);
+        }),
         ("check-failed:diagnostics", |e, on| {
             e.forbid = if on {
                 vec!["/providers/Microsoft.Insights/diagnosticSettings".into()]
@@ -143,7 +201,7 @@ fn flips() -> Vec<(&'static str, Flip)> {
     ]
 }
 
-fn only(ns: &[Value], kind: &str, finding: &str) -> Value {
+pub(crate) fn only(ns: &[Value], kind: &str, finding: &str) -> Value {
     assert_eq!(ns.len(), 1, "{kind} {finding}: {ns:?}");
     assert_eq!(ns[0]["type"], kind, "{ns:?}");
     assert_eq!(ns[0]["data"]["finding"], finding, "{ns:?}");
@@ -254,8 +312,8 @@ async fn the_recording_account_is_read_by_its_configured_id_never_listed() {
             .count()
     });
     assert_eq!(
-        read, 2,
-        "the blob service and the container, at the account's own id"
+        read, 4,
+        "the blob service, the container, and who may write the recording target (role assignments and their definition), at the account's own id"
     );
 
     // Without the id (a deployment that did not set it): one finding naming the setting, no list.
@@ -275,7 +333,8 @@ async fn the_recording_account_is_read_by_its_configured_id_never_listed() {
 
 /// A bucket of 3 requests refilled at 1 a second: read 2 at a time regardless (as before pacing),
 /// the blob service and container would find it empty (429); paced by the remaining counts the
-/// answers report, the check waits for the refill instead and is never throttled.
+/// answers report, the check waits for the refill instead and is never throttled (6 reads: the
+/// host, its settings, the blob service, the container, the target's role assignments and role).
 #[tokio::test]
 async fn a_falling_remaining_count_slows_the_check_before_a_429() {
     let Some(cs) = azurite() else { return };
@@ -287,7 +346,7 @@ async fn a_falling_remaining_count_slows_the_check_before_a_429() {
         "no finding, no check-failed"
     );
     let (requests, throttled) = rig.arm.with(|e| (e.requests.len(), e.throttled));
-    assert_eq!((requests, throttled), (4, 0), "4 reads, none answered 429");
+    assert_eq!((requests, throttled), (6, 0), "6 reads, none answered 429");
 }
 
 #[tokio::test]

@@ -1,81 +1,118 @@
-//! A canned Resource Manager for the exercise that records each call as its operation
-//! (`permissions::ArmOperation`, one per method of the trait, so a new call cannot go unrecorded):
-//! one Bastion host with recording off, a diagnostic setting sending to a workspace, the recording
-//! account (its id configured), and one live session, so `EstateCheck`, `LiveSessions` and a disconnect make every
-//! call (their tables are then held against the app account's roles like every other table call).
+//! Resource Manager for the exercise: the real client (`arm::client::ArmClient`) against the estate
+//! e2e's loopback fake, which shows every request it gets to the ledger. Each URL — the host, its
+//! settings, the recording account, who may write the recording target, a session target's
+//! extensions, `getActiveSessions` with its status monitor and result under `/locations/` (and, in
+//! a second run, the specification's form under the host) and a next page, the disconnect — is
+//! filed as the operation `permissions::ArmOperation::of_request` names, on the scope that
+//! operation needs: a URL no operation knows is itself drift.
 
-use async_trait::async_trait;
-use bastion_recordings::arm::{
-    ActiveSession, ArmError, BastionHost, BlobService, Container, DiagnosticSetting,
-    DisconnectResult, ResourceManager,
-};
-use bastion_recordings::permissions::ArmOperation as A;
+use std::sync::{Arc, Mutex};
+
+use bastion_recordings::arm::ResourceManager;
+use bastion_recordings::arm::client::ArmClient;
+use bastion_recordings::permissions::ArmOperation;
+use bastion_recordings::permissions::arm::ScopeKind;
+use bastion_recordings::rest::{RestClient, RestLimits};
 use serde_json::json;
 
 use super::record::{BASTION, Ledger, RECORDINGS, Resource, WORKSPACES};
+use crate::estate::fake_arm::{self, Estate, FakeArm};
 
-pub(super) const HOST: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub-weu/providers/Microsoft.Network/bastionHosts/bas-hub-weu";
-pub(super) const ACCOUNT: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-rec/providers/Microsoft.Storage/storageAccounts/strec";
+/// The watched host and the recording account (names the exercise's stores use).
+pub(super) const HOST_NAME: &str = "bas-hub-weu";
+pub(super) const ACCOUNT_NAME: &str = "strec";
+/// The workspace the host's diagnostic setting sends to.
 const WORKSPACE: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law";
+/// The Windows VM an RDP session reaches (Entra ID sign-in through its extension).
+const VM: &str = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app-weu/providers/Microsoft.Compute/virtualMachines/vm-win-01";
 
-pub(super) struct Canned(pub(super) Ledger);
-
-impl Canned {
-    fn on_host(&self, op: A) {
-        self.0.record(BASTION, Resource::BastionHost, op.into());
-    }
+pub(super) fn host() -> String {
+    fake_arm::host_id(HOST_NAME)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ArmError> {
-    serde_json::from_value(v).map_err(|e| ArmError::Transient(e.to_string()))
+pub(super) fn account() -> String {
+    fake_arm::account_id(ACCOUNT_NAME)
 }
 
-#[async_trait]
-impl ResourceManager for Canned {
-    async fn bastion_host(&self, id: &str) -> Result<BastionHost, ArmError> {
-        self.on_host(A::ReadBastionHost);
-        parse(
-            json!({"id": id, "name": "bas-hub-weu", "sku": {"name": "Premium"},
-            "properties": {"provisioningState": "Succeeded", "enableSessionRecording": false}}),
-        )
+/// The running fake and the URLs no operation knows.
+pub(super) struct Arm {
+    pub(super) fake: FakeArm,
+    pub(super) unknown: Arc<Mutex<Vec<String>>>,
+}
+
+impl Arm {
+    /// The fake estate: one recording host with a target its identity may write, a diagnostic
+    /// setting sending to a workspace in resource-specific mode, two live sessions on two pages
+    /// (one RDP to a VM with `AADLoginForWindows`), every request filed in `ledger`.
+    pub(super) async fn start(ledger: &Ledger) -> Self {
+        let mut e = Estate::default();
+        e.add_healthy(
+            HOST_NAME,
+            ACCOUNT_NAME,
+            super::exercise::RECORDINGS_CONTAINER,
+            "stlogs",
+        );
+        let id = host().to_ascii_lowercase();
+        e.diagnostics.insert(
+            id.clone(),
+            vec![json!({"id": format!("{}/providers/microsoft.insights/diagnosticSettings/to-law", host()),
+                "type": "Microsoft.Insights/diagnosticSettings", "name": "to-law",
+                "properties": {"storageAccountId": "", "workspaceId": WORKSPACE,
+                    "logAnalyticsDestinationType": "Dedicated",
+                    "logs": [{"categoryGroup": "audit", "enabled": true}], "metrics": []}})],
+        );
+        e.workspaces.insert(
+            WORKSPACE.to_ascii_lowercase(),
+            super::exercise::WORKSPACE.to_owned(),
+        );
+        let session = |id: &str, protocol: &str, vm: &str| {
+            json!({"sessionId": id, "startTime": "2025-3-14T12:30:00.0000Z", "resourceType": "VM",
+                "targetHostName": vm.rsplit('/').next(), "userName": "azureuser", "protocol": protocol,
+                "targetIpAddress": "10.10.1.4", "targetResourceId": vm, "sessionDurationInMins": 2.0})
+        };
+        e.sessions.insert(
+            id,
+            vec![
+                session(
+                    "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
+                    "SSH",
+                    &VM.replace("vm-win-01", "vm-app-01"),
+                ),
+                session("6a1d3e8f-9c2b-4d4f-8e3a-7b8c9d0e1f2a", "RDP", VM),
+            ],
+        );
+        e.extensions
+            .push(format!("{VM}/extensions/AADLoginForWindows").to_ascii_lowercase());
+        e.lro = fake_arm::lro::Lro::Network;
+        e.lro_polls = 1;
+        e.page_size = 1;
+        let unknown = Arc::new(Mutex::new(Vec::new()));
+        let (l, u) = (ledger.clone(), unknown.clone());
+        e.observer = Some(Arc::new(
+            move |method: &str, path: &str| match ArmOperation::of_request(method, path) {
+                Some((op, _)) => {
+                    let (conn, res) = match op.scope() {
+                        ScopeKind::Host => (BASTION, Resource::BastionHost),
+                        ScopeKind::Subscription => (BASTION, Resource::Subscription),
+                        ScopeKind::Vm => (BASTION, Resource::Vm),
+                        ScopeKind::Account => (RECORDINGS, Resource::Account),
+                        ScopeKind::Workspace => (WORKSPACES, Resource::Workspace),
+                    };
+                    l.record(conn, res, op.into());
+                }
+                None => u.lock().expect("unknown").push(format!("{method} {path}")),
+            },
+        ));
+        Self {
+            fake: FakeArm::start(e).await,
+            unknown,
+        }
     }
-    async fn diagnostic_settings(&self, _: &str) -> Result<Vec<DiagnosticSetting>, ArmError> {
-        self.on_host(A::ListDiagnosticSettings);
-        parse(
-            json!([{"name": "to-law", "properties": {"workspaceId": WORKSPACE,
-            "logs": [{"categoryGroup": "audit", "enabled": true}]}}]),
-        )
-    }
-    async fn workspace_customer_id(&self, _: &str) -> Result<Option<String>, ArmError> {
-        let op = A::ReadWorkspace.into();
-        self.0.record(WORKSPACES, Resource::Workspace, op);
-        Ok(Some(super::exercise::WORKSPACE.to_owned()))
-    }
-    async fn blob_service(&self, _: &str) -> Result<BlobService, ArmError> {
-        let op = A::ReadBlobService.into();
-        self.0.record(RECORDINGS, Resource::Account, op);
-        Ok(BlobService::default())
-    }
-    async fn container(&self, _: &str, _: &str) -> Result<Container, ArmError> {
-        let op = A::ReadContainer.into();
-        self.0.record(RECORDINGS, Resource::Account, op);
-        Ok(Container::default())
-    }
-    async fn active_sessions(&self, _: &str) -> Result<Vec<ActiveSession>, ArmError> {
-        self.on_host(A::GetActiveSessions);
-        let page: serde_json::Value = crate::harness::fixture("bastion-api/active-sessions.json");
-        parse(page["value"].clone())
-    }
-    async fn disconnect_sessions(
-        &self,
-        _: &str,
-        ids: &[String],
-    ) -> Result<Vec<DisconnectResult>, ArmError> {
-        self.on_host(A::DisconnectActiveSessions);
-        let answer: Vec<_> = ids
-            .iter()
-            .map(|id| json!({"sessionId": id, "message": "invalidated", "state": "Disconnected"}))
-            .collect();
-        parse(json!(answer))
+
+    /// The real client over the fake.
+    pub(super) fn client(&self) -> Arc<dyn ResourceManager> {
+        let limits = RestLimits::default();
+        let rest = RestClient::new(None, "https://management.azure.com/.default", limits);
+        Arc::new(ArmClient::new(rest, &self.fake.url).expect("client"))
     }
 }

@@ -18,7 +18,7 @@ pub(super) struct Module {
     container: Option<&'static str>,
 }
 
-pub(super) const MODULES: [Module; 6] = [
+pub(super) const MODULES: [Module; 8] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
@@ -47,6 +47,16 @@ pub(super) const MODULES: [Module; 6] = [
     Module {
         file: "recordings-settings-access.bicep",
         connection: RECORDINGS,
+        container: None,
+    },
+    Module {
+        file: "bastion-operations-access.bicep",
+        connection: BASTION,
+        container: None,
+    },
+    Module {
+        file: "session-targets-access.bicep",
+        connection: BASTION,
         container: None,
     },
 ];
@@ -94,6 +104,10 @@ pub(super) fn app_containers() -> Vec<String> {
         .split(',')
         .chain(single)
         .map(|p| {
+            // A name written in the module itself.
+            if let Some(literal) = p.trim().strip_prefix('\'') {
+                return literal.trim_end_matches('\'').to_owned();
+            }
             let decl = format!("param {} string = '", p.trim());
             let i = main
                 .find(&decl)
@@ -117,6 +131,13 @@ fn scope_text(m: &Module, g: &Grant) -> String {
         (Scope::Container, Some(c)) => format!("{} container {c}{when}", m.connection),
         (Scope::Workspace, _) => format!("each {} workspace{when}", m.connection),
         (Scope::BastionHost, _) => format!("each of the {} hosts{when}", m.connection),
+        (Scope::Subscription, _) => {
+            format!(
+                "the subscription of each of the {} hosts{when}",
+                m.connection
+            )
+        }
+        (Scope::ResourceGroup, _) => format!("each resource group of session targets{when}"),
         _ => format!("the {} account{when}", m.connection),
     }
 }
@@ -130,6 +151,10 @@ fn reaches(m: &Module, g: &Grant, connection: &str, res: &Resource) -> bool {
                 .is_some_and(|c| *res == Resource::Container(c.into())),
             Scope::Workspace => *res == Resource::Workspace,
             Scope::BastionHost => *res == Resource::BastionHost,
+            // A grant at a subscription reaches the URLs under it that no resource group holds;
+            // a resource group's reaches the session targets in it.
+            Scope::Subscription => *res == Resource::Subscription,
+            Scope::ResourceGroup => *res == Resource::Vm,
             Scope::Other => false,
         }
 }
@@ -147,13 +172,22 @@ pub(super) fn drift(
 ) -> Vec<String> {
     let mut out = Vec::new();
     for ((conn, res), ops) in seen {
-        // The modules that could grant it: a container's, only those about a container.
-        let files: Vec<&str> = MODULES
+        // The modules that could grant it: those with a grant at a scope reaching it (a
+        // container's, only those about a container), else every module of the connection.
+        let about = |m: &Module| !matches!(res, Resource::Container(_)) || m.container.is_some();
+        let mut files: Vec<&str> = grants
             .iter()
-            .filter(|m| m.connection == *conn)
-            .filter(|m| !matches!(res, Resource::Container(_)) || m.container.is_some())
-            .map(|m| m.file)
+            .filter(|(m, g)| reaches(m, g, conn, res) && about(m))
+            .map(|(m, _)| m.file)
             .collect();
+        files.dedup();
+        if files.is_empty() {
+            files = MODULES
+                .iter()
+                .filter(|m| m.connection == *conn && about(m))
+                .map(|m| m.file)
+                .collect();
+        }
         let reaching: Vec<&Grant> = grants
             .iter()
             .filter(|(m, g)| reaches(m, g, conn, res))

@@ -83,10 +83,9 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         store(APP, "stapp"),
     );
     // The recording source names the watched host, so the estate check reads its account's settings.
-    let sources = format!(
-        "RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{}",
-        super::arm::HOST
-    );
+    let (host, account) = (super::arm::host(), super::arm::account());
+    let sources = format!("RECORDINGS_STORAGE:{RECORDINGS_CONTAINER}@{host}");
+    let arm = super::arm::Arm::start(&ledger).await;
     let env = [
         ("HANDLER_IN_MEMORY", "true"),
         ("RECORDINGS_SOURCES", sources.as_str()),
@@ -96,8 +95,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
         ("NOTIFY_WEBHOOK_URL", webhook),
         ("NOTIFY_WEBHOOK_SECRET", crate::notify::SECRET),
-        ("BASTION_HOSTS", super::arm::HOST),
-        ("RECORDINGS_ACCOUNT_IDS", super::arm::ACCOUNT),
+        ("BASTION_HOSTS", host.as_str()),
+        ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
         ("BASTION_DISCONNECT", "true"),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
@@ -123,8 +122,8 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         tables,
     };
     let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
-    let mut state = AppState::assemble(config, Policy::builtin(), stores, clock)
-        .with_arm(Arc::new(super::arm::Canned(ledger.clone())));
+    let mut state =
+        AppState::assemble(config, Policy::builtin(), stores, clock).with_arm(arm.client());
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
     state.queues = Arc::new(Queues(ledger.clone()));
     state.logs = Some(Arc::new(Logs {
@@ -221,9 +220,19 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("Reconcile", "2025-03-14T12:17:00Z"),
         ("EstateCheck", "2025-03-14T12:30:00Z"),
         ("LiveSessions", "2025-03-14T12:35:00Z"),
+        // Again with the result under the host (the specification's example) and a next page
+        // that answers 202 itself; then a check that asks about the RDP session's VM.
+        ("LiveSessions", "2025-03-14T12:40:00Z"),
+        ("EstateCheck", "2025-03-14T12:45:00Z"),
         ("ReviewQueue", "2025-03-14T12:20:00Z"),
         ("ReviewQueue", "2025-03-16T12:20:00Z"),
     ] {
+        if now == "2025-03-14T12:40:00Z" {
+            arm.fake.with(|e| {
+                e.lro = crate::estate::fake_arm::lro::Lro::HostLocation;
+                e.page_accepted = true;
+            });
+        }
         let mut meta = at(now);
         meta["sys"]["MethodName"] = json!(f);
         let out = rig.invoke(f, timer.clone(), meta, "any").await;
@@ -278,16 +287,16 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     // The API route and `handler disconnect` share this path; the route needs a principal, which
     // the exercise's `CATALOGUE_AUTH=none` has not.
     ledger.run_as("disconnect");
-    let arm = rig.state.arm.clone().expect("arm");
+    let client = rig.state.arm.clone().expect("arm");
     let req = bastion_recordings::estate::disconnect::Request {
-        host: super::arm::HOST,
+        host: &host,
         session_id: "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
         reason: "permission test",
         who: "cli:permissions",
     };
     let tables = rig.state.ports.tables.clone();
     let now = datetime!(2025-03-14 12:36 UTC);
-    bastion_recordings::estate::disconnect::disconnect(tables.as_ref(), arm.as_ref(), &req, now)
+    bastion_recordings::estate::disconnect::disconnect(tables.as_ref(), client.as_ref(), &req, now)
         .await
         .expect("disconnect");
     rig.ran.push("disconnect".to_owned());
@@ -314,6 +323,11 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     let mut meta = at("2035-03-16T02:00:00Z");
     meta["sys"]["MethodName"] = json!("RetentionSweep");
     rig.invoke("RetentionSweep", timer, meta, "processed").await;
+    let unknown = arm.unknown.lock().expect("unknown").clone();
+    assert!(
+        unknown.is_empty(),
+        "Resource Manager calls no permission mapping knows: {unknown:?}"
+    );
     Exercised {
         seen: ledger.seen(),
         ran: rig.ran,

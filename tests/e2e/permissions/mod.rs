@@ -177,11 +177,22 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
             A::ReadBlobService.into(),
             "EstateCheck",
         ),
+        (
+            BASTION,
+            Resource::Subscription,
+            A::ReadOperationResult.into(),
+            "LiveSessions",
+        ),
     ];
     let without = infra(&table, &|f, t| match f {
+        // The poll's permission moved onto the host: the wrong scope for a URL under the subscription.
+        "bastion-operations-access.bicep" => t.replace(
+            "  'Microsoft.Network/locations/operationResults/read'\n",
+            "",
+        ),
         "bastion-access.bicep" => t.replace(
             "  'Microsoft.Network/bastionHosts/getactivesessions/action'\n",
-            "",
+            "  'Microsoft.Network/locations/operationResults/read'\n",
         ),
         "recordings-settings-access.bicep" => t.replace(
             "  'Microsoft.Storage/storageAccounts/blobServices/read'\n",
@@ -193,6 +204,7 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
     for needle in [
         "LiveSessions perform Get active sessions (Microsoft.Network/bastionHosts/getactivesessions/action) on BASTION_HOSTS the host, which no role in infra/modules/bastion-access.bicep grants",
         "EstateCheck perform Get blob service properties (Microsoft.Storage/storageAccounts/blobServices/read) on RECORDINGS_STORAGE the account, which no role in infra/modules/recordings-access.bicep, infra/modules/recordings-settings-access.bicep grants",
+        "LiveSessions perform Get a Network operation's result (Microsoft.Network/locations/operationResults/read) on BASTION_HOSTS the subscription, which no role in infra/modules/bastion-operations-access.bicep grants",
         // Only the estate role's reads are left unused here, not the disconnect action.
         "infra/modules/bastion-access.bicep grants Microsoft.Network/bastionHosts/read",
     ] {

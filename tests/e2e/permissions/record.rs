@@ -56,6 +56,10 @@ pub(super) enum Resource {
     Workspace,
     /// A Bastion host (Resource Manager).
     BastionHost,
+    /// A subscription itself (the Network provider's operation status and result URLs).
+    Subscription,
+    /// A VM a Bastion session reaches.
+    Vm,
 }
 
 impl std::fmt::Display for Resource {
@@ -67,6 +71,8 @@ impl std::fmt::Display for Resource {
             Self::Queue(q) => write!(f, "queue {q}"),
             Self::Workspace => write!(f, "the workspace"),
             Self::BastionHost => write!(f, "the host"),
+            Self::Subscription => write!(f, "the subscription"),
+            Self::Vm => write!(f, "a session's target VM"),
         }
     }
 }
@@ -211,9 +217,10 @@ impl LogsQuery for Logs {
         workspace: &str,
         query: &str,
         timespan: &str,
+        wait: std::time::Duration,
     ) -> Result<Answer, RestError> {
         self.ledger
             .record(WORKSPACES, Resource::Workspace, Operation::QueryWorkspace);
-        self.fake.query(workspace, query, timespan).await
+        self.fake.query(workspace, query, timespan, wait).await
     }
 }

@@ -135,3 +135,82 @@ async fn a_429_storm_is_ridden_out_honouring_retry_after() {
         "Retry-After waited"
     );
 }
+
+/// A heavy window the service gives up on: 504 once the request's `Prefer: wait` (or here the
+/// query's own 21 s, longer than the client's ordinary 20 s a try) has passed. The handler asks
+/// for a wait within its reading budget, gives the try longer than that, takes the 504 for a page
+/// too large and reads the window in smaller pages within the same tick: the cursor moves on.
+#[tokio::test]
+async fn a_query_the_service_times_out_is_read_in_smaller_pages() {
+    let Some(cs) = harness::azurite() else {
+        return;
+    };
+    let fake = FakeLogs::default();
+    let now = OffsetDateTime::now_utc();
+    fake.ingest(OK, row(now - Duration::minutes(10)));
+    fake.faults([Fault::Timeout(std::time::Duration::from_secs(21))]);
+    let endpoint = serve(fake.clone()).await.expect("fake");
+    let mut env = AzuriteEnv::new(&cs);
+    for (k, v) in [
+        ("AUDITLOGS_WORKSPACES", OK.to_owned()),
+        ("LOGANALYTICS_ENDPOINT", endpoint),
+        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true".into()),
+    ] {
+        env.vars.insert(k.into(), v);
+    }
+    let handler = HandlerProcess::spawn(&env.pairs()).await;
+    let started = std::time::Instant::now();
+    let (status, reply) = handler.invoke("AuditLogQuery", &tick(now)).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(count(&reply, "rows"), 1, "read in the same tick: {reply}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(21));
+    let sent = fake.received();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let wait = sent[0].wait.expect("Prefer: wait sent");
+    assert!(
+        (21..=60).contains(&wait),
+        "within the reading budget: {wait}"
+    );
+    assert!(sent[1].query.ends_with("| take 5001"), "{}", sent[1].query);
+    let (_, health) = handler.get_json("/api/health").await;
+    let docs = health["sources"].as_array().cloned().unwrap_or_default();
+    let ws = docs.iter().find(|d| d["workspace"] == json!(OK)).cloned();
+    assert_eq!(
+        ws.map(|d| d["reachable"].clone()),
+        Some(json!(true)),
+        "{health}"
+    );
+}
+
+/// A workspace that has no data at all answers 204 without a body: read as nothing, not shown as
+/// unreachable.
+#[tokio::test]
+async fn a_workspace_without_data_is_reachable() {
+    let Some(cs) = harness::azurite() else {
+        return;
+    };
+    let fake = FakeLogs::default();
+    fake.workspace(OK);
+    let endpoint = serve(fake.clone()).await.expect("fake");
+    let mut env = AzuriteEnv::new(&cs);
+    for (k, v) in [
+        ("AUDITLOGS_WORKSPACES", OK.to_owned()),
+        ("LOGANALYTICS_ENDPOINT", endpoint),
+        ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true".into()),
+    ] {
+        env.vars.insert(k.into(), v);
+    }
+    let handler = HandlerProcess::spawn(&env.pairs()).await;
+    let (status, reply) = handler
+        .invoke("AuditLogQuery", &tick(OffsetDateTime::now_utc()))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let (_, health) = handler.get_json("/api/health").await;
+    let docs = health["sources"].as_array().cloned().unwrap_or_default();
+    let ws = docs.iter().find(|d| d["workspace"] == json!(OK)).cloned();
+    assert_eq!(
+        ws.map(|d| d["reachable"].clone()),
+        Some(json!(true)),
+        "{health}"
+    );
+}

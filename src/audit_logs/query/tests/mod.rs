@@ -387,5 +387,92 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
     assert_eq!(s.error, None);
 }
 
+/// A query the service times out (504 after the request's `Prefer: wait`) shrinks the page like
+/// a partial answer: a heavy window costs a smaller page, never the cursor. Each query asks the
+/// service to stop within what is left of the reading budget (half of the tick's 120 s here).
+#[tokio::test]
+async fn a_server_timeout_shrinks_the_page_like_a_partial_answer() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs);
+    fake.faults([Fault::Timeout(std::time::Duration::from_millis(50))]);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!((r.failed, r.stored, r.queries), (0, recs.len() as u64, 2));
+    let sent = fake.received();
+    assert!(sent[1].query.ends_with("| take 5001"), "{}", sent[1].query);
+    assert_eq!(
+        sent[0].wait,
+        Some(60),
+        "Prefer: wait within the reading budget"
+    );
+    assert_eq!(ws_status(&k).await.error, None);
+}
+
+/// Kusto caps a result at 500,000 rows: a page of 500,000 would ask for one more to learn
+/// whether more follow; the query never asks for more than the cap.
+#[tokio::test]
+async fn no_query_asks_for_more_rows_than_the_service_returns() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs);
+    let (r, _) = workspace_tick(&k, &fake, 500_000, NOW).await;
+    assert_eq!((r.failed, r.stored), (0, recs.len() as u64));
+    let sent = fake.received();
+    assert!(
+        sent[0].query.ends_with("| take 500000"),
+        "{}",
+        sent[0].query
+    );
+}
+
+/// The Logs Query API documents 429 without saying it sends `Retry-After`: without one the
+/// workspace waits a back-off of this app's own (a minute, doubling while it stays throttled),
+/// instead of being asked again every tick.
+#[tokio::test]
+async fn a_429_without_retry_after_backs_off_on_its_own() {
+    let recs = records();
+    let k = kit(None);
+    let fake = workspace_with(&recs);
+    fake.faults([Fault::ThrottleBare, Fault::ThrottleBare]);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!(r.failed, 1);
+    let s = ws_status(&k).await;
+    assert_eq!(
+        (s.retry_after, s.throttled),
+        (Some(NOW + Duration::minutes(1)), 1)
+    );
+    assert!(
+        s.error
+            .as_deref()
+            .is_some_and(|e| e.contains("back-off of this app's own")),
+        "{s:?}"
+    );
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::seconds(30)).await;
+    assert_eq!(r.workspaces, 0, "not asked again inside the back-off");
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::seconds(61)).await;
+    assert_eq!(r.failed, 1);
+    let s = ws_status(&k).await;
+    assert_eq!(
+        (s.retry_after, s.throttled),
+        (Some(NOW + Duration::seconds(61) + Duration::minutes(2)), 2),
+        "doubled"
+    );
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW + Duration::minutes(4)).await;
+    assert_eq!((r.failed, r.stored), (0, recs.len() as u64));
+    let s = ws_status(&k).await;
+    assert_eq!((s.retry_after, s.throttled, s.error), (None, 0, None));
+    assert_eq!(fake.received().len(), 3);
+}
+
+/// A workspace that holds no data answers 204 without a body: a read of nothing, not a failure.
+#[tokio::test]
+async fn a_workspace_without_data_answers_204_and_is_read_as_empty() {
+    let k = kit(None);
+    let fake = workspace_with(&[]);
+    let (r, _) = workspace_tick(&k, &fake, 10_000, NOW).await;
+    assert_eq!((r.workspaces, r.failed, r.stored), (1, 0, 0));
+    assert_eq!(ws_status(&k).await.error, None);
+}
+
 mod fold;
 mod history;

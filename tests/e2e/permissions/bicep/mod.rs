@@ -29,6 +29,10 @@ pub(super) enum Scope {
     Workspace,
     /// A Bastion host (Resource Manager).
     BastionHost,
+    /// The resource group the module is deployed to (an assignment without `scope:`).
+    ResourceGroup,
+    /// The subscription (an assignment without `scope:` in a `targetScope = 'subscription'` file).
+    Subscription,
     /// Not storage (Application Insights, Key Vault).
     Other,
 }
@@ -146,6 +150,45 @@ fn role_id(text: &str, expr: &str) -> Result<String, String> {
     Err(format!("cannot resolve the role id of `{expr}`"))
 }
 
+/// The grant of an assignment at the deployment's own scope: a custom role of the file only.
+fn unscoped(
+    text: &str,
+    res: &[Resource<'_>],
+    body: &str,
+    scope: Scope,
+    condition: Option<String>,
+    err: &dyn Fn(String) -> String,
+) -> Result<Option<Grant>, String> {
+    let def = field(body, "roleDefinitionId").ok_or_else(|| err("no roleDefinitionId".into()))?;
+    let sym = def
+        .strip_suffix(".id")
+        .filter(|s| {
+            res.iter()
+                .any(|x| x.sym == *s && x.ty == "Microsoft.Authorization/roleDefinitions")
+        })
+        .ok_or_else(|| {
+            err("an assignment without scope must use a role defined in the file".into())
+        })?;
+    let role = res
+        .iter()
+        .find(|x| x.sym == sym)
+        .map(|x| balanced(x.rest))
+        .unwrap_or("");
+    let mut patterns = list(text, field(role, "actions").unwrap_or("[]")).map_err(err)?;
+    patterns.extend(list(text, field(role, "dataActions").unwrap_or("[]")).map_err(err)?);
+    let name = field(role, "roleName")
+        .unwrap_or(sym)
+        .trim_matches('\'')
+        .to_owned();
+    Ok(Some(Grant {
+        role: name,
+        custom: true,
+        patterns,
+        scope,
+        condition,
+    }))
+}
+
 /// Every role assignment in `text` (the contents of `infra/modules/<file>`).
 pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Grant>, String> {
     let text = strip_comments(text);
@@ -163,7 +206,18 @@ pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Gr
             .map(|i| balanced_parens(&header[i + 3..]).to_owned());
         let looped = r.looped().map_err(|e| err(e.to_owned()))?;
         let body = balanced(r.rest);
-        let scope_expr = field(body, "scope").ok_or_else(|| err("no scope".into()))?;
+        let Some(scope_expr) = field(body, "scope") else {
+            // No `scope:`: the deployment's own scope, the resource group unless the file says
+            // `targetScope = 'subscription'`.
+            let at_subscription = text.contains("targetScope = 'subscription'");
+            let scope = if at_subscription {
+                Scope::Subscription
+            } else {
+                Scope::ResourceGroup
+            };
+            out.extend(unscoped(&text, &res, body, scope, condition, &err)?);
+            continue;
+        };
         let (scope_sym, scope_index) = match scope_expr.split_once('[') {
             Some((sym, idx)) => (sym, Some(idx.trim_end_matches(']').trim())),
             None => (scope_expr, None),

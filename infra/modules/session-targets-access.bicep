@@ -1,0 +1,45 @@
+// Optional (bastionSessionTargetGroups): what EstateCheck reads of the VMs live Bastion sessions
+// reach, in ONE resource group of such VMs (deployed there): whether a VM has the AADLoginForWindows
+// extension (Microsoft Entra ID sign-in for RDP), which Microsoft documents cannot be used with
+// graphical session recording in the portal. A custom role with that one read: no VM, no secret (an
+// extension's protected settings are never returned). Without it the check cannot read the VMs and
+// the finding is not decided.
+//
+// The permission drift test (tests/e2e/permissions/) holds this action to the calls the code makes.
+
+@description('Principal id of the function app\'s system-assigned identity.')
+param principalId string
+
+var actions = [
+  'Microsoft.Compute/virtualMachines/extensions/read'
+]
+
+resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, resourceGroup().id, 'bastion-session-target-reader')
+  properties: {
+    // Unique per tenant: the resource group's name and the subscription id.
+    roleName: 'Bastion session target reader (${resourceGroup().name}, ${subscription().subscriptionId})'
+    description: 'Read the extensions of the VMs Bastion sessions reach (Entra ID sign-in). Nothing else.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: actions
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(resourceGroup().id, principalId, role.id)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: role.id
+  }
+}

@@ -1,0 +1,309 @@
+//! The Resource Manager calls over [`crate::rest::RestClient`] (bearer token for
+//! `{ARM_ENDPOINT}/.default`, deadlines, 429/5xx retries, 403 as the missing role), bounded by the
+//! run they belong to ([`ResourceManager::until`]); long-running operations and paging in [`super::lro`].
+//!
+//! The Bastion calls use [`BASTION_API`] (`2026-01-01`, which carries the
+//! recording target) and fall back to [`BASTION_API_FALLBACK`] once
+//! when Resource Manager refuses the version (`InvalidApiVersionParameter`,
+//! `NoRegisteredProviderFound`: a cloud or region without it); the version that worked is kept.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::lro::{Driver, POLL_DEFAULT};
+use super::model::{RoleAssignment, RoleDefinition};
+use super::{
+    ActiveSession, ArmError, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService,
+    Container, DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
+};
+use crate::permissions::ArmOperation;
+use crate::rest::{RestClient, body_json};
+
+/// `api-version` of `Microsoft.OperationalInsights/workspaces`.
+const WORKSPACE_API: &str = "2023-09-01";
+/// `api-version` of `Microsoft.Authorization` role assignments and definitions.
+const AUTHORIZATION_API: &str = "2022-04-01";
+/// `api-version` of `Microsoft.Compute/virtualMachines/extensions`.
+const COMPUTE_API: &str = "2024-07-01";
+/// The Bastion versions, newest first.
+const BASTION_APIS: [&str; 2] = [BASTION_API, BASTION_API_FALLBACK];
+
+/// Resource Manager over the REST client.
+#[derive(Clone)]
+pub struct ArmClient {
+    driver: Driver,
+    /// Index into [`BASTION_APIS`] of the version in use (shared by the clones).
+    bastion_api: Arc<AtomicUsize>,
+}
+
+/// The part of a workspace resource the estate check reads.
+#[derive(serde::Deserialize)]
+struct Workspace {
+    #[serde(default)]
+    properties: WorkspaceProperties,
+}
+
+/// `properties.customerId`: the workspace id queries name.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WorkspaceProperties {
+    customer_id: Option<String>,
+}
+
+impl ArmClient {
+    /// A client for `endpoint` (already checked by the settings).
+    ///
+    /// # Errors
+    /// When `endpoint` is not a URL.
+    pub fn new(rest: RestClient, endpoint: &str) -> Result<Self, url::ParseError> {
+        Ok(Self {
+            driver: Driver {
+                rest,
+                base: Url::parse(endpoint)?,
+                until: None,
+                poll_default: POLL_DEFAULT,
+            },
+            bastion_api: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The same client waiting `wait` between polls when an answer names no `Retry-After` (tests
+    /// scale time with it; the default is the SDKs' 30 s).
+    #[must_use]
+    pub fn with_poll_default(mut self, wait: Duration) -> Self {
+        self.driver.poll_default = wait;
+        self
+    }
+
+    /// `{endpoint}{path}?api-version={api}` (plus `extra` query pairs).
+    fn url(&self, path: &str, api: &str, extra: &[(&str, &str)]) -> Result<Url, ArmError> {
+        let mut url = self
+            .driver
+            .base
+            .join(path)
+            .map_err(|_| ArmError::Transient("not a resource path".into()))?;
+        url.query_pairs_mut()
+            .append_pair("api-version", api)
+            .extend_pairs(extra);
+        Ok(url)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, url: Url, role: &str) -> Result<T, ArmError> {
+        let res = self.driver.send(Method::GET, url, None, role).await?;
+        body_json(res).await
+    }
+
+    /// A Bastion call at the version in use, falling back once to the older version when the
+    /// newer is refused as unknown.
+    async fn bastion(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        role: &str,
+    ) -> Result<reqwest::Response, ArmError> {
+        loop {
+            let at = self
+                .bastion_api
+                .load(Ordering::Relaxed)
+                .min(BASTION_APIS.len() - 1);
+            let url = self.url(path, BASTION_APIS[at], &[])?;
+            match self.driver.send(method.clone(), url, body, role).await {
+                Err(ArmError::Rejected {
+                    status: 400, code, ..
+                }) if at + 1 < BASTION_APIS.len() && version_refused(&code) => {
+                    tracing::warn!(
+                        refused = BASTION_APIS[at],
+                        using = BASTION_APIS[at + 1],
+                        "Resource Manager refused the Bastion api-version; using the older one"
+                    );
+                    let _ = self.bastion_api.compare_exchange(
+                        at,
+                        at + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The codes Resource Manager answers an api-version it does not know for a type with.
+fn version_refused(code: &str) -> bool {
+    [
+        "InvalidApiVersionParameter",
+        "NoRegisteredProviderFound",
+        "InvalidResourceType",
+    ]
+    .iter()
+    .any(|c| code.eq_ignore_ascii_case(c))
+}
+
+fn items<T: DeserializeOwned>(values: Vec<Value>) -> Result<Vec<T>, ArmError> {
+    values
+        .into_iter()
+        .map(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| ArmError::Transient(format!("unexpected item: {e}")))
+        })
+        .collect()
+}
+
+/// What a 403 on `op` at `scope` names.
+fn role(op: ArmOperation, scope: &str) -> String {
+    op.missing(scope.trim_end_matches('/'))
+}
+
+#[async_trait]
+impl ResourceManager for ArmClient {
+    fn until(&self, until: Instant) -> Option<Arc<dyn ResourceManager>> {
+        let mut bounded = self.clone();
+        bounded.driver.until = Some(until);
+        Some(Arc::new(bounded))
+    }
+
+    async fn workspace_customer_id(&self, workspace_id: &str) -> Result<Option<String>, ArmError> {
+        let role = format!(
+            "Reader ({})",
+            role(ArmOperation::ReadWorkspace, workspace_id)
+        );
+        match self
+            .get::<Workspace>(self.url(workspace_id, WORKSPACE_API, &[])?, &role)
+            .await
+        {
+            Ok(w) => Ok(w.properties.customer_id),
+            Err(ArmError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn bastion_host(&self, host_id: &str) -> Result<BastionHost, ArmError> {
+        let role = format!("Reader ({})", role(ArmOperation::ReadBastionHost, host_id));
+        let res = self.bastion(Method::GET, host_id, None, &role).await?;
+        body_json(res).await
+    }
+
+    async fn diagnostic_settings(
+        &self,
+        resource_id: &str,
+    ) -> Result<Vec<DiagnosticSetting>, ArmError> {
+        let role = role(ArmOperation::ListDiagnosticSettings, resource_id);
+        let path = format!(
+            "{}/providers/Microsoft.Insights/diagnosticSettings",
+            resource_id.trim_end_matches('/')
+        );
+        // Not paged (`nextLinkName: null`); no setting is `200 {"value": []}`.
+        let page: Value = self
+            .get(self.url(&path, DIAGNOSTICS_API, &[])?, &role)
+            .await?;
+        match page.get("value") {
+            Some(Value::Array(v)) => items(v.clone()),
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(_) => Err(ArmError::Transient(
+                "unexpected diagnostic settings list".into(),
+            )),
+        }
+    }
+
+    async fn blob_service(&self, account_id: &str) -> Result<BlobService, ArmError> {
+        let role = role(ArmOperation::ReadBlobService, account_id);
+        let path = format!("{}/blobServices/default", account_id.trim_end_matches('/'));
+        self.get(self.url(&path, STORAGE_API, &[])?, &role).await
+    }
+
+    async fn container(&self, account_id: &str, container: &str) -> Result<Container, ArmError> {
+        let role = role(ArmOperation::ReadContainer, account_id);
+        let path = format!(
+            "{}/blobServices/default/containers/{container}",
+            account_id.trim_end_matches('/')
+        );
+        self.get(self.url(&path, STORAGE_API, &[])?, &role).await
+    }
+
+    async fn role_assignments(
+        &self,
+        account_id: &str,
+        container: &str,
+        principal_id: &str,
+    ) -> Result<Vec<RoleAssignment>, ArmError> {
+        let role = role(ArmOperation::ListRoleAssignments, account_id);
+        let path = format!(
+            "{}/blobServices/default/containers/{container}/providers/Microsoft.Authorization/roleAssignments",
+            account_id.trim_end_matches('/')
+        );
+        let filter = format!("principalId eq '{principal_id}'");
+        let url = self.url(&path, AUTHORIZATION_API, &[("$filter", &filter)])?;
+        let first = self.driver.send(Method::GET, url, None, &role).await?;
+        let first = self.driver.settle(first, &role).await?;
+        items(self.driver.pages(first, &role).await?)
+    }
+
+    async fn role_definition(
+        &self,
+        account_id: &str,
+        definition_id: &str,
+    ) -> Result<RoleDefinition, ArmError> {
+        let role = role(ArmOperation::ReadRoleDefinition, account_id);
+        let guid = definition_id
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+            account_id.trim_end_matches('/')
+        );
+        self.get(self.url(&path, AUTHORIZATION_API, &[])?, &role)
+            .await
+    }
+
+    async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, ArmError> {
+        let role = role(ArmOperation::ReadVmExtension, vm_id);
+        let path = format!("{}/extensions/{name}", vm_id.trim_end_matches('/'));
+        match self
+            .get::<Value>(self.url(&path, COMPUTE_API, &[])?, &role)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ArmError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, ArmError> {
+        let role = role(ArmOperation::GetActiveSessions, host_id);
+        let path = format!("{}/getActiveSessions", host_id.trim_end_matches('/'));
+        let res = self
+            .bastion(Method::POST, &path, Some(&json!({})), &role)
+            .await?;
+        let first = self.driver.settle(res, &role).await?;
+        items(self.driver.pages(first, &role).await?)
+    }
+
+    async fn disconnect_sessions(
+        &self,
+        host_id: &str,
+        session_ids: &[String],
+    ) -> Result<Vec<DisconnectResult>, ArmError> {
+        let role = role(ArmOperation::DisconnectActiveSessions, host_id);
+        let path = format!("{}/disconnectActiveSessions", host_id.trim_end_matches('/'));
+        let body = json!({ "sessionIds": session_ids });
+        let res = self
+            .bastion(Method::POST, &path, Some(&body), &role)
+            .await?;
+        let first = self.driver.settle(res, &role).await?;
+        items(self.driver.pages(first, &role).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,226 @@
+//! Long-running operations and paging as Resource Manager answers them.
+//!
+//! - **202 Accepted**: `Location` (required) and `Azure-AsyncOperation` (optional) are absolute URLs;
+//!   the Network provider points them under `/subscriptions/{sub}/providers/Microsoft.Network/
+//!   locations/{region}/operations|operationResults/{id}`, the specification's example under the host.
+//!   Whichever the headers give is followed (on the configured endpoint only: the token never
+//!   leaves Resource Manager).
+//! - **Status monitor** (`Azure-AsyncOperation`): polled until `status` is `Succeeded`, `Failed` or
+//!   `Canceled` (compared without case); anything else (`InProgress`, …) is still running. Then the
+//!   result is read from `Location`; without one, from the monitor's `properties`, and never
+//!   guessed: a monitor that succeeded with neither is an error, not an empty result.
+//! - **Result** (`Location`): 202 while running, then 200 with the result or 204 without one.
+//! - Each wait is the answer's `Retry-After`, else [`POLL_DEFAULT`] (the official SDKs' interval: 30 s
+//!   in Rust, Go and Python), and no wait outlives the run: the operation is then reported as still
+//!   running, never as an empty result.
+//! - A 202 or 204 has no body: it is never read as JSON. A page (`nextLink`) may itself answer 202.
+//! - A 403 on a poll names the permission of that URL ([`ArmOperation::of_request`]): the status and
+//!   result URLs under `/locations/` need `Microsoft.Network/locations/operations|operationResults/read`
+//!   at subscription scope, which no role on the host can carry.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
+use url::Url;
+
+use super::ArmError;
+use crate::permissions::ArmOperation;
+use crate::rest::{RestClient, RestRequest, body_json};
+
+/// Most pages one list follows (a runaway `nextLink` chain stops here).
+pub const MAX_PAGES: usize = 50;
+/// Most polls of one operation.
+const MAX_POLLS: usize = 60;
+/// The wait between polls when the answer names none: what the official SDKs wait.
+pub const POLL_DEFAULT: Duration = Duration::from_secs(30);
+/// Longest an operation may take when no run deadline bounds it.
+const LRO_BUDGET: Duration = Duration::from_secs(120);
+
+/// The plumbing one call needs: the REST client, the endpoint, the run's end and the poll interval.
+#[derive(Clone)]
+pub struct Driver {
+    /// The REST client.
+    pub rest: RestClient,
+    /// Resource Manager's base URL.
+    pub base: Url,
+    /// The end of the run, if bounded.
+    pub until: Option<Instant>,
+    /// The wait when an answer names none.
+    pub poll_default: Duration,
+}
+
+impl Driver {
+    /// A URL the service handed back (`nextLink`, `Location`): followed only on our endpoint.
+    pub fn same_endpoint(&self, link: &str) -> Result<Url, ArmError> {
+        let url = self
+            .base
+            .join(link)
+            .map_err(|_| ArmError::Transient("a link that is not a URL".into()))?;
+        if url.origin() == self.base.origin() {
+            Ok(url)
+        } else {
+            Err(ArmError::Transient(
+                "a link leaving the Resource Manager endpoint was not followed".into(),
+            ))
+        }
+    }
+
+    /// Sends one request bounded by the run.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        role: &str,
+    ) -> Result<Response, ArmError> {
+        let req = RestRequest::new(method, url, body, role).until(self.until);
+        self.rest.send(req).await
+    }
+
+    /// A poll of `link`: a 403 names the permission that URL needs, not the action that started it.
+    async fn poll(&self, link: &str, action_role: &str) -> Result<Response, ArmError> {
+        let url = self.same_endpoint(link)?;
+        let role = match ArmOperation::of_request("GET", url.path()) {
+            Some((op, scope)) => op.missing(&scope),
+            None => action_role.to_owned(),
+        };
+        self.send(Method::GET, url, None, &role).await
+    }
+
+    /// The final result of an answer that may be long-running: `Some` body, or `None` for a
+    /// 204 (a result without content).
+    pub async fn settle(&self, mut res: Response, role: &str) -> Result<Option<Value>, ArmError> {
+        let started = Instant::now();
+        let end = self.until.unwrap_or(started + LRO_BUDGET);
+        for _ in 0..MAX_POLLS {
+            match res.status() {
+                StatusCode::NO_CONTENT => return Ok(None),
+                StatusCode::ACCEPTED => {}
+                s if s.is_success() => return body_json(res).await.map(Some),
+                s => {
+                    return Err(ArmError::Transient(format!(
+                        "unexpected answer {s} to a long-running operation"
+                    )));
+                }
+            }
+            let headers = res.headers().clone();
+            let (location, monitor) = (
+                header(&headers, "location"),
+                header(&headers, "azure-asyncoperation"),
+            );
+            let mut wait = self.wait_of(&headers);
+            if let Some(monitor) = monitor {
+                let body = self.monitor(&monitor, role, &mut wait, end).await?;
+                let Some(location) = location else {
+                    return match body.get("properties") {
+                        Some(p) if !p.is_null() => Ok(Some(p.clone())),
+                        _ => Err(ArmError::Transient(
+                            "the operation succeeded but named no result (no Location, no properties)"
+                                .into(),
+                        )),
+                    };
+                };
+                res = self.poll(&location, role).await?;
+                continue;
+            }
+            let Some(location) = location else {
+                return Err(ArmError::Transient(
+                    "202 without Location or Azure-AsyncOperation".into(),
+                ));
+            };
+            sleep_within(wait, end)?;
+            tokio::time::sleep(wait).await;
+            res = self.poll(&location, role).await?;
+        }
+        Err(ArmError::Transient(format!(
+            "the operation was still running after {MAX_POLLS} polls"
+        )))
+    }
+
+    /// Polls the status monitor until a terminal status; its last body.
+    async fn monitor(
+        &self,
+        link: &str,
+        role: &str,
+        wait: &mut Duration,
+        end: Instant,
+    ) -> Result<Value, ArmError> {
+        for _ in 0..MAX_POLLS {
+            sleep_within(*wait, end)?;
+            tokio::time::sleep(*wait).await;
+            let res = self.poll(link, role).await?;
+            *wait = self.wait_of(res.headers());
+            if res.status() == StatusCode::ACCEPTED || res.status() == StatusCode::NO_CONTENT {
+                continue; // still running, said without a body
+            }
+            let body: Value = body_json(res).await?;
+            let status = body["status"].as_str().unwrap_or_default();
+            if status.eq_ignore_ascii_case("Succeeded") {
+                return Ok(body);
+            }
+            if status.eq_ignore_ascii_case("Failed") || status.eq_ignore_ascii_case("Canceled") {
+                let code = body["error"]["code"].as_str().unwrap_or("no error code");
+                return Err(ArmError::Transient(format!(
+                    "the operation ended {status} ({})",
+                    crate::telemetry::redact(code)
+                )));
+            }
+        }
+        Err(ArmError::Transient(format!(
+            "the operation was still running after {MAX_POLLS} polls"
+        )))
+    }
+
+    fn wait_of(&self, headers: &HeaderMap) -> Duration {
+        crate::retry_after::of(headers).unwrap_or(self.poll_default)
+    }
+
+    /// Every item of a list: `first`'s items, then the pages `nextLink` names (each may answer 202).
+    pub async fn pages(&self, first: Option<Value>, role: &str) -> Result<Vec<Value>, ArmError> {
+        let mut out = Vec::new();
+        let mut page = first;
+        for _ in 0..MAX_PAGES {
+            let Some(p) = page.take() else {
+                return Ok(out); // 204: no content, no more pages
+            };
+            match p.get("value") {
+                Some(Value::Array(items)) => out.extend(items.iter().cloned()),
+                None | Some(Value::Null) => {}
+                Some(_) => return Err(ArmError::Transient("unexpected page: value".into())),
+            }
+            let next = p
+                .get("nextLink")
+                .and_then(Value::as_str)
+                .filter(|l| !l.is_empty());
+            let Some(next) = next else {
+                return Ok(out);
+            };
+            let url = self.same_endpoint(next)?;
+            let res = self.send(Method::GET, url, None, role).await?;
+            page = self.settle(res, role).await?;
+        }
+        Err(ArmError::Transient(format!("more than {MAX_PAGES} pages")))
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// An error when waiting `wait` would pass `end`: the operation is still running at the end of the run.
+fn sleep_within(wait: Duration, end: Instant) -> Result<(), ArmError> {
+    if Instant::now() + wait > end {
+        return Err(ArmError::Transient(format!(
+            "the operation is still running: the next poll ({} s away) would pass the end of the run",
+            wait.as_secs()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! The findings that read more than one flag: where audit logs go (and into which table), where
+//! the host records and whether its identity may write there, and the portal player's CORS rule.
+
+use super::{Evaluation, HostFacts, Level, Sinks};
+use crate::arm::model::CorsRule;
+use crate::arm::{BastionHost, DiagnosticSetting};
+
+/// The audit-log category and the groups that include it.
+fn carries_audit_logs(s: &DiagnosticSetting) -> bool {
+    s.properties.logs.iter().any(|l| {
+        l.enabled
+            && (l
+                .category
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("BastionAuditLogs"))
+                || l.category_group.as_deref().is_some_and(|g| {
+                    g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
+                }))
+    })
+}
+
+/// `audit-logs-not-sent` and `audit-logs-azurediagnostics`. Audit logs flow when a setting sends
+/// `BastionAuditLogs` to a storage account this app reads, or to a workspace it reads **in
+/// resource-specific mode** (`logAnalyticsDestinationType: Dedicated`, table
+/// `MicrosoftAzureBastionAuditLogs`): in the default mode (`null`) the rows land in
+/// `AzureDiagnostics`, which the workspace reader does not query (Bastion's columns there are not
+/// documented), so such a setting feeds nothing this app reads.
+pub(super) fn audit_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], sinks: &Sinks) {
+    let read_account = |s: &DiagnosticSetting| {
+        s.properties
+            .storage_account()
+            .and_then(|id| id.rsplit('/').next())
+            .is_some_and(|a| sinks.accounts.contains(&a.to_ascii_lowercase()))
+    };
+    let read_workspace = |s: &DiagnosticSetting| {
+        s.properties
+            .workspace()
+            .is_some_and(|w| sinks.workspaces.contains(&w.to_ascii_lowercase()))
+    };
+    let sending: Vec<&DiagnosticSetting> =
+        settings.iter().filter(|s| carries_audit_logs(s)).collect();
+    let flowing = sending
+        .iter()
+        .any(|s| read_account(s) || (read_workspace(s) && s.properties.dedicated()));
+    let legacy: Vec<&str> = sending
+        .iter()
+        .filter(|s| read_workspace(s) && !s.properties.dedicated())
+        .map(|s| s.name.as_str())
+        .collect();
+    ev.decide("audit-logs-not-sent", !flowing, Level::High, || {
+        format!(
+            "none of {} diagnostic setting(s) sends BastionAuditLogs where this app reads them (a storage account it reads, or a workspace it reads in resource-specific mode)",
+            settings.len()
+        )
+    });
+    ev.decide(
+        "audit-logs-azurediagnostics",
+        !legacy.is_empty(),
+        Level::High,
+        || {
+            format!(
+                "diagnostic setting(s) {} send BastionAuditLogs to a workspace this app reads, but into the AzureDiagnostics table (logAnalyticsDestinationType is not Dedicated): the workspace reader queries MicrosoftAzureBastionAuditLogs only. Switch the setting's destination table to resource-specific (portal: Destination table = Resource specific; CLI: az monitor diagnostic-settings create/update --export-to-resource-specific true; template: logAnalyticsDestinationType: 'Dedicated'); rows already sent stay in AzureDiagnostics",
+                legacy.join(", ")
+            )
+        },
+    );
+}
+
+/// The `(account, container)` of a recording target URI (`https://<account>.blob.<suffix>/<container>`).
+pub fn target_of(uri: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(uri.trim()).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let (account, rest) = host.split_once('.')?;
+    let blob = rest.starts_with("blob.") || rest.starts_with("privatelink.blob.");
+    if !blob || account.is_empty() {
+        return None;
+    }
+    let container = url
+        .path_segments()?
+        .find(|s| !s.is_empty())?
+        .to_ascii_lowercase();
+    Some((account.to_owned(), container))
+}
+
+/// `recording-target-*`: where the host records (api-version 2026-01-01), against what this app
+/// watches. A host whose answer carries no `sessionRecordingConfiguration` (an older api-version,
+/// or a target given as a SAS URL, which Resource Manager does not show) cannot be compared.
+pub(super) fn target(ev: &mut Evaluation, host: &BastionHost, watched: &[String]) {
+    let p = &host.properties;
+    let config = p.session_recording_configuration.as_ref();
+    let uri = config.and_then(|c| c.target());
+    let on = p.enable_session_recording;
+    ev.decide("recording-target-unknown", on && config.is_none(), Level::Info, || {
+        "the host shows no sessionRecordingConfiguration (a SAS URL target, or a Resource Manager without api-version 2026-01-01): the container it records into cannot be compared with the recording sources".into()
+    });
+    ev.decide(
+        "recording-target-missing",
+        on && config.is_some() && uri.is_none(),
+        Level::High,
+        || {
+            "session recording is on but sessionRecordingConfiguration names no blobContainerUri: Bastion refuses every connection without a recording target".into()
+        },
+    );
+    let parsed = uri.map(|u| (u, target_of(u)));
+    let unwatched = parsed.as_ref().filter(|(_, t)| {
+        t.as_ref().is_none_or(|(a, c)| {
+            !watched
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(&format!("{a}/{c}")))
+        })
+    });
+    ev.decide(
+        "recording-target-unwatched",
+        on && unwatched.is_some(),
+        Level::High,
+        || {
+            let target = unwatched.map(|(u, _)| *u).unwrap_or_default();
+            let watched = if watched.is_empty() {
+                "none".to_owned()
+            } else {
+                watched.join(", ")
+            };
+            format!(
+                "the host records into {target}, which no recording source of this app watches (watched: {watched}): its recordings are never catalogued"
+            )
+        },
+    );
+}
+
+/// `recording-target-not-writable`, when the identity's role assignments could be read.
+pub(super) fn writable(ev: &mut Evaluation, facts: &HostFacts) {
+    let Some(ok) = ev.part("recording-access", &facts.target_writable, facts.at) else {
+        return;
+    };
+    let who = facts
+        .host
+        .as_ref()
+        .and_then(|h| h.as_ref().ok())
+        .and_then(BastionHost::recording_principal)
+        .unwrap_or_default()
+        .to_owned();
+    ev.decide("recording-target-not-writable", !*ok, Level::High, || {
+        format!(
+            "no role assignment of the identity the host records with ({who}) on the target container or above carries Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write (Storage Blob Data Contributor does): Bastion cannot write recordings, and refuses connections. Assignments through a group are not visible to this check"
+        )
+    });
+}
+
+/// What the portal player's CORS rule lacks, as the Bastion session recording documentation
+/// states it: origin `https://` + the host's DNS name (compared case-sensitively, or `*`), method
+/// `GET`, allowed and exposed headers `*`, max age 86400 s (or more). `None` when a rule has all.
+pub fn cors_gap(rules: &[CorsRule], dns: &str) -> Option<String> {
+    let origin = format!("https://{}", dns.trim().trim_end_matches('/'));
+    let star = |v: &[String]| v.iter().any(|h| h.trim() == "*");
+    let gaps = |r: &CorsRule| {
+        let mut missing = Vec::new();
+        if !r
+            .allowed_origins
+            .iter()
+            .any(|o| o.trim() == "*" || o.trim().trim_end_matches('/') == origin)
+        {
+            missing.push(format!("origin {origin}"));
+        }
+        if !r
+            .allowed_methods
+            .iter()
+            .any(|m| m.trim().eq_ignore_ascii_case("GET"))
+        {
+            missing.push("method GET".to_owned());
+        }
+        if !star(&r.allowed_headers) {
+            missing.push("allowed headers *".to_owned());
+        }
+        if !star(&r.exposed_headers) {
+            missing.push("exposed headers *".to_owned());
+        }
+        if r.max_age_in_seconds.unwrap_or(0) < 86_400 {
+            missing.push("max age 86400".to_owned());
+        }
+        missing
+    };
+    let best = rules.iter().map(gaps).min_by_key(Vec::len);
+    match best {
+        Some(m) if m.is_empty() => None,
+        Some(m) => Some(format!(
+            "no CORS rule of the recording account is the one the portal player needs (origin {origin}, GET, allowed and exposed headers *, max age 86400; origins compare case-sensitively): the closest lacks {}",
+            m.join(", ")
+        )),
+        None => Some(format!(
+            "the recording account has no CORS rule: the portal player needs origin {origin}, GET, allowed and exposed headers *, max age 86400"
+        )),
+    }
+}
