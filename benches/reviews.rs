@@ -57,7 +57,7 @@ use common::{Calls, arg, ms, num};
 /// The first day of the estate.
 const FROM: OffsetDateTime = datetime!(2025-03-03 00:00 UTC);
 /// Seeding transactions in flight.
-const SEEDERS: usize = 4;
+const SEEDERS: usize = 2;
 
 fn obj(v: Value) -> Entity {
     match v {
@@ -125,14 +125,14 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, bastion_recordings::tables::TableError>>,
 {
-    for _ in 0..8 {
+    for _ in 0..30 {
         match call().await {
             Ok(v) => return v,
             Err(e) if e.is_transient() => tokio::time::sleep(StdDuration::from_secs(2)).await,
             Err(e) => panic!("seeding: {e}"),
         }
     }
-    call().await.expect("seeding, after 8 tries")
+    call().await.expect("seeding, after 30 tries")
 }
 
 /// `n` requests of `path`: median, 95th percentile and slowest answer, and the item count.
