@@ -44,9 +44,9 @@ use bastion_recordings::rest::{RestClient, RestError, RestLimits};
 use bastion_recordings::sentinel::drain;
 use bastion_recordings::sources::{Source, Sources};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
-use bastion_recordings::tables::TableStore;
 use bastion_recordings::tables::intercept::CountingTables;
 use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::tables::{Entity, TableStore, WriteMode};
 use futures::StreamExt as _;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -334,18 +334,20 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
             upload += sent_at.elapsed().as_secs_f64();
             calls += 1;
             gzip += call.gzip.len();
-            let keys: Vec<Vec<(String, String)>> = page[call.range]
+            let deletes: Vec<Vec<(Entity, WriteMode)>> = page[call.range]
                 .chunks(100)
                 .map(|c| {
                     c.iter()
-                        .map(|p| (p.row_key.clone(), p.etag.clone()))
+                        .map(|p| {
+                            let mut e = Entity::new();
+                            e.insert("PartitionKey".into(), "Detections".into());
+                            e.insert("RowKey".into(), p.row_key.clone().into());
+                            (e, WriteMode::Delete(p.etag.clone()))
+                        })
                         .collect()
                 })
                 .collect();
-            let removals: Vec<_> = keys
-                .iter()
-                .map(|k| t.delete_batch(OUTBOX_TABLE, "Detections", k))
-                .collect();
+            let removals: Vec<_> = deletes.iter().map(|d| t.batch(OUTBOX_TABLE, d)).collect();
             let done: Vec<_> = futures::stream::iter(removals)
                 .buffer_unordered(4)
                 .collect()

@@ -152,7 +152,7 @@ impl CatalogueRepo {
                     if let Some((outbox, row)) = record {
                         outbox.record(&row).await?;
                     }
-                    Ok(entity)
+                    Ok(entity.map(|e| (e, ops::Companions::new())))
                 }
             },
         )

@@ -231,7 +231,7 @@ impl SessionRecord {
 }
 
 /// The table key of tunnel id `tunnel` (the `sessions` partition; the `sessionwindows`,
-/// `reviewindex` and `failedlogins` row key): the id as it is, through the one encoder
+/// `sessionchanges` and `failedlogins` row key): the id as it is, through the one encoder
 /// ([`crate::tables::keys::key`], verbatim). The tail takes only ids that are their own key (at most
 /// 128 bytes, none of the characters a key refuses), so every stored id reads back from its key.
 pub fn tunnel_key(tunnel: &str) -> String {
@@ -409,7 +409,7 @@ pub async fn upsert(
                         .map_or(Before::New, |d| Before::Day(d.as_deref()));
                     window::put(tables, outbox, &after, now, before, pending).await?;
                 }
-                Ok(Some(e))
+                Ok(Some((e, ops::Companions::new())))
             }
         },
     )

@@ -23,7 +23,7 @@ use super::session::{SessionRecord, tunnel_key};
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
 use crate::export::rows::SessionRow;
-use crate::tables::ops::{get, query_all, update_with, write_creating_table};
+use crate::tables::ops::{Companions, get, query_all, update_with, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
@@ -417,7 +417,7 @@ pub async fn put(
             if let Some(row) = record {
                 outbox.record(&row).await?;
             }
-            Ok(next.map(|w| w.to_entity()))
+            Ok(next.map(|w| (w.to_entity(), Companions::new())))
         }
     })
     .await?;
@@ -462,7 +462,9 @@ pub async fn get_row(
 /// Records the join of sessions: each `(row as read, ids, clear)` gets its recorded state from
 /// `ids` and, when `clear`, loses the pending range it was read with, in one entity group
 /// transaction per partition and 100 rows, each conditional on the row as read; when a batch is
-/// refused (a row changed since), each row is written alone on the row as stored then.
+/// refused (a row changed since), each row is written alone on the row as stored then. The rows
+/// that change are first recorded as changed ([`changes`](super::changes)), so none is lost to a
+/// crash between the two.
 ///
 /// # Errors
 /// Table errors.
@@ -487,6 +489,11 @@ pub async fn settle(
             Some((read, next, ids.as_slice(), joined))
         })
         .collect();
+    let changed: Vec<(String, String)> = planned
+        .iter()
+        .map(|(_, next, _, _)| (next.day(), next.tunnel_id.clone()))
+        .collect();
+    super::changes::record(tables, &changed).await?;
     let days = planned.chunk_by(|a, b| day(a.0) == day(b.0));
     for chunk in days.flat_map(|d| d.chunks(crate::tables::MAX_BATCH)) {
         let writes: Vec<(Entity, WriteMode)> = chunk
@@ -518,7 +525,7 @@ pub async fn settle(
                         if let Some(row) = record {
                             outbox.record(&row).await?;
                         }
-                        Ok(next.map(|w| w.to_entity()))
+                        Ok(next.map(|w| (w.to_entity(), Companions::new())))
                     }
                 },
             )
@@ -591,6 +598,29 @@ pub async fn pending(
     Ok(read_rows(
         query_all(tables, WINDOWS_TABLE, &filter, limit).await?,
     ))
+}
+
+/// The rows of the sessions that started within `span` (and pass `extra`): one query per start day.
+///
+/// # Errors
+/// Table errors.
+pub async fn started_within(
+    tables: &dyn TableStore,
+    span: Span,
+    extra: &[Filter],
+) -> Result<Vec<WindowRow>, TableError> {
+    let mut out = Vec::new();
+    for day in crate::dates::days(span.from.date(), span.until.date()) {
+        let mut all = vec![
+            Filter::partition(&format_date(day)),
+            Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
+            Filter::str("Start", Op::Le, format_utc_millis(span.until)),
+        ];
+        all.extend(extra.iter().cloned());
+        let rows = query_all(tables, WINDOWS_TABLE, &Filter::And(all), usize::MAX).await?;
+        out.extend(read_rows(rows).into_iter().map(|(w, _)| w));
+    }
+    Ok(out)
 }
 
 /// Parses rows as read, dropping any that are not index rows.

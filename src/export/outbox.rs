@@ -245,15 +245,16 @@ pub async fn remove_all(
 ) -> (usize, usize, usize) {
     let (mut removed, mut changed, mut failed) = (0, 0, 0);
     for chunk in rows.chunks(crate::tables::MAX_BATCH) {
-        let keys: Vec<(String, String)> = chunk
+        let deletes: Vec<(Entity, WriteMode)> = chunk
             .iter()
-            .map(|p| (p.row_key.clone(), p.etag.clone()))
+            .map(|p| {
+                let mut e = Entity::new();
+                e.insert("PartitionKey".into(), table.key().into());
+                e.insert("RowKey".into(), p.row_key.clone().into());
+                (e, WriteMode::Delete(p.etag.clone()))
+            })
             .collect();
-        if tables
-            .delete_batch(OUTBOX_TABLE, table.key(), &keys)
-            .await
-            .is_ok()
-        {
+        if tables.batch(OUTBOX_TABLE, &deletes).await.is_ok() {
             removed += chunk.len();
             continue;
         }

@@ -36,7 +36,7 @@ pub struct Scope {
 }
 
 /// What a pass did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
     /// Sessions whose recorded state was derived.
     pub sessions: usize,
@@ -48,8 +48,6 @@ pub struct Report {
     pub cut: bool,
     /// Another pass held the lease: nothing done.
     pub busy: bool,
-    /// The pending sessions joined, `(start day, tunnel id)`: the sessions that changed.
-    pub changed: Vec<(String, String)>,
 }
 
 impl Join {
@@ -139,7 +137,6 @@ impl Join {
         for (w, s) in pending {
             spans.extend(w.pending);
             affected.insert(w.tunnel_id.clone());
-            report.changed.push((w.day(), w.tunnel_id.clone()));
             k.windows.insert(w.tunnel_id.clone(), (w, Some(s)));
         }
         let mut due_keys: BTreeSet<RecordingKey> =

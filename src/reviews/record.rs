@@ -202,9 +202,10 @@ async fn settle(tables: &dyn TableStore, review: &Review) -> Result<(), TableErr
         .latest_rk();
         supersede(tables, &c.session_day, &rk, review).await?;
     }
-    // After the latest row: a queue refresh running now sees the review or is undone here.
-    if !c.tunnel_id.is_empty() && !c.session_day.is_empty() {
-        super::queue::index::withdraw(tables, &c.session_day, &c.tunnel_id).await?;
+    // After the latest row: the session leaves the queue for good (a derivation running now
+    // takes turns with this on the session's entry).
+    if !c.tunnel_id.is_empty() {
+        super::queue::entry::withdraw(tables, &c.tunnel_id).await?;
     }
     Ok(())
 }

@@ -249,7 +249,7 @@ impl Loses {
 #[async_trait::async_trait]
 impl BeforeTableCall for Loses {
     fn after(&self, call: TableCall<'_>) -> Result<(), TableError> {
-        if call.operation() == self.operation
+        if call.operations().contains(&self.operation)
             && call.table().ends_with(self.table)
             && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
         {

@@ -76,8 +76,6 @@ pub struct TickReport {
     pub cut: bool,
     /// The join failed (logged; its sessions stay pending for the next tick).
     pub join_failed: bool,
-    /// The sessions the join found changed, `(start day, tunnel id)`.
-    pub changed: Vec<(String, String)>,
     /// Notifications to emit.
     pub notifications: Vec<Notification>,
 }
@@ -238,7 +236,6 @@ impl Tailer {
             Ok(r) => {
                 report.joined += r.rewritten;
                 report.cut |= r.cut;
-                report.changed.extend(r.changed);
             }
             Err(e) => {
                 report.join_failed = true;

@@ -87,18 +87,21 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     // read), claimed, and saved once with the claim released, as `AuditLogTail` saves it; the failed-login partitions marked
     // pending in one batch; then the run's one join pass: the lease read, taken and freed, the
     // pending rows, the due and window's recordings (none), one `recordingkeys` query for each
-    // session seen for the first time that no recording names, its pending rows settled in one
-    // batch.
+    // session seen for the first time that no recording names, its pending rows recorded as
+    // changed for the review queue (a batch that meets no table: written row by row) and settled
+    // in one batch.
     assert_eq!(
         made(&tables),
         [
             "batch:failedlogins=1",
+            "batch:sessionchanges=1",
             "batch:sessionwindows=1",
             "delete:failedlogins=2",
             "ensure:auditcursors=1",
             "ensure:backfill=1",
             "ensure:failedlogins=1",
             "ensure:joinstate=1",
+            "ensure:sessionchanges=1",
             "ensure:sessions=1",
             "ensure:sessionwindows=1",
             "get:backfill=1",
@@ -112,6 +115,7 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "write:backfill=2",
             "write:failedlogins=3",
             "write:joinstate=3",
+            "write:sessionchanges=4",
             "write:sessions=4",
             "write:sessionwindows=4",
         ]
@@ -133,11 +137,13 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     // pass: the due and the window's recordings (two queries), the sessions that can match them
     // by time (one query per day), the sessions their GUIDs name that those did not hold (a read
     // each, and their index row read to settle it), the index rows of the joined recordings in
-    // one batch per partition, the sessions' recorded state in one batch.
+    // one batch per partition, the sessions recorded as changed and their recorded state in one
+    // batch each.
     assert_eq!(
         made(&tables),
         [
             "batch:recordingindex=8",
+            "batch:sessionchanges=1",
             "batch:sessionwindows=1",
             "ensure:recordingindex=1",
             "ensure:recordingkeys=2",

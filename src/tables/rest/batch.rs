@@ -1,25 +1,16 @@
-//! The entity group transaction (`POST $batch`): up to 100 writes, or deletes, of one partition in
-//! one multipart request, all or nothing. [`body`] builds the request, [`answer`] reads the
-//! per-operation statuses and ETags from the multipart response.
+//! The entity group transaction (`POST $batch`): up to 100 writes to one partition in one
+//! multipart request, all or nothing. [`body`] builds the request, [`answer`] reads the per-write
+//! statuses and ETags from the multipart response.
 
 use crate::tables::{Entity, TableError, WriteMode};
 
-/// What one part of the transaction does.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Op<'a> {
-    /// A write in this mode (insert, upsert, If-Match replace).
-    Write(&'a WriteMode),
-    /// A delete if the entity's ETag is still this one.
-    Delete(&'a str),
-}
-
-/// One operation of the transaction, ready to serialise: what it does, absolute URL, JSON.
+/// One write of the transaction, ready to serialise: method, absolute URL, extra header, JSON.
 pub(crate) struct Part<'a> {
-    /// The operation.
-    pub op: Op<'a>,
+    /// The mode (insert, upsert, If-Match replace, delete).
+    pub mode: &'a WriteMode,
     /// Absolute URL of the table (insert) or of the entity.
     pub url: String,
-    /// The entity as JSON (empty for a delete).
+    /// The entity as JSON (none for a delete).
     pub json: Vec<u8>,
 }
 
@@ -46,22 +37,21 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
         line(&mut out, "Content-Type: application/http");
         line(&mut out, "Content-Transfer-Encoding: binary");
         line(&mut out, "");
-        let method = match p.op {
-            Op::Write(WriteMode::Insert) => "POST",
-            Op::Write(WriteMode::Upsert | WriteMode::IfMatch(_)) => "PUT",
-            Op::Delete(_) => "DELETE",
+        let method = match p.mode {
+            WriteMode::Insert => "POST",
+            WriteMode::Upsert | WriteMode::IfMatch(_) => "PUT",
+            WriteMode::Delete(_) => "DELETE",
         };
         line(&mut out, &format!("{method} {} HTTP/1.1", p.url));
-        if matches!(p.op, Op::Write(_)) {
-            line(&mut out, "Content-Type: application/json");
-        }
+        line(&mut out, "Content-Type: application/json");
         line(&mut out, "Accept: application/json;odata=minimalmetadata");
         line(&mut out, "DataServiceVersion: 3.0;");
-        match p.op {
-            Op::Write(WriteMode::Insert) => line(&mut out, "Prefer: return-no-content"),
-            Op::Write(WriteMode::IfMatch(etag)) => line(&mut out, &format!("If-Match: {etag}")),
-            Op::Delete(etag) => line(&mut out, &format!("If-Match: {etag}")),
-            Op::Write(WriteMode::Upsert) => {}
+        match p.mode {
+            WriteMode::Insert => line(&mut out, "Prefer: return-no-content"),
+            WriteMode::IfMatch(etag) | WriteMode::Delete(etag) => {
+                line(&mut out, &format!("If-Match: {etag}"));
+            }
+            WriteMode::Upsert => {}
         }
         line(&mut out, &format!("Content-Length: {}", p.json.len()));
         line(&mut out, "");
@@ -148,33 +138,36 @@ mod tests {
         let etag = WriteMode::IfMatch("W/\"x\"".into());
         let parts = [
             Part {
-                op: Op::Write(&WriteMode::Insert),
+                mode: &WriteMode::Insert,
                 url: "http://h/a/t".into(),
                 json: b"{}".to_vec(),
             },
             Part {
-                op: Op::Write(&etag),
+                mode: &etag,
                 url: "http://h/a/t(PartitionKey='p',RowKey='r')".into(),
                 json: b"{\"A\":1}".to_vec(),
-            },
-            Part {
-                op: Op::Delete("W/\"y\""),
-                url: "http://h/a/t(PartitionKey='p',RowKey='s')".into(),
-                json: Vec::new(),
             },
         ];
         let text = String::from_utf8(body("b1", &parts)).expect("utf8");
         assert!(text.starts_with(
             "--batch_b1\r\nContent-Type: multipart/mixed; boundary=changeset_b1\r\n\r\n"
         ));
-        assert_eq!(text.matches("--changeset_b1\r\n").count(), 3);
-        assert!(text.contains(
-            "DELETE http://h/a/t(PartitionKey='p',RowKey='s') HTTP/1.1\r\nAccept: application/json;odata=minimalmetadata\r\nDataServiceVersion: 3.0;\r\nIf-Match: W/\"y\"\r\nContent-Length: 0\r\n"
-        ));
+        assert_eq!(text.matches("--changeset_b1\r\n").count(), 2);
         assert!(text.contains("POST http://h/a/t HTTP/1.1\r\n"));
         assert!(text.contains("Prefer: return-no-content\r\n"));
         assert!(text.contains("PUT http://h/a/t(PartitionKey='p',RowKey='r') HTTP/1.1\r\n"));
         assert!(text.contains("If-Match: W/\"x\"\r\n"));
+        let gone = WriteMode::Delete("*".into());
+        let delete = [Part {
+            mode: &gone,
+            url: "http://h/a/t(PartitionKey='p',RowKey='old')".into(),
+            json: Vec::new(),
+        }];
+        let deleting = String::from_utf8(body("b2", &delete)).expect("utf8");
+        assert!(
+            deleting.contains("DELETE http://h/a/t(PartitionKey='p',RowKey='old') HTTP/1.1\r\n")
+        );
+        assert!(deleting.contains("If-Match: *\r\nContent-Length: 0\r\n\r\n\r\n--changeset_b2--"));
         assert!(text.ends_with("--changeset_b1--\r\n--batch_b1--\r\n"));
     }
 

@@ -84,14 +84,20 @@ impl TableStore for TableRestClient {
                 WriteMode::Upsert => (Method::PUT, path.as_str(), HeaderMap::new()),
                 // PUT with If-Match = Update Entity: 412 if changed, 404 if gone.
                 WriteMode::IfMatch(etag) => (Method::PUT, path.as_str(), http::if_match(etag)?),
+                WriteMode::Delete(etag) => (Method::DELETE, path.as_str(), http::if_match(etag)?),
             };
-            let body = Some(http::json(entity)?);
+            let delete = matches!(mode, WriteMode::Delete(_));
+            let body = (!delete).then(|| http::json(entity)).transpose()?;
             let request = Call {
                 headers,
                 body,
                 ..Call::new(method, path)
             };
-            http::etag_of(&http::success(self.send(request).await?).await?)
+            let res = http::success(self.send(request).await?).await?;
+            if delete {
+                return Ok(String::new());
+            }
+            http::etag_of(&res)
         };
         self.guard.run("table.write", call).await
     }
@@ -192,44 +198,19 @@ impl TableStore for TableRestClient {
                     WriteMode::Insert => name.clone(),
                     _ => self.entity_path(table, p, r)?,
                 };
+                let json = match mode {
+                    WriteMode::Delete(_) => Vec::new(),
+                    _ => http::json(entity)?,
+                };
                 parts.push(batch::Part {
-                    op: batch::Op::Write(mode),
+                    mode,
                     url: format!("{}/{path}", self.base),
-                    json: http::json(entity)?,
+                    json,
                 });
             }
             self.transact(&parts).await
         };
         self.guard.run("table.batch", call).await
-    }
-
-    async fn delete_batch(
-        &self,
-        table: &str,
-        pk: &str,
-        rows: &[(String, String)],
-    ) -> Result<(), TableError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        if rows.len() > MAX_BATCH {
-            return Err(TableError::Rejected(format!(
-                "a batch holds at most {MAX_BATCH} deletes, not {}",
-                rows.len()
-            )));
-        }
-        let call = async {
-            let mut parts = Vec::with_capacity(rows.len());
-            for (rk, etag) in rows {
-                parts.push(batch::Part {
-                    op: batch::Op::Delete(etag),
-                    url: format!("{}/{}", self.base, self.entity_path(table, pk, rk)?),
-                    json: Vec::new(),
-                });
-            }
-            self.transact(&parts).await.map(drop)
-        };
-        self.guard.run("table.delete_batch", call).await
     }
 }
 

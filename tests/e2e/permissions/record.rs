@@ -173,7 +173,9 @@ pub(super) struct Tables(pub Ledger);
 #[async_trait]
 impl BeforeTableCall for Tables {
     async fn before(&self, call: TableCall<'_>) -> Result<(), TableError> {
-        self.0.record(APP, Resource::Tables, call.operation());
+        for op in call.operations() {
+            self.0.record(APP, Resource::Tables, op);
+        }
         Ok(())
     }
 }

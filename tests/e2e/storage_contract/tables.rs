@@ -285,9 +285,10 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
             let got = s.get(&t, "p", rk).await.expect("get").expect("written");
             assert_eq!((&got.entity, &got.etag), (&plain(e), etag), "{name}: {rk}");
         }
-        // A stale ETag fails the whole transaction on the service (the fake may keep a prefix).
+        // A stale ETag fails the whole transaction.
         let stale = vec![
             (entity("p", "r4", "x", 4), WriteMode::Insert),
+            (entity("p", "r2", "gone", 2), WriteMode::Delete("*".into())),
             (entity("p", "r0", "late", 0), WriteMode::IfMatch(etag)),
         ];
         let lost = s.batch(&t, &stale).await;
@@ -295,9 +296,23 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
             matches!(lost, Err(TableError::PreconditionFailed)),
             "{name}: {lost:?}"
         );
-        if name != "memory" {
-            assert!(s.get(&t, "p", "r4").await.expect("get").is_none(), "{name}");
-        }
+        assert!(s.get(&t, "p", "r4").await.expect("get").is_none(), "{name}");
+        assert!(s.get(&t, "p", "r2").await.expect("get").is_some(), "{name}");
+        // A row moves within a transaction: one removed (by its ETag), another written.
+        let r2 = s.get(&t, "p", "r2").await.expect("get").expect("r2");
+        let moved = vec![
+            (entity("p", "r2", "", 2), WriteMode::Delete(r2.etag.clone())),
+            (entity("p", "r5", "moved", 5), WriteMode::Insert),
+        ];
+        let etags = s.batch(&t, &moved).await.expect("move");
+        assert_eq!(etags.len(), 2, "{name}");
+        assert!(s.get(&t, "p", "r2").await.expect("get").is_none(), "{name}");
+        assert!(s.get(&t, "p", "r5").await.expect("get").is_some(), "{name}");
+        let twice = s.batch(&t, &moved[..1]).await;
+        assert!(
+            matches!(twice, Err(TableError::NotFound)),
+            "{name}: removing a removed row: {twice:?}"
+        );
         let again = s.batch(&t, &writes[..1]).await;
         assert!(
             matches!(again, Err(TableError::Conflict)),
@@ -307,7 +322,12 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
 }
 
 #[tokio::test]
-async fn delete_batch_removes_unchanged_rows_at_once_and_refuses_a_changed_one() {
+async fn a_batch_of_deletes_removes_unchanged_rows_at_once_and_refuses_a_changed_one() {
+    let deletes = |rows: &[(String, String)]| -> Vec<(Entity, WriteMode)> {
+        rows.iter()
+            .map(|(rk, etag)| (entity("p", rk, "", 0), WriteMode::Delete(etag.clone())))
+            .collect()
+    };
     for (name, s) in table_stores() {
         let t = unique("delbatch");
         s.ensure_table(&t).await.expect("create");
@@ -320,7 +340,7 @@ async fn delete_batch_removes_unchanged_rows_at_once_and_refuses_a_changed_one()
                 .expect("insert");
             rows.push((rk, etag));
         }
-        s.delete_batch(&t, "p", &rows).await.expect("deleted");
+        s.batch(&t, &deletes(&rows)).await.expect("deleted");
         for (rk, _) in &rows {
             assert!(
                 s.get(&t, "p", rk).await.expect("get").is_none(),
@@ -344,7 +364,7 @@ async fn delete_batch_removes_unchanged_rows_at_once_and_refuses_a_changed_one()
         .await
         .expect("change b");
         let stale = [("a".to_owned(), a), ("b".to_owned(), b)];
-        let refused = s.delete_batch(&t, "p", &stale).await;
+        let refused = s.batch(&t, &deletes(&stale)).await;
         assert!(
             matches!(refused, Err(TableError::PreconditionFailed)),
             "{name}: {refused:?}"
@@ -357,7 +377,7 @@ async fn delete_batch_removes_unchanged_rows_at_once_and_refuses_a_changed_one()
         }
         assert!(s.get(&t, "p", "b").await.expect("get").is_some(), "{name}");
         let gone = s
-            .delete_batch(&t, "p", &[("nope".to_owned(), "W/\"x\"".to_owned())])
+            .batch(&t, &deletes(&[("nope".to_owned(), "W/\"x\"".to_owned())]))
             .await;
         assert!(
             matches!(gone, Err(TableError::NotFound)),
