@@ -5,6 +5,7 @@
 pub mod guids;
 pub mod index;
 pub mod key;
+pub mod paths;
 pub mod recording;
 pub mod repo;
 pub mod session;

@@ -18,6 +18,8 @@ pub use super::key::{KeyPath, RecordingKey};
 pub const STATUS_CATALOGUED: &str = "catalogued";
 /// `Status` of a recording the retention sweep deleted (the row stays, with its tombstone).
 pub const STATUS_DELETED: &str = "deleted";
+/// `Status` of a recording deleted by anyone but the sweep (the row stays, with the deletion).
+pub const STATUS_DELETED_OUTSIDE: &str = "deleted-outside-retention";
 
 /// Most tunnel ids stored as a match's candidates: a busy hour of sessions without hints can make a
 /// recording ambiguous among hundreds, and the full list would outgrow the table service's 64 KiB
@@ -146,15 +148,18 @@ pub struct Shortened {
     pub at: String,
 }
 
-/// The sweep's deletion (`DeletedAt`, `DeletionReason`, `DeletionInvocationId`).
+/// A deletion (`DeletedAt`, `DeletionReason`, `DeletionInvocationId`, `DeletionRequestId`): the
+/// sweep's, or one made outside retention and reported by a `BlobDeleted` event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deletion {
     /// When.
     pub at: String,
     /// Why.
     pub reason: String,
-    /// The invocation that deleted it.
+    /// The sweep invocation that deleted it (empty for a deletion outside retention).
     pub invocation_id: String,
+    /// The storage request that deleted it, as the event reported it (empty for the sweep's).
+    pub request_id: String,
 }
 
 /// The digest `RecordingHash` recorded (`Sha256`, `HashedLength`, `HashedEtag`, `HashedAt`).
@@ -210,7 +215,7 @@ pub struct Recording {
     pub candidate_keys: Vec<String>,
     /// Blob metadata, as JSON text.
     pub metadata: String,
-    /// [`STATUS_CATALOGUED`] or [`STATUS_DELETED`].
+    /// [`STATUS_CATALOGUED`], [`STATUS_DELETED`] or [`STATUS_DELETED_OUTSIDE`].
     pub status: String,
     /// The join with its session (`None`: no session fits).
     pub joined: Option<Joined>,
@@ -318,6 +323,9 @@ impl Recording {
             put(&mut e, "DeletedAt", &d.at);
             put(&mut e, "DeletionReason", &d.reason);
             put(&mut e, "DeletionInvocationId", &d.invocation_id);
+            if !d.request_id.is_empty() {
+                put(&mut e, "DeletionRequestId", &d.request_id);
+            }
         }
         if let Some(h) = &self.hash {
             put(&mut e, "Sha256", &h.sha256);
@@ -398,6 +406,7 @@ impl Recording {
                 at,
                 reason: s("DeletionReason"),
                 invocation_id: s("DeletionInvocationId"),
+                request_id: s("DeletionRequestId"),
             }),
             hash: given("Sha256").map(|sha256| Hash {
                 sha256,
@@ -517,6 +526,7 @@ mod tests {
             at: "2025-05-01T02:00:00Z".into(),
             reason: "expired".into(),
             invocation_id: "i".into(),
+            request_id: "r".into(),
         });
         full.hash = Some(Hash {
             sha256: "ab".into(),

@@ -123,6 +123,10 @@ impl Recordings {
             first_seen: now,
         });
         let entry = self.join.decide_new(entry).await?;
+        if existing.is_none() {
+            // The index row first: a `BlobDeleted` event finds the row by the blob's name.
+            crate::catalogue::paths::index(self.ports.tables.as_ref(), &key).await?;
+        }
         // What the last read decided: the row it settled on, and whether the write updated a row.
         let (mut settled_on, mut updated) = (None, false);
         let written = CatalogueRepo::new(self.ports.tables.clone())

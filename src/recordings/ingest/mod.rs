@@ -11,6 +11,8 @@ use crate::notify::{Notification, Severity};
 use crate::retention::policy::Retention;
 use crate::storage::{BlobProps, BlobRef};
 
+pub mod outside;
+
 /// Storage API of a BlobCreated event that announces an empty file, not committed content: on an
 /// account with a hierarchical namespace, Data Lake's Create File raises it; `FlushWithClose` follows
 /// once the data is committed (and is catalogued like `PutBlob`, `PutBlockList` or `CopyBlob`).

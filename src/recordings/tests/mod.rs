@@ -293,12 +293,17 @@ async fn policy_rules_on_metadata_choose_the_class() {
 }
 
 #[tokio::test]
-async fn cataloguing_a_recording_with_its_join_costs_six_storage_calls() {
+async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
     let f = fakes();
     let blob = put(&f, "counted", &[]).await;
-    crate::tables::TableStore::ensure_table(f.tables.as_ref(), RECORDINGS_TABLE)
-        .await
-        .expect("table");
+    for t in [
+        RECORDINGS_TABLE,
+        crate::catalogue::paths::RECORDING_PATHS_TABLE,
+    ] {
+        crate::tables::TableStore::ensure_table(f.tables.as_ref(), t)
+            .await
+            .expect("table");
+    }
     let inv = event_invocation(
         "RecordingCreated",
         blob_created("recordings", &blob.name, SEQ1),
@@ -312,8 +317,8 @@ async fn cataloguing_a_recording_with_its_join_costs_six_storage_calls() {
     // Its name names no GUID: the sessions that can match it by time are read, one query per
     // start day (the lookback is a day: two).
     assert_eq!(
-        calls, 6,
-        "properties, row read, tag write, two sessionwindows queries, row insert"
+        calls, 7,
+        "properties, row read, tag write, two sessionwindows queries, path index row, row insert"
     );
 }
 
