@@ -175,6 +175,20 @@ pub struct Hash {
     pub at: String,
 }
 
+/// The state a replacement overwrote (`ReplacedEtag`, `ReplacedLength`, `ReplacedSha256`,
+/// `ReplacedAt`): the first one, kept whatever follows, beside the digest of the new content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    /// ETag of the content replaced.
+    pub etag: String,
+    /// Its size.
+    pub length: u64,
+    /// Its digest, when it had been hashed (empty otherwise).
+    pub sha256: String,
+    /// When the replacement was seen (the event time).
+    pub at: String,
+}
+
 /// A recording's catalogue row (the public schema is documented in docs/catalogue.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
@@ -229,6 +243,8 @@ pub struct Recording {
     pub deletion: Option<Deletion>,
     /// Its digest.
     pub hash: Option<Hash>,
+    /// The content a replacement overwrote.
+    pub replaced: Option<Replaced>,
 }
 
 /// The time a row sorts and filters by: the session's start when joined, else `BlobCreated`.
@@ -333,6 +349,12 @@ impl Recording {
             put(&mut e, "HashedAt", &h.at);
             int64(&mut e, "HashedLength", clamp(h.length));
         }
+        if let Some(r) = &self.replaced {
+            put(&mut e, "ReplacedEtag", &r.etag);
+            put(&mut e, "ReplacedSha256", &r.sha256);
+            put(&mut e, "ReplacedAt", &r.at);
+            int64(&mut e, "ReplacedLength", clamp(r.length));
+        }
         e
     }
 
@@ -414,6 +436,12 @@ impl Recording {
                 etag: s("HashedEtag"),
                 at: s("HashedAt"),
             }),
+            replaced: given("ReplacedEtag").map(|etag| Replaced {
+                etag,
+                length: unsigned(get_i64(e, "ReplacedLength")),
+                sha256: s("ReplacedSha256"),
+                at: s("ReplacedAt"),
+            }),
         })
     }
 }
@@ -483,6 +511,7 @@ mod tests {
             shortened: None,
             deletion: None,
             hash: None,
+            replaced: None,
         }
     }
 
@@ -533,6 +562,12 @@ mod tests {
             length: 7,
             etag: "0x1".into(),
             at: "2025-03-14T10:00:00Z".into(),
+        });
+        full.replaced = Some(Replaced {
+            etag: "0x0".into(),
+            length: 6,
+            sha256: "cd".into(),
+            at: "2025-03-14T11:00:00Z".into(),
         });
         for r in [plain, full] {
             let mut e = r.to_entity();

@@ -126,6 +126,7 @@ mod tests {
             shortened: None,
             deletion: None,
             hash: None,
+            replaced: None,
         }
     }
 

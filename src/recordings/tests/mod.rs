@@ -172,7 +172,7 @@ async fn older_event_after_newer_keeps_newest_state() {
 }
 
 #[tokio::test]
-async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_properties() {
+async fn an_overwrite_updates_the_row_as_a_replacement_and_keeps_extra_properties() {
     let f = fakes();
     let blob = put(&f, "overwritten", &[]).await;
     deliver(&f, &blob.name, SEQ1).await;
@@ -192,10 +192,17 @@ async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_p
         .expect("write");
     crate::testkit::blobs::put(&*f.blobs, &blob, &b"longer data"[..], &[]).await;
     let out = deliver(&f, &blob.name, SEQ2).await;
-    assert_eq!(notifications(&out), 0);
+    // Other content under a catalogued name: a replacement, alerted (not a second `catalogued`).
+    assert_eq!(notifications(&out), 1);
+    let Outcome::Processed { outputs, .. } = &out else {
+        panic!("{out:?}")
+    };
+    let n = outputs.value("notifications").expect("notification");
+    assert_eq!(n["type"], "recording.replaced");
     let rows = f.tables.dump(RECORDINGS_TABLE);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].entity["ContentLength"], "11");
+    assert_eq!(rows[0].entity["ReplacedLength"], "4");
     assert_eq!(rows[0].entity["TunnelId"], "t-1");
     assert_eq!(rows[0].entity["FirstSeen"], row.entity["FirstSeen"]);
 }

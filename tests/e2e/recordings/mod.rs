@@ -4,6 +4,7 @@
 
 mod calls;
 mod deleted;
+mod replaced;
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
