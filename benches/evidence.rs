@@ -3,8 +3,8 @@
 //! and its peak RSS (`/usr/bin/time -f %M`, the child's `maxrss`). Goals: ≤ 2 minutes, ≤ 256 MB.
 //!
 //! The month is seeded first through the library's own writers over the app's table client: each
-//! session through `put_window` (as the audit-log tail stores it), each recording as its catalogue
-//! row (hashed; one in ten unjoined), each review through `reviews::record` (as `POST /api/reviews`).
+//! session through `put_window` (as the audit-log tail stores it), each recording as its typed
+//! catalogue row (hashed; one in ten unjoined), each review through `reviews::record` (as `POST /api/reviews`).
 //! Seeding is not measured. The pack is made by the real binary with the settings a deployment
 //! gives it; `BENCH_HANDLER_BIN` runs another build instead (e.g. a release build).
 //!
@@ -22,13 +22,15 @@ use std::time::Instant;
 
 use bastion_recordings::audit_logs::sessions::SessionRecord;
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
-use bastion_recordings::catalogue::recording::RecordingKey;
-use bastion_recordings::catalogue::window::{Before, put as put_window};
+use bastion_recordings::catalogue::recording::{
+    Confidence, Hash, Hold, Joined, Match, Recording, RecordingKey, STATUS_CATALOGUED,
+};
+use bastion_recordings::catalogue::window::{Before, WindowRow, put as put_window};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::ports::Ports;
 use bastion_recordings::reviews::{ReviewRequest, record};
 use bastion_recordings::sources::{Source, Sources};
-use bastion_recordings::tables::{Entity, TableStore, WriteMode};
+use bastion_recordings::tables::{TableStore, WriteMode};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -41,13 +43,6 @@ use common::num;
 const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 const FROM: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
 const SEED_CONCURRENCY: usize = 48;
-
-fn obj(v: Value) -> Entity {
-    match v {
-        Value::Object(m) => m,
-        _ => Entity::new(),
-    }
-}
 
 /// Session `i` of `n`: spread evenly over the 31 days, round-robin over the hosts.
 fn session(i: usize, n: usize, hosts: usize) -> (SessionRecord, OffsetDateTime, String) {
@@ -111,21 +106,60 @@ async fn main() {
     futures::stream::iter(0..sessions)
         .map(|i| async move {
             let (s, start, host) = session(i, sessions, hosts);
-            again(|| put_window(t, &s, start + Duration::minutes(25), Before::Day(None), None)).await;
-            let key = RecordingKey::for_blob(start, "recordings", &format!("{host}/rec-{i:06}.mp4"));
-            let joined = !i.is_multiple_of(10);
-            let row = json!({"PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": key.id(),
-                "BastionHost": if joined { host.clone() } else { String::new() }, "SourceBastion": host,
-                "Account": "devstoreaccount1", "Container": "recordings",
-                "BlobName": format!("{host}/rec-{i:06}.mp4"),
-                "BlobCreated": bastion_recordings::dates::format_utc(start + Duration::minutes(21)),
-                "SessionStart": if joined { bastion_recordings::dates::format_utc(start) } else { String::new() },
-                "TunnelId": if joined { s.tunnel_id.clone() } else { String::new() },
-                "UserName": s.user_name, "TargetVm": s.target_vm, "Status": "active",
-                "RetentionClass": "standard", "RetainUntil": "2026-03-31",
-                "ContentLength": 1_048_576, "HashedLength": 1_048_576,
-                "Sha256": format!("{:064x}", i)});
-            let row = obj(row);
+            again(|| {
+                put_window(
+                    t,
+                    &s,
+                    start + Duration::minutes(25),
+                    Before::Day(None),
+                    None,
+                )
+            })
+            .await;
+            let name = format!("{host}/rec-{i:06}.mp4");
+            let created = start + Duration::minutes(21);
+            let session = WindowRow::of(&s).map(|w| w.view());
+            let recording = Recording {
+                key: RecordingKey::for_blob(start, "recordings", &name),
+                blob_url: format!("http://127.0.0.1/devstoreaccount1/recordings/{name}"),
+                account: "devstoreaccount1".into(),
+                source_bastion: host.clone(),
+                container: "recordings".into(),
+                blob_name: name,
+                content_length: 1_048_576,
+                content_type: "video/mp4".into(),
+                blob_type: "BlockBlob".into(),
+                etag: "0x1".into(),
+                sequencer: "01".into(),
+                event_id: format!("e{i}"),
+                blob_created: created,
+                first_seen: created,
+                retention_class: "standard".into(),
+                retain_until: "2026-03-31".into(),
+                candidate_keys: Vec::new(),
+                metadata: "{}".into(),
+                status: STATUS_CATALOGUED.into(),
+                // One in ten unjoined.
+                joined: (!i.is_multiple_of(10)).then(|| Joined {
+                    m: Match {
+                        confidence: Confidence::Exact,
+                        tunnels: vec![s.tunnel_id.clone()],
+                    },
+                    session,
+                }),
+                join_due: None,
+                hold: Hold::default(),
+                shortened: None,
+                deletion: None,
+                hash: Some(Hash {
+                    sha256: format!("{i:064x}"),
+                    length: 1_048_576,
+                    etag: "0x1".into(),
+                    at: bastion_recordings::dates::format_utc(created),
+                }),
+                replaced: None,
+            };
+            let row = recording.to_entity();
             again(|| t.write(RECORDINGS_TABLE, &row, WriteMode::Upsert)).await;
         })
         .buffer_unordered(SEED_CONCURRENCY)

@@ -175,13 +175,8 @@ impl Sources {
         RecordingKey::for_source_blob(created, account, container, name)
     }
 
-    /// The recording source a catalogue row belongs to (a row without an account was written
-    /// before several sources existed: the default source's).
+    /// The recording source a catalogue row belongs to.
     pub fn of_row(&self, row: &Recording) -> Option<&Source> {
-        if row.account.is_empty() {
-            let default = self.default_recordings();
-            return (default.container == row.container).then_some(default);
-        }
         self.recording(&row.account, &row.container)
     }
 

@@ -26,11 +26,12 @@ use bastion_recordings::catalogue::recording::{Confidence, Recording, RecordingK
 use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
 use bastion_recordings::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use bastion_recordings::config::Config;
-use bastion_recordings::dates::format_date;
+use bastion_recordings::dates::{format_date, timestamp};
 use bastion_recordings::join::correlate::{Times, decide};
 use bastion_recordings::retention::policy::{Subject, merge_tags};
 use bastion_recordings::retention::tags::audit_log_retention;
 use bastion_recordings::storage::{BlobItem, BlobRef, BlobStore, StorageError, Tags};
+use bastion_recordings::tables::keys::{MAX_KEY_BYTES, is_digest};
 use bastion_recordings::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode};
 use futures::StreamExt as _;
 use serde_json::json;
@@ -245,7 +246,7 @@ impl Bare<'_> {
             .index
             .lock()
             .expect("index rows")
-            .extend(index::keys(&row));
+            .extend(index_keys(&key, &row));
         self.tables
             .write("recordings", &row, WriteMode::Insert)
             .await?;
@@ -392,6 +393,37 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         hash: None,
         replaced: None,
     }
+}
+
+/// The index rows the join writes for `row` (of `key`): one per VM and user value of its session,
+/// keyed by the session's start (none without a session).
+fn index_keys(key: &RecordingKey, row: &Entity) -> Vec<(String, String)> {
+    let get = |p: &str| {
+        row.get(p)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let id = key.id_key(MAX_KEY_BYTES - 25);
+    let Some(start) = get("SessionStart")
+        .and_then(timestamp)
+        .filter(|_| !is_digest(&id))
+    else {
+        return Vec::new();
+    };
+    let rk = format!("{}~{id}", index::time_key(start));
+    let mut keys: Vec<(String, String)> = [
+        ("vm", "TargetVm"),
+        ("vm", "TargetResourceId"),
+        ("user", "UserName"),
+        ("user", "UserEmail"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, p)| index::partition(kind, get(p)?))
+    .map(|pk| (pk, rk.clone()))
+    .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// The tunnel id a recording's name carries (its last segment's stem, when that is a GUID).

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bastion_recordings::backfill;
 use bastion_recordings::backfill::progress::Progress;
-use bastion_recordings::backfill::{self, Options};
 use bastion_recordings::catalogue::index::INDEX_TABLE;
 use bastion_recordings::cli::backfill::{BackfillArgs, options};
 use bastion_recordings::clock::SystemClock;
@@ -150,28 +150,16 @@ impl Run<'_> {
                     Arc::new(SystemClock),
                 );
                 let opts = options(&self.args()).expect("backfill flags");
-                // One call per kind, in the command's order: `run` walks the kinds one after the
-                // other with nothing shared between them, so the calls are the same as one call's,
-                // and each phase gets its own figures.
-                let (mut totals, mut failed) = ([0; 3], Vec::new());
-                for kind in &opts.kinds {
-                    let one = Options {
-                        kinds: vec![*kind],
-                        ..opts.clone()
-                    };
-                    let (calls, by, t) = (Calls::of(&stores), stores.1.by_table(), Instant::now());
-                    let s =
-                        backfill::run(&state, &one, &mut Progress::for_stderr(), &mut |_, _| {})
-                            .await
-                            .expect("backfill::run");
-                    phase(kind.as_str(), t.elapsed(), Calls::of(&stores) - calls);
-                    per_table(&by, &stores.1.by_table());
-                    totals[0] += s.catalogued;
-                    totals[1] += s.audit_logs_tailed;
-                    totals[2] += s.errors;
-                    failed.extend(s.failed);
-                }
-                let [catalogued, audit_logs_tailed, errors] = totals;
+                // One call, as the command makes it: the kinds walked in order, then the one join
+                // pass over the window (a call per kind would run a pass per kind).
+                let (by, t) = (stores.1.by_table(), Instant::now());
+                let s = backfill::run(&state, &opts, &mut Progress::for_stderr(), &mut |_, _| {})
+                    .await
+                    .expect("backfill::run");
+                phase("all", t.elapsed(), Calls::of(&stores) - before.clone());
+                per_table(&by, &stores.1.by_table());
+                let (catalogued, audit_logs_tailed, errors, failed) =
+                    (s.catalogued, s.audit_logs_tailed, s.errors, s.failed);
                 let summary = serde_json::json!({
                     "catalogued": catalogued, "audit_logs_tailed": audit_logs_tailed, "errors": errors,
                     "failed": failed,

@@ -3,71 +3,20 @@
 //! writes before answering (no audit row, no answer: fail closed), recording any link issued.
 
 use serde_json::{Value, json};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use super::links::Link;
 use super::problem::ApiError;
-use super::render::json_row;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::session::SESSIONS_TABLE;
-use crate::dates::format_date;
-use crate::dates::format_utc_millis;
+use crate::catalogue::access::{Access, audit};
+use crate::catalogue::query::shape::Shape as _;
+use crate::catalogue::recording::{Recording, RecordingKey, STATUS_DELETED};
+use crate::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord, tunnel_key};
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::state::AppState;
 use crate::storage::BlobRef;
-use crate::tables::ops::write_creating_table;
-use crate::tables::{
-    Entity, TableError, TableStore, WriteMode, get_list, get_str, strip_annotations,
-};
-
-/// Table of access-audit rows: `PartitionKey` = access day, `RowKey` = time + random suffix.
-pub const ACCESS_AUDIT_TABLE: &str = "accessaudit";
-
-/// Who read what, when, from where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Access {
-    /// Principal name.
-    pub who: String,
-    /// Client address.
-    pub ip: String,
-    /// `User-Agent`.
-    pub agent: String,
-}
-
-/// Writes one access-audit row, with the read link's issuance when one was asked for (`Link`:
-/// "issued until …" or "unavailable: …").
-///
-/// # Errors
-/// Table errors.
-pub async fn audit(
-    tables: &dyn TableStore,
-    access: &Access,
-    action: &str,
-    target: &str,
-    outcome: &str,
-    now: OffsetDateTime,
-    link: Option<&Link>,
-) -> Result<(), TableError> {
-    let at = format_utc_millis(now);
-    let mut e = json!({
-        "PartitionKey": format_date(now.date()),
-        "RowKey": format!("{at}-{}", uuid::Uuid::new_v4().simple()),
-        "Who": access.who, "Action": action, "Target": target, "Outcome": outcome,
-        "At": at, "ClientIp": access.ip, "UserAgent": access.agent,
-    });
-    if let Some(l) = link {
-        e["Link"] = Value::String(l.audit_text());
-    }
-    let Value::Object(e) = e else { return Ok(()) };
-    match write_creating_table(tables, ACCESS_AUDIT_TABLE, &e, WriteMode::Insert).await {
-        // The key ends in a fresh UUID: a 409 is the client's retry meeting the row its first
-        // attempt stored (the answer lost), so the access is recorded.
-        Ok(_) | Err(TableError::Conflict) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
+use crate::tables::{Entity, TableError, TableStore, strip_annotations};
 
 /// The detail document of recording `id`, plus, when `link` is a lifetime, a `download` member:
 /// a read link or the reason there is none (the issuance is recorded in the audit row).
@@ -91,26 +40,20 @@ pub async fn detail(
         "not-found"
     };
     let now = state.ports.clock.now();
-    let issued = match (link, &row) {
+    let typed = row.as_ref().and_then(Recording::from_entity);
+    let gone = || Link::Unavailable("the recording is not stored any more".into());
+    let issued = match (link, &typed) {
         (None, _) => None,
-        (Some(_), None) => Some(Link::Unavailable(
-            "the recording is not stored any more".into(),
-        )),
-        (Some(_), Some(r)) if get_str(r, "Status") == Some("deleted") => Some(Link::Unavailable(
-            "the recording is not stored any more".into(),
-        )),
-        (Some(life), Some(r)) => match (get_str(r, "Container"), get_str(r, "BlobName")) {
-            (Some(c), Some(b)) => {
-                // Rows written before several sources existed name no account: the default's.
-                let default = state.ports.sources.default_recordings().account();
-                let account = get_str(r, "Account")
-                    .filter(|a| !a.is_empty())
-                    .unwrap_or(default);
-                let issuer = state.links.issuer(account);
-                Some(issuer.issue(&BlobRef::new(c, b), now, life).await)
-            }
-            _ => Some(Link::Unavailable("the catalogue row names no blob".into())),
-        },
+        (Some(_), Some(r)) if r.status == STATUS_DELETED => Some(gone()),
+        (Some(life), Some(r)) => {
+            let issuer = state.links.issuer(&r.account);
+            let blob = BlobRef::new(&r.container, &r.blob_name);
+            Some(issuer.issue(&blob, now, life).await)
+        }
+        (Some(_), None) if row.is_some() => {
+            Some(Link::Unavailable("the catalogue row names no blob".into()))
+        }
+        (Some(_), None) => Some(gone()),
     };
     let issued = issued.filter(|_| outcome == "found");
     audit(
@@ -126,29 +69,34 @@ pub async fn detail(
     if outcome == "not-found" {
         return Err(ApiError::NotFound(format!("recording {id}")));
     }
-    let raw = row.unwrap_or_default();
-    let session = match get_str(&raw, "TunnelId").filter(|t| !t.is_empty()) {
-        Some(t) => {
-            let pk = crate::audit_logs::sessions::tunnel_key(t);
-            point(tables, SESSIONS_TABLE, &pk, "session").await?
+    let joined = typed.as_ref().and_then(Recording::session);
+    let session = match joined {
+        Some(s) => {
+            point(
+                tables,
+                SESSIONS_TABLE,
+                &tunnel_key(&s.tunnel_id),
+                SESSION_ROW,
+            )
+            .await?
         }
         None => None,
     };
     let mut holds = Vec::new();
-    for hold in get_list(&raw, "HoldIds") {
+    for hold in typed.iter().flat_map(|r| &r.hold.ids) {
         if let Some(h) = point(tables, HOLDS_TABLE, "hold", hold).await? {
             holds.push(Value::Object(h));
         }
     }
     let bastion = session
         .as_ref()
-        .and_then(|s| get_str(s, "BastionHost"))
-        .or_else(|| get_str(&raw, "BastionHost"))
-        .map(str::to_owned);
+        .and_then(SessionRecord::from_entity)
+        .map(|s| s.bastion_host)
+        .or_else(|| joined.map(|s| s.bastion_host.clone()));
     let mut doc = json!({
         "id": id,
-        "recording": (!raw.is_empty()).then(|| json_row(&raw)),
-        "row": (!raw.is_empty()).then(|| Value::Object(raw.clone())),
+        "recording": typed.as_ref().map(|r| r.json(None)),
+        "row": row.map(Value::Object),
         "session": session.map(Value::Object),
         "holds": holds,
         "tombstone": tombstone.map(Value::Object),
@@ -163,7 +111,7 @@ pub async fn detail(
     };
     doc["review"] = crate::reviews::latest(tables, &key.pk, &subject)
         .await?
-        .map_or(Value::Null, |r| r.to_json());
+        .map_or(Value::Null, |r| r.json(None));
     Ok(doc)
 }
 

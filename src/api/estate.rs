@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::Api;
+use super::listing::Format;
 use super::listing::{Listing, csv_response};
 use super::problem::ApiError;
-use super::query::Format;
 use crate::csv_text as csv;
 use crate::estate::{store, view};
 

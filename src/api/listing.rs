@@ -1,7 +1,8 @@
 //! What every list route shares: the `Listing` extractor (a `Catalogue.Read` caller's parameters,
-//! `Accept` header and who and where they are), the day-partition `page` with its continuation
-//! token, the access-audit row of a list page (`Listing::audit`) and the answer as JSON or CSV
-//! (`page_response`, `csv_response`).
+//! `Accept` header and who and where they are), the query of a list ([`Listing::query`]), the
+//! access-audit row of a list page ([`Listing::audit`]), and the one handler of the lists of typed
+//! rows ([`list`]: `/api/recordings`, `/api/sessions`, `/api/reviews`), answering JSON
+//! `{items, count, continuation}` or CSV (the token in `x-continuation`).
 
 use std::collections::HashMap;
 
@@ -12,13 +13,93 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::auth::{Caller, ROLE_READ};
-use super::detail::Access;
 use super::problem::ApiError;
-use super::query::{Format, Query};
-use super::search::{View, search_with};
-use super::token::{self, Cursor};
 use super::{Api, FUNCTION_KEY_CALLER};
-use crate::tables::{Entity, TableStore};
+use crate::catalogue::access::Access;
+use crate::catalogue::query::shape::Shape;
+use crate::catalogue::query::{Listed, Query, page};
+use crate::reviews::annotate::{Reviewed, latest};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json`.
+    Json,
+    /// `text/csv`.
+    Csv,
+}
+
+impl Format {
+    /// The `format` parameter, else the `Accept` header (`text/csv`), else JSON.
+    ///
+    /// # Errors
+    /// 400 for a `format` other than `json` or `csv`.
+    pub fn of(format: Option<&str>, accept: Option<&str>) -> Result<Self, ApiError> {
+        match format.map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Ok(Self::Csv),
+            Some("json") => Ok(Self::Json),
+            Some(_) => Err(ApiError::bad("format", "json or csv")),
+            None if accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/csv")) => {
+                Ok(Self::Csv)
+            }
+            None => Ok(Self::Json),
+        }
+    }
+}
+
+/// The query of a list of `R` and its format, from `params` and the `Accept` header (the range
+/// may span at most `max_days`).
+///
+/// # Errors
+/// 400 naming the first bad parameter.
+pub fn parse<R: Listed>(
+    params: &HashMap<String, String>,
+    accept: Option<&str>,
+    max_days: u32,
+) -> Result<(Query, Format), ApiError> {
+    let parsed = parse_with(params, accept, max_days, R::FILTERS)?;
+    R::check(&parsed.0)?;
+    Ok(parsed)
+}
+
+/// [`parse`] with the filters `names`.
+///
+/// # Errors
+/// 400 naming the first bad parameter.
+pub fn parse_with(
+    params: &HashMap<String, String>,
+    accept: Option<&str>,
+    max_days: u32,
+    names: &[&'static str],
+) -> Result<(Query, Format), ApiError> {
+    let q = Query::parse(params, max_days, names, &["format", "code"])?;
+    let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    Ok((q, Format::of(get("format"), accept)?))
+}
+
+/// A list of `R` (`route`): one page, each row with its latest review, recorded in the access
+/// audit before it is answered.
+///
+/// # Errors
+/// 400 for bad parameters or a token of another query, 503 when storage fails.
+pub(super) async fn list<R>(api: &Api, l: &Listing, route: &str) -> Result<Response, ApiError>
+where
+    R: Listed + Shape + Reviewed + Sync,
+{
+    let (q, format) = parse::<R>(&l.params, l.accept.as_deref(), api.settings.max_range_days)?;
+    let tables = api.app.ports.tables.as_ref();
+    let found = page::page::<R>(tables, &q).await?;
+    let reviews = latest(tables, &found.rows).await?;
+    l.audit(api, route, format, found.rows.len()).await?;
+    let rows = found.rows.iter().zip(&reviews);
+    if format == Format::Json {
+        let items: Vec<Value> = rows.map(|(r, v)| r.json(v.as_ref())).collect();
+        let page = json!({"items": items, "count": items.len(), "continuation": found.next});
+        return Ok(axum::Json(page).into_response());
+    }
+    let body = rows.fold(R::csv_header(), |b, (r, v)| b + &r.csv_line(v.as_ref()));
+    Ok(csv_response(body, found.next))
+}
 
 /// A `GET` of a list by a caller holding `Catalogue.Read` (authentication first, as everywhere).
 pub(super) struct Listing {
@@ -95,7 +176,16 @@ impl Listing {
         let tables = api.app.ports.tables.as_ref();
         let now = api.app.ports.clock.now();
         let action = format!("{route}.list");
-        super::detail::audit(tables, &self.access, &action, &target, &outcome, now, None).await?;
+        crate::catalogue::access::audit(
+            tables,
+            &self.access,
+            &action,
+            &target,
+            &outcome,
+            now,
+            None,
+        )
+        .await?;
         Ok(())
     }
 
@@ -112,55 +202,6 @@ impl Listing {
             None => Ok(&self.params),
         }
     }
-}
-
-/// The cursor `q`'s continuation token names, when it has one (bound to `fp` and `days`).
-///
-/// # Errors
-/// 400 for a token that is malformed or belongs to another query.
-pub fn resume(q: &Query, fp: &str, days: &[String]) -> Result<Option<Cursor>, ApiError> {
-    q.continuation
-        .as_deref()
-        .map(|t| token::decode(t, fp, days))
-        .transpose()
-}
-
-/// One page of `table` over the range's day partitions, its token bound to `route`: the rows and
-/// the token of the next page.
-///
-/// # Errors
-/// 400 for a bad token, 503 when storage fails.
-pub async fn page(
-    tables: &dyn TableStore,
-    table: &str,
-    route: &str,
-    q: &Query,
-    view: &View<'_>,
-) -> Result<(Vec<Entity>, Option<String>), ApiError> {
-    let fp = format!("{route}:{}", q.fingerprint());
-    let days = q.days();
-    let start = resume(q, &fp, &days)?;
-    let found = search_with(tables, table, &days, q.limit, start, view).await?;
-    Ok((found.rows, found.next.map(|c| token::encode(&c, &fp))))
-}
-
-/// A page of rows in the asked format: JSON items with the continuation token, or CSV (`header`,
-/// then a line per row) with the token in the `x-continuation` header.
-pub(super) fn page_response<T>(
-    format: Format,
-    rows: &[T],
-    next: Option<String>,
-    json_item: impl Fn(&T) -> Value,
-    header: String,
-    csv_line: impl Fn(&T) -> String,
-) -> Response {
-    if format == Format::Json {
-        let items: Vec<_> = rows.iter().map(json_item).collect();
-        return axum::Json(json!({"items": items, "count": items.len(), "continuation": next}))
-            .into_response();
-    }
-    let body = rows.iter().fold(header, |b, r| b + &csv_line(r));
-    csv_response(body, next)
 }
 
 /// A CSV page; the next continuation token goes into the `x-continuation` header.

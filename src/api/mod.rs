@@ -1,9 +1,10 @@
 //! `CatalogueApi`: the HTTP API under `/api/` (forwarded HTTP mode: plain axum routes that return real
 //! statuses), over the catalogue tables.
 //!
-//! Routes: `GET /api/recordings` (filtered, sorted, paged, JSON or CSV — [`query`], [`search`]),
-//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]), `GET /api/sessions`
-//! ([`sessions`]), `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
+//! Routes: `GET /api/recordings` and `GET /api/sessions` (filtered, sorted, paged, JSON or CSV —
+//! [`listing`] over the catalogue's one query, [`crate::catalogue::query`]),
+//! `GET /api/recordings/{id}` (detail + access audit — [`detail`]),
+//! `POST`/`DELETE`/`GET /api/holds` ([`holds`]), `POST`/`GET /api/reviews`
 //! ([`reviews`]), `GET /api/evidence` (the signed evidence pack as a zip — [`evidence`]),
 //! `GET /api/health` ([`health`]), `GET /api/estate` (the Bastion estate's findings — [`estate`]),
 //! `GET /api/sessions/live` and `POST /api/sessions/live/{id}/disconnect` ([`live`]), `GET /api/ui`
@@ -18,16 +19,10 @@ pub mod estate;
 pub mod evidence;
 pub mod health;
 pub mod holds;
-pub mod indexed;
 pub mod listing;
 pub mod live;
 pub mod problem;
-pub mod query;
-pub mod render;
 pub mod reviews;
-pub mod search;
-pub mod sessions;
-pub mod token;
 pub mod ui;
 
 use std::sync::Arc;
@@ -39,13 +34,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use self::auth::{Authenticator, Caller, ROLE_READ, client_ip};
-use self::detail::Access;
-use self::listing::{Listing, page_response};
+use self::listing::Listing;
 use self::problem::ApiError;
-use self::query::Query;
-use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::access::Access;
+use crate::catalogue::recording::Recording;
+use crate::catalogue::window::WindowRow;
 pub use crate::config::api::ApiSettings;
-use crate::reviews::annotate::{Rows, annotate};
 use crate::state::AppState;
 use crate::storage::links;
 
@@ -115,9 +109,9 @@ pub fn routes_with_auth(app: AppState, settings: ApiSettings, auth: Authenticato
 /// Every API route.
 fn table(api: Api) -> Router {
     Router::new()
-        .route("/api/recordings", get(list))
+        .route("/api/recordings", get(recordings))
         .route("/api/recordings/{id}", get(one))
-        .route("/api/sessions", get(sessions::list))
+        .route("/api/sessions", get(sessions))
         .route(
             "/api/holds",
             post(holds::post)
@@ -150,24 +144,12 @@ fn access(headers: &HeaderMap, who: String) -> Access {
     }
 }
 
-async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
-    let q = Query::parse(&l.params, l.accept.as_deref(), api.settings.max_range_days)?;
-    let fp = q.fingerprint();
-    let start = listing::resume(&q, &fp, &q.recording_days())?;
-    let tables = api.app.ports.tables.as_ref();
-    let mut found = search::search(tables, RECORDINGS_TABLE, &q, start).await?;
-    annotate(tables, &mut found.rows, Rows::Recordings).await?;
-    l.audit(&api, "recordings", q.format, found.rows.len())
-        .await?;
-    let next = found.next.as_ref().map(|c| token::encode(c, &fp));
-    Ok(page_response(
-        q.format,
-        &found.rows,
-        next,
-        render::json_row,
-        render::csv_header(),
-        render::csv_row,
-    ))
+async fn recordings(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    listing::list::<Recording>(&api, &l, "recordings").await
+}
+
+async fn sessions(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
+    listing::list::<WindowRow>(&api, &l, "sessions").await
 }
 
 async fn one(

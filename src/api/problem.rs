@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::catalogue::query::{Invalid, page};
 use crate::storage::StorageError;
 use crate::tables::TableError;
 use crate::telemetry::redact;
@@ -152,6 +153,21 @@ impl From<TableError> for ApiError {
                 tracing::warn!(error.cause_chain = %redact(&other.to_string()), "catalogue API: table storage failed");
                 Self::Unavailable
             }
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self::bad(&e.param, e.reason)
+    }
+}
+
+impl From<page::Error> for ApiError {
+    fn from(e: page::Error) -> Self {
+        match e {
+            page::Error::Invalid(e) => e.into(),
+            page::Error::Table(e) => e.into(),
         }
     }
 }

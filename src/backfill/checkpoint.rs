@@ -5,8 +5,8 @@
 //!   listing marker of the page being worked on (empty for the first page), `After` the last blob
 //!   name of that page completed in listing order, `Done` set once the last page is finished.
 //!   Listing is in name order, so resuming = list from `Marker` and skip names `<= After`.
-//! - Failed items: `PartitionKey` = `failed~<kind>`, `RowKey` = base64url(blob name), with the
-//!   (redacted) error. Retried first by every run; deleted once they succeed or the blob is gone.
+//! - Failed items: `PartitionKey` = `failed~<kind>`, `RowKey` = base64url(blob name) (its digest
+//!   for a long one), `Name` the blob name, with the (redacted) error. Retried first by every run; deleted once they succeed or the blob is gone.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::dates::format_utc;
-use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, key};
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, write_creating_table};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
@@ -142,11 +142,7 @@ impl BackfillRepo {
             crate::tables::ops::query_all(&self.tables, BACKFILL_TABLE, &filter, limit).await?;
         Ok(rows
             .iter()
-            .filter_map(|s| match get_str(&s.entity, "Name") {
-                Some(name) => Some(name.to_owned()),
-                // Rows written before the name was kept: the key is its encoding.
-                None => get_str(&s.entity, "RowKey").and_then(decode_key),
-            })
+            .filter_map(|s| get_str(&s.entity, "Name").map(str::to_owned))
             .collect())
     }
 }

@@ -77,13 +77,9 @@ impl RecordingKey {
         key(&self.id(), Spelling::Verbatim, room)
     }
 
-    /// The recording a row keyed by [`id_key`](Self::id_key) names: its `RecordingId`, else (rows
-    /// written before it was stored) its `RowKey`.
+    /// The recording a row keyed by [`id_key`](Self::id_key) names (its `RecordingId`).
     pub fn of_row(e: &crate::tables::Entity) -> Option<Self> {
-        let get = |k: &str| crate::tables::get_str(e, k).filter(|v| !v.is_empty());
-        get("RecordingId")
-            .or_else(|| get("RowKey"))
-            .and_then(Self::parse)
+        crate::tables::get_str(e, "RecordingId").and_then(Self::parse)
     }
 
     /// Parses a public id.

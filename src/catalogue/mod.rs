@@ -1,11 +1,14 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
-//! with one writer, [`repo::CatalogueRepo::update`]), their keys, and the index rows of the API's
-//! VM and user filters.
+//! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their index rows,
+//! the index rows of the VM and user filters, the one query every list reads through ([`query`])
+//! and the access audit of those reads ([`access`]).
 
+pub mod access;
 pub mod guids;
 pub mod index;
 pub mod key;
 pub mod paths;
+pub mod query;
 pub mod recording;
 pub mod repo;
 pub mod session;

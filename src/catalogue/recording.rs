@@ -7,7 +7,7 @@
 //! and forgotten in another. The key scheme is in [`super::key`].
 
 use serde_json::{Value, json};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::dates::{format_utc, format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_list, get_str, int64};
@@ -247,25 +247,6 @@ pub struct Recording {
     pub replaced: Option<Replaced>,
 }
 
-/// The time a row sorts and filters by: the session's start when joined, else `BlobCreated`.
-pub fn sort_time(e: &Entity) -> Option<OffsetDateTime> {
-    ["SessionStart", "BlobCreated"]
-        .iter()
-        .find_map(|k| get_str(e, k).filter(|s| !s.is_empty()).and_then(timestamp))
-}
-
-/// The first and last partition (creation day) that can hold a row whose [`sort_time`] lies on a
-/// day from `first` to `last`: one more on each side. A row lives under its blob's creation day,
-/// but its sort time can fall on a neighbouring day: a session that began before midnight may be
-/// recorded after it, and an event is raised a moment after the blob's creation, perhaps past
-/// midnight. (A session recorded more than a day after it began is still missed.)
-pub fn partition_days(first: Date, last: Date) -> (Date, Date) {
-    (
-        first.previous_day().unwrap_or(first),
-        last.next_day().unwrap_or(last),
-    )
-}
-
 fn put(e: &mut Entity, k: &str, v: &str) {
     e.insert(k.to_owned(), Value::String(v.to_owned()));
 }
@@ -284,6 +265,15 @@ impl Recording {
     /// The joined session's fields, if any.
     pub fn session(&self) -> Option<&SessionView> {
         self.joined.as_ref().and_then(|j| j.session.as_ref())
+    }
+
+    /// The Bastion host it is shown under: the joined session's, else the one its source is tied
+    /// to (empty when neither is known).
+    pub fn bastion(&self) -> &str {
+        self.session()
+            .map(|s| s.bastion_host.as_str())
+            .filter(|h| !h.is_empty())
+            .unwrap_or(&self.source_bastion)
     }
 
     /// True under a legal hold (the class, or the mark).

@@ -57,19 +57,6 @@ impl CatalogueRepo {
         parsed(&stored).map(Some).ok_or_else(|| broken(key))
     }
 
-    /// The rows matching `filter`, at most `limit` (rows that no longer parse are left out).
-    ///
-    /// # Errors
-    /// Table errors.
-    pub async fn query(
-        &self,
-        filter: &Filter,
-        limit: usize,
-    ) -> Result<Vec<Versioned<Recording>>, TableError> {
-        let rows = query_all(self.tables.as_ref(), RECORDINGS_TABLE, filter, limit).await?;
-        Ok(rows.iter().filter_map(parsed).collect())
-    }
-
     /// The rows of day partition `pk` whose `RowKey` lies in `[from, to]`, by key (one query per
     /// 1,000 rows: a backfill reads a listing page's rows at once instead of one by one). A row
     /// that no longer parses maps to `None` (its reader decides on it alone, as [`get`](Self::get)).

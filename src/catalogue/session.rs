@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::window::{self, Before, Span, WindowRow};
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::ops;
-use crate::tables::{Entity, TableError, TableStore, get_i64, get_str, int64};
+use crate::tables::{Entity, TableError, TableStore, WriteMode, get_i64, get_str, int64};
 
 /// `Outcome` values.
 pub mod outcome {
@@ -121,6 +121,13 @@ impl SessionRecord {
             tunnel_id: tunnel_id.to_ascii_lowercase(),
             ..Self::default()
         }
+    }
+
+    /// Whether a connect record is among those folded: the first sight of a session, usually.
+    pub fn opens(&self) -> bool {
+        self.operations
+            .iter()
+            .any(|o| o.to_ascii_lowercase().ends_with("/connect"))
     }
 
     /// Folds another partial view of the same session in (commutative for the ranked fields).
@@ -357,6 +364,11 @@ pub async fn upsert(
     now: OffsetDateTime,
     affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
 ) -> Result<bool, TableError> {
+    if part.opens()
+        && let Some(done) = insert_new(tables, part, raw, now, affected).await?
+    {
+        return Ok(done);
+    }
     let tunnel = part.tunnel_id.as_str();
     let current = ops::get(tables, SESSIONS_TABLE, tunnel, SESSION_ROW).await?;
     let mut changed = false;
@@ -402,4 +414,33 @@ pub async fn upsert(
     )
     .await?;
     Ok(changed)
+}
+
+/// A session whose connect record is in `part` is usually new: its index row, then its row, are
+/// inserted without a read (two calls where a merge takes three). `None` when either is stored
+/// already (records read again, or out of order): nothing was overwritten, and the caller merges.
+async fn insert_new(
+    tables: &dyn TableStore,
+    part: &SessionRecord,
+    raw: Option<&str>,
+    now: OffsetDateTime,
+    affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
+) -> Result<Option<bool>, TableError> {
+    let mut after = SessionRecord::new(&part.tunnel_id);
+    after.merge(part);
+    after.cap_fields();
+    if !window::insert_new(tables, &after, now, affected(None, &after)).await? {
+        return Ok(None);
+    }
+    let mut e = after.to_entity();
+    if let Some(line) = raw {
+        e.insert("LastRaw".into(), Value::String(line.to_owned()));
+    }
+    e.insert("PartitionKey".into(), part.tunnel_id.clone().into());
+    e.insert("RowKey".into(), SESSION_ROW.into());
+    match ops::write_creating_table(tables, SESSIONS_TABLE, &e, WriteMode::Insert).await {
+        Ok(_) => Ok(Some(true)),
+        Err(TableError::Conflict) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::recording::SessionView;
 use super::session::{SessionRecord, tunnel_key};
 use crate::dates::{format_date, format_utc_millis, timestamp};
-use crate::tables::ops::{get, query_all, update_from};
+use crate::tables::ops::{get, query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableError, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
@@ -177,6 +177,16 @@ impl WindowRow {
         format_date(self.start.date())
     }
 
+    /// The outcome as the lists show it: `success`, `failed-login`, `other` or `unknown`.
+    pub fn public_outcome(&self) -> &'static str {
+        match self.outcome.as_str() {
+            "connected" => "success",
+            "login-failed" => "failed-login",
+            "other" => "other",
+            _ => "unknown",
+        }
+    }
+
     /// The fields a recording joined to this session shows.
     pub fn view(&self) -> SessionView {
         SessionView {
@@ -301,6 +311,31 @@ pub enum Before<'a> {
     New,
     /// Under this start day (`None`: the session had no time, so no index row).
     Day(Option<&'a str>),
+}
+
+/// Inserts the index row of a session seen for the first time, never over a stored one: `false`
+/// when a row is there already (the caller then merges through [`put`]).
+///
+/// # Errors
+/// Table errors.
+pub async fn insert_new(
+    tables: &dyn TableStore,
+    s: &SessionRecord,
+    arrived: OffsetDateTime,
+    pending: Option<Span>,
+) -> Result<bool, TableError> {
+    let Some(mut w) = WindowRow::of(s) else {
+        return Ok(true);
+    };
+    if w.end.is_some() {
+        w.end_arrived_at = Some(arrived);
+    }
+    widen(&mut w.pending, pending);
+    match write_creating_table(tables, WINDOWS_TABLE, &w.to_entity(), WriteMode::Insert).await {
+        Ok(_) => Ok(true),
+        Err(TableError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes the index row of `s`: its fields, the end's arrival (`arrived` when the end is new),
@@ -474,34 +509,28 @@ pub async fn put_pending(
     Ok(())
 }
 
-/// Sets `UnrecordedNotified` on the row of `tunnel` under `day` when `due` (given the row as
-/// stored at each attempt) says it is still due; returns whether any attempt found it due (a mark
-/// whose answer was lost still counts).
+/// Sets `UnrecordedNotified` on `row` when `due` (given the row as stored at each attempt) says
+/// it is still due; `seen` is set when any attempt found it due, also when the write then failed
+/// (a mark whose answer was lost still counts).
 ///
 /// # Errors
 /// Table errors.
 pub async fn mark_unrecorded(
     tables: &dyn TableStore,
-    day: &str,
-    tunnel: &str,
+    row: &WindowRow,
     due: impl Fn(&WindowRow) -> bool + Send + Sync,
-) -> Result<bool, TableError> {
-    let mut seen = false;
-    crate::tables::ops::update(
-        tables,
-        WINDOWS_TABLE,
-        day,
-        &tunnel_key(tunnel),
-        &mut |cur| {
-            let mut row = WindowRow::from_entity(&cur?.entity)?;
-            let now_due = due(&row);
-            seen |= now_due;
-            row.unrecorded_notified = true;
-            now_due.then(|| row.to_entity())
-        },
-    )
-    .await?;
-    Ok(seen)
+    seen: &mut bool,
+) -> Result<(), TableError> {
+    let rk = tunnel_key(&row.tunnel_id);
+    crate::tables::ops::update(tables, WINDOWS_TABLE, &row.day(), &rk, &mut |cur| {
+        let mut row = WindowRow::from_entity(&cur?.entity)?;
+        let now_due = due(&row);
+        *seen |= now_due;
+        row.unrecorded_notified = true;
+        now_due.then(|| row.to_entity())
+    })
+    .await
+    .map(drop)
 }
 
 /// Rows with a pending join whose start day is `since_day` or later, at most `limit`, as read.

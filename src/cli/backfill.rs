@@ -15,9 +15,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::api::query::Query;
 use crate::backfill::progress::Progress;
 use crate::backfill::{self, DEFAULT_CONCURRENCY, Kind, Options};
+use crate::catalogue::query::Query;
 
 /// Widest window (ten years).
 const MAX_DAYS: u32 = 3660;
@@ -64,7 +64,7 @@ pub fn options(args: &BackfillArgs) -> Result<Options, String> {
         ("from".to_owned(), args.from.clone()),
         ("to".to_owned(), args.to.clone()),
     ]);
-    let q = Query::parse(&range, None, MAX_DAYS).map_err(|e| format!("{e:?}"))?;
+    let q = Query::parse(&range, MAX_DAYS, &[], &[]).map_err(|e| e.to_string())?;
     let kinds = match (args.recordings_only, args.audit_logs_only) {
         (true, _) => vec![Kind::Recordings],
         (false, true) => vec![Kind::AuditLogs],

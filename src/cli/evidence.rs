@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use crate::api::query::Query;
+use crate::catalogue::query::Query;
 use crate::evidence::key::{PackKey, SETTING, parse_public};
-use crate::evidence::pack::PdfPrinter;
+use crate::evidence::options::PackOptions;
+use crate::evidence::pack::{PdfPrinter, write_pack};
 use crate::evidence::pdf::Chromium;
 use crate::evidence::verify::verify_dir;
 
@@ -139,10 +140,10 @@ async fn pack(args: PackArgs) -> ExitCode {
     };
     let params = HashMap::from([("from".to_owned(), from), ("to".to_owned(), to)]);
     // The API's range rules, without its page-range limit: a pack may cover a quarter or a year.
-    let q = match Query::parse_for(&params, None, 3660, &[]) {
+    let q = match Query::parse(&params, 3660, &[], &[]) {
         Ok(q) => q,
         Err(e) => {
-            eprintln!("evidence: {e:?}");
+            eprintln!("evidence: {e}");
             return ExitCode::from(2);
         }
     };
@@ -155,10 +156,17 @@ async fn pack(args: PackArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let now = state.ports.clock.now();
-    let opts = crate::api::evidence::options(&state.config, q.from, q.to, args.bastion, now);
+    let config = &state.config;
+    let opts = PackOptions::new(
+        (q.from, q.to),
+        args.bastion,
+        now,
+        &config.reviews,
+        &config.audit,
+    );
     let chromium = if args.no_pdf { None } else { Chromium::find() };
     let printer = chromium.as_ref().map(|c| c as &dyn PdfPrinter);
-    match crate::api::evidence::build(&state.ports, &key, &opts, &out, printer).await {
+    match write_pack(&out, &state.ports, &key, &opts, printer).await {
         Ok(m) => {
             let files: Vec<_> = m
                 .files

@@ -2,8 +2,8 @@
 //! it); a subcommand runs once and exits.
 //!
 //! Flags that select catalogue rows are handed, as the API's query parameters, to the same
-//! validation the API uses ([`Query::parse`](crate::api::query::Query::parse)), so the
-//! command line and `GET /api/recordings` accept and refuse the same values.
+//! validation the API uses ([`crate::catalogue::query::Query::parse`]), so the command line and
+//! `GET /api/recordings` accept and refuse the same values.
 
 pub mod backfill;
 pub mod commands;

@@ -3,57 +3,40 @@
 //!
 //! Flags mirror the API's query parameters (`--from`, `--to`, `--user`, `--ip`, `--vm`,
 //! `--protocol`, `--status`, `--class`, `--confidence`, `--limit`, `--continuation`, `--format
-//! json|csv`) and are validated by the same [`Query::parse`]. `query` prints one page (the next
-//! continuation on stderr); `export` follows continuations to the end; `--out FILE` writes to a file.
-//! `verify --from --to [--sample N]` re-hashes rows (all, or a 1-in-N sample salted by the run)
-//! and prints `recording.tampered` / `recording.missing` notifications as JSON lines; exit 1 when
-//! there are findings.
+//! json|csv`) and are validated and read by the same code as `GET /api/recordings`
+//! ([`crate::api::listing::parse`], [`crate::catalogue::query`]). `query` prints one page (the
+//! next continuation on stderr); `export` follows continuations to the end; `--out FILE` writes to
+//! a file. `verify --from --to [--sample N]` re-hashes rows (all, or a 1-in-N sample salted by the
+//! run) and prints `recording.tampered` / `recording.missing` notifications as JSON lines; exit 1
+//! when there are findings.
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use super::{CatalogueArgs, VerifyArgs};
-use crate::api::query::{Format, Query};
-use crate::api::{render, search, token};
-use crate::catalogue::RECORDINGS_TABLE;
-use crate::config::Config;
-use crate::integrity::verify::{Sample, Verdict, verify_row};
-use crate::state::AppState;
-
-fn state() -> Result<AppState, ExitCode> {
-    Config::from_env()
-        .and_then(AppState::from_config)
-        .map_err(|e| {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        })
-}
+use super::{CatalogueArgs, VerifyArgs, state_from_env};
+use crate::api::listing::{Format, parse};
+use crate::api::problem::ApiError;
+use crate::catalogue::query::page::{self, Error};
+use crate::catalogue::query::shape::Shape as _;
+use crate::catalogue::recording::Recording;
+use crate::integrity::verify::{Sample, Verdict, verify as verify_recording};
 
 /// Runs `catalogue query` (`export = false`) or `catalogue export`.
 pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
     let params = args.params();
-    let out = args.out;
-    let state = match state() {
+    let state = match state_from_env() {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let q = match Query::parse(&params, None, state.config.api.max_range_days) {
+    let (mut q, format) = match parse::<Recording>(&params, None, state.config.api.max_range_days) {
         Ok(q) => q,
         Err(e) => {
             eprintln!("{e:?}");
             return ExitCode::from(2);
         }
     };
-    let fp = q.fingerprint();
-    let mut cursor = match crate::api::listing::resume(&q, &fp, &q.recording_days()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e:?}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut sink: Box<dyn std::io::Write> = match &out {
+    let mut sink: Box<dyn std::io::Write> = match &args.out {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Box::new(std::io::BufWriter::new(f)),
             Err(e) => {
@@ -63,43 +46,43 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
         },
         None => Box::new(std::io::stdout().lock()),
     };
-    if q.format == Format::Csv {
-        let _ = sink.write_all(render::csv_header().as_bytes());
-    }
-    let mut total = 0usize;
+    let (mut total, mut first) = (0usize, true);
     loop {
-        let found = match search::search(
-            state.ports.tables.as_ref(),
-            RECORDINGS_TABLE,
-            &q,
-            cursor.clone(),
-        )
-        .await
-        {
+        let found = match page::page::<Recording>(state.ports.tables.as_ref(), &q).await {
             Ok(f) => f,
-            Err(e) => {
-                eprintln!("query failed: {e:?}");
+            Err(Error::Invalid(e)) => {
+                eprintln!("{:?}", ApiError::from(e));
+                return ExitCode::from(2);
+            }
+            Err(Error::Table(e)) => {
+                eprintln!("query failed: {:?}", ApiError::from(e));
                 return ExitCode::from(1);
             }
         };
+        let mut text = String::new();
+        if first && format == Format::Csv {
+            text = Recording::csv_header();
+        }
+        first = false;
         total += found.rows.len();
         for r in &found.rows {
-            let line = match q.format {
-                Format::Csv => render::csv_row(r),
-                Format::Json => format!("{}\n", render::json_row(r)),
-            };
-            if let Err(e) = sink.write_all(line.as_bytes()) {
-                eprintln!("write failed: {e}");
-                return ExitCode::from(1);
+            match format {
+                Format::Csv => text.push_str(&r.csv_line(None)),
+                Format::Json => text.push_str(&format!("{}\n", r.json(None))),
             }
         }
-        cursor = found.next;
-        match &cursor {
-            Some(_) if export => continue,
-            Some(c) => eprintln!("continuation: {}", token::encode(c, &fp)),
-            None => {}
+        if let Err(e) = sink.write_all(text.as_bytes()) {
+            eprintln!("write failed: {e}");
+            return ExitCode::from(1);
         }
-        break;
+        match found.next {
+            Some(t) if export => q.continuation = Some(t),
+            Some(t) => {
+                eprintln!("continuation: {t}");
+                break;
+            }
+            None => break,
+        }
     }
     let _ = sink.flush();
     eprintln!("{total} recording(s)");
@@ -113,33 +96,29 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
         None => Sample::All,
         Some(n) => Sample::OneIn(n, uuid::Uuid::new_v4().to_string()),
     };
-    let q = match Query::parse(&params, None, 366) {
-        Ok(q) => q,
+    let q = match parse::<Recording>(&params, None, 366) {
+        Ok((q, _)) => q,
         Err(e) => {
             eprintln!("{e:?}");
             return ExitCode::from(2);
         }
     };
-    let state = match state() {
+    let state = match state_from_env() {
         Ok(s) => s,
         Err(c) => return c,
     };
     let now = state.ports.clock.now();
     let (mut counts, mut findings) = (HashMap::<&str, usize>::new(), 0usize);
     for day in q.recording_days() {
-        let rows =
-            match search::day_rows(state.ports.tables.as_ref(), RECORDINGS_TABLE, &day, &q).await {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("day {day}: {e:?}");
-                    return ExitCode::from(1);
-                }
-            };
-        for raw in rows
-            .iter()
-            .filter(|r| crate::tables::get_str(r, "RecordingId").is_some_and(|id| sample.picks(id)))
-        {
-            let label = match verify_row(&state.ports, raw, now).await {
+        let rows: Vec<Recording> = match page::day(state.ports.tables.as_ref(), &day, &q).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("day {day}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        for r in rows.iter().filter(|r| sample.picks(&r.id())) {
+            let label = match verify_recording(&state.ports, r, now).await {
                 Ok(Verdict::Finding(n)) => {
                     findings += 1;
                     println!("{}", n.to_output());

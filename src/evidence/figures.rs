@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use super::source::Facts;
+use super::rows::Facts;
+use crate::catalogue::recording::Recording;
+use crate::catalogue::window::WindowRow;
 
 /// Rows of "who accessed which recording" the report lists (the CSV has them all).
 pub const ACCESS_LISTED: usize = 500;
@@ -128,7 +130,7 @@ impl Counter {
                 let e = self.reviewed.entry(subject.clone()).or_insert(*at);
                 *e = (*e).min(*at);
             }
-            Facts::Session { .. } => self.session(facts),
+            Facts::Session(w) => self.session(w),
             Facts::Burst { hosts } => {
                 self.figures.total.failed_login_bursts += 1;
                 for h in hosts {
@@ -139,7 +141,12 @@ impl Counter {
                         .failed_login_bursts += 1;
                 }
             }
-            Facts::Recording { .. } => self.recording(facts),
+            Facts::Recording {
+                row,
+                integrity,
+                verification,
+                ..
+            } => self.recording(row, integrity, verification),
             Facts::Hold { status, .. } => {
                 self.figures.holds += 1;
                 if status == "active" {
@@ -166,21 +173,11 @@ impl Counter {
         }
     }
 
-    fn session(&mut self, facts: &Facts) {
-        let Facts::Session {
-            id,
-            host,
-            start,
-            outcome,
-            recorded,
-            recordings,
-        } = facts
-        else {
-            return;
-        };
+    fn session(&mut self, w: &WindowRow) {
+        let start = &w.start;
         let day = crate::dates::format_date(start.date());
-        let first_review = std::iter::once(id)
-            .chain(recordings)
+        let first_review = std::iter::once(&w.tunnel_id)
+            .chain(&w.recording_ids)
             .filter_map(|s| self.reviewed.get(s))
             .min()
             .copied();
@@ -192,12 +189,12 @@ impl Counter {
                 .entry(hours / 4 * 4)
                 .or_default() += 1;
         }
-        let failed = *outcome == "failed-login";
+        let failed = w.public_outcome() == "failed-login";
         let on_time = first_review.is_some_and(|at| at - *start <= self.deadline);
-        for f in self.both(host) {
+        for f in self.both(&w.host) {
             f.sessions += 1;
-            f.recorded += u64::from(*recorded);
-            f.unrecorded += u64::from(!*recorded);
+            f.recorded += u64::from(w.recorded);
+            f.unrecorded += u64::from(!w.recorded);
             f.failed_logins += u64::from(failed);
             *f.per_day.entry(day.clone()).or_default() += 1;
             f.reviewed += u64::from(first_review.is_some());
@@ -205,34 +202,20 @@ impl Counter {
         }
     }
 
-    fn recording(&mut self, facts: &Facts) {
-        let Facts::Recording {
-            host,
-            status,
-            class,
-            retain_until,
-            integrity,
-            held,
-            verification,
-            ..
-        } = facts
-        else {
-            return;
-        };
+    fn recording(&mut self, r: &Recording, integrity: &str, verification: &str) {
         // `retainUntil` is a fixed-width `YYYY-MM-DD`: text order is date order.
-        let due = retain_until
-            .as_deref()
-            .is_some_and(|d| !d.is_empty() && d < self.due_before.as_str());
-        for f in self.both(host) {
+        let due = !r.retain_until.is_empty() && r.retain_until < self.due_before;
+        let class = &r.retention_class;
+        for f in self.both(r.bastion()) {
             f.recordings += 1;
             *f.by_class.entry(class.clone()).or_default() += 1;
             if due {
                 *f.due_by_class.entry(class.clone()).or_default() += 1;
             }
-            *f.integrity.entry((*integrity).to_owned()).or_default() += 1;
-            *f.verified.entry(verification.clone()).or_default() += 1;
-            f.held += u64::from(*held);
-            *f.by_status.entry(status.clone()).or_default() += 1;
+            *f.integrity.entry(integrity.to_owned()).or_default() += 1;
+            *f.verified.entry(verification.to_owned()).or_default() += 1;
+            f.held += u64::from(r.hold.held);
+            *f.by_status.entry(r.status.clone()).or_default() += 1;
         }
     }
 

@@ -6,14 +6,17 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
 
 use super::figures::Counter;
 use super::key::PackKey;
+use super::listed::INTEGRITY_COLUMNS;
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
-use super::source::{Facts, Kind, RowSource};
+use super::options::PackOptions;
+use super::rows::{Facts, Kind};
+use super::source::Source;
 use super::writer::{CsvFile, write_file};
 use crate::dates::format_utc;
+use crate::ports::Ports;
 
 /// The report's file name.
 pub const REPORT: &str = "report.html";
@@ -21,25 +24,6 @@ pub const REPORT: &str = "report.html";
 pub const REPORT_PDF: &str = "report.pdf";
 /// The derived integrity file's name.
 pub const INTEGRITY: &str = "integrity.csv";
-
-/// What a pack covers and how it judges.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackOptions {
-    /// Inclusive start.
-    pub from: OffsetDateTime,
-    /// Exclusive end.
-    pub to: OffsetDateTime,
-    /// One Bastion host only.
-    pub bastion: Option<String>,
-    /// A session reviewed within this of its start is on time (`REVIEW_DEADLINE_HOURS`).
-    pub review_deadline: Duration,
-    /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`; the report states it).
-    pub burst_threshold: u32,
-    /// The burst window (`FAILED_LOGIN_WINDOW_MINUTES`: the detections' digests are rebuilt with it).
-    pub burst_window: Duration,
-    /// When the pack is generated.
-    pub now: OffsetDateTime,
-}
 
 /// Prints the report to PDF (headless Chromium in the CLI); `Err` is the note the manifest keeps.
 #[async_trait::async_trait]
@@ -51,13 +35,14 @@ pub trait PdfPrinter: Send + Sync {
     async fn print(&self, html: &Path, pdf: &Path) -> Result<(), String>;
 }
 
-/// Writes a complete pack into `dir` (created; it must not already hold a pack).
+/// Writes the pack `opts` describes, from the app's tables, into `dir` (created; it must not
+/// already hold a pack).
 ///
 /// # Errors
 /// Storage and I/O failures (a partial directory without `manifest.sig` is left behind).
 pub async fn write_pack(
     dir: &Path,
-    source: &dyn RowSource,
+    ports: &Ports,
     key: &PackKey,
     opts: &PackOptions,
     pdf: Option<&dyn PdfPrinter>,
@@ -72,9 +57,10 @@ pub async fn write_pack(
         .with_context(|| format!("creating {}", dir.display()))?;
     let mut counter = Counter::new(opts.to, opts.review_deadline);
     let mut files: Vec<FileEntry> = Vec::new();
-    let mut integrity = CsvFile::create(dir, INTEGRITY, &source.integrity_columns())?;
+    let mut source = Source::new(ports.clone(), opts);
+    let mut integrity = CsvFile::create(dir, INTEGRITY, INTEGRITY_COLUMNS)?;
     for kind in Kind::ALL {
-        let mut csv = CsvFile::create(dir, kind.file(), &source.columns(kind))?;
+        let mut csv = CsvFile::create(dir, kind.file(), &Source::columns(kind))?;
         let mut chunk = 0;
         while let Some(rows) = source
             .chunk(kind, chunk)
@@ -146,4 +132,18 @@ fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = super::writer::create_private(&dir.join(name))?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// A new private directory for one pack in the temporary folder (`evidence-<random>`, `0700`),
+/// removed with everything in it when the returned guard is dropped.
+///
+/// # Errors
+/// I/O errors creating it.
+pub fn pack_dir() -> std::io::Result<tempfile::TempDir> {
+    let mut b = tempfile::Builder::new();
+    b.prefix("evidence-");
+    // Created so: no moment in which another user could list or open it.
+    #[cfg(unix)]
+    b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    b.tempdir()
 }

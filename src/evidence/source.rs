@@ -1,161 +1,122 @@
-//! Where a pack's rows come from: a [`RowSource`] hands out each table's rows for the period in
-//! bounded chunks (a day partition, a table page), each row as its CSV cells plus the few typed
-//! facts the report counts. The catalogue API implements it over the same queries, filters and
-//! column lists as its own listings (`crate::api::evidence`), so the pack and the API agree.
+//! Where a pack's rows come from: [`Source`] hands out each file's rows for the period in bounded
+//! chunks (a day partition, a table page), in file order. Sessions and recordings are read through
+//! the catalogue's own query, with the lists' filters, order and cells ([`super::listed`]), so a
+//! pack's files are the API's exports of the same period; the other tables are read in
+//! [`super::records`].
 
-use async_trait::async_trait;
-use serde_json::Value;
-use time::OffsetDateTime;
+use serde_json::{Value, json};
+use time::Duration;
 
-/// One CSV file of rows read from the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// Reviews of sessions and recordings (`reviews.csv`).
-    Reviews,
-    /// Bastion sessions from the audit logs (`sessions.csv`).
-    Sessions,
-    /// The failed-login bursts the detector raised (`bursts.csv`).
-    Bursts,
-    /// Catalogued recordings (`recordings.csv`; `integrity.csv` is derived from the same rows).
-    Recordings,
-    /// Legal holds (`holds.csv`).
-    Holds,
-    /// Deletion tombstones (`deletions.csv`).
-    Deletions,
-    /// Who read which recording (`accessaudit.csv`).
-    AccessAudit,
+use super::hosts::HostFilter;
+use super::options::PackOptions;
+use super::records::{ACCESS_COLUMNS, BURST_COLUMNS, DELETION_COLUMNS, HOLD_COLUMNS};
+use super::rows::{Kind, Row};
+use super::{listed, records};
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::access::ACCESS_AUDIT_TABLE;
+use crate::catalogue::query::shape::Shape;
+use crate::catalogue::query::{MAX_LIMIT, Query};
+use crate::catalogue::recording::Recording;
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
+use crate::ports::Ports;
+use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::reviews::{Period, REVIEWS_TABLE, Review};
+
+/// The rows of one pack's period (of one host with `--bastion`), read from the app's tables.
+pub struct Source {
+    ports: Ports,
+    /// The period, with the host as the lists' `bastion` filter.
+    query: Query,
+    /// The reviews not read yet.
+    reviews: Period,
+    /// With `--bastion`: which holds, tombstones and accesses are that host's.
+    host: Option<HostFilter>,
+    /// The failed-login window (the detections' digests are rebuilt with it).
+    burst_window: Duration,
+    /// The continuation of the paged deletions scan.
+    deletions_next: Option<String>,
 }
 
-impl Kind {
-    /// Every kind, in the order a pack reads them (reviews first: the sessions' coverage needs them).
-    pub const ALL: [Self; 7] = [
-        Self::Reviews,
-        Self::Sessions,
-        Self::Bursts,
-        Self::Recordings,
-        Self::Holds,
-        Self::Deletions,
-        Self::AccessAudit,
-    ];
-
-    /// The file's name.
-    pub fn file(self) -> &'static str {
-        match self {
-            Self::Reviews => "reviews.csv",
-            Self::Sessions => "sessions.csv",
-            Self::Bursts => "bursts.csv",
-            Self::Recordings => "recordings.csv",
-            Self::Holds => "holds.csv",
-            Self::Deletions => "deletions.csv",
-            Self::AccessAudit => "accessaudit.csv",
+impl Source {
+    /// The rows of the pack `opts` describes.
+    pub fn new(ports: Ports, opts: &PackOptions) -> Self {
+        let filters = opts.bastion.iter().map(|b| ("bastion", b.to_lowercase()));
+        Self {
+            query: Query {
+                from: opts.from,
+                to: opts.to,
+                filters: filters.collect(),
+                limit: MAX_LIMIT,
+                continuation: None,
+            },
+            reviews: Period::new(opts.from, opts.to),
+            host: opts.bastion.as_deref().map(HostFilter::new),
+            burst_window: opts.burst_window,
+            deletions_next: None,
+            ports,
         }
     }
-}
 
-/// What the report counts of one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Facts {
-    /// A review.
-    Review {
-        /// Reviewed recording id or session (tunnel) id.
-        subject: String,
-        /// When it was made.
-        at: OffsetDateTime,
-        /// `ok`, `follow-up` or `incident`.
-        verdict: String,
-        /// The reviewer (authenticated principal).
-        reviewer: String,
-    },
-    /// A session.
-    Session {
-        /// Tunnel id.
-        id: String,
-        /// Bastion host.
-        host: String,
-        /// Start.
-        start: OffsetDateTime,
-        /// `success`, `failed-login`, `other`, `unknown` (as `/api/sessions`).
-        outcome: &'static str,
-        /// A recording is joined to it.
-        recorded: bool,
-        /// Recording ids joined to it.
-        recordings: Vec<String>,
-    },
-    /// A `login.failed.burst` detection.
-    Burst {
-        /// The Bastion hosts of its attempts.
-        hosts: Vec<String>,
-    },
-    /// A recording.
-    Recording {
-        /// Public id.
-        id: String,
-        /// Bastion host (joined session's, else the source's).
-        host: String,
-        /// Row status (`active`, `deleted`, …).
-        status: String,
-        /// Retention class.
-        class: String,
-        /// Retain-until date, if tagged.
-        retain_until: Option<String>,
-        /// Integrity state: `hashed`, `unhashed` or `length-mismatch`.
-        integrity: &'static str,
-        /// Under legal hold.
-        held: bool,
-        /// The latest verification's result (`intact`, `tampered`, `missing`, …; `never`).
-        verification: String,
-        /// Cells of the `integrity.csv` row.
-        integrity_cells: Vec<String>,
-    },
-    /// A hold header.
-    Hold {
-        /// Hold id.
-        id: String,
-        /// `active` or `released`.
-        status: String,
-    },
-    /// A tombstone.
-    Deletion {
-        /// Retention class at deletion.
-        class: String,
-    },
-    /// An access-audit row.
-    Access {
-        /// Principal.
-        who: String,
-        /// Recording id (or other target).
-        target: String,
-        /// What was done.
-        action: String,
-        /// When.
-        at: String,
-    },
-}
-
-/// One row: its CSV cells (in the file's column order) and its facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// Cells, unescaped (the writer defuses formulas and quotes).
-    pub cells: Vec<String>,
-    /// What the report counts.
-    pub facts: Facts,
-}
-
-/// The rows of a period.
-#[async_trait]
-pub trait RowSource: Send + Sync {
     /// The column names of `kind`'s file.
-    fn columns(&self, kind: Kind) -> Vec<String>;
+    pub fn columns(kind: Kind) -> Vec<&'static str> {
+        let names = |list| records::columns(list).map(|(n, _)| n).collect();
+        match kind {
+            Kind::Reviews => Review::columns(),
+            Kind::Sessions => WindowRow::columns(),
+            Kind::Bursts => [vec!["notificationId"], names(BURST_COLUMNS)].concat(),
+            Kind::Recordings => Recording::columns(),
+            Kind::Holds => names(HOLD_COLUMNS),
+            Kind::Deletions => names(DELETION_COLUMNS),
+            Kind::AccessAudit => names(ACCESS_COLUMNS),
+        }
+    }
 
-    /// The column names of `integrity.csv`.
-    fn integrity_columns(&self) -> Vec<String>;
-
-    /// The `chunk`-th bounded chunk (0, 1, …) of `kind`'s rows, in file order; `None` after the last.
+    /// The `chunk`-th bounded chunk (0, 1, …) of `kind`'s rows, in file order (asked for in order);
+    /// `None` after the last.
     ///
     /// # Errors
     /// Storage failures.
-    async fn chunk(&self, kind: Kind, chunk: usize) -> anyhow::Result<Option<Vec<Row>>>;
+    pub async fn chunk(&mut self, kind: Kind, chunk: usize) -> anyhow::Result<Option<Vec<Row>>> {
+        let (tables, q) = (self.ports.tables.as_ref(), &self.query);
+        let host = self.host.as_mut();
+        let days = match kind {
+            Kind::Recordings => q.recording_days(),
+            _ => q.days(),
+        };
+        let day = days.get(chunk).map(String::as_str);
+        let first = chunk == 0;
+        Ok(match (kind, day) {
+            (Kind::Reviews, _) => records::reviews(tables, &mut self.reviews, host).await?,
+            (Kind::Sessions, Some(day)) => Some(listed::sessions(tables, q, day).await?),
+            (Kind::Recordings, Some(day)) => Some(listed::recordings(tables, q, day).await?),
+            (Kind::AccessAudit, Some(day)) => Some(records::accesses(tables, q, day, host).await?),
+            (Kind::Bursts, _) if first => {
+                let host = host.map(|h| &*h);
+                Some(records::bursts(tables, q, self.burst_window, host).await?)
+            }
+            (Kind::Holds, _) if first => Some(records::holds(tables, q, host).await?),
+            (Kind::Deletions, _) if first || self.deletions_next.is_some() => {
+                let token = self.deletions_next.take();
+                let (rows, next) = records::deletions(tables, q, token, host).await?;
+                self.deletions_next = next;
+                Some(rows)
+            }
+            _ => None,
+        })
+    }
 
     /// Where the rows come from (tables, accounts), for the manifest.
-    fn describe(&self) -> Value;
+    pub fn describe(&self) -> Value {
+        let sources = self.ports.sources.recordings();
+        let account = sources.first().map(|s| s.account().to_owned());
+        json!({
+            "tables": [WINDOWS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, crate::integrity::checks::CHECKS_TABLE],
+            // A host's pack names only its own sources (and the ones tied to no host).
+            "recordingSources": sources.iter()
+                .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))
+                .map(|s| json!({"container": s.container, "bastion": s.bastion})).collect::<Vec<_>>(),
+            "defaultRecordingsAccount": account,
+        })
+    }
 }

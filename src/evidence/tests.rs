@@ -1,131 +1,39 @@
-//! A pack over a fixed row source: it verifies, every byte flipped anywhere fails verification
-//! naming the file, outside text stays text in the report, and the figures count the rows.
+//! A pack over a seeded month: it verifies, every byte flipped anywhere fails verification naming
+//! the file, outside text stays text in the report, and the figures count the rows.
 
 use std::path::PathBuf;
 
-use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::key::PackKey;
 use super::manifest::{MANIFEST, Manifest, SIGNATURE};
-use super::pack::{PackOptions, write_pack};
-use super::source::{Facts, Kind, Row, RowSource};
+use super::options::PackOptions;
+use super::pack::write_pack;
+use super::tables_tests::joined_to;
 use super::verify::verify_dir;
-
-struct Fixed;
+use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_pending, record, run_pending};
+use crate::audit_logs::sessions::SessionRecord;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::access::{Access, audit};
+use crate::catalogue::window::{Before, get_row, put as put_window, settle};
+use crate::ports::Ports;
+use crate::reviews::{ReviewRequest, record as review};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 /// A principal whose name would read backwards (and reverse what follows it) if it acted.
 const BIDI: &str = "mallory\u{202E}nimda";
 
-fn session(
-    id: &str,
-    host: &str,
-    start: OffsetDateTime,
-    outcome: &'static str,
-    recorded: bool,
-) -> Row {
-    Row {
-        cells: vec![id.to_owned(), host.to_owned(), "=cmd|calc".to_owned()],
-        facts: Facts::Session {
-            id: id.to_owned(),
-            host: host.to_owned(),
-            start,
-            outcome,
-            recorded,
-            recordings: if recorded {
-                vec![format!("rec-{id}")]
-            } else {
-                vec![]
-            },
-        },
-    }
-}
-
-#[async_trait]
-impl RowSource for Fixed {
-    fn columns(&self, kind: Kind) -> Vec<String> {
-        vec![format!("{kind:?}"), "b".into(), "c".into()]
-    }
-    fn integrity_columns(&self) -> Vec<String> {
-        vec!["id".into(), "state".into()]
-    }
-    async fn chunk(&self, kind: Kind, chunk: usize) -> anyhow::Result<Option<Vec<Row>>> {
-        let t = datetime!(2026-10-03 10:00 UTC);
-        let rows = match (kind, chunk) {
-            (Kind::Reviews, 0) => vec![Row {
-                cells: vec!["rec-s1".into(), "ok".into(), "alice".into()],
-                facts: Facts::Review {
-                    subject: "rec-s1".into(),
-                    at: t + Duration::hours(2),
-                    verdict: "ok".into(),
-                    reviewer: "alice".into(),
-                },
-            }],
-            (Kind::Sessions, 0) => vec![
-                session("s1", "bas-a", t, "success", true),
-                session("s2", HOSTILE, t, "success", false),
-            ],
-            (Kind::Sessions, 1) => (0..5)
-                .map(|i| {
-                    session(
-                        &format!("f{i}"),
-                        "bas-a",
-                        t + Duration::days(1) + Duration::minutes(i),
-                        "failed-login",
-                        false,
-                    )
-                })
-                .collect(),
-            (Kind::Bursts, 0) => vec![Row {
-                cells: vec!["burst-1".into(), "bas-a".into(), "5".into()],
-                facts: Facts::Burst {
-                    hosts: vec!["bas-a".into()],
-                },
-            }],
-            (Kind::Recordings, 0) => vec![Row {
-                cells: vec!["rec-s1".into(), HOSTILE.into(), "x".into()],
-                facts: Facts::Recording {
-                    id: "rec-s1".into(),
-                    host: "bas-a".into(),
-                    status: "active".into(),
-                    class: "default".into(),
-                    retain_until: Some("2026-11-20".into()),
-                    integrity: "hashed",
-                    held: false,
-                    verification: "intact".into(),
-                    integrity_cells: vec!["rec-s1".into(), "hashed".into()],
-                },
-            }],
-            (Kind::AccessAudit, 0) => vec![Row {
-                cells: vec![HOSTILE.into(), "read".into(), "rec-s1".into()],
-                facts: Facts::Access {
-                    who: BIDI.into(),
-                    target: "rec-s1".into(),
-                    action: "read".into(),
-                    at: "2026-10-04T00:00:00Z".into(),
-                },
-            }],
-            _ => return Ok(None),
-        };
-        Ok(Some(rows))
-    }
-    fn describe(&self) -> Value {
-        json!({"fixed": true})
-    }
-}
-
 fn options() -> PackOptions {
     PackOptions {
-        from: datetime!(2026-10-01 0:00 UTC),
-        to: datetime!(2026-11-01 0:00 UTC),
+        from: datetime!(2025-03-01 0:00 UTC),
+        to: datetime!(2025-04-01 0:00 UTC),
         bastion: None,
         review_deadline: Duration::hours(24),
         burst_threshold: 5,
         burst_window: Duration::minutes(15),
-        now: datetime!(2026-11-01 1:00 UTC),
+        now: datetime!(2025-04-01 1:00 UTC),
     }
 }
 
@@ -133,10 +41,77 @@ fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("evidence-test-{}", uuid::Uuid::new_v4()))
 }
 
+async fn session(ports: &Ports, id: &str, host: &str, start: OffsetDateTime, outcome: &str) {
+    let mut s = SessionRecord::new(id);
+    s.bastion_host = host.into();
+    s.user_name = "=cmd|calc".into();
+    s.outcome = outcome.into();
+    s.session_start = Some(start);
+    put_window(ports.tables.as_ref(), &s, start, Before::Day(None), None)
+        .await
+        .expect("session");
+}
+
+/// The month: a recorded and reviewed session of `bas-a` (its recording due for deletion soon
+/// after the month), an unrecorded one of a host with a hostile name, five failed logins and a
+/// burst of them, one access by a principal with a right-to-left override in the name.
+async fn seed(ports: &Ports) {
+    let tables = ports.tables.as_ref();
+    // The review is made at the fakes' clock, 2025-03-14 10:00: two hours after the start.
+    let t = datetime!(2025-03-14 8:00 UTC);
+    session(ports, "s1", "bas-a", t, "connected").await;
+    session(ports, "s2", HOSTILE, t, "connected").await;
+    for i in 0..5 {
+        let at = t - Duration::days(1) + Duration::minutes(i);
+        session(ports, &format!("f{i}"), "bas-a", at, "login-failed").await;
+        let f = FailedLogin {
+            tunnel_id: format!("f{i}"),
+            window: bucket(at, options().burst_window),
+            vm: "vm-1".into(),
+            user: format!("u{i}"),
+            client_ip: "192.0.2.1".into(),
+            host: "bas-a".into(),
+        };
+        let parts = record(tables, &f).await.expect("attempt");
+        mark_pending(tables, &parts).await.expect("pending");
+    }
+    let burst_window = options().burst_window;
+    let raised = run_pending(tables, &ports.sources, 5, burst_window).await;
+    assert_eq!(raised.len(), 1, "one address, five users: {raised:?}");
+    let mut s1 = SessionRecord::new("s1");
+    s1.bastion_host = "bas-a".into();
+    s1.session_start = Some(t);
+    let mut r = crate::testkit::audit::recording_row("rec-s1.mp4", t + Duration::minutes(5));
+    r.retention_class = "default".into();
+    r.retain_until = "2025-04-20".into();
+    let r = joined_to(r, &s1);
+    crate::testkit::upsert(tables, RECORDINGS_TABLE, json!(r.to_entity())).await;
+    let row = get_row(tables, "2025-03-14", "s1")
+        .await
+        .expect("read")
+        .expect("row");
+    settle(tables, vec![(row, vec![r.id()], false)])
+        .await
+        .expect("recorded");
+    let body = json!({"recording": r.id(), "verdict": "ok"}).to_string();
+    let req = ReviewRequest::parse(body.as_bytes(), None).expect("review");
+    review(ports, &req, "alice").await.expect("reviewed");
+    let access = Access {
+        who: BIDI.into(),
+        ip: String::new(),
+        agent: HOSTILE.into(),
+    };
+    audit(tables, &access, "recording.read", &r.id(), "found", t, None)
+        .await
+        .expect("access");
+}
+
 async fn pack() -> (PathBuf, Manifest, PackKey) {
+    let f = crate::testkit::fakes();
+    seed(&f.state.ports).await;
     let dir = temp_dir();
     let key = PackKey::from_seed([3u8; 32]);
-    let m = write_pack(&dir, &Fixed, &key, &options(), None)
+    let m = write_pack(&dir, &f.state.ports, &key, &options(), None)
         .await
         .expect("pack");
     (dir, m, key)

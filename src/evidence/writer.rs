@@ -98,7 +98,7 @@ impl CsvFile {
     ///
     /// # Errors
     /// I/O errors.
-    pub fn create(dir: &Path, name: &str, columns: &[String]) -> std::io::Result<Self> {
+    pub fn create(dir: &Path, name: &str, columns: &[&str]) -> std::io::Result<Self> {
         let mut out = HashingFile::create(dir, name)?;
         csv_text::row(&mut out, columns)?;
         Ok(Self { out, rows: 0 })

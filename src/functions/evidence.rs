@@ -1,80 +1,20 @@
 //! `EvidencePack` (timer, 04:00 UTC on the 1st of each month): the previous month's signed evidence
-//! pack into container `evidence` of the app's account, under `<yyyy-mm>/<run>/` (`run` = the
-//! generation time and the invocation), `manifest.json` and `manifest.sig` last, then the month's
-//! commit `<yyyy-mm>/pack.json` naming that folder.
-//!
-//! **Write-once.** Every blob is uploaded with `If-None-Match: *` ([`Upload::only_new`]), so no
-//! run ever replaces a stored blob (the container also has a time-based immutability policy in
-//! Azure). A month whose commit exists (or, from before commits, any `manifest.sig`) is Skipped
-//! before anything is built; of two runs racing past that check, the one whose commit is stored
-//! first made the month's pack and the other is Skipped, its folder left as an uncommitted copy. A
-//! run that fails midway leaves a folder without `manifest.sig` (visibly unfinished) and no commit,
-//! and is Retryable; the retry writes a fresh folder.
+//! pack, published write-once into container `evidence` and committed
+//! ([`crate::evidence::publish`]).
 
-use bytes::Bytes;
-use serde_json::json;
-use time::{Date, Month, OffsetDateTime, Time};
+use time::OffsetDateTime;
 
-use crate::api::evidence::{build, options};
-use crate::evidence::manifest::{MANIFEST, SIGNATURE};
+use crate::evidence::options::PackOptions;
+use crate::evidence::publish::{CONTAINER, Published, previous_month, publish};
 use crate::invocation::outcome::Stage;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::state::AppState;
-use crate::storage::{BlobRef, BlobStore, Metadata, StorageError, Upload};
 
 /// The function (folder, route) name.
 pub const EVIDENCE_PACK: &str = "EvidencePack";
-/// The container of the packs in the app's account.
-pub const CONTAINER: &str = "evidence";
-/// The month's commit, beside its run folders: names the folder holding the month's pack.
-pub const COMMIT: &str = "pack.json";
 
-/// The calendar month before the one `now` lies in: `[first day, first day of now's month)`.
-pub fn previous_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    let this = Date::from_calendar_date(now.year(), now.month(), 1).unwrap_or(now.date());
-    let prev_month = now.month().previous();
-    let year = if now.month() == Month::January {
-        now.year() - 1
-    } else {
-        now.year()
-    };
-    let prev = Date::from_calendar_date(year, prev_month, 1).unwrap_or(this);
-    (
-        prev.with_time(Time::MIDNIGHT).assume_utc(),
-        this.with_time(Time::MIDNIGHT).assume_utc(),
-    )
-}
-
-/// True when the month's pack is stored: its commit, or (packs from before commits) a
-/// `manifest.sig` under `<month>/`.
-async fn done(blobs: &dyn BlobStore, month: &str) -> Result<bool, StorageError> {
-    match blobs
-        .properties(&BlobRef::new(CONTAINER, format!("{month}/{COMMIT}")))
-        .await
-    {
-        Ok(_) => return Ok(true),
-        Err(StorageError::NotFound) => {}
-        Err(e) => return Err(e),
-    }
-    let prefix = format!("{month}/");
-    let mut marker = None;
-    loop {
-        let page = blobs.list(CONTAINER, Some(&prefix), marker).await?;
-        if page
-            .items
-            .iter()
-            .any(|b| b.name.ends_with(&format!("/{SIGNATURE}")))
-        {
-            return Ok(true);
-        }
-        match page.next {
-            Some(m) => marker = Some(m),
-            None => return Ok(false),
-        }
-    }
-}
-
-/// `EvidencePack`: "now" is `sys.UtcNow`, else the clock.
+/// `EvidencePack`: "now" is `sys.UtcNow`, else the clock; the run's folder is named after it and
+/// the invocation (two runs of one scheduled time stay apart).
 ///
 /// # Errors
 /// `Retryable` when storage fails.
@@ -88,82 +28,29 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
         .now()
         .unwrap_or_else(|| state.ports.clock.now());
     let (from, to) = previous_month(now);
+    let (config, blobs) = (&state.config, state.app_blobs.as_ref());
+    let opts = PackOptions::new((from, to), None, now, &config.reviews, &config.audit);
     let month = format!("{:04}-{:02}", from.year(), u8::from(from.month()));
-    let blobs = state.app_blobs.as_ref();
-    let retry = |e: anyhow::Error| HandlerError::retryable(Stage::Processing, e);
-    if done(blobs, &month).await.map_err(|e| retry(e.into()))? {
-        return Ok(Outcome::skipped(format!("the pack of {month} exists")));
-    }
-    let opts = options(&state.config, from, to, None, now);
-    // Removed when the guard drops: however the invocation ends.
-    let dir = crate::api::evidence::pack_dir().map_err(|e| retry(e.into()))?;
-    // The invocation in the folder name keeps two runs of one scheduled time apart.
-    let run = format!(
-        "{}-{}",
-        crate::dates::format_utc(now).replace(':', ""),
-        inv.id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(12)
-            .collect::<String>()
-    );
-    let result = async {
-        let manifest = build(&state.ports, &key, &opts, dir.path(), None).await?;
-        let names = manifest
-            .files
-            .iter()
-            .map(|f| f.name.clone())
-            .chain([MANIFEST.to_owned(), SIGNATURE.to_owned()]);
-        for name in names {
-            let body = Bytes::from(std::fs::read(dir.path().join(&name))?);
-            let blob = BlobRef::new(CONTAINER, format!("{month}/{run}/{name}"));
-            blobs
-                .upload(&blob, write_once(body, content_type(&name)))
-                .await?;
-        }
-        anyhow::Ok(manifest.files.len() + 2)
-    }
-    .await;
-    drop(dir);
-    let files = result.map_err(retry)?;
-    let commit =
-        json!({"folder": format!("{month}/{run}/"), "generatedAt": crate::dates::format_utc(now)});
-    match blobs
-        .upload(
-            &BlobRef::new(CONTAINER, format!("{month}/{COMMIT}")),
-            write_once(Bytes::from(commit.to_string()), "application/json"),
-        )
-        .await
-    {
-        Ok(_) => Ok(Outcome::processed(format!(
-            "evidence pack of {month}: {files} blobs under {CONTAINER}/{month}/{run}/"
+    match publish(&state.ports, blobs, &key, &opts, &run(now, &inv.id)).await {
+        Ok(Published::Committed(files, folder)) => Ok(Outcome::processed(format!(
+            "evidence pack of {month}: {files} blobs under {CONTAINER}/{folder}"
         ))),
-        Err(StorageError::AlreadyExists) => Ok(Outcome::skipped(format!(
-            "the pack of {month} was committed by another run first; this run's copy under {CONTAINER}/{month}/{run}/ is not the month's pack"
+        Ok(Published::Exists) => Ok(Outcome::skipped(format!("the pack of {month} exists"))),
+        Ok(Published::Lost(folder)) => Ok(Outcome::skipped(format!(
+            "the pack of {month} was committed by another run first; this run's copy under {CONTAINER}/{folder} is not the month's pack"
         ))),
-        Err(e) => Err(retry(e.into())),
+        Err(e) => Err(HandlerError::retryable(Stage::Processing, e)),
     }
 }
 
-/// A write-once upload (`If-None-Match: *`) without metadata.
-fn write_once(body: Bytes, content_type: &'static str) -> Upload<'static> {
-    static NONE: Metadata = Metadata::new();
-    Upload {
-        body,
-        content_type,
-        metadata: &NONE,
-        only_new: true,
-    }
-}
-
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next() {
-        Some("csv") => "text/csv; charset=utf-8",
-        Some("html") => "text/html; charset=utf-8",
-        Some("json") => "application/json",
-        Some("pdf") => "application/pdf",
-        _ => "application/octet-stream",
-    }
+/// The run's folder name: the generation time and the invocation.
+fn run(now: OffsetDateTime, invocation: &str) -> String {
+    let id: String = invocation
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    format!("{}-{id}", crate::dates::format_utc(now).replace(':', ""))
 }
 
 #[cfg(test)]
@@ -173,8 +60,9 @@ mod tests {
     use bytes::Bytes;
     use time::macros::datetime;
 
-    use super::{CONTAINER, evidence_pack, previous_month};
+    use super::evidence_pack;
     use crate::clock::FixedClock;
+    use crate::evidence::publish::{CONTAINER, previous_month};
     use crate::invocation::{Invocation, Outcome};
     use crate::retention::policy::Policy;
     use crate::storage::BlobStore;

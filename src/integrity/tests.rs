@@ -7,7 +7,7 @@ use time::macros::datetime;
 
 use super::OUTPUT_BINDING;
 use super::hash::hash_blob;
-use super::verify::{Sample, Verdict, verify_row};
+use super::verify::{Sample, Verdict, verify};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::storage::{BlobRef, BlobStore};
@@ -68,6 +68,10 @@ async fn row(f: &Fakes, id: &str) -> crate::tables::Entity {
         .expect("get")
         .expect("row")
         .entity
+}
+
+async fn typed(f: &Fakes, id: &str) -> crate::catalogue::recording::Recording {
+    crate::catalogue::recording::Recording::from_entity(&row(f, id).await).expect("typed")
 }
 
 #[tokio::test]
@@ -187,11 +191,11 @@ async fn verification_finds_tampering_and_missing_blobs() {
             2 | 3 => f.blobs.delete_if_match(&blob, &etag).await.expect("delete"),
             _ => {}
         }
-        let mut e = row(&f, &id).await;
+        let mut r = typed(&f, &id).await;
         if action == 3 {
-            e.insert("RetainUntil".into(), json!("2025-03-19"));
+            r.retain_until = "2025-03-19".into();
         }
-        verdicts.push(verify_row(&f.state.ports, &e, now).await.expect("verify"));
+        verdicts.push(verify(&f.state.ports, &r, now).await.expect("verify"));
     }
     let kinds: Vec<String> = verdicts
         .iter()
@@ -243,7 +247,7 @@ async fn verification_finds_tampering_and_missing_blobs() {
     );
     let rec = rec.clone().with_bastion_id(Some(host.into()));
     deps.sources = std::sync::Arc::new(crate::sources::Sources::single(rec, audit.clone()));
-    match verify_row(&deps, &row(&f, &ids[1]).await, now).await {
+    match verify(&deps, &typed(&f, &ids[1]).await, now).await {
         Ok(Verdict::Finding(n)) => assert_eq!(n.data["bastionResourceId"], host),
         other => panic!("{other:?}"),
     }

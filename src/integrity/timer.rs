@@ -1,5 +1,5 @@
 //! The weekly verification (`IntegrityVerify`, timer): re-hashes a bounded random sample of catalogued recordings
-//! through the same [`verify_row`] as `handler verify`, and emits `recording.tampered` /
+//! through the same [`verify`] as `handler verify`, and emits `recording.tampered` /
 //! `recording.missing` on the `notifications` output.
 //!
 //! The sample is uniform over every catalogue partition a recording can still be retained in
@@ -21,14 +21,15 @@ use time::{Duration, OffsetDateTime};
 
 use super::checks::{Check, result_of, store};
 use super::verify::rank;
-use super::verify::{Verdict, verify_row};
+use super::verify::{Verdict, verify};
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::dates::format_date;
 use crate::invocation::Outcome;
 use crate::notify::OUTPUT_BINDING;
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
-use crate::tables::{Entity, Filter, TableError, get_str};
+use crate::tables::{Filter, TableError};
 
 /// The function (folder, route) name.
 pub const FUNCTION: &str = "IntegrityVerify";
@@ -58,7 +59,7 @@ pub fn lookback_days(policy: &Policy) -> u32 {
 }
 
 /// A row ranked for the sample (ordered by rank only).
-struct Ranked(u64, Entity);
+struct Ranked(u64, Recording);
 
 impl PartialEq for Ranked {
     fn eq(&self, o: &Self) -> bool {
@@ -87,7 +88,7 @@ pub async fn select(
     days: u32,
     size: usize,
     salt: &str,
-) -> Result<Vec<Entity>, TableError> {
+) -> Result<Vec<Recording>, TableError> {
     let mut heap = BinaryHeap::with_capacity(size + 1);
     for back in 0..i64::from(days) {
         let day = format_date((now - Duration::days(back)).date());
@@ -103,14 +104,12 @@ pub async fn select(
                 Err(TableError::NotFound) => return Ok(Vec::new()),
                 other => other?,
             };
-            for s in page.items {
-                let Some(id) = get_str(&s.entity, "RecordingId") else {
-                    continue;
-                };
-                if get_str(&s.entity, super::PROP_SHA256).is_none() {
-                    continue;
-                }
-                heap.push(Ranked(rank(salt, id), s.entity));
+            let hashed = page
+                .items
+                .iter()
+                .filter_map(|s| Recording::from_entity(&s.entity));
+            for r in hashed.filter(|r| r.hash.is_some()) {
+                heap.push(Ranked(rank(salt, &r.id()), r));
                 if heap.len() > size {
                     heap.pop();
                 }
@@ -127,24 +126,17 @@ pub async fn select(
 /// Stores one row's result; a failed write is logged, never fatal (the finding still goes out).
 async fn remember<E>(
     ports: &Ports,
-    raw: &Entity,
+    key: &RecordingKey,
     verdict: &Result<Verdict, E>,
     at: OffsetDateTime,
     run_id: &str,
 ) {
-    let (Some(pk), Some(rk)) = (get_str(raw, "PartitionKey"), get_str(raw, "RowKey")) else {
-        return;
-    };
-    let key = crate::catalogue::recording::RecordingKey {
-        pk: pk.to_owned(),
-        rk: rk.to_owned(),
-    };
     let check = Check {
         at,
         result: result_of(verdict),
         run: run_id.to_owned(),
     };
-    if let Err(e) = store(ports.tables.as_ref(), &key, &check).await {
+    if let Err(e) = store(ports.tables.as_ref(), key, &check).await {
         tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "storing a verification result failed");
     }
 }
@@ -155,19 +147,19 @@ async fn remember<E>(
 /// Each row's result is stored as its latest verification ([`super::checks`]) under `run_id`.
 pub async fn run(
     ports: &Ports,
-    rows: Vec<Entity>,
+    rows: Vec<Recording>,
     now: OffsetDateTime,
     deadline: Instant,
     run_id: &str,
 ) -> Outcome {
     let total = rows.len();
     let results: Vec<_> = futures::stream::iter(rows)
-        .map(|raw| async move {
+        .map(|r| async move {
             if Instant::now() >= deadline {
                 return None;
             }
-            let verdict = verify_row(ports, &raw, now).await;
-            remember(ports, &raw, &verdict, now, run_id).await;
+            let verdict = verify(ports, &r, now).await;
+            remember(ports, &r.key, &verdict, now, run_id).await;
             Some(verdict)
         })
         .buffer_unordered(CONCURRENCY)

@@ -49,27 +49,24 @@ fn sample_setting_is_bounded_and_lookback_follows_the_policy() {
 
 async fn seed(f: &Fakes, day: &str, n: usize, hashed: bool) {
     f.tables.ensure_table(RECORDINGS_TABLE).await.expect("t");
+    let created = crate::dates::timestamp(&format!("{day}T01:00:00Z")).expect("day");
     for i in 0..n {
-        let mut e = json!({"PartitionKey": day, "RowKey": format!("r{i}"),
-            "RecordingId": format!("{day}~r{i}")});
-        if hashed {
-            e["Sha256"] = json!("00");
-        }
+        let mut r = crate::testkit::audit::recording_row(&format!("r{i}"), created);
+        r.hash = hashed.then(|| crate::catalogue::recording::Hash {
+            sha256: "00".into(),
+            length: 1,
+            etag: String::new(),
+            at: String::new(),
+        });
         f.tables
-            .write(
-                RECORDINGS_TABLE,
-                e.as_object().expect("o"),
-                WriteMode::Upsert,
-            )
+            .write(RECORDINGS_TABLE, &r.to_entity(), WriteMode::Upsert)
             .await
             .expect("w");
     }
 }
 
-fn ids(rows: &[crate::tables::Entity]) -> Vec<String> {
-    rows.iter()
-        .map(|r| r["RecordingId"].as_str().unwrap_or_default().to_owned())
-        .collect()
+fn ids(rows: &[crate::catalogue::recording::Recording]) -> Vec<String> {
+    rows.iter().map(|r| r.id()).collect()
 }
 
 #[tokio::test]

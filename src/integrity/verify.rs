@@ -16,7 +16,6 @@ use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::ports::Ports;
-use crate::tables::Entity;
 
 /// What one row's check found.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,18 +50,15 @@ impl Sample {
     }
 }
 
-/// Verifies one catalogue row (`raw` as stored).
+/// Verifies one catalogue row.
 ///
 /// # Errors
 /// Storage failures (reported by the caller; a run continues with the next row).
-pub async fn verify_row(
+pub async fn verify(
     ports: &Ports,
-    raw: &Entity,
+    entry: &Recording,
     now: OffsetDateTime,
 ) -> Result<Verdict, HashError> {
-    let Some(entry) = Recording::from_entity(raw) else {
-        return Ok(Verdict::Unhashed);
-    };
     let id = entry.key.id();
     let Some(Hash {
         sha256: expected,
@@ -72,11 +68,11 @@ pub async fn verify_row(
     else {
         return Ok(Verdict::Unhashed);
     };
-    let (store, blob) = blob_of(ports, &entry).map_err(HashError::Storage)?;
+    let (store, blob) = blob_of(ports, entry).map_err(HashError::Storage)?;
     // The portal link of chat notifications, where the source's host is configured by id.
     let host_id = ports
         .sources
-        .of_row(&entry)
+        .of_row(entry)
         .and_then(|s| s.bastion_id.clone());
     let finding = |mut n: Notification| {
         if let Some(id) = &host_id {

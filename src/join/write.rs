@@ -19,7 +19,7 @@ pub(super) struct Planned {
 
 /// The index keys of a row.
 fn keys(r: &Recording) -> BTreeSet<(String, String)> {
-    index::keys(&r.to_entity()).into_iter().collect()
+    index::keys(r).into_iter().collect()
 }
 
 /// Writes `planned` (each conditionally on the row as read; one changed since gets the new join

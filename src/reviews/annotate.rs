@@ -1,51 +1,72 @@
-//! The latest review shown beside recordings and sessions in the existing lists: one
-//! `reviewlatest` partition query per distinct day of a page (never a read per row), its verdict,
-//! reviewer and time copied into each row as `ReviewVerdict`, `Reviewer`, `ReviewedAt`.
+//! The latest review shown beside recordings and sessions in the lists (and the evidence pack):
+//! one `reviewlatest` partition query per distinct day of a page (never a read per row).
 
-use super::model::{Kind, Subject};
+use super::model::{Kind, Review, Subject};
 use super::period::latest_of_days;
+use crate::catalogue::query::shape;
+use crate::catalogue::recording::Recording;
+use crate::catalogue::window::WindowRow;
 use crate::dates::format_utc_millis;
-use crate::tables::{Entity, TableError, TableStore, get_str};
+use crate::tables::{TableError, TableStore};
 
-/// Where a row's latest review lives: the subject kind and the property holding its id.
-#[derive(Debug, Clone, Copy)]
-pub enum Rows {
-    /// Catalogue rows (`PartitionKey` = creation day, `RecordingId`).
-    Recordings,
-    /// `sessionwindows` rows (`PartitionKey` = start day, `RowKey` = tunnel id).
-    Sessions,
+/// A listed row that can be reviewed: its subject and the partition of its latest review.
+pub trait Reviewed {
+    /// `(reviewlatest partition, subject)`; `None` for rows that are no subject.
+    fn subject(&self) -> Option<(String, Subject)>;
 }
 
-fn key(rows: Rows, e: &Entity) -> Option<(String, String)> {
-    let (kind, prop) = match rows {
-        Rows::Recordings => (Kind::Recording, "RecordingId"),
-        Rows::Sessions => (Kind::Session, "RowKey"),
-    };
-    let subject = Subject {
-        kind,
-        id: get_str(e, prop)?.to_owned(),
-    };
-    Some((get_str(e, "PartitionKey")?.to_owned(), subject.latest_rk()))
+impl Reviewed for Recording {
+    fn subject(&self) -> Option<(String, Subject)> {
+        let kind = Kind::Recording;
+        Some((
+            self.key.pk.clone(),
+            Subject {
+                kind,
+                id: self.id(),
+            },
+        ))
+    }
 }
 
-/// Adds each row's latest review (absent: nothing added).
+impl Reviewed for WindowRow {
+    fn subject(&self) -> Option<(String, Subject)> {
+        let id = self.tunnel_id.clone();
+        Some((
+            self.day(),
+            Subject {
+                kind: Kind::Session,
+                id,
+            },
+        ))
+    }
+}
+
+impl Reviewed for Review {
+    fn subject(&self) -> Option<(String, Subject)> {
+        None
+    }
+}
+
+/// Each row's latest review, in order (`None`: unreviewed).
 ///
 /// # Errors
 /// Table errors.
-pub async fn annotate(
+pub async fn latest<R: Reviewed>(
     tables: &dyn TableStore,
-    rows: &mut [Entity],
-    kind: Rows,
-) -> Result<(), TableError> {
-    let keys: Vec<Option<(String, String)>> = rows.iter().map(|e| key(kind, e)).collect();
+    rows: &[R],
+) -> Result<Vec<Option<shape::Review>>, TableError> {
+    let keys: Vec<Option<(String, Subject)>> = rows.iter().map(Reviewed::subject).collect();
     let days: Vec<String> = keys.iter().flatten().map(|(d, _)| d.clone()).collect();
     let latest = latest_of_days(tables, &days).await?;
-    for (e, k) in rows.iter_mut().zip(keys) {
-        if let Some(r) = k.and_then(|(_, rk)| latest.get(&rk)) {
-            e.insert("ReviewVerdict".into(), r.verdict.as_str().into());
-            e.insert("Reviewer".into(), r.reviewer.clone().into());
-            e.insert("ReviewedAt".into(), format_utc_millis(r.at).into());
-        }
-    }
-    Ok(())
+    Ok(keys
+        .into_iter()
+        .map(|k| {
+            let r = latest.get(&k?.1.latest_rk())?;
+            Some(shape::Review {
+                verdict: r.verdict.as_str().to_owned(),
+                reviewer: r.reviewer.clone(),
+                at: format_utc_millis(r.at),
+            })
+        })
+        .collect())
 }

@@ -4,6 +4,8 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::catalogue::query::shape::{self, Shape};
+use crate::catalogue::query::{Invalid, Listed, Query};
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::tables::{Entity, get_str};
 
@@ -201,9 +203,51 @@ impl Review {
             },
         })
     }
+}
 
-    /// The public JSON shape (documented in `docs/reviews.md`).
-    pub fn to_json(&self) -> Value {
+/// The review log as a list (`GET /api/reviews`): reviews of a range by time (a partition a day).
+impl Listed for Review {
+    const TABLE: &'static str = super::REVIEWS_TABLE;
+    const FILTERS: &'static [&'static str] = &["reviewer", "verdict", "bastion"];
+    const SCOPE: &'static str = "reviews:";
+
+    fn from_entity(e: &Entity) -> Option<Self> {
+        Self::from_entity(e)
+    }
+
+    fn time(&self) -> OffsetDateTime {
+        self.at
+    }
+
+    fn row_key(&self) -> String {
+        self.log_rk()
+    }
+
+    fn values(&self, param: &str) -> Vec<&str> {
+        match param {
+            "reviewer" => vec![&self.reviewer],
+            "verdict" => vec![self.verdict.as_str()],
+            "bastion" => vec![&self.context.bastion_host],
+            _ => Vec::new(),
+        }
+    }
+
+    fn check(q: &Query) -> Result<(), Invalid> {
+        match q.wants("verdict") {
+            Some(v) if Verdict::parse(v).is_none() => {
+                Err(Invalid::new("verdict", Verdict::ALL.join(" | ")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The log's public shape (documented in `docs/reviews.md`; every field a text, empty when unknown).
+impl Shape for Review {
+    const COLUMNS: &'static str = "reviewId,reviewedAt,reviewer,verdict,subjectKind,subjectId,\
+        comment,ticket,bastionHost,targetVm,userName,sessionStart,tunnelId,deletedAt,deletedReason";
+
+    fn json(&self, _: Option<&shape::Review>) -> Value {
         let c = &self.context;
         json!({
             "reviewId": self.id, "subjectKind": self.subject.kind.as_str(), "subjectId": self.subject.id,
@@ -215,25 +259,6 @@ impl Review {
         })
     }
 }
-
-/// CSV columns of [`Review::to_json`], in order.
-pub const COLUMNS: &[&str] = &[
-    "reviewId",
-    "reviewedAt",
-    "reviewer",
-    "verdict",
-    "subjectKind",
-    "subjectId",
-    "comment",
-    "ticket",
-    "bastionHost",
-    "targetVm",
-    "userName",
-    "sessionStart",
-    "tunnelId",
-    "deletedAt",
-    "deletedReason",
-];
 
 #[cfg(test)]
 mod tests {

@@ -65,16 +65,19 @@ fn every_key_builder_keeps_hostile_and_4_kib_values_within_the_service_limits() 
                 valid("recordingindex PartitionKey", &pk);
             }
         }
-        let mut row = crate::tables::Entity::new();
-        for (k, v) in [
-            ("PartitionKey", default.pk.as_str()),
-            ("RowKey", default.rk.as_str()),
-            ("TargetVm", text),
-            ("UserName", text),
-            ("BlobCreated", "2026-03-01T09:00:00Z"),
-        ] {
-            row.insert(k.into(), v.into());
-        }
+        let mut row = crate::testkit::audit::recording_row("r", t);
+        row.key = default.clone();
+        row.joined = Some(crate::catalogue::recording::Joined {
+            m: crate::catalogue::recording::Match {
+                confidence: crate::catalogue::recording::Confidence::Exact,
+                tunnels: vec![text.clone()],
+            },
+            session: Some(crate::catalogue::recording::SessionView {
+                target_vm: text.clone(),
+                user_name: text.clone(),
+                ..Default::default()
+            }),
+        });
         for (pk, rk) in index::keys(&row) {
             valid("recordingindex PartitionKey", &pk);
             valid("recordingindex RowKey", &rk);

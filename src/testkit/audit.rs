@@ -151,7 +151,7 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
     crate::catalogue::recording::Recording {
         key: RecordingKey::for_blob(t, "recordings", name),
         blob_url: String::new(),
-        account: String::new(),
+        account: "acct".into(),
         source_bastion: String::new(),
         container: "recordings".into(),
         blob_name: name.into(),

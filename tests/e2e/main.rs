@@ -1,6 +1,7 @@
 //! The one integration-test binary: spawns the real `handler` (and `devhost`) processes and speaks
 //! the Functions host protocol to them, against in-memory stores or Azurite (`TEST_AZURITE=1`).
 
+mod architecture;
 mod audit_logs;
 mod backfill;
 mod catalogue;

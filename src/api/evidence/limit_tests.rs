@@ -11,9 +11,10 @@ use axum::http::{Request, StatusCode};
 use tokio::sync::{Notify, Semaphore};
 use tower::ServiceExt as _;
 
-use super::{build, pack_dir};
 use crate::api::{ApiSettings, routes_with};
 use crate::evidence::key::PackKey;
+use crate::evidence::options::PackOptions;
+use crate::evidence::pack::{pack_dir, write_pack};
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{TableError, TableStore};
@@ -36,15 +37,20 @@ async fn the_pack_directory_is_private_and_goes_with_its_guard() {
     let name = path.file_name().and_then(|n| n.to_str()).expect("name");
     assert!(name.starts_with("evidence-"), "{name}");
     let key = PackKey::from_seed([7; 32]);
-    let m = build(
-        &f.state.ports,
-        &key,
-        &super::tests::options(None),
-        &path,
+    let (c, t) = (
+        &f.state.config,
+        time::macros::datetime!(2025-03-01 0:00 UTC),
+    );
+    let opts = PackOptions::new(
+        (t, t + time::Duration::days(31)),
         None,
-    )
-    .await
-    .expect("pack");
+        t,
+        &c.reviews,
+        &c.audit,
+    );
+    let m = write_pack(&path, &f.state.ports, &key, &opts, None)
+        .await
+        .expect("pack");
     assert!(!m.files.is_empty());
     #[cfg(unix)]
     {

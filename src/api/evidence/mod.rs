@@ -1,6 +1,6 @@
 //! `GET /api/evidence?from&to[&bastion]` (role `Catalogue.Read`): the period's signed evidence pack
-//! as a zip, built into a temporary directory through the same [`source::TablesSource`] as
-//! `handler evidence` and the `EvidencePack` timer, and streamed from disk. The download is
+//! as a zip, built into a temporary directory by the same [`write_pack`] as `handler evidence` and
+//! the `EvidencePack` timer, and streamed from disk. The download is
 //! recorded in the access audit with the authenticated principal.
 //!
 //! **Temporary files.** The pack's directory ([`pack_dir`]: `evidence-<random>` in the temporary
@@ -13,14 +13,8 @@
 //! semaphore whose permit is held until the zip is written); a request beyond them is answered 503
 //! with `Retry-After` at once, before anything is read or recorded.
 
-pub mod hosts;
-pub mod reviews;
-pub mod source;
-
 #[cfg(test)]
 mod limit_tests;
-#[cfg(test)]
-mod tests;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,57 +23,14 @@ use axum::body::Body;
 use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use time::OffsetDateTime;
 
 use super::auth::{Caller, ROLE_READ};
 use super::problem::ApiError;
-use super::query::Query;
 use super::{Api, FUNCTION_KEY_CALLER, access};
-use crate::config::Config;
-use crate::evidence::key::PackKey;
+use crate::evidence::hosts::HostFilter;
 use crate::evidence::manifest::Manifest;
-use crate::evidence::pack::{PackOptions, PdfPrinter, write_pack};
-use crate::ports::Ports;
-
-/// How a pack of `[from, to)` judges, from the configuration.
-pub fn options(
-    config: &Config,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-    bastion: Option<String>,
-    now: OffsetDateTime,
-) -> PackOptions {
-    PackOptions {
-        from,
-        to,
-        bastion,
-        review_deadline: config.reviews.deadline,
-        burst_threshold: u32::try_from(config.audit.failed_login_threshold).unwrap_or(u32::MAX),
-        burst_window: config.audit.failed_login_window,
-        now,
-    }
-}
-
-/// Writes the pack `opts` describes into `dir`, from the app's tables.
-///
-/// # Errors
-/// Storage and I/O failures.
-pub async fn build(
-    ports: &Ports,
-    key: &PackKey,
-    opts: &PackOptions,
-    dir: &Path,
-    pdf: Option<&dyn PdfPrinter>,
-) -> anyhow::Result<Manifest> {
-    let source = source::TablesSource::new(
-        ports.clone(),
-        opts.from,
-        opts.to,
-        opts.bastion.as_deref(),
-        opts.burst_window,
-    );
-    write_pack(dir, &source, key, opts, pdf).await
-}
+use crate::evidence::options::PackOptions;
+use crate::evidence::pack::{pack_dir, write_pack};
 
 /// `GET /api/evidence`.
 pub(super) async fn get(
@@ -91,7 +42,8 @@ pub(super) async fn get(
     let who = caller
         .require(ROLE_READ)?
         .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
-    let q = Query::parse_for(&params, None, api.settings.max_range_days, &["bastion"])?;
+    let max_days = api.settings.max_range_days;
+    let (q, _) = super::listing::parse_with(&params, None, max_days, &["bastion"])?;
     let Some(key) = api.app.config.evidence_key.clone() else {
         return Err(ApiError::NotFound(
             "evidence packs are not enabled (EVIDENCE_SIGNING_KEY is not set)".into(),
@@ -107,16 +59,17 @@ pub(super) async fn get(
     };
     let bastion = q.filters.first().map(|(_, b)| b.clone());
     let now = api.app.ports.clock.now();
-    let opts = options(&api.app.config, q.from, q.to, bastion, now);
+    let config = &api.app.config;
+    let opts = PackOptions::new((q.from, q.to), bastion, now, &config.reviews, &config.audit);
     let mut target = format!(
         "evidence {}..{}",
         crate::dates::format_utc(q.from),
         crate::dates::format_utc(q.to)
     );
     if let Some(b) = &opts.bastion {
-        target = format!("{target} {}", hosts::HostFilter::new(b).pack_target());
+        target = format!("{target} {}", HostFilter::new(b).pack_target());
     }
-    crate::api::detail::audit(
+    crate::catalogue::access::audit(
         api.app.ports.tables.as_ref(),
         &access(&headers, who),
         "evidence",
@@ -128,7 +81,7 @@ pub(super) async fn get(
     .await?;
     let zipped = async {
         let dir = pack_dir()?;
-        let manifest = build(&api.app.ports, &key, &opts, dir.path(), None).await?;
+        let manifest = write_pack(dir.path(), &api.app.ports, &key, &opts, None).await?;
         // The directory moves into the zip's thread: it is removed when that ends, even if the
         // request has gone meanwhile.
         tokio::task::spawn_blocking(move || {
@@ -161,20 +114,6 @@ pub(super) async fn get(
         Body::from_stream(stream),
     )
         .into_response())
-}
-
-/// A new private directory for one pack in the temporary folder (`evidence-<random>`, `0700`),
-/// removed with everything in it when the returned guard is dropped.
-///
-/// # Errors
-/// I/O errors creating it.
-pub fn pack_dir() -> std::io::Result<tempfile::TempDir> {
-    let mut b = tempfile::Builder::new();
-    b.prefix("evidence-");
-    // Created so: no moment in which another user could list or open it.
-    #[cfg(unix)]
-    b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-    b.tempdir()
 }
 
 /// The zip in an unnamed temporary file (`0600`; it lives as long as the response).

@@ -13,23 +13,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
-use time::OffsetDateTime;
+use serde_json::json;
 
 use super::auth::{Caller, ROLE_REVIEW};
-use super::listing::{self, Listing, page_response};
+use super::listing::{self, Listing};
 use super::problem::ApiError;
-use super::query::{self, Query};
-use super::search::View;
 use super::{Api, FUNCTION_KEY_CALLER};
-use crate::csv_text as csv;
-use crate::dates::timestamp;
-use crate::reviews::model::COLUMNS;
-use crate::reviews::{REVIEWS_TABLE, Review, ReviewError, ReviewRequest, Verdict, queue, record};
-use crate::tables::{Entity, get_str};
-
-/// Filter parameters of `GET /api/reviews`.
-pub const FILTER_PARAMS: &[&str] = &["reviewer", "verdict", "bastion"];
+use crate::catalogue::query;
+use crate::catalogue::query::shape::Shape as _;
+use crate::reviews::{Review, ReviewError, ReviewRequest, queue, record};
 
 /// Maps domain errors to API errors (a storage failure as every table failure of the API).
 pub fn api_error(e: ReviewError) -> ApiError {
@@ -69,63 +61,12 @@ pub(super) async fn post(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(done.review.to_json())).into_response())
-}
-
-fn reviewed_at(e: &Entity) -> Option<OffsetDateTime> {
-    get_str(e, "ReviewedAt").and_then(timestamp)
-}
-
-/// True when a log row lies in the range and passes the filters (case-insensitive equality).
-fn matches(q: &Query, e: &Entity) -> bool {
-    reviewed_at(e).is_some_and(|t| t >= q.from && t < q.to)
-        && q.filters.iter().all(|(p, want)| {
-            let prop = match *p {
-                "reviewer" => "Reviewer",
-                "verdict" => "Verdict",
-                _ => "BastionHost",
-            };
-            get_str(e, prop).is_some_and(|v| v.to_lowercase() == *want)
-        })
+    Ok((status, axum::Json(done.review.json(None))).into_response())
 }
 
 /// `GET /api/reviews`.
 pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
-    let max_days = api.settings.max_range_days;
-    let q = Query::parse_for(&l.params, l.accept.as_deref(), max_days, FILTER_PARAMS)?;
-    if let Some((_, v)) = q.filters.iter().find(|(p, _)| *p == "verdict")
-        && Verdict::parse(v).is_none()
-    {
-        return Err(ApiError::bad("verdict", Verdict::ALL.join(" | ")));
-    }
-    let view = View {
-        keep: &|e| matches(&q, e),
-        time: reviewed_at,
-    };
-    let tables = api.app.ports.tables.as_ref();
-    let (rows, next) = listing::page(tables, REVIEWS_TABLE, "reviews", &q, &view).await?;
-    l.audit(&api, "reviews", q.format, rows.len()).await?;
-    let items: Vec<_> = rows
-        .iter()
-        .filter_map(Review::from_entity)
-        .map(|r| r.to_json())
-        .collect();
-    let cells = |item: &Value| {
-        let cells: Vec<&str> = COLUMNS
-            .iter()
-            .map(|c| item[*c].as_str().unwrap_or_default())
-            .collect();
-        csv::line(&cells)
-    };
-    let header = csv::line(COLUMNS);
-    Ok(page_response(
-        q.format,
-        &items,
-        next,
-        Value::clone,
-        header,
-        cells,
-    ))
+    listing::list::<Review>(&api, &l, "reviews").await
 }
 
 /// Most queue items per request.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{get, get_text, platform, principal, row};
 use crate::api::ApiSettings;
-use crate::api::detail::ACCESS_AUDIT_TABLE;
+use crate::catalogue::access::ACCESS_AUDIT_TABLE;
 use crate::tables::get_str;
 use crate::testkit::{fakes, upsert};
 

@@ -7,6 +7,7 @@ mod health;
 mod links;
 mod midnight;
 mod outage;
+mod sessions;
 mod units;
 
 use axum::body::Body;
@@ -18,35 +19,40 @@ use tower::ServiceExt as _;
 use super::auth::AuthMode;
 use super::{ApiSettings, routes_with};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::recording::Recording;
 use crate::state::AppState;
-use crate::tables::{Entity, TableStore, WriteMode};
+use crate::tables::{TableStore, WriteMode};
 use crate::testkit::{Fakes, fakes};
 
-/// Writes a catalogue-shaped row created at `created` with extra properties.
+/// Writes the catalogue row of `blob` created at `created` with `extra` properties, as the
+/// catalogue's writer stores it: session properties join it (exactly) to a session.
 pub(super) async fn row(f: &Fakes, blob: &str, created: &str, extra: Value) -> String {
     let t = crate::dates::timestamp(created).expect("time");
-    let key = RecordingKey::for_blob(t, "recordings", blob);
-    let mut e: Entity = json!({
-        "PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": key.id(), "BlobCreated": created,
-        "FirstSeen": created, "Container": "recordings", "BlobName": blob, "Status": "catalogued",
-        "RetentionClass": "ops-30d", "ContentLength": "10", "ContentLength@odata.type": "Edm.Int64",
-    })
-    .as_object()
-    .cloned()
-    .expect("object");
+    let mut e = crate::testkit::audit::recording_row(blob, t).to_entity();
+    e.insert("RetentionClass".into(), "ops-30d".into());
+    e.insert("Status".into(), "catalogued".into());
+    e.insert("ContentLength".into(), "10".into());
     if let Value::Object(x) = extra {
+        let session = [
+            "Tunnel", "Session", "User", "Target", "ClientIp", "Protocol",
+        ];
+        let joined = x.keys().any(|k| session.iter().any(|p| k.starts_with(p)));
+        if joined {
+            e.insert("TunnelId".into(), format!("t-{blob}").into());
+            e.insert("MatchConfidence".into(), "exact".into());
+        }
         e.extend(x);
     }
+    let r = Recording::from_entity(&e).expect("a catalogue row");
     f.tables
         .ensure_table(RECORDINGS_TABLE)
         .await
         .expect("table");
     f.tables
-        .write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
+        .write(RECORDINGS_TABLE, &r.to_entity(), WriteMode::Upsert)
         .await
         .expect("write");
-    key.id()
+    r.id()
 }
 
 /// Sends `method uri` with `body` and `headers` through the API router over `state`: the status,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::api::ApiSettings;
 use crate::api::auth::{AuthMode, Principal, client_ip};
-use crate::api::token::{Cursor, decode, encode};
+use crate::catalogue::query::page::{Cursor, decode, encode};
 
 #[test]
 fn principals_decode_roles_of_both_claim_types() {
@@ -109,26 +109,30 @@ fn settings_are_parsed_strictly() {
 }
 
 #[test]
-fn json_and_csv_show_the_same_bastion_host_for_an_empty_null_or_absent_one() {
-    use crate::api::render::{COLUMNS, csv_cells, json_row};
-    let at = COLUMNS
+fn json_and_csv_show_the_same_bastion_host_for_an_empty_or_absent_one() {
+    use crate::catalogue::query::shape::Shape as _;
+    use crate::catalogue::recording::{Confidence, Joined, Match, Recording, SessionView};
+    let at = Recording::columns()
         .iter()
-        .position(|(n, _)| *n == "bastionHost")
+        .position(|n| *n == "bastionHost")
         .expect("column");
-    for own in [json!(""), json!(null), json!("bas-own")] {
-        for absent in [false, true] {
-            let mut row = json!({"SourceBastion": "bas-source", "BastionHost": own});
-            if absent {
-                row.as_object_mut().expect("object").remove("BastionHost");
-            }
-            let e = row.as_object().expect("object").clone();
-            let want = if own == json!("bas-own") && !absent {
-                "bas-own"
-            } else {
-                "bas-source"
-            };
-            assert_eq!(json_row(&e)["bastionHost"], want, "{row}");
-            assert_eq!(csv_cells(&e)[at], want, "{row}");
-        }
+    let t = time::macros::datetime!(2025-03-01 10:00 UTC);
+    for own in [None, Some(""), Some("bas-own")] {
+        let mut r = crate::testkit::audit::recording_row("r", t);
+        r.source_bastion = "bas-source".into();
+        r.joined = own.map(|host| Joined {
+            m: Match {
+                confidence: Confidence::Exact,
+                tunnels: vec!["t".into()],
+            },
+            session: Some(SessionView {
+                tunnel_id: "t".into(),
+                bastion_host: host.into(),
+                ..SessionView::default()
+            }),
+        });
+        let want = own.filter(|h| !h.is_empty()).unwrap_or("bas-source");
+        assert_eq!(r.json(None)["bastionHost"], want, "{own:?}");
+        assert_eq!(r.csv_cells(None)[at], want, "{own:?}");
     }
 }

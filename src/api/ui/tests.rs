@@ -9,10 +9,11 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::super::ApiSettings;
-use super::super::query::Query;
-use super::super::sessions;
+use super::super::listing::parse;
 use super::super::tests::get;
 use super::{PAGE, SCRIPT, STYLE, TEMPLATE};
+use crate::catalogue::recording::Recording;
+use crate::catalogue::window::WindowRow;
 use crate::testkit::fakes;
 
 /// The text between the first `<tag>` and its closing tag.
@@ -165,8 +166,8 @@ fn every_parameter_the_page_sends_is_one_its_api_accepts() {
         for name in list.iter().filter(|n| !["from", "to"].contains(n)) {
             let p = params(&[(name, sample(name))]);
             let ok = match api {
-                "recordings" => Query::parse(&p, None, 31).is_ok(),
-                _ => sessions::parse(&p, None, 31).is_ok(),
+                "recordings" => parse::<Recording>(&p, None, 31).is_ok(),
+                _ => parse::<WindowRow>(&p, None, 31).is_ok(),
             };
             assert!(ok, "/api/{api} refuses `{name}`");
         }
@@ -185,10 +186,10 @@ fn every_parameter_the_page_sends_is_one_its_api_accepts() {
     assert_eq!(kinds.len(), 3, "{options}");
     for kind in kinds {
         let p = params(&[("status", kind)]);
-        assert!(sessions::parse(&p, None, 31).is_ok(), "status={kind}");
+        assert!(parse::<WindowRow>(&p, None, 31).is_ok(), "status={kind}");
     }
     // The check can fail: what /api/sessions does not know is refused.
-    assert!(sessions::parse(&params(&[("class", "x")]), None, 31).is_err());
+    assert!(parse::<WindowRow>(&params(&[("class", "x")]), None, 31).is_err());
 }
 
 #[test]

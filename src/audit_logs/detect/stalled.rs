@@ -222,10 +222,6 @@ async fn count_recordings(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<usize, TableError> {
-    let default = deps
-        .ports
-        .sources
-        .is_default_recordings(source.account(), &source.container);
     for day in days(from.date(), to.date()) {
         let filter = Filter::And(vec![
             Filter::partition(&format_date(day)),
@@ -233,15 +229,12 @@ async fn count_recordings(
             Filter::str("Container", Op::Eq, source.container.clone()),
         ]);
         let rows = query_all(&deps.ports.tables, RECORDINGS_TABLE, &filter, 1000).await?;
-        // Rows written before several sources existed name no account: the default's.
         let ours = rows
             .iter()
-            .filter(
-                |r| match get_str(&r.entity, "Account").filter(|a| !a.is_empty()) {
-                    Some(a) => a.eq_ignore_ascii_case(source.account()),
-                    None => default,
-                },
-            )
+            .filter(|r| {
+                get_str(&r.entity, "Account")
+                    .is_some_and(|a| a.eq_ignore_ascii_case(source.account()))
+            })
             .count();
         if ours > 0 {
             return Ok(ours);

@@ -6,12 +6,10 @@
 //! so it carries the notification id, hosts and window the detector sent. Before it inserts a
 //! marker, the detector lists the partition under its window's day ([`list`]: partition
 //! `~bursts-<yyyy-mm-dd>`, row key the attempts' partition), so a period costs a query per day and
-//! two per detection, never a scan of the table. Markers stored before the lists existed are listed
-//! once, by the first read (one scan, then the row `~bursts`/`listed`).
+//! two per detection, never a scan of the table.
 
 use std::collections::BTreeSet;
 
-use futures::{StreamExt as _, TryStreamExt as _};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use super::burst::digest;
@@ -20,21 +18,16 @@ use crate::audit_logs::repo::FAILED_TABLE;
 use crate::dates::days;
 use crate::dates::format_date;
 use crate::notify::Notification;
-use crate::tables::filter::Op;
 use crate::tables::keys::decode_key;
-use crate::tables::ops::{get, query_all, write_creating_table};
+use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableError, TableStore, WriteMode, get_str};
 
-/// Most markers or listed detections read at once (far above any period's bursts).
+/// Most listed detections read at once (far above any period's bursts).
 const MARKERS: usize = 1_000_000;
 /// Most attempts read per burst (as the detector's own check).
 const ATTEMPTS: usize = 10_000;
 /// Prefix of the per-day lists (`~` is outside base64url: no attempts partition starts with it).
 const LISTS: &str = "~bursts-";
-/// The row saying every marker stored before the lists existed is listed.
-const LISTED: (&str, &str) = ("~bursts", "listed");
-/// Lists written at once by the one-time listing.
-const WRITERS: usize = 16;
 
 /// The window start an attempts partition stands for.
 fn window_of(pk: &str) -> Option<OffsetDateTime> {
@@ -72,35 +65,6 @@ pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), TableError> {
     Ok(())
 }
 
-/// Lists every marker stored before the detector listed its own, once: a scan of the table by row
-/// key, then the `listed` row. A detection made meanwhile lists itself, so none is missed.
-async fn list_earlier(tables: &dyn TableStore) -> Result<(), TableError> {
-    if get(tables, FAILED_TABLE, LISTED.0, LISTED.1)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let markers = query_all(
-        tables,
-        FAILED_TABLE,
-        &Filter::str("RowKey", Op::Eq, MARKER),
-        MARKERS,
-    )
-    .await?;
-    let mut writes = Vec::new();
-    for m in &markers {
-        writes.extend(get_str(&m.entity, "PartitionKey").map(|pk| list(tables, pk)));
-    }
-    futures::stream::iter(writes)
-        .buffer_unordered(WRITERS)
-        .try_collect::<Vec<()>>()
-        .await?;
-    let done = row(LISTED.0, LISTED.1);
-    write_creating_table(tables, FAILED_TABLE, &done, WriteMode::Upsert).await?;
-    Ok(())
-}
-
 /// The detections whose window starts in `[from, to)`, in window order, as the detector's digests
 /// (`window` is `FAILED_LOGIN_WINDOW_MINUTES`).
 ///
@@ -112,7 +76,6 @@ pub async fn bursts(
     to: OffsetDateTime,
     window: Duration,
 ) -> Result<Vec<Notification>, TableError> {
-    list_earlier(tables).await?;
     let mut listed = BTreeSet::new();
     let last = to.to_offset(UtcOffset::UTC).date();
     for d in days(from.to_offset(UtcOffset::UTC).date(), last) {

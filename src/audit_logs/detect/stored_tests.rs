@@ -1,6 +1,5 @@
-//! Reading detections back for a period: from the per-day lists (no scan once the markers stored
-//! before the lists are listed), nothing outside the period, and a listed partition whose marker
-//! never came is no detection.
+//! Reading detections back for a period: from the per-day lists (never a scan), nothing outside
+//! the period, and a listed partition whose marker never came is no detection.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,12 +8,11 @@ use async_trait::async_trait;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::failed::{FailedLogin, MARKER, check, record};
+use super::failed::{FailedLogin, check, record};
 use super::stored::{bursts, list};
-use crate::audit_logs::repo::FAILED_TABLE;
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::memory::InMemoryTables;
-use crate::tables::{TableError, TableStore, get_str};
+use crate::tables::{TableError, TableStore};
 
 const WINDOW: Duration = Duration::minutes(15);
 
@@ -88,9 +86,9 @@ async fn a_period_is_read_from_its_days_lists_and_holds_nothing_else() {
         datetime!(2025-04-01 00:00 UTC),
     );
     assert_eq!(ids(&t, from, to).await, [first.clone(), second]);
-    // The first read listed the (no) earlier markers with one scan; later reads scan nothing.
+    // Reads scan nothing.
     let scans = t.hook().0.load(Ordering::SeqCst);
-    assert_eq!(scans, 1);
+    assert_eq!(scans, 0);
     assert_eq!(
         ids(
             &t,
@@ -102,37 +100,4 @@ async fn a_period_is_read_from_its_days_lists_and_holds_nothing_else() {
     );
     assert_eq!(ids(&t, to, to + Duration::days(1)).await, [after]);
     assert_eq!(t.hook().0.load(Ordering::SeqCst), scans);
-}
-
-#[tokio::test]
-async fn markers_stored_before_the_lists_are_listed_once_by_the_first_read() {
-    let memory = Arc::new(InMemoryTables::new());
-    let t = Watched::with(memory.clone(), Scans::default());
-    let old = burst(&t, datetime!(2025-03-02 10:00 UTC), "alice").await;
-    // What an earlier version stored: the marker, no list.
-    for row in memory.dump(FAILED_TABLE) {
-        let pk = get_str(&row.entity, "PartitionKey").unwrap_or_default();
-        if pk.starts_with("~bursts") {
-            let rk = get_str(&row.entity, "RowKey").unwrap_or_default();
-            memory
-                .delete(FAILED_TABLE, pk, rk, None)
-                .await
-                .expect("unlist");
-        }
-    }
-    assert!(
-        memory
-            .dump(FAILED_TABLE)
-            .iter()
-            .any(|r| get_str(&r.entity, "RowKey") == Some(MARKER))
-    );
-    let new = burst(&t, datetime!(2025-03-03 10:00 UTC), "bob").await;
-    let (from, to) = (
-        datetime!(2025-03-01 00:00 UTC),
-        datetime!(2025-04-01 00:00 UTC),
-    );
-    assert_eq!(ids(&t, from, to).await, [old.clone(), new.clone()]);
-    assert_eq!(t.hook().0.load(Ordering::SeqCst), 1);
-    assert_eq!(ids(&t, from, to).await, [old, new]);
-    assert_eq!(t.hook().0.load(Ordering::SeqCst), 1, "listed once");
 }

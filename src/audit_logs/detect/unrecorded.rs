@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::sessions::outcome;
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
+use crate::catalogue::window::{WINDOWS_TABLE, WindowRow, mark_unrecorded};
 use crate::dates::format_date;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
-use crate::tables::ops::{query_all, update};
+use crate::tables::ops::query_all;
 
 use crate::tables::TableStore;
 use crate::tables::filter::Op;
@@ -66,22 +66,8 @@ pub async fn run(
         // re-read then finds it marked), and a marked row is never found again, so the notice
         // leaves now. Its id is stable; a concurrent tick's repeat is dropped by the claim table.
         let mut seen_due = false;
-        let marked = update(
-            tables,
-            WINDOWS_TABLE,
-            &format_date(row.start.date()),
-            &row.tunnel_id,
-            &mut |cur| {
-                let cur = cur.map(|s| &s.entity);
-                let current = WindowRow::from_entity(cur?)?;
-                let due = is_due(&current, now, grace);
-                seen_due |= due;
-                let mut e = cur?.clone();
-                e.insert("UnrecordedNotified".into(), Value::Bool(true));
-                due.then_some(e)
-            },
-        )
-        .await;
+        let due = |cur: &WindowRow| is_due(cur, now, grace);
+        let marked = mark_unrecorded(tables, &row, due, &mut seen_due).await;
         if seen_due {
             out.push(notification(&row, sources.bastion_id(&row.host)));
         }

@@ -37,7 +37,8 @@ async fn index_rows(tables: &dyn TableStore) -> (Vec<(String, String)>, Vec<(Str
     let mut want: Vec<_> = all("recordings")
         .await
         .iter()
-        .flat_map(|r| index::keys(&r.entity))
+        .filter_map(|r| crate::catalogue::recording::Recording::from_entity(&r.entity))
+        .flat_map(|r| index::keys(&r))
         .collect();
     want.sort();
     let key = |s: &crate::tables::Stored| {

@@ -21,6 +21,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::query::Listed;
+use super::recording::Recording;
 use crate::dates::format_utc_millis;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, is_digest, key};
 use crate::tables::{Entity, TableError, TableStore, get_str};
@@ -29,12 +31,6 @@ use crate::tables::{Entity, TableError, TableStore, get_str};
 pub const INDEX_TABLE: &str = "recordingindex";
 /// Longest value indexed (its key stays well under the 1 KiB key limit).
 pub const MAX_VALUE: usize = 700;
-
-/// Which catalogue properties feed which index (the API's `vm` and `user` filters).
-pub const INDEXED: &[(&str, &[&str])] = &[
-    ("vm", &["TargetVm", "TargetResourceId"]),
-    ("user", &["UserName", "UserEmail"]),
-];
 
 /// The partition of filter `kind` (`vm` / `user`) for a value; `None` when it cannot be indexed.
 pub fn partition(kind: &str, value: &str) -> Option<String> {
@@ -49,31 +45,20 @@ pub fn time_key(t: time::OffsetDateTime) -> String {
     format_utc_millis(t)
 }
 
-/// The `(PartitionKey, RowKey)` pairs a catalogue entity should be indexed under (sorted, unique).
-/// Empty for rows without a recording id or sort time (unjoined rows carry no VM or user).
-pub fn keys(e: &Entity) -> Vec<(String, String)> {
-    let (Some(pk), Some(rk), Some(t)) = (
-        get_str(e, "PartitionKey"),
-        get_str(e, "RowKey"),
-        crate::catalogue::recording::sort_time(e),
-    ) else {
-        return Vec::new();
-    };
+/// The `(PartitionKey, RowKey)` pairs recording `r` is indexed under (sorted, unique): one per
+/// value of its indexed filters (an unjoined row has none).
+pub fn keys(r: &Recording) -> Vec<(String, String)> {
     // The id through the one encoder, in the room the sort time and `~` leave (25 bytes); an id
     // too long for it (a blob path near the key limit) is not indexed: a digest names no row.
-    let id = key(
-        &[pk, "~", rk].concat(),
-        Spelling::Verbatim,
-        MAX_KEY_BYTES - 25,
-    );
+    let id = r.key.id_key(MAX_KEY_BYTES - 25);
     if is_digest(&id) {
         return Vec::new();
     }
-    let row = format!("{}~{id}", time_key(t));
-    let mut out: Vec<(String, String)> = INDEXED
+    let row = format!("{}~{id}", time_key(r.time()));
+    let mut out: Vec<(String, String)> = Recording::INDEXED
         .iter()
-        .flat_map(|(kind, props)| props.iter().map(move |p| (*kind, *p)))
-        .filter_map(|(kind, p)| get_str(e, p).and_then(|v| partition(kind, v)))
+        .flat_map(|kind| r.values(kind).into_iter().map(move |v| (*kind, v)))
+        .filter_map(|(kind, v)| partition(kind, v))
         .map(|pk| (pk, row.clone()))
         .collect();
     out.sort();

@@ -3,36 +3,53 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde_json::json;
-
 use super::*;
-use crate::api::query::Query;
-use crate::api::search::search;
-use crate::api::token::Found;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::query::page::{Page, page};
+use crate::catalogue::query::{Listed, Query};
+use crate::catalogue::recording::{Confidence, Joined, Match, SessionView};
 use crate::tables::WriteMode;
 use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
 
-/// A joined catalogue row; `name` becomes a real (base64url) row key.
-fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Entity {
-    let rk = crate::tables::keys::key(name, crate::tables::keys::Spelling::Encoded, 1024);
-    let v = json!({"PartitionKey": day, "RowKey": rk, "TargetVm": vm,
-        "TargetResourceId": format!("/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}"),
-        "UserName": user, "UserEmail": user, "SessionStart": start, "BlobCreated": start,
-        "MatchConfidence": "exact"});
-    v.as_object().cloned().unwrap_or_default()
+/// A recording created on `day` (`name` its blob) joined to a session of `vm` and `user`.
+fn row(day: &str, name: &str, vm: &str, user: &str, start: &str) -> Recording {
+    let created = crate::dates::timestamp(&format!("{day}T00:00:00Z")).expect("day");
+    let start = crate::dates::timestamp(start).expect("start");
+    let mut r = crate::testkit::audit::recording_row(name, created);
+    r.blob_created = start;
+    r.joined = Some(Joined {
+        m: Match {
+            confidence: Confidence::Exact,
+            tunnels: vec!["t".into()],
+        },
+        session: Some(SessionView {
+            tunnel_id: "t".into(),
+            target_vm: vm.into(),
+            target_resource_id: format!(
+                "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}"
+            ),
+            user_name: user.into(),
+            user_email: user.into(),
+            start: Some(start),
+            ..SessionView::default()
+        }),
+    });
+    r
+}
+
+fn vm(r: &Recording) -> &str {
+    r.session().map_or("", |s| s.target_vm.as_str())
 }
 
 fn query(pairs: &[(&str, &str)]) -> Query {
     let p: HashMap<String, String> = crate::testkit::maps::owned(pairs);
-    Query::parse(&p, None, 366).expect("query")
+    Query::parse(&p, 366, Recording::FILTERS, &[]).expect("query")
 }
 
 /// The first page of a recordings search with `params`.
-async fn first_page(t: &dyn TableStore, params: &[(&str, &str)]) -> Found {
-    let q = query(params);
-    search(t, RECORDINGS_TABLE, &q, None).await.expect("search")
+async fn first_page(t: &dyn TableStore, params: &[(&str, &str)]) -> Page<Recording> {
+    page(t, &query(params)).await.expect("search")
 }
 
 #[test]
@@ -47,11 +64,10 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
     let k = keys(&e);
     // TargetVm + resource id; UserName == UserEmail collapses into one row.
     assert_eq!(k.len(), 3, "{k:?}");
-    assert!(k.iter().all(|(_, rk)| *rk
-        == format!(
-            "2025-03-01T10:00:00.000Z~2025-03-01~{}",
-            crate::tables::keys::key("cmVj", crate::tables::keys::Spelling::Encoded, 1024)
-        )));
+    assert!(
+        k.iter()
+            .all(|(_, rk)| *rk == format!("2025-03-01T10:00:00.000Z~{}", e.id()))
+    );
     assert!(
         k.iter()
             .any(|(pk, _)| Some(pk) == partition("vm", "vm-a").as_ref())
@@ -65,9 +81,7 @@ fn keys_cover_vm_and_user_case_insensitively_and_skip_unjoined_rows() {
             .all(|(pk, _)| crate::tables::keys::is_valid_key(pk))
     );
     let mut unjoined = e.clone();
-    for p in ["TargetVm", "TargetResourceId", "UserName", "UserEmail"] {
-        unjoined.remove(p);
-    }
+    unjoined.joined = None;
     assert!(keys(&unjoined).is_empty());
     assert_eq!(partition("vm", "  "), None);
     assert_eq!(partition("vm", &"x".repeat(MAX_VALUE + 1)), None);
@@ -78,7 +92,7 @@ async fn index_rows_are_written_in_batches_and_removed() {
     let t = CountingTables::new(InMemoryTables::new());
     let old = row("2025-03-01", "cmVj", "vm-a", "ann", "2025-03-01T10:00:00Z");
     let new = row("2025-03-01", "cmVj", "vm-b", "ann", "2025-03-01T10:00:00Z");
-    let set = |e: &Entity| keys(e).into_iter().collect::<BTreeSet<_>>();
+    let set = |e: &Recording| keys(e).into_iter().collect::<BTreeSet<_>>();
     write(&t, &set(&old)).await.expect("write");
     write(&t, &set(&new)).await.expect("write");
     let stale: BTreeSet<_> = set(&old).difference(&set(&new)).cloned().collect();
@@ -118,7 +132,7 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
                 user,
                 &format!("{day}T{h:02}:00:00Z"),
             );
-            t.write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
+            t.write(RECORDINGS_TABLE, &e.to_entity(), WriteMode::Upsert)
                 .await
                 .expect("row");
             write(&t, &keys(&e).into_iter().collect())
@@ -143,26 +157,24 @@ async fn vm_and_user_queries_read_the_index_not_every_day() {
         ("vm", "VM-A"),
         ("limit", "20"),
     ]);
-    let first = search(&t, RECORDINGS_TABLE, &q, None)
-        .await
-        .expect("search");
+    let mut q = q;
+    let first: Page<Recording> = page(&t, &q).await.expect("search");
     let spent = t.count(None, Some("query"));
     assert_eq!(spent - before, 1, "one index query, no day partitions");
     assert_eq!(first.rows.len(), 20);
     assert!(
-        first.rows.iter().all(|r| r["TargetVm"] == "vm-a"),
+        first.rows.iter().all(|r| vm(r) == "vm-a"),
         "stale row re-checked"
     );
-    let second = search(&t, RECORDINGS_TABLE, &q, first.next.clone())
-        .await
-        .expect("page 2");
+    q.continuation = first.next.clone();
+    let second: Page<Recording> = page(&t, &q).await.expect("page 2");
     assert_eq!(second.rows.len(), 10);
     assert!(second.next.is_none(), "the last page carries no token");
-    let starts: Vec<&str> = first
+    let starts: Vec<time::OffsetDateTime> = first
         .rows
         .iter()
         .chain(&second.rows)
-        .filter_map(|r| r["SessionStart"].as_str())
+        .map(Listed::time)
         .collect();
     let mut sorted = starts.clone();
     sorted.sort_unstable();
@@ -188,7 +200,7 @@ async fn without_an_index_table_the_days_are_read() {
     let t = InMemoryTables::new();
     t.ensure_table(RECORDINGS_TABLE).await.expect("table");
     let e = row("2025-03-02", "r1", "vm-a", "ann", "2025-03-02T09:00:00Z");
-    t.write(RECORDINGS_TABLE, &e, WriteMode::Upsert)
+    t.write(RECORDINGS_TABLE, &e.to_entity(), WriteMode::Upsert)
         .await
         .expect("row");
     let q = [("from", "2025-03-01"), ("to", "2025-03-03"), ("vm", "vm-a")];

@@ -10,7 +10,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::figures::{Figures, HostFigures};
 use super::manifest::Generator;
-use super::pack::PackOptions;
+use super::options::PackOptions;
 use crate::dates::format_utc;
 use crate::telemetry::text::{isolate, show_bidi_controls};
 

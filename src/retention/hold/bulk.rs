@@ -15,7 +15,8 @@ use super::marks;
 use super::rows::{self, Actor, HOLDS_TABLE};
 use super::{HoldError, Target, hold_member, release_member, resolve};
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::recording::{RecordingKey, partition_days, sort_time};
+use crate::catalogue::query::{Listed as _, partition_days};
+use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
@@ -24,7 +25,7 @@ use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::update_tags;
 use crate::tables::filter::Op;
-use crate::tables::{Filter, TableError, get_str, ops};
+use crate::tables::{Filter, TableError, ops};
 
 /// Which recordings a bulk hold covers: a range of session-start days (event days for rows not
 /// joined with a session) plus optional equality filters.
@@ -99,27 +100,15 @@ pub async fn hold_bulk(
     let mut n = 0;
     loop {
         let page = ops::page(&*ports.tables, RECORDINGS_TABLE, &filter, 1000, cont).await?;
-        for s in &page.items {
-            let (Some(pk), Some(rk)) = (
-                get_str(&s.entity, "PartitionKey"),
-                get_str(&s.entity, "RowKey"),
-            ) else {
-                continue;
-            };
-            if !sort_time(&s.entity).is_some_and(|t| days.contains(&t.date())) {
-                continue;
+        for r in page
+            .items
+            .iter()
+            .filter_map(|s| Recording::from_entity(&s.entity))
+        {
+            if days.contains(&r.time().date()) {
+                hold_member(ports, hold_id, &r.key, actor).await?;
+                n += 1;
             }
-            hold_member(
-                ports,
-                hold_id,
-                &RecordingKey {
-                    pk: pk.into(),
-                    rk: rk.into(),
-                },
-                actor,
-            )
-            .await?;
-            n += 1;
         }
         match page.next {
             Some(c) => cont = Some(c),

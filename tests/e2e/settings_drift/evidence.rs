@@ -41,7 +41,7 @@ fn the_evidence_container_has_a_time_based_immutability_policy() {
         .split("resource ")
         .find(|r| r.starts_with("evidence "))
         .expect("the evidence container");
-    let handler = read("src/functions/evidence.rs");
+    let handler = read("src/evidence/publish.rs");
     let name = handler
         .split("pub const CONTAINER: &str = \"")
         .nth(1)

@@ -8,14 +8,16 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::build;
+use super::key::PackKey;
+use super::manifest::Manifest;
+use super::options::PackOptions;
+use super::pack::write_pack;
+use super::rows::Kind;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::window::{Before, put as put_window};
-use crate::evidence::key::PackKey;
-use crate::evidence::pack::PackOptions;
-use crate::evidence::source::Kind;
+use crate::catalogue::access::{Access, audit};
+use crate::catalogue::recording::{Confidence, Joined, Match, Recording, RecordingKey};
+use crate::catalogue::window::{Before, WindowRow, put as put_window};
 use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
@@ -38,6 +40,27 @@ pub(super) fn options(bastion: Option<&str>) -> PackOptions {
 
 pub(super) fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("evidence-api-test-{}", uuid::Uuid::new_v4()))
+}
+
+async fn build(
+    ports: &Ports,
+    key: &PackKey,
+    opts: &PackOptions,
+    dir: &std::path::Path,
+) -> anyhow::Result<Manifest> {
+    write_pack(dir, ports, key, opts, None).await
+}
+
+/// `r` joined exactly to session `s`.
+pub(super) fn joined_to(mut r: Recording, s: &SessionRecord) -> Recording {
+    r.joined = Some(Joined {
+        m: Match {
+            confidence: Confidence::Exact,
+            tunnels: vec![s.tunnel_id.clone()],
+        },
+        session: WindowRow::of(s).map(|w| w.view()),
+    });
+    r
 }
 
 /// The files that list each host's rows: every kind's but the bursts' (the seeds raise none).
@@ -68,26 +91,20 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     put_window(ports.tables.as_ref(), &s, start, Before::Day(None), None)
         .await
         .expect("session");
-    let key = RecordingKey::for_blob(start, "recordings", &format!("rec-{tag}.mp4"));
-    let id = key.id();
-    write(
-        ports,
-        RECORDINGS_TABLE,
-        json!({"PartitionKey": key.pk, "RowKey": key.rk, "RecordingId": id,
-            "BastionHost": host, "Container": "recordings", "BlobName": format!("rec-{tag}.mp4"),
-            "BlobCreated": crate::dates::format_utc(start), "Status": "active",
-            "TunnelId": format!("tun-{tag}"), "RetentionClass": "standard"}),
-    )
-    .await;
-    let gone = RecordingKey::for_blob(start, "recordings", &format!("gone-{tag}.mp4"));
-    write(
-        ports,
-        RECORDINGS_TABLE,
-        json!({"PartitionKey": gone.pk, "RowKey": gone.rk, "RecordingId": gone.id(),
-            "SourceBastion": host, "Container": "recordings", "BlobName": format!("gone-{tag}.mp4"),
-            "BlobCreated": "2024-01-01T00:00:00Z", "Status": "deleted"}),
-    )
-    .await;
+    let mut rec = crate::testkit::audit::recording_row(&format!("rec-{tag}.mp4"), start);
+    rec.status = "active".into();
+    rec.retention_class = "standard".into();
+    let rec = joined_to(rec, &s);
+    let id = rec.id();
+    let mut gone = crate::testkit::audit::recording_row(&format!("gone-{tag}.mp4"), start);
+    gone.source_bastion = host.into();
+    gone.blob_created = datetime!(2024-01-01 0:00 UTC);
+    gone.status = "deleted".into();
+    for r in [&rec, &gone] {
+        let row = serde_json::Value::Object(r.to_entity());
+        write(ports, RECORDINGS_TABLE, row).await;
+    }
+    let gone = gone.key;
     write(
         ports,
         DELETIONS_TABLE,
@@ -108,15 +125,15 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
         ports,
         HOLDS_TABLE,
         json!({"PartitionKey": crate::retention::hold::member_pk(&format!("hold-{tag}")),
-            "RowKey": id, "HoldId": format!("hold-{tag}"), "Active": true}),
+            "RowKey": id, "RecordingId": id, "HoldId": format!("hold-{tag}"), "Active": true}),
     )
     .await;
-    let access = crate::api::detail::Access {
+    let access = Access {
         who: format!("reader-{tag}"),
         ip: String::new(),
         agent: String::new(),
     };
-    crate::api::detail::audit(
+    audit(
         ports.tables.as_ref(),
         &access,
         "read",
@@ -147,7 +164,7 @@ async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_f
     let ours = seed_host(ports, "bas-ours", "ours", 3).await;
     let theirs = seed_host(ports, "bas-theirs", "theirs", 4).await;
     // A pack download of every host, and one cut for the other host, in the access audit.
-    let access = crate::api::detail::Access {
+    let access = Access {
         who: "auditor-all".into(),
         ip: String::new(),
         agent: String::new(),
@@ -156,7 +173,7 @@ async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_f
         "evidence 2025-03-01T00:00:00Z..2025-04-01T00:00:00Z",
         "evidence 2025-03-01T00:00:00Z..2025-04-01T00:00:00Z bastion=bas-theirs",
     ] {
-        crate::api::detail::audit(
+        audit(
             ports.tables.as_ref(),
             &access,
             "evidence",
@@ -186,7 +203,7 @@ async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_f
 
     // Without a host, both hosts are in every file that lists them.
     let dir = temp_dir();
-    let m = build(ports, &key, &options(None), &dir, None)
+    let m = build(ports, &key, &options(None), &dir)
         .await
         .expect("pack");
     let all = read_all(&dir);
@@ -204,7 +221,7 @@ async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_f
 
     // For one host, nothing of the other anywhere; all of its own.
     let dir = temp_dir();
-    let m = build(ports, &key, &options(Some("BAS-OURS")), &dir, None)
+    let m = build(ports, &key, &options(Some("BAS-OURS")), &dir)
         .await
         .expect("pack");
     let all = read_all(&dir);
@@ -232,7 +249,7 @@ async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_f
 
     // A pack cut for the other host shows its own download.
     let dir = temp_dir();
-    build(ports, &key, &options(Some("bas-theirs")), &dir, None)
+    build(ports, &key, &options(Some("bas-theirs")), &dir)
         .await
         .expect("pack");
     let all = read_all(&dir);
@@ -265,15 +282,9 @@ async fn integrity_csv_shows_each_recordings_latest_verification() {
             .expect("store");
     }
     let dir = temp_dir();
-    let m = build(
-        ports,
-        &PackKey::from_seed([5u8; 32]),
-        &options(None),
-        &dir,
-        None,
-    )
-    .await
-    .expect("pack");
+    let m = build(ports, &PackKey::from_seed([5u8; 32]), &options(None), &dir)
+        .await
+        .expect("pack");
     let text = std::fs::read_to_string(dir.join("integrity.csv")).expect("csv");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
@@ -395,7 +406,7 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
 
     let key = PackKey::from_seed([5u8; 32]);
     let dir = temp_dir();
-    let m = build(ports, &key, &opts, &dir, None).await.expect("pack");
+    let m = build(ports, &key, &opts, &dir).await.expect("pack");
     let fig = &m.figures;
     assert_eq!(fig["total"]["failedLoginBursts"], 3);
     assert_eq!(fig["hosts"]["bas-a"]["failedLoginBursts"], 2);
@@ -417,7 +428,7 @@ async fn the_reports_bursts_are_the_detections_the_detector_raised() {
 
     // One host's pack: its detections only.
     let dir = temp_dir();
-    let m = build(ports, &key, &options(Some("bas-b")), &dir, None)
+    let m = build(ports, &key, &options(Some("bas-b")), &dir)
         .await
         .expect("pack");
     assert_eq!(m.figures["total"]["failedLoginBursts"], 1);

@@ -11,7 +11,7 @@ use time::macros::datetime;
 use crate::api::ApiSettings;
 use crate::api::tests::{get, get_text};
 use crate::audit_logs::sessions::SessionRecord;
-use crate::catalogue::window::{Before, put as put_window, settle};
+use crate::catalogue::window::{Before, WindowRow, put as put_window, settle};
 use crate::testkit::{Fakes, fakes};
 
 const VM_ID: &str =
@@ -250,11 +250,12 @@ fn parse_validates_status_values() {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
     };
-    for ok in super::STATUSES {
-        assert!(super::parse(&params(ok), None, 31).is_ok(), "{ok}");
+    let parse = |p| crate::api::listing::parse::<WindowRow>(&p, None, 31);
+    for ok in crate::catalogue::query::rows::STATUSES {
+        assert!(parse(params(ok)).is_ok(), "{ok}");
     }
-    assert!(super::parse(&params("FAILED-LOGIN"), None, 31).is_ok());
+    assert!(parse(params("FAILED-LOGIN")).is_ok());
     for bad in ["connected", "failed", "deleted"] {
-        assert!(super::parse(&params(bad), None, 31).is_err(), "{bad}");
+        assert!(parse(params(bad)).is_err(), "{bad}");
     }
 }

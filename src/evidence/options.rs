@@ -1,0 +1,46 @@
+//! What a pack covers and how it judges: the period, the host, and the settings its report applies.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::audit_logs::AuditSettings;
+use crate::reviews::ReviewSettings;
+
+/// What a pack covers and how it judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackOptions {
+    /// Inclusive start.
+    pub from: OffsetDateTime,
+    /// Exclusive end.
+    pub to: OffsetDateTime,
+    /// One Bastion host only.
+    pub bastion: Option<String>,
+    /// A session reviewed within this of its start is on time (`REVIEW_DEADLINE_HOURS`).
+    pub review_deadline: Duration,
+    /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`; the report states it).
+    pub burst_threshold: u32,
+    /// The burst window (`FAILED_LOGIN_WINDOW_MINUTES`: the detections' digests are rebuilt with it).
+    pub burst_window: Duration,
+    /// When the pack is generated.
+    pub now: OffsetDateTime,
+}
+
+impl PackOptions {
+    /// The pack of `[from, to)` (of `bastion` alone, when given) made at `now` under the settings.
+    pub fn new(
+        (from, to): (OffsetDateTime, OffsetDateTime),
+        bastion: Option<String>,
+        now: OffsetDateTime,
+        reviews: &ReviewSettings,
+        audit: &AuditSettings,
+    ) -> Self {
+        Self {
+            from,
+            to,
+            bastion,
+            review_deadline: reviews.deadline,
+            burst_threshold: u32::try_from(audit.failed_login_threshold).unwrap_or(u32::MAX),
+            burst_window: audit.failed_login_window,
+            now,
+        }
+    }
+}

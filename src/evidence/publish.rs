@@ -1,0 +1,123 @@
+//! The month's pack in container `evidence` of the app's account (the `EvidencePack` timer): the
+//! previous month's pack under `<yyyy-mm>/<run>/`, `manifest.json` and `manifest.sig` last, then
+//! the month's commit `<yyyy-mm>/pack.json` naming that folder.
+//!
+//! **Write-once.** Every blob is uploaded with `If-None-Match: *` ([`Upload::only_new`]), so no
+//! run ever replaces a stored blob (the container also has a time-based immutability policy in
+//! Azure). A month whose commit exists is not built again; of two runs racing past that check, the
+//! one whose commit is stored first made the month's pack and the other's folder is left as an
+//! uncommitted copy. A run that fails midway leaves a folder without `manifest.sig` (visibly
+//! unfinished) and no commit; a retry writes a fresh folder.
+
+use bytes::Bytes;
+use serde_json::json;
+use time::{Date, Month, OffsetDateTime, Time};
+
+use super::key::PackKey;
+use super::manifest::{MANIFEST, SIGNATURE};
+use super::options::PackOptions;
+use super::pack::{pack_dir, write_pack};
+use crate::dates::format_utc;
+use crate::ports::Ports;
+use crate::storage::{BlobRef, BlobStore, Metadata, StorageError, Upload};
+
+/// The container of the packs in the app's account.
+pub const CONTAINER: &str = "evidence";
+/// The month's commit, beside its run folders: names the folder holding the month's pack.
+pub const COMMIT: &str = "pack.json";
+
+/// What became of a month's pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// This run's folder is the month's pack: its blobs and folder.
+    Committed(usize, String),
+    /// The month was committed before this run began.
+    Exists,
+    /// Another run committed the month first; this run's folder is an uncommitted copy.
+    Lost(String),
+}
+
+/// The calendar month before the one `now` lies in: `[first day, first day of now's month)`.
+pub fn previous_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let this = Date::from_calendar_date(now.year(), now.month(), 1).unwrap_or(now.date());
+    let year = if now.month() == Month::January {
+        now.year() - 1
+    } else {
+        now.year()
+    };
+    let prev = Date::from_calendar_date(year, now.month().previous(), 1).unwrap_or(this);
+    (
+        prev.with_time(Time::MIDNIGHT).assume_utc(),
+        this.with_time(Time::MIDNIGHT).assume_utc(),
+    )
+}
+
+/// Publishes the pack `opts` describes (a calendar month) into `blobs` under folder `run` of its
+/// month, then commits the month, unless it is committed already.
+///
+/// # Errors
+/// Storage and I/O failures (a folder without `manifest.sig` may be left behind).
+pub async fn publish(
+    ports: &Ports,
+    blobs: &dyn BlobStore,
+    key: &PackKey,
+    opts: &PackOptions,
+    run: &str,
+) -> anyhow::Result<Published> {
+    let month = format!("{:04}-{:02}", opts.from.year(), u8::from(opts.from.month()));
+    let commit = BlobRef::new(CONTAINER, format!("{month}/{COMMIT}"));
+    match blobs.properties(&commit).await {
+        Ok(_) => return Ok(Published::Exists),
+        Err(StorageError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let folder = format!("{month}/{run}/");
+    // Removed when the guard drops: however the run ends.
+    let dir = pack_dir()?;
+    let manifest = write_pack(dir.path(), ports, key, opts, None).await?;
+    let names = manifest
+        .files
+        .iter()
+        .map(|f| f.name.clone())
+        .chain([MANIFEST.to_owned(), SIGNATURE.to_owned()]);
+    let mut files = 0;
+    for name in names {
+        let body = Bytes::from(std::fs::read(dir.path().join(&name))?);
+        let blob = BlobRef::new(CONTAINER, format!("{folder}{name}"));
+        blobs
+            .upload(&blob, write_once(body, content_type(&name)))
+            .await?;
+        files += 1;
+    }
+    drop(dir);
+    let body = json!({"folder": folder, "generatedAt": format_utc(opts.now)}).to_string();
+    match blobs
+        .upload(&commit, write_once(body.into(), "application/json"))
+        .await
+    {
+        Ok(_) => Ok(Published::Committed(files, folder)),
+        Err(StorageError::AlreadyExists) => Ok(Published::Lost(folder)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A write-once upload (`If-None-Match: *`) without metadata.
+fn write_once(body: Bytes, content_type: &'static str) -> Upload<'static> {
+    static NONE: Metadata = Metadata::new();
+    Upload {
+        body,
+        content_type,
+        metadata: &NONE,
+        only_new: true,
+    }
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("html") => "text/html; charset=utf-8",
+        Some("json") => "application/json",
+        Some("pdf") => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,222 @@
+//! The pack's rows of the tables besides the lists: reviews, holds, tombstones, access-audit rows
+//! and the detector's bursts, each with its file's columns. With `--bastion` they are kept when they
+//! are that host's ([`super::hosts`]).
+
+use serde_json::Value;
+
+use time::Duration;
+
+use super::hosts::{About, HostFilter, keeps};
+use super::rows::{Facts, Row};
+use crate::catalogue::access::ACCESS_AUDIT_TABLE;
+use crate::catalogue::query::Query;
+use crate::catalogue::query::shape::Shape as _;
+use crate::dates::{format_utc, format_utc_millis};
+use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::reviews::{Period, Review};
+use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
+use crate::tables::{Entity, Filter, TableError, TableStore, get_str};
+
+/// The columns of `holds.csv`, each `name=property` of the `holds` header row that fills it.
+pub const HOLD_COLUMNS: &str = "holdId=RowKey,scope=Scope,status=Status,setBy=SetBy,setAt=SetAt,\
+    reason=Reason,selector=Selector,releasedBy=ReleasedBy,releasedAt=ReleasedAt";
+/// The columns of `deletions.csv` and the tombstone's properties.
+pub const DELETION_COLUMNS: &str = "id=TombstoneId,deletedAt=DeletedAt,outcome=Outcome,\
+    reason=Reason,retentionClass=RetentionClass,retainUntil=RetainUntil,sha256=Sha256,\
+    blobUrl=BlobUrl,catalogueKey=CatalogueKey,invocationId=InvocationId,etag=ETag";
+/// The columns of `accessaudit.csv` and the access-audit row's properties.
+pub const ACCESS_COLUMNS: &str = "at=At,who=Who,action=Action,target=Target,outcome=Outcome,\
+    clientIp=ClientIp,userAgent=UserAgent,link=Link";
+/// The columns of `bursts.csv` after the notification id, and the digest's fields that fill them.
+pub const BURST_COLUMNS: &str = "windowStart=windowStart,windowEnd=windowEnd,dimension=dimension,\
+    value=value,targetVm=targetVm,bastionHost=bastionHost,attempts=count";
+
+/// The `(column, property)` pairs of a column list.
+pub fn columns(list: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    list.split(',').filter_map(|c| c.split_once('='))
+}
+
+/// The next page of the period's reviews from the append-only log (in time order, with
+/// `GET /api/reviews`'s cells: the file is that list's export of the period), `None` after the last.
+///
+/// # Errors
+/// Storage failures.
+pub async fn reviews(
+    tables: &dyn TableStore,
+    period: &mut Period,
+    host: Option<&mut HostFilter>,
+) -> anyhow::Result<Option<Vec<Row>>> {
+    let Some(page) = period.next_page(tables).await? else {
+        return Ok(None);
+    };
+    let of_host = |r: &Review| host.as_ref().is_none_or(|h| h.is(&r.context.bastion_host));
+    Ok(Some(
+        page.into_iter()
+            .filter(of_host)
+            .map(|r| Row {
+                cells: r.csv_cells(None),
+                facts: Facts::Review {
+                    subject: r.subject.id.clone(),
+                    at: r.at,
+                    verdict: r.verdict.as_str().to_owned(),
+                    reviewer: r.reviewer.clone(),
+                },
+            })
+            .collect(),
+    ))
+}
+
+/// The `login.failed.burst` detections of the period, as the detector stored them (`window`:
+/// `FAILED_LOGIN_WINDOW_MINUTES`, their digests are rebuilt with it).
+pub async fn bursts(
+    tables: &dyn TableStore,
+    q: &Query,
+    window: Duration,
+    host: Option<&HostFilter>,
+) -> anyhow::Result<Vec<Row>> {
+    let found = crate::audit_logs::detect::stored::bursts(tables, q.from, q.to, window).await?;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    Ok(found
+        .into_iter()
+        .filter_map(|n| {
+            let d = &n.data;
+            let hosts: Vec<String> = d["bastionHost"]
+                .as_str()
+                .unwrap_or_default()
+                .split(", ")
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if let Some(h) = host
+                && !hosts.iter().any(|x| h.is(x))
+            {
+                return None;
+            }
+            let mut cells = vec![n.notification_id.clone()];
+            cells.extend(columns(BURST_COLUMNS).map(|(_, k)| text(&d[k])));
+            Some(Row {
+                cells,
+                facts: Facts::Burst { hosts },
+            })
+        })
+        .collect())
+}
+
+/// Holds set before the end and not released before the start (one small partition).
+pub async fn holds(
+    tables: &dyn TableStore,
+    q: &Query,
+    mut host: Option<&mut HostFilter>,
+) -> anyhow::Result<Vec<Row>> {
+    let (from, to) = (format_utc(q.from), format_utc(q.to));
+    let rows = all(tables, HOLDS_TABLE, &Filter::partition("hold")).await?;
+    let mut out = Vec::new();
+    for e in rows
+        .iter()
+        .filter(|e| get_str(e, "SetAt").unwrap_or_default() < to.as_str())
+        .filter(|e| get_str(e, "ReleasedAt").is_none_or(|r| r.is_empty() || r >= from.as_str()))
+    {
+        let id = s(e, "RowKey");
+        if keeps(host.as_deref_mut(), tables, About::Hold(&id)).await? {
+            out.push(Row {
+                cells: cells(e, HOLD_COLUMNS),
+                facts: Facts::Hold {
+                    id,
+                    status: s(e, "Status"),
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One page of tombstones whose deletion lies in the period (from `token`, the previous
+/// page's continuation) and the next page's: a filtered scan of `deletions` (tombstones are
+/// keyed by the blob's creation day, which can be years before their deletion).
+pub async fn deletions(
+    tables: &dyn TableStore,
+    q: &Query,
+    token: Option<String>,
+    mut host: Option<&mut HostFilter>,
+) -> anyhow::Result<(Vec<Row>, Option<String>)> {
+    let filter = Filter::And(vec![
+        Filter::str("DeletedAt", Op::Ge, format_utc(q.from)),
+        Filter::str("DeletedAt", Op::Lt, format_utc(q.to)),
+    ]);
+    let page = match tables
+        .query(DELETIONS_TABLE, Some(&filter), Some(1000), token)
+        .await
+    {
+        Err(TableError::NotFound) => return Ok((Vec::new(), None)),
+        other => other?,
+    };
+    let mut out = Vec::new();
+    for e in page.items.iter().map(|st| &st.entity) {
+        let id = s(e, "TombstoneId");
+        if !id.is_empty() && keeps(host.as_deref_mut(), tables, About::Recording(&id)).await? {
+            out.push(Row {
+                cells: cells(e, DELETION_COLUMNS),
+                facts: Facts::Deletion {
+                    class: s(e, "RetentionClass"),
+                },
+            });
+        }
+    }
+    Ok((out, page.next))
+}
+
+/// The access-audit rows of day partition `day` within the period.
+pub async fn accesses(
+    tables: &dyn TableStore,
+    q: &Query,
+    day: &str,
+    mut host: Option<&mut HostFilter>,
+) -> anyhow::Result<Vec<Row>> {
+    let (from, to) = (format_utc_millis(q.from), format_utc_millis(q.to));
+    let rows = all(tables, ACCESS_AUDIT_TABLE, &Filter::partition(day)).await?;
+    let mut out = Vec::new();
+    for e in rows
+        .iter()
+        .filter(|e| get_str(e, "At").is_some_and(|a| a >= from.as_str() && a < to.as_str()))
+    {
+        let target = s(e, "Target");
+        if keeps(host.as_deref_mut(), tables, About::Access(&target)).await? {
+            out.push(Row {
+                cells: cells(e, ACCESS_COLUMNS),
+                facts: Facts::Access {
+                    who: s(e, "Who"),
+                    target,
+                    action: s(e, "Action"),
+                    at: s(e, "At"),
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every row of `filter` on `table` (a missing table is empty).
+async fn all(tables: &dyn TableStore, table: &str, filter: &Filter) -> anyhow::Result<Vec<Entity>> {
+    let rows = query_all(tables, table, filter, usize::MAX).await?;
+    Ok(rows.into_iter().map(|s| s.entity).collect())
+}
+
+fn s(e: &Entity, k: &str) -> String {
+    get_str(e, k).unwrap_or_default().to_owned()
+}
+
+fn cells(e: &Entity, list: &'static str) -> Vec<String> {
+    columns(list)
+        .map(|(_, p)| match e.get(p) {
+            Some(Value::String(v)) => v.clone(),
+            None | Some(Value::Null) => String::new(),
+            Some(v) => v.to_string(),
+        })
+        .collect()
+}

@@ -1,0 +1,118 @@
+//! What a pack's files are made of: the kinds of rows ([`Kind`], one CSV file each), and each row
+//! as its CSV cells plus the few typed facts the report counts ([`Row`], [`Facts`]).
+
+use time::OffsetDateTime;
+
+use crate::catalogue::recording::Recording;
+use crate::catalogue::window::WindowRow;
+
+/// One CSV file of rows read from the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Reviews of sessions and recordings (`reviews.csv`).
+    Reviews,
+    /// Bastion sessions from the audit logs (`sessions.csv`).
+    Sessions,
+    /// The failed-login bursts the detector raised (`bursts.csv`).
+    Bursts,
+    /// Catalogued recordings (`recordings.csv`; `integrity.csv` is derived from the same rows).
+    Recordings,
+    /// Legal holds (`holds.csv`).
+    Holds,
+    /// Deletion tombstones (`deletions.csv`).
+    Deletions,
+    /// Who read which recording (`accessaudit.csv`).
+    AccessAudit,
+}
+
+impl Kind {
+    /// Every kind, in the order a pack reads them (reviews first: the sessions' coverage needs them).
+    pub const ALL: [Self; 7] = [
+        Self::Reviews,
+        Self::Sessions,
+        Self::Bursts,
+        Self::Recordings,
+        Self::Holds,
+        Self::Deletions,
+        Self::AccessAudit,
+    ];
+
+    /// The file's name.
+    pub fn file(self) -> &'static str {
+        match self {
+            Self::Reviews => "reviews.csv",
+            Self::Sessions => "sessions.csv",
+            Self::Bursts => "bursts.csv",
+            Self::Recordings => "recordings.csv",
+            Self::Holds => "holds.csv",
+            Self::Deletions => "deletions.csv",
+            Self::AccessAudit => "accessaudit.csv",
+        }
+    }
+}
+
+/// What the report counts of one row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Facts {
+    /// A review.
+    Review {
+        /// Reviewed recording id or session (tunnel) id.
+        subject: String,
+        /// When it was made.
+        at: OffsetDateTime,
+        /// `ok`, `follow-up` or `incident`.
+        verdict: String,
+        /// The reviewer (authenticated principal).
+        reviewer: String,
+    },
+    /// A session.
+    Session(Box<WindowRow>),
+    /// A `login.failed.burst` detection.
+    Burst {
+        /// The Bastion hosts of its attempts.
+        hosts: Vec<String>,
+    },
+    /// A recording.
+    Recording {
+        /// Its catalogue row.
+        row: Box<Recording>,
+        /// Integrity state: `hashed`, `unhashed` or `length-mismatch`.
+        integrity: &'static str,
+        /// The latest verification's result (`intact`, `tampered`, `missing`, …; `never`).
+        verification: String,
+        /// Cells of the `integrity.csv` row.
+        integrity_cells: Vec<String>,
+    },
+    /// A hold header.
+    Hold {
+        /// Hold id.
+        id: String,
+        /// `active` or `released`.
+        status: String,
+    },
+    /// A tombstone.
+    Deletion {
+        /// Retention class at deletion.
+        class: String,
+    },
+    /// An access-audit row.
+    Access {
+        /// Principal.
+        who: String,
+        /// Recording id (or other target).
+        target: String,
+        /// What was done.
+        action: String,
+        /// When.
+        at: String,
+    },
+}
+
+/// One row: its CSV cells (in the file's column order) and its facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Cells, unescaped (the writer defuses formulas and quotes).
+    pub cells: Vec<String>,
+    /// What the report counts.
+    pub facts: Facts,
+}

@@ -1,0 +1,257 @@
+//! `docs/architecture.md`, checked against the tree (no Azurite, no process): every source path it
+//! names exists, every function routed in `src/app.rs` has its `## <Name>` section, and the two
+//! longest paths stay short (`RecordingCreated` at most 22 distinct files, `AuditLogTail` at most
+//! 33). When a file moves or a function is added, this test names what the map has to say.
+//!
+//! Paths are read from the whole document: any `src/…` word, and any code span naming a file or a
+//! folder (`catalogue/key.rs`, `functions/`: relative ones are read under `src/`). A function's
+//! name is the string its route is registered with: the constant passed to `invocation_route(` in
+//! `src/app.rs`, read where `src/functions/` defines or re-exports it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const DOC: &str = "docs/architecture.md";
+
+/// The paths with a ceiling on their distinct files.
+const LIMITS: &[(&str, usize)] = &[("RecordingCreated", 22), ("AuditLogTail", 33)];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The `## ` sections: the heading's first word (the function's name) and the lines below it.
+fn sections(doc: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in doc.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            let name = heading.split_whitespace().next().unwrap_or_default();
+            out.push((name.to_owned(), String::new()));
+        } else if let Some((_, body)) = out.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    out
+}
+
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-')
+}
+
+/// The source paths a text names, each as a path from the repository root (`src/…`, `tests/…`).
+fn paths(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    // Any `src/…` word, in a code span or not.
+    let mut rest = text;
+    while let Some(i) = rest.find("src/") {
+        let before = rest[..i].chars().next_back();
+        let word: String = rest[i..].chars().take_while(|&c| is_path_char(c)).collect();
+        rest = &rest[i + 4..];
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '/') {
+            continue;
+        }
+        out.insert(word.trim_end_matches('.').to_owned());
+    }
+    // Code spans naming a file or a folder: `catalogue/key.rs`, `functions/`, `tests/e2e/layers.rs`.
+    for span in text.split('`').skip(1).step_by(2) {
+        let span = span.trim();
+        let named = !span.is_empty()
+            && span.chars().all(is_path_char)
+            && span.contains('/')
+            && !span.starts_with('/')
+            && (span.ends_with(".rs") || span.ends_with('/'));
+        if !named {
+            continue;
+        }
+        if ["src/", "tests/", "benches/", "examples/", "docs/"]
+            .iter()
+            .any(|p| span.starts_with(p))
+        {
+            out.insert(span.to_owned());
+        } else {
+            out.insert(format!("src/{span}"));
+        }
+    }
+    out
+}
+
+/// The numbered steps of a section (`N. …`).
+fn steps(body: &str) -> String {
+    body.lines()
+        .filter(|l| {
+            let digits = l.chars().take_while(char::is_ascii_digit).count();
+            digits > 0 && l[digits..].starts_with(". ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What is wrong with the document, given the repository root and the routed functions' names.
+fn problems(doc: &str, root: &Path, routed: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in paths(doc) {
+        if !root.join(&path).exists() {
+            found.push(format!("{DOC} names `{path}`, which does not exist"));
+        }
+    }
+    let sections = sections(doc);
+    for name in routed {
+        if !sections.iter().any(|(n, _)| n == name) {
+            found.push(format!(
+                "{name} is routed in src/app.rs but {DOC} has no `## {name}` section"
+            ));
+        }
+    }
+    for &(name, limit) in LIMITS {
+        let Some((_, body)) = sections.iter().find(|(n, _)| n == name) else {
+            found.push(format!("{DOC} has no `## {name}` section"));
+            continue;
+        };
+        let files = paths(&steps(body));
+        if files.len() > limit {
+            found.push(format!(
+                "the {name} path lists {} distinct files, more than {limit}: {}",
+                files.len(),
+                files.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    found
+}
+
+/// `src/<a>/<b>.rs` or `src/<a>/<b>/mod.rs` for the module path `a::b`.
+fn module_file(src: &Path, module: &[&str]) -> Option<PathBuf> {
+    let base = module.iter().fold(src.to_path_buf(), |p, m| p.join(m));
+    [base.with_extension("rs"), base.join("mod.rs")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+fn ends_word(text: &str) -> bool {
+    !text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The string value of the constant `name` as seen from `file`: defined there
+/// (`const NAME: &str = "…"`) or re-exported (`use crate::a::b::X as NAME`, also in a `{…}` group).
+fn const_value(src: &Path, file: &Path, name: &str, depth: usize) -> Option<String> {
+    if depth > 4 {
+        return None;
+    }
+    let text = read(file);
+    let def = format!("const {name}: &str = \"");
+    if let Some(i) = text.find(&def) {
+        let value = &text[i + def.len()..];
+        return value.split('"').next().map(str::to_owned);
+    }
+    let alias = format!(" as {name}");
+    let at = text
+        .match_indices(&alias)
+        .map(|(i, _)| i)
+        .find(|&i| ends_word(&text[i + alias.len()..]))?;
+    let start = text[..at].rfind("use crate::")? + "use crate::".len();
+    let end = at + text[at..].find(';')?;
+    let statement: String = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let target = match statement.split_once('{') {
+        Some((prefix, group)) => {
+            let item = group
+                .trim_end_matches('}')
+                .split(',')
+                .map(str::trim)
+                .find(|item| item.ends_with(&alias[1..]) && item.contains(" as "))?;
+            let original = item.split(" as ").next()?.trim();
+            format!("{}{original}", prefix.trim())
+        }
+        None => statement.split(" as ").next()?.trim().to_owned(),
+    };
+    let parts: Vec<&str> = target.split("::").collect();
+    let (constant, module) = parts.split_last()?;
+    const_value(src, &module_file(src, module)?, constant, depth + 1)
+}
+
+/// The names the functions are routed under in `src/app.rs`: the first argument of each
+/// `invocation_route(module::CONSTANT, …)`, read in `src/functions/<module>`.
+fn routed(root: &Path) -> Result<Vec<String>, Vec<String>> {
+    let src = root.join("src");
+    let app = read(&src.join("app.rs"));
+    let mut names = Vec::new();
+    let mut unread = Vec::new();
+    for call in app.split("invocation_route(").skip(1) {
+        let argument: String = call
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        let value = argument.split_once("::").and_then(|(module, constant)| {
+            let file = module_file(&src.join("functions"), &[module])?;
+            const_value(&src, &file, constant, 0)
+        });
+        match value {
+            Some(name) => names.push(name),
+            None => unread.push(format!(
+                "cannot read the name of `{argument}` routed in src/app.rs"
+            )),
+        }
+    }
+    if names.is_empty() && unread.is_empty() {
+        unread.push("src/app.rs routes no function through invocation_route(".to_owned());
+    }
+    if unread.is_empty() {
+        Ok(names)
+    } else {
+        Err(unread)
+    }
+}
+
+#[test]
+fn the_architecture_map_names_real_files_and_every_function() {
+    let root = root();
+    let names = routed(root).unwrap_or_else(|e| panic!("{}", e.join("\n")));
+    let found = problems(&read(&root.join(DOC)), root, &names);
+    assert!(found.is_empty(), "{DOC}:\n  {}", found.join("\n  "));
+}
+
+#[test]
+fn the_architecture_check_reads_the_routed_names() {
+    let names = routed(root()).unwrap_or_else(|e| panic!("{}", e.join("\n")));
+    for name in [
+        "RecordingCreated",
+        "AuditLogTail",
+        "Reconcile",
+        "ReviewQueue",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} not in {names:?}");
+    }
+}
+
+#[test]
+fn the_architecture_check_sees_a_broken_map() {
+    let mut doc = String::from("# Map\n\n## RecordingCreated (x)\n\n");
+    for i in 1..=23 {
+        doc.push_str(&format!(
+            "{i}. `src/app.rs` and `moved/file{i}.rs` — a step.\n"
+        ));
+    }
+    doc.push_str("\n## AuditLogTail (y)\n\n1. `src/app.rs` — routes it.\n");
+    let routed = ["RecordingCreated".to_owned(), "EstateCheck".to_owned()];
+    let found = problems(&doc, root(), &routed).join("\n");
+    assert!(found.contains("`src/moved/file7.rs`"), "{found}");
+    assert!(!found.contains("`src/app.rs`"), "{found}");
+    assert!(found.contains("no `## EstateCheck` section"), "{found}");
+    assert!(
+        found.contains("RecordingCreated path lists 24 distinct files"),
+        "{found}"
+    );
+    assert!(!found.contains("AuditLogTail path"), "{found}");
+}
