@@ -161,6 +161,7 @@ async fn main() {
                     etag: "0x1".into(),
                     at: bastion_recordings::dates::format_utc(created),
                 }),
+                replaced: None,
             };
             let row = recording.to_entity();
             again(|| t.write(RECORDINGS_TABLE, &row, WriteMode::Upsert)).await;

@@ -252,10 +252,15 @@ var recordingSubscriptions = [
   {
     function: 'RecordingCreated'
     subjectEndsWith: ''
+    // BlobDeleted too: a recording deleted by anyone but the retention sweep is reported at once.
+    eventTypes: [
+      'Microsoft.Storage.BlobCreated'
+      'Microsoft.Storage.BlobDeleted'
+    ]
     // Writes that complete a blob. A copy into the container (CopyBlob) counts; SetBlobTags etc. never
     // raise BlobCreated anyway. On an account with a hierarchical namespace, Data Lake writes raise
     // CreateFile (an empty file: not committed, so not subscribed; the handler skips it too) and then
-    // FlushWithClose once the data is committed.
+    // FlushWithClose once the data is committed. Deletions: DeleteBlob, or DeleteFile through Data Lake.
     advancedFilters: [
       {
         operatorType: 'StringIn'
@@ -265,6 +270,8 @@ var recordingSubscriptions = [
           'PutBlockList'
           'CopyBlob'
           'FlushWithClose'
+          'DeleteBlob'
+          'DeleteFile'
         ]
       }
     ]
@@ -274,6 +281,9 @@ var auditLogSubscriptions = [
   {
     function: 'AuditLogCreated'
     subjectEndsWith: 'PT1H.json'
+    eventTypes: [
+      'Microsoft.Storage.BlobCreated'
+    ]
     // NO contentLength filter: PT1H.json is an append blob whose only BlobCreated event has length 0.
     advancedFilters: []
   }

@@ -135,11 +135,11 @@ def _():
     assert used <= created, f"missing queues {sorted(used - created)}"
 
 
-@check("Event Grid filters: BlobCreated, trailing slash, PT1H.json, api filter, no contentLength filter")
+@check("Event Grid filters: BlobCreated (+ BlobDeleted for recordings), trailing slash, PT1H.json, api filter, no contentLength filter")
 def _():
     eg = TEXT[INFRA / "modules/eventgrid.bicep"]
     main = TEXT[INFRA / "main.bicep"]
-    assert "'Microsoft.Storage.BlobCreated'" in eg
+    assert "includedEventTypes: s.eventTypes" in eg
     assert "subjectBeginsWith: '/blobServices/default/containers/${s.container}/'" in eg
     assert "contentLength" not in re.sub(r"//.*", "", eg + main), "never filter on contentLength"
     v = MAIN["variables"]
@@ -148,7 +148,11 @@ def _():
     flt = rec["advancedFilters"][0]
     assert (flt["operatorType"], flt["key"]) == ("StringIn", "data.api")
     # FlushWithClose: a hierarchical-namespace account's committed write; never CreateFile (an empty file).
-    assert sorted(flt["values"]) == ["CopyBlob", "FlushWithClose", "PutBlob", "PutBlockList"], flt["values"]
+    # DeleteBlob/DeleteFile: recordings are subscribed to BlobDeleted too (deletions outside retention).
+    assert sorted(flt["values"]) == ["CopyBlob", "DeleteBlob", "DeleteFile", "FlushWithClose", "PutBlob",
+                                     "PutBlockList"], flt["values"]
+    assert rec["eventTypes"] == ["Microsoft.Storage.BlobCreated", "Microsoft.Storage.BlobDeleted"]
+    assert audit["eventTypes"] == ["Microsoft.Storage.BlobCreated"]
     assert audit["subjectEndsWith"] == "PT1H.json" and audit["advancedFilters"] == []
 
 

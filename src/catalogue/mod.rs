@@ -9,6 +9,7 @@ pub mod changes;
 pub mod guids;
 pub mod index;
 pub mod key;
+pub mod paths;
 pub mod query;
 pub mod recording;
 pub mod repo;

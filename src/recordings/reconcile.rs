@@ -93,6 +93,7 @@ pub fn synthesize(source: &Source, item: &BlobItem, created: OffsetDateTime) -> 
                 item.name
             ),
             sequencer: None,
+            request_id: None,
         },
     }
 }
