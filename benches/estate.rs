@@ -87,6 +87,7 @@ fn ports(n: usize) -> Ports {
         tables: Arc::new(InMemoryTables::new()),
         sources: Arc::new(Sources::new(recordings, vec![logs]).expect("sources")),
         clock: Arc::new(FixedClock::new(datetime!(2026-11-25 12:00 UTC))),
+        outbox: bastion_recordings::export::Outbox::off(),
     }
 }
 

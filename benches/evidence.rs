@@ -27,6 +27,7 @@ use bastion_recordings::catalogue::recording::{
 };
 use bastion_recordings::catalogue::window::{Before, WindowRow, put as put_window};
 use bastion_recordings::clock::FixedClock;
+use bastion_recordings::export::Outbox;
 use bastion_recordings::ports::Ports;
 use bastion_recordings::reviews::{ReviewRequest, record};
 use bastion_recordings::sources::{Source, Sources};
@@ -96,6 +97,7 @@ async fn main() {
             Source::new(blobs, "insights-logs-bastionauditlogs"),
         )),
         clock: Arc::new(bastion_recordings::clock::SystemClock),
+        outbox: bastion_recordings::export::Outbox::off(),
     };
     println!(
         "evidence pack on Azurite: {sessions} sessions, {sessions} recordings, {reviews} reviews, {hosts} hosts, March 2025"
@@ -103,12 +105,14 @@ async fn main() {
     let seeding = Instant::now();
     tables.ensure_table(RECORDINGS_TABLE).await.expect("table");
     let t: &dyn TableStore = tables.as_ref();
+    let off = &Outbox::off();
     futures::stream::iter(0..sessions)
         .map(|i| async move {
             let (s, start, host) = session(i, sessions, hosts);
             again(|| {
                 put_window(
                     t,
+                    off,
                     &s,
                     start + Duration::minutes(25),
                     Before::Day(None),
@@ -157,6 +161,7 @@ async fn main() {
                     etag: "0x1".into(),
                     at: bastion_recordings::dates::format_utc(created),
                 }),
+                replaced: None,
             };
             let row = recording.to_entity();
             again(|| t.write(RECORDINGS_TABLE, &row, WriteMode::Upsert)).await;

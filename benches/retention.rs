@@ -114,6 +114,7 @@ impl World {
             shortened: None,
             deletion: None,
             hash: None,
+            replaced: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&entry.key.clone(), None, |_| Some(entry.clone()))

@@ -175,9 +175,9 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // Opt-in, never a default: with zone redundancy the platform keeps at least two always-ready instances
-// per per-function scale group, billed around the clock whatever the load. This app has fourteen groups
-// (one per non-HTTP function, one for HTTP): 28 instances of instanceMemoryMB (docs/cost.md).
-@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 28 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
+// per per-function scale group, billed around the clock whatever the load. This app has fifteen groups
+// (one per non-HTTP function, one for HTTP): 30 instances of instanceMemoryMB (docs/cost.md).
+@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 30 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
 param zoneRedundant bool = false
 
 @description('Days Log Analytics keeps logs.')
@@ -207,6 +207,18 @@ param bastionSessionTargetGroups array = []
 
 @description('Logs Query API endpoint (sovereign clouds differ).')
 param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
+
+@description('Resource id of the EXISTING Log Analytics workspace Microsoft Sentinel uses: the custom tables, the data collection endpoint and rule the app sends sessions, recordings, detections, reviews, findings and disconnects through, and (sentinelContent) the analytics rules, ASIM parser and workbook go there; the app\'s identity gets Monitoring Metrics Publisher on the rule. Empty: no Sentinel export (SENTINEL_* unset, SentinelExport disabled).')
+param sentinelWorkspaceId string = ''
+
+@description('Onboard that workspace to Microsoft Sentinel (onboardingStates/default); leave false when it is onboarded already.')
+param sentinelOnboard bool = false
+
+@description('Deploy the analytics rules, the ASIM Authentication parser and the workbook into the Sentinel workspace (the rules need it onboarded).')
+param sentinelContent bool = true
+
+@description('Create the analytics rules enabled.')
+param sentinelRulesEnabled bool = true
 
 @description('Single-source form: existing Bastion host whose BastionAuditLogs to archive to the first audit-log source; empty to leave diagnostics alone.')
 param bastionName string = ''
@@ -240,10 +252,15 @@ var recordingSubscriptions = [
   {
     function: 'RecordingCreated'
     subjectEndsWith: ''
+    // BlobDeleted too: a recording deleted by anyone but the retention sweep is reported at once.
+    eventTypes: [
+      'Microsoft.Storage.BlobCreated'
+      'Microsoft.Storage.BlobDeleted'
+    ]
     // Writes that complete a blob. A copy into the container (CopyBlob) counts; SetBlobTags etc. never
     // raise BlobCreated anyway. On an account with a hierarchical namespace, Data Lake writes raise
     // CreateFile (an empty file: not committed, so not subscribed; the handler skips it too) and then
-    // FlushWithClose once the data is committed.
+    // FlushWithClose once the data is committed. Deletions: DeleteBlob, or DeleteFile through Data Lake.
     advancedFilters: [
       {
         operatorType: 'StringIn'
@@ -253,6 +270,8 @@ var recordingSubscriptions = [
           'PutBlockList'
           'CopyBlob'
           'FlushWithClose'
+          'DeleteBlob'
+          'DeleteFile'
         ]
       }
     ]
@@ -262,6 +281,9 @@ var auditLogSubscriptions = [
   {
     function: 'AuditLogCreated'
     subjectEndsWith: 'PT1H.json'
+    eventTypes: [
+      'Microsoft.Storage.BlobCreated'
+    ]
     // NO contentLength filter: PT1H.json is an append blob whose only BlobCreated event has length 0.
     advancedFilters: []
   }
@@ -425,6 +447,25 @@ module storage 'modules/storage.bicep' = {
   }
 }
 
+// Microsoft Sentinel, in the workspace's own subscription and resource group: a list of zero or one
+// workspace, so nothing of it is evaluated when the parameter is empty.
+var sentinelWorkspaces = empty(sentinelWorkspaceId) ? [] : [sentinelWorkspaceId]
+
+module sentinel 'modules/sentinel.bicep' = [
+  for (w, i) in sentinelWorkspaces: {
+    name: 'sentinel-${i}'
+    scope: resourceGroup(split(w, '/')[2], split(w, '/')[4])
+    params: {
+      workspaceName: last(split(w, '/'))
+      namePrefix: '${baseName}-${environment}'
+      tags: tags
+      onboard: sentinelOnboard
+      content: sentinelContent
+      rulesEnabled: sentinelRulesEnabled
+    }
+  }
+]
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
@@ -439,6 +480,8 @@ module functionApp 'modules/functionapp.bicep' = {
     auditLogSources: auditLogs
     logAnalyticsWorkspaces: logAnalyticsWorkspaces
     logAnalyticsEndpoint: logAnalyticsEndpoint
+    sentinelIngestionEndpoint: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.ingestionEndpoint
+    sentinelDcrImmutableId: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.dcrImmutableId
     bastionHosts: join(bastionHosts, ',')
     bastionDisconnect: bastionDisconnect
     quarantineContainer: quarantineContainer
@@ -490,6 +533,18 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
     scope: resourceGroup(split(w.resourceId, '/')[2], split(w.resourceId, '/')[4])
     params: {
       workspaceName: last(split(w.resourceId, '/'))
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// Monitoring Metrics Publisher on the data collection rule, for the app's identity.
+module sentinelAccess 'modules/sentinel-access.bicep' = [
+  for (w, i) in sentinelWorkspaces: {
+    name: 'sentinel-access-${i}'
+    scope: resourceGroup(split(w, '/')[2], split(w, '/')[4])
+    params: {
+      dcrName: sentinel[i].outputs.dcrName
       principalId: functionApp.outputs.principalId
     }
   }

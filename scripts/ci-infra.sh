@@ -2,6 +2,8 @@
 # CI checks for infra/ and packaging (called from .ci/run):
 #   1. every inline checkov suppression carries a reason;  2. checkov over infra/ (infra/.checkov.yaml);
 #   3. structural Bicep checks (infra/tests/check_bicep.py; no Bicep CLI can be installed offline), the
+#      KQL shipped for Microsoft Sentinel through Microsoft's Kusto language service (scripts/kql.sh: rules,
+#      parser and workbook queries against the declared table schemas, the workbook's template shape), the
 #      preflight and deploy.sh against recorded az answers (infra/tests/preflight/) and the cost model's arithmetic;
 #   4. scripts/package.sh (release build for glibc 2.28, dist/, dist/app.zip);
 #   5. the package, release (no test double in the release build) and settings-drift e2e tests,
@@ -40,6 +42,9 @@ elapsed checkov "$t"
 
 step "Bicep structure"
 "$VENV/bin/python" infra/tests/check_bicep.py
+
+step "Sentinel KQL (Kusto language service) and workbook shape"
+scripts/kql.sh
 
 step "preflight and deploy.sh against recorded az answers"
 t=$(date +%s)

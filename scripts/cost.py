@@ -2,7 +2,7 @@
 """Monthly cost of running Bastion recordings for an estate (docs/cost.md explains every figure).
 
   scripts/cost.py --hosts 5 --sessions-per-day 2000 [--recordings-per-day N] [--memory-mb 2048]
-                  [--zone-redundant] [--no-workspace] [--workspaces N] [--estate-hosts N]
+                  [--zone-redundant] [--no-workspace] [--workspaces N] [--estate-hosts N] [--sentinel]
                   [--prices prices.json] [--json]
   scripts/cost.py --estates      # the three estates of docs/cost.md, with and without zone redundancy
 
@@ -28,11 +28,13 @@ MEASURED = {
     "recording": {"blob_other": 1, "blob_write": 1, "table": 4},
     # src/audit_logs/tail/tests/cost.rs: registering an hour blob (AuditLogCreated): (blob 2, table 3).
     "audit_hour_created": {"blob_other": 2, "table": 3},
-    # same test, per AuditLogTail tick: no cursor (0, 5); each active hour blob unchanged +(1, 2);
-    # a blob with new records +(0, 11) for its first record.
-    "tick_base": {"table": 5},
-    "tick_per_active_blob": {"blob_other": 1, "table": 2},
-    "tick_per_blob_with_data": {"table": 11},
+    # same test, per AuditLogTail tick: no cursor (0, 6); each Bastion host one List Blobs (1, 0),
+    # however many hour blobs it watches (scripts/bench-tail.sh: 1.00 per host at 1, 20 and 100
+    # hosts); a blob with new records +(1, 16) for its first record (its ranged read, claim, save,
+    # session and join rows).
+    "tick_base": {"table": 6},
+    "tick_per_host": {"blob_write": 1},
+    "tick_per_blob_with_data": {"blob_other": 1, "table": 16},
     # scripts/bench-join.sh: the join's overhead per audit record, 5.5-8.4 on every grid point.
     "per_audit_record": {"table": 6},
 }
@@ -62,6 +64,24 @@ DERIVED = {
     "live_per_host": {"table": 2},
     "live_per_session": {"table": 2},
 }
+# The Sentinel export (docs/sentinel.md), counted by benches/sentinel.rs (1.004 table calls a row
+# through the exporter): each row is one outbox upsert where it is recorded, then a hundredth of a
+# transaction of conditional deletes once sent and a thousandth of a page read; each SentinelExport
+# tick reads the six outbox partitions, and for a table with rows takes and releases its lease (a
+# read and a write each).
+SENTINEL_CALLS = {"per_row": {"table": 1.011}, "tick": {"table": 6}, "per_table_with_rows": {"table": 4}}
+# JSON bytes of a typical row of each table (compact JSON, as sent; the columns of
+# sentinel/tables.json filled with an estate's usual values: ids, host and VM names, resource ids).
+# Log Analytics bills the ingested size; taking the JSON (names of the columns included) is an
+# upper bound.
+SENTINEL_ROW_BYTES = {"detections": 1100, "reviews": 490, "findings": 600, "disconnects": 500,
+                      "sessions": 720, "recordings": 700}
+# Rows per fact: a detection per notification (one recording.catalogued per recording, plus the
+# failed-login bursts); a review per reviewed session (share assumed); each session and recording
+# row written when it changes (start, end, joined; catalogued, hashed, joined: three each; recorded
+# by the session window's writers and the catalogue's, docs/sentinel.md).
+SENTINEL_ROWS = {"reviewed_share": 0.1, "session_rows": 3, "recording_rows": 3, "findings_per_host": 4}
+
 # Resource Manager reads of the estate checks, per host: 6 when nothing changed (host, diagnostic
 # settings, blob service, container, the recording target's role assignments and role definition;
 # one more per VM of recent RDP sessions), and a live-session read of 5 (the host, getActiveSessions,
@@ -89,6 +109,7 @@ PRICES = {
     "event_grid_free": (100_000, "Event Grid free operations a month"),
     "log_ingest_per_gb": (2.30, "Log Analytics Analytics-logs ingestion (Application Insights), per GB (5 GB free a month per billing account; queries of Analytics logs are not charged)"),
     "log_free_gb": (5, "Log Analytics free ingestion a month, GB"),
+    "sentinel_ingest_per_gb": (2.30, "Logs Ingestion API into Analytics-logs custom tables, per GB (the Log Analytics price; Microsoft Sentinel's own per-GB charge on the workspace comes on top and is not included)"),
 }
 PRICE_DATE, PRICE_REGION, PRICE_CONFIRMED = "2025", "East US", False
 
@@ -121,7 +142,6 @@ DEFAULTS = {
     "log_kb_per_invocation": 2.0,  # Application Insights: the request and its log lines
     "call_ms": 10,  # one storage round trip in the region
     "window_hours": 48,  # AUDIT_TAIL_WINDOW_HOURS: a cursor stays active this long after its hour
-    "max_blobs": 50,  # AUDIT_TAIL_MAX_BLOBS: hour blobs a tick examines at most
 }
 
 
@@ -135,8 +155,30 @@ def billed_seconds(calls, call_ms):
     return max(MIN_BILLED_S, math.ceil(calls * call_ms / 100) / 10)
 
 
+def sentinel_rows(hosts, sessions_per_day, recordings_per_day=None, failed_login_ratio=None):
+    """Rows a month per Sentinel table: {table: rows}."""
+    ratio = DEFAULTS["failed_login_ratio"] if failed_login_ratio is None else failed_login_ratio
+    rec = (sessions_per_day if recordings_per_day is None else recordings_per_day) * DAYS
+    sessions = sessions_per_day * DAYS
+    # One burst per five failed logins at most: the bursts' own notifications (two per burst).
+    bursts = sessions * ratio / 5 * 2
+    return {
+        "detections": rec + bursts,
+        "reviews": sessions * SENTINEL_ROWS["reviewed_share"],
+        "findings": hosts * SENTINEL_ROWS["findings_per_host"],
+        "disconnects": 0.0,
+        "sessions": sessions * SENTINEL_ROWS["session_rows"],
+        "recordings": rec * SENTINEL_ROWS["recording_rows"],
+    }
+
+
+def sentinel_gb(rows):
+    """GB a month of `rows` ({table: rows})."""
+    return sum(n * SENTINEL_ROW_BYTES[t] / 1e9 for t, n in rows.items())
+
+
 def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zone_redundant=False,
-            workspace=True, prices=None, workspaces=0, estate_hosts=0, **overrides):
+            workspace=True, prices=None, workspaces=0, estate_hosts=0, sentinel=False, **overrides):
     """Cost lines for one estate: {component: (quantity, unit, USD)} plus totals."""
     a = {**DEFAULTS, **overrides}
     p = {k: v[0] for k, v in PRICES.items()} | (prices or {})
@@ -162,14 +204,15 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
     run("NotifyWebhook", notifications, {"table": DERIVED["notify_per_destination"]["table"] * a["destinations"]})
     queue_messages += rec * 2  # recording.catalogued + hash request
     run("AuditLogCreated", hour_blobs, MEASURED["audit_hour_created"])
-    # AuditLogTail, every minute: the base, each active hour blob (the window, bounded per tick), the
-    # blobs with new records (Poisson arrivals per host-minute), and the join's work per record.
-    active = min(hosts * (a["window_hours"] + 1), a["max_blobs"])
+    # AuditLogTail, every minute: the base, one listing per host (two in the first window_hours + 2
+    # hours of a month, when the watched hours span two months), the blobs with new records (Poisson
+    # arrivals per host-minute), and the join's work per record.
+    listings = hosts * (1 + (a["window_hours"] + 2) / 730)
     per_host_minute = records / (hosts * 24 * 60 * DAYS) if hosts else 0
     with_data = hosts * (1 - math.exp(-per_host_minute))
     tick = {}
     add(tick, MEASURED["tick_base"])
-    add(tick, MEASURED["tick_per_active_blob"], active)
+    add(tick, MEASURED["tick_per_host"], listings)
     add(tick, MEASURED["tick_per_blob_with_data"], with_data)
     run("AuditLogTail", ticks, tick)
     add(storage, MEASURED["per_audit_record"], records)
@@ -196,6 +239,15 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
                                     + DERIVED["live_per_session"]["table"] * live})
         arm_requests = estate_hosts * (checks * ARM_PER_HOST_CHECK + polls * ARM_PER_HOST_LIVE)
     queue_messages += notifications  # NotifyWebhook's trigger messages counted above: get + delete
+    sentinel_month_gb = 0.0
+    if sentinel:
+        rows = sentinel_rows(hosts, sessions_per_day, recordings_per_day, a["failed_login_ratio"])
+        recorded = sum(rows.values())
+        busy = 2  # tables with rows in a tick: detections and, now and then, another
+        run("SentinelExport", ticks, {"table": SENTINEL_CALLS["tick"]["table"]
+                                      + SENTINEL_CALLS["per_table_with_rows"]["table"] * busy})
+        add(storage, SENTINEL_CALLS["per_row"], recorded)
+        sentinel_month_gb = sentinel_gb(rows)
 
     executions = sum(invocations.values())
     lines = {}
@@ -215,6 +267,7 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
     lines["Event Grid operations"] = (eg_ops, "ops", max(0.0, eg_ops - p["event_grid_free"]) / 1e6 * p["event_grid_per_million"])
     log_gb = executions * a["log_kb_per_invocation"] / 1024 / 1024 if workspace else 0.0
     lines["Log Analytics ingestion"] = (log_gb, "GB", max(0.0, log_gb - p["log_free_gb"]) * p["log_ingest_per_gb"])
+    lines["Sentinel ingestion (Logs Ingestion API)"] = (sentinel_month_gb, "GB", sentinel_month_gb * p["sentinel_ingest_per_gb"])
     lines["Resource Manager requests (no charge)"] = (arm_requests, "requests", 0.0)
     lines["Logs Query requests (no charge)"] = (ticks * workspaces, "queries", 0.0)
     total = sum(v[2] for v in lines.values())
@@ -243,6 +296,7 @@ def main(argv=None):
     ap.add_argument("--no-workspace", action="store_true", help="leave out Log Analytics ingestion")
     ap.add_argument("--workspaces", type=int, default=0, help="Log Analytics workspace sources (AuditLogQuery)")
     ap.add_argument("--estate-hosts", type=int, default=0, help="hosts the estate checks watch (BASTION_HOSTS)")
+    ap.add_argument("--sentinel", action="store_true", help="the Sentinel export on (SentinelExport, the outbox, ingestion)")
     ap.add_argument("--prices", help="JSON object of price overrides (keys of PRICES)")
     ap.add_argument("--estates", action="store_true", help="the three estates of docs/cost.md")
     ap.add_argument("--json", action="store_true")
@@ -261,13 +315,17 @@ def main(argv=None):
           f"{'' if PRICE_CONFIRMED else ' (not confirmed on the pricing pages: see docs/cost.md)'}")
     for hosts, spd, zr in runs:
         r = monthly(hosts, spd, args.recordings_per_day, args.memory_mb, zr, not args.no_workspace, prices,
-                    workspaces=args.workspaces, estate_hosts=args.estate_hosts)
+                    workspaces=args.workspaces, estate_hosts=args.estate_hosts, sentinel=args.sentinel)
         title = (f"{hosts} host(s), {spd:,.0f} sessions/day, {args.memory_mb} MB"
                  f"{', zone-redundant' if zr else ''}: per month")
         if args.json:
             print(json.dumps({"title": title, **r}, default=float))
         else:
             print(render(title, r))
+        if args.sentinel and not args.json:
+            rows = sentinel_rows(hosts, spd, args.recordings_per_day)
+            listed = ", ".join(f"{t} {n:,.0f}" for t, n in rows.items())
+            print(f"  Sentinel rows a month: {listed}; {sentinel_gb(rows):.3f} GB")
     return 0
 
 

@@ -62,6 +62,25 @@ class Arithmetic(unittest.TestCase):
         self.assertAlmostEqual(added, 2.0 * (24 * 60 + 4 * 24 + 12 * 24) * days)
         self.assertEqual(on["lines"]["Resource Manager requests (no charge)"][2], 0)
 
+    def test_sentinel_rows_gb_and_the_timer_count_only_when_on(self):
+        days = 730 / 24
+        rows = cost.sentinel_rows(5, 2000)
+        self.assertAlmostEqual(rows["detections"], 2000 * days * (1 + 0.04 / 5 * 2))
+        self.assertAlmostEqual(rows["reviews"], 2000 * days * 0.1)
+        self.assertAlmostEqual(rows["sessions"], 3 * 2000 * days)
+        want = (rows["detections"] * 1100 + rows["reviews"] * 490 + rows["findings"] * 600
+                + 2000 * days * 3 * (720 + 700)) / 1e9
+        self.assertAlmostEqual(cost.sentinel_gb(rows), want)
+        off = cost.monthly(5, 2000)
+        self.assertNotIn("SentinelExport", off["invocations"])
+        self.assertEqual(off["lines"]["Sentinel ingestion (Logs Ingestion API)"][0], 0)
+        on = cost.monthly(5, 2000, sentinel=True, prices=ONE)
+        self.assertAlmostEqual(on["invocations"]["SentinelExport"], 24 * 60 * days)
+        self.assertAlmostEqual(on["lines"]["Sentinel ingestion (Logs Ingestion API)"][2], want)
+        recorded = sum(rows.values())
+        added = on["lines"]["Table transactions"][0] - cost.monthly(5, 2000, prices=ONE)["lines"]["Table transactions"][0]
+        self.assertAlmostEqual(added, 1.011 * recorded + 24 * 60 * days * (6 + 4 * 2))
+
     def test_event_grid_counts_an_ingress_and_a_delivery_per_recording_and_hour_blob(self):
         r = cost.monthly(3, 1000, recordings_per_day=500, prices=ONE)
         days = 730 / 24

@@ -7,6 +7,7 @@ use axum::routing::get;
 
 use crate::functions::{
     audit_logs, estate, evidence, integrity, notify, reconcile, recordings, retention, reviews,
+    sentinel,
 };
 use crate::invocation::invocation_route;
 use crate::state::AppState;
@@ -69,6 +70,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", reviews::REVIEW_QUEUE),
             invocation_route(reviews::REVIEW_QUEUE, reviews::review_queue),
+        )
+        .route(
+            &format!("/{}", sentinel::SENTINEL_EXPORT),
+            invocation_route(sentinel::SENTINEL_EXPORT, sentinel::sentinel_export),
         )
         .with_state(state.clone())
         .merge(crate::api::routes(state))

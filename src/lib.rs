@@ -9,13 +9,16 @@
 //! - state: [`state`] (the seams built once, among them the [`ports::Ports`] every domain takes),
 //!   [`config`]; and, in tests only, `testkit` (the one kit of the component tests).
 //! - domain: [`recordings`], [`audit_logs`], [`join`] (recordings ↔ sessions), [`retention`], [`integrity`], [`notify`], [`health`],
-//!   [`estate`] (the Bastion hosts through Resource Manager), [`reviews`].
-//! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`ports`] (the
-//!   one dependency value domains take: tables, sources, clock).
+//!   [`estate`] (the Bastion hosts through Resource Manager), [`reviews`], [`sentinel`] (the
+//!   export to Microsoft Sentinel).
+//! - data: [`catalogue`] (rows, keys, index), [`sources`] (the watched containers), [`export`]
+//!   (the Sentinel tables' rows and their outbox), [`ports`] (the one dependency value domains
+//!   take: tables, sources, clock, outbox).
 //! - protocol: [`invocation`] (host envelopes, outcome policy, quarantine), [`events`].
 //! - ports: [`storage`], [`tables`], [`queues`] (the Azure clients; the
 //!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
-//!   permission of every operation), [`arm`] (Azure Resource Manager).
+//!   permission of every operation), [`arm`] (Azure Resource Manager), [`ingestion`] (the Logs
+//!   Ingestion API).
 //! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
 
 pub mod api;
@@ -33,8 +36,10 @@ pub mod dates;
 pub mod estate;
 pub mod events;
 pub mod evidence;
+pub mod export;
 pub mod functions;
 pub mod health;
+pub mod ingestion;
 pub mod integrity;
 pub mod invocation;
 pub mod join;
@@ -47,6 +52,7 @@ pub mod queues;
 pub mod recordings;
 pub mod retention;
 pub mod reviews;
+pub mod sentinel;
 pub mod setting;
 pub mod sources;
 pub mod state;

@@ -1,14 +1,15 @@
-//! The one dependency value every domain takes: the app's tables, the watched sources and the
-//! clock. Entry points hand it down from the state together with the plain settings values a
+//! The one dependency value every domain takes: the app's tables, the watched sources, the
+//! clock and the Sentinel outbox. Entry points hand it down from the state together with the plain settings values a
 //! domain needs; nothing below the entry points sees the application state.
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::export::Outbox;
 use crate::sources::Sources;
 use crate::tables::TableStore;
 
-/// The app's tables, the watched containers and the clock, each shared.
+/// The app's tables, the watched containers, the clock and the outbox, each shared.
 #[derive(Clone)]
 pub struct Ports {
     /// The app's tables.
@@ -17,6 +18,20 @@ pub struct Ports {
     pub sources: Arc<Sources>,
     /// Clock.
     pub clock: Arc<dyn Clock>,
+    /// Where rows for Microsoft Sentinel are recorded (off unless the Sentinel settings are set).
+    pub outbox: Outbox,
 }
 
 crate::telemetry::debug_fields!(Ports { sources });
+
+impl Ports {
+    /// The catalogue's repository over these tables: every row it writes is recorded in the outbox
+    /// when the Sentinel export is on.
+    pub fn catalogue(&self) -> crate::catalogue::repo::CatalogueRepo {
+        crate::catalogue::repo::CatalogueRepo::exporting(
+            self.tables.clone(),
+            &self.outbox,
+            &self.clock,
+        )
+    }
+}

@@ -392,6 +392,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         shortened: None,
         deletion: None,
         hash: None,
+        replaced: None,
     }
 }
 

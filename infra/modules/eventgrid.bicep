@@ -16,7 +16,7 @@ param tags object
 @description('Resource id of the source storage account.')
 param sourceAccountId string
 
-@description('Every subscription of the deployment: {account, name, function, container, subjectEndsWith, advancedFilters}; only those of `forAccount` go on this topic.')
+@description('Every subscription of the deployment: {account, name, function, container, eventTypes, subjectEndsWith, advancedFilters}; only those of `forAccount` go on this topic.')
 param subscriptions array
 
 @description('The account this topic serves, as sources name it: `<subscription id>/<resource group>/<account>`, lower case.')
@@ -119,9 +119,7 @@ resource eventSubscriptions 'Microsoft.EventGrid/systemTopics/eventSubscriptions
         }
       }
       filter: {
-        includedEventTypes: [
-          'Microsoft.Storage.BlobCreated'
-        ]
+        includedEventTypes: s.eventTypes
         // Trailing slash: `recordings/` must not match `recordings2/`.
         subjectBeginsWith: '/blobServices/default/containers/${s.container}/'
         subjectEndsWith: s.subjectEndsWith

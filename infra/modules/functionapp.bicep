@@ -38,6 +38,12 @@ param logAnalyticsWorkspaces array = []
 @description('Logs Query API endpoint.')
 param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
 
+@description('Logs ingestion endpoint of the Sentinel data collection endpoint; empty: no Sentinel export.')
+param sentinelIngestionEndpoint string = ''
+
+@description('Immutable id of the Sentinel data collection rule; empty: no Sentinel export.')
+param sentinelDcrImmutableId string = ''
+
 @description('Container for poison payloads in the app account.')
 param quarantineContainer string
 
@@ -224,11 +230,14 @@ var settings = {
   ARM_ENDPOINT: environment().resourceManager
   BASTION_DISCONNECT: bastionDisconnect ? 'true' : 'false'
   RECORDINGS_ACCOUNT_IDS: join(recordingAccountIds, ',')
+  // Microsoft Sentinel (SentinelExport): both from modules/sentinel.bicep, or both empty (off).
+  SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint
+  SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'
-  AUDIT_TAIL_MAX_BLOBS: '50'
   AUDIT_TAIL_MAX_BYTES: '67108864'
+  AUDIT_TAIL_MAX_RECORDS: '20000'
   AUDIT_TAIL_CHUNK_BYTES: '4194304'
   AUDIT_TAIL_BUDGET_SECONDS: '120'
   AUDIT_MAX_LINE_BYTES: '1048576'
@@ -268,6 +277,10 @@ var functionSwitches = [
   {
     name: 'AzureWebJobs.LiveSessions.Disabled'
     value: estateOff ? 'true' : 'false'
+  }
+  {
+    name: 'AzureWebJobs.SentinelExport.Disabled'
+    value: empty(sentinelIngestionEndpoint) ? 'true' : 'false'
   }
 ]
 

@@ -135,11 +135,11 @@ def _():
     assert used <= created, f"missing queues {sorted(used - created)}"
 
 
-@check("Event Grid filters: BlobCreated, trailing slash, PT1H.json, api filter, no contentLength filter")
+@check("Event Grid filters: BlobCreated (+ BlobDeleted for recordings), trailing slash, PT1H.json, api filter, no contentLength filter")
 def _():
     eg = TEXT[INFRA / "modules/eventgrid.bicep"]
     main = TEXT[INFRA / "main.bicep"]
-    assert "'Microsoft.Storage.BlobCreated'" in eg
+    assert "includedEventTypes: s.eventTypes" in eg
     assert "subjectBeginsWith: '/blobServices/default/containers/${s.container}/'" in eg
     assert "contentLength" not in re.sub(r"//.*", "", eg + main), "never filter on contentLength"
     v = MAIN["variables"]
@@ -148,7 +148,11 @@ def _():
     flt = rec["advancedFilters"][0]
     assert (flt["operatorType"], flt["key"]) == ("StringIn", "data.api")
     # FlushWithClose: a hierarchical-namespace account's committed write; never CreateFile (an empty file).
-    assert sorted(flt["values"]) == ["CopyBlob", "FlushWithClose", "PutBlob", "PutBlockList"], flt["values"]
+    # DeleteBlob/DeleteFile: recordings are subscribed to BlobDeleted too (deletions outside retention).
+    assert sorted(flt["values"]) == ["CopyBlob", "DeleteBlob", "DeleteFile", "FlushWithClose", "PutBlob",
+                                     "PutBlockList"], flt["values"]
+    assert rec["eventTypes"] == ["Microsoft.Storage.BlobCreated", "Microsoft.Storage.BlobDeleted"]
+    assert audit["eventTypes"] == ["Microsoft.Storage.BlobCreated"]
     assert audit["subjectEndsWith"] == "PT1H.json" and audit["advancedFilters"] == []
 
 
@@ -236,7 +240,7 @@ def _():
 def _():
     text = TEXT[INFRA / "modules" / "functionapp.bicep"]
     switched = set(re.findall(r"'AzureWebJobs\.([A-Za-z]+)\.Disabled'", text))
-    assert switched == {"AuditLogQuery", "EstateCheck", "LiveSessions"}, switched
+    assert switched == {"AuditLogQuery", "EstateCheck", "LiveSessions", "SentinelExport"}, switched
     for name in switched:
         assert (ROOT / "functions" / name / "function.json").is_file(), name
     assert "value: empty(logAnalyticsWorkspaces) ? 'true' : 'false'" in text
@@ -271,9 +275,11 @@ def _():
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 from deployment_checks import register as register_deployment  # noqa: E402 - the checks above come first
+from sentinel_checks import register as register_sentinel  # noqa: E402
 from sources_model import register  # noqa: E402
 
 register_deployment(check, MAIN, TEXT, INFRA)
+register_sentinel(check, MAIN, TEXT, INFRA)
 register(check, MAIN, TEXT, INFRA)
 
 for name, err in RESULTS:

@@ -1,8 +1,10 @@
 //! The diagnostic-settings blob path of an hourly audit-log blob (pure):
 //! `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`,
 //! matched case-insensitively (Azure resource ids are case-insensitive and appear upper-cased).
+//! [`HostPath`] spells the names and listing prefixes of one host's other hours as an existing blob
+//! of that host spells them (blob names and listing prefixes are case-sensitive).
 
-use time::{Date, Month, OffsetDateTime, Time};
+use time::{Date, Duration, Month, OffsetDateTime, Time};
 
 /// A parsed `PT1H.json` path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +73,76 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
     })
 }
 
+/// One Bastion host's hour-blob names, spelled as a blob of that host is (`sample`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPath {
+    /// `resourceId=/SUBSCRIPTIONS/…/BASTIONHOSTS/<NAME>`, as the sample spells it.
+    host: String,
+    /// The keys `y=`, `m=`, `d=`, `h=` and the last two segments (`m=00`, `PT1H.json`), as spelled.
+    keys: [String; 4],
+    tail: String,
+}
+
+impl HostPath {
+    /// The host of the hour blob `sample`; `None` when it is not an hourly Bastion audit-log blob.
+    pub fn of(sample: &str) -> Option<Self> {
+        parse_blob_path(sample).ok()?;
+        let parts: Vec<&str> = sample.split('/').collect();
+        let key = |i: usize| parts[i].get(..2).unwrap_or_default().to_owned();
+        Some(Self {
+            host: parts[..9].join("/"),
+            keys: [key(9), key(10), key(11), key(12)],
+            tail: parts[13..].join("/"),
+        })
+    }
+
+    /// The host part, without the trailing `/` (the listing key of the host).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The prefix every hour blob of `hour`'s month shares: `<host>/y=YYYY/m=MM/`.
+    pub fn month_prefix(&self, hour: OffsetDateTime) -> String {
+        let [y, m, _, _] = &self.keys;
+        format!(
+            "{}/{y}{:04}/{m}{:02}/",
+            self.host,
+            hour.year(),
+            u8::from(hour.month())
+        )
+    }
+
+    /// The name of the hour blob of `hour`.
+    pub fn blob(&self, hour: OffsetDateTime) -> String {
+        let [_, _, d, h] = &self.keys;
+        format!(
+            "{}{d}{:02}/{h}{:02}/{}",
+            self.month_prefix(hour),
+            hour.day(),
+            hour.hour(),
+            self.tail
+        )
+    }
+}
+
+/// The first hour of every month from `from`'s to `to`'s, in order (the months a listing of the
+/// hours `from..=to` covers, one prefix each).
+pub fn months(from: OffsetDateTime, to: OffsetDateTime) -> Vec<OffsetDateTime> {
+    let start = |t: OffsetDateTime| {
+        t.replace_day(1)
+            .map(|t| t.replace_time(Time::MIDNIGHT))
+            .unwrap_or(t)
+    };
+    let mut out = Vec::new();
+    let mut at = start(from);
+    while at <= to {
+        out.push(at);
+        // The 1st of the next month: 32 days on from the 1st always lands in it.
+        at = start(at + Duration::days(32));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -107,5 +179,64 @@ mod tests {
         ] {
             assert!(parse_blob_path(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_hosts_other_hours_are_spelled_as_its_blobs_are() {
+        let mixed = GOOD
+            .replace("y=2025", "Y=2025")
+            .replace("PT1H.json", "pt1h.json");
+        let host = HostPath::of(&mixed).expect("host");
+        assert!(host.host().ends_with("/BASTIONHOSTS/BAS-HUB-WEU"));
+        let other = datetime!(2024-12-31 23:00 UTC);
+        let name = host.blob(other);
+        assert!(
+            name.ends_with("/BAS-HUB-WEU/Y=2024/m=12/d=31/h=23/m=00/pt1h.json"),
+            "{name}"
+        );
+        assert_eq!(parse_blob_path(&name).expect("parses").hour, other);
+        assert!(name.starts_with(&host.month_prefix(other)));
+        assert!(
+            host.month_prefix(other)
+                .ends_with("/BAS-HUB-WEU/Y=2024/m=12/")
+        );
+        assert_eq!(HostPath::of("PT1H.json"), None);
+    }
+
+    #[test]
+    fn months_cover_the_hours_between_two_times() {
+        let m = |a, b| months(a, b);
+        assert_eq!(
+            m(
+                datetime!(2025-03-12 10:00 UTC),
+                datetime!(2025-03-14 10:00 UTC)
+            ),
+            [datetime!(2025-03-01 0:00 UTC)]
+        );
+        assert_eq!(
+            m(
+                datetime!(2024-12-30 10:00 UTC),
+                datetime!(2025-01-01 10:00 UTC)
+            ),
+            [
+                datetime!(2024-12-01 0:00 UTC),
+                datetime!(2025-01-01 0:00 UTC)
+            ]
+        );
+        assert_eq!(
+            m(
+                datetime!(2025-01-31 23:00 UTC),
+                datetime!(2025-03-01 00:00 UTC)
+            )
+            .len(),
+            3
+        );
+        assert!(
+            m(
+                datetime!(2025-03-02 0:00 UTC),
+                datetime!(2025-02-28 0:00 UTC)
+            )
+            .is_empty()
+        );
     }
 }

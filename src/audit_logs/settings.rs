@@ -9,10 +9,11 @@ use crate::setting::Reader;
 /// Tunables of tailing, joining and detection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditSettings {
-    /// `AUDIT_TAIL_MAX_BLOBS` (50): cursors advanced per tick.
-    pub tail_max_blobs: usize,
     /// `AUDIT_TAIL_MAX_BYTES` (64 MiB): bytes read per tick, all blobs together.
     pub tail_max_bytes: u64,
+    /// `AUDIT_TAIL_MAX_RECORDS` (20,000): records read per tick, all blobs together (checked after
+    /// each ranged read, so a tick may pass it by one read's records).
+    pub tail_max_records: u64,
     /// `AUDIT_TAIL_CHUNK_BYTES` (4 MiB): size of one ranged read (bounds memory).
     pub tail_chunk_bytes: u64,
     /// `AUDIT_TAIL_BUDGET_SECONDS` (120): time one tick may work (reading, then the join); the rest
@@ -44,8 +45,8 @@ pub struct AuditSettings {
 impl Default for AuditSettings {
     fn default() -> Self {
         Self {
-            tail_max_blobs: 50,
             tail_max_bytes: 64 << 20,
+            tail_max_records: 20_000,
             tail_chunk_bytes: 4 << 20,
             tail_budget: Duration::seconds(120),
             max_line_bytes: 1 << 20,
@@ -72,8 +73,12 @@ impl AuditSettings {
             Duration::seconds(n * unit)
         };
         Self {
-            tail_max_blobs: r.number("AUDIT_TAIL_MAX_BLOBS", d.tail_max_blobs, 1..=10_000),
             tail_max_bytes: r.number("AUDIT_TAIL_MAX_BYTES", d.tail_max_bytes, 1..=1 << 40),
+            tail_max_records: r.number(
+                "AUDIT_TAIL_MAX_RECORDS",
+                d.tail_max_records,
+                1..=100_000_000,
+            ),
             tail_chunk_bytes: r.number("AUDIT_TAIL_CHUNK_BYTES", d.tail_chunk_bytes, 1..=256 << 20),
             // At most 4 minutes: the cursor lease (twice the budget) must end inside the 10-minute
             // function timeout's margin, and at least 10 s so one storage round trip always fits.
@@ -150,13 +155,13 @@ mod tests {
             ("AUDIT_TAIL_WINDOW_HOURS", "24"),
             ("FAILED_LOGIN_THRESHOLD", "0"),
             ("UNRECORDED_GRACE_MINUTES", "x"),
-            ("AUDIT_TAIL_MAX_BLOBS", "abc"),
+            ("AUDIT_TAIL_MAX_RECORDS", "abc"),
         ]);
         assert_eq!(s.tail_window, Duration::hours(24));
         assert_eq!(
             errors,
             [
-                "AUDIT_TAIL_MAX_BLOBS: expected a whole number from 1 to 10000",
+                "AUDIT_TAIL_MAX_RECORDS: expected a whole number from 1 to 100000000",
                 "UNRECORDED_GRACE_MINUTES: expected a whole number from 1 to 10080",
                 "FAILED_LOGIN_THRESHOLD: expected a whole number from 1 to 100000",
             ]

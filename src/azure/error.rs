@@ -1,7 +1,8 @@
 //! What a failed call means for its caller, one type for every client (blobs, tables, queues,
-//! Resource Manager, Log Analytics, webhook delivery): skip it, retry later, grant a role, or give
-//! up on this input. Each port maps its service's answers here ([`AzureError::from_status`], the
-//! SDK's errors through [`AzureError::of_sdk`]); error texts are redacted and short.
+//! Resource Manager, Log Analytics, Logs Ingestion, webhook delivery): skip it, retry later, grant
+//! a role, or give up on this input. Each port maps its service's answers here
+//! ([`AzureError::from_status`], the SDK's errors through [`AzureError::of_sdk`]); error texts are
+//! redacted and short.
 
 use std::time::Duration;
 

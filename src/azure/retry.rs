@@ -32,8 +32,9 @@ impl Policy {
         factor: 4,
         max: Duration::from_secs(2),
     };
-    /// Resource Manager and Log Analytics: five tries, 0.5–1 s, 2–4 s, 8–16 s and 32–64 s apart
-    /// (a 429 without `Retry-After`, documented for the Logs Query API, waits these too).
+    /// Resource Manager, Log Analytics and Logs Ingestion: five tries, 0.5–1 s, 2–4 s, 8–16 s and
+    /// 32–64 s apart (a 429 without `Retry-After`, documented for the Logs Query API, waits these
+    /// too).
     pub const CONTROL: Self = Self {
         tries: Some(5),
         first: Duration::from_secs(1),

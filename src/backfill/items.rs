@@ -10,7 +10,6 @@ use crate::audit_logs::created;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::blob;
-use crate::catalogue::repo::CatalogueRepo;
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::recordings::reconcile::Fate;
@@ -74,11 +73,7 @@ async fn recording(
         let key = key_of(state, source, item, now);
         let read = match read {
             Some(read) => read,
-            None => {
-                CatalogueRepo::new(state.ports.tables.clone())
-                    .get(&key)
-                    .await?
-            }
+            None => state.ports.catalogue().get(&key).await?,
         };
         return Ok(if read.is_some() {
             Done::Present
@@ -129,8 +124,9 @@ async fn audit_blob(
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
     // retire). Its records are written, and its sessions joined, at the walk's next checkpoint
     // ([`settle_hours`]).
-    let (never, mut unbounded) = (Budget::unlimited(state.ports.clock.clone()), u64::MAX);
-    let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never).await?;
+    let never = Budget::unlimited(state.ports.clock.clone());
+    let mut unbounded = blob::Allowance::UNLIMITED;
+    let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never, now).await?;
     if read.contended {
         // Claimed by another reader, or by a run stopped before it wrote what it held: failed
         // (retried by the next run), never counted as read.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, RecordingKey};
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::Versioned;
 use crate::sources::Source;
 use crate::state::AppState;
 use crate::storage::BlobItem;
@@ -46,7 +46,7 @@ impl PageRows {
                 range.1 = key.rk;
             }
         }
-        let repo = CatalogueRepo::new(state.ports.tables.clone());
+        let repo = state.ports.catalogue();
         let mut rows = HashMap::new();
         for (pk, (from, to)) in days {
             for (rk, row) in repo.range(&pk, &from, &to).await? {

@@ -1,12 +1,15 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
 //! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their index rows,
-//! the index rows of the VM and user filters, the one query every list reads through ([`query`])
-//! and the access audit of those reads ([`access`]).
+//! the index rows of the VM and user filters, the one query every list reads through ([`query`]),
+//! the access audit of those reads ([`access`]) and the record of changed sessions ([`changes`])
+//! the review queue drains.
 
 pub mod access;
+pub mod changes;
 pub mod guids;
 pub mod index;
 pub mod key;
+pub mod paths;
 pub mod query;
 pub mod recording;
 pub mod repo;

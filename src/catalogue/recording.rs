@@ -18,6 +18,8 @@ pub use super::key::{KeyPath, RecordingKey};
 pub const STATUS_CATALOGUED: &str = "catalogued";
 /// `Status` of a recording the retention sweep deleted (the row stays, with its tombstone).
 pub const STATUS_DELETED: &str = "deleted";
+/// `Status` of a recording deleted by anyone but the sweep (the row stays, with the deletion).
+pub const STATUS_DELETED_OUTSIDE: &str = "deleted-outside-retention";
 
 /// Most tunnel ids stored as a match's candidates: a busy hour of sessions without hints can make a
 /// recording ambiguous among hundreds, and the full list would outgrow the table service's 64 KiB
@@ -146,15 +148,18 @@ pub struct Shortened {
     pub at: String,
 }
 
-/// The sweep's deletion (`DeletedAt`, `DeletionReason`, `DeletionInvocationId`).
+/// A deletion (`DeletedAt`, `DeletionReason`, `DeletionInvocationId`, `DeletionRequestId`): the
+/// sweep's, or one made outside retention and reported by a `BlobDeleted` event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deletion {
     /// When.
     pub at: String,
     /// Why.
     pub reason: String,
-    /// The invocation that deleted it.
+    /// The sweep invocation that deleted it (empty for a deletion outside retention).
     pub invocation_id: String,
+    /// The storage request that deleted it, as the event reported it (empty for the sweep's).
+    pub request_id: String,
 }
 
 /// The digest `RecordingHash` recorded (`Sha256`, `HashedLength`, `HashedEtag`, `HashedAt`).
@@ -167,6 +172,20 @@ pub struct Hash {
     /// The blob ETag the digest belongs to.
     pub etag: String,
     /// When.
+    pub at: String,
+}
+
+/// The state a replacement overwrote (`ReplacedEtag`, `ReplacedLength`, `ReplacedSha256`,
+/// `ReplacedAt`): the first one, kept whatever follows, beside the digest of the new content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    /// ETag of the content replaced.
+    pub etag: String,
+    /// Its size.
+    pub length: u64,
+    /// Its digest, when it had been hashed (empty otherwise).
+    pub sha256: String,
+    /// When the replacement was seen (the event time).
     pub at: String,
 }
 
@@ -210,7 +229,7 @@ pub struct Recording {
     pub candidate_keys: Vec<String>,
     /// Blob metadata, as JSON text.
     pub metadata: String,
-    /// [`STATUS_CATALOGUED`] or [`STATUS_DELETED`].
+    /// [`STATUS_CATALOGUED`], [`STATUS_DELETED`] or [`STATUS_DELETED_OUTSIDE`].
     pub status: String,
     /// The join with its session (`None`: no session fits).
     pub joined: Option<Joined>,
@@ -224,6 +243,8 @@ pub struct Recording {
     pub deletion: Option<Deletion>,
     /// Its digest.
     pub hash: Option<Hash>,
+    /// The content a replacement overwrote.
+    pub replaced: Option<Replaced>,
 }
 
 fn put(e: &mut Entity, k: &str, v: &str) {
@@ -308,12 +329,21 @@ impl Recording {
             put(&mut e, "DeletedAt", &d.at);
             put(&mut e, "DeletionReason", &d.reason);
             put(&mut e, "DeletionInvocationId", &d.invocation_id);
+            if !d.request_id.is_empty() {
+                put(&mut e, "DeletionRequestId", &d.request_id);
+            }
         }
         if let Some(h) = &self.hash {
             put(&mut e, "Sha256", &h.sha256);
             put(&mut e, "HashedEtag", &h.etag);
             put(&mut e, "HashedAt", &h.at);
             int64(&mut e, "HashedLength", clamp(h.length));
+        }
+        if let Some(r) = &self.replaced {
+            put(&mut e, "ReplacedEtag", &r.etag);
+            put(&mut e, "ReplacedSha256", &r.sha256);
+            put(&mut e, "ReplacedAt", &r.at);
+            int64(&mut e, "ReplacedLength", clamp(r.length));
         }
         e
     }
@@ -388,12 +418,19 @@ impl Recording {
                 at,
                 reason: s("DeletionReason"),
                 invocation_id: s("DeletionInvocationId"),
+                request_id: s("DeletionRequestId"),
             }),
             hash: given("Sha256").map(|sha256| Hash {
                 sha256,
                 length: unsigned(get_i64(e, "HashedLength")),
                 etag: s("HashedEtag"),
                 at: s("HashedAt"),
+            }),
+            replaced: given("ReplacedEtag").map(|etag| Replaced {
+                etag,
+                length: unsigned(get_i64(e, "ReplacedLength")),
+                sha256: s("ReplacedSha256"),
+                at: s("ReplacedAt"),
             }),
         })
     }
@@ -464,6 +501,7 @@ mod tests {
             shortened: None,
             deletion: None,
             hash: None,
+            replaced: None,
         }
     }
 
@@ -507,12 +545,19 @@ mod tests {
             at: "2025-05-01T02:00:00Z".into(),
             reason: "expired".into(),
             invocation_id: "i".into(),
+            request_id: "r".into(),
         });
         full.hash = Some(Hash {
             sha256: "ab".into(),
             length: 7,
             etag: "0x1".into(),
             at: "2025-03-14T10:00:00Z".into(),
+        });
+        full.replaced = Some(Replaced {
+            etag: "0x0".into(),
+            length: 6,
+            sha256: "cd".into(),
+            at: "2025-03-14T11:00:00Z".into(),
         });
         for r in [plain, full] {
             let mut e = r.to_entity();

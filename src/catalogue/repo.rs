@@ -1,12 +1,20 @@
 //! Reads of table `recordings` and its one writer, [`CatalogueRepo::update`]. Concrete, not a seam:
 //! the table fake covers it. (Its index rows, `recordingindex`, change only with a join: the join
 //! pass writes them.)
+//!
+//! A repository made from the ports (`Ports::catalogue`, [`CatalogueRepo::exporting`]) with the Sentinel export on records the
+//! row it writes in the outbox (table `BastionRecordings_CL`) before the write, keyed by the
+//! update's time and the recording id: a lost race records the row finally written over the same
+//! key, a crash before the write leaves a row the retry records again. Off, nothing more is done.
 
 use std::sync::Arc;
 
 use super::RECORDINGS_TABLE;
 use super::recording::{Recording, RecordingKey};
 use crate::azure::AzureError;
+use crate::clock::Clock;
+use crate::export::Outbox;
+use crate::export::rows::RecordingRow;
 use crate::tables::filter::Op;
 use crate::tables::ops::{self, query_all};
 use crate::tables::{Filter, Stored, TableStore};
@@ -15,6 +23,8 @@ use crate::tables::{Filter, Stored, TableStore};
 #[derive(Clone)]
 pub struct CatalogueRepo {
     tables: Arc<dyn TableStore>,
+    /// Where written rows are recorded for Sentinel, and the clock of their time (only when on).
+    export: Option<(Outbox, Arc<dyn Clock>)>,
 }
 
 crate::telemetry::debug_fields!(CatalogueRepo {});
@@ -37,9 +47,22 @@ pub fn parsed(s: &Stored) -> Option<Versioned<Recording>> {
 }
 
 impl CatalogueRepo {
-    /// A repository over `tables`.
+    /// A repository over `tables` that records nothing for Sentinel: for readers and tests; the
+    /// functions' writers take [`of`](Self::of).
     pub fn new(tables: Arc<dyn TableStore>) -> Self {
-        Self { tables }
+        Self {
+            tables,
+            export: None,
+        }
+    }
+
+    /// The repository of the functions (`Ports::catalogue`): over `tables`, recording each row it
+    /// writes in `outbox`, at `clock`'s time, when the Sentinel export is on.
+    pub fn exporting(tables: Arc<dyn TableStore>, outbox: &Outbox, clock: &Arc<dyn Clock>) -> Self {
+        Self {
+            tables,
+            export: outbox.enabled().then(|| (outbox.clone(), clock.clone())),
+        }
     }
 
     /// Reads a row.
@@ -105,13 +128,14 @@ impl CatalogueRepo {
             entity: r.value.to_entity(),
             etag: r.etag,
         });
-        let stored = ops::update_from(
+        let export = self.export.as_ref().map(|(o, c)| (o.clone(), c.now()));
+        let stored = ops::update_with(
             self.tables.as_ref(),
             RECORDINGS_TABLE,
             &key.pk,
             &key.rk,
             read,
-            &mut |cur| {
+            |cur| {
                 let row = cur.map(|s| Recording::from_entity(&s.entity));
                 lost_properties = matches!(row, Some(None));
                 wrote = if lost_properties {
@@ -119,7 +143,18 @@ impl CatalogueRepo {
                 } else {
                     change(row.flatten().as_ref())
                 };
-                wrote.as_ref().map(Recording::to_entity)
+                let entity = wrote.as_ref().map(Recording::to_entity);
+                // Recorded before the write, over the same key on every attempt.
+                let record = export.as_ref().and_then(|(outbox, at)| {
+                    let row = RecordingRow::of_catalogue(entity.as_ref()?, *at)?;
+                    Some((outbox.clone(), row))
+                });
+                async move {
+                    if let Some((outbox, row)) = record {
+                        outbox.record(&row).await?;
+                    }
+                    Ok(entity.map(|e| (e, ops::Companions::new())))
+                }
             },
         )
         .await?;

@@ -232,7 +232,7 @@ impl SessionRecord {
 }
 
 /// The table key of tunnel id `tunnel` (the `sessions` partition; the `sessionwindows`,
-/// `reviewindex` and `failedlogins` row key): the id as it is, through the one encoder
+/// `sessionchanges` and `failedlogins` row key): the id as it is, through the one encoder
 /// ([`crate::tables::keys::key`], verbatim). The tail takes only ids that are their own key (at most
 /// 128 bytes, none of the characters a key refuses), so every stored id reads back from its key.
 pub fn tunnel_key(tunnel: &str) -> String {
@@ -360,13 +360,14 @@ pub async fn get(
 /// Table errors; `Transient` when the row kept changing.
 pub async fn upsert(
     tables: &dyn TableStore,
+    outbox: &crate::export::Outbox,
     part: &SessionRecord,
     raw: Option<&str>,
     now: OffsetDateTime,
     affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
 ) -> Result<bool, AzureError> {
     if part.opens()
-        && let Some(done) = insert_new(tables, part, raw, now, affected).await?
+        && let Some(done) = insert_new(tables, outbox, part, raw, now, affected).await?
     {
         return Ok(done);
     }
@@ -407,9 +408,9 @@ pub async fn upsert(
                     let before = was
                         .as_ref()
                         .map_or(Before::New, |d| Before::Day(d.as_deref()));
-                    window::put(tables, &after, now, before, pending).await?;
+                    window::put(tables, outbox, &after, now, before, pending).await?;
                 }
-                Ok(Some(e))
+                Ok(Some((e, ops::Companions::new())))
             }
         },
     )
@@ -422,6 +423,7 @@ pub async fn upsert(
 /// already (records read again, or out of order): nothing was overwritten, and the caller merges.
 async fn insert_new(
     tables: &dyn TableStore,
+    outbox: &crate::export::Outbox,
     part: &SessionRecord,
     raw: Option<&str>,
     now: OffsetDateTime,
@@ -430,7 +432,7 @@ async fn insert_new(
     let mut after = SessionRecord::new(&part.tunnel_id);
     after.merge(part);
     after.cap_fields();
-    if !window::insert_new(tables, &after, now, affected(None, &after)).await? {
+    if !window::insert_new(tables, outbox, &after, now, affected(None, &after)).await? {
         return Ok(None);
     }
     let mut e = after.to_entity();

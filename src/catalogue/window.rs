@@ -9,6 +9,11 @@
 //!   match reads ([`put`]), with the creation times of the recordings whose match may change, and
 //!   cleared by the join once it has derived the state from reads taken after that write;
 //! - **`UnrecordedNotified`**, the marker of `session.unrecorded`.
+//!
+//! With the Sentinel export on, the two writes that change what `GET /api/sessions` shows of a
+//! session, its fields ([`put`]) and its recorded state ([`settle`]), record the row's
+//! `BastionSessions_CL` row in the outbox before they write it (keyed by the write's time and the
+//! tunnel id, so a retry or a lost race records over the same key); off, nothing more is done.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -17,7 +22,9 @@ use super::recording::SessionView;
 use super::session::{SessionRecord, tunnel_key};
 use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
-use crate::tables::ops::{get, query_all, update_from, write_creating_table};
+use crate::export::Outbox;
+use crate::export::rows::SessionRow;
+use crate::tables::ops::{Companions, get, query_all, update_with, write_creating_table};
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
@@ -297,6 +304,18 @@ impl WindowRow {
     }
 }
 
+/// The `BastionSessions_CL` row of `next` (the row about to be written) as of `at`, when the
+/// export is on.
+fn export_row(outbox: &Outbox, next: Option<&WindowRow>, at: OffsetDateTime) -> Option<SessionRow> {
+    if !outbox.enabled() {
+        return None;
+    }
+    let w = next?;
+    let mut row = SessionRow::of_window(&w.to_entity(), at)?;
+    row.session_id.clone_from(&w.tunnel_id);
+    Some(row)
+}
+
 /// Widens `slot` by `span`.
 fn widen(slot: &mut Option<Span>, span: Option<Span>) {
     if let Some(span) = span {
@@ -321,6 +340,7 @@ pub enum Before<'a> {
 /// Table errors.
 pub async fn insert_new(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     s: &SessionRecord,
     arrived: OffsetDateTime,
     pending: Option<Span>,
@@ -332,6 +352,9 @@ pub async fn insert_new(
         w.end_arrived_at = Some(arrived);
     }
     widen(&mut w.pending, pending);
+    if let Some(row) = export_row(outbox, Some(&w), arrived) {
+        outbox.record(&row).await?;
+    }
     match write_creating_table(tables, WINDOWS_TABLE, &w.to_entity(), WriteMode::Insert).await {
         Ok(_) => Ok(true),
         Err(AzureError::Conflict) => Ok(false),
@@ -349,6 +372,7 @@ pub async fn insert_new(
 /// Table errors.
 pub async fn put(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     s: &SessionRecord,
     arrived: OffsetDateTime,
     before: Before<'_>,
@@ -371,15 +395,9 @@ pub async fn put(
         Before::New => None,
         Before::Day(_) => get(tables, WINDOWS_TABLE, &day, &tunnel_key(&s.tunnel_id)).await?,
     };
-    update_from(
-        tables,
-        WINDOWS_TABLE,
-        &day,
-        &s.tunnel_id,
-        current,
-        &mut |cur| {
-            let cur = cur.and_then(|c| WindowRow::from_entity(&c.entity));
-            let mut w = cur.clone().or_else(|| WindowRow::of(s))?;
+    update_with(tables, WINDOWS_TABLE, &day, &s.tunnel_id, current, |cur| {
+        let cur = cur.and_then(|c| WindowRow::from_entity(&c.entity));
+        let next = cur.clone().or_else(|| WindowRow::of(s)).map(|mut w| {
             if let Some(o) = &old {
                 w.unrecorded_notified |= o.unrecorded_notified;
                 w.joined |= o.joined;
@@ -391,9 +409,18 @@ pub async fn put(
                 w.end_arrived_at = Some(arrived);
             }
             widen(&mut w.pending, pending);
-            (cur.as_ref() != Some(&w)).then(|| w.to_entity())
-        },
-    )
+            w
+        });
+        let next = next.filter(|w| cur.as_ref() != Some(w));
+        let record = export_row(outbox, next.as_ref(), arrived);
+        let outbox = outbox.clone();
+        async move {
+            if let Some(row) = record {
+                outbox.record(&row).await?;
+            }
+            Ok(next.map(|w| (w.to_entity(), Companions::new())))
+        }
+    })
     .await?;
     if let Some(d) = old_day {
         match tables
@@ -436,13 +463,17 @@ pub async fn get_row(
 /// Records the join of sessions: each `(row as read, ids, clear)` gets its recorded state from
 /// `ids` and, when `clear`, loses the pending range it was read with, in one entity group
 /// transaction per partition and 100 rows, each conditional on the row as read; when a batch is
-/// refused (a row changed since), each row is written alone on the row as stored then.
+/// refused (a row changed since), each row is written alone on the row as stored then. The rows
+/// that change are first recorded as changed ([`changes`](super::changes)), so none is lost to a
+/// crash between the two.
 ///
 /// # Errors
 /// Table errors.
 pub async fn settle(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     mut rows: Vec<(Stored, Vec<String>, bool)>,
+    at: OffsetDateTime,
 ) -> Result<(), AzureError> {
     let day = |s: &Stored| {
         get_str(&s.entity, "PartitionKey")
@@ -459,26 +490,44 @@ pub async fn settle(
             Some((read, next, ids.as_slice(), joined))
         })
         .collect();
+    let changed: Vec<(String, String)> = planned
+        .iter()
+        .map(|(_, next, _, _)| (next.day(), next.tunnel_id.clone()))
+        .collect();
+    super::changes::record(tables, &changed).await?;
     let days = planned.chunk_by(|a, b| day(a.0) == day(b.0));
     for chunk in days.flat_map(|d| d.chunks(crate::tables::MAX_BATCH)) {
         let writes: Vec<(Entity, WriteMode)> = chunk
             .iter()
             .map(|(read, next, _, _)| (next.to_entity(), WriteMode::IfMatch(read.etag.clone())))
             .collect();
+        for (_, next, _, _) in chunk {
+            if let Some(row) = export_row(outbox, Some(next), at) {
+                outbox.record(&row).await?;
+            }
+        }
         if writes.len() > 1 && tables.batch(WINDOWS_TABLE, &writes).await.is_ok() {
             continue;
         }
         for (read, next, ids, joined) in chunk {
             let current = Some((*read).clone());
-            update_from(
+            update_with(
                 tables,
                 WINDOWS_TABLE,
                 &next.day(),
                 &next.tunnel_id,
                 current,
-                &mut |cur| {
-                    let row = WindowRow::from_entity(&cur?.entity)?;
-                    settled(&row, ids, *joined).map(|w| w.to_entity())
+                |cur| {
+                    let row = cur.and_then(|c| WindowRow::from_entity(&c.entity));
+                    let next = row.and_then(|row| settled(&row, ids, *joined));
+                    let record = export_row(outbox, next.as_ref(), at);
+                    let outbox = outbox.clone();
+                    async move {
+                        if let Some(row) = record {
+                            outbox.record(&row).await?;
+                        }
+                        Ok(next.map(|w| (w.to_entity(), Companions::new())))
+                    }
                 },
             )
             .await?;
@@ -550,6 +599,29 @@ pub async fn pending(
     Ok(read_rows(
         query_all(tables, WINDOWS_TABLE, &filter, limit).await?,
     ))
+}
+
+/// The rows of the sessions that started within `span` (and pass `extra`): one query per start day.
+///
+/// # Errors
+/// Table errors.
+pub async fn started_within(
+    tables: &dyn TableStore,
+    span: Span,
+    extra: &[Filter],
+) -> Result<Vec<WindowRow>, AzureError> {
+    let mut out = Vec::new();
+    for day in crate::dates::days(span.from.date(), span.until.date()) {
+        let mut all = vec![
+            Filter::partition(&format_date(day)),
+            Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
+            Filter::str("Start", Op::Le, format_utc_millis(span.until)),
+        ];
+        all.extend(extra.iter().cloned());
+        let rows = query_all(tables, WINDOWS_TABLE, &Filter::And(all), usize::MAX).await?;
+        out.extend(read_rows(rows).into_iter().map(|(w, _)| w));
+    }
+    Ok(out)
 }
 
 /// Parses rows as read, dropping any that are not index rows.

@@ -63,7 +63,15 @@ pub async fn run(args: DisconnectArgs) -> ExitCode {
         who: &who,
     };
     let now = state.ports.clock.now();
-    match disconnect::disconnect(state.ports.tables.as_ref(), arm.as_ref(), &req, now).await {
+    match disconnect::disconnect(
+        state.ports.tables.as_ref(),
+        &state.ports.outbox,
+        arm.as_ref(),
+        &req,
+        now,
+    )
+    .await
+    {
         Ok(row) => {
             println!("{}", serde_json::to_string_pretty(&row).unwrap_or_default());
             if row["state"] == "Disconnected" {

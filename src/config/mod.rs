@@ -52,8 +52,8 @@ pub const SETTINGS: &[&str] = &[
     "NOTIFY_BUDGET_MS",
     "NOTIFY_MAX_DEQUEUE",
     "CATALOGUE_BASE_URL",
-    "AUDIT_TAIL_MAX_BLOBS",
     "AUDIT_TAIL_MAX_BYTES",
+    "AUDIT_TAIL_MAX_RECORDS",
     "AUDIT_TAIL_CHUNK_BYTES",
     "AUDIT_TAIL_BUDGET_SECONDS",
     "AUDIT_MAX_LINE_BYTES",
@@ -90,6 +90,8 @@ pub const SETTINGS: &[&str] = &[
     "ARM_ENDPOINT",
     "BASTION_DISCONNECT",
     "RECORDINGS_ACCOUNT_IDS",
+    "SENTINEL_INGESTION_ENDPOINT",
+    "SENTINEL_DCR_IMMUTABLE_ID",
 ];
 
 /// All configuration problems found at start-up.
@@ -156,6 +158,9 @@ pub struct Config {
     /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`,
     /// `RECORDINGS_ACCOUNT_IDS`).
     pub estate: crate::estate::settings::EstateSettings,
+    /// Microsoft Sentinel export (`SENTINEL_INGESTION_ENDPOINT`, `SENTINEL_DCR_IMMUTABLE_ID`);
+    /// none: nothing is recorded or sent.
+    pub sentinel: Option<crate::sentinel::settings::SentinelSettings>,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
@@ -207,6 +212,7 @@ impl Config {
             .flatten()
             .unwrap_or(false);
         let workspaces = self::workspaces::read(&mut r, insecure_loopback);
+        let sentinel = crate::sentinel::settings::read(&mut r, insecure_loopback);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
@@ -298,6 +304,7 @@ impl Config {
             in_memory_account,
             in_memory_seed,
             estate,
+            sentinel,
             log: crate::telemetry::LogSettings::from_lookup(env),
         })
     }

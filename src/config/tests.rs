@@ -55,14 +55,14 @@ fn every_problem_is_reported_at_once_without_values() {
         (
             &[
                 ("HANDLER_IN_MEMORY", "true"),
-                ("AUDIT_TAIL_MAX_BLOBS", "abc"),
+                ("AUDIT_TAIL_MAX_RECORDS", "abc"),
                 ("CATALOGUE_MAX_RANGE_DAYS", "9999"),
                 ("HEALTH_HEARTBEAT_SECONDS", "nope"),
                 ("INTEGRITY_VERIFY_SAMPLE", "-3"),
                 ("NOTIFY_TIMEOUT_MS", "soon"),
             ],
             &[
-                "AUDIT_TAIL_MAX_BLOBS",
+                "AUDIT_TAIL_MAX_RECORDS",
                 "CATALOGUE_MAX_RANGE_DAYS",
                 "HEALTH_HEARTBEAT_SECONDS",
                 "INTEGRITY_VERIFY_SAMPLE",

@@ -32,6 +32,8 @@ pub struct Report {
     pub notifications: Vec<Notification<Value>>,
     /// Hosts whose findings could not be stored (host id: error).
     pub failed: Vec<String>,
+    /// Why the findings' Sentinel rows could not all be recorded (the next check records them).
+    pub unexported: Option<String>,
 }
 
 /// Where audit logs are read from: the audit-log sources' accounts and the workspaces whose
@@ -114,6 +116,9 @@ pub async fn run(
     report
         .notifications
         .sort_by(|a, b| a.notification_id.cmp(&b.notification_id));
+    if let Err(e) = store::export::record_changes(ports.tables.as_ref(), &ports.outbox).await {
+        report.unexported = Some(e.to_string());
+    }
     report
 }
 

@@ -3,6 +3,10 @@
 //! `disconnects` (PK = day, RK = time~uuid, insert only) saying who, when, why and what the
 //! service answered. `session.disconnected` is announced by the next `LiveSessions` tick
 //! ([`announce`]): the API has no output binding, and the row is the one source of truth.
+//!
+//! For Microsoft Sentinel (nothing when the export is off): the request's row is recorded in the
+//! outbox before Bastion is asked (no trace, no call), and the answered row by the tick that
+//! announces it, before it is marked announced (a failure there is retried by the next tick).
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -10,7 +14,9 @@ use time::OffsetDateTime;
 use super::store::host_name;
 use crate::arm::ResourceManager;
 use crate::azure::AzureError;
-use crate::dates::{format_date, format_utc_millis};
+use crate::dates::{format_date, format_utc_millis, timestamp};
+use crate::export::Outbox;
+use crate::export::rows::DisconnectRow;
 use crate::notify::{Notification, Severity};
 use crate::tables::ops::{query_all, update_from, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
@@ -52,10 +58,12 @@ pub enum DisconnectError {
 /// `Table` when the audit row cannot be written (then nothing was asked of Bastion).
 pub async fn disconnect(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     arm: &dyn ResourceManager,
     req: &Request<'_>,
     now: OffsetDateTime,
 ) -> Result<Value, DisconnectError> {
+    let started = std::time::Instant::now();
     let at = format_utc_millis(now);
     let pk = format_date(now.date());
     let rk = format!("{at}~{}", uuid::Uuid::new_v4());
@@ -67,6 +75,9 @@ pub async fn disconnect(
     });
     let entity = row.as_object().cloned().unwrap_or_default();
     write_creating_table(tables, DISCONNECTS_TABLE, &entity, WriteMode::Insert).await?;
+    if let Some(r) = disconnect_row(&entity) {
+        outbox.record(&r).await?;
+    }
     let ids = [req.session_id.to_owned()];
     let (state, message) = match arm.disconnect_sessions(req.host, &ids).await {
         Ok(results) => results
@@ -84,6 +95,11 @@ pub async fn disconnect(
     };
     row["State"] = json!(state);
     row["Message"] = json!(message);
+    // The answer's time: after the request's, by the call's duration (at least a millisecond).
+    let took = time::Duration::try_from(started.elapsed()).unwrap_or(time::Duration::ZERO);
+    row["AnsweredAt"] = json!(format_utc_millis(
+        now + took.max(time::Duration::milliseconds(1))
+    ));
     let answered = row.as_object().cloned().unwrap_or_default();
     // Only this call writes the answer into its own row: an unconditional replace is exact.
     write_creating_table(tables, DISCONNECTS_TABLE, &answered, WriteMode::Upsert).await?;
@@ -107,6 +123,7 @@ pub fn public(e: &Entity) -> Value {
 /// Table errors.
 pub async fn announce(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     now: OffsetDateTime,
 ) -> Result<Vec<Notification<Value>>, AzureError> {
     let mut out = Vec::new();
@@ -124,6 +141,9 @@ pub async fn announce(
                 continue;
             }
             let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
+            if let Some(row) = disconnect_row(&r.entity) {
+                outbox.record(&row).await?;
+            }
             let mut won = false;
             update_from(
                 tables,
@@ -148,6 +168,31 @@ pub async fn announce(
         }
     }
     Ok(out)
+}
+
+/// The Sentinel row of a `disconnects` entity in its current state (`None` without a key).
+pub fn disconnect_row(e: &Entity) -> Option<DisconnectRow> {
+    let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+    let t = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).and_then(timestamp);
+    let requested = t("At")?;
+    let state = s("State");
+    let at = if state == "Requested" {
+        requested
+    } else {
+        t("AnsweredAt").unwrap_or(requested)
+    };
+    Some(DisconnectRow {
+        time_generated: at,
+        disconnect_id: get_str(e, "RowKey").filter(|k| !k.is_empty())?.to_owned(),
+        bastion_resource_id: s("Host"),
+        bastion_host: s("HostName"),
+        session_id: s("SessionId"),
+        reason: s("Reason"),
+        decided_by: s("DecidedBy"),
+        requested_at: Some(requested),
+        state,
+        message: s("Message"),
+    })
 }
 
 fn notification(e: &Entity) -> Notification<Value> {

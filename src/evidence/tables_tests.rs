@@ -88,9 +88,16 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     s.outcome = "connected".into();
     s.session_start = Some(start);
     s.session_end = Some(start + Duration::minutes(5));
-    put_window(ports.tables.as_ref(), &s, start, Before::Day(None), None)
-        .await
-        .expect("session");
+    put_window(
+        ports.tables.as_ref(),
+        &crate::export::Outbox::off(),
+        &s,
+        start,
+        Before::Day(None),
+        None,
+    )
+    .await
+    .expect("session");
     let mut rec = crate::testkit::audit::recording_row(&format!("rec-{tag}.mp4"), start);
     rec.status = "active".into();
     rec.retention_class = "standard".into();

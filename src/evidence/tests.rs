@@ -47,9 +47,16 @@ async fn session(ports: &Ports, id: &str, host: &str, start: OffsetDateTime, out
     s.user_name = "=cmd|calc".into();
     s.outcome = outcome.into();
     s.session_start = Some(start);
-    put_window(ports.tables.as_ref(), &s, start, Before::Day(None), None)
-        .await
-        .expect("session");
+    put_window(
+        ports.tables.as_ref(),
+        &crate::export::Outbox::off(),
+        &s,
+        start,
+        Before::Day(None),
+        None,
+    )
+    .await
+    .expect("session");
 }
 
 /// The month: a recorded and reviewed session of `bas-a` (its recording due for deletion soon
@@ -90,9 +97,14 @@ async fn seed(ports: &Ports) {
         .await
         .expect("read")
         .expect("row");
-    settle(tables, vec![(row, vec![r.id()], false)])
-        .await
-        .expect("recorded");
+    settle(
+        tables,
+        &crate::export::Outbox::off(),
+        vec![(row, vec![r.id()], false)],
+        datetime!(2025-03-14 12:00 UTC),
+    )
+    .await
+    .expect("recorded");
     let body = json!({"recording": r.id(), "verdict": "ok"}).to_string();
     let req = ReviewRequest::parse(body.as_bytes(), None).expect("review");
     review(ports, &req, "alice").await.expect("reviewed");

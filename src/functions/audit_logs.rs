@@ -33,20 +33,25 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
     .await
 }
 
-/// `AuditLogTail`: one bounded tick over the active cursors.
+/// `AuditLogTail`: one bounded tick over the hour blobs that grew.
 ///
 /// # Errors
-/// `Retryable` when the cursors cannot be read, or every attempted blob failed.
+/// `Retryable` when the cursors cannot be read, or every attempted blob (or every host's
+/// listing) failed.
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     // The timer payload carries nothing the tail needs; a malformed one must not stop tailing.
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let report = tail::tick(&crate::state::tailer(&state), super::now_of(&state, &inv)).await?;
     // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
     // them; its failed blobs are retried next tick from their saved offsets either way.
-    if report.failed > 0 && report.failed == report.blobs && report.notifications.is_empty() {
+    let blobs_failed = report.failed > 0 && report.failed == report.blobs;
+    let hosts_failed = report.hosts_failed > 0 && report.hosts_failed == report.hosts;
+    if (blobs_failed || (hosts_failed && report.blobs == 0)) && report.notifications.is_empty() {
         return Err(HandlerError::storage(anyhow::anyhow!(
-            "all {} audit blobs failed this tick",
-            report.failed
+            "all {} audit blobs and {} of {} audit-log hosts failed this tick",
+            report.failed,
+            report.hosts_failed,
+            report.hosts
         )));
     }
     Ok(tail::outcome(report))

@@ -45,6 +45,9 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
     for f in &report.failed {
         tracing::warn!(host = %f, "estate findings not stored; the next check retries");
     }
+    if let Some(e) = &report.unexported {
+        tracing::warn!(error = %e, "estate findings' Sentinel rows not all recorded; the next check records them");
+    }
     let summary = format!(
         "checked {} Bastion host(s): {} finding(s) open, {} opened or cleared",
         report.hosts,
@@ -75,7 +78,7 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + live::BUDGET);
     let wait = state.config.audit.session_wait;
     let mut report = live::tick(&state.ports, arm.as_ref(), hosts, wait, now).await;
-    match disconnect::announce(state.ports.tables.as_ref(), now).await {
+    match disconnect::announce(state.ports.tables.as_ref(), &state.ports.outbox, now).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => tracing::warn!(error = %e, "disconnects not announced; the next tick retries"),
     }

@@ -13,6 +13,7 @@
 //!   Manager.
 //! - [`reviews`]: `ReviewQueue` (timer): the review queue and `review.overdue`.
 //! - [`evidence`]: `EvidencePack` (timer): the previous month's signed evidence pack.
+//! - [`sentinel`]: `SentinelExport` (timer): the Sentinel outbox through the Logs Ingestion API.
 //!
 //! [`AppState`]: crate::state::AppState
 
@@ -25,6 +26,7 @@ pub mod reconcile;
 pub mod recordings;
 pub mod retention;
 pub mod reviews;
+pub mod sentinel;
 
 use serde_json::Value;
 

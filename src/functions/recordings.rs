@@ -1,6 +1,8 @@
 //! `RecordingCreated`: a BlobCreated event on a recordings container → retention tags, the join
 //! with a session its name or metadata names, one catalogue row, `recording.catalogued` and a hash
-//! request ([`Recordings::on_created`](crate::recordings::Recordings::on_created)).
+//! request ([`Recordings::on_created`](crate::recordings::Recordings::on_created)); a BlobDeleted
+//! event → the sweep's own deletion stays silent, any other marks the row and raises
+//! `recording.deleted` ([`Recordings::on_deleted`](crate::recordings::Recordings::on_deleted)).
 
 use super::decode_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
@@ -18,6 +20,10 @@ pub async fn recording_created(state: AppState, inv: Invocation) -> Result<Outco
         Ok(event) => event,
         Err(skipped) => return Ok(skipped),
     };
-    let (outcome, _) = crate::state::recordings(&state).on_created(&event).await?;
+    let recordings = crate::state::recordings(&state);
+    if event.is_deleted() {
+        return recordings.on_deleted(&event).await;
+    }
+    let (outcome, _) = recordings.on_created(&event).await?;
     Ok(outcome)
 }

@@ -1,10 +1,11 @@
-//! `ReviewQueue` (timer, every 5 minutes): re-derive the review queue of the sessions that started
-//! yesterday and today, then raise `review.overdue` for queued sessions past their deadline.
+//! `ReviewQueue` (timer, every 5 minutes): derive the review queue entries of the sessions the join
+//! recorded as changed (whatever their day), then raise `review.overdue` for queued sessions past
+//! their deadline.
 
 use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::reviews::queue::{index, overdue};
+use crate::reviews::queue::{derive, overdue};
 use crate::state::AppState;
 
 /// The function (folder) name.
@@ -20,9 +21,7 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, H
     let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let now = super::now_of(&state, &inv);
     let settings = &state.config.reviews;
-    let today = now.date();
-    let days: Vec<_> = today.previous_day().into_iter().chain([today]).collect();
-    let done = index::refresh(&state.ports, settings, &days, now)
+    let done = derive::refresh(&state.ports, settings, now)
         .await
         .map_err(HandlerError::storage)?;
     let due = overdue::overdue(
@@ -33,9 +32,8 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, H
     .await
     .map_err(HandlerError::storage)?;
     let o = Outcome::processed(format!(
-        "review queue: {} sessions read, {} re-derived, {} queued; {} overdue",
+        "review queue: {} sessions derived, {} queued; {} overdue",
         done.sessions,
-        done.changed,
         done.queued,
         due.len()
     ));

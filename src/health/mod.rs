@@ -15,6 +15,7 @@
 pub mod flush;
 pub mod queues;
 pub mod report;
+pub mod sentinel;
 pub mod sources;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,6 @@
-//! What `GET /api/health` reports: last event per function, audit-log tail cursor lag,
-//! quarantine and poison-queue counts, the stalled-recordings episode, and an overall status from thresholds.
+//! What `GET /api/health` reports: last event per function, how far behind the audit-log tail is
+//! per Bastion host, quarantine and poison-queue counts, the stalled-recordings episode, the
+//! Sentinel export's backlog per table, and an overall status from thresholds.
 //!
 //! Gathering is bounded: two catalogue partitions, one heartbeat partition, the active cursors
 //! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
@@ -38,13 +39,14 @@ pub const FUNCTIONS: &[&str] = &[
     "LiveSessions",
     "ReviewQueue",
     "EvidencePack",
+    "SentinelExport",
 ];
 
 /// Overall status thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
-    /// `HEALTH_TAIL_LAG_MINUTES` (default 30): an active audit-log cursor unread for longer
-    /// means the tail is not keeping up.
+    /// `HEALTH_TAIL_LAG_MINUTES` (default 30): a Bastion host whose audit log is unread for
+    /// longer means the tail is not keeping up.
     pub tail_lag: Duration,
 }
 
@@ -78,8 +80,8 @@ pub struct Facts {
     pub failing: Vec<String>,
     /// Payloads quarantined today or yesterday.
     pub recent_quarantined: usize,
-    /// How long the least recently read active cursor has waited.
-    pub tail_lag: Option<Duration>,
+    /// How far behind the audit-log tail is on its most delayed host, and that host.
+    pub tail_lag: Option<(Duration, String)>,
     /// A `recordings.stalled` episode is open.
     pub stalled: bool,
     /// The sources (Bastion host, else `account/container`) whose episode is open.
@@ -90,6 +92,8 @@ pub struct Facts {
     pub poison_messages: u64,
     /// Open high-severity estate findings (`host: finding`).
     pub estate_high: Vec<String>,
+    /// Why the Sentinel export is behind (a row waiting too long, a run that stopped).
+    pub export_behind: Vec<String>,
 }
 
 /// `ok`, `degraded` or `stalled`, with the reasons (plain sentences, no internals).
@@ -108,9 +112,9 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
     if f.poison_messages > 0 {
         reasons.push(format!("{} message(s) in poison queues", f.poison_messages));
     }
-    if let Some(lag) = f.tail_lag.filter(|l| *l > t.tail_lag) {
+    if let Some((lag, host)) = f.tail_lag.as_ref().filter(|(l, _)| *l > t.tail_lag) {
         reasons.push(format!(
-            "audit-log tail is {} min behind (threshold {})",
+            "audit-log tail is {} min behind on {host} (threshold {})",
             lag.whole_minutes(),
             t.tail_lag.whole_minutes()
         ));
@@ -121,6 +125,7 @@ pub fn classify(f: &Facts, t: &Thresholds) -> (&'static str, Vec<String>) {
     for e in &f.estate_high {
         reasons.push(format!("Bastion estate finding open: {e}"));
     }
+    reasons.extend(f.export_behind.iter().cloned());
     if f.stalled {
         let which = match f.stalled_sources.as_slice() {
             [] => String::new(),
@@ -180,7 +185,10 @@ pub async fn build(
         let merged = beats.get(&f).map_or(b.clone(), |s| s.merge(&b));
         beats.insert(f, merged);
     }
-    let (cursor, tail_lag) = cursors(deps, now).await.map_err(Unavailable::Tables)?;
+    let tailed = beats.get("AuditLogTail").and_then(|b| b.last_success);
+    let (cursor, tail_lag) = cursors(deps, now, tailed)
+        .await
+        .map_err(Unavailable::Tables)?;
     let sources = super::sources::check(&deps.ports.tables, &deps.ports.sources)
         .await
         .map_err(Unavailable::Tables)?;
@@ -203,6 +211,13 @@ pub async fn build(
         poison_messages += n;
         poison.insert((*q).to_owned(), n.into());
     }
+    let (sentinel, export_behind) = if deps.ports.outbox.enabled() {
+        super::sentinel::check(deps.ports.tables.as_ref(), now)
+            .await
+            .map_err(Unavailable::Tables)?
+    } else {
+        (json!({"enabled": false}), Vec::new())
+    };
     let facts = Facts {
         failing: beats
             .iter()
@@ -216,6 +231,7 @@ pub async fn build(
         unreachable: sources.unreachable,
         poison_messages,
         estate_high: estate_high.clone(),
+        export_behind,
     };
     let (status, reasons) = classify(&facts, t);
     Ok(json!({
@@ -230,6 +246,7 @@ pub async fn build(
         "stalledRecordings": {"active": active, "since": since},
         "sources": sources.docs,
         "estate": {"open": estate_open, "high": estate_high},
+        "sentinel": sentinel,
     }))
 }
 
@@ -273,27 +290,52 @@ async fn latest_recording(
     Ok(latest)
 }
 
-/// The tail's active cursors: the newest hour known and how far behind now it is, and the lag of
-/// the least recently read cursor (never read: since it was registered).
+/// The tail's active cursors: the newest hour known and how far behind now it is, and per Bastion
+/// host how far behind the tail is: its audit log is read up to the oldest growth a tick left
+/// unread (`GrownAt`), and at best up to the tail's last successful tick (`tailed`; never: since
+/// the host's first cursor was registered). The most delayed host decides the status.
 async fn cursors(
     deps: &Health,
     now: OffsetDateTime,
-) -> Result<(Value, Option<Duration>), AzureError> {
+    tailed: Option<OffsetDateTime>,
+) -> Result<(Value, Option<(Duration, String)>), AzureError> {
     let active = CursorRepo::new(deps.ports.tables.clone())
-        .active(now, deps.tail_window, 5000)
+        .active(now, deps.tail_window)
         .await?;
     let newest = active.iter().map(|c| c.hour).max();
-    let stalest = active
-        .first()
-        .map(|c| c.last_read_at.unwrap_or(c.created_at));
-    let tail_lag = stalest.map(|t| (now - t).max(Duration::ZERO));
+    let mut hosts: BTreeMap<&str, (OffsetDateTime, usize, usize)> = BTreeMap::new();
+    for c in &active {
+        let looked = tailed.unwrap_or(c.created_at);
+        let read_to = c.grown_at.map_or(looked, |g| g.min(looked));
+        let e = hosts
+            .entry(c.bastion_host.as_str())
+            .or_insert((read_to, 0, 0));
+        e.0 = e.0.min(read_to);
+        e.1 += 1;
+        e.2 += usize::from(c.grown_at.is_some());
+    }
+    let behind = |t: OffsetDateTime| (now - t).max(Duration::ZERO);
+    let per_host: Vec<Value> = hosts
+        .iter()
+        .map(|(host, (read_to, cursors, unread))| {
+            json!({"host": host, "behindSeconds": behind(*read_to).whole_seconds(),
+                "readUpTo": format_utc_millis(*read_to), "activeCursors": cursors,
+                "unreadBlobs": unread})
+        })
+        .collect();
+    let tail_lag = hosts
+        .iter()
+        .map(|(host, (read_to, _, _))| (behind(*read_to), (*host).to_owned()))
+        .max_by_key(|(lag, _)| *lag);
     let mins = |d: Duration| d.whole_minutes();
     let doc = json!({
         "activeCursors": active.len(),
         "newestHour": newest.map(format_utc_millis),
         "newestHourLagMinutes": newest.map(|h| mins((now - h - Duration::hours(1)).max(Duration::ZERO))),
         "lastReadAt": active.iter().filter_map(|c| c.last_read_at).max().map(format_utc_millis),
-        "stalestReadLagMinutes": tail_lag.map(mins),
+        "lastTickAt": tailed.map(format_utc_millis),
+        "behindSeconds": tail_lag.as_ref().map(|(l, _)| l.whole_seconds()),
+        "hosts": per_host,
     });
     Ok((doc, tail_lag))
 }

@@ -20,11 +20,17 @@ fn status_thresholds() {
     let t = Thresholds::default();
     assert_eq!(classify(&Facts::default(), &t), ("ok", vec![]));
     let lag = |m| Facts {
-        tail_lag: Some(Duration::minutes(m)),
+        tail_lag: Some((Duration::minutes(m), "bas-a".to_owned())),
         ..Facts::default()
     };
     assert_eq!(classify(&lag(30), &t).0, "ok", "at the threshold");
-    assert_eq!(classify(&lag(31), &t).0, "degraded");
+    assert_eq!(
+        classify(&lag(31), &t),
+        (
+            "degraded",
+            vec!["audit-log tail is 31 min behind on bas-a (threshold 30)".to_owned()]
+        )
+    );
     let failing = Facts {
         failing: vec!["AuditLogTail".into()],
         ..Facts::default()
@@ -112,12 +118,16 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     flush::flush(&other, &f.state.ports.tables)
         .await
         .expect("flush");
-    // An active cursor registered 45 minutes ago and never read.
+    // Host b: growth a tick left unread 45 minutes ago; host c: read (up to the tail's last tick).
     let repo = crate::audit_logs::repo::CursorRepo::new(f.state.ports.tables.clone());
     let hour = now - Duration::hours(1);
-    let c =
-        crate::audit_logs::repo::Cursor::new("y/PT1H.json", hour, now - Duration::minutes(45), "b");
-    repo.register(&c).await.expect("cursor");
+    let c = crate::audit_logs::repo::Cursor::new("y/PT1H.json", hour, hour, "b");
+    let c = repo.register(&c).await.expect("cursor").expect("new");
+    let mut grown = c.clone();
+    grown.grown_at = Some(now - Duration::minutes(45));
+    repo.save(&grown).await.expect("mark");
+    let read = crate::audit_logs::repo::Cursor::new("z/PT1H.json", hour, hour, "c");
+    repo.register(&read).await.expect("cursor");
     let r = report(&f).await;
     assert_eq!(r["status"], "degraded", "{r}");
     assert_eq!(r["functions"]["AuditLogCreated"]["outcome"], "poisoned");
@@ -125,12 +135,31 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
     assert_eq!(r["quarantine"]["total"], 1);
     assert_eq!(r["quarantine"]["sinceYesterday"], 1);
     assert_eq!(r["quarantine"]["byFunction"]["AuditLogCreated"], 1);
-    assert_eq!(r["auditLogTail"]["activeCursors"], 1);
-    assert_eq!(r["auditLogTail"]["stalestReadLagMinutes"], 45);
+    assert_eq!(r["auditLogTail"]["activeCursors"], 2);
+    assert_eq!(r["auditLogTail"]["behindSeconds"], 45 * 60);
+    let hosts = &r["auditLogTail"]["hosts"];
+    assert_eq!(
+        (
+            &hosts[0]["host"],
+            &hosts[0]["behindSeconds"],
+            &hosts[0]["unreadBlobs"]
+        ),
+        (&json!("b"), &json!(45 * 60), &json!(1)),
+        "{hosts}"
+    );
+    assert_eq!(
+        (
+            &hosts[1]["host"],
+            &hosts[1]["behindSeconds"],
+            &hosts[1]["unreadBlobs"]
+        ),
+        (&json!("c"), &json!(3 * 60), &json!(0)),
+        "read up to the tail's last tick: {hosts}"
+    );
     assert_eq!(r["auditLogTail"]["newestHourLagMinutes"], 0);
     let reasons = r["reasons"].to_string();
     assert!(
-        reasons.contains("tail is 45 min behind") && reasons.contains("quarantined"),
+        reasons.contains("tail is 45 min behind on b") && reasons.contains("quarantined"),
         "{reasons}"
     );
     // The stalled detector's open episode makes it `stalled`.
@@ -192,5 +221,35 @@ async fn poison_queue_depths_are_reported_and_their_failure_is_unavailable() {
     assert!(
         !body.contains("SECRET") && !body.contains("windows.net"),
         "{body}"
+    );
+}
+
+/// A tail that stopped ticking leaves every host behind by as long, though no growth was marked:
+/// nobody looked.
+#[tokio::test]
+async fn hosts_fall_behind_while_the_tail_does_not_tick() {
+    let f = fakes();
+    let now = f.state.ports.clock.now();
+    let beats = Heartbeats::default();
+    beats.record("AuditLogTail", "processed", now - Duration::minutes(40));
+    flush::flush(&beats, &f.state.ports.tables)
+        .await
+        .expect("flush");
+    let repo = crate::audit_logs::repo::CursorRepo::new(f.state.ports.tables.clone());
+    let hour = now - Duration::hours(1);
+    let c =
+        crate::audit_logs::repo::Cursor::new("y/PT1H.json", hour, now - Duration::minutes(1), "b");
+    repo.register(&c).await.expect("cursor");
+    let r = report(&f).await;
+    assert_eq!(
+        r["auditLogTail"]["hosts"][0]["behindSeconds"],
+        40 * 60,
+        "{r}"
+    );
+    assert_eq!(r["status"], "degraded");
+    assert!(
+        r["reasons"].to_string().contains("40 min behind on b"),
+        "{}",
+        r["reasons"]
     );
 }

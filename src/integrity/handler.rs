@@ -24,7 +24,7 @@ pub async fn hash_recording(
     key: &RecordingKey,
     requested_etag: &str,
 ) -> Result<Outcome, HandlerError> {
-    let repo = CatalogueRepo::new(ports.tables.clone());
+    let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
         return Ok(Outcome::skipped(format!(
             "recording {} is not catalogued",

@@ -82,7 +82,9 @@ pub async fn verify(
     };
     match hash_blob(store, &blob, CHUNK).await {
         Err(HashError::Missing) => {
+            // A deletion outside retention was reported when it happened (`recording.deleted`).
             let expired = entry.status == "deleted"
+                || entry.status == crate::catalogue::recording::STATUS_DELETED_OUTSIDE
                 || (!entry.retain_until.is_empty() && entry.retain_until < format_date(now.date()));
             if expired {
                 return Ok(Verdict::Expired);

@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use super::write::{self, Planned};
 use super::{Join, correlate, lease, reads};
 use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::Versioned;
 use crate::catalogue::window::{self, Span, WindowRow};
 use crate::catalogue::{guids, session};
 use crate::clock::Budget;
@@ -36,7 +36,7 @@ pub struct Scope {
 }
 
 /// What a pass did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
     /// Sessions whose recorded state was derived.
     pub sessions: usize,
@@ -48,8 +48,6 @@ pub struct Report {
     pub cut: bool,
     /// Another pass held the lease: nothing done.
     pub busy: bool,
-    /// The pending sessions joined, `(start day, tunnel id)`: the sessions that changed.
-    pub changed: Vec<(String, String)>,
 }
 
 impl Join {
@@ -139,7 +137,6 @@ impl Join {
         for (w, s) in pending {
             spans.extend(w.pending);
             affected.insert(w.tunnel_id.clone());
-            report.changed.push((w.day(), w.tunnel_id.clone()));
             k.windows.insert(w.tunnel_id.clone(), (w, Some(s)));
         }
         let mut due_keys: BTreeSet<RecordingKey> =
@@ -233,7 +230,7 @@ impl Join {
             }
             k.read.push(span);
         }
-        let repo = CatalogueRepo::new(self.ports.tables.clone());
+        let repo = self.ports.catalogue();
         for t in affected
             .iter()
             .filter(|t| k.needs_keys(t))
@@ -346,7 +343,7 @@ impl Join {
             rows.push((stored, named, clear));
         }
         let settled = rows.len();
-        window::settle(tables, rows).await?;
+        window::settle(tables, &self.ports.outbox, rows, self.ports.clock.now()).await?;
         Ok(settled)
     }
 }

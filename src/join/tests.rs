@@ -338,3 +338,28 @@ async fn a_spent_budget_leaves_the_rest_pending_for_the_next_pass() {
     );
     assert!(alice_window(&k).await.recorded);
 }
+
+#[tokio::test]
+async fn every_session_the_pass_joins_is_recorded_as_changed_whatever_its_day() {
+    let k = kit(None);
+    let end =
+        r#","sessionStartTime":"2025-03-10T22:00:00Z","sessionEndTime":"2025-03-10T22:20:00Z""#;
+    // Records of a session three and a half days old, read now.
+    let text = line(
+        "late-1",
+        "2025-03-10T22:00:00Z",
+        "Successfully Connected.",
+        "VM-A",
+        "ann",
+        end,
+    );
+    feed(&k, text.as_bytes()).await;
+    let recorded = crate::catalogue::changes::pending(k.state.ports.tables.as_ref(), 100)
+        .await
+        .expect("record");
+    let days: Vec<_> = recorded
+        .iter()
+        .map(|c| (c.day.as_str(), c.tunnel.as_str()))
+        .collect();
+    assert!(days.contains(&("2025-03-10", "late-1")), "{days:?}");
+}

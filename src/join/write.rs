@@ -7,7 +7,7 @@ use super::Join;
 use crate::azure::AzureError;
 use crate::catalogue::index;
 use crate::catalogue::recording::{Joined, Recording};
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::Versioned;
 use crate::invocation::HandlerError;
 use crate::retention::retag::retag;
 
@@ -36,7 +36,7 @@ pub(super) async fn recordings(
     indexed: &[&Recording],
     more: impl Fn() -> bool,
 ) -> Result<(usize, bool), HandlerError> {
-    let repo = CatalogueRepo::new(join.ports.tables.clone());
+    let repo = join.ports.catalogue();
     let mut targets = Vec::with_capacity(planned.len());
     for p in planned {
         let mut target = p.read.value.clone();

@@ -11,10 +11,12 @@
 //! - [`claims`]: the `deliveries` table as a per-destination claim (exactly once, as far as HTTP allows).
 //! - [`pacing`]: per-destination rate limits shared by all invocations of the process.
 //! - [`deliver`]: one POST with the retry policy. [`handler`]: the NotifyWebhook function.
+//! - [`export`]: the notification as a row for Microsoft Sentinel, recorded before delivery.
 
 pub mod claims;
 pub mod config;
 pub mod deliver;
+pub mod export;
 pub mod handler;
 pub mod message;
 pub mod pacing;

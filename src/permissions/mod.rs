@@ -34,6 +34,8 @@ pub enum Service {
     LogAnalytics,
     /// Azure Resource Manager (the control plane: Bastion hosts, settings of accounts).
     ResourceManager,
+    /// The Logs Ingestion API of a data collection rule (rows for Microsoft Sentinel).
+    LogsIngestion,
 }
 
 /// A storage REST operation this app performs (itself, or through the host for its bindings).
@@ -83,6 +85,8 @@ pub enum Operation {
     QueryWorkspace,
     /// Delete Message (the host, after a queue-triggered invocation succeeded).
     DeleteMessage,
+    /// A Logs Ingestion API upload to a data collection rule's stream (`SentinelExport`).
+    UploadLogs,
     /// A Resource Manager call ([`arm`]).
     Arm(ArmOperation),
 }
@@ -113,8 +117,9 @@ macro_rules! messages {
 }
 
 impl Operation {
-    /// Every storage and Logs Query operation, for exhaustive checks (with [`ArmOperation::ALL`]).
-    pub const ALL: [Self; 22] = [
+    /// Every storage, Logs Query and Logs Ingestion operation, for exhaustive checks (with
+    /// [`ArmOperation::ALL`]).
+    pub const ALL: [Self; 23] = [
         Self::GetBlobProperties,
         Self::GetBlob,
         Self::ListBlobs,
@@ -137,6 +142,7 @@ impl Operation {
         Self::GetMessages,
         Self::DeleteMessage,
         Self::QueryWorkspace,
+        Self::UploadLogs,
     ];
 
     /// The REST operation name, the service, and the permissions of which any one authorizes it.
@@ -219,6 +225,13 @@ impl Operation {
                 "Delete Message",
                 Queue,
                 &[messages!("process/action"), messages!("delete")],
+            ),
+            // The data action Monitoring Metrics Publisher carries and the Logs Ingestion API
+            // checks on the data collection rule.
+            Self::UploadLogs => (
+                "Upload (Logs Ingestion API)",
+                Service::LogsIngestion,
+                &["Microsoft.Insights/Telemetry/Write"],
             ),
             Self::Arm(a) => a.spec(),
         }

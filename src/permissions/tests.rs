@@ -13,6 +13,7 @@ fn every_operation_names_a_documented_permission_of_its_service() {
             Service::Table => &["Microsoft.Storage/storageAccounts/tableServices/tables/"],
             Service::Queue => &["Microsoft.Storage/storageAccounts/queueServices/queues/"],
             Service::LogAnalytics => &["Microsoft.OperationalInsights/workspaces/query/"],
+            Service::LogsIngestion => &["Microsoft.Insights/Telemetry/"],
             // Control-plane actions: no data action, and only of the providers the checks read.
             Service::ResourceManager => &[
                 "Microsoft.Network/bastionHosts/",

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::ingest::{self, EntryInput};
 use crate::catalogue::recording::Recording;
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::join::Join;
@@ -75,9 +75,7 @@ impl Recordings {
             props.created.unwrap_or(event.time),
             &event.blob,
         );
-        let existing = CatalogueRepo::new(self.ports.tables.clone())
-            .get(&key)
-            .await?;
+        let existing = self.ports.catalogue().get(&key).await?;
         self.catalogue(source, event, &props, existing).await
     }
 
@@ -124,9 +122,15 @@ impl Recordings {
             first_seen: now,
         });
         let entry = self.join.decide_new(entry).await?;
+        if existing.is_none() {
+            // The index row first: a `BlobDeleted` event finds the row by the blob's name.
+            crate::catalogue::paths::index(self.ports.tables.as_ref(), &key).await?;
+        }
         // What the last read decided: the row it settled on, and whether the write updated a row.
-        let (mut settled_on, mut updated) = (None, false);
-        let written = CatalogueRepo::new(self.ports.tables.clone())
+        let (mut settled_on, mut updated, mut replacing) = (None, false, false);
+        let written = self
+            .ports
+            .catalogue()
             .update(&key, existing, |cur| {
                 // Another delivery of this blob won the race: decide again on its row.
                 settled_on = cur.filter(|row| !ingest::is_newer(event, row)).cloned();
@@ -134,6 +138,7 @@ impl Recordings {
                     return None;
                 }
                 updated = cur.is_some();
+                replacing = cur.is_some_and(|cur| ingest::replaced_by(cur, &entry).is_some());
                 Some(match cur {
                     None => entry.clone(),
                     Some(cur) => ingest::newer_state(cur, &entry),
@@ -142,7 +147,10 @@ impl Recordings {
             .await?;
         let why = "duplicate or older event (concurrent delivery)";
         Ok(match (written, settled_on) {
-            (Some(row), _) => (written_outcome(&row.value, source, updated), Some(row)),
+            (Some(row), _) => {
+                let outcome = written_outcome(&row.value, source, updated, replacing);
+                (outcome, Some(row))
+            }
             (None, Some(row)) => settled(event, &row, source, why),
             (None, None) => (Outcome::skipped(why), None),
         })
@@ -182,22 +190,26 @@ fn settled(event: &BlobEvent, row: &Recording, source: &Source, skipped: &str) -
     let this_event = row.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.sequencer;
     if this_event {
-        (written_outcome(row, source, false), None)
+        (written_outcome(row, source, false, false), None)
     } else {
         (Outcome::skipped(skipped), None)
     }
 }
 
-/// The ending for a row just written: a new one (`updated` false) is announced.
-fn written_outcome(entry: &Recording, source: &Source, updated: bool) -> Outcome {
+/// The ending for a row just written: a new one (`updated` false) is announced, a replacement
+/// (`replacing`, or a row holding one written by this event's earlier delivery) is alerted.
+fn written_outcome(entry: &Recording, source: &Source, updated: bool, replacing: bool) -> Outcome {
     let id = entry.key.id();
-    let outcome = if updated {
-        Outcome::processed(["updated recording ", &id].concat())
-    } else {
-        Outcome::processed(["catalogued recording ", &id].concat()).with_output(
+    let bastion = source.bastion_id.as_deref();
+    let replaced = ingest::replaced_notification(entry, bastion).filter(|_| replacing || !updated);
+    let outcome = match replaced {
+        Some(n) => Outcome::processed(["replaced recording ", &id].concat())
+            .with_output(OUTPUT_BINDING, &n),
+        None if updated => Outcome::processed(["updated recording ", &id].concat()),
+        None => Outcome::processed(["catalogued recording ", &id].concat()).with_output(
             OUTPUT_BINDING,
-            &ingest::catalogued_notification(entry, &id, source.bastion_id.as_deref()),
-        )
+            &ingest::catalogued_notification(entry, &id, bastion),
+        ),
     };
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
     outcome.with_output(

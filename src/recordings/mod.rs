@@ -8,6 +8,7 @@
 //! real-process tests in `tests/e2e/recordings/`.
 
 pub mod created;
+pub mod deleted;
 pub mod ingest;
 pub mod reconcile;
 

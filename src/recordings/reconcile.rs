@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::Recordings;
 use crate::catalogue::recording::{Recording, RecordingKey};
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Outcome, Outputs};
 use crate::sources::Source;
@@ -42,9 +42,7 @@ impl Recordings {
             Some(row) => row,
             None => {
                 let key = self.listed_key(source, item, now);
-                CatalogueRepo::new(self.ports.tables.clone())
-                    .get(&key)
-                    .await?
+                self.ports.catalogue().get(&key).await?
             }
         };
         if row.is_some() {
@@ -95,6 +93,7 @@ pub fn synthesize(source: &Source, item: &BlobItem, created: OffsetDateTime) -> 
                 item.name
             ),
             sequencer: None,
+            request_id: None,
         },
     }
 }

@@ -109,6 +109,21 @@ pub async fn is_deleted(tables: &dyn TableStore, key: &RecordingKey) -> Result<b
     Ok(row.is_some())
 }
 
+/// Whether the blob of `key` was deleted, or is being deleted, by retention: its intent (written
+/// before the delete) or its tombstone (written before the intent is dropped) exists. Read in that
+/// order, no interleaving of the sweep's writes makes its own deletion look like someone else's,
+/// whether the `BlobDeleted` event arrives before or after the tombstone.
+///
+/// # Errors
+/// Table errors.
+pub async fn is_own_deletion(
+    tables: &dyn TableStore,
+    key: &RecordingKey,
+) -> Result<bool, AzureError> {
+    let intent = crate::tables::ops::get(tables, DELETIONS_TABLE, PENDING_PK, &key.id()).await?;
+    Ok(intent.is_some() || is_deleted(tables, key).await?)
+}
+
 /// Records the intent to delete (upsert: a retry rewrites the same row).
 ///
 /// # Errors

@@ -25,6 +25,9 @@ impl PartialEq for WorkingHours {
 
 impl Eq for WorkingHours {}
 
+/// `REVIEW_WORKING_HOURS` when unset.
+pub const DEFAULT: &str = "Mon-Fri 08:00-18:00 UTC";
+
 const DAYS: [(&str, Weekday); 7] = [
     ("mon", Weekday::Monday),
     ("tue", Weekday::Tuesday),
@@ -100,7 +103,7 @@ impl WorkingHours {
             start: Time::constant(8, 0, 0, 0),
             end: Time::constant(18, 0, 0, 0),
             tz: TimeZone::UTC,
-            text: super::settings::DEFAULT_WORKING_HOURS.to_owned(),
+            text: DEFAULT.to_owned(),
         }
     }
 
@@ -147,8 +150,7 @@ mod tests {
 
     #[test]
     fn the_default_is_what_its_text_says() {
-        let text = super::super::settings::DEFAULT_WORKING_HOURS;
-        let parsed = WorkingHours::parse(text).expect("parses");
+        let parsed = WorkingHours::parse(DEFAULT).expect("parses");
         let built = WorkingHours::office_utc();
         for t in [
             datetime!(2025-07-18 17:59 UTC),

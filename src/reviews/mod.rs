@@ -11,11 +11,13 @@
 //! recording is kept, with its tombstone's time and reason.
 //!
 //! # Layout
-//! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`mod@record`]: writing one.
-//! [`period`]: reading the log and the latest rows. [`annotate`]: the latest review in other lists. [`settings`] and [`hours`]: the queue's
+//! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`mod@record`]: writing one
+//! (and its Sentinel row, [`export`]). [`period`]: reading the log and the latest rows.
+//! [`annotate`]: the latest review in other lists. [`settings`] and [`hours`]: the queue's
 //! settings. [`queue`]: what still needs a human, ranked by risk, and the overdue notifications.
 
 pub mod annotate;
+pub mod export;
 pub mod hours;
 pub mod model;
 pub mod period;
@@ -25,7 +27,7 @@ pub mod settings;
 pub mod subject;
 
 pub use model::{Kind, Review, Subject, Verdict};
-pub use period::{Period, latest, latest_in};
+pub use period::{Period, latest};
 pub use record::{Recorded, ReviewRequest, record};
 pub use settings::ReviewSettings;
 

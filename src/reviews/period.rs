@@ -1,5 +1,5 @@
 //! Reading reviews: the log of a period, streamed page by page in time order ([`Period`], what the
-//! evidence pack exports), and the latest review of every subject of one day ([`latest_in`]).
+//! evidence pack exports), and the latest reviews of subjects ([`latest`], [`latest_of_days`]).
 
 use std::collections::HashMap;
 
@@ -82,10 +82,7 @@ impl Period {
 
 /// The latest review of every subject whose `reviewlatest` partition is `day`, by row key
 /// (`recording~<id>` / `session~<tunnelId>`).
-///
-/// # Errors
-/// Table errors.
-pub async fn latest_in(
+async fn latest_in(
     tables: &dyn TableStore,
     day: &str,
 ) -> Result<HashMap<String, Review>, AzureError> {
@@ -112,7 +109,8 @@ pub async fn latest(
     Ok(row.and_then(|r| Review::from_entity(&r.entity)))
 }
 
-/// The latest reviews of the subjects of several days (each day read once).
+/// The latest reviews of the subjects of several days (each day read once), by row key
+/// (`recording~<id>` / `session~<tunnelId>`).
 ///
 /// # Errors
 /// Table errors.

@@ -3,11 +3,13 @@
 //! reviewer, subject, verdict, comment and ticket) finds the first write and returns it unchanged.
 //!
 //! Order of writes: the id row first (insert: the one winner of concurrent retries), then the log
-//! row (insert; 409 = already there), then the latest rows (ETag-conditional). A crash between
-//! them is repaired by the retry, which re-writes the log and latest rows from the id row.
+//! row (insert; 409 = already there), then the latest rows (ETag-conditional), then the review's
+//! Sentinel row (an outbox upsert; nothing when the export is off). A crash between them is
+//! repaired by the retry, which re-writes the log, latest and outbox rows from the id row.
 
 use serde_json::Value;
 
+use super::export::review_row;
 use super::model::{Kind, Review, Subject, Verdict};
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
 use crate::azure::AzureError;
@@ -138,6 +140,7 @@ pub async fn record(
                 ));
             }
             settle(tables, &review).await?;
+            ports.outbox.record(&review_row(&review)).await?;
             return Ok(Recorded {
                 review,
                 created: false,
@@ -159,6 +162,7 @@ pub async fn record(
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
             Ok(_) => {
                 settle(tables, &review).await?;
+                ports.outbox.record(&review_row(&review)).await?;
                 return Ok(Recorded {
                     review,
                     created: true,
@@ -199,9 +203,10 @@ async fn settle(tables: &dyn TableStore, review: &Review) -> Result<(), AzureErr
         .latest_rk();
         supersede(tables, &c.session_day, &rk, review).await?;
     }
-    // After the latest row: a queue refresh running now sees the review or is undone here.
-    if !c.tunnel_id.is_empty() && !c.session_day.is_empty() {
-        super::queue::index::withdraw(tables, &c.session_day, &c.tunnel_id).await?;
+    // After the latest row: the session leaves the queue for good (a derivation running now
+    // takes turns with this on the session's entry).
+    if !c.tunnel_id.is_empty() {
+        super::queue::entry::withdraw(tables, &c.tunnel_id).await?;
     }
     Ok(())
 }

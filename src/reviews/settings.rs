@@ -6,9 +6,6 @@ use time::Duration;
 use super::hours::WorkingHours;
 use crate::setting::Reader;
 
-/// `REVIEW_WORKING_HOURS` when unset.
-pub const DEFAULT_WORKING_HOURS: &str = "Mon-Fri 08:00-18:00 UTC";
-
 /// Queue and deadline settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewSettings {

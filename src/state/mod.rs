@@ -16,8 +16,10 @@ use crate::azure::connection::StorageConnection;
 use crate::azure::http::{Auth, Client};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, SourceSpec, Storage};
+use crate::export::Outbox;
 use crate::health::Heartbeats;
 use crate::health::queues::QueueDepth;
+use crate::ingestion::{IngestionClient, LogsIngestion};
 use crate::invocation::{HasQuarantine, Quarantine};
 use crate::loganalytics::{LogsClient, LogsQuery};
 use crate::notify::{Notifier, config::NotifyConfig};
@@ -66,6 +68,8 @@ pub struct AppState {
     pub arm: Option<Arc<dyn crate::arm::ResourceManager>>,
     /// The Logs Query API client, when `AUDITLOGS_WORKSPACES` names a workspace.
     pub logs: Option<Arc<dyn LogsQuery>>,
+    /// The Logs Ingestion API client (`SentinelExport`), when the Sentinel settings are set.
+    pub ingestion: Option<Arc<dyn LogsIngestion>>,
 }
 
 crate::telemetry::debug_fields!(AppState { config, ports });
@@ -152,7 +156,8 @@ impl AppState {
             tables: Arc::new(tables),
             links,
             queues,
-            logs: logs_client(&config, credential),
+            logs: logs_client(&config, credential.clone()),
+            ingestion: ingestion_client(&config, credential),
         };
         let arm = resource_manager(&config, app);
         let mut state = Self::build(config, policy, seams, Arc::new(SystemClock));
@@ -205,6 +210,7 @@ impl AppState {
             links: Links::one(links::for_connection(None)),
             queues: crate::health::queues::for_connection(None),
             logs: logs_client(&config, None),
+            ingestion: ingestion_client(&config, None),
         };
         Self::build(config, policy, seams, clock)
     }
@@ -217,13 +223,21 @@ impl AppState {
             links,
             queues,
             logs,
+            ingestion,
         } = seams;
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
+        // Rows are recorded only when they can be sent: unset, nothing changes.
+        let outbox = if config.sentinel.is_some() {
+            Outbox::on(tables.clone())
+        } else {
+            Outbox::off()
+        };
         Self {
             ports: Ports {
                 tables,
                 sources: Arc::new(sources),
                 clock,
+                outbox,
             },
             app_blobs,
             quarantine,
@@ -235,6 +249,7 @@ impl AppState {
             queues,
             arm: None,
             logs,
+            ingestion,
             config: Arc::new(config),
         }
     }
@@ -250,6 +265,15 @@ impl AppState {
     #[must_use]
     pub fn with_logs(mut self, logs: Arc<dyn LogsQuery>) -> Self {
         self.logs = Some(logs);
+        self
+    }
+
+    /// Replaces the Logs Ingestion API client (tests and benchmarks: a counting decorator) and
+    /// turns the outbox on.
+    #[must_use]
+    pub fn with_ingestion(mut self, ingestion: Arc<dyn LogsIngestion>) -> Self {
+        self.ingestion = Some(ingestion);
+        self.ports.outbox = Outbox::on(self.ports.tables.clone());
         self
     }
 
@@ -318,6 +342,7 @@ struct Built {
     links: Links,
     queues: Arc<dyn QueueDepth>,
     logs: Option<Arc<dyn LogsQuery>>,
+    ingestion: Option<Arc<dyn LogsIngestion>>,
 }
 
 /// One blob client per account: connections to the same endpoint with the same credentials share
@@ -387,6 +412,34 @@ fn logs_client_of(
     )
     .ok()?;
     Some(LogsClient::new(http, endpoint))
+}
+
+/// The Logs Ingestion API client of the Sentinel settings, when set: tokens for the endpoint's
+/// cloud from the app's identity (none over a key connection). A call's tries end with the
+/// drain's run; 20 s a try, 40 s with retries and `Retry-After` waits at most.
+fn ingestion_client(
+    config: &Config,
+    credential: Option<Arc<dyn TokenCredential>>,
+) -> Option<Arc<dyn LogsIngestion>> {
+    let s = config.sentinel.as_ref()?;
+    let timeouts = Timeouts {
+        per_try: std::time::Duration::from_secs(20),
+        total: std::time::Duration::from_secs(40),
+    };
+    let auth = bearer(credential, s.scope());
+    let http = Client::new(
+        "Logs Ingestion",
+        Some(&s.endpoint),
+        auth,
+        timeouts,
+        crate::azure::Policy::CONTROL,
+    )
+    .ok()?;
+    Some(Arc::new(IngestionClient::new(
+        http,
+        s.endpoint.clone(),
+        &s.dcr,
+    )))
 }
 
 #[cfg(test)]

@@ -154,6 +154,16 @@ impl<S: BlobStore, H: BeforeCall<S>> BlobStore for Intercepted<S, H> {
         let run = self.inner.list(container, prefix, marker);
         self.blob_call(Call::List(container), run).await
     }
+    async fn list_from(
+        &self,
+        container: &str,
+        prefix: &str,
+        from: &str,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, AzureError> {
+        let run = self.inner.list_from(container, prefix, from, marker);
+        self.blob_call(Call::List(container), run).await
+    }
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
         let run = self.inner.get_tags(blob);
         self.blob_call(Call::GetTags(blob), run).await

@@ -171,6 +171,22 @@ pub trait BlobStore: Send + Sync + 'static {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError>;
 
+    /// Lists blobs whose names start with `prefix` and come at or after `from` in name order, one
+    /// page at a time: List Blobs with `startFrom` (service version 2026-02-06 and later), so a
+    /// listing of the newest names under a long-lived prefix does not page through the older ones.
+    /// This default lists the prefix and drops the earlier names: the same items, in more pages.
+    async fn list_from(
+        &self,
+        container: &str,
+        prefix: &str,
+        from: &str,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, AzureError> {
+        let mut page = self.list(container, Some(prefix), marker).await?;
+        page.items.retain(|i| i.name.as_str() >= from);
+        Ok(page)
+    }
+
     /// Reads the whole tag set.
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError>;
 

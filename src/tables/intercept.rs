@@ -45,27 +45,36 @@ impl TableCall<'_> {
         }
     }
 
-    /// The REST operation the call performs.
-    pub fn operation(&self) -> Operation {
-        match self {
+    /// The REST operations the call performs (one, but for a transaction of writes and deletes).
+    pub fn operations(&self) -> Vec<Operation> {
+        let one = match self {
             Self::EnsureTable(_) => Operation::CreateTable,
             Self::Get(_) | Self::Query(..) => Operation::QueryEntities,
             Self::Write(_, WriteMode::Insert, _) => Operation::InsertEntity,
             Self::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
             Self::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
-            Self::Delete(_) => Operation::DeleteEntity,
+            Self::Delete(_) | Self::Write(_, WriteMode::Delete(_), _) => Operation::DeleteEntity,
             // A transaction needs the permissions of all its writes: one mode's when they share it,
-            // else Insert Or Replace's, whose one permission (`entities/write`) authorizes every mode.
+            // else Insert Or Replace's, whose one permission (`entities/write`) authorizes every
+            // mode; and Delete Entity's when it removes a row.
             Self::Batch(t, writes) => {
-                let mut ops = writes.iter().map(|(e, m)| Self::Write(t, m, e).operation());
-                let first = ops.next().unwrap_or(Operation::InsertOrReplaceEntity);
-                if ops.all(|op| op == first) {
-                    first
-                } else {
-                    Operation::InsertOrReplaceEntity
+                let (deletes, writes): (Vec<_>, Vec<_>) = writes
+                    .iter()
+                    .partition(|(_, m)| matches!(m, WriteMode::Delete(_)));
+                let mut ops = writes
+                    .iter()
+                    .map(|(e, m)| Self::Write(t, m, e).operations()[0]);
+                let mut out: Vec<Operation> = ops.next().into_iter().collect();
+                if ops.any(|op| Some(op) != out.first().copied()) {
+                    out = vec![Operation::InsertOrReplaceEntity];
                 }
+                if !deletes.is_empty() {
+                    out.push(Operation::DeleteEntity);
+                }
+                return out;
             }
-        }
+        };
+        vec![one]
     }
 
     /// The table the call addresses.
@@ -237,28 +246,37 @@ mod tests {
         let write_entity = Entity::new;
         let write = TableCall::Write("x", &WriteMode::Upsert, &Entity::new());
         assert_eq!((write.table(), write.op()), ("x", "write"));
-        assert_eq!(write.operation(), Operation::InsertOrReplaceEntity);
+        assert_eq!(write.operations(), [Operation::InsertOrReplaceEntity]);
         let etag = WriteMode::IfMatch("e".into());
         let replace = TableCall::Write("t", &etag, &write_entity());
-        assert_eq!(replace.operation(), Operation::UpdateEntity);
-        assert_eq!(TableCall::Get("t").operation(), Operation::QueryEntities);
+        assert_eq!(replace.operations(), [Operation::UpdateEntity]);
+        assert_eq!(TableCall::Get("t").operations(), [Operation::QueryEntities]);
         let inserts = [
             (write_entity(), WriteMode::Insert),
             (write_entity(), WriteMode::Insert),
         ];
         let batch = TableCall::Batch("t", &inserts);
         assert_eq!(
-            (batch.op(), batch.operation()),
-            ("batch", Operation::InsertEntity)
+            (batch.op(), batch.operations()),
+            ("batch", vec![Operation::InsertEntity])
         );
         let mixed = [
             (write_entity(), WriteMode::Insert),
             (write_entity(), etag.clone()),
         ];
         assert_eq!(
-            TableCall::Batch("t", &mixed).operation(),
-            Operation::InsertOrReplaceEntity,
+            TableCall::Batch("t", &mixed).operations(),
+            [Operation::InsertOrReplaceEntity],
             "a mixed batch needs what authorizes every write"
+        );
+        let moving = [
+            (write_entity(), WriteMode::Delete("*".into())),
+            (write_entity(), etag.clone()),
+        ];
+        assert_eq!(
+            TableCall::Batch("t", &moving).operations(),
+            [Operation::UpdateEntity, Operation::DeleteEntity],
+            "a batch that removes a row needs Delete Entity as well"
         );
     }
 

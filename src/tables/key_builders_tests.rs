@@ -10,10 +10,11 @@ use crate::audit_logs::repo::Cursor;
 use crate::audit_logs::sessions::tunnel_key;
 use crate::catalogue::index;
 use crate::catalogue::recording::RecordingKey;
+use crate::catalogue::session::SessionRecord;
+use crate::catalogue::window::WindowRow;
 use crate::reviews::model::{Kind, Subject};
-use crate::reviews::queue::Session;
-use crate::reviews::queue::index::pair_key;
-use crate::reviews::queue::risk::rank_key;
+use crate::reviews::queue::entry::{entry_key, rank_key};
+use crate::reviews::queue::pairs::pair_key;
 
 fn valid(what: &str, key: &str) {
     assert!(
@@ -24,21 +25,15 @@ fn valid(what: &str, key: &str) {
     );
 }
 
-fn session(text: &str) -> Session {
-    Session {
-        tunnel: text.to_owned(),
-        day: "2026-03-01".into(),
-        start: datetime!(2026-03-01 09:00 UTC),
-        end: None,
-        host: text.to_owned(),
-        vm: text.to_owned(),
-        user: text.to_owned(),
-        ip: text.to_owned(),
-        outcome: "connected".into(),
-        recorded: false,
-        pending: false,
-        recording_ids: String::new(),
-    }
+fn session(text: &str) -> WindowRow {
+    let mut s = SessionRecord::new(text);
+    s.session_start = Some(datetime!(2026-03-01 09:00 UTC));
+    s.bastion_host = text.to_owned();
+    s.target_vm = text.to_owned();
+    s.user_name = text.to_owned();
+    s.client_ip = text.to_owned();
+    s.outcome = "connected".into();
+    WindowRow::of(&s).expect("a row")
 }
 
 #[test]
@@ -101,7 +96,8 @@ fn every_key_builder_keeps_hostile_and_4_kib_values_within_the_service_limits() 
         }
         // Reviews: the queue's rank and pair keys, the latest review of a subject.
         let s = session(text);
-        valid("reviewqueue RowKey", &rank_key(9999, &s));
+        valid("reviewqueue RowKey", &rank_key(9999, s.start, &s.tunnel_id));
+        valid("reviewqueue RowKey (entry)", &entry_key(text));
         valid("reviewpairs PartitionKey", &pair_key(&s));
         for kind in [Kind::Session, Kind::Recording] {
             let subject = Subject {

@@ -163,6 +163,52 @@ fn check_keys(pk: &str, rk: &str) -> Result<Key, AzureError> {
     Ok((pk.to_owned(), rk.to_owned()))
 }
 
+/// A checked write, ready to apply: its key, and the row it leaves (`None`: removed).
+type Change = (Key, Option<Row>);
+
+impl InMemoryTables {
+    /// The key and new row of one write (checked against the service's limits, not yet against
+    /// what is stored).
+    fn change(&self, entity: &Entity, mode: &WriteMode) -> Result<Change, AzureError> {
+        let key = keys_of(entity)?;
+        if let WriteMode::Delete(_) = mode {
+            return Ok((key, None));
+        }
+        check_size(entity)?;
+        // Serialized before taking the lock that every call of every worker goes through.
+        Ok((key, Some(Row::new(entity, &self.next_etag()))))
+    }
+}
+
+/// Whether `mode` may write the row at `key`, given what `rows` hold.
+fn check(rows: &BTreeMap<Key, Row>, key: &Key, mode: &WriteMode) -> Result<(), AzureError> {
+    match (mode, rows.get(key)) {
+        (WriteMode::Insert, Some(_)) => Err(AzureError::Conflict),
+        (WriteMode::IfMatch(_) | WriteMode::Delete(_), None) => Err(AzureError::NotFound),
+        (WriteMode::IfMatch(want) | WriteMode::Delete(want), Some(have))
+            if want != "*" && **want != *have.etag =>
+        {
+            Err(AzureError::PreconditionFailed)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies a checked write; its new ETag (`""` for a removal).
+fn apply(rows: &mut BTreeMap<Key, Row>, (key, row): Change) -> String {
+    match row {
+        Some(row) => {
+            let etag = row.etag.clone();
+            rows.insert(key, row);
+            etag
+        }
+        None => {
+            rows.remove(&key);
+            String::new()
+        }
+    }
+}
+
 #[async_trait]
 impl TableStore for InMemoryTables {
     async fn ensure_table(&self, table: &str) -> Result<(), AzureError> {
@@ -186,24 +232,45 @@ impl TableStore for InMemoryTables {
         mode: WriteMode,
     ) -> Result<String, AzureError> {
         self.count().await;
-        let key = keys_of(entity)?;
-        check_size(entity)?;
-        let etag = self.next_etag();
-        // Serialized before taking the lock that every call of every worker goes through.
-        let row = Row::new(entity, &etag);
+        let change = self.change(entity, &mode)?;
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         // Like the service: writing to a table that was never created is 404 TableNotFound.
         let rows = tables.get_mut(table).ok_or(AzureError::NotFound)?;
-        match (&mode, rows.get(&key)) {
-            (WriteMode::Insert, Some(_)) => return Err(AzureError::Conflict),
-            (WriteMode::IfMatch(_), None) => return Err(AzureError::NotFound),
-            (WriteMode::IfMatch(want), Some(have)) if want != "*" && **want != *have.etag => {
-                return Err(AzureError::PreconditionFailed);
-            }
-            _ => {}
+        check(rows, &change.0, &mode)?;
+        Ok(apply(rows, change))
+    }
+
+    /// All or nothing, like the service's entity group transaction: every write is checked under
+    /// the lock before any is applied.
+    async fn batch(
+        &self,
+        table: &str,
+        writes: &[(Entity, WriteMode)],
+    ) -> Result<Vec<String>, AzureError> {
+        self.count().await;
+        if writes.len() > super::MAX_BATCH {
+            return Err(AzureError::refused(400, "InvalidInput", ""));
         }
-        rows.insert(key, row);
-        Ok(etag)
+        let mut changes = Vec::with_capacity(writes.len());
+        for (entity, mode) in writes {
+            let change = self.change(entity, mode)?;
+            let same = |c: &Change| c.0 == change.0;
+            if changes
+                .first()
+                .is_some_and(|c: &Change| c.0.0 != change.0.0)
+                || changes.iter().any(same)
+            {
+                // One partition, each row once (the service's rules for a transaction).
+                return Err(AzureError::refused(400, "InvalidInput", ""));
+            }
+            changes.push(change);
+        }
+        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = tables.get_mut(table).ok_or(AzureError::NotFound)?;
+        for ((key, _), (_, mode)) in changes.iter().zip(writes) {
+            check(rows, key, mode)?;
+        }
+        Ok(changes.into_iter().map(|c| apply(rows, c)).collect())
     }
 
     async fn delete(
@@ -215,14 +282,10 @@ impl TableStore for InMemoryTables {
     ) -> Result<(), AzureError> {
         self.count().await;
         let key = check_keys(pk, rk)?;
+        let mode = WriteMode::Delete(etag.unwrap_or("*").to_owned());
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let rows = tables.get_mut(table).ok_or(AzureError::NotFound)?;
-        let have = rows.get(&key).ok_or(AzureError::NotFound)?;
-        if let Some(want) = etag.filter(|e| *e != "*")
-            && want != &*have.etag
-        {
-            return Err(AzureError::PreconditionFailed);
-        }
+        check(rows, &key, &mode)?;
         rows.remove(&key);
         Ok(())
     }

@@ -9,7 +9,8 @@
 //! `intercept::Intercepted` runs a hook before every call (recording, fault injection).
 //! The fake and both decorators exist only with the `test-support` feature (never in the release build).
 //! [`ops`] holds the operations every domain shares, among them the one ETag read-modify-write.
-//! [`TableStore::batch`] writes up to [`MAX_BATCH`] entities of one partition in one round trip.
+//! [`TableStore::batch`] writes (or deletes, [`WriteMode::Delete`]) up to [`MAX_BATCH`] entities
+//! of one partition in one round trip.
 
 pub mod filter;
 #[cfg(feature = "test-support")]
@@ -53,6 +54,10 @@ pub enum WriteMode {
     /// Replace only if the stored ETag equals this one; `PreconditionFailed` otherwise,
     /// `NotFound` if the entity is gone.
     IfMatch(String),
+    /// Remove the entity of these keys if its ETag equals this one (`*`: whatever it is);
+    /// `NotFound` if it is gone. What a [`TableStore::batch`] removes rows with, so that a row
+    /// leaves in the same transaction as the others change.
+    Delete(String),
 }
 
 /// Most writes in one [`TableStore::batch`] (the service's limit for an entity group transaction).
@@ -76,7 +81,8 @@ pub trait TableStore: Send + Sync + 'static {
     /// Reads one entity; `Ok(None)` when it does not exist.
     async fn get(&self, table: &str, pk: &str, rk: &str) -> Result<Option<Stored>, AzureError>;
 
-    /// Writes a whole entity (the entity must carry `PartitionKey` and `RowKey`); returns the new ETag.
+    /// Writes a whole entity (the entity must carry `PartitionKey` and `RowKey`); returns the new ETag
+    /// (`""` for [`WriteMode::Delete`]).
     async fn write(
         &self,
         table: &str,
@@ -103,10 +109,9 @@ pub trait TableStore: Send + Sync + 'static {
     ) -> Result<QueryPage, AzureError>;
 
     /// Writes `writes` (each entity carrying its keys, all in one partition, distinct rows, at most
-    /// [`MAX_BATCH`]) as one entity group transaction: all or nothing on the service, one round
-    /// trip. Returns the new ETags in order. On an error nothing may have been written, or (stores
-    /// without transactions, like this default of one write after the other) a prefix: callers
-    /// redo the rows one by one with their usual conditional writes.
+    /// [`MAX_BATCH`]; deletes among them) as one entity group transaction: all or nothing, one
+    /// round trip. Returns the new ETags in order. On an error nothing was written (this default
+    /// of one write after the other may leave a prefix: every store of the app overrides it).
     ///
     /// # Errors
     /// The first failing write's error (`Conflict`, `PreconditionFailed`, `NotFound` for an absent

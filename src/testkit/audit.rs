@@ -174,5 +174,6 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         shortened: None,
         deletion: None,
         hash: None,
+        replaced: None,
     }
 }

@@ -83,6 +83,25 @@ pub(crate) fn state_over(
     )
 }
 
+/// The ports over `blobs` (one recordings and one audit-log container, under the default names)
+/// and `tables`, with `clock`: what a domain test needs, without configuration.
+pub(crate) fn ports(
+    blobs: Arc<dyn BlobStore>,
+    tables: Arc<dyn TableStore>,
+    clock: Arc<dyn Clock>,
+) -> crate::ports::Ports {
+    let source = |container| crate::sources::Source::new(blobs.clone(), container);
+    crate::ports::Ports {
+        tables,
+        sources: Arc::new(crate::sources::Sources::single(
+            source("recordings"),
+            source("insights-logs-bastionauditlogs"),
+        )),
+        clock,
+        outbox: crate::export::Outbox::off(),
+    }
+}
+
 /// State over `blobs` (every blob connection) and `tables`, with `clock`, `policy` and the
 /// in-memory configuration with `env` set: the builder every kit uses.
 pub(crate) fn state(
@@ -231,7 +250,7 @@ impl Loses {
 #[async_trait::async_trait]
 impl BeforeTableCall for Loses {
     fn after(&self, call: TableCall<'_>) -> Result<(), AzureError> {
-        if call.operation() == self.operation
+        if call.operations().contains(&self.operation)
             && call.table().ends_with(self.table)
             && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
         {

@@ -134,6 +134,7 @@ impl Kit {
             shortened: None,
             deletion: None,
             hash: None,
+            replaced: None,
         };
         let mut e = entry.to_entity();
         e.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));

@@ -39,10 +39,11 @@ const LAYERS: &[(&str, &[&str])] = &[
             "permissions",
             "loganalytics",
             "arm",
+            "ingestion",
         ],
     ),
     ("protocol", &["invocation", "events"]),
-    ("data", &["catalogue", "sources", "ports"]),
+    ("data", &["catalogue", "sources", "export", "ports"]),
     (
         "domain",
         &[
@@ -56,6 +57,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "estate",
             "reviews",
             "evidence",
+            "sentinel",
         ],
     ),
     ("state", &["config", "state", "testkit"]),

@@ -26,6 +26,7 @@ mod recordings;
 mod release;
 mod retention;
 mod reviews;
+mod sentinel;
 mod settings_drift;
 mod sources;
 mod storage_contract;

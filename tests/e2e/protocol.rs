@@ -195,7 +195,7 @@ async fn bad_domain_settings_fail_start_up_too() {
         .env_clear()
         .env("HANDLER_IN_MEMORY", "true")
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
-        .env("AUDIT_TAIL_MAX_BLOBS", "abc")
+        .env("AUDIT_TAIL_MAX_RECORDS", "abc")
         .env("CATALOGUE_MAX_RANGE_DAYS", "9999")
         .env("HEALTH_HEARTBEAT_SECONDS", "nope")
         .env("INTEGRITY_VERIFY_SAMPLE", "-3")
@@ -207,7 +207,7 @@ async fn bad_domain_settings_fail_start_up_too() {
     assert!(!stdout.contains("listening"), "served: {stdout}");
     let err = String::from_utf8_lossy(&out.stderr);
     for name in [
-        "AUDIT_TAIL_MAX_BLOBS",
+        "AUDIT_TAIL_MAX_RECORDS",
         "CATALOGUE_MAX_RANGE_DAYS",
         "HEALTH_HEARTBEAT_SECONDS",
         "INTEGRITY_VERIFY_SAMPLE",

@@ -70,6 +70,7 @@ fn every_test_double_is_behind_the_feature() {
         "src/storage/tag_expr.rs",
         "src/tables/intercept.rs",
         "src/loganalytics/fake.rs",
+        "src/ingestion/fake.rs",
         "src/tables/memory.rs",
         "src/testkit/",
     ] {

@@ -251,10 +251,16 @@ impl FakeEntra {
 
     /// The same token, expiring at `exp` (Unix seconds).
     pub(crate) fn jwt_until(exp: i64) -> String {
+        Self::jwt_for("https://storage.azure.com", exp)
+    }
+
+    /// A token for audience `aud` (a resource, as the identity endpoint is asked for it), expiring
+    /// at `exp`.
+    pub(crate) fn jwt_for(aud: &str, exp: i64) -> String {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let header = json!({"alg": "HS256", "typ": "JWT"});
         let claims = json!({
-            "aud": "https://storage.azure.com",
+            "aud": aud,
             "iss": format!("https://sts.windows.net/{TID}/"),
             "iat": now - 60, "nbf": now - 60, "exp": exp,
             "oid": OID, "tid": TID, "sub": OID,

@@ -8,7 +8,6 @@ use super::super::Api;
 use super::super::listing::Listing;
 use super::super::problem::ApiError;
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::hold;
 use crate::state::AppState;
 use crate::tables::{Entity, get_str};
@@ -43,7 +42,9 @@ pub async fn list(state: &AppState, recording: Option<&str>) -> Result<Value, Ap
     };
     let key = RecordingKey::parse(id.trim())
         .ok_or_else(|| ApiError::bad("recording", "not a recording id"))?;
-    let row = CatalogueRepo::new(state.ports.tables.clone())
+    let row = state
+        .ports
+        .catalogue()
         .get(&key)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("recording {}", key.id())))?;

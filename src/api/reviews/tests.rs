@@ -83,7 +83,7 @@ async fn reviewer_is_the_caller_and_a_retry_is_the_same_review() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[1].contains("rev@contoso.com") && lines[1].contains("ask alice"));
-    let latest = crate::reviews::latest_in(f.tables.as_ref(), "2025-03-14")
+    let latest = crate::reviews::period::latest_of_days(f.tables.as_ref(), &["2025-03-14".into()])
         .await
         .expect("latest");
     let l = &latest[&format!("recording~{id}")];

@@ -39,6 +39,7 @@ fn session(tunnel: &str, start: time::OffsetDateTime, user: &str, outcome: &str)
 async fn put(f: &Fakes, s: &SessionRecord) {
     put_window(
         f.state.ports.tables.as_ref(),
+        &crate::export::Outbox::off(),
         s,
         datetime!(2025-03-14 10:00 UTC),
         Before::Day(None),
@@ -62,7 +63,9 @@ async fn seed(f: &Fakes) {
         .expect("row");
     settle(
         f.state.ports.tables.as_ref(),
+        &crate::export::Outbox::off(),
         vec![(stored, vec!["2025-03-13~cmVj".into()], false)],
+        datetime!(2025-03-14 10:00 UTC),
     )
     .await
     .expect("mark");

@@ -7,6 +7,10 @@
 //! and skips the blob), processes the bytes after `Offset`, then advances `Offset` with another
 //! conditional write on the claim's ETag. Session upserts are idempotent, so a crash between the two
 //! only repeats work, never loses it.
+//!
+//! `SeenLength` is how long the blob was when a read last reached its end: a listing showing it
+//! longer says it grew (append blobs only grow), so nothing else is read. `GrownAt` marks growth a
+//! tick left unread (its budget spent): the oldest is read first, and `/api/health` shows it.
 
 use std::sync::Arc;
 
@@ -44,8 +48,12 @@ pub struct Cursor {
     pub done: bool,
     /// A claimed tick holds the cursor until then.
     pub lease_until: Option<OffsetDateTime>,
-    /// Last time a tick read this blob (least recently read goes first).
+    /// Last time a tick read this blob.
     pub last_read_at: Option<OffsetDateTime>,
+    /// The blob's length when a read last reached its end (bytes past it are growth).
+    pub seen_length: u64,
+    /// Growth left unread since then (a tick's budget was spent first); `None` when read.
+    pub grown_at: Option<OffsetDateTime>,
     /// Records processed so far.
     pub records: u64,
     /// Corrupt lines quarantined so far.
@@ -72,6 +80,8 @@ impl Cursor {
             done: false,
             lease_until: None,
             last_read_at: None,
+            seen_length: 0,
+            grown_at: None,
             records: 0,
             corrupt: 0,
             skip_to_newline: false,
@@ -115,6 +125,7 @@ impl Cursor {
             "Hour": format_utc_millis(self.hour), "CreatedAt": format_utc_millis(self.created_at),
             "BastionHost": self.bastion_host, "Done": self.done, "LeaseUntil": t(self.lease_until),
             "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline, "Legacy": self.legacy,
+            "GrownAt": t(self.grown_at),
             "Account": self.account, "Container": self.container,
         }) {
             Value::Object(m) => m,
@@ -122,6 +133,7 @@ impl Cursor {
         };
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         int64(&mut e, "Offset", n(self.offset));
+        int64(&mut e, "SeenLength", n(self.seen_length));
         int64(&mut e, "Records", n(self.records));
         int64(&mut e, "Corrupt", n(self.corrupt));
         e
@@ -136,17 +148,23 @@ impl Cursor {
         };
         let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        let offset = n("Offset");
         Some(Self {
             account: s("Account"),
             container: s("Container"),
             blob: get_str(e, "Blob")?.to_owned(),
             hour: t("Hour")?,
-            offset: n("Offset"),
+            offset,
             created_at: t("CreatedAt")?,
             bastion_host: get_str(e, "BastionHost").unwrap_or_default().to_owned(),
             done: b("Done"),
             lease_until: t("LeaseUntil"),
             last_read_at: t("LastReadAt"),
+            // Rows written before lengths were kept: what was read is what was seen.
+            seen_length: get_i64(e, "SeenLength")
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(offset),
+            grown_at: t("GrownAt"),
             records: n("Records"),
             corrupt: n("Corrupt"),
             skip_to_newline: b("SkipToNewline"),
@@ -233,8 +251,8 @@ impl CursorRepo {
         })
     }
 
-    /// Cursors not yet retired whose hour lies within `window` (+ one day of slack) before `now`,
-    /// least recently read first.
+    /// Every cursor not yet retired whose hour lies within `window` (+ one day of slack) before
+    /// `now`, by hour.
     ///
     /// # Errors
     /// Table errors.
@@ -242,20 +260,18 @@ impl CursorRepo {
         &self,
         now: OffsetDateTime,
         window: Duration,
-        limit: usize,
     ) -> Result<Vec<Cursor>, AzureError> {
         let from = format_date((now - window - Duration::days(1)).date());
         let filter = Filter::And(vec![
             Filter::str("PartitionKey", Op::Ge, from),
             Filter::bool("Done", false),
         ]);
-        let rows = query_all(&self.tables, CURSORS_TABLE, &filter, 5000).await?;
+        let rows = query_all(&self.tables, CURSORS_TABLE, &filter, usize::MAX).await?;
         let mut cursors: Vec<Cursor> = rows
             .into_iter()
             .filter_map(|s| Cursor::from_entity(&s.entity, s.etag))
             .collect();
-        cursors.sort_by_key(|c| (c.last_read_at, c.hour));
-        cursors.truncate(limit);
+        cursors.sort_by_key(|c| c.hour);
         Ok(cursors)
     }
 }

@@ -1,11 +1,16 @@
 //! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, flush each chunk
 //! (the `chunk` module) and advance the offset with ETag-conditional writes.
 //!
-//! Bounded: a byte budget and a time budget per tick. A chunk whose flush the time budget cuts saves the
-//! offset where the records it wrote end, so the next tick continues there instead of repeating
-//! the chunk. The claim (`LeaseUntil`) lasts twice the tick's time budget and at least 5 minutes,
-//! longer than any tick can work; every save is conditional on the claim's ETag and refused once
-//! the claim has run out, so a slower instance can never overwrite another's progress.
+//! Bounded: the tick's [`Allowance`] of bytes and records, and its time budget. A chunk whose
+//! flush the time budget cuts saves the offset where the records it wrote end, so the next tick
+//! continues there instead of repeating the chunk. The claim (`LeaseUntil`) lasts twice the tick's
+//! time budget and at least 5 minutes, longer than any tick can work; every save is conditional on
+//! the claim's ETag and refused once the claim has run out, so a slower instance can never
+//! overwrite another's progress. The last save of a read releases the claim in the same write.
+//!
+//! A read that reaches the blob's end records the length it saw (`SeenLength`: the listing compares
+//! with it) and clears `GrownAt`; one stopped before the end keeps (or sets) `GrownAt`, so the
+//! next tick reads this growth before newer growth.
 
 use time::{Duration, OffsetDateTime};
 use tracing::warn;
@@ -24,6 +29,34 @@ use crate::storage::BlobRef;
 const MIN_LEASE: Duration = Duration::minutes(5);
 /// A legacy document larger than this is not read (block blobs from before 2018; never seen).
 const LEGACY_MAX: u64 = 256 << 20;
+
+/// What a tick may still read, all blobs together (`AUDIT_TAIL_MAX_BYTES`,
+/// `AUDIT_TAIL_MAX_RECORDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// Bytes.
+    pub bytes: u64,
+    /// Records.
+    pub records: u64,
+}
+
+impl Allowance {
+    /// No bound (a backfill reads each hour to its end).
+    pub const UNLIMITED: Self = Self {
+        bytes: u64::MAX,
+        records: u64::MAX,
+    };
+
+    /// Nothing more may be read.
+    pub fn spent(&self) -> bool {
+        self.bytes == 0 || self.records == 0
+    }
+
+    fn take(&mut self, bytes: u64, records: u64) {
+        self.bytes = self.bytes.saturating_sub(bytes);
+        self.records = self.records.saturating_sub(records);
+    }
+}
 
 /// How long a claim lasts with this time budget.
 pub fn lease(budget: Duration) -> Duration {
@@ -78,7 +111,8 @@ impl Claim {
     }
 }
 
-/// Tails one blob within `budget` bytes (decremented) until `time` runs out.
+/// Tails one blob within `allowance` (decremented) until `time` runs out. `since`: when its
+/// unread growth began, kept in `GrownAt` if this read stops before the end.
 ///
 /// # Errors
 /// `Retryable` on storage failures; the cursor keeps its last saved offset.
@@ -86,8 +120,9 @@ pub async fn tail_blob(
     tail: &Tailer,
     cursor: &Cursor,
     now: OffsetDateTime,
-    budget: &mut u64,
+    allowance: &mut Allowance,
     time: &Budget,
+    since: OffsetDateTime,
 ) -> Result<BlobReport, HandlerError> {
     let tail = &tail.for_cursor(cursor)?;
     let repo = CursorRepo::new(tail.ports.tables.clone());
@@ -107,12 +142,13 @@ pub async fn tail_blob(
     let mut reached_end = false;
     loop {
         let len = tail.settings.tail_chunk_bytes.max(max_line + 1);
-        if *budget == 0 || time.passed() {
+        if allowance.spent() || time.passed() {
             break;
         }
         let data = match tail.logs.read_range(&blob, c.offset, len).await {
             Err(AzureError::RangeNotSatisfiable) => {
                 reached_end = true;
+                c.seen_length = c.offset;
                 break;
             }
             Err(AzureError::NotFound) => {
@@ -122,14 +158,17 @@ pub async fn tail_blob(
             }
             other => other?,
         };
-        *budget = budget.saturating_sub(data.len() as u64);
-        report.bytes += data.len() as u64;
+        let (start, read) = (c.offset, data.len() as u64);
+        report.bytes += read;
         if c.offset == 0 && parse::is_legacy_document(&data) {
+            let records = report.records;
             legacy(tail, &mut c, &blob, now, &mut report).await?;
+            allowance.take(read, report.records - records);
+            c.seen_length = c.offset;
             reached_end = true;
             break;
         }
-        let at_end = (data.len() as u64) < len;
+        let at_end = read < len;
         let step = chunk::Step {
             blob: &blob,
             at_end,
@@ -137,14 +176,26 @@ pub async fn tail_blob(
             now,
             time,
         };
+        let records = report.records;
         let done = chunk::process(tail, &mut c, data, &step, &mut report).await?;
-        c = claim.save(tail, &repo, &c).await?;
+        allowance.take(read, report.records - records);
         reached_end = at_end && !done.cut;
-        if reached_end || !done.advanced || done.cut {
+        if reached_end {
+            // Everything up to the end is consumed (but a last line waiting for its newline).
+            c.seen_length = c.seen_length.max(start + read);
+        }
+        if reached_end || !done.advanced || done.cut || allowance.spent() || time.passed() {
             break;
         }
+        // Progress so far, the claim kept: the next chunk follows.
+        c = claim.save(tail, &repo, &c).await?;
     }
     c.done = c.done || (retiring && reached_end);
+    c.grown_at = if reached_end || c.done {
+        None
+    } else {
+        Some(c.grown_at.unwrap_or(since))
+    };
     c.lease_until = None;
     claim.save(tail, &repo, &c).await?;
     Ok(report)

@@ -1,14 +1,18 @@
-//! `AuditLogTail` (timer, every minute): advances every active cursor, joins the sessions that
-//! changed with their recordings, then runs the per-minute detections (`login.failed.burst`,
-//! `session.unrecorded`).
+//! `AuditLogTail` (timer, every minute): finds the hour blobs that grew ([`scan`]: one listing per
+//! Bastion host and month, compared with the cursors' `SeenLength`), reads only those, oldest
+//! growth first, joins the sessions that changed with their recordings, then runs the per-minute
+//! detections (`login.failed.burst`, `session.unrecorded`). A quiet tick reads no blob.
 //!
-//! Bounded work: at most `AUDIT_TAIL_MAX_BLOBS` cursors (least recently read first),
-//! `AUDIT_TAIL_MAX_BYTES` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the first
-//! half, the join pass ([`Join::run`](crate::join::Join::run)) the rest, and both save their progress as they go, so the
-//! next tick continues where this one stopped and no input makes a tick repeat the same work
-//! forever. A blob that fails is logged and retried next tick from its last saved offset; the tick
-//! still ends `Processed` so notifications of the healthy part are delivered (outputs are dropped on
-//! a 500). Only when every attempted blob failed does the tick answer `Retryable`.
+//! Bounded work, in bytes and records rather than blobs: `AUDIT_TAIL_MAX_BYTES` and
+//! `AUDIT_TAIL_MAX_RECORDS` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the
+//! first half, the join pass ([`Join::run`](crate::join::Join::run)) the rest, and both save their
+//! progress as they go, so the next tick continues where this one stopped and no input makes a
+//! tick repeat the same work forever. Growth a tick leaves unread is marked on its cursor
+//! (`GrownAt`): the next tick reads it before newer growth, and `/api/health` shows per host how
+//! long it has waited. A blob that fails is logged and retried next tick from its last saved
+//! offset; the tick still ends `Processed` so notifications of the healthy part are delivered
+//! (outputs are dropped on a 500). Only when every attempted blob (or every host's listing) failed
+//! does the tick answer `Retryable`.
 //!
 //! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and the
 //! [`Join`](crate::join::Join)), built by the entry points ([`crate::state::tailer`], backfill).
@@ -17,12 +21,17 @@ pub mod batch;
 pub mod blob;
 mod chunk;
 mod context;
+pub mod growth;
+mod scan;
 
 pub use context::Tailer;
 
+use futures::StreamExt as _;
 use time::OffsetDateTime;
-use tracing::error;
+use tracing::{error, warn};
 
+use self::blob::Allowance;
+use self::growth::Growth;
 use super::detect::{failed, unrecorded};
 use super::repo::{Cursor, CursorRepo};
 use crate::clock::Budget;
@@ -33,6 +42,8 @@ use crate::telemetry::redact;
 
 /// Share of the time budget reading may use; the join gets the rest.
 const READ_SHARE: f64 = 0.5;
+/// `GrownAt` marks written at once.
+const MARKS_IN_FLIGHT: usize = 8;
 
 /// Totals of one tick.
 #[derive(Debug, Default)]
@@ -41,6 +52,16 @@ pub struct TickReport {
     pub blobs: usize,
     /// Blobs that failed.
     pub failed: usize,
+    /// Bastion hosts listed.
+    pub hosts: usize,
+    /// Hosts whose listing failed.
+    pub hosts_failed: usize,
+    /// Hour blobs the listings showed grown.
+    pub grown: usize,
+    /// Of those, left for the next tick (the tick's budget was spent first).
+    pub left: usize,
+    /// Hour blobs found without a cursor and registered.
+    pub registered: usize,
     /// Bytes read.
     pub bytes: u64,
     /// Records parsed.
@@ -55,8 +76,6 @@ pub struct TickReport {
     pub cut: bool,
     /// The join failed (logged; its sessions stay pending for the next tick).
     pub join_failed: bool,
-    /// The sessions the join found changed, `(start day, tunnel id)`.
-    pub changed: Vec<(String, String)>,
     /// Notifications to emit.
     pub notifications: Vec<Notification>,
 }
@@ -64,7 +83,7 @@ pub struct TickReport {
 /// Turns a report into the invocation outcome.
 pub fn outcome(report: TickReport) -> Outcome {
     let summary = format!(
-        "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined{}, {} notifications{}",
+        "tailed {} blobs ({} failed): {} bytes, {} records, {} corrupt, {} sessions changed, {} recordings joined{}, {} notifications{}; listed {} hosts ({} failed): {} grown, {} registered, {} left",
         report.blobs,
         report.failed,
         report.bytes,
@@ -79,10 +98,15 @@ pub fn outcome(report: TickReport) -> Outcome {
         },
         report.notifications.len(),
         if report.cut {
-            "; time budget spent, the rest continues next tick"
+            "; budget spent, the rest continues next tick"
         } else {
             ""
-        }
+        },
+        report.hosts,
+        report.hosts_failed,
+        report.grown,
+        report.registered,
+        report.left,
     );
     Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications)
 }
@@ -105,7 +129,8 @@ pub async fn settle(tail: &Tailer, now: OffsetDateTime, time: &Budget, report: &
 }
 
 impl Tailer {
-    /// Reads every active cursor, then joins what changed, within the time budget.
+    /// Finds the hour blobs that grew, reads them (oldest growth first) within the allowance and
+    /// the time budget, then joins what changed.
     ///
     /// # Errors
     /// `Retryable` when the cursor list cannot be read.
@@ -113,21 +138,40 @@ impl Tailer {
         let time = Budget::after(self.ports.clock.clone(), self.settings.tail_budget);
         let reading = time.share(READ_SHARE);
         let repo = CursorRepo::new(self.ports.tables.clone());
-        let cursors = repo
-            .active(now, self.settings.tail_window, self.settings.tail_max_blobs)
-            .await?;
-        let mut budget = self.settings.tail_max_bytes;
-        let mut report = TickReport::default();
-        for cursor in &cursors {
-            if budget == 0 || reading.passed() {
-                report.cut |= reading.passed();
-                break;
+        let cursors = repo.active(now, self.settings.tail_window).await?;
+        let found = scan::scan(self, cursors, now).await;
+        let mut report = TickReport {
+            hosts: found.hosts,
+            hosts_failed: found.failed,
+            grown: found.grown.len(),
+            registered: found.registered,
+            ..TickReport::default()
+        };
+        let mut grown = found.grown;
+        grown.sort_by_key(|g| (g.since, g.cursor.hour));
+        let mut allowance = self.allowance();
+        let mut left = Vec::new();
+        for g in grown {
+            if allowance.spent() || reading.passed() {
+                left.push(g);
+                continue;
             }
-            self.read(cursor, now, &mut budget, &reading, &mut report)
+            self.read(&g, now, &mut allowance, &reading, &mut report)
                 .await;
         }
+        report.left = left.len();
+        report.cut |= !left.is_empty();
+        mark(&repo, left).await;
         self.join(now, &time, &mut report).await;
         Ok(report)
+    }
+
+    /// What one tick (or one `AuditLogCreated`) may read.
+    fn allowance(&self) -> Allowance {
+        Allowance {
+            bytes: self.settings.tail_max_bytes,
+            records: self.settings.tail_max_records,
+        }
     }
 
     /// Reads one blob (within `bytes` and `time`): `AuditLogCreated` and the backfill (the join
@@ -139,24 +183,29 @@ impl Tailer {
         &self,
         cursor: &Cursor,
         now: OffsetDateTime,
-        mut bytes: u64,
+        bytes: u64,
         time: &Budget,
     ) -> Result<TickReport, HandlerError> {
         let mut report = TickReport::default();
-        let r = blob::tail_blob(self, cursor, now, &mut bytes, time).await?;
+        let mut allowance = Allowance {
+            bytes,
+            ..self.allowance()
+        };
+        let r = blob::tail_blob(self, cursor, now, &mut allowance, time, now).await?;
         add(&mut report, &r);
         Ok(report)
     }
 
     async fn read(
         &self,
-        cursor: &Cursor,
+        g: &Growth,
         now: OffsetDateTime,
-        budget: &mut u64,
+        allowance: &mut Allowance,
         time: &Budget,
         report: &mut TickReport,
     ) {
-        match blob::tail_blob(self, cursor, now, budget, time).await {
+        let cursor = &g.cursor;
+        match blob::tail_blob(self, cursor, now, allowance, time, g.since).await {
             Ok(r) => add(report, &r),
             Err(e) => {
                 report.blobs += 1;
@@ -177,12 +226,39 @@ impl Tailer {
             Ok(r) => {
                 report.joined += r.rewritten;
                 report.cut |= r.cut;
-                report.changed.extend(r.changed);
             }
             Err(e) => {
                 report.join_failed = true;
                 error!(error.cause_chain = %redact(&e.to_string()), "joining changed sessions failed; they stay pending for the next tick")
             }
+        }
+    }
+}
+
+/// Marks the growth left unread (`GrownAt`, once: a mark already there is older), each write
+/// conditional on the ETag the cursor was read with (a cursor another instance changed meanwhile
+/// is left as it is). A failed mark is logged: the growth is still there for the next listing.
+async fn mark(repo: &CursorRepo, left: Vec<Growth>) {
+    let unmarked = left.into_iter().filter(|g| g.cursor.grown_at.is_none());
+    let writes = futures::stream::iter(unmarked)
+        .map(|g| async move {
+            let c = Cursor {
+                grown_at: Some(g.since),
+                ..g.cursor
+            };
+            (repo.save(&c).await, c.blob)
+        })
+        .buffer_unordered(MARKS_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+    for (r, blob) in writes {
+        if let Err(e) = r
+            && !matches!(
+                e,
+                crate::azure::AzureError::PreconditionFailed | crate::azure::AzureError::NotFound
+            )
+        {
+            warn!(blob = %blob, error.cause_chain = %redact(&e.to_string()), "marking unread growth failed; the next listing finds it again");
         }
     }
 }

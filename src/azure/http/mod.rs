@@ -1,12 +1,12 @@
 //! The one HTTP client for the REST calls the product makes itself: the Table service, Resource
-//! Manager, Log Analytics, and webhook delivery. Each try is authorised ([`Auth`]: an account SAS
-//! in its query, a bearer token from the app's identity, or nothing), bounded by the per-try
-//! timeout (longer than the server's own limit when the request sets one, `Prefer: wait`), gated
-//! by a [`Pacer`] when the client has one, and its failure mapped to an [`AzureError`] (a 403
-//! names the role the request says it needs); the tries run under the client's [`Policy`] through
-//! its [`Guard`], which also logs a failed call once. A request carries its body as bytes, so a
-//! JSON document, a multipart batch or a gzip-compressed upload go the same way. Logs name the
-//! operation and host, never a query, path or token.
+//! Manager, the Logs Query and Logs Ingestion APIs, and webhook delivery. Each try is authorised
+//! ([`Auth`]: an account SAS in its query, a bearer token from the app's identity, or nothing),
+//! bounded by the per-try timeout (longer than the server's own limit when the request sets one,
+//! `Prefer: wait`), gated by a [`Pacer`] when the client has one, and its failure mapped to an
+//! [`AzureError`] (a 403 names the role the request says it needs); the tries run under the
+//! client's [`Policy`] through its [`Guard`], which also logs a failed call once. A request carries
+//! its body as bytes, so a JSON document, a multipart batch or a gzip-compressed upload go the
+//! same way. Logs name the operation and host, never a query, path or token.
 
 #[cfg(test)]
 mod tests;

@@ -192,6 +192,25 @@ async fn persistent_server_errors_end_transient_after_the_retries() {
     assert_eq!(s.seen.lock().unwrap().len(), 5);
 }
 
+#[tokio::test]
+async fn a_back_off_that_would_pass_the_callers_end_is_not_waited() {
+    let s = script(&[(500, None, ""); 8]);
+    let url = serve(s.clone()).await;
+    let started = std::time::Instant::now();
+    let until = started + Duration::from_secs(6);
+    let got = client(120)
+        .send(&get(&url).until(Some(until)))
+        .await
+        .expect_err("transient");
+    assert!(matches!(got, AzureError::Transient(_)), "{got:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "ended before the caller's end"
+    );
+    // Back-offs of 0.5-1 and 2-4 s fit, 8-16 s does not.
+    assert!((2..=3).contains(&s.seen.lock().unwrap().len()));
+}
+
 /// A 202 or 204 carries no body: read as JSON it is an error saying so, never an empty value.
 #[tokio::test]
 async fn an_answer_without_a_body_is_never_read_as_json() {

@@ -84,21 +84,24 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
     // Per session: its index row and its row inserted unread (the hour holds its connect) (the first write
     // of each table meets no table, creates it and writes again); the cursor inserted (not
-    // read), claimed, and saved as `AuditLogTail` saves it; the failed-login partitions marked
+    // read), claimed, and saved once with the claim released, as `AuditLogTail` saves it; the failed-login partitions marked
     // pending in one batch; then the run's one join pass: the lease read, taken and freed, the
     // pending rows, the due and window's recordings (none), one `recordingkeys` query for each
-    // session seen for the first time that no recording names, its pending rows settled in one
-    // batch.
+    // session seen for the first time that no recording names, its pending rows recorded as
+    // changed for the review queue (a batch that meets no table: written row by row) and settled
+    // in one batch.
     assert_eq!(
         made(&tables),
         [
             "batch:failedlogins=1",
+            "batch:sessionchanges=1",
             "batch:sessionwindows=1",
             "delete:failedlogins=2",
             "ensure:auditcursors=1",
             "ensure:backfill=1",
             "ensure:failedlogins=1",
             "ensure:joinstate=1",
+            "ensure:sessionchanges=1",
             "ensure:sessions=1",
             "ensure:sessionwindows=1",
             "get:backfill=1",
@@ -108,10 +111,11 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "query:recordingkeys=3",
             "query:recordings=2",
             "query:sessionwindows=1",
-            "write:auditcursors=5",
+            "write:auditcursors=4",
             "write:backfill=2",
             "write:failedlogins=3",
             "write:joinstate=3",
+            "write:sessionchanges=4",
             "write:sessions=4",
             "write:sessionwindows=4",
         ]
@@ -128,20 +132,24 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     let s = pass(&r, Kind::Recordings).await;
     assert_eq!((s.catalogued, s.errors), (4, 0), "{s:?}");
     // Per recording: its GUIDs indexed, one `sessions` read per GUID until one is a session (one
-    // naming none: the sessions of its creation time, a query per start day), one catalogue
-    // insert, joined already (the page's rows read with one query). Then the run's join
+    // naming none: the sessions of its creation time, a query per start day), its path index row,
+    // one catalogue insert (the tables created by the first writes: the concurrent items' inserts
+    // that meet the absent table create it and write again), joined already (the page's rows read with one query). Then the run's join
     // pass: the due and the window's recordings (two queries), the sessions that can match them
     // by time (one query per day), the sessions their GUIDs name that those did not hold (a read
     // each, and their index row read to settle it), the index rows of the joined recordings in
-    // one batch per partition, the sessions' recorded state in one batch.
+    // one batch per partition, the sessions recorded as changed and their recorded state in one
+    // batch each.
     assert_eq!(
         made(&tables),
         [
             "batch:recordingindex=8",
+            "batch:sessionchanges=1",
             "batch:sessionwindows=1",
             "ensure:recordingindex=1",
             "ensure:recordingkeys=2",
-            "ensure:recordings=1",
+            "ensure:recordingpaths=1",
+            "ensure:recordings=3",
             "get:backfill=1",
             "get:joinstate=1",
             "get:sessions=6",
@@ -154,7 +162,8 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "write:joinstate=2",
             "write:recordingindex=2",
             "write:recordingkeys=5",
-            "write:recordings=5",
+            "write:recordingpaths=5",
+            "write:recordings=7",
         ]
     );
 }

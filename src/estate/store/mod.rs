@@ -1,7 +1,10 @@
 //! Table `estate`: one row per host and finding (PK = the encoded host id, RK = the finding's
 //! code), an *episode* from `OpenedAt` to `ResolvedAt`. Opening and clearing are ETag-conditional
 //! (`tables::ops::update_from`), so of two instances checking at once exactly one opens (or
-//! clears) an episode and announces it; the other only moves `LastSeen`.
+//! clears) an episode and announces it; the other only moves `LastSeen`. [`export`]: the
+//! episodes as rows for Microsoft Sentinel.
+
+pub mod export;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;

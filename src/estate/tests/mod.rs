@@ -12,6 +12,7 @@ use crate::arm::{
     ResourceManager, RoleAssignment, RoleDefinition,
 };
 use crate::azure::AzureError;
+use crate::export::Outbox;
 use crate::tables::memory::InMemoryTables;
 
 mod unaudited;
@@ -146,18 +147,20 @@ async fn a_disconnect_is_recorded_with_who_and_why_and_announced_once() {
         who: "alice@contoso",
     };
     let now = datetime!(2026-11-25 12:00 UTC);
-    let done = disconnect::disconnect(&t, &arm, &req, now)
+    let done = disconnect::disconnect(&t, &Outbox::off(), &arm, &req, now)
         .await
         .expect("done");
     assert_eq!(done["state"], "Disconnected");
     assert_eq!(done["decidedBy"], "alice@contoso");
     assert_eq!(done["reason"], "suspicious");
     assert_eq!(*arm.asked.lock().expect("asked"), vec!["s1".to_owned()]);
-    let n = disconnect::announce(&t, now).await.expect("announce");
+    let n = disconnect::announce(&t, &Outbox::off(), now)
+        .await
+        .expect("announce");
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].data["state"], "Disconnected");
     assert!(
-        disconnect::announce(&t, now)
+        disconnect::announce(&t, &Outbox::off(), now)
             .await
             .expect("again")
             .is_empty()
@@ -179,9 +182,15 @@ async fn a_refused_disconnect_is_recorded_as_failed_naming_the_role() {
         reason: "why",
         who: "bob",
     };
-    let done = disconnect::disconnect(&t, &arm, &req, datetime!(2026-11-25 12:00 UTC))
-        .await
-        .expect("done");
+    let done = disconnect::disconnect(
+        &t,
+        &Outbox::off(),
+        &arm,
+        &req,
+        datetime!(2026-11-25 12:00 UTC),
+    )
+    .await
+    .expect("done");
     assert_eq!(done["state"], "Failed");
     assert!(
         done["message"]

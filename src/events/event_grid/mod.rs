@@ -1,5 +1,6 @@
 //! Event Grid (`eventType`, `eventTime`, `topic`) and CloudEvents 1.0 (`type`, `time`, `source`)
-//! blob events, normalised into one [`BlobEvent`].
+//! blob events (`BlobCreated`, `BlobDeleted`), normalised into one [`BlobEvent`]. A `BlobDeleted`
+//! carries no `eTag` and no `contentLength` (newer samples do; they are read when present).
 //!
 //! Quirks handled here (both occur in Microsoft's published samples): `subject` with or without a leading `/`;
 //! quoted or unquoted `eTag`; `specversion` or `specVersion`; the account named in `topic`/`source`
@@ -77,6 +78,9 @@ pub struct BlobEventData {
     /// Per-blob ordering token; compare ordinally.
     #[serde(default)]
     pub sequencer: Option<String>,
+    /// The storage request that raised the event (`x-ms-request-id`).
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// A blob event in one shape, whatever schema delivered it.
@@ -98,7 +102,7 @@ pub struct BlobEvent {
     pub data: BlobEventData,
 }
 
-/// Why an event is not a blob-created event: [`EventError::OtherType`] is skipped, the rest poison.
+/// Why an event is not a blob-created or blob-deleted event: [`EventError::OtherType`] is skipped, the rest poison.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventError {
     /// A required field is absent.
@@ -142,7 +146,7 @@ impl BlobEvent {
             .ok_or(EventError::Missing("eventType"))?
             .into_owned();
         // Before any blob-specific field: other types carry other subjects and data.
-        if event_type != BLOB_CREATED {
+        if event_type != BLOB_CREATED && event_type != BLOB_DELETED {
             return Err(EventError::OtherType(event_type));
         }
         let time_text = raw
@@ -179,6 +183,11 @@ impl BlobEvent {
     /// True for `Microsoft.Storage.BlobCreated`.
     pub fn is_created(&self) -> bool {
         self.event_type == BLOB_CREATED
+    }
+
+    /// True for `Microsoft.Storage.BlobDeleted`.
+    pub fn is_deleted(&self) -> bool {
+        self.event_type == BLOB_DELETED
     }
 }
 

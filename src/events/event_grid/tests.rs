@@ -131,3 +131,28 @@ fn json_text_decodes_like_a_value() {
     assert_eq!((e.id.as_str(), e.blob.as_str()), ("e1", "a/b"));
     assert_eq!(e.data, BlobEventData::default());
 }
+
+#[test]
+fn blob_deleted_decodes_in_both_schemas_without_etag_or_length() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events/");
+    for file in [
+        "blob-deleted.eventgrid.json",
+        "blob-deleted.cloudevents.json",
+    ] {
+        let text = std::fs::read_to_string([dir, file].concat()).expect("fixture");
+        let e = BlobEvent::from_json(&text).expect(file);
+        assert!(e.is_deleted() && !e.is_created(), "{file}");
+        assert_eq!(
+            (e.account.as_str(), e.container.as_str()),
+            ("stbastrecweu01", "recordings"),
+            "{file}"
+        );
+        assert_eq!(e.blob, "PLACEHOLDER-5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
+        assert_eq!(
+            (e.data.e_tag.as_deref(), e.data.content_length),
+            (None, None)
+        );
+        assert!(e.data.request_id.as_deref().is_some_and(|r| !r.is_empty()));
+        assert_eq!(e.data.api, "DeleteBlob");
+    }
+}

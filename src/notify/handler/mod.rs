@@ -9,6 +9,9 @@
 //!   dequeues the host moves the message to `notifications-poison` — logged here as
 //!   `notify.exhausted` on the last attempt;
 //! - is poison when the message is not a notification.
+//!
+//! With the Sentinel export on, the notification's row is recorded in the outbox first (whether
+//! or not a destination takes it); a failure to record it is Retryable.
 
 use crate::ports::Ports;
 use std::sync::Arc;
@@ -86,6 +89,14 @@ pub fn decode(inv: &Invocation) -> Result<Notification, HandlerError> {
 /// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
 pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, HandlerError> {
     let n = decode(inv)?;
+    // Every notification passes here: its Sentinel row first (nothing when the export is off), so
+    // a message that must come back for its row does not deliver twice for it.
+    let row = super::export::detection_row(&n, deps.ports.clock.now());
+    deps.ports
+        .outbox
+        .record(&row)
+        .await
+        .map_err(HandlerError::storage)?;
     let cfg = &deps.notifier.config;
     let dests: Vec<Destination> = Destination::ALL
         .into_iter()

@@ -45,6 +45,8 @@ pub const THIN_FIELDS: &[(&str, &str)] = &[
     ("contentLength", "Size (bytes)"),
     ("retentionClass", "Retention class"),
     ("retainUntil", "Retain until"),
+    ("legalHold", "Legal hold"),
+    ("deletedAt", "Deleted at"),
     ("expectedSha256", "Expected SHA-256"),
     ("actualSha256", "Actual SHA-256"),
     ("sha256", "Recorded SHA-256"),

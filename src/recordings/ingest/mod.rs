@@ -4,12 +4,14 @@ use std::cmp::Ordering;
 
 use time::OffsetDateTime;
 
-use crate::catalogue::recording::{Hold, Recording, RecordingKey, STATUS_CATALOGUED};
+use crate::catalogue::recording::{Hold, Recording, RecordingKey, Replaced, STATUS_CATALOGUED};
 use crate::dates::format_utc;
 use crate::events::event_grid::{BlobEvent, sequencer_cmp};
 use crate::notify::{Notification, Severity};
 use crate::retention::policy::Retention;
 use crate::storage::{BlobProps, BlobRef};
+
+pub mod outside;
 
 /// Storage API of a BlobCreated event that announces an empty file, not committed content: on an
 /// account with a hierarchical namespace, Data Lake's Create File raises it; `FlushWithClose` follows
@@ -161,6 +163,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> Recording {
         shortened: None,
         deletion: None,
         hash: None,
+        replaced: None,
     }
 }
 
@@ -177,8 +180,51 @@ pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
         shortened: cur.shortened.clone(),
         deletion: cur.deletion.clone(),
         hash: cur.hash.clone(),
+        replaced: cur.replaced.clone().or_else(|| replaced_by(cur, fresh)),
         ..fresh.clone()
     }
+}
+
+/// The state `fresh` replaces, when it is a replacement: the catalogue held content under this name
+/// (not an empty placeholder) and the new state has another ETag or length. What the row knew of it
+/// (ETag, size, digest when it had one for that ETag) is kept; the row is never silently overwritten.
+pub fn replaced_by(cur: &Recording, fresh: &Recording) -> Option<Replaced> {
+    let other = cur.etag != fresh.etag || cur.content_length != fresh.content_length;
+    (other && cur.content_length > 0).then(|| Replaced {
+        etag: cur.etag.clone(),
+        length: cur.content_length,
+        sha256: cur
+            .hash
+            .as_ref()
+            .filter(|h| h.etag == cur.etag)
+            .map(|h| h.sha256.clone())
+            .unwrap_or_default(),
+        at: format_utc(fresh.blob_created),
+    })
+}
+
+/// `recording.replaced` (critical) for a row holding a replacement: the first content replaced
+/// beside the current one; the id names the recording and the current ETag (each replacement once).
+pub fn replaced_notification(row: &Recording, bastion_id: Option<&str>) -> Option<Notification> {
+    let was = row.replaced.as_ref()?;
+    let mut data = serde_json::json!({
+        "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
+        "container": row.container, "blobName": row.blob_name, "blobUrl": row.blob_url,
+        "expectedSha256": was.sha256, "expectedLength": was.length, "previousEtag": was.etag,
+        "actualLength": row.content_length, "etag": row.etag,
+        "retentionClass": row.retention_class, "retainUntil": row.retain_until,
+    });
+    if let Some(id) = bastion_id {
+        data["bastionResourceId"] = serde_json::Value::String(id.to_owned());
+    }
+    Some(Notification::new(
+        "recording.replaced",
+        &[row.id().as_str(), "\n", &row.etag].concat(),
+        format_utc(row.blob_created),
+        Severity::Critical,
+        "A catalogued recording was overwritten with other content".to_owned(),
+        data,
+    ))
 }
 
 /// The `recording.catalogued` notification for a newly created row (`id` is its recording id;

@@ -172,7 +172,7 @@ async fn older_event_after_newer_keeps_newest_state() {
 }
 
 #[tokio::test]
-async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_properties() {
+async fn an_overwrite_updates_the_row_as_a_replacement_and_keeps_extra_properties() {
     let f = fakes();
     let blob = put(&f, "overwritten", &[]).await;
     deliver(&f, &blob.name, SEQ1).await;
@@ -192,10 +192,17 @@ async fn newer_event_updates_row_without_a_second_notification_and_keeps_extra_p
         .expect("write");
     crate::testkit::blobs::put(&*f.blobs, &blob, &b"longer data"[..], &[]).await;
     let out = deliver(&f, &blob.name, SEQ2).await;
-    assert_eq!(notifications(&out), 0);
+    // Other content under a catalogued name: a replacement, alerted (not a second `catalogued`).
+    assert_eq!(notifications(&out), 1);
+    let Outcome::Processed { outputs, .. } = &out else {
+        panic!("{out:?}")
+    };
+    let n = outputs.value("notifications").expect("notification");
+    assert_eq!(n["type"], "recording.replaced");
     let rows = f.tables.dump(RECORDINGS_TABLE);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].entity["ContentLength"], "11");
+    assert_eq!(rows[0].entity["ReplacedLength"], "4");
     assert_eq!(rows[0].entity["TunnelId"], "t-1");
     assert_eq!(rows[0].entity["FirstSeen"], row.entity["FirstSeen"]);
 }
@@ -293,12 +300,17 @@ async fn policy_rules_on_metadata_choose_the_class() {
 }
 
 #[tokio::test]
-async fn cataloguing_a_recording_with_its_join_costs_six_storage_calls() {
+async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
     let f = fakes();
     let blob = put(&f, "counted", &[]).await;
-    crate::tables::TableStore::ensure_table(f.tables.as_ref(), RECORDINGS_TABLE)
-        .await
-        .expect("table");
+    for t in [
+        RECORDINGS_TABLE,
+        crate::catalogue::paths::RECORDING_PATHS_TABLE,
+    ] {
+        crate::tables::TableStore::ensure_table(f.tables.as_ref(), t)
+            .await
+            .expect("table");
+    }
     let inv = event_invocation(
         "RecordingCreated",
         blob_created("recordings", &blob.name, SEQ1),
@@ -312,8 +324,8 @@ async fn cataloguing_a_recording_with_its_join_costs_six_storage_calls() {
     // Its name names no GUID: the sessions that can match it by time are read, one query per
     // start day (the lookback is a day: two).
     assert_eq!(
-        calls, 6,
-        "properties, row read, tag write, two sessionwindows queries, row insert"
+        calls, 7,
+        "properties, row read, tag write, two sessionwindows queries, path index row, row insert"
     );
 }
 

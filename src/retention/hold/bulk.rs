@@ -18,7 +18,6 @@ use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::query::{Listed as _, partition_days};
 use crate::catalogue::recording::{Recording, RecordingKey};
-use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
@@ -204,7 +203,7 @@ pub async fn override_retention(
         ));
     }
     let key = resolve(ports, target).await?;
-    let repo = CatalogueRepo::new(ports.tables.clone());
+    let repo = ports.catalogue();
     let row = repo
         .get(&key)
         .await?

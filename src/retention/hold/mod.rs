@@ -27,7 +27,6 @@ pub(crate) use rows::member_pk;
 pub use rows::{Actor, HOLDS_TABLE, active, header, is_valid_id, of_row};
 
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
 use crate::retention::tags::{hold_tags, release_tags};
 use crate::storage::update_tags;
@@ -136,7 +135,7 @@ pub(crate) async fn hold_member(
     key: &RecordingKey,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let repo = CatalogueRepo::new(ports.tables.clone());
+    let repo = ports.catalogue();
     let row = repo
         .get(key)
         .await?
@@ -181,7 +180,7 @@ pub(crate) async fn release_member(
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {} in hold {hold_id}", key.id())))?;
     rows::close_member(ports, member.clone(), actor).await?;
-    let repo = CatalogueRepo::new(ports.tables.clone());
+    let repo = ports.catalogue();
     let Some(row) = repo.get(key).await? else {
         return Ok(Released {
             recording: key.id(),

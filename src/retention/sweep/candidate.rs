@@ -176,6 +176,6 @@ impl Sweep<'_> {
     }
 
     pub(super) fn repo(&self) -> CatalogueRepo {
-        CatalogueRepo::new(self.deps.ports.tables.clone())
+        self.deps.ports.catalogue()
     }
 }

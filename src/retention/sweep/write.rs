@@ -98,6 +98,7 @@ impl Sweep<'_> {
                     at: format_utc(self.params.now),
                     reason: t.reason.clone(),
                     invocation_id: t.invocation_id.clone(),
+                    request_id: String::new(),
                 });
             }
         }

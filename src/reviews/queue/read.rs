@@ -1,15 +1,14 @@
-//! Reading the queue top-down: one query per queue partition, whose row keys sort by score then
-//! age, so the riskiest `limit` sessions cost [`SHARDS`] parallel round trips however long the
-//! queue is.
+//! Reading the queue top-down: the rank rows' key range of the one partition, whose keys sort
+//! riskiest first, so the riskiest `limit` sessions (of one host, too) are the first rows of one
+//! query however long the queue is.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use futures::{StreamExt as _, TryStreamExt as _};
-
-use super::{QUEUE_TABLE, SHARDS, partition};
+use super::entry::{PARTITION, QUEUE_TABLE, RANKS};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
+use crate::tables::filter::Op;
 use crate::tables::ops::page;
 use crate::tables::{Entity, Filter, TableStore, get_list, get_str};
 
@@ -30,8 +29,19 @@ pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {
     })
 }
 
-/// The riskiest `limit` queued sessions (optionally of one Bastion host), riskiest first: each
-/// partition's top `limit`, read in parallel, merged by row key (score, then age).
+/// The conditions of the rank rows (of `bastion`, matched without regard to case, when given).
+pub fn ranked(bastion: Option<&str>) -> Vec<Filter> {
+    let mut all = vec![
+        Filter::partition(PARTITION),
+        Filter::str("RowKey", Op::Ge, RANKS.0),
+        Filter::str("RowKey", Op::Lt, RANKS.1),
+    ];
+    // Host names are stored in lower case (as the audit records are folded).
+    all.extend(bastion.map(|b| Filter::str("BastionHost", Op::Eq, b.to_ascii_lowercase())));
+    all
+}
+
+/// The riskiest `limit` queued sessions (optionally of one Bastion host), riskiest first.
 ///
 /// # Errors
 /// Table errors (an absent table is an empty queue).
@@ -40,40 +50,14 @@ pub async fn top(
     limit: usize,
     bastion: Option<&str>,
 ) -> Result<Vec<Entity>, AzureError> {
-    let mut reads = Vec::with_capacity(SHARDS);
-    for shard in 0..SHARDS {
-        reads.push(top_of(tables, partition(shard), limit, bastion));
-    }
-    let mut out: Vec<Entity> = futures::stream::iter(reads)
-        .buffer_unordered(SHARDS)
-        .try_concat()
-        .await?;
-    out.sort_by(|a, b| get_str(a, "RowKey").cmp(&get_str(b, "RowKey")));
-    out.truncate(limit);
-    Ok(out)
-}
-
-/// One partition's riskiest `limit` (of `bastion`, when given).
-async fn top_of(
-    tables: &dyn TableStore,
-    pk: String,
-    limit: usize,
-    bastion: Option<&str>,
-) -> Result<Vec<Entity>, AzureError> {
+    let filter = Filter::And(ranked(bastion));
     let mut out = Vec::new();
     let mut next = None;
-    // With a host filter most rows of a page may be other hosts': full pages then.
-    let take = match bastion {
-        Some(_) => 1000,
-        None => u32::try_from(limit.clamp(1, 1000)).unwrap_or(1000),
-    };
+    // The service may answer a filtered page short, with a continuation.
     loop {
-        let page = page(tables, QUEUE_TABLE, &Filter::partition(&pk), take, next).await?;
-        out.extend(page.items.into_iter().map(|s| s.entity).filter(|e| {
-            bastion.is_none_or(|b| {
-                get_str(e, "BastionHost").is_some_and(|h| h.eq_ignore_ascii_case(b))
-            })
-        }));
+        let want = u32::try_from(limit.saturating_sub(out.len())).unwrap_or(1000);
+        let page = page(tables, QUEUE_TABLE, &filter, want.clamp(1, 1000), next).await?;
+        out.extend(page.items.into_iter().map(|s| s.entity));
         if out.len() >= limit || page.next.is_none() {
             out.truncate(limit);
             return Ok(out);

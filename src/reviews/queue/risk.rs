@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use time::{Duration, OffsetDateTime};
 
-use super::Session;
+use crate::catalogue::session::outcome::{CONNECTED, LOGIN_FAILED};
+use crate::catalogue::window::WindowRow;
 use crate::reviews::settings::ReviewSettings;
 
 /// How far back a user's earlier session to the same VM makes a session "not the first".
@@ -53,20 +54,6 @@ impl Reason {
             Self::Long => "long-session",
         }
     }
-
-    /// Parses [`Self::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::FailedLoginBurst,
-            Self::Unrecorded,
-            Self::EstateFinding,
-            Self::OutsideHours,
-            Self::FirstToVm,
-            Self::Long,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
 }
 
 /// Signals that need more than the session itself.
@@ -80,19 +67,28 @@ pub struct Context {
     pub estate: bool,
 }
 
+/// The user a session is counted for: its VM user name, else its portal e-mail.
+pub fn user_of(s: &WindowRow) -> &str {
+    if s.user_name.is_empty() {
+        &s.user_email
+    } else {
+        &s.user_name
+    }
+}
+
 /// The score and the reasons, strongest first (empty: nothing to review).
 pub fn assess(
-    s: &Session,
+    s: &WindowRow,
     ctx: Context,
     settings: &ReviewSettings,
     now: OffsetDateTime,
 ) -> (u32, Vec<Reason>) {
-    let connected = s.outcome == "connected";
+    let connected = s.outcome == CONNECTED;
     let mut reasons = Vec::new();
     if ctx.burst {
         reasons.push(Reason::FailedLoginBurst);
     }
-    if connected && s.end.is_some() && !s.recorded && !s.pending {
+    if connected && s.end.is_some() && !s.recorded && s.pending.is_none() {
         reasons.push(Reason::Unrecorded);
     }
     if ctx.estate {
@@ -112,9 +108,9 @@ pub fn assess(
 
 /// The sessions (tunnel ids) in or right after a failed-login burst: at least `threshold` failed
 /// logins by the same user, or from the same client address, within `window` up to its start.
-pub fn in_bursts(sessions: &[Session], threshold: usize, window: Duration) -> Vec<String> {
+pub fn in_bursts(sessions: &[WindowRow], threshold: usize, window: Duration) -> Vec<String> {
     let mut failed: HashMap<(u8, String), Vec<OffsetDateTime>> = HashMap::new();
-    for s in sessions.iter().filter(|s| s.outcome == "login-failed") {
+    for s in sessions.iter().filter(|s| s.outcome == LOGIN_FAILED) {
         for key in keys(s) {
             failed.entry(key).or_default().push(s.start);
         }
@@ -131,17 +127,18 @@ pub fn in_bursts(sessions: &[Session], threshold: usize, window: Duration) -> Ve
                 })
             })
         })
-        .map(|s| s.tunnel.clone())
+        .map(|s| s.tunnel_id.clone())
         .collect()
 }
 
-fn keys(s: &Session) -> Vec<(u8, String)> {
+/// What ties failed logins together: the user, the client address.
+pub(super) fn keys(s: &WindowRow) -> Vec<(u8, String)> {
     let mut k = Vec::new();
-    if !s.user.is_empty() {
-        k.push((0, s.user.to_lowercase()));
+    if !user_of(s).is_empty() {
+        k.push((0, user_of(s).to_lowercase()));
     }
-    if !s.ip.is_empty() {
-        k.push((1, s.ip.clone()));
+    if !s.client_ip.is_empty() {
+        k.push((1, s.client_ip.clone()));
     }
     k
 }
@@ -152,16 +149,4 @@ pub fn first_to_vm(start: OffsetDateTime, earlier: &[OffsetDateTime]) -> bool {
     !earlier
         .iter()
         .any(|t| *t < start && *t >= start - FIRST_WITHIN)
-}
-
-/// The queue row key: highest score first, then the oldest session.
-pub fn rank_key(score: u32, s: &Session) -> String {
-    let head = format!(
-        "{:04}~{}~",
-        9999u32.saturating_sub(score),
-        crate::dates::format_utc_millis(s.start)
-    );
-    let room = crate::tables::keys::MAX_KEY_BYTES - head.len();
-    let tunnel = crate::tables::keys::key(&s.tunnel, crate::tables::keys::Spelling::Verbatim, room);
-    head + &tunnel
 }

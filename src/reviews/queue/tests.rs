@@ -1,67 +1,72 @@
-//! The queue over the in-memory tables with `sessionwindows` rows as the tail writes them: ranking
-//! and reasons, a review withdrawing its session, a changed session re-ranked (its old row gone),
-//! and `review.overdue` raised once however many runs race.
+//! The queue over the in-memory tables with `sessionwindows` rows as the tail writes them and the
+//! record of changed sessions as the join pass keeps it: ranking and reasons, a review withdrawing
+//! its session, a changed session re-ranked, a session days late queued and overdue, a failed run
+//! losing nothing, late failed logins, estate findings and settings re-scoring, `review.overdue`
+//! once however many runs race, and what a run and a read cost.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
 use serde_json::json;
 use time::OffsetDateTime;
-use time::macros::{date, datetime};
+use time::macros::datetime;
 
-use super::index::refresh;
+use super::derive::refresh;
+use super::entry::QUEUE_TABLE;
 use super::overdue::overdue;
 use super::read::{to_json, top};
+use crate::azure::AzureError;
+use crate::catalogue::changes::{self, CHANGES_TABLE};
 use crate::dates::format_utc_millis;
 use crate::ports::Ports;
 use crate::reviews::hours::WorkingHours;
 use crate::reviews::model::{Kind, Subject, Verdict};
 use crate::reviews::{ReviewRequest, ReviewSettings, record};
+use crate::tables::intercept::{BeforeTableCall, CountingTables, Intercepted, TableCall};
+use crate::tables::memory::InMemoryTables;
 use crate::tables::ops::write_creating_table;
 use crate::tables::{TableStore, WriteMode};
 use crate::testkit::fakes;
 
-pub(super) fn settings() -> ReviewSettings {
+fn settings() -> ReviewSettings {
     ReviewSettings {
         working_hours: WorkingHours::parse("Mon-Fri 08:00-18:00 Europe/Berlin").expect("hours"),
         ..ReviewSettings::default()
     }
 }
 
-pub(super) struct S<'a> {
-    pub(super) tunnel: &'a str,
-    pub(super) user: &'a str,
-    pub(super) vm: &'a str,
-    pub(super) start: OffsetDateTime,
-    pub(super) minutes: Option<i64>,
-    pub(super) outcome: &'a str,
-    pub(super) recorded: bool,
+struct S<'a> {
+    tunnel: &'a str,
+    user: &'a str,
+    vm: &'a str,
+    start: OffsetDateTime,
+    minutes: Option<i64>,
+    outcome: &'a str,
+    recorded: bool,
+    host: &'a str,
 }
 
-pub(super) async fn put(t: &dyn TableStore, s: &S<'_>) {
+/// Writes the session's `sessionwindows` row and records it as changed, as a join pass does.
+async fn put(t: &dyn TableStore, s: &S<'_>) {
     let end = s
         .minutes
         .map(|m| format_utc_millis(s.start + time::Duration::minutes(m)))
         .unwrap_or_default();
-    let e = json!({"PartitionKey": crate::dates::format_date(s.start.date()), "RowKey": s.tunnel,
-        "Start": format_utc_millis(s.start), "End": end, "BastionHost": "bas-1", "TargetVm": s.vm,
+    let day = crate::dates::format_date(s.start.date());
+    let e = json!({"PartitionKey": day, "RowKey": s.tunnel,
+        "Start": format_utc_millis(s.start), "End": end, "BastionHost": s.host, "TargetVm": s.vm,
         "UserName": s.user, "ClientIp": "198.51.100.7", "Outcome": s.outcome, "Recorded": s.recorded});
-    write_creating_table(
-        t,
-        "sessionwindows",
-        e.as_object().expect("obj"),
-        WriteMode::Upsert,
-    )
-    .await
-    .expect("window");
+    let row = e.as_object().expect("obj");
+    write_creating_table(t, "sessionwindows", row, WriteMode::Upsert)
+        .await
+        .expect("window");
+    changes::record(t, &[(day, s.tunnel.to_owned())])
+        .await
+        .expect("recorded");
 }
 
-/// `s` with no recording naming it.
-pub(super) fn unrecorded(s: S<'_>) -> S<'_> {
-    S {
-        recorded: false,
-        ..s
-    }
-}
-
-pub(super) fn ok<'a>(
+fn ok<'a>(
     tunnel: &'a str,
     user: &'a str,
     vm: &'a str,
@@ -76,13 +81,21 @@ pub(super) fn ok<'a>(
         minutes: Some(minutes),
         outcome: "connected",
         recorded: true,
+        host: "bas-1",
+    }
+}
+
+fn failed<'a>(tunnel: &'a str, user: &'a str, start: OffsetDateTime) -> S<'a> {
+    S {
+        minutes: None,
+        outcome: "login-failed",
+        ..ok(tunnel, user, "vm-a", start, 0)
     }
 }
 
 /// 2025-03-10: earlier sessions of alice, carol, dave, erin; 2025-03-14 (a Friday, UTC+1 in
 /// Berlin): one session per signal.
-pub(super) async fn seed(ports: &Ports) {
-    let t = ports.tables.as_ref();
+async fn seed(t: &dyn TableStore) {
     for (tunnel, user, vm) in [
         ("p1", "alice", "vm-a"),
         ("p2", "carol", "vm-b"),
@@ -100,79 +113,64 @@ pub(super) async fn seed(ports: &Ports) {
     put(t, &ok("a", "alice", "vm-a", at(10, 0), 30)).await;
     put(t, &ok("b", "bob", "vm-a", at(10, 0), 20)).await;
     put(t, &ok("c", "carol", "vm-b", at(22, 0), 10)).await;
-    put(t, &unrecorded(ok("d", "dave", "vm-b", at(11, 0), 10))).await;
+    let d = ok("d", "dave", "vm-b", at(11, 0), 10);
+    put(
+        t,
+        &S {
+            recorded: false,
+            ..d
+        },
+    )
+    .await;
     put(t, &ok("e", "erin", "vm-c", at(9, 0), 360)).await;
     for i in 0..5 {
-        let tunnel = format!("fail{i}");
-        put(
-            t,
-            &S {
-                minutes: None,
-                outcome: "login-failed",
-                ..ok(&tunnel, "mallory", "vm-a", at(9, i), 0)
-            },
-        )
-        .await;
+        put(t, &failed(&format!("fail{i}"), "mallory", at(9, i))).await;
     }
     put(t, &ok("f", "mallory", "vm-a", at(9, 5), 10)).await;
 }
 
-/// Carol's seeded session of 22:00 on the 14th loses its recording.
-pub(super) async fn carol_loses_her_recording(t: &dyn TableStore) {
-    let start = datetime!(2025-03-14 22:00 UTC);
-    put(t, &unrecorded(ok("c", "carol", "vm-b", start, 10))).await;
-}
+type Queue = Vec<(String, u64, Vec<String>)>;
 
-pub(super) async fn queue_of(
-    ports: &Ports,
-    now: OffsetDateTime,
-) -> Vec<(String, u64, Vec<String>)> {
-    top(ports.tables.as_ref(), 100, None)
+async fn queue_of(t: &dyn TableStore, now: OffsetDateTime) -> Queue {
+    top(t, 500, None)
         .await
         .expect("queue")
         .iter()
         .map(|e| to_json(e, now))
         .map(|v| {
-            let reasons = v["reasons"]
-                .as_array()
-                .expect("reasons")
+            let reasons = v["reasons"].as_array().expect("reasons");
+            let reasons = reasons
                 .iter()
-                .map(|r| r.as_str().unwrap_or_default().to_owned())
-                .collect();
+                .map(|r| r.as_str().unwrap_or_default().to_owned());
             (
                 v["sessionId"].as_str().unwrap_or_default().to_owned(),
                 v["score"].as_u64().unwrap_or_default(),
-                reasons,
+                reasons.collect(),
             )
         })
         .collect()
 }
 
+fn r(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+const NOW: OffsetDateTime = datetime!(2025-03-14 23:30 UTC);
+
 #[tokio::test]
 async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
     let f = fakes();
     let ports = &f.state.ports;
-    seed(ports).await;
-    let now = datetime!(2025-03-14 23:30 UTC);
+    let t = ports.tables.as_ref();
+    seed(t).await;
     let s = settings();
-    refresh(ports, &s, &[date!(2025 - 03 - 10)], now)
-        .await
-        .expect("refresh 10th");
-    let done = refresh(
-        ports,
-        &s,
-        &[date!(2025 - 03 - 13), date!(2025 - 03 - 14)],
-        now,
-    )
-    .await
-    .expect("refresh");
-    assert_eq!((done.sessions, done.changed), (11, 11));
-    let q: Vec<_> = queue_of(ports, now)
-        .await
+    let done = refresh(ports, &s, NOW).await.expect("refresh");
+    assert_eq!(done.sessions, 15);
+    let q: Queue = queue_of(t, NOW).await;
+    let q: Queue = q
         .into_iter()
         .filter(|(t, _, _)| !t.starts_with('p'))
         .collect();
-    let r = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     assert_eq!(
         q,
         vec![
@@ -188,13 +186,11 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
             ("e".into(), 10, r(&["long-session"])),
         ]
     );
-    // Nothing changed: a second tick re-derives nothing.
-    let again = refresh(ports, &s, &[date!(2025 - 03 - 14)], now)
-        .await
-        .expect("refresh");
-    assert_eq!(again.changed, 0);
+    // Nothing recorded since: nothing derived, and the record is empty.
+    assert_eq!(refresh(ports, &s, NOW).await.expect("again").sessions, 0);
+    assert!(f.tables.dump(CHANGES_TABLE).is_empty());
 
-    // A review takes its session out at once.
+    // A review takes its session out at once, for good.
     let req = ReviewRequest {
         subject: Subject {
             kind: Kind::Session,
@@ -205,30 +201,248 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
         ticket: String::new(),
         idempotency_key: None,
     };
-    write_creating_table(ports.tables.as_ref(), "sessions",
-        json!({"PartitionKey": "d", "RowKey": "session", "SessionStart": "2025-03-14T11:00:00.000Z"}).as_object().expect("obj"),
-        WriteMode::Upsert).await.expect("session");
+    let session = json!({"PartitionKey": "d", "RowKey": "session", "SessionStart": "2025-03-14T11:00:00.000Z"});
+    write_creating_table(
+        t,
+        "sessions",
+        session.as_object().expect("obj"),
+        WriteMode::Upsert,
+    )
+    .await
+    .expect("session");
     record(ports, &req, "rev@contoso.com")
         .await
         .expect("review");
-    assert!(!queue_of(ports, now).await.iter().any(|(t, _, _)| t == "d"));
+    assert!(!queue_of(t, NOW).await.iter().any(|(t, _, _)| t == "d"));
 
-    // Carol's session loses its recording: re-ranked, its old row gone.
-    carol_loses_her_recording(ports.tables.as_ref()).await;
-    let later = refresh(ports, &s, &[date!(2025 - 03 - 14)], now)
-        .await
-        .expect("refresh");
-    assert_eq!(later.changed, 2, "carol's changed, dave's is now reviewed");
-    let q = queue_of(ports, now).await;
+    // Carol's session loses its recording; dave's changes after his review.
+    let c = ok("c", "carol", "vm-b", datetime!(2025-03-14 22:00 UTC), 10);
+    put(
+        t,
+        &S {
+            recorded: false,
+            ..c
+        },
+    )
+    .await;
+    let d = ok("d", "dave", "vm-b", datetime!(2025-03-14 11:00 UTC), 15);
+    put(
+        t,
+        &S {
+            recorded: false,
+            ..d
+        },
+    )
+    .await;
+    let later = refresh(ports, &s, NOW).await.expect("refresh");
+    assert_eq!((later.sessions, later.queued), (2, 1));
+    let q = queue_of(t, NOW).await;
     let carol: Vec<_> = q.iter().filter(|(t, _, _)| t == "c").collect();
-    assert_eq!(carol.len(), 1);
+    assert_eq!(carol.len(), 1, "re-ranked, its old row gone: {q:?}");
     assert_eq!(
         (carol[0].1, carol[0].2.clone()),
         (50, r(&["unrecorded", "outside-working-hours"]))
     );
     assert!(
         !q.iter().any(|(t, _, _)| t == "d"),
-        "a refresh does not bring a reviewed session back"
+        "a reviewed session stays out"
+    );
+}
+
+#[tokio::test]
+async fn a_sunday_session_whose_records_arrive_four_days_late_is_queued_and_overdue() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = ports.tables.as_ref();
+    // Sunday 2025-03-09, 22:30 in Berlin; its records reach the archive on Thursday.
+    let sunday = ok("late", "ann", "vm-x", datetime!(2025-03-09 21:30 UTC), 20);
+    put(
+        t,
+        &S {
+            recorded: false,
+            ..sunday
+        },
+    )
+    .await;
+    let thursday = datetime!(2025-03-13 12:00 UTC);
+    let done = refresh(ports, &settings(), thursday)
+        .await
+        .expect("refresh");
+    assert_eq!((done.sessions, done.queued), (1, 1));
+    let q = queue_of(t, thursday).await;
+    assert_eq!(
+        q,
+        vec![(
+            "late".into(),
+            65,
+            r(&[
+                "unrecorded",
+                "outside-working-hours",
+                "first-to-vm-in-30-days"
+            ])
+        )]
+    );
+    let sent = overdue(t, 24, thursday).await.expect("overdue");
+    let ids: Vec<_> = sent.iter().map(|n| n.data["tunnelId"].clone()).collect();
+    assert_eq!(ids, [json!("late")]);
+    assert!(overdue(t, 24, thursday).await.expect("again").is_empty());
+}
+
+/// Refuses every call on the queue's table while `on`.
+struct Outage(AtomicBool);
+
+#[async_trait]
+impl BeforeTableCall for Outage {
+    async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
+        if self.0.load(Ordering::SeqCst) && call.table() == QUEUE_TABLE && call.op() != "get" {
+            return Err(AzureError::Transient("outage".into()));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_fails_leaves_the_record_and_the_next_run_queues_the_sessions() {
+    let inner = Arc::new(InMemoryTables::new());
+    let tables = Arc::new(Intercepted::with(
+        inner.clone(),
+        Outage(AtomicBool::new(true)),
+    ));
+    let f = fakes();
+    let ports = Ports {
+        tables: tables.clone(),
+        ..f.state.ports.clone()
+    };
+    seed(tables.as_ref()).await;
+    let recorded = inner.dump(CHANGES_TABLE).len();
+    assert_eq!(recorded, 15);
+    assert!(refresh(&ports, &settings(), NOW).await.is_err());
+    assert_eq!(inner.dump(CHANGES_TABLE).len(), recorded, "nothing lost");
+    tables.hook().0.store(false, Ordering::SeqCst);
+    let done = refresh(&ports, &settings(), NOW).await.expect("refresh");
+    assert_eq!(done.sessions, 15);
+    assert!(
+        queue_of(tables.as_ref(), NOW)
+            .await
+            .iter()
+            .any(|(t, _, _)| t == "f")
+    );
+    assert!(inner.dump(CHANGES_TABLE).is_empty());
+}
+
+#[tokio::test]
+async fn failed_logins_that_arrive_late_put_the_session_after_them_in_a_burst() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = ports.tables.as_ref();
+    let at = datetime!(2025-03-14 10:00 UTC);
+    put(t, &ok("s", "mallory", "vm-a", at, 10)).await;
+    put(
+        t,
+        &ok(
+            "earlier",
+            "mallory",
+            "vm-a",
+            at - time::Duration::days(3),
+            10,
+        ),
+    )
+    .await;
+    refresh(ports, &settings(), NOW).await.expect("first");
+    assert!(!queue_of(t, NOW).await.iter().any(|(t, _, _)| t == "s"));
+    // The failed logins before it are read later (another host's archive), in two runs.
+    for i in 0..5 {
+        put(
+            t,
+            &failed(
+                &format!("x{i}"),
+                "mallory",
+                at - time::Duration::minutes(5 - i),
+            ),
+        )
+        .await;
+        if i == 2 {
+            refresh(ports, &settings(), NOW).await.expect("some");
+        }
+    }
+    refresh(ports, &settings(), NOW).await.expect("late");
+    let q = queue_of(t, NOW).await;
+    let s: Vec<_> = q.iter().filter(|(t, _, _)| t == "s").collect();
+    assert_eq!(s, [&("s".into(), 40, r(&["failed-login-burst"]))], "{q:?}");
+}
+
+/// Puts one finding of host `bas-1` in table `estate`, open or resolved.
+async fn finding(t: &dyn TableStore, status: &str, severity: &str) {
+    let e = json!({"PartitionKey": "host-bas-1", "RowKey": "recording-off",
+        "Host": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/Bas-1",
+        "HostName": "Bas-1", "Status": status, "Severity": severity, "OpenedAt": "2025-03-14T08:00:00.000Z"});
+    let table = crate::estate::store::ESTATE_TABLE;
+    write_creating_table(t, table, e.as_object().expect("obj"), WriteMode::Upsert)
+        .await
+        .expect("finding");
+}
+
+#[tokio::test]
+async fn an_open_estate_finding_on_the_host_ranks_its_sessions_until_it_clears() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = ports.tables.as_ref();
+    seed(t).await;
+    let s = settings();
+    let flagged = |q: &Queue| {
+        q.iter()
+            .filter(|(_, _, r)| r.iter().any(|r| r == "open-estate-finding"))
+            .count()
+    };
+    refresh(ports, &s, NOW).await.expect("refresh");
+    let before = queue_of(t, NOW).await;
+    assert_eq!(flagged(&before), 0);
+    // Informational findings do not count.
+    finding(t, "open", "info").await;
+    let done = refresh(ports, &s, NOW).await.expect("info");
+    assert_eq!(done.sessions, 0, "an info finding changes no session");
+    finding(t, "open", "high").await;
+    let done = refresh(ports, &s, NOW).await.expect("open");
+    // The host's queued sessions and its sessions since yesterday (the 14th's).
+    assert_eq!(done.sessions, 15, "{done:?}");
+    let open = queue_of(t, NOW).await;
+    assert!(
+        open.len() > before.len(),
+        "sessions of no other risk are queued now"
+    );
+    assert_eq!(flagged(&open), open.len(), "{open:?}");
+    let score = |q: &Queue, id: &str| q.iter().find(|(t, _, _)| t == id).map(|(_, s, _)| *s);
+    assert_eq!(score(&open, "d"), Some(55), "ranked higher");
+    assert_eq!(score(&open, "a"), Some(25));
+    finding(t, "resolved", "high").await;
+    refresh(ports, &s, NOW).await.expect("resolved");
+    assert_eq!(queue_of(t, NOW).await, before, "the queue is as before");
+}
+
+#[tokio::test]
+async fn new_working_hours_re_score_the_queue() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = ports.tables.as_ref();
+    seed(t).await;
+    refresh(ports, &settings(), NOW)
+        .await
+        .expect("office hours");
+    let night = ReviewSettings {
+        working_hours: WorkingHours::parse("Mon-Sun 20:00-24:00 UTC").expect("hours"),
+        ..settings()
+    };
+    refresh(ports, &night, NOW).await.expect("night shift");
+    let q = queue_of(t, NOW).await;
+    let reasons = |id: &str| {
+        q.iter()
+            .find(|(t, _, _)| t == id)
+            .map(|(_, _, r)| r.clone())
+    };
+    assert_eq!(reasons("c"), None, "22:00 is within the new hours: {q:?}");
+    assert_eq!(
+        reasons("e"),
+        Some(r(&["outside-working-hours", "long-session"]))
     );
 }
 
@@ -236,25 +450,17 @@ async fn sessions_are_ranked_by_risk_with_reasons_and_reviews_withdraw_them() {
 async fn overdue_is_raised_once_however_many_runs_race() {
     let f = fakes();
     let ports = &f.state.ports;
-    seed(ports).await;
-    let s = settings();
-    refresh(
-        ports,
-        &s,
-        &[date!(2025 - 03 - 14)],
-        datetime!(2025-03-14 23:30 UTC),
-    )
-    .await
-    .expect("refresh");
     let t = ports.tables.as_ref();
-    assert!(
-        overdue(t, 24, datetime!(2025-03-15 09:00 UTC))
-            .await
-            .expect("none yet")
-            .is_empty()
-    );
-    // At 2025-03-15 11:00, the queued sessions that ended by 2025-03-14 11:00 are past 24 hours
-    // (alice's is queued here: without the 10th, it is her first to the VM).
+    seed(t).await;
+    refresh(ports, &settings(), NOW).await.expect("refresh");
+    // The 10th's sessions (their users' first to their VMs) are long due.
+    let first = overdue(t, 24, NOW).await.expect("the 10th's");
+    let mut ids: Vec<_> = first.iter().map(|n| n.data["tunnelId"].clone()).collect();
+    ids.sort_by_key(ToString::to_string);
+    assert_eq!(ids, [json!("p1"), json!("p2"), json!("p3"), json!("p4")]);
+    let none = overdue(t, 24, datetime!(2025-03-15 09:00 UTC)).await;
+    assert!(none.expect("none yet").is_empty());
+    // At 2025-03-15 11:00, the queued sessions that ended by 2025-03-14 11:00 are past 24 hours.
     let now = datetime!(2025-03-15 11:00 UTC);
     let (a, b) = tokio::join!(overdue(t, 24, now), overdue(t, 24, now));
     let mut ids: Vec<String> = a
@@ -267,81 +473,93 @@ async fn overdue_is_raised_once_however_many_runs_race() {
         })
         .collect();
     ids.sort();
-    assert_eq!(ids, ["a", "b", "f", "fail4"]);
+    assert_eq!(ids, ["b", "f", "fail4"]);
     assert!(overdue(t, 24, now).await.expect("again").is_empty());
     // An hour later only dave's session (ended 11:10) is newly due.
-    let later = overdue(t, 24, now + time::Duration::hours(1))
-        .await
-        .expect("later");
-    let later: Vec<_> = later.iter().map(|n| n.data["tunnelId"].clone()).collect();
+    let later = overdue(t, 24, now + time::Duration::hours(1)).await;
+    let later: Vec<_> = later
+        .expect("later")
+        .iter()
+        .map(|n| n.data["tunnelId"].clone())
+        .collect();
     assert_eq!(later, [json!("d")]);
-    let n = crate::notify::Notification::new(
-        "review.overdue",
-        "f",
-        String::new(),
-        crate::notify::Severity::Warning,
-        String::new(),
-        json!({}),
-    );
-    assert_eq!(
-        n.notification_id,
-        crate::notify::message::stable_id("review.overdue", "f")
-    );
 }
 
-/// Puts one finding of host `bas-1` in table `estate`, open or resolved.
-async fn finding(t: &dyn TableStore, status: &str, severity: &str) {
-    let e = json!({"PartitionKey": "host-bas-1", "RowKey": "recording-off",
-        "Host": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/bastionHosts/Bas-1",
-        "HostName": "Bas-1", "Status": status, "Severity": severity, "OpenedAt": "2025-03-14T08:00:00.000Z"});
-    write_creating_table(
-        t,
-        crate::estate::store::ESTATE_TABLE,
-        e.as_object().expect("obj"),
-        WriteMode::Upsert,
-    )
-    .await
-    .expect("finding");
+/// `n` sessions of 50 users to 25 VMs on 2025-03-14 on hosts `bas-0` … `bas-2`, every third
+/// outside working hours, one in five unrecorded.
+async fn day_of(t: &dyn TableStore, n: usize) {
+    for i in 0..n {
+        let (tunnel, user, vm) = (
+            format!("t{i:04}"),
+            format!("u{}", i % 50),
+            format!("vm{}", i % 25),
+        );
+        let hour = if i % 3 == 0 { 21 } else { 10 };
+        let minute = i64::try_from(i % 60).expect("minute");
+        let start = datetime!(2025-03-14 00:00 UTC) + time::Duration::minutes(hour * 60 + minute);
+        let host = ["bas-0", "bas-1", "bas-2"][i % 3];
+        let s = ok(&tunnel, &user, &vm, start, 10);
+        put(
+            t,
+            &S {
+                recorded: i % 5 != 0,
+                host,
+                ..s
+            },
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
-async fn an_open_estate_finding_on_the_host_ranks_its_sessions_until_it_clears() {
+async fn a_run_costs_calls_per_changed_session_and_a_read_is_one_query() {
+    let counted = Arc::new(CountingTables::new(InMemoryTables::new()));
     let f = fakes();
-    let ports = &f.state.ports;
-    let t = ports.tables.as_ref();
-    seed(ports).await;
-    let now = datetime!(2025-03-14 23:30 UTC);
-    let s = settings();
-    let days = [date!(2025 - 03 - 10), date!(2025 - 03 - 14)];
-    let flagged = |q: &[(String, u64, Vec<String>)]| {
-        q.iter()
-            .filter(|(_, _, r)| r.iter().any(|r| r == "open-estate-finding"))
-            .count()
+    let ports = Ports {
+        tables: counted.clone(),
+        ..f.state.ports.clone()
     };
-    refresh(ports, &s, &days, now).await.expect("refresh");
-    let before = queue_of(ports, now).await;
-    assert_eq!(flagged(&before), 0);
-    // Informational findings do not count.
-    finding(t, "open", "info").await;
-    let done = refresh(ports, &s, &days, now).await.expect("info");
-    assert_eq!(done.changed, 0, "an info finding changes no session");
-    finding(t, "open", "high").await;
-    let done = refresh(ports, &s, &days, now).await.expect("open");
-    assert_eq!(
-        done.changed, done.sessions,
-        "every session of the host is re-derived"
-    );
-    let open = queue_of(ports, now).await;
+    day_of(counted.as_ref(), 600).await;
+    let calls = || counted.count(None, None);
+    let before = calls();
+    let done = refresh(&ports, &settings(), NOW).await.expect("first");
+    let first = calls() - before;
+    assert_eq!(done.sessions, 600);
+    assert!(done.queued > 200, "{done:?}");
+    // A window read and an entry read per session, a transaction per queued one, two calls per
+    // (user, VM) pair, the record cleared 100 rows a transaction.
+    let bound = 2 * 600 + done.queued + 150;
     assert!(
-        open.len() > before.len(),
-        "sessions of no other risk are queued now"
+        first <= u64::try_from(bound).expect("bound"),
+        "{first} calls"
     );
-    assert_eq!(flagged(&open), open.len(), "{open:?}");
-    let score = |q: &[(String, u64, Vec<String>)], id: &str| {
-        q.iter().find(|(t, _, _)| t == id).map(|(_, s, _)| *s)
-    };
-    assert!(score(&open, "d") > score(&before, "d"), "ranked higher");
-    finding(t, "resolved", "high").await;
-    refresh(ports, &s, &days, now).await.expect("resolved");
-    assert_eq!(queue_of(ports, now).await, before, "the queue is as before");
+    // Nothing recorded: the estate, the basis row, the record.
+    let before = calls();
+    refresh(&ports, &settings(), NOW).await.expect("idle");
+    assert_eq!(calls() - before, 3, "an idle run");
+    // Ten sessions change: ten sessions' worth, whatever the queue holds.
+    for i in 0..10 {
+        let start = datetime!(2025-03-14 10:00 UTC) + time::Duration::minutes(i);
+        put(
+            counted.as_ref(),
+            &S {
+                recorded: false,
+                ..ok(&format!("t{i:04}"), "u0", "vm0", start, 45)
+            },
+        )
+        .await;
+    }
+    let before = calls();
+    refresh(&ports, &settings(), NOW).await.expect("ten");
+    let ten = calls() - before;
+    assert!(ten <= 3 + 10 * 4 + 6, "{ten} calls for ten sessions");
+    // The riskiest 50 (of one host, too) in one query.
+    for host in [None, Some("BAS-1")] {
+        let before = calls();
+        let got = top(counted.as_ref(), 50, host).await.expect("top");
+        assert_eq!((got.len(), calls() - before), (50, 1), "{host:?}");
+        let all = top(counted.as_ref(), 10_000, host).await.expect("all");
+        assert_eq!(got[..], all[..50]);
+        assert!(host.is_none() || all.iter().all(|e| e["BastionHost"] == "bas-1"));
+    }
 }

@@ -1,4 +1,5 @@
-//! Paged listings: `List Blobs` (with metadata) and container-scoped `Find Blobs by Tags`.
+//! Paged listings: `List Blobs` (with metadata, from a prefix or from a name on: `startFrom`) and
+//! container-scoped `Find Blobs by Tags`.
 //!
 //! One page per call; the service's `NextMarker` is handed back as the opaque marker. A container
 //! that does not exist lists as empty (as the in-memory fake does), so sweeps over a container that
@@ -16,15 +17,31 @@ use super::map;
 use crate::azure::AzureError;
 use crate::storage::{BlobItem, BlobProps, Page, TaggedBlob};
 
+/// Where a listing starts and how big its pages are.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Range<'a> {
+    /// Names start with this.
+    pub prefix: Option<&'a str>,
+    /// `startFrom`: names at or after this one (inclusive).
+    pub from: Option<&'a str>,
+    /// `maxresults` (the service's default, 5000, when `None`).
+    pub page_size: Option<u32>,
+}
+
 /// One page of `List Blobs` with metadata.
 pub(crate) async fn list(
     container: &BlobContainerClient,
-    prefix: Option<&str>,
+    range: Range<'_>,
     marker: Option<String>,
-    page_size: Option<u32>,
 ) -> Result<Page<BlobItem>, AzureError> {
+    let Range {
+        prefix,
+        from,
+        page_size,
+    } = range;
     let options = BlobContainerClientListBlobsOptions {
         prefix: prefix.map(str::to_owned),
+        start_from: from.map(str::to_owned),
         marker,
         include: Some(vec![ListBlobsIncludeItem::Metadata]),
         maxresults: page_size.and_then(|n| i32::try_from(n).ok()),

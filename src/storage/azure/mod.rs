@@ -11,6 +11,7 @@ mod map;
 mod read;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
@@ -58,6 +59,8 @@ pub struct AzureBlobStore {
     service: BlobServiceClient,
     page_size: Option<u32>,
     guard: Guard,
+    /// The service answered 400 to `startFrom` once: list without it from then on.
+    start_from_refused: AtomicBool,
 }
 
 crate::telemetry::debug_fields!(AzureBlobStore { account });
@@ -80,6 +83,7 @@ impl AzureBlobStore {
                 conn.timeouts,
                 Policy::STORAGE,
             ),
+            start_from_refused: AtomicBool::new(false),
         })
     }
 
@@ -158,8 +162,45 @@ impl BlobStore for AzureBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError> {
         let client = self.service.blob_container_client(container);
-        let list = || listing::list(&client, prefix, marker.clone(), self.page_size);
+        let range = listing::Range {
+            prefix,
+            from: None,
+            page_size: self.page_size,
+        };
+        let list = || listing::list(&client, range, marker.clone());
         self.call(Operation::ListBlobs, container, list).await
+    }
+
+    /// `startFrom` is asked for until the service refuses it (400: a service version or account
+    /// kind without it), then this client lists the prefix instead. The names before `from` are
+    /// dropped either way, so the answer is the same (an emulator that ignores the parameter
+    /// included).
+    async fn list_from(
+        &self,
+        container: &str,
+        prefix: &str,
+        from: &str,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, AzureError> {
+        let client = self.service.blob_container_client(container);
+        let refused = || self.start_from_refused.load(Ordering::Relaxed);
+        let range = |from| listing::Range {
+            prefix: Some(prefix),
+            from,
+            page_size: self.page_size,
+        };
+        let ask = if refused() { None } else { Some(from) };
+        let first = || listing::list(&client, range(ask), marker.clone());
+        let mut page = match self.call(Operation::ListBlobs, container, first).await {
+            Err(AzureError::Rejected { .. }) if ask.is_some() => {
+                self.start_from_refused.store(true, Ordering::Relaxed);
+                let again = || listing::list(&client, range(None), marker.clone());
+                self.call(Operation::ListBlobs, container, again).await?
+            }
+            other => other?,
+        };
+        page.items.retain(|i| i.name.as_str() >= from);
+        Ok(page)
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {

@@ -188,6 +188,25 @@ impl BlobStore for InMemoryBlobStore {
         Ok(page_of(listed, marker.as_deref(), self.page_size, item))
     }
 
+    async fn list_from(
+        &self,
+        container: &str,
+        prefix: &str,
+        from: &str,
+        marker: Option<String>,
+    ) -> Result<Page<BlobItem>, AzureError> {
+        self.count().await;
+        let blobs = self.lock();
+        let listed = blobs.iter().filter(|(k, _)| {
+            k.container == container && k.name.starts_with(prefix) && k.name.as_str() >= from
+        });
+        let item = |k: &BlobRef, b: &Blob| BlobItem {
+            name: k.name.clone(),
+            props: b.props.clone(),
+        };
+        Ok(page_of(listed, marker.as_deref(), self.page_size, item))
+    }
+
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
         self.read(blob, |b| Ok(b.tags.clone())).await
     }

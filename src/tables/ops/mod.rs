@@ -1,7 +1,7 @@
 //! Table operations every domain shares, over any [`TableStore`]: reads that take an absent table
 //! for absent rows ([`get`], [`page`], [`query_all`]), writes that create their table on first use
 //! ([`write_creating_table`]), and the one ETag-conditional read-modify-write ([`update`],
-//! [`update_from`]).
+//! [`update_from`], [`update_with`]).
 
 use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, strip_annotations};
 use crate::azure::AzureError;
@@ -13,6 +13,9 @@ pub const ATTEMPTS: usize = 8;
 /// What [`update`] hands a change: the row as stored now (`None` when absent); it returns the
 /// entity to write (`PartitionKey`/`RowKey` are set for it) or `None` when there is nothing to write.
 pub type Change<'a> = dyn FnMut(Option<&Stored>) -> Option<Entity> + Send + 'a;
+
+/// Rows of the row's partition written or removed in one transaction with it (rows it names).
+pub type Companions = Vec<(Entity, WriteMode)>;
 
 /// Reads one row (absent table = absent row).
 ///
@@ -155,7 +158,7 @@ pub async fn update_from<T: TableStore + ?Sized>(
     change: &mut Change<'_>,
 ) -> Result<Option<Stored>, AzureError> {
     update_with(tables, table, pk, rk, current, |cur| {
-        std::future::ready(Ok(change(cur.as_ref())))
+        std::future::ready(Ok(change(cur.as_ref()).map(|e| (e, Companions::new()))))
     })
     .await
 }
@@ -164,6 +167,8 @@ pub async fn update_from<T: TableStore + ?Sized>(
 /// written before this one (a session's index row before the session, a recording's index rows
 /// before the recording), each attempt again from the row as read then. `change` gets the row as
 /// stored now (owned, so its future borrows nothing) and fails the update with its own error.
+/// Rows it returns beside the row ([`Companions`]) are written in one transaction with it: a row
+/// naming another keeps naming one that exists, whatever fails when.
 ///
 /// # Errors
 /// Table errors, `change`'s errors; `Transient` when the row kept changing.
@@ -178,7 +183,7 @@ pub async fn update_with<T, F, Fut>(
 where
     T: TableStore + ?Sized,
     F: FnMut(Option<Stored>) -> Fut + Send,
-    Fut: Future<Output = Result<Option<Entity>, AzureError>> + Send,
+    Fut: Future<Output = Result<Option<(Entity, Companions)>, AzureError>> + Send,
 {
     // Writers racing on one row (a backfill joining many recordings to the same sessions) back off
     // with jitter between attempts, so they stop colliding instead of spending every attempt at once.
@@ -195,7 +200,7 @@ where
             }
             current = get(tables, table, pk, rk).await?;
         }
-        let Some(mut next) = change(current.clone()).await? else {
+        let Some((mut next, mut companions)) = change(current.clone()).await? else {
             return Ok(current);
         };
         next.insert("PartitionKey".into(), pk.into());
@@ -203,7 +208,18 @@ where
         let mode = current
             .as_ref()
             .map_or(WriteMode::Insert, |s| WriteMode::IfMatch(s.etag.clone()));
-        match write_creating_table(tables, table, &next, mode).await {
+        let written = if companions.is_empty() {
+            write_creating_table(tables, table, &next, mode).await
+        } else {
+            companions.push((next.clone(), mode));
+            let answer = tables.batch(table, &companions).await;
+            if let Err(AzureError::NotFound) = answer {
+                // A first write to the table, or a companion gone: created, then read again.
+                tables.ensure_table(table).await?;
+            }
+            answer.map(|etags| etags.last().cloned().unwrap_or_default())
+        };
+        match written {
             Ok(etag) => {
                 strip_annotations(&mut next);
                 return Ok(Some(Stored { entity: next, etag }));

@@ -7,11 +7,11 @@ use crate::tables::{Entity, WriteMode};
 
 /// One write of the transaction, ready to serialise: method, absolute URL, extra header, JSON.
 pub(crate) struct Part<'a> {
-    /// The mode (insert, upsert, If-Match replace).
+    /// The mode (insert, upsert, If-Match replace, delete).
     pub mode: &'a WriteMode,
     /// Absolute URL of the table (insert) or of the entity.
     pub url: String,
-    /// The entity as JSON.
+    /// The entity as JSON (none for a delete).
     pub json: Vec<u8>,
 }
 
@@ -41,6 +41,7 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
         let method = match p.mode {
             WriteMode::Insert => "POST",
             WriteMode::Upsert | WriteMode::IfMatch(_) => "PUT",
+            WriteMode::Delete(_) => "DELETE",
         };
         line(&mut out, &format!("{method} {} HTTP/1.1", p.url));
         line(&mut out, "Content-Type: application/json");
@@ -48,7 +49,9 @@ pub(crate) fn body(id: &str, parts: &[Part<'_>]) -> Vec<u8> {
         line(&mut out, "DataServiceVersion: 3.0;");
         match p.mode {
             WriteMode::Insert => line(&mut out, "Prefer: return-no-content"),
-            WriteMode::IfMatch(etag) => line(&mut out, &format!("If-Match: {etag}")),
+            WriteMode::IfMatch(etag) | WriteMode::Delete(etag) => {
+                line(&mut out, &format!("If-Match: {etag}"));
+            }
             WriteMode::Upsert => {}
         }
         line(&mut out, &format!("Content-Length: {}", p.json.len()));
@@ -162,6 +165,17 @@ mod tests {
         assert!(text.contains("Prefer: return-no-content\r\n"));
         assert!(text.contains("PUT http://h/a/t(PartitionKey='p',RowKey='r') HTTP/1.1\r\n"));
         assert!(text.contains("If-Match: W/\"x\"\r\n"));
+        let gone = WriteMode::Delete("*".into());
+        let delete = [Part {
+            mode: &gone,
+            url: "http://h/a/t(PartitionKey='p',RowKey='old')".into(),
+            json: Vec::new(),
+        }];
+        let deleting = String::from_utf8(body("b2", &delete)).expect("utf8");
+        assert!(
+            deleting.contains("DELETE http://h/a/t(PartitionKey='p',RowKey='old') HTTP/1.1\r\n")
+        );
+        assert!(deleting.contains("If-Match: *\r\nContent-Length: 0\r\n\r\n\r\n--changeset_b2--"));
         assert!(text.ends_with("--changeset_b1--\r\n--batch_b1--\r\n"));
     }
 

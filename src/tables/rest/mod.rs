@@ -45,6 +45,8 @@ struct Call<'a> {
     headers: HeaderMap,
     /// JSON (or multipart) body, if any.
     body: Option<Vec<u8>>,
+    /// A second operation whose permission the call needs as well (a transaction that deletes).
+    also: Option<Operation>,
 }
 
 impl<'a> Call<'a> {
@@ -58,6 +60,7 @@ impl<'a> Call<'a> {
             query,
             headers,
             body,
+            also: None,
         }
     }
 }
@@ -118,7 +121,11 @@ impl TableRestClient {
         }
         let url =
             url::Url::parse(&url).map_err(|e| AzureError::Permanent(format!("table URL: {e}")))?;
-        let role = call.op.missing(&format!("table {}{table}", self.prefix));
+        let scope = format!("table {}{table}", self.prefix);
+        let mut role = call.op.missing(&scope);
+        if let Some(also) = call.also {
+            role = format!("{role} and {}", also.missing(&scope));
+        }
         let mut req = Request::new(call.method, url, &role).op(call.op.name());
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
         for (name, value) in [

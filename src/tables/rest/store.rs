@@ -80,13 +80,24 @@ impl TableStore for TableRestClient {
             WriteMode::IfMatch(etag) => {
                 (Operation::UpdateEntity, Method::PUT, &path, if_match(etag)?)
             }
+            WriteMode::Delete(etag) => (
+                Operation::DeleteEntity,
+                Method::DELETE,
+                &path,
+                if_match(etag)?,
+            ),
         };
+        let delete = matches!(mode, WriteMode::Delete(_));
         let call = Call {
             headers,
-            body: Some(json(entity)?),
+            body: (!delete).then(|| json(entity)).transpose()?,
             ..Call::new(op, method, path)
         };
-        etag_of(&self.send(table, call).await?)
+        let res = self.send(table, call).await?;
+        if delete {
+            return Ok(String::new());
+        }
+        etag_of(&res)
     }
 
     async fn delete(
@@ -175,25 +186,44 @@ impl TableStore for TableRestClient {
                 WriteMode::Insert => name.clone(),
                 _ => self.entity_path(table, p, r)?,
             };
+            let body = match mode {
+                WriteMode::Delete(_) => Vec::new(),
+                _ => json(entity)?,
+            };
             parts.push(batch::Part {
                 mode,
                 url: format!("{}/{path}", self.base),
-                json: json(entity)?,
+                json: body,
             });
         }
+        self.transact(table, &parts).await
+    }
+}
+
+impl TableRestClient {
+    /// Sends `parts` on `table` as one entity group transaction: the ETag of each (empty for a
+    /// delete). A 403 names the permission of Insert Or Replace Entity, which authorizes every
+    /// write mode, and Delete Entity's too when the transaction removes a row.
+    async fn transact(
+        &self,
+        table: &str,
+        parts: &[batch::Part<'_>],
+    ) -> Result<Vec<String>, AzureError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut headers = HeaderMap::new();
         headers.insert(
             reqwest::header::CONTENT_TYPE,
             header(&batch::content_type(&id))?,
         );
+        let deletes = parts.iter().any(|p| matches!(p.mode, WriteMode::Delete(_)));
         let call = Call {
             headers,
-            body: Some(batch::body(&id, &parts)),
+            body: Some(batch::body(&id, parts)),
+            also: deletes.then_some(Operation::DeleteEntity),
             ..Call::new(Operation::InsertOrReplaceEntity, Method::POST, "$batch")
         };
         let res = self.send(table, call).await?;
         let text = res.text().await.map_err(|e| broken("batch body", e))?;
-        batch::answer(&text, writes.len())
+        batch::answer(&text, parts.len())
     }
 }

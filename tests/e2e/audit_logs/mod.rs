@@ -1,7 +1,7 @@
 //! Audit logs end to end on Azurite with real append blobs, through the real `handler` process:
 //! empty `PT1H.json` → `AuditLogCreated` → appends (incl. a partial line) → `AuditLogTail` ticks →
 //! `sessions` rows; late records in a later hour's blob; legacy format; duplicates; racing ticks;
-//! corrupt lines; the recording join from `RecordingCreated`.
+//! corrupt lines; the recording join from `RecordingCreated`; quiet ticks and a lost event.
 
 pub(crate) mod order;
 pub(crate) mod support;
@@ -79,6 +79,61 @@ async fn append_blob_tailing_builds_sessions() {
         Some("azureuser"),
         "fields from both blobs merged"
     );
+}
+
+/// The tail finds growth by listing each host's hour blobs: a tick with nothing appended reads
+/// no blob, and an hour blob whose `BlobCreated` was lost is registered (and tagged) and read by
+/// the next tick, not an hour later by `Reconcile`.
+#[tokio::test]
+async fn quiet_ticks_read_nothing_and_a_blob_whose_event_was_lost_is_found_by_the_next_tick() {
+    let Some(e) = start().await else { return };
+    e.create(9).await;
+    let first = "e1e1e1e1-0000-4000-8000-000000000001";
+    let line = record(first, "2025-03-14T09:10:00Z", "Successfully Connected.", "");
+    e.append(9, line.as_bytes()).await;
+    let reply = e.tick().await;
+    assert_eq!(
+        (count(&reply, "blobs"), count(&reply, "records")),
+        (1, 1),
+        "{reply}"
+    );
+    let quiet = e.tick().await;
+    assert_eq!(
+        (
+            count(&quiet, "blobs"),
+            count(&quiet, "hosts"),
+            count(&quiet, "grown")
+        ),
+        (0, 1, 0),
+        "one listing, no read: {quiet}"
+    );
+    // Hour 10's blob is created and written, but its event never arrives.
+    let lost = bastion_recordings::storage::BlobRef::new(e.logs(), support::hour_path(10));
+    e.blobs
+        .create_append(&lost, "application/json")
+        .await
+        .expect("create");
+    let tunnel = "e1e1e1e1-0000-4000-8000-000000000002";
+    let line = record(
+        tunnel,
+        "2025-03-14T10:05:00Z",
+        "Successfully Connected.",
+        "",
+    );
+    e.append(10, line.as_bytes()).await;
+    let reply = e.tick().await;
+    assert_eq!(
+        (count(&reply, "registered"), count(&reply, "records")),
+        (1, 1),
+        "{reply}"
+    );
+    assert!(e.session(tunnel).await.is_some());
+    let tags = e.blobs.get_tags(&lost).await.expect("tags");
+    assert_eq!(
+        tags.get("retentionClass").map(String::as_str),
+        Some("audit-1y")
+    );
+    assert_eq!(count(&e.tick().await, "blobs"), 0, "quiet again");
 }
 
 #[tokio::test]

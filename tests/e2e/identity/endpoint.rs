@@ -155,7 +155,11 @@ async fn token(
         Mode::Issue => {
             let expires_on = OffsetDateTime::now_utc().unix_timestamp() + lifetime;
             axum::Json(json!({
-                "access_token": FakeEntra::jwt_until(expires_on),
+                // The token is for the resource asked (Storage keeps its own audience).
+                "access_token": match request.resource.as_deref() {
+                    Some(r) if !r.is_empty() && !r.starts_with(STORAGE) => FakeEntra::jwt_for(r.trim_end_matches('/'), expires_on),
+                    _ => FakeEntra::jwt_until(expires_on),
+                },
                 "expires_on": expires_on.to_string(),
                 "resource": request.resource.clone().unwrap_or_default(),
                 "token_type": "Bearer",

@@ -6,7 +6,7 @@ use bastion_recordings::permissions::Operation;
 
 use super::bicep::{self, Grant, Scope};
 use super::exercise;
-use super::record::{APP, AUDIT_LOGS, BASTION, RECORDINGS, Resource, Seen, WORKSPACES};
+use super::record::{APP, AUDIT_LOGS, BASTION, RECORDINGS, Resource, SENTINEL, Seen, WORKSPACES};
 use super::roles::RoleTable;
 
 /// An access module: the connection it serves and the container its container-scoped roles address.
@@ -18,7 +18,7 @@ pub(super) struct Module {
     container: Option<&'static str>,
 }
 
-pub(super) const MODULES: [Module; 8] = [
+pub(super) const MODULES: [Module; 9] = [
     Module {
         file: "recordings-access.bicep",
         connection: RECORDINGS,
@@ -57,6 +57,11 @@ pub(super) const MODULES: [Module; 8] = [
     Module {
         file: "session-targets-access.bicep",
         connection: BASTION,
+        container: None,
+    },
+    Module {
+        file: "sentinel-access.bicep",
+        connection: SENTINEL,
         container: None,
     },
 ];
@@ -131,6 +136,9 @@ fn scope_text(m: &Module, g: &Grant) -> String {
         (Scope::Container, Some(c)) => format!("{} container {c}{when}", m.connection),
         (Scope::Workspace, _) => format!("each {} workspace{when}", m.connection),
         (Scope::BastionHost, _) => format!("each of the {} hosts{when}", m.connection),
+        (Scope::DataCollectionRule, _) => {
+            format!("the {} data collection rule{when}", m.connection)
+        }
         (Scope::Subscription, _) => {
             format!(
                 "the subscription of each of the {} hosts{when}",
@@ -151,6 +159,7 @@ fn reaches(m: &Module, g: &Grant, connection: &str, res: &Resource) -> bool {
                 .is_some_and(|c| *res == Resource::Container(c.into())),
             Scope::Workspace => *res == Resource::Workspace,
             Scope::BastionHost => *res == Resource::BastionHost,
+            Scope::DataCollectionRule => *res == Resource::DataCollectionRule,
             // A grant at a subscription reaches the URLs under it that no resource group holds;
             // a resource group's reaches the session targets in it.
             Scope::Subscription => *res == Resource::Subscription,

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::record::{
-    APP, AUDIT_LOGS, Blobs, Ledger, Links, Logs, Queues, RECORDINGS, SETUP, Seen, Tables,
+    APP, AUDIT_LOGS, Blobs, Ingest, Ledger, Links, Logs, Queues, RECORDINGS, SETUP, Seen, Tables,
 };
 use super::rig::{Rig, bindings, blob_event, queue_message, values};
 use crate::harness::{fixture, fixture_bytes};
@@ -122,8 +122,10 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         tables,
     };
     let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
-    let mut state =
-        AppState::assemble(config, Policy::builtin(), stores, clock).with_arm(arm.client());
+    // The Sentinel export on: the functions record their rows, SentinelExport sends them.
+    let mut state = AppState::assemble(config, Policy::builtin(), stores, clock)
+        .with_arm(arm.client())
+        .with_ingestion(Arc::new(Ingest(ledger.clone())));
     state.links = bastion_recordings::storage::links::Links::one(Arc::new(Links(ledger.clone())));
     state.queues = Arc::new(Queues(ledger.clone()));
     state.logs = Some(Arc::new(Logs {
@@ -243,6 +245,10 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         let (data, meta) = queue_message(n);
         rig.invoke("NotifyWebhook", data, meta, "any").await;
     }
+    let mut meta = at("2025-03-14T12:40:30Z");
+    meta["sys"]["MethodName"] = json!("SentinelExport");
+    rig.invoke("SentinelExport", timer.clone(), meta, "processed")
+        .await;
     let tomorrow = (OffsetDateTime::now_utc() + time::Duration::days(1)).date();
     let mut meta = at(&format!("{tomorrow}T03:00:00Z"));
     meta["sys"]["MethodName"] = json!("IntegrityVerify");
@@ -296,9 +302,15 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
     };
     let tables = rig.state.ports.tables.clone();
     let now = datetime!(2025-03-14 12:36 UTC);
-    bastion_recordings::estate::disconnect::disconnect(tables.as_ref(), client.as_ref(), &req, now)
-        .await
-        .expect("disconnect");
+    bastion_recordings::estate::disconnect::disconnect(
+        tables.as_ref(),
+        &rig.state.ports.outbox,
+        client.as_ref(),
+        &req,
+        now,
+    )
+    .await
+    .expect("disconnect");
     rig.ran.push("disconnect".to_owned());
 
     ledger.run_as("handler backfill");

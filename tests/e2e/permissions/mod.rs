@@ -213,6 +213,43 @@ fn a_resource_manager_call_without_its_grant_is_drift() {
     assert!(!found.contains("Disconnect active sessions"), "{found}");
 }
 
+// The Logs Ingestion upload is held against the rule's grant: without it, refused by name; with it
+// and no upload, the role is unused.
+#[test]
+fn a_logs_ingestion_upload_without_its_grant_is_drift() {
+    use self::record::SENTINEL;
+    let table = RoleTable::load();
+    let calls = [(
+        SENTINEL,
+        Resource::DataCollectionRule,
+        Operation::UploadLogs,
+        "SentinelExport",
+    )];
+    let with = infra(&table, &|_, t| t);
+    let found = drift(&seen_of(&calls), &with, &table, &app_containers()).join("\n");
+    assert!(!found.contains("SentinelExport"), "{found}");
+    let without = infra(&table, &|f, t| {
+        if f == "sentinel-access.bicep" {
+            t.replace(
+                "3913510d-42f4-4e42-8a64-420c390055eb",
+                "73c42c96-874c-492b-b04d-ab87d138a893",
+            )
+        } else {
+            t
+        }
+    });
+    let found = drift(&seen_of(&calls), &without, &table, &app_containers()).join("\n");
+    assert!(
+        found.contains("SentinelExport perform Upload (Logs Ingestion API) (Microsoft.Insights/Telemetry/Write) on SENTINEL_DCR_IMMUTABLE_ID the data collection rule, which no role in infra/modules/sentinel-access.bicep grants"),
+        "{found}"
+    );
+    let unused = drift(&Seen::new(), &with, &table, &app_containers()).join("\n");
+    assert!(
+        unused.contains("infra/modules/sentinel-access.bicep assigns Monitoring Metrics Publisher on the SENTINEL_DCR_IMMUTABLE_ID data collection rule, which neither a function nor the Functions host needs"),
+        "{unused}"
+    );
+}
+
 /// Modules that assign roles to principals other than the Function App.
 const OTHER_PRINCIPALS: [(&str, &str); 1] = [(
     "deadletter-access.bicep",

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::health::queues::QueueDepth;
+use bastion_recordings::ingestion::LogsIngestion;
 use bastion_recordings::loganalytics::fake::FakeLogs;
 use bastion_recordings::loganalytics::{Answer, LogsQuery};
 use bastion_recordings::permissions::Operation;
@@ -37,6 +38,9 @@ pub(super) const WORKSPACES: &str = "AUDITLOGS_WORKSPACES";
 /// The Bastion hosts the estate checks watch (`BASTION_HOSTS`, Resource Manager).
 pub(super) const BASTION: &str = "BASTION_HOSTS";
 
+/// The data collection rule rows for Microsoft Sentinel go to (the Logs Ingestion API).
+pub(super) const SENTINEL: &str = "SENTINEL_DCR_IMMUTABLE_ID";
+
 /// The test's own writes (Bastion's and Azure Monitor's in production): not recorded.
 pub(super) const SETUP: &str = "setup";
 
@@ -55,6 +59,8 @@ pub(super) enum Resource {
     Workspace,
     /// A Bastion host (Resource Manager).
     BastionHost,
+    /// A data collection rule (the Logs Ingestion API).
+    DataCollectionRule,
     /// A subscription itself (the Network provider's operation status and result URLs).
     Subscription,
     /// A VM a Bastion session reaches.
@@ -70,6 +76,7 @@ impl std::fmt::Display for Resource {
             Self::Queue(q) => write!(f, "queue {q}"),
             Self::Workspace => write!(f, "the workspace"),
             Self::BastionHost => write!(f, "the host"),
+            Self::DataCollectionRule => write!(f, "the data collection rule"),
             Self::Subscription => write!(f, "the subscription"),
             Self::Vm => write!(f, "a session's target VM"),
         }
@@ -165,7 +172,9 @@ pub(super) struct Tables(pub Ledger);
 #[async_trait]
 impl BeforeTableCall for Tables {
     async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
-        self.0.record(APP, Resource::Tables, call.operation());
+        for op in call.operations() {
+            self.0.record(APP, Resource::Tables, op);
+        }
         Ok(())
     }
 }
@@ -219,5 +228,22 @@ impl LogsQuery for Logs {
         self.ledger
             .record(WORKSPACES, Resource::Workspace, Operation::QueryWorkspace);
         self.fake.query(workspace, query, timespan, wait).await
+    }
+}
+
+/// Records every Logs Ingestion API upload, accepting each (the fake's checks have tests of their own).
+pub(super) struct Ingest(pub Ledger);
+
+#[async_trait]
+impl LogsIngestion for Ingest {
+    async fn upload(
+        &self,
+        _stream: &str,
+        _gzip: &[u8],
+        _until: std::time::Instant,
+    ) -> Result<(), AzureError> {
+        let op = Operation::UploadLogs;
+        self.0.record(SENTINEL, Resource::DataCollectionRule, op);
+        Ok(())
     }
 }

@@ -16,7 +16,7 @@ use super::{Rig, SEQ1};
 use crate::harness::azurite;
 
 #[tokio::test]
-async fn six_storage_calls_per_new_recording_with_its_join_on_azurite() {
+async fn seven_storage_calls_per_new_recording_with_its_join_on_azurite() {
     let Some(cs) = azurite() else { return };
     let rig = Rig::new(&cs).await;
     rig.upload("counted", &[]).await;
@@ -34,7 +34,12 @@ async fn six_storage_calls_per_new_recording_with_its_join_on_azurite() {
         },
         Arc::new(SystemClock),
     );
-    for t in ["recordingkeys", "sessions", "sessionwindows"] {
+    for t in [
+        "recordingkeys",
+        "recordingpaths",
+        "sessions",
+        "sessionwindows",
+    ] {
         tables.ensure_table(t).await.expect("table");
     }
     let raw =
@@ -75,8 +80,8 @@ async fn six_storage_calls_per_new_recording_with_its_join_on_azurite() {
         tables.by_table()
     );
     // Properties, row read, tag write, two days of `sessionwindows` (its name names no GUID: the
-    // sessions of its time), row insert: the row written once, joined.
-    assert!(calls <= 6, "{calls}");
+    // sessions of its time), the path index row, row insert: the row written once, joined.
+    assert!(calls <= 7, "{calls}");
     // The whole event for a second recording, join included (reported, bounded).
     rig.upload("counted2", &[]).await;
     let raw2 =
@@ -98,9 +103,9 @@ async fn six_storage_calls_per_new_recording_with_its_join_on_azurite() {
     ));
     let whole = blobs.total() - b1 + tables.total() - t1;
     eprintln!("storage calls for a whole new-recording event (join included): {whole}");
-    // properties, row read, tag write, row insert, two days of `sessionwindows` (no read-back of
-    // the row just written, no GUIDs in the name so no `recordingkeys` rows).
-    assert!(whole <= 6, "{whole}");
+    // properties, row read, tag write, path index row, row insert, two days of `sessionwindows`
+    // (no read-back of the row just written, no GUIDs in the name so no `recordingkeys` rows).
+    assert!(whole <= 7, "{whole}");
     let rows = tables.count(Some("recordings"), Some("write")) - rows_before;
     assert_eq!(rows, 1, "the catalogue row is written once, joined");
     let (b2, t2) = (blobs.total(), tables.total());

@@ -3,6 +3,8 @@
 //! quarantines poison. The storage-call budget per event is measured in `calls`.
 
 mod calls;
+mod deleted;
+mod replaced;
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};

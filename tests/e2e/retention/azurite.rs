@@ -88,6 +88,7 @@ impl Env {
             shortened: None,
             deletion: None,
             hash: None,
+            replaced: None,
         };
         let mut e = entry.to_entity();
         e.insert("LegalHold".into(), Value::Bool(held));

@@ -198,6 +198,7 @@ impl World {
             shortened: None,
             deletion: None,
             hash: None,
+            replaced: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&key, None, |_| Some(entry.clone()))

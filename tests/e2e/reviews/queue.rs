@@ -1,16 +1,18 @@
-//! The review queue on Azurite through the real `handler`: `ReviewQueue` indexes sessions written
-//! as the tail writes them, `GET /api/reviews/queue` ranks them, and two instances running the
-//! timer at once raise each `review.overdue` exactly once. `queue_speed_for_a_month_of_sessions`
-//! (with `REVIEW_QUEUE_BENCH=1`) seeds a month of 60,000 sessions and prints the queue's answer time.
+//! The review queue on Azurite through the real `handler`: `ReviewQueue` derives the sessions the
+//! join recorded as changed, `GET /api/reviews/queue` ranks them, two instances running the timer
+//! at once raise each `review.overdue` exactly once, and a Sunday session whose audit records reach
+//! the archive four days later is queued and overdue. The queue's answer time at 2,000 and 20,000
+//! sessions a day is `cargo bench --bench reviews`.
 
-use std::time::Instant;
-
-use bastion_recordings::tables::{Entity, TableStore, WriteMode};
+use bastion_recordings::catalogue::changes;
+use bastion_recordings::storage::BlobRef;
+use bastion_recordings::tables::{TableStore, WriteMode};
+use bytes::Bytes;
 use futures::StreamExt as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::audit_logs::support::{Env, start};
+use crate::audit_logs::support::{HOST, event_invocation, start};
 use crate::catalogue_sessions::http;
 use crate::harness::{HandlerProcess, fixture};
 
@@ -36,54 +38,27 @@ fn window(tunnel: &str, start: &str, end: &str, user: &str, vm: &str, recorded: 
         "ClientIp": "203.0.113.5", "Protocol": "ssh", "Outcome": "connected", "Recorded": recorded})
 }
 
+/// Writes the rows as the tail writes them and records them as changed, as the join pass does.
 async fn put(tables: &dyn TableStore, rows: Vec<Value>) {
     tables.ensure_table("sessionwindows").await.expect("table");
+    let changed: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().expect("key").to_owned();
+            (s("PartitionKey"), s("RowKey"))
+        })
+        .collect();
     futures::stream::iter(rows.into_iter().map(|r| async move {
         let e = r.as_object().expect("object").clone();
-        // A busy Azurite drops a connection now and then: an upsert is safe to repeat.
-        let mut tries = 0;
-        while let Err(err) = tables.write("sessionwindows", &e, WriteMode::Upsert).await {
-            tries += 1;
-            assert!(tries < 5, "write: {err}");
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
+        tables
+            .write("sessionwindows", &e, WriteMode::Upsert)
+            .await
+            .expect("window");
     }))
     .buffer_unordered(16)
     .collect::<Vec<()>>()
     .await;
-}
-
-/// Rows grouped by day and written 100 to a batch (the bench's seeding, not what it measures).
-async fn put_batched(tables: &dyn TableStore, rows: Vec<Value>) {
-    tables.ensure_table("sessionwindows").await.expect("table");
-    let mut by_day: std::collections::BTreeMap<String, Vec<(Entity, WriteMode)>> =
-        std::collections::BTreeMap::new();
-    for r in rows {
-        let e = r.as_object().expect("object").clone();
-        let day = e["PartitionKey"].as_str().expect("pk").to_owned();
-        by_day.entry(day).or_default().push((e, WriteMode::Upsert));
-    }
-    let chunks: Vec<Vec<(Entity, WriteMode)>> = by_day
-        .into_values()
-        .flat_map(|v| v.chunks(100).map(<[_]>::to_vec).collect::<Vec<_>>())
-        .collect();
-    futures::stream::iter(chunks.into_iter().map(|c| async move {
-        let mut tries = 0;
-        while let Err(err) = tables.batch("sessionwindows", &c).await {
-            tries += 1;
-            assert!(tries < 5, "batch: {err}");
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-    }))
-    .buffer_unordered(4)
-    .collect::<Vec<()>>()
-    .await;
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
+    changes::record(tables, &changed).await.expect("recorded");
 }
 
 async fn run(h: &HandlerProcess, now: &str) -> Value {
@@ -164,104 +139,6 @@ async fn overdue_is_raised_once_across_two_instances() {
     assert!(notifications(&a).is_empty() && notifications(&b).is_empty());
 }
 
-/// 60,000 sessions over 30 days (5 hosts, 300 users, 150 VMs, a third outside office hours, one
-/// in 20 unrecorded) as the tail writes them, indexed by the timer, then the queue read 20 times.
-#[tokio::test]
-async fn queue_speed_for_a_month_of_sessions() {
-    if std::env::var("REVIEW_QUEUE_BENCH").ok().as_deref() != Some("1") {
-        eprintln!("skipping: REVIEW_QUEUE_BENCH is not 1");
-        return;
-    }
-    let Some(e) = start().await else { return };
-    let seeding = Instant::now();
-    let mut rows = Vec::with_capacity(60_000);
-    for i in 0..60_000u32 {
-        let day = 1 + i / 2000;
-        let minute = (i % 2000) * 24 * 60 / 2000;
-        let start = format!(
-            "2025-03-{day:02}T{:02}:{:02}:00.000Z",
-            minute / 60,
-            minute % 60
-        );
-        let end = format!(
-            "2025-03-{day:02}T{:02}:{:02}:30.000Z",
-            minute / 60,
-            minute % 60
-        );
-        let mut w = window(
-            &format!("bench-{i:05}"),
-            &start,
-            &end,
-            &format!("user{}", i % 300),
-            &format!("vm{}", i % 150),
-            i % 20 != 0,
-        );
-        w["BastionHost"] = json!(format!("bas-{}", i % 5));
-        rows.push(w);
-    }
-    put_batched(e.tables.as_ref(), rows).await;
-    eprintln!(
-        "seeded 60000 sessions in {:?} (load average {})",
-        seeding.elapsed(),
-        load_average()
-    );
-    // The first indexing: every day once, two days a run as the timer does (yesterday, today).
-    let indexing = Instant::now();
-    let mut slowest = std::time::Duration::ZERO;
-    for day in (2..=30).step_by(2) {
-        let tick = Instant::now();
-        let reply = run(&e.handler, &format!("2025-03-{day:02}T23:59:00.0000000Z")).await;
-        slowest = slowest.max(tick.elapsed());
-        eprintln!(
-            "2025-03-{day:02}: {:?} {}",
-            tick.elapsed(),
-            reply["Logs"][0]
-        );
-    }
-    eprintln!(
-        "indexed 30 days in {:?} (slowest run {slowest:?}; load average {})",
-        indexing.elapsed(),
-        load_average()
-    );
-    // A tick with nothing new (the steady state every 5 minutes).
-    let steady = Instant::now();
-    run(&e.handler, "2025-03-30T23:59:00.0000000Z").await;
-    eprintln!("a tick with nothing new: {:?}", steady.elapsed());
-    let mut times = Vec::new();
-    let mut count = 0;
-    for _ in 0..20 {
-        let t = Instant::now();
-        let (s, text, _) = http(
-            &e.handler,
-            Method::GET,
-            "/api/reviews/queue?limit=100",
-            None,
-            &[],
-        )
-        .await;
-        times.push(t.elapsed());
-        assert_eq!(s, 200);
-        count = serde_json::from_str::<Value>(&text).expect("json")["count"]
-            .as_u64()
-            .unwrap_or_default();
-    }
-    times.sort();
-    let queued = e
-        .tables
-        .query("reviewqueue", None, Some(1000), None)
-        .await
-        .map(|p| p.items.len())
-        .unwrap_or_default();
-    eprintln!(
-        "GET /api/reviews/queue?limit=100 over 60000 sessions: median {:?}, max {:?} ({count} items; queue holds >= {queued} rows; load average {})",
-        times[times.len() / 2],
-        times[times.len() - 1],
-        load_average()
-    );
-    assert_eq!(count, 100);
-    let _: &Env = &e;
-}
-
 /// An audit record of `tunnel` by `user`, as Bastion writes it.
 fn line(
     tunnel: &str,
@@ -269,13 +146,13 @@ fn line(
     time: &str,
     op: &str,
     message: &str,
-    end: Option<&str>,
+    span: Option<(&str, &str)>,
 ) -> String {
     let mut props = json!({"userName": user, "protocol": "ssh", "clientIpAddress": "203.0.113.9",
         "targetResourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM-E2E",
         "message": message, "tunnelId": tunnel});
-    if let Some(end) = end {
-        props["sessionStartTime"] = json!("2025-03-14T10:00:00Z");
+    if let Some((start, end)) = span {
+        props["sessionStartTime"] = json!(start);
         props["sessionEndTime"] = json!(end);
     }
     json!({"time": time, "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU",
@@ -312,7 +189,7 @@ async fn a_user_name_of_800_characters_is_queued_end_to_end() {
             "2025-03-14T10:20:00Z",
             "disconnect",
             "session ended",
-            Some("2025-03-14T10:20:00Z"),
+            Some(("2025-03-14T10:00:00Z", "2025-03-14T10:20:00Z")),
         );
     }
     e.append(10, text.as_bytes()).await;
@@ -345,4 +222,96 @@ async fn a_user_name_of_800_characters_is_queued_end_to_end() {
     assert!(users.contains(&"bob"), "the others too: {q}");
     // A second run changes nothing and still succeeds.
     run(&e.handler, "2025-03-15T12:05:00.0000000Z").await;
+}
+
+/// A timer invocation of `function` at `now`.
+fn timer(function: &str, now: &str) -> Value {
+    let mut inv = timer_at(now);
+    inv["Metadata"]["sys"]["MethodName"] = json!(function);
+    inv
+}
+
+/// An out-of-hours session on Sunday 2025-03-09 whose audit records reach the archive on Thursday
+/// (its hour blob created then): `AuditLogCreated` reads it, the tail's join pass records it as
+/// changed, and `ReviewQueue` queues it (yesterday and today are the 12th and 13th) and raises
+/// `review.overdue` at once, its deadline long past.
+#[tokio::test]
+async fn a_sunday_session_whose_records_arrive_four_days_late_is_queued_and_overdue() {
+    let Some(e) = start().await else { return };
+    let tunnel = "7a1c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e55";
+    let hour = format!("{HOST}/y=2025/m=03/d=09/h=21/m=00/PT1H.json");
+    let blob = BlobRef::new(e.logs(), hour.clone());
+    e.blobs
+        .create_append(&blob, "application/json")
+        .await
+        .expect("blob");
+    let text = line(
+        tunnel,
+        "sunday.admin",
+        "2025-03-09T21:30:00Z",
+        "connect",
+        "Successfully Connected.",
+        None,
+    ) + &line(
+        tunnel,
+        "sunday.admin",
+        "2025-03-09T21:50:00Z",
+        "disconnect",
+        "session ended",
+        Some(("2025-03-09T21:30:00Z", "2025-03-09T21:50:00Z")),
+    );
+    e.blobs
+        .append(&blob, Bytes::from(text))
+        .await
+        .expect("append");
+    let thursday = "2025-03-13T11:55:00.0000000Z";
+    let mut created = event_invocation(
+        "invocations/auditlog-created.invocation.json",
+        &e.logs(),
+        &hour,
+    );
+    created["Data"]["eventGridEvent"]["eventTime"] = json!(thursday);
+    created["Metadata"]["sys"]["UtcNow"] = json!(thursday);
+    let (s, reply) = e.handler.invoke("AuditLogCreated", &created).await;
+    assert_eq!(s, 200, "{reply} {}", e.handler.log_text());
+    assert!(e.session(tunnel).await.is_some(), "read: {reply}");
+    let (s, reply) = e
+        .handler
+        .invoke(
+            "AuditLogTail",
+            &timer("AuditLogTail", "2025-03-13T12:00:00.0000000Z"),
+        )
+        .await;
+    assert_eq!(s, 200, "{reply} {}", e.handler.log_text());
+
+    let reply = run(&e.handler, "2025-03-13T12:05:00.0000000Z").await;
+    let (s, text, _) = http(&e.handler, Method::GET, "/api/reviews/queue", None, &[]).await;
+    assert_eq!(s, 200, "{text}");
+    let q: Value = serde_json::from_str(&text).expect("json");
+    let item = q["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["sessionId"] == tunnel)
+        .unwrap_or_else(|| panic!("queued: {q} {reply}"))
+        .clone();
+    assert_eq!(
+        item["reasons"],
+        json!([
+            "unrecorded",
+            "outside-working-hours",
+            "first-to-vm-in-30-days"
+        ]),
+        "{item}"
+    );
+    assert_eq!(item["overdue"], json!(true));
+    let sent: Vec<Value> = notifications(&reply)
+        .into_iter()
+        .filter(|n| n["data"]["tunnelId"] == tunnel)
+        .collect();
+    assert_eq!(sent.len(), 1, "{reply}");
+    assert_eq!(sent[0]["type"], "review.overdue");
+    // Once: the next run finds nothing new.
+    let again = run(&e.handler, "2025-03-13T12:10:00.0000000Z").await;
+    assert!(notifications(&again).is_empty(), "{again}");
 }

@@ -284,9 +284,10 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
             let got = s.get(&t, "p", rk).await.expect("get").expect("written");
             assert_eq!((&got.entity, &got.etag), (&plain(e), etag), "{name}: {rk}");
         }
-        // A stale ETag fails the whole transaction on the service (the fake may keep a prefix).
+        // A stale ETag fails the whole transaction.
         let stale = vec![
             (entity("p", "r4", "x", 4), WriteMode::Insert),
+            (entity("p", "r2", "gone", 2), WriteMode::Delete("*".into())),
             (entity("p", "r0", "late", 0), WriteMode::IfMatch(etag)),
         ];
         let lost = s.batch(&t, &stale).await;
@@ -294,13 +295,92 @@ async fn batch_writes_one_partition_at_once_and_refuses_a_stale_row() {
             matches!(lost, Err(AzureError::PreconditionFailed)),
             "{name}: {lost:?}"
         );
-        if name != "memory" {
-            assert!(s.get(&t, "p", "r4").await.expect("get").is_none(), "{name}");
-        }
+        assert!(s.get(&t, "p", "r4").await.expect("get").is_none(), "{name}");
+        assert!(s.get(&t, "p", "r2").await.expect("get").is_some(), "{name}");
+        // A row moves within a transaction: one removed (by its ETag), another written.
+        let r2 = s.get(&t, "p", "r2").await.expect("get").expect("r2");
+        let moved = vec![
+            (entity("p", "r2", "", 2), WriteMode::Delete(r2.etag.clone())),
+            (entity("p", "r5", "moved", 5), WriteMode::Insert),
+        ];
+        let etags = s.batch(&t, &moved).await.expect("move");
+        assert_eq!(etags.len(), 2, "{name}");
+        assert!(s.get(&t, "p", "r2").await.expect("get").is_none(), "{name}");
+        assert!(s.get(&t, "p", "r5").await.expect("get").is_some(), "{name}");
+        let twice = s.batch(&t, &moved[..1]).await;
+        assert!(
+            matches!(twice, Err(AzureError::NotFound)),
+            "{name}: removing a removed row: {twice:?}"
+        );
         let again = s.batch(&t, &writes[..1]).await;
         assert!(
             matches!(again, Err(AzureError::Conflict)),
             "{name}: {again:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_deletes_removes_unchanged_rows_at_once_and_refuses_a_changed_one() {
+    let deletes = |rows: &[(String, String)]| -> Vec<(Entity, WriteMode)> {
+        rows.iter()
+            .map(|(rk, etag)| (entity("p", rk, "", 0), WriteMode::Delete(etag.clone())))
+            .collect()
+    };
+    for (name, s) in table_stores() {
+        let t = unique("delbatch");
+        s.ensure_table(&t).await.expect("create");
+        let mut rows = Vec::new();
+        for i in 0..3 {
+            let rk = format!("r{i}");
+            let etag = s
+                .write(&t, &entity("p", &rk, "x", i), WriteMode::Insert)
+                .await
+                .expect("insert");
+            rows.push((rk, etag));
+        }
+        s.batch(&t, &deletes(&rows)).await.expect("deleted");
+        for (rk, _) in &rows {
+            assert!(
+                s.get(&t, "p", rk).await.expect("get").is_none(),
+                "{name}: {rk}"
+            );
+        }
+        // A row changed since it was read fails the whole transaction on the service.
+        let a = s
+            .write(&t, &entity("p", "a", "x", 1), WriteMode::Insert)
+            .await
+            .expect("a");
+        let b = s
+            .write(&t, &entity("p", "b", "x", 2), WriteMode::Insert)
+            .await
+            .expect("b");
+        s.write(
+            &t,
+            &entity("p", "b", "changed", 2),
+            WriteMode::IfMatch(b.clone()),
+        )
+        .await
+        .expect("change b");
+        let stale = [("a".to_owned(), a), ("b".to_owned(), b)];
+        let refused = s.batch(&t, &deletes(&stale)).await;
+        assert!(
+            matches!(refused, Err(AzureError::PreconditionFailed)),
+            "{name}: {refused:?}"
+        );
+        if name != "memory" {
+            assert!(
+                s.get(&t, "p", "a").await.expect("get").is_some(),
+                "{name}: all or nothing"
+            );
+        }
+        assert!(s.get(&t, "p", "b").await.expect("get").is_some(), "{name}");
+        let gone = s
+            .batch(&t, &deletes(&[("nope".to_owned(), "W/\"x\"".to_owned())]))
+            .await;
+        assert!(
+            matches!(gone, Err(AzureError::NotFound)),
+            "{name}: {gone:?}"
         );
     }
 }

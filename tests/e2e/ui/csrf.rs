@@ -270,17 +270,25 @@ async fn rows(rig: &Rig) {
         "PartitionKey": TUNNEL, "RowKey": "session", "TunnelId": TUNNEL, "UserName": BIDI_USER,
         "TargetVm": "vm-app-01", "BastionHost": "b1", "SessionStart": at, "Outcome": "connected",
     });
+    let rank = bastion_recordings::reviews::queue::entry::rank_key(100, now, TUNNEL);
     let queued = json!({
-        "PartitionKey": bastion_recordings::reviews::queue::partition_of(TUNNEL),
-        "RowKey": format!("9899~{at}~{TUNNEL}"), "TunnelId": TUNNEL, "SessionDay": day,
+        "PartitionKey": bastion_recordings::reviews::queue::entry::PARTITION,
+        "RowKey": rank, "TunnelId": TUNNEL, "SessionDay": day,
         "Score": "100", "Reasons": "unrecorded", "Start": at, "End": at, "DueAt": at,
         "UserName": BIDI_USER, "TargetVm": "vm-app-01", "BastionHost": "b1", "ClientIp": "203.0.113.10",
-        "Outcome": "connected", "Recorded": false, "RecordingIds": "",
+        "Outcome": "connected", "Recorded": false, "RecordingIds": "", "OverdueNotified": false,
+    });
+    // Its entry names the rank row, as `ReviewQueue` writes them.
+    let entry = json!({
+        "PartitionKey": bastion_recordings::reviews::queue::entry::PARTITION,
+        "RowKey": bastion_recordings::reviews::queue::entry::entry_key(TUNNEL), "TunnelId": TUNNEL,
+        "Rank": rank, "Reviewed": false, "OverdueNotified": false, "OverdueBy": "",
     });
     for (table, row) in [
         ("livesessions", live),
         ("sessions", session),
         ("reviewqueue", queued),
+        ("reviewqueue", entry),
     ] {
         write_creating_table(
             &tables,

@@ -86,6 +86,7 @@ async fn upsert(
     let affected = move |b: Option<&SessionRecord>, a: &SessionRecord| times.affected(b, a);
     Ok(session::upsert(
         tail.ports.tables.as_ref(),
+        &tail.ports.outbox,
         &folded.session,
         raw.as_deref(),
         now,

@@ -136,6 +136,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         .expect("get");
     put_window(
         k.state.ports.tables.as_ref(),
+        &k.state.ports.outbox,
         &session,
         NOW,
         Before::Day(Some("2025-03-14")),

@@ -1,5 +1,5 @@
 //! Component tests of the tail over the in-memory fakes: partial connects, failed_logins, corrupt and over-long connects,
-//! racing ticks, legacy documents, retirement, detections.
+//! racing ticks, legacy documents, retirement, detections, growth found by listing.
 
 use crate::testkit::Domains;
 use time::Duration;
@@ -8,6 +8,7 @@ mod cost;
 mod durable;
 mod lastline;
 mod limits;
+mod listing;
 mod retire;
 
 use super::*;

@@ -29,6 +29,8 @@ pub(super) enum Scope {
     Workspace,
     /// A Bastion host (Resource Manager).
     BastionHost,
+    /// A data collection rule (the Logs Ingestion API).
+    DataCollectionRule,
     /// The resource group the module is deployed to (an assignment without `scope:`).
     ResourceGroup,
     /// The subscription (an assignment without `scope:` in a `targetScope = 'subscription'` file).
@@ -242,6 +244,7 @@ pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Gr
             "Microsoft.Storage/storageAccounts/blobServices/containers" => Scope::Container,
             "Microsoft.OperationalInsights/workspaces" => Scope::Workspace,
             "Microsoft.Network/bastionHosts" => Scope::BastionHost,
+            "Microsoft.Insights/dataCollectionRules" => Scope::DataCollectionRule,
             _ => Scope::Other,
         };
         let def =
@@ -288,11 +291,15 @@ pub(super) fn grants(file: &str, text: &str, table: &RoleTable) -> Result<Vec<Gr
         };
         for e in exprs {
             let id = role_id(&text, &e).map_err(err)?;
+            // A role listed as not storage is skipped on its own scopes (Application Insights, Key
+            // Vault), read from the table on a data collection rule (Monitoring Metrics Publisher,
+            // the Logs Ingestion API's role), and refused on a storage scope.
             if let Some(n) = table.not_storage(&id) {
-                if scope != Scope::Other {
-                    return Err(err(format!("{n} assigned on a storage scope")));
+                match scope {
+                    Scope::Other => continue,
+                    Scope::DataCollectionRule if table.get(&id).is_some() => {}
+                    _ => return Err(err(format!("{n} assigned on a storage scope"))),
                 }
-                continue;
             }
             let role = table
                 .get(&id)

@@ -1,0 +1,437 @@
+//! Sentinel export benchmark (run by `scripts/bench-sentinel.sh`, not a timed test): the outbox on
+//! Azurite (the bench's own instance, `.azurite-bench-sentinel`, restarted empty for each
+//! contestant) and the project's loopback fake of the Logs Ingestion API in a child process of this
+//! binary (its decompression and schema checks do not share this process's CPU).
+//! - `sentinel rate [rows] [repeats]`: `rows` detection rows recorded in the outbox (not timed),
+//!   then drained by the exporter (`sentinel::drain::run`, runs of 45 s until nothing waits)
+//!   beside a bare client doing the same work and leaving the same state: it reads the whole
+//!   outbox partition a page at a time, packs it with the same packer, posts each call with a
+//!   plain reqwest client and removes its rows before the next (the table port's transactions of
+//!   100 conditional deletes, four at once, as the exporter), with no lease, state rows, buffer
+//!   bound, fallback or retry policy. Table calls per row of both (counted); seconds reading,
+//!   uploading and removing. Rows/s of both and their ratio (median of the runs, contestants alternating);
+//!   calls, gzip MB and JSON MB per 10,000 rows and calls per MB of gzip. Each run checks that
+//!   the fake accepted exactly the recorded ids, once, and that the outbox is empty.
+//! - `sentinel serve` (internal): the fake with a `GET /stats` of what it accepted; its URL on stdout.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the other Azurite benches, which use the rest"
+)]
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bastion_recordings::azure::AzureError;
+use bastion_recordings::azure::http::{Auth, Client};
+use bastion_recordings::azure::{Policy, Timeouts};
+use bastion_recordings::clock::SystemClock;
+use bastion_recordings::export::outbox::{self, OUTBOX_TABLE};
+use bastion_recordings::export::rows::DetectionRow;
+use bastion_recordings::export::{Outbox, Table};
+use bastion_recordings::ingestion::fake::{FakeIngestion, router};
+use bastion_recordings::ingestion::pack::{Basis, pack};
+use bastion_recordings::ingestion::schema::Declaration;
+use bastion_recordings::ingestion::{IngestionClient, LogsIngestion, MAX_CALL_BYTES};
+use bastion_recordings::ports::Ports;
+use bastion_recordings::sentinel::drain;
+use bastion_recordings::sources::{Source, Sources};
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::tables::intercept::CountingTables;
+use bastion_recordings::tables::rest::TableRestClient;
+use bastion_recordings::tables::{Entity, TableStore, WriteMode};
+use futures::StreamExt as _;
+use serde_json::json;
+use time::OffsetDateTime;
+
+const DCR: &str = "dcr-00000000000000000000000000000bec";
+const STREAM: &str = "Custom-BastionDetections";
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let num = |i: usize, d: usize| args.get(i).map_or(d, |n| n.parse().expect("a number"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match args.first().map(String::as_str) {
+        Some("serve") => rt.block_on(serve()),
+        Some("rate") => rt.block_on(rate(num(1, 20_000), num(2, 3))),
+        _ => eprintln!("usage: sentinel rate [rows] [repeats]"),
+    }
+}
+
+fn declaration() -> Declaration {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/sentinel/tables.json");
+    Declaration::parse(&std::fs::read_to_string(path).expect("tables.json")).expect("parses")
+}
+
+/// The fake and `GET /stats` (accepted ids: how many in all, how many distinct; calls accepted).
+async fn serve() {
+    let fake = FakeIngestion::new(declaration(), DCR);
+    let stats = fake.clone();
+    let app = router(fake).route(
+        "/stats",
+        axum::routing::get(move || {
+            let f = stats.clone();
+            async move {
+                let ids = f.ids(STREAM);
+                let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+                let first = ids.first().cloned().unwrap_or_default();
+                axum::Json(
+                    json!({"accepted": ids.len(), "distinct": distinct.len(), "first": first,
+                    "calls": f.received().iter().filter(|r| r.status == 204).count()}),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    println!("http://{}", listener.local_addr().expect("addr"));
+    axum::serve(listener, app).await.expect("serve");
+}
+
+/// The fake in a child process (a fresh one per contestant); killed on drop.
+struct Served(Child, String);
+
+impl Served {
+    fn start() -> Self {
+        let mut child = Command::new(std::env::current_exe().expect("exe"))
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the fake");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("its URL");
+        Self(child, line.trim().to_owned())
+    }
+
+    async fn stats(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/stats", self.1))
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+/// Counts the calls and bytes of the exporter's client, and times them.
+struct Counted {
+    inner: IngestionClient,
+    calls: AtomicUsize,
+    gzip: AtomicUsize,
+    /// Microseconds spent in uploads.
+    uploading: AtomicUsize,
+    /// When the first upload began (microseconds after `started`).
+    first: AtomicUsize,
+    started: Instant,
+}
+
+#[async_trait]
+impl LogsIngestion for Counted {
+    async fn upload(&self, stream: &str, gzip: &[u8], until: Instant) -> Result<(), AzureError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.gzip.fetch_add(gzip.len(), Ordering::Relaxed);
+        let t = Instant::now();
+        let since = t.duration_since(self.started).as_micros() as usize;
+        let _ =
+            self.first
+                .compare_exchange(usize::MAX, since, Ordering::Relaxed, Ordering::Relaxed);
+        let r = self.inner.upload(stream, gzip, until).await;
+        self.uploading
+            .fetch_add(t.elapsed().as_micros() as usize, Ordering::Relaxed);
+        r
+    }
+
+    fn basis(&self) -> Basis {
+        self.inner.basis()
+    }
+}
+
+/// Row `i`: a detection as the producers raise them (a login burst's fields).
+fn row(i: usize, t0: OffsetDateTime) -> DetectionRow {
+    let ip = format!("203.0.{}.{}", (i / 250) % 250, i % 250);
+    DetectionRow {
+        time_generated: t0 + time::Duration::milliseconds(i as i64),
+        notification_id: uuid::Uuid::new_v4().to_string(),
+        detection_type: "login.failed.burst".into(),
+        severity: "warning".into(),
+        summary: format!(
+            "{} failed Bastion logins from one client IP to vm-app-{:03} within 15 min",
+            5 + i % 7,
+            i % 400
+        ),
+        bastion_host: format!("bas-hub-{:02}", i % 20),
+        bastion_resource_id: format!(
+            "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/Microsoft.Network/bastionHosts/bas-hub-{:02}",
+            i % 20
+        ),
+        user_name: format!("user{:04}", i % 3000),
+        user_email: format!("user{:04}@contoso.com", i % 3000),
+        client_ip: ip.clone(),
+        target_vm: format!("vm-app-{:03}", i % 400),
+        target_resource_id: format!(
+            "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm-app-{:03}",
+            i % 400
+        ),
+        session_id: uuid::Uuid::new_v4().to_string(),
+        recording_id: String::new(),
+        data: json!({"dimension": "clientIp", "clientIp": ip, "count": 5 + i % 7,
+            "windowStart": "2026-11-25T12:00:00Z", "windowEnd": "2026-11-25T12:15:00Z",
+            "userNames": [format!("user{:04}", i % 3000), "admin"],
+            "tunnelIds": [uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string()]}),
+    }
+}
+
+/// Records `rows` rows into the outbox of `tables` (not timed), 32 at once.
+async fn seed(tables: Arc<dyn TableStore>, rows: usize) {
+    let outbox = Outbox::on(tables);
+    let t0 = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let built: Vec<DetectionRow> = (0..rows).map(|i| row(i, t0)).collect();
+    let writes: Vec<_> = built.iter().map(|r| outbox.record(r)).collect();
+    let done: Vec<_> = futures::stream::iter(writes)
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(done.iter().all(Result::is_ok), "seeded");
+}
+
+fn tables_on(cs: &str) -> Arc<CountingTables<TableRestClient>> {
+    let config = common::config(&[("AzureWebJobsStorage", cs.to_owned())]);
+    let bastion_recordings::config::Storage::Connected { app } = &config.storage else {
+        panic!("a connection")
+    };
+    Arc::new(CountingTables::new(
+        TableRestClient::new(app, "bench").expect("table client"),
+    ))
+}
+
+fn client(url: &str) -> IngestionClient {
+    let timeouts = Timeouts {
+        per_try: Duration::from_secs(20),
+        total: Duration::from_secs(40),
+    };
+    let endpoint = url::Url::parse(url).expect("url");
+    let http = Client::new(
+        "Logs Ingestion",
+        Some(&endpoint),
+        Auth::None,
+        timeouts,
+        Policy::CONTROL,
+    )
+    .expect("client");
+    IngestionClient::new(http, endpoint, DCR)
+}
+
+/// What a contestant did: seconds in all, calls, gzip bytes, and the seconds spent reading (before
+/// the first call), uploading and removing (the rest).
+struct Done {
+    secs: f64,
+    calls: usize,
+    gzip: usize,
+    read: f64,
+    upload: f64,
+}
+
+/// The exporter until nothing waits.
+async fn exporter(tables: Arc<dyn TableStore>, url: &str) -> Done {
+    let blobs = Arc::new(InMemoryBlobStore::new("bench"));
+    let ports = Ports {
+        tables: tables.clone(),
+        sources: Arc::new(Sources::single(
+            Source::new(blobs.clone(), "recordings"),
+            Source::new(blobs, "insights-logs-bastionauditlogs"),
+        )),
+        clock: Arc::new(SystemClock),
+        outbox: Outbox::on(tables),
+    };
+    let started = Instant::now();
+    let counted = Counted {
+        inner: client(url),
+        calls: AtomicUsize::new(0),
+        gzip: AtomicUsize::new(0),
+        uploading: AtomicUsize::new(0),
+        first: AtomicUsize::new(usize::MAX),
+        started,
+    };
+    for run in 0.. {
+        let owner = format!("bench-{run}");
+        let report = drain::run(
+            &ports,
+            &counted,
+            &owner,
+            Instant::now() + Duration::from_secs(45),
+        )
+        .await;
+        assert!(report.error.is_none(), "{report:?}");
+        if report.calls == 0 {
+            break;
+        }
+    }
+    Done {
+        secs: started.elapsed().as_secs_f64(),
+        calls: counted.calls.load(Ordering::Relaxed),
+        gzip: counted.gzip.load(Ordering::Relaxed),
+        read: counted.first.load(Ordering::Relaxed) as f64 / 1e6,
+        upload: counted.uploading.load(Ordering::Relaxed) as f64 / 1e6,
+    }
+}
+
+/// The bare client until nothing waits: every row read first, then the calls, each followed by the
+/// removal of its rows.
+async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
+    let http = reqwest::Client::new();
+    let post = format!("{url}/dataCollectionRules/{DCR}/streams/{STREAM}?api-version=2023-01-01");
+    let t: &dyn TableStore = tables.as_ref();
+    let (mut calls, mut gzip) = (0, 0);
+    let started = Instant::now();
+    let mut after: Option<String> = None;
+    let mut page = Vec::new();
+    loop {
+        let more = outbox::pending(t, Table::Detections, after.as_deref(), 1000)
+            .await
+            .expect("page");
+        let Some(last) = more.last() else { break };
+        after = Some(last.row_key.clone());
+        page.extend(more);
+    }
+    let read = started.elapsed().as_secs_f64();
+    let mut upload = 0.0;
+    {
+        let records: Vec<&str> = page.iter().map(|p| p.record.as_str()).collect();
+        for call in pack(&records, MAX_CALL_BYTES, Basis::Gzip) {
+            let sent_at = Instant::now();
+            let res = http
+                .post(&post)
+                .header("content-type", "application/json")
+                .header("content-encoding", "gzip")
+                .body(call.gzip.clone())
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(
+                res.status(),
+                204,
+                "{}",
+                res.text().await.unwrap_or_default()
+            );
+            upload += sent_at.elapsed().as_secs_f64();
+            calls += 1;
+            gzip += call.gzip.len();
+            let deletes: Vec<Vec<(Entity, WriteMode)>> = page[call.range]
+                .chunks(100)
+                .map(|c| {
+                    c.iter()
+                        .map(|p| {
+                            let mut e = Entity::new();
+                            e.insert("PartitionKey".into(), "Detections".into());
+                            e.insert("RowKey".into(), p.row_key.clone().into());
+                            (e, WriteMode::Delete(p.etag.clone()))
+                        })
+                        .collect()
+                })
+                .collect();
+            let removals: Vec<_> = deletes.iter().map(|d| t.batch(OUTBOX_TABLE, d)).collect();
+            let done: Vec<_> = futures::stream::iter(removals)
+                .buffer_unordered(4)
+                .collect()
+                .await;
+            assert!(done.iter().all(Result::is_ok), "removed");
+        }
+    }
+    Done {
+        secs: started.elapsed().as_secs_f64(),
+        calls,
+        gzip,
+        read,
+        upload,
+    }
+}
+
+async fn rate(rows: usize, repeats: usize) {
+    let azurite =
+        common::azurite::Azurite::from_args_in(".azurite-bench-sentinel").expect("an Azurite");
+    let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut shape = None;
+    for run in 0..repeats {
+        let mut order = ["exporter", "bare"];
+        if run % 2 == 1 {
+            order.reverse();
+        }
+        for who in order {
+            let cs = azurite.fresh();
+            let tables = tables_on(&cs);
+            tables.ensure_table(OUTBOX_TABLE).await.expect("table");
+            seed(tables.clone(), rows).await;
+            let seeded = tables.total();
+            let served = Served::start();
+            let done = if who == "exporter" {
+                exporter(tables.clone(), &served.1).await
+            } else {
+                bare(tables.clone(), &served.1).await
+            };
+            let (secs, calls, gzip) = (done.secs, done.calls, done.gzip);
+            // The same state either way: every recorded id accepted once, the outbox empty.
+            let stats = served.stats().await;
+            assert_eq!(stats["accepted"], rows, "{who}: {stats}");
+            assert_eq!(stats["distinct"], rows, "{who}: {stats}");
+            let left = outbox::backlog(tables.as_ref(), Table::Detections, 10)
+                .await
+                .expect("backlog");
+            assert_eq!(left.rows, 0, "{who}: the outbox is empty");
+            let table_calls = tables.total() - seeded;
+            let rate = rows as f64 / secs;
+            let per_10k = |n: f64| n * 10_000.0 / rows as f64;
+            let mb = gzip as f64 / 1e6;
+            println!(
+                "{{\"run\":{run},\"who\":\"{who}\",\"rows\":{rows},\"secs\":{secs:.3},\"rows_per_s\":{rate:.0},\"calls\":{calls},\"calls_per_10k_rows\":{:.2},\"gzip_mb_per_10k_rows\":{:.3},\"calls_per_gzip_mb\":{:.3},\"table_calls_per_row\":{:.3},\"read_s\":{:.3},\"upload_s\":{:.3},\"remove_s\":{:.3}}}",
+                per_10k(calls as f64),
+                per_10k(mb),
+                calls as f64 / mb,
+                table_calls as f64 / rows as f64,
+                done.read,
+                done.upload,
+                done.secs - done.read - done.upload
+            );
+            rates.entry(who).or_default().push(rate);
+            shape = Some((calls, gzip));
+        }
+    }
+    let (e, b) = (
+        common::median(&rates["exporter"]),
+        common::median(&rates["bare"]),
+    );
+    let (calls, gzip) = shape.unwrap_or_default();
+    let json_per_row = {
+        let r = serde_json::to_string(&row(0, OffsetDateTime::now_utc())).expect("json");
+        r.len()
+    };
+    println!(
+        "{{\"median_exporter_rows_per_s\":{e:.0},\"median_bare_rows_per_s\":{b:.0},\"ratio_of_medians\":{:.3},\"calls\":{calls},\"min_calls_at_1mb\":{},\"json_bytes_per_row\":{json_per_row}}}",
+        e / b,
+        gzip.div_ceil(MAX_CALL_BYTES)
+    );
+}

@@ -1,0 +1,219 @@
+//! Finding the hour blobs that grew without visiting each: one List Blobs per host and month of its
+//! watched hours (`startFrom` the first of them), compared with the cursors
+//! ([`growth::compare`]). What the listing shows besides is acted on here: a watched hour blob
+//! without a cursor (its event was lost) is registered as `AuditLogCreated` would have; a cursor
+//! past the window and read to its end is retired; a cursor whose blob the listing did not show is
+//! checked with one properties call (gone: retired; there: judged as listed).
+//!
+//! A host whose listing fails is named in the log and counted; the other hosts go on.
+
+use futures::StreamExt as _;
+use time::{Duration, OffsetDateTime};
+use tracing::{error, info, warn};
+
+use super::Tailer;
+use super::growth::{self, Findings, Growth, Host, Verdict};
+use crate::audit_logs::created;
+use crate::audit_logs::path::parse_blob_path;
+use crate::audit_logs::repo::{Cursor, CursorRepo};
+use crate::azure::AzureError;
+use crate::invocation::HandlerError;
+use crate::sources::Source;
+use crate::storage::BlobItem;
+use crate::telemetry::redact;
+
+/// Hosts listed at once.
+const LISTINGS_IN_FLIGHT: usize = 8;
+/// Pages of one listing at most (a month of hour blobs is one page of 5,000 on Azure).
+const MAX_PAGES: usize = 16;
+
+/// What the scan found and did.
+#[derive(Debug, Default)]
+pub(super) struct Scan {
+    /// Blobs to read.
+    pub grown: Vec<Growth>,
+    /// Hosts listed.
+    pub hosts: usize,
+    /// Hosts whose listing (or a check it needed) failed.
+    pub failed: usize,
+    /// Hour blobs found without a cursor and registered.
+    pub registered: usize,
+    /// Cursors retired.
+    pub retired: usize,
+}
+
+/// Lists every host of `cursors` and compares.
+pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTime) -> Scan {
+    let window = tail.settings.tail_window;
+    let hosts = growth::hosts(cursors);
+    let mut out = Scan {
+        hosts: hosts.len(),
+        ..Scan::default()
+    };
+    let listed: Vec<(Host, Result<Vec<BlobItem>, HandlerError>)> = futures::stream::iter(hosts)
+        .map(|host| async move {
+            let items = list(tail, &host, now, window).await;
+            (host, items)
+        })
+        .buffer_unordered(LISTINGS_IN_FLIGHT)
+        .collect()
+        .await;
+    for (host, items) in listed {
+        let name = host.path.host().to_owned();
+        let result = match items {
+            Ok(items) => act(tail, host, items, now, &mut out).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            out.failed += 1;
+            error!(host = %name, error.cause_chain = %redact(&e.to_string()), "listing an audit-log host failed; its hour blobs wait for the next tick");
+        }
+    }
+    out
+}
+
+/// The host's watched hours, every page of every month's listing.
+async fn list(
+    tail: &Tailer,
+    host: &Host,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Result<Vec<BlobItem>, HandlerError> {
+    let source = source(tail, host)?;
+    let mut items = Vec::new();
+    for (prefix, from) in host.listings(now, window) {
+        let mut marker = None;
+        for _ in 0..MAX_PAGES {
+            let page = match source
+                .store
+                .list_from(&source.container, &prefix, &from, marker)
+                .await
+            {
+                Err(AzureError::NotFound) => break,
+                other => other?,
+            };
+            items.extend(page.items);
+            marker = page.next;
+            if marker.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(items)
+}
+
+fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, HandlerError> {
+    let (account, container) = &host.source;
+    tail.ports
+        .sources
+        .of_cursor(account, container)
+        .ok_or_else(|| {
+            HandlerError::storage(anyhow::anyhow!(
+                "audit-log source {account}/{container} of {} is not configured",
+                host.path.host()
+            ))
+        })
+}
+
+/// Acts on one host's findings: growth to read, registrations, retirements, missing blobs.
+async fn act(
+    tail: &Tailer,
+    host: Host,
+    items: Vec<BlobItem>,
+    now: OffsetDateTime,
+    out: &mut Scan,
+) -> Result<(), HandlerError> {
+    let window = tail.settings.tail_window;
+    let source = source(tail, &host)?;
+    let Findings {
+        grown,
+        retire,
+        unregistered,
+        missing,
+    } = growth::compare(host, items, now, window);
+    out.grown.extend(grown);
+    let repo = CursorRepo::new(tail.ports.tables.clone());
+    for c in retire {
+        out.retired += usize::from(retired(&repo, c, "read to its end past the window").await?);
+    }
+    for c in missing {
+        let blob = source.blob(c.blob.clone());
+        match source.store.properties(&blob).await {
+            Err(AzureError::NotFound) => {
+                out.retired += usize::from(retired(&repo, c, "its blob is gone").await?);
+            }
+            Ok(props) => {
+                warn!(blob = %blob, "the listing did not show a watched hour blob; read by its properties");
+                verdict(&repo, growth::judge(c, &props, now, window), out).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for item in unregistered {
+        register(tail, source, &repo, item, now, out).await?;
+    }
+    Ok(())
+}
+
+async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), HandlerError> {
+    match v {
+        Verdict::Grown(g) => out.grown.push(g),
+        Verdict::Retire(c) => {
+            out.retired += usize::from(retired(repo, c, "read to its end past the window").await?);
+        }
+        Verdict::Quiet => {}
+    }
+    Ok(())
+}
+
+/// Retires `c` (conditional on the ETag it was read with: a cursor another instance just changed
+/// is left to the next tick). `true` when written.
+async fn retired(repo: &CursorRepo, mut c: Cursor, why: &str) -> Result<bool, AzureError> {
+    c.done = true;
+    match repo.save(&c).await {
+        Ok(_) => {
+            info!(blob = %c.blob, why, "audit-log cursor retired");
+            Ok(true)
+        }
+        Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A watched hour blob the cursors did not show: registered as its `BlobCreated` would have (tag,
+/// cursor), unless a cursor was registered meanwhile or it was retired already; then judged.
+async fn register(
+    tail: &Tailer,
+    source: &Source,
+    repo: &CursorRepo,
+    item: BlobItem,
+    now: OffsetDateTime,
+    out: &mut Scan,
+) -> Result<(), HandlerError> {
+    let Ok(hour) = parse_blob_path(&item.name) else {
+        return Ok(());
+    };
+    let at = tail.ports.sources.cursor_source(source);
+    let cursor = match repo.get(at, &item.name, hour.hour).await? {
+        Some(c) => c,
+        None => {
+            let created = item.props.created.unwrap_or(now);
+            let tags = item.props.tag_count;
+            let Some(c) = created::cursor_of(tail, source, &item.name, created, tags).await? else {
+                return Ok(());
+            };
+            out.registered += 1;
+            warn!(blob = %item.name, "hour blob without a cursor (its event was lost): registered from the listing");
+            c
+        }
+    };
+    if cursor.done {
+        return Ok(());
+    }
+    verdict(
+        repo,
+        growth::judge(cursor, &item.props, now, tail.settings.tail_window),
+        out,
+    )
+    .await
+}

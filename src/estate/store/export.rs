@@ -1,0 +1,88 @@
+//! The estate findings as rows of `BastionFindings_CL`: one when an episode opens, one when it
+//! clears. Each check ends by recording every episode whose current state (`open`, `resolved`)
+//! has no row yet, then marking it (`Exported`, ETag-conditional), so a row that could not be
+//! recorded is recorded by the next check and none is recorded twice for one state. Nothing
+//! is read or written when the export is off.
+
+use serde_json::Value;
+
+use super::{CHECKED, ESTATE_TABLE, MAX_ROWS};
+use crate::azure::AzureError;
+use crate::dates::timestamp;
+use crate::export::Outbox;
+use crate::export::rows::FindingRow;
+use crate::notify::message::stable_id;
+use crate::tables::filter::Op;
+use crate::tables::ops::{query_all, update_from};
+use crate::tables::{Entity, Filter, TableStore, get_str};
+
+/// The marker of the state last recorded.
+pub const EXPORTED: &str = "Exported";
+
+/// The row of an estate entity in its current state; `None` for the check marker or a row
+/// without a state.
+pub fn finding_row(e: &Entity) -> Option<FindingRow> {
+    let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+    let t = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).and_then(timestamp);
+    let code = get_str(e, "RowKey").filter(|rk| *rk != CHECKED)?;
+    let status = get_str(e, "Status").filter(|v| *v == "open" || *v == "resolved")?;
+    let opened = t("OpenedAt")?;
+    let host = s("Host");
+    // One episode, one id: host + finding + when it opened (as its notifications are named).
+    let fact = format!("{}|{code}|{}", host.to_ascii_lowercase(), s("OpenedAt"));
+    let resolved = t("ResolvedAt");
+    Some(FindingRow {
+        time_generated: if status == "resolved" {
+            resolved.unwrap_or(opened)
+        } else {
+            opened
+        },
+        finding_id: stable_id("estate.episode", &fact),
+        bastion_resource_id: host,
+        bastion_host: s("HostName"),
+        finding: code.to_owned(),
+        finding_severity: s("Severity"),
+        status: status.to_owned(),
+        opened_at: Some(opened),
+        resolved_at: resolved,
+        evidence: s("Evidence"),
+    })
+}
+
+/// Records the episodes whose state has no row yet; returns how many.
+///
+/// # Errors
+/// Table errors (what was recorded stays; the next check records the rest).
+pub async fn record_changes(tables: &dyn TableStore, outbox: &Outbox) -> Result<usize, AzureError> {
+    if !outbox.enabled() {
+        return Ok(0);
+    }
+    let all = Filter::str("PartitionKey", Op::Ge, "");
+    let mut recorded = 0;
+    for s in query_all(tables, ESTATE_TABLE, &all, MAX_ROWS).await? {
+        let status = get_str(&s.entity, "Status").unwrap_or_default().to_owned();
+        if get_str(&s.entity, EXPORTED) == Some(status.as_str()) {
+            continue;
+        }
+        let Some(row) = finding_row(&s.entity) else {
+            continue;
+        };
+        outbox.record(&row).await?;
+        let pk = get_str(&s.entity, "PartitionKey")
+            .unwrap_or_default()
+            .to_owned();
+        let rk = row.finding.clone();
+        update_from(tables, ESTATE_TABLE, &pk, &rk, Some(s), &mut |cur| {
+            let cur = cur?;
+            let same = get_str(&cur.entity, "Status") == Some(status.as_str());
+            (same && get_str(&cur.entity, EXPORTED) != Some(status.as_str())).then(|| {
+                let mut e = cur.entity.clone();
+                e.insert(EXPORTED.into(), Value::from(status.clone()));
+                e
+            })
+        })
+        .await?;
+        recorded += 1;
+    }
+    Ok(recorded)
+}

@@ -1,0 +1,97 @@
+//! A recording blob deleted: `BlobDeleted` → its catalogue row, found by name through the path
+//! index ([`crate::catalogue::paths`]) → the retention sweep's own deletion (intent or tombstone,
+//! [`crate::retention::tombstone::is_own_deletion`]) stays silent; any other deletion marks the row
+//! `deleted-outside-retention` (kept) and raises `recording.deleted` (critical).
+//!
+//! Storage calls: one index read, one row read per day the name has (newest first, usually one),
+//! two deletion-evidence reads, and for a deletion outside retention the conditional row write.
+//! Two instances handling the same event: one write wins; the other finds the row recording this
+//! event and emits the same notification under the same stable id, which delivery drops.
+
+use super::Recordings;
+use super::ingest::{self, outside};
+use crate::catalogue::paths;
+use crate::catalogue::recording::{STATUS_CATALOGUED, STATUS_DELETED, STATUS_DELETED_OUTSIDE};
+use crate::events::event_grid::BlobEvent;
+use crate::invocation::{HandlerError, Outcome};
+use crate::notify::OUTPUT_BINDING;
+use crate::retention::tombstone;
+
+impl Recordings {
+    /// Handles a `BlobDeleted` event of a recording source.
+    ///
+    /// Skipped: not a recording source; no catalogue row has the name; the event is older than
+    /// the row's state; the sweep's own deletion. Processed: a deletion outside retention recorded
+    /// (or found recorded by this very event: outputs again).
+    ///
+    /// # Errors
+    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    pub async fn on_deleted(&self, event: &BlobEvent) -> Result<Outcome, HandlerError> {
+        let Some(source) = self
+            .ports
+            .sources
+            .recording(&event.account, &event.container)
+        else {
+            return Ok(Outcome::skipped(ingest::not_a_source(event)));
+        };
+        let tables = self.ports.tables.as_ref();
+        // The row key does not depend on the day: any time spells it.
+        let probe = self
+            .ports
+            .sources
+            .recording_key(source, event.time, &event.blob);
+        let repo = self.ports.catalogue();
+        let mut row = None;
+        for key in paths::rows_of(tables, &probe.rk).await? {
+            if let Some(r) = repo.get(&key).await? {
+                row = Some(r);
+                break;
+            }
+        }
+        let Some(row) = row else {
+            let why = format!(
+                "blob {} of {} has no catalogue row",
+                event.blob, event.container
+            );
+            return Ok(Outcome::skipped(why));
+        };
+        let key = row.value.key.clone();
+        let bastion_id = source.bastion_id.as_deref();
+        if outside::records(&row.value, event) {
+            return Ok(announced(&row.value, bastion_id));
+        }
+        if !ingest::is_newer(event, &row.value) {
+            return Ok(Outcome::skipped("older than the catalogued state"));
+        }
+        if row.value.status == STATUS_DELETED || tombstone::is_own_deletion(tables, &key).await? {
+            return Ok(Outcome::skipped(
+                ["retention's own deletion of ", &key.id()].concat(),
+            ));
+        }
+        let mut found = None;
+        let written = repo
+            .update(&key, Some(row), |cur| {
+                let cur = cur?;
+                found = Some(cur.clone());
+                let due = cur.status == STATUS_CATALOGUED && ingest::is_newer(event, cur);
+                due.then(|| outside::deleted_outside(cur, event))
+            })
+            .await?;
+        Ok(match (written, found) {
+            (Some(w), _) => announced(&w.value, bastion_id),
+            // Another instance recorded this event first: the same outputs, the same id.
+            (None, Some(cur)) if outside::records(&cur, event) => announced(&cur, bastion_id),
+            (None, Some(cur)) if cur.status == STATUS_DELETED_OUTSIDE => {
+                Outcome::skipped("deletion already recorded")
+            }
+            _ => Outcome::skipped("the row changed: not a deletion of its state"),
+        })
+    }
+}
+
+fn announced(row: &crate::catalogue::recording::Recording, bastion_id: Option<&str>) -> Outcome {
+    Outcome::processed(["recording deleted outside retention ", &row.id()].concat()).with_output(
+        OUTPUT_BINDING,
+        &outside::deleted_notification(row, bastion_id),
+    )
+}

@@ -1,0 +1,212 @@
+//! `ReviewQueue`'s work ([`refresh`]): the sessions the join pass recorded as changed
+//! ([`changes`]), whatever their day, derived again and put in or out of the queue, a page of the
+//! record at a time: each session's `sessionwindows` row, the failed logins before it (a query per
+//! start day), its user's earlier starts to the VM ([`pairs`]), its rank row ([`entry::put`]);
+//! then the page's records are cleared as read (one recorded again meanwhile stays). A run that
+//! fails leaves the record: the next one derives the same sessions again.
+//!
+//! The scores also rest on the settings and the hosts with an open estate finding, kept in row
+//! `basis`. When they differ, the sessions whose score that changes are recorded as changed before
+//! the row is updated (a crash in between repeats the step): the queued sessions of the hosts
+//! whose finding opened or cleared and those hosts' sessions since the day before; every host's
+//! when the settings changed.
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::entry::{self, PARTITION, QUEUE_TABLE, rank_key};
+use super::pairs;
+use super::read::ranked;
+use super::risk::{self, user_of};
+use crate::azure::AzureError;
+use crate::catalogue::changes;
+use crate::catalogue::session::outcome::LOGIN_FAILED;
+use crate::catalogue::window::{self, Span, WindowRow};
+use crate::clock::Budget;
+use crate::dates::format_utc_millis;
+use crate::ports::Ports;
+use crate::reviews::settings::ReviewSettings;
+use crate::tables::filter::Op;
+use crate::tables::ops::{get, query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+
+/// Changes taken per page.
+const PAGE: u32 = 1000;
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Sessions derived.
+    pub sessions: usize,
+    /// Of those, queued now.
+    pub queued: usize,
+}
+
+/// Derives the sessions recorded as changed, for up to 4 minutes (the timer runs every 5).
+///
+/// # Errors
+/// Table errors (the record stays for the next run; every write is idempotent).
+pub async fn refresh(
+    ports: &Ports,
+    settings: &ReviewSettings,
+    now: OffsetDateTime,
+) -> Result<Refreshed, AzureError> {
+    let tables = ports.tables.as_ref();
+    let flagged = crate::estate::store::flagged_hosts(tables).await?;
+    rebase(tables, settings, &flagged, now).await?;
+    let budget = Budget::after(ports.clock.clone(), Duration::minutes(4));
+    let mut done = Refreshed::default();
+    loop {
+        let page = changes::pending(tables, PAGE).await?;
+        // Futures gathered in a loop, not a closure: the timer's future must be `Send`.
+        let mut reads = Vec::with_capacity(page.len());
+        for c in &page {
+            reads.push(window::get_row(tables, &c.day, &c.tunnel));
+        }
+        let rows: Vec<_> = futures::stream::iter(reads)
+            .buffered(16)
+            .try_collect()
+            .await?;
+        // A session gone from its day moved: its new day is recorded too.
+        let rows = rows
+            .into_iter()
+            .flatten()
+            .filter_map(|s| WindowRow::from_entity(&s.entity));
+        let derived = derive(tables, settings, &flagged, rows.collect(), now).await?;
+        done.sessions += derived.len();
+        done.queued += entry::put(tables, derived).await?;
+        changes::clear(tables, &page).await?;
+        if page.len() < PAGE as usize || budget.passed() {
+            return Ok(done);
+        }
+    }
+}
+
+/// Each session's rank row (none when nothing calls for a review).
+async fn derive(
+    tables: &dyn TableStore,
+    settings: &ReviewSettings,
+    flagged: &BTreeSet<String>,
+    mut sessions: Vec<WindowRow>,
+    now: OffsetDateTime,
+) -> Result<Vec<(String, Option<Entity>)>, AzureError> {
+    let window = settings.burst_window;
+    // A failed login that arrived late can put the sessions after it in a burst.
+    let failures = sessions.iter().filter(|s| s.outcome == LOGIN_FAILED);
+    let keys: HashSet<_> = failures.clone().flat_map(risk::keys).collect();
+    let mut seen: HashSet<String> = sessions.iter().map(|s| s.tunnel_id.clone()).collect();
+    for run in Span::runs(failures.map(|s| s.start).collect(), window) {
+        let after = Span {
+            from: run.from,
+            until: run.until + window,
+        };
+        for w in window::started_within(tables, after, &[]).await? {
+            if risk::keys(&w).iter().any(|k| keys.contains(k)) && seen.insert(w.tunnel_id.clone()) {
+                sessions.push(w);
+            }
+        }
+    }
+    // The failed logins before each stretch of the sessions (theirs among them) are the context.
+    let failed = [Filter::str("Outcome", Op::Eq, LOGIN_FAILED)];
+    let others = sessions.iter().filter(|s| s.outcome != LOGIN_FAILED);
+    let mut context: Vec<WindowRow> = others.cloned().collect();
+    for run in Span::runs(
+        sessions.iter().map(|s| s.start).collect(),
+        Duration::days(1),
+    ) {
+        let span = Span {
+            from: run.from - window,
+            until: run.until,
+        };
+        context.extend(window::started_within(tables, span, &failed).await?);
+    }
+    let bursts: HashSet<String> = risk::in_bursts(&context, settings.burst_threshold, window)
+        .into_iter()
+        .collect();
+    let firsts = pairs::firsts(tables, &sessions).await?;
+    Ok(sessions
+        .iter()
+        .map(|s| {
+            let ctx = risk::Context {
+                burst: bursts.contains(&s.tunnel_id),
+                first_to_vm: firsts.contains(&s.tunnel_id),
+                estate: flagged.contains(&s.host.to_ascii_lowercase()),
+            };
+            let (score, reasons) = risk::assess(s, ctx, settings, now);
+            let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+            let t = |v: Option<OffsetDateTime>| v.map(format_utc_millis).unwrap_or_default();
+            let row = json!({"PartitionKey": PARTITION, "RowKey": rank_key(score, s.start, &s.tunnel_id),
+                "TunnelId": s.tunnel_id, "SessionDay": s.day(), "Score": score.to_string(),
+                "Reasons": reasons.join(","), "Start": t(Some(s.start)), "End": t(s.end),
+                "DueAt": t(Some(s.end.unwrap_or(s.start) + settings.deadline)),
+                "UserName": user_of(s), "TargetVm": s.vm, "BastionHost": s.host,
+                "ClientIp": s.client_ip, "Outcome": s.outcome, "Recorded": s.recorded,
+                "RecordingIds": s.recording_ids.join(",")});
+            let row = match row {
+                Value::Object(row) if score > 0 => Some(row),
+                _ => None,
+            };
+            (s.tunnel_id.clone(), row)
+        })
+        .collect())
+}
+
+/// Records the sessions a new basis re-scores as changed, then stores the basis.
+///
+/// # Errors
+/// Table errors.
+async fn rebase(
+    tables: &dyn TableStore,
+    settings: &ReviewSettings,
+    flagged: &BTreeSet<String>,
+    now: OffsetDateTime,
+) -> Result<(), AzureError> {
+    let (digest, hosts) = (
+        settings.digest(),
+        serde_json::to_string(flagged).unwrap_or_default(),
+    );
+    let was = get(tables, QUEUE_TABLE, "basis", "basis").await?;
+    let field = |k: &str| {
+        was.as_ref()
+            .and_then(|w| get_str(&w.entity, k))
+            .unwrap_or_default()
+    };
+    let before: BTreeSet<String> = serde_json::from_str(field("Hosts")).unwrap_or_default();
+    let touched: Vec<Option<&str>> = match &was {
+        // First run: nothing was derived under another basis.
+        None => Vec::new(),
+        Some(_) if field("Settings") != digest => vec![None],
+        Some(_) if field("Hosts") == hosts => return Ok(()),
+        Some(_) => before
+            .symmetric_difference(flagged)
+            .map(|h| Some(h.as_str()))
+            .collect(),
+    };
+    let since = (now - Duration::days(1)).date().midnight().assume_utc();
+    let mut sessions = Vec::new();
+    for host in touched {
+        let queued = query_all(tables, QUEUE_TABLE, &Filter::And(ranked(host)), usize::MAX).await?;
+        for row in queued {
+            let s = |k: &str| get_str(&row.entity, k).unwrap_or_default().to_owned();
+            sessions.push((s("SessionDay"), s("TunnelId")));
+        }
+        let of_host = host.map(|h| Filter::str("BastionHost", Op::Eq, h));
+        let span = window::Span {
+            from: since,
+            until: now,
+        };
+        for w in window::started_within(tables, span, of_host.as_slice()).await? {
+            sessions.push((w.day(), w.tunnel_id));
+        }
+    }
+    changes::record(tables, &sessions).await?;
+    let row =
+        json!({"PartitionKey": "basis", "RowKey": "basis", "Settings": digest, "Hosts": hosts});
+    let row = row.as_object().cloned().unwrap_or_default();
+    write_creating_table(tables, QUEUE_TABLE, &row, WriteMode::Upsert)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,181 @@
+//! A session's rows in the queue partition: its entry (`s~<tunnel id>`: `Rank`, its rank row's key
+//! while queued; `Reviewed`; the overdue marker) and its rank row (`r~<rank key>`: what the queue
+//! shows), changed in one transaction conditional on the entry as read ([`update_with`]): no rank
+//! row without the entry naming it, never two for a session, whatever fails when; writers of one
+//! session (two instances, a review, the overdue run) take turns.
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::azure::AzureError;
+use crate::dates::format_utc_millis;
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+use crate::tables::ops::{Companions, get, update_with};
+use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
+
+/// The queue's table.
+pub const QUEUE_TABLE: &str = "reviewqueue";
+/// The queue's partition.
+pub const PARTITION: &str = "queue";
+/// The rank rows' keys, `[from, until)`.
+pub const RANKS: (&str, &str) = ("r~", "r~~");
+/// `review.overdue` was raised: on the entry, and copied on the rank row for the overdue query.
+pub const MARKER: &str = "OverdueNotified";
+
+/// `r~`, `9999 − score` (the weights sum to 140), the start (fixed width: text order is time
+/// order), the tunnel id: the service's key order is the queue's, one key per session.
+pub fn rank_key(score: u32, start: OffsetDateTime, tunnel: &str) -> String {
+    let head = format!(
+        "r~{:04}~{}~",
+        9999u32.saturating_sub(score),
+        format_utc_millis(start)
+    );
+    let room = MAX_KEY_BYTES - head.len();
+    head + &key(tunnel, Spelling::Verbatim, room)
+}
+
+/// The entry's key.
+pub fn entry_key(tunnel: &str) -> String {
+    ["s~", &key(tunnel, Spelling::Verbatim, MAX_KEY_BYTES - 2)].concat()
+}
+
+/// A session's entry (the default: none yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Entry {
+    rank: String,
+    reviewed: bool,
+    /// The overdue run that raised `review.overdue` (one whose answer was lost knows its mark).
+    notified_by: Option<String>,
+}
+
+impl Entry {
+    fn read(row: Option<&Stored>) -> Self {
+        let e = row.map(|r| &r.entity);
+        let s = |k: &str| e.and_then(|e| get_str(e, k)).unwrap_or_default().to_owned();
+        let b = |k: &str| e.and_then(|e| e.get(k)) == Some(&Value::Bool(true));
+        let (rank, reviewed) = (s("Rank"), b("Reviewed"));
+        Self {
+            rank,
+            reviewed,
+            notified_by: b(MARKER).then(|| s("OverdueBy")),
+        }
+    }
+}
+
+/// Changes `tunnel`'s entry with `f` (the next entry, the write of its rank row), asked again on
+/// the entry as stored then when another writer came first; a rank row it leaves is removed in the
+/// same transaction. Returns the entry now.
+async fn change(
+    tables: &dyn TableStore,
+    tunnel: &str,
+    mut f: impl FnMut(&Entry) -> Option<(Entry, Option<(Entity, WriteMode)>)> + Send,
+) -> Result<Entry, AzureError> {
+    let rk = entry_key(tunnel);
+    let current = get(tables, QUEUE_TABLE, PARTITION, &rk).await?;
+    let stored = update_with(tables, QUEUE_TABLE, PARTITION, &rk, current, |cur| {
+        let was = Entry::read(cur.as_ref());
+        let next = f(&was).map(|(next, rank)| {
+            let mut rows = Companions::new();
+            let to = rank.as_ref().and_then(|(e, _)| get_str(e, "RowKey"));
+            if !was.rank.is_empty() && to != Some(was.rank.as_str()) {
+                let gone = json!({"PartitionKey": PARTITION, "RowKey": was.rank});
+                rows.push((entity(gone), WriteMode::Delete("*".into())));
+            }
+            rows.extend(rank);
+            let by = next.notified_by.clone();
+            let row = json!({"TunnelId": tunnel, "Rank": next.rank, "Reviewed": next.reviewed,
+                MARKER: by.is_some(), "OverdueBy": by.unwrap_or_default()});
+            (entity(row), rows)
+        });
+        std::future::ready(Ok(next))
+    });
+    Ok(Entry::read(stored.await?.as_ref()))
+}
+
+fn entity(v: Value) -> Entity {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Puts each session's derived rank row (`None`: nothing to review), 16 sessions at a time: a
+/// reviewed session stays out, the overdue marker is kept. Returns how many are queued.
+///
+/// # Errors
+/// Table errors.
+pub async fn put(
+    tables: &dyn TableStore,
+    all: Vec<(String, Option<Entity>)>,
+) -> Result<usize, AzureError> {
+    let mut puts = Vec::with_capacity(all.len());
+    for (tunnel, rank) in all {
+        puts.push(async move {
+            let now = change(tables, &tunnel, |cur| {
+                let mut row = rank.clone().filter(|_| !cur.reviewed);
+                if let Some(r) = &mut row {
+                    r.insert(MARKER.into(), cur.notified_by.is_some().into());
+                }
+                let rk = row
+                    .as_ref()
+                    .and_then(|r| get_str(r, "RowKey"))
+                    .unwrap_or_default();
+                let next = Entry {
+                    rank: rk.to_owned(),
+                    ..cur.clone()
+                };
+                (row.is_some() || !cur.rank.is_empty())
+                    .then(|| (next, row.map(|r| (r, WriteMode::Upsert))))
+            });
+            Ok::<_, AzureError>(usize::from(!now.await?.rank.is_empty()))
+        });
+    }
+    let stream = futures::stream::iter(puts).buffer_unordered(16);
+    stream.try_fold(0, |n, q| async move { Ok(n + q) }).await
+}
+
+/// Takes a reviewed session out of the queue for good.
+///
+/// # Errors
+/// Table errors.
+pub async fn withdraw(tables: &dyn TableStore, tunnel: &str) -> Result<(), AzureError> {
+    let done = change(tables, tunnel, |cur| {
+        let next = Entry {
+            rank: String::new(),
+            reviewed: true,
+            ..cur.clone()
+        };
+        (next != *cur).then_some((next, None))
+    });
+    done.await.map(drop)
+}
+
+/// Marks the session of the due rank row `due` (as a query read it) announced by run `by`: true
+/// when `by` set the mark, its answer lost or not; false when another run had, or the session was
+/// derived again since (the next run reads it again).
+///
+/// # Errors
+/// Table errors.
+pub async fn mark(tables: &dyn TableStore, due: &Stored, by: &str) -> Result<bool, AzureError> {
+    let s = |k: &str| get_str(&due.entity, k).unwrap_or_default();
+    let (tunnel, rk, mut first) = (s("TunnelId"), s("RowKey"), true);
+    let marked = change(tables, tunnel, |cur| {
+        if !std::mem::take(&mut first) || cur.notified_by.is_some() || cur.rank != rk {
+            return None;
+        }
+        let mut row = due.entity.clone();
+        row.insert(MARKER.into(), true.into());
+        let next = Entry {
+            notified_by: Some(by.to_owned()),
+            ..cur.clone()
+        };
+        Some((next, Some((row, WriteMode::IfMatch(due.etag.clone())))))
+    });
+    let mine = |e: Entry| e.notified_by.as_deref() == Some(by);
+    match marked.await {
+        Ok(e) => Ok(mine(e)),
+        // The answer may be what was lost: the entry tells.
+        Err(err) => match get(tables, QUEUE_TABLE, PARTITION, &entry_key(tunnel)).await {
+            Ok(row) if mine(Entry::read(row.as_ref())) => Ok(true),
+            _ => Err(err),
+        },
+    }
+}
