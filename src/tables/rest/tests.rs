@@ -117,3 +117,42 @@ async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
     assert!(took < d.total + Duration::from_millis(500), "{took:?}");
     assert!(accepted.load(Ordering::SeqCst) >= 2, "tries were retried");
 }
+
+/// A 403 names what the call needs: a transaction that removes a row needs Delete Entity's
+/// permission besides the one that authorizes every write, and a delete written as a write mode
+/// needs Delete Entity's.
+#[tokio::test]
+async fn a_403_on_a_transaction_that_deletes_names_both_permissions() {
+    use crate::tables::{Entity, WriteMode};
+    let (url, hits) = server(vec![status(403, ""); 3]).await;
+    let c = client(&url);
+    let row = |rk: &str| {
+        let mut e = Entity::new();
+        e.insert("PartitionKey".into(), "p".into());
+        e.insert("RowKey".into(), rk.into());
+        e
+    };
+    let role = |r: Result<_, AzureError>| match r {
+        Err(AzureError::Forbidden { role }) => role,
+        other => panic!("{other:?}"),
+    };
+    let moving = [
+        (row("new"), WriteMode::Upsert),
+        (row("old"), WriteMode::Delete("*".into())),
+    ];
+    let both = role(c.batch("tbl", &moving).await.map(drop));
+    assert!(
+        both.contains("entities/write") && both.contains("entities/delete"),
+        "{both}"
+    );
+    let writes = [(row("a"), WriteMode::Upsert), (row("b"), WriteMode::Upsert)];
+    let one = role(c.batch("tbl", &writes).await.map(drop));
+    assert!(
+        one.contains("entities/write") && !one.contains("delete"),
+        "{one}"
+    );
+    let gone = WriteMode::Delete("*".into());
+    let delete = role(c.write("tbl", &row("old"), gone).await.map(drop));
+    assert!(delete.contains("entities/delete"), "{delete}");
+    assert_eq!(hits.lock().expect("log").len(), 3);
+}
