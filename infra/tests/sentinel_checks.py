@@ -142,7 +142,7 @@ def register(check, main, text, infra):
                        "name: guid(workspace.id, 'bastion-recordings-workbook')"):
             assert needle in src, needle
         wb = json.loads((sentinel / "workbook.json").read_text())
-        assert wb["version"] == "Notebook/1.0"
+        workbook_shape(wb)
 
     @check("Sentinel: Monitoring Metrics Publisher for the app's identity on the rule; the settings reach the app only when enabled")
     def _():
@@ -167,3 +167,40 @@ def register(check, main, text, infra):
             given = re.findall(r"^param sentinelWorkspaceId = '([^']*)'", f.read_text(), re.M)
             for w in given:
                 assert w == "" or re.fullmatch(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.OperationalInsights/workspaces/[^/]+", w), f"{f.name}: {w}"
+
+
+# The template shape the Workbooks service stores (`serializedData`): item types 1 (text),
+# 3 (query), 9 (parameters), 12 (group), each with its content version; Log Analytics queries
+# (`queryType` 0) over workspaces; a time context that names a declared parameter.
+WORKBOOK_ITEMS = {1: "MarkdownItem/1.0", 3: "KqlItem/1.0", 9: "KqlParameterItem/1.0", 12: "NotebookGroup/1.0"}
+VISUALIZATIONS = {"table", "timechart", "barchart", "piechart", "areachart", "linechart", "scatterchart",
+                  "tiles", "graph", "map", "categoricalbar", "unstackedbar"}
+
+
+def workbook_shape(wb):
+    assert wb["version"] == "Notebook/1.0", wb.get("version")
+    assert wb["$schema"].endswith("/schema/workbook.json"), wb.get("$schema")
+    assert isinstance(wb["items"], list) and wb["items"], "items"
+    names, params = set(), set()
+    for it in wb["items"]:
+        t, name, c = it["type"], it["name"], it["content"]
+        assert t in WORKBOOK_ITEMS, f"{name}: item type {t}"
+        assert name not in names, f"{name}: item name twice"
+        names.add(name)
+        if t == 1:
+            assert isinstance(c["json"], str) and c["json"], f"{name}: text"
+            continue
+        assert c["version"] == WORKBOOK_ITEMS[t], f"{name}: {c.get('version')}"
+        if t == 9:
+            for p in c["parameters"]:
+                assert p["version"] == "KqlParameterItem/1.0" and p["name"] and p["id"], f"{name}: {p}"
+                assert isinstance(p["type"], int), f"{name}: parameter type"
+                params.add(p["name"])
+        if t == 3:
+            assert c["queryType"] == 0, f"{name}: a Log Analytics query"
+            assert c["resourceType"] == "microsoft.operationalinsights/workspaces", f"{name}: {c['resourceType']}"
+            assert isinstance(c["query"], str) and c["query"].strip(), f"{name}: query"
+            assert c["visualization"] in VISUALIZATIONS, f"{name}: {c['visualization']}"
+            assert c.get("timeContextFromParameter", "TimeRange") in params, f"{name}: time context"
+            assert isinstance(c.get("size", 0), int) and 0 <= c.get("size", 0) <= 4, f"{name}: size"
+

@@ -1,7 +1,7 @@
 //! What every list route shares: the `Listing` extractor (a `Catalogue.Read` caller's parameters,
-//! `Accept` header and who and where they are), the query of a list ([`Listing::query`]), the
-//! access-audit row of a list page ([`Listing::audit`]), and the one handler of the lists of typed
-//! rows ([`list`]: `/api/recordings`, `/api/sessions`, `/api/reviews`), answering JSON
+//! `Accept` header and who and where they are), the query of a list, the
+//! access-audit row of a list page, and the one handler of the lists of typed
+//! rows (`list`: `/api/recordings`, `/api/sessions`, `/api/reviews`), answering JSON
 //! `{items, count, continuation}` or CSV (the token in `x-continuation`).
 
 use std::collections::HashMap;

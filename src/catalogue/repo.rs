@@ -48,7 +48,7 @@ pub fn parsed(s: &Stored) -> Option<Versioned<Recording>> {
 
 impl CatalogueRepo {
     /// A repository over `tables` that records nothing for Sentinel: for readers and tests; the
-    /// functions' writers take [`of`](Self::of).
+    /// functions' writers take [`exporting`](Self::exporting).
     pub fn new(tables: Arc<dyn TableStore>) -> Self {
         Self {
             tables,

@@ -1,4 +1,4 @@
-//! `AuditLogTail` (timer, every minute): finds the hour blobs that grew ([`scan`]: one listing per
+//! `AuditLogTail` (timer, every minute): finds the hour blobs that grew (`scan`: one listing per
 //! Bastion host and month, compared with the cursors' `SeenLength`), reads only those, oldest
 //! growth first, joins the sessions that changed with their recordings, then runs the per-minute
 //! detections (`login.failed.burst`, `session.unrecorded`). A quiet tick reads no blob.

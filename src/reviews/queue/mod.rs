@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `reviewqueue` | `queue` | `r~` + [`entry::rank_key`] (`9999 − score`, start, tunnel id) | a queued session: score, reasons, `DueAt`, the fields shown, a copy of `OverdueNotified` |
 //! | `reviewqueue` | `queue` | `s~` + tunnel id | the session's entry: `Rank` (its rank row's key, while queued), `Reviewed`, `OverdueNotified`, `OverdueBy` |
-//! | `reviewqueue` | `basis` | `basis` | the settings and the flagged hosts the queue was derived under ([`derive`]) |
+//! | `reviewqueue` | `basis` | `basis` | the settings and the flagged hosts the queue was derived under ([`mod@derive`]) |
 //! | `reviewpairs` | base64url(user `|` VM) | `seen` | recent session starts of a user to a VM (30 days), for "first in 30 days" ([`pairs`]) |
 //!
 //! [`derive::refresh`] (timer `ReviewQueue`) drains the record of changed sessions the join pass

@@ -65,7 +65,7 @@ impl Env {
         let entry = Recording {
             key: key.clone(),
             blob_url: format!("http://azurite/{blob}"),
-            account: String::new(),
+            account: self.blobs.account().into(),
             source_bastion: String::new(),
             container: rec,
             blob_name: name.into(),

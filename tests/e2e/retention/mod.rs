@@ -175,7 +175,13 @@ impl World {
         let entry = Recording {
             key: key.clone(),
             blob_url: format!("https://x/{blob}"),
-            account: String::new(),
+            account: self
+                .state
+                .ports
+                .sources
+                .default_recordings()
+                .account()
+                .into(),
             source_bastion: String::new(),
             container: self.rec.clone(),
             blob_name: name.into(),
