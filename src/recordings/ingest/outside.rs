@@ -95,38 +95,23 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::catalogue::recording::{Hold, RecordingKey, STATUS_CATALOGUED};
+    use crate::catalogue::recording::STATUS_CATALOGUED;
     use crate::events::event_grid::BlobEventData;
 
     fn row() -> Recording {
         let t = datetime!(2025-03-14 09:42:17 UTC);
         Recording {
-            key: RecordingKey::for_blob(t, "recordings", "<img src=x>"),
             blob_url: "https://a.blob.core.windows.net/recordings/x".into(),
             account: "a".into(),
-            source_bastion: String::new(),
-            container: "recordings".into(),
-            blob_name: "<img src=x>".into(),
             content_length: 15,
-            content_type: String::new(),
             blob_type: "BlockBlob".into(),
             etag: "0x1".into(),
             sequencer: "01".into(),
             event_id: "created".into(),
-            blob_created: t,
-            first_seen: t,
             retention_class: "ops-30d".into(),
             retain_until: "2025-04-13".into(),
-            candidate_keys: Vec::new(),
-            metadata: "{}".into(),
             status: STATUS_CATALOGUED.into(),
-            joined: None,
-            join_due: None,
-            hold: Hold::default(),
-            shortened: None,
-            deletion: None,
-            hash: None,
-            replaced: None,
+            ..crate::testkit::audit::recording_row("<img src=x>", t)
         }
     }
 

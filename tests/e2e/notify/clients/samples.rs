@@ -126,5 +126,33 @@ pub fn all() -> Vec<(Value, Vec<&'static str>)> {
             ),
             vec![BLOB_START],
         ),
+        (
+            n(
+                "recording.deleted",
+                "critical",
+                "Recording deleted outside retention while under legal hold".into(),
+                json!({
+                    "recordingId": rec, "account": "strecweu", "bastionHost": BASTION, "bastionResourceId": BASTION_ID,
+                    "container": "recordings", "blobName": blob, "blobUrl": format!("https://strecweu.blob.core.windows.net/recordings/{BLOB_START}"),
+                    "retentionClass": "sox-7y", "retainUntil": "2032-03-14", "legalHold": true,
+                    "deletedAt": "2025-03-14T09:42:17Z", "requestId": "0b5c2a4e-001e-0055-5f1c-8ea4e6000000", "sha256": sha('d'),
+                }),
+            ),
+            vec![BLOB_START],
+        ),
+        (
+            n(
+                "recording.replaced",
+                "critical",
+                "A catalogued recording was overwritten with other content".into(),
+                json!({
+                    "recordingId": rec, "account": "strecweu", "bastionHost": BASTION, "bastionResourceId": BASTION_ID,
+                    "container": "recordings", "blobName": blob, "blobUrl": format!("https://strecweu.blob.core.windows.net/recordings/{BLOB_START}"),
+                    "expectedSha256": sha('e'), "expectedLength": 100, "previousEtag": "\"0x1\"",
+                    "actualLength": 90, "etag": "\"0x2\"", "retentionClass": "sox-7y", "retainUntil": "2032-03-14",
+                }),
+            ),
+            vec![BLOB_START],
+        ),
     ]
 }
