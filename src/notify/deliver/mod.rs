@@ -12,6 +12,7 @@
 //! redelivers the message later. Each try is signed afresh (`webhook-timestamp`). URLs are secrets:
 //! errors never carry them and logs name the destination kind only.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use reqwest::header::HeaderValue;
@@ -101,15 +102,21 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Del
         Err(e) => return Delivery::Retry(format!("HTTP client unavailable: {e}")),
     };
     let mut attempts = 0u32;
+    // The receiver's last answer: when the delivery ends because the next send slot lies past
+    // the budget, that answer is the reason reported, not the pacing.
+    let last = std::sync::Mutex::new(None::<AzureError>);
+    let paced_out = AtomicBool::new(false);
     let request = Request::new(Method::POST, url, "").op(dest.as_str());
     let request = request.body(payload.body.clone(), "application/json");
     let attempt = || {
         attempts += 1;
         let tried = attempts;
         let mut req = request.clone();
+        let (last, paced_out) = (&last, &paced_out);
         async move {
             if let Err(wait) = n.slots.wait(dest, until).await {
                 // The next free slot lies past the budget: given up at once, retryable.
+                paced_out.store(true, Ordering::Relaxed);
                 return Err(AzureError::Throttled {
                     retry_after: Some(wait),
                 });
@@ -136,10 +143,18 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Del
             } else if e.is_retryable() {
                 info!(destination = %dest, notification.id = id, attempt = tried, reason = %e, "notify.retry");
             }
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
             Err(e)
         }
     };
-    match Policy::WEBHOOK.run(until, attempt).await {
+    let outcome = Policy::WEBHOOK.run(until, attempt).await.map_err(|e| {
+        let answer = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match answer {
+            Some(answer) if paced_out.load(Ordering::Relaxed) => answer,
+            _ => e,
+        }
+    });
+    match outcome {
         Ok(status) => Delivery::Delivered {
             status: status.as_u16(),
             attempts,

@@ -135,3 +135,35 @@ async fn a_wait_past_the_budget_is_retryable_at_once() {
         "{got:?}"
     );
 }
+
+#[tokio::test]
+async fn a_send_slot_past_the_budget_reports_the_receivers_last_answer() {
+    let url = receiver(vec![(500, None, "boom".into()); 50]).await;
+    let env = [
+        ("NOTIFY_SLACK_URL", url.as_str()),
+        ("NOTIFY_ALLOW_INSECURE_LOOPBACK", "true"),
+    ];
+    let (config, errors) = crate::setting::read_pairs(&env, NotifyConfig::from_reader);
+    assert!(errors.is_empty(), "{errors:?}");
+    let n = Notifier::new(config);
+    let payload = Payload {
+        dest: Destination::Slack,
+        id: "n-1",
+        body: b"{}".to_vec(),
+    };
+    // The first try takes its slot at once and fails; before its back-off ends, another
+    // invocation's 429 holds the destination past this budget.
+    let hold = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        n.slots
+            .hold(Destination::Slack, Instant::now() + Duration::from_secs(60));
+    };
+    let (got, ()) = tokio::join!(
+        deliver(&n, &payload, Instant::now() + Duration::from_secs(5)),
+        hold
+    );
+    assert!(
+        matches!(&got, Delivery::Retry(r) if r.starts_with("HTTP 500: boom")),
+        "{got:?}"
+    );
+}
