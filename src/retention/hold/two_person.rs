@@ -29,7 +29,7 @@ use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::{get, update};
-use crate::tables::{Entity, Filter, Stored, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// The partition of release requests.
 pub const RELEASE_PK: &str = "release";
@@ -284,9 +284,13 @@ pub async fn finish(ports: &Ports, request: &Request, at: &str) -> Result<(), Ho
 ///
 /// # Errors
 /// Storage failures (a missing table is none).
-pub async fn requests(ports: &Ports, from: &str, to: &str) -> Result<Vec<Entity>, AzureError> {
+pub async fn requests(
+    tables: &dyn TableStore,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Entity>, AzureError> {
     let rows = crate::tables::ops::query_all(
-        ports.tables.as_ref(),
+        tables,
         HOLDS_TABLE,
         &Filter::partition(RELEASE_PK),
         usize::MAX,
