@@ -14,7 +14,7 @@
 //! person again ([`crate::catalogue::person`]: a name or the object id in common) is refused, a
 //! different one approves (`Approved`); an approved row → the release goes on (a retry after a
 //! crash between approval and release finishes it; the first approver stays recorded). A write
-//! whose answer was lost is recognised by its own time. [`stamp`] copies both principals onto the
+//! whose answer was lost is recognised by the call's own random mark (`Attempt`). [`stamp`] copies both principals onto the
 //! hold's header (whole hold) or member row before the release; [`finish`] marks the request
 //! released after it.
 
@@ -159,6 +159,8 @@ pub async fn decide(
     );
     let (who, at) = (&asker.actor.who, format_utc(asker.actor.at));
     let oid = asker.person.object_id.clone().unwrap_or_default();
+    // This call's own mark: a write whose answer was lost is recognised by it on the re-read.
+    let attempt = uuid::Uuid::new_v4().to_string();
     let mut refused: Option<String> = None;
     let stored = update(
         ports.tables.as_ref(),
@@ -172,16 +174,14 @@ pub async fn decide(
                     "HoldId": hold_id, "Recording": recording, "Status": "pending",
                     "RequestedBy": who, "RequestedByObjectId": oid,
                     "RequestedByNames": asker.person.names.join("\n"), "RequestedAt": at,
-                    "RequestReason": asker.actor.why, "HeldSince": since,
+                    "RequestReason": asker.actor.why, "HeldSince": since, "Attempt": attempt,
                 })));
             };
             let e = &cur.entity;
             if get_str(e, "Status") != Some("pending") {
                 return None;
             }
-            let mine = get_str(e, "RequestedBy") == Some(who.as_str())
-                && get_str(e, "RequestedAt") == Some(at.as_str());
-            if mine {
+            if get_str(e, "Attempt") == Some(attempt.as_str()) {
                 return None;
             }
             if let Some(m) = requester(e).same_as(asker.person) {
@@ -200,6 +200,7 @@ pub async fn decide(
                 ("ApprovedByObjectId", oid.as_str()),
                 ("ApprovedAt", at.as_str()),
                 ("ApproveReason", asker.actor.why.as_str()),
+                ("Attempt", attempt.as_str()),
             ] {
                 next.insert(k.into(), v.into());
             }

@@ -246,7 +246,10 @@ async fn a_two_person_release_needs_a_second_principal_with_the_role() {
             .is_some_and(|a| a.contains("different principal"))
     );
     assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
-    // The requester again (another spelling of the same UPN): refused, still held.
+    // The requester again (at the same instant; another spelling of the same UPN): refused,
+    // still held.
+    let (s, v) = go("DELETE", &alice).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     let (s, v) = go("DELETE", &alice_again).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert!(
