@@ -202,6 +202,9 @@ param bastionHosts array = []
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
 param bastionDisconnect bool = false
 
+@description('A legal-hold release needs two principals with Catalogue.Hold: one requests, a different one approves (HOLD_RELEASE_TWO_PERSON).')
+param holdReleaseTwoPerson bool = false
+
 @description('Resource groups (resource ids) of the VMs Bastion sessions reach: the app\'s identity may read their VMs\' extensions there, so the estate check can tell a recording host whose RDP sessions reach VMs signing in with Microsoft Entra ID (which Microsoft documents cannot be recorded together). Empty: that check stays undecided.')
 param bastionSessionTargetGroups array = []
 
@@ -484,6 +487,7 @@ module functionApp 'modules/functionapp.bicep' = {
     sentinelDcrImmutableId: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.dcrImmutableId
     bastionHosts: join(bastionHosts, ',')
     bastionDisconnect: bastionDisconnect
+    holdReleaseTwoPerson: holdReleaseTwoPerson
     quarantineContainer: quarantineContainer
     tablePrefix: tablePrefix
     retentionPolicy: retentionPolicy

@@ -82,6 +82,9 @@ param catalogueDownloadLinks bool = false
 @description('Bastion host resource ids the estate checks watch (comma-separated); empty: the hosts the sources name')
 param bastionHosts string = ''
 
+@description('A legal-hold release needs two principals with Catalogue.Hold (HOLD_RELEASE_TWO_PERSON).')
+param holdReleaseTwoPerson bool = false
+
 @description('Let Catalogue.Disconnect holders disconnect live Bastion sessions (grants the disconnect action)')
 param bastionDisconnect bool = false
 
@@ -200,6 +203,7 @@ var settings = {
   RETENTION_DRY_RUN: 'false'
   RETENTION_CLASS_AUDITLOGS: 'audit-1y'
   RETENTION_ALLOW_SHORTENING: 'false'
+  HOLD_RELEASE_TWO_PERSON: holdReleaseTwoPerson ? 'true' : 'false'
   // Secrets come from Key Vault references only when a secret name is given; an unresolved
   // reference would reach the handler as text and stop start-up, so "off" is an empty value.
   NOTIFY_TEAMS_URL: empty(notifyTeamsUrlSecret) ? '' : '${kvPrefix}${notifyTeamsUrlSecret})'

@@ -21,6 +21,9 @@ pub enum ApiError {
     Unauthenticated(Challenge),
     /// 403: the caller is authenticated but lacks the role.
     Forbidden(&'static str),
+    /// 403: segregation of duties: this caller may not do this (its own session's review, the
+    /// second approval of its own hold release); the reason.
+    Refused(String),
     /// 403: a state-changing request from another origin ([`super::csrf`]); the reason.
     CrossSite(&'static str),
     /// 415: a state-changing request whose body is not `application/json`; the reason.
@@ -70,7 +73,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::CrossSite(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Refused(_) | Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -96,6 +99,7 @@ impl ApiError {
                 ),
             ),
             Self::Forbidden(role) => ("Forbidden", format!("role {role} is required")),
+            Self::Refused(why) => ("Refused: segregation of duties", why.clone()),
             Self::CrossSite(why) => ("Cross-site request refused", (*why).to_owned()),
             Self::UnsupportedMediaType(why) => ("Unsupported media type", (*why).to_owned()),
             Self::NotFound(d) => ("Not found", d.clone()),

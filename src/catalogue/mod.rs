@@ -1,7 +1,7 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
 //! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their index rows,
 //! the index rows of the VM and user filters, the one query every list reads through ([`query`]),
-//! the access audit of those reads ([`access`]) and the record of changed sessions ([`changes`])
+//! the access audit of those reads ([`access`]), who a principal is ([`person`]) and the record of changed sessions ([`changes`])
 //! the review queue drains.
 
 pub mod access;
@@ -10,6 +10,7 @@ pub mod guids;
 pub mod index;
 pub mod key;
 pub mod paths;
+pub mod person;
 pub mod query;
 pub mod recording;
 pub mod repo;

@@ -137,7 +137,10 @@ pub async fn run(cmd: HoldCommand) -> ExitCode {
             if matches!(cmd, HoldCommand::Set(_)) {
                 holds::set(&state, &req, &actor).await
             } else {
-                holds::release(&state, &req, &actor).await
+                let person = crate::catalogue::person::Person::new([&actor.who], None);
+                holds::release(&state, &req, &actor, &person)
+                    .await
+                    .map(|r| r.doc().clone())
             }
         }
         (_, None) => return ExitCode::from(2),

@@ -92,6 +92,26 @@ pub struct Figures {
     /// The first [`ACCESS_LISTED`] accesses: (at, who, action, target).
     #[serde(skip)]
     pub access_list: Vec<[String; 4]>,
+    /// Self-reviews refused (`refusedreviews.csv`).
+    pub refused_reviews: u64,
+    /// The first [`ACCESS_LISTED`] of them: (at, reviewer, subject, session user).
+    #[serde(skip)]
+    pub refused_list: Vec<[String; 4]>,
+    /// Two-person releases that took effect (`holdreleases.csv`, status `approved` or `released`).
+    pub two_person_releases: u64,
+    /// Two-person release requests still awaiting a second principal.
+    pub two_person_pending: u64,
+    /// The first [`ACCESS_LISTED`] requests: (hold, status, requester, requested at, approver,
+    /// approved at).
+    #[serde(skip)]
+    pub release_list: Vec<[String; 6]>,
+    /// Recordings deleted outside retention in the period (`custody.csv`).
+    pub deleted_outside_retention: u64,
+    /// Recordings replaced in the period (`custody.csv`).
+    pub replaced: u64,
+    /// The first [`ACCESS_LISTED`] custody events: (at, event, recording, blob URL).
+    #[serde(skip)]
+    pub custody_list: Vec<[String; 4]>,
 }
 
 /// Counts rows as they pass.
@@ -170,6 +190,70 @@ impl Counter {
                         .push([at.clone(), who.clone(), action.clone(), target.clone()]);
                 }
             }
+            Facts::Refusal { .. } | Facts::Release { .. } | Facts::Custody { .. } => {
+                self.duties(facts);
+            }
+        }
+    }
+
+    fn duties(&mut self, facts: &Facts) {
+        let f = &mut self.figures;
+        match facts {
+            Facts::Refusal {
+                at,
+                reviewer,
+                subject,
+                user,
+            } => {
+                f.refused_reviews += 1;
+                if f.refused_list.len() < ACCESS_LISTED {
+                    f.refused_list.push([
+                        at.clone(),
+                        reviewer.clone(),
+                        subject.clone(),
+                        user.clone(),
+                    ]);
+                }
+            }
+            Facts::Release {
+                hold,
+                status,
+                requested,
+                approved,
+            } => {
+                if status == "pending" {
+                    f.two_person_pending += 1;
+                } else {
+                    f.two_person_releases += 1;
+                }
+                if f.release_list.len() < ACCESS_LISTED {
+                    let [rb, ra] = requested.clone();
+                    let [ab, aa] = approved.clone();
+                    f.release_list
+                        .push([hold.clone(), status.clone(), rb, ra, ab, aa]);
+                }
+            }
+            Facts::Custody {
+                event,
+                at,
+                recording,
+                blob,
+            } => {
+                if *event == super::custody::REPLACED {
+                    f.replaced += 1;
+                } else {
+                    f.deleted_outside_retention += 1;
+                }
+                if f.custody_list.len() < ACCESS_LISTED {
+                    f.custody_list.push([
+                        at.clone(),
+                        (*event).to_owned(),
+                        recording.clone(),
+                        blob.clone(),
+                    ]);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -212,7 +212,8 @@ fn s(e: &Entity, k: &str) -> String {
     get_str(e, k).unwrap_or_default().to_owned()
 }
 
-fn cells(e: &Entity, list: &'static str) -> Vec<String> {
+/// The cells of `e` for the columns of `list`.
+pub(super) fn cells(e: &Entity, list: &'static str) -> Vec<String> {
     columns(list)
         .map(|(_, p)| match e.get(p) {
             Some(Value::String(v)) => v.clone(),

@@ -23,11 +23,17 @@ pub enum Kind {
     Deletions,
     /// Who read which recording (`accessaudit.csv`).
     AccessAudit,
+    /// Self-reviews refused (`refusedreviews.csv`).
+    RefusedReviews,
+    /// Two-person hold release requests and approvals (`holdreleases.csv`).
+    HoldReleases,
+    /// Recordings deleted outside retention or replaced (`custody.csv`).
+    Custody,
 }
 
 impl Kind {
     /// Every kind, in the order a pack reads them (reviews first: the sessions' coverage needs them).
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::Reviews,
         Self::Sessions,
         Self::Bursts,
@@ -35,6 +41,9 @@ impl Kind {
         Self::Holds,
         Self::Deletions,
         Self::AccessAudit,
+        Self::RefusedReviews,
+        Self::HoldReleases,
+        Self::Custody,
     ];
 
     /// The file's name.
@@ -47,6 +56,9 @@ impl Kind {
             Self::Holds => "holds.csv",
             Self::Deletions => "deletions.csv",
             Self::AccessAudit => "accessaudit.csv",
+            Self::RefusedReviews => "refusedreviews.csv",
+            Self::HoldReleases => "holdreleases.csv",
+            Self::Custody => "custody.csv",
         }
     }
 }
@@ -105,6 +117,39 @@ pub enum Facts {
         action: String,
         /// When.
         at: String,
+    },
+    /// A refused self-review.
+    Refusal {
+        /// When.
+        at: String,
+        /// The reviewer who tried.
+        reviewer: String,
+        /// The recording or session id.
+        subject: String,
+        /// The session's user.
+        user: String,
+    },
+    /// A two-person release request.
+    Release {
+        /// Hold id.
+        hold: String,
+        /// `pending`, `approved` or `released`.
+        status: String,
+        /// Requester and time.
+        requested: [String; 2],
+        /// Approver and time (empty while pending).
+        approved: [String; 2],
+    },
+    /// A custody event of a recording.
+    Custody {
+        /// `deleted-outside-retention` or `replaced`.
+        event: &'static str,
+        /// When.
+        at: String,
+        /// Recording id.
+        recording: String,
+        /// Its blob URL.
+        blob: String,
     },
 }
 

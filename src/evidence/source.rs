@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 use time::Duration;
 
+use super::custody::{self, CUSTODY_COLUMNS, RELEASE_COLUMNS};
 use super::hosts::HostFilter;
 use super::options::PackOptions;
 use super::records::{ACCESS_COLUMNS, BURST_COLUMNS, DELETION_COLUMNS, HOLD_COLUMNS};
@@ -21,6 +22,7 @@ use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::reviews::refusal::{REFUSAL_COLUMNS, REFUSALS_TABLE};
 use crate::reviews::{Period, REVIEWS_TABLE, Review};
 
 /// The rows of one pack's period (of one host with `--bastion`), read from the app's tables.
@@ -36,6 +38,8 @@ pub struct Source {
     burst_window: Duration,
     /// The continuation of the paged deletions scan.
     deletions_next: Option<String>,
+    /// The continuation of the paged custody scan.
+    custody_next: Option<String>,
 }
 
 impl Source {
@@ -54,6 +58,7 @@ impl Source {
             host: opts.bastion.as_deref().map(HostFilter::new),
             burst_window: opts.burst_window,
             deletions_next: None,
+            custody_next: None,
             ports,
         }
     }
@@ -69,6 +74,9 @@ impl Source {
             Kind::Holds => names(HOLD_COLUMNS),
             Kind::Deletions => names(DELETION_COLUMNS),
             Kind::AccessAudit => names(ACCESS_COLUMNS),
+            Kind::RefusedReviews => custody::names(REFUSAL_COLUMNS),
+            Kind::HoldReleases => custody::names(RELEASE_COLUMNS),
+            Kind::Custody => custody::names(CUSTODY_COLUMNS),
         }
     }
 
@@ -102,6 +110,16 @@ impl Source {
                 self.deletions_next = next;
                 Some(rows)
             }
+            (Kind::RefusedReviews, Some(day)) => {
+                Some(custody::refused(tables, q, day, host.map(|h| &*h)).await?)
+            }
+            (Kind::HoldReleases, _) if first => Some(custody::releases(tables, q, host).await?),
+            (Kind::Custody, _) if first || self.custody_next.is_some() => {
+                let token = self.custody_next.take();
+                let (rows, next) = custody::custody(tables, q, token, host.map(|h| &*h)).await?;
+                self.custody_next = next;
+                Some(rows)
+            }
             _ => None,
         })
     }
@@ -111,7 +129,7 @@ impl Source {
         let sources = self.ports.sources.recordings();
         let account = sources.first().map(|s| s.account().to_owned());
         json!({
-            "tables": [WINDOWS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, crate::integrity::checks::CHECKS_TABLE],
+            "tables": [WINDOWS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE],
             // A host's pack names only its own sources (and the ones tied to no host).
             "recordingSources": sources.iter()
                 .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))

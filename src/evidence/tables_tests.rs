@@ -16,10 +16,15 @@ use super::rows::Kind;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};
-use crate::catalogue::recording::{Confidence, Joined, Match, Recording, RecordingKey};
+use crate::catalogue::person::Person;
+use crate::catalogue::recording::{
+    Confidence, Deletion, Joined, Match, Recording, RecordingKey, Replaced, STATUS_DELETED_OUTSIDE,
+};
 use crate::catalogue::window::{Before, WindowRow, put as put_window};
 use crate::ports::Ports;
+use crate::retention::hold::Actor;
 use crate::retention::hold::HOLDS_TABLE;
+use crate::retention::hold::two_person::{self, Asker, Scope};
 use crate::retention::tombstone::DELETIONS_TABLE;
 use crate::testkit::fakes;
 
@@ -107,7 +112,27 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     gone.source_bastion = host.into();
     gone.blob_created = datetime!(2024-01-01 0:00 UTC);
     gone.status = "deleted".into();
-    for r in [&rec, &gone] {
+    // Catalogued last year; replaced, then deleted by someone else, this month.
+    let mut out = crate::testkit::audit::recording_row(&format!("out-{tag}.mp4"), start);
+    out.key.pk = "2024-01-01".into();
+    out.source_bastion = host.into();
+    out.blob_url = format!("https://a/recordings/out-{tag}.mp4");
+    out.blob_created = datetime!(2024-01-01 0:00 UTC);
+    out.status = STATUS_DELETED_OUTSIDE.into();
+    let at = crate::dates::format_utc(start);
+    out.deletion = Some(Deletion {
+        at: at.clone(),
+        reason: "outside-retention".into(),
+        invocation_id: String::new(),
+        request_id: format!("req-{tag}"),
+    });
+    out.replaced = Some(Replaced {
+        etag: format!("0xOLD-{tag}"),
+        length: 7,
+        sha256: "ab".repeat(32),
+        at,
+    });
+    for r in [&rec, &gone, &out] {
         let row = serde_json::Value::Object(r.to_entity());
         write(ports, RECORDINGS_TABLE, row).await;
     }
@@ -161,6 +186,30 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     crate::reviews::record::record(ports, &req, &format!("rev-{tag}"))
         .await
         .expect("recorded");
+    // The session's user tries to sign off their own session: refused, recorded.
+    let own = crate::reviews::record::record(ports, &req, &format!("USER-{tag}")).await;
+    assert!(
+        matches!(own, Err(crate::reviews::ReviewError::Refused(_))),
+        "{own:?}"
+    );
+    // A two-person release of the hold's member: requested, then approved by another.
+    let key = RecordingKey::parse(&id).expect("key");
+    for who in [format!("requester-{tag}"), format!("approver-{tag}")] {
+        let actor = Actor {
+            who: who.clone(),
+            why: "case closed".into(),
+            at: start,
+        };
+        let person = Person::new([&who], None);
+        let scope = Scope::Recording(key.clone());
+        let asker = Asker {
+            actor: &actor,
+            person: &person,
+        };
+        two_person::decide(ports, &format!("hold-{tag}"), &scope, asker)
+            .await
+            .expect("decided");
+    }
     id
 }
 
@@ -245,12 +294,18 @@ async fn a_month_of_two_hosts_packed_for_one_holds_nothing_of_the_other_in_any_f
         "class-ours",
         "reader-ours",
         "rev-ours",
+        "requester-ours",
+        "approver-ours",
+        "out-ours.mp4",
+        "0xOLD-ours",
     ] {
         assert!(all.contains(own), "{own} missing");
     }
     for file in listed() {
         let rows = m.files.iter().find(|e| e.name == file).and_then(|e| e.rows);
-        assert_eq!(rows, Some(1), "{file}");
+        // The outside deletion and the replacement are two custody events.
+        let want = if file == "custody.csv" { 2 } else { 1 };
+        assert_eq!(rows, Some(want), "{file}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 

@@ -17,8 +17,11 @@ use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_pending, recor
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};
+use crate::catalogue::person::Person;
+use crate::catalogue::recording::{Deletion, STATUS_DELETED_OUTSIDE};
 use crate::catalogue::window::{Before, get_row, put as put_window, settle};
 use crate::ports::Ports;
+use crate::reviews::refusal::{Refusal, Reviewer, record_refusal};
 use crate::reviews::{ReviewRequest, record as review};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -116,6 +119,37 @@ async fn seed(ports: &Ports) {
     audit(tables, &access, "recording.read", &r.id(), "found", t, None)
         .await
         .expect("access");
+    // A hostile reviewer refused on a hostile user's session, and a recording with a hostile
+    // name deleted outside retention.
+    let user = Person::new([format!("=cmd|calc {BIDI}")], None);
+    let reviewer = Reviewer::named(&format!("{BIDI}@contoso.com"));
+    let subject = crate::reviews::Subject {
+        kind: crate::reviews::Kind::Session,
+        id: "s2".into(),
+    };
+    let context = crate::reviews::model::Context {
+        bastion_host: HOSTILE.into(),
+        ..Default::default()
+    };
+    let refusal = Refusal {
+        attempt: "attempt-1",
+        reviewer: &reviewer,
+        subject: &subject,
+        context: &context,
+        user: &user,
+        reason: "self-review refused",
+        at: t,
+    };
+    record_refusal(tables, &refusal).await.expect("refusal");
+    let mut gone = crate::testkit::audit::recording_row(&format!("{HOSTILE}{BIDI}.mp4"), t);
+    gone.status = STATUS_DELETED_OUTSIDE.into();
+    gone.deletion = Some(Deletion {
+        at: crate::dates::format_utc(t),
+        reason: "outside-retention".into(),
+        invocation_id: String::new(),
+        request_id: "=HYPERLINK(\"x\")".into(),
+    });
+    crate::testkit::upsert(tables, RECORDINGS_TABLE, json!(gone.to_entity())).await;
 }
 
 async fn pack() -> (PathBuf, Manifest, PackKey) {
@@ -142,6 +176,9 @@ async fn a_pack_verifies_and_lists_every_file() {
         "holds.csv",
         "deletions.csv",
         "accessaudit.csv",
+        "refusedreviews.csv",
+        "holdreleases.csv",
+        "custody.csv",
         "integrity.csv",
         "report.html",
     ] {
@@ -226,6 +263,31 @@ async fn outside_text_is_text_and_formulas_are_defused() {
     assert!(!html.contains('\u{202E}'), "a raw override in the report");
     assert!(html.contains("<bdi>mallory[U+202E]nimda</bdi>"), "{html}");
     assert!(html.contains("<bdi>&lt;script&gt;"), "hosts isolated too");
+    // The refused self-review and the outside deletion, their hostile values as text.
+    assert!(
+        html.contains("<bdi>mallory[U+202E]nimda@contoso.com</bdi>"),
+        "the refused reviewer: {html}"
+    );
+    assert!(
+        html.contains(
+            "<bdi>recordings/&lt;script&gt;alert(1)&lt;/script&gt;mallory[U+202E]nimda.mp4</bdi>"
+        ),
+        "the deleted blob: {html}"
+    );
+    assert_eq!(
+        (
+            m.figures["refusedReviews"].as_u64(),
+            m.figures["deletedOutsideRetention"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let refused = std::fs::read_to_string(dir.join("refusedreviews.csv")).expect("csv");
+    assert!(refused.contains("'=cmd|calc"), "{refused}");
+    let custody = std::fs::read_to_string(dir.join("custody.csv")).expect("csv");
+    assert!(
+        custody.contains("deleted-outside-retention") && custody.contains("'=HYPERLINK"),
+        "{custody}"
+    );
     let csv = std::fs::read_to_string(dir.join("sessions.csv")).expect("csv");
     assert!(csv.contains("'=cmd|calc") && csv.ends_with("\r\n"), "{csv}");
     let f = &m.figures["total"];

@@ -1,5 +1,5 @@
 //! Retention app settings: `RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`,
-//! `RETENTION_CLASS_AUDITLOGS`, `RETENTION_ALLOW_SHORTENING`. Parsed once at start-up with the rest of [`crate::config`].
+//! `RETENTION_CLASS_AUDITLOGS`, `RETENTION_ALLOW_SHORTENING`, `HOLD_RELEASE_TWO_PERSON`. Parsed once at start-up with the rest of [`crate::config`].
 
 use crate::setting::Reader;
 
@@ -21,6 +21,8 @@ pub struct RetentionSettings {
     /// Let a policy change shorten existing blobs' retain-until (each one logged and recorded);
     /// off by default: a shorter policy then applies to new blobs only.
     pub allow_shortening: bool,
+    /// A legal-hold release takes two principals: one requests, a different one approves.
+    pub hold_release_two_person: bool,
 }
 
 impl Default for RetentionSettings {
@@ -30,6 +32,7 @@ impl Default for RetentionSettings {
             dry_run: false,
             audit_logs_class: DEFAULT_AUDITLOGS_CLASS.to_owned(),
             allow_shortening: false,
+            hold_release_two_person: false,
         }
     }
 }
@@ -55,6 +58,7 @@ impl RetentionSettings {
             dry_run: r.flag("RETENTION_DRY_RUN", false),
             audit_logs_class,
             allow_shortening: r.flag("RETENTION_ALLOW_SHORTENING", false),
+            hold_release_two_person: r.flag("HOLD_RELEASE_TWO_PERSON", false),
         }
     }
 }
@@ -75,9 +79,10 @@ mod tests {
             ("RETENTION_DRY_RUN", "TRUE"),
             ("RETENTION_CLASS_AUDITLOGS", "pci-1y"),
             ("RETENTION_ALLOW_SHORTENING", "1"),
+            ("HOLD_RELEASE_TWO_PERSON", "true"),
         ]);
         assert!(e.is_empty());
-        assert!(s.allow_shortening);
+        assert!(s.allow_shortening && s.hold_release_two_person);
         assert_eq!(
             (
                 s.max_deletes_per_run,
@@ -95,8 +100,12 @@ mod tests {
             ("RETENTION_DRY_RUN", "yes"),
             ("RETENTION_CLASS_AUDITLOGS", "a@b"),
             ("RETENTION_ALLOW_SHORTENING", "maybe"),
+            ("HOLD_RELEASE_TWO_PERSON", "both"),
         ]);
-        assert_eq!(e.len(), 4, "{e:?}");
-        assert!(e.iter().all(|m| m.starts_with("RETENTION_")));
+        assert_eq!(e.len(), 5, "{e:?}");
+        assert!(
+            e.iter()
+                .all(|m| m.starts_with("RETENTION_") || m.starts_with("HOLD_RELEASE_TWO_PERSON"))
+        );
     }
 }

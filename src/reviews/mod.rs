@@ -4,6 +4,7 @@
 //! |---|---|---|---|
 //! | `reviews` | day of the review `YYYY-MM-DD` (UTC) | `ReviewedAt` (RFC 3339, ms) `~` review id | the append-only log, streamed per period in time order ([`Period`]) |
 //! | `reviewids` | review id | `review` | the review as first recorded: makes a retried `POST` a no-op |
+//! | `reviewrefusals` | day of the attempt | the attempt's review id | a refused self-review ([`refusal`]) |
 //! | `reviewlatest` | subject day (recording: creation day; session: start day) | `recording~<id>` / `session~<tunnelId>` | the latest review per subject, for views (superseded, never overwritten in the log) |
 //!
 //! A review is never changed once written: a later one supersedes it in `reviewlatest` only. The
@@ -12,7 +13,7 @@
 //!
 //! # Layout
 //! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`mod@record`]: writing one
-//! (and its Sentinel row, [`export`]). [`period`]: reading the log and the latest rows.
+//! (and its Sentinel row, [`export`]). [`refusal`]: no one reviews their own session. [`period`]: reading the log and the latest rows.
 //! [`annotate`]: the latest review in other lists. [`settings`] and [`hours`]: the queue's
 //! settings. [`queue`]: what still needs a human, ranked by risk, and the overdue notifications.
 
@@ -23,12 +24,14 @@ pub mod model;
 pub mod period;
 pub mod queue;
 pub mod record;
+pub mod refusal;
 pub mod settings;
 pub mod subject;
 
 pub use model::{Kind, Review, Subject, Verdict};
 pub use period::{Period, latest};
-pub use record::{Recorded, ReviewRequest, record};
+pub use record::{Recorded, ReviewRequest, record, record_by};
+pub use refusal::Reviewer;
 pub use settings::ReviewSettings;
 
 /// The append-only log.
@@ -47,6 +50,9 @@ pub enum ReviewError {
     /// The subject is unknown (no catalogue row, tombstone or session).
     #[error("{0}")]
     NotFound(String),
+    /// The reviewer is the session's user (segregation of duties); the reason.
+    #[error("{0}")]
+    Refused(String),
     /// The idempotency key was used before for a different review.
     #[error("{0}")]
     Conflict(String),

@@ -2,6 +2,9 @@
 //! subject's latest review. Idempotent: a retry (same `Idempotency-Key`, or without one the same
 //! reviewer, subject, verdict, comment and ticket) finds the first write and returns it unchanged.
 //!
+//! A reviewer who is the session's user is refused before anything of the review is written
+//! ([`super::refusal`]); the attempt is recorded instead.
+//!
 //! Order of writes: the id row first (insert: the one winner of concurrent retries), then the log
 //! row (insert; 409 = already there), then the latest rows (ETag-conditional), then the review's
 //! Sentinel row (an outbox upsert; nothing when the export is off). A crash between them is
@@ -11,6 +14,7 @@ use serde_json::Value;
 
 use super::export::review_row;
 use super::model::{Kind, Review, Subject, Verdict};
+use super::refusal::{Refusal, Reviewer, record_refusal, self_review};
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
@@ -110,17 +114,30 @@ pub struct Recorded {
     pub created: bool,
 }
 
-/// Records `req` by `reviewer` (the authenticated principal).
+/// Records `req` by `reviewer`, known by its name only ([`record_by`]).
 ///
 /// # Errors
-/// `Invalid`, `NotFound` (unknown subject), `Conflict` (idempotency key reused for another
-/// review), `Storage`.
+/// As [`record_by`].
 pub async fn record(
     ports: &Ports,
     req: &ReviewRequest,
     reviewer: &str,
 ) -> Result<Recorded, ReviewError> {
+    record_by(ports, req, &Reviewer::named(reviewer)).await
+}
+
+/// Records `req` by `by` (the authenticated principal).
+///
+/// # Errors
+/// `Invalid`, `NotFound` (unknown subject), `Refused` (the reviewer is the session's user; the
+/// attempt is recorded), `Conflict` (idempotency key reused for another review), `Storage`.
+pub async fn record_by(
+    ports: &Ports,
+    req: &ReviewRequest,
+    by: &Reviewer,
+) -> Result<Recorded, ReviewError> {
     let tables = ports.tables.as_ref();
+    let reviewer = by.name.as_str();
     let id = req.id(reviewer);
     for _ in 0..2 {
         if let Some(stored) = get(tables, IDS_TABLE, &id, ID_ROW).await? {
@@ -146,7 +163,20 @@ pub async fn record(
                 created: false,
             });
         }
-        let context = super::subject::resolve(tables, &req.subject).await?;
+        let (context, user) = super::subject::resolve(tables, &req.subject).await?;
+        if let Some(reason) = self_review(by, &user) {
+            let refusal = Refusal {
+                attempt: &id,
+                reviewer: by,
+                subject: &req.subject,
+                context: &context,
+                user: &user,
+                reason: &reason,
+                at: ports.clock.now(),
+            };
+            record_refusal(tables, &refusal).await?;
+            return Err(ReviewError::Refused(reason));
+        }
         let review = Review {
             id: id.clone(),
             subject: req.subject.clone(),

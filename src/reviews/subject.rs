@@ -1,10 +1,13 @@
 //! What a review's subject is: a catalogued recording, a deleted one (its tombstone), or a session;
-//! read once when the review is recorded and copied into it ([`Context`]).
+//! read once when the review is recorded and copied into it ([`Context`]), with the session's user
+//! as a [`Person`] (its `UserName` and `UserEmail`, from the catalogue row and the joined session's
+//! row; the Bastion audit records carry no object id) for the self-review check.
 
 use super::ReviewError;
 use super::model::{Context, Kind, Subject};
 use crate::audit_logs::sessions::SESSION_ROW;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::session::SESSIONS_TABLE;
 use crate::catalogue::session::tunnel_key;
@@ -25,11 +28,19 @@ fn session_day(e: &Entity) -> String {
         .unwrap_or_default()
 }
 
-/// The context of `subject`.
+/// The user names a row holds.
+fn users(e: &Entity) -> [String; 2] {
+    [s(e, "UserEmail"), s(e, "UserName")]
+}
+
+/// The context of `subject` and the session's user.
 ///
 /// # Errors
 /// `Invalid` for a malformed id, `NotFound` for an unknown subject, `Storage`.
-pub async fn resolve(tables: &dyn TableStore, subject: &Subject) -> Result<Context, ReviewError> {
+pub async fn resolve(
+    tables: &dyn TableStore,
+    subject: &Subject,
+) -> Result<(Context, Person), ReviewError> {
     match subject.kind {
         Kind::Recording => recording(tables, &subject.id).await,
         Kind::Session => {
@@ -41,12 +52,14 @@ pub async fn resolve(tables: &dyn TableStore, subject: &Subject) -> Result<Conte
                 .await?
                 .ok_or_else(|| ReviewError::NotFound(format!("session {id}")))?;
             let day = session_day(&row.entity);
-            Ok(Context {
+            let user = Person::new(users(&row.entity), None);
+            let ctx = Context {
                 subject_day: day.clone(),
                 session_day: day,
                 tunnel_id: id.clone(),
                 ..from_row(&row.entity)
-            })
+            };
+            Ok((ctx, user))
         }
     }
 }
@@ -65,11 +78,15 @@ fn from_row(e: &Entity) -> Context {
     }
 }
 
-async fn recording(tables: &dyn TableStore, id: &str) -> Result<Context, ReviewError> {
+async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person), ReviewError> {
     let key = RecordingKey::parse(id)
         .ok_or_else(|| ReviewError::Invalid("recording: not a recording id".into()))?;
+    let mut names: Vec<String> = Vec::new();
     let mut ctx = match get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await? {
-        Some(row) => from_row(&row.entity),
+        Some(row) => {
+            names.extend(users(&row.entity));
+            from_row(&row.entity)
+        }
         None => {
             // Deleted by retention: the review is kept with its tombstone.
             let t = get(tables, DELETIONS_TABLE, &key.pk, &key.rk)
@@ -97,6 +114,7 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<Context, ReviewE
         if ctx.bastion_host.is_empty() {
             ctx.bastion_host = s(&row.entity, "BastionHost");
         }
+        names.extend(users(&row.entity));
     }
-    Ok(ctx)
+    Ok((ctx, Person::new(names, None)))
 }

@@ -1,7 +1,9 @@
 //! Bearer tokens (`CATALOGUE_AUTH=jwt`), checked by `jsonwebtoken`: RS256 only (no `none`, no HMAC
 //! with a public key as its secret), the signature by one of the issuer's keys, `iss` exactly the
 //! authority, `aud` the configured audience, `exp` and `nbf` with [`LEEWAY_SECONDS`] of clock skew.
-//! App roles come from the `roles` claim, the audit name from `preferred_username`, `upn` or `oid`.
+//! App roles come from the `roles` claim, the audit name from `preferred_username`, `upn` or `oid`,
+//! the object id from `oid`, and the names a segregation-of-duties check matches from
+//! `preferred_username`, `upn` and `email`.
 //!
 //! Refusals carry a fixed [`Reason`]: never the token, never a claim value (both may be logged).
 
@@ -22,6 +24,20 @@ pub struct Identity {
     pub name: String,
     /// The `roles` claim (app roles assigned to the user or the calling application).
     pub roles: Vec<String>,
+    /// The Entra object id (`oid`), when the token carries one.
+    pub object_id: Option<String>,
+    /// Every name the caller goes by (`preferred_username`, `upn`, `email`; and [`Self::name`]).
+    pub aliases: Vec<String>,
+}
+
+impl Identity {
+    /// The caller as a person the segregation-of-duties checks compare.
+    pub fn person(&self) -> crate::catalogue::person::Person {
+        crate::catalogue::person::Person::new(
+            std::iter::once(&self.name).chain(&self.aliases),
+            self.object_id.as_deref(),
+        )
+    }
 }
 
 /// Why a token was refused: said in `WWW-Authenticate` and the log, without the token.
@@ -73,6 +89,7 @@ struct Claims {
     roles: Vec<String>,
     preferred_username: Option<String>,
     upn: Option<String>,
+    email: Option<String>,
     oid: Option<String>,
 }
 
@@ -119,14 +136,22 @@ pub fn verify(token: &str, key: &DecodingKey, validation: &Validation) -> Result
     let data =
         jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| reason(e.kind()))?;
     let c = data.claims;
-    let name = [c.preferred_username, c.upn, c.oid]
+    let name = [&c.preferred_username, &c.upn, &c.oid]
         .into_iter()
         .flatten()
         .find(|n| !n.trim().is_empty())
+        .cloned()
         .unwrap_or_else(|| "unnamed token holder".to_owned());
+    let aliases = [c.preferred_username, c.upn, c.email]
+        .into_iter()
+        .flatten()
+        .filter(|n| !n.trim().is_empty())
+        .collect();
     Ok(Identity {
         name,
         roles: c.roles,
+        object_id: c.oid.filter(|o| !o.trim().is_empty()),
+        aliases,
     })
 }
 

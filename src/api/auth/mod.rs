@@ -29,7 +29,7 @@ use axum::http::request::Parts;
 
 use self::bearer::Identity;
 use self::keys::{KeyCache, KeyError, OpenIdFetch};
-pub use self::principal::{PRINCIPAL_HEADER, Principal};
+pub use self::principal::{PRINCIPAL_HEADER, PRINCIPAL_ID_HEADER, Principal};
 pub use self::settings::AuthMode;
 use super::Api;
 use super::problem::{ApiError, Challenge};
@@ -56,20 +56,29 @@ impl Caller {
             .is_none_or(|id| id.roles.iter().any(|r| r == role))
     }
 
+    /// The caller's identity when it has `role` (`None` for a function-key caller, who has every
+    /// role: the key is its authorization).
+    ///
+    /// # Errors
+    /// 403 when an authenticated caller lacks the role.
+    pub fn require_identity(self, role: &'static str) -> Result<Option<Identity>, ApiError> {
+        match self.0 {
+            None => Ok(None),
+            Some(id) if id.roles.iter().any(|r| r == role) => Ok(Some(id)),
+            Some(id) => {
+                tracing::warn!(who = %id.name, role, "catalogue API: refused 403, the caller lacks the role");
+                Err(ApiError::Forbidden(role))
+            }
+        }
+    }
+
     /// The caller's name when it has `role` (`None` for a function-key caller, who has every
     /// role: the key is its authorization).
     ///
     /// # Errors
     /// 403 when an authenticated caller lacks the role.
     pub fn require(self, role: &'static str) -> Result<Option<String>, ApiError> {
-        match self.0 {
-            None => Ok(None),
-            Some(id) if id.roles.iter().any(|r| r == role) => Ok(Some(id.name)),
-            Some(id) => {
-                tracing::warn!(who = %id.name, role, "catalogue API: refused 403, the caller lacks the role");
-                Err(ApiError::Forbidden(role))
-            }
-        }
+        self.require_identity(role).map(|id| id.map(|i| i.name))
     }
 }
 
@@ -171,9 +180,17 @@ impl Authenticator {
                 .and_then(|v| v.to_str().ok())
                 .and_then(Principal::decode)
                 .map(|p| {
+                    let header_id = headers
+                        .get(PRINCIPAL_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned);
                     Caller(Some(Identity {
                         name: p.name,
                         roles: p.roles,
+                        object_id: p.object_id.or(header_id),
+                        aliases: p.aliases,
                     }))
                 })
                 .ok_or(ApiError::Unauthenticated(Challenge::Missing(

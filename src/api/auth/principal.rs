@@ -1,12 +1,28 @@
 //! The App Service authentication principal (`x-ms-client-principal`): base64 JSON
 //! `{auth_typ, claims:[{typ,val}], name_typ, role_typ}` that Easy Auth injects after signing the
-//! caller in (and strips from client requests). Believed only in `CATALOGUE_AUTH=platform`.
+//! caller in (and strips from client requests). Believed only in `CATALOGUE_AUTH=platform`. The
+//! object id comes from the `objectidentifier` (or `oid`) claim, else from
+//! `x-ms-client-principal-id`, which the platform sets beside it ([`PRINCIPAL_ID_HEADER`]).
 
 use base64::Engine as _;
 use serde::Deserialize;
 
 /// The header App Service authentication sets.
 pub const PRINCIPAL_HEADER: &str = "x-ms-client-principal";
+/// The header App Service authentication sets with the principal's id (Entra: its object id).
+pub const PRINCIPAL_ID_HEADER: &str = "x-ms-client-principal-id";
+
+const OBJECT_ID_CLAIMS: [&str; 2] = [
+    "http://schemas.microsoft.com/identity/claims/objectidentifier",
+    "oid",
+];
+/// Claims naming the person (not a display name): what a segregation-of-duties check matches.
+const ALIAS_CLAIMS: [&str; 4] = [
+    "preferred_username",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    "email",
+];
 
 const ROLE_CLAIMS: [&str; 2] = [
     "roles",
@@ -42,6 +58,10 @@ pub struct Principal {
     pub name: String,
     /// Role claim values.
     pub roles: Vec<String>,
+    /// The object id claim, when present.
+    pub object_id: Option<String>,
+    /// The UPN / e-mail / preferred user name claims.
+    pub aliases: Vec<String>,
 }
 
 impl Principal {
@@ -66,7 +86,21 @@ impl Principal {
             .find_map(|t| raw.claims.iter().find(|c| c.typ == t && !c.val.is_empty()))
             .map(|c| c.val.clone())
             .unwrap_or_else(|| "unnamed principal".into());
-        Some(Self { name, roles })
+        let claim = |types: &[&str]| -> Vec<String> {
+            raw.claims
+                .iter()
+                .filter(|c| types.contains(&c.typ.as_str()) && !c.val.trim().is_empty())
+                .map(|c| c.val.clone())
+                .collect()
+        };
+        let object_id = claim(&OBJECT_ID_CLAIMS).into_iter().next();
+        let aliases = claim(&ALIAS_CLAIMS);
+        Some(Self {
+            name,
+            roles,
+            object_id,
+            aliases,
+        })
     }
 
     /// True when the principal carries `role` (exact, as Entra app roles are case-sensitive).

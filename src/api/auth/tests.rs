@@ -263,3 +263,47 @@ fn validation_requires_issuer_audience_and_expiry() {
         assert!(v.required_spec_claims.contains(claim), "{claim}");
     }
 }
+
+#[tokio::test]
+async fn the_platform_principal_carries_its_object_id_and_names() {
+    use super::{Authenticator, PRINCIPAL_HEADER, PRINCIPAL_ID_HEADER};
+    use crate::catalogue::person::{Match, Person};
+    let encode =
+        |v: serde_json::Value| base64::engine::general_purpose::STANDARD.encode(v.to_string());
+    let alice = encode(json!({"claims": [
+        {"typ": "name", "val": "Alice Example"},
+        {"typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "val": "alice@contoso.com"},
+        {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "oid-a"},
+        {"typ": "roles", "val": "Catalogue.Review"}]}));
+    let bob = encode(
+        json!({"claims": [{"typ": "preferred_username", "val": "bob@contoso.com"},
+        {"typ": "roles", "val": "Catalogue.Review"}]}),
+    );
+    let auth = Authenticator::new(&AuthMode::Platform);
+    let identity = async |principal: &str, id: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(PRINCIPAL_HEADER, principal.parse().expect("header"));
+        h.insert(PRINCIPAL_ID_HEADER, id.parse().expect("header"));
+        auth.authenticate(&h)
+            .await
+            .expect("caller")
+            .require_identity("Catalogue.Review")
+            .expect("has the role")
+            .expect("an identity")
+    };
+    let a = identity(&alice, "header-id").await;
+    assert_eq!(a.object_id.as_deref(), Some("oid-a"), "the claim wins");
+    assert_eq!(
+        a.person()
+            .same_as(&Person::new(["ALICE@contoso.com"], None)),
+        Some(Match::Name)
+    );
+    // Without the claim, the platform's principal-id header names the object.
+    let b = identity(&bob, "oid-b").await;
+    assert_eq!(b.object_id.as_deref(), Some("oid-b"));
+    assert_eq!(
+        b.person()
+            .same_as(&Person::new(["someone@else"], Some("OID-B"))),
+        Some(Match::ObjectId)
+    );
+}

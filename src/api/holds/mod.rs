@@ -2,6 +2,9 @@
 //! holds of one recording): the HTTP face of [`crate::retention::hold`]; the CLI's `hold`
 //! subcommand calls [`set`], [`release`] and [`list`] too, so both share one code path.
 //!
+//! With `HOLD_RELEASE_TWO_PERSON=true` a release is first a request (202), and takes effect when a
+//! different principal with the role releases the same target ([`two_person`]).
+//!
 //! The actor is the authenticated caller's name (role `Catalogue.Hold`), else
 //! `anonymous/function-key` when the function key is the only credential (`CATALOGUE_AUTH=none`). Without `holdId` the id is derived from the target ([`derived_id`]),
 //! so setting the same hold twice is a no-op and a release with the same target finds it.
@@ -13,6 +16,8 @@ mod tests;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::azure::AzureError;
@@ -22,9 +27,12 @@ pub(super) use list::handle_list;
 pub use list::list;
 
 use super::Api;
+use super::auth::bearer::Identity;
 use super::auth::{Caller, ROLE_HOLD};
 use super::problem::ApiError;
+use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
+use crate::retention::hold::two_person::{self, Decision, Scope};
 use crate::retention::hold::{self, Actor, HoldError, Target, bulk};
 use crate::retention::tombstone;
 use crate::state::AppState;
@@ -38,6 +46,7 @@ pub fn api_error(e: HoldError) -> ApiError {
     match e {
         HoldError::Invalid(m) => ApiError::BadRequest(m),
         HoldError::NotFound(m) => ApiError::NotFound(m),
+        HoldError::Refused(m) => ApiError::Refused(m),
         HoldError::Storage(e)
             if e.downcast_ref::<AzureError>()
                 .is_some_and(|t| matches!(t, AzureError::Rejected { .. }))
@@ -115,20 +124,95 @@ async fn check_active(state: &AppState, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Releases a hold; returns the response document.
+/// What a release did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Release {
+    /// Released: the response document.
+    Done(Value),
+    /// Two-person release: the request is recorded and awaits a different principal.
+    Pending(Value),
+}
+
+impl Release {
+    /// The response document.
+    pub fn doc(&self) -> &Value {
+        match self {
+            Self::Done(v) | Self::Pending(v) => v,
+        }
+    }
+}
+
+/// The two-person gate (`HOLD_RELEASE_TWO_PERSON`): `Err(Release::Pending)` while the request
+/// awaits a second principal; `Ok(Some(request))` when approved (the hold's record is stamped with
+/// both principals first); `Ok(None)` when off or nothing is held.
+async fn gate(
+    state: &AppState,
+    id: &str,
+    scope: &Scope,
+    actor: &Actor,
+    person: &Person,
+) -> Result<Result<Option<two_person::Request>, Release>, ApiError> {
+    if !state.config.retention.hold_release_two_person {
+        return Ok(Ok(None));
+    }
+    let asker = two_person::Asker { actor, person };
+    match two_person::decide(&state.ports, id, scope, asker)
+        .await
+        .map_err(api_error)?
+    {
+        Decision::Ungated => Ok(Ok(None)),
+        Decision::Pending(r) => {
+            tracing::info!(hold = %id, who = %actor.who, "legal hold release requested: awaiting a second principal");
+            let mut doc = r.json();
+            doc["awaiting"] =
+                json!("a release by a different principal with the role Catalogue.Hold");
+            Ok(Err(Release::Pending(doc)))
+        }
+        Decision::Approved(r) => {
+            two_person::stamp(&state.ports, scope, &r)
+                .await
+                .map_err(api_error)?;
+            Ok(Ok(Some(r)))
+        }
+    }
+}
+
+/// Marks an approved request released, and adds it to the answer.
+async fn finished(
+    state: &AppState,
+    approved: Option<two_person::Request>,
+    mut doc: Value,
+) -> Result<Release, ApiError> {
+    if let Some(r) = approved {
+        let at = crate::dates::format_utc(state.ports.clock.now());
+        two_person::finish(&state.ports, &r, &at)
+            .await
+            .map_err(api_error)?;
+        doc["twoPerson"] = r.json();
+    }
+    Ok(Release::Done(doc))
+}
+
+/// Releases a hold (`person`: who the actor is, for the two-person rule); returns what it did.
 ///
 /// # Errors
-/// 400 / 404 / 409 / 503.
+/// 400 / 403 (two-person: the requester again) / 404 / 409 / 503.
 pub async fn release(
     state: &AppState,
     req: &HoldRequest,
     actor: &Actor,
-) -> Result<Value, ApiError> {
+    person: &Person,
+) -> Result<Release, ApiError> {
     match &req.target {
         HoldTarget::One(t) => {
             let key = key_of(state, t).await?;
             let id = req.id(Some(&key));
             check_active(state, &id).await?;
+            let approved =
+                match gate(state, &id, &Scope::Recording(key.clone()), actor, person).await? {
+                    Ok(a) => a,
+                    Err(pending) => return Ok(pending),
+                };
             let r = hold::release(&state.ports, &id, &Target::Key(key), actor)
                 .await
                 .map_err(api_error)?;
@@ -142,19 +226,24 @@ pub async fn release(
                     .await
                     .map_err(api_error)?;
             }
-            Ok(json!({
+            let doc = json!({
                 "holdId": id, "recording": r.recording, "released": 1,
                 "stillHeldBy": r.still_held_by,
                 "restored": r.restored.map(|x| json!({"class": x.class, "until": x.until})),
-            }))
+            });
+            finished(state, approved, doc).await
         }
         HoldTarget::Bulk(_) => {
             let id = req.id(None);
             check_active(state, &id).await?;
+            let approved = match gate(state, &id, &Scope::Hold, actor, person).await? {
+                Ok(a) => a,
+                Err(pending) => return Ok(pending),
+            };
             let n = bulk::release_hold(&state.ports, &id, actor)
                 .await
                 .map_err(api_error)?;
-            Ok(json!({"holdId": id, "released": n}))
+            finished(state, approved, json!({"holdId": id, "released": n})).await
         }
     }
 }
@@ -173,14 +262,30 @@ pub(super) async fn post(
     set(&api.app, &req, &actor).await.map(axum::Json)
 }
 
-/// `DELETE /api/holds`.
+/// `DELETE /api/holds`: 200 when released, 202 while a two-person release awaits its approver.
 pub(super) async fn delete(
     caller: Caller,
     State(api): State<Api>,
     bytes: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let (req, actor) = authorized(&api, caller, &bytes)?;
-    release(&api.app, &req, &actor).await.map(axum::Json)
+) -> Result<Response, ApiError> {
+    let id = caller.require_identity(ROLE_HOLD)?;
+    let person = id
+        .as_ref()
+        .map_or_else(|| Person::new([ANONYMOUS], None), Identity::person);
+    let req = parse_body(&bytes)?;
+    let actor = actor_of(id.map(|i| i.name), &req.reason, &api.app);
+    Ok(
+        match release(&api.app, &req, &actor, &person)
+            .await
+            .inspect_err(|e| {
+                if let ApiError::Refused(why) = e {
+                    tracing::warn!(who = %actor.who, why, "legal hold release refused");
+                }
+            })? {
+            Release::Done(v) => axum::Json(v).into_response(),
+            Release::Pending(v) => (StatusCode::ACCEPTED, axum::Json(v)).into_response(),
+        },
+    )
 }
 
 /// The caller's role, then the body, then who acts. Authorization comes first: an unauthorized

@@ -5,6 +5,7 @@
 //!
 //! The reviewer is the authenticated caller's name, or [`FUNCTION_KEY_CALLER`] when the function
 //! key is the only credential (`CATALOGUE_AUTH=none`); a `reviewer` field in the body is ignored.
+//! A caller who is the session's user (UPN/e-mail, object id) is refused with 403 and the reason.
 
 #[cfg(test)]
 mod tests;
@@ -21,7 +22,7 @@ use super::problem::ApiError;
 use super::{Api, FUNCTION_KEY_CALLER};
 use crate::catalogue::query;
 use crate::catalogue::query::shape::Shape as _;
-use crate::reviews::{Review, ReviewError, ReviewRequest, queue, record};
+use crate::reviews::{Review, ReviewError, ReviewRequest, Reviewer, queue, record_by};
 
 /// Maps domain errors to API errors (a storage failure as every table failure of the API).
 pub fn api_error(e: ReviewError) -> ApiError {
@@ -29,6 +30,7 @@ pub fn api_error(e: ReviewError) -> ApiError {
         ReviewError::Invalid(m) => ApiError::BadRequest(m),
         ReviewError::NotFound(m) => ApiError::NotFound(m),
         ReviewError::Conflict(m) => ApiError::Conflict(m),
+        ReviewError::Refused(m) => ApiError::Refused(m),
         ReviewError::Storage(e) => e.into(),
     }
 }
@@ -41,13 +43,22 @@ pub(super) async fn post(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     // Authorization first: an unauthorized caller learns nothing about body validation.
-    let reviewer = caller
-        .require(ROLE_REVIEW)?
-        .unwrap_or_else(|| FUNCTION_KEY_CALLER.to_owned());
+    let reviewer = caller.require_identity(ROLE_REVIEW)?.map_or_else(
+        || Reviewer::named(FUNCTION_KEY_CALLER),
+        |id| Reviewer {
+            person: id.person(),
+            name: id.name,
+        },
+    );
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let req = ReviewRequest::parse(&bytes, key).map_err(api_error)?;
-    let done = record(&api.app.ports, &req, &reviewer)
+    let done = record_by(&api.app.ports, &req, &reviewer)
         .await
+        .inspect_err(|e| {
+            if let ReviewError::Refused(why) = e {
+                tracing::warn!(who = %reviewer.name, subject = %req.subject.id, why, "review refused");
+            }
+        })
         .map_err(api_error)?;
     tracing::info!(
         review = %done.review.id,

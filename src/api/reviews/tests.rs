@@ -123,3 +123,60 @@ async fn bad_bodies_unknown_subjects_and_deleted_recordings() {
         (Some("2025-03-10T00:00:00Z"), Some("retention-expired"))
     );
 }
+
+#[tokio::test]
+async fn a_reviewer_may_not_review_their_own_session_and_the_attempt_is_recorded() {
+    let mut f = fakes();
+    let clock = Arc::new(FixedClock::new(datetime!(2025-03-14 10:00 UTC)));
+    f.state.ports.clock = clock.clone();
+    let id = row(
+        &f,
+        "vm-a/own.rec",
+        "2025-03-14T08:00:00Z",
+        json!({"BastionHost": "bas-1", "TargetVm": "vm-a", "UserName": "azureuser",
+            "UserEmail": "Alice@Contoso.com"}),
+    )
+    .await;
+    let alice = principal("alice@contoso.COM", &["Catalogue.Review"]);
+    let body = json!({"recording": id, "verdict": "ok"});
+    let headers = [
+        ("x-ms-client-principal", alice.as_str()),
+        ("x-ms-client-principal-id", "oid-alice"),
+    ];
+    let (s, v) = post(&f, platform(), &body, &headers).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("self-review")),
+        "{v}"
+    );
+    // A retry is refused again and recorded once; nothing of a review is written.
+    let (s, _) = post(&f, platform(), &body, &headers).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let rows = crate::reviews::refusal::refusals(
+        f.tables.as_ref(),
+        "2025-03-14",
+        datetime!(2025-03-14 0:00 UTC),
+        datetime!(2025-03-15 0:00 UTC),
+    )
+    .await
+    .expect("refusals");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["Reviewer"], "alice@contoso.COM");
+    assert_eq!(r["ReviewerObjectId"], "oid-alice");
+    assert_eq!(r["SubjectId"], id.as_str());
+    assert!(
+        r["SessionUser"]
+            .as_str()
+            .is_some_and(|u| u.contains("Alice@Contoso.com"))
+    );
+    let (_, text) = get_text(&f, "/api/reviews?from=2025-03-14&to=2025-03-15").await;
+    let log: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(log["count"], 0, "{log}");
+    // Someone else signs it off.
+    let bob = principal("bob@contoso.com", &["Catalogue.Review"]);
+    let (s, v) = post(&f, platform(), &body, &[("x-ms-client-principal", &bob)]).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}

@@ -59,6 +59,10 @@ pub fn render(f: &Figures, opts: &PackOptions) -> String {
                 (holds_deletions(f))
                 h2 { "Who accessed which recording" }
                 (access(f))
+                h2 { "Segregation of duties" }
+                (duties(f))
+                h2 { "Chain of custody" }
+                (custody(f))
             }
         }
     };
@@ -237,5 +241,47 @@ fn access(f: &Figures) -> Markup {
                 tr { td { (at) } td { (outside(who)) } td { (outside(action)) } td { (outside(target)) } }
             }
         }
+    }
+}
+
+fn duties(f: &Figures) -> Markup {
+    html! {
+        p { (f.refused_reviews) " self-reviews refused; " (f.two_person_releases)
+            " two-person hold releases took effect, " (f.two_person_pending) " awaiting a second principal." }
+        table {
+            caption { "Self-reviews refused (first " (f.refused_list.len()) " of " (f.refused_reviews) "; all in refusedreviews.csv)" }
+            tr { th { "At" } th { "Reviewer" } th { "Subject" } th { "Session user" } }
+            @for [at, who, subject, user] in &f.refused_list {
+                tr { td { (outside(at)) } td { (outside(who)) } td { (outside(subject)) } td { (outside(user)) } }
+            }
+        }
+        table {
+            caption { "Two-person hold releases (first " (f.release_list.len()) "; all in holdreleases.csv)" }
+            tr { th { "Hold" } th { "Status" } th { "Requested by" } th { "Requested at" } th { "Approved by" } th { "Approved at" } }
+            @for [hold, status, rb, ra, ab, aa] in &f.release_list {
+                tr { td { (outside(hold)) } td { (outside(status)) } td { (outside(rb)) } td { (outside(ra)) }
+                     td { (outside(ab)) } td { (outside(aa)) } }
+            }
+        }
+        p.note { "A reviewer whose UPN/e-mail (or object id, where both carry one) is the session's user is refused with the reason, and the attempt recorded. With HOLD_RELEASE_TWO_PERSON a hold is released only when a second principal with Catalogue.Hold approves the request of a first." }
+    }
+}
+
+fn custody(f: &Figures) -> Markup {
+    html! {
+        table {
+            caption { "Custody events in the period (custody.csv)" }
+            tr { th { "Event" } th { "Recordings" } }
+            tr { td { "deleted-outside-retention" } td { (f.deleted_outside_retention) } }
+            tr { td { "replaced" } td { (f.replaced) } }
+        }
+        table {
+            caption { "Recordings deleted outside retention or replaced (first " (f.custody_list.len()) "; all in custody.csv)" }
+            tr { th { "At" } th { "Event" } th { "Recording" } th { "Blob" } }
+            @for [at, event, recording, blob] in &f.custody_list {
+                tr { td { (outside(at)) } td { (outside(event)) } td { (outside(recording)) } td { (outside(blob)) } }
+            }
+        }
+        p.note { "A deletion the retention sweep did not make leaves the catalogue row with status deleted-outside-retention; a replacement keeps the replaced ETag, length and digest (ReplacedEtag, ReplacedLength, ReplacedSha256) beside the new ones." }
     }
 }

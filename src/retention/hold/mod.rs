@@ -7,6 +7,7 @@
 //! the last one is. Table `holds`: `PartitionKey` = `hold`, `RowKey` = hold id (who/why/when, scope,
 //! status); `PartitionKey` = `m~<hold id>`, `RowKey` = recording id (one row per member, so a bulk
 //! release reads one partition); `PartitionKey` = `override` for logged shortenings ([`bulk`]).
+//! Partition `release` holds the two-person release requests ([`two_person`]).
 //! Reason texts live only in tables, never in tags. Order of writes: row, then tags — the sweep
 //! re-reads both before deleting, and either one marking a hold keeps the blob.
 
@@ -15,6 +16,7 @@ mod marks;
 mod rows;
 #[cfg(test)]
 mod tests;
+pub mod two_person;
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
@@ -41,6 +43,9 @@ pub enum HoldError {
     /// The recording (or hold membership) does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// Segregation of duties: this principal may not do this (approve its own release request).
+    #[error("refused: {0}")]
+    Refused(String),
     /// Storage failure; retry later.
     #[error("storage failure: {0:#}")]
     Storage(#[from] anyhow::Error),

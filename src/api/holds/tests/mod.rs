@@ -202,3 +202,83 @@ async fn problems_for_bad_bodies_unknown_and_deleted_recordings_and_missing_role
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_two_person_release_needs_a_second_principal_with_the_role() {
+    let mut k = kit();
+    // Off (the default): one principal's release releases.
+    let (one, one_key) = k.ops_recording("one.rec", &[]).await;
+    let single = json!({"recording": one_key.id(), "reason": "case 10"}).to_string();
+    let carol = principal("carol@contoso.com", &["Catalogue.Hold"]);
+    let h = [("x-ms-client-principal", carol.as_str())];
+    let (s, _) = send(&k, platform(), "POST", "/api/holds", &single, &h).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = send(&k, platform(), "DELETE", "/api/holds", &single, &h).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(k.tags(&one).await[TAG_CLASS], "ops-30d");
+
+    std::sync::Arc::make_mut(&mut k.state.config)
+        .retention
+        .hold_release_two_person = true;
+    let (blob, key) = k.ops_recording("tp.rec", &[]).await;
+    let body = json!({"recording": key.id(), "reason": "case 9", "holdId": "case-9"}).to_string();
+    let alice = principal("alice@contoso.com", &["Catalogue.Hold"]);
+    let alice_again = principal("ALICE@contoso.com", &["Catalogue.Hold"]);
+    let bob = principal("bob@contoso.com", &["Catalogue.Hold"]);
+    let reader = principal("carol@contoso.com", &["Catalogue.Read"]);
+    let as_ = |p: &str| vec![("x-ms-client-principal", p.to_owned())];
+    let go = async |method: &str, who: &str| {
+        let h = as_(who);
+        let h: Vec<(&str, &str)> = h.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        send(&k, platform(), method, "/api/holds", &body, &h).await
+    };
+    assert_eq!(go("POST", &alice).await.0, StatusCode::OK);
+    // The first release is a request: the hold stays in force.
+    let (s, v) = go("DELETE", &alice).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["requestedBy"].as_str()),
+        (Some("pending"), Some("alice@contoso.com"))
+    );
+    assert!(
+        v["awaiting"]
+            .as_str()
+            .is_some_and(|a| a.contains("different principal"))
+    );
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    // The requester again (at the same instant; another spelling of the same UPN): refused,
+    // still held.
+    let (s, v) = go("DELETE", &alice).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = go("DELETE", &alice_again).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("requested by this principal"))
+    );
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    // Without the hold role: 403 for the role, nothing approved.
+    assert_eq!(go("DELETE", &reader).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    // A different principal with the role releases it; both are on the hold's record.
+    let (s, v) = go("DELETE", &bob).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["twoPerson"]["approvedBy"], "bob@contoso.com");
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], "ops-30d");
+    let rows = k.tables.dump(HOLDS_TABLE);
+    let member = rows
+        .iter()
+        .find(|s| s.entity["PartitionKey"] == "m~case-9")
+        .expect("member");
+    assert_eq!(member.entity["ReleaseRequestedBy"], "alice@contoso.com");
+    assert_eq!(member.entity["ReleaseApprovedBy"], "bob@contoso.com");
+    assert_eq!(member.entity["ReleasedBy"], "bob@contoso.com");
+    let request = rows
+        .iter()
+        .find(|s| s.entity["PartitionKey"] == "release")
+        .expect("request");
+    assert_eq!(request.entity["Status"], "released");
+    // Released: a repeat is the usual 409.
+    assert_eq!(go("DELETE", &bob).await.0, StatusCode::CONFLICT);
+}

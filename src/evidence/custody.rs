@@ -1,0 +1,174 @@
+//! The pack's segregation-of-duties and chain-of-custody rows: refused self-reviews
+//! (`refusedreviews.csv`, table `reviewrefusals`), two-person hold releases (`holdreleases.csv`,
+//! partition `release` of table `holds`) and the recordings deleted outside retention or replaced
+//! in the period (`custody.csv`, from their catalogue rows: `Status=deleted-outside-retention` with
+//! `DeletedAt`, and `ReplacedAt`, in the period). With `--bastion` each is kept when it is that
+//! host's (the refused review's subject host, a hold of one of its recordings, the recording's host).
+
+use super::hosts::{About, HostFilter, keeps};
+use super::records::{cells, columns};
+use super::rows::{Facts, Row};
+use crate::azure::AzureError;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::query::Query;
+use crate::catalogue::recording::{Recording, STATUS_DELETED_OUTSIDE};
+use crate::dates::format_utc;
+use crate::retention::hold::two_person;
+use crate::reviews::refusal::{REFUSAL_COLUMNS, refusals};
+use crate::tables::filter::Op;
+use crate::tables::{Entity, Filter, TableStore, get_str};
+
+/// The columns of `holdreleases.csv`, each `name=property` of the release request row.
+pub const RELEASE_COLUMNS: &str = "holdId=HoldId,recording=Recording,status=Status,\
+    requestedBy=RequestedBy,requestedByObjectId=RequestedByObjectId,requestedAt=RequestedAt,\
+    requestReason=RequestReason,approvedBy=ApprovedBy,approvedByObjectId=ApprovedByObjectId,\
+    approvedAt=ApprovedAt,approveReason=ApproveReason,releasedAt=ReleasedAt";
+
+/// The columns of `custody.csv` (`event` first, then the catalogue row's properties).
+pub const CUSTODY_COLUMNS: &str = "event=,at=,recordingId=RecordingId,blobUrl=BlobUrl,\
+    status=Status,etag=ETag,contentLength=ContentLength,sha256=Sha256,deletionReason=DeletionReason,\
+    deletionRequestId=DeletionRequestId,replacedEtag=ReplacedEtag,replacedLength=ReplacedLength,\
+    replacedSha256=ReplacedSha256,replacedAt=ReplacedAt,retentionClass=RetentionClass,\
+    retainUntil=RetainUntil,legalHold=LegalHold";
+
+/// The custody events `custody.csv` lists.
+pub const DELETED_OUTSIDE: &str = "deleted-outside-retention";
+/// A replacement.
+pub const REPLACED: &str = "replaced";
+
+fn s(e: &Entity, k: &str) -> String {
+    get_str(e, k).unwrap_or_default().to_owned()
+}
+
+/// The refused self-reviews of day partition `day` within the period.
+///
+/// # Errors
+/// Storage failures.
+pub async fn refused(
+    tables: &dyn TableStore,
+    q: &Query,
+    day: &str,
+    host: Option<&HostFilter>,
+) -> anyhow::Result<Vec<Row>> {
+    let rows = refusals(tables, day, q.from, q.to).await?;
+    Ok(rows
+        .iter()
+        .filter(|e| host.is_none_or(|h| h.is(get_str(e, "BastionHost").unwrap_or_default())))
+        .map(|e| Row {
+            cells: cells(e, REFUSAL_COLUMNS),
+            facts: Facts::Refusal {
+                at: s(e, "At"),
+                reviewer: s(e, "Reviewer"),
+                subject: s(e, "SubjectId"),
+                user: s(e, "SessionUser"),
+            },
+        })
+        .collect())
+}
+
+/// The two-person release requests requested or approved in the period.
+///
+/// # Errors
+/// Storage failures.
+pub async fn releases(
+    tables: &dyn TableStore,
+    q: &Query,
+    mut host: Option<&mut HostFilter>,
+) -> anyhow::Result<Vec<Row>> {
+    let rows = two_person::requests(tables, &format_utc(q.from), &format_utc(q.to)).await?;
+    let mut out = Vec::new();
+    for e in &rows {
+        let hold = s(e, "HoldId");
+        if keeps(host.as_deref_mut(), tables, About::Hold(&hold)).await? {
+            out.push(Row {
+                cells: cells(e, RELEASE_COLUMNS),
+                facts: Facts::Release {
+                    hold,
+                    status: s(e, "Status"),
+                    requested: [s(e, "RequestedBy"), s(e, "RequestedAt")],
+                    approved: [s(e, "ApprovedBy"), s(e, "ApprovedAt")],
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One page of the recordings deleted outside retention or replaced in the period (from `token`)
+/// and the next page's: a filtered scan of `recordings` (a recording of any creation day can be
+/// deleted or replaced in the period). A recording with both events in the period has two rows.
+///
+/// # Errors
+/// Storage failures.
+pub async fn custody(
+    tables: &dyn TableStore,
+    q: &Query,
+    token: Option<String>,
+    host: Option<&HostFilter>,
+) -> anyhow::Result<(Vec<Row>, Option<String>)> {
+    let (from, to) = (format_utc(q.from), format_utc(q.to));
+    let between = |k: &str| {
+        Filter::And(vec![
+            Filter::str(k, Op::Ge, from.clone()),
+            Filter::str(k, Op::Lt, to.clone()),
+        ])
+    };
+    let filter = Filter::Or(vec![
+        Filter::And(vec![
+            Filter::str("Status", Op::Eq, STATUS_DELETED_OUTSIDE),
+            between("DeletedAt"),
+        ]),
+        between("ReplacedAt"),
+    ]);
+    let page = match tables
+        .query(RECORDINGS_TABLE, Some(&filter), Some(1000), token)
+        .await
+    {
+        Err(AzureError::NotFound) => return Ok((Vec::new(), None)),
+        other => other?,
+    };
+    let within = |t: &str| !t.is_empty() && t >= from.as_str() && t < to.as_str();
+    let mut out = Vec::new();
+    for e in page.items.iter().map(|st| &st.entity) {
+        let Some(r) = Recording::from_entity(e) else {
+            continue;
+        };
+        if host.is_some_and(|h| !h.is(r.bastion())) {
+            continue;
+        }
+        let deleted = r
+            .deletion
+            .as_ref()
+            .filter(|d| r.status == STATUS_DELETED_OUTSIDE && within(&d.at))
+            .map(|d| (DELETED_OUTSIDE, d.at.clone()));
+        let replaced = r
+            .replaced
+            .as_ref()
+            .filter(|x| within(&x.at))
+            .map(|x| (REPLACED, x.at.clone()));
+        for (event, at) in deleted.into_iter().chain(replaced) {
+            let mut row = cells(e, CUSTODY_COLUMNS);
+            row[0] = event.to_owned();
+            row[1].clone_from(&at);
+            out.push(Row {
+                cells: row,
+                facts: Facts::Custody {
+                    event,
+                    at,
+                    recording: r.id(),
+                    blob: if r.blob_url.is_empty() {
+                        format!("{}/{}", r.container, r.blob_name)
+                    } else {
+                        r.blob_url.clone()
+                    },
+                },
+            });
+        }
+    }
+    Ok((out, page.next))
+}
+
+/// The column names of a list.
+pub fn names(list: &'static str) -> Vec<&'static str> {
+    columns(list).map(|(n, _)| n).collect()
+}

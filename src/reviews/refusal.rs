@@ -1,0 +1,145 @@
+//! Segregation of duties: a reviewer may not sign off a session whose user is themselves. The
+//! check ([`self_review`]) compares the authenticated principal with the session's user
+//! ([`crate::catalogue::person`]: UPN/e-mail case-insensitively, object id where both carry one);
+//! a refused attempt is recorded once ([`record_refusal`]) in table `reviewrefusals`:
+//! `PartitionKey` = day of the attempt (UTC), `RowKey` = the attempt's review id (the id the review
+//! would have had: a retry finds the row and adds nothing). [`refusals`] reads a period's rows, one
+//! partition query per day, for the evidence pack.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::model::{Context, Subject};
+use crate::azure::AzureError;
+use crate::catalogue::person::Person;
+use crate::dates::{format_date, format_utc_millis};
+use crate::tables::ops::{query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+
+/// The refused attempts.
+pub const REFUSALS_TABLE: &str = "reviewrefusals";
+
+/// The authenticated reviewer: the name reviews carry and the person the check compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reviewer {
+    /// The name recorded as `Reviewer`.
+    pub name: String,
+    /// Its names and object id.
+    pub person: Person,
+}
+
+impl Reviewer {
+    /// A reviewer known by `name` only (a function-key caller, tests).
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            person: Person::new([name], None),
+        }
+    }
+}
+
+/// The reason a review by `reviewer` of a session whose user is `user` is refused, if it is.
+pub fn self_review(reviewer: &Reviewer, user: &Person) -> Option<String> {
+    reviewer.person.same_as(user).map(|m| {
+        format!(
+            "self-review refused: the reviewer is the session's user (same {})",
+            m.as_str()
+        )
+    })
+}
+
+/// One refused attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal<'a> {
+    /// The id the review would have had.
+    pub attempt: &'a str,
+    /// Who tried.
+    pub reviewer: &'a Reviewer,
+    /// What.
+    pub subject: &'a Subject,
+    /// The subject's context.
+    pub context: &'a Context,
+    /// The session's user.
+    pub user: &'a Person,
+    /// Why it was refused.
+    pub reason: &'a str,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// Records a refused attempt (insert; 409 = this attempt is recorded already).
+///
+/// # Errors
+/// Storage failures.
+pub async fn record_refusal(tables: &dyn TableStore, r: &Refusal<'_>) -> Result<(), AzureError> {
+    let Refusal {
+        attempt,
+        reviewer,
+        subject,
+        context,
+        user,
+        reason,
+        at,
+    } = *r;
+    let e = match json!({
+        "PartitionKey": format_date(at.date()), "RowKey": attempt,
+        "AttemptId": attempt, "At": format_utc_millis(at), "Reviewer": reviewer.name,
+        "ReviewerObjectId": reviewer.person.object_id.clone().unwrap_or_default(),
+        "SubjectKind": subject.kind.as_str(), "SubjectId": subject.id,
+        "SessionUser": user.names.join(", "), "TunnelId": context.tunnel_id,
+        "BastionHost": context.bastion_host, "TargetVm": context.target_vm, "Reason": reason,
+    }) {
+        Value::Object(m) => m,
+        _ => Entity::new(),
+    };
+    match write_creating_table(tables, REFUSALS_TABLE, &e, WriteMode::Insert).await {
+        Ok(_) | Err(AzureError::Conflict) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The columns of the evidence pack's `refusedreviews.csv`, each `name=property`.
+pub const REFUSAL_COLUMNS: &str = "at=At,reviewer=Reviewer,reviewerObjectId=ReviewerObjectId,\
+    subjectKind=SubjectKind,subjectId=SubjectId,sessionUser=SessionUser,tunnelId=TunnelId,\
+    bastionHost=BastionHost,targetVm=TargetVm,reason=Reason,attemptId=AttemptId";
+
+/// The refused attempts of day partition `day` whose time lies in `[from, to)`, oldest first.
+///
+/// # Errors
+/// Storage failures (a missing table is no attempt).
+pub async fn refusals(
+    tables: &dyn TableStore,
+    day: &str,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<Vec<Entity>, AzureError> {
+    let (from, to) = (format_utc_millis(from), format_utc_millis(to));
+    let rows = query_all(tables, REFUSALS_TABLE, &Filter::partition(day), usize::MAX).await?;
+    let mut out: Vec<Entity> = rows
+        .into_iter()
+        .map(|s| s.entity)
+        .filter(|e| get_str(e, "At").is_some_and(|a| a >= from.as_str() && a < to.as_str()))
+        .collect();
+    out.sort_by(|a, b| get_str(a, "At").cmp(&get_str(b, "At")));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sessions_user_may_not_review_it() {
+        let alice = Reviewer {
+            name: "Alice@Contoso.com".into(),
+            person: Person::new(["Alice@Contoso.com"], Some("oid-1")),
+        };
+        let user = Person::new(["alice@contoso.com", "azureuser"], None);
+        let why = self_review(&alice, &user).expect("refused");
+        assert!(why.contains("UPN/e-mail"), "{why}");
+        let bob = Reviewer::named("bob@contoso.com");
+        assert_eq!(self_review(&bob, &user), None);
+        // A user without any name is no one's session.
+        assert_eq!(self_review(&alice, &Person::default()), None);
+    }
+}
