@@ -30,7 +30,8 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
         tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");
         return Err(HandlerError::storage(e));
     }
-    let mut out = Outcome::processed(report.summary());
+    let mut out =
+        Outcome::processed(report.summary()).with_outputs(OUTPUT_BINDING, &report.alerts);
     if let Some(d) = digest::prepare(state.ports.tables.as_ref(), &report, now).await {
         out = out.with_output(OUTPUT_BINDING, &d.notification);
         // In the outputs now: the deletions it lists are announced.

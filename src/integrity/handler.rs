@@ -1,6 +1,9 @@
 //! Hashing one recording (`RecordingHash`, queue `hashrequests`): hashes it and records the digest in its
 //! catalogue row with an ETag-conditional merge that keeps every other property.
 //!
+//! Before hashing, the blob's index tags are compared with the row (restored and alerted as
+//! `recording.retagged` when they disagree, [`super::tags_checked`]).
+//!
 //! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
 //! skipped (deletion is the sweep's and `verify`'s business). If the blob changed since the request,
 //! the current content is hashed and `HashedEtag` says which state the digest belongs to.
@@ -12,6 +15,7 @@ use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
+use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::ports::Ports;
 use crate::storage::normalize_etag;
 
@@ -38,8 +42,13 @@ pub async fn hash_recording(
         }
         other => other?.etag,
     };
+    // The tags are judged whether or not the digest is current.
+    let alert = super::tags_checked(ports, &row.value, ports.clock.now()).await?;
     if hashed_at(&row.value) == Some(normalize_etag(&current)) {
-        return Ok(Outcome::skipped("already hashed at the current ETag"));
+        return Ok(alerting(
+            Outcome::skipped("already hashed at the current ETag"),
+            alert,
+        ));
     }
     let hashed = match hash_blob(store, &blob, CHUNK).await {
         Ok(h) => h,
@@ -62,11 +71,27 @@ pub async fn hash_recording(
             hashed.etag
         )
     };
-    Ok(Outcome::processed(format!(
+    let done = Outcome::processed(format!(
         "hashed recording {}: {} bytes{note}",
         key.id(),
         hashed.length
-    )))
+    ));
+    Ok(alerting(done, alert))
+}
+
+/// `outcome` with the `recording.retagged` alert in the outputs (a skip that alerts is processed:
+/// a skip carries no outputs).
+fn alerting(outcome: Outcome, alert: Option<Notification>) -> Outcome {
+    let Some(alert) = alert else {
+        return outcome;
+    };
+    let outcome = match outcome {
+        Outcome::Skipped { reason } => Outcome::processed(reason),
+        other => other,
+    };
+    let why = "blob index tags disagreed with the catalogue row: restored";
+    tracing::info!("{why}");
+    outcome.with_output(OUTPUT_BINDING, &alert)
 }
 
 /// `HashedEtag` of a row, normalised: the blob state its digest belongs to.

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Recording, Retagged, STATUS_CATALOGUED};
-use crate::catalogue::repo::{CatalogueRepo, Versioned};
+use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::notify::{Notification, Severity};
 use crate::storage::{BlobRef, BlobStore, Tags};
@@ -157,12 +157,12 @@ pub async fn check(
     store: &dyn BlobStore,
     blob: &BlobRef,
     repo: &CatalogueRepo,
-    row: &Versioned<Recording>,
+    row: &Recording,
     tags: &Tags,
     now: OffsetDateTime,
     bastion_id: Option<&str>,
 ) -> Result<Option<Notification>, AzureError> {
-    if disagreement(&row.value, tags).is_none() {
+    if disagreement(row, tags).is_none() {
         return Ok(None);
     }
     // The second read: the product's own write may have been between its two stores.
@@ -170,7 +170,7 @@ pub async fn check(
         Err(AzureError::NotFound) => return Ok(None),
         other => other?,
     };
-    let Some(row) = repo.get(&row.value.key).await? else {
+    let Some(row) = repo.get(&row.key).await? else {
         return Ok(None);
     };
     let Some(found) = disagreement(&row.value, &tags) else {
