@@ -1,7 +1,7 @@
 //! Hashing one recording (`RecordingHash`, queue `hashrequests`): hashes it and records the digest in its
 //! catalogue row with an ETag-conditional merge that keeps every other property.
 //!
-//! Before hashing, the blob's index tags are compared with the row (restored and alerted as
+//! After hashing (or finding the digest current), the blob's index tags are compared with the row (restored and alerted as
 //! `recording.retagged` when they disagree, [`super::tags_checked`]).
 //!
 //! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
@@ -42,9 +42,12 @@ pub async fn hash_recording(
         }
         other => other?.etag,
     };
-    // The tags are judged whether or not the digest is current.
-    let alert = super::tags_checked(ports, &row.value, ports.clock.now()).await?;
+    // The tags are judged whether or not the digest is current, as the last step that can fail:
+    // a failure before it leaves the tags for the retry, so no restore goes unreported.
+    let tags_checked =
+        |row: Recording| async move { super::tags_checked(ports, &row, ports.clock.now()).await };
     if hashed_at(&row.value) == Some(normalize_etag(&current)) {
+        let alert = tags_checked(row.value).await?;
         return Ok(alerting(
             Outcome::skipped("already hashed at the current ETag"),
             alert,
@@ -62,7 +65,9 @@ pub async fn hash_recording(
         }
         Err(HashError::Storage(e)) => return Err(e.into()),
     };
+    let checked = row.value.clone();
     record(ports, &repo, key, row, &hashed).await?;
+    let alert = tags_checked(checked).await?;
     let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
         String::new()
     } else {

@@ -61,7 +61,10 @@ pub(crate) async fn tags_checked(
         Err(AzureError::NotFound) => return Ok(None),
         other => other?,
     };
-    let host = ports.sources.of_row(row).and_then(|s| s.bastion_id.as_deref());
+    let host = ports
+        .sources
+        .of_row(row)
+        .and_then(|s| s.bastion_id.as_deref());
     let repo = ports.catalogue();
     crate::retention::retagged::check(store, &blob, &repo, row, &tags, now, host).await
 }

@@ -169,7 +169,11 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
     // The overwrite dropped b's index tags (a Put Blob replaces them): restored and reported.
     assert_eq!(
         kinds(&out),
-        ["recording.missing", "recording.retagged", "recording.tampered"],
+        [
+            "recording.missing",
+            "recording.retagged",
+            "recording.tampered"
+        ],
         "{out:?}"
     );
     // Each recording's result is stored as its latest verification, by this run.
@@ -272,14 +276,18 @@ async fn the_hash_job_and_the_run_restore_tags_changed_outside_and_alert_under_o
     let f = fakes();
     put(&f, "t.mp4", content(50)).await;
     let req = catalogue(&f, "t.mp4", "01").await;
-    let hash = || crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req));
+    let hash =
+        || crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req));
     assert!(retagged(&hash().await.expect("hash")).is_empty());
     let b = crate::storage::BlobRef::new("recordings", "t.mp4");
     let good = f.blobs.get_tags(&b).await.expect("tags");
     let mut moved = good.clone();
     moved.insert(TAG_UNTIL.into(), "2000-01-01".into());
     moved.insert(TAG_CLASS.into(), "ops-30d".into());
-    f.blobs.set_tags(&b, &moved, None).await.expect("outside write");
+    f.blobs
+        .set_tags(&b, &moved, None)
+        .await
+        .expect("outside write");
     // The hash is current (a skip), yet the tags are judged and the skip alerts.
     let by_hash = retagged(&hash().await.expect("hash"));
     assert_eq!(by_hash.len(), 1, "{by_hash:?}");
@@ -289,7 +297,10 @@ async fn the_hash_job_and_the_run_restore_tags_changed_outside_and_alert_under_o
         crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation(id))
     };
     assert!(retagged(&run("w1").await.expect("run")).is_empty());
-    f.blobs.set_tags(&b, &moved, None).await.expect("outside write");
+    f.blobs
+        .set_tags(&b, &moved, None)
+        .await
+        .expect("outside write");
     let by_run = retagged(&run("w2").await.expect("run"));
     assert_eq!(by_run.len(), 1, "{by_run:?}");
     assert_eq!(by_run[0]["notificationId"], by_hash[0]["notificationId"]);

@@ -39,7 +39,11 @@ fn the_rows_own_tags_agree_and_other_tags_do_not_count() {
     assert_eq!(disagreement(&r, &tags), None);
     let h = held("pci-1y", "2026-03-14");
     let ht = crate::retention::tags::hold_tags(&tags);
-    assert_eq!(disagreement(&h, &ht), None, "a hold as the product writes it");
+    assert_eq!(
+        disagreement(&h, &ht),
+        None,
+        "a hold as the product writes it"
+    );
 }
 
 #[test]
@@ -93,10 +97,19 @@ fn the_notification_names_what_was_found_and_its_id_only_depends_on_that() {
     let r = row("pci-1y", "2026-03-14");
     let found = t(&[(TAG_CLASS, "pci-1y"), (TAG_UNTIL, "2025-03-15")]);
     let a = notification(&r, &found, true, datetime!(2025-03-16 02:00 UTC), None);
-    let b = notification(&r, &found, false, datetime!(2025-03-19 03:00 UTC), Some("/x"));
+    let b = notification(
+        &r,
+        &found,
+        false,
+        datetime!(2025-03-19 03:00 UTC),
+        Some("/x"),
+    );
     assert_eq!(a.kind, KIND);
     assert_eq!(a.severity, Severity::Critical);
-    assert_eq!(a.notification_id, b.notification_id, "sweep and integrity run");
+    assert_eq!(
+        a.notification_id, b.notification_id,
+        "sweep and integrity run"
+    );
     assert_eq!(a.data["foundRetainUntil"], "2025-03-15");
     assert_eq!(a.data["retainUntil"], "2026-03-14");
     assert_eq!(a.data["blobName"], "<img src=x>");
@@ -105,7 +118,10 @@ fn the_notification_names_what_was_found_and_its_id_only_depends_on_that() {
         a.notification_id,
         notification(&r, &other, true, datetime!(2025-03-16 02:00 UTC), None).notification_id
     );
-    assert_eq!(spell(&found), "retainUntil=2025-03-15&retentionClass=pci-1y");
+    assert_eq!(
+        spell(&found),
+        "retainUntil=2025-03-15&retentionClass=pci-1y"
+    );
 }
 
 /// A tag value the service accepts (letters, digits, space, `+ - . / : = _`), a few of them often.

@@ -9,10 +9,10 @@
 //! catalogue `Status=deleted` → unannounced deletion ([`super::announce`]) → tombstone; see
 //! [`crate::retention::tombstone`] for crash recovery.
 
-use super::announce;
 use super::evaluate::{Row, row_held};
 use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
+use super::{alerts, announce};
 use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
@@ -85,8 +85,9 @@ impl Sweep<'_> {
         self.delete(pass, blob, &evidence, row, item).await
     }
 
-    /// A row whose blob's tags disagree with it is never deleted on those tags: the tags are
-    /// restored from the row and alerted ([`retagged::check`]); a dry run only counts it.
+    /// A row whose blob's tags disagree with it is never deleted on those tags: the finding is
+    /// recorded on the row, the tags restored from it ([`retagged::find`], [`retagged::restore`])
+    /// and the alert remembered for the outputs ([`alerts`]); a dry run only counts it.
     async fn retagged(
         &self,
         pass: Pass<'_>,
@@ -100,10 +101,16 @@ impl Sweep<'_> {
         }
         let source = pass.source;
         let store = source.store.as_ref();
-        let bastion_id = source.bastion_id.as_deref();
         let (repo, now) = (self.repo(), self.params.now);
-        let alert = retagged::check(store, blob, &repo, &row.value, tags, now, bastion_id).await?;
-        Ok(alert.map(|a| Decision::Retagged(Some(Box::new(a)))))
+        let Some(finding) = retagged::find(store, blob, &repo, &row.value, tags, now).await? else {
+            return Ok(None);
+        };
+        let restored = retagged::restore(store, blob, &finding).await?;
+        let alert = finding.notification(restored, now, source.bastion_id.as_deref());
+        // Remembered until a successful run hands it to the outputs: a run failing later emits
+        // nothing, and its retry finds the tags agreeing.
+        alerts::remember(self.deps.ports.tables.as_ref(), &alert).await?;
+        Ok(Some(Decision::Retagged(Some(Box::new(alert)))))
     }
 
     fn evidence(

@@ -46,13 +46,21 @@ async fn a_retain_until_moved_earlier_is_refused_restored_and_alerted_once() {
     let rig = Rig::new(&cs).await;
     let name = "retagged.rec";
     let blob = rig.upload(name, &[]).await;
-    let created = invoke(&rig.handler, "RecordingCreated", &rig.invocation(name, SEQ1)).await;
+    let created = invoke(
+        &rig.handler,
+        "RecordingCreated",
+        &rig.invocation(name, SEQ1),
+    )
+    .await;
     assert!(first_log(&created).starts_with("catalogued"), "{created}");
     let req = created["Outputs"]["hashRequests"].clone();
     let hash_message = json!({"Data": {"message": serde_json::to_string(&req.to_string()).expect("json")},
         "Metadata": {"DequeueCount": 1, "sys": {"MethodName": "RecordingHash"}}});
     let hashed = invoke(&rig.handler, "RecordingHash", &hash_message).await;
-    assert!(retagged(&hashed).is_empty(), "the product's own tags agree: {hashed}");
+    assert!(
+        retagged(&hashed).is_empty(),
+        "the product's own tags agree: {hashed}"
+    );
     let id = created["Outputs"]["notifications"]["data"]["recordingId"]
         .as_str()
         .expect("id")
@@ -62,7 +70,12 @@ async fn a_retain_until_moved_earlier_is_refused_restored_and_alerted_once() {
     let good: Tags = store.get_tags(&blob).await.expect("tags");
     let mut moved = good.clone();
     moved.insert(TAG_UNTIL.into(), "2000-01-01".into());
-    let outside = || async { store.set_tags(&blob, &moved, None).await.expect("outside write") };
+    let outside = || async {
+        store
+            .set_tags(&blob, &moved, None)
+            .await
+            .expect("outside write")
+    };
     outside().await;
 
     // Two instances sweep at once, then a third run: the blob stays, one fact, one id.
@@ -73,7 +86,10 @@ async fn a_retain_until_moved_earlier_is_refused_restored_and_alerted_once() {
         invoke(&second, "RetentionSweep", &inv)
     );
     let third = invoke(&rig.handler, "RetentionSweep", &timer()).await;
-    assert!(retagged(&third).is_empty(), "restored: nothing to find {third}");
+    assert!(
+        retagged(&third).is_empty(),
+        "restored: nothing to find {third}"
+    );
     let alerts: Vec<Value> = [&a, &b].iter().flat_map(|x| retagged(x)).collect();
     let ids: BTreeSet<&str> = alerts
         .iter()
@@ -83,11 +99,20 @@ async fn a_retain_until_moved_earlier_is_refused_restored_and_alerted_once() {
     let sweep_id = ids.into_iter().next().expect("id").to_owned();
     let n = &alerts[0];
     assert_eq!(
-        (n["severity"].as_str(), n["data"]["foundRetainUntil"].as_str()),
+        (
+            n["severity"].as_str(),
+            n["data"]["foundRetainUntil"].as_str()
+        ),
         (Some("critical"), Some("2000-01-01"))
     );
-    assert!(n["title"].as_str().is_some_and(|t| t.contains("earlier")), "{n}");
-    assert!(store.properties(&blob).await.is_ok(), "the sweep refused the delete");
+    assert!(
+        n["title"].as_str().is_some_and(|t| t.contains("earlier")),
+        "{n}"
+    );
+    assert!(
+        store.properties(&blob).await.is_ok(),
+        "the sweep refused the delete"
+    );
     assert_eq!(store.get_tags(&blob).await.expect("tags"), good, "restored");
     let row = rig
         .tables()

@@ -46,9 +46,12 @@ fn retagged(blob: &str) -> Value {
         unreachable!("an object")
     };
     let row = Recording::from_entity(&row).expect("a row");
-    let found = [(TAG_CLASS, "ops-30d [x](https://evil.example)"), (TAG_UNTIL, "2025-03-15")]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .into();
+    let found = [
+        (TAG_CLASS, "ops-30d [x](https://evil.example)"),
+        (TAG_UNTIL, "2025-03-15"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .into();
     let at = time::macros::datetime!(2025-03-14 09:42:17 UTC);
     notification(&row, &found, true, at, Some(BASTION_ID)).to_output()
 }
