@@ -2,7 +2,7 @@
 //! catalogue row with an ETag-conditional merge that keeps every other property.
 //!
 //! After hashing (or finding the digest current), the blob's index tags are compared with the row (restored and alerted as
-//! `recording.retagged` when they disagree, [`super::tags_checked`]).
+//! `recording.retagged` when they disagree, `tags_checked`).
 //!
 //! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
 //! skipped (deletion is the sweep's and `verify`'s business). If the blob changed since the request,

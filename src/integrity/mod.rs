@@ -5,7 +5,7 @@
 //! fed by `RecordingCreated` through queue `hashrequests`; [`verify`] re-hashes catalogued rows and
 //! reports `recording.tampered` / `recording.missing` facts (CLI `verify`, and the weekly
 //! `IntegrityVerify` timer in [`timer`], over a bounded random sample). Both compare the blob's
-//! index tags with the row too ([`tags_checked`]): a disagreement is restored and raises
+//! index tags with the row too (`tags_checked`): a disagreement is restored and raises
 //! `recording.retagged`.
 //!
 //! **Why not a blob index tag.** Blob index tags are capped at 10 per blob and already carry the
