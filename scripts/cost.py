@@ -40,8 +40,9 @@ MEASURED = {
 }
 # From the code paths, not counted by a test (docs/cost.md says which).
 DERIVED = {
-    # RecordingHash: catalogue row read, 8 MiB ranged reads of the blob, ETag-conditional merge.
-    "hash": {"table": 2, "blob_other": 1},
+    # RecordingHash: catalogue row read, properties, tags (compared with the row), 8 MiB ranged
+    # reads of the blob, ETag-conditional merge.
+    "hash": {"table": 2, "blob_other": 2},
     # NotifyWebhook: per destination, a claim insert and its delivered mark in `deliveries`.
     "notify_per_destination": {"table": 2},
     # Each queue message: put (output binding), get and delete (the host's trigger).

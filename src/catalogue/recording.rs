@@ -189,6 +189,17 @@ pub struct Replaced {
     pub at: String,
 }
 
+/// Blob index tags found disagreeing with the row and restored from it (`RetaggedFrom`,
+/// `RetaggedAt`): the latest such finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retagged {
+    /// The product's tags as found, `key=value` pairs joined by `&` in key order (an absent key
+    /// is not listed).
+    pub from: String,
+    /// When they were found.
+    pub at: String,
+}
+
 /// A recording's catalogue row (the public schema is documented in docs/catalogue.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
@@ -245,6 +256,8 @@ pub struct Recording {
     pub hash: Option<Hash>,
     /// The content a replacement overwrote.
     pub replaced: Option<Replaced>,
+    /// Its blob's tags, changed outside the product, were found and restored.
+    pub retagged: Option<Retagged>,
 }
 
 fn put(e: &mut Entity, k: &str, v: &str) {
@@ -345,6 +358,10 @@ impl Recording {
             put(&mut e, "ReplacedAt", &r.at);
             int64(&mut e, "ReplacedLength", clamp(r.length));
         }
+        if let Some(r) = &self.retagged {
+            put(&mut e, "RetaggedFrom", &r.from);
+            put(&mut e, "RetaggedAt", &r.at);
+        }
         e
     }
 
@@ -432,6 +449,10 @@ impl Recording {
                 sha256: s("ReplacedSha256"),
                 at: s("ReplacedAt"),
             }),
+            retagged: given("RetaggedAt").map(|at| Retagged {
+                from: s("RetaggedFrom"),
+                at,
+            }),
         })
     }
 }
@@ -502,6 +523,7 @@ mod tests {
             deletion: None,
             hash: None,
             replaced: None,
+            retagged: None,
         }
     }
 
@@ -558,6 +580,10 @@ mod tests {
             length: 6,
             sha256: "cd".into(),
             at: "2025-03-14T11:00:00Z".into(),
+        });
+        full.retagged = Some(Retagged {
+            from: "retainUntil=2025-03-15&retentionClass=ops-30d".into(),
+            at: "2025-03-16T02:00:00Z".into(),
         });
         for r in [plain, full] {
             let mut e = r.to_entity();

@@ -180,6 +180,11 @@ pub struct RecordingRow {
     pub user_name: String,
     /// The matched session's VM.
     pub target_vm: String,
+    /// The blob's retention tags as last found disagreeing with the row (restored from it).
+    pub retagged_from: String,
+    /// When they were found.
+    #[serde(serialize_with = "utc_opt")]
+    pub retagged_at: Option<OffsetDateTime>,
 }
 export_row!(RecordingRow, Table::Recordings, recording_id);
 
@@ -213,6 +218,8 @@ impl RecordingRow {
             session_start: time_of(e, "SessionStart"),
             user_name: text(e, "UserName"),
             target_vm: text(e, "TargetVm"),
+            retagged_from: text(e, "RetaggedFrom"),
+            retagged_at: time_of(e, "RetaggedAt"),
         })
     }
 }

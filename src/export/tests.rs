@@ -46,6 +46,8 @@ fn catalogue() -> Entity {
         "LegalHold": true, "Sha256": "ab".repeat(32), "Status": "catalogued",
         "MatchConfidence": "exact", "TunnelId": "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
         "SessionStart": "2025-03-14T09:00:00Z", "UserName": "azureuser", "TargetVm": "vm-app-01",
+        "RetaggedFrom": "retainUntil=2025-03-15&retentionClass=audit-1y",
+        "RetaggedAt": "2025-03-16T02:00:00Z",
     }))
 }
 

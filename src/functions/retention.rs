@@ -4,7 +4,7 @@
 use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
-use crate::retention::sweep::{self, SweepParams, digest};
+use crate::retention::sweep::{self, SweepParams, alerts, digest};
 use crate::state::AppState;
 
 pub use crate::retention::sweep::FUNCTION as RETENTION_SWEEP;
@@ -30,7 +30,11 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
         tracing::warn!(summary = %report.summary(), "retention sweep stopped by a failure; the retry policy re-runs it");
         return Err(HandlerError::storage(e));
     }
-    let mut out = Outcome::processed(report.summary());
+    // Every retag alert a run remembered (this one's, and a failed run's before it).
+    let tables = state.ports.tables.as_ref();
+    let retagged = alerts::pending(tables).await.map_err(HandlerError::from)?;
+    let mut out = Outcome::processed(report.summary()).with_outputs(OUTPUT_BINDING, &retagged);
+    alerts::forget(tables, &retagged).await;
     if let Some(d) = digest::prepare(state.ports.tables.as_ref(), &report, now).await {
         out = out.with_output(OUTPUT_BINDING, &d.notification);
         // In the outputs now: the deletions it lists are announced.

@@ -1,6 +1,9 @@
 //! Hashing one recording (`RecordingHash`, queue `hashrequests`): hashes it and records the digest in its
 //! catalogue row with an ETag-conditional merge that keeps every other property.
 //!
+//! After hashing (or finding the digest current), the blob's index tags are compared with the row (restored and alerted as
+//! `recording.retagged` when they disagree, `tags_checked`).
+//!
 //! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
 //! skipped (deletion is the sweep's and `verify`'s business). If the blob changed since the request,
 //! the current content is hashed and `HashedEtag` says which state the digest belongs to.
@@ -12,6 +15,7 @@ use crate::catalogue::recording::{Hash, Recording, RecordingKey};
 use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
+use crate::notify::{Notification, OUTPUT_BINDING};
 use crate::ports::Ports;
 use crate::storage::normalize_etag;
 
@@ -38,8 +42,16 @@ pub async fn hash_recording(
         }
         other => other?.etag,
     };
+    // The tags are judged whether or not the digest is current, as the last step that can fail:
+    // a failure before it leaves the tags for the retry, so no restore goes unreported.
+    let tags_checked =
+        |row: Recording| async move { super::tags_checked(ports, &row, ports.clock.now()).await };
     if hashed_at(&row.value) == Some(normalize_etag(&current)) {
-        return Ok(Outcome::skipped("already hashed at the current ETag"));
+        let alert = tags_checked(row.value).await?;
+        return Ok(alerting(
+            Outcome::skipped("already hashed at the current ETag"),
+            alert,
+        ));
     }
     let hashed = match hash_blob(store, &blob, CHUNK).await {
         Ok(h) => h,
@@ -53,7 +65,9 @@ pub async fn hash_recording(
         }
         Err(HashError::Storage(e)) => return Err(e.into()),
     };
+    let checked = row.value.clone();
     record(ports, &repo, key, row, &hashed).await?;
+    let alert = tags_checked(checked).await?;
     let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
         String::new()
     } else {
@@ -62,11 +76,27 @@ pub async fn hash_recording(
             hashed.etag
         )
     };
-    Ok(Outcome::processed(format!(
+    let done = Outcome::processed(format!(
         "hashed recording {}: {} bytes{note}",
         key.id(),
         hashed.length
-    )))
+    ));
+    Ok(alerting(done, alert))
+}
+
+/// `outcome` with the `recording.retagged` alert in the outputs (a skip that alerts is processed:
+/// a skip carries no outputs).
+fn alerting(outcome: Outcome, alert: Option<Notification>) -> Outcome {
+    let Some(alert) = alert else {
+        return outcome;
+    };
+    let outcome = match outcome {
+        Outcome::Skipped { reason } => Outcome::processed(reason),
+        other => other,
+    };
+    let why = "blob index tags disagreed with the catalogue row: restored";
+    tracing::info!("{why}");
+    outcome.with_output(OUTPUT_BINDING, &alert)
 }
 
 /// `HashedEtag` of a row, normalised: the blob state its digest belongs to.

@@ -4,7 +4,9 @@
 //! being hashed, the next in flight); [`handler`] is the queue-triggered `RecordingHash` function
 //! fed by `RecordingCreated` through queue `hashrequests`; [`verify`] re-hashes catalogued rows and
 //! reports `recording.tampered` / `recording.missing` facts (CLI `verify`, and the weekly
-//! `IntegrityVerify` timer in [`timer`], over a bounded random sample).
+//! `IntegrityVerify` timer in [`timer`], over a bounded random sample). Both compare the blob's
+//! index tags with the row too (`tags_checked`): a disagreement is restored and raises
+//! `recording.retagged`.
 //!
 //! **Why not a blob index tag.** Blob index tags are capped at 10 per blob and already carry the
 //! retention scheme (class, retain-until, hold marks); a 64-character digest would spend one of the
@@ -38,6 +40,33 @@ pub(crate) fn blob_of<'a>(
         .blob_of_row(row)
         .map_err(AzureError::Permanent)?;
     Ok((source.store.as_ref(), blob))
+}
+
+/// Compares the blob index tags of `row`'s blob with the row ([`crate::retention::retagged`]):
+/// a disagreement is restored and its `recording.retagged` returned, under the same id the sweep
+/// gives it. A blob gone has no tags to judge.
+///
+/// # Errors
+/// Storage failures.
+pub(crate) async fn tags_checked(
+    ports: &Ports,
+    row: &crate::catalogue::recording::Recording,
+    now: time::OffsetDateTime,
+) -> Result<Option<crate::notify::Notification>, AzureError> {
+    if crate::retention::retagged::expected(row).is_none() {
+        return Ok(None);
+    }
+    let (store, blob) = blob_of(ports, row)?;
+    let tags = match store.get_tags(&blob).await {
+        Err(AzureError::NotFound) => return Ok(None),
+        other => other?,
+    };
+    let host = ports
+        .sources
+        .of_row(row)
+        .and_then(|s| s.bastion_id.as_deref());
+    let repo = ports.catalogue();
+    crate::retention::retagged::check(store, &blob, &repo, row, &tags, now, host).await
 }
 
 /// The function (folder, route) name.

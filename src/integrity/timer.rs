@@ -159,9 +159,16 @@ pub async fn run(
             if Instant::now() >= end {
                 return None;
             }
+            let retagged = match super::tags_checked(ports, &r, now).await {
+                Ok(alert) => alert,
+                Err(e) => {
+                    tracing::warn!(error = %crate::telemetry::redact(&e.to_string()), "comparing one recording's tags failed");
+                    None
+                }
+            };
             let verdict = verify(ports, &r, now).await;
             remember(ports, &r.key, &verdict, now, run_id).await;
-            Some(verdict)
+            Some((verdict, retagged))
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -169,6 +176,10 @@ pub async fn run(
     let (mut intact, mut unhashed, mut expired, mut errors, mut skipped) = (0, 0, 0, 0, 0);
     let mut findings = Vec::new();
     for r in results {
+        let r = r.map(|(verdict, retagged)| {
+            findings.extend(retagged);
+            verdict
+        });
         match r {
             None => skipped += 1,
             Some(Ok(Verdict::Intact)) => intact += 1,

@@ -166,9 +166,14 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation("w2"))
             .await
             .expect("run");
+    // The overwrite dropped b's index tags (a Put Blob replaces them): restored and reported.
     assert_eq!(
         kinds(&out),
-        ["recording.missing", "recording.tampered"],
+        [
+            "recording.missing",
+            "recording.retagged",
+            "recording.tampered"
+        ],
         "{out:?}"
     );
     // Each recording's result is stored as its latest verification, by this run.
@@ -219,17 +224,22 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
         summary.contains("3 sampled") && summary.contains("1 intact"),
         "{summary}"
     );
-    // The same facts next week carry the same notification ids (delivery deduplicates them).
+    // The same facts next week carry the same notification ids (delivery deduplicates them); the
+    // tags restored last week are no fact any more.
     let again =
         crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation("w3"))
             .await
             .expect("run");
     let id = |o: &Outcome| match o {
         Outcome::Processed { outputs, .. } => {
-            outputs.value(OUTPUT_BINDING).unwrap_or_default()[0]["notificationId"].clone()
+            let all = outputs.value(OUTPUT_BINDING).unwrap_or_default();
+            let tampered = all.as_array().into_iter().flatten();
+            let mut tampered = tampered.filter(|n| n["type"] == "recording.tampered");
+            tampered.next().map(|n| n["notificationId"].clone())
         }
-        Outcome::Skipped { .. } => Value::Null,
+        Outcome::Skipped { .. } => None,
     };
+    assert!(id(&out).is_some());
     assert_eq!(id(&out), id(&again));
     // Over budget: nothing is hashed, nothing is claimed.
     let now = time::OffsetDateTime::now_utc();
@@ -242,4 +252,57 @@ async fn a_run_reports_tampered_and_missing_recordings_through_the_output() {
     assert!(
         matches!(&late, Outcome::Processed { summary, .. } if summary.contains("3 over budget"))
     );
+}
+
+/// The `recording.retagged` outputs of `out`.
+fn retagged(out: &Outcome) -> Vec<Value> {
+    let Outcome::Processed { outputs, .. } = out else {
+        panic!("{out:?}")
+    };
+    let items = match outputs.value(OUTPUT_BINDING).unwrap_or(Value::Null) {
+        Value::Array(a) => a,
+        Value::Null => vec![],
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .filter(|n| n["type"] == "recording.retagged")
+        .collect()
+}
+
+#[tokio::test]
+async fn the_hash_job_and_the_run_restore_tags_changed_outside_and_alert_under_one_id() {
+    use crate::retention::{TAG_CLASS, TAG_UNTIL};
+    let f = fakes();
+    put(&f, "t.mp4", content(50)).await;
+    let req = catalogue(&f, "t.mp4", "01").await;
+    let hash =
+        || crate::functions::integrity::recording_hash(f.state.clone(), queue_invocation(&req));
+    assert!(retagged(&hash().await.expect("hash")).is_empty());
+    let b = crate::storage::BlobRef::new("recordings", "t.mp4");
+    let good = f.blobs.get_tags(&b).await.expect("tags");
+    let mut moved = good.clone();
+    moved.insert(TAG_UNTIL.into(), "2000-01-01".into());
+    moved.insert(TAG_CLASS.into(), "ops-30d".into());
+    f.blobs
+        .set_tags(&b, &moved, None)
+        .await
+        .expect("outside write");
+    // The hash is current (a skip), yet the tags are judged and the skip alerts.
+    let by_hash = retagged(&hash().await.expect("hash"));
+    assert_eq!(by_hash.len(), 1, "{by_hash:?}");
+    assert_eq!(by_hash[0]["data"]["foundRetainUntil"], "2000-01-01");
+    assert_eq!(f.blobs.get_tags(&b).await.expect("tags"), good, "restored");
+    let run = |id: &'static str| {
+        crate::functions::integrity::integrity_verify(f.state.clone(), timer_invocation(id))
+    };
+    assert!(retagged(&run("w1").await.expect("run")).is_empty());
+    f.blobs
+        .set_tags(&b, &moved, None)
+        .await
+        .expect("outside write");
+    let by_run = retagged(&run("w2").await.expect("run"));
+    assert_eq!(by_run.len(), 1, "{by_run:?}");
+    assert_eq!(by_run[0]["notificationId"], by_hash[0]["notificationId"]);
+    assert_eq!(f.blobs.get_tags(&b).await.expect("tags"), good, "restored");
 }

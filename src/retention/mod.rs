@@ -16,7 +16,7 @@
 //! could not be expressed — moving the held blob out of the range can.
 //!
 //! [`policy`] is pure (classes, rules, tag merge); [`tags`] the pure tag scheme; [`hold`] legal holds
-//! and overrides; [`retag`] a recording's class by its session; [`sweep`] the `RetentionSweep`
+//! and overrides; [`retag`] a recording's class by its session; [`retagged`] tags changed outside the product, found and restored; [`sweep`] the `RetentionSweep`
 //! function; [`tombstone`] deletion evidence;
 //! [`lifecycle`] the lifecycle-management policy generator; [`settings`] its app settings.
 
@@ -24,6 +24,7 @@ pub mod hold;
 pub mod lifecycle;
 pub mod policy;
 pub mod retag;
+pub mod retagged;
 pub mod settings;
 pub mod sweep;
 pub mod tags;

@@ -164,6 +164,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> Recording {
         deletion: None,
         hash: None,
         replaced: None,
+        retagged: None,
     }
 }
 
@@ -181,6 +182,7 @@ pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
         deletion: cur.deletion.clone(),
         hash: cur.hash.clone(),
         replaced: cur.replaced.clone().or_else(|| replaced_by(cur, fresh)),
+        retagged: cur.retagged.clone(),
         ..fresh.clone()
     }
 }

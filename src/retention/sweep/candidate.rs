@@ -2,22 +2,25 @@
 //!
 //! The tag index is eventually consistent, so the query result is only a hint: the blob's current
 //! tags, its ETag and (for recordings) its catalogue row are read again, and the blob is kept if any
-//! of them — or the *current* policy — says so. Order of writes: intent → delete guarded by
+//! of them — or the *current* policy — says so. Tags that disagree with the row are never acted
+//! on: the delete is refused, the tags restored from the row and `recording.retagged` raised
+//! ([`crate::retention::retagged`]). Order of writes: intent → delete guarded by
 //! `If-Match` and `x-ms-if-tags` (`retainUntil` still in the expired range) →
 //! catalogue `Status=deleted` → unannounced deletion ([`super::announce`]) → tombstone; see
 //! [`crate::retention::tombstone`] for crash recovery.
 
-use super::announce;
 use super::evaluate::{Row, row_held};
 use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
+use super::{alerts, announce};
 use crate::azure::AzureError;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::repo::CatalogueRepo;
 use crate::retention::policy::Retention;
+use crate::retention::retagged;
 use crate::retention::tags::{expired_expr, hold_tags, is_expired, is_held};
 use crate::retention::tombstone::{self, Ending, REASON_EXPIRED, Tombstone};
-use crate::storage::{BlobProps, BlobRef};
+use crate::storage::{BlobProps, BlobRef, Tags};
 
 pub use crate::catalogue::recording::STATUS_DELETED;
 
@@ -54,6 +57,11 @@ impl Sweep<'_> {
             },
             Kind::AuditLogs => None,
         };
+        if let Some(r) = &row
+            && let Some(refused) = self.retagged(pass, blob, r, &tags).await?
+        {
+            return Ok(refused);
+        }
         if row.as_ref().is_some_and(row_held) {
             // The row knows of a hold the tags have not caught up with: the hold wins, tags repaired.
             if !self.params.dry_run {
@@ -75,6 +83,34 @@ impl Sweep<'_> {
         }
         let evidence = self.evidence(pass, blob, key, row.as_ref(), &keep, &props);
         self.delete(pass, blob, &evidence, row, item).await
+    }
+
+    /// A row whose blob's tags disagree with it is never deleted on those tags: the finding is
+    /// recorded on the row, the tags restored from it ([`retagged::find`], [`retagged::restore`])
+    /// and the alert remembered for the outputs ([`alerts`]); a dry run only counts it.
+    async fn retagged(
+        &self,
+        pass: Pass<'_>,
+        blob: &BlobRef,
+        row: &Row,
+        tags: &Tags,
+    ) -> anyhow::Result<Option<Decision>> {
+        if self.params.dry_run {
+            let found = retagged::disagreement(&row.value, tags);
+            return Ok(found.map(|_| Decision::Retagged(None)));
+        }
+        let source = pass.source;
+        let store = source.store.as_ref();
+        let (repo, now) = (self.repo(), self.params.now);
+        let Some(finding) = retagged::find(store, blob, &repo, &row.value, tags, now).await? else {
+            return Ok(None);
+        };
+        let restored = retagged::restore(store, blob, &finding).await?;
+        let alert = finding.notification(restored, now, source.bastion_id.as_deref());
+        // Remembered until a successful run hands it to the outputs: a run failing later emits
+        // nothing, and its retry finds the tags agreeing.
+        alerts::remember(self.deps.ports.tables.as_ref(), &alert).await?;
+        Ok(Some(Decision::Retagged(Some(Box::new(alert)))))
     }
 
     fn evidence(

@@ -10,6 +10,7 @@
 //! A transient failure lets the current page finish, then fails the run so the `retry` policy of
 //! `function.json` runs it again (every step is idempotent).
 
+pub mod alerts;
 pub mod announce;
 mod candidate;
 pub mod digest;

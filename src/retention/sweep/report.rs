@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::DIGEST_ITEMS;
+use crate::notify::Notification;
 
 /// A deleted (or, in a dry run, deletable) blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,8 +19,12 @@ pub struct Item {
 }
 
 /// How one candidate ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
+    /// Its product tags disagreed with its catalogue row: not deleted, the tags restored from the
+    /// row and the row marked ([`crate::retention::retagged`]); the alert (none in a dry run,
+    /// which writes nothing).
+    Retagged(Option<Box<Notification>>),
     /// Deleted, with tombstone.
     Deleted(Item),
     /// Dry run: would have been deleted.
@@ -39,7 +44,7 @@ pub enum Decision {
 }
 
 /// The outcome of one run: counts, and the first [`DIGEST_ITEMS`] items.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// The day compared against (`YYYY-MM-DD`).
@@ -66,6 +71,11 @@ pub struct Report {
     pub already_gone: usize,
     /// Kept: not catalogued.
     pub uncatalogued: usize,
+    /// Refused: tags disagreeing with the catalogue row (restored unless a dry run).
+    pub retagged: usize,
+    /// One `recording.retagged` per blob restored, for the outputs.
+    #[serde(skip)]
+    pub alerts: Vec<Notification>,
     /// Crashed deletions finished from their intents.
     pub recovered: usize,
     /// Candidates that failed transiently.
@@ -97,6 +107,10 @@ impl Report {
                 tracing::info!(blob = %i.blob, class = %i.class, retain_until = %i.retain_until, "dry run: would delete");
                 self.would_delete += 1;
                 i
+            }
+            Decision::Retagged(alert) => {
+                self.retagged += 1;
+                return self.alerts.extend(alert.map(|a| *a));
             }
             Decision::Held => return self.held += 1,
             Decision::NotDue => return self.not_due += 1,
@@ -132,7 +146,7 @@ impl Report {
     /// One line for the invocation log.
     pub fn summary(&self) -> String {
         format!(
-            "retention sweep {}{}: {} candidates, {} deleted, {} would delete, {} held, {} lengthened, {} changed, {} already gone, {} uncatalogued, {} recovered; re-evaluation: {} examined, {} lengthened, {} shortened{}{}{}",
+            "retention sweep {}{}: {} candidates, {} deleted, {} would delete, {} held, {} lengthened, {} changed, {} already gone, {} uncatalogued, {} refused with tags disagreeing with the catalogue, {} recovered; re-evaluation: {} examined, {} lengthened, {} shortened{}{}{}",
             self.today,
             if self.dry_run { " (dry run)" } else { "" },
             self.candidates,
@@ -143,6 +157,7 @@ impl Report {
             self.changed,
             self.already_gone,
             self.uncatalogued,
+            self.retagged,
             self.recovered,
             self.reevaluated,
             self.retagged_longer,

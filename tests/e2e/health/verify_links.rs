@@ -72,10 +72,13 @@ async fn integrity_verify_reports_tampered_and_missing_recordings() {
         })
         .collect();
     found.sort();
+    // The overwrite also dropped edit.rec's index tags (a Put Blob replaces them): restored from
+    // its row and reported.
     assert_eq!(
         found,
         [
             ("recording.missing".to_owned(), ids[2].clone()),
+            ("recording.retagged".to_owned(), ids[1].clone()),
             ("recording.tampered".to_owned(), ids[1].clone())
         ],
         "{out}"

@@ -5,6 +5,7 @@
 mod calls;
 mod deleted;
 mod replaced;
+mod retagged;
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};

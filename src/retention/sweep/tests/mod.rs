@@ -16,6 +16,7 @@ use crate::testkit::retention::{Hook, Kit, kit, kit_with};
 
 mod policy;
 mod recovery;
+mod retagged;
 
 async fn sweep(k: &Kit, days: i64, dry: bool, max: usize) -> Report {
     let (report, err) = run(&k.state.sweeper(), &k.params(days, dry, max)).await;
@@ -168,7 +169,8 @@ async fn a_hold_known_only_to_the_catalogue_wins_and_repairs_the_tags() {
         .ops_recording("stale.rec", &[("LegalHold", json!(true))])
         .await;
     let r = sweep(&k, 400, false, 10).await;
-    assert_eq!((r.candidates, r.held, r.deleted), (1, 1, 0));
+    assert_eq!((r.candidates, r.retagged, r.deleted), (1, 1, 0));
+    assert_eq!(r.alerts.len(), 1, "the row is the truth: reported");
     assert!(k.exists(&b).await);
     assert_eq!(
         k.tags(&b).await[TAG_UNTIL],

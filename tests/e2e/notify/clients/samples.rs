@@ -29,11 +29,39 @@ fn n(kind: &str, severity: &str, title: String, data: Value) -> Value {
         "severity": severity, "title": title, "data": data})
 }
 
-/// The seven types, and the hostile values each card must show literally.
+/// `recording.retagged` as its producer builds it, for a hostile blob name whose tags were
+/// changed to a hostile class and an earlier date.
+fn retagged(blob: &str) -> Value {
+    use bastion_recordings::catalogue::recording::Recording;
+    use bastion_recordings::retention::retagged::notification;
+    use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
+    let id = recording_id();
+    let (pk, rk) = id.split_once('~').expect("id");
+    let row = json!({"PartitionKey": pk, "RowKey": rk, "BlobCreated": "2025-03-14T09:42:17Z",
+        "FirstSeen": "2025-03-14T09:42:17Z", "Account": "strecweu", "SourceBastion": BASTION,
+        "Container": "recordings", "BlobName": blob, "Status": "catalogued",
+        "BlobUrl": format!("https://strecweu.blob.core.windows.net/recordings/{BLOB_START}"),
+        "RetentionClass": "sox-7y", "RetainUntil": "2032-03-14"});
+    let Value::Object(row) = row else {
+        unreachable!("an object")
+    };
+    let row = Recording::from_entity(&row).expect("a row");
+    let found = [
+        (TAG_CLASS, "ops-30d [x](https://evil.example)"),
+        (TAG_UNTIL, "2025-03-15"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .into();
+    let at = time::macros::datetime!(2025-03-14 09:42:17 UTC);
+    notification(&row, &found, true, at, Some(BASTION_ID)).to_output()
+}
+
+/// Every type, and the hostile values each card must show literally.
 pub fn all() -> Vec<(Value, Vec<&'static str>)> {
     let (rec, blob) = (recording_id(), blob());
     let sha = |c: char| c.to_string().repeat(64);
     vec![
+        (retagged(&blob), vec![BLOB_START]),
         (
             n(
                 "recording.catalogued",

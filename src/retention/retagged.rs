@@ -1,0 +1,272 @@
+//! Blob index tags changed outside the product. No event reports a tag write, so every reader that
+//! acts on the tags (the sweep) or checks a recording (the hash job, the integrity run) compares
+//! the product's tags ([`TAG_CLASS`], [`TAG_UNTIL`], [`TAG_HELD_FROM`]) with what the catalogue
+//! row says they are. The row is the truth: any disagreement — a date moved earlier or later, a
+//! class changed, a hold mark added or removed — is recorded on the row (`RetaggedFrom`,
+//! `RetaggedAt`), the tags are restored from the row, and one `recording.retagged` (critical) is
+//! raised, its id derived from the recording id and the tags found, so every path and every
+//! instance that finds the same tags alerts once.
+//!
+//! A disagreement is confirmed by reading the row and the tags a second time: the product's own
+//! writers change one store and then the other (a hold writes the row first, a lengthening the
+//! tags first), so a first read can fall between the two writes; the second read sees both. The
+//! restore is conditional on the tags found (`x-ms-if-tags`): a tag write made meanwhile wins
+//! (412), and the next comparison judges it.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
+use crate::azure::AzureError;
+use crate::catalogue::recording::{Recording, Retagged, STATUS_CATALOGUED};
+use crate::catalogue::repo::CatalogueRepo;
+use crate::dates::format_utc;
+use crate::notify::{Notification, Severity};
+use crate::storage::{BlobRef, BlobStore, Tags};
+
+/// The notification type.
+pub const KIND: &str = "recording.retagged";
+/// The tags the product writes and compares.
+pub const PRODUCT_TAGS: [&str; 3] = [TAG_CLASS, TAG_UNTIL, TAG_HELD_FROM];
+
+/// The product's tags as `row` says they are; `None` when the row makes no claim (not a
+/// catalogued blob, or no retain-until recorded). A held row claims `legal-hold` and
+/// [`HELD_UNTIL`], and `heldFrom` when it knows the pre-hold pair; a row not held claims no
+/// `heldFrom`.
+pub fn expected(row: &Recording) -> Option<Tags> {
+    if row.status != STATUS_CATALOGUED || row.retain_until.is_empty() {
+        return None;
+    }
+    let mut tags = Tags::new();
+    if row.held() {
+        tags.insert(TAG_CLASS.to_owned(), LEGAL_HOLD.to_owned());
+        tags.insert(TAG_UNTIL.to_owned(), HELD_UNTIL.to_owned());
+        if let Some((class, until)) = &row.hold.from {
+            tags.insert(TAG_HELD_FROM.to_owned(), format!("{class}/{until}"));
+        }
+    } else {
+        tags.insert(TAG_CLASS.to_owned(), row.retention_class.clone());
+        tags.insert(TAG_UNTIL.to_owned(), row.retain_until.clone());
+    }
+    Some(tags)
+}
+
+/// The product's tags among `tags` (other tags are the owner's business).
+pub fn observed(tags: &Tags) -> Tags {
+    tags.iter()
+        .filter(|(k, _)| PRODUCT_TAGS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The product's tags found on the blob when they disagree with `row`; `None` when they agree or
+/// the row claims nothing. A held row that does not know its pre-hold pair leaves `heldFrom`
+/// unjudged.
+pub fn disagreement(row: &Recording, tags: &Tags) -> Option<Tags> {
+    let want = expected(row)?;
+    let mut found = observed(tags);
+    let judged = |k: &str| k != TAG_HELD_FROM || !row.held() || want.contains_key(TAG_HELD_FROM);
+    found.retain(|k, _| judged(k));
+    (found != want).then(|| observed(tags))
+}
+
+/// The tags after restoring: `tags` with the product's keys as `row` says (other tags kept).
+pub fn restored(row: &Recording, tags: &Tags) -> Option<Tags> {
+    let want = expected(row)?;
+    let mut out = tags.clone();
+    if !row.held() {
+        out.remove(TAG_HELD_FROM);
+    }
+    out.extend(want);
+    Some(out)
+}
+
+/// `found` as one text: `key=value` pairs in key order joined by `&` (tag values cannot contain
+/// `&`), the row's `RetaggedFrom` and part of the notification's fact.
+pub fn spell(found: &Tags) -> String {
+    found
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `x-ms-if-tags` condition that the product's tags are still `found` (values a condition
+/// cannot quote are left out; `None` when nothing is left to condition on).
+pub fn unchanged_expr(found: &Tags) -> Option<String> {
+    let terms: Vec<String> = found
+        .iter()
+        .filter(|(_, v)| !v.contains('\''))
+        .map(|(k, v)| format!("\"{k}\" = '{v}'"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// The title: what the change did, in fixed words (the values are in the facts).
+pub fn title(row: &Recording, found: &Tags) -> &'static str {
+    let until = found.get(TAG_UNTIL).map(String::as_str);
+    if row.held() && found.get(TAG_CLASS).map(String::as_str) != Some(LEGAL_HOLD) {
+        "A recording's legal hold was removed from its blob tags outside the product"
+    } else if !row.held() && until.is_none_or(|u| u < row.retain_until.as_str()) {
+        "A recording's retainUntil tag was moved earlier outside the product"
+    } else {
+        "A recording's retention tags were changed outside the product"
+    }
+}
+
+/// `recording.retagged` (critical) for `row` (as it stands after the finding) and the tags
+/// `found`; `restored` says whether the tags were written back. Its id: the recording id and the
+/// tags found, whichever path found them.
+pub fn notification(
+    row: &Recording,
+    found: &Tags,
+    restored: bool,
+    at: OffsetDateTime,
+    bastion_id: Option<&str>,
+) -> Notification {
+    let tag = |k: &str| found.get(k).cloned().unwrap_or_default();
+    let mut data = json!({
+        "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
+        "container": row.container, "blobName": row.blob_name, "blobUrl": row.blob_url,
+        "retentionClass": row.retention_class, "retainUntil": row.retain_until,
+        "legalHold": row.held(),
+        "foundRetentionClass": tag(TAG_CLASS), "foundRetainUntil": tag(TAG_UNTIL),
+        "foundHeldFrom": tag(TAG_HELD_FROM), "restored": restored,
+    });
+    if let Some(id) = bastion_id {
+        data["bastionResourceId"] = Value::String(id.to_owned());
+    }
+    Notification::new(
+        KIND,
+        &[row.id().as_str(), "\n", &spell(found)].concat(),
+        format_utc(at),
+        Severity::Critical,
+        title(row, found).to_owned(),
+        data,
+    )
+}
+
+/// A disagreement confirmed and recorded on the row: what [`restore`] writes back.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The row as it stands after the finding was recorded on it.
+    pub row: Recording,
+    /// The product's tags found.
+    pub found: Tags,
+    /// Every tag found (the owner's kept when restoring).
+    pub tags: Tags,
+}
+
+impl Finding {
+    /// `recording.retagged` for this finding.
+    pub fn notification(
+        &self,
+        restored: bool,
+        at: OffsetDateTime,
+        bastion_id: Option<&str>,
+    ) -> Notification {
+        notification(&self.row, &self.found, restored, at, bastion_id)
+    }
+}
+
+/// Compares the tags of `blob` (just read: `tags`) with `row` and, on a disagreement confirmed
+/// by a second read, records it on the row ([`CatalogueRepo::update`]). `None`: they agree (or
+/// came to agree), the row claims nothing, or the blob or row is gone.
+///
+/// # Errors
+/// Storage failures.
+pub async fn find(
+    store: &dyn BlobStore,
+    blob: &BlobRef,
+    repo: &CatalogueRepo,
+    row: &Recording,
+    tags: &Tags,
+    now: OffsetDateTime,
+) -> Result<Option<Finding>, AzureError> {
+    if disagreement(row, tags).is_none() {
+        return Ok(None);
+    }
+    // The second read: the product's own write may have been between its two stores.
+    let tags = match store.get_tags(blob).await {
+        Err(AzureError::NotFound) => return Ok(None),
+        other => other?,
+    };
+    let Some(row) = repo.get(&row.key).await? else {
+        return Ok(None);
+    };
+    let Some(found) = disagreement(&row.value, &tags) else {
+        return Ok(None);
+    };
+    let record = Retagged {
+        from: spell(&found),
+        at: format_utc(now),
+    };
+    let (key, mut seen) = (row.value.key.clone(), None);
+    let written = repo
+        .update(&key, Some(row), |cur| {
+            let cur = cur?;
+            seen = Some(cur.clone());
+            disagreement(cur, &tags)?;
+            // Another path or instance recorded this very finding: kept with its time.
+            if cur.retagged.as_ref().is_some_and(|r| r.from == record.from) {
+                return None;
+            }
+            let mut r = cur.clone();
+            r.retagged = Some(record.clone());
+            Some(r)
+        })
+        .await?;
+    let row = match (written, seen) {
+        (Some(w), _) => w.value,
+        (None, Some(cur)) if disagreement(&cur, &tags).is_some() => cur,
+        // Gone, or changed meanwhile to agree with the tags: nothing to restore.
+        _ => return Ok(None),
+    };
+    tracing::warn!(recording = %row.id(), found = %spell(&found), "blob index tags disagreed with the catalogue row");
+    Ok(Some(Finding { row, found, tags }))
+}
+
+/// Writes the row's tags back, conditional on the product's tags still being those found. False
+/// when they changed meanwhile (412: the next comparison judges them) or the blob is gone.
+///
+/// # Errors
+/// Storage failures.
+pub async fn restore(
+    store: &dyn BlobStore,
+    blob: &BlobRef,
+    finding: &Finding,
+) -> Result<bool, AzureError> {
+    let Some(new) = restored(&finding.row, &finding.tags) else {
+        return Ok(false);
+    };
+    let cond = unchanged_expr(&finding.found);
+    match store.set_tags(blob, &new, cond.as_deref()).await {
+        Ok(()) => Ok(true),
+        Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`find`], then [`restore`]: the notification of a finding, whether or not the restore won.
+///
+/// # Errors
+/// Storage failures.
+pub async fn check(
+    store: &dyn BlobStore,
+    blob: &BlobRef,
+    repo: &CatalogueRepo,
+    row: &Recording,
+    tags: &Tags,
+    now: OffsetDateTime,
+    bastion_id: Option<&str>,
+) -> Result<Option<Notification>, AzureError> {
+    let Some(finding) = find(store, blob, repo, row, tags, now).await? else {
+        return Ok(None);
+    };
+    let restored = restore(store, blob, &finding).await?;
+    Ok(Some(finding.notification(restored, now, bastion_id)))
+}
+
+#[cfg(test)]
+#[path = "retagged_tests.rs"]
+mod tests;

@@ -1,0 +1,65 @@
+//! `recording.retagged` alerts not yet handed to the outputs, kept in table `deletions`, partition
+//! [`PENDING_PK`] (`RowKey` = the notification id, so one fact is one row).
+//!
+//! The sweep restores a blob's tags and then remembers its alert here; the timer's entry point
+//! emits every remembered alert after a run that succeeded and forgets each once it is in the
+//! outputs. A run that restores tags and then fails emits nothing, and its retry finds the tags
+//! agreeing: without this the alert would be lost. Like the digest, a failure to forget is logged
+//! and the alert is emitted again under the same id (delivery drops the repeat).
+
+use serde_json::{Value, json};
+
+use crate::azure::AzureError;
+use crate::notify::Notification;
+use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::tables::ops::{self, write_creating_table};
+use crate::tables::{Filter, TableStore, WriteMode, get_str};
+
+/// Partition of the alerts waiting for the outputs (no creation day can be spelt like it).
+pub const PENDING_PK: &str = "retagged";
+/// Most alerts one run emits; the rest wait for the next.
+pub const MAX_PER_RUN: u32 = 1000;
+
+/// Remembers `alert` (upsert: the same fact found again is the same row).
+///
+/// # Errors
+/// Table errors.
+pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(), AzureError> {
+    let text = serde_json::to_string(alert).unwrap_or_default();
+    let row =
+        json!({"PartitionKey": PENDING_PK, "RowKey": alert.notification_id, "Notification": text});
+    let Value::Object(row) = row else {
+        return Ok(());
+    };
+    write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
+        .await
+        .map(|_| ())
+}
+
+/// The remembered alerts, at most [`MAX_PER_RUN`], by id (a missing table has none).
+///
+/// # Errors
+/// Table errors.
+pub async fn pending(tables: &dyn TableStore) -> Result<Vec<Notification>, AzureError> {
+    let filter = Filter::partition(PENDING_PK);
+    let page = ops::page(tables, DELETIONS_TABLE, &filter, MAX_PER_RUN, None).await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|s| serde_json::from_str(get_str(&s.entity, "Notification")?).ok())
+        .collect())
+}
+
+/// Forgets alerts handed to the outputs. A failure is logged: the alert is emitted again by the
+/// next run under the same id.
+pub async fn forget(tables: &dyn TableStore, emitted: &[Notification]) {
+    for n in emitted {
+        let id = &n.notification_id;
+        match tables.delete(DELETIONS_TABLE, PENDING_PK, id, None).await {
+            Ok(()) | Err(AzureError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(notification = %id, error = %crate::telemetry::redact(&e.to_string()), "an emitted retag alert was not forgotten; the next run emits it again");
+            }
+        }
+    }
+}
