@@ -162,6 +162,7 @@ async fn main() {
                     at: bastion_recordings::dates::format_utc(created),
                 }),
                 replaced: None,
+                actor: None,
             };
             let row = recording.to_entity();
             again(|| t.write(RECORDINGS_TABLE, &row, WriteMode::Upsert)).await;

@@ -115,6 +115,7 @@ impl World {
             deletion: None,
             hash: None,
             replaced: None,
+            actor: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&entry.key.clone(), None, |_| Some(entry.clone()))

@@ -393,6 +393,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         deletion: None,
         hash: None,
         replaced: None,
+        actor: None,
     }
 }
 

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::dates::{format_utc, format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_list, get_str, int64};
 
+pub use super::actor::Actor;
 pub use super::key::{KeyPath, RecordingKey};
 
 /// `Status` of a catalogued recording.
@@ -245,6 +246,8 @@ pub struct Recording {
     pub hash: Option<Hash>,
     /// The content a replacement overwrote.
     pub replaced: Option<Replaced>,
+    /// Who deleted or replaced it outside the product, once looked up (`Actor*`).
+    pub actor: Option<Actor>,
 }
 
 fn put(e: &mut Entity, k: &str, v: &str) {
@@ -345,6 +348,9 @@ impl Recording {
             put(&mut e, "ReplacedAt", &r.at);
             int64(&mut e, "ReplacedLength", clamp(r.length));
         }
+        if let Some(a) = &self.actor {
+            a.to_entity(&mut e);
+        }
         e
     }
 
@@ -432,6 +438,7 @@ impl Recording {
                 sha256: s("ReplacedSha256"),
                 at: s("ReplacedAt"),
             }),
+            actor: Actor::from_entity(e),
         })
     }
 }
@@ -502,6 +509,7 @@ mod tests {
             deletion: None,
             hash: None,
             replaced: None,
+            actor: None,
         }
     }
 
@@ -558,6 +566,13 @@ mod tests {
             length: 6,
             sha256: "cd".into(),
             at: "2025-03-14T11:00:00Z".into(),
+        });
+        full.actor = Some(Actor {
+            status: "found".into(),
+            operation: "DeleteBlob".into(),
+            upn: "<b>mallory</b>@example.com".into(),
+            user_agent: "curl/8 \"x\"".into(),
+            ..Actor::default()
         });
         for r in [plain, full] {
             let mut e = r.to_entity();

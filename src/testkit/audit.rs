@@ -175,5 +175,6 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         deletion: None,
         hash: None,
         replaced: None,
+        actor: None,
     }
 }

@@ -135,6 +135,7 @@ impl Kit {
             deletion: None,
             hash: None,
             replaced: None,
+            actor: None,
         };
         let mut e = entry.to_entity();
         e.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));

@@ -164,6 +164,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> Recording {
         deletion: None,
         hash: None,
         replaced: None,
+        actor: None,
     }
 }
 

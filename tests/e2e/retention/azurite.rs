@@ -89,6 +89,7 @@ impl Env {
             deletion: None,
             hash: None,
             replaced: None,
+            actor: None,
         };
         let mut e = entry.to_entity();
         e.insert("LegalHold".into(), Value::Bool(held));

@@ -205,6 +205,7 @@ impl World {
             deletion: None,
             hash: None,
             replaced: None,
+            actor: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&key, None, |_| Some(entry.clone()))
