@@ -196,6 +196,17 @@ param bastionDiagnostics array = []
 @description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host: a name, or the host\'s resource id), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace, in resource-specific mode), bastionSubscriptionId?, bastionResourceGroup? (the host\'s when bastionName is a name, default this deployment\'s)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
 param logAnalyticsWorkspaces array = []
 
+@description('The Log Analytics workspace receiving the recording accounts\' StorageBlobLogs, for the actor of a deletion or replacement outside the product and each recording\'s custody trail: {resourceId (its ARM id), customerId (its workspace id, a GUID)}. The app\'s identity gets Log Analytics Reader on it. Empty: off.')
+param custodyWorkspace object = {}
+
+@description('Minutes after a deletion or replacement outside the product its actor is looked for in StorageBlobLogs before it is recorded as unknown (CUSTODY_ACTOR_WAIT_MINUTES).')
+@minValue(1)
+@maxValue(1440)
+param custodyActorWaitMinutes int = 60
+
+@description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
+param custodyDiagnostics bool = false
+
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the sources name by resource id, with no grant from this template.')
 param bastionHosts array = []
 
@@ -480,6 +491,8 @@ module functionApp 'modules/functionapp.bicep' = {
     auditLogSources: auditLogs
     logAnalyticsWorkspaces: logAnalyticsWorkspaces
     logAnalyticsEndpoint: logAnalyticsEndpoint
+    custodyWorkspaceId: custodyWorkspace.?customerId ?? ''
+    custodyActorWaitMinutes: custodyActorWaitMinutes
     sentinelIngestionEndpoint: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.ingestionEndpoint
     sentinelDcrImmutableId: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.dcrImmutableId
     bastionHosts: join(bastionHosts, ',')

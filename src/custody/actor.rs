@@ -116,6 +116,15 @@ pub fn why_unknown(lookup: &Lookup, found: Option<&Found>, wait: Duration) -> St
     }
 }
 
+/// When the row says the change happened (the deletion's or the replacement's time).
+fn change_time(row: &Recording, change: Change) -> String {
+    let at = match change {
+        Change::Deleted => row.deletion.as_ref().map(|d| d.at.clone()),
+        Change::Replaced => row.replaced.as_ref().map(|r| r.at.clone()),
+    };
+    at.unwrap_or_else(|| format_utc(row.blob_created))
+}
+
 /// The follow-up of alert `actor.alert_id`: the same id + `.actor`, type `recording.actor`.
 pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notification {
     let who = [&actor.upn, &actor.object_id, &actor.app_id]
@@ -146,7 +155,7 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
         "recording.actor",
         &actor.alert_id,
         if actor.at.is_empty() {
-            format_utc(row.blob_created)
+            change_time(row, change)
         } else {
             actor.at.clone()
         },
