@@ -175,9 +175,9 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // Opt-in, never a default: with zone redundancy the platform keeps at least two always-ready instances
-// per per-function scale group, billed around the clock whatever the load. This app has fifteen groups
-// (one per non-HTTP function, one for HTTP): 30 instances of instanceMemoryMB (docs/cost.md).
-@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 30 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
+// per per-function scale group, billed around the clock whatever the load. This app has sixteen groups
+// (one per non-HTTP function, one for HTTP): 32 instances of instanceMemoryMB (docs/cost.md).
+@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 32 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
 param zoneRedundant bool = false
 
 @description('Days Log Analytics keeps logs.')
@@ -547,6 +547,34 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
     params: {
       workspaceName: last(split(w.resourceId, '/'))
       principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// Log Analytics Reader on the custody workspace (StorageBlobLogs of the recording accounts), in its
+// own subscription and resource group.
+var custodyWorkspaces = empty(custodyWorkspace.?resourceId ?? '') ? [] : [custodyWorkspace.resourceId]
+module custodyAccess 'modules/workspace-access.bicep' = [
+  for (w, i) in custodyWorkspaces: {
+    name: 'custody-workspace-access-${i}'
+    scope: resourceGroup(split(w, '/')[2], split(w, '/')[4])
+    params: {
+      workspaceName: last(split(w, '/'))
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// With custodyDiagnostics: each recording account's blob service sends StorageRead, StorageWrite and
+// StorageDelete to the custody workspace (off by default: ingestion costs, docs/cost.md).
+var custodyAccounts = custodyDiagnostics && !empty(custodyWorkspaces) ? filter(recordings, r => r.firstOfAccount) : []
+module custodyDiagnosticsOf 'modules/custody-diagnostics.bicep' = [
+  for (r, i) in custodyAccounts: {
+    name: 'custody-diagnostics-${i}'
+    scope: resourceGroup(r.subscriptionId, r.resourceGroup)
+    params: {
+      accountName: r.accountName
+      workspaceResourceId: custodyWorkspaces[0]
     }
   }
 ]

@@ -292,6 +292,10 @@ var functionSwitches = [
     name: 'AzureWebJobs.SentinelExport.Disabled'
     value: empty(sentinelIngestionEndpoint) ? 'true' : 'false'
   }
+  {
+    name: 'AzureWebJobs.CustodyActor.Disabled'
+    value: empty(custodyWorkspaceId) ? 'true' : 'false'
+  }
 ]
 
 // The block above plus the connections of accounts beyond the first two (named only inside the lists).
