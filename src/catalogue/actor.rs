@@ -77,11 +77,7 @@ impl Actor {
 
     /// Reads the `Actor*` properties; `None` when the row has no `ActorStatus`.
     pub fn from_entity(e: &Entity) -> Option<Self> {
-        let s = |k: &str| {
-            crate::tables::get_str(e, k)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let s = |k: &str| crate::tables::get_str(e, k).unwrap_or_default().to_owned();
         let status = s(FIELDS[0]);
         (!status.is_empty()).then(|| Self {
             status,

@@ -144,7 +144,10 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
                 actor.authentication.as_str()
             }
         ),
-        _ => format!("Recording {} outside retention: actor unknown", change.as_str()),
+        _ => format!(
+            "Recording {} outside retention: actor unknown",
+            change.as_str()
+        ),
     };
     let data = json!({
         "recordingId": row.id(), "account": row.account, "container": row.container,
@@ -206,8 +209,14 @@ mod tests {
             ],
             ..Found::default()
         };
-        assert_eq!(pick(&f, &lookup("r3")).map(|p| p.0.correlation_id.as_str()), Some("R3"));
-        assert_eq!(pick(&f, &lookup("zz")).map(|p| p.0.correlation_id.as_str()), Some("r1"));
+        assert_eq!(
+            pick(&f, &lookup("r3")).map(|p| p.0.correlation_id.as_str()),
+            Some("R3")
+        );
+        assert_eq!(
+            pick(&f, &lookup("zz")).map(|p| p.0.correlation_id.as_str()),
+            Some("r1")
+        );
         let far = Found {
             rows: vec![row("DeleteBlob", "2025-03-14T09:06:00Z", "202", "r9")],
             ..Found::default()
@@ -218,15 +227,24 @@ mod tests {
 
     #[test]
     fn the_follow_up_has_the_alerts_id_and_keeps_values_as_data() {
-        let mut r = crate::testkit::audit::recording_row("<img src=x>", datetime!(2025-03-14 09:00 UTC));
+        let mut r =
+            crate::testkit::audit::recording_row("<img src=x>", datetime!(2025-03-14 09:00 UTC));
         r.account = "a".into();
-        let a = found(&row("DeleteBlob", "2025-03-14T09:00:01Z", "202", "r"), "how", "id-1");
+        let a = found(
+            &row("DeleteBlob", "2025-03-14T09:00:01Z", "202", "r"),
+            "how",
+            "id-1",
+        );
         let n = notification(&r, Change::Deleted, &a);
         assert_eq!(n.notification_id, "id-1.actor");
         assert_eq!(n.kind, "recording.actor");
         assert_eq!(n.data["actor"]["requesterUpn"], "<b>m</b>@x");
         assert!(!n.title.contains("<b>"), "{}", n.title);
         let u = unknown("why".into(), "id-1");
-        assert!(notification(&r, Change::Deleted, &u).title.ends_with("actor unknown"));
+        assert!(
+            notification(&r, Change::Deleted, &u)
+                .title
+                .ends_with("actor unknown")
+        );
     }
 }

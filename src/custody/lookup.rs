@@ -63,7 +63,12 @@ pub async fn pass(
             pending::done(tables, &lookup).await?;
             continue;
         };
-        if let Some(a) = row.value.actor.as_ref().filter(|a| a.alert_id == lookup.alert_id) {
+        if let Some(a) = row
+            .value
+            .actor
+            .as_ref()
+            .filter(|a| a.alert_id == lookup.alert_id)
+        {
             // Recorded on an earlier pass: its follow-up once more (delivery drops a repeat).
             out.notifications
                 .push(actor::notification(&row.value, lookup.change, a));
@@ -74,7 +79,11 @@ pub async fn pass(
             out.waiting += 1;
             continue;
         }
-        let keys = object_keys(&row.value.account, &row.value.container, &row.value.blob_name);
+        let keys = object_keys(
+            &row.value.account,
+            &row.value.container,
+            &row.value.blob_name,
+        );
         let ops = operations(lookup.change);
         let asked = query::run(logs, workspace, &keys, ops, span(lookup.at), ROWS).await;
         lookup.attempts += 1;

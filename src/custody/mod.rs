@@ -50,18 +50,18 @@ impl CustodySettings {
             d.actor_wait.whole_minutes(),
             1..=1440,
         );
-        let workspace = r.get("CUSTODY_WORKSPACE_ID").and_then(|v| {
-            match uuid::Uuid::parse_str(v.trim()) {
-                Ok(id) => Some(id.hyphenated().to_string()),
-                Err(_) => {
-                    r.problem(
-                        "CUSTODY_WORKSPACE_ID",
-                        "a Log Analytics workspace id (its customer id, a GUID)",
-                    );
-                    None
-                }
-            }
-        });
+        let workspace =
+            r.get("CUSTODY_WORKSPACE_ID")
+                .and_then(|v| match uuid::Uuid::parse_str(v.trim()) {
+                    Ok(id) => Some(id.hyphenated().to_string()),
+                    Err(_) => {
+                        r.problem(
+                            "CUSTODY_WORKSPACE_ID",
+                            "a Log Analytics workspace id (its customer id, a GUID)",
+                        );
+                        None
+                    }
+                });
         Self {
             workspace,
             actor_wait: Duration::minutes(minutes),
@@ -104,4 +104,3 @@ mod settings_tests {
         assert!(errors.iter().all(|e| !e.contains("my-workspace")));
     }
 }
-

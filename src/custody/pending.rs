@@ -157,7 +157,12 @@ pub async fn note(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureE
 /// Table errors other than a row already gone or changed.
 pub async fn done(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureError> {
     match tables
-        .delete(LOOKUPS_TABLE, PARTITION, &lookup.alert_id, Some(&lookup.etag))
+        .delete(
+            LOOKUPS_TABLE,
+            PARTITION,
+            &lookup.alert_id,
+            Some(&lookup.etag),
+        )
         .await
     {
         Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),

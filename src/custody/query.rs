@@ -11,6 +11,8 @@ use crate::loganalytics::{Item, LogsQuery};
 
 /// The query's body.
 pub const BODY: &str = include_str!("storage_blob_logs.kql");
+/// The evidence pack's query: every request on the recording containers over a period.
+pub const PERIOD_BODY: &str = include_str!("storage_blob_period.kql");
 
 /// The columns the body projects, in order.
 pub const COLUMNS: [&str; 10] = [
@@ -62,6 +64,8 @@ pub struct Access {
     pub user_agent: String,
     /// `CorrelationId` (the storage request id).
     pub correlation_id: String,
+    /// `ObjectKey` (`/<account>/<container>/<name>`; only the period query returns it).
+    pub object_key: String,
 }
 
 impl Access {
@@ -131,6 +135,19 @@ pub fn text(keys: &[String], operations: &[&str], limit: usize) -> String {
     [header(keys, operations, limit), BODY.to_owned()].concat()
 }
 
+/// The header of the period query: the containers (`/<account>/<container>`) and the most rows.
+pub fn period_header(containers: &[String], limit: usize) -> String {
+    let containers: Vec<String> = containers
+        .iter()
+        .filter(|c| !c.chars().any(char::is_control))
+        .cloned()
+        .collect();
+    format!(
+        "let containers = {};\nlet limit = {limit};\n",
+        list(&containers)
+    )
+}
+
 /// The request's `timespan` (ISO 8601 interval on `TimeGenerated`).
 pub fn timespan(from: time::OffsetDateTime, to: time::OffsetDateTime) -> String {
     format!("{}/{}", format_utc(from), format_utc(to))
@@ -162,9 +179,34 @@ pub async fn run(
     limit: usize,
 ) -> Result<Found, crate::azure::AzureError> {
     let q = text(keys, operations, limit + 1);
+    run_text(logs, workspace, &q, span, limit).await
+}
+
+/// Every request on `containers` over `span` (the evidence pack), at most `limit` rows.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_period(
+    logs: &dyn LogsQuery,
+    workspace: &str,
+    containers: &[String],
+    span: (time::OffsetDateTime, time::OffsetDateTime),
+    limit: usize,
+) -> Result<Found, crate::azure::AzureError> {
+    let q = [period_header(containers, limit + 1), PERIOD_BODY.to_owned()].concat();
+    run_text(logs, workspace, &q, span, limit).await
+}
+
+async fn run_text(
+    logs: &dyn LogsQuery,
+    workspace: &str,
+    q: &str,
+    span: (time::OffsetDateTime, time::OffsetDateTime),
+    limit: usize,
+) -> Result<Found, crate::azure::AzureError> {
     let wait = std::time::Duration::from_secs(30);
     let mut answer = logs
-        .query(workspace, &q, &timespan(span.0, span.1), wait)
+        .query(workspace, q, &timespan(span.0, span.1), wait)
         .await?;
     let (mut columns, mut found) = (Vec::new(), Found::default());
     while let Some(item) = answer.next().await {
@@ -209,6 +251,7 @@ fn access(columns: &[String], row: &[Value]) -> Access {
         caller_ip: get("CallerIpAddress"),
         user_agent: get("UserAgentHeader"),
         correlation_id: get("CorrelationId"),
+        object_key: get("ObjectKey"),
     }
 }
 
@@ -230,10 +273,23 @@ mod tests {
     }
 
     #[test]
+    fn the_checked_period_header_is_the_one_written() {
+        let containers = [
+            "/stweu/rec\"ordings".to_owned(),
+            "/stneu/recordings".to_owned(),
+        ];
+        let checked = include_str!("../../tests/kql/custody-period-header.kql");
+        assert_eq!(period_header(&containers, 50_001), checked);
+    }
+
+    #[test]
     fn keys_never_carry_a_control_character() {
         let keys = object_keys("a", "c", "x\ny");
         assert_eq!(keys, vec!["/a/c/x%0Ay".to_owned()]);
-        assert_eq!(object_keys("a", "c", "plain/x.mp4"), vec!["/a/c/plain/x.mp4"]);
+        assert_eq!(
+            object_keys("a", "c", "plain/x.mp4"),
+            vec!["/a/c/plain/x.mp4"]
+        );
     }
 
     #[test]

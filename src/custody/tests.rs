@@ -45,7 +45,9 @@ async fn kit() -> Kit {
         .await
         .expect("row");
     let lookup = Lookup::new("alert-1", &row.id(), Change::Deleted, at, "req-1");
-    pending::add(ports.tables.as_ref(), &lookup).await.expect("lookup");
+    pending::add(ports.tables.as_ref(), &lookup)
+        .await
+        .expect("lookup");
     let logs = FakeLogs::default();
     logs.workspace(WS);
     let settings = CustodySettings {
@@ -107,8 +109,18 @@ async fn late_logs_name_the_deleter_once_they_arrive() {
     assert_eq!((first.recorded, first.waiting), (0, 1));
     assert!(first.notifications.is_empty() && k.actor().await.is_none());
     // The deletion's row arrives (another request nearer in time, but not the event's).
-    k.log("DeleteBlob", k.at + Duration::seconds(1), "other", "nearer@x");
-    k.log("DeleteBlob", k.at - Duration::seconds(2), "req-1", "<b>mallory</b>@x");
+    k.log(
+        "DeleteBlob",
+        k.at + Duration::seconds(1),
+        "other",
+        "nearer@x",
+    );
+    k.log(
+        "DeleteBlob",
+        k.at - Duration::seconds(2),
+        "req-1",
+        "<b>mallory</b>@x",
+    );
     let found = k.pass(9).await;
     assert_eq!(found.recorded, 1);
     let n = found.notifications[0].to_output();
@@ -117,7 +129,10 @@ async fn late_logs_name_the_deleter_once_they_arrive() {
     assert_eq!(n["data"]["actor"]["requesterUpn"], "<b>mallory</b>@x");
     assert_eq!(n["data"]["actor"]["userAgent"], "<script>alert(1)</script>");
     let actor = k.actor().await.expect("actor");
-    assert_eq!((actor.status.as_str(), actor.upn.as_str()), ("found", "<b>mallory</b>@x"));
+    assert_eq!(
+        (actor.status.as_str(), actor.upn.as_str()),
+        ("found", "<b>mallory</b>@x")
+    );
     assert_eq!(actor.caller_ip, "203.0.113.7:50112");
     // The next pass emits the same follow-up once more, then the lookup is gone; no more queries.
     let again = k.pass(10).await;
@@ -127,7 +142,10 @@ async fn late_logs_name_the_deleter_once_they_arrive() {
     assert!(k.pass(11).await.notifications.is_empty());
     assert_eq!(k.logs.received().len(), sent);
     let q = &k.logs.received()[0].query;
-    assert!(q.contains("StorageBlobLogs") && q.contains("DeleteBlob"), "{q}");
+    assert!(
+        q.contains("StorageBlobLogs") && q.contains("DeleteBlob"),
+        "{q}"
+    );
 }
 
 #[tokio::test]
@@ -136,19 +154,17 @@ async fn throttled_and_partial_answers_wait_for_a_whole_one() {
     k.log("DeleteBlob", k.at, "req-1", "m@x");
     k.logs.faults([Fault::ThrottleBare]);
     let throttled = k.pass(5).await;
-    assert!(throttled.throttled && throttled.recorded == 0, "{throttled:?}");
-    let stored = crate::tables::ops::get(
-        k.ports.tables.as_ref(),
-        LOOKUPS_TABLE,
-        "pending",
-        "alert-1",
-    )
-    .await
-    .expect("get")
-    .expect("kept");
     assert!(
-        crate::tables::get_str(&stored.entity, "LastError")
-            .is_some_and(|e| !e.is_empty()),
+        throttled.throttled && throttled.recorded == 0,
+        "{throttled:?}"
+    );
+    let stored =
+        crate::tables::ops::get(k.ports.tables.as_ref(), LOOKUPS_TABLE, "pending", "alert-1")
+            .await
+            .expect("get")
+            .expect("kept");
+    assert!(
+        crate::tables::get_str(&stored.entity, "LastError").is_some_and(|e| !e.is_empty()),
         "{stored:?}"
     );
     // A partial answer drops the row (one row halved): still waiting.
@@ -166,15 +182,28 @@ async fn logs_that_never_arrive_leave_the_actor_unknown_with_the_reason() {
     assert_eq!(over.recorded, 1);
     let actor = k.actor().await.expect("actor");
     assert_eq!(actor.status, "unknown");
-    assert!(actor.reason.contains("DeleteBlob") && actor.reason.contains("20 minutes"), "{}", actor.reason);
+    assert!(
+        actor.reason.contains("DeleteBlob") && actor.reason.contains("20 minutes"),
+        "{}",
+        actor.reason
+    );
     let n = over.notifications[0].to_output();
     assert_eq!(n["notificationId"], "alert-1.actor");
-    assert!(n["title"].as_str().is_some_and(|t| t.ends_with("actor unknown")), "{n}");
+    assert!(
+        n["title"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("actor unknown")),
+        "{n}"
+    );
     // A workspace that refuses: the reason names the role.
     let k = kit().await;
     k.logs.forbid(WS, true);
     k.pass(1).await;
     k.pass(25).await;
     let actor = k.actor().await.expect("actor");
-    assert!(actor.reason.contains("Log Analytics Reader"), "{}", actor.reason);
+    assert!(
+        actor.reason.contains("Log Analytics Reader"),
+        "{}",
+        actor.reason
+    );
 }

@@ -36,6 +36,8 @@ pub struct Source {
     burst_window: Duration,
     /// The continuation of the paged deletions scan.
     deletions_next: Option<String>,
+    /// The custody workspace whose requests join the access file.
+    custody: Option<super::options::PackCustody>,
 }
 
 impl Source {
@@ -54,6 +56,7 @@ impl Source {
             host: opts.bastion.as_deref().map(HostFilter::new),
             burst_window: opts.burst_window,
             deletions_next: None,
+            custody: opts.custody.clone(),
             ports,
         }
     }
@@ -91,6 +94,11 @@ impl Source {
             (Kind::Sessions, Some(day)) => Some(listed::sessions(tables, q, day).await?),
             (Kind::Recordings, Some(day)) => Some(listed::recordings(tables, q, day).await?),
             (Kind::AccessAudit, Some(day)) => Some(records::accesses(tables, q, day, host).await?),
+            // After the days: the storage accounts' own log of the containers' requests.
+            (Kind::AccessAudit, None) if chunk == days.len() => match &self.custody {
+                Some(c) => Some(records::storage_accesses(c, &self.containers(), q).await),
+                None => None,
+            },
             (Kind::Bursts, _) if first => {
                 let host = host.map(|h| &*h);
                 Some(records::bursts(tables, q, self.burst_window, host).await?)
@@ -106,6 +114,25 @@ impl Source {
         })
     }
 
+    /// The recording containers of the pack (`/<account>/<container>`): a host's pack names only
+    /// its own sources and the ones tied to no host.
+    fn containers(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ports
+            .sources
+            .recordings()
+            .iter()
+            .filter(|s| {
+                s.bastion
+                    .as_deref()
+                    .is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b)))
+            })
+            .map(|s| format!("/{}/{}", s.account(), s.container))
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// Where the rows come from (tables, accounts), for the manifest.
     pub fn describe(&self) -> Value {
         let sources = self.ports.sources.recordings();
@@ -117,6 +144,8 @@ impl Source {
                 .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))
                 .map(|s| json!({"container": s.container, "bastion": s.bastion})).collect::<Vec<_>>(),
             "defaultRecordingsAccount": account,
+            // The custody workspace whose StorageBlobLogs requests join accessaudit.csv.
+            "storageLogsWorkspace": self.custody.as_ref().map(|c| c.workspace.clone()),
         })
     }
 }

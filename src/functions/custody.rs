@@ -26,7 +26,9 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
     let settings = &state.config.custody;
     let (Some(workspace), Some(logs)) = (settings.workspace.as_deref(), state.logs.as_deref())
     else {
-        return Ok(Outcome::skipped("no custody workspace (CUSTODY_WORKSPACE_ID)"));
+        return Ok(Outcome::skipped(
+            "no custody workspace (CUSTODY_WORKSPACE_ID)",
+        ));
     };
     let now = super::now_of(&state, &inv);
     let pass = lookup::pass(&state.ports, logs, settings, workspace, now)

@@ -1,6 +1,6 @@
-//! The loopback fake's `StorageBlobLogs` side (test-support only): the custody query's header
-//! (`let keys`, `let operations`, `let limit`) read back, rows of that table matched on
-//! `ObjectKey`, `OperationName` and the request's `timespan` on `TimeGenerated`, oldest first,
+//! The loopback fake's `StorageBlobLogs` side (test-support only): the custody queries' headers
+//! (`let keys`, `let operations`, `let limit`; the period query's `let containers`) read back, rows
+//! of that table matched on `ObjectKey` (or its container), `OperationName` and the request's `timespan` on `TimeGenerated`, oldest first,
 //! projected on the query's `project` list with the table's column types (`StatusCode` a
 //! string).
 
@@ -32,6 +32,8 @@ pub fn is_blob_row(r: &FakeRow) -> bool {
 /// What the fake reads of a custody query.
 pub struct BlobQuery {
     keys: Vec<String>,
+    /// The period query's containers (`/<account>/<container>`), instead of keys.
+    containers: Option<Vec<String>>,
     operations: Vec<String>,
     limit: usize,
     columns: Vec<String>,
@@ -89,9 +91,18 @@ impl BlobQuery {
             let (a, b) = t.split_once('/')?;
             Some((timestamp(a)?, timestamp(b)?))
         });
+        let containers = literals(query, "let containers = ");
+        let (keys, operations) = match containers {
+            Some(_) => (Vec::new(), Vec::new()),
+            None => (
+                literals(query, "let keys = ")?,
+                literals(query, "let operations = ")?,
+            ),
+        };
         Some(Self {
-            keys: literals(query, "let keys = ")?,
-            operations: literals(query, "let operations = ")?,
+            keys,
+            containers,
+            operations,
             limit,
             columns,
             span,
@@ -110,9 +121,18 @@ impl BlobQuery {
         let in_span = self
             .span
             .is_none_or(|(a, b)| generated.is_some_and(|g| g >= a && g < b));
+        let key = s("ObjectKey");
+        let of_blob = match &self.containers {
+            Some(cs) => cs.iter().any(|c| {
+                key.strip_prefix(c.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            }),
+            None => self.keys.iter().any(|k| k == key),
+        };
         is_blob_row(r)
-            && self.keys.iter().any(|k| k == s("ObjectKey"))
-            && (self.operations.is_empty() || self.operations.iter().any(|o| o == s("OperationName")))
+            && of_blob
+            && (self.operations.is_empty()
+                || self.operations.iter().any(|o| o == s("OperationName")))
             && in_span
     }
 
@@ -126,7 +146,13 @@ impl BlobQuery {
 
     /// The answer body.
     pub fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
-        let kind = |c: &str| if c == "TimeGenerated" { "datetime" } else { "string" };
+        let kind = |c: &str| {
+            if c == "TimeGenerated" {
+                "datetime"
+            } else {
+                "string"
+            }
+        };
         let columns: Vec<Value> = self
             .columns
             .iter()
@@ -165,6 +191,11 @@ mod tests {
         assert_eq!(b.limit, 7);
         assert!(b.columns.contains(&"RequesterUpn".to_owned()));
         let all = crate::custody::query::text(&keys, &[], 7);
-        assert!(BlobQuery::new(&all, None).expect("parsed").operations.is_empty());
+        assert!(
+            BlobQuery::new(&all, None)
+                .expect("parsed")
+                .operations
+                .is_empty()
+        );
     }
 }

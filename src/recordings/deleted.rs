@@ -11,8 +11,8 @@
 use super::Recordings;
 use super::ingest::{self, outside};
 use crate::catalogue::paths;
-use crate::custody::pending::Change;
 use crate::catalogue::recording::{STATUS_CATALOGUED, STATUS_DELETED, STATUS_DELETED_OUTSIDE};
+use crate::custody::pending::Change;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::notify::OUTPUT_BINDING;

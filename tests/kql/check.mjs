@@ -10,9 +10,9 @@
 //     aliases it uses, and takes the ASIM filtering parameters;
 //   - the workbook has the template shape Azure Workbooks loads (version, typed items, unique
 //     names, each query a KqlItem over a Log Analytics workspace);
-//   - the product's own query of StorageBlobLogs (src/custody/storage_blob_logs.kql) under the
-//     header the code writes for a hostile blob name (tests/kql/custody-header.kql, which a Rust
-//     unit test compares with the code's output) returns the columns the code reads;
+//   - the product's own queries of StorageBlobLogs (src/custody/*.kql) under the headers the code
+//     writes for hostile names (tests/kql/custody-*header.kql, which Rust unit tests compare with
+//     the code's output) return the columns the code reads;
 //   - the check can fail: each rule, parser and workbook query is checked again with one of its
 //     columns misspelt, and that copy must be refused.
 // Usage: node tests/kql/check.mjs [--show]   (scripts/kql.sh installs the package and runs it)
@@ -256,6 +256,12 @@ if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions ov
   const READ = ["TimeGenerated", "OperationName", "StatusCode", "AuthenticationType", "RequesterUpn", "RequesterObjectId", "RequesterAppId", "CallerIpAddress", "UserAgentHeader", "CorrelationId"];
   for (const c of READ) if (!res.columns.has(c)) fail(where, `the query does not return ${c}, which the code reads`);
   if (res.columns.get("StatusCode") !== "string") fail(where, "StatusCode is a string");
+  // The evidence pack's query: every request on the recording containers over the period.
+  const period = "src/custody/storage_blob_period.kql";
+  const pbody = text(join(ROOT, "src", "custody", "storage_blob_period.kql"));
+  const pheader = text(join(ROOT, "tests", "kql", "custody-period-header.kql"));
+  const pres = check(period, pheader + pbody, blobColumns.filter((c) => !c.startsWith("_") && c !== "TimeGenerated"));
+  for (const c of READ.concat(["ObjectKey"])) if (!pres.columns.has(c)) fail(period, `the query does not return ${c}, which the code reads`);
 }
 
 if (failures.length) {

@@ -38,7 +38,16 @@ fn sent(v: &Value) -> Vec<Value> {
     }
 }
 
-fn log(fake: &FakeLogs, container: &str, name: &str, op: &str, at: &str, request: &str, upn: &str, agent: &str) {
+fn log(
+    fake: &FakeLogs,
+    container: &str,
+    name: &str,
+    op: &str,
+    at: &str,
+    request: &str,
+    upn: &str,
+    agent: &str,
+) {
     let values = json!({
         "TimeGenerated": at, "OperationName": op, "StatusCode": "202",
         "AuthenticationType": if upn.is_empty() { "SAS" } else { "OAuth" }, "RequesterUpn": upn,
@@ -95,44 +104,110 @@ async fn the_deleter_follows_the_alert_once_the_logs_arrive() {
     let (alert, id) = delete_outside(&rig, name).await;
 
     // The logs are late: the pass finds nothing and sends nothing.
-    let (status, v) = rig.handler.invoke("CustodyActor", &tick(event_time() + time::Duration::minutes(2))).await;
+    let (status, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &tick(event_time() + time::Duration::minutes(2)),
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     assert!(sent(&v).is_empty(), "{v}");
     let (_, doc) = rig.handler.get_json(&format!("/api/recordings/{id}")).await;
     assert_eq!(doc["actor"], Value::Null, "{doc}");
 
     // A portal read and then the deletion arrive in the workspace.
-    log(&fake, &rig.container(), name, "GetBlob", "2025-06-01T00:00:01Z", "read-1", "", "Mozilla/5.0 <script>x</script>");
-    log(&fake, &rig.container(), name, "DeleteBlob", "2025-06-01T00:00:11.5Z", REQUEST, "<i>mallory</i>@contoso.example", "azcopy/10 \"quoted\"");
-    let (status, v) = rig.handler.invoke("CustodyActor", &tick(event_time() + time::Duration::minutes(4))).await;
+    log(
+        &fake,
+        &rig.container(),
+        name,
+        "GetBlob",
+        "2025-06-01T00:00:01Z",
+        "read-1",
+        "",
+        "Mozilla/5.0 <script>x</script>",
+    );
+    log(
+        &fake,
+        &rig.container(),
+        name,
+        "DeleteBlob",
+        "2025-06-01T00:00:11.5Z",
+        REQUEST,
+        "<i>mallory</i>@contoso.example",
+        "azcopy/10 \"quoted\"",
+    );
+    let (status, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &tick(event_time() + time::Duration::minutes(4)),
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     let out = sent(&v);
     assert_eq!(out.len(), 1, "{v}");
     assert_eq!(out[0]["notificationId"], format!("{alert}.actor"));
     assert_eq!(out[0]["type"], "recording.actor");
-    assert_eq!(out[0]["data"]["actor"]["requesterUpn"], "<i>mallory</i>@contoso.example");
+    assert_eq!(
+        out[0]["data"]["actor"]["requesterUpn"],
+        "<i>mallory</i>@contoso.example"
+    );
     assert_eq!(out[0]["data"]["actor"]["userAgent"], "azcopy/10 \"quoted\"");
-    assert_eq!(out[0]["data"]["actor"]["callerIpAddress"], "203.0.113.7:50112");
+    assert_eq!(
+        out[0]["data"]["actor"]["callerIpAddress"],
+        "203.0.113.7:50112"
+    );
 
     // The detail shows the actor and the trail (both requests, the span it looked at).
     let (status, doc) = rig.handler.get_json(&format!("/api/recordings/{id}")).await;
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["actor"]["status"], "found", "{doc}");
-    assert_eq!(doc["actor"]["requesterUpn"], "<i>mallory</i>@contoso.example");
+    assert_eq!(
+        doc["actor"]["requesterUpn"],
+        "<i>mallory</i>@contoso.example"
+    );
     assert_eq!(doc["row"]["ActorStatus"], "found");
     let trail = &doc["custody"];
     assert_eq!(trail["workspace"], WS, "{doc}");
-    assert!(trail["timespan"].as_str().is_some_and(|t| t.contains('/')), "{trail}");
-    let ops: Vec<&str> = trail["requests"].as_array().expect("requests").iter().filter_map(|r| r["operation"].as_str()).collect();
+    assert!(
+        trail["timespan"].as_str().is_some_and(|t| t.contains('/')),
+        "{trail}"
+    );
+    let ops: Vec<&str> = trail["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(|r| r["operation"].as_str())
+        .collect();
     assert_eq!(ops, ["GetBlob", "DeleteBlob"], "{trail}");
-    assert_eq!(trail["requests"][0]["userAgent"], "Mozilla/5.0 <script>x</script>");
+    assert_eq!(
+        trail["requests"][0]["userAgent"],
+        "Mozilla/5.0 <script>x</script>"
+    );
     assert_eq!(trail["capped"], false);
 
     // The next pass sends the same follow-up once more (delivery drops it) and is done.
-    let (_, v) = rig.handler.invoke("CustodyActor", &tick(event_time() + time::Duration::minutes(5))).await;
-    assert_eq!(sent(&v)[0]["notificationId"], format!("{alert}.actor"), "{v}");
+    let (_, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &tick(event_time() + time::Duration::minutes(5)),
+        )
+        .await;
+    assert_eq!(
+        sent(&v)[0]["notificationId"],
+        format!("{alert}.actor"),
+        "{v}"
+    );
     let queries = fake.received().len();
-    let (_, v) = rig.handler.invoke("CustodyActor", &tick(event_time() + time::Duration::minutes(6))).await;
+    let (_, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &tick(event_time() + time::Duration::minutes(6)),
+        )
+        .await;
     assert!(sent(&v).is_empty(), "{v}");
     assert_eq!(fake.received().len(), queries, "no lookup left");
 }
@@ -143,14 +218,36 @@ async fn logs_that_never_arrive_leave_the_actor_unknown_after_the_wait() {
     let fake = FakeLogs::default();
     let rig = rig(&cs, &fake).await;
     let (alert, id) = delete_outside(&rig, "never-logged.rec").await;
-    let (_, v) = rig.handler.invoke("CustodyActor", &tick(event_time() + time::Duration::minutes(4))).await;
+    let (_, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &tick(event_time() + time::Duration::minutes(4)),
+        )
+        .await;
     assert!(sent(&v).is_empty(), "{v}");
-    let (status, v) = rig.handler.invoke("CustodyActor", &tick(event_time() + time::Duration::minutes(5))).await;
+    let (status, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &tick(event_time() + time::Duration::minutes(5)),
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     let n = &sent(&v)[0];
     assert_eq!(n["notificationId"], format!("{alert}.actor"), "{v}");
-    assert!(n["title"].as_str().is_some_and(|t| t.ends_with("actor unknown")), "{v}");
+    assert!(
+        n["title"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("actor unknown")),
+        "{v}"
+    );
     let (_, doc) = rig.handler.get_json(&format!("/api/recordings/{id}")).await;
     assert_eq!(doc["actor"]["status"], "unknown", "{doc}");
-    assert!(doc["actor"]["reason"].as_str().is_some_and(|r| r.contains("DeleteBlob") && r.contains("5 minutes")), "{doc}");
+    assert!(
+        doc["actor"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("DeleteBlob") && r.contains("5 minutes")),
+        "{doc}"
+    );
 }
