@@ -38,22 +38,14 @@ fn sent(v: &Value) -> Vec<Value> {
     }
 }
 
-fn log(
-    fake: &FakeLogs,
-    container: &str,
-    name: &str,
-    op: &str,
-    at: &str,
-    request: &str,
-    upn: &str,
-    agent: &str,
-) {
+/// One `StorageBlobLogs` row of the blob `key` (`/<account>/<container>/<name>`).
+fn log(fake: &FakeLogs, key: &str, op: &str, at: &str, request: &str, upn: &str, agent: &str) {
     let values = json!({
         "TimeGenerated": at, "OperationName": op, "StatusCode": "202",
         "AuthenticationType": if upn.is_empty() { "SAS" } else { "OAuth" }, "RequesterUpn": upn,
         "RequesterObjectId": if upn.is_empty() { "" } else { "0b7c1a3e-0000-4000-8000-00000000000a" },
         "RequesterAppId": "", "CallerIpAddress": "203.0.113.7:50112", "UserAgentHeader": agent,
-        "CorrelationId": request, "ObjectKey": format!("/devstoreaccount1/{container}/{name}"),
+        "CorrelationId": request, "ObjectKey": key,
     });
     let values = values.as_object().cloned().unwrap_or_default();
     fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
@@ -117,10 +109,10 @@ async fn the_deleter_follows_the_alert_once_the_logs_arrive() {
     assert_eq!(doc["actor"], Value::Null, "{doc}");
 
     // A portal read and then the deletion arrive in the workspace.
+    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
     log(
         &fake,
-        &rig.container(),
-        name,
+        &key,
         "GetBlob",
         "2025-06-01T00:00:01Z",
         "read-1",
@@ -129,8 +121,7 @@ async fn the_deleter_follows_the_alert_once_the_logs_arrive() {
     );
     log(
         &fake,
-        &rig.container(),
-        name,
+        &key,
         "DeleteBlob",
         "2025-06-01T00:00:11.5Z",
         REQUEST,
