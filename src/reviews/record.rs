@@ -139,7 +139,7 @@ pub async fn record(
                     "Idempotency-Key was used for a different review".into(),
                 ));
             }
-            settle(tables, &review).await?;
+            commit(tables, &review).await?;
             ports.outbox.record(&review_row(&review)).await?;
             return Ok(Recorded {
                 review,
@@ -161,7 +161,7 @@ pub async fn record(
         keys(&mut e, &id, ID_ROW);
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
             Ok(_) => {
-                settle(tables, &review).await?;
+                commit(tables, &review).await?;
                 ports.outbox.record(&review_row(&review)).await?;
                 return Ok(Recorded {
                     review,
@@ -182,7 +182,7 @@ fn keys(e: &mut Entity, pk: &str, rk: &str) {
 }
 
 /// Writes the log row (once) and supersedes the latest rows; repeated safely.
-async fn settle(tables: &dyn TableStore, review: &Review) -> Result<(), AzureError> {
+async fn commit(tables: &dyn TableStore, review: &Review) -> Result<(), AzureError> {
     let mut e = review.to_entity();
     keys(&mut e, &review.log_pk(), &review.log_rk());
     match write_creating_table(tables, REVIEWS_TABLE, &e, WriteMode::Insert).await {
