@@ -226,6 +226,26 @@ mod tests {
     }
 
     #[test]
+    fn a_replacement_is_a_write_of_the_content_not_a_delete_or_read() {
+        let mut l = lookup("");
+        l.change = Change::Replaced;
+        let f = Found {
+            rows: vec![
+                row("DeleteBlob", "2025-03-14T09:00:00Z", "202", "d"),
+                row("GetBlob", "2025-03-14T09:00:00Z", "200", "g"),
+                row("PutBlockList", "2025-03-14T09:00:30Z", "201", "w"),
+            ],
+            ..Found::default()
+        };
+        let (a, _) = pick(&f, &l).expect("picked");
+        assert_eq!(a.operation, "PutBlockList");
+        let r = crate::testkit::audit::recording_row("x", datetime!(2025-03-14 09:00 UTC));
+        let n = notification(&r, Change::Replaced, &found(a, "how", "alert-r"));
+        assert_eq!(n.notification_id, "alert-r.actor");
+        assert_eq!(n.data["change"], "replaced");
+    }
+
+    #[test]
     fn the_follow_up_has_the_alerts_id_and_keeps_values_as_data() {
         let mut r =
             crate::testkit::audit::recording_row("<img src=x>", datetime!(2025-03-14 09:00 UTC));
