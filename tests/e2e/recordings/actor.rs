@@ -242,3 +242,62 @@ async fn logs_that_never_arrive_leave_the_actor_unknown_after_the_wait() {
         "{doc}"
     );
 }
+
+#[tokio::test]
+async fn a_replacements_writer_follows_its_alert() {
+    let Some(cs) = azurite() else { return };
+    let fake = FakeLogs::default();
+    let rig = rig(&cs, &fake).await;
+    let name = "overwritten.rec";
+    rig.upload(name, &[]).await;
+    let (_, first) = rig
+        .handler
+        .invoke("RecordingCreated", &rig.invocation(name, super::SEQ1))
+        .await;
+    assert_eq!(
+        first["Outputs"]["notifications"]["type"], "recording.catalogued",
+        "{first}"
+    );
+    let blob = BlobRef::new(rig.container(), name);
+    rig.blobs()
+        .put(
+            &blob,
+            bytes::Bytes::from_static(b"forged bytes, other length"),
+            "application/octet-stream",
+            &bastion_recordings::storage::Metadata::new(),
+        )
+        .await
+        .expect("overwrite");
+    let seq = "0000000000000000000000000001A2B30000000000e00000";
+    let (status, v) = rig
+        .handler
+        .invoke("RecordingCreated", &rig.invocation(name, seq))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let alert = &v["Outputs"]["notifications"];
+    assert_eq!(alert["type"], "recording.replaced", "{v}");
+    let alert = alert["notificationId"].as_str().expect("id").to_owned();
+    // The fixture's event: its time and storage request id.
+    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
+    log(
+        &fake,
+        &key,
+        "PutBlob",
+        "2025-03-14T09:42:16Z",
+        "9c1e4b2a-701e-0012-3c4d-a1b2c3000000",
+        "writer@contoso.example",
+        "AzureStorageExplorer",
+    );
+    let at = bastion_recordings::dates::timestamp("2025-03-14T09:44:00Z").expect("time");
+    let (status, v) = rig.handler.invoke("CustodyActor", &tick(at)).await;
+    assert_eq!(status, 200, "{v}");
+    let out = sent(&v);
+    assert_eq!(out.len(), 1, "{v}");
+    assert_eq!(out[0]["notificationId"], format!("{alert}.actor"));
+    assert_eq!(out[0]["data"]["change"], "replaced");
+    assert_eq!(out[0]["data"]["actor"]["operation"], "PutBlob");
+    assert_eq!(
+        out[0]["data"]["actor"]["requesterUpn"],
+        "writer@contoso.example"
+    );
+}
