@@ -145,7 +145,7 @@ async fn main() {
             .collect(),
     };
     let ports = ports(n);
-    let sinks = check::sinks(&ports, &[]);
+    let sinks = check::sinks(&ports, &[], None);
     let ctx = (&settings, &ports, &sinks);
     let now = datetime!(2026-11-25 12:00 UTC);
     println!(

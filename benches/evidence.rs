@@ -163,6 +163,7 @@ async fn main() {
                 }),
                 replaced: None,
                 retagged: None,
+                actor: None,
             };
             let row = recording.to_entity();
             again(|| t.write(RECORDINGS_TABLE, &row, WriteMode::Upsert)).await;

@@ -116,6 +116,7 @@ impl World {
             hash: None,
             replaced: None,
             retagged: None,
+            actor: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&entry.key.clone(), None, |_| Some(entry.clone()))

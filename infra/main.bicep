@@ -175,9 +175,9 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // Opt-in, never a default: with zone redundancy the platform keeps at least two always-ready instances
-// per per-function scale group, billed around the clock whatever the load. This app has fifteen groups
-// (one per non-HTTP function, one for HTTP): 30 instances of instanceMemoryMB (docs/cost.md).
-@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 30 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
+// per per-function scale group, billed around the clock whatever the load. This app has sixteen groups
+// (one per non-HTTP function, one for HTTP): 32 instances of instanceMemoryMB (docs/cost.md).
+@description('Zone-redundant Flex Consumption plan (only in regions that support it). Costs 32 always-ready instances of instanceMemoryMB around the clock; see docs/cost.md.')
 param zoneRedundant bool = false
 
 @description('Days Log Analytics keeps logs.')
@@ -195,6 +195,17 @@ param bastionDiagnostics array = []
 
 @description('Log Analytics workspaces the app reads Bastion audit logs from (MicrosoftAzureBastionAuditLogs): {resourceId (the workspace\'s ARM id), customerId (its workspace id, a GUID), bastionName? (ties it to one host: a name, or the host\'s resource id), diagnostics? (true: this template adds the diagnostic setting sending that host\'s BastionAuditLogs to the workspace, in resource-specific mode), bastionSubscriptionId?, bastionResourceGroup? (the host\'s when bastionName is a name, default this deployment\'s)}. The app\'s identity gets Log Analytics Reader on each. Empty: no workspace source.')
 param logAnalyticsWorkspaces array = []
+
+@description('The Log Analytics workspace receiving the recording accounts\' StorageBlobLogs, for the actor of a deletion or replacement outside the product and each recording\'s custody trail: {resourceId (its ARM id), customerId (its workspace id, a GUID)}. The app\'s identity gets Log Analytics Reader on it. Empty: off.')
+param custodyWorkspace object = {}
+
+@description('Minutes after a deletion or replacement outside the product its actor is looked for in StorageBlobLogs before it is recorded as unknown (CUSTODY_ACTOR_WAIT_MINUTES).')
+@minValue(1)
+@maxValue(1440)
+param custodyActorWaitMinutes int = 60
+
+@description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
+param custodyDiagnostics bool = false
 
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the sources name by resource id, with no grant from this template.')
 param bastionHosts array = []
@@ -483,6 +494,8 @@ module functionApp 'modules/functionapp.bicep' = {
     auditLogSources: auditLogs
     logAnalyticsWorkspaces: logAnalyticsWorkspaces
     logAnalyticsEndpoint: logAnalyticsEndpoint
+    custodyWorkspaceId: custodyWorkspace.?customerId ?? ''
+    custodyActorWaitMinutes: custodyActorWaitMinutes
     sentinelIngestionEndpoint: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.ingestionEndpoint
     sentinelDcrImmutableId: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.dcrImmutableId
     bastionHosts: join(bastionHosts, ',')
@@ -538,6 +551,34 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
     params: {
       workspaceName: last(split(w.resourceId, '/'))
       principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// Log Analytics Reader on the custody workspace (StorageBlobLogs of the recording accounts), in its
+// own subscription and resource group.
+var custodyWorkspaces = empty(custodyWorkspace.?resourceId ?? '') ? [] : [custodyWorkspace.resourceId]
+module custodyAccess 'modules/workspace-access.bicep' = [
+  for (w, i) in custodyWorkspaces: {
+    name: 'custody-workspace-access-${i}'
+    scope: resourceGroup(split(w, '/')[2], split(w, '/')[4])
+    params: {
+      workspaceName: last(split(w, '/'))
+      principalId: functionApp.outputs.principalId
+    }
+  }
+]
+
+// With custodyDiagnostics: each recording account's blob service sends StorageRead, StorageWrite and
+// StorageDelete to the custody workspace (off by default: ingestion costs, docs/cost.md).
+var custodyAccounts = custodyDiagnostics && !empty(custodyWorkspaces) ? filter(recordings, r => r.firstOfAccount) : []
+module custodyDiagnosticsOf 'modules/custody-diagnostics.bicep' = [
+  for (r, i) in custodyAccounts: {
+    name: 'custody-diagnostics-${i}'
+    scope: resourceGroup(r.subscriptionId, r.resourceGroup)
+    params: {
+      accountName: r.accountName
+      workspaceResourceId: custodyWorkspaces[0]
     }
   }
 ]

@@ -2,7 +2,7 @@
 """Monthly cost of running Bastion recordings for an estate (docs/cost.md explains every figure).
 
   scripts/cost.py --hosts 5 --sessions-per-day 2000 [--recordings-per-day N] [--memory-mb 2048]
-                  [--zone-redundant] [--no-workspace] [--workspaces N] [--estate-hosts N] [--sentinel]
+                  [--zone-redundant] [--no-workspace] [--workspaces N] [--estate-hosts N] [--sentinel] [--custody]
                   [--prices prices.json] [--json]
   scripts/cost.py --estates      # the three estates of docs/cost.md, with and without zone redundancy
 
@@ -173,13 +173,28 @@ def sentinel_rows(hosts, sessions_per_day, recordings_per_day=None, failed_login
     }
 
 
+# The custody workspace (docs/custody.md): the recording accounts' diagnostic settings send StorageRead,
+# StorageWrite and StorageDelete (table StorageBlobLogs). ASSUMED, not measured: 12 logged requests per
+# recording (the upload: 4; the product: properties 1, tags 2, the hash's 8 MiB reads 2; playback in
+# the portal or a download link: 3), and 1,000 bytes per StorageBlobLogs row (about 40 columns, the
+# URI and user agent included). Rows of the listing calls (container level) are left out.
+CUSTODY_REQUESTS_PER_RECORDING = 12
+CUSTODY_ROW_BYTES = 1000
+
+
+def custody_gb(recordings_per_month):
+    """GB a month of StorageBlobLogs rows for `recordings_per_month` recordings."""
+    return recordings_per_month * CUSTODY_REQUESTS_PER_RECORDING * CUSTODY_ROW_BYTES / 1e9
+
+
 def sentinel_gb(rows):
     """GB a month of `rows` ({table: rows})."""
     return sum(n * SENTINEL_ROW_BYTES[t] / 1e9 for t, n in rows.items())
 
 
 def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zone_redundant=False,
-            workspace=True, prices=None, workspaces=0, estate_hosts=0, sentinel=False, **overrides):
+            workspace=True, prices=None, workspaces=0, estate_hosts=0, sentinel=False, custody=False,
+            **overrides):
     """Cost lines for one estate: {component: (quantity, unit, USD)} plus totals."""
     a = {**DEFAULTS, **overrides}
     p = {k: v[0] for k, v in PRICES.items()} | (prices or {})
@@ -250,6 +265,12 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
         add(storage, SENTINEL_CALLS["per_row"], recorded)
         sentinel_month_gb = sentinel_gb(rows)
 
+    custody_month_gb = 0.0
+    if custody:
+        # CustodyActor, every minute: one lookup page (queries only for the rare outside change).
+        run("CustodyActor", ticks, {"table": 1})
+        custody_month_gb = custody_gb(rec)
+
     executions = sum(invocations.values())
     lines = {}
     lines["Flex execution time"] = (gb_s, "GB-s", max(0.0, gb_s - p["flex_free_gb_s"]) * p["flex_on_demand_gb_s"])
@@ -269,6 +290,7 @@ def monthly(hosts, sessions_per_day, recordings_per_day=None, memory_mb=2048, zo
     log_gb = executions * a["log_kb_per_invocation"] / 1024 / 1024 if workspace else 0.0
     lines["Log Analytics ingestion"] = (log_gb, "GB", max(0.0, log_gb - p["log_free_gb"]) * p["log_ingest_per_gb"])
     lines["Sentinel ingestion (Logs Ingestion API)"] = (sentinel_month_gb, "GB", sentinel_month_gb * p["sentinel_ingest_per_gb"])
+    lines["StorageBlobLogs ingestion (custody)"] = (custody_month_gb, "GB", custody_month_gb * p["log_ingest_per_gb"])
     lines["Resource Manager requests (no charge)"] = (arm_requests, "requests", 0.0)
     lines["Logs Query requests (no charge)"] = (ticks * workspaces, "queries", 0.0)
     total = sum(v[2] for v in lines.values())
@@ -298,6 +320,7 @@ def main(argv=None):
     ap.add_argument("--workspaces", type=int, default=0, help="Log Analytics workspace sources (AuditLogQuery)")
     ap.add_argument("--estate-hosts", type=int, default=0, help="hosts the estate checks watch (BASTION_HOSTS)")
     ap.add_argument("--sentinel", action="store_true", help="the Sentinel export on (SentinelExport, the outbox, ingestion)")
+    ap.add_argument("--custody", action="store_true", help="the custody workspace on (CustodyActor, StorageBlobLogs ingestion)")
     ap.add_argument("--prices", help="JSON object of price overrides (keys of PRICES)")
     ap.add_argument("--estates", action="store_true", help="the three estates of docs/cost.md")
     ap.add_argument("--json", action="store_true")
@@ -316,7 +339,8 @@ def main(argv=None):
           f"{'' if PRICE_CONFIRMED else ' (not confirmed on the pricing pages: see docs/cost.md)'}")
     for hosts, spd, zr in runs:
         r = monthly(hosts, spd, args.recordings_per_day, args.memory_mb, zr, not args.no_workspace, prices,
-                    workspaces=args.workspaces, estate_hosts=args.estate_hosts, sentinel=args.sentinel)
+                    workspaces=args.workspaces, estate_hosts=args.estate_hosts, sentinel=args.sentinel,
+                    custody=args.custody)
         title = (f"{hosts} host(s), {spd:,.0f} sessions/day, {args.memory_mb} MB"
                  f"{', zone-redundant' if zr else ''}: per month")
         if args.json:

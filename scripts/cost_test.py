@@ -62,6 +62,17 @@ class Arithmetic(unittest.TestCase):
         self.assertAlmostEqual(added, 2.0 * (24 * 60 + 4 * 24 + 12 * 24) * days)
         self.assertEqual(on["lines"]["Resource Manager requests (no charge)"][2], 0)
 
+    def test_custody_ingestion_and_its_timer_count_only_when_on(self):
+        days = 730 / 24
+        off = cost.monthly(5, 2000)
+        self.assertNotIn("CustodyActor", off["invocations"])
+        self.assertEqual(off["lines"]["StorageBlobLogs ingestion (custody)"][0], 0)
+        on = cost.monthly(5, 2000, custody=True, prices=ONE)
+        self.assertAlmostEqual(on["invocations"]["CustodyActor"], 24 * 60 * days)
+        want = 2000 * days * 12 * 1000 / 1e9
+        self.assertAlmostEqual(on["lines"]["StorageBlobLogs ingestion (custody)"][0], want)
+        self.assertAlmostEqual(on["lines"]["StorageBlobLogs ingestion (custody)"][2], want)
+
     def test_sentinel_rows_gb_and_the_timer_count_only_when_on(self):
         days = 730 / 24
         rows = cost.sentinel_rows(5, 2000)

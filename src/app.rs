@@ -6,8 +6,8 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::functions::{
-    audit_logs, estate, evidence, integrity, notify, reconcile, recordings, retention, reviews,
-    sentinel,
+    audit_logs, custody, estate, evidence, integrity, notify, reconcile, recordings, retention,
+    reviews, sentinel,
 };
 use crate::invocation::invocation_route;
 use crate::state::AppState;
@@ -70,6 +70,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("/{}", reviews::REVIEW_QUEUE),
             invocation_route(reviews::REVIEW_QUEUE, reviews::review_queue),
+        )
+        .route(
+            &format!("/{}", custody::CUSTODY_ACTOR),
+            invocation_route(custody::CUSTODY_ACTOR, custody::custody_actor),
         )
         .route(
             &format!("/{}", sentinel::SENTINEL_EXPORT),

@@ -34,6 +34,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod csv_text;
+pub mod custody;
 pub mod dates;
 pub mod estate;
 pub mod events;

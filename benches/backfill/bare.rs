@@ -394,6 +394,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         hash: None,
         replaced: None,
         retagged: None,
+        actor: None,
     }
 }
 

@@ -38,6 +38,12 @@ param logAnalyticsWorkspaces array = []
 @description('Logs Query API endpoint.')
 param logAnalyticsEndpoint string = 'https://api.loganalytics.azure.com'
 
+@description('Workspace id (customer id, a GUID) of the workspace receiving the recording accounts\' StorageBlobLogs; empty: no actor lookups or custody trails.')
+param custodyWorkspaceId string = ''
+
+@description('Minutes after a deletion or replacement outside the product its actor is looked for.')
+param custodyActorWaitMinutes int = 60
+
 @description('Logs ingestion endpoint of the Sentinel data collection endpoint; empty: no Sentinel export.')
 param sentinelIngestionEndpoint string = ''
 
@@ -237,6 +243,10 @@ var settings = {
   // Microsoft Sentinel (SentinelExport): both from modules/sentinel.bicep, or both empty (off).
   SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint
   SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId
+  // Chain of custody from StorageBlobLogs (CustodyActor, the detail API's trail): the workspace the
+  // recording accounts send StorageRead/StorageWrite/StorageDelete to, or empty (off).
+  CUSTODY_WORKSPACE_ID: custodyWorkspaceId
+  CUSTODY_ACTOR_WAIT_MINUTES: string(custodyActorWaitMinutes)
   REVIEW_WORKING_HOURS: reviewWorkingHours
   REVIEW_DEADLINE_HOURS: '24'
   REVIEW_LONG_SESSION_MINUTES: '240'
@@ -285,6 +295,10 @@ var functionSwitches = [
   {
     name: 'AzureWebJobs.SentinelExport.Disabled'
     value: empty(sentinelIngestionEndpoint) ? 'true' : 'false'
+  }
+  {
+    name: 'AzureWebJobs.CustodyActor.Disabled'
+    value: empty(custodyWorkspaceId) ? 'true' : 'false'
   }
 ]
 

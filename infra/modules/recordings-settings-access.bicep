@@ -1,6 +1,7 @@
 // What the estate checks read of the EXISTING recording accounts of ONE resource group (deployed there):
 // the blob service (versioning, CORS for the portal player), the recording container
-// (immutability) and who may write it (role assignments and definitions), at the account ids functionapp.bicep sets in RECORDINGS_ACCOUNT_IDS from the same
+// (immutability), who may write it (role assignments and definitions) and, with a custody workspace,
+// the blob service's diagnostic settings (whether StorageDelete reaches it), at the account ids functionapp.bicep sets in RECORDINGS_ACCOUNT_IDS from the same
 // sources (so no account list, which would need read on the whole subscription). A custom role with
 // exactly those two control-plane reads, defined once per resource group and assigned on each account: no data access
 // (the container-scoped role of recordings-access.bicep does that) and no keys (Reader would allow
@@ -25,6 +26,8 @@ var actions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/read'
   'Microsoft.Authorization/roleAssignments/read'
   'Microsoft.Authorization/roleDefinitions/read'
+  // The blob service's diagnostic settings: whether StorageDelete reaches the custody workspace.
+  'Microsoft.Insights/diagnosticSettings/read'
 ]
 
 var accounts = filter(sources, s => s.group == group && s.firstOfAccount)

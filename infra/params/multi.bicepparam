@@ -51,8 +51,8 @@ param bastionDiagnostics = [
   }
 ]
 param keyVaultName = 'kv-bastrec-prod'
-// Zone redundancy is an opt-in: true bills 30 always-ready instances (two per per-function scale
-// group, fifteen groups) of instanceMemoryMB around the clock, about 631 USD a month at 2,048 MB
+// Zone redundancy is an opt-in: true bills 32 always-ready instances (two per per-function scale
+// group, sixteen groups) of instanceMemoryMB around the clock, about 673 USD a month at 2,048 MB
 // (docs/cost.md). Set true only where a zone outage must not pause cataloguing.
 param zoneRedundant = false
 param maximumInstanceCount = 40

@@ -240,10 +240,11 @@ def _():
 def _():
     text = TEXT[INFRA / "modules" / "functionapp.bicep"]
     switched = set(re.findall(r"'AzureWebJobs\.([A-Za-z]+)\.Disabled'", text))
-    assert switched == {"AuditLogQuery", "EstateCheck", "LiveSessions", "SentinelExport"}, switched
+    assert switched == {"AuditLogQuery", "EstateCheck", "LiveSessions", "SentinelExport", "CustodyActor"}, switched
     for name in switched:
         assert (ROOT / "functions" / name / "function.json").is_file(), name
     assert "value: empty(logAnalyticsWorkspaces) ? 'true' : 'false'" in text
+    assert "value: empty(custodyWorkspaceId) ? 'true' : 'false'" in text
     assert "var estateOff = empty(bastionHosts) && empty(sourceHostIds)" in text
     assert "concat(settingList, sourceConnections, functionSwitches)" in text
 

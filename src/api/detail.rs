@@ -1,5 +1,6 @@
 //! `GET /api/recordings/{id}`: the row, its joined session, holds, tombstone, a portal link, an
-//! optional short-lived read link ([`super::links`]); and the access-audit row every detail read
+//! optional short-lived read link ([`super::links`]), the actor of a deletion or replacement outside
+//! the product and the custody trail from `StorageBlobLogs` ([`crate::custody::trail`]); and the access-audit row every detail read
 //! writes before answering (no audit row, no answer: fail closed), recording any link issued.
 
 use serde_json::{Value, json};
@@ -106,6 +107,10 @@ pub async fn detail(
     if let Some(l) = issued {
         doc["download"] = l.to_json();
     }
+    if let Some(r) = &typed {
+        doc["actor"] = r.actor.as_ref().map_or(Value::Null, |a| a.json());
+        doc["custody"] = custody_trail(state, r, now).await;
+    }
     let subject = crate::reviews::Subject {
         kind: crate::reviews::Kind::Recording,
         id: id.to_owned(),
@@ -114,6 +119,19 @@ pub async fn detail(
         .await?
         .map_or(Value::Null, |r| r.json(None));
     Ok(doc)
+}
+
+/// The recording's custody trail from the custody workspace (`null` when none is configured); a
+/// failed query is reported inside it, the detail still answers.
+async fn custody_trail(state: &AppState, row: &Recording, now: time::OffsetDateTime) -> Value {
+    let (Some(workspace), Some(logs)) = (
+        state.config.custody.workspace.as_deref(),
+        state.logs.as_deref(),
+    ) else {
+        return Value::Null;
+    };
+    let found = crate::custody::trail::read(logs, workspace, row, now).await;
+    crate::custody::trail::json(workspace, crate::custody::trail::span_of(row, now), &found)
 }
 
 /// The Bastion host's *Session recordings* page when its resource id is known, else the Bastion list.

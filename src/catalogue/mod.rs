@@ -5,6 +5,7 @@
 //! the review queue drains.
 
 pub mod access;
+pub mod actor;
 pub mod changes;
 pub mod guids;
 pub mod index;

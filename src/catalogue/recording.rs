@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::dates::{format_utc, format_utc_millis, timestamp};
 use crate::tables::{Entity, get_i64, get_list, get_str, int64};
 
+pub use super::actor::Actor;
 pub use super::key::{KeyPath, RecordingKey};
 
 /// `Status` of a catalogued recording.
@@ -258,6 +259,8 @@ pub struct Recording {
     pub replaced: Option<Replaced>,
     /// Its blob's tags, changed outside the product, were found and restored.
     pub retagged: Option<Retagged>,
+    /// Who deleted or replaced it outside the product, once looked up (`Actor*`).
+    pub actor: Option<Actor>,
 }
 
 fn put(e: &mut Entity, k: &str, v: &str) {
@@ -362,6 +365,9 @@ impl Recording {
             put(&mut e, "RetaggedFrom", &r.from);
             put(&mut e, "RetaggedAt", &r.at);
         }
+        if let Some(a) = &self.actor {
+            a.to_entity(&mut e);
+        }
         e
     }
 
@@ -453,6 +459,7 @@ impl Recording {
                 from: s("RetaggedFrom"),
                 at,
             }),
+            actor: Actor::from_entity(e),
         })
     }
 }
@@ -524,6 +531,7 @@ mod tests {
             hash: None,
             replaced: None,
             retagged: None,
+            actor: None,
         }
     }
 
@@ -584,6 +592,13 @@ mod tests {
         full.retagged = Some(Retagged {
             from: "retainUntil=2025-03-15&retentionClass=ops-30d".into(),
             at: "2025-03-16T02:00:00Z".into(),
+        });
+        full.actor = Some(Actor {
+            status: "found".into(),
+            operation: "DeleteBlob".into(),
+            upn: "<b>mallory</b>@example.com".into(),
+            user_agent: "curl/8 \"x\"".into(),
+            ..Actor::default()
         });
         for r in [plain, full] {
             let mut e = r.to_entity();

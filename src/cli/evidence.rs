@@ -163,7 +163,8 @@ async fn pack(args: PackArgs) -> ExitCode {
         now,
         &config.reviews,
         &config.audit,
-    );
+    )
+    .with_custody(config.custody.workspace.as_deref(), state.logs.as_ref());
     let chromium = if args.no_pdf { None } else { Chromium::find() };
     let printer = chromium.as_ref().map(|c| c as &dyn PdfPrinter);
     match write_pack(&out, &state.ports, &key, &opts, printer).await {

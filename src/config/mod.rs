@@ -93,6 +93,8 @@ pub const SETTINGS: &[&str] = &[
     "RECORDINGS_ACCOUNT_IDS",
     "SENTINEL_INGESTION_ENDPOINT",
     "SENTINEL_DCR_IMMUTABLE_ID",
+    "CUSTODY_WORKSPACE_ID",
+    "CUSTODY_ACTOR_WAIT_MINUTES",
 ];
 
 /// All configuration problems found at start-up.
@@ -162,6 +164,9 @@ pub struct Config {
     /// Microsoft Sentinel export (`SENTINEL_INGESTION_ENDPOINT`, `SENTINEL_DCR_IMMUTABLE_ID`);
     /// none: nothing is recorded or sent.
     pub sentinel: Option<crate::sentinel::settings::SentinelSettings>,
+    /// Chain of custody from `StorageBlobLogs` (`CUSTODY_WORKSPACE_ID`,
+    /// `CUSTODY_ACTOR_WAIT_MINUTES`).
+    pub custody: crate::custody::CustodySettings,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
@@ -214,6 +219,7 @@ impl Config {
             .unwrap_or(false);
         let workspaces = self::workspaces::read(&mut r, insecure_loopback);
         let sentinel = crate::sentinel::settings::read(&mut r, insecure_loopback);
+        let custody = crate::custody::CustodySettings::from_reader(&mut r);
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
@@ -306,6 +312,7 @@ impl Config {
             in_memory_seed,
             estate,
             sentinel,
+            custody,
             log: crate::telemetry::LogSettings::from_lookup(env),
         })
     }

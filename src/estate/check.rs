@@ -38,8 +38,10 @@ pub struct Report {
 
 /// Where audit logs are read from: the audit-log sources' accounts and the workspaces whose
 /// customer ids are `workspaces`.
-pub fn sinks(ports: &Ports, workspaces: &[String]) -> Sinks {
+pub fn sinks(ports: &Ports, workspaces: &[String], custody: Option<&str>) -> Sinks {
     Sinks {
+        custody: custody.map(str::to_ascii_lowercase),
+        custody_workspaces: std::collections::BTreeSet::new(),
         accounts: ports
             .sources
             .audit_logs()
@@ -55,6 +57,24 @@ pub fn sinks(ports: &Ports, workspaces: &[String]) -> Sinks {
 /// A workspace that cannot be looked up stays unmatched (the finding then says so).
 async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &Sinks) -> Sinks {
     let mut out = sinks.clone();
+    if let (Some(custody), Some(Ok(settings))) = (&sinks.custody, &facts.blob_diagnostics) {
+        let ids: std::collections::BTreeSet<String> = settings
+            .iter()
+            .filter_map(|s| s.properties.workspace())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        for id in ids {
+            match arm.workspace_customer_id(&id).await {
+                Ok(Some(c)) if c.eq_ignore_ascii_case(custody) => {
+                    out.custody_workspaces.insert(id);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "workspace of a blob diagnostic setting not looked up")
+                }
+            }
+        }
+    }
     if sinks.customer_ids.is_empty() {
         return out;
     }
@@ -135,7 +155,7 @@ async fn one<'a>(
     usize,
     Result<Vec<Notification<Value>>, crate::azure::AzureError>,
 ) {
-    let facts = read(ports, arm, settings, host, now).await;
+    let facts = read(ports, arm, settings, host, sinks.custody.is_some(), now).await;
     let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
     let open = ev.findings.len();
     (
@@ -154,6 +174,7 @@ pub async fn read(
     arm: &dyn ResourceManager,
     settings: &EstateSettings,
     host: &str,
+    custody: bool,
     now: OffsetDateTime,
 ) -> HostFacts {
     let (h, diagnostics) = tokio::join!(arm.bastion_host(host), arm.diagnostic_settings(host));
@@ -212,11 +233,21 @@ pub async fn read(
             _ => None,
         }
     };
-    let (svc, container, writable) = tokio::join!(
+    let blob_diagnostics = async {
+        if custody {
+            let svc = format!("{}/blobServices/default", account.trim_end_matches('/'));
+            Some(arm.diagnostic_settings(&svc).await)
+        } else {
+            None
+        }
+    };
+    let (svc, container, writable, blob_diagnostics) = tokio::join!(
         arm.blob_service(account),
         arm.container(account, &source.container),
-        writable
+        writable,
+        blob_diagnostics
     );
+    facts.blob_diagnostics = blob_diagnostics;
     facts.blob_service = Some(svc);
     facts.container = Some(container);
     facts.target_writable = writable;

@@ -28,6 +28,8 @@ pub mod writer;
 pub mod zip;
 
 #[cfg(test)]
+mod custody_tests;
+#[cfg(test)]
 mod tables_tests;
 #[cfg(test)]
 mod tests;

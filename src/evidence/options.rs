@@ -22,7 +22,36 @@ pub struct PackOptions {
     pub burst_window: Duration,
     /// When the pack is generated.
     pub now: OffsetDateTime,
+    /// The custody workspace whose `StorageBlobLogs` requests on the recording containers join
+    /// `accessaudit.csv` (`CUSTODY_WORKSPACE_ID`), with the client to query it; none: the access
+    /// file lists the product's own reads only.
+    pub custody: Option<PackCustody>,
 }
+
+/// The custody workspace of a pack and its Logs Query client (compared by workspace).
+#[derive(Clone)]
+pub struct PackCustody {
+    /// The workspace (customer id).
+    pub workspace: String,
+    /// Its client.
+    pub logs: crate::loganalytics::SharedLogs,
+}
+
+impl std::fmt::Debug for PackCustody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackCustody")
+            .field("workspace", &self.workspace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for PackCustody {
+    fn eq(&self, other: &Self) -> bool {
+        self.workspace == other.workspace
+    }
+}
+
+impl Eq for PackCustody {}
 
 impl PackOptions {
     /// The pack of `[from, to)` (of `bastion` alone, when given) made at `now` under the settings.
@@ -41,6 +70,22 @@ impl PackOptions {
             burst_threshold: u32::try_from(audit.failed_login_threshold).unwrap_or(u32::MAX),
             burst_window: audit.failed_login_window,
             now,
+            custody: None,
         }
+    }
+
+    /// The same pack with the custody workspace's requests in its access file, when both the
+    /// workspace and a client are there.
+    #[must_use]
+    pub fn with_custody(
+        mut self,
+        workspace: Option<&str>,
+        logs: Option<&crate::loganalytics::SharedLogs>,
+    ) -> Self {
+        self.custody = workspace.zip(logs).map(|(w, l)| PackCustody {
+            workspace: w.to_owned(),
+            logs: l.clone(),
+        });
+        self
     }
 }

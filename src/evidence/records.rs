@@ -202,6 +202,92 @@ pub async fn accesses(
     Ok(out)
 }
 
+/// Most `StorageBlobLogs` requests a pack lists.
+pub const STORAGE_ROWS: usize = 50_000;
+
+/// The requests `StorageBlobLogs` holds on the recording `containers` (`/<account>/<container>`)
+/// over the period, as access rows (`action` `storage:<OperationName>`, `who` the requester's UPN,
+/// object id or app id, else the authentication type, `target` the blob's `ObjectKey`,
+/// `outcome` the status code), oldest first, at most [`STORAGE_ROWS`]; a last row says when rows
+/// are missing (capped, partial) or the query failed.
+pub async fn storage_accesses(
+    custody: &super::options::PackCustody,
+    containers: &[String],
+    q: &Query,
+) -> Vec<Row> {
+    let logs = custody.logs.as_ref();
+    let span = (q.from, q.to);
+    let found =
+        crate::custody::query::run_period(logs, &custody.workspace, containers, span, STORAGE_ROWS)
+            .await;
+    let note = |outcome: String| Row {
+        cells: vec![
+            format_utc_millis(q.to),
+            String::new(),
+            "storage-logs".to_owned(),
+            custody.workspace.clone(),
+            outcome.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ],
+        facts: Facts::Access {
+            who: String::new(),
+            target: custody.workspace.clone(),
+            action: "storage-logs".to_owned(),
+            at: format_utc_millis(q.to),
+        },
+    };
+    let found = match found {
+        Ok(f) => f,
+        Err(e) => {
+            let why = crate::telemetry::redact(&e.to_string());
+            return vec![note(format!(
+                "error: the workspace could not be queried: {why}"
+            ))];
+        }
+    };
+    let mut out: Vec<Row> = found
+        .rows
+        .iter()
+        .map(|a| {
+            let who = [&a.upn, &a.object_id, &a.app_id, &a.authentication]
+                .into_iter()
+                .find(|v| !v.is_empty())
+                .cloned()
+                .unwrap_or_default();
+            let action = format!("storage:{}", a.operation);
+            Row {
+                cells: vec![
+                    a.at.clone(),
+                    who.clone(),
+                    action.clone(),
+                    a.object_key.clone(),
+                    a.status.clone(),
+                    a.caller_ip.clone(),
+                    a.user_agent.clone(),
+                    String::new(),
+                ],
+                facts: Facts::Access {
+                    who,
+                    target: a.object_key.clone(),
+                    action,
+                    at: a.at.clone(),
+                },
+            }
+        })
+        .collect();
+    if found.capped {
+        out.push(note(format!(
+            "capped: more than {STORAGE_ROWS} requests in the period; the first are listed"
+        )));
+    }
+    if let Some(p) = found.partial {
+        out.push(note(format!("partial: {p}")));
+    }
+    out
+}
+
 /// Every row of `filter` on `table` (a missing table is empty).
 async fn all(tables: &dyn TableStore, table: &str, filter: &Filter) -> anyhow::Result<Vec<Entity>> {
     let rows = query_all(tables, table, filter, usize::MAX).await?;

@@ -40,6 +40,8 @@ pub struct Source {
     deletions_next: Option<String>,
     /// The continuation of the paged custody scan.
     custody_next: Option<String>,
+    /// The custody workspace whose requests join the access file.
+    custody: Option<super::options::PackCustody>,
 }
 
 impl Source {
@@ -59,6 +61,7 @@ impl Source {
             burst_window: opts.burst_window,
             deletions_next: None,
             custody_next: None,
+            custody: opts.custody.clone(),
             ports,
         }
     }
@@ -99,6 +102,11 @@ impl Source {
             (Kind::Sessions, Some(day)) => Some(listed::sessions(tables, q, day).await?),
             (Kind::Recordings, Some(day)) => Some(listed::recordings(tables, q, day).await?),
             (Kind::AccessAudit, Some(day)) => Some(records::accesses(tables, q, day, host).await?),
+            // After the days: the storage accounts' own log of the containers' requests.
+            (Kind::AccessAudit, None) if chunk == days.len() => match &self.custody {
+                Some(c) => Some(records::storage_accesses(c, &self.containers(), q).await),
+                None => None,
+            },
             (Kind::Bursts, _) if first => {
                 let host = host.map(|h| &*h);
                 Some(records::bursts(tables, q, self.burst_window, host).await?)
@@ -124,6 +132,25 @@ impl Source {
         })
     }
 
+    /// The recording containers of the pack (`/<account>/<container>`): a host's pack names only
+    /// its own sources and the ones tied to no host.
+    fn containers(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ports
+            .sources
+            .recordings()
+            .iter()
+            .filter(|s| {
+                s.bastion
+                    .as_deref()
+                    .is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b)))
+            })
+            .map(|s| format!("/{}/{}", s.account(), s.container))
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// Where the rows come from (tables, accounts), for the manifest.
     pub fn describe(&self) -> Value {
         let sources = self.ports.sources.recordings();
@@ -135,6 +162,8 @@ impl Source {
                 .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))
                 .map(|s| json!({"container": s.container, "bastion": s.bastion})).collect::<Vec<_>>(),
             "defaultRecordingsAccount": account,
+            // The custody workspace whose StorageBlobLogs requests join accessaudit.csv.
+            "storageLogsWorkspace": self.custody.as_ref().map(|c| c.workspace.clone()),
         })
     }
 }

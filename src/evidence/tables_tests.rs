@@ -40,6 +40,7 @@ pub(super) fn options(bastion: Option<&str>) -> PackOptions {
         burst_threshold: 3,
         burst_window: Duration::minutes(10),
         now: datetime!(2025-04-01 1:00 UTC),
+        custody: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn options() -> PackOptions {
         burst_threshold: 5,
         burst_window: Duration::minutes(15),
         now: datetime!(2025-04-01 1:00 UTC),
+        custody: None,
     }
 }
 

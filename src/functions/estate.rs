@@ -26,7 +26,11 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
             "no Bastion host configured (BASTION_HOSTS): the estate checks are off",
         ));
     };
-    let sinks = check::sinks(&state.ports, &workspace_ids(&state));
+    let sinks = check::sinks(
+        &state.ports,
+        &workspace_ids(&state),
+        state.config.custody.workspace.as_deref(),
+    );
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + check::BUDGET);
     let report = check::run(
         &state.ports,

@@ -3,6 +3,8 @@
 //! an [`Outcome`]. The only code besides the API, the CLI and backfill that takes an [`AppState`].
 //!
 //! - [`recordings`]: `RecordingCreated` (Event Grid).
+//! - [`custody`]: `CustodyActor` (timer): who deleted or replaced a recording, from the storage
+//!   logs.
 //! - [`audit_logs`]: `AuditLogCreated` (Event Grid) and `AuditLogTail` (timer).
 //! - [`reconcile`]: `Reconcile` (timer): what events missed, through the recordings and audit-log
 //!   paths (shared with `handler backfill`).
@@ -18,6 +20,7 @@
 //! [`AppState`]: crate::state::AppState
 
 pub mod audit_logs;
+pub mod custody;
 pub mod estate;
 pub mod evidence;
 pub mod integrity;

@@ -40,6 +40,7 @@ pub const FUNCTIONS: &[&str] = &[
     "ReviewQueue",
     "EvidencePack",
     "SentinelExport",
+    "CustodyActor",
 ];
 
 /// Overall status thresholds.

@@ -1,5 +1,5 @@
 //! A loopback fake of the Logs Query API (test-support only): workspaces of
-//! `MicrosoftAzureBastionAuditLogs` rows, each with its `ingestion_time()` and the moment it
+//! `MicrosoftAzureBastionAuditLogs` rows (and `StorageBlobLogs` rows: module `fake_blobs`), each with its `ingestion_time()` and the moment it
 //! becomes visible to queries. It serves the window the query sends — the `ingestion_time()`
 //! bounds, `take` (refused above the service's 500,000 rows), the `endswith` host filter, the
 //! `project` list — and the request's `timespan` on `TimeGenerated`, in the documented answer shape
@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use super::fake_blobs::{BlobQuery, is_blob_row};
 use super::{Answer, LogsQuery};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
@@ -201,6 +202,28 @@ impl FakeLogs {
             // A workspace holding no data answers 204 without a body.
             return Answered::Failed(204, None, Value::Null);
         }
+        if query.contains(super::fake_blobs::TABLE) {
+            let Some(q) = BlobQuery::new(&query, body["timespan"].as_str()) else {
+                return err(400, "BadArgumentError");
+            };
+            let now = OffsetDateTime::now_utc();
+            let mut rows: Vec<&FakeRow> = stored
+                .iter()
+                .filter(|r| r.visible_from <= now && q.matches(r))
+                .collect();
+            rows.sort_by_key(|r| BlobQuery::order(r));
+            rows.truncate(q.limit());
+            let partial = fault == Some(Fault::Partial);
+            if partial {
+                rows.truncate(rows.len() / 2);
+            }
+            let n = rows.len();
+            let out = q.body(&rows, partial);
+            if let Some(last) = g.received.last_mut() {
+                last.rows = n;
+            }
+            return Answered::Body(out);
+        }
         let Some(q) = Parsed::new(&query, body["timespan"].as_str()) else {
             return err(400, "BadArgumentError");
         };
@@ -210,7 +233,7 @@ impl FakeLogs {
         let now = OffsetDateTime::now_utc();
         let mut rows: Vec<&FakeRow> = stored
             .iter()
-            .filter(|r| r.visible_from <= now && q.matches(r))
+            .filter(|r| r.visible_from <= now && !is_blob_row(r) && q.matches(r))
             .collect();
         rows.sort_by_key(|r| r.ingested);
         rows.truncate(q.take);

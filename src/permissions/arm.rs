@@ -37,6 +37,9 @@ pub enum ArmOperation {
     DisconnectActiveSessions,
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
     ListDiagnosticSettings,
+    /// `GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings`: where
+    /// the recording account sends its `StorageDelete` logs (the custody workspace's finding).
+    ListBlobDiagnosticSettings,
     /// `GET {account}/blobServices/default`.
     ReadBlobService,
     /// `GET {account}/blobServices/default/containers/{name}`.
@@ -69,7 +72,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -77,6 +80,7 @@ impl ArmOperation {
         Self::ReadOperationResult,
         Self::DisconnectActiveSessions,
         Self::ListDiagnosticSettings,
+        Self::ListBlobDiagnosticSettings,
         Self::ReadBlobService,
         Self::ReadContainer,
         Self::ListRoleAssignments,
@@ -127,6 +131,11 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Insights/diagnosticSettings/read"],
             ),
+            Self::ListBlobDiagnosticSettings => (
+                "List blob service diagnostic settings",
+                rm,
+                &["Microsoft.Insights/diagnosticSettings/read"],
+            ),
             Self::ReadBlobService => (
                 "Get blob service properties",
                 rm,
@@ -170,6 +179,7 @@ impl ArmOperation {
             | Self::ListDiagnosticSettings => ScopeKind::Host,
             Self::ReadOperationStatus | Self::ReadOperationResult => ScopeKind::Subscription,
             Self::ReadBlobService
+            | Self::ListBlobDiagnosticSettings
             | Self::ReadContainer
             | Self::ListRoleAssignments
             | Self::ReadRoleDefinition => ScopeKind::Account,
@@ -240,6 +250,16 @@ impl ArmOperation {
             ];
             match () {
                 () if rest_is(&["blobServices", "default"]) => Self::ReadBlobService,
+                () if rest_is(
+                    &["blobServices", "default"]
+                        .iter()
+                        .chain(diagnostics.iter())
+                        .copied()
+                        .collect::<Vec<_>>(),
+                ) =>
+                {
+                    Self::ListBlobDiagnosticSettings
+                }
                 () if rest_is(&["blobServices", "default", "containers", "*"]) => {
                     Self::ReadContainer
                 }
@@ -341,6 +361,12 @@ mod tests {
                 "GET",
                 format!("{ACCOUNT}/blobServices/default"),
                 ArmOperation::ReadBlobService,
+                ACCOUNT,
+            ),
+            (
+                "GET",
+                format!("{ACCOUNT}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings"),
+                ArmOperation::ListBlobDiagnosticSettings,
                 ACCOUNT,
             ),
             (

@@ -29,6 +29,9 @@ pub struct Recordings {
     pub policy: Arc<Policy>,
     /// The join (a recording naming a known session is joined before its row is written).
     pub join: Join,
+    /// A custody workspace is configured: each deletion or replacement outside the product
+    /// leaves a lookup of its actor ([`crate::custody::pending`]).
+    pub custody: bool,
 }
 
 impl Recordings {
@@ -38,7 +41,41 @@ impl Recordings {
             ports: ports.clone(),
             policy,
             join,
+            custody: false,
         }
+    }
+
+    /// The same, leaving an actor lookup per alert when `custody` is on.
+    #[must_use]
+    pub fn with_custody(mut self, custody: bool) -> Self {
+        self.custody = custody;
+        self
+    }
+
+    /// Leaves the lookup of the actor of `alert` (when custody is on; a redelivery finds it
+    /// there).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn await_actor(
+        &self,
+        alert: &crate::notify::Notification,
+        row: &Recording,
+        change: crate::custody::pending::Change,
+        at: time::OffsetDateTime,
+        request_id: &str,
+    ) -> Result<(), crate::azure::AzureError> {
+        if !self.custody {
+            return Ok(());
+        }
+        let lookup = crate::custody::pending::Lookup::new(
+            &alert.notification_id,
+            &row.id(),
+            change,
+            at,
+            request_id,
+        );
+        crate::custody::pending::add(self.ports.tables.as_ref(), &lookup).await
     }
 }
 
@@ -148,6 +185,15 @@ impl Recordings {
         let why = "duplicate or older event (concurrent delivery)";
         Ok(match (written, settled_on) {
             (Some(row), _) => {
+                if replacing
+                    && let Some(n) =
+                        ingest::replaced_notification(&row.value, source.bastion_id.as_deref())
+                {
+                    let request = event.data.request_id.as_deref().unwrap_or_default();
+                    let change = crate::custody::pending::Change::Replaced;
+                    self.await_actor(&n, &row.value, change, event.time, request)
+                        .await?;
+                }
                 let outcome = written_outcome(&row.value, source, updated, replacing);
                 (outcome, Some(row))
             }

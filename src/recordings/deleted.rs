@@ -12,6 +12,7 @@ use super::Recordings;
 use super::ingest::{self, outside};
 use crate::catalogue::paths;
 use crate::catalogue::recording::{STATUS_CATALOGUED, STATUS_DELETED, STATUS_DELETED_OUTSIDE};
+use crate::custody::pending::Change;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
 use crate::notify::OUTPUT_BINDING;
@@ -58,7 +59,7 @@ impl Recordings {
         let key = row.value.key.clone();
         let bastion_id = source.bastion_id.as_deref();
         if outside::records(&row.value, event) {
-            return Ok(announced(&row.value, bastion_id));
+            return self.announced(&row.value, bastion_id, event).await;
         }
         if !ingest::is_newer(event, &row.value) {
             return Ok(Outcome::skipped("older than the catalogued state"));
@@ -77,21 +78,35 @@ impl Recordings {
                 due.then(|| outside::deleted_outside(cur, event))
             })
             .await?;
-        Ok(match (written, found) {
-            (Some(w), _) => announced(&w.value, bastion_id),
+        match (written, found) {
+            (Some(w), _) => self.announced(&w.value, bastion_id, event).await,
             // Another instance recorded this event first: the same outputs, the same id.
-            (None, Some(cur)) if outside::records(&cur, event) => announced(&cur, bastion_id),
-            (None, Some(cur)) if cur.status == STATUS_DELETED_OUTSIDE => {
-                Outcome::skipped("deletion already recorded")
+            (None, Some(cur)) if outside::records(&cur, event) => {
+                self.announced(&cur, bastion_id, event).await
             }
-            _ => Outcome::skipped("the row changed: not a deletion of its state"),
-        })
+            (None, Some(cur)) if cur.status == STATUS_DELETED_OUTSIDE => {
+                Ok(Outcome::skipped("deletion already recorded"))
+            }
+            _ => Ok(Outcome::skipped(
+                "the row changed: not a deletion of its state",
+            )),
+        }
     }
-}
 
-fn announced(row: &crate::catalogue::recording::Recording, bastion_id: Option<&str>) -> Outcome {
-    Outcome::processed(["recording deleted outside retention ", &row.id()].concat()).with_output(
-        OUTPUT_BINDING,
-        &outside::deleted_notification(row, bastion_id),
-    )
+    /// The alert of a recorded deletion, after the lookup of its actor is left (custody on).
+    async fn announced(
+        &self,
+        row: &crate::catalogue::recording::Recording,
+        bastion_id: Option<&str>,
+        event: &BlobEvent,
+    ) -> Result<Outcome, HandlerError> {
+        let n = outside::deleted_notification(row, bastion_id);
+        let request = event.data.request_id.as_deref().unwrap_or_default();
+        self.await_actor(&n, row, Change::Deleted, event.time, request)
+            .await?;
+        Ok(
+            Outcome::processed(["recording deleted outside retention ", &row.id()].concat())
+                .with_output(OUTPUT_BINDING, &n),
+        )
+    }
 }

@@ -379,7 +379,8 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
         .collect()
 }
 
-/// The Logs Query API client of the configured endpoint, when a workspace is configured, with
+/// The Logs Query API client of the configured endpoint, when a workspace is configured (an audit
+/// log source or the custody workspace), with
 /// tokens for that endpoint's cloud. Each query asks the service to stop within what is left of
 /// the reading budget (`Prefer: wait`) and each try is given 10 s more than that; other calls fit
 /// 20 s a try, 40 s with retries and `Retry-After` waits.
@@ -395,7 +396,7 @@ fn logs_client_of(
     credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<LogsClient> {
     let endpoint = config.workspaces.endpoint.clone()?;
-    if config.workspaces.query.workspaces.is_empty() {
+    if config.workspaces.query.workspaces.is_empty() && config.custody.workspace.is_none() {
         return None;
     }
     let timeouts = Timeouts {

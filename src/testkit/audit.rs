@@ -176,5 +176,6 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         hash: None,
         replaced: None,
         retagged: None,
+        actor: None,
     }
 }

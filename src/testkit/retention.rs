@@ -136,6 +136,7 @@ impl Kit {
             hash: None,
             replaced: None,
             retagged: None,
+            actor: None,
         };
         let mut e = entry.to_entity();
         e.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));

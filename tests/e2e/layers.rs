@@ -52,6 +52,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "integrity",
             "join",
             "audit_logs",
+            "custody",
             "recordings",
             "health",
             "estate",

@@ -10,6 +10,9 @@
 //     aliases it uses, and takes the ASIM filtering parameters;
 //   - the workbook has the template shape Azure Workbooks loads (version, typed items, unique
 //     names, each query a KqlItem over a Log Analytics workspace);
+//   - the product's own queries of StorageBlobLogs (src/custody/*.kql) under the headers the code
+//     writes for hostile names (tests/kql/custody-*header.kql, which Rust unit tests compare with
+//     the code's output) return the columns the code reads;
 //   - the check can fail: each rule, parser and workbook query is checked again with one of its
 //     columns misspelt, and that copy must be refused.
 // Usage: node tests/kql/check.mjs [--show]   (scripts/kql.sh installs the package and runs it)
@@ -243,9 +246,27 @@ for (const [i, item] of (wb.items || []).entries()) {
 }
 if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions over time, recorded share, backlog, detections by type, top users and client IPs`);
 
+// ---- The product's custody query (src/custody/)
+{
+  const where = "src/custody/storage_blob_logs.kql";
+  const body = text(join(ROOT, "src", "custody", "storage_blob_logs.kql"));
+  const header = text(join(ROOT, "tests", "kql", "custody-header.kql"));
+  const blobColumns = workspace.tables.find((t) => t.name === "StorageBlobLogs").columns.map((c) => c.name);
+  const res = check(where, header + body, blobColumns.filter((c) => !c.startsWith("_") && c !== "TimeGenerated"));
+  const READ = ["TimeGenerated", "OperationName", "StatusCode", "AuthenticationType", "RequesterUpn", "RequesterObjectId", "RequesterAppId", "CallerIpAddress", "UserAgentHeader", "CorrelationId"];
+  for (const c of READ) if (!res.columns.has(c)) fail(where, `the query does not return ${c}, which the code reads`);
+  if (res.columns.get("StatusCode") !== "string") fail(where, "StatusCode is a string");
+  // The evidence pack's query: every request on the recording containers over the period.
+  const period = "src/custody/storage_blob_period.kql";
+  const pbody = text(join(ROOT, "src", "custody", "storage_blob_period.kql"));
+  const pheader = text(join(ROOT, "tests", "kql", "custody-period-header.kql"));
+  const pres = check(period, pheader + pbody, blobColumns.filter((c) => !c.startsWith("_") && c !== "TimeGenerated"));
+  for (const c of READ.concat(["ObjectKey"])) if (!pres.columns.has(c)) fail(period, `the query does not return ${c}, which the code reads`);
+}
+
 if (failures.length) {
   console.error(`KQL check: ${failures.length} problem(s)`);
   for (const f of failures) console.error(`  ${f}`);
   process.exit(1);
 }
-console.log(`KQL check: ${rules.length} rules, ${parsers.length} parsers, ${queries} workbook queries parse and resolve against ${tables.length} declared tables; each refused with a misspelt column`);
+console.log(`KQL check: ${rules.length} rules, ${parsers.length} parsers, ${queries} workbook queries, the custody query parse and resolve against ${tables.length} declared tables; each refused with a misspelt column`);

@@ -60,7 +60,8 @@ pub(super) async fn get(
     let bastion = q.filters.first().map(|(_, b)| b.clone());
     let now = api.app.ports.clock.now();
     let config = &api.app.config;
-    let opts = PackOptions::new((q.from, q.to), bastion, now, &config.reviews, &config.audit);
+    let opts = PackOptions::new((q.from, q.to), bastion, now, &config.reviews, &config.audit)
+        .with_custody(config.custody.workspace.as_deref(), api.app.logs.as_ref());
     let mut target = format!(
         "evidence {}..{}",
         crate::dates::format_utc(q.from),

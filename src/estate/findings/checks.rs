@@ -66,6 +66,39 @@ pub(super) fn audit_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], si
     );
 }
 
+/// True when `s` sends the storage account's `StorageDelete` logs (the category, or the `audit` or
+/// `allLogs` group that includes it).
+fn carries_deletes(s: &DiagnosticSetting) -> bool {
+    s.properties.logs.iter().any(|l| {
+        l.enabled
+            && (l
+                .category
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("StorageDelete"))
+                || l.category_group.as_deref().is_some_and(|g| {
+                    g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
+                }))
+    })
+}
+
+/// `custody-logs-not-sent` (read only with a custody workspace): none of the recording account's
+/// blob service diagnostic settings sends `StorageDelete` to the custody workspace, so the product
+/// cannot name who deletes recordings there.
+pub(super) fn custody_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], sinks: &Sinks) {
+    let to_custody = |s: &DiagnosticSetting| {
+        s.properties
+            .workspace()
+            .is_some_and(|w| sinks.custody_workspaces.contains(&w.to_ascii_lowercase()))
+    };
+    let sent = settings.iter().any(|s| carries_deletes(s) && to_custody(s));
+    ev.decide("custody-logs-not-sent", !sent, Level::Medium, || {
+        format!(
+            "none of the recording account's {} blob service diagnostic setting(s) sends StorageDelete to the custody workspace (CUSTODY_WORKSPACE_ID): who deletes or replaces a recording there cannot be named (infra: custodyDiagnostics)",
+            settings.len()
+        )
+    });
+}
+
 /// The `(account, container)` of a recording target URI (`https://<account>.blob.<suffix>/<container>`).
 pub fn target_of(uri: &str) -> Option<(String, String)> {
     let url = url::Url::parse(uri.trim()).ok()?;

@@ -81,6 +81,9 @@ pub struct HostFacts {
     /// Whether the identity the host records with may write its target: `Some(Ok(true))` when a
     /// role assignment of it on the container (or above) carries the blob write data action.
     pub target_writable: Part<bool>,
+    /// The recording account's blob service diagnostic settings (read only with a custody
+    /// workspace: `None` otherwise).
+    pub blob_diagnostics: Part<Vec<DiagnosticSetting>>,
     /// The VMs of recent RDP sessions on this host that sign users in with Entra ID
     /// (`AADLoginForWindows`); `None` when not read this check.
     pub entra_rdp_vms: Part<Vec<String>>,
@@ -97,6 +100,10 @@ pub struct Sinks {
     /// The customer ids of the workspaces read (`AUDITLOGS_WORKSPACES`): a setting's workspace
     /// is looked up once per check to match them.
     pub customer_ids: BTreeSet<String>,
+    /// The custody workspace's customer id (`CUSTODY_WORKSPACE_ID`).
+    pub custody: Option<String>,
+    /// The resource ids found to be the custody workspace.
+    pub custody_workspaces: BTreeSet<String>,
 }
 
 /// The findings of one check, and the codes it decided (present or absent).
@@ -268,6 +275,9 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
     }
     if let Some(settings) = ev.part("diagnostics", &facts.diagnostics, at) {
         checks::audit_logs(&mut ev, settings, sinks);
+    }
+    if let Some(settings) = ev.part("blob-diagnostics", &facts.blob_diagnostics, at) {
+        checks::custody_logs(&mut ev, settings, sinks);
     }
     ev.decide(
         "recording-account-unknown",

@@ -34,6 +34,8 @@ fn sinks() -> Sinks {
         accounts: ["auditacct".to_owned()].into(),
         workspaces: ["/subscriptions/s/resourcegroups/r/providers/microsoft.operationalinsights/workspaces/w".to_owned()].into(),
         customer_ids: Default::default(),
+        custody: None,
+        custody_workspaces: Default::default(),
     }
 }
 
@@ -50,6 +52,7 @@ fn facts(parts: &Parts) -> HostFacts {
             serde_json::from_value(parts.3.clone()).expect("container")
         )),
         unknown_account: None,
+        blob_diagnostics: None,
     }
 }
 
@@ -502,4 +505,44 @@ fn the_recording_principal_is_the_system_or_the_named_user_identity() {
         Some(("st1".into(), "rec".into()))
     );
     assert_eq!(target_of("https://st1.file.core.windows.net/rec"), None);
+}
+
+#[test]
+fn a_recording_account_without_storage_deletes_to_the_custody_workspace_is_a_finding() {
+    const CUSTODY: &str = "/subscriptions/s/resourcegroups/r/providers/microsoft.operationalinsights/workspaces/custody";
+    let mut s = sinks();
+    s.custody = Some("c0ffee00-0000-4000-8000-000000000047".into());
+    s.custody_workspaces = [CUSTODY.to_owned()].into();
+    let with = |settings: Value| {
+        let mut f = facts(&healthy());
+        f.blob_diagnostics = Some(Ok(serde_json::from_value(settings).expect("settings")));
+        evaluate(&f, &s)
+    };
+    // Reads and writes only, or deletes to another workspace: the deleter cannot be named.
+    let reads = json!([{"name": "reads", "properties": {"workspaceId": CUSTODY,
+        "logs": [{"category": "StorageRead", "enabled": true}, {"category": "StorageWrite", "enabled": true}]}}]);
+    assert_eq!(codes(&with(reads)), ["custody-logs-not-sent"]);
+    let elsewhere = json!([{"name": "x", "properties": {"workspaceId": "/subscriptions/s/resourcegroups/r/providers/microsoft.operationalinsights/workspaces/other",
+        "logs": [{"category": "StorageDelete", "enabled": true}]}}]);
+    let ev = with(elsewhere);
+    assert_eq!(codes(&ev), ["custody-logs-not-sent"]);
+    assert!(
+        ev.findings[0].evidence.contains("CUSTODY_WORKSPACE_ID"),
+        "{:?}",
+        ev.findings
+    );
+    // StorageDelete (or the audit group) to the custody workspace: nothing.
+    for logs in [
+        json!([{"category": "StorageDelete", "enabled": true}]),
+        json!([{"categoryGroup": "audit", "enabled": true}]),
+    ] {
+        let ok = json!([{"name": "custody", "properties": {"workspaceId": CUSTODY, "logs": logs}}]);
+        assert!(codes(&with(ok)).is_empty());
+    }
+    // Without a custody workspace the settings are not read: nothing is decided.
+    assert!(
+        !evaluate(&facts(&healthy()), &sinks())
+            .assessed
+            .contains("custody-logs-not-sent")
+    );
 }

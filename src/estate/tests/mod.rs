@@ -224,7 +224,7 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
         let arm = &arm;
         async move {
             let ports = crate::testkit::fakes().state.ports;
-            let sinks = super::check::sinks(&ports, &[customer.to_owned()]);
+            let sinks = super::check::sinks(&ports, &[customer.to_owned()], None);
             let now = datetime!(2025-03-14 10:00 UTC);
             let settings = super::settings::EstateSettings {
                 hosts: vec![HOST.to_owned()],

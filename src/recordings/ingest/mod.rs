@@ -165,6 +165,7 @@ pub fn derive_entry(input: EntryInput<'_>) -> Recording {
         hash: None,
         replaced: None,
         retagged: None,
+        actor: None,
     }
 }
 

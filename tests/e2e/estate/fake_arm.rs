@@ -494,7 +494,14 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
     }
     if let Some(host) = lower.strip_suffix("/providers/microsoft.insights/diagnosticsettings") {
         // No setting is `200 {"value": []}`; an unknown resource the API's own error shape.
-        return match (e.diagnostics.get(host), e.hosts.contains_key(host)) {
+        // A recording account's blob service has settings of its own (none: an empty list).
+        let blob_service = host
+            .strip_suffix("/blobservices/default")
+            .is_some_and(|a| e.blob_services.contains_key(a));
+        return match (
+            e.diagnostics.get(host),
+            e.hosts.contains_key(host) || blob_service,
+        ) {
             (Some(d), _) => list(d.clone()),
             (None, true) => list(vec![]),
             (None, false) => (

@@ -99,6 +99,9 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("RECORDINGS_ACCOUNT_IDS", account.as_str()),
         ("BASTION_DISCONNECT", "true"),
         ("AUDITLOGS_WORKSPACES", WORKSPACE),
+        // The custody workspace (the same one: Log Analytics Reader on it either way): the detail
+        // reads the recording's trail, CustodyActor its lookups.
+        ("CUSTODY_WORKSPACE_ID", WORKSPACE),
         // base64 of the seed [7; 32]: EvidencePack writes (and so has its blob calls checked).
         (
             "EVIDENCE_SIGNING_KEY",
@@ -228,6 +231,7 @@ pub(super) async fn exercise(webhook: &str) -> Exercised {
         ("EstateCheck", "2025-03-14T12:45:00Z"),
         ("ReviewQueue", "2025-03-14T12:20:00Z"),
         ("ReviewQueue", "2025-03-16T12:20:00Z"),
+        ("CustodyActor", "2025-03-16T12:21:00Z"),
     ] {
         if now == "2025-03-14T12:40:00Z" {
             arm.fake.with(|e| {

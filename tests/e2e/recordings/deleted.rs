@@ -15,7 +15,7 @@ const DEL_SEQ: &str = "0000000000000000000000000001A2B30000000000f00000";
 
 impl Rig {
     /// A `BlobDeleted` invocation for `name` in the fixture `schema` (`eventgrid`, `cloudevents`).
-    fn deleted(&self, name: &str, schema: &str) -> Value {
+    pub(super) fn deleted(&self, name: &str, schema: &str) -> Value {
         let mut ev = fixture(&format!("events/blob-deleted.{schema}.json"));
         let topic = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1";
         ev[if schema == "eventgrid" {
@@ -36,7 +36,7 @@ impl Rig {
     }
 
     /// Uploads and catalogues `name`; its row's key.
-    async fn catalogued(&self, name: &str) -> RecordingKey {
+    pub(super) async fn catalogued(&self, name: &str) -> RecordingKey {
         self.upload(name, &[]).await;
         let (status, v) = self
             .handler

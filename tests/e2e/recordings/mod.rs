@@ -2,6 +2,7 @@
 //! official SDK, writes the catalogue row through the Table REST client, tags the blob, and
 //! quarantines poison. The storage-call budget per event is measured in `calls`.
 
+mod actor;
 mod calls;
 mod deleted;
 mod replaced;
@@ -29,7 +30,15 @@ pub(crate) struct Rig {
 
 impl Rig {
     pub(crate) async fn new(cs: &str) -> Self {
-        let env = AzuriteEnv::new(cs);
+        Self::with(cs, &[]).await
+    }
+
+    /// A rig whose handler has `extra` settings too.
+    pub(crate) async fn with(cs: &str, extra: &[(&str, String)]) -> Self {
+        let mut env = AzuriteEnv::new(cs);
+        for (k, v) in extra {
+            env.vars.insert((*k).to_owned(), v.clone());
+        }
         let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
         let handler = HandlerProcess::spawn(&env.pairs()).await;
         Self {

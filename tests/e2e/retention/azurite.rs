@@ -90,6 +90,7 @@ impl Env {
             hash: None,
             replaced: None,
             retagged: None,
+            actor: None,
         };
         let mut e = entry.to_entity();
         e.insert("LegalHold".into(), Value::Bool(held));

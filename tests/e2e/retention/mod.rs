@@ -206,6 +206,7 @@ impl World {
             hash: None,
             replaced: None,
             retagged: None,
+            actor: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&key, None, |_| Some(entry.clone()))

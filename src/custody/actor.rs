@@ -1,0 +1,270 @@
+//! Pure decisions of the actor lookup: which logged request made the change, the row's
+//! [`Actor`], and the follow-up notification.
+//!
+//! The request is the one whose `CorrelationId` is the event's storage request id; without such a
+//! row, the successful request of the change's operations nearest in time to the event, within
+//! [`NEAR`] of it (our own rule: the event names the request, the logs may lack its id).
+
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::pending::{Change, Lookup};
+use super::query::{Access, DELETES, Found, WRITES};
+use crate::catalogue::actor::{ACTOR_FOUND, ACTOR_UNKNOWN, Actor};
+use crate::catalogue::recording::Recording;
+use crate::dates::{format_utc, timestamp};
+use crate::notify::{Notification, Severity};
+
+/// How far from the event a request without the event's request id may lie and still be taken.
+pub const NEAR: Duration = Duration::minutes(5);
+/// How far around the event the query looks (`timespan`).
+pub const SPAN: Duration = Duration::minutes(30);
+
+/// The operations that can have made `change`.
+pub fn operations(change: Change) -> &'static [&'static str] {
+    match change {
+        Change::Deleted => DELETES,
+        Change::Replaced => WRITES,
+    }
+}
+
+/// The query's `TimeGenerated` span around the event.
+pub fn span(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    (at - SPAN, at + SPAN)
+}
+
+/// The request that made the change, and how it was matched.
+pub fn pick<'a>(found: &'a Found, lookup: &Lookup) -> Option<(&'a Access, &'static str)> {
+    let ops = operations(lookup.change);
+    let of_change = |a: &&Access| ops.contains(&a.operation.as_str());
+    if !lookup.request_id.is_empty()
+        && let Some(a) = found
+            .rows
+            .iter()
+            .filter(of_change)
+            .find(|a| a.correlation_id.eq_ignore_ascii_case(&lookup.request_id))
+    {
+        return Some((a, "the log row of the event's storage request id"));
+    }
+    let distance = |a: &Access| timestamp(&a.at).map(|t| (t - lookup.at).abs());
+    found
+        .rows
+        .iter()
+        .filter(of_change)
+        .filter(|a| a.succeeded())
+        .filter_map(|a| Some((a, distance(a)?)))
+        .filter(|(_, d)| *d <= NEAR)
+        .min_by_key(|(_, d)| *d)
+        .map(|(a, _)| {
+            (
+                a,
+                "the successful request of the change's operations nearest to the event (within 5 minutes)",
+            )
+        })
+}
+
+/// The actor of a matched request.
+pub fn found(access: &Access, how: &str, alert_id: &str) -> Actor {
+    Actor {
+        status: ACTOR_FOUND.to_owned(),
+        operation: access.operation.clone(),
+        authentication: access.authentication.clone(),
+        upn: access.upn.clone(),
+        object_id: access.object_id.clone(),
+        app_id: access.app_id.clone(),
+        caller_ip: access.caller_ip.clone(),
+        user_agent: access.user_agent.clone(),
+        at: access.at.clone(),
+        reason: how.to_owned(),
+        alert_id: alert_id.to_owned(),
+    }
+}
+
+/// The actor recorded when the lookup gives up.
+pub fn unknown(reason: String, alert_id: &str) -> Actor {
+    Actor {
+        status: ACTOR_UNKNOWN.to_owned(),
+        reason,
+        alert_id: alert_id.to_owned(),
+        ..Actor::default()
+    }
+}
+
+/// Why nothing was found after the last query (its rows, `partial` error, the wait).
+pub fn why_unknown(lookup: &Lookup, found: Option<&Found>, wait: Duration) -> String {
+    let ops = operations(lookup.change).join(", ");
+    let minutes = wait.whole_minutes();
+    match found {
+        None if lookup.last_error.is_empty() => {
+            format!("no query of the workspace succeeded within {minutes} minutes")
+        }
+        None => format!(
+            "the workspace could not be queried within {minutes} minutes: {}",
+            lookup.last_error
+        ),
+        Some(f) => {
+            let partial = f
+                .partial
+                .as_ref()
+                .map(|p| format!(" (the last answer was partial: {p})"))
+                .unwrap_or_default();
+            format!(
+                "no StorageBlobLogs row of a {ops} request on the blob within {} minutes of the event arrived within {minutes} minutes{partial}: the account may not send these logs to the workspace",
+                NEAR.whole_minutes()
+            )
+        }
+    }
+}
+
+/// When the row says the change happened (the deletion's or the replacement's time).
+fn change_time(row: &Recording, change: Change) -> String {
+    let at = match change {
+        Change::Deleted => row.deletion.as_ref().map(|d| d.at.clone()),
+        Change::Replaced => row.replaced.as_ref().map(|r| r.at.clone()),
+    };
+    at.unwrap_or_else(|| format_utc(row.blob_created))
+}
+
+/// The follow-up of alert `actor.alert_id`: the same id + `.actor`, type `recording.actor`.
+pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notification {
+    let who = [&actor.upn, &actor.object_id, &actor.app_id]
+        .into_iter()
+        .find(|v| !v.is_empty());
+    let title = match (actor.status.as_str(), who) {
+        (ACTOR_FOUND, Some(_)) => format!(
+            "Recording {} outside retention: the storage logs name the requester",
+            change.as_str()
+        ),
+        (ACTOR_FOUND, None) => format!(
+            "Recording {} outside retention by a {} request (no identity in the logs)",
+            change.as_str(),
+            if actor.authentication.is_empty() {
+                "logged"
+            } else {
+                actor.authentication.as_str()
+            }
+        ),
+        _ => format!(
+            "Recording {} outside retention: actor unknown",
+            change.as_str()
+        ),
+    };
+    let data = json!({
+        "recordingId": row.id(), "account": row.account, "container": row.container,
+        "blobName": row.blob_name, "change": change.as_str(), "alertId": actor.alert_id,
+        "actor": actor.json(),
+    });
+    let mut n = Notification::new(
+        "recording.actor",
+        &actor.alert_id,
+        if actor.at.is_empty() {
+            change_time(row, change)
+        } else {
+            actor.at.clone()
+        },
+        Severity::Critical,
+        title,
+        data,
+    );
+    n.notification_id = [actor.alert_id.as_str(), ".actor"].concat();
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn row(op: &str, at: &str, status: &str, corr: &str) -> Access {
+        Access {
+            at: at.into(),
+            operation: op.into(),
+            status: status.into(),
+            authentication: "OAuth".into(),
+            upn: "<b>m</b>@x".into(),
+            correlation_id: corr.into(),
+            ..Access::default()
+        }
+    }
+
+    fn lookup(request: &str) -> Lookup {
+        Lookup::new(
+            "11111111-2222-3333-4444-555555555555",
+            "2025-03-14~x",
+            Change::Deleted,
+            datetime!(2025-03-14 09:00 UTC),
+            request,
+        )
+    }
+
+    #[test]
+    fn the_event_request_id_wins_then_the_nearest_success() {
+        let f = Found {
+            rows: vec![
+                row("GetBlob", "2025-03-14T08:59:59Z", "200", "r0"),
+                row("DeleteBlob", "2025-03-14T08:58:00Z", "202", "r1"),
+                row("DeleteBlob", "2025-03-14T08:59:30Z", "404", "r2"),
+                row("DeleteBlob", "2025-03-14T09:03:00Z", "202", "R3"),
+            ],
+            ..Found::default()
+        };
+        assert_eq!(
+            pick(&f, &lookup("r3")).map(|p| p.0.correlation_id.as_str()),
+            Some("R3")
+        );
+        assert_eq!(
+            pick(&f, &lookup("zz")).map(|p| p.0.correlation_id.as_str()),
+            Some("r1")
+        );
+        let far = Found {
+            rows: vec![row("DeleteBlob", "2025-03-14T09:06:00Z", "202", "r9")],
+            ..Found::default()
+        };
+        assert_eq!(pick(&far, &lookup("")), None);
+        assert_eq!(pick(&Found::default(), &lookup("r3")), None);
+    }
+
+    #[test]
+    fn a_replacement_is_a_write_of_the_content_not_a_delete_or_read() {
+        let mut l = lookup("");
+        l.change = Change::Replaced;
+        let f = Found {
+            rows: vec![
+                row("DeleteBlob", "2025-03-14T09:00:00Z", "202", "d"),
+                row("GetBlob", "2025-03-14T09:00:00Z", "200", "g"),
+                row("PutBlockList", "2025-03-14T09:00:30Z", "201", "w"),
+            ],
+            ..Found::default()
+        };
+        let (a, _) = pick(&f, &l).expect("picked");
+        assert_eq!(a.operation, "PutBlockList");
+        let r = crate::testkit::audit::recording_row("x", datetime!(2025-03-14 09:00 UTC));
+        let n = notification(&r, Change::Replaced, &found(a, "how", "alert-r"));
+        assert_eq!(n.notification_id, "alert-r.actor");
+        assert_eq!(n.data["change"], "replaced");
+    }
+
+    #[test]
+    fn the_follow_up_has_the_alerts_id_and_keeps_values_as_data() {
+        let mut r =
+            crate::testkit::audit::recording_row("<img src=x>", datetime!(2025-03-14 09:00 UTC));
+        r.account = "a".into();
+        let a = found(
+            &row("DeleteBlob", "2025-03-14T09:00:01Z", "202", "r"),
+            "how",
+            "id-1",
+        );
+        let n = notification(&r, Change::Deleted, &a);
+        assert_eq!(n.notification_id, "id-1.actor");
+        assert_eq!(n.kind, "recording.actor");
+        assert_eq!(n.data["actor"]["requesterUpn"], "<b>m</b>@x");
+        assert!(!n.title.contains("<b>"), "{}", n.title);
+        let u = unknown("why".into(), "id-1");
+        assert!(
+            notification(&r, Change::Deleted, &u)
+                .title
+                .ends_with("actor unknown")
+        );
+    }
+}

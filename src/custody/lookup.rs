@@ -1,0 +1,141 @@
+//! The `CustodyActor` pass: each awaited lookup ([`super::pending`]) queries the workspace for the
+//! blob's rows around the event; a matching request becomes the row's actor, and once the wait
+//! (`CUSTODY_ACTOR_WAIT_MINUTES` after the event) is over without one, the actor is recorded as
+//! unknown with the reason. Either way the row is written through
+//! [`CatalogueRepo::update`](crate::catalogue::repo::CatalogueRepo::update) and the follow-up
+//! (`recording.actor`, the alert's id + `.actor`) is emitted on this pass and the next, which then
+//! removes the lookup.
+//!
+//! A 429 ends the pass (the next tick goes on); other query failures are kept as the lookup's last
+//! error (the reason, if the wait runs out). Calls: one lookup page, then per lookup one row read,
+//! one query while it waits, and one row write and one lookup write or delete.
+
+use time::OffsetDateTime;
+
+use super::CustodySettings;
+use super::actor::{self, operations, span};
+use super::pending;
+use super::query::{self, object_keys};
+use crate::azure::AzureError;
+use crate::catalogue::recording::{Actor, Recording, RecordingKey};
+use crate::loganalytics::LogsQuery;
+use crate::notify::Notification;
+use crate::ports::Ports;
+
+/// Lookups handled per pass.
+pub const PER_PASS: u32 = 50;
+/// Rows a lookup reads (the change's requests on one blob within the span).
+const ROWS: usize = 100;
+
+/// What a pass did.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// Follow-ups to emit.
+    pub notifications: Vec<Notification>,
+    /// Actors recorded (found or unknown) on this pass.
+    pub recorded: usize,
+    /// Lookups still waiting.
+    pub waiting: usize,
+    /// The pass stopped at a 429.
+    pub throttled: bool,
+}
+
+/// Runs one pass at `now`.
+///
+/// # Errors
+/// Table errors (the next tick resumes: every step is idempotent).
+pub async fn pass(
+    ports: &Ports,
+    logs: &dyn LogsQuery,
+    settings: &CustodySettings,
+    workspace: &str,
+    now: OffsetDateTime,
+) -> Result<Pass, AzureError> {
+    let tables = ports.tables.as_ref();
+    let repo = ports.catalogue();
+    let mut out = Pass::default();
+    for mut lookup in pending::awaiting(tables, PER_PASS).await? {
+        let Some(key) = RecordingKey::parse(&lookup.recording_id) else {
+            pending::done(tables, &lookup).await?;
+            continue;
+        };
+        let Some(row) = repo.get(&key).await? else {
+            pending::done(tables, &lookup).await?;
+            continue;
+        };
+        if let Some(a) = row
+            .value
+            .actor
+            .as_ref()
+            .filter(|a| a.alert_id == lookup.alert_id)
+        {
+            // Recorded on an earlier pass: its follow-up once more (delivery drops a repeat).
+            out.notifications
+                .push(actor::notification(&row.value, lookup.change, a));
+            pending::done(tables, &lookup).await?;
+            continue;
+        }
+        if out.throttled {
+            out.waiting += 1;
+            continue;
+        }
+        let keys = object_keys(
+            &row.value.account,
+            &row.value.container,
+            &row.value.blob_name,
+        );
+        let ops = operations(lookup.change);
+        let asked = query::run(logs, workspace, &keys, ops, span(lookup.at), ROWS).await;
+        lookup.attempts += 1;
+        let over = now >= lookup.at + settings.actor_wait;
+        let decided = match &asked {
+            Ok(found) => match actor::pick(found, &lookup) {
+                Some((access, how)) => Some(actor::found(access, how, &lookup.alert_id)),
+                None if over => Some(actor::unknown(
+                    actor::why_unknown(&lookup, Some(found), settings.actor_wait),
+                    &lookup.alert_id,
+                )),
+                None => None,
+            },
+            Err(e) => {
+                lookup.last_error = crate::telemetry::redact(&e.to_string());
+                out.throttled = matches!(e, AzureError::Throttled { .. });
+                over.then(|| {
+                    actor::unknown(
+                        actor::why_unknown(&lookup, None, settings.actor_wait),
+                        &lookup.alert_id,
+                    )
+                })
+            }
+        };
+        let Some(decided) = decided else {
+            pending::note(tables, &lookup).await?;
+            out.waiting += 1;
+            continue;
+        };
+        let written = repo
+            .update(&key, Some(row), |cur| record(cur?, &decided))
+            .await?;
+        if let Some(w) = written {
+            out.recorded += 1;
+            out.notifications
+                .push(actor::notification(&w.value, lookup.change, &decided));
+        }
+        pending::note(tables, &lookup).await?;
+    }
+    Ok(out)
+}
+
+/// The row with `actor`, unless it holds this alert's actor already.
+fn record(cur: &Recording, actor: &Actor) -> Option<Recording> {
+    if cur
+        .actor
+        .as_ref()
+        .is_some_and(|a| a.alert_id == actor.alert_id)
+    {
+        return None;
+    }
+    let mut r = cur.clone();
+    r.actor = Some(actor.clone());
+    Some(r)
+}

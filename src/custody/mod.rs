@@ -1,0 +1,106 @@
+//! Chain of custody from the storage account's own logs: who deleted or replaced a recording
+//! outside the product, and every read and write of a recording, as `StorageBlobLogs` rows of the
+//! workspace `CUSTODY_WORKSPACE_ID` names (the recording accounts' diagnostic settings send
+//! `StorageRead`, `StorageWrite` and `StorageDelete` there).
+//!
+//! - [`query`]: the one query (the blob's rows; the text is checked by `scripts/kql.sh`).
+//! - [`actor`]: pure: which logged request is the deletion or replacement, the row's actor and
+//!   the follow-up notification (the alert's id + `.actor`).
+//! - [`pending`]: table `actorlookups`, the lookups awaiting their logs (one per alert).
+//! - [`lookup`]: the `CustodyActor` timer's pass over them (bounded by `CUSTODY_ACTOR_WAIT`).
+//! - [`trail`]: a recording's custody trail (the detail API, the evidence pack).
+
+pub mod actor;
+pub mod lookup;
+pub mod pending;
+pub mod query;
+pub mod trail;
+
+use time::Duration;
+
+use crate::setting::Reader;
+
+/// The custody settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustodySettings {
+    /// The workspace (customer id) receiving the recording accounts' `StorageBlobLogs`
+    /// (`CUSTODY_WORKSPACE_ID`); `None`: no actor lookups, no trails.
+    pub workspace: Option<String>,
+    /// How long after a deletion or replacement its actor is looked for before it is recorded
+    /// as unknown (`CUSTODY_ACTOR_WAIT_MINUTES`, default 60: the logs' latency is typically 3–10
+    /// minutes, at most about 20).
+    pub actor_wait: Duration,
+}
+
+impl Default for CustodySettings {
+    fn default() -> Self {
+        Self {
+            workspace: None,
+            actor_wait: Duration::minutes(60),
+        }
+    }
+}
+
+impl CustodySettings {
+    /// Reads `CUSTODY_WORKSPACE_ID` (a GUID) and `CUSTODY_ACTOR_WAIT_MINUTES` (1–1440).
+    pub fn from_reader(r: &mut Reader<'_>) -> Self {
+        let d = Self::default();
+        let minutes = r.number(
+            "CUSTODY_ACTOR_WAIT_MINUTES",
+            d.actor_wait.whole_minutes(),
+            1..=1440,
+        );
+        let workspace =
+            r.get("CUSTODY_WORKSPACE_ID")
+                .and_then(|v| match uuid::Uuid::parse_str(v.trim()) {
+                    Ok(id) => Some(id.hyphenated().to_string()),
+                    Err(_) => {
+                        r.problem(
+                            "CUSTODY_WORKSPACE_ID",
+                            "a Log Analytics workspace id (its customer id, a GUID)",
+                        );
+                        None
+                    }
+                });
+        Self {
+            workspace,
+            actor_wait: Duration::minutes(minutes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_is_a_guid_and_the_wait_is_bounded() {
+        let env = |k: &str| match k {
+            "CUSTODY_WORKSPACE_ID" => Some("A1B2C3D4-0000-4000-8000-000000000001".to_owned()),
+            "CUSTODY_ACTOR_WAIT_MINUTES" => Some("5".to_owned()),
+            _ => None,
+        };
+        let mut r = Reader::new(&env);
+        let s = CustodySettings::from_reader(&mut r);
+        assert!(r.into_errors().is_empty());
+        assert_eq!(
+            s.workspace.as_deref(),
+            Some("a1b2c3d4-0000-4000-8000-000000000001")
+        );
+        assert_eq!(s.actor_wait, Duration::minutes(5));
+        let bad = |k: &str| match k {
+            "CUSTODY_WORKSPACE_ID" => Some("my-workspace".to_owned()),
+            "CUSTODY_ACTOR_WAIT_MINUTES" => Some("0".to_owned()),
+            _ => None,
+        };
+        let mut r = Reader::new(&bad);
+        let s = CustodySettings::from_reader(&mut r);
+        let errors = r.into_errors();
+        assert_eq!(s.workspace, None);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().all(|e| !e.contains("my-workspace")));
+    }
+}

@@ -1,0 +1,171 @@
+//! Table `actorlookups`: one row per alert whose actor is still looked for (PK `pending`, RK the
+//! alert's `notificationId`, a GUID), written by `RecordingCreated` right after the alert's row
+//! write, removed by the `CustodyActor` pass once the catalogue row holds the actor and the
+//! follow-up was emitted twice (two passes: an answer lost once still delivers it).
+
+use time::OffsetDateTime;
+
+use crate::azure::AzureError;
+use crate::dates::{format_utc, timestamp};
+use crate::tables::ops::{page, write_creating_table};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+
+/// The table.
+pub const LOOKUPS_TABLE: &str = "actorlookups";
+const PARTITION: &str = "pending";
+
+/// What was done to the recording: which requests of the logs can have done it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// `recording.deleted`: a `DeleteBlob`.
+    Deleted,
+    /// `recording.replaced`: a write of the blob's content.
+    Replaced,
+}
+
+impl Change {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deleted => "deleted",
+            Self::Replaced => "replaced",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "deleted" => Some(Self::Deleted),
+            "replaced" => Some(Self::Replaced),
+            _ => None,
+        }
+    }
+}
+
+/// One awaited lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// The alert's `notificationId` (the follow-up's id is this + `.actor`).
+    pub alert_id: String,
+    /// The recording.
+    pub recording_id: String,
+    /// Deletion or replacement.
+    pub change: Change,
+    /// The event's time (the request's time, within the event's latency).
+    pub at: OffsetDateTime,
+    /// The storage request id the event reported (empty when none).
+    pub request_id: String,
+    /// Queries sent so far.
+    pub attempts: i64,
+    /// The last query's failure, if any.
+    pub last_error: String,
+    etag: String,
+}
+
+impl Lookup {
+    /// A new lookup (not stored yet).
+    pub fn new(
+        alert_id: &str,
+        recording_id: &str,
+        change: Change,
+        at: OffsetDateTime,
+        request_id: &str,
+    ) -> Self {
+        Self {
+            alert_id: alert_id.to_owned(),
+            recording_id: recording_id.to_owned(),
+            change,
+            at,
+            request_id: request_id.to_owned(),
+            attempts: 0,
+            last_error: String::new(),
+            etag: String::new(),
+        }
+    }
+
+    fn entity(&self) -> Entity {
+        let mut e = serde_json::json!({
+            "PartitionKey": PARTITION, "RowKey": self.alert_id, "RecordingId": self.recording_id,
+            "Change": self.change.as_str(), "EventTime": format_utc(self.at),
+            "RequestId": self.request_id, "LastError": self.last_error,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        int64(&mut e, "Attempts", self.attempts);
+        e
+    }
+
+    fn read(s: crate::tables::Stored) -> Option<Self> {
+        let e = &s.entity;
+        let g = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
+        Some(Self {
+            alert_id: get_str(e, "RowKey")?.to_owned(),
+            recording_id: g("RecordingId"),
+            change: Change::parse(get_str(e, "Change")?)?,
+            at: timestamp(get_str(e, "EventTime")?)?,
+            request_id: g("RequestId"),
+            attempts: get_i64(e, "Attempts").unwrap_or(0),
+            last_error: g("LastError"),
+            etag: s.etag,
+        })
+    }
+}
+
+/// Records `lookup` unless it is already there (a redelivery of the alert keeps the first).
+///
+/// # Errors
+/// Table errors.
+pub async fn add(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureError> {
+    match write_creating_table(tables, LOOKUPS_TABLE, &lookup.entity(), WriteMode::Insert).await {
+        Ok(_) | Err(AzureError::Conflict) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// At most `limit` awaited lookups (a row that no longer parses is skipped).
+///
+/// # Errors
+/// Table errors.
+pub async fn awaiting(tables: &dyn TableStore, limit: u32) -> Result<Vec<Lookup>, AzureError> {
+    let rows = page(
+        tables,
+        LOOKUPS_TABLE,
+        &Filter::partition(PARTITION),
+        limit,
+        None,
+    )
+    .await?;
+    Ok(rows.items.into_iter().filter_map(Lookup::read).collect())
+}
+
+/// Stores `lookup`'s attempts and last error (`If-Match`: a pass that lost the row to another
+/// leaves it).
+///
+/// # Errors
+/// Table errors other than a lost race.
+pub async fn note(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureError> {
+    let mode = WriteMode::IfMatch(lookup.etag.clone());
+    match tables.write(LOOKUPS_TABLE, &lookup.entity(), mode).await {
+        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes `lookup` as read.
+///
+/// # Errors
+/// Table errors other than a row already gone or changed.
+pub async fn done(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureError> {
+    match tables
+        .delete(
+            LOOKUPS_TABLE,
+            PARTITION,
+            &lookup.alert_id,
+            Some(&lookup.etag),
+        )
+        .await
+    {
+        Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
