@@ -19,7 +19,9 @@
 //!   fakes and decorators only with the `test-support` feature), [`permissions`] (the RBAC
 //!   permission of every operation), [`arm`] (Azure Resource Manager), [`ingestion`] (the Logs
 //!   Ingestion API).
-//! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`retry_after`], [`telemetry`].
+//! - Azure plumbing: [`azure`] (connections, identity, SAS signing, the one HTTP client, retry
+//!   policy, error type and deadline guard every client above uses).
+//! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`telemetry`].
 
 pub mod api;
 pub mod app;

@@ -94,7 +94,11 @@ impl Driver {
 
     /// The final result of an answer that may be long-running: `Some` body, or `None` for a
     /// 204 (a result without content).
-    pub async fn settle(&self, mut res: Response, role: &str) -> Result<Option<Value>, AzureError> {
+    pub async fn complete(
+        &self,
+        mut res: Response,
+        role: &str,
+    ) -> Result<Option<Value>, AzureError> {
         let started = Instant::now();
         let end = self.until.unwrap_or(started + LRO_BUDGET);
         for _ in 0..MAX_POLLS {
@@ -202,7 +206,7 @@ impl Driver {
             };
             let url = self.same_endpoint(next)?;
             let res = self.send(Method::GET, url, None, role).await?;
-            page = self.settle(res, role).await?;
+            page = self.complete(res, role).await?;
         }
         Err(AzureError::Transient(format!(
             "more than {MAX_PAGES} pages"

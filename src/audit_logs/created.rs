@@ -6,15 +6,11 @@
 use time::OffsetDateTime;
 
 use super::detect::failed;
-use super::path::parse_blob_path;
-use super::repo::{Cursor, CursorRepo};
 use super::tail::{self, Tailer, TickReport};
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
-use crate::retention::tags::audit_log_retention;
 use crate::sources::Source;
-use crate::storage::update_tags;
 
 /// Handles one BlobCreated event at `now`.
 ///
@@ -63,7 +59,7 @@ pub async fn register(
     now: OffsetDateTime,
     read: bool,
 ) -> Result<Option<TickReport>, HandlerError> {
-    let Some(cursor) = cursor_of(tail, source, blob_name, created, None).await? else {
+    let Some(cursor) = tail.cursor_of(source, blob_name, created, None).await? else {
         return Ok(None);
     };
     if cursor.done || !read {
@@ -83,61 +79,4 @@ pub async fn register(
     )
     .await;
     Ok(Some(report))
-}
-
-/// [`register`] without reading: tags the hour blob and registers its cursor (idempotent: an
-/// existing cursor keeps its offset); returns the cursor as stored. `tag_count`: the blob's tags
-/// as a listing counted them (`None`: unknown, read). `None` when the name is not a `PT1H.json`
-/// path or the blob is gone.
-///
-/// # Errors
-/// `Retryable` for storage failures.
-pub async fn cursor_of(
-    tail: &Tailer,
-    source: &Source,
-    blob_name: &str,
-    created: OffsetDateTime,
-    tag_count: Option<u32>,
-) -> Result<Option<Cursor>, HandlerError> {
-    let Ok(hour) = parse_blob_path(blob_name) else {
-        return Ok(None);
-    };
-    if !tag_retention(tail, source, blob_name, created, tag_count).await? {
-        // Deleted before we got to it: nothing to tail.
-        return Ok(None);
-    }
-    let repo = CursorRepo::new(tail.ports.tables.clone());
-    let at = tail.ports.sources.cursor_source(source);
-    let fresh =
-        Cursor::new(blob_name, hour.hour, created, &hour.bastion_host).in_source(at.clone());
-    // Inserted now: the cursor as written, no read; else the one stored.
-    if let Some(cursor) = repo.register(&fresh).await? {
-        return Ok(Some(cursor));
-    }
-    match repo.get(at, blob_name, hour.hour).await? {
-        Some(cursor) => Ok(Some(cursor)),
-        None => Err(HandlerError::storage(anyhow::anyhow!(
-            "cursor of {blob_name} vanished after registration"
-        ))),
-    }
-}
-
-/// Tags the hour blob with the audit-log retention class (`RETENTION_CLASS_AUDITLOGS`), so the
-/// sweep's single `retainUntil` range query finds it when it expires. Keeps other tags, holds and
-/// later dates. `false` when the blob no longer exists.
-async fn tag_retention(
-    tail: &Tailer,
-    source: &Source,
-    blob_name: &str,
-    created: OffsetDateTime,
-    tag_count: Option<u32>,
-) -> Result<bool, HandlerError> {
-    let blob = source.blob(blob_name);
-    let policy = &tail.join.policy;
-    // A listing that counted no tags spares reading them (as for recordings).
-    let done = update_tags(&*source.store, &blob, tag_count == Some(0), |existing| {
-        audit_log_retention(policy, &tail.retention_class, existing, created)
-    })
-    .await?;
-    Ok(done.is_some())
 }

@@ -3,7 +3,7 @@
 //! Options come from the connection's [`Timeouts`](super::Timeouts) with the SDK's own retries
 //! off (the [`Guard`](super::Guard) tries each call). Identity-based connections share one
 //! credential per identity ([`identity`]). Key-based connections use an account SAS signed
-//! locally ([`SasSigner`]), added to every request by [`SasPolicy`] instead of being baked into
+//! locally ([`SasSigner`]), added to every request by a pipeline policy instead of being baked into
 //! the service URL: a client built with a SAS URL would keep that token forever, and a
 //! long-running process would then fail with 403 once it expired. The signer caches and re-signs
 //! well before expiry, so this costs nothing per request.

@@ -1,12 +1,11 @@
 //! One listed blob through the functions' own code paths: a recording through `Reconcile`'s
 //! [`Recordings::listed`](crate::recordings::Recordings::listed) (`RecordingCreated`'s `catalogue`), a `PT1H.json` through
-//! `AuditLogCreated`'s registration ([`created::cursor_of`]) and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
+//! `AuditLogCreated`'s registration ([`Tailer::cursor_of`](crate::audit_logs::tail::Tailer::cursor_of)) and `AuditLogTail`'s [`Tailer::read_one`](crate::audit_logs::tail::Tailer::read_one) read to its end.
 
 use time::OffsetDateTime;
 
 use super::rows::{PageRows, key_of};
 use super::{Kind, Walk};
-use crate::audit_logs::created;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::tail::blob;
@@ -115,15 +114,14 @@ async fn audit_blob(
     // Registered first: a cursor inserted now is not read at all, one found finished was tailed
     // before (its blob's tags, already right, are only read).
     let tags = item.props.tag_count;
-    let Some(cursor) = created::cursor_of(&tail, source, &item.name, created, tags).await? else {
+    let Some(cursor) = tail.cursor_of(source, &item.name, created, tags).await? else {
         return Ok(Done::Ignored);
     };
     if cursor.done {
         return Ok(Done::TailedBefore);
     }
     // No byte or time budget: a backfill reads each hour to its end (hours past the tail window
-    // retire). Its records are written, and its sessions joined, at the walk's next checkpoint
-    // ([`settle_hours`]).
+    // retire). Its sessions are written now and joined by the run's one join pass at its end.
     let never = Budget::unlimited(state.ports.clock.clone());
     let mut unbounded = blob::Allowance::UNLIMITED;
     let read = blob::tail_blob(&tail, &cursor, now, &mut unbounded, &never, now).await?;

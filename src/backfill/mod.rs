@@ -243,7 +243,7 @@ async fn walk_kind(
 }
 
 /// Handles one item's result; a failure is recorded for the next run. `true` when it succeeded.
-async fn settle(
+async fn record_result(
     state: &AppState,
     walk: Walk<'_>,
     name: &str,
@@ -300,7 +300,7 @@ async fn retry_failed(
                 process(state, walk, &item, state.ports.clock.now(), false, None).await
             }
         };
-        if settle(state, walk, &name, result, opts, s, emit).await? {
+        if record_result(state, walk, &name, result, opts, s, emit).await? {
             repo.clear(&label, &name).await?;
         }
     }
@@ -377,7 +377,7 @@ async fn pass(
         let mut since_save = 0;
         while let Some((name, result)) = results.next().await {
             *budget -= 1;
-            settle(state, walk, &name, result, opts, s, emit).await?;
+            record_result(state, walk, &name, result, opts, s, emit).await?;
             progress.done(s);
             cp.after = Some(name);
             since_save += 1;

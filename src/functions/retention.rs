@@ -34,7 +34,7 @@ pub async fn retention_sweep(state: AppState, inv: Invocation) -> Result<Outcome
     if let Some(d) = digest::prepare(state.ports.tables.as_ref(), &report, now).await {
         out = out.with_output(OUTPUT_BINDING, &d.notification);
         // In the outputs now: the deletions it lists are announced.
-        d.settle(state.ports.tables.as_ref()).await;
+        d.forget_listed(state.ports.tables.as_ref()).await;
     }
     Ok(out)
 }

@@ -142,7 +142,7 @@ pub async fn record(
                     "Idempotency-Key was used for a different review".into(),
                 ));
             }
-            settle(ports, &review).await?;
+            commit(ports, &review).await?;
             ports.outbox.record(&review_row(&review)).await?;
             return Ok(Recorded {
                 review,
@@ -164,7 +164,7 @@ pub async fn record(
         keys(&mut e, &id, ID_ROW);
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
             Ok(_) => {
-                settle(ports, &review).await?;
+                commit(ports, &review).await?;
                 ports.outbox.record(&review_row(&review)).await?;
                 return Ok(Recorded {
                     review,
@@ -187,7 +187,7 @@ fn keys(e: &mut Entity, pk: &str, rk: &str) {
 /// Writes the log row (once), supersedes the latest rows and the session's review on its index
 /// row (through its data owner, which records the session's `BastionSessions_CL` row); repeated
 /// safely.
-async fn settle(ports: &Ports, review: &Review) -> Result<(), AzureError> {
+async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
     let tables = ports.tables.as_ref();
     let mut e = review.to_entity();
     keys(&mut e, &review.log_pk(), &review.log_rk());

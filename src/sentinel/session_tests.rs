@@ -49,7 +49,7 @@ fn session(end: OffsetDateTime) -> SessionRecord {
 }
 
 async fn write(p: &Ports, s: &SessionRecord, at: OffsetDateTime) {
-    session::upsert(p.tables.as_ref(), &p.outbox, s, None, at, &|_, _| None)
+    session::write::upsert(p.tables.as_ref(), &p.outbox, s, None, at, &|_, _| None)
         .await
         .expect("session written");
 }

@@ -247,7 +247,7 @@ impl ResourceManager for ArmClient {
         let filter = format!("principalId eq '{principal_id}'");
         let url = self.url(&path, AUTHORIZATION_API, &[("$filter", &filter)])?;
         let first = self.driver.send(Method::GET, url, None, &role).await?;
-        let first = self.driver.settle(first, &role).await?;
+        let first = self.driver.complete(first, &role).await?;
         items(self.driver.pages(first, &role).await?)
     }
 
@@ -289,7 +289,7 @@ impl ResourceManager for ArmClient {
         let res = self
             .bastion(Method::POST, &path, Some(&json!({})), &role)
             .await?;
-        let first = self.driver.settle(res, &role).await?;
+        let first = self.driver.complete(res, &role).await?;
         items(self.driver.pages(first, &role).await?)
     }
 
@@ -304,7 +304,7 @@ impl ResourceManager for ArmClient {
         let res = self
             .bastion(Method::POST, &path, Some(&body), &role)
             .await?;
-        let first = self.driver.settle(res, &role).await?;
+        let first = self.driver.complete(res, &role).await?;
         items(self.driver.pages(first, &role).await?)
     }
 }

@@ -19,6 +19,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::burst::{CLIENT_IP, HOST, USER, digest};
+use super::stored::MARKER;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_utc;
@@ -29,8 +30,6 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 use crate::telemetry::redact;
 use tracing::error;
 
-/// Row key of the marker written when the digest is emitted (sorts after every GUID).
-pub const MARKER: &str = "~notified";
 /// The marker's property saying the digest left with a tick's outputs.
 const SETTLED: &str = "Settled";
 /// Partition of the "check this partition" rows (`~` is outside base64url, so no attempt
@@ -261,9 +260,9 @@ pub async fn check(
             }
         }
     };
-    let settle = WriteMode::IfMatch(etag);
+    let settled = WriteMode::IfMatch(etag);
     if let Err(e) = tables
-        .write(FAILED_TABLE, &marker_row(pk, true), settle)
+        .write(FAILED_TABLE, &marker_row(pk, true), settled)
         .await
     {
         // Emitted all the same: the worst case is that a later tick emits it again, same id.

@@ -1,7 +1,7 @@
 //! The `login.failed.burst` detections as stored, read back for a period (the evidence pack counts
 //! these rather than recounting failed logins, so its figures are the detector's).
 //!
-//! A detection is a `failedlogins` partition holding the `~notified` marker ([`super::failed`]); its
+//! A detection is a `failedlogins` partition holding the `~notified` marker ([`MARKER`], written by [`super::failed`]); its
 //! digest is rebuilt from the partition's attempts by the detector's own [`super::burst::digest`],
 //! so it carries the notification id, hosts and window the detector sent. Before it inserts a
 //! marker, the detector lists the partition under its window's day ([`list`]: partition
@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use super::burst::digest;
-use super::failed::MARKER;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
 use crate::dates::days;
@@ -23,6 +22,9 @@ use crate::tables::keys::decode_key;
 use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
+/// Row key of the marker the detector writes when it emits a burst's digest (sorts after every
+/// attempt's GUID): a partition holding it is a detection.
+pub const MARKER: &str = "~notified";
 /// Most listed detections read at once (far above any period's bursts).
 const MARKERS: usize = 1_000_000;
 /// Most attempts read per burst (as the detector's own check).

@@ -163,7 +163,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }
-    tail::settle(&q.tail, now, &time, &mut report.settled).await;
+    tail::join_and_detect(&q.tail, now, &time, &mut report.settled).await;
     Ok(report)
 }
 

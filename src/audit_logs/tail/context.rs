@@ -1,15 +1,22 @@
 //! What tailing needs, built by its caller (the function entry point, `AuditLogCreated`, the
 //! backfill): the tables, the audit-log blobs, the quarantine, the audit settings, the join and
-//! the clock its time budget is read on.
+//! the clock its time budget is read on; and the registration of an hour blob's cursor.
 
-use crate::ports::Ports;
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
+use crate::ports::Ports;
+
 use crate::audit_logs::AuditSettings;
+use crate::audit_logs::path::parse_blob_path;
+use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::invocation::HandlerError;
 use crate::invocation::Quarantine;
 use crate::join::Join;
-use crate::storage::BlobStore;
+use crate::retention::tags::audit_log_retention;
+use crate::sources::Source;
+use crate::storage::{BlobStore, update_tags};
 
 /// The tail's dependencies.
 #[derive(Clone)]
@@ -65,10 +72,7 @@ impl Tailer {
     /// # Errors
     /// `Poison`-free: a cursor of a source no longer configured is a storage error (retried next
     /// tick, logged), so configuring the source again resumes it where it stopped.
-    pub fn for_cursor(
-        &self,
-        cursor: &crate::audit_logs::repo::Cursor,
-    ) -> Result<Self, HandlerError> {
+    pub fn for_cursor(&self, cursor: &Cursor) -> Result<Self, HandlerError> {
         let source = self
             .ports
             .sources
@@ -86,5 +90,66 @@ impl Tailer {
             container: source.container.clone(),
             ..self.clone()
         })
+    }
+
+    /// Registers the cursor of an hour blob without reading it (`AuditLogCreated`, the listing,
+    /// the backfill): tags the blob and registers its cursor (idempotent: an existing cursor keeps
+    /// its offset); returns the cursor as stored. `tag_count`: the blob's tags
+    /// as a listing counted them (`None`: unknown, read). `None` when the name is not a `PT1H.json`
+    /// path or the blob is gone.
+    ///
+    /// # Errors
+    /// `Retryable` for storage failures.
+    pub async fn cursor_of(
+        &self,
+        source: &Source,
+        blob_name: &str,
+        created: OffsetDateTime,
+        tag_count: Option<u32>,
+    ) -> Result<Option<Cursor>, HandlerError> {
+        let Ok(hour) = parse_blob_path(blob_name) else {
+            return Ok(None);
+        };
+        if !self
+            .tag_retention(source, blob_name, created, tag_count)
+            .await?
+        {
+            // Deleted before we got to it: nothing to tail.
+            return Ok(None);
+        }
+        let repo = CursorRepo::new(self.ports.tables.clone());
+        let at = self.ports.sources.cursor_source(source);
+        let fresh =
+            Cursor::new(blob_name, hour.hour, created, &hour.bastion_host).in_source(at.clone());
+        // Inserted now: the cursor as written, no read; else the one stored.
+        if let Some(cursor) = repo.register(&fresh).await? {
+            return Ok(Some(cursor));
+        }
+        match repo.get(at, blob_name, hour.hour).await? {
+            Some(cursor) => Ok(Some(cursor)),
+            None => Err(HandlerError::storage(anyhow::anyhow!(
+                "cursor of {blob_name} vanished after registration"
+            ))),
+        }
+    }
+
+    /// Tags the hour blob with the audit-log retention class (`RETENTION_CLASS_AUDITLOGS`), so the
+    /// sweep's single `retainUntil` range query finds it when it expires. Keeps other tags, holds and
+    /// later dates. `false` when the blob no longer exists.
+    async fn tag_retention(
+        &self,
+        source: &Source,
+        blob_name: &str,
+        created: OffsetDateTime,
+        tag_count: Option<u32>,
+    ) -> Result<bool, HandlerError> {
+        let blob = source.blob(blob_name);
+        let policy = &self.join.policy;
+        // A listing that counted no tags spares reading them (as for recordings).
+        let done = update_tags(&*source.store, &blob, tag_count == Some(0), |existing| {
+            audit_log_retention(policy, &self.retention_class, existing, created)
+        })
+        .await?;
+        Ok(done.is_some())
     }
 }

@@ -123,7 +123,12 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Hand
 
 /// The join pass and the detections, for another reader of audit records (the workspace source):
 /// the same code, so the same rows and notifications.
-pub async fn settle(tail: &Tailer, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
+pub async fn join_and_detect(
+    tail: &Tailer,
+    now: OffsetDateTime,
+    time: &Budget,
+    report: &mut TickReport,
+) {
     tail.join(now, time, report).await;
     detect(tail, now, report).await;
 }

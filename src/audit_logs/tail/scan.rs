@@ -13,7 +13,6 @@ use tracing::{error, info, warn};
 
 use super::Tailer;
 use super::growth::{self, Findings, Growth, Host, Verdict};
-use crate::audit_logs::created;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
@@ -199,7 +198,7 @@ async fn register(
         None => {
             let created = item.props.created.unwrap_or(now);
             let tags = item.props.tag_count;
-            let Some(c) = created::cursor_of(tail, source, &item.name, created, tags).await? else {
+            let Some(c) = tail.cursor_of(source, &item.name, created, tags).await? else {
                 return Ok(());
             };
             out.registered += 1;

@@ -2,7 +2,7 @@
 //! caller's bucket still holds (`x-ms-ratelimit-remaining-subscription-reads`, `…-global-reads`,
 //! `…-tenant-reads`; `…-writes` for POST actions). [`Controller`] turns that count into how many
 //! requests may be out at once (lowered at once, recovered one per answer) and a pause when the
-//! bucket is about to run dry; [`Pacer`] applies it to every try of a [`super::Client`], one
+//! bucket is about to run dry; [`Pacer`] applies it to every try of a [`super::http::Client`], one
 //! lane for reads and one for writes. A 429 still waits its `Retry-After` (the client does), and
 //! the whole lane pauses for it too, so the requests out do not each find the bucket empty.
 

@@ -27,7 +27,7 @@ pub struct Digest {
 
 impl Digest {
     /// Forgets the deletions this digest lists; call once it is in the invocation's outputs.
-    pub async fn settle(&self, tables: &dyn TableStore) {
+    pub async fn forget_listed(&self, tables: &dyn TableStore) {
         announce::forget(tables, &self.announced).await;
     }
 }

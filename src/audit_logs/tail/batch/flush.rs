@@ -84,7 +84,7 @@ async fn upsert(
         .map(|(_, l)| String::from_utf8_lossy(l).into_owned());
     let times = tail.join.times;
     let affected = move |b: Option<&SessionRecord>, a: &SessionRecord| times.affected(b, a);
-    Ok(session::upsert(
+    Ok(session::write::upsert(
         tail.ports.tables.as_ref(),
         &tail.ports.outbox,
         &folded.session,

@@ -4,16 +4,18 @@
 //!
 //! Why PK = tunnel id rather than Bastion host: a recording that carries a GUID must find its
 //! session with one point read without knowing the host, and the tail upserts by tunnel id alone.
-//! Time- and host-bounded lookups go through the `sessionwindows` index ([`super::window`]).
+//! Time- and host-bounded lookups go through the `sessionwindows` index ([`super::window`]); the
+//! one writer of both rows is [`mod@write`].
+
+pub mod write;
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::window::{self, Before, Span, WindowRow};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::ops;
-use crate::tables::{Entity, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::{Entity, TableStore, get_i64, get_str, int64};
 
 /// `Outcome` values.
 pub mod outcome {
@@ -347,103 +349,4 @@ pub async fn get(
     )
     .await?;
     Ok(stored.and_then(|s| SessionRecord::from_entity(&s.entity)))
-}
-
-/// The one writer of a session: merges `part` (a partial view of one session, folded from
-/// records) into its stored row and, when the index row's fields change, writes that first
-/// ([`window::put`], with the pending range `affected` gives for the change from the stored
-/// session to the merged one), so a crash between the two writes leaves the session row behind
-/// and the next read of the same records writes both again. `raw` is the latest raw record line
-/// (`LastRaw`). Returns whether the session changed.
-///
-/// # Errors
-/// Table errors; `Transient` when the row kept changing.
-pub async fn upsert(
-    tables: &dyn TableStore,
-    outbox: &crate::export::Outbox,
-    part: &SessionRecord,
-    raw: Option<&str>,
-    now: OffsetDateTime,
-    affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
-) -> Result<bool, AzureError> {
-    if part.opens()
-        && let Some(done) = insert_new(tables, outbox, part, raw, now, affected).await?
-    {
-        return Ok(done);
-    }
-    let tunnel = part.tunnel_id.as_str();
-    let current = ops::get(tables, SESSIONS_TABLE, tunnel, SESSION_ROW).await?;
-    let mut changed = false;
-    ops::update_with(
-        tables,
-        SESSIONS_TABLE,
-        tunnel,
-        SESSION_ROW,
-        current,
-        |cur| {
-            let before = cur
-                .as_ref()
-                .and_then(|s| SessionRecord::from_entity(&s.entity));
-            let mut after = before.clone().unwrap_or_else(|| SessionRecord::new(tunnel));
-            after.merge(part);
-            after.cap_fields();
-            changed = before.as_ref() != Some(&after);
-            let index = changed.then(|| {
-                let was = before.as_ref().map(window::day_of);
-                let moved = before.as_ref().and_then(WindowRow::of) != WindowRow::of(&after);
-                let pending = affected(before.as_ref(), &after);
-                (was, moved || pending.is_some(), pending)
-            });
-            let mut e = cur.map(|s| s.entity).unwrap_or_default();
-            e.extend(after.to_entity());
-            if let Some(line) = raw {
-                e.insert("LastRaw".into(), Value::String(line.to_owned()));
-            }
-            async move {
-                let Some((was, write, pending)) = index else {
-                    return Ok(None);
-                };
-                if write {
-                    // A session seen for the first time has no index row yet: inserted without a read.
-                    let before = was
-                        .as_ref()
-                        .map_or(Before::New, |d| Before::Day(d.as_deref()));
-                    window::put(tables, outbox, &after, now, before, pending).await?;
-                }
-                Ok(Some((e, ops::Companions::new())))
-            }
-        },
-    )
-    .await?;
-    Ok(changed)
-}
-
-/// A session whose connect record is in `part` is usually new: its index row, then its row, are
-/// inserted without a read (two calls where a merge takes three). `None` when either is stored
-/// already (records read again, or out of order): nothing was overwritten, and the caller merges.
-async fn insert_new(
-    tables: &dyn TableStore,
-    outbox: &crate::export::Outbox,
-    part: &SessionRecord,
-    raw: Option<&str>,
-    now: OffsetDateTime,
-    affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
-) -> Result<Option<bool>, AzureError> {
-    let mut after = SessionRecord::new(&part.tunnel_id);
-    after.merge(part);
-    after.cap_fields();
-    if !window::insert_new(tables, outbox, &after, now, affected(None, &after)).await? {
-        return Ok(None);
-    }
-    let mut e = after.to_entity();
-    if let Some(line) = raw {
-        e.insert("LastRaw".into(), Value::String(line.to_owned()));
-    }
-    e.insert("PartitionKey".into(), part.tunnel_id.clone().into());
-    e.insert("RowKey".into(), SESSION_ROW.into());
-    match ops::write_creating_table(tables, SESSIONS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) => Ok(Some(true)),
-        Err(AzureError::Conflict) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
