@@ -333,14 +333,16 @@ impl Join {
             // reaches outside a session's window, and a recording leaving a session is re-decided
             // in the round that settles that session.
             let mut named = ids.remove(t.as_str()).unwrap_or_default();
-            let kept = WindowRow::from_entity(&stored.entity).map(|w| w.recording_ids);
-            named.extend(kept.into_iter().flatten().filter(|id| {
+            let row = WindowRow::from_entity(&stored.entity);
+            let (kept, pending) = row.map_or((Vec::new(), None), |w| (w.recording_ids, w.pending));
+            named.extend(kept.into_iter().filter(|id| {
                 RecordingKey::parse(id).is_none_or(|key| !k.recordings.contains_key(&key))
             }));
             named.sort();
             named.dedup();
-            // Its pending range is done once every recording created within it was decided.
-            let clear = w.pending.is_some_and(|p| p.within(&k.read));
+            // Its pending range (as stored: a session the round read from its session row holds
+            // none) is done once every recording created within it was decided.
+            let clear = pending.is_some_and(|p| p.within(&k.read));
             rows.push((stored, named, clear));
         }
         let settled = rows.len();

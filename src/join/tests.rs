@@ -363,3 +363,33 @@ async fn every_session_the_pass_joins_is_recorded_as_changed_whatever_its_day() 
         .collect();
     assert!(days.contains(&("2025-03-10", "late-1")), "{days:?}");
 }
+
+#[tokio::test]
+async fn a_pending_session_the_round_reads_by_its_guid_is_cleared_when_its_window_was_read() {
+    let k = kit(None);
+    feed(&k, &fixture()).await;
+    // A recording naming Alice's tunnel id, created days after her window: no read by time
+    // finds her, only her GUID does.
+    let key = naming_alice(&k, datetime!(2025-03-17 09:00 UTC)).await;
+    let w = alice_window(&k).await;
+    let span = k.join().times.window_of(&w);
+    crate::catalogue::window::put_pending(k.state.ports.tables.as_ref(), &w, span)
+        .await
+        .expect("mark pending");
+    // A pass whose pending list starts after her day, forced over the recording's creation.
+    let scope = Scope {
+        since: "2025-03-16".into(),
+        span: Some(crate::catalogue::window::Span::at(
+            datetime!(2025-03-17 09:00 UTC),
+        )),
+    };
+    let unlimited = Budget::unlimited(k.state.ports.clock.clone());
+    let r = k.join().run(&scope, NOW, &unlimited).await.expect("pass");
+    assert!(r.sessions >= 1, "{r:?}");
+    let w = alice_window(&k).await;
+    assert_eq!(w.recording_ids, vec![key.id()], "{w:?}");
+    assert!(
+        w.pending.is_none(),
+        "settled from its whole window, so no longer pending: {w:?}"
+    );
+}

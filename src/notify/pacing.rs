@@ -53,8 +53,8 @@ impl Slots {
         Ok(slot)
     }
 
-    /// Holds `dest` back until `until` (a 429's `Retry-After`), keeping a later hold if any.
-    pub fn hold(&self, dest: Destination, until: Instant) {
+    /// Pushes `dest`'s next slot out to `until` (a 429's `Retry-After`), keeping a later one if any.
+    pub fn push_back(&self, dest: Destination, until: Instant) {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         let slot = next.entry(dest).or_insert(until);
         *slot = (*slot).max(until);
@@ -105,12 +105,12 @@ mod tests {
     }
 
     #[test]
-    fn holds_push_slots_out_but_never_in() {
+    fn a_push_back_moves_slots_out_but_never_in() {
         let p = Slots::new();
         let t0 = Instant::now();
         let far = t0 + Duration::from_secs(100);
-        p.hold(Destination::Webhook, t0 + Duration::from_secs(30));
-        p.hold(Destination::Webhook, t0 + Duration::from_secs(10));
+        p.push_back(Destination::Webhook, t0 + Duration::from_secs(30));
+        p.push_back(Destination::Webhook, t0 + Duration::from_secs(10));
         assert_eq!(
             p.reserve(Destination::Webhook, t0, far),
             Ok(t0 + Duration::from_secs(30))
@@ -119,7 +119,7 @@ mod tests {
             p.reserve(Destination::Webhook, t0, t0 + Duration::from_secs(5))
                 .is_err()
         );
-        // Time moving past the hold frees the destination again.
+        // Time moving past the pushed-back slot frees the destination again.
         let later = t0 + Duration::from_secs(40);
         assert_eq!(p.reserve(Destination::Webhook, later, far), Ok(later));
     }

@@ -2,8 +2,8 @@
 //! retry policy ([`Policy::WEBHOOK`]), each try in the destination's next send slot ([`Slots`]).
 //!
 //! - 2xx → delivered. (Teams' legacy endpoints report throttling *inside* a 200 body: a 429.)
-//! - 429 → wait `Retry-After` (seconds or HTTP date; the policy's back-off when absent), and hold
-//!   the destination's slots that long for every invocation of the process.
+//! - 429 → wait `Retry-After` (seconds or HTTP date; the policy's back-off when absent), and push
+//!   the destination's next slot out that far for every invocation of the process.
 //! - 408, 5xx, timeouts, connection errors → the policy's jittered exponential back-off.
 //! - 3xx (redirects are never followed: a redirect could send a signed payload elsewhere) and other
 //!   4xx → permanent for this destination, with the (redacted) response excerpt as the reason.
@@ -136,10 +136,10 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Del
                 Err(e) => e,
             };
             if let AzureError::Throttled { retry_after } = &e {
-                let hold = retry_after.unwrap_or_else(|| Policy::WEBHOOK.backoff(tried, 1.0));
-                n.slots.hold(dest, Instant::now() + hold);
-                let hold_ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
-                info!(destination = %dest, notification.id = id, attempt = tried, http.status = 429, hold_ms, "notify.throttled");
+                let wait = retry_after.unwrap_or_else(|| Policy::WEBHOOK.backoff(tried, 1.0));
+                n.slots.push_back(dest, Instant::now() + wait);
+                let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                info!(destination = %dest, notification.id = id, attempt = tried, http.status = 429, wait_ms, "notify.throttled");
             } else if e.is_retryable() {
                 info!(destination = %dest, notification.id = id, attempt = tried, reason = %e, "notify.retry");
             }

@@ -156,7 +156,7 @@ async fn a_send_slot_past_the_budget_reports_the_receivers_last_answer() {
     let hold = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         n.slots
-            .hold(Destination::Slack, Instant::now() + Duration::from_secs(60));
+            .push_back(Destination::Slack, Instant::now() + Duration::from_secs(60));
     };
     let (got, ()) = tokio::join!(
         deliver(&n, &payload, Instant::now() + Duration::from_secs(5)),
