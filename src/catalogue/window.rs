@@ -2,18 +2,21 @@
 //! [`WindowRow`] per session, with every field the join's time match, the detections and
 //! `GET /api/sessions` read, so each of them is a partition-scoped query over a day or two.
 //!
-//! Besides the session's fields it holds three things of its own:
+//! Besides the session's fields it holds four things of its own:
 //! - **recorded state** (`Recorded`, `RecordingIds`): derived by the join from the current matches
 //!   of every recording that can name the session, written whole ([`settle`]), never accumulated;
 //! - **the pending join** (`JoinFrom`/`JoinUntil`): set in the same write that changes a field the
 //!   match reads ([`put`]), with the creation times of the recordings whose match may change, and
-//!   cleared by the join once it has derived the state from reads taken after that write;
-//! - **`UnrecordedNotified`**, the marker of `session.unrecorded`.
+//!   cleared by the join once it has derived the state from reads taken after that write (widened
+//!   by the join for a session it could not cover, [`put_pending`]);
+//! - **`UnrecordedNotified`**, the marker of `session.unrecorded` ([`mark_unrecorded`]);
+//! - **the latest review** (`ReviewId`, `ReviewVerdict`, `Reviewer`, `ReviewedAt`): set by the
+//!   reviews domain through [`put_review`], kept by every other writer.
 //!
-//! With the Sentinel export on, the two writes that change what `GET /api/sessions` shows of a
-//! session, its fields ([`put`]) and its recorded state ([`settle`]), record the row's
-//! `BastionSessions_CL` row in the outbox before they write it (keyed by the write's time and the
-//! tunnel id, so a retry or a lost race records over the same key); off, nothing more is done.
+//! With the Sentinel export on, every write of a row records its `BastionSessions_CL` row in the
+//! outbox first, through one recorder (keyed by the write's time and the tunnel id, so a retry or a
+//! lost race records over the same key); a write that changes nothing records nothing. Off,
+//! nothing more is done.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -144,6 +147,39 @@ pub struct WindowRow {
     pub joined: bool,
     /// Creation times of recordings whose match may have changed with this session, until joined.
     pub pending: Option<Span>,
+    /// The session's latest review (of it, or of a recording joined to it), as the reviews
+    /// domain put it here ([`put_review`]).
+    pub review: Option<ReviewMark>,
+}
+
+/// A session's latest review as its index row carries it (`ReviewId`, `ReviewVerdict`,
+/// `Reviewer`, `ReviewedAt`): what its `BastionSessions_CL` rows show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewMark {
+    /// The review's stable id (breaks ties between reviews of the same millisecond).
+    pub id: String,
+    /// `ok`, `follow-up`, `incident`.
+    pub verdict: String,
+    /// The authenticated principal.
+    pub reviewer: String,
+    /// When it was recorded.
+    pub at: OffsetDateTime,
+}
+
+impl ReviewMark {
+    /// True when `self` is later than `other` (by time, then id): it supersedes it.
+    pub fn supersedes(&self, other: Option<&Self>) -> bool {
+        other.is_none_or(|o| (self.at, &self.id) > (o.at, &o.id))
+    }
+
+    /// The later of two.
+    fn latest(a: Option<Self>, b: Option<Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(a), b) if a.supersedes(b.as_ref()) => Some(a),
+            (a, None) => a,
+            (_, b) => b,
+        }
+    }
 }
 
 /// The index partition (start day) of a session, when it has any time at all.
@@ -177,6 +213,7 @@ impl WindowRow {
             unrecorded_notified: false,
             joined: false,
             pending: None,
+            review: None,
         })
     }
 
@@ -242,6 +279,14 @@ impl WindowRow {
             pending: t("JoinFrom")
                 .zip(t("JoinUntil"))
                 .map(|(from, until)| Span { from, until }),
+            review: t("ReviewedAt")
+                .filter(|_| !s("ReviewVerdict").is_empty())
+                .map(|at| ReviewMark {
+                    id: s("ReviewId"),
+                    verdict: s("ReviewVerdict"),
+                    reviewer: s("Reviewer"),
+                    at,
+                }),
         })
     }
 
@@ -282,6 +327,12 @@ impl WindowRow {
         put("Joined", self.joined.into());
         put("JoinFrom", t(self.pending.map(|p| p.from)));
         put("JoinUntil", t(self.pending.map(|p| p.until)));
+        if let Some(r) = &self.review {
+            put("ReviewId", r.id.clone().into());
+            put("ReviewVerdict", r.verdict.clone().into());
+            put("Reviewer", r.reviewer.clone().into());
+            put("ReviewedAt", t(Some(r.at)));
+        }
         if let Some(d) = self.duration_ms {
             int64(&mut e, "DurationMs", d);
         }
@@ -298,6 +349,7 @@ impl WindowRow {
                 unrecorded_notified: self.unrecorded_notified,
                 joined: self.joined,
                 pending: self.pending,
+                review: self.review.take(),
                 ..fresh
             };
         }
@@ -314,6 +366,37 @@ fn export_row(outbox: &Outbox, next: Option<&WindowRow>, at: OffsetDateTime) -> 
     let mut row = SessionRow::of_window(&w.to_entity(), at)?;
     row.session_id.clone_from(&w.tunnel_id);
     Some(row)
+}
+
+/// The one recorder of every writer of the table: records the `BastionSessions_CL` row of
+/// `next` (the row about to be written, `None`: nothing is written) as of `at`, before the write,
+/// when the export is on; off, nothing.
+///
+/// # Errors
+/// Table errors.
+async fn record(
+    outbox: &Outbox,
+    next: Option<&WindowRow>,
+    at: OffsetDateTime,
+) -> Result<(), AzureError> {
+    match export_row(outbox, next, at) {
+        Some(row) => outbox.record(&row).await,
+        None => Ok(()),
+    }
+}
+
+/// [`record`] within an update's `change`: what it returns once `next` is recorded (owned, so the
+/// future borrows nothing).
+fn record_then_write(
+    outbox: &Outbox,
+    next: Option<WindowRow>,
+    at: OffsetDateTime,
+) -> impl Future<Output = Result<Option<(Entity, Companions)>, AzureError>> + Send + use<> {
+    let outbox = outbox.clone();
+    async move {
+        record(&outbox, next.as_ref(), at).await?;
+        Ok(next.map(|w| (w.to_entity(), Companions::new())))
+    }
 }
 
 /// Widens `slot` by `span`.
@@ -352,9 +435,7 @@ pub async fn insert_new(
         w.end_arrived_at = Some(arrived);
     }
     widen(&mut w.pending, pending);
-    if let Some(row) = export_row(outbox, Some(&w), arrived) {
-        outbox.record(&row).await?;
-    }
+    record(outbox, Some(&w), arrived).await?;
     match write_creating_table(tables, WINDOWS_TABLE, &w.to_entity(), WriteMode::Insert).await {
         Ok(_) => Ok(true),
         Err(AzureError::Conflict) => Ok(false),
@@ -403,6 +484,7 @@ pub async fn put(
                 w.joined |= o.joined;
                 w.end_arrived_at = w.end_arrived_at.or(o.end_arrived_at);
                 widen(&mut w.pending, o.pending);
+                w.review = ReviewMark::latest(w.review.take(), o.review.clone());
             }
             w.take_fields(s);
             if w.end.is_some() && w.end_arrived_at.is_none() {
@@ -412,14 +494,7 @@ pub async fn put(
             w
         });
         let next = next.filter(|w| cur.as_ref() != Some(w));
-        let record = export_row(outbox, next.as_ref(), arrived);
-        let outbox = outbox.clone();
-        async move {
-            if let Some(row) = record {
-                outbox.record(&row).await?;
-            }
-            Ok(next.map(|w| (w.to_entity(), Companions::new())))
-        }
+        record_then_write(outbox, next, arrived)
     })
     .await?;
     if let Some(d) = old_day {
@@ -502,9 +577,7 @@ pub async fn settle(
             .map(|(read, next, _, _)| (next.to_entity(), WriteMode::IfMatch(read.etag.clone())))
             .collect();
         for (_, next, _, _) in chunk {
-            if let Some(row) = export_row(outbox, Some(next), at) {
-                outbox.record(&row).await?;
-            }
+            record(outbox, Some(next), at).await?;
         }
         if writes.len() > 1 && tables.batch(WINDOWS_TABLE, &writes).await.is_ok() {
             continue;
@@ -520,14 +593,7 @@ pub async fn settle(
                 |cur| {
                     let row = cur.and_then(|c| WindowRow::from_entity(&c.entity));
                     let next = row.and_then(|row| settled(&row, ids, *joined));
-                    let record = export_row(outbox, next.as_ref(), at);
-                    let outbox = outbox.clone();
-                    async move {
-                        if let Some(row) = record {
-                            outbox.record(&row).await?;
-                        }
-                        Ok(next.map(|w| (w.to_entity(), Companions::new())))
-                    }
+                    record_then_write(outbox, next, at)
                 },
             )
             .await?;
@@ -537,23 +603,29 @@ pub async fn settle(
 }
 
 /// Widens the pending range of `w`'s row by `span`: the join could not derive its state this time
-/// and leaves it to the next pass.
+/// and leaves it to the next pass. A row whose range changes is recorded first (as of `at`: its
+/// `JoinPending`), as every write of the table is.
 ///
 /// # Errors
 /// Table errors.
 pub async fn put_pending(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     w: &WindowRow,
     span: Span,
+    at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    let rk = tunnel_key(&w.tunnel_id);
-    crate::tables::ops::update(tables, WINDOWS_TABLE, &w.day(), &rk, &mut |cur| {
-        let mut row = WindowRow::from_entity(&cur?.entity)?;
-        if row.pending.is_some_and(|p| p.covers(&span)) {
-            return None;
-        }
-        widen(&mut row.pending, Some(span));
-        Some(row.to_entity())
+    let (day, rk) = (w.day(), tunnel_key(&w.tunnel_id));
+    let current = get(tables, WINDOWS_TABLE, &day, &rk).await?;
+    update_with(tables, WINDOWS_TABLE, &day, &rk, current, |cur| {
+        let next = cur
+            .and_then(|c| WindowRow::from_entity(&c.entity))
+            .filter(|row| !row.pending.is_some_and(|p| p.covers(&span)))
+            .map(|mut row| {
+                widen(&mut row.pending, Some(span));
+                row
+            });
+        record_then_write(outbox, next, at)
     })
     .await?;
     Ok(())
@@ -561,26 +633,68 @@ pub async fn put_pending(
 
 /// Sets `UnrecordedNotified` on `row` when `due` (given the row as stored at each attempt) says
 /// it is still due; `seen` is set when any attempt found it due, also when the write then failed
-/// (a mark whose answer was lost still counts).
+/// (a mark whose answer was lost still counts). The row is recorded first (as of `at`), as every
+/// write of the table is.
 ///
 /// # Errors
 /// Table errors.
 pub async fn mark_unrecorded(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     row: &WindowRow,
     due: impl Fn(&WindowRow) -> bool + Send + Sync,
     seen: &mut bool,
+    at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    let rk = tunnel_key(&row.tunnel_id);
-    crate::tables::ops::update(tables, WINDOWS_TABLE, &row.day(), &rk, &mut |cur| {
-        let mut row = WindowRow::from_entity(&cur?.entity)?;
-        let now_due = due(&row);
-        *seen |= now_due;
-        row.unrecorded_notified = true;
-        now_due.then(|| row.to_entity())
+    let (day, rk) = (row.day(), tunnel_key(&row.tunnel_id));
+    let current = get(tables, WINDOWS_TABLE, &day, &rk).await?;
+    update_with(tables, WINDOWS_TABLE, &day, &rk, current, |cur| {
+        let next = cur
+            .and_then(|c| WindowRow::from_entity(&c.entity))
+            .filter(|row| {
+                let now_due = due(row);
+                *seen |= now_due;
+                now_due
+            })
+            .map(|mut row| {
+                row.unrecorded_notified = true;
+                row
+            });
+        record_then_write(outbox, next, at)
     })
     .await
     .map(drop)
+}
+
+/// Makes `review` the latest review on the row of session `tunnel` under start day `day`, unless
+/// the row holds a later one (or the same: a retry writes nothing); the row is recorded first, as
+/// of `at`, so its `BastionSessions_CL` row carries the review. No row (a session without a time):
+/// nothing. The reviews domain calls this after the review's own rows are written.
+///
+/// # Errors
+/// Table errors.
+pub async fn put_review(
+    tables: &dyn TableStore,
+    outbox: &Outbox,
+    day: &str,
+    tunnel: &str,
+    review: &ReviewMark,
+    at: OffsetDateTime,
+) -> Result<(), AzureError> {
+    let rk = tunnel_key(tunnel);
+    let current = get(tables, WINDOWS_TABLE, day, &rk).await?;
+    update_with(tables, WINDOWS_TABLE, day, &rk, current, |cur| {
+        let next = cur
+            .and_then(|c| WindowRow::from_entity(&c.entity))
+            .filter(|row| review.supersedes(row.review.as_ref()))
+            .map(|mut row| {
+                row.review = Some(review.clone());
+                row
+            });
+        record_then_write(outbox, next, at)
+    })
+    .await?;
+    Ok(())
 }
 
 /// Rows with a pending join whose start day is `since_day` or later, at most `limit`, as read.
@@ -651,6 +765,12 @@ mod tests {
         w.recording_ids = vec!["a".into()];
         w.recorded = true;
         w.duration_ms = Some(5);
+        w.review = Some(ReviewMark {
+            id: "r-1".into(),
+            verdict: "ok".into(),
+            reviewer: "auditor@contoso.com".into(),
+            at: datetime!(2025-03-14 12:00 UTC),
+        });
         let mut e = w.to_entity();
         crate::tables::strip_annotations(&mut e);
         assert_eq!(WindowRow::from_entity(&e), Some(w));

@@ -10,6 +10,8 @@ use time::{Duration, OffsetDateTime};
 use super::outbox::{self, OUTBOX_TABLE, Outbox, RunEnd};
 use super::rows::{DetectionRow, DisconnectRow, FindingRow, RecordingRow, ReviewRow, SessionRow};
 use super::{ExportRow, Table, declaration};
+use crate::catalogue::session::SessionRecord;
+use crate::catalogue::window::{ReviewMark, Span, WindowRow};
 use crate::ingestion::schema::check_record;
 use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
@@ -21,18 +23,34 @@ fn entity(v: Value) -> Entity {
     v.as_object().cloned().expect("object")
 }
 
-/// A session index row with every field the export reads.
+/// A session index row with every field the export reads, as the data owner writes it (its
+/// review too: the row carries the session's latest review).
 fn window() -> Entity {
-    entity(json!({
-        "PartitionKey": "2025-03-14", "RowKey": "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f",
-        "BastionHost": "bas-hub-weu", "UserName": "azureuser", "UserEmail": "alice@contoso.com",
-        "ClientIp": "203.0.113.45", "TargetVm": "vm-app-01",
-        "TargetResourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-app-01",
-        "Protocol": "ssh", "Start": "2025-03-14T09:00:00.000Z", "End": "2025-03-14T09:30:00.000Z",
-        "DurationMs": 1_800_000, "Outcome": "connected", "Recorded": true,
-        "RecordingIds": "2025-03-14~cmVj,2025-03-14~cmVk", "JoinFrom": "2025-03-14T09:00:00.000Z",
-        "ReviewVerdict": "ok", "Reviewer": "auditor@contoso.com", "ReviewedAt": "2025-03-14T12:00:00.000Z",
-    }))
+    let mut s = SessionRecord::new("5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
+    s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
+    s.session_end = Some(datetime!(2025-03-14 09:30 UTC));
+    s.bastion_host = "bas-hub-weu".into();
+    s.user_name = "azureuser".into();
+    s.user_email = "alice@contoso.com".into();
+    s.client_ip = "203.0.113.45".into();
+    s.target_vm = "vm-app-01".into();
+    s.target_resource_id =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-app-01"
+            .into();
+    s.protocol = "ssh".into();
+    s.outcome = "connected".into();
+    let mut w = WindowRow::of(&s).expect("row");
+    w.duration_ms = Some(1_800_000);
+    w.recorded = true;
+    w.recording_ids = vec!["2025-03-14~cmVj".into(), "2025-03-14~cmVk".into()];
+    w.pending = Some(Span::at(datetime!(2025-03-14 09:00 UTC)));
+    w.review = Some(ReviewMark {
+        id: "review-1".into(),
+        verdict: "ok".into(),
+        reviewer: "auditor@contoso.com".into(),
+        at: datetime!(2025-03-14 12:00 UTC),
+    });
+    w.to_entity()
 }
 
 /// A catalogue row with every field the export reads.
@@ -201,6 +219,19 @@ fn session_and_recording_rows_read_the_rows_the_api_shows() {
     assert_eq!(s.recording_ids, ["2025-03-14~cmVj", "2025-03-14~cmVk"]);
     assert!(s.join_pending && s.recorded);
     assert_eq!(s.duration_ms, Some(1_800_000));
+    assert_eq!(
+        (
+            s.review_verdict.as_str(),
+            s.reviewer.as_str(),
+            s.reviewed_at
+        ),
+        (
+            "ok",
+            "auditor@contoso.com",
+            Some(datetime!(2025-03-14 12:00 UTC))
+        ),
+        "the review the index row carries"
+    );
     let mut open = window();
     open.insert("End".into(), "".into());
     open.remove("JoinFrom");

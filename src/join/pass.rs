@@ -319,7 +319,8 @@ impl Join {
             };
             let span = self.times.window_of(w);
             if !span.within(&k.read) || k.needs_keys(t) {
-                window::put_pending(tables, w, span).await?;
+                let now = self.ports.clock.now();
+                window::put_pending(tables, &self.ports.outbox, w, span, now).await?;
                 continue;
             }
             let Some(stored) = (match stored {

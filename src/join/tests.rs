@@ -373,7 +373,8 @@ async fn a_pending_session_the_round_reads_by_its_guid_is_cleared_when_its_windo
     let key = naming_alice(&k, datetime!(2025-03-17 09:00 UTC)).await;
     let w = alice_window(&k).await;
     let span = k.join().times.window_of(&w);
-    crate::catalogue::window::put_pending(k.state.ports.tables.as_ref(), &w, span)
+    let ports = &k.state.ports;
+    crate::catalogue::window::put_pending(ports.tables.as_ref(), &ports.outbox, &w, span, NOW)
         .await
         .expect("mark pending");
     // A pass whose pending list starts after her day, forced over the recording's creation.

@@ -6,9 +6,11 @@
 //! ([`super::refusal`]); the attempt is recorded instead.
 //!
 //! Order of writes: the id row first (insert: the one winner of concurrent retries), then the log
-//! row (insert; 409 = already there), then the latest rows (ETag-conditional), then the review's
-//! Sentinel row (an outbox upsert; nothing when the export is off). A crash between them is
-//! repaired by the retry, which re-writes the log, latest and outbox rows from the id row.
+//! row (insert; 409 = already there), then the latest rows (ETag-conditional), then the session's
+//! review on its `sessionwindows` row (ETag-conditional, through `catalogue::window::put_review`,
+//! which records the session's Sentinel row first), then the review's Sentinel row (an outbox
+//! upsert; nothing when the export is off). A crash between them is repaired by the retry, which
+//! re-writes the log, latest, session and outbox rows from the id row.
 
 use serde_json::Value;
 
@@ -17,6 +19,7 @@ use super::model::{Kind, Review, Subject, Verdict};
 use super::refusal::{Refusal, Reviewer, record_refusal, self_review};
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
 use crate::azure::AzureError;
+use crate::catalogue::window::{ReviewMark, put_review};
 use crate::dates::timestamp;
 use crate::notify::message::stable_id;
 use crate::ports::Ports;
@@ -156,7 +159,7 @@ pub async fn record_by(
                     "Idempotency-Key was used for a different review".into(),
                 ));
             }
-            commit(tables, &review).await?;
+            commit(ports, &review).await?;
             ports.outbox.record(&review_row(&review)).await?;
             return Ok(Recorded {
                 review,
@@ -191,7 +194,7 @@ pub async fn record_by(
         keys(&mut e, &id, ID_ROW);
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
             Ok(_) => {
-                commit(tables, &review).await?;
+                commit(ports, &review).await?;
                 ports.outbox.record(&review_row(&review)).await?;
                 return Ok(Recorded {
                     review,
@@ -211,8 +214,11 @@ fn keys(e: &mut Entity, pk: &str, rk: &str) {
     e.insert("RowKey".into(), rk.into());
 }
 
-/// Writes the log row (once) and supersedes the latest rows; repeated safely.
-async fn commit(tables: &dyn TableStore, review: &Review) -> Result<(), AzureError> {
+/// Writes the log row (once), supersedes the latest rows and the session's review on its index
+/// row (through its data owner, which records the session's `BastionSessions_CL` row); repeated
+/// safely.
+async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
+    let tables = ports.tables.as_ref();
     let mut e = review.to_entity();
     keys(&mut e, &review.log_pk(), &review.log_rk());
     match write_creating_table(tables, REVIEWS_TABLE, &e, WriteMode::Insert).await {
@@ -232,6 +238,27 @@ async fn commit(tables: &dyn TableStore, review: &Review) -> Result<(), AzureErr
         }
         .latest_rk();
         supersede(tables, &c.session_day, &rk, review).await?;
+    }
+    // The session's index row carries its latest review: every `BastionSessions_CL` row of it
+    // shows it from now on, and this change records one (keyed by now and the tunnel id; a retry
+    // finds the review there and records nothing).
+    if !c.tunnel_id.is_empty() && !c.session_day.is_empty() {
+        let mark = ReviewMark {
+            id: review.id.clone(),
+            verdict: review.verdict.as_str().to_owned(),
+            reviewer: review.reviewer.clone(),
+            at: review.at,
+        };
+        let now = ports.clock.now();
+        put_review(
+            tables,
+            &ports.outbox,
+            &c.session_day,
+            &c.tunnel_id,
+            &mark,
+            now,
+        )
+        .await?;
     }
     // After the latest row: the session leaves the queue for good (a derivation running now
     // takes turns with this on the session's entry).

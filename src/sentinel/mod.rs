@@ -12,4 +12,6 @@ pub mod settings;
 pub const FUNCTION: &str = "SentinelExport";
 
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;

@@ -178,6 +178,7 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
         unrecorded_notified: false,
         joined: false,
         pending: None,
+        review: None,
     };
     let n = super::unrecorded::notification(&row, sources.bastion_id(&row.host));
     assert_eq!(n.data["bastionResourceId"], id);

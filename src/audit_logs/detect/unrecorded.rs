@@ -11,6 +11,7 @@ use crate::azure::AzureError;
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow, mark_unrecorded};
 use crate::dates::format_date;
 use crate::dates::format_utc;
+use crate::export::Outbox;
 use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
 use crate::tables::ops::query_all;
@@ -33,13 +34,15 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
         && row.end_arrived_at.is_some_and(|a| a + grace <= now)
 }
 
-/// Finds due sessions in the last `window` (+1 day), marks each and returns the notifications of
-/// those found due (at least once: a mark whose answer was lost still notifies).
+/// Finds due sessions in the last `window` (+1 day), marks each (its `BastionSessions_CL` row
+/// recorded in `outbox` first) and returns the notifications of those found due (at least once: a
+/// mark whose answer was lost still notifies).
 ///
 /// # Errors
 /// Table errors.
 pub async fn run(
     tables: &dyn TableStore,
+    outbox: &Outbox,
     sources: &Sources,
     grace: Duration,
     now: OffsetDateTime,
@@ -68,7 +71,7 @@ pub async fn run(
         // leaves now. Its id is stable; a concurrent tick's repeat is dropped by the claim table.
         let mut seen_due = false;
         let due = |cur: &WindowRow| is_due(cur, now, grace);
-        let marked = mark_unrecorded(tables, &row, due, &mut seen_due).await;
+        let marked = mark_unrecorded(tables, outbox, &row, due, &mut seen_due, now).await;
         if seen_due {
             out.push(notification(&row, sources.bastion_id(&row.host)));
         }

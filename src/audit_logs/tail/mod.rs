@@ -297,6 +297,7 @@ async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     let grace = audit.unrecorded_grace;
     match unrecorded::run(
         &tail.ports.tables,
+        &tail.ports.outbox,
         &tail.ports.sources,
         grace,
         now,

@@ -9,6 +9,7 @@
 mod catalogue;
 mod facts;
 mod identity;
+mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Durability of derived state: a failed burst check is retried without new records, and a
-//! session whose start day moves back takes its `sessionwindows` row (and join state) along.
+//! session whose start day moves back takes its `sessionwindows` row (and join state and review) along.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -106,6 +106,23 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         .await;
     run(&k, NOW).await;
     assert!(window_rows(&k, "2025-03-14").await[0].recorded);
+    // Reviewed: the review the row carries moves with it.
+    let review = crate::catalogue::window::ReviewMark {
+        id: "r-1".into(),
+        verdict: "ok".into(),
+        reviewer: "auditor@contoso.com".into(),
+        at: NOW,
+    };
+    crate::catalogue::window::put_review(
+        k.state.ports.tables.as_ref(),
+        &k.state.ports.outbox,
+        "2025-03-14",
+        t,
+        &review,
+        NOW,
+    )
+    .await
+    .expect("reviewed");
     let extra =
         r#","sessionStartTime":"2025-03-13T23:55:00Z","sessionEndTime":"2025-03-14T00:30:00Z""#;
     let ended = line(
@@ -129,6 +146,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         "{moved:?}"
     );
     assert_eq!(moved[0].start.day(), 13);
+    assert_eq!(moved[0].review.as_ref(), Some(&review), "{moved:?}");
     assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
     // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
     let session = super::session(&k, t).await.expect("session");
