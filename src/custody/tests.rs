@@ -126,8 +126,8 @@ async fn late_logs_name_the_deleter_once_they_arrive() {
     let n = found.notifications[0].to_output();
     assert_eq!(n["notificationId"], "alert-1.actor");
     assert_eq!(n["type"], "recording.actor");
-    assert_eq!(n["data"]["actor"]["requesterUpn"], "<b>mallory</b>@x");
-    assert_eq!(n["data"]["actor"]["userAgent"], "<script>alert(1)</script>");
+    assert_eq!(n["data"]["requesterUpn"], "<b>mallory</b>@x");
+    assert_eq!(n["data"]["userAgent"], "<script>alert(1)</script>");
     let actor = k.actor().await.expect("actor");
     assert_eq!(
         (actor.status.as_str(), actor.upn.as_str()),

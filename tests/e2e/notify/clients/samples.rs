@@ -56,12 +56,48 @@ fn retagged(blob: &str) -> Value {
     notification(&row, &found, true, at, Some(BASTION_ID)).to_output()
 }
 
+/// `recording.actor` as its producer builds it: a hostile blob name deleted by a requester whose
+/// UPN is markdown and a link, and whose user agent is Slack markup.
+fn actor(blob: &str) -> Value {
+    use bastion_recordings::catalogue::actor::{ACTOR_FOUND, Actor};
+    use bastion_recordings::catalogue::recording::Recording;
+    use bastion_recordings::custody::actor::notification;
+    use bastion_recordings::custody::pending::Change;
+    let id = recording_id();
+    let (pk, rk) = id.split_once('~').expect("id");
+    let row = json!({"PartitionKey": pk, "RowKey": rk, "BlobCreated": "2025-03-14T09:42:17Z",
+        "FirstSeen": "2025-03-14T09:42:17Z", "Account": "strecweu", "SourceBastion": BASTION,
+        "Container": "recordings", "BlobName": blob, "Status": "deleted-outside-retention",
+        "DeletedAt": "2025-03-15T10:00:00Z",
+        "BlobUrl": format!("https://strecweu.blob.core.windows.net/recordings/{BLOB_START}"),
+        "RetentionClass": "sox-7y", "RetainUntil": "2032-03-14"});
+    let Value::Object(row) = row else {
+        unreachable!("an object")
+    };
+    let row = Recording::from_entity(&row).expect("a row");
+    let who = Actor {
+        status: ACTOR_FOUND.into(),
+        operation: "DeleteBlob".into(),
+        authentication: "OAuth".into(),
+        upn: USER.into(),
+        object_id: "3f1d2c4b-0000-4000-8000-000000000001".into(),
+        caller_ip: "203.0.113.7:50412".into(),
+        user_agent: VM.into(),
+        at: "2025-03-15T10:00:01Z".into(),
+        reason: "the request of the event".into(),
+        alert_id: stable_id("recording.deleted", &id),
+        ..Actor::default()
+    };
+    notification(&row, Change::Deleted, &who).to_output()
+}
+
 /// Every type, and the hostile values each card must show literally.
 pub fn all() -> Vec<(Value, Vec<&'static str>)> {
     let (rec, blob) = (recording_id(), blob());
     let sha = |c: char| c.to_string().repeat(64);
     vec![
         (retagged(&blob), vec![BLOB_START]),
+        (actor(&blob), vec![BLOB_START, VM]),
         (
             n(
                 "recording.catalogued",
