@@ -365,14 +365,20 @@ impl Parsed {
                     .collect()
             })
             .collect();
-        let mut answer =
-            json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
-        if partial {
-            answer["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query.",
-                "details": [{"code": "EngineError", "message": "Query result set has exceeded the internal data size limit"}]});
-        }
-        serde_json::to_vec(&answer).unwrap_or_default()
+        answer_body(columns, rows, partial)
     }
+}
+
+/// The query API's answer: one `PrimaryResult` table of `columns` and `rows`; `partial` adds the
+/// error a partial result carries beside its rows.
+pub fn answer_body(columns: Vec<Value>, rows: Vec<Value>, partial: bool) -> Vec<u8> {
+    let mut answer =
+        json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
+    if partial {
+        answer["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query.",
+            "details": [{"code": "EngineError", "message": "Query result set has exceeded the internal data size limit"}]});
+    }
+    serde_json::to_vec(&answer).unwrap_or_default()
 }
 
 #[async_trait]

@@ -167,13 +167,7 @@ impl BlobQuery {
                     .collect()
             })
             .collect();
-        let mut answer =
-            json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
-        if partial {
-            answer["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query.",
-                "details": [{"code": "EngineError", "message": "Query result set has exceeded the internal data size limit"}]});
-        }
-        serde_json::to_vec(&answer).unwrap_or_default()
+        super::fake::answer_body(columns, rows, partial)
     }
 }
 
