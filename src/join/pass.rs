@@ -170,6 +170,7 @@ impl Join {
             let before = spans.len();
             for t in &affected {
                 self.session(&mut k, t).await?;
+                self.stored(&mut k, t).await?;
                 let span = k.windows.get(t).map(|(w, _)| self.times.window_of(w));
                 spans.extend(span.filter(|s| !s.within(&k.read)));
             }
@@ -278,7 +279,7 @@ impl Join {
     }
 
     /// Reads session `tunnel` into the round when it does not hold it (its index row's fields
-    /// from the session row; the stored index row is read if the round settles it).
+    /// from the session row; its stored index row is read once it is affected, [`Self::stored`]).
     async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), HandlerError> {
         if k.windows.contains_key(tunnel) || k.missing.contains(tunnel) {
             return Ok(());
@@ -292,6 +293,33 @@ impl Join {
             }
             None => {
                 k.missing.insert(tunnel.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the stored index row of session `t` when the round holds it from its session row
+    /// only: its `Joined` (whether its `recordingkeys` partition still needs reading) and the
+    /// version the round settles it on. The row found is kept for [`Self::settle`].
+    async fn stored(&self, k: &mut Known, t: &str) -> Result<(), HandlerError> {
+        let Some((w, None)) = k.windows.get(t) else {
+            return Ok(());
+        };
+        if k.unindexed.contains(t) {
+            return Ok(());
+        }
+        let found = window::get_row(self.ports.tables.as_ref(), &w.day(), t).await?;
+        let joined = found
+            .as_ref()
+            .and_then(|s| WindowRow::from_entity(&s.entity))
+            .is_some_and(|row| row.joined);
+        match (found, k.windows.get_mut(t)) {
+            (Some(s), Some((w, stored))) => {
+                w.joined = joined;
+                *stored = Some(s);
+            }
+            _ => {
+                k.unindexed.insert(t.to_owned());
             }
         }
         Ok(())
@@ -323,10 +351,8 @@ impl Join {
                 window::put_pending(tables, &self.ports.outbox, w, span, now).await?;
                 continue;
             }
-            let Some(stored) = (match stored {
-                Some(s) => Some(s.clone()),
-                None => window::get_row(tables, &w.day(), t).await?,
-            }) else {
+            // Its stored index row was read with it (none: nothing to settle).
+            let Some(stored) = stored.clone() else {
                 continue;
             };
             // Recordings the round did not read that the row names still name it: only a GUID
@@ -372,6 +398,8 @@ struct Known {
     matched: Vec<Span>,
     /// Sessions whose `recordingkeys` partition was read.
     keyed: HashSet<String>,
+    /// Sessions held from their session row whose index row was looked for and not found.
+    unindexed: HashSet<String>,
 }
 
 impl Known {
@@ -393,14 +421,11 @@ impl Known {
     }
 
     /// Whether session `t` still needs its `recordingkeys` partition read: seen for the first time
-    /// (never joined), and no recording read names its tunnel id.
+    /// (its stored index row never joined). A recording read that names its tunnel id does not
+    /// spare the read: other recordings may name it from outside its window (created before it
+    /// started, their wait over, decided by time meanwhile), and only the index finds them.
     fn needs_keys(&self, t: &str) -> bool {
-        !self.keyed.contains(t)
-            && self.windows.get(t).is_some_and(|(w, _)| !w.joined)
-            && !self
-                .recordings
-                .values()
-                .any(|r| r.value.candidate_keys.iter().any(|g| g == t))
+        !self.keyed.contains(t) && self.windows.get(t).is_some_and(|(w, _)| !w.joined)
     }
 
     /// Whether any affected session still needs its `recordingkeys` partition read.

@@ -234,6 +234,44 @@ async fn a_new_session_finds_the_recording_that_named_it_outside_its_window() {
     assert_eq!(alice_window(&k).await.recording_ids, vec![key.id()]);
 }
 
+/// Two recordings name a session not seen yet: one created before its window, decided by time
+/// (to nothing) once its wait was over, one within its window. When the session arrives, the
+/// recording its window holds does not spare the `recordingkeys` read: both end exact.
+#[tokio::test]
+async fn a_new_session_finds_the_recording_outside_its_window_beside_one_within_it() {
+    let k = kit(None);
+    let early = datetime!(2025-03-14 07:00 UTC);
+    k.clock.set(early);
+    let outside = k.recording(&format!("early-{ALICE}"), early, &[]).await;
+    k.clock.set(datetime!(2025-03-14 09:01 UTC));
+    k.join_pass().await;
+    assert_eq!(
+        get_str(&k.row(&outside).await, "MatchConfidence"),
+        None,
+        "its wait over and no session then: matched by time, to nothing"
+    );
+    let at = datetime!(2025-03-14 09:42 UTC);
+    k.clock.set(at);
+    let within = naming_alice(&k, at).await;
+    k.clock.set(NOW);
+    feed(&k, &fixture()).await;
+    for key in [&outside, &within] {
+        let e = k.row(key).await;
+        assert_eq!(
+            get_str(&e, "MatchConfidence"),
+            Some("exact"),
+            "{}",
+            key.id()
+        );
+        assert_eq!(get_str(&e, "TunnelId"), Some(ALICE), "{}", key.id());
+    }
+    let mut ids = vec![outside.id(), within.id()];
+    ids.sort();
+    let w = alice_window(&k).await;
+    assert_eq!(w.recording_ids, ids, "{w:?}");
+    assert!(w.recorded && w.pending.is_none(), "{w:?}");
+}
+
 #[tokio::test]
 async fn the_index_row_follows_fields_only_the_sessions_api_shows() {
     let k = kit(None);
