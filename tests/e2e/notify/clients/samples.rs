@@ -29,23 +29,30 @@ fn n(kind: &str, severity: &str, title: String, data: Value) -> Value {
         "severity": severity, "title": title, "data": data})
 }
 
-/// `recording.retagged` as its producer builds it, for a hostile blob name whose tags were
-/// changed to a hostile class and an earlier date.
-fn retagged(blob: &str) -> Value {
-    use bastion_recordings::catalogue::recording::Recording;
-    use bastion_recordings::retention::retagged::notification;
-    use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
+/// The catalogue row of recording [`recording_id`] with blob name `blob` and `extra` properties.
+fn row(blob: &str, extra: &[(&str, &str)]) -> bastion_recordings::catalogue::recording::Recording {
     let id = recording_id();
     let (pk, rk) = id.split_once('~').expect("id");
-    let row = json!({"PartitionKey": pk, "RowKey": rk, "BlobCreated": "2025-03-14T09:42:17Z",
+    let mut row = json!({"PartitionKey": pk, "RowKey": rk, "BlobCreated": "2025-03-14T09:42:17Z",
         "FirstSeen": "2025-03-14T09:42:17Z", "Account": "strecweu", "SourceBastion": BASTION,
-        "Container": "recordings", "BlobName": blob, "Status": "catalogued",
+        "Container": "recordings", "BlobName": blob,
         "BlobUrl": format!("https://strecweu.blob.core.windows.net/recordings/{BLOB_START}"),
         "RetentionClass": "sox-7y", "RetainUntil": "2032-03-14"});
+    for (k, v) in extra {
+        row[*k] = json!(v);
+    }
     let Value::Object(row) = row else {
         unreachable!("an object")
     };
-    let row = Recording::from_entity(&row).expect("a row");
+    bastion_recordings::catalogue::recording::Recording::from_entity(&row).expect("a row")
+}
+
+/// `recording.retagged` as its producer builds it, for a hostile blob name whose tags were
+/// changed to a hostile class and an earlier date.
+fn retagged(blob: &str) -> Value {
+    use bastion_recordings::retention::retagged::notification;
+    use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};
+    let row = row(blob, &[("Status", "catalogued")]);
     let found = [
         (TAG_CLASS, "ops-30d [x](https://evil.example)"),
         (TAG_UNTIL, "2025-03-15"),
@@ -60,21 +67,15 @@ fn retagged(blob: &str) -> Value {
 /// UPN is markdown and a link, and whose user agent is Slack markup.
 fn actor(blob: &str) -> Value {
     use bastion_recordings::catalogue::actor::{ACTOR_FOUND, Actor};
-    use bastion_recordings::catalogue::recording::Recording;
     use bastion_recordings::custody::actor::notification;
     use bastion_recordings::custody::pending::Change;
-    let id = recording_id();
-    let (pk, rk) = id.split_once('~').expect("id");
-    let row = json!({"PartitionKey": pk, "RowKey": rk, "BlobCreated": "2025-03-14T09:42:17Z",
-        "FirstSeen": "2025-03-14T09:42:17Z", "Account": "strecweu", "SourceBastion": BASTION,
-        "Container": "recordings", "BlobName": blob, "Status": "deleted-outside-retention",
-        "DeletedAt": "2025-03-15T10:00:00Z",
-        "BlobUrl": format!("https://strecweu.blob.core.windows.net/recordings/{BLOB_START}"),
-        "RetentionClass": "sox-7y", "RetainUntil": "2032-03-14"});
-    let Value::Object(row) = row else {
-        unreachable!("an object")
-    };
-    let row = Recording::from_entity(&row).expect("a row");
+    let row = row(
+        blob,
+        &[
+            ("Status", "deleted-outside-retention"),
+            ("DeletedAt", "2025-03-15T10:00:00Z"),
+        ],
+    );
     let who = Actor {
         status: ACTOR_FOUND.into(),
         operation: "DeleteBlob".into(),
@@ -85,7 +86,7 @@ fn actor(blob: &str) -> Value {
         user_agent: VM.into(),
         at: "2025-03-15T10:00:01Z".into(),
         reason: "the request of the event".into(),
-        alert_id: stable_id("recording.deleted", &id),
+        alert_id: stable_id("recording.deleted", &recording_id()),
         ..Actor::default()
     };
     notification(&row, Change::Deleted, &who).to_output()
