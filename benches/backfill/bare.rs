@@ -3,13 +3,14 @@
 //! order (the audit logs, then each recordings container). Items stay independent except for what
 //! a phase can share for fewer calls: the day partitions read once, the index rows written last.
 //!
-//! First its four tables are created. Per container: `list` pages. Per audit-log hour: one
+//! First its five tables are created. Per container: `list` pages. Per audit-log hour: one
 //! retention tag write, ranged reads of the handler's chunk size to the end, then per session seen
 //! in the hour one `sessions` upsert and one `sessionwindows` upsert, and per failed login one
 //! `failedlogins` upsert. Per recording: one retention tag write; the join's lookup (a point read of
 //! the session when the name carries a tunnel id, else every page of the `sessionwindows` day
 //! partitions the handler's join reads, each day once in the phase, matched by the library's own
-//! time match, and a point read of the session when one candidate fits); one catalogue row insert;
+//! time match, and a point read of the session when one candidate fits); one `recordingpaths` upsert
+//! (the path a `BlobDeleted` event finds the row by) and one catalogue row insert;
 //! and one upsert per session found or candidate, marking its window. Last, the `recordingindex` rows the
 //! API's VM and user filters read, every row of the phase grouped by partition, 100 to a batch.
 //!
@@ -23,6 +24,7 @@ use bastion_recordings::audit_logs::repo::FAILED_TABLE;
 use bastion_recordings::audit_logs::tail::batch::Batch;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::catalogue::index;
+use bastion_recordings::catalogue::paths::RECORDING_PATHS_TABLE;
 use bastion_recordings::catalogue::recording::{Confidence, Recording, RecordingKey};
 use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
 use bastion_recordings::catalogue::window::{WINDOWS_TABLE, WindowRow};
@@ -68,7 +70,13 @@ impl Bare<'_> {
     /// The first phase: its tables, then every audit-log hour of the window; the first failure
     /// stops it.
     pub(crate) async fn audit_logs(&self, done: &mut Done) -> Result<(), Failure> {
-        for t in [SESSIONS_TABLE, WINDOWS_TABLE, FAILED_TABLE, "recordings"] {
+        for t in [
+            SESSIONS_TABLE,
+            WINDOWS_TABLE,
+            FAILED_TABLE,
+            RECORDING_PATHS_TABLE,
+            "recordings",
+        ] {
             self.tables.ensure_table(t).await?;
         }
         let hours: Vec<BlobItem> = self
@@ -248,6 +256,12 @@ impl Bare<'_> {
             .lock()
             .expect("index rows")
             .extend(index_keys(&key, &row));
+        // The path index a `BlobDeleted` event finds the row by, written before the row.
+        let mut path = Entity::new();
+        path.insert("PartitionKey".into(), json!(key.rk));
+        path.insert("RowKey".into(), json!(key.pk));
+        path.insert("RecordingId".into(), json!(key.id()));
+        self.upsert(RECORDING_PATHS_TABLE, path).await?;
         self.tables
             .write("recordings", &row, WriteMode::Insert)
             .await?;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bastion_recordings::backfill;
 use bastion_recordings::backfill::progress::Progress;
 use bastion_recordings::catalogue::index::INDEX_TABLE;
+use bastion_recordings::catalogue::paths;
 use bastion_recordings::cli::backfill::{BackfillArgs, options};
 use bastion_recordings::clock::SystemClock;
 use bastion_recordings::state::{AppState, Stores};
@@ -57,6 +58,8 @@ pub(crate) struct Outcome {
     pub(crate) rows: usize,
     /// `recordingindex` rows at the end (the API's VM and user filters read them).
     pub(crate) index_rows: usize,
+    /// `recordingpaths` rows at the end (a `BlobDeleted` event finds its row by them).
+    pub(crate) path_rows: usize,
 }
 
 /// What every contestant shares.
@@ -204,11 +207,14 @@ impl Run<'_> {
         let calls = counted.then(|| Calls::of(&stores) - before);
         let rows = common::rows(stores.1.as_ref(), None).await;
         let index_rows = common::count_rows(stores.1.as_ref(), INDEX_TABLE, None).await;
+        let path_rows =
+            common::count_rows(stores.1.as_ref(), paths::RECORDING_PATHS_TABLE, None).await;
         Outcome {
             wall,
             calls,
             rows,
             index_rows,
+            path_rows,
         }
     }
 

@@ -173,10 +173,11 @@ fn line(who: &Who, items: usize, o: &Outcome) -> String {
         },
     );
     format!(
-        "{:<52} items {items}  wall {secs:>7.1} s  rate {:>6.1} items/s  index rows {}  {calls}",
+        "{:<52} items {items}  wall {secs:>7.1} s  rate {:>6.1} items/s  index rows {}  path rows {}  {calls}",
         who.label(),
         rate(items, secs),
-        o.index_rows
+        o.index_rows,
+        o.path_rows
     )
 }
 

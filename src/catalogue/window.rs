@@ -715,6 +715,18 @@ pub async fn pending(
     ))
 }
 
+/// Every row of start day `day`, as read.
+///
+/// # Errors
+/// Table errors.
+pub async fn in_day(
+    tables: &dyn TableStore,
+    day: &str,
+) -> Result<Vec<(WindowRow, Stored)>, AzureError> {
+    let rows = query_all(tables, WINDOWS_TABLE, &Filter::partition(day), usize::MAX).await?;
+    Ok(read_rows(rows))
+}
+
 /// The rows of the sessions that started within `span` (and pass `extra`): one query per start day.
 ///
 /// # Errors

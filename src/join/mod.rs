@@ -21,8 +21,9 @@
 //! before its row is written, so a new recording's row is written once; the pass that follows
 //! derives the recorded state of the sessions it names.
 //!
-//! `recordingkeys` (GUID → recordings) lets a session seen for the first time find the recordings
-//! that named it before it existed and lie outside its window.
+//! `recordingkeys` (GUID → recordings, written for a recording none of whose GUIDs was a known
+//! session) lets a session seen for the first time find the recordings that named it before it
+//! existed and lie outside its window.
 
 pub mod correlate;
 pub mod lease;
@@ -71,8 +72,12 @@ impl Join {
     /// The join of a recording about to be catalogued, from the sessions known now: those its
     /// GUIDs name (point reads) and, when it names none, those whose window can hold its creation
     /// time (one query per start day). Exact when a named session is known, awaiting when it names
-    /// a GUID within its wait, else by time. Its GUIDs are indexed first, so a session arriving
-    /// meanwhile finds it. Returns the recording with its join, re-tag and `JoinDue` applied.
+    /// a GUID within its wait, else by time. Returns the recording with its join, re-tag and
+    /// `JoinDue` applied.
+    ///
+    /// When no GUID it names is a known session, its GUIDs are indexed before its row is written:
+    /// a pass that reads the row finds the index too, and a session that arrives before any pass
+    /// read the row finds it when the row falls due (its `JoinDue` is at the latest its wait's end).
     ///
     /// # Errors
     /// Storage failures.
@@ -80,13 +85,15 @@ impl Join {
         &self,
         mut r: Recording,
     ) -> Result<Recording, crate::invocation::HandlerError> {
-        guids::index(self.ports.tables.as_ref(), &r).await?;
         let mut known = Vec::new();
         for key in &r.candidate_keys {
             if let Some(s) = session::get(self.ports.tables.as_ref(), key).await? {
                 known.extend(WindowRow::of(&s));
                 break;
             }
+        }
+        if known.is_empty() {
+            guids::index(self.ports.tables.as_ref(), &r).await?;
         }
         let by_time: Vec<WindowRow> = if r.candidate_keys.is_empty() {
             let t = r.blob_created;

@@ -20,6 +20,9 @@ const ROUND: usize = 500;
 /// Most widening reads in one round: a chain of sessions overlapping ever further is cut there
 /// (its far end stays pending for the next pass).
 const WIDEN: usize = 4;
+/// Sessions of one start day the round reads by point reads; more are read with their day's
+/// partition (a page holds 1,000 rows; each point-read session costs two reads).
+const DAY_READ: usize = 15;
 /// How far before the cursor a pass reads due recordings again: a row whose `JoinDue` is just
 /// before the last pass's "now" may have landed after that pass read (a storage call's timeout is
 /// far shorter), so the next pass decides it as well (deciding twice changes nothing).
@@ -272,8 +275,36 @@ impl Join {
             .filter(|g| !k.windows.contains_key(*g) && !k.missing.contains(*g))
             .cloned()
             .collect();
+        self.by_start_day(k, &guids).await?;
         for g in guids {
             self.session(k, &g).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the index rows of the sessions in `guids` that recordings were joined with, one
+    /// start day's partition at a time where a day holds more of them than a filter can name
+    /// (two point reads each otherwise); the rest are read by [`Self::session`].
+    async fn by_start_day(
+        &self,
+        k: &mut Known,
+        guids: &BTreeSet<String>,
+    ) -> Result<(), HandlerError> {
+        let mut days: BTreeMap<String, usize> = BTreeMap::new();
+        let joined = k.recordings.values().filter_map(|r| r.value.session());
+        for s in joined.filter(|s| guids.contains(&s.tunnel_id)) {
+            if let Some(start) = s.start {
+                *days
+                    .entry(crate::dates::format_date(start.date()))
+                    .or_default() += 1;
+            }
+        }
+        for (day, _) in days.into_iter().filter(|(_, n)| *n > DAY_READ) {
+            for (w, s) in window::in_day(self.ports.tables.as_ref(), &day).await? {
+                if guids.contains(&w.tunnel_id) && !k.windows.contains_key(&w.tunnel_id) {
+                    k.windows.insert(w.tunnel_id.clone(), (w, Some(s)));
+                }
+            }
         }
         Ok(())
     }

@@ -318,6 +318,81 @@ async fn a_new_recording_of_a_known_session_is_written_once() {
         tally.count(Some("recordingindex"), None) > 0,
         "its index rows"
     );
+    assert_eq!(
+        tally.count(Some("recordingkeys"), None),
+        0,
+        "its session known, its GUID is not indexed"
+    );
+}
+
+/// A recording naming a session not known yet indexes its GUIDs (a session arriving after its
+/// wait finds it there); the pass reads the sessions that many recordings of one start day were
+/// joined with (created hours after them, outside their windows) by that day's partition, not two
+/// point reads each.
+#[tokio::test]
+async fn an_unknown_session_is_indexed_and_many_joined_sessions_of_a_day_are_read_by_their_day() {
+    let mut k = kit(None);
+    let tally = Arc::new(Tally::new(k.state.ports.tables.clone()));
+    k.state.ports.tables = tally.clone();
+    let early = datetime!(2025-03-14 07:00 UTC);
+    k.clock.set(early);
+    naming_alice(&k, early).await;
+    assert_eq!(
+        tally.count(Some("recordingkeys"), Some("write"))
+            - tally.count(Some("recordingkeys"), Some("ensure")),
+        1
+    );
+    k.clock.set(NOW);
+    let end =
+        r#","sessionStartTime":"2025-03-14T05:00:00Z","sessionEndTime":"2025-03-14T05:30:00Z""#;
+    let tunnels: Vec<String> = (0..20)
+        .map(|i| format!("d0d0d0d0-0000-4000-8000-{i:012}"))
+        .collect();
+    let text: String = tunnels
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            line(
+                t,
+                "2025-03-14T09:00:00Z",
+                "Successfully Connected.",
+                &format!("VM-{i}"),
+                "ann",
+                end,
+            )
+        })
+        .collect();
+    feed(&k, text.as_bytes()).await;
+    let at = datetime!(2025-03-14 09:40 UTC);
+    for t in &tunnels {
+        k.recording(&format!("vm/{t}.mp4"), at, &[]).await;
+    }
+    tally.reset();
+    let r = k
+        .join()
+        .run(
+            &Scope {
+                since: "2025-03-01".into(),
+                span: Some(crate::catalogue::window::Span::at(at)),
+            },
+            NOW,
+            &Budget::unlimited(k.state.ports.clock.clone()),
+        )
+        .await
+        .expect("pass");
+    assert_eq!(r.evaluated, 20, "{r:?}");
+    assert_eq!(
+        tally.count(Some("sessions"), Some("get")),
+        0,
+        "{:?}",
+        tally.by_table()
+    );
+    assert_eq!(
+        tally.count(Some("sessionwindows"), Some("get")),
+        0,
+        "{:?}",
+        tally.by_table()
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! Cataloguing one recording: event → properties → retention tags → its exact join → catalogue
 //! row (written once, conditionally) → outputs.
 //!
-//! Storage calls for a new recording: properties, row read, tag write, then per GUID it names one
-//! `recordingkeys` upsert and one session read, and the row insert; plus a tag read only when the
-//! blob already has tags. A duplicate or older event costs two reads.
+//! Storage calls for a new recording: properties, row read, tag write, one session read per GUID it
+//! names until one is a session (else one `recordingkeys` upsert per GUID), and the row insert; plus
+//! a tag read only when the blob already has tags. A duplicate or older event costs two reads.
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
