@@ -602,9 +602,27 @@ pub async fn settle(
     Ok(())
 }
 
+/// Rewrites the row of `tunnel` under start day `day` with `f` (given the row as stored at each
+/// attempt; `None`: nothing to write), recorded first as of `at`, as every write of the table is.
+async fn change(
+    tables: &dyn TableStore,
+    outbox: &Outbox,
+    (day, tunnel): (&str, &str),
+    at: OffsetDateTime,
+    mut f: impl FnMut(WindowRow) -> Option<WindowRow> + Send,
+) -> Result<(), AzureError> {
+    let rk = tunnel_key(tunnel);
+    let current = get(tables, WINDOWS_TABLE, day, &rk).await?;
+    update_with(tables, WINDOWS_TABLE, day, &rk, current, |cur| {
+        let next = cur.and_then(|c| WindowRow::from_entity(&c.entity));
+        record_then_write(outbox, next.and_then(&mut f), at)
+    })
+    .await
+    .map(drop)
+}
+
 /// Widens the pending range of `w`'s row by `span`: the join could not derive its state this time
-/// and leaves it to the next pass. A row whose range changes is recorded first (as of `at`: its
-/// `JoinPending`), as every write of the table is.
+/// and leaves it to the next pass.
 ///
 /// # Errors
 /// Table errors.
@@ -615,26 +633,18 @@ pub async fn put_pending(
     span: Span,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    let (day, rk) = (w.day(), tunnel_key(&w.tunnel_id));
-    let current = get(tables, WINDOWS_TABLE, &day, &rk).await?;
-    update_with(tables, WINDOWS_TABLE, &day, &rk, current, |cur| {
-        let next = cur
-            .and_then(|c| WindowRow::from_entity(&c.entity))
-            .filter(|row| !row.pending.is_some_and(|p| p.covers(&span)))
-            .map(|mut row| {
-                widen(&mut row.pending, Some(span));
-                row
-            });
-        record_then_write(outbox, next, at)
+    change(tables, outbox, (&w.day(), &w.tunnel_id), at, |mut row| {
+        (!row.pending.is_some_and(|p| p.covers(&span))).then(|| {
+            widen(&mut row.pending, Some(span));
+            row
+        })
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Sets `UnrecordedNotified` on `row` when `due` (given the row as stored at each attempt) says
 /// it is still due; `seen` is set when any attempt found it due, also when the write then failed
-/// (a mark whose answer was lost still counts). The row is recorded first (as of `at`), as every
-/// write of the table is.
+/// (a mark whose answer was lost still counts).
 ///
 /// # Errors
 /// Table errors.
@@ -646,30 +656,25 @@ pub async fn mark_unrecorded(
     seen: &mut bool,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    let (day, rk) = (row.day(), tunnel_key(&row.tunnel_id));
-    let current = get(tables, WINDOWS_TABLE, &day, &rk).await?;
-    update_with(tables, WINDOWS_TABLE, &day, &rk, current, |cur| {
-        let next = cur
-            .and_then(|c| WindowRow::from_entity(&c.entity))
-            .filter(|row| {
-                let now_due = due(row);
-                *seen |= now_due;
-                now_due
-            })
-            .map(|mut row| {
-                row.unrecorded_notified = true;
-                row
-            });
-        record_then_write(outbox, next, at)
-    })
+    change(
+        tables,
+        outbox,
+        (&row.day(), &row.tunnel_id),
+        at,
+        |mut row| {
+            let now_due = due(&row);
+            *seen |= now_due;
+            row.unrecorded_notified = true;
+            now_due.then_some(row)
+        },
+    )
     .await
-    .map(drop)
 }
 
 /// Makes `review` the latest review on the row of session `tunnel` under start day `day`, unless
-/// the row holds a later one (or the same: a retry writes nothing); the row is recorded first, as
-/// of `at`, so its `BastionSessions_CL` row carries the review. No row (a session without a time):
-/// nothing. The reviews domain calls this after the review's own rows are written.
+/// the row holds a later one (or the same: a retry writes nothing), so its `BastionSessions_CL`
+/// row carries the review. No row (a session without a time): nothing. The reviews domain calls
+/// this after the review's own rows are written.
 ///
 /// # Errors
 /// Table errors.
@@ -681,20 +686,13 @@ pub async fn put_review(
     review: &ReviewMark,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
-    let rk = tunnel_key(tunnel);
-    let current = get(tables, WINDOWS_TABLE, day, &rk).await?;
-    update_with(tables, WINDOWS_TABLE, day, &rk, current, |cur| {
-        let next = cur
-            .and_then(|c| WindowRow::from_entity(&c.entity))
-            .filter(|row| review.supersedes(row.review.as_ref()))
-            .map(|mut row| {
-                row.review = Some(review.clone());
-                row
-            });
-        record_then_write(outbox, next, at)
+    change(tables, outbox, (day, tunnel), at, |mut row| {
+        review.supersedes(row.review.as_ref()).then(|| {
+            row.review = Some(review.clone());
+            row
+        })
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Rows with a pending join whose start day is `since_day` or later, at most `limit`, as read.
