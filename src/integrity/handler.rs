@@ -9,10 +9,9 @@
 //! the current content is hashed and `HashedEtag` says which state the digest belongs to.
 
 use super::blob_of;
-use super::hash::{CHUNK, HashError, Hashed, hash_blob};
+use super::hash::{CHUNK, HashError, hash_blob};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
-use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
 use crate::notify::{Notification, OUTPUT_BINDING};
@@ -66,7 +65,19 @@ pub async fn hash_recording(
         Err(HashError::Storage(e)) => return Err(e.into()),
     };
     let checked = row.value.clone();
-    record(ports, &repo, key, row, &hashed).await?;
+    let hash = Hash {
+        sha256: hashed.sha256.clone(),
+        length: hashed.length,
+        etag: hashed.etag.clone(),
+        at: format_utc(ports.clock.now()),
+    };
+    // Every other field kept; a row gone meanwhile needs none.
+    let record = |cur: Option<&Recording>| {
+        let mut r = cur?.clone();
+        r.hash = Some(hash.clone());
+        Some(r)
+    };
+    repo.update(key, Some(row), record).await?;
     let alert = tags_checked(checked).await?;
     let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
         String::new()
@@ -105,27 +116,4 @@ pub fn hashed_at(row: &Recording) -> Option<&str> {
         .as_ref()
         .map(|h| normalize_etag(&h.etag))
         .filter(|e| !e.is_empty())
-}
-
-/// Records the digest on the row, keeping every other field; a row gone meanwhile needs none.
-async fn record(
-    ports: &Ports,
-    repo: &CatalogueRepo,
-    key: &RecordingKey,
-    row: crate::catalogue::repo::Versioned<Recording>,
-    hashed: &Hashed,
-) -> Result<(), HandlerError> {
-    let hash = Hash {
-        sha256: hashed.sha256.clone(),
-        length: hashed.length,
-        etag: hashed.etag.clone(),
-        at: format_utc(ports.clock.now()),
-    };
-    repo.update(key, Some(row), |cur| {
-        let mut r = cur?.clone();
-        r.hash = Some(hash.clone());
-        Some(r)
-    })
-    .await?;
-    Ok(())
 }

@@ -35,21 +35,15 @@ pub struct Recordings {
 }
 
 impl Recordings {
-    /// Cataloguing over `ports`, tagging by `policy`, joining with `join`.
-    pub fn new(ports: &Ports, policy: Arc<Policy>, join: Join) -> Self {
+    /// Cataloguing over `ports`, tagging by `policy`, joining with `join`; `custody` as the field.
+    pub fn new(ports: &Ports, policy: Arc<Policy>, join: Join, custody: bool) -> Self {
+        let ports = ports.clone();
         Self {
-            ports: ports.clone(),
+            ports,
             policy,
             join,
-            custody: false,
+            custody,
         }
-    }
-
-    /// The same, leaving an actor lookup per alert when `custody` is on.
-    #[must_use]
-    pub fn with_custody(mut self, custody: bool) -> Self {
-        self.custody = custody;
-        self
     }
 
     /// Leaves the lookup of the actor of `alert` (when custody is on; a redelivery finds it

@@ -146,43 +146,23 @@ pub fn notification(
     )
 }
 
-/// A disagreement confirmed and recorded on the row: what [`restore`] writes back.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    /// The row as it stands after the finding was recorded on it.
-    pub row: Recording,
-    /// The product's tags found.
-    pub found: Tags,
-    /// Every tag found (the owner's kept when restoring).
-    pub tags: Tags,
-}
-
-impl Finding {
-    /// `recording.retagged` for this finding.
-    pub fn notification(
-        &self,
-        restored: bool,
-        at: OffsetDateTime,
-        bastion_id: Option<&str>,
-    ) -> Notification {
-        notification(&self.row, &self.found, restored, at, bastion_id)
-    }
-}
-
-/// Compares the tags of `blob` (just read: `tags`) with `row` and, on a disagreement confirmed
-/// by a second read, records it on the row ([`CatalogueRepo::update`]). `None`: they agree (or
-/// came to agree), the row claims nothing, or the blob or row is gone.
+/// Compares the tags of `blob` (just read: `tags`) with `row`; a disagreement confirmed by a second
+/// read is recorded on the row ([`CatalogueRepo::update`]), the row's tags are written back
+/// conditional on the product's tags still being those found (412: the next comparison judges
+/// them), and its `recording.retagged` is returned whether or not the restore won. `None`: they
+/// agree (or came to agree), the row claims nothing, or the blob or row is gone.
 ///
 /// # Errors
 /// Storage failures.
-pub async fn find(
+pub async fn check(
     store: &dyn BlobStore,
     blob: &BlobRef,
     repo: &CatalogueRepo,
     row: &Recording,
     tags: &Tags,
     now: OffsetDateTime,
-) -> Result<Option<Finding>, AzureError> {
+    bastion_id: Option<&str>,
+) -> Result<Option<Notification>, AzureError> {
     if disagreement(row, tags).is_none() {
         return Ok(None);
     }
@@ -223,48 +203,16 @@ pub async fn find(
         _ => return Ok(None),
     };
     tracing::warn!(recording = %row.id(), found = %spell(&found), "blob index tags disagreed with the catalogue row");
-    Ok(Some(Finding { row, found, tags }))
-}
-
-/// Writes the row's tags back, conditional on the product's tags still being those found. False
-/// when they changed meanwhile (412: the next comparison judges them) or the blob is gone.
-///
-/// # Errors
-/// Storage failures.
-pub async fn restore(
-    store: &dyn BlobStore,
-    blob: &BlobRef,
-    finding: &Finding,
-) -> Result<bool, AzureError> {
-    let Some(new) = restored(&finding.row, &finding.tags) else {
-        return Ok(false);
+    let cond = unchanged_expr(&found);
+    let back = match restored(&row, &tags) {
+        None => false,
+        Some(new) => match store.set_tags(blob, &new, cond.as_deref()).await {
+            Ok(()) => true,
+            Err(AzureError::PreconditionFailed | AzureError::NotFound) => false,
+            Err(e) => return Err(e),
+        },
     };
-    let cond = unchanged_expr(&finding.found);
-    match store.set_tags(blob, &new, cond.as_deref()).await {
-        Ok(()) => Ok(true),
-        Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// [`find`], then [`restore`]: the notification of a finding, whether or not the restore won.
-///
-/// # Errors
-/// Storage failures.
-pub async fn check(
-    store: &dyn BlobStore,
-    blob: &BlobRef,
-    repo: &CatalogueRepo,
-    row: &Recording,
-    tags: &Tags,
-    now: OffsetDateTime,
-    bastion_id: Option<&str>,
-) -> Result<Option<Notification>, AzureError> {
-    let Some(finding) = find(store, blob, repo, row, tags, now).await? else {
-        return Ok(None);
-    };
-    let restored = restore(store, blob, &finding).await?;
-    Ok(Some(finding.notification(restored, now, bastion_id)))
+    Ok(Some(notification(&row, &found, back, now, bastion_id)))
 }
 
 #[cfg(test)]

@@ -51,17 +51,13 @@ pub struct Tombstone {
 
 impl Tombstone {
     fn entity(&self, pk: &str, rk: &str) -> Entity {
-        let v = json!({
+        crate::retention::row(json!({
             "PartitionKey": pk, "RowKey": rk, "TombstoneId": self.key.id(),
             "BlobUrl": self.blob_url, "CatalogueKey": self.catalogue_key.clone().unwrap_or_default(),
             "RetentionClass": self.class, "RetainUntil": self.retain_until,
             "Sha256": self.sha256.clone().unwrap_or_default(), "InvocationId": self.invocation_id,
             "Reason": self.reason, "ETag": self.etag,
-        });
-        match v {
-            Value::Object(m) => m,
-            _ => Entity::new(),
-        }
+        }))
     }
 
     /// Reads an intent or tombstone back.

@@ -118,24 +118,15 @@ pub struct EntryInput<'a> {
 }
 
 /// Builds the catalogue row for the current state of the blob.
-pub fn derive_entry(input: EntryInput<'_>) -> Recording {
-    let EntryInput {
-        event,
-        blob,
-        account,
-        bastion,
-        props,
-        key,
-        retention,
-        first_seen,
-    } = input;
+pub fn derive_entry(i: EntryInput<'_>) -> Recording {
+    let (event, props) = (i.event, i.props);
     Recording {
-        key,
+        key: i.key,
         blob_url: event.data.url.clone(),
-        account: account.to_owned(),
-        source_bastion: bastion.unwrap_or_default().to_owned(),
-        container: blob.container.clone(),
-        blob_name: blob.name.clone(),
+        account: i.account.to_owned(),
+        source_bastion: i.bastion.unwrap_or_default().to_owned(),
+        container: i.blob.container.clone(),
+        blob_name: i.blob.name.clone(),
         content_length: props.content_length,
         content_type: props
             .content_type
@@ -151,10 +142,10 @@ pub fn derive_entry(input: EntryInput<'_>) -> Recording {
         sequencer: event.data.sequencer.clone().unwrap_or_default(),
         event_id: event.id.clone(),
         blob_created: event.time,
-        first_seen,
-        retention_class: retention.class,
-        retain_until: retention.until,
-        candidate_keys: candidate_keys(&blob.name, props),
+        first_seen: i.first_seen,
+        retention_class: i.retention.class,
+        retain_until: i.retention.until,
+        candidate_keys: candidate_keys(&i.blob.name, props),
         metadata: serde_json::to_string(&props.metadata).unwrap_or_default(),
         status: STATUS_CATALOGUED.to_owned(),
         joined: None,

@@ -8,7 +8,7 @@
 //! matched: re-running the same bulk hold later is idempotent and picks up late joins.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use time::Date;
 
 use super::marks;
@@ -21,7 +21,6 @@ use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
-use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::update_tags;
 use crate::tables::filter::Op;
@@ -208,7 +207,7 @@ pub async fn override_retention(
         .get(&key)
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
-    if row_held(&row) {
+    if row.value.held() {
         return Err(HoldError::Invalid(format!(
             "recording {} is under legal hold; release it first",
             key.id()
@@ -223,9 +222,7 @@ pub async fn override_retention(
     let log = json!({"PartitionKey": "override", "RowKey": rk,
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
-    if let Value::Object(e) = log {
-        rows::log_override(ports, &e).await?;
-    }
+    rows::log_override(ports, &crate::retention::row(log)).await?;
     let (source, blob) = ports
         .sources
         .blob_of_row(&row.value)

@@ -61,13 +61,6 @@ pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
     }
 }
 
-fn obj(v: Value) -> Entity {
-    match v {
-        Value::Object(m) => m,
-        _ => Entity::new(),
-    }
-}
-
 /// Writes the hold's header once (first who/why/when kept); a released hold is re-activated.
 pub(crate) async fn write_header(
     ports: &Ports,
@@ -76,7 +69,7 @@ pub(crate) async fn write_header(
     selector: &Value,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let e = obj(
+    let e = crate::retention::row(
         json!({"PartitionKey": HEADER_PK, "RowKey": header_rk(id), "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
     );
@@ -162,7 +155,7 @@ pub(crate) async fn write_member(
     original: Option<&Retention>,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let e = obj(
+    let e = crate::retention::row(
         json!({"PartitionKey": member_pk(id), "RowKey": key.id_key(MAX_KEY_BYTES),
         "RecordingId": key.id(), "HoldId": id, "Active": true,
         "HeldBy": actor.who, "Reason": actor.why, "HeldAt": format_utc(actor.at),

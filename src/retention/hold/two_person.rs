@@ -89,13 +89,6 @@ pub struct Asker<'a> {
     pub person: &'a Person,
 }
 
-fn obj(v: Value) -> Entity {
-    match v {
-        Value::Object(m) => m,
-        _ => Entity::new(),
-    }
-}
-
 /// Since when the scope is held: the hold's `SetAt`, or the member's `HeldAt` while active; `None`
 /// when not (then nothing is gated).
 async fn held_since(
@@ -170,7 +163,7 @@ pub async fn decide(
         &mut |cur: Option<&Stored>| {
             refused = None;
             let Some(cur) = cur else {
-                return Some(obj(json!({
+                return Some(crate::retention::row(json!({
                     "HoldId": hold_id, "Recording": recording, "Status": "pending",
                     "RequestedBy": who, "RequestedByObjectId": oid,
                     "RequestedByNames": asker.person.names.join("\n"), "RequestedAt": at,

@@ -124,7 +124,7 @@ pub struct Subject<'a> {
 }
 
 /// A classification result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Retention {
     /// Class name.
     pub class: String,

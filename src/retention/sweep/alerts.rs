@@ -7,7 +7,7 @@
 //! agreeing: without this the alert would be lost. Like the digest, a failure to forget is logged
 //! and the alert is emitted again under the same id (delivery drops the repeat).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::azure::AzureError;
 use crate::notify::Notification;
@@ -28,9 +28,7 @@ pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(
     let text = serde_json::to_string(alert).unwrap_or_default();
     let row =
         json!({"PartitionKey": PENDING_PK, "RowKey": alert.notification_id, "Notification": text});
-    let Value::Object(row) = row else {
-        return Ok(());
-    };
+    let row = crate::retention::row(row);
     write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
         .await
         .map(|_| ())

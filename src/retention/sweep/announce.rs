@@ -7,7 +7,7 @@
 //! digest; its deletions stay here and the next run's digest lists them. Without this, a blob
 //! deleted by a failed run was missing from every digest: the retry no longer finds it.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Item;
 use crate::azure::AzureError;
@@ -40,11 +40,8 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Azur
         |p| BlobRef::new(p.container, p.name).to_string(),
     );
     let rk = t.key.id_key(crate::tables::keys::MAX_KEY_BYTES);
-    let row = json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk, "RecordingId": t.key.id(), "Blob": blob,
-        "RetentionClass": t.class, "RetainUntil": t.retain_until});
-    let Value::Object(row) = row else {
-        return Ok(());
-    };
+    let row = crate::retention::row(json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk,
+        "RecordingId": t.key.id(), "Blob": blob, "RetentionClass": t.class, "RetainUntil": t.retain_until}));
     write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
         .await
         .map(|_| ())

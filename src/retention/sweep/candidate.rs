@@ -9,7 +9,7 @@
 //! catalogue `Status=deleted` → unannounced deletion ([`super::announce`]) → tombstone; see
 //! [`crate::retention::tombstone`] for crash recovery.
 
-use super::evaluate::{Row, row_held};
+use super::evaluate::Row;
 use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
 use super::{alerts, announce};
@@ -62,7 +62,7 @@ impl Sweep<'_> {
         {
             return Ok(refused);
         }
-        if row.as_ref().is_some_and(row_held) {
+        if row.as_ref().is_some_and(|r| r.value.held()) {
             // The row knows of a hold the tags have not caught up with: the hold wins, tags repaired.
             if !self.params.dry_run {
                 store.set_tags(blob, &hold_tags(&tags), None).await?;
@@ -85,9 +85,9 @@ impl Sweep<'_> {
         self.delete(pass, blob, &evidence, row, item).await
     }
 
-    /// A row whose blob's tags disagree with it is never deleted on those tags: the finding is
-    /// recorded on the row, the tags restored from it ([`retagged::find`], [`retagged::restore`])
-    /// and the alert remembered for the outputs ([`alerts`]); a dry run only counts it.
+    /// A row whose blob's tags disagree with it is never deleted on those tags: restored and
+    /// alerted ([`retagged::check`]), the alert remembered for the outputs ([`alerts`]); a dry run
+    /// only counts it.
     async fn retagged(
         &self,
         pass: Pass<'_>,
@@ -99,14 +99,15 @@ impl Sweep<'_> {
             let found = retagged::disagreement(&row.value, tags);
             return Ok(found.map(|_| Decision::Retagged(None)));
         }
-        let source = pass.source;
-        let store = source.store.as_ref();
+        let (store, host) = (
+            pass.source.store.as_ref(),
+            pass.source.bastion_id.as_deref(),
+        );
         let (repo, now) = (self.repo(), self.params.now);
-        let Some(finding) = retagged::find(store, blob, &repo, &row.value, tags, now).await? else {
+        let found = retagged::check(store, blob, &repo, &row.value, tags, now, host).await?;
+        let Some(alert) = found else {
             return Ok(None);
         };
-        let restored = retagged::restore(store, blob, &finding).await?;
-        let alert = finding.notification(restored, now, source.bastion_id.as_deref());
         // Remembered until a successful run hands it to the outputs: a run failing later emits
         // nothing, and its retry finds the tags agreeing.
         alerts::remember(self.deps.ports.tables.as_ref(), &alert).await?;

@@ -27,10 +27,7 @@ impl Sweep<'_> {
         created: OffsetDateTime,
     ) -> Retention {
         let policy = &*self.deps.policy;
-        let mut keep = retention_of(tags).unwrap_or_else(|| Retention {
-            class: String::new(),
-            until: String::new(),
-        });
+        let mut keep = retention_of(tags).unwrap_or_default();
         if let Some(r) = row.filter(|r| !r.value.retain_until.is_empty()) {
             keep = later(
                 keep,
@@ -66,11 +63,6 @@ impl Sweep<'_> {
             }
         }
     }
-}
-
-/// True when the catalogue row records a legal hold.
-pub fn row_held(r: &Row) -> bool {
-    r.value.held()
 }
 
 /// The retainUntil of `class` if the policy defines it with a number of days.

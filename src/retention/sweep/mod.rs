@@ -27,7 +27,6 @@ use futures::future::join_all;
 use time::OffsetDateTime;
 
 pub use candidate::STATUS_DELETED;
-pub use evaluate::row_held;
 pub use report::{Decision, Item, Report};
 
 use std::sync::Arc;

@@ -17,28 +17,14 @@ use super::map;
 use crate::azure::AzureError;
 use crate::storage::{BlobItem, BlobProps, Page, TaggedBlob};
 
-/// Where a listing starts and how big its pages are.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Range<'a> {
-    /// Names start with this.
-    pub prefix: Option<&'a str>,
-    /// `startFrom`: names at or after this one (inclusive).
-    pub from: Option<&'a str>,
-    /// `maxresults` (the service's default, 5000, when `None`).
-    pub page_size: Option<u32>,
-}
-
-/// One page of `List Blobs` with metadata.
+/// One page of `List Blobs` with metadata: names starting with `prefix`, at or after `from`
+/// (`startFrom`), at most `page_size` (the service's default, 5000, when `None`).
 pub(crate) async fn list(
     container: &BlobContainerClient,
-    range: Range<'_>,
+    (prefix, from): (Option<&str>, Option<&str>),
+    page_size: Option<u32>,
     marker: Option<String>,
 ) -> Result<Page<BlobItem>, AzureError> {
-    let Range {
-        prefix,
-        from,
-        page_size,
-    } = range;
     let options = BlobContainerClientListBlobsOptions {
         prefix: prefix.map(str::to_owned),
         start_from: from.map(str::to_owned),

@@ -162,12 +162,7 @@ impl BlobStore for AzureBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError> {
         let client = self.service.blob_container_client(container);
-        let range = listing::Range {
-            prefix,
-            from: None,
-            page_size: self.page_size,
-        };
-        let list = || listing::list(&client, range, marker.clone());
+        let list = || listing::list(&client, (prefix, None), self.page_size, marker.clone());
         self.call(Operation::ListBlobs, container, list).await
     }
 
@@ -183,18 +178,14 @@ impl BlobStore for AzureBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError> {
         let client = self.service.blob_container_client(container);
-        let refused = || self.start_from_refused.load(Ordering::Relaxed);
-        let range = |from| listing::Range {
-            prefix: Some(prefix),
-            from,
-            page_size: self.page_size,
-        };
-        let ask = if refused() { None } else { Some(from) };
-        let first = || listing::list(&client, range(ask), marker.clone());
+        let refused = self.start_from_refused.load(Ordering::Relaxed);
+        let ask = if refused { None } else { Some(from) };
+        let range = |from| (Some(prefix), from);
+        let first = || listing::list(&client, range(ask), self.page_size, marker.clone());
         let mut page = match self.call(Operation::ListBlobs, container, first).await {
             Err(AzureError::Rejected { .. }) if ask.is_some() => {
                 self.start_from_refused.store(true, Ordering::Relaxed);
-                let again = || listing::list(&client, range(None), marker.clone());
+                let again = || listing::list(&client, range(None), self.page_size, marker.clone());
                 self.call(Operation::ListBlobs, container, again).await?
             }
             other => other?,

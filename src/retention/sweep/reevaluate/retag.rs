@@ -2,7 +2,7 @@
 //! re-tag it (and its catalogue row) when the date moves the allowed way.
 
 use super::super::write::RowChange;
-use super::super::{Kind, Pass, STATUS_DELETED, Sweep, row_held};
+use super::super::{Kind, Pass, STATUS_DELETED, Sweep};
 use crate::azure::AzureError;
 use crate::retention::policy::Retention;
 use crate::retention::tags::is_held;
@@ -58,7 +58,7 @@ impl Sweep<'_> {
                 let key = self.key_of(pass, created, &blob.name);
                 match self.repo().get(&key).await? {
                     Some(r) if r.value.status == STATUS_DELETED => return Ok(Retag::Unchanged),
-                    Some(r) if row_held(&r) || r.value.hold.overridden => {
+                    Some(r) if r.value.held() || r.value.hold.overridden => {
                         return Ok(Retag::Unchanged);
                     }
                     r => r,
