@@ -1,12 +1,5 @@
-//! Hashing one recording (`RecordingHash`, queue `hashrequests`): hashes it and records the digest in its
-//! catalogue row with an ETag-conditional merge that keeps every other property.
-//!
-//! After hashing (or finding the digest current), the blob's index tags are compared with the row (restored and alerted as
-//! `recording.retagged` when they disagree, `tags_checked`).
-//!
-//! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
-//! skipped (deletion is the sweep's and `verify`'s business). If the blob changed since the request,
-//! the current content is hashed and `HashedEtag` says which state the digest belongs to.
+//! `RecordingHash` (queue `hashrequests`): records the digest of the blob's current state in its
+//! row (skipped when current or gone), then compares the tags with the row (`tags_checked`).
 
 use super::blob_of;
 use super::hash::{CHUNK, HashError, hash_blob};
@@ -41,8 +34,7 @@ pub async fn hash_recording(
         }
         other => other?.etag,
     };
-    // The tags are judged whether or not the digest is current, as the last step that can fail:
-    // a failure before it leaves the tags for the retry, so no restore goes unreported.
+    // Judged last: a failure before it leaves the tags to the retry, so no restore goes unreported.
     let tags_checked =
         |row: Recording| async move { super::tags_checked(ports, &row, ports.clock.now()).await };
     if hashed_at(&row.value) == Some(normalize_etag(&current)) {
@@ -95,8 +87,7 @@ pub async fn hash_recording(
     Ok(alerting(done, alert))
 }
 
-/// `outcome` with the `recording.retagged` alert in the outputs (a skip that alerts is processed:
-/// a skip carries no outputs).
+/// `outcome` with the `recording.retagged` alert (a skip that alerts is processed: skips have no outputs).
 fn alerting(outcome: Outcome, alert: Option<Notification>) -> Outcome {
     let Some(alert) = alert else {
         return outcome;

@@ -1,17 +1,6 @@
-//! The weekly verification (`IntegrityVerify`, timer): re-hashes a bounded random sample of catalogued recordings
-//! through the same [`verify`] as `handler verify`, and emits `recording.tampered` /
-//! `recording.missing` on the `notifications` output.
-//!
-//! The sample is uniform over every catalogue partition a recording can still be retained in
-//! (the longest class of the retention policy, at most ten years): each row is ranked by a SHA-256
-//! of the run's salt and its id, and the `INTEGRITY_VERIFY_SAMPLE` lowest ranks are kept in a
-//! bounded buffer while the partitions are read page by page, so memory stays at the sample size
-//! whatever the catalogue holds. Hashing stops starting new rows after [`BUDGET`] (the function
-//! timeout is 10 minutes); rows left unchecked are counted in the summary. A failure to *read* the
-//! catalogue is Retryable (the `retry` policy re-runs it); a failure to hash one row is counted and
-//! the run goes on, so findings already made are still emitted. Each checked row's result is kept
-//! as its latest verification in table `integritychecks` ([`super::checks`]), which the evidence
-//! pack's `integrity.csv` shows.
+//! `IntegrityVerify` (weekly): [`verify`] over a uniform random sample of the rows still retained
+//! (the lowest salted ranks, in bounded memory), until [`BUDGET`]; a catalogue read failure is
+//! Retryable, one row's failure is counted; results go to [`super::checks`].
 
 use std::time::Instant;
 
@@ -125,10 +114,8 @@ async fn remember<E>(
     }
 }
 
-/// Verifies `rows` (a few at once) until `end`; findings become outputs.
-/// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
-/// still be emitted.
-/// Each row's result is stored as its latest verification ([`super::checks`]) under `run_id`.
+/// Verifies `rows` (a few at once) until `end`; findings become outputs, failures are counted,
+/// and each result is stored under `run_id` ([`super::checks`]).
 pub async fn run(
     ports: &Ports,
     rows: Vec<Recording>,

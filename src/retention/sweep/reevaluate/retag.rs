@@ -1,5 +1,4 @@
-//! One blob of a re-evaluated class: re-read, recompute its date from the current policy, and
-//! re-tag it (and its catalogue row) when the date moves the allowed way.
+//! One blob of a re-evaluated class, re-tagged when its date moves the allowed way.
 
 use super::super::write::RowChange;
 use super::super::{Kind, Pass, STATUS_DELETED, Sweep};
