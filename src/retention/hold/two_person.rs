@@ -123,15 +123,13 @@ pub async fn decide(
         Scope::Hold => String::new(),
         Scope::Recording(k) => k.id(),
     };
+    let target = if recording.is_empty() {
+        "*"
+    } else {
+        &recording
+    };
     let rk = key(
-        &format!(
-            "{hold_id}~{}~{since}",
-            if recording.is_empty() {
-                "*"
-            } else {
-                &recording
-            }
-        ),
+        &format!("{hold_id}~{target}~{since}"),
         Spelling::Verbatim,
         MAX_KEY_BYTES,
     );
