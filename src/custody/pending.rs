@@ -31,11 +31,9 @@ impl Change {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        match s {
-            "deleted" => Some(Self::Deleted),
-            "replaced" => Some(Self::Replaced),
-            _ => None,
-        }
+        [Self::Deleted, Self::Replaced]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
