@@ -1,9 +1,5 @@
-//! Pure decisions of the actor lookup: which logged request made the change, the row's
-//! [`Actor`], and the follow-up notification.
-//!
-//! The request is the one whose `CorrelationId` is the event's storage request id; without such a
-//! row, the successful request of the change's operations nearest in time to the event, within
-//! [`NEAR`] of it (our own rule: the event names the request, the logs may lack its id).
+//! Pure decisions of the actor lookup: the logged request with the event's request id, else the
+//! nearest successful one within [`NEAR`]; the row's [`Actor`] and the follow-up.
 
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -149,8 +145,7 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
             change.as_str()
         ),
     };
-    // One field per fact, so every channel shows each under its label (a time as a time); the
-    // requester's UPN and address are personal data, in chat only with `NOTIFY_INCLUDE_PII=true`.
+    // One field per fact, so every channel labels each (UPN and address are PII-gated in chat).
     let data = json!({
         "recordingId": row.id(), "account": row.account, "container": row.container,
         "blobName": row.blob_name, "change": change.as_str(), "alertId": actor.alert_id,

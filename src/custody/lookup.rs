@@ -1,14 +1,6 @@
-//! The `CustodyActor` pass: each awaited lookup ([`super::pending`]) queries the workspace for the
-//! blob's rows around the event; a matching request becomes the row's actor, and once the wait
-//! (`CUSTODY_ACTOR_WAIT_MINUTES` after the event) is over without one, the actor is recorded as
-//! unknown with the reason. Either way the row is written through
-//! [`CatalogueRepo::update`](crate::catalogue::repo::CatalogueRepo::update) and the follow-up
-//! (`recording.actor`, the alert's id + `.actor`) is emitted on this pass and the next, which then
-//! removes the lookup.
-//!
-//! A 429 ends the pass (the next tick goes on); other query failures are kept as the lookup's last
-//! error (the reason, if the wait runs out). Calls: one lookup page, then per lookup one row read,
-//! one query while it waits, and one row write and one lookup write or delete.
+//! The `CustodyActor` pass: each awaited lookup queries the blob's rows around the event; a
+//! matching request, or after the wait "unknown" with the reason, becomes the row's actor and
+//! its `recording.actor` follow-up. A 429 ends the pass.
 
 use time::OffsetDateTime;
 

@@ -1,14 +1,6 @@
-//! Chain of custody from the storage account's own logs: who deleted or replaced a recording
-//! outside the product, and every read and write of a recording, as `StorageBlobLogs` rows of the
-//! workspace `CUSTODY_WORKSPACE_ID` names (the recording accounts' diagnostic settings send
-//! `StorageRead`, `StorageWrite` and `StorageDelete` there).
-//!
-//! - [`query`]: the one query (the blob's rows; the text is checked by `scripts/kql.sh`).
-//! - [`actor`]: pure: which logged request is the deletion or replacement, the row's actor and
-//!   the follow-up notification (the alert's id + `.actor`).
-//! - [`pending`]: table `actorlookups`, the lookups awaiting their logs (one per alert).
-//! - [`lookup`]: the `CustodyActor` timer's pass over them (bounded by `CUSTODY_ACTOR_WAIT`).
-//! - [`trail`]: a recording's custody trail (the detail API, the evidence pack).
+//! Chain of custody from the `StorageBlobLogs` of workspace `CUSTODY_WORKSPACE_ID`
+//! (docs/custody.md): [`query`] the one query, [`actor`] who made a change (pure), [`pending`]
+//! the awaited lookups, [`lookup`] the `CustodyActor` pass, [`trail`] a recording's trail.
 
 pub mod actor;
 pub mod lookup;
@@ -26,9 +18,7 @@ pub struct CustodySettings {
     /// The workspace (customer id) receiving the recording accounts' `StorageBlobLogs`
     /// (`CUSTODY_WORKSPACE_ID`); `None`: no actor lookups, no trails.
     pub workspace: Option<String>,
-    /// How long after a deletion or replacement its actor is looked for before it is recorded
-    /// as unknown (`CUSTODY_ACTOR_WAIT_MINUTES`, default 60: the logs' latency is typically 3–10
-    /// minutes, at most about 20).
+    /// How long an actor is looked for before it is unknown (`CUSTODY_ACTOR_WAIT_MINUTES`).
     pub actor_wait: Duration,
 }
 

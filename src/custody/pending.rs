@@ -1,7 +1,5 @@
-//! Table `actorlookups`: one row per alert whose actor is still looked for (PK `pending`, RK the
-//! alert's `notificationId`, a GUID), written by `RecordingCreated` right after the alert's row
-//! write, removed by the `CustodyActor` pass once the catalogue row holds the actor and the
-//! follow-up was emitted twice (two passes: an answer lost once still delivers it).
+//! Table `actorlookups`: one row per alert whose actor is still looked for (RK the alert's id),
+//! removed once the row holds the actor and the follow-up went out on two passes.
 
 use time::OffsetDateTime;
 
@@ -33,11 +31,9 @@ impl Change {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        match s {
-            "deleted" => Some(Self::Deleted),
-            "replaced" => Some(Self::Replaced),
-            _ => None,
-        }
+        [Self::Deleted, Self::Replaced]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -138,8 +134,7 @@ pub async fn awaiting(tables: &dyn TableStore, limit: u32) -> Result<Vec<Lookup>
     Ok(rows.items.into_iter().filter_map(Lookup::read).collect())
 }
 
-/// Stores `lookup`'s attempts and last error (`If-Match`: a pass that lost the row to another
-/// leaves it).
+/// Stores `lookup`'s attempts and last error (`If-Match`: a lost race leaves it).
 ///
 /// # Errors
 /// Table errors other than a lost race.

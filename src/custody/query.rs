@@ -1,8 +1,5 @@
-//! The one query the custody lookups send: the `StorageBlobLogs` rows of one blob
-//! (`storage_blob_logs.kql`, checked by `scripts/kql.sh` against the table's declared columns),
-//! after a header of `let` statements this module writes. Nothing from outside reaches the text
-//! but the blob's keys, as verbatim string literals (`@"…"`, a `"` doubled), with no control
-//! character (a key holding one is sent only percent-encoded).
+//! The custody queries (`*.kql`, checked by `scripts/kql.sh`) after a `let` header: nothing from
+//! outside reaches the text but blob keys, as verbatim literals without control characters.
 
 use serde_json::Value;
 
@@ -86,9 +83,8 @@ impl Access {
     }
 }
 
-/// `ObjectKey` spellings of a blob: `/<account>/<container>/<name>` as is and with the name
-/// percent-encoded (the table reference does not say which one the service writes for names with
-/// reserved characters); a spelling holding a control character is left out.
+/// `ObjectKey` spellings of a blob, raw and percent-encoded (which one is logged is undocumented);
+/// none with a control character.
 pub fn object_keys(account: &str, container: &str, blob: &str) -> Vec<String> {
     let raw = format!("/{account}/{container}/{blob}");
     let encoded: String = blob
@@ -153,8 +149,7 @@ pub fn timespan(from: time::OffsetDateTime, to: time::OffsetDateTime) -> String 
     format!("{}/{}", format_utc(from), format_utc(to))
 }
 
-/// What a query found: its rows (at most the limit asked), and whether rows are missing (the
-/// limit was reached, or the service answered a partial result).
+/// What a query found: its rows, and whether some are missing (capped or partial).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Found {
     /// The rows, oldest first.
@@ -165,8 +160,7 @@ pub struct Found {
     pub partial: Option<String>,
 }
 
-/// Runs the query over `span` and reads at most `limit` rows (one more is asked for, to tell a
-/// capped answer).
+/// Runs the query over `span`, at most `limit` rows (one more asked, to tell a capped answer).
 ///
 /// # Errors
 /// [`crate::azure::AzureError`] of the query; a broken answer is `Transient`.

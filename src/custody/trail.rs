@@ -1,8 +1,5 @@
-//! A recording's custody trail: every request on its blob that `StorageBlobLogs` holds (the
-//! product's download links, the portal player's reads through the container SAS, anything else),
-//! oldest first, at most [`TRAIL_ROWS`], over the span from an hour before the blob was created to
-//! an hour after its deletion (or now). A failed query is reported in the trail, never as the
-//! reader's failure.
+//! A recording's custody trail: every logged request on its blob, oldest first, from an hour
+//! before its creation to an hour after its deletion (or now); a failed query is in the trail.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -36,8 +33,7 @@ pub async fn read(
     query::run(logs, workspace, &keys, &[], span_of(row, now), TRAIL_ROWS).await
 }
 
-/// The trail as the API and the evidence pack show it: the span, the rows, and whether rows are
-/// missing (capped, partial) or the query failed.
+/// The trail as the API and the evidence pack show it.
 pub fn json(
     workspace: &str,
     span: (OffsetDateTime, OffsetDateTime),

@@ -1,10 +1,5 @@
-//! Table `integritychecks`: each recording's latest verification by `IntegrityVerify` (when, with
-//! what result, by which run), so the evidence pack can show it (`integrity.csv`).
-//!
-//! Rows are keyed as the recording's catalogue row (`PartitionKey` = creation day, `RowKey` = the
-//! same key), so a pack reads one day's results with one partition query beside that day's
-//! recordings. A result is written ETag-conditionally ([`crate::tables::ops::update`]) and never
-//! replaces a later one: a slow run that finishes after a newer run leaves the newer result.
+//! Table `integritychecks`: each recording's latest verification (keyed as its catalogue row,
+//! for the evidence pack's `integrity.csv`); a result never replaces a later one.
 
 use std::collections::HashMap;
 

@@ -1,18 +1,10 @@
-//! Hashing one recording (`RecordingHash`, queue `hashrequests`): hashes it and records the digest in its
-//! catalogue row with an ETag-conditional merge that keeps every other property.
-//!
-//! After hashing (or finding the digest current), the blob's index tags are compared with the row (restored and alerted as
-//! `recording.retagged` when they disagree, `tags_checked`).
-//!
-//! Idempotent: a row already hashed at the blob's current ETag is skipped. A blob that is gone is
-//! skipped (deletion is the sweep's and `verify`'s business). If the blob changed since the request,
-//! the current content is hashed and `HashedEtag` says which state the digest belongs to.
+//! `RecordingHash` (queue `hashrequests`): records the digest of the blob's current state in its
+//! row (skipped when current or gone), then compares the tags with the row (`tags_checked`).
 
 use super::blob_of;
-use super::hash::{CHUNK, HashError, Hashed, hash_blob};
+use super::hash::{CHUNK, HashError, hash_blob};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Hash, Recording, RecordingKey};
-use crate::catalogue::repo::CatalogueRepo;
 use crate::dates::format_utc;
 use crate::invocation::{HandlerError, Outcome};
 use crate::notify::{Notification, OUTPUT_BINDING};
@@ -42,8 +34,7 @@ pub async fn hash_recording(
         }
         other => other?.etag,
     };
-    // The tags are judged whether or not the digest is current, as the last step that can fail:
-    // a failure before it leaves the tags for the retry, so no restore goes unreported.
+    // Judged last: a failure before it leaves the tags to the retry, so no restore goes unreported.
     let tags_checked =
         |row: Recording| async move { super::tags_checked(ports, &row, ports.clock.now()).await };
     if hashed_at(&row.value) == Some(normalize_etag(&current)) {
@@ -66,7 +57,19 @@ pub async fn hash_recording(
         Err(HashError::Storage(e)) => return Err(e.into()),
     };
     let checked = row.value.clone();
-    record(ports, &repo, key, row, &hashed).await?;
+    let hash = Hash {
+        sha256: hashed.sha256.clone(),
+        length: hashed.length,
+        etag: hashed.etag.clone(),
+        at: format_utc(ports.clock.now()),
+    };
+    // Every other field kept; a row gone meanwhile needs none.
+    let record = |cur: Option<&Recording>| {
+        let mut r = cur?.clone();
+        r.hash = Some(hash.clone());
+        Some(r)
+    };
+    repo.update(key, Some(row), record).await?;
     let alert = tags_checked(checked).await?;
     let note = if normalize_etag(requested_etag) == normalize_etag(&hashed.etag) {
         String::new()
@@ -84,8 +87,7 @@ pub async fn hash_recording(
     Ok(alerting(done, alert))
 }
 
-/// `outcome` with the `recording.retagged` alert in the outputs (a skip that alerts is processed:
-/// a skip carries no outputs).
+/// `outcome` with the `recording.retagged` alert (a skip that alerts is processed: skips have no outputs).
 fn alerting(outcome: Outcome, alert: Option<Notification>) -> Outcome {
     let Some(alert) = alert else {
         return outcome;
@@ -105,27 +107,4 @@ pub fn hashed_at(row: &Recording) -> Option<&str> {
         .as_ref()
         .map(|h| normalize_etag(&h.etag))
         .filter(|e| !e.is_empty())
-}
-
-/// Records the digest on the row, keeping every other field; a row gone meanwhile needs none.
-async fn record(
-    ports: &Ports,
-    repo: &CatalogueRepo,
-    key: &RecordingKey,
-    row: crate::catalogue::repo::Versioned<Recording>,
-    hashed: &Hashed,
-) -> Result<(), HandlerError> {
-    let hash = Hash {
-        sha256: hashed.sha256.clone(),
-        length: hashed.length,
-        etag: hashed.etag.clone(),
-        at: format_utc(ports.clock.now()),
-    };
-    repo.update(key, Some(row), |cur| {
-        let mut r = cur?.clone();
-        r.hash = Some(hash.clone());
-        Some(r)
-    })
-    .await?;
-    Ok(())
 }

@@ -1,8 +1,5 @@
-//! Streaming SHA-256 of a blob with ranged reads.
-//!
-//! Memory is bounded by two chunks whatever the blob size: while one chunk is hashed the next
-//! ranged read is already in flight. The ETag is read before and after; if the blob changed while
-//! being read, the hash is retried (a mix of two versions would be a wrong digest).
+//! Streaming SHA-256 of a blob in two chunks of memory (one hashed, the next in flight), retried
+//! when the ETag changed meanwhile (a mix of two versions would be a wrong digest).
 
 use sha2::{Digest, Sha256};
 

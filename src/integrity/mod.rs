@@ -1,19 +1,6 @@
-//! Integrity of recordings: SHA-256 of each recording's content, recorded in its catalogue row.
-//!
-//! [`hash`] streams a blob through SHA-256 with ranged reads in constant memory (two chunks: one
-//! being hashed, the next in flight); [`handler`] is the queue-triggered `RecordingHash` function
-//! fed by `RecordingCreated` through queue `hashrequests`; [`verify`] re-hashes catalogued rows and
-//! reports `recording.tampered` / `recording.missing` facts (CLI `verify`, and the weekly
-//! `IntegrityVerify` timer in [`timer`], over a bounded random sample). Both compare the blob's
-//! index tags with the row too (`tags_checked`): a disagreement is restored and raises
-//! `recording.retagged`.
-//!
-//! **Why not a blob index tag.** Blob index tags are capped at 10 per blob and already carry the
-//! retention scheme (class, retain-until, hold marks); a 64-character digest would spend one of the
-//! remaining slots on a value nobody filters by, and anyone with tag-write permission (the sweep's
-//! identity) could rewrite it next to the content. The digest is evidence, so it lives in the
-//! catalogue row (a separate store the recording writer cannot touch), with the hashed length and
-//! the ETag of the hashed state.
+//! Integrity of recordings: each one's SHA-256 in its catalogue row (not a tag, which a tag
+//! writer could rewrite). [`hash`] streams a blob; [`handler`] is `RecordingHash`; [`verify`]
+//! and the weekly [`timer`] re-hash and report; both also compare tags with the row.
 
 pub mod checks;
 pub mod handler;
@@ -29,8 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::storage::{BlobRef, BlobStore};
 
-/// The store and blob of a catalogue row; a row of a source no longer configured cannot be
-/// read (a permanent error, counted by the caller, never a finding).
+/// The store and blob of a catalogue row (an unconfigured source: `Permanent`, never a finding).
 pub(crate) fn blob_of<'a>(
     ports: &'a Ports,
     row: &crate::catalogue::recording::Recording,
@@ -42,9 +28,7 @@ pub(crate) fn blob_of<'a>(
     Ok((source.store.as_ref(), blob))
 }
 
-/// Compares the blob index tags of `row`'s blob with the row ([`crate::retention::retagged`]):
-/// a disagreement is restored and its `recording.retagged` returned, under the same id the sweep
-/// gives it. A blob gone has no tags to judge.
+/// Compares the tags of `row`'s blob with the row ([`crate::retention::retagged::check`]).
 ///
 /// # Errors
 /// Storage failures.

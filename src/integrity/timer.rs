@@ -1,19 +1,7 @@
-//! The weekly verification (`IntegrityVerify`, timer): re-hashes a bounded random sample of catalogued recordings
-//! through the same [`verify`] as `handler verify`, and emits `recording.tampered` /
-//! `recording.missing` on the `notifications` output.
-//!
-//! The sample is uniform over every catalogue partition a recording can still be retained in
-//! (the longest class of the retention policy, at most ten years): each row is ranked by a SHA-256
-//! of the run's salt and its id, and the `INTEGRITY_VERIFY_SAMPLE` lowest ranks are kept in a
-//! bounded heap while the partitions are read page by page, so memory stays at the sample size
-//! whatever the catalogue holds. Hashing stops starting new rows after [`BUDGET`] (the function
-//! timeout is 10 minutes); rows left unchecked are counted in the summary. A failure to *read* the
-//! catalogue is Retryable (the `retry` policy re-runs it); a failure to hash one row is counted and
-//! the run goes on, so findings already made are still emitted. Each checked row's result is kept
-//! as its latest verification in table `integritychecks` ([`super::checks`]), which the evidence
-//! pack's `integrity.csv` shows.
+//! `IntegrityVerify` (weekly): [`verify`] over a uniform random sample of the rows still retained
+//! (the lowest salted ranks, in bounded memory), until [`BUDGET`]; a catalogue read failure is
+//! Retryable, one row's failure is counted; results go to [`super::checks`].
 
-use std::collections::BinaryHeap;
 use std::time::Instant;
 
 use futures::StreamExt as _;
@@ -59,26 +47,6 @@ pub fn lookback_days(policy: &Policy) -> u32 {
         .clamp(1, MAX_LOOKBACK_DAYS)
 }
 
-/// A row ranked for the sample (ordered by rank only).
-struct Ranked(u64, Recording);
-
-impl PartialEq for Ranked {
-    fn eq(&self, o: &Self) -> bool {
-        self.0 == o.0
-    }
-}
-impl Eq for Ranked {}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Ranked {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.cmp(&o.0)
-    }
-}
-
 /// The `size` lowest-ranked hashed rows of the partitions `now` back to `days` days ago.
 ///
 /// # Errors
@@ -90,7 +58,8 @@ pub async fn select(
     size: usize,
     salt: &str,
 ) -> Result<Vec<Recording>, AzureError> {
-    let mut heap = BinaryHeap::with_capacity(size + 1);
+    // Cut back to the `size` lowest whenever it doubles: memory stays bounded by the sample.
+    let mut kept: Vec<(u64, Recording)> = Vec::with_capacity(2 * size);
     for back in 0..i64::from(days) {
         let day = format_date((now - Duration::days(back)).date());
         let filter = Filter::partition(&day);
@@ -110,9 +79,10 @@ pub async fn select(
                 .iter()
                 .filter_map(|s| Recording::from_entity(&s.entity));
             for r in hashed.filter(|r| r.hash.is_some()) {
-                heap.push(Ranked(rank(salt, &r.id()), r));
-                if heap.len() > size {
-                    heap.pop();
+                kept.push((rank(salt, &r.id()), r));
+                if kept.len() >= 2 * size {
+                    kept.sort_by_key(|r| r.0);
+                    kept.truncate(size);
                 }
             }
             next = page.next;
@@ -121,7 +91,9 @@ pub async fn select(
             }
         }
     }
-    Ok(heap.into_sorted_vec().into_iter().map(|r| r.1).collect())
+    kept.sort_by_key(|r| r.0);
+    kept.truncate(size);
+    Ok(kept.into_iter().map(|r| r.1).collect())
 }
 
 /// Stores one row's result; a failed write is logged, never fatal (the finding still goes out).
@@ -142,10 +114,8 @@ async fn remember<E>(
     }
 }
 
-/// Verifies `rows` (a few at once) until `end`; findings become outputs.
-/// A row that cannot be hashed is counted (and logged), never fatal: findings already made must
-/// still be emitted.
-/// Each row's result is stored as its latest verification ([`super::checks`]) under `run_id`.
+/// Verifies `rows` (a few at once) until `end`; findings become outputs, failures are counted,
+/// and each result is stored under `run_id` ([`super::checks`]).
 pub async fn run(
     ports: &Ports,
     rows: Vec<Recording>,

@@ -1,9 +1,5 @@
-//! Re-verification of recorded digests (CLI `verify`; the weekly `IntegrityVerify` timer later).
-//!
-//! For each selected row: blob gone before its retain-until (and not deleted by the sweep) →
-//! `recording.missing`; content or size no longer matching the recorded digest →
-//! `recording.tampered` (recordings are write-once, so any difference is a finding, whatever the
-//! ETag says). Rows never hashed are counted, not judged. Notification ids are stable per fact.
+//! Re-verification of recorded digests: gone before retain-until → `recording.missing`; content
+//! or size differing → `recording.tampered` (recordings are write-once); unhashed rows counted.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

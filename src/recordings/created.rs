@@ -1,9 +1,5 @@
-//! Cataloguing one recording: event → properties → retention tags → its exact join → catalogue
-//! row (written once, conditionally) → outputs.
-//!
-//! Storage calls for a new recording: properties, row read, tag write, one session read per GUID it
-//! names until one is a session (else one `recordingkeys` upsert per GUID), and the row insert; plus
-//! a tag read only when the blob already has tags. A duplicate or older event costs two reads.
+//! Cataloguing one recording: event → properties → retention tags → its join → catalogue row
+//! (written once, conditionally) → outputs. A duplicate or older event costs two reads.
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
@@ -29,31 +25,23 @@ pub struct Recordings {
     pub policy: Arc<Policy>,
     /// The join (a recording naming a known session is joined before its row is written).
     pub join: Join,
-    /// A custody workspace is configured: each deletion or replacement outside the product
-    /// leaves a lookup of its actor ([`crate::custody::pending`]).
+    /// A custody workspace is configured: each alert leaves an actor lookup.
     pub custody: bool,
 }
 
 impl Recordings {
-    /// Cataloguing over `ports`, tagging by `policy`, joining with `join`.
-    pub fn new(ports: &Ports, policy: Arc<Policy>, join: Join) -> Self {
+    /// Cataloguing over `ports`, tagging by `policy`, joining with `join`; `custody` as the field.
+    pub fn new(ports: &Ports, policy: Arc<Policy>, join: Join, custody: bool) -> Self {
+        let ports = ports.clone();
         Self {
-            ports: ports.clone(),
+            ports,
             policy,
             join,
-            custody: false,
+            custody,
         }
     }
 
-    /// The same, leaving an actor lookup per alert when `custody` is on.
-    #[must_use]
-    pub fn with_custody(mut self, custody: bool) -> Self {
-        self.custody = custody;
-        self
-    }
-
-    /// Leaves the lookup of the actor of `alert` (when custody is on; a redelivery finds it
-    /// there).
+    /// Leaves the lookup of the actor of `alert` when custody is on.
     ///
     /// # Errors
     /// Table errors.
@@ -83,8 +71,7 @@ impl Recordings {
 pub type Catalogued = (Outcome, Option<Versioned<Recording>>);
 
 impl Recordings {
-    /// Catalogues the blob a BlobCreated event announces: skipped when the event is not from a
-    /// recording source or the blob is gone.
+    /// Catalogues the blob a BlobCreated event announces (skipped: not a source, or gone).
     ///
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
@@ -116,10 +103,8 @@ impl Recordings {
         self.catalogue(source, event, &props, existing).await
     }
 
-    /// Catalogues a blob of `source` whose properties are known and whose row the caller has
-    /// just read (`existing`, `None` when absent; also used by reconciliation and backfill),
-    /// returning the row as written (`None` when nothing was written). A row written meanwhile
-    /// makes the insert conflict, which re-reads and decides again.
+    /// Catalogues a blob of `source` with known properties and its row as just read (`existing`);
+    /// returns the row as written, if any. A concurrent write re-reads and decides again.
     ///
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
@@ -202,8 +187,7 @@ impl Recordings {
         })
     }
 
-    /// Computes the class from the policy, merges it into the blob's tags (keeping other tags,
-    /// holds and later dates) and writes them if they changed. `None` when the blob vanished.
+    /// Merges the policy's class into the blob's tags ([`merge_tags`]); `None` when it vanished.
     async fn apply_retention(
         &self,
         source: &Source,
@@ -226,12 +210,8 @@ impl Recordings {
     }
 }
 
-/// The ending for an event whose state is already stored. A row holding exactly this event's state
-/// (its id and sequencer) was written by a delivery of it whose answer may have been lost (the table
-/// committed, the connection dropped, or the client's retry met the row): nothing proves that
-/// delivery's outputs reached the queue, so this one emits them again. Their ids are stable (the
-/// recording id), so the claim table and receivers drop a repeat. The row carries its join and its
-/// `JoinDue` already: a duplicate stays two reads.
+/// The ending for an event whose state is stored: a row of exactly this event may come from a
+/// delivery whose outputs were lost, so they go out again (stable ids drop the repeat).
 fn settled(event: &BlobEvent, row: &Recording, source: &Source, skipped: &str) -> Catalogued {
     let this_event = row.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.sequencer;
@@ -242,8 +222,7 @@ fn settled(event: &BlobEvent, row: &Recording, source: &Source, skipped: &str) -
     }
 }
 
-/// The ending for a row just written: a new one (`updated` false) is announced, a replacement
-/// (`replacing`, or a row holding one written by this event's earlier delivery) is alerted.
+/// The ending for a row just written: a new one is announced, a replacement alerted.
 fn written_outcome(entry: &Recording, source: &Source, updated: bool, replacing: bool) -> Outcome {
     let id = entry.key.id();
     let bastion = source.bastion_id.as_deref();

@@ -1,12 +1,5 @@
-//! A recording blob deleted: `BlobDeleted` → its catalogue row, found by name through the path
-//! index ([`crate::catalogue::paths`]) → the retention sweep's own deletion (intent or tombstone,
-//! [`crate::retention::tombstone::is_own_deletion`]) stays silent; any other deletion marks the row
-//! `deleted-outside-retention` (kept) and raises `recording.deleted` (critical).
-//!
-//! Storage calls: one index read, one row read per day the name has (newest first, usually one),
-//! two deletion-evidence reads, and for a deletion outside retention the conditional row write.
-//! Two instances handling the same event: one write wins; the other finds the row recording this
-//! event and emits the same notification under the same stable id, which delivery drops.
+//! A recording blob deleted: the sweep's own deletion stays silent; any other marks the row
+//! `deleted-outside-retention` and raises `recording.deleted` (stable id: a race alerts once).
 
 use super::Recordings;
 use super::ingest::{self, outside};
@@ -19,11 +12,8 @@ use crate::notify::OUTPUT_BINDING;
 use crate::retention::tombstone;
 
 impl Recordings {
-    /// Handles a `BlobDeleted` event of a recording source.
-    ///
-    /// Skipped: not a recording source; no catalogue row has the name; the event is older than
-    /// the row's state; the sweep's own deletion. Processed: a deletion outside retention recorded
-    /// (or found recorded by this very event: outputs again).
+    /// Handles a `BlobDeleted` event of a recording source (skipped: no source, no row, older, or
+    /// the sweep's own deletion).
     ///
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.

@@ -1,11 +1,6 @@
-//! Recordings: `RecordingCreated` turns a blob-created event on the recordings container into a
-//! catalogue row, retention tags and one `recording.catalogued` notification.
-//!
-//! [`ingest`] is pure (is the event a creation? is it newer? what does the row say?); [`created`]
-//! does the I/O over the ports and the policy ([`Recordings`]); [`reconcile`] brings a listed blob in
-//! (`Reconcile`, backfill). The function itself is
-//! [`crate::functions::recordings`]. Tests: unit tests beside `ingest`, component tests in `tests`,
-//! real-process tests in `tests/e2e/recordings/`.
+//! Recordings: a blob event becomes a catalogue row, retention tags and notifications.
+//! [`ingest`] is pure; [`created`] and [`deleted`] do the I/O ([`Recordings`]); [`reconcile`]
+//! brings a listed blob in (`Reconcile`, backfill).
 
 pub mod created;
 pub mod deleted;

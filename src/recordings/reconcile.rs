@@ -1,10 +1,9 @@
-//! Bringing a listed recording blob into the catalogue (shared by `Reconcile` and `handler
-//! backfill`): through `RecordingCreated`'s path with a synthesized event.
+//! A listed recording blob catalogued through `RecordingCreated`'s path (`Reconcile`, backfill).
 
 use time::OffsetDateTime;
 
 use super::Recordings;
-use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::{BLOB_CREATED, BlobEvent, BlobEventData};
 use crate::invocation::{HandlerError, Outcome, Outputs};
@@ -16,17 +15,15 @@ use crate::storage::BlobItem;
 pub enum Fate {
     /// Catalogued already: nothing to do.
     Present,
-    /// Catalogued now, through `RecordingCreated`'s path; the outputs it produced (notification,
-    /// hash request) keyed by binding.
+    /// Catalogued now; the outputs it produced, by binding.
     Catalogued(Outputs),
 }
 
 impl Recordings {
     /// Brings one listed recording blob of `source` into the catalogue: a row already there is
-    /// left alone (the join decides it as it decides every row), a missing one is catalogued with
-    /// a synthesized event. `row` is its row as the caller read it (`None`: absent; a backfill reads
-    /// a listing page's rows with one query per day); `read` says whether the caller read it at
-    /// all. Idempotent: a second call finds `Present`.
+    /// left alone (the join decides it), a missing one is catalogued with a synthesized event.
+    /// `row`: its row as the caller read it (`Some(None)`: absent), `None` to read it here.
+    /// Idempotent: a second call finds `Present`.
     ///
     /// # Errors
     /// `Retryable` for storage failures.
@@ -41,7 +38,8 @@ impl Recordings {
         let row = match row {
             Some(row) => row,
             None => {
-                let key = self.listed_key(source, item, now);
+                let sources = &self.ports.sources;
+                let key = sources.recording_key(source, created, &item.name);
                 self.ports.catalogue().get(&key).await?
             }
         };
@@ -55,19 +53,6 @@ impl Recordings {
             // Lost a race with the live function or the blob vanished: someone else owns it.
             _ => Fate::Present,
         })
-    }
-
-    /// A listed blob's catalogue key (created `now` when the listing has no creation time).
-    pub fn listed_key(
-        &self,
-        source: &Source,
-        item: &BlobItem,
-        now: OffsetDateTime,
-    ) -> RecordingKey {
-        let created = item.props.created.unwrap_or(now);
-        self.ports
-            .sources
-            .recording_key(source, created, &item.name)
     }
 }
 

@@ -1,6 +1,4 @@
-//! A catalogued recording's class by the policy's rules on the recording and its joined session
-//! (rules may match subscription, resource group, VM, protocol, user or e-mail), and re-tagging the
-//! blob when that class changes with its join.
+//! A recording's class by the policy on it and its joined session, and re-tagging on a change.
 
 use std::collections::BTreeMap;
 
@@ -30,9 +28,8 @@ pub fn class_of(policy: &Policy, r: &Recording) -> String {
     policy.class_for(&subject).to_owned()
 }
 
-/// When the class [`class_of`] gives `r` differs from its row's, merges it into the blob's tags
-/// (never shortening a date, never lifting a hold) and takes the effective class and date into `r`.
-/// A row of a source no longer configured, or a blob gone, keeps what it has.
+/// When [`class_of`] differs from the row's, merges it into the tags ([`merge_tags`]) and takes
+/// the effective retention into `r` (an unconfigured source or a gone blob: unchanged).
 ///
 /// # Errors
 /// Storage failures.

@@ -1,17 +1,6 @@
-//! Blob index tags changed outside the product. No event reports a tag write, so every reader that
-//! acts on the tags (the sweep) or checks a recording (the hash job, the integrity run) compares
-//! the product's tags ([`TAG_CLASS`], [`TAG_UNTIL`], [`TAG_HELD_FROM`]) with what the catalogue
-//! row says they are. The row is the truth: any disagreement — a date moved earlier or later, a
-//! class changed, a hold mark added or removed — is recorded on the row (`RetaggedFrom`,
-//! `RetaggedAt`), the tags are restored from the row, and one `recording.retagged` (critical) is
-//! raised, its id derived from the recording id and the tags found, so every path and every
-//! instance that finds the same tags alerts once.
-//!
-//! A disagreement is confirmed by reading the row and the tags a second time: the product's own
-//! writers change one store and then the other (a hold writes the row first, a lengthening the
-//! tags first), so a first read can fall between the two writes; the second read sees both. The
-//! restore is conditional on the tags found (`x-ms-if-tags`): a tag write made meanwhile wins
-//! (412), and the next comparison judges it.
+//! Blob index tags changed outside the product (no event reports a tag write): the catalogue row
+//! is the truth; a disagreement is recorded on the row, the tags restored, and one
+//! `recording.retagged` raised with an id of the recording and the tags found.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -29,10 +18,7 @@ pub const KIND: &str = "recording.retagged";
 /// The tags the product writes and compares.
 pub const PRODUCT_TAGS: [&str; 3] = [TAG_CLASS, TAG_UNTIL, TAG_HELD_FROM];
 
-/// The product's tags as `row` says they are; `None` when the row makes no claim (not a
-/// catalogued blob, or no retain-until recorded). A held row claims `legal-hold` and
-/// [`HELD_UNTIL`], and `heldFrom` when it knows the pre-hold pair; a row not held claims no
-/// `heldFrom`.
+/// The product's tags as `row` says they are; `None` when it claims none (not catalogued, no date).
 pub fn expected(row: &Recording) -> Option<Tags> {
     if row.status != STATUS_CATALOGUED || row.retain_until.is_empty() {
         return None;
@@ -59,9 +45,8 @@ pub fn observed(tags: &Tags) -> Tags {
         .collect()
 }
 
-/// The product's tags found on the blob when they disagree with `row`; `None` when they agree or
-/// the row claims nothing. A held row that does not know its pre-hold pair leaves `heldFrom`
-/// unjudged.
+/// The product's tags found when they disagree with `row` (`heldFrom` unjudged when the held row
+/// lacks it).
 pub fn disagreement(row: &Recording, tags: &Tags) -> Option<Tags> {
     let want = expected(row)?;
     let mut found = observed(tags);
@@ -81,8 +66,7 @@ pub fn restored(row: &Recording, tags: &Tags) -> Option<Tags> {
     Some(out)
 }
 
-/// `found` as one text: `key=value` pairs in key order joined by `&` (tag values cannot contain
-/// `&`), the row's `RetaggedFrom` and part of the notification's fact.
+/// `found` as `key=value` pairs joined by `&` (the row's `RetaggedFrom`, part of the fact).
 pub fn spell(found: &Tags) -> String {
     found
         .iter()
@@ -91,8 +75,7 @@ pub fn spell(found: &Tags) -> String {
         .join("&")
 }
 
-/// The `x-ms-if-tags` condition that the product's tags are still `found` (values a condition
-/// cannot quote are left out; `None` when nothing is left to condition on).
+/// The `x-ms-if-tags` condition that the tags are still `found` (unquotable values left out).
 pub fn unchanged_expr(found: &Tags) -> Option<String> {
     let terms: Vec<String> = found
         .iter()
@@ -114,9 +97,7 @@ pub fn title(row: &Recording, found: &Tags) -> &'static str {
     }
 }
 
-/// `recording.retagged` (critical) for `row` (as it stands after the finding) and the tags
-/// `found`; `restored` says whether the tags were written back. Its id: the recording id and the
-/// tags found, whichever path found them.
+/// `recording.retagged` (critical) for `row` and the tags `found`; `restored`: written back.
 pub fn notification(
     row: &Recording,
     found: &Tags,
@@ -146,47 +127,25 @@ pub fn notification(
     )
 }
 
-/// A disagreement confirmed and recorded on the row: what [`restore`] writes back.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    /// The row as it stands after the finding was recorded on it.
-    pub row: Recording,
-    /// The product's tags found.
-    pub found: Tags,
-    /// Every tag found (the owner's kept when restoring).
-    pub tags: Tags,
-}
-
-impl Finding {
-    /// `recording.retagged` for this finding.
-    pub fn notification(
-        &self,
-        restored: bool,
-        at: OffsetDateTime,
-        bastion_id: Option<&str>,
-    ) -> Notification {
-        notification(&self.row, &self.found, restored, at, bastion_id)
-    }
-}
-
-/// Compares the tags of `blob` (just read: `tags`) with `row` and, on a disagreement confirmed
-/// by a second read, records it on the row ([`CatalogueRepo::update`]). `None`: they agree (or
-/// came to agree), the row claims nothing, or the blob or row is gone.
+/// Compares `tags` (just read) with `row`; a disagreement confirmed by a second read is recorded
+/// on the row, the tags are restored if still as found, and the alert is returned either way.
+/// `None`: they agree, the row claims nothing, or the blob or row is gone.
 ///
 /// # Errors
 /// Storage failures.
-pub async fn find(
+pub async fn check(
     store: &dyn BlobStore,
     blob: &BlobRef,
     repo: &CatalogueRepo,
     row: &Recording,
     tags: &Tags,
     now: OffsetDateTime,
-) -> Result<Option<Finding>, AzureError> {
+    bastion_id: Option<&str>,
+) -> Result<Option<Notification>, AzureError> {
     if disagreement(row, tags).is_none() {
         return Ok(None);
     }
-    // The second read: the product's own write may have been between its two stores.
+    // Our own writers change one store, then the other: a first read may fall between.
     let tags = match store.get_tags(blob).await {
         Err(AzureError::NotFound) => return Ok(None),
         other => other?,
@@ -223,48 +182,16 @@ pub async fn find(
         _ => return Ok(None),
     };
     tracing::warn!(recording = %row.id(), found = %spell(&found), "blob index tags disagreed with the catalogue row");
-    Ok(Some(Finding { row, found, tags }))
-}
-
-/// Writes the row's tags back, conditional on the product's tags still being those found. False
-/// when they changed meanwhile (412: the next comparison judges them) or the blob is gone.
-///
-/// # Errors
-/// Storage failures.
-pub async fn restore(
-    store: &dyn BlobStore,
-    blob: &BlobRef,
-    finding: &Finding,
-) -> Result<bool, AzureError> {
-    let Some(new) = restored(&finding.row, &finding.tags) else {
-        return Ok(false);
+    let cond = unchanged_expr(&found);
+    let back = match restored(&row, &tags) {
+        None => false,
+        Some(new) => match store.set_tags(blob, &new, cond.as_deref()).await {
+            Ok(()) => true,
+            Err(AzureError::PreconditionFailed | AzureError::NotFound) => false,
+            Err(e) => return Err(e),
+        },
     };
-    let cond = unchanged_expr(&finding.found);
-    match store.set_tags(blob, &new, cond.as_deref()).await {
-        Ok(()) => Ok(true),
-        Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// [`find`], then [`restore`]: the notification of a finding, whether or not the restore won.
-///
-/// # Errors
-/// Storage failures.
-pub async fn check(
-    store: &dyn BlobStore,
-    blob: &BlobRef,
-    repo: &CatalogueRepo,
-    row: &Recording,
-    tags: &Tags,
-    now: OffsetDateTime,
-    bastion_id: Option<&str>,
-) -> Result<Option<Notification>, AzureError> {
-    let Some(finding) = find(store, blob, repo, row, tags, now).await? else {
-        return Ok(None);
-    };
-    let restored = restore(store, blob, &finding).await?;
-    Ok(Some(finding.notification(restored, now, bastion_id)))
+    Ok(Some(notification(&row, &found, back, now, bastion_id)))
 }
 
 #[cfg(test)]

@@ -1,10 +1,8 @@
-//! Retention app settings: `RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`,
-//! `RETENTION_CLASS_AUDITLOGS`, `RETENTION_ALLOW_SHORTENING`, `HOLD_RELEASE_TWO_PERSON`. Parsed once at start-up with the rest of [`crate::config`].
+//! Retention app settings (`RETENTION_*`, `HOLD_RELEASE_TWO_PERSON`), read with [`crate::config`].
 
 use crate::setting::Reader;
 
-/// Default bound on deletions per sweep run: at ~8 storage calls per deletion and ~10 ms a call this
-/// is about 7 minutes, inside `host.json`'s 10-minute function timeout; the next run continues.
+/// Default bound on deletions per sweep run: about 7 minutes, inside the 10-minute timeout.
 pub const DEFAULT_MAX_DELETES: usize = 5000;
 /// Default class of audit-log blobs.
 pub const DEFAULT_AUDITLOGS_CLASS: &str = "audit-1y";
@@ -18,8 +16,7 @@ pub struct RetentionSettings {
     pub dry_run: bool,
     /// Retention class of audit-log blobs; must exist in the policy.
     pub audit_logs_class: String,
-    /// Let a policy change shorten existing blobs' retain-until (each one logged and recorded);
-    /// off by default: a shorter policy then applies to new blobs only.
+    /// Let a policy change shorten existing blobs' retain-until (each logged and recorded).
     pub allow_shortening: bool,
     /// A legal-hold release takes two principals: one requests, a different one approves.
     pub hold_release_two_person: bool,

@@ -1,5 +1,4 @@
-//! The pure tag scheme: the sweep's range expression, hold/release tag rewrites, and the helper
-//! that tags audit-log blobs (see the module docs of [`crate::retention`] for the scheme).
+//! The pure tag scheme: the sweep's range expression, hold/release rewrites, audit-log tags.
 
 use time::OffsetDateTime;
 
@@ -7,14 +6,12 @@ use super::policy::{Policy, Retention, merge_tags};
 use super::{HELD_UNTIL, LEGAL_HOLD, TAG_CLASS, TAG_HELD_FROM, TAG_UNTIL};
 use crate::storage::Tags;
 
-/// The Find Blobs by Tags expression returning exactly the expired, non-held blobs on `today`
-/// (`YYYY-MM-DD`): a blob is kept through its retainUntil day and deleted from the day after.
+/// The expression of the expired, non-held blobs on `today` (kept through their retainUntil day).
 pub fn expired_expr(today: &str) -> String {
     format!("\"{TAG_UNTIL}\" < '{today}'")
 }
 
-/// The Find Blobs by Tags expression returning the blobs tagged with `class` (a tag-safe name,
-/// checked when the policy is parsed, so it cannot break out of the quotes).
+/// The expression of the blobs tagged with `class` (tag-safe: checked when the policy is parsed).
 pub fn class_expr(class: &str) -> String {
     format!("\"{TAG_CLASS}\" = '{class}'")
 }
@@ -34,8 +31,7 @@ pub fn retention_of(tags: &Tags) -> Option<Retention> {
     })
 }
 
-/// True when the tags say the blob may be deleted on `today`: not held and retainUntil < today.
-/// A blob without `retainUntil` is never expired (nothing proves it may go).
+/// True when not held and retainUntil < `today` (no `retainUntil`: never expired).
 pub fn is_expired(tags: &Tags, today: &str) -> bool {
     !is_held(tags) && tags.get(TAG_UNTIL).is_some_and(|u| u.as_str() < today)
 }
@@ -49,8 +45,7 @@ pub fn held_from(tags: &Tags) -> Option<Retention> {
     })
 }
 
-/// Tags for a held blob: `legal-hold` / [`HELD_UNTIL`], and `heldFrom` remembering the pre-hold
-/// pair (kept as is when the blob is already held, so nested holds never lose the original).
+/// Tags for a held blob, `heldFrom` keeping the pre-hold pair (a nested hold keeps the first).
 pub fn hold_tags(existing: &Tags) -> Tags {
     let mut tags = existing.clone();
     if !tags.contains_key(TAG_HELD_FROM)
@@ -64,8 +59,7 @@ pub fn hold_tags(existing: &Tags) -> Tags {
     tags
 }
 
-/// Tags after a release: the `heldFrom` pair, else `fallback` (the copy in table `holds`), else
-/// `None` (nothing known to restore: the caller must not guess a date and keeps the hold).
+/// Tags after a release: the `heldFrom` pair, else `fallback`; `None`: keep the hold, never guess.
 pub fn release_tags(existing: &Tags, fallback: Option<&Retention>) -> Option<(Tags, Retention)> {
     let restored = held_from(existing).or_else(|| fallback.cloned())?;
     let mut tags = existing.clone();
@@ -80,9 +74,7 @@ pub fn later(a: Retention, b: Retention) -> Retention {
     if b.until > a.until { b } else { a }
 }
 
-/// Tags for an audit-log blob (`PT1H.json`) created at `created`, in class `class`
-/// (`RETENTION_CLASS_AUDITLOGS`), merged into its existing tags with the usual rule (holds kept,
-/// later dates kept). For AuditLogCreated: write the returned tags when they differ from `existing`.
+/// Tags for an audit-log blob of `class` created at `created`, merged into `existing`.
 pub fn audit_log_retention(
     policy: &Policy,
     class: &str,

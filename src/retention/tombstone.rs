@@ -1,14 +1,6 @@
-//! Deletion evidence in table `deletions`: an intent row before each delete, a tombstone after.
-//!
-//! **Keys.** A tombstone lives at `PartitionKey` = the blob's creation day, `RowKey` =
-//! base64url(`container/blob`) — the same key as its catalogue row — so a re-run, a retry or a
-//! concurrent sweep writes the *same* row and evidence is never duplicated (insert; 409 = already
-//! recorded). **Intents.** Before deleting, the sweep upserts the evidence into partition `pending`
-//! (`RowKey` = the tombstone's id); after the delete it writes the tombstone and drops the intent.
-//! A crash between the delete and the tombstone leaves the intent, which the next run finalises
-//! (blob gone) or drops (blob still there: the normal pass decides again). So no deletion happens
-//! without evidence, and the recovery scan reads one small partition. Partition `unannounced` holds
-//! the deletions no digest listed yet (`crate::retention::sweep::announce`).
+//! Deletion evidence in table `deletions`: an intent (partition `pending`) before each delete, a
+//! tombstone (keyed as the catalogue row, so a retry writes the same row) after; the next run
+//! finalises or drops an intent a crash left, so no deletion goes without evidence.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -51,17 +43,13 @@ pub struct Tombstone {
 
 impl Tombstone {
     fn entity(&self, pk: &str, rk: &str) -> Entity {
-        let v = json!({
+        crate::retention::row(json!({
             "PartitionKey": pk, "RowKey": rk, "TombstoneId": self.key.id(),
             "BlobUrl": self.blob_url, "CatalogueKey": self.catalogue_key.clone().unwrap_or_default(),
             "RetentionClass": self.class, "RetainUntil": self.retain_until,
             "Sha256": self.sha256.clone().unwrap_or_default(), "InvocationId": self.invocation_id,
             "Reason": self.reason, "ETag": self.etag,
-        });
-        match v {
-            Value::Object(m) => m,
-            _ => Entity::new(),
-        }
+        }))
     }
 
     /// Reads an intent or tombstone back.
@@ -109,10 +97,8 @@ pub async fn is_deleted(tables: &dyn TableStore, key: &RecordingKey) -> Result<b
     Ok(row.is_some())
 }
 
-/// Whether the blob of `key` was deleted, or is being deleted, by retention: its intent (written
-/// before the delete) or its tombstone (written before the intent is dropped) exists. Read in that
-/// order, no interleaving of the sweep's writes makes its own deletion look like someone else's,
-/// whether the `BlobDeleted` event arrives before or after the tombstone.
+/// Whether retention deleted, or is deleting, the blob of `key`: intent, then tombstone, read in
+/// the order the sweep writes them so no interleaving hides its own deletion.
 ///
 /// # Errors
 /// Table errors.
@@ -149,7 +135,7 @@ pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), A
     }
 }
 
-/// Writes the tombstone (first write wins: `Conflict` means it is already recorded), then drops the intent.
+/// Writes the tombstone (first write wins), then drops the intent.
 ///
 /// # Errors
 /// Table errors.

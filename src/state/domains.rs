@@ -35,8 +35,8 @@ pub fn tailer(state: &AppState) -> Tailer {
 
 /// Cataloguing over the state's ports and retention policy.
 pub fn recordings(state: &AppState) -> Recordings {
-    Recordings::new(&state.ports, state.policy.clone(), join(state))
-        .with_custody(state.config.custody.workspace.is_some())
+    let custody = state.config.custody.workspace.is_some();
+    Recordings::new(&state.ports, state.policy.clone(), join(state), custody)
 }
 
 /// The retention sweep over the state's ports, policy and settings.

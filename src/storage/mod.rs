@@ -1,15 +1,7 @@
-//! The blob port: a narrow, project-owned view of Azure Blob Storage.
-//!
-//! Owns [`BlobStore`] (the seam) and its value types; its failures are the one
-//! [`AzureError`], so callers can decide between "skip", "poison" and "retry". It knows nothing
-//! about recordings or audit logs. Implementations: [`azure::AzureBlobStore`] (official
-//! `azure_storage_blob` crate, on the connections and call guard of [`crate::azure`]) and
-//! `memory::InMemoryBlobStore` (fast unit tests). Both are held to one contract suite in
-//! `tests/e2e/storage_contract/`, run on the fake always and on Azurite in CI. [`links`] signs
-//! the read links of recordings (user-delegation SAS). `intercept::Intercepted` wraps either (or
-//! a table store) to run a hook before every call: counting round trips (`counting`, tests and
-//! benchmarks) or injecting faults in tests. The fake, its tag-expression evaluator (`tag_expr`)
-//! and the decorators exist only with the `test-support` feature (never in the release build).
+//! The blob port: [`BlobStore`] (a narrow view of Blob Storage, failing with the one
+//! [`AzureError`]), its value types, [`azure::AzureBlobStore`] and [`links`] (read links).
+//! The fake (`memory`, `tag_expr`) and the decorators (`intercept`, `counting`) are
+//! `test-support` only; `tests/e2e/storage_contract/` holds fake and Azure to one contract.
 
 pub mod azure;
 #[cfg(feature = "test-support")]
@@ -42,7 +34,7 @@ pub type Metadata = BTreeMap<String, String>;
 pub struct BlobRef {
     /// Container name.
     pub container: String,
-    /// Blob name; may contain `/` and `=`.
+    /// Blob name (may contain `/`).
     pub name: String,
 }
 
@@ -147,9 +139,7 @@ pub struct Upload<'a> {
     pub only_new: bool,
 }
 
-/// The blob operations the product needs, and nothing more.
-///
-/// Object safe; held as `Arc<dyn BlobStore>`, one instance per storage connection.
+/// The blob operations the product needs (held as `Arc<dyn BlobStore>`, one per connection).
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// The storage account name this store talks to (`devstoreaccount1` on Azurite).
@@ -171,10 +161,8 @@ pub trait BlobStore: Send + Sync + 'static {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError>;
 
-    /// Lists blobs whose names start with `prefix` and come at or after `from` in name order, one
-    /// page at a time: List Blobs with `startFrom` (service version 2026-02-06 and later), so a
-    /// listing of the newest names under a long-lived prefix does not page through the older ones.
-    /// This default lists the prefix and drops the earlier names: the same items, in more pages.
+    /// Lists blobs under `prefix` at or after `from` in name order, one page at a time (Azure:
+    /// `startFrom`, so the newest names need not page through older ones; this default filters).
     async fn list_from(
         &self,
         container: &str,
@@ -215,12 +203,10 @@ pub trait BlobStore: Send + Sync + 'static {
         self.delete_guarded(blob, Some(etag), None).await
     }
 
-    /// Deletes the blob only if every condition given holds: its ETag still equals `etag` AND its
-    /// tags satisfy the `x-ms-if-tags` expression `if_tags` (evaluated by the service at the delete,
-    /// so a tag change after the caller's last read — e.g. a legal hold — wins). Tag writes do not
-    /// change the ETag, which is why `If-Match` alone cannot see them. `PreconditionFailed` when a
-    /// condition fails, `NotFound` when the blob is already gone. Azurite 3.35 ignores `if_tags`
-    /// when `etag` is also given (it stops after `If-Match`); it honours `if_tags` alone.
+    /// Deletes the blob only if its ETag is `etag` and its tags satisfy `if_tags` (checked by the
+    /// service, so a hold set after the caller's read wins; tag writes keep the ETag).
+    /// `PreconditionFailed` when a condition fails, `NotFound` when already gone. Azurite 3.35
+    /// ignores `if_tags` next to `etag`.
     async fn delete_guarded(
         &self,
         blob: &BlobRef,
@@ -228,9 +214,8 @@ pub trait BlobStore: Send + Sync + 'static {
         if_tags: Option<&str>,
     ) -> Result<(), AzureError>;
 
-    /// Uploads a block blob in one request (creating the container when missing) and returns its
-    /// ETag. An overwrite keeps the blob's creation time; with [`Upload::only_new`], `Conflict`
-    /// when a blob of that name exists, which is left as it was.
+    /// Uploads a block blob in one request (creating the container) and returns its ETag; with
+    /// [`Upload::only_new`], `Conflict` when the name exists (left as it was).
     async fn upload(&self, blob: &BlobRef, upload: Upload<'_>) -> Result<String, AzureError>;
 
     /// [`upload`](Self::upload) that may replace a blob.
@@ -265,10 +250,9 @@ pub fn normalize_etag(etag: &str) -> &str {
     t.trim_matches('"')
 }
 
-/// Reads a blob's tags (or starts from none when a listing counted none: `known_empty`), lets
-/// `change` derive the new set and a result, and writes the set only when it differs. `Ok(None)`
-/// when the blob is gone, before or during. (Set Blob Tags takes no ETag: of two writers racing on
-/// one blob's tags, the last one's set stays.)
+/// Reads a blob's tags (none when `known_empty`), lets `change` derive the new set and a result,
+/// and writes the set only when it differs (last writer wins: Set Blob Tags takes no ETag).
+/// `Ok(None)` when the blob is gone.
 ///
 /// # Errors
 /// Any other storage failure.

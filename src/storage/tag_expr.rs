@@ -113,16 +113,8 @@ fn lex(text: &str) -> Result<Vec<Tok>, String> {
             }
             '<' | '>' | '=' => {
                 let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-                let op = match two.as_str() {
-                    "<=" => "<=",
-                    ">=" => ">=",
-                    "<>" => "<>",
-                    _ => match c {
-                        '<' => "<",
-                        '>' => ">",
-                        _ => "=",
-                    },
-                };
+                let ops = ["<=", ">=", "<>", "<", ">", "="];
+                let op = ops.into_iter().find(|o| two.starts_with(o)).unwrap_or("=");
                 i += op.len();
                 out.push(Tok::Op(op));
             }

@@ -13,14 +13,10 @@ use crate::storage::{BlobProps, BlobRef};
 
 pub mod outside;
 
-/// Storage API of a BlobCreated event that announces an empty file, not committed content: on an
-/// account with a hierarchical namespace, Data Lake's Create File raises it; `FlushWithClose` follows
-/// once the data is committed (and is catalogued like `PutBlob`, `PutBlockList` or `CopyBlob`).
+/// API of a BlobCreated event of an empty Data Lake file (its `FlushWithClose` event follows).
 pub const UNCOMMITTED_API: &str = "CreateFile";
 
-/// Why an event is not a creation of a committed blob, or `None` when it is. Not-ours events are
-/// skipped, not poisoned: they are valid events that a broad subscription filter let through. Any
-/// API other than [`UNCOMMITTED_API`] counts as committed, an absent one included.
+/// Why an event is not a creation of a committed blob (skipped, never poison), or `None`.
 pub fn not_created(event: &BlobEvent) -> Option<String> {
     if !event.is_created() {
         return Some(format!("event type {} is not handled", event.event_type));
@@ -50,8 +46,7 @@ pub fn is_newer(event: &BlobEvent, row: &Recording) -> bool {
     }
 }
 
-/// GUIDs in the blob name and metadata (lower-case, deduplicated, in order of appearance): candidate
-/// session keys. The recording name format is undocumented, so nothing here is required.
+/// GUIDs in the blob name and metadata (lower-case, deduplicated, in order): candidate session keys.
 pub fn candidate_keys(blob: &str, props: &BlobProps) -> Vec<String> {
     let mut keys = Vec::new();
     let texts = std::iter::once(blob).chain(
@@ -118,24 +113,15 @@ pub struct EntryInput<'a> {
 }
 
 /// Builds the catalogue row for the current state of the blob.
-pub fn derive_entry(input: EntryInput<'_>) -> Recording {
-    let EntryInput {
-        event,
-        blob,
-        account,
-        bastion,
-        props,
-        key,
-        retention,
-        first_seen,
-    } = input;
+pub fn derive_entry(i: EntryInput<'_>) -> Recording {
+    let (event, props) = (i.event, i.props);
     Recording {
-        key,
+        key: i.key,
         blob_url: event.data.url.clone(),
-        account: account.to_owned(),
-        source_bastion: bastion.unwrap_or_default().to_owned(),
-        container: blob.container.clone(),
-        blob_name: blob.name.clone(),
+        account: i.account.to_owned(),
+        source_bastion: i.bastion.unwrap_or_default().to_owned(),
+        container: i.blob.container.clone(),
+        blob_name: i.blob.name.clone(),
         content_length: props.content_length,
         content_type: props
             .content_type
@@ -151,10 +137,10 @@ pub fn derive_entry(input: EntryInput<'_>) -> Recording {
         sequencer: event.data.sequencer.clone().unwrap_or_default(),
         event_id: event.id.clone(),
         blob_created: event.time,
-        first_seen,
-        retention_class: retention.class,
-        retain_until: retention.until,
-        candidate_keys: candidate_keys(&blob.name, props),
+        first_seen: i.first_seen,
+        retention_class: i.retention.class,
+        retain_until: i.retention.until,
+        candidate_keys: candidate_keys(&i.blob.name, props),
         metadata: serde_json::to_string(&props.metadata).unwrap_or_default(),
         status: STATUS_CATALOGUED.to_owned(),
         joined: None,
@@ -169,11 +155,8 @@ pub fn derive_entry(input: EntryInput<'_>) -> Recording {
     }
 }
 
-/// The row for a newer state of a catalogued blob (`fresh`, built from the event): the blob's facts,
-/// retention and join from `fresh`, while what the catalogue recorded of the blob's life stays —
-/// when it was first seen, its holds, the sweep's marks and its last digest (whose `HashedEtag`
-/// says which state it belongs to). A join `fresh` could not decide keeps the row's until the join
-/// pass decides again (`JoinDue`).
+/// The row for a newer state of a blob: facts, retention and join from `fresh`; what the
+/// catalogue recorded of its life (first seen, holds, sweep marks, digest) from `cur`.
 pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
     Recording {
         first_seen: cur.first_seen,
@@ -188,9 +171,7 @@ pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
     }
 }
 
-/// The state `fresh` replaces, when it is a replacement: the catalogue held content under this name
-/// (not an empty placeholder) and the new state has another ETag or length. What the row knew of it
-/// (ETag, size, digest when it had one for that ETag) is kept; the row is never silently overwritten.
+/// The content `fresh` replaces (another ETag or length over non-empty content), as the row knew it.
 pub fn replaced_by(cur: &Recording, fresh: &Recording) -> Option<Replaced> {
     let other = cur.etag != fresh.etag || cur.content_length != fresh.content_length;
     (other && cur.content_length > 0).then(|| Replaced {
@@ -206,8 +187,7 @@ pub fn replaced_by(cur: &Recording, fresh: &Recording) -> Option<Replaced> {
     })
 }
 
-/// `recording.replaced` (critical) for a row holding a replacement: the first content replaced
-/// beside the current one; the id names the recording and the current ETag (each replacement once).
+/// `recording.replaced` (critical) for a row holding a replacement; one per current ETag.
 pub fn replaced_notification(row: &Recording, bastion_id: Option<&str>) -> Option<Notification> {
     let was = row.replaced.as_ref()?;
     let mut data = serde_json::json!({
@@ -230,10 +210,7 @@ pub fn replaced_notification(row: &Recording, bastion_id: Option<&str>) -> Optio
     ))
 }
 
-/// The `recording.catalogued` notification for a newly created row (`id` is its recording id;
-/// `bastion_id` the resource id of its source's Bastion host, when configured).
-/// Thin: ids, size, retention. The details borrow from the row: they are serialized once, straight
-/// into the output binding.
+/// The `recording.catalogued` notification for a new row (borrowing from it, serialized once).
 pub fn catalogued_notification<'a>(
     entry: &'a Recording,
     id: &'a str,

@@ -17,9 +17,7 @@ pub fn records(row: &Recording, event: &BlobEvent) -> bool {
     row.status == STATUS_DELETED_OUTSIDE && row.event_id == event.id
 }
 
-/// The row after the deletion `event` reports: status, the deletion, and the event as the row's
-/// newest state (its sequencer orders any later event of the name). Everything the catalogue
-/// knew of the recording (retention, holds, join, digest) stays.
+/// The row after the deletion `event` reports (the event as its newest state; the rest kept).
 pub fn deleted_outside(cur: &Recording, event: &BlobEvent) -> Recording {
     let mut r = cur.clone();
     r.status = STATUS_DELETED_OUTSIDE.to_owned();
@@ -36,8 +34,7 @@ pub fn deleted_outside(cur: &Recording, event: &BlobEvent) -> Recording {
     r
 }
 
-/// The fact the notification names: the recording and the deletion (its sequencer, else its event
-/// id), so a name deleted, written again and deleted again alerts twice, and each deletion once.
+/// The fact: the recording and the deletion's sequencer (else event id): each deletion alerts once.
 pub fn fact(row: &Recording) -> String {
     let which = if row.sequencer.is_empty() {
         &row.event_id

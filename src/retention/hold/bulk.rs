@@ -1,14 +1,8 @@
-//! Bulk holds (by time range plus session, user or VM) and the explicit, logged retention override.
-//!
-//! Bulk selection takes the recordings whose session started on one of the selected days (else whose
-//! event time lies on one, like the catalogue API), filtered on the joined properties `TunnelId`,
-//! `UserName`/`UserEmail`, `TargetVm`. It queries table `recordings` on a `PartitionKey` (creation
-//! day) range one day wider on each side, because a session begun before midnight may be recorded
-//! after it. A recording whose audit log has not been joined yet lacks those properties and is not
-//! matched: re-running the same bulk hold later is idempotent and picks up late joins.
+//! Bulk holds (days plus session, user or VM of the joined session; re-running picks up late
+//! joins) and the explicit, logged retention override.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use time::Date;
 
 use super::marks;
@@ -21,14 +15,12 @@ use crate::catalogue::recording::{Recording, RecordingKey};
 use crate::dates::{format_date, format_utc, parse_date};
 use crate::ports::Ports;
 use crate::retention::policy::{Retention, is_tag_safe};
-use crate::retention::sweep::row_held;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
 use crate::storage::update_tags;
 use crate::tables::filter::Op;
 use crate::tables::{Filter, ops};
 
-/// Which recordings a bulk hold covers: a range of session-start days (event days for rows not
-/// joined with a session) plus optional equality filters.
+/// Which recordings a bulk hold covers: session-start (else event) days plus equality filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Selector {
@@ -92,8 +84,7 @@ pub async fn hold_bulk(
     rows::validate_id(hold_id)?;
     let (from, to) = selector.days()?;
     let filter = selector.filter(from, to);
-    // The filter reads a day more on each side; a row is taken when its session started (else
-    // its event was raised) on a selected day.
+    // The filter reads a day more on each side (a session may cross midnight).
     let days = from..=to;
     rows::write_header(ports, hold_id, "bulk", &json!(selector), actor).await?;
     let mut cont = None;
@@ -178,10 +169,8 @@ pub async fn active_members(
         .collect())
 }
 
-/// Sets a recording's retention explicitly — the only path that may *shorten* it. Logged (table
-/// `holds`, partition `override`, and a warning) with who/why; refused while the recording is held.
-/// The row is marked `RetentionOverride=true`, which exempts it from the sweep's policy
-/// re-evaluation (an explicit decision outranks the policy; a later hold still outranks both).
+/// Sets a recording's retention explicitly, the only path that may shorten it: logged with
+/// who/why, refused while held, and pinned against the sweep's policy re-evaluation.
 ///
 /// # Errors
 /// `Invalid` (held, bad class or date), `NotFound`, `Storage`.
@@ -208,7 +197,7 @@ pub async fn override_retention(
         .get(&key)
         .await?
         .ok_or_else(|| HoldError::NotFound(format!("recording {}", key.id())))?;
-    if row_held(&row) {
+    if row.value.held() {
         return Err(HoldError::Invalid(format!(
             "recording {} is under legal hold; release it first",
             key.id()
@@ -223,9 +212,7 @@ pub async fn override_retention(
     let log = json!({"PartitionKey": "override", "RowKey": rk,
         "RecordingId": key.id(), "FromClass": row.value.retention_class, "FromUntil": row.value.retain_until,
         "ToClass": new.class, "ToUntil": new.until, "By": actor.who, "Reason": actor.why, "At": format_utc(actor.at)});
-    if let Value::Object(e) = log {
-        rows::log_override(ports, &e).await?;
-    }
+    rows::log_override(ports, &crate::retention::row(log)).await?;
     let (source, blob) = ports
         .sources
         .blob_of_row(&row.value)

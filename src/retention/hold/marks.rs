@@ -1,6 +1,4 @@
-//! The hold marks on catalogue rows (`LegalHold`, `HoldIds`, `HeldFromClass`, `HeldFromUntil`):
-//! setting, clearing and reading them, and the ETag-conditional row rewrite that applies them.
-//! Kept apart from [`super::rows`] (table `holds`) because these rows belong to the catalogue.
+//! The hold marks on catalogue rows: setting, clearing, reading, and the conditional rewrite.
 
 use super::HoldError;
 use crate::catalogue::recording::Recording;
@@ -48,8 +46,7 @@ pub(crate) fn unmark_held(r: &mut Recording, id: &str, fallback: Option<&Retenti
     }
 }
 
-/// Applies `f` to the row and writes it ETag-conditionally ([`CatalogueRepo::update`]), re-reading
-/// on races. Returns the row as written.
+/// Applies `f` to the row and writes it ([`CatalogueRepo::update`]); the row as written.
 pub(crate) async fn update_row(
     repo: &CatalogueRepo,
     row: Versioned<Recording>,

@@ -1,15 +1,6 @@
-//! Legal holds and explicit retention overrides: library functions for the HTTP API and CLI.
-//!
-//! A hold rewrites the blob's tags to `legal-hold` / `9999-12-31` (out of the sweep's range — see
-//! [`crate::retention`]) and remembers the pre-hold pair in the `heldFrom` tag, in the catalogue row
-//! (`LegalHold`, `HoldIds`, `HeldFromClass`, `HeldFromUntil`) and in table `holds`, so a release
-//! restores it even if one copy is lost. Several holds may cover one recording; it is released when
-//! the last one is. Table `holds`: `PartitionKey` = `hold`, `RowKey` = hold id (who/why/when, scope,
-//! status); `PartitionKey` = `m~<hold id>`, `RowKey` = recording id (one row per member, so a bulk
-//! release reads one partition); `PartitionKey` = `override` for logged shortenings ([`bulk`]).
-//! Partition `release` holds the two-person release requests ([`two_person`]).
-//! Reason texts live only in tables, never in tags. Order of writes: row, then tags — the sweep
-//! re-reads both before deleting, and either one marking a hold keeps the blob.
+//! Legal holds and explicit overrides for the API and CLI (docs/retention.md): the pre-hold pair
+//! is kept in the tags, the row and table `holds`, so a release restores it if one copy is lost;
+//! the row is written before the tags, and either marking a hold keeps the blob.
 
 pub mod bulk;
 mod marks;

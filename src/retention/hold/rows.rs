@@ -1,6 +1,5 @@
 //! Table `holds`: hold headers (who/why/when, scope, status) and one member row per held
-//! recording with its pre-hold retention; plus hold-id and blob-URL parsing. The hold marks on
-//! catalogue rows live in [`super::marks`].
+//! recording with its pre-hold retention.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -61,13 +60,6 @@ pub(crate) fn validate_id(id: &str) -> Result<(), HoldError> {
     }
 }
 
-fn obj(v: Value) -> Entity {
-    match v {
-        Value::Object(m) => m,
-        _ => Entity::new(),
-    }
-}
-
 /// Writes the hold's header once (first who/why/when kept); a released hold is re-activated.
 pub(crate) async fn write_header(
     ports: &Ports,
@@ -76,7 +68,7 @@ pub(crate) async fn write_header(
     selector: &Value,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let e = obj(
+    let e = crate::retention::row(
         json!({"PartitionKey": HEADER_PK, "RowKey": header_rk(id), "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
     );
@@ -119,8 +111,7 @@ pub(crate) async fn release_header(
     write_released(ports, entity, etag, actor).await
 }
 
-/// Stamps `entity` released by `actor` and writes it unless it changed since it was read (then a
-/// concurrent release got there first).
+/// Stamps `entity` released by `actor`, unless it changed since read (a concurrent release won).
 async fn write_released(
     ports: &Ports,
     mut entity: Entity,
@@ -162,7 +153,7 @@ pub(crate) async fn write_member(
     original: Option<&Retention>,
     actor: &Actor,
 ) -> Result<(), HoldError> {
-    let e = obj(
+    let e = crate::retention::row(
         json!({"PartitionKey": member_pk(id), "RowKey": key.id_key(MAX_KEY_BYTES),
         "RecordingId": key.id(), "HoldId": id, "Active": true,
         "HeldBy": actor.who, "Reason": actor.why, "HeldAt": format_utc(actor.at),
@@ -173,10 +164,8 @@ pub(crate) async fn write_member(
     Ok(())
 }
 
-/// Inserts an override's log row (`log`, keyed by recording and nanosecond time). A 409 is the
-/// client's retry meeting the row its first attempt stored with the answer lost: when the stored row
-/// says the same, the log is written and the override goes on (failing here would leave a logged
-/// override that never happened); different content is a real collision.
+/// Inserts an override's log row; a 409 with the same content is a retry whose answer was lost
+/// (the override goes on), other content a real collision.
 pub(crate) async fn log_override(ports: &Ports, log: &Entity) -> Result<(), HoldError> {
     match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, log, WriteMode::Insert).await {
         Ok(_) => Ok(()),

@@ -1,22 +1,7 @@
-//! Two-person release (`HOLD_RELEASE_TWO_PERSON=true`): a legal hold is released only when a
-//! second principal with the hold role approves the release a first one requested.
-//!
-//! The request is one row of table `holds`, partition `release`, row key
-//! `<hold id>~<recording id or *>~<when the hold (or the member) was set>` through the one key
-//! encoder, so a hold set again after its release needs a new request. Its properties:
-//! `HoldId`, `Recording` (empty for the whole hold), `Status` (`pending` → `approved` →
-//! `released`), `RequestedBy`, `RequestedByObjectId`, `RequestedByNames`, `RequestedAt`,
-//! `RequestReason`, `ApprovedBy`, `ApprovedByObjectId`, `ApprovedAt`, `ApproveReason`,
-//! `ReleasedAt`. Every write is conditional (insert, or `If-Match` through
-//! [`crate::tables::ops::update`]).
-//!
-//! [`decide`]: no row → the caller's request is recorded (`Pending`); a pending row → the same
-//! person again ([`crate::catalogue::person`]: a name or the object id in common) is refused, a
-//! different one approves (`Approved`); an approved row → the release goes on (a retry after a
-//! crash between approval and release finishes it; the first approver stays recorded). A write
-//! whose answer was lost is recognised by the call's own random mark (`Attempt`). [`stamp`] copies both principals onto the
-//! hold's header (whole hold) or member row before the release; [`finish`] marks the request
-//! released after it.
+//! Two-person release (`HOLD_RELEASE_TWO_PERSON=true`, docs/retention.md): one row per request in
+//! table `holds`, partition `release`, keyed by hold, recording (`*`: whole hold) and when it was
+//! held (a hold set again needs a new request); `pending` → `approved` → `released`, every write
+//! conditional.
 
 use serde_json::{Value, json};
 
@@ -89,15 +74,7 @@ pub struct Asker<'a> {
     pub person: &'a Person,
 }
 
-fn obj(v: Value) -> Entity {
-    match v {
-        Value::Object(m) => m,
-        _ => Entity::new(),
-    }
-}
-
-/// Since when the scope is held: the hold's `SetAt`, or the member's `HeldAt` while active; `None`
-/// when not (then nothing is gated).
+/// Since when the scope is held (`SetAt` or the member's `HeldAt`); `None`: not held, not gated.
 async fn held_since(
     ports: &Ports,
     hold_id: &str,
@@ -128,7 +105,8 @@ fn requester(e: &Entity) -> Person {
     Person::new(names, Some(s("RequestedByObjectId")))
 }
 
-/// Records, refuses or approves `asker`'s release of `scope` of hold `hold_id`.
+/// Records (`Pending`), refuses (the requester again) or approves `asker`'s release of `scope`;
+/// an approved row lets a retry finish the release.
 ///
 /// # Errors
 /// `Refused` when `asker` requested it (same person), `Storage`.
@@ -145,15 +123,13 @@ pub async fn decide(
         Scope::Hold => String::new(),
         Scope::Recording(k) => k.id(),
     };
+    let target = if recording.is_empty() {
+        "*"
+    } else {
+        &recording
+    };
     let rk = key(
-        &format!(
-            "{hold_id}~{}~{since}",
-            if recording.is_empty() {
-                "*"
-            } else {
-                &recording
-            }
-        ),
+        &format!("{hold_id}~{target}~{since}"),
         Spelling::Verbatim,
         MAX_KEY_BYTES,
     );
@@ -170,7 +146,7 @@ pub async fn decide(
         &mut |cur: Option<&Stored>| {
             refused = None;
             let Some(cur) = cur else {
-                return Some(obj(json!({
+                return Some(crate::retention::row(json!({
                     "HoldId": hold_id, "Recording": recording, "Status": "pending",
                     "RequestedBy": who, "RequestedByObjectId": oid,
                     "RequestedByNames": asker.person.names.join("\n"), "RequestedAt": at,
@@ -224,8 +200,7 @@ pub async fn decide(
     })
 }
 
-/// Copies the requester and approver onto the hold's record (its header for the whole hold, the
-/// member row for one recording), before the release stamps `ReleasedBy` there.
+/// Copies requester and approver onto the hold's header or member row, before the release.
 ///
 /// # Errors
 /// Storage failures.

@@ -1,13 +1,6 @@
-//! Azure Storage lifecycle-management policy generated from the retention classes: cheap tiering
-//! that complements the sweep. Printed by `handler lifecycle-policy`; `infra/lifecycle-policy.json`
-//! is the built-in policy's output (a test keeps them equal).
-//!
-//! One rule per class with tiering (`cool_after`, `cold_after`, `archive_after`): filter
-//! `blobIndexMatch` `retentionClass == <class>` (equality is all lifecycle supports) on block blobs,
-//! actions `tierTo*` by days since creation. **Never a `delete` action**: lifecycle cannot see
-//! `retainUntil` dates or exclude held blobs, so deletion belongs to the sweep alone; a held blob
-//! (`legal-hold`) matches no rule and stays in its tier. Append blobs (audit logs) cannot be tiered,
-//! so rules name `blockBlob` only. [`validate`] checks the documented limits.
+//! The lifecycle-management policy of the retention classes (`handler lifecycle-policy`,
+//! `infra/lifecycle-policy.json`): one tiering rule per class on block blobs, never a `delete`
+//! (lifecycle cannot see `retainUntil` or holds). [`validate`] checks the documented limits.
 
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,7 @@ use std::path::Path;
 
 use super::Policy;
 
-/// The policy in the file at `path` (the built-in one when `None`), refusing one whose
-/// `audit_logs_class` is not a class with `days`. Errors name the setting, never a value.
+/// The policy at `path` (built-in when `None`), refused when `audit_logs_class` has no `days`.
 ///
 /// # Errors
 /// Every problem, each prefixed with the setting it concerns.

@@ -1,20 +1,5 @@
-//! The retention policy model: classes, ordered rules, classification, and the tag merge rule.
-//!
-//! Format (TOML):
-//! ```toml
-//! default = "ops-30d"            # class when no rule matches
-//! [classes.pci-1y]
-//! days = 365
-//! cold_after = 90                 # lifecycle tiering, days since creation (also cool_after, archive_after)
-//! [classes.legal-hold]
-//! hold = true                     # never expires
-//! [[rules]]                       # first match wins
-//! class = "pci-1y"
-//! container = "recordings"        # every given condition must hold
-//! blob_prefix = "pci/"
-//! metadata = { environment = "pci" }
-//! vm = "vm-pay-*"                 # session fields (known once the audit log is joined)
-//! ```
+//! The retention policy model (TOML, format in docs/retention.md): classes, ordered rules,
+//! classification, and the tag merge rule.
 
 use std::collections::BTreeMap;
 
@@ -30,11 +15,7 @@ mod text;
 pub use load::load;
 pub use text::{glob, is_tag_safe, merge_tags};
 
-/// The built-in policy: the compliance classes of `docs/retention.md`, everything else `ops-30d`.
-/// Tiering follows §5: PCI keeps the last 3 months "immediately available" (Hot/Cool), so Cold only
-/// after 90 days; Archive (rehydration takes hours) only for the multi-year classes. `audit-1y` is
-/// the class of audit-log `PT1H.json` blobs (`RETENTION_CLASS_AUDITLOGS`): they are append blobs,
-/// which lifecycle tiering cannot move, so they stay Hot — which also satisfies PCI's 3 months hot.
+/// The built-in policy: the compliance classes and tiering of docs/retention.md.
 pub const DEFAULT_POLICY: &str = r#"
 default = "ops-30d"
 [classes]
@@ -124,7 +105,7 @@ pub struct Subject<'a> {
 }
 
 /// A classification result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Retention {
     /// Class name.
     pub class: String,
@@ -145,8 +126,7 @@ impl Policy {
 
     /// The built-in default policy.
     pub fn builtin() -> Self {
-        // The built-in text is a constant covered by a unit test; fall back to an equivalent value
-        // rather than panicking if it were ever edited into an invalid state.
+        // A unit test parses the constant; the fallback avoids a panic.
         Self::parse(DEFAULT_POLICY).unwrap_or_else(|_| Self {
             default: "ops-30d".into(),
             classes: BTreeMap::from([(
@@ -207,11 +187,12 @@ impl Policy {
     /// The retainUntil date of `class` for a blob created on `created`.
     pub fn until_for(&self, class: &str, created: Date) -> String {
         match self.classes.get(class) {
-            Some(Class { hold: true, .. }) | None => HELD_UNTIL.to_owned(),
-            Some(Class { days: Some(d), .. }) => {
-                format_date(created.saturating_add(Duration::days(i64::from(*d))))
-            }
-            Some(Class { days: None, .. }) => HELD_UNTIL.to_owned(),
+            Some(Class {
+                hold: false,
+                days: Some(d),
+                ..
+            }) => format_date(created.saturating_add(Duration::days(i64::from(*d)))),
+            _ => HELD_UNTIL.to_owned(),
         }
     }
 }

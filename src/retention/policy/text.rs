@@ -32,9 +32,8 @@ pub fn is_tag_safe(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || " +-.:=_/".contains(c))
 }
 
-/// Merges a computed retention into a blob's existing tags: other tags are kept; a legal hold is
-/// never lifted; an existing later `retainUntil` is never shortened (the pair with the later date
-/// wins). Returns the new tag set and the effective retention.
+/// Merges `computed` into a blob's tags (others kept; a hold never lifted, a later date never
+/// shortened); returns the new set and the effective retention.
 pub fn merge_tags(existing: &Tags, computed: &Retention) -> (Tags, Retention) {
     let old_class = existing.get(TAG_CLASS);
     let old_until = existing.get(TAG_UNTIL);

@@ -1,13 +1,7 @@
-//! `recording.retagged` alerts not yet handed to the outputs, kept in table `deletions`, partition
-//! [`PENDING_PK`] (`RowKey` = the notification id, so one fact is one row).
-//!
-//! The sweep restores a blob's tags and then remembers its alert here; the timer's entry point
-//! emits every remembered alert after a run that succeeded and forgets each once it is in the
-//! outputs. A run that restores tags and then fails emits nothing, and its retry finds the tags
-//! agreeing: without this the alert would be lost. Like the digest, a failure to forget is logged
-//! and the alert is emitted again under the same id (delivery drops the repeat).
+//! `recording.retagged` alerts not yet in the outputs (table `deletions`, partition
+//! [`PENDING_PK`], one row per notification id): a run failing after a restore would lose them.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::azure::AzureError;
 use crate::notify::Notification;
@@ -28,9 +22,7 @@ pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(
     let text = serde_json::to_string(alert).unwrap_or_default();
     let row =
         json!({"PartitionKey": PENDING_PK, "RowKey": alert.notification_id, "Notification": text});
-    let Value::Object(row) = row else {
-        return Ok(());
-    };
+    let row = crate::retention::row(row);
     write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
         .await
         .map(|_| ())
@@ -50,8 +42,7 @@ pub async fn pending(tables: &dyn TableStore) -> Result<Vec<Notification>, Azure
         .collect())
 }
 
-/// Forgets alerts handed to the outputs. A failure is logged: the alert is emitted again by the
-/// next run under the same id.
+/// Forgets alerts handed to the outputs; a failure is logged (emitted again, same id).
 pub async fn forget(tables: &dyn TableStore, emitted: &[Notification]) {
     for n in emitted {
         let id = &n.notification_id;

@@ -1,13 +1,8 @@
-//! Deletions not yet announced, kept in table `deletions`, partition [`UNANNOUNCED_PK`] (`RowKey` =
-//! the tombstone id).
-//!
-//! Every deletion is remembered here before its tombstone completes it (so a crash in between is
-//! finished by the intent recovery, which remembers it again), and forgotten only after a digest
-//! listing it was handed to the outputs. A run that deletes and then fails, or dies, emits no
-//! digest; its deletions stay here and the next run's digest lists them. Without this, a blob
-//! deleted by a failed run was missing from every digest: the retry no longer finds it.
+//! Deletions no digest listed yet (table `deletions`, partition [`UNANNOUNCED_PK`]): remembered
+//! before the tombstone, forgotten once a digest is in the outputs, so a failed run's deletions
+//! reach the next digest.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Item;
 use crate::azure::AzureError;
@@ -40,18 +35,14 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Azur
         |p| BlobRef::new(p.container, p.name).to_string(),
     );
     let rk = t.key.id_key(crate::tables::keys::MAX_KEY_BYTES);
-    let row = json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk, "RecordingId": t.key.id(), "Blob": blob,
-        "RetentionClass": t.class, "RetainUntil": t.retain_until});
-    let Value::Object(row) = row else {
-        return Ok(());
-    };
+    let row = crate::retention::row(json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk,
+        "RecordingId": t.key.id(), "Blob": blob, "RetentionClass": t.class, "RetainUntil": t.retain_until}));
     write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
         .await
         .map(|_| ())
 }
 
-/// The deletions no digest listed yet, at most [`MAX_PER_DIGEST`], in key order (a missing table
-/// has none).
+/// The deletions no digest listed yet, at most [`MAX_PER_DIGEST`], in key order.
 ///
 /// # Errors
 /// Table errors.
@@ -69,8 +60,7 @@ pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, Az
     }
 }
 
-/// Forgets deletions a digest listed. A failure is logged: the row then comes back in the next
-/// run's digest (a repeat under another id, never a loss).
+/// Forgets deletions a digest listed; a failure is logged (the next digest repeats them).
 pub async fn forget(tables: &dyn TableStore, announced: &[Unannounced]) {
     for a in announced {
         match tables

@@ -1,15 +1,8 @@
-//! One candidate returned by the range query: re-check, re-evaluate, then delete with evidence.
-//!
-//! The tag index is eventually consistent, so the query result is only a hint: the blob's current
-//! tags, its ETag and (for recordings) its catalogue row are read again, and the blob is kept if any
-//! of them — or the *current* policy — says so. Tags that disagree with the row are never acted
-//! on: the delete is refused, the tags restored from the row and `recording.retagged` raised
-//! ([`crate::retention::retagged`]). Order of writes: intent → delete guarded by
-//! `If-Match` and `x-ms-if-tags` (`retainUntil` still in the expired range) →
-//! catalogue `Status=deleted` → unannounced deletion ([`super::announce`]) → tombstone; see
-//! [`crate::retention::tombstone`] for crash recovery.
+//! One candidate of the range query (only a hint: the index is eventually consistent): re-read
+//! tags, ETag and row, re-apply the current policy, then intent → guarded delete → row → announce
+//! → tombstone.
 
-use super::evaluate::{Row, row_held};
+use super::evaluate::Row;
 use super::write::RowChange;
 use super::{Decision, Item, Kind, Pass, Sweep};
 use super::{alerts, announce};
@@ -62,7 +55,7 @@ impl Sweep<'_> {
         {
             return Ok(refused);
         }
-        if row.as_ref().is_some_and(row_held) {
+        if row.as_ref().is_some_and(|r| r.value.held()) {
             // The row knows of a hold the tags have not caught up with: the hold wins, tags repaired.
             if !self.params.dry_run {
                 store.set_tags(blob, &hold_tags(&tags), None).await?;
@@ -85,9 +78,9 @@ impl Sweep<'_> {
         self.delete(pass, blob, &evidence, row, item).await
     }
 
-    /// A row whose blob's tags disagree with it is never deleted on those tags: the finding is
-    /// recorded on the row, the tags restored from it ([`retagged::find`], [`retagged::restore`])
-    /// and the alert remembered for the outputs ([`alerts`]); a dry run only counts it.
+    /// A row whose blob's tags disagree with it is never deleted on those tags: restored and
+    /// alerted ([`retagged::check`]), the alert remembered for the outputs ([`alerts`]); a dry run
+    /// only counts it.
     async fn retagged(
         &self,
         pass: Pass<'_>,
@@ -99,14 +92,15 @@ impl Sweep<'_> {
             let found = retagged::disagreement(&row.value, tags);
             return Ok(found.map(|_| Decision::Retagged(None)));
         }
-        let source = pass.source;
-        let store = source.store.as_ref();
+        let (store, host) = (
+            pass.source.store.as_ref(),
+            pass.source.bastion_id.as_deref(),
+        );
         let (repo, now) = (self.repo(), self.params.now);
-        let Some(finding) = retagged::find(store, blob, &repo, &row.value, tags, now).await? else {
+        let found = retagged::check(store, blob, &repo, &row.value, tags, now, host).await?;
+        let Some(alert) = found else {
             return Ok(None);
         };
-        let restored = retagged::restore(store, blob, &finding).await?;
-        let alert = finding.notification(restored, now, source.bastion_id.as_deref());
         // Remembered until a successful run hands it to the outputs: a run failing later emits
         // nothing, and its retry finds the tags agreeing.
         alerts::remember(self.deps.ports.tables.as_ref(), &alert).await?;
@@ -149,9 +143,7 @@ impl Sweep<'_> {
     ) -> anyhow::Result<Decision> {
         let tables = self.deps.ports.tables.as_ref();
         tombstone::write_intent(tables, evidence).await?;
-        // The same range as the query, checked by the service at the delete: a hold (or a
-        // lengthening) written after our re-check moves `retainUntil` out of it, and tag writes
-        // do not change the ETag, so `If-Match` alone would not see it.
+        // A hold set after our re-check moves `retainUntil` out of the range; the ETag misses it.
         let guard = expired_expr(&self.today);
         let ending = match pass
             .source
@@ -175,8 +167,7 @@ impl Sweep<'_> {
         })
     }
 
-    /// The catalogue row (read again when not given), the deletion remembered for the digest, then
-    /// the tombstone, which drops the intent.
+    /// The row (read when not given), the deletion remembered for the digest, then the tombstone.
     pub(super) async fn finish(
         &self,
         evidence: &Tombstone,
@@ -194,9 +185,7 @@ impl Sweep<'_> {
             (None, Some(k)) => self.repo().get(&k).await?,
             (None, None) => None,
         };
-        // The row and the announcement first: the tombstone write drops the intent, and the intent
-        // is what lets a crashed run come back to a row still marked `catalogued` or a deletion
-        // no digest will list.
+        // Tombstone last: it drops the intent, which lets a crashed run finish the rest.
         if let Some(r) = row {
             self.update_row(r, RowChange::Deleted(evidence)).await?;
         }

@@ -1,10 +1,5 @@
-//! The one `retention.deleted` notification per run: counts plus the first items, never one per blob.
-//!
-//! A digest lists every deletion no earlier digest listed ([`announce`]): this run's, and those of
-//! runs that failed or died after deleting (they emit nothing, and their retry no longer finds the
-//! blobs). Its id is derived from the sweep day and the blobs it lists: the same digest emitted
-//! again keeps its id (the claim table and receivers drop the repeat), while a later run's digest of
-//! other deletions on the same day is a new fact rather than a duplicate to drop.
+//! The one `retention.deleted` per run: counts and the deletions no digest listed yet
+//! ([`announce`]), its id from the day and the blobs listed (a repeat keeps it).
 
 use serde_json::json;
 
@@ -32,9 +27,7 @@ impl Digest {
     }
 }
 
-/// The digest of `report` and every deletion not yet announced, or `None` when there is nothing
-/// to tell. A dry run lists what it would delete. When the unannounced deletions cannot be read,
-/// the digest lists this run's own and leaves the rest for the next run.
+/// The digest of `report` and every unannounced deletion (unreadable: this run's own), or `None`.
 pub async fn prepare(
     tables: &dyn TableStore,
     report: &Report,
@@ -62,8 +55,7 @@ pub async fn prepare(
     })
 }
 
-/// The digest listing `deleted` (`total` deletions in all, of which the first [`DIGEST_ITEMS`] are
-/// itemised), with `report`'s counts; `None` when `total` is 0.
+/// The digest of `total` deletions itemising the first [`DIGEST_ITEMS`]; `None` when 0.
 pub fn notification(
     report: &Report,
     deleted: &[Item],

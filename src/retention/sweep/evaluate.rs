@@ -1,7 +1,4 @@
-//! Re-evaluation of one blob against the *current* policy: the retention to apply is the latest
-//! of the tags, the catalogue row and what the policy gives the blob's class today. A policy change
-//! may lengthen a retention, never shorten it (only an explicit override, see
-//! [`crate::retention::hold::bulk`], does).
+//! Re-evaluation of one due blob against the current policy (which may lengthen, never shorten).
 
 use time::OffsetDateTime;
 
@@ -15,10 +12,8 @@ use crate::storage::Tags;
 pub(super) type Row = Versioned<Recording>;
 
 impl Sweep<'_> {
-    /// The retention that applies now: the latest of the tags, the catalogue row and the current
-    /// policy (a policy change may lengthen, never shorten; unknown classes are ignored rather than
-    /// treated as holds, so removing a class from the policy does not make blobs immortal). A row
-    /// pinned by an explicit override (`RetentionOverride`) is not re-evaluated against the policy.
+    /// The latest of the tags, the row and the current policy (unknown classes ignored, so a
+    /// removed class does not make blobs immortal; an overridden row keeps its own).
     pub(super) fn keep(
         &self,
         kind: Kind,
@@ -27,10 +22,7 @@ impl Sweep<'_> {
         created: OffsetDateTime,
     ) -> Retention {
         let policy = &*self.deps.policy;
-        let mut keep = retention_of(tags).unwrap_or_else(|| Retention {
-            class: String::new(),
-            until: String::new(),
-        });
+        let mut keep = retention_of(tags).unwrap_or_default();
         if let Some(r) = row.filter(|r| !r.value.retain_until.is_empty()) {
             keep = later(
                 keep,
@@ -66,11 +58,6 @@ impl Sweep<'_> {
             }
         }
     }
-}
-
-/// True when the catalogue row records a legal hold.
-pub fn row_held(r: &Row) -> bool {
-    r.value.held()
 }
 
 /// The retainUntil of `class` if the policy defines it with a number of days.

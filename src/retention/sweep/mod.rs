@@ -1,14 +1,6 @@
-//! `RetentionSweep` (timer, daily 02:00 UTC): deletes expired, non-held blobs of the recordings and
-//! audit-log containers, with evidence, bounded per run.
-//!
-//! One run: finish crashed deletions ([`crate::retention::tombstone`] intents), then for each
-//! container page through **one** Find Blobs by Tags range query (`"retainUntil" < '<today>'`,
-//! today = the invocation's `sys.UtcNow`), and handle candidates a few at a time
-//! (`candidate`). The query returns only expired blobs (held blobs carry `9999-12-31`), so the
-//! cost grows with the number of expired blobs, not with the container. At most
-//! `RETENTION_MAX_DELETES_PER_RUN` deletions per run; the next run continues where this one stopped.
-//! A transient failure lets the current page finish, then fails the run so the `retry` policy of
-//! `function.json` runs it again (every step is idempotent).
+//! `RetentionSweep` (daily): finishes crashed deletions, then per container pages through one
+//! range query of expired blobs (cost follows them, not the container), bounded per run; a
+//! transient failure finishes the page, then fails the run for its retry (every step idempotent).
 
 pub mod alerts;
 pub mod announce;
@@ -27,7 +19,6 @@ use futures::future::join_all;
 use time::OffsetDateTime;
 
 pub use candidate::STATUS_DELETED;
-pub use evaluate::row_held;
 pub use report::{Decision, Item, Report};
 
 use std::sync::Arc;

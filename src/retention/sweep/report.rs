@@ -1,5 +1,4 @@
-//! What a sweep run reports: each candidate's [`Decision`], the deleted [`Item`]s, and the run's
-//! [`Report`] (counts, the bound, the first items) that feeds the log line and the digest.
+//! What a sweep run reports: each candidate's [`Decision`] and the run's [`Report`].
 
 use serde::Serialize;
 
@@ -21,9 +20,7 @@ pub struct Item {
 /// How one candidate ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// Its product tags disagreed with its catalogue row: not deleted, the tags restored from the
-    /// row and the row marked ([`crate::retention::retagged`]); the alert (none in a dry run,
-    /// which writes nothing).
+    /// Tags disagreeing with the row: not deleted, restored; the alert (none in a dry run).
     Retagged(Option<Box<Notification>>),
     /// Deleted, with tombstone.
     Deleted(Item),
@@ -124,8 +121,7 @@ impl Report {
         }
     }
 
-    /// Counts a blob whose step failed with `e` and logs it as `what`; the first failure is kept in
-    /// `first` (the run ends with it once its page is done).
+    /// Counts and logs a failed blob; the first failure is kept in `first` for the run's end.
     pub(super) fn fail(
         &mut self,
         blob: &crate::storage::BlobRef,

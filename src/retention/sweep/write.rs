@@ -1,5 +1,4 @@
-//! The sweep's writes that keep a blob: lengthening its tags (conditioned on the date just read,
-//! so a hold set meanwhile wins) and ETag-conditional rewrites of its catalogue row.
+//! The sweep's writes that keep a blob: lengthened tags and conditional row rewrites.
 
 use super::evaluate::Row;
 use super::{Decision, Pass, STATUS_DELETED, Sweep};
@@ -15,15 +14,13 @@ use crate::storage::{BlobRef, Tags};
 #[derive(Clone, Copy)]
 pub(super) enum RowChange<'a> {
     Lengthen(&'a Retention),
-    /// A policy shortening allowed by `RETENTION_ALLOW_SHORTENING`: the row keeps the old date
-    /// in `ShortenedFrom` as the record of it.
+    /// Allowed by `RETENTION_ALLOW_SHORTENING`; the old date kept in `ShortenedFrom`.
     Shorten(&'a Retention),
     Deleted(&'a Tombstone),
 }
 
 impl Sweep<'_> {
-    /// Writes the longer retention to the tags (conditioned on the `retainUntil` just read, so a
-    /// hold set meanwhile is never overwritten: 412 → `Changed`) and to the catalogue row.
+    /// Writes the longer retention to the tags (if `retainUntil` is as read: a hold wins) and row.
     pub(super) async fn lengthen(
         &self,
         pass: Pass<'_>,
@@ -57,9 +54,7 @@ impl Sweep<'_> {
         Ok(Decision::Lengthened)
     }
 
-    /// ETag-conditional rewrite keeping every other property ([`CatalogueRepo::update`](crate::catalogue::repo::CatalogueRepo::update));
-    /// on a race, re-reads and decides again (a hold that arrived meanwhile is never overwritten by
-    /// a lengthening).
+    /// Conditional rewrite; a race re-reads and decides again (a new hold is never overwritten).
     pub(super) async fn update_row(&self, r: Row, change: RowChange<'_>) -> anyhow::Result<()> {
         let key = r.value.key.clone();
         self.repo()

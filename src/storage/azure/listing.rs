@@ -1,9 +1,5 @@
-//! Paged listings: `List Blobs` (with metadata, from a prefix or from a name on: `startFrom`) and
-//! container-scoped `Find Blobs by Tags`.
-//!
-//! One page per call; the service's `NextMarker` is handed back as the opaque marker. A container
-//! that does not exist lists as empty (as the in-memory fake does), so sweeps over a container that
-//! was never written to are not errors.
+//! Paged listings (`List Blobs` with metadata, container-scoped `Find Blobs by Tags`), one page
+//! per call; a container that does not exist lists as empty.
 
 use azure_core::http::{DeserializeWith, Format, Pager};
 use azure_storage_blob::BlobContainerClient;
@@ -17,28 +13,14 @@ use super::map;
 use crate::azure::AzureError;
 use crate::storage::{BlobItem, BlobProps, Page, TaggedBlob};
 
-/// Where a listing starts and how big its pages are.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Range<'a> {
-    /// Names start with this.
-    pub prefix: Option<&'a str>,
-    /// `startFrom`: names at or after this one (inclusive).
-    pub from: Option<&'a str>,
-    /// `maxresults` (the service's default, 5000, when `None`).
-    pub page_size: Option<u32>,
-}
-
-/// One page of `List Blobs` with metadata.
+/// One page of `List Blobs` with metadata: names starting with `prefix`, at or after `from`
+/// (`startFrom`), at most `page_size` (the service's default, 5000, when `None`).
 pub(crate) async fn list(
     container: &BlobContainerClient,
-    range: Range<'_>,
+    (prefix, from): (Option<&str>, Option<&str>),
+    page_size: Option<u32>,
     marker: Option<String>,
 ) -> Result<Page<BlobItem>, AzureError> {
-    let Range {
-        prefix,
-        from,
-        page_size,
-    } = range;
     let options = BlobContainerClientListBlobsOptions {
         prefix: prefix.map(str::to_owned),
         start_from: from.map(str::to_owned),
@@ -108,8 +90,7 @@ pub(crate) async fn find_by_tags(
     })
 }
 
-/// The model of a listing's first page; `None` when the listing is empty or the container does not
-/// exist (a sweep over a container nobody wrote to yet is not an error).
+/// The model of a listing's first page; `None` when empty or the container does not exist.
 async fn first_page<M, F>(pager: azure_core::Result<Pager<M, F>>) -> Result<Option<M>, AzureError>
 where
     M: DeserializeWith<F> + azure_core::http::pager::Page + Send,

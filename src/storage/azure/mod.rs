@@ -1,10 +1,5 @@
-//! [`BlobStore`] over the official `azure_storage_blob` 1.x crate.
-//!
-//! Owns the mapping from the port's operations to SDK calls; model translation in `map`, listings
-//! in `listing`. The client's options, authorisation and credential come from the connection
-//! ([`crate::azure::sdk`]); every call runs under the connection's [`Guard`] (the one retry
-//! policy, the total timeout, one log line when it fails), and a 403 names the permission of its
-//! operation. Every error text is redacted.
+//! [`BlobStore`] over the official `azure_storage_blob` crate: every call runs under the
+//! connection's [`Guard`] (retry, timeout, redacted log line, a 403 naming the permission).
 
 mod listing;
 mod map;
@@ -28,8 +23,7 @@ use crate::azure::{AzureError, Guard, Policy};
 use crate::permissions::Operation;
 use crate::telemetry::redact;
 
-/// REST API version sent with every request. The SDK default (2026-04-06) is newer than Azurite
-/// 3.35 accepts; 2025-11-05 has every feature we use (tags, find-by-tags, creation time).
+/// REST API version: the SDK default is newer than Azurite 3.35 accepts.
 pub const API_VERSION: &str = "2025-11-05";
 
 /// The blob service client of `endpoint` with `options` and `credential` (none: a SAS policy in
@@ -131,9 +125,23 @@ impl AzureBlobStore {
         map::props(&r).map_err(|e| AzureError::of_sdk(&e))
     }
 
-    /// True when `e` says the container is missing (then writes create it and try once more).
-    fn container_missing(e: &azure_core::Error) -> bool {
-        map::error_code(e) == Some("ContainerNotFound")
+    /// Runs `write`; when the container is missing, creates it and runs `write` once more.
+    async fn creating<T, Fut>(
+        &self,
+        container: &str,
+        write: impl Fn() -> Fut,
+    ) -> Result<T, AzureError>
+    where
+        Fut: Future<Output = azure_core::Result<T>>,
+    {
+        let result = match write().await {
+            Err(e) if map::error_code(&e) == Some("ContainerNotFound") => {
+                self.create_container(container).await?;
+                write().await
+            }
+            other => other,
+        };
+        result.map_err(|e| AzureError::of_sdk(&e))
     }
 }
 
@@ -162,19 +170,12 @@ impl BlobStore for AzureBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError> {
         let client = self.service.blob_container_client(container);
-        let range = listing::Range {
-            prefix,
-            from: None,
-            page_size: self.page_size,
-        };
-        let list = || listing::list(&client, range, marker.clone());
+        let list = || listing::list(&client, (prefix, None), self.page_size, marker.clone());
         self.call(Operation::ListBlobs, container, list).await
     }
 
-    /// `startFrom` is asked for until the service refuses it (400: a service version or account
-    /// kind without it), then this client lists the prefix instead. The names before `from` are
-    /// dropped either way, so the answer is the same (an emulator that ignores the parameter
-    /// included).
+    /// `startFrom` until the service refuses it (400), then the prefix; earlier names are dropped
+    /// either way.
     async fn list_from(
         &self,
         container: &str,
@@ -183,18 +184,14 @@ impl BlobStore for AzureBlobStore {
         marker: Option<String>,
     ) -> Result<Page<BlobItem>, AzureError> {
         let client = self.service.blob_container_client(container);
-        let refused = || self.start_from_refused.load(Ordering::Relaxed);
-        let range = |from| listing::Range {
-            prefix: Some(prefix),
-            from,
-            page_size: self.page_size,
-        };
-        let ask = if refused() { None } else { Some(from) };
-        let first = || listing::list(&client, range(ask), marker.clone());
+        let refused = self.start_from_refused.load(Ordering::Relaxed);
+        let ask = if refused { None } else { Some(from) };
+        let range = |from| (Some(prefix), from);
+        let first = || listing::list(&client, range(ask), self.page_size, marker.clone());
         let mut page = match self.call(Operation::ListBlobs, container, first).await {
             Err(AzureError::Rejected { .. }) if ask.is_some() => {
                 self.start_from_refused.store(true, Ordering::Relaxed);
-                let again = || listing::list(&client, range(None), marker.clone());
+                let again = || listing::list(&client, range(None), self.page_size, marker.clone());
                 self.call(Operation::ListBlobs, container, again).await?
             }
             other => other?,
@@ -296,14 +293,7 @@ impl BlobStore for AzureBlobStore {
             client.upload(up.body.clone().into(), Some(options))
         };
         let put = || async {
-            let result = match upload().await {
-                Err(e) if Self::container_missing(&e) => {
-                    self.create_container(&blob.container).await?;
-                    upload().await
-                }
-                other => other,
-            };
-            let result = result.map_err(|e| AzureError::of_sdk(&e))?;
+            let result = self.creating(&blob.container, upload).await?;
             Ok(map::etag(result.etag.as_ref()))
         };
         match self.call(Operation::PutBlob, &blob.container, put).await {
@@ -322,16 +312,7 @@ impl BlobStore for AzureBlobStore {
             };
             client.create(Some(options))
         };
-        let run = || async {
-            let result = match create().await {
-                Err(e) if Self::container_missing(&e) => {
-                    self.create_container(&blob.container).await?;
-                    create().await
-                }
-                other => other,
-            };
-            result.map(drop).map_err(|e| AzureError::of_sdk(&e))
-        };
+        let run = || async { self.creating(&blob.container, create).await.map(drop) };
         self.call(Operation::PutBlob, &blob.container, run).await
     }
 

@@ -34,8 +34,7 @@ pub(crate) async fn read_range(
         .map_err(|e| AzureError::of_sdk(&e))?;
     let mut body = download.body;
     let mut out = BytesMut::new();
-    // Bounded read: on a 416 at offset 0 the SDK retries without a range (its empty-blob case), so
-    // stop at `len` bytes whatever the server sends.
+    // The SDK retries a 416 at offset 0 without a range: stop at `len` whatever arrives.
     while let Some(chunk) = body.try_next().await.map_err(|e| AzureError::of_sdk(&e))? {
         let room = limit.saturating_sub(out.len());
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);

@@ -1,9 +1,5 @@
-//! The production [`LinkIssuer`]: Get User Delegation Key with the app's managed identity (through
-//! the `azure_storage_blob` client), cached and reused while it outlives the links it signs.
-//!
-//! The identity needs `Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action`
-//! on the recordings account (Storage Blob Delegator, or any Storage Blob Data role) and read
-//! access to the blob; a link can never grant more than the identity itself has.
+//! The production [`LinkIssuer`]: a user delegation key for the app's identity, cached while it
+//! outlives the links it signs (a link never grants more than the identity has).
 
 use std::sync::Arc;
 
@@ -58,9 +54,8 @@ impl DelegationIssuer {
         Ok(Self::from_client(service, &conn.account, &conn.blob, guard))
     }
 
-    /// An issuer for `account` at `endpoint` that asks for keys with `credential` over `transport`
-    /// (the SDK default when `None`). The seam for end-to-end tests against an emulator; the
-    /// handler uses [`DelegationIssuer::new`].
+    /// An issuer asking for keys with `credential` over `transport` (SDK default when `None`): the
+    /// end-to-end tests' seam.
     ///
     /// # Errors
     /// `Permanent` when the client cannot be built.

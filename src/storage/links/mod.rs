@@ -1,11 +1,6 @@
-//! Short-lived read links for `GET /api/recordings/{id}` (`CATALOGUE_DOWNLOAD_LINKS=true`).
-//!
-//! A link is a blob-scoped, read-only (`sp=r`) **user-delegation SAS** ([`sas`]): signed with a
-//! key obtained from Get User Delegation Key under the app's Entra identity ([`delegation`]), so
-//! it needs no account key, is bounded by the identity's own rights, and is revoked with the
-//! identity's keys. When the recordings connection uses an account key (local/Azurite), no link
-//! is issued and the response says why — never an account-key SAS in disguise. Every issuance is
-//! written in the detail read's access-audit row.
+//! Short-lived read links for `GET /api/recordings/{id}`: a blob-scoped, read-only
+//! user-delegation SAS ([`sas`], key from [`delegation`]); never an account-key SAS, so an
+//! account-key connection gets no link and the reason.
 
 pub mod delegation;
 pub mod sas;

@@ -1,11 +1,5 @@
-//! User-delegation SAS for one blob, read-only, signed with a user delegation key (no account key).
-//!
-//! String-to-sign for `sv` 2020-12-06 and later (the layout documented in "Create a user
-//! delegation SAS"): permissions, start, expiry, canonicalized resource, the six key fields
-//! (`skoid`, `sktid`, `skt`, `ske`, `sks`, `skv`), authorized/unauthorized user object ids,
-//! correlation id, IP, protocol, version, resource, snapshot time, encryption scope, and the five
-//! response-header overrides — 24 fields joined by `\n`, signed with HMAC-SHA256 under the
-//! base64-decoded key value.
+//! A read-only user-delegation SAS for one blob (the 24-field string-to-sign of `sv` 2020-12-06
+//! and later, HMAC-SHA256 under the key).
 
 use percent_encoding::{AsciiSet, utf8_percent_encode};
 

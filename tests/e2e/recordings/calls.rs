@@ -69,7 +69,7 @@ async fn seven_storage_calls_per_new_recording_with_its_join_on_azurite() {
             ))
             .await
             .expect("row read");
-    Recordings::new(&state.ports, state.policy.clone(), join)
+    Recordings::new(&state.ports, state.policy.clone(), join, false)
         .catalogue(source, &event, &props, existing)
         .await
         .expect("catalogued");

@@ -1,16 +1,6 @@
-//! Re-evaluation of *not-yet-due* blobs after a policy change, so tags and catalogue rows show the
-//! dates the current policy gives (the deletion path already re-applies the policy to due blobs).
-//!
-//! Cost follows the work: an unchanged policy costs one table read per run. A change is planned
-//! once ([`plan`]) into `(container, class)` visits; each visit pages through **one** Find Blobs
-//! by Tags query `"retentionClass" = '<class>'`, so only blobs of changed classes are read. Longer
-//! classes are re-tagged; shorter ones only with `RETENTION_ALLOW_SHORTENING=true`, each blob
-//! logged and its row marked `ShortenedFrom`, the class change recorded in table `holds`
-//! (`PartitionKey` = `override`). Held blobs (tagged `legal-hold`) are never visited, and rows pinned
-//! by an explicit override (`RetentionOverride`) or held are left alone. At most
-//! `RETENTION_MAX_DELETES_PER_RUN` blobs are examined per run; progress lives in [`progress`] and the
-//! next run resumes there. Tag writes are conditioned on the date just read, so a hold set
-//! meanwhile wins (412 → left for the next run).
+//! Re-evaluation of not-yet-due blobs after a policy change (docs/retention.md): a change is
+//! [`plan`]ned into one Find Blobs by Tags query per changed class, bounded per run, resumed
+//! from [`progress`]; an unchanged policy costs one table read.
 
 pub mod plan;
 pub mod progress;

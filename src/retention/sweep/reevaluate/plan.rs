@@ -1,14 +1,10 @@
-//! Pure planning of a re-evaluation: what the policy gives each class, and which classes a policy
-//! change affects. A class whose retention got longer is re-tagged; one that got shorter is only
-//! re-tagged when `RETENTION_ALLOW_SHORTENING=true` (explicit, logged and recorded), otherwise it
-//! is reported and left alone — existing blobs keep their longer dates.
+//! Pure planning of a re-evaluation: which classes a policy change lengthens or shortens.
 
 use std::collections::BTreeMap;
 
 use crate::retention::policy::Policy;
 
-/// Days per class with a finite retention (hold classes and classes without `days` never expire,
-/// and nothing is tagged with them except by a hold, which re-evaluation never touches).
+/// Days per class with a finite retention.
 pub type ClassDays = BTreeMap<String, u32>;
 
 /// The classes of `policy` with their days.
@@ -39,9 +35,7 @@ impl Plan {
     }
 }
 
-/// Compares the class days the tags reflect (`applied`) with the current policy's. Classes new in
-/// the policy have no blobs yet; classes removed from it keep their tags (the sweep ignores unknown
-/// classes when re-evaluating at due time), so neither is visited.
+/// Compares the class days the tags reflect with the policy's (new or removed classes: no visit).
 pub fn plan(applied: &ClassDays, current: &ClassDays, allow_shortening: bool) -> Plan {
     let mut p = Plan::default();
     for (class, new) in current {

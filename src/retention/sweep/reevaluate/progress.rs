@@ -1,8 +1,5 @@
-//! The re-evaluation's progress, one row in table `sweepstate` (`PartitionKey` = `policy`,
-//! `RowKey` = `reevaluation`): the class days the tags reflect (`Applied`), the policy being
-//! applied (`Target`), the `(container kind, class)` pairs still to visit (`Queue`) and where the
-//! head of the queue stopped (`Marker` = the Find Blobs by Tags page, `After` = the last blob
-//! done on it). Written ETag-conditionally, so two overlapping runs cannot both advance it.
+//! The re-evaluation's progress: one row of table `sweepstate`, written ETag-conditionally so two
+//! overlapping runs cannot both advance it.
 
 use serde_json::{Value, json};
 
@@ -55,19 +52,11 @@ pub async fn read(tables: &dyn TableStore) -> Result<Option<Progress>, AzureErro
     }))
 }
 
-/// Writes the row conditionally on the ETag read (insert when there was none) and keeps the new
-/// ETag. `PreconditionFailed`/`Conflict` mean another run moved it: the caller stops.
+/// Writes the row on the ETag read and keeps the new one; `PreconditionFailed`/`Conflict`: stop.
 pub async fn write(tables: &dyn TableStore, s: &mut Progress) -> Result<(), AzureError> {
-    let mut e = Entity::new();
-    for (k, v) in [
-        ("PartitionKey", json!(PK)),
-        ("RowKey", json!(RK)),
-        ("Applied", json!(json!(s.applied).to_string())),
-        ("Target", json!(json!(s.target).to_string())),
-        ("Queue", json!(json!(s.queue).to_string())),
-    ] {
-        e.insert(k.to_owned(), v);
-    }
+    let text = |v: Value| v.to_string();
+    let mut e = crate::retention::row(json!({"PartitionKey": PK, "RowKey": RK,
+        "Applied": text(json!(s.applied)), "Target": text(json!(s.target)), "Queue": text(json!(s.queue))}));
     for (k, v) in [("Marker", &s.marker), ("After", &s.after)] {
         if let Some(v) = v {
             e.insert(k.to_owned(), Value::String(v.clone()));

@@ -1,8 +1,7 @@
-//! One blob of a re-evaluated class: re-read, recompute its date from the current policy, and
-//! re-tag it (and its catalogue row) when the date moves the allowed way.
+//! One blob of a re-evaluated class, re-tagged when its date moves the allowed way.
 
 use super::super::write::RowChange;
-use super::super::{Kind, Pass, STATUS_DELETED, Sweep, row_held};
+use super::super::{Kind, Pass, STATUS_DELETED, Sweep};
 use crate::azure::AzureError;
 use crate::retention::policy::Retention;
 use crate::retention::tags::is_held;
@@ -58,7 +57,7 @@ impl Sweep<'_> {
                 let key = self.key_of(pass, created, &blob.name);
                 match self.repo().get(&key).await? {
                     Some(r) if r.value.status == STATUS_DELETED => return Ok(Retag::Unchanged),
-                    Some(r) if row_held(&r) || r.value.hold.overridden => {
+                    Some(r) if r.value.held() || r.value.hold.overridden => {
                         return Ok(Retag::Unchanged);
                     }
                     r => r,
