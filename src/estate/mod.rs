@@ -34,5 +34,31 @@ pub fn host_key(host: &str) -> String {
     key(&host.to_ascii_lowercase(), Spelling::Encoded, MAX_KEY_BYTES)
 }
 
+/// Sets `prop` to `value` on row `r` of `table` (ETag-conditional) if the row as stored still
+/// passes `open`: true when this call wrote it (of two instances, one wins).
+async fn mark(
+    tables: &dyn crate::tables::TableStore,
+    table: &str,
+    r: &crate::tables::Stored,
+    open: fn(&crate::tables::Entity) -> bool,
+    (prop, value): (&str, serde_json::Value),
+) -> Result<bool, crate::azure::AzureError> {
+    use crate::tables::get_str;
+    let pk = get_str(&r.entity, "PartitionKey").unwrap_or_default();
+    let rk = get_str(&r.entity, "RowKey").unwrap_or_default();
+    let mut won = false;
+    crate::tables::ops::update_from(tables, table, pk, rk, Some(r.clone()), &mut |cur| {
+        let cur = cur?;
+        won = open(&cur.entity);
+        won.then(|| {
+            let mut e = cur.entity.clone();
+            e.insert(prop.into(), value.clone());
+            e
+        })
+    })
+    .await?;
+    Ok(won)
+}
+
 #[cfg(test)]
 mod tests;

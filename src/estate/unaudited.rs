@@ -21,8 +21,8 @@ use crate::catalogue::session::{SESSIONS_TABLE, tunnel_key};
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
-use crate::tables::ops::{get, query_all, update_from};
-use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
+use crate::tables::ops::{get, query_all};
+use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// Notification type of a live session the audit logs never showed.
 pub const UNAUDITED: &str = "session.unaudited";
@@ -120,7 +120,14 @@ pub async fn sweep(
             None if readable => MISSING.to_owned(),
             None => UNKNOWN.to_owned(),
         };
-        if decide(tables, &pk, r, &decision).await? && decision == MISSING {
+        let won = super::mark(
+            tables,
+            LIVE_TABLE,
+            r,
+            undecided,
+            ("Audit", decision.clone().into()),
+        );
+        if won.await? && decision == MISSING {
             out.push(notification(&r.entity, wait));
         }
     }
@@ -129,28 +136,6 @@ pub async fn sweep(
 
 fn undecided(e: &Entity) -> bool {
     get_str(e, "Audit").is_none_or(str::is_empty)
-}
-
-/// Writes `decision` unless another writer decided first; true when this call wrote it.
-async fn decide(
-    tables: &dyn TableStore,
-    pk: &str,
-    r: &Stored,
-    decision: &str,
-) -> Result<bool, AzureError> {
-    let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
-    let mut won = false;
-    update_from(tables, LIVE_TABLE, pk, &rk, Some(r.clone()), &mut |cur| {
-        let cur = cur?;
-        won = undecided(&cur.entity);
-        won.then(|| {
-            let mut e = cur.entity.clone();
-            e.insert("Audit".into(), decision.into());
-            e
-        })
-    })
-    .await?;
-    Ok(won)
 }
 
 fn notification(e: &Entity, wait: Duration) -> Notification<Value> {
