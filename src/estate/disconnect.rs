@@ -131,7 +131,7 @@ pub async fn announce(
             }
             let unannounced = |e: &Entity| e.get("Announced") == Some(&Value::Bool(false));
             let announced = ("Announced", true.into());
-            if super::mark(tables, DISCONNECTS_TABLE, r, unannounced, announced).await? {
+            if super::mark(tables, DISCONNECTS_TABLE, r, &unannounced, announced).await? {
                 out.push(notification(&r.entity));
             }
         }

@@ -181,7 +181,7 @@ pub async fn record(
             continue;
         }
         let live = |e: &Entity| get_str(e, "Status") == Some("live");
-        super::mark(tables, LIVE_TABLE, r, live, ("Status", "ended".into())).await?;
+        super::mark(tables, LIVE_TABLE, r, &live, ("Status", "ended".into())).await?;
     }
     Ok(out)
 }

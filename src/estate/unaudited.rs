@@ -1,15 +1,8 @@
-//! `session.unaudited`: a session Bastion reported live that the audit logs still do not show once
-//! the lateness window has passed (the wait the join gives a session's audit records,
-//! `RECORDING_SESSION_WAIT_MINUTES`, counted from the session's start). Such a session is a gap in
-//! the audit trail: a deleted diagnostic setting, a stopped tail, or records that never came.
-//!
-//! A live session is audited when table `sessions` has its id as a tunnel id (the exact key, if
-//! Bastion uses one id for both), or when `sessionwindows` has a session on the same host and
-//! target VM that started within [`START_TOLERANCE`] of it (and the same user when both name one).
-//! Each `livesessions` row is decided once, when its wait has passed, by an ETag-conditional write of
-//! `Audit` (`tunnel:<id>`, `missing`, or `unknown` when the session's start could not be read and
-//! its id matched no tunnel: a start time the service wrote in an unreadable form never raises
-//! `session.unaudited` by itself): of two instances, the one that writes it announces.
+//! `session.unaudited`: a session Bastion reported live that the audit logs still do not show
+//! `RECORDING_SESSION_WAIT_MINUTES` after its start (a gap in the audit trail). It is audited when
+//! `sessions` has its id as a tunnel id, or `sessionwindows` a session on the same host and VM
+//! within [`START_TOLERANCE`] (same user when both name one). Each row's `Audit` is written once
+//! (`tunnel:<id>`, `missing`, or `unknown` for an unreadable start); the instance writing it announces.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -94,8 +87,7 @@ pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<Strin
     Ok(None)
 }
 
-/// Decides every undecided live-session row of `host` whose wait has passed; returns the
-/// `session.unaudited` notifications this call won.
+/// Decides `host`'s undecided live-session rows whose wait has passed; the notifications it won.
 ///
 /// # Errors
 /// Table errors.
@@ -124,7 +116,7 @@ pub async fn sweep(
             tables,
             LIVE_TABLE,
             r,
-            undecided,
+            &undecided,
             ("Audit", decision.clone().into()),
         );
         if won.await? && decision == MISSING {
