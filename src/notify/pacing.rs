@@ -1,10 +1,6 @@
-//! Per-destination send slots shared by every invocation in the process.
-//!
-//! Slack tolerates about one message per second per webhook, Teams four; bursts beyond that are
-//! *smoothed*: each send reserves the next free slot (`next allowed instant` + interval) and waits
-//! for it. A slot beyond the end of the invocation's budget is not taken: the destination fails
-//! retryably and the queue redelivers later, so nothing is dropped. A 429 pushes the destination's
-//! next slot out by `Retry-After` for every invocation, not just the one that saw it.
+//! Per-destination send slots shared by every invocation in the process: Slack takes about one
+//! message a second, Teams four; a send waits for the next free slot, unless it lies past the
+//! budget (retryable then), and a 429 pushes the slot out for every invocation.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
