@@ -2,7 +2,7 @@
 //! hold releases, and the recordings deleted outside retention or replaced in the period.
 
 use super::hosts::{About, HostFilter, keeps};
-use super::records::{cells, columns};
+use super::records::cells;
 use super::rows::{Facts, Row};
 use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
@@ -161,9 +161,4 @@ pub async fn custody(
         }
     }
     Ok((out, page.next))
-}
-
-/// The column names of a list.
-pub fn names(list: &'static str) -> Vec<&'static str> {
-    columns(list).map(|(n, _)| n).collect()
 }

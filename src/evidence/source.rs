@@ -74,9 +74,9 @@ impl Source {
             Kind::Holds => names(HOLD_COLUMNS),
             Kind::Deletions => names(DELETION_COLUMNS),
             Kind::AccessAudit => names(ACCESS_COLUMNS),
-            Kind::RefusedReviews => custody::names(REFUSAL_COLUMNS),
-            Kind::HoldReleases => custody::names(RELEASE_COLUMNS),
-            Kind::Custody => custody::names(CUSTODY_COLUMNS),
+            Kind::RefusedReviews => names(REFUSAL_COLUMNS),
+            Kind::HoldReleases => names(RELEASE_COLUMNS),
+            Kind::Custody => names(CUSTODY_COLUMNS),
         }
     }
 

@@ -1,6 +1,4 @@
-//! Operational health: when each function last completed an invocation (heartbeats), and the
-//! report behind `GET /api/health` ([`report`]).
-//!
+//! Operational health: each function's last invocation (heartbeats) and `GET /api/health`.
 //! Heartbeats are kept in memory and flushed on a timer ([`flush::run`]): a row per invocation
 //! would cost the hot path a storage call per event, and data already written cannot say how an
 //! invocation ended. A row can be one interval stale; the endpoint merges unflushed beats.

@@ -16,9 +16,7 @@ pub enum Severity {
     Critical,
 }
 
-/// One fact worth telling people about. `D` is the type-specific detail: producers may give a
-/// borrowed, typed struct (serialized straight into the output binding, no `Value` tree), and the
-/// queue consumer reads it back as a `Value`.
+/// One fact worth telling people about; `D` lets producers serialize a typed struct directly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification<D = Value> {

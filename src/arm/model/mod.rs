@@ -309,9 +309,7 @@ pub struct ActiveSession {
     /// Session id.
     #[serde(deserialize_with = "nullable")]
     pub session_id: String,
-    /// Start, as the service wrote it: typed `object` in the specification, its example
-    /// `2019-1-1T12:00:00.0000Z` (not RFC 3339); any JSON value is kept as text here and read
-    /// leniently by [`ActiveSession::started`].
+    /// Start as the service wrote it (not RFC 3339 in its example; read by [`ActiveSession::started`]).
     #[serde(deserialize_with = "any_text")]
     pub start_time: Option<String>,
     /// VM, VMSS, …

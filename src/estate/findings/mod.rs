@@ -1,8 +1,5 @@
-//! The estate findings of one Bastion host, decided from what Resource Manager answered (pure).
-//!
-//! Each finding has a stable code (the row key of table `estate`), a severity and a line of
-//! evidence. A part that could not be read yields a `check-failed:<part>` finding instead of
-//! guesses, and the findings that part decides keep their last state (they are not *assessed*).
+//! The estate findings of one Bastion host, decided from what Resource Manager answered (pure): a
+//! part not read is a `check-failed:<part>` finding, and what it decides keeps its last state.
 
 mod checks;
 

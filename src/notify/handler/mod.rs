@@ -31,17 +31,6 @@ pub struct Dispatch {
     pub quarantine: Quarantine,
 }
 
-impl Dispatch {
-    /// Delivery over `ports` with the notifier and the quarantine.
-    pub fn new(ports: &Ports, notifier: Arc<Notifier>, quarantine: Quarantine) -> Self {
-        Self {
-            notifier,
-            ports: ports.clone(),
-            quarantine,
-        }
-    }
-}
-
 /// How one destination ended in this invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
