@@ -77,8 +77,7 @@ impl Driver {
         self.send(Method::GET, url, None, &role).await
     }
 
-    /// The final result of an answer that may be long-running: `Some` body, or `None` for a
-    /// 204 (a result without content).
+    /// The final result of an answer that may be long-running (`None`: a 204, no content).
     pub async fn complete(
         &self,
         mut res: Response,

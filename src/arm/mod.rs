@@ -47,8 +47,7 @@ pub trait ResourceManager: Send + Sync + 'static {
     async fn blob_service(&self, account_id: &str) -> Result<BlobService, AzureError>;
     /// `GET {account}/blobServices/default/containers/{container}`.
     async fn container(&self, account_id: &str, container: &str) -> Result<Container, AzureError>;
-    /// `GET {workspace}`: the Log Analytics workspace's customer id (the id its queries use);
-    /// `None` when not visible.
+    /// `GET {workspace}`: its customer id (the id its queries use); `None` when not visible.
     async fn workspace_customer_id(&self, workspace_id: &str)
     -> Result<Option<String>, AzureError>;
     /// `GET {account}/blobServices/default/containers/{container}/providers/Microsoft.Authorization/roleAssignments`

@@ -33,8 +33,7 @@ pub struct Report {
     pub unexported: Option<String>,
 }
 
-/// Where audit logs are read from: the audit-log sources' accounts and the workspaces whose
-/// customer ids are `workspaces`.
+/// Where audit logs are read from: the sources' accounts and the workspaces `workspaces` name.
 pub fn sinks(ports: &Ports, workspaces: &[String], custody: Option<&str>) -> Sinks {
     Sinks {
         custody: custody.map(str::to_ascii_lowercase),

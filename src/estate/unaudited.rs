@@ -34,8 +34,7 @@ pub fn due(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
     Some(start + wait)
 }
 
-/// True when audit-log session `w` is the live session `e` (same host, target and start; same user
-/// when both name one).
+/// True when audit-log session `w` is the live session `e` (same host, target, start and user).
 pub fn same_session(e: &Entity, w: &WindowRow) -> bool {
     let s = |k: &str| get_str(e, k).unwrap_or_default().trim();
     let Some(start) = get_str(e, "StartTime").and_then(timestamp) else {

@@ -1,5 +1,4 @@
-//! What the API and the timeline page show of the estate: one status per configured host (the
-//! page's strip) beside the stored findings.
+//! One status per configured host (the page's strip), beside the stored findings.
 
 use serde::Serialize;
 
@@ -23,8 +22,7 @@ pub struct HostStatus {
     pub last_checked: Option<String>,
 }
 
-/// The strip of every configured host, in configuration order; hosts with stored rows but no
-/// longer configured are left out.
+/// The strip of every configured host, in configuration order (no longer configured: left out).
 pub fn strips(hosts: &[String], estate: &Estate) -> Vec<HostStatus> {
     hosts
         .iter()

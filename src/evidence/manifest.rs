@@ -1,5 +1,4 @@
-//! `manifest.json`, and `manifest.sig`: the raw Ed25519 signature of its exact bytes (so
-//! `openssl pkeyutl -verify -rawin` checks it too).
+//! `manifest.json`, and `manifest.sig`: the raw Ed25519 signature of its exact bytes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -72,8 +72,7 @@ impl PackOptions {
         }
     }
 
-    /// The same pack with the custody workspace's requests in its access file, when both the
-    /// workspace and a client are there.
+    /// The same pack with the custody workspace's requests in its access file, when both are there.
     #[must_use]
     pub fn with_custody(
         mut self,

@@ -1,5 +1,4 @@
-//! Heartbeats in table `heartbeats`: one row per function, merged conditionally so no instance
-//! replaces a newer ending with an older one.
+//! Heartbeats in table `heartbeats`, merged conditionally: no instance replaces a newer ending.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

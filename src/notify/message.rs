@@ -36,8 +36,7 @@ pub struct Notification<D = Value> {
 }
 
 impl<D: Serialize> Notification<D> {
-    /// A notification whose id is derived from `kind` and `fact` (a string naming the fact uniquely,
-    /// e.g. the recording id), so every producer of the same fact produces the same id.
+    /// A notification whose id derives from `kind` and `fact` (naming the fact uniquely).
     pub fn new(
         kind: &str,
         fact: &str,

@@ -13,8 +13,7 @@ pub enum ArmOperation {
     ReadBastionHost,
     /// `POST …/getActiveSessions` (and its next pages).
     GetActiveSessions,
-    /// `GET` an operation's result under the host (the specification's example `Location`), or a
-    /// next page of the sessions (`nextLink`).
+    /// `GET` an operation's result or a next page of the sessions under the host.
     ReadHostOperation,
     /// `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{region}/operations/{id}`:
     /// the status monitor (`Azure-AsyncOperation`).
@@ -26,15 +25,13 @@ pub enum ArmOperation {
     DisconnectActiveSessions,
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
     ListDiagnosticSettings,
-    /// `GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings`: where
-    /// the recording account sends its `StorageDelete` logs (the custody workspace's finding).
+    /// `GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings`.
     ListBlobDiagnosticSettings,
     /// `GET {account}/blobServices/default`.
     ReadBlobService,
     /// `GET {account}/blobServices/default/containers/{name}`.
     ReadContainer,
-    /// `GET {container}/providers/Microsoft.Authorization/roleAssignments`: who may write the
-    /// recording target.
+    /// `GET {container}/providers/Microsoft.Authorization/roleAssignments`.
     ListRoleAssignments,
     /// `GET {account}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
     ReadRoleDefinition,

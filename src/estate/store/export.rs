@@ -17,8 +17,7 @@ use crate::tables::{Entity, Filter, TableStore, get_str};
 /// The marker of the state last recorded.
 pub const EXPORTED: &str = "Exported";
 
-/// The row of an estate entity in its current state; `None` for the check marker or a row
-/// without a state.
+/// The row of an estate entity in its current state; `None` for the marker or a stateless row.
 pub fn finding_row(e: &Entity) -> Option<FindingRow> {
     let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
     let t = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).and_then(timestamp);
