@@ -25,11 +25,6 @@ pub struct Slots {
 }
 
 impl Slots {
-    /// Slots with every destination free.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Reserves the next slot for `dest` at or after `now`, unless it lies after `until`.
     ///
     /// # Errors
@@ -74,7 +69,7 @@ mod tests {
 
     #[test]
     fn bursts_are_spaced_and_bounded_by_the_end_of_the_budget() {
-        let p = Slots::new();
+        let p = Slots::default();
         let t0 = Instant::now();
         let until = t0 + Duration::from_millis(2500);
         let slots: Vec<Result<Instant, Instant>> = (0..4)
@@ -102,7 +97,7 @@ mod tests {
 
     #[test]
     fn a_push_back_moves_slots_out_but_never_in() {
-        let p = Slots::new();
+        let p = Slots::default();
         let t0 = Instant::now();
         let far = t0 + Duration::from_secs(100);
         p.push_back(Destination::Webhook, t0 + Duration::from_secs(30));

@@ -33,7 +33,7 @@ impl Notifier {
         Self {
             config,
             client: std::sync::OnceLock::new(),
-            slots: Slots::new(),
+            slots: Slots::default(),
         }
     }
 
