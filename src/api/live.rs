@@ -78,9 +78,8 @@ pub(super) async fn disconnect(
     let now = api.app.ports.clock.now();
     // An HTTP caller waits: no Resource Manager wait outlives what the request may take.
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + disconnect::BUDGET);
-    let done = disconnect::disconnect(tables, &api.app.ports.outbox, arm.as_ref(), &req, now)
-        .await
-        .map_err(|disconnect::DisconnectError::Table(e)| ApiError::from(e))?;
+    let done =
+        disconnect::disconnect(tables, &api.app.ports.outbox, arm.as_ref(), &req, now).await?;
     tracing::info!(who = %who, session = %id, state = %done["state"], "live session disconnect");
     Ok(axum::Json(done))
 }

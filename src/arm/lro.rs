@@ -1,22 +1,7 @@
-//! Long-running operations and paging as Resource Manager answers them.
-//!
-//! - **202 Accepted**: `Location` (required) and `Azure-AsyncOperation` (optional) are absolute URLs;
-//!   the Network provider points them under `/subscriptions/{sub}/providers/Microsoft.Network/
-//!   locations/{region}/operations|operationResults/{id}`, the specification's example under the host.
-//!   Whichever the headers give is followed (on the configured endpoint only: the token never
-//!   leaves Resource Manager).
-//! - **Status monitor** (`Azure-AsyncOperation`): polled until `status` is `Succeeded`, `Failed` or
-//!   `Canceled` (compared without case); anything else (`InProgress`, …) is still running. Then the
-//!   result is read from `Location`; without one, from the monitor's `properties`, and never
-//!   guessed: a monitor that succeeded with neither is an error, not an empty result.
-//! - **Result** (`Location`): 202 while running, then 200 with the result or 204 without one.
-//! - Each wait is the answer's `Retry-After`, else [`POLL_DEFAULT`] (the official SDKs' interval: 30 s
-//!   in Rust, Go and Python), and no wait outlives the run: the operation is then reported as still
-//!   running, never as an empty result.
-//! - A 202 or 204 has no body: it is never read as JSON. A page (`nextLink`) may itself answer 202.
-//! - A 403 on a poll names the permission of that URL ([`ArmOperation::of_request`]): the status and
-//!   result URLs under `/locations/` need `Microsoft.Network/locations/operations|operationResults/read`
-//!   at subscription scope, which no role on the host can carry.
+//! Long-running operations and paging as Resource Manager answers them: a 202's
+//! `Azure-AsyncOperation` is polled to a terminal status, then the result read from `Location`
+//! (else the monitor's `properties`, never guessed); links are followed on our endpoint only (the
+//! token stays there). No wait outlives the run: the operation is then still running, never empty.
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +18,7 @@ use crate::permissions::ArmOperation;
 pub const MAX_PAGES: usize = 50;
 /// Most polls of one operation.
 const MAX_POLLS: usize = 60;
-/// The wait between polls when the answer names none: what the official SDKs wait.
+/// The wait between polls when the answer names none (the official SDKs').
 pub const POLL_DEFAULT: Duration = Duration::from_secs(30);
 /// Longest an operation may take when no run end bounds it.
 const LRO_BUDGET: Duration = Duration::from_secs(120);
@@ -82,7 +67,7 @@ impl Driver {
         self.http.send(&req.until(self.until)).await
     }
 
-    /// A poll of `link`: a 403 names the permission that URL needs, not the action that started it.
+    /// A poll of `link`: a 403 names that URL's permission (status URLs need subscription scope).
     async fn poll(&self, link: &str, action_role: &str) -> Result<Response, AzureError> {
         let url = self.same_endpoint(link)?;
         let role = match ArmOperation::of_request("GET", url.path()) {
@@ -92,8 +77,7 @@ impl Driver {
         self.send(Method::GET, url, None, &role).await
     }
 
-    /// The final result of an answer that may be long-running: `Some` body, or `None` for a
-    /// 204 (a result without content).
+    /// The final result of an answer that may be long-running (`None`: a 204, no content).
     pub async fn complete(
         &self,
         mut res: Response,

@@ -1,9 +1,5 @@
 //! Azure Resource Manager: the Bastion hosts, their diagnostic settings, and the recording
-//! accounts' blob service and container, read through the one HTTP client ([`crate::azure::http`]).
-//!
-//! [`ResourceManager`] is the seam the estate checks take (a trait object, so tests can fake it);
-//! [`model`] holds the answer shapes as the REST specifications document them; [`client`] is the
-//! HTTP implementation, [`lro`] its long-running operations and `nextLink` paging.
+//! accounts' settings, behind [`ResourceManager`] (a trait object, so tests can fake it).
 
 pub mod client;
 pub mod lro;
@@ -21,27 +17,22 @@ pub use self::model::{
     RoleAssignment, RoleDefinition,
 };
 
-/// `api-version` of `Microsoft.Network/bastionHosts`: 2026-01-01 carries the recording target
-/// (`sessionRecordingConfiguration`) and the host's identity.
+/// `api-version` of `Microsoft.Network/bastionHosts`: the one with the recording target.
 pub const BASTION_API: &str = "2026-01-01";
-/// The version used where Resource Manager does not know [`BASTION_API`] (has
-/// `enableSessionRecording`, not the target).
+/// The version used where Resource Manager does not know [`BASTION_API`].
 pub const BASTION_API_FALLBACK: &str = "2024-05-01";
 /// `api-version` of `Microsoft.Insights/diagnosticSettings`.
 pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 /// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
 pub const STORAGE_API: &str = "2023-05-01";
 
-/// Requests out at once per lane (reads, writes) at most: the estate check's 8 hosts at once, each
-/// reading two parts at a time; [`crate::azure::pace::Pacer`] lowers it as the remaining counts fall.
+/// Requests out at once per lane at most (8 hosts, two parts each); the pacer lowers it.
 pub const MAX_IN_FLIGHT: usize = 16;
 
 /// The Resource Manager calls the estate checks and the live-session watch make.
 #[async_trait]
 pub trait ResourceManager: Send + Sync + 'static {
-    /// The same calls, ending by `until` at the latest (the end of the run): a `Retry-After` or
-    /// a poll that would pass it is not waited. `None` when the implementation has no clock to
-    /// bound (in-memory fakes): use it as it is.
+    /// The same calls, never waiting past `until`; `None` when there is nothing to bound (fakes).
     fn until(&self, _until: Instant) -> Option<Arc<dyn ResourceManager>> {
         None
     }
@@ -56,8 +47,7 @@ pub trait ResourceManager: Send + Sync + 'static {
     async fn blob_service(&self, account_id: &str) -> Result<BlobService, AzureError>;
     /// `GET {account}/blobServices/default/containers/{container}`.
     async fn container(&self, account_id: &str, container: &str) -> Result<Container, AzureError>;
-    /// `GET {workspace}`: the Log Analytics workspace's customer id (the id its queries use);
-    /// `None` when not visible.
+    /// `GET {workspace}`: its customer id (the id its queries use); `None` when not visible.
     async fn workspace_customer_id(&self, workspace_id: &str)
     -> Result<Option<String>, AzureError>;
     /// `GET {account}/blobServices/default/containers/{container}/providers/Microsoft.Authorization/roleAssignments`
@@ -103,9 +93,8 @@ pub fn id_parts(id: &str) -> Option<(&str, &str, &str)> {
     Some((at("subscriptions")?, at("resourceGroups")?, *parts.last()?))
 }
 
-/// True for exactly `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/bastionHosts/<name>`
-/// (any case), each segment made of the characters Azure allows in those names (letters, digits,
-/// `-_.()`): such an id goes into a link or a request path as it is, and cannot turn it into another.
+/// True for exactly a Bastion host's resource id (any case) whose segments hold only the characters
+/// Azure allows in names: such an id goes into a link or request path as it is.
 pub fn is_bastion_id(id: &str) -> bool {
     let parts: Vec<&str> = id.split('/').collect();
     parts.len() == 9
@@ -122,9 +111,8 @@ pub fn is_bastion_id(id: &str) -> bool {
         })
 }
 
-/// The Azure portal's *Session recordings* page of a Bastion host, for an id [`is_bastion_id`]
-/// accepts. The blade follows the portal's `#@/resource<id>/<blade>` scheme, which is not a
-/// documented API: a portal change makes it open the host's overview instead.
+/// The portal's *Session recordings* blade of a host [`is_bastion_id`] accepts (an undocumented
+/// scheme: a portal change opens the host's overview instead).
 pub fn portal_recordings_link(id: &str) -> Option<String> {
     is_bastion_id(id).then(|| format!("https://portal.azure.com/#@/resource{id}/sessionRecordings"))
 }

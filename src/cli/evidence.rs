@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use crate::catalogue::query::Query;
 use crate::evidence::key::{PackKey, SETTING, parse_public};
 use crate::evidence::options::PackOptions;
-use crate::evidence::pack::{PdfPrinter, write_pack};
+use crate::evidence::pack::write_pack;
 use crate::evidence::pdf::Chromium;
 use crate::evidence::verify::verify_dir;
 
@@ -166,8 +166,7 @@ async fn pack(args: PackArgs) -> ExitCode {
     )
     .with_custody(config.custody.workspace.as_deref(), state.logs.as_ref());
     let chromium = if args.no_pdf { None } else { Chromium::find() };
-    let printer = chromium.as_ref().map(|c| c as &dyn PdfPrinter);
-    match write_pack(&out, &state.ports, &key, &opts, printer).await {
+    match write_pack(&out, &state.ports, &key, &opts, chromium.as_ref()).await {
         Ok(m) => {
             let files: Vec<_> = m
                 .files

@@ -1,7 +1,5 @@
-//! `EstateCheck`: reads every configured Bastion host from Resource Manager (a bounded number at
-//! once, fewer as the remaining-request counts fall: the client's [`crate::azure::pace::Pacer`]), decides
-//! its findings and records them. One host's failure is that host's finding (or its table error in
-//! the report) and never hides another host's findings.
+//! `EstateCheck`: reads every configured Bastion host from Resource Manager (a few at once),
+//! decides its findings and records them; one host's failure never hides another's findings.
 
 use futures::StreamExt as _;
 use serde_json::Value;
@@ -16,9 +14,8 @@ use crate::ports::Ports;
 
 /// Hosts read at once at most: 100 hosts fit one tick; the pacer lowers the requests out below it.
 pub const CONCURRENCY: usize = 8;
-/// How long one `EstateCheck` run may call Resource Manager (the timer fires every 15 minutes): a
-/// `Retry-After` that would pass it ends that part of the run at once (`check-failed:<part>`,
-/// "throttled until …"), instead of holding the run, and the next ones, up.
+/// How long one `EstateCheck` run (every 15 minutes) may call Resource Manager: a longer
+/// `Retry-After` fails that part (`check-failed:<part>`) rather than hold the next runs up.
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What one check did.
@@ -36,8 +33,7 @@ pub struct Report {
     pub unexported: Option<String>,
 }
 
-/// Where audit logs are read from: the audit-log sources' accounts and the workspaces whose
-/// customer ids are `workspaces`.
+/// Where audit logs are read from: the sources' accounts and the workspaces `workspaces` name.
 pub fn sinks(ports: &Ports, workspaces: &[String], custody: Option<&str>) -> Sinks {
     Sinks {
         custody: custody.map(str::to_ascii_lowercase),
@@ -53,8 +49,7 @@ pub fn sinks(ports: &Ports, workspaces: &[String], custody: Option<&str>) -> Sin
     }
 }
 
-/// `sinks` with the workspaces of `facts`' diagnostic settings whose customer id is read here.
-/// A workspace that cannot be looked up stays unmatched (the finding then says so).
+/// `sinks` with the workspaces of `facts`' diagnostic settings (one not looked up stays unmatched).
 async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &Sinks) -> Sinks {
     let mut out = sinks.clone();
     if let (Some(custody), Some(Ok(settings))) = (&sinks.custody, &facts.blob_diagnostics) {
@@ -165,10 +160,9 @@ async fn one<'a>(
     )
 }
 
-/// Reads one host: the host and its diagnostic settings; its recording source's blob service and
-/// container (the account's resource id taken from `RECORDINGS_ACCOUNT_IDS`), the source being the
-/// one the host records into when its answer names it, else the one labelled with the host; who
-/// may write that target; and the VMs of its recent RDP sessions that sign in with Entra ID.
+/// Reads one host: it and its diagnostic settings; the blob service and container of the source
+/// it records into (else the one labelled with it) and who may write there; and the VMs of its
+/// recent RDP sessions that sign in with Entra ID.
 pub async fn read(
     ports: &Ports,
     arm: &dyn ResourceManager,
@@ -257,8 +251,7 @@ pub async fn read(
 /// The blob write data action Bastion's identity needs on its target.
 const BLOB_WRITE: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write";
 
-/// True when a role assignment of `principal` at, above or below `container` grants a role whose
-/// data actions carry the blob write (a role definition that cannot be read counts as not granting).
+/// True when a role assignment of `principal` at or above `container` grants the blob write.
 async fn may_write(
     arm: &dyn ResourceManager,
     account: &str,
@@ -297,8 +290,8 @@ const ENTRA_VMS: usize = 10;
 /// The extension a Windows VM signs users in with Microsoft Entra ID through.
 const ENTRA_EXTENSION: &str = "AADLoginForWindows";
 
-/// The VMs of this host's RDP sessions seen in the last day that have [`ENTRA_EXTENSION`] (at most
-/// [`ENTRA_VMS`] asked); `None` when the live-session table could not be read.
+/// The VMs of this host's RDP sessions of the last day with [`ENTRA_EXTENSION`] (at most
+/// [`ENTRA_VMS`]); `None` when the live-session table could not be read.
 async fn entra_rdp_vms(
     ports: &Ports,
     arm: &dyn ResourceManager,

@@ -1,12 +1,7 @@
-//! Disconnecting a live session (`POST /api/sessions/live/{id}/disconnect`, `handler disconnect`):
-//! `disconnectActiveSessions` on the session's host, and one row in the append-only table
-//! `disconnects` (PK = day, RK = time~uuid, insert only) saying who, when, why and what the
-//! service answered. `session.disconnected` is announced by the next `LiveSessions` tick
-//! ([`announce`]): the API has no output binding, and the row is the one source of truth.
-//!
-//! For Microsoft Sentinel (nothing when the export is off): the request's row is recorded in the
-//! outbox before Bastion is asked (no trace, no call), and the answered row by the tick that
-//! announces it, before it is marked announced (a failure there is retried by the next tick).
+//! Disconnecting a live session (API and `handler disconnect`): `disconnectActiveSessions` and one
+//! row in the append-only table `disconnects` (PK = day, RK = time~uuid) saying who, when, why and
+//! what the service answered. The next `LiveSessions` tick announces it ([`announce`]): the API has
+//! no output binding. Its Sentinel row is recorded before Bastion is asked, and again when announced.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -18,7 +13,7 @@ use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
 use crate::export::rows::DisconnectRow;
 use crate::notify::{Notification, Severity};
-use crate::tables::ops::{query_all, update_from, write_creating_table};
+use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// The audit table of disconnects.
@@ -43,26 +38,18 @@ pub struct Request<'a> {
     pub who: &'a str,
 }
 
-/// Why a disconnect could not be recorded.
-#[derive(Debug, thiserror::Error)]
-pub enum DisconnectError {
-    /// The audit row could not be written: the call was not made.
-    #[error(transparent)]
-    Table(#[from] AzureError),
-}
-
-/// Disconnects and records. The row is written before the call (state `Requested`) and updated
-/// with the answer, so even a crash between the two leaves a trace of who asked.
+/// Disconnects and records: the row is written before the call (state `Requested`) and updated
+/// with the answer, so a crash between the two leaves a trace of who asked.
 ///
 /// # Errors
-/// `Table` when the audit row cannot be written (then nothing was asked of Bastion).
+/// Table errors writing the row (then nothing was asked of Bastion).
 pub async fn disconnect(
     tables: &dyn TableStore,
     outbox: &Outbox,
     arm: &dyn ResourceManager,
     req: &Request<'_>,
     now: OffsetDateTime,
-) -> Result<Value, DisconnectError> {
+) -> Result<Value, AzureError> {
     let started = std::time::Instant::now();
     let at = format_utc_millis(now);
     let pk = format_date(now.date());
@@ -90,7 +77,6 @@ pub async fn disconnect(
                 ),
                 |r| (r.state, r.message.unwrap_or_default()),
             ),
-        Err(e @ AzureError::Forbidden { .. }) => ("Failed".to_owned(), e.to_string()),
         Err(e) => ("Failed".to_owned(), e.to_string()),
     };
     row["State"] = json!(state);
@@ -116,8 +102,8 @@ pub fn public(e: &Entity) -> Value {
     })
 }
 
-/// `session.disconnected` for each answered row of today and yesterday not yet announced; the
-/// row is marked (ETag-conditional) so one tick of one instance announces it.
+/// `session.disconnected` for each answered, unannounced row of today and yesterday; the row is
+/// marked (ETag-conditional) so one tick of one instance announces it.
 ///
 /// # Errors
 /// Table errors.
@@ -131,8 +117,8 @@ pub async fn announce(
         .into_iter()
         .flatten()
     {
-        let pk = format_date(day);
-        let rows = query_all(tables, DISCONNECTS_TABLE, &Filter::partition(&pk), 1000).await?;
+        let pk = Filter::partition(&format_date(day));
+        let rows = query_all(tables, DISCONNECTS_TABLE, &pk, 1000).await?;
         for r in rows
             .iter()
             .filter(|r| r.entity.get("Announced") == Some(&Value::Bool(false)))
@@ -140,29 +126,12 @@ pub async fn announce(
             if get_str(&r.entity, "State") == Some("Requested") {
                 continue;
             }
-            let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
             if let Some(row) = disconnect_row(&r.entity) {
                 outbox.record(&row).await?;
             }
-            let mut won = false;
-            update_from(
-                tables,
-                DISCONNECTS_TABLE,
-                &pk,
-                &rk,
-                Some(r.clone()),
-                &mut |cur| {
-                    let cur = cur?;
-                    won = cur.entity.get("Announced") == Some(&Value::Bool(false));
-                    won.then(|| {
-                        let mut e = cur.entity.clone();
-                        e.insert("Announced".into(), true.into());
-                        e
-                    })
-                },
-            )
-            .await?;
-            if won {
+            let unannounced = |e: &Entity| e.get("Announced") == Some(&Value::Bool(false));
+            let announced = ("Announced", true.into());
+            if super::mark(tables, DISCONNECTS_TABLE, r, &unannounced, announced).await? {
                 out.push(notification(&r.entity));
             }
         }

@@ -1,16 +1,8 @@
-//! Live sessions (`LiveSessions`, every 5 minutes): what each Bastion host's control plane says
-//! is connected now (`getActiveSessions`), kept in table `livesessions` (PK = the encoded host id,
-//! RK = the encoded session id), and `session.unrecordable` the first time a session is seen on a
-//! host whose recording is off, or through the native client on a host that allows it (Entra ID
-//! sign-in through the native client leaves the user name empty). Rows are written
-//! ETag-conditionally: of two instances, the one that inserts the row announces the session.
-//!
-//! A session's `startTime` is stored as the service wrote it (`StartTimeRaw`) and, when it can be
-//! read ([`crate::dates::timestamp_lenient`]: the documented example is not RFC 3339), as a
-//! timestamp (`StartTime`); one that cannot be read fails nothing. A host whose sessions could not
-//! be read (a role missing, the operation still running at the end of the run, throttled past it)
-//! keeps its stored sessions as they were and gets the estate finding `check-failed:live-sessions`,
-//! cleared by the next tick that reads it.
+//! Live sessions (`LiveSessions`, every 5 minutes): each host's `getActiveSessions` kept in table
+//! `livesessions`, and `session.unrecordable` announced by the instance that inserts the row of a
+//! session on a host whose recording is off, or through the native client (no user name).
+//! `StartTimeRaw` keeps the service's text (its documented example is not RFC 3339). A host that
+//! could not be read keeps its rows and gets the finding `check-failed:live-sessions`.
 
 use futures::StreamExt as _;
 use serde_json::{Value, json};
@@ -31,12 +23,9 @@ use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 pub const FUNCTION: &str = "LiveSessions";
 /// Notification type of a session that will never reach a recording.
 pub const UNRECORDABLE: &str = "session.unrecordable";
-/// Hosts read at once: most of a host's read is waiting between polls (the Network provider asks
-/// for 10 s), which costs Resource Manager nothing; the client's pacer bounds the requests out.
+/// Hosts read at once: a read mostly waits between polls; the client's pacer bounds requests.
 const CONCURRENCY: usize = 32;
-/// How long one `LiveSessions` run may call Resource Manager (the timer fires every 5 minutes, so
-/// a run never reaches the next): a poll or a `Retry-After` that would pass it ends that host's read
-/// at once.
+/// How long one `LiveSessions` run may call Resource Manager (it fires every 5 minutes).
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
 /// The estate finding of a host whose live sessions could not be read.
 pub const CHECK_FAILED: &str = "check-failed:live-sessions";
@@ -63,8 +52,8 @@ pub struct Report {
     pub failed: Vec<String>,
 }
 
-/// One tick over every host: its live sessions, and those whose lateness window (`unaudited_wait`
-/// after their start) has passed matched against the audit logs ([`super::unaudited`]).
+/// One tick over every host: its live sessions, and those older than `unaudited_wait` matched
+/// against the audit logs ([`super::unaudited`]).
 pub async fn tick(
     ports: &Ports,
     arm: &dyn ResourceManager,
@@ -151,8 +140,7 @@ async fn watch<'a>(
     (host, run.await)
 }
 
-/// Stores one host's live sessions, marks the vanished ones ended, and announces the
-/// unrecordable sessions this call inserted.
+/// Stores one host's live sessions, ends the vanished ones, announces the unrecordable it inserted.
 ///
 /// # Errors
 /// Table errors.
@@ -192,16 +180,8 @@ pub async fn record(
         if sessions.iter().any(|s| s.session_id == id) {
             continue;
         }
-        let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
-        update_from(tables, LIVE_TABLE, &pk, &rk, Some(r.clone()), &mut |cur| {
-            let cur = cur?;
-            (get_str(&cur.entity, "Status") == Some("live")).then(|| {
-                let mut e = cur.entity.clone();
-                e.insert("Status".into(), "ended".into());
-                e
-            })
-        })
-        .await?;
+        let live = |e: &Entity| get_str(e, "Status") == Some("live");
+        super::mark(tables, LIVE_TABLE, r, &live, ("Status", "ended".into())).await?;
     }
     Ok(out)
 }
@@ -277,13 +257,12 @@ pub async fn live_now(tables: &dyn TableStore) -> Result<Vec<Entity>, AzureError
     Ok(rows)
 }
 
-/// The row key of live session `id` (Resource Manager's session id): through the one key encoder.
+/// The row key of live session `id` (Resource Manager's session id).
 pub fn session_key(id: &str) -> String {
     key(id, Spelling::Encoded, MAX_KEY_BYTES)
 }
 
-/// The resource ids of the VMs this host's RDP sessions reached, seen since `since` (UTC
-/// millisecond text), newest first, each once.
+/// The VMs this host's RDP sessions reached since `since` (UTC ms text), newest first, once each.
 ///
 /// # Errors
 /// Table errors.

@@ -1,15 +1,6 @@
-//! The Bastion estate watched through Azure Resource Manager: each host's configuration, its
-//! diagnostic settings and its recording storage, checked every 15 minutes (`EstateCheck`) for
-//! what would leave the catalogue silently incomplete.
-//!
-//! - [`settings`]: `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`.
-//! - [`findings`]: the pure decision of one host's findings.
-//! - [`store`]: table `estate` (episodes, ETag-conditional) and the `estate.*` notifications.
-//! - [`check`]: one run over every host, bounded concurrency.
-//! - [`live`]: the live sessions (`LiveSessions`) and `session.unrecordable`.
-//! - [`unaudited`]: `session.unaudited`, a live session the audit logs never show.
-//! - [`disconnect`]: disconnecting a live session, its audit row and announcement.
-//! - [`view`]: the per-host status the API and the page show.
+//! The Bastion estate watched through Azure Resource Manager: each host's configuration,
+//! diagnostic settings and recording storage checked every 15 minutes (`EstateCheck`) for what
+//! would leave the catalogue silently incomplete; its live sessions, and their disconnects.
 
 pub mod check;
 pub mod disconnect;
@@ -23,15 +14,39 @@ pub mod view;
 /// The timer function.
 pub const FUNCTION: &str = "EstateCheck";
 
-/// The live-sessions table (PK = [`host_key`], RK = the encoded session id): written by [`live`],
-/// decided by [`unaudited`].
+/// The live-sessions table (PK = [`host_key`], RK = the encoded session id).
 pub const LIVE_TABLE: &str = "livesessions";
 
-/// The partition of a host's rows (`estate`, `livesessions`): its lower-case resource id through
-/// the one key encoder (base64url).
+/// The partition of a host's rows (`estate`, `livesessions`): its encoded lower-case resource id.
 pub fn host_key(host: &str) -> String {
     use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
     key(&host.to_ascii_lowercase(), Spelling::Encoded, MAX_KEY_BYTES)
+}
+
+/// Sets `prop` to `value` on row `r` of `table` (ETag-conditional) if the row as stored still
+/// passes `open`: true when this call wrote it (of two instances, one wins).
+async fn mark(
+    tables: &dyn crate::tables::TableStore,
+    table: &str,
+    r: &crate::tables::Stored,
+    open: &(dyn Fn(&crate::tables::Entity) -> bool + Sync),
+    (prop, value): (&str, serde_json::Value),
+) -> Result<bool, crate::azure::AzureError> {
+    use crate::tables::get_str;
+    let pk = get_str(&r.entity, "PartitionKey").unwrap_or_default();
+    let rk = get_str(&r.entity, "RowKey").unwrap_or_default();
+    let mut won = false;
+    crate::tables::ops::update_from(tables, table, pk, rk, Some(r.clone()), &mut |cur| {
+        let cur = cur?;
+        won = open(&cur.entity);
+        won.then(|| {
+            let mut e = cur.entity.clone();
+            e.insert(prop.into(), value.clone());
+            e
+        })
+    })
+    .await?;
+    Ok(won)
 }
 
 #[cfg(test)]

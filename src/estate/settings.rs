@@ -1,6 +1,4 @@
-//! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`: which hosts
-//! the estate checks watch, where Resource Manager is, whether responders may disconnect sessions,
-//! and the resource ids of the recording accounts whose settings the checks read.
+//! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
 
@@ -10,8 +8,7 @@ pub const HOSTS: &str = "BASTION_HOSTS";
 pub const ARM_ENDPOINT: &str = "ARM_ENDPOINT";
 /// `true` enables the disconnect action.
 pub const DISCONNECT: &str = "BASTION_DISCONNECT";
-/// The recording accounts' resource ids (comma-separated): read at account scope, so the checks
-/// never list a subscription's accounts (which would need read on the whole subscription).
+/// The recording accounts' resource ids (comma-separated): no read on the whole subscription.
 pub const RECORDING_ACCOUNTS: &str = "RECORDINGS_ACCOUNT_IDS";
 /// Public cloud Resource Manager.
 pub const DEFAULT_ARM: &str = "https://management.azure.com";
@@ -21,8 +18,7 @@ pub const DEFAULT_ARM: &str = "https://management.azure.com";
 pub struct EstateSettings {
     /// Host resource ids (empty: the estate checks are off).
     pub hosts: Vec<String>,
-    /// Resource Manager's base URL (checked: https, or http on loopback when allowed), no
-    /// trailing slash.
+    /// Resource Manager's base URL (checked), no trailing slash.
     pub arm_endpoint: String,
     /// Disconnect enabled.
     pub disconnect: bool,
@@ -31,8 +27,7 @@ pub struct EstateSettings {
 }
 
 impl EstateSettings {
-    /// Reads the settings; `named` are the hosts the sources name by resource id (the default).
-    /// Problems go to `errors`, naming the setting, never its value.
+    /// Reads the settings; `named` (the sources' hosts) is the default. Problems go to `r`.
     pub fn read(
         r: &mut crate::setting::Reader<'_>,
         named: &[String],

@@ -1,15 +1,8 @@
-//! `session.unaudited`: a session Bastion reported live that the audit logs still do not show once
-//! the lateness window has passed (the wait the join gives a session's audit records,
-//! `RECORDING_SESSION_WAIT_MINUTES`, counted from the session's start). Such a session is a gap in
-//! the audit trail: a deleted diagnostic setting, a stopped tail, or records that never came.
-//!
-//! A live session is audited when table `sessions` has its id as a tunnel id (the exact key, if
-//! Bastion uses one id for both), or when `sessionwindows` has a session on the same host and
-//! target VM that started within [`START_TOLERANCE`] of it (and the same user when both name one).
-//! Each `livesessions` row is decided once, when its wait has passed, by an ETag-conditional write of
-//! `Audit` (`tunnel:<id>`, `missing`, or `unknown` when the session's start could not be read and
-//! its id matched no tunnel: a start time the service wrote in an unreadable form never raises
-//! `session.unaudited` by itself): of two instances, the one that writes it announces.
+//! `session.unaudited`: a session Bastion reported live that the audit logs still do not show
+//! `RECORDING_SESSION_WAIT_MINUTES` after its start (a gap in the audit trail). It is audited when
+//! `sessions` has its id as a tunnel id, or `sessionwindows` a session on the same host and VM
+//! within [`START_TOLERANCE`] (same user when both name one). Each row's `Audit` is written once
+//! (`tunnel:<id>`, `missing`, or `unknown` for an unreadable start); the instance writing it announces.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -21,8 +14,8 @@ use crate::catalogue::session::{SESSIONS_TABLE, tunnel_key};
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
-use crate::tables::ops::{get, query_all, update_from};
-use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
+use crate::tables::ops::{get, query_all};
+use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// Notification type of a live session the audit logs never showed.
 pub const UNAUDITED: &str = "session.unaudited";
@@ -41,8 +34,7 @@ pub fn due(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
     Some(start + wait)
 }
 
-/// True when audit-log session `w` is the live session `e` (same host, target and start; same user
-/// when both name one).
+/// True when audit-log session `w` is the live session `e` (same host, target, start and user).
 pub fn same_session(e: &Entity, w: &WindowRow) -> bool {
     let s = |k: &str| get_str(e, k).unwrap_or_default().trim();
     let Some(start) = get_str(e, "StartTime").and_then(timestamp) else {
@@ -94,8 +86,7 @@ pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<Strin
     Ok(None)
 }
 
-/// Decides every undecided live-session row of `host` whose wait has passed; returns the
-/// `session.unaudited` notifications this call won.
+/// Decides `host`'s undecided live-session rows whose wait has passed; the notifications it won.
 ///
 /// # Errors
 /// Table errors.
@@ -120,7 +111,14 @@ pub async fn sweep(
             None if readable => MISSING.to_owned(),
             None => UNKNOWN.to_owned(),
         };
-        if decide(tables, &pk, r, &decision).await? && decision == MISSING {
+        let won = super::mark(
+            tables,
+            LIVE_TABLE,
+            r,
+            &undecided,
+            ("Audit", decision.clone().into()),
+        );
+        if won.await? && decision == MISSING {
             out.push(notification(&r.entity, wait));
         }
     }
@@ -129,28 +127,6 @@ pub async fn sweep(
 
 fn undecided(e: &Entity) -> bool {
     get_str(e, "Audit").is_none_or(str::is_empty)
-}
-
-/// Writes `decision` unless another writer decided first; true when this call wrote it.
-async fn decide(
-    tables: &dyn TableStore,
-    pk: &str,
-    r: &Stored,
-    decision: &str,
-) -> Result<bool, AzureError> {
-    let rk = get_str(&r.entity, "RowKey").unwrap_or_default().to_owned();
-    let mut won = false;
-    update_from(tables, LIVE_TABLE, pk, &rk, Some(r.clone()), &mut |cur| {
-        let cur = cur?;
-        won = undecided(&cur.entity);
-        won.then(|| {
-            let mut e = cur.entity.clone();
-            e.insert("Audit".into(), decision.into());
-            e
-        })
-    })
-    .await?;
-    Ok(won)
 }
 
 fn notification(e: &Entity, wait: Duration) -> Notification<Value> {

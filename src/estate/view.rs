@@ -1,8 +1,8 @@
-//! What the API and the timeline page show of the estate: one status per configured host (the
-//! page's strip) beside the stored findings.
+//! One status per configured host (the page's strip), beside the stored findings.
 
 use serde::Serialize;
 
+use super::findings::Level;
 use super::store::{Estate, Row, host_name};
 
 /// One host's strip.
@@ -22,8 +22,7 @@ pub struct HostStatus {
     pub last_checked: Option<String>,
 }
 
-/// The strip of every configured host, in configuration order; hosts with stored rows but no
-/// longer configured are left out.
+/// The strip of every configured host, in configuration order (no longer configured: left out).
 pub fn strips(hosts: &[String], estate: &Estate) -> Vec<HostStatus> {
     hosts
         .iter()
@@ -43,9 +42,10 @@ pub fn strips(hosts: &[String], estate: &Estate) -> Vec<HostStatus> {
                 .copied()
                 .filter(|r| r.status == "open")
                 .collect();
-            open.sort_by_key(|r| (rank(&r.severity), r.finding.clone()));
+            let level = |r: &Row| Level::parse(&r.severity).unwrap_or(Level::Info);
+            open.sort_by_key(|r| (std::cmp::Reverse(level(r)), r.finding.clone()));
             let status = match open.first() {
-                Some(r) => severity_word(&r.severity),
+                Some(r) => level(r).as_str(),
                 None if checked.is_none() => "unchecked",
                 None => "ok",
             };
@@ -58,22 +58,6 @@ pub fn strips(hosts: &[String], estate: &Estate) -> Vec<HostStatus> {
             }
         })
         .collect()
-}
-
-fn rank(severity: &str) -> u8 {
-    match severity {
-        "high" => 0,
-        "medium" => 1,
-        _ => 2,
-    }
-}
-
-fn severity_word(severity: &str) -> &'static str {
-    match severity {
-        "high" => "high",
-        "medium" => "medium",
-        _ => "info",
-    }
 }
 
 #[cfg(test)]

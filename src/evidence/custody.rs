@@ -1,12 +1,8 @@
-//! The pack's segregation-of-duties and chain-of-custody rows: refused self-reviews
-//! (`refusedreviews.csv`, table `reviewrefusals`), two-person hold releases (`holdreleases.csv`,
-//! partition `release` of table `holds`) and the recordings deleted outside retention or replaced
-//! in the period (`custody.csv`, from their catalogue rows: `Status=deleted-outside-retention` with
-//! `DeletedAt`, and `ReplacedAt`, in the period). With `--bastion` each is kept when it is that
-//! host's (the refused review's subject host, a hold of one of its recordings, the recording's host).
+//! The pack's segregation-of-duties and chain-of-custody rows: refused self-reviews, two-person
+//! hold releases, and the recordings deleted outside retention or replaced in the period.
 
 use super::hosts::{About, HostFilter, keeps};
-use super::records::{cells, columns};
+use super::records::cells;
 use super::rows::{Facts, Row};
 use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
@@ -94,9 +90,8 @@ pub async fn releases(
     Ok(out)
 }
 
-/// One page of the recordings deleted outside retention or replaced in the period (from `token`)
-/// and the next page's: a filtered scan of `recordings` (a recording of any creation day can be
-/// deleted or replaced in the period). A recording with both events in the period has two rows.
+/// One page of the recordings deleted outside retention or replaced in the period, and the next
+/// page's token: a scan, since a recording of any day can be; one row per event.
 ///
 /// # Errors
 /// Storage failures.
@@ -166,9 +161,4 @@ pub async fn custody(
         }
     }
     Ok((out, page.next))
-}
-
-/// The column names of a list.
-pub fn names(list: &'static str) -> Vec<&'static str> {
-    columns(list).map(|(n, _)| n).collect()
 }

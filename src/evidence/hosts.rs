@@ -1,8 +1,5 @@
-//! `--bastion` for the rows that name no host themselves: a hold, a tombstone or an access-audit
-//! row belongs to a Bastion host through the recording it is about, whose catalogue row (kept after
-//! a deletion, with `Status=deleted`) names the host the lists show ([`Recording::bastion`]: the
-//! joined session's, else its source's). A row about no recording of the host (another host's, an
-//! unknown id, a pack download of every host) is not that host's evidence.
+//! `--bastion` for the rows that name no host: a hold, tombstone or access-audit row is a host's
+//! through the recording it is about, whose catalogue row (kept after deletion) names the host.
 
 use std::collections::HashMap;
 
@@ -12,8 +9,7 @@ use crate::retention::hold::{HOLDS_TABLE, member_pk};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableStore};
 
-/// Answers cached per recording id before the cache is dropped (an access audit reads the same
-/// recordings again and again; the bound keeps a month of distinct ids from growing without end).
+/// Answers cached per recording id before the cache is dropped (bounds memory over a month).
 const CACHED: usize = 50_000;
 /// Hold members read per hold (a bulk hold of more recordings is judged by these).
 const MEMBERS: usize = 100_000;

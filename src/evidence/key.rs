@@ -1,7 +1,5 @@
-//! The pack's signing key: `EVIDENCE_SIGNING_KEY`, either the base64 (standard alphabet) of a
-//! 32-byte Ed25519 seed (`openssl rand -base64 32`) or a PKCS 8 (RFC 5208) PEM private key
-//! (`openssl genpkey -algorithm ed25519`), parsed once at start-up. Debug output and errors never
-//! show the secret; only the public key is ever printed (base64 of its 32 bytes, or SPKI PEM).
+//! The pack's signing key `EVIDENCE_SIGNING_KEY` (base64 Ed25519 seed or PKCS 8 PEM): debug
+//! output and errors never show it; only the public key is printed.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

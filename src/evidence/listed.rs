@@ -1,7 +1,5 @@
-//! The pack's sessions and recordings: a day partition at a time through the catalogue's one query
-//! ([`page::day`]) with the lists' filter, order and cells ([`Shape`]), each row with its latest
-//! review as the lists show it; `integrity.csv` is derived from the recordings with their latest
-//! verification.
+//! The pack's sessions and recordings, a day at a time through the catalogue's one query with the
+//! lists' filter, order and cells; `integrity.csv` is derived from the recordings.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,4 @@
-//! `manifest.json`: every file's SHA-256 and size, the period, the sources, the generator, and the
-//! pack's headline figures; `manifest.sig` is the raw 64-byte Ed25519 signature over the exact
-//! bytes of `manifest.json` (so `openssl pkeyutl -verify -rawin` checks it too).
+//! `manifest.json`, and `manifest.sig`: the raw Ed25519 signature of its exact bytes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,13 +1,5 @@
-//! The evidence pack: one period's sessions, recordings, reviews, holds, deletions, accesses,
-//! integrity state, refused self-reviews, two-person hold releases and custody events
-//! ([`custody`]) as CSV files, a self-contained report with charts, and a manifest of every
-//! file's SHA-256 and size signed with Ed25519 (`EVIDENCE_SIGNING_KEY`).
-//!
-//! [`pack::write_pack`] streams each file's rows from the app's tables ([`source::Source`]: the
-//! catalogue's lists through its one query, [`listed`], and the other tables, [`records`]) into
-//! its file, counting the report's [`figures`] as they pass;
-//! [`verify::verify_dir`] checks a pack; [`zip`] packs a directory for the API and the blob
-//! upload; [`publish`] stores the month's pack write-once for the `EvidencePack` timer.
+//! The evidence pack: one period's rows as CSV files, a self-contained report with charts, and a
+//! manifest of every file's SHA-256 and size signed with Ed25519 (`EVIDENCE_SIGNING_KEY`).
 
 pub mod custody;
 pub mod figures;

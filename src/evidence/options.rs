@@ -22,9 +22,7 @@ pub struct PackOptions {
     pub burst_window: Duration,
     /// When the pack is generated.
     pub now: OffsetDateTime,
-    /// The custody workspace whose `StorageBlobLogs` requests on the recording containers join
-    /// `accessaudit.csv` (`CUSTODY_WORKSPACE_ID`), with the client to query it; none: the access
-    /// file lists the product's own reads only.
+    /// The custody workspace (and client) whose `StorageBlobLogs` requests join `accessaudit.csv`.
     pub custody: Option<PackCustody>,
 }
 
@@ -74,8 +72,7 @@ impl PackOptions {
         }
     }
 
-    /// The same pack with the custody workspace's requests in its access file, when both the
-    /// workspace and a client are there.
+    /// The same pack with the custody workspace's requests in its access file, when both are there.
     #[must_use]
     pub fn with_custody(
         mut self,

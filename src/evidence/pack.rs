@@ -1,6 +1,5 @@
-//! Writing a pack into a directory: each table's rows streamed into its CSV file (and counted),
-//! then the report, optionally its PDF, then the manifest and its signature, last, so a pack
-//! without `manifest.sig` is visibly unfinished.
+//! Writing a pack into a directory: the CSV files, the report (and its PDF), then the manifest
+//! and its signature last, so a pack without `manifest.sig` is visibly unfinished.
 
 use std::path::Path;
 
@@ -12,6 +11,7 @@ use super::key::PackKey;
 use super::listed::INTEGRITY_COLUMNS;
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
 use super::options::PackOptions;
+use super::pdf::Chromium;
 use super::rows::{Facts, Kind};
 use super::source::Source;
 use super::writer::{CsvFile, write_file};
@@ -25,16 +25,6 @@ pub const REPORT_PDF: &str = "report.pdf";
 /// The derived integrity file's name.
 pub const INTEGRITY: &str = "integrity.csv";
 
-/// Prints the report to PDF (headless Chromium in the CLI); `Err` is the note the manifest keeps.
-#[async_trait::async_trait]
-pub trait PdfPrinter: Send + Sync {
-    /// Prints `html` (a file path) to `pdf`.
-    ///
-    /// # Errors
-    /// Why no PDF was produced.
-    async fn print(&self, html: &Path, pdf: &Path) -> Result<(), String>;
-}
-
 /// Writes the pack `opts` describes, from the app's tables, into `dir` (created; it must not
 /// already hold a pack).
 ///
@@ -45,11 +35,11 @@ pub async fn write_pack(
     ports: &Ports,
     key: &PackKey,
     opts: &PackOptions,
-    pdf: Option<&dyn PdfPrinter>,
+    pdf: Option<&Chromium>,
 ) -> anyhow::Result<Manifest> {
     let mut mkdir = std::fs::DirBuilder::new();
     mkdir.recursive(true);
-    // The directories made here are the process's user's only, like the files (`0700`).
+    // The process's user's only, like the files.
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut mkdir, 0o700);
     mkdir
@@ -134,15 +124,14 @@ fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// A new private directory for one pack in the temporary folder (`evidence-<random>`, `0700`),
-/// removed with everything in it when the returned guard is dropped.
+/// A new private (`0700`) directory for one pack in the temporary folder, removed on drop.
 ///
 /// # Errors
 /// I/O errors creating it.
 pub fn pack_dir() -> std::io::Result<tempfile::TempDir> {
     let mut b = tempfile::Builder::new();
     b.prefix("evidence-");
-    // Created so: no moment in which another user could list or open it.
+    // Created so: no moment in which another user could open it.
     #[cfg(unix)]
     b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
     b.tempdir()

@@ -1,10 +1,7 @@
-//! `report.pdf`: the report printed by headless Chromium (`--print-to-pdf`), where a Chromium is
-//! installed. The HTML stays the source of truth; without Chromium the manifest says why no PDF.
+//! `report.pdf`: the report printed by headless Chromium where one is installed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use super::pack::PdfPrinter;
 
 /// The Chromium binaries looked for on `PATH`, in order.
 pub const CANDIDATES: &[&str] = &["chromium", "chromium-browser", "google-chrome", "chrome"];
@@ -35,11 +32,12 @@ impl Chromium {
                 binary: PathBuf::from(c),
             })
     }
-}
 
-#[async_trait::async_trait]
-impl PdfPrinter for Chromium {
-    async fn print(&self, html: &Path, pdf: &Path) -> Result<(), String> {
+    /// Prints `html` (a file path) to `pdf`.
+    ///
+    /// # Errors
+    /// Why no PDF was produced (the note the manifest keeps).
+    pub async fn print(&self, html: &Path, pdf: &Path) -> Result<(), String> {
         let html = std::fs::canonicalize(html).map_err(|e| format!("report path: {e}"))?;
         let profile =
             std::env::temp_dir().join(format!("evidence-chromium-{}", uuid::Uuid::new_v4()));

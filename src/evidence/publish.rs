@@ -1,13 +1,7 @@
-//! The month's pack in container `evidence` of the app's account (the `EvidencePack` timer): the
-//! previous month's pack under `<yyyy-mm>/<run>/`, `manifest.json` and `manifest.sig` last, then
-//! the month's commit `<yyyy-mm>/pack.json` naming that folder.
-//!
-//! **Write-once.** Every blob is uploaded with `If-None-Match: *` ([`Upload::only_new`]), so no
-//! run ever replaces a stored blob (the container also has a time-based immutability policy in
-//! Azure). A month whose commit exists is not built again; of two runs racing past that check, the
-//! one whose commit is stored first made the month's pack and the other's folder is left as an
-//! uncommitted copy. A run that fails midway leaves a folder without `manifest.sig` (visibly
-//! unfinished) and no commit; a retry writes a fresh folder.
+//! The previous month's pack in container `evidence` (`EvidencePack`): its files under
+//! `<yyyy-mm>/<run>/`, then the commit `<yyyy-mm>/pack.json` naming that folder. Every blob is
+//! write-once (`If-None-Match: *`): of two racing runs the first commit wins, and a failed run
+//! leaves an uncommitted folder.
 
 use bytes::Bytes;
 use serde_json::json;
@@ -53,8 +47,7 @@ pub fn previous_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     )
 }
 
-/// Publishes the pack `opts` describes (a calendar month) into `blobs` under folder `run` of its
-/// month, then commits the month, unless it is committed already.
+/// Publishes the month's pack under folder `run` and commits it, unless it is committed already.
 ///
 /// # Errors
 /// Storage and I/O failures (a folder without `manifest.sig` may be left behind).
@@ -73,7 +66,6 @@ pub async fn publish(
         Err(e) => return Err(e.into()),
     }
     let folder = format!("{month}/{run}/");
-    // Removed when the guard drops: however the run ends.
     let dir = pack_dir()?;
     let manifest = write_pack(dir.path(), ports, key, opts, None).await?;
     let names = manifest

@@ -1,6 +1,5 @@
 //! The pack's rows of the tables besides the lists: reviews, holds, tombstones, access-audit rows
-//! and the detector's bursts, each with its file's columns. With `--bastion` they are kept when they
-//! are that host's ([`super::hosts`]).
+//! and the detector's bursts, each with its file's columns.
 
 use serde_json::Value;
 
@@ -39,8 +38,7 @@ pub fn columns(list: &'static str) -> impl Iterator<Item = (&'static str, &'stat
     list.split(',').filter_map(|c| c.split_once('='))
 }
 
-/// The next page of the period's reviews from the append-only log (in time order, with
-/// `GET /api/reviews`'s cells: the file is that list's export of the period), `None` after the last.
+/// The next page of the period's reviews (`GET /api/reviews`'s cells), `None` after the last.
 ///
 /// # Errors
 /// Storage failures.
@@ -69,8 +67,7 @@ pub async fn reviews(
     ))
 }
 
-/// The `login.failed.burst` detections of the period, as the detector stored them (`window`:
-/// `FAILED_LOGIN_WINDOW_MINUTES`, their digests are rebuilt with it).
+/// The `login.failed.burst` detections of the period (`window` rebuilds their digests).
 pub async fn bursts(
     tables: &dyn TableStore,
     q: &Query,
@@ -137,9 +134,8 @@ pub async fn holds(
     Ok(out)
 }
 
-/// One page of tombstones whose deletion lies in the period (from `token`, the previous
-/// page's continuation) and the next page's: a filtered scan of `deletions` (tombstones are
-/// keyed by the blob's creation day, which can be years before their deletion).
+/// One page of tombstones deleted in the period, and the next page's token: a scan, since they
+/// are keyed by the blob's creation day.
 pub async fn deletions(
     tables: &dyn TableStore,
     q: &Query,
@@ -205,11 +201,9 @@ pub async fn accesses(
 /// Most `StorageBlobLogs` requests a pack lists.
 pub const STORAGE_ROWS: usize = 50_000;
 
-/// The requests `StorageBlobLogs` holds on the recording `containers` (`/<account>/<container>`)
-/// over the period, as access rows (`action` `storage:<OperationName>`, `who` the requester's UPN,
-/// object id or app id, else the authentication type, `target` the blob's `ObjectKey`,
-/// `outcome` the status code), oldest first, at most [`STORAGE_ROWS`]; a last row says when rows
-/// are missing (capped, partial) or the query failed.
+/// The `StorageBlobLogs` requests on the recording `containers` (`/<account>/<container>`) over
+/// the period as access rows, oldest first, at most [`STORAGE_ROWS`]; a last row says when rows
+/// are missing or the query failed.
 pub async fn storage_accesses(
     custody: &super::options::PackCustody,
     containers: &[String],

@@ -1,8 +1,5 @@
 //! Where a pack's rows come from: [`Source`] hands out each file's rows for the period in bounded
-//! chunks (a day partition, a table page), in file order. Sessions and recordings are read through
-//! the catalogue's own query, with the lists' filters, order and cells ([`super::listed`]), so a
-//! pack's files are the API's exports of the same period; the other tables are read in
-//! [`super::records`].
+//! chunks (a day partition, a table page), in file order.
 
 use serde_json::{Value, json};
 use time::Duration;
@@ -77,14 +74,13 @@ impl Source {
             Kind::Holds => names(HOLD_COLUMNS),
             Kind::Deletions => names(DELETION_COLUMNS),
             Kind::AccessAudit => names(ACCESS_COLUMNS),
-            Kind::RefusedReviews => custody::names(REFUSAL_COLUMNS),
-            Kind::HoldReleases => custody::names(RELEASE_COLUMNS),
-            Kind::Custody => custody::names(CUSTODY_COLUMNS),
+            Kind::RefusedReviews => names(REFUSAL_COLUMNS),
+            Kind::HoldReleases => names(RELEASE_COLUMNS),
+            Kind::Custody => names(CUSTODY_COLUMNS),
         }
     }
 
-    /// The `chunk`-th bounded chunk (0, 1, …) of `kind`'s rows, in file order (asked for in order);
-    /// `None` after the last.
+    /// The `chunk`-th chunk of `kind`'s rows (asked for in order); `None` after the last.
     ///
     /// # Errors
     /// Storage failures.
@@ -132,8 +128,7 @@ impl Source {
         })
     }
 
-    /// The recording containers of the pack (`/<account>/<container>`): a host's pack names only
-    /// its own sources and the ones tied to no host.
+    /// The recording containers of the pack (`/<account>/<container>`).
     fn containers(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .ports

@@ -1,7 +1,5 @@
-//! Files of a pack, written once: every byte goes through SHA-256 and a counter on its way to disk,
-//! so the manifest entry is known when the file is closed, without reading it again. Every file is
-//! created readable and writable by the process's user only ([`create_private`]): a pack holds user
-//! names, e-mail and client addresses.
+//! Files of a pack, written once and hashed on their way to disk (no second read), each readable by
+//! the process's user only: a pack holds user names, e-mail and client addresses.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,7 +22,7 @@ impl HashingFile {
     /// Creates `dir/name` (refusing to replace an existing file: a pack is written once).
     ///
     /// # Errors
-    /// I/O errors, including an existing file.
+    /// I/O errors.
     pub fn create(dir: &Path, name: &str) -> std::io::Result<Self> {
         let file = create_private(&dir.join(name))?;
         Ok(Self {
@@ -64,11 +62,10 @@ impl Write for HashingFile {
     }
 }
 
-/// Creates `path` for writing, refusing to replace an existing file, with mode `0600` on Unix (the
-/// process's user only, whatever the umask allows).
+/// Creates `path` for writing, never over an existing file, mode `0600` whatever the umask.
 ///
 /// # Errors
-/// I/O errors, including an existing file.
+/// I/O errors.
 pub fn create_private(path: &Path) -> std::io::Result<File> {
     let mut options = File::options();
     options.write(true).create_new(true);

@@ -1,5 +1,4 @@
-//! A pack directory as one zip (the API's answer): the files in manifest order, then
-//! `manifest.json` and `manifest.sig`, each deflated and streamed from disk in chunks.
+//! A pack directory as one zip (the API's answer), each file streamed from disk.
 
 use std::io::{Seek, Write};
 use std::path::Path;

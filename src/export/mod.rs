@@ -1,13 +1,6 @@
-//! Rows for Microsoft Sentinel: the custom tables the product fills through the Logs Ingestion
-//! API, declared once in `sentinel/tables.json` (which the Bicep reads with `loadJsonContent` for
-//! the tables, the rule's stream declarations and data flows, and this module with `include_str!`),
-//! the typed rows the code builds ([`rows`]), and the durable outbox they wait in until the
-//! `SentinelExport` drain has sent them ([`outbox`]).
-//!
-//! A row is recorded where its fact changes, through [`outbox::Outbox::record`], one call per
-//! row: an upsert keyed by the row's time and stable id, so recording the same change again
-//! (a retried request, a redelivered message) writes nothing new. With the Sentinel settings
-//! unset the outbox is off and `record` does nothing at all.
+//! Rows for Microsoft Sentinel's custom tables, declared once in `sentinel/tables.json` (read by
+//! the Bicep too), recorded where their fact changes into the durable [`outbox`] (an upsert: the
+//! same change again writes nothing new) until `SentinelExport` has sent them.
 
 pub mod outbox;
 pub mod rows;
@@ -32,8 +25,7 @@ static DECLARATION: LazyLock<Result<Declaration, String>> =
 /// The shipped declaration.
 ///
 /// # Errors
-/// It does not parse or does not declare every [`Table`] (a build defect the unit tests catch;
-/// start-up refuses the Sentinel settings then).
+/// It does not parse or does not declare every [`Table`] (a build defect the unit tests catch).
 pub fn declaration() -> Result<&'static Declaration, String> {
     let d = DECLARATION.as_ref().map_err(Clone::clone)?;
     let problems: Vec<String> = d

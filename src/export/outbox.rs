@@ -6,17 +6,9 @@
 //! | table key (`Detections`, `Reviews`, …) | row time (RFC 3339 ms) `~` encoded stable id | one row to send: `Id`, `At`, the record's JSON in `R0`, `R1`, … (`Parts`) |
 //! | `~state` | table key | the drain's lease (`LeaseOwner`, `LeaseUntil`) and progress (`Sent`, `LastSentAt`, `LastError`, `LastErrorAt`) |
 //!
-//! **Order and duplicates.** A row's key is its time and id, so a partition reads in time order and
-//! the same change recorded twice is one upsert of one row. The drain reads a partition in key
-//! order from a cursor that starts at its front and moves past each batch the service accepted,
-//! and removes a sent row only if it is unchanged (`If-Match`): a row re-recorded meanwhile stays
-//! for the next run. A row is never removed before the service accepted it, so an answer lost
-//! after the service committed sends the same ids again, and an outage of hours only lengthens the
-//! partition, drained in order afterwards.
-//!
-//! **Sizes.** Fields longer than 64 KB are cut with a marker when recorded (the service would cut
-//! them anyway); the record's JSON is stored in parts of 30,000 bytes, at most 15 (an entity holds
-//! at most 1 MiB, a string property 64 KiB).
+//! Keyed by time and id, a partition reads in time order and a change recorded twice is one row;
+//! a sent row is removed only if unchanged (`If-Match`) and never before the service accepted it.
+//! Fields over 64 KB are cut; the JSON is split into parts that fit an entity's 1 MiB.
 
 use std::sync::Arc;
 
@@ -41,8 +33,7 @@ pub const PART_BYTES: usize = 30_000;
 /// Most parts.
 pub const MAX_PARTS: usize = 15;
 
-/// Where rows are recorded: off (the Sentinel settings are unset: nothing is written) or the
-/// app's tables.
+/// Where rows are recorded: off (the Sentinel settings are unset) or the app's tables.
 #[derive(Clone, Default)]
 pub struct Outbox {
     tables: Option<Arc<dyn TableStore>>,
@@ -68,8 +59,7 @@ impl Outbox {
         self.tables.is_some()
     }
 
-    /// Records `row` to be sent (an upsert: the same row again writes nothing new); nothing when
-    /// off.
+    /// Records `row` to be sent (an upsert); nothing when off.
     ///
     /// # Errors
     /// Table errors; `Rejected` for a row that does not serialise to an object.
@@ -90,18 +80,18 @@ pub fn row_key(time: OffsetDateTime, id: &str) -> String {
     format!("{time}~{}", key(id, Spelling::Encoded, room))
 }
 
-/// The record of `row`: its columns, fields over 64 KB cut, the whole within [`MAX_PARTS`] parts.
+/// The outbox entity of `row`: its columns, fields over 64 KB cut, within [`MAX_PARTS`] parts.
 ///
 /// # Errors
 /// `Rejected` when the row does not serialise to a JSON object.
-pub fn record_of<R: ExportRow + ?Sized>(row: &R) -> Result<String, AzureError> {
+pub fn entity_of<R: ExportRow + ?Sized>(row: &R) -> Result<Entity, AzureError> {
     let Ok(Value::Object(mut record)) = serde_json::to_value(row) else {
         let why = format!("{}: the row is not a JSON object", row.table().key());
         return Err(AzureError::refused(400, "InvalidInput", &why));
     };
     cut_fields(&mut record);
     let mut text = Value::Object(record.clone()).to_string();
-    // Still too long for one entity: halve the longest text until it fits (a few rounds at most).
+    // Still too long for one entity: halve the longest text until it fits.
     while text.len() > PART_BYTES * MAX_PARTS {
         let Some((name, len)) = longest(&record) else {
             break;
@@ -114,23 +104,15 @@ pub fn record_of<R: ExportRow + ?Sized>(row: &R) -> Result<String, AzureError> {
         record.insert(name, Value::String(cut));
         text = Value::Object(record.clone()).to_string();
     }
-    Ok(text)
-}
 
-fn longest(record: &Map<String, Value>) -> Option<(String, usize)> {
-    record
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.len())))
-        .filter(|(_, n)| *n > 64)
-        .max_by_key(|(_, n)| *n)
-}
+    fn longest(record: &Map<String, Value>) -> Option<(String, usize)> {
+        record
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.len())))
+            .filter(|(_, n)| *n > 64)
+            .max_by_key(|(_, n)| *n)
+    }
 
-/// The outbox entity of `row`.
-///
-/// # Errors
-/// As [`record_of`].
-pub fn entity_of<R: ExportRow + ?Sized>(row: &R) -> Result<Entity, AzureError> {
-    let text = record_of(row)?;
     let mut e = Entity::new();
     e.insert("PartitionKey".into(), row.table().key().into());
     e.insert("RowKey".into(), row_key(row.time(), row.id()).into());
@@ -184,14 +166,6 @@ impl Pending {
     }
 }
 
-fn partition_after(table: Table, after: Option<&str>) -> Filter {
-    let pk = Filter::partition(table.key());
-    match after {
-        Some(rk) => Filter::And(vec![pk, Filter::str("RowKey", Op::Gt, rk)]),
-        None => pk,
-    }
-}
-
 /// Up to `top` (at most 1,000) rows of `table` after the key `after`, in key order. A row whose
 /// parts cannot be read back is skipped here and left in place (and counted by [`backlog`]).
 ///
@@ -203,19 +177,15 @@ pub async fn pending(
     after: Option<&str>,
     top: u32,
 ) -> Result<Vec<Pending>, AzureError> {
-    let p = page(
-        tables,
-        OUTBOX_TABLE,
-        &partition_after(table, after),
-        top,
-        None,
-    )
-    .await?;
+    let mut filter = Filter::partition(table.key());
+    if let Some(rk) = after {
+        filter = Filter::And(vec![filter, Filter::str("RowKey", Op::Gt, rk)]);
+    }
+    let p = page(tables, OUTBOX_TABLE, &filter, top, None).await?;
     Ok(p.items.into_iter().filter_map(Pending::of).collect())
 }
 
-/// Removes a sent row if it is still as read: `false` when it changed since (it stays, to be sent
-/// as it is now).
+/// Removes a sent row if it is still as read: `false` when it changed since (it stays).
 ///
 /// # Errors
 /// Table errors.
@@ -234,9 +204,8 @@ pub async fn remove(
     }
 }
 
-/// Removes the sent `rows` (in transactions of up to 100, each only if unchanged; a transaction
-/// the service refuses is redone row by row): `(removed, changed since read, failed)`. A changed row
-/// stays, to be sent as it is now; a row whose removal failed is sent again later.
+/// Removes the sent `rows` (transactions of 100, redone row by row when refused), each only if
+/// unchanged: `(removed, changed since read, failed)`.
 pub async fn remove_all(
     tables: &dyn TableStore,
     table: Table,
@@ -376,23 +345,37 @@ pub async fn claim(
     lease: Duration,
 ) -> Result<bool, AzureError> {
     let mut won = false;
-    update(tables, OUTBOX_TABLE, STATE_PK, table.key(), &mut |cur| {
-        let mut st = cur.map(|s| StreamState::of(&s.entity)).unwrap_or_default();
-        let free = st.lease_owner.is_empty()
+    update_state(tables, table, &mut |st| {
+        won = st.lease_owner.is_empty()
             || st.lease_owner == owner
             || st.lease_until.is_none_or(|u| u <= now);
-        won = free;
-        if !free {
+        if won {
+            st.lease_owner = owner.to_owned();
+            st.lease_until = Some(now + lease);
+        }
+        won
+    })
+    .await?;
+    Ok(won)
+}
+
+/// Lets `change` edit `table`'s state row (conditionally); nothing is written when it says false.
+async fn update_state(
+    tables: &dyn TableStore,
+    table: Table,
+    change: &mut (dyn FnMut(&mut StreamState) -> bool + Send),
+) -> Result<(), AzureError> {
+    update(tables, OUTBOX_TABLE, STATE_PK, table.key(), &mut |cur| {
+        let mut st = cur.map(|s| StreamState::of(&s.entity)).unwrap_or_default();
+        if !change(&mut st) {
             return None;
         }
-        st.lease_owner = owner.to_owned();
-        st.lease_until = Some(now + lease);
         let mut e = cur.map(|s| s.entity.clone()).unwrap_or_default();
         st.write(&mut e);
         Some(e)
     })
     .await?;
-    Ok(won)
+    Ok(())
 }
 
 /// How one run of one table ended.
@@ -416,8 +399,7 @@ pub async fn release(
     end: &RunEnd,
 ) -> Result<(), AzureError> {
     let at = format_utc_millis(now);
-    update(tables, OUTBOX_TABLE, STATE_PK, table.key(), &mut |cur| {
-        let mut st = cur.map(|s| StreamState::of(&s.entity)).unwrap_or_default();
+    update_state(tables, table, &mut |st| {
         if st.lease_owner == owner {
             st.lease_owner.clear();
             st.lease_until = None;
@@ -433,10 +415,7 @@ pub async fn release(
             }
             None => st.last_error.clear(),
         }
-        let mut e = cur.map(|s| s.entity.clone()).unwrap_or_default();
-        st.write(&mut e);
-        Some(e)
+        true
     })
-    .await?;
-    Ok(())
+    .await
 }

@@ -1,11 +1,5 @@
-//! The rows of the custom tables, one struct each, serialised under the declaration's column
-//! names (the drift test in `tests.rs` holds every struct to `sentinel/tables.json`). Times are
-//! typed and written as RFC 3339 UTC with milliseconds; a time or number that is not known is
-//! `null`, text that is not known is empty.
-//!
-//! The domains fill the rows of their own facts (reviews, estate findings, disconnects,
-//! notifications); the session and recording rows are built here from the table rows the API
-//! shows ([`SessionRow::of_window`], [`RecordingRow::of_catalogue`]).
+//! The rows of the custom tables, one struct each under the declaration's column names (the drift
+//! test holds them to `sentinel/tables.json`): times in RFC 3339 UTC ms, unknown `null` or empty.
 
 use serde::{Serialize, Serializer};
 use serde_json::Value;

@@ -13,11 +13,11 @@ pub use crate::notify::FUNCTION as NOTIFY_WEBHOOK;
 /// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
 pub async fn notify_webhook(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     deliver_message(
-        &Dispatch::new(
-            &state.ports,
-            state.notifier.clone(),
-            state.quarantine.clone(),
-        ),
+        &Dispatch {
+            notifier: state.notifier.clone(),
+            ports: state.ports.clone(),
+            quarantine: state.quarantine.clone(),
+        },
         &inv,
     )
     .await

@@ -1,7 +1,4 @@
-//! Writing heartbeats to table `heartbeats` and reading them back.
-//!
-//! One row per function, merged ETag-conditionally ([`crate::tables::ops::update`]) so that
-//! instances flushing concurrently never replace a newer ending with an older one.
+//! Heartbeats in table `heartbeats`, merged conditionally: no instance replaces a newer ending.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,8 +8,7 @@ use crate::azure::AzureError;
 use crate::tables::ops::{query_all, update};
 use crate::tables::{Filter, TableStore};
 
-/// Writes the beats recorded since the last flush; returns how many rows were written. On a
-/// failure the unwritten beats are kept for the next flush.
+/// Writes the beats recorded since the last flush (kept for the next on a failure); rows written.
 ///
 /// # Errors
 /// The first table error.

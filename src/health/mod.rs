@@ -1,16 +1,7 @@
-//! Operational health: when each function last completed an invocation (heartbeats), and the
-//! report behind `GET /api/health` ([`report`]).
-//!
-//! **Why heartbeats are kept in memory and flushed on a timer.** The hot path (`RecordingCreated`)
-//! is budgeted at ≤ 4 storage calls per event; writing a "last seen" row per invocation would add a
-//! fifth on every event, and deriving it from data already written cannot say *how* the last
-//! invocation ended (a failed or poisoned invocation writes nothing of its own). So the invocation
-//! route records each ending in memory ([`Heartbeats::record`], no I/O), and a background task
-//! ([`flush::run`]) writes at most one row per function per `HEALTH_HEARTBEAT_SECONDS` per
-//! instance (a read and a conditional write in table `heartbeats`, merged so the newest ending
-//! wins across instances). The price: a row can be up to one interval stale, and an instance
-//! recycled before its flush loses the last interval's heartbeats (the next invocation restores
-//! them); the health endpoint also merges the serving instance's unflushed beats.
+//! Operational health: each function's last invocation (heartbeats) and `GET /api/health`.
+//! Heartbeats are kept in memory and flushed on a timer ([`flush::run`]): a row per invocation
+//! would cost the hot path a storage call per event, and data already written cannot say how an
+//! invocation ended. A row can be one interval stale; the endpoint merges unflushed beats.
 
 pub mod flush;
 pub mod queues;
@@ -80,8 +71,7 @@ impl Beat {
         *last = (*last).max(Some(at));
     }
 
-    /// The union of two histories: the newer ending (`other` on a tie: it was recorded later), and
-    /// the newest success and failure of either.
+    /// The union of two histories: the newer ending (`other` on a tie), the newest of each kind.
     #[must_use]
     pub fn merge(&self, other: &Self) -> Self {
         let newest = if other.at >= self.at { other } else { self };
@@ -162,13 +152,16 @@ impl Heartbeats {
         self.interval
     }
 
+    // A poisoned lock only means another recorder panicked mid-insert; the maps stay usable.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Records one ending. No I/O: this runs on every invocation.
     pub fn record(&self, function: &str, outcome: &str, at: OffsetDateTime) {
-        // A poisoned lock only means another recorder panicked mid-insert; the maps stay usable.
-        let mut guard = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self.state();
         let s = &mut *guard;
         // Merged in place: after the first invocation of a function this allocates nothing.
         for beats in [&mut s.beats, &mut s.dirty] {
@@ -183,30 +176,17 @@ impl Heartbeats {
 
     /// Everything this instance has seen since it started.
     pub fn snapshot(&self) -> BTreeMap<String, Beat> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .beats
-            .clone()
+        self.state().beats.clone()
     }
 
     /// Takes the beats recorded since the last flush.
     pub fn take_dirty(&self) -> BTreeMap<String, Beat> {
-        std::mem::take(
-            &mut self
-                .state
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .dirty,
-        )
+        std::mem::take(&mut self.state().dirty)
     }
 
     /// Puts back beats a failed flush could not write (merged with any newer ones).
     pub fn restore(&self, beats: BTreeMap<String, Beat>) {
-        let mut s = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self.state();
         for (f, b) in beats {
             let merged = s.dirty.get(&f).map_or(b.clone(), |d| d.merge(&b));
             s.dirty.insert(f, merged);

@@ -1,7 +1,4 @@
-//! Poison-queue depths for the health report: the host moves a queue message that failed
-//! `maxDequeueCount` times to `<queue>-poison`, where it waits for an operator. One Get Queue
-//! Metadata call per queue (`x-ms-approximate-messages-count`, through the queue port); an absent
-//! queue is empty.
+//! Poison-queue depths for the health report (messages the host gave up on wait there).
 
 use std::sync::Arc;
 

@@ -1,9 +1,5 @@
-//! What `GET /api/health` reports: last event per function, how far behind the audit-log tail is
-//! per Bastion host, quarantine and poison-queue counts, the stalled-recordings episode, the
-//! Sentinel export's backlog per table, and an overall status from thresholds.
-//!
-//! Gathering is bounded: two catalogue partitions, one heartbeat partition, the active cursors
-//! (the tail's own working set), one state row, at most [`QUARANTINE_PAGES`] listing pages, one metadata call per poison queue.
+//! What `GET /api/health` reports, and an overall status from thresholds; every read is bounded
+//! (two catalogue partitions, the active cursors, at most [`QUARANTINE_PAGES`] listing pages).
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
@@ -46,8 +42,7 @@ pub const FUNCTIONS: &[&str] = &[
 /// Overall status thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
-    /// `HEALTH_TAIL_LAG_MINUTES` (default 30): a Bastion host whose audit log is unread for
-    /// longer means the tail is not keeping up.
+    /// `HEALTH_TAIL_LAG_MINUTES` (default 30): longer unread means the tail is not keeping up.
     pub tail_lag: Duration,
 }
 
@@ -291,10 +286,8 @@ async fn latest_recording(
     Ok(latest)
 }
 
-/// The tail's active cursors: the newest hour known and how far behind now it is, and per Bastion
-/// host how far behind the tail is: its audit log is read up to the oldest growth a tick left
-/// unread (`GrownAt`), and at best up to the tail's last successful tick (`tailed`; never: since
-/// the host's first cursor was registered). The most delayed host decides the status.
+/// The tail's active cursors and, per host, how far behind it is: read up to the oldest growth a
+/// tick left unread, at best to the last successful tick (`tailed`). The most delayed decides.
 async fn cursors(
     deps: &Health,
     now: OffsetDateTime,
@@ -341,8 +334,7 @@ async fn cursors(
     Ok((doc, tail_lag))
 }
 
-/// Quarantined payloads: total (first pages), per function, and how many since yesterday
-/// (names are `<Function>/<yyyy-mm-dd>/…`).
+/// Quarantined payloads (`<Function>/<yyyy-mm-dd>/…`): total, per function, since yesterday.
 async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize), AzureError> {
     let recent_days = [
         format_date(now.date()),

@@ -1,7 +1,5 @@
-//! The Sentinel export in `/api/health` (only when it is on): per table, the rows waiting in the
-//! outbox (counted up to [`BACKLOG_CAP`]) and the age of the oldest, and the drain's progress
-//! and last error. A table whose oldest row waits longer than [`STUCK_AFTER`], or whose last run
-//! ended in an error, makes the report degraded.
+//! The Sentinel export in `/api/health`: per table the outbox backlog, its oldest row's age, and
+//! the drain's progress and last error (either can make the report degraded).
 
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};

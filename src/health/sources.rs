@@ -1,9 +1,5 @@
-//! The per-source part of `/api/health`: for every watched container, whether its account
-//! answers (one cheap properties probe on a name no blob has) and, for recording sources,
-//! whether a `recordings.stalled` episode is open; for every Log Analytics workspace source, its
-//! last reading's outcome (a missing role or a wrong workspace id is named). The Bastion host whose
-//! SAS expired, the account that stopped answering or the workspace that refused is named; the
-//! others stay `ok`.
+//! The per-source part of `/api/health`: whether each watched account answers, whether a
+//! recording source's `recordings.stalled` episode is open, and each workspace's last reading.
 
 use serde_json::{Value, json};
 
@@ -14,8 +10,7 @@ use crate::sources::{Source, Sources};
 use crate::tables::ops::get;
 use crate::tables::{TableStore, get_str};
 
-/// A name no blob has (`.` starts no Bastion or audit-log name): reading its properties proves the
-/// account answers and the identity may read the container, at the cost of one 404.
+/// A name no blob has: its properties prove the account answers and may be read, for one 404.
 const PROBE: &str = ".health-probe";
 
 /// What the sources say.

@@ -1,7 +1,5 @@
-//! A notification as a row of `BastionDetections_CL`: every notification passes `NotifyWebhook`,
-//! which records its row before delivering it (an upsert keyed by the notification's time and id:
-//! a redelivered message writes nothing new). The subject's fields are lifted from `data` under
-//! the names the producers use; the whole `data` travels too.
+//! A notification as a row of `BastionDetections_CL`: the subject's fields lifted from `data`
+//! under the names the producers use, and the whole `data`.
 
 use serde_json::Value;
 

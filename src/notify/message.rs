@@ -16,9 +16,7 @@ pub enum Severity {
     Critical,
 }
 
-/// One fact worth telling people about. `D` is the type-specific detail: producers may give a
-/// borrowed, typed struct (serialized straight into the output binding, no `Value` tree), and the
-/// queue consumer reads it back as a `Value`.
+/// One fact worth telling people about; `D` lets producers serialize a typed struct directly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification<D = Value> {
@@ -38,8 +36,7 @@ pub struct Notification<D = Value> {
 }
 
 impl<D: Serialize> Notification<D> {
-    /// A notification whose id is derived from `kind` and `fact` (a string naming the fact uniquely,
-    /// e.g. the recording id), so every producer of the same fact produces the same id.
+    /// A notification whose id derives from `kind` and `fact` (naming the fact uniquely).
     pub fn new(
         kind: &str,
         fact: &str,

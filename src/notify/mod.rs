@@ -1,17 +1,8 @@
 //! Notifications: the message every domain puts on the `notifications` queue, and (NotifyWebhook)
 //! their delivery to Teams, Slack and signed webhooks.
 //!
-//! A [`Notification`] is emitted as a JSON object through the queue output binding. Its stable id is
-//! `notificationId`, not `id`: the host copies a JSON message's top-level properties into the queue
-//! trigger's metadata, where `id` would collide (case-insensitively) with the queue's own `Id`.
-//!
-//! # Layout
-//! - [`message`]: the queue message. [`config`]: settings. [`routes`]: which types go where.
-//! - [`render`]: thin content and the Teams / Slack / Standard Webhooks payloads (pure).
-//! - [`claims`]: the `deliveries` table as a per-destination claim (exactly once, as far as HTTP allows).
-//! - [`pacing`]: per-destination rate limits shared by all invocations of the process.
-//! - [`deliver`]: one POST with the retry policy. [`handler`]: the NotifyWebhook function.
-//! - [`export`]: the notification as a row for Microsoft Sentinel, recorded before delivery.
+//! Its stable id is `notificationId`, not `id`: the host copies a message's top-level properties
+//! into the trigger's metadata, where `id` would collide with the queue's own `Id`.
 
 pub mod claims;
 pub mod config;

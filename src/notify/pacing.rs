@@ -1,10 +1,6 @@
-//! Per-destination send slots shared by every invocation in the process.
-//!
-//! Slack tolerates about one message per second per webhook, Teams four; bursts beyond that are
-//! *smoothed*: each send reserves the next free slot (`next allowed instant` + interval) and waits
-//! for it. A slot beyond the end of the invocation's budget is not taken: the destination fails
-//! retryably and the queue redelivers later, so nothing is dropped. A 429 pushes the destination's
-//! next slot out by `Retry-After` for every invocation, not just the one that saw it.
+//! Per-destination send slots shared by every invocation in the process: Slack takes about one
+//! message a second, Teams four; a send waits for the next free slot, unless it lies past the
+//! budget (retryable then), and a 429 pushes the slot out for every invocation.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,11 +25,6 @@ pub struct Slots {
 }
 
 impl Slots {
-    /// Slots with every destination free.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Reserves the next slot for `dest` at or after `now`, unless it lies after `until`.
     ///
     /// # Errors
@@ -78,7 +69,7 @@ mod tests {
 
     #[test]
     fn bursts_are_spaced_and_bounded_by_the_end_of_the_budget() {
-        let p = Slots::new();
+        let p = Slots::default();
         let t0 = Instant::now();
         let until = t0 + Duration::from_millis(2500);
         let slots: Vec<Result<Instant, Instant>> = (0..4)
@@ -106,7 +97,7 @@ mod tests {
 
     #[test]
     fn a_push_back_moves_slots_out_but_never_in() {
-        let p = Slots::new();
+        let p = Slots::default();
         let t0 = Instant::now();
         let far = t0 + Duration::from_secs(100);
         p.push_back(Destination::Webhook, t0 + Duration::from_secs(30));

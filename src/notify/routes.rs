@@ -1,8 +1,7 @@
 //! Routing: which notification types go to which destination, and from which severity.
 //!
-//! Read from the optional TOML file named by `NOTIFY_ROUTES`. Without a file, or for a destination
-//! the file does not mention, everything goes to every configured destination (the issue's default):
-//! a missing section never silently drops notifications. `types = []` turns a destination off.
+//! The optional TOML file `NOTIFY_ROUTES`; a destination it does not mention takes everything (a
+//! missing section never drops notifications). `types = []` turns a destination off.
 //!
 //! ```toml
 //! [teams]
@@ -33,8 +32,7 @@ impl Destination {
     /// Every kind, in delivery-report order.
     pub const ALL: [Self; 3] = [Self::Teams, Self::Slack, Self::Webhook];
 
-    /// Lower-case name: the routes-file section, the claim table's RowKey and the log field. The
-    /// URL itself is a secret and is never logged; this name is.
+    /// Lower-case name: routes-file section, claim RowKey and log field (the URL is a secret).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Teams => "teams",
@@ -114,8 +112,7 @@ impl Routes {
     /// Parses the routes file.
     ///
     /// # Errors
-    /// A description of the first problem (TOML syntax, unknown section or key, bad severity,
-    /// a pattern with `*` anywhere but at the end of `prefix.*`).
+    /// A description of the first problem.
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: RoutesFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         let mut map = BTreeMap::new();

@@ -1,19 +1,8 @@
-//! The Resource Manager calls of the estate checks, the live-session watch and disconnect, the
-//! RBAC action each needs and the scope the grant must sit at — read from the request itself
-//! ([`ArmOperation::of_request`]), so every URL the client calls is accounted for, the polls of a
-//! long-running operation included. `infra/modules/bastion-access.bicep` grants the host's,
-//! `bastion-operations-access.bicep` the subscription's (the Network provider's operation status
-//! and result URLs live under `/subscriptions/{sub}/providers/Microsoft.Network/locations/…`,
-//! above every resource group, where a role on the host cannot reach), `recordings-settings-access.bicep`
-//! the recording accounts', `workspace-access.bicep` (Log Analytics Reader) the workspace's.
-//!
-//! Sources (Microsoft Learn, "Azure permissions for Networking / Monitor / Storage / Privileged",
-//! and "Track asynchronous Azure operations": tracking an operation needs read on its status and
-//! result URLs at resource group or subscription level): each action as the provider's operation
-//! list names it. The result URL the specification's example gives under the host
-//! (`…/bastionHosts/{name}/getActiveSessions/operationResults/{id}`), and a next page of the
-//! sessions (its URL is not documented), have no action of their own in that list: they are taken
-//! as the reads they would be named for, which the host's role grants as `bastionHosts/*/read`.
+//! The Resource Manager calls, the RBAC action each needs and the scope of its grant, read from
+//! the request itself ([`ArmOperation::of_request`]) so the polls of a long-running operation are
+//! accounted for too: their status URLs sit under the subscription, where a role on the host cannot
+//! reach. Result URLs and pages under the host have no documented action; the host's
+//! `bastionHosts/*/read` grants them.
 
 use super::{Operation, Service};
 
@@ -24,8 +13,7 @@ pub enum ArmOperation {
     ReadBastionHost,
     /// `POST …/getActiveSessions` (and its next pages).
     GetActiveSessions,
-    /// `GET` an operation's result under the host (the specification's example `Location`), or a
-    /// next page of the sessions (`nextLink`).
+    /// `GET` an operation's result or a next page of the sessions under the host.
     ReadHostOperation,
     /// `GET /subscriptions/{sub}/providers/Microsoft.Network/locations/{region}/operations/{id}`:
     /// the status monitor (`Azure-AsyncOperation`).
@@ -37,15 +25,13 @@ pub enum ArmOperation {
     DisconnectActiveSessions,
     /// `GET {resource}/providers/Microsoft.Insights/diagnosticSettings`.
     ListDiagnosticSettings,
-    /// `GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings`: where
-    /// the recording account sends its `StorageDelete` logs (the custody workspace's finding).
+    /// `GET {account}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings`.
     ListBlobDiagnosticSettings,
     /// `GET {account}/blobServices/default`.
     ReadBlobService,
     /// `GET {account}/blobServices/default/containers/{name}`.
     ReadContainer,
-    /// `GET {container}/providers/Microsoft.Authorization/roleAssignments`: who may write the
-    /// recording target.
+    /// `GET {container}/providers/Microsoft.Authorization/roleAssignments`.
     ListRoleAssignments,
     /// `GET {account}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
     ReadRoleDefinition,
@@ -188,9 +174,8 @@ impl ArmOperation {
         }
     }
 
-    /// The operation a request is, and the resource id of the scope it needs (the host, the
-    /// account, the workspace, the VM or the subscription); `None` for a request this product
-    /// never makes. `path` is the URL's path, any case.
+    /// The operation a request (`path` in any case) is, and the resource id of the scope it
+    /// needs; `None` for a request this product never makes.
     pub fn of_request(method: &str, path: &str) -> Option<(Self, String)> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let is = |i: usize, s: &str| parts.get(i).is_some_and(|p| p.eq_ignore_ascii_case(s));

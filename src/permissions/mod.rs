@@ -1,21 +1,7 @@
-//! The Azure RBAC permission every storage operation needs under Microsoft Entra authorization:
-//! what a role assignment must carry on the container, table service or queue for the call not to
-//! be refused with 403 under managed identity.
-//!
-//! One table ([`Operation::spec`]) for every operation the ports perform — blob and table calls
-//! (each intercepted call names its own: `storage::intercept::Call::operations`,
-//! `tables::intercept::TableCall::operation`), the poison-queue depth read and Get User Delegation
-//! Key — and the queue operations the Functions host performs for this app's queue bindings (put
-//! for outputs; get and delete for triggers). The permission drift test records which operations
-//! the functions actually perform and holds them against the roles `infra/` assigns.
-//!
-//! Sources (Microsoft Learn): "Azure built-in roles for Storage" (each action's description),
-//! "Actions and attributes for Azure role assignment conditions" for Blob Storage and for Queue
-//! Storage (the display name of each data action, e.g. "Create a blob or snapshot, or append data"
-//! = `blobs/add/action`, "Get or delete messages" = `messages/process/action`). Where the docs name
-//! two actions for one operation, both are listed: either one authorizes it, the first is the
-//! narrower. Container, table and queue level operations (Create Container, Create Table, Get Queue
-//! Metadata, Get User Delegation Key) are authorized by `actions`, not `dataActions`, of a role.
+//! The Azure RBAC permission every operation this app (or the host, for its queue bindings)
+//! performs needs under managed identity ([`Operation::spec`]); the permission drift test holds the
+//! operations the functions perform against the roles `infra/` assigns. Sources: Microsoft Learn's
+//! built-in roles for Storage and role-assignment conditions; of two actions, the first is narrower.
 
 pub mod arm;
 
@@ -117,8 +103,7 @@ macro_rules! messages {
 }
 
 impl Operation {
-    /// Every storage, Logs Query and Logs Ingestion operation, for exhaustive checks (with
-    /// [`ArmOperation::ALL`]).
+    /// Every operation but [`Operation::Arm`], for exhaustive checks.
     pub const ALL: [Self; 23] = [
         Self::GetBlobProperties,
         Self::GetBlob,
@@ -194,8 +179,7 @@ impl Operation {
                 &[entities!("update/action"), entities!("write")],
             ),
             Self::DeleteEntity => ("Delete Entity", Table, &[entities!("delete")]),
-            // The provider's operation list has no queue-metadata action; `queues/read` ("Returns a
-            // queue or a list of queues") is the queue-level read every queue data role carries.
+            // No queue-metadata action exists; every queue data role carries `queues/read`.
             Self::GetQueueMetadata => (
                 "Get Queue Metadata",
                 Queue,
@@ -206,8 +190,7 @@ impl Operation {
                 Queue,
                 &[messages!("add/action"), messages!("write")],
             ),
-            // Querying a workspace needs the query action and the table's read action (Log
-            // Analytics Reader's `*/read` carries both); either one names the grant here.
+            // A query needs both (Log Analytics Reader's `*/read` carries them).
             Self::QueryWorkspace => (
                 "Query (Logs Query API)",
                 LogAnalytics,
@@ -226,8 +209,7 @@ impl Operation {
                 Queue,
                 &[messages!("process/action"), messages!("delete")],
             ),
-            // The data action Monitoring Metrics Publisher carries and the Logs Ingestion API
-            // checks on the data collection rule.
+            // Monitoring Metrics Publisher's, checked on the data collection rule.
             Self::UploadLogs => (
                 "Upload (Logs Ingestion API)",
                 Service::LogsIngestion,
@@ -271,8 +253,7 @@ impl Operation {
     }
 }
 
-/// Azure's matching of a role's (data) action pattern against a permission: case-insensitive, `*`
-/// standing for any run of characters.
+/// Azure's matching of a role's action pattern: case-insensitive, `*` for any run of characters.
 pub fn matches(pattern: &str, permission: &str) -> bool {
     let (p, s) = (
         pattern.to_ascii_lowercase(),

@@ -1,8 +1,4 @@
-//! `SENTINEL_INGESTION_ENDPOINT` (the logs ingestion endpoint of the data collection endpoint, or
-//! of the data collection rule itself) and `SENTINEL_DCR_IMMUTABLE_ID` (the rule's immutable id,
-//! `dcr-<32 hex digits>`): both set, or neither (Sentinel export off). The token audience follows
-//! the endpoint's cloud ([`crate::ingestion::scope_of`]); plain http only to a loopback address
-//! with `CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK=true` (tests).
+//! `SENTINEL_INGESTION_ENDPOINT` and `SENTINEL_DCR_IMMUTABLE_ID`: both set, or neither (off).
 
 use url::Url;
 
@@ -36,8 +32,7 @@ pub fn is_immutable_id(v: &str) -> bool {
         .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Reads the settings; problems go to `r`, naming the setting, never its value. `None` when both
-/// are unset (or either is invalid: start-up stops then).
+/// Reads the settings (problems go to `r`); `None` when both are unset or either is invalid.
 pub fn read(r: &mut Reader<'_>, allow_insecure_loopback: bool) -> Option<SentinelSettings> {
     let endpoint = r.get(ENDPOINT);
     let dcr = r.get(DCR);

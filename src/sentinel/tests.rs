@@ -110,7 +110,11 @@ async fn every_notification_is_recorded_before_delivery_even_without_a_destinati
             Arc::new(InMemoryBlobStore::new("acct")),
             "quarantine",
         );
-        let deps = Dispatch::new(&p, notifier, quarantine);
+        let deps = Dispatch {
+            notifier,
+            ports: p.clone(),
+            quarantine,
+        };
         for _ in 0..2 {
             let out = deliver_message(&deps, &inv).await.expect("ends");
             assert_eq!(out.label(), "skipped", "no destination");

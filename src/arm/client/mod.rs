@@ -1,11 +1,5 @@
-//! The Resource Manager calls over [`crate::azure::http::Client`] (bearer token for
-//! `{ARM_ENDPOINT}/.default`, timeouts, 429/5xx retries, 403 as the missing role), bounded by the
-//! run they belong to ([`ResourceManager::until`]); long-running operations and paging in [`super::lro`].
-//!
-//! The Bastion calls use [`BASTION_API`] (`2026-01-01`, which carries the
-//! recording target) and fall back to [`BASTION_API_FALLBACK`] once
-//! when Resource Manager refuses the version (`InvalidApiVersionParameter`,
-//! `NoRegisteredProviderFound`: a cloud or region without it); the version that worked is kept.
+//! The Resource Manager calls over the one HTTP client, bounded by their run. The Bastion calls
+//! fall back once to [`BASTION_API_FALLBACK`] where a cloud refuses [`BASTION_API`], and keep it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,8 +69,7 @@ impl ArmClient {
         })
     }
 
-    /// The same client waiting `wait` between polls when an answer names no `Retry-After` (tests
-    /// scale time with it; the default is the SDKs' 30 s).
+    /// The same client waiting `wait` between polls when an answer names none (tests).
     #[must_use]
     pub fn with_poll_default(mut self, wait: Duration) -> Self {
         self.driver.poll_default = wait;
@@ -101,8 +94,7 @@ impl ArmClient {
         body_json(res).await
     }
 
-    /// A Bastion call at the version in use, falling back once to the older version when the
-    /// newer is refused as unknown.
+    /// A Bastion call at the version in use, falling back once when it is refused as unknown.
     async fn bastion(
         &self,
         method: Method,

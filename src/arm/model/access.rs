@@ -1,7 +1,5 @@
-//! Who may do what on a resource, as `Microsoft.Authorization` answers it: role assignments (a
-//! principal, a role definition, a scope) and role definitions (actions and data actions, with
-//! their exclusions). The estate check reads them to tell whether the identity a Bastion host
-//! records with may write its recording container.
+//! Role assignments and definitions as `Microsoft.Authorization` answers them: whether the
+//! identity a host records with may write its container.
 
 use serde::Deserialize;
 

@@ -1,6 +1,5 @@
-//! The Resource Manager answers the app reads, in the shapes the REST specifications document
-//! (only the fields used; everything else is ignored, and a missing or `null` flag or list reads
-//! as its default).
+//! The Resource Manager answers the app reads, as the REST specifications document them (a
+//! missing or `null` flag or list reads as its default).
 
 mod access;
 
@@ -108,8 +107,7 @@ pub struct BastionProperties {
     /// Copy and paste disabled.
     #[serde(deserialize_with = "nullable")]
     pub disable_copy_paste: bool,
-    /// Where the host records (api-version 2026-01-01; absent from older answers and, it
-    /// appears, from hosts given their target as a SAS URL).
+    /// Where the host records (absent from older api-versions and SAS targets).
     pub session_recording_configuration: Option<RecordingConfiguration>,
 }
 
@@ -150,8 +148,7 @@ impl BastionHost {
             .unwrap_or_default()
     }
 
-    /// The object id of the identity Bastion records with, when the answer tells it: the host's
-    /// system-assigned identity, or the named user-assigned one among the host's identities.
+    /// The object id of the identity Bastion records with, when the answer tells it.
     pub fn recording_principal(&self) -> Option<&str> {
         let config = self.properties.session_recording_configuration.as_ref()?;
         let who = config.identity.as_ref()?;
@@ -312,9 +309,7 @@ pub struct ActiveSession {
     /// Session id.
     #[serde(deserialize_with = "nullable")]
     pub session_id: String,
-    /// Start, as the service wrote it: typed `object` in the specification, its example
-    /// `2019-1-1T12:00:00.0000Z` (not RFC 3339); any JSON value is kept as text here and read
-    /// leniently by [`ActiveSession::started`].
+    /// Start as the service wrote it (not RFC 3339 in its example; read by [`ActiveSession::started`]).
     #[serde(deserialize_with = "any_text")]
     pub start_time: Option<String>,
     /// VM, VMSS, …

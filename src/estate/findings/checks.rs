@@ -19,12 +19,9 @@ fn carries_audit_logs(s: &DiagnosticSetting) -> bool {
     })
 }
 
-/// `audit-logs-not-sent` and `audit-logs-azurediagnostics`. Audit logs flow when a setting sends
-/// `BastionAuditLogs` to a storage account this app reads, or to a workspace it reads **in
-/// resource-specific mode** (`logAnalyticsDestinationType: Dedicated`, table
-/// `MicrosoftAzureBastionAuditLogs`): in the default mode (`null`) the rows land in
-/// `AzureDiagnostics`, which the workspace reader does not query (Bastion's columns there are not
-/// documented), so such a setting feeds nothing this app reads.
+/// `audit-logs-not-sent` and `audit-logs-azurediagnostics`: a setting must send `BastionAuditLogs`
+/// to an account this app reads, or to a workspace it reads in resource-specific mode (`Dedicated`;
+/// the default mode lands in `AzureDiagnostics`, which the reader does not query).
 pub(super) fn audit_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], sinks: &Sinks) {
     let read_account = |s: &DiagnosticSetting| {
         s.properties
@@ -81,9 +78,8 @@ fn carries_deletes(s: &DiagnosticSetting) -> bool {
     })
 }
 
-/// `custody-logs-not-sent` (read only with a custody workspace): none of the recording account's
-/// blob service diagnostic settings sends `StorageDelete` to the custody workspace, so the product
-/// cannot name who deletes recordings there.
+/// `custody-logs-not-sent`: no blob service diagnostic setting of the recording account sends
+/// `StorageDelete` to the custody workspace (who deletes recordings would go unnamed).
 pub(super) fn custody_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], sinks: &Sinks) {
     let to_custody = |s: &DiagnosticSetting| {
         s.properties
@@ -115,9 +111,8 @@ pub fn target_of(uri: &str) -> Option<(String, String)> {
     Some((account.to_owned(), container))
 }
 
-/// `recording-target-*`: where the host records (api-version 2026-01-01), against what this app
-/// watches. A host whose answer carries no `sessionRecordingConfiguration` (an older api-version,
-/// or a target given as a SAS URL, which Resource Manager does not show) cannot be compared.
+/// `recording-target-*`: where the host records against what this app watches (a host whose
+/// answer has no `sessionRecordingConfiguration` cannot be compared).
 pub(super) fn target(ev: &mut Evaluation, host: &BastionHost, watched: &[String]) {
     let p = &host.properties;
     let config = p.session_recording_configuration.as_ref();
@@ -179,9 +174,8 @@ pub(super) fn writable(ev: &mut Evaluation, facts: &HostFacts) {
     });
 }
 
-/// What the portal player's CORS rule lacks, as the Bastion session recording documentation
-/// states it: origin `https://` + the host's DNS name (compared case-sensitively, or `*`), method
-/// `GET`, allowed and exposed headers `*`, max age 86400 s (or more). `None` when a rule has all.
+/// What the portal player's documented CORS rule lacks (origin `https://<dns>` or `*`, `GET`,
+/// headers `*`, max age ≥ 86400 s); `None` when a rule has all.
 pub fn cors_gap(rules: &[CorsRule], dns: &str) -> Option<String> {
     let origin = format!("https://{}", dns.trim().trim_end_matches('/'));
     let star = |v: &[String]| v.iter().any(|h| h.trim() == "*");

@@ -1,8 +1,5 @@
-//! The estate findings of one Bastion host, decided from what Resource Manager answered (pure).
-//!
-//! Each finding has a stable code (the row key of table `estate`), a severity and a line of
-//! evidence. A part that could not be read yields a `check-failed:<part>` finding instead of
-//! guesses, and the findings that part decides keep their last state (they are not *assessed*).
+//! The estate findings of one Bastion host, decided from what Resource Manager answered (pure): a
+//! part not read is a `check-failed:<part>` finding, and what it decides keeps its last state.
 
 mod checks;
 
@@ -73,32 +70,26 @@ pub struct HostFacts {
     pub blob_service: Part<BlobService>,
     /// The recording container.
     pub container: Part<Container>,
-    /// The recording account whose resource id `RECORDINGS_ACCOUNT_IDS` lacks (its blob service
-    /// and container were then not read).
+    /// The recording account whose resource id `RECORDINGS_ACCOUNT_IDS` lacks (nothing read then).
     pub unknown_account: Option<String>,
     /// The recording sources this app watches (`account/container`), for the target's finding.
     pub watched: Vec<String>,
-    /// Whether the identity the host records with may write its target: `Some(Ok(true))` when a
-    /// role assignment of it on the container (or above) carries the blob write data action.
+    /// Whether the identity the host records with may write its target.
     pub target_writable: Part<bool>,
-    /// The recording account's blob service diagnostic settings (read only with a custody
-    /// workspace: `None` otherwise).
+    /// The recording account's blob service diagnostic settings (read with a custody workspace).
     pub blob_diagnostics: Part<Vec<DiagnosticSetting>>,
-    /// The VMs of recent RDP sessions on this host that sign users in with Entra ID
-    /// (`AADLoginForWindows`); `None` when not read this check.
+    /// The VMs of recent RDP sessions on this host that sign users in with Entra ID.
     pub entra_rdp_vms: Part<Vec<String>>,
 }
 
-/// Where this product reads audit logs from: storage account names and workspace resource ids
-/// (both lower-case).
+/// Where this product reads audit logs from (lower-case).
 #[derive(Debug, Clone, Default)]
 pub struct Sinks {
     /// Audit-log source accounts.
     pub accounts: BTreeSet<String>,
     /// Log Analytics workspaces read (resource ids).
     pub workspaces: BTreeSet<String>,
-    /// The customer ids of the workspaces read (`AUDITLOGS_WORKSPACES`): a setting's workspace
-    /// is looked up once per check to match them.
+    /// The customer ids of the workspaces read (`AUDITLOGS_WORKSPACES`).
     pub customer_ids: BTreeSet<String>,
     /// The custody workspace's customer id (`CUSTODY_WORKSPACE_ID`).
     pub custody: Option<String>,
@@ -111,8 +102,7 @@ pub struct Sinks {
 pub struct Evaluation {
     /// Open now.
     pub findings: Vec<Finding>,
-    /// Codes whose state this check knows: an open finding among them that is not in
-    /// `findings` has cleared.
+    /// Codes whose state this check knows: an open one not in `findings` has cleared.
     pub assessed: BTreeSet<String>,
 }
 
@@ -135,8 +125,7 @@ impl Evaluation {
         self.decide(code, off, level, || format!("{field} is {shown}"));
     }
 
-    /// The part's `check-failed` finding; `Some(value)` when it was read. A part Resource Manager
-    /// throttled for longer than the run had left says until when.
+    /// The part's `check-failed` finding; `Some(value)` when it was read.
     fn part<'a, T>(
         &mut self,
         name: &str,
@@ -160,11 +149,8 @@ impl Evaluation {
             }
         }
     }
-}
 
-impl Evaluation {
-    /// [`Evaluation::part`] of a part whose grant is optional (`infra/`'s
-    /// `bastionSessionTargetGroups`): a missing role is `info`, saying what to grant, not `high`.
+    /// [`Evaluation::part`] of a part whose grant is optional: a missing role is `info`, not `high`.
     fn optional_part<'a, T>(
         &mut self,
         name: &str,

@@ -1,8 +1,6 @@
-//! The estate findings as rows of `BastionFindings_CL`: one when an episode opens, one when it
-//! clears. Each check ends by recording every episode whose current state (`open`, `resolved`)
-//! has no row yet, then marking it (`Exported`, ETag-conditional), so a row that could not be
-//! recorded is recorded by the next check and none is recorded twice for one state. Nothing
-//! is read or written when the export is off.
+//! The estate findings as rows of `BastionFindings_CL`, one when an episode opens and one when it
+//! clears: each check records every episode whose state has no row yet, then marks it `Exported`,
+//! so a row not recorded is recorded by the next check.
 
 use serde_json::Value;
 
@@ -13,14 +11,13 @@ use crate::export::Outbox;
 use crate::export::rows::FindingRow;
 use crate::notify::message::stable_id;
 use crate::tables::filter::Op;
-use crate::tables::ops::{query_all, update_from};
+use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// The marker of the state last recorded.
 pub const EXPORTED: &str = "Exported";
 
-/// The row of an estate entity in its current state; `None` for the check marker or a row
-/// without a state.
+/// The row of an estate entity in its current state; `None` for the marker or a stateless row.
 pub fn finding_row(e: &Entity) -> Option<FindingRow> {
     let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
     let t = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).and_then(timestamp);
@@ -68,20 +65,10 @@ pub async fn record_changes(tables: &dyn TableStore, outbox: &Outbox) -> Result<
             continue;
         };
         outbox.record(&row).await?;
-        let pk = get_str(&s.entity, "PartitionKey")
-            .unwrap_or_default()
-            .to_owned();
-        let rk = row.finding.clone();
-        update_from(tables, ESTATE_TABLE, &pk, &rk, Some(s), &mut |cur| {
-            let cur = cur?;
-            let same = get_str(&cur.entity, "Status") == Some(status.as_str());
-            (same && get_str(&cur.entity, EXPORTED) != Some(status.as_str())).then(|| {
-                let mut e = cur.entity.clone();
-                e.insert(EXPORTED.into(), Value::from(status.clone()));
-                e
-            })
-        })
-        .await?;
+        let st = Some(status.as_str());
+        let unmarked = |e: &Entity| get_str(e, "Status") == st && get_str(e, EXPORTED) != st;
+        let marked = (EXPORTED, Value::from(status.clone()));
+        crate::estate::mark(tables, ESTATE_TABLE, &s, &unmarked, marked).await?;
         recorded += 1;
     }
     Ok(recorded)

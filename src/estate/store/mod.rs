@@ -1,8 +1,5 @@
-//! Table `estate`: one row per host and finding (PK = the encoded host id, RK = the finding's
-//! code), an *episode* from `OpenedAt` to `ResolvedAt`. Opening and clearing are ETag-conditional
-//! (`tables::ops::update_from`), so of two instances checking at once exactly one opens (or
-//! clears) an episode and announces it; the other only moves `LastSeen`. [`export`]: the
-//! episodes as rows for Microsoft Sentinel.
+//! Table `estate`: one row per host and finding code, an *episode* from `OpenedAt` to
+//! `ResolvedAt`, opened and cleared ETag-conditionally so exactly one instance announces it.
 
 pub mod export;
 
@@ -103,8 +100,7 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
     Ok(out)
 }
 
-/// The hosts (names, lower-case) with an open finding above `info`: their sessions rank higher in
-/// the review queue. No estate table (checks off) is no host.
+/// The hosts (names, lower-case) with an open finding above `info` (their sessions rank higher).
 ///
 /// # Errors
 /// Table errors.
@@ -128,8 +124,8 @@ pub fn host_name(host: &str) -> &str {
         .unwrap_or(host)
 }
 
-/// Records one host's evaluation: opens, refreshes and clears episodes, and returns the
-/// notifications of the episodes this call opened or cleared; the host's check time moves.
+/// Records one host's evaluation and check time; the notifications of the episodes it opened or
+/// cleared.
 ///
 /// # Errors
 /// Table errors (what was written before stays written; the next check carries on).
@@ -144,9 +140,7 @@ pub async fn apply(
     record(tables, host, ev, stored, now, true).await
 }
 
-/// Opens (`finding`) or clears (`None`) the one finding `code` of a host, leaving its other
-/// findings and its check time alone: what another timer than `EstateCheck` learns (the live
-/// sessions' `check-failed:live-sessions`).
+/// Opens (`finding`) or clears (`None`) the one finding `code` of a host, leaving the rest alone.
 ///
 /// # Errors
 /// Table errors.
@@ -161,7 +155,6 @@ pub async fn apply_one(
         findings: finding.into_iter().collect(),
         assessed: [code.to_owned()].into(),
     };
-    // One point read: this finding's row, if any.
     let pk = super::host_key(host);
     let stored = crate::tables::ops::get(tables, ESTATE_TABLE, &pk, code)
         .await?
@@ -233,8 +226,7 @@ fn rk(s: &Stored) -> &str {
     get_str(&s.entity, "RowKey").unwrap_or_default()
 }
 
-/// The row after a check saw `f`: `(entity to write, true when this call opens the episode)`. A
-/// row opened by `me` is this call's own earlier write whose answer was lost.
+/// The row after a check saw `f`: `(entity to write, true when this call (`me`) opened it)`.
 fn seen(
     cur: Option<&Stored>,
     host: &str,

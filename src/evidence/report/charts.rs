@@ -1,6 +1,4 @@
-//! The report's charts: inline SVG drawn by `plotters` (SVG backend, no fonts loaded: text is
-//! laid out with plotters' built-in estimate and rendered by the viewer's sans-serif; plotters
-//! escapes every label, so host names cannot become markup).
+//! The report's charts: inline SVG drawn by `plotters` (no fonts loaded; labels escaped).
 
 use plotters::prelude::*;
 

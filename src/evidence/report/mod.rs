@@ -1,8 +1,5 @@
-//! `report.html`: one self-contained page (inline CSS and SVG; no script, font or image fetched),
-//! rendered by `maud`, which escapes every interpolated value, so user, VM, host and blob names
-//! from the tables only ever appear as text. Each such value is its own `<bdi>` element, its
-//! directional controls shown as code points ([`crate::telemetry::text`]): a right-to-left override
-//! in a principal or host name cannot reorder the text around it.
+//! `report.html`: one self-contained page rendered by `maud` (every value escaped), each outside
+//! value its own `<bdi>` with its directional controls shown, so no name can reorder the text.
 
 pub mod charts;
 

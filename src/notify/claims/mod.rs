@@ -1,21 +1,8 @@
-//! Exactly-once per destination, as far as HTTP allows: the `deliveries` table as a claim.
-//!
-//! One row per (notification id = PartitionKey, destination = RowKey), `state` ∈ `pending`,
-//! `delivered`, `failed`. Before posting, an instance *claims* the row: an insert (only one
-//! writer can win it), or — when the row is `pending` with an expired lease (a crashed or timed-out
-//! holder) — an ETag-conditional takeover. A live `pending` lease means another instance is
-//! delivering right now: this one backs off (retryable) instead of posting twice. After a 2xx the
-//! row becomes `delivered`, after a permanent refusal `failed`; both end the destination for
-//! every later redelivery. A claim write whose answer was lost (stored, then the connection dropped)
-//! is recognised by its owner when read back, so the claimant does not mistake its own claim for
-//! another instance's live lease. A transient failure *releases* the claim (lease set to now) so the
-//! next redelivery can take it at once.
-//!
-//! Why this is the strongest guarantee possible: the POST and the table write cannot be one atomic
-//! step. If the process dies after the receiver accepted the POST but before `delivered` is
-//! written, the lease expires and a redelivery posts again. Receivers close that gap themselves:
-//! Standard Webhooks receivers dedupe on `webhook-id` (the notification id); for Slack and Teams
-//! the window is one request, and a duplicate chat message is the lesser failure than a lost one.
+//! Exactly-once per destination, as far as HTTP allows: table `deliveries`, one row per
+//! (notification id, destination), `state` `pending` (a lease), `delivered` or `failed`. An
+//! instance claims the row (insert, or takeover of an expired lease) before posting, and backs off
+//! while another's lease runs. A POST and a table write cannot be atomic: a crash between them
+//! posts again after the lease, which receivers dedupe on `webhook-id`.
 
 use std::time::Duration;
 
@@ -68,9 +55,8 @@ impl<'a> Claims<'a> {
         Self { tables, owner }
     }
 
-    /// Tries to claim `dest` of notification `id` for `lease`, at `now`: the one conditional
-    /// update inserts the claim, or takes over a pending one whose lease ran out, and leaves any
-    /// other row as it is.
+    /// Tries to claim `dest` of notification `id` for `lease`, at `now` (insert, or take over an
+    /// expired pending claim).
     ///
     /// # Errors
     /// Transient or permanent table failures.
@@ -113,9 +99,7 @@ impl<'a> Claims<'a> {
         })
     }
 
-    /// A claim write failed with `e`. A transient failure may have been a lost answer to a write
-    /// the service stored: if the row now is this claimant's pending claim, the claim is held (and
-    /// giving up would leave it to block every redelivery until the lease runs out).
+    /// A claim write failed with `e`: a transient failure whose write was stored is still ours.
     async fn after_lost_answer(
         &self,
         id: &str,
@@ -139,8 +123,7 @@ impl<'a> Claims<'a> {
     /// Records how a claimed delivery ended.
     ///
     /// # Errors
-    /// `PreconditionFailed` when the claim was taken over meanwhile (the lease ran out), or table
-    /// failures.
+    /// `PreconditionFailed` when the claim was taken over meanwhile, or table failures.
     pub async fn finish(
         &self,
         id: &str,
@@ -200,8 +183,7 @@ impl<'a> Claims<'a> {
     }
 }
 
-/// True when `id` can be a claim's PartitionKey as it is: the one encoder keeps it (at most 512
-/// bytes, none of `/ \ # ?` or control characters); another message is refused, never re-keyed.
+/// True when `id` can be a claim's PartitionKey as it is (a message is refused, never re-keyed).
 pub fn valid_key(id: &str) -> bool {
     use crate::tables::keys::{Spelling, key};
     !id.is_empty() && key(id, Spelling::Verbatim, 512) == id

@@ -1,9 +1,6 @@
 //! NotifyWebhook settings, validated at start-up.
 //!
-//! Webhook URLs carry their credentials in the path (Slack, Teams Workflows signatures), so they are
-//! held as [`Secret`]s and every error names the setting, never its value. Settings may be Key Vault
-//! references resolved by the platform; one left unresolved (`@Microsoft.KeyVault(...)`) fails as an
-//! invalid URL or secret at start-up rather than at the first notification.
+//! Webhook URLs carry their credentials, so they are [`Secret`]s and errors name the setting only.
 
 use std::time::Duration;
 
@@ -17,9 +14,7 @@ use crate::setting::Reader;
 
 /// Default per-request timeout (`NOTIFY_TIMEOUT_MS`).
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
-/// Default time an invocation may spend delivering, retries and pacing included (`NOTIFY_BUDGET_MS`).
-/// Well below `functionTimeout` (10 min) so a failing destination fails the invocation and the queue
-/// redelivers later instead of the host killing the worker.
+/// Default time an invocation may spend delivering (`NOTIFY_BUDGET_MS`), under `functionTimeout`.
 pub const DEFAULT_BUDGET_MS: u64 = 45_000;
 /// Default `maxDequeueCount` of host.json (`NOTIFY_MAX_DEQUEUE`).
 pub const DEFAULT_MAX_DEQUEUE: u32 = 5;

@@ -1,16 +1,7 @@
-//! Posting one rendered payload to one destination, through the one HTTP client under the one
-//! retry policy ([`Policy::WEBHOOK`]), each try in the destination's next send slot ([`Slots`]).
-//!
-//! - 2xx → delivered. (Teams' legacy endpoints report throttling *inside* a 200 body: a 429.)
-//! - 429 → wait `Retry-After` (seconds or HTTP date; the policy's back-off when absent), and push
-//!   the destination's next slot out that far for every invocation of the process.
-//! - 408, 5xx, timeouts, connection errors → the policy's jittered exponential back-off.
-//! - 3xx (redirects are never followed: a redirect could send a signed payload elsewhere) and other
-//!   4xx → permanent for this destination, with the (redacted) response excerpt as the reason.
-//!
-//! No wait passes the invocation's budget: the destination is then reported retryable and the queue
-//! redelivers the message later. Each try is signed afresh (`webhook-timestamp`). URLs are secrets:
-//! errors never carry them and logs name the destination kind only.
+//! Posting one payload to one destination under [`Policy::WEBHOOK`], each try in the destination's
+//! next send slot ([`Slots`]): a 429 (also inside a Teams 200 body) pushes the slot out for the
+//! whole process; 3xx (never followed: a signed payload stays here) and other 4xx are permanent.
+//! No wait passes the budget (then retryable); URLs are secrets, never in errors or logs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -30,9 +21,7 @@ use crate::azure::{AzureError, Policy, Timeouts};
 pub struct Notifier {
     /// Settings.
     pub config: NotifyConfig,
-    /// The client, or why it could not be built (reported per invocation, retryable). Built on
-    /// first use: building a TLS client loads the root store, which is most of the handler's cold
-    /// start, and most invocations (every Event Grid and timer function) never notify directly.
+    /// The client, or why not; built lazily (loading the root store is most of a cold start).
     client: std::sync::OnceLock<Result<Client, String>>,
     /// Per-destination send slots.
     pub slots: Slots,
@@ -44,7 +33,7 @@ impl Notifier {
         Self {
             config,
             client: std::sync::OnceLock::new(),
-            slots: Slots::new(),
+            slots: Slots::default(),
         }
     }
 
@@ -102,8 +91,7 @@ pub async fn deliver(n: &Notifier, payload: &Payload<'_>, until: Instant) -> Del
         Err(e) => return Delivery::Retry(format!("HTTP client unavailable: {e}")),
     };
     let mut attempts = 0u32;
-    // The receiver's last answer: when the delivery ends because the next send slot lies past
-    // the budget, that answer is the reason reported, not the pacing.
+    // A delivery paced out past the budget reports the receiver's last answer, not the pacing.
     let last = std::sync::Mutex::new(None::<AzureError>);
     let paced_out = AtomicBool::new(false);
     let request = Request::new(Method::POST, url, "").op(dest.as_str());

@@ -1,17 +1,7 @@
-//! `NotifyWebhook`: one queued notification → every routed destination, each at most once.
-//!
-//! Destinations are delivered concurrently and independently: each has its own claim, retries and
-//! verdict, so one failing destination never blocks or duplicates the others. The invocation:
-//! - succeeds when every destination was delivered, was already delivered, or refused the
-//!   notification permanently (that refusal is quarantined with the response excerpt);
-//! - fails (Retryable) when any destination could not be reached within the budget; the queue
-//!   redelivers, delivered destinations are skipped by their claim, and after `NOTIFY_MAX_DEQUEUE`
-//!   dequeues the host moves the message to `notifications-poison` — logged here as
-//!   `notify.exhausted` on the last attempt;
-//! - is poison when the message is not a notification.
-//!
-//! With the Sentinel export on, the notification's row is recorded in the outbox first (whether
-//! or not a destination takes it); a failure to record it is Retryable.
+//! `NotifyWebhook`: one queued notification → every routed destination, each at most once and
+//! independently (own claim, retries and verdict). Processed when each was delivered (now or
+//! before) or refused permanently (quarantined); Retryable when any must be retried or the
+//! notification's Sentinel row could not be recorded; Poison when it is not a notification.
 
 use crate::ports::Ports;
 use std::sync::Arc;
@@ -30,8 +20,7 @@ use crate::invocation::outcome::Stage;
 use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome, Quarantine};
 
-/// What delivery needs: the notifier (settings, HTTP client, pacing), the claim table, the
-/// quarantine for permanent refusals and the clock.
+/// What delivery needs.
 #[derive(Clone)]
 pub struct Dispatch {
     /// Settings, HTTP client and pacing.
@@ -40,17 +29,6 @@ pub struct Dispatch {
     pub ports: Ports,
     /// Where permanent refusals are kept.
     pub quarantine: Quarantine,
-}
-
-impl Dispatch {
-    /// Delivery over `ports` with the notifier and the quarantine.
-    pub fn new(ports: &Ports, notifier: Arc<Notifier>, quarantine: Quarantine) -> Self {
-        Self {
-            notifier,
-            ports: ports.clone(),
-            quarantine,
-        }
-    }
 }
 
 /// How one destination ended in this invocation.
@@ -89,8 +67,7 @@ pub fn decode(inv: &Invocation) -> Result<Notification, HandlerError> {
 /// `Poison` for undecodable messages, `Retryable` when a destination must be retried.
 pub async fn deliver_message(deps: &Dispatch, inv: &Invocation) -> Result<Outcome, HandlerError> {
     let n = decode(inv)?;
-    // Every notification passes here: its Sentinel row first (nothing when the export is off), so
-    // a message that must come back for its row does not deliver twice for it.
+    // The row first: a message that must come back for its row has delivered nothing yet.
     let row = super::export::detection_row(&n, deps.ports.clock.now());
     deps.ports
         .outbox
@@ -230,8 +207,7 @@ async fn one(
                 .finish(id, dest, &etag, deps.ports.clock.now(), &Finish::Delivered)
                 .await
             {
-                // Posted, but not recorded: reporting failure would make the queue post again at
-                // once; the claim's lease still guards this destination until it runs out.
+                // Failing would post again at once; the claim's lease still guards the destination.
                 error!(destination = %dest, notification.id = id, error = %e, "delivered but the delivery record failed; a redelivery after the lease may post again");
             }
             Step::Delivered

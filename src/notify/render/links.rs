@@ -1,10 +1,5 @@
-//! The links of a notification: the timeline page showing its subject, and the Bastion host's
-//! "Session recordings" blade in the portal.
-//!
-//! The page link is a deep link the page itself reads (`<base>/ui?from=…&to=…&bastion=…`: the
-//! form's own parameters), so a click lands on the signed-in page, never on a JSON endpoint that
-//! answers a browser with 401. Both URLs are built from validated parts and query-encoded, so a
-//! hostile value can only become a search term, never another URL.
+//! The links of a notification: the timeline page (`<base>/ui?…`, the signed-in page, not a JSON
+//! endpoint) and the host's portal blade, built from validated, query-encoded parts.
 
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};

@@ -1,11 +1,7 @@
 //! Literal text for hosts that render markdown (Teams' Adaptive Card `TextBlock`s).
 //!
-//! CommonMark lets a backslash escape any ASCII punctuation character, and an escaped character
-//! is always literal text: it can open no emphasis, link, heading, list, entity or HTML, and it
-//! splits the text run, so bare-URL auto-linking (`https:`, `www.`, `a.b`) finds no whole URL
-//! either. Escaping *every* ASCII punctuation character therefore needs no knowledge of which
-//! characters a given markdown dialect treats as special. Line breaks and other control
-//! characters become spaces: a value is shown on its own line, never as new markdown blocks.
+//! Every ASCII punctuation character is backslash-escaped (always literal in CommonMark, and it
+//! breaks auto-linking), so no dialect's specials need knowing; control characters become spaces.
 
 /// `s` as markdown that renders as exactly `s` (control characters shown as spaces).
 pub fn literal(s: &str) -> String {

@@ -1,12 +1,8 @@
 //! Rendering one notification for each kind of destination.
 //!
-//! [`Content`] is the destination-neutral view: title, a list of labelled facts and links.
-//! It is *thin* on purpose: only allow-listed fields of `data` (ids, host, account, VM, user,
-//! times, counts, hashes, retention) are shown; fields with personal data (e-mail, client IP) only
-//! with `NOTIFY_INCLUDE_PII=true`; anything else in `data` is left out, so a producer adding a
-//! field never leaks it to a chat channel by accident. Content keeps values whole and raw: the
-//! chat renderers ([`teams`], [`slack`]) cut and escape them for their channel, while [`webhook`]
-//! hands machine receivers each value exactly as the producer sent it.
+//! [`Content`] is thin on purpose: only allow-listed fields of `data` (personal data only with
+//! `NOTIFY_INCLUDE_PII=true`), so a producer adding a field never leaks it to a chat channel. It
+//! keeps values raw: the chat renderers cut and escape them, [`webhook`] sends them as they are.
 
 mod links;
 pub mod markdown;
@@ -95,8 +91,7 @@ pub const PII_FIELDS: &[(&str, &str)] = &[
     ("sourceIp", "Source IP"),
 ];
 
-/// Longest value a human channel shows for one fact (characters); longer values are cut with
-/// `…`. Machine receivers (the webhook body) always get the full value.
+/// Longest value a human channel shows for one fact (characters; the webhook gets it whole).
 pub const MAX_FACT_CHARS: usize = 500;
 
 /// One labelled value.
@@ -192,8 +187,7 @@ impl Content {
     }
 }
 
-/// A value as one line of text: scalars as they are, lists joined with `; `, objects as their
-/// non-empty, non-zero members (`deleted 3, failed 1`); `None` when nothing is left to show.
+/// A value as one line: lists joined with `; `, objects as their non-empty members (`deleted 3`).
 fn display(v: &Value) -> Option<String> {
     let joined = |parts: Vec<String>, sep: &str| Some(parts.join(sep)).filter(|s| !s.is_empty());
     match v {

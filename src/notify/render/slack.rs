@@ -1,16 +1,8 @@
 //! Slack incoming-webhook payload: a `text` fallback (notifications, screen readers) plus Block Kit.
 //!
-//! Block Kit limits respected here: header text ≤ 150 characters, ≤ 10 fields per section, each
-//! ≤ 2000 characters, context text ≤ 3000, button text ≤ 75, button URL ≤ 3000.
-//!
-//! Values from outside (blob, user, VM, host names, IPs) only ever travel in `plain_text` objects,
-//! which Slack shows literally: mrkdwn has no escape for `*`, `_`, `~` or backticks, so a value
-//! there could still turn bold or code. Each fact is a pair of section fields — its static label
-//! (`mrkdwn`, bold, `verbatim: true`) then its value (`plain_text`) — which Slack lays out as a
-//! two-column table; a value's directional controls are shown as code points
-//! ([`show_bidi_controls`]: each value is a field of its own, and values inside the title are
-//! isolated by their producers). `&`, `<`, `>` are escaped everywhere (Slack's three control characters), and
-//! every cut happens before escaping, on a character boundary, so no entity is ever split.
+//! Outside values travel only in `plain_text` fields (mrkdwn cannot escape `*`, `_`, `~`, `` ` ``),
+//! their directional controls shown ([`show_bidi_controls`]); `&`, `<`, `>` are escaped
+//! everywhere, after any cut, so no entity is split. Block Kit's limits are respected.
 
 use serde_json::{Value, json};
 
@@ -74,8 +66,7 @@ fn plain(text: String) -> Value {
     json!({"type": "plain_text", "text": text, "emoji": false})
 }
 
-/// `s` escaped and cut (before escaping, whole characters only) so that the result, `…` included,
-/// has at most `max` characters.
+/// `s` cut (whole characters, `…` included) to at most `max` characters, then escaped.
 fn escaped_within(s: &str, max: usize) -> String {
     let full = escape(s);
     if full.chars().count() <= max {

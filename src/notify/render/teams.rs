@@ -1,18 +1,9 @@
 //! Teams Workflows payload: one Adaptive Card 1.4 in the `message` envelope.
 //!
-//! Workflows accept Adaptive Cards only, `Action.OpenUrl` (never `Action.Submit`), no `${…}`
-//! templating, and about 28 KB per message — counted, by some reports, in UTF-16, which halves the
-//! limit for non-ASCII text. The guard therefore measures `2 × UTF-16 units` and drops facts from
-//! the end (saying how many) until the payload fits.
-//!
-//! Teams renders markdown in every `TextBlock` (facts included), so every value from outside is
-//! passed through [`literal`], after [`show_bidi_controls`]: a right-to-left override or isolate
-//! control is shown as its code point and reorders nothing. Each fact value is a `TextBlock` of its
-//! own (a paragraph: nothing beside it to reorder); values inside the title are isolated by their
-//! producers ([`crate::telemetry::text::isolate`]). Facts are stacked label/value blocks rather than a `FactSet`: a
-//! `FactSet` is a table that does not wrap a long id and clips it at the card's edge. Times use
-//! Teams' `{{DATE()}}`/`{{TIME()}}` so each reader sees them in their own time zone and locale.
-//! The title is never yellow: Teams' "Warning" colour has a contrast of 1.5:1 on white.
+//! Workflows take about 28 KB, counted in UTF-16 by some reports: facts are dropped from the end
+//! until `2 × UTF-16 units` fit. Teams renders markdown in every `TextBlock`, so outside values
+//! pass [`literal`] after [`show_bidi_controls`], each in its own block (a `FactSet` clips long
+//! ids). Times use `{{DATE()}}`/`{{TIME()}}` (the reader's zone); no yellow (1.5:1 contrast).
 
 use serde_json::{Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};

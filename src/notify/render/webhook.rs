@@ -1,9 +1,7 @@
 //! Standard Webhooks 1.0: thin `{type, timestamp, data}` body and the `webhook-*` headers.
 //!
-//! `webhook-id` is the notification id (stable across redeliveries, so receivers can dedupe);
-//! `webhook-timestamp` is the send time in unix seconds (receivers reject stale timestamps, so every
-//! attempt is signed afresh); `webhook-signature` is `v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>`
-//! for every configured key, space-separated, so receivers can rotate keys without downtime.
+//! `webhook-id` is the notification id (receivers dedupe on it); each attempt is signed afresh, one
+//! `v1,…` per configured key so receivers can rotate keys.
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
@@ -13,8 +11,7 @@ use sha2::Sha256;
 use super::Content;
 use crate::notify::config::SigningKey;
 
-/// The request body for `c`: the allow-listed `data` fields exactly as the producer sent them
-/// (full length, JSON types kept: a receiver matches identifiers byte for byte), plus links.
+/// The request body for `c`: the allow-listed `data` fields as the producer sent them, plus links.
 pub fn render(c: &Content) -> Value {
     let mut data = Map::new();
     data.insert("notificationId".into(), json!(c.id));

@@ -1,21 +1,7 @@
-//! One run of `SentinelExport`: each table's waiting rows, oldest first, read a page at a time
-//! behind a cursor into a buffer, packed into calls of at most 1 MB of gzip
-//! ([`crate::ingestion::pack`]; a call is filled before it is sent, but for a table's last) and
-//! posted to its stream; the rows of an accepted call are removed (only if unchanged).
-//!
-//! - **Lease.** A table is drained by the instance holding its lease in the outbox (ETag-
-//!   conditional, expiring at the run's end plus a minute): two instances never send the same
-//!   rows at once.
-//! - **Errors.** One rule serves every stream, so any refusal but a 413 ends the whole run: 429
-//!   whose `Retry-After` passes the run's end (the client gives up at once), 5xx after the
-//!   client's retries, 403 (Monitoring Metrics Publisher missing on the rule), 400. Nothing is
-//!   removed then; the next tick starts again from the oldest row, and the error is kept in the
-//!   table's state row for `/api/health`.
-//! - **413.** The call is halved and both halves sent, down to single rows (one row the service
-//!   still refuses ends the run: it is never dropped).
-//! - **A lost answer** (the service committed, the connection broke) is retried by the client
-//!   with the same body: the same ids arrive twice, which the shipped queries fold (latest row
-//!   per id).
+//! One run of `SentinelExport`: each table's rows, oldest first, packed into full calls of at most
+//! 1 MB of gzip and posted to its stream under the table's lease; an accepted call's rows are
+//! removed. One rule serves every stream, so any refusal but a 413 (halved, down to single rows,
+//! never dropped) ends the run; a lost answer sends the same ids twice, which the queries fold.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -32,8 +18,7 @@ use crate::ports::Ports;
 
 /// Rows read from the outbox at a time.
 pub const PAGE: u32 = 1000;
-/// JSON read ahead before packing: enough for full calls of 1 MB of gzip (records of this product
-/// compress about sixfold), bounded in memory.
+/// JSON read ahead before packing: enough for full calls (records compress about sixfold).
 pub const BUFFER_BYTES: usize = 16 * 1024 * 1024;
 /// Rows one removal task takes (in transactions of 100).
 const REMOVALS_PER_TASK: usize = 500;
@@ -111,9 +96,8 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
     report
 }
 
-/// Drains one table from `first` (its first page) on; the run's end for its state row. Rows are
-/// read a page at a time into a buffer of up to [`BUFFER_BYTES`] of JSON, so calls are full: the
-/// last, partly filled call of a buffer waits for the next rows unless the table has no more.
+/// Drains one table from `first` (its first page) on, a buffer of [`BUFFER_BYTES`] at a time so
+/// calls are full; the run's end for its state row.
 async fn one_table(
     ports: &Ports,
     client: &dyn LogsIngestion,
@@ -190,8 +174,8 @@ fn json_bytes(rows: &[Pending]) -> usize {
     rows.iter().map(|p| p.record.len() + 1).sum()
 }
 
-/// Sends `page` (oldest first) in calls, but for the last, partly filled one when `more` rows
-/// follow: `(rows accepted, a prefix of page; calls made; why it stopped early)`.
+/// Sends `page` in calls (but a last partial one when `more` follow): `(rows accepted, a prefix;
+/// calls made; why it stopped early)`.
 async fn send_rows(
     ports: &Ports,
     client: &dyn LogsIngestion,
@@ -218,8 +202,7 @@ async fn send_rows(
                 remove(ports, table, &page[call.range.clone()]).await;
             }
             Err(AzureError::Rejected { status: 413, .. }) => {
-                // Packed again on what the client counts now; a call that comes out the same is
-                // halved instead.
+                // Packed again on what the client counts now; the same call again is halved.
                 let end = queue.back().map_or(call.range.end, |c| c.range.end);
                 let from = call.range.start;
                 let mut again: Vec<Call> =
@@ -255,8 +238,7 @@ async fn send_rows(
     (accepted, calls, None)
 }
 
-/// Removes the sent `rows` (transactions of 100, a few at once); a row changed meanwhile stays,
-/// and a row whose removal fails is sent again later (the same id twice, never a loss).
+/// Removes the sent `rows`, a few transactions at once; a row not removed is sent again later.
 async fn remove(ports: &Ports, table: Table, rows: &[Pending]) {
     let tables = ports.tables.as_ref();
     // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
