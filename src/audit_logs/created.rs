@@ -5,7 +5,6 @@
 
 use time::OffsetDateTime;
 
-use super::detect::failed;
 use super::tail::{self, Tailer, TickReport};
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
@@ -70,13 +69,7 @@ pub async fn register(
     let mut report = tail
         .read_one(&cursor, now, settings.tail_max_bytes, &time)
         .await?;
-    // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
-    report.notifications = failed::run_pending(
-        &tail.ports.tables,
-        &tail.ports.sources,
-        settings.failed_login_threshold,
-        settings.failed_login_window,
-    )
-    .await;
+    // A failed check stays pending for the next tail tick.
+    report.notifications = tail.bursts().await;
     Ok(Some(report))
 }

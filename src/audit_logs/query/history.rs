@@ -9,7 +9,6 @@ use tracing::error;
 
 use super::run::{self, Span};
 use super::{Query, store};
-use crate::audit_logs::detect::failed;
 use crate::clock::Budget;
 use crate::notify::Notification;
 use crate::telemetry::redact;
@@ -69,13 +68,6 @@ pub async fn read(
             }
         }
     }
-    let tail = &q.tail;
-    out.notifications = failed::run_pending(
-        &tail.ports.tables,
-        &tail.ports.sources,
-        tail.settings.failed_login_threshold,
-        tail.settings.failed_login_window,
-    )
-    .await;
+    out.notifications = q.tail.bursts().await;
     out
 }

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::kql::datetime;
-use super::window::{CursorState, RowId, Tick, tick_of};
+use super::kql::iso;
+use super::window::{CursorState, RowId, tick_of};
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::tables::ops::{get, query_all, write_creating_table};
@@ -75,12 +75,6 @@ fn decode_seen(e: &Entity) -> std::collections::BTreeSet<RowId> {
             ))
         })
         .collect()
-}
-
-/// The ISO form of a tick, to the 100 ns.
-fn iso(t: Tick) -> String {
-    let s = datetime(t);
-    s["datetime(".len()..s.len() - 1].to_owned()
 }
 
 /// Reads a workspace's cursor `row`; an absent one starts at `start`.

@@ -69,12 +69,6 @@ pub fn next_window(
     (lo < hi && (c.through < hi || resumed)).then_some(Window { lo, hi })
 }
 
-/// The first half of a window, when it still has room to halve (a partial or oversized answer).
-pub fn halve(w: Window) -> Option<Window> {
-    let mid = w.lo + (w.hi - w.lo) / 2;
-    (mid > w.lo).then_some(Window { lo: w.lo, hi: mid })
-}
-
 /// What one answer's rows came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageResult {

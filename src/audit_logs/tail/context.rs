@@ -67,24 +67,32 @@ impl Tailer {
         }
     }
 
+    /// The source a cursor row names (`of`: its blob or host, for the error).
+    ///
+    /// # Errors
+    /// A source no longer configured is a storage error (retried next tick, logged), so
+    /// configuring it again resumes its cursors where they stopped.
+    pub fn source(
+        &self,
+        (account, container): (&str, &str),
+        of: &str,
+    ) -> Result<&Source, HandlerError> {
+        self.ports
+            .sources
+            .of_cursor(account, container)
+            .ok_or_else(|| {
+                HandlerError::storage(anyhow::anyhow!(
+                    "audit-log source {account}/{container} of {of} is not configured"
+                ))
+            })
+    }
+
     /// The same dependencies reading the source `cursor` names.
     ///
     /// # Errors
-    /// `Poison`-free: a cursor of a source no longer configured is a storage error (retried next
-    /// tick, logged), so configuring the source again resumes it where it stopped.
+    /// See [`Tailer::source`].
     pub fn for_cursor(&self, cursor: &Cursor) -> Result<Self, HandlerError> {
-        let source = self
-            .ports
-            .sources
-            .of_cursor(&cursor.account, &cursor.container)
-            .ok_or_else(|| {
-                HandlerError::storage(anyhow::anyhow!(
-                    "audit-log source {}/{} of {} is not configured",
-                    cursor.account,
-                    cursor.container,
-                    cursor.blob
-                ))
-            })?;
+        let source = self.source((&cursor.account, &cursor.container), &cursor.blob)?;
         Ok(Self {
             logs: source.store.clone(),
             container: source.container.clone(),

@@ -220,6 +220,14 @@ impl Tailer {
         }
     }
 
+    /// The failed-login burst checks still pending (this tick's partitions and any earlier ones
+    /// whose check failed).
+    pub async fn bursts(&self) -> Vec<Notification> {
+        let s = &self.settings;
+        let (threshold, window) = (s.failed_login_threshold, s.failed_login_window);
+        failed::run_pending(&self.ports.tables, &self.ports.sources, threshold, window).await
+    }
+
     /// The join pass over the sessions that changed within the tail window and the recordings
     /// that fell due; a failure leaves them pending for the next tick.
     pub(crate) async fn join(&self, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
@@ -284,16 +292,7 @@ fn add(report: &mut TickReport, r: &chunk::BlobReport) {
 /// pending in their table until one succeeds; markers are only set by the writer that emits.
 async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &tail.settings;
-    // Every partition touched (this tick or an earlier one whose check failed) is pending.
-    report.notifications.extend(
-        failed::run_pending(
-            &tail.ports.tables,
-            &tail.ports.sources,
-            audit.failed_login_threshold,
-            audit.failed_login_window,
-        )
-        .await,
-    );
+    report.notifications.extend(tail.bursts().await);
     let grace = audit.unrecorded_grace;
     match unrecorded::run(
         &tail.ports.tables,

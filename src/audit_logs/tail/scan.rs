@@ -103,15 +103,7 @@ async fn list(
 
 fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, HandlerError> {
     let (account, container) = &host.source;
-    tail.ports
-        .sources
-        .of_cursor(account, container)
-        .ok_or_else(|| {
-            HandlerError::storage(anyhow::anyhow!(
-                "audit-log source {account}/{container} of {} is not configured",
-                host.path.host()
-            ))
-        })
+    tail.source((account, container), host.path.host())
 }
 
 /// Acts on one host's findings: growth to read, registrations, retirements, missing blobs.
