@@ -1,8 +1,7 @@
-//! The diagnostic-settings blob path of an hourly audit-log blob (pure):
-//! `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`,
-//! matched case-insensitively (Azure resource ids are case-insensitive and appear upper-cased).
-//! [`HostPath`] spells the names and listing prefixes of one host's other hours as an existing blob
-//! of that host spells them (blob names and listing prefixes are case-sensitive).
+//! The path of an hourly audit-log blob (pure): `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/
+//! PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`, matched
+//! case-insensitively; [`HostPath`] spells a host's other hours as its existing blob does (blob
+//! names are case-sensitive).
 
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 

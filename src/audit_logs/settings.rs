@@ -1,6 +1,5 @@
-//! Settings of the audit-log functions, parsed once at start-up by [`crate::config::Config`] (names
-//! are listed in `config::SETTINGS`). An invalid value stops start-up like any other bad setting:
-//! a typo silently replaced by a default would change when alerts fire without anyone noticing.
+//! Settings of the audit-log functions. An invalid value stops start-up: a typo silently replaced
+//! by a default would change when alerts fire without anyone noticing.
 
 use time::Duration;
 

@@ -1,7 +1,5 @@
-//! A Logs Query API answer read as a stream: `{"tables":[{"name","columns":[{"name","type"}],
-//! "rows":[[…],…]}],"error":{…}}` is deserialized by serde on a blocking thread from the body's
-//! chunks, one row at a time, and handed over a bounded channel. Memory stays bounded by the
-//! channel sizes, never by the answer (a result can be ~64 MB).
+//! A Logs Query API answer read as a stream: deserialized on a blocking thread from the body's
+//! chunks one row at a time, over bounded channels (a result can be ~64 MB).
 
 use std::io::Read;
 

@@ -1,8 +1,5 @@
 //! The loopback fake's `StorageBlobLogs` side (test-support only): the custody queries' headers
-//! (`let keys`, `let operations`, `let limit`; the period query's `let containers`) read back, rows
-//! of that table matched on `ObjectKey` (or its container), `OperationName` and the request's `timespan` on `TimeGenerated`, oldest first,
-//! projected on the query's `project` list with the table's column types (`StatusCode` a
-//! string).
+//! read back, rows matched and projected with the table's column types.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;

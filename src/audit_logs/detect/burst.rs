@@ -1,9 +1,5 @@
-//! The `login.failed.burst` digest of one partition: who, from where, against what, how often
-//! and when, from the partition key and the attempts stored in it.
-//!
-//! A burst is counted twice, per user and per client IP; the two digests differ in title and in
-//! the key carrying their value (`userName` or `clientIp`), and each names the other dimension's
-//! values seen in its attempts (`clientIps` or `userNames`) and the Bastion hosts involved.
+//! The `login.failed.burst` digest of one partition (per user or per client IP), from its key and
+//! the attempts stored in it.
 
 use crate::sources::Sources;
 use std::collections::BTreeSet;

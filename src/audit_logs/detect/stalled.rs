@@ -1,11 +1,7 @@
-//! `recordings.stalled`, per recording source: sessions keep ending but no recording was created
-//! for N hours. Typical cause: an expired SAS or broken identity on the Bastion side, which also
-//! blocks connections. One notification per episode and source: a marker row in `auditstate` is
-//! set when the episode starts and cleared when recordings arrive again.
-//!
-//! A source tied to a Bastion host counts that host's sessions and its own recordings, so the host
-//! whose SAS expired is named while the others stay quiet. A source without a host counts every
-//! session, as when there was one source. The default source keeps the marker row it had then.
+//! `recordings.stalled`, per recording source: sessions keep ending but no recording for N hours
+//! (an expired SAS or broken identity on the Bastion side). One notification per episode: a marker
+//! in `auditstate`, set when it starts and cleared when recordings arrive. A source tied to a host
+//! counts that host's sessions only.
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
@@ -66,12 +62,8 @@ pub fn marker_key(sources: &Sources, source: &Source) -> String {
     }
 }
 
-/// Evaluates every source over the last `after`; a notification per source whose episode starts.
-/// A source whose check fails is logged and skipped (its marker is untouched, so the next run
-/// checks it again); the first failure is returned after the others were checked.
-///
-/// # Errors
-/// Table errors.
+/// A notification per source whose episode starts; a failing source is logged and checked again
+/// next run, its error returned only when no other source notified.
 pub async fn run(deps: &Stalled, now: OffsetDateTime) -> Result<Vec<Notification>, AzureError> {
     let (mut out, mut failure) = (Vec::new(), None);
     for source in deps.ports.sources.recordings() {

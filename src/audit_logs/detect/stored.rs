@@ -1,12 +1,6 @@
 //! The `login.failed.burst` detections as stored, read back for a period (the evidence pack counts
-//! these rather than recounting failed logins, so its figures are the detector's).
-//!
-//! A detection is a `failedlogins` partition holding the `~notified` marker ([`MARKER`], written by [`super::failed`]); its
-//! digest is rebuilt from the partition's attempts by the detector's own [`super::burst::digest`],
-//! so it carries the notification id, hosts and window the detector sent. Before it inserts a
-//! marker, the detector lists the partition under its window's day ([`list`]: partition
-//! `~bursts-<yyyy-mm-dd>`, row key the attempts' partition), so a period costs a query per day and
-//! two per detection, never a scan of the table.
+//! these, so its figures are the detector's): each partition with a [`MARKER`] is listed under its
+//! window's day first ([`list`]), so a period costs a query per day and two per detection.
 
 use std::collections::BTreeSet;
 
@@ -50,9 +44,6 @@ fn row(pk: &str, rk: &str) -> Entity {
 
 /// Lists the attempts partition `pk` under its window's day (an upsert: idempotent). A partition
 /// whose key names no window is never reported, so it is not listed either.
-///
-/// # Errors
-/// Table errors.
 pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
     let Some(start) = window_of(pk) else {
         return Ok(());

@@ -1,7 +1,5 @@
-//! `session.unrecorded`: a successful session whose end is known, that no recording's current match
-//! names (not even as an ambiguous candidate) once the grace period after its end reached us has
-//! passed and its join is not pending. A session that was shown as recorded and loses its
-//! recording (the recording's match moved to its own session) is found here too, once.
+//! `session.unrecorded`: a successful, ended session that no recording's match names once the
+//! grace period after its end arrived has passed and its join is not pending.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -34,12 +32,8 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
         && row.end_arrived_at.is_some_and(|a| a + grace <= now)
 }
 
-/// Finds due sessions in the last `window` (+1 day), marks each (its `BastionSessions_CL` row
-/// recorded in `outbox` first) and returns the notifications of those found due (at least once: a
-/// mark whose answer was lost still notifies).
-///
-/// # Errors
-/// Table errors.
+/// Marks the sessions due in the last `window` (+1 day) and returns their notifications (at least
+/// once: a mark whose answer was lost still notifies).
 pub async fn run(
     tables: &dyn TableStore,
     outbox: &Outbox,

@@ -1,8 +1,5 @@
-//! `handler backfill` over a workspace's retained history (30–730 days): every workspace read from
-//! its own cursor row ([`store::BACKFILL_ROW`], so a rerun resumes and the live cursor never moves
-//! back) from `from` to `to` on `ingestion_time()`, without a time budget, then joined and the
-//! failed-login bursts checked as the `PT1H.json` backfill does. Rows already stored by the timer
-//! (or by the storage archive) are upserted to the same values: nothing doubles.
+//! `handler backfill` over a workspace's retained history: its own cursor row (so a rerun resumes
+//! and the live cursor never moves back), no time budget; rows already stored are upserted alike.
 
 use time::OffsetDateTime;
 use tracing::error;

@@ -12,9 +12,8 @@ pub const TABLE: &str = "MicrosoftAzureBastionAuditLogs";
 
 pub use crate::loganalytics::ROW_CAP;
 
-/// How far before its ingestion a record's `TimeGenerated` may lie and still be read: the
-/// request's `timespan` (which filters on `TimeGenerated`) is widened by this, so late records
-/// are not cut by it.
+/// How far before its ingestion a record's `TimeGenerated` may lie and still be read (the
+/// `timespan` filters on it).
 pub const LATE_MAX: Duration = Duration::days(2);
 
 /// The ISO form of a tick, to the 100 ns (what KQL's `datetime` keeps).

@@ -1,15 +1,6 @@
-//! `AuditLogQuery` (timer, every minute): Bastion audit records read from Log Analytics
-//! workspaces (`AUDITLOGS_WORKSPACES`), folded, joined and checked exactly like the `PT1H.json`
-//! archive's — the same batch writes the same session rows, the same join and detections emit
-//! the same notifications under the same ids, so a Bastion sending to both doubles nothing.
-//!
-//! # Layout
-//! - [`row`] (pure): a `MicrosoftAzureBastionAuditLogs` row → the storage path's [`Record`](super::parse::Record).
-//! - [`window`] (pure): the per-workspace cursor on `ingestion_time()`, overlap and de-duplication.
-//! - [`kql`] (pure): the page query and its `timespan`.
-//! - [`store`]: table `auditqueries` (cursor rows, `If-Match`; status rows for `/api/health`).
-//! - [`page`]: one query's rows streamed, stored a chunk at a time; [`run`]: one workspace's pages.
-//! - [`history`]: `handler backfill` over a workspace's retained history (its own cursor row).
+//! `AuditLogQuery` (timer, every minute): Bastion audit records read from Log Analytics workspaces
+//! (`AUDITLOGS_WORKSPACES`) go through the tail's own batch, join and detections, so a Bastion
+//! sending to both the archive and a workspace doubles nothing.
 
 pub mod history;
 pub mod kql;

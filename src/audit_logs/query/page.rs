@@ -1,7 +1,5 @@
-//! One page: the query for a window, its rows read as a stream and folded a chunk at a time through
-//! the tail's own batch (the same fold, session rows, index rows and failed logins as a `PT1H.json`
-//! chunk), skipping rows the cursor has seen; the folded sessions are written once the page ends
-//! (or sooner, past a bound on what is held), so a session's records in one page cost one write.
+//! One page: the query's rows streamed and folded through the tail's own batch, skipping rows the
+//! cursor has seen; written when the page ends or past a bound on what is held.
 
 use time::OffsetDateTime;
 

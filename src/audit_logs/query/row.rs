@@ -1,10 +1,6 @@
-//! One row of `MicrosoftAzureBastionAuditLogs` (as the Logs Query API answers it: values by column
-//! position, typed by the table's schema) → the same [`Record`] a `PT1H.json` line parses into, so
-//! both sources fold, join and detect through one path.
-//!
-//! Column types as the workspace has them: `TimeGenerated`/`SessionStartTime` datetime (ISO text),
-//! `SessionEndTime` **string** (empty while the session is open), `ClientPort` int and `Duration`
-//! int/long (null while the session is open). Numbers and text are both accepted where either may come.
+//! One `MicrosoftAzureBastionAuditLogs` row (values by column position) → the same [`Record`] a
+//! `PT1H.json` line parses into. `SessionEndTime` is a string, empty while the session is open;
+//! numbers and text are both accepted where either may come.
 
 use std::borrow::Cow;
 

@@ -1,9 +1,6 @@
-//! One workspace read from its cursor up to `now − lag`, page after page within the time budget:
-//! each page's rows stored, then the cursor advanced `If-Match`. A partial answer halves the page
-//! (a smaller window) and moves nothing, and so does an answer that broke off (a page too large to
-//! store within the client's per-try timeout would otherwise be asked for again every tick); a
-//! throttled, refused or missing workspace is recorded in
-//! its status row (with the service's `Retry-After`) and the other workspaces go on.
+//! One workspace read from its cursor up to `now − lag`, page after page within the time budget,
+//! the cursor advanced `If-Match` after each. A partial or broken-off answer halves the page and
+//! moves nothing; a throttled, refused or missing workspace is recorded in its status row.
 
 use time::OffsetDateTime;
 use tracing::warn;
@@ -151,9 +148,8 @@ pub const BACKOFF_FIRST: time::Duration = time::Duration::minutes(1);
 /// The longest own back-off.
 pub const BACKOFF_MAX: time::Duration = time::Duration::minutes(15);
 
-/// The status a read leaves: ok, or its error. A throttled workspace is not asked again before
-/// the service's `Retry-After`, or, when the 429 named none, before a back-off of its own that
-/// doubles with each throttled tick in a row (`previous`' count).
+/// The status a read leaves. A throttled workspace waits for the service's `Retry-After`, else a
+/// back-off of its own that doubles with each throttled tick in a row.
 pub fn status_of(
     ws: &Workspace,
     r: &Result<Read, PageError>,

@@ -78,9 +78,6 @@ fn decode_seen(e: &Entity) -> std::collections::BTreeSet<RowId> {
 }
 
 /// Reads a workspace's cursor `row`; an absent one starts at `start`.
-///
-/// # Errors
-/// Table errors.
 pub async fn load(
     tables: &dyn TableStore,
     workspace: &str,
@@ -110,9 +107,6 @@ pub async fn load(
 
 /// Writes the cursor back (insert when new, else `If-Match`); returns the new ETag, or `None` when
 /// another instance moved it meanwhile (its work stands; this one stops for the tick).
-///
-/// # Errors
-/// Other table errors.
 pub async fn save(
     tables: &dyn TableStore,
     workspace: &str,
@@ -164,9 +158,6 @@ pub struct Status {
 }
 
 /// Upserts a workspace's status.
-///
-/// # Errors
-/// Table errors.
 pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), AzureError> {
     let mut e = Entity::new();
     e.insert("PartitionKey".into(), json!(s.workspace));
@@ -198,9 +189,6 @@ fn status_of(e: &Entity) -> Option<Status> {
 }
 
 /// One workspace's status, if any.
-///
-/// # Errors
-/// Table errors.
 pub async fn status(
     tables: &dyn TableStore,
     workspace: &str,
@@ -211,9 +199,6 @@ pub async fn status(
 }
 
 /// Every workspace's status (for `/api/health`).
-///
-/// # Errors
-/// Table errors.
 pub async fn statuses(tables: &dyn TableStore) -> Result<Vec<Status>, AzureError> {
     let rows = query_all(
         tables,

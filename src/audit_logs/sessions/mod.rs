@@ -1,11 +1,7 @@
-//! Sessions: audit records folded into one [`SessionRecord`] per `tunnelId` (pure).
-//!
-//! Records of one session arrive in any order, in any hour's blob, any number of times. The merge is
-//! therefore idempotent and order independent for the fields that matter: start is the minimum of
-//! the explicit `sessionStartTime` values and of the successful-connect times, end the maximum of the
-//! explicit end times, start + duration, and disconnect times; the outcome has a rank (connected >
-//! login-failed > other); identity fields (user, VM, IP…) are filled when empty (they do not differ
-//! between records of one tunnel). Raw `operationName`/`message` values are kept (open enums).
+//! Audit records folded into one [`SessionRecord`] per `tunnelId` (pure). Records arrive in any
+//! order and any number of times, so the merge is idempotent and order independent: start is the
+//! earliest, end the latest time any record implies, the outcome the highest ranked, identity
+//! fields the first non-empty.
 
 mod arm;
 mod kind;

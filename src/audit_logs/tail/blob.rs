@@ -1,16 +1,7 @@
-//! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, flush each chunk
-//! (the `chunk` module) and advance the offset with ETag-conditional writes.
-//!
-//! Bounded: the tick's [`Allowance`] of bytes and records, and its time budget. A chunk whose
-//! flush the time budget cuts saves the offset where the records it wrote end, so the next tick
-//! continues there instead of repeating the chunk. The claim (`LeaseUntil`) lasts twice the tick's
-//! time budget and at least 5 minutes, longer than any tick can work; every save is conditional on
-//! the claim's ETag and refused once the claim has run out, so a slower instance can never
-//! overwrite another's progress. The last save of a read releases the claim in the same write.
-//!
-//! A read that reaches the blob's end records the length it saw (`SeenLength`: the listing compares
-//! with it) and clears `GrownAt`; one stopped before the end keeps (or sets) `GrownAt`, so the
-//! next tick reads this growth before newer growth.
+//! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, each chunk flushed and
+//! the offset advanced `If-Match` the claim's ETag. The claim lasts twice the tick's time budget
+//! (at least 5 minutes) and a save is refused once it ran out, so a slower instance never
+//! overwrites another's progress. A budget cut saves the offset where the written records end.
 
 use time::{Duration, OffsetDateTime};
 use tracing::warn;
@@ -201,9 +192,8 @@ pub async fn tail_blob(
     Ok(report)
 }
 
-/// A whole legacy `{"records":[…]}` document: read once, streamed record by record, then retired.
-/// Its records carry no offsets, so its flush is never cut (the time budget only stops the next
-/// blob); such documents predate 2018 and are never seen in practice.
+/// A whole legacy `{"records":[…]}` document, read once and retired; its records carry no offsets,
+/// so its flush is never cut.
 async fn legacy(
     tail: &Tailer,
     c: &mut Cursor,

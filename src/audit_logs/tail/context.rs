@@ -1,6 +1,4 @@
-//! What tailing needs, built by its caller (the function entry point, `AuditLogCreated`, the
-//! backfill): the tables, the audit-log blobs, the quarantine, the audit settings, the join and
-//! the clock its time budget is read on; and the registration of an hour blob's cursor.
+//! What tailing needs, built by its caller, and the registration of an hour blob's cursor.
 
 use std::sync::Arc;
 
@@ -105,9 +103,6 @@ impl Tailer {
     /// its offset); returns the cursor as stored. `tag_count`: the blob's tags
     /// as a listing counted them (`None`: unknown, read). `None` when the name is not a `PT1H.json`
     /// path or the blob is gone.
-    ///
-    /// # Errors
-    /// `Retryable` for storage failures.
     pub async fn cursor_of(
         &self,
         source: &Source,

@@ -1,11 +1,5 @@
-//! Which hour blobs of a Bastion host grew (pure): the host's cursors against one listing of its
-//! hour blobs.
-//!
-//! A listing of a host's hours returns each blob's `Content-Length`; an append blob only grows, so
-//! a blob is read only when it is longer than its cursor's `SeenLength`. The listing also shows the
-//! hour blobs of the window that have no cursor (their `BlobCreated` was lost), and which cursors'
-//! blobs are gone. Retirement needs no read either, except for a last line still waiting for its
-//! newline (at retirement it is final).
+//! Which hour blobs of a Bastion host grew (pure): an append blob only grows, so a listed length
+//! above the cursor's `SeenLength` is growth and nothing else needs a read.
 
 use std::collections::BTreeMap;
 

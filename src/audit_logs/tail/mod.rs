@@ -1,21 +1,8 @@
-//! `AuditLogTail` (timer, every minute): finds the hour blobs that grew (`scan`: one listing per
-//! Bastion host and month, compared with the cursors' `SeenLength`), reads only those, oldest
-//! growth first, joins the sessions that changed with their recordings, then runs the per-minute
-//! detections (`login.failed.burst`, `session.unrecorded`). A quiet tick reads no blob.
-//!
-//! Bounded work, in bytes and records rather than blobs: `AUDIT_TAIL_MAX_BYTES` and
-//! `AUDIT_TAIL_MAX_RECORDS` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the
-//! first half, the join pass ([`Join::run`](crate::join::Join::run)) the rest, and both save their
-//! progress as they go, so the next tick continues where this one stopped and no input makes a
-//! tick repeat the same work forever. Growth a tick leaves unread is marked on its cursor
-//! (`GrownAt`): the next tick reads it before newer growth, and `/api/health` shows per host how
-//! long it has waited. A blob that fails is logged and retried next tick from its last saved
-//! offset; the tick still ends `Processed` so notifications of the healthy part are delivered
-//! (outputs are dropped on a 500). Only when every attempted blob (or every host's listing) failed
-//! does the tick answer `Retryable`.
-//!
-//! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and the
-//! [`Join`](crate::join::Join)), built by the entry points ([`crate::state::tailer`], backfill).
+//! `AuditLogTail` (timer, every minute): reads the hour blobs a listing shows grown, oldest growth
+//! first, then the join pass and the per-minute detections. Work is bounded in bytes, records and
+//! time (reading gets the first half); progress is saved as it goes, so the next tick continues
+//! where this one stopped. A failing blob is logged and retried next tick; the tick still ends
+//! `Processed` so notifications are delivered, and is `Retryable` only when everything failed.
 
 pub mod batch;
 pub mod blob;
@@ -248,9 +235,8 @@ impl Tailer {
     }
 }
 
-/// Marks the growth left unread (`GrownAt`, once: a mark already there is older), each write
-/// conditional on the ETag the cursor was read with (a cursor another instance changed meanwhile
-/// is left as it is). A failed mark is logged: the growth is still there for the next listing.
+/// Marks the growth left unread (`GrownAt`, kept when older), `If-Match` the cursor as read; a
+/// failed mark is logged (the next listing finds the growth again).
 async fn mark(repo: &CursorRepo, left: Vec<Growth>) {
     let unmarked = left.into_iter().filter(|g| g.cursor.grown_at.is_none());
     let writes = futures::stream::iter(unmarked)

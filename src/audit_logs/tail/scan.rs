@@ -1,11 +1,6 @@
-//! Finding the hour blobs that grew without visiting each: one List Blobs per host and month of its
-//! watched hours (`startFrom` the first of them), compared with the cursors
-//! ([`growth::compare`]). What the listing shows besides is acted on here: a watched hour blob
-//! without a cursor (its event was lost) is registered as `AuditLogCreated` would have; a cursor
-//! past the window and read to its end is retired; a cursor whose blob the listing did not show is
-//! checked with one properties call (gone: retired; there: judged as listed).
-//!
-//! A host whose listing fails is named in the log and counted; the other hosts go on.
+//! Finding the hour blobs that grew: one listing per host and month, compared with the cursors.
+//! A blob without a cursor (its event was lost) is registered; a cursor read to its end past the
+//! window, or whose blob is gone, is retired. A host whose listing fails waits for the next tick.
 
 use futures::StreamExt as _;
 use time::{Duration, OffsetDateTime};
