@@ -74,14 +74,6 @@ pub struct Query {
     pub settings: Arc<QuerySettings>,
 }
 
-impl std::fmt::Debug for Query {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Query")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Totals of one tick.
 #[derive(Debug, Default)]
 pub struct QueryReport {
@@ -154,7 +146,8 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }
-    tail::join_and_detect(&q.tail, now, &time, &mut report.settled).await;
+    q.tail.join(now, &time, &mut report.settled).await;
+    tail::detect(&q.tail, now, &mut report.settled).await;
     Ok(report)
 }
 

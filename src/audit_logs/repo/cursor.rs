@@ -171,12 +171,6 @@ pub struct CursorRepo {
     tables: Arc<dyn TableStore>,
 }
 
-impl std::fmt::Debug for CursorRepo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CursorRepo")
-    }
-}
-
 impl CursorRepo {
     /// A repository over `tables`.
     pub fn new(tables: Arc<dyn TableStore>) -> Self {

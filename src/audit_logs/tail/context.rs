@@ -36,14 +36,6 @@ pub struct Tailer {
     pub join: Join,
 }
 
-impl std::fmt::Debug for Tailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tailer")
-            .field("container", &self.container)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Tailer {
     /// Tailing over `ports`, reading the default audit-log source until a cursor names another.
     pub fn new(

@@ -108,18 +108,6 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Hand
     Ok(report)
 }
 
-/// The join pass and the detections, for another reader of audit records (the workspace source):
-/// the same code, so the same rows and notifications.
-pub async fn join_and_detect(
-    tail: &Tailer,
-    now: OffsetDateTime,
-    time: &Budget,
-    report: &mut TickReport,
-) {
-    tail.join(now, time, report).await;
-    detect(tail, now, report).await;
-}
-
 impl Tailer {
     /// Finds the hour blobs that grew, reads them (oldest growth first) within the allowance and
     /// the time budget, then joins what changed.
@@ -274,9 +262,8 @@ fn add(report: &mut TickReport, r: &chunk::BlobReport) {
     report.cut |= r.flushed.cut.is_some();
 }
 
-/// Per-minute detections. A failure is logged and left for the next tick: burst checks stay
-/// pending in their table until one succeeds; markers are only set by the writer that emits.
-async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
+/// Per-minute detections (the workspace source's too); a failure is logged and retried next tick.
+pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &tail.settings;
     report.notifications.extend(tail.bursts().await);
     let grace = audit.unrecorded_grace;

@@ -32,8 +32,6 @@ pub(super) struct Scan {
     pub failed: usize,
     /// Hour blobs found without a cursor and registered.
     pub registered: usize,
-    /// Cursors retired.
-    pub retired: usize,
 }
 
 /// Lists every host of `cursors` and compares.
@@ -120,14 +118,12 @@ async fn act(
     out.grown.extend(grown);
     let repo = CursorRepo::new(tail.ports.tables.clone());
     for c in retire {
-        out.retired += usize::from(retired(&repo, c, "read to its end past the window").await?);
+        retire_cursor(&repo, c, "read to its end past the window").await?;
     }
     for c in missing {
         let blob = source.blob(c.blob.clone());
         match source.store.properties(&blob).await {
-            Err(AzureError::NotFound) => {
-                out.retired += usize::from(retired(&repo, c, "its blob is gone").await?);
-            }
+            Err(AzureError::NotFound) => retire_cursor(&repo, c, "its blob is gone").await?,
             Ok(props) => {
                 warn!(blob = %blob, "the listing did not show a watched hour blob; read by its properties");
                 verdict(&repo, growth::judge(c, &props, now, window), out).await?;
@@ -144,26 +140,21 @@ async fn act(
 async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), HandlerError> {
     match v {
         Verdict::Grown(g) => out.grown.push(g),
-        Verdict::Retire(c) => {
-            out.retired += usize::from(retired(repo, c, "read to its end past the window").await?);
-        }
+        Verdict::Retire(c) => retire_cursor(repo, c, "read to its end past the window").await?,
         Verdict::Quiet => {}
     }
     Ok(())
 }
 
-/// Retires `c` (conditional on the ETag it was read with: a cursor another instance just changed
-/// is left to the next tick). `true` when written.
-async fn retired(repo: &CursorRepo, mut c: Cursor, why: &str) -> Result<bool, AzureError> {
+/// Retires `c` `If-Match` the cursor as read (one another instance just changed waits a tick).
+async fn retire_cursor(repo: &CursorRepo, mut c: Cursor, why: &str) -> Result<(), AzureError> {
     c.done = true;
     match repo.save(&c).await {
-        Ok(_) => {
-            info!(blob = %c.blob, why, "audit-log cursor retired");
-            Ok(true)
-        }
-        Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(false),
-        Err(e) => Err(e),
+        Ok(_) => info!(blob = %c.blob, why, "audit-log cursor retired"),
+        Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
+        Err(e) => return Err(e),
     }
+    Ok(())
 }
 
 /// A watched hour blob the cursors did not show: registered as its `BlobCreated` would have (tag,
