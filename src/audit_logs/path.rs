@@ -124,8 +124,7 @@ impl HostPath {
     }
 }
 
-/// The first hour of every month from `from`'s to `to`'s, in order (the months a listing of the
-/// hours `from..=to` covers, one prefix each).
+/// The first hour of every month from `from`'s to `to`'s, in order (one listing prefix each).
 pub fn months(from: OffsetDateTime, to: OffsetDateTime) -> Vec<OffsetDateTime> {
     let start = |t: OffsetDateTime| {
         t.replace_day(1)

@@ -76,8 +76,7 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Notification 
     )
 }
 
-/// `n` with its host's resource id (the portal link) when the burst is on one host that a source
-/// names by resource id.
+/// `n` with its host's resource id (the portal link) when the burst is on one known host.
 pub fn with_portal(mut n: Notification, sources: &Sources) -> Notification {
     let id = n.data["bastionHost"]
         .as_str()

@@ -23,8 +23,7 @@ use tracing::error;
 
 /// The marker's property saying the digest left with a tick's outputs.
 const SETTLED: &str = "Settled";
-/// Partition of the "check this partition" rows (`~` is outside base64url, so no attempt
-/// partition can collide with it).
+/// Partition of the "check this partition" rows (`~` is outside base64url: no collision).
 pub const PENDING: &str = "~pending";
 /// Most pending partitions checked per run (the rest wait for the next tick).
 const PENDING_PER_RUN: usize = 500;
@@ -130,8 +129,7 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
     Ok(parts)
 }
 
-/// Marks `partitions` as needing a burst check (idempotent upserts, all in one partition: 100 to
-/// an entity group transaction; a batch refused, as before the table exists, row by row).
+/// Marks `partitions` as needing a burst check (idempotent batched upserts).
 pub async fn mark_pending<'p>(
     tables: &dyn TableStore,
     partitions: impl IntoIterator<Item = &'p String>,

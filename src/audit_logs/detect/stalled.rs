@@ -103,8 +103,7 @@ async fn check(
                 .and_then(|e| e.get("Active"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            // Any read that saw the episode start counts: after a lost answer the re-read sees
-            // our own mark, and the alert would otherwise never leave.
+            // Any read counts: after a lost answer the re-read sees our own mark.
             started |= stalled && !active;
             if stalled == active {
                 return None;

@@ -16,8 +16,7 @@ use crate::tables::keys::decode_key;
 use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
-/// Row key of the marker the detector writes when it emits a burst's digest (sorts after every
-/// attempt's GUID): a partition holding it is a detection.
+/// Row key of the marker written when a burst is emitted: its partition is a detection.
 pub const MARKER: &str = "~notified";
 /// Most listed detections read at once (far above any period's bursts).
 const MARKERS: usize = 1_000_000;
@@ -42,8 +41,7 @@ fn row(pk: &str, rk: &str) -> Entity {
     e
 }
 
-/// Lists the attempts partition `pk` under its window's day (an upsert: idempotent). A partition
-/// whose key names no window is never reported, so it is not listed either.
+/// Lists the attempts partition `pk` under its window's day (idempotent; none without a window).
 pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
     let Some(start) = window_of(pk) else {
         return Ok(());

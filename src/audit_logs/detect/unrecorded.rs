@@ -60,9 +60,8 @@ pub async fn run(
         .filter(|r| is_due(r, now, grace))
         .take(LIMIT)
     {
-        // Due at any read of this attempt: the mark may be ours with its answer lost (the update's
-        // re-read then finds it marked), and a marked row is never found again, so the notice
-        // leaves now. Its id is stable; a concurrent tick's repeat is dropped by the claim table.
+        // Due at any read: a mark whose answer was lost is ours, and a marked row is never found
+        // again, so the notice leaves now (a concurrent repeat has the same id).
         let mut seen_due = false;
         let due = |cur: &WindowRow| is_due(cur, now, grace);
         let marked = mark_unrecorded(tables, outbox, &row, due, &mut seen_due, now).await;
@@ -70,8 +69,7 @@ pub async fn run(
             out.push(notification(&row, sources.bastion_id(&row.host)));
         }
         if let Err(e) = marked {
-            // Not marked (or not known to be): still due, so found and notified again next tick,
-            // under the same id.
+            // Still due: notified again next tick under the same id.
             tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking an unrecorded session failed; retried next tick");
             break;
         }
@@ -79,8 +77,7 @@ pub async fn run(
     Ok(out)
 }
 
-/// The notification for an unrecorded session; `bastion_id`, the host's resource id when a source
-/// names it, gives the portal link to the host's session recordings.
+/// The notification for an unrecorded session; `bastion_id` gives the portal link when known.
 pub fn notification(row: &WindowRow, bastion_id: Option<&str>) -> Notification {
     let mut n = Notification::new(
         "session.unrecorded",

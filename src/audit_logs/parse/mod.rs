@@ -100,8 +100,7 @@ pub struct LineError {
     pub reason: String,
 }
 
-/// Position just past the last `\n` in `buf` (0 when there is none): bytes before it are complete
-/// lines, bytes after it a partial line still being appended.
+/// Position just past the last `\n` in `buf` (0 when none): the end of the complete lines.
 pub fn complete_len(buf: &[u8]) -> usize {
     memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
 }
@@ -153,9 +152,8 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
         // serde would accept a JSON array as a struct (by position): only objects are records.
         return Err("not a JSON object".to_owned());
     }
-    // One UTF-8 check of the whole line, then serde reads `&str`: cheaper than serde checking each
-    // string on its own (about 20 % of the parse). A line that fails it is read as bytes, where
-    // only the fields the product reads must be UTF-8 (a stray byte in an unknown field is skipped).
+    // One UTF-8 check of the line is cheaper than serde's per string; a line failing it is read as
+    // bytes (a stray byte in an unknown field is then skipped).
     let record = match std::str::from_utf8(line) {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(line),
@@ -164,8 +162,7 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
     Ok(())
 }
 
-/// True when `head` (the start of a blob) is a legacy `{"records":[…]}` document spanning several
-/// lines, which must be parsed as one document rather than line by line.
+/// True when `head` (a blob's start) is a legacy `{"records":[…]}` document spanning several lines.
 pub fn is_legacy_document(head: &[u8]) -> bool {
     let head = trim_line(head.strip_prefix(BOM).unwrap_or(head));
     if !starts_with_records_key(head) {

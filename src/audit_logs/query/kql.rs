@@ -31,8 +31,7 @@ pub fn iso(t: Tick) -> String {
     )
 }
 
-/// The query of one page: rows ingested in `w`, oldest first, at most `take` (never more than
-/// [`ROW_CAP`]).
+/// The query of one page: rows ingested in `w`, oldest first, at most `take` (capped at [`ROW_CAP`]).
 pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
     let take = take.clamp(1, ROW_CAP);
     let host = bastion
@@ -51,8 +50,7 @@ pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
     )
 }
 
-/// The request's `timespan` (an ISO 8601 interval on `TimeGenerated`): the window widened by
-/// [`LATE_MAX`] before and an hour after (clock skew), so it never hides a row of the window.
+/// The request's `timespan` on `TimeGenerated`: the window widened by [`LATE_MAX`] and an hour.
 pub fn timespan(w: Window) -> String {
     format!(
         "{}/{}",

@@ -62,8 +62,7 @@ impl Default for QuerySettings {
     }
 }
 
-/// What the query source needs: the tail's dependencies (its batch, join and detections), the
-/// query client and the settings.
+/// What the query source needs: the tail's dependencies, the query client and the settings.
 #[derive(Clone)]
 pub struct Query {
     /// The tail's dependencies.

@@ -16,8 +16,7 @@ pub const INGESTED_AT: &str = "IngestedAt";
 /// The category a storage record carries; the workspace's table is that category.
 const CATEGORY: &str = "BastionAuditLogs";
 
-/// Text columns read, in the order of the record fields they fill; with [`INGESTED_AT`], `ClientPort` and `Duration` this is
-/// what the query projects.
+/// Text columns read; with [`INGESTED_AT`] and [`NUM_COLUMNS`], what the query projects.
 pub const TEXT_COLUMNS: [&str; 14] = [
     "TimeGenerated",
     "_ResourceId",

@@ -15,8 +15,7 @@ use crate::clock::Budget;
 use crate::dates::format_utc;
 use crate::loganalytics::LogsQuery;
 
-/// The largest page asked for: with the one row more that tells whether more follow, a query
-/// asks for the API's own row cap ([`super::kql::ROW_CAP`]) at most.
+/// The largest page: with the row that tells whether more follow, the API's own row cap.
 const MAX_TAKE: usize = super::kql::ROW_CAP - 1;
 
 /// What reading one workspace did.
@@ -142,8 +141,7 @@ pub async fn read(
     Ok(out)
 }
 
-/// The first own back-off after a 429 that names no wait (the Logs Query API documents 429
-/// without saying it sends `Retry-After`); it doubles each throttled tick in a row, up to [`BACKOFF_MAX`].
+/// The first own back-off after a 429 without `Retry-After`; doubled up to [`BACKOFF_MAX`].
 pub const BACKOFF_FIRST: time::Duration = time::Duration::minutes(1);
 /// The longest own back-off.
 pub const BACKOFF_MAX: time::Duration = time::Duration::minutes(15);

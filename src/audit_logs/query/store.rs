@@ -16,8 +16,7 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 pub const TABLE: &str = "auditqueries";
 /// Row key of the live cursor (`AuditLogQuery`).
 pub const CURSOR_ROW: &str = "cursor";
-/// Row key of the backfill's cursor (`handler backfill --from`): its own, so a rerun resumes and
-/// the live cursor never moves back.
+/// Row key of the backfill's cursor: its own, so the live cursor never moves back.
 pub const BACKFILL_ROW: &str = "backfill";
 /// Row key of the status.
 pub const STATUS_ROW: &str = "status";
@@ -105,8 +104,7 @@ pub async fn load(
     })
 }
 
-/// Writes the cursor back (insert when new, else `If-Match`); returns the new ETag, or `None` when
-/// another instance moved it meanwhile (its work stands; this one stops for the tick).
+/// Writes the cursor back (insert, else `If-Match`); `None` when another instance moved it.
 pub async fn save(
     tables: &dyn TableStore,
     workspace: &str,

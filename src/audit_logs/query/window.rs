@@ -91,8 +91,7 @@ pub fn advance(c: &CursorState, w: Window, page: &PageResult, overlap: Tick) -> 
     CursorState { through, seen }
 }
 
-/// True when the next query would be the one just made: more rows than a page share one instant,
-/// so the page must grow to move on.
+/// True when the next query would be the one just made: the page must grow to move on.
 pub fn stalled(asked: Window, next: Option<Window>) -> bool {
     next == Some(asked)
 }

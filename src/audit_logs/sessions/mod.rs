@@ -21,8 +21,7 @@ pub fn tunnel_of(rec: &Record<'_>) -> Option<String> {
     (!t.is_empty()).then(|| t.to_ascii_lowercase())
 }
 
-/// Parses a record timestamp, truncated to milliseconds (the stored precision), so re-reading a
-/// stored session and merging the same record again changes nothing.
+/// A record timestamp cut to the stored milliseconds: merging a record again changes nothing.
 pub fn record_time(text: &str) -> Option<OffsetDateTime> {
     let t = timestamp(text)?;
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
@@ -42,9 +41,8 @@ impl SessionRecord {
         self.merge_at(rec, host, time);
     }
 
-    /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed (the
-    /// tail parses it once per record); returns the record's kind. Text fields are trimmed, the
-    /// host, protocol and ARM parts lower-cased, and every field cut to [`MAX_FIELD`](crate::catalogue::session::MAX_FIELD).
+    /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed;
+    /// returns the record's kind. Host, protocol and ARM parts are lower-cased.
     pub fn merge_at(
         &mut self,
         rec: &Record<'_>,

@@ -21,8 +21,7 @@ const MIN_LEASE: Duration = Duration::minutes(5);
 /// A legacy document larger than this is not read (block blobs from before 2018; never seen).
 const LEGACY_MAX: u64 = 256 << 20;
 
-/// What a tick may still read, all blobs together (`AUDIT_TAIL_MAX_BYTES`,
-/// `AUDIT_TAIL_MAX_RECORDS`).
+/// What a tick may still read, all blobs together (`AUDIT_TAIL_MAX_BYTES`/`_RECORDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Allowance {
     /// Bytes.

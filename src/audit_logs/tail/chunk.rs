@@ -129,8 +129,7 @@ pub(super) async fn process(
     let cut = flushed.cut;
     merge_flushed(&mut report.flushed, flushed);
     let (records, corrupt_n) = match cut {
-        // Only the records before the cut were written: the next tick reads from there (and
-        // finds the corrupt lines after it again, quarantined under the same names).
+        // Only the records before the cut were written: the next tick reads from there.
         Some(end) => {
             c.offset = end;
             c.skip_to_newline = false;
@@ -152,8 +151,7 @@ pub(super) async fn process(
     })
 }
 
-/// True for a block blob (complete when created); asked only for a last line that is not a whole
-/// object. A vanished blob is not one (the next read retires its cursor).
+/// True for a block blob (complete when created); a vanished blob is not one.
 async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, HandlerError> {
     match tail.logs.properties(blob).await {
         Ok(p) => Ok(p.kind == Some(BlobKind::Block)),

@@ -41,8 +41,7 @@ pub fn hosts(cursors: Vec<Cursor>) -> Vec<Host> {
     by.into_values().collect()
 }
 
-/// True while the hour blob of `hour` is watched: from its hour until `window` after it ends (and
-/// not an hour that has not begun, but for the next one: clocks differ).
+/// True while the hour blob of `hour` is watched: from an hour before it until `window` after it.
 pub fn watched(hour: OffsetDateTime, now: OffsetDateTime, window: Duration) -> bool {
     now < hour + Duration::hours(1) + window && hour <= now + Duration::hours(1)
 }
@@ -139,8 +138,7 @@ pub struct Findings {
     pub missing: Vec<Cursor>,
 }
 
-/// Compares `host`'s cursors with the listing of its hours (`items`: the host's blobs under its
-/// listings' prefixes).
+/// Compares `host`'s cursors with the listing of its hours.
 pub fn compare(
     host: Host,
     items: Vec<BlobItem>,

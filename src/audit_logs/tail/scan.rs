@@ -157,8 +157,7 @@ async fn retire_cursor(repo: &CursorRepo, mut c: Cursor, why: &str) -> Result<()
     Ok(())
 }
 
-/// A watched hour blob the cursors did not show: registered as its `BlobCreated` would have (tag,
-/// cursor), unless a cursor was registered meanwhile or it was retired already; then judged.
+/// A watched hour blob the cursors did not show: registered (unless it is by now), then judged.
 async fn register(
     tail: &Tailer,
     source: &Source,

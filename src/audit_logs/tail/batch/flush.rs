@@ -43,8 +43,7 @@ pub async fn flush(
             out.cut = Some(next.first_offset);
             break;
         }
-        // Sessions are distinct rows: a few at a time rather than one round trip after another;
-        // the first alone, as it creates the tables on their first use.
+        // A few distinct rows at a time; the first alone, as it creates the tables.
         let group = if first { 1 } else { SESSIONS_IN_FLIGHT };
         first = false;
         let (now_in, later) = rest.split_at(rest.len().min(group));
