@@ -56,9 +56,7 @@ pub async fn register(
     }
     let settings = &tail.settings;
     let time = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
-    let mut report = tail
-        .read_one(&cursor, now, settings.tail_max_bytes, &time)
-        .await?;
+    let mut report = tail.read_one(&cursor, now, &time).await?;
     // A failed check stays pending for the next tail tick.
     report.notifications = tail.bursts().await;
     Ok(Some(report))

@@ -203,18 +203,10 @@ pub async fn check(
     threshold: usize,
     window: Duration,
 ) -> Result<Option<Notification>, AzureError> {
-    let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), 10_000).await?;
-    let marker = rows
-        .iter()
-        .find(|r| get_str(&r.entity, "RowKey") == Some(MARKER));
-    if marker.is_some_and(|m| settled(&m.entity)) {
+    let (marker, attempts) = super::stored::partition(tables, pk).await?;
+    if marker.as_ref().is_some_and(|m| settled(&m.entity)) {
         return Ok(None);
     }
-    let attempts: Vec<&Entity> = rows
-        .iter()
-        .map(|r| &r.entity)
-        .filter(|e| get_str(e, "RowKey").is_some_and(|rk| rk != MARKER))
-        .collect();
     if attempts.len() < threshold {
         return Ok(None);
     }
@@ -242,6 +234,7 @@ pub async fn check(
         // Emitted all the same: the worst case is that a later tick emits it again, same id.
         error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
     }
+    let attempts: Vec<&Entity> = attempts.iter().collect();
     Ok(Some(digest(pk, &attempts, window)))
 }
 

@@ -14,7 +14,7 @@ use crate::dates::format_date;
 use crate::notify::Notification;
 use crate::tables::keys::decode_key;
 use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
 /// Row key of the marker written when a burst is emitted: its partition is a detection.
 pub const MARKER: &str = "~notified";
@@ -39,6 +39,23 @@ fn row(pk: &str, rk: &str) -> Entity {
     e.insert("PartitionKey".into(), pk.into());
     e.insert("RowKey".into(), rk.into());
     e
+}
+
+/// The marker row of attempts partition `pk`, if any, and its attempts.
+pub async fn partition(
+    tables: &dyn TableStore,
+    pk: &str,
+) -> Result<(Option<Stored>, Vec<Entity>), AzureError> {
+    let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), ATTEMPTS).await?;
+    let (mut marker, mut attempts) = (None, Vec::new());
+    for r in rows {
+        match get_str(&r.entity, "RowKey") {
+            Some(MARKER) => marker = Some(r),
+            Some(_) => attempts.push(r.entity),
+            None => {}
+        }
+    }
+    Ok((marker, attempts))
 }
 
 /// Lists the attempts partition `pk` under its window's day (idempotent; none without a window).
@@ -89,20 +106,13 @@ pub async fn bursts(
         if !start.is_some_and(|s| s >= from && s < to) {
             continue;
         }
-        let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), ATTEMPTS).await?;
         // Listed, then the marker: a detector that stopped in between detected nothing.
-        if !rows
-            .iter()
-            .any(|r| get_str(&r.entity, "RowKey") == Some(MARKER))
-        {
-            continue;
+        if let (Some(_), attempts) = partition(tables, pk).await? {
+            found.push((
+                start,
+                digest(pk, &attempts.iter().collect::<Vec<_>>(), window),
+            ));
         }
-        let attempts: Vec<&Entity> = rows
-            .iter()
-            .map(|r| &r.entity)
-            .filter(|e| get_str(e, "RowKey").is_some_and(|rk| rk != MARKER))
-            .collect();
-        found.push((start, digest(pk, &attempts, window)));
     }
     found.sort_by(|a, b| (a.0, &a.1.notification_id).cmp(&(b.0, &b.1.notification_id)));
     Ok(found.into_iter().map(|(_, n)| n).collect())

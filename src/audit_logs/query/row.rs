@@ -123,7 +123,6 @@ impl WorkspaceRow {
             .and_then(timestamp)
             .ok_or_else(|| format!("a row without a readable {INGESTED_AT}"))?;
         let pick = |i: Option<usize>| i.map(|i| &values[i]);
-        let mut hasher = Sha256::new();
         let mut raw = serde_json::Map::new();
         for (name, v) in TEXT_COLUMNS
             .iter()
@@ -135,13 +134,10 @@ impl WorkspaceRow {
             }
         }
         let raw = Value::Object(raw).to_string();
-        hasher.update(raw.as_bytes());
-        let digest = hasher.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
+        let digest = Sha256::digest(raw.as_bytes())[..8].try_into();
         Ok(Self {
             ingested,
-            digest: u64::from_be_bytes(first),
+            digest: u64::from_be_bytes(digest.unwrap_or_default()),
             text: columns.text.map(|i| pick(i).and_then(text_of)),
             num: columns.num.map(|i| pick(i).and_then(num_of)),
             raw,

@@ -78,27 +78,15 @@ pub async fn claim(
     }
 }
 
-/// The claim, as measured on the tail's clock (the timer's `now` may differ from it).
-struct Claim {
-    until: OffsetDateTime,
-}
-
-impl Claim {
-    /// Saves `c` while the claim holds.
-    async fn save(
-        &self,
-        tail: &Tailer,
-        repo: &CursorRepo,
-        c: &Cursor,
-    ) -> Result<Cursor, HandlerError> {
-        if tail.ports.clock.now() >= self.until {
-            return Err(HandlerError::storage(anyhow::anyhow!(
-                "the claim on {} ran out before its progress was saved; the next tick repeats it",
-                c.blob
-            )));
-        }
-        Ok(repo.save(c).await?)
+/// Saves `c` while the claim lasts (`until`, on the tail's clock: the timer's `now` may differ).
+async fn save(tail: &Tailer, until: OffsetDateTime, c: &Cursor) -> Result<Cursor, HandlerError> {
+    if tail.ports.clock.now() >= until {
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "the claim on {} ran out before its progress was saved; the next tick repeats it",
+            c.blob
+        )));
     }
+    Ok(CursorRepo::new(tail.ports.tables.clone()).save(c).await?)
 }
 
 /// Tails one blob within `allowance` (decremented) until `time` runs out. `since`: when its
@@ -118,9 +106,7 @@ pub async fn tail_blob(
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
     let lease = lease(tail.settings.tail_budget);
-    let claim = Claim {
-        until: tail.ports.clock.now() + lease,
-    };
+    let until = tail.ports.clock.now() + lease;
     let Some(mut c) = self::claim(&repo, cursor, now, lease).await? else {
         report.contended = true;
         return Ok(report);
@@ -178,7 +164,7 @@ pub async fn tail_blob(
             break;
         }
         // Progress so far, the claim kept: the next chunk follows.
-        c = claim.save(tail, &repo, &c).await?;
+        c = save(tail, until, &c).await?;
     }
     c.done = c.done || (retiring && reached_end);
     c.grown_at = if reached_end || c.done {
@@ -187,7 +173,7 @@ pub async fn tail_blob(
         Some(c.grown_at.unwrap_or(since))
     };
     c.lease_until = None;
-    claim.save(tail, &repo, &c).await?;
+    save(tail, until, &c).await?;
     Ok(report)
 }
 

@@ -154,8 +154,7 @@ impl Tailer {
         }
     }
 
-    /// Reads one blob (within `bytes` and `time`): `AuditLogCreated` and the backfill (the join
-    /// pass joins what changed).
+    /// Reads one blob within a tick's allowance and `time` (`AuditLogCreated`).
     ///
     /// # Errors
     /// `Retryable` when the blob could not be read.
@@ -163,14 +162,10 @@ impl Tailer {
         &self,
         cursor: &Cursor,
         now: OffsetDateTime,
-        bytes: u64,
         time: &Budget,
     ) -> Result<TickReport, HandlerError> {
         let mut report = TickReport::default();
-        let mut allowance = Allowance {
-            bytes,
-            ..self.allowance()
-        };
+        let mut allowance = self.allowance();
         let r = blob::tail_blob(self, cursor, now, &mut allowance, time, now).await?;
         add(&mut report, &r);
         Ok(report)
