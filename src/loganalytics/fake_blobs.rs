@@ -32,7 +32,8 @@ pub struct BlobQuery {
     /// The period query's containers (`/<account>/<container>`), instead of keys.
     containers: Option<Vec<String>>,
     operations: Vec<String>,
-    limit: usize,
+    /// The most rows the query returns.
+    pub limit: usize,
     columns: Vec<String>,
     span: Option<(OffsetDateTime, OffsetDateTime)>,
 }
@@ -106,11 +107,6 @@ impl BlobQuery {
         })
     }
 
-    /// The most rows the query returns.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
     /// True when `r` answers the query.
     pub fn matches(&self, r: &FakeRow) -> bool {
         let s = |k: &str| r.values.get(k).and_then(Value::as_str).unwrap_or_default();
@@ -143,13 +139,7 @@ impl BlobQuery {
 
     /// The answer body.
     pub fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
-        let kind = |c: &str| {
-            if c == "TimeGenerated" {
-                "datetime"
-            } else {
-                "string"
-            }
-        };
+        let kind = |c: &str| ["string", "datetime"][usize::from(c == "TimeGenerated")];
         let columns: Vec<Value> = self
             .columns
             .iter()

@@ -29,8 +29,6 @@ pub struct Read {
     pub sessions: usize,
     /// The time budget stopped it: the rest continues next tick.
     pub cut: bool,
-    /// Another instance moved the cursor meanwhile: it carries on.
-    pub contended: bool,
 }
 
 /// Which cursor a read moves, and over which `ingestion_time()` span.
@@ -122,8 +120,7 @@ pub async fn read(
             .await
             .map_err(|e| PageError::Store(e.into()))?
         else {
-            out.contended = true;
-            break;
+            break; // another instance moved the cursor: it carries on
         };
         cur = StoredCursor {
             etag: Some(etag),
