@@ -75,8 +75,8 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
 /// One Bastion host's hour-blob names, spelled as a blob of that host is (`sample`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPath {
-    /// `resourceId=/SUBSCRIPTIONS/…/BASTIONHOSTS/<NAME>`, as the sample spells it.
-    host: String,
+    /// `resourceId=/SUBSCRIPTIONS/…/BASTIONHOSTS/<NAME>` as the sample spells it (no trailing `/`).
+    pub host: String,
     /// The keys `y=`, `m=`, `d=`, `h=` and the last two segments (`m=00`, `PT1H.json`), as spelled.
     keys: [String; 4],
     tail: String,
@@ -93,11 +93,6 @@ impl HostPath {
             keys: [key(9), key(10), key(11), key(12)],
             tail: parts[13..].join("/"),
         })
-    }
-
-    /// The host part, without the trailing `/` (the listing key of the host).
-    pub fn host(&self) -> &str {
-        &self.host
     }
 
     /// The prefix every hour blob of `hour`'s month shares: `<host>/y=YYYY/m=MM/`.
@@ -185,7 +180,7 @@ mod tests {
             .replace("y=2025", "Y=2025")
             .replace("PT1H.json", "pt1h.json");
         let host = HostPath::of(&mixed).expect("host");
-        assert!(host.host().ends_with("/BASTIONHOSTS/BAS-HUB-WEU"));
+        assert!(host.host.ends_with("/BASTIONHOSTS/BAS-HUB-WEU"));
         let other = datetime!(2024-12-31 23:00 UTC);
         let name = host.blob(other);
         assert!(

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::repo::STATE_TABLE;
+use crate::audit_logs::sessions::outcome;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
-use crate::dates::days;
-use crate::dates::{format_date, format_utc};
+use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::notify::{Notification, Severity};
 use crate::sources::{Source, Sources};
 use crate::tables::filter::Op;
@@ -180,18 +180,11 @@ async fn count_ended(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<usize, AzureError> {
+    let first_day = format_date((from - Duration::days(1)).date());
     let filter = Filter::And(vec![
-        Filter::str(
-            "PartitionKey",
-            Op::Ge,
-            format_date((from - Duration::days(1)).date()),
-        ),
-        Filter::str(
-            "Outcome",
-            Op::Eq,
-            crate::audit_logs::sessions::outcome::CONNECTED,
-        ),
-        Filter::str("End", Op::Ge, crate::dates::format_utc_millis(from)),
+        Filter::str("PartitionKey", Op::Ge, first_day),
+        Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
+        Filter::str("End", Op::Ge, format_utc_millis(from)),
     ]);
     let rows = query_all(&deps.ports.tables, WINDOWS_TABLE, &filter, 1000).await?;
     Ok(rows

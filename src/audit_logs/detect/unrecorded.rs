@@ -7,16 +7,13 @@ use time::{Duration, OffsetDateTime};
 use crate::audit_logs::sessions::outcome;
 use crate::azure::AzureError;
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow, mark_unrecorded};
-use crate::dates::format_date;
-use crate::dates::format_utc;
+use crate::dates::{format_date, format_utc};
 use crate::export::Outbox;
 use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
-use crate::tables::ops::query_all;
-
-use crate::tables::Filter;
-use crate::tables::TableStore;
 use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
+use crate::tables::{Filter, TableStore};
 
 /// Most notifications of this kind per run.
 const LIMIT: usize = 100;
@@ -42,12 +39,9 @@ pub async fn run(
     now: OffsetDateTime,
     window: Duration,
 ) -> Result<Vec<Notification>, AzureError> {
+    let first_day = format_date((now - window - Duration::days(1)).date());
     let filter = Filter::And(vec![
-        Filter::str(
-            "PartitionKey",
-            Op::Ge,
-            format_date((now - window - Duration::days(1)).date()),
-        ),
+        Filter::str("PartitionKey", Op::Ge, first_day),
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
         Filter::bool("Recorded", false),
         Filter::bool("UnrecordedNotified", false),

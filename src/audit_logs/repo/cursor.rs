@@ -10,11 +10,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::CURSORS_TABLE;
 use crate::azure::AzureError;
-use crate::dates::format_date;
-use crate::dates::{format_utc_millis, timestamp};
+use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::query_all;
-use crate::tables::ops::write_creating_table;
+use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, filter::Op, get_i64, get_str, int64};
 
 /// One tail cursor.

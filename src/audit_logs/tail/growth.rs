@@ -28,7 +28,7 @@ pub fn hosts(cursors: Vec<Cursor>) -> Vec<Host> {
             continue;
         };
         let source = (c.account.clone(), c.container.clone());
-        let key = (source.0.clone(), source.1.clone(), path.host().to_owned());
+        let key = (source.0.clone(), source.1.clone(), path.host.clone());
         by.entry(key)
             .or_insert_with(|| Host {
                 source,
@@ -162,7 +162,7 @@ pub fn compare(
         .into_values()
         .filter(|i| {
             parse_blob_path(&i.name).is_ok_and(|h| watched(h.hour, now, window))
-                && HostPath::of(&i.name).is_some_and(|p| p.host() == host.path.host())
+                && HostPath::of(&i.name).is_some_and(|p| p.host == host.path.host)
         })
         .collect();
     out

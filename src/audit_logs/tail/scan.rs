@@ -51,7 +51,7 @@ pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTim
         .collect()
         .await;
     for (host, items) in listed {
-        let name = host.path.host().to_owned();
+        let name = host.path.host.clone();
         let result = match items {
             Ok(items) => act(tail, host, items, now, &mut out).await,
             Err(e) => Err(e),
@@ -96,7 +96,7 @@ async fn list(
 
 fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, HandlerError> {
     let (account, container) = &host.source;
-    tail.source((account, container), host.path.host())
+    tail.source((account, container), &host.path.host)
 }
 
 /// Acts on one host's findings: growth to read, registrations, retirements, missing blobs.
