@@ -1,11 +1,8 @@
-//! A new `PT1H.json` (`AuditLogCreated`: the one `BlobCreated` an append blob ever raises, at
-//! creation, usually empty): validates the path, tags the blob with the audit-log retention class,
-//! registers a tail cursor (offset 0) and reads whatever is already there; `AuditLogTail` does the
-//! rest. Events of containers no audit-log source names are skipped.
+//! `AuditLogCreated`: the one `BlobCreated` an append blob raises (at creation, usually empty) tags
+//! it and registers its cursor; `AuditLogTail` reads the rest.
 
 use time::OffsetDateTime;
 
-use super::detect::failed;
 use super::tail::{self, Tailer, TickReport};
 use crate::clock::Budget;
 use crate::events::event_grid::BlobEvent;
@@ -13,9 +10,6 @@ use crate::invocation::{HandlerError, Outcome};
 use crate::sources::Source;
 
 /// Handles one BlobCreated event at `now`.
-///
-/// # Errors
-/// `Retryable` for storage failures.
 pub async fn on_created(
     tail: &Tailer,
     event: &BlobEvent,
@@ -44,13 +38,8 @@ pub async fn on_created(
     }
 }
 
-/// Registers the cursor of `blob_name` in `source` (idempotent: an existing cursor keeps its
-/// offset) and, when `read`, reads what is already there. `None` when the name is not a
-/// `PT1H.json` path. Shared with `Reconcile` (which only registers, leaving the reading to the
-/// bounded tail) and the backfill.
-///
-/// # Errors
-/// `Retryable` for storage failures.
+/// Registers the cursor of `blob_name` (an existing one keeps its offset) and, when `read`, reads
+/// what is already there; `None` when the name is not a `PT1H.json` path.
 pub async fn register(
     tail: &Tailer,
     source: &Source,
@@ -67,16 +56,8 @@ pub async fn register(
     }
     let settings = &tail.settings;
     let time = Budget::after(tail.ports.clock.clone(), settings.tail_budget);
-    let mut report = tail
-        .read_one(&cursor, now, settings.tail_max_bytes, &time)
-        .await?;
-    // Partitions touched are pending (durably); a failed check is retried by the next tail tick.
-    report.notifications = failed::run_pending(
-        &tail.ports.tables,
-        &tail.ports.sources,
-        settings.failed_login_threshold,
-        settings.failed_login_window,
-    )
-    .await;
+    let mut report = tail.read_one(&cursor, now, &time).await?;
+    // A failed check stays pending for the next tail tick.
+    report.notifications = tail.bursts().await;
     Ok(Some(report))
 }

@@ -1,8 +1,7 @@
-//! The diagnostic-settings blob path of an hourly audit-log blob (pure):
-//! `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`,
-//! matched case-insensitively (Azure resource ids are case-insensitive and appear upper-cased).
-//! [`HostPath`] spells the names and listing prefixes of one host's other hours as an existing blob
-//! of that host spells them (blob names and listing prefixes are case-sensitive).
+//! The path of an hourly audit-log blob (pure): `resourceId=/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/
+//! PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/<name>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`, matched
+//! case-insensitively; [`HostPath`] spells a host's other hours as its existing blob does (blob
+//! names are case-sensitive).
 
 use time::{Date, Duration, Month, OffsetDateTime, Time};
 
@@ -76,8 +75,8 @@ pub fn parse_blob_path(name: &str) -> Result<HourBlob, String> {
 /// One Bastion host's hour-blob names, spelled as a blob of that host is (`sample`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPath {
-    /// `resourceId=/SUBSCRIPTIONS/…/BASTIONHOSTS/<NAME>`, as the sample spells it.
-    host: String,
+    /// `resourceId=/SUBSCRIPTIONS/…/BASTIONHOSTS/<NAME>` as the sample spells it (no trailing `/`).
+    pub host: String,
     /// The keys `y=`, `m=`, `d=`, `h=` and the last two segments (`m=00`, `PT1H.json`), as spelled.
     keys: [String; 4],
     tail: String,
@@ -94,11 +93,6 @@ impl HostPath {
             keys: [key(9), key(10), key(11), key(12)],
             tail: parts[13..].join("/"),
         })
-    }
-
-    /// The host part, without the trailing `/` (the listing key of the host).
-    pub fn host(&self) -> &str {
-        &self.host
     }
 
     /// The prefix every hour blob of `hour`'s month shares: `<host>/y=YYYY/m=MM/`.
@@ -125,8 +119,7 @@ impl HostPath {
     }
 }
 
-/// The first hour of every month from `from`'s to `to`'s, in order (the months a listing of the
-/// hours `from..=to` covers, one prefix each).
+/// The first hour of every month from `from`'s to `to`'s, in order (one listing prefix each).
 pub fn months(from: OffsetDateTime, to: OffsetDateTime) -> Vec<OffsetDateTime> {
     let start = |t: OffsetDateTime| {
         t.replace_day(1)
@@ -187,7 +180,7 @@ mod tests {
             .replace("y=2025", "Y=2025")
             .replace("PT1H.json", "pt1h.json");
         let host = HostPath::of(&mixed).expect("host");
-        assert!(host.host().ends_with("/BASTIONHOSTS/BAS-HUB-WEU"));
+        assert!(host.host.ends_with("/BASTIONHOSTS/BAS-HUB-WEU"));
         let other = datetime!(2024-12-31 23:00 UTC);
         let name = host.blob(other);
         assert!(

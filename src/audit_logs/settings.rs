@@ -1,6 +1,5 @@
-//! Settings of the audit-log functions, parsed once at start-up by [`crate::config::Config`] (names
-//! are listed in `config::SETTINGS`). An invalid value stops start-up like any other bad setting:
-//! a typo silently replaced by a default would change when alerts fire without anyone noticing.
+//! Settings of the audit-log functions. An invalid value stops start-up: a typo silently replaced
+//! by a default would change when alerts fire without anyone noticing.
 
 use time::Duration;
 
@@ -67,10 +66,12 @@ impl AuditSettings {
     /// Reads the settings; an invalid value is a start-up problem named in `r`, never a silent default.
     pub fn from_reader(r: &mut Reader<'_>) -> Self {
         let d = Self::default();
-        // Durations are read in the unit their setting names; the upper bounds only catch typos.
-        let dur = |r: &mut Reader<'_>, k: &str, unit: i64, max: i64, default: Duration| {
-            let n = r.number(k, default.whole_seconds() / unit, 1..=max);
-            Duration::seconds(n * unit)
+        // In the unit each setting names; the upper bounds only catch typos.
+        let hours = |r: &mut Reader<'_>, k: &str, days: i64, d: Duration| {
+            Duration::hours(r.number(k, d.whole_hours(), 1..=24 * days))
+        };
+        let minutes = |r: &mut Reader<'_>, k: &str, d: Duration| {
+            Duration::minutes(r.number(k, d.whole_minutes(), 1..=7 * 1440))
         };
         Self {
             tail_max_bytes: r.number("AUDIT_TAIL_MAX_BYTES", d.tail_max_bytes, 1..=1 << 40),
@@ -88,55 +89,19 @@ impl AuditSettings {
                 10..=240,
             )),
             max_line_bytes: r.number("AUDIT_MAX_LINE_BYTES", d.max_line_bytes, 1..=256 << 20),
-            tail_window: dur(r, "AUDIT_TAIL_WINDOW_HOURS", 3600, 24 * 90, d.tail_window),
-            unrecorded_grace: dur(
-                r,
-                "UNRECORDED_GRACE_MINUTES",
-                60,
-                7 * 1440,
-                d.unrecorded_grace,
-            ),
-            stalled_after: dur(r, "STALLED_AFTER_HOURS", 3600, 24 * 90, d.stalled_after),
+            tail_window: hours(r, "AUDIT_TAIL_WINDOW_HOURS", 90, d.tail_window),
+            unrecorded_grace: minutes(r, "UNRECORDED_GRACE_MINUTES", d.unrecorded_grace),
+            stalled_after: hours(r, "STALLED_AFTER_HOURS", 90, d.stalled_after),
             failed_login_threshold: r.number(
                 "FAILED_LOGIN_THRESHOLD",
                 d.failed_login_threshold,
                 1..=100_000,
             ),
-            failed_login_window: dur(
-                r,
-                "FAILED_LOGIN_WINDOW_MINUTES",
-                60,
-                7 * 1440,
-                d.failed_login_window,
-            ),
-            upload_lag: dur(
-                r,
-                "RECORDING_UPLOAD_LAG_MINUTES",
-                60,
-                7 * 1440,
-                d.upload_lag,
-            ),
-            open_session_max: dur(
-                r,
-                "OPEN_SESSION_MAX_HOURS",
-                3600,
-                24 * 30,
-                d.open_session_max,
-            ),
-            session_wait: dur(
-                r,
-                "RECORDING_SESSION_WAIT_MINUTES",
-                60,
-                7 * 1440,
-                d.session_wait,
-            ),
-            reconcile_window: dur(
-                r,
-                "RECONCILE_WINDOW_HOURS",
-                3600,
-                24 * 90,
-                d.reconcile_window,
-            ),
+            failed_login_window: minutes(r, "FAILED_LOGIN_WINDOW_MINUTES", d.failed_login_window),
+            upload_lag: minutes(r, "RECORDING_UPLOAD_LAG_MINUTES", d.upload_lag),
+            open_session_max: hours(r, "OPEN_SESSION_MAX_HOURS", 30, d.open_session_max),
+            session_wait: minutes(r, "RECORDING_SESSION_WAIT_MINUTES", d.session_wait),
+            reconcile_window: hours(r, "RECONCILE_WINDOW_HOURS", 90, d.reconcile_window),
         }
     }
 }

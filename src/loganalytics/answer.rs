@@ -1,7 +1,5 @@
-//! A Logs Query API answer read as a stream: `{"tables":[{"name","columns":[{"name","type"}],
-//! "rows":[[…],…]}],"error":{…}}` is deserialized by serde on a blocking thread from the body's
-//! chunks, one row at a time, and handed over a bounded channel. Memory stays bounded by the
-//! channel sizes, never by the answer (a result can be ~64 MB).
+//! A Logs Query API answer read as a stream: deserialized on a blocking thread from the body's
+//! chunks one row at a time, over bounded channels (a result can be ~64 MB).
 
 use std::io::Read;
 
@@ -43,9 +41,7 @@ impl Answer {
 
     /// An answer with no table and no rows (a 204: the workspace holds no data).
     pub fn empty() -> Self {
-        let (tx, rx) = mpsc::channel(1);
-        let _ = tx.try_send(Item::End(None));
-        Self { rx }
+        Self::from_bytes(&br#"{"tables":[]}"#[..])
     }
 
     /// Reads the answer in `body` (a whole body, for fakes and tests).

@@ -212,7 +212,7 @@ impl FakeLogs {
                 .filter(|r| r.visible_from <= now && q.matches(r))
                 .collect();
             rows.sort_by_key(|r| BlobQuery::order(r));
-            rows.truncate(q.limit());
+            rows.truncate(q.limit);
             let partial = fault == Some(Fault::Partial);
             if partial {
                 rows.truncate(rows.len() / 2);

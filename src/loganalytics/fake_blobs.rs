@@ -1,8 +1,5 @@
 //! The loopback fake's `StorageBlobLogs` side (test-support only): the custody queries' headers
-//! (`let keys`, `let operations`, `let limit`; the period query's `let containers`) read back, rows
-//! of that table matched on `ObjectKey` (or its container), `OperationName` and the request's `timespan` on `TimeGenerated`, oldest first,
-//! projected on the query's `project` list with the table's column types (`StatusCode` a
-//! string).
+//! read back, rows matched and projected with the table's column types.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -35,7 +32,8 @@ pub struct BlobQuery {
     /// The period query's containers (`/<account>/<container>`), instead of keys.
     containers: Option<Vec<String>>,
     operations: Vec<String>,
-    limit: usize,
+    /// The most rows the query returns.
+    pub limit: usize,
     columns: Vec<String>,
     span: Option<(OffsetDateTime, OffsetDateTime)>,
 }
@@ -109,11 +107,6 @@ impl BlobQuery {
         })
     }
 
-    /// The most rows the query returns.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
     /// True when `r` answers the query.
     pub fn matches(&self, r: &FakeRow) -> bool {
         let s = |k: &str| r.values.get(k).and_then(Value::as_str).unwrap_or_default();
@@ -146,13 +139,7 @@ impl BlobQuery {
 
     /// The answer body.
     pub fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
-        let kind = |c: &str| {
-            if c == "TimeGenerated" {
-                "datetime"
-            } else {
-                "string"
-            }
-        };
+        let kind = |c: &str| ["string", "datetime"][usize::from(c == "TimeGenerated")];
         let columns: Vec<Value> = self
             .columns
             .iter()

@@ -1,12 +1,6 @@
-//! The Log Analytics Logs Query API (`POST {endpoint}/v1/workspaces/{id}/query`, body
-//! `{"query","timespan"}`, `Prefer: wait=<seconds>`, bearer token for the endpoint's cloud:
-//! [`scope_for`]) over [`crate::azure::http`], with the answer read as a stream (module `answer`). A
-//! trait, so tests and the benchmark can put a loopback fake or a counting decorator in its place.
-//!
-//! Documented answers besides a result: 204 without a body for a workspace holding no data (an
-//! empty result here), 504 when the query runs past the `Prefer: wait` limit (the default 3 min,
-//! at most 10) — [`AzureError::ServerTimeout`], for the caller to ask for less —, 200 with a
-//! partial-result `error` beside the tables, and 429 with or without `Retry-After`.
+//! The Log Analytics Logs Query API (`POST {endpoint}/v1/workspaces/{id}/query`) over
+//! [`crate::azure::http`], the answer read as a stream (module `answer`). A trait, so tests and the
+//! benchmark can put a loopback fake or a counting decorator in its place.
 
 mod answer;
 #[cfg(feature = "test-support")]
@@ -36,10 +30,8 @@ pub const ROW_CAP: usize = 500_000;
 /// The longest server wait the service allows (`Prefer: wait`, seconds): 10 minutes.
 pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// The token scope for `endpoint`: each cloud's query API has its own audience (Azure Government
-/// `https://api.loganalytics.us`, Azure operated by 21Vianet `https://api.loganalytics.azure.cn`);
-/// any other host (the public cloud's `api.loganalytics.azure.com` and `api.loganalytics.io`, a
-/// private link name resolving to them, a loopback test) is the public cloud's.
+/// The token scope for `endpoint`: the US Government and 21Vianet clouds have their own audience,
+/// any other host (private link, loopback) is the public cloud's.
 pub fn scope_for(endpoint: &Url) -> &'static str {
     let host = endpoint.host_str().unwrap_or_default().to_ascii_lowercase();
     let host = host.trim_end_matches('.');

@@ -1,9 +1,5 @@
-//! The `login.failed.burst` digest of one partition: who, from where, against what, how often
-//! and when, from the partition key and the attempts stored in it.
-//!
-//! A burst is counted twice, per user and per client IP; the two digests differ in title and in
-//! the key carrying their value (`userName` or `clientIp`), and each names the other dimension's
-//! values seen in its attempts (`clientIps` or `userNames`) and the Bastion hosts involved.
+//! The `login.failed.burst` digest of one partition (per user or per client IP), from its key and
+//! the attempts stored in it.
 
 use crate::sources::Sources;
 use std::collections::BTreeSet;
@@ -80,8 +76,7 @@ pub fn digest(pk: &str, attempts: &[&Entity], window: Duration) -> Notification 
     )
 }
 
-/// `n` with its host's resource id (the portal link) when the burst is on one host that a source
-/// names by resource id.
+/// `n` with its host's resource id (the portal link) when the burst is on one known host.
 pub fn with_portal(mut n: Notification, sources: &Sources) -> Notification {
     let id = n.data["bastionHost"]
         .as_str()

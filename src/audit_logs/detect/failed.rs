@@ -1,16 +1,7 @@
-//! `login.failed.burst`: failed logins per (user or client IP, VM) in a tumbling window.
-//!
-//! Each failed attempt is one row of `failedlogins` (PK = base64url of window|dimension|value|vm,
-//! RK = tunnelId), so re-processing a record never double-counts. When a touched partition reaches
-//! the threshold, an insert-only marker row (`~notified`) decides which tick emits the digest; it is
-//! settled by the tick that emits, so a marker whose insert lost its answer still gets its digest.
-//!
-//! Which partitions to check is durable, not in memory: every flush that stores attempts also
-//! upserts a row in the `~pending` partition (RK = the attempts' partition) before its chunk's
-//! offset is saved, and [`run_pending`] deletes it (`If-Match` on the ETag it read, so an attempt
-//! stored meanwhile keeps it pending) only after a check succeeded. A check that fails transiently,
-//! or a tick that dies before checking, is therefore retried on the next tick even when no new
-//! attempt ever touches that partition again.
+//! `login.failed.burst`: failed logins per (user or client IP, VM) in a tumbling window, one row
+//! per attempt (RK = tunnelId, so a replay never double-counts). Partitions to check are durable
+//! rows in `~pending`, upserted before the chunk's offset is saved and deleted `If-Match` only after
+//! a successful check, so a failed check or a dead tick is retried next tick.
 
 use crate::azure::AzureError;
 use crate::sources::Sources;
@@ -32,8 +23,7 @@ use tracing::error;
 
 /// The marker's property saying the digest left with a tick's outputs.
 const SETTLED: &str = "Settled";
-/// Partition of the "check this partition" rows (`~` is outside base64url, so no attempt
-/// partition can collide with it).
+/// Partition of the "check this partition" rows (`~` is outside base64url: no collision).
 pub const PENDING: &str = "~pending";
 /// Most pending partitions checked per run (the rest wait for the next tick).
 const PENDING_PER_RUN: usize = 500;
@@ -107,9 +97,8 @@ impl FailedLogin {
 /// Longest user, address or VM name kept whole in a partition key.
 const MAX_PART: usize = 200;
 
-/// `text`, or (when longer than [`MAX_PART`] bytes) its first characters and a digest of the
-/// whole: a partition key must stay under the table's 1 KiB whatever a record carries, and two
-/// long names still count apart.
+/// `text`, or past [`MAX_PART`] bytes its start and a digest: a key stays under 1 KiB and two long
+/// names still count apart.
 fn fit(text: &str) -> std::borrow::Cow<'_, str> {
     if text.len() <= MAX_PART {
         return text.into();
@@ -123,9 +112,6 @@ fn fit(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Stores one attempt (idempotent); returns the partitions touched.
-///
-/// # Errors
-/// Table errors.
 pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<String>, AzureError> {
     let parts = f.partitions();
     for pk in &parts {
@@ -143,11 +129,7 @@ pub async fn record(tables: &dyn TableStore, f: &FailedLogin) -> Result<Vec<Stri
     Ok(parts)
 }
 
-/// Marks `partitions` as needing a burst check (idempotent upserts, all in one partition: 100 to
-/// an entity group transaction; a batch refused, as before the table exists, row by row).
-///
-/// # Errors
-/// Table errors.
+/// Marks `partitions` as needing a burst check (idempotent batched upserts).
 pub async fn mark_pending<'p>(
     tables: &dyn TableStore,
     partitions: impl IntoIterator<Item = &'p String>,
@@ -165,9 +147,8 @@ pub async fn mark_pending<'p>(
     Ok(())
 }
 
-/// Checks every pending partition; a successful check clears its pending row, a failed one is
-/// logged and stays pending for the next run. Returns the digests to emit (never fails: the
-/// digests already won must reach the caller's outputs).
+/// Checks every pending partition (a failed check is logged and stays pending); never fails, so
+/// the digests already won reach the caller's outputs.
 pub async fn run_pending(
     tables: &dyn TableStore,
     sources: &Sources,
@@ -213,34 +194,19 @@ pub async fn run_pending(
     out
 }
 
-/// Emits the digest for partition `pk` when it reached `threshold` and no tick settled it yet.
-///
-/// The marker is inserted unsettled and settled by the tick that emits. A marker found unsettled
-/// was stored by a tick that never emitted (the answer to its insert was lost, or it died before
-/// returning), so this tick emits; an insert that meets a marker re-reads it to tell a concurrent
-/// tick from its own lost answer. The digest's id is its fact, so a repeat is dropped by the claim
-/// table and receivers: at least once, never lost.
-///
-/// # Errors
-/// Table errors.
+/// Emits the digest for partition `pk` when it reached `threshold` and no tick settled it yet: the
+/// marker is inserted unsettled and settled by the tick that emits, so one found unsettled (a lost
+/// answer, a dead tick) is emitted again under the same id: at least once, never lost.
 pub async fn check(
     tables: &dyn TableStore,
     pk: &str,
     threshold: usize,
     window: Duration,
 ) -> Result<Option<Notification>, AzureError> {
-    let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), 10_000).await?;
-    let marker = rows
-        .iter()
-        .find(|r| get_str(&r.entity, "RowKey") == Some(MARKER));
-    if marker.is_some_and(|m| settled(&m.entity)) {
+    let (marker, attempts) = super::stored::partition(tables, pk).await?;
+    if marker.as_ref().is_some_and(|m| settled(&m.entity)) {
         return Ok(None);
     }
-    let attempts: Vec<&Entity> = rows
-        .iter()
-        .map(|r| &r.entity)
-        .filter(|e| get_str(e, "RowKey").is_some_and(|rk| rk != MARKER))
-        .collect();
     if attempts.len() < threshold {
         return Ok(None);
     }
@@ -268,6 +234,7 @@ pub async fn check(
         // Emitted all the same: the worst case is that a later tick emits it again, same id.
         error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login marker failed; the digest may be emitted again under the same id");
     }
+    let attempts: Vec<&Entity> = attempts.iter().collect();
     Ok(Some(digest(pk, &attempts, window)))
 }
 

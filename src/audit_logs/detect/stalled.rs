@@ -1,11 +1,7 @@
-//! `recordings.stalled`, per recording source: sessions keep ending but no recording was created
-//! for N hours. Typical cause: an expired SAS or broken identity on the Bastion side, which also
-//! blocks connections. One notification per episode and source: a marker row in `auditstate` is
-//! set when the episode starts and cleared when recordings arrive again.
-//!
-//! A source tied to a Bastion host counts that host's sessions and its own recordings, so the host
-//! whose SAS expired is named while the others stay quiet. A source without a host counts every
-//! session, as when there was one source. The default source keeps the marker row it had then.
+//! `recordings.stalled`, per recording source: sessions keep ending but no recording for N hours
+//! (an expired SAS or broken identity on the Bastion side). One notification per episode: a marker
+//! in `auditstate`, set when it starts and cleared when recordings arrive. A source tied to a host
+//! counts that host's sessions only.
 
 use crate::azure::AzureError;
 use crate::ports::Ports;
@@ -14,10 +10,10 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::repo::STATE_TABLE;
+use crate::audit_logs::sessions::outcome;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
-use crate::dates::days;
-use crate::dates::{format_date, format_utc};
+use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::notify::{Notification, Severity};
 use crate::sources::{Source, Sources};
 use crate::tables::filter::Op;
@@ -66,12 +62,8 @@ pub fn marker_key(sources: &Sources, source: &Source) -> String {
     }
 }
 
-/// Evaluates every source over the last `after`; a notification per source whose episode starts.
-/// A source whose check fails is logged and skipped (its marker is untouched, so the next run
-/// checks it again); the first failure is returned after the others were checked.
-///
-/// # Errors
-/// Table errors.
+/// A notification per source whose episode starts; a failing source is logged and checked again
+/// next run, its error returned only when no other source notified.
 pub async fn run(deps: &Stalled, now: OffsetDateTime) -> Result<Vec<Notification>, AzureError> {
     let (mut out, mut failure) = (Vec::new(), None);
     for source in deps.ports.sources.recordings() {
@@ -111,8 +103,7 @@ async fn check(
                 .and_then(|e| e.get("Active"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            // Any read that saw the episode start counts: after a lost answer the re-read sees
-            // our own mark, and the alert would otherwise never leave.
+            // Any read counts: after a lost answer the re-read sees our own mark.
             started |= stalled && !active;
             if stalled == active {
                 return None;
@@ -189,18 +180,11 @@ async fn count_ended(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<usize, AzureError> {
+    let first_day = format_date((from - Duration::days(1)).date());
     let filter = Filter::And(vec![
-        Filter::str(
-            "PartitionKey",
-            Op::Ge,
-            format_date((from - Duration::days(1)).date()),
-        ),
-        Filter::str(
-            "Outcome",
-            Op::Eq,
-            crate::audit_logs::sessions::outcome::CONNECTED,
-        ),
-        Filter::str("End", Op::Ge, crate::dates::format_utc_millis(from)),
+        Filter::str("PartitionKey", Op::Ge, first_day),
+        Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
+        Filter::str("End", Op::Ge, format_utc_millis(from)),
     ]);
     let rows = query_all(&deps.ports.tables, WINDOWS_TABLE, &filter, 1000).await?;
     Ok(rows

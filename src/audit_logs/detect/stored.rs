@@ -1,12 +1,6 @@
 //! The `login.failed.burst` detections as stored, read back for a period (the evidence pack counts
-//! these rather than recounting failed logins, so its figures are the detector's).
-//!
-//! A detection is a `failedlogins` partition holding the `~notified` marker ([`MARKER`], written by [`super::failed`]); its
-//! digest is rebuilt from the partition's attempts by the detector's own [`super::burst::digest`],
-//! so it carries the notification id, hosts and window the detector sent. Before it inserts a
-//! marker, the detector lists the partition under its window's day ([`list`]: partition
-//! `~bursts-<yyyy-mm-dd>`, row key the attempts' partition), so a period costs a query per day and
-//! two per detection, never a scan of the table.
+//! these, so its figures are the detector's): each partition with a [`MARKER`] is listed under its
+//! window's day first ([`list`]), so a period costs a query per day and two per detection.
 
 use std::collections::BTreeSet;
 
@@ -15,15 +9,13 @@ use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use super::burst::digest;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
-use crate::dates::days;
-use crate::dates::format_date;
+use crate::dates::{days, format_date};
 use crate::notify::Notification;
 use crate::tables::keys::decode_key;
 use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
 
-/// Row key of the marker the detector writes when it emits a burst's digest (sorts after every
-/// attempt's GUID): a partition holding it is a detection.
+/// Row key of the marker written when a burst is emitted: its partition is a detection.
 pub const MARKER: &str = "~notified";
 /// Most listed detections read at once (far above any period's bursts).
 const MARKERS: usize = 1_000_000;
@@ -48,11 +40,24 @@ fn row(pk: &str, rk: &str) -> Entity {
     e
 }
 
-/// Lists the attempts partition `pk` under its window's day (an upsert: idempotent). A partition
-/// whose key names no window is never reported, so it is not listed either.
-///
-/// # Errors
-/// Table errors.
+/// The marker row of attempts partition `pk`, if any, and its attempts.
+pub async fn partition(
+    tables: &dyn TableStore,
+    pk: &str,
+) -> Result<(Option<Stored>, Vec<Entity>), AzureError> {
+    let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), ATTEMPTS).await?;
+    let (mut marker, mut attempts) = (None, Vec::new());
+    for r in rows {
+        match get_str(&r.entity, "RowKey") {
+            Some(MARKER) => marker = Some(r),
+            Some(_) => attempts.push(r.entity),
+            None => {}
+        }
+    }
+    Ok((marker, attempts))
+}
+
+/// Lists the attempts partition `pk` under its window's day (idempotent; none without a window).
 pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
     let Some(start) = window_of(pk) else {
         return Ok(());
@@ -100,20 +105,13 @@ pub async fn bursts(
         if !start.is_some_and(|s| s >= from && s < to) {
             continue;
         }
-        let rows = query_all(tables, FAILED_TABLE, &Filter::partition(pk), ATTEMPTS).await?;
         // Listed, then the marker: a detector that stopped in between detected nothing.
-        if !rows
-            .iter()
-            .any(|r| get_str(&r.entity, "RowKey") == Some(MARKER))
-        {
-            continue;
+        if let (Some(_), attempts) = partition(tables, pk).await? {
+            found.push((
+                start,
+                digest(pk, &attempts.iter().collect::<Vec<_>>(), window),
+            ));
         }
-        let attempts: Vec<&Entity> = rows
-            .iter()
-            .map(|r| &r.entity)
-            .filter(|e| get_str(e, "RowKey").is_some_and(|rk| rk != MARKER))
-            .collect();
-        found.push((start, digest(pk, &attempts, window)));
     }
     found.sort_by(|a, b| (a.0, &a.1.notification_id).cmp(&(b.0, &b.1.notification_id)));
     Ok(found.into_iter().map(|(_, n)| n).collect())

@@ -1,7 +1,5 @@
-//! `session.unrecorded`: a successful session whose end is known, that no recording's current match
-//! names (not even as an ambiguous candidate) once the grace period after its end reached us has
-//! passed and its join is not pending. A session that was shown as recorded and loses its
-//! recording (the recording's match moved to its own session) is found here too, once.
+//! `session.unrecorded`: a successful, ended session that no recording's match names once the
+//! grace period after its end arrived has passed and its join is not pending.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -9,16 +7,13 @@ use time::{Duration, OffsetDateTime};
 use crate::audit_logs::sessions::outcome;
 use crate::azure::AzureError;
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow, mark_unrecorded};
-use crate::dates::format_date;
-use crate::dates::format_utc;
+use crate::dates::{format_date, format_utc};
 use crate::export::Outbox;
 use crate::notify::{Notification, Severity};
 use crate::sources::Sources;
-use crate::tables::ops::query_all;
-
-use crate::tables::Filter;
-use crate::tables::TableStore;
 use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
+use crate::tables::{Filter, TableStore};
 
 /// Most notifications of this kind per run.
 const LIMIT: usize = 100;
@@ -34,12 +29,8 @@ pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
         && row.end_arrived_at.is_some_and(|a| a + grace <= now)
 }
 
-/// Finds due sessions in the last `window` (+1 day), marks each (its `BastionSessions_CL` row
-/// recorded in `outbox` first) and returns the notifications of those found due (at least once: a
-/// mark whose answer was lost still notifies).
-///
-/// # Errors
-/// Table errors.
+/// Marks the sessions due in the last `window` (+1 day) and returns their notifications (at least
+/// once: a mark whose answer was lost still notifies).
 pub async fn run(
     tables: &dyn TableStore,
     outbox: &Outbox,
@@ -48,12 +39,9 @@ pub async fn run(
     now: OffsetDateTime,
     window: Duration,
 ) -> Result<Vec<Notification>, AzureError> {
+    let first_day = format_date((now - window - Duration::days(1)).date());
     let filter = Filter::And(vec![
-        Filter::str(
-            "PartitionKey",
-            Op::Ge,
-            format_date((now - window - Duration::days(1)).date()),
-        ),
+        Filter::str("PartitionKey", Op::Ge, first_day),
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
         Filter::bool("Recorded", false),
         Filter::bool("UnrecordedNotified", false),
@@ -66,9 +54,8 @@ pub async fn run(
         .filter(|r| is_due(r, now, grace))
         .take(LIMIT)
     {
-        // Due at any read of this attempt: the mark may be ours with its answer lost (the update's
-        // re-read then finds it marked), and a marked row is never found again, so the notice
-        // leaves now. Its id is stable; a concurrent tick's repeat is dropped by the claim table.
+        // Due at any read: a mark whose answer was lost is ours, and a marked row is never found
+        // again, so the notice leaves now (a concurrent repeat has the same id).
         let mut seen_due = false;
         let due = |cur: &WindowRow| is_due(cur, now, grace);
         let marked = mark_unrecorded(tables, outbox, &row, due, &mut seen_due, now).await;
@@ -76,8 +63,7 @@ pub async fn run(
             out.push(notification(&row, sources.bastion_id(&row.host)));
         }
         if let Err(e) = marked {
-            // Not marked (or not known to be): still due, so found and notified again next tick,
-            // under the same id.
+            // Still due: notified again next tick under the same id.
             tracing::error!(error.cause_chain = %crate::telemetry::redact(&e.to_string()), "marking an unrecorded session failed; retried next tick");
             break;
         }
@@ -85,8 +71,7 @@ pub async fn run(
     Ok(out)
 }
 
-/// The notification for an unrecorded session; `bastion_id`, the host's resource id when a source
-/// names it, gives the portal link to the host's session recordings.
+/// The notification for an unrecorded session; `bastion_id` gives the portal link when known.
 pub fn notification(row: &WindowRow, bastion_id: Option<&str>) -> Notification {
     let mut n = Notification::new(
         "session.unrecorded",

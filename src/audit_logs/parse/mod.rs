@@ -1,13 +1,7 @@
-//! Tolerant, streaming parsing of `PT1H.json` audit-log content (pure functions over byte slices,
-//! shared by the tail and the benchmark).
-//!
-//! Two formats: JSON Lines (one record per line, LF or CRLF,
-//! optional UTF-8 BOM) and the legacy `{"records":[…]}` wrapper (on one line, or as a whole
-//! pretty-printed document, see [`for_each_in_document`]). Records are deserialized by serde into
-//! borrowed structs declaring only the fields the product reads: strings borrow from the input unless they
-//! contain escapes, unknown fields are skipped by serde without allocation, and wrongly typed known
-//! fields degrade to text instead of failing the line. Memory is bounded by the slice given, never by
-//! the blob.
+//! Tolerant, streaming parsing of `PT1H.json` content (pure): JSON Lines (LF or CRLF, optional
+//! BOM) and the legacy `{"records":[…]}` wrapper, into borrowed records of only the fields the
+//! product reads. A wrongly typed field degrades to text rather than costing the line; memory is
+//! bounded by the slice given, never by the blob.
 
 mod stamp;
 mod text;
@@ -106,16 +100,13 @@ pub struct LineError {
     pub reason: String,
 }
 
-/// Position just past the last `\n` in `buf` (0 when there is none): bytes before it are complete
-/// lines, bytes after it a partial line still being appended.
+/// Position just past the last `\n` in `buf` (0 when none): the end of the complete lines.
 pub fn complete_len(buf: &[u8]) -> usize {
     memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
 }
 
-/// Calls `on_record` for every record of the complete lines in `buf` (which must start at a line
-/// boundary; `base` is its absolute offset) and `on_error` for every corrupt line. Returns the number
-/// of bytes consumed (up to and including the last `\n`). Blank lines are skipped; a line may also
-/// hold a single-line legacy `{"records":[…]}` batch.
+/// Calls `on_record`/`on_error` for the complete lines of `buf` (starting at a line boundary at
+/// blob offset `base`); returns the bytes consumed, up to and including the last `\n`.
 pub fn parse_lines<'a>(
     buf: &'a [u8],
     base: u64,
@@ -138,9 +129,7 @@ pub fn parse_lines<'a>(
     end
 }
 
-/// True when `line` (trimmed) is one complete JSON object: the last bytes of a blob that are a
-/// whole record even without their newline (an append block is written whole; a complete object
-/// cannot be the start of a longer one).
+/// True when `line` (trimmed) is one complete JSON object: a whole record even without its newline.
 pub fn is_complete_object(line: &[u8]) -> bool {
     line.first() == Some(&b'{') && serde_json::from_slice::<IgnoredAny>(line).is_ok()
 }
@@ -163,9 +152,8 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
         // serde would accept a JSON array as a struct (by position): only objects are records.
         return Err("not a JSON object".to_owned());
     }
-    // One UTF-8 check of the whole line, then serde reads `&str`: cheaper than serde checking each
-    // string on its own (about 20 % of the parse). A line that fails it is read as bytes, where
-    // only the fields the product reads must be UTF-8 (a stray byte in an unknown field is skipped).
+    // One UTF-8 check of the line is cheaper than serde's per string; a line failing it is read as
+    // bytes (a stray byte in an unknown field is then skipped).
     let record = match std::str::from_utf8(line) {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(line),
@@ -174,8 +162,7 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
     Ok(())
 }
 
-/// True when `head` (the start of a blob) is a legacy `{"records":[…]}` document spanning several
-/// lines, which must be parsed as one document rather than line by line.
+/// True when `head` (a blob's start) is a legacy `{"records":[…]}` document spanning several lines.
 pub fn is_legacy_document(head: &[u8]) -> bool {
     let head = trim_line(head.strip_prefix(BOM).unwrap_or(head));
     if !starts_with_records_key(head) {
@@ -193,8 +180,7 @@ fn starts_with_records_key(text: &[u8]) -> bool {
     rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"\"records\"")
 }
 
-/// Streams the records of a legacy `{"records":[…]}` document to `on_record` one at a time (no
-/// vector of records is built). Returns the number of records.
+/// Streams the records of a legacy `{"records":[…]}` document to `on_record`; returns their number.
 ///
 /// # Errors
 /// serde's message when the document is malformed; records before the error were delivered.

@@ -1,10 +1,6 @@
-//! Record timestamps: a fixed-format fast path for what Azure Monitor writes
-//! (`YYYY-MM-DDTHH:MM:SS[.f…]Z`, 0–9 fraction digits) with the general parser as fallback.
-//!
-//! Why: every record carries one to three timestamps and the general RFC 3339 parser (format
-//! description interpreter) costs more than scanning the whole record. The fast path only answers
-//! for inputs it fully understands — anything else (offsets, lower-case `t`/`z`, spaces, leap
-//! seconds, >9 fraction digits) goes to [`dates::timestamp`], so results never differ.
+//! Record timestamps: a fast path for what Azure Monitor writes (`YYYY-MM-DDTHH:MM:SS[.f…]Z`); any
+//! other form goes to [`dates::timestamp`], so results never differ (the general parser costs
+//! more than the rest of a record).
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 

@@ -1,15 +1,11 @@
-//! `handler backfill` over a workspace's retained history (30–730 days): every workspace read from
-//! its own cursor row ([`store::BACKFILL_ROW`], so a rerun resumes and the live cursor never moves
-//! back) from `from` to `to` on `ingestion_time()`, without a time budget, then joined and the
-//! failed-login bursts checked as the `PT1H.json` backfill does. Rows already stored by the timer
-//! (or by the storage archive) are upserted to the same values: nothing doubles.
+//! `handler backfill` over a workspace's retained history: its own cursor row (so a rerun resumes
+//! and the live cursor never moves back), no time budget; rows already stored are upserted alike.
 
 use time::OffsetDateTime;
 use tracing::error;
 
 use super::run::{self, Span};
 use super::{Query, store};
-use crate::audit_logs::detect::failed;
 use crate::clock::Budget;
 use crate::notify::Notification;
 use crate::telemetry::redact;
@@ -69,13 +65,6 @@ pub async fn read(
             }
         }
     }
-    let tail = &q.tail;
-    out.notifications = failed::run_pending(
-        &tail.ports.tables,
-        &tail.ports.sources,
-        tail.settings.failed_login_threshold,
-        tail.settings.failed_login_window,
-    )
-    .await;
+    out.notifications = q.tail.bursts().await;
     out
 }

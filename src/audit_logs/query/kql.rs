@@ -12,17 +12,16 @@ pub const TABLE: &str = "MicrosoftAzureBastionAuditLogs";
 
 pub use crate::loganalytics::ROW_CAP;
 
-/// How far before its ingestion a record's `TimeGenerated` may lie and still be read: the
-/// request's `timespan` (which filters on `TimeGenerated`) is widened by this, so late records
-/// are not cut by it.
+/// How far before its ingestion a record's `TimeGenerated` may lie and still be read (the
+/// `timespan` filters on it).
 pub const LATE_MAX: Duration = Duration::days(2);
 
-/// A KQL `datetime(…)` literal of a tick, to the 100 ns.
-pub fn datetime(t: Tick) -> String {
+/// The ISO form of a tick, to the 100 ns (what KQL's `datetime` keeps).
+pub fn iso(t: Tick) -> String {
     let at = time_of(t);
     let frac = t.rem_euclid(10_000_000);
     format!(
-        "datetime({:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac:07}Z)",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac:07}Z",
         at.year(),
         u8::from(at.month()),
         at.day(),
@@ -32,8 +31,7 @@ pub fn datetime(t: Tick) -> String {
     )
 }
 
-/// The query of one page: rows ingested in `w`, oldest first, at most `take` (never more than
-/// [`ROW_CAP`]).
+/// The query of one page: rows ingested in `w`, oldest first, at most `take` (capped at [`ROW_CAP`]).
 pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
     let take = take.clamp(1, ROW_CAP);
     let host = bastion
@@ -45,20 +43,15 @@ pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
         .unwrap_or_default();
     let columns: Vec<&str> = projected().collect();
     format!(
-        "{TABLE}\n| where ingestion_time() >= {} and ingestion_time() < {}\n{host}| extend {INGESTED_AT} = ingestion_time()\n| project {}\n| order by {INGESTED_AT} asc\n| take {take}",
-        datetime(w.lo),
-        datetime(w.hi),
+        "{TABLE}\n| where ingestion_time() >= datetime({}) and ingestion_time() < datetime({})\n{host}| extend {INGESTED_AT} = ingestion_time()\n| project {}\n| order by {INGESTED_AT} asc\n| take {take}",
+        iso(w.lo),
+        iso(w.hi),
         columns.join(", "),
     )
 }
 
-/// The request's `timespan` (an ISO 8601 interval on `TimeGenerated`): the window widened by
-/// [`LATE_MAX`] before and an hour after (clock skew), so it never hides a row of the window.
+/// The request's `timespan` on `TimeGenerated`: the window widened by [`LATE_MAX`] and an hour.
 pub fn timespan(w: Window) -> String {
-    let iso = |t: Tick| {
-        let s = datetime(t);
-        s["datetime(".len()..s.len() - 1].to_owned()
-    };
     format!(
         "{}/{}",
         iso(w.lo.saturating_sub(ticks(LATE_MAX))),
@@ -74,7 +67,7 @@ mod tests {
     #[test]
     fn bounds_are_sent_to_the_100ns() {
         let t = tick_of(time::macros::datetime!(2025-03-14 09:03:54.1234567 UTC));
-        assert_eq!(datetime(t), "datetime(2025-03-14T09:03:54.1234567Z)");
+        assert_eq!(iso(t), "2025-03-14T09:03:54.1234567Z");
         let q = page(Window { lo: t, hi: t + 1 }, 10_001, Some("bas-hub-weu"));
         assert!(q.contains(
             "ingestion_time() >= datetime(2025-03-14T09:03:54.1234567Z) and ingestion_time() < datetime(2025-03-14T09:03:54.1234568Z)"

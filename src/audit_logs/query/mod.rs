@@ -1,15 +1,6 @@
-//! `AuditLogQuery` (timer, every minute): Bastion audit records read from Log Analytics
-//! workspaces (`AUDITLOGS_WORKSPACES`), folded, joined and checked exactly like the `PT1H.json`
-//! archive's — the same batch writes the same session rows, the same join and detections emit
-//! the same notifications under the same ids, so a Bastion sending to both doubles nothing.
-//!
-//! # Layout
-//! - [`row`] (pure): a `MicrosoftAzureBastionAuditLogs` row → the storage path's [`Record`](super::parse::Record).
-//! - [`window`] (pure): the per-workspace cursor on `ingestion_time()`, overlap and de-duplication.
-//! - [`kql`] (pure): the page query and its `timespan`.
-//! - [`store`]: table `auditqueries` (cursor rows, `If-Match`; status rows for `/api/health`).
-//! - [`page`]: one query's rows streamed, stored a chunk at a time; [`run`]: one workspace's pages.
-//! - [`history`]: `handler backfill` over a workspace's retained history (its own cursor row).
+//! `AuditLogQuery` (timer, every minute): Bastion audit records read from Log Analytics workspaces
+//! (`AUDITLOGS_WORKSPACES`) go through the tail's own batch, join and detections, so a Bastion
+//! sending to both the archive and a workspace doubles nothing.
 
 pub mod history;
 pub mod kql;
@@ -71,8 +62,7 @@ impl Default for QuerySettings {
     }
 }
 
-/// What the query source needs: the tail's dependencies (its batch, join and detections), the
-/// query client and the settings.
+/// What the query source needs: the tail's dependencies, the query client and the settings.
 #[derive(Clone)]
 pub struct Query {
     /// The tail's dependencies.
@@ -81,14 +71,6 @@ pub struct Query {
     pub logs: Arc<dyn LogsQuery>,
     /// The settings.
     pub settings: Arc<QuerySettings>,
-}
-
-impl std::fmt::Debug for Query {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Query")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Totals of one tick.
@@ -163,7 +145,8 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }
-    tail::join_and_detect(&q.tail, now, &time, &mut report.settled).await;
+    q.tail.join(now, &time, &mut report.settled).await;
+    tail::detect(&q.tail, now, &mut report.settled).await;
     Ok(report)
 }
 

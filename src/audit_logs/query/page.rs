@@ -1,7 +1,5 @@
-//! One page: the query for a window, its rows read as a stream and folded a chunk at a time through
-//! the tail's own batch (the same fold, session rows, index rows and failed logins as a `PT1H.json`
-//! chunk), skipping rows the cursor has seen; the folded sessions are written once the page ends
-//! (or sooner, past a bound on what is held), so a session's records in one page cost one write.
+//! One page: the query's rows streamed and folded through the tail's own batch, skipping rows the
+//! cursor has seen; written when the page ends or past a bound on what is held.
 
 use time::OffsetDateTime;
 
@@ -18,8 +16,7 @@ use crate::loganalytics::{Item, LogsQuery};
 
 /// Rows parsed and folded together (the answer itself is never held).
 const CHUNK: usize = 1000;
-/// Sessions folded before they are written: a page's records of one session (a connect, its
-/// end, the records between) cost one write of its rows, not one per chunk they fall in.
+/// Sessions folded before they are written (a session's records in a page cost one write).
 const HELD_SESSIONS: usize = 4096;
 /// Rows folded before they are written (their identities and failed logins are held).
 const HELD_ROWS: usize = 50_000;
@@ -31,8 +28,7 @@ const WAIT_UNBOUNDED: std::time::Duration = std::time::Duration::from_secs(180);
 /// The shortest server wait asked for.
 const WAIT_MIN: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The server wait of a query made with `left` of the budget: the service is asked to give up
-/// (504) before the budget ends, so a heavy window costs a smaller page, not the whole tick.
+/// The server wait with `left` of the budget: a 504 then costs a smaller page, not the tick.
 pub fn server_wait(left: Option<time::Duration>) -> std::time::Duration {
     left.map_or(WAIT_UNBOUNDED, |l| {
         std::time::Duration::try_from(l)
@@ -176,8 +172,7 @@ pub async fn run(
     }
 }
 
-/// Rows read but not yet written: their sessions folded (owned), and each row's identity and
-/// whether it is new (not in the cursor's `seen`), in answer order.
+/// Rows read but not yet written: their sessions folded, each row's identity and whether it is new.
 #[derive(Default)]
 struct Held {
     batch: Batch<'static>,

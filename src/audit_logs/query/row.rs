@@ -1,10 +1,6 @@
-//! One row of `MicrosoftAzureBastionAuditLogs` (as the Logs Query API answers it: values by column
-//! position, typed by the table's schema) → the same [`Record`] a `PT1H.json` line parses into, so
-//! both sources fold, join and detect through one path.
-//!
-//! Column types as the workspace has them: `TimeGenerated`/`SessionStartTime` datetime (ISO text),
-//! `SessionEndTime` **string** (empty while the session is open), `ClientPort` int and `Duration`
-//! int/long (null while the session is open). Numbers and text are both accepted where either may come.
+//! One `MicrosoftAzureBastionAuditLogs` row (values by column position) → the same [`Record`] a
+//! `PT1H.json` line parses into. `SessionEndTime` is a string, empty while the session is open;
+//! numbers and text are both accepted where either may come.
 
 use std::borrow::Cow;
 
@@ -20,8 +16,7 @@ pub const INGESTED_AT: &str = "IngestedAt";
 /// The category a storage record carries; the workspace's table is that category.
 const CATEGORY: &str = "BastionAuditLogs";
 
-/// Text columns read, in the order of the record fields they fill; with [`INGESTED_AT`], `ClientPort` and `Duration` this is
-/// what the query projects.
+/// Text columns read; with [`INGESTED_AT`] and [`NUM_COLUMNS`], what the query projects.
 pub const TEXT_COLUMNS: [&str; 14] = [
     "TimeGenerated",
     "_ResourceId",
@@ -128,7 +123,6 @@ impl WorkspaceRow {
             .and_then(timestamp)
             .ok_or_else(|| format!("a row without a readable {INGESTED_AT}"))?;
         let pick = |i: Option<usize>| i.map(|i| &values[i]);
-        let mut hasher = Sha256::new();
         let mut raw = serde_json::Map::new();
         for (name, v) in TEXT_COLUMNS
             .iter()
@@ -140,13 +134,10 @@ impl WorkspaceRow {
             }
         }
         let raw = Value::Object(raw).to_string();
-        hasher.update(raw.as_bytes());
-        let digest = hasher.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
+        let digest = Sha256::digest(raw.as_bytes())[..8].try_into();
         Ok(Self {
             ingested,
-            digest: u64::from_be_bytes(first),
+            digest: u64::from_be_bytes(digest.unwrap_or_default()),
             text: columns.text.map(|i| pick(i).and_then(text_of)),
             num: columns.num.map(|i| pick(i).and_then(num_of)),
             raw,

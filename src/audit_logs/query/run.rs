@@ -1,9 +1,6 @@
-//! One workspace read from its cursor up to `now − lag`, page after page within the time budget:
-//! each page's rows stored, then the cursor advanced `If-Match`. A partial answer halves the page
-//! (a smaller window) and moves nothing, and so does an answer that broke off (a page too large to
-//! store within the client's per-try timeout would otherwise be asked for again every tick); a
-//! throttled, refused or missing workspace is recorded in
-//! its status row (with the service's `Retry-After`) and the other workspaces go on.
+//! One workspace read from its cursor up to `now − lag`, page after page within the time budget,
+//! the cursor advanced `If-Match` after each. A partial or broken-off answer halves the page and
+//! moves nothing; a throttled, refused or missing workspace is recorded in its status row.
 
 use time::OffsetDateTime;
 use tracing::warn;
@@ -18,8 +15,7 @@ use crate::clock::Budget;
 use crate::dates::format_utc;
 use crate::loganalytics::LogsQuery;
 
-/// The largest page asked for: with the one row more that tells whether more follow, a query
-/// asks for the API's own row cap ([`super::kql::ROW_CAP`]) at most.
+/// The largest page: with the row that tells whether more follow, the API's own row cap.
 const MAX_TAKE: usize = super::kql::ROW_CAP - 1;
 
 /// What reading one workspace did.
@@ -33,8 +29,6 @@ pub struct Read {
     pub sessions: usize,
     /// The time budget stopped it: the rest continues next tick.
     pub cut: bool,
-    /// Another instance moved the cursor meanwhile: it carries on.
-    pub contended: bool,
 }
 
 /// Which cursor a read moves, and over which `ingestion_time()` span.
@@ -126,8 +120,7 @@ pub async fn read(
             .await
             .map_err(|e| PageError::Store(e.into()))?
         else {
-            out.contended = true;
-            break;
+            break; // another instance moved the cursor: it carries on
         };
         cur = StoredCursor {
             etag: Some(etag),
@@ -145,15 +138,13 @@ pub async fn read(
     Ok(out)
 }
 
-/// The first own back-off after a 429 that names no wait (the Logs Query API documents 429
-/// without saying it sends `Retry-After`); it doubles each throttled tick in a row, up to [`BACKOFF_MAX`].
+/// The first own back-off after a 429 without `Retry-After`; doubled up to [`BACKOFF_MAX`].
 pub const BACKOFF_FIRST: time::Duration = time::Duration::minutes(1);
 /// The longest own back-off.
 pub const BACKOFF_MAX: time::Duration = time::Duration::minutes(15);
 
-/// The status a read leaves: ok, or its error. A throttled workspace is not asked again before
-/// the service's `Retry-After`, or, when the 429 named none, before a back-off of its own that
-/// doubles with each throttled tick in a row (`previous`' count).
+/// The status a read leaves. A throttled workspace waits for the service's `Retry-After`, else a
+/// back-off of its own that doubles with each throttled tick in a row.
 pub fn status_of(
     ws: &Workspace,
     r: &Result<Read, PageError>,

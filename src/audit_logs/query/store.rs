@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::kql::datetime;
-use super::window::{CursorState, RowId, Tick, tick_of};
+use super::kql::iso;
+use super::window::{CursorState, RowId, tick_of};
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::tables::ops::{get, query_all, write_creating_table};
@@ -16,8 +16,7 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 pub const TABLE: &str = "auditqueries";
 /// Row key of the live cursor (`AuditLogQuery`).
 pub const CURSOR_ROW: &str = "cursor";
-/// Row key of the backfill's cursor (`handler backfill --from`): its own, so a rerun resumes and
-/// the live cursor never moves back.
+/// Row key of the backfill's cursor: its own, so the live cursor never moves back.
 pub const BACKFILL_ROW: &str = "backfill";
 /// Row key of the status.
 pub const STATUS_ROW: &str = "status";
@@ -77,16 +76,7 @@ fn decode_seen(e: &Entity) -> std::collections::BTreeSet<RowId> {
         .collect()
 }
 
-/// The ISO form of a tick, to the 100 ns.
-fn iso(t: Tick) -> String {
-    let s = datetime(t);
-    s["datetime(".len()..s.len() - 1].to_owned()
-}
-
 /// Reads a workspace's cursor `row`; an absent one starts at `start`.
-///
-/// # Errors
-/// Table errors.
 pub async fn load(
     tables: &dyn TableStore,
     workspace: &str,
@@ -114,11 +104,7 @@ pub async fn load(
     })
 }
 
-/// Writes the cursor back (insert when new, else `If-Match`); returns the new ETag, or `None` when
-/// another instance moved it meanwhile (its work stands; this one stops for the tick).
-///
-/// # Errors
-/// Other table errors.
+/// Writes the cursor back (insert, else `If-Match`); `None` when another instance moved it.
 pub async fn save(
     tables: &dyn TableStore,
     workspace: &str,
@@ -170,9 +156,6 @@ pub struct Status {
 }
 
 /// Upserts a workspace's status.
-///
-/// # Errors
-/// Table errors.
 pub async fn put_status(tables: &dyn TableStore, s: &Status) -> Result<(), AzureError> {
     let mut e = Entity::new();
     e.insert("PartitionKey".into(), json!(s.workspace));
@@ -204,9 +187,6 @@ fn status_of(e: &Entity) -> Option<Status> {
 }
 
 /// One workspace's status, if any.
-///
-/// # Errors
-/// Table errors.
 pub async fn status(
     tables: &dyn TableStore,
     workspace: &str,
@@ -217,9 +197,6 @@ pub async fn status(
 }
 
 /// Every workspace's status (for `/api/health`).
-///
-/// # Errors
-/// Table errors.
 pub async fn statuses(tables: &dyn TableStore) -> Result<Vec<Status>, AzureError> {
     let rows = query_all(
         tables,

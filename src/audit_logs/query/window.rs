@@ -1,12 +1,7 @@
-//! The per-workspace cursor on `ingestion_time()` (pure): which window to ask for, which rows of
-//! an answer are new, and where the cursor may move once rows are stored.
-//!
-//! Invariant: every row ingested before `through` has been stored, except rows that became
-//! visible late and still lie within `overlap` of it; `seen` holds the identity (ingestion tick +
-//! digest) of every stored row not older than `through − overlap`. A tick's first query therefore
-//! starts `overlap` before `through` and skips the rows in `seen`: late-visible rows are picked up,
-//! nothing is stored twice. Times are 100 ns ticks (KQL's `datetime` precision), so a bound sent
-//! in a query is exactly the bound kept.
+//! The per-workspace cursor on `ingestion_time()` (pure). Invariant: every row ingested before
+//! `through` is stored, but late-visible rows within `overlap` of it; `seen` holds the identity of
+//! every stored row not older than `through − overlap`, so a tick's first query starts `overlap`
+//! early and skips them. Times are 100 ns ticks (KQL's `datetime` precision).
 
 use std::collections::BTreeSet;
 
@@ -52,9 +47,8 @@ pub struct Window {
     pub hi: Tick,
 }
 
-/// The window of the next query, up to `hi`: a tick's first query (`after` = `None`) starts
-/// `overlap` before the cursor; a later one where the previous page stopped (which may lie inside
-/// the overlap) or else at the cursor. `None` when there is nothing to ask.
+/// The window of the next query, up to `hi`: a tick's first starts `overlap` before the cursor, a
+/// later one where the previous page stopped; `None` when there is nothing to ask.
 pub fn next_window(
     c: &CursorState,
     hi: Tick,
@@ -69,12 +63,6 @@ pub fn next_window(
     (lo < hi && (c.through < hi || resumed)).then_some(Window { lo, hi })
 }
 
-/// The first half of a window, when it still has room to halve (a partial or oversized answer).
-pub fn halve(w: Window) -> Option<Window> {
-    let mid = w.lo + (w.hi - w.lo) / 2;
-    (mid > w.lo).then_some(Window { lo: w.lo, hi: mid })
-}
-
 /// What one answer's rows came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageResult {
@@ -85,9 +73,8 @@ pub struct PageResult {
     pub next: Option<Tick>,
 }
 
-/// The cursor after a page: through moves to the window's end, or to the first row not handled
-/// (never backwards); `seen` gains the handled rows and drops those older than `through − overlap`.
-/// Rows of an answer that carried a partial-result error must not reach this (the cursor stays).
+/// The cursor after a whole page (never a partial one): `through` moves to the window's end or the
+/// first row not handled, never back; `seen` keeps the handled rows within the overlap.
 pub fn advance(c: &CursorState, w: Window, page: &PageResult, overlap: Tick) -> CursorState {
     let through = match page.next {
         None => w.hi.max(c.through),
@@ -104,8 +91,7 @@ pub fn advance(c: &CursorState, w: Window, page: &PageResult, overlap: Tick) -> 
     CursorState { through, seen }
 }
 
-/// True when the next query would be the one just made: more rows than a page share one instant,
-/// so the page must grow to move on.
+/// True when the next query would be the one just made: the page must grow to move on.
 pub fn stalled(asked: Window, next: Option<Window>) -> bool {
     next == Some(asked)
 }

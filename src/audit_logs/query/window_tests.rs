@@ -161,15 +161,6 @@ fn a_tick_first_query_starts_an_overlap_early_and_later_ones_where_the_last_stop
 }
 
 #[test]
-fn halving_stops_at_one_tick() {
-    assert_eq!(
-        halve(Window { lo: 0, hi: 10 }),
-        Some(Window { lo: 0, hi: 5 })
-    );
-    assert_eq!(halve(Window { lo: 4, hi: 5 }), None);
-}
-
-#[test]
 fn ticks_round_trip_at_100ns() {
     let t = time::macros::datetime!(2025-03-14 09:03:54.1234567 UTC);
     assert_eq!(time_of(tick_of(t)), t);

@@ -1,16 +1,7 @@
-//! Tail cursors (table `auditcursors`): one row per `PT1H.json`, keyed PK = the hour's day
-//! (`YYYY-MM-DD`), RK = base64url(blob name) for the default audit-log source and base64url(
-//! `account:container/blob`) for any other (digested when too long for a key), so the active set
-//! is a short range of partitions and two sources' hours never share a row.
-//!
-//! A tick claims a cursor with an ETag-conditional write of `LeaseUntil` (a racing instance gets 412
-//! and skips the blob), processes the bytes after `Offset`, then advances `Offset` with another
-//! conditional write on the claim's ETag. Session upserts are idempotent, so a crash between the two
-//! only repeats work, never loses it.
-//!
-//! `SeenLength` is how long the blob was when a read last reached its end: a listing showing it
-//! longer says it grew (append blobs only grow), so nothing else is read. `GrownAt` marks growth a
-//! tick left unread (its budget spent): the oldest is read first, and `/api/health` shows it.
+//! Tail cursors (table `auditcursors`): one row per `PT1H.json`, PK = the hour's day, RK =
+//! base64url(blob name), or of `account:container/blob` for a source other than the default.
+//! A tick claims a cursor with an ETag-conditional `LeaseUntil` and advances `Offset` on the
+//! claim's ETag; session upserts are idempotent, so a crash in between only repeats work.
 
 use std::sync::Arc;
 
@@ -19,11 +10,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::CURSORS_TABLE;
 use crate::azure::AzureError;
-use crate::dates::format_date;
-use crate::dates::{format_utc_millis, timestamp};
+use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::query_all;
-use crate::tables::ops::write_creating_table;
+use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, filter::Op, get_i64, get_str, int64};
 
 /// One tail cursor.
@@ -180,12 +169,6 @@ pub struct CursorRepo {
     tables: Arc<dyn TableStore>,
 }
 
-impl std::fmt::Debug for CursorRepo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CursorRepo")
-    }
-}
-
 impl CursorRepo {
     /// A repository over `tables`.
     pub fn new(tables: Arc<dyn TableStore>) -> Self {
@@ -194,9 +177,6 @@ impl CursorRepo {
 
     /// Reads the cursor of `blob` of the source `source` (see [`Cursor::in_source`]) in the hour
     /// `hour`.
-    ///
-    /// # Errors
-    /// Table errors.
     pub async fn get(
         &self,
         source: (String, String),
@@ -211,9 +191,6 @@ impl CursorRepo {
 
     /// Registers a cursor; returns it as stored (with its ETag) when inserted now, `None` when it
     /// already existed (duplicate event: keep its offset).
-    ///
-    /// # Errors
-    /// Table errors.
     pub async fn register(&self, cursor: &Cursor) -> Result<Option<Cursor>, AzureError> {
         match write_creating_table(
             self.tables.as_ref(),
@@ -253,9 +230,6 @@ impl CursorRepo {
 
     /// Every cursor not yet retired whose hour lies within `window` (+ one day of slack) before
     /// `now`, by hour.
-    ///
-    /// # Errors
-    /// Table errors.
     pub async fn active(
         &self,
         now: OffsetDateTime,

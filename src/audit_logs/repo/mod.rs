@@ -6,9 +6,6 @@
 //! | `failedlogins` | base64url(window, dimension, value, VM) | tunnelId | idempotent failed-login counts |
 //! | `failedlogins` | `~pending` | an attempts partition | burst checks still to run (cleared after a successful check) |
 //! | `auditstate` | `state` | fact name | dedupe markers of episode notifications |
-//!
-//! Every write is a read-modify-write with ETag conditions ([`crate::tables::ops::update`]), so concurrent writers merge
-//! instead of overwriting each other.
 
 mod cursor;
 

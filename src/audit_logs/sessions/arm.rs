@@ -1,7 +1,6 @@
 //! ARM resource-id parsing for session fields (subscription, resource group, VM, Bastion host).
 
-/// The path segment following `name` (case-insensitive) in an ARM resource id. One `memchr` pass
-/// with a length check first (this runs for every new session of a chunk).
+/// The path segment following `name` (case-insensitive) in an ARM resource id.
 pub fn arm_segment<'a>(id: &'a str, name: &str) -> Option<&'a str> {
     let (b, n) = (id.as_bytes(), name.as_bytes());
     let end_of = |from: usize| memchr::memchr(b'/', &b[from..]).map_or(b.len(), |i| from + i);

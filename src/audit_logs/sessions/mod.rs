@@ -1,11 +1,7 @@
-//! Sessions: audit records folded into one [`SessionRecord`] per `tunnelId` (pure).
-//!
-//! Records of one session arrive in any order, in any hour's blob, any number of times. The merge is
-//! therefore idempotent and order independent for the fields that matter: start is the minimum of
-//! the explicit `sessionStartTime` values and of the successful-connect times, end the maximum of the
-//! explicit end times, start + duration, and disconnect times; the outcome has a rank (connected >
-//! login-failed > other); identity fields (user, VM, IP…) are filled when empty (they do not differ
-//! between records of one tunnel). Raw `operationName`/`message` values are kept (open enums).
+//! Audit records folded into one [`SessionRecord`] per `tunnelId` (pure). Records arrive in any
+//! order and any number of times, so the merge is idempotent and order independent: start is the
+//! earliest, end the latest time any record implies, the outcome the highest ranked, identity
+//! fields the first non-empty.
 
 mod arm;
 mod kind;
@@ -25,8 +21,7 @@ pub fn tunnel_of(rec: &Record<'_>) -> Option<String> {
     (!t.is_empty()).then(|| t.to_ascii_lowercase())
 }
 
-/// Parses a record timestamp, truncated to milliseconds (the stored precision), so re-reading a
-/// stored session and merging the same record again changes nothing.
+/// A record timestamp cut to the stored milliseconds: merging a record again changes nothing.
 pub fn record_time(text: &str) -> Option<OffsetDateTime> {
     let t = timestamp(text)?;
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
@@ -46,9 +41,8 @@ impl SessionRecord {
         self.merge_at(rec, host, time);
     }
 
-    /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed (the
-    /// tail parses it once per record); returns the record's kind. Text fields are trimmed, the
-    /// host, protocol and ARM parts lower-cased, and every field cut to [`MAX_FIELD`](crate::catalogue::session::MAX_FIELD).
+    /// [`merge_record`](Self::merge_record) with the record's [`record_time`] already parsed;
+    /// returns the record's kind. Host, protocol and ARM parts are lower-cased.
     pub fn merge_at(
         &mut self,
         rec: &Record<'_>,

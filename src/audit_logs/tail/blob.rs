@@ -1,16 +1,7 @@
-//! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, flush each chunk
-//! (the `chunk` module) and advance the offset with ETag-conditional writes.
-//!
-//! Bounded: the tick's [`Allowance`] of bytes and records, and its time budget. A chunk whose
-//! flush the time budget cuts saves the offset where the records it wrote end, so the next tick
-//! continues there instead of repeating the chunk. The claim (`LeaseUntil`) lasts twice the tick's
-//! time budget and at least 5 minutes, longer than any tick can work; every save is conditional on
-//! the claim's ETag and refused once the claim has run out, so a slower instance can never
-//! overwrite another's progress. The last save of a read releases the claim in the same write.
-//!
-//! A read that reaches the blob's end records the length it saw (`SeenLength`: the listing compares
-//! with it) and clears `GrownAt`; one stopped before the end keeps (or sets) `GrownAt`, so the
-//! next tick reads this growth before newer growth.
+//! Tailing one `PT1H.json`: claim the cursor, ranged reads from its offset, each chunk flushed and
+//! the offset advanced `If-Match` the claim's ETag. The claim lasts twice the tick's time budget
+//! (at least 5 minutes) and a save is refused once it ran out, so a slower instance never
+//! overwrites another's progress. A budget cut saves the offset where the written records end.
 
 use time::{Duration, OffsetDateTime};
 use tracing::warn;
@@ -30,8 +21,7 @@ const MIN_LEASE: Duration = Duration::minutes(5);
 /// A legacy document larger than this is not read (block blobs from before 2018; never seen).
 const LEGACY_MAX: u64 = 256 << 20;
 
-/// What a tick may still read, all blobs together (`AUDIT_TAIL_MAX_BYTES`,
-/// `AUDIT_TAIL_MAX_RECORDS`).
+/// What a tick may still read, all blobs together (`AUDIT_TAIL_MAX_BYTES`/`_RECORDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Allowance {
     /// Bytes.
@@ -88,27 +78,15 @@ pub async fn claim(
     }
 }
 
-/// The claim, as measured on the tail's clock (the timer's `now` may differ from it).
-struct Claim {
-    until: OffsetDateTime,
-}
-
-impl Claim {
-    /// Saves `c` while the claim holds.
-    async fn save(
-        &self,
-        tail: &Tailer,
-        repo: &CursorRepo,
-        c: &Cursor,
-    ) -> Result<Cursor, HandlerError> {
-        if tail.ports.clock.now() >= self.until {
-            return Err(HandlerError::storage(anyhow::anyhow!(
-                "the claim on {} ran out before its progress was saved; the next tick repeats it",
-                c.blob
-            )));
-        }
-        Ok(repo.save(c).await?)
+/// Saves `c` while the claim lasts (`until`, on the tail's clock: the timer's `now` may differ).
+async fn save(tail: &Tailer, until: OffsetDateTime, c: &Cursor) -> Result<Cursor, HandlerError> {
+    if tail.ports.clock.now() >= until {
+        return Err(HandlerError::storage(anyhow::anyhow!(
+            "the claim on {} ran out before its progress was saved; the next tick repeats it",
+            c.blob
+        )));
     }
+    Ok(CursorRepo::new(tail.ports.tables.clone()).save(c).await?)
 }
 
 /// Tails one blob within `allowance` (decremented) until `time` runs out. `since`: when its
@@ -128,9 +106,7 @@ pub async fn tail_blob(
     let repo = CursorRepo::new(tail.ports.tables.clone());
     let mut report = BlobReport::default();
     let lease = lease(tail.settings.tail_budget);
-    let claim = Claim {
-        until: tail.ports.clock.now() + lease,
-    };
+    let until = tail.ports.clock.now() + lease;
     let Some(mut c) = self::claim(&repo, cursor, now, lease).await? else {
         report.contended = true;
         return Ok(report);
@@ -188,7 +164,7 @@ pub async fn tail_blob(
             break;
         }
         // Progress so far, the claim kept: the next chunk follows.
-        c = claim.save(tail, &repo, &c).await?;
+        c = save(tail, until, &c).await?;
     }
     c.done = c.done || (retiring && reached_end);
     c.grown_at = if reached_end || c.done {
@@ -197,13 +173,12 @@ pub async fn tail_blob(
         Some(c.grown_at.unwrap_or(since))
     };
     c.lease_until = None;
-    claim.save(tail, &repo, &c).await?;
+    save(tail, until, &c).await?;
     Ok(report)
 }
 
-/// A whole legacy `{"records":[…]}` document: read once, streamed record by record, then retired.
-/// Its records carry no offsets, so its flush is never cut (the time budget only stops the next
-/// blob); such documents predate 2018 and are never seen in practice.
+/// A whole legacy `{"records":[…]}` document, read once and retired; its records carry no offsets,
+/// so its flush is never cut.
 async fn legacy(
     tail: &Tailer,
     c: &mut Cursor,

@@ -1,17 +1,10 @@
-//! One chunk read at the cursor's offset: complete lines are parsed, folded and flushed, and the
-//! cursor advances past what was written.
+//! One chunk read at the cursor's offset: complete lines parsed, folded and flushed, the cursor
+//! advanced past what was written.
 //!
-//! **The last line.** Bytes after the last newline are usually a record still being appended, and
-//! wait for their newline. But an append block is atomic and Azure Monitor writes whole records, so
-//! a tail that is one complete JSON object is a whole record: it is consumed at once (a writer that
-//! never ends its last line, or the legacy `{"records":[…]}` form on one line), and the newline that
-//! may follow later is then an empty line, skipped. In a block blob (written once) and at
-//! retirement (`AUDIT_TAIL_WINDOW_HOURS` after the hour) nothing more will come, so any last line is
-//! final. The blob type is asked for only when a last line is not a complete object.
-//!
-//! **Over-long lines.** A line still without a newline after `AUDIT_MAX_LINE_BYTES` is not a record
-//! Azure Monitor writes; rather than stall the blob forever, its first bytes are quarantined (with
-//! the offset), the cursor skips to the next newline (`SkipToNewline`) and continues.
+//! Bytes after the last newline wait for it, unless they are one complete JSON object (an append
+//! block is written whole), the blob is a block blob, or the cursor retires: then nothing more
+//! will come. A line still without a newline after `AUDIT_MAX_LINE_BYTES` is quarantined and
+//! skipped to the next newline (`SkipToNewline`), so it cannot stall the blob.
 
 use bytes::Bytes;
 use time::OffsetDateTime;
@@ -69,9 +62,6 @@ pub(super) struct Done {
 }
 
 /// Processes one chunk read at `c.offset`; advances `c`.
-///
-/// # Errors
-/// `Retryable` on storage failures.
 pub(super) async fn process(
     tail: &Tailer,
     c: &mut Cursor,
@@ -139,8 +129,7 @@ pub(super) async fn process(
     let cut = flushed.cut;
     merge_flushed(&mut report.flushed, flushed);
     let (records, corrupt_n) = match cut {
-        // Only the records before the cut were written: the next tick reads from there (and
-        // finds the corrupt lines after it again, quarantined under the same names).
+        // Only the records before the cut were written: the next tick reads from there.
         Some(end) => {
             c.offset = end;
             c.skip_to_newline = false;
@@ -162,8 +151,7 @@ pub(super) async fn process(
     })
 }
 
-/// True for a block blob (complete when created); asked only for a last line that is not a whole
-/// object. A vanished blob is not one (the next read retires its cursor).
+/// True for a block blob (complete when created); a vanished blob is not one.
 async fn block(tail: &Tailer, blob: &BlobRef) -> Result<bool, HandlerError> {
     match tail.logs.properties(blob).await {
         Ok(p) => Ok(p.kind == Some(BlobKind::Block)),
@@ -187,9 +175,6 @@ pub(super) fn merge_flushed(into: &mut Flushed, f: Flushed) {
 }
 
 /// Quarantines corrupt lines (item = blob offset, so re-reads overwrite the same evidence).
-///
-/// # Errors
-/// `Retryable` on storage failures.
 pub(super) async fn quarantine(
     tail: &Tailer,
     c: &Cursor,

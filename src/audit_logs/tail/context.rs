@@ -1,6 +1,4 @@
-//! What tailing needs, built by its caller (the function entry point, `AuditLogCreated`, the
-//! backfill): the tables, the audit-log blobs, the quarantine, the audit settings, the join and
-//! the clock its time budget is read on; and the registration of an hour blob's cursor.
+//! What tailing needs, built by its caller, and the registration of an hour blob's cursor.
 
 use std::sync::Arc;
 
@@ -11,8 +9,7 @@ use crate::ports::Ports;
 use crate::audit_logs::AuditSettings;
 use crate::audit_logs::path::parse_blob_path;
 use crate::audit_logs::repo::{Cursor, CursorRepo};
-use crate::invocation::HandlerError;
-use crate::invocation::Quarantine;
+use crate::invocation::{HandlerError, Quarantine};
 use crate::join::Join;
 use crate::retention::tags::audit_log_retention;
 use crate::sources::Source;
@@ -38,14 +35,6 @@ pub struct Tailer {
     pub join: Join,
 }
 
-impl std::fmt::Debug for Tailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tailer")
-            .field("container", &self.container)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Tailer {
     /// Tailing over `ports`, reading the default audit-log source until a cursor names another.
     pub fn new(
@@ -67,24 +56,32 @@ impl Tailer {
         }
     }
 
+    /// The source a cursor row names (`of`: its blob or host, for the error).
+    ///
+    /// # Errors
+    /// A source no longer configured is a storage error (retried next tick, logged), so
+    /// configuring it again resumes its cursors where they stopped.
+    pub fn source(
+        &self,
+        (account, container): (&str, &str),
+        of: &str,
+    ) -> Result<&Source, HandlerError> {
+        self.ports
+            .sources
+            .of_cursor(account, container)
+            .ok_or_else(|| {
+                HandlerError::storage(anyhow::anyhow!(
+                    "audit-log source {account}/{container} of {of} is not configured"
+                ))
+            })
+    }
+
     /// The same dependencies reading the source `cursor` names.
     ///
     /// # Errors
-    /// `Poison`-free: a cursor of a source no longer configured is a storage error (retried next
-    /// tick, logged), so configuring the source again resumes it where it stopped.
+    /// See [`Tailer::source`].
     pub fn for_cursor(&self, cursor: &Cursor) -> Result<Self, HandlerError> {
-        let source = self
-            .ports
-            .sources
-            .of_cursor(&cursor.account, &cursor.container)
-            .ok_or_else(|| {
-                HandlerError::storage(anyhow::anyhow!(
-                    "audit-log source {}/{} of {} is not configured",
-                    cursor.account,
-                    cursor.container,
-                    cursor.blob
-                ))
-            })?;
+        let source = self.source((&cursor.account, &cursor.container), &cursor.blob)?;
         Ok(Self {
             logs: source.store.clone(),
             container: source.container.clone(),
@@ -97,9 +94,6 @@ impl Tailer {
     /// its offset); returns the cursor as stored. `tag_count`: the blob's tags
     /// as a listing counted them (`None`: unknown, read). `None` when the name is not a `PT1H.json`
     /// path or the blob is gone.
-    ///
-    /// # Errors
-    /// `Retryable` for storage failures.
     pub async fn cursor_of(
         &self,
         source: &Source,

@@ -1,11 +1,5 @@
-//! Which hour blobs of a Bastion host grew (pure): the host's cursors against one listing of its
-//! hour blobs.
-//!
-//! A listing of a host's hours returns each blob's `Content-Length`; an append blob only grows, so
-//! a blob is read only when it is longer than its cursor's `SeenLength`. The listing also shows the
-//! hour blobs of the window that have no cursor (their `BlobCreated` was lost), and which cursors'
-//! blobs are gone. Retirement needs no read either, except for a last line still waiting for its
-//! newline (at retirement it is final).
+//! Which hour blobs of a Bastion host grew (pure): an append blob only grows, so a listed length
+//! above the cursor's `SeenLength` is growth and nothing else needs a read.
 
 use std::collections::BTreeMap;
 
@@ -34,7 +28,7 @@ pub fn hosts(cursors: Vec<Cursor>) -> Vec<Host> {
             continue;
         };
         let source = (c.account.clone(), c.container.clone());
-        let key = (source.0.clone(), source.1.clone(), path.host().to_owned());
+        let key = (source.0.clone(), source.1.clone(), path.host.clone());
         by.entry(key)
             .or_insert_with(|| Host {
                 source,
@@ -47,8 +41,7 @@ pub fn hosts(cursors: Vec<Cursor>) -> Vec<Host> {
     by.into_values().collect()
 }
 
-/// True while the hour blob of `hour` is watched: from its hour until `window` after it ends (and
-/// not an hour that has not begun, but for the next one: clocks differ).
+/// True while the hour blob of `hour` is watched: from an hour before it until `window` after it.
 pub fn watched(hour: OffsetDateTime, now: OffsetDateTime, window: Duration) -> bool {
     now < hour + Duration::hours(1) + window && hour <= now + Duration::hours(1)
 }
@@ -145,8 +138,7 @@ pub struct Findings {
     pub missing: Vec<Cursor>,
 }
 
-/// Compares `host`'s cursors with the listing of its hours (`items`: the host's blobs under its
-/// listings' prefixes).
+/// Compares `host`'s cursors with the listing of its hours.
 pub fn compare(
     host: Host,
     items: Vec<BlobItem>,
@@ -170,7 +162,7 @@ pub fn compare(
         .into_values()
         .filter(|i| {
             parse_blob_path(&i.name).is_ok_and(|h| watched(h.hour, now, window))
-                && HostPath::of(&i.name).is_some_and(|p| p.host() == host.path.host())
+                && HostPath::of(&i.name).is_some_and(|p| p.host == host.path.host)
         })
         .collect();
     out

@@ -1,21 +1,8 @@
-//! `AuditLogTail` (timer, every minute): finds the hour blobs that grew (`scan`: one listing per
-//! Bastion host and month, compared with the cursors' `SeenLength`), reads only those, oldest
-//! growth first, joins the sessions that changed with their recordings, then runs the per-minute
-//! detections (`login.failed.burst`, `session.unrecorded`). A quiet tick reads no blob.
-//!
-//! Bounded work, in bytes and records rather than blobs: `AUDIT_TAIL_MAX_BYTES` and
-//! `AUDIT_TAIL_MAX_RECORDS` per tick, and `AUDIT_TAIL_BUDGET_SECONDS` of time: reading gets the
-//! first half, the join pass ([`Join::run`](crate::join::Join::run)) the rest, and both save their
-//! progress as they go, so the next tick continues where this one stopped and no input makes a
-//! tick repeat the same work forever. Growth a tick leaves unread is marked on its cursor
-//! (`GrownAt`): the next tick reads it before newer growth, and `/api/health` shows per host how
-//! long it has waited. A blob that fails is logged and retried next tick from its last saved
-//! offset; the tick still ends `Processed` so notifications of the healthy part are delivered
-//! (outputs are dropped on a 500). Only when every attempted blob (or every host's listing) failed
-//! does the tick answer `Retryable`.
-//!
-//! The work takes a [`Tailer`] (the ports, the audit settings, the quarantine and the
-//! [`Join`](crate::join::Join)), built by the entry points ([`crate::state::tailer`], backfill).
+//! `AuditLogTail` (timer, every minute): reads the hour blobs a listing shows grown, oldest growth
+//! first, then the join pass and the per-minute detections. Work is bounded in bytes, records and
+//! time (reading gets the first half); progress is saved as it goes, so the next tick continues
+//! where this one stopped. A failing blob is logged and retried next tick; the tick still ends
+//! `Processed` so notifications are delivered, and is `Retryable` only when everything failed.
 
 pub mod batch;
 pub mod blob;
@@ -121,18 +108,6 @@ pub async fn tick(tail: &Tailer, now: OffsetDateTime) -> Result<TickReport, Hand
     Ok(report)
 }
 
-/// The join pass and the detections, for another reader of audit records (the workspace source):
-/// the same code, so the same rows and notifications.
-pub async fn join_and_detect(
-    tail: &Tailer,
-    now: OffsetDateTime,
-    time: &Budget,
-    report: &mut TickReport,
-) {
-    tail.join(now, time, report).await;
-    detect(tail, now, report).await;
-}
-
 impl Tailer {
     /// Finds the hour blobs that grew, reads them (oldest growth first) within the allowance and
     /// the time budget, then joins what changed.
@@ -179,8 +154,7 @@ impl Tailer {
         }
     }
 
-    /// Reads one blob (within `bytes` and `time`): `AuditLogCreated` and the backfill (the join
-    /// pass joins what changed).
+    /// Reads one blob within a tick's allowance and `time` (`AuditLogCreated`).
     ///
     /// # Errors
     /// `Retryable` when the blob could not be read.
@@ -188,14 +162,10 @@ impl Tailer {
         &self,
         cursor: &Cursor,
         now: OffsetDateTime,
-        bytes: u64,
         time: &Budget,
     ) -> Result<TickReport, HandlerError> {
         let mut report = TickReport::default();
-        let mut allowance = Allowance {
-            bytes,
-            ..self.allowance()
-        };
+        let mut allowance = self.allowance();
         let r = blob::tail_blob(self, cursor, now, &mut allowance, time, now).await?;
         add(&mut report, &r);
         Ok(report)
@@ -220,6 +190,14 @@ impl Tailer {
         }
     }
 
+    /// The failed-login burst checks still pending (this tick's partitions and any earlier ones
+    /// whose check failed).
+    pub async fn bursts(&self) -> Vec<Notification> {
+        let s = &self.settings;
+        let (threshold, window) = (s.failed_login_threshold, s.failed_login_window);
+        failed::run_pending(&self.ports.tables, &self.ports.sources, threshold, window).await
+    }
+
     /// The join pass over the sessions that changed within the tail window and the recordings
     /// that fell due; a failure leaves them pending for the next tick.
     pub(crate) async fn join(&self, now: OffsetDateTime, time: &Budget, report: &mut TickReport) {
@@ -240,9 +218,8 @@ impl Tailer {
     }
 }
 
-/// Marks the growth left unread (`GrownAt`, once: a mark already there is older), each write
-/// conditional on the ETag the cursor was read with (a cursor another instance changed meanwhile
-/// is left as it is). A failed mark is logged: the growth is still there for the next listing.
+/// Marks the growth left unread (`GrownAt`, kept when older), `If-Match` the cursor as read; a
+/// failed mark is logged (the next listing finds the growth again).
 async fn mark(repo: &CursorRepo, left: Vec<Growth>) {
     let unmarked = left.into_iter().filter(|g| g.cursor.grown_at.is_none());
     let writes = futures::stream::iter(unmarked)
@@ -280,20 +257,10 @@ fn add(report: &mut TickReport, r: &chunk::BlobReport) {
     report.cut |= r.flushed.cut.is_some();
 }
 
-/// Per-minute detections. A failure is logged and left for the next tick: burst checks stay
-/// pending in their table until one succeeds; markers are only set by the writer that emits.
-async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
+/// Per-minute detections (the workspace source's too); a failure is logged and retried next tick.
+pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut TickReport) {
     let audit = &tail.settings;
-    // Every partition touched (this tick or an earlier one whose check failed) is pending.
-    report.notifications.extend(
-        failed::run_pending(
-            &tail.ports.tables,
-            &tail.ports.sources,
-            audit.failed_login_threshold,
-            audit.failed_login_window,
-        )
-        .await,
-    );
+    report.notifications.extend(tail.bursts().await);
     let grace = audit.unrecorded_grace;
     match unrecorded::run(
         &tail.ports.tables,

@@ -1,11 +1,6 @@
-//! Finding the hour blobs that grew without visiting each: one List Blobs per host and month of its
-//! watched hours (`startFrom` the first of them), compared with the cursors
-//! ([`growth::compare`]). What the listing shows besides is acted on here: a watched hour blob
-//! without a cursor (its event was lost) is registered as `AuditLogCreated` would have; a cursor
-//! past the window and read to its end is retired; a cursor whose blob the listing did not show is
-//! checked with one properties call (gone: retired; there: judged as listed).
-//!
-//! A host whose listing fails is named in the log and counted; the other hosts go on.
+//! Finding the hour blobs that grew: one listing per host and month, compared with the cursors.
+//! A blob without a cursor (its event was lost) is registered; a cursor read to its end past the
+//! window, or whose blob is gone, is retired. A host whose listing fails waits for the next tick.
 
 use futures::StreamExt as _;
 use time::{Duration, OffsetDateTime};
@@ -37,8 +32,6 @@ pub(super) struct Scan {
     pub failed: usize,
     /// Hour blobs found without a cursor and registered.
     pub registered: usize,
-    /// Cursors retired.
-    pub retired: usize,
 }
 
 /// Lists every host of `cursors` and compares.
@@ -58,7 +51,7 @@ pub(super) async fn scan(tail: &Tailer, cursors: Vec<Cursor>, now: OffsetDateTim
         .collect()
         .await;
     for (host, items) in listed {
-        let name = host.path.host().to_owned();
+        let name = host.path.host.clone();
         let result = match items {
             Ok(items) => act(tail, host, items, now, &mut out).await,
             Err(e) => Err(e),
@@ -103,15 +96,7 @@ async fn list(
 
 fn source<'a>(tail: &'a Tailer, host: &Host) -> Result<&'a Source, HandlerError> {
     let (account, container) = &host.source;
-    tail.ports
-        .sources
-        .of_cursor(account, container)
-        .ok_or_else(|| {
-            HandlerError::storage(anyhow::anyhow!(
-                "audit-log source {account}/{container} of {} is not configured",
-                host.path.host()
-            ))
-        })
+    tail.source((account, container), &host.path.host)
 }
 
 /// Acts on one host's findings: growth to read, registrations, retirements, missing blobs.
@@ -133,14 +118,12 @@ async fn act(
     out.grown.extend(grown);
     let repo = CursorRepo::new(tail.ports.tables.clone());
     for c in retire {
-        out.retired += usize::from(retired(&repo, c, "read to its end past the window").await?);
+        retire_cursor(&repo, c, "read to its end past the window").await?;
     }
     for c in missing {
         let blob = source.blob(c.blob.clone());
         match source.store.properties(&blob).await {
-            Err(AzureError::NotFound) => {
-                out.retired += usize::from(retired(&repo, c, "its blob is gone").await?);
-            }
+            Err(AzureError::NotFound) => retire_cursor(&repo, c, "its blob is gone").await?,
             Ok(props) => {
                 warn!(blob = %blob, "the listing did not show a watched hour blob; read by its properties");
                 verdict(&repo, growth::judge(c, &props, now, window), out).await?;
@@ -157,30 +140,24 @@ async fn act(
 async fn verdict(repo: &CursorRepo, v: Verdict, out: &mut Scan) -> Result<(), HandlerError> {
     match v {
         Verdict::Grown(g) => out.grown.push(g),
-        Verdict::Retire(c) => {
-            out.retired += usize::from(retired(repo, c, "read to its end past the window").await?);
-        }
+        Verdict::Retire(c) => retire_cursor(repo, c, "read to its end past the window").await?,
         Verdict::Quiet => {}
     }
     Ok(())
 }
 
-/// Retires `c` (conditional on the ETag it was read with: a cursor another instance just changed
-/// is left to the next tick). `true` when written.
-async fn retired(repo: &CursorRepo, mut c: Cursor, why: &str) -> Result<bool, AzureError> {
+/// Retires `c` `If-Match` the cursor as read (one another instance just changed waits a tick).
+async fn retire_cursor(repo: &CursorRepo, mut c: Cursor, why: &str) -> Result<(), AzureError> {
     c.done = true;
     match repo.save(&c).await {
-        Ok(_) => {
-            info!(blob = %c.blob, why, "audit-log cursor retired");
-            Ok(true)
-        }
-        Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(false),
-        Err(e) => Err(e),
+        Ok(_) => info!(blob = %c.blob, why, "audit-log cursor retired"),
+        Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
+        Err(e) => return Err(e),
     }
+    Ok(())
 }
 
-/// A watched hour blob the cursors did not show: registered as its `BlobCreated` would have (tag,
-/// cursor), unless a cursor was registered meanwhile or it was retired already; then judged.
+/// A watched hour blob the cursors did not show: registered (unless it is by now), then judged.
 async fn register(
     tail: &Tailer,
     source: &Source,

@@ -1,9 +1,6 @@
-//! Writing a batch: per folded session its index row (with the pending-join range when a field the
-//! join uses changed) and then its session row; then failed logins. The join pass runs once per
-//! tick over every pending row, not here.
-//!
-//! The index row is written before the session row: a crash in between re-reads the chunk, finds
-//! the session still changed and writes both again, so a pending join can never be lost.
+//! Writing a batch: each folded session through the catalogue's session writer (its index row
+//! first, so a crash in between re-reads the chunk and never loses a pending join), then the
+//! failed logins.
 
 use std::collections::BTreeSet;
 
@@ -30,12 +27,8 @@ pub struct Flushed {
     pub cut: Option<u64>,
 }
 
-/// Writes a batch: session upserts (merged into the stored rows), index rows and failed logins.
-/// When `time` runs out it stops after the sessions in hand (at least one group per call, so every
-/// call makes progress) and reports where the records it wrote end.
-///
-/// # Errors
-/// `Retryable` on storage failures.
+/// Writes a batch. When `time` runs out it stops after the sessions in hand (at least one group, so
+/// every call progresses) and reports where the records it wrote end.
 pub async fn flush(
     tail: &Tailer,
     batch: Batch<'_>,
@@ -50,8 +43,7 @@ pub async fn flush(
             out.cut = Some(next.first_offset);
             break;
         }
-        // Sessions are distinct rows: a few at a time rather than one round trip after another;
-        // the first alone, as it creates the tables on their first use.
+        // A few distinct rows at a time; the first alone, as it creates the tables.
         let group = if first { 1 } else { SESSIONS_IN_FLIGHT };
         first = false;
         let (now_in, later) = rest.split_at(rest.len().min(group));
@@ -70,9 +62,7 @@ pub async fn flush(
     Ok(out)
 }
 
-/// Merges one folded session into its stored row (the catalogue's one session writer, which
-/// writes its index row first, pending when a field the join matches on changed); `false` when
-/// nothing changed.
+/// Merges one folded session into its stored row; `false` when nothing changed.
 async fn upsert(
     tail: &Tailer,
     folded: &Folded<'_>,

@@ -14,8 +14,7 @@ use crate::audit_logs::sessions::{RecordKind, SessionRecord, record_time, tunnel
 
 /// Longest tunnel id taken as a session key (Bastion's are 36-character GUIDs).
 const MAX_TUNNEL: usize = 128;
-/// Longest raw line kept on a session row (`LastRaw`): keeps unknown fields without risking the
-/// 64 KiB property limit.
+/// Longest raw line kept on a session row (`LastRaw`), inside the 64 KiB property limit.
 const MAX_RAW: usize = 16 * 1024;
 
 /// One tunnel's records of a chunk, folded.
@@ -25,20 +24,16 @@ pub struct Folded<'a> {
     pub tunnel_id: Cow<'a, str>,
     /// The partial session of the chunk's records, merged into the stored row at flush.
     pub session: SessionRecord,
-    /// Latest raw record (time, line), borrowed from the chunk: copied only at flush, for the
-    /// one line per session that wins (owned once [`Batch::absorb`]ed past its chunk).
+    /// Latest raw record (time, line), borrowed from the chunk (owned once [`Batch::absorb`]ed).
     pub raw: Option<(Option<OffsetDateTime>, Cow<'a, [u8]>)>,
-    /// Blob offset of its first record: sessions are flushed in first-seen order, so a flush cut
-    /// before this session has written every record before this offset.
+    /// Blob offset of its first record (sessions flush in first-seen order: a cut's end).
     pub first_offset: u64,
 }
 
 /// Records of one chunk (lines borrowed from the chunk's buffer for `'a`).
 #[derive(Debug, Default)]
 pub struct Batch<'a> {
-    /// Index into `folded` by (lower-case) tunnel id, hashed by `rustc-hash`: it holds one chunk's
-    /// tunnel ids (GUIDs written by Azure), so SipHash's flooding resistance buys nothing. Kept apart from the large `Folded` values so
-    /// growing the map moves small entries only.
+    /// Index into `folded` by tunnel id (Azure's GUIDs: no flooding to resist, so `rustc-hash`).
     index: HashMap<Cow<'a, str>, usize, FxBuildHasher>,
     /// Partial sessions, in first-seen order.
     folded: Vec<Folded<'a>>,
@@ -54,8 +49,7 @@ pub struct Batch<'a> {
     pub corrupt: Vec<(LineError, Vec<u8>)>,
 }
 
-/// The lower-case form of a tunnel id, borrowed when it already is lower-case (Azure writes
-/// lower-case GUIDs, so the common case allocates nothing).
+/// The lower-case form of a tunnel id, borrowed when it already is (as Azure writes them).
 fn lower_key(tunnel: Cow<'_, str>) -> Cow<'_, str> {
     if tunnel.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(tunnel.to_ascii_lowercase())
@@ -65,10 +59,7 @@ fn lower_key(tunnel: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 impl<'a> Batch<'a> {
-    /// An empty batch sized for a chunk of `bytes`: room for about one session per two ~1 KB
-    /// records, so the fold does not regrow (and move) its tables in every chunk. Only an estimate:
-    /// the tables still grow when a chunk holds more sessions, and the reservation is capped so a
-    /// whole legacy document does not reserve memory up front.
+    /// An empty batch sized for a chunk of `bytes` (about one session per two ~1 KB records, capped).
     pub fn for_chunk(bytes: usize) -> Self {
         let sessions = (bytes / 2048).min(8192);
         Self {
@@ -148,9 +139,8 @@ impl<'a> Batch<'a> {
 }
 
 impl Batch<'static> {
-    /// Folds a later chunk's batch into this one, keeping what it needs past its chunk (tunnel ids
-    /// and the winning raw lines, copied): records of one session spread over several chunks then
-    /// cost one write at flush. `other`'s offsets must follow this batch's.
+    /// Folds a later chunk's batch into this one (copying what outlives that chunk), so a session
+    /// spread over chunks costs one write. `other`'s offsets must follow this batch's.
     pub fn absorb(&mut self, other: Batch<'_>) {
         for f in other.folded {
             if let Some(&i) = self.index.get(&*f.tunnel_id) {
