@@ -266,29 +266,18 @@ impl Config {
         };
         let sources = sources::read(env, app, in_memory, &mut errors);
         let estate = estate_settings(env, &sources, insecure_loopback, &mut errors);
-        let container = |k: &str, default: &str, errors: &mut Vec<String>| {
-            let v = get(k).unwrap_or_else(|| default.to_owned());
-            if !is_valid_container(&v) {
-                errors.push(format!(
-                    "{k}: not a valid container name (3-63 lower-case letters, digits, dashes)"
-                ));
-            }
-            v
-        };
-        let quarantine_container = container("QUARANTINE_CONTAINER", "quarantine", &mut errors);
+        let quarantine_container =
+            get("QUARANTINE_CONTAINER").unwrap_or_else(|| "quarantine".into());
+        sources::check_container(&quarantine_container, "QUARANTINE_CONTAINER", &mut errors);
         let table_prefix = get("TABLE_PREFIX").unwrap_or_default();
         if !table_prefix.chars().all(|c| c.is_ascii_alphanumeric())
             || table_prefix.starts_with(|c: char| c.is_ascii_digit())
         {
             errors.push("TABLE_PREFIX: letters and digits only, starting with a letter".to_owned());
         }
-        let policy_file = get("RETENTION_POLICY").map(PathBuf::from);
-        let policy =
-            crate::retention::policy::load(policy_file.as_deref(), &retention.audit_logs_class)
-                .unwrap_or_else(|mut e| {
-                    errors.append(&mut e);
-                    crate::retention::policy::Policy::builtin()
-                });
+        let mut policy_reader = Reader::new(env);
+        let policy = read_policy(&mut policy_reader, &retention.audit_logs_class);
+        errors.extend(policy_reader.into_errors());
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -337,14 +326,6 @@ pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
         .transpose()
 }
 
-/// [`retention_policy`] from the process environment, for `handler lifecycle-policy`.
-///
-/// # Errors
-/// As [`retention_policy`].
-pub fn retention_policy_from_env() -> Result<crate::retention::policy::Policy, ConfigError> {
-    retention_policy(&|k| std::env::var(k).ok())
-}
-
 /// The retention policy alone (`RETENTION_POLICY`, `RETENTION_CLASS_AUDITLOGS`), read and checked as
 /// [`Config::from_lookup`] does: for commands that need no storage connection.
 ///
@@ -355,16 +336,21 @@ pub fn retention_policy(
 ) -> Result<crate::retention::policy::Policy, ConfigError> {
     let mut r = Reader::new(env);
     let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
+    let policy = read_policy(&mut r, &retention.audit_logs_class);
+    let errors = r.into_errors();
+    errors
+        .is_empty()
+        .then_some(policy)
+        .ok_or(ConfigError(errors))
+}
+
+/// The policy of the file `RETENTION_POLICY` names, checked; the built-in one when unset or bad.
+fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::retention::policy::Policy {
     let file = r.get("RETENTION_POLICY").map(PathBuf::from);
-    let mut errors = r.into_errors();
-    match crate::retention::policy::load(file.as_deref(), &retention.audit_logs_class) {
-        Ok(p) if errors.is_empty() => Ok(p),
-        Ok(_) => Err(ConfigError(errors)),
-        Err(mut e) => {
-            errors.append(&mut e);
-            Err(ConfigError(errors))
-        }
-    }
+    crate::retention::policy::load(file.as_deref(), audit_logs_class).unwrap_or_else(|e| {
+        r.extend(e);
+        crate::retention::policy::Policy::builtin()
+    })
 }
 
 /// The estate settings; by default the hosts the sources name by resource id.

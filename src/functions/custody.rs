@@ -4,7 +4,6 @@
 //! `notifications`.
 
 use crate::custody::lookup;
-use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
@@ -21,8 +20,6 @@ pub const CUSTODY_ACTOR: &str = "CustodyActor";
 /// `Retryable` when the tables cannot be read or written (every step is idempotent: the next tick
 /// resumes).
 pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    // The timer payload carries nothing the pass needs; a malformed one must not stop it.
-    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let settings = &state.config.custody;
     let (Some(workspace), Some(logs)) = (settings.workspace.as_deref(), state.logs.as_deref())
     else {

@@ -26,9 +26,11 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
             "no Bastion host configured (BASTION_HOSTS): the estate checks are off",
         ));
     };
+    let workspaces = state.config.workspaces.query.workspaces.iter();
+    let ids: Vec<String> = workspaces.map(|w| w.id.clone()).collect();
     let sinks = check::sinks(
         &state.ports,
-        &workspace_ids(&state),
+        &ids,
         state.config.custody.workspace.as_deref(),
     );
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + check::BUDGET);
@@ -102,10 +104,4 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         report.notifications.len()
     );
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
-}
-
-/// The customer ids of the workspaces this app reads (`AUDITLOGS_WORKSPACES`).
-fn workspace_ids(state: &AppState) -> Vec<String> {
-    let query = &state.config.workspaces.query;
-    query.workspaces.iter().map(|w| w.id.clone()).collect()
 }
