@@ -1,8 +1,5 @@
-//! Configuration from environment variables only (app settings in Azure, `local.settings.json`
-//! `Values` under Core Tools, the devhost's environment locally).
-//!
-//! [`Config::from_env`] collects every missing or invalid setting into one [`ConfigError`] naming each
-//! setting (never its value), so a misconfigured app fails at start-up, loudly, with a non-zero exit.
+//! Configuration from environment variables only. [`Config::from_env`] names every bad setting
+//! (never its value) in one [`ConfigError`], so a misconfigured app fails at start-up.
 
 pub mod api;
 pub mod auth;
@@ -114,8 +111,7 @@ pub enum Storage {
         /// `AzureWebJobsStorage`: tables, queues, quarantine.
         app: StorageConnection,
     },
-    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): tests and benchmarks only. Only a build with the
-    /// `test-support` feature accepts the setting, and never where the Functions host runs in Azure.
+    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): `test-support` builds only, never in Azure.
     InMemory,
 }
 
@@ -124,18 +120,15 @@ pub enum Storage {
 pub struct Config {
     /// Port to listen on (`FUNCTIONS_CUSTOMHANDLER_PORT`; 0 picks a free one).
     pub port: u16,
-    /// Storage connections, each with the timeouts of its calls (`STORAGE_TRY_TIMEOUT_MS`,
-    /// `STORAGE_TIMEOUT_MS`).
+    /// Storage connections, each with its calls' timeouts (`STORAGE_*TIMEOUT_MS`).
     pub storage: Storage,
-    /// The watched containers: `RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES`, else one of each from
-    /// `RECORDINGS_STORAGE` + `RECORDINGS_CONTAINER` and `AUDITLOGS_STORAGE` + `AUDITLOGS_CONTAINER`.
+    /// The watched containers (`RECORDINGS_*`, `AUDITLOGS_*`; see [`sources`]).
     pub sources: SourceSpecs,
     /// Container for poison payloads, in the app's account (`QUARANTINE_CONTAINER`, default `quarantine`).
     pub quarantine_container: String,
     /// Prefix for every table name (`TABLE_PREFIX`; lets several deployments or test runs share an account).
     pub table_prefix: String,
-    /// The retention policy: the file `RETENTION_POLICY` names, read and checked at start-up, or
-    /// the built-in one when unset.
+    /// The retention policy: the file `RETENTION_POLICY` names, else the built-in one.
     pub policy: crate::retention::policy::Policy,
     /// Sweep settings (`RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`, `RETENTION_CLASS_AUDITLOGS`).
     pub retention: crate::retention::settings::RetentionSettings,
@@ -155,17 +148,13 @@ pub struct Config {
     pub integrity_sample: usize,
     /// Account name of the in-memory stores (`HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
     pub in_memory_account: String,
-    /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
-    /// benchmarks; see `storage::memory::seed`, a `test-support` module).
+    /// Synthetic recordings seeded into the in-memory stores (`HANDLER_IN_MEMORY_SEED`).
     pub in_memory_seed: Option<String>,
-    /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`,
-    /// `RECORDINGS_ACCOUNT_IDS`).
+    /// The Bastion estate checks (`BASTION_*`, `ARM_ENDPOINT`, `RECORDINGS_ACCOUNT_IDS`).
     pub estate: crate::estate::settings::EstateSettings,
-    /// Microsoft Sentinel export (`SENTINEL_INGESTION_ENDPOINT`, `SENTINEL_DCR_IMMUTABLE_ID`);
-    /// none: nothing is recorded or sent.
+    /// Microsoft Sentinel export (`SENTINEL_*`); none: nothing is recorded or sent.
     pub sentinel: Option<crate::sentinel::settings::SentinelSettings>,
-    /// Chain of custody from `StorageBlobLogs` (`CUSTODY_WORKSPACE_ID`,
-    /// `CUSTODY_ACTOR_WAIT_MINUTES`).
+    /// Chain of custody from `StorageBlobLogs` (`CUSTODY_*`).
     pub custody: crate::custody::CustodySettings,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,
@@ -174,18 +163,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment.
-    ///
-    /// # Errors
-    /// Every problem at once.
+    /// Reads the process environment; errors name every problem at once.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&|k| std::env::var(k).ok())
     }
 
     /// The in-memory mode's configuration with `pairs` set too (tests, benchmarks, tools).
-    ///
-    /// # Errors
-    /// Every problem at once.
     #[cfg(feature = "test-support")]
     pub fn in_memory(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
         Self::from_lookup(&|k| match k {
@@ -197,10 +180,7 @@ impl Config {
         })
     }
 
-    /// Reads configuration through `env` (tests pass a map).
-    ///
-    /// # Errors
-    /// Every problem at once.
+    /// Reads configuration through `env` (tests pass a map); errors name every problem at once.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut r = Reader::new(env);
         let audit = crate::audit_logs::AuditSettings::from_reader(&mut r);
@@ -210,8 +190,7 @@ impl Config {
             audit.failed_login_window,
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
-        // Read once for the token authority and the workspace and Resource Manager endpoints. A bad
-        // value is the API's problem (it must not stop the pipeline): false here, reported by auth.
+        // A bad value must not stop the pipeline: false here, reported by the API's auth.
         let insecure_loopback = r
             .try_flag(auth::ALLOW_INSECURE_LOOPBACK)
             .ok()
@@ -307,14 +286,12 @@ impl Config {
     }
 }
 
-/// The logging settings alone, read from the environment once before a command runs (each command
-/// then reads its own settings with [`Config::from_env`]).
+/// The logging settings alone, read before a command runs.
 pub fn log_settings() -> crate::telemetry::LogSettings {
     crate::telemetry::LogSettings::from_lookup(&|k| std::env::var(k).ok())
 }
 
-/// The evidence signing key alone (`EVIDENCE_SIGNING_KEY`), parsed as [`Config::from_lookup`]
-/// does: for `handler evidence public-key` and `verify`, which need no storage connection.
+/// The evidence signing key alone, for commands that need no storage connection.
 ///
 /// # Errors
 /// Why the key is unusable (never the value).
@@ -326,8 +303,7 @@ pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
         .transpose()
 }
 
-/// The retention policy alone (`RETENTION_POLICY`, `RETENTION_CLASS_AUDITLOGS`), read and checked as
-/// [`Config::from_lookup`] does: for commands that need no storage connection.
+/// The retention policy alone, checked as [`Config::from_lookup`] does (no storage connection).
 ///
 /// # Errors
 /// Every problem of those settings at once.
