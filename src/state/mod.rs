@@ -209,26 +209,17 @@ impl AppState {
     }
 
     fn build(config: Config, policy: Policy, seams: Built, clock: Arc<dyn Clock>) -> Self {
-        let Built {
-            sources,
-            app_blobs,
-            tables,
-            links,
-            queues,
-            logs,
-            ingestion,
-        } = seams;
+        let app_blobs = seams.app_blobs;
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         // Rows are recorded only when they can be sent: unset, nothing changes.
-        let outbox = if config.sentinel.is_some() {
-            Outbox::on(tables.clone())
-        } else {
-            Outbox::off()
+        let outbox = match config.sentinel {
+            Some(_) => Outbox::on(seams.tables.clone()),
+            None => Outbox::off(),
         };
         Self {
             ports: Ports {
-                tables,
-                sources: Arc::new(sources),
+                tables: seams.tables,
+                sources: Arc::new(seams.sources),
                 clock,
                 outbox,
             },
@@ -238,11 +229,11 @@ impl AppState {
             notifier: Arc::new(Notifier::new(config.notify.clone())),
             audit: Arc::new(config.audit.clone()),
             heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
-            links,
-            queues,
+            links: seams.links,
+            queues: seams.queues,
             arm: None,
-            logs,
-            ingestion,
+            logs: seams.logs,
+            ingestion: seams.ingestion,
             config: Arc::new(config),
         }
     }
