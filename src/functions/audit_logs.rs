@@ -1,6 +1,5 @@
-//! `AuditLogCreated` (Event Grid: a new `PT1H.json`), `AuditLogTail` (timer: read what was
-//! appended, fold sessions, join recordings, detect) and `AuditLogQuery` (timer: the same from Log
-//! Analytics workspaces).
+//! `AuditLogCreated` (Event Grid: a new `PT1H.json`), `AuditLogTail` (timer: what was appended) and
+//! `AuditLogQuery` (timer: the same from Log Analytics workspaces).
 
 use std::sync::Arc;
 
@@ -35,12 +34,10 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 /// `AuditLogTail`: one bounded tick over the hour blobs that grew.
 ///
 /// # Errors
-/// `Retryable` when the cursors cannot be read, or every attempted blob (or every host's
-/// listing) failed.
+/// `Retryable` when the cursors cannot be read, or every blob (or host listing) failed.
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let report = tail::tick(&crate::state::tailer(&state), super::now_of(&state, &inv)).await?;
-    // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
-    // them; its failed blobs are retried next tick from their saved offsets either way.
+    // A 500 drops outputs: a tick holding digests it won must deliver them (failed blobs resume).
     let blobs_failed = report.failed > 0 && report.failed == report.blobs;
     let hosts_failed = report.hosts_failed > 0 && report.hosts_failed == report.hosts;
     if (blobs_failed || (hosts_failed && report.blobs == 0)) && report.notifications.is_empty() {
