@@ -11,6 +11,7 @@ use std::path::PathBuf;
 pub use self::sources::{SourceSpec, SourceSpecs};
 use crate::azure::Timeouts;
 use crate::azure::connection::StorageConnection;
+use crate::estate::settings::EstateSettings;
 use crate::setting::Reader;
 
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
@@ -151,7 +152,7 @@ pub struct Config {
     /// Synthetic recordings seeded into the in-memory stores (`HANDLER_IN_MEMORY_SEED`).
     pub in_memory_seed: Option<String>,
     /// The Bastion estate checks (`BASTION_*`, `ARM_ENDPOINT`, `RECORDINGS_ACCOUNT_IDS`).
-    pub estate: crate::estate::settings::EstateSettings,
+    pub estate: EstateSettings,
     /// Microsoft Sentinel export (`SENTINEL_*`); none: nothing is recorded or sent.
     pub sentinel: Option<crate::sentinel::settings::SentinelSettings>,
     /// Chain of custody from `StorageBlobLogs` (`CUSTODY_*`).
@@ -244,7 +245,13 @@ impl Config {
             Storage::InMemory => None,
         };
         let sources = sources::read(env, app, in_memory, &mut errors);
-        let estate = estate_settings(env, &sources, insecure_loopback, &mut errors);
+        // By default the estate checks the hosts the sources name by resource id.
+        let named: Vec<String> = (sources.recordings.iter().chain(&sources.audit_logs))
+            .filter_map(|s| s.bastion_id.clone())
+            .collect();
+        let mut estate_reader = Reader::new(env);
+        let estate = EstateSettings::read(&mut estate_reader, &named, insecure_loopback);
+        errors.extend(estate_reader.into_errors());
         let quarantine_container =
             get("QUARANTINE_CONTAINER").unwrap_or_else(|| "quarantine".into());
         sources::check_container(&quarantine_container, "QUARANTINE_CONTAINER", &mut errors);
@@ -327,25 +334,6 @@ fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::retention::
         r.extend(e);
         crate::retention::policy::Policy::builtin()
     })
-}
-
-/// The estate settings; by default the hosts the sources name by resource id.
-fn estate_settings(
-    env: &dyn Fn(&str) -> Option<String>,
-    sources: &SourceSpecs,
-    allow: bool,
-    errors: &mut Vec<String>,
-) -> crate::estate::settings::EstateSettings {
-    let named: Vec<String> = sources
-        .recordings
-        .iter()
-        .chain(&sources.audit_logs)
-        .filter_map(|s| s.bastion_id.clone())
-        .collect();
-    let mut r = Reader::new(env);
-    let estate = crate::estate::settings::EstateSettings::read(&mut r, &named, allow);
-    errors.extend(r.into_errors());
-    estate
 }
 
 fn resolve_storage(
