@@ -1,32 +1,8 @@
-//! Cross-site request forgery: one layer over every route of the API router (`guard`, applied by
-//! [`super::routes_with_auth`] to the whole route table, whose `/api/{*rest}` route matches any
-//! other `/api/` path, so a route added to the table later is behind it too), keyed on the method
-//! alone. Every request that can change state — any method but `GET`,
-//! `HEAD` and `OPTIONS` — is checked before routing, authentication or the body, whatever
-//! `CATALOGUE_AUTH` is:
-//!
-//! 1. **403** when the browser says the request comes from another origin: `Sec-Fetch-Site` is
-//!    anything but `same-origin` or `none` (so `cross-site` and `same-site` are refused: a sibling
-//!    host under the same registrable domain is another application, and the page this API serves
-//!    calls it from its own origin only), or `Origin` is present and is not the app's own origin
-//!    (`Origin: null` — sandboxed frames, `file:` pages, some redirects — included).
-//! 2. **415** unless `Content-Type` is `application/json` (parameters such as `charset` allowed).
-//!    A page elsewhere can send a cross-site request without asking the server first (no CORS
-//!    preflight) only with `text/plain`, `multipart/form-data` or
-//!    `application/x-www-form-urlencoded`: a form whose fields spell JSON. Requiring JSON makes a
-//!    browser ask first, and this API answers no preflight.
-//!
-//! **The app's own origin** is the request's `Host` header (host and port; a port-less `Host`
-//! stands for the default port of the origin's scheme: TLS ends at the platform's front end, so the
-//! app cannot see which scheme the browser used). `Host` is trusted because a browser always sends
-//! the host it connects to, a page cannot change it, App Service routes by it and keeps it, and the
-//! Functions host copies it to the handler unchanged. `X-Forwarded-Host` and other forwarded host
-//! headers are not read: App Service does not document setting them. Behind another proxy (Front
-//! Door, Application Gateway), that proxy must keep the original host name.
-//!
-//! Requests without `Sec-Fetch-Site` and `Origin` (command-line clients, scripts, older browsers'
-//! same-origin requests) pass: a request a browser sends on a page's behalf to another origin
-//! carries at least `Origin`.
+//! Cross-site request forgery: one layer over the whole API router, keyed on the method. Every
+//! request but `GET`, `HEAD` and `OPTIONS` is checked before routing, authentication or the body:
+//! 403 when `Sec-Fetch-Site` or `Origin` says another origin (own origin = the `Host` header), 415
+//! unless the body is JSON (so a browser must preflight, which this API never answers). Requests
+//! with neither header (scripts) pass. See docs/catalogue.md.
 
 use axum::extract::Request;
 use axum::http::uri::Authority;
@@ -74,10 +50,7 @@ fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"))
 }
 
-/// The checks of a state-changing request, in order: where it comes from, then what it carries.
-///
-/// # Errors
-/// The first [`Refusal`] that applies.
+/// The checks of a state-changing request, in order; the error is the first [`Refusal`] found.
 pub fn check(headers: &HeaderMap) -> Result<(), Refusal> {
     match text(headers, header::HeaderName::from_static("sec-fetch-site")) {
         None | Some("same-origin" | "none") => {}
@@ -100,8 +73,7 @@ pub fn check(headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
-/// True when `origin` (`scheme://host[:port]`) names the host and port of `host` (the `Host`
-/// header; without a port, the origin must use its scheme's default port too).
+/// True when `origin` names the host and port of `host` (port-less: the scheme's default).
 fn is_own_origin(origin: &str, host: Option<&str>) -> bool {
     let Some(host) = host.and_then(|h| h.trim().parse::<Authority>().ok()) else {
         return false;

@@ -1,8 +1,5 @@
-//! What every list route shares: the `Listing` extractor (a `Catalogue.Read` caller's parameters,
-//! `Accept` header and who and where they are), the query of a list, the
-//! access-audit row of a list page, and the one handler of the lists of typed
-//! rows (`list`: `/api/recordings`, `/api/sessions`, `/api/reviews`), answering JSON
-//! `{items, count, continuation}` or CSV (the token in `x-continuation`).
+//! What every list route shares: the `Listing` extractor, a list's query and access-audit row, and
+//! the one handler of the lists of typed rows (JSON `{items, count, continuation}` or CSV).
 
 use std::collections::HashMap;
 
@@ -30,10 +27,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// The `format` parameter, else the `Accept` header (`text/csv`), else JSON.
-    ///
-    /// # Errors
-    /// 400 for a `format` other than `json` or `csv`.
+    /// The `format` parameter (400 unless `json` or `csv`), else the `Accept` header, else JSON.
     pub fn of(format: Option<&str>, accept: Option<&str>) -> Result<Self, ApiError> {
         match format.map(str::to_ascii_lowercase).as_deref() {
             Some("csv") => Ok(Self::Csv),
@@ -47,8 +41,7 @@ impl Format {
     }
 }
 
-/// The query of a list of `R` and its format, from `params` and the `Accept` header (the range
-/// may span at most `max_days`).
+/// The query of a list of `R` and its format (the range spans at most `max_days`).
 ///
 /// # Errors
 /// 400 naming the first bad parameter.
@@ -63,9 +56,6 @@ pub fn parse<R: Listed>(
 }
 
 /// [`parse`] with the filters `names`.
-///
-/// # Errors
-/// 400 naming the first bad parameter.
 pub fn parse_with(
     params: &HashMap<String, String>,
     accept: Option<&str>,
@@ -77,11 +67,7 @@ pub fn parse_with(
     Ok((q, Format::of(get("format"), accept)?))
 }
 
-/// A list of `R` (`route`): one page, each row with its latest review, recorded in the access
-/// audit before it is answered.
-///
-/// # Errors
-/// 400 for bad parameters or a token of another query, 503 when storage fails.
+/// One page of a list of `R`, each row with its latest review, audited before it is answered.
 pub(super) async fn list<R>(api: &Api, l: &Listing, route: &str) -> Result<Response, ApiError>
 where
     R: Listed + Shape + Reviewed + Sync,
@@ -134,8 +120,7 @@ impl FromRequestParts<Api> for Listing {
     }
 }
 
-/// Longest query text kept in an access-audit row (the filters are short; a continuation token is
-/// not, and is cut).
+/// Longest query text kept in an access-audit row (a continuation token is cut).
 const MAX_QUERY_TEXT: usize = 1024;
 
 impl Listing {
@@ -152,13 +137,8 @@ impl Listing {
         crate::telemetry::truncate(&text, MAX_QUERY_TEXT)
     }
 
-    /// Records one page of list `route` in the access audit before it is answered (no row, no
-    /// answer: a 503, as for detail reads): who, from where, which query (`/api/<route>?` and the
-    /// parameters but the function key, sorted, cut at 1,024 characters) and how many rows
-    /// (`listed <n> rows as json|csv`).
-    ///
-    /// # Errors
-    /// 503 when the row cannot be written.
+    /// Records one page of list `route` in the access audit: who, from where, which query (sorted,
+    /// without the function key) and how many rows. No row, no answer: 503.
     pub(super) async fn audit(
         &self,
         api: &Api,
@@ -189,10 +169,8 @@ impl Listing {
         Ok(())
     }
 
-    /// The parameters when each is one of `allowed` (or the function key's `code`).
-    ///
-    /// # Errors
-    /// 400 naming the first other parameter, so a typo never silently widens a list.
+    /// The parameters when each is one of `allowed` (or `code`); else 400, so a typo never widens
+    /// a list.
     pub(super) fn only(&self, allowed: &[&str]) -> Result<&HashMap<String, String>, ApiError> {
         match self.params.keys().find(|k| {
             let k = k.as_str();

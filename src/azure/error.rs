@@ -1,8 +1,5 @@
-//! What a failed call means for its caller, one type for every client (blobs, tables, queues,
-//! Resource Manager, Log Analytics, Logs Ingestion, webhook delivery): skip it, retry later, grant
-//! a role, or give up on this input. Each port maps its service's answers here
-//! ([`AzureError::from_status`], the SDK's errors through [`AzureError::of_sdk`]); error texts are
-//! redacted and short.
+//! What a failed call means for its caller, one type for every client: skip it, retry later,
+//! grant a role, or give up on this input. Error texts are redacted and short.
 
 use std::time::Duration;
 
@@ -36,15 +33,13 @@ pub enum AzureError {
         /// What to grant, and where.
         role: String,
     },
-    /// 429 (or 503 naming a `Retry-After`) after the retries, or a wait the service asked for
-    /// that would pass the end of the caller's time.
+    /// 429 (or 503 with `Retry-After`) after the retries, or an asked wait past the caller's end.
     #[error("throttled{}", throttled_for(*.retry_after))]
     Throttled {
         /// The wait the service asked for.
         retry_after: Option<Duration>,
     },
-    /// The server gave up within the time limit the request set (`Prefer: wait`): a 504, or an
-    /// error coded `GatewayTimeout`. The same request would time out again; ask for less.
+    /// The server gave up within the request's `Prefer: wait` (504): ask for less.
     #[error("the server timed out the request (504 {code})")]
     ServerTimeout {
         /// The service's error code.
@@ -53,8 +48,7 @@ pub enum AzureError {
     /// Timeouts, connection and token failures, 408 and 5xx after the retries: worth a later try.
     #[error("{0}")]
     Transient(String),
-    /// 400 or 413: the service refused this input. The same input fails every time: poison, not
-    /// an outage.
+    /// 400 or 413: the service refuses this input every time (poison, not an outage).
     #[error("{}", http(*status, code, message))]
     Rejected {
         /// HTTP status.
@@ -64,17 +58,13 @@ pub enum AzureError {
         /// The service's message, redacted and shortened.
         message: String,
     },
-    /// Anything else (401, a redirect, a client that cannot be built, a malformed answer):
-    /// retrying will not help until someone fixes it.
+    /// Anything else (401, a redirect, a malformed answer): retrying will not help.
     #[error("{0}")]
     Permanent(String),
 }
 
 impl AzureError {
-    /// The error an HTTP status stands for, with the service's `code` and `message` and the wait
-    /// its `Retry-After` asked for. A 403 names no role yet: the port fills it ([`with_role`]).
-    ///
-    /// [`with_role`]: Self::with_role
+    /// The error an HTTP status stands for; a 403's role is filled by [`Self::with_role`].
     pub fn from_status(
         status: u16,
         code: &str,
@@ -99,8 +89,7 @@ impl AzureError {
         }
     }
 
-    /// A refusal of this input with `status` (a refusal decided before sending: as the service
-    /// would answer it, 400 with its `code`).
+    /// A refusal decided before sending, as the service would answer it.
     pub fn refused(status: u16, code: &str, message: &str) -> Self {
         let (code, message) = (redact(code), short(message));
         Self::Rejected {
@@ -110,9 +99,8 @@ impl AzureError {
         }
     }
 
-    /// An SDK call's error: by HTTP status (with the answer's `Retry-After`), transport failures
-    /// transient, a managed identity failure as its own message (the SDK hides it under its
-    /// context). Redacted: SDK errors can quote request URLs, which carry the SAS.
+    /// An SDK call's error by HTTP status, transport failures transient; redacted (SDK errors may
+    /// quote URLs carrying the SAS).
     pub fn of_sdk(e: &azure_core::Error) -> Self {
         match e.kind() {
             ErrorKind::HttpResponse {
@@ -155,8 +143,7 @@ impl AzureError {
         )
     }
 
-    /// Tried again by the retry policy within the call: not a server timeout (the same request
-    /// would time out again).
+    /// Tried again within the call: not a server timeout (it would time out again).
     pub(super) fn is_retried_here(&self) -> bool {
         matches!(self, Self::Throttled { .. } | Self::Transient(_))
     }
@@ -169,8 +156,7 @@ impl AzureError {
         }
     }
 
-    /// False for answers callers expect and act on (not found, conflict, precondition failed,
-    /// range not satisfiable): results, not failures, and not logged.
+    /// False for answers callers expect and act on (not found, conflict, …): not logged.
     pub fn is_failure(&self) -> bool {
         !matches!(
             self,
@@ -202,10 +188,8 @@ fn throttled_for(retry_after: Option<Duration>) -> String {
     })
 }
 
-/// The service's error code and message in an error answer's body: `error.code` / `error.message`
-/// (Resource Manager, the Logs Query API), a top-level `code` / `message` (the diagnostic
-/// settings API), `odata.error` (the Table service); a body that is not JSON is its own message
-/// (a webhook receiver's text).
+/// The service's error code and message in an error body (`error`, top-level or `odata.error`);
+/// a body that is not JSON is its own message.
 pub fn service_error(body: &[u8]) -> (String, String) {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = String::from_utf8_lossy(body);

@@ -1,12 +1,6 @@
-//! Managed identity: the credential of every client (storage, Resource Manager, Log Analytics).
-//!
-//! One SDK credential per identity (system-assigned, or a user-assigned client id) for the whole
-//! process: the credential holds the token cache, so the clients of every connection share one
-//! token instead of fetching their own. Each connection gets a thin `NamedCredential` over it that
-//! bounds a token request by the per-try timeout (without its own retries: the call's retry policy
-//! asks again) and rewrites any failure as one line naming the connection setting and the identity
-//! endpoint. Such a failure is retryable: the endpoint may come back, and the event must not be
-//! quarantined for it.
+//! Managed identity: one SDK credential (and token cache) per identity for the whole process; each
+//! connection's view bounds a token request by the per-try timeout and names the setting and the
+//! endpoint when it fails. Such a failure is retryable, never poison: the endpoint may come back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -28,9 +22,7 @@ const MAX_DETAIL: usize = 200;
 /// (client id, per-try timeout): one shared credential per identity and bound.
 type Key = (Option<String>, Duration);
 
-/// The process-wide credentials, one per identity. A process-wide map rather than a value built
-/// in the app: the blob, table and queue clients (and the download-link issuer) are built from a
-/// connection alone, and every one of them must land on the same token cache.
+/// The process-wide credentials, one per identity, shared by clients built from a connection alone.
 static SHARED: LazyLock<Mutex<HashMap<Key, Arc<dyn TokenCredential>>>> =
     LazyLock::new(Mutex::default);
 
@@ -79,8 +71,7 @@ fn shared(
     Ok(credential)
 }
 
-/// A connection's view of a shared credential: bounded, and failing with a message that says
-/// which setting and which endpoint.
+/// A connection's view of a shared credential: bounded, and naming setting and endpoint on failure.
 struct NamedCredential {
     setting: String,
     endpoint: String,
@@ -120,8 +111,7 @@ impl TokenCredential for NamedCredential {
 #[error("{0}")]
 pub struct IdentityError(String);
 
-/// The message of an [`IdentityError`] anywhere in `e`'s chain of causes: the SDK wraps a
-/// credential's error in its own context ("non-transport error occurred …") that hides it.
+/// The message of an [`IdentityError`] anywhere in `e`'s chain (the SDK's context hides it).
 pub fn identity_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur = Some(e);
     while let Some(err) = cur {
@@ -143,8 +133,7 @@ pub async fn bearer(cred: &dyn TokenCredential, scope: &str) -> Result<String, S
     }
 }
 
-/// One line saying why a token request failed: the endpoint's HTTP status when it answered, the
-/// innermost cause (connection refused, timed out, unreadable answer) otherwise.
+/// Why a token request failed, in one line: the endpoint's status, else the innermost cause.
 fn describe(e: &azure_core::Error) -> String {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut innermost = e.to_string();

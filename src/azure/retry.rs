@@ -1,8 +1,6 @@
-//! The one retry policy, for every Azure call and webhook delivery: a failed try that may pass
-//! (transient, throttled) is tried again after the wait the service asked for (`Retry-After`), or
-//! else a jittered exponential back-off; a wait that would pass the end of the caller's time is
-//! not waited: the call gives up at once with what the last try said, for the caller (or the
-//! host's redelivery) to come back later. Each client differs only in its [`Policy`]'s numbers.
+//! The one retry policy, for every Azure call and webhook delivery: a transient or throttled try is
+//! tried again after its `Retry-After`, else a jittered exponential back-off; a wait past the
+//! caller's end is not waited (the call gives up with the last try's error).
 
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
@@ -59,10 +57,7 @@ impl Policy {
     }
 
     /// Runs `attempt` until it succeeds, fails in a way no retry mends, has used its tries, or
-    /// would have to wait past `end`.
-    ///
-    /// # Errors
-    /// The last try's error.
+    /// would have to wait past `end`; the error is the last try's.
     pub async fn run<T, F, Fut>(&self, end: Instant, mut attempt: F) -> Result<T, AzureError>
     where
         F: FnMut() -> Fut,

@@ -1,15 +1,8 @@
 //! How long a call may take, and the guard that holds every call to it.
 //!
-//! [`Timeouts`]: one try (connecting, each wait for the next bytes of an answer) and one call with
-//! all its retries. For storage they come from `STORAGE_TRY_TIMEOUT_MS` and `STORAGE_TIMEOUT_MS`
-//! (the managed identity token behind a call included): Event Grid stops waiting for an answer
-//! after 30 s and redelivers, so an invocation facing a dead or frozen endpoint must answer 500
-//! well before that instead of sitting in the SDK's default 60 s per try.
-//!
-//! [`Guard`] runs one call: the [`Policy`]'s tries inside the total timeout (or the caller's
-//! earlier end), a 403 naming the role the port says the call needs, and one log line when it
-//! fails, with the operation, the connection and the endpoint host (never a query string, SAS or
-//! token).
+//! Event Grid redelivers after 30 s, so an invocation facing a frozen endpoint must answer 500
+//! before that. [`Guard`] runs one call's tries within the total, names the role a 403 needs, and
+//! logs a failure once (operation, connection, host; never a query string or token).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -34,8 +27,7 @@ pub struct Timeouts {
 }
 
 impl Default for Timeouts {
-    /// Storage's: 6 s a try (a Table query may legitimately take the service 5 s), 12 s a call: a
-    /// frozen endpoint fails one call after 12 s, leaving an Event Grid delivery 18 s to answer 500.
+    /// Storage's: 6 s a try (a Table query may take 5 s), 12 s a call (Event Grid waits 30 s).
     fn default() -> Self {
         Self {
             per_try: Duration::from_millis(6_000),
@@ -70,10 +62,8 @@ impl Timeouts {
         }
     }
 
-    /// An HTTP client that gives up on a try that cannot connect, or that receives nothing, for
-    /// `per_try`. Read (not whole-request) timeouts, so a long download that keeps sending is not
-    /// cut; the total bounds it. Redirects are never followed (a token or a signed payload must
-    /// not go elsewhere; Azure's APIs send none).
+    /// An HTTP client with read timeouts of `per_try` (a download that keeps sending is not cut);
+    /// redirects are never followed, so a token or signed payload never goes elsewhere.
     pub fn http_builder(&self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .connect_timeout(self.per_try)
@@ -82,9 +72,7 @@ impl Timeouts {
             .user_agent(concat!("bastion-recordings/", env!("CARGO_PKG_VERSION")))
     }
 
-    /// Options for an SDK client (blobs, queues, the identity credential): its HTTP client from
-    /// [`Timeouts::http_builder`] and none of its own retries — each call is tried by the
-    /// [`Guard`], under [`Policy::STORAGE`], like every other call.
+    /// Options for an SDK client: this HTTP client, no retries of its own (the [`Guard`] retries).
     ///
     /// # Errors
     /// `Permanent` when the HTTP client cannot be built (no TLS backend).
@@ -111,8 +99,7 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// A guard for calls to `endpoint` (`None`: receivers anywhere) made for `connection` (a
-    /// setting, or the service's name).
+    /// A guard for calls to `endpoint` (`None`: anywhere) for `connection` (a setting or service).
     pub fn new(
         connection: &str,
         endpoint: Option<&url::Url>,
@@ -158,9 +145,6 @@ impl Guard {
     }
 
     /// [`run`](Self::run) ending at `end`.
-    ///
-    /// # Errors
-    /// As [`run`](Self::run).
     pub async fn until<T, F, Fut>(
         &self,
         op: &str,
@@ -187,8 +171,7 @@ impl Guard {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, AzureError>>,
     {
-        // The last failed try's error: a try cut by the total timeout says less than it (a frozen
-        // identity endpoint's line names the setting and the endpoint).
+        // The last failed try's error says more than the cut try's timeout.
         let last = std::sync::Mutex::new(None::<String>);
         let tries = self.policy.run(end, || {
             let attempt = attempt();

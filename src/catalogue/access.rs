@@ -27,9 +27,6 @@ pub struct Access {
 
 /// Writes one access-audit row, with the read link's issuance when one was asked for (`Link`:
 /// "issued until …" or "unavailable: …").
-///
-/// # Errors
-/// Table errors.
 pub async fn audit(
     tables: &dyn TableStore,
     access: &Access,

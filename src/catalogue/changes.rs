@@ -1,7 +1,5 @@
-//! The record of changed sessions (table `sessionchanges`, PK `changed`, RK tunnel id, `Day` its
-//! `sessionwindows` partition): every session whose join the pass derives, whatever its day,
-//! written by [`window::settle`](super::window::settle) before it clears the pending marks (a crash
-//! between leaves them pending: the next pass records them again), drained by the review queue.
+//! The record of changed sessions (table `sessionchanges`): written by the join pass before it
+//! clears its pending marks (a crash leaves them pending), drained by the review queue.
 
 use crate::azure::AzureError;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
@@ -28,9 +26,6 @@ fn row(tunnel: &str, day: &str) -> Entity {
 }
 
 /// Records `sessions`, `(start day, tunnel id)`, as changed, 100 to a transaction.
-///
-/// # Errors
-/// Table errors.
 pub async fn record(
     tables: &dyn TableStore,
     sessions: &[(String, String)],
@@ -40,9 +35,6 @@ pub async fn record(
 }
 
 /// At most `limit` recorded changes.
-///
-/// # Errors
-/// Table errors.
 pub async fn pending(tables: &dyn TableStore, limit: u32) -> Result<Vec<Change>, AzureError> {
     let all = Filter::partition("changed");
     let rows = page(tables, CHANGES_TABLE, &all, limit, None).await?;
@@ -57,11 +49,8 @@ pub async fn pending(tables: &dyn TableStore, limit: u32) -> Result<Vec<Change>,
     Ok(rows.items.into_iter().filter_map(change).collect())
 }
 
-/// Removes `done` as read, 100 to a transaction. A transaction holding a change recorded again
-/// since is refused whole: its changes stay for the next reader, which derives them again.
-///
-/// # Errors
-/// Table errors.
+/// Removes `done` as read, 100 to a transaction; one holding a change recorded again since is
+/// refused whole, and its changes are derived again by the next reader.
 pub async fn clear(tables: &dyn TableStore, done: &[Change]) -> Result<(), AzureError> {
     for chunk in done.chunks(MAX_BATCH) {
         let mode = |c: &Change| WriteMode::Delete(c.etag.clone());

@@ -16,9 +16,6 @@ pub const RECORDING_KEYS_TABLE: &str = "recordingkeys";
 const MAX_NAMING: usize = 100;
 
 /// Records every GUID `r` names (idempotent).
-///
-/// # Errors
-/// Table errors.
 pub async fn index(tables: &dyn TableStore, r: &Recording) -> Result<(), AzureError> {
     for guid in &r.candidate_keys {
         let mut e = Entity::new();
@@ -31,9 +28,6 @@ pub async fn index(tables: &dyn TableStore, r: &Recording) -> Result<(), AzureEr
 }
 
 /// The recordings that name `tunnel` (one partition).
-///
-/// # Errors
-/// Table errors.
 pub async fn naming(
     tables: &dyn TableStore,
     tunnel: &str,

@@ -1,18 +1,6 @@
-//! Catalogue keys.
-//!
-//! **Key scheme of table `recordings`.** `PartitionKey` = the blob's creation day (`YYYY-MM-DD`,
-//! UTC, from `x-ms-creation-time`, which unlike event times is stable for the blob's life);
-//! `RowKey` = base64url(`container/blob`) for the default recording source, base64url(
-//! `account:container/blob`) for any other (two Bastion hosts may record the same name into
-//! containers of the same name in different accounts; `:` cannot occur in an account or container
-//! name, so the path reads back unambiguously). A path whose encoding would pass the table's 1 KiB
-//! key limit (blob names may have 1,024 characters) is keyed `sha256.<hex digest of the path>`
-//! instead (`.` is not a base64url character), and the row's `Account`, `Container` and `BlobName`
-//! give the blob. Why: every catalogue query is bounded by time (auditors ask "what happened
-//! between A and B"), so a range of days is a range of partitions, each read with one
-//! partition-scoped query; a recording is addressed by `day~rowkey` without any index; and days
-//! spread writes across partitions. Filters by VM or user are served by index rows (catalogue API).
-//! Limit: one partition serves ~2,000 entities/s, far above Bastion's recording rate.
+//! Catalogue keys. Table `recordings` is keyed by the blob's creation day (stable for its life, so
+//! every time-bounded query reads a range of partitions) and base64url(`[account:]container/blob`),
+//! or a digest past the 1 KiB key limit. The scheme is in docs/catalogue.md.
 
 use time::OffsetDateTime;
 
@@ -69,10 +57,8 @@ impl RecordingKey {
         [self.pk.as_str(), "~", &self.rk].concat()
     }
 
-    /// The public id as a table key, or as the part of one that leaves it `room` bytes (member,
-    /// index, review and log rows of a recording): through the one encoder ([`key`]), so the id
-    /// itself (at most 1,035 bytes), or a digest where it does not fit (a path near the 1 KiB key
-    /// limit). Rows keyed so carry the id in `RecordingId`.
+    /// The public id as (part of) a table key leaving it `room` bytes, through the one encoder
+    /// ([`key`]): a digest where it does not fit; rows keyed so carry the id in `RecordingId`.
     pub fn id_key(&self, room: usize) -> String {
         key(&self.id(), Spelling::Verbatim, room)
     }
@@ -93,8 +79,7 @@ impl RecordingKey {
                     b.is_ascii_digit()
                 }
             });
-        // A key the table service would refuse cannot name a stored row: not an id (a 400, never a
-        // storage call that fails and reads as an outage).
+        // A key the service would refuse names no stored row: a 400, never a failed storage call.
         let valid_key = is_digest(rk) || (is_valid_key(rk) && decode_key(rk).is_some());
         (valid_day && valid_key).then(|| Self {
             pk: pk.to_owned(),

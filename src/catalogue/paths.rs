@@ -1,9 +1,5 @@
-//! Table `recordingpaths`: the catalogue rows of a blob, found by its name. A `BlobDeleted` event
-//! names the blob but not its creation day, the partition of its row; the row key
-//! ([`RecordingKey::rk`], the path through the one key encoder) is the same whatever the day, so
-//! this index has `PartitionKey` = that row key and `RowKey` = the creation day: one partition
-//! read lists every row the name has had (a name deleted and written again on a later day has
-//! two). Written (upsert) before the row itself, so a row always has its index row.
+//! Table `recordingpaths`: the catalogue rows of a blob, by name (PK = its row key, RK = creation
+//! day), for `BlobDeleted` events, which do not name the day. Written before the row itself.
 
 use super::recording::RecordingKey;
 use crate::azure::AzureError;
@@ -17,9 +13,6 @@ pub const RECORDING_PATHS_TABLE: &str = "recordingpaths";
 const MAX_DAYS: usize = 100;
 
 /// Records that `key`'s blob has a row under its day (idempotent).
-///
-/// # Errors
-/// Table errors.
 pub async fn index(tables: &dyn TableStore, key: &RecordingKey) -> Result<(), AzureError> {
     let mut e = Entity::new();
     e.insert("PartitionKey".into(), key.rk.clone().into());
@@ -30,9 +23,6 @@ pub async fn index(tables: &dyn TableStore, key: &RecordingKey) -> Result<(), Az
 }
 
 /// The rows of the blob whose row key is `rk`, newest day first (an absent table has none).
-///
-/// # Errors
-/// Table errors.
 pub async fn rows_of(tables: &dyn TableStore, rk: &str) -> Result<Vec<RecordingKey>, AzureError> {
     let rows = query_all(
         tables,

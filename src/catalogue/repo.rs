@@ -1,11 +1,6 @@
-//! Reads of table `recordings` and its one writer, [`CatalogueRepo::update`]. Concrete, not a seam:
-//! the table fake covers it. (Its index rows, `recordingindex`, change only with a join: the join
-//! pass writes them.)
-//!
-//! A repository made from the ports (`Ports::catalogue`, [`CatalogueRepo::exporting`]) with the Sentinel export on records the
-//! row it writes in the outbox (table `BastionRecordings_CL`) before the write, keyed by the
-//! update's time and the recording id: a lost race records the row finally written over the same
-//! key, a crash before the write leaves a row the retry records again. Off, nothing more is done.
+//! Reads of table `recordings` and its one writer, [`CatalogueRepo::update`]. With the Sentinel
+//! export on, a written row is first recorded in the outbox, keyed by time and id (a lost race or a
+//! crash is recorded again by the retry).
 
 use std::sync::Arc;
 
@@ -47,8 +42,7 @@ pub fn parsed(s: &Stored) -> Option<Versioned<Recording>> {
 }
 
 impl CatalogueRepo {
-    /// A repository over `tables` that records nothing for Sentinel: for readers and tests; the
-    /// functions' writers take [`exporting`](Self::exporting).
+    /// A repository over `tables` that records nothing for Sentinel (readers and tests).
     pub fn new(tables: Arc<dyn TableStore>) -> Self {
         Self {
             tables,
@@ -56,8 +50,7 @@ impl CatalogueRepo {
         }
     }
 
-    /// The repository of the functions (`Ports::catalogue`): over `tables`, recording each row it
-    /// writes in `outbox`, at `clock`'s time, when the Sentinel export is on.
+    /// The functions' repository: each row it writes is also recorded in `outbox`.
     pub fn exporting(tables: Arc<dyn TableStore>, outbox: &Outbox, clock: &Arc<dyn Clock>) -> Self {
         Self {
             tables,
@@ -81,12 +74,8 @@ impl CatalogueRepo {
         parsed(&stored).map(Some).ok_or_else(|| broken(key))
     }
 
-    /// The rows of day partition `pk` whose `RowKey` lies in `[from, to]`, by key (one query per
-    /// 1,000 rows: a backfill reads a listing page's rows at once instead of one by one). A row
-    /// that no longer parses maps to `None` (its reader decides on it alone, as [`get`](Self::get)).
-    ///
-    /// # Errors
-    /// Table errors.
+    /// The rows of day partition `pk` whose `RowKey` lies in `[from, to]`, by key; a row that no
+    /// longer parses maps to `None`.
     pub async fn range(
         &self,
         pk: &str,
@@ -108,11 +97,8 @@ impl CatalogueRepo {
             .collect())
     }
 
-    /// The one writer: `change` gets the row as stored now (`None`: absent) and returns the row to
-    /// store (`None`: nothing to write); the write is conditional (insert when absent, `If-Match`
-    /// otherwise) and a lost race asks `change` again on the row as stored then. `read` is the row
-    /// as the caller just read it (`None`: absent). Returns the row as written, or `None` when
-    /// nothing was.
+    /// The one writer, conditional as [`update_from`](crate::tables::ops::update_from): `change`
+    /// maps the row as stored (`read` first) to the row to store. Returns the row written, if any.
     ///
     /// # Errors
     /// Table errors; `Permanent` for a row that lost required properties, `Transient` when the

@@ -1,13 +1,7 @@
-//! `handler backfill --from D --to D [--concurrency N] [--recordings-only|--audit-logs-only]
-//! [--dry-run] [--restart] [--limit N] [--hash]`: runs [`crate::backfill`] against the configured
-//! storage.
-//!
-//! stdout: one JSON line per output the code paths produced, `{"queue": "notifications" |
-//! "hashrequests", "message": {…}}` (a backfill does not post to Teams/Slack by itself: months of
-//! `recording.catalogued` would flood the channels; pipe the lines to the queue if wanted), then a
-//! last line `{"summary": {…}}`. stderr: progress and the summary in words. Exit 0 when every item
-//! succeeded, 1 when any failed (listed; retried by the next run) or the run stopped on a storage
-//! error, 2 for usage or configuration errors.
+//! `handler backfill`: runs [`crate::backfill`] against the configured storage, printing one JSON
+//! line per output and a summary (it posts nothing itself). Exit 0 when every item succeeded, 1
+//! when any failed or storage stopped the run, 2 for usage or configuration errors
+//! (docs/backfill.md).
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -54,11 +48,7 @@ pub struct BackfillArgs {
     pub hash: bool,
 }
 
-/// Validates the flags into options (the range through the catalogue's own date rules: a bare
-/// `--to` date is inclusive).
-///
-/// # Errors
-/// A message naming the bad flag.
+/// Validates the flags into options (a bare `--to` date is inclusive); errors name the bad flag.
 pub fn options(args: &BackfillArgs) -> Result<Options, String> {
     let range = HashMap::from([
         ("from".to_owned(), args.from.clone()),

@@ -24,7 +24,7 @@ pub async fn run(cmd: Command) -> ExitCode {
 
 fn lifecycle_policy() -> ExitCode {
     // Only the policy's settings: rendering it needs no storage connection.
-    let policy = match crate::config::retention_policy_from_env() {
+    let policy = match crate::config::retention_policy(&|k| std::env::var(k).ok()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");

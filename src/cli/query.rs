@@ -1,14 +1,6 @@
-//! `handler catalogue query|export` and `handler verify`: the API's filters and code paths from the
-//! command line.
-//!
-//! Flags mirror the API's query parameters (`--from`, `--to`, `--user`, `--ip`, `--vm`,
-//! `--protocol`, `--status`, `--class`, `--confidence`, `--limit`, `--continuation`, `--format
-//! json|csv`) and are validated and read by the same code as `GET /api/recordings`
-//! ([`crate::api::listing::parse`], [`crate::catalogue::query`]). `query` prints one page (the
-//! next continuation on stderr); `export` follows continuations to the end; `--out FILE` writes to
-//! a file. `verify --from --to [--sample N]` re-hashes rows (all, or a 1-in-N sample salted by the
-//! run) and prints `recording.tampered` / `recording.missing` notifications as JSON lines; exit 1
-//! when there are findings.
+//! `handler catalogue query|export` and `handler verify`: the API's filters, validated and read by
+//! the same code as `GET /api/recordings` ([`crate::api::listing::parse`]). `verify` exits 1 when
+//! there are findings. Flags: docs/catalogue.md.
 
 use std::collections::HashMap;
 use std::io::Write as _;

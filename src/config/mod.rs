@@ -1,8 +1,5 @@
-//! Configuration from environment variables only (app settings in Azure, `local.settings.json`
-//! `Values` under Core Tools, the devhost's environment locally).
-//!
-//! [`Config::from_env`] collects every missing or invalid setting into one [`ConfigError`] naming each
-//! setting (never its value), so a misconfigured app fails at start-up, loudly, with a non-zero exit.
+//! Configuration from environment variables only. [`Config::from_env`] names every bad setting
+//! (never its value) in one [`ConfigError`], so a misconfigured app fails at start-up.
 
 pub mod api;
 pub mod auth;
@@ -14,6 +11,7 @@ use std::path::PathBuf;
 pub use self::sources::{SourceSpec, SourceSpecs};
 use crate::azure::Timeouts;
 use crate::azure::connection::StorageConnection;
+use crate::estate::settings::EstateSettings;
 use crate::setting::Reader;
 
 /// Every setting the handler reads, for documentation drift tests (README, Bicep, local settings).
@@ -114,8 +112,7 @@ pub enum Storage {
         /// `AzureWebJobsStorage`: tables, queues, quarantine.
         app: StorageConnection,
     },
-    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): tests and benchmarks only. Only a build with the
-    /// `test-support` feature accepts the setting, and never where the Functions host runs in Azure.
+    /// In-memory fakes (`HANDLER_IN_MEMORY=true`): `test-support` builds only, never in Azure.
     InMemory,
 }
 
@@ -124,18 +121,15 @@ pub enum Storage {
 pub struct Config {
     /// Port to listen on (`FUNCTIONS_CUSTOMHANDLER_PORT`; 0 picks a free one).
     pub port: u16,
-    /// Storage connections, each with the timeouts of its calls (`STORAGE_TRY_TIMEOUT_MS`,
-    /// `STORAGE_TIMEOUT_MS`).
+    /// Storage connections, each with its calls' timeouts (`STORAGE_*TIMEOUT_MS`).
     pub storage: Storage,
-    /// The watched containers: `RECORDINGS_SOURCES` / `AUDITLOGS_SOURCES`, else one of each from
-    /// `RECORDINGS_STORAGE` + `RECORDINGS_CONTAINER` and `AUDITLOGS_STORAGE` + `AUDITLOGS_CONTAINER`.
+    /// The watched containers (`RECORDINGS_*`, `AUDITLOGS_*`; see [`sources`]).
     pub sources: SourceSpecs,
     /// Container for poison payloads, in the app's account (`QUARANTINE_CONTAINER`, default `quarantine`).
     pub quarantine_container: String,
     /// Prefix for every table name (`TABLE_PREFIX`; lets several deployments or test runs share an account).
     pub table_prefix: String,
-    /// The retention policy: the file `RETENTION_POLICY` names, read and checked at start-up, or
-    /// the built-in one when unset.
+    /// The retention policy: the file `RETENTION_POLICY` names, else the built-in one.
     pub policy: crate::retention::policy::Policy,
     /// Sweep settings (`RETENTION_MAX_DELETES_PER_RUN`, `RETENTION_DRY_RUN`, `RETENTION_CLASS_AUDITLOGS`).
     pub retention: crate::retention::settings::RetentionSettings,
@@ -155,17 +149,13 @@ pub struct Config {
     pub integrity_sample: usize,
     /// Account name of the in-memory stores (`HANDLER_IN_MEMORY_ACCOUNT`, default `devstoreaccount1`).
     pub in_memory_account: String,
-    /// Synthetic recordings seeded into the in-memory stores at start-up (`HANDLER_IN_MEMORY_SEED`,
-    /// benchmarks; see `storage::memory::seed`, a `test-support` module).
+    /// Synthetic recordings seeded into the in-memory stores (`HANDLER_IN_MEMORY_SEED`).
     pub in_memory_seed: Option<String>,
-    /// The Bastion estate checks (`BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`,
-    /// `RECORDINGS_ACCOUNT_IDS`).
-    pub estate: crate::estate::settings::EstateSettings,
-    /// Microsoft Sentinel export (`SENTINEL_INGESTION_ENDPOINT`, `SENTINEL_DCR_IMMUTABLE_ID`);
-    /// none: nothing is recorded or sent.
+    /// The Bastion estate checks (`BASTION_*`, `ARM_ENDPOINT`, `RECORDINGS_ACCOUNT_IDS`).
+    pub estate: EstateSettings,
+    /// Microsoft Sentinel export (`SENTINEL_*`); none: nothing is recorded or sent.
     pub sentinel: Option<crate::sentinel::settings::SentinelSettings>,
-    /// Chain of custody from `StorageBlobLogs` (`CUSTODY_WORKSPACE_ID`,
-    /// `CUSTODY_ACTOR_WAIT_MINUTES`).
+    /// Chain of custody from `StorageBlobLogs` (`CUSTODY_*`).
     pub custody: crate::custody::CustodySettings,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,
@@ -174,18 +164,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment.
-    ///
-    /// # Errors
-    /// Every problem at once.
+    /// Reads the process environment; errors name every problem at once.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&|k| std::env::var(k).ok())
     }
 
     /// The in-memory mode's configuration with `pairs` set too (tests, benchmarks, tools).
-    ///
-    /// # Errors
-    /// Every problem at once.
     #[cfg(feature = "test-support")]
     pub fn in_memory(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
         Self::from_lookup(&|k| match k {
@@ -197,10 +181,7 @@ impl Config {
         })
     }
 
-    /// Reads configuration through `env` (tests pass a map).
-    ///
-    /// # Errors
-    /// Every problem at once.
+    /// Reads configuration through `env` (tests pass a map); errors name every problem at once.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut r = Reader::new(env);
         let audit = crate::audit_logs::AuditSettings::from_reader(&mut r);
@@ -210,8 +191,7 @@ impl Config {
             audit.failed_login_window,
         );
         let api = self::api::ApiSettings::from_reader(&mut r);
-        // Read once for the token authority and the workspace and Resource Manager endpoints. A bad
-        // value is the API's problem (it must not stop the pipeline): false here, reported by auth.
+        // A bad value must not stop the pipeline: false here, reported by the API's auth.
         let insecure_loopback = r
             .try_flag(auth::ALLOW_INSECURE_LOOPBACK)
             .ok()
@@ -265,30 +245,25 @@ impl Config {
             Storage::InMemory => None,
         };
         let sources = sources::read(env, app, in_memory, &mut errors);
-        let estate = estate_settings(env, &sources, insecure_loopback, &mut errors);
-        let container = |k: &str, default: &str, errors: &mut Vec<String>| {
-            let v = get(k).unwrap_or_else(|| default.to_owned());
-            if !is_valid_container(&v) {
-                errors.push(format!(
-                    "{k}: not a valid container name (3-63 lower-case letters, digits, dashes)"
-                ));
-            }
-            v
-        };
-        let quarantine_container = container("QUARANTINE_CONTAINER", "quarantine", &mut errors);
+        // By default the estate checks the hosts the sources name by resource id.
+        let named: Vec<String> = (sources.recordings.iter().chain(&sources.audit_logs))
+            .filter_map(|s| s.bastion_id.clone())
+            .collect();
+        let mut estate_reader = Reader::new(env);
+        let estate = EstateSettings::read(&mut estate_reader, &named, insecure_loopback);
+        errors.extend(estate_reader.into_errors());
+        let quarantine_container =
+            get("QUARANTINE_CONTAINER").unwrap_or_else(|| "quarantine".into());
+        sources::check_container(&quarantine_container, "QUARANTINE_CONTAINER", &mut errors);
         let table_prefix = get("TABLE_PREFIX").unwrap_or_default();
         if !table_prefix.chars().all(|c| c.is_ascii_alphanumeric())
             || table_prefix.starts_with(|c: char| c.is_ascii_digit())
         {
             errors.push("TABLE_PREFIX: letters and digits only, starting with a letter".to_owned());
         }
-        let policy_file = get("RETENTION_POLICY").map(PathBuf::from);
-        let policy =
-            crate::retention::policy::load(policy_file.as_deref(), &retention.audit_logs_class)
-                .unwrap_or_else(|mut e| {
-                    errors.append(&mut e);
-                    crate::retention::policy::Policy::builtin()
-                });
+        let mut policy_reader = Reader::new(env);
+        let policy = read_policy(&mut policy_reader, &retention.audit_logs_class);
+        errors.extend(policy_reader.into_errors());
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -318,14 +293,12 @@ impl Config {
     }
 }
 
-/// The logging settings alone, read from the environment once before a command runs (each command
-/// then reads its own settings with [`Config::from_env`]).
+/// The logging settings alone, read before a command runs.
 pub fn log_settings() -> crate::telemetry::LogSettings {
     crate::telemetry::LogSettings::from_lookup(&|k| std::env::var(k).ok())
 }
 
-/// The evidence signing key alone (`EVIDENCE_SIGNING_KEY`), parsed as [`Config::from_lookup`]
-/// does: for `handler evidence public-key` and `verify`, which need no storage connection.
+/// The evidence signing key alone, for commands that need no storage connection.
 ///
 /// # Errors
 /// Why the key is unusable (never the value).
@@ -337,16 +310,7 @@ pub fn evidence_key() -> Result<Option<crate::evidence::key::PackKey>, String> {
         .transpose()
 }
 
-/// [`retention_policy`] from the process environment, for `handler lifecycle-policy`.
-///
-/// # Errors
-/// As [`retention_policy`].
-pub fn retention_policy_from_env() -> Result<crate::retention::policy::Policy, ConfigError> {
-    retention_policy(&|k| std::env::var(k).ok())
-}
-
-/// The retention policy alone (`RETENTION_POLICY`, `RETENTION_CLASS_AUDITLOGS`), read and checked as
-/// [`Config::from_lookup`] does: for commands that need no storage connection.
+/// The retention policy alone, checked as [`Config::from_lookup`] does (no storage connection).
 ///
 /// # Errors
 /// Every problem of those settings at once.
@@ -355,35 +319,21 @@ pub fn retention_policy(
 ) -> Result<crate::retention::policy::Policy, ConfigError> {
     let mut r = Reader::new(env);
     let retention = crate::retention::settings::RetentionSettings::from_reader(&mut r);
-    let file = r.get("RETENTION_POLICY").map(PathBuf::from);
-    let mut errors = r.into_errors();
-    match crate::retention::policy::load(file.as_deref(), &retention.audit_logs_class) {
-        Ok(p) if errors.is_empty() => Ok(p),
-        Ok(_) => Err(ConfigError(errors)),
-        Err(mut e) => {
-            errors.append(&mut e);
-            Err(ConfigError(errors))
-        }
-    }
+    let policy = read_policy(&mut r, &retention.audit_logs_class);
+    let errors = r.into_errors();
+    errors
+        .is_empty()
+        .then_some(policy)
+        .ok_or(ConfigError(errors))
 }
 
-/// The estate settings; by default the hosts the sources name by resource id.
-fn estate_settings(
-    env: &dyn Fn(&str) -> Option<String>,
-    sources: &SourceSpecs,
-    allow: bool,
-    errors: &mut Vec<String>,
-) -> crate::estate::settings::EstateSettings {
-    let named: Vec<String> = sources
-        .recordings
-        .iter()
-        .chain(&sources.audit_logs)
-        .filter_map(|s| s.bastion_id.clone())
-        .collect();
-    let mut r = Reader::new(env);
-    let estate = crate::estate::settings::EstateSettings::read(&mut r, &named, allow);
-    errors.extend(r.into_errors());
-    estate
+/// The policy of the file `RETENTION_POLICY` names, checked; the built-in one when unset or bad.
+fn read_policy(r: &mut Reader<'_>, audit_logs_class: &str) -> crate::retention::policy::Policy {
+    let file = r.get("RETENTION_POLICY").map(PathBuf::from);
+    crate::retention::policy::load(file.as_deref(), audit_logs_class).unwrap_or_else(|e| {
+        r.extend(e);
+        crate::retention::policy::Policy::builtin()
+    })
 }
 
 fn resolve_storage(

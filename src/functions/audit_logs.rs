@@ -1,13 +1,11 @@
-//! `AuditLogCreated` (Event Grid: a new `PT1H.json`), `AuditLogTail` (timer: read what was
-//! appended, fold sessions, join recordings, detect) and `AuditLogQuery` (timer: the same from Log
-//! Analytics workspaces).
+//! `AuditLogCreated` (Event Grid: a new `PT1H.json`), `AuditLogTail` (timer: what was appended) and
+//! `AuditLogQuery` (timer: the same from Log Analytics workspaces).
 
 use std::sync::Arc;
 
 use super::decode_event;
 use crate::audit_logs::query::{self, Query};
 use crate::audit_logs::{created, tail};
-use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::state::AppState;
 
@@ -36,14 +34,10 @@ pub async fn audit_log_created(state: AppState, inv: Invocation) -> Result<Outco
 /// `AuditLogTail`: one bounded tick over the hour blobs that grew.
 ///
 /// # Errors
-/// `Retryable` when the cursors cannot be read, or every attempted blob (or every host's
-/// listing) failed.
+/// `Retryable` when the cursors cannot be read, or every blob (or host listing) failed.
 pub async fn audit_log_tail(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    // The timer payload carries nothing the tail needs; a malformed one must not stop tailing.
-    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let report = tail::tick(&crate::state::tailer(&state), super::now_of(&state, &inv)).await?;
-    // Outputs are dropped on a 500: a tick holding digests it won (markers written) must deliver
-    // them; its failed blobs are retried next tick from their saved offsets either way.
+    // A 500 drops outputs: a tick holding digests it won must deliver them (failed blobs resume).
     let blobs_failed = report.failed > 0 && report.failed == report.blobs;
     let hosts_failed = report.hosts_failed > 0 && report.hosts_failed == report.hosts;
     if (blobs_failed || (hosts_failed && report.blobs == 0)) && report.notifications.is_empty() {
@@ -71,7 +65,6 @@ pub fn workspace_query(state: &AppState) -> Option<Query> {
 /// # Errors
 /// `Retryable` when every workspace failed and nothing is to be delivered.
 pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let Some(q) = workspace_query(&state) else {
         return Ok(Outcome::skipped(
             "no Log Analytics workspace configured (AUDITLOGS_WORKSPACES)",

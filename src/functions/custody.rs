@@ -1,10 +1,7 @@
-//! `CustodyActor` (timer, every minute): the actors of deletions and replacements outside the
-//! product, looked up in the custody workspace's `StorageBlobLogs` as the logs arrive
-//! ([`crate::custody::lookup`]); each recorded actor's follow-up (`recording.actor`) goes to
-//! `notifications`.
+//! `CustodyActor` (timer, every minute): who deleted or replaced a recording outside the product,
+//! from the custody workspace's `StorageBlobLogs` ([`crate::custody::lookup`]).
 
 use crate::custody::lookup;
-use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
@@ -12,17 +9,11 @@ use crate::state::AppState;
 /// The function (folder) name.
 pub const CUSTODY_ACTOR: &str = "CustodyActor";
 
-/// `CustodyActor`: "now" is `sys.UtcNow`, else the clock.
-///
-/// Skipped: no custody workspace (`CUSTODY_WORKSPACE_ID`) or no Log Analytics client. Processed
-/// otherwise, a 429 included (the next tick goes on).
+/// `CustodyActor`: skipped without a custody workspace; a 429 is processed (the next tick goes on).
 ///
 /// # Errors
-/// `Retryable` when the tables cannot be read or written (every step is idempotent: the next tick
-/// resumes).
+/// `Retryable` when the tables cannot be read or written (every step is idempotent).
 pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    // The timer payload carries nothing the pass needs; a malformed one must not stop it.
-    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let settings = &state.config.custody;
     let (Some(workspace), Some(logs)) = (settings.workspace.as_deref(), state.logs.as_deref())
     else {

@@ -1,6 +1,4 @@
-//! `EstateCheck` (timer, every 15 minutes): the Bastion hosts' configuration, diagnostic
-//! settings and recording storage through Resource Manager, into table `estate` and the
-//! `estate.finding` / `estate.resolved` notifications.
+//! `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource Manager.
 
 use super::now_of;
 use crate::estate::{check, disconnect, live};
@@ -11,14 +9,10 @@ use crate::state::AppState;
 pub use crate::estate::FUNCTION as ESTATE_CHECK;
 pub use crate::estate::live::FUNCTION as LIVE_SESSIONS;
 
-/// `EstateCheck`: checks every configured host.
-///
-/// Skipped when no host is configured. Processed otherwise, with the notifications of the
-/// episodes it opened or cleared: an unreachable host or a missing role is that host's finding,
-/// not a failure. Retryable only when no host's findings could be stored (table storage down).
+/// `EstateCheck`: checks every configured host (an unreachable one is a finding, not a failure).
 ///
 /// # Errors
-/// `Retryable` as above.
+/// `Retryable` only when no host's findings could be stored.
 pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let hosts = &state.config.estate.hosts;
     let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
@@ -26,9 +20,11 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
             "no Bastion host configured (BASTION_HOSTS): the estate checks are off",
         ));
     };
+    let workspaces = state.config.workspaces.query.workspaces.iter();
+    let ids: Vec<String> = workspaces.map(|w| w.id.clone()).collect();
     let sinks = check::sinks(
         &state.ports,
-        &workspace_ids(&state),
+        &ids,
         state.config.custody.workspace.as_deref(),
     );
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + check::BUDGET);
@@ -61,16 +57,10 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
 }
 
-/// `LiveSessions` (timer, every 5 minutes): the sessions each host's control plane reports now,
-/// into table `livesessions`, `session.unrecordable` for those that will never be recorded, and
-/// `session.unaudited` for those the audit logs still lack `RECORDING_SESSION_WAIT_MINUTES` after
-/// their start.
-///
-/// Skipped when no host is configured; Processed otherwise (a host that failed is logged and
-/// read again next tick); Retryable only when every host failed.
+/// `LiveSessions`: the sessions each host reports now, and the notifications they call for.
 ///
 /// # Errors
-/// `Retryable` as above.
+/// `Retryable` only when every host failed.
 pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let hosts = &state.config.estate.hosts;
     let Some(arm) = state.arm.as_ref().filter(|_| !hosts.is_empty()) else {
@@ -102,10 +92,4 @@ pub async fn live_sessions(state: AppState, inv: Invocation) -> Result<Outcome, 
         report.notifications.len()
     );
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
-}
-
-/// The customer ids of the workspaces this app reads (`AUDITLOGS_WORKSPACES`).
-fn workspace_ids(state: &AppState) -> Vec<String> {
-    let query = &state.config.workspaces.query;
-    query.workspaces.iter().map(|w| w.id.clone()).collect()
 }

@@ -35,10 +35,7 @@ pub async fn recording_hash(state: AppState, inv: Invocation) -> Result<Outcome,
     hash_recording(&state.ports, &key, &req.etag).await
 }
 
-/// `IntegrityVerify`: "now" is `sys.UtcNow`, else the clock.
-///
-/// # Errors
-/// `Retryable` when the catalogue cannot be read.
+/// `IntegrityVerify`; `Retryable` when the catalogue cannot be read.
 pub async fn integrity_verify(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let now = super::now_of(&state, &inv);

@@ -1,23 +1,6 @@
 //! The function entry points: one module per function family, each turning an invocation into a
-//! call of its domain over the state's ports and the settings it needs, and the domain's result into
-//! an [`Outcome`]. The only code besides the API, the CLI and backfill that takes an [`AppState`].
-//!
-//! - [`recordings`]: `RecordingCreated` (Event Grid).
-//! - [`custody`]: `CustodyActor` (timer): who deleted or replaced a recording, from the storage
-//!   logs.
-//! - [`audit_logs`]: `AuditLogCreated` (Event Grid) and `AuditLogTail` (timer).
-//! - [`reconcile`]: `Reconcile` (timer): what events missed, through the recordings and audit-log
-//!   paths (shared with `handler backfill`).
-//! - [`retention`]: `RetentionSweep` (timer).
-//! - [`integrity`]: `RecordingHash` (queue) and `IntegrityVerify` (timer).
-//! - [`notify`]: `NotifyWebhook` (queue).
-//! - [`estate`]: `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource
-//!   Manager.
-//! - [`reviews`]: `ReviewQueue` (timer): the review queue and `review.overdue`.
-//! - [`evidence`]: `EvidencePack` (timer): the previous month's signed evidence pack.
-//! - [`sentinel`]: `SentinelExport` (timer): the Sentinel outbox through the Logs Ingestion API.
-//!
-//! [`AppState`]: crate::state::AppState
+//! call of its domain over the state's ports, and the result into an [`Outcome`]. Each function's
+//! path is in docs/architecture.md.
 
 pub mod audit_logs;
 pub mod custody;
@@ -38,8 +21,7 @@ use crate::invocation::route::record_event;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::state::AppState;
 
-/// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type;
-/// every other decoding failure is poison.
+/// Decodes the `eventGridEvent` binding: `Err(outcome)` skips a well-formed event of another type.
 ///
 /// # Errors
 /// `Poison` for a missing or malformed event.

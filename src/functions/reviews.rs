@@ -2,7 +2,6 @@
 //! recorded as changed (whatever their day), then raise `review.overdue` for queued sessions past
 //! their deadline.
 
-use crate::events::timer::TimerInfo;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::reviews::queue::{derive, overdue};
@@ -17,8 +16,6 @@ pub const REVIEW_QUEUE: &str = "ReviewQueue";
 /// `Retryable` when the tables cannot be read or written (every write is idempotent: the next
 /// tick, or the host's retry, resumes).
 pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    // The timer payload carries nothing the queue needs; a malformed one must not stop it.
-    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let now = super::now_of(&state, &inv);
     let settings = &state.config.reviews;
     let done = derive::refresh(&state.ports, settings, now)

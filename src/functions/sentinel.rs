@@ -9,7 +9,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::events::timer::TimerInfo;
 use crate::invocation::outcome::Stage;
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::sentinel::drain::{self, RunError};
@@ -25,8 +24,6 @@ pub const BUDGET: Duration = Duration::from_secs(45);
 /// # Errors
 /// `Retryable` as above.
 pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
-    // The timer payload carries nothing the drain needs; a malformed one must not stop it.
-    let _timer: Option<TimerInfo> = inv.request.data_object("timer").ok();
     let Some(client) = state.ingestion.clone() else {
         return Ok(Outcome::skipped(
             "Sentinel export is off (SENTINEL_INGESTION_ENDPOINT and SENTINEL_DCR_IMMUTABLE_ID unset)",

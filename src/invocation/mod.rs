@@ -1,10 +1,7 @@
 //! The Functions host protocol (payload mode), and nothing of the domain.
 //!
-//! Owns the request envelope `{"Data","Metadata"}` ([`InvokeRequest`]), value decoding ([`decode`]),
-//! the response envelope ([`InvokeResponse`]), the outcome policy ([`outcome`]), poison quarantine
-//! ([`quarantine`]) and the axum glue that runs every invocation the same way ([`route`]).
-//! The contract is the Functions host's custom-handler protocol; tests live beside each file and in
-//! `tests/e2e/protocol.rs` (real process).
+//! The envelopes, the outcome policy, poison quarantine and the axum glue that runs every
+//! invocation the same way ([`route`]); `tests/e2e/protocol.rs` checks the contract end to end.
 
 pub mod decode;
 pub mod outcome;
@@ -12,8 +9,6 @@ pub mod outputs;
 pub mod quarantine;
 mod request;
 pub mod route;
-
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -66,44 +61,8 @@ pub struct InvokeResponse {
     pub return_value: Value,
 }
 
-/// An HTTP trigger request in payload mode (`Data.req`, §3.5).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HttpRequestData {
-    /// Public URL, route prefix and query included.
-    #[serde(default)]
-    pub url: String,
-    /// HTTP method.
-    #[serde(default)]
-    pub method: String,
-    /// Query parameters (repeated keys comma-joined; `code` included).
-    #[serde(default)]
-    pub query: BTreeMap<String, String>,
-    /// Headers, each an array of values.
-    #[serde(default)]
-    pub headers: BTreeMap<String, Vec<String>>,
-    /// Route parameters (values may be `null` for catch-all routes).
-    #[serde(default)]
-    pub params: BTreeMap<String, Option<String>>,
-    /// Body text (base64 for octet-stream and multipart); absent when empty.
-    #[serde(default)]
-    pub body: Option<String>,
-}
-
-/// Builds an `http` output binding value (`Outputs.res`): numeric `statusCode`, string headers, a
-/// string body with an explicit JSON content type (the host would otherwise send `text/plain`).
-pub fn http_output(status: u16, content_type: &str, body: String) -> Value {
-    serde_json::json!({
-        "statusCode": status,
-        "headers": { "Content-Type": content_type },
-        "body": body,
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -112,20 +71,6 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&r).expect("json"),
             r#"{"Outputs":{},"Logs":[],"ReturnValue":null}"#
-        );
-    }
-
-    #[test]
-    fn http_request_data_parses_fixture_shape() {
-        let v = json!({"Url":"https://a/api/x?code=k","Method":"GET","Query":{"code":"k"},
-            "Headers":{"Accept":["application/json"]},"Params":{"path":null},"Identities":[]});
-        let r: HttpRequestData = serde_json::from_value(v).expect("parses");
-        assert_eq!(r.headers["Accept"], vec!["application/json".to_owned()]);
-        assert_eq!(r.params["path"], None);
-        assert!(r.body.is_none());
-        assert_eq!(
-            http_output(201, "application/json", "{}".into())["statusCode"],
-            json!(201)
         );
     }
 }

@@ -1,12 +1,7 @@
 //! Output binding values of one invocation, serialized once when they are produced.
 //!
-//! Each value is kept as JSON text ([`RawValue`]) from the moment a function hands it over, and
-//! written into the response verbatim. Building `serde_json::Value` trees for the outputs (and then
-//! walking them again to serialize the response) was the largest cost of a RecordingCreated
-//! invocation after decoding (the loopback throughput figures).
-//!
-//! A binding given one value is sent as that value; given several, as an array (the host's queue
-//! and table output bindings take an array as "one message per item", §4.2 of the protocol).
+//! Values are kept as JSON text ([`RawValue`]) and written verbatim. A binding given several values
+//! is sent as an array (one message per item, §4.2 of the protocol).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
@@ -29,20 +24,15 @@ impl Outputs {
         self.entries.is_empty()
     }
 
-    /// Adds a value to `binding`. Serialization of the project's own message types cannot fail
-    /// (plain structs of strings and numbers); if a bug ever made it fail, the value is dropped
-    /// with an error log naming the binding rather than sending something malformed to the host.
+    /// Adds a value to `binding`; one that cannot be serialized (a bug) is dropped and logged.
     pub fn push(&mut self, binding: &str, value: &(impl Serialize + ?Sized)) {
-        match serde_json::value::to_raw_value(value) {
-            Ok(raw) => self.push_raw(binding, raw),
+        let raw = match serde_json::value::to_raw_value(value) {
+            Ok(raw) => raw,
             Err(e) => {
-                tracing::error!(binding, error = %e, "an output value could not be serialized; it was dropped")
+                tracing::error!(binding, error = %e, "an output value could not be serialized; it was dropped");
+                return;
             }
-        }
-    }
-
-    /// Adds a value that is already JSON text.
-    pub fn push_raw(&mut self, binding: &str, raw: Box<RawValue>) {
+        };
         match self.entries.iter_mut().find(|(name, _)| name == binding) {
             Some((_, values)) => values.push(raw),
             None => self.entries.push((binding.to_owned(), vec![raw])),
@@ -64,8 +54,7 @@ impl Outputs {
             .flat_map(|(name, values)| values.iter().map(move |v| (name.as_str(), &**v)))
     }
 
-    /// The values of `binding` as the host will receive them (one value, or an array of several),
-    /// decoded; `None` when the binding has none. For tests and tools, not the hot path.
+    /// The values of `binding` as the host will receive them, decoded (tests and tools).
     pub fn value(&self, binding: &str) -> Option<Value> {
         let (_, values) = self.entries.iter().find(|(name, _)| name == binding)?;
         let mut decoded: Vec<Value> = values.iter().map(|v| decode(v)).collect();

@@ -13,11 +13,8 @@ use serde_json::value::RawValue;
 use super::{DecodeError, Sys, decode};
 use crate::json_shape::ObjectOr;
 
-/// The request envelope. Keys are matched case-insensitively, unknown keys ignored.
-///
-/// Each binding keeps its raw JSON text ([`RawValue`]) and is decoded only when a function asks
-/// for it, straight into the type it wants: a `Value` tree of the whole envelope would build the
-/// event twice (it comes again under `Metadata.data`).
+/// The request envelope: keys matched case-insensitively, unknown keys ignored, bindings kept as
+/// raw JSON and decoded on demand (the event also comes again under `Metadata.data`).
 #[derive(Debug, Clone, Default)]
 pub struct InvokeRequest {
     /// Trigger and input bindings, by binding name, in body order.
@@ -26,8 +23,7 @@ pub struct InvokeRequest {
     metadata: Members,
 }
 
-/// An object's members in body order, values as raw JSON text. Order and repeats are kept so that
-/// a repeated name resolves to its last occurrence, as an object read into a map would.
+/// An object's members in body order, raw; a repeated name resolves to its last occurrence.
 #[derive(Debug, Clone, Default)]
 struct Members(Vec<(String, Box<RawValue>)>);
 
@@ -52,8 +48,7 @@ impl<'de> Deserialize<'de> for Members {
 }
 
 impl Members {
-    /// The JSON text of the member named `key`: an exact match first, then any case; the last of
-    /// repeated names; `null` counts as absent.
+    /// The member named `key` (exact spelling first, then any case); `null` counts as absent.
     fn get(&self, key: &str) -> Option<&str> {
         let last = |matches: &dyn Fn(&str) -> bool| {
             self.0
@@ -68,24 +63,21 @@ impl Members {
     }
 }
 
-/// The envelope's two members, read in one pass over the body: their bindings are parsed where
-/// they stand, instead of keeping each member's text and parsing it a second time.
+/// The envelope's two members, read in one pass over the body.
 #[derive(Default)]
 struct Envelope {
     data: Candidates,
     metadata: Candidates,
 }
 
-/// Every occurrence of one envelope key, resolved like [`Members::get`]: the last exact spelling,
-/// else the last in any case.
+/// Every occurrence of one envelope key, resolved like [`Members::get`].
 #[derive(Default)]
 struct Candidates {
     exact: Option<Slot>,
     any_case: Option<Slot>,
 }
 
-/// One occurrence of `Data` or `Metadata`. Any JSON value is accepted here, and only the chosen
-/// occurrence must be an object, so that a repeated key that loses decides nothing.
+/// One occurrence of `Data` or `Metadata`: only the chosen one must be an object.
 type Slot = ObjectOr<Members>;
 
 impl Candidates {
@@ -146,10 +138,10 @@ fn located(e: &serde_json::Error) -> String {
 }
 
 impl InvokeRequest {
-    /// Parses the envelope. Both keys are always sent by the host, but either may be `{}`.
+    /// Parses the envelope (either key may be `{}`).
     ///
     /// # Errors
-    /// `DecodeError` when the body is not a JSON object or `Data`/`Metadata` are not objects.
+    /// When the body, `Data` or `Metadata` is not a JSON object.
     pub fn parse(body: &Bytes) -> Result<Self, DecodeError> {
         let malformed = |e: serde_json::Error| DecodeError::malformed("body", located(&e));
         let text = std::str::from_utf8(body).map_err(|e| DecodeError::malformed("body", e))?;
@@ -161,28 +153,19 @@ impl InvokeRequest {
         })
     }
 
-    /// A `Data` entry by binding name, as raw JSON text.
-    ///
-    /// # Errors
-    /// `Missing` when absent or `null`.
+    /// A `Data` entry by binding name, as raw JSON text; `Missing` when absent or `null`.
     pub fn data_json(&self, name: &str) -> Result<&str, DecodeError> {
         self.data
             .get(name)
             .ok_or_else(|| DecodeError::Missing(format!("Data.{name}")))
     }
 
-    /// A `Data` entry by binding name, decoded as a JSON value.
-    ///
-    /// # Errors
-    /// `Missing` when absent or `null`.
+    /// A `Data` entry by binding name as a JSON value; `Missing` when absent or `null`.
     pub fn data(&self, name: &str) -> Result<Value, DecodeError> {
         to_value(name, self.data_json(name)?)
     }
 
-    /// An object-shaped `Data` entry (Event Grid event, timer info).
-    ///
-    /// # Errors
-    /// `Missing` or `Malformed`.
+    /// An object-shaped `Data` entry (Event Grid event, timer info); `Missing` or `Malformed`.
     pub fn data_object<T: DeserializeOwned>(&self, name: &str) -> Result<T, DecodeError> {
         let raw = self.data_json(name)?;
         if raw.starts_with('"') {
@@ -192,10 +175,7 @@ impl InvokeRequest {
         }
     }
 
-    /// A string `Data` entry (queue message), double-encoding removed.
-    ///
-    /// # Errors
-    /// `Missing` or `Malformed`.
+    /// A string `Data` entry (queue message), double-encoding removed; `Missing` or `Malformed`.
     pub fn data_text(&self, name: &str) -> Result<String, DecodeError> {
         decode::text(name, &self.data(name)?)
     }

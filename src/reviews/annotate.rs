@@ -49,9 +49,6 @@ impl Reviewed for Review {
 }
 
 /// Each row's latest review, in order (`None`: unreviewed).
-///
-/// # Errors
-/// Table errors.
 pub async fn latest<R: Reviewed>(
     tables: &dyn TableStore,
     rows: &[R],

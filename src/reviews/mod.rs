@@ -1,21 +1,6 @@
 //! Session review with sign-off: who reviewed which recording or session, when, with what verdict.
-//!
-//! | table | PK | RK | purpose |
-//! |---|---|---|---|
-//! | `reviews` | day of the review `YYYY-MM-DD` (UTC) | `ReviewedAt` (RFC 3339, ms) `~` review id | the append-only log, streamed per period in time order ([`Period`]) |
-//! | `reviewids` | review id | `review` | the review as first recorded: makes a retried `POST` a no-op |
-//! | `reviewrefusals` | day of the attempt | the attempt's review id | a refused self-review ([`refusal`]) |
-//! | `reviewlatest` | subject day (recording: creation day; session: start day) | `recording~<id>` / `session~<tunnelId>` | the latest review per subject, for views (superseded, never overwritten in the log) |
-//!
-//! A review is never changed once written: a later one supersedes it in `reviewlatest` only. The
-//! reviewer is the authenticated principal, never a field of a request. A review of a deleted
-//! recording is kept, with its tombstone's time and reason.
-//!
-//! # Layout
-//! [`model`]: the review and its entity. [`subject`]: what was reviewed. [`mod@record`]: writing one
-//! (and its Sentinel row, [`export`]). [`refusal`]: no one reviews their own session. [`period`]: reading the log and the latest rows.
-//! [`annotate`]: the latest review in other lists. [`settings`] and [`hours`]: the queue's
-//! settings. [`queue`]: what still needs a human, ranked by risk, and the overdue notifications.
+//! A review is never changed (a later one supersedes it in `reviewlatest`); the reviewer is the
+//! authenticated principal, never a request field. Tables: docs/reviews.md.
 
 pub mod annotate;
 pub mod export;

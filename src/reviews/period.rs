@@ -13,13 +13,7 @@ use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Filter, TableStore, get_str};
 
-/// The reviews recorded in `[from, to)`, read one page (≤ 1000 rows) at a time, oldest first:
-/// one partition-scoped, row-key-bounded query per day, never the whole period in memory.
-///
-/// ```ignore
-/// let mut p = Period::new(from, to);
-/// while let Some(page) = p.next_page(tables).await? { for r in page { /* write a CSV line */ } }
-/// ```
+/// The reviews recorded in `[from, to)`, oldest first, one page (≤ 1000 rows) at a time.
 #[derive(Debug, Clone)]
 pub struct Period {
     from: OffsetDateTime,
@@ -43,9 +37,6 @@ impl Period {
     }
 
     /// The next non-empty page in time order, `None` when the period is exhausted.
-    ///
-    /// # Errors
-    /// Table errors (an absent table has no reviews).
     pub async fn next_page(
         &mut self,
         tables: &dyn TableStore,
@@ -80,8 +71,7 @@ impl Period {
     }
 }
 
-/// The latest review of every subject whose `reviewlatest` partition is `day`, by row key
-/// (`recording~<id>` / `session~<tunnelId>`).
+/// The latest review of every subject whose `reviewlatest` partition is `day`, by row key.
 async fn latest_in(
     tables: &dyn TableStore,
     day: &str,
@@ -97,9 +87,6 @@ async fn latest_in(
 }
 
 /// The latest review of `subject`, whose `reviewlatest` partition is `day`.
-///
-/// # Errors
-/// Table errors.
 pub async fn latest(
     tables: &dyn TableStore,
     day: &str,
@@ -109,11 +96,7 @@ pub async fn latest(
     Ok(row.and_then(|r| Review::from_entity(&r.entity)))
 }
 
-/// The latest reviews of the subjects of several days (each day read once), by row key
-/// (`recording~<id>` / `session~<tunnelId>`).
-///
-/// # Errors
-/// Table errors.
+/// The latest reviews of the subjects of several days (each day read once), by row key.
 pub async fn latest_of_days(
     tables: &dyn TableStore,
     days: &[String],

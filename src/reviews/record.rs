@@ -1,16 +1,6 @@
-//! Recording one review: validated, given a stable id, written once to the log and superseding the
-//! subject's latest review. Idempotent: a retry (same `Idempotency-Key`, or without one the same
-//! reviewer, subject, verdict, comment and ticket) finds the first write and returns it unchanged.
-//!
-//! A reviewer who is the session's user is refused before anything of the review is written
-//! ([`super::refusal`]); the attempt is recorded instead.
-//!
-//! Order of writes: the id row first (insert: the one winner of concurrent retries), then the log
-//! row (insert; 409 = already there), then the latest rows (ETag-conditional), then the session's
-//! review on its `sessionwindows` row (ETag-conditional, through `catalogue::window::put_review`,
-//! which records the session's Sentinel row first), then the review's Sentinel row (an outbox
-//! upsert; nothing when the export is off). A crash between them is repaired by the retry, which
-//! re-writes the log, latest, session and outbox rows from the id row.
+//! Recording one review, idempotently: a retry (same `Idempotency-Key`, or the same content) finds
+//! the first write and returns it. A self-review is refused and the attempt recorded. The id row is
+//! inserted first (one winner of concurrent retries); a retry re-writes the rest from it.
 
 use serde_json::Value;
 
@@ -47,8 +37,7 @@ pub struct ReviewRequest {
 }
 
 impl ReviewRequest {
-    /// Parses a JSON body: exactly one of `recording` / `session`, `verdict`, `comment`, `ticket`.
-    /// Other fields (a `reviewer`, say) are ignored: the reviewer is the caller.
+    /// Parses a JSON body; a `reviewer` field is ignored: the caller is the reviewer.
     ///
     /// # Errors
     /// `Invalid` naming the problem.
@@ -118,9 +107,6 @@ pub struct Recorded {
 }
 
 /// Records `req` by `reviewer`, known by its name only ([`record_by`]).
-///
-/// # Errors
-/// As [`record_by`].
 pub async fn record(
     ports: &Ports,
     req: &ReviewRequest,
@@ -214,9 +200,7 @@ fn keys(e: &mut Entity, pk: &str, rk: &str) {
     e.insert("RowKey".into(), rk.into());
 }
 
-/// Writes the log row (once), supersedes the latest rows and the session's review on its index
-/// row (through its data owner, which records the session's `BastionSessions_CL` row); repeated
-/// safely.
+/// Writes the log row (once), supersedes the latest rows and the session's review; repeatable.
 async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
     let tables = ports.tables.as_ref();
     let mut e = review.to_entity();
@@ -239,9 +223,7 @@ async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
         .latest_rk();
         supersede(tables, &c.session_day, &rk, review).await?;
     }
-    // The session's index row carries its latest review: every `BastionSessions_CL` row of it
-    // shows it from now on, and this change records one (keyed by now and the tunnel id; a retry
-    // finds the review there and records nothing).
+    // The session's row carries its latest review (its Sentinel rows show it from now on).
     if !c.tunnel_id.is_empty() && !c.session_day.is_empty() {
         let mark = ReviewMark {
             id: review.id.clone(),
@@ -260,8 +242,7 @@ async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
         )
         .await?;
     }
-    // After the latest row: the session leaves the queue for good (a derivation running now
-    // takes turns with this on the session's entry).
+    // After the latest row: the session leaves the queue for good.
     if !c.tunnel_id.is_empty() {
         super::queue::entry::withdraw(tables, &c.tunnel_id).await?;
     }

@@ -156,7 +156,7 @@ impl AppState {
             tables: Arc::new(tables),
             links,
             queues,
-            logs: logs_client(&config, credential.clone()),
+            logs: logs_client(&config, credential.clone()).map(|c| Arc::new(c) as _),
             ingestion: ingestion_client(&config, credential),
         };
         let arm = resource_manager(&config, app);
@@ -187,14 +187,7 @@ impl AppState {
     #[cfg(feature = "test-support")]
     pub fn assemble(config: Config, policy: Policy, stores: Stores, clock: Arc<dyn Clock>) -> Self {
         let over = |specs: &[SourceSpec], store: &Arc<dyn BlobStore>| -> Vec<Source> {
-            specs
-                .iter()
-                .map(|s| {
-                    Source::new(store.clone(), s.container.clone())
-                        .with_bastion(s.bastion.clone())
-                        .with_bastion_id(s.bastion_id.clone())
-                })
-                .collect()
+            specs.iter().map(|s| source(s, store.clone())).collect()
         };
         let recordings = over(&config.sources.recordings, &stores.recordings);
         let audit_logs = over(&config.sources.audit_logs, &stores.audit_logs);
@@ -209,33 +202,24 @@ impl AppState {
             tables: stores.tables,
             links: Links::one(links::for_connection(None)),
             queues: crate::health::queues::for_connection(None),
-            logs: logs_client(&config, None),
+            logs: logs_client(&config, None).map(|c| Arc::new(c) as _),
             ingestion: ingestion_client(&config, None),
         };
         Self::build(config, policy, seams, clock)
     }
 
     fn build(config: Config, policy: Policy, seams: Built, clock: Arc<dyn Clock>) -> Self {
-        let Built {
-            sources,
-            app_blobs,
-            tables,
-            links,
-            queues,
-            logs,
-            ingestion,
-        } = seams;
+        let app_blobs = seams.app_blobs;
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         // Rows are recorded only when they can be sent: unset, nothing changes.
-        let outbox = if config.sentinel.is_some() {
-            Outbox::on(tables.clone())
-        } else {
-            Outbox::off()
+        let outbox = match config.sentinel {
+            Some(_) => Outbox::on(seams.tables.clone()),
+            None => Outbox::off(),
         };
         Self {
             ports: Ports {
-                tables,
-                sources: Arc::new(sources),
+                tables: seams.tables,
+                sources: Arc::new(seams.sources),
                 clock,
                 outbox,
             },
@@ -245,11 +229,11 @@ impl AppState {
             notifier: Arc::new(Notifier::new(config.notify.clone())),
             audit: Arc::new(config.audit.clone()),
             heartbeats: Arc::new(Heartbeats::new(config.heartbeat_interval)),
-            links,
-            queues,
+            links: seams.links,
+            queues: seams.queues,
             arm: None,
-            logs,
-            ingestion,
+            logs: seams.logs,
+            ingestion: seams.ingestion,
             config: Arc::new(config),
         }
     }
@@ -371,27 +355,21 @@ fn sources_of(specs: &[SourceSpec], clients: &mut Clients) -> Result<Vec<Source>
             let conn = s.conn.as_ref().ok_or_else(|| {
                 ConfigError(vec![format!("{}: connection not resolved", s.connection)])
             })?;
-            let store = clients.blobs(conn)?;
-            Ok(Source::new(store, s.container.clone())
-                .with_bastion(s.bastion.clone())
-                .with_bastion_id(s.bastion_id.clone()))
+            Ok(source(s, clients.blobs(conn)?))
         })
         .collect()
 }
 
-/// The Logs Query API client of the configured endpoint, when a workspace is configured (an audit
-/// log source or the custody workspace), with
-/// tokens for that endpoint's cloud. Each query asks the service to stop within what is left of
-/// the reading budget (`Prefer: wait`) and each try is given 10 s more than that; other calls fit
-/// 20 s a try, 40 s with retries and `Retry-After` waits.
-fn logs_client(
-    config: &Config,
-    credential: Option<Arc<dyn TokenCredential>>,
-) -> Option<Arc<dyn LogsQuery>> {
-    logs_client_of(config, credential).map(|c| Arc::new(c) as Arc<dyn LogsQuery>)
+/// The source `spec` configures, over `store`.
+fn source(spec: &SourceSpec, store: Arc<dyn BlobStore>) -> Source {
+    Source::new(store, spec.container.clone())
+        .with_bastion(spec.bastion.clone())
+        .with_bastion_id(spec.bastion_id.clone())
 }
 
-fn logs_client_of(
+/// The Logs Query API client, when a workspace is configured (an audit-log source or the custody
+/// workspace); each query asks the service to stop within the reading budget (`Prefer: wait`).
+fn logs_client(
     config: &Config,
     credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<LogsClient> {
@@ -399,43 +377,35 @@ fn logs_client_of(
     if config.workspaces.query.workspaces.is_empty() && config.custody.workspace.is_none() {
         return None;
     }
+    let auth = bearer(credential, crate::loganalytics::scope_for(&endpoint));
+    let http = service_client("Log Analytics", &endpoint, auth)?;
+    Some(LogsClient::new(http, endpoint))
+}
+
+/// A client of a monitoring service: 20 s a try, 40 s with retries and `Retry-After` waits.
+fn service_client(name: &str, endpoint: &url::Url, auth: Auth) -> Option<Client> {
     let timeouts = Timeouts {
         per_try: std::time::Duration::from_secs(20),
         total: std::time::Duration::from_secs(40),
     };
-    let auth = bearer(credential, crate::loganalytics::scope_for(&endpoint));
-    let http = Client::new(
-        "Log Analytics",
-        Some(&endpoint),
+    Client::new(
+        name,
+        Some(endpoint),
         auth,
         timeouts,
         crate::azure::Policy::CONTROL,
     )
-    .ok()?;
-    Some(LogsClient::new(http, endpoint))
+    .ok()
 }
 
-/// The Logs Ingestion API client of the Sentinel settings, when set: tokens for the endpoint's
-/// cloud from the app's identity (none over a key connection). A call's tries end with the
-/// drain's run; 20 s a try, 40 s with retries and `Retry-After` waits at most.
+/// The Logs Ingestion API client of the Sentinel settings, when set; a call's tries end with the
+/// drain's run.
 fn ingestion_client(
     config: &Config,
     credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<Arc<dyn LogsIngestion>> {
     let s = config.sentinel.as_ref()?;
-    let timeouts = Timeouts {
-        per_try: std::time::Duration::from_secs(20),
-        total: std::time::Duration::from_secs(40),
-    };
-    let auth = bearer(credential, s.scope());
-    let http = Client::new(
-        "Logs Ingestion",
-        Some(&s.endpoint),
-        auth,
-        timeouts,
-        crate::azure::Policy::CONTROL,
-    )
-    .ok()?;
+    let http = service_client("Logs Ingestion", &s.endpoint, bearer(credential, s.scope()))?;
     Some(Arc::new(IngestionClient::new(
         http,
         s.endpoint.clone(),
@@ -478,7 +448,7 @@ mod tests {
                 .expect("ok")
                 .expect("set");
             let credential = crate::azure::identity::credential(&conn).ok();
-            let client = logs_client_of(&config, credential).expect("a client");
+            let client = logs_client(&config, credential).expect("a client");
             let shown = format!("{client:?}");
             assert!(
                 shown.contains(&format!("scope: \"{scope}\"")),

@@ -1,12 +1,6 @@
 //! Table keys: the one encoder of outside text ([`key`]) and the service's rules ([`is_valid_key`]).
-//!
-//! `PartitionKey`/`RowKey` may not contain `/ \ # ?` or control characters and are limited to
-//! 1 KiB ([`MAX_KEY_BYTES`]); a write breaking either is refused (400), and a refused write can stop
-//! a whole timer run. Every key built from text someone else chose (blob names, user and VM names,
-//! host names, session and hold ids, …) goes through [`key`], which keeps it within both limits:
-//! spelled as base64url ([`Spelling::Encoded`]: any text, reversible with [`decode_key`]) or as is
-//! ([`Spelling::Verbatim`]: ids checked where they enter), and a digest when that would not fit the
-//! room the key leaves it.
+//! A key breaking them is refused (400) and could stop a whole timer run, so every key built from
+//! text someone else chose goes through [`key`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,19 +14,14 @@ const DIGEST: &str = "sha256.";
 /// How outside text is spelled in a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spelling {
-    /// Unpadded base64url of the text: any text, and [`decode_key`] gives it back (blob paths, host,
-    /// user and VM names).
+    /// Unpadded base64url of the text: any text, reversed by [`decode_key`].
     Encoded,
-    /// The text itself when it is a valid key: ids that are keys already where they come from
-    /// (tunnel, hold, review and recording ids), readable in the table.
+    /// The text itself when it is a valid key (ids checked where they enter).
     Verbatim,
 }
 
-/// The one way outside text becomes a table key, or the outside part of one that leaves it `room`
-/// bytes (a whole key has [`MAX_KEY_BYTES`]): `text` spelled as `spelling` says when that is a valid
-/// key of at most `room` bytes, else `sha256.<hex digest of text>` (71 bytes). The two never meet:
-/// `.` is no base64url character, and verbatim text starting `sha256.` is digested itself. A row
-/// keyed by a digest must carry `text` as a property.
+/// `text` as (part of) a table key of at most `room` bytes: spelled as `spelling` says when valid,
+/// else `sha256.<hex digest>` (71 bytes; never a spelling). A row keyed by a digest carries `text`.
 pub fn key(text: &str, spelling: Spelling, room: usize) -> String {
     let spelled = match spelling {
         Spelling::Encoded => Some(URL_SAFE_NO_PAD.encode(text.as_bytes())),
@@ -54,8 +43,7 @@ pub fn is_digest(key: &str) -> bool {
     })
 }
 
-/// Reverses [`key`] with [`Spelling::Encoded`]; `None` for a digest or text that is not a key we
-/// produced.
+/// Reverses [`key`] with [`Spelling::Encoded`]; `None` for a digest or any other text.
 pub fn decode_key(key: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(key.as_bytes()).ok()?;
     String::from_utf8(bytes).ok()
@@ -70,9 +58,6 @@ pub fn is_valid_key(key: &str) -> bool {
 }
 
 /// `Rejected` (the service's 400) unless both keys are [valid](is_valid_key).
-///
-/// # Errors
-/// `Rejected` naming the keys' lengths and the rule.
 pub fn check_keys(pk: &str, rk: &str) -> Result<(), crate::azure::AzureError> {
     if is_valid_key(pk) && is_valid_key(rk) {
         return Ok(());

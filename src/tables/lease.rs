@@ -1,8 +1,6 @@
-//! A lease on one table row: whoever holds it does a piece of work alone across instances, and a
-//! holder that dies frees it when its time runs out. Taken with an ETag-conditional write of
-//! `Owner` and `Until` (a racing taker gets 412 and finds it held), freed by a conditional write
-//! of `Until` = now, which leaves a lease taken over meanwhile to its new holder. The row can carry
-//! the holder's own properties (a cursor, say), written with each take and release.
+//! A lease on one table row: its holder works alone across instances, and a holder that dies frees
+//! it when its time runs out. Taken and freed with ETag-conditional writes (a lease taken over
+//! meanwhile stays its new holder's); the row may carry the holder's own properties.
 
 use time::{Duration, OffsetDateTime};
 
@@ -25,9 +23,6 @@ impl Lease {
     }
 
     /// Frees the lease at `now`, writing `props` into the row.
-    ///
-    /// # Errors
-    /// Table errors.
     pub async fn release(
         self,
         tables: &dyn TableStore,
@@ -48,11 +43,8 @@ impl Lease {
     }
 }
 
-/// Takes the lease of row `(pk, rk)` of `table` until `now + hold`, starting from `read` (the row
-/// as just read, `None`: absent), unless another holder's lease still runs: `None` then.
-///
-/// # Errors
-/// Table errors.
+/// Takes the lease of row `(pk, rk)` until `now + hold`, starting from `read` (the row as just
+/// read); `None` while another holder's lease runs.
 pub async fn take(
     tables: &dyn TableStore,
     table: &'static str,

@@ -1,19 +1,9 @@
 //! Logging setup and the redaction rule for anything that may carry a secret.
 //!
-//! Logs go to stdout (the host logs every stderr line as an Error). JSON when running under the
-//! Functions host (`FUNCTIONS_WORKER_RUNTIME` set) or `LOG_FORMAT=json`, compact otherwise. Every
-//! logged value stays on its line: JSON strings escape control characters by themselves, and the
-//! compact format writes each field and the message through [`text::escape_controls`] (a principal
-//! name with a line break cannot forge a log line; see [`text`] for what is escaped). Error
-//! texts from HTTP clients can contain SAS signatures or webhook tokens in URLs: every error chain is
-//! passed through [`redact`] before it is logged or returned. The JSON lines are `json-subscriber`'s
-//! in `tracing-subscriber`'s shape: event fields flattened beside `timestamp`, `level` and `target`,
-//! the current span under `span`. Types that hold keys, clients or ports implement `Debug` through
-//! `debug_fields!`, which shows only the fields they name.
-//!
-//! The server writes through `tracing-appender`'s non-blocking writer: a request formats its line
-//! and hands it to a writer thread, which writes what has queued up in one `write` and flushes
-//! whenever the queue is empty (so an idle instance's lines are out at once).
+//! Logs go to stdout (the host logs every stderr line as an Error): JSON under the Functions host
+//! or with `LOG_FORMAT=json`, compact otherwise, each value escaped onto its line ([`text`]). Error
+//! chains pass through [`redact`] (URLs may carry SAS signatures or webhook tokens); types holding
+//! secrets implement `Debug` through `debug_fields!`.
 
 pub mod text;
 
@@ -22,8 +12,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
-/// The logging settings, read with the others at start-up (a bad `RUST_LOG` degrades to `info`
-/// with a warning instead of stopping start-up: logging must never stop the event pipeline).
+/// The logging settings; a bad `RUST_LOG` degrades to `info` with a warning (never stops start-up).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogSettings {
     /// `RUST_LOG`, as set.
@@ -43,19 +32,12 @@ impl LogSettings {
     }
 }
 
-/// Lines queued for the writer thread before a request waits for room (never dropped): about
-/// 0.5 MB at most. `tracing-appender`'s default, 128,000, allocates its queue up front and cost
-/// 4 MiB of idle RSS and 2 ms of cold start.
+/// Lines queued for the writer thread before a request waits (never dropped); the default's queue
+/// is allocated up front.
 const QUEUED_LINES: usize = 1024;
 
-/// Installs the global subscriber, writing to stdout through the writer thread; keep the guard
-/// until the server stops (dropping it writes what is queued). Safe to call more than once (later
-/// calls install nothing).
-///
-/// Why a writer thread: a request that writes its own line waits whenever the reader of stdout
-/// (the host) falls behind, and pays one `write` per line; queued, lines go out in batches under
-/// load. What a kill leaves unwritten is at most the queue; each invocation's outcome also reaches
-/// the host in its response.
+/// Installs the global subscriber (later calls install nothing), writing to stdout through a writer
+/// thread so a request never waits on the host's reader; keep the guard until the server stops.
 pub fn init(settings: &LogSettings) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
@@ -66,9 +48,7 @@ pub fn init(settings: &LogSettings) -> WorkerGuard {
     guard
 }
 
-/// The same for the command-line commands, writing to stderr at `warn` unless `RUST_LOG` says
-/// otherwise: their stdout carries the JSON lines scripts read (outputs, summaries), a backfill
-/// of thousands of items must not print a line for each, and an item's failure must say why.
+/// The same for the commands: stderr at `warn` unless `RUST_LOG` says otherwise (stdout is theirs).
 pub fn init_for_cli(settings: &LogSettings) {
     install(std::io::stderr, settings, Some("warn"));
 }
@@ -106,8 +86,7 @@ where
 {
     use tracing_subscriber::field::MakeExt as _;
     let fields = fmt::format::debug_fn(|w, field, value| {
-        // `%` fields format through Display, `?` fields through Debug: either way the text is
-        // the caller's until it is escaped here.
+        // Display and Debug fields alike are the caller's text until escaped here.
         let text = format!("{value:?}");
         let text = text::escape_controls(&text);
         if field.name() == "message" {
@@ -125,13 +104,7 @@ where
 }
 
 /// The log filter for `RUST_LOG` (default `info`), and why the setting was refused, if it was.
-///
-/// Why [`Targets`] and not `EnvFilter`: `EnvFilter` takes a process-wide `RwLock` on every span
-/// enter, exit and record (to support span-field directives such as `[invocation{outcome=failed}]`).
-/// The invocation span is entered, exited and recorded about a dozen times per invocation on both
-/// worker threads, so that lock's cache line moved between the cores on every step. `Targets` is a
-/// static table consulted once per call site; it takes the same `info,bastion_recordings=debug`
-/// syntax, without span-field directives.
+/// [`Targets`], not `EnvFilter`, whose lock is taken on every span enter, exit and record.
 pub fn filter_from(setting: Option<&str>) -> (Targets, Option<String>) {
     let default = || Targets::new().with_default(tracing::Level::INFO);
     match setting.map(str::trim).filter(|s| !s.is_empty()) {
@@ -143,8 +116,7 @@ pub fn filter_from(setting: Option<&str>) -> (Targets, Option<String>) {
     }
 }
 
-/// Cuts `s` to at most `max` characters (not bytes: never splits a character), the last being `…`
-/// when it was cut: message bodies in logs, card titles and facts.
+/// Cuts `s` to at most `max` characters (never bytes), the last being `…` when it was cut.
 pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
@@ -189,9 +161,7 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-/// Implements `Debug` for a type that holds secrets, clients or ports: its name and only the fields
-/// named (a nested field is labelled by its last name), then `..`, so no key or token reaches a log:
-/// `debug_fields!(SasSigner { account, services })` prints `SasSigner { account: .., services: .., .. }`.
+/// Implements `Debug` showing only the fields named, then `..`, so no key or token reaches a log.
 macro_rules! debug_fields {
     (@label $field:ident) => { stringify!($field) };
     (@label $outer:ident . $field:ident) => { stringify!($field) };

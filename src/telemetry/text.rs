@@ -1,20 +1,6 @@
-//! Outside text on its way to a reader: a log line ([`escape_controls`]) or a person's screen
-//! ([`isolate`], [`show_bidi_controls`]). Values from audit logs, blob names, principals and
-//! Resource Manager are chosen by someone else; they may carry line breaks (which would start a
-//! forged log line) or Unicode directional controls (which reorder the text around them:
-//! `U+202E` RIGHT-TO-LEFT OVERRIDE makes "alice\u{202E} → vm-01" read backwards).
-//!
-//! **Bidi rule** (the page, the evidence report, Teams and Slack cards, the same everywhere):
-//! 1. The explicit directional controls inside a value — embeddings and overrides `U+202A`–`U+202E`,
-//!    isolates `U+2066`–`U+2069` — are shown as their code point (`[U+202E]`) instead of acting:
-//!    a reviewer sees the trick, and no stray `U+2069` can end the isolation below early. The
-//!    implicit marks (`U+200E`, `U+200F`, `U+061C`) stay: they cannot reach outside an isolate.
-//! 2. Each value is isolated from the text around it: HTML puts it in its own `<bdi>` element (or an
-//!    element with `unicode-bidi: isolate`); plain text, markdown and card text wrap it in
-//!    `U+2068` FIRST STRONG ISOLATE … `U+2069` POP DIRECTIONAL ISOLATE, which a right-to-left name
-//!    also needs to keep the arrows and labels beside it in place. A client without isolate support
-//!    shows them as nothing (they are invisible format characters), and rule 1 already keeps every
-//!    override out.
+//! Outside text on its way to a log line ([`escape_controls`]) or a screen ([`isolate`],
+//! [`show_bidi_controls`]): line breaks would forge log lines and directional controls reorder
+//! text, so controls are shown as code points and each value is isolated (docs/notifications.md).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -45,8 +31,7 @@ pub fn show_bidi_controls(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `value` for plain text, markdown or a card: its controls shown, isolated in `U+2068` … `U+2069`
-/// (rule 2). Empty stays empty.
+/// `value` for plain text, markdown or a card: its controls shown, isolated in `U+2068` … `U+2069`.
 pub fn isolate(value: &str) -> String {
     if value.is_empty() {
         return String::new();
@@ -59,15 +44,12 @@ pub fn isolate(value: &str) -> String {
     out
 }
 
-/// True for what must never reach a log line as itself: control characters (a line break would
-/// start a forged line, an escape sequence would drive the terminal), the Unicode line and
-/// paragraph separators, and the directional controls.
+/// True for what must never reach a log line as itself: controls, line separators, bidi controls.
 fn must_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_bidi_control(c)
 }
 
-/// `value` with every control character escaped (`\n`, `\r`, `\t`, else `\u{…}`), so that one
-/// logged value stays on its line and says what it holds.
+/// `value` with every control character escaped (`\n`, `\u{…}`): one value stays on its line.
 pub fn escape_controls(value: &str) -> Cow<'_, str> {
     if !value.contains(must_escape) {
         return Cow::Borrowed(value);

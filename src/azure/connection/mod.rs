@@ -1,12 +1,6 @@
-//! Storage connections resolved the way the Functions host resolves them.
-//!
-//! A setting `NAME` holding a connection string (`UseDevelopmentStorage=true`, or `AccountName=…;
-//! AccountKey=…` with `EndpointSuffix` or explicit `*Endpoint`s), or identity-based settings
-//! `NAME__accountName` / `NAME__blobServiceUri` / `NAME__queueServiceUri` / `NAME__tableServiceUri`
-//! (+ `NAME__credential=managedidentity`, `NAME__clientId` for a user-assigned identity). Keys are
-//! wrapped in [`Secret`] and never printed. A half-configured identity connection (a credential or
-//! client id without an account or endpoints) is an error naming the setting, never a silent
-//! fall-back to another connection.
+//! Storage connections resolved the way the Functions host resolves them: a connection string in
+//! `NAME`, or identity-based `NAME__*` settings. Keys are [`Secret`]s, never printed; a
+//! half-configured identity connection is an error naming the setting, never a fall-back.
 
 use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
@@ -19,8 +13,8 @@ pub const DEV_ACCOUNT: &str = "devstoreaccount1";
 pub const DEV_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-/// A secret string ([`secrecy`]: never in `Debug`, zeroed when dropped). Equality compares the
-/// values, because configuration compares connections to share one client between them.
+/// A secret string (never in `Debug`, zeroed when dropped); equal values let connections share a
+/// client.
 #[derive(Clone)]
 pub struct Secret(SecretString);
 
@@ -59,8 +53,7 @@ pub enum StorageAuth {
     ManagedIdentity {
         /// Client id of a user-assigned identity.
         client_id: Option<String>,
-        /// The identity endpoint the SDK will ask, read with the other settings (for log lines
-        /// naming it; the SDK reads the platform's variables itself).
+        /// The identity endpoint the SDK will ask (for log lines naming it).
         token_endpoint: String,
     },
 }
@@ -264,10 +257,8 @@ impl StorageConnection {
 /// Where the SDK asks for tokens outside App Service / Functions (the VM metadata service).
 pub(crate) const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
-/// The identity endpoint the SDK will call, as it chooses it: App Service / Functions when both
-/// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set (the platform sets them; they are not app
-/// settings), the VM metadata service otherwise. Without its query, which carries nothing secret
-/// but is noise in a log line.
+/// The identity endpoint the SDK will call, without its query: `IDENTITY_ENDPOINT` when it and
+/// `IDENTITY_HEADER` are set, the VM metadata service otherwise.
 pub fn token_endpoint(env: &dyn Fn(&str) -> Option<String>) -> String {
     match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
         (Some(e), Some(_)) => e.split('?').next().unwrap_or_default().to_owned(),

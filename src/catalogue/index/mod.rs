@@ -1,23 +1,7 @@
 //! Index rows of table `recordingindex`: the catalogue's filters by VM and by user without reading
-//! every day partition of the range.
-//!
-//! **Keys.** `PartitionKey` = `vm~<base64url(lower-case value)>` for `TargetVm` and
-//! `TargetResourceId`, `user~<base64url(lower-case value)>` for `UserName` and `UserEmail` (the
-//! values the API's `vm` / `user` filters compare, case-insensitively); `RowKey` =
-//! `<sort time, RFC 3339 with milliseconds>~<recording id>`, so one partition lists a VM's or user's
-//! recordings in session-start order and a time range is a `RowKey` range. The row carries only
-//! `RecordingId`: the catalogue row stays the single source of truth and every hit is re-checked
-//! against it, so a stale index row can cost a read but never return a wrong row.
-//!
-//! **Writes.** VM and user are only known from the join, so the join pass writes the rows of every
-//! recording it joins or that fell due ([`write()`], batched per partition) before it writes the
-//! recordings (a crash in between leaves a harmless extra row, never a missing one), and deletes
-//! those a recording no longer has after ([`remove`]). A recording `RecordingCreated` joined exactly
-//! is due at once, so its rows follow within a pass.
-//!
-//! **Limits.** A single VM or user is one partition (~2,000 entities/s per partition; a busy VM with
-//! thousands of sessions a day is still one ranged query per 1000 rows). A value longer than
-//! [`MAX_VALUE`] bytes is not indexed (the API rejects filter values over 512 bytes anyway).
+//! every day partition. A row (`vm~`/`user~` + base64url value, sort time `~` id) carries only the
+//! recording id; hits are re-checked, so a stale row costs a read, never a wrong row. The join pass
+//! writes them before the recordings. See docs/catalogue.md.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,11 +30,9 @@ pub fn time_key(t: time::OffsetDateTime) -> String {
     format_utc_millis(t)
 }
 
-/// The `(PartitionKey, RowKey)` pairs recording `r` is indexed under (sorted, unique): one per
-/// value of its indexed filters (an unjoined row has none).
+/// The `(PartitionKey, RowKey)` pairs recording `r` is indexed under (sorted, unique).
 pub fn keys(r: &Recording) -> Vec<(String, String)> {
-    // The id through the one encoder, in the room the sort time and `~` leave (25 bytes); an id
-    // too long for it (a blob path near the key limit) is not indexed: a digest names no row.
+    // An id too long for the room the sort time leaves is not indexed: a digest names no row.
     let id = r.key.id_key(MAX_KEY_BYTES - 25);
     if is_digest(&id) {
         return Vec::new();
@@ -81,11 +63,7 @@ fn entity(pk: &str, rk: &str) -> Entity {
     e
 }
 
-/// Upserts index rows `keys`: one entity group transaction per partition and 100 rows (a VM's or
-/// user's rows share a partition, so a pass's recordings cost a few calls, not one per row).
-///
-/// # Errors
-/// Table errors.
+/// Upserts index rows `keys`, batched per partition.
 pub async fn write(
     tables: &dyn TableStore,
     keys: &BTreeSet<(String, String)>,
@@ -101,9 +79,6 @@ pub async fn write(
 }
 
 /// Deletes index rows `keys` (already gone is fine).
-///
-/// # Errors
-/// Table errors.
 pub async fn remove(
     tables: &dyn TableStore,
     keys: &BTreeSet<(String, String)>,

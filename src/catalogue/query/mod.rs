@@ -1,12 +1,6 @@
-//! The one query of the lists — `GET /api/recordings`, `/api/sessions` and `/api/reviews`, the
-//! CLI's `catalogue query|export` and `verify`, and the evidence pack's files: its parameters, the
-//! day partitions it reads and which typed rows match ([`Listed`]); [`page`] reads the rows page by
-//! page or a day at a time, [`shape`] gives them their public fields.
-//!
-//! Parameters: `from`, `to` (required; `YYYY-MM-DD` or RFC 3339; a bare `to` date is inclusive),
-//! the row type's filters ([`Listed::FILTERS`]), `limit` (1–1000, default 100) and `continuation`.
-//! Unknown parameters are refused, so a typo never silently widens a query. Matching is
-//! case-insensitive equality (resource ids and UPNs are case-insensitive in Azure).
+//! The one query of the lists (API, CLI, evidence pack): its parameters, the day partitions it
+//! reads and which typed rows match ([`Listed`]). Unknown parameters are refused, so a typo never
+//! widens a query; matching is case-insensitive (as resource ids and UPNs are in Azure).
 
 pub mod page;
 pub mod rows;
@@ -63,8 +57,7 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses and validates `params`: the range, the filters `names`, `limit` and `continuation`;
-    /// `passed` are parameters the caller reads itself (e.g. `format`).
+    /// Parses and validates `params`; `passed` are parameters the caller reads itself.
     ///
     /// # Errors
     /// The first bad parameter: an unknown one, then `from`, `to`, the filters, `limit`.
@@ -119,8 +112,7 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The days the range covers, in order: the partitions of a table keyed by the day its rows
-    /// sort on (`sessionwindows`, `reviews`).
+    /// The days the range covers, in order.
     pub fn days(&self) -> Vec<String> {
         days_between(self.from.date(), last_day(self.to))
     }
@@ -158,8 +150,7 @@ pub trait Listed: Sized + Send {
     const FILTERS: &'static [&'static str];
     /// Filters served from index rows ([`crate::catalogue::index`]), the first given wins.
     const INDEXED: &'static [&'static str] = &[];
-    /// What its continuation tokens are bound to besides the query (`sessions:`): a token of one
-    /// list is refused by another.
+    /// Binds continuation tokens to this list: a token of one list is refused by another.
     const SCOPE: &'static str;
 
     /// Reads a stored row; `None` when it is not one.
@@ -179,10 +170,7 @@ pub trait Listed: Sized + Send {
         any_is(&self.values(param), want)
     }
 
-    /// Checks the filters' values beyond their length.
-    ///
-    /// # Errors
-    /// A value the filter never takes.
+    /// Checks the filters' values beyond their length: an error for a value never taken.
     fn check(_q: &Query) -> Result<(), Invalid> {
         Ok(())
     }
@@ -198,11 +186,8 @@ pub fn any_is(values: &[&str], want: &str) -> bool {
     values.iter().any(|v| v.to_lowercase() == want)
 }
 
-/// The first and last partition (creation day) that can hold a recording whose time lies on a
-/// day from `first` to `last`: one more on each side. A row lives under its blob's creation day,
-/// but its time can fall on a neighbouring day: a session that began before midnight may be
-/// recorded after it, and an event is raised a moment after the blob's creation, perhaps past
-/// midnight. (A session recorded more than a day after it began is still missed.)
+/// The partitions (creation days) that can hold a recording timed from `first` to `last`: one more
+/// day each side, since a session may start before midnight and be recorded after it.
 pub fn partition_days(first: Date, last: Date) -> (Date, Date) {
     (
         first.previous_day().unwrap_or(first),
@@ -210,10 +195,7 @@ pub fn partition_days(first: Date, last: Date) -> (Date, Date) {
     )
 }
 
-/// The `limit` parameter: `default` when absent or blank, else 1 to `max`.
-///
-/// # Errors
-/// Anything else.
+/// The `limit` parameter: `default` when absent or blank, else 1 to `max` (an error otherwise).
 pub fn limit(
     params: &HashMap<String, String>,
     default: usize,

@@ -1,23 +1,7 @@
 //! Reading a query's rows: one page with the token of the next ([`page`]), or one day partition
-//! ([`day`]).
-//!
-//! **Day partitions.** A range of N days is N partition-scoped queries (1000 rows a round trip;
-//! `recordings` one day more on each side, [`Listed::days`]), never a table scan. A day's matching
-//! rows are sorted by time, then `RowKey`; a page takes them day by day until it is full, and its
-//! cursor records the day and how many of that day's rows were returned. Order is exact within a
-//! day and by partition across days; a page re-reads its first day, so a request costs ⌈rows of
-//! the day / 1000⌉ round trips per day touched. Filters are applied to the rows read, so they do
-//! not reduce reads.
-//!
-//! **Index rows.** A filter of [`Listed::INDEXED`] (recordings: `vm`, else `user`) reads one
-//! `recordingindex` partition by `RowKey` (time) range instead, then each hit's row (up to
-//! [`READS_IN_FLIGHT`] at a time), checked with every filter: a stale index row costs a read and
-//! never shows a wrong row. Ordered by time across the whole range. Until the index table exists
-//! the days are read.
-//!
-//! **Tokens.** base64url JSON `{d: day, s: rows of that day already returned, a: last index
-//! RowKey (index-served pages), f: the query's fingerprint, after the row type's scope}`: a token
-//! of another query or list, or anything malformed, is refused, never a restart from the top.
+//! ([`day`]). Day partitions are read in order (never a table scan); a filter of
+//! [`Listed::INDEXED`] reads its `recordingindex` partition instead, each hit re-checked against
+//! its row. A token of another query, or a malformed one, is refused (docs/catalogue.md).
 
 use std::collections::HashSet;
 
@@ -72,9 +56,6 @@ pub enum Error {
 }
 
 /// The page of `q` its continuation names (the first without one).
-///
-/// # Errors
-/// `Invalid` for a token of another query, `Table` when storage fails.
 pub async fn page<R: Listed>(tables: &dyn TableStore, q: &Query) -> Result<Page<R>, Error> {
     let fp = [R::SCOPE, &q.fingerprint()].concat();
     let days = R::days(q);
@@ -93,10 +74,7 @@ pub async fn page<R: Listed>(tables: &dyn TableStore, q: &Query) -> Result<Page<
     })
 }
 
-/// Every row of day partition `day` that `q` matches, in order.
-///
-/// # Errors
-/// Table errors (a missing table is an empty day).
+/// Every row of day partition `day` that `q` matches, in order (a missing table is an empty day).
 pub async fn day<R: Listed>(
     tables: &dyn TableStore,
     day: &str,
@@ -143,8 +121,7 @@ async fn by_days<R: Listed>(
     Ok((rows, None))
 }
 
-/// The page through the index partition of `q`'s first indexed filter; `None` when `q` has none
-/// or the index table does not exist.
+/// The page through the index partition of `q`'s first indexed filter; `None` without one.
 async fn indexed<R: Listed>(
     tables: &dyn TableStore,
     q: &Query,
@@ -249,10 +226,7 @@ pub fn encode(cursor: &Cursor, fp: &str) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap_or_default())
 }
 
-/// The cursor of a token issued for fingerprint `fp` over `days`.
-///
-/// # Errors
-/// A malformed token, one of another query, or a day outside the range.
+/// The cursor of a token issued for fingerprint `fp` over `days`; an error for any other token.
 pub fn decode(token: &str, fp: &str, days: &[String]) -> Result<Cursor, Invalid> {
     let bad = || Invalid::new("continuation", "invalid or belongs to another query");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;

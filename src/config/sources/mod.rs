@@ -254,7 +254,8 @@ pub fn bastion_name(label: &str) -> Option<String> {
     valid.then(|| name.to_ascii_lowercase())
 }
 
-fn check_container(name: &str, setting: &str, errors: &mut Vec<String>) -> bool {
+/// Whether `name` is a valid container name; if not, a problem of `setting`.
+pub(super) fn check_container(name: &str, setting: &str, errors: &mut Vec<String>) -> bool {
     let ok = super::is_valid_container(name);
     if !ok {
         errors.push(format!(

@@ -1,13 +1,6 @@
-//! `Reconcile` (timer, hourly): finds what events missed — Event Grid drops deliveries after 24 h —
-//! and runs it through the same code paths:
-//! - recording blobs created in the last `RECONCILE_WINDOW_HOURS` with no catalogue row →
-//!   [`Recordings::listed`](crate::recordings::Recordings::listed) (`Recordings::catalogue` with a
-//!   synthesized `BlobEvent`);
-//! - `PT1H.json` blobs of hours in the window with no cursor → `created::register`;
-//! - then `recordings.stalled`.
-//!
-//! Bounded: at most [`MAX_LISTED`] blobs are listed per container per run (listing is by name, and
-//! names are not time-ordered, so the whole container is listed page by page up to that bound).
+//! `Reconcile` (timer, hourly): what events missed (Event Grid drops deliveries after 24 h), run
+//! through the same code paths: recordings with no row, `PT1H.json` blobs with no cursor, then
+//! `recordings.stalled`. At most [`MAX_LISTED`] blobs are listed per container per run.
 
 use time::OffsetDateTime;
 use tracing::{error, warn};
@@ -28,22 +21,15 @@ pub const MAX_LISTED: usize = 100_000;
 
 pub use crate::audit_logs::RECONCILE_FUNCTION as RECONCILE;
 
-/// Handles one timer invocation.
-///
-/// # Errors
-/// `Retryable` for storage failures.
+/// Handles one timer invocation; `Retryable` for storage failures.
 pub async fn reconcile(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     run(&state, super::now_of(&state, &inv)).await
 }
 
-/// One reconciliation at `now`.
-///
-/// # Errors
-/// `Retryable` for storage failures.
+/// One reconciliation at `now`; `Retryable` for storage failures.
 pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, HandlerError> {
     let mut found = Found::default();
-    // Each source on its own: an account that cannot be listed fails its part (named, and the
-    // run ends Retryable so the host retries it), never the other sources'.
+    // An account that cannot be listed fails its own part (named), never the other sources'.
     let mut failed: Vec<(String, HandlerError)> = Vec::new();
     for source in state.ports.sources.recordings() {
         if let Err(e) = recordings(state, source, now, &mut found).await {
@@ -65,9 +51,7 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         "reconciled: {catalogued} recordings catalogued, {registered} audit blobs registered"
     );
     if let Some(e) = partial_failure(&summary, failed) {
-        // What was catalogued is kept: the retry finds those rows and announces nothing twice
-        // (their outputs would be lost with this failure, so they are re-emitted by the retry's
-        // `Present`-or-`Catalogued` decision only for rows still missing).
+        // What was catalogued is kept: the retry finds those rows and announces nothing twice.
         return Err(e);
     }
     let mut o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &notifications);
@@ -113,8 +97,7 @@ async fn list_recent(
     }
 }
 
-/// What the recordings pass found; `notifications` are the `recording.catalogued` messages of
-/// recordings catalogued late (Reconcile is the only place they are emitted for them).
+/// What the recordings pass found, with the `recording.catalogued` messages of late recordings.
 #[derive(Debug, Default)]
 struct Found {
     catalogued: usize,
@@ -178,8 +161,7 @@ async fn audit_blobs(
     Ok(registered)
 }
 
-/// The error ending a run in which some sources failed: Retryable, naming each failed source
-/// and what the others did.
+/// The Retryable error of a run in which some sources failed, naming each and what the others did.
 fn partial_failure(summary: &str, failed: Vec<(String, HandlerError)>) -> Option<HandlerError> {
     if failed.is_empty() {
         return None;

@@ -155,9 +155,6 @@ async fn derive(
 }
 
 /// Records the sessions a new basis re-scores as changed, then stores the basis.
-///
-/// # Errors
-/// Table errors.
 async fn rebase(
     tables: &dyn TableStore,
     settings: &ReviewSettings,

@@ -1,8 +1,6 @@
-//! A session's rows in the queue partition: its entry (`s~<tunnel id>`: `Rank`, its rank row's key
-//! while queued; `Reviewed`; the overdue marker) and its rank row (`r~<rank key>`: what the queue
-//! shows), changed in one transaction conditional on the entry as read ([`update_with`]): no rank
-//! row without the entry naming it, never two for a session, whatever fails when; writers of one
-//! session (two instances, a review, the overdue run) take turns.
+//! A session's entry (`s~<tunnel id>`) and rank row (`r~<rank key>`) in the queue partition,
+//! changed in one transaction conditional on the entry ([`update_with`]): never a rank row the
+//! entry does not name, never two for a session.
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
@@ -23,8 +21,7 @@ pub const RANKS: (&str, &str) = ("r~", "r~~");
 /// `review.overdue` was raised: on the entry, and copied on the rank row for the overdue query.
 pub const MARKER: &str = "OverdueNotified";
 
-/// `r~`, `9999 − score` (the weights sum to 140), the start (fixed width: text order is time
-/// order), the tunnel id: the service's key order is the queue's, one key per session.
+/// `r~`, `9999 − score`, the start (fixed width), the tunnel id: key order is the queue's order.
 pub fn rank_key(score: u32, start: OffsetDateTime, tunnel: &str) -> String {
     let head = format!(
         "r~{:04}~{}~",
@@ -63,9 +60,8 @@ impl Entry {
     }
 }
 
-/// Changes `tunnel`'s entry with `f` (the next entry, the write of its rank row), asked again on
-/// the entry as stored then when another writer came first; a rank row it leaves is removed in the
-/// same transaction. Returns the entry now.
+/// Changes `tunnel`'s entry with `f` (asked again when another writer came first), removing a rank
+/// row it leaves in the same transaction. Returns the entry now.
 async fn change(
     tables: &dyn TableStore,
     tunnel: &str,
@@ -97,11 +93,8 @@ fn entity(v: Value) -> Entity {
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// Puts each session's derived rank row (`None`: nothing to review), 16 sessions at a time: a
-/// reviewed session stays out, the overdue marker is kept. Returns how many are queued.
-///
-/// # Errors
-/// Table errors.
+/// Puts each session's derived rank row (`None`: nothing to review); a reviewed session stays out.
+/// Returns how many are queued.
 pub async fn put(
     tables: &dyn TableStore,
     all: Vec<(String, Option<Entity>)>,
@@ -133,9 +126,6 @@ pub async fn put(
 }
 
 /// Takes a reviewed session out of the queue for good.
-///
-/// # Errors
-/// Table errors.
 pub async fn withdraw(tables: &dyn TableStore, tunnel: &str) -> Result<(), AzureError> {
     let done = change(tables, tunnel, |cur| {
         let next = Entry {
@@ -148,12 +138,8 @@ pub async fn withdraw(tables: &dyn TableStore, tunnel: &str) -> Result<(), Azure
     done.await.map(drop)
 }
 
-/// Marks the session of the due rank row `due` (as a query read it) announced by run `by`: true
-/// when `by` set the mark, its answer lost or not; false when another run had, or the session was
-/// derived again since (the next run reads it again).
-///
-/// # Errors
-/// Table errors.
+/// Marks the session of rank row `due` announced by run `by`: true when `by` set the mark (its
+/// answer lost or not), false when another run had or the session was derived again since.
 pub async fn mark(tables: &dyn TableStore, due: &Stored, by: &str) -> Result<bool, AzureError> {
     let s = |k: &str| get_str(&due.entity, k).unwrap_or_default();
     let (tunnel, rk, mut first) = (s("TunnelId"), s("RowKey"), true);

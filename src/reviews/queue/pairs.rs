@@ -29,9 +29,6 @@ pub(crate) fn pair_key(s: &WindowRow) -> String {
 
 /// The tunnels among `sessions` that are their user's first to the VM in 30 days, their starts
 /// recorded (a read per pair, 16 at a time, and a write when a start is new).
-///
-/// # Errors
-/// Table errors.
 pub async fn firsts(
     tables: &dyn TableStore,
     sessions: &[WindowRow],

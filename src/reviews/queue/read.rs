@@ -42,9 +42,6 @@ pub fn ranked(bastion: Option<&str>) -> Vec<Filter> {
 }
 
 /// The riskiest `limit` queued sessions (optionally of one Bastion host), riskiest first.
-///
-/// # Errors
-/// Table errors (an absent table is an empty queue).
 pub async fn top(
     tables: &dyn TableStore,
     limit: usize,

@@ -1,7 +1,5 @@
-//! Table operations every domain shares, over any [`TableStore`]: reads that take an absent table
-//! for absent rows ([`get`], [`page`], [`query_all`]), writes that create their table on first use
-//! ([`write_creating_table`]), and the one ETag-conditional read-modify-write ([`update`],
-//! [`update_from`], [`update_with`]).
+//! Table operations every domain shares: reads where an absent table means absent rows, writes that
+//! create their table, and the one ETag-conditional read-modify-write ([`update_with`]).
 
 use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, strip_annotations};
 use crate::azure::AzureError;
@@ -10,17 +8,13 @@ use backon::{BackoffBuilder as _, ExponentialBuilder};
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
 pub const ATTEMPTS: usize = 8;
 
-/// What [`update`] hands a change: the row as stored now (`None` when absent); it returns the
-/// entity to write (`PartitionKey`/`RowKey` are set for it) or `None` when there is nothing to write.
+/// A change: from the row as stored (`None`: absent) to the entity to write (`None`: nothing).
 pub type Change<'a> = dyn FnMut(Option<&Stored>) -> Option<Entity> + Send + 'a;
 
 /// Rows of the row's partition written or removed in one transaction with it (rows it names).
 pub type Companions = Vec<(Entity, WriteMode)>;
 
-/// Reads one row (absent table = absent row).
-///
-/// # Errors
-/// Table errors.
+/// Reads one row (absent table = absent row); errors are the table's.
 pub async fn get<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -33,11 +27,7 @@ pub async fn get<T: TableStore + ?Sized>(
     }
 }
 
-/// One page of at most `top` rows matching `filter` from `continuation` on (absent table = an
-/// empty last page).
-///
-/// # Errors
-/// Table errors.
+/// One page of at most `top` rows matching `filter` (absent table = an empty last page).
 pub async fn page<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -58,9 +48,6 @@ pub async fn page<T: TableStore + ?Sized>(
 }
 
 /// All rows matching `filter`, at most `limit` (absent table = none).
-///
-/// # Errors
-/// Table errors.
 pub async fn query_all<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -80,11 +67,7 @@ pub async fn query_all<T: TableStore + ?Sized>(
     }
 }
 
-/// Writes an entity; if the table does not exist yet, creates it and writes once more (not for
-/// `If-Match`, whose 404 means the row is gone).
-///
-/// # Errors
-/// The table store's errors.
+/// Writes an entity, creating a missing table first (not for `If-Match`: its 404 means row gone).
 pub async fn write_creating_table<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -100,12 +83,8 @@ pub async fn write_creating_table<T: TableStore + ?Sized>(
     }
 }
 
-/// Upserts `rows` of one partition, 100 to an entity group transaction; a chunk the service
-/// refuses as a batch (no table yet, a row it rejects) is written row by row, which creates the
-/// table and names the failing row.
-///
-/// # Errors
-/// The table store's errors of the row-by-row writes.
+/// Upserts `rows` of one partition in batches; a refused batch is written row by row, which
+/// creates the table and names the failing row.
 pub async fn upsert_batched<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -127,9 +106,6 @@ pub async fn upsert_batched<T: TableStore + ?Sized>(
 }
 
 /// Reads `(table, pk, rk)` and rewrites it through `change` with [`update_from`].
-///
-/// # Errors
-/// As [`update_from`].
 pub async fn update<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -141,14 +117,11 @@ pub async fn update<T: TableStore + ?Sized>(
     update_from(tables, table, pk, rk, current, change).await
 }
 
-/// Lets `change` build the new entity from `current` (the row as just read, `None` when absent)
-/// and writes it conditionally: insert when absent, `If-Match` otherwise. A lost race (409, 412,
-/// or 404 on `If-Match`) re-reads and asks `change` again, at most [`ATTEMPTS`] times; a write whose
-/// answer was lost is recognised then by `change` finding its own work done (and returning
-/// `None`). Returns the row now stored: as written, or as read when nothing was to be written.
+/// Writes `change(current)` conditionally (insert, else `If-Match`); a lost race re-reads and asks
+/// `change` again (a lost answer shows as its work done). Returns the row now stored.
 ///
 /// # Errors
-/// Table errors; `Transient` when the row kept changing.
+/// Table errors; `Transient` when the row kept changing for [`ATTEMPTS`] attempts.
 pub async fn update_from<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -163,12 +136,8 @@ pub async fn update_from<T: TableStore + ?Sized>(
     .await
 }
 
-/// [`update_from`] whose `change` does its own I/O before the write it returns: rows that must be
-/// written before this one (a session's index row before the session, a recording's index rows
-/// before the recording), each attempt again from the row as read then. `change` gets the row as
-/// stored now (owned, so its future borrows nothing) and fails the update with its own error.
-/// Rows it returns beside the row ([`Companions`]) are written in one transaction with it: a row
-/// naming another keeps naming one that exists, whatever fails when.
+/// [`update_from`] whose async `change` may first write rows this one names (index rows), and
+/// returns [`Companions`] written in one transaction with it, so a named row always exists.
 ///
 /// # Errors
 /// Table errors, `change`'s errors; `Transient` when the row kept changing.
@@ -185,8 +154,7 @@ where
     F: FnMut(Option<Stored>) -> Fut + Send,
     Fut: Future<Output = Result<Option<(Entity, Companions)>, AzureError>> + Send,
 {
-    // Writers racing on one row (a backfill joining many recordings to the same sessions) back off
-    // with jitter between attempts, so they stop colliding instead of spending every attempt at once.
+    // Jittered back-off: writers racing on one row stop colliding.
     let mut pause = ExponentialBuilder::default()
         .with_min_delay(std::time::Duration::from_millis(5))
         .with_max_delay(std::time::Duration::from_millis(200))
