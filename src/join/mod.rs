@@ -1,29 +1,10 @@
 //! The recording ↔ session join: one decision ([`correlate::decide`]), made by one pass over what
 //! changed ([`Join::run`]), and once up front for a recording being catalogued
-//! ([`Join::decide_new`]).
-//!
-//! **What records a change.** A session whose matched fields change marks its `sessionwindows`
-//! row pending over the creation times of the recordings it may gain or lose (its old and new
-//! windows), in the same write that changes it ([`catalogue::window::put`](crate::catalogue::window::put)). A recording being
-//! catalogued carries `JoinDue`: now, or the end of its wait while it awaits its session.
-//!
-//! **The pass** ([`Join::run`]), run by `AuditLogTail` each minute and by a backfill over its window,
-//! one at a time ([`lease`]): it reads the pending sessions and the recordings that fell due,
-//! then the recordings created within the affected spans and the sessions that can match them,
-//! decides every recording once, and widens the spans to the whole window of every session whose
-//! recorded state may change, reading again, until nothing new is affected. Then it writes only
-//! what changed: each recording's join (with its re-tag and index rows), each affected session's
-//! recorded state (derived from every recording that names it, never accumulated), clearing the
-//! pending ranges it read. A crash or a spent budget leaves the rest pending for the next pass,
-//! which finds the rows already written unchanged.
-//!
-//! **At cataloguing** ([`Join::decide_new`]) a recording is joined with the sessions known then
-//! before its row is written, so a new recording's row is written once; the pass that follows
-//! derives the recorded state of the sessions it names.
-//!
-//! `recordingkeys` (GUID → recordings, written for a recording none of whose GUIDs was a known
-//! session) lets a session seen for the first time find the recordings that named it before it
-//! existed and lie outside its window.
+//! ([`Join::decide_new`], so its row is written once). A session whose matched fields change marks
+//! its `sessionwindows` row pending over the creation times it affects; a recording carries
+//! `JoinDue`. The pass reads what is pending or due, widens to the whole window of every session
+//! whose recorded state may change, and writes only what changed; what a crash or a spent budget
+//! leaves stays pending. `docs/catalogue.md` tells the whole story.
 
 pub mod correlate;
 pub mod lease;
@@ -70,14 +51,9 @@ impl Join {
     }
 
     /// The join of a recording about to be catalogued, from the sessions known now: those its
-    /// GUIDs name (point reads) and, when it names none, those whose window can hold its creation
-    /// time (one query per start day). Exact when a named session is known, awaiting when it names
-    /// a GUID within its wait, else by time. Returns the recording with its join, re-tag and
-    /// `JoinDue` applied.
-    ///
-    /// When no GUID it names is a known session, its GUIDs are indexed before its row is written:
-    /// a pass that reads the row finds the index too, and a session that arrives before any pass
-    /// read the row finds it when the row falls due (its `JoinDue` is at the latest its wait's end).
+    /// GUIDs name, else those whose window can hold its creation time; with its re-tag and
+    /// `JoinDue`. When no GUID names a known session its GUIDs are indexed before its row is
+    /// written, so a session arriving later finds it (or the pass finds both once it falls due).
     ///
     /// # Errors
     /// Storage failures.

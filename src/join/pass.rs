@@ -17,15 +17,12 @@ use crate::tables::{self, Stored};
 
 /// Most pending sessions in one round (bounds the reads before its first write).
 const ROUND: usize = 500;
-/// Most widening reads in one round: a chain of sessions overlapping ever further is cut there
-/// (its far end stays pending for the next pass).
+/// Most widening reads in one round (a chain's far end stays pending for the next pass).
 const WIDEN: usize = 4;
-/// Sessions of one start day the round reads by point reads; more are read with their day's
-/// partition (a page holds 1,000 rows; each point-read session costs two reads).
+/// Most sessions of one start day read by point reads (two each); more read the day's partition.
 const DAY_READ: usize = 15;
-/// How far before the cursor a pass reads due recordings again: a row whose `JoinDue` is just
-/// before the last pass's "now" may have landed after that pass read (a storage call's timeout is
-/// far shorter), so the next pass decides it as well (deciding twice changes nothing).
+/// How far before the cursor a pass reads due recordings again: a row due just before the last
+/// pass's "now" may have landed after that pass read (deciding twice changes nothing).
 const OVERLAP: Duration = Duration::minutes(1);
 
 /// Which pending sessions and extra creation times a pass reads.
@@ -92,9 +89,8 @@ impl Join {
         result.map(|_| report)
     }
 
-    /// Rounds from the inputs read first until no pending session is left (or the budget cuts);
-    /// returns the new cursor of due recordings once the first round, which decides them, has
-    /// written everything.
+    /// Rounds until no pending session is left (or the budget cuts); the new cursor of due
+    /// recordings once the first round, which decides them, has written everything.
     async fn rounds(
         &self,
         scope: &Scope,
@@ -215,10 +211,8 @@ impl Join {
         Ok(true)
     }
 
-    /// Reads what the spans and the affected sessions need and the round does not hold yet: the
-    /// recordings created within the spans, those naming a session seen for the first time (when
-    /// no recording read names it), the sessions that can match each recording by time, and the
-    /// sessions its GUIDs name.
+    /// Reads what the round does not hold yet: the recordings created within the spans or naming
+    /// a session seen for the first time, and the sessions that can match them by time or GUID.
     async fn widen_reads(
         &self,
         k: &mut Known,
@@ -282,9 +276,8 @@ impl Join {
         Ok(())
     }
 
-    /// Reads the index rows of the sessions in `guids` that recordings were joined with, one
-    /// start day's partition at a time where a day holds more of them than a filter can name
-    /// (two point reads each otherwise); the rest are read by [`Self::session`].
+    /// Reads the sessions in `guids` that recordings were joined with by their start day's
+    /// partition where a day holds more than [`DAY_READ`]; the rest are read by [`Self::session`].
     async fn by_start_day(
         &self,
         k: &mut Known,
@@ -309,8 +302,8 @@ impl Join {
         Ok(())
     }
 
-    /// Reads session `tunnel` into the round when it does not hold it (its index row's fields
-    /// from the session row; its stored index row is read once it is affected, [`Self::stored`]).
+    /// Reads session `tunnel` into the round from its session row (its stored index row is read
+    /// once it is affected, [`Self::stored`]).
     async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), HandlerError> {
         if k.windows.contains_key(tunnel) || k.missing.contains(tunnel) {
             return Ok(());
@@ -329,9 +322,8 @@ impl Join {
         Ok(())
     }
 
-    /// Reads the stored index row of session `t` when the round holds it from its session row
-    /// only: its `Joined` (whether its `recordingkeys` partition still needs reading) and the
-    /// version the round settles it on. The row found is kept for [`Self::settle`].
+    /// Reads the stored index row of session `t` held from its session row only: its `Joined` and
+    /// the version [`Self::settle`] writes on.
     async fn stored(&self, k: &mut Known, t: &str) -> Result<(), HandlerError> {
         let Some((w, None)) = k.windows.get(t) else {
             return Ok(());
