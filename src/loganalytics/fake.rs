@@ -18,24 +18,14 @@ use async_trait::async_trait;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+pub use super::fake_answer::{FakeRow, answer_body};
 use super::fake_blobs::{BlobQuery, is_blob_row};
 use super::{Answer, LogsQuery};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
-
-/// One stored row: its columns (by name), ingestion time and when queries first see it.
-#[derive(Debug, Clone)]
-pub struct FakeRow {
-    /// `ingestion_time()`.
-    pub ingested: OffsetDateTime,
-    /// Not returned by a query before this (ingestion is visible late).
-    pub visible_from: OffsetDateTime,
-    /// The table's columns.
-    pub values: Map<String, Value>,
-}
 
 /// A fault served instead of (or with) the next answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,18 +357,6 @@ impl Parsed {
             .collect();
         answer_body(columns, rows, partial)
     }
-}
-
-/// The query API's answer: one `PrimaryResult` table of `columns` and `rows`; `partial` adds the
-/// error a partial result carries beside its rows.
-pub fn answer_body(columns: Vec<Value>, rows: Vec<Value>, partial: bool) -> Vec<u8> {
-    let mut answer =
-        json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
-    if partial {
-        answer["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query.",
-            "details": [{"code": "EngineError", "message": "Query result set has exceeded the internal data size limit"}]});
-    }
-    serde_json::to_vec(&answer).unwrap_or_default()
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::fake::FakeRow;
+use super::fake_answer::{FakeRow, answer_body};
 use crate::dates::timestamp;
 
 /// The table.
@@ -154,7 +154,7 @@ impl BlobQuery {
                     .collect()
             })
             .collect();
-        super::fake::answer_body(columns, rows, partial)
+        answer_body(columns, rows, partial)
     }
 }
 
