@@ -124,7 +124,7 @@ async fn main() {
             let created = start + Duration::minutes(21);
             let session = WindowRow::of(&s).map(|w| w.view());
             let recording = Recording {
-                key: RecordingKey::for_blob(start, "recordings", &name),
+                key: RecordingKey::for_source_blob(start, "devstoreaccount1", "recordings", &name),
                 blob_url: format!("http://127.0.0.1/devstoreaccount1/recordings/{name}"),
                 account: "devstoreaccount1".into(),
                 source_bastion: host.clone(),
@@ -176,8 +176,8 @@ async fn main() {
         .map(|r| async move {
             let i = r * sessions / reviews.max(1);
             let (_, start, host) = session(i, sessions, hosts);
-            let key =
-                RecordingKey::for_blob(start, "recordings", &format!("{host}/rec-{i:06}.mp4"));
+            let name = format!("{host}/rec-{i:06}.mp4");
+            let key = RecordingKey::for_source_blob(start, "devstoreaccount1", "recordings", &name);
             let verdict = ["ok", "ok", "ok", "follow-up", "incident"][r % 5];
             let body = json!({"recording": key.id(), "verdict": verdict, "comment": "bench"});
             let req = ReviewRequest::parse(body.to_string().as_bytes(), None).expect("review");

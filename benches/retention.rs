@@ -89,7 +89,7 @@ impl World {
         let props = store.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
         let entry = Recording {
-            key: RecordingKey::for_blob(created, &self.rec, &name),
+            key: RecordingKey::for_source_blob(created, store.account(), &self.rec, &name),
             blob_url: format!("https://x/{blob}"),
             account: "x".into(),
             source_bastion: String::new(),

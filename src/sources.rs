@@ -3,8 +3,7 @@
 //!
 //! Domain code asks this registry which source an event or a catalogue row belongs to, instead
 //! of holding one store and one container name: the same code then serves one Bastion host or
-//! several. The first recording source is the *default*: its catalogue keys leave the account out,
-//! so rows written before several sources existed keep their ids.
+//! several. Every source's catalogue keys, cursors and markers carry its account and container.
 
 use std::sync::Arc;
 
@@ -129,7 +128,7 @@ impl Sources {
             .find_map(|s| s.bastion_id.as_deref())
     }
 
-    /// The default recording source (its keys leave the account out).
+    /// The default recording source.
     pub fn default_recordings(&self) -> &Source {
         &self.recordings[0]
     }
@@ -149,12 +148,6 @@ impl Sources {
         self.audit_logs.iter().find(|s| s.is(account, container))
     }
 
-    /// True when `account`/`container` is the default recording source, whose catalogue keys
-    /// carry no account.
-    pub fn is_default_recordings(&self, account: &str, container: &str) -> bool {
-        self.default_recordings().is(account, container)
-    }
-
     /// The catalogue key of blob `name` of recording source `source`, created at `created`.
     pub fn recording_key(
         &self,
@@ -166,13 +159,9 @@ impl Sources {
     }
 
     /// The key of blob `name` of any source (the catalogue's scheme; tombstones use it for audit
-    /// logs too): the defaults' keys carry no account, as before several sources existed.
+    /// logs too).
     pub fn key_of(&self, source: &Source, created: OffsetDateTime, name: &str) -> RecordingKey {
-        let (account, container) = (source.account(), &source.container);
-        let default = self.is_default_recordings(account, container)
-            || self.default_audit_logs().is(account, container);
-        let account = (!default).then_some(account);
-        RecordingKey::for_source_blob(created, account, container, name)
+        RecordingKey::for_source_blob(created, source.account(), &source.container, name)
     }
 
     /// The recording source a catalogue row belongs to.
@@ -196,24 +185,13 @@ impl Sources {
         Ok((source, source.blob(row.blob_name.clone())))
     }
 
-    /// How a cursor names the audit-log source `source`: empty for the default source (as
-    /// cursors did before several sources existed), else its account and container.
+    /// How a cursor names the audit-log source `source`: its account and container.
     pub fn cursor_source(&self, source: &Source) -> (String, String) {
-        if self
-            .default_audit_logs()
-            .is(source.account(), &source.container)
-        {
-            (String::new(), String::new())
-        } else {
-            (source.account().to_owned(), source.container.clone())
-        }
+        (source.account().to_owned(), source.container.clone())
     }
 
-    /// The audit-log source a cursor names (empty: the default).
+    /// The audit-log source a cursor names.
     pub fn of_cursor(&self, account: &str, container: &str) -> Option<&Source> {
-        if account.is_empty() {
-            return Some(self.default_audit_logs());
-        }
         self.audit_log(account, container)
     }
 }
@@ -235,8 +213,22 @@ mod tests {
         assert!(sources.recording("someoneelse", "recordings").is_none());
         assert!(sources.audit_log("logs", "insights").is_some());
         assert!(sources.audit_log("acct", "recordings").is_none());
-        assert!(sources.is_default_recordings("acct", "recordings"));
         assert!(Sources::new(vec![], vec![source("a", "b")]).is_none());
+    }
+
+    #[test]
+    fn the_default_sources_keys_carry_their_account() {
+        let sources = Sources::single(source("acct", "recordings"), source("logs", "insights"));
+        let t = time::macros::datetime!(2025-03-14 23:00 UTC);
+        let key = sources.recording_key(sources.default_recordings(), t, "a/b.mp4");
+        let path = key.blob().expect("spelled out");
+        assert_eq!(path.account, "acct");
+        let logs = sources.default_audit_logs();
+        assert_eq!(
+            sources.cursor_source(logs),
+            ("logs".into(), "insights".into())
+        );
+        assert!(sources.of_cursor("", "").is_none());
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub(crate) async fn bare(
         return false;
     };
     let created = props.created.unwrap_or_else(OffsetDateTime::now_utc);
-    let key = RecordingKey::for_blob(created, container, name);
+    let key = RecordingKey::for_source_blob(created, blobs.account(), container, name);
     if tables.get(RECORDINGS, &key.pk, &key.rk).await.is_err() {
         return false;
     }

@@ -49,7 +49,7 @@ pub(crate) struct Bare<'a> {
     pub(crate) config: &'a Config,
     /// The audit-log container.
     pub(crate) audit: &'a str,
-    /// Recording containers and their hosts; the first is the default source (keys without account).
+    /// Recording containers and their hosts; the first is the default source.
     pub(crate) recordings: Vec<(String, String)>,
     pub(crate) from: OffsetDateTime,
     pub(crate) to: OffsetDateTime,
@@ -222,7 +222,7 @@ impl Bare<'_> {
             }
             None => self.unkeyed(n, item, created, phase).await?,
         };
-        let account = (n > 0).then(|| self.blobs.account());
+        let account = self.blobs.account();
         let key = RecordingKey::for_source_blob(created, account, container, &item.name);
         let mut row = Entity::new();
         for (k, v) in [
@@ -381,7 +381,7 @@ struct Phase {
 /// the host of its source.
 fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
     Recording {
-        key: RecordingKey::for_blob(created, "", &item.name),
+        key: RecordingKey::for_source_blob(created, "", "", &item.name),
         blob_url: String::new(),
         account: String::new(),
         source_bastion: host.to_owned(),

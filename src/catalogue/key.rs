@@ -1,5 +1,5 @@
 //! Catalogue keys. Table `recordings` is keyed by the blob's creation day (stable for its life, so
-//! every time-bounded query reads a range of partitions) and base64url(`[account:]container/blob`),
+//! every time-bounded query reads a range of partitions) and base64url(`account:container/blob`),
 //! or a digest past the 1 KiB key limit. The scheme is in docs/catalogue.md.
 
 use time::OffsetDateTime;
@@ -12,15 +12,15 @@ use crate::tables::keys::{MAX_KEY_BYTES, Spelling, decode_key, is_digest, is_val
 pub struct RecordingKey {
     /// Creation day.
     pub pk: String,
-    /// base64url(`[account:]container/blob`), or `sha256.<hex>` for a path too long for a key.
+    /// base64url(`account:container/blob`), or `sha256.<hex>` for a path too long for a key.
     pub rk: String,
 }
 
 /// Where a key's blob lives, as the key spells it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyPath {
-    /// The account, for sources other than the default one.
-    pub account: Option<String>,
+    /// The storage account.
+    pub account: String,
     /// Container.
     pub container: String,
     /// Blob name.
@@ -28,23 +28,14 @@ pub struct KeyPath {
 }
 
 impl RecordingKey {
-    /// The key of `container/blob` of the default recording source, created at `created`.
-    pub fn for_blob(created: OffsetDateTime, container: &str, blob: &str) -> Self {
-        Self::for_source_blob(created, None, container, blob)
-    }
-
-    /// The key of `container/blob` created at `created`, in `account` (`None`: the default
-    /// recording source, whose keys carry no account).
+    /// The key of `container/blob` of `account`, created at `created`.
     pub fn for_source_blob(
         created: OffsetDateTime,
-        account: Option<&str>,
+        account: &str,
         container: &str,
         blob: &str,
     ) -> Self {
-        let path = match account {
-            Some(a) => [a, ":", container, "/", blob].concat(),
-            None => [container, "/", blob].concat(),
-        };
+        let path = [account, ":", container, "/", blob].concat();
         let rk = key(&path, Spelling::Encoded, MAX_KEY_BYTES);
         Self {
             pk: format_date(created.date()),
@@ -100,13 +91,10 @@ impl RecordingKey {
         }
         let path = decode_key(&self.rk)?;
         let (head, name) = path.split_once('/')?;
-        let (account, container) = match head.split_once(':') {
-            Some((a, c)) => (Some(a.to_owned()), c.to_owned()),
-            None => (None, head.to_owned()),
-        };
+        let (account, container) = head.split_once(':')?;
         Some(KeyPath {
-            account,
-            container,
+            account: account.to_owned(),
+            container: container.to_owned(),
             name: name.to_owned(),
         })
     }
@@ -120,8 +108,9 @@ mod tests {
 
     #[test]
     fn keys_round_trip_and_reject_garbage() {
-        let k = RecordingKey::for_blob(
+        let k = RecordingKey::for_source_blob(
             datetime!(2025-03-14 23:00 UTC),
+            "acct",
             "recordings",
             "a/b=c/PLACEHOLDER-1",
         );
@@ -130,7 +119,7 @@ mod tests {
         assert_eq!(
             k.blob(),
             Some(KeyPath {
-                account: None,
+                account: "acct".into(),
                 container: "recordings".into(),
                 name: "a/b=c/PLACEHOLDER-1".into()
             })
@@ -155,23 +144,22 @@ mod tests {
     #[test]
     fn other_sources_carry_their_account_and_long_paths_are_digested() {
         let t = datetime!(2025-03-14 23:00 UTC);
-        let own = RecordingKey::for_source_blob(t, Some("stneu"), "recordings", "a:b/c");
-        let default = RecordingKey::for_blob(t, "recordings", "a:b/c");
-        assert_ne!(own, default, "two accounts, one name: two rows");
+        let own = RecordingKey::for_source_blob(t, "stneu", "recordings", "a:b/c");
+        let other = RecordingKey::for_source_blob(t, "stweu", "recordings", "a:b/c");
+        assert_ne!(own, other, "two accounts, one name: two rows");
         let path = own.blob().expect("spelled out");
-        assert_eq!(path.account.as_deref(), Some("stneu"));
+        assert_eq!(path.account, "stneu");
         assert_eq!(
             (path.container.as_str(), path.name.as_str()),
             ("recordings", "a:b/c")
         );
-        assert_eq!(default.blob().and_then(|p| p.account), None);
 
         let name = "n".repeat(1024);
-        let long = RecordingKey::for_source_blob(t, Some("stneu"), "recordings", &name);
+        let long = RecordingKey::for_source_blob(t, "stneu", "recordings", &name);
         assert!(long.is_hashed() && long.blob().is_none(), "{long:?}");
         assert!(is_valid_key(&long.rk) && long.rk.len() == 71);
         assert_eq!(RecordingKey::parse(&long.id()), Some(long.clone()));
-        let other = RecordingKey::for_source_blob(t, Some("stweu"), "recordings", &name);
+        let other = RecordingKey::for_source_blob(t, "stweu", "recordings", &name);
         assert_ne!(long, other, "the account is part of the digest");
         assert_eq!(RecordingKey::parse("2025-03-14~sha256.XYZ"), None);
     }

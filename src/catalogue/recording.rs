@@ -504,7 +504,7 @@ mod tests {
     fn recording() -> Recording {
         let t = datetime!(2025-03-14 09:42:17 UTC);
         Recording {
-            key: RecordingKey::for_blob(t, "recordings", "x"),
+            key: RecordingKey::for_source_blob(t, "a", "recordings", "x"),
             blob_url: "https://a.blob.core.windows.net/recordings/x".into(),
             account: "a".into(),
             source_bastion: "bas-hub-weu".into(),

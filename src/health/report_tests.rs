@@ -163,7 +163,9 @@ async fn report_shows_beats_quarantine_cursor_lag_and_stalled_episode() {
         "{reasons}"
     );
     // The stalled detector's open episode makes it `stalled`.
-    let marker = json!({"PartitionKey": "state", "RowKey": "recordings.stalled", "Active": true,
+    let rk =
+        crate::audit_logs::detect::stalled::marker_key(f.state.ports.sources.default_recordings());
+    let marker = json!({"PartitionKey": "state", "RowKey": rk, "Active": true,
         "Since": "2025-03-13T22:00:00Z"});
     crate::testkit::upsert(f.tables.as_ref(), "auditstate", marker).await;
     let r = report(&f).await;

@@ -49,8 +49,7 @@ pub async fn check(tables: &dyn TableStore, sources: &Sources) -> Result<SourceH
                 }
             }
             if kind == "recordings" {
-                let marker =
-                    get(tables, STATE_TABLE, MARKER_PK, &marker_key(sources, source)).await?;
+                let marker = get(tables, STATE_TABLE, MARKER_PK, &marker_key(source)).await?;
                 let active = marker
                     .as_ref()
                     .and_then(|s| s.entity.get("Active"))

@@ -45,9 +45,9 @@ fn every_key_builder_keeps_hostile_and_4_kib_values_within_the_service_limits() 
     texts.push("p".repeat(766));
     for text in &texts {
         // Catalogue: a recording's key and its id in composite keys.
-        let rec = RecordingKey::for_source_blob(t, Some("stneu"), text, text);
+        let rec = RecordingKey::for_source_blob(t, "stneu", text, text);
         valid("recordings RowKey", &rec.rk);
-        let default = RecordingKey::for_blob(t, "recordings", text);
+        let default = RecordingKey::for_source_blob(t, "acct", "recordings", text);
         valid("recordings RowKey (default source)", &default.rk);
         for room in [MAX_KEY_BYTES, MAX_KEY_BYTES - 21, MAX_KEY_BYTES - 25] {
             let k = default.id_key(room);

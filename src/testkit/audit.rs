@@ -105,8 +105,10 @@ impl Kit {
     }
 
     pub async fn cursor(&self) -> Cursor {
+        let sources = &self.state.ports.sources;
+        let at = sources.cursor_source(sources.default_audit_logs());
         CursorRepo::new(self.state.ports.tables.clone())
-            .get(Default::default(), PATH, datetime!(2025-03-14 09:00 UTC))
+            .get(at, PATH, datetime!(2025-03-14 09:00 UTC))
             .await
             .expect("get")
             .expect("cursor")
@@ -134,7 +136,7 @@ impl Kit {
             .catalogue(source, &event, &props, None)
             .await
             .expect("catalogue");
-        RecordingKey::for_blob(created, &blob.container, name)
+        RecordingKey::for_source_blob(created, source.account(), &blob.container, name)
     }
 }
 
@@ -149,7 +151,7 @@ pub fn line(tunnel: &str, time: &str, message: &str, vm: &str, user: &str, extra
 /// no join (for the join's pure decisions).
 pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recording::Recording {
     crate::catalogue::recording::Recording {
-        key: RecordingKey::for_blob(t, "recordings", name),
+        key: RecordingKey::for_source_blob(t, "acct", "recordings", name),
         blob_url: String::new(),
         account: "acct".into(),
         source_bastion: String::new(),

@@ -107,7 +107,7 @@ impl Kit {
         let blob = self.tagged("recordings", name, class, until).await;
         let props = self.blobs.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
-        let key = RecordingKey::for_blob(created, "recordings", name);
+        let key = RecordingKey::for_source_blob(created, "acct", "recordings", name);
         let entry = Recording {
             key: key.clone(),
             blob_url: format!("https://acct.blob.core.windows.net/recordings/{name}"),

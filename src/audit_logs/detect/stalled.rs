@@ -15,7 +15,7 @@ use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::notify::{Notification, Severity};
-use crate::sources::{Source, Sources};
+use crate::sources::Source;
 use crate::tables::filter::Op;
 use crate::tables::ops::{query_all, update};
 use crate::tables::{Filter, get_str};
@@ -53,13 +53,9 @@ pub fn is_stalled(ended_sessions: usize, recordings_in_window: usize) -> bool {
     ended_sessions >= MIN_SESSIONS && recordings_in_window == 0
 }
 
-/// The marker row of `source` (the default source keeps the key it had before several sources).
-pub fn marker_key(sources: &Sources, source: &Source) -> String {
-    if sources.is_default_recordings(source.account(), &source.container) {
-        MARKER_RK.to_owned()
-    } else {
-        [MARKER_RK, "~", source.account(), ".", &source.container].concat()
-    }
+/// The marker row of `source`.
+pub fn marker_key(source: &Source) -> String {
+    [MARKER_RK, "~", source.account(), ".", &source.container].concat()
 }
 
 /// A notification per source whose episode starts; a failing source is logged and checked again
@@ -96,7 +92,7 @@ async fn check(
         &deps.ports.tables,
         STATE_TABLE,
         MARKER_PK,
-        &marker_key(&deps.ports.sources, source),
+        &marker_key(source),
         &mut |cur| {
             let cur = cur.map(|s| &s.entity);
             let active = cur
@@ -139,10 +135,6 @@ fn notification(
     ended: usize,
 ) -> Notification {
     let hours = deps.after.whole_hours();
-    let default = deps
-        .ports
-        .sources
-        .is_default_recordings(source.account(), &source.container);
     let mut data = json!({"noRecordingSince": format_utc(since), "endedSessions": ended, "hours": hours,
         "account": source.account(), "container": source.container});
     if let Some(id) = &source.bastion_id {
@@ -155,11 +147,7 @@ fn notification(
         }
         None => "No Bastion recording".to_owned(),
     };
-    // The default source keeps the id it had when it was the only one.
-    let fact = match default {
-        true => format_utc(since),
-        false => [format_utc(since).as_str(), "\n", &source.label()].concat(),
-    };
+    let fact = [format_utc(since).as_str(), "\n", &source.label()].concat();
     let title = format!(
         "{host} for {hours} h in {} although {ended} sessions ended: check the recording SAS/identity",
         source.label()

@@ -1,5 +1,5 @@
 //! Tail cursors (table `auditcursors`): one row per `PT1H.json`, PK = the hour's day, RK =
-//! base64url(blob name), or of `account:container/blob` for a source other than the default.
+//! base64url(`account:container/blob`).
 //! A tick claims a cursor with an ETag-conditional `LeaseUntil` and advances `Offset` on the
 //! claim's ETag; session upserts are idempotent, so a crash in between only repeats work.
 
@@ -18,8 +18,7 @@ use crate::tables::{Entity, Filter, TableStore, WriteMode, filter::Op, get_i64, 
 /// One tail cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    /// The audit-log source's account and container; both empty for the default source (rows
-    /// written before several sources existed).
+    /// The audit-log source's account and container.
     pub account: String,
     /// See `account`.
     pub container: String,
@@ -79,7 +78,7 @@ impl Cursor {
         }
     }
 
-    /// The same cursor in the source `account`/`container` (empty: the default source).
+    /// The same cursor in the source `account`/`container`.
     #[must_use]
     pub fn in_source(mut self, (account, container): (String, String)) -> Self {
         self.account = account;
@@ -94,11 +93,7 @@ impl Cursor {
 
     /// Row key.
     pub fn rk(&self) -> String {
-        let path = if self.account.is_empty() {
-            self.blob.clone()
-        } else {
-            [&self.account, ":", &self.container, "/", &self.blob].concat()
-        };
+        let path = [&self.account, ":", &self.container, "/", &self.blob].concat();
         key(&path, Spelling::Encoded, MAX_KEY_BYTES)
     }
 

@@ -61,7 +61,7 @@ impl Rig {
             .expect("props")
             .created
             .expect("created");
-        RecordingKey::for_blob(created, &blob.container, name)
+        RecordingKey::for_source_blob(created, self.blobs.account(), &blob.container, name)
     }
 
     async fn audit_log(&self) {

@@ -55,7 +55,14 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
     );
     assert!(
         CursorRepo::new(k.state.ports.tables.clone())
-            .get(Default::default(), PATH, NOW - Duration::hours(1))
+            .get(
+                k.state
+                    .ports
+                    .sources
+                    .cursor_source(k.state.ports.sources.default_audit_logs()),
+                PATH,
+                NOW - Duration::hours(1)
+            )
             .await
             .expect("get")
             .is_some()
@@ -67,7 +74,7 @@ async fn missed_recordings_and_audit_blobs_are_picked_up_once() {
         .expect("props")
         .created
         .expect("created");
-    let key = RecordingKey::for_blob(created, &rec.container, &rec.name);
+    let key = RecordingKey::for_source_blob(created, k.blobs.account(), &rec.container, &rec.name);
     assert!(!k.row(&key).await.is_empty(), "catalogued");
     crate::audit_logs::tail::tick(&k.state.tailer(), NOW)
         .await

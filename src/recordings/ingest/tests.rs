@@ -41,7 +41,7 @@ fn row(seq: &str, etag: &str) -> Recording {
         account: "acct",
         bastion: None,
         props: &p,
-        key: RecordingKey::for_blob(e.time, "recordings", "x"),
+        key: RecordingKey::for_source_blob(e.time, "acct", "recordings", "x"),
         retention: Retention {
             class: "ops-30d".into(),
             until: "2025-04-13".into(),

@@ -181,22 +181,14 @@ impl Sweep<'_> {
         })
     }
 
-    /// The source and blob name of a deletion intent: spelled out by its key (no account: a
-    /// default source), else (a digest key) by its URL.
+    /// The source and blob name of a deletion intent: spelled out by its key, else (a digest key)
+    /// by its URL.
     fn locate(&self, t: &tombstone::Tombstone) -> Option<(Pass<'_>, String)> {
         let Some(path) = t.key.blob() else {
             let url = BlobUrl::parse(&t.blob_url)?;
             return Some((self.pass_of(&url.account, &url.container)?, url.name));
         };
-        let sources = &self.deps.ports.sources;
-        let pass = match &path.account {
-            Some(a) => self.pass_of(a, &path.container)?,
-            None => [sources.default_recordings(), sources.default_audit_logs()]
-                .into_iter()
-                .find(|s| s.container == path.container)
-                .and_then(|s| self.pass_of(s.account(), &s.container))?,
-        };
-        Some((pass, path.name))
+        Some((self.pass_of(&path.account, &path.container)?, path.name))
     }
 
     /// The key of blob `name` of `pass` (the catalogue key for recordings; tombstones of audit

@@ -61,7 +61,7 @@ impl Env {
         self.blobs.set_tags(&blob, &tags, None).await.expect("tags");
         let props = self.blobs.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
-        let key = RecordingKey::for_blob(created, &rec, name);
+        let key = RecordingKey::for_source_blob(created, self.blobs.account(), &rec, name);
         let entry = Recording {
             key: key.clone(),
             blob_url: format!("http://azurite/{blob}"),

@@ -171,7 +171,7 @@ impl World {
         store.set_tags(&blob, &tags, None).await.expect("tags");
         let props = store.properties(&blob).await.expect("props");
         let created = props.created.expect("created");
-        let key = RecordingKey::for_blob(created, &self.rec, name);
+        let key = RecordingKey::for_source_blob(created, store.account(), &self.rec, name);
         let entry = Recording {
             key: key.clone(),
             blob_url: format!("https://x/{blob}"),

@@ -74,8 +74,9 @@ async fn make_facts(rig: &mut Rig) -> Expected {
     assert_eq!(kinds, ["estate.finding", "estate.resolved"], "{raised:?}");
 
     // A review of a catalogued recording.
-    let key = RecordingKey::for_blob(
+    let key = RecordingKey::for_source_blob(
         OffsetDateTime::now_utc(),
+        "devstoreaccount1",
         "recordings",
         "vm-app-01/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.webm",
     );

@@ -61,8 +61,10 @@ async fn cursor_of(k: &Kit, name: &str) -> Cursor {
     let hour = crate::audit_logs::path::parse_blob_path(name)
         .expect("path")
         .hour;
+    let sources = &k.state.ports.sources;
+    let at = sources.cursor_source(sources.default_audit_logs());
     CursorRepo::new(k.state.ports.tables.clone())
-        .get(Default::default(), name, hour)
+        .get(at, name, hour)
         .await
         .expect("get")
         .expect("cursor")

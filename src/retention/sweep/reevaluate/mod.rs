@@ -158,11 +158,7 @@ impl Sweep<'_> {
         for c in &p.lengthen {
             tracing::info!(class = %c, from_days = st.applied[c], to_days = current[c], "policy lengthened a class: re-tagging its blobs");
         }
-        let visits: Vec<String> = self
-            .passes()
-            .into_iter()
-            .map(|p| self.visit_code(p))
-            .collect();
+        let visits: Vec<String> = self.passes().into_iter().map(Self::visit_code).collect();
         st.queue = p
             .classes()
             .flat_map(|c| visits.iter().map(|v| (v.clone(), c.clone())))
@@ -193,26 +189,20 @@ impl Sweep<'_> {
         Ok(())
     }
 
-    /// How a visit names its container in the progress row: `r` and `a` for the default sources
-    /// (as before several sources existed), `r:<account>/<container>` and `a:…` for the others.
-    fn visit_code(&self, pass: Pass<'_>) -> String {
-        let sources = &self.deps.ports.sources;
-        let (kind, default) = match pass.kind {
-            Kind::Recordings => ("r", sources.default_recordings()),
-            Kind::AuditLogs => ("a", sources.default_audit_logs()),
+    /// How a visit names its container in the progress row: `r:<account>/<container>` or `a:…`.
+    fn visit_code(pass: Pass<'_>) -> String {
+        let kind = match pass.kind {
+            Kind::Recordings => "r",
+            Kind::AuditLogs => "a",
         };
-        if default.is(pass.source.account(), &pass.source.container) {
-            kind.to_owned()
-        } else {
-            [kind, ":", &pass.source.label()].concat()
-        }
+        [kind, ":", &pass.source.label()].concat()
     }
 
     /// The pass a visit code names, if its source is still configured.
     fn visit_pass(&self, code: &str) -> Option<Pass<'_>> {
         self.passes()
             .into_iter()
-            .find(|p| self.visit_code(*p) == code)
+            .find(|p| Self::visit_code(*p) == code)
     }
 
     /// Saves progress, except in a dry run (which only reports).
