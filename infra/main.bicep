@@ -37,7 +37,7 @@ param storageAccountName string = 'st${baseName}${environment}${take(uniqueStrin
 // mean several sources, possibly in other resource groups or subscriptions. The arrays list them; when
 // they are empty, the single-source parameters below make one source of each kind (parameter files
 // written before the arrays existed keep working unchanged).
-@description('Recording sources, one per Bastion host: {accountName, subscriptionId?, resourceGroup?, container? (recordings), bastionName? (name or resource id, labels the source), systemTopicName? (the account\'s existing topic)}. The FIRST is the default source, whose catalogue keys carry no account: list the source you had first, append new ones, never reorder. Empty: one source from recordingsAccountName/-ResourceGroup/-Container/-SystemTopicName.')
+@description('Recording sources, one per Bastion host: {accountName, subscriptionId?, resourceGroup?, container? (recordings), bastionName? (name or resource id, labels the source), systemTopicName? (the account\'s existing topic)}. The first is the default source. Empty: one source from recordingsAccountName/-ResourceGroup/-Container/-SystemTopicName.')
 param recordingSources array = []
 
 @description('Audit-log sources (accounts the Bastion diagnostic settings archive to): {accountName, subscriptionId?, resourceGroup?, container? (insights-logs-bastionauditlogs), systemTopicName?}. Empty: one source from the auditLogs* parameters.')
