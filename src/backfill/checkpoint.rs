@@ -1,11 +1,12 @@
 //! Table `backfill`: where a backfill pass stopped, and the items that failed.
 //!
-//! - Checkpoint: `PartitionKey` = `checkpoint`, `RowKey` = `<kind>~<from>~<to>` (one per container
+//! - Checkpoint: `PartitionKey` = `checkpoint`, `RowKey` = `<walk>~<from>~<to>`, `<walk>` =
+//!   `<kind>.<account>.<container>` (one per container
 //!   and window: a run over another window must not skip what this one listed). `Marker` is the
 //!   listing marker of the page being worked on (empty for the first page), `After` the last blob
 //!   name of that page completed in listing order, `Done` set once the last page is finished.
 //!   Listing is in name order, so resuming = list from `Marker` and skip names `<= After`.
-//! - Failed items: `PartitionKey` = `failed~<kind>`, `RowKey` = base64url(blob name) (its digest
+//! - Failed items: `PartitionKey` = `failed~<walk>`, `RowKey` = base64url(blob name) (its digest
 //!   for a long one), `Name` the blob name, with the (redacted) error. Retried first by every run; deleted once they succeed or the blob is gone.
 
 use std::sync::Arc;

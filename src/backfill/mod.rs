@@ -79,20 +79,14 @@ pub struct Walk<'a> {
     pub kind: Kind,
     /// The container and its store.
     pub source: &'a Source,
-    /// The first source of its kind (its checkpoints and failures are named by the kind alone).
-    pub default: bool,
 }
 
 impl Walk<'_> {
-    /// Name in checkpoints, failed rows and output: the kind, then the source for any but the
-    /// default (`recordings.<account>.<container>`: `.` is allowed in table keys, `/` is not).
+    /// Name in checkpoints, failed rows and output: `recordings.<account>.<container>` (`.` is
+    /// allowed in table keys, `/` is not).
     pub fn label(&self) -> String {
-        if self.default {
-            self.kind.as_str().to_owned()
-        } else {
-            let (kind, account) = (self.kind.as_str(), self.source.account());
-            [kind, ".", account, ".", &self.source.container].concat()
-        }
+        let (kind, account) = (self.kind.as_str(), self.source.account());
+        [kind, ".", account, ".", &self.source.container].concat()
     }
 }
 
@@ -208,12 +202,8 @@ async fn walk_kind(
     budget: &mut usize,
     emit: &mut dyn FnMut(&str, Value),
 ) -> bool {
-    for (i, source) in kind.sources(state).iter().enumerate() {
-        let walk = Walk {
-            kind,
-            source,
-            default: i == 0,
-        };
+    for source in kind.sources(state) {
+        let walk = Walk { kind, source };
         progress.stage(&walk.label());
         // One source that cannot be listed fails its walk (named, counted, the run exits 1
         // and the next one resumes it from its checkpoint), never the other sources'.

@@ -23,11 +23,12 @@ async fn failed_items_are_listed_recorded_and_retried() {
     };
     let (s, _) = r.run(&only).await;
     assert_eq!((s.catalogued, s.errors), (1, 1), "{s:?}");
-    assert_eq!(s.failed, ["recordings:b/bad.mp4"]);
+    const WALK: &str = "recordings.devstoreaccount1.recordings";
+    assert_eq!(s.failed, [format!("{WALK}:b/bad.mp4")]);
     assert!(r.row(&good).await.is_some());
     let failed = checkpoint::BackfillRepo::new(r.state.ports.tables.clone());
     assert_eq!(
-        failed.failed("recordings", 10).await.expect("failed"),
+        failed.failed(WALK, 10).await.expect("failed"),
         ["b/bad.mp4"]
     );
 
@@ -42,11 +43,5 @@ async fn failed_items_are_listed_recorded_and_retried() {
         "retried although the pass is done: {s:?}"
     );
     assert_eq!(types(&out, "notifications"), 1);
-    assert!(
-        failed
-            .failed("recordings", 10)
-            .await
-            .expect("failed")
-            .is_empty()
-    );
+    assert!(failed.failed(WALK, 10).await.expect("failed").is_empty());
 }
