@@ -119,7 +119,7 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
     assert!(err.contains("rerun to continue"), "{err}");
     // stderr is a pipe here: plain progress lines, no terminal escape codes.
     assert!(
-        err.contains("backfill: recordings: listing") && !err.contains('\u{1b}'),
+        err.contains("backfill: recordings.devstoreaccount1.") && !err.contains('\u{1b}'),
         "{err}"
     );
     let mut sent = notifications(&lines);
