@@ -6,9 +6,7 @@
 //! in the Functions convention (a connection string, or `<name>__accountName` /
 //! `__blobServiceUri` / `__credential` / `__clientId` for managed identity), `<bastion>` the
 //! Bastion host recording into the container (its name, or its resource id). Audit-log entries are
-//! `<connection>[:<container>]`. The first recording entry is the default source: its catalogue
-//! keys carry no account, so a deployment that had one source keeps its rows by listing that
-//! source first.
+//! `<connection>[:<container>]`. The first recording entry is the default source.
 
 use crate::azure::connection::StorageConnection;
 
