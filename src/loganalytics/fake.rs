@@ -338,24 +338,11 @@ impl Parsed {
     }
 
     fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
-        let columns: Vec<Value> = self
-            .columns
-            .iter()
-            .map(|c| json!({"name": c, "type": column_type(c)}))
-            .collect();
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                self.columns
-                    .iter()
-                    .map(|c| match c.as_str() {
-                        "IngestedAt" => json!(ticks_utc(r.ingested)),
-                        c => r.values.get(c).cloned().unwrap_or(Value::Null),
-                    })
-                    .collect()
-            })
-            .collect();
-        answer_body(columns, rows, partial)
+        let cell = |r: &FakeRow, c: &str| match c {
+            "IngestedAt" => json!(ticks_utc(r.ingested)),
+            c => r.values.get(c).cloned().unwrap_or(Value::Null),
+        };
+        answer_body(&self.columns, column_type, rows, cell, partial)
     }
 }
 

@@ -14,9 +14,24 @@ pub struct FakeRow {
     pub values: Map<String, Value>,
 }
 
-/// The query API's answer: one `PrimaryResult` table of `columns` and `rows`; `partial` adds the
-/// error a partial result carries beside its rows.
-pub fn answer_body(columns: Vec<Value>, rows: Vec<Value>, partial: bool) -> Vec<u8> {
+/// The query API's answer: one `PrimaryResult` table of `columns` (typed by `type_of`) with a
+/// `cell` per stored row and column; `partial` adds the error a partial result carries.
+pub fn answer_body(
+    columns: &[String],
+    type_of: impl Fn(&str) -> &'static str,
+    rows: &[&FakeRow],
+    cell: impl Fn(&FakeRow, &str) -> Value,
+    partial: bool,
+) -> Vec<u8> {
+    let typed: Vec<Value> = columns
+        .iter()
+        .map(|c| json!({"name": c, "type": type_of(c)}))
+        .collect();
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| cell(r, c)).collect())
+        .collect();
+    let columns = typed;
     let mut answer =
         json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
     if partial {

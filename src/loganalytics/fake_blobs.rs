@@ -1,7 +1,7 @@
 //! The loopback fake's `StorageBlobLogs` side (test-support only): the custody queries' headers
 //! read back, rows matched and projected with the table's column types.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::fake_answer::{FakeRow, answer_body};
@@ -140,21 +140,8 @@ impl BlobQuery {
     /// The answer body.
     pub fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
         let kind = |c: &str| ["string", "datetime"][usize::from(c == "TimeGenerated")];
-        let columns: Vec<Value> = self
-            .columns
-            .iter()
-            .map(|c| json!({"name": c, "type": kind(c)}))
-            .collect();
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                self.columns
-                    .iter()
-                    .map(|c| r.values.get(c).cloned().unwrap_or(Value::Null))
-                    .collect()
-            })
-            .collect();
-        answer_body(columns, rows, partial)
+        let cell = |r: &FakeRow, c: &str| r.values.get(c).cloned().unwrap_or(Value::Null);
+        answer_body(&self.columns, kind, rows, cell, partial)
     }
 }
 
