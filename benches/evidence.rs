@@ -3,7 +3,7 @@
 //! and its peak RSS (`/usr/bin/time -f %M`, the child's `maxrss`). Goals: ≤ 2 minutes, ≤ 256 MB.
 //!
 //! The month is seeded first through the library's own writers over the app's table client: each
-//! session through `put_window` (as the audit-log tail stores it), each recording as its typed
+//! session through `put_day` (as the audit-log tail stores it), each recording as its typed
 //! catalogue row (hashed; one in ten unjoined), each review through `reviews::record` (as `POST /api/reviews`).
 //! Seeding is not measured. The pack is made by the real binary with the settings a deployment
 //! gives it; `BENCH_HANDLER_BIN` runs another build instead (e.g. a release build).
@@ -22,10 +22,10 @@ use std::time::Instant;
 
 use bastion_recordings::audit_logs::sessions::SessionRecord;
 use bastion_recordings::catalogue::RECORDINGS_TABLE;
+use bastion_recordings::catalogue::days::{Before, DayRow, put as put_day};
 use bastion_recordings::catalogue::recording::{
     Confidence, Hash, Hold, Joined, Match, Recording, RecordingKey, STATUS_CATALOGUED,
 };
-use bastion_recordings::catalogue::window::{Before, WindowRow, put as put_window};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::export::Outbox;
 use bastion_recordings::ports::Ports;
@@ -110,7 +110,7 @@ async fn main() {
         .map(|i| async move {
             let (s, start, host) = session(i, sessions, hosts);
             again(|| {
-                put_window(
+                put_day(
                     t,
                     off,
                     &s,
@@ -122,7 +122,7 @@ async fn main() {
             .await;
             let name = format!("{host}/rec-{i:06}.mp4");
             let created = start + Duration::minutes(21);
-            let session = WindowRow::of(&s).map(|w| w.view());
+            let session = DayRow::of(&s).map(|w| w.view());
             let recording = Recording {
                 key: RecordingKey::for_source_blob(start, "devstoreaccount1", "recordings", &name),
                 blob_url: format!("http://127.0.0.1/devstoreaccount1/recordings/{name}"),

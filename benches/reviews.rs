@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use bastion_recordings::catalogue::changes;
+use bastion_recordings::catalogue::days::DayRow;
 use bastion_recordings::catalogue::session::SessionRecord;
-use bastion_recordings::catalogue::window::WindowRow;
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::dates::format_utc_millis;
 use bastion_recordings::ports::Ports;
@@ -68,7 +68,7 @@ fn obj(v: Value) -> Entity {
 
 /// Session `i` of a day of `rate` sessions, on day `day`: its start spread over the day, 20
 /// minutes long.
-fn session(day: i64, i: usize, rate: usize) -> WindowRow {
+fn session(day: i64, i: usize, rate: usize) -> DayRow {
     let second = i64::try_from(i * 86_400 / rate.max(1)).unwrap_or(0);
     let start = FROM + Duration::days(day) + Duration::seconds(second);
     let n = usize::try_from(day).unwrap_or(0) * rate + i;
@@ -86,14 +86,14 @@ fn session(day: i64, i: usize, rate: usize) -> WindowRow {
     .into();
     s.session_start = Some(start);
     s.session_end = (!n.is_multiple_of(50)).then(|| start + Duration::minutes(20));
-    let mut w = WindowRow::of(&s).expect("a row");
+    let mut w = DayRow::of(&s).expect("a row");
     w.recorded = !n.is_multiple_of(20) && w.outcome == "connected";
     w.joined = true;
     w
 }
 
 /// Writes `rows` 100 to a transaction (each partition's own) and records them as changed.
-async fn store(tables: &dyn TableStore, rows: &[WindowRow]) {
+async fn store(tables: &dyn TableStore, rows: &[DayRow]) {
     let mut chunks: Vec<Vec<(Entity, WriteMode)>> = Vec::new();
     for day in rows.chunk_by(|a, b| a.day() == b.day()) {
         for chunk in day.chunks(100) {
@@ -189,12 +189,12 @@ async fn rate(azurite: &Azurite, rate: usize, days: i64, requests: usize) {
     tables.ensure_table("sessionwindows").await.expect("table");
 
     let seeding = Instant::now();
-    let all: Vec<WindowRow> = (0..days)
+    let all: Vec<DayRow> = (0..days)
         .flat_map(|d| (0..rate).map(move |i| session(d, i, rate)))
         .collect();
     // The last five minutes' sessions change in the steady state: the rest is the backlog.
     let slice = end - Duration::minutes(5);
-    let (backlog, recent): (Vec<WindowRow>, Vec<WindowRow>) =
+    let (backlog, recent): (Vec<DayRow>, Vec<DayRow>) =
         all.into_iter().partition(|w| w.start < slice);
     store(tables.as_ref(), &backlog).await;
     println!(
@@ -289,12 +289,12 @@ async fn rate(azurite: &Azurite, rate: usize, days: i64, requests: usize) {
     }
 
     // The steady state: five minutes of sessions start, five minutes' end.
-    let ending: Vec<WindowRow> = backlog
+    let ending: Vec<DayRow> = backlog
         .iter()
         .filter(|w| w.end.is_some_and(|e| e >= slice && e < end))
         .cloned()
         .collect();
-    let changed: Vec<WindowRow> = recent.into_iter().chain(ending).collect();
+    let changed: Vec<DayRow> = recent.into_iter().chain(ending).collect();
     store(tables.as_ref(), &changed).await;
     let before = Calls::of(&counted);
     let t = Instant::now();

@@ -20,7 +20,7 @@
 //!   permission of every operation), [`arm`] (Azure Resource Manager), [`ingestion`] (the Logs
 //!   Ingestion API).
 //! - Azure plumbing: [`azure`] (connections, identity, SAS signing, the one HTTP client, retry
-//!   policy, error type and deadline guard every client above uses).
+//!   policy, error type and timeout guard every client above uses).
 //! - plumbing: [`clock`], [`csv_text`], [`dates`], [`json_shape`], [`setting`], [`telemetry`].
 
 pub mod api;

@@ -23,11 +23,11 @@ use bastion_recordings::audit_logs::path::parse_blob_path;
 use bastion_recordings::audit_logs::repo::FAILED_TABLE;
 use bastion_recordings::audit_logs::tail::batch::Batch;
 use bastion_recordings::azure::AzureError;
+use bastion_recordings::catalogue::days::{DAYS_TABLE, DayRow};
 use bastion_recordings::catalogue::index;
 use bastion_recordings::catalogue::paths::RECORDING_PATHS_TABLE;
 use bastion_recordings::catalogue::recording::{Confidence, Recording, RecordingKey};
 use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
-use bastion_recordings::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::{format_date, timestamp};
 use bastion_recordings::join::correlate::{Times, decide};
@@ -67,12 +67,12 @@ pub(crate) struct Done {
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 impl Bare<'_> {
-    /// The first phase: its tables, then every audit-log hour of the window; the first failure
+    /// The first phase: its tables, then every audit-log hour of the range; the first failure
     /// stops it.
     pub(crate) async fn audit_logs(&self, done: &mut Done) -> Result<(), Failure> {
         for t in [
             SESSIONS_TABLE,
-            WINDOWS_TABLE,
+            DAYS_TABLE,
             FAILED_TABLE,
             RECORDING_PATHS_TABLE,
             "recordings",
@@ -97,7 +97,7 @@ impl Bare<'_> {
         Ok(())
     }
 
-    /// The second phase: every recording of the window, container by container, then the index
+    /// The second phase: every recording of the range, container by container, then the index
     /// rows of them all, each partition's rows together (the fewest batches there can be).
     pub(crate) async fn recordings(&self, done: &mut Done) -> Result<(), Failure> {
         let phase = Phase::default();
@@ -176,8 +176,8 @@ impl Bare<'_> {
         for f in batch.folded() {
             let session = &f.session;
             self.upsert(SESSIONS_TABLE, session.to_entity()).await?;
-            if let Some(w) = WindowRow::of(session) {
-                self.upsert(WINDOWS_TABLE, w.to_entity()).await?;
+            if let Some(w) = DayRow::of(session) {
+                self.upsert(DAYS_TABLE, w.to_entity()).await?;
             }
         }
         for (_, f) in &batch.failed {
@@ -268,7 +268,7 @@ impl Bare<'_> {
         // The sessions a time match names (one or several candidates), each marked once.
         for mut mark in marked {
             mark.insert("RecordingIds".into(), json!(key.id()));
-            self.upsert(WINDOWS_TABLE, mark).await?;
+            self.upsert(DAYS_TABLE, mark).await?;
         }
         let Some(s) = session.filter(|_| tunnel.is_some()) else {
             return Ok(false);
@@ -276,13 +276,13 @@ impl Bare<'_> {
         let Some(record) = SessionRecord::from_entity(&s.entity) else {
             return Ok(true);
         };
-        let Some(w) = WindowRow::of(&record) else {
+        let Some(w) = DayRow::of(&record) else {
             return Ok(true);
         };
         let mut mark = w.to_entity();
         mark.insert("Recorded".into(), json!(true));
         mark.insert("RecordingIds".into(), json!(key.id()));
-        self.upsert(WINDOWS_TABLE, mark).await?;
+        self.upsert(DAYS_TABLE, mark).await?;
         Ok(true)
     }
 
@@ -297,8 +297,8 @@ impl Bare<'_> {
         phase: &Phase,
     ) -> Result<(Option<Stored>, &'static str, Vec<Entity>), AzureError> {
         let audit = &self.config.audit;
-        let stored = self.windows_around(created, &phase.days).await?;
-        let rows: Vec<WindowRow> = stored.iter().filter_map(WindowRow::from_entity).collect();
+        let stored = self.day_rows_around(created, &phase.days).await?;
+        let rows: Vec<DayRow> = stored.iter().filter_map(DayRow::from_entity).collect();
         let times = Times {
             lag: audit.upload_lag,
             open_max: audit.open_session_max,
@@ -329,7 +329,7 @@ impl Bare<'_> {
 
     /// The `sessionwindows` rows of the day partitions the handler's join reads around `t`, every
     /// page of each day read once in the phase (`days`).
-    async fn windows_around(
+    async fn day_rows_around(
         &self,
         t: OffsetDateTime,
         days: &tokio::sync::Mutex<BTreeMap<Date, Vec<Entity>>>,
@@ -344,7 +344,7 @@ impl Bare<'_> {
                 loop {
                     let page = self
                         .tables
-                        .query(WINDOWS_TABLE, Some(&f), Some(1000), next)
+                        .query(DAYS_TABLE, Some(&f), Some(1000), next)
                         .await?;
                     rows.extend(page.items.into_iter().map(|r| r.entity));
                     next = page.next;

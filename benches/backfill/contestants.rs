@@ -154,7 +154,7 @@ impl Run<'_> {
                 );
                 let opts = options(&self.args()).expect("backfill flags");
                 // One call, as the command makes it: the kinds walked in order, then the one join
-                // pass over the window (a call per kind would run a pass per kind).
+                // pass over the range (a call per kind would run a pass per kind).
                 let (by, t) = (stores.1.by_table(), Instant::now());
                 let s = backfill::run(&state, &opts, &mut Progress::for_stderr(), &mut |_, _| {})
                     .await

@@ -65,7 +65,7 @@ impl Rng {
 
 /// One generated history: blob names and contents, per host.
 pub(crate) struct History {
-    /// The first hour of audit logs (the backfill window starts here).
+    /// The first hour of audit logs (the backfill range starts here).
     pub(crate) start: OffsetDateTime,
     /// Audit-log blobs: (name, JSON lines).
     pub(crate) audit: Vec<(String, String)>,
@@ -158,7 +158,7 @@ pub(crate) fn generate(sizes: Sizes, now: OffsetDateTime) -> History {
         for i in 0..count {
             let tunnel = rng.guid();
             let (vm, user) = (rng.below(40) as usize, rng.below(300) as usize);
-            // Sessions of 2–90 minutes, all ended inside the window.
+            // Sessions of 2–90 minutes, all ended inside the range.
             let len = Duration::seconds(120 + rng.below(88 * 60) as i64);
             let start =
                 hour0 + Duration::seconds(rng.below((span - len).whole_seconds() as u64) as i64);

@@ -71,14 +71,14 @@ async fn main() {
     let rounds: usize = num("--rounds", 1);
     let now = OffsetDateTime::now_utc();
     let history = data::generate(sizes, now);
-    // Recordings are created by their upload (now and during the run): the window ends well after.
+    // Recordings are created by their upload (now and during the run): the range ends well after.
     let (from, to) = (history.start, now + time::Duration::hours(12));
     let items = sizes.recordings + history.audit.len();
     let audit_bytes: usize = history.audit.iter().map(|(_, b)| b.len()).sum();
     println!(
         "backfill on Azurite: {} recordings ({}% named without tunnel id) + {} audit-log hours \
          ({} sessions, {} failed logins, {} records, {:.1} MiB) for {} Bastion host(s) = {items} \
-         items; --concurrency {concurrency}; window {} .. {}; {rounds} round(s), contestants in \
+         items; --concurrency {concurrency}; range {} .. {}; {rounds} round(s), contestants in \
          rotating order, each on its own copy of the history in {}, from an empty catalogue",
         sizes.recordings,
         sizes.untunnelled,

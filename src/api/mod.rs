@@ -37,8 +37,8 @@ use self::auth::{Authenticator, Caller, ROLE_READ, client_ip};
 use self::listing::Listing;
 use self::problem::ApiError;
 use crate::catalogue::access::Access;
+use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::Recording;
-use crate::catalogue::window::WindowRow;
 pub use crate::config::api::ApiSettings;
 use crate::state::AppState;
 use crate::storage::links;
@@ -149,7 +149,7 @@ async fn recordings(State(api): State<Api>, l: Listing) -> Result<Response, ApiE
 }
 
 async fn sessions(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
-    listing::list::<WindowRow>(&api, &l, "sessions").await
+    listing::list::<DayRow>(&api, &l, "sessions").await
 }
 
 async fn one(

@@ -2,7 +2,7 @@
 //!
 //! - Checkpoint: `PartitionKey` = `checkpoint`, `RowKey` = `<walk>~<from>~<to>`, `<walk>` =
 //!   `<kind>.<account>.<container>` (one per container
-//!   and window: a run over another window must not skip what this one listed). `Marker` is the
+//!   and range: a run over another range must not skip what this one listed). `Marker` is the
 //!   listing marker of the page being worked on (empty for the first page), `After` the last blob
 //!   name of that page completed in listing order, `Done` set once the last page is finished.
 //!   Listing is in name order, so resuming = list from `Marker` and skip names `<= After`.
@@ -30,7 +30,7 @@ pub struct Checkpoint {
     pub marker: Option<String>,
     /// Last name of that page completed (`None` = none yet).
     pub after: Option<String>,
-    /// The whole window was listed and processed.
+    /// The whole range was listed and processed.
     pub done: bool,
 }
 
@@ -74,7 +74,7 @@ impl BackfillRepo {
         }))
     }
 
-    /// Saves a checkpoint (upsert: the process is the only writer of its window).
+    /// Saves a checkpoint (upsert: the process is the only writer of its range).
     ///
     /// # Errors
     /// Table errors.

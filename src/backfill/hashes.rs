@@ -1,4 +1,4 @@
-//! `backfill --hash`: the SHA-256 of every catalogued recording of the window that has none yet.
+//! `backfill --hash`: the SHA-256 of every catalogued recording of the range that has none yet.
 //!
 //! Backfilled recordings are catalogued without a `hashrequests` message (the CLI has no queue
 //! output), so without this pass they would never get the digest `verify` and `IntegrityVerify`
@@ -43,7 +43,7 @@ pub struct HashTotals {
 ///
 /// # Errors
 /// `Retryable` when a catalogue partition cannot be read (per-recording failures are listed).
-pub async fn hash_window(
+pub async fn hash_range(
     state: &AppState,
     from: OffsetDateTime,
     to: OffsetDateTime,

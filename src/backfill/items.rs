@@ -33,7 +33,7 @@ pub enum Done {
     Ignored,
 }
 
-/// The blob's time for the window: creation time of a recording, the hour of an audit blob.
+/// The blob's time for the range: creation time of a recording, the hour of an audit blob.
 pub fn time_of(kind: Kind, item: &BlobItem) -> Option<OffsetDateTime> {
     match kind {
         Kind::Recordings => item.props.created.or(item.props.last_modified),

@@ -1,5 +1,5 @@
 //! `handler backfill`: catalogues every existing recording and tails every existing `PT1H.json` of
-//! a time window, and reads the window from each Log Analytics workspace's retained history
+//! a time range, and reads the range from each Log Analytics workspace's retained history
 //! (`workspaces`), for teams switching the product on after months of recordings.
 //!
 //! Same code paths as the functions ([`items`]): nothing here decides what a row says. Audit logs
@@ -107,7 +107,7 @@ pub struct Options {
     pub restart: bool,
     /// Stop after this many items (the checkpoint keeps the place).
     pub limit: Option<usize>,
-    /// Then hash every unhashed recording of the window ([`hashes`]).
+    /// Then hash every unhashed recording of the range ([`hashes`]).
     pub hash: bool,
 }
 
@@ -142,7 +142,7 @@ pub async fn run(
     }
     if opts.hash && s.complete && !opts.dry_run && opts.kinds.contains(&Kind::Recordings) {
         progress.stage("hashes");
-        let h = hashes::hash_window(state, opts.from, opts.to, opts.concurrency).await?;
+        let h = hashes::hash_range(state, opts.from, opts.to, opts.concurrency).await?;
         s.errors += h.failed.len();
         s.failed.extend(h.failed.iter().cloned());
         s.hashes = Some(h);
@@ -151,7 +151,7 @@ pub async fn run(
     Ok(s)
 }
 
-/// The join pass over the window (every recording created in it decided again, every session
+/// The join pass over the range (every recording created in it decided again, every session
 /// its walks changed joined), then the failed-login checks of the partitions the walks touched.
 ///
 /// # Errors
@@ -164,7 +164,7 @@ async fn join(
 ) -> Result<(), HandlerError> {
     let scope = crate::join::Scope {
         since: crate::dates::format_date(opts.from.date()),
-        span: Some(crate::catalogue::window::Span {
+        span: Some(crate::catalogue::days::Span {
             from: opts.from,
             until: opts.to,
         }),

@@ -62,7 +62,7 @@ impl Progress {
         }
     }
 
-    /// More items were listed in the window.
+    /// More items were listed in the range.
     pub fn listed(&self, n: usize) {
         self.bar.inc_length(n as u64);
     }

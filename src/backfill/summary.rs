@@ -12,7 +12,7 @@ pub struct Summary {
     pub catalogued: usize,
     /// Recordings already catalogued.
     pub already_present: usize,
-    /// The run's join pass over its window.
+    /// The run's join pass over its range.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub joined: Option<JoinTotals>,
     /// Audit-log hours tailed now.
@@ -49,7 +49,7 @@ pub struct JoinTotals {
 /// What a backfill read from the workspaces.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct WorkspaceTotals {
-    /// Workspaces read through the window.
+    /// Workspaces read through the range.
     pub read: usize,
     /// Queries sent.
     pub queries: u64,

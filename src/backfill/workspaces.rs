@@ -1,4 +1,4 @@
-//! The backfill's workspace pass: each Log Analytics workspace's retained history in the window,
+//! The backfill's workspace pass: each Log Analytics workspace's retained history in the range,
 //! through [`crate::audit_logs::query::history`] (its own cursor, so a rerun resumes). A workspace
 //! that fails is named in the summary and retried by the next run; the others go on.
 
@@ -12,7 +12,7 @@ use crate::audit_logs::query::{Query, history};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
 
-/// Reads every configured workspace over `opts`' window (none configured: nothing).
+/// Reads every configured workspace over `opts`' range (none configured: nothing).
 pub(super) async fn read(
     state: &AppState,
     opts: &Options,

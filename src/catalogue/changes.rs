@@ -72,8 +72,8 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::catalogue::days::{self, Before, DAYS_TABLE, DayRow, Span};
     use crate::catalogue::session::SessionRecord;
-    use crate::catalogue::window::{self, Before, Span, WINDOWS_TABLE, WindowRow};
     use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
     use crate::tables::memory::InMemoryTables;
     use crate::tables::ops::get;
@@ -85,8 +85,8 @@ mod tests {
     impl BeforeTableCall for SettleFails {
         async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
             match call {
-                TableCall::Batch(WINDOWS_TABLE, _)
-                | TableCall::Write(WINDOWS_TABLE, WriteMode::IfMatch(_), _) => {
+                TableCall::Batch(DAYS_TABLE, _)
+                | TableCall::Write(DAYS_TABLE, WriteMode::IfMatch(_), _) => {
                     Err(AzureError::Transient("down".into()))
                 }
                 _ => Ok(()),
@@ -103,7 +103,7 @@ mod tests {
         s.outcome = "connected".into();
         let span = Span::at(datetime!(2025-03-09 21:40 UTC));
         let off = crate::export::Outbox::off();
-        window::put(
+        days::put(
             &t,
             &off,
             &s,
@@ -113,13 +113,13 @@ mod tests {
         )
         .await
         .expect("row");
-        let read = get(&t, WINDOWS_TABLE, "2025-03-09", "t-1")
+        let read = get(&t, DAYS_TABLE, "2025-03-09", "t-1")
             .await
             .expect("read")
             .expect("row");
         // The join's write fails after the record: the session stays pending and recorded.
         assert!(
-            window::settle(
+            days::put_recorded(
                 &t,
                 &off,
                 vec![(read, Vec::new(), true)],
@@ -128,11 +128,11 @@ mod tests {
             .await
             .is_err()
         );
-        let row = get(&t, WINDOWS_TABLE, "2025-03-09", "t-1")
+        let row = get(&t, DAYS_TABLE, "2025-03-09", "t-1")
             .await
             .expect("read")
             .expect("row");
-        let row = WindowRow::from_entity(&row.entity).expect("window");
+        let row = DayRow::from_entity(&row.entity).expect("window");
         assert_eq!(row.pending, Some(span), "still pending");
         let recorded = pending(&t, 10).await.expect("record");
         assert_eq!(

@@ -1,5 +1,5 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
-//! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their index rows,
+//! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their day rows,
 //! the index rows of the VM and user filters, the one query every list reads through ([`query`]),
 //! the access audit of those reads ([`access`]), who a principal is ([`person`]) and the record of changed sessions ([`changes`])
 //! the review queue drains.
@@ -7,6 +7,7 @@
 pub mod access;
 pub mod actor;
 pub mod changes;
+pub mod days;
 pub mod guids;
 pub mod index;
 pub mod key;
@@ -16,7 +17,6 @@ pub mod query;
 pub mod recording;
 pub mod repo;
 pub mod session;
-pub mod window;
 
 /// Table of recordings.
 pub const RECORDINGS_TABLE: &str = "recordings";

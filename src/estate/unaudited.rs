@@ -10,8 +10,8 @@ use time::{Duration, OffsetDateTime};
 use super::LIVE_TABLE;
 use crate::audit_logs::sessions::SESSION_ROW;
 use crate::azure::AzureError;
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::session::{SESSIONS_TABLE, tunnel_key};
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::dates::{format_date, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::ops::{get, query_all};
@@ -35,7 +35,7 @@ pub fn due(e: &Entity, wait: Duration) -> Option<OffsetDateTime> {
 }
 
 /// True when audit-log session `w` is the live session `e` (same host, target, start and user).
-pub fn same_session(e: &Entity, w: &WindowRow) -> bool {
+pub fn same_session(e: &Entity, w: &DayRow) -> bool {
     let s = |k: &str| get_str(e, k).unwrap_or_default().trim();
     let Some(start) = get_str(e, "StartTime").and_then(timestamp) else {
         return false;
@@ -74,10 +74,10 @@ pub async fn audited(tables: &dyn TableStore, e: &Entity) -> Result<Option<Strin
     ];
     days.dedup();
     for day in days {
-        let rows = query_all(tables, WINDOWS_TABLE, &Filter::partition(&day), 5000).await?;
+        let rows = query_all(tables, DAYS_TABLE, &Filter::partition(&day), 5000).await?;
         if let Some(w) = rows
             .iter()
-            .filter_map(|r| WindowRow::from_entity(&r.entity))
+            .filter_map(|r| DayRow::from_entity(&r.entity))
             .find(|w| same_session(e, w))
         {
             return Ok(Some(w.tunnel_id));

@@ -7,8 +7,8 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::rows::Facts;
+use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::Recording;
-use crate::catalogue::window::WindowRow;
 
 /// Rows of "who accessed which recording" the report lists (the CSV has them all).
 pub const ACCESS_LISTED: usize = 500;
@@ -257,7 +257,7 @@ impl Counter {
         }
     }
 
-    fn session(&mut self, w: &WindowRow) {
+    fn session(&mut self, w: &DayRow) {
         let start = &w.start;
         let day = crate::dates::format_date(start.date());
         let first_review = std::iter::once(&w.tunnel_id)

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use super::rows::{Facts, Row};
+use crate::catalogue::days::DayRow;
 use crate::catalogue::query::shape::{Review, Shape};
 use crate::catalogue::query::{Query, page};
 use crate::catalogue::recording::Recording;
-use crate::catalogue::window::WindowRow;
 use crate::reviews::annotate::latest;
 use crate::tables::TableStore;
 
@@ -30,7 +30,7 @@ pub const INTEGRITY_COLUMNS: &[&str] = &[
 /// # Errors
 /// Storage failures.
 pub async fn sessions(tables: &dyn TableStore, q: &Query, day: &str) -> anyhow::Result<Vec<Row>> {
-    let rows: Vec<WindowRow> = page::day(tables, day, q).await?;
+    let rows: Vec<DayRow> = page::day(tables, day, q).await?;
     let reviews = latest(tables, &rows).await?;
     Ok(rows
         .into_iter()

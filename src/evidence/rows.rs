@@ -3,8 +3,8 @@
 
 use time::OffsetDateTime;
 
+use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::Recording;
-use crate::catalogue::window::WindowRow;
 
 /// One CSV file of rows read from the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,7 +78,7 @@ pub enum Facts {
         reviewer: String,
     },
     /// A session.
-    Session(Box<WindowRow>),
+    Session(Box<DayRow>),
     /// A `login.failed.burst` detection.
     Burst {
         /// The Bastion hosts of its attempts.

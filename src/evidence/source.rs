@@ -12,10 +12,10 @@ use super::rows::{Kind, Row};
 use super::{listed, records};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::ACCESS_AUDIT_TABLE;
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::query::shape::Shape;
 use crate::catalogue::query::{MAX_LIMIT, Query};
 use crate::catalogue::recording::Recording;
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::ports::Ports;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
@@ -68,7 +68,7 @@ impl Source {
         let names = |list| records::columns(list).map(|(n, _)| n).collect();
         match kind {
             Kind::Reviews => Review::columns(),
-            Kind::Sessions => WindowRow::columns(),
+            Kind::Sessions => DayRow::columns(),
             Kind::Bursts => [vec!["notificationId"], names(BURST_COLUMNS)].concat(),
             Kind::Recordings => Recording::columns(),
             Kind::Holds => names(HOLD_COLUMNS),
@@ -151,7 +151,7 @@ impl Source {
         let sources = self.ports.sources.recordings();
         let account = sources.first().map(|s| s.account().to_owned());
         json!({
-            "tables": [WINDOWS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE],
+            "tables": [DAYS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE],
             // A host's pack names only its own sources (and the ones tied to no host).
             "recordingSources": sources.iter()
                 .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))

@@ -16,11 +16,11 @@ use super::rows::Kind;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};
+use crate::catalogue::days::{Before, DayRow, put as put_day};
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::{
     Confidence, Deletion, Joined, Match, Recording, RecordingKey, Replaced, STATUS_DELETED_OUTSIDE,
 };
-use crate::catalogue::window::{Before, WindowRow, put as put_window};
 use crate::ports::Ports;
 use crate::retention::hold::Actor;
 use crate::retention::hold::HOLDS_TABLE;
@@ -64,7 +64,7 @@ pub(super) fn joined_to(mut r: Recording, s: &SessionRecord) -> Recording {
             confidence: Confidence::Exact,
             tunnels: vec![s.tunnel_id.clone()],
         },
-        session: WindowRow::of(s).map(|w| w.view()),
+        session: DayRow::of(s).map(|w| w.view()),
     });
     r
 }
@@ -94,7 +94,7 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     s.outcome = "connected".into();
     s.session_start = Some(start);
     s.session_end = Some(start + Duration::minutes(5));
-    put_window(
+    put_day(
         ports.tables.as_ref(),
         &crate::export::Outbox::off(),
         &s,

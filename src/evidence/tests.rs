@@ -17,9 +17,9 @@ use crate::audit_logs::detect::failed::{FailedLogin, bucket, mark_pending, recor
 use crate::audit_logs::sessions::SessionRecord;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::access::{Access, audit};
+use crate::catalogue::days::{Before, get_row, put as put_day, put_recorded};
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::{Deletion, STATUS_DELETED_OUTSIDE};
-use crate::catalogue::window::{Before, get_row, put as put_window, settle};
 use crate::ports::Ports;
 use crate::reviews::refusal::{Refusal, Reviewer, record_refusal};
 use crate::reviews::{ReviewRequest, record as review};
@@ -51,7 +51,7 @@ async fn session(ports: &Ports, id: &str, host: &str, start: OffsetDateTime, out
     s.user_name = "=cmd|calc".into();
     s.outcome = outcome.into();
     s.session_start = Some(start);
-    put_window(
+    put_day(
         ports.tables.as_ref(),
         &crate::export::Outbox::off(),
         &s,
@@ -101,7 +101,7 @@ async fn seed(ports: &Ports) {
         .await
         .expect("read")
         .expect("row");
-    settle(
+    put_recorded(
         tables,
         &crate::export::Outbox::off(),
         vec![(row, vec![r.id()], false)],

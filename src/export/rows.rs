@@ -99,7 +99,7 @@ export_row!(SessionRow, Table::Sessions, session_id);
 impl SessionRow {
     /// The row of a `sessionwindows` entity (annotated with its latest review, as `/api/sessions`
     /// annotates it) as of `at`; `None` without a tunnel id.
-    pub fn of_window(e: &Entity, at: OffsetDateTime) -> Option<Self> {
+    pub fn of_day_row(e: &Entity, at: OffsetDateTime) -> Option<Self> {
         let outcome = match get_str(e, "Outcome").unwrap_or_default() {
             "connected" => "success",
             "login-failed" => "failed-login",

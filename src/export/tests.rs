@@ -10,8 +10,8 @@ use time::{Duration, OffsetDateTime};
 use super::outbox::{self, OUTBOX_TABLE, Outbox, RunEnd};
 use super::rows::{DetectionRow, DisconnectRow, FindingRow, RecordingRow, ReviewRow, SessionRow};
 use super::{ExportRow, Table, declaration};
+use crate::catalogue::days::{DayRow, ReviewMark, Span};
 use crate::catalogue::session::SessionRecord;
-use crate::catalogue::window::{ReviewMark, Span, WindowRow};
 use crate::ingestion::schema::check_record;
 use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
@@ -23,7 +23,7 @@ fn entity(v: Value) -> Entity {
     v.as_object().cloned().expect("object")
 }
 
-/// A session index row with every field the export reads, as the data owner writes it (its
+/// A session day row with every field the export reads, as the data owner writes it (its
 /// review too: the row carries the session's latest review).
 fn window() -> Entity {
     let mut s = SessionRecord::new("5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
@@ -39,7 +39,7 @@ fn window() -> Entity {
             .into();
     s.protocol = "ssh".into();
     s.outcome = "connected".into();
-    let mut w = WindowRow::of(&s).expect("row");
+    let mut w = DayRow::of(&s).expect("row");
     w.duration_ms = Some(1_800_000);
     w.recorded = true;
     w.recording_ids = vec!["2025-03-14~cmVj".into(), "2025-03-14~cmVk".into()];
@@ -75,7 +75,7 @@ fn every_table() -> Vec<(Table, Value)> {
     vec![
         (
             Table::Sessions,
-            serde_json::to_value(SessionRow::of_window(&window(), T).expect("row")).expect("json"),
+            serde_json::to_value(SessionRow::of_day_row(&window(), T).expect("row")).expect("json"),
         ),
         (
             Table::Recordings,
@@ -214,7 +214,7 @@ fn the_drift_test_fails_on_a_column_the_declaration_lacks() {
 
 #[test]
 fn session_and_recording_rows_read_the_rows_the_api_shows() {
-    let s = SessionRow::of_window(&window(), T).expect("row");
+    let s = SessionRow::of_day_row(&window(), T).expect("row");
     assert_eq!(s.outcome, "success");
     assert_eq!(s.recording_ids, ["2025-03-14~cmVj", "2025-03-14~cmVk"]);
     assert!(s.join_pending && s.recorded);
@@ -230,12 +230,12 @@ fn session_and_recording_rows_read_the_rows_the_api_shows() {
             "auditor@contoso.com",
             Some(datetime!(2025-03-14 12:00 UTC))
         ),
-        "the review the index row carries"
+        "the review the day row carries"
     );
     let mut open = window();
     open.insert("End".into(), "".into());
     open.remove("JoinFrom");
-    let s = SessionRow::of_window(&open, T).expect("row");
+    let s = SessionRow::of_day_row(&open, T).expect("row");
     assert_eq!((s.session_end, s.join_pending), (None, false));
     let r = RecordingRow::of_catalogue(&catalogue(), T).expect("row");
     assert_eq!(r.content_length, Some(5_000_000_000));
@@ -244,7 +244,7 @@ fn session_and_recording_rows_read_the_rows_the_api_shows() {
     unjoined.remove("BastionHost");
     let r = RecordingRow::of_catalogue(&unjoined, T).expect("row");
     assert_eq!(r.bastion_host, "bas-hub-weu", "the source's host stands in");
-    assert!(SessionRow::of_window(&Entity::new(), T).is_none());
+    assert!(SessionRow::of_day_row(&Entity::new(), T).is_none());
 }
 
 fn review(id: &str, at: OffsetDateTime) -> ReviewRow {

@@ -73,7 +73,7 @@ pub async fn audit_log_query(state: AppState, inv: Invocation) -> Result<Outcome
     let report = query::tick(&q, super::now_of(&state, &inv)).await?;
     if report.failed > 0
         && report.failed == report.workspaces
-        && report.settled.notifications.is_empty()
+        && report.joined.notifications.is_empty()
     {
         return Err(HandlerError::storage(anyhow::anyhow!(
             "all {} workspaces failed this tick (see /api/health)",

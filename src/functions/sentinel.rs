@@ -42,15 +42,15 @@ pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome
         .map(|(t, n)| format!("{} {n}", t.key()))
         .collect();
     let summary = format!(
-        "sentinel export: {} rows in {} calls ({}); {} left; held elsewhere: {}",
+        "sentinel export: {} rows in {} calls ({}); {} left; leased elsewhere: {}",
         report.total(),
         report.calls,
         sent.join(", "),
         report.left,
-        report.held.len()
+        report.leased_elsewhere.len()
     );
     match report.error {
-        None if report.calls == 0 && report.held.is_empty() => {
+        None if report.calls == 0 && report.leased_elsewhere.is_empty() => {
             Ok(Outcome::skipped("sentinel export: nothing waits"))
         }
         None => Ok(Outcome::processed(summary)),

@@ -35,7 +35,7 @@ impl DecodeError {
 }
 
 /// Decodes an object-shaped binding (Event Grid event, `TimerInfo`): an object as is, or a JSON
-/// string containing the object (tolerated because no raw capture has settled the shape yet).
+/// string containing the object (tolerated because no raw capture has established the shape yet).
 pub fn object<T: DeserializeOwned>(name: &str, v: &Value) -> Result<T, DecodeError> {
     match v {
         Value::String(s) => {

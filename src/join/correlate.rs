@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::catalogue::days::{DayRow, Span};
 use crate::catalogue::recording::{Confidence, Match, Recording};
 use crate::catalogue::session::{SessionRecord, outcome};
-use crate::catalogue::window::{Span, WindowRow};
 
 /// Tolerated clock skew between Bastion's record times and storage creation times.
 pub const SKEW: Duration = Duration::minutes(2);
@@ -46,8 +46,8 @@ impl Times {
         }
     }
 
-    /// The window of an index row.
-    pub fn window_of(&self, row: &WindowRow) -> Span {
+    /// The window of an day row.
+    pub fn window_of(&self, row: &DayRow) -> Span {
         self.window(row.start, row.end)
     }
 
@@ -61,11 +61,11 @@ impl Times {
     /// `after` may change (its old and new windows), when the change touches anything a joined
     /// recording shows or the match reads; `None` otherwise.
     pub fn affected(&self, before: Option<&SessionRecord>, after: &SessionRecord) -> Option<Span> {
-        let (old, new) = (before.and_then(WindowRow::of), WindowRow::of(after));
+        let (old, new) = (before.and_then(DayRow::of), DayRow::of(after));
         if old == new {
             return None;
         }
-        let span = |w: &WindowRow| self.window_of(w);
+        let span = |w: &DayRow| self.window_of(w);
         match (old.as_ref().map(span), new.as_ref().map(span)) {
             (Some(a), Some(b)) => Some(a.union(b)),
             (a, b) => a.or(b),
@@ -83,7 +83,7 @@ impl Times {
 }
 
 /// True when a recording created at `t` may belong to the session of `row`.
-pub fn in_window(row: &WindowRow, t: OffsetDateTime, times: &Times) -> bool {
+pub fn in_window(row: &DayRow, t: OffsetDateTime, times: &Times) -> bool {
     row.outcome == outcome::CONNECTED && times.window_of(row).contains(t)
 }
 
@@ -113,11 +113,11 @@ fn mentions(hints: &str, value: &str) -> bool {
 /// session fits) and, for an exact or heuristic one, the session's row.
 pub fn decide<'a>(
     r: &Recording,
-    exact: impl Fn(&str) -> Option<&'a WindowRow>,
-    rows: &'a [WindowRow],
+    exact: impl Fn(&str) -> Option<&'a DayRow>,
+    rows: &'a [DayRow],
     times: &Times,
     now: OffsetDateTime,
-) -> (Option<Match>, Option<&'a WindowRow>) {
+) -> (Option<Match>, Option<&'a DayRow>) {
     if let Some(s) = r.candidate_keys.iter().find_map(|k| exact(k)) {
         let m = Match {
             confidence: Confidence::Exact,
@@ -134,15 +134,15 @@ pub fn decide<'a>(
     }
     let hints = hints(r);
     let bastion = r.source_bastion.to_ascii_lowercase();
-    let mut candidates: Vec<&WindowRow> = rows
+    let mut candidates: Vec<&DayRow> = rows
         .iter()
         .filter(|s| in_window(s, r.blob_created, times))
         .filter(|s| bastion.is_empty() || s.host.eq_ignore_ascii_case(&bastion))
         .collect();
     // Narrow only by what the recording mentions; an unmentioned field narrows nothing.
-    let fields: [fn(&WindowRow) -> &str; 3] = [|s| &s.vm, |s| &s.user_email, |s| &s.user_name];
+    let fields: [fn(&DayRow) -> &str; 3] = [|s| &s.vm, |s| &s.user_email, |s| &s.user_name];
     for field in fields {
-        let mentioned: Vec<&WindowRow> = candidates
+        let mentioned: Vec<&DayRow> = candidates
             .iter()
             .copied()
             .filter(|s| mentions(&hints, field(s)))

@@ -10,7 +10,7 @@ fn row(
     user: &str,
     start: OffsetDateTime,
     end: Option<OffsetDateTime>,
-) -> WindowRow {
+) -> DayRow {
     let mut s = SessionRecord::new(tunnel);
     s.bastion_host = "bas".into();
     s.target_vm = vm.into();
@@ -19,7 +19,7 @@ fn row(
     s.outcome = outcome::CONNECTED.into();
     s.session_start = Some(start);
     s.session_end = end;
-    WindowRow::of(&s).expect("row")
+    DayRow::of(&s).expect("row")
 }
 
 const TIMES: Times = Times {
@@ -33,7 +33,7 @@ fn recording(t: OffsetDateTime, name: &str) -> Recording {
 }
 
 /// The match by time alone, long after any wait.
-fn by_time(r: &Recording, rows: &[WindowRow]) -> Option<Match> {
+fn by_time(r: &Recording, rows: &[DayRow]) -> Option<Match> {
     decide(
         r,
         |_| None,
@@ -209,6 +209,6 @@ fn a_change_affects_its_old_and_new_windows_and_nothing_else_affects_any() {
     assert_eq!(
         TIMES.affected(Some(&b), &c),
         None,
-        "not a field the index row holds"
+        "not a field the day row holds"
     );
 }

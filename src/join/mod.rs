@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::{Joined, Recording};
-use crate::catalogue::window::WindowRow;
 use crate::catalogue::{guids, session};
 use crate::ports::Ports;
 use crate::retention::policy::Policy;
@@ -64,16 +64,16 @@ impl Join {
         let mut known = Vec::new();
         for key in &r.candidate_keys {
             if let Some(s) = session::get(self.ports.tables.as_ref(), key).await? {
-                known.extend(WindowRow::of(&s));
+                known.extend(DayRow::of(&s));
                 break;
             }
         }
         if known.is_empty() {
             guids::index(self.ports.tables.as_ref(), &r).await?;
         }
-        let by_time: Vec<WindowRow> = if r.candidate_keys.is_empty() {
+        let by_time: Vec<DayRow> = if r.candidate_keys.is_empty() {
             let t = r.blob_created;
-            let rows = reads::windows(self, t, t).await?;
+            let rows = reads::sessions_within(self, t, t).await?;
             rows.into_iter().map(|(w, _)| w).collect()
         } else {
             Vec::new()
@@ -84,7 +84,7 @@ impl Join {
         r.join_due = Some(self.times.due(&r, m.as_ref(), now));
         r.joined = m.map(|m| Joined {
             m,
-            session: s.map(WindowRow::view),
+            session: s.map(DayRow::view),
         });
         if r.session().is_some() {
             retag(&self.policy, &self.ports.sources, &mut r).await?;

@@ -12,9 +12,9 @@ use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::tail::tick;
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::recording::{Confidence, Match};
 use crate::catalogue::session::{SessionRecord, outcome};
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::join::correlate::{Times, decide};
 use crate::storage::BlobStore;
 use crate::tables::ops::query_all;
@@ -115,7 +115,7 @@ fn expected(
         open_max: audit.open_session_max,
         wait: audit.session_wait,
     };
-    let rows: Vec<WindowRow> = sessions
+    let rows: Vec<DayRow> = sessions
         .iter()
         .enumerate()
         .map(|(i, s)| {
@@ -127,7 +127,7 @@ fn expected(
             r.user_name = format!("user{}", s.user);
             r.protocol = "ssh".into();
             r.outcome = outcome::CONNECTED.into();
-            WindowRow::of(&r).expect("row")
+            DayRow::of(&r).expect("row")
         })
         .collect();
     let mut named: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -256,15 +256,15 @@ async fn run(
     }
     let rows = query_all(
         &k.state.ports.tables,
-        WINDOWS_TABLE,
+        DAYS_TABLE,
         &Filter::str("PartitionKey", crate::tables::filter::Op::Ge, "2025"),
         100,
     )
     .await
     .expect("rows");
-    let rows: Vec<WindowRow> = rows
+    let rows: Vec<DayRow> = rows
         .iter()
-        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .filter_map(|s| DayRow::from_entity(&s.entity))
         .collect();
     prop_assert_eq!(rows.len(), sessions.len());
     for row in &rows {

@@ -7,9 +7,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::write::{self, Planned};
 use super::{Join, correlate, lease, reads};
+use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::recording::{Joined, Match, Recording, RecordingKey};
 use crate::catalogue::repo::Versioned;
-use crate::catalogue::window::{self, Span, WindowRow};
 use crate::catalogue::{guids, session};
 use crate::clock::Budget;
 use crate::invocation::HandlerError;
@@ -67,7 +67,7 @@ impl Join {
         // Due times are written on the instance's clock; a timer's time may lag it.
         let until = now.max(self.ports.clock.now());
         let due = reads::due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
-        let pending = window::pending(tables, &scope.since, ROUND).await?;
+        let pending = days::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
         if due.is_empty() && pending.is_empty() && scope.span.is_none() {
             return Ok(report);
@@ -95,7 +95,7 @@ impl Join {
         &self,
         scope: &Scope,
         budget: &Budget,
-        first: (Vec<(WindowRow, Stored)>, Vec<Versioned<Recording>>),
+        first: (Vec<(DayRow, Stored)>, Vec<Versioned<Recording>>),
         (now, until): (OffsetDateTime, OffsetDateTime),
         report: &mut Report,
     ) -> Result<Option<OffsetDateTime>, HandlerError> {
@@ -115,7 +115,7 @@ impl Join {
             if !done || !more {
                 break;
             }
-            pending = window::pending(self.ports.tables.as_ref(), &scope.since, ROUND).await?;
+            pending = days::pending(self.ports.tables.as_ref(), &scope.since, ROUND).await?;
         }
         Ok(advanced)
     }
@@ -123,7 +123,7 @@ impl Join {
     /// One round; `false` when the budget cut it (what is written stays written).
     async fn round(
         &self,
-        pending: Vec<(WindowRow, Stored)>,
+        pending: Vec<(DayRow, Stored)>,
         due: Vec<Versioned<Recording>>,
         span: Option<Span>,
         now: OffsetDateTime,
@@ -136,7 +136,7 @@ impl Join {
         for (w, s) in pending {
             spans.extend(w.pending);
             affected.insert(w.tunnel_id.clone());
-            k.windows.insert(w.tunnel_id.clone(), (w, Some(s)));
+            k.sessions.insert(w.tunnel_id.clone(), (w, Some(s)));
         }
         let mut due_keys: BTreeSet<RecordingKey> =
             due.iter().map(|r| r.value.key.clone()).collect();
@@ -170,7 +170,7 @@ impl Join {
             for t in &affected {
                 self.session(&mut k, t).await?;
                 self.stored(&mut k, t).await?;
-                let span = k.windows.get(t).map(|(w, _)| self.times.window_of(w));
+                let span = k.sessions.get(t).map(|(w, _)| self.times.window_of(w));
                 spans.extend(span.filter(|s| !s.within(&k.read)));
             }
             if spans.len() == before && !k.keys_needed(&affected) {
@@ -207,7 +207,7 @@ impl Join {
             report.cut = true;
             return Ok(false);
         }
-        report.sessions += self.settle(&k, &affected, &decided).await?;
+        report.sessions += self.record_sessions(&k, &affected, &decided).await?;
         Ok(true)
     }
 
@@ -257,8 +257,10 @@ impl Join {
             .filter(|t| !k.matched.iter().any(|s| s.contains(*t)))
             .collect();
         for run in Span::runs(times, Duration::days(1)) {
-            for (w, s) in reads::windows(self, run.from, run.until).await? {
-                k.windows.entry(w.tunnel_id.clone()).or_insert((w, Some(s)));
+            for (w, s) in reads::sessions_within(self, run.from, run.until).await? {
+                k.sessions
+                    .entry(w.tunnel_id.clone())
+                    .or_insert((w, Some(s)));
             }
             k.matched.push(run);
         }
@@ -266,7 +268,7 @@ impl Join {
             .recordings
             .values()
             .flat_map(|r| r.value.candidate_keys.iter())
-            .filter(|g| !k.windows.contains_key(*g) && !k.missing.contains(*g))
+            .filter(|g| !k.sessions.contains_key(*g) && !k.missing.contains(*g))
             .cloned()
             .collect();
         self.by_start_day(k, &guids).await?;
@@ -293,27 +295,27 @@ impl Join {
             }
         }
         for (day, _) in days.into_iter().filter(|(_, n)| *n > DAY_READ) {
-            for (w, s) in window::in_day(self.ports.tables.as_ref(), &day).await? {
-                if guids.contains(&w.tunnel_id) && !k.windows.contains_key(&w.tunnel_id) {
-                    k.windows.insert(w.tunnel_id.clone(), (w, Some(s)));
+            for (w, s) in days::in_day(self.ports.tables.as_ref(), &day).await? {
+                if guids.contains(&w.tunnel_id) && !k.sessions.contains_key(&w.tunnel_id) {
+                    k.sessions.insert(w.tunnel_id.clone(), (w, Some(s)));
                 }
             }
         }
         Ok(())
     }
 
-    /// Reads session `tunnel` into the round from its session row (its stored index row is read
+    /// Reads session `tunnel` into the round from its session row (its stored day row is read
     /// once it is affected, [`Self::stored`]).
     async fn session(&self, k: &mut Known, tunnel: &str) -> Result<(), HandlerError> {
-        if k.windows.contains_key(tunnel) || k.missing.contains(tunnel) {
+        if k.sessions.contains_key(tunnel) || k.missing.contains(tunnel) {
             return Ok(());
         }
         match session::get(self.ports.tables.as_ref(), tunnel)
             .await?
-            .and_then(|s| WindowRow::of(&s))
+            .and_then(|s| DayRow::of(&s))
         {
             Some(w) => {
-                k.windows.insert(tunnel.to_owned(), (w, None));
+                k.sessions.insert(tunnel.to_owned(), (w, None));
             }
             None => {
                 k.missing.insert(tunnel.to_owned());
@@ -322,21 +324,21 @@ impl Join {
         Ok(())
     }
 
-    /// Reads the stored index row of session `t` held from its session row only: its `Joined` and
-    /// the version [`Self::settle`] writes on.
+    /// Reads the stored day row of session `t` held from its session row only: its `Joined` and
+    /// the version [`Self::record_sessions`] writes on.
     async fn stored(&self, k: &mut Known, t: &str) -> Result<(), HandlerError> {
-        let Some((w, None)) = k.windows.get(t) else {
+        let Some((w, None)) = k.sessions.get(t) else {
             return Ok(());
         };
         if k.unindexed.contains(t) {
             return Ok(());
         }
-        let found = window::get_row(self.ports.tables.as_ref(), &w.day(), t).await?;
+        let found = days::get_row(self.ports.tables.as_ref(), &w.day(), t).await?;
         let joined = found
             .as_ref()
-            .and_then(|s| WindowRow::from_entity(&s.entity))
+            .and_then(|s| DayRow::from_entity(&s.entity))
             .is_some_and(|row| row.joined);
-        match (found, k.windows.get_mut(t)) {
+        match (found, k.sessions.get_mut(t)) {
             (Some(s), Some((w, stored))) => {
                 w.joined = joined;
                 *stored = Some(s);
@@ -350,7 +352,7 @@ impl Join {
 
     /// Writes the recorded state of every affected session whose whole window the round read,
     /// from the recordings whose new match names it; one it could not cover stays pending.
-    async fn settle(
+    async fn record_sessions(
         &self,
         k: &Known,
         affected: &BTreeSet<String>,
@@ -365,16 +367,16 @@ impl Join {
         }
         let mut rows = Vec::new();
         for t in affected {
-            let Some((w, stored)) = k.windows.get(t) else {
+            let Some((w, stored)) = k.sessions.get(t) else {
                 continue;
             };
             let span = self.times.window_of(w);
             if !span.within(&k.read) || k.needs_keys(t) {
                 let now = self.ports.clock.now();
-                window::put_pending(tables, &self.ports.outbox, w, span, now).await?;
+                days::put_pending(tables, &self.ports.outbox, w, span, now).await?;
                 continue;
             }
-            // Its stored index row was read with it (none: nothing to settle).
+            // Its stored day row was read with it (none: nothing to record).
             let Some(stored) = stored.clone() else {
                 continue;
             };
@@ -382,7 +384,7 @@ impl Join {
             // reaches outside a session's window, and a recording leaving a session is re-decided
             // in the round that settles that session.
             let mut named = ids.remove(t.as_str()).unwrap_or_default();
-            let row = WindowRow::from_entity(&stored.entity);
+            let row = DayRow::from_entity(&stored.entity);
             let (kept, pending) = row.map_or((Vec::new(), None), |w| (w.recording_ids, w.pending));
             named.extend(kept.into_iter().filter(|id| {
                 RecordingKey::parse(id).is_none_or(|key| !k.recordings.contains_key(&key))
@@ -394,9 +396,9 @@ impl Join {
             let clear = pending.is_some_and(|p| p.within(&k.read));
             rows.push((stored, named, clear));
         }
-        let settled = rows.len();
-        window::settle(tables, &self.ports.outbox, rows, self.ports.clock.now()).await?;
-        Ok(settled)
+        let written = rows.len();
+        days::put_recorded(tables, &self.ports.outbox, rows, self.ports.clock.now()).await?;
+        Ok(written)
     }
 }
 
@@ -411,8 +413,8 @@ type Decision = (
 struct Known {
     /// The recordings read, by key.
     recordings: BTreeMap<RecordingKey, Versioned<Recording>>,
-    /// Sessions by tunnel id: the index row, and its stored version when it was read as one.
-    windows: HashMap<String, (WindowRow, Option<Stored>)>,
+    /// Sessions by tunnel id: the day row, and its stored version when it was read as one.
+    sessions: HashMap<String, (DayRow, Option<Stored>)>,
     /// GUIDs known not to be sessions.
     missing: HashSet<String>,
     /// Creation-time spans whose recordings were read.
@@ -421,7 +423,7 @@ struct Known {
     matched: Vec<Span>,
     /// Sessions whose `recordingkeys` partition was read.
     keyed: HashSet<String>,
-    /// Sessions held from their session row whose index row was looked for and not found.
+    /// Sessions held from their session row whose day row was looked for and not found.
     unindexed: HashSet<String>,
 }
 
@@ -432,23 +434,23 @@ impl Known {
         times: &correlate::Times,
         now: OffsetDateTime,
     ) -> BTreeMap<RecordingKey, Decision> {
-        let rows: Vec<WindowRow> = self.windows.values().map(|(w, _)| w.clone()).collect();
+        let rows: Vec<DayRow> = self.sessions.values().map(|(w, _)| w.clone()).collect();
         self.recordings
             .iter()
             .map(|(key, r)| {
                 let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
                 let (m, s) = correlate::decide(&r.value, exact, &rows, times, now);
-                (key.clone(), (m, s.map(WindowRow::view)))
+                (key.clone(), (m, s.map(DayRow::view)))
             })
             .collect()
     }
 
     /// Whether session `t` still needs its `recordingkeys` partition read: seen for the first time
-    /// (its stored index row never joined). A recording read that names its tunnel id does not
+    /// (its stored day row never joined). A recording read that names its tunnel id does not
     /// spare the read: other recordings may name it from outside its window (created before it
     /// started, their wait over, decided by time meanwhile), and only the index finds them.
     fn needs_keys(&self, t: &str) -> bool {
-        !self.keyed.contains(t) && self.windows.get(t).is_some_and(|(w, _)| !w.joined)
+        !self.keyed.contains(t) && self.sessions.get(t).is_some_and(|(w, _)| !w.joined)
     }
 
     /// Whether any affected session still needs its `recordingkeys` partition read.

@@ -6,10 +6,10 @@ use time::{Duration, OffsetDateTime};
 use super::{Join, Times};
 use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::days::{DAYS_TABLE, DayRow, Span, read_rows};
 use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::{Versioned, parsed};
 use crate::catalogue::session::outcome;
-use crate::catalogue::window::{Span, WINDOWS_TABLE, WindowRow, read_rows};
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
@@ -91,26 +91,20 @@ pub fn window_filter(t: &Times, day: &str, from: OffsetDateTime, to: OffsetDateT
     ])
 }
 
-/// The index rows (with their ETags) of the sessions that may match a recording created between
+/// The day rows (with their ETags) of the sessions that may match a recording created between
 /// `from` and `to`: the start days from `from - lookback` to `to`, one query per day.
 ///
 /// # Errors
 /// Table errors.
-pub(super) async fn windows(
+pub(super) async fn sessions_within(
     join: &Join,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> Result<Vec<(WindowRow, Stored)>, AzureError> {
+) -> Result<Vec<(DayRow, Stored)>, AzureError> {
     let mut rows = Vec::new();
     for day in days((from - join.times.lookback()).date(), to.date()) {
         let filter = window_filter(&join.times, &format_date(day), from, to);
-        let found = query_all(
-            join.ports.tables.as_ref(),
-            WINDOWS_TABLE,
-            &filter,
-            usize::MAX,
-        )
-        .await?;
+        let found = query_all(join.ports.tables.as_ref(), DAYS_TABLE, &filter, usize::MAX).await?;
         rows.extend(read_rows(found));
     }
     Ok(rows)
@@ -142,7 +136,7 @@ mod tests {
                     s.session_start = Some(base + Duration::minutes(start_min));
                     s.session_end = end.map(|m| base + Duration::minutes(start_min + m));
                     s.outcome = out.into();
-                    let row = WindowRow::of(&s).expect("row");
+                    let row = DayRow::of(&s).expect("row");
                     let mut e = row.to_entity();
                     crate::tables::strip_annotations(&mut e);
                     let can =

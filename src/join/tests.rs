@@ -6,8 +6,8 @@ use std::sync::Arc;
 use time::Duration;
 use time::macros::datetime;
 
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::recording::RecordingKey;
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::clock::Budget;
 use crate::join::Scope;
 use crate::retention::{TAG_CLASS, TAG_UNTIL};
@@ -34,11 +34,11 @@ async fn naming_alice(k: &Kit, at: time::OffsetDateTime) -> RecordingKey {
     k.recording(&format!("PLACEHOLDER-{ALICE}"), at, &[]).await
 }
 
-/// The index row of Alice's session.
-async fn alice_window(k: &Kit) -> WindowRow {
-    let stored = k.state.ports.tables.get(WINDOWS_TABLE, "2025-03-14", ALICE);
-    let e = stored.await.expect("get").expect("index row").entity;
-    WindowRow::from_entity(&e).expect("window row")
+/// The day row of Alice's session.
+async fn alice_row(k: &Kit) -> DayRow {
+    let stored = k.state.ports.tables.get(DAYS_TABLE, "2025-03-14", ALICE);
+    let e = stored.await.expect("get").expect("day row").entity;
+    DayRow::from_entity(&e).expect("window row")
 }
 
 /// Appends `text` to the hour blob (created and registered on first use) and runs a tick.
@@ -67,7 +67,7 @@ async fn recording_first_then_session_joins_exactly() {
     assert_eq!(get_str(&e, "UserEmail"), Some("alice@contoso.com"));
     assert_eq!(get_str(&e, "TargetVm"), Some("vm-app-01"));
     assert_eq!(crate::tables::get_i64(&e, "DurationMs"), Some(2_283_524));
-    let w = alice_window(&k).await;
+    let w = alice_row(&k).await;
     assert!(w.recorded && w.pending.is_none(), "{w:?}");
     assert_eq!(w.recording_ids, vec![key.id()]);
     let r = run(&k, NOW + Duration::hours(1)).await;
@@ -108,7 +108,7 @@ async fn session_first_then_recording_joins_by_time_when_catalogued_and_retags()
     let tags = k.blobs.get_tags(&blob).await.expect("tags");
     assert_eq!(tags[TAG_CLASS], "pci-1y");
     assert_eq!(tags[TAG_UNTIL], "2026-03-14");
-    assert!(alice_window(&k).await.recorded);
+    assert!(alice_row(&k).await.recorded);
     let again = k.join_pass().await;
     assert_eq!(again.rewritten, 0, "idempotent: {again:?}");
 }
@@ -169,16 +169,13 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     );
     let rows = crate::tables::ops::query_all(
         k.state.ports.tables.as_ref(),
-        WINDOWS_TABLE,
+        DAYS_TABLE,
         &crate::tables::Filter::partition("2025-03-14"),
         10,
     )
     .await
     .expect("rows");
-    for s in rows
-        .iter()
-        .filter_map(|s| WindowRow::from_entity(&s.entity))
-    {
+    for s in rows.iter().filter_map(|s| DayRow::from_entity(&s.entity)) {
         let want = match s.tunnel_id.as_str() {
             "s1" => vec![key.id()],
             _ => {
@@ -204,9 +201,9 @@ async fn an_exact_join_marks_the_session_however_late_the_upload() {
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("exact")
     );
-    assert!(!alice_window(&k).await.recorded);
+    assert!(!alice_row(&k).await.recorded);
     k.join_pass().await;
-    let w = alice_window(&k).await;
+    let w = alice_row(&k).await;
     assert!(w.recorded && w.pending.is_none(), "{w:?}");
     assert_eq!(w.recording_ids, vec![key.id()]);
 }
@@ -231,7 +228,7 @@ async fn a_new_session_finds_the_recording_that_named_it_outside_its_window() {
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("exact")
     );
-    assert_eq!(alice_window(&k).await.recording_ids, vec![key.id()]);
+    assert_eq!(alice_row(&k).await.recording_ids, vec![key.id()]);
 }
 
 /// Two recordings name a session not seen yet: one created before its window, decided by time
@@ -267,7 +264,7 @@ async fn a_new_session_finds_the_recording_outside_its_window_beside_one_within_
     }
     let mut ids = vec![outside.id(), within.id()];
     ids.sort();
-    let w = alice_window(&k).await;
+    let w = alice_row(&k).await;
     assert_eq!(w.recording_ids, ids, "{w:?}");
     assert!(w.recorded && w.pending.is_none(), "{w:?}");
 }
@@ -288,7 +285,7 @@ async fn the_index_row_follows_fields_only_the_sessions_api_shows() {
         r#","clientIpAddress":"203.0.113.77""#,
     );
     feed(&k, later.as_bytes()).await;
-    let w = alice_window(&k).await;
+    let w = alice_row(&k).await;
     assert_eq!(w.client_ip, "203.0.113.77");
     assert_eq!(w.target_resource_id, "/S/x/virtualMachines/vm-z");
 }
@@ -313,7 +310,7 @@ async fn a_new_recording_of_a_known_session_is_written_once() {
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("exact")
     );
-    assert!(alice_window(&k).await.recorded);
+    assert!(alice_row(&k).await.recorded);
     assert!(
         tally.count(Some("recordingindex"), None) > 0,
         "its index rows"
@@ -373,7 +370,7 @@ async fn an_unknown_session_is_indexed_and_many_joined_sessions_of_a_day_are_rea
         .run(
             &Scope {
                 since: "2025-03-01".into(),
-                span: Some(crate::catalogue::window::Span::at(at)),
+                span: Some(crate::catalogue::days::Span::at(at)),
             },
             NOW,
             &Budget::unlimited(k.state.ports.clock.clone()),
@@ -409,11 +406,11 @@ async fn a_pass_while_another_holds_the_lease_does_nothing_and_an_expired_lease_
         .expect("free");
     let r = k.join_pass().await;
     assert!(r.busy && r.rewritten == 0 && r.sessions == 0, "{r:?}");
-    assert!(!alice_window(&k).await.recorded);
+    assert!(!alice_row(&k).await.recorded);
     k.clock.set(NOW + Duration::minutes(6));
     let r = k.join_pass().await;
     assert!(!r.busy, "the holder's time ran out: {r:?}");
-    assert!(alice_window(&k).await.recorded);
+    assert!(alice_row(&k).await.recorded);
     // The old holder's release leaves the lease of the pass that took it over alone.
     held.release(tables, NOW, Default::default())
         .await
@@ -439,17 +436,14 @@ async fn a_spent_budget_leaves_the_rest_pending_for_the_next_pass() {
     let spent = Budget::after(k.state.ports.clock.clone(), Duration::ZERO);
     let r = k.join().run(&scope, NOW, &spent).await.expect("pass");
     assert!(r.cut, "{r:?}");
-    assert!(
-        !alice_window(&k).await.recorded,
-        "not settled: still pending"
-    );
+    assert!(!alice_row(&k).await.recorded, "not recorded: still pending");
     let r = k.join_pass().await;
     assert!(!r.cut);
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("heuristic")
     );
-    assert!(alice_window(&k).await.recorded);
+    assert!(alice_row(&k).await.recorded);
 }
 
 #[tokio::test]
@@ -484,26 +478,26 @@ async fn a_pending_session_the_round_reads_by_its_guid_is_cleared_when_its_windo
     // A recording naming Alice's tunnel id, created days after her window: no read by time
     // finds her, only her GUID does.
     let key = naming_alice(&k, datetime!(2025-03-17 09:00 UTC)).await;
-    let w = alice_window(&k).await;
+    let w = alice_row(&k).await;
     let span = k.join().times.window_of(&w);
     let ports = &k.state.ports;
-    crate::catalogue::window::put_pending(ports.tables.as_ref(), &ports.outbox, &w, span, NOW)
+    crate::catalogue::days::put_pending(ports.tables.as_ref(), &ports.outbox, &w, span, NOW)
         .await
         .expect("mark pending");
     // A pass whose pending list starts after her day, forced over the recording's creation.
     let scope = Scope {
         since: "2025-03-16".into(),
-        span: Some(crate::catalogue::window::Span::at(
+        span: Some(crate::catalogue::days::Span::at(
             datetime!(2025-03-17 09:00 UTC),
         )),
     };
     let unlimited = Budget::unlimited(k.state.ports.clock.clone());
     let r = k.join().run(&scope, NOW, &unlimited).await.expect("pass");
     assert!(r.sessions >= 1, "{r:?}");
-    let w = alice_window(&k).await;
+    let w = alice_row(&k).await;
     assert_eq!(w.recording_ids, vec![key.id()], "{w:?}");
     assert!(
         w.pending.is_none(),
-        "settled from its whole window, so no longer pending: {w:?}"
+        "recorded from its whole window, so no longer pending: {w:?}"
     );
 }

@@ -99,7 +99,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_frozen_queue_service_fails_at_the_deadline_retryably() {
+    async fn a_frozen_queue_service_fails_at_the_total_timeout_retryably() {
         let (url, accepted) = crate::testkit::frozen_service().await;
         let d = crate::testkit::short_timeouts();
         let conn = crate::testkit::loopback_connection(&url, d);

@@ -126,7 +126,7 @@ impl Recordings {
             .filter(|row| !ingest::is_newer(event, &row.value))
         {
             let why = "duplicate or older event";
-            return Ok(settled(event, &row.value, source, why));
+            return Ok(already_stored(event, &row.value, source, why));
         }
         let Some(retention) = self.apply_retention(source, &blob, props, created).await? else {
             let gone = format!("blob {blob} no longer exists");
@@ -148,15 +148,15 @@ impl Recordings {
             // The index row first: a `BlobDeleted` event finds the row by the blob's name.
             crate::catalogue::paths::index(self.ports.tables.as_ref(), &key).await?;
         }
-        // What the last read decided: the row it settled on, and whether the write updated a row.
-        let (mut settled_on, mut updated, mut replacing) = (None, false, false);
+        // What the last read decided: the row it kept, and whether the write updated a row.
+        let (mut kept, mut updated, mut replacing) = (None, false, false);
         let written = self
             .ports
             .catalogue()
             .update(&key, existing, |cur| {
                 // Another delivery of this blob won the race: decide again on its row.
-                settled_on = cur.filter(|row| !ingest::is_newer(event, row)).cloned();
-                if settled_on.is_some() {
+                kept = cur.filter(|row| !ingest::is_newer(event, row)).cloned();
+                if kept.is_some() {
                     return None;
                 }
                 updated = cur.is_some();
@@ -168,7 +168,7 @@ impl Recordings {
             })
             .await?;
         let why = "duplicate or older event (concurrent delivery)";
-        Ok(match (written, settled_on) {
+        Ok(match (written, kept) {
             (Some(row), _) => {
                 if replacing
                     && let Some(n) =
@@ -182,7 +182,7 @@ impl Recordings {
                 let outcome = written_outcome(&row.value, source, updated, replacing);
                 (outcome, Some(row))
             }
-            (None, Some(row)) => settled(event, &row, source, why),
+            (None, Some(row)) => already_stored(event, &row, source, why),
             (None, None) => (Outcome::skipped(why), None),
         })
     }
@@ -212,7 +212,12 @@ impl Recordings {
 
 /// The ending for an event whose state is stored: a row of exactly this event may come from a
 /// delivery whose outputs were lost, so they go out again (stable ids drop the repeat).
-fn settled(event: &BlobEvent, row: &Recording, source: &Source, skipped: &str) -> Catalogued {
+fn already_stored(
+    event: &BlobEvent,
+    row: &Recording,
+    source: &Source,
+    skipped: &str,
+) -> Catalogued {
     let this_event = row.event_id == event.id
         && event.data.sequencer.as_deref().unwrap_or_default() == row.sequencer;
     if this_event {

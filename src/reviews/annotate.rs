@@ -4,9 +4,9 @@
 use super::model::{Kind, Review, Subject};
 use super::period::latest_of_days;
 use crate::azure::AzureError;
+use crate::catalogue::days::DayRow;
 use crate::catalogue::query::shape;
 use crate::catalogue::recording::Recording;
-use crate::catalogue::window::WindowRow;
 use crate::dates::format_utc_millis;
 use crate::tables::TableStore;
 
@@ -29,7 +29,7 @@ impl Reviewed for Recording {
     }
 }
 
-impl Reviewed for WindowRow {
+impl Reviewed for DayRow {
     fn subject(&self) -> Option<(String, Subject)> {
         let id = self.tunnel_id.clone();
         Some((

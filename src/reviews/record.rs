@@ -9,7 +9,7 @@ use super::model::{Kind, Review, Subject, Verdict};
 use super::refusal::{Refusal, Reviewer, record_refusal, self_review};
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
 use crate::azure::AzureError;
-use crate::catalogue::window::{ReviewMark, put_review};
+use crate::catalogue::days::{ReviewMark, put_review};
 use crate::dates::timestamp;
 use crate::notify::message::stable_id;
 use crate::ports::Ports;

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::session::{self, SessionRecord};
-use crate::catalogue::window::{self, Span, WindowRow};
 use crate::clock::FixedClock;
 use crate::export::outbox::{self, OUTBOX_TABLE};
 use crate::export::{Outbox, Table};
@@ -36,7 +36,7 @@ fn ports(on: bool, at: OffsetDateTime) -> (Ports, Arc<InMemoryTables>) {
     (p, tables)
 }
 
-/// The session as the tail writes it (its `sessions` row and its index row), ended at `end`.
+/// The session as the tail writes it (its `sessions` row and its day row), ended at `end`.
 fn session(end: OffsetDateTime) -> SessionRecord {
     let mut s = SessionRecord::new(TUNNEL);
     s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
@@ -64,12 +64,12 @@ async fn sessions(t: &dyn TableStore) -> Vec<Value> {
         .collect()
 }
 
-async fn stored(t: &dyn TableStore) -> WindowRow {
-    let row = window::get_row(t, "2025-03-14", TUNNEL)
+async fn stored(t: &dyn TableStore) -> DayRow {
+    let row = days::get_row(t, "2025-03-14", TUNNEL)
         .await
         .expect("read")
         .expect("row");
-    WindowRow::from_entity(&row.entity).expect("index row")
+    DayRow::from_entity(&row.entity).expect("day row")
 }
 
 fn review(subject: &str, id: &str, verdict: &str, key: &str) -> ReviewRequest {
@@ -197,7 +197,7 @@ async fn a_pending_join_and_the_unrecorded_marker_record_the_sessions_row() {
         // nothing and records nothing.
         let span = Span::at(datetime!(2025-03-14 09:31 UTC));
         for _ in 0..2 {
-            window::put_pending(tables, &p.outbox, &w, span, T)
+            days::put_pending(tables, &p.outbox, &w, span, T)
                 .await
                 .expect("pending");
         }
@@ -214,7 +214,7 @@ async fn a_pending_join_and_the_unrecorded_marker_record_the_sessions_row() {
         let at = T + Duration::minutes(10);
         let mut seen = false;
         let w = stored(tables).await;
-        window::mark_unrecorded(
+        days::mark_unrecorded(
             tables,
             &p.outbox,
             &w,
@@ -225,7 +225,7 @@ async fn a_pending_join_and_the_unrecorded_marker_record_the_sessions_row() {
         .await
         .expect("marked");
         let mut again = false;
-        window::mark_unrecorded(
+        days::mark_unrecorded(
             tables,
             &p.outbox,
             &w,

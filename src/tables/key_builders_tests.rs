@@ -8,10 +8,10 @@ use super::keys::{MAX_KEY_BYTES, hostile_texts, is_valid_key};
 use crate::audit_logs::detect::failed::FailedLogin;
 use crate::audit_logs::repo::Cursor;
 use crate::audit_logs::sessions::tunnel_key;
+use crate::catalogue::days::DayRow;
 use crate::catalogue::index;
 use crate::catalogue::recording::RecordingKey;
 use crate::catalogue::session::SessionRecord;
-use crate::catalogue::window::WindowRow;
 use crate::reviews::model::{Kind, Subject};
 use crate::reviews::queue::entry::{entry_key, rank_key};
 use crate::reviews::queue::pairs::pair_key;
@@ -25,7 +25,7 @@ fn valid(what: &str, key: &str) {
     );
 }
 
-fn session(text: &str) -> WindowRow {
+fn session(text: &str) -> DayRow {
     let mut s = SessionRecord::new(text);
     s.session_start = Some(datetime!(2026-03-01 09:00 UTC));
     s.bastion_host = text.to_owned();
@@ -33,7 +33,7 @@ fn session(text: &str) -> WindowRow {
     s.user_name = text.to_owned();
     s.client_ip = text.to_owned();
     s.outcome = "connected".into();
-    WindowRow::of(&s).expect("a row")
+    DayRow::of(&s).expect("a row")
 }
 
 #[test]

@@ -75,7 +75,7 @@ struct Gate {
 impl BeforeTableCall for Arc<Gate> {
     async fn before(&self, call: TableCall<'_>) -> Result<(), AzureError> {
         if let TableCall::Query(table, _) = call
-            && table == crate::catalogue::window::WINDOWS_TABLE
+            && table == crate::catalogue::days::DAYS_TABLE
         {
             self.entered.notify_one();
             let _pass = self

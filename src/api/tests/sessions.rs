@@ -1,5 +1,5 @@
-//! `/api/sessions` over the in-memory fakes, with index rows written by the pipeline's own
-//! `put_window` / `mark_recorded`: filters, outcome and recording columns, paging across days and
+//! `/api/sessions` over the in-memory fakes, with day rows written by the pipeline's own
+//! `put_day` / `mark_recorded`: filters, outcome and recording columns, paging across days and
 //! tokens, CSV escaping, authorization.
 
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use time::macros::datetime;
 use crate::api::ApiSettings;
 use crate::api::tests::{get, get_text};
 use crate::audit_logs::sessions::SessionRecord;
-use crate::catalogue::window::{Before, WindowRow, put as put_window, settle};
+use crate::catalogue::days::{Before, DayRow, put as put_day, put_recorded};
 use crate::testkit::{Fakes, fakes};
 
 const VM_ID: &str =
@@ -37,7 +37,7 @@ fn session(tunnel: &str, start: time::OffsetDateTime, user: &str, outcome: &str)
 }
 
 async fn put(f: &Fakes, s: &SessionRecord) {
-    put_window(
+    put_day(
         f.state.ports.tables.as_ref(),
         &crate::export::Outbox::off(),
         s,
@@ -61,7 +61,7 @@ async fn seed(f: &Fakes) {
         .await
         .expect("get")
         .expect("row");
-    settle(
+    put_recorded(
         f.state.ports.tables.as_ref(),
         &crate::export::Outbox::off(),
         vec![(stored, vec!["2025-03-13~cmVj".into()], false)],
@@ -253,7 +253,7 @@ fn parse_validates_status_values() {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
     };
-    let parse = |p| crate::api::listing::parse::<WindowRow>(&p, None, 31);
+    let parse = |p| crate::api::listing::parse::<DayRow>(&p, None, 31);
     for ok in crate::catalogue::query::rows::STATUSES {
         assert!(parse(params(ok)).is_ok(), "{ok}");
     }

@@ -12,8 +12,8 @@ use super::super::ApiSettings;
 use super::super::listing::parse;
 use super::super::tests::get;
 use super::{PAGE, SCRIPT, STYLE, TEMPLATE};
+use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::Recording;
-use crate::catalogue::window::WindowRow;
 use crate::testkit::fakes;
 
 /// The text between the first `<tag>` and its closing tag.
@@ -167,7 +167,7 @@ fn every_parameter_the_page_sends_is_one_its_api_accepts() {
             let p = params(&[(name, sample(name))]);
             let ok = match api {
                 "recordings" => parse::<Recording>(&p, None, 31).is_ok(),
-                _ => parse::<WindowRow>(&p, None, 31).is_ok(),
+                _ => parse::<DayRow>(&p, None, 31).is_ok(),
             };
             assert!(ok, "/api/{api} refuses `{name}`");
         }
@@ -186,10 +186,10 @@ fn every_parameter_the_page_sends_is_one_its_api_accepts() {
     assert_eq!(kinds.len(), 3, "{options}");
     for kind in kinds {
         let p = params(&[("status", kind)]);
-        assert!(parse::<WindowRow>(&p, None, 31).is_ok(), "status={kind}");
+        assert!(parse::<DayRow>(&p, None, 31).is_ok(), "status={kind}");
     }
     // The check can fail: what /api/sessions does not know is refused.
-    assert!(parse::<WindowRow>(&params(&[("class", "x")]), None, 31).is_err());
+    assert!(parse::<DayRow>(&params(&[("class", "x")]), None, 31).is_err());
 }
 
 #[test]

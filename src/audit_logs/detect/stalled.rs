@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 use crate::audit_logs::repo::STATE_TABLE;
 use crate::audit_logs::sessions::outcome;
 use crate::catalogue::RECORDINGS_TABLE;
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::dates::{days, format_date, format_utc, format_utc_millis};
 use crate::notify::{Notification, Severity};
 use crate::sources::Source;
@@ -174,10 +174,10 @@ async fn count_ended(
         Filter::str("Outcome", Op::Eq, outcome::CONNECTED),
         Filter::str("End", Op::Ge, format_utc_millis(from)),
     ]);
-    let rows = query_all(&deps.ports.tables, WINDOWS_TABLE, &filter, 1000).await?;
+    let rows = query_all(&deps.ports.tables, DAYS_TABLE, &filter, 1000).await?;
     Ok(rows
         .iter()
-        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .filter_map(|s| DayRow::from_entity(&s.entity))
         .filter(|r| r.end.is_some_and(|e| e <= to))
         .filter(|r| {
             source

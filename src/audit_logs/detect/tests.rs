@@ -65,7 +65,7 @@ async fn a_lost_marker_answer_still_emits_the_digest_once_settled() {
 #[tokio::test]
 async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     use crate::audit_logs::tail::tick;
-    use crate::catalogue::window::WINDOWS_TABLE;
+    use crate::catalogue::days::DAYS_TABLE;
     use crate::testkit::audit::{NOW, kit};
     use crate::testkit::files::sample_auditlog as fixture;
     let k = kit(None);
@@ -74,7 +74,7 @@ async fn a_lost_answer_to_the_unrecorded_mark_still_notifies() {
     k.append(fixture().as_slice()).await;
     tick(&k.state.tailer(), NOW).await.expect("tick");
     // The mark is stored, its answer lost; the update's retry then meets it (412).
-    let lossy = LostAnswer::new(k.state.ports.tables.clone(), WINDOWS_TABLE, || {
+    let lossy = LostAnswer::new(k.state.ports.tables.clone(), DAYS_TABLE, || {
         AzureError::PreconditionFailed
     })
     .on_replace();
@@ -102,7 +102,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
 
     use super::stalled;
     use crate::audit_logs::repo::STATE_TABLE;
-    use crate::catalogue::window::WINDOWS_TABLE;
+    use crate::catalogue::days::DAYS_TABLE;
     use crate::testkit::audit::{NOW, kit};
     let answers: [fn() -> AzureError; 2] = [
         || AzureError::Conflict,
@@ -118,7 +118,7 @@ async fn a_lost_answer_to_the_stalled_mark_still_raises_the_alert() {
             };
             crate::tables::ops::write_creating_table(
                 k.state.ports.tables.as_ref(),
-                WINDOWS_TABLE,
+                DAYS_TABLE,
                 &row,
                 crate::tables::WriteMode::Upsert,
             )
@@ -157,7 +157,7 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
             .with_bastion_id(Some(id.into())),
         Source::new(store, "logs"),
     );
-    let row = crate::catalogue::window::WindowRow {
+    let row = crate::catalogue::days::DayRow {
         tunnel_id: "t".into(),
         start: time::macros::datetime!(2025-03-14 09:00 UTC),
         end: Some(time::macros::datetime!(2025-03-14 09:30 UTC)),

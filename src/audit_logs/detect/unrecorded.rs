@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::sessions::outcome;
 use crate::azure::AzureError;
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow, mark_unrecorded};
+use crate::catalogue::days::{DAYS_TABLE, DayRow, mark_unrecorded};
 use crate::dates::{format_date, format_utc};
 use crate::export::Outbox;
 use crate::notify::{Notification, Severity};
@@ -20,7 +20,7 @@ const LIMIT: usize = 100;
 
 /// True when `row` is a compliance gap at `now`. A pending session's recorded state is still being
 /// derived (a recording may have just joined or left it): it is decided once the join has run.
-pub fn is_due(row: &WindowRow, now: OffsetDateTime, grace: Duration) -> bool {
+pub fn is_due(row: &DayRow, now: OffsetDateTime, grace: Duration) -> bool {
     row.outcome == outcome::CONNECTED
         && row.end.is_some()
         && row.pending.is_none()
@@ -46,18 +46,18 @@ pub async fn run(
         Filter::bool("Recorded", false),
         Filter::bool("UnrecordedNotified", false),
     ]);
-    let rows = query_all(tables, WINDOWS_TABLE, &filter, 5000).await?;
+    let rows = query_all(tables, DAYS_TABLE, &filter, 5000).await?;
     let mut out = Vec::new();
     for row in rows
         .iter()
-        .filter_map(|s| WindowRow::from_entity(&s.entity))
+        .filter_map(|s| DayRow::from_entity(&s.entity))
         .filter(|r| is_due(r, now, grace))
         .take(LIMIT)
     {
         // Due at any read: a mark whose answer was lost is ours, and a marked row is never found
         // again, so the notice leaves now (a concurrent repeat has the same id).
         let mut seen_due = false;
-        let due = |cur: &WindowRow| is_due(cur, now, grace);
+        let due = |cur: &DayRow| is_due(cur, now, grace);
         let marked = mark_unrecorded(tables, outbox, &row, due, &mut seen_due, now).await;
         if seen_due {
             out.push(notification(&row, sources.bastion_id(&row.host)));
@@ -72,7 +72,7 @@ pub async fn run(
 }
 
 /// The notification for an unrecorded session; `bastion_id` gives the portal link when known.
-pub fn notification(row: &WindowRow, bastion_id: Option<&str>) -> Notification {
+pub fn notification(row: &DayRow, bastion_id: Option<&str>) -> Notification {
     let mut n = Notification::new(
         "session.unrecorded",
         &row.tunnel_id,

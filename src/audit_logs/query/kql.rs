@@ -1,11 +1,11 @@
 //! The one query the workspace source sends: the Bastion audit table over an `ingestion_time()`
-//! window, oldest first, one page at a time. Nothing from outside reaches the text but the window
+//! slice, oldest first, one page at a time. Nothing from outside reaches the text but the slice
 //! bounds (formatted here) and a Bastion name checked at start-up (`[a-z0-9._-]`).
 
 use time::Duration;
 
 use super::row::{INGESTED_AT, projected};
-use super::window::{Tick, Window, ticks, time_of};
+use super::slice::{Slice, Tick, ticks, time_of};
 
 /// The workspace table Bastion's `BastionAuditLogs` category lands in.
 pub const TABLE: &str = "MicrosoftAzureBastionAuditLogs";
@@ -32,7 +32,7 @@ pub fn iso(t: Tick) -> String {
 }
 
 /// The query of one page: rows ingested in `w`, oldest first, at most `take` (capped at [`ROW_CAP`]).
-pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
+pub fn page(w: Slice, take: usize, bastion: Option<&str>) -> String {
     let take = take.clamp(1, ROW_CAP);
     let host = bastion
         .filter(|b| {
@@ -50,8 +50,8 @@ pub fn page(w: Window, take: usize, bastion: Option<&str>) -> String {
     )
 }
 
-/// The request's `timespan` on `TimeGenerated`: the window widened by [`LATE_MAX`] and an hour.
-pub fn timespan(w: Window) -> String {
+/// The request's `timespan` on `TimeGenerated`: the slice widened by [`LATE_MAX`] and an hour.
+pub fn timespan(w: Slice) -> String {
     format!(
         "{}/{}",
         iso(w.lo.saturating_sub(ticks(LATE_MAX))),
@@ -62,13 +62,13 @@ pub fn timespan(w: Window) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit_logs::query::window::tick_of;
+    use crate::audit_logs::query::slice::tick_of;
 
     #[test]
     fn bounds_are_sent_to_the_100ns() {
         let t = tick_of(time::macros::datetime!(2025-03-14 09:03:54.1234567 UTC));
         assert_eq!(iso(t), "2025-03-14T09:03:54.1234567Z");
-        let q = page(Window { lo: t, hi: t + 1 }, 10_001, Some("bas-hub-weu"));
+        let q = page(Slice { lo: t, hi: t + 1 }, 10_001, Some("bas-hub-weu"));
         assert!(q.contains(
             "ingestion_time() >= datetime(2025-03-14T09:03:54.1234567Z) and ingestion_time() < datetime(2025-03-14T09:03:54.1234568Z)"
         ));
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn a_host_name_that_could_break_the_query_is_left_out() {
-        let q = page(Window { lo: 0, hi: 1 }, 1, Some("x\" or 1==1"));
+        let q = page(Slice { lo: 0, hi: 1 }, 1, Some("x\" or 1==1"));
         assert!(!q.contains("endswith"));
     }
 
@@ -86,7 +86,7 @@ mod tests {
     fn the_timespan_covers_late_records() {
         let t = tick_of(time::macros::datetime!(2025-03-14 09:00:00 UTC));
         assert_eq!(
-            timespan(Window { lo: t, hi: t + 1 }),
+            timespan(Slice { lo: t, hi: t + 1 }),
             "2025-03-12T09:00:00.0000000Z/2025-03-14T10:00:00.0000001Z"
         );
     }

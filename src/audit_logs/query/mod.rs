@@ -7,8 +7,8 @@ pub mod kql;
 pub mod page;
 pub mod row;
 pub mod run;
+pub mod slice;
 pub mod store;
-pub mod window;
 
 use std::sync::Arc;
 
@@ -85,7 +85,7 @@ pub struct QueryReport {
     /// Rows stored.
     pub stored: u64,
     /// The join, detections and their notifications.
-    pub settled: TickReport,
+    pub joined: TickReport,
 }
 
 /// One tick: every workspace (those still inside a `Retry-After` skipped), then the join and the
@@ -100,7 +100,7 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
     let start = now - q.tail.settings.tail_window;
     for ws in &q.settings.workspaces {
         if reading.passed() {
-            report.settled.cut = true;
+            report.joined.cut = true;
             break;
         }
         let tables = q.tail.ports.tables.as_ref();
@@ -132,8 +132,8 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             Ok(read) => {
                 report.queries += read.queries;
                 report.stored += read.stored;
-                report.settled.sessions += read.sessions;
-                report.settled.cut |= read.cut;
+                report.joined.sessions += read.sessions;
+                report.joined.cut |= read.cut;
             }
             Err(e) => {
                 report.failed += 1;
@@ -145,14 +145,14 @@ pub async fn tick(q: &Query, now: OffsetDateTime) -> Result<QueryReport, Handler
             error!(workspace = %ws.id, error.cause_chain = %redact(&e.to_string()), "writing a workspace's status failed");
         }
     }
-    q.tail.join(now, &time, &mut report.settled).await;
-    tail::detect(&q.tail, now, &mut report.settled).await;
+    q.tail.join(now, &time, &mut report.joined).await;
+    tail::detect(&q.tail, now, &mut report.joined).await;
     Ok(report)
 }
 
 /// Turns a report into the invocation outcome (notifications as outputs).
 pub fn outcome(report: QueryReport) -> Outcome {
-    let s = &report.settled;
+    let s = &report.joined;
     let summary = format!(
         "queried {} workspaces ({} failed): {} queries, {} rows stored, {} sessions changed, {} recordings joined, {} notifications{}",
         report.workspaces,

@@ -1,12 +1,12 @@
 //! One page: the query's rows streamed and folded through the tail's own batch, skipping rows the
-//! cursor has seen; written when the page ends or past a bound on what is held.
+//! cursor has seen; written when the page ends or past a bound on what it keeps in memory.
 
 use time::OffsetDateTime;
 
 use super::Workspace;
 use super::kql;
 use super::row::{Columns, WorkspaceRow};
-use super::window::{CursorState, PageResult, RowId, Window, tick_of};
+use super::slice::{CursorState, PageResult, RowId, Slice, tick_of};
 use crate::audit_logs::tail::Tailer;
 use crate::audit_logs::tail::batch::{self, Batch};
 use crate::azure::AzureError;
@@ -14,13 +14,13 @@ use crate::clock::Budget;
 use crate::invocation::HandlerError;
 use crate::loganalytics::{Item, LogsQuery};
 
-/// Rows parsed and folded together (the answer itself is never held).
+/// Rows parsed and folded together (the answer itself is never kept whole).
 const CHUNK: usize = 1000;
 /// Sessions folded before they are written (a session's records in a page cost one write).
 const HELD_SESSIONS: usize = 4096;
-/// Rows folded before they are written (their identities and failed logins are held).
+/// Rows folded before they are written (their identities and failed logins kept).
 const HELD_ROWS: usize = 50_000;
-/// Bytes of raw lines (`LastRaw`, one per session) held before they are written.
+/// Bytes of raw lines (`LastRaw`, one per session) kept before they are written.
 const HELD_RAW: usize = 8 << 20;
 
 /// The server wait a query asks for with no time budget (a backfill): the service's default.
@@ -92,7 +92,7 @@ pub struct Reader<'a> {
 pub async fn run(
     r: &Reader<'_>,
     cursor: &CursorState,
-    w: Window,
+    w: Slice,
     take: usize,
 ) -> Result<Paged, PageError> {
     let (logs, ws) = (r.logs, r.ws);
@@ -109,7 +109,7 @@ pub async fn run(
     };
     let mut columns = None;
     let (mut chunk, mut seen_rows) = (Vec::with_capacity(CHUNK), 0usize);
-    let mut held = Held::default();
+    let mut unwritten = Unwritten::default();
     let mut result = PageResult {
         handled: Vec::new(),
         next: None,
@@ -149,10 +149,10 @@ pub async fn run(
             None => return Err(PageError::Broken("the answer ended without its end".into())),
         };
         if !cut {
-            held.fold(r, cursor, &mut chunk);
-            // A partial answer stores nothing: the same window is asked again, smaller.
-            if held.full() || matches!(end, Some(None)) {
-                let c = held.store(r, &mut result).await?;
+            unwritten.fold(r, cursor, &mut chunk);
+            // A partial answer stores nothing: the same slice is asked again, smaller.
+            if unwritten.full() || matches!(end, Some(None)) {
+                let c = unwritten.store(r, &mut result).await?;
                 stored += c.0;
                 sessions += c.1;
                 cut = c.2;
@@ -174,12 +174,12 @@ pub async fn run(
 
 /// Rows read but not yet written: their sessions folded, each row's identity and whether it is new.
 #[derive(Default)]
-struct Held {
+struct Unwritten {
     batch: Batch<'static>,
     rows: Vec<(RowId, bool)>,
 }
 
-impl Held {
+impl Unwritten {
     /// Folds one chunk's new rows in (and empties the chunk).
     fn fold(&mut self, r: &Reader<'_>, cursor: &CursorState, chunk: &mut Vec<WorkspaceRow>) {
         let rows = std::mem::take(chunk);
@@ -191,7 +191,7 @@ impl Held {
             let id = (tick_of(row.ingested), row.digest);
             let new = !cursor.seen.contains(&id);
             if new {
-                // The row's place among the rows held: a cut flush reports where it stopped.
+                // The row's place among the unwritten rows: a cut flush reports where it stopped.
                 let at = self.rows.len() as u64;
                 b.add_at(at, rec, row.raw.as_bytes(), host, window);
             }
@@ -206,7 +206,7 @@ impl Held {
             || self.batch.raw_bytes() >= HELD_RAW
     }
 
-    /// Writes what is held; returns (rows stored, sessions changed, cut by the time budget) and
+    /// Writes the unwritten rows; returns (rows stored, sessions changed, cut by the time budget) and
     /// extends `result` with the rows handled (a prefix when cut, `next` then set to the first not).
     async fn store(
         &mut self,

@@ -57,7 +57,7 @@ impl Columns {
     /// Positions from the answer's column names (case-sensitive, as KQL is).
     ///
     /// # Errors
-    /// The answer has no [`INGESTED_AT`] column: nothing could place its rows in the cursor's window.
+    /// The answer has no [`INGESTED_AT`] column: nothing could place its rows in the cursor's slice.
     pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Result<Self, String> {
         let names: Vec<&str> = names.into_iter().collect();
         let at = |c: &str| names.iter().position(|n| *n == c);

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use tracing::warn;
 
 use super::page::{self, PageError, Paged, Reader};
+use super::slice::{PageResult, advance, next_slice, stalled, tick_of, ticks};
 use super::store::{self, Status, StoredCursor};
-use super::window::{PageResult, advance, next_window, stalled, tick_of, ticks};
 use super::{QuerySettings, Workspace};
 use crate::audit_logs::tail::Tailer;
 use crate::azure::AzureError;
@@ -80,7 +80,7 @@ pub async fn read(
             out.cut = true;
             break;
         }
-        let Some(w) = next_window(&cur.state, hi, overlap, after.as_ref()) else {
+        let Some(w) = next_slice(&cur.state, hi, overlap, after.as_ref()) else {
             break;
         };
         out.queries += 1;
@@ -96,7 +96,7 @@ pub async fn read(
         broken = None;
         let (result, cut) = match paged {
             Paged::Partial(e) if take > 1 => {
-                warn!(workspace = %ws.id, take, error = %e, "a partial answer: asking for a smaller window");
+                warn!(workspace = %ws.id, take, error = %e, "a partial answer: asking for a smaller slice");
                 take /= 2;
                 continue;
             }
@@ -126,7 +126,7 @@ pub async fn read(
             etag: Some(etag),
             ..next
         };
-        if stalled(w, next_window(&cur.state, hi, overlap, Some(&result))) {
+        if stalled(w, next_slice(&cur.state, hi, overlap, Some(&result))) {
             take = take.saturating_mul(2).min(MAX_TAKE);
         }
         after = Some(result);

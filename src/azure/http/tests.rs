@@ -157,7 +157,7 @@ async fn each_status_means_one_thing() {
 }
 
 #[tokio::test]
-async fn a_wait_beyond_the_deadline_is_not_waited() {
+async fn a_wait_beyond_what_is_left_of_the_call_is_not_waited() {
     let s = script(&[(429, Some("120"), "")]);
     let url = serve(s.clone()).await;
     let started = std::time::Instant::now();

@@ -167,7 +167,7 @@ fn far() -> std::time::Instant {
 /// host answering `Retry-After: 600` must not hold every other request of the run until its
 /// end. A pause that ends before the end is still waited.
 #[tokio::test]
-async fn a_pause_past_the_deadline_answers_at_once_with_what_is_left() {
+async fn a_pause_past_the_end_of_the_run_answers_at_once_with_what_is_left() {
     let pacer = Pacer::new(4);
     let long: HeaderMap = [(reqwest::header::RETRY_AFTER, "600".parse().unwrap())]
         .into_iter()

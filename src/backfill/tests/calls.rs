@@ -41,7 +41,7 @@ async fn a_page_reads_its_catalogue_rows_with_one_query_per_day() {
     };
     let (s, _) = r.run(&only).await;
     assert_eq!((s.catalogued, s.errors), (3, 0), "{s:?}");
-    // The page's rows (one query), then the join pass's two: the due and the window's recordings.
+    // The page's rows (one query), then the join pass's two: the due and the range's recordings.
     assert_eq!(catalogue_reads(&tables), (0, 3), "{:?}", tables.by_table());
 
     tables.reset();
@@ -82,14 +82,14 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     r.audit_log().await;
     let s = pass(&r, Kind::AuditLogs).await;
     assert_eq!((s.audit_logs_tailed, s.errors), (1, 0), "{s:?}");
-    // Per session: its index row and its row inserted unread (the hour holds its connect) (the first write
+    // Per session: its day row and its row inserted unread (the hour holds its connect) (the first write
     // of each table meets no table, creates it and writes again); the cursor inserted (not
     // read), claimed, and saved once with the claim released, as `AuditLogTail` saves it; the failed-login partitions marked
     // pending in one batch; then the run's one join pass: the lease read, taken and freed, the
-    // pending rows, the due and window's recordings (none), one `recordingkeys` query for each
+    // pending rows, the due and range's recordings (none), one `recordingkeys` query for each
     // session seen for the first time that no recording names, its pending rows recorded as
-    // changed for the review queue (a batch that meets no table: written row by row) and settled
-    // in one batch.
+    // changed for the review queue (a batch that meets no table: written row by row) and their state
+    // recorded in one batch.
     assert_eq!(
         made(&tables),
         [
@@ -136,9 +136,9 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     // creation time, a query per start day), its path index row,
     // one catalogue insert (the tables created by the first writes: the concurrent items' inserts
     // that meet the absent table create it and write again), joined already (the page's rows read with one query). Then the run's join
-    // pass: the due and the window's recordings (two queries), the sessions that can match them
+    // pass: the due and the range's recordings (two queries), the sessions that can match them
     // by time (one query per day), the sessions their GUIDs name that those did not hold (a read
-    // each, and their index row read to settle it), the index rows of the joined recordings in
+    // each, and their day row read to record their state), the index rows of the joined recordings in
     // one batch per partition, the sessions recorded as changed and their recorded state in one
     // batch each.
     assert_eq!(

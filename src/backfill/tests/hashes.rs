@@ -1,5 +1,5 @@
-//! `--hash`: every unhashed recording of the window gets its SHA-256 through `RecordingHash`'s
-//! code; a rerun reads no blob again; deleted rows and rows outside the window are left alone.
+//! `--hash`: every unhashed recording of the range gets its SHA-256 through `RecordingHash`'s
+//! code; a rerun reads no blob again; deleted rows and rows outside the range are left alone.
 
 use super::*;
 use crate::integrity::{PROP_LENGTH, PROP_SHA256};
@@ -49,7 +49,7 @@ async fn hashes_unhashed_recordings_once_and_skips_deleted_rows() {
     let h = s.hashes.expect("hash pass ran");
     assert_eq!((h.hashed, h.already_hashed, h.skipped), (0, 2, 1), "{h:?}");
 
-    // A window that excludes the recordings' creation day hashes nothing.
+    // A range that excludes the recordings' creation day hashes nothing.
     let early = Options {
         from: datetime!(2024-01-01 0:00 UTC),
         to: datetime!(2024-12-31 0:00 UTC),

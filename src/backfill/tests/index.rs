@@ -139,7 +139,7 @@ async fn index_rows_not_written_fail_the_run_and_the_next_run_writes_them() {
             s.joined.as_ref().map(|j| j.evaluated)
         ),
         (0, 0, Some(4)),
-        "the walks were done; the join pass decides the window again: {s:?}"
+        "the walks were done; the join pass decides the range again: {s:?}"
     );
     let (want, have) = index_rows(r.state.ports.tables.as_ref()).await;
     assert_eq!(

@@ -159,7 +159,7 @@ async fn catalogues_tails_joins_then_changes_nothing_on_a_rerun() {
         again,
         Summary {
             complete: true,
-            // The join pass over the window decides both again and finds nothing to change.
+            // The join pass over the range decides both again and finds nothing to change.
             joined: Some(JoinTotals {
                 evaluated: 2,
                 rewritten: 0,
@@ -249,7 +249,7 @@ async fn a_dry_run_writes_nothing() {
 }
 
 #[tokio::test]
-async fn the_window_bounds_what_is_touched() {
+async fn the_range_bounds_what_is_touched() {
     let r = rig();
     r.audit_log().await;
     r.recording("y/1.mp4").await;

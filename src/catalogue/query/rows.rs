@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 
 use super::{Invalid, Listed, Query, any_is};
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::recording::{Recording, SessionView};
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::tables::Entity;
 
 /// The lists' view: rows of a range by session start, else event time (recorded a day either side
@@ -86,8 +86,8 @@ pub const STATUSES: &[&str] = &[
 ];
 
 /// The sessions list (`GET /api/sessions`): rows of a range by start (a partition a day).
-impl Listed for WindowRow {
-    const TABLE: &'static str = WINDOWS_TABLE;
+impl Listed for DayRow {
+    const TABLE: &'static str = DAYS_TABLE;
     const FILTERS: &'static [&'static str] = &["user", "ip", "vm", "protocol", "status", "bastion"];
     const SCOPE: &'static str = "sessions:";
 

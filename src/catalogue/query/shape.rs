@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
+use crate::catalogue::days::DayRow;
 use crate::catalogue::recording::{Recording, SessionView};
-use crate::catalogue::window::WindowRow;
 use crate::csv_text as csv;
 use crate::dates::{format_utc, format_utc_millis};
 
@@ -96,7 +96,7 @@ impl Shape for Recording {
     }
 }
 
-impl Shape for WindowRow {
+impl Shape for DayRow {
     /// Texts are always there (empty when unknown); `end`, `durationMs` and `recordingId` are
     /// `null` when unknown.
     const COLUMNS: &'static str = "sessionId,userName,userEmail,clientIp,targetVm,\

@@ -4,7 +4,7 @@
 //!
 //! Why PK = tunnel id rather than Bastion host: a recording that carries a GUID must find its
 //! session with one point read without knowing the host, and the tail upserts by tunnel id alone.
-//! Time- and host-bounded lookups go through the `sessionwindows` index ([`super::window`]); the
+//! Time- and host-bounded lookups go through the `sessionwindows` index ([`super::days`]); the
 //! one writer of both rows is [`mod@write`].
 
 pub mod write;

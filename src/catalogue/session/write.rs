@@ -1,16 +1,16 @@
-//! The one writer of a session: its `sessions` row merged, its `sessionwindows` index row first.
+//! The one writer of a session: its `sessions` row merged, its `sessionwindows` day row first.
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
 use crate::azure::AzureError;
-use crate::catalogue::window::{self, Before, Span, WindowRow};
+use crate::catalogue::days::{self, Before, DayRow, Span};
 use crate::tables::{TableStore, WriteMode, ops};
 
 /// The one writer of a session: merges `part` (a partial view of one session, folded from
-/// records) into its stored row and, when the index row's fields change, writes that first
-/// ([`window::put`], with the pending range `affected` gives for the change from the stored
+/// records) into its stored row and, when the day row's fields change, writes that first
+/// ([`days::put`], with the pending range `affected` gives for the change from the stored
 /// session to the merged one), so a crash between the two writes leaves the session row behind
 /// and the next read of the same records writes both again. `raw` is the latest raw record line
 /// (`LastRaw`). Returns whether the session changed.
@@ -48,8 +48,8 @@ pub async fn upsert(
             after.cap_fields();
             changed = before.as_ref() != Some(&after);
             let index = changed.then(|| {
-                let was = before.as_ref().map(window::day_of);
-                let moved = before.as_ref().and_then(WindowRow::of) != WindowRow::of(&after);
+                let was = before.as_ref().map(days::day_of);
+                let moved = before.as_ref().and_then(DayRow::of) != DayRow::of(&after);
                 let pending = affected(before.as_ref(), &after);
                 (was, moved || pending.is_some(), pending)
             });
@@ -63,11 +63,11 @@ pub async fn upsert(
                     return Ok(None);
                 };
                 if write {
-                    // A session seen for the first time has no index row yet: inserted without a read.
+                    // A session seen for the first time has no day row yet: inserted without a read.
                     let before = was
                         .as_ref()
                         .map_or(Before::New, |d| Before::Day(d.as_deref()));
-                    window::put(tables, outbox, &after, now, before, pending).await?;
+                    days::put(tables, outbox, &after, now, before, pending).await?;
                 }
                 Ok(Some((e, ops::Companions::new())))
             }
@@ -77,7 +77,7 @@ pub async fn upsert(
     Ok(changed)
 }
 
-/// A session whose connect record is in `part` is usually new: its index row, then its row, are
+/// A session whose connect record is in `part` is usually new: its day row, then its row, are
 /// inserted without a read (two calls where a merge takes three). `None` when either is stored
 /// already (records read again, or out of order): nothing was overwritten, and the caller merges.
 async fn insert_new(
@@ -91,7 +91,7 @@ async fn insert_new(
     let mut after = SessionRecord::new(&part.tunnel_id);
     after.merge(part);
     after.cap_fields();
-    if !window::insert_new(tables, outbox, &after, now, affected(None, &after)).await? {
+    if !days::insert_new(tables, outbox, &after, now, affected(None, &after)).await? {
         return Ok(None);
     }
     let mut e = after.to_entity();

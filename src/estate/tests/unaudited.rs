@@ -6,8 +6,8 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::{HOST, host, session};
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::catalogue::session::SESSIONS_TABLE;
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
 use crate::estate::{live, unaudited};
 use crate::tables::memory::InMemoryTables;
 use crate::tables::ops::write_creating_table;
@@ -35,7 +35,7 @@ async fn audit_window(t: &dyn TableStore, tunnel: &str, vm: &str, user: &str, mi
         json!({"PartitionKey": &start[..10], "RowKey": tunnel, "Start": start,
         "BastionHost": "b1", "TargetVm": vm, "UserName": user, "Protocol": "ssh"}),
     );
-    write_creating_table(t, WINDOWS_TABLE, &e, WriteMode::Upsert)
+    write_creating_table(t, DAYS_TABLE, &e, WriteMode::Upsert)
         .await
         .expect("window");
 }
@@ -59,7 +59,7 @@ fn a_match_needs_the_same_host_vm_start_and_user() {
         "StartTime": "2026-11-25T09:00:00Z"}),
     );
     let w = |host: &str, vm: &str, user: &str, minutes: i64| {
-        WindowRow::from_entity(&entity(json!({
+        DayRow::from_entity(&entity(json!({
         "RowKey": "t", "Start": crate::dates::format_utc_millis(T0 + Duration::minutes(minutes)),
         "BastionHost": host, "TargetVm": vm, "UserName": user})))
         .expect("row")
@@ -90,7 +90,7 @@ fn a_match_needs_the_same_host_vm_start_and_user() {
 }
 
 #[tokio::test]
-async fn a_live_session_never_audited_is_announced_once_at_its_deadline() {
+async fn a_live_session_never_audited_is_announced_once_when_due() {
     let t = InMemoryTables::new();
     seen(&t, &[live_session("s1", "alice")]).await;
     let early = unaudited::sweep(&t, HOST, WAIT, T0 + WAIT - Duration::minutes(1));

@@ -53,14 +53,14 @@ async fn new_recording_is_catalogued_tagged_and_announced_once() {
     )
     .await;
     // Steady state: the table exists (the first write to a missing table creates it: +2 calls once).
+    use crate::catalogue::days::DAYS_TABLE;
     use crate::catalogue::guids::RECORDING_KEYS_TABLE;
     use crate::catalogue::session::SESSIONS_TABLE;
-    use crate::catalogue::window::WINDOWS_TABLE;
     for t in [
         RECORDINGS_TABLE,
         RECORDING_KEYS_TABLE,
         SESSIONS_TABLE,
-        WINDOWS_TABLE,
+        DAYS_TABLE,
     ] {
         crate::tables::TableStore::ensure_table(f.tables.as_ref(), t)
             .await

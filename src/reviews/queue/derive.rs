@@ -23,8 +23,8 @@ use super::read::ranked;
 use super::risk::{self, user_of};
 use crate::azure::AzureError;
 use crate::catalogue::changes;
+use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::session::outcome::LOGIN_FAILED;
-use crate::catalogue::window::{self, Span, WindowRow};
 use crate::clock::Budget;
 use crate::dates::format_utc_millis;
 use crate::ports::Ports;
@@ -64,7 +64,7 @@ pub async fn refresh(
         // Futures gathered in a loop, not a closure: the timer's future must be `Send`.
         let mut reads = Vec::with_capacity(page.len());
         for c in &page {
-            reads.push(window::get_row(tables, &c.day, &c.tunnel));
+            reads.push(days::get_row(tables, &c.day, &c.tunnel));
         }
         let rows: Vec<_> = futures::stream::iter(reads)
             .buffered(16)
@@ -74,7 +74,7 @@ pub async fn refresh(
         let rows = rows
             .into_iter()
             .flatten()
-            .filter_map(|s| WindowRow::from_entity(&s.entity));
+            .filter_map(|s| DayRow::from_entity(&s.entity));
         let derived = derive(tables, settings, &flagged, rows.collect(), now).await?;
         done.sessions += derived.len();
         done.queued += entry::put(tables, derived).await?;
@@ -90,7 +90,7 @@ async fn derive(
     tables: &dyn TableStore,
     settings: &ReviewSettings,
     flagged: &BTreeSet<String>,
-    mut sessions: Vec<WindowRow>,
+    mut sessions: Vec<DayRow>,
     now: OffsetDateTime,
 ) -> Result<Vec<(String, Option<Entity>)>, AzureError> {
     let window = settings.burst_window;
@@ -103,7 +103,7 @@ async fn derive(
             from: run.from,
             until: run.until + window,
         };
-        for w in window::started_within(tables, after, &[]).await? {
+        for w in days::started_within(tables, after, &[]).await? {
             if risk::keys(&w).iter().any(|k| keys.contains(k)) && seen.insert(w.tunnel_id.clone()) {
                 sessions.push(w);
             }
@@ -112,7 +112,7 @@ async fn derive(
     // The failed logins before each stretch of the sessions (theirs among them) are the context.
     let failed = [Filter::str("Outcome", Op::Eq, LOGIN_FAILED)];
     let others = sessions.iter().filter(|s| s.outcome != LOGIN_FAILED);
-    let mut context: Vec<WindowRow> = others.cloned().collect();
+    let mut context: Vec<DayRow> = others.cloned().collect();
     for run in Span::runs(
         sessions.iter().map(|s| s.start).collect(),
         Duration::days(1),
@@ -121,7 +121,7 @@ async fn derive(
             from: run.from - window,
             until: run.until,
         };
-        context.extend(window::started_within(tables, span, &failed).await?);
+        context.extend(days::started_within(tables, span, &failed).await?);
     }
     let bursts: HashSet<String> = risk::in_bursts(&context, settings.burst_threshold, window)
         .into_iter()
@@ -191,11 +191,11 @@ async fn rebase(
             sessions.push((s("SessionDay"), s("TunnelId")));
         }
         let of_host = host.map(|h| Filter::str("BastionHost", Op::Eq, h));
-        let span = window::Span {
+        let span = days::Span {
             from: since,
             until: now,
         };
-        for w in window::started_within(tables, span, of_host.as_slice()).await? {
+        for w in days::started_within(tables, span, of_host.as_slice()).await? {
             sessions.push((w.day(), w.tunnel_id));
         }
     }

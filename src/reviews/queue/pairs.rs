@@ -8,8 +8,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::risk::{self, user_of};
 use crate::azure::AzureError;
+use crate::catalogue::days::DayRow;
 use crate::catalogue::session::outcome::CONNECTED;
-use crate::catalogue::window::WindowRow;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
 use crate::tables::ops::update;
@@ -22,7 +22,7 @@ const MAX_STARTS: usize = 200;
 
 /// The partition of a session's user and VM: through the one encoder, so a user name of any
 /// length keeps the key within the service's limit.
-pub(crate) fn pair_key(s: &WindowRow) -> String {
+pub(crate) fn pair_key(s: &DayRow) -> String {
     let pair = format!("{}|{}", user_of(s).to_lowercase(), s.vm.to_lowercase());
     key(&pair, Spelling::Encoded, MAX_KEY_BYTES)
 }
@@ -31,9 +31,9 @@ pub(crate) fn pair_key(s: &WindowRow) -> String {
 /// recorded (a read per pair, 16 at a time, and a write when a start is new).
 pub async fn firsts(
     tables: &dyn TableStore,
-    sessions: &[WindowRow],
+    sessions: &[DayRow],
 ) -> Result<HashSet<String>, AzureError> {
-    let mut by_pair: BTreeMap<String, Vec<&WindowRow>> = BTreeMap::new();
+    let mut by_pair: BTreeMap<String, Vec<&DayRow>> = BTreeMap::new();
     for s in sessions
         .iter()
         .filter(|s| s.outcome == CONNECTED && !user_of(s).is_empty())
@@ -56,7 +56,7 @@ pub async fn firsts(
                     .collect();
                 starts.sort();
                 starts.dedup();
-                let first = |s: &&&WindowRow| risk::first_to_vm(s.start, &starts);
+                let first = |s: &&&DayRow| risk::first_to_vm(s.start, &starts);
                 decided = group
                     .iter()
                     .filter(first)

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::catalogue::days::DayRow;
 use crate::catalogue::session::outcome::{CONNECTED, LOGIN_FAILED};
-use crate::catalogue::window::WindowRow;
 use crate::reviews::settings::ReviewSettings;
 
 /// How far back a user's earlier session to the same VM makes a session "not the first".
@@ -68,7 +68,7 @@ pub struct Context {
 }
 
 /// The user a session is counted for: its VM user name, else its portal e-mail.
-pub fn user_of(s: &WindowRow) -> &str {
+pub fn user_of(s: &DayRow) -> &str {
     if s.user_name.is_empty() {
         &s.user_email
     } else {
@@ -78,7 +78,7 @@ pub fn user_of(s: &WindowRow) -> &str {
 
 /// The score and the reasons, strongest first (empty: nothing to review).
 pub fn assess(
-    s: &WindowRow,
+    s: &DayRow,
     ctx: Context,
     settings: &ReviewSettings,
     now: OffsetDateTime,
@@ -108,7 +108,7 @@ pub fn assess(
 
 /// The sessions (tunnel ids) in or right after a failed-login burst: at least `threshold` failed
 /// logins by the same user, or from the same client address, within `window` up to its start.
-pub fn in_bursts(sessions: &[WindowRow], threshold: usize, window: Duration) -> Vec<String> {
+pub fn in_bursts(sessions: &[DayRow], threshold: usize, window: Duration) -> Vec<String> {
     let mut failed: HashMap<(u8, String), Vec<OffsetDateTime>> = HashMap::new();
     for s in sessions.iter().filter(|s| s.outcome == LOGIN_FAILED) {
         for key in keys(s) {
@@ -132,7 +132,7 @@ pub fn in_bursts(sessions: &[WindowRow], threshold: usize, window: Duration) -> 
 }
 
 /// What ties failed logins together: the user, the client address.
-pub(super) fn keys(s: &WindowRow) -> Vec<(u8, String)> {
+pub(super) fn keys(s: &DayRow) -> Vec<(u8, String)> {
     let mut k = Vec::new();
     if !user_of(s).is_empty() {
         k.push((0, user_of(s).to_lowercase()));

@@ -35,7 +35,7 @@ pub struct Report {
     /// Calls made.
     pub calls: usize,
     /// Tables another instance was draining.
-    pub held: Vec<Table>,
+    pub leased_elsewhere: Vec<Table>,
     /// Rows still waiting in the tables this run read (at least; the page it stopped in).
     pub left: usize,
     /// What ended the run early (the service's answer, or a table error).
@@ -80,7 +80,7 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
         match outbox::claim(tables, table, owner, now, lease).await {
             Ok(true) => {}
             Ok(false) => {
-                report.held.push(table);
+                report.leased_elsewhere.push(table);
                 continue;
             }
             Err(e) => {

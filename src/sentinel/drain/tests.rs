@@ -262,7 +262,7 @@ async fn a_table_drained_by_another_instance_is_left_alone() {
             .expect("claim")
     );
     let report = r.drain("me", StdDuration::from_secs(10)).await;
-    assert_eq!(report.held, [Table::Reviews]);
+    assert_eq!(report.leased_elsewhere, [Table::Reviews]);
     assert!(r.fake.received().is_empty());
 }
 

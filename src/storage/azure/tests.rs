@@ -58,7 +58,7 @@ async fn unreachable_service_is_transient_and_never_shows_the_sas() {
 }
 
 #[tokio::test]
-async fn a_frozen_service_fails_the_call_at_the_deadline_retryably() {
+async fn a_frozen_service_fails_the_call_at_its_total_timeout_retryably() {
     let (url, accepted) = crate::testkit::frozen_service().await;
     let d = crate::testkit::short_timeouts();
     let started = std::time::Instant::now();

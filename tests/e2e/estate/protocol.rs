@@ -11,7 +11,7 @@ use crate::harness::azurite;
 
 /// One host answering `Retry-After: 600` (longer than the run has left) ends that part of the run
 /// at once, and every other call the paused lane would hold: a finding per part saying until when,
-/// in seconds, not the minute the deadline would take (nor the next runs queued behind it).
+/// in seconds, not the minute the run's end would take (nor the next runs queued behind it).
 #[tokio::test]
 async fn a_throttle_longer_than_the_run_ends_that_part_at_once() {
     let Some(cs) = azurite() else { return };

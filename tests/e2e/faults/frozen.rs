@@ -1,5 +1,5 @@
 //! A frozen endpoint (connections accepted, requests read, never answered): every invocation must
-//! answer inside Event Grid's 30 s wait, because every storage call has a deadline
+//! answer inside Event Grid's 30 s wait, because every storage call has timeouts
 //! (`STORAGE_TRY_TIMEOUT_MS` per try, `STORAGE_TIMEOUT_MS` per call, both at their defaults here),
 //! and a timer run facing one frozen blob still saves the progress it made on the others.
 //!
@@ -16,12 +16,12 @@ use super::rig::{self, EVENT_GRID_WAIT};
 use crate::audit_logs::support::{Env, record, tick_invocation};
 use crate::harness::HandlerProcess;
 
-fn deadlines_built() -> bool {
+fn timeouts_built() -> bool {
     let built = ["STORAGE_TRY_TIMEOUT_MS", "STORAGE_TIMEOUT_MS"]
         .iter()
         .all(|s| SETTINGS.contains(s));
     if !built {
-        eprintln!("skipping: this build has no storage deadlines (STORAGE_TRY_TIMEOUT_MS)");
+        eprintln!("skipping: this build has no storage timeouts (STORAGE_TRY_TIMEOUT_MS)");
     }
     built
 }
@@ -44,7 +44,7 @@ async fn answer_in_time(
 
 #[tokio::test]
 async fn an_event_facing_frozen_storage_answers_500_in_time() {
-    if !deadlines_built() {
+    if !timeouts_built() {
         return;
     }
     let Some((e, proxy)) = rig::start(&[]).await else {
@@ -63,7 +63,7 @@ async fn an_event_facing_frozen_storage_answers_500_in_time() {
 
 #[tokio::test]
 async fn a_timer_facing_frozen_storage_answers_in_time_and_keeps_its_progress() {
-    if !deadlines_built() {
+    if !timeouts_built() {
         return;
     }
     let Some((e, proxy)) = rig::start(&[]).await else {

@@ -1,5 +1,5 @@
 //! The identity endpoint answering 500, frozen (accepting, never answering) or down (nothing
-//! listening): a good event is answered 500 (retryable) within the storage deadline, with a log
+//! listening): a good event is answered 500 (retryable) within the storage timeout, with a log
 //! line naming the connection setting and the endpoint, and nothing is quarantined; once the
 //! endpoint answers again, the same event is processed.
 
@@ -48,7 +48,7 @@ async fn fails_in_time(
 }
 
 #[tokio::test]
-async fn identity_endpoint_failing_frozen_or_down_answers_500_within_the_deadline() {
+async fn identity_endpoint_failing_frozen_or_down_answers_500_within_the_total_timeout() {
     let Some(rig) = Rig::start().await else {
         return;
     };

@@ -3,7 +3,7 @@
 //! mode and a fake of the App Service / Flex Consumption identity endpoint. Every function the
 //! app serves gets its token from that endpoint; the token is fetched once per process and
 //! refreshed before it expires; a user-assigned identity sends its client id; an endpoint that
-//! fails, is down or freezes makes invocations answer 500 within the storage deadline, with one
+//! fails, is down or freezes makes invocations answer 500 within the storage timeout, with one
 //! line naming the setting and the endpoint, and never quarantines a good event; a half-configured
 //! identity stops start-up. Needs `TEST_AZURITE=1`, an Azurite install and the `openssl` CLI.
 

@@ -2,12 +2,12 @@
 //! handler on Azurite: Alice's session tailed and joined to its recording (the catalogue's seed),
 //! reviewed through `POST /api/reviews`, and its latest row, sent by `SentinelExport`, carries the
 //! verdict, the reviewer and the review's time beside its joined state; a retry of the review
-//! sends no other reviewed row. A session the join leaves pending (`catalogue::window::put_pending`,
+//! sends no other reviewed row. A session the join leaves pending (`catalogue::days::put_pending`,
 //! the join pass's writer for a session it could not cover, called here on the handler's tables and
 //! outbox) arrives with `JoinPending`.
 
+use bastion_recordings::catalogue::days::{self, DayRow, Span};
 use bastion_recordings::catalogue::session;
-use bastion_recordings::catalogue::window::{self, Span, WindowRow};
 use bastion_recordings::export::Outbox;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -105,16 +105,16 @@ async fn a_pending_sessions_row_arrives_with_its_pending_state() {
         .await
         .expect("read")
         .expect("Alice's session");
-    let day = WindowRow::of(&s).expect("a time").day();
-    let stored = window::get_row(tables, &day, ALICE)
+    let day = DayRow::of(&s).expect("a time").day();
+    let stored = days::get_row(tables, &day, ALICE)
         .await
         .expect("read")
         .expect("Alice's index row");
-    let w = WindowRow::from_entity(&stored.entity).expect("index row");
+    let w = DayRow::from_entity(&stored.entity).expect("index row");
     assert!(w.pending.is_none(), "{w:?}");
     let now = OffsetDateTime::now_utc();
     let span = Span::at(w.start + time::Duration::minutes(1));
-    window::put_pending(tables, &Outbox::on(e.tables.clone()), &w, span, now)
+    days::put_pending(tables, &Outbox::on(e.tables.clone()), &w, span, now)
         .await
         .expect("pending");
 

@@ -74,7 +74,7 @@ async fn the_history_from_the_bound_is_read_once_and_the_live_cursor_stays() {
     );
     let before = rows(&k).await;
     let restarted = history::read(&q, from, to, LATER_RUN, true).await;
-    assert_eq!(restarted.queries, 1, "--restart reads the window again");
+    assert_eq!(restarted.queries, 1, "--restart reads the range again");
     assert_eq!(rows(&k).await, before, "read again, every row the same");
 }
 

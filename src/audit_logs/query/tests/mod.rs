@@ -11,8 +11,8 @@ use time::{Duration, OffsetDateTime};
 use super::*;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::tail;
+use crate::catalogue::days::DAYS_TABLE;
 use crate::catalogue::session::SESSIONS_TABLE;
-use crate::catalogue::window::WINDOWS_TABLE;
 use crate::loganalytics::fake::{FakeLogs, FakeRow, Fault};
 use crate::tables::Entity;
 use crate::testkit::audit::{Kit, NOW, kit};
@@ -160,7 +160,7 @@ async fn workspace_tick(
     now: OffsetDateTime,
 ) -> (QueryReport, Vec<String>) {
     let r = tick(&query(k, fake, page_rows), now).await.expect("query");
-    let n = ids(&r.settled.notifications);
+    let n = ids(&r.joined.notifications);
     (r, n)
 }
 
@@ -192,7 +192,7 @@ fn ids(n: &[crate::notify::Notification]) -> Vec<String> {
 /// columns (`Timestamp`, the raw evidence `LastRaw`).
 async fn rows(k: &Kit) -> Vec<(String, Vec<Entity>)> {
     let mut out = Vec::new();
-    for t in [SESSIONS_TABLE, WINDOWS_TABLE, FAILED_TABLE] {
+    for t in [SESSIONS_TABLE, DAYS_TABLE, FAILED_TABLE] {
         let page = k
             .state
             .ports
@@ -223,7 +223,7 @@ async fn the_same_records_through_storage_or_a_workspace_give_the_same_rows_and_
     let from_storage = via_storage(&a, &recs).await;
     let (report, from_workspace) = via_workspace(&b, &workspace_with(&recs), 10_000).await;
     assert_eq!(report.stored, recs.len() as u64);
-    assert_eq!(report.queries, 1, "a quiet window costs one query");
+    assert_eq!(report.queries, 1, "a quiet slice costs one query");
     let kinds: Vec<&str> = from_storage
         .iter()
         .map(|s| s.split(' ').next().unwrap_or(""))
@@ -388,7 +388,7 @@ async fn a_throttled_or_refused_workspace_is_reported_and_the_cursor_stays() {
 }
 
 /// A query the service times out (504 after the request's `Prefer: wait`) shrinks the page like
-/// a partial answer: a heavy window costs a smaller page, never the cursor. Each query asks the
+/// a partial answer: a heavy slice costs a smaller page, never the cursor. Each query asks the
 /// service to stop within what is left of the reading budget (half of the tick's 120 s here).
 #[tokio::test]
 async fn a_server_timeout_shrinks_the_page_like_a_partial_answer() {

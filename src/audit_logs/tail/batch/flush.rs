@@ -1,4 +1,4 @@
-//! Writing a batch: each folded session through the catalogue's session writer (its index row
+//! Writing a batch: each folded session through the catalogue's session writer (its day row
 //! first, so a crash in between re-reads the chunk and never loses a pending join), then the
 //! failed logins.
 

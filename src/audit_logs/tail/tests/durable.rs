@@ -10,8 +10,8 @@ use crate::audit_logs::detect::failed::PENDING;
 use crate::audit_logs::detect::stored::MARKER;
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::azure::AzureError;
-use crate::catalogue::window::{Before, put as put_window};
-use crate::catalogue::window::{WINDOWS_TABLE, WindowRow};
+use crate::catalogue::days::{Before, put as put_day};
+use crate::catalogue::days::{DAYS_TABLE, DayRow};
 use crate::tables::Filter;
 use crate::tables::intercept::{BeforeTableCall, Intercepted, TableCall};
 use crate::tables::ops::{get, query_all};
@@ -73,17 +73,17 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     assert_eq!(bursts(&run(&k, NOW).await), 0, "once");
 }
 
-async fn window_rows(k: &Kit, day: &str) -> Vec<WindowRow> {
+async fn window_rows(k: &Kit, day: &str) -> Vec<DayRow> {
     query_all(
         &k.state.ports.tables,
-        WINDOWS_TABLE,
+        DAYS_TABLE,
         &Filter::partition(day),
         100,
     )
     .await
     .expect("query")
     .iter()
-    .filter_map(|s| WindowRow::from_entity(&s.entity))
+    .filter_map(|s| DayRow::from_entity(&s.entity))
     .collect()
 }
 
@@ -107,13 +107,13 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     run(&k, NOW).await;
     assert!(window_rows(&k, "2025-03-14").await[0].recorded);
     // Reviewed: the review the row carries moves with it.
-    let review = crate::catalogue::window::ReviewMark {
+    let review = crate::catalogue::days::ReviewMark {
         id: "r-1".into(),
         verdict: "ok".into(),
         reviewer: "auditor@contoso.com".into(),
         at: NOW,
     };
-    crate::catalogue::window::put_review(
+    crate::catalogue::days::put_review(
         k.state.ports.tables.as_ref(),
         &k.state.ports.outbox,
         "2025-03-14",
@@ -150,10 +150,10 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     assert!(moved[0].end.is_some() && moved[0].end_arrived_at.is_some());
     // A replay of the same move (e.g. after a crash before the offset was saved) changes nothing.
     let session = super::session(&k, t).await.expect("session");
-    let before = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
+    let before = get(&k.state.ports.tables, DAYS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
-    put_window(
+    put_day(
         k.state.ports.tables.as_ref(),
         &k.state.ports.outbox,
         &session,
@@ -163,7 +163,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     )
     .await
     .expect("replay");
-    let after = get(&k.state.ports.tables, WINDOWS_TABLE, "2025-03-13", t)
+    let after = get(&k.state.ports.tables, DAYS_TABLE, "2025-03-13", t)
         .await
         .expect("get");
     assert_eq!(before.map(|s| s.etag), after.map(|s| s.etag), "no rewrite");

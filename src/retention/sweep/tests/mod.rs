@@ -34,7 +34,7 @@ async fn raced(name: &str, hook: fn(String) -> Hook) -> (Kit, BlobRef, Recording
     (k, b, key, r)
 }
 
-/// The digest a timer run would emit after `r`, settled as the handler settles it.
+/// The digest a timer run would emit after `r`, as the handler records it.
 async fn emitted(k: &Kit, r: &Report) -> Option<crate::notify::Notification> {
     let d = digest::prepare(k.state.ports.tables.as_ref(), r, k.t0).await?;
     d.forget_listed(k.state.ports.tables.as_ref()).await;

@@ -1,10 +1,11 @@
-//! The row of table `sessionwindows` (PK = session start day, RK = tunnel id): one
-//! [`WindowRow`] per session, with every field the join's time match, the detections and
-//! `GET /api/sessions` read, so each of them is a partition-scoped query over a day or two.
+//! The day row of a session: table `sessionwindows` (PK = session start day, RK = tunnel id; the
+//! table keeps its name for the rows deployments hold), one [`DayRow`] per session, with every
+//! field the join's time match, the detections and `GET /api/sessions` read, so each of them is a
+//! partition-scoped query over a day or two.
 //!
 //! Besides the session's fields it holds four things of its own:
 //! - **recorded state** (`Recorded`, `RecordingIds`): derived by the join from the current matches
-//!   of every recording that can name the session, written whole ([`settle`]), never accumulated;
+//!   of every recording that can name the session, written whole ([`put_recorded`]), never accumulated;
 //! - **the pending join** (`JoinFrom`/`JoinUntil`): set in the same write that changes a field the
 //!   match reads ([`put`]), with the creation times of the recordings whose match may change, and
 //!   cleared by the join once it has derived the state from reads taken after that write (widened
@@ -31,8 +32,8 @@ use crate::tables::ops::{Companions, get, query_all, update_with, write_creating
 use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, filter::Op};
 use crate::tables::{get_i64, get_list, get_str, int64};
 
-/// Table of session windows.
-pub const WINDOWS_TABLE: &str = "sessionwindows";
+/// Table of the sessions' day rows.
+pub const DAYS_TABLE: &str = "sessionwindows";
 
 /// Most recording ids kept per session row.
 pub const MAX_IDS: usize = 20;
@@ -105,7 +106,7 @@ impl Span {
 
 /// A session as the index holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowRow {
+pub struct DayRow {
     /// Tunnel id.
     pub tunnel_id: String,
     /// Start (or first record) time: its day is the partition.
@@ -152,7 +153,7 @@ pub struct WindowRow {
     pub review: Option<ReviewMark>,
 }
 
-/// A session's latest review as its index row carries it (`ReviewId`, `ReviewVerdict`,
+/// A session's latest review as its day row carries it (`ReviewId`, `ReviewVerdict`,
 /// `Reviewer`, `ReviewedAt`): what its `BastionSessions_CL` rows show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewMark {
@@ -189,8 +190,8 @@ pub fn day_of(s: &SessionRecord) -> Option<String> {
         .map(|t| format_date(t.date()))
 }
 
-impl WindowRow {
-    /// The index row of session `s` (`None` when it has no time yet), with empty state.
+impl DayRow {
+    /// The day row of session `s` (`None` when it has no time yet), with empty state.
     pub fn of(s: &SessionRecord) -> Option<Self> {
         Some(Self {
             tunnel_id: s.tunnel_id.clone(),
@@ -358,12 +359,12 @@ impl WindowRow {
 
 /// The `BastionSessions_CL` row of `next` (the row about to be written) as of `at`, when the
 /// export is on.
-fn export_row(outbox: &Outbox, next: Option<&WindowRow>, at: OffsetDateTime) -> Option<SessionRow> {
+fn export_row(outbox: &Outbox, next: Option<&DayRow>, at: OffsetDateTime) -> Option<SessionRow> {
     if !outbox.enabled() {
         return None;
     }
     let w = next?;
-    let mut row = SessionRow::of_window(&w.to_entity(), at)?;
+    let mut row = SessionRow::of_day_row(&w.to_entity(), at)?;
     row.session_id.clone_from(&w.tunnel_id);
     Some(row)
 }
@@ -376,7 +377,7 @@ fn export_row(outbox: &Outbox, next: Option<&WindowRow>, at: OffsetDateTime) -> 
 /// Table errors.
 async fn record(
     outbox: &Outbox,
-    next: Option<&WindowRow>,
+    next: Option<&DayRow>,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
     match export_row(outbox, next, at) {
@@ -389,7 +390,7 @@ async fn record(
 /// future borrows nothing).
 fn record_then_write(
     outbox: &Outbox,
-    next: Option<WindowRow>,
+    next: Option<DayRow>,
     at: OffsetDateTime,
 ) -> impl Future<Output = Result<Option<(Entity, Companions)>, AzureError>> + Send + use<> {
     let outbox = outbox.clone();
@@ -406,17 +407,17 @@ fn widen(slot: &mut Option<Span>, span: Option<Span>) {
     }
 }
 
-/// Where a session's index row stood before a change.
+/// Where a session's day row stood before a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Before<'a> {
-    /// The session had no row: its index row is inserted without a read (one a crash left makes
+    /// The session had no row: its day row is inserted without a read (one a crash left makes
     /// the insert conflict; it is read and merged then, so a wrong guess costs a call, never a row).
     New,
-    /// Under this start day (`None`: the session had no time, so no index row).
+    /// Under this start day (`None`: the session had no time, so no day row).
     Day(Option<&'a str>),
 }
 
-/// Inserts the index row of a session seen for the first time, never over a stored one: `false`
+/// Inserts the day row of a session seen for the first time, never over a stored one: `false`
 /// when a row is there already (the caller then merges through [`put`]).
 ///
 /// # Errors
@@ -428,7 +429,7 @@ pub async fn insert_new(
     arrived: OffsetDateTime,
     pending: Option<Span>,
 ) -> Result<bool, AzureError> {
-    let Some(mut w) = WindowRow::of(s) else {
+    let Some(mut w) = DayRow::of(s) else {
         return Ok(true);
     };
     if w.end.is_some() {
@@ -436,14 +437,14 @@ pub async fn insert_new(
     }
     widen(&mut w.pending, pending);
     record(outbox, Some(&w), arrived).await?;
-    match write_creating_table(tables, WINDOWS_TABLE, &w.to_entity(), WriteMode::Insert).await {
+    match write_creating_table(tables, DAYS_TABLE, &w.to_entity(), WriteMode::Insert).await {
         Ok(_) => Ok(true),
         Err(AzureError::Conflict) => Ok(false),
         Err(e) => Err(e),
     }
 }
 
-/// Writes the index row of `s`: its fields, the end's arrival (`arrived` when the end is new),
+/// Writes the day row of `s`: its fields, the end's arrival (`arrived` when the end is new),
 /// and its pending range widened by `pending`, keeping its state and markers. When a later record
 /// revealed an earlier start day, the row moves: the old row's markers and pending range are
 /// carried, and the old row is deleted once the new one is written (its recorded state is derived
@@ -467,18 +468,18 @@ pub async fn put(
         _ => None,
     };
     let old = match old_day {
-        Some(d) => get(tables, WINDOWS_TABLE, d, &tunnel_key(&s.tunnel_id))
+        Some(d) => get(tables, DAYS_TABLE, d, &tunnel_key(&s.tunnel_id))
             .await?
-            .and_then(|o| WindowRow::from_entity(&o.entity)),
+            .and_then(|o| DayRow::from_entity(&o.entity)),
         None => None,
     };
     let current = match before {
         Before::New => None,
-        Before::Day(_) => get(tables, WINDOWS_TABLE, &day, &tunnel_key(&s.tunnel_id)).await?,
+        Before::Day(_) => get(tables, DAYS_TABLE, &day, &tunnel_key(&s.tunnel_id)).await?,
     };
-    update_with(tables, WINDOWS_TABLE, &day, &s.tunnel_id, current, |cur| {
-        let cur = cur.and_then(|c| WindowRow::from_entity(&c.entity));
-        let next = cur.clone().or_else(|| WindowRow::of(s)).map(|mut w| {
+    update_with(tables, DAYS_TABLE, &day, &s.tunnel_id, current, |cur| {
+        let cur = cur.and_then(|c| DayRow::from_entity(&c.entity));
+        let next = cur.clone().or_else(|| DayRow::of(s)).map(|mut w| {
             if let Some(o) = &old {
                 w.unrecorded_notified |= o.unrecorded_notified;
                 w.joined |= o.joined;
@@ -499,7 +500,7 @@ pub async fn put(
     .await?;
     if let Some(d) = old_day {
         match tables
-            .delete(WINDOWS_TABLE, d, &tunnel_key(&s.tunnel_id), None)
+            .delete(DAYS_TABLE, d, &tunnel_key(&s.tunnel_id), None)
             .await
         {
             Ok(()) | Err(AzureError::NotFound) => {}
@@ -512,7 +513,7 @@ pub async fn put(
 /// `row` with its recorded state derived from `ids` (every recording whose current match names
 /// the session) and its pending range cleared when it is still `joined` (the range the join read:
 /// one a change widened since stays, for the next join); `None` when that changes nothing.
-fn settled(row: &WindowRow, ids: &[String], joined: Option<Span>) -> Option<WindowRow> {
+fn with_recorded(row: &DayRow, ids: &[String], joined: Option<Span>) -> Option<DayRow> {
     let mut w = row.clone();
     w.recording_ids = ids[..ids.len().min(MAX_IDS)].to_vec();
     w.recorded = !ids.is_empty();
@@ -532,7 +533,7 @@ pub async fn get_row(
     day: &str,
     tunnel: &str,
 ) -> Result<Option<Stored>, AzureError> {
-    get(tables, WINDOWS_TABLE, day, &tunnel_key(tunnel)).await
+    get(tables, DAYS_TABLE, day, &tunnel_key(tunnel)).await
 }
 
 /// Records the join of sessions: each `(row as read, ids, clear)` gets its recorded state from
@@ -544,7 +545,7 @@ pub async fn get_row(
 ///
 /// # Errors
 /// Table errors.
-pub async fn settle(
+pub async fn put_recorded(
     tables: &dyn TableStore,
     outbox: &Outbox,
     mut rows: Vec<(Stored, Vec<String>, bool)>,
@@ -556,12 +557,12 @@ pub async fn settle(
             .to_owned()
     };
     rows.sort_by_key(|(s, _, _)| day(s));
-    let planned: Vec<(&Stored, WindowRow, &[String], Option<Span>)> = rows
+    let planned: Vec<(&Stored, DayRow, &[String], Option<Span>)> = rows
         .iter()
         .filter_map(|(read, ids, clear)| {
-            let row = WindowRow::from_entity(&read.entity)?;
+            let row = DayRow::from_entity(&read.entity)?;
             let joined = row.pending.filter(|_| *clear);
-            let next = settled(&row, ids, joined)?;
+            let next = with_recorded(&row, ids, joined)?;
             Some((read, next, ids.as_slice(), joined))
         })
         .collect();
@@ -579,20 +580,20 @@ pub async fn settle(
         for (_, next, _, _) in chunk {
             record(outbox, Some(next), at).await?;
         }
-        if writes.len() > 1 && tables.batch(WINDOWS_TABLE, &writes).await.is_ok() {
+        if writes.len() > 1 && tables.batch(DAYS_TABLE, &writes).await.is_ok() {
             continue;
         }
         for (read, next, ids, joined) in chunk {
             let current = Some((*read).clone());
             update_with(
                 tables,
-                WINDOWS_TABLE,
+                DAYS_TABLE,
                 &next.day(),
                 &next.tunnel_id,
                 current,
                 |cur| {
-                    let row = cur.and_then(|c| WindowRow::from_entity(&c.entity));
-                    let next = row.and_then(|row| settled(&row, ids, *joined));
+                    let row = cur.and_then(|c| DayRow::from_entity(&c.entity));
+                    let next = row.and_then(|row| with_recorded(&row, ids, *joined));
                     record_then_write(outbox, next, at)
                 },
             )
@@ -609,12 +610,12 @@ async fn change(
     outbox: &Outbox,
     (day, tunnel): (&str, &str),
     at: OffsetDateTime,
-    mut f: impl FnMut(WindowRow) -> Option<WindowRow> + Send,
+    mut f: impl FnMut(DayRow) -> Option<DayRow> + Send,
 ) -> Result<(), AzureError> {
     let rk = tunnel_key(tunnel);
-    let current = get(tables, WINDOWS_TABLE, day, &rk).await?;
-    update_with(tables, WINDOWS_TABLE, day, &rk, current, |cur| {
-        let next = cur.and_then(|c| WindowRow::from_entity(&c.entity));
+    let current = get(tables, DAYS_TABLE, day, &rk).await?;
+    update_with(tables, DAYS_TABLE, day, &rk, current, |cur| {
+        let next = cur.and_then(|c| DayRow::from_entity(&c.entity));
         record_then_write(outbox, next.and_then(&mut f), at)
     })
     .await
@@ -629,7 +630,7 @@ async fn change(
 pub async fn put_pending(
     tables: &dyn TableStore,
     outbox: &Outbox,
-    w: &WindowRow,
+    w: &DayRow,
     span: Span,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
@@ -651,8 +652,8 @@ pub async fn put_pending(
 pub async fn mark_unrecorded(
     tables: &dyn TableStore,
     outbox: &Outbox,
-    row: &WindowRow,
-    due: impl Fn(&WindowRow) -> bool + Send + Sync,
+    row: &DayRow,
+    due: impl Fn(&DayRow) -> bool + Send + Sync,
     seen: &mut bool,
     at: OffsetDateTime,
 ) -> Result<(), AzureError> {
@@ -703,13 +704,13 @@ pub async fn pending(
     tables: &dyn TableStore,
     since_day: &str,
     limit: usize,
-) -> Result<Vec<(WindowRow, Stored)>, AzureError> {
+) -> Result<Vec<(DayRow, Stored)>, AzureError> {
     let filter = Filter::And(vec![
         Filter::str("PartitionKey", Op::Ge, since_day),
         Filter::str("JoinFrom", Op::Gt, ""),
     ]);
     Ok(read_rows(
-        query_all(tables, WINDOWS_TABLE, &filter, limit).await?,
+        query_all(tables, DAYS_TABLE, &filter, limit).await?,
     ))
 }
 
@@ -720,8 +721,8 @@ pub async fn pending(
 pub async fn in_day(
     tables: &dyn TableStore,
     day: &str,
-) -> Result<Vec<(WindowRow, Stored)>, AzureError> {
-    let rows = query_all(tables, WINDOWS_TABLE, &Filter::partition(day), usize::MAX).await?;
+) -> Result<Vec<(DayRow, Stored)>, AzureError> {
+    let rows = query_all(tables, DAYS_TABLE, &Filter::partition(day), usize::MAX).await?;
     Ok(read_rows(rows))
 }
 
@@ -733,7 +734,7 @@ pub async fn started_within(
     tables: &dyn TableStore,
     span: Span,
     extra: &[Filter],
-) -> Result<Vec<WindowRow>, AzureError> {
+) -> Result<Vec<DayRow>, AzureError> {
     let mut out = Vec::new();
     for day in crate::dates::days(span.from.date(), span.until.date()) {
         let mut all = vec![
@@ -742,16 +743,16 @@ pub async fn started_within(
             Filter::str("Start", Op::Le, format_utc_millis(span.until)),
         ];
         all.extend(extra.iter().cloned());
-        let rows = query_all(tables, WINDOWS_TABLE, &Filter::And(all), usize::MAX).await?;
+        let rows = query_all(tables, DAYS_TABLE, &Filter::And(all), usize::MAX).await?;
         out.extend(read_rows(rows).into_iter().map(|(w, _)| w));
     }
     Ok(out)
 }
 
-/// Parses rows as read, dropping any that are not index rows.
-pub fn read_rows(rows: Vec<Stored>) -> Vec<(WindowRow, Stored)> {
+/// Parses rows as read, dropping any that are not day rows.
+pub fn read_rows(rows: Vec<Stored>) -> Vec<(DayRow, Stored)> {
     rows.into_iter()
-        .filter_map(|s| Some((WindowRow::from_entity(&s.entity)?, s)))
+        .filter_map(|s| Some((DayRow::from_entity(&s.entity)?, s)))
         .collect()
 }
 
@@ -761,11 +762,11 @@ mod tests {
 
     use super::*;
 
-    fn row() -> WindowRow {
+    fn row() -> DayRow {
         let mut s = SessionRecord::new("t");
         s.session_start = Some(datetime!(2025-03-14 09:00 UTC));
         s.outcome = "connected".into();
-        WindowRow::of(&s).expect("row")
+        DayRow::of(&s).expect("row")
     }
 
     #[test]
@@ -783,7 +784,7 @@ mod tests {
         });
         let mut e = w.to_entity();
         crate::tables::strip_annotations(&mut e);
-        assert_eq!(WindowRow::from_entity(&e), Some(w));
+        assert_eq!(DayRow::from_entity(&e), Some(w));
         let e = row().to_entity();
         assert_eq!(e["Recorded"], Value::Bool(false), "queries filter on it");
         assert_eq!(e["End"], "", "an unknown end compares as text");
@@ -794,25 +795,25 @@ mod tests {
         let read = Some(Span::at(datetime!(2025-03-14 09:30 UTC)));
         let mut w = row();
         w.pending = read;
-        let marked = settled(&w, &["a".into(), "b".into()], read).expect("marked");
+        let marked = with_recorded(&w, &["a".into(), "b".into()], read).expect("marked");
         assert_eq!(
             (marked.recorded, marked.recording_ids.len(), marked.pending),
             (true, 2, None)
         );
         assert_eq!(
-            settled(&marked, &["a".into(), "b".into()], None),
+            with_recorded(&marked, &["a".into(), "b".into()], None),
             None,
             "same links"
         );
-        let withdrawn = settled(&marked, &[], None).expect("withdrawn");
+        let withdrawn = with_recorded(&marked, &[], None).expect("withdrawn");
         assert!(!withdrawn.recorded && withdrawn.recording_ids.is_empty());
         let wider = Some(Span::at(datetime!(2025-03-14 11:00 UTC)));
         w.pending = wider;
-        let kept = settled(&w, &[], read).expect("state written");
+        let kept = with_recorded(&w, &[], read).expect("state written");
         assert_eq!(kept.pending, wider, "a change since the read stays pending");
         let many: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
         assert_eq!(
-            settled(&row(), &many, None)
+            with_recorded(&row(), &many, None)
                 .expect("marked")
                 .recording_ids
                 .len(),

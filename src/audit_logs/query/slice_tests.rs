@@ -47,10 +47,10 @@ fn simulate(rows: &[Row], limit: usize, cuts: &[usize], shuffle: u64) -> BTreeMa
         let mut page = limit;
         // A time budget: pages per tick (more than the overlap can hold of one-row pages).
         for _ in 0..40 {
-            let Some(w) = next_window(&c, hi, OVERLAP, after.as_ref()) else {
+            let Some(w) = next_slice(&c, hi, OVERLAP, after.as_ref()) else {
                 break;
             };
-            // Visible rows in the window, sorted by tick with ties in a varying order.
+            // Visible rows in the slice, sorted by tick with ties in a varying order.
             let mut answer: Vec<&Row> = rows
                 .iter()
                 .filter(|r| r.t + r.delay <= now && r.t >= w.lo && r.t < w.hi)
@@ -81,7 +81,7 @@ fn simulate(rows: &[Row], limit: usize, cuts: &[usize], shuffle: u64) -> BTreeMa
             let cut = next.is_some() && answer.len() <= page;
             let result = PageResult { handled, next };
             c = advance(&c, w, &result, OVERLAP);
-            if stalled(w, next_window(&c, hi, OVERLAP, Some(&result))) {
+            if stalled(w, next_slice(&c, hi, OVERLAP, Some(&result))) {
                 page *= 2;
             }
             after = Some(result);
@@ -112,7 +112,7 @@ proptest! {
     #[test]
     fn seen_stays_within_the_overlap(rows in rows()) {
         let mut c = CursorState::default();
-        let w = Window { lo: 0, hi: 700 };
+        let w = Slice { lo: 0, hi: 700 };
         let handled: Vec<RowId> = rows.iter().map(|r| (r.t, r.digest)).collect();
         c = advance(&c, w, &PageResult { handled, next: None }, OVERLAP);
         prop_assert_eq!(c.through, 700);
@@ -126,7 +126,7 @@ fn the_cursor_never_moves_backwards() {
         through: 100,
         seen: BTreeSet::new(),
     };
-    let w = Window { lo: 70, hi: 200 };
+    let w = Slice { lo: 70, hi: 200 };
     let page = PageResult {
         handled: vec![],
         next: Some(80),
@@ -141,23 +141,23 @@ fn a_tick_first_query_starts_an_overlap_early_and_later_ones_where_the_last_stop
         seen: BTreeSet::new(),
     };
     assert_eq!(
-        next_window(&c, 200, 30, None),
-        Some(Window { lo: 70, hi: 200 })
+        next_slice(&c, 200, 30, None),
+        Some(Slice { lo: 70, hi: 200 })
     );
     let page = |next| PageResult {
         handled: vec![],
         next,
     };
     assert_eq!(
-        next_window(&c, 200, 30, Some(&page(Some(150)))),
-        Some(Window { lo: 100, hi: 200 })
+        next_slice(&c, 200, 30, Some(&page(Some(150)))),
+        Some(Slice { lo: 100, hi: 200 })
     );
     assert_eq!(
-        next_window(&c, 200, 30, Some(&page(Some(80)))),
-        Some(Window { lo: 80, hi: 200 }),
+        next_slice(&c, 200, 30, Some(&page(Some(80)))),
+        Some(Slice { lo: 80, hi: 200 }),
         "a page stopped inside the overlap resumes there"
     );
-    assert_eq!(next_window(&c, 100, 30, None), None);
+    assert_eq!(next_slice(&c, 100, 30, None), None);
 }
 
 #[test]

@@ -40,27 +40,27 @@ pub struct CursorState {
 
 /// One query's `ingestion_time()` bounds: `[lo, hi)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub struct Slice {
     /// Inclusive lower bound.
     pub lo: Tick,
     /// Exclusive upper bound.
     pub hi: Tick,
 }
 
-/// The window of the next query, up to `hi`: a tick's first starts `overlap` before the cursor, a
+/// The slice of the next query, up to `hi`: a tick's first starts `overlap` before the cursor, a
 /// later one where the previous page stopped; `None` when there is nothing to ask.
-pub fn next_window(
+pub fn next_slice(
     c: &CursorState,
     hi: Tick,
     overlap: Tick,
     after: Option<&PageResult>,
-) -> Option<Window> {
+) -> Option<Slice> {
     let lo = match after {
         None => c.through.saturating_sub(overlap),
         Some(p) => p.next.map_or(c.through, |t| t.min(c.through)),
     };
     let resumed = after.is_some() && lo < c.through;
-    (lo < hi && (c.through < hi || resumed)).then_some(Window { lo, hi })
+    (lo < hi && (c.through < hi || resumed)).then_some(Slice { lo, hi })
 }
 
 /// What one answer's rows came to.
@@ -69,13 +69,13 @@ pub struct PageResult {
     /// The rows handled (stored now, or found in `seen`), in answer order: a prefix of the answer.
     pub handled: Vec<RowId>,
     /// The first row not handled (a cut by the time budget, or the row past the page limit); `None`
-    /// when every row of the window was handled.
+    /// when every row of the slice was handled.
     pub next: Option<Tick>,
 }
 
-/// The cursor after a whole page (never a partial one): `through` moves to the window's end or the
+/// The cursor after a whole page (never a partial one): `through` moves to the slice's end or the
 /// first row not handled, never back; `seen` keeps the handled rows within the overlap.
-pub fn advance(c: &CursorState, w: Window, page: &PageResult, overlap: Tick) -> CursorState {
+pub fn advance(c: &CursorState, w: Slice, page: &PageResult, overlap: Tick) -> CursorState {
     let through = match page.next {
         None => w.hi.max(c.through),
         Some(t) => t.max(c.through),
@@ -92,10 +92,10 @@ pub fn advance(c: &CursorState, w: Window, page: &PageResult, overlap: Tick) -> 
 }
 
 /// True when the next query would be the one just made: the page must grow to move on.
-pub fn stalled(asked: Window, next: Option<Window>) -> bool {
+pub fn stalled(asked: Slice, next: Option<Slice>) -> bool {
     next == Some(asked)
 }
 
 #[cfg(test)]
-#[path = "window_tests.rs"]
+#[path = "slice_tests.rs"]
 mod tests;
