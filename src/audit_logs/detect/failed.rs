@@ -238,9 +238,8 @@ pub async fn check(
     Ok(Some(digest(pk, &attempts, window)))
 }
 
-/// A marker without `Settled` predates the flag and meant "emitted".
 fn settled(marker: &Entity) -> bool {
-    marker.get(SETTLED) != Some(&Value::Bool(false))
+    marker.get(SETTLED) == Some(&Value::Bool(true))
 }
 
 fn marker_row(pk: &str, settled: bool) -> Entity {
