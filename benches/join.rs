@@ -66,7 +66,7 @@ struct Metered {
     recording_writes: AtomicU64,
     by_table: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
     cap: AtomicU64,
-    deadline: std::sync::Mutex<Option<Instant>>,
+    give_up_at: std::sync::Mutex<Option<Instant>>,
     capped: AtomicBool,
 }
 
@@ -87,7 +87,7 @@ impl Metered {
     fn hit(&self) -> Result<(), AzureError> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
         let late = self
-            .deadline
+            .give_up_at
             .lock()
             .unwrap()
             .is_some_and(|d| Instant::now() > d);
@@ -212,7 +212,7 @@ async fn point<B: BlobStore>(
             recording_writes: AtomicU64::new(0),
             by_table: Default::default(),
             cap: AtomicU64::new(u64::MAX),
-            deadline: std::sync::Mutex::new(None),
+            give_up_at: std::sync::Mutex::new(None),
             capped: AtomicBool::new(false),
         },
     ));
@@ -277,7 +277,7 @@ async fn point<B: BlobStore>(
         .hook()
         .cap
         .store(calls.saturating_add(cap), Ordering::Relaxed);
-    *metered.hook().deadline.lock().unwrap() =
+    *metered.hook().give_up_at.lock().unwrap() =
         Some(Instant::now() + std::time::Duration::from_secs(cap_secs));
     metered.hook().recording_writes.store(0, Ordering::Relaxed);
     metered.hook().by_table.lock().unwrap().clear();

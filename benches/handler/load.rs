@@ -140,13 +140,13 @@ async fn builtin(
         .pool_max_idle_per_host(concurrency as usize)
         .build()
         .expect("client");
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let give_up_at = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let workers = (0..concurrency).map(|w| {
         let (client, url) = (client.clone(), format!("http://{addr}{path}"));
         tokio::spawn(async move {
             let (mut lat, mut n) = (Vec::new(), 0u64);
-            while Instant::now() < deadline {
+            while Instant::now() < give_up_at {
                 let name = if distinct {
                     format!("b{w}x{n}")
                 } else {

@@ -210,10 +210,10 @@ impl HandlerProcess {
 
     /// The log once no line has arrived for 200 ms (2 s at most): for checks that a line is
     /// absent, which would otherwise pass on a line still queued.
-    pub async fn settled_log_text(&self) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    pub async fn quiet_log_text(&self) -> String {
+        let give_up_at = std::time::Instant::now() + Duration::from_secs(2);
         let mut seen = self.logs.lock().expect("logs").len();
-        while std::time::Instant::now() < deadline {
+        while std::time::Instant::now() < give_up_at {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let now = self.logs.lock().expect("logs").len();
             if now == seen {
@@ -227,10 +227,10 @@ impl HandlerProcess {
 
 /// Waits for `needle` in `text()`; panics with the text after `timeout`.
 pub async fn wait_for_text(text: impl Fn() -> String, needle: &str, timeout: Duration) {
-    let deadline = std::time::Instant::now() + timeout;
+    let give_up_at = std::time::Instant::now() + timeout;
     while !text().contains(needle) {
         assert!(
-            std::time::Instant::now() < deadline,
+            std::time::Instant::now() < give_up_at,
             "no log line with {needle:?}; log:\n{}",
             text()
         );

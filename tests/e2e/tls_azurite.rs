@@ -202,14 +202,14 @@ impl TlsAzurite {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn azurite");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let give_up_at = Instant::now() + Duration::from_secs(30);
         for port in &ports {
             while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
                 if let Ok(Some(status)) = child.try_wait() {
                     panic!("azurite exited during start-up: {status}");
                 }
                 assert!(
-                    Instant::now() < deadline,
+                    Instant::now() < give_up_at,
                     "azurite did not listen within 30 s"
                 );
                 std::thread::sleep(Duration::from_millis(100));

@@ -70,10 +70,10 @@ pub async fn peek(cs: &str, name: &str) -> Vec<String> {
 }
 
 pub async fn wait_peek(cs: &str, name: &str, n: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + T;
+    let give_up_at = std::time::Instant::now() + T;
     loop {
         let got = peek(cs, name).await;
-        if got.len() >= n || std::time::Instant::now() > deadline {
+        if got.len() >= n || std::time::Instant::now() > give_up_at {
             return got;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

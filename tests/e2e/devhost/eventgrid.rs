@@ -43,10 +43,10 @@ fn subject_calls(app: &TempApp, suffix: &str) -> Vec<Value> {
 }
 
 async fn wait_subject(app: &TempApp, suffix: &str, n: usize) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + T;
+    let give_up_at = std::time::Instant::now() + T;
     loop {
         let calls = subject_calls(app, suffix);
-        if calls.len() >= n || std::time::Instant::now() > deadline {
+        if calls.len() >= n || std::time::Instant::now() > give_up_at {
             return calls;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

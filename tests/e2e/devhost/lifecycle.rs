@@ -10,7 +10,7 @@ use super::basics::{T, app, started};
 
 /// Waits until the recorder has started `n` times and its latest instance accepts connections.
 async fn wait_started(app: &TempApp, n: usize) -> u16 {
-    let deadline = Instant::now() + T;
+    let give_up_at = Instant::now() + T;
     loop {
         let starts = app.starts();
         if starts.len() >= n {
@@ -22,7 +22,7 @@ async fn wait_started(app: &TempApp, n: usize) -> u16 {
                 return port;
             }
         }
-        assert!(Instant::now() < deadline, "handler start {n} not seen");
+        assert!(Instant::now() < give_up_at, "handler start {n} not seen");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -75,10 +75,10 @@ async fn crashed_handler_is_restarted_on_a_new_port_and_stopped_on_sigterm() {
         .send()
         .await
         .expect("admin");
-    let deadline = std::time::Instant::now() + T;
+    let give_up_at = std::time::Instant::now() + T;
     while app.starts().len() < 2 {
         assert!(
-            std::time::Instant::now() < deadline,
+            std::time::Instant::now() < give_up_at,
             "no restart; log:\n{}",
             d.log_text()
         );
@@ -99,7 +99,7 @@ async fn crashed_handler_is_restarted_on_a_new_port_and_stopped_on_sigterm() {
         .expect("port");
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
-            std::time::Instant::now() < deadline,
+            std::time::Instant::now() < give_up_at,
             "restarted handler never listened"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;

@@ -88,10 +88,10 @@ impl TempApp {
 
     /// Waits until at least `n` calls to `path` were recorded.
     pub async fn wait_calls(&self, path: &str, n: usize, timeout: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
+        let give_up_at = Instant::now() + timeout;
         loop {
             let calls = self.calls(path);
-            if calls.len() >= n || Instant::now() > deadline {
+            if calls.len() >= n || Instant::now() > give_up_at {
                 return calls;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

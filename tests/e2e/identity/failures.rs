@@ -28,7 +28,7 @@ async fn fails_in_time(
     assert_eq!(status, 500, "retryable, not poison: {body}");
     assert!(took < WITHIN, "answered after {took:?}");
     let named = format!("AzureWebJobsStorage: managed identity token from {endpoint}");
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let give_up_at = Instant::now() + Duration::from_secs(5);
     loop {
         let logs = h.log_text();
         if let Some(line) = logs.lines().find(|l| l.contains(&named) && l.contains(why)) {
@@ -40,7 +40,7 @@ async fn fails_in_time(
             return took;
         }
         assert!(
-            Instant::now() < deadline,
+            Instant::now() < give_up_at,
             "no line with {named:?} and {why:?}:\n{logs}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -106,9 +106,9 @@ async fn identity_only_settings_run_every_function_on_one_cached_token() {
         (1..=2).contains(&first.len()),
         "one token, not one per request: {first:?}"
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let give_up_at = Instant::now() + Duration::from_secs(20);
     while rig.idp.requests("handler").len() < 2 {
-        assert!(Instant::now() < deadline, "no refresh before expires_on");
+        assert!(Instant::now() < give_up_at, "no refresh before expires_on");
         let (s, _) = h
             .get_json(&format!("/api/recordings?from={0}&to={0}", today()))
             .await;

@@ -63,14 +63,14 @@ async fn a_queue_output_reaches_notify_webhook_through_devhost_with_identity() {
         .expect("admin");
     assert_eq!(res.status().as_u16(), 202);
 
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let give_up_at = Instant::now() + Duration::from_secs(60);
     let hooks = loop {
         let hooks = receiver.hits("/hook");
         if !hooks.is_empty() {
             break hooks;
         }
         assert!(
-            Instant::now() < deadline,
+            Instant::now() < give_up_at,
             "no webhook delivery; devhost log:\n{}",
             d.log_text()
         );

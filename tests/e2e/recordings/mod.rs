@@ -291,7 +291,7 @@ async fn storage_unreachable_is_retryable_500() {
         .await;
     assert_eq!(status, 500, "{text}");
     assert!(!text.contains("sig="), "no SAS in errors: {text}");
-    let logs = broken.settled_log_text().await;
+    let logs = broken.quiet_log_text().await;
     assert!(
         !logs.contains("sig=") || logs.contains("sig=REDACTED"),
         "no SAS in logs"

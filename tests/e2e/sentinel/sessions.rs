@@ -92,11 +92,11 @@ async fn a_pending_sessions_row_arrives_with_its_pending_state() {
     seed(&e).await;
     let replies = drain(&e.handler, 4).await;
     assert!(replies.iter().all(|(s, _)| *s == 200), "{replies:?}");
-    let settled = alice(&fake);
+    let joined = alice(&fake);
     assert_eq!(
-        settled.last().expect("Alice's rows")["JoinPending"],
+        joined.last().expect("Alice's rows")["JoinPending"],
         false,
-        "joined: {settled:?}"
+        "joined: {joined:?}"
     );
 
     // The join leaves Alice's session pending (a recording's time it could not read).
@@ -122,7 +122,7 @@ async fn a_pending_sessions_row_arrives_with_its_pending_state() {
     assert!(replies.iter().all(|(s, _)| *s == 200), "{replies:?}");
     let rows = alice(&fake);
     let last = rows.last().expect("Alice's rows");
-    assert_eq!(rows.len(), settled.len() + 1, "{rows:?}");
+    assert_eq!(rows.len(), joined.len() + 1, "{rows:?}");
     assert_eq!(last["JoinPending"], true, "{last}");
     assert_eq!(last["Recorded"], true, "{last}");
 }
