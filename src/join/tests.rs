@@ -38,7 +38,7 @@ async fn naming_alice(k: &Kit, at: time::OffsetDateTime) -> RecordingKey {
 async fn alice_row(k: &Kit) -> DayRow {
     let stored = k.state.ports.tables.get(DAYS_TABLE, "2025-03-14", ALICE);
     let e = stored.await.expect("get").expect("day row").entity;
-    DayRow::from_entity(&e).expect("window row")
+    DayRow::from_entity(&e).expect("day row")
 }
 
 /// Appends `text` to the hour blob (created and registered on first use) and runs a tick.

@@ -157,29 +157,15 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
             .with_bastion_id(Some(id.into())),
         Source::new(store, "logs"),
     );
-    let row = crate::catalogue::days::DayRow {
-        tunnel_id: "t".into(),
-        start: time::macros::datetime!(2025-03-14 09:00 UTC),
-        end: Some(time::macros::datetime!(2025-03-14 09:30 UTC)),
-        host: "BAS-HUB-WEU".into(),
-        vm: "vm".into(),
-        user_name: "u".into(),
-        user_email: String::new(),
-        protocol: "ssh".into(),
-        outcome: crate::audit_logs::sessions::outcome::CONNECTED.into(),
-        client_ip: String::new(),
-        target_resource_id: String::new(),
-        subscription: String::new(),
-        resource_group: String::new(),
-        duration_ms: None,
-        end_arrived_at: None,
-        recorded: false,
-        recording_ids: Vec::new(),
-        unrecorded_notified: false,
-        joined: false,
-        pending: None,
-        review: None,
-    };
+    let mut s = crate::catalogue::session::SessionRecord::new("t");
+    s.session_start = Some(time::macros::datetime!(2025-03-14 09:00 UTC));
+    s.session_end = Some(time::macros::datetime!(2025-03-14 09:30 UTC));
+    s.bastion_host = "BAS-HUB-WEU".into();
+    s.target_vm = "vm".into();
+    s.user_name = "u".into();
+    s.protocol = "ssh".into();
+    s.outcome = crate::audit_logs::sessions::outcome::CONNECTED.into();
+    let row = crate::catalogue::days::DayRow::of(&s).expect("a row");
     let n = super::unrecorded::notification(&row, sources.bastion_id(&row.host));
     assert_eq!(n.data["bastionResourceId"], id);
     let other = super::unrecorded::notification(&row, sources.bastion_id("bas-other"));

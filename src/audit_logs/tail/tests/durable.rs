@@ -73,7 +73,7 @@ async fn a_failed_burst_check_is_retried_next_tick_without_new_records() {
     assert_eq!(bursts(&run(&k, NOW).await), 0, "once");
 }
 
-async fn window_rows(k: &Kit, day: &str) -> Vec<DayRow> {
+async fn day_rows(k: &Kit, day: &str) -> Vec<DayRow> {
     query_all(
         &k.state.ports.tables,
         DAYS_TABLE,
@@ -88,13 +88,13 @@ async fn window_rows(k: &Kit, day: &str) -> Vec<DayRow> {
 }
 
 #[tokio::test]
-async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
+async fn an_earlier_start_moves_the_day_row_with_its_join_state() {
     let k = started().await;
     let t = "0a0a0a0a-0000-4000-8000-00000000000a";
     k.append(connected(t, "2025-03-14T00:10:00Z").as_bytes())
         .await;
     run(&k, NOW).await;
-    let rows = window_rows(&k, "2025-03-14").await;
+    let rows = day_rows(&k, "2025-03-14").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     // A recording that names the session, joined by the next tick.
     let key = k
@@ -105,7 +105,7 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         )
         .await;
     run(&k, NOW).await;
-    assert!(window_rows(&k, "2025-03-14").await[0].recorded);
+    assert!(day_rows(&k, "2025-03-14").await[0].recorded);
     // Reviewed: the review the row carries moves with it.
     let review = crate::catalogue::days::ReviewMark {
         id: "r-1".into(),
@@ -136,10 +136,10 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
     k.append(ended.as_bytes()).await;
     run(&k, NOW).await;
     assert!(
-        window_rows(&k, "2025-03-14").await.is_empty(),
+        day_rows(&k, "2025-03-14").await.is_empty(),
         "old day row removed"
     );
-    let moved = window_rows(&k, "2025-03-13").await;
+    let moved = day_rows(&k, "2025-03-13").await;
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(
         moved[0].recorded && moved[0].recording_ids == [key.id()],
@@ -167,5 +167,5 @@ async fn an_earlier_start_moves_the_window_row_with_its_join_state() {
         .await
         .expect("get");
     assert_eq!(before.map(|s| s.etag), after.map(|s| s.etag), "no rewrite");
-    assert!(window_rows(&k, "2025-03-14").await.is_empty());
+    assert!(day_rows(&k, "2025-03-14").await.is_empty());
 }
