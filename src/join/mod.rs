@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::catalogue::days::DayRow;
+use crate::catalogue::days::{self, DayRow, Span};
 use crate::catalogue::recording::{Joined, Recording};
 use crate::catalogue::{guids, session};
 use crate::ports::Ports;
@@ -81,6 +81,16 @@ impl Join {
         let now = self.ports.clock.now();
         let exact = |k: &str| known.iter().find(|s| s.tunnel_id == k);
         let (m, s) = correlate::decide(&r, exact, &by_time, &self.times, now);
+        // The sessions it names are pending before its row exists: until a pass derives their
+        // recorded state from it, nothing (the API, the unrecorded check) reads them as settled.
+        let named = m.iter().flat_map(|m| &m.tunnels);
+        for row in known.iter().chain(&by_time) {
+            if named.clone().any(|t| *t == row.tunnel_id) {
+                let at = Span::at(r.blob_created);
+                days::put_pending(self.ports.tables.as_ref(), &self.ports.outbox, row, at, now)
+                    .await?;
+            }
+        }
         r.join_due = Some(self.times.due(&r, m.as_ref(), now));
         r.joined = m.map(|m| Joined {
             m,
@@ -90,6 +100,47 @@ impl Join {
             retag(&self.policy, &self.ports.sources, &mut r).await?;
         }
         Ok(r)
+    }
+}
+
+impl Join {
+    /// The evidence looked at before a session is called unrecorded: the catalogued recordings
+    /// created within its window or naming its tunnel id whose stored match names it. When any
+    /// does, its day row is marked pending over their creation times (the next pass derives its
+    /// recorded state from them) and `true` is returned.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn named_in_catalogue(
+        &self,
+        row: &DayRow,
+    ) -> Result<bool, crate::invocation::HandlerError> {
+        let tables = self.ports.tables.as_ref();
+        let mut found = reads::created_within(self, self.times.window_of(row)).await?;
+        let repo = self.ports.catalogue();
+        for key in guids::naming(tables, &row.tunnel_id).await? {
+            match repo.get(&key).await {
+                Ok(Some(r)) => found.push(r),
+                // Gone, or a row that no longer parses: it names nothing.
+                Ok(None) | Err(crate::azure::AzureError::Permanent(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let names = |r: &Recording| {
+            r.matched()
+                .is_some_and(|m| m.tunnels.contains(&row.tunnel_id))
+        };
+        let times: Vec<OffsetDateTime> = found
+            .iter()
+            .filter(|r| names(&r.value))
+            .map(|r| r.value.blob_created)
+            .collect();
+        let Some(span) = times.iter().map(|t| Span::at(*t)).reduce(Span::union) else {
+            return Ok(false);
+        };
+        let now = self.ports.clock.now();
+        days::put_pending(tables, &self.ports.outbox, row, span, now).await?;
+        Ok(true)
     }
 }
 

@@ -1,9 +1,13 @@
 //! Property test of the join over the in-memory stores: for small generated estates (1–4 sessions
 //! on 1–2 hosts and VMs, open and ended, overlapping and disjoint; 0–3 recordings naming their
 //! session's tunnel id, an unknown GUID or nothing), **every arrival order** of audit records and
-//! recordings, with ticks at random times in between, ends in the state computed from all inputs
-//! at once; no session is marked recorded by a recording whose final match does not name it; and
-//! every ended session that no recording names is alerted exactly once.
+//! recordings (audit records before, between and after recordings; records and events delivered
+//! twice), with ticks at random times in between — some with the timer's time ahead of the
+//! instance's clock, some while another instance holds the join pass — ends in the state computed
+//! from all inputs at once: each recording's match, each session's recorded state and recording
+//! ids as stored and as the sessions listing answers them; no session that a catalogued recording
+//! names exactly is ever alerted unrecorded; and every ended session that no recording names is
+//! alerted exactly once.
 
 use crate::testkit::Domains;
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,6 +59,18 @@ enum Event {
     Connect(usize),
     End(usize),
     Recording(usize),
+    /// A session's connect record written again.
+    RepeatConnect(usize),
+    /// A recording's event delivered again.
+    RepeatRecording(usize),
+}
+
+/// A tick after an event: the timer's time ahead of the clock by `ahead` minutes; `busy`: another
+/// instance holds the join pass meanwhile (the tick's pass finds it busy, its checks still run).
+#[derive(Debug, Clone, Copy)]
+struct Tick {
+    ahead: i64,
+    busy: bool,
 }
 
 fn tunnel(i: usize) -> String {
@@ -196,13 +212,19 @@ async fn run(
     let mut alerts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut now = NOW;
     let mut keys = BTreeMap::new();
-    let mut ticked = |r: crate::audit_logs::tail::TickReport| {
+    // Sessions a catalogued recording names exactly by now: never alerted from then on.
+    let mut exact: BTreeSet<String> = BTreeSet::new();
+    let mut wrongly_alerted = Vec::new();
+    let mut ticked = |r: crate::audit_logs::tail::TickReport, exact: &BTreeSet<String>| {
         for n in r
             .notifications
             .iter()
             .filter(|n| n.kind == "session.unrecorded")
         {
             let t = n.data["tunnelId"].as_str().unwrap_or_default().to_owned();
+            if exact.contains(&t) {
+                wrongly_alerted.push(t.clone());
+            }
             alerts
                 .entry(t)
                 .or_default()
@@ -211,30 +233,51 @@ async fn run(
     };
     for (event, tick_after, step) in order {
         match event {
-            Event::Connect(i) => append(&sessions[i], record(&sessions[i], i, false)).await,
+            Event::Connect(i) | Event::RepeatConnect(i) => {
+                append(&sessions[i], record(&sessions[i], i, false)).await;
+            }
             Event::End(i) if sessions[i].length.is_some() => {
                 append(&sessions[i], record(&sessions[i], i, true)).await;
             }
             Event::End(_) => {}
-            Event::Recording(j) => {
+            Event::Recording(j) | Event::RepeatRecording(j) => {
                 let r = &recordings[j];
                 let name = recording_name(r, j, sessions.len());
                 let key = k.recording(&name, at(r.created), &[]).await;
                 keys.insert(j, key);
+                if let Names::Session(i) = r.names {
+                    exact.insert(tunnel(i % sessions.len()));
+                }
             }
         }
         now += Duration::minutes(step);
         k.clock.set(now);
-        if tick_after {
-            ticked(tick(&tail, now).await.expect("tick"));
+        if let Some(t) = tick_after {
+            let lease = if t.busy {
+                Some(other_instance_pass(&k, now).await)
+            } else {
+                None
+            };
+            let timer = now + Duration::minutes(t.ahead);
+            ticked(tick(&tail, timer).await.expect("tick"), &exact);
+            if let Some(held) = lease {
+                held.release(&k.state.ports.tables, now, Default::default())
+                    .await
+                    .expect("release");
+            }
         }
     }
     // Long after every wait and grace: what is left to decide is decided.
     for h in [14, 15, 16] {
         now = HOUR + Duration::hours(h);
         k.clock.set(now);
-        ticked(tick(&tail, now).await.expect("tick"));
+        ticked(tick(&tail, now).await.expect("tick"), &exact);
     }
+    prop_assert!(
+        wrongly_alerted.is_empty(),
+        "sessions named exactly by a catalogued recording were alerted unrecorded: {:?}",
+        wrongly_alerted
+    );
     let (matches, named) = expected(&sessions, &recordings, &k);
     for (j, m) in matches.iter().enumerate() {
         let row = k.row(&keys[&j]).await;
@@ -267,6 +310,8 @@ async fn run(
         .filter_map(|s| DayRow::from_entity(&s.entity))
         .collect();
     prop_assert_eq!(rows.len(), sessions.len());
+    let listed = listed_sessions(&k).await;
+    prop_assert_eq!(listed.len(), sessions.len());
     for row in &rows {
         let mut want: Vec<String> = named
             .get(&row.tunnel_id)
@@ -278,6 +323,10 @@ async fn run(
         prop_assert_eq!(row.pending, None, "{} still pending", &row.tunnel_id);
         prop_assert_eq!(&row.recording_ids, &want, "session {}", &row.tunnel_id);
         prop_assert_eq!(row.recorded, !want.is_empty(), "session {}", &row.tunnel_id);
+        let listed = &listed[&row.tunnel_id];
+        prop_assert_eq!(&listed["recorded"], &serde_json::json!(!want.is_empty()));
+        prop_assert_eq!(&listed["recordingIds"], &serde_json::json!(want));
+        prop_assert_eq!(&listed["joinPending"], &serde_json::json!(false));
         let sent = alerts.get(&row.tunnel_id).map_or(0, BTreeSet::len);
         if row.end.is_some() && want.is_empty() {
             prop_assert_eq!(
@@ -289,6 +338,38 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// The pass lease taken as another instance running its pass would hold it.
+async fn other_instance_pass(k: &Kit, now: OffsetDateTime) -> crate::tables::lease::Lease {
+    let tables = &k.state.ports.tables;
+    let (row, _) = crate::join::lease::read(tables.as_ref())
+        .await
+        .expect("lease row");
+    let (table, key) = (crate::join::lease::STATE_TABLE, crate::join::lease::ROW);
+    crate::tables::lease::take(tables.as_ref(), table, key, row, now, Duration::minutes(5))
+        .await
+        .expect("take")
+        .expect("free")
+}
+
+/// The sessions as the sessions listing (`GET /api/sessions`) answers them, by session id.
+async fn listed_sessions(k: &Kit) -> BTreeMap<String, serde_json::Value> {
+    use crate::catalogue::query::shape::Shape as _;
+    let q = crate::catalogue::query::Query {
+        from: HOUR - Duration::days(1),
+        to: HOUR + Duration::days(1),
+        filters: Vec::new(),
+        limit: 100,
+        continuation: None,
+    };
+    let page = crate::catalogue::query::page::page::<DayRow>(k.state.ports.tables.as_ref(), &q)
+        .await
+        .expect("page");
+    page.rows
+        .iter()
+        .map(|r| (r.tunnel_id.clone(), r.json(None)))
+        .collect()
 }
 
 fn estate() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>)> {
@@ -318,8 +399,9 @@ fn estate() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>)> {
     )
 }
 
-/// Arrival order: each event, whether a tick follows it, and the clock step (minutes) after it.
-type Order = Vec<(Event, bool, i64)>;
+/// Arrival order: each event, the tick that follows it (if any), and the clock step (minutes)
+/// after it.
+type Order = Vec<(Event, Option<Tick>, i64)>;
 
 /// An estate, and one arrival order of its events.
 fn case() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>, Order)> {
@@ -330,21 +412,40 @@ fn case() -> impl Strategy<Value = (Vec<Session>, Vec<Recording>, Order)> {
             events.push(Event::End(i));
         }
         events.extend((0..recordings.len()).map(Event::Recording));
-        let n = events.len();
-        (
-            Just(sessions),
-            Just(recordings),
-            Just(events).prop_shuffle(),
-            prop::collection::vec((any::<bool>(), 0..25i64), n),
+        let (ns, nr) = (sessions.len(), recordings.len());
+        let repeats = prop::collection::vec(
+            prop_oneof![
+                (0..ns).prop_map(Event::RepeatConnect),
+                (0..nr.max(1)).prop_map(move |j| if nr == 0 {
+                    Event::RepeatConnect(0)
+                } else {
+                    Event::RepeatRecording(j)
+                }),
+            ],
+            0..=2,
+        );
+        (Just(sessions), Just(recordings), Just(events), repeats).prop_flat_map(
+            |(s, r, mut events, repeats)| {
+                events.extend(repeats);
+                let n = events.len();
+                let tick = prop::option::of((0..10i64, prop::bool::weighted(0.25)))
+                    .prop_map(|t| t.map(|(ahead, busy)| Tick { ahead, busy }));
+                (
+                    Just(s),
+                    Just(r),
+                    Just(events).prop_shuffle(),
+                    prop::collection::vec((tick, 0..25i64), n),
+                )
+                    .prop_map(|(s, r, e, steps)| {
+                        let order = e
+                            .into_iter()
+                            .zip(steps)
+                            .map(|(e, (t, m))| (e, t, m))
+                            .collect();
+                        (s, r, order)
+                    })
+            },
         )
-            .prop_map(|(s, r, e, steps)| {
-                let order = e
-                    .into_iter()
-                    .zip(steps)
-                    .map(|(e, (t, m))| (e, t, m))
-                    .collect();
-                (s, r, order)
-            })
     })
 }
 

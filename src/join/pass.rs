@@ -64,8 +64,11 @@ impl Join {
     ) -> Result<Report, HandlerError> {
         let tables = self.ports.tables.as_ref();
         let (row, cursor) = lease::read(tables).await?;
-        // Due times are written on the instance's clock; a timer's time may lag it.
-        let until = now.max(self.ports.clock.now());
+        // Due times are written on the instance's clock; a timer's time may lag it or run ahead
+        // of it. The read reaches the later of the two; the cursor moves only to the clock's time
+        // of the read, so a row written after it with an earlier clock is read by the next pass.
+        let read_at = self.ports.clock.now();
+        let until = now.max(read_at);
         let due = reads::due(self, &scope.since, cursor.map(|c| c - OVERLAP), until).await?;
         let pending = days::pending(tables, &scope.since, ROUND).await?;
         let mut report = Report::default();
@@ -81,7 +84,7 @@ impl Join {
             return Ok(report);
         };
         let result = self
-            .rounds(scope, budget, (pending, due), (now, until), &mut report)
+            .rounds(scope, budget, (pending, due), (now, read_at), &mut report)
             .await;
         let cursor = result.as_ref().ok().copied().flatten();
         let props = cursor.map(lease::cursor).unwrap_or_default();
@@ -90,13 +93,13 @@ impl Join {
     }
 
     /// Rounds until no pending session is left (or the budget cuts); the new cursor of due
-    /// recordings once the first round, which decides them, has written everything.
+    /// recordings (`read_at`) once the first round, which decides them, has written everything.
     async fn rounds(
         &self,
         scope: &Scope,
         budget: &Budget,
         first: (Vec<(DayRow, Stored)>, Vec<Versioned<Recording>>),
-        (now, until): (OffsetDateTime, OffsetDateTime),
+        (now, read_at): (OffsetDateTime, OffsetDateTime),
         report: &mut Report,
     ) -> Result<Option<OffsetDateTime>, HandlerError> {
         let (mut pending, due) = first;
@@ -110,7 +113,7 @@ impl Join {
                 .round(pending, due_now, span, now, budget, report)
                 .await?;
             if first_round && done {
-                advanced = Some(until);
+                advanced = Some(read_at);
             }
             if !done || !more {
                 break;

@@ -5,15 +5,14 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::sessions::outcome;
-use crate::azure::AzureError;
 use crate::catalogue::days::{DAYS_TABLE, DayRow, mark_unrecorded};
 use crate::dates::{format_date, format_utc};
-use crate::export::Outbox;
+use crate::invocation::HandlerError;
+use crate::join::Join;
 use crate::notify::{Notification, Severity};
-use crate::sources::Sources;
+use crate::tables::Filter;
 use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
-use crate::tables::{Filter, TableStore};
 
 /// Most notifications of this kind per run.
 const LIMIT: usize = 100;
@@ -30,15 +29,20 @@ pub fn is_due(row: &DayRow, now: OffsetDateTime, grace: Duration) -> bool {
 }
 
 /// Marks the sessions due in the last `window` (+1 day) and returns their notifications (at least
-/// once: a mark whose answer was lost still notifies).
+/// once: a mark whose answer was lost still notifies). Before a session is called unrecorded the
+/// catalogue is looked at ([`Join::named_in_catalogue`]): a recording naming it that a pass has not
+/// applied yet leaves it pending instead.
+///
+/// # Errors
+/// Storage failures.
 pub async fn run(
-    tables: &dyn TableStore,
-    outbox: &Outbox,
-    sources: &Sources,
+    join: &Join,
     grace: Duration,
     now: OffsetDateTime,
     window: Duration,
-) -> Result<Vec<Notification>, AzureError> {
+) -> Result<Vec<Notification>, HandlerError> {
+    let (tables, outbox) = (join.ports.tables.as_ref(), &join.ports.outbox);
+    let sources = &join.ports.sources;
     let first_day = format_date((now - window - Duration::days(1)).date());
     let filter = Filter::And(vec![
         Filter::str("PartitionKey", Op::Ge, first_day),
@@ -54,6 +58,9 @@ pub async fn run(
         .filter(|r| is_due(r, now, grace))
         .take(LIMIT)
     {
+        if join.named_in_catalogue(&row).await? {
+            continue;
+        }
         // Due at any read: a mark whose answer was lost is ours, and a marked row is never found
         // again, so the notice leaves now (a concurrent repeat has the same id).
         let mut seen_due = false;

@@ -262,16 +262,7 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
     let audit = &tail.settings;
     report.notifications.extend(tail.bursts().await);
     let grace = audit.unrecorded_grace;
-    match unrecorded::run(
-        &tail.ports.tables,
-        &tail.ports.outbox,
-        &tail.ports.sources,
-        grace,
-        now,
-        audit.tail_window,
-    )
-    .await
-    {
+    match unrecorded::run(&tail.join, grace, now, audit.tail_window).await {
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")

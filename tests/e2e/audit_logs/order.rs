@@ -370,3 +370,83 @@ async fn two_instances_reach_the_same_state_with_one_alert_each() {
     )
     .await;
 }
+
+/// When A's records are in, how B's relate to R.
+#[derive(Clone, Copy)]
+enum AuditedFirst {
+    /// A's and B's records are tailed before R is catalogued.
+    Both,
+    /// A's records are tailed, then R, then B's.
+    ThenB,
+    /// As `Both`, by a tick whose timer time runs minutes ahead of the instances' clocks.
+    TimerAhead,
+}
+
+/// The ordinary order whenever Azure Monitor delivers the hour blob quickly: a session's records
+/// are tailed before its recording's BlobCreated. R names A exactly; B (same user and VM, its
+/// window holding R's creation too) has no recording. A is recorded by R and never alerted; B is
+/// alerted once.
+async fn audited_first(order: AuditedFirst, two: bool) {
+    let Some(mut e) = Estate::start(two, None).await else {
+        return;
+    };
+    let t = |m: i64| e.t0 + Duration::minutes(m);
+    let a =
+        record(A, t(-30), "alice", "vm-a", None) + &record(A, t(-30), "alice", "vm-a", Some(t(-1)));
+    let b =
+        record(B, t(-15), "alice", "vm-a", None) + &record(B, t(-15), "alice", "vm-a", Some(t(-2)));
+    let name = format!("2025/audited/{A}.webm");
+    let id = match order {
+        AuditedFirst::Both => {
+            e.append(a + &b).await;
+            e.tick(1).await;
+            e.catalogue(&name).await
+        }
+        AuditedFirst::TimerAhead => {
+            e.append(a + &b).await;
+            e.tick(7).await;
+            e.catalogue(&name).await
+        }
+        AuditedFirst::ThenB => {
+            e.append(a).await;
+            e.tick(1).await;
+            let id = e.catalogue(&name).await;
+            e.append(b).await;
+            id
+        }
+    };
+    for m in [7, 8, 15] {
+        e.tick(m).await;
+    }
+    let sessions = e.sessions().await;
+    assert_eq!(sessions[A]["recorded"], true, "{}", sessions[A]);
+    assert_eq!(sessions[A]["recordingIds"], json!([id]), "{}", sessions[A]);
+    assert_eq!(sessions[B]["recorded"], false, "{}", sessions[B]);
+    assert_eq!(e.alerts.get(A), None, "A is recorded: {:?}", e.alerts);
+    assert_eq!(
+        e.alerts.get(B).map(BTreeSet::len),
+        Some(1),
+        "one alert for B: {:?}",
+        e.alerts
+    );
+}
+
+#[tokio::test]
+async fn sessions_tailed_before_their_recording_are_recorded() {
+    audited_first(AuditedFirst::Both, false).await;
+}
+
+#[tokio::test]
+async fn session_tailed_then_recording_then_another_session() {
+    audited_first(AuditedFirst::ThenB, false).await;
+}
+
+#[tokio::test]
+async fn a_timer_ahead_of_the_clock_loses_no_recording() {
+    audited_first(AuditedFirst::TimerAhead, false).await;
+}
+
+#[tokio::test]
+async fn two_instances_record_sessions_tailed_before_their_recording() {
+    audited_first(AuditedFirst::Both, true).await;
+}
