@@ -102,7 +102,7 @@ def register(check, main, text, infra):
         assert "targetScope = 'subscription'" in ops
         assert "'Microsoft.Network/locations/operations/read'" in ops and "'Microsoft.Network/locations/operationResults/read'" in ops
         main = text[infra / "main.bicep"]
-        assert "var bastionHostSubscriptions = [for id in bastionHosts: toLower(split(id, '/')[2])]" in main
+        assert "var bastionHostSubscriptions = [for id in watchedHosts: toLower(split(id, '/')[2])]" in main
         assert "var bastionSubscriptions = union(bastionHostSubscriptions, bastionHostSubscriptions)" in main
         assert "for (sub, i) in bastionSubscriptions:" in main and "scope: subscription(sub)" in main
         host = text[infra / "modules/bastion-access.bicep"]
