@@ -182,6 +182,10 @@ def main():
         deploy("other upload failure stops at once", {"__error__": "ERROR: zip file is not valid"}, 1, ["zip file is not valid"], 1),
         deploy("blocking preflight deploys nothing", {}, 1, ["uses access policies"], 0, preflight_ok=False),
         twice("run twice, Sentinel off: both passes both times, the same deployments", None, None, ["deploy: done"]),
+        twice("run twice, Sentinel on: the rules wait for their tables with a bounded back-off, then the same deployments again",
+              "sentinel-ready", {"__sequence__": [TABLE_NOT_READY, {}]},
+              ["refused a rule while its table is new (attempt 1/3)", "deploy: done"]),
+        deploy_tables_never_ready(),
     ]
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1
