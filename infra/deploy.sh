@@ -48,9 +48,9 @@ rm -f "$WORK/built.json"
 # - Microsoft Sentinel refuses an analytics rule whose custom table is not queryable yet ("One of the
 #   tables does not exist", for minutes after the table's creation in the first pass): retried with a
 #   doubling wait from DEPLOY_TABLE_WAIT_SECONDS (60, at most 600 between tries) up to
-#   DEPLOY_TABLE_ATTEMPTS (6) times, about 35 minutes in all.
+#   DEPLOY_TABLE_ATTEMPTS (6) times: 25 minutes of waiting in all.
 deploy() {
-    local params=$1 roles=0 tables=0 wait out
+    local params=$1 roles=0 tables=0 pause out
     shift
     while true; do
         if out=$(az deployment group create -g "$RG" -f infra/main.bicep -p "@$params" "$@" 2>"$WORK/err"); then
@@ -73,10 +73,10 @@ deploy() {
                 echo "deploy: the Sentinel tables are still not queryable after $tables attempts; re-run infra/deploy.sh later" >&2
                 return 1
             fi
-            wait=$((${DEPLOY_TABLE_WAIT_SECONDS:-60} << (tables - 1)))
-            [ "$wait" -le 600 ] || wait=600
-            echo "deploy: Sentinel refused a rule while its table is new (attempt $tables/${DEPLOY_TABLE_ATTEMPTS:-6}), retrying in $wait s" >&2
-            sleep "$wait"
+            pause=$((${DEPLOY_TABLE_WAIT_SECONDS:-60} << (tables - 1)))
+            [ "$pause" -le 600 ] || pause=600
+            echo "deploy: Sentinel refused a rule while its table is new (attempt $tables/${DEPLOY_TABLE_ATTEMPTS:-6}), retrying in $pause s" >&2
+            sleep "$pause"
         else
             cat "$WORK/err" >&2
             return 1
