@@ -7,7 +7,8 @@
 # 1. infrastructure without Event Grid subscriptions (the webhook needs the host's eventgrid_extension
 #    system key, which exists only after the code is deployed and the host has started);
 # 2. the package (dist/app.zip, built by scripts/package.sh when missing);
-# 3. waits for the system key, then deploys again with the subscriptions.
+# 3. waits for the system key, then deploys again with the subscriptions and, with Microsoft Sentinel,
+#    its analytics rules, parser and workbook (a rule is refused until its new tables are queryable).
 # The parameters go to Resource Manager as a JSON file built from the .bicepparam, with
 # deployEventSubscriptions written into it for each pass: no inline override of a .bicepparam (whether
 # one is honoured for a parameter the file does not name depends on the Bicep CLI's version), so the
@@ -40,34 +41,54 @@ PY
 rm -f "$WORK/built.json"
 
 # A deployment of main.bicep with parameter file $1 (further az arguments after it), its stdout printed.
-# Role assignments made seconds after their custom role definition (or the app's new identity) may be
-# refused while Microsoft Entra ID and Resource Manager replicate them (RoleDefinitionDoesNotExist,
-# PrincipalNotFound): retried every DEPLOY_ROLE_WAIT_SECONDS (30) up to DEPLOY_ROLE_ATTEMPTS (10)
-# times; any other failure stops at once.
+# Two refusals are worth waiting for; any other failure stops at once:
+# - role assignments made seconds after their custom role definition (or the app's new identity) are
+#   refused while Microsoft Entra ID and Resource Manager replicate them (RoleDefinitionDoesNotExist,
+#   PrincipalNotFound): retried every DEPLOY_ROLE_WAIT_SECONDS (30) up to DEPLOY_ROLE_ATTEMPTS (10) times;
+# - Microsoft Sentinel refuses an analytics rule whose custom table is not queryable yet ("One of the
+#   tables does not exist", for minutes after the table's creation in the first pass): retried with a
+#   doubling wait from DEPLOY_TABLE_WAIT_SECONDS (60, at most 600 between tries) up to
+#   DEPLOY_TABLE_ATTEMPTS (6) times: 25 minutes of waiting in all.
 deploy() {
-    local params=$1 attempts=${DEPLOY_ROLE_ATTEMPTS:-10} out i
+    local params=$1 roles=0 tables=0 pause out
     shift
-    for i in $(seq 1 "$attempts"); do
+    while true; do
         if out=$(az deployment group create -g "$RG" -f infra/main.bicep -p "@$params" "$@" 2>"$WORK/err"); then
             printf '%s\n' "$out"
             return 0
         fi
-        if ! grep -qE 'RoleDefinitionDoesNotExist|PrincipalNotFound' "$WORK/err"; then
+        if grep -qE 'RoleDefinitionDoesNotExist|PrincipalNotFound' "$WORK/err"; then
+            roles=$((roles + 1))
+            if [ "$roles" -ge "${DEPLOY_ROLE_ATTEMPTS:-10}" ]; then
+                cat "$WORK/err" >&2
+                echo "deploy: role definitions or the app's identity still not replicated after $roles attempts; re-run infra/deploy.sh" >&2
+                return 1
+            fi
+            echo "deploy: a new role or identity is not replicated yet (attempt $roles/${DEPLOY_ROLE_ATTEMPTS:-10}), retrying in ${DEPLOY_ROLE_WAIT_SECONDS:-30} s" >&2
+            sleep "${DEPLOY_ROLE_WAIT_SECONDS:-30}"
+        elif grep -q 'One of the tables does not exist' "$WORK/err"; then
+            tables=$((tables + 1))
+            if [ "$tables" -ge "${DEPLOY_TABLE_ATTEMPTS:-6}" ]; then
+                cat "$WORK/err" >&2
+                echo "deploy: the Sentinel tables are still not queryable after $tables attempts; re-run infra/deploy.sh later" >&2
+                return 1
+            fi
+            pause=$((${DEPLOY_TABLE_WAIT_SECONDS:-60} << (tables - 1)))
+            [ "$pause" -le 600 ] || pause=600
+            echo "deploy: Sentinel refused a rule while its table is new (attempt $tables/${DEPLOY_TABLE_ATTEMPTS:-6}), retrying in $pause s" >&2
+            sleep "$pause"
+        else
             cat "$WORK/err" >&2
             return 1
         fi
-        if [ "$i" -eq "$attempts" ]; then
-            cat "$WORK/err" >&2
-            echo "deploy: role definitions or the app's identity still not replicated after $attempts attempts; re-run infra/deploy.sh" >&2
-            return 1
-        fi
-        echo "deploy: a new role or identity is not replicated yet (attempt $i/$attempts), retrying in ${DEPLOY_ROLE_WAIT_SECONDS:-30} s" >&2
-        sleep "${DEPLOY_ROLE_WAIT_SECONDS:-30}"
     done
 }
 
 echo "deploy: infrastructure"
-APP=$(deploy "$WORK/params-false.json" --query properties.outputs.functionAppName.value -o tsv)
+OUTPUTS=$(deploy "$WORK/params-false.json" --query "[properties.outputs.functionAppName.value, properties.outputs.functionAppHostName.value]" -o tsv)
+# az prints the two values of the list on two lines (or tab-separated): the app's name, its host name.
+read -r APP HOST <<<"$(tr '\t\n' '  ' <<<"$OUTPUTS")"
+[ -n "$APP" ] && [ -n "$HOST" ] || { echo "deploy: the deployment named no app or host name" >&2; exit 1; }
 
 # Flex Consumption writes the package into the deployment container with the app's identity, whose role
 # there was assigned seconds ago: until the assignment propagates (minutes) the upload fails with a
@@ -97,7 +118,7 @@ for _ in $(seq 1 "${DEPLOY_KEY_ATTEMPTS:-30}"); do
     key=$(az functionapp keys list -g "$RG" -n "$APP" --query systemKeys.eventgrid_extension -o tsv 2>/dev/null || true)
     [ -n "$key" ] && break
     # Any request starts the host, which creates the key when it loads the Event Grid extension.
-    curl -s -o /dev/null "https://$APP.azurewebsites.net/" || true
+    curl -s -o /dev/null "https://$HOST/" || true
     sleep "${DEPLOY_KEY_WAIT_SECONDS:-10}"
 done
 [ -n "${key:-}" ] || { echo "deploy: no eventgrid_extension key after 5 minutes; check the app's logs" >&2; exit 1; }

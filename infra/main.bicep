@@ -12,7 +12,7 @@ targetScope = 'resourceGroup'
 ])
 param environment string
 
-@description('Short workload name: 3-11 lower-case letters and digits; part of resource names.')
+@description('Short workload name: 3-11 letters and digits, lower-cased in resource names (a storage account name takes lower case only).')
 @minLength(3)
 @maxLength(11)
 param baseName string
@@ -26,12 +26,12 @@ param tags object = {}
 @description('Function App name (globally unique DNS label).')
 @minLength(2)
 @maxLength(60)
-param functionAppName string = 'func-${baseName}-${environment}-${take(uniqueString(resourceGroup().id), 6)}'
+param functionAppName string = 'func-${toLower(baseName)}-${environment}-${take(uniqueString(resourceGroup().id), 6)}'
 
 @description('App storage account name (3-24 lower-case letters and digits, globally unique).')
 @minLength(3)
 @maxLength(24)
-param storageAccountName string = 'st${baseName}${environment}${take(uniqueString(resourceGroup().id), 6)}'
+param storageAccountName string = 'st${toLower(baseName)}${environment}${take(uniqueString(resourceGroup().id), 6)}'
 
 // Sources. Each Bastion host records into one container of one account; several hosts (a hub per region)
 // mean several sources, possibly in other resource groups or subscriptions. The arrays list them; when
@@ -207,7 +207,7 @@ param custodyActorWaitMinutes int = 60
 @description('true (with custodyWorkspace): a diagnostic setting on each recording account\'s blob service sends StorageRead, StorageWrite and StorageDelete to the custody workspace. Off by default: it costs ingestion (docs/cost.md).')
 param custodyDiagnostics bool = false
 
-@description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the sources name by resource id, with no grant from this template.')
+@description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the recording sources name by resource id (bastionName), with the same grants.')
 param bastionHosts array = []
 
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
@@ -253,6 +253,8 @@ param privateEndpointSubnetId string = ''
 param privateDnsZoneIds object = {}
 
 var suffix = take(uniqueString(resourceGroup().id), 6)
+// Names take baseName lower-cased: a storage account name allows lower-case letters and digits only.
+var baseNameLower = toLower(baseName)
 
 // Queues used by queue-triggered functions and queue outputs. Add a queue here when adding a
 // queue-triggered function (e.g. RecordingHash on `hashrequests`).
@@ -366,6 +368,14 @@ var auditLogs = [
   })
 ]
 
+// The Bastion hosts the estate checks watch: one list, handed to the app as BASTION_HOSTS and looped over
+// by every grant below, so no watched host lacks its roles. bastionHosts, or else the recording sources
+// naming their host by resource id (the hosts the handler watches when BASTION_HOSTS is unset).
+var recordingHostNames = [for s in recordings: s.bastionName]
+var sourceHostIds = filter(recordingHostNames, b => startsWith(toLower(b), '/subscriptions/'))
+var watchedHostList = empty(bastionHosts) ? sourceHostIds : bastionHosts
+var watchedHosts = union(watchedHostList, watchedHostList)
+
 // One access module per resource group (the custom role is defined once there), first appearance first.
 var recordingGroups = union(recordingGroupKeys, recordingGroupKeys)
 var auditLogGroups = union(auditLogGroupKeys, auditLogGroupKeys)
@@ -387,9 +397,12 @@ var sourceAccounts = [
 ]
 
 // One subscription per (source, function), filtered on the source's container and delivered on its
-// account's topic. The first source of each kind keeps the bare function name (the subscription an
-// existing deployment has); the others add their container and a hash of account and container, so
-// two containers of one account, or one container name in two accounts, never collide (≤ 64 chars).
+// account's topic. Its name carries the app (the first 16 characters of its name and a hash of all of
+// it): two instances of the product on one account (prod and a second region) each keep their own,
+// where a shared name would let the later deployment take the other's over. The first source of each
+// kind adds nothing more; the others add their container and a hash of account and container, so two
+// containers of one account, or one container name in two accounts, never collide (<= 64 characters).
+var subscriptionAppTag = '${take(functionAppName, 16)}-${take(uniqueString(functionAppName), 4)}'
 var recordingPairs = [
   for k in range(0, length(recordings) * length(recordingSubscriptions)): {
     source: recordings[k / length(recordingSubscriptions)]
@@ -409,7 +422,7 @@ var eventSubscriptions = [
   for p in eventPairs: union(p.subscription, {
     account: p.source.account
     container: p.source.container
-    name: p.leading ? p.subscription.function : '${p.subscription.function}-${take(p.source.container, 30)}-${take(uniqueString(p.source.account, p.source.container), 6)}'
+    name: p.leading ? '${p.subscription.function}-${subscriptionAppTag}' : '${p.subscription.function}-${subscriptionAppTag}-${take(p.source.container, 16)}-${take(uniqueString(p.source.account, p.source.container), 6)}'
   })
 ]
 
@@ -435,8 +448,8 @@ var diagnostics = [
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
-    appInsightsName: 'appi-${baseName}-${environment}-${suffix}'
-    workspaceName: 'log-${baseName}-${environment}-${suffix}'
+    appInsightsName: 'appi-${baseNameLower}-${environment}-${suffix}'
+    workspaceName: 'log-${baseNameLower}-${environment}-${suffix}'
     location: location
     tags: tags
     retentionDays: logRetentionDays
@@ -461,30 +474,39 @@ module storage 'modules/storage.bicep' = {
   }
 }
 
-// Microsoft Sentinel, in the workspace's own subscription and resource group: a list of zero or one
-// workspace, so nothing of it is evaluated when the parameter is empty.
-var sentinelWorkspaces = empty(sentinelWorkspaceId) ? [] : [sentinelWorkspaceId]
+// Microsoft Sentinel, in the workspace's own subscription and resource group: one conditional module.
+// Resource Manager evaluates the id of a skipped module's deployment (its scope) while validating the
+// template, so the scope must parse with the parameter empty too: then it names this resource group.
+// Its outputs are read only where sentinelOn holds (`sentinel!.outputs`). The analytics rules, the
+// parser and the workbook go in the second pass only (deployEventSubscriptions, infra/deploy.sh): a
+// rule created seconds after its tables is refused ("One of the tables does not exist").
+var sentinelOn = !empty(sentinelWorkspaceId)
+var sentinelScopeId = sentinelOn ? sentinelWorkspaceId : resourceGroup().id
 
-module sentinel 'modules/sentinel.bicep' = [
-  for (w, i) in sentinelWorkspaces: {
-    name: 'sentinel-${i}'
-    scope: resourceGroup(split(w, '/')[2], split(w, '/')[4])
-    params: {
-      workspaceName: last(split(w, '/'))
-      namePrefix: '${baseName}-${environment}'
-      tags: tags
-      onboard: sentinelOnboard
-      content: sentinelContent
-      rulesEnabled: sentinelRulesEnabled
-    }
+module sentinel 'modules/sentinel.bicep' = if (sentinelOn) {
+  name: 'sentinel-${uniqueString(resourceGroup().id, sentinelScopeId)}'
+  scope: resourceGroup(split(sentinelScopeId, '/')[2], split(sentinelScopeId, '/')[4])
+  params: {
+    workspaceName: last(split(sentinelScopeId, '/'))
+    namePrefix: '${baseNameLower}-${environment}'
+    tags: tags
+    onboard: sentinelOnboard
+    content: sentinelContent && deployEventSubscriptions
+    rulesEnabled: sentinelRulesEnabled
+    publicNetworkAccess: !enablePrivateNetworking
   }
-]
+}
+
+// App Service authentication needs the app registration: catalogueAuth 'platform' without
+// catalogueAuthClientId would deploy an identity provider with no client. Such parameters fail here,
+// before any resource (index -1); infra/preflight.sh says it in words.
+var catalogueAuthMode = catalogueAuth == 'platform' && empty(catalogueAuthClientId) ? [catalogueAuth][indexOf([catalogueAuth], 'catalogueAuth platform needs catalogueAuthClientId')] : catalogueAuth
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
     name: functionAppName
-    planName: 'asp-${baseName}-${environment}-${suffix}'
+    planName: 'asp-${baseNameLower}-${environment}-${suffix}'
     location: location
     tags: tags
     storageAccountName: storage.outputs.name
@@ -496,9 +518,9 @@ module functionApp 'modules/functionapp.bicep' = {
     logAnalyticsEndpoint: logAnalyticsEndpoint
     custodyWorkspaceId: custodyWorkspace.?customerId ?? ''
     custodyActorWaitMinutes: custodyActorWaitMinutes
-    sentinelIngestionEndpoint: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.ingestionEndpoint
-    sentinelDcrImmutableId: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.dcrImmutableId
-    bastionHosts: join(bastionHosts, ',')
+    sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''
+    sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''
+    bastionHosts: join(watchedHosts, ',')
     bastionDisconnect: bastionDisconnect
     holdReleaseTwoPerson: holdReleaseTwoPerson
     quarantineContainer: quarantineContainer
@@ -514,7 +536,7 @@ module functionApp 'modules/functionapp.bicep' = {
     catalogueBaseUrl: catalogueBaseUrl
     catalogueDownloadLinks: catalogueDownloadLinks
     reviewWorkingHours: reviewWorkingHours
-    catalogueAuth: catalogueAuth
+    catalogueAuth: catalogueAuthMode
     catalogueAuthTenantId: catalogueAuthTenantId
     catalogueAuthClientId: catalogueAuthClientId
     maximumInstanceCount: maximumInstanceCount
@@ -546,7 +568,7 @@ module appAccess 'modules/app-access.bicep' = {
 // Log Analytics Reader on every workspace source, in the workspace's own subscription and resource group.
 module workspaceAccess 'modules/workspace-access.bicep' = [
   for (w, i) in logAnalyticsWorkspaces: {
-    name: 'workspace-access-${i}'
+    name: 'workspace-access-${uniqueString(resourceGroup().id, w.resourceId)}'
     scope: resourceGroup(split(w.resourceId, '/')[2], split(w.resourceId, '/')[4])
     params: {
       workspaceName: last(split(w.resourceId, '/'))
@@ -560,7 +582,7 @@ module workspaceAccess 'modules/workspace-access.bicep' = [
 var custodyWorkspaces = empty(custodyWorkspace.?resourceId ?? '') ? [] : [custodyWorkspace.resourceId]
 module custodyAccess 'modules/workspace-access.bicep' = [
   for (w, i) in custodyWorkspaces: {
-    name: 'custody-workspace-access-${i}'
+    name: 'custody-workspace-access-${uniqueString(resourceGroup().id, w)}'
     scope: resourceGroup(split(w, '/')[2], split(w, '/')[4])
     params: {
       workspaceName: last(split(w, '/'))
@@ -574,7 +596,7 @@ module custodyAccess 'modules/workspace-access.bicep' = [
 var custodyAccounts = custodyDiagnostics && !empty(custodyWorkspaces) ? filter(recordings, r => r.firstOfAccount) : []
 module custodyDiagnosticsOf 'modules/custody-diagnostics.bicep' = [
   for (r, i) in custodyAccounts: {
-    name: 'custody-diagnostics-${i}'
+    name: 'custody-diagnostics-${uniqueString(resourceGroup().id, r.account)}'
     scope: resourceGroup(r.subscriptionId, r.resourceGroup)
     params: {
       accountName: r.accountName
@@ -584,16 +606,14 @@ module custodyDiagnosticsOf 'modules/custody-diagnostics.bicep' = [
 ]
 
 // Monitoring Metrics Publisher on the data collection rule, for the app's identity.
-module sentinelAccess 'modules/sentinel-access.bicep' = [
-  for (w, i) in sentinelWorkspaces: {
-    name: 'sentinel-access-${i}'
-    scope: resourceGroup(split(w, '/')[2], split(w, '/')[4])
-    params: {
-      dcrName: sentinel[i].outputs.dcrName
-      principalId: functionApp.outputs.principalId
-    }
+module sentinelAccess 'modules/sentinel-access.bicep' = if (sentinelOn) {
+  name: 'sentinel-access-${uniqueString(resourceGroup().id, sentinelScopeId)}'
+  scope: resourceGroup(split(sentinelScopeId, '/')[2], split(sentinelScopeId, '/')[4])
+  params: {
+    dcrName: sentinel!.outputs.dcrName
+    principalId: functionApp.outputs.principalId
   }
-]
+}
 
 // For a Bastion host the deployment manages: its BastionAuditLogs sent to the workspace it is read from.
 // The host is a name (in bastionSubscriptionId/bastionResourceGroup, default this deployment's) or a
@@ -614,7 +634,7 @@ var workspaceDiagnosticsChecked = length(union(workspaceDiagnosticsHosts, [])) =
 
 module workspaceDiagnostics 'modules/workspace-diagnostics.bicep' = [
   for (d, i) in workspaceDiagnosticsChecked: {
-    name: 'workspace-diagnostics-${i}'
+    name: 'workspace-diagnostics-${uniqueString(resourceGroup().id, toLower('${d.subscriptionId}/${d.resourceGroup}/${d.bastionName}'))}'
     scope: resourceGroup(d.subscriptionId, d.resourceGroup)
     params: {
       bastionName: d.bastionName
@@ -626,8 +646,8 @@ module workspaceDiagnostics 'modules/workspace-diagnostics.bicep' = [
 
 // The estate checks on every watched Bastion host, in the host's own subscription and resource group.
 module bastionAccess 'modules/bastion-access.bicep' = [
-  for (id, i) in bastionHosts: {
-    name: 'bastion-access-${i}'
+  for (id, i) in watchedHosts: {
+    name: 'bastion-access-${uniqueString(resourceGroup().id, id)}'
     scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
     params: {
       bastionName: last(split(id, '/'))
@@ -640,12 +660,12 @@ module bastionAccess 'modules/bastion-access.bicep' = [
 // LiveSessions polls getActiveSessions' status and result under /subscriptions/{sub}/providers/
 // Microsoft.Network/locations/…: a read at the subscription of each watched host, above every
 // resource group (a role on the host cannot reach it), granted only while hosts are watched.
-var bastionHostSubscriptions = [for id in bastionHosts: toLower(split(id, '/')[2])]
+var bastionHostSubscriptions = [for id in watchedHosts: toLower(split(id, '/')[2])]
 var bastionSubscriptions = union(bastionHostSubscriptions, bastionHostSubscriptions)
 
 module bastionOperationsAccess 'modules/bastion-operations-access.bicep' = [
   for (sub, i) in bastionSubscriptions: {
-    name: 'bastion-operations-access-${i}'
+    name: 'bastion-operations-access-${uniqueString(resourceGroup().id, resourceGroup().location, sub)}'
     scope: subscription(sub)
     params: {
       principalId: functionApp.outputs.principalId
@@ -656,7 +676,7 @@ module bastionOperationsAccess 'modules/bastion-operations-access.bicep' = [
 // The extensions of the VMs sessions reach (Entra ID sign-in for RDP), in the resource groups named.
 module sessionTargetsAccess 'modules/session-targets-access.bicep' = [
   for (g, i) in bastionSessionTargetGroups: {
-    name: 'session-targets-access-${i}'
+    name: 'session-targets-access-${uniqueString(resourceGroup().id, g)}'
     scope: resourceGroup(split(g, '/')[2], split(g, '/')[4])
     params: {
       principalId: functionApp.outputs.principalId
@@ -667,8 +687,8 @@ module sessionTargetsAccess 'modules/session-targets-access.bicep' = [
 // The estate checks read each recording account's blob service (versioning, CORS) and container
 // (immutability) settings: control-plane reads, per resource group of recording sources.
 module recordingsSettingsAccess 'modules/recordings-settings-access.bicep' = [
-  for (g, i) in recordingGroups: if (!empty(bastionHosts)) {
-    name: 'recordings-settings-access-${i}'
+  for (g, i) in recordingGroups: if (!empty(watchedHosts)) {
+    name: 'recordings-settings-access-${uniqueString(resourceGroup().id, g)}'
     scope: resourceGroup(recordings[indexOf(recordingGroupKeys, g)].subscriptionId, recordings[indexOf(recordingGroupKeys, g)].resourceGroup)
     params: {
       sources: recordings
@@ -682,7 +702,7 @@ module recordingsSettingsAccess 'modules/recordings-settings-access.bicep' = [
 // resource group of sources: the role definition lives there once, whatever the number of sources.
 module recordingsAccess 'modules/recordings-access.bicep' = [
   for (g, i) in recordingGroups: {
-    name: 'recordings-access-${i}'
+    name: 'recordings-access-${uniqueString(resourceGroup().id, g)}'
     scope: resourceGroup(recordings[indexOf(recordingGroupKeys, g)].subscriptionId, recordings[indexOf(recordingGroupKeys, g)].resourceGroup)
     params: {
       sources: recordings
@@ -696,7 +716,7 @@ module recordingsAccess 'modules/recordings-access.bicep' = [
 
 module auditLogsAccess 'modules/auditlogs-access.bicep' = [
   for (g, i) in auditLogGroups: {
-    name: 'auditlogs-access-${i}'
+    name: 'auditlogs-access-${uniqueString(resourceGroup().id, g)}'
     scope: resourceGroup(auditLogs[indexOf(auditLogGroupKeys, g)].subscriptionId, auditLogs[indexOf(auditLogGroupKeys, g)].resourceGroup)
     params: {
       sources: auditLogs
@@ -716,7 +736,7 @@ resource sourceAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing =
 // One system topic per source account, carrying the subscriptions of every source in it.
 module events 'modules/eventgrid.bicep' = [
   for (a, i) in sourceAccounts: {
-    name: 'events-${a.accountName}'
+    name: 'events-${a.accountName}-${uniqueString(resourceGroup().id)}'
     scope: resourceGroup(a.subscriptionId, a.resourceGroup)
     params: {
       topicName: a.topicName
@@ -745,7 +765,7 @@ var diagnosticsChecked = length(union(diagnosticHosts, [])) == length(diagnostic
 
 module bastionDiagnosticSettings 'modules/bastion-diagnostics.bicep' = [
   for (d, i) in diagnosticsChecked: {
-    name: 'bastion-diagnostics-${i}'
+    name: 'bastion-diagnostics-${uniqueString(resourceGroup().id, toLower('${d.subscriptionId}/${d.resourceGroup}/${d.bastionName}'))}'
     scope: resourceGroup(d.subscriptionId, d.resourceGroup)
     params: {
       bastionName: d.bastionName

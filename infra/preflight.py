@@ -10,6 +10,8 @@ import json
 import subprocess
 import sys
 
+import preflight_existing
+
 SETTING_NAME = "archive-bastion-audit-logs"  # the name main.bicep gives its archive settings
 WORKSPACE_SETTING_NAME = "send-bastion-audit-logs-to-workspace"  # and its workspace settings
 ARM = "https://management.azure.com"
@@ -89,9 +91,11 @@ def workspace_sinks(p, sub, rg):
     return spaces, diags
 
 
-def watched_hosts(p):
-    """The hosts the estate checks are granted on (`bastionHosts`, resource ids)."""
-    return [host_ref(h, "", "") for h in p.get("bastionHosts") or []]
+def watched_hosts(p, recs):
+    """The hosts the estate checks are granted on, as main.bicep derives them: `bastionHosts`, or else the
+    recording sources naming their host by resource id."""
+    ids = p.get("bastionHosts") or [s["bastion"] for s in recs if s["bastion"].lower().startswith("/subscriptions/")]
+    return [host_ref(h, "", "") for h in dict.fromkeys(ids)]
 
 
 def account_id(s):
@@ -275,12 +279,12 @@ DEFINE = "Microsoft.Authorization/roleDefinitions/write"
 DIAGNOSE = "Microsoft.Insights/diagnosticSettings/write"
 
 
-def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets):
+def check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, targets, extra):
     """The deployer's rights at every scope the template writes to: each resource group a module
     deploys into (a nested deployment there, and what it creates), the subscriptions of watched
     hosts (the operation reader role), and the destinations of the diagnostic settings (Azure checks
     the right to their keys when a setting is created)."""
-    scopes = {}
+    scopes = {k: set(v) for k, v in extra.items()}
 
     def need(scope, *actions):
         scopes.setdefault(scope, set()).update(actions)
@@ -330,8 +334,10 @@ def check_topics(recs, logs):
         accounts.setdefault(account_id(s).lower(), s)
         if s["topic"] and not accounts[account_id(s).lower()]["topic"]:
             accounts[account_id(s).lower()] = s
+    planned_topics = []
     for key, s in accounts.items():
         planned = s["topic"] or f"evgt-{s['account']}"
+        planned_topics.append((s, planned))
         try:
             topics = az("eventgrid", "system-topic", "list", "--subscription", s["sub"], "-g", s["rg"]) or []
         except AzError as e:
@@ -345,6 +351,14 @@ def check_topics(recs, logs):
                 "source's systemTopicName (or recordingsSystemTopicName / auditLogsSystemTopicName)")
         else:
             row("one system topic per account", s["account"], "ok", planned)
+    return planned_topics
+
+
+def check_catalogue_auth(p):
+    """App Service authentication without the app registration's client id authenticates nobody."""
+    if p.get("catalogueAuth") == "platform" and not p.get("catalogueAuthClientId"):
+        row("catalogue authentication", "platform", "BLOCK",
+            "catalogueAuth = platform needs catalogueAuthClientId (the app registration): the template refuses it without one")
 
 
 def check_app_storage_sku(sub, location, sku):
@@ -413,15 +427,22 @@ def main(argv):
         return 1
     recs, logs, diags = sources(p, sub, rg)
     spaces, ws_diags = workspace_sinks(p, sub, rg)
-    hosts = watched_hosts(p)
+    hosts = watched_hosts(p, recs)
+    extra = {}
+    existing = preflight_existing.Checks(az, row, AzError, lambda scope, *a: extra.setdefault(scope, set()).update(a))
     check_region(location, bool(p.get("zoneRedundant")))
     check_app_storage_sku(sub, location, p.get("appStorageSku") or "Standard_GZRS")
-    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [])
+    check_catalogue_auth(p)
+    preflight_existing.sentinel(existing, p)
+    preflight_existing.custody(existing, p, recs, account_id)
+    preflight_existing.evidence_lock(existing, p, sub, rg)
+    check_rights(sub, rg, recs, logs, diags, spaces, ws_diags, hosts, p.get("bastionSessionTargetGroups") or [], extra)
     check_bastions(recs, diags, [{k: h[k] for k in ("bastion", "sub", "rg")} for h in ws_diags + hosts])
     check_diagnostics(diags)
     check_workspace_diagnostics(ws_diags)
     check_accounts(recs, logs, p.get("applyLifecyclePolicy", True) is not False)
-    check_topics(recs, logs)
+    topics = check_topics(recs, logs)
+    preflight_existing.subscriptions(existing, p, rg, topics)
     check_key_vault(p.get("keyVaultName") or "", rg)
 
     widths = [max(len(str(r[i])) for r in ROWS + [("CHECK", "TARGET", "RESULT", "")]) for i in range(3)]

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # CI checks for infra/ and packaging (called from .ci/run):
 #   1. every inline checkov suppression carries a reason;  2. checkov over infra/ (infra/.checkov.yaml);
-#   3. structural Bicep checks (infra/tests/check_bicep.py; no Bicep CLI can be installed offline), the
+#   3. structural Bicep checks and the rules of how Resource Manager evaluates and re-runs the templates
+#      (infra/tests/check_bicep.py, arm_rules.py; no Bicep CLI can be installed offline), the
 #      KQL shipped for Microsoft Sentinel through Microsoft's Kusto language service (scripts/kql.sh: rules,
-#      parser and workbook queries against the declared table schemas, the workbook's template shape), the
+#      parser and workbook queries and the docs' arrival queries against the declared table schemas, the
+#      workbook's template shape), the
 #      preflight and deploy.sh against recorded az answers (infra/tests/preflight/) and the cost model's arithmetic;
 #   4. scripts/package.sh (release build for glibc 2.28, dist/, dist/app.zip);
 #   5. the package, release (no test double in the release build) and settings-drift e2e tests,

@@ -85,7 +85,7 @@ param catalogueBaseUrl string = ''
 @description('Short-lived read links (user-delegation SAS) in GET /api/recordings/{id}.')
 param catalogueDownloadLinks bool = false
 
-@description('Bastion host resource ids the estate checks watch (comma-separated); empty: the hosts the sources name')
+@description('Bastion host resource ids the estate checks watch (comma-separated), each granted by main.bicep; empty: the estate checks are off')
 param bastionHosts string = ''
 
 @description('A legal-hold release needs two principals with Catalogue.Hold (HOLD_RELEASE_TWO_PERSON).')
@@ -274,11 +274,8 @@ var settings = {
 
 // Timers of features left unconfigured are disabled: each run bills at least one second of
 // instanceMemoryMB even when it has nothing to do (a minute timer runs 43,800 times a month).
-// The estate checks also watch hosts named by resource id in the recording and workspace sources.
-var recordingHosts = [for s in recordingSources: s.?bastionName ?? '']
-var workspaceHosts = [for w in logAnalyticsWorkspaces: w.?bastionName ?? '']
-var sourceHostIds = filter(concat(recordingHosts, workspaceHosts), b => startsWith(toLower(b), '/subscriptions/'))
-var estateOff = empty(bastionHosts) && empty(sourceHostIds)
+// main.bicep hands the watched hosts explicitly (bastionHosts, or the sources' hosts it grants on).
+var estateOff = empty(bastionHosts)
 var functionSwitches = [
   {
     name: 'AzureWebJobs.AuditLogQuery.Disabled'

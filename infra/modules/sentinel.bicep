@@ -20,11 +20,14 @@ param tags object
 @description('Onboard the workspace to Microsoft Sentinel (onboardingStates/default); leave false for a workspace already onboarded.')
 param onboard bool = false
 
-@description('Deploy the analytics rules, the ASIM parser and the workbook (the rules need an onboarded workspace).')
+@description('Deploy the analytics rules, the ASIM parser and the workbook (the rules need an onboarded workspace and tables that exist: main.bicep sets it in the second pass only).')
 param content bool = true
 
 @description('Create the analytics rules enabled.')
 param rulesEnabled bool = true
+
+@description('Whether the data collection endpoint accepts public traffic (false with private networking: reach it through an Azure Monitor Private Link Scope).')
+param publicNetworkAccess bool = true
 
 @description('Days the custom tables keep rows (-1: the workspace default).')
 param retentionDays int = -1
@@ -77,13 +80,14 @@ resource tables 'Microsoft.OperationalInsights/workspaces/tables@2025-07-01' = [
 ]
 
 // The endpoint the handler posts to (private link needs one); the rule lives in the workspace's region.
+// Public access follows the app's networking mode.
 resource endpoint 'Microsoft.Insights/dataCollectionEndpoints@2024-03-11' = {
   name: 'dce-${namePrefix}-sentinel'
   location: workspace.location
   tags: tags
   properties: {
     networkAcls: {
-      publicNetworkAccess: 'Enabled'
+      publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
     }
   }
 }
@@ -170,12 +174,15 @@ resource analyticsRules 'Microsoft.SecurityInsights/alertRules@2025-09-01' = [
   }
 ]
 
-// The ASIM Authentication parser: workspace functions.
+// The ASIM Authentication parser: workspace functions. The service refuses a PUT over an existing saved
+// search (409 Conflict) unless its properties carry the current etag or '*': every deployment after
+// the first rewrites them, so '*'.
 resource asimParsers 'Microsoft.OperationalInsights/workspaces/savedSearches@2025-07-01' = [
   for p in parsers: if (content) {
     parent: workspace
     name: p.name
     properties: {
+      etag: '*'
       category: 'ASIM'
       displayName: p.displayName
       functionAlias: p.name

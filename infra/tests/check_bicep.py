@@ -107,9 +107,9 @@ def _():
     base = next(d["argument"] for d in p["baseName"]["decorators"] if d["type"] == "max_length")
     env = max(len(e) for e in next(d["argument"] for d in p["environment"]["decorators"] if d["type"] == "allowed"))
     text = TEXT[INFRA / "main.bicep"]
-    assert "'st${baseName}${environment}${take(uniqueString(resourceGroup().id), 6)}'" in text
+    assert "'st${toLower(baseName)}${environment}${take(uniqueString(resourceGroup().id), 6)}'" in text
     assert 2 + base + env + 6 <= 24, "storage account name can exceed 24"
-    assert "'func-${baseName}-${environment}-${take(uniqueString(resourceGroup().id), 6)}'" in text
+    assert "'func-${toLower(baseName)}-${environment}-${take(uniqueString(resourceGroup().id), 6)}'" in text
     assert 5 + base + 1 + env + 1 + 6 <= 60, "function app name can exceed 60"
     assert 5 + 24 <= 128, "system topic name"
 
@@ -245,7 +245,7 @@ def _():
         assert (ROOT / "functions" / name / "function.json").is_file(), name
     assert "value: empty(logAnalyticsWorkspaces) ? 'true' : 'false'" in text
     assert "value: empty(custodyWorkspaceId) ? 'true' : 'false'" in text
-    assert "var estateOff = empty(bastionHosts) && empty(sourceHostIds)" in text
+    assert "var estateOff = empty(bastionHosts)" in text
     assert "concat(settingList, sourceConnections, functionSwitches)" in text
 
 
@@ -275,11 +275,13 @@ def _():
 
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
-from deployment_checks import register as register_deployment  # noqa: E402 - the checks above come first
+from arm_rules import register as register_arm  # noqa: E402 - the checks above come first
+from deployment_checks import register as register_deployment  # noqa: E402
 from sentinel_checks import register as register_sentinel  # noqa: E402
 from sources_model import register  # noqa: E402
 
 register_deployment(check, MAIN, TEXT, INFRA)
+register_arm(check, MAIN, TEXT, INFRA)
 register_sentinel(check, MAIN, TEXT, INFRA)
 register(check, MAIN, TEXT, INFRA)
 

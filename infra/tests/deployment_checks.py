@@ -7,6 +7,7 @@ import re
 
 def register(check, main, text, infra):
     """Adds these checks to check_bicep's report."""
+    example_checks(check, infra)
 
     @check("Flex Consumption site: no ftpsState (rejected there), FTP and SCM basic publishing credentials off")
     def _():
@@ -102,11 +103,24 @@ def register(check, main, text, infra):
         assert "targetScope = 'subscription'" in ops
         assert "'Microsoft.Network/locations/operations/read'" in ops and "'Microsoft.Network/locations/operationResults/read'" in ops
         main = text[infra / "main.bicep"]
-        assert "var bastionHostSubscriptions = [for id in bastionHosts: toLower(split(id, '/')[2])]" in main
+        assert "var bastionHostSubscriptions = [for id in watchedHosts: toLower(split(id, '/')[2])]" in main
         assert "var bastionSubscriptions = union(bastionHostSubscriptions, bastionHostSubscriptions)" in main
         assert "for (sub, i) in bastionSubscriptions:" in main and "scope: subscription(sub)" in main
         host = text[infra / "modules/bastion-access.bicep"]
         assert "locations/operation" not in re.sub(r"//.*", "", host), "a role on the host cannot carry it"
+
+
+def example_checks(check, infra):
+    """The shipped examples of the optional exports."""
+
+    @check("examples: params/sentinel.bicepparam turns Sentinel on, params/custody.bicepparam the custody workspace and its setting")
+    def _():
+        s = (infra / "params/sentinel.bicepparam").read_text()
+        assert re.search(r"^param sentinelWorkspaceId = '/subscriptions/", s, re.M), "sentinel.bicepparam sets sentinelWorkspaceId"
+        c = (infra / "params/custody.bicepparam").read_text()
+        assert re.search(r"^param custodyWorkspace = \{\n\s+resourceId: '/subscriptions/[^']+/workspaces/[^']+'\n\s+customerId: '[0-9a-f-]{36}'", c, re.M), \
+            "custody.bicepparam sets custodyWorkspace {resourceId, customerId}"
+        assert re.search(r"^param custodyDiagnostics = true", c, re.M), "custody.bicepparam adds the diagnostic setting"
 
 
 def main_params(main):

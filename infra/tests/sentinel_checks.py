@@ -150,14 +150,14 @@ def register(check, main, text, infra):
         assert f"var monitoringMetricsPublisher = '{MONITORING_METRICS_PUBLISHER}'" in acc
         assert "scope: rule" in acc and "principalId: principalId" in acc
         m = code(text[infra / "main.bicep"])
-        for needle in ("var sentinelWorkspaces = empty(sentinelWorkspaceId) ? [] : [sentinelWorkspaceId]",
-                       "for (w, i) in sentinelWorkspaces: {",
-                       "dcrName: sentinel[i].outputs.dcrName",
+        for needle in ("var sentinelOn = !empty(sentinelWorkspaceId)",
+                       "module sentinel 'modules/sentinel.bicep' = if (sentinelOn) {",
+                       "module sentinelAccess 'modules/sentinel-access.bicep' = if (sentinelOn) {",
+                       "dcrName: sentinel!.outputs.dcrName",
                        "principalId: functionApp.outputs.principalId",
-                       "sentinelIngestionEndpoint: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.ingestionEndpoint",
-                       "sentinelDcrImmutableId: empty(sentinelWorkspaces) ? '' : sentinel[0].outputs.dcrImmutableId"):
+                       "sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''",
+                       "sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''"):
             assert needle in m, needle
-        assert m.count("for (w, i) in sentinelWorkspaces: {") == 2, "the content and the role, both per workspace"
         a = code(text[app])
         assert "SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint" in a
         assert "SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId" in a

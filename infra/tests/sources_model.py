@@ -28,7 +28,9 @@ PINS = {
         "var accountRefs = union(allAccountRefs, allAccountRefs)",
         "topicName: indexOf(namedTopicKeys, k) < 0 ? 'evgt-${allSources[indexOf(allAccountRefs, k)].accountName}' : allSources[indexOf(namedTopicKeys, k)].systemTopicName",
         "leading: k < length(recordingSubscriptions)",
-        "name: p.leading ? p.subscription.function : '${p.subscription.function}-${take(p.source.container, 30)}-${take(uniqueString(p.source.account, p.source.container), 6)}'",
+        "var subscriptionAppTag = '${take(functionAppName, 16)}-${take(uniqueString(functionAppName), 4)}'",
+        "name: p.leading ? '${p.subscription.function}-${subscriptionAppTag}' : '${p.subscription.function}-${subscriptionAppTag}-${take(p.source.container, 16)}-${take(uniqueString(p.source.account, p.source.container), 6)}'",
+        "param functionAppName string = 'func-${toLower(baseName)}-${environment}-${take(uniqueString(resourceGroup().id), 6)}'",
         "for (g, i) in recordingGroups: {",
         "for (g, i) in auditLogGroups: {",
         "for (a, i) in sourceAccounts: {",
@@ -63,6 +65,7 @@ PINS = {
 
 APP_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 APP_GROUP = "rg-app"
+APP_GROUP_ID = f"/subscriptions/{APP_SUBSCRIPTION}/resourceGroups/{APP_GROUP}"
 SUBSCRIPTION_NAME = re.compile(r"^[A-Za-z0-9-]{3,64}$")
 CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 # RECORDINGS_SOURCES entry as src/config/sources parses it: <connection>:<container>[@<bastion name or id>].
@@ -168,10 +171,12 @@ def deploy(p, main):
         named = [s["systemTopicName"] for s in every if s["account"] == k and s["systemTopicName"]]
         first = next(s for s in every if s["account"] == k)
         topics[k] = named[0] if named else f"evgt-{first['accountName']}"
+    app = p.get("functionAppName") or f"func-{p.get('baseName', 'bastrec').lower()}-{p.get('environment', 'prod')}-{unique_string(APP_GROUP_ID)[:6]}"
+    tag = f"{app[:16]}-{unique_string(app)[:4]}"
     subs = []
     for kind, sources in (("RecordingCreated", rec), ("AuditLogCreated", aud)):
         for i, s in enumerate(sources):
-            name = kind if i == 0 else f"{kind}-{s['container'][:30]}-{unique_string(s['account'], s['container'])[:6]}"
+            name = f"{kind}-{tag}" if i == 0 else f"{kind}-{tag}-{s['container'][:16]}-{unique_string(s['account'], s['container'])[:6]}"
             subs.append({"topic": topics[s["account"]], "account": s["account"], "function": kind,
                          "container": s["container"], "name": name})
     rec0, aud0 = rec[0]["accountName"].lower(), aud[0]["accountName"].lower()
@@ -190,6 +195,7 @@ def deploy(p, main):
         "auditLogs": aud,
         "topics": topics,
         "subscriptions": subs,
+        "app": app,
         "roleGroups": {"recordings": list(dict.fromkeys(s["group"] for s in rec)),
                        "auditLogs": list(dict.fromkeys(s["group"] for s in aud))},
         "lifecycleAccounts": [s["account"] for s in rec if s["firstOfAccount"]],
@@ -208,8 +214,9 @@ def invariants(d, label):
     assert len(names) == len(set(names)), f"{label}: subscription names collide: {names}"
     for s in d["subscriptions"]:
         assert SUBSCRIPTION_NAME.match(s["name"]), f"{label}: bad subscription name {s['name']}"
-    assert d["subscriptions"][0]["name"] == "RecordingCreated", f"{label}: the default source keeps its name"
-    assert [s["name"] for s in d["subscriptions"] if s["function"] == "AuditLogCreated"][0] == "AuditLogCreated"
+    # Each name carries the app: another instance of the product on the same account keeps its own.
+    for s in d["subscriptions"]:
+        assert s["name"].startswith(f"{s['function']}-{d['app'][:16]}-"), f"{label}: {s['name']} does not name the app"
     for kind, function in (("recordings", "RecordingCreated"), ("auditLogs", "AuditLogCreated")):
         for s in d[kind]:
             mine = [x for x in d["subscriptions"] if x["function"] == function and x["container"] == s["container"]
@@ -237,14 +244,14 @@ def register(check, main, text, infra):
         for f in sorted(infra.glob("params/*.bicepparam")):
             invariants(deploy(params_of(f.read_text()), main), f.name)
 
-    @check("sources: single-source params keep today's names and settings")
+    @check("sources: single-source params give one subscription per function, named after the app, and today's settings")
     def _():
         for f in sorted(infra.glob("params/*.bicepparam")):
             p = params_of(f.read_text())
             if "recordingSources" in p or "auditLogSources" in p:
                 continue
             d = deploy(p, main)
-            assert [s["name"] for s in d["subscriptions"]] == ["RecordingCreated", "AuditLogCreated"], f.name
+            assert [s["name"].split("-")[0] for s in d["subscriptions"]] == ["RecordingCreated", "AuditLogCreated"], f.name
             same = p["recordingsAccountName"] == p["auditLogsAccountName"]
             assert len(d["topics"]) == (1 if same else 2), f.name
             assert d["settings"]["RECORDINGS_SOURCES"] == f"RECORDINGS_STORAGE:{p.get('recordingsContainer', 'recordings')}"
@@ -261,6 +268,15 @@ def register(check, main, text, infra):
         assert shared, "an account holding both kinds (one topic, two subscriptions)"
         assert len(d["topics"]) == len({s["account"] for s in rec + d["auditLogs"]})
 
+    @check("sources: two instances of the product on one account (apps sharing a long name prefix) never share a subscription name")
+    def _():
+        for f in sorted(infra.glob("params/*.bicepparam")):
+            p = params_of(f.read_text())
+            one = deploy({**p, "functionAppName": "func-bastrec-prod-weu001"}, main)
+            two = deploy({**p, "functionAppName": "func-bastrec-prod-neu002"}, main)
+            shared = {s["name"] for s in one["subscriptions"]} & {s["name"] for s in two["subscriptions"]}
+            assert not shared, f"{f.name}: {sorted(shared)}"
+
     @check("sources: two containers in one account and one container name in two accounts never collide")
     def _():
         p = {"recordingSources": [
@@ -273,7 +289,7 @@ def register(check, main, text, infra):
         invariants(d, "synthetic")
         assert len(d["topics"]) == 3
         on_a = [s["name"] for s in d["subscriptions"] if s["account"].endswith("/sta")]
-        assert len(on_a) == 3 and on_a[0] == "RecordingCreated", on_a
+        assert len(on_a) == 3 and on_a[0] == f"RecordingCreated-{d['app'][:16]}-{unique_string(d['app'])[:4]}", on_a
         assert d["roleGroups"]["recordings"] == [f"{APP_SUBSCRIPTION}/{APP_GROUP}", f"{APP_SUBSCRIPTION}/rg-b", "s2/rg-b"]
         assert d["lifecycleAccounts"] == [s["account"] for s in d["recordings"] if s["firstOfAccount"]]
         assert len(d["lifecycleAccounts"]) == 3

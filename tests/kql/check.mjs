@@ -13,6 +13,8 @@
 //   - the product's own queries of StorageBlobLogs (src/custody/*.kql) under the headers the code
 //     writes for hostile names (tests/kql/custody-*header.kql, which Rust unit tests compare with
 //     the code's output) return the columns the code reads;
+//   - the queries docs/sentinel.md and docs/custody.md give to confirm rows are arriving once
+//     deployed (their ```kusto blocks) parse and resolve against the same schemas;
 //   - the check can fail: each rule, parser and workbook query is checked again with one of its
 //     columns misspelt, and that copy must be refused.
 // Usage: node tests/kql/check.mjs [--show]   (scripts/kql.sh installs the package and runs it)
@@ -264,9 +266,18 @@ if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions ov
   for (const c of READ.concat(["ObjectKey"])) if (!pres.columns.has(c)) fail(period, `the query does not return ${c}, which the code reads`);
 }
 
+// ---- The queries the docs give to confirm rows are arriving once deployed
+let docQueries = 0;
+for (const doc of ["sentinel.md", "custody.md"]) {
+  const blocks = [...text(join(ROOT, "docs", doc)).matchAll(/```kusto\n([\s\S]*?)```/g)].map((m) => m[1]);
+  if (blocks.length === 0) fail(`docs/${doc}`, "no ```kusto block confirming that rows arrive");
+  blocks.forEach((q, i) => check(`docs/${doc} kusto block ${i + 1}`, q, ["Category", "AccountName", "EventResult", "SessionId"]));
+  docQueries += blocks.length;
+}
+
 if (failures.length) {
   console.error(`KQL check: ${failures.length} problem(s)`);
   for (const f of failures) console.error(`  ${f}`);
   process.exit(1);
 }
-console.log(`KQL check: ${rules.length} rules, ${parsers.length} parsers, ${queries} workbook queries, the custody query parse and resolve against ${tables.length} declared tables; each refused with a misspelt column`);
+console.log(`KQL check: ${rules.length} rules, ${parsers.length} parsers, ${queries} workbook queries, the custody query and ${docQueries} docs queries parse and resolve against ${tables.length} declared tables; each refused with a misspelt column`);

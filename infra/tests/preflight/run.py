@@ -19,7 +19,7 @@ ROOT = HERE.parents[2]
 READ_ONLY = re.compile(
     r"^(bicep build-params --file \S+ --stdout|account show|group show -n \S+|functionapp list-flexconsumption-(locations|runtimes)\b.*"
     r"|rest --method get --url \S+|network bastion show .*|storage account show .*|monitor diagnostic-settings list .*|keyvault show .*"
-    r"|eventgrid system-topic list .*)$")
+    r"|eventgrid system-topic list .*|eventgrid system-topic event-subscription list .*|functionapp list .*|storage account list .*)$")
 
 
 def run(name, scenario, base):
