@@ -149,7 +149,7 @@ async fn check(ports: &Ports, id: &str, now: OffsetDateTime) -> Result<Option<bo
         super::record::commit(ports, &review).await?;
         return Ok(Some(false));
     };
-    let reason = format!("{reason}, found once the join named the session");
+    let reason = format!("{reason}, found after the join named the session");
     let refusal = Refusal {
         attempt: &review.id,
         reviewer: &by,
