@@ -4,7 +4,9 @@
 //!   so a spreadsheet shows it instead of evaluating a formula (OWASP "CSV injection"); so does each
 //!   such character that follows a separator of any locale (`,` `;` tab; spaces after the start or
 //!   a separator are skipped, as a spreadsheet trimming cells would): a spreadsheet that splits cells on `;` (German or French Excel) or on tabs would
-//!   otherwise start a new cell, and a formula, there (`a;=1+1` is written `"a;'=1+1"`).
+//!   otherwise start a new cell, and a formula, there (`a;=1+1` is written `"a;'=1+1"`). The same
+//!   after every line break (CR or LF) inside a cell: a reader that splits lines without honouring
+//!   quotes starts a new row, and a cell, there (`a\n=1+1` is written `"a\n'=1+1"`).
 //! - **Quoting:** a cell containing `,` `;` tab, `"`, CR or LF is quoted, its quotes doubled (RFC 4180),
 //!   so no locale's separator splits it. Rows end CRLF.
 //!
@@ -18,14 +20,14 @@ use std::io::Write;
 
 /// Characters that make a spreadsheet read a cell as a formula when they start it.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-/// Cell separators of the locales spreadsheets run in.
-const SEPARATORS: [char; 3] = [',', ';', '\t'];
+/// Cell separators of the locales spreadsheets run in, and the line breaks that start a row.
+const SEPARATORS: [char; 5] = [',', ';', '\t', '\r', '\n'];
 
-/// A cell a spreadsheet shows as text: `'` before a formula start at the beginning and after each
-/// separator (spaces before it skipped).
+/// A cell a spreadsheet shows as text: `'` before a formula start at the beginning, after each
+/// separator and after each line break (spaces before it skipped).
 pub fn defuse(value: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
-    // True at the start of the cell and after a separator (and any spaces following it).
+    // True at the start of the cell and after a separator or line break (and spaces after it).
     let mut at_start = true;
     for (i, c) in value.char_indices() {
         if at_start && FORMULA_STARTS.contains(&c) {
@@ -120,6 +122,55 @@ mod tests {
             (" =1", " '=1"),
         ] {
             assert_eq!(line(&[raw]), format!("{want}\r\n"), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn every_line_break_is_defused_after() {
+        for (raw, want) in [
+            ("a\n=1+1", "\"a\n'=1+1\""),
+            ("a\r\n+1", "\"a\r\n'+1\""),
+            ("a\r-1", "\"a\r'-1\""),
+            ("a\n @x", "\"a\n '@x\""),
+            ("a\n\n=1", "\"a\n\n'=1\""),
+            ("a\nb=1", "\"a\nb=1\""),
+        ] {
+            assert_eq!(line(&[raw]), format!("{want}\r\n"), "{raw:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the cell, no piece a reader could split it into (on any separator or line
+        /// break, quotes ignored, spaces trimmed) starts a formula; and a CSV reader reads the cell
+        /// back as written, but for the `'` before each such start.
+        #[test]
+        fn no_split_of_any_cell_starts_a_formula(
+            cell in "[a=+@ ;,\t\r\n\"-]{0,24}",
+        ) {
+            let text = line(&[cell.as_str()]);
+            let body = text.strip_suffix("\r\n").unwrap_or(&text);
+            // The outer quotes of a quoted cell (its own quotes stay doubled).
+            let body = body
+                .strip_prefix('"')
+                .and_then(|b| b.strip_suffix('"'))
+                .unwrap_or(body);
+            for piece in body.split([';', '\t', ',', '\r', '\n']) {
+                let piece = piece.trim_start_matches(' ');
+                proptest::prop_assert!(
+                    !piece.starts_with(['=', '+', '-', '@']),
+                    "{:?} in {:?}", piece, text
+                );
+            }
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(text.as_bytes());
+            let read: Vec<String> = reader
+                .records()
+                .map(|r| r.map(|r| r.iter().map(str::to_owned).collect::<Vec<_>>().join(",")))
+                .collect::<Result<_, _>>()
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            let unquoted = read.join("");
+            proptest::prop_assert_eq!(unquoted.replace('\'', ""), cell.replace('\'', ""));
         }
     }
 

@@ -210,6 +210,7 @@ var settings = {
   RETENTION_CLASS_AUDITLOGS: 'audit-1y'
   RETENTION_ALLOW_SHORTENING: 'false'
   HOLD_RELEASE_TWO_PERSON: holdReleaseTwoPerson ? 'true' : 'false'
+  HOLD_RELEASE_REQUEST_HOURS: '24'
   // Secrets come from Key Vault references only when a secret name is given; an unresolved
   // reference would reach the handler as text and stop start-up, so "off" is an empty value.
   NOTIFY_TEAMS_URL: empty(notifyTeamsUrlSecret) ? '' : '${kvPrefix}${notifyTeamsUrlSecret})'

@@ -1,18 +1,24 @@
 //! Who deleted or replaced a recording, as the storage account's `StorageBlobLogs` name them
-//! (`Actor*` properties of the catalogue row): found, or unknown with the reason. Outside values
+//! (`Actor*` properties of the catalogue row): found (the log row of the event's own request),
+//! probable (no such row: the nearest successful write within minutes), or unknown, each with the
+//! reason. Outside values
 //! (UPN, user agent, address) are kept as the log wrote them; every reader renders them as text.
 
 use crate::tables::Entity;
 
-/// `ActorStatus` of an actor found in the logs.
+/// `ActorStatus` of an actor found in the logs: the row of the event's own storage request id.
 pub const ACTOR_FOUND: &str = "found";
+/// `ActorStatus` of an actor taken from the nearest successful request of the change's operations
+/// on the blob, because no log row carries the event's request id (`ActorReason` says so): likely,
+/// not proven.
+pub const ACTOR_PROBABLE: &str = "probable";
 /// `ActorStatus` when the lookup gave up (`ActorReason` says why).
 pub const ACTOR_UNKNOWN: &str = "unknown";
 
 /// The actor of a deletion or replacement outside the product.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Actor {
-    /// [`ACTOR_FOUND`] or [`ACTOR_UNKNOWN`].
+    /// [`ACTOR_FOUND`], [`ACTOR_PROBABLE`] or [`ACTOR_UNKNOWN`].
     pub status: String,
     /// `OperationName` of the request (`DeleteBlob`, `PutBlob`, …).
     pub operation: String,
@@ -30,7 +36,7 @@ pub struct Actor {
     pub user_agent: String,
     /// `TimeGenerated` of the request (RFC 3339).
     pub at: String,
-    /// For an unknown actor, why; for a found one, how the log row was matched.
+    /// For an unknown actor, why; for a found or probable one, how the log row was matched.
     pub reason: String,
     /// The `notificationId` of the alert this actor completes (its follow-up is this id +
     /// `.actor`).

@@ -696,6 +696,27 @@ pub async fn put_review(
     .await
 }
 
+/// Takes review `id` off the row of session `tunnel` under start day `day` when it is the row's
+/// latest (a review found to be the session user's own no longer counts); nothing otherwise.
+///
+/// # Errors
+/// Table errors.
+pub async fn drop_review(
+    tables: &dyn TableStore,
+    outbox: &Outbox,
+    (day, tunnel): (&str, &str),
+    id: &str,
+    at: OffsetDateTime,
+) -> Result<(), AzureError> {
+    change(tables, outbox, (day, tunnel), at, |mut row| {
+        (row.review.as_ref().map(|r| r.id.as_str()) == Some(id)).then(|| {
+            row.review = None;
+            row
+        })
+    })
+    .await
+}
+
 /// Rows with a pending join whose start day is `since_day` or later, at most `limit`, as read.
 ///
 /// # Errors

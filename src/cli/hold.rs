@@ -5,7 +5,8 @@
 //! Target flags: `--recording ID` | `--blob URL` | a bulk selector `--from D --to D [--user U]
 //! [--vm V] [--session S]`; `--reason R` and `--by WHO` are required for set/release (the CLI has no
 //! principal, so the operator names themself); `--id HOLD` names the hold (default: derived from the
-//! target). `list [--recording ID]`. Prints the JSON result; exit 0 done, 1 failed, 2 usage.
+//! target); `--request ID` names the two-person release request a release approves. `list
+//! [--recording ID]`. Prints the JSON result; exit 0 done, 1 failed, 2 usage.
 
 use std::process::ExitCode;
 
@@ -64,6 +65,9 @@ pub struct HoldArgs {
     /// The hold's id (default: derived from the target).
     #[arg(long)]
     pub id: Option<String>,
+    /// Release only, two-person release: the pending request (`requestId`) this release approves.
+    #[arg(long)]
+    pub request: Option<String>,
 }
 
 /// The flags of a bulk selector.
@@ -83,6 +87,7 @@ pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
         ("blobUrl", &args.blob),
         ("reason", &args.reason),
         ("holdId", &args.id),
+        ("request", &args.request),
         ("from", &args.from),
         ("to", &args.to),
         ("user", &args.user),

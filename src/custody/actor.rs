@@ -1,12 +1,13 @@
-//! Pure decisions of the actor lookup: the logged request with the event's request id, else the
-//! nearest successful one within [`NEAR`]; the row's [`Actor`] and the follow-up.
+//! Pure decisions of the actor lookup: the logged request with the event's request id (`found`),
+//! else the nearest successful one within [`NEAR`] (`probable`, with the reason: a guess by time,
+//! not the event's own request); the row's [`Actor`] and the follow-up.
 
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::pending::{Change, Lookup};
 use super::query::{Access, DELETES, Found, WRITES};
-use crate::catalogue::actor::{ACTOR_FOUND, ACTOR_UNKNOWN, Actor};
+use crate::catalogue::actor::{ACTOR_FOUND, ACTOR_PROBABLE, ACTOR_UNKNOWN, Actor};
 use crate::catalogue::recording::Recording;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
@@ -29,8 +30,17 @@ pub fn span(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     (at - SPAN, at + SPAN)
 }
 
+/// How a log row was tied to the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tie {
+    /// [`ACTOR_FOUND`] (the event's request id) or [`ACTOR_PROBABLE`] (nearest in time).
+    pub status: &'static str,
+    /// How, in words (the row's `ActorReason`).
+    pub how: String,
+}
+
 /// The request that made the change, and how it was matched.
-pub fn pick<'a>(found: &'a Found, lookup: &Lookup) -> Option<(&'a Access, &'static str)> {
+pub fn pick<'a>(found: &'a Found, lookup: &Lookup) -> Option<(&'a Access, Tie)> {
     let ops = operations(lookup.change);
     let of_change = |a: &&Access| ops.contains(&a.operation.as_str());
     if !lookup.request_id.is_empty()
@@ -40,8 +50,23 @@ pub fn pick<'a>(found: &'a Found, lookup: &Lookup) -> Option<(&'a Access, &'stat
             .filter(of_change)
             .find(|a| a.correlation_id.eq_ignore_ascii_case(&lookup.request_id))
     {
-        return Some((a, "the log row of the event's storage request id"));
+        let how = "the log row of the event's storage request id".to_owned();
+        return Some((
+            a,
+            Tie {
+                status: ACTOR_FOUND,
+                how,
+            },
+        ));
     }
+    let missing = if lookup.request_id.is_empty() {
+        "the event carries no storage request id".to_owned()
+    } else {
+        format!(
+            "no log row carries the event's storage request id {}",
+            lookup.request_id
+        )
+    };
     let distance = |a: &Access| timestamp(&a.at).map(|t| (t - lookup.at).abs());
     found
         .rows
@@ -52,17 +77,21 @@ pub fn pick<'a>(found: &'a Found, lookup: &Lookup) -> Option<(&'a Access, &'stat
         .filter(|(_, d)| *d <= NEAR)
         .min_by_key(|(_, d)| *d)
         .map(|(a, _)| {
-            (
-                a,
-                "the successful request of the change's operations nearest to the event (within 5 minutes)",
-            )
+            let how = format!(
+                "probable, not proven: {missing}; taken is the successful {} request on the blob \
+                 nearest to the event (within {} minutes), which another request could have been",
+                a.operation,
+                NEAR.whole_minutes()
+            );
+            let status = ACTOR_PROBABLE;
+            (a, Tie { status, how })
         })
 }
 
-/// The actor of a matched request.
-pub fn found(access: &Access, how: &str, alert_id: &str) -> Actor {
+/// The actor of a matched request (`tie`: found or probable, and how).
+pub fn found(access: &Access, tie: &Tie, alert_id: &str) -> Actor {
     Actor {
-        status: ACTOR_FOUND.to_owned(),
+        status: tie.status.to_owned(),
         operation: access.operation.clone(),
         authentication: access.authentication.clone(),
         upn: access.upn.clone(),
@@ -71,7 +100,7 @@ pub fn found(access: &Access, how: &str, alert_id: &str) -> Actor {
         caller_ip: access.caller_ip.clone(),
         user_agent: access.user_agent.clone(),
         at: access.at.clone(),
-        reason: how.to_owned(),
+        reason: tie.how.clone(),
         alert_id: alert_id.to_owned(),
     }
 }
@@ -130,6 +159,19 @@ pub fn notification(row: &Recording, change: Change, actor: &Actor) -> Notificat
         (ACTOR_FOUND, Some(_)) => format!(
             "Recording {} outside retention: the storage logs name the requester",
             change.as_str()
+        ),
+        (ACTOR_PROBABLE, Some(_)) => format!(
+            "Recording {} outside retention: the storage logs name a probable requester (not the event's own request)",
+            change.as_str()
+        ),
+        (ACTOR_PROBABLE, None) => format!(
+            "Recording {} outside retention: probably a {} request (not the event's own; no identity in the logs)",
+            change.as_str(),
+            if actor.authentication.is_empty() {
+                "logged"
+            } else {
+                actor.authentication.as_str()
+            }
         ),
         (ACTOR_FOUND, None) => format!(
             "Recording {} outside retention by a {} request (no identity in the logs)",
@@ -214,9 +256,33 @@ mod tests {
             pick(&f, &lookup("r3")).map(|p| p.0.correlation_id.as_str()),
             Some("R3")
         );
+        let (exact, tie) = pick(&f, &lookup("r3")).expect("exact");
+        assert_eq!((exact.correlation_id.as_str(), tie.status), ("R3", "found"));
+        // Not the event's own request: the nearest success is only probable, and says why.
+        let (near, tie) = pick(&f, &lookup("zz")).expect("near");
         assert_eq!(
-            pick(&f, &lookup("zz")).map(|p| p.0.correlation_id.as_str()),
-            Some("r1")
+            (near.correlation_id.as_str(), tie.status),
+            ("r1", "probable")
+        );
+        assert!(tie.how.contains("request id zz"), "{}", tie.how);
+        let a = found(near, &tie, "alert-1");
+        assert_eq!(a.status, "probable");
+        let r = crate::testkit::audit::recording_row("x", datetime!(2025-03-14 09:00 UTC));
+        let n = notification(&r, Change::Deleted, &a);
+        assert_eq!(n.data["actorStatus"], "probable");
+        assert!(n.title.contains("probable"), "{}", n.title);
+        assert!(
+            n.data["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("probable")),
+            "{}",
+            n.data
+        );
+        let (_, none) = pick(&f, &lookup("")).expect("near");
+        assert!(
+            none.how.contains("carries no storage request id"),
+            "{}",
+            none.how
         );
         let far = Found {
             rows: vec![row("DeleteBlob", "2025-03-14T09:06:00Z", "202", "r9")],
@@ -241,7 +307,11 @@ mod tests {
         let (a, _) = pick(&f, &l).expect("picked");
         assert_eq!(a.operation, "PutBlockList");
         let r = crate::testkit::audit::recording_row("x", datetime!(2025-03-14 09:00 UTC));
-        let n = notification(&r, Change::Replaced, &found(a, "how", "alert-r"));
+        let tie = Tie {
+            status: ACTOR_FOUND,
+            how: "how".into(),
+        };
+        let n = notification(&r, Change::Replaced, &found(a, &tie, "alert-r"));
         assert_eq!(n.notification_id, "alert-r.actor");
         assert_eq!(n.data["change"], "replaced");
     }
@@ -251,9 +321,13 @@ mod tests {
         let mut r =
             crate::testkit::audit::recording_row("<img src=x>", datetime!(2025-03-14 09:00 UTC));
         r.account = "a".into();
+        let tie = Tie {
+            status: ACTOR_FOUND,
+            how: "how".into(),
+        };
         let a = found(
             &row("DeleteBlob", "2025-03-14T09:00:01Z", "202", "r"),
-            "how",
+            &tie,
             "id-1",
         );
         let n = notification(&r, Change::Deleted, &a);

@@ -82,7 +82,7 @@ pub async fn pass(
         let over = now >= lookup.at + settings.actor_wait;
         let decided = match &asked {
             Ok(found) => match actor::pick(found, &lookup) {
-                Some((access, how)) => Some(actor::found(access, how, &lookup.alert_id)),
+                Some((access, tie)) => Some(actor::found(access, &tie, &lookup.alert_id)),
                 None if over => Some(actor::unknown(
                     actor::why_unknown(&lookup, Some(found), settings.actor_wait),
                     &lookup.alert_id,

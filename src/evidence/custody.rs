@@ -18,14 +18,17 @@ use crate::tables::{Entity, Filter, TableStore, get_str};
 pub const RELEASE_COLUMNS: &str = "holdId=HoldId,recording=Recording,status=Status,\
     requestedBy=RequestedBy,requestedByObjectId=RequestedByObjectId,requestedAt=RequestedAt,\
     requestReason=RequestReason,approvedBy=ApprovedBy,approvedByObjectId=ApprovedByObjectId,\
-    approvedAt=ApprovedAt,approveReason=ApproveReason,releasedAt=ReleasedAt";
+    approvedAt=ApprovedAt,approveReason=ApproveReason,releasedAt=ReleasedAt,requestId=RowKey,\
+    expiresAt=ExpiresAt";
 
 /// The columns of `custody.csv` (`event` first, then the catalogue row's properties).
 pub const CUSTODY_COLUMNS: &str = "event=,at=,recordingId=RecordingId,blobUrl=BlobUrl,\
     status=Status,etag=ETag,contentLength=ContentLength,sha256=Sha256,deletionReason=DeletionReason,\
     deletionRequestId=DeletionRequestId,replacedEtag=ReplacedEtag,replacedLength=ReplacedLength,\
     replacedSha256=ReplacedSha256,replacedAt=ReplacedAt,retentionClass=RetentionClass,\
-    retainUntil=RetainUntil,legalHold=LegalHold";
+    retainUntil=RetainUntil,legalHold=LegalHold,actorStatus=ActorStatus,actorOperation=ActorOperation,\
+    actorUpn=ActorUpn,actorObjectId=ActorObjectId,actorAppId=ActorAppId,actorAt=ActorAt,\
+    actorReason=ActorReason";
 
 /// The custody events `custody.csv` lists.
 pub const DELETED_OUTSIDE: &str = "deleted-outside-retention";

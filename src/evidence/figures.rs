@@ -142,11 +142,15 @@ impl Counter {
                 subject,
                 at,
                 verdict,
+                counts,
                 ..
             } => {
                 let f = &mut self.figures;
                 f.reviews += 1;
                 *f.verdicts.entry(verdict.clone()).or_default() += 1;
+                if !counts {
+                    return;
+                }
                 let e = self.reviewed.entry(subject.clone()).or_insert(*at);
                 *e = (*e).min(*at);
             }

@@ -61,6 +61,7 @@ pub async fn reviews(
                     at: r.at,
                     verdict: r.verdict.as_str().to_owned(),
                     reviewer: r.reviewer.clone(),
+                    counts: r.identity != crate::reviews::refusal::SELF_REVIEW,
                 },
             })
             .collect(),

@@ -76,6 +76,9 @@ pub enum Facts {
         verdict: String,
         /// The reviewer (authenticated principal).
         reviewer: String,
+        /// False for a review found to be by the session's own user (`self-review`): listed,
+        /// not counted as reviewed.
+        counts: bool,
     },
     /// A session.
     Session(Box<DayRow>),

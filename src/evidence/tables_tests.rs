@@ -195,6 +195,7 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     );
     // A two-person release of the hold's member: requested, then approved by another.
     let key = RecordingKey::parse(&id).expect("key");
+    let mut request: Option<String> = None;
     for who in [format!("requester-{tag}"), format!("approver-{tag}")] {
         let actor = Actor {
             who: who.clone(),
@@ -206,10 +207,15 @@ async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
         let asker = Asker {
             actor: &actor,
             person: &person,
+            request: request.as_deref(),
+            ttl: time::Duration::hours(24),
         };
-        two_person::decide(ports, &format!("hold-{tag}"), &scope, asker)
+        let decided = two_person::decide(ports, &format!("hold-{tag}"), &scope, asker)
             .await
             .expect("decided");
+        if let two_person::Decision::Pending(r) = decided {
+            request = Some(r.row_key);
+        }
     }
     id
 }

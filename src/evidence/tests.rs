@@ -150,6 +150,14 @@ async fn seed(ports: &Ports) {
         invocation_id: String::new(),
         request_id: "=HYPERLINK(\"x\")".into(),
     });
+    // The deleter taken by time, not by the event's request id: probable, with the reason.
+    gone.actor = Some(crate::catalogue::actor::Actor {
+        status: crate::catalogue::actor::ACTOR_PROBABLE.into(),
+        operation: "DeleteBlob".into(),
+        upn: "mallory@contoso.example".into(),
+        reason: "probable, not proven: no log row carries the event's storage request id".into(),
+        ..Default::default()
+    });
     crate::testkit::upsert(tables, RECORDINGS_TABLE, json!(gone.to_entity())).await;
 }
 
@@ -287,6 +295,16 @@ async fn outside_text_is_text_and_formulas_are_defused() {
     let custody = std::fs::read_to_string(dir.join("custody.csv")).expect("csv");
     assert!(
         custody.contains("deleted-outside-retention") && custody.contains("'=HYPERLINK"),
+        "{custody}"
+    );
+    let mut read = csv::Reader::from_reader(custody.as_bytes());
+    let header = read.headers().expect("header").clone();
+    let row = read.records().next().expect("row").expect("row");
+    let cell = |name: &str| header.iter().position(|h| h == name).map(|i| &row[i]);
+    assert_eq!(cell("actorStatus"), Some("probable"), "{custody}");
+    assert_eq!(cell("actorUpn"), Some("mallory@contoso.example"));
+    assert!(
+        cell("actorReason").is_some_and(|r| r.contains("request id")),
         "{custody}"
     );
     let csv = std::fs::read_to_string(dir.join("sessions.csv")).expect("csv");

@@ -29,10 +29,11 @@ pub async fn review_queue(state: AppState, inv: Invocation) -> Result<Outcome, H
     .await
     .map_err(HandlerError::storage)?;
     let o = Outcome::processed(format!(
-        "review queue: {} sessions derived, {} queued; {} overdue",
+        "review queue: {} sessions derived, {} queued; {} overdue; {} self-reviews found after the join",
         done.sessions,
         done.queued,
-        due.len()
+        due.len(),
+        done.self_reviews
     ));
     Ok(o.with_outputs(OUTPUT_BINDING, &due))
 }

@@ -1,9 +1,12 @@
-//! Retention app settings (`RETENTION_*`, `HOLD_RELEASE_TWO_PERSON`), read with [`crate::config`].
+//! Retention app settings (`RETENTION_*`, `HOLD_RELEASE_TWO_PERSON`, `HOLD_RELEASE_REQUEST_HOURS`),
+//! read with [`crate::config`].
 
 use crate::setting::Reader;
 
 /// Default bound on deletions per sweep run: about 7 minutes, inside the 10-minute timeout.
 pub const DEFAULT_MAX_DELETES: usize = 5000;
+/// Default life of a pending two-person release request, in hours.
+pub const DEFAULT_RELEASE_REQUEST_HOURS: i64 = 24;
 /// Default class of audit-log blobs.
 pub const DEFAULT_AUDITLOGS_CLASS: &str = "audit-1y";
 
@@ -20,6 +23,8 @@ pub struct RetentionSettings {
     pub allow_shortening: bool,
     /// A legal-hold release takes two principals: one requests, a different one approves.
     pub hold_release_two_person: bool,
+    /// A pending two-person release request expires this long after it was made.
+    pub hold_release_request_ttl: time::Duration,
 }
 
 impl Default for RetentionSettings {
@@ -30,6 +35,7 @@ impl Default for RetentionSettings {
             audit_logs_class: DEFAULT_AUDITLOGS_CLASS.to_owned(),
             allow_shortening: false,
             hold_release_two_person: false,
+            hold_release_request_ttl: time::Duration::hours(DEFAULT_RELEASE_REQUEST_HOURS),
         }
     }
 }
@@ -56,6 +62,11 @@ impl RetentionSettings {
             audit_logs_class,
             allow_shortening: r.flag("RETENTION_ALLOW_SHORTENING", false),
             hold_release_two_person: r.flag("HOLD_RELEASE_TWO_PERSON", false),
+            hold_release_request_ttl: time::Duration::hours(r.number(
+                "HOLD_RELEASE_REQUEST_HOURS",
+                DEFAULT_RELEASE_REQUEST_HOURS,
+                1..=720,
+            )),
         }
     }
 }
@@ -77,8 +88,10 @@ mod tests {
             ("RETENTION_CLASS_AUDITLOGS", "pci-1y"),
             ("RETENTION_ALLOW_SHORTENING", "1"),
             ("HOLD_RELEASE_TWO_PERSON", "true"),
+            ("HOLD_RELEASE_REQUEST_HOURS", "4"),
         ]);
         assert!(e.is_empty());
+        assert_eq!(s.hold_release_request_ttl, time::Duration::hours(4));
         assert!(s.allow_shortening && s.hold_release_two_person);
         assert_eq!(
             (
@@ -98,11 +111,12 @@ mod tests {
             ("RETENTION_CLASS_AUDITLOGS", "a@b"),
             ("RETENTION_ALLOW_SHORTENING", "maybe"),
             ("HOLD_RELEASE_TWO_PERSON", "both"),
+            ("HOLD_RELEASE_REQUEST_HOURS", "0"),
         ]);
-        assert_eq!(e.len(), 5, "{e:?}");
+        assert_eq!(e.len(), 6, "{e:?}");
         assert!(
             e.iter()
-                .all(|m| m.starts_with("RETENTION_") || m.starts_with("HOLD_RELEASE_TWO_PERSON"))
+                .all(|m| m.starts_with("RETENTION_") || m.starts_with("HOLD_RELEASE_"))
         );
     }
 }

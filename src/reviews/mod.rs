@@ -8,6 +8,7 @@ pub mod hours;
 pub mod model;
 pub mod period;
 pub mod queue;
+pub mod recheck;
 pub mod record;
 pub mod refusal;
 pub mod settings;

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::catalogue::person::Person;
 use crate::catalogue::query::shape::{self, Shape};
 use crate::catalogue::query::{Invalid, Listed, Query};
 use crate::dates::{format_date, format_utc_millis, timestamp};
@@ -133,6 +134,13 @@ pub struct Review {
     pub ticket: String,
     /// The authenticated principal.
     pub reviewer: String,
+    /// Its names and object id, as the duty check compared them (kept for the check after the
+    /// join: `ReviewerNames`, `ReviewerObjectId`).
+    pub reviewer_person: Person,
+    /// The duty check's outcome (`IdentityCheck`): [`super::refusal::VERIFIED`],
+    /// [`super::refusal::UNVERIFIED`] or [`super::refusal::SELF_REVIEW`]; empty on reviews
+    /// recorded before the check was kept.
+    pub identity: String,
     /// When.
     pub at: OffsetDateTime,
     /// The subject's context.
@@ -169,6 +177,9 @@ impl Review {
             "SubjectDay": c.subject_day, "BastionHost": c.bastion_host, "TargetVm": c.target_vm,
             "UserName": c.user_name, "SessionStart": c.session_start, "TunnelId": c.tunnel_id,
             "SessionDay": c.session_day, "DeletedAt": c.deleted_at, "DeletedReason": c.deleted_reason,
+            "ReviewerNames": self.reviewer_person.names.join("\n"),
+            "ReviewerObjectId": self.reviewer_person.object_id.clone().unwrap_or_default(),
+            "IdentityCheck": self.identity,
         });
         match v {
             Value::Object(m) => m,
@@ -189,6 +200,11 @@ impl Review {
             comment: s("Comment"),
             ticket: s("Ticket"),
             reviewer: s("Reviewer"),
+            reviewer_person: Person::new(
+                s("ReviewerNames").split('\n'),
+                get_str(e, "ReviewerObjectId"),
+            ),
+            identity: s("IdentityCheck"),
             at: timestamp(get_str(e, "ReviewedAt")?)?,
             context: Context {
                 subject_day: s("SubjectDay"),
@@ -245,7 +261,8 @@ impl Listed for Review {
 /// The log's public shape (documented in `docs/reviews.md`; every field a text, empty when unknown).
 impl Shape for Review {
     const COLUMNS: &'static str = "reviewId,reviewedAt,reviewer,verdict,subjectKind,subjectId,\
-        comment,ticket,bastionHost,targetVm,userName,sessionStart,tunnelId,deletedAt,deletedReason";
+        comment,ticket,bastionHost,targetVm,userName,sessionStart,tunnelId,deletedAt,deletedReason,\
+        identityCheck";
 
     fn json(&self, _: Option<&shape::Review>) -> Value {
         let c = &self.context;
@@ -256,6 +273,7 @@ impl Shape for Review {
             "bastionHost": c.bastion_host, "targetVm": c.target_vm, "userName": c.user_name,
             "sessionStart": c.session_start, "tunnelId": c.tunnel_id,
             "deletedAt": c.deleted_at, "deletedReason": c.deleted_reason,
+            "identityCheck": self.identity,
         })
     }
 }
@@ -276,6 +294,8 @@ mod tests {
             comment: "c".into(),
             ticket: String::new(),
             reviewer: "a@b".into(),
+            reviewer_person: Person::new(["a@b", "a.b@c"], Some("oid")),
+            identity: "unverified-identity".into(),
             at: time::macros::datetime!(2025-03-14 09:05:01.5 UTC),
             context: Context::default(),
         };

@@ -132,6 +132,8 @@ mod tests {
             comment: String::new(),
             ticket: String::new(),
             reviewer: "r".into(),
+            reviewer_person: crate::catalogue::person::Person::new(["r"], None),
+            identity: String::new(),
             at,
             context: Context::default(),
         }

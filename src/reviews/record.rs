@@ -1,12 +1,14 @@
 //! Recording one review, idempotently: a retry (same `Idempotency-Key`, or the same content) finds
-//! the first write and returns it. A self-review is refused and the attempt recorded. The id row is
-//! inserted first (one winner of concurrent retries); a retry re-writes the rest from it.
+//! the first write and returns it. A self-review is refused and the attempt recorded; a review the
+//! duty check cannot decide is accepted, marked `unverified-identity`, and (when its session's user
+//! is not known yet) watched for the join ([`super::recheck::watch`]). The id row is inserted
+//! first (one winner of concurrent retries); a retry re-writes the rest from it.
 
 use serde_json::Value;
 
 use super::export::review_row;
 use super::model::{Kind, Review, Subject, Verdict};
-use super::refusal::{Refusal, Reviewer, record_refusal, self_review};
+use super::refusal::{Refusal, Reviewer, UNVERIFIED, identity_check, record_refusal, self_review};
 use super::{IDS_TABLE, LATEST_TABLE, REVIEWS_TABLE, ReviewError};
 use crate::azure::AzureError;
 use crate::catalogue::days::{ReviewMark, put_review};
@@ -173,9 +175,16 @@ pub async fn record_by(
             comment: req.comment.clone(),
             ticket: req.ticket.clone(),
             reviewer: reviewer.to_owned(),
+            reviewer_person: by.person.clone(),
+            identity: identity_check(by, &user).to_owned(),
             at: ports.clock.now(),
             context,
         };
+        // The session's user may be named by the join later: checked again then. Watched before
+        // the id row, so a crash in between leaves a watch the check drops, never a lost one.
+        if review.identity == UNVERIFIED && !user.signs_in() {
+            super::recheck::watch(tables, &review).await?;
+        }
         let mut e = review.to_entity();
         keys(&mut e, &id, ID_ROW);
         match write_creating_table(tables, IDS_TABLE, &e, WriteMode::Insert).await {
@@ -201,7 +210,7 @@ fn keys(e: &mut Entity, pk: &str, rk: &str) {
 }
 
 /// Writes the log row (once), supersedes the latest rows and the session's review; repeatable.
-async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
+pub(super) async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
     let tables = ports.tables.as_ref();
     let mut e = review.to_entity();
     keys(&mut e, &review.log_pk(), &review.log_rk());
@@ -244,7 +253,7 @@ async fn commit(ports: &Ports, review: &Review) -> Result<(), AzureError> {
     }
     // After the latest row: the session leaves the queue for good.
     if !c.tunnel_id.is_empty() {
-        super::queue::entry::withdraw(tables, &c.tunnel_id).await?;
+        super::queue::entry::withdraw(tables, &c.tunnel_id, &review.identity).await?;
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! Segregation of duties: a reviewer may not sign off a session whose user is themselves. The
 //! check ([`self_review`]) compares the authenticated principal with the session's user
-//! ([`crate::catalogue::person`]: UPN/e-mail case-insensitively, object id where both carry one);
+//! ([`crate::catalogue::person`]: UPN/e-mail case-insensitively, a guest's `#EXT#` UPN as the
+//! address it stands for, object id where both carry one); a review it cannot decide is accepted
+//! but marked [`UNVERIFIED`] ([`identity_check`]), and checked again once the join names its
+//! session ([`super::recheck`]);
 //! a refused attempt is recorded once ([`record_refusal`]) in table `reviewrefusals`:
 //! `PartitionKey` = day of the attempt (UTC), `RowKey` = the attempt's review id (the id the review
 //! would have had: a retry finds the row and adds nothing). [`refusals`] reads a period's rows, one
@@ -11,13 +14,24 @@ use time::OffsetDateTime;
 
 use super::model::{Context, Subject};
 use crate::azure::AzureError;
-use crate::catalogue::person::Person;
+use crate::catalogue::person::{Duty, Person};
 use crate::dates::{format_date, format_utc_millis};
 use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
 
 /// The refused attempts.
 pub const REFUSALS_TABLE: &str = "reviewrefusals";
+
+/// `IdentityCheck` of a review whose reviewer and session user are two people by their sign-in
+/// names (or object ids).
+pub const VERIFIED: &str = "verified";
+/// `IdentityCheck` of a review accepted although names cannot tie reviewer and user either way:
+/// one side carries no sign-in name (a session not joined yet, a VM login only, a function-key
+/// caller, an application token).
+pub const UNVERIFIED: &str = "unverified-identity";
+/// `IdentityCheck` of a review found, after the join named its session, to be by the session's
+/// own user: kept in the log, not counted as reviewed, and recorded as refused.
+pub const SELF_REVIEW: &str = "self-review";
 
 /// The authenticated reviewer: the name reviews carry and the person the check compares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +60,16 @@ pub fn self_review(reviewer: &Reviewer, user: &Person) -> Option<String> {
             m.as_str()
         )
     })
+}
+
+/// The `IdentityCheck` of a review by `reviewer` of a session whose user is `user`, when it is
+/// not refused ([`self_review`] first).
+pub fn identity_check(reviewer: &Reviewer, user: &Person) -> &'static str {
+    match reviewer.person.duty(user) {
+        Duty::Distinct => VERIFIED,
+        Duty::Same(_) => SELF_REVIEW,
+        Duty::Unverified => UNVERIFIED,
+    }
 }
 
 /// One refused attempt.
@@ -141,5 +165,30 @@ mod tests {
         assert_eq!(self_review(&bob, &user), None);
         // A user without any name is no one's session.
         assert_eq!(self_review(&alice, &Person::default()), None);
+        assert_eq!(identity_check(&bob, &user), VERIFIED);
+        assert_eq!(identity_check(&bob, &Person::default()), UNVERIFIED);
+        assert_eq!(
+            identity_check(&bob, &Person::new(["azureuser"], None)),
+            UNVERIFIED
+        );
+        let key = Reviewer::named("function-key caller");
+        assert_eq!(identity_check(&key, &user), UNVERIFIED);
+    }
+
+    #[test]
+    fn a_guest_reviewing_their_own_session_is_refused_in_either_form() {
+        let guest = Reviewer {
+            name: "alice@fabrikam.com".into(),
+            person: Person::new(["alice@fabrikam.com"], Some("oid-g")),
+        };
+        let audit = Person::new(
+            [
+                "alice_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+                "azureuser",
+            ],
+            None,
+        );
+        let why = self_review(&guest, &audit).expect("refused");
+        assert!(why.contains("guest UPN/e-mail"), "{why}");
     }
 }

@@ -3,7 +3,8 @@
 //! authority, `aud` the configured audience, `exp` and `nbf` with [`LEEWAY_SECONDS`] of clock skew.
 //! App roles come from the `roles` claim, the audit name from `preferred_username`, `upn` or `oid`,
 //! the object id from `oid`, and the names a segregation-of-duties check matches from
-//! `preferred_username`, `upn` and `email`.
+//! `preferred_username`, `upn`, `email` and `unique_name` (a token with none of them is an
+//! application's: it names no user).
 //!
 //! Refusals carry a fixed [`Reason`]: never the token, never a claim value (both may be logged).
 
@@ -26,7 +27,8 @@ pub struct Identity {
     pub roles: Vec<String>,
     /// The Entra object id (`oid`), when the token carries one.
     pub object_id: Option<String>,
-    /// Every name the caller goes by (`preferred_username`, `upn`, `email`; and [`Self::name`]).
+    /// Every name the caller goes by (`preferred_username`, `upn`, `email`, `unique_name`); empty
+    /// for an application token.
     pub aliases: Vec<String>,
 }
 
@@ -37,6 +39,12 @@ impl Identity {
             std::iter::once(&self.name).chain(&self.aliases),
             self.object_id.as_deref(),
         )
+    }
+
+    /// The caller as a person when it names a user (a user name, UPN or e-mail claim); `None`
+    /// for an application token, which carries only its object id: no person for a duty.
+    pub fn user(&self) -> Option<crate::catalogue::person::Person> {
+        (!self.aliases.is_empty()).then(|| self.person())
     }
 }
 
@@ -90,6 +98,7 @@ struct Claims {
     preferred_username: Option<String>,
     upn: Option<String>,
     email: Option<String>,
+    unique_name: Option<String>,
     oid: Option<String>,
 }
 
@@ -142,7 +151,7 @@ pub fn verify(token: &str, key: &DecodingKey, validation: &Validation) -> Result
         .find(|n| !n.trim().is_empty())
         .cloned()
         .unwrap_or_else(|| "unnamed token holder".to_owned());
-    let aliases = [c.preferred_username, c.upn, c.email]
+    let aliases = [c.preferred_username, c.upn, c.email, c.unique_name]
         .into_iter()
         .flatten()
         .filter(|n| !n.trim().is_empty())

@@ -17,11 +17,14 @@ const OBJECT_ID_CLAIMS: [&str; 2] = [
     "oid",
 ];
 /// Claims naming the person (not a display name): what a segregation-of-duties check matches.
-const ALIAS_CLAIMS: [&str; 4] = [
+/// A principal with none of them is an application's: it names no user.
+const ALIAS_CLAIMS: [&str; 6] = [
     "preferred_username",
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "upn",
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
     "email",
+    "unique_name",
 ];
 
 const ROLE_CLAIMS: [&str; 2] = [

@@ -26,6 +26,7 @@ struct Raw {
     recording: Option<String>,
     blob_url: Option<String>,
     bulk: Option<RawBulk>,
+    request: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +57,8 @@ pub struct HoldRequest {
     pub reason: String,
     /// What.
     pub target: HoldTarget,
+    /// A release only: the two-person release request it approves (its `requestId`).
+    pub request: Option<String>,
 }
 
 impl HoldRequest {
@@ -98,10 +101,17 @@ pub fn parse(bytes: &[u8]) -> Result<HoldRequest, String> {
         (None, None, None) => return Err("one of recording, blobUrl or bulk is required".into()),
         _ => return Err("only one of recording, blobUrl or bulk may be given".into()),
     };
+    let request = match raw.request.map(|r| r.trim().to_owned()) {
+        Some(r) if r.is_empty() || r.len() > 64 => {
+            return Err("request: a release request id (1-64 characters)".into());
+        }
+        other => other,
+    };
     Ok(HoldRequest {
         hold_id: raw.hold_id,
         reason: reason.to_owned(),
         target,
+        request,
     })
 }
 

@@ -2,8 +2,9 @@
 //! holds of one recording): the HTTP face of [`crate::retention::hold`]; the CLI's `hold`
 //! subcommand calls [`set`], [`release`] and [`list`] too, so both share one code path.
 //!
-//! With `HOLD_RELEASE_TWO_PERSON=true` a release is first a request (202), and takes effect when a
-//! different principal with the role releases the same target ([`two_person`]).
+//! With `HOLD_RELEASE_TWO_PERSON=true` a release is first a request (202, with its `requestId`),
+//! and takes effect when a different person with the role releases the same target naming that
+//! request (`request`); an application token (no user) is no person for either ([`two_person`]).
 //!
 //! The actor is the authenticated caller's name (role `Catalogue.Hold`), else
 //! `anonymous/function-key` when the function key is the only credential (`CATALOGUE_AUTH=none`). Without `holdId` the id is derived from the target ([`derived_id`]),
@@ -27,7 +28,6 @@ pub(super) use list::handle_list;
 pub use list::list;
 
 use super::Api;
-use super::auth::bearer::Identity;
 use super::auth::{Caller, ROLE_HOLD};
 use super::problem::ApiError;
 use crate::catalogue::person::Person;
@@ -47,6 +47,7 @@ pub fn api_error(e: HoldError) -> ApiError {
         HoldError::Invalid(m) => ApiError::BadRequest(m),
         HoldError::NotFound(m) => ApiError::NotFound(m),
         HoldError::Refused(m) => ApiError::Refused(m),
+        HoldError::Conflict(m) => ApiError::Conflict(m),
         HoldError::Storage(e)
             if e.downcast_ref::<AzureError>()
                 .is_some_and(|t| matches!(t, AzureError::Rejected { .. }))
@@ -92,6 +93,11 @@ async fn gone(state: &AppState, key: &RecordingKey) -> Result<ApiError, ApiError
 /// # Errors
 /// 400 / 404 / 409 / 503.
 pub async fn set(state: &AppState, req: &HoldRequest, actor: &Actor) -> Result<Value, ApiError> {
+    if req.request.is_some() {
+        return Err(ApiError::BadRequest(
+            "request: only a release names a release request".into(),
+        ));
+    }
     match &req.target {
         HoldTarget::One(t) => {
             let key = key_of(state, t).await?;
@@ -151,11 +157,17 @@ async fn gate(
     scope: &Scope,
     actor: &Actor,
     person: &Person,
+    request: Option<&String>,
 ) -> Result<Result<Option<two_person::Request>, Release>, ApiError> {
     if !state.config.retention.hold_release_two_person {
         return Ok(Ok(None));
     }
-    let asker = two_person::Asker { actor, person };
+    let asker = two_person::Asker {
+        actor,
+        person,
+        request: request.map(String::as_str),
+        ttl: state.config.retention.hold_release_request_ttl,
+    };
     match two_person::decide(&state.ports, id, scope, asker)
         .await
         .map_err(api_error)?
@@ -164,8 +176,9 @@ async fn gate(
         Decision::Pending(r) => {
             tracing::info!(hold = %id, who = %actor.who, "legal hold release requested: awaiting a second principal");
             let mut doc = r.json();
-            doc["awaiting"] =
-                json!("a release by a different principal with the role Catalogue.Hold");
+            doc["awaiting"] = json!(
+                "a release by a different principal with the role Catalogue.Hold naming this request (\"request\": its requestId)"
+            );
             Ok(Err(Release::Pending(doc)))
         }
         Decision::Approved(r) => {
@@ -208,11 +221,19 @@ pub async fn release(
             let key = key_of(state, t).await?;
             let id = req.id(Some(&key));
             check_active(state, &id).await?;
-            let approved =
-                match gate(state, &id, &Scope::Recording(key.clone()), actor, person).await? {
-                    Ok(a) => a,
-                    Err(pending) => return Ok(pending),
-                };
+            let approved = match gate(
+                state,
+                &id,
+                &Scope::Recording(key.clone()),
+                actor,
+                person,
+                req.request.as_ref(),
+            )
+            .await?
+            {
+                Ok(a) => a,
+                Err(pending) => return Ok(pending),
+            };
             let r = hold::release(&state.ports, &id, &Target::Key(key), actor)
                 .await
                 .map_err(api_error)?;
@@ -236,7 +257,16 @@ pub async fn release(
         HoldTarget::Bulk(_) => {
             let id = req.id(None);
             check_active(state, &id).await?;
-            let approved = match gate(state, &id, &Scope::Hold, actor, person).await? {
+            let approved = match gate(
+                state,
+                &id,
+                &Scope::Hold,
+                actor,
+                person,
+                req.request.as_ref(),
+            )
+            .await?
+            {
                 Ok(a) => a,
                 Err(pending) => return Ok(pending),
             };
@@ -269,9 +299,11 @@ pub(super) async fn delete(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let id = caller.require_identity(ROLE_HOLD)?;
-    let person = id
-        .as_ref()
-        .map_or_else(|| Person::new([ANONYMOUS], None), Identity::person);
+    // An application token names no user: no person for the two-person rule.
+    let person = id.as_ref().map_or_else(
+        || Person::new([ANONYMOUS], None),
+        |i| i.user().unwrap_or_default(),
+    );
     let req = parse_body(&bytes)?;
     let actor = actor_of(id.map(|i| i.name), &req.reason, &api.app);
     Ok(

@@ -260,7 +260,7 @@ fn duties(f: &Figures) -> Markup {
                      td { (outside(ab)) } td { (outside(aa)) } }
             }
         }
-        p.note { "A reviewer whose UPN/e-mail (or object id, where both carry one) is the session's user is refused with the reason, and the attempt recorded. With HOLD_RELEASE_TWO_PERSON a hold is released only when a second principal with Catalogue.Hold approves the request of a first." }
+        p.note { "A reviewer whose UPN/e-mail (a guest's #EXT# UPN as its address; or object id, where both carry one) is the session's user is refused with the reason, and the attempt recorded; a review signed off before the join named its session and found then to be the user's own is listed as self-review, recorded as refused and not counted as reviewed; a review names could not decide is listed as unverified-identity. With HOLD_RELEASE_TWO_PERSON a hold is released only when a second person with Catalogue.Hold approves, by naming it, the request of a first; requests expire, and an application token is no person." }
     }
 }
 

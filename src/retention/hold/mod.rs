@@ -37,6 +37,10 @@ pub enum HoldError {
     /// Segregation of duties: this principal may not do this (approve its own release request).
     #[error("refused: {0}")]
     Refused(String),
+    /// The request conflicts with the state (a two-person release request that must be named, or
+    /// can no longer be approved).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// Storage failure; retry later.
     #[error("storage failure: {0:#}")]
     Storage(#[from] anyhow::Error),

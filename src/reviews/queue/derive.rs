@@ -1,6 +1,7 @@
 //! `ReviewQueue`'s work ([`refresh`]): the sessions the join pass recorded as changed
 //! ([`changes`]), whatever their day, derived again and put in or out of the queue, a page of the
-//! record at a time: each session's `sessionwindows` row, the failed logins before it (a query per
+//! record at a time: each session's `sessionwindows` row, the duty check of the reviews recorded
+//! before the join named it ([`crate::reviews::recheck`]), the failed logins before it (a query per
 //! start day), its user's earlier starts to the VM ([`pairs`]), its rank row ([`entry::put`]);
 //! then the page's records are cleared as read (one recorded again meanwhile stays). A run that
 //! fails leaves the record: the next one derives the same sessions again.
@@ -43,6 +44,8 @@ pub struct Refreshed {
     pub sessions: usize,
     /// Of those, queued now.
     pub queued: usize,
+    /// Reviews found, once the join named their session, to be by its own user.
+    pub self_reviews: usize,
 }
 
 /// Derives the sessions recorded as changed, for up to 4 minutes (the timer runs every 5).
@@ -71,11 +74,16 @@ pub async fn refresh(
             .try_collect()
             .await?;
         // A session gone from its day moved: its new day is recorded too.
-        let rows = rows
+        let rows: Vec<DayRow> = rows
             .into_iter()
             .flatten()
-            .filter_map(|s| DayRow::from_entity(&s.entity));
-        let derived = derive(tables, settings, &flagged, rows.collect(), now).await?;
+            .filter_map(|s| DayRow::from_entity(&s.entity))
+            .collect();
+        // The join named these sessions: reviews recorded before it are checked again first, so
+        // a self-review's session is queued by this very derivation.
+        let rechecked = crate::reviews::recheck::after_join(ports, &rows, now).await?;
+        done.self_reviews += rechecked.self_reviews;
+        let derived = derive(tables, settings, &flagged, rows, now).await?;
         done.sessions += derived.len();
         done.queued += entry::put(tables, derived).await?;
         changes::clear(tables, &page).await?;

@@ -42,6 +42,8 @@ pub fn entry_key(tunnel: &str) -> String {
 struct Entry {
     rank: String,
     reviewed: bool,
+    /// The `IdentityCheck` of the review that took it out (`ReviewIdentity`).
+    identity: String,
     /// The overdue run that raised `review.overdue` (one whose answer was lost knows its mark).
     notified_by: Option<String>,
 }
@@ -55,6 +57,7 @@ impl Entry {
         Self {
             rank,
             reviewed,
+            identity: s("ReviewIdentity"),
             notified_by: b(MARKER).then(|| s("OverdueBy")),
         }
     }
@@ -81,7 +84,7 @@ async fn change(
             rows.extend(rank);
             let by = next.notified_by.clone();
             let row = json!({"TunnelId": tunnel, "Rank": next.rank, "Reviewed": next.reviewed,
-                MARKER: by.is_some(), "OverdueBy": by.unwrap_or_default()});
+                "ReviewIdentity": next.identity, MARKER: by.is_some(), "OverdueBy": by.unwrap_or_default()});
             (entity(row), rows)
         });
         std::future::ready(Ok(next))
@@ -125,12 +128,36 @@ pub async fn put(
     stream.try_fold(0, |n, q| async move { Ok(n + q) }).await
 }
 
-/// Takes a reviewed session out of the queue for good.
-pub async fn withdraw(tables: &dyn TableStore, tunnel: &str) -> Result<(), AzureError> {
+/// Takes a reviewed session out of the queue for good; `identity` is the review's
+/// `IdentityCheck`, kept on the entry (`ReviewIdentity`).
+pub async fn withdraw(
+    tables: &dyn TableStore,
+    tunnel: &str,
+    identity: &str,
+) -> Result<(), AzureError> {
     let done = change(tables, tunnel, |cur| {
         let next = Entry {
             rank: String::new(),
             reviewed: true,
+            identity: identity.to_owned(),
+            ..cur.clone()
+        };
+        (next != *cur).then_some((next, None))
+    });
+    done.await.map(drop)
+}
+
+/// Puts a session back among those to review: the review that took it out was its own user's
+/// (`ReviewIdentity` = `self-review`); its next derivation queues it again.
+pub async fn reinstate(
+    tables: &dyn TableStore,
+    tunnel: &str,
+    identity: &str,
+) -> Result<(), AzureError> {
+    let done = change(tables, tunnel, |cur| {
+        let next = Entry {
+            reviewed: false,
+            identity: identity.to_owned(),
             ..cur.clone()
         };
         (next != *cur).then_some((next, None))

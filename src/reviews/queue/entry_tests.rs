@@ -226,7 +226,7 @@ async fn a_reviewed_session_leaves_and_is_not_queued_again() {
     let t = InMemoryTables::new();
     let at = start(0);
     put(&t, vec![derived("a", 30, at)]).await.expect("put");
-    withdraw(&t, "a").await.expect("withdraw");
+    withdraw(&t, "a", "verified").await.expect("withdraw");
     assert!(ranks_of(&t, "a").is_empty());
     assert_eq!(put(&t, vec![derived("a", 70, at)]).await.expect("again"), 0);
     assert!(
@@ -234,7 +234,7 @@ async fn a_reviewed_session_leaves_and_is_not_queued_again() {
         "a derivation after the review"
     );
     // A review before the queue ever saw the session.
-    withdraw(&t, "c").await.expect("withdraw");
+    withdraw(&t, "c", "verified").await.expect("withdraw");
     put(&t, vec![derived("c", 40, at)]).await.expect("later");
     assert!(ranks_of(&t, "c").is_empty());
 }

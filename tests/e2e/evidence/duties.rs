@@ -2,7 +2,9 @@
 //! `handler` (platform authentication, `HOLD_RELEASE_TWO_PERSON=true`): the session's user is
 //! refused (403, recorded once) when reviewing their own recording; a legal-hold release by one
 //! principal waits (202, still held), the same principal again is refused (403), a second one
-//! releases it (without the setting, one release releases); a recording deleted outside retention and one replaced reach the catalogue through
+//! naming the request releases it (without the setting, one release releases); a hold released
+//! and placed again within the same second needs a new request and a second person again, whose
+//! release naming no request approves nothing, and an application token is no person; a recording deleted outside retention and one replaced reach the catalogue through
 //! their events. `handler evidence` then lists all four in `refusedreviews.csv`,
 //! `holdreleases.csv` and `custody.csv`, and the report shows them as text.
 
@@ -141,10 +143,13 @@ async fn self_reviews_two_person_releases_and_custody_events_are_in_the_pack() {
     let (s, v) = call(&api, Method::DELETE, "/api/holds", &hold, &alice).await;
     assert_eq!((s, v["status"].as_str()), (202, Some("pending")), "{v}");
     assert_eq!(class().await, "legal-hold");
+    let request = v["requestId"].as_str().expect("request id").to_owned();
     let (s, v) = call(&api, Method::DELETE, "/api/holds", &hold, &alice).await;
     assert_eq!(s, 403, "{v}");
     assert_eq!(class().await, "legal-hold");
-    let (s, v) = call(&api, Method::DELETE, "/api/holds", &hold, &bob).await;
+    let mut approve = hold.clone();
+    approve["request"] = json!(request);
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &approve, &bob).await;
     assert_eq!(s, 200, "{v}");
     assert_ne!(class().await, "legal-hold");
 
@@ -264,4 +269,139 @@ async fn self_reviews_two_person_releases_and_custody_events_are_in_the_pack() {
         "report lists the deletion"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sets `property` of holds row `(pk, rk)` to `value` (the placement's time, to the second).
+async fn stamp(tables: &dyn TableStore, (pk, rk): (&str, &str), property: &str, value: &Value) {
+    let mut row = tables
+        .get("holds", pk, rk)
+        .await
+        .expect("get")
+        .expect("row");
+    row.entity.insert(property.into(), value.clone());
+    tables
+        .write("holds", &row.entity, WriteMode::IfMatch(row.etag))
+        .await
+        .expect("stamp");
+}
+
+#[tokio::test]
+async fn a_hold_placed_again_within_the_same_second_needs_a_second_person_again() {
+    let Some(cs) = azurite() else { return };
+    let mut rig = Rig::new(&cs).await;
+    rig.env
+        .vars
+        .insert("CATALOGUE_AUTH".into(), "platform".into());
+    rig.env
+        .vars
+        .insert("HOLD_RELEASE_TWO_PERSON".into(), "true".into());
+    let api = HandlerProcess::spawn(&rig.env.pairs()).await;
+    let tables = rig.tables();
+    let id = catalogued(&rig, "re-placed.rec").await;
+    let alice = principal("alice@contoso.com", &["Catalogue.Hold"]);
+    let bob = principal("bob@contoso.com", &["Catalogue.Hold"]);
+    // An application's token: the role and its object id, no user.
+    let app = {
+        use base64::Engine as _;
+        let claims = json!({"claims": [{"typ": "roles", "val": "Catalogue.Hold"},
+            {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier",
+             "val": "0b7c1a3e-0000-4000-8000-0000000000ff"}]});
+        base64::engine::general_purpose::STANDARD.encode(claims.to_string())
+    };
+    let hold = json!({"recording": id, "reason": "case 56", "holdId": "case-56"});
+    let naming = |request: &str| {
+        let mut b = hold.clone();
+        b["request"] = json!(request);
+        b
+    };
+    let blob = BlobRef::new(rig.container(), "re-placed.rec");
+    let class = async || rig.blobs().get_tags(&blob).await.expect("tags")["retentionClass"].clone();
+    let (pk, rk) = id.split_once('~').expect("id");
+    let member_rk = bastion_recordings::catalogue::recording::RecordingKey {
+        pk: pk.to_owned(),
+        rk: rk.to_owned(),
+    }
+    .id_key(bastion_recordings::tables::keys::MAX_KEY_BYTES);
+    let member = ("m~case-56", member_rk.as_str());
+
+    assert_eq!(
+        call(&api, Method::POST, "/api/holds", &hold, &alice)
+            .await
+            .0,
+        200
+    );
+    let placed = tables
+        .get("holds", "hold", "case-56")
+        .await
+        .expect("get")
+        .expect("header")
+        .entity;
+    let held = tables
+        .get("holds", member.0, member.1)
+        .await
+        .expect("get")
+        .expect("member")
+        .entity;
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &hold, &alice).await;
+    assert_eq!((s, v["status"].as_str()), (202, Some("pending")), "{v}");
+    let first = v["requestId"].as_str().expect("request id").to_owned();
+    // Bob's release naming no request approves nothing: it names the pending one.
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &hold, &bob).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["detail"].as_str().is_some_and(|d| d.contains(&first)),
+        "{v}"
+    );
+    assert_eq!(class().await, "legal-hold");
+    // An application token is no person, even naming the request.
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &naming(&first), &app).await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(class().await, "legal-hold");
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &naming(&first), &bob).await;
+    assert_eq!(s, 200, "{v}");
+    assert_ne!(class().await, "legal-hold");
+
+    // Placed again within the same second as the first placement (its times to the second).
+    assert_eq!(
+        call(&api, Method::POST, "/api/holds", &hold, &alice)
+            .await
+            .0,
+        200
+    );
+    stamp(&tables, ("hold", "case-56"), "SetAt", &placed["SetAt"]).await;
+    stamp(&tables, member, "HeldAt", &held["HeldAt"]).await;
+    assert_eq!(class().await, "legal-hold");
+    // Alice alone does not release it: a new request, still held.
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &hold, &alice).await;
+    assert_eq!((s, v["status"].as_str()), (202, Some("pending")), "{v}");
+    let second = v["requestId"].as_str().expect("request id").to_owned();
+    assert_ne!(second, first);
+    assert_eq!(class().await, "legal-hold");
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &naming(&first), &alice).await;
+    assert_eq!(s, 409, "the released request approves nothing: {v}");
+    assert_eq!(class().await, "legal-hold");
+    let (s, v) = call(&api, Method::DELETE, "/api/holds", &naming(&second), &bob).await;
+    assert_eq!(s, 200, "{v}");
+    assert_ne!(class().await, "legal-hold");
+    let requests = tables
+        .query(
+            "holds",
+            Some(&bastion_recordings::tables::Filter::partition("release")),
+            None,
+            None,
+        )
+        .await
+        .expect("requests")
+        .items;
+    let done: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            (
+                r.entity["RowKey"].as_str().unwrap_or_default(),
+                r.entity["Status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(done.len(), 2, "{done:?}");
+    assert!(done.iter().all(|(_, s)| s == "released"), "{done:?}");
 }

@@ -4,6 +4,7 @@
 mod body;
 
 use axum::http::StatusCode;
+use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::api::ApiSettings;
@@ -226,12 +227,23 @@ async fn a_two_person_release_needs_a_second_principal_with_the_role() {
     let alice_again = principal("ALICE@contoso.com", &["Catalogue.Hold"]);
     let bob = principal("bob@contoso.com", &["Catalogue.Hold"]);
     let reader = principal("carol@contoso.com", &["Catalogue.Read"]);
+    // An application's token: the role and its object id, no user name.
+    let app = base64::engine::general_purpose::STANDARD.encode(
+        json!({"claims": [{"typ": "roles", "val": "Catalogue.Hold"},
+            {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "oid-app"}]})
+        .to_string(),
+    );
     let as_ = |p: &str| vec![("x-ms-client-principal", p.to_owned())];
-    let go = async |method: &str, who: &str| {
+    let naming = |request: &str| {
+        json!({"recording": key.id(), "reason": "case 9", "holdId": "case-9", "request": request})
+            .to_string()
+    };
+    let go_with = async |method: &str, who: &str, body: &str| {
         let h = as_(who);
         let h: Vec<(&str, &str)> = h.iter().map(|(a, b)| (*a, b.as_str())).collect();
-        send(&k, platform(), method, "/api/holds", &body, &h).await
+        send(&k, platform(), method, "/api/holds", body, &h).await
     };
+    let go = async |method: &str, who: &str| go_with(method, who, &body).await;
     assert_eq!(go("POST", &alice).await.0, StatusCode::OK);
     // The first release is a request: the hold stays in force.
     let (s, v) = go("DELETE", &alice).await;
@@ -240,6 +252,7 @@ async fn a_two_person_release_needs_a_second_principal_with_the_role() {
         (v["status"].as_str(), v["requestedBy"].as_str()),
         (Some("pending"), Some("alice@contoso.com"))
     );
+    let first = v["requestId"].as_str().expect("request id").to_owned();
     assert!(
         v["awaiting"]
             .as_str()
@@ -257,14 +270,36 @@ async fn a_two_person_release_needs_a_second_principal_with_the_role() {
             .as_str()
             .is_some_and(|d| d.contains("requested by this principal"))
     );
+    let (s, v) = go_with("DELETE", &alice, &naming(&first)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the requester naming it: {v}");
     assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
     // Without the hold role: 403 for the role, nothing approved.
     assert_eq!(go("DELETE", &reader).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
-    // A different principal with the role releases it; both are on the hold's record.
+    // A second person's release that names no request approves nothing: 409 naming the request.
     let (s, v) = go("DELETE", &bob).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["detail"].as_str().is_some_and(|d| d.contains(&first)),
+        "{v}"
+    );
+    // An application token is no person: neither approver nor requester.
+    let (s, v) = go_with("DELETE", &app, &naming(&first)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("names no user")),
+        "{v}"
+    );
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    // An unknown request: 404.
+    let (s, v) = go_with("DELETE", &bob, &naming("no-such-request")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    // A different person with the role releases it naming the request; both are on the record.
+    let (s, v) = go_with("DELETE", &bob, &naming(&first)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["twoPerson"]["approvedBy"], "bob@contoso.com");
+    assert_eq!(v["twoPerson"]["requestId"], first.as_str());
     assert_eq!(k.tags(&blob).await[TAG_CLASS], "ops-30d");
     let rows = k.tables.dump(HOLDS_TABLE);
     let member = rows
@@ -281,4 +316,50 @@ async fn a_two_person_release_needs_a_second_principal_with_the_role() {
     assert_eq!(request.entity["Status"], "released");
     // Released: a repeat is the usual 409.
     assert_eq!(go("DELETE", &bob).await.0, StatusCode::CONFLICT);
+
+    // Placed again at the same instant (the same second): the released request approves
+    // nothing; the requester alone gets a new request, and the hold stays.
+    assert_eq!(go("POST", &alice).await.0, StatusCode::OK);
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    let (s, v) = go("DELETE", &alice).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let second = v["requestId"].as_str().expect("request id").to_owned();
+    assert_ne!(second, first);
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    let (s, v) = go_with("DELETE", &bob, &naming(&first)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a released request again: {v}");
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    // Past its `ExpiresAt`, a pending request approves nothing either; a new one replaces it.
+    let mut row = k
+        .tables
+        .get(HOLDS_TABLE, "release", &second)
+        .await
+        .expect("get")
+        .expect("request row");
+    row.entity
+        .insert("ExpiresAt".into(), json!("2000-01-01T00:00:00Z"));
+    k.tables
+        .write(HOLDS_TABLE, &row.entity, WriteMode::Upsert)
+        .await
+        .expect("expire");
+    let (s, v) = go_with("DELETE", &bob, &naming(&second)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["detail"].as_str().is_some_and(|d| d.contains("expired")),
+        "{v}"
+    );
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], LEGAL_HOLD);
+    let (s, v) = go("DELETE", &bob).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "a new request by bob: {v}");
+    let third = v["requestId"].as_str().expect("request id").to_owned();
+    let expired = k
+        .tables
+        .get(HOLDS_TABLE, "release", &second)
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!(expired.entity["Status"], "expired");
+    let (s, v) = go_with("DELETE", &alice, &naming(&third)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(k.tags(&blob).await[TAG_CLASS], "ops-30d");
 }

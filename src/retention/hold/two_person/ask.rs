@@ -1,0 +1,199 @@
+//! The two steps of a two-person release: a release naming no request makes one (or is told which
+//! is pending); a release naming one approves it, when it is pending, of the placement still held,
+//! not expired and by another person.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{Asker, Decision, HOLDS_TABLE, HoldError, RELEASE_PK, Request, requester, stale};
+use crate::azure::AzureError;
+use crate::dates::format_utc;
+use crate::ports::Ports;
+use crate::tables::filter::Op;
+use crate::tables::ops::{query_all, update};
+use crate::tables::{Filter, Stored, TableStore, get_str};
+
+/// The hold placement a release addresses.
+pub(super) struct Target<'a> {
+    pub(super) hold_id: &'a str,
+    pub(super) recording: &'a str,
+    pub(super) since: &'a str,
+}
+
+/// The pending requests of `target`, as read (expired ones marked so on the way).
+async fn pending(
+    tables: &dyn TableStore,
+    target: &Target<'_>,
+    now: OffsetDateTime,
+) -> Result<Vec<Stored>, HoldError> {
+    let filter = Filter::And(vec![
+        Filter::partition(RELEASE_PK),
+        Filter::str("HoldId", Op::Eq, target.hold_id),
+        Filter::str("Recording", Op::Eq, target.recording),
+        Filter::str("Status", Op::Eq, "pending"),
+    ]);
+    let mut live = Vec::new();
+    for row in query_all(tables, HOLDS_TABLE, &filter, 100).await? {
+        match stale(&row.entity, target.since, now) {
+            None => live.push(row),
+            Some(why) => expire(tables, &row, &why, now).await?,
+        }
+    }
+    Ok(live)
+}
+
+/// Marks a pending request `expired` with the reason (conditional: one changed since is left).
+async fn expire(
+    tables: &dyn TableStore,
+    row: &Stored,
+    why: &str,
+    now: OffsetDateTime,
+) -> Result<(), HoldError> {
+    let mut e = row.entity.clone();
+    e.insert("Status".into(), "expired".into());
+    e.insert("ExpiredAt".into(), format_utc(now).into());
+    e.insert("ExpiredReason".into(), why.into());
+    let mode = crate::tables::WriteMode::IfMatch(row.etag.clone());
+    match tables.write(HOLDS_TABLE, &e, mode).await {
+        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A release naming no request: a new request, unless one is pending (the asker's: 403; someone
+/// else's: 409 naming it, never approved without being named).
+pub(super) async fn request(
+    ports: &Ports,
+    target: &Target<'_>,
+    asker: Asker<'_>,
+) -> Result<Decision, HoldError> {
+    let tables = ports.tables.as_ref();
+    let now = asker.actor.at;
+    if let Some(p) = pending(tables, target, now).await?.first() {
+        let (id, e) = (get_str(&p.entity, "RowKey").unwrap_or_default(), &p.entity);
+        let at = get_str(e, "RequestedAt").unwrap_or_default();
+        if let Some(m) = requester(e).same_as(asker.person) {
+            return Err(HoldError::Refused(format!(
+                "the release of hold {} was requested by this principal (same {}) at {at} \
+                 (request {id}); it takes effect when a different principal with the hold role \
+                 releases it naming the request",
+                target.hold_id,
+                m.as_str()
+            )));
+        }
+        return Err(HoldError::Conflict(format!(
+            "release request {id} of hold {} by {} at {at} is pending: to approve it, release \
+             again with \"request\": \"{id}\"",
+            target.hold_id,
+            get_str(e, "RequestedBy").unwrap_or_default()
+        )));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = crate::retention::row(json!({
+        "PartitionKey": RELEASE_PK, "RowKey": id,
+        "HoldId": target.hold_id, "Recording": target.recording, "Status": "pending",
+        "RequestedBy": asker.actor.who,
+        "RequestedByObjectId": asker.person.object_id.clone().unwrap_or_default(),
+        "RequestedByNames": asker.person.names.join("\n"), "RequestedAt": format_utc(now),
+        "ExpiresAt": format_utc(now + asker.ttl),
+        "RequestReason": asker.actor.why, "HeldSince": target.since,
+    }));
+    crate::tables::ops::write_creating_table(
+        tables,
+        HOLDS_TABLE,
+        &row,
+        crate::tables::WriteMode::Insert,
+    )
+    .await?;
+    Ok(Decision::Pending(Request {
+        row_key: id,
+        entity: row,
+    }))
+}
+
+/// A release naming request `id`: approves it when it is pending, of this placement, not expired
+/// and by another person; an approved one (a crash before the release) is finished.
+pub(super) async fn approve(
+    ports: &Ports,
+    target: &Target<'_>,
+    id: &str,
+    asker: Asker<'_>,
+) -> Result<Decision, HoldError> {
+    let tables = ports.tables.as_ref();
+    let (who, now) = (&asker.actor.who, asker.actor.at);
+    let at = format_utc(now);
+    let oid = asker.person.object_id.clone().unwrap_or_default();
+    let mut why: Option<HoldError> = None;
+    let unknown = || HoldError::NotFound(format!("release request {id}"));
+    if id.is_empty() || id.len() > 64 {
+        return Err(unknown());
+    }
+    let stored = update(tables, HOLDS_TABLE, RELEASE_PK, id, &mut |cur: Option<
+        &Stored,
+    >| {
+        why = None;
+        let Some(cur) = cur else {
+            why = Some(unknown());
+            return None;
+        };
+        let e = &cur.entity;
+        let s = |k| get_str(e, k).unwrap_or_default();
+        if s("HoldId") != target.hold_id || s("Recording") != target.recording {
+            why = Some(HoldError::Conflict(format!(
+                "release request {id} is for another hold or recording"
+            )));
+            return None;
+        }
+        match s("Status") {
+            "pending" => {}
+            "approved" => return None,
+            other => {
+                why = Some(HoldError::Conflict(format!(
+                    "release request {id} is {other}: request the release again"
+                )));
+                return None;
+            }
+        }
+        if let Some(stale) = stale(e, target.since, now) {
+            why = Some(HoldError::Conflict(format!(
+                "release request {id} can no longer be approved: {stale}; request the release again"
+            )));
+            return None;
+        }
+        if let Some(m) = requester(e).same_as(asker.person) {
+            why = Some(HoldError::Refused(format!(
+                "release request {id} was made by this principal (same {}) at {}; it takes effect \
+                 when a different principal with the hold role releases it naming the request",
+                m.as_str(),
+                s("RequestedAt")
+            )));
+            return None;
+        }
+        let mut next = e.clone();
+        for (k, v) in [
+            ("Status", "approved"),
+            ("ApprovedBy", who.as_str()),
+            ("ApprovedByObjectId", oid.as_str()),
+            ("ApprovedAt", at.as_str()),
+            ("ApproveReason", asker.actor.why.as_str()),
+        ] {
+            next.insert(k.into(), v.into());
+        }
+        Some(next)
+    })
+    .await?;
+    if let Some(e) = why {
+        return Err(e);
+    }
+    let stored = stored.ok_or_else(unknown)?;
+    let request = Request {
+        row_key: id.to_owned(),
+        entity: stored.entity,
+    };
+    match request.get("Status") {
+        "approved" => Ok(Decision::Approved(request)),
+        other => Err(HoldError::Conflict(format!(
+            "release request {id} is {other}: request the release again"
+        ))),
+    }
+}
