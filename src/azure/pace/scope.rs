@@ -13,7 +13,12 @@ pub fn scope_of(path: &str) -> String {
     let segments: Vec<&str> = lower.split('/').filter(|s| !s.is_empty()).collect();
     let after = |name: &str, last: bool| {
         let mut found = segments.windows(2).filter(|w| w[0] == name).map(|w| w[1]);
-        if last { found.last() } else { found.next() }.unwrap_or_default()
+        if last {
+            found.next_back()
+        } else {
+            found.next()
+        }
+        .unwrap_or_default()
     };
     format!(
         "{}/{}",
