@@ -26,7 +26,14 @@ use bastion_recordings::azure::{Policy, Timeouts};
 use bastion_recordings::clock::FixedClock;
 use bastion_recordings::estate::findings::Sinks;
 use bastion_recordings::estate::settings::EstateSettings;
+use bastion_recordings::estate::trail::Window;
 use bastion_recordings::estate::{check, live};
+
+/// The audit trail's window: a day, the audit records' default wait.
+const WINDOW: Window = Window {
+    silence: time::Duration::hours(24),
+    wait: time::Duration::minutes(120),
+};
 use bastion_recordings::ports::Ports;
 use bastion_recordings::sources::{Source, Sources};
 use bastion_recordings::storage::memory::InMemoryBlobStore;
@@ -102,7 +109,7 @@ async fn run(
     let now = datetime!(2026-11-25 12:00 UTC);
     let (before, throttled) = fake.with(|e| (e.requests.len(), e.throttled));
     let t = Instant::now();
-    let r = check::run(ports, arm, settings, sinks, now).await;
+    let r = check::run(ports, arm, settings, sinks, WINDOW, now).await;
     let took = t.elapsed();
     let (requests, throttled) = fake.with(|e| (e.requests.len() - before, e.throttled - throttled));
     println!(
@@ -143,6 +150,7 @@ async fn main() {
         recording_accounts: (0..n)
             .map(|i| account_id(&format!("strec{i:03}")))
             .collect(),
+        audit_silence: time::Duration::hours(24),
     };
     let ports = ports(n);
     let sinks = check::sinks(&ports, &[], None);

@@ -241,6 +241,8 @@ var settings = {
   ARM_ENDPOINT: environment().resourceManager
   BASTION_DISCONNECT: bastionDisconnect ? 'true' : 'false'
   RECORDINGS_ACCOUNT_IDS: join(recordingAccountIds, ',')
+  // A used host whose audit records stop arriving this long: finding audit-logs-silent.
+  ESTATE_AUDIT_SILENCE_HOURS: '24'
   // Microsoft Sentinel (SentinelExport): both from modules/sentinel.bicep, or both empty (off).
   SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint
   SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId

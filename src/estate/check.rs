@@ -1,5 +1,6 @@
-//! `EstateCheck`: reads every configured Bastion host from Resource Manager (a few at once),
-//! decides its findings and records them; one host's failure never hides another's findings.
+//! `EstateCheck`: reads every configured Bastion host from Resource Manager (a few at once) and
+//! its audit trail from the tables ([`trail`]), decides its findings and records them; one host's
+//! failure never hides another's findings.
 
 use futures::StreamExt as _;
 use serde_json::Value;
@@ -8,6 +9,7 @@ use time::OffsetDateTime;
 use super::findings::{HostFacts, Sinks, evaluate, target_of};
 use super::settings::EstateSettings;
 use super::store;
+use super::trail::{self, Window};
 use crate::arm::ResourceManager;
 use crate::notify::Notification;
 use crate::ports::Ports;
@@ -95,19 +97,26 @@ async fn with_workspaces(arm: &dyn ResourceManager, facts: &HostFacts, sinks: &S
     out
 }
 
-/// Checks every host of `settings`.
+/// Checks every host of `settings`; `window` bounds the audit trail's evidence.
 pub async fn run(
     ports: &Ports,
     arm: &dyn ResourceManager,
     settings: &EstateSettings,
     sinks: &Sinks,
+    window: Window,
     now: OffsetDateTime,
 ) -> Report {
     let hosts = &settings.hosts;
+    // Read once for every host: the day rows and recordings of the window.
+    let seen = trail::seen(ports.tables.as_ref(), window, now).await;
+    let evidence = Evidence {
+        seen: &seen,
+        window,
+    };
     // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
     let checks: Vec<_> = hosts
         .iter()
-        .map(|h| one(ports, arm, settings, h, sinks, now))
+        .map(|h| one(ports, arm, settings, h, sinks, &evidence, now))
         .collect();
     let results: Vec<_> = futures::stream::iter(checks)
         .buffer_unordered(CONCURRENCY)
@@ -137,6 +146,12 @@ pub async fn run(
     report
 }
 
+/// What one run read of the audit trail, and over which window.
+struct Evidence<'a> {
+    seen: &'a Result<trail::Seen, crate::azure::AzureError>,
+    window: Window,
+}
+
 /// Checks one host: `(host, findings open, the notifications or the table error)`.
 async fn one<'a>(
     ports: &Ports,
@@ -144,13 +159,21 @@ async fn one<'a>(
     settings: &EstateSettings,
     host: &'a str,
     sinks: &Sinks,
+    evidence: &Evidence<'_>,
     now: OffsetDateTime,
 ) -> (
     &'a str,
     usize,
     Result<Vec<Notification<Value>>, crate::azure::AzureError>,
 ) {
-    let facts = read(ports, arm, settings, host, sinks.custody.is_some(), now).await;
+    let mut facts = read(ports, arm, settings, host, sinks.custody.is_some(), now).await;
+    facts.audit_trail = Some(match evidence.seen {
+        Ok(seen) => {
+            let tables = ports.tables.as_ref();
+            trail::trail(tables, seen, host, evidence.window, now).await
+        }
+        Err(e) => Err(e.clone()),
+    });
     let ev = evaluate(&facts, &with_workspaces(arm, &facts, sinks).await);
     let open = ev.findings.len();
     (

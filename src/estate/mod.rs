@@ -8,6 +8,7 @@ pub mod findings;
 pub mod live;
 pub mod settings;
 pub mod store;
+pub mod trail;
 pub mod unaudited;
 pub mod view;
 

@@ -1,4 +1,5 @@
-//! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`.
+//! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`,
+//! `ESTATE_AUDIT_SILENCE_HOURS`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
 
@@ -10,6 +11,10 @@ pub const ARM_ENDPOINT: &str = "ARM_ENDPOINT";
 pub const DISCONNECT: &str = "BASTION_DISCONNECT";
 /// The recording accounts' resource ids (comma-separated): no read on the whole subscription.
 pub const RECORDING_ACCOUNTS: &str = "RECORDINGS_ACCOUNT_IDS";
+/// How long a used host may send no audit record before `audit-logs-silent` (hours).
+pub const AUDIT_SILENCE: &str = "ESTATE_AUDIT_SILENCE_HOURS";
+/// Its default: a day.
+pub const DEFAULT_AUDIT_SILENCE_HOURS: i64 = 24;
 /// Public cloud Resource Manager.
 pub const DEFAULT_ARM: &str = "https://management.azure.com";
 
@@ -24,6 +29,9 @@ pub struct EstateSettings {
     pub disconnect: bool,
     /// `Microsoft.Storage/storageAccounts` resource ids of the recording accounts.
     pub recording_accounts: Vec<String>,
+    /// `ESTATE_AUDIT_SILENCE_HOURS`: a host used in this long that sent no audit record in it is
+    /// `audit-logs-silent`.
+    pub audit_silence: time::Duration,
 }
 
 impl EstateSettings {
@@ -65,11 +73,13 @@ impl EstateSettings {
         let arm_endpoint = endpoint.trim_end_matches('/').to_owned();
         let disconnect = r.flag(DISCONNECT, false);
         let recording_accounts = Self::account_ids(r);
+        let hours = r.number(AUDIT_SILENCE, DEFAULT_AUDIT_SILENCE_HOURS, 1..=24 * 30);
         Self {
             hosts,
             arm_endpoint,
             disconnect,
             recording_accounts,
+            audit_silence: time::Duration::hours(hours),
         }
     }
 

@@ -28,11 +28,16 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         state.config.custody.workspace.as_deref(),
     );
     let arm = crate::arm::bounded(arm, std::time::Instant::now() + check::BUDGET);
+    let window = crate::estate::trail::Window {
+        silence: state.config.estate.audit_silence,
+        wait: state.config.audit.session_wait,
+    };
     let report = check::run(
         &state.ports,
         arm.as_ref(),
         &state.config.estate,
         &sinks,
+        window,
         now_of(&state, &inv),
     )
     .await;

@@ -3,6 +3,7 @@
 //! The envelopes, the outcome policy, poison quarantine and the axum glue that runs every
 //! invocation the same way ([`route`]); `tests/e2e/protocol.rs` checks the contract end to end.
 
+pub mod body;
 pub mod decode;
 pub mod outcome;
 pub mod outputs;

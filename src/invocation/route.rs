@@ -2,6 +2,9 @@
 //!
 //! Reads the raw body (so even malformed JSON can be quarantined verbatim — axum's `Json` extractor
 //! would answer 400/422, which the host turns into a failure and Event Grid into 24 h of retries),
+//! up to [`MAX_BODY_BYTES`] ([`super::body`]) rather than axum's 2 MB default (a 1 MiB message of quotes, encoded
+//! twice as the host sends queue messages, is 4 MiB): a longer body is Poison, its first
+//! [`MAX_BODY_BYTES`] kept in quarantine with the reason, never refused unread,
 //! opens one span per invocation, runs the function, catches panics, maps the ending to the host's
 //! response and logs it exactly once.
 
@@ -18,6 +21,7 @@ use futures::FutureExt as _;
 use serde_json::json;
 use tracing::{Instrument as _, debug, error, info, warn};
 
+use super::body::{MAX_BODY_BYTES, Read, read_body};
 use super::outcome::{HandlerError, Outcome};
 use super::{HOST_VERSION_HEADER, INVOCATION_ID_HEADER, InvokeRequest, InvokeResponse, Quarantine};
 use crate::telemetry::redact;
@@ -55,9 +59,28 @@ where
     Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
 {
     post(
-        move |State(state): State<S>, headers: HeaderMap, body: Bytes| {
+        move |State(state): State<S>, headers: HeaderMap, body: axum::body::Body| {
             let handler = handler.clone();
-            async move { run(function, state, headers, body, handler).await }
+            async move {
+                match read_body(body, MAX_BODY_BYTES).await {
+                    Ok(Read::Whole(raw)) => run(function, state, headers, raw, handler).await,
+                    Ok(Read::Cut(head)) => {
+                        let id = headers
+                            .get(INVOCATION_ID_HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+                        let reason = format!(
+                            "invocation body larger than {MAX_BODY_BYTES} bytes (the first {MAX_BODY_BYTES} kept)"
+                        );
+                        let poison = Err(HandlerError::poison(reason));
+                        finish(function, &id, &state, &head, poison, Instant::now()).await
+                    }
+                    Err(e) => {
+                        warn!(function, error = %e, "invocation body not read; the host retries");
+                        fail("invocation body not read")
+                    }
+                }
+            }
         },
     )
 }

@@ -275,24 +275,25 @@ impl Client {
         body_json(self.send(req).await?).await
     }
 
-    /// One try through the pacer, if any: a lane paused past `end` (a `Retry-After` longer than
-    /// what is left) fails at once; a wait for room ends at `end`.
+    /// One try through the pacer, if any: a request whose lane or throttle scope is paused past
+    /// `end` (a `Retry-After` longer than what is left) fails at once; a wait for room ends at `end`.
     async fn attempt(&self, req: &Request<'_>, end: Instant) -> Result<Response, AzureError> {
         let res = match &self.inner.pacer {
             None => self.exchange(req, end).await?,
             Some(pacer) => {
                 let lane = Lane::of(&req.method);
-                let _permit =
-                    match tokio::time::timeout_at(end.into(), pacer.acquire(lane, end)).await {
-                        Ok(Ok(permit)) => permit,
-                        Ok(Err(paused)) => {
-                            let retry_after = Some(paused);
-                            return Err(AzureError::Throttled { retry_after });
-                        }
-                        Err(_) => return Err(AzureError::Throttled { retry_after: None }),
-                    };
+                let scope = super::pace::scope_of(req.url.path());
+                let acquire = pacer.acquire(lane, &scope, end);
+                let _permit = match tokio::time::timeout_at(end.into(), acquire).await {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(paused)) => {
+                        let retry_after = Some(paused);
+                        return Err(AzureError::Throttled { retry_after });
+                    }
+                    Err(_) => return Err(AzureError::Throttled { retry_after: None }),
+                };
                 let res = self.exchange(req, end).await?;
-                pacer.answered(lane, res.status(), res.headers());
+                pacer.answered(lane, &scope, res.status(), res.headers());
                 res
             }
         };

@@ -4,7 +4,13 @@
 //! requests may be out at once (lowered at once, recovered one per answer) and a pause when the
 //! bucket is about to run dry; [`Pacer`] applies it to every try of a [`super::http::Client`], one
 //! lane for reads and one for writes. A 429 still waits its `Retry-After` (the client does), and
-//! the whole lane pauses for it too, so the requests out do not each find the bucket empty.
+//! every request of the lane that shares its throttle pauses for it too ([`scope`]: the same
+//! resource provider in the same subscription), so the requests out do not each find the bucket
+//! empty; the requests to other providers or subscriptions go on.
+
+mod scope;
+
+pub use scope::scope_of;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -102,12 +108,23 @@ impl Controller {
     }
 }
 
-/// One lane's controller, its requests out and its pause.
+/// One lane's controller, its requests out, its pause, and the pauses of its throttled scopes.
 #[derive(Debug)]
 struct LaneState {
     ctl: Controller,
     in_flight: usize,
     paused_until: Option<Instant>,
+    /// Until when each throttled scope ([`scope_of`]) waits (a 429's `Retry-After`).
+    throttled: std::collections::HashMap<String, Instant>,
+}
+
+impl LaneState {
+    /// The pause a request of `scope` waits at `now`: the lane's, else its scope's.
+    fn paused(&self, scope: &str, now: Instant) -> Option<Instant> {
+        let lane = self.paused_until.filter(|t| *t > now);
+        let scoped = self.throttled.get(scope).copied().filter(|t| *t > now);
+        lane.max(scoped)
+    }
 }
 
 /// Gates every try of a client by its lane's [`Controller`].
@@ -131,6 +148,7 @@ impl Pacer {
             ctl: Controller::new(max),
             in_flight: 0,
             paused_until: None,
+            throttled: std::collections::HashMap::new(),
         };
         Self {
             lanes: Mutex::new([lane(), lane()]),
@@ -151,16 +169,17 @@ impl Pacer {
         self.with(lane, |l| l.ctl.limit())
     }
 
-    /// Waits until the lane is not paused and has room, then takes a place in it. A lane paused
-    /// until `end` or later (a 429 whose `Retry-After` outlives what is left of the call)
-    /// answers at once with how long the pause still lasts: waiting it out would only end at the
-    /// end, holding the run up for nothing.
+    /// Waits until neither the lane nor the request's `scope` ([`scope_of`]) is paused and the
+    /// lane has room, then takes a place in it. A pause until `end` or later (a 429 whose
+    /// `Retry-After` outlives what is left of the call) answers at once with how long it still
+    /// lasts: waiting it out would only end at the end, holding the run up for nothing.
     ///
     /// # Errors
     /// The pause left, when it reaches past `end`.
     pub async fn acquire(
         &self,
         lane: Lane,
+        scope: &str,
         end: std::time::Instant,
     ) -> Result<Permit<'_>, Duration> {
         let end = Instant::from_std(end);
@@ -169,7 +188,7 @@ impl Pacer {
             tokio::pin!(changed);
             changed.as_mut().enable();
             let now = Instant::now();
-            let paused = self.with(lane, |l| match l.paused_until.filter(|t| *t > now) {
+            let paused = self.with(lane, |l| match l.paused(scope, now) {
                 Some(t) => Some(Some(t)),
                 None if l.in_flight < l.ctl.limit() => {
                     l.in_flight += 1;
@@ -186,17 +205,22 @@ impl Pacer {
         }
     }
 
-    /// An answer of `lane`: its status and headers adjust the lane.
-    pub fn answered(&self, lane: Lane, status: StatusCode, headers: &HeaderMap) {
+    /// An answer of `lane` to a request of `scope`: its status and headers adjust the lane (the
+    /// remaining count) or, for a 429, pause that scope.
+    pub fn answered(&self, lane: Lane, scope: &str, status: StatusCode, headers: &HeaderMap) {
         let pause = self.with(lane, |l| {
-            let pause = if status == StatusCode::TOO_MANY_REQUESTS {
+            let now = Instant::now();
+            if status == StatusCode::TOO_MANY_REQUESTS {
                 let retry_after = super::retry::retry_after(headers);
-                Some(l.ctl.throttled(retry_after))
-            } else {
-                l.ctl.answered(lane.remaining(headers), l.in_flight)
-            };
+                let until = now + l.ctl.throttled(retry_after);
+                l.throttled.retain(|_, t| *t > now);
+                let t = l.throttled.entry(scope.to_owned()).or_insert(until);
+                *t = (*t).max(until);
+                return Some(*t - now);
+            }
+            let pause = l.ctl.answered(lane.remaining(headers), l.in_flight);
             if let Some(p) = pause {
-                let until = Instant::now() + p;
+                let until = now + p;
                 l.paused_until = Some(l.paused_until.map_or(until, |t| t.max(until)));
             }
             pause

@@ -9,6 +9,10 @@ use proptest::prelude::*;
 use super::*;
 
 const MAX: usize = 16;
+/// Throttle scopes: the Network provider, the Storage provider, and Network elsewhere.
+const NET: &str = "s1/microsoft.network";
+const STORAGE: &str = "s1/microsoft.storage";
+const OTHER_NET: &str = "s2/microsoft.network";
 
 /// One answer: a remaining count (or none) and the requests out when it came.
 fn answer() -> impl Strategy<Value = (Option<u64>, usize)> {
@@ -110,8 +114,8 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
     .into_iter()
     .collect();
     {
-        let _p = pacer.acquire(Lane::Reads, far()).await.expect("room");
-        pacer.answered(Lane::Reads, StatusCode::OK, &low);
+        let _p = pacer.acquire(Lane::Reads, NET, far()).await.expect("room");
+        pacer.answered(Lane::Reads, NET, StatusCode::OK, &low);
     }
     assert_eq!(pacer.limit(Lane::Reads), 2);
     let (out, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -120,7 +124,7 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
         .map(|_| {
             let (pacer, out, most) = (pacer.clone(), out.clone(), most.clone());
             tokio::spawn(async move {
-                let _p = pacer.acquire(Lane::Reads, far()).await.expect("room");
+                let _p = pacer.acquire(Lane::Reads, NET, far()).await.expect("room");
                 let now = out.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -129,7 +133,7 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
         })
         .collect();
     tokio::task::yield_now().await;
-    let writes = pacer.acquire(Lane::Writes, far()).await.expect("room");
+    let writes = pacer.acquire(Lane::Writes, NET, far()).await.expect("room");
     assert_eq!(writes.lane, Lane::Writes, "the other lane is not held");
     drop(writes);
     for t in tasks {
@@ -148,9 +152,9 @@ async fn the_gate_holds_requests_to_the_limit_and_the_pause() {
     let throttled: HeaderMap = [(reqwest::header::RETRY_AFTER, "1".parse().unwrap())]
         .into_iter()
         .collect();
-    pacer.answered(Lane::Reads, StatusCode::TOO_MANY_REQUESTS, &throttled);
+    pacer.answered(Lane::Reads, NET, StatusCode::TOO_MANY_REQUESTS, &throttled);
     let t = Instant::now();
-    drop(pacer.acquire(Lane::Reads, far()).await.expect("room"));
+    drop(pacer.acquire(Lane::Reads, NET, far()).await.expect("room"));
     assert!(
         t.elapsed() >= Duration::from_millis(990),
         "the lane waits the 429's Retry-After"
@@ -172,11 +176,11 @@ async fn a_pause_past_the_end_of_the_run_answers_at_once_with_what_is_left() {
     let long: HeaderMap = [(reqwest::header::RETRY_AFTER, "600".parse().unwrap())]
         .into_iter()
         .collect();
-    pacer.answered(Lane::Reads, StatusCode::TOO_MANY_REQUESTS, &long);
+    pacer.answered(Lane::Reads, NET, StatusCode::TOO_MANY_REQUESTS, &long);
     let t = Instant::now();
     let end = std::time::Instant::now() + Duration::from_secs(60);
     let left = pacer
-        .acquire(Lane::Reads, end)
+        .acquire(Lane::Reads, NET, end)
         .await
         .expect_err("paused past the end");
     assert!(t.elapsed() < Duration::from_millis(100), "answered at once");
@@ -185,7 +189,17 @@ async fn a_pause_past_the_end_of_the_run_answers_at_once_with_what_is_left() {
         "{left:?}"
     );
     assert!(
-        pacer.acquire(Lane::Writes, end).await.is_ok(),
+        pacer.acquire(Lane::Writes, NET, end).await.is_ok(),
         "the other lane is not paused"
+    );
+    let t = Instant::now();
+    let storage = pacer.acquire(Lane::Reads, STORAGE, end).await;
+    assert!(storage.is_ok(), "another provider's calls go on");
+    assert!(t.elapsed() < Duration::from_millis(100), "at once");
+    drop(storage);
+    let other = pacer.acquire(Lane::Reads, OTHER_NET, end).await;
+    assert!(
+        other.is_ok(),
+        "the provider in another subscription goes on"
     );
 }

@@ -1,9 +1,10 @@
-//! The findings that read more than one flag: where audit logs go (and into which table), where
+//! The findings that read more than one flag: where audit logs go and whether they arrive, where
 //! the host records and whether its identity may write there, and the portal player's CORS rule.
 
 use super::{Evaluation, HostFacts, Level, Sinks};
 use crate::arm::model::CorsRule;
 use crate::arm::{BastionHost, DiagnosticSetting};
+use crate::estate::trail::Trail;
 
 /// The audit-log category and the groups that include it.
 fn carries_audit_logs(s: &DiagnosticSetting) -> bool {
@@ -19,10 +20,20 @@ fn carries_audit_logs(s: &DiagnosticSetting) -> bool {
     })
 }
 
-/// `audit-logs-not-sent` and `audit-logs-azurediagnostics`: a setting must send `BastionAuditLogs`
-/// to an account this app reads, or to a workspace it reads in resource-specific mode (`Dedicated`;
-/// the default mode lands in `AzureDiagnostics`, which the reader does not query).
-pub(super) fn audit_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], sinks: &Sinks) {
+/// The audit-log findings. `audit-logs-not-sent` (high): no setting sends `BastionAuditLogs` to an
+/// account or workspace this app reads, so none can arrive. `audit-logs-silent` (high, evidence):
+/// a setting does, yet no audit record of the host was seen for the window while the host was used
+/// (`trail`; `None`: not read, the finding keeps its state). `audit-logs-azurediagnostics` (info,
+/// a possibility): a read workspace's setting without `logAnalyticsDestinationType: Dedicated`.
+/// Microsoft's table references document Bastion's audit logs in `MicrosoftAzureBastionAuditLogs`
+/// only, and no list of services writing to `AzureDiagnostics` names Bastion, so that mode alone
+/// proves nothing; whether records arrive is what `audit-logs-silent` says.
+pub(super) fn audit_logs(
+    ev: &mut Evaluation,
+    settings: &[DiagnosticSetting],
+    sinks: &Sinks,
+    trail: Option<&Trail>,
+) {
     let read_account = |s: &DiagnosticSetting| {
         s.properties
             .storage_account()
@@ -34,33 +45,54 @@ pub(super) fn audit_logs(ev: &mut Evaluation, settings: &[DiagnosticSetting], si
             .workspace()
             .is_some_and(|w| sinks.workspaces.contains(&w.to_ascii_lowercase()))
     };
-    let sending: Vec<&DiagnosticSetting> =
-        settings.iter().filter(|s| carries_audit_logs(s)).collect();
-    let flowing = sending
+    let sending: Vec<&DiagnosticSetting> = settings
         .iter()
-        .any(|s| read_account(s) || (read_workspace(s) && s.properties.dedicated()));
+        .filter(|s| carries_audit_logs(s) && (read_account(s) || read_workspace(s)))
+        .collect();
     let legacy: Vec<&str> = sending
         .iter()
         .filter(|s| read_workspace(s) && !s.properties.dedicated())
         .map(|s| s.name.as_str())
         .collect();
-    ev.decide("audit-logs-not-sent", !flowing, Level::High, || {
+    ev.decide("audit-logs-not-sent", sending.is_empty(), Level::High, || {
         format!(
-            "none of {} diagnostic setting(s) sends BastionAuditLogs where this app reads them (a storage account it reads, or a workspace it reads in resource-specific mode)",
+            "none of {} diagnostic setting(s) sends BastionAuditLogs where this app reads them (a storage account or a workspace it reads)",
             settings.len()
         )
     });
     ev.decide(
         "audit-logs-azurediagnostics",
         !legacy.is_empty(),
-        Level::High,
+        Level::Info,
         || {
             format!(
-                "diagnostic setting(s) {} send BastionAuditLogs to a workspace this app reads, but into the AzureDiagnostics table (logAnalyticsDestinationType is not Dedicated): the workspace reader queries MicrosoftAzureBastionAuditLogs only. Switch the setting's destination table to resource-specific (portal: Destination table = Resource specific; CLI: az monitor diagnostic-settings create/update --export-to-resource-specific true; template: logAnalyticsDestinationType: 'Dedicated'); rows already sent stay in AzureDiagnostics",
+                "diagnostic setting(s) {} send BastionAuditLogs to a workspace this app reads without logAnalyticsDestinationType Dedicated. Microsoft documents Bastion's audit logs in MicrosoftAzureBastionAuditLogs, the table the reader queries, so they may well arrive there; if they landed in AzureDiagnostics instead, the reader would not see them, and audit-logs-silent would open once the host is used. Setting the destination table to resource-specific (template: logAnalyticsDestinationType: 'Dedicated') removes the doubt",
                 legacy.join(", ")
             )
         },
     );
+    if sending.is_empty() {
+        // Nothing can arrive: `audit-logs-not-sent` says so; silence would say it twice.
+        ev.decide("audit-logs-silent", false, Level::High, String::new);
+        return;
+    }
+    let Some(t) = trail else { return };
+    ev.decide("audit-logs-silent", t.silent(), Level::High, || {
+        let names: Vec<&str> = sending.iter().map(|s| s.name.as_str()).collect();
+        let last = t
+            .last_record
+            .map_or("none in the day before the window either".to_owned(), |l| {
+                crate::dates::format_utc(l)
+            });
+        let used = t.used.as_ref().map_or(String::new(), |u| {
+            format!("{} at {}", u.what, crate::dates::format_utc(u.at))
+        });
+        format!(
+            "diagnostic setting(s) {} send BastionAuditLogs where this app reads them, but no audit record of this host has been read since {} (the latest: {last}) although it was used meanwhile ({used}): its audit logs are not arriving",
+            names.join(", "),
+            crate::dates::format_utc(t.since)
+        )
+    });
 }
 
 /// True when `s` sends the storage account's `StorageDelete` logs (the category, or the `audit` or

@@ -80,6 +80,8 @@ pub struct HostFacts {
     pub blob_diagnostics: Part<Vec<DiagnosticSetting>>,
     /// The VMs of recent RDP sessions on this host that sign users in with Entra ID.
     pub entra_rdp_vms: Part<Vec<String>>,
+    /// Whether its audit records arrive, from the rows the app wrote (`None`: not read).
+    pub audit_trail: Part<crate::estate::trail::Trail>,
 }
 
 /// Where this product reads audit logs from (lower-case).
@@ -259,8 +261,9 @@ pub fn evaluate(facts: &HostFacts, sinks: &Sinks) -> Evaluation {
         }
         None => {}
     }
+    let trail = ev.part("audit-trail", &facts.audit_trail, at).cloned();
     if let Some(settings) = ev.part("diagnostics", &facts.diagnostics, at) {
-        checks::audit_logs(&mut ev, settings, sinks);
+        checks::audit_logs(&mut ev, settings, sinks, trail.as_ref());
     }
     if let Some(settings) = ev.part("blob-diagnostics", &facts.blob_diagnostics, at) {
         checks::custody_logs(&mut ev, settings, sinks);

@@ -53,6 +53,7 @@ fn facts(parts: &Parts) -> HostFacts {
         )),
         unknown_account: None,
         blob_diagnostics: None,
+        audit_trail: None,
     }
 }
 
@@ -182,11 +183,11 @@ fn audit_logs_count_only_when_enabled_and_sent_where_this_app_reads() {
     assert_eq!(codes(&workspace), Vec::<&str>::new());
 }
 
-/// A workspace sink in the default mode (`logAnalyticsDestinationType` null or absent) writes to
-/// `AzureDiagnostics`, which the workspace reader never queries: not "flowing", and a finding
-/// saying how to switch to the resource-specific table.
+/// A workspace sink in the default mode (`logAnalyticsDestinationType` null or absent) is a sink:
+/// Microsoft documents Bastion's audit logs in `MicrosoftAzureBastionAuditLogs` only, so the mode
+/// alone is an info finding worded as a possibility, never "not sent".
 #[test]
-fn a_workspace_sink_writing_to_azure_diagnostics_does_not_count_and_says_how_to_switch() {
+fn a_workspace_sink_in_the_default_mode_is_a_sink_and_at_most_an_info_possibility() {
     for destination in [json!(null), json!("AzureDiagnostics")] {
         let ev = flipped(|p| {
             p.1 = json!([{"name": "to-law", "properties": {
@@ -197,27 +198,66 @@ fn a_workspace_sink_writing_to_azure_diagnostics_does_not_count_and_says_how_to_
         });
         assert_eq!(
             codes(&ev),
-            vec!["audit-logs-not-sent", "audit-logs-azurediagnostics"],
+            vec!["audit-logs-azurediagnostics"],
             "{destination}"
         );
-        let text = &ev.findings[1].evidence;
-        assert!(
-            text.contains("to-law") && text.contains("AzureDiagnostics"),
-            "{text}"
-        );
-        assert!(
-            text.contains("--export-to-resource-specific true"),
-            "{text}"
-        );
-        assert!(text.contains("Dedicated"), "{text}");
+        assert_eq!(ev.findings[0].level, Level::Info);
+        let text = &ev.findings[0].evidence;
+        assert!(text.contains("to-law") && text.contains("may"), "{text}");
+        assert!(text.contains("MicrosoftAzureBastionAuditLogs"), "{text}");
     }
-    // Beside a storage sink this app reads, the audit logs flow, and the workspace one is still said.
-    let both = flipped(|p| {
-        p.1.as_array_mut().expect("list").push(json!({"name": "to-law", "properties": {
-            "workspaceId": "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w",
-            "logs": [{"category": "BastionAuditLogs", "enabled": true}]}}));
-    });
-    assert_eq!(codes(&both), vec!["audit-logs-azurediagnostics"]);
+}
+
+fn trail(last_record: Option<time::OffsetDateTime>, used: bool) -> crate::estate::trail::Trail {
+    let since = time::macros::datetime!(2026-11-24 12:00 UTC);
+    crate::estate::trail::Trail {
+        since,
+        last_record,
+        used: used.then(|| crate::estate::trail::Use {
+            at: since + time::Duration::hours(2),
+            what: "live session s-1".into(),
+        }),
+    }
+}
+
+/// Audit logs flowing is decided by what was read: a host with a sink that was used in the window
+/// and sent no record in it is `audit-logs-silent` (high); a record in the window, or no use,
+/// clears it; a table not read leaves it undecided; without a sink `audit-logs-not-sent` says it.
+#[test]
+fn silence_is_decided_by_the_records_read_while_the_host_was_used() {
+    let with = |t: Option<crate::estate::trail::Trail>| {
+        let mut f = facts(&healthy());
+        f.audit_trail = t.map(Ok);
+        evaluate(&f, &sinks())
+    };
+    let since = time::macros::datetime!(2026-11-24 12:00 UTC);
+    let silent = with(Some(trail(Some(since - time::Duration::hours(5)), true)));
+    assert_eq!(codes(&silent), vec!["audit-logs-silent"]);
+    assert_eq!(silent.findings[0].level, Level::High);
+    let text = &silent.findings[0].evidence;
+    assert!(
+        text.contains("to-archive") && text.contains("live session s-1"),
+        "{text}"
+    );
+    assert_eq!(
+        codes(&with(Some(trail(None, true)))),
+        vec!["audit-logs-silent"]
+    );
+    for quiet in [trail(Some(since), true), trail(None, false)] {
+        let ev = with(Some(quiet));
+        assert_eq!(codes(&ev), Vec::<&str>::new());
+        assert!(ev.assessed.contains("audit-logs-silent"));
+    }
+    assert!(
+        !with(None).assessed.contains("audit-logs-silent"),
+        "not read: undecided"
+    );
+    let mut f = facts(&healthy());
+    f.audit_trail = Some(Ok(trail(None, true)));
+    let mut parts = healthy();
+    parts.1[0]["properties"]["logs"][0]["enabled"] = json!(false);
+    f.diagnostics = Some(Ok(serde_json::from_value(parts.1).expect("diag")));
+    assert_eq!(codes(&evaluate(&f, &sinks())), vec!["audit-logs-not-sent"]);
 }
 
 /// `workspaceId: ""` and `storageAccountId: ""` are no destination (the API writes `""`).

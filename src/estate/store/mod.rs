@@ -1,5 +1,9 @@
 //! Table `estate`: one row per host and finding code, an *episode* from `OpenedAt` to
-//! `ResolvedAt`, opened and cleared ETag-conditionally so exactly one instance announces it.
+//! `ResolvedAt`, opened and cleared ETag-conditionally so exactly one instance announces it. Only
+//! an episode at `medium` or above is announced (`estate.finding`, then its `estate.resolved`):
+//! `Announced` says whether it was, so an `info` episode that rises to `medium` is announced
+//! then, once, and one never announced clears in silence (a row written before the flag
+//! existed was announced).
 
 pub mod export;
 
@@ -179,14 +183,14 @@ async fn record(
     let mut out = Vec::new();
     for f in &ev.findings {
         let current = stored.iter().find(|s| rk(s) == f.code).cloned();
-        let mut opened = false;
+        let mut announce = false;
         let row = update_from(tables, ESTATE_TABLE, &pk, &f.code, current, &mut |cur| {
-            let (entity, fresh) = seen(cur, host, f, &at, &me);
-            opened = fresh;
+            let (entity, mine) = seen(cur, host, f, &at, &me);
+            announce = mine;
             entity
         })
         .await?;
-        if opened && let Some(row) = row {
+        if announce && let Some(row) = row {
             out.push(notification(FINDING, &Row::of(&row.entity), &at));
         }
     }
@@ -202,6 +206,7 @@ async fn record(
             continue;
         }
         let mut cleared = false;
+        let announced = was_announced(&s.entity);
         let row = update_from(
             tables,
             ESTATE_TABLE,
@@ -215,7 +220,10 @@ async fn record(
             },
         )
         .await?;
-        if cleared && let Some(row) = row {
+        if cleared
+            && announced
+            && let Some(row) = row
+        {
             out.push(notification(RESOLVED, &Row::of(&row.entity), &at));
         }
     }
@@ -226,7 +234,17 @@ fn rk(s: &Stored) -> &str {
     get_str(&s.entity, "RowKey").unwrap_or_default()
 }
 
-/// The row after a check saw `f`: `(entity to write, true when this call (`me`) opened it)`.
+/// True when `level` is announced: `medium` and above (an `info` finding is only shown).
+pub fn announced_level(level: Level) -> bool {
+    level >= Level::Medium
+}
+
+/// True when the episode of row `e` was announced (a row written before `Announced` existed was).
+fn was_announced(e: &Entity) -> bool {
+    e.get("Announced").and_then(Value::as_bool).unwrap_or(true)
+}
+
+/// The row after a check saw `f`: `(entity to write, true when this call (`me`) announces it)`.
 fn seen(
     cur: Option<&Stored>,
     host: &str,
@@ -234,23 +252,33 @@ fn seen(
     at: &str,
     me: &str,
 ) -> (Option<Entity>, bool) {
+    let loud = announced_level(f.level);
     let open = cur.filter(|s| get_str(&s.entity, "Status") == Some("open"));
     let Some(open) = open else {
-        let entity = json!({
+        let mut entity = json!({
             "Host": host, "HostName": host_name(host), "Severity": f.level.as_str(),
             "Status": "open", "OpenedAt": at, "OpenedBy": me, "LastSeen": at, "Evidence": f.evidence,
+            "Announced": loud,
         });
-        return (entity.as_object().cloned(), true);
+        if loud {
+            entity["AnnouncedBy"] = me.into();
+        }
+        return (entity.as_object().cloned(), loud);
     };
-    let mine = get_str(&open.entity, "OpenedBy") == Some(me);
-    if get_str(&open.entity, "LastSeen") == Some(at) {
+    let mine = get_str(&open.entity, "AnnouncedBy") == Some(me);
+    let rises = loud && !was_announced(&open.entity);
+    if get_str(&open.entity, "LastSeen") == Some(at) && !rises {
         return (None, mine);
     }
     let mut e = open.entity.clone();
     e.insert("LastSeen".into(), at.into());
     e.insert("Severity".into(), f.level.as_str().into());
     e.insert("Evidence".into(), f.evidence.clone().into());
-    (Some(e), mine)
+    if rises {
+        e.insert("Announced".into(), true.into());
+        e.insert("AnnouncedBy".into(), me.into());
+    }
+    (Some(e), rises)
 }
 
 /// The row after a check found it gone: `(entity to write, true when this call clears it)`.

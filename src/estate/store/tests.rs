@@ -88,3 +88,63 @@ async fn two_instances_checking_at_once_announce_each_episode_once() {
     let total = a.expect("a").len() + b.expect("b").len();
     assert_eq!(total, 2);
 }
+
+fn at_level(code: &str, level: Level) -> Evaluation {
+    Evaluation {
+        findings: vec![Finding {
+            code: code.to_owned(),
+            level,
+            evidence: format!("saw {code}"),
+        }],
+        assessed: [code.to_owned()].into(),
+    }
+}
+
+#[tokio::test]
+async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
+    let t = InMemoryTables::new();
+    let t0 = datetime!(2026-11-25 12:00 UTC);
+    let m = |n: i64| t0 + time::Duration::minutes(n);
+    let code = "check-failed:entra-rdp";
+    let cleared = Evaluation {
+        findings: Vec::new(),
+        assessed: [code.to_owned()].into(),
+    };
+    // Info: stored and listed, never announced, and cleared in silence.
+    let quiet = apply(&t, HOST, &at_level(code, Level::Info), m(0)).await;
+    assert!(quiet.expect("info").is_empty());
+    let rows = list(&t).await.expect("list").rows;
+    assert_eq!(
+        (rows[0].status.as_str(), rows[0].severity.as_str()),
+        ("open", "info")
+    );
+    assert!(
+        apply(&t, HOST, &cleared, m(15))
+            .await
+            .expect("clear")
+            .is_empty()
+    );
+    // Info, then medium in the same episode: announced once when it rises, then its resolution.
+    assert!(
+        apply(&t, HOST, &at_level(code, Level::Info), m(30))
+            .await
+            .expect("info")
+            .is_empty()
+    );
+    let risen = apply(&t, HOST, &at_level(code, Level::Medium), m(45))
+        .await
+        .expect("medium");
+    assert_eq!(risen.len(), 1);
+    assert_eq!(
+        (risen[0].kind.as_str(), risen[0].severity),
+        (FINDING, Severity::Warning)
+    );
+    assert_eq!(risen[0].data["firstSeen"], "2026-11-25T12:30:00.000Z");
+    let again = apply(&t, HOST, &at_level(code, Level::Info), m(60))
+        .await
+        .expect("again");
+    assert!(again.is_empty(), "announced once: {again:?}");
+    let resolved = apply(&t, HOST, &cleared, m(75)).await.expect("resolve");
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].kind, RESOLVED);
+}

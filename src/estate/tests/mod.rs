@@ -231,8 +231,20 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
                 arm_endpoint: super::settings::DEFAULT_ARM.to_owned(),
                 disconnect: false,
                 recording_accounts: vec![],
+                audit_silence: time::Duration::hours(24),
             };
-            super::check::run(&ports, arm, &settings, &sinks, now).await;
+            super::check::run(
+                &ports,
+                arm,
+                &settings,
+                &sinks,
+                super::trail::Window {
+                    silence: time::Duration::hours(24),
+                    wait: time::Duration::minutes(120),
+                },
+                now,
+            )
+            .await;
             super::store::list(ports.tables.as_ref())
                 .await
                 .expect("estate")

@@ -7,7 +7,8 @@
 //! has none, errors as a top-level `{code, message}`), the blob service (CORS, versioning), the
 //! container (`hasImmutabilityPolicy`), role assignments and definitions of the recording target,
 //! VM extensions, `getActiveSessions` (long-running: [`lro`]) and `disconnectActiveSessions`.
-//! Switches flip each finding, throttle (429 with a `Retry-After` of whole seconds, never 0),
+//! Switches flip each finding, throttle (429 with a `Retry-After` of whole seconds, never 0;
+//! every request, or one provider's under one resource),
 //! forbid a path (403 `AuthorizationFailed`), and every request is recorded (and shown to an
 //! observer, so the permission drift test sees each URL). The subscription's storage account list
 //! answers 403 unless `subscription_reader` is set: the app is granted read on its recording
@@ -64,6 +65,10 @@ pub(crate) struct Estate {
     pub(crate) throttle: usize,
     /// The `Retry-After` of those 429s (seconds; 1 unless a test says otherwise).
     pub(crate) throttle_wait: u64,
+    /// A resource provider's own throttle: every request to a path under this lower-case prefix
+    /// served by the prefix's provider (no other `/providers/` after it, as an extension
+    /// resource's would have) answers 429 with `Retry-After: throttle_wait`.
+    pub(crate) throttle_under: Option<String>,
     /// The `Retry-After` of 202s and running status monitors (seconds; the Network provider
     /// answers 10, tests scale it down, never to 0).
     pub(crate) retry_after: u64,
@@ -337,7 +342,12 @@ async fn answer(
         Some(Some(left)) => Ok(Some(left)),
         None => Ok(None),
     };
-    if e.throttle > 0 || remaining.is_err() {
+    let provider_throttled = e.throttle_under.as_ref().is_some_and(|p| {
+        lower
+            .strip_prefix(p.as_str())
+            .is_some_and(|rest| !rest.contains("/providers/"))
+    });
+    if e.throttle > 0 || remaining.is_err() || provider_throttled {
         e.throttle = e.throttle.saturating_sub(1);
         e.throttled += 1;
         let mut r = error(

@@ -1,6 +1,6 @@
 //! The estate checks against what Resource Manager documents beyond a healthy answer: a throttle
-//! longer than the run, the Network provider's operation URLs refused, a workspace sink in the
-//! default (AzureDiagnostics) mode, a cloud without api-version 2026-01-01, and a recording host
+//! longer than the run (ending only the calls that share it), the Network provider's operation
+//! URLs refused, a cloud without api-version 2026-01-01, and a recording host
 //! whose RDP sessions reach VMs signing in with Entra ID.
 
 use serde_json::{Value, json};
@@ -10,7 +10,7 @@ use super::{Rig, notifications, only};
 use crate::harness::azurite;
 
 /// One host answering `Retry-After: 600` (longer than the run has left) ends that part of the run
-/// at once, and every other call the paused lane would hold: a finding per part saying until when,
+/// at once, and every other call its paused scope would hold: a finding per part saying until when,
 /// in seconds, not the minute the run's end would take (nor the next runs queued behind it).
 #[tokio::test]
 async fn a_throttle_longer_than_the_run_ends_that_part_at_once() {
@@ -46,8 +46,10 @@ async fn a_throttle_longer_than_the_run_ends_that_part_at_once() {
         );
         assert_eq!(n["data"]["findingSeverity"], "medium", "{n}");
     }
+    // One 429 per throttle scope (Network, Insights, Storage), the blob service and container of
+    // the Storage one asked at once: then each scope is paused and asks no more.
     let requests = rig.arm.with(|e| e.throttled);
-    assert!(requests <= 2, "the paused lanes asked no more: {requests}");
+    assert!(requests <= 4, "the paused scopes asked no more: {requests}");
     // LiveSessions alike: the host's part ends at once, its finding says until when.
     let started = std::time::Instant::now();
     let inv = rig.next_timer("LiveSessions");
@@ -73,6 +75,72 @@ async fn a_throttle_longer_than_the_run_ends_that_part_at_once() {
             .is_some_and(|e| e.contains("throttled by Resource Manager until 2026-")),
         "{live}"
     );
+}
+
+/// One host's Network provider throttled for 600 s (longer than the run) ends that host's Network
+/// calls at once, and nothing else: in the same tick the second host (another subscription) is
+/// read and its recording account's storage checks run, so its CORS gap is found.
+#[tokio::test]
+async fn a_throttle_ends_only_the_calls_that_share_it() {
+    let Some(cs) = azurite() else { return };
+    const SUB2: &str = "99999999-2222-3333-4444-555555555555";
+    let b2 = host_id("b2").replace(fake_arm::SUB, SUB2);
+    let hosts = format!("{},{b2}", host_id("b1"));
+    let mut rig = Rig::new(&cs, &[("BASTION_HOSTS", &hosts)]).await;
+    rig.arm.with(|e| {
+        let container = e.containers.values().next().expect("container")["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        e.add_healthy("b2", super::ACCOUNT, &container, super::ACCOUNT);
+        // Host b2 in the second subscription, its CORS rule missing from the shared account.
+        let old = host_id("b2").to_ascii_lowercase();
+        let mut host = e.hosts.remove(&old).expect("b2");
+        host["id"] = json!(b2);
+        e.hosts.insert(b2.to_ascii_lowercase(), host);
+        let d = e.diagnostics.remove(&old).expect("b2 diagnostics");
+        e.diagnostics.insert(b2.to_ascii_lowercase(), d);
+        let svc = e.blob_services.values_mut().next().expect("svc");
+        if let Some(rules) = svc["properties"]["cors"]["corsRules"].as_array_mut() {
+            rules.retain(|r| r["allowedOrigins"][0] != json!("https://bst-b2.bastion.azure.com"));
+        }
+        e.throttle_wait = 600;
+        e.throttle_under = Some(host_id("b1").to_ascii_lowercase());
+    });
+    let started = std::time::Instant::now();
+    let ns = rig.check().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "ended at once: {:?}",
+        started.elapsed()
+    );
+    let found = |host: &str, code: &str| {
+        ns.iter().find(|n| {
+            n["type"] == "estate.finding"
+                && n["data"]["bastionHost"] == host
+                && n["data"]["finding"] == code
+        })
+    };
+    let throttled = found("b1", "check-failed:host").unwrap_or_else(|| panic!("{ns:?}"));
+    assert!(
+        throttled["data"]["evidence"]
+            .as_str()
+            .is_some_and(|e| e.contains("throttled by Resource Manager until 2026-")),
+        "{throttled}"
+    );
+    assert!(found("b2", "cors-missing").is_some(), "{ns:?}");
+    let b2_failed: Vec<&Value> = ns
+        .iter()
+        .filter(|n| n["data"]["bastionHost"] == "b2")
+        .filter(|n| {
+            n["data"]["finding"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("check-failed:"))
+        })
+        .collect();
+    assert!(b2_failed.is_empty(), "b2 shares no throttle: {b2_failed:?}");
+    let asked = rig.arm.with(|e| e.throttled);
+    assert_eq!(asked, 1, "b1's Network provider asked once, then paused");
 }
 
 /// The Network provider's status and result URLs under `/locations/` refused: the finding names
@@ -117,54 +185,8 @@ async fn a_refused_operation_poll_names_the_subscription_permission() {
     );
 }
 
-/// A workspace sink in the default mode feeds `AzureDiagnostics`, not the table the workspace
-/// reader queries: audit logs are not flowing, and the finding says how to switch.
-#[tokio::test]
-async fn a_workspace_sink_writing_to_azure_diagnostics_is_not_flowing() {
-    let Some(cs) = azurite() else { return };
-    const CUSTOMER: &str = "a1b2c3d4-0000-4000-8000-0000000000d1";
-    let ws = format!(
-        "/subscriptions/{}/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law",
-        fake_arm::SUB
-    );
-    let mut rig = Rig::new(&cs, &[("AUDITLOGS_WORKSPACES", CUSTOMER)]).await;
-    let sink = |dedicated: bool| {
-        let mut p = json!({"storageAccountId": "", "workspaceId": ws,
-            "logs": [{"category": "BastionAuditLogs", "enabled": true}], "metrics": []});
-        if dedicated {
-            p["logAnalyticsDestinationType"] = json!("Dedicated");
-        }
-        json!({"id": format!("{}/providers/microsoft.insights/diagnosticSettings/to-law", host_id("b1")),
-            "type": "Microsoft.Insights/diagnosticSettings", "name": "to-law", "properties": p})
-    };
-    rig.arm.with(|e| {
-        e.workspaces
-            .insert(ws.to_ascii_lowercase(), CUSTOMER.to_owned());
-        e.diagnostics
-            .insert(host_id("b1").to_ascii_lowercase(), vec![sink(false)]);
-    });
-    let mut found: Vec<String> = rig
-        .check()
-        .await
-        .iter()
-        .filter_map(|n| n["data"]["finding"].as_str().map(str::to_owned))
-        .collect();
-    found.sort();
-    assert_eq!(
-        found,
-        ["audit-logs-azurediagnostics", "audit-logs-not-sent"]
-    );
-    rig.arm.with(|e| {
-        e.diagnostics
-            .insert(host_id("b1").to_ascii_lowercase(), vec![sink(true)]);
-    });
-    let resolved = rig.check().await;
-    assert_eq!(resolved.len(), 2, "{resolved:?}");
-    assert!(resolved.iter().all(|n| n["type"] == "estate.resolved"));
-}
-
 /// Where Resource Manager does not know 2026-01-01 the check carries on with the older version:
-/// no check-failed, and the target said to be unknown (info), not missing.
+/// no check-failed, and the target said to be unknown (info: shown, announced to nobody), not missing.
 #[tokio::test]
 async fn a_cloud_without_the_new_api_version_is_still_checked() {
     let Some(cs) = azurite() else { return };
@@ -172,12 +194,13 @@ async fn a_cloud_without_the_new_api_version_is_still_checked() {
     rig.arm
         .with(|e| e.refused_versions = vec!["2026-01-01".into()]);
     let ns = rig.check().await;
-    let found: Vec<&str> = ns
-        .iter()
-        .filter_map(|n| n["data"]["finding"].as_str())
-        .collect();
-    assert_eq!(found, ["recording-target-unknown"], "{ns:?}");
-    assert_eq!(ns[0]["data"]["findingSeverity"], "info");
+    assert_eq!(ns, Vec::<Value>::new(), "an info finding notifies nobody");
+    let (_, estate) = rig.handler.get_json("/api/estate?status=open").await;
+    assert_eq!(estate["count"], 1, "{estate}");
+    assert_eq!(estate["items"][0]["finding"], "recording-target-unknown");
+    assert_eq!(estate["items"][0]["severity"], "info");
+    let (_, health) = rig.handler.get_json("/api/health").await;
+    assert_eq!(health["estate"]["high"], json!([]), "{health}");
 }
 
 /// A recording host whose RDP sessions reach a VM signing users in with Microsoft Entra ID.

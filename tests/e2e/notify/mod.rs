@@ -262,4 +262,5 @@ mod bench;
 mod clients;
 mod delivery;
 mod failures;
+mod hostile;
 mod race;
