@@ -1,13 +1,14 @@
 //! The catalogue: the recordings (table `recordings`, one typed [`recording::Recording`] per row
 //! with one writer, [`repo::CatalogueRepo::update`]), their keys, the sessions and their day rows,
 //! the index rows of the VM and user filters, the one query every list reads through ([`query`]),
-//! the access audit of those reads ([`access`]), who a principal is ([`person`]) and the record of changed sessions ([`changes`])
+//! the access audit of those reads ([`access`]), each figure about sessions ([`figures`]), who a principal is ([`person`]) and the record of changed sessions ([`changes`])
 //! the review queue drains.
 
 pub mod access;
 pub mod actor;
 pub mod changes;
 pub mod days;
+pub mod figures;
 pub mod guids;
 pub mod index;
 pub mod key;

@@ -8,32 +8,30 @@ use time::{Duration, OffsetDateTime};
 
 use super::rows::Facts;
 use crate::catalogue::days::DayRow;
+use crate::catalogue::figures::Tally;
 use crate::catalogue::recording::Recording;
 
 /// Rows of "who accessed which recording" the report lists (the CSV has them all).
 pub const ACCESS_LISTED: usize = 500;
 
 /// The figures of one Bastion host (or of all of them).
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HostFigures {
-    /// Sessions that started in the period (every outcome, as `/api/sessions`).
-    pub sessions: u64,
-    /// Sessions with a recording (`status=recorded`).
-    pub recorded: u64,
-    /// Sessions without one (`status=unrecorded`).
-    pub unrecorded: u64,
-    /// Failed logins (`status=failed-login`).
-    pub failed_logins: u64,
+    /// The session figures (sessions, recorded, unrecorded, failed logins, reviewed, reviewed on
+    /// time), each as `catalogue::figures` defines it.
+    #[serde(flatten)]
+    pub tally: Tally,
+    /// Coverage in percent ([`Tally::coverage_percent`]).
+    pub coverage_percent: f64,
+    /// Queued (risky) sessions of the period still unreviewed whose review was due before the
+    /// pack was made (as `GET /api/reviews/queue` marks them `overdue`).
+    pub overdue: u64,
     /// `login.failed.burst` detections the detector raised with a window starting in the period
     /// (per user and per client IP, as it notifies; a burst over several hosts counts for each).
     pub failed_login_bursts: u64,
     /// Sessions per start day.
     pub per_day: BTreeMap<String, u64>,
-    /// Sessions with a review (of the session or one of its recordings).
-    pub reviewed: u64,
-    /// Reviewed within the deadline of the session's start.
-    pub reviewed_on_time: u64,
     /// Recordings of the period (as `/api/recordings`).
     pub recordings: u64,
     /// Recordings per retention class.
@@ -48,20 +46,6 @@ pub struct HostFigures {
     pub held: u64,
     /// Recordings per status.
     pub by_status: BTreeMap<String, u64>,
-}
-
-impl HostFigures {
-    /// Recorded share of the sessions that got past the login, in percent (none: 100).
-    pub fn coverage_percent(&self) -> f64 {
-        let eligible = self.sessions.saturating_sub(self.failed_logins);
-        if eligible == 0 {
-            100.0
-        } else {
-            #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-            let p = self.recorded.min(eligible) as f64 * 100.0 / eligible as f64;
-            p
-        }
-    }
 }
 
 /// Everything the report shows.
@@ -125,7 +109,8 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// A counter for a period ending at `to`; a review is on time within `deadline` of the start.
+    /// A counter for a period ending at `to`; a review is due `deadline` after the session's end
+    /// (`catalogue::figures::due_at`).
     pub fn new(to: OffsetDateTime, deadline: Duration) -> Self {
         Self {
             figures: Figures::default(),
@@ -277,16 +262,17 @@ impl Counter {
                 .entry(hours / 4 * 4)
                 .or_default() += 1;
         }
-        let failed = w.public_outcome() == "failed-login";
-        let on_time = first_review.is_some_and(|at| at - *start <= self.deadline);
+        let deadline = self.deadline;
         for f in self.both(&w.host) {
-            f.sessions += 1;
-            f.recorded += u64::from(w.recorded);
-            f.unrecorded += u64::from(!w.recorded);
-            f.failed_logins += u64::from(failed);
+            f.tally.add(w, first_review, deadline);
             *f.per_day.entry(day.clone()).or_default() += 1;
-            f.reviewed += u64::from(first_review.is_some());
-            f.reviewed_on_time += u64::from(on_time);
+        }
+    }
+
+    /// Counts one overdue queued session of `host` (`reviews::queue::read::overdue_in`).
+    pub fn overdue(&mut self, host: &str) {
+        for f in self.both(host) {
+            f.overdue += 1;
         }
     }
 
@@ -314,7 +300,11 @@ impl Counter {
     }
 
     /// The figures, once every row was counted.
-    pub fn finish(self) -> Figures {
+    pub fn finish(mut self) -> Figures {
+        let f = &mut self.figures;
+        for h in std::iter::once(&mut f.total).chain(f.hosts.values_mut()) {
+            h.coverage_percent = h.tally.coverage_percent();
+        }
         self.figures
     }
 }

@@ -14,7 +14,8 @@ pub struct PackOptions {
     pub to: OffsetDateTime,
     /// One Bastion host only.
     pub bastion: Option<String>,
-    /// A session reviewed within this of its start is on time (`REVIEW_DEADLINE_HOURS`).
+    /// A session's review is due this long after its end (`REVIEW_DEADLINE_HOURS`,
+    /// `catalogue::figures::due_at`).
     pub review_deadline: Duration,
     /// Failed logins per window that make a burst (`FAILED_LOGIN_THRESHOLD`; the report states it).
     pub burst_threshold: u32,

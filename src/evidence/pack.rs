@@ -72,6 +72,20 @@ pub async fn write_pack(
         files.push(csv.finish()?);
     }
     files.push(integrity.finish()?);
+    // Overdue is the queue's state when the pack is made: the queued sessions of the period.
+    let period = (opts.from, opts.to);
+    let overdue = crate::reviews::queue::read::overdue_in(
+        ports.tables.as_ref(),
+        opts.bastion.as_deref(),
+        period,
+        opts.now,
+    );
+    for host in overdue
+        .await
+        .context("reading the review queue's overdue sessions")?
+    {
+        counter.overdue(&host);
+    }
     let figures = counter.finish();
     let html = super::report::render(&figures, opts);
     files.push(write_file(dir, REPORT, html.as_bytes())?);

@@ -312,6 +312,9 @@ async fn outside_text_is_text_and_formulas_are_defused() {
     let f = &m.figures["total"];
     assert_eq!(f["sessions"], 7);
     assert_eq!(f["recorded"], 1);
+    // The failed logins are neither recorded nor unrecorded; coverage is over the other two.
+    assert_eq!(f["unrecorded"], 1);
+    assert_eq!(f["coveragePercent"], 50.0);
     assert_eq!(f["failedLogins"], 5);
     assert_eq!(f["failedLoginBursts"], 1);
     assert_eq!(f["reviewed"], 1);

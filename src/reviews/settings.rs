@@ -11,7 +11,8 @@ use crate::setting::Reader;
 pub struct ReviewSettings {
     /// `REVIEW_WORKING_HOURS` (`Mon-Fri 08:00-18:00 UTC`): sessions starting outside are a signal.
     pub working_hours: WorkingHours,
-    /// `REVIEW_DEADLINE_HOURS` (24): a queued session unreviewed this long after it started is overdue.
+    /// `REVIEW_DEADLINE_HOURS` (24): a session's review is due this long after it ended (started,
+    /// while open): `catalogue::figures::due_at`.
     pub deadline: Duration,
     /// `REVIEW_LONG_SESSION_MINUTES` (240): sessions at least this long are a signal.
     pub long_session: Duration,

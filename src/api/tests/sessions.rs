@@ -112,6 +112,11 @@ async fn lists_recorded_unrecorded_and_failed_sessions_sorted_by_start() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(field(&v, "sessionId"), ["t1", "t3", "t2"]);
     assert_eq!(field(&v, "outcome"), ["success", "success", "failed-login"]);
+    // What each counts as, in every figure: a failed login is never unrecorded.
+    assert_eq!(
+        field(&v, "kind"),
+        ["recorded", "unrecorded", "failed-login"]
+    );
     assert_eq!(
         field(&v, "recordingId"),
         ["2025-03-13~cmVj", "null", "null"]
@@ -147,7 +152,8 @@ async fn filters_apply_case_insensitively() {
         ("status=failed-login", &["t2"]),
         ("status=success", &["t1", "t3"]),
         ("status=recorded", &["t1"]),
-        ("status=unrecorded", &["t3", "t2"]),
+        // A failed login is neither recorded nor unrecorded.
+        ("status=unrecorded", &["t3"]),
         ("status=success&user=alice", &["t1"]),
     ] {
         let (s, v) = items(&f, &format!("{base}&{filter}")).await;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::{Invalid, Listed, Query, any_is};
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
+use crate::catalogue::figures::Coverage;
 use crate::catalogue::recording::{Recording, SessionView};
 use crate::tables::Entity;
 
@@ -75,7 +76,8 @@ impl Listed for Recording {
     }
 }
 
-/// `status` values of the sessions list: the four outcomes, and `recorded` / `unrecorded`.
+/// `status` values of the sessions list: the four outcomes, and `recorded` / `unrecorded` (of the
+/// sessions that got past the login: [`Coverage`]).
 pub const STATUSES: &[&str] = &[
     "success",
     "failed-login",
@@ -116,8 +118,8 @@ impl Listed for DayRow {
 
     fn matches(&self, param: &str, want: &str) -> bool {
         match (param, want) {
-            ("status", "recorded") => self.recorded,
-            ("status", "unrecorded") => !self.recorded,
+            // The figures' kinds (a failed login is neither recorded nor unrecorded).
+            ("status", k @ ("recorded" | "unrecorded")) => Coverage::of(self).as_str() == k,
             ("status", o) => self.public_outcome() == o,
             _ => any_is(&self.values(param), want),
         }

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::catalogue::days::DayRow;
+use crate::catalogue::figures::Coverage;
 use crate::catalogue::recording::{Recording, SessionView};
 use crate::csv_text as csv;
 use crate::dates::{format_utc, format_utc_millis};
@@ -100,7 +101,7 @@ impl Shape for DayRow {
     /// Texts are always there (empty when unknown); `end`, `durationMs` and `recordingId` are
     /// `null` when unknown.
     const COLUMNS: &'static str = "sessionId,userName,userEmail,clientIp,targetVm,\
-        targetResourceId,bastionHost,protocol,start,end,durationMs,outcome,recorded,recordingId,\
+        targetResourceId,bastionHost,protocol,start,end,durationMs,outcome,recorded,kind,recordingId,\
         recordingIds,joinPending,reviewVerdict,reviewer,reviewedAt";
 
     fn json(&self, review: Option<&Review>) -> Value {
@@ -111,6 +112,8 @@ impl Shape for DayRow {
             "bastionHost": self.host, "protocol": self.protocol, "start": format_utc_millis(self.start),
             "end": self.end.map(format_utc_millis), "durationMs": self.duration_ms,
             "outcome": self.public_outcome(), "recorded": self.recorded,
+            // What the session counts as in every figure: recorded, unrecorded or failed-login.
+            "kind": Coverage::of(self).as_str(),
             "recordingId": self.recording_ids.first(), "recordingIds": self.recording_ids,
             // A recording joined or left the session and its recorded state is being derived again
             // (within a tail tick): `recorded` is the state before that change.

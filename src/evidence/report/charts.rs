@@ -16,7 +16,8 @@ const COLOURS: [RGBColor; 6] = [
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
-/// One line per series over the days (`days` are the x labels).
+/// One line per series over the days (`days` are the x labels), each day's value marked by a dot,
+/// so a period of one day (a line of one point draws nothing) still shows its values.
 pub fn lines(caption: &str, days: &[String], series: &[(String, Vec<u64>)]) -> String {
     svg(|root| {
         let top = series
@@ -26,24 +27,40 @@ pub fn lines(caption: &str, days: &[String], series: &[(String, Vec<u64>)]) -> S
             .unwrap_or(0)
             .max(1);
         let n = days.len().max(1);
-        let mut chart = framed(root, caption).build_cartesian_2d(0..n, 0..top + top / 10 + 1)?;
+        let mut chart = framed(root, caption)
+            .build_cartesian_2d((0..n).into_segmented(), 0..top + top / 10 + 1)?;
         chart
             .configure_mesh()
+            .disable_x_mesh()
             .x_labels(n.min(8))
-            .x_label_formatter(&|i| days.get(*i).map(|d| d[5..].to_owned()).unwrap_or_default())
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => days
+                    .get(*i)
+                    .and_then(|d| d.get(5..))
+                    .unwrap_or_default()
+                    .to_owned(),
+                SegmentValue::Last => String::new(),
+            })
             .y_desc("sessions")
             .draw()?;
         for (i, (name, values)) in series.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
+            let points: Vec<(SegmentValue<usize>, u64)> = values
+                .iter()
+                .enumerate()
+                .map(|(x, y)| (SegmentValue::CenterOf(x), *y))
+                .collect();
             chart
-                .draw_series(LineSeries::new(
-                    values.iter().enumerate().map(|(x, y)| (x, *y)),
-                    colour.stroke_width(2),
-                ))?
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
                 .label(name.clone())
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, colour.filled())),
+            )?;
         }
         chart
             .configure_series_labels()
@@ -117,5 +134,33 @@ fn svg(draw: impl FnOnce(&Area<'_>) -> Drawn) -> String {
             tracing::warn!(error = %e, "evidence chart not drawn");
             String::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marks(svg: &str) -> usize {
+        svg.matches("<circle").count()
+    }
+
+    #[test]
+    fn sessions_per_day_marks_every_value_also_when_the_period_has_one_day_of_data() {
+        let one = lines(
+            "Sessions per day",
+            &["2025-03-14".to_owned()],
+            &[("bas-a".to_owned(), vec![3]), ("total".to_owned(), vec![3])],
+        );
+        assert!(!one.is_empty(), "drawn");
+        assert_eq!(marks(&one), 2, "one dot per series on the one day: {one}");
+        let days: Vec<String> = (10..15).map(|d| format!("2025-03-{d}")).collect();
+        let five = lines(
+            "Sessions per day",
+            &days,
+            &[("total".to_owned(), vec![1, 0, 4, 2, 3])],
+        );
+        assert_eq!(marks(&five), 5);
+        assert!(five.contains("03-14"), "the days are the labels");
     }
 }

@@ -78,14 +78,15 @@ fn summary(f: &Figures) -> Markup {
         table {
             caption { "Per Bastion host" }
             tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Unrecorded" } th { "Coverage %" }
-                 th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Recordings" } }
+                 th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Overdue" } th { "Recordings" } }
             @for (host, h) in rows(f) {
-                tr { td { (outside(host)) } td { (h.sessions) } td { (h.recorded) } td { (h.unrecorded) }
-                     td { (format!("{:.1}", h.coverage_percent())) } td { (h.failed_logins) }
-                     td { (h.failed_login_bursts) } td { (h.reviewed) } td { (h.reviewed_on_time) } td { (h.recordings) } }
+                @let t = &h.tally;
+                tr { td { (outside(host)) } td { (t.sessions) } td { (t.recorded) } td { (t.unrecorded) }
+                     td { (format!("{:.1}", h.coverage_percent)) } td { (t.failed_logins) }
+                     td { (h.failed_login_bursts) } td { (t.reviewed) } td { (t.reviewed_on_time) } td { (h.overdue) } td { (h.recordings) } }
             }
         }
-        p.note { "Coverage: recorded sessions among those that got past the login (sessions minus failed logins). A burst: a login.failed.burst detection as the detector raised it (bursts.csv): failed logins by one user, or from one client IP, to one VM reaching the detection threshold within one window; one burst can be detected per user and per client IP." }
+        p.note { "Sessions are recorded, unrecorded or failed logins, one of the three: a failed login is never counted unrecorded. Coverage: recorded sessions among those that got past the login (recorded and unrecorded). A review is due the review deadline after the session's end (its start while open); reviewed on time: first reviewed (the session or one of its recordings) by then; overdue: queued for review, unreviewed and past due when the pack was made. A burst: a login.failed.burst detection as the detector raised it (bursts.csv): failed logins by one user, or from one client IP, to one VM reaching the detection threshold within one window; one burst can be detected per user and per client IP." }
     }
 }
 
@@ -116,7 +117,7 @@ fn sessions_chart(f: &Figures) -> Markup {
 
 fn coverage_chart(f: &Figures) -> Markup {
     let (labels, values): (Vec<String>, Vec<f64>) = rows(f)
-        .map(|(h, v)| (isolate(h), v.coverage_percent()))
+        .map(|(h, v)| (isolate(h), v.coverage_percent))
         .unzip();
     svg(charts::bars(
         "Recorded coverage (%)",
@@ -151,8 +152,9 @@ fn reviews(f: &Figures, opts: &PackOptions) -> Markup {
             @for (v, n) in &f.verdicts { tr { td { (outside(v)) } td { (n) } } }
             tr { td { "All" } td { (f.reviews) } }
         }
-        p { (f.total.reviewed) " of " (f.total.sessions) " sessions reviewed; "
-            (f.total.reviewed_on_time) " within the " (deadline) "-hour deadline." }
+        p { (f.total.tally.reviewed) " of " (f.total.tally.sessions) " sessions reviewed; "
+            (f.total.tally.reviewed_on_time) " by their due time (the " (deadline) "-hour deadline after the session's end); "
+            (f.total.overdue) " queued and overdue." }
         @if !labels.is_empty() {
             (svg(charts::bars("Time from session start to first review", "sessions", &labels, &values, None)))
         }

@@ -25,6 +25,7 @@ use super::risk::{self, user_of};
 use crate::azure::AzureError;
 use crate::catalogue::changes;
 use crate::catalogue::days::{self, DayRow, Span};
+use crate::catalogue::figures;
 use crate::catalogue::session::outcome::LOGIN_FAILED;
 use crate::clock::Budget;
 use crate::dates::format_utc_millis;
@@ -149,7 +150,7 @@ async fn derive(
             let row = json!({"PartitionKey": PARTITION, "RowKey": rank_key(score, s.start, &s.tunnel_id),
                 "TunnelId": s.tunnel_id, "SessionDay": s.day(), "Score": score.to_string(),
                 "Reasons": reasons.join(","), "Start": t(Some(s.start)), "End": t(s.end),
-                "DueAt": t(Some(s.end.unwrap_or(s.start) + settings.deadline)),
+                "DueAt": t(Some(figures::due_at(s, settings.deadline))),
                 "UserName": user_of(s), "TargetVm": s.vm, "BastionHost": s.host,
                 "ClientIp": s.client_ip, "Outcome": s.outcome, "Recorded": s.recorded,
                 "RecordingIds": s.recording_ids.join(",")});

@@ -11,9 +11,8 @@ use time::OffsetDateTime;
 use super::entry::{self, MARKER, QUEUE_TABLE};
 use super::read::ranked;
 use crate::azure::AzureError;
-use crate::dates::format_utc_millis;
+use crate::catalogue::figures;
 use crate::notify::{Notification, Severity};
-use crate::tables::filter::Op;
 use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
@@ -53,7 +52,7 @@ pub async fn overdue(
 ) -> Result<Vec<Notification>, AzureError> {
     let mut all = ranked(None);
     all.push(Filter::bool(MARKER, false));
-    all.push(Filter::str("DueAt", Op::Lt, format_utc_millis(now)));
+    all.push(figures::overdue_filter("DueAt", now));
     let due = query_all(tables, QUEUE_TABLE, &Filter::And(all), MAX_PER_RUN).await?;
     let by = uuid::Uuid::new_v4().simple().to_string();
     let mut out = Vec::new();

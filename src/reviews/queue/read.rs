@@ -1,15 +1,16 @@
 //! Reading the queue top-down: the rank rows' key range of the one partition, whose keys sort
 //! riskiest first, so the riskiest `limit` sessions (of one host, too) are the first rows of one
-//! query however long the queue is.
+//! query however long the queue is; the overdue sessions of a period for the evidence pack.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::entry::{PARTITION, QUEUE_TABLE, RANKS};
 use crate::azure::AzureError;
-use crate::dates::timestamp;
+use crate::catalogue::figures;
+use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;
-use crate::tables::ops::page;
+use crate::tables::ops::{page, query_all};
 use crate::tables::{Entity, Filter, TableStore, get_list, get_str};
 
 /// One queued session, as `GET /api/reviews/queue` shows it.
@@ -21,7 +22,7 @@ pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {
         "sessionId": s("TunnelId"), "score": s("Score").parse::<u32>().unwrap_or_default(),
         "reasons": get_list(e, "Reasons").collect::<Vec<_>>(),
         "start": s("Start"), "end": s("End"), "dueAt": s("DueAt"),
-        "overdue": due.is_some_and(|d| d <= now),
+        "overdue": due.is_some_and(|d| figures::overdue(d, now)),
         "userName": s("UserName"), "targetVm": s("TargetVm"), "bastionHost": s("BastionHost"),
         "clientIp": s("ClientIp"), "outcome": s("Outcome"),
         "recorded": e.get("Recorded").and_then(Value::as_bool).unwrap_or(false),
@@ -61,4 +62,30 @@ pub async fn top(
         }
         next = page.next;
     }
+}
+
+/// The Bastion host of each queued session that started in `[from, to)` (of `bastion`, when given)
+/// and is overdue at `now` ([`figures::overdue`]): what the queue marks `overdue`, one per session.
+///
+/// # Errors
+/// Table errors.
+pub async fn overdue_in(
+    tables: &dyn TableStore,
+    bastion: Option<&str>,
+    (from, to): (OffsetDateTime, OffsetDateTime),
+    now: OffsetDateTime,
+) -> Result<Vec<String>, AzureError> {
+    let mut all = ranked(bastion);
+    all.push(figures::overdue_filter("DueAt", now));
+    all.push(Filter::str("Start", Op::Ge, format_utc_millis(from)));
+    all.push(Filter::str("Start", Op::Lt, format_utc_millis(to)));
+    let rows = query_all(tables, QUEUE_TABLE, &Filter::And(all), usize::MAX).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            get_str(&r.entity, "BastionHost")
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect())
 }

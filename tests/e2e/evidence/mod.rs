@@ -8,6 +8,7 @@
 //! that pack verifies, a second run is Skipped, and Azurite refuses to replace a pack's blob.
 
 mod duties;
+mod figures;
 mod limits;
 
 use std::io::Read as _;

@@ -75,8 +75,7 @@ async function loadTimeline(query) {
   const sessionQuery = pick(query, SESSION_PARAMS);
   if (query.session) sessionQuery.status = query.session;
   const found = await getAll('sessions', sessionQuery);
-  // The API's `unrecorded` includes failed logins (they have no recording either); the
-  // timeline's kinds are exclusive, so keep only the chosen kind.
+  // The API's `status` is the item's `kind`; keep only the chosen kind (as a guard).
   const only = SESSION_KINDS[query.session];
   const note = document.getElementById('tl-note');
   note.hidden = !found.truncated;

@@ -15,15 +15,17 @@ const DAY = 24 * HOUR;
 const STEPS = [5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR,
   6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY];
 
-// Timeline entries from `GET /api/sessions` items (docs/catalogue.md): a failed login is a failed
-// entry whatever else it has; otherwise recorded or not by its joined recording.
+// Timeline entries from `GET /api/sessions` items (docs/catalogue.md): the kind is the item's
+// `kind`, the one the API's `status` filter and the evidence pack count (a failed login is a
+// failed entry whatever else it has).
+const KIND_OF = { recorded: 'recorded', unrecorded: 'unrecorded', 'failed-login': 'failed' };
 function entriesFromSessions(items) {
   return items.map((s) => {
     const start = parseTime(s.start);
     let end = parseTime(s.end);
     const duration = s.durationMs === null || s.durationMs === undefined ? NaN : Number(s.durationMs);
     if (!Number.isFinite(end) && Number.isFinite(duration)) end = start + duration;
-    const kind = s.outcome === 'failed-login' ? 'failed' : s.recorded === true ? 'recorded' : 'unrecorded';
+    const kind = KIND_OF[s.kind] || 'unrecorded';
     return {
       kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, recordingId: str(s.recordingId),
       host: hostName(s.bastionHost).toLowerCase(),
