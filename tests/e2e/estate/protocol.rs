@@ -127,7 +127,16 @@ async fn a_workspace_sink_writing_to_azure_diagnostics_is_not_flowing() {
         "/subscriptions/{}/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law",
         fake_arm::SUB
     );
-    let mut rig = Rig::new(&cs, &[("AUDITLOGS_WORKSPACES", CUSTOMER)]).await;
+    // The workspace is only looked up through Resource Manager here; Log Analytics is never
+    // called (a loopback endpoint: no identity is needed for it).
+    let mut rig = Rig::new(
+        &cs,
+        &[
+            ("AUDITLOGS_WORKSPACES", CUSTOMER),
+            ("LOGANALYTICS_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+    )
+    .await;
     let sink = |dedicated: bool| {
         let mut p = json!({"storageAccountId": "", "workspaceId": ws,
             "logs": [{"category": "BastionAuditLogs", "enabled": true}], "metrics": []});
