@@ -67,11 +67,16 @@ async fn without_any_identity_start_up_stops_naming_the_settings_that_need_one()
         // The endpoint without its secret is not the platform's identity.
         ("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token"),
     ];
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+    // A handler that starts would serve until killed: give it 30 s to stop by itself.
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_handler"))
         .env_clear()
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "0")
         .envs(env.iter().copied())
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+        .await
+        .expect("start-up stops instead of serving")
         .expect("run handler");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "start-up must stop: {stderr}");
