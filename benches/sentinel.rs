@@ -39,7 +39,7 @@ use bastion_recordings::export::outbox::{self, OUTBOX_TABLE};
 use bastion_recordings::export::rows::DetectionRow;
 use bastion_recordings::export::{Outbox, Table};
 use bastion_recordings::ingestion::fake::{FakeIngestion, router};
-use bastion_recordings::ingestion::pack::{Basis, pack};
+use bastion_recordings::ingestion::pack::pack;
 use bastion_recordings::ingestion::schema::Declaration;
 use bastion_recordings::ingestion::{IngestionClient, LogsIngestion, MAX_CALL_BYTES};
 use bastion_recordings::ports::Ports;
@@ -164,10 +164,6 @@ impl LogsIngestion for Counted {
         self.uploading
             .fetch_add(t.elapsed().as_micros() as usize, Ordering::Relaxed);
         r
-    }
-
-    fn basis(&self) -> Basis {
-        self.inner.basis()
     }
 }
 
@@ -337,7 +333,7 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
     let mut upload = 0.0;
     {
         let records: Vec<&str> = page.iter().map(|p| p.record.as_str()).collect();
-        for call in pack(&records, MAX_CALL_BYTES, Basis::Gzip) {
+        for call in pack(&records, MAX_CALL_BYTES) {
             let sent_at = Instant::now();
             let res = http
                 .post(&post)

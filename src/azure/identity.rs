@@ -1,6 +1,12 @@
 //! Managed identity: one SDK credential (and token cache) per identity for the whole process; each
 //! connection's view bounds a token request by the per-try timeout and names the setting and the
 //! endpoint when it fails. Such a failure is retryable, never poison: the endpoint may come back.
+//!
+//! [`AppIdentity`]: the app's own identity for the services it calls with tokens (Logs Ingestion,
+//! Log Analytics, Resource Manager), whatever its storage connection is: an identity-based
+//! `AzureWebJobsStorage`'s, else the one the platform gives the app (`IDENTITY_ENDPOINT` and
+//! `IDENTITY_HEADER`, set by App Service and Functions when the app has a managed identity;
+//! `AZURE_CLIENT_ID` names a user-assigned one).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -25,6 +31,77 @@ type Key = (Option<String>, Duration);
 /// The process-wide credentials, one per identity, shared by clients built from a connection alone.
 static SHARED: LazyLock<Mutex<HashMap<Key, Arc<dyn TokenCredential>>>> =
     LazyLock::new(Mutex::default);
+
+/// The app's managed identity: which one, and the setting that names it (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppIdentity {
+    /// Where it was found: `AzureWebJobsStorage` or `IDENTITY_ENDPOINT`.
+    pub setting: String,
+    /// Client id of a user-assigned identity (`None`: system-assigned).
+    pub client_id: Option<String>,
+    /// The identity endpoint tokens come from (without its query).
+    pub token_endpoint: String,
+}
+
+/// The platform's identity endpoint setting.
+pub const PLATFORM_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+/// The platform's identity secret setting.
+pub const PLATFORM_HEADER: &str = "IDENTITY_HEADER";
+/// The client id of a user-assigned identity, when the storage connection does not name one.
+pub const CLIENT_ID: &str = "AZURE_CLIENT_ID";
+
+impl AppIdentity {
+    /// The identity of `app` when it is identity-based; else the platform's, when
+    /// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set (with `AZURE_CLIENT_ID`, a user-assigned
+    /// one); else none.
+    pub fn resolve(
+        app: Option<&StorageConnection>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Self> {
+        if let Some(StorageConnection {
+            setting,
+            auth:
+                StorageAuth::ManagedIdentity {
+                    client_id,
+                    token_endpoint,
+                },
+            ..
+        }) = app
+        {
+            return Some(Self {
+                setting: setting.clone(),
+                client_id: client_id.clone(),
+                token_endpoint: token_endpoint.clone(),
+            });
+        }
+        let set = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        set(PLATFORM_ENDPOINT)?;
+        set(PLATFORM_HEADER)?;
+        Some(Self {
+            setting: PLATFORM_ENDPOINT.to_owned(),
+            client_id: set(CLIENT_ID),
+            token_endpoint: super::connection::token_endpoint(&|k| set(k)),
+        })
+    }
+
+    /// Its credential, each token request bounded by `timeouts.per_try`.
+    ///
+    /// # Errors
+    /// `Permanent` when the SDK credential cannot be built.
+    pub fn credential(&self, timeouts: Timeouts) -> Result<Arc<dyn TokenCredential>, AzureError> {
+        let inner = shared(self.client_id.clone(), timeouts)?;
+        Ok(Arc::new(NamedCredential {
+            setting: self.setting.clone(),
+            endpoint: self.token_endpoint.clone(),
+            inner,
+            per_try: timeouts.per_try,
+        }))
+    }
+}
 
 /// The credential for an identity-based `conn`.
 ///

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod identity;
 pub mod sources;
 pub mod workspaces;
 
@@ -159,6 +160,8 @@ pub struct Config {
     pub sentinel: Option<crate::sentinel::settings::SentinelSettings>,
     /// Chain of custody from `StorageBlobLogs` (`CUSTODY_*`).
     pub custody: crate::custody::CustodySettings,
+    /// The app's managed identity for the services it calls with tokens (see [`identity`]).
+    pub identity: Option<crate::azure::identity::AppIdentity>,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
@@ -247,6 +250,26 @@ impl Config {
             Storage::InMemory => None,
         };
         let sources = sources::read(env, app, in_memory, &mut errors);
+        let la = workspaces.endpoint.as_ref();
+        let needs = [
+            (
+                crate::sentinel::settings::ENDPOINT,
+                sentinel.as_ref().map(|s| &s.endpoint),
+                sentinel.is_some(),
+            ),
+            (
+                "AUDITLOGS_WORKSPACES",
+                la,
+                !workspaces.query.workspaces.is_empty(),
+            ),
+            ("CUSTODY_WORKSPACE_ID", la, custody.workspace.is_some()),
+        ];
+        let needs: Vec<(&str, Option<&url::Url>)> = needs
+            .into_iter()
+            .filter(|n| n.2 && !in_memory)
+            .map(|(k, u, _)| (k, u))
+            .collect();
+        let identity = identity::read(env, app, &needs, &mut errors);
         // By default the estate checks the hosts the sources name by resource id.
         let named: Vec<String> = (sources.recordings.iter().chain(&sources.audit_logs))
             .filter_map(|s| s.bastion_id.clone())
@@ -290,6 +313,7 @@ impl Config {
             estate,
             sentinel,
             custody,
+            identity,
             log: crate::telemetry::LogSettings::from_lookup(env),
         })
     }

@@ -60,6 +60,8 @@ impl CustodySettings {
 }
 
 #[cfg(test)]
+mod rule_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

@@ -1,10 +1,16 @@
 //! A loopback fake of the Logs Ingestion API (test-support only), checking what the service
 //! checks: `api-version=2023-01-01`; a bearer token (a JWT, unexpired) for the configured
 //! audience; the rule's immutable id; a stream the declaration names; `Content-Type:
-//! application/json`; the size limit (413 above it, on the gzip body or on the JSON it expands
-//! to, [`Basis`]); `Content-Encoding: gzip` bodies that decompress to a JSON array of objects; and
-//! every record against its stream's declaration (an unknown column or a value not of its
-//! column's type: 400 naming the column). Accepted: **204** without a body.
+//! application/json`; the size limit, on the gzip body and on the JSON it expands to alike (413
+//! above it, or, [`FakeIngestion::aborting_when_too_large`], the connection closed without an
+//! answer: the service's two documented answers); `Content-Encoding: gzip` bodies that decompress
+//! to a JSON array of objects. Accepted: **204** without a body.
+//!
+//! A record that does not match its stream's declaration (an unknown column, a value not of its
+//! column's type) is not refused in the answer, as the service does not: the call is accepted and
+//! the record goes to the rule's error log ([`FakeIngestion::dcr_errors`], as `DCRLogErrors`
+//! shows such records after the fact), not to the table. The drift test between the rows the code
+//! builds and the declaration is what keeps such records from being made.
 //!
 //! Faults on demand, one per request ([`Fault`]): 429 with or without `Retry-After`, any status
 //! with the service's error shape (`{"error":{"code","message"}}` and `x-ms-error-code`), and a
@@ -23,10 +29,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::pack::{Basis, MAX_CALL_BYTES};
+use super::pack::MAX_CALL_BYTES;
 use super::schema::{Declaration, check_record};
 
-/// The service's limit as the fake applies it (1 MiB: a client within 1 MB passes either reading).
+/// The service's limit as the fake applies it by default (1 MiB: a client within 1 MB passes
+/// either reading), to the body as sent and to the JSON it expands to.
 pub const LIMIT: usize = 1_048_576;
 
 /// A fault served instead of the next answer.
@@ -55,6 +62,19 @@ pub struct Accepted {
     pub record: Map<String, Value>,
 }
 
+/// A record the rule could not ingest, as its error log shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DcrError {
+    /// Stream.
+    pub stream: String,
+    /// Which request carried it.
+    pub request: usize,
+    /// Why.
+    pub message: String,
+    /// The record.
+    pub record: Map<String, Value>,
+}
+
 /// One request as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
@@ -75,6 +95,7 @@ struct Inner {
     faults: VecDeque<Fault>,
     outage: bool,
     accepted: Vec<Accepted>,
+    dcr_errors: Vec<DcrError>,
     received: Vec<Received>,
 }
 
@@ -85,24 +106,26 @@ pub struct FakeIngestion {
     declaration: Arc<Declaration>,
     dcr: String,
     audience: Option<String>,
-    basis: Basis,
+    limit: usize,
+    abort_when_too_large: bool,
 }
 
 crate::telemetry::debug_fields!(FakeIngestion { dcr, audience });
 
-/// What one request is answered with.
+/// What one request is answered with (an error with status 0: no answer, the connection closed).
 type Answer = Result<(), (u16, Option<u64>, &'static str, String)>;
 
 impl FakeIngestion {
     /// A fake of the rule `dcr` whose streams are `declaration`'s, accepting any request token
-    /// (see [`with_audience`](Self::with_audience)), counting the limit on the gzip body.
+    /// (see [`with_audience`](Self::with_audience)), answering 413 above [`LIMIT`].
     pub fn new(declaration: Declaration, dcr: &str) -> Self {
         Self {
             inner: Arc::default(),
             declaration: Arc::new(declaration),
             dcr: dcr.to_owned(),
             audience: None,
-            basis: Basis::Gzip,
+            limit: LIMIT,
+            abort_when_too_large: false,
         }
     }
 
@@ -113,10 +136,17 @@ impl FakeIngestion {
         self
     }
 
-    /// Counts the limit on `basis`.
+    /// Refuses calls of more than `bytes` (gzip or JSON).
     #[must_use]
-    pub fn with_basis(mut self, basis: Basis) -> Self {
-        self.basis = basis;
+    pub fn with_limit(mut self, bytes: usize) -> Self {
+        self.limit = bytes;
+        self
+    }
+
+    /// Answers a call too large by closing the connection without an answer, not by a 413.
+    #[must_use]
+    pub fn aborting_when_too_large(mut self) -> Self {
+        self.abort_when_too_large = true;
         self
     }
 
@@ -137,6 +167,11 @@ impl FakeIngestion {
     /// Every record accepted, in arrival order.
     pub fn accepted(&self) -> Vec<Accepted> {
         self.lock().accepted.clone()
+    }
+
+    /// Every record the rule could not ingest (its error log), in arrival order.
+    pub fn dcr_errors(&self) -> Vec<DcrError> {
+        self.lock().dcr_errors.clone()
     }
 
     /// Every request received.
@@ -228,7 +263,7 @@ impl FakeIngestion {
             let mut out = Vec::new();
             // Read at most one byte past the limit: a larger body is refused without inflating it.
             let read = flate2::read::GzDecoder::new(body)
-                .take((LIMIT.max(MAX_CALL_BYTES) * 64) as u64)
+                .take((self.limit.max(MAX_CALL_BYTES) * 64) as u64)
                 .read_to_end(&mut out);
             if read.is_err() {
                 let m = "the body is not gzip".to_owned();
@@ -239,12 +274,12 @@ impl FakeIngestion {
             body.to_vec()
         };
         g.received[index].json_bytes = json.len();
-        let size = match self.basis {
-            Basis::Gzip => body.len(),
-            Basis::Json => json.len(),
-        };
-        if size > LIMIT {
-            let m = format!("the request is {size} bytes, more than {LIMIT}");
+        let size = body.len().max(json.len());
+        if size > self.limit {
+            if self.abort_when_too_large {
+                return (Err(err(0, "", String::new())), false);
+            }
+            let m = format!("the request is {size} bytes, more than {}", self.limit);
             return (Err(err(413, "RequestEntityTooLarge", m)), false);
         }
         let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&json) else {
@@ -257,18 +292,24 @@ impl FakeIngestion {
                 let m = "an item is not a JSON object".to_owned();
                 return (Err(err(400, "InvalidPayload", m)), false);
             };
-            if let Err(m) = check_record(table, &record) {
-                return (Err(err(400, "InvalidPayload", m)), false);
-            }
             records.push(record);
         }
         g.received[index].records = records.len();
-        g.accepted
-            .extend(records.into_iter().map(|record| Accepted {
-                stream: stream.to_owned(),
-                request: index,
-                record,
-            }));
+        for record in records {
+            match check_record(table, &record) {
+                Ok(()) => g.accepted.push(Accepted {
+                    stream: stream.to_owned(),
+                    request: index,
+                    record,
+                }),
+                Err(message) => g.dcr_errors.push(DcrError {
+                    stream: stream.to_owned(),
+                    request: index,
+                    message,
+                    record,
+                }),
+            }
+        }
         (Ok(()), fault == Fault::LoseAnswer)
     }
 
@@ -330,9 +371,10 @@ async fn upload(
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     }
     let (answer, lose) = fake.answer(&dcr, &stream, &headers, &body);
-    if lose {
-        // Committed, never answered: ending the connection's task drops the connection without a
-        // response (resume_unwind runs no panic hook, so nothing is printed).
+    if lose || matches!(answer, Err((0, ..))) {
+        // Committed (or refused as too large), never answered: ending the connection's task drops
+        // the connection without a response (resume_unwind runs no panic hook, so nothing is
+        // printed).
         std::panic::resume_unwind(Box::new("loopback fake: answer lost"));
     }
     match answer {

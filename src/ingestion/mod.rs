@@ -7,14 +7,17 @@
 //! put the loopback fake (`fake`, test-support) or a counting decorator in its place.
 //!
 //! - [`schema`]: a declaration of tables and streams, and the check of one record against it.
-//! - [`pack`]: records into calls of at most 1 MB, fields cut at 64 KB.
+//! - [`pack`]: records into calls of at most 1 MB of JSON, fields cut at 64 KB.
+//!
+//! A call too large is answered 413 or by the connection being aborted
+//! (`ReadyBody_ClientConnectionAbort`): the client returns either as the refusal `Rejected` 413,
+//! never tried again with the same body, so the drain halves the call.
 
 #[cfg(feature = "test-support")]
 pub mod fake;
 pub mod pack;
 pub mod schema;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -22,7 +25,7 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_ENCODING, HeaderValue};
 use url::{Host, Url};
 
-pub use pack::{Basis, Call, MAX_CALL_BYTES};
+pub use pack::{Call, MAX_CALL_BYTES};
 
 use crate::azure::AzureError;
 use crate::azure::http::{Client, Request};
@@ -43,16 +46,15 @@ pub trait LogsIngestion: Send + Sync {
     ///
     /// # Errors
     /// [`AzureError`]: `Forbidden` (403, naming Monitoring Metrics Publisher on the rule),
-    /// `Rejected` with status 413 (too large: split it) or 400, `NotFound` (no such rule),
+    /// `Rejected` with status 413 (too large, answered so or by an aborted connection: split it)
+    /// or 400, `NotFound` (no such rule),
     /// `Permanent` for another 4xx (401), `Throttled` when the service's wait passes `until`,
     /// `Transient` after retries of 5xx and timeouts.
     async fn upload(&self, stream: &str, gzip: &[u8], until: Instant) -> Result<(), AzureError>;
-
-    /// What [`MAX_CALL_BYTES`] is counted on now (see [`pack`]).
-    fn basis(&self) -> Basis {
-        Basis::Gzip
-    }
 }
+
+/// The error code of the service's other answer to a call too large: an aborted connection.
+pub const ABORT_CODE: &str = "ReadyBody_ClientConnectionAbort";
 
 /// The token scope of a Logs Ingestion endpoint: `https://monitor.azure.<tld>/.default`, with the
 /// endpoint's cloud (`…ingest.monitor.azure.us`, `.cn`); the public cloud's for any other host.
@@ -74,8 +76,6 @@ pub struct IngestionClient {
     http: Client,
     endpoint: Url,
     dcr: String,
-    /// A 413 was answered to a call of at most 1 MB of gzip: count on the JSON from then on.
-    json_basis: AtomicBool,
 }
 
 impl IngestionClient {
@@ -87,7 +87,6 @@ impl IngestionClient {
             http,
             endpoint,
             dcr: dcr.to_owned(),
-            json_basis: AtomicBool::new(false),
         }
     }
 
@@ -116,27 +115,9 @@ impl LogsIngestion for IngestionClient {
             .op(Operation::UploadLogs.name())
             .body(bytes::Bytes::copy_from_slice(gzip), "application/json")
             .header(CONTENT_ENCODING, HeaderValue::from_static("gzip"))
-            .until(Some(until));
-        match self.http.send(&req).await {
-            Ok(_) => Ok(()),
-            Err(e @ AzureError::Rejected { status: 413, .. }) => {
-                if gzip.len() <= MAX_CALL_BYTES && !self.json_basis.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "sentinel.export: the service refused a call of at most 1 MB of gzip as too large: counting the limit on the JSON from now on"
-                    );
-                }
-                Err(e)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn basis(&self) -> Basis {
-        if self.json_basis.load(Ordering::Relaxed) {
-            Basis::Json
-        } else {
-            Basis::Gzip
-        }
+            .until(Some(until))
+            .abort_is(413, ABORT_CODE);
+        self.http.send(&req).await.map(|_| ())
     }
 }
 

@@ -1,19 +1,11 @@
-//! Packing records into calls: each call one gzip-compressed JSON array of at most
+//! Packing records into calls: each call one gzip-compressed JSON array whose JSON is at most
 //! [`MAX_CALL_BYTES`], holding as many records, in order, as fit; and the cut of fields over
 //! [`MAX_FIELD_BYTES`] before a record is stored at all.
 //!
-//! **How much fits.** The service's limit is 1 MB a call, "compressed or not"; whether it counts
-//! the gzip body or the JSON it expands to is not established (Microsoft's SDKs cut their batches
-//! at 1 MiB of JSON, then compress them). [`Basis::Gzip`] packs 1 MB of gzip (several MB of
-//! JSON); [`Basis::Json`] packs 1 MB of JSON. The client starts with the first and falls back to
-//! the second for good after a 413 (module [`super`]).
-//!
-//! **Knowing the gzip size while writing.** flate2's encoder holds back output until a block is
-//! full, so its length so far understates the body. Records are written uncounted while a bound
-//! on what they can add (their length plus an eighth, plus a block's overhead) still fits; when it
-//! does not, a sync flush makes the length exact (a flush ends a deflate block: a few bytes, and
-//! the window is kept). Near the limit the room left shrinks by about a tenth per flush, so a call
-//! is filled to within a record of the limit with a few dozen flushes.
+//! **How much fits.** The service's limit is 1 MB a call for compressed and uncompressed data
+//! alike, and Microsoft's own client splits its uploads at 1 MiB of JSON before compressing them:
+//! a call is packed by the JSON it expands to (its gzip body is always smaller), so it is within
+//! the limit whichever of the two the service counts.
 
 use std::io::Write as _;
 use std::ops::Range;
@@ -22,26 +14,13 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Map, Value};
 
-/// Most bytes a call may carry (1 MB; 1,000,000 rather than 1,048,576 as the service's unit is
-/// not stated).
+/// Most bytes of JSON a call may carry (1 MB; 1,000,000 rather than 1,048,576 as the service's
+/// unit is not stated).
 pub const MAX_CALL_BYTES: usize = 1_000_000;
 /// Longest field value kept (64 KB, as 64,000 bytes for the same reason); longer ones are cut.
 pub const MAX_FIELD_BYTES: usize = 64_000;
 /// Appended to a cut value.
 pub const CUT_MARKER: &str = "…[cut]";
-/// Gzip trailer and the final block's end, reserved at the end of a call.
-const TAIL: usize = 32;
-/// Input written between sync flushes while far from the limit.
-const FLUSH_EVERY: usize = 64 * 1024;
-
-/// What [`MAX_CALL_BYTES`] is counted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Basis {
-    /// The gzip body as sent.
-    Gzip,
-    /// The JSON array before compression.
-    Json,
-}
 
 /// One call's body: the records `range` of the input, as one JSON array, gzip-compressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,27 +33,32 @@ pub struct Call {
     pub json_bytes: usize,
 }
 
-/// A bound on the deflate output of `n` input bytes, block overheads included.
-fn bound(n: usize) -> usize {
-    n + n / 8 + 64
-}
-
-/// Packs `records` (each one JSON object's text) into calls of at most `limit` bytes counted on
-/// `basis`, in order. A record that alone exceeds the limit gets a call of its own (the service
+/// Packs `records` (each one JSON object's text) into calls whose JSON array is at most `limit`
+/// bytes, in order. A record that alone exceeds the limit gets a call of its own (the service
 /// will refuse it; nothing is dropped here).
-pub fn pack<S: AsRef<str>>(records: &[S], limit: usize, basis: Basis) -> Vec<Call> {
+pub fn pack<S: AsRef<str>>(records: &[S], limit: usize) -> Vec<Call> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < records.len() {
-        let call = one(records, start, limit, basis);
-        start = call.range.end;
-        out.push(call);
+        // The brackets, then each record and its comma.
+        let mut json = 2;
+        let mut end = start;
+        for r in &records[start..] {
+            let add = r.as_ref().len() + usize::from(end > start);
+            if json + add > limit && end > start {
+                break;
+            }
+            json += add;
+            end += 1;
+        }
+        out.push(gzip(records, start..end));
+        start = end;
     }
     out
 }
 
-/// The calls of `records` with `call`'s records split in two halves (a 413: the service found it
-/// too large); `None` for a single record.
+/// The calls of `records` with `call`'s records split in two halves (a 413, or the connection
+/// aborted: the service found it too large); `None` for a single record.
 pub fn halves<S: AsRef<str>>(records: &[S], call: &Call) -> Option<[Call; 2]> {
     let r = call.range.clone();
     if r.len() < 2 {
@@ -84,59 +68,7 @@ pub fn halves<S: AsRef<str>>(records: &[S], call: &Call) -> Option<[Call; 2]> {
     Some([gzip(records, r.start..mid), gzip(records, mid..r.end)])
 }
 
-/// One call from `start` on.
-fn one<S: AsRef<str>>(records: &[S], start: usize, limit: usize, basis: Basis) -> Call {
-    let mut enc = GzEncoder::new(Vec::with_capacity(limit.min(1 << 20)), Compression::fast());
-    let mut json = 1;
-    let mut pending = 1;
-    let mut end = start;
-    let _ = enc.write_all(b"[");
-    for r in &records[start..] {
-        let r = r.as_ref().as_bytes();
-        let add = r.len() + usize::from(end > start);
-        let fits = match basis {
-            // The closing bracket still has to fit.
-            Basis::Json => json + add < limit,
-            Basis::Gzip => {
-                let mut fits = enc.get_ref().len() + bound(pending + add) + TAIL <= limit;
-                if !fits || pending >= FLUSH_EVERY {
-                    let _ = enc.flush();
-                    pending = 0;
-                    fits = enc.get_ref().len() + bound(add) + TAIL <= limit;
-                }
-                fits
-            }
-        };
-        if !fits && end > start {
-            break;
-        }
-        if end > start {
-            let _ = enc.write_all(b",");
-        }
-        let _ = enc.write_all(r);
-        json += add;
-        pending += add;
-        end += 1;
-    }
-    let _ = enc.write_all(b"]");
-    let gzip = enc.finish().unwrap_or_default();
-    let call = Call {
-        range: start..end,
-        gzip,
-        json_bytes: json + 1,
-    };
-    let size = match basis {
-        Basis::Gzip => call.gzip.len(),
-        Basis::Json => call.json_bytes,
-    };
-    // The bound makes this unreachable; should it ever be wrong, halve rather than send too much.
-    if size > limit && end - start > 1 {
-        return one(&records[..start + (end - start) / 2], start, limit, basis);
-    }
-    call
-}
-
-/// The records `range` as one gzip call (no limit).
+/// The records `range` as one gzip call.
 fn gzip<S: AsRef<str>>(records: &[S], range: Range<usize>) -> Call {
     let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
     let mut json = 2;
@@ -229,49 +161,52 @@ mod tests {
     }
 
     #[test]
-    fn calls_hold_every_record_in_order_within_the_limit_and_nearly_full() {
+    fn calls_hold_every_record_in_order_within_a_megabyte_of_json_and_nearly_full() {
         let recs = records(30_000, 120);
-        for basis in [Basis::Gzip, Basis::Json] {
-            let calls = pack(&recs, MAX_CALL_BYTES, basis);
-            let mut next = 0;
-            let mut sizes = Vec::new();
-            for c in &calls {
-                assert_eq!(c.range.start, next, "contiguous");
-                next = c.range.end;
-                let rows = expand(c);
-                assert_eq!(rows.len(), c.range.len());
-                assert_eq!(rows[0]["RowId"], format!("id-{:06}", c.range.start));
-                let size = if basis == Basis::Gzip {
-                    c.gzip.len()
-                } else {
-                    c.json_bytes
-                };
-                assert!(size <= MAX_CALL_BYTES, "{basis:?}: {size}");
-                sizes.push(size);
-            }
-            assert_eq!(next, recs.len());
-            // Every call but the last is within a few records of the limit.
-            for s in &sizes[..sizes.len() - 1] {
-                assert!(
-                    *s > MAX_CALL_BYTES - 2_000,
-                    "{basis:?}: a call of {s} bytes"
-                );
-            }
+        let calls = pack(&recs, MAX_CALL_BYTES);
+        let mut next = 0;
+        for c in &calls {
+            assert_eq!(c.range.start, next, "contiguous");
+            next = c.range.end;
+            let rows = expand(c);
+            assert_eq!(rows.len(), c.range.len());
+            assert_eq!(rows[0]["RowId"], format!("id-{:06}", c.range.start));
+            assert!(c.json_bytes <= MAX_CALL_BYTES, "{}", c.json_bytes);
+            assert!(c.gzip.len() < c.json_bytes);
+        }
+        assert_eq!(next, recs.len());
+        // Every call but the last is within a record of the limit.
+        for c in &calls[..calls.len() - 1] {
+            assert!(c.json_bytes > MAX_CALL_BYTES - 200, "{}", c.json_bytes);
         }
     }
 
+    /// The limit counts the JSON, not the gzip: text that compresses well (as rows of repeated
+    /// names and ids do) fills a call with a megabyte of JSON, never several.
     #[test]
-    fn the_gzip_basis_needs_one_call_per_mb_of_gzip() {
-        let recs = records(30_000, 120);
-        let calls = pack(&recs, MAX_CALL_BYTES, Basis::Gzip);
-        let total: usize = calls.iter().map(|c| c.gzip.len()).sum();
-        assert_eq!(calls.len(), total.div_ceil(MAX_CALL_BYTES), "{total}");
+    fn a_call_never_expands_past_a_megabyte_however_well_it_compresses() {
+        let recs: Vec<String> = (0..20_000)
+            .map(|i| {
+                json!({"RowId": format!("id-{i:06}"), "Text": "bas-hub-weu ".repeat(20)})
+                    .to_string()
+            })
+            .collect();
+        let calls = pack(&recs, MAX_CALL_BYTES);
+        let total: usize = calls.iter().map(|c| c.json_bytes).sum();
+        assert!(calls.iter().all(|c| c.json_bytes <= MAX_CALL_BYTES));
+        assert!(total > 5 * MAX_CALL_BYTES, "{total}");
+        assert!(
+            calls.len() <= total / (MAX_CALL_BYTES - 300) + 1,
+            "{}",
+            calls.len()
+        );
+        assert!(calls.iter().all(|c| c.gzip.len() < MAX_CALL_BYTES / 10));
     }
 
     #[test]
     fn halves_split_a_call_and_keep_its_records() {
         let recs = records(10, 50);
-        let all = pack(&recs, MAX_CALL_BYTES, Basis::Gzip);
+        let all = pack(&recs, MAX_CALL_BYTES);
         assert_eq!(all.len(), 1);
         let [a, b] = halves(&recs, &all[0]).expect("two");
         assert_eq!((a.range.clone(), b.range.clone()), (0..5, 5..10));
@@ -289,7 +224,7 @@ mod tests {
             format!("{{\"T\":\"{}\"}}", "x".repeat(2_000)),
             "{}".to_owned(),
         ];
-        let calls = pack(&recs, 1_000, Basis::Json);
+        let calls = pack(&recs, 1_000);
         let ranges: Vec<_> = calls.iter().map(|c| c.range.clone()).collect();
         assert_eq!(ranges, [0..1, 1..2, 2..3]);
     }

@@ -148,8 +148,9 @@ impl AppState {
         let tables = TableRestClient::new(app, &config.table_prefix)
             .map_err(|e| ConfigError(vec![e.to_string()]))?;
         let queues = crate::health::queues::for_connection(Some(app));
-        // The app's identity: a key connection (local development) sends no token.
-        let credential = crate::azure::identity::credential(app).ok();
+        // The app's identity, whatever the storage connection (start-up stopped where a setting
+        // needs one and there is none).
+        let credential = app_credential(&config, app);
         let seams = Built {
             sources,
             app_blobs,
@@ -159,7 +160,7 @@ impl AppState {
             logs: logs_client(&config, credential.clone()).map(|c| Arc::new(c) as _),
             ingestion: ingestion_client(&config, credential),
         };
-        let arm = resource_manager(&config, app);
+        let arm = resource_manager(&config, app_credential(&config, app));
         let mut state = Self::build(config, policy, seams, Arc::new(SystemClock));
         state.arm = arm;
         Ok(state)
@@ -281,21 +282,32 @@ impl AppState {
     }
 }
 
-/// Resource Manager for the estate checks, when a Bastion host is configured: tokens from the app
-/// connection's managed identity (none over a key-based connection, e.g. Azurite with a loopback
-/// fake that checks none).
+/// The app's managed identity's credential ([`Config::identity`]), its token requests bounded by
+/// the app connection's timeouts; none without one.
+fn app_credential(config: &Config, app: &StorageConnection) -> Option<Arc<dyn TokenCredential>> {
+    let identity = config.identity.as_ref()?;
+    match identity.credential(app.timeouts) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "the app's managed identity: no credential");
+            None
+        }
+    }
+}
+
+/// Resource Manager for the estate checks, when a Bastion host is configured: tokens from the
+/// app's managed identity (none without one, e.g. Azurite with a loopback fake that checks none).
 fn resource_manager(
     config: &Config,
-    app: &StorageConnection,
+    credential: Option<Arc<dyn TokenCredential>>,
 ) -> Option<Arc<dyn crate::arm::ResourceManager>> {
     let estate = &config.estate;
     if estate.hosts.is_empty() {
         return None;
     }
-    let credential = crate::azure::identity::credential(app).ok();
     if credential.is_none() {
         tracing::warn!(
-            "estate checks: the app connection has no managed identity; Resource Manager calls carry no token"
+            "estate checks: the app has no managed identity; Resource Manager calls carry no token"
         );
     }
     let endpoint = url::Url::parse(&estate.arm_endpoint).ok()?;

@@ -7,7 +7,8 @@
 //   - every column a rule's entity mapping names is a column of the rule's result, and the rule's
 //     properties are values the alertRules API accepts (severity, durations, trigger, tactics);
 //   - the parser returns the ASIM Authentication fields the schema makes mandatory and the
-//     aliases it uses, and takes the ASIM filtering parameters;
+//     aliases it uses, and takes the ASIM filtering parameters; it says schema version 0.1.4 and
+//     names the device (Dvc) from the record, not with a constant;
 //   - the workbook has the template shape Azure Workbooks loads (version, typed items, unique
 //     names, each query a KqlItem over a Log Analytics workspace);
 //   - the product's own queries of StorageBlobLogs (src/custody/*.kql) under the headers the code
@@ -203,6 +204,12 @@ for (const p of parsers) {
   const want = p.name.startsWith("vim") ? VIM_PARAMETERS : ["disabled:bool", "pack:bool"];
   if (JSON.stringify(params) !== JSON.stringify(want)) fail(where, `parameters ${params} (ASIM: ${want})`);
   if (!/^(vim|ASim)AuthenticationAzureBastion$/.test(p.name)) fail(where, `name ${p.name}`);
+  // The schema version the fields follow, and the reporting device named from the record (the
+  // Bastion host), not a constant.
+  const body = parserBody(p);
+  const version = /EventSchemaVersion\s*=\s*"([^"]*)"/.exec(body);
+  if (version && version[1] !== "0.1.4") fail(where, `EventSchemaVersion ${version[1]} (the Authentication schema is 0.1.4)`);
+  if (/\bDvc\s*=\s*"/.test(body)) fail(where, "Dvc is a constant, not the host's name");
 }
 // The parser's results: success and "Login Failed" both map to an EventResult.
 {

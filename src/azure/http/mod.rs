@@ -97,6 +97,10 @@ pub struct Request<'a> {
     /// [`SERVER_WAIT_MARGIN`] more, and a server timeout (504, or an error coded `GatewayTimeout`)
     /// comes back at once as [`AzureError::ServerTimeout`] instead of being asked again.
     pub server_wait: Option<Duration>,
+    /// The refusal a connection closed without an answer stands for (`(status, code)`), where the
+    /// service documents that answer (the Logs Ingestion API aborts a call too large): it comes
+    /// back at once as [`AzureError::Rejected`] instead of being tried again.
+    pub abort_is: Option<(u16, &'static str)>,
 }
 
 impl<'a> Request<'a> {
@@ -116,7 +120,16 @@ impl<'a> Request<'a> {
             role,
             until: None,
             server_wait: None,
+            abort_is: None,
         }
+    }
+
+    /// A connection closed after the request was sent, without an answer, is the service's
+    /// refusal `status` `code` (documented for this call), not a failure to try again.
+    #[must_use]
+    pub fn abort_is(mut self, status: u16, code: &'static str) -> Self {
+        self.abort_is = Some((status, code));
+        self
     }
 
     /// Named `op` in logs.
@@ -338,7 +351,12 @@ impl Client {
             rb = rb.bearer_auth(token.map_err(AzureError::Transient)?);
         }
         let started = Instant::now();
-        let res = rb.send().await.map_err(transport)?;
+        let res = rb.send().await.map_err(|e| match req.abort_is {
+            Some((status, code)) if aborted(&e) => {
+                AzureError::refused(status, code, "the connection was closed without an answer")
+            }
+            _ => transport(e),
+        })?;
         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(
             azure.op = req.op,
@@ -348,6 +366,12 @@ impl Client {
         );
         Ok(res)
     }
+}
+
+/// The request was sent and the connection ended without an answer (closed or reset): not a
+/// failure to connect, not a timeout, not a request that could not be built.
+fn aborted(e: &reqwest::Error) -> bool {
+    e.is_request() && !e.is_connect() && !e.is_timeout() && !e.is_builder()
 }
 
 /// A request that got no answer: transient, but a request that could not even be built is not.

@@ -1,7 +1,8 @@
 //! One run of `SentinelExport`: each table's rows, oldest first, packed into full calls of at most
-//! 1 MB of gzip and posted to its stream under the table's lease; an accepted call's rows are
-//! removed. One rule serves every stream, so any refusal but a 413 (halved, down to single rows,
-//! never dropped) ends the run; a lost answer sends the same ids twice, which the queries fold.
+//! 1 MB of JSON and posted to its stream under the table's lease; an accepted call's rows are
+//! removed. One rule serves every stream, so any refusal but a call too large (413, or the
+//! connection aborted: halved, down to single rows, never dropped) ends the run; a lost answer
+//! sends the same ids twice, which the queries fold.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -18,7 +19,7 @@ use crate::ports::Ports;
 
 /// Rows read from the outbox at a time.
 pub const PAGE: u32 = 1000;
-/// JSON read ahead before packing: enough for full calls (records compress about sixfold).
+/// JSON read ahead before packing: enough for several full calls.
 pub const BUFFER_BYTES: usize = 16 * 1024 * 1024;
 /// Rows one removal task takes (in transactions of 100).
 const REMOVALS_PER_TASK: usize = 500;
@@ -186,7 +187,7 @@ async fn send_rows(
     until: Instant,
 ) -> (usize, usize, Option<RunError>) {
     let records: Vec<&str> = page.iter().map(|p| p.record.as_str()).collect();
-    let mut queue: VecDeque<Call> = pack(&records, MAX_CALL_BYTES, client.basis()).into();
+    let mut queue: VecDeque<Call> = pack(&records, MAX_CALL_BYTES).into();
     if more && queue.len() > 1 {
         queue.pop_back();
     }
@@ -201,29 +202,18 @@ async fn send_rows(
                 accepted += call.range.len();
                 remove(ports, table, &page[call.range.clone()]).await;
             }
-            Err(AzureError::Rejected { status: 413, .. }) => {
-                // Packed again on what the client counts now; the same call again is halved.
-                let end = queue.back().map_or(call.range.end, |c| c.range.end);
-                let from = call.range.start;
-                let mut again: Vec<Call> =
-                    pack(&records[from..end], MAX_CALL_BYTES, client.basis())
-                        .into_iter()
-                        .map(|mut c| {
-                            c.range = c.range.start + from..c.range.end + from;
-                            c
-                        })
-                        .collect();
-                if again.first().map(|c| &c.range) == Some(&call.range) {
-                    let Some(two) = halves(&records, &call) else {
-                        let e = format!(
-                            "{}: the service refuses a single row as too large (413); it stays in the outbox",
-                            table.key()
-                        );
-                        return (accepted, calls, Some(RunError::Failed(e)));
-                    };
-                    again = two.into_iter().chain(queue.drain(..)).collect();
+            Err(e @ AzureError::Rejected { status: 413, .. }) => {
+                // Too large (answered 413 or by an aborted connection): halved, then the rest.
+                let Some(two) = halves(&records, &call) else {
+                    let e = format!(
+                        "{}: a single row refused as too large, or its connection closed without an answer ({e}); it stays in the outbox",
+                        table.key()
+                    );
+                    return (accepted, calls, Some(RunError::Failed(e)));
+                };
+                for half in two.into_iter().rev() {
+                    queue.push_front(half);
                 }
-                queue = again.into();
             }
             Err(e @ AzureError::Throttled { .. }) => {
                 let text = format!("{}: {e}", table.key());

@@ -5,10 +5,14 @@
 //! refreshed before it expires; a user-assigned identity sends its client id; an endpoint that
 //! fails, is down or freezes makes invocations answer 500 within the storage timeout, with one
 //! line naming the setting and the endpoint, and never quarantines a good event; a half-configured
-//! identity stops start-up. Needs `TEST_AZURITE=1`, an Azurite install and the `openssl` CLI.
+//! identity stops start-up. With a key storage connection, the platform's identity
+//! (`IDENTITY_ENDPOINT`, `AZURE_CLIENT_ID`) still gives the calls that need one their token, and
+//! without any identity such a setting stops start-up ([`platform`]). Needs `TEST_AZURITE=1`, an
+//! Azurite install and the `openssl` CLI.
 
 pub(crate) mod endpoint;
 mod failures;
+mod platform;
 mod queues;
 pub(crate) mod rig;
 mod sources;
