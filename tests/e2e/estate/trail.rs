@@ -85,7 +85,16 @@ async fn audit_logs_flowing_is_decided_by_the_records_read() {
     let ws = format!(
         "/subscriptions/{SUB}/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law"
     );
-    let mut rig = Rig::new(&cs, &[("AUDITLOGS_WORKSPACES", CUSTOMER)]).await;
+    // The workspace is only looked up through Resource Manager here; Log Analytics is never
+    // called (a loopback endpoint: no identity is needed for it).
+    let mut rig = Rig::new(
+        &cs,
+        &[
+            ("AUDITLOGS_WORKSPACES", CUSTOMER),
+            ("LOGANALYTICS_ENDPOINT", "http://127.0.0.1:9"),
+        ],
+    )
+    .await;
     let key = host_id("b1").to_ascii_lowercase();
     let archive = rig.arm.with(|e| e.diagnostics[&key].clone());
     // The portal's default: a workspace sink with logAnalyticsDestinationType null.
