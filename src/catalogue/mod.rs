@@ -17,6 +17,7 @@ pub mod query;
 pub mod recording;
 pub mod repo;
 pub mod session;
+pub mod trail;
 
 /// Table of recordings.
 pub const RECORDINGS_TABLE: &str = "recordings";
