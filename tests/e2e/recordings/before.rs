@@ -133,7 +133,11 @@ async fn a_recording_deleted_before_its_blob_created_leaves_a_row_an_alert_and_a
     assert_eq!(row["Status"], "deleted-before-catalogued");
     assert_eq!(row["DeletionRequestId"], REQUEST);
     assert_eq!(row["DeletedAt"], DELETED_AT);
-    assert_eq!(rig.lookups().await, [id.clone()], "the actor is looked up");
+    assert_eq!(
+        rig.lookups().await,
+        std::slice::from_ref(&id),
+        "the actor is looked up"
+    );
 
     // BlobCreated handled first, its blob already gone; then the BlobDeleted.
     let name = "late/plain.rec";
