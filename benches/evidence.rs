@@ -164,6 +164,9 @@ async fn main() {
                 replaced: None,
                 retagged: None,
                 actor: None,
+                below_min_bytes: None,
+                suspect_alerted: None,
+                outside_deletions: Vec::new(),
             };
             let row = recording.to_entity();
             again(|| t.write(RECORDINGS_TABLE, &row, WriteMode::Upsert)).await;

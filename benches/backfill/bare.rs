@@ -409,6 +409,9 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         replaced: None,
         retagged: None,
         actor: None,
+        below_min_bytes: None,
+        suspect_alerted: None,
+        outside_deletions: Vec::new(),
     }
 }
 

@@ -32,6 +32,9 @@ pub struct AuditSettings {
     pub failed_login_window: Duration,
     /// `RECORDING_UPLOAD_LAG_MINUTES` (30): recordings are created within [start, end + lag].
     pub upload_lag: Duration,
+    /// `RECORDING_MIN_BYTES` (4096): a blob shorter than this vouches for no session (its match is
+    /// `suspect`): a session recording of any length is a video far larger, a planted note is not.
+    pub recording_min_bytes: u64,
     /// `OPEN_SESSION_MAX_HOURS` (12): window end for sessions whose end is not (yet) known.
     pub open_session_max: Duration,
     /// `RECORDING_SESSION_WAIT_MINUTES` (120): how long after its creation a recording that names a
@@ -55,6 +58,7 @@ impl Default for AuditSettings {
             failed_login_threshold: 5,
             failed_login_window: Duration::minutes(15),
             upload_lag: Duration::minutes(30),
+            recording_min_bytes: 4096,
             open_session_max: Duration::hours(12),
             session_wait: Duration::minutes(120),
             reconcile_window: Duration::hours(48),
@@ -99,6 +103,11 @@ impl AuditSettings {
             ),
             failed_login_window: minutes(r, "FAILED_LOGIN_WINDOW_MINUTES", d.failed_login_window),
             upload_lag: minutes(r, "RECORDING_UPLOAD_LAG_MINUTES", d.upload_lag),
+            recording_min_bytes: r.number(
+                "RECORDING_MIN_BYTES",
+                d.recording_min_bytes,
+                0..=1 << 30,
+            ),
             open_session_max: hours(r, "OPEN_SESSION_MAX_HOURS", 30, d.open_session_max),
             session_wait: minutes(r, "RECORDING_SESSION_WAIT_MINUTES", d.session_wait),
             reconcile_window: hours(r, "RECONCILE_WINDOW_HOURS", 90, d.reconcile_window),

@@ -18,6 +18,7 @@ pub mod query;
 pub mod recording;
 pub mod repo;
 pub mod session;
+pub mod trail;
 
 /// Table of recordings.
 pub const RECORDINGS_TABLE: &str = "recordings";

@@ -21,11 +21,35 @@ pub const STATUS_CATALOGUED: &str = "catalogued";
 pub const STATUS_DELETED: &str = "deleted";
 /// `Status` of a recording deleted by anyone but the sweep (the row stays, with the deletion).
 pub const STATUS_DELETED_OUTSIDE: &str = "deleted-outside-retention";
+/// `Status` of a blob deleted (by anyone but the sweep) before the catalogue read it: the row
+/// holds what the events told (name, time, request), never its content, and vouches for no session.
+pub const STATUS_DELETED_BEFORE: &str = "deleted-before-catalogued";
 
 /// Most tunnel ids stored as a match's candidates: a busy hour of sessions without hints can make a
 /// recording ambiguous among hundreds, and the full list would outgrow the table service's 64 KiB
 /// property limit (about 880 tunnel ids), a write refused on every attempt.
 pub const MAX_CANDIDATES: usize = 500;
+
+/// Why a blob that names or fits a session cannot be its recording (`MatchReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// Shorter than `RECORDING_MIN_BYTES` when catalogued.
+    TooSmall,
+}
+
+impl Doubt {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TooSmall => "too-small",
+        }
+    }
+
+    /// Reads a stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::TooSmall].into_iter().find(|d| d.as_str() == s)
+    }
+}
 
 /// How sure a join is (`MatchConfidence`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +62,9 @@ pub enum Confidence {
     Ambiguous,
     /// The recording names a GUID that is no session yet and waits for it: names no session.
     Awaiting,
+    /// The blob names or fits the sessions kept as candidates but cannot be their recording (the
+    /// reason): it vouches for none of them.
+    Suspect(Doubt),
 }
 
 impl Confidence {
@@ -48,10 +75,27 @@ impl Confidence {
             Self::Heuristic => "heuristic",
             Self::Ambiguous => "ambiguous",
             Self::Awaiting => "awaiting",
+            Self::Suspect(_) => "suspect",
         }
     }
 
-    /// Reads a stored value.
+    /// The reason of a suspect match, as stored (`MatchReason`).
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::Suspect(d) => Some(d.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Reads a stored value and its reason (`MatchReason`, read only for `suspect`).
+    pub fn read(s: &str, reason: &str) -> Option<Self> {
+        if s == "suspect" {
+            return Doubt::parse(reason).map(Self::Suspect);
+        }
+        Self::parse(s)
+    }
+
+    /// Reads a stored value that needs no reason.
     pub fn parse(s: &str) -> Option<Self> {
         [
             Self::Exact,
@@ -64,8 +108,8 @@ impl Confidence {
     }
 }
 
-/// A recording's match: one tunnel for exact and heuristic, the sorted candidates for ambiguous,
-/// none while awaiting.
+/// A recording's match: one tunnel for exact and heuristic, the sorted candidates for ambiguous
+/// and suspect, none while awaiting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
     /// Confidence.
@@ -80,6 +124,14 @@ impl Match {
         match self.confidence {
             Confidence::Exact | Confidence::Heuristic => self.tunnels.first().map(String::as_str),
             _ => None,
+        }
+    }
+
+    /// The sessions this match counts as recorded: its tunnels, none for a suspect match.
+    pub fn vouched(&self) -> &[String] {
+        match self.confidence {
+            Confidence::Suspect(_) => &[],
+            _ => &self.tunnels,
         }
     }
 }
@@ -261,6 +313,14 @@ pub struct Recording {
     pub retagged: Option<Retagged>,
     /// Who deleted or replaced it outside the product, once looked up (`Actor*`).
     pub actor: Option<Actor>,
+    /// The `RECORDING_MIN_BYTES` its content fell short of when catalogued (`BelowMinBytes`):
+    /// whatever session it names or fits, its match is [`Doubt::TooSmall`].
+    pub below_min_bytes: Option<u64>,
+    /// The ETag whose `recording.suspect` went out (`SuspectAlertedEtag`): raised once.
+    pub suspect_alerted: Option<String>,
+    /// Every deletion made outside the product, oldest first (`OutsideDeletions`), kept whatever
+    /// came after it.
+    pub outside_deletions: Vec<super::trail::OutsideDeletion>,
 }
 
 fn put(e: &mut Entity, k: &str, v: &str) {
@@ -319,6 +379,9 @@ impl Recording {
         }
         if let Some(j) = &self.joined {
             put(&mut e, "MatchConfidence", j.m.confidence.as_str());
+            if let Some(reason) = j.m.confidence.reason() {
+                put(&mut e, "MatchReason", reason);
+            }
             let n = j.m.tunnels.len().min(MAX_CANDIDATES);
             put(&mut e, "MatchCandidates", &j.m.tunnels[..n].join(","));
             if let Some(s) = &j.session {
@@ -368,6 +431,13 @@ impl Recording {
         if let Some(a) = &self.actor {
             a.to_entity(&mut e);
         }
+        if let Some(n) = self.below_min_bytes {
+            int64(&mut e, "BelowMinBytes", clamp(n));
+        }
+        if let Some(etag) = &self.suspect_alerted {
+            put(&mut e, "SuspectAlertedEtag", etag);
+        }
+        super::trail::to_entity(&self.outside_deletions, &mut e);
         e
     }
 
@@ -378,8 +448,9 @@ impl Recording {
         let list = |k: &str| get_list(e, k).map(str::to_owned).collect::<Vec<_>>();
         let flag = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
         let given = |k: &str| get_str(e, k).filter(|v| !v.is_empty()).map(str::to_owned);
+        let reason = get_str(e, "MatchReason").unwrap_or_default();
         let joined = get_str(e, "MatchConfidence")
-            .and_then(Confidence::parse)
+            .and_then(|c| Confidence::read(c, reason))
             .map(|confidence| {
                 let m = Match {
                     confidence,
@@ -460,6 +531,9 @@ impl Recording {
                 at,
             }),
             actor: Actor::from_entity(e),
+            below_min_bytes: get_i64(e, "BelowMinBytes").map(|n| unsigned(Some(n))),
+            suspect_alerted: given("SuspectAlertedEtag"),
+            outside_deletions: super::trail::from_entity(e),
         })
     }
 }
@@ -532,6 +606,9 @@ mod tests {
             replaced: None,
             retagged: None,
             actor: None,
+            below_min_bytes: None,
+            suspect_alerted: None,
+            outside_deletions: Vec::new(),
         }
     }
 
@@ -600,7 +677,23 @@ mod tests {
             user_agent: "curl/8 \"x\"".into(),
             ..Actor::default()
         });
-        for r in [plain, full] {
+        full.below_min_bytes = Some(4096);
+        full.suspect_alerted = Some("0x1".into());
+        full.outside_deletions = vec![super::super::trail::OutsideDeletion {
+            at: "2025-05-01T02:00:00Z".into(),
+            request_id: "r".into(),
+            sequencer: "02".into(),
+            before_catalogued: true,
+        }];
+        let mut suspect = full.clone();
+        suspect.joined = Some(Joined {
+            m: Match {
+                confidence: Confidence::Suspect(Doubt::TooSmall),
+                tunnels: vec!["t1".into()],
+            },
+            session: None,
+        });
+        for r in [plain, full, suspect] {
             let mut e = r.to_entity();
             crate::tables::strip_annotations(&mut e);
             assert_eq!(Recording::from_entity(&e), Some(r));

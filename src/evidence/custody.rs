@@ -8,6 +8,7 @@ use crate::azure::AzureError;
 use crate::catalogue::RECORDINGS_TABLE;
 use crate::catalogue::query::Query;
 use crate::catalogue::recording::{Recording, STATUS_DELETED_OUTSIDE};
+use crate::catalogue::trail::OutsideDeletion;
 use crate::dates::format_utc;
 use crate::retention::hold::two_person;
 use crate::reviews::refusal::{REFUSAL_COLUMNS, refusals};
@@ -30,13 +31,34 @@ pub const CUSTODY_COLUMNS: &str = "event=,at=,recordingId=RecordingId,blobUrl=Bl
     actorUpn=ActorUpn,actorObjectId=ActorObjectId,actorAppId=ActorAppId,actorAt=ActorAt,\
     actorReason=ActorReason";
 
-/// The custody events `custody.csv` lists.
+/// The custody events `custody.csv` lists: a deletion outside retention of catalogued content.
 pub const DELETED_OUTSIDE: &str = "deleted-outside-retention";
+/// A deletion of a blob (or of content written again) the catalogue had not read.
+pub const DELETED_BEFORE: &str = "deleted-before-catalogued";
 /// A replacement.
 pub const REPLACED: &str = "replaced";
 
 fn s(e: &Entity, k: &str) -> String {
     get_str(e, k).unwrap_or_default().to_owned()
+}
+
+/// The outside deletions of `r`: its trail, or for a row written before the trail existed, the
+/// deletion its state records.
+fn trail_of(r: &Recording) -> Vec<OutsideDeletion> {
+    if !r.outside_deletions.is_empty() {
+        return r.outside_deletions.clone();
+    }
+    r.deletion
+        .as_ref()
+        .filter(|_| r.status == STATUS_DELETED_OUTSIDE)
+        .map(|d| OutsideDeletion {
+            at: d.at.clone(),
+            request_id: d.request_id.clone(),
+            sequencer: r.sequencer.clone(),
+            before_catalogued: false,
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The refused self-reviews of day partition `day` within the period.
@@ -111,7 +133,11 @@ pub async fn custody(
             Filter::str(k, Op::Lt, to.clone()),
         ])
     };
+    // Every outside deletion is in the row's trail, the newest in `OutsideDeletedAt`: a row with
+    // one in the period has its newest at or after the period's start.
+    // (A row written before the trail existed holds its one deletion only as its state.)
     let filter = Filter::Or(vec![
+        Filter::str("OutsideDeletedAt", Op::Ge, from.clone()),
         Filter::And(vec![
             Filter::str("Status", Op::Eq, STATUS_DELETED_OUTSIDE),
             between("DeletedAt"),
@@ -134,20 +160,29 @@ pub async fn custody(
         if host.is_some_and(|h| !h.is(r.bastion())) {
             continue;
         }
-        let deleted = r
-            .deletion
-            .as_ref()
-            .filter(|d| r.status == STATUS_DELETED_OUTSIDE && within(&d.at))
-            .map(|d| (DELETED_OUTSIDE, d.at.clone()));
+        let trail = trail_of(&r);
+        let deleted = trail.iter().filter(|d| within(&d.at)).map(|d| {
+            let event = if d.before_catalogued {
+                DELETED_BEFORE
+            } else {
+                DELETED_OUTSIDE
+            };
+            (event, d.at.clone(), Some(d.request_id.clone()))
+        });
         let replaced = r
             .replaced
             .as_ref()
             .filter(|x| within(&x.at))
-            .map(|x| (REPLACED, x.at.clone()));
-        for (event, at) in deleted.into_iter().chain(replaced) {
+            .map(|x| (REPLACED, x.at.clone(), None));
+        for (event, at, request) in deleted.chain(replaced) {
             let mut row = cells(e, CUSTODY_COLUMNS);
             row[0] = event.to_owned();
             row[1].clone_from(&at);
+            // Each deletion with its own reason and request, whatever the row holds now.
+            if let Some(request) = request {
+                row[8] = crate::recordings::ingest::outside::REASON_OUTSIDE.to_owned();
+                row[9] = request;
+            }
             out.push(Row {
                 cells: row,
                 facts: Facts::Custody {

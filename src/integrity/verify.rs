@@ -81,6 +81,7 @@ pub async fn verify(
             // A deletion outside retention was reported when it happened (`recording.deleted`).
             let expired = entry.status == "deleted"
                 || entry.status == crate::catalogue::recording::STATUS_DELETED_OUTSIDE
+                || entry.status == crate::catalogue::recording::STATUS_DELETED_BEFORE
                 || (!entry.retain_until.is_empty() && entry.retain_until < format_date(now.date()));
             if expired {
                 return Ok(Verdict::Expired);

@@ -10,6 +10,11 @@
 //!    lag]` (or `[start - skew, start + open max]` while the end is unknown) contains the
 //!    recording's creation time, narrowed by whatever its name and metadata mention (VM, e-mail,
 //!    user). One left: heuristic; several: ambiguous, all kept as candidates (never forced 1:1).
+//! 4. **Suspect**: a blob that could not be the recording of the sessions found above vouches for
+//!    none of them (they stay unrecorded): catalogued shorter than `RECORDING_MIN_BYTES`
+//!    ([`Doubt::TooSmall`]). Its candidates are kept. A name or metadata alone cannot vouch:
+//!    anyone with write access to the container can plant a blob naming any tunnel id. A blob
+//!    deleted before it was catalogued matches nothing (its content was never read).
 //!
 //! The result depends only on the sessions, the recording and (for the wait) the time, not on the
 //! order anything arrived in, so deciding again whenever either side changes converges.
@@ -19,7 +24,7 @@ use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
 use crate::catalogue::days::{DayRow, Span};
-use crate::catalogue::recording::{Confidence, Match, Recording};
+use crate::catalogue::recording::{Confidence, Doubt, Match, Recording, STATUS_DELETED_BEFORE};
 use crate::catalogue::session::{SessionRecord, outcome};
 
 /// Tolerated clock skew between Bastion's record times and storage creation times.
@@ -110,8 +115,39 @@ fn mentions(hints: &str, value: &str) -> bool {
 
 /// The decision for `r` at `now`: `exact(guid)` gives the session a GUID names when it is known,
 /// `rows` the sessions whose window can contain its creation time. Returns the match (`None`: no
-/// session fits) and, for an exact or heuristic one, the session's row.
+/// session fits) and, for an exact or heuristic one, the session's row; a match the blob cannot
+/// vouch for is [`Confidence::Suspect`] with its candidates and no session.
 pub fn decide<'a>(
+    r: &Recording,
+    exact: impl Fn(&str) -> Option<&'a DayRow>,
+    rows: &'a [DayRow],
+    times: &Times,
+    now: OffsetDateTime,
+) -> (Option<Match>, Option<&'a DayRow>) {
+    // Deleted before the catalogue read it: nothing shows it was a recording of anything.
+    if r.status == STATUS_DELETED_BEFORE {
+        return (None, None);
+    }
+    let (m, s) = found(r, exact, rows, times, now);
+    let doubt = match (&m, s) {
+        (Some(m), _) if m.confidence == Confidence::Awaiting => None,
+        (Some(_), _) if r.below_min_bytes.is_some() => Some(Doubt::TooSmall),
+        _ => None,
+    };
+    match (m, doubt) {
+        (Some(m), Some(d)) => {
+            let m = Match {
+                confidence: Confidence::Suspect(d),
+                tunnels: m.tunnels,
+            };
+            (Some(m), None)
+        }
+        (m, _) => (m, s),
+    }
+}
+
+/// The sessions `r` names or fits, before [`decide`] asks whether it can be their recording.
+fn found<'a>(
     r: &Recording,
     exact: impl Fn(&str) -> Option<&'a DayRow>,
     rows: &'a [DayRow],

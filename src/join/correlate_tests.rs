@@ -212,3 +212,56 @@ fn a_change_affects_its_old_and_new_windows_and_nothing_else_affects_any() {
         "not a field the day row holds"
     );
 }
+
+#[test]
+fn a_blob_that_cannot_be_the_recording_is_suspect_and_vouches_for_none() {
+    let start = datetime!(2025-03-14 09:00 UTC);
+    let end = start + Duration::minutes(40);
+    let rows = [row("a", "vm-1", "alice", start, Some(end))];
+    let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
+    let named = |t: OffsetDateTime| {
+        let mut r = recording(t, "notes/a.txt");
+        r.candidate_keys = vec!["a".into()];
+        r
+    };
+    let suspect = |d| Some((Confidence::Suspect(d), vec!["a".to_owned()]));
+    let of = |(m, s): (Option<Match>, Option<&DayRow>)| {
+        assert!(
+            m.as_ref()
+                .is_none_or(|m| !matches!(m.confidence, Confidence::Suspect(_)) || s.is_none()),
+            "a suspect match names no session"
+        );
+        m.map(|m| (m.confidence, m.tunnels))
+    };
+    // Long enough: exact, as before.
+    let inside = named(end + Duration::minutes(30));
+    assert_eq!(
+        of(decide(&inside, exact, &[], &TIMES, end)).map(|m| m.0),
+        Some(Confidence::Exact)
+    );
+    // Too small: suspect whatever the match, by name or by time; awaiting is left to wait.
+    let mut small = named(end);
+    small.below_min_bytes = Some(4096);
+    assert_eq!(
+        of(decide(&small, exact, &[], &TIMES, end)),
+        suspect(Doubt::TooSmall)
+    );
+    let m = decide(&small, exact, &[], &TIMES, end).0.expect("match");
+    assert!(m.vouched().is_empty() && m.session().is_none());
+    small.candidate_keys.clear();
+    assert_eq!(
+        by_time(&small, &rows).map(|m| (m.confidence, m.tunnels)),
+        suspect(Doubt::TooSmall)
+    );
+    small.candidate_keys = vec!["unknown".into()];
+    assert_eq!(
+        decide(&small, |_| None, &rows, &TIMES, end)
+            .0
+            .map(|m| m.confidence),
+        Some(Confidence::Awaiting)
+    );
+    // Deleted before the catalogue read it: nothing.
+    let mut gone = named(end);
+    gone.status = crate::catalogue::recording::STATUS_DELETED_BEFORE.into();
+    assert_eq!(decide(&gone, exact, &rows, &TIMES, end), (None, None));
+}

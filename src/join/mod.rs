@@ -10,6 +10,7 @@ pub mod correlate;
 pub mod lease;
 mod pass;
 mod reads;
+pub mod suspect;
 mod write;
 
 use std::sync::Arc;
@@ -36,6 +37,9 @@ pub struct Join {
     pub policy: Arc<Policy>,
     /// The matching settings.
     pub times: Times,
+    /// `RECORDING_MIN_BYTES`: a recording catalogued shorter vouches for no session (0: none is
+    /// too short).
+    pub min_bytes: u64,
 }
 
 crate::telemetry::debug_fields!(Join { times });
@@ -47,7 +51,15 @@ impl Join {
             ports: ports.clone(),
             policy,
             times,
+            min_bytes: 0,
         }
+    }
+
+    /// The same join, judging recordings shorter than `min_bytes` too small to vouch.
+    #[must_use]
+    pub fn with_min_bytes(mut self, min_bytes: u64) -> Self {
+        self.min_bytes = min_bytes;
+        self
     }
 
     /// The join of a recording about to be catalogued, from the sessions known now: those its

@@ -364,7 +364,8 @@ impl Join {
         let tables = self.ports.tables.as_ref();
         let mut ids: HashMap<&str, Vec<String>> = HashMap::new();
         for (key, (m, _)) in decided {
-            for t in tunnels(m.as_ref()) {
+            // A suspect match claims sessions (they are derived again) but records none.
+            for t in m.iter().flat_map(Match::vouched) {
                 ids.entry(t.as_str()).or_default().push(key.id());
             }
         }

@@ -10,7 +10,7 @@ use crate::catalogue::recording::Recording;
 use crate::catalogue::repo::Versioned;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
-use crate::join::Join;
+use crate::join::{Join, suspect};
 use crate::notify::OUTPUT_BINDING;
 use crate::retention::policy::{Policy, Retention, Subject, merge_tags};
 use crate::sources::Source;
@@ -88,10 +88,7 @@ impl Recordings {
         };
         let blob = source.blob(event.blob.clone());
         let props = match source.store.properties(&blob).await {
-            Err(AzureError::NotFound) => {
-                let gone = format!("blob {blob} no longer exists");
-                return Ok((Outcome::skipped(gone), None));
-            }
+            Err(AzureError::NotFound) => return self.gone(source, event).await,
             other => other?,
         };
         let key = self.ports.sources.recording_key(
@@ -129,8 +126,7 @@ impl Recordings {
             return Ok(already_stored(event, &row.value, source, why));
         }
         let Some(retention) = self.apply_retention(source, &blob, props, created).await? else {
-            let gone = format!("blob {blob} no longer exists");
-            return Ok((Outcome::skipped(gone), None));
+            return self.gone(source, event).await;
         };
         let now = self.ports.clock.now();
         let entry = ingest::derive_entry(EntryInput {
@@ -142,6 +138,7 @@ impl Recordings {
             key: key.clone(),
             retention,
             first_seen: now,
+            min_bytes: self.join.min_bytes,
         });
         let entry = self.join.decide_new(entry).await?;
         if existing.is_none() {
@@ -161,9 +158,15 @@ impl Recordings {
                 }
                 updated = cur.is_some();
                 replacing = cur.is_some_and(|cur| ingest::replaced_by(cur, &entry).is_some());
-                Some(match cur {
+                let next = match cur {
                     None => entry.clone(),
                     Some(cur) => ingest::newer_state(cur, &entry),
+                };
+                // Written suspect: its alert goes out with this write (marked, so once).
+                Some(if suspect::is_due(&next) {
+                    suspect::marked(&next)
+                } else {
+                    next
                 })
             })
             .await?;
@@ -185,6 +188,29 @@ impl Recordings {
             (None, Some(row)) => already_stored(event, &row, source, why),
             (None, None) => (Outcome::skipped(why), None),
         })
+    }
+
+    /// A `BlobCreated` whose blob is gone: a name with a row is left to its `BlobDeleted` (the
+    /// row, or that event, holds the deletion); a name without one gets its
+    /// `deleted-before-catalogued` row and alert now ([`Self::gone_before`]), which the
+    /// deletion's own event completes with its time and request.
+    ///
+    /// # Errors
+    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, HandlerError> {
+        let probe = self
+            .ports
+            .sources
+            .recording_key(source, event.time, &event.blob);
+        let tables = self.ports.tables.as_ref();
+        if !crate::catalogue::paths::rows_of(tables, &probe.rk)
+            .await?
+            .is_empty()
+        {
+            let gone = format!("blob {} no longer exists", source.blob(event.blob.clone()));
+            return Ok((Outcome::skipped(gone), None));
+        }
+        Ok((self.gone_before(source, event).await?, None))
     }
 
     /// Merges the policy's class into the blob's tags ([`merge_tags`]); `None` when it vanished.
@@ -240,6 +266,13 @@ fn written_outcome(entry: &Recording, source: &Source, updated: bool, replacing:
             OUTPUT_BINDING,
             &ingest::catalogued_notification(entry, &id, bastion),
         ),
+    };
+    // A row this write made suspect (marked with its ETag) carries its alert.
+    let alerted = entry.suspect_alerted.as_deref() == Some(entry.etag.as_str());
+    let outcome = if alerted && suspect::is_suspect(entry) {
+        outcome.with_output(OUTPUT_BINDING, &suspect::notification(entry))
+    } else {
+        outcome
     };
     // New content (a new row, or a newer state of the blob) is (re-)hashed by RecordingHash.
     outcome.with_output(

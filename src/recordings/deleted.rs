@@ -1,10 +1,11 @@
 //! A recording blob deleted: the sweep's own deletion stays silent; any other marks the row
-//! `deleted-outside-retention` and raises `recording.deleted` (stable id: a race alerts once).
+//! `deleted-outside-retention` (or, for a name without a row, writes one
+//! `deleted-before-catalogued`) and raises `recording.deleted` (stable id: a race alerts once).
 
 use super::Recordings;
 use super::ingest::{self, outside};
 use crate::catalogue::paths;
-use crate::catalogue::recording::{STATUS_CATALOGUED, STATUS_DELETED, STATUS_DELETED_OUTSIDE};
+use crate::catalogue::recording::{Recording, STATUS_DELETED};
 use crate::custody::pending::Change;
 use crate::events::event_grid::BlobEvent;
 use crate::invocation::{HandlerError, Outcome};
@@ -12,8 +13,8 @@ use crate::notify::OUTPUT_BINDING;
 use crate::retention::tombstone;
 
 impl Recordings {
-    /// Handles a `BlobDeleted` event of a recording source (skipped: no source, no row, older, or
-    /// the sweep's own deletion).
+    /// Handles a `BlobDeleted` event of a recording source (skipped: no source, older, or the
+    /// sweep's own deletion; a name without a row gets one, [`Self::gone_before`]).
     ///
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
@@ -40,11 +41,7 @@ impl Recordings {
             }
         }
         let Some(row) = row else {
-            let why = format!(
-                "blob {} of {} has no catalogue row",
-                event.blob, event.container
-            );
-            return Ok(Outcome::skipped(why));
+            return self.gone_before(source, event).await;
         };
         let key = row.value.key.clone();
         let bastion_id = source.bastion_id.as_deref();
@@ -64,7 +61,7 @@ impl Recordings {
             .update(&key, Some(row), |cur| {
                 let cur = cur?;
                 found = Some(cur.clone());
-                let due = cur.status == STATUS_CATALOGUED && ingest::is_newer(event, cur);
+                let due = outside::is_new_deletion(cur, event);
                 due.then(|| outside::deleted_outside(cur, event))
             })
             .await?;
@@ -74,7 +71,7 @@ impl Recordings {
             (None, Some(cur)) if outside::records(&cur, event) => {
                 self.announced(&cur, bastion_id, event).await
             }
-            (None, Some(cur)) if cur.status == STATUS_DELETED_OUTSIDE => {
+            (None, Some(cur)) if outside::is_deleted_outside(&cur) => {
                 Ok(Outcome::skipped("deletion already recorded"))
             }
             _ => Ok(Outcome::skipped(
@@ -83,20 +80,75 @@ impl Recordings {
         }
     }
 
-    /// The alert of a recorded deletion, after the lookup of its actor is left (custody on).
+    /// A blob gone before the catalogue read it, told by `event` (its `BlobDeleted`, or a
+    /// `BlobCreated` whose blob was gone) for a name without a row: the row
+    /// `deleted-before-catalogued` (its path index first, under the event's day) and
+    /// `recording.deleted`; a row another delivery wrote meanwhile is decided as any row.
+    ///
+    /// # Errors
+    /// `Poison` for input the table service refuses, `Retryable` for storage failures.
+    pub async fn gone_before(
+        &self,
+        source: &crate::sources::Source,
+        event: &BlobEvent,
+    ) -> Result<Outcome, HandlerError> {
+        let key = self
+            .ports
+            .sources
+            .recording_key(source, event.time, &event.blob);
+        let gone = outside::Gone {
+            key: key.clone(),
+            event,
+            account: source.account(),
+            bastion: source.bastion.as_deref(),
+            now: self.ports.clock.now(),
+        };
+        let fresh = outside::deleted_before(&gone);
+        paths::index(self.ports.tables.as_ref(), &key).await?;
+        let mut found = None;
+        let written = self
+            .ports
+            .catalogue()
+            .update(&key, None, |cur| match cur {
+                None => Some(fresh.clone()),
+                Some(cur) => {
+                    found = Some(cur.clone());
+                    let due = !event.is_created() && outside::is_new_deletion(cur, event);
+                    due.then(|| outside::deleted_outside(cur, event))
+                }
+            })
+            .await?;
+        let bastion_id = source.bastion_id.as_deref();
+        match (written, found) {
+            (Some(w), _) => self.announced(&w.value, bastion_id, event).await,
+            (None, Some(cur)) if outside::records(&cur, event) => {
+                self.announced(&cur, bastion_id, event).await
+            }
+            _ => Ok(Outcome::skipped(
+                "another delivery wrote the row: nothing more to record",
+            )),
+        }
+    }
+
+    /// The alert of a recorded deletion, after the lookup of its actor is left (custody on; not
+    /// for a blob found gone by its `BlobCreated`: its deletion's own event leaves it).
     async fn announced(
         &self,
-        row: &crate::catalogue::recording::Recording,
+        row: &Recording,
         bastion_id: Option<&str>,
         event: &BlobEvent,
     ) -> Result<Outcome, HandlerError> {
         let n = outside::deleted_notification(row, bastion_id);
-        let request = event.data.request_id.as_deref().unwrap_or_default();
-        self.await_actor(&n, row, Change::Deleted, event.time, request)
-            .await?;
-        Ok(
-            Outcome::processed(["recording deleted outside retention ", &row.id()].concat())
-                .with_output(OUTPUT_BINDING, &n),
-        )
+        if !event.is_created() {
+            let request = event.data.request_id.as_deref().unwrap_or_default();
+            self.await_actor(&n, row, Change::Deleted, event.time, request)
+                .await?;
+        }
+        let what = if row.status == crate::catalogue::recording::STATUS_DELETED_BEFORE {
+            "recording deleted before it was catalogued "
+        } else {
+            "recording deleted outside retention "
+        };
+        Ok(Outcome::processed([what, &row.id()].concat()).with_output(OUTPUT_BINDING, &n))
     }
 }

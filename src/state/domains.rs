@@ -17,7 +17,7 @@ pub fn join(state: &AppState) -> Join {
         open_max: a.open_session_max,
         wait: a.session_wait,
     };
-    Join::new(&state.ports, state.policy.clone(), times)
+    Join::new(&state.ports, state.policy.clone(), times).with_min_bytes(a.recording_min_bytes)
 }
 
 /// The audit-log tail over the state's ports and settings, reading the default source first.

@@ -1,5 +1,34 @@
 //! Blob URLs, both styles: `https://<account>.blob.core.windows.net/<container>/<blob>` and
-//! path-style `http://127.0.0.1:10000/<account>/<container>/<blob>` (Azurite, custom endpoints).
+//! path-style `http://127.0.0.1:10000/<account>/<container>/<blob>` (Azurite, custom endpoints):
+//! read ([`BlobUrl::parse`]) and built for a request ([`request_url`], the one place).
+
+use percent_encoding::utf8_percent_encode;
+
+/// The URL of blob `name` in `container` under the service `endpoint`, for a request.
+///
+/// The Blob service takes the name percent-encoded in the path (reserved URL characters escaped).
+/// Every byte but the unreserved characters is escaped, `/` too (`%2F`, which the service reads as
+/// `/`): the name stays one path segment, so a URL parser neither drops TAB, CR or LF (which
+/// WHATWG URL parsing removes from raw input) nor resolves `.` and `..` segments inside it.
+/// `None` for a name no URL can carry: empty, or exactly `.` or `..` (a parser removes such a
+/// segment, so the request would name another resource).
+pub fn request_url(endpoint: &url::Url, container: &str, name: &str) -> Option<url::Url> {
+    if matches!(name, "" | "." | "..") || container.is_empty() {
+        return None;
+    }
+    let set = crate::azure::sas::VALUE;
+    let path = [
+        endpoint.path().trim_end_matches('/'),
+        "/",
+        &utf8_percent_encode(container, set).to_string(),
+        "/",
+        &utf8_percent_encode(name, set).to_string(),
+    ]
+    .concat();
+    let mut url = endpoint.clone();
+    url.set_path(&path);
+    (url.path() == path).then_some(url)
+}
 
 /// The parts of a blob URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +90,35 @@ fn is_path_style(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_urls_escape_every_reserved_byte_and_round_trip() {
+        let hosted = url::Url::parse("https://strec.blob.core.windows.net").expect("url");
+        let path = url::Url::parse("http://127.0.0.1:10000/devstoreaccount1").expect("url");
+        for name in [
+            "a\tb.rec",
+            "line\r\nbreak/x.rec",
+            "a/../b",
+            "./x",
+            "100% ?#[]@!$&'()*+,;= é",
+            "tab\t",
+        ] {
+            for endpoint in [&hosted, &path] {
+                let url = request_url(endpoint, "recordings", name).expect(name);
+                assert!(!url.as_str().contains(['\t', '\r', '\n', ' ']), "{url}");
+                let back = BlobUrl::parse(url.as_str()).expect("parses");
+                assert_eq!(back.name, name, "{url}");
+                assert_eq!(back.container, "recordings");
+            }
+        }
+        assert_eq!(
+            request_url(&path, "c", "a\tb").map(|u| u.to_string()),
+            Some("http://127.0.0.1:10000/devstoreaccount1/c/a%09b".to_owned())
+        );
+        for bad in ["", ".", ".."] {
+            assert_eq!(request_url(&hosted, "c", bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn both_styles_parse_to_account_container_and_name() {

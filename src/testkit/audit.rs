@@ -179,5 +179,8 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         replaced: None,
         retagged: None,
         actor: None,
+        below_min_bytes: None,
+        suspect_alerted: None,
+        outside_deletions: Vec::new(),
     }
 }

@@ -137,6 +137,9 @@ impl Kit {
             replaced: None,
             retagged: None,
             actor: None,
+            below_min_bytes: None,
+            suspect_alerted: None,
+            outside_deletions: Vec::new(),
         };
         let mut e = entry.to_entity();
         e.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));

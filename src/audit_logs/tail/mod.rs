@@ -19,7 +19,7 @@ use tracing::{error, warn};
 
 use self::blob::Allowance;
 use self::growth::Growth;
-use super::detect::{failed, unrecorded};
+use super::detect::{failed, suspect, unrecorded};
 use super::repo::{Cursor, CursorRepo};
 use crate::clock::Budget;
 use crate::invocation::{HandlerError, Outcome};
@@ -266,6 +266,16 @@ pub(crate) async fn detect(tail: &Tailer, now: OffsetDateTime, report: &mut Tick
         Ok(mut n) => report.notifications.append(&mut n),
         Err(e) => {
             error!(error.cause_chain = %redact(&e.to_string()), "unrecorded-session check failed; retried next tick")
+        }
+    }
+    // Rows become suspect outside cataloguing only by a pass that changes their join.
+    if report.joined > 0 {
+        let (tables, repo) = (tail.ports.tables.as_ref(), tail.ports.catalogue());
+        match suspect::run(tables, &repo, now, audit.tail_window).await {
+            Ok(mut n) => report.notifications.append(&mut n),
+            Err(e) => {
+                error!(error.cause_chain = %redact(&e.to_string()), "suspect-recording check failed; retried by the next tick whose join changes a row")
+            }
         }
     }
 }

@@ -83,6 +83,7 @@ impl Shape for Recording {
             "clientIp": of(|s| &s.client_ip), "protocol": of(|s| &s.protocol),
             "targetVm": of(|s| &s.target_vm), "targetResourceId": of(|s| &s.target_resource_id),
             "tunnelId": of(|s| &s.tunnel_id), "matchConfidence": self.matched().map(|m| m.confidence.as_str()),
+            "matchReason": self.matched().and_then(|m| m.confidence.reason()),
             "bastionHost": self.bastion(), "account": self.account, "container": self.container,
             "blobName": self.blob_name, "contentLength": self.content_length, "status": self.status,
             "retentionClass": self.retention_class, "retainUntil": self.retain_until,

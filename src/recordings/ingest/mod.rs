@@ -110,6 +110,8 @@ pub struct EntryInput<'a> {
     pub retention: Retention,
     /// `FirstSeen` of an existing row, or now.
     pub first_seen: OffsetDateTime,
+    /// `RECORDING_MIN_BYTES`: shorter content vouches for no session.
+    pub min_bytes: u64,
 }
 
 /// Builds the catalogue row for the current state of the blob.
@@ -152,6 +154,9 @@ pub fn derive_entry(i: EntryInput<'_>) -> Recording {
         replaced: None,
         retagged: None,
         actor: None,
+        below_min_bytes: (props.content_length < i.min_bytes).then_some(i.min_bytes),
+        suspect_alerted: None,
+        outside_deletions: Vec::new(),
     }
 }
 
@@ -167,6 +172,8 @@ pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
         hash: cur.hash.clone(),
         replaced: cur.replaced.clone().or_else(|| replaced_by(cur, fresh)),
         retagged: cur.retagged.clone(),
+        suspect_alerted: cur.suspect_alerted.clone(),
+        outside_deletions: cur.outside_deletions.clone(),
         ..fresh.clone()
     }
 }

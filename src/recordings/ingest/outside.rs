@@ -1,9 +1,15 @@
 //! Pure decisions on a deletion the product did not make: the row it leaves
-//! ([`STATUS_DELETED_OUTSIDE`], kept, never removed) and its `recording.deleted` notification.
+//! ([`STATUS_DELETED_OUTSIDE`], or [`STATUS_DELETED_BEFORE`] for a blob gone before the catalogue
+//! read it; kept, never removed), its custody trail and its `recording.deleted` notification.
 
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
-use crate::catalogue::recording::{Deletion, Recording, STATUS_DELETED_OUTSIDE};
+use crate::catalogue::recording::{
+    Deletion, Recording, RecordingKey, STATUS_DELETED, STATUS_DELETED_BEFORE,
+    STATUS_DELETED_OUTSIDE,
+};
+use crate::catalogue::trail::{self, OutsideDeletion};
 use crate::dates::{format_date, format_utc};
 use crate::events::event_grid::BlobEvent;
 use crate::notify::{Notification, Severity};
@@ -11,31 +17,137 @@ use crate::notify::{Notification, Severity};
 /// `DeletionReason` of a deletion outside retention.
 pub const REASON_OUTSIDE: &str = "outside-retention";
 
+/// True for a row that records a deletion outside the product as its state.
+pub fn is_deleted_outside(row: &Recording) -> bool {
+    row.status == STATUS_DELETED_OUTSIDE || row.status == STATUS_DELETED_BEFORE
+}
+
 /// True when `row` already records the deletion `event` reports (a redelivery, or a concurrent
 /// instance that won the write): its outputs are emitted again under the same stable id.
 pub fn records(row: &Recording, event: &BlobEvent) -> bool {
-    row.status == STATUS_DELETED_OUTSIDE && row.event_id == event.id
+    is_deleted_outside(row) && row.event_id == event.id
 }
 
-/// The row after the deletion `event` reports (the event as its newest state; the rest kept).
+/// True when `event` reports a deletion `cur` does not hold yet: a newer state of any row but
+/// the sweep's (a row deleted outside can be written again and deleted again before the new
+/// content's `BlobCreated` is handled).
+pub fn is_new_deletion(cur: &Recording, event: &BlobEvent) -> bool {
+    cur.status != STATUS_DELETED && super::is_newer(event, cur)
+}
+
+/// The row after the deletion `event` reports (the event as its newest state; the rest kept, the
+/// deletion added to its custody trail). A row whose content the catalogue never read (gone
+/// before it was catalogued, or written again since its last deletion and not catalogued again)
+/// records the deletion as before cataloguing.
 pub fn deleted_outside(cur: &Recording, event: &BlobEvent) -> Recording {
     let mut r = cur.clone();
-    r.status = STATUS_DELETED_OUTSIDE.to_owned();
+    let before = cur.status != crate::catalogue::recording::STATUS_CATALOGUED;
+    if cur.status != STATUS_DELETED_BEFORE {
+        r.status = STATUS_DELETED_OUTSIDE.to_owned();
+    }
+    let request_id = event.data.request_id.clone().unwrap_or_default();
     r.deletion = Some(Deletion {
         at: format_utc(event.time),
         reason: REASON_OUTSIDE.to_owned(),
         invocation_id: String::new(),
-        request_id: event.data.request_id.clone().unwrap_or_default(),
+        request_id: request_id.clone(),
     });
     r.event_id.clone_from(&event.id);
-    if let Some(s) = event.data.sequencer.as_deref().filter(|s| !s.is_empty()) {
-        s.clone_into(&mut r.sequencer);
+    let sequencer = event.data.sequencer.clone().unwrap_or_default();
+    if !sequencer.is_empty() {
+        r.sequencer.clone_from(&sequencer);
     }
+    let d = OutsideDeletion {
+        at: format_utc(event.time),
+        request_id,
+        sequencer,
+        before_catalogued: before,
+    };
+    r.outside_deletions = trail::record(&cur.outside_deletions, d);
     r
 }
 
-/// The fact: the recording and the deletion's sequencer (else event id): each deletion alerts once.
+/// What a blob gone before the catalogue read it is known by: the event that told of it (a
+/// `BlobCreated` whose blob was gone, or the `BlobDeleted` itself), its source's account and host.
+#[derive(Debug)]
+pub struct Gone<'a> {
+    /// The row's key (its day: the event's).
+    pub key: RecordingKey,
+    /// The event.
+    pub event: &'a BlobEvent,
+    /// The source's storage account.
+    pub account: &'a str,
+    /// The Bastion host the source is tied to, if any.
+    pub bastion: Option<&'a str>,
+    /// Now (`FirstSeen`; for a `BlobCreated`, when the blob was found gone).
+    pub now: OffsetDateTime,
+}
+
+/// The row of a blob gone before it was catalogued ([`STATUS_DELETED_BEFORE`]): the name, the
+/// event's facts (a `BlobCreated`'s ETag and length), no content read, no join; a `BlobDeleted`
+/// records its deletion, a `BlobCreated` one found gone now, completed when its event comes.
+pub fn deleted_before(g: &Gone<'_>) -> Recording {
+    let event = g.event;
+    let mut r = crate::catalogue::recording::Recording {
+        key: g.key.clone(),
+        blob_url: event.data.url.clone(),
+        account: g.account.to_owned(),
+        source_bastion: g.bastion.unwrap_or_default().to_owned(),
+        container: event.container.clone(),
+        blob_name: event.blob.clone(),
+        content_length: event.data.content_length.unwrap_or_default(),
+        content_type: event.data.content_type.clone().unwrap_or_default(),
+        blob_type: event.data.blob_type.clone().unwrap_or_default(),
+        etag: event.data.e_tag.clone().unwrap_or_default(),
+        sequencer: event.data.sequencer.clone().unwrap_or_default(),
+        event_id: event.id.clone(),
+        blob_created: event.time,
+        first_seen: g.now,
+        retention_class: String::new(),
+        retain_until: String::new(),
+        candidate_keys: Vec::new(),
+        metadata: String::new(),
+        status: STATUS_DELETED_BEFORE.to_owned(),
+        joined: None,
+        join_due: None,
+        hold: crate::catalogue::recording::Hold::default(),
+        shortened: None,
+        deletion: None,
+        hash: None,
+        replaced: None,
+        retagged: None,
+        actor: None,
+        below_min_bytes: None,
+        suspect_alerted: None,
+        outside_deletions: Vec::new(),
+    };
+    if event.is_created() {
+        let at = format_utc(g.now);
+        r.deletion = Some(Deletion {
+            at: at.clone(),
+            reason: REASON_OUTSIDE.to_owned(),
+            invocation_id: String::new(),
+            request_id: String::new(),
+        });
+        r.outside_deletions = vec![OutsideDeletion {
+            at,
+            before_catalogued: true,
+            ..OutsideDeletion::default()
+        }];
+        r
+    } else {
+        deleted_outside(&r, event)
+    }
+}
+
+/// The fact: the recording and the deletion's sequencer (else event id): each deletion alerts
+/// once. A row gone before it was catalogued counts its deletions instead: its first alert may
+/// come from a `BlobCreated` that found the blob gone, before the deletion's own event.
 pub fn fact(row: &Recording) -> String {
+    if row.status == STATUS_DELETED_BEFORE {
+        let n = row.outside_deletions.len().to_string();
+        return [row.id().as_str(), "\nbefore-catalogued\n", &n].concat();
+    }
     let which = if row.sequencer.is_empty() {
         &row.event_id
     } else {
@@ -46,6 +158,9 @@ pub fn fact(row: &Recording) -> String {
 
 /// The title: whether the deletion broke a legal hold or came before the retention date.
 pub fn title(row: &Recording, deleted_on: &str) -> String {
+    if row.status == STATUS_DELETED_BEFORE {
+        return "Recording deleted before it was catalogued".to_owned();
+    }
     if row.held() {
         "Recording deleted outside retention while under legal hold".to_owned()
     } else if !row.retain_until.is_empty() && deleted_on <= row.retain_until.as_str() {
@@ -73,6 +188,7 @@ pub fn deleted_notification(row: &Recording, bastion_id: Option<&str>) -> Notifi
         "legalHold": row.held(), "deletedAt": at,
         "requestId": row.deletion.as_ref().map(|d| d.request_id.as_str()).unwrap_or_default(),
         "sha256": row.hash.as_ref().map(|h| h.sha256.as_str()).unwrap_or_default(),
+        "status": row.status,
     });
     if let Some(id) = bastion_id {
         data["bastionResourceId"] = Value::String(id.to_owned());
@@ -178,5 +294,86 @@ mod tests {
         again.data.sequencer = Some("03".into());
         let other = deleted_notification(&deleted_outside(&row(), &again), None);
         assert_ne!(n.notification_id, other.notification_id);
+    }
+
+    #[test]
+    fn a_blob_gone_before_cataloguing_alerts_once_in_either_order() {
+        let key = RecordingKey::for_source_blob(
+            datetime!(2025-03-20 08:00 UTC),
+            "a",
+            "recordings",
+            "<img src=x>",
+        );
+        let del = deleted(datetime!(2025-03-20 08:00 UTC));
+        let mut created = deleted(datetime!(2025-03-20 07:59 UTC));
+        created.id = "created-1".into();
+        created.event_type = crate::events::event_grid::BLOB_CREATED.into();
+        created.data.sequencer = Some("01".into());
+        created.data.request_id = Some("put-1".into());
+        created.data.e_tag = Some("0x9".into());
+        let gone = |event| Gone {
+            key: key.clone(),
+            event,
+            account: "a",
+            bastion: None,
+            now: datetime!(2025-03-20 08:01 UTC),
+        };
+        // The deletion first.
+        let first = deleted_before(&gone(&del));
+        assert_eq!(first.status, STATUS_DELETED_BEFORE);
+        assert_eq!(
+            first.deletion.as_ref().map(|d| d.request_id.as_str()),
+            Some("req-1")
+        );
+        assert!(records(&first, &del), "a redelivery finds its row");
+        assert!(!is_new_deletion(&first, &created), "the creation is older");
+        // The creation first (its blob gone), then the deletion completes the row.
+        let found = deleted_before(&gone(&created));
+        assert_eq!(
+            (found.etag.as_str(), found.deletion.is_some()),
+            ("0x9", true)
+        );
+        assert!(is_new_deletion(&found, &del));
+        let done = deleted_outside(&found, &del);
+        assert_eq!(done.status, STATUS_DELETED_BEFORE);
+        assert_eq!(done.outside_deletions.len(), 1, "one deletion");
+        assert_eq!(done.outside_deletions[0].request_id, "req-1");
+        assert_eq!(
+            deleted_notification(&found, None).notification_id,
+            deleted_notification(&done, None).notification_id,
+            "one id whichever event told first"
+        );
+        assert_eq!(
+            deleted_notification(&first, None).notification_id,
+            deleted_notification(&done, None).notification_id
+        );
+        assert_eq!(
+            deleted_notification(&done, None).title,
+            "Recording deleted before it was catalogued"
+        );
+        // Written again and deleted again: another deletion, another id.
+        let mut later = deleted(datetime!(2025-03-21 08:00 UTC));
+        later.id = "del-2".into();
+        later.data.sequencer = Some("03".into());
+        let twice = deleted_outside(&done, &later);
+        assert_eq!(twice.outside_deletions.len(), 2);
+        assert_ne!(
+            deleted_notification(&twice, None).notification_id,
+            deleted_notification(&done, None).notification_id
+        );
+    }
+
+    #[test]
+    fn a_deletion_of_a_catalogued_row_joins_its_trail_and_stays_after_a_re_upload() {
+        let ev = deleted(datetime!(2025-03-20 08:00 UTC));
+        let r = deleted_outside(&row(), &ev);
+        assert_eq!(r.outside_deletions.len(), 1);
+        assert!(!r.outside_deletions[0].before_catalogued);
+        let mut fresh = row();
+        fresh.etag = "0x2".into();
+        fresh.blob_created = datetime!(2025-03-21 08:00 UTC);
+        let back = crate::recordings::ingest::newer_state(&r, &fresh);
+        assert_eq!(back.status, crate::catalogue::recording::STATUS_CATALOGUED);
+        assert_eq!(back.outside_deletions, r.outside_deletions, "kept");
     }
 }

@@ -36,6 +36,7 @@ fn row(seq: &str, etag: &str) -> Recording {
     let b = BlobRef::new("recordings", "x");
     let p = props(&[]);
     derive_entry(EntryInput {
+        min_bytes: 0,
         event: &e,
         blob: &b,
         account: "acct",

@@ -208,10 +208,17 @@ async fn an_overwrite_updates_the_row_as_a_replacement_and_keeps_extra_propertie
 }
 
 #[tokio::test]
-async fn foreign_and_vanished_blobs_are_skipped() {
+async fn foreign_blobs_are_skipped_and_vanished_ones_recorded_deleted_before_cataloguing() {
     let f = fakes();
+    let out = handle(
+        f.state.clone(),
+        event_invocation("RecordingCreated", blob_created("deadletters", "x", SEQ1)),
+    )
+    .await
+    .expect("ok");
+    assert!(matches!(out, Outcome::Skipped { .. }), "{out:?}");
+    // Gone before they were read: each keeps its row and alerts (no name is lost).
     for event in [
-        blob_created("deadletters", "x", SEQ1),
         json!({"specversion": "1.0", "type": "Microsoft.Storage.BlobDeleted", "source": "/subscriptions/s/providers/Microsoft.Storage/storageAccounts/acct",
                "id": "d", "time": "2025-03-14T09:00:00Z", "subject": "/blobServices/default/containers/recordings/blobs/x", "data": {}}),
         blob_created("recordings", "never-uploaded", SEQ1),
@@ -219,8 +226,18 @@ async fn foreign_and_vanished_blobs_are_skipped() {
         let out = handle(f.state.clone(), event_invocation("RecordingCreated", event))
             .await
             .expect("ok");
-        assert!(matches!(out, Outcome::Skipped { .. }), "{out:?}");
+        let Outcome::Processed { outputs, .. } = &out else {
+            panic!("processed: {out:?}")
+        };
+        let n = outputs.value("notifications").expect("alert");
+        assert_eq!(n["type"], "recording.deleted", "{n}");
     }
+    let rows = f.tables.dump(RECORDINGS_TABLE);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r.entity["Status"] == "deleted-before-catalogued")
+    );
     let mut foreign = blob_created("recordings", "x", SEQ1);
     foreign["topic"] = json!(
         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/other"
@@ -233,7 +250,7 @@ async fn foreign_and_vanished_blobs_are_skipped() {
     .await
     .expect("ok");
     assert!(matches!(out, Outcome::Skipped { reason } if reason.contains("account")));
-    assert!(f.tables.dump(RECORDINGS_TABLE).is_empty());
+    assert_eq!(f.tables.dump(RECORDINGS_TABLE).len(), 2);
 }
 
 #[tokio::test]

@@ -14,7 +14,9 @@ use azure_storage_blob::models::{
     AppendBlobClientCreateOptions, BlobClientDeleteOptions, BlobClientSetTagsOptions,
     BlockBlobClientUploadOptions,
 };
-use azure_storage_blob::{BlobClient, BlobServiceClient, BlobServiceClientOptions};
+use azure_storage_blob::{
+    BlobClient, BlobClientOptions, BlobServiceClient, BlobServiceClientOptions,
+};
 use bytes::Bytes;
 
 use super::{BlobItem, BlobProps, BlobRef, BlobStore, Page, TaggedBlob, Tags, Upload};
@@ -51,6 +53,9 @@ pub fn service_client(
 pub struct AzureBlobStore {
     account: String,
     service: BlobServiceClient,
+    /// The options and credential each blob's client is built with ([`Self::blob`]).
+    blob_options: BlobClientOptions,
+    credential: Option<std::sync::Arc<dyn TokenCredential>>,
     page_size: Option<u32>,
     guard: Guard,
     /// The service answered 400 to `startFrom` once: list without it from then on.
@@ -67,9 +72,15 @@ impl AzureBlobStore {
     /// `Permanent` when the client cannot be built (e.g. managed identity over http).
     pub fn new(conn: &StorageConnection) -> Result<Self, AzureError> {
         let (options, credential) = crate::azure::sdk::options(conn, "b")?;
+        let blob_options = BlobClientOptions {
+            version: API_VERSION.to_owned(),
+            client_options: options.clone(),
+        };
         Ok(Self {
             account: conn.account.clone(),
-            service: service_client(&conn.blob, credential, options)?,
+            service: service_client(&conn.blob, credential.clone(), options)?,
+            blob_options,
+            credential,
             page_size: None,
             guard: Guard::new(
                 &conn.setting,
@@ -87,8 +98,25 @@ impl AzureBlobStore {
         self
     }
 
-    fn blob(&self, blob: &BlobRef) -> BlobClient {
-        self.service.blob_client(&blob.container, &blob.name)
+    /// The client of one blob, its URL built by [`request_url`](crate::storage::url::request_url)
+    /// (the SDK's own builder drops TAB, CR and LF from a name, so such a blob would be another's).
+    ///
+    /// # Errors
+    /// `Rejected` (400) for a name no URL can carry; `Permanent` when the client cannot be built.
+    fn blob(&self, blob: &BlobRef) -> Result<BlobClient, AzureError> {
+        let url = crate::storage::url::request_url(self.service.url(), &blob.container, &blob.name)
+            .ok_or_else(|| {
+                AzureError::refused(
+                    400,
+                    "InvalidUri",
+                    "the blob name cannot be carried by a request URL (empty, `.` or `..`)",
+                )
+            })?;
+        let options = Some(self.blob_options.clone());
+        BlobClient::new(url, self.credential.clone(), options).map_err(|e| {
+            let e = redact(&e.to_string());
+            AzureError::Permanent(format!("blob client in {}: {e}", blob.container))
+        })
     }
 
     /// Runs blob call `op` on `container`.
@@ -120,7 +148,7 @@ impl AzureBlobStore {
     }
 
     async fn read_properties(&self, blob: &BlobRef) -> Result<BlobProps, AzureError> {
-        let r = self.blob(blob).get_properties(None).await;
+        let r = self.blob(blob)?.get_properties(None).await;
         let r = r.map_err(|e| AzureError::of_sdk(&e))?;
         map::props(&r).map_err(|e| AzureError::of_sdk(&e))
     }
@@ -158,7 +186,7 @@ impl BlobStore for AzureBlobStore {
     }
 
     async fn read_range(&self, blob: &BlobRef, offset: u64, len: u64) -> Result<Bytes, AzureError> {
-        let client = self.blob(blob);
+        let client = self.blob(blob)?;
         let read = || read::read_range(&client, offset, len);
         self.call(Operation::GetBlob, &blob.container, read).await
     }
@@ -201,7 +229,7 @@ impl BlobStore for AzureBlobStore {
     }
 
     async fn get_tags(&self, blob: &BlobRef) -> Result<Tags, AzureError> {
-        let client = self.blob(blob);
+        let client = self.blob(blob)?;
         let get = || async {
             let r = client.get_tags(None).await;
             let r = r.map_err(|e| AzureError::of_sdk(&e))?;
@@ -219,7 +247,7 @@ impl BlobStore for AzureBlobStore {
         tags: &Tags,
         if_tags: Option<&str>,
     ) -> Result<(), AzureError> {
-        let client = self.blob(blob);
+        let client = self.blob(blob)?;
         let set = || async {
             let body = map::sdk_tags(tags).try_into();
             let body = body.map_err(|e| AzureError::of_sdk(&e))?;
@@ -251,7 +279,7 @@ impl BlobStore for AzureBlobStore {
         etag: Option<&str>,
         if_tags: Option<&str>,
     ) -> Result<(), AzureError> {
-        let client = self.blob(blob);
+        let client = self.blob(blob)?;
         let delete = || async {
             let options = BlobClientDeleteOptions {
                 if_match: etag.map(map::if_match),
@@ -277,7 +305,7 @@ impl BlobStore for AzureBlobStore {
 
     /// One-request block blob upload; `only_new` adds `If-None-Match: *`.
     async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, AzureError> {
-        let client = self.blob(blob);
+        let client = self.blob(blob)?;
         let upload = || {
             let options = BlockBlobClientUploadOptions {
                 if_none_match: up.only_new.then(|| azure_core::http::Etag::from("*")),
@@ -304,7 +332,7 @@ impl BlobStore for AzureBlobStore {
     }
 
     async fn create_append(&self, blob: &BlobRef, content_type: &str) -> Result<(), AzureError> {
-        let client = self.blob(blob).append_blob_client();
+        let client = self.blob(blob)?.append_blob_client();
         let create = || {
             let options = AppendBlobClientCreateOptions {
                 blob_content_type: Some(content_type.to_owned()),
@@ -318,7 +346,7 @@ impl BlobStore for AzureBlobStore {
 
     async fn append(&self, blob: &BlobRef, body: Bytes) -> Result<(), AzureError> {
         let len = body.len() as u64;
-        let client = self.blob(blob).append_blob_client();
+        let client = self.blob(blob)?.append_blob_client();
         let append = || async {
             let r = client.append_block(body.clone().into(), len, None).await;
             r.map(drop).map_err(|e| AzureError::of_sdk(&e))

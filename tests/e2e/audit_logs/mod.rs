@@ -4,6 +4,7 @@
 //! corrupt lines; the recording join from `RecordingCreated`; quiet ticks and a lost event.
 
 pub(crate) mod order;
+mod planted;
 pub(crate) mod support;
 
 use bastion_recordings::tables::get_str;

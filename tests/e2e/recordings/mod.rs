@@ -3,6 +3,7 @@
 //! quarantines poison. The storage-call budget per event is measured in `calls`.
 
 mod actor;
+mod before;
 mod calls;
 mod deleted;
 mod replaced;
@@ -229,15 +230,15 @@ async fn foreign_container_and_vanished_blob_are_skipped_and_poison_is_quarantin
         log0(&v).starts_with("skipped") && log0(&v).contains("container"),
         "{v}"
     );
+    // A blob gone before it was read: the fact is kept (deleted before it was catalogued).
     let (_, v) = rig
         .handler
         .invoke("RecordingCreated", &rig.invocation("never-uploaded", SEQ1))
         .await;
-    assert!(
-        log0(&v).starts_with("skipped") && log0(&v).contains("no longer exists"),
-        "{v}"
-    );
-    assert!(rig.rows().await.is_empty());
+    assert!(log0(&v).contains("deleted before it was catalogued"), "{v}");
+    let rows = rig.rows().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["Status"], "deleted-before-catalogued");
 
     let (status, _, text) = rig
         .handler

@@ -91,6 +91,9 @@ impl Env {
             replaced: None,
             retagged: None,
             actor: None,
+            below_min_bytes: None,
+            suspect_alerted: None,
+            outside_deletions: Vec::new(),
         };
         let mut e = entry.to_entity();
         e.insert("LegalHold".into(), Value::Bool(held));

@@ -207,6 +207,9 @@ impl World {
             replaced: None,
             retagged: None,
             actor: None,
+            below_min_bytes: None,
+            suspect_alerted: None,
+            outside_deletions: Vec::new(),
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&key, None, |_| Some(entry.clone()))

@@ -1,0 +1,123 @@
+//! `recording.suspect` (pure): a row whose match the join judged `suspect` ([`super::correlate`])
+//! is alerted once per content, marked on the row (`SuspectAlertedEtag`). Cataloguing alerts a
+//! row written suspect; the audit-log tick alerts rows its join pass made suspect.
+
+use serde_json::json;
+
+use crate::catalogue::recording::{Confidence, Recording};
+use crate::dates::format_utc;
+use crate::notify::{Notification, Severity};
+
+/// True when `row`'s match is suspect.
+pub fn is_suspect(row: &Recording) -> bool {
+    row.matched()
+        .is_some_and(|m| matches!(m.confidence, Confidence::Suspect(_)))
+}
+
+/// True when `row` is suspect and its current content was not alerted yet.
+pub fn is_due(row: &Recording) -> bool {
+    is_suspect(row) && row.suspect_alerted.as_deref() != Some(row.etag.as_str())
+}
+
+/// The row once its alert is out: marked with the ETag alerted.
+pub fn marked(row: &Recording) -> Recording {
+    let mut r = row.clone();
+    r.suspect_alerted = Some(r.etag.clone());
+    r
+}
+
+/// The reason of a suspect row in words.
+pub fn reason(row: &Recording) -> String {
+    let doubt = row.matched().and_then(|m| match m.confidence {
+        Confidence::Suspect(d) => Some(d),
+        _ => None,
+    });
+    match doubt {
+        Some(crate::catalogue::recording::Doubt::TooSmall) => format!(
+            "{} bytes when catalogued, fewer than RECORDING_MIN_BYTES ({})",
+            row.content_length,
+            row.below_min_bytes.unwrap_or_default()
+        ),
+        None => String::new(),
+    }
+}
+
+/// `recording.suspect` (critical) for `row`: one per recording and content (its ETag).
+pub fn notification(row: &Recording) -> Notification {
+    let m = row.matched();
+    let data = json!({
+        "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
+        "container": row.container, "blobName": row.blob_name, "blobUrl": row.blob_url,
+        "contentLength": row.content_length, "blobCreated": format_utc(row.blob_created),
+        "etag": row.etag,
+        "reason": m.and_then(|m| m.confidence.reason()).unwrap_or_default(),
+        "reasonText": reason(row),
+        "tunnelIds": m.map(|m| m.tunnels.clone()).unwrap_or_default(),
+    });
+    Notification::new(
+        "recording.suspect",
+        &[row.id().as_str(), "\n", &row.etag].concat(),
+        format_utc(row.blob_created),
+        Severity::Critical,
+        "A blob naming a session cannot be its recording; the session stays unrecorded".to_owned(),
+        data,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::catalogue::recording::{Doubt, Joined, Match};
+
+    fn suspect(d: Doubt) -> Recording {
+        let mut r =
+            crate::testkit::audit::recording_row("notes/x.txt", datetime!(2025-03-14 10:00 UTC));
+        r.etag = "0x1".into();
+        r.content_length = 1;
+        r.below_min_bytes = Some(4096);
+        r.joined = Some(Joined {
+            m: Match {
+                confidence: Confidence::Suspect(d),
+                tunnels: vec!["t1".into()],
+            },
+            session: None,
+        });
+        r
+    }
+
+    #[test]
+    fn due_once_per_content_with_a_stable_id() {
+        let r = suspect(Doubt::TooSmall);
+        assert!(is_due(&r));
+        let m = marked(&r);
+        assert!(!is_due(&m), "alerted for this ETag");
+        let mut replaced = m.clone();
+        replaced.etag = "0x2".into();
+        assert!(is_due(&replaced), "new content, new alert");
+        let n = notification(&r);
+        assert_eq!(n.notification_id, notification(&m).notification_id);
+        assert_ne!(n.notification_id, notification(&replaced).notification_id);
+        assert_eq!(
+            (n.kind.as_str(), n.severity),
+            ("recording.suspect", Severity::Critical)
+        );
+        assert_eq!(n.data["reason"], "too-small");
+        assert_eq!(n.data["tunnelIds"], json!(["t1"]));
+        assert!(
+            n.data["reasonText"]
+                .as_str()
+                .is_some_and(|t| t.contains("4096"))
+        );
+        let mut exact = r.clone();
+        exact.joined = Some(Joined {
+            m: Match {
+                confidence: Confidence::Exact,
+                tunnels: vec!["t1".into()],
+            },
+            session: None,
+        });
+        assert!(!is_due(&exact), "only suspect rows");
+    }
+}

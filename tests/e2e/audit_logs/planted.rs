@@ -1,0 +1,199 @@
+//! A blob that is not a recording does not vouch for a session, end to end on Azurite: a 1-byte
+//! `notes/<tunnelId>.txt` planted in the recordings container within the session's window is
+//! matched `suspect` (too small) when catalogued, which alerts `recording.suspect` once (never
+//! again across ticks); the session stays unrecorded (`session.unrecorded` once); a recording of
+//! real size names its session as before.
+
+use std::collections::BTreeMap;
+
+use bastion_recordings::storage::{BlobRef, Metadata};
+use bastion_recordings::tables::get_str;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::support::{Env, event_invocation, tick_invocation};
+use crate::harness::{self, AzuriteEnv, HandlerProcess};
+
+const PLANTED: &str = "d0d0d0d0-0000-4000-8000-0000000000a1";
+const REAL: &str = "d0d0d0d0-0000-4000-8000-0000000000b2";
+
+fn utc(t: OffsetDateTime) -> String {
+    bastion_recordings::dates::format_utc(t)
+}
+
+/// A connect and an end record of `tunnel` from `start` to `end`.
+fn session(tunnel: &str, start: OffsetDateTime, end: OffsetDateTime, vm: &str) -> String {
+    let line = |time: OffsetDateTime, message: &str, extra: String| {
+        format!(
+            r#"{{"time":"{}","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-PLANT","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"userName":"u","protocol":"ssh","clientIpAddress":"203.0.113.9","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}","message":"{message}","tunnelId":"{tunnel}"{extra}}}}}"#,
+            utc(time)
+        ) + "\n"
+    };
+    let ended = format!(
+        r#","sessionStartTime":"{}","sessionEndTime":"{}""#,
+        utc(start),
+        utc(end)
+    );
+    line(start, "Successfully Connected.", String::new()) + &line(end, "Session Ended", ended)
+}
+
+/// Uploads `body` as `name` and catalogues it with the event time `at`; its catalogue id and the
+/// reply.
+async fn catalogue(e: &Env, name: &str, body: Vec<u8>, at: OffsetDateTime) -> (String, Value) {
+    let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
+    e.blobs
+        .put(
+            &BlobRef::new(container.clone(), name.to_owned()),
+            Bytes::from(body),
+            "application/octet-stream",
+            &Metadata::new(),
+        )
+        .await
+        .expect("put");
+    let mut inv = event_invocation(
+        "invocations/recording-created.invocation.json",
+        &container,
+        name,
+    );
+    inv["Data"]["eventGridEvent"]["eventTime"] = json!(utc(at));
+    let (status, reply) = e.handler.invoke("RecordingCreated", &inv).await;
+    assert_eq!(status, 200, "{reply}");
+    let id = reply["Outputs"]["hashRequests"]["recordingId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("recording id in {reply}"))
+        .to_owned();
+    (id, reply)
+}
+
+/// The notifications of a reply by type: each notification id with how often it came.
+fn tally(reply: &Value, into: &mut BTreeMap<(String, String), usize>) {
+    let out = &reply["Outputs"]["notifications"];
+    let list = match out {
+        Value::Array(items) => items.clone(),
+        Value::Object(_) => vec![out.clone()],
+        _ => Vec::new(),
+    };
+    for n in list {
+        let kind = n["type"].as_str().unwrap_or_default().to_owned();
+        let id = n["notificationId"].as_str().unwrap_or_default().to_owned();
+        *into.entry((kind, id)).or_default() += 1;
+    }
+}
+
+#[tokio::test]
+async fn a_planted_one_byte_blob_leaves_its_session_unrecorded_and_is_alerted_once() {
+    let Some(cs) = harness::azurite() else { return };
+    let az = AzuriteEnv::new(&cs);
+    let mut pairs = az.pairs();
+    pairs.retain(|(k, _)| *k != "RECORDING_MIN_BYTES");
+    // The product's default minimum; the grace short so the unrecorded alert is due in the test.
+    pairs.extend([
+        ("RECORDING_MIN_BYTES", "4096"),
+        ("UNRECORDED_GRACE_MINUTES", "1"),
+    ]);
+    let handler = HandlerProcess::spawn(&pairs).await;
+    let e = Env::with(&cs, az, handler);
+    let t0 = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("time");
+    let hour = t0 - Duration::hours(1);
+    let path = format!(
+        "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-PLANT/y={}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
+        hour.year(),
+        u8::from(hour.month()),
+        hour.day(),
+        hour.hour()
+    );
+    let logs = e.logs();
+    let blob = BlobRef::new(logs.clone(), path.clone());
+    e.blobs
+        .create_append(&blob, "application/json")
+        .await
+        .expect("create");
+    let created = event_invocation("invocations/auditlog-created.invocation.json", &logs, &path);
+    let (status, reply) = e.handler.invoke("AuditLogCreated", &created).await;
+    assert_eq!(status, 200, "{reply}");
+    let t = |m: i64| t0 + Duration::minutes(m);
+    let text = session(PLANTED, t(-30), t(-20), "vm-a") + &session(REAL, t(-30), t(-20), "vm-b");
+    e.blobs
+        .append(&blob, Bytes::from(text))
+        .await
+        .expect("append");
+
+    let mut seen = BTreeMap::new();
+    let tick = |m: i64| {
+        let mut inv = tick_invocation();
+        inv["Metadata"]["sys"]["UtcNow"] = json!(utc(t(m)));
+        inv
+    };
+    let (status, reply) = e.handler.invoke("AuditLogTail", &tick(0)).await;
+    assert_eq!(status, 200, "{reply}");
+    tally(&reply, &mut seen);
+    let (planted, reply) = catalogue(&e, &format!("notes/{PLANTED}.txt"), vec![b'x'], t(-10)).await;
+    tally(&reply, &mut seen);
+    let (real, reply) = catalogue(&e, &format!("rec/{REAL}.webm"), vec![7; 5000], t(-10)).await;
+    tally(&reply, &mut seen);
+    for m in [3, 4, 6] {
+        let (status, reply) = e.handler.invoke("AuditLogTail", &tick(m)).await;
+        assert_eq!(status, 200, "{reply}");
+        tally(&reply, &mut seen);
+    }
+
+    let rows = e
+        .tables
+        .query("recordings", None, None, None)
+        .await
+        .expect("query")
+        .items;
+    let row = |id: &str| {
+        rows.iter()
+            .map(|s| &s.entity)
+            .find(|r| get_str(r, "RecordingId") == Some(id))
+            .cloned()
+            .expect("row")
+    };
+    let p = row(&planted);
+    assert_eq!(
+        (get_str(&p, "MatchConfidence"), get_str(&p, "MatchReason")),
+        (Some("suspect"), Some("too-small")),
+        "{p:?}"
+    );
+    assert_eq!(
+        get_str(&p, "MatchCandidates"),
+        Some(PLANTED),
+        "its claim is kept"
+    );
+    assert_eq!(get_str(&p, "TunnelId"), None, "no session's fields");
+    let r = row(&real);
+    assert_eq!(get_str(&r, "MatchConfidence"), Some("exact"), "{r:?}");
+
+    let day = bastion_recordings::dates::format_date(t(-30).date());
+    let (status, body) = e
+        .handler
+        .get_json(&format!("/api/sessions?from={day}&to={day}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().expect("items");
+    let of = |tunnel: &str| {
+        items
+            .iter()
+            .find(|i| i["sessionId"] == tunnel)
+            .cloned()
+            .unwrap_or_else(|| panic!("{tunnel} in {body}"))
+    };
+    assert_eq!(of(PLANTED)["recorded"], false, "{}", of(PLANTED));
+    assert_eq!(of(REAL)["recorded"], true, "{}", of(REAL));
+
+    let count = |kind: &str| {
+        seen.iter()
+            .filter(|((k, _), _)| k == kind)
+            .map(|((_, id), n)| (id.clone(), *n))
+            .collect::<Vec<_>>()
+    };
+    let suspect = count("recording.suspect");
+    assert_eq!(suspect.len(), 1, "one alert: {seen:?}");
+    assert_eq!(suspect[0].1, 1, "sent once across ticks: {seen:?}");
+    let unrecorded = count("session.unrecorded");
+    assert_eq!(unrecorded.len(), 1, "the planted session only: {seen:?}");
+}
