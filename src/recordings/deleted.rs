@@ -91,6 +91,15 @@ impl Recordings {
         event: &BlobEvent,
     ) -> Result<Outcome, HandlerError> {
         let n = outside::deleted_notification(row, bastion_id);
+        if !self.alone(&n, event.time).await? {
+            return Ok(Outcome::processed(
+                [
+                    "recording deleted outside retention (folded into its container's burst) ",
+                    &row.id(),
+                ]
+                .concat(),
+            ));
+        }
         let request = event.data.request_id.as_deref().unwrap_or_default();
         self.await_actor(&n, row, Change::Deleted, event.time, request)
             .await?;

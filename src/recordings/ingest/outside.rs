@@ -13,8 +13,15 @@ pub const REASON_OUTSIDE: &str = "outside-retention";
 
 /// True when `row` already records the deletion `event` reports (a redelivery, or a concurrent
 /// instance that won the write): its outputs are emitted again under the same stable id.
+/// The event, or the storage log row of the same request (its request id), saw it first.
 pub fn records(row: &Recording, event: &BlobEvent) -> bool {
-    row.status == STATUS_DELETED_OUTSIDE && row.event_id == event.id
+    let request = event.data.request_id.as_deref().unwrap_or_default();
+    let same_request = !request.is_empty()
+        && row
+            .deletion
+            .as_ref()
+            .is_some_and(|d| d.request_id.eq_ignore_ascii_case(request));
+    row.status == STATUS_DELETED_OUTSIDE && (row.event_id == event.id || same_request)
 }
 
 /// The row after the deletion `event` reports (the event as its newest state; the rest kept).
@@ -34,9 +41,18 @@ pub fn deleted_outside(cur: &Recording, event: &BlobEvent) -> Recording {
     r
 }
 
-/// The fact: the recording and the deletion's sequencer (else event id): each deletion alerts once.
+/// The fact: the recording and the deletion's storage request id, which its `BlobDeleted` event
+/// and its `StorageBlobLogs` row both carry (one id whichever saw it first); without one (found
+/// by the listing) the sequencer, else the event id: each deletion alerts once.
 pub fn fact(row: &Recording) -> String {
-    let which = if row.sequencer.is_empty() {
+    let request = row
+        .deletion
+        .as_ref()
+        .map(|d| d.request_id.to_ascii_lowercase())
+        .unwrap_or_default();
+    let which = if !request.is_empty() {
+        &request
+    } else if row.sequencer.is_empty() {
         &row.event_id
     } else {
         &row.sequencer
@@ -176,6 +192,7 @@ mod tests {
         );
         let mut again = deleted(datetime!(2025-04-13 23:00 UTC));
         again.data.sequencer = Some("03".into());
+        again.data.request_id = Some("req-2".into());
         let other = deleted_notification(&deleted_outside(&row(), &again), None);
         assert_ne!(n.notification_id, other.notification_id);
     }
