@@ -129,10 +129,11 @@ pub async fn attach(
     change: pending::Change,
     who: &Actor,
 ) -> Result<Option<Notification>, AzureError> {
-    let written = ports
-        .catalogue()
-        .update(key, None, |cur| record(cur?, who))
-        .await?;
+    let repo = ports.catalogue();
+    let Some(row) = repo.get(key).await? else {
+        return Ok(None);
+    };
+    let written = repo.update(key, Some(row), |cur| record(cur?, who)).await?;
     Ok(written.map(|w| actor::notification(&w.value, change, who)))
 }
 

@@ -126,6 +126,12 @@ async fn a_delete_only_the_logs_show_alerts_with_its_actor_under_the_events_id()
     let r = row(&rig, &id).await;
     assert_eq!(r["Status"], "deleted-outside-retention", "{r:?}");
     assert_eq!(r["ActorUpn"], UPN);
+    assert!(
+        r["ActorReason"]
+            .as_str()
+            .is_some_and(|w| w.contains("StorageBlobLogs row of the request")),
+        "{r:?}"
+    );
     // The next tick reads nothing new; a late BlobDeleted of the same request alerts under the
     // same id (delivery drops the repeat).
     let (_, v) = rig
