@@ -38,6 +38,7 @@ var ruleQueries = {
   'unrecorded-session': loadTextContent('../../sentinel/rules/unrecorded-session.kql')
   'failed-login-burst': loadTextContent('../../sentinel/rules/failed-login-burst.kql')
   'recording-deleted': loadTextContent('../../sentinel/rules/recording-deleted.kql')
+  'recording-changed-in-logs': loadTextContent('../../sentinel/rules/recording-changed-in-logs.kql')
   'review-overdue': loadTextContent('../../sentinel/rules/review-overdue.kql')
   'estate-finding': loadTextContent('../../sentinel/rules/estate-finding.kql')
   disconnect: loadTextContent('../../sentinel/rules/disconnect.kql')

@@ -118,6 +118,25 @@ pub async fn pass(
     Ok(out)
 }
 
+/// Records `who` as the actor of alert `who.alert_id` on the row of `key` (unless it holds it
+/// already); the `recording.actor` follow-up when this wrote it.
+///
+/// # Errors
+/// Table errors.
+pub async fn attach(
+    ports: &Ports,
+    key: &RecordingKey,
+    change: pending::Change,
+    who: &Actor,
+) -> Result<Option<Notification>, AzureError> {
+    let repo = ports.catalogue();
+    let Some(row) = repo.get(key).await? else {
+        return Ok(None);
+    };
+    let written = repo.update(key, Some(row), |cur| record(cur?, who)).await?;
+    Ok(written.map(|w| actor::notification(&w.value, change, who)))
+}
+
 /// The row with `actor`, unless it holds this alert's actor already.
 fn record(cur: &Recording, actor: &Actor) -> Option<Recording> {
     if cur

@@ -1,8 +1,11 @@
 //! Chain of custody from the `StorageBlobLogs` of workspace `CUSTODY_WORKSPACE_ID`
-//! (docs/custody.md): [`query`] the one query, [`actor`] who made a change (pure), [`pending`]
-//! the awaited lookups, [`lookup`] the `CustodyActor` pass, [`trail`] a recording's trail.
+//! (docs/custody.md): [`query`] the one query, [`changes`] the changes query, [`actor`] who made a
+//! change (pure), [`pending`] the awaited lookups, [`lookup`] the `CustodyActor` pass, [`trail`]
+//! a recording's trail, [`burst`] alert bursts folded per container.
 
 pub mod actor;
+pub mod burst;
+pub mod changes;
 pub mod lookup;
 pub mod pending;
 pub mod query;

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
-use crate::tables::ops::{page, write_creating_table};
+use crate::tables::ops::{query_all, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
 
 /// The table.
@@ -118,20 +118,39 @@ pub async fn add(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureEr
     }
 }
 
-/// At most `limit` awaited lookups (a row that no longer parses is skipped).
+/// Most awaited lookups read to choose a pass's share from.
+pub const SCAN: usize = 10_000;
+
+/// At most `limit` awaited lookups, oldest first with a fair share per recording ([`fair`]),
+/// chosen among the first [`SCAN`] stored (a row that no longer parses is skipped).
 ///
 /// # Errors
 /// Table errors.
 pub async fn awaiting(tables: &dyn TableStore, limit: u32) -> Result<Vec<Lookup>, AzureError> {
-    let rows = page(
-        tables,
-        LOOKUPS_TABLE,
-        &Filter::partition(PARTITION),
-        limit,
-        None,
-    )
-    .await?;
-    Ok(rows.items.into_iter().filter_map(Lookup::read).collect())
+    let rows = match query_all(tables, LOOKUPS_TABLE, &Filter::partition(PARTITION), SCAN).await {
+        Err(AzureError::NotFound) => return Ok(Vec::new()),
+        other => other?,
+    };
+    let all = rows.into_iter().filter_map(Lookup::read).collect();
+    Ok(fair(all, usize::try_from(limit).unwrap_or(usize::MAX)))
+}
+
+/// `limit` lookups in rounds: each round takes the oldest waiting lookup of every recording, the
+/// rounds oldest first; a storm on one recording then costs the others one place per round.
+pub fn fair(mut all: Vec<Lookup>, limit: usize) -> Vec<Lookup> {
+    all.sort_by(|a, b| (a.at, &a.alert_id).cmp(&(b.at, &b.alert_id)));
+    let mut round_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut ranked: Vec<(usize, usize, Lookup)> = all
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let n = round_of.entry(l.recording_id.clone()).or_insert(0);
+            *n += 1;
+            (*n, i, l)
+        })
+        .collect();
+    ranked.sort_by_key(|(round, i, _)| (*round, *i));
+    ranked.into_iter().take(limit).map(|(_, _, l)| l).collect()
 }
 
 /// Stores `lookup`'s attempts and last error (`If-Match`: a lost race leaves it).
@@ -162,5 +181,46 @@ pub async fn done(tables: &dyn TableStore, lookup: &Lookup) -> Result<(), AzureE
     {
         Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_storm_on_one_recording_waits_its_turn() {
+        let t = datetime!(2025-03-14 09:00 UTC);
+        let mut all: Vec<Lookup> = (0..1000)
+            .map(|i| {
+                let at = t + time::Duration::milliseconds(i);
+                Lookup::new(
+                    &format!("storm-{i:04}"),
+                    "2025-03-14~A",
+                    Change::Replaced,
+                    at,
+                    "",
+                )
+            })
+            .collect();
+        let late = t + time::Duration::minutes(5);
+        all.push(Lookup::new(
+            "0-real",
+            "2025-03-14~B",
+            Change::Deleted,
+            late,
+            "r",
+        ));
+        all.reverse();
+        let taken = fair(all, 50);
+        assert_eq!(taken.len(), 50);
+        assert_eq!(taken[0].alert_id, "storm-0000", "oldest first");
+        assert_eq!(
+            taken[1].alert_id, "0-real",
+            "its first round, before the storm's second"
+        );
+        assert_eq!(taken[2].alert_id, "storm-0001");
     }
 }

@@ -25,8 +25,8 @@ pub const COLUMNS: [&str; 10] = [
     "CorrelationId",
 ];
 
-/// Operations that delete a blob.
-pub const DELETES: &[&str] = &["DeleteBlob"];
+/// Operations that delete a blob: through the Blob endpoint, through Data Lake, or a rename of it.
+pub const DELETES: &[&str] = &["DeleteBlob", "DeleteFile", "RenamePathFile"];
 /// Operations that write (or replace) a blob's content.
 pub const WRITES: &[&str] = &[
     "PutBlob",
@@ -36,6 +36,7 @@ pub const WRITES: &[&str] = &[
     "CopyBlob",
     "PutBlobFromURL",
     "CopyBlobFromURL",
+    "FlushWithClose",
 ];
 
 /// One request on the blob, as `StorageBlobLogs` logged it (texts as logged).
@@ -61,8 +62,12 @@ pub struct Access {
     pub user_agent: String,
     /// `CorrelationId` (the storage request id).
     pub correlation_id: String,
-    /// `ObjectKey` (`/<account>/<container>/<name>`; only the period query returns it).
+    /// `ObjectKey` (`/<account>/<container>/<name>`; the period and changes queries return it).
     pub object_key: String,
+    /// `SourceUri` (the changes query only; a copy's or rename's source, when logged).
+    pub source_uri: String,
+    /// `ingestion_time()` (the changes query only: its cursor's axis).
+    pub ingested_at: String,
 }
 
 impl Access {
@@ -107,7 +112,7 @@ fn verbatim(s: &str) -> String {
     format!("@\"{}\"", s.replace('"', "\"\""))
 }
 
-fn list(values: &[String]) -> String {
+pub(super) fn list(values: &[String]) -> String {
     if values.is_empty() {
         return "dynamic([])".to_owned();
     }
@@ -191,7 +196,7 @@ pub async fn run_period(
     run_text(logs, workspace, &q, span, limit).await
 }
 
-async fn run_text(
+pub(super) async fn run_text(
     logs: &dyn LogsQuery,
     workspace: &str,
     q: &str,
@@ -246,6 +251,8 @@ fn access(columns: &[String], row: &[Value]) -> Access {
         user_agent: get("UserAgentHeader"),
         correlation_id: get("CorrelationId"),
         object_key: get("ObjectKey"),
+        source_uri: get("SourceUri"),
+        ingested_at: get("IngestedAt"),
     }
 }
 

@@ -1,7 +1,10 @@
-//! `CustodyActor` (timer, every minute): who deleted or replaced a recording outside the product,
-//! from the custody workspace's `StorageBlobLogs` ([`crate::custody::lookup`]).
+//! `CustodyActor` (timer, every minute): the changes the recording accounts' `StorageBlobLogs`
+//! show ([`crate::recordings::logged`]), then who deleted or replaced a recording outside the
+//! product ([`crate::custody::lookup`]); folded alert bursts whose window closed.
 
-use crate::custody::lookup;
+use tracing::warn;
+
+use crate::custody::{burst, lookup};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
@@ -9,31 +12,50 @@ use crate::state::AppState;
 /// The function (folder) name.
 pub const CUSTODY_ACTOR: &str = "CustodyActor";
 
-/// `CustodyActor`: skipped without a custody workspace; a 429 is processed (the next tick goes on).
+/// `CustodyActor`: bursts first (with or without a custody workspace), then the logs; a 429 is
+/// processed (the next tick goes on).
 ///
 /// # Errors
-/// `Retryable` when the tables cannot be read or written (every step is idempotent).
+/// `Retryable` when the tables or the recordings cannot be read or written (every step is
+/// idempotent: the changes cursor stays before a row that failed).
 pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, HandlerError> {
     let settings = &state.config.custody;
+    let now = super::now_of(&state, &inv);
+    let bursts = burst::close(state.ports.tables.as_ref(), now).await?;
     let (Some(workspace), Some(logs)) = (settings.workspace.as_deref(), state.logs.as_deref())
     else {
-        return Ok(Outcome::skipped(
-            "no custody workspace (CUSTODY_WORKSPACE_ID)",
+        let o = Outcome::processed(format!(
+            "{} alert bursts sent; no custody workspace (CUSTODY_WORKSPACE_ID)",
+            bursts.len()
         ));
+        return Ok(o.with_outputs(OUTPUT_BINDING, &bursts));
     };
-    let now = super::now_of(&state, &inv);
+    let changes = crate::state::recordings(&state)
+        .logged_changes(logs, workspace, now)
+        .await?;
+    if let Some(e) = &changes.error {
+        warn!(error = %e, "the custody changes query failed; read again next tick");
+    }
     let pass = lookup::pass(&state.ports, logs, settings, workspace, now)
         .await
         .map_err(HandlerError::storage)?;
     let o = Outcome::processed(format!(
-        "custody: {} actors recorded, {} lookups waiting{}",
+        "custody: {} logged changes read, {} actors recorded, {} lookups waiting{}{}",
+        changes.rows,
         pass.recorded,
         pass.waiting,
-        if pass.throttled {
+        if pass.throttled || changes.throttled {
             " (throttled: the rest next tick)"
         } else {
             ""
-        }
+        },
+        changes
+            .error
+            .as_deref()
+            .map(|e| format!(" (changes query failed: {e})"))
+            .unwrap_or_default()
     ));
-    Ok(o.with_outputs(OUTPUT_BINDING, &pass.notifications))
+    Ok(o.with_outputs(OUTPUT_BINDING, &bursts)
+        .with_outputs(OUTPUT_BINDING, &changes.notifications)
+        .with_outputs(OUTPUT_BINDING, &pass.notifications))
 }

@@ -201,7 +201,7 @@ impl FakeLogs {
                 .iter()
                 .filter(|r| r.visible_from <= now && q.matches(r))
                 .collect();
-            rows.sort_by_key(|r| BlobQuery::order(r));
+            rows.sort_by_key(|r| q.order(r));
             rows.truncate(q.limit);
             let partial = fault == Some(Fault::Partial);
             if partial {
@@ -260,7 +260,7 @@ fn timed_out_body() -> Value {
 
 /// A datetime as Kusto writes it: UTC, the fraction to 100 ns without trailing zeros, none at all
 /// on a whole second.
-fn ticks_utc(t: OffsetDateTime) -> String {
+pub(super) fn ticks_utc(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     let fraction = format!("{:07}", t.nanosecond() / 100);
     let fraction = fraction.trim_end_matches('0');

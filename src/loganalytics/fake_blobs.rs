@@ -36,6 +36,20 @@ pub struct BlobQuery {
     pub limit: usize,
     columns: Vec<String>,
     span: Option<(OffsetDateTime, OffsetDateTime)>,
+    /// The changes query's `ingestion_time()` bounds (`let ingested_from`, `let ingested_to`).
+    ingested: Option<(OffsetDateTime, OffsetDateTime)>,
+    /// Only successful requests (`StatusCode startswith "2"`).
+    succeeded: bool,
+}
+
+/// The `datetime(…)` of a `let <name> = datetime(…);` line.
+fn bound(query: &str, name: &str) -> Option<OffsetDateTime> {
+    let line = query.lines().find_map(|l| l.strip_prefix(name))?;
+    timestamp(
+        line.strip_prefix("datetime(")?
+            .trim_end_matches(';')
+            .strip_suffix(')')?,
+    )
 }
 
 /// The verbatim literals of a `pack_array(@"…", …)` (or `dynamic([])`) after `prefix`.
@@ -91,7 +105,10 @@ impl BlobQuery {
         });
         let containers = literals(query, "let containers = ");
         let (keys, operations) = match containers {
-            Some(_) => (Vec::new(), Vec::new()),
+            Some(_) => (
+                Vec::new(),
+                literals(query, "let operations = ").unwrap_or_default(),
+            ),
             None => (
                 literals(query, "let keys = ")?,
                 literals(query, "let operations = ")?,
@@ -104,6 +121,8 @@ impl BlobQuery {
             limit,
             columns,
             span,
+            ingested: bound(query, "let ingested_from = ").zip(bound(query, "let ingested_to = ")),
+            succeeded: query.contains("| where StatusCode startswith \"2\""),
         })
     }
 
@@ -116,21 +135,31 @@ impl BlobQuery {
             .is_none_or(|(a, b)| generated.is_some_and(|g| g >= a && g < b));
         let key = s("ObjectKey");
         let of_blob = match &self.containers {
+            // The container's own key (`/<account>/<container>`) or a name in it.
             Some(cs) => cs.iter().any(|c| {
                 key.strip_prefix(c.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
             }),
             None => self.keys.iter().any(|k| k == key),
         };
+        let ingested = self
+            .ingested
+            .is_none_or(|(a, b)| r.ingested >= a && r.ingested < b);
+        let succeeded = !self.succeeded || s("StatusCode").starts_with('2');
         is_blob_row(r)
             && of_blob
+            && ingested
+            && succeeded
             && (self.operations.is_empty()
                 || self.operations.iter().any(|o| o == s("OperationName")))
             && in_span
     }
 
-    /// The sort key (oldest first).
-    pub fn order(r: &FakeRow) -> Option<OffsetDateTime> {
+    /// The sort key (oldest first): `ingestion_time()` for the changes query, else `TimeGenerated`.
+    pub fn order(&self, r: &FakeRow) -> Option<OffsetDateTime> {
+        if self.ingested.is_some() {
+            return Some(r.ingested);
+        }
         r.values
             .get("TimeGenerated")
             .and_then(Value::as_str)
@@ -139,8 +168,13 @@ impl BlobQuery {
 
     /// The answer body.
     pub fn body(&self, rows: &[&FakeRow], partial: bool) -> Vec<u8> {
-        let kind = |c: &str| ["string", "datetime"][usize::from(c == "TimeGenerated")];
-        let cell = |r: &FakeRow, c: &str| r.values.get(c).cloned().unwrap_or(Value::Null);
+        let kind = |c: &str| {
+            ["string", "datetime"][usize::from(c == "TimeGenerated" || c == "IngestedAt")]
+        };
+        let cell = |r: &FakeRow, c: &str| match c {
+            "IngestedAt" => Value::String(super::fake::ticks_utc(r.ingested)),
+            c => r.values.get(c).cloned().unwrap_or(Value::Null),
+        };
         answer_body(&self.columns, kind, rows, cell, partial)
     }
 }

@@ -65,6 +65,20 @@ impl Recordings {
         );
         crate::custody::pending::add(self.ports.tables.as_ref(), &lookup).await
     }
+
+    /// True when alert `n` of a change at `at` goes out on its own (not folded into its
+    /// container's burst, [`crate::custody::burst`]).
+    ///
+    /// # Errors
+    /// Table errors.
+    pub async fn alone(
+        &self,
+        n: &crate::notify::Notification,
+        at: time::OffsetDateTime,
+    ) -> Result<bool, crate::azure::AzureError> {
+        let fold = crate::custody::burst::admit(self.ports.tables.as_ref(), n, at).await?;
+        Ok(fold == crate::custody::burst::Fold::Alone)
+    }
 }
 
 /// How cataloguing one event ended, and the row it wrote (`None` when nothing was written).
@@ -173,16 +187,20 @@ impl Recordings {
         let why = "duplicate or older event (concurrent delivery)";
         Ok(match (written, kept) {
             (Some(row), _) => {
+                let mut alone = true;
                 if replacing
                     && let Some(n) =
                         ingest::replaced_notification(&row.value, source.bastion_id.as_deref())
                 {
+                    alone = self.alone(&n, event.time).await?;
                     let request = event.data.request_id.as_deref().unwrap_or_default();
                     let change = crate::custody::pending::Change::Replaced;
-                    self.await_actor(&n, &row.value, change, event.time, request)
-                        .await?;
+                    if alone {
+                        self.await_actor(&n, &row.value, change, event.time, request)
+                            .await?;
+                    }
                 }
-                let outcome = written_outcome(&row.value, source, updated, replacing);
+                let outcome = written_outcome(&row.value, source, updated, replacing && alone);
                 (outcome, Some(row))
             }
             (None, Some(row)) => already_stored(event, &row, source, why),

@@ -139,16 +139,20 @@ impl Recordings {
         event: &BlobEvent,
     ) -> Result<Outcome, HandlerError> {
         let n = outside::deleted_notification(row, bastion_id);
-        if !event.is_created() {
-            let request = event.data.request_id.as_deref().unwrap_or_default();
-            self.await_actor(&n, row, Change::Deleted, event.time, request)
-                .await?;
-        }
         let what = if row.status == crate::catalogue::recording::STATUS_DELETED_BEFORE {
             "recording deleted before it was catalogued "
         } else {
             "recording deleted outside retention "
         };
+        if !self.alone(&n, event.time).await? {
+            let folded = "(folded into its container's burst) ";
+            return Ok(Outcome::processed([what, folded, &row.id()].concat()));
+        }
+        if !event.is_created() {
+            let request = event.data.request_id.as_deref().unwrap_or_default();
+            self.await_actor(&n, row, Change::Deleted, event.time, request)
+                .await?;
+        }
         Ok(Outcome::processed([what, &row.id()].concat()).with_output(OUTPUT_BINDING, &n))
     }
 }

@@ -1,10 +1,13 @@
 //! Recordings: a blob event becomes a catalogue row, retention tags and notifications.
 //! [`ingest`] is pure; [`created`] and [`deleted`] do the I/O ([`Recordings`]); [`reconcile`]
-//! brings a listed blob in (`Reconcile`, backfill).
+//! brings a listed blob in (`Reconcile`, backfill); [`compare`] finds what no event announced
+//! (the daily listing), [`logged`] what the storage logs show (`CustodyActor`).
 
+pub mod compare;
 pub mod created;
 pub mod deleted;
 pub mod ingest;
+pub mod logged;
 pub mod reconcile;
 
 pub use created::{Catalogued, Recordings};

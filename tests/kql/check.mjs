@@ -271,6 +271,13 @@ if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions ov
   const pheader = text(join(ROOT, "tests", "kql", "custody-period-header.kql"));
   const pres = check(period, pheader + pbody, blobColumns.filter((c) => !c.startsWith("_") && c !== "TimeGenerated"));
   for (const c of READ.concat(["ObjectKey"])) if (!pres.columns.has(c)) fail(period, `the query does not return ${c}, which the code reads`);
+  // The changes pass's query: delete, rename and write requests on the containers, by ingestion.
+  const changes = "src/custody/storage_blob_changes.kql";
+  const cbody = text(join(ROOT, "src", "custody", "storage_blob_changes.kql"));
+  const cheader = text(join(ROOT, "tests", "kql", "custody-changes-header.kql"));
+  const cres = check(changes, cheader + cbody, blobColumns.filter((c) => !c.startsWith("_") && c !== "TimeGenerated"));
+  for (const c of READ.concat(["ObjectKey", "SourceUri", "IngestedAt"])) if (!cres.columns.has(c)) fail(changes, `the query does not return ${c}, which the code reads`);
+  if (cres.columns.get("IngestedAt") !== "datetime") fail(changes, "IngestedAt is a datetime");
 }
 
 // ---- The queries the docs give to confirm rows are arriving once deployed

@@ -1,6 +1,7 @@
 //! `Reconcile` (timer, hourly): what events missed (Event Grid drops deliveries after 24 h), run
-//! through the same code paths: recordings with no row, `PT1H.json` blobs with no cursor, then
-//! `recordings.stalled`. At most [`MAX_LISTED`] blobs are listed per container per run.
+//! through the same code paths: recordings with no row, once a day each recordings container
+//! against the catalogue (blobs gone, ETags changed: [`compare`]), `PT1H.json` blobs with no
+//! cursor, alert bursts whose window closed, then `recordings.stalled`. At most [`MAX_LISTED`] blobs are listed per container per run.
 
 use time::OffsetDateTime;
 use tracing::{error, warn};
@@ -10,6 +11,7 @@ use crate::audit_logs::repo::CursorRepo;
 use crate::audit_logs::{created, detect::stalled};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
+use crate::recordings::compare;
 use crate::recordings::reconcile::Fate;
 use crate::sources::Source;
 use crate::state::AppState;
@@ -38,6 +40,7 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
     }
     let Found {
         catalogued,
+        compared,
         notifications,
     } = found;
     let mut registered = 0;
@@ -48,13 +51,16 @@ pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Outcome, Handl
         }
     }
     let summary = format!(
-        "reconciled: {catalogued} recordings catalogued, {registered} audit blobs registered"
+        "reconciled: {catalogued} recordings catalogued, {registered} audit blobs registered, {compared} alerts from the daily listing"
     );
     if let Some(e) = partial_failure(&summary, failed) {
         // What was catalogued is kept: the retry finds those rows and announces nothing twice.
         return Err(e);
     }
     let mut o = Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &notifications);
+    // Alert bursts whose window closed (also sent by `CustodyActor`, which runs only with custody).
+    let bursts = crate::custody::burst::close(state.ports.tables.as_ref(), now).await?;
+    o = o.with_outputs(OUTPUT_BINDING, &bursts);
     match stalled::run(&crate::state::stalled(state), now).await {
         Ok(alerts) => {
             o = o.with_outputs(OUTPUT_BINDING, &alerts);
@@ -101,6 +107,8 @@ async fn list_recent(
 #[derive(Debug, Default)]
 struct Found {
     catalogued: usize,
+    /// Alerts the daily comparison raised.
+    compared: usize,
     notifications: Vec<Box<serde_json::value::RawValue>>,
 }
 
@@ -121,6 +129,18 @@ async fn recordings(
                 found.catalogued += 1;
             }
         }
+    }
+    // Once a day: the whole container against the catalogue (what no event announced).
+    let tables = state.ports.tables.as_ref();
+    let day = crate::dates::format_date(now.date());
+    if let Some(etag) = compare::due(tables, source, &day).await? {
+        for n in recordings.compare(source, "", None, now).await? {
+            found
+                .notifications
+                .push(serde_json::value::to_raw_value(&n).map_err(HandlerError::storage)?);
+            found.compared += 1;
+        }
+        compare::mark(tables, source, &day, etag).await?;
     }
     Ok(())
 }

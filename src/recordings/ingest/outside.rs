@@ -24,8 +24,15 @@ pub fn is_deleted_outside(row: &Recording) -> bool {
 
 /// True when `row` already records the deletion `event` reports (a redelivery, or a concurrent
 /// instance that won the write): its outputs are emitted again under the same stable id.
+/// The event, or the storage log row of the same request (its request id), saw it first.
 pub fn records(row: &Recording, event: &BlobEvent) -> bool {
-    is_deleted_outside(row) && row.event_id == event.id
+    let request = event.data.request_id.as_deref().unwrap_or_default();
+    let same_request = !request.is_empty()
+        && row
+            .deletion
+            .as_ref()
+            .is_some_and(|d| d.request_id.eq_ignore_ascii_case(request));
+    is_deleted_outside(row) && (row.event_id == event.id || same_request)
 }
 
 /// True when `event` reports a deletion `cur` does not hold yet: a newer state of any row but
@@ -140,15 +147,24 @@ pub fn deleted_before(g: &Gone<'_>) -> Recording {
     }
 }
 
-/// The fact: the recording and the deletion's sequencer (else event id): each deletion alerts
-/// once. A row gone before it was catalogued counts its deletions instead: its first alert may
-/// come from a `BlobCreated` that found the blob gone, before the deletion's own event.
+/// The fact: the recording and the deletion's storage request id, which its `BlobDeleted` event
+/// and its `StorageBlobLogs` row both carry (one id whichever saw it first); without one (found
+/// by the listing) the sequencer, else the event id: each deletion alerts once. A row gone before
+/// it was catalogued counts its deletions instead: its first alert may come from a `BlobCreated`
+/// that found the blob gone, before the deletion's own event.
 pub fn fact(row: &Recording) -> String {
     if row.status == STATUS_DELETED_BEFORE {
         let n = row.outside_deletions.len().to_string();
         return [row.id().as_str(), "\nbefore-catalogued\n", &n].concat();
     }
-    let which = if row.sequencer.is_empty() {
+    let request = row
+        .deletion
+        .as_ref()
+        .map(|d| d.request_id.to_ascii_lowercase())
+        .unwrap_or_default();
+    let which = if !request.is_empty() {
+        &request
+    } else if row.sequencer.is_empty() {
         &row.event_id
     } else {
         &row.sequencer
@@ -292,6 +308,7 @@ mod tests {
         );
         let mut again = deleted(datetime!(2025-04-13 23:00 UTC));
         again.data.sequencer = Some("03".into());
+        again.data.request_id = Some("req-2".into());
         let other = deleted_notification(&deleted_outside(&row(), &again), None);
         assert_ne!(n.notification_id, other.notification_id);
     }

@@ -8,6 +8,7 @@ mod calls;
 mod deleted;
 mod replaced;
 mod retagged;
+mod unannounced;
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::retention::{TAG_CLASS, TAG_UNTIL};

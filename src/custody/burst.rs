@@ -1,0 +1,215 @@
+//! Bursts: `recording.deleted` / `recording.replaced` alerts of one container within one
+//! [`WINDOW`] (by the change's time) beyond the first are folded into one alert of the same type
+//! with the count, sent once the window has closed; the first goes out at once. Table
+//! `alertbursts` keeps each folded alert (PK: type, container and window through the key
+//! encoder; RK: the alert's id, its time and data), beside the window's head row.
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::azure::AzureError;
+use crate::dates::{format_utc, timestamp};
+use crate::notify::{Notification, Severity};
+use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
+use crate::tables::ops::{get, query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+
+/// The table.
+pub const TABLE: &str = "alertbursts";
+/// A burst's window.
+pub const WINDOW: Duration = Duration::minutes(10);
+/// How long after its window a burst is folded (late deliveries of the window still count).
+pub const GRACE: Duration = Duration::minutes(5);
+/// Row key of a window's head (its first alert, sent alone).
+const HEAD: &str = "head";
+/// Folded alert ids listed in the burst alert (all are in the table).
+const LISTED: usize = 100;
+
+/// Whether an alert goes out on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    /// Sent now (the window's first, or one arriving after its burst was sent).
+    Alone,
+    /// Kept in the burst; its window's burst alert counts it.
+    Folded,
+}
+
+/// The start of the window holding `at`.
+pub fn window_of(at: OffsetDateTime) -> OffsetDateTime {
+    let secs = WINDOW.whole_seconds();
+    let t = at.unix_timestamp();
+    OffsetDateTime::from_unix_timestamp(t - t.rem_euclid(secs)).unwrap_or(at)
+}
+
+fn partition(kind: &str, account: &str, container: &str, window: OffsetDateTime) -> String {
+    let text = format!("{kind}\n{account}/{container}\n{}", format_utc(window));
+    key(&text, Spelling::Encoded, MAX_KEY_BYTES)
+}
+
+/// Admits alert `n` (its `data` names `account` and `container`) of a change at `at`.
+///
+/// # Errors
+/// Table errors.
+pub async fn admit(
+    tables: &dyn TableStore,
+    n: &Notification,
+    at: OffsetDateTime,
+) -> Result<Fold, AzureError> {
+    let text = |k: &str| n.data[k].as_str().unwrap_or_default().to_owned();
+    let (account, container) = (text("account"), text("container"));
+    let window = window_of(at);
+    let pk = partition(&n.kind, &account, &container, window);
+    let head = json!({
+        "PartitionKey": pk, "RowKey": HEAD, "AlertId": n.notification_id, "Kind": n.kind,
+        "Account": account, "Container": container, "Window": format_utc(window),
+    });
+    let mut head = head.as_object().cloned().unwrap_or_default();
+    int64(&mut head, "Sent", 0);
+    match write_creating_table(tables, TABLE, &head, WriteMode::Insert).await {
+        Ok(_) => return Ok(Fold::Alone),
+        Err(AzureError::Conflict) => {}
+        Err(e) => return Err(e),
+    }
+    let Some(stored) = get(tables, TABLE, &pk, HEAD).await? else {
+        return Ok(Fold::Alone);
+    };
+    if get_str(&stored.entity, "AlertId") == Some(n.notification_id.as_str()) {
+        return Ok(Fold::Alone);
+    }
+    let member = json!({
+        "PartitionKey": pk, "RowKey": key(&n.notification_id, Spelling::Verbatim, MAX_KEY_BYTES),
+        "AlertId": n.notification_id, "Time": n.time,
+        "Data": serde_json::to_string(&n.data).unwrap_or_default(),
+    });
+    let member = member.as_object().cloned().unwrap_or_default();
+    write_creating_table(tables, TABLE, &member, WriteMode::Upsert).await?;
+    // Written first, then checked: a burst already sent cannot have counted it, so it goes alone.
+    let sent = get(tables, TABLE, &pk, HEAD)
+        .await?
+        .is_some_and(|h| get_i64(&h.entity, "Sent").unwrap_or(0) > 0);
+    Ok(if sent { Fold::Alone } else { Fold::Folded })
+}
+
+/// The burst alerts of windows closed by `now` (each sent on two passes, the same id: delivery
+/// drops the repeat), their heads marked.
+///
+/// # Errors
+/// Table errors.
+pub async fn close(
+    tables: &dyn TableStore,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification>, AzureError> {
+    let open = Filter::And(vec![
+        Filter::str("RowKey", crate::tables::filter::Op::Eq, HEAD),
+        Filter::int("Sent", crate::tables::filter::Op::Lt, 2),
+    ]);
+    let heads = match query_all(tables, TABLE, &open, 1000).await {
+        Err(AzureError::NotFound) => return Ok(Vec::new()),
+        other => other?,
+    };
+    let mut out = Vec::new();
+    for h in heads {
+        let e = &h.entity;
+        let Some(window) = get_str(e, "Window").and_then(timestamp) else {
+            continue;
+        };
+        if now < window + WINDOW + GRACE {
+            continue;
+        }
+        let pk = get_str(e, "PartitionKey").unwrap_or_default().to_owned();
+        let members = query_all(tables, TABLE, &Filter::partition(&pk), usize::MAX).await?;
+        let folded: Vec<&Entity> = members
+            .iter()
+            .map(|s| &s.entity)
+            .filter(|m| get_str(m, "RowKey") != Some(HEAD))
+            .collect();
+        if !folded.is_empty() {
+            out.push(burst(e, &folded, window));
+        }
+        let keep = |k: &str| Value::String(get_str(e, k).unwrap_or_default().to_owned());
+        let mut marked: Entity = [
+            "PartitionKey",
+            "RowKey",
+            "AlertId",
+            "Kind",
+            "Account",
+            "Container",
+            "Window",
+        ]
+        .into_iter()
+        .map(|k| (k.to_owned(), keep(k)))
+        .collect();
+        let sent = get_i64(e, "Sent").unwrap_or(0) + 1;
+        int64(
+            &mut marked,
+            "Sent",
+            if folded.is_empty() { 2 } else { sent },
+        );
+        match tables
+            .write(TABLE, &marked, WriteMode::IfMatch(h.etag.clone()))
+            .await
+        {
+            Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The burst alert of a window: its head and folded alerts, counted.
+fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notification {
+    let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
+    let (kind, container) = (g("Kind"), g("Container"));
+    let count = folded.len() + 1;
+    let ids: Vec<&str> = folded
+        .iter()
+        .filter_map(|m| get_str(m, "AlertId"))
+        .take(LISTED)
+        .collect();
+    let recordings: std::collections::BTreeSet<String> = folded
+        .iter()
+        .filter_map(|m| serde_json::from_str::<Value>(get_str(m, "Data")?).ok())
+        .filter_map(|d| d["recordingId"].as_str().map(str::to_owned))
+        .collect();
+    let verb = if kind == "recording.deleted" {
+        "deleted"
+    } else {
+        "replaced"
+    };
+    let data = json!({
+        "account": g("Account"), "container": container, "count": count,
+        "windowStart": format_utc(window), "windowEnd": format_utc(window + WINDOW),
+        "firstAlertId": g("AlertId"), "foldedAlertIds": ids,
+        "foldedRecordings": recordings.len(), "folded": true,
+    });
+    Notification::new(
+        &kind,
+        &["burst\n", &g("PartitionKey")].concat(),
+        format_utc(window + WINDOW),
+        Severity::Critical,
+        format!(
+            "{count} recording changes ({verb} outside retention) in one container within {} minutes",
+            WINDOW.whole_minutes()
+        ),
+        data,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn windows_are_aligned() {
+        assert_eq!(
+            window_of(datetime!(2025-03-14 09:47:59 UTC)),
+            datetime!(2025-03-14 09:40 UTC)
+        );
+        assert_eq!(
+            window_of(datetime!(2025-03-14 09:40 UTC)),
+            datetime!(2025-03-14 09:40 UTC)
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! A watched container compared with the catalogue: catalogued rows whose blob is gone, names
+//! whose ETag changed. Each difference goes through the event path as a synthesized
+//! `BlobDeleted` / `BlobCreated` (the same rows, alerts and ids), by the daily listing
+//! (`Reconcile`) or for a logged directory or container removal (the changes pass).
+
+use std::collections::HashMap;
+
+use time::OffsetDateTime;
+
+use super::Recordings;
+use crate::azure::AzureError;
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::recording::{Recording, STATUS_CATALOGUED};
+use crate::events::event_grid::{BLOB_CREATED, BLOB_DELETED, BlobEvent, BlobEventData};
+use crate::invocation::{HandlerError, Outcome};
+use crate::notify::OUTPUT_BINDING;
+use crate::sources::Source;
+use crate::storage::{BlobProps, BlobStore, normalize_etag};
+use crate::tables::filter::Op;
+use crate::tables::ops::query_all;
+use crate::tables::{Filter, TableStore};
+
+/// Most catalogued rows one container's comparison reads.
+pub const MAX_ROWS: usize = 1_000_000;
+/// Most blobs one container's comparison lists.
+pub const MAX_LISTED: usize = 1_000_000;
+
+/// What a comparison found for one catalogued row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Diff {
+    /// Its blob is gone.
+    Gone(Recording),
+    /// Its blob has another ETag (these properties, from the listing).
+    Changed(Recording, BlobProps),
+}
+
+/// The request behind a difference, when a log row named it (else the listing found it).
+#[derive(Debug, Clone, Copy)]
+pub struct Cause<'a> {
+    /// `TimeGenerated` of the request.
+    pub at: OffsetDateTime,
+    /// Its storage request id (`CorrelationId`).
+    pub request_id: &'a str,
+    /// Its operation.
+    pub operation: &'a str,
+}
+
+/// The catalogued rows of `account`/`container` (status `catalogued`), a filtered scan.
+///
+/// # Errors
+/// Table errors.
+pub async fn catalogued(
+    tables: &dyn TableStore,
+    account: &str,
+    container: &str,
+) -> Result<Vec<Recording>, AzureError> {
+    let filter = Filter::And(vec![
+        Filter::str("Status", Op::Eq, STATUS_CATALOGUED),
+        Filter::str("Account", Op::Eq, account),
+        Filter::str("Container", Op::Eq, container),
+    ]);
+    let rows = match query_all(tables, RECORDINGS_TABLE, &filter, MAX_ROWS).await {
+        Err(AzureError::NotFound) => return Ok(Vec::new()),
+        other => other?,
+    };
+    Ok(rows
+        .iter()
+        .filter_map(|s| Recording::from_entity(&s.entity))
+        .collect())
+}
+
+/// Every blob of `container` under `prefix` by name; `None` when the container is gone.
+///
+/// # Errors
+/// Storage errors.
+pub async fn listed(
+    store: &dyn BlobStore,
+    container: &str,
+    prefix: &str,
+) -> Result<Option<HashMap<String, BlobProps>>, AzureError> {
+    let (mut out, mut marker) = (HashMap::new(), None);
+    let prefix = (!prefix.is_empty()).then_some(prefix);
+    loop {
+        let page = match store.list(container, prefix, marker).await {
+            Err(AzureError::NotFound) => return Ok(None),
+            other => other?,
+        };
+        out.extend(page.items.into_iter().map(|i| (i.name, i.props)));
+        if page.next.is_none() || out.len() >= MAX_LISTED {
+            return Ok(Some(out));
+        }
+        marker = page.next;
+    }
+}
+
+/// True when `name` lies under `path` (`""`: everything; else the name itself or below it).
+pub fn under(name: &str, path: &str) -> bool {
+    path.is_empty()
+        || name == path
+        || name
+            .strip_prefix(path)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The differences of `rows` under `path` with the listing (`None`: the container is gone).
+pub fn compare(
+    rows: Vec<Recording>,
+    listing: Option<&HashMap<String, BlobProps>>,
+    path: &str,
+) -> Vec<Diff> {
+    rows.into_iter()
+        .filter(|r| under(&r.blob_name, path))
+        .filter_map(|r| match listing.and_then(|l| l.get(&r.blob_name)) {
+            None => Some(Diff::Gone(r)),
+            Some(p) if normalize_etag(&p.etag) != normalize_etag(&r.etag) => {
+                Some(Diff::Changed(r, p.clone()))
+            }
+            Some(_) => None,
+        })
+        .collect()
+}
+
+impl Recordings {
+    /// Compares `source`'s catalogued rows under `path` with a listing of it and runs each
+    /// difference through the event path; the alerts it raised (JSON, as emitted).
+    ///
+    /// # Errors
+    /// `Retryable` for storage failures (what was recorded stays: a rerun alerts with the same ids).
+    pub async fn compare(
+        &self,
+        source: &Source,
+        path: &str,
+        cause: Option<Cause<'_>>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<serde_json::Value>, HandlerError> {
+        let tables = self.ports.tables.as_ref();
+        let rows = catalogued(tables, source.account(), &source.container).await?;
+        if !rows.iter().any(|r| under(&r.blob_name, path)) {
+            return Ok(Vec::new());
+        }
+        let prefix = if path.is_empty() { "" } else { path };
+        let listing = listed(source.store.as_ref(), &source.container, prefix).await?;
+        let mut out = Vec::new();
+        for diff in compare(rows, listing.as_ref(), path) {
+            let outcome = match &diff {
+                Diff::Gone(r) => {
+                    self.on_deleted(&synthesized(source, r, None, cause, now))
+                        .await?
+                }
+                Diff::Changed(r, p) => {
+                    let event = synthesized(source, r, Some(p), cause, now);
+                    self.on_created(&event).await?.0
+                }
+            };
+            out.extend(emitted(outcome));
+        }
+        Ok(out)
+    }
+}
+
+/// The notifications an outcome emits, as JSON.
+pub fn emitted(outcome: Outcome) -> Vec<serde_json::Value> {
+    let Outcome::Processed { mut outputs, .. } = outcome else {
+        return Vec::new();
+    };
+    outputs
+        .take(OUTPUT_BINDING)
+        .iter()
+        .filter_map(|v| serde_json::from_str(v.get()).ok())
+        .collect()
+}
+
+/// The event a difference stands for: a `BlobCreated` of the listed state (`props`), else a
+/// `BlobDeleted`; at the logged request's time with its request id, or (listing) now.
+pub fn synthesized(
+    source: &Source,
+    row: &Recording,
+    props: Option<&BlobProps>,
+    cause: Option<Cause<'_>>,
+    now: OffsetDateTime,
+) -> BlobEvent {
+    let etag = props.map(|p| normalize_etag(&p.etag).to_owned());
+    let (id, time, api, request_id) = match cause {
+        Some(c) => (
+            ["log:", c.request_id].concat(),
+            c.at,
+            c.operation.to_owned(),
+            Some(c.request_id.to_owned()),
+        ),
+        None => (
+            format!(
+                "listing:{}",
+                etag.as_deref().unwrap_or(normalize_etag(&row.etag))
+            ),
+            props.and_then(|p| p.last_modified).unwrap_or(now),
+            "Listing".to_owned(),
+            None,
+        ),
+    };
+    BlobEvent {
+        id,
+        event_type: if props.is_some() {
+            BLOB_CREATED
+        } else {
+            BLOB_DELETED
+        }
+        .to_owned(),
+        time,
+        account: source.account().to_owned(),
+        container: source.container.clone(),
+        blob: row.blob_name.clone(),
+        data: BlobEventData {
+            api,
+            e_tag: etag,
+            content_type: props.and_then(|p| p.content_type.clone()),
+            content_length: props.map(|p| p.content_length),
+            blob_type: props.and_then(|p| p.kind).map(|k| k.as_str().to_owned()),
+            url: row.blob_url.clone(),
+            sequencer: None,
+            request_id,
+        },
+    }
+}
+
+/// Table of the daily listing's marks: per source (PK: its label through the key encoder) the
+/// day its last comparison finished (`Day`).
+pub const CHECKS_TABLE: &str = "listingchecks";
+const CHECK_ROW: &str = "listing";
+
+/// The mark's ETag when `source`'s comparison of `day` is still due (`Some(None)`: never done).
+///
+/// # Errors
+/// Table errors.
+pub async fn due(
+    tables: &dyn TableStore,
+    source: &Source,
+    day: &str,
+) -> Result<Option<Option<String>>, AzureError> {
+    let pk = crate::tables::keys::key(
+        &source.label(),
+        crate::tables::keys::Spelling::Encoded,
+        crate::tables::keys::MAX_KEY_BYTES,
+    );
+    match crate::tables::ops::get(tables, CHECKS_TABLE, &pk, CHECK_ROW).await? {
+        None => Ok(Some(None)),
+        Some(s) if crate::tables::get_str(&s.entity, "Day").is_some_and(|d| d >= day) => Ok(None),
+        Some(s) => Ok(Some(Some(s.etag))),
+    }
+}
+
+/// Marks `source`'s comparison of `day` done (insert, else `If-Match` the mark as read: a lost
+/// race means another instance did it).
+///
+/// # Errors
+/// Table errors other than a lost race.
+pub async fn mark(
+    tables: &dyn TableStore,
+    source: &Source,
+    day: &str,
+    etag: Option<String>,
+) -> Result<(), AzureError> {
+    let pk = crate::tables::keys::key(
+        &source.label(),
+        crate::tables::keys::Spelling::Encoded,
+        crate::tables::keys::MAX_KEY_BYTES,
+    );
+    let e = serde_json::json!({"PartitionKey": pk, "RowKey": CHECK_ROW, "Day": day});
+    let e = e.as_object().cloned().unwrap_or_default();
+    let mode = etag.map_or(
+        crate::tables::WriteMode::Insert,
+        crate::tables::WriteMode::IfMatch,
+    );
+    match crate::tables::ops::write_creating_table(tables, CHECKS_TABLE, &e, mode).await {
+        Ok(_) | Err(AzureError::Conflict | AzureError::PreconditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn row(name: &str, etag: &str) -> Recording {
+        Recording {
+            etag: etag.into(),
+            ..crate::testkit::audit::recording_row(name, datetime!(2025-03-14 09:00 UTC))
+        }
+    }
+
+    fn props(etag: &str) -> BlobProps {
+        BlobProps {
+            content_length: 1,
+            content_type: None,
+            etag: etag.into(),
+            last_modified: None,
+            created: None,
+            kind: None,
+            metadata: crate::storage::Metadata::new(),
+            tag_count: None,
+        }
+    }
+
+    #[test]
+    fn gone_and_changed_rows_under_the_path() {
+        let rows = vec![
+            row("a/x", "1"),
+            row("a/y", "2"),
+            row("ab/z", "3"),
+            row("b", "4"),
+        ];
+        let listing: HashMap<String, BlobProps> = [
+            ("a/x".to_owned(), props("\"1\"")),
+            ("a/y".to_owned(), props("9")),
+            ("b".to_owned(), props("4")),
+        ]
+        .into_iter()
+        .collect();
+        let names = |d: &[Diff]| -> Vec<String> {
+            d.iter()
+                .map(|d| match d {
+                    Diff::Gone(r) => format!("gone {}", r.blob_name),
+                    Diff::Changed(r, p) => format!("changed {} {}", r.blob_name, p.etag),
+                })
+                .collect()
+        };
+        assert_eq!(
+            names(&compare(rows.clone(), Some(&listing), "")),
+            ["changed a/y 9", "gone ab/z"]
+        );
+        assert_eq!(
+            names(&compare(rows.clone(), Some(&listing), "a")),
+            ["changed a/y 9"]
+        );
+        assert_eq!(names(&compare(rows, None, "")).len(), 4, "container gone");
+        assert!(under("a/b", "a") && !under("ab", "a") && under("a", "a") && under("x", ""));
+    }
+}

@@ -1,0 +1,259 @@
+//! The changes pass (`CustodyActor`, each tick, custody workspace set): the recording containers'
+//! delete, rename and write requests in `StorageBlobLogs` (module `crate::custody::changes`),
+//! read from a cursor on `ingestion_time()`, each checked against storage and run through the
+//! event path (the same rows, alerts and ids as a `BlobDeleted`/`BlobCreated` would give), with
+//! the log row's requester recorded as the change's actor. This sees what raises no event:
+//! Data Lake requests on accounts without a hierarchical namespace, directory deletes and renames,
+//! a whole container deleted.
+
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use super::Recordings;
+use super::compare::{Cause, emitted, synthesized};
+use crate::audit_logs::query::slice::{PageResult, advance, next_slice, tick_of, ticks};
+use crate::audit_logs::query::store::{self, StoredCursor};
+use crate::azure::AzureError;
+use crate::catalogue::paths;
+use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
+use crate::custody::changes::{self, Logged, Touched};
+use crate::custody::pending::Change;
+use crate::custody::{actor, lookup};
+use crate::invocation::HandlerError;
+use crate::loganalytics::LogsQuery;
+use crate::sources::Source;
+use crate::storage::normalize_etag;
+
+/// The cursor's row in table `auditqueries` (partition: the custody workspace).
+pub const CURSOR_ROW: &str = "custody-changes";
+/// Rows one query returns.
+pub const PER_PAGE: usize = 1000;
+/// Queries one tick sends at most (the rest waits for the next tick).
+pub const PAGES: usize = 3;
+/// How far back each tick reads again: rows become visible late (typically 3–10 minutes after
+/// ingestion starts, up to about 20); rows handled within it are skipped by identity.
+pub const OVERLAP: Duration = Duration::minutes(30);
+/// Where a cursor not stored yet starts.
+pub const START: Duration = Duration::HOUR;
+
+/// How the actor of a change seen in the logs was matched.
+pub const FROM_LOG: &str = "the StorageBlobLogs row of the request that made the change";
+
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Alerts and actor follow-ups (JSON, as emitted).
+    pub notifications: Vec<Value>,
+    /// Log rows handled.
+    pub rows: usize,
+    /// The workspace answered 429: the rest waits for the next tick.
+    pub throttled: bool,
+    /// Why the pass stopped early (a failed or partial query), if it did.
+    pub error: Option<String>,
+}
+
+impl Recordings {
+    /// One pass of the changes in `workspace` at `now`.
+    ///
+    /// # Errors
+    /// `Retryable` for table or storage failures (the cursor stays before the row that failed).
+    pub async fn logged_changes(
+        &self,
+        logs: &dyn LogsQuery,
+        workspace: &str,
+        now: OffsetDateTime,
+    ) -> Result<Changes, HandlerError> {
+        let tables = self.ports.tables.as_ref();
+        let containers: Vec<String> = (self.ports.sources.recordings().iter())
+            .map(|s| format!("/{}/{}", s.account(), s.container))
+            .collect();
+        let mut out = Changes::default();
+        if containers.is_empty() {
+            return Ok(out);
+        }
+        let mut cur = store::load(tables, workspace, CURSOR_ROW, now - START).await?;
+        let (hi, overlap) = (tick_of(now), ticks(OVERLAP));
+        let mut after: Option<PageResult> = None;
+        for _ in 0..PAGES {
+            let Some(w) = next_slice(&cur.state, hi, overlap, after.as_ref()) else {
+                break;
+            };
+            let found = match changes::run(logs, workspace, &containers, w, PER_PAGE).await {
+                Err(AzureError::Throttled { .. }) => {
+                    out.throttled = true;
+                    break;
+                }
+                Err(e) => {
+                    out.error = Some(crate::telemetry::redact(&e.to_string()));
+                    break;
+                }
+                Ok(f) if f.partial.is_some() => {
+                    out.error = f.partial.map(|p| format!("partial answer: {p}"));
+                    break;
+                }
+                Ok(f) => f,
+            };
+            let rows: Vec<Logged> = found.rows.into_iter().filter_map(Logged::read).collect();
+            // Of a page's writes to one name only the last is checked: a storm of overwrites
+            // costs one properties read, and the content found is the last writer's.
+            let last_write: std::collections::HashMap<(&str, &str, &Touched), usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.write)
+                .map(|(i, r)| ((r.account.as_str(), r.container.as_str(), &r.touched), i))
+                .collect();
+            let superseded: Vec<bool> = (rows.iter().enumerate())
+                .map(|(i, r)| {
+                    r.write
+                        && last_write
+                            .get(&(r.account.as_str(), r.container.as_str(), &r.touched))
+                            .is_some_and(|&j| j != i)
+                })
+                .collect();
+            let (mut handled, mut failed) = (Vec::new(), None);
+            for (row, superseded) in rows.iter().zip(superseded) {
+                let id = row.id();
+                if !superseded && !cur.state.seen.contains(&id) {
+                    match self.logged(row, now).await {
+                        Ok(n) => out.notifications.extend(n),
+                        Err(e) => {
+                            failed = Some((id.0, e));
+                            break;
+                        }
+                    }
+                    out.rows += 1;
+                }
+                handled.push(id);
+            }
+            let next = match &failed {
+                Some((t, _)) => Some(*t),
+                None if found.capped => handled.last().map(|h| h.0),
+                None => None,
+            };
+            let page = PageResult { handled, next };
+            let moved = StoredCursor {
+                state: advance(&cur.state, w, &page, overlap),
+                etag: cur.etag.clone(),
+            };
+            let Some(etag) = store::save(tables, workspace, CURSOR_ROW, &moved).await? else {
+                // Another instance moved the cursor: it reads on from there next tick.
+                break;
+            };
+            if let Some((_, e)) = failed {
+                return Err(e);
+            }
+            cur = StoredCursor {
+                state: moved.state,
+                etag: Some(etag),
+            };
+            if page.next.is_none() {
+                break;
+            }
+            after = Some(page);
+        }
+        Ok(out)
+    }
+
+    /// One logged request: what it touched, checked against storage, through the event path,
+    /// each alert then carrying the request's requester as its actor.
+    async fn logged(&self, l: &Logged, now: OffsetDateTime) -> Result<Vec<Value>, HandlerError> {
+        let Some(source) = self.ports.sources.recording(&l.account, &l.container) else {
+            return Ok(Vec::new());
+        };
+        let at = crate::dates::timestamp(&l.access.at).unwrap_or(l.ingested);
+        let cause = Cause {
+            at,
+            request_id: &l.access.correlation_id,
+            operation: &l.access.operation,
+        };
+        let mut alerts = Vec::new();
+        match &l.touched {
+            Touched::Under(paths) => {
+                for p in paths {
+                    alerts.extend(self.compare(source, p, Some(cause), now).await?);
+                }
+            }
+            Touched::Name(names) => {
+                for n in names {
+                    alerts.extend(self.named(source, n, l.write, cause, now).await?);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for alert in alerts {
+            let follow = self.actor_of(&alert, l).await?;
+            out.push(alert);
+            out.extend(follow);
+        }
+        Ok(out)
+    }
+
+    /// A name a request removed (`write`: overwrote): its row, if catalogued, against its blob.
+    async fn named(
+        &self,
+        source: &Source,
+        name: &str,
+        write: bool,
+        cause: Cause<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Value>, HandlerError> {
+        let Some(row) = self.row_named(source, name, cause.at).await? else {
+            return Ok(Vec::new());
+        };
+        let blob = source.blob(name.to_owned());
+        let outcome = match (source.store.properties(&blob).await, write) {
+            (Err(AzureError::NotFound), false) => {
+                let event = synthesized(source, &row, None, Some(cause), now);
+                self.on_deleted(&event).await?
+            }
+            (Ok(p), true)
+                if row.status == STATUS_CATALOGUED
+                    && normalize_etag(&p.etag) != normalize_etag(&row.etag) =>
+            {
+                let event = synthesized(source, &row, Some(&p), Some(cause), now);
+                self.on_created(&event).await?.0
+            }
+            (Err(AzureError::NotFound) | Ok(_), _) => return Ok(Vec::new()),
+            (Err(e), _) => return Err(e.into()),
+        };
+        Ok(emitted(outcome))
+    }
+
+    /// The newest catalogue row of `name` in `source` (by the path index).
+    async fn row_named(
+        &self,
+        source: &Source,
+        name: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<Recording>, AzureError> {
+        let probe = self.ports.sources.recording_key(source, at, name);
+        let repo = self.ports.catalogue();
+        for key in paths::rows_of(self.ports.tables.as_ref(), &probe.rk).await? {
+            if let Some(r) = repo.get(&key).await? {
+                return Ok(Some(r.value));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records `l`'s requester as the actor of `alert` (a `recording.deleted`/`.replaced`); the
+    /// follow-up, when this wrote it (else the lookup pass sends it again).
+    async fn actor_of(&self, alert: &Value, l: &Logged) -> Result<Option<Value>, HandlerError> {
+        let change = match alert["type"].as_str() {
+            Some("recording.deleted") => Change::Deleted,
+            Some("recording.replaced") => Change::Replaced,
+            _ => return Ok(None),
+        };
+        let (Some(alert_id), Some(key)) = (
+            alert["notificationId"].as_str(),
+            alert["data"]["recordingId"]
+                .as_str()
+                .and_then(RecordingKey::parse),
+        ) else {
+            return Ok(None);
+        };
+        let who = actor::found(&l.access, FROM_LOG, alert_id);
+        let n = lookup::attach(&self.ports, &key, change, &who).await?;
+        Ok(n.and_then(|n| serde_json::to_value(&n).ok()))
+    }
+}

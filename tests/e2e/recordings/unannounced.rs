@@ -1,0 +1,347 @@
+//! Changes no event announces, end to end on Azurite: a Data Lake delete seen only in
+//! `StorageBlobLogs` (the Log Analytics fake answering documented rows) and a whole container
+//! deleted become `recording.deleted` with the log row's requester as actor, under the id the
+//! `BlobDeleted` of the same request would give; without logs, the daily listing in `Reconcile`
+//! finds a vanished blob and a changed ETag. A storm of 1,000 overwrites is folded into one
+//! burst alert with the count and does not hold back a real deletion's actor.
+
+use bastion_recordings::loganalytics::fake::{FakeLogs, serve};
+use bastion_recordings::loganalytics::fake_blobs;
+use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
+use bastion_recordings::tables::TableStore;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::Rig;
+use crate::harness::{azurite, fixture};
+
+const WS: &str = "c0ffee00-0000-4000-8000-000000000056";
+const UPN: &str = "<i>mallory</i>@contoso.example";
+
+fn timer(method: &str, at: OffsetDateTime) -> Value {
+    let mut inv = fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = json!(method);
+    inv["Metadata"]["sys"]["UtcNow"] = json!(bastion_recordings::dates::format_utc(at));
+    inv
+}
+
+fn sent(v: &Value) -> Vec<Value> {
+    match &v["Outputs"]["notifications"] {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    }
+}
+
+fn of_type<'a>(v: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    v.iter().filter(|n| n["type"] == kind).collect()
+}
+
+/// A `StorageBlobLogs` row with the table reference's columns, ingested now.
+fn log(fake: &FakeLogs, account: &str, key: &str, op: &str, at: OffsetDateTime, request: &str) {
+    let container = key.split('/').nth(2).unwrap_or_default();
+    let values = json!({
+        "TimeGenerated": bastion_recordings::dates::format_utc(at), "AccountName": account,
+        "OperationName": op, "StatusCode": "200", "StatusText": "Success",
+        "Uri": format!("https://{account}.dfs.core.windows.net{}", &key[account.len() + 1..]),
+        "ObjectKey": key, "CallerIpAddress": "203.0.113.7:50112",
+        "RequesterObjectId": "0b7c1a3e-0000-4000-8000-00000000000a", "RequesterUpn": UPN,
+        "RequesterAppId": "", "AuthenticationType": "OAuth", "CorrelationId": request,
+        "UserAgentHeader": "azsdk-python-storage-dfs/12.0", "Protocol": "HTTPS",
+        "Category": if op.starts_with("Delete") { "StorageDelete" } else { "StorageWrite" },
+        "ServiceType": "blob", "Location": "westeurope",
+    });
+    let _ = container;
+    let values = values.as_object().cloned().unwrap_or_default();
+    fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
+}
+
+async fn custody_rig(cs: &str, fake: &FakeLogs, wait: &str) -> Rig {
+    fake.workspace(WS);
+    let endpoint = serve(fake.clone()).await.expect("fake");
+    Rig::with(
+        cs,
+        &[
+            ("CUSTODY_WORKSPACE_ID", WS.to_owned()),
+            ("CUSTODY_ACTOR_WAIT_MINUTES", wait.to_owned()),
+            ("LOGANALYTICS_ENDPOINT", endpoint),
+            ("CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK", "true".to_owned()),
+        ],
+    )
+    .await
+}
+
+async fn row(rig: &Rig, id: &str) -> serde_json::Map<String, Value> {
+    let (pk, rk) = id.split_once('~').expect("id");
+    let r = rig.tables().get("recordings", pk, rk).await.expect("get");
+    r.expect("row kept").entity
+}
+
+#[tokio::test]
+async fn a_delete_only_the_logs_show_alerts_with_its_actor_under_the_events_id() {
+    let Some(cs) = azurite() else { return };
+    let fake = FakeLogs::default();
+    let rig = custody_rig(&cs, &fake, "60").await;
+    let name = "dfs/5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f.rec";
+    let id = rig.catalogued(name).await.id();
+    let blob = BlobRef::new(rig.container(), name);
+    rig.blobs()
+        .delete_guarded(&blob, None, None)
+        .await
+        .expect("delete");
+    // No BlobDeleted: only the storage log row of the Data Lake delete.
+    let now = OffsetDateTime::now_utc();
+    let key = format!("/devstoreaccount1/{}/{name}", rig.container());
+    let request = "7d1e2f3a-401f-0033-1a2b-c3d4e5000000";
+    log(
+        &fake,
+        "devstoreaccount1",
+        &key,
+        "DeleteFile",
+        now - Duration::seconds(5),
+        request,
+    );
+    let (status, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &timer("CustodyActor", now + Duration::minutes(1)),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let out = sent(&v);
+    let deleted = of_type(&out, "recording.deleted");
+    assert_eq!(deleted.len(), 1, "{v}");
+    assert_eq!(deleted[0]["data"]["recordingId"], id.as_str());
+    let alert = deleted[0]["notificationId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let actor = of_type(&out, "recording.actor");
+    assert!(!actor.is_empty(), "{v}");
+    assert_eq!(actor[0]["notificationId"], format!("{alert}.actor"));
+    assert_eq!(actor[0]["data"]["requesterUpn"], UPN);
+    assert_eq!(actor[0]["data"]["operation"], "DeleteFile");
+    let r = row(&rig, &id).await;
+    assert_eq!(r["Status"], "deleted-outside-retention", "{r:?}");
+    assert_eq!(r["ActorUpn"], UPN);
+    assert!(
+        r["ActorReason"]
+            .as_str()
+            .is_some_and(|w| w.contains("StorageBlobLogs row of the request")),
+        "{r:?}"
+    );
+    // The next tick reads nothing new; a late BlobDeleted of the same request alerts under the
+    // same id (delivery drops the repeat).
+    let (_, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &timer("CustodyActor", now + Duration::minutes(2)),
+        )
+        .await;
+    assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
+    let mut ev = rig.deleted(name, "eventgrid");
+    ev["Data"]["eventGridEvent"]["data"]["requestId"] = json!(request);
+    let (status, v) = rig.handler.invoke("RecordingCreated", &ev).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["Outputs"]["notifications"]["notificationId"],
+        alert.as_str(),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn a_container_deleted_alerts_from_the_logs() {
+    let Some(cs) = azurite() else { return };
+    let fake = FakeLogs::default();
+    let rig = custody_rig(&cs, &fake, "60").await;
+    let a = rig.catalogued("a.rec").await.id();
+    let b = rig.catalogued("b/c.rec").await.id();
+    rig.blobs()
+        .delete_container(&rig.container())
+        .await
+        .expect("delete container");
+    let now = OffsetDateTime::now_utc();
+    let key = format!("/devstoreaccount1/{}", rig.container());
+    log(
+        &fake,
+        "devstoreaccount1",
+        &key,
+        "DeleteContainer",
+        now - Duration::seconds(5),
+        "dc-1",
+    );
+    let (status, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &timer("CustodyActor", now + Duration::minutes(1)),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let out = sent(&v);
+    // The first deletion alerts at once with its actor; the other is folded into the burst.
+    let deleted = of_type(&out, "recording.deleted");
+    assert_eq!(deleted.len(), 1, "{v}");
+    assert_eq!(
+        of_type(&out, "recording.actor")[0]["data"]["requesterUpn"],
+        UPN,
+        "{v}"
+    );
+    for id in [&a, &b] {
+        assert_eq!(row(&rig, id).await["Status"], "deleted-outside-retention");
+    }
+    let (_, v) = rig
+        .handler
+        .invoke(
+            "CustodyActor",
+            &timer("CustodyActor", now + Duration::minutes(20)),
+        )
+        .await;
+    let burst = sent(&v);
+    let burst = of_type(&burst, "recording.deleted");
+    assert_eq!(burst.len(), 1, "{v}");
+    assert_eq!(burst[0]["data"]["count"], 2, "{v}");
+}
+
+#[tokio::test]
+async fn the_daily_listing_finds_a_vanished_blob_and_a_changed_etag_without_events() {
+    let Some(cs) = azurite() else { return };
+    let rig = Rig::new(&cs).await;
+    let gone = rig.catalogued("gone.rec").await.id();
+    let changed = rig.catalogued("changed.rec").await.id();
+    let blobs = rig.blobs();
+    let blob = BlobRef::new(rig.container(), "gone.rec");
+    blobs
+        .delete_guarded(&blob, None, None)
+        .await
+        .expect("delete");
+    let blob = BlobRef::new(rig.container(), "changed.rec");
+    blobs
+        .put(
+            &blob,
+            Bytes::from_static(b"other bytes"),
+            "application/octet-stream",
+            &Metadata::new(),
+        )
+        .await
+        .expect("overwrite");
+    let now = OffsetDateTime::now_utc();
+    let (status, v) = rig
+        .handler
+        .invoke("Reconcile", &timer("Reconcile", now))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let out = sent(&v);
+    let deleted = of_type(&out, "recording.deleted");
+    let replaced = of_type(&out, "recording.replaced");
+    assert_eq!((deleted.len(), replaced.len()), (1, 1), "{v}");
+    assert_eq!(deleted[0]["data"]["recordingId"], gone.as_str());
+    assert_eq!(replaced[0]["data"]["recordingId"], changed.as_str());
+    assert_eq!(
+        row(&rig, &gone).await["Status"],
+        "deleted-outside-retention"
+    );
+    assert!(
+        !row(&rig, &changed).await["ReplacedEtag"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    // Once a day: the next run compares nothing.
+    let (_, v) = rig
+        .handler
+        .invoke("Reconcile", &timer("Reconcile", now + Duration::hours(1)))
+        .await;
+    assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
+}
+
+#[tokio::test]
+async fn an_overwrite_storm_is_folded_and_a_real_deletions_actor_comes_within_two_passes() {
+    let Some(cs) = azurite() else { return };
+    let fake = FakeLogs::default();
+    let rig = custody_rig(&cs, &fake, "5").await;
+    let storm = "storm.rec";
+    rig.catalogued(storm).await;
+    let real = rig.catalogued("real.rec").await.id();
+    let blob = BlobRef::new(rig.container(), storm);
+    let mut alerts = 0;
+    for i in 0..1000u32 {
+        rig.blobs()
+            .put(
+                &blob,
+                Bytes::from(format!("forged {i}")),
+                "application/octet-stream",
+                &Metadata::new(),
+            )
+            .await
+            .expect("overwrite");
+        let seq = format!(
+            "0000000000000000000000000001A2B3000000000{:07x}",
+            0x0e0_0000 + i
+        );
+        let (status, v) = rig
+            .handler
+            .invoke("RecordingCreated", &rig.invocation(storm, &seq))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        alerts += of_type(&sent(&v), "recording.replaced").len();
+    }
+    assert_eq!(alerts, 1, "the first alerts, the rest are folded");
+    // The real deletion (event time 2025-06-01T00:00:12Z, request 4c2359fe-…) and its log row.
+    let gone = BlobRef::new(rig.container(), "real.rec");
+    rig.blobs()
+        .delete_guarded(&gone, None, None)
+        .await
+        .expect("delete");
+    let (_, v) = rig
+        .handler
+        .invoke("RecordingCreated", &rig.deleted("real.rec", "eventgrid"))
+        .await;
+    assert_eq!(
+        v["Outputs"]["notifications"]["type"], "recording.deleted",
+        "{v}"
+    );
+    let t = bastion_recordings::dates::timestamp("2025-06-01T00:00:11Z").expect("t");
+    let key = format!("/devstoreaccount1/{}/real.rec", rig.container());
+    log(
+        &fake,
+        "devstoreaccount1",
+        &key,
+        "DeleteBlob",
+        t,
+        "4c2359fe-001e-00ba-0e04-585868000000",
+    );
+    let mut burst = Vec::new();
+    for pass in 1..=2 {
+        let (status, v) = rig
+            .handler
+            .invoke(
+                "CustodyActor",
+                &timer("CustodyActor", t + Duration::minutes(pass)),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        burst.extend(
+            of_type(&sent(&v), "recording.replaced")
+                .into_iter()
+                .cloned(),
+        );
+    }
+    let r = row(&rig, &real).await;
+    assert_eq!(r["ActorStatus"], "found", "{r:?}");
+    assert_eq!(r["ActorUpn"], UPN);
+    assert!(
+        !burst.is_empty(),
+        "the storm's window closed: its burst alert"
+    );
+    assert!(
+        burst
+            .iter()
+            .all(|n| n["notificationId"] == burst[0]["notificationId"])
+    );
+    assert_eq!(burst[0]["data"]["count"], 1000, "{:?}", burst[0]);
+}
