@@ -252,7 +252,12 @@ impl Recordings {
         ) else {
             return Ok(None);
         };
-        let who = actor::found(&l.access, FROM_LOG, alert_id);
+        // The log row is the request itself: found, not probable.
+        let tie = actor::Tie {
+            status: crate::catalogue::actor::ACTOR_FOUND,
+            how: FROM_LOG.to_owned(),
+        };
+        let who = actor::found(&l.access, &tie, alert_id);
         let n = lookup::attach(&self.ports, &key, change, &who).await?;
         Ok(n.and_then(|n| serde_json::to_value(&n).ok()))
     }
