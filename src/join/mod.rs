@@ -117,7 +117,8 @@ impl Join {
 
 impl Join {
     /// The evidence looked at before a session is called unrecorded: the catalogued recordings
-    /// created within its window or naming its tunnel id whose stored match names it. When any
+    /// created within its window or naming its tunnel id whose stored match vouches for it (a
+    /// suspect match vouches for none). When any
     /// does, its day row is marked pending over their creation times (the next pass derives its
     /// recorded state from them) and `true` is returned.
     ///
@@ -140,7 +141,7 @@ impl Join {
         }
         let names = |r: &Recording| {
             r.matched()
-                .is_some_and(|m| m.tunnels.contains(&row.tunnel_id))
+                .is_some_and(|m| m.vouched().contains(&row.tunnel_id))
         };
         let times: Vec<OffsetDateTime> = found
             .iter()
