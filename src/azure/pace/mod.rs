@@ -4,7 +4,7 @@
 //! requests may be out at once (lowered at once, recovered one per answer) and a pause when the
 //! bucket is about to run dry; [`Pacer`] applies it to every try of a [`super::http::Client`], one
 //! lane for reads and one for writes. A 429 still waits its `Retry-After` (the client does), and
-//! every request of the lane that shares its throttle pauses for it too ([`scope`]: the same
+//! every request of the lane that shares its throttle pauses for it too (`scope.rs`: the same
 //! resource provider in the same subscription), so the requests out do not each find the bucket
 //! empty; the requests to other providers or subscriptions go on.
 
