@@ -81,15 +81,27 @@ impl Join {
         let now = self.ports.clock.now();
         let exact = |k: &str| known.iter().find(|s| s.tunnel_id == k);
         let (m, s) = correlate::decide(&r, exact, &by_time, &self.times, now);
-        // The sessions it names are pending before its row exists: until a pass derives their
-        // recorded state from it, nothing (the API, the unrecorded check) reads them as settled.
+        // The sessions it names within their window are pending before its row exists: until a
+        // pass derives their recorded state from it, nothing (the API, the unrecorded check) reads
+        // them as settled. One it names from outside its window is not (the pending range would
+        // span the days between): its GUIDs are indexed instead, where the unrecorded check's
+        // last look finds it, and the pass that reads the recording as due records it.
         let named = m.iter().flat_map(|m| &m.tunnels);
+        let mut outside = false;
         for row in known.iter().chain(&by_time) {
-            if named.clone().any(|t| *t == row.tunnel_id) {
+            if !named.clone().any(|t| *t == row.tunnel_id) {
+                continue;
+            }
+            if self.times.window_of(row).contains(r.blob_created) {
                 let at = Span::at(r.blob_created);
                 days::put_pending(self.ports.tables.as_ref(), &self.ports.outbox, row, at, now)
                     .await?;
+            } else {
+                outside = true;
             }
+        }
+        if outside && !known.is_empty() {
+            guids::index(self.ports.tables.as_ref(), &r).await?;
         }
         r.join_due = Some(self.times.due(&r, m.as_ref(), now));
         r.joined = m.map(|m| Joined {

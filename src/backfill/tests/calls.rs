@@ -132,7 +132,8 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
     let s = pass(&r, Kind::Recordings).await;
     assert_eq!((s.catalogued, s.errors), (4, 0), "{s:?}");
     // Per recording: one `sessions` read per GUID until one is a session (every GUID here names a
-    // known session, so none is indexed in `recordingkeys`; one naming none: the sessions of its
+    // known session, from outside its window: the blobs are created now, days after the sessions,
+    // so their GUIDs are indexed in `recordingkeys`; one naming none: the sessions of its
     // creation time, a query per start day), its path index row,
     // one catalogue insert (the tables created by the first writes: the concurrent items' inserts
     // that meet the absent table create it and write again), joined already (the page's rows read with one query). Then the run's join
@@ -148,8 +149,9 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "batch:sessionchanges=1",
             "batch:sessionwindows=1",
             "ensure:recordingindex=1",
-            "ensure:recordingpaths=2",
-            "ensure:recordings=2",
+            "ensure:recordingkeys=2",
+            "ensure:recordingpaths=1",
+            "ensure:recordings=3",
             "get:backfill=1",
             "get:joinstate=1",
             "get:sessions=6",
@@ -161,8 +163,9 @@ async fn each_pass_makes_the_calls_it_needs_and_no_more() {
             "write:backfill=1",
             "write:joinstate=2",
             "write:recordingindex=2",
-            "write:recordingpaths=6",
-            "write:recordings=6",
+            "write:recordingkeys=5",
+            "write:recordingpaths=5",
+            "write:recordings=7",
         ]
     );
 }
