@@ -43,7 +43,11 @@ fn the_recording_rule_reads_the_actor_from_the_follow_up_the_code_makes() {
         caller_ip: "203.0.113.9:50412".into(),
         ..Access::default()
     };
-    let n = notification(&row, Change::Deleted, &found(&access, "how", "alert-1"));
+    let tie = crate::custody::actor::Tie {
+        status: crate::catalogue::actor::ACTOR_FOUND,
+        how: "how".into(),
+    };
+    let n = notification(&row, Change::Deleted, &found(&access, &tie, "alert-1"));
     assert_eq!(n.kind, "recording.actor");
     assert_eq!(n.notification_id, "alert-1.actor");
     assert!(
