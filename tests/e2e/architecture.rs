@@ -232,9 +232,6 @@ fn the_architecture_check_sees_a_broken_map() {
     assert!(found.contains("`src/moved/file7.rs`"), "{found}");
     assert!(!found.contains("`src/app.rs`"), "{found}");
     assert!(found.contains("no `## EstateCheck` section"), "{found}");
-    assert!(
-        found.contains("RecordingCreated path lists 24 distinct files"),
-        "{found}"
-    );
-    assert!(!found.contains("AuditLogTail path"), "{found}");
+    // No cap: a long path is not a broken map.
+    assert!(!found.contains("distinct files"), "{found}");
 }
