@@ -77,17 +77,6 @@ fn paths(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// The numbered steps of a section (`N. …`).
-fn steps(body: &str) -> String {
-    body.lines()
-        .filter(|l| {
-            let digits = l.chars().take_while(char::is_ascii_digit).count();
-            digits > 0 && l[digits..].starts_with(". ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// What is wrong with the document, given the repository root and the routed functions' names.
 fn problems(doc: &str, root: &Path, routed: &[String]) -> Vec<String> {
     let mut found = Vec::new();
