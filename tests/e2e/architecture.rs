@@ -1,7 +1,7 @@
 //! `docs/architecture.md`, checked against the tree (no Azurite, no process): every source path it
-//! names exists, every function routed in `src/app.rs` has its `## <Name>` section, and the two
-//! longest paths stay short (`RecordingCreated` at most 22 distinct files, `AuditLogTail` at most
-//! 33). When a file moves or a function is added, this test names what the map has to say.
+//! names exists and every function routed in `src/app.rs` has its `## <Name>` section. No cap on a
+//! path's files: a cap rewards leaving files off the map. When a file moves or a function is added,
+//! this test names what the map has to say.
 //!
 //! Paths are read from the whole document: any `src/…` word, and any code span naming a file or a
 //! folder (`catalogue/key.rs`, `functions/`: relative ones are read under `src/`). A function's
@@ -12,9 +12,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 const DOC: &str = "docs/architecture.md";
-
-/// The paths with a ceiling on their distinct files.
-const LIMITS: &[(&str, usize)] = &[("RecordingCreated", 22), ("AuditLogTail", 33)];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,17 +77,6 @@ fn paths(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// The numbered steps of a section (`N. …`).
-fn steps(body: &str) -> String {
-    body.lines()
-        .filter(|l| {
-            let digits = l.chars().take_while(char::is_ascii_digit).count();
-            digits > 0 && l[digits..].starts_with(". ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// What is wrong with the document, given the repository root and the routed functions' names.
 fn problems(doc: &str, root: &Path, routed: &[String]) -> Vec<String> {
     let mut found = Vec::new();
@@ -104,20 +90,6 @@ fn problems(doc: &str, root: &Path, routed: &[String]) -> Vec<String> {
         if !sections.iter().any(|(n, _)| n == name) {
             found.push(format!(
                 "{name} is routed in src/app.rs but {DOC} has no `## {name}` section"
-            ));
-        }
-    }
-    for &(name, limit) in LIMITS {
-        let Some((_, body)) = sections.iter().find(|(n, _)| n == name) else {
-            found.push(format!("{DOC} has no `## {name}` section"));
-            continue;
-        };
-        let files = paths(&steps(body));
-        if files.len() > limit {
-            found.push(format!(
-                "the {name} path lists {} distinct files, more than {limit}: {}",
-                files.len(),
-                files.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
     }
@@ -249,9 +221,6 @@ fn the_architecture_check_sees_a_broken_map() {
     assert!(found.contains("`src/moved/file7.rs`"), "{found}");
     assert!(!found.contains("`src/app.rs`"), "{found}");
     assert!(found.contains("no `## EstateCheck` section"), "{found}");
-    assert!(
-        found.contains("RecordingCreated path lists 24 distinct files"),
-        "{found}"
-    );
-    assert!(!found.contains("AuditLogTail path"), "{found}");
+    // No cap: a long path is not a broken map.
+    assert!(!found.contains("distinct files"), "{found}");
 }
