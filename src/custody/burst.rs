@@ -1,8 +1,9 @@
 //! Bursts: `recording.deleted` / `recording.replaced` alerts of one container within one
-//! [`WINDOW`] (by the change's time) beyond the first are folded into one alert of the same type
-//! with the count, sent once the window has closed; the first goes out at once. Table
-//! `alertbursts` keeps each folded alert (PK: type, container and window through the key
-//! encoder; RK: the alert's id, its time and data), beside the window's head row.
+//! [`WINDOW`] (by the change's time) beyond the first [`ALONE`] are folded into one alert of the
+//! same type with the count, sent once the window has closed; the first [`ALONE`] go out at once,
+//! each on its own (a few changes are no storm). Table `alertbursts` keeps each folded alert (PK:
+//! type, container and window through the key encoder; RK: the alert's id, its time and data),
+//! beside the window's head row (the ids sent alone).
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -11,8 +12,8 @@ use crate::azure::AzureError;
 use crate::dates::{format_utc, timestamp};
 use crate::notify::{Notification, Severity};
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+use crate::tables::ops::{get, query_all, update, write_creating_table};
+use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_i64, get_str, int64};
 
 /// The table.
 pub const TABLE: &str = "alertbursts";
@@ -20,7 +21,9 @@ pub const TABLE: &str = "alertbursts";
 pub const WINDOW: Duration = Duration::minutes(10);
 /// How long after its window a burst is folded (late deliveries of the window still count).
 pub const GRACE: Duration = Duration::minutes(5);
-/// Row key of a window's head (its first alert, sent alone).
+/// Alerts of one window sent on their own before the rest are folded.
+pub const ALONE: usize = 5;
+/// Row key of a window's head (the alerts sent alone).
 const HEAD: &str = "head";
 /// Folded alert ids listed in the burst alert (all are in the table).
 const LISTED: usize = 100;
@@ -59,21 +62,34 @@ pub async fn admit(
     let (account, container) = (text("account"), text("container"));
     let window = window_of(at);
     let pk = partition(&n.kind, &account, &container, window);
-    let head = json!({
-        "PartitionKey": pk, "RowKey": HEAD, "AlertId": n.notification_id, "Kind": n.kind,
-        "Account": account, "Container": container, "Window": format_utc(window),
-    });
-    let mut head = head.as_object().cloned().unwrap_or_default();
-    int64(&mut head, "Sent", 0);
-    match write_creating_table(tables, TABLE, &head, WriteMode::Insert).await {
-        Ok(_) => return Ok(Fold::Alone),
-        Err(AzureError::Conflict) => {}
-        Err(e) => return Err(e),
-    }
-    let Some(stored) = get(tables, TABLE, &pk, HEAD).await? else {
-        return Ok(Fold::Alone);
+    let id = n.notification_id.as_str();
+    let mut fold = Fold::Alone;
+    let mut change = |cur: Option<&Stored>| -> Option<Entity> {
+        let alone = cur.map(|c| alone_ids(&c.entity)).unwrap_or_default();
+        let sent = cur.is_some_and(|c| get_i64(&c.entity, "Sent").unwrap_or(0) > 0);
+        // Sent alone before (a redelivery), or after its burst went out: alone, unchanged.
+        fold = if alone.iter().any(|a| a == id) || sent {
+            Fold::Alone
+        } else if alone.len() < ALONE {
+            let mut head = cur.map(|c| c.entity.clone()).unwrap_or_else(|| {
+                let fresh = json!({
+                    "AlertId": id, "Kind": n.kind, "Account": account, "Container": container,
+                    "Window": format_utc(window),
+                });
+                fresh.as_object().cloned().unwrap_or_default()
+            });
+            let mut ids = alone.clone();
+            ids.push(id.to_owned());
+            head.insert("AloneIds".into(), Value::String(ids.join("\n")));
+            int64(&mut head, "Sent", 0);
+            return Some(head);
+        } else {
+            Fold::Folded
+        };
+        None
     };
-    if get_str(&stored.entity, "AlertId") == Some(n.notification_id.as_str()) {
+    update(tables, TABLE, &pk, HEAD, &mut change).await?;
+    if fold == Fold::Alone {
         return Ok(Fold::Alone);
     }
     let member = json!({
@@ -88,6 +104,20 @@ pub async fn admit(
         .await?
         .is_some_and(|h| get_i64(&h.entity, "Sent").unwrap_or(0) > 0);
     Ok(if sent { Fold::Alone } else { Fold::Folded })
+}
+
+/// The ids of a head's alerts sent alone (a head from before [`ALONE`]: its one alert).
+fn alone_ids(head: &Entity) -> Vec<String> {
+    match get_str(head, "AloneIds") {
+        Some(ids) => ids
+            .split('\n')
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => get_str(head, "AlertId")
+            .map(|a| vec![a.to_owned()])
+            .unwrap_or_default(),
+    }
 }
 
 /// The burst alerts of windows closed by `now` (each sent on two passes, the same id: delivery
@@ -135,6 +165,7 @@ pub async fn close(
             "Account",
             "Container",
             "Window",
+            "AloneIds",
         ]
         .into_iter()
         .map(|k| (k.to_owned(), keep(k)))
@@ -160,7 +191,7 @@ pub async fn close(
 fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notification {
     let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
     let (kind, container) = (g("Kind"), g("Container"));
-    let count = folded.len() + 1;
+    let count = folded.len() + alone_ids(head).len();
     let ids: Vec<&str> = folded
         .iter()
         .filter_map(|m| get_str(m, "AlertId"))
@@ -179,7 +210,7 @@ fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notificat
     let data = json!({
         "account": g("Account"), "container": container, "count": count,
         "windowStart": format_utc(window), "windowEnd": format_utc(window + WINDOW),
-        "firstAlertId": g("AlertId"), "foldedAlertIds": ids,
+        "firstAlertId": g("AlertId"), "aloneAlertIds": alone_ids(head), "foldedAlertIds": ids,
         "foldedRecordings": recordings.len(), "folded": true,
     });
     Notification::new(
@@ -211,5 +242,54 @@ mod tests {
             window_of(datetime!(2025-03-14 09:40 UTC)),
             datetime!(2025-03-14 09:40 UTC)
         );
+    }
+}
+
+#[cfg(test)]
+mod admit_tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::tables::memory::InMemoryTables;
+
+    fn alert(i: usize) -> Notification {
+        Notification::new(
+            "recording.deleted",
+            &format!("r{i}"),
+            "2025-03-14T09:41:00Z".to_owned(),
+            Severity::Critical,
+            "deleted".to_owned(),
+            json!({"account": "a", "container": "c", "recordingId": format!("r{i}")}),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_first_five_go_alone_redeliveries_keep_their_answer_and_the_burst_counts_all() {
+        let t = InMemoryTables::new();
+        let at = datetime!(2025-03-14 09:41 UTC);
+        let mut answers = Vec::new();
+        for i in 0..7 {
+            answers.push(admit(&t, &alert(i), at).await.expect("admit"));
+        }
+        let alone = answers.iter().filter(|f| **f == Fold::Alone).count();
+        assert_eq!(alone, ALONE, "{answers:?}");
+        assert_eq!(answers[ALONE], Fold::Folded);
+        // Redeliveries: the same answer each time.
+        assert_eq!(admit(&t, &alert(0), at).await.ok(), Some(Fold::Alone));
+        assert_eq!(admit(&t, &alert(6), at).await.ok(), Some(Fold::Folded));
+        // Another container's window is its own.
+        let mut other = alert(9);
+        other.data["container"] = json!("d");
+        assert_eq!(admit(&t, &other, at).await.ok(), Some(Fold::Alone));
+        assert!(close(&t, at).await.expect("open").is_empty());
+        let burst = close(&t, at + WINDOW + GRACE).await.expect("closed");
+        assert_eq!(burst.len(), 1, "{burst:?}");
+        assert_eq!(burst[0].data["count"], 7);
+        assert_eq!(
+            burst[0].data["aloneAlertIds"].as_array().map(Vec::len),
+            Some(5)
+        );
+        // After its burst went out, a late one of the window goes alone.
+        assert_eq!(admit(&t, &alert(8), at).await.ok(), Some(Fold::Alone));
     }
 }

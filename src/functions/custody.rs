@@ -55,7 +55,16 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
             .map(|e| format!(" (changes query failed: {e})"))
             .unwrap_or_default()
     ));
+    // A follow-up the changes just sent (its actor read from the log row) and the lookup pass
+    // sends again goes out once in this run.
+    let sent: std::collections::HashSet<&str> = changes
+        .notifications
+        .iter()
+        .filter_map(|n| n["notificationId"].as_str())
+        .collect();
+    let mut follow_ups = pass.notifications;
+    follow_ups.retain(|n| !sent.contains(n.notification_id.as_str()));
     Ok(o.with_outputs(OUTPUT_BINDING, &bursts)
         .with_outputs(OUTPUT_BINDING, &changes.notifications)
-        .with_outputs(OUTPUT_BINDING, &pass.notifications))
+        .with_outputs(OUTPUT_BINDING, &follow_ups))
 }

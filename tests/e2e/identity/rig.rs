@@ -72,6 +72,8 @@ impl Rig {
             ("TABLE_PREFIX", self.prefix.clone()),
             ("CATALOGUE_DOWNLOAD_LINKS", "true".to_owned()),
             ("CATALOGUE_AUTH", "none".to_owned()),
+            // The recordings here are a few bytes of text (see `AzuriteEnv::new`).
+            ("RECORDING_MIN_BYTES", "1".to_owned()),
         ];
         if let Some(id) = client_id {
             env.push(("AzureWebJobsStorage__clientId", id.to_owned()));

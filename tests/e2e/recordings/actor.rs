@@ -188,7 +188,14 @@ async fn the_deleter_follows_the_alert_once_the_logs_arrive() {
         format!("{alert}.actor"),
         "{v}"
     );
-    let queries = fake.received().len();
+    // Lookups only: each tick also reads the containers' changes (by `ingestion_time()`).
+    let lookups = || {
+        fake.received()
+            .iter()
+            .filter(|r| !r.query.contains("ingestion_time()"))
+            .count()
+    };
+    let queries = lookups();
     let (_, v) = rig
         .handler
         .invoke(
@@ -197,7 +204,7 @@ async fn the_deleter_follows_the_alert_once_the_logs_arrive() {
         )
         .await;
     assert!(sent(&v).is_empty(), "{v}");
-    assert_eq!(fake.received().len(), queries, "no lookup left");
+    assert_eq!(lookups(), queries, "no lookup left");
 }
 
 #[tokio::test]

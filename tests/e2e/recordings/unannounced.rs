@@ -158,8 +158,12 @@ async fn a_container_deleted_alerts_from_the_logs() {
     let Some(cs) = azurite() else { return };
     let fake = FakeLogs::default();
     let rig = custody_rig(&cs, &fake, "60").await;
-    let a = rig.catalogued("a.rec").await.id();
-    let b = rig.catalogued("b/c.rec").await.id();
+    let mut ids = Vec::new();
+    for name in [
+        "a.rec", "b/c.rec", "d.rec", "e.rec", "f.rec", "g.rec", "h.rec",
+    ] {
+        ids.push(rig.catalogued(name).await.id());
+    }
     rig.blobs()
         .delete_container(&rig.container())
         .await
@@ -183,15 +187,25 @@ async fn a_container_deleted_alerts_from_the_logs() {
         .await;
     assert_eq!(status, 200, "{v}");
     let out = sent(&v);
-    // The first deletion alerts at once with its actor; the other is folded into the burst.
+    // The first five deletions alert at once with their actor; the other two are folded.
     let deleted = of_type(&out, "recording.deleted");
-    assert_eq!(deleted.len(), 1, "{v}");
-    assert_eq!(
-        of_type(&out, "recording.actor")[0]["data"]["requesterUpn"],
-        UPN,
+    let summary: Vec<String> = out
+        .iter()
+        .map(|n| {
+            format!(
+                "{} {} {}",
+                n["type"], n["notificationId"], n["data"]["blobName"]
+            )
+        })
+        .collect();
+    assert_eq!(deleted.len(), 5, "{summary:#?}");
+    let actors = of_type(&out, "recording.actor");
+    assert_eq!(actors.len(), 5, "{summary:#?}");
+    assert!(
+        actors.iter().all(|a| a["data"]["requesterUpn"] == UPN),
         "{v}"
     );
-    for id in [&a, &b] {
+    for id in &ids {
         assert_eq!(row(&rig, id).await["Status"], "deleted-outside-retention");
     }
     let (_, v) = rig
@@ -204,7 +218,12 @@ async fn a_container_deleted_alerts_from_the_logs() {
     let burst = sent(&v);
     let burst = of_type(&burst, "recording.deleted");
     assert_eq!(burst.len(), 1, "{v}");
-    assert_eq!(burst[0]["data"]["count"], 2, "{v}");
+    assert_eq!(burst[0]["data"]["count"], 7, "{v}");
+    assert_eq!(
+        burst[0]["data"]["foldedAlertIds"].as_array().map(Vec::len),
+        Some(2),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -290,7 +309,7 @@ async fn an_overwrite_storm_is_folded_and_a_real_deletions_actor_comes_within_tw
         assert_eq!(status, 200, "{v}");
         alerts += of_type(&sent(&v), "recording.replaced").len();
     }
-    assert_eq!(alerts, 1, "the first alerts, the rest are folded");
+    assert_eq!(alerts, 5, "the first five alert, the rest are folded");
     // The real deletion (event time 2025-06-01T00:00:12Z, request 4c2359fe-…) and its log row.
     let gone = BlobRef::new(rig.container(), "real.rec");
     rig.blobs()

@@ -62,6 +62,8 @@ impl Sources {
             ("QUARANTINE_CONTAINER".to_owned(), unique("quar")),
             ("TABLE_PREFIX".to_owned(), unique("t")),
             ("CATALOGUE_AUTH".to_owned(), "none".to_owned()),
+            // The recordings here are a few bytes of text (see `AzuriteEnv::new`).
+            ("RECORDING_MIN_BYTES".to_owned(), "1".to_owned()),
         ];
         for (setting, account, _) in HOSTS {
             vars.push((setting.to_owned(), accounts[account].clone()));
