@@ -129,7 +129,7 @@ function recordingBlock(doc) {
   const check = doc.integrity;
   fact(facts, 'Last verification', check
     ? `${str(check.result)} at ${fmtTime(parseTime(check.verifiedAt))} UTC`
-    : 'not verified yet (the weekly integrity run has not reached it)');
+    : 'not verified yet (the weekly integrity run checks a sample of recordings)');
   fact(facts, 'Retention', [str(r.retentionClass), r.retainUntil ? `until ${str(r.retainUntil)}` : ''].filter(Boolean).join(' '));
   const holds = Array.isArray(doc.holds) ? doc.holds : [];
   fact(facts, 'Holds', holds.length
