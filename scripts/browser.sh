@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the browser test (tests/ui, run by the e2e test `ui` when TEST_UI=1) needs, and
 # only what is missing: Debian's `chromium` package, and from tests/ui's lock file (`npm ci`)
-# playwright-core, adaptivecards and markdown-it (the Teams card renderer, tests/ui/cards.mjs).
+# playwright-core, adaptivecards and markdown-it (the Teams card renderer, tests/ui/cards.mjs),
+# and axe-core (the accessibility rules tests/ui/reviewer.mjs runs in the page).
 # playwright-core drives that chromium; it never downloads a browser of its own.
 # Usage: scripts/browser.sh        (scripts/test.sh calls it; safe to run again)
 set -euo pipefail

@@ -1,5 +1,5 @@
-//! `GET /api/recordings/{id}`: the row, its joined session, holds, tombstone, a portal link, an
-//! optional short-lived read link ([`super::links`]), the actor of a deletion or replacement outside
+//! `GET /api/recordings/{id}`: the row, its joined session, holds, tombstone, its latest integrity
+//! verification, the most specific portal link known, an optional short-lived read link ([`super::links`]), the actor of a deletion or replacement outside
 //! the product and the custody trail from `StorageBlobLogs` ([`crate::custody::trail`]); and the access-audit row every detail read
 //! writes before answering (no audit row, no answer: fail closed), recording any link issued.
 
@@ -14,8 +14,10 @@ use crate::catalogue::access::{Access, audit};
 use crate::catalogue::query::shape::Shape as _;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_DELETED};
 use crate::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord, tunnel_key};
+use crate::integrity::checks::CHECKS_TABLE;
 use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tombstone::DELETIONS_TABLE;
+use crate::sources::Sources;
 use crate::state::AppState;
 use crate::storage::BlobRef;
 use crate::tables::{Entity, TableStore, strip_annotations};
@@ -102,8 +104,17 @@ pub async fn detail(
         "session": session.map(Value::Object),
         "holds": holds,
         "tombstone": tombstone.map(Value::Object),
-        "portalLink": portal_link(bastion.as_deref()),
     });
+    let (link, scope) = portal_link(&state.ports.sources, bastion.as_deref());
+    doc["portalLink"] = Value::String(link);
+    doc["portalLinkScope"] = Value::String(scope.into());
+    doc["integrity"] =
+        point(tables, CHECKS_TABLE, &key.pk, &key.rk)
+            .await?
+            .map_or(Value::Null, |c| {
+                let s = |k: &str| c.get(k).cloned().unwrap_or(Value::Null);
+                json!({"verifiedAt": s("VerifiedAt"), "result": s("Result"), "run": s("Run")})
+            });
     if let Some(l) = issued {
         doc["download"] = l.to_json();
     }
@@ -134,13 +145,25 @@ async fn custody_trail(state: &AppState, row: &Recording, now: time::OffsetDateT
     crate::custody::trail::json(workspace, crate::custody::trail::span_of(row, now), &found)
 }
 
-/// The Bastion host's *Session recordings* page when its resource id is known, else the Bastion list.
-pub fn portal_link(bastion_host: Option<&str>) -> String {
-    bastion_host
-        .and_then(crate::arm::portal_recordings_link)
-        .unwrap_or_else(|| {
-            "https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts".into()
+/// The most specific portal page known, and what it is: the Bastion host's *Session recordings*
+/// page (`session-recordings`) when its resource id is known — the session names the host by id,
+/// or a recording or audit-log source names it by id in the settings — else the portal's list of
+/// Bastion hosts (`bastion-list`).
+pub fn portal_link(sources: &Sources, bastion_host: Option<&str>) -> (String, &'static str) {
+    let id = bastion_host.and_then(|h| {
+        crate::arm::portal_recordings_link(h).or_else(|| {
+            sources
+                .bastion_id(h)
+                .and_then(crate::arm::portal_recordings_link)
         })
+    });
+    match id {
+        Some(link) => (link, "session-recordings"),
+        None => (
+            "https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts".into(),
+            "bastion-list",
+        ),
+    }
 }
 
 async fn point(

@@ -224,7 +224,7 @@ impl Review {
 /// The review log as a list (`GET /api/reviews`): reviews of a range by time (a partition a day).
 impl Listed for Review {
     const TABLE: &'static str = super::REVIEWS_TABLE;
-    const FILTERS: &'static [&'static str] = &["reviewer", "verdict", "bastion"];
+    const FILTERS: &'static [&'static str] = &["reviewer", "verdict", "bastion", "session"];
     const SCOPE: &'static str = "reviews:";
 
     fn from_entity(e: &Entity) -> Option<Self> {
@@ -244,6 +244,11 @@ impl Listed for Review {
             "reviewer" => vec![&self.reviewer],
             "verdict" => vec![self.verdict.as_str()],
             "bastion" => vec![&self.context.bastion_host],
+            // A session's reviews: of the session itself, or of a recording joined to it.
+            "session" => match self.subject.kind {
+                Kind::Session => vec![&self.subject.id],
+                Kind::Recording => vec![&self.context.tunnel_id],
+            },
             _ => Vec::new(),
         }
     }
@@ -306,5 +311,21 @@ mod tests {
             assert_eq!(Verdict::parse(v).map(Verdict::as_str), Some(v));
         }
         assert_eq!(Verdict::parse("OK"), None);
+        // The log's `session` filter: a session's own reviews and those of its recordings.
+        assert!(Listed::matches(&r, "session", "t-1"));
+        let of_recording = Review {
+            subject: Subject {
+                kind: Kind::Recording,
+                id: "2025-03-14~cmVj".into(),
+            },
+            context: Context {
+                tunnel_id: "T-2".into(),
+                ..Context::default()
+            },
+            ..r.clone()
+        };
+        assert!(Listed::matches(&of_recording, "session", "t-2"));
+        assert!(!Listed::matches(&of_recording, "session", "t-1"));
+        assert!(!Listed::matches(&r, "session", "t-2"));
     }
 }

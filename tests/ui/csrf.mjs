@@ -67,12 +67,14 @@ try {
 
   await page.locator('#rv-queue').screenshot({ path: shot.replace(/\.png$/, '-queue.png') });
   await page.click('#rv-queue button.rv-item');
-  await page.waitForSelector('#rv-detail:not([hidden])');
+  await page.waitForSelector('#detail:not([hidden])');
   await page.check('#rv-verdict-ok');
   await page.click('#rv-submit');
-  await page.waitForFunction(() => /Signed off|failed/.test(document.getElementById('rv-status').textContent));
-  const status = (await page.textContent('#rv-status')).replace(/[\u2068\u2069]/g, '');
-  same(status, `Signed off as ok by ${want.reviewer}.`, 'the panel signs off');
+  await page.waitForFunction(() => !document.getElementById('dt-confirm').hidden
+    || /failed/.test(document.getElementById('rv-status').textContent));
+  const status = (await page.textContent('#dt-confirm')).replace(/[\u2068\u2069]/g, '');
+  check(status.startsWith(`Signed off: ok by ${want.reviewer} at `),
+    `the view signs off: ${status} ${await page.textContent('#rv-status')}`);
   await page.screenshot({ path: shot, fullPage: true });
   same(events, [], 'page errors');
 } catch (e) {

@@ -65,11 +65,14 @@ try {
   same(await page.isVisible('#tl-note'), false, 'no truncation note');
   same(await page.textContent('#n-unrecorded'), `(${want.kinds.unrecorded})`, 'legend count');
 
-  // A recorded entry leads to its row in the table.
+  // A recorded entry opens its session and marks its row in the table.
   same(await page.$$eval('.tl-entry.linked', (es) => es.length), want.kinds.recorded, 'recorded entries link to recordings');
   await page.locator('.tl-entry.linked', { hasText: want.filter.user }).click();
   same(await page.$$eval('#recordings tbody tr.selected td.user', (tds) => tds.map((td) => td.firstChild.textContent)),
     [want.filter.user], 'clicked entry selects its recording row');
+  await page.waitForSelector('#detail:not([hidden])');
+  same(await page.textContent('#dt-title'), `Session of ${want.filter.user}`, 'clicked entry opens its session');
+  await page.click('#dt-close');
 
   // Hostile values: present as text, never as elements, nothing executed.
   const tableText = await page.textContent('#recordings tbody');
@@ -77,7 +80,7 @@ try {
   for (const h of want.hostileTable) check(tableText.includes(h), `hostile value as text in the table: ${h}`);
   for (const h of want.hostileTimeline) check(labels.includes(h), `hostile value in a timeline label: ${h}`);
   const foreign = await page.$$eval('#recordings tbody *, #timeline *',
-    (es) => es.filter((e) => !['TR', 'TD', 'SPAN', 'DIV', 'P', 'H3'].includes(e.tagName)).map((e) => e.tagName));
+    (es) => es.filter((e) => !['TR', 'TD', 'SPAN', 'DIV', 'P', 'H3', 'BDI', 'BUTTON'].includes(e.tagName)).map((e) => e.tagName));
   same(foreign, [], 'no injected elements');
   same(await page.evaluate(() => window.__pwned), undefined, 'no injected script ran');
 
@@ -173,16 +176,19 @@ try {
   same(await focusedSession(), before, 'focus after a queue reload');
   await page.keyboard.press('ArrowUp');
   await page.keyboard.press('Enter');
-  await page.waitForSelector('#rv-detail:not([hidden])');
-  same(await page.evaluate(() => document.activeElement && document.activeElement.id), 'rv-verdict-ok', 'focus on the verdict');
+  await page.waitForSelector('#detail:not([hidden])');
+  same(await page.evaluate(() => document.activeElement && document.activeElement.id), 'dt-title', 'focus on the opened session');
+  await page.focus('#rv-verdict-ok');
   await page.keyboard.press('Space');
   await page.keyboard.press('Tab'); // past the radio group
   await page.keyboard.type('looked fine');
   await page.focus('#rv-submit');
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => /Signed off|failed/.test(document.getElementById('rv-status').textContent));
-  // The reviewer's name is an outside value: isolated (U+2068 … U+2069) in the status line.
-  same((await page.textContent('#rv-status')).replace(/[\u2068\u2069]/g, ''), 'Signed off as ok by function-key caller.', 'sign-off answer');
+  await page.waitForFunction(() => !document.getElementById('dt-confirm').hidden
+    || /failed/.test(document.getElementById('rv-status').textContent));
+  // The reviewer's name is an outside value: isolated (U+2068 … U+2069) in the confirmation.
+  const signed = (await page.textContent('#dt-confirm')).replace(/[\u2068\u2069]/g, '');
+  check(signed.startsWith('Signed off: ok by function-key caller at '), `sign-off answer: ${signed}`);
   await page.waitForFunction((n) => document.querySelectorAll('#rv-queue button.rv-item').length === n - 1, queued);
   await page.screenshot({ path: shot.replace(/\.png$/, '-review.png'), fullPage: true });
 
@@ -194,7 +200,7 @@ try {
   same(calls.filter((u) => new URL(u).searchParams.get('code') !== want.key), [], 'API calls without the function key');
   same(events, [], 'console errors, page errors, dialogs');
   // Only the deliberate too-wide range fails.
-  const allowed = ['400 /api/recordings', '400 /api/sessions'];
+  const allowed = ['400 /api/recordings', '400 /api/sessions', '400 /api/reviews'];
   same(failed.filter((f) => !allowed.includes(f)), [], 'unexpected failed API responses');
   check(failed.includes('400 /api/recordings') && failed.includes('400 /api/sessions'), 'the too-wide range reached both APIs');
 } catch (e) {

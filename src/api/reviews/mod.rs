@@ -84,7 +84,8 @@ pub(super) async fn list(State(api): State<Api>, l: Listing) -> Result<Response,
 pub const MAX_QUEUE: usize = 500;
 
 /// `GET /api/reviews/queue[?limit=N&bastion=H]`: the riskiest unreviewed sessions, riskiest first,
-/// with their reasons.
+/// with their reasons; `rankedAt` (when `ReviewQueue` last finished, `null` before its first run)
+/// and `nextRankAt` (its timer's next tick).
 pub(super) async fn queue(State(api): State<Api>, l: Listing) -> Result<Response, ApiError> {
     let params = l.only(&["limit", "bastion"])?;
     let limit = query::limit(params, 50, MAX_QUEUE)?;
@@ -95,5 +96,9 @@ pub(super) async fn queue(State(api): State<Api>, l: Listing) -> Result<Response
     let now = api.app.ports.clock.now();
     let rows = queue::read::top(api.app.ports.tables.as_ref(), limit, bastion).await?;
     let items: Vec<_> = rows.iter().map(|e| queue::read::to_json(e, now)).collect();
-    Ok(axum::Json(json!({"items": items, "count": items.len()})).into_response())
+    let ranked = queue::read::ranked_at(api.app.ports.tables.as_ref()).await?;
+    let next = crate::dates::format_utc_millis(queue::read::next_rank(now));
+    Ok(axum::Json(json!({"items": items, "count": items.len(),
+        "rankedAt": ranked, "nextRankAt": next}))
+    .into_response())
 }

@@ -60,6 +60,29 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
         v["portalLink"],
         "https://portal.azure.com/#@/resource/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bh/sessionRecordings"
     );
+    assert_eq!(v["portalLinkScope"], "session-recordings");
+    assert_eq!(v["integrity"], Value::Null, "not verified yet");
+    // The integrity run's latest result, once there is one.
+    let (pk, rk) = id.split_once('~').expect("id");
+    upsert(
+        t,
+        "integritychecks",
+        json!({"PartitionKey": pk, "RowKey": rk, "RecordingId": id,
+            "VerifiedAt": "2025-03-02T03:00:00.000Z", "Result": "intact", "Run": "r-1"}),
+    )
+    .await;
+    let (_, _, body) = get(
+        &f,
+        ApiSettings::key_only(),
+        &format!("/api/recordings/{id}"),
+        &headers,
+    )
+    .await;
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        v["integrity"],
+        json!({"verifiedAt": "2025-03-02T03:00:00.000Z", "result": "intact", "run": "r-1"})
+    );
     for (uri, status) in [
         ("/api/recordings/2025-03-01~bm9uZQ", StatusCode::NOT_FOUND),
         ("/api/recordings/not-an-id", StatusCode::BAD_REQUEST),
@@ -73,7 +96,11 @@ async fn detail_joins_session_holds_tombstone_and_audits_every_read() {
         .into_iter()
         .map(|s| s.entity)
         .collect();
-    assert_eq!(audit.len(), 2, "one row per well-formed detail read");
+    assert_eq!(
+        audit.len(),
+        3,
+        "one row per well-formed detail read (two of it)"
+    );
     let found = audit
         .iter()
         .find(|e| get_str(e, "Outcome") == Some("found"))
@@ -231,6 +258,40 @@ async fn list_pages_and_csv_exports_leave_an_access_audit_row() {
             !get_str(e, "Target")
                 .unwrap_or_default()
                 .contains("secret-key")
+        );
+    }
+}
+
+#[test]
+fn the_portal_link_is_the_hosts_recordings_when_its_id_is_known_else_the_host_list() {
+    use std::sync::Arc;
+
+    use crate::api::detail::portal_link;
+    use crate::sources::{Source, Sources};
+    use crate::storage::memory::InMemoryBlobStore;
+    let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-neu";
+    let store = Arc::new(InMemoryBlobStore::new("a"));
+    let sources = Sources::single(
+        Source::new(store.clone(), "recordings")
+            .with_bastion(Some("bas-neu".into()))
+            .with_bastion_id(Some(id.into())),
+        Source::new(store, "logs").with_bastion(Some("bas-weu".into())),
+    );
+    let recordings = format!("https://portal.azure.com/#@/resource{id}/sessionRecordings");
+    // The session names the host by name: the source configured by id gives it.
+    assert_eq!(
+        portal_link(&sources, Some("BAS-NEU")),
+        (recordings.clone(), "session-recordings")
+    );
+    assert_eq!(
+        portal_link(&sources, Some(id)),
+        (recordings, "session-recordings")
+    );
+    let list = "https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts".to_owned();
+    for unknown in [Some("bas-weu"), Some("other"), None] {
+        assert_eq!(
+            portal_link(&sources, unknown),
+            (list.clone(), "bastion-list")
         );
     }
 }

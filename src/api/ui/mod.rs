@@ -1,7 +1,8 @@
 //! `GET /api/ui`: the timeline page — one self-contained HTML document (inline CSS and script, no
 //! external URL of any kind) over the same API: a filter form, the recordings table, a per-VM
-//! timeline of sessions, and the review panel (the queue, a session's details with its
-//! recording's portal link, the verdict form).
+//! timeline of sessions, the review queue, a session's view (the person, its recordings with hash,
+//! verification, holds, custody trail, portal and read links, its reviews, the verdict form) and
+//! the period's review log.
 //!
 //! The page is assembled once from files embedded at compile time (`page.html`, `style.css`,
 //! `js/*.js`) and served with a strict Content-Security-Policy whose only script and style
@@ -34,6 +35,7 @@ const SCRIPT: &str = concat!(
     include_str!("js/estate.js"),
     include_str!("js/main.js"),
     include_str!("js/review.js"),
+    include_str!("js/detail.js"),
     "})();\n"
 );
 

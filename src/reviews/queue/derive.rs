@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::entry::{self, PARTITION, QUEUE_TABLE, rank_key};
 use super::pairs;
-use super::read::ranked;
+use super::read::{self, ranked};
 use super::risk::{self, user_of};
 use crate::azure::AzureError;
 use crate::catalogue::changes;
@@ -61,6 +61,19 @@ pub async fn refresh(
     let tables = ports.tables.as_ref();
     let flagged = crate::estate::store::flagged_hosts(tables).await?;
     rebase(tables, settings, &flagged, now).await?;
+    let done = drain(ports, settings, &flagged, now).await?;
+    read::mark_ranked(tables, now).await?;
+    Ok(done)
+}
+
+/// The pages of the change record, for up to 4 minutes.
+async fn drain(
+    ports: &Ports,
+    settings: &ReviewSettings,
+    flagged: &BTreeSet<String>,
+    now: OffsetDateTime,
+) -> Result<Refreshed, AzureError> {
+    let tables = ports.tables.as_ref();
     let budget = Budget::after(ports.clock.clone(), Duration::minutes(4));
     let mut done = Refreshed::default();
     loop {
@@ -84,7 +97,7 @@ pub async fn refresh(
         // a self-review's session is queued by this very derivation.
         let rechecked = crate::reviews::recheck::after_join(ports, &rows, now).await?;
         done.self_reviews += rechecked.self_reviews;
-        let derived = derive(tables, settings, &flagged, rows, now).await?;
+        let derived = derive(tables, settings, flagged, rows, now).await?;
         done.sessions += derived.len();
         done.queued += entry::put(tables, derived).await?;
         changes::clear(tables, &page).await?;
@@ -151,7 +164,7 @@ async fn derive(
                 "TunnelId": s.tunnel_id, "SessionDay": s.day(), "Score": score.to_string(),
                 "Reasons": reasons.join(","), "Start": t(Some(s.start)), "End": t(s.end),
                 "DueAt": t(Some(figures::due_at(s, settings.deadline))),
-                "UserName": user_of(s), "TargetVm": s.vm, "BastionHost": s.host,
+                "UserName": user_of(s), "UserEmail": s.user_email, "TargetVm": s.vm, "BastionHost": s.host,
                 "ClientIp": s.client_ip, "Outcome": s.outcome, "Recorded": s.recorded,
                 "RecordingIds": s.recording_ids.join(",")});
             let row = match row {

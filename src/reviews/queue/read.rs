@@ -1,6 +1,7 @@
 //! Reading the queue top-down: the rank rows' key range of the one partition, whose keys sort
 //! riskiest first, so the riskiest `limit` sessions (of one host, too) are the first rows of one
-//! query however long the queue is; the overdue sessions of a period for the evidence pack.
+//! query however long the queue is; when it was last ranked and when the timer ranks it next;
+//! the overdue sessions of a period for the evidence pack.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -10,8 +11,43 @@ use crate::azure::AzureError;
 use crate::catalogue::figures;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;
-use crate::tables::ops::{page, query_all};
-use crate::tables::{Entity, Filter, TableStore, get_list, get_str};
+use crate::tables::ops::{get, page, query_all, write_creating_table};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_list, get_str};
+
+/// The row (partition, row key) holding when `ReviewQueue` last finished ranking (`At`).
+const RANKED: (&str, &str) = ("basis", "ranked");
+/// `ReviewQueue`'s schedule: every 5 minutes on the minute (`functions/ReviewQueue/function.json`,
+/// `0 */5 * * * *`; a unit test keeps the two together).
+pub const RANK_EVERY_MINUTES: i64 = 5;
+
+/// Records that a ranking run finished at `now` (its `sys.UtcNow`).
+///
+/// # Errors
+/// Table errors.
+pub async fn mark_ranked(tables: &dyn TableStore, now: OffsetDateTime) -> Result<(), AzureError> {
+    let row = json!({"PartitionKey": RANKED.0, "RowKey": RANKED.1, "At": format_utc_millis(now)});
+    let row = row.as_object().cloned().unwrap_or_default();
+    write_creating_table(tables, QUEUE_TABLE, &row, WriteMode::Upsert)
+        .await
+        .map(drop)
+}
+
+/// When the queue was last ranked (`None`: never, or the table does not exist yet).
+///
+/// # Errors
+/// Table errors.
+pub async fn ranked_at(tables: &dyn TableStore) -> Result<Option<String>, AzureError> {
+    let row = get(tables, QUEUE_TABLE, RANKED.0, RANKED.1).await?;
+    Ok(row.and_then(|r| get_str(&r.entity, "At").map(str::to_owned)))
+}
+
+/// The timer's next tick after `now`: the next whole multiple of [`RANK_EVERY_MINUTES`] (UTC).
+pub fn next_rank(now: OffsetDateTime) -> OffsetDateTime {
+    let step = RANK_EVERY_MINUTES * 60;
+    let secs = now.unix_timestamp();
+    let next = (secs.div_euclid(step) + 1) * step;
+    OffsetDateTime::from_unix_timestamp(next).unwrap_or(now)
+}
 
 /// One queued session, as `GET /api/reviews/queue` shows it.
 pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {
@@ -23,7 +59,7 @@ pub fn to_json(e: &Entity, now: OffsetDateTime) -> Value {
         "reasons": get_list(e, "Reasons").collect::<Vec<_>>(),
         "start": s("Start"), "end": s("End"), "dueAt": s("DueAt"),
         "overdue": due.is_some_and(|d| figures::overdue(d, now)),
-        "userName": s("UserName"), "targetVm": s("TargetVm"), "bastionHost": s("BastionHost"),
+        "userName": s("UserName"), "userEmail": s("UserEmail"), "targetVm": s("TargetVm"), "bastionHost": s("BastionHost"),
         "clientIp": s("ClientIp"), "outcome": s("Outcome"),
         "recorded": e.get("Recorded").and_then(Value::as_bool).unwrap_or(false),
         "recordingId": ids.first(), "recordingIds": ids,
@@ -88,4 +124,22 @@ pub async fn overdue_in(
                 .to_owned()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_rank_is_the_timers_next_tick() {
+        let schedule = include_str!("../../../functions/ReviewQueue/function.json");
+        assert!(
+            schedule.contains(&format!("\"0 */{RANK_EVERY_MINUTES} * * * *\"")),
+            "{schedule}"
+        );
+        let at = time::macros::datetime!(2025-03-14 09:03:54.5 UTC);
+        assert_eq!(next_rank(at), time::macros::datetime!(2025-03-14 09:05 UTC));
+        let on = time::macros::datetime!(2025-03-14 09:05 UTC);
+        assert_eq!(next_rank(on), time::macros::datetime!(2025-03-14 09:10 UTC));
+    }
 }

@@ -110,6 +110,17 @@ async fn overdue_is_raised_once_across_two_instances() {
         q["items"][0]["reasons"],
         json!(["unrecorded", "first-to-vm-in-30-days"])
     );
+    // When the run ranked it (its time), and the timer's next tick after the answer.
+    assert_eq!(q["rankedAt"], "2025-03-14T12:00:00.000Z", "{q}");
+    let next = q["nextRankAt"].as_str().expect("next tick");
+    let next = time::OffsetDateTime::parse(next, &time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    assert_eq!(
+        next.unix_timestamp() % 300,
+        0,
+        "on a five-minute tick: {next}"
+    );
+    assert!(next > time::OffsetDateTime::now_utc(), "{next}");
 
     // Two instances run the timer at the same moment, a day later.
     let other = HandlerProcess::spawn(&e.env.pairs()).await;

@@ -3,10 +3,12 @@
 //! through `AuditLogCreated` + `AuditLogTail`, recordings through `RecordingCreated` from two
 //! recording sources (one per host), then `node tests/ui/timeline.mjs` drives the page (filters
 //! including `bastion`, paging, timeline kinds, VM lanes grouped per host, hostile values as text,
-//! no script execution, CSP) and writes screenshots to target/ui/.
+//! no script execution, CSP) and writes screenshots to target/ui/; [`reviewer`] walks the
+//! reviewer's path by keyboard on the same data.
 
 mod csrf;
 mod estate;
+mod reviewer;
 mod seed;
 
 use std::collections::BTreeSet;
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use bastion_recordings::config::{Config, Storage};
 use bastion_recordings::storage::azure::AzureBlobStore;
+use bastion_recordings::tables::rest::TableRestClient;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -83,35 +86,64 @@ fn expectations(now: OffsetDateTime) -> Value {
     })
 }
 
-#[tokio::test]
-async fn timeline_page_in_headless_chromium() {
+/// The page's data seeded through the real pipeline on Azurite, the review queue ranked (an hour
+/// on: unrecorded sessions are ended); `None` (test skipped) without `TEST_UI=1`. `extra` settings
+/// are added to the handler's.
+pub(crate) struct Seeded {
+    pub(crate) handler: HandlerProcess,
+    pub(crate) _env: AzuriteEnv,
+    pub(crate) blobs: AzureBlobStore,
+    pub(crate) tables: TableRestClient,
+    pub(crate) containers: [String; 2],
+    pub(crate) now: OffsetDateTime,
+}
+
+pub(crate) async fn seeded(extra: &[(&str, &str)]) -> Option<Seeded> {
     if std::env::var("TEST_UI").ok().as_deref() != Some("1") {
         eprintln!(
             "skipping: TEST_UI is not 1 (scripts/test.sh runs scripts/browser.sh and sets it)"
         );
-        return;
+        return None;
     }
     let cs = azurite().expect("TEST_UI=1 needs Azurite (TEST_AZURITE=1, as scripts/test.sh sets)");
     let mut env = AzuriteEnv::new(&cs);
     let containers = seed::recording_sources(&mut env);
+    for (k, v) in extra {
+        env.vars.insert((*k).to_owned(), (*v).to_owned());
+    }
     let config = Config::from_lookup(&|k| env.vars.get(k).cloned()).expect("config");
     let Storage::Connected { app, .. } = &config.storage else {
         panic!("connected storage")
     };
     let blobs = AzureBlobStore::new(app).expect("blobs");
+    let tables = TableRestClient::new(app, &config.table_prefix).expect("tables");
     let handler = HandlerProcess::spawn(&env.pairs()).await;
     let now = OffsetDateTime::now_utc();
     seed::seed(&handler, &env, &blobs, &containers, now).await;
-    // The review queue's timer indexes the seeded sessions (an hour on: unrecorded ones are ended).
+    Some(Seeded {
+        handler,
+        _env: env,
+        blobs,
+        tables,
+        containers,
+        now,
+    })
+}
+
+/// `ReviewQueue` at `at`.
+pub(crate) async fn rank_queue(handler: &HandlerProcess, at: OffsetDateTime) {
     let mut tick = fixture("invocations/timer.invocation.json");
     tick["Metadata"]["sys"]["MethodName"] = json!("ReviewQueue");
-    tick["Metadata"]["sys"]["UtcNow"] = json!(bastion_recordings::dates::format_utc(
-        now + time::Duration::hours(1)
-    ));
+    tick["Metadata"]["sys"]["UtcNow"] = json!(bastion_recordings::dates::format_utc(at));
     let (status, reply) = handler.invoke("ReviewQueue", &tick).await;
     assert_eq!(status, 200, "{reply}");
+}
 
-    browser_check(&handler, "timeline", &expectations(now), "ui: ok", 180).await;
+#[tokio::test]
+async fn timeline_page_in_headless_chromium() {
+    let Some(s) = seeded(&[]).await else { return };
+    rank_queue(&s.handler, s.now + time::Duration::hours(1)).await;
+    browser_check(&s.handler, "timeline", &expectations(s.now), "ui: ok", 180).await;
 }
 
 /// Runs `node tests/ui/<script>.mjs <handler> <expect.json> target/ui/<script>.png` and asserts

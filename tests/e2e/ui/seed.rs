@@ -17,6 +17,11 @@ pub(super) const HOSTILE_USER: &str = "<img src=x onerror=\"window.__pwned=1;ale
 /// A user name shaped like a spreadsheet formula.
 pub(super) const FORMULA_USER: &str = "=cmd|' /C calc'!A0";
 
+/// The person of the reviewer's path: the Entra user the audit record names…
+pub(super) const PERSON: &str = "bob@contoso.com";
+/// …who signed in to the VM as this account.
+pub(super) const PERSON_ACCOUNT: &str = "administrator";
+
 /// A Bastion host: its name as the catalogue shows it, its resource id as the audit logs carry it.
 pub(super) struct Hub {
     pub(super) name: &'static str,
@@ -53,8 +58,9 @@ impl Kind {
     }
 }
 
-/// One seeded session: tunnel number, user, VM, protocol, start and end (minutes before now),
-/// kind, the host it went through.
+/// One seeded session: tunnel number, VM account, VM, protocol, start and end (minutes before
+/// now), kind, the host it went through, the person's Entra sign-in (`userEmail`) when the audit
+/// record carries one.
 pub(super) struct Seed(
     pub(super) u8,
     pub(super) &'static str,
@@ -64,22 +70,83 @@ pub(super) struct Seed(
     pub(super) i64,
     pub(super) Kind,
     pub(super) &'static Hub,
+    pub(super) Option<&'static str>,
 );
 
 /// `VM-APP-01` exists behind both hubs, with sessions overlapping in time: two machines, two lanes.
 pub(super) const SEEDS: &[Seed] = &[
-    Seed(1, "alice", "VM-WEB-01", "ssh", 170, 120, Recorded, &WEU),
-    Seed(2, HOSTILE_USER, "VM-WEB-01", "ssh", 110, 95, Recorded, &WEU),
-    Seed(3, "bob", "VM-DB-02", "rdp", 150, 60, Unrecorded, &WEU),
-    Seed(4, FORMULA_USER, "VM-DB-02", "rdp", 75, 75, Failed, &WEU),
-    Seed(5, "carol", "VM-APP-01", "ssh", 45, 20, Recorded, &WEU),
-    Seed(6, "dave", "VM-APP-01", "ssh", 50, 25, Recorded, &NEU),
-    Seed(7, "erin", "VM-APP-01", "rdp", 140, 100, Unrecorded, &NEU),
-    Seed(8, "frank", "VM-JUMP-04", "ssh", 100, 80, Recorded, &NEU),
+    Seed(
+        1,
+        "alice",
+        "VM-WEB-01",
+        "ssh",
+        170,
+        120,
+        Recorded,
+        &WEU,
+        None,
+    ),
+    Seed(
+        2,
+        HOSTILE_USER,
+        "VM-WEB-01",
+        "ssh",
+        110,
+        95,
+        Recorded,
+        &WEU,
+        None,
+    ),
+    Seed(3, "bob", "VM-DB-02", "rdp", 150, 60, Unrecorded, &WEU, None),
+    Seed(
+        4,
+        FORMULA_USER,
+        "VM-DB-02",
+        "rdp",
+        75,
+        75,
+        Failed,
+        &WEU,
+        None,
+    ),
+    Seed(5, "carol", "VM-APP-01", "ssh", 45, 20, Recorded, &WEU, None),
+    Seed(
+        6,
+        PERSON_ACCOUNT,
+        "VM-APP-01",
+        "ssh",
+        50,
+        25,
+        Recorded,
+        &NEU,
+        Some(PERSON),
+    ),
+    Seed(
+        7,
+        "erin",
+        "VM-APP-01",
+        "rdp",
+        140,
+        100,
+        Unrecorded,
+        &NEU,
+        None,
+    ),
+    Seed(
+        8,
+        "frank",
+        "VM-JUMP-04",
+        "ssh",
+        100,
+        80,
+        Recorded,
+        &NEU,
+        None,
+    ),
 ];
 
 impl Seed {
-    fn tunnel(&self) -> String {
+    pub(super) fn tunnel(&self) -> String {
         format!("a0000000-0000-4000-8000-{:012}", self.0)
     }
 }
@@ -110,8 +177,12 @@ fn audit_lines(s: &Seed, now: OffsetDateTime) -> String {
         s.2
     );
     let props = |message: &str| {
-        json!({"userName": s.1, "clientIpAddress": "203.0.113.10", "clientPort": 50000,
-            "protocol": s.3, "targetResourceId": vm_id, "message": message, "tunnelId": s.tunnel()})
+        let mut p = json!({"userName": s.1, "clientIpAddress": "203.0.113.10", "clientPort": 50000,
+            "protocol": s.3, "targetResourceId": vm_id, "message": message, "tunnelId": s.tunnel()});
+        if let Some(email) = s.8 {
+            p["userEmail"] = json!(email);
+        }
+        p
     };
     let record = |time: String, op: &str, props: Value| {
         json!({"time": time, "resourceId": s.7.id, "operationName": format!("Microsoft.Network/BastionHost/{op}"),
@@ -131,13 +202,13 @@ fn audit_lines(s: &Seed, now: OffsetDateTime) -> String {
 }
 
 /// The fixture event, pointed at `container/name` on Azurite's account, sent now.
-fn event(file: &str, container: &str, name: &str) -> Value {
+pub(super) fn event(file: &str, container: &str, name: &str) -> Value {
     let mut inv = event_invocation(file, container, name);
     inv["Data"]["eventGridEvent"]["eventTime"] = json!(at(OffsetDateTime::now_utc(), 0));
     inv
 }
 
-async fn invoke_ok(handler: &HandlerProcess, function: &str, inv: &Value) {
+pub(super) async fn invoke_ok(handler: &HandlerProcess, function: &str, inv: &Value) {
     let (status, reply) = handler.invoke(function, inv).await;
     assert_eq!(status, 200, "{function}: {reply} {}", handler.log_text());
 }

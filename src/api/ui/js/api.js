@@ -68,3 +68,18 @@ async function getAll(path, query) {
   }
   return { items, truncated: true };
 }
+
+// GET → parsed JSON of a single document (a recording's detail, the queue).
+async function getDoc(path, query) {
+  let res;
+  try {
+    res = await fetch(apiUrl(path, query || {}), {
+      headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'the API could not be reached');
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok || !body) throw new ApiError(res.status, (body && str(body.detail)) || res.statusText || 'request failed');
+  return body;
+}

@@ -119,3 +119,42 @@ function localToIso(value) {
 function msToLocal(ms) {
   return new Date(ms).toISOString().slice(0, 16);
 }
+
+// The person of a session first: the Entra sign-in the audit record carries (`userEmail`), else
+// the VM account (`userName`); `account` is the VM account when it differs from the person.
+function personOf(item) {
+  const email = str(item && item.userEmail).trim();
+  const name = str(item && item.userName).trim();
+  const person = email || name;
+  return { person, account: email && name && name.toLowerCase() !== email.toLowerCase() ? name : '' };
+}
+
+// "person (VM account x)" for attribute text and status lines; each value isolated.
+function personText(item) {
+  const { person, account } = personOf(item);
+  if (!person) return 'unknown user';
+  return account ? `${isoText(person)} (VM account ${isoText(account)})` : isoText(person);
+}
+
+// A node: the person, then the VM account beside it in a muted span.
+function personNode(tag, className, item) {
+  const { person, account } = personOf(item);
+  const node = el(tag, className);
+  node.append(bdi(person || 'unknown user', 'person'));
+  if (account) node.append(' ', line('span', 'account', ['VM account ', [account]]));
+  return node;
+}
+
+// A review's verdict, reviewer and time ("ok · alice@contoso.com · 2025-03-14 09:05").
+function reviewNode(verdict, reviewer, at) {
+  const node = el('span', 'review-mark');
+  if (!str(verdict)) {
+    node.append(el('span', 'badge', 'not reviewed'));
+    return node;
+  }
+  const kind = { ok: 'good', 'follow-up': 'warn', incident: 'bad' }[str(verdict)] || '';
+  node.append(el('span', `badge ${kind}`.trim(), str(verdict)));
+  node.append(el('span', 'sub', ''));
+  node.lastChild.append(bdi(str(reviewer)), ` · ${fmtTime(parseTime(at)).slice(0, 16)}`);
+  return node;
+}

@@ -1,5 +1,6 @@
 // main.js — the form: defaults (today, UTC), deep links (the page's own query parameters prefill
-// it), searches (stale answers are dropped), and the page state the browser test waits for:
+// it, and every search writes its filters back into the address, so a view can be bookmarked or
+// shared), searches (stale answers are dropped), and the page state the browser test waits for:
 // body[data-state] is loading/ready/error, body[data-search] counts searches.
 const FIELDS = ['user', 'bastion', 'vm', 'ip', 'protocol', 'status', 'session'];
 // What each API is sent: `status` is the recordings' (catalogued/deleted), `session` the
@@ -62,6 +63,18 @@ function readForm() {
   return { query };
 }
 
+// The address of this view: the page's own parameters (`code`, `limit`) and the search's filters.
+function writeUrl(query) {
+  const q = new URLSearchParams();
+  for (const keep of ['code', 'limit']) {
+    const v = pageParams.get(keep);
+    if (v !== null) q.set(keep, v);
+  }
+  for (const [k, v] of Object.entries(query)) q.set(k, v);
+  const next = `${window.location.pathname}?${q.toString()}`;
+  if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
+}
+
 function recordingQuery(query) {
   return pick(query, RECORDING_PARAMS);
 }
@@ -91,6 +104,7 @@ async function search() {
     setState('error', error, true);
     return;
   }
+  writeUrl(query);
   generation += 1;
   const mine = generation;
   document.body.dataset.search = String(mine);
@@ -101,6 +115,7 @@ async function search() {
     const [rows, entries] = await Promise.all([
       loadRecordings(recordingQuery(query), false, () => mine === generation),
       loadTimeline(query),
+      loadPeriodReviews(),
     ]);
     if (mine !== generation) return;
     renderTimeline(entries, Date.parse(query.from), Date.parse(query.to));
@@ -114,6 +129,11 @@ async function search() {
   } finally {
     if (mine === generation) button.disabled = false;
   }
+}
+
+// The lists again after a sign-off (their review columns changed), keeping the form as it is.
+function refreshLists() {
+  return search();
 }
 
 async function more() {

@@ -1,28 +1,9 @@
-// review.js — the review panel: the queue (riskiest first, with reasons), one session's details
-// with its recording's portal link, and the verdict form. Keyboard: queue entries are buttons
-// (Tab, Enter; ArrowUp/ArrowDown move between them); the form is plain controls. Values from the
-// API reach the page through textContent only; the portal link is used only when it is an Azure
-// portal address.
+// review.js — the review queue (riskiest first, with reasons, the person first and the VM account
+// beside it; when it was last ranked and when it is ranked next) and the period's review log.
+// Keyboard: queue entries are buttons (Tab, Enter opens the session; ArrowUp/ArrowDown move
+// between them). Values from the API reach the page through textContent only.
 const REVIEW_QUEUE_SIZE = 50;
 const queueList = document.getElementById('rv-queue');
-const reviewForm = document.getElementById('rv-form');
-const reviewStatus = document.getElementById('rv-status');
-let reviewing = null;
-
-function setReviewStatus(message, isError) {
-  reviewStatus.textContent = message;
-  reviewStatus.classList.toggle('error', Boolean(isError));
-}
-
-// GET → parsed JSON of a single document (the recording detail).
-async function getDoc(path) {
-  const res = await fetch(apiUrl(path, {}), {
-    headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store',
-  });
-  const body = await res.json().catch(() => null);
-  if (!res.ok || !body) throw new ApiError(res.status, (body && str(body.detail)) || 'request failed');
-  return body;
-}
 
 function queueEntry(item, index) {
   const li = el('li');
@@ -35,12 +16,12 @@ function queueEntry(item, index) {
   if (item.overdue) head.append(el('span', 'badge warn', 'overdue'));
   head.append(el('span', 'mono', fmtTime(parseTime(item.start))));
   button.append(head);
-  button.append(line('span', 'rv-who', [
-    [str(item.userName) || '(no user)'], ' → ', [str(item.targetVm) || '(no VM)'], ' on ',
-    [hostName(item.bastionHost) || UNKNOWN_HOST],
-  ]));
+  const who = personNode('span', 'rv-who', item);
+  who.append(' → ', bdi(str(item.targetVm) || '(no VM)'), ' on ', bdi(hostName(item.bastionHost) || UNKNOWN_HOST));
+  button.append(who);
   button.append(el('span', 'sub', (Array.isArray(item.reasons) ? item.reasons : []).map(str).join(', ')));
-  button.addEventListener('click', () => openReview(item, button));
+  const session = { ...item, recordingIds: Array.isArray(item.recordingIds) ? item.recordingIds : [] };
+  button.addEventListener('click', () => openSession(session, button));
   button.addEventListener('keydown', (ev) => {
     if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return;
     ev.preventDefault();
@@ -52,23 +33,35 @@ function queueEntry(item, index) {
   return li;
 }
 
+// "Ranked at …; next ranking due at …": the queue is derived by a timer, so a session that
+// arrived since the last run is not in it yet.
+function rankedNote(body) {
+  const at = parseTime(body.rankedAt);
+  const next = parseTime(body.nextRankAt);
+  const when = Number.isFinite(next) ? ` The next ranking is due at ${fmtTime(next).slice(0, 16)} UTC.` : '';
+  return (Number.isFinite(at)
+    ? `Ranked at ${fmtTime(at)} UTC; sessions that arrived since then are not ranked yet.`
+    : 'Not ranked yet.') + when;
+}
+
 // The newest load: an older answer arriving after it would replace the list under the reviewer.
 let queueLoads = 0;
 
 // Reloads the queue. While a load runs the list is aria-busy; when it lands, the entry that had
-// focus (or is being reviewed) keeps it by session, so a refresh never drops a keyboard user.
+// focus keeps it by session, so a refresh never drops a keyboard user.
 async function loadQueue() {
   const note = document.getElementById('rv-count');
   const load = ++queueLoads;
   queueList.setAttribute('aria-busy', 'true');
   try {
-    const body = await getJson('reviews/queue', { limit: REVIEW_QUEUE_SIZE });
+    const body = await getDoc('reviews/queue', { limit: REVIEW_QUEUE_SIZE });
     if (load !== queueLoads) return;
+    const items = Array.isArray(body.items) ? body.items : [];
     const focused = queueList.contains(document.activeElement) ? document.activeElement.dataset.session : null;
-    queueList.replaceChildren(...body.items.map(queueEntry));
-    note.textContent = body.items.length ? `${body.items.length} to review` : 'Nothing to review';
+    queueList.replaceChildren(...items.map(queueEntry));
+    note.textContent = items.length ? `${items.length} to review` : 'Nothing to review';
+    document.getElementById('rv-ranked').textContent = rankedNote(body);
     for (const b of queueList.querySelectorAll('button.rv-item')) {
-      if (reviewing) b.setAttribute('aria-current', String(b.dataset.session === str(reviewing.item.sessionId)));
       if (focused !== null && b.dataset.session === focused) b.focus();
     }
   } catch (e) {
@@ -80,94 +73,40 @@ async function loadQueue() {
   }
 }
 
-// The link when it is a secure Azure portal address, else null.
-function portalUrl(value) {
+function logRow(r) {
+  const tr = el('tr');
+  tr.append(labelled(el('td', 'mono nowrap', fmtTime(parseTime(r.reviewedAt))), 'Reviewed at'));
+  const verdict = labelled(el('td'), 'Verdict');
+  verdict.append(reviewNode(r.verdict, '', '').firstChild);
+  if (str(r.identityCheck) === 'self-review') verdict.append(el('span', 'sub', 'self-review: does not count'));
+  tr.append(verdict);
+  tr.append(labelled(el('td', 'user', r.reviewer), 'Reviewer'));
+  const what = labelled(el('td', 'user'), 'Session');
+  what.append(line('span', '', [[str(r.userName) || 'unknown user'], ' → ', [str(r.targetVm) || '(no VM)'],
+    ' on ', [hostName(r.bastionHost) || UNKNOWN_HOST]]));
+  what.append(el('span', 'sub', `${str(r.subjectKind)} · session start ${fmtTime(parseTime(r.sessionStart)) || 'unknown'}`));
+  tr.append(what);
+  tr.append(labelled(cell('user', str(r.comment), str(r.ticket) ? `ticket ${str(r.ticket)}` : ''), 'Comment'));
+  return tr;
+}
+
+// The reviews recorded in the form's range (by the time they were recorded), newest first.
+async function loadPeriodReviews() {
+  const { query } = readForm();
+  const body = document.querySelector('#reviews tbody');
+  const count = document.getElementById('log-count');
+  if (!query) return;
   try {
-    const u = new URL(str(value));
-    return u.protocol === 'https' + ':' && u.hostname === 'portal.azure.com' ? u.toString() : null;
+    const found = await getAll('reviews', { from: query.from, to: query.to, bastion: query.bastion });
+    const items = found.items.slice().reverse();
+    body.replaceChildren(...items.map(logRow));
+    document.getElementById('log-empty').hidden = items.length > 0;
+    count.textContent = `${items.length} review${items.length === 1 ? '' : 's'}${found.truncated ? ' (more in the range)' : ''}`;
   } catch (e) {
-    return null;
+    body.replaceChildren();
+    count.textContent = `Reviews unavailable — ${e.message}`;
   }
 }
 
-function fact(list, label, value) {
-  list.append(el('dt', '', label), el('dd', '', str(value) || '—'));
-}
-
-async function openReview(item, button) {
-  reviewing = { item, key: crypto.randomUUID(), button };
-  for (const b of queueList.querySelectorAll('button.rv-item')) b.setAttribute('aria-current', String(b === button));
-  document.getElementById('rv-detail').hidden = false;
-  document.getElementById('rv-subject').replaceChildren('Session ', bdi(str(item.sessionId)));
-  const facts = document.getElementById('rv-facts');
-  facts.replaceChildren();
-  fact(facts, 'User', item.userName);
-  fact(facts, 'VM', item.targetVm);
-  fact(facts, 'Bastion host', hostName(item.bastionHost));
-  fact(facts, 'Client IP', item.clientIp);
-  fact(facts, 'Start', fmtTime(parseTime(item.start)));
-  fact(facts, 'End', fmtTime(parseTime(item.end)));
-  fact(facts, 'Review due', fmtTime(parseTime(item.dueAt)));
-  fact(facts, 'Reasons', (Array.isArray(item.reasons) ? item.reasons : []).map(str).join(', '));
-  fact(facts, 'Recording', item.recordingId || 'none');
-  const portal = document.getElementById('rv-portal');
-  portal.hidden = true;
-  reviewForm.reset();
-  setReviewStatus('', false);
-  document.getElementById('rv-verdict-ok').focus();
-  if (typeof item.recordingId === 'string' && item.recordingId) {
-    try {
-      const doc = await getDoc(`recordings/${encodeURIComponent(item.recordingId)}`);
-      const link = portalUrl(doc.portalLink);
-      if (reviewing && reviewing.item === item && link) {
-        portal.href = link;
-        portal.hidden = false;
-      }
-    } catch (e) {
-      setReviewStatus(`Recording details unavailable — ${e.message}`, true);
-    }
-  }
-}
-
-async function submitReview() {
-  if (!reviewing) return;
-  const verdict = str(new FormData(reviewForm).get('verdict'));
-  const comment = document.getElementById('rv-comment').value.trim();
-  const ticket = document.getElementById('rv-ticket').value.trim();
-  if (!verdict) return setReviewStatus('Choose a verdict.', true);
-  if (verdict !== 'ok' && !comment) return setReviewStatus('A comment is required for follow-up and incident.', true);
-  const submit = document.getElementById('rv-submit');
-  submit.disabled = true;
-  setReviewStatus('Signing off…', false);
-  try {
-    // The same key for every attempt at this review: a retried click records it once.
-    const res = await fetch(apiUrl('reviews', {}), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Idempotency-Key': reviewing.key },
-      credentials: 'same-origin',
-      cache: 'no-store',
-      body: JSON.stringify({ session: reviewing.item.sessionId, verdict, comment, ticket }),
-    });
-    const body = await res.json().catch(() => null);
-    if (!res.ok) throw new ApiError(res.status, (body && str(body.detail)) || res.statusText);
-    const position = Number(reviewing.button.dataset.index);
-    setReviewStatus(`Signed off as ${str(body && body.verdict)} by ${isoText(body && body.reviewer)}.`, false);
-    reviewing = null;
-    document.getElementById('rv-detail').hidden = true;
-    await loadQueue();
-    // Focus moves on to the entry that took the reviewed one's place.
-    const entries = [...queueList.querySelectorAll('button.rv-item')];
-    (entries[Math.min(position, entries.length - 1)] || document.getElementById('rv-refresh')).focus();
-  } catch (e) {
-    setReviewStatus(`Sign-off failed — ${e.message}`, true);
-  } finally {
-    submit.disabled = false;
-  }
-}
-
-reviewForm.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  submitReview();
-});
 document.getElementById('rv-refresh').addEventListener('click', loadQueue);
 loadQueue();

@@ -24,33 +24,62 @@ function hostCell(r) {
   return td;
 }
 
+// A cell with its column's name (the narrow layout shows it beside the value).
+function labelled(td, label) {
+  td.dataset.label = label;
+  return td;
+}
+
+// The session a recording row opens: its joined session's facts, or the recording alone.
+function sessionOfRecording(r) {
+  return {
+    sessionId: str(r.tunnelId), userEmail: r.userEmail, userName: r.userName,
+    targetVm: vmName(r.targetVm, r.targetResourceId), bastionHost: r.bastionHost,
+    clientIp: r.clientIp, protocol: r.protocol, start: r.sessionStart, end: r.sessionEnd,
+    durationMs: r.durationMs, recordingIds: [str(r.id)],
+  };
+}
+
 function recordingRow(r) {
   const tr = el('tr');
   tr.dataset.id = str(r.id);
   const start = parseTime(r.sessionStart);
   const created = parseTime(r.blobCreated);
   const when = Number.isFinite(start) ? fmtTime(start) : fmtTime(created);
-  const whenSub = Number.isFinite(start) ? '' : 'uploaded (no session joined)';
-  tr.append(cell('nowrap mono', when, whenSub));
-  tr.append(cell('nowrap', fmtDuration(Number(r.durationMs))));
-  tr.append(cell('user', str(r.userName), str(r.userEmail)));
-  tr.append(cell('mono nowrap', str(r.clientIp)));
-  tr.append(cell('nowrap', str(r.protocol).toUpperCase()));
-  tr.append(hostCell(r));
-  const vm = cell('vm', vmName(r.targetVm, r.targetResourceId));
+  const whenSub = Number.isFinite(start) ? fmtDuration(Number(r.durationMs)) : 'uploaded (no session joined)';
+  const session = sessionOfRecording(r);
+  const open = el('button', 'link mono', when);
+  open.type = 'button';
+  open.setAttribute('aria-label', `Open the session of ${personText(r)} at ${when} UTC`);
+  open.addEventListener('click', () => openSession(session, open));
+  const first = labelled(el('td', 'nowrap'), 'Session start');
+  first.append(open);
+  if (whenSub) first.append(el('span', 'sub', whenSub));
+  tr.append(first);
+  tr.append(labelled(personNode('td', 'user', r), 'Person'));
+  tr.append(labelled(cell('mono nowrap', str(r.clientIp), str(r.protocol).toUpperCase()), 'Client IP'));
+  tr.append(labelled(hostCell(r), 'Bastion'));
+  const vm = labelled(cell('vm', vmName(r.targetVm, r.targetResourceId)), 'VM');
   if (r.targetResourceId) vm.title = visible(str(r.targetResourceId));
   tr.append(vm);
-  const match = el('td');
+  const match = labelled(el('td'), 'Match');
   match.append(badge(r.matchConfidence, 'unjoined'));
   tr.append(match);
-  const status = el('td');
+  const status = labelled(el('td'), 'Status');
   status.append(badge(r.status, 'unknown'));
   if (r.legalHold === true || r.legalHold === 'true') status.append(el('span', 'sub', 'legal hold'));
   tr.append(status);
-  tr.append(cell('nowrap', str(r.retentionClass), r.retainUntil ? `until ${str(r.retainUntil)}` : ''));
-  const blob = cell('blob mono', str(r.blobName), fmtBytes(r.contentLength));
+  tr.append(labelled(cell('nowrap', str(r.retentionClass), r.retainUntil ? `until ${str(r.retainUntil)}` : ''), 'Retention'));
+  const blob = labelled(cell('blob mono', str(r.blobName), fmtBytes(r.contentLength)), 'Recording');
   blob.title = visible(str(r.id));
   tr.append(blob);
+  const review = labelled(el('td', 'review'), 'Review');
+  review.append(reviewNode(r.reviewVerdict, r.reviewer, r.reviewedAt));
+  tr.append(review);
+  // A click anywhere on the row opens it too (the button is the keyboard's way in).
+  tr.addEventListener('click', (ev) => {
+    if (ev.target !== open) openSession(session, open);
+  });
   return tr;
 }
 
@@ -93,17 +122,18 @@ async function loadRecordings(query, append, isCurrent) {
   return body.items.length;
 }
 
-// Scrolls to and marks the table row of a recording (from a timeline entry), if it is loaded.
-function showRecording(id) {
+// Marks (and with `scroll`, scrolls to) the table row of a recording, if it is loaded.
+function showRecording(id, scroll) {
   const rows = [...document.querySelectorAll('#recordings tbody tr')];
   for (const r of rows) r.classList.remove('selected');
   const row = rows.find((r) => r.dataset.id === id);
   if (!row) {
+    if (!scroll) return;
     statusLine.textContent = table.continuation
       ? 'That recording is not on the loaded pages yet; use "Load more" below the table.'
       : 'That recording is not in the table (its filters differ from the timeline\'s).';
     return;
   }
   row.classList.add('selected');
-  row.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  if (scroll) row.scrollIntoView({ block: 'center', behavior: 'smooth' });
 }

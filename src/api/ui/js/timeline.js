@@ -30,7 +30,9 @@ function entriesFromSessions(items) {
       kind, vm: vmName(s.targetVm, s.targetResourceId), start, end, recordingId: str(s.recordingId),
       host: hostName(s.bastionHost).toLowerCase(),
       open: kind !== 'failed' && !Number.isFinite(end),
-      user: str(s.userName || s.userEmail), ip: str(s.clientIp), protocol: str(s.protocol),
+      user: personOf(s).person, who: personText(s), ip: str(s.clientIp), protocol: str(s.protocol),
+      review: str(s.reviewVerdict) ? `reviewed ${str(s.reviewVerdict)} by ${isoText(s.reviewer)}` : '',
+      session: { ...s, targetVm: vmName(s.targetVm, s.targetResourceId) },
     };
   }).filter((e) => Number.isFinite(e.start));
 }
@@ -41,12 +43,13 @@ function pickStep(span, max) {
 }
 
 function describe(e) {
-  const parts = [`${KINDS[e.kind]}: ${e.user ? isoText(e.user) : 'unknown user'}`];
+  const parts = [`${KINDS[e.kind]}: ${e.who}`];
   if (e.protocol) parts.push(isoText(e.protocol.toUpperCase()));
   if (e.ip) parts.push(`from ${isoText(e.ip)}`);
   const when = e.kind === 'failed' ? fmtTime(e.start)
     : `${fmtTime(e.start)} – ${e.open ? 'end not logged yet' : fmtTime(e.end)}`;
   parts.push(`${when} UTC`);
+  if (e.review) parts.push(e.review);
   return parts.join(' · ');
 }
 
@@ -112,8 +115,44 @@ window.addEventListener('resize', () => {
   resizeTimer = setTimeout(() => lastTimeline && renderTimeline(...lastTimeline), 100);
 });
 
-function renderTimeline(entries, from, to) {
-  lastTimeline = [entries, from, to];
+// The span the sessions occupy, padded, inside [from, to]: where the timeline zooms to (a
+// one-hour session in a whole day would be a sliver). Null when zooming would barely change it.
+function dataSpan(entries, from, to) {
+  if (!entries.length) return null;
+  const now = Date.now();
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of entries) {
+    lo = Math.min(lo, e.start);
+    const end = e.kind === 'failed' ? e.start : (Number.isFinite(e.end) ? e.end : Math.min(now, to));
+    hi = Math.max(hi, end, e.start);
+  }
+  const pad = Math.max((hi - lo) * 0.08, 10 * MINUTE);
+  const zf = Math.max(from, lo - pad);
+  const zt = Math.min(to, hi + pad);
+  return zt - zf < (to - from) * 0.8 ? [zf, zt] : null;
+}
+
+// Whole range (true) or zoomed to the data (false, the default).
+let wholeRange = false;
+document.getElementById('tl-zoom-toggle').addEventListener('click', () => {
+  wholeRange = !wholeRange;
+  if (lastTimeline) renderTimeline(...lastTimeline);
+});
+
+function renderTimeline(entries, rangeFrom, rangeTo) {
+  lastTimeline = [entries, rangeFrom, rangeTo];
+  const zoom = dataSpan(entries, rangeFrom, rangeTo);
+  const zoomNote = document.getElementById('tl-zoom');
+  zoomNote.hidden = !zoom;
+  const [from, to] = zoom && !wholeRange ? zoom : [rangeFrom, rangeTo];
+  if (zoom) {
+    const span = (a, b) => `${fmtTime(a).slice(0, 16)} – ${fmtTime(b).slice(0, 16)} UTC`;
+    document.getElementById('tl-zoom-text').textContent = wholeRange
+      ? `Showing the whole range; the sessions lie within ${span(zoom[0], zoom[1])}.`
+      : `Zoomed to the sessions: ${span(zoom[0], zoom[1])} (the range is ${span(rangeFrom, rangeTo)}).`;
+    document.getElementById('tl-zoom-toggle').textContent = wholeRange ? 'Zoom to the sessions' : 'Show the whole range';
+  }
   const root = document.getElementById('timeline');
   root.replaceChildren();
   for (const k of Object.keys(KINDS)) {
@@ -140,6 +179,19 @@ function renderTimeline(entries, from, to) {
   root.append(axis);
   const g = { from, to, span, pct, out };
   laneGroups(entries).forEach(({ host, lanes }, i) => root.append(group(host, lanes, g, i)));
+  fitLabels(root);
+}
+
+// A bar shows as much of its person as fits: the whole name, else its part before `@`, else
+// nothing (the bar's title and aria-label carry it all). Never a clipped "az…".
+function fitLabels(root) {
+  for (const bar of root.querySelectorAll('.tl-entry[data-label]')) {
+    const full = bar.dataset.label;
+    for (const text of [full, full.split('@')[0], '']) {
+      bar.textContent = text;
+      if (bar.scrollWidth <= bar.clientWidth + 1) break;
+    }
+  }
 }
 
 // One host: a heading (its name, VM and session counts) over its VM lanes.
@@ -200,16 +252,20 @@ function entry(e, g) {
   node.setAttribute('aria-label', text);
   node.style.left = `${g.pct(e.start)}%`;
   node.style.top = `${e.row * LANE_ROW + 2}px`;
-  if (e.recordingId) {
-    node.classList.add('linked');
-    node.setAttribute('aria-label', `${text} · Enter shows its recording in the table`);
-    node.addEventListener('click', () => showRecording(e.recordingId));
-    node.addEventListener('keydown', (ev) => ev.key === 'Enter' && showRecording(e.recordingId));
-  }
+  if (e.recordingId) node.classList.add('linked');
+  node.setAttribute('aria-label', `${text} · Enter opens the session`);
+  const open = () => {
+    if (e.recordingId) showRecording(e.recordingId, false);
+    openSession(e.session, node);
+  };
+  node.addEventListener('click', open);
+  node.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') open();
+  });
   if (e.kind !== 'failed') {
     const end = e.open || !Number.isFinite(e.end) ? Math.min(Date.now(), g.to) : e.end;
     node.style.width = `${Math.max(g.pct(end) - g.pct(e.start), 0)}%`;
-    node.textContent = e.user ? visible(e.user) : KINDS[e.kind];
+    node.dataset.label = visible(e.user || KINDS[e.kind]);
   }
   return node;
 }

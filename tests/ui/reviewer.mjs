@@ -1,0 +1,210 @@
+// The reviewer's whole path on the timeline page (GET /api/ui), keyboard only, in Debian's
+// chromium (playwright-core): the filters restored from the address; find the session by the
+// person's e-mail (the filters written back into the address); open it from the table with Enter;
+// see the person first and the VM account beside it, the recording's hash, its last verification,
+// its custody trail and links; sign off; see the confirmation (focused, in the open view), the
+// verdict, reviewer and time in the table, the session's history and the period's log; the
+// session gone from the queue. In every state axe-core reports no serious or critical violation;
+// at 1,400 and 800 px wide no element is wider than its box. Screenshots beside <screenshot.png>.
+// Usage: node reviewer.mjs <base-url> <expect.json> <screenshot.png>
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { checker, launch, pageArgs } from './browser.mjs';
+
+const { base, shot, want } = pageArgs('reviewer.mjs');
+const { check, same, caught, finish } = checker();
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const shots = (name) => shot.replace(/\.png$/, `-${name}.png`);
+const axeReport = [];
+
+const browser = await launch();
+const events = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on('console', (m) => m.type() === 'error' && events.push(`console error: ${m.text()}`));
+  page.on('pageerror', (e) => events.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => {
+    events.push(`dialog opened (script ran): ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  mkdirSync(path.dirname(shot), { recursive: true });
+
+  // A bookmarked range: the form takes it from the address.
+  const q = new URLSearchParams({ code: want.key, from: `${want.from}:00Z`, to: `${want.to}:00Z` });
+  await page.goto(`${base}/api/ui?${q}`);
+  await settled(page, 1);
+  same(await page.inputValue('#f-from'), want.from, 'range start restored from the address');
+  same(await page.inputValue('#f-to'), want.to, 'range end restored from the address');
+  await page.waitForFunction(() => document.querySelectorAll('#rv-queue button.rv-item').length > 0);
+  await axe(page, 'loaded');
+
+  // The queue names the person first, the VM account beside it, and when it was ranked.
+  const entry = `#rv-queue button.rv-item[data-session="${want.session}"]`;
+  same(await page.locator(`${entry} .person`).textContent(), want.person, 'queue: the person first');
+  check((await page.locator(`${entry} .account`).textContent()).includes(want.account), 'queue: the VM account beside');
+  check(/^Ranked at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC.*next ranking is due at \d{4}-\d\d-\d\d \d\d:\d\d UTC/
+    .test(await page.textContent('#rv-ranked')), `queue: when ranked and next: ${await page.textContent('#rv-ranked')}`);
+  // The timeline zooms to the sessions: the person's bar shows the person, not a clipped "az…".
+  check(await page.isVisible('#tl-zoom'), 'timeline: zoomed to the sessions');
+  const bar = await page.$eval(`.tl-entry[aria-label*="${want.person}"]`, (b) => ({
+    text: b.textContent, width: b.getBoundingClientRect().width, fits: b.scrollWidth <= b.clientWidth + 1,
+  }));
+  check([want.person, want.person.split('@')[0]].includes(bar.text) && bar.fits,
+    `timeline: the person's bar names the person in full: ${JSON.stringify(bar)}`);
+  check(bar.width >= 60, `timeline: a half-hour session is a bar, not a sliver: ${bar.width} px`);
+
+  // Find the session by the person's e-mail: Tab to the user field, type, Enter.
+  await tabTo(page, '#f-user');
+  await page.keyboard.type(want.person);
+  const n = Number(await page.evaluate(() => document.body.dataset.search)) + 1;
+  await page.keyboard.press('Enter');
+  same(await settled(page, n), 'ready', 'search by e-mail');
+  same(await page.$$eval('#recordings tbody tr', (rs) => rs.length), 1, 'one recording of the person');
+  same(new URL(page.url()).searchParams.get('user'), want.person, 'the filter is in the address');
+  same(new URL(page.url()).searchParams.get('code'), want.key, 'the address keeps the key');
+  same(await page.$eval('#recordings td.user .person', (p) => p.textContent), want.person, 'table: the person first');
+  check((await page.textContent('#recordings td.user .account')).includes(want.account), 'table: the VM account beside');
+  same((await page.textContent('#recordings td.review')).trim(), 'not reviewed', 'table: review column before');
+  await axe(page, 'found');
+
+  // Open it: Tab to the row's button, Enter.
+  await tabTo(page, '#recordings tbody button.link');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#detail:not([hidden])');
+  same(await page.evaluate(() => document.activeElement.id), 'dt-title', 'focus on the opened session');
+  await page.waitForFunction(() => document.querySelector('#dt-recordings .recording')
+    && document.querySelector('#dt-history li'));
+  check((await page.textContent('#dt-title')).includes(want.person), 'view: titled by the person');
+  const facts = await page.$$eval('#dt-facts dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  same(facts.Person, want.person, 'view: the person');
+  same(facts['VM account'], want.account, 'view: the VM account');
+  same(facts.VM, want.vm, 'view: the VM');
+  same(facts['Session id'], want.session, 'view: the session');
+  const rec = await page.$$eval('#dt-recordings .recording dl.facts dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  check(/^[0-9a-f]{64}$/.test(rec['SHA-256'] || ''), `view: the recording's hash: ${rec['SHA-256']}`);
+  check((rec['Last verification'] || '').startsWith(`${want.verification} at `), `view: last verification: ${rec['Last verification']}`);
+  check((await page.textContent('#dt-recordings .custody')).includes(want.custody), 'view: the custody trail shows the replacement');
+  const portal = await page.$eval('#dt-recordings a.ext', (a) => a.href);
+  check(portal.startsWith('https://portal.azure.com/') && /bastionHosts\/[^/]+\/sessionRecordings$/i.test(portal)
+    && portal.toLowerCase().includes(want.host), `view: the host's session recordings in the portal: ${portal}`);
+  // The read link where the API issues one, else the reason it gave.
+  const read = await page.$$eval('#dt-recordings a.ext', (as) => as.map((a) => a.href));
+  const links = await page.textContent('#dt-recordings .links');
+  check(want.noReadLink ? links.includes(want.noReadLink) && read.length === 1
+    : read.some((h) => h.includes('sig=')), `view: the recording's read link or why not: ${read.join(' ')} ${links}`);
+  same(await page.textContent('#dt-history'), 'Not reviewed yet.', 'view: no review yet');
+  await page.screenshot({ path: shots('detail'), fullPage: true });
+  await axe(page, 'opened');
+
+  // Sign off by keyboard: the verdict, a comment, the ticket, Enter on "Sign off".
+  await tabTo(page, '#rv-verdict-ok');
+  await page.keyboard.press('Space');
+  await page.keyboard.press('ArrowDown');
+  same(await page.$eval('input[name="verdict"]:checked', (i) => i.value), 'follow-up', 'verdict chosen by keyboard');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(want.comment);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('INC-58');
+  await page.keyboard.press('Tab');
+  same(await page.evaluate(() => document.activeElement.id), 'rv-submit', 'Tab reaches "Sign off"');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => !document.getElementById('dt-confirm').hidden
+    || document.getElementById('rv-status').textContent.includes('failed'));
+  const confirmText = (await page.textContent('#dt-confirm')).replace(/[\u2068\u2069]/g, '');
+  check(confirmText.startsWith(`Signed off: follow-up by ${want.reviewer} at `), `confirmation: ${confirmText} ${await page.textContent('#rv-status')}`);
+  same(await page.evaluate(() => document.activeElement.id), 'dt-confirm', 'focus on the confirmation');
+  check(await page.isVisible('#dt-confirm'), 'the confirmation stays visible');
+  await page.waitForFunction(() => document.querySelector('#dt-history .badge')
+    && document.querySelector('#reviews tbody tr') && document.body.dataset.state === 'ready');
+  const history = await page.textContent('#dt-history');
+  check(history.includes('follow-up') && history.includes(want.reviewer) && history.includes(want.comment),
+    `the session's history: ${history}`);
+  const log = await page.textContent('#reviews tbody');
+  check(log.includes('follow-up') && log.includes(want.reviewer) && log.includes(want.comment), `the period's log: ${log}`);
+  await page.waitForFunction(() => document.querySelector('#recordings td.review .badge')?.textContent === 'follow-up');
+  check((await page.textContent('#recordings td.review')).includes(want.reviewer), 'table: reviewer in the review column');
+  await page.waitForSelector('#rv-queue[aria-busy="false"]');
+  same(await page.$$eval(entry, (bs) => bs.length), 0, 'the session left the queue');
+  await page.screenshot({ path: shots('signed-off'), fullPage: true });
+  await axe(page, 'signed off');
+
+  // Escape closes the view and returns the focus.
+  await page.keyboard.press('Escape');
+  same(await page.isVisible('#detail'), false, 'Escape closes the view');
+
+  // The address restores the view: the same filters, the same rows.
+  await page.reload();
+  await settled(page, 1);
+  same(await page.inputValue('#f-user'), want.person, 'user filter restored on load');
+  same(await page.$$eval('#recordings tbody tr', (rs) => rs.length), 1, 'the same rows after a reload');
+  // Reopen for the screenshots at both widths.
+  await tabTo(page, '#recordings tbody button.link');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#dt-history .badge'));
+  for (const width of [1400, 800]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(300); // the timeline redraws after a resize
+    const clipped = await page.evaluate(clippedElements);
+    same(clipped, [], `nothing wider than its box at ${width} px`);
+    await page.screenshot({ path: shots(String(width)), fullPage: true });
+    await axe(page, `${width} px`);
+  }
+  // A hostile user name in the queue stays text: no element is made from it, no script runs.
+  same(await page.$$eval('img, iframe, object, embed', (xs) => xs.length), 0, 'no element made from a value');
+  same(await page.evaluate(() => window.__pwned), undefined, 'no injected script ran');
+  same(events, [], 'console errors, page errors, dialogs');
+} catch (e) {
+  caught(e);
+} finally {
+  await browser.close();
+}
+
+finish('reviewer', `axe: ${axeReport.join('; ')}; screenshots ${shots('*')}`);
+
+// Presses Tab (at most 200 times) until `selector` has the focus.
+async function tabTo(page, selector) {
+  for (let i = 0; i < 200; i += 1) {
+    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+async function settled(page, k) {
+  await page.waitForFunction((n) => Number(document.body.dataset.search) >= n
+    && ['ready', 'error'].includes(document.body.dataset.state), k, { timeout: 20000 });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+// axe-core in the page (evaluated through the DevTools protocol, beside the page's CSP): every
+// serious or critical violation is a failure; the counts per impact go to the report.
+async function axe(page, state) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations', 'passes'] });
+    return { passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) })) };
+  });
+  check(found.passes > 0, `axe (${state}) ran no rule`);
+  const bad = found.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of bad) check(false, `axe (${state}): ${v.impact} ${v.id} at ${v.nodes.join(', ')}`);
+  const minor = found.violations.filter((v) => !bad.includes(v)).map((v) => `${v.impact} ${v.id}`);
+  axeReport.push(`${state}: ${found.passes} rules passed, ${bad.length} serious/critical${minor.length ? `, ${minor.join(', ')}` : ''}`);
+}
+
+// Every rendered element whose content is wider than its box (a scroll container included), and
+// the page itself wider than the window; visually hidden elements (1 px) aside.
+function clippedElements() {
+  const out = [];
+  if (document.documentElement.scrollWidth > window.innerWidth) {
+    out.push(`page: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+  }
+  for (const e of document.querySelectorAll('body *')) {
+    if (!e.getClientRects().length || e.clientWidth <= 1) continue;
+    if (e.scrollWidth > e.clientWidth + 1) {
+      out.push(`${e.tagName.toLowerCase()}#${e.id}.${[...e.classList].join('.')}: ${e.scrollWidth} > ${e.clientWidth} "${e.textContent.slice(0, 40)}"`);
+    }
+  }
+  return out;
+}
