@@ -336,4 +336,77 @@ mod tests {
         assert_eq!(names(&compare(rows, None, "")).len(), 4, "container gone");
         assert!(under("a/b", "a") && !under("ab", "a") && under("a", "a") && under("x", ""));
     }
+
+    /// The daily comparison's cost, counted on the fakes: 10,000 catalogued recordings of one
+    /// container spread over 30 days, one of them gone. The fakes page as the services do (1,000
+    /// entities a query page, 5,000 blobs a listing page); the table service may also end a
+    /// cross-partition page early at a partition boundary (docs/cost.md says so).
+    #[tokio::test]
+    async fn comparing_ten_thousand_recordings_costs_two_listings_and_ten_query_pages() {
+        use crate::storage::BlobRef;
+        use crate::tables::WriteMode;
+        let f = crate::testkit::fakes();
+        let tables = f.tables.as_ref();
+        tables.ensure_table(RECORDINGS_TABLE).await.expect("table");
+        for i in 0..10_000u32 {
+            let name = format!("r/{i:05}.rec");
+            let at = datetime!(2025-02-12 09:00 UTC) + time::Duration::hours(i64::from(i % 720));
+            let blob = BlobRef::new("recordings", &name);
+            crate::testkit::blobs::put(&*f.blobs, &blob, &b"data"[..], &[]).await;
+            let etag = f.blobs.properties(&blob).await.expect("props").etag;
+            let row = Recording {
+                etag,
+                status: STATUS_CATALOGUED.into(),
+                ..crate::testkit::audit::recording_row(&name, at)
+            };
+            tables
+                .write(RECORDINGS_TABLE, &row.to_entity(), WriteMode::Upsert)
+                .await
+                .expect("row");
+        }
+        let source = f
+            .state
+            .ports
+            .sources
+            .recording("acct", "recordings")
+            .expect("source")
+            .clone();
+        let counted = || (f.blobs.calls(), f.tables.calls());
+        let (blobs, rows) = counted();
+        let day = "2025-03-14";
+        let etag = due(tables, &source, day)
+            .await
+            .expect("due")
+            .expect("due today");
+        let rec = crate::state::recordings(&f.state);
+        let now = datetime!(2025-03-14 10:00 UTC);
+        let alerts = rec.compare(&source, "", None, now).await.expect("compare");
+        mark(tables, &source, day, etag).await.expect("mark");
+        let (blob_calls, table_calls) = (f.blobs.calls() - blobs, f.tables.calls() - rows);
+        assert!(alerts.is_empty(), "{alerts:?}");
+        // 2 listing pages (5,000 blobs each); 10 or 11 query pages (1,000 rows each; a full page
+        // can be followed by an empty one), the day's mark read and written (its table created
+        // on first use): 14 table calls at most.
+        assert_eq!(blob_calls, 2);
+        assert!((12..=14).contains(&table_calls), "{table_calls}");
+        // A difference costs the event path's calls on top (here: a blob deleted).
+        let gone = BlobRef::new("recordings", "r/00042.rec");
+        f.blobs
+            .delete_guarded(&gone, None, None)
+            .await
+            .expect("delete");
+        let (blobs, rows) = counted();
+        let alerts = rec.compare(&source, "", None, now).await.expect("compare");
+        assert_eq!(alerts.len(), 1, "the one gone: {alerts:?}");
+        let (blob_more, table_more) = (f.blobs.calls() - blobs, f.tables.calls() - rows);
+        assert_eq!(blob_more, 2, "the listing's pages only");
+        assert!(
+            table_more <= 11 + 12,
+            "the event path of one deletion: {table_more}"
+        );
+        assert!(
+            due(tables, &source, day).await.expect("due").is_none(),
+            "once a day"
+        );
+    }
 }
