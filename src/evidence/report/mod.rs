@@ -20,7 +20,7 @@ fn outside(value: &str) -> Markup {
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}\
 th:first-child,td:first-child{text-align:left}caption{text-align:left;font-weight:bold;margin-bottom:.3em}\
-table.list{font-size:.8em}table.list td,table.list th{text-align:left;overflow-wrap:anywhere}\
+td,th{overflow-wrap:anywhere}table.list{font-size:.8em}table.list td,table.list th{text-align:left}\
 .open{border:2px solid #b00;padding:.4em .6em;color:#b00;font-weight:bold}\
 figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#555}\
 thead{display:table-header-group}\
@@ -294,7 +294,7 @@ fn access(f: &Figures) -> Markup {
             @for (w, n) in &f.accesses_by_who { tr { td { (outside(w)) } td { (n) } } }
             }
         }
-        table {
+        table.list {
             caption { "Accesses (first " (f.access_list.len()) " of " (f.accesses) "; all in accessaudit.csv)" }
             thead { tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } } }
             tbody {
