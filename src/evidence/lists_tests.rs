@@ -377,3 +377,64 @@ async fn a_bastion_no_host_goes_by_is_refused_naming_the_hosts_there_are() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_custody_event_names_the_person_vm_and_host_in_the_file_and_the_report_alike() {
+    use crate::catalogue::recording::{Deletion, STATUS_DELETED_OUTSIDE};
+    let f = seeded().await;
+    let ports = &f.state.ports;
+    let mut s = SessionRecord::new("late");
+    s.bastion_host = "bas-a".into();
+    s.user_name = "administrator".into();
+    s.user_email = "late@contoso.com".into();
+    s.target_vm = "vm-late".into();
+    s.session_start = Some(NOW - Duration::days(4));
+    let t = NOW - Duration::days(3);
+    let mut gone = crate::testkit::audit::recording_row("late.mp4", t);
+    gone.status = STATUS_DELETED_OUTSIDE.into();
+    gone.deletion = Some(Deletion {
+        at: crate::dates::format_utc(t),
+        reason: "outside-retention".into(),
+        invocation_id: String::new(),
+        request_id: String::new(),
+    });
+    let gone = super::tables_tests::joined_to(gone, &s);
+    crate::testkit::upsert(
+        ports.tables.as_ref(),
+        crate::catalogue::RECORDINGS_TABLE,
+        json!(gone.to_entity()),
+    )
+    .await;
+    let dir = temp_dir();
+    let key = PackKey::from_seed([5u8; 32]);
+    write_pack(&dir, ports, &key, &options(None), Print::NotHere)
+        .await
+        .expect("pack");
+    let text = std::fs::read_to_string(dir.join("custody.csv")).expect("custody");
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let head: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("row")).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    let col = |name: &str| {
+        let i = head.iter().position(|h| h == name).expect(name);
+        rows[0][i].to_owned()
+    };
+    let who = ["person", "vmUser", "vm", "bastionHost"].map(col);
+    assert_eq!(
+        who,
+        ["late@contoso.com", "administrator", "vm-late", "bas-a"]
+    );
+    // The report's row is the file's: at, event, recording, then the same four.
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+    let report = report_rows(&html, "Recordings deleted outside retention or replaced");
+    let file = ["at", "event", "recordingId"].map(col);
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0][..3], file);
+    assert_eq!(report[0][4..], who);
+    let _ = std::fs::remove_dir_all(&dir);
+}
