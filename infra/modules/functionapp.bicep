@@ -218,6 +218,7 @@ var settings = {
   NOTIFY_WEBHOOK_URL: empty(notifyWebhookUrlSecret) ? '' : '${kvPrefix}${notifyWebhookUrlSecret})'
   NOTIFY_WEBHOOK_SECRET: empty(notifyWebhookSecretSecret) ? '' : '${kvPrefix}${notifyWebhookSecretSecret})'
   EVIDENCE_SIGNING_KEY: empty(evidenceSigningKeySecret) ? '' : '${kvPrefix}${evidenceSigningKeySecret})'
+  EVIDENCE_PAPER: 'A4'
   NOTIFY_ROUTES: ''
   NOTIFY_INCLUDE_PII: 'false'
   NOTIFY_TIMEOUT_MS: '10000'

@@ -12,7 +12,7 @@ use crate::catalogue::query::Query;
 use crate::evidence::key::{PackKey, SETTING, parse_public};
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::write_pack;
-use crate::evidence::pdf::Chromium;
+use crate::evidence::pdf::{Chromium, Print};
 use crate::evidence::verify::verify_dir;
 
 /// `evidence`: a pack (no subcommand), or `public-key` / `verify`.
@@ -164,9 +164,19 @@ async fn pack(args: PackArgs) -> ExitCode {
         &config.reviews,
         &config.audit,
     )
-    .with_custody(config.custody.workspace.as_deref(), state.logs.as_ref());
+    .with_custody(config.custody.workspace.as_deref(), state.logs.as_ref())
+    .with_paper(config.evidence_paper);
+    if let Err(unknown) = crate::evidence::hosts::check_bastion(&state.ports, &opts).await {
+        eprintln!("evidence: {unknown}");
+        return ExitCode::from(2);
+    }
     let chromium = if args.no_pdf { None } else { Chromium::find() };
-    match write_pack(&out, &state.ports, &key, &opts, chromium.as_ref()).await {
+    let print = match (&chromium, args.no_pdf) {
+        (_, true) => Print::NotAsked,
+        (Some(c), false) => Print::With(c),
+        (None, false) => Print::NoChromium,
+    };
+    match write_pack(&out, &state.ports, &key, &opts, print).await {
         Ok(m) => {
             let files: Vec<_> = m
                 .files

@@ -19,6 +19,7 @@ use crate::setting::Reader;
 pub const SETTINGS: &[&str] = &[
     "FUNCTIONS_CUSTOMHANDLER_PORT",
     "EVIDENCE_SIGNING_KEY",
+    "EVIDENCE_PAPER",
     "AzureWebJobsStorage",
     "RECORDINGS_STORAGE",
     "RECORDINGS_CONTAINER",
@@ -165,6 +166,8 @@ pub struct Config {
     pub identity: Option<crate::azure::identity::AppIdentity>,
     /// The evidence pack's Ed25519 key (`EVIDENCE_SIGNING_KEY`); none: no packs are made.
     pub evidence_key: Option<crate::evidence::key::PackKey>,
+    /// The printed evidence report's paper (`EVIDENCE_PAPER`: `A4`, default, or `Letter`).
+    pub evidence_paper: crate::evidence::options::Paper,
     /// Logging (`RUST_LOG`, `LOG_FORMAT`, `FUNCTIONS_WORKER_RUNTIME`).
     pub log: crate::telemetry::LogSettings,
 }
@@ -209,6 +212,7 @@ impl Config {
         let heartbeat_interval = crate::health::Heartbeats::interval_from(&mut r);
         let integrity_sample = crate::integrity::timer::sample_size(&mut r);
         let evidence_key = crate::evidence::key::PackKey::from_reader(&mut r);
+        let evidence_paper = crate::evidence::options::Paper::from_reader(&mut r);
         let notify = crate::notify::config::NotifyConfig::from_reader(&mut r);
         let in_memory_account = r
             .get("HANDLER_IN_MEMORY_ACCOUNT")
@@ -309,6 +313,7 @@ impl Config {
             heartbeat_interval,
             integrity_sample,
             evidence_key,
+            evidence_paper,
             in_memory_account,
             in_memory_seed,
             estate,

@@ -29,7 +29,8 @@ pub const CUSTODY_COLUMNS: &str = "event=,at=,recordingId=RecordingId,blobUrl=Bl
     replacedSha256=ReplacedSha256,replacedAt=ReplacedAt,retentionClass=RetentionClass,\
     retainUntil=RetainUntil,legalHold=LegalHold,actorStatus=ActorStatus,actorOperation=ActorOperation,\
     actorUpn=ActorUpn,actorObjectId=ActorObjectId,actorAppId=ActorAppId,actorAt=ActorAt,\
-    actorReason=ActorReason";
+    actorReason=ActorReason,person=UserEmail,vmUser=UserName,vm=TargetVm,bastionHost=BastionHost,\
+    sessionStart=SessionStart,sessionEnd=SessionEnd";
 
 /// The custody events `custody.csv` lists: a deletion outside retention of catalogued content.
 pub const DELETED_OUTSIDE: &str = "deleted-outside-retention";
@@ -82,6 +83,7 @@ pub async fn refused(
                 reviewer: s(e, "Reviewer"),
                 subject: s(e, "SubjectId"),
                 user: s(e, "SessionUser"),
+                host_vm: [s(e, "BastionHost"), s(e, "TargetVm")],
             },
         })
         .collect())
@@ -105,6 +107,7 @@ pub async fn releases(
                 cells: cells(e, RELEASE_COLUMNS),
                 facts: Facts::Release {
                     hold,
+                    recording: s(e, "Recording"),
                     status: s(e, "Status"),
                     requested: [s(e, "RequestedBy"), s(e, "RequestedAt")],
                     approved: [s(e, "ApprovedBy"), s(e, "ApprovedAt")],
@@ -174,6 +177,16 @@ pub async fn custody(
             .as_ref()
             .filter(|x| within(&x.at))
             .map(|x| (REPLACED, x.at.clone(), None));
+        let session = r.session();
+        let of_session = |f: fn(&crate::catalogue::recording::SessionView) -> &String| {
+            session.map(f).cloned().unwrap_or_default()
+        };
+        let who = [
+            of_session(|v| &v.user_email),
+            of_session(|v| &v.user_name),
+            of_session(|v| &v.target_vm),
+            r.bastion().to_owned(),
+        ];
         for (event, at, request) in deleted.chain(replaced) {
             let mut row = cells(e, CUSTODY_COLUMNS);
             row[0] = event.to_owned();
@@ -182,6 +195,12 @@ pub async fn custody(
             if let Some(request) = request {
                 row[8] = crate::recordings::ingest::outside::REASON_OUTSIDE.to_owned();
                 row[9] = request;
+            }
+            // The host as the pack files it (the session's, else the source's).
+            let at_host =
+                super::records::columns(CUSTODY_COLUMNS).position(|(n, _)| n == "bastionHost");
+            if let Some(host) = at_host.and_then(|i| row.get_mut(i)) {
+                host.clone_from(&who[3]);
             }
             out.push(Row {
                 cells: row,
@@ -194,6 +213,7 @@ pub async fn custody(
                     } else {
                         r.blob_url.clone()
                     },
+                    who: who.clone(),
                 },
             });
         }

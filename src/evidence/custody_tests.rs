@@ -63,7 +63,7 @@ async fn the_access_file_lists_the_storage_logs_requests_of_the_period() {
     });
     let key = PackKey::from_seed([5u8; 32]);
     let dir = temp_dir();
-    let m = write_pack(&dir, ports, &key, &opts, None)
+    let m = write_pack(&dir, ports, &key, &opts, super::pdf::Print::NotHere)
         .await
         .expect("pack");
     let csv = std::fs::read_to_string(dir.join("accessaudit.csv")).expect("csv");
@@ -89,7 +89,7 @@ async fn the_access_file_lists_the_storage_logs_requests_of_the_period() {
     // Throttled: the pack is made, its access file says the workspace was not read.
     fake.faults([Fault::ThrottleBare]);
     let dir = temp_dir();
-    write_pack(&dir, ports, &key, &opts, None)
+    write_pack(&dir, ports, &key, &opts, super::pdf::Print::NotHere)
         .await
         .expect("pack");
     let csv = std::fs::read_to_string(dir.join("accessaudit.csv")).expect("csv");

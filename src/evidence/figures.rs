@@ -78,24 +78,28 @@ pub struct Figures {
     pub access_list: Vec<[String; 4]>,
     /// Self-reviews refused (`refusedreviews.csv`).
     pub refused_reviews: u64,
-    /// The first [`ACCESS_LISTED`] of them: (at, reviewer, subject, session user).
+    /// The first [`ACCESS_LISTED`] of them: (at, reviewer, subject, session user, VM, host).
     #[serde(skip)]
-    pub refused_list: Vec<[String; 4]>,
+    pub refused_list: Vec<[String; 6]>,
     /// Two-person releases that took effect (`holdreleases.csv`, status `approved` or `released`).
     pub two_person_releases: u64,
     /// Two-person release requests still awaiting a second principal.
     pub two_person_pending: u64,
-    /// The first [`ACCESS_LISTED`] requests: (hold, status, requester, requested at, approver,
-    /// approved at).
+    /// The first [`ACCESS_LISTED`] requests: (hold, recording, status, requester, requested at,
+    /// approver, approved at).
     #[serde(skip)]
-    pub release_list: Vec<[String; 6]>,
+    pub release_list: Vec<[String; 7]>,
     /// Recordings deleted outside retention in the period (`custody.csv`).
     pub deleted_outside_retention: u64,
     /// Recordings replaced in the period (`custody.csv`).
     pub replaced: u64,
-    /// The first [`ACCESS_LISTED`] custody events: (at, event, recording, blob URL).
+    /// The first [`ACCESS_LISTED`] custody events: (at, event, recording, blob URL, person, VM
+    /// account, VM, host).
     #[serde(skip)]
-    pub custody_list: Vec<[String; 4]>,
+    pub custody_list: Vec<[String; 8]>,
+    /// The session-level lists (`lists::LISTS`), as the report shows them.
+    #[serde(skip)]
+    pub lists: Vec<super::lists::Shown>,
 }
 
 /// Counts rows as they pass.
@@ -193,19 +197,24 @@ impl Counter {
                 reviewer,
                 subject,
                 user,
+                host_vm,
             } => {
                 f.refused_reviews += 1;
                 if f.refused_list.len() < ACCESS_LISTED {
+                    let [host, vm] = host_vm.clone();
                     f.refused_list.push([
                         at.clone(),
                         reviewer.clone(),
                         subject.clone(),
                         user.clone(),
+                        vm,
+                        host,
                     ]);
                 }
             }
             Facts::Release {
                 hold,
+                recording,
                 status,
                 requested,
                 approved,
@@ -218,8 +227,15 @@ impl Counter {
                 if f.release_list.len() < ACCESS_LISTED {
                     let [rb, ra] = requested.clone();
                     let [ab, aa] = approved.clone();
-                    f.release_list
-                        .push([hold.clone(), status.clone(), rb, ra, ab, aa]);
+                    f.release_list.push([
+                        hold.clone(),
+                        recording.clone(),
+                        status.clone(),
+                        rb,
+                        ra,
+                        ab,
+                        aa,
+                    ]);
                 }
             }
             Facts::Custody {
@@ -227,6 +243,7 @@ impl Counter {
                 at,
                 recording,
                 blob,
+                who,
             } => {
                 if *event == super::custody::REPLACED {
                     f.replaced += 1;
@@ -234,11 +251,16 @@ impl Counter {
                     f.deleted_outside_retention += 1;
                 }
                 if f.custody_list.len() < ACCESS_LISTED {
+                    let [person, vm_user, vm, host] = who.clone();
                     f.custody_list.push([
                         at.clone(),
                         (*event).to_owned(),
                         recording.clone(),
                         blob.clone(),
+                        person,
+                        vm_user,
+                        vm,
+                        host,
                     ]);
                 }
             }
@@ -246,14 +268,20 @@ impl Counter {
         }
     }
 
-    fn session(&mut self, w: &DayRow) {
-        let start = &w.start;
-        let day = crate::dates::format_date(start.date());
-        let first_review = std::iter::once(&w.tunnel_id)
+    /// The first counted review of session `w` (of it or of one of its recordings) among the
+    /// reviews counted so far (a pack counts every review before the sessions).
+    pub fn first_review(&self, w: &DayRow) -> Option<OffsetDateTime> {
+        std::iter::once(&w.tunnel_id)
             .chain(&w.recording_ids)
             .filter_map(|s| self.reviewed.get(s))
             .min()
-            .copied();
+            .copied()
+    }
+
+    fn session(&mut self, w: &DayRow) {
+        let start = &w.start;
+        let day = crate::dates::format_date(start.date());
+        let first_review = self.first_review(w);
         if let Some(at) = first_review {
             let hours = u32::try_from(((at - *start).whole_hours()).clamp(0, 48)).unwrap_or(48);
             *self

@@ -1,10 +1,15 @@
 //! `--bastion` for the rows that name no host: a hold, tombstone or access-audit row is a host's
-//! through the recording it is about, whose catalogue row (kept after deletion) names the host.
+//! through the recording it is about, whose catalogue row (kept after deletion) names the host;
+//! and [`check_bastion`], which refuses a name no host goes by before anything is written.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
+use super::options::PackOptions;
 use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::days::DayRow;
+use crate::catalogue::query::{Query, page};
 use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::ports::Ports;
 use crate::retention::hold::{HOLDS_TABLE, member_pk};
 use crate::tables::ops::{get, query_all};
 use crate::tables::{Filter, TableStore};
@@ -99,4 +104,74 @@ impl HostFilter {
         self.cache.insert(id.to_owned(), of_host);
         Ok(of_host)
     }
+}
+
+/// Why a pack of one host is not made.
+#[derive(Debug, thiserror::Error)]
+pub enum BastionCheck {
+    /// No session of the period and no recording source names the host.
+    #[error(
+        "no Bastion host is named {name:?}: the hosts of the period's sessions and of the recording sources are {}",
+        list(.known)
+    )]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The hosts that exist (lower-cased, sorted).
+        known: Vec<String>,
+    },
+    /// The sessions could not be read.
+    #[error("reading the period's sessions: {0}")]
+    Storage(#[from] crate::azure::AzureError),
+}
+
+fn list(known: &[String]) -> String {
+    if known.is_empty() {
+        "none".to_owned()
+    } else {
+        let quoted: Vec<String> = known.iter().map(|h| format!("{h:?}")).collect();
+        quoted.join(", ")
+    }
+}
+
+/// With `--bastion`: `Ok` when a recording source or a session of the period names that host
+/// (compared case-insensitively), else the hosts that exist; without one, `Ok`. Reads the
+/// period's day partitions until the host is found (all of them for a name that matches nothing).
+///
+/// # Errors
+/// [`BastionCheck::Unknown`] naming the hosts there are; storage failures.
+pub async fn check_bastion(ports: &Ports, opts: &PackOptions) -> Result<(), BastionCheck> {
+    let Some(name) = opts.bastion.as_deref() else {
+        return Ok(());
+    };
+    let want = HostFilter::new(name);
+    let mut known: BTreeSet<String> = ports
+        .sources
+        .recordings()
+        .iter()
+        .filter_map(|s| s.bastion.clone())
+        .collect();
+    if known.iter().any(|h| want.is(h)) {
+        return Ok(());
+    }
+    let q = Query {
+        from: opts.from,
+        to: opts.to,
+        filters: Vec::new(),
+        limit: crate::catalogue::query::MAX_LIMIT,
+        continuation: None,
+    };
+    for day in q.days() {
+        let rows: Vec<DayRow> = page::day(ports.tables.as_ref(), &day, &q).await?;
+        for w in rows.iter().filter(|w| !w.host.is_empty()) {
+            if want.is(&w.host) {
+                return Ok(());
+            }
+            known.insert(w.host.to_lowercase());
+        }
+    }
+    Err(BastionCheck::Unknown {
+        name: name.to_owned(),
+        known: known.into_iter().collect(),
+    })
 }

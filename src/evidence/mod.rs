@@ -6,6 +6,7 @@ pub mod figures;
 pub mod hosts;
 pub mod key;
 pub mod listed;
+pub mod lists;
 pub mod manifest;
 pub mod options;
 pub mod pack;
@@ -21,6 +22,8 @@ pub mod zip;
 
 #[cfg(test)]
 mod custody_tests;
+#[cfg(test)]
+mod lists_tests;
 #[cfg(test)]
 mod tables_tests;
 #[cfg(test)]

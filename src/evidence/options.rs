@@ -25,6 +25,51 @@ pub struct PackOptions {
     pub now: OffsetDateTime,
     /// The custody workspace (and client) whose `StorageBlobLogs` requests join `accessaudit.csv`.
     pub custody: Option<PackCustody>,
+    /// The printed report's paper (`EVIDENCE_PAPER`).
+    pub paper: Paper,
+}
+
+/// The setting naming the printed report's paper.
+pub const PAPER_SETTING: &str = "EVIDENCE_PAPER";
+
+/// The paper the report is printed on (`EVIDENCE_PAPER`: `A4`, the default, or `Letter`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Paper {
+    /// ISO A4, 210 × 297 mm.
+    #[default]
+    A4,
+    /// US Letter, 8.5 × 11 in.
+    Letter,
+}
+
+impl Paper {
+    /// Parses the setting's value (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "a4" => Some(Self::A4),
+            "letter" => Some(Self::Letter),
+            _ => None,
+        }
+    }
+
+    /// Reads `EVIDENCE_PAPER` (unset: A4); a bad value is named with the other bad settings.
+    pub fn from_reader(r: &mut crate::setting::Reader<'_>) -> Self {
+        match r.get(PAPER_SETTING) {
+            None => Self::default(),
+            Some(v) => Self::parse(&v).unwrap_or_else(|| {
+                r.problem(PAPER_SETTING, "expected A4 or Letter");
+                Self::default()
+            }),
+        }
+    }
+
+    /// The CSS `@page` size.
+    pub fn css(self) -> &'static str {
+        match self {
+            Self::A4 => "A4",
+            Self::Letter => "letter",
+        }
+    }
 }
 
 /// The custody workspace of a pack and its Logs Query client (compared by workspace).
@@ -70,7 +115,20 @@ impl PackOptions {
             burst_window: audit.failed_login_window,
             now,
             custody: None,
+            paper: Paper::default(),
         }
+    }
+
+    /// The same pack printed on `paper`.
+    #[must_use]
+    pub fn with_paper(mut self, paper: Paper) -> Self {
+        self.paper = paper;
+        self
+    }
+
+    /// True when the period has not ended when the pack is made (its figures can still change).
+    pub fn period_open(&self) -> bool {
+        self.now < self.to
     }
 
     /// The same pack with the custody workspace's requests in its access file, when both are there.

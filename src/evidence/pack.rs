@@ -9,9 +9,10 @@ use serde_json::json;
 use super::figures::Counter;
 use super::key::PackKey;
 use super::listed::INTEGRITY_COLUMNS;
+use super::lists::Lists;
 use super::manifest::{FORMAT, FileEntry, Generator, MANIFEST, Manifest, PeriodDoc, SIGNATURE};
 use super::options::PackOptions;
-use super::pdf::Chromium;
+use super::pdf::Print;
 use super::rows::{Facts, Kind};
 use super::source::Source;
 use super::writer::{CsvFile, write_file};
@@ -35,7 +36,7 @@ pub async fn write_pack(
     ports: &Ports,
     key: &PackKey,
     opts: &PackOptions,
-    pdf: Option<&Chromium>,
+    pdf: Print<'_>,
 ) -> anyhow::Result<Manifest> {
     let mut mkdir = std::fs::DirBuilder::new();
     mkdir.recursive(true);
@@ -49,6 +50,7 @@ pub async fn write_pack(
     let mut files: Vec<FileEntry> = Vec::new();
     let mut source = Source::new(ports.clone(), opts);
     let mut integrity = CsvFile::create(dir, INTEGRITY, INTEGRITY_COLUMNS)?;
+    let mut lists = Lists::create(dir, opts.review_deadline)?;
     for kind in Kind::ALL {
         let mut csv = CsvFile::create(dir, kind.file(), &Source::columns(kind))?;
         let mut chunk = 0;
@@ -59,11 +61,15 @@ pub async fn write_pack(
         {
             for row in rows {
                 csv.row(&row.cells)?;
-                if let Facts::Recording {
-                    integrity_cells, ..
-                } = &row.facts
-                {
-                    integrity.row(integrity_cells)?;
+                match &row.facts {
+                    Facts::Recording {
+                        integrity_cells, ..
+                    } => integrity.row(integrity_cells)?,
+                    Facts::Session(w) => lists.session(w, counter.first_review(w))?,
+                    Facts::Review {
+                        finding: Some(r), ..
+                    } => lists.review(ports.tables.as_ref(), r).await?,
+                    _ => {}
                 }
                 counter.add(&row.facts);
             }
@@ -72,6 +78,8 @@ pub async fn write_pack(
         files.push(csv.finish()?);
     }
     files.push(integrity.finish()?);
+    let (listed, shown) = lists.finish()?;
+    files.extend(listed);
     // Overdue is the queue's state when the pack is made: the queued sessions of the period.
     let period = (opts.from, opts.to);
     let overdue = crate::reviews::queue::read::overdue_in(
@@ -86,15 +94,21 @@ pub async fn write_pack(
     {
         counter.overdue(&host);
     }
-    let figures = counter.finish();
+    let mut figures = counter.finish();
+    figures.lists = shown;
     let html = super::report::render(&figures, opts);
     files.push(write_file(dir, REPORT, html.as_bytes())?);
     let mut notes = Vec::new();
+    if opts.period_open() {
+        notes.push(format!(
+            "the period is not over: made at {}, before its end {}; its figures can still change",
+            format_utc(opts.now),
+            format_utc(opts.to)
+        ));
+    }
     match pdf {
-        None => notes.push(format!(
-            "{REPORT_PDF} not produced: no Chromium here; {REPORT} is the source of truth"
-        )),
-        Some(p) => match p.print(&dir.join(REPORT), &dir.join(REPORT_PDF)).await {
+        Print::NotAsked | Print::NoChromium | Print::NotHere => notes.extend(pdf.note()),
+        Print::With(p) => match p.print(&dir.join(REPORT), &dir.join(REPORT_PDF)).await {
             Ok(()) => {
                 let (size, sha256) = super::verify::file_digest(&dir.join(REPORT_PDF))?;
                 files.push(FileEntry {

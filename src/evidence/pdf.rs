@@ -8,6 +8,38 @@ pub const CANDIDATES: &[&str] = &["chromium", "chromium-browser", "google-chrome
 /// Longest a print may take.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Whether and how a pack's report is printed: what its manifest says about `report.pdf`.
+#[derive(Debug, Clone, Copy)]
+pub enum Print<'a> {
+    /// Printed by this Chromium.
+    With(&'a Chromium),
+    /// Not asked for (`handler evidence --no-pdf`).
+    NotAsked,
+    /// Asked for, but no Chromium was found on `PATH`.
+    NoChromium,
+    /// Made where nothing prints (`GET /api/evidence`, the `EvidencePack` timer).
+    NotHere,
+}
+
+impl Print<'_> {
+    /// The manifest's note when no PDF is printed (`None` when one is to be).
+    pub fn note(self) -> Option<String> {
+        let pdf = super::pack::REPORT_PDF;
+        let truth = format!("{} is the source of truth", super::pack::REPORT);
+        match self {
+            Self::With(_) => None,
+            Self::NotAsked => Some(format!("{pdf} not asked for (--no-pdf); {truth}")),
+            Self::NoChromium => Some(format!(
+                "{pdf} not produced: no Chromium on PATH ({}); {truth}",
+                CANDIDATES.join(", ")
+            )),
+            Self::NotHere => Some(format!(
+                "{pdf} not produced: only the handler evidence command prints it; {truth}"
+            )),
+        }
+    }
+}
+
 /// Prints through a Chromium binary.
 #[derive(Debug, Clone)]
 pub struct Chromium {

@@ -67,7 +67,7 @@ pub async fn publish(
     }
     let folder = format!("{month}/{run}/");
     let dir = pack_dir()?;
-    let manifest = write_pack(dir.path(), ports, key, opts, None).await?;
+    let manifest = write_pack(dir.path(), ports, key, opts, super::pdf::Print::NotHere).await?;
     let names = manifest
         .files
         .iter()

@@ -62,6 +62,8 @@ pub async fn reviews(
                     verdict: r.verdict.as_str().to_owned(),
                     reviewer: r.reviewer.clone(),
                     counts: r.identity != crate::reviews::refusal::SELF_REVIEW,
+                    finding: (r.verdict != crate::reviews::Verdict::Ok)
+                        .then(|| Box::new(r.clone())),
                 },
             })
             .collect(),

@@ -79,6 +79,8 @@ pub enum Facts {
         /// False for a review found to be by the session's own user (`self-review`): listed,
         /// not counted as reviewed.
         counts: bool,
+        /// The whole review when it is an incident or a follow-up (`findings.csv`).
+        finding: Option<Box<crate::reviews::Review>>,
     },
     /// A session.
     Session(Box<DayRow>),
@@ -131,11 +133,15 @@ pub enum Facts {
         subject: String,
         /// The session's user.
         user: String,
+        /// The session's Bastion host and VM.
+        host_vm: [String; 2],
     },
     /// A two-person release request.
     Release {
         /// Hold id.
         hold: String,
+        /// The recording released (empty for a whole hold).
+        recording: String,
         /// `pending`, `approved` or `released`.
         status: String,
         /// Requester and time.
@@ -153,6 +159,8 @@ pub enum Facts {
         recording: String,
         /// Its blob URL.
         blob: String,
+        /// Its session's person (portal user), VM account, VM, and the recording's host.
+        who: [String; 4],
     },
 }
 

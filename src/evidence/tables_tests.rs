@@ -41,6 +41,7 @@ pub(super) fn options(bastion: Option<&str>) -> PackOptions {
         burst_window: Duration::minutes(10),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
+        paper: super::options::Paper::A4,
     }
 }
 
@@ -54,7 +55,7 @@ async fn build(
     opts: &PackOptions,
     dir: &std::path::Path,
 ) -> anyhow::Result<Manifest> {
-    write_pack(dir, ports, key, opts, None).await
+    write_pack(dir, ports, key, opts, super::pdf::Print::NotHere).await
 }
 
 /// `r` joined exactly to session `s`.

@@ -38,6 +38,7 @@ fn options() -> PackOptions {
         burst_window: Duration::minutes(15),
         now: datetime!(2025-04-01 1:00 UTC),
         custody: None,
+        paper: super::options::Paper::A4,
     }
 }
 
@@ -166,9 +167,15 @@ async fn pack() -> (PathBuf, Manifest, PackKey) {
     seed(&f.state.ports).await;
     let dir = temp_dir();
     let key = PackKey::from_seed([3u8; 32]);
-    let m = write_pack(&dir, &f.state.ports, &key, &options(), None)
-        .await
-        .expect("pack");
+    let m = write_pack(
+        &dir,
+        &f.state.ports,
+        &key,
+        &options(),
+        super::pdf::Print::NotHere,
+    )
+    .await
+    .expect("pack");
     (dir, m, key)
 }
 

@@ -30,7 +30,8 @@ pub async fn evidence_pack(state: AppState, inv: Invocation) -> Result<Outcome, 
     let (from, to) = previous_month(now);
     let (config, blobs) = (&state.config, state.app_blobs.as_ref());
     let opts = PackOptions::new((from, to), None, now, &config.reviews, &config.audit)
-        .with_custody(config.custody.workspace.as_deref(), state.logs.as_ref());
+        .with_custody(config.custody.workspace.as_deref(), state.logs.as_ref())
+        .with_paper(config.evidence_paper);
     let month = format!("{:04}-{:02}", from.year(), u8::from(from.month()));
     match publish(&state.ports, blobs, &key, &opts, &run(now, &inv.id)).await {
         Ok(Published::Committed(files, folder)) => Ok(Outcome::processed(format!(

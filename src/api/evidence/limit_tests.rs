@@ -49,9 +49,15 @@ async fn the_pack_directory_is_private_and_goes_with_its_guard() {
         &c.reviews,
         &c.audit,
     );
-    let m = write_pack(&path, &f.state.ports, &key, &opts, None)
-        .await
-        .expect("pack");
+    let m = write_pack(
+        &path,
+        &f.state.ports,
+        &key,
+        &opts,
+        crate::evidence::pdf::Print::NotHere,
+    )
+    .await
+    .expect("pack");
     assert!(!m.files.is_empty());
     #[cfg(unix)]
     {

@@ -31,6 +31,7 @@ use crate::evidence::hosts::HostFilter;
 use crate::evidence::manifest::Manifest;
 use crate::evidence::options::PackOptions;
 use crate::evidence::pack::{pack_dir, write_pack};
+use crate::evidence::pdf::Print;
 
 /// `GET /api/evidence`.
 pub(super) async fn get(
@@ -61,7 +62,15 @@ pub(super) async fn get(
     let now = api.app.ports.clock.now();
     let config = &api.app.config;
     let opts = PackOptions::new((q.from, q.to), bastion, now, &config.reviews, &config.audit)
-        .with_custody(config.custody.workspace.as_deref(), api.app.logs.as_ref());
+        .with_custody(config.custody.workspace.as_deref(), api.app.logs.as_ref())
+        .with_paper(config.evidence_paper);
+    match crate::evidence::hosts::check_bastion(&api.app.ports, &opts).await {
+        Err(e @ crate::evidence::hosts::BastionCheck::Unknown { .. }) => {
+            return Err(ApiError::BadRequest(e.to_string()));
+        }
+        Err(crate::evidence::hosts::BastionCheck::Storage(e)) => return Err(e.into()),
+        Ok(()) => {}
+    }
     let mut target = format!(
         "evidence {}..{}",
         crate::dates::format_utc(q.from),
@@ -82,7 +91,7 @@ pub(super) async fn get(
     .await?;
     let zipped = async {
         let dir = pack_dir()?;
-        let manifest = write_pack(dir.path(), &api.app.ports, &key, &opts, None).await?;
+        let manifest = write_pack(dir.path(), &api.app.ports, &key, &opts, Print::NotHere).await?;
         // The directory moves into the zip's thread: it is removed when that ends, even if the
         // request has gone meanwhile.
         tokio::task::spawn_blocking(move || {

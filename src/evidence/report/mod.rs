@@ -2,6 +2,7 @@
 //! value its own `<bdi>` with its directional controls shown, so no name can reorder the text.
 
 pub mod charts;
+mod lists;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -19,7 +20,45 @@ fn outside(value: &str) -> Markup {
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}\
 th:first-child,td:first-child{text-align:left}caption{text-align:left;font-weight:bold;margin-bottom:.3em}\
-figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#555}@media print{figure{break-inside:avoid}}";
+td,th{overflow-wrap:anywhere}table.list{font-size:.8em}table.list td,table.list th{text-align:left}\
+.open{border:2px solid #b00;padding:.4em .6em;color:#b00;font-weight:bold}\
+figure{margin:1em 0}svg{max-width:100%;height:auto}.note{color:#555}\
+thead{display:table-header-group}\
+@media print{body{margin:0;font-size:10pt}figure,tr{break-inside:avoid}caption{break-after:avoid}h2{break-after:avoid}}";
+
+/// The printed pages: the paper, and on every page the period (marked when it is not over) and
+/// "Page n of m". Only text this module makes goes in (dates and fixed words, never an outside
+/// value: a CSS string has no escaping by `maud`).
+fn page_style(opts: &PackOptions) -> String {
+    let period = format!(
+        "Evidence pack: {} to {} (exclusive)",
+        format_utc(opts.from),
+        format_utc(opts.to)
+    );
+    let open = if opts.period_open() {
+        format!("PERIOD NOT YET OVER: made {}", format_utc(opts.now))
+    } else {
+        String::new()
+    };
+    format!(
+        "@page{{size:{};margin:16mm 12mm 16mm;\
+         @top-left{{content:\"{period}\";font-size:8pt;color:#444}}\
+         @top-right{{content:\"{open}\";font-size:8pt;font-weight:bold;color:#b00}}\
+         @bottom-right{{content:\"Page \" counter(page) \" of \" counter(pages);font-size:8pt;color:#444}}}}",
+        opts.paper.css()
+    )
+}
+
+/// A table with its caption and a header row that printing repeats on every page it spans.
+fn table(class: Option<&str>, caption: Markup, head: &[&str], body: Markup) -> Markup {
+    html! {
+        table class=[class] {
+            caption { (caption) }
+            thead { tr { @for h in head { th { (h) } } } }
+            tbody { (body) }
+        }
+    }
+}
 
 /// The page for `figures` of the pack `opts` describes.
 pub fn render(f: &Figures, opts: &PackOptions) -> String {
@@ -32,10 +71,14 @@ pub fn render(f: &Figures, opts: &PackOptions) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Evidence pack " (format_utc(opts.from)) " to " (format_utc(opts.to)) }
-                style { (PreEscaped(STYLE)) }
+                style { (PreEscaped(STYLE)) (PreEscaped(page_style(opts))) }
             }
             body {
                 h1 { "Bastion session evidence" }
+                @if opts.period_open() {
+                    p.open { "This period is not over: the pack was made at " (format_utc(opts.now))
+                        ", before the period's end at " (format_utc(opts.to)) ". Its figures and lists can still change." }
+                }
                 p {
                     "Period " strong { (format_utc(opts.from)) } " (inclusive) to "
                     strong { (format_utc(opts.to)) } " (exclusive), " (outside(scope)) ". Generated "
@@ -56,10 +99,12 @@ pub fn render(f: &Figures, opts: &PackOptions) -> String {
                 (holds_deletions(f))
                 h2 { "Who accessed which recording" }
                 (access(f))
+                h2 { "Sessions unrecorded, not reviewed or reviewed late; incidents and follow-ups" }
+                (lists::sessions(f))
                 h2 { "Segregation of duties" }
-                (duties(f))
+                (lists::duties(f))
                 h2 { "Chain of custody" }
-                (custody(f))
+                (lists::custody(f))
             }
         }
     };
@@ -77,13 +122,15 @@ fn summary(f: &Figures) -> Markup {
     html! {
         table {
             caption { "Per Bastion host" }
-            tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Unrecorded" } th { "Coverage %" }
-                 th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Overdue" } th { "Recordings" } }
+            thead { tr { th { "Host" } th { "Sessions" } th { "Recorded" } th { "Unrecorded" } th { "Coverage %" }
+                 th { "Failed logins" } th { "Bursts" } th { "Reviewed" } th { "Reviewed on time" } th { "Overdue" } th { "Recordings" } } }
+            tbody {
             @for (host, h) in rows(f) {
                 @let t = &h.tally;
                 tr { td { (outside(host)) } td { (t.sessions) } td { (t.recorded) } td { (t.unrecorded) }
                      td { (format!("{:.1}", h.coverage_percent)) } td { (t.failed_logins) }
                      td { (h.failed_login_bursts) } td { (t.reviewed) } td { (t.reviewed_on_time) } td { (h.overdue) } td { (h.recordings) } }
+            }
             }
         }
         p.note { "Sessions are recorded, unrecorded or failed logins, one of the three: a failed login is never counted unrecorded. Coverage: recorded sessions among those that got past the login (recorded and unrecorded). A review is due the review deadline after the session's end (its start while open); reviewed on time: first reviewed (the session or one of its recordings) by then; overdue: queued for review, unreviewed and past due when the pack was made. A burst: a login.failed.burst detection as the detector raised it (bursts.csv): failed logins by one user, or from one client IP, to one VM reaching the detection threshold within one window; one burst can be detected per user and per client IP." }
@@ -148,9 +195,11 @@ fn reviews(f: &Figures, opts: &PackOptions) -> Markup {
     html! {
         table {
             caption { "Reviews made" }
-            tr { th { "Verdict" } th { "Reviews" } }
+            thead { tr { th { "Verdict" } th { "Reviews" } } }
+            tbody {
             @for (v, n) in &f.verdicts { tr { td { (outside(v)) } td { (n) } } }
             tr { td { "All" } td { (f.reviews) } }
+            }
         }
         p { (f.total.tally.reviewed) " of " (f.total.tally.sessions) " sessions reviewed; "
             (f.total.tally.reviewed_on_time) " by their due time (the " (deadline) "-hour deadline after the session's end); "
@@ -172,16 +221,20 @@ fn retention(f: &Figures) -> Markup {
     html! {
         table {
             caption { "Recordings per retention class" }
-            tr { th { "Class" } th { "Recordings" } th { "Due within 30 days of the period's end" } }
+            thead { tr { th { "Class" } th { "Recordings" } th { "Due within 30 days of the period's end" } } }
+            tbody {
             @for (c, n) in &f.total.by_class {
                 tr { td { (outside(c)) } td { (n) } td { (f.total.due_by_class.get(c).copied().unwrap_or(0)) } }
+            }
             }
         }
         @if !labels.is_empty() { (svg(charts::bars("Recordings per retention class", "recordings", &labels, &values, None))) }
         table {
             caption { "Recordings per status" }
-            tr { th { "Status" } th { "Recordings" } }
+            thead { tr { th { "Status" } th { "Recordings" } } }
+            tbody {
             @for (s, n) in &f.total.by_status { tr { td { (outside(s)) } td { (n) } } }
+            }
         }
     }
 }
@@ -195,18 +248,22 @@ fn integrity(f: &Figures) -> Markup {
     html! {
         table {
             caption { "Recorded digests (integrity.csv)" }
-            tr { th { "Host" } th { "Hashed" } th { "Not hashed yet" } th { "Length mismatch" } }
+            thead { tr { th { "Host" } th { "Hashed" } th { "Not hashed yet" } th { "Length mismatch" } } }
+            tbody {
             @for (host, h) in rows(f) {
                 tr { td { (outside(host)) } @for k in ["hashed", "unhashed", "length-mismatch"] {
                     td { (h.integrity.get(k).copied().unwrap_or(0)) } } }
             }
+            }
         }
         table {
             caption { "Latest verification by the weekly re-hash (integrity.csv: lastVerifiedAt, verification)" }
-            tr { th { "Host" } @for k in VERIFICATIONS { th { (k) } } }
+            thead { tr { th { "Host" } @for k in VERIFICATIONS { th { (k) } } } }
+            tbody {
             @for (host, h) in rows(f) {
                 tr { td { (outside(host)) } @for k in VERIFICATIONS {
                     td { (h.verified.get(*k).copied().unwrap_or(0)) } } }
+            }
             }
         }
         p.note { "A recording's SHA-256 is taken when it is catalogued; the weekly verification re-hashes a sample and raises recording.tampered or recording.missing. \"never\" is a recording no run has sampled yet." }
@@ -219,9 +276,11 @@ fn holds_deletions(f: &Figures) -> Markup {
             (f.total.held) " recordings of the period under legal hold." }
         table {
             caption { "Deletions in the period, with tombstones (deletions.csv)" }
-            tr { th { "Retention class" } th { "Deleted" } }
+            thead { tr { th { "Retention class" } th { "Deleted" } } }
+            tbody {
             @for (c, n) in &f.deletions { tr { td { (outside(c)) } td { (n) } } }
             tr { td { "All" } td { (f.deletions.values().sum::<u64>()) } }
+            }
         }
     }
 }
@@ -230,57 +289,19 @@ fn access(f: &Figures) -> Markup {
     html! {
         table {
             caption { "Reads per principal" }
-            tr { th { "Principal" } th { "Reads" } }
+            thead { tr { th { "Principal" } th { "Reads" } } }
+            tbody {
             @for (w, n) in &f.accesses_by_who { tr { td { (outside(w)) } td { (n) } } }
+            }
         }
-        table {
+        table.list {
             caption { "Accesses (first " (f.access_list.len()) " of " (f.accesses) "; all in accessaudit.csv)" }
-            tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } }
+            thead { tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } } }
+            tbody {
             @for [at, who, action, target] in &f.access_list {
                 tr { td { (at) } td { (outside(who)) } td { (outside(action)) } td { (outside(target)) } }
             }
-        }
-    }
-}
-
-fn duties(f: &Figures) -> Markup {
-    html! {
-        p { (f.refused_reviews) " self-reviews refused; " (f.two_person_releases)
-            " two-person hold releases took effect, " (f.two_person_pending) " awaiting a second principal." }
-        table {
-            caption { "Self-reviews refused (first " (f.refused_list.len()) " of " (f.refused_reviews) "; all in refusedreviews.csv)" }
-            tr { th { "At" } th { "Reviewer" } th { "Subject" } th { "Session user" } }
-            @for [at, who, subject, user] in &f.refused_list {
-                tr { td { (outside(at)) } td { (outside(who)) } td { (outside(subject)) } td { (outside(user)) } }
             }
         }
-        table {
-            caption { "Two-person hold releases (first " (f.release_list.len()) "; all in holdreleases.csv)" }
-            tr { th { "Hold" } th { "Status" } th { "Requested by" } th { "Requested at" } th { "Approved by" } th { "Approved at" } }
-            @for [hold, status, rb, ra, ab, aa] in &f.release_list {
-                tr { td { (outside(hold)) } td { (outside(status)) } td { (outside(rb)) } td { (outside(ra)) }
-                     td { (outside(ab)) } td { (outside(aa)) } }
-            }
-        }
-        p.note { "A reviewer whose UPN/e-mail (a guest's #EXT# UPN as its address; or object id, where both carry one) is the session's user is refused with the reason, and the attempt recorded; a review signed off before the join named its session and found then to be the user's own is listed as self-review, recorded as refused and not counted as reviewed; a review names could not decide is listed as unverified-identity. With HOLD_RELEASE_TWO_PERSON a hold is released only when a second person with Catalogue.Hold approves, by naming it, the request of a first; requests expire, and an application token is no person." }
-    }
-}
-
-fn custody(f: &Figures) -> Markup {
-    html! {
-        table {
-            caption { "Custody events in the period (custody.csv)" }
-            tr { th { "Event" } th { "Recordings" } }
-            tr { td { "deleted-outside-retention" } td { (f.deleted_outside_retention) } }
-            tr { td { "replaced" } td { (f.replaced) } }
-        }
-        table {
-            caption { "Recordings deleted outside retention or replaced (first " (f.custody_list.len()) "; all in custody.csv)" }
-            tr { th { "At" } th { "Event" } th { "Recording" } th { "Blob" } }
-            @for [at, event, recording, blob] in &f.custody_list {
-                tr { td { (outside(at)) } td { (outside(event)) } td { (outside(recording)) } td { (outside(blob)) } }
-            }
-        }
-        p.note { "A deletion the retention sweep did not make leaves the catalogue row with status deleted-outside-retention; a replacement keeps the replaced ETag, length and digest (ReplacedEtag, ReplacedLength, ReplacedSha256) beside the new ones." }
     }
 }

@@ -10,6 +10,7 @@
 mod duties;
 mod figures;
 mod limits;
+mod report;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

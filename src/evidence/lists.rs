@@ -1,0 +1,303 @@
+//! The pack's session-level lists, each a CSV file and a table of the report with the same rows in
+//! the same order (the report shows the first [`LISTED`] and some of the columns): the unrecorded
+//! sessions (`unrecorded.csv`), the sessions not reviewed or reviewed late (`unreviewed.csv`), and
+//! the incidents and follow-ups with their comments and tickets (`findings.csv`). Each row names
+//! the person (the portal user, the Entra UPN the audit record carries), the VM account, the VM,
+//! the host and the times. Which session goes in which list is decided by `catalogue::figures`,
+//! the definitions the counts use, so a list has as many rows as its figure counts.
+
+use std::path::Path;
+
+use time::{Duration, OffsetDateTime};
+
+use super::manifest::FileEntry;
+use super::writer::CsvFile;
+use crate::catalogue::days::{DayRow, get_row};
+use crate::catalogue::figures::{Coverage, due_at, on_time};
+use crate::dates::format_utc_millis;
+use crate::reviews::Review;
+use crate::tables::TableStore;
+
+/// Rows of a list the report shows (the CSV file has them all).
+pub const LISTED: usize = super::figures::ACCESS_LISTED;
+
+/// A session not reviewed at all.
+pub const NOT_REVIEWED: &str = "not-reviewed";
+/// A session first reviewed after its review was due.
+pub const LATE: &str = "late";
+
+/// One list: its file, the report's caption and which of its columns the report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListSpec {
+    /// The CSV file.
+    pub file: &'static str,
+    /// The report's caption.
+    pub title: &'static str,
+    /// The CSV's columns.
+    pub columns: &'static [&'static str],
+    /// Indexes of the columns the report shows, in order.
+    pub shown: &'static [usize],
+}
+
+/// `unrecorded.csv`: sessions counted unrecorded ([`Coverage::Unrecorded`]).
+pub const UNRECORDED: ListSpec = ListSpec {
+    file: "unrecorded.csv",
+    title: "Unrecorded sessions",
+    columns: &[
+        "start",
+        "end",
+        "person",
+        "vmUser",
+        "vm",
+        "bastionHost",
+        "outcome",
+        "clientIp",
+        "tunnelId",
+    ],
+    shown: &[0, 1, 2, 3, 4, 5, 6],
+};
+
+/// `unreviewed.csv`: sessions not reviewed, or first reviewed after their due time.
+pub const UNREVIEWED: ListSpec = ListSpec {
+    file: "unreviewed.csv",
+    title: "Sessions not reviewed or reviewed late",
+    columns: &[
+        "review",
+        "start",
+        "end",
+        "person",
+        "vmUser",
+        "vm",
+        "bastionHost",
+        "kind",
+        "dueAt",
+        "firstReviewAt",
+        "tunnelId",
+    ],
+    shown: &[0, 1, 2, 3, 4, 5, 6, 8, 9],
+};
+
+/// `findings.csv`: reviews with verdict `incident` or `follow-up`.
+pub const FINDINGS: ListSpec = ListSpec {
+    file: "findings.csv",
+    title: "Incidents and follow-ups",
+    columns: &[
+        "reviewedAt",
+        "verdict",
+        "reviewer",
+        "comment",
+        "ticket",
+        "person",
+        "vmUser",
+        "vm",
+        "bastionHost",
+        "sessionStart",
+        "sessionEnd",
+        "subjectKind",
+        "subjectId",
+        "tunnelId",
+        "reviewId",
+    ],
+    shown: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+};
+
+/// The lists, in the order the report shows them.
+pub const LISTS: [ListSpec; 3] = [UNRECORDED, UNREVIEWED, FINDINGS];
+
+/// A list being written: its file, its row count and the rows the report shows.
+pub struct ListFile {
+    spec: ListSpec,
+    csv: CsvFile,
+    rows: u64,
+    shown: Vec<Vec<String>>,
+}
+
+impl ListFile {
+    fn create(dir: &Path, spec: ListSpec) -> std::io::Result<Self> {
+        Ok(Self {
+            spec,
+            csv: CsvFile::create(dir, spec.file, spec.columns)?,
+            rows: 0,
+            shown: Vec::new(),
+        })
+    }
+
+    fn row(&mut self, cells: &[String]) -> std::io::Result<()> {
+        self.csv.row(cells)?;
+        self.rows += 1;
+        if self.shown.len() < LISTED {
+            self.shown
+                .push(self.spec.shown.iter().map(|i| cells[*i].clone()).collect());
+        }
+        Ok(())
+    }
+}
+
+/// What the report shows of one list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// The list.
+    pub spec: Option<ListSpec>,
+    /// Its rows in the CSV file.
+    pub rows: u64,
+    /// The first [`LISTED`] of them, the shown columns only.
+    pub first: Vec<Vec<String>>,
+}
+
+/// The session-level lists of one pack, written as the rows pass.
+pub struct Lists {
+    files: [ListFile; 3],
+    deadline: Duration,
+}
+
+fn time(t: Option<OffsetDateTime>) -> String {
+    t.map(format_utc_millis).unwrap_or_default()
+}
+
+fn session_cells(w: &DayRow) -> [String; 6] {
+    [
+        time(Some(w.start)),
+        time(w.end),
+        w.user_email.clone(),
+        w.user_name.clone(),
+        w.vm.clone(),
+        w.host.clone(),
+    ]
+}
+
+/// Which list of sessions not reviewed, if any, `w` (first reviewed at `first`) goes in, by the
+/// definitions the figures count with (`reviewed` and `reviewed on time`).
+pub fn review_state(
+    w: &DayRow,
+    first: Option<OffsetDateTime>,
+    deadline: Duration,
+) -> Option<&'static str> {
+    match first {
+        None => Some(NOT_REVIEWED),
+        Some(at) if !on_time(at, due_at(w, deadline)) => Some(LATE),
+        Some(_) => None,
+    }
+}
+
+impl Lists {
+    /// Creates the files in `dir`; a review is due `deadline` after its session's end.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn create(dir: &Path, deadline: Duration) -> std::io::Result<Self> {
+        Ok(Self {
+            files: [
+                ListFile::create(dir, UNRECORDED)?,
+                ListFile::create(dir, UNREVIEWED)?,
+                ListFile::create(dir, FINDINGS)?,
+            ],
+            deadline,
+        })
+    }
+
+    /// Lists session `w`, first reviewed at `first`, where it belongs.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn session(&mut self, w: &DayRow, first: Option<OffsetDateTime>) -> std::io::Result<()> {
+        let [a, b, c, d, e, f] = session_cells(w);
+        let kind = Coverage::of(w);
+        if kind == Coverage::Unrecorded {
+            let cells = [&a, &b, &c, &d, &e, &f].map(Clone::clone);
+            let mut row = cells.to_vec();
+            row.extend([
+                w.public_outcome().to_owned(),
+                w.client_ip.clone(),
+                w.tunnel_id.clone(),
+            ]);
+            self.files[0].row(&row)?;
+        }
+        if let Some(state) = review_state(w, first, self.deadline) {
+            let row = [
+                state.to_owned(),
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                kind.as_str().to_owned(),
+                time(Some(due_at(w, self.deadline))),
+                time(first),
+                w.tunnel_id.clone(),
+            ];
+            self.files[1].row(&row)?;
+        }
+        Ok(())
+    }
+
+    /// Lists review `r` when it is an incident or a follow-up, with its session's person and
+    /// times read from the session's day row (the review's own context when the row is gone).
+    ///
+    /// # Errors
+    /// Storage and I/O errors.
+    pub async fn review(&mut self, tables: &dyn TableStore, r: &Review) -> anyhow::Result<()> {
+        if r.verdict == crate::reviews::Verdict::Ok {
+            return Ok(());
+        }
+        let c = &r.context;
+        let session = if c.tunnel_id.is_empty() || c.session_day.is_empty() {
+            None
+        } else {
+            get_row(tables, &c.session_day, &c.tunnel_id)
+                .await?
+                .and_then(|s| DayRow::from_entity(&s.entity))
+        };
+        let (person, vm_user, start, end) = match &session {
+            Some(w) => (
+                w.user_email.clone(),
+                w.user_name.clone(),
+                time(Some(w.start)),
+                time(w.end),
+            ),
+            None => (
+                String::new(),
+                c.user_name.clone(),
+                c.session_start.clone(),
+                String::new(),
+            ),
+        };
+        let row = [
+            format_utc_millis(r.at),
+            r.verdict.as_str().to_owned(),
+            r.reviewer.clone(),
+            r.comment.clone(),
+            r.ticket.clone(),
+            person,
+            vm_user,
+            c.target_vm.clone(),
+            c.bastion_host.clone(),
+            start,
+            end,
+            r.subject.kind.as_str().to_owned(),
+            r.subject.id.clone(),
+            c.tunnel_id.clone(),
+            r.id.clone(),
+        ];
+        self.files[2].row(&row)?;
+        Ok(())
+    }
+
+    /// Closes the files: their manifest entries and what the report shows of each.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(self) -> std::io::Result<(Vec<FileEntry>, Vec<Shown>)> {
+        let mut entries = Vec::new();
+        let mut shown = Vec::new();
+        for f in self.files {
+            shown.push(Shown {
+                spec: Some(f.spec),
+                rows: f.rows,
+                first: f.shown,
+            });
+            entries.push(f.csv.finish()?);
+        }
+        Ok((entries, shown))
+    }
+}
