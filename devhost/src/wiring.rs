@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::admin::AdminState;
 use crate::app_root::{AppRoot, Trigger};
-use crate::eventgrid_watch::{WatchSettings, Watcher};
+use crate::eventgrid_watch::{WatchSettings, WatchSpec, Watcher};
 use crate::forward::{FrontEnd, router};
 use crate::invoke::Invoker;
 use crate::process::{HandlerSpec, WorkerState, expand_env, resolve_executable, supervise};
@@ -120,7 +120,11 @@ fn start_triggers(
         let mut endpoint = conn.blob.clone();
         endpoint.set_query(None);
         let w = Watcher {
-            spec: spec.clone(),
+            // Named in its log lines by the setting that resolved (the fall-back included).
+            spec: WatchSpec {
+                connection: conn.setting.clone(),
+                ..spec.clone()
+            },
             store,
             blob_endpoint: endpoint.to_string(),
             function: f.clone(),

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use super::Api;
 use super::auth::ROLE_READ;
+use crate::azure::AzureError;
 use crate::health::report::{Unavailable, blobs_answer, build};
 use crate::telemetry::redact;
 
@@ -53,16 +54,21 @@ pub(super) async fn health(State(api): State<Api>, headers: HeaderMap) -> Respon
         Err(e) => {
             let (tables, blobs, cause) = match e {
                 // The tables are read first: whether the blobs answer is asked, not assumed.
-                Unavailable::Tables(e) => (false, blobs_answer(&deps).await, e.to_string()),
-                Unavailable::Blobs(e) => (true, false, e.to_string()),
+                Unavailable::Tables(e) => (false, blobs_answer(&deps).await, e),
+                Unavailable::Blobs(e) => (true, false, e),
             };
-            tracing::warn!(error = %redact(&cause), "health check: storage unavailable");
+            tracing::warn!(error = %redact(&cause.to_string()), "health check: storage unavailable");
             let down = match (tables, blobs) {
                 (false, false) => "tables and blobs (or queues)",
                 (false, true) => "tables",
                 _ => "blobs (or queues)",
             };
-            let reason = format!("the app's storage (AzureWebJobsStorage) does not answer: {down}");
+            // A refused key is said as such (its sentence names the setting, never the key).
+            let reason = if matches!(cause, AzureError::Unauthenticated { .. }) {
+                format!("{cause}: {down}")
+            } else {
+                format!("the app's storage (AzureWebJobsStorage) does not answer: {down}")
+            };
             let body = json!({"status": "unavailable", "tables": tables, "blobs": blobs, "reason": reason});
             let body = if details { body } else { status_only(&body) };
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()

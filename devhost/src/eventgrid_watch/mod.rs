@@ -147,8 +147,13 @@ impl Watcher {
                 }
                 Err(e) => {
                     let wait = backoff.failed();
+                    let what = if e.is_retryable() {
+                        "does not answer"
+                    } else {
+                        "refuses the listing"
+                    };
                     eprintln!(
-                        "devhost watch container={}: the blob storage of {} ({}) does not answer ({e}); next try in {}",
+                        "devhost watch container={}: the blob storage of {} ({}) {what} ({e}); next try in {}",
                         self.spec.container,
                         self.spec.connection,
                         self.blob_endpoint,

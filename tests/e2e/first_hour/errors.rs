@@ -64,6 +64,14 @@ async fn a_wrong_account_key_is_an_authentication_failure_not_a_missing_role() {
         .await;
     assert_eq!(status, 503);
     h.wait_log("authentication failed").await;
+    let (status, v) = h.get_json("/api/health").await;
+    assert_eq!(status, 503, "{v}");
+    assert!(
+        v["reason"].as_str().is_some_and(|r| r.starts_with(
+            "authentication failed: the storage account refused the credentials of AzureWebJobsStorage"
+        )),
+        "{v}"
+    );
     let log = h.log_text();
     assert!(
         !log.contains("missing role") && !log.contains(WRONG_KEY),
