@@ -114,6 +114,12 @@ pids+=($!)
 for _ in $(seq 1 150); do grep -q "devhost listening" "$log" && break; sleep 0.2; done
 grep -m1 "devhost listening" "$log" || { cat "$log"; exit 1; }
 addr="$(grep -m1 -o 'devhost listening addr=[0-9.:]*' "$log" | sed 's/.*addr=//')"
+# Blobs already there when a watcher takes its first listing raise no event (as on Azure): seed
+# only once every watched container (two recording containers, the audit-log one) has been listed.
+for _ in $(seq 1 150); do
+  (( $(grep -c "devhost watching function=" "$log") >= 3 )) && break
+  sleep 0.2
+done
 
 echo "== seeding synthetic recordings and an audit-log hour"
 "$bin/examples/demo" seed "${seed_flags[@]}"
