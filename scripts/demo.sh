@@ -8,16 +8,67 @@
 # With --workspace (or DEMO_AUDIT_SOURCE=workspace) the hour's records come from a Log Analytics
 # workspace instead of the archive: the project's loopback fake of the Logs Query API serves them
 # (`demo workspace`), the handler's AuditLogQuery timer reads them, and no PT1H.json is written.
-# Usage: scripts/demo.sh [--workspace]  (leaves Azurite running; `scripts/azurite.sh stop` stops it)
+# On success the stack keeps running: its last lines print the reviewer's page (no sign-in: a local
+# run with CATALOGUE_AUTH=none) and the settings file for the CLI (<state>/demo.env). A failed run
+# stops what it started.
+# Usage: scripts/demo.sh [--workspace]    run the demo (a demo still running is stopped first)
+#        scripts/demo.sh stop             stop what the demo started: devhost, the handler, the
+#                                         workspace fake, and Azurite if the demo started it
+# AZURITE_STATE_DIR (default ./.azurite) as for scripts/azurite.sh: the demo's files live there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+state="${AZURITE_STATE_DIR:-$PWD/.azurite}"
+demo_state="$state/demo.state"
+
+# Ends what the recorded demo started; nothing when none runs.
+stop_demo() {
+  [[ -f "$demo_state" ]] || { echo "demo.sh: no demo is running"; return 0; }
+  local pids azurite
+  azurite="$(sed -n 's/^azurite=//p' "$demo_state")"
+  # Only the demo's own processes (a pid reused since is someone else's).
+  pids=""
+  for pid in $(sed -n 's/^pids=//p' "$demo_state"); do
+    ps -o args= -p "$pid" 2>/dev/null | grep -qE 'devhost|examples/demo' && pids="$pids $pid"
+  done
+  pids="${pids# }"
+  # devhost stops its handler on SIGTERM (the handler is killed after 5 s).
+  for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.2
+  done
+  for pid in $pids; do kill -9 "$pid" 2>/dev/null || true; done
+  local what="devhost and the handler (pids $pids)"
+  if [[ "$azurite" == started ]]; then
+    scripts/azurite.sh stop >/dev/null 2>&1 || true
+    what="$what and Azurite"
+  fi
+  rm -f "$demo_state"
+  echo "demo.sh: stopped $what"
+}
+
+case "${1:-}" in
+  stop) stop_demo; exit 0 ;;
+  ""|--workspace) ;;
+  *) echo "usage: scripts/demo.sh [--workspace] | scripts/demo.sh stop" >&2; exit 2 ;;
+esac
 source_kind="${DEMO_AUDIT_SOURCE:-archive}"
 [[ "${1:-}" == "--workspace" ]] && source_kind=workspace
 case "$source_kind" in archive|workspace) ;; *) echo "DEMO_AUDIT_SOURCE: archive or workspace" >&2; exit 2;; esac
 
+# One demo at a time: a running one is stopped, its Azurite kept (and still ours to stop if it was).
+prior_azurite=""
+if [[ -f "$demo_state" ]]; then
+  prior_azurite="$(sed -n 's/^azurite=//p' "$demo_state")"
+  sed -i 's/^azurite=.*/azurite=kept/' "$demo_state"
+  stop_demo
+fi
+if scripts/azurite.sh status >/dev/null 2>&1; then azurite="${prior_azurite:-reused}"; else azurite=started; fi
 scripts/azurite.sh start >/dev/null
 # shellcheck disable=SC1091
-source .azurite/env
+source "$state/env"
 echo "== building"
 cargo build --quiet --bin handler --bin devhost --example demo
 bin="${CARGO_TARGET_DIR:-target}/debug"
@@ -36,13 +87,18 @@ export AUDITLOGS_STORAGE="$AZURITE_CONNECTION_STRING"
 export RUST_LOG="${RUST_LOG:-info}"
 
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+# A failed run ends what it started; a successful one keeps it running (`scripts/demo.sh stop`).
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  if [[ "$azurite" == started ]]; then scripts/azurite.sh stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
 seed_flags=()
 if [[ "$source_kind" == workspace ]]; then
   # The workspace's customer id, and the fake's loopback URL (plain http: the test setting allows it).
   export AUDITLOGS_WORKSPACES=0d3c7e5a-6b1f-4c2d-9e8f-7a6b5c4d3e2f
   export AUDITLOGS_QUERY_LAG_SECONDS=0 CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK=true
-  ws_out=".azurite/workspace-$run_id.out"
+  ws_out="$state/workspace-$run_id.out"
   "$bin/examples/demo" workspace "$AUDITLOGS_WORKSPACES" >"$ws_out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do grep -q '^http://' "$ws_out" && break; sleep 0.1; done
@@ -52,11 +108,18 @@ if [[ "$source_kind" == workspace ]]; then
   seed_flags=(--no-archive)
 fi
 
-log=".azurite/devhost-$run_id.log"
+log="$state/devhost-$run_id.log"
 "$bin/devhost" --app-root . --handler "$bin/handler" >"$log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do grep -q "devhost listening" "$log" && break; sleep 0.2; done
 grep -m1 "devhost listening" "$log" || { cat "$log"; exit 1; }
+addr="$(grep -m1 -o 'devhost listening addr=[0-9.:]*' "$log" | sed 's/.*addr=//')"
+# Blobs already there when a watcher takes its first listing raise no event (as on Azure): seed
+# only once every watched container (two recording containers, the audit-log one) has been listed.
+for _ in $(seq 1 150); do
+  (( $(grep -c "devhost watching function=" "$log") >= 3 )) && break
+  sleep 0.2
+done
 
 echo "== seeding synthetic recordings and an audit-log hour"
 "$bin/examples/demo" seed "${seed_flags[@]}"
@@ -73,3 +136,27 @@ fi
 echo
 echo "Notifications queued by the handler (queue 'notifications'), handler log lines:"
 grep -E "invocation (processed|skipped|poisoned|failed)" "$log" | tail -n 12 || true
+
+# Keep it running: record what was started, and the settings the CLI needs for the demo's data.
+trap - EXIT
+{
+  echo "pids=${pids[*]}"
+  echo "azurite=$azurite"
+  echo "url=http://$addr/api/ui"
+} >"$demo_state"
+env_file="$state/demo.env"
+{
+  echo "# The demo's settings: source this file, then run target/debug/handler (e.g. catalogue query)."
+  for k in AzureWebJobsStorage RECORDINGS_SOURCES AUDITLOGS_CONTAINER AUDITLOGS_STORAGE TABLE_PREFIX \
+           QUARANTINE_CONTAINER RETENTION_POLICY CATALOGUE_AUTH AUDITLOGS_WORKSPACES LOGANALYTICS_ENDPOINT \
+           CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK AUDITLOGS_QUERY_LAG_SECONDS; do
+    [[ -n "${!k:-}" ]] && printf 'export %s=%q\n' "$k" "${!k}"
+  done
+} >"$env_file"
+today="$(date -u +%F)"
+echo
+echo "== the demo keeps running"
+echo "The reviewer's page: http://$addr/api/ui (no sign-in: a local run with CATALOGUE_AUTH=none)"
+echo "The API: http://$addr/api/recordings?from=$today&to=$today"
+echo "The CLI on the demo's data: source $env_file && $bin/handler catalogue query --from $today --to $today"
+echo "Stop what the demo started: scripts/demo.sh stop"

@@ -46,6 +46,8 @@ if ! command -v openssl >/dev/null; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null
 fi
+echo "== a newcomer's first hour: docs/devhost.md's quick start as written, scripts/demo.sh and its stop"
+scripts/first-hour.sh
 echo "== cargo test (unit, component, real-process e2e, UI; Azurite: ${AZURITE_CONNECTION_STRING%%;AccountKey*}…)"
 TEST_AZURITE=1 TEST_UI=1 cargo test --locked
 if [ -x scripts/ci-infra.sh ]; then

@@ -46,7 +46,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("HANDLER_IN_MEMORY_SEED: {failed} blobs could not be put").into());
         }
     }
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| bind_error(port, &e))?;
     println!("listening addr={}", listener.local_addr()?);
     // Held until `run` returns: dropping the guard writes the lines still queued for stdout.
     let _log = telemetry::init(&state.config.log);
@@ -65,6 +67,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!("shut down on signal");
     Ok(())
+}
+
+/// A port that cannot be taken, named with the setting that chose it.
+fn bind_error(port: u16, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        format!("port {port} (FUNCTIONS_CUSTOMHANDLER_PORT) is already in use by another process")
+    } else {
+        format!("port {port} (FUNCTIONS_CUSTOMHANDLER_PORT) cannot be listened on: {e}")
+    }
 }
 
 async fn shutdown() {

@@ -9,6 +9,7 @@
 
 mod admin;
 mod app_root;
+mod backoff;
 mod envelope;
 mod eventgrid_watch;
 mod forward;

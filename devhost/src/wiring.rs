@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::admin::AdminState;
 use crate::app_root::{AppRoot, Trigger};
-use crate::eventgrid_watch::{WatchSettings, Watcher};
+use crate::eventgrid_watch::{WatchSettings, WatchSpec, Watcher};
 use crate::forward::{FrontEnd, router};
 use crate::invoke::Invoker;
 use crate::process::{HandlerSpec, WorkerState, expand_env, resolve_executable, supervise};
@@ -120,7 +120,11 @@ fn start_triggers(
         let mut endpoint = conn.blob.clone();
         endpoint.set_query(None);
         let w = Watcher {
-            spec: spec.clone(),
+            // Named in its log lines by the setting that resolved (the fall-back included).
+            spec: WatchSpec {
+                connection: conn.setting.clone(),
+                ..spec.clone()
+            },
             store,
             blob_endpoint: endpoint.to_string(),
             function: f.clone(),
@@ -143,12 +147,23 @@ async fn signal() {
     ctrl_c.await.unwrap_or(());
 }
 
+/// A port that cannot be taken, named with the setting that chose it.
+fn bind_error(port: u16, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "port {port} (DEVHOST_PORT) is already in use by another process; set DEVHOST_PORT to a free port, or 0 for any"
+        )
+    } else {
+        format!("port {port} (DEVHOST_PORT) cannot be listened on: {e}")
+    }
+}
+
 /// Runs devhost until a signal, or until the handler has failed too often.
 pub(crate) async fn run(s: Settings) -> Result<(), String> {
     let app = Arc::new(AppRoot::load(&s.app_root)?);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", s.port))
         .await
-        .map_err(|e| format!("bind port {}: {e}", s.port))?;
+        .map_err(|e| bind_error(s.port, &e))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // First stdout line: tests and scripts read the address from it.
     println!("devhost listening addr={addr}");

@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 use super::Api;
 use super::auth::ROLE_READ;
-use crate::health::report::{Unavailable, build};
+use crate::azure::AzureError;
+use crate::health::report::{Unavailable, blobs_answer, build};
 use crate::telemetry::redact;
 
 /// True when the caller may read the details: `Catalogue.Read` in the mode's terms.
@@ -40,7 +41,8 @@ fn status_only(doc: &Value) -> Value {
 pub(super) async fn health(State(api): State<Api>, headers: HeaderMap) -> Response {
     let details = may_read_details(&api, &headers).await;
     let now = api.app.ports.clock.now();
-    match build(&crate::state::health(&api.app), now, &api.settings.health).await {
+    let deps = crate::state::health(&api.app);
+    match build(&deps, now, &api.settings.health).await {
         Ok(mut doc) => {
             // Whether the estate checks run is configuration, not storage: said here.
             let hosts = api.app.config.estate.hosts.len();
@@ -51,11 +53,23 @@ pub(super) async fn health(State(api): State<Api>, headers: HeaderMap) -> Respon
         }
         Err(e) => {
             let (tables, blobs, cause) = match e {
-                Unavailable::Tables(e) => (false, true, e.to_string()),
-                Unavailable::Blobs(e) => (true, false, e.to_string()),
+                // The tables are read first: whether the blobs answer is asked, not assumed.
+                Unavailable::Tables(e) => (false, blobs_answer(&deps).await, e),
+                Unavailable::Blobs(e) => (true, false, e),
             };
-            tracing::warn!(error = %redact(&cause), "health check: storage unavailable");
-            let body = json!({"status": "unavailable", "tables": tables, "blobs": blobs});
+            tracing::warn!(error = %redact(&cause.to_string()), "health check: storage unavailable");
+            let down = match (tables, blobs) {
+                (false, false) => "tables and blobs (or queues)",
+                (false, true) => "tables",
+                _ => "blobs (or queues)",
+            };
+            // A refused key is said as such (its sentence names the setting, never the key).
+            let reason = if matches!(cause, AzureError::Unauthenticated { .. }) {
+                format!("{cause}: {down}")
+            } else {
+                format!("the app's storage (AzureWebJobsStorage) does not answer: {down}")
+            };
+            let body = json!({"status": "unavailable", "tables": tables, "blobs": blobs, "reason": reason});
             let body = if details { body } else { status_only(&body) };
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }

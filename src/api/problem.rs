@@ -83,6 +83,11 @@ impl ApiError {
         }
     }
 
+    /// The problem's detail: one plain sentence (what the command line prints).
+    pub fn detail(&self) -> String {
+        self.title_detail().1
+    }
+
     fn title_detail(&self) -> (&'static str, String) {
         match self {
             Self::BadRequest(d) => ("Invalid request", d.clone()),
@@ -118,6 +123,14 @@ impl ApiError {
                     .into(),
             ),
         }
+    }
+}
+
+/// `<title>: <detail>`, the problem body's words.
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (title, detail) = self.title_detail();
+        write!(f, "{title}: {detail}")
     }
 }
 

@@ -33,6 +33,16 @@ pub enum AzureError {
         /// What to grant, and where.
         role: String,
     },
+    /// 403 `AuthenticationFailed`: the service did not accept the credentials (a wrong account key,
+    /// a mis-signed or expired SAS); not a missing role. Names the connection setting once
+    /// [`AzureError::with_connection`] knows it.
+    #[error("authentication failed: the storage account refused the credentials of {} (a wrong account key or SAS; 403 {code})", connection_or(.connection))]
+    Unauthenticated {
+        /// The connection setting whose credentials were refused.
+        connection: String,
+        /// The service's error code.
+        code: String,
+    },
     /// 429 (or 503 with `Retry-After`) after the retries, or an asked wait past the caller's end.
     #[error("throttled{}", throttled_for(*.retry_after))]
     Throttled {
@@ -73,6 +83,10 @@ impl AzureError {
     ) -> Self {
         let (code, message) = (redact(code), short(message));
         match status {
+            403 if is_authentication_failure(&code, &message) => Self::Unauthenticated {
+                connection: String::new(),
+                code,
+            },
             403 => Self::Forbidden {
                 role: String::new(),
             },
@@ -115,7 +129,13 @@ impl AzureError {
                     super::retry::parse_retry_after(value, std::time::SystemTime::now())
                 });
                 let code = error_code.as_deref().unwrap_or_default();
-                Self::from_status(u16::from(*status), code, "", retry_after)
+                // Only a refusal's body is read: it tells a bad key from a missing role.
+                let message = raw_response
+                    .as_ref()
+                    .filter(|_| u16::from(*status) == 403)
+                    .map(|r| String::from_utf8_lossy(r.body().as_ref()).into_owned())
+                    .unwrap_or_default();
+                Self::from_status(u16::from(*status), code, &message, retry_after)
             }
             ErrorKind::Connection | ErrorKind::Io => Self::Transient(redact(&e.to_string())),
             ErrorKind::Credential => Self::Transient(
@@ -131,6 +151,22 @@ impl AzureError {
     pub fn with_role(self, role: impl FnOnce() -> String) -> Self {
         match self {
             Self::Forbidden { role: r } if r.is_empty() => Self::Forbidden { role: role() },
+            other => other,
+        }
+    }
+
+    /// The same error, an authentication failure naming the connection setting `connection`
+    /// (when it names none yet).
+    #[must_use]
+    pub fn with_connection(self, connection: &str) -> Self {
+        match self {
+            Self::Unauthenticated {
+                connection: c,
+                code,
+            } if c.is_empty() => Self::Unauthenticated {
+                connection: connection.to_owned(),
+                code,
+            },
             other => other,
         }
     }
@@ -180,6 +216,22 @@ fn http(status: u16, code: &str, message: &str) -> String {
         }
     }
     text
+}
+
+/// A 403 that refuses the credentials themselves: Azure Storage's `AuthenticationFailed`, or the
+/// "Server failed to authenticate the request" message (Azurite answers a bad signature with it
+/// under `AuthorizationFailure`). A missing role is `AuthorizationPermissionMismatch`.
+fn is_authentication_failure(code: &str, message: &str) -> bool {
+    code.eq_ignore_ascii_case("AuthenticationFailed")
+        || message.contains("failed to authenticate the request")
+}
+
+fn connection_or(connection: &str) -> &str {
+    if connection.is_empty() {
+        "the connection"
+    } else {
+        connection
+    }
 }
 
 fn throttled_for(retry_after: Option<Duration>) -> String {
@@ -236,6 +288,44 @@ mod tests {
             "403: missing role Reader on h"
         );
         assert_eq!(e(500).to_string(), "HTTP 500 Code: at https://h/…");
+    }
+
+    #[test]
+    fn a_refused_key_is_an_authentication_failure_not_a_missing_role() {
+        let bad_key = AzureError::from_status(
+            403,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+            None,
+        );
+        let azurite = AzureError::from_status(
+            403,
+            "AuthorizationFailure",
+            "<Error><Code>AuthorizationFailure</Code><Message>Server failed to authenticate the request. Make sure the value of the Authorization header is formed correctly including the signature.</Message></Error>",
+            None,
+        );
+        for e in [bad_key, azurite] {
+            let text = e
+                .with_role(|| "Reader on c".into())
+                .with_connection("AzureWebJobsStorage")
+                .to_string();
+            assert!(!text.contains("missing role"), "{text}");
+            assert!(
+                text.starts_with("authentication failed: the storage account refused the credentials of AzureWebJobsStorage"),
+                "{text}"
+            );
+            assert_eq!(text.lines().count(), 1, "{text}");
+        }
+        let missing = AzureError::from_status(
+            403,
+            "AuthorizationPermissionMismatch",
+            "This request is not authorized to perform this operation using this permission.",
+            None,
+        );
+        assert_eq!(
+            missing.with_role(|| "Reader on c".into()).to_string(),
+            "403: missing role Reader on c"
+        );
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl Guard {
             }
         });
         let result = match tokio::time::timeout_at(end.into(), tries).await {
-            Ok(r) => r.map_err(|e| e.with_role(role)),
+            Ok(r) => r.map_err(|e| e.with_role(role).with_connection(&self.connection)),
             Err(_) => {
                 let mut text = format!(
                     "{op}: no answer from {} within {} ms",

@@ -42,6 +42,9 @@ pub struct PackArgs {
     /// Do not print `report.pdf` even when Chromium is installed.
     #[arg(long)]
     pub no_pdf: bool,
+    /// Print the files and figures as JSON instead of the short summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The other evidence commands.
@@ -178,19 +181,13 @@ async fn pack(args: PackArgs) -> ExitCode {
     };
     match write_pack(&out, &state.ports, &key, &opts, print).await {
         Ok(m) => {
-            let files: Vec<_> = m
-                .files
-                .iter()
-                .map(|f| serde_json::json!({"name": f.name, "size": f.size, "rows": f.rows}))
-                .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "dir": out.display().to_string(), "publicKey": m.public_key, "files": files,
-                    "total": m.figures["total"], "notes": m.notes,
-                }))
-                .unwrap_or_default()
-            );
+            let dir = out.display().to_string();
+            if args.json {
+                let doc = super::evidence_summary::json(&dir, &m);
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                print!("{}", super::evidence_summary::summary(&dir, &m));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

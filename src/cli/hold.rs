@@ -107,7 +107,7 @@ pub fn request(args: &HoldArgs) -> Result<(HoldRequest, String), String> {
 
 fn problem(e: &ApiError) -> ExitCode {
     let code = e.status().as_u16();
-    eprintln!("hold failed ({code}): {e:?}");
+    eprintln!("hold failed ({code}): {}", e.detail());
     if code == 400 {
         ExitCode::from(2)
     } else {

@@ -9,6 +9,7 @@ pub mod backfill;
 pub mod commands;
 pub mod disconnect;
 pub mod evidence;
+pub mod evidence_summary;
 pub mod hold;
 pub mod query;
 
@@ -113,6 +114,12 @@ pub struct Filters {
     /// Join confidence.
     #[arg(long)]
     pub confidence: Option<String>,
+    /// Bastion host name (the session's host, or the host its recording container is tied to).
+    #[arg(long)]
+    pub bastion: Option<String>,
+    /// Recording storage account name.
+    #[arg(long)]
+    pub account: Option<String>,
 }
 
 /// The flags that were given, as `(name, value)` pairs.
@@ -137,6 +144,8 @@ impl Filters {
             ("status", &self.status),
             ("class", &self.class),
             ("confidence", &self.confidence),
+            ("bastion", &self.bastion),
+            ("account", &self.account),
         ])
         .collect()
     }

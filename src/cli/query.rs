@@ -24,7 +24,7 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
     let (mut q, format) = match parse::<Recording>(&params, None, state.config.api.max_range_days) {
         Ok(q) => q,
         Err(e) => {
-            eprintln!("{e:?}");
+            eprintln!("{}", e.detail());
             return ExitCode::from(2);
         }
     };
@@ -43,11 +43,11 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
         let found = match page::page::<Recording>(state.ports.tables.as_ref(), &q).await {
             Ok(f) => f,
             Err(Error::Invalid(e)) => {
-                eprintln!("{:?}", ApiError::from(e));
+                eprintln!("{}", ApiError::from(e).detail());
                 return ExitCode::from(2);
             }
             Err(Error::Table(e)) => {
-                eprintln!("query failed: {:?}", ApiError::from(e));
+                eprintln!("query failed: {}", crate::telemetry::redact(&e.to_string()));
                 return ExitCode::from(1);
             }
         };
@@ -81,6 +81,19 @@ pub async fn query(export: bool, args: CatalogueArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `3 intact, 1 findings`: the counts in a fixed order, the empty ones left out.
+fn tally(counts: &HashMap<&str, usize>) -> String {
+    let said: Vec<String> = ["intact", "findings", "unhashed", "expired", "errors"]
+        .iter()
+        .filter_map(|k| counts.get(k).map(|n| format!("{n} {k}")))
+        .collect();
+    if said.is_empty() {
+        "no recordings in the range".to_owned()
+    } else {
+        said.join(", ")
+    }
+}
+
 /// Runs `verify`.
 pub async fn verify(args: VerifyArgs) -> ExitCode {
     let params = args.filters.params();
@@ -91,7 +104,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
     let q = match parse::<Recording>(&params, None, 366) {
         Ok((q, _)) => q,
         Err(e) => {
-            eprintln!("{e:?}");
+            eprintln!("{}", e.detail());
             return ExitCode::from(2);
         }
     };
@@ -127,7 +140,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
             *counts.entry(label).or_default() += 1;
         }
     }
-    eprintln!("verify: {counts:?}");
+    eprintln!("verify: {}", tally(&counts));
     if findings > 0 || counts.contains_key("errors") {
         ExitCode::from(1)
     } else {

@@ -143,3 +143,39 @@ fn mistakes_are_errors() {
         assert!(help.contains(sub), "{sub} missing from --help");
     }
 }
+
+#[test]
+fn catalogue_help_has_every_filter_the_api_list_takes() {
+    use crate::catalogue::query::Listed as _;
+    use crate::catalogue::recording::Recording;
+    let mut cmd = Cli::command();
+    let query = cmd
+        .find_subcommand_mut("catalogue")
+        .and_then(|c| c.find_subcommand_mut("query"))
+        .expect("catalogue query");
+    let help = query.render_long_help().to_string();
+    for param in Recording::FILTERS.iter().chain(&["from", "to", "limit"]) {
+        assert!(help.contains(&format!("--{param} ")), "--{param} in {help}");
+    }
+    let Some(Command::Catalogue(CatalogueCommand::Query(args))) = parse(&[
+        "catalogue",
+        "query",
+        "--bastion",
+        "bas-hub-weu",
+        "--account",
+        "stweu",
+    ])
+    .expect("query") else {
+        panic!("not a query")
+    };
+    let params = args.params();
+    assert_eq!(params["bastion"], "bas-hub-weu");
+    assert_eq!(params["account"], "stweu");
+}
+
+#[test]
+fn a_bad_flag_is_a_plain_sentence_not_debug_text() {
+    let e = crate::api::problem::ApiError::bad("to", "required (YYYY-MM-DD or RFC 3339)");
+    assert_eq!(e.detail(), "to: required (YYYY-MM-DD or RFC 3339)");
+    assert!(!e.to_string().contains("BadRequest"), "{e}");
+}

@@ -101,9 +101,17 @@ pub const SETTINGS: &[&str] = &[
 ];
 
 /// All configuration problems found at start-up.
+/// One problem prints as one line; several as a list.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+#[error("invalid configuration:{}", listed(.0))]
 pub struct ConfigError(pub Vec<String>);
+
+fn listed(problems: &[String]) -> String {
+    match problems {
+        [one] => format!(" {one}"),
+        many => format!("\n  - {}", many.join("\n  - ")),
+    }
+}
 
 /// Where the app's data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -373,16 +381,16 @@ fn resolve_storage(
     timeouts: Timeouts,
     errors: &mut Vec<String>,
 ) -> Storage {
-    let mut resolve = |name: &str| match StorageConnection::resolve(name, env) {
-        Ok(c) => c.map(|c| c.with_timeouts(timeouts)),
+    match StorageConnection::resolve("AzureWebJobsStorage", env) {
+        Ok(Some(app)) => Storage::Connected {
+            app: app.with_timeouts(timeouts),
+        },
+        // Set but unusable: its problem is named; "not set" would point the wrong way.
         Err(mut e) => {
             errors.append(&mut e);
-            None
+            Storage::InMemory
         }
-    };
-    match resolve("AzureWebJobsStorage") {
-        Some(app) => Storage::Connected { app },
-        None => {
+        Ok(None) => {
             // Only a test-support build has an in-memory mode to suggest.
             let hint = if cfg!(feature = "test-support") {
                 "; set HANDLER_IN_MEMORY=true for an in-memory demo"

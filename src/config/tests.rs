@@ -195,3 +195,21 @@ fn a_flag_reads_alike_in_every_setting_that_uses_it() {
         "{text}"
     );
 }
+
+#[test]
+fn a_typo_in_the_connection_string_is_one_sentence_naming_the_setting() {
+    let cs = "DefaultEndpointsProtocol=http;AcountName=devstoreaccount1;AccountKey=S3CRETKEYVALUE==;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1";
+    let e = cfg(&[("AzureWebJobsStorage", cs)]).expect_err("typo");
+    let text = e.to_string();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(!text.contains("not set"), "{text}");
+    assert!(!text.contains("S3CRET"), "{text}");
+    assert!(
+        text.contains("AzureWebJobsStorage: the connection string has no AccountName")
+            && text.contains("AcountName"),
+        "{text}"
+    );
+    // Unset is still said as such.
+    let unset = cfg(&[]).expect_err("unset").to_string();
+    assert!(unset.contains("AzureWebJobsStorage: not set"), "{unset}");
+}

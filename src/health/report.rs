@@ -334,6 +334,17 @@ async fn cursors(
     Ok((doc, tail_lag))
 }
 
+/// Whether the app's blob service answers (a listing of the quarantine container; a container
+/// not created yet is an answer): asked after the tables failed, so a report says what is down.
+pub async fn blobs_answer(deps: &Health) -> bool {
+    matches!(
+        deps.app_blobs
+            .list(&deps.quarantine_container, None, None)
+            .await,
+        Ok(_) | Err(AzureError::NotFound)
+    )
+}
+
 /// Quarantined payloads (`<Function>/<yyyy-mm-dd>/…`): total, per function, since yesterday.
 async fn quarantine(deps: &Health, now: OffsetDateTime) -> Result<(Value, usize), AzureError> {
     let recent_days = [

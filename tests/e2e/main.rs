@@ -13,6 +13,7 @@ mod drift;
 mod estate;
 mod evidence;
 mod faults;
+mod first_hour;
 mod harness;
 mod health;
 mod identity;

@@ -23,6 +23,7 @@ pub(crate) use spec::{DEFAULT_RETRY, RetrySchedule, WatchSpec, default_watch, pa
 use spec::{Seen, is_created};
 
 use crate::app_root::{FunctionDef, Trigger};
+use crate::backoff::{Backoff, secs};
 use crate::envelope::{
     BlobFacts, EventIds, blob_api, blob_created_event, event_grid_envelope, sequencer, sys,
 };
@@ -132,16 +133,36 @@ impl Watcher {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut seen: Option<HashMap<String, Seen>> = None;
+        let mut backoff = Backoff::new(settings.poll);
         loop {
             match list_all(self.store.as_ref(), &self.spec.container).await {
-                Ok(items) => seen = Some(self.diff(seen, items, &invoker, &settings)),
-                Err(e) => eprintln!(
-                    "devhost watch container={}: listing failed: {e}",
-                    self.spec.container
-                ),
+                Ok(items) => {
+                    if backoff.answered() {
+                        println!(
+                            "devhost watch container={}: storage answers again",
+                            self.spec.container
+                        );
+                    }
+                    seen = Some(self.diff(seen, items, &invoker, &settings));
+                }
+                Err(e) => {
+                    let wait = backoff.failed();
+                    let what = if e.is_retryable() {
+                        "does not answer"
+                    } else {
+                        "refuses the listing"
+                    };
+                    eprintln!(
+                        "devhost watch container={}: the blob storage of {} ({}) {what} ({e}); next try in {}",
+                        self.spec.container,
+                        self.spec.connection,
+                        self.blob_endpoint,
+                        secs(wait)
+                    );
+                }
             }
             tokio::select! {
-                _ = tokio::time::sleep(settings.poll) => {}
+                _ = tokio::time::sleep(backoff.wait()) => {}
                 _ = shutdown.changed() => return,
             }
         }

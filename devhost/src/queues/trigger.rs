@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::Queues;
 use crate::app_root::{FunctionDef, HostConfig, Trigger};
+use crate::backoff::{Backoff, secs};
 use crate::envelope::{QueueFacts, decode_wire, queue_envelope, sys};
 use crate::invoke::Invoker;
 
@@ -33,6 +34,7 @@ pub(crate) async fn run_queue_trigger(
         return;
     };
     let f = Arc::new(f.clone());
+    let mut backoff = Backoff::new(poll);
     loop {
         let received = match queues.ensure(connection, queue).await {
             Ok(client) => {
@@ -46,11 +48,18 @@ pub(crate) async fn run_queue_trigger(
                     .await
                     .and_then(|r| r.into_model())
                 {
-                    Ok(list) => list.items.unwrap_or_default(),
+                    Ok(list) => {
+                        if backoff.answered() {
+                            println!("devhost queue={queue}: storage answers again");
+                        }
+                        list.items.unwrap_or_default()
+                    }
                     Err(e) => {
+                        let wait = backoff.failed();
                         eprintln!(
-                            "devhost queue={queue}: receive failed: {}",
-                            redact(&e.to_string())
+                            "devhost queue={queue}: the queue storage of {connection} does not answer ({}); next try in {}",
+                            redact(&e.to_string()),
+                            secs(wait)
                         );
                         Vec::new()
                     }
@@ -83,7 +92,7 @@ pub(crate) async fn run_queue_trigger(
         }
         if idle {
             tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(backoff.wait()) => {}
                 _ = shutdown.changed() => return,
             }
         } else if *shutdown.borrow() {

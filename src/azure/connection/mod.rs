@@ -58,6 +58,45 @@ pub enum StorageAuth {
     },
 }
 
+/// The keys of an Azure Storage connection string, lower-cased.
+const KNOWN_KEYS: &[&str] = &[
+    "defaultendpointsprotocol",
+    "accountname",
+    "accountkey",
+    "endpointsuffix",
+    "blobendpoint",
+    "queueendpoint",
+    "tableendpoint",
+    "fileendpoint",
+    "sharedaccesssignature",
+    "usedevelopmentstorage",
+    "developmentstorageproxyuri",
+];
+
+/// Whether `key` is within two edits of `want` (ignoring case): a misspelling of it.
+fn near_miss(key: &str, want: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (
+        key.to_ascii_lowercase().chars().collect(),
+        want.to_ascii_lowercase().chars().collect(),
+    );
+    if a.len().abs_diff(b.len()) > 2 {
+        return false;
+    }
+    // Levenshtein distance, one row at a time.
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()] <= 2
+}
+
 /// One resolved storage connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageConnection {
@@ -130,14 +169,18 @@ impl StorageConnection {
             });
         }
         let mut errors = Vec::new();
-        let account = get("accountname").unwrap_or_else(|| {
-            errors.push(format!("{name}: connection string has no AccountName"));
-            String::new()
-        });
-        let key = get("accountkey").unwrap_or_else(|| {
-            errors.push(format!("{name}: connection string has no AccountKey (SAS-only connection strings are not supported)"));
-            String::new()
-        });
+        let missing: Vec<&str> = [("accountname", "AccountName"), ("accountkey", "AccountKey")]
+            .into_iter()
+            .filter(|(k, _)| get(k).is_none())
+            .map(|(_, name)| name)
+            .collect();
+        if !missing.is_empty() {
+            errors.push(Self::missing_parts(name, &missing, cs));
+        }
+        let (account, key) = (
+            get("accountname").unwrap_or_default(),
+            get("accountkey").unwrap_or_default(),
+        );
         let protocol = get("defaultendpointsprotocol").unwrap_or_else(|| "https".into());
         let suffix = get("endpointsuffix").unwrap_or_else(|| "core.windows.net".into());
         let mut endpoint = |svc: &str| -> Option<Url> {
@@ -162,6 +205,34 @@ impl StorageConnection {
             }),
             _ => Err(errors),
         }
+    }
+
+    /// One sentence: the parts `missing` from the connection string `cs` in `name`, naming a key
+    /// of it that is a misspelling of one (keys only, and only near-misses: a fragment of a
+    /// value never is one).
+    fn missing_parts(name: &str, missing: &[&str], cs: &str) -> String {
+        let keys: Vec<&str> = cs
+            .split(';')
+            .filter_map(|p| p.split_once('=').map(|(k, _)| k.trim()))
+            .filter(|k| !KNOWN_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+            .collect();
+        let typos: Vec<String> = missing
+            .iter()
+            .filter_map(|want| {
+                let near = keys.iter().find(|k| near_miss(k, want))?;
+                Some(format!("{near} for {want}"))
+            })
+            .collect();
+        let mut text = format!(
+            "{name}: the connection string has no {}",
+            missing.join(" and ")
+        );
+        if !typos.is_empty() {
+            text.push_str(&format!(" (a misspelt key? it has {})", typos.join(", ")));
+        } else if missing.contains(&"AccountKey") {
+            text.push_str(" (SAS-only connection strings are not supported)");
+        }
+        text
     }
 
     fn from_identity_settings(

@@ -151,3 +151,22 @@ fn the_endpoint_is_the_one_the_sdk_chooses() {
     assert_eq!(token_endpoint(&half), IMDS_ENDPOINT);
     assert_eq!(token_endpoint(&|_| None), IMDS_ENDPOINT);
 }
+
+#[test]
+fn a_misspelt_key_is_named_but_no_value_ever() {
+    let errs = StorageConnection::resolve(
+        "X",
+        &env(&[("X", "AccountName=a;AcountKey=secretvalue;zz=morevalue")]),
+    )
+    .expect_err("no key");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        errs[0],
+        "X: the connection string has no AccountKey (a misspelt key? it has AcountKey for AccountKey)"
+    );
+    // A fragment of a value cut off by a stray `;` is not near a key's name: never printed.
+    let errs = StorageConnection::resolve("X", &env(&[("X", "AccountName=a;AccountKey=;abc=def")]))
+        .expect_err("empty key");
+    assert!(errs.iter().all(|e| !e.contains("abc")), "{errs:?}");
+    assert!(near_miss("acountname", "AccountName") && !near_miss("abc", "AccountKey"));
+}

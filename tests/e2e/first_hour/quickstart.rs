@@ -1,0 +1,43 @@
+//! The quick start of docs/devhost.md and the demo are run as written by `scripts/first-hour.sh`
+//! (a step of `scripts/test.sh`, before `cargo test`: it builds binaries this test binary runs).
+//! Here: the script still finds the block it runs, and the README says where the page is.
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).expect(path)
+}
+
+#[test]
+fn the_quick_start_is_run_by_ci_and_the_readme_says_where_the_page_is() {
+    let test = read("scripts/test.sh");
+    assert!(
+        test.contains("scripts/first-hour.sh"),
+        "scripts/test.sh runs the quick start"
+    );
+    let doc = read("docs/devhost.md");
+    let block = doc
+        .split("## Quick start")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("a ```sh block under ## Quick start");
+    for needed in [
+        "scripts/azurite.sh start",
+        "CATALOGUE_AUTH=none",
+        "/api/ui",
+        "scripts/azurite.sh stop",
+    ] {
+        assert!(
+            block.contains(needed),
+            "{needed} in the quick start:\n{block}"
+        );
+    }
+    assert!(
+        !block.contains("/work/"),
+        "no path of one machine:\n{block}"
+    );
+    let readme = read("README.md");
+    assert!(
+        readme.contains("/api/ui") && readme.contains("scripts/demo.sh stop"),
+        "the README says where the page is and how the demo stops"
+    );
+}
