@@ -207,6 +207,9 @@ fn row(i: usize, t0: OffsetDateTime) -> DetectionRow {
 /// 25 rows (about 30 KB), 4 at once, do not.
 const SEED_BATCH: usize = 25;
 const SEED_IN_FLIGHT: usize = 4;
+/// Tries of one seeding transaction (a run at load average 10 lost transactions to timeouts after
+/// 27 minutes of seeding 20,000 rows).
+const SEED_TRIES: usize = 5;
 
 /// Records `rows` rows into the outbox of `tables` (not timed): the entities the outbox writes,
 /// upserted in transactions of [`SEED_BATCH`], [`SEED_IN_FLIGHT`] at once.
@@ -220,7 +223,17 @@ async fn seed(tables: Arc<dyn TableStore>, rows: usize) {
         .collect();
     let batches = writes.chunks(SEED_BATCH).map(|chunk| {
         let tables = tables.clone();
-        async move { tables.batch(OUTBOX_TABLE, chunk).await }
+        async move {
+            // Upserts: a transaction that timed out (a loaded machine's Azurite) is sent again.
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                match tables.batch(OUTBOX_TABLE, chunk).await {
+                    Err(AzureError::Transient(_)) if tries < SEED_TRIES => continue,
+                    r => return r,
+                }
+            }
+        }
     });
     let done: Vec<_> = futures::stream::iter(batches)
         .buffer_unordered(SEED_IN_FLIGHT)
