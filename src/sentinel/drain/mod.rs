@@ -21,10 +21,9 @@ use crate::ports::Ports;
 pub const PAGE: u32 = 1000;
 /// JSON read ahead before packing: enough for several full calls.
 pub const BUFFER_BYTES: usize = 16 * 1024 * 1024;
-/// Rows one removal task takes: one transaction, so a call's removals keep [`REMOVALS_IN_FLIGHT`]
-/// transactions going whatever its rows (tasks of 500 left a call of 800 rows two at once).
-const REMOVALS_PER_TASK: usize = crate::tables::MAX_BATCH;
-/// Removal transactions at once.
+/// Rows one removal task takes (in transactions of 100).
+const REMOVALS_PER_TASK: usize = 500;
+/// Removal tasks at once.
 const REMOVALS_IN_FLIGHT: usize = 4;
 /// The lease outlives the run by this much (a crashed instance's lease expires then).
 pub const LEASE_MARGIN: Duration = Duration::minutes(1);
