@@ -4,6 +4,8 @@
 #   scripts/bench-auditlogs.sh [megabytes=1024] [rust_repeats=5] [python_repeats=3]
 # Prints each run, the medians (wall and CPU time: CPU is the per-core figure on a shared machine),
 # MB/s, the ratios and the peak RSS of both.
+# BENCH_PROFILE=dev builds the bench unoptimised (quicker to build on a busy machine; its figures are
+# then a dev build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB=${1:-1024}
@@ -13,8 +15,8 @@ FILE=${BENCH_FILE:-${TMPDIR:-/tmp}/auditlogs-bench-${MB}m.jsonl}
 
 # Unstripped bench binary (same speed) so `perf record` on it shows symbols.
 export CARGO_PROFILE_BENCH_STRIP=${CARGO_PROFILE_BENCH_STRIP:-false}
-cargo bench --bench auditlogs --no-run 2>&1 | tail -1
-BIN=$(cargo bench --bench auditlogs --no-run --message-format=json 2>/dev/null \
+cargo bench --profile "${BENCH_PROFILE:-bench}" --bench auditlogs --no-run 2>&1 | tail -1
+BIN=$(cargo bench --profile "${BENCH_PROFILE:-bench}" --bench auditlogs --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable") and "auditlogs" in m["target"]["name"]][-1])')
 
 [ -s "$FILE" ] || "$BIN" generate "$FILE" "$MB"

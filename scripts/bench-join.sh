@@ -8,12 +8,14 @@
 # Grids: BENCH_JOIN_MEMORY="--sessions 10,100,1000 --recordings 0,10,100,1000",
 #        BENCH_JOIN_AZ="--sessions 10,100 --recordings 0,100". Starts Azurite when
 # AZURITE_CONNECTION_STRING is not set.
+# BENCH_PROFILE=dev builds the bench unoptimised (quicker to build on a busy machine; its figures are
+# then a dev build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MEMORY=${BENCH_JOIN_MEMORY:---sessions 10,100,1000 --recordings 0,10,100,1000}
 AZ=${BENCH_JOIN_AZ:---sessions 10,100 --recordings 0,100}
-cargo bench --bench join --no-run 2>&1 | tail -1
-BIN=$(cargo bench --bench join --no-run --message-format=json 2>/dev/null \
+cargo bench --profile "${BENCH_PROFILE:-bench}" --bench join --no-run 2>&1 | tail -1
+BIN=$(cargo bench --profile "${BENCH_PROFILE:-bench}" --bench join --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable") and m["target"]["name"] == "join"][-1])')
 BINS=("$BIN")
 LABELS=("this build")

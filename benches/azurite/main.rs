@@ -14,8 +14,9 @@
 //! Event Grid invocations over HTTP, the bare client directly. The contestants take turns slice by
 //! slice (who goes first rotates), so a change in the shared machine's speed, which moved whole
 //! runs by tens of percent, falls on every contestant alike; each instance fills at the same pace.
-//! After each slice every announced recording must have its catalogue row; the bare client's calls
-//! must be the checked calls times the slice. Per slice, the CPU time each process used per
+//! After each slice every announced recording must have its catalogue row and every catalogue row
+//! its `recordingpaths` row (the same state whoever wrote it); the bare client's calls must be the
+//! checked calls (counted in steady state, after a first recording) times the slice. Per slice, the CPU time each process used per
 //! recording (handler, Azurite, this bench) is sampled from `/proc`. Prints each slice's rates,
 //! then per contestant the totals and each handler's rate over the bare client's (goal ≥ 0.9).
 //!
@@ -148,11 +149,19 @@ async fn run(
     };
     let cpu = cpu.per_item(n);
     let catalogued = rows_under(tables.as_ref(), &format!("{prefix}/")).await;
+    let who = h.map_or("bare client", |h| &h.label);
     assert_eq!(
-        catalogued,
-        n,
-        "{}: {catalogued} of {n} recordings catalogued",
-        h.map_or("bare client", |h| &h.label)
+        catalogued, n,
+        "{who}: {catalogued} of {n} recordings catalogued"
+    );
+    // The same state: one path index row per catalogue row, whoever wrote them.
+    let (all, paths) = (
+        common::rows(tables.as_ref(), None).await,
+        common::count_rows(tables.as_ref(), bare::PATHS, None).await,
+    );
+    assert_eq!(
+        paths, all,
+        "{who}: {paths} path index rows for {all} catalogue rows"
     );
     (timed, cpu)
 }
@@ -175,7 +184,7 @@ async fn setup(
 ) -> (Counted, bastion_recordings::config::Config, String) {
     let config = common::config(&settings(cs, prefix, container));
     let stores = common::clients(&config);
-    for t in ["recordings", "sessionwindows"] {
+    for t in ["recordings", "sessionwindows", bare::PATHS] {
         stores.1.ensure_table(t).await.expect("table");
     }
     let account = stores.0.account().to_owned();
