@@ -285,7 +285,8 @@ async fn seed(config: &Config, archive: bool) -> Res<()> {
     for (i, spec) in config.sources.recordings.iter().enumerate() {
         let rec = blobs(spec)?;
         for (n, (name, meta)) in recordings(i, &day).iter().enumerate() {
-            let body = Bytes::from(vec![b'r'; 1024 * (n + 1)]);
+            // Larger than RECORDING_MIN_BYTES (4096): a shorter blob cannot vouch for a session.
+            let body = Bytes::from(vec![b'r'; 64 * 1024 * (n + 1)]);
             let blob = BlobRef::new(spec.container.clone(), name.clone());
             rec.put(&blob, body, "application/octet-stream", meta)
                 .await?;
