@@ -19,6 +19,16 @@ use crate::harness::{azurite, fixture};
 const WS: &str = "c0ffee00-0000-4000-8000-000000000056";
 const UPN: &str = "<i>mallory</i>@contoso.example";
 
+/// One `CustodyActor` run at `at`, answered 200; its body.
+async fn custody_tick(rig: &Rig, at: OffsetDateTime) -> Value {
+    let (status, v) = rig
+        .handler
+        .invoke("CustodyActor", &timer("CustodyActor", at))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
 fn timer(method: &str, at: OffsetDateTime) -> Value {
     let mut inv = fixture("invocations/timer.invocation.json");
     inv["Metadata"]["sys"]["MethodName"] = json!(method);
@@ -102,14 +112,7 @@ async fn a_delete_only_the_logs_show_alerts_with_its_actor_under_the_events_id()
         now - Duration::seconds(5),
         request,
     );
-    let (status, v) = rig
-        .handler
-        .invoke(
-            "CustodyActor",
-            &timer("CustodyActor", now + Duration::minutes(1)),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
+    let v = custody_tick(&rig, now + Duration::minutes(1)).await;
     let out = sent(&v);
     let deleted = of_type(&out, "recording.deleted");
     assert_eq!(deleted.len(), 1, "{v}");
@@ -134,13 +137,7 @@ async fn a_delete_only_the_logs_show_alerts_with_its_actor_under_the_events_id()
     );
     // The next tick reads nothing new; a late BlobDeleted of the same request alerts under the
     // same id (delivery drops the repeat).
-    let (_, v) = rig
-        .handler
-        .invoke(
-            "CustodyActor",
-            &timer("CustodyActor", now + Duration::minutes(2)),
-        )
-        .await;
+    let v = custody_tick(&rig, now + Duration::minutes(2)).await;
     assert!(of_type(&sent(&v), "recording.deleted").is_empty(), "{v}");
     let mut ev = rig.deleted(name, "eventgrid");
     ev["Data"]["eventGridEvent"]["data"]["requestId"] = json!(request);
@@ -178,14 +175,7 @@ async fn a_container_deleted_alerts_from_the_logs() {
         now - Duration::seconds(5),
         "dc-1",
     );
-    let (status, v) = rig
-        .handler
-        .invoke(
-            "CustodyActor",
-            &timer("CustodyActor", now + Duration::minutes(1)),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
+    let v = custody_tick(&rig, now + Duration::minutes(1)).await;
     let out = sent(&v);
     // The first five deletions alert at once with their actor; the other two are folded.
     let deleted = of_type(&out, "recording.deleted");
@@ -208,13 +198,7 @@ async fn a_container_deleted_alerts_from_the_logs() {
     for id in &ids {
         assert_eq!(row(&rig, id).await["Status"], "deleted-outside-retention");
     }
-    let (_, v) = rig
-        .handler
-        .invoke(
-            "CustodyActor",
-            &timer("CustodyActor", now + Duration::minutes(20)),
-        )
-        .await;
+    let v = custody_tick(&rig, now + Duration::minutes(20)).await;
     let burst = sent(&v);
     let burst = of_type(&burst, "recording.deleted");
     assert_eq!(burst.len(), 1, "{v}");
@@ -336,14 +320,7 @@ async fn an_overwrite_storm_is_folded_and_a_real_deletions_actor_comes_within_tw
     );
     let mut burst = Vec::new();
     for pass in 1..=2 {
-        let (status, v) = rig
-            .handler
-            .invoke(
-                "CustodyActor",
-                &timer("CustodyActor", t + Duration::minutes(pass)),
-            )
-            .await;
-        assert_eq!(status, 200, "{v}");
+        let v = custody_tick(&rig, t + Duration::minutes(pass)).await;
         burst.extend(
             of_type(&sent(&v), "recording.replaced")
                 .into_iter()
