@@ -135,16 +135,7 @@ pub async fn withdraw(
     tunnel: &str,
     identity: &str,
 ) -> Result<(), AzureError> {
-    let done = change(tables, tunnel, |cur| {
-        let next = Entry {
-            rank: String::new(),
-            reviewed: true,
-            identity: identity.to_owned(),
-            ..cur.clone()
-        };
-        (next != *cur).then_some((next, None))
-    });
-    done.await.map(drop)
+    set_reviewed(tables, tunnel, identity, true).await
 }
 
 /// Puts a session back among those to review: the review that took it out was its own user's
@@ -154,9 +145,24 @@ pub async fn reinstate(
     tunnel: &str,
     identity: &str,
 ) -> Result<(), AzureError> {
+    set_reviewed(tables, tunnel, identity, false).await
+}
+
+/// The entry's review state and identity check; a reviewed entry loses its rank.
+async fn set_reviewed(
+    tables: &dyn TableStore,
+    tunnel: &str,
+    identity: &str,
+    reviewed: bool,
+) -> Result<(), AzureError> {
     let done = change(tables, tunnel, |cur| {
         let next = Entry {
-            reviewed: false,
+            rank: if reviewed {
+                String::new()
+            } else {
+                cur.rank.clone()
+            },
+            reviewed,
             identity: identity.to_owned(),
             ..cur.clone()
         };
