@@ -49,6 +49,14 @@ rm -f "$WORK/built.json"
 #   tables does not exist", for minutes after the table's creation in the first pass): retried with a
 #   doubling wait from DEPLOY_TABLE_WAIT_SECONDS (60, at most 600 between tries) up to
 #   DEPLOY_TABLE_ATTEMPTS (6) times: 25 minutes of waiting in all.
+# spent ATTEMPT MOST WHY: fails (printing az's error and WHY) once ATTEMPT reaches MOST.
+spent() {
+    [ "$1" -lt "$2" ] && return 0
+    cat "$WORK/err" >&2
+    echo "deploy: $3" >&2
+    return 1
+}
+
 deploy() {
     local params=$1 roles=0 tables=0 pause out
     shift
@@ -59,20 +67,16 @@ deploy() {
         fi
         if grep -qE 'RoleDefinitionDoesNotExist|PrincipalNotFound' "$WORK/err"; then
             roles=$((roles + 1))
-            if [ "$roles" -ge "${DEPLOY_ROLE_ATTEMPTS:-10}" ]; then
-                cat "$WORK/err" >&2
-                echo "deploy: role definitions or the app's identity still not replicated after $roles attempts; re-run infra/deploy.sh" >&2
+            spent "$roles" "${DEPLOY_ROLE_ATTEMPTS:-10}" \
+                "role definitions or the app's identity still not replicated after $roles attempts; re-run infra/deploy.sh" ||
                 return 1
-            fi
             echo "deploy: a new role or identity is not replicated yet (attempt $roles/${DEPLOY_ROLE_ATTEMPTS:-10}), retrying in ${DEPLOY_ROLE_WAIT_SECONDS:-30} s" >&2
             sleep "${DEPLOY_ROLE_WAIT_SECONDS:-30}"
         elif grep -q 'One of the tables does not exist' "$WORK/err"; then
             tables=$((tables + 1))
-            if [ "$tables" -ge "${DEPLOY_TABLE_ATTEMPTS:-6}" ]; then
-                cat "$WORK/err" >&2
-                echo "deploy: the Sentinel tables are still not queryable after $tables attempts; re-run infra/deploy.sh later" >&2
+            spent "$tables" "${DEPLOY_TABLE_ATTEMPTS:-6}" \
+                "the Sentinel tables are still not queryable after $tables attempts; re-run infra/deploy.sh later" ||
                 return 1
-            fi
             pause=$((${DEPLOY_TABLE_WAIT_SECONDS:-60} << (tables - 1)))
             [ "$pause" -le 600 ] || pause=600
             echo "deploy: Sentinel refused a rule while its table is new (attempt $tables/${DEPLOY_TABLE_ATTEMPTS:-6}), retrying in $pause s" >&2
