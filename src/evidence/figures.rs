@@ -73,9 +73,10 @@ pub struct Figures {
     pub accesses: u64,
     /// Accesses per principal.
     pub accesses_by_who: BTreeMap<String, u64>,
-    /// The first [`ACCESS_LISTED`] accesses: (at, who, action, target).
+    /// The first [`ACCESS_LISTED`] accesses: (at, who, action, recording's blob or else the
+    /// target, host, person).
     #[serde(skip)]
-    pub access_list: Vec<[String; 4]>,
+    pub access_list: Vec<[String; 6]>,
     /// Self-reviews refused (`refusedreviews.csv`).
     pub refused_reviews: u64,
     /// The first [`ACCESS_LISTED`] of them: (at, reviewer, subject, session user, VM, host).
@@ -174,13 +175,27 @@ impl Counter {
                 target,
                 action,
                 at,
+                named,
             } => {
                 let f = &mut self.figures;
                 f.accesses += 1;
                 *f.accesses_by_who.entry(who.clone()).or_default() += 1;
                 if f.access_list.len() < ACCESS_LISTED {
-                    f.access_list
-                        .push([at.clone(), who.clone(), action.clone(), target.clone()]);
+                    let what = if named.blob.is_empty() {
+                        target
+                    } else {
+                        &named.blob
+                    };
+                    let (host, person) = (named.host.clone(), named.person.clone());
+                    let row = [
+                        at.clone(),
+                        who.clone(),
+                        action.clone(),
+                        what.clone(),
+                        host,
+                        person,
+                    ];
+                    f.access_list.push(row);
                 }
             }
             Facts::Refusal { .. } | Facts::Release { .. } | Facts::Custody { .. } => {

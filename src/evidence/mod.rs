@@ -8,6 +8,7 @@ pub mod key;
 pub mod listed;
 pub mod lists;
 pub mod manifest;
+pub mod named;
 pub mod options;
 pub mod pack;
 pub mod pdf;

@@ -6,6 +6,7 @@ use serde_json::Value;
 use time::Duration;
 
 use super::hosts::{About, HostFilter, keeps};
+use super::named::{Named, Names};
 use super::rows::{Facts, Row};
 use crate::azure::AzureError;
 use crate::catalogue::access::ACCESS_AUDIT_TABLE;
@@ -26,9 +27,10 @@ pub const HOLD_COLUMNS: &str = "holdId=RowKey,scope=Scope,status=Status,setBy=Se
 pub const DELETION_COLUMNS: &str = "id=TombstoneId,deletedAt=DeletedAt,outcome=Outcome,\
     reason=Reason,retentionClass=RetentionClass,retainUntil=RetainUntil,sha256=Sha256,\
     blobUrl=BlobUrl,catalogueKey=CatalogueKey,invocationId=InvocationId,etag=ETag";
-/// The columns of `accessaudit.csv` and the access-audit row's properties.
+/// The columns of `accessaudit.csv` and the access-audit row's properties; the last three name
+/// the recording `target` is (its blob, host and person: [`Named`]), empty for other targets.
 pub const ACCESS_COLUMNS: &str = "at=At,who=Who,action=Action,target=Target,outcome=Outcome,\
-    clientIp=ClientIp,userAgent=UserAgent,link=Link";
+    clientIp=ClientIp,userAgent=UserAgent,link=Link,blob=,bastionHost=,person=";
 /// The columns of `bursts.csv` after the notification id, and the digest's fields that fill them.
 pub const BURST_COLUMNS: &str = "windowStart=windowStart,windowEnd=windowEnd,dimension=dimension,\
     value=value,targetVm=targetVm,bastionHost=bastionHost,attempts=count";
@@ -171,12 +173,13 @@ pub async fn deletions(
     Ok((out, page.next))
 }
 
-/// The access-audit rows of day partition `day` within the period.
+/// The access-audit rows of day partition `day` within the period, each recording named.
 pub async fn accesses(
     tables: &dyn TableStore,
     q: &Query,
     day: &str,
     mut host: Option<&mut HostFilter>,
+    names: &mut Names,
 ) -> anyhow::Result<Vec<Row>> {
     let (from, to) = (format_utc_millis(q.from), format_utc_millis(q.to));
     let rows = all(tables, ACCESS_AUDIT_TABLE, &Filter::partition(day)).await?;
@@ -187,13 +190,18 @@ pub async fn accesses(
     {
         let target = s(e, "Target");
         if keeps(host.as_deref_mut(), tables, About::Access(&target)).await? {
+            let named = names.of(tables, &target).await?.unwrap_or_default();
+            let mut cells = cells(e, ACCESS_COLUMNS);
+            cells.truncate(cells.len() - 3);
+            cells.extend([named.blob.clone(), named.host.clone(), named.person.clone()]);
             out.push(Row {
-                cells: cells(e, ACCESS_COLUMNS),
+                cells,
                 facts: Facts::Access {
                     who: s(e, "Who"),
                     target,
                     action: s(e, "Action"),
                     at: s(e, "At"),
+                    named,
                 },
             });
         }
@@ -227,12 +235,16 @@ pub async fn storage_accesses(
             String::new(),
             String::new(),
             String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
         ],
         facts: Facts::Access {
             who: String::new(),
             target: custody.workspace.clone(),
             action: "storage-logs".to_owned(),
             at: format_utc_millis(q.to),
+            named: Named::default(),
         },
     };
     let found = match found {
@@ -264,12 +276,16 @@ pub async fn storage_accesses(
                     a.caller_ip.clone(),
                     a.user_agent.clone(),
                     String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
                 ],
                 facts: Facts::Access {
                     who,
                     target: a.object_key.clone(),
                     action,
                     at: a.at.clone(),
+                    named: Named::default(),
                 },
             }
         })

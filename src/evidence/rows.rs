@@ -122,6 +122,8 @@ pub enum Facts {
         action: String,
         /// When.
         at: String,
+        /// The recording's blob, host and person (empty for other targets).
+        named: super::named::Named,
     },
     /// A refused self-review.
     Refusal {

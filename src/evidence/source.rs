@@ -39,6 +39,8 @@ pub struct Source {
     custody_next: Option<String>,
     /// The custody workspace whose requests join the access file.
     custody: Option<super::options::PackCustody>,
+    /// The access rows' recordings, named.
+    names: super::named::Names,
 }
 
 impl Source {
@@ -59,6 +61,7 @@ impl Source {
             deletions_next: None,
             custody_next: None,
             custody: opts.custody.clone(),
+            names: super::named::Names::default(),
             ports,
         }
     }
@@ -97,7 +100,9 @@ impl Source {
             (Kind::Reviews, _) => records::reviews(tables, &mut self.reviews, host).await?,
             (Kind::Sessions, Some(day)) => Some(listed::sessions(tables, q, day).await?),
             (Kind::Recordings, Some(day)) => Some(listed::recordings(tables, q, day).await?),
-            (Kind::AccessAudit, Some(day)) => Some(records::accesses(tables, q, day, host).await?),
+            (Kind::AccessAudit, Some(day)) => {
+                Some(records::accesses(tables, q, day, host, &mut self.names).await?)
+            }
             // After the days: the storage accounts' own log of the containers' requests.
             (Kind::AccessAudit, None) if chunk == days.len() => match &self.custody {
                 Some(c) => Some(records::storage_accesses(c, &self.containers(), q).await),

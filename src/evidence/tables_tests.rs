@@ -49,7 +49,7 @@ pub(super) fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("evidence-api-test-{}", uuid::Uuid::new_v4()))
 }
 
-async fn build(
+pub(super) async fn build(
     ports: &Ports,
     key: &PackKey,
     opts: &PackOptions,
@@ -85,7 +85,7 @@ async fn write(ports: &Ports, table: &str, v: Value) {
 /// One host's share of the month: a session (`tun-<tag>`), its recording (`rec-<tag>.mp4`), a
 /// hold on it (`hold-<tag>`), a deleted recording's tombstone (`gone-<tag>.mp4`), a read of the
 /// recording in the access audit, and a review of the recording by `rev-<tag>`; the recording's id.
-async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
+pub(super) async fn seed_host(ports: &Ports, host: &str, tag: &str, day: u8) -> String {
     let start = datetime!(2025-03-01 9:00 UTC) + Duration::days(i64::from(day) - 1);
     let mut s = SessionRecord::new(&format!("tun-{tag}"));
     s.user_name = format!("user-{tag}");

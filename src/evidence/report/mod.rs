@@ -295,11 +295,11 @@ fn access(f: &Figures) -> Markup {
             }
         }
         table.list {
-            caption { "Accesses (first " (f.access_list.len()) " of " (f.accesses) "; all in accessaudit.csv)" }
-            thead { tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } } }
+            caption { "Accesses (first " (f.access_list.len()) " of " (f.accesses) "; all in accessaudit.csv, with each recording's id)" }
+            thead { tr { th { "At" } th { "Principal" } th { "Action" } th { "Recording" } th { "Host" } th { "Person" } } }
             tbody {
-            @for [at, who, action, target] in &f.access_list {
-                tr { td { (at) } td { (outside(who)) } td { (outside(action)) } td { (outside(target)) } }
+            @for [at, who, action, what, host, person] in &f.access_list {
+                tr { td { (at) } td { (outside(who)) } td { (outside(action)) } td { (outside(what)) } td { (outside(host)) } td { (outside(person)) } }
             }
             }
         }

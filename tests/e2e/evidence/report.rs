@@ -176,6 +176,10 @@ fn print(e: &crate::audit_logs::support::Env, dir: &Path, to: &str, paper: Optio
     assert!(dir.join("report.pdf").is_file(), "{}", text(&out.stdout));
 }
 
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("a text: {v}"))
+}
+
 fn tool(name: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(name)
         .args(args)
@@ -229,7 +233,8 @@ async fn the_pdf_splits_tables_with_their_headers_and_marks_every_page() {
     // The accesses table's header row, its cells however far apart the layout puts them.
     let header = |text: &str| {
         text.lines().any(|l| {
-            l.split_whitespace().collect::<Vec<_>>().join(" ") == "At Principal Action Recording"
+            l.split_whitespace().collect::<Vec<_>>().join(" ")
+                == "At Principal Action Recording Host Person"
         })
     };
     let mut with_header = 0;
@@ -250,6 +255,36 @@ async fn the_pdf_splits_tables_with_their_headers_and_marks_every_page() {
     assert!(
         with_header >= 2,
         "the accesses table's header on {with_header} page(s)"
+    );
+    // The reads name the recording's blob, host and person, never its opaque id (whitespace and
+    // hyphens dropped: a long cell wraps, and pdftotext joins a word broken at its hyphen).
+    let (_, detail, _) = http(
+        &e.handler,
+        reqwest::Method::GET,
+        &format!("/api/recordings/{recording}?code=k"),
+        None,
+        &[],
+    )
+    .await;
+    let detail: Value = serde_json::from_str(&detail).expect("json");
+    let detail = &detail["recording"];
+    let blob = format!(
+        "{}/{}",
+        str_of(&detail["container"]),
+        str_of(&detail["blobName"])
+    );
+    let flat = |t: &str| -> String { t.split_whitespace().collect::<String>().replace('-', "") };
+    let text = flat(&tool("pdftotext", &[p, "-"]));
+    let host = str_of(&detail["bastionHost"]);
+    for named in [blob.as_str(), host, "alice@contoso.com"] {
+        assert!(
+            text.contains(&flat(named)),
+            "{named} in the accesses: {text}"
+        );
+    }
+    assert!(
+        !text.contains(&flat(&recording)),
+        "the id {recording} in the report: {text}"
     );
     // The pages as images, for a person to look at; A4's proportions.
     let root = env!("CARGO_MANIFEST_DIR");

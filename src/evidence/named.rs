@@ -1,0 +1,145 @@
+//! What an auditor recognises of an access-audit row's recording: its blob (`container/name`), its
+//! Bastion host and the person of its session, read once per recording id from the catalogue row
+//! (kept after deletion), instead of the opaque id.
+
+use std::collections::HashMap;
+
+use crate::catalogue::RECORDINGS_TABLE;
+use crate::catalogue::recording::{Recording, RecordingKey};
+use crate::tables::TableStore;
+use crate::tables::ops::get;
+
+/// Answers cached per recording id before the cache is dropped (bounds memory over a month).
+const CACHED: usize = 50_000;
+
+/// A recording as an auditor knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Named {
+    /// `container/blob name`.
+    pub blob: String,
+    /// The Bastion host it is shown under ([`Recording::bastion`]).
+    pub host: String,
+    /// The joined session's Entra user, else its VM account marked as such, else empty.
+    pub person: String,
+}
+
+impl Named {
+    /// The names of catalogue row `r`.
+    pub fn of(r: &Recording) -> Self {
+        let person = r.session().map_or_else(String::new, |s| {
+            if s.user_email.is_empty() && !s.user_name.is_empty() {
+                format!("{} (VM account)", s.user_name)
+            } else {
+                s.user_email.clone()
+            }
+        });
+        Self {
+            blob: format!("{}/{}", r.container, r.blob_name),
+            host: r.bastion().to_owned(),
+            person,
+        }
+    }
+}
+
+/// The names of the recordings access rows are about, cached per id.
+#[derive(Debug, Default)]
+pub struct Names {
+    cache: HashMap<String, Option<Named>>,
+}
+
+impl Names {
+    /// The names of recording `id`; `None` when `id` is no recording id or the catalogue has no
+    /// row for it (a list page, a pack download).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn of(&mut self, tables: &dyn TableStore, id: &str) -> anyhow::Result<Option<Named>> {
+        if let Some(known) = self.cache.get(id) {
+            return Ok(known.clone());
+        }
+        let row = match RecordingKey::parse(id) {
+            Some(key) => get(tables, RECORDINGS_TABLE, &key.pk, &key.rk).await?,
+            None => None,
+        };
+        let named = row
+            .and_then(|s| Recording::from_entity(&s.entity))
+            .map(|r| Named::of(&r));
+        if self.cache.len() >= CACHED {
+            self.cache.clear();
+        }
+        self.cache.insert(id.to_owned(), named.clone());
+        Ok(named)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::key::PackKey;
+    use super::super::tables_tests::{build, options, seed_host, temp_dir};
+    use crate::testkit::fakes;
+
+    #[tokio::test]
+    async fn the_accesses_name_the_recordings_blob_host_and_person_not_its_id() {
+        let f = fakes();
+        let ports = &f.state.ports;
+        let id = seed_host(ports, "bas-ours", "ours", 3).await;
+        let dir = temp_dir();
+        build(ports, &PackKey::from_seed([5u8; 32]), &options(None), &dir)
+            .await
+            .expect("pack");
+        let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+        let from = html
+            .find("<caption>Accesses (first")
+            .expect("the accesses table");
+        let table = &html[from..from + html[from..].find("</table>").expect("its end")];
+        assert!(
+            table.contains("<th>Recording</th><th>Host</th><th>Person</th>"),
+            "{table}"
+        );
+        // The session has no Entra user: its VM account, labelled as such.
+        let row = "<td><bdi>recordings/rec-ours.mp4</bdi></td><td><bdi>bas-ours</bdi></td>\
+            <td><bdi>user-ours (VM account)</bdi></td>";
+        assert!(table.contains(row), "{table}");
+        assert!(!table.contains(&id), "the opaque id {id}: {table}");
+        // The CSV keeps the id beside the names.
+        let csv = std::fs::read_to_string(dir.join("accessaudit.csv")).expect("csv");
+        let mut rows = csv::Reader::from_reader(csv.as_bytes());
+        let head = rows.headers().expect("header").clone();
+        let col = |r: &csv::StringRecord, n: &str| {
+            let at = head.iter().position(|h| h == n).expect(n);
+            r.get(at).unwrap_or_default().to_owned()
+        };
+        let read = rows
+            .records()
+            .map(|r| r.expect("row"))
+            .find(|r| col(r, "target") == id)
+            .expect("the read's row");
+        assert_eq!(
+            ["blob", "bastionHost", "person"].map(|n| col(&read, n)),
+            [
+                "recordings/rec-ours.mp4",
+                "bas-ours",
+                "user-ours (VM account)"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_person_is_the_entra_user_else_the_vm_account_said_so() {
+        let s = |email: &str| {
+            let mut s = crate::audit_logs::sessions::SessionRecord::new("t");
+            s.user_name = "administrator".into();
+            s.user_email = email.into();
+            s.session_start = Some(time::macros::datetime!(2025-03-10 10:00 UTC));
+            let r = crate::testkit::audit::recording_row(
+                "r.mp4",
+                time::macros::datetime!(2025-03-10 10:00 UTC),
+            );
+            super::Named::of(&super::super::tables_tests::joined_to(r, &s))
+        };
+        assert_eq!(s("bob@contoso.com").person, "bob@contoso.com");
+        assert_eq!(s("").person, "administrator (VM account)");
+        assert_eq!(s("").blob, "recordings/r.mp4");
+    }
+}
