@@ -48,10 +48,14 @@ pub fn init(settings: &LogSettings) -> WorkerGuard {
     guard
 }
 
-/// The same for the commands: stderr at `warn` unless `RUST_LOG` says otherwise (stdout is theirs).
+/// The same for the commands: stderr, errors only unless `RUST_LOG` asks for more (stdout is
+/// theirs, and a failed call's warning would stand above the one sentence the command says).
 pub fn init_for_cli(settings: &LogSettings) {
-    install(std::io::stderr, settings, Some("warn"));
+    install(std::io::stderr, settings, Some(CLI_LOG));
 }
+
+/// The commands' log filter when `RUST_LOG` is unset.
+pub const CLI_LOG: &str = "error";
 
 fn install<W>(writer: W, settings: &LogSettings, default: Option<&str>)
 where

@@ -1,5 +1,6 @@
 //! The command line says plain sentences: no Rust debug text, the API's filters, a short summary
-//! of an evidence pack (its JSON behind `--json`).
+//! of an evidence pack (its JSON behind `--json`), and a failed command its one sentence with no
+//! log line above it unless `RUST_LOG` asks for one.
 
 use super::handler;
 
@@ -108,4 +109,43 @@ fn evidence_prints_a_short_summary_and_the_json_behind_a_flag() {
     for d in [&dir, &json_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+#[test]
+fn a_failed_command_says_one_sentence_and_logs_only_when_asked() {
+    let storage = super::dead_storage();
+    let key = (
+        "EVIDENCE_SIGNING_KEY",
+        "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+    );
+    let env = [
+        ("AzureWebJobsStorage", storage.as_str()),
+        ("CATALOGUE_AUTH", "none"),
+        key,
+    ];
+    let dir = std::env::temp_dir().join(crate::harness::unique("first-hour-failed"));
+    let d = dir.to_str().expect("utf-8");
+    let period = ["--from", "2026-01-01", "--to", "2026-01-02"];
+    let query = [&["catalogue", "query"][..], &period].concat();
+    let evidence = [&["evidence"][..], &period, &["--no-pdf", "--out", d]].concat();
+    let verify = [&["verify"][..], &period].concat();
+    for args in [&query, &evidence, &verify] {
+        let (code, out, err) = handler(args, &env);
+        assert!(code.is_some_and(|c| c != 0), "{args:?} fails: {out}{err}");
+        // Nothing but the command's one sentence: no log line above it.
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            !err.contains(" WARN ") && !err.contains(" ERROR ") && !err.contains(" INFO "),
+            "{args:?}: {err}"
+        );
+        assert!(out.trim().is_empty(), "{args:?}: {out}");
+    }
+    let (_, _, said) = handler(&query, &env);
+    assert!(said.starts_with("query failed: "), "{said}");
+    // Asked for, the log lines come to stderr, the sentence still last.
+    let asked = [env[0], env[1], ("RUST_LOG", "warn")];
+    let (_, _, err) = handler(&query, &asked);
+    assert!(err.contains(" WARN "), "RUST_LOG=warn logs: {err}");
+    assert_eq!(err.lines().last(), said.lines().last(), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
