@@ -107,6 +107,10 @@ pub struct Context {
     pub target_vm: String,
     /// VM user.
     pub user_name: String,
+    /// The session's person: the Entra user its audit record carries (`userEmail`), read when the
+    /// review was signed; empty when the record names none and on reviews recorded before it was
+    /// kept (`UserEmail`).
+    pub user_email: String,
     /// Session start, when known.
     pub session_start: String,
     /// The session of a recording (or the session itself).
@@ -175,7 +179,7 @@ impl Review {
             "Verdict": self.verdict.as_str(), "Comment": self.comment, "Ticket": self.ticket,
             "Reviewer": self.reviewer, "ReviewedAt": format_utc_millis(self.at),
             "SubjectDay": c.subject_day, "BastionHost": c.bastion_host, "TargetVm": c.target_vm,
-            "UserName": c.user_name, "SessionStart": c.session_start, "TunnelId": c.tunnel_id,
+            "UserName": c.user_name, "UserEmail": c.user_email, "SessionStart": c.session_start, "TunnelId": c.tunnel_id,
             "SessionDay": c.session_day, "DeletedAt": c.deleted_at, "DeletedReason": c.deleted_reason,
             "ReviewerNames": self.reviewer_person.names.join("\n"),
             "ReviewerObjectId": self.reviewer_person.object_id.clone().unwrap_or_default(),
@@ -211,6 +215,7 @@ impl Review {
                 bastion_host: s("BastionHost"),
                 target_vm: s("TargetVm"),
                 user_name: s("UserName"),
+                user_email: s("UserEmail"),
                 session_start: s("SessionStart"),
                 tunnel_id: s("TunnelId"),
                 session_day: s("SessionDay"),
@@ -266,7 +271,7 @@ impl Listed for Review {
 /// The log's public shape (documented in `docs/reviews.md`; every field a text, empty when unknown).
 impl Shape for Review {
     const COLUMNS: &'static str = "reviewId,reviewedAt,reviewer,verdict,subjectKind,subjectId,\
-        comment,ticket,bastionHost,targetVm,userName,sessionStart,tunnelId,deletedAt,deletedReason,\
+        comment,ticket,bastionHost,targetVm,userEmail,userName,sessionStart,tunnelId,deletedAt,deletedReason,\
         identityCheck";
 
     fn json(&self, _: Option<&shape::Review>) -> Value {
@@ -275,7 +280,8 @@ impl Shape for Review {
             "reviewId": self.id, "subjectKind": self.subject.kind.as_str(), "subjectId": self.subject.id,
             "verdict": self.verdict.as_str(), "comment": self.comment, "ticket": self.ticket,
             "reviewer": self.reviewer, "reviewedAt": format_utc_millis(self.at),
-            "bastionHost": c.bastion_host, "targetVm": c.target_vm, "userName": c.user_name,
+            "bastionHost": c.bastion_host, "targetVm": c.target_vm, "userEmail": c.user_email,
+            "userName": c.user_name,
             "sessionStart": c.session_start, "tunnelId": c.tunnel_id,
             "deletedAt": c.deleted_at, "deletedReason": c.deleted_reason,
             "identityCheck": self.identity,
@@ -302,7 +308,11 @@ mod tests {
             reviewer_person: Person::new(["a@b", "a.b@c"], Some("oid")),
             identity: "unverified-identity".into(),
             at: time::macros::datetime!(2025-03-14 09:05:01.5 UTC),
-            context: Context::default(),
+            context: Context {
+                user_email: "bob@contoso.com".into(),
+                user_name: "administrator".into(),
+                ..Context::default()
+            },
         };
         assert_eq!(Review::from_entity(&r.to_entity()), Some(r.clone()));
         assert_eq!(r.log_pk(), "2025-03-14");

@@ -1,5 +1,6 @@
 //! What a review's subject is: a catalogued recording, a deleted one (its tombstone), or a session;
-//! read once when the review is recorded and copied into it ([`Context`]), with the session's user
+//! read once when the review is recorded and copied into it ([`Context`], the session's person
+//! among it), with the session's user
 //! as a [`Person`] (its `UserName` and `UserEmail`, from the catalogue row and the joined session's
 //! row; the Bastion audit records carry no object id) for the self-review check.
 
@@ -72,6 +73,7 @@ fn from_row(e: &Entity) -> Context {
         bastion_host: host,
         target_vm: s(e, "TargetVm"),
         user_name: s(e, "UserName"),
+        user_email: s(e, "UserEmail"),
         session_start: s(e, "SessionStart"),
         tunnel_id: s(e, "TunnelId"),
         ..Context::default()
@@ -114,7 +116,57 @@ async fn recording(tables: &dyn TableStore, id: &str) -> Result<(Context, Person
         if ctx.bastion_host.is_empty() {
             ctx.bastion_host = s(&row.entity, "BastionHost");
         }
+        if ctx.user_email.is_empty() {
+            ctx.user_email = s(&row.entity, "UserEmail");
+        }
         names.extend(users(&row.entity));
     }
     Ok((ctx, Person::new(names, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::testkit::{fakes, upsert};
+
+    const TUNNEL: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
+
+    #[tokio::test]
+    async fn the_review_keeps_the_sessions_person_beside_its_vm_account() {
+        let f = fakes();
+        let tables = f.state.ports.tables.as_ref();
+        let t = time::macros::datetime!(2025-03-14 09:00 UTC);
+        let key = RecordingKey::for_source_blob(t, "acct", "recordings", "r.mp4");
+        upsert(
+            tables,
+            SESSIONS_TABLE,
+            json!({"PartitionKey": tunnel_key(TUNNEL), "RowKey": SESSION_ROW,
+                "UserEmail": "bob@contoso.com", "UserName": "administrator",
+                "SessionStart": "2025-03-14T09:00:00Z", "BastionHost": "bas-hub"}),
+        )
+        .await;
+        // The recording's row joined before the session named its person: the session's is taken.
+        upsert(
+            tables,
+            RECORDINGS_TABLE,
+            json!({"PartitionKey": key.pk, "RowKey": key.rk, "UserName": "administrator",
+                "TunnelId": TUNNEL, "TargetVm": "vm-1"}),
+        )
+        .await;
+        for (kind, id) in [
+            (Kind::Recording, key.id()),
+            (Kind::Session, TUNNEL.to_owned()),
+        ] {
+            let (ctx, _) = resolve(tables, &Subject { kind, id })
+                .await
+                .expect("resolved");
+            assert_eq!(
+                (ctx.user_email.as_str(), ctx.user_name.as_str()),
+                ("bob@contoso.com", "administrator"),
+                "{kind:?}"
+            );
+        }
+    }
 }

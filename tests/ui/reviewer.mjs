@@ -3,7 +3,8 @@
 // person's e-mail (the filters written back into the address); open it from the table with Enter;
 // see the person first and the VM account beside it, the recording's hash, its last verification,
 // its custody trail and links; sign off; see the confirmation (focused, in the open view), the
-// verdict, reviewer and time in the table, the session's history and the period's log; the
+// verdict, reviewer and time in the table, the session's history and the period's log (the person
+// first); the
 // session gone from the queue. In every state axe-core reports no serious or critical violation;
 // at 1,400 and 800 px wide no element is wider than its box. Screenshots beside <screenshot.png>.
 // Usage: node reviewer.mjs <base-url> <expect.json> <screenshot.png>
@@ -123,6 +124,12 @@ try {
     `the session's history: ${history}`);
   const log = await page.textContent('#reviews tbody');
   check(log.includes('follow-up') && log.includes(want.reviewer) && log.includes(want.comment), `the period's log: ${log}`);
+  // The period's log names the person first (recorded with the review), the VM account beside it.
+  const logged = await page.$eval('#reviews tbody tr', (tr) => ({
+    person: tr.querySelector('td.user .person')?.textContent, account: tr.querySelector('td.user .account')?.textContent,
+  }));
+  same(logged.person, want.person, "the period's log: the person first");
+  check(String(logged.account ?? "").includes(want.account), `the period's log: the VM account beside: ${JSON.stringify(logged)}`);
   await page.waitForFunction(() => document.querySelector('#recordings td.review .badge')?.textContent === 'follow-up');
   check((await page.textContent('#recordings td.review')).includes(want.reviewer), 'table: reviewer in the review column');
   await page.waitForSelector('#rv-queue[aria-busy="false"]');

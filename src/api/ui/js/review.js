@@ -73,6 +73,14 @@ async function loadQueue() {
   }
 }
 
+// The person a review was about: the Entra user recorded with it, the VM account beside it; a
+// review recorded before the person was kept names only the VM account, labelled as such.
+function reviewedPerson(r) {
+  if (str(r.userEmail).trim()) return personNode('span', '', r);
+  const name = str(r.userName).trim();
+  return name ? line('span', 'account', ['VM account ', [name]]) : el('span', '', 'unknown user');
+}
+
 function logRow(r) {
   const tr = el('tr');
   tr.append(labelled(el('td', 'mono nowrap', fmtTime(parseTime(r.reviewedAt))), 'Reviewed at'));
@@ -82,8 +90,8 @@ function logRow(r) {
   tr.append(verdict);
   tr.append(labelled(el('td', 'user', r.reviewer), 'Reviewer'));
   const what = labelled(el('td', 'user'), 'Session');
-  what.append(line('span', '', [[str(r.userName) || 'unknown user'], ' → ', [str(r.targetVm) || '(no VM)'],
-    ' on ', [hostName(r.bastionHost) || UNKNOWN_HOST]]));
+  what.append(reviewedPerson(r));
+  what.append(line('span', '', [' → ', [str(r.targetVm) || '(no VM)'], ' on ', [hostName(r.bastionHost) || UNKNOWN_HOST]]));
   what.append(el('span', 'sub', `${str(r.subjectKind)} · session start ${fmtTime(parseTime(r.sessionStart)) || 'unknown'}`));
   tr.append(what);
   tr.append(labelled(cell('user', str(r.comment), str(r.ticket) ? `ticket ${str(r.ticket)}` : ''), 'Comment'));
