@@ -124,6 +124,17 @@ impl Guard {
         self.timeouts
     }
 
+    /// `e`, a transport failure or a transient answer that outlived the retries, naming the call,
+    /// the endpoint and the connection setting (the one sentence a command prints says where).
+    fn named(&self, op: &str, e: AzureError) -> AzureError {
+        match e {
+            AzureError::Transient(t) => {
+                AzureError::Transient(format!("{op} on {} ({}): {t}", self.host, self.connection))
+            }
+            other => other,
+        }
+    }
+
     /// Runs `attempt` (named `op` in logs; a 403 names `role`) under the policy, for at most the
     /// total timeout; logs the call once if it fails.
     ///
@@ -185,7 +196,9 @@ impl Guard {
             }
         });
         let result = match tokio::time::timeout_at(end.into(), tries).await {
-            Ok(r) => r.map_err(|e| e.with_role(role).with_connection(&self.connection)),
+            Ok(r) => {
+                r.map_err(|e| self.named(op, e.with_role(role).with_connection(&self.connection)))
+            }
             Err(_) => {
                 let mut text = format!(
                     "{op}: no answer from {} within {} ms",
@@ -266,6 +279,23 @@ mod tests {
         assert_eq!(
             r.expect_err("403").to_string(),
             "403: missing role read on c"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_that_outlives_the_retries_names_the_call_the_host_and_the_setting() {
+        let d = Timeouts {
+            per_try: Duration::from_millis(100),
+            total: Duration::from_millis(300),
+        };
+        let url = url::Url::parse("http://127.0.0.1:10002/devstoreaccount1").expect("url");
+        let guard = Guard::new("AzureWebJobsStorage", Some(&url), d, Policy::STORAGE);
+        let refused =
+            || async { Err::<(), _>(AzureError::Transient("error sending request".into())) };
+        let e = guard.run("Query Entities", String::new, refused).await;
+        assert_eq!(
+            e.expect_err("refused").to_string(),
+            "Query Entities on 127.0.0.1:10002 (AzureWebJobsStorage): error sending request"
         );
     }
 

@@ -186,7 +186,7 @@ async fn persistent_server_errors_end_transient_after_the_retries() {
         .await
         .expect_err("transient");
     assert!(
-        matches!(got, AzureError::Transient(ref t) if t.starts_with("HTTP 500")),
+        matches!(got, AzureError::Transient(ref t) if t == "call on example.test (test): HTTP 500"),
         "{got:?}"
     );
     assert_eq!(s.seen.lock().unwrap().len(), 5);

@@ -141,7 +141,12 @@ fn a_failed_command_says_one_sentence_and_logs_only_when_asked() {
         assert!(out.trim().is_empty(), "{args:?}: {out}");
     }
     let (_, _, said) = handler(&query, &env);
-    assert!(said.starts_with("query failed: "), "{said}");
+    // The sentence says where: the call, the endpoint and the setting.
+    assert!(
+        said.starts_with("query failed: Query Entities on 127.0.0.1:")
+            && said.contains("(AzureWebJobsStorage)"),
+        "{said}"
+    );
     // Asked for, the log lines come to stderr, the sentence still last.
     let asked = [env[0], env[1], ("RUST_LOG", "warn")];
     let (_, _, err) = handler(&query, &asked);
