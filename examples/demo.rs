@@ -4,9 +4,11 @@
 //! its recordings to be joined with their sessions, prints the enriched rows as a table (and the
 //! blobs' retention tags), and fails when fewer rows or joined rows than seeded are there.
 //!
-//! The audit hour is the current UTC hour (path, record and session times up to "now"), so the
-//! recordings, created by the seed a moment later, fall inside their sessions' windows, as they
-//! would when Bastion uploads a recording right after its session ends. Per host:
+//! The audit hour is the current UTC hour (its blob's path); record and session times are spread
+//! over the span from the hour's start to "now", at least 40 minutes long (`demo_seed/mod.rs`, the
+//! one definition of this data, which the e2e reviewer test seeds too), so the recordings, created
+//! by the seed a moment later, fall inside their sessions' windows, as they would when Bastion
+//! uploads a recording right after its session ends. Per host:
 //!
 //! | recording                        | names the tunnel of               | expected            |
 //! |----------------------------------|-----------------------------------|---------------------|
@@ -26,31 +28,20 @@
 use std::time::{Duration, Instant};
 
 use bastion_recordings::config::{Config, SourceSpec, Storage};
-use bastion_recordings::dates::{format_date, format_utc_millis};
 use bastion_recordings::storage::azure::AzureBlobStore;
-use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
+use bastion_recordings::storage::{BlobRef, BlobStore};
 use bastion_recordings::tables::rest::TableRestClient;
 use bastion_recordings::tables::{Entity, TableStore};
 use bytes::Bytes;
-use serde_json::{Value, json};
-use time::OffsetDateTime;
+use serde_json::Value;
 
+#[path = "demo_seed/mod.rs"]
+mod data;
 #[path = "demo_workspace/mod.rs"]
 mod workspace;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-const SUBSCRIPTION: &str = "11111111-2222-3333-4444-555555555555";
-/// Alice's SSH session on VM-APP-01 (ended); the first recording names it.
-const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
-/// Bob's RDP session on VM-WIN-02 (ended); the second recording names it.
-const BOB: &str = "0b7d3c1e-2f4a-4b6c-8d9e-1a2b3c4d5e6f";
-/// Named by the third recording only: no audit record carries it, so that recording stays unjoined.
-const UNSEEN: &str = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
-/// Bob's failed login just before his session.
-const BOB_FAILED: &str = "a1b2c3d4-0000-4000-8000-000000000002";
-/// A session still open on VM-APP-01, without a recording.
-const OPEN: &str = "c0ffee00-1111-4222-8333-444455556666";
 /// Recordings seeded per host, and how many of them must end joined with their sessions.
 const ROWS_PER_HOST: usize = 3;
 const JOINED_PER_HOST: usize = 2;
@@ -70,257 +61,42 @@ fn tables(config: &Config) -> Res<TableRestClient> {
     Ok(TableRestClient::new(app, &config.table_prefix)?)
 }
 
-/// Host `i`'s version of a tunnel id: the first hex digit shifted by `i`, so each host's
-/// sessions are its own (tunnel ids are keys across hosts).
-fn tunnel(t: &str, i: usize) -> String {
-    let first = t
-        .get(..1)
-        .and_then(|d| usize::from_str_radix(d, 16).ok())
-        .unwrap_or(0);
-    format!("{:x}{}", (first + i) % 16, t.get(1..).unwrap_or_default())
-}
-
-/// The Bastion host name of recording source `spec`, as Azure writes it in resource ids.
-fn host_of(spec: &SourceSpec) -> String {
-    spec.bastion
-        .clone()
-        .unwrap_or_else(|| "bas-hub-weu".into())
-        .to_ascii_uppercase()
-}
-
-/// Who connected where, as one session's audit records say.
-struct Session<'a> {
-    tunnel: String,
-    user: &'a str,
-    email: &'a str,
-    ip: &'a str,
-    port: u16,
-    protocol: &'a str,
-    vm: &'a str,
-    vm_ip: &'a str,
-}
-
-/// One `BastionAuditLogs` record of `s` on `host` at `at`; `extra` adds properties (end fields).
-fn record(
-    host: &str,
-    at: OffsetDateTime,
-    op: &str,
-    message: &str,
-    s: &Session<'_>,
-    extra: Value,
-) -> Value {
-    let mut props = json!({
-        "userName": s.user, "clientIpAddress": s.ip, "clientPort": s.port, "protocol": s.protocol,
-        "targetResourceId": format!(
-            "/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-APP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{}",
-            s.vm
-        ),
-        "subscriptionId": SUBSCRIPTION, "message": message, "resourceType": "VM",
-        "targetVMIPAddress": s.vm_ip, "tunnelId": s.tunnel,
-    });
-    if !s.email.is_empty() {
-        props["userEmail"] = json!(s.email);
-    }
-    if let (Some(p), Some(x)) = (props.as_object_mut(), extra.as_object()) {
-        p.extend(x.clone());
-    }
-    json!({
-        "time": format_utc_millis(at),
-        "resourceId": format!(
-            "/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}"
-        ),
-        "operationName": format!("Microsoft.Network/BastionHost/{op}"),
-        "category": "BastionAuditLogs", "level": "Informational", "properties": props,
-    })
-}
-
-/// The disconnect record of `s`, which carries the session's start, end and duration.
-fn ended(host: &str, s: &Session<'_>, start: OffsetDateTime, end: OffsetDateTime) -> Value {
-    let ms = i64::try_from((end - start).whole_milliseconds()).unwrap_or(0);
-    let times = json!({
-        "sessionStartTime": format_utc_millis(start), "sessionEndTime": format_utc_millis(end),
-        "duration": ms,
-    });
-    record(host, end, "disconnect", "Session ended.", s, times)
-}
-
-/// Host `i`'s audit records of the hour starting at `hour`, up to `now`, in JSON Lines.
-fn audit_hour(host: &str, i: usize, hour: OffsetDateTime, now: OffsetDateTime) -> String {
-    // Times as fractions of the hour so far, so every record lies in this hour and before now.
-    let at = |f: f64| hour + (now - hour) * f;
-    let alice = Session {
-        tunnel: tunnel(ALICE, i),
-        user: "azureuser",
-        email: "alice@contoso.com",
-        ip: "203.0.113.45",
-        port: 51544,
-        protocol: "ssh",
-        vm: "VM-APP-01",
-        vm_ip: "10.10.1.4",
-    };
-    let bob = Session {
-        tunnel: tunnel(BOB, i),
-        user: "administrator",
-        email: "bob@contoso.com",
-        ip: "198.51.100.7",
-        port: 40211,
-        protocol: "rdp",
-        vm: "VM-WIN-02",
-        vm_ip: "10.10.1.5",
-    };
-    // Bob mistypes his password first: a failed login on a tunnel of its own.
-    let bob_failed = Session {
-        tunnel: tunnel(BOB_FAILED, i),
-        port: 40207,
-        ..bob
-    };
-    let open = Session {
-        tunnel: tunnel(OPEN, i),
-        user: "azureuser",
-        email: "",
-        ip: "203.0.113.46",
-        port: 50001,
-        protocol: "ssh",
-        vm: "VM-APP-01",
-        vm_ip: "10.10.1.4",
-    };
-    let (alice_start, alice_end) = (at(0.10), at(0.95));
-    let (bob_start, bob_end) = (at(0.20), at(0.85));
-    let none = json!({});
-    let records = [
-        record(
-            host,
-            at(0.05),
-            "connect",
-            "Successfully Connected.",
-            &open,
-            none.clone(),
-        ),
-        record(
-            host,
-            alice_start,
-            "connect",
-            "Successfully Connected.",
-            &alice,
-            none.clone(),
-        ),
-        record(
-            host,
-            at(0.15),
-            "connect",
-            "Login Failed",
-            &bob_failed,
-            none.clone(),
-        ),
-        record(
-            host,
-            bob_start,
-            "connect",
-            "Successfully Connected.",
-            &bob,
-            none,
-        ),
-        ended(host, &bob, bob_start, bob_end),
-        ended(host, &alice, alice_start, alice_end),
-    ];
-    records.iter().map(|r| format!("{r}\n")).collect()
-}
-
-/// Host `i`'s recordings (name, metadata) created on `day` (`YYYY-MM-DD`).
-fn recordings(i: usize, day: &str) -> [(String, Metadata); ROWS_PER_HOST] {
-    let meta = |pairs: &[(&str, &str)]| -> Metadata {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    };
-    [
-        (
-            format!(
-                "{}/vm-app-01/{}.rec",
-                day.replace('-', "/"),
-                tunnel(ALICE, i)
-            ),
-            meta(&[("vm", "vm-app-01")]),
-        ),
-        (
-            format!("PLACEHOLDER-{}", tunnel(BOB, i)),
-            meta(&[("vm", "vm-win-02")]),
-        ),
-        (
-            format!("pci/{}", tunnel(UNSEEN, i)),
-            meta(&[("vm", "vm-app-01"), ("environment", "pci")]),
-        ),
-    ]
-}
-
-/// The start of the current UTC hour and now: the audit hour's bounds.
-fn this_hour() -> Res<(OffsetDateTime, OffsetDateTime)> {
-    let now = OffsetDateTime::now_utc();
-    let hour = now
-        .replace_minute(0)?
-        .replace_second(0)?
-        .replace_nanosecond(0)?;
-    Ok((hour, now))
-}
-
-/// Every host's audit hour (JSON Lines), one per recording source.
-fn audit_hours(config: &Config, hour: OffsetDateTime, now: OffsetDateTime) -> Vec<String> {
-    (config.sources.recordings.iter().enumerate())
-        .map(|(i, spec)| audit_hour(&host_of(spec), i, hour, now))
-        .collect()
-}
-
 async fn seed(config: &Config, archive: bool) -> Res<()> {
-    let logs_spec = config
-        .sources
-        .audit_logs
-        .first()
-        .ok_or("no audit-log source")?;
-    let logs = blobs(logs_spec)?;
-    let (hour, now) = this_hour()?;
-    let day = format_date(now.date());
+    let logs = blobs(
+        config
+            .sources
+            .audit_logs
+            .first()
+            .ok_or("no audit-log source")?,
+    )?;
+    let (hour, now) = data::this_hour()?;
     // Recordings first: Bastion uploads a recording when its session ends, before the hour's
     // records reach the archive (the join is order independent either way).
-    for (i, spec) in config.sources.recordings.iter().enumerate() {
-        let rec = blobs(spec)?;
-        for (n, (name, meta)) in recordings(i, &day).iter().enumerate() {
-            // Larger than RECORDING_MIN_BYTES (4096): a shorter blob cannot vouch for a session.
-            let body = Bytes::from(vec![b'r'; 64 * 1024 * (n + 1)]);
-            let blob = BlobRef::new(spec.container.clone(), name.clone());
-            rec.put(&blob, body, "application/octet-stream", meta)
-                .await?;
-            println!(
-                "uploaded recording {}/{name} (Bastion {})",
-                spec.container,
-                host_of(spec)
-            );
-        }
+    for up in data::uploads(config, now) {
+        let spec = config
+            .sources
+            .recordings
+            .iter()
+            .find(|s| s.container == up.blob.container)
+            .ok_or("an upload of no configured source")?;
+        blobs(spec)?
+            .put(&up.blob, up.body, "application/octet-stream", &up.meta)
+            .await?;
+        println!(
+            "uploaded recording {}/{} (Bastion {})",
+            up.blob.container, up.blob.name, up.host
+        );
     }
     if !archive {
         println!("no audit-log blob: the hour's records come from the workspace");
         return Ok(());
     }
-    for (spec, lines) in config
-        .sources
-        .recordings
-        .iter()
-        .zip(audit_hours(config, hour, now))
-    {
-        let host = host_of(spec);
-        let path = format!(
-            "resourceId=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}/y={:04}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
-            hour.year(),
-            u8::from(hour.month()),
-            hour.day(),
-            hour.hour()
-        );
-        let blob = BlobRef::new(logs_spec.container.clone(), path);
+    for (blob, lines, host) in data::audit_blobs(config, hour, now)? {
         logs.create_append(&blob, "application/json").await?;
         logs.append(&blob, Bytes::from(lines.clone())).await?;
         println!(
             "created audit-log append blob {}/…/BASTIONHOSTS/{host}/…/h={:02}/…/PT1H.json ({} records, {} bytes)",
-            logs_spec.container,
+            blob.container,
             hour.hour(),
             lines.lines().count(),
             lines.len()
@@ -503,7 +279,7 @@ async fn show(config: &Config, expect: usize, joined: usize, timeout: Duration) 
         &table,
     );
     let hosts = config.sources.recordings.len();
-    let unseen: Vec<String> = (0..hosts).map(|i| tunnel(UNSEEN, i)).collect();
+    let unseen: Vec<String> = (0..hosts).map(|i| data::tunnel(data::UNSEEN, i)).collect();
     println!(
         "\n  Deliberately unjoined: each host's pci/… recording names a tunnel id no seeded audit record carries\n  \
          (its session's records never arrived), so it gets no user, client IP or session times: it awaits its\n  \
@@ -590,8 +366,8 @@ async fn main() -> Res<()> {
         Some("seed") => seed(&config, !args.iter().any(|a| a == "--no-archive")).await,
         Some("workspace") => {
             let id = args.get(1).ok_or("usage: demo workspace <workspace id>")?;
-            let (hour, now) = this_hour()?;
-            workspace::run(id, &audit_hours(&config, hour, now)).await
+            let (hour, now) = data::this_hour()?;
+            workspace::run(id, &data::audit_hours(&config, hour, now)).await
         }
         Some("show") => {
             show(

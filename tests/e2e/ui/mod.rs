@@ -4,9 +4,10 @@
 //! recording sources (one per host), then `node tests/ui/timeline.mjs` drives the page (filters
 //! including `bastion`, paging, timeline kinds, VM lanes grouped per host, hostile values as text,
 //! no script execution, CSP) and writes screenshots to target/ui/; [`reviewer`] walks the
-//! reviewer's path by keyboard on the same data.
+//! reviewer's path by keyboard on the same data, [`demo`] on the demo's data.
 
 mod csrf;
+mod demo;
 mod estate;
 mod reviewer;
 mod seed;
@@ -168,16 +169,41 @@ pub(crate) async fn browser_check_at(
     ok_line: &str,
     seconds: u64,
 ) {
+    run_script(base, handler, script, script, expect, ok_line, seconds).await;
+}
+
+/// [`browser_check`] writing its files as `target/ui/<name>…` (a script run on other data).
+pub(crate) async fn browser_check_as(
+    handler: &HandlerProcess,
+    script: &str,
+    name: &str,
+    expect: &Value,
+    ok_line: &str,
+    seconds: u64,
+) {
+    let base = format!("http://{}", handler.addr);
+    run_script(&base, handler, script, name, expect, ok_line, seconds).await;
+}
+
+async fn run_script(
+    base: &str,
+    handler: &HandlerProcess,
+    script: &str,
+    name: &str,
+    expect: &Value,
+    ok_line: &str,
+    seconds: u64,
+) {
     let root = env!("CARGO_MANIFEST_DIR");
     let dir = format!("{root}/target/ui");
     std::fs::create_dir_all(&dir).expect("target/ui");
-    let expect_path = format!("{dir}/{script}-expect.json");
+    let expect_path = format!("{dir}/{name}-expect.json");
     std::fs::write(&expect_path, expect.to_string()).expect("expect.json");
     let run = tokio::process::Command::new("node")
         .arg(format!("{root}/tests/ui/{script}.mjs"))
         .arg(base)
         .arg(&expect_path)
-        .arg(format!("{dir}/{script}.png"))
+        .arg(format!("{dir}/{name}.png"))
         .current_dir(format!("{root}/tests/ui"))
         .kill_on_drop(true)
         .output();
