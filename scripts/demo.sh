@@ -99,7 +99,8 @@ if [[ "$source_kind" == workspace ]]; then
   export AUDITLOGS_WORKSPACES=0d3c7e5a-6b1f-4c2d-9e8f-7a6b5c4d3e2f
   export AUDITLOGS_QUERY_LAG_SECONDS=0 CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK=true
   ws_out="$state/workspace-$run_id.out"
-  "$bin/examples/demo" workspace "$AUDITLOGS_WORKSPACES" >"$ws_out" 2>&1 &
+  # The fake is the workspace: it is not configured to read one (its endpoint is not known yet).
+  env -u AUDITLOGS_WORKSPACES "$bin/examples/demo" workspace "$AUDITLOGS_WORKSPACES" >"$ws_out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do grep -q '^http://' "$ws_out" && break; sleep 0.1; done
   LOGANALYTICS_ENDPOINT="$(grep -m1 '^http://' "$ws_out")" || { cat "$ws_out"; exit 1; }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A newcomer's first hour, checked: runs the quick start of docs/devhost.md exactly as written (the
 # ```sh block under "## Quick start"), then scripts/demo.sh, opens the page it prints, and
-# scripts/demo.sh stop, checking that the stack keeps running until then and is gone after. Each
-# part gets its own Azurite (AZURITE_STATE_DIR in a temporary directory, free ports, DEVHOST_PORT a
-# free port), so the Azurite of the caller (scripts/test.sh) is never stopped. A fresh clone's
-# shell has no CARGO_TARGET_DIR: the quick start's target/debug paths are taken as written.
+# scripts/demo.sh stop, checking that the stack keeps running until then and is gone after; then
+# scripts/demo.sh --workspace and its stop. Each part gets its own Azurite (AZURITE_STATE_DIR in a
+# temporary directory, free ports, DEVHOST_PORT a free port), so the Azurite of the caller
+# (scripts/test.sh) is never stopped. A fresh clone's shell has no CARGO_TARGET_DIR: the quick
+# start's target/debug paths are taken as written.
 # Usage: scripts/first-hour.sh            (scripts/test.sh runs it before cargo test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ unset CARGO_TARGET_DIR
 work="$(mktemp -d)"
 trap 'AZURITE_STATE_DIR="$work/quick" scripts/azurite.sh stop >/dev/null 2>&1 || true
       AZURITE_STATE_DIR="$work/demo" scripts/demo.sh stop >/dev/null 2>&1 || true
+      AZURITE_STATE_DIR="$work/demo-workspace" scripts/demo.sh stop >/dev/null 2>&1 || true
       rm -rf "$work" devhost.log' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 fail() { echo "first-hour.sh: FAILED: $*" >&2; exit 1; }
@@ -46,4 +48,12 @@ scripts/demo.sh stop
 for pid in $pids; do ! kill -0 "$pid" 2>/dev/null || fail "pid $pid still runs after scripts/demo.sh stop"; done
 ! curl -fsS -o /dev/null "$url" 2>/dev/null || fail "$url still answers after scripts/demo.sh stop"
 ! scripts/azurite.sh status >/dev/null 2>&1 || fail "the demo's Azurite still runs after scripts/demo.sh stop"
+echo "ok"
+
+echo "== scripts/demo.sh --workspace (docs/workspaces.md): the hour's records from the workspace fake"
+export AZURITE_STATE_DIR="$work/demo-workspace"
+timeout 900 scripts/demo.sh --workspace >"$work/demo-workspace.out" 2>&1 ||
+  { tail -n 30 "$work/demo-workspace.out" >&2; fail "scripts/demo.sh --workspace"; }
+grep -q "audit source: workspace" "$work/demo-workspace.out" || fail "scripts/demo.sh --workspace did not read a workspace"
+scripts/demo.sh stop
 echo "ok"
