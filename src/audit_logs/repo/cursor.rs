@@ -48,8 +48,6 @@ pub struct Cursor {
     pub corrupt: u64,
     /// An over-long line is being skipped: discard bytes up to the next newline.
     pub skip_to_newline: bool,
-    /// Legacy `{"records":[…]}` document (processed whole, once).
-    pub legacy: bool,
     /// ETag the row was read with (empty for a new cursor).
     pub etag: String,
 }
@@ -73,7 +71,6 @@ impl Cursor {
             records: 0,
             corrupt: 0,
             skip_to_newline: false,
-            legacy: false,
             etag: String::new(),
         }
     }
@@ -108,7 +105,7 @@ impl Cursor {
             "PartitionKey": self.pk(), "RowKey": self.rk(), "Blob": self.blob,
             "Hour": format_utc_millis(self.hour), "CreatedAt": format_utc_millis(self.created_at),
             "BastionHost": self.bastion_host, "Done": self.done, "LeaseUntil": t(self.lease_until),
-            "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline, "Legacy": self.legacy,
+            "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline,
             "GrownAt": t(self.grown_at),
             "Account": self.account, "Container": self.container,
         }) {
@@ -152,7 +149,6 @@ impl Cursor {
             records: n("Records"),
             corrupt: n("Corrupt"),
             skip_to_newline: b("SkipToNewline"),
-            legacy: b("Legacy"),
             etag,
         })
     }
