@@ -129,22 +129,18 @@ impl Cursor {
         };
         let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
-        let offset = n("Offset");
         Some(Self {
             account: s("Account"),
             container: s("Container"),
             blob: get_str(e, "Blob")?.to_owned(),
             hour: t("Hour")?,
-            offset,
+            offset: n("Offset"),
             created_at: t("CreatedAt")?,
             bastion_host: get_str(e, "BastionHost").unwrap_or_default().to_owned(),
             done: b("Done"),
             lease_until: t("LeaseUntil"),
             last_read_at: t("LastReadAt"),
-            // Rows written before lengths were kept: what was read is what was seen.
-            seen_length: get_i64(e, "SeenLength")
-                .and_then(|v| u64::try_from(v).ok())
-                .unwrap_or(offset),
+            seen_length: n("SeenLength"),
             grown_at: t("GrownAt"),
             records: n("Records"),
             corrupt: n("Corrupt"),
