@@ -65,6 +65,12 @@ impl Source {
         self.store.account()
     }
 
+    /// The catalogue key of blob `name` of this source, created at `created` (the catalogue's
+    /// scheme; tombstones use it for audit logs too).
+    pub fn key(&self, created: OffsetDateTime, name: &str) -> RecordingKey {
+        RecordingKey::for_source_blob(created, self.account(), &self.container, name)
+    }
+
     /// `account/container`: how logs and reports name the source.
     pub fn label(&self) -> String {
         [self.account(), "/", &self.container].concat()
@@ -148,22 +154,6 @@ impl Sources {
         self.audit_logs.iter().find(|s| s.is(account, container))
     }
 
-    /// The catalogue key of blob `name` of recording source `source`, created at `created`.
-    pub fn recording_key(
-        &self,
-        source: &Source,
-        created: OffsetDateTime,
-        name: &str,
-    ) -> RecordingKey {
-        self.key_of(source, created, name)
-    }
-
-    /// The key of blob `name` of any source (the catalogue's scheme; tombstones use it for audit
-    /// logs too).
-    pub fn key_of(&self, source: &Source, created: OffsetDateTime, name: &str) -> RecordingKey {
-        RecordingKey::for_source_blob(created, source.account(), &source.container, name)
-    }
-
     /// The recording source a catalogue row belongs to.
     pub fn of_row(&self, row: &Recording) -> Option<&Source> {
         self.recording(&row.account, &row.container)
@@ -188,11 +178,6 @@ impl Sources {
     /// How a cursor names the audit-log source `source`: its account and container.
     pub fn cursor_source(&self, source: &Source) -> (String, String) {
         (source.account().to_owned(), source.container.clone())
-    }
-
-    /// The audit-log source a cursor names.
-    pub fn of_cursor(&self, account: &str, container: &str) -> Option<&Source> {
-        self.audit_log(account, container)
     }
 }
 
@@ -220,7 +205,7 @@ mod tests {
     fn the_default_sources_keys_carry_their_account() {
         let sources = Sources::single(source("acct", "recordings"), source("logs", "insights"));
         let t = time::macros::datetime!(2025-03-14 23:00 UTC);
-        let key = sources.recording_key(sources.default_recordings(), t, "a/b.mp4");
+        let key = sources.default_recordings().key(t, "a/b.mp4");
         let path = key.blob().expect("spelled out");
         assert_eq!(path.account, "acct");
         let logs = sources.default_audit_logs();
@@ -228,7 +213,7 @@ mod tests {
             sources.cursor_source(logs),
             ("logs".into(), "insights".into())
         );
-        assert!(sources.of_cursor("", "").is_none());
+        assert!(sources.audit_log("", "").is_none());
     }
 
     #[test]

@@ -48,6 +48,15 @@ impl Policy {
         max: Duration::from_secs(8),
     };
 
+    /// Writers racing on one table row (the conditional update, which counts its own tries):
+    /// 5–10 ms apart, doubling up to 100–200 ms, so racing writers stop colliding.
+    pub const RACE: Self = Self {
+        tries: None,
+        first: Duration::from_millis(10),
+        factor: 2,
+        max: Duration::from_millis(200),
+    };
+
     /// The back-off after the `failed`-th failed try (1-based), with `jitter` in `0.0..=1.0`.
     pub fn backoff(&self, failed: u32, jitter: f64) -> Duration {
         let grown = (1..failed).fold(self.first, |d, _| d.saturating_mul(self.factor));

@@ -67,9 +67,9 @@ async fn recording(
     dry_run: bool,
     rows: Option<&PageRows>,
 ) -> Result<Done, HandlerError> {
-    let read = rows.and_then(|r| r.get(&key_of(state, source, item, now)));
+    let read = rows.and_then(|r| r.get(&key_of(source, item, now)));
     if dry_run {
-        let key = key_of(state, source, item, now);
+        let key = key_of(source, item, now);
         let read = match read {
             Some(read) => read,
             None => state.ports.catalogue().get(&key).await?,

@@ -35,7 +35,7 @@ impl PageRows {
     ) -> Result<Self, AzureError> {
         let mut days: BTreeMap<String, (String, String)> = BTreeMap::new();
         for item in items {
-            let key = key_of(state, source, item, now);
+            let key = key_of(source, item, now);
             let range = days
                 .entry(key.pk)
                 .or_insert_with(|| (key.rk.clone(), key.rk.clone()));
@@ -68,15 +68,7 @@ impl PageRows {
 }
 
 /// The catalogue key of a listed recording (as `Recordings::listed` computes it).
-pub fn key_of(
-    state: &AppState,
-    source: &Source,
-    item: &BlobItem,
-    now: OffsetDateTime,
-) -> RecordingKey {
+pub fn key_of(source: &Source, item: &BlobItem, now: OffsetDateTime) -> RecordingKey {
     let created = item.props.created.unwrap_or(now);
-    state
-        .ports
-        .sources
-        .recording_key(source, created, &item.name)
+    source.key(created, &item.name)
 }

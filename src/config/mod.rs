@@ -403,16 +403,5 @@ fn resolve_storage(
     }
 }
 
-/// Container names: 3–63 characters, lower-case letters, digits and single dashes.
-pub fn is_valid_container(name: &str) -> bool {
-    (3..=63).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--")
-}
-
 #[cfg(test)]
 mod tests;

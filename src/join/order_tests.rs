@@ -3,7 +3,7 @@
 //! session's tunnel id, an unknown GUID or nothing), **every arrival order** of audit records and
 //! recordings (audit records before, between and after recordings; records and events delivered
 //! twice), with ticks at random times in between — some with the timer's time ahead of the
-//! instance's clock, some while another instance holds the join pass — ends in the state computed
+//! instance's clock, some while another instance has the join pass's lease — ends in the state computed
 //! from all inputs at once: each recording's match, each session's recorded state and recording
 //! ids as stored and as the sessions listing answers them; no session that a catalogued recording
 //! names exactly is ever alerted unrecorded; and every ended session that no recording names is
@@ -66,7 +66,7 @@ enum Event {
 }
 
 /// A tick after an event: the timer's time ahead of the clock by `ahead` minutes; `busy`: another
-/// instance holds the join pass meanwhile (the tick's pass finds it busy, its checks still run).
+/// instance has the join pass's lease meanwhile (the tick's pass finds it busy, its checks still run).
 #[derive(Debug, Clone, Copy)]
 struct Tick {
     ahead: i64,
@@ -260,8 +260,9 @@ async fn run(
             };
             let timer = now + Duration::minutes(t.ahead);
             ticked(tick(&tail, timer).await.expect("tick"), &exact);
-            if let Some(held) = lease {
-                held.release(&k.state.ports.tables, now, Default::default())
+            if let Some(taken) = lease {
+                taken
+                    .release(&k.state.ports.tables, now, Default::default())
                     .await
                     .expect("release");
             }
@@ -340,7 +341,7 @@ async fn run(
     Ok(())
 }
 
-/// The pass lease taken as another instance running its pass would hold it.
+/// The pass lease taken as another instance running its pass would have it.
 async fn other_instance_pass(k: &Kit, now: OffsetDateTime) -> crate::tables::lease::Lease {
     let tables = &k.state.ports.tables;
     let (row, _) = crate::join::lease::read(tables.as_ref())

@@ -46,7 +46,7 @@ pub struct Report {
     pub rewritten: usize,
     /// Stopped by the budget with work left for the next pass.
     pub cut: bool,
-    /// Another pass held the lease: nothing done.
+    /// Another pass had the lease: nothing done.
     pub busy: bool,
 }
 
@@ -75,11 +75,11 @@ impl Join {
         if due.is_empty() && pending.is_empty() && scope.span.is_none() {
             return Ok(report);
         }
-        let hold = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
+        let term = budget.left().unwrap_or(Duration::hours(6)) + Duration::minutes(1);
         // The lease is timed on the instance's clock, as its release is.
         let clock = self.ports.clock.now();
-        let taken = tables::lease::take(tables, lease::STATE_TABLE, lease::ROW, row, clock, hold);
-        let Some(held) = taken.await? else {
+        let taken = tables::lease::take(tables, lease::STATE_TABLE, lease::ROW, row, clock, term);
+        let Some(ours) = taken.await? else {
             report.busy = true;
             return Ok(report);
         };
@@ -88,7 +88,7 @@ impl Join {
             .await;
         let cursor = result.as_ref().ok().copied().flatten();
         let props = cursor.map(lease::cursor).unwrap_or_default();
-        held.release(tables, self.ports.clock.now(), props).await?;
+        ours.release(tables, self.ports.clock.now(), props).await?;
         result.map(|_| report)
     }
 
@@ -214,7 +214,7 @@ impl Join {
         Ok(true)
     }
 
-    /// Reads what the round does not hold yet: the recordings created within the spans or naming
+    /// Reads what the round has not read yet: the recordings created within the spans or naming
     /// a session seen for the first time, and the sessions that can match them by time or GUID.
     async fn widen_reads(
         &self,
@@ -282,7 +282,7 @@ impl Join {
     }
 
     /// Reads the sessions in `guids` that recordings were joined with by their start day's
-    /// partition where a day holds more than [`DAY_READ`]; the rest are read by [`Self::session`].
+    /// partition where a day has more than [`DAY_READ`]; the rest are read by [`Self::session`].
     async fn by_start_day(
         &self,
         k: &mut Known,
@@ -327,7 +327,7 @@ impl Join {
         Ok(())
     }
 
-    /// Reads the stored day row of session `t` held from its session row only: its `Joined` and
+    /// Reads the stored day row of session `t` known from its session row only: its `Joined` and
     /// the version [`Self::record_sessions`] writes on.
     async fn stored(&self, k: &mut Known, t: &str) -> Result<(), HandlerError> {
         let Some((w, None)) = k.sessions.get(t) else {
@@ -395,7 +395,7 @@ impl Join {
             }));
             named.sort();
             named.dedup();
-            // Its pending range (as stored: a session the round read from its session row holds
+            // Its pending range (as stored: a session the round read from its session row has
             // none) is done once every recording created within it was decided.
             let clear = pending.is_some_and(|p| p.within(&k.read));
             rows.push((stored, named, clear));
@@ -412,7 +412,7 @@ type Decision = (
     Option<crate::catalogue::recording::SessionView>,
 );
 
-/// What one round holds.
+/// What one round has read.
 #[derive(Default)]
 struct Known {
     /// The recordings read, by key.
@@ -427,12 +427,12 @@ struct Known {
     matched: Vec<Span>,
     /// Sessions whose `recordingkeys` partition was read.
     keyed: HashSet<String>,
-    /// Sessions held from their session row whose day row was looked for and not found.
+    /// Sessions known from their session row whose day row was looked for and not found.
     unindexed: HashSet<String>,
 }
 
 impl Known {
-    /// Every recording's decision at `now` from the sessions held.
+    /// Every recording's decision at `now` from the sessions read.
     fn decide(
         &self,
         times: &correlate::Times,

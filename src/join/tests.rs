@@ -393,26 +393,28 @@ async fn an_unknown_session_is_indexed_and_many_joined_sessions_of_a_day_are_rea
 }
 
 #[tokio::test]
-async fn a_pass_while_another_holds_the_lease_does_nothing_and_an_expired_lease_is_taken() {
+async fn a_pass_while_another_has_the_lease_does_nothing_and_an_expired_lease_is_taken() {
     let k = kit(None);
     feed(&k, &fixture()).await;
     let key = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
     let tables = k.state.ports.tables.as_ref();
     let (row, _) = crate::join::lease::read(tables).await.expect("read");
     let (table, lease_row) = (crate::join::lease::STATE_TABLE, crate::join::lease::ROW);
-    let held = crate::tables::lease::take(tables, table, lease_row, row, NOW, Duration::minutes(5))
-        .await
-        .expect("take")
-        .expect("free");
+    let lease =
+        crate::tables::lease::take(tables, table, lease_row, row, NOW, Duration::minutes(5))
+            .await
+            .expect("take")
+            .expect("free");
     let r = k.join_pass().await;
     assert!(r.busy && r.rewritten == 0 && r.sessions == 0, "{r:?}");
     assert!(!alice_row(&k).await.recorded);
     k.clock.set(NOW + Duration::minutes(6));
     let r = k.join_pass().await;
-    assert!(!r.busy, "the holder's time ran out: {r:?}");
+    assert!(!r.busy, "the owner's time ran out: {r:?}");
     assert!(alice_row(&k).await.recorded);
-    // The old holder's release leaves the lease of the pass that took it over alone.
-    held.release(tables, NOW, Default::default())
+    // The old owner's release leaves the lease of the pass that took it over alone.
+    lease
+        .release(tables, NOW, Default::default())
         .await
         .expect("release");
     assert!(k.row(&key).await.contains_key("MatchConfidence"));

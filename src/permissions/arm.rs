@@ -4,7 +4,7 @@
 //! reach. Result URLs and pages under the host have no documented action; the host's
 //! `bastionHosts/*/read` grants them.
 
-use super::{Operation, Service};
+use super::service::Service;
 
 /// One Resource Manager operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -282,12 +282,6 @@ impl ArmOperation {
             ),
             _ => format!("{action} on {scope}"),
         }
-    }
-}
-
-impl From<ArmOperation> for Operation {
-    fn from(a: ArmOperation) -> Self {
-        Self::Arm(a)
     }
 }
 

@@ -4,25 +4,10 @@
 //! built-in roles for Storage and role-assignment conditions; of two actions, the first is narrower.
 
 pub mod arm;
+mod service;
 
 pub use self::arm::ArmOperation;
-
-/// The storage service an operation addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Service {
-    /// Blob service (containers and blobs).
-    Blob,
-    /// Table service.
-    Table,
-    /// Queue service.
-    Queue,
-    /// A Log Analytics workspace (the Logs Query API).
-    LogAnalytics,
-    /// Azure Resource Manager (the control plane: Bastion hosts, settings of accounts).
-    ResourceManager,
-    /// The Logs Ingestion API of a data collection rule (rows for Microsoft Sentinel).
-    LogsIngestion,
-}
+pub use self::service::Service;
 
 /// A storage REST operation this app performs (itself, or through the host for its bindings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -250,6 +235,12 @@ impl Operation {
     /// True when a role action or data action `pattern` (`*` wildcards allowed) authorizes it.
     pub fn allowed_by(self, pattern: &str) -> bool {
         self.permissions().iter().any(|p| matches(pattern, p))
+    }
+}
+
+impl From<ArmOperation> for Operation {
+    fn from(a: ArmOperation) -> Self {
+        Self::Arm(a)
     }
 }
 

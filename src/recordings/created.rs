@@ -105,11 +105,7 @@ impl Recordings {
             Err(AzureError::NotFound) => return self.gone(source, event).await,
             other => other?,
         };
-        let key = self.ports.sources.recording_key(
-            source,
-            props.created.unwrap_or(event.time),
-            &event.blob,
-        );
+        let key = source.key(props.created.unwrap_or(event.time), &event.blob);
         let existing = self.ports.catalogue().get(&key).await?;
         self.catalogue(source, event, &props, existing).await
     }
@@ -128,10 +124,7 @@ impl Recordings {
     ) -> Result<Catalogued, HandlerError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
-        let key = self
-            .ports
-            .sources
-            .recording_key(source, created, &blob.name);
+        let key = source.key(created, &blob.name);
         if let Some(row) = existing
             .as_ref()
             .filter(|row| !ingest::is_newer(event, &row.value))
@@ -216,10 +209,7 @@ impl Recordings {
     /// # Errors
     /// `Poison` for input the table service refuses, `Retryable` for storage failures.
     async fn gone(&self, source: &Source, event: &BlobEvent) -> Result<Catalogued, HandlerError> {
-        let probe = self
-            .ports
-            .sources
-            .recording_key(source, event.time, &event.blob);
+        let probe = source.key(event.time, &event.blob);
         let tables = self.ports.tables.as_ref();
         if !crate::catalogue::paths::rows_of(tables, &probe.rk)
             .await?

@@ -28,10 +28,7 @@ impl Recordings {
         };
         let tables = self.ports.tables.as_ref();
         // The row key does not depend on the day: any time spells it.
-        let probe = self
-            .ports
-            .sources
-            .recording_key(source, event.time, &event.blob);
+        let probe = source.key(event.time, &event.blob);
         let repo = self.ports.catalogue();
         let mut row = None;
         for key in paths::rows_of(tables, &probe.rk).await? {
@@ -92,10 +89,7 @@ impl Recordings {
         source: &crate::sources::Source,
         event: &BlobEvent,
     ) -> Result<Outcome, HandlerError> {
-        let key = self
-            .ports
-            .sources
-            .recording_key(source, event.time, &event.blob);
+        let key = source.key(event.time, &event.blob);
         let gone = outside::Gone {
             key: key.clone(),
             event,

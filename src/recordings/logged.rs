@@ -226,7 +226,7 @@ impl Recordings {
         name: &str,
         at: OffsetDateTime,
     ) -> Result<Option<Recording>, AzureError> {
-        let probe = self.ports.sources.recording_key(source, at, name);
+        let probe = source.key(at, name);
         let repo = self.ports.catalogue();
         for key in paths::rows_of(self.ports.tables.as_ref(), &probe.rk).await? {
             if let Some(r) = repo.get(&key).await? {

@@ -38,8 +38,7 @@ impl Recordings {
         let row = match row {
             Some(row) => row,
             None => {
-                let sources = &self.ports.sources;
-                let key = sources.recording_key(source, created, &item.name);
+                let key = source.key(created, &item.name);
                 self.ports.catalogue().get(&key).await?
             }
         };

@@ -1,6 +1,6 @@
-//! A lease on one table row: its holder works alone across instances, and a holder that dies frees
+//! A lease on one table row: its owner works alone across instances, and an owner that dies frees
 //! it when its time runs out. Taken and freed with ETag-conditional writes (a lease taken over
-//! meanwhile stays its new holder's); the row may carry the holder's own properties.
+//! meanwhile stays its new owner's); the row may carry the owner's own properties.
 
 use time::{Duration, OffsetDateTime};
 
@@ -9,7 +9,7 @@ use super::{Entity, Stored, TableStore, WriteMode, get_str};
 use crate::azure::AzureError;
 use crate::dates::{format_utc_millis, timestamp};
 
-/// A lease this caller holds.
+/// A lease this caller has.
 #[derive(Debug)]
 pub struct Lease {
     table: &'static str,
@@ -17,7 +17,7 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// The row as taken (with the holder's properties as they were written).
+    /// The row as taken (with the owner's properties as they were written).
     pub fn row(&self) -> &Entity {
         &self.row.entity
     }
@@ -43,15 +43,15 @@ impl Lease {
     }
 }
 
-/// Takes the lease of row `(pk, rk)` until `now + hold`, starting from `read` (the row as just
-/// read); `None` while another holder's lease runs.
+/// Takes the lease of row `(pk, rk)` until `now + term`, starting from `read` (the row as just
+/// read); `None` while another owner's lease runs.
 pub async fn take(
     tables: &dyn TableStore,
     table: &'static str,
     (pk, rk): (&str, &str),
     read: Option<Stored>,
     now: OffsetDateTime,
-    hold: Duration,
+    term: Duration,
 ) -> Result<Option<Lease>, AzureError> {
     let owner = uuid::Uuid::new_v4().to_string();
     let taken = update_from(tables, table, pk, rk, read, &mut |cur| {
@@ -61,7 +61,7 @@ pub async fn take(
             return None;
         }
         e.insert("Owner".into(), owner.clone().into());
-        e.insert("Until".into(), format_utc_millis(now + hold).into());
+        e.insert("Until".into(), format_utc_millis(now + term).into());
         Some(e)
     })
     .await;
@@ -86,7 +86,7 @@ mod tests {
     const T: OffsetDateTime = datetime!(2025-03-14 10:00 UTC);
 
     #[tokio::test]
-    async fn one_holder_at_a_time_and_a_dead_one_frees_it_when_its_time_runs_out() {
+    async fn one_owner_at_a_time_and_a_dead_one_frees_it_when_its_time_runs_out() {
         let t = InMemoryTables::new();
         let key = ("p", "r");
         let first = take(&t, "leases", key, None, T, Duration::minutes(5))
@@ -107,7 +107,7 @@ mod tests {
             .await
             .expect("take")
             .expect("expired");
-        // The first holder's release leaves the second's lease alone.
+        // The first owner's release leaves the second's lease alone.
         let mut props = Entity::new();
         props.insert("Cursor".into(), "a".into());
         first
@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(
             get_str(third.row(), "Cursor"),
             Some("a"),
-            "the holder's properties stay"
+            "the owner's properties stay"
         );
     }
 }

@@ -3,8 +3,9 @@
 //! does not know (a key rotation) — that refresh at most once per [`MISS_REFRESH`], so a flood of
 //! made-up key ids cannot make the handler hammer the identity provider.
 //!
-//! One fetch at a time (the cache lock is held across it), each request with a [`FETCH_TIMEOUT`]
-//! timeout; after a failed fetch none is tried for [`RETRY_AFTER_FAILURE`]. While the issuer
+//! One fetch at a time (the cache lock is held across it), each request on the one HTTP client
+//! ([`crate::azure::http`]: its guard, the one retry policy) within [`FETCH_TIMEOUT`]; after a
+//! failed fetch none is tried for [`RETRY_AFTER_FAILURE`]. While the issuer
 //! cannot be reached, known keys keep working; a token whose key cannot be looked up is the issuer's
 //! outage, not the caller's fault: [`KeyError::Unavailable`] (503), not a 401.
 
@@ -16,9 +17,11 @@ use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use serde::Deserialize;
 
 use super::settings::{JWT_AUTHORITY, JwtSettings, check_endpoint};
+use crate::azure::http::{Auth, Client, Request};
+use crate::azure::{Policy, Timeouts};
 use crate::telemetry::redact;
 
-/// Timeout of each metadata or key-set request.
+/// Time for each metadata or key-set request, its retries included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The least time between two refreshes caused by unknown key ids.
 pub const MISS_REFRESH: Duration = Duration::from_secs(5 * 60);
@@ -130,7 +133,7 @@ impl KeyCache {
 
 /// Fetches from the issuer named by [`JwtSettings`]: discovery document, then `jwks_uri`.
 pub struct OpenIdFetch {
-    http: Result<reqwest::Client, String>,
+    http: Result<Client, String>,
     settings: JwtSettings,
 }
 
@@ -146,30 +149,24 @@ struct RawKeySet {
 }
 
 impl OpenIdFetch {
-    /// A fetcher with its own client: [`FETCH_TIMEOUT`] per request and no redirects (a redirect
-    /// could leave https).
+    /// A fetcher on the one HTTP client: no redirects (a redirect could leave https), each
+    /// request within [`FETCH_TIMEOUT`] under [`Policy::CONTROL`].
     pub fn new(settings: JwtSettings) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let timeouts = Timeouts {
+            per_try: FETCH_TIMEOUT,
+            total: FETCH_TIMEOUT,
+        };
+        let http = Client::new(JWT_AUTHORITY, None, Auth::None, timeouts, Policy::CONTROL)
             .map_err(|e| redact(&e.to_string()));
         Self { http, settings }
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
         let http = self.http.as_ref().map_err(Clone::clone)?;
-        let res = http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| redact(&format!("GET {url}: {e}")))?;
-        if !res.status().is_success() {
-            return Err(redact(&format!("GET {url}: status {}", res.status())));
-        }
-        res.json()
-            .await
-            .map_err(|e| redact(&format!("GET {url}: {e}")))
+        let failed = |e: &dyn std::fmt::Display| redact(&format!("GET {url}: {e}"));
+        let parsed = reqwest::Url::parse(url).map_err(|e| failed(&e))?;
+        let req = Request::new(reqwest::Method::GET, parsed, "");
+        http.json(&req).await.map_err(|e| failed(&e))
     }
 }
 

@@ -1,13 +1,12 @@
 //! Tolerant, streaming parsing of `PT1H.json` content (pure): JSON Lines (LF or CRLF, optional
-//! BOM) and the legacy `{"records":[…]}` wrapper, into borrowed records of only the fields the
-//! product reads. A wrongly typed field degrades to text rather than costing the line; memory is
+//! BOM), one record a line, into borrowed records of only the fields the product reads. A wrongly typed field degrades to text rather than costing the line; memory is
 //! bounded by the slice given, never by the blob.
 
 mod stamp;
 mod text;
 
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 
 pub use stamp::timestamp;
 pub use text::{Num, Text};
@@ -140,14 +139,11 @@ pub fn trim_line(line: &[u8]) -> &[u8] {
     line.trim_ascii()
 }
 
-/// Parses one complete line: a record, or a single-line legacy batch.
+/// Parses one complete line: a record.
 ///
 /// # Errors
 /// serde's message when the line is not a JSON object of the expected shape.
 pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> Result<(), String> {
-    if starts_with_records_key(line) {
-        return for_each_in_document(line, on_record).map(|_| ());
-    }
     if line.first() != Some(&b'{') {
         // serde would accept a JSON array as a struct (by position): only objects are records.
         return Err("not a JSON object".to_owned());
@@ -160,94 +156,6 @@ pub fn parse_line<'a>(line: &'a [u8], on_record: &mut dyn FnMut(Record<'a>)) -> 
     };
     on_record(record.map_err(|e| e.to_string())?);
     Ok(())
-}
-
-/// True when `head` (a blob's start) is a legacy `{"records":[…]}` document spanning several lines.
-pub fn is_legacy_document(head: &[u8]) -> bool {
-    let head = trim_line(head.strip_prefix(BOM).unwrap_or(head));
-    if !starts_with_records_key(head) {
-        return false;
-    }
-    let first_line = trim_line(&head[..memchr::memchr(b'\n', head).unwrap_or(head.len())]);
-    !first_line.ends_with(b"}")
-}
-
-fn starts_with_records_key(text: &[u8]) -> bool {
-    let Some(rest) = text.trim_ascii_start().strip_prefix(b"{") else {
-        return false;
-    };
-    let rest = rest.trim_ascii_start();
-    rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"\"records\"")
-}
-
-/// Streams the records of a legacy `{"records":[…]}` document to `on_record`; returns their number.
-///
-/// # Errors
-/// serde's message when the document is malformed; records before the error were delivered.
-pub fn for_each_in_document<'a>(
-    doc: &'a [u8],
-    on_record: &mut dyn FnMut(Record<'a>),
-) -> Result<usize, String> {
-    let doc = doc.strip_prefix(BOM).unwrap_or(doc);
-    let mut de = serde_json::Deserializer::from_slice(doc);
-    let n = Records {
-        on_record,
-        in_array: false,
-    }
-    .deserialize(&mut de)
-    .map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(n)
-}
-
-/// Streams a legacy document: first its object (looking for `records`), then that array.
-struct Records<'f, 'a> {
-    on_record: &'f mut dyn FnMut(Record<'a>),
-    in_array: bool,
-}
-
-impl<'de, 'f> DeserializeSeed<'de> for Records<'f, 'de> {
-    type Value = usize;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        if self.in_array {
-            d.deserialize_seq(self)
-        } else {
-            d.deserialize_map(self)
-        }
-    }
-}
-
-impl<'de, 'f> Visitor<'de> for Records<'f, 'de> {
-    type Value = usize;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.in_array {
-            "an array of records"
-        } else {
-            "an object with a `records` array"
-        })
-    }
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<usize, M::Error> {
-        let mut n = 0;
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            if key.as_str().eq_ignore_ascii_case("records") {
-                n += map.next_value_seed(Records {
-                    on_record: &mut *self.on_record,
-                    in_array: true,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(n)
-    }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<usize, S::Error> {
-        let mut n = 0;
-        while let Some(r) = seq.next_element::<Record<'de>>()? {
-            (self.on_record)(r);
-            n += 1;
-        }
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

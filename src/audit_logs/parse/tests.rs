@@ -105,47 +105,9 @@ fn empty_and_newline_free_input_consume_nothing() {
 }
 
 #[test]
-fn legacy_document_streams_records() {
-    let buf = fixture("PT1H.legacy-records.json");
-    assert!(is_legacy_document(&buf));
-    let mut tunnels = Vec::new();
-    let n = for_each_in_document(&buf, &mut |r| {
-        tunnels.push(r.properties.tunnel_id.map(|t| t.0.into_owned()))
-    })
-    .expect("doc");
-    assert_eq!(n, 1);
-    assert_eq!(
-        tunnels,
-        [Some("712faceb-b556-449e-b7ab-101b326bfd4c".to_owned())]
-    );
-    assert!(
-        for_each_in_document(b"{\"records\":[{\"time\":1},", &mut |_| {}).is_err(),
-        "truncated document"
-    );
-    assert!(!is_legacy_document(b"{\"time\":\"x\"}\n"));
-}
-
-#[test]
-fn single_line_legacy_batches_are_expanded() {
-    let (recs, errs, _) = collect(b"{\"records\":[{\"properties\":{\"tunnelId\":\"x\"}},{\"properties\":{\"tunnelId\":\"y\"}}]}\n");
-    assert!(errs.is_empty());
-    assert_eq!(
-        recs.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
-        ["x", "y"]
-    );
-    assert!(
-        !is_legacy_document(b"{\"records\":[]}\n"),
-        "one-line batches are line mode"
-    );
-}
-
-#[test]
 fn a_complete_object_is_a_whole_record_and_a_cut_one_is_not() {
     let whole = br#"{"time":"2025-03-14T09:00:00Z","properties":{"tunnelId":"t","message":"x"}}"#;
     assert!(is_complete_object(whole));
-    assert!(is_complete_object(
-        br#"{"records":[{"properties":{"tunnelId":"t"}}]}"#
-    ));
     for cut in 1..whole.len() {
         assert!(!is_complete_object(&whole[..cut]), "{cut}");
     }

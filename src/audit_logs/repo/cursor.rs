@@ -48,8 +48,6 @@ pub struct Cursor {
     pub corrupt: u64,
     /// An over-long line is being skipped: discard bytes up to the next newline.
     pub skip_to_newline: bool,
-    /// Legacy `{"records":[…]}` document (processed whole, once).
-    pub legacy: bool,
     /// ETag the row was read with (empty for a new cursor).
     pub etag: String,
 }
@@ -73,7 +71,6 @@ impl Cursor {
             records: 0,
             corrupt: 0,
             skip_to_newline: false,
-            legacy: false,
             etag: String::new(),
         }
     }
@@ -108,7 +105,7 @@ impl Cursor {
             "PartitionKey": self.pk(), "RowKey": self.rk(), "Blob": self.blob,
             "Hour": format_utc_millis(self.hour), "CreatedAt": format_utc_millis(self.created_at),
             "BastionHost": self.bastion_host, "Done": self.done, "LeaseUntil": t(self.lease_until),
-            "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline, "Legacy": self.legacy,
+            "LastReadAt": t(self.last_read_at), "SkipToNewline": self.skip_to_newline,
             "GrownAt": t(self.grown_at),
             "Account": self.account, "Container": self.container,
         }) {
@@ -132,27 +129,22 @@ impl Cursor {
         };
         let b = |k: &str| e.get(k).and_then(Value::as_bool).unwrap_or(false);
         let s = |k: &str| get_str(e, k).unwrap_or_default().to_owned();
-        let offset = n("Offset");
         Some(Self {
             account: s("Account"),
             container: s("Container"),
             blob: get_str(e, "Blob")?.to_owned(),
             hour: t("Hour")?,
-            offset,
+            offset: n("Offset"),
             created_at: t("CreatedAt")?,
             bastion_host: get_str(e, "BastionHost").unwrap_or_default().to_owned(),
             done: b("Done"),
             lease_until: t("LeaseUntil"),
             last_read_at: t("LastReadAt"),
-            // Rows written before lengths were kept: what was read is what was seen.
-            seen_length: get_i64(e, "SeenLength")
-                .and_then(|v| u64::try_from(v).ok())
-                .unwrap_or(offset),
+            seen_length: n("SeenLength"),
             grown_at: t("GrownAt"),
             records: n("Records"),
             corrupt: n("Corrupt"),
             skip_to_newline: b("SkipToNewline"),
-            legacy: b("Legacy"),
             etag,
         })
     }

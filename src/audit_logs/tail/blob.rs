@@ -7,9 +7,7 @@ use time::{Duration, OffsetDateTime};
 use tracing::warn;
 
 use super::Tailer;
-use super::batch::{self, Batch};
-use super::chunk::{self, BlobReport, QUARANTINE_SAMPLE};
-use crate::audit_logs::parse::{self, LineError};
+use super::chunk::{self, BlobReport};
 use crate::audit_logs::repo::{Cursor, CursorRepo};
 use crate::azure::AzureError;
 use crate::clock::Budget;
@@ -18,8 +16,6 @@ use crate::storage::BlobRef;
 
 /// The shortest claim.
 const MIN_LEASE: Duration = Duration::minutes(5);
-/// A legacy document larger than this is not read (block blobs from before 2018; never seen).
-const LEGACY_MAX: u64 = 256 << 20;
 
 /// What a tick may still read, all blobs together (`AUDIT_TAIL_MAX_BYTES`/`_RECORDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,14 +132,6 @@ pub async fn tail_blob(
         };
         let (start, read) = (c.offset, data.len() as u64);
         report.bytes += read;
-        if c.offset == 0 && parse::is_legacy_document(&data) {
-            let records = report.records;
-            legacy(tail, &mut c, &blob, now, &mut report).await?;
-            allowance.take(read, report.records - records);
-            c.seen_length = c.offset;
-            reached_end = true;
-            break;
-        }
         let at_end = read < len;
         let step = chunk::Step {
             blob: &blob,
@@ -175,51 +163,4 @@ pub async fn tail_blob(
     c.lease_until = None;
     save(tail, until, &c).await?;
     Ok(report)
-}
-
-/// A whole legacy `{"records":[…]}` document, read once and retired; its records carry no offsets,
-/// so its flush is never cut.
-async fn legacy(
-    tail: &Tailer,
-    c: &mut Cursor,
-    blob: &BlobRef,
-    now: OffsetDateTime,
-    report: &mut BlobReport,
-) -> Result<(), HandlerError> {
-    let props = tail.logs.properties(blob).await?;
-    c.legacy = true;
-    c.done = true;
-    if props.content_length > LEGACY_MAX {
-        let reason = format!(
-            "legacy document of {} bytes exceeds {LEGACY_MAX}; not read",
-            props.content_length
-        );
-        let e = [(LineError { offset: 0, reason }, Vec::new())];
-        chunk::quarantine(tail, c, blob, &e).await?;
-        return Ok(());
-    }
-    let doc = tail
-        .logs
-        .read_range(blob, 0, props.content_length.max(1))
-        .await?;
-    let (host, window) = (c.bastion_host.clone(), tail.settings.failed_login_window);
-    let mut batch = Batch::for_chunk(doc.len());
-    if let Err(reason) =
-        parse::for_each_in_document(&doc, &mut |rec| batch.add(&rec, b"", &host, window))
-    {
-        batch.corrupt.push((
-            LineError { offset: 0, reason },
-            doc[..doc.len().min(QUARANTINE_SAMPLE)].to_vec(),
-        ));
-    }
-    chunk::quarantine(tail, c, blob, &batch.corrupt).await?;
-    report.records += batch.records;
-    c.records += batch.records;
-    c.offset = doc.len() as u64;
-    let never = Budget::unlimited(tail.ports.clock.clone());
-    chunk::merge_flushed(
-        &mut report.flushed,
-        batch::flush(tail, batch, now, &never).await?,
-    );
-    Ok(())
 }

@@ -68,7 +68,7 @@ impl Tailer {
     ) -> Result<&Source, HandlerError> {
         self.ports
             .sources
-            .of_cursor(account, container)
+            .audit_log(account, container)
             .ok_or_else(|| {
                 HandlerError::storage(anyhow::anyhow!(
                     "audit-log source {account}/{container} of {of} is not configured"

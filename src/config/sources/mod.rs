@@ -254,13 +254,24 @@ pub fn bastion_name(label: &str) -> Option<String> {
 
 /// Whether `name` is a valid container name; if not, a problem of `setting`.
 pub(super) fn check_container(name: &str, setting: &str, errors: &mut Vec<String>) -> bool {
-    let ok = super::is_valid_container(name);
+    let ok = is_valid_container(name);
     if !ok {
         errors.push(format!(
             "{setting}: not a valid container name (3-63 lower-case letters, digits, dashes)"
         ));
     }
     ok
+}
+
+/// Container names: 3–63 characters, lower-case letters, digits and single dashes.
+pub fn is_valid_container(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub async fn resolve(ports: &Ports, target: &Target) -> Result<RecordingKey, Hol
             let created = props
                 .created
                 .ok_or_else(|| HoldError::Invalid(format!("blob {blob} has no creation time")))?;
-            Ok(ports.sources.recording_key(source, created, &blob.name))
+            Ok(source.key(created, &blob.name))
         }
     }
 }

@@ -194,7 +194,7 @@ impl Sweep<'_> {
     /// The key of blob `name` of `pass` (the catalogue key for recordings; tombstones of audit
     /// logs use the same scheme).
     fn key_of(&self, pass: Pass<'_>, created: OffsetDateTime, name: &str) -> RecordingKey {
-        self.deps.ports.sources.key_of(pass.source, created, name)
+        pass.source.key(created, name)
     }
 
     async fn container_pass(&self, pass: Pass<'_>, report: &mut Report) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 
 use super::{Entity, Filter, QueryPage, Stored, TableStore, WriteMode, strip_annotations};
 use crate::azure::AzureError;
-use backon::{BackoffBuilder as _, ExponentialBuilder};
+use crate::azure::retry::{Policy, jitter};
 
 /// Attempts of an optimistic read-modify-write before giving up (as a retryable error).
 pub const ATTEMPTS: usize = 8;
@@ -154,18 +154,10 @@ where
     F: FnMut(Option<Stored>) -> Fut + Send,
     Fut: Future<Output = Result<Option<(Entity, Companions)>, AzureError>> + Send,
 {
-    // Jittered back-off: writers racing on one row stop colliding.
-    let mut pause = ExponentialBuilder::default()
-        .with_min_delay(std::time::Duration::from_millis(5))
-        .with_max_delay(std::time::Duration::from_millis(200))
-        .with_jitter()
-        .without_max_times()
-        .build();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
-            if let Some(d) = pause.next() {
-                tokio::time::sleep(d).await;
-            }
+            let lost = u32::try_from(attempt).unwrap_or(u32::MAX);
+            tokio::time::sleep(Policy::RACE.backoff(lost, jitter())).await;
             current = get(tables, table, pk, rk).await?;
         }
         let Some((mut next, mut companions)) = change(current.clone()).await? else {

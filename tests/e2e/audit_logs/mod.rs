@@ -1,6 +1,6 @@
 //! Audit logs end to end on Azurite with real append blobs, through the real `handler` process:
 //! empty `PT1H.json` → `AuditLogCreated` → appends (incl. a partial line) → `AuditLogTail` ticks →
-//! `sessions` rows; late records in a later hour's blob; legacy format; duplicates; racing ticks;
+//! `sessions` rows; late records in a later hour's blob; duplicates; racing ticks;
 //! corrupt lines; the recording join from `RecordingCreated`; quiet ticks and a lost event.
 
 pub(crate) mod order;
@@ -138,7 +138,7 @@ async fn quiet_ticks_read_nothing_and_a_blob_whose_event_was_lost_is_found_by_th
 }
 
 #[tokio::test]
-async fn racing_ticks_legacy_format_and_duplicates() {
+async fn racing_ticks_and_duplicates() {
     let Some(e) = start().await else { return };
     e.create(9).await;
     let lines: String = (0..40)
@@ -162,17 +162,6 @@ async fn racing_ticks_legacy_format_and_duplicates() {
     assert_eq!(count(&e.tick().await, "records"), 0);
     assert!(
         e.session("00000000-0000-4000-8000-000000000039")
-            .await
-            .is_some()
-    );
-
-    e.create(11).await;
-    e.append(11, &fixture_bytes("auditlogs/PT1H.legacy-records.json"))
-        .await;
-    let reply = e.tick().await;
-    assert_eq!(count(&reply, "records"), 1, "{reply}");
-    assert!(
-        e.session("712faceb-b556-449e-b7ab-101b326bfd4c")
             .await
             .is_some()
     );

@@ -62,11 +62,7 @@ async fn seven_storage_calls_per_new_recording_with_its_join_on_azurite() {
     let join = bastion_recordings::state::join(&state);
     let existing =
         bastion_recordings::catalogue::repo::CatalogueRepo::new(state.ports.tables.clone())
-            .get(&state.ports.sources.recording_key(
-                source,
-                props.created.unwrap_or(event.time),
-                &event.blob,
-            ))
+            .get(&source.key(props.created.unwrap_or(event.time), &event.blob))
             .await
             .expect("row read");
     Recordings::new(&state.ports, state.policy.clone(), join, false)

@@ -71,15 +71,6 @@ async fn a_partial_last_line_waits_for_the_rest() {
 }
 
 #[tokio::test]
-async fn a_one_line_legacy_document_without_newline_is_read_at_once() {
-    let k = started().await;
-    let doc = format!(r#"{{"records":[{},{}]}}"#, record("d1"), record("d2"));
-    k.append(doc.as_bytes()).await;
-    let r = run(&k, NOW).await;
-    assert_eq!((r.records, r.corrupt), (2, 0));
-}
-
-#[tokio::test]
 async fn a_block_blob_is_complete_when_created() {
     let k = kit(None);
     let cut = br#"{"time":"2025-03-14T09:21:00Z","properties":{"tunnelId":"e2""#;

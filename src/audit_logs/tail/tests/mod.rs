@@ -1,5 +1,5 @@
 //! Component tests of the tail over the in-memory fakes: partial connects, failed_logins, corrupt and over-long connects,
-//! racing ticks, legacy documents, retirement, detections, growth found by listing.
+//! racing ticks, retirement, detections, growth found by listing.
 
 use crate::testkit::Domains;
 use time::Duration;
@@ -140,18 +140,6 @@ async fn racing_ticks_process_each_record_once() {
         "the claim lets exactly one instance read"
     );
     assert_eq!(k.cursor().await.records, 50);
-}
-
-#[tokio::test]
-async fn legacy_documents_and_retirement() {
-    let k = started().await;
-    let legacy = crate::testkit::files::auditlog("PT1H.legacy-records.json");
-    k.append(&legacy).await;
-    assert_eq!(run(&k, NOW).await.records, 1);
-    let c = k.cursor().await;
-    assert!(c.legacy && c.done);
-    let tunnel = "712faceb-b556-449e-b7ab-101b326bfd4c";
-    assert!(session(&k, tunnel).await.is_some());
 }
 
 #[tokio::test]
