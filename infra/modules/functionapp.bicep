@@ -88,7 +88,7 @@ param catalogueDownloadLinks bool = false
 @description('Bastion host resource ids the estate checks watch (comma-separated), each granted by main.bicep; empty: the estate checks are off')
 param bastionHosts string = ''
 
-@description('Subscription or resource group ids whose VMs the bypass checks watch besides the VMs the watched hosts\' sessions reached (comma-separated); main.bicep grants Reader there')
+@description('Subscription or resource group ids whose VMs the bypass checks watch besides the VMs the watched hosts\' sessions reached (comma-separated); their Activity log is read from the workspaces the app reads')
 param bypassScopes string = ''
 
 @description('A legal-hold release needs two principals with Catalogue.Hold (HOLD_RELEASE_TWO_PERSON).')

@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod doors;
+pub mod read;
 
 use std::collections::BTreeSet;
 
@@ -95,7 +96,7 @@ pub async fn run(
     let subscriptions = watched.subscriptions();
     let doors_span = (now - USE_WINDOW, now);
     let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
-    let read = activity::read(logs, workspaces, doors_span, silence_span).await;
+    let read = read::read(logs, workspaces, doors_span, silence_span).await;
     let mut decided = Vec::new();
     match read {
         Err(e) => {
