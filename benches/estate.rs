@@ -151,6 +151,8 @@ async fn main() {
             .map(|i| account_id(&format!("strec{i:03}")))
             .collect(),
         audit_silence: time::Duration::hours(24),
+        bypass_lookback: time::Duration::days(90),
+        bypass_scopes: vec![],
     };
     let ports = ports(n);
     let sinks = check::sinks(&ports, &[], None);

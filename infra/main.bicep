@@ -210,6 +210,9 @@ param custodyDiagnostics bool = false
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the recording sources name by resource id (bastionName), with the same grants.')
 param bastionHosts array = []
 
+@description('Subscription (/subscriptions/{id}) or resource group ids whose VMs the other-doors check watches besides the VMs the watched hosts\' sessions reached (BYPASS_SCOPES). Their Activity log is read from the workspaces the app reads; nothing is granted on them.')
+param bypassScopes array = []
+
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
 param bastionDisconnect bool = false
 
@@ -521,6 +524,7 @@ module functionApp 'modules/functionapp.bicep' = {
     sentinelIngestionEndpoint: sentinelOn ? sentinel!.outputs.ingestionEndpoint : ''
     sentinelDcrImmutableId: sentinelOn ? sentinel!.outputs.dcrImmutableId : ''
     bastionHosts: join(watchedHosts, ',')
+    bypassScopes: join(bypassScopes, ',')
     bastionDisconnect: bastionDisconnect
     holdReleaseTwoPerson: holdReleaseTwoPerson
     quarantineContainer: quarantineContainer

@@ -88,6 +88,9 @@ param catalogueDownloadLinks bool = false
 @description('Bastion host resource ids the estate checks watch (comma-separated), each granted by main.bicep; empty: the estate checks are off')
 param bastionHosts string = ''
 
+@description('Subscription or resource group ids whose VMs the bypass checks watch besides the VMs the watched hosts\' sessions reached (comma-separated); their Activity log is read from the workspaces the app reads')
+param bypassScopes string = ''
+
 @description('A legal-hold release needs two principals with Catalogue.Hold (HOLD_RELEASE_TWO_PERSON).')
 param holdReleaseTwoPerson bool = false
 
@@ -244,6 +247,9 @@ var settings = {
   RECORDINGS_ACCOUNT_IDS: join(recordingAccountIds, ',')
   // A used host whose audit records stop arriving this long: finding audit-logs-silent.
   ESTATE_AUDIT_SILENCE_HOURS: '24'
+  // Other doors onto the watched VMs: the VMs sessions reached in this many days, plus bypassScopes.
+  BYPASS_VM_LOOKBACK_DAYS: '90'
+  BYPASS_SCOPES: bypassScopes
   // Microsoft Sentinel (SentinelExport): both from modules/sentinel.bicep, or both empty (off).
   SENTINEL_INGESTION_ENDPOINT: sentinelIngestionEndpoint
   SENTINEL_DCR_IMMUTABLE_ID: sentinelDcrImmutableId

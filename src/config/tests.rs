@@ -145,6 +145,43 @@ fn recording_account_ids_are_resource_ids_or_a_start_up_error_naming_the_setting
 }
 
 #[test]
+fn the_bypass_settings_default_to_90_days_and_no_scope_and_a_bad_one_names_each_setting() {
+    let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("defaults");
+    assert_eq!(c.estate.bypass_lookback, time::Duration::days(90));
+    assert!(c.estate.bypass_scopes.is_empty());
+    let c = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("BYPASS_VM_LOOKBACK_DAYS", "30"),
+        (
+            "BYPASS_SCOPES",
+            " /subscriptions/S1/ ,,/subscriptions/s1/resourceGroups/RG-App,/subscriptions/s1",
+        ),
+    ])
+    .expect("ok");
+    assert_eq!(c.estate.bypass_lookback, time::Duration::days(30));
+    assert_eq!(
+        c.estate.bypass_scopes,
+        [
+            "/subscriptions/s1",
+            "/subscriptions/s1/resourcegroups/rg-app"
+        ]
+    );
+    let text = cfg(&[
+        ("HANDLER_IN_MEMORY", "true"),
+        ("BYPASS_VM_LOOKBACK_DAYS", "0"),
+        (
+            "BYPASS_SCOPES",
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/secretvm",
+        ),
+    ])
+    .expect_err("both bad")
+    .to_string();
+    assert!(text.contains("BYPASS_VM_LOOKBACK_DAYS"), "{text}");
+    assert!(text.contains("BYPASS_SCOPES"), "{text}");
+    assert!(!text.contains("secretvm"), "the value is not shown: {text}");
+}
+
+#[test]
 fn a_flag_reads_alike_in_every_setting_that_uses_it() {
     let base = [
         ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),

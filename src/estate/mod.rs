@@ -2,6 +2,7 @@
 //! diagnostic settings and recording storage checked every 15 minutes (`EstateCheck`) for what
 //! would leave the catalogue silently incomplete; its live sessions, and their disconnects.
 
+pub mod bypass;
 pub mod check;
 pub mod disconnect;
 pub mod findings;

@@ -1,5 +1,5 @@
 //! `BASTION_HOSTS`, `ARM_ENDPOINT`, `BASTION_DISCONNECT`, `RECORDINGS_ACCOUNT_IDS`,
-//! `ESTATE_AUDIT_SILENCE_HOURS`.
+//! `ESTATE_AUDIT_SILENCE_HOURS`, `BYPASS_VM_LOOKBACK_DAYS`, `BYPASS_SCOPES`.
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
 
@@ -15,6 +15,12 @@ pub const RECORDING_ACCOUNTS: &str = "RECORDINGS_ACCOUNT_IDS";
 pub const AUDIT_SILENCE: &str = "ESTATE_AUDIT_SILENCE_HOURS";
 /// Its default: a day.
 pub const DEFAULT_AUDIT_SILENCE_HOURS: i64 = 24;
+/// How far back a session makes its VM a watched VM (days).
+pub const BYPASS_LOOKBACK: &str = "BYPASS_VM_LOOKBACK_DAYS";
+/// Its default.
+pub const DEFAULT_BYPASS_LOOKBACK_DAYS: i64 = 90;
+/// Subscriptions and resource groups whose VMs are watched too (comma-separated resource ids).
+pub const BYPASS_SCOPES: &str = "BYPASS_SCOPES";
 /// Public cloud Resource Manager.
 pub const DEFAULT_ARM: &str = "https://management.azure.com";
 
@@ -32,6 +38,11 @@ pub struct EstateSettings {
     /// `ESTATE_AUDIT_SILENCE_HOURS`: a host used in this long that sent no audit record in it is
     /// `audit-logs-silent`.
     pub audit_silence: time::Duration,
+    /// `BYPASS_VM_LOOKBACK_DAYS`: a VM a watched host's session reached in this long is watched.
+    pub bypass_lookback: time::Duration,
+    /// `BYPASS_SCOPES`: `/subscriptions/{id}` or `/subscriptions/{id}/resourceGroups/{name}`
+    /// whose VMs are watched besides the sessions' targets (lower-case, no trailing slash).
+    pub bypass_scopes: Vec<String>,
 }
 
 impl EstateSettings {
@@ -74,13 +85,39 @@ impl EstateSettings {
         let disconnect = r.flag(DISCONNECT, false);
         let recording_accounts = Self::account_ids(r);
         let hours = r.number(AUDIT_SILENCE, DEFAULT_AUDIT_SILENCE_HOURS, 1..=24 * 30);
+        let days = r.number(BYPASS_LOOKBACK, DEFAULT_BYPASS_LOOKBACK_DAYS, 1..=366);
+        let bypass_scopes = Self::scopes(r);
         Self {
             hosts,
             arm_endpoint,
             disconnect,
             recording_accounts,
             audit_silence: time::Duration::hours(hours),
+            bypass_lookback: time::Duration::days(days),
+            bypass_scopes,
         }
+    }
+
+    /// `BYPASS_SCOPES`: every entry a subscription or resource group id, or a problem.
+    fn scopes(r: &mut crate::setting::Reader<'_>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for id in r.get(BYPASS_SCOPES).unwrap_or_default().split(',') {
+            let id = id.trim().trim_end_matches('/').to_ascii_lowercase();
+            if id.is_empty() {
+                continue;
+            }
+            if !is_scope(&id) {
+                r.problem(
+                    BYPASS_SCOPES,
+                    "comma-separated /subscriptions/{id} or /subscriptions/{id}/resourceGroups/{name}",
+                );
+                return Vec::new();
+            }
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
     }
 
     /// `RECORDINGS_ACCOUNT_IDS`: every entry a storage account resource id, or a problem.
@@ -116,6 +153,26 @@ impl EstateSettings {
     /// The token scope: `{ARM_ENDPOINT}/.default`.
     pub fn scope(&self) -> String {
         format!("{}/.default", self.arm_endpoint)
+    }
+}
+
+/// True for `/subscriptions/{id}` and `/subscriptions/{id}/resourceGroups/{name}` (any case).
+pub fn is_scope(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('/').collect();
+    let named = |p: &&str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_alphanumeric() || "-_.()".contains(c))
+    };
+    match parts.as_slice() {
+        ["", s, sub] => s.eq_ignore_ascii_case("subscriptions") && named(sub),
+        ["", s, sub, g, rg] => {
+            s.eq_ignore_ascii_case("subscriptions")
+                && named(sub)
+                && g.eq_ignore_ascii_case("resourceGroups")
+                && named(rg)
+        }
+        _ => false,
     }
 }
 

@@ -1,7 +1,7 @@
 //! `EstateCheck` and `LiveSessions` (timers): the Bastion hosts through Resource Manager.
 
 use super::now_of;
-use crate::estate::{check, disconnect, live};
+use crate::estate::{bypass, check, disconnect, live};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
@@ -32,15 +32,36 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         silence: state.config.estate.audit_silence,
         wait: state.config.audit.session_wait,
     };
-    let report = check::run(
+    let now = now_of(&state, &inv);
+    let mut report = check::run(
         &state.ports,
         arm.as_ref(),
         &state.config.estate,
         &sinks,
         window,
-        now_of(&state, &inv),
+        now,
     )
     .await;
+    // The other doors onto the watched VMs, from the Activity log in the workspaces the app reads
+    // (none read: the check is off).
+    let mut read = ids.clone();
+    read.extend(state.config.custody.workspace.iter().cloned());
+    read.sort();
+    read.dedup();
+    let doors = match state.logs.as_deref() {
+        Some(logs) if !read.is_empty() => {
+            Some(bypass::run(&state.ports, logs, &state.config.estate, &read, now).await)
+        }
+        _ => None,
+    };
+    if let Some(doors) = &doors {
+        report
+            .notifications
+            .extend(doors.notifications.iter().cloned());
+        for f in &doors.failed {
+            tracing::warn!(error = %f, "other doors not all decided; the next check retries");
+        }
+    }
     if !report.failed.is_empty() && report.failed.len() == report.hosts {
         return Err(HandlerError::storage(anyhow::anyhow!(
             "no host's findings could be stored: {}",
@@ -54,10 +75,14 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         tracing::warn!(error = %e, "estate findings' Sentinel rows not all recorded; the next check records them");
     }
     let summary = format!(
-        "checked {} Bastion host(s): {} finding(s) open, {} opened or cleared",
+        "checked {} Bastion host(s): {} finding(s) open, {} opened or cleared; {}",
         report.hosts,
         report.open,
-        report.notifications.len()
+        report.notifications.len(),
+        doors.map_or_else(
+            || "other doors: off (no workspace read)".to_owned(),
+            |d| format!("other doors: {} VM(s), {} finding(s) open", d.vms, d.open)
+        )
     );
     Ok(Outcome::processed(summary).with_outputs(OUTPUT_BINDING, &report.notifications))
 }

@@ -1,5 +1,6 @@
 //! A loopback fake of the Logs Query API (test-support only): workspaces of
-//! `MicrosoftAzureBastionAuditLogs` rows (and `StorageBlobLogs` rows: module `fake_blobs`), each with its `ingestion_time()` and the moment it
+//! `MicrosoftAzureBastionAuditLogs` rows (and `StorageBlobLogs` rows: module `fake_blobs`;
+//! `AzureActivity` rows: module `fake_activity`), each with its `ingestion_time()` and the moment it
 //! becomes visible to queries. It serves the window the query sends — the `ingestion_time()`
 //! bounds, `take` (refused above the service's 500,000 rows), the `endswith` host filter, the
 //! `project` list — and the request's `timespan` on `TimeGenerated`, in the documented answer shape
@@ -21,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::fake_activity::is_activity_row;
 pub use super::fake_answer::{FakeRow, answer_body};
 use super::fake_blobs::{BlobQuery, is_blob_row};
 use super::{Answer, LogsQuery};
@@ -192,6 +194,20 @@ impl FakeLogs {
             // A workspace holding no data answers 204 without a body.
             return Answered::Failed(204, None, Value::Null);
         }
+        if query.starts_with(super::fake_activity::TABLE) {
+            let now = OffsetDateTime::now_utc();
+            let rows: Vec<&FakeRow> = stored
+                .iter()
+                .filter(|r| r.visible_from <= now && is_activity_row(r))
+                .collect();
+            let partial = fault == Some(Fault::Partial);
+            let Some(out) =
+                super::fake_activity::answer(&query, body["timespan"].as_str(), &rows, partial)
+            else {
+                return err(400, "BadArgumentError");
+            };
+            return Answered::Body(out);
+        }
         if query.contains(super::fake_blobs::TABLE) {
             let Some(q) = BlobQuery::new(&query, body["timespan"].as_str()) else {
                 return err(400, "BadArgumentError");
@@ -223,7 +239,9 @@ impl FakeLogs {
         let now = OffsetDateTime::now_utc();
         let mut rows: Vec<&FakeRow> = stored
             .iter()
-            .filter(|r| r.visible_from <= now && !is_blob_row(r) && q.matches(r))
+            .filter(|r| {
+                r.visible_from <= now && !is_blob_row(r) && !is_activity_row(r) && q.matches(r)
+            })
             .collect();
         rows.sort_by_key(|r| r.ingested);
         rows.truncate(q.take);

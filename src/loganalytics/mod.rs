@@ -6,6 +6,8 @@ mod answer;
 #[cfg(feature = "test-support")]
 pub mod fake;
 #[cfg(feature = "test-support")]
+pub mod fake_activity;
+#[cfg(feature = "test-support")]
 pub mod fake_answer;
 #[cfg(feature = "test-support")]
 pub mod fake_blobs;

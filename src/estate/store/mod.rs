@@ -104,7 +104,8 @@ pub async fn list(tables: &dyn TableStore) -> Result<Estate, AzureError> {
     Ok(out)
 }
 
-/// The hosts (names, lower-case) with an open finding above `info` (their sessions rank higher).
+/// The Bastion hosts (names, lower-case) with an open finding above `info` (their sessions rank
+/// higher); a VM's or subscription's rows (the other doors) are not a host's.
 ///
 /// # Errors
 /// Table errors.
@@ -116,6 +117,7 @@ pub async fn flagged_hosts(
         .rows
         .into_iter()
         .filter(|r| r.status == "open" && r.severity != Level::Info.as_str())
+        .filter(|r| crate::arm::is_bastion_id(&r.host))
         .map(|r| r.host_name.to_ascii_lowercase())
         .collect())
 }

@@ -148,3 +148,27 @@ async fn an_info_episode_is_shown_never_announced_until_it_rises_to_medium() {
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].kind, RESOLVED);
 }
+
+#[tokio::test]
+async fn only_a_bastion_hosts_open_findings_flag_it_for_the_review_queue() {
+    let t = InMemoryTables::new();
+    let at = datetime!(2026-11-25 12:00 UTC);
+    apply(&t, HOST, &eval(&["recording-off"]), at)
+        .await
+        .expect("host");
+    let vm = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/vm1";
+    let door = Evaluation {
+        findings: vec![Finding {
+            code: "door:run-command".into(),
+            level: Level::High,
+            evidence: "used".into(),
+        }],
+        assessed: ["door:run-command".to_owned()].into(),
+    };
+    apply(&t, vm, &door, at).await.expect("vm");
+    apply(&t, "/subscriptions/s", &door, at)
+        .await
+        .expect("subscription");
+    let flagged = flagged_hosts(&t).await.expect("flagged");
+    assert_eq!(flagged, ["b1".to_owned()].into());
+}

@@ -232,6 +232,8 @@ async fn audit_logs_sent_only_to_a_workspace_read_here_are_flowing() {
                 disconnect: false,
                 recording_accounts: vec![],
                 audit_silence: time::Duration::hours(24),
+                bypass_lookback: time::Duration::days(90),
+                bypass_scopes: vec![],
             };
             super::check::run(
                 &ports,

@@ -15,7 +15,7 @@ use super::fake_arm::{self, SUB, host_id};
 use super::{Rig, only};
 use crate::harness::{azurite, fixture};
 
-const CUSTOMER: &str = "a1b2c3d4-0000-4000-8000-0000000000d1";
+use super::doors::CUSTOMER;
 
 /// The open findings of `/api/estate`: `(finding, severity)`.
 async fn open(rig: &Rig) -> Vec<(String, String)> {
@@ -85,16 +85,11 @@ async fn audit_logs_flowing_is_decided_by_the_records_read() {
     let ws = format!(
         "/subscriptions/{SUB}/resourceGroups/rg-law/providers/Microsoft.OperationalInsights/workspaces/law"
     );
-    // The workspace is only looked up through Resource Manager here; Log Analytics is never
-    // called (a loopback endpoint: no identity is needed for it).
-    let mut rig = Rig::new(
-        &cs,
-        &[
-            ("AUDITLOGS_WORKSPACES", CUSTOMER),
-            ("LOGANALYTICS_ENDPOINT", "http://127.0.0.1:9"),
-        ],
-    )
-    .await;
+    // The workspace is looked up through Resource Manager; Log Analytics is asked only for the
+    // Activity log (one quiet row of the subscription: no other door).
+    let (_logs, env) = super::doors::quiet_workspace().await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut rig = Rig::new(&cs, &env).await;
     let key = host_id("b1").to_ascii_lowercase();
     let archive = rig.arm.with(|e| e.diagnostics[&key].clone());
     // The portal's default: a workspace sink with logAnalyticsDestinationType null.

@@ -1,0 +1,222 @@
+//! The Activity log as a workspace holds it (`AzureActivity`, sent there by a subscription's
+//! diagnostic setting): the operations that open another door onto a VM, read in the table's
+//! documented columns, and the rows of one operation (one `CorrelationId`) folded into one event.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::dates::timestamp;
+
+/// Run Command, the action form: code runs as SYSTEM/root outside any session.
+pub const RUN_COMMAND: &str = "microsoft.compute/virtualmachines/runcommand/action";
+/// Run Command, the managed resource form.
+pub const RUN_COMMANDS_WRITE: &str = "microsoft.compute/virtualmachines/runcommands/write";
+/// A VM extension written (VMAccess and CustomScript grant access or run code).
+pub const EXTENSION_WRITE: &str = "microsoft.compute/virtualmachines/extensions/write";
+/// A serial console connection (the Serial Console provider's connect action).
+pub const SERIAL_CONNECT: &str = "microsoft.serialconsole/serialports/connect/action";
+/// Every operation the door query reads.
+pub const OPERATIONS: [&str; 4] = [
+    RUN_COMMAND,
+    RUN_COMMANDS_WRITE,
+    EXTENSION_WRITE,
+    SERIAL_CONNECT,
+];
+/// Most rows one door query returns (one more is asked, to tell a capped answer).
+pub const MAX_ROWS: usize = 5000;
+/// Most subscriptions the silence query returns.
+pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+
+/// The door query: the operations' rows over the request's timespan, oldest first. Only constant
+/// text: no outside value is put into the KQL.
+pub fn door_query() -> String {
+    let ops: Vec<String> = OPERATIONS.iter().map(|o| format!("\"{o}\"")).collect();
+    format!(
+        "AzureActivity\n| where OperationNameValue in~ ({})\n| project TimeGenerated, OperationNameValue, ActivityStatusValue, Caller, CallerIpAddress, _ResourceId, ResourceId, SubscriptionId, CorrelationId, Properties_d\n| order by TimeGenerated asc\n| take {}",
+        ops.join(", "),
+        MAX_ROWS + 1
+    )
+}
+
+/// The silence query: each subscription's latest Activity log row over the request's timespan.
+pub fn subscriptions_query() -> String {
+    format!(
+        "AzureActivity\n| summarize Latest = max(TimeGenerated) by SubscriptionId\n| project SubscriptionId, Latest\n| take {MAX_SUBSCRIPTIONS}"
+    )
+}
+
+/// One `AzureActivity` row, as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityRow {
+    /// `TimeGenerated`.
+    pub at: OffsetDateTime,
+    /// `OperationNameValue`, lower-case.
+    pub operation: String,
+    /// `ActivityStatusValue` (`Start`, `Accept`, `Success`, `Failure`).
+    pub status: String,
+    /// `Caller`: a UPN for a user, an object id for an application.
+    pub caller: String,
+    /// `CallerIpAddress`.
+    pub caller_ip: String,
+    /// `_ResourceId`, else `ResourceId`, lower-case.
+    pub resource: String,
+    /// `SubscriptionId`, lower-case.
+    pub subscription: String,
+    /// `CorrelationId`: one operation's rows share it.
+    pub correlation: String,
+    /// `Properties_d` (dynamic; the API may send it as JSON text).
+    pub properties: Value,
+}
+
+/// The cell of column `name` as text (a missing column or null reads empty).
+fn cell<'a>(columns: &[String], row: &'a [Value], name: &str) -> Option<&'a Value> {
+    columns
+        .iter()
+        .position(|c| c == name)
+        .and_then(|i| row.get(i))
+}
+
+pub(super) fn text(columns: &[String], row: &[Value], name: &str) -> String {
+    match cell(columns, row, name) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+impl ActivityRow {
+    /// Reads one answer row; `None` without a readable `TimeGenerated`.
+    pub fn read(columns: &[String], row: &[Value]) -> Option<Self> {
+        let at = timestamp(&text(columns, row, "TimeGenerated"))?;
+        let mut resource = text(columns, row, "_ResourceId");
+        if resource.is_empty() {
+            resource = text(columns, row, "ResourceId");
+        }
+        let properties = match cell(columns, row, "Properties_d") {
+            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+            Some(v) => v.clone(),
+            None => Value::Null,
+        };
+        Some(Self {
+            at,
+            operation: text(columns, row, "OperationNameValue").to_ascii_lowercase(),
+            status: text(columns, row, "ActivityStatusValue"),
+            caller: text(columns, row, "Caller"),
+            caller_ip: text(columns, row, "CallerIpAddress"),
+            resource: resource.trim_end_matches('/').to_ascii_lowercase(),
+            subscription: text(columns, row, "SubscriptionId").to_ascii_lowercase(),
+            correlation: text(columns, row, "CorrelationId").to_ascii_lowercase(),
+            properties,
+        })
+    }
+}
+
+/// How an operation ended, as far as its rows show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Only `Start`/`Accept` rows so far: it may be running now.
+    Started,
+    /// A `Failure` row and no `Success`: an attempt, not a door used.
+    Failed,
+    /// A `Success` row.
+    Succeeded,
+}
+
+impl Outcome {
+    /// The word shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started (no result logged yet)",
+            Self::Failed => "failed",
+            Self::Succeeded => "succeeded",
+        }
+    }
+}
+
+/// One operation: the rows of one `CorrelationId`, operation and resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The operation (lower-case).
+    pub operation: String,
+    /// The resource (lower-case).
+    pub resource: String,
+    /// The correlation id.
+    pub correlation: String,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// Its first row's time.
+    pub at: OffsetDateTime,
+    /// The first caller any row names.
+    pub caller: String,
+    /// The first caller address any row names.
+    pub caller_ip: String,
+    /// The first non-null `Properties_d`, with a `requestbody` when a row has one.
+    pub properties: Value,
+}
+
+/// Folds rows into events: a `Start` and its `Success` or `Failure` are one operation (rows
+/// without a `CorrelationId` stand alone). Events in the order of their first row.
+pub fn fold(rows: &[ActivityRow]) -> Vec<Event> {
+    let mut order: Vec<(String, String, String)> = Vec::new();
+    let mut by: BTreeMap<(String, String, String), Vec<&ActivityRow>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let id = if r.correlation.is_empty() {
+            format!("~{i}")
+        } else {
+            r.correlation.clone()
+        };
+        let key = (id, r.operation.clone(), r.resource.clone());
+        let group = by.entry(key.clone()).or_default();
+        if group.is_empty() {
+            order.push(key);
+        }
+        group.push(r);
+    }
+    let mut out = Vec::new();
+    for key in order {
+        let Some(group) = by.get(&key) else { continue };
+        let Some(first) = group.iter().min_by_key(|r| r.at) else {
+            continue;
+        };
+        let is = |word: &[&str]| {
+            group
+                .iter()
+                .any(|r| word.iter().any(|w| r.status.eq_ignore_ascii_case(w)))
+        };
+        let outcome = if is(&["Success", "Succeeded"]) {
+            Outcome::Succeeded
+        } else if is(&["Failure", "Failed"]) {
+            Outcome::Failed
+        } else {
+            Outcome::Started
+        };
+        let named = |f: fn(&ActivityRow) -> &str| {
+            group
+                .iter()
+                .map(|r| f(r))
+                .find(|v| !v.is_empty())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let properties = group
+            .iter()
+            .map(|r| &r.properties)
+            .find(|p| p.get("requestbody").is_some())
+            .or_else(|| group.iter().map(|r| &r.properties).find(|p| !p.is_null()))
+            .cloned()
+            .unwrap_or(Value::Null);
+        out.push(Event {
+            operation: first.operation.clone(),
+            resource: first.resource.clone(),
+            correlation: first.correlation.clone(),
+            outcome,
+            at: first.at,
+            caller: named(|r| &r.caller),
+            caller_ip: named(|r| &r.caller_ip),
+            properties,
+        });
+    }
+    out
+}

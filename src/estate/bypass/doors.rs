@@ -1,0 +1,289 @@
+//! The doors beside Bastion, decided from the Activity log's events (pure): one finding per door
+//! and watched VM while a use lies in the window read, one `attempt:` finding per door for the
+//! failed ones, and `activity-log-not-read` per subscription whose Activity log no workspace the
+//! app reads holds.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::activity::{
+    EXTENSION_WRITE, Event, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
+};
+use crate::dates::format_utc;
+use crate::estate::findings::{Evaluation, Finding, Level};
+
+/// A door onto a VM that skips the recording, seen in the Activity log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Door {
+    /// Run Command (action or managed).
+    RunCommand,
+    /// A VMAccess or CustomScript extension written.
+    Extension,
+    /// A serial console connection.
+    SerialConsole,
+}
+
+impl Door {
+    /// Every door the Activity log shows.
+    pub const ALL: [Self; 3] = [Self::RunCommand, Self::Extension, Self::SerialConsole];
+
+    /// Its short name (the finding is `door:<name>`, a failed use `attempt:<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RunCommand => "run-command",
+            Self::Extension => "vm-extension",
+            Self::SerialConsole => "serial-console",
+        }
+    }
+
+    /// The finding code of a use.
+    pub fn code(self) -> String {
+        format!("door:{}", self.name())
+    }
+
+    /// The finding code of a failed use.
+    pub fn attempt(self) -> String {
+        format!("attempt:{}", self.name())
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::RunCommand => "Run Command (code runs as SYSTEM/root outside any session)",
+            Self::Extension => {
+                "a VM extension that grants access or runs code (VMAccess, CustomScript)"
+            }
+            Self::SerialConsole => "a serial console connection",
+        }
+    }
+}
+
+/// The extension types that grant access or run code (lower-case): VMAccess and CustomScript,
+/// Windows and Linux forms.
+pub const ACCESS_EXTENSIONS: [&str; 5] = [
+    "vmaccessagent",
+    "vmaccessforlinux",
+    "customscriptextension",
+    "customscript",
+    "customscriptforlinux",
+];
+/// The name the portal's password reset gives its VMAccess extension.
+const PORTAL_RESET: &str = "enablevmaccess";
+
+/// The VM a resource id is, or lies under (lower-case), if it is a VM's.
+pub fn vm_of(resource: &str) -> Option<String> {
+    let r = resource.to_ascii_lowercase();
+    if !r.starts_with("/subscriptions/") {
+        return None;
+    }
+    const VMS: &str = "/providers/microsoft.compute/virtualmachines/";
+    let at = r.find(VMS)? + VMS.len();
+    let name = r[at..].split('/').next().filter(|n| !n.is_empty())?;
+    Some(format!("{}{name}", &r[..at]))
+}
+
+/// The subscription id (lower-case) of a resource id.
+pub fn subscription_of(resource: &str) -> Option<String> {
+    let mut parts = resource.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(""), Some(s), Some(id))
+            if s.eq_ignore_ascii_case("subscriptions") && !id.is_empty() =>
+        {
+            Some(id.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// The extension type an extension write names: `properties.type` of the request body the row
+/// carries (`Properties_d.requestbody`, JSON text or an object), else the extension's name.
+pub fn extension_type(e: &Event) -> String {
+    let body = match e.properties.get("requestbody") {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+        Some(v) => Some(v.clone()),
+        None => None,
+    };
+    body.as_ref()
+        .and_then(|b| b.pointer("/properties/type"))
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| {
+            let name = e.resource.rsplit('/').next().unwrap_or_default();
+            name.to_ascii_lowercase()
+        })
+}
+
+/// The door `e` opened, and the VM.
+pub fn door_of(e: &Event) -> Option<(Door, String)> {
+    let vm = vm_of(&e.resource)?;
+    let door = match e.operation.as_str() {
+        RUN_COMMAND | RUN_COMMANDS_WRITE => Door::RunCommand,
+        SERIAL_CONNECT => Door::SerialConsole,
+        EXTENSION_WRITE => {
+            let t = extension_type(e);
+            if !(ACCESS_EXTENSIONS.contains(&t.as_str()) || t == PORTAL_RESET) {
+                return None;
+            }
+            Door::Extension
+        }
+        _ => return None,
+    };
+    Some((door, vm))
+}
+
+/// The watched VMs: the targets of the watched hosts' sessions, and every VM under a scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Watched {
+    /// VM resource ids (lower-case).
+    pub vms: BTreeSet<String>,
+    /// `BYPASS_SCOPES` (lower-case).
+    pub scopes: Vec<String>,
+}
+
+impl Watched {
+    /// True when VM `vm` (lower-case) is watched.
+    pub fn covers(&self, vm: &str) -> bool {
+        self.vms.contains(vm)
+            || self.scopes.iter().any(|s| {
+                vm.strip_prefix(s.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            })
+    }
+
+    /// The subscriptions of the watched VMs and scopes.
+    pub fn subscriptions(&self) -> BTreeSet<String> {
+        self.vms
+            .iter()
+            .chain(&self.scopes)
+            .filter_map(|v| subscription_of(v))
+            .collect()
+    }
+
+    /// True when nothing is watched.
+    pub fn is_empty(&self) -> bool {
+        self.vms.is_empty() && self.scopes.is_empty()
+    }
+}
+
+/// The finding code of a subscription whose Activity log no workspace the app reads holds.
+pub const NOT_READ: &str = "activity-log-not-read";
+/// The finding code of a failed Activity log read.
+pub const READ_FAILED: &str = "check-failed:activity-log";
+
+/// The resource id of a subscription's rows.
+pub fn subscription_id(sub: &str) -> String {
+    format!("/subscriptions/{sub}")
+}
+
+fn actor(e: &Event) -> String {
+    let who = if e.caller.is_empty() {
+        "a caller the log does not name"
+    } else {
+        e.caller.as_str()
+    };
+    let from = if e.caller_ip.is_empty() {
+        String::new()
+    } else {
+        format!(" from {}", e.caller_ip)
+    };
+    format!("{who}{from}")
+}
+
+fn evidence(door: Door, events: &[&Event], what: &str) -> String {
+    let n = events.len();
+    let latest = events.iter().max_by_key(|e| e.at);
+    let Some(e) = latest else {
+        return String::new();
+    };
+    format!(
+        "{}: {n} {what} in the Activity log read; latest {} at {} by {} ({}, correlation {})",
+        door.label(),
+        e.outcome.as_str(),
+        format_utc(e.at),
+        actor(e),
+        e.operation,
+        e.correlation
+    )
+}
+
+/// Each VM's evaluation: `vms` are those decided (watched, in a subscription whose Activity log
+/// was read); a door is open while a use (succeeded or started) lies among `events`.
+pub fn evaluate(vms: &BTreeSet<String>, events: &[Event]) -> BTreeMap<String, Evaluation> {
+    let mut by: BTreeMap<(String, Door), Vec<&Event>> = BTreeMap::new();
+    for e in events {
+        if let Some((door, vm)) = door_of(e).filter(|(_, vm)| vms.contains(vm)) {
+            by.entry((vm, door)).or_default().push(e);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for vm in vms {
+        let mut ev = Evaluation::default();
+        for door in Door::ALL {
+            let all = by.get(&(vm.clone(), door)).cloned().unwrap_or_default();
+            let (failed, used): (Vec<&Event>, Vec<&Event>) =
+                all.into_iter().partition(|e| e.outcome == Outcome::Failed);
+            ev.assessed.insert(door.code());
+            ev.assessed.insert(door.attempt());
+            if !used.is_empty() {
+                ev.findings.push(Finding {
+                    code: door.code(),
+                    level: Level::High,
+                    evidence: evidence(door, &used, "use(s)"),
+                });
+            }
+            if !failed.is_empty() {
+                ev.findings.push(Finding {
+                    code: door.attempt(),
+                    level: Level::Info,
+                    evidence: evidence(door, &failed, "failed attempt(s), not a door used"),
+                });
+            }
+        }
+        out.insert(vm.clone(), ev);
+    }
+    out
+}
+
+/// A subscription's `activity-log-not-read`: no row of it in the silence window in the
+/// `workspaces` workspaces read (`latest`: their subscriptions' latest rows).
+pub fn subscription(
+    sub: &str,
+    latest: &BTreeMap<String, OffsetDateTime>,
+    workspaces: usize,
+    silence_days: i64,
+) -> Evaluation {
+    let mut ev = Evaluation::default();
+    ev.assessed.insert(NOT_READ.to_owned());
+    ev.assessed.insert(READ_FAILED.to_owned());
+    if !latest.contains_key(sub) {
+        ev.findings.push(Finding {
+            code: NOT_READ.to_owned(),
+            level: Level::High,
+            evidence: format!(
+                "no AzureActivity row of subscription {sub} in the last {silence_days} days in the {workspaces} workspace(s) this app reads: Run Command, extension and serial console uses on its VMs cannot be seen (send its Activity log, category Administrative, to one of them with a diagnostic setting on the subscription)"
+            ),
+        });
+    }
+    ev
+}
+
+/// A subscription's finding when the Activity log could not be read (its doors keep their state).
+pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluation {
+    let level = match e {
+        crate::azure::AzureError::Forbidden { .. } => Level::High,
+        _ => Level::Medium,
+    };
+    let evidence = format!(
+        "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state",
+        format_utc(at)
+    );
+    let mut ev = Evaluation::default();
+    ev.assessed.insert(READ_FAILED.to_owned());
+    ev.findings.push(Finding {
+        code: READ_FAILED.to_owned(),
+        level,
+        evidence,
+    });
+    ev
+}

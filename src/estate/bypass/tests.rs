@@ -1,0 +1,326 @@
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+use super::activity::{ActivityRow, Outcome, fold};
+use super::doors::{Door, door_of, evaluate};
+use super::*;
+use crate::loganalytics::fake::FakeLogs;
+use crate::loganalytics::fake_activity;
+
+const HOST: &str =
+    "/subscriptions/s0/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas1";
+const VM: &str =
+    "/subscriptions/s1/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1";
+const WS: &str = "ws-activity";
+
+fn vm() -> String {
+    VM.to_ascii_lowercase()
+}
+
+fn row(op: &str, status: &str, correlation: &str, at: time::OffsetDateTime) -> ActivityRow {
+    ActivityRow {
+        at,
+        operation: op.to_ascii_lowercase(),
+        status: status.into(),
+        caller: if status == "Start" {
+            "alice@contoso.com".into()
+        } else {
+            String::new()
+        },
+        caller_ip: "203.0.113.7".into(),
+        resource: vm(),
+        subscription: "s1".into(),
+        correlation: correlation.into(),
+        properties: Value::Null,
+    }
+}
+
+#[test]
+fn a_start_and_its_result_are_one_event_and_a_failure_is_an_attempt() {
+    let t = datetime!(2025-03-14 09:00 UTC);
+    let rows = [
+        row(activity::RUN_COMMAND, "Start", "c1", t),
+        row(activity::RUN_COMMAND, "Start", "c2", t),
+        row(
+            activity::RUN_COMMAND,
+            "Success",
+            "c1",
+            t + time::Duration::minutes(3),
+        ),
+        row(
+            activity::RUN_COMMAND,
+            "Failure",
+            "c2",
+            t + time::Duration::minutes(1),
+        ),
+        row(activity::SERIAL_CONNECT, "Start", "c3", t),
+    ];
+    let events = fold(&rows);
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0].outcome, Outcome::Succeeded);
+    assert_eq!(
+        events[0].caller, "alice@contoso.com",
+        "the Start row names the caller"
+    );
+    assert_eq!(events[0].at, t);
+    assert_eq!(events[1].outcome, Outcome::Failed);
+    assert_eq!(events[2].outcome, Outcome::Started);
+    let vms = [vm()].into();
+    let ev = &evaluate(&vms, &events[..2])[&vm()];
+    let codes: Vec<&str> = ev.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["door:run-command", "attempt:run-command"]);
+    assert!(
+        ev.findings[0]
+            .evidence
+            .contains("alice@contoso.com from 203.0.113.7")
+    );
+    assert_eq!(ev.findings[1].level, crate::estate::findings::Level::Info);
+    // Only the failed one: an attempt, no door used.
+    let ev = &evaluate(&vms, &events[1..2])[&vm()];
+    let codes: Vec<&str> = ev.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["attempt:run-command"]);
+    assert!(
+        ev.assessed.contains("door:run-command"),
+        "so an open door clears"
+    );
+}
+
+#[test]
+fn only_access_and_script_extensions_are_doors_and_a_serial_port_is_its_vms() {
+    let t = datetime!(2025-03-14 09:00 UTC);
+    let ext = |name: &str, body: Value| {
+        let mut r = row(activity::EXTENSION_WRITE, "Success", "c", t);
+        r.resource = format!("{}/extensions/{name}", vm());
+        r.properties = body;
+        fold(&[r]).remove(0)
+    };
+    let by_body = json!({"requestbody": "{\"properties\":{\"publisher\":\"Microsoft.OSTCExtensions\",\"type\":\"VMAccessForLinux\"}}"});
+    assert_eq!(
+        door_of(&ext("reset", by_body)),
+        Some((Door::Extension, vm()))
+    );
+    assert_eq!(
+        door_of(&ext("CustomScriptExtension", Value::Null)),
+        Some((Door::Extension, vm()))
+    );
+    assert_eq!(
+        door_of(&ext("enablevmaccess", Value::Null)),
+        Some((Door::Extension, vm()))
+    );
+    let monitor = json!({"requestbody": {"properties": {"type": "AzureMonitorWindowsAgent"}}});
+    assert_eq!(
+        door_of(&ext("CustomScript", monitor)),
+        None,
+        "the body's type decides"
+    );
+    assert_eq!(door_of(&ext("AzureMonitorLinuxAgent", Value::Null)), None);
+    let mut serial = row(activity::SERIAL_CONNECT, "Success", "s", t);
+    serial.resource = format!("{}/providers/microsoft.serialconsole/serialports/0", vm());
+    assert_eq!(
+        door_of(&fold(&[serial]).remove(0)),
+        Some((Door::SerialConsole, vm()))
+    );
+}
+
+#[test]
+fn a_scope_covers_its_vms_only() {
+    let w = doors::Watched {
+        vms: [vm()].into(),
+        scopes: vec!["/subscriptions/s2/resourcegroups/rg".into()],
+    };
+    assert!(w.covers(&vm()));
+    assert!(w.covers(
+        "/subscriptions/s2/resourcegroups/rg/providers/microsoft.compute/virtualmachines/x"
+    ));
+    assert!(!w.covers(
+        "/subscriptions/s2/resourcegroups/rg2/providers/microsoft.compute/virtualmachines/x"
+    ));
+    assert_eq!(w.subscriptions(), ["s1".to_owned(), "s2".to_owned()].into());
+}
+
+fn activity(
+    logs: &FakeLogs,
+    op: &str,
+    status: &str,
+    correlation: &str,
+    caller: &str,
+    at: time::OffsetDateTime,
+) {
+    let values = json!({
+        "TimeGenerated": crate::dates::format_utc(at), "OperationNameValue": op.to_ascii_uppercase(),
+        "ActivityStatusValue": status, "Caller": caller, "CallerIpAddress": "198.51.100.4",
+        "_ResourceId": VM, "ResourceId": VM.to_ascii_uppercase(), "SubscriptionId": "s1",
+        "CorrelationId": correlation, "Properties_d": {"statusCode": "Created"},
+    });
+    let values = values.as_object().cloned().unwrap_or_default();
+    logs.ingest(
+        WS,
+        fake_activity::row(values, datetime!(2025-01-01 00:00 UTC)),
+    );
+}
+
+fn settings() -> EstateSettings {
+    EstateSettings {
+        hosts: vec![HOST.to_owned()],
+        arm_endpoint: crate::estate::settings::DEFAULT_ARM.to_owned(),
+        disconnect: false,
+        recording_accounts: vec![],
+        audit_silence: time::Duration::hours(24),
+        bypass_lookback: time::Duration::days(90),
+        bypass_scopes: vec!["/subscriptions/s3".into()],
+    }
+}
+
+async fn session(ports: &Ports, start: time::OffsetDateTime) {
+    let mut s = crate::catalogue::session::SessionRecord::new("t1");
+    s.session_start = Some(start);
+    s.outcome = "connected".into();
+    s.bastion_host = "bas1".into();
+    s.target_resource_id = VM.into();
+    crate::catalogue::days::insert_new(ports.tables.as_ref(), &ports.outbox, &s, start, None)
+        .await
+        .expect("day row");
+}
+
+#[tokio::test]
+async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_day_later() {
+    let ports = crate::testkit::fakes().state.ports;
+    let now = datetime!(2025-03-14 10:00 UTC);
+    session(&ports, now - time::Duration::days(30)).await;
+    let logs = FakeLogs::default();
+    let t = now - time::Duration::hours(1);
+    activity(
+        &logs,
+        activity::RUN_COMMAND,
+        "Start",
+        "c1",
+        "alice@contoso.com",
+        t,
+    );
+    activity(
+        &logs,
+        activity::RUN_COMMAND,
+        "Success",
+        "c1",
+        "",
+        t + time::Duration::minutes(2),
+    );
+    activity(
+        &logs,
+        activity::RUN_COMMAND,
+        "Start",
+        "c2",
+        "bob@contoso.com",
+        t,
+    );
+    activity(&logs, activity::RUN_COMMAND, "Failure", "c2", "", t);
+    let ws = [WS.to_owned()];
+    let s = settings();
+    // Two instances at once: one announces.
+    let (a, b) = tokio::join!(
+        run(&ports, &logs, &s, &ws, now),
+        run(&ports, &logs, &s, &ws, now)
+    );
+    assert!(
+        a.failed.is_empty() && b.failed.is_empty(),
+        "{:?} {:?}",
+        a.failed,
+        b.failed
+    );
+    let sent: Vec<_> = a.notifications.iter().chain(&b.notifications).collect();
+    let doors: Vec<_> = sent
+        .iter()
+        .filter(|n| n.data["finding"] == "door:run-command")
+        .collect();
+    assert_eq!(doors.len(), 1, "{sent:?}");
+    assert!(
+        doors[0].data["evidence"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("alice@contoso.com")
+    );
+    // s3 (a scope) sends nothing to the workspace: its Activity log is not read.
+    let silent: Vec<_> = sent
+        .iter()
+        .filter(|n| n.data["finding"] == "activity-log-not-read")
+        .collect();
+    assert_eq!(silent.len(), 1, "{sent:?}");
+    assert_eq!(silent[0].data["bastionHost"], "s3");
+    assert_eq!(
+        sent.len(),
+        2,
+        "the failed run is an attempt, shown and not announced: {sent:?}"
+    );
+    let rows = store::list(ports.tables.as_ref()).await.expect("rows").rows;
+    let open = |code: &str| rows.iter().any(|r| r.finding == code && r.status == "open");
+    assert!(open("door:run-command") && open("attempt:run-command"));
+    // The next tick: nothing new.
+    let again = run(&ports, &logs, &s, &ws, now + time::Duration::minutes(15)).await;
+    assert!(again.notifications.is_empty(), "{:?}", again.notifications);
+    // A day later the use has left the window: the door clears, once.
+    let later = now + time::Duration::hours(26);
+    activity(
+        &logs,
+        "Microsoft.Compute/virtualMachines/read",
+        "Success",
+        "c9",
+        "x",
+        later - time::Duration::hours(1),
+    );
+    let cleared = run(&ports, &logs, &s, &ws, later).await;
+    let kinds: Vec<(&str, &Value)> = cleared
+        .notifications
+        .iter()
+        .map(|n| (n.kind.as_str(), &n.data["finding"]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [(store::RESOLVED, &json!("door:run-command"))],
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
+    let ports = crate::testkit::fakes().state.ports;
+    let now = datetime!(2025-03-14 10:00 UTC);
+    session(&ports, now - time::Duration::days(1)).await;
+    let logs = FakeLogs::default();
+    activity(
+        &logs,
+        activity::SERIAL_CONNECT,
+        "Success",
+        "c1",
+        "carol@contoso.com",
+        now - time::Duration::hours(2),
+    );
+    let ws = [WS.to_owned()];
+    let s = settings();
+    let first = run(&ports, &logs, &s, &ws, now).await;
+    assert!(
+        first
+            .notifications
+            .iter()
+            .any(|n| n.data["finding"] == "door:serial-console")
+    );
+    logs.forbid(WS, true);
+    let failed = run(&ports, &logs, &s, &ws, now + time::Duration::hours(30)).await;
+    let codes: Vec<&Value> = failed
+        .notifications
+        .iter()
+        .map(|n| &n.data["finding"])
+        .collect();
+    assert!(
+        codes.iter().all(|c| *c == "check-failed:activity-log"),
+        "{codes:?}"
+    );
+    let rows = store::list(ports.tables.as_ref()).await.expect("rows").rows;
+    assert!(
+        rows.iter()
+            .any(|r| r.finding == "door:serial-console" && r.status == "open")
+    );
+    assert!(
+        rows.iter().any(|r| r.finding == "check-failed:activity-log"
+            && r.evidence.contains("Log Analytics Reader"))
+    );
+}
