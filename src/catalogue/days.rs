@@ -73,12 +73,17 @@ impl Span {
     }
 
     /// `spans` with overlapping ones merged, sorted by start.
-    pub fn merged(mut spans: Vec<Self>) -> Vec<Self> {
+    pub fn merged(spans: Vec<Self>) -> Vec<Self> {
+        Self::merged_near(spans, time::Duration::ZERO)
+    }
+
+    /// `spans` merged where they overlap or lie at most `gap` apart.
+    pub fn merged_near(mut spans: Vec<Self>, gap: time::Duration) -> Vec<Self> {
         spans.sort_by_key(|s| s.from);
         let mut out: Vec<Self> = Vec::new();
         for s in spans {
             match out.last_mut() {
-                Some(last) if s.from <= last.until => *last = last.union(s),
+                Some(last) if s.from <= last.until + gap => *last = last.union(s),
                 _ => out.push(s),
             }
         }
