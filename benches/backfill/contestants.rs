@@ -215,9 +215,13 @@ impl Run<'_> {
             common::count_rows(stores.1.as_ref(), paths::RECORDING_PATHS_TABLE, None).await;
         let matches = common::rows_by(stores.1.as_ref(), "recordings", "MatchConfidence").await;
         let days = common::rows_by(stores.1.as_ref(), DAYS_TABLE, "Recorded").await;
+        // Every generated connected session ends within the range (a failed login has no end):
+        // more rows without an end than failed logins is an end lost.
+        let open = common::rows_by(stores.1.as_ref(), DAYS_TABLE, "End").await;
+        let open = open.get("").copied().unwrap_or(0) + open.get("-").copied().unwrap_or(0);
         let state = format!(
             "catalogue rows {rows} by match {matches:?}, index rows {index_rows}, path rows \
-             {path_rows}, session day rows by recorded {days:?}"
+             {path_rows}, session day rows by recorded {days:?}, without an end {open}"
         );
         Outcome {
             wall,
