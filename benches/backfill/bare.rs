@@ -5,7 +5,8 @@
 //!
 //! First its five tables are created. Per container: `list` pages. Per audit-log hour: one
 //! retention tag write, ranged reads of the handler's chunk size to the end, then per session seen
-//! in the hour one `sessions` upsert and one `sessionwindows` upsert, and per failed login one
+//! in the hour one `sessions` upsert and one `sessionwindows` upsert (a connected session only in
+//! the hour that holds its end), and per failed login one
 //! `failedlogins` upsert. Per recording: one retention tag write; the join's lookup (a point read of
 //! the session when the name carries a tunnel id, else every page of the `sessionwindows` day
 //! partitions the handler's join reads, each day once in the phase, matched by the library's own
@@ -27,7 +28,7 @@ use bastion_recordings::catalogue::days::{DAYS_TABLE, DayRow};
 use bastion_recordings::catalogue::index;
 use bastion_recordings::catalogue::paths::RECORDING_PATHS_TABLE;
 use bastion_recordings::catalogue::recording::{Confidence, Recording, RecordingKey};
-use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord};
+use bastion_recordings::catalogue::session::{SESSION_ROW, SESSIONS_TABLE, SessionRecord, outcome};
 use bastion_recordings::config::Config;
 use bastion_recordings::dates::{format_date, timestamp};
 use bastion_recordings::join::correlate::{Times, decide};
@@ -175,6 +176,12 @@ impl Bare<'_> {
         );
         for f in batch.folded() {
             let session = &f.session;
+            // A connected session is written by the hour that holds its end (every generated
+            // session ends within the range): hours run concurrently, and an upsert from the hour
+            // of its connect record alone, landing last, would leave it without its end.
+            if session.outcome == outcome::CONNECTED && session.session_end.is_none() {
+                continue;
+            }
             self.upsert(SESSIONS_TABLE, session.to_entity()).await?;
             if let Some(w) = DayRow::of(session) {
                 self.upsert(DAYS_TABLE, w.to_entity()).await?;
@@ -235,9 +242,12 @@ impl Bare<'_> {
             ("ETag", json!(item.props.etag)),
             ("RetentionClass", json!(retention.class)),
             ("SessionTunnel", json!(tunnel.clone().unwrap_or_default())),
-            ("MatchConfidence", json!(confidence)),
         ] {
             row.insert(k.into(), v);
+        }
+        // No match is no field, as the handler writes it.
+        if confidence != "none" {
+            row.insert("MatchConfidence".into(), json!(confidence));
         }
         // What the API's VM and user filters find the row by, from the session found.
         for k in [

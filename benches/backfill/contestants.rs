@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use bastion_recordings::backfill;
 use bastion_recordings::backfill::progress::Progress;
+use bastion_recordings::catalogue::days::DAYS_TABLE;
 use bastion_recordings::catalogue::index::INDEX_TABLE;
 use bastion_recordings::catalogue::paths;
 use bastion_recordings::cli::backfill::{BackfillArgs, options};
@@ -60,6 +61,9 @@ pub(crate) struct Outcome {
     pub(crate) index_rows: usize,
     /// `recordingpaths` rows at the end (a `BlobDeleted` event finds its row by them).
     pub(crate) path_rows: usize,
+    /// What every contestant must end with alike: catalogue rows per `MatchConfidence`,
+    /// `sessionwindows` rows per `Recorded`, and the row counts above.
+    pub(crate) state: String,
 }
 
 /// What every contestant shares.
@@ -209,12 +213,23 @@ impl Run<'_> {
         let index_rows = common::count_rows(stores.1.as_ref(), INDEX_TABLE, None).await;
         let path_rows =
             common::count_rows(stores.1.as_ref(), paths::RECORDING_PATHS_TABLE, None).await;
+        let matches = common::rows_by(stores.1.as_ref(), "recordings", "MatchConfidence").await;
+        let days = common::rows_by(stores.1.as_ref(), DAYS_TABLE, "Recorded").await;
+        // Every generated connected session ends within the range (a failed login has no end):
+        // more rows without an end than failed logins is an end lost.
+        let open = common::rows_by(stores.1.as_ref(), DAYS_TABLE, "End").await;
+        let open = open.get("").copied().unwrap_or(0) + open.get("-").copied().unwrap_or(0);
+        let state = format!(
+            "catalogue rows {rows} by match {matches:?}, index rows {index_rows}, path rows \
+             {path_rows}, session day rows by recorded {days:?}, without an end {open}"
+        );
         Outcome {
             wall,
             calls,
             rows,
             index_rows,
             path_rows,
+            state,
         }
     }
 

@@ -6,7 +6,8 @@
 //!
 //! The records have the shape of `tests/fixtures/auditlogs/PT1H.sample.jsonl`. Values come from a
 //! seeded generator, so every contestant of a run (and every run with the same sizes) gets the same
-//! history; only the blobs' creation times (their upload) differ.
+//! history; only the blobs' creation times (their upload) differ, and they lie outside every
+//! session's window, so they decide nothing.
 
 use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
 use bytes::Bytes;
@@ -132,7 +133,15 @@ fn record(
     .to_string()
 }
 
-/// Generates the history of `sizes.hours` hours ending at the last full hour before `now`.
+/// How long before the last full hour before `now` the history ends. Every session then ends more
+/// than `RECORDING_UPLOAD_LAG_MINUTES` (30) before the recordings are uploaded, so no recording's
+/// creation time (its upload, a moment that differs between contestants) lies in any session's
+/// window: each contestant must decide every recording alike (a name with a tunnel id exact, one
+/// without none), and the run checks that they end with the same catalogue.
+const QUIET: Duration = Duration::hours(1);
+
+/// Generates the history of `sizes.hours` hours ending [`QUIET`] before the last full hour before
+/// `now`.
 pub(crate) fn generate(sizes: Sizes, now: OffsetDateTime) -> History {
     let mut rng = Rng(0x5eed);
     let hour0 = now
@@ -141,6 +150,7 @@ pub(crate) fn generate(sizes: Sizes, now: OffsetDateTime) -> History {
         .expect("time")
         .replace_nanosecond(0)
         .expect("time")
+        - QUIET
         - Duration::hours(sizes.hours as i64);
     let span = Duration::hours(sizes.hours as i64);
     let (mut audit, mut recordings) = (Vec::new(), Vec::new());
@@ -269,7 +279,8 @@ pub(crate) async fn upload(
     assert_eq!(run.failed, 0, "uploads to {container} failed");
 }
 
-/// A recording's bytes (their size does not matter to a backfill without `--hash`).
+/// A recording's bytes: `RECORDING_MIN_BYTES` (4,096 by default), as small as a blob can be and
+/// still vouch for its session (a smaller one is a suspect match, which records none).
 pub(crate) fn recording_body() -> Bytes {
-    Bytes::from(vec![0x5a; 1024])
+    Bytes::from(vec![0x5a; 4096])
 }

@@ -147,6 +147,16 @@ async fn main() {
                 o.rows
             );
             println!("round {}  {}", r + 1, line(&who[k], items, &o));
+            println!("         state: {}", o.state);
+            // Every contestant leaves the same catalogue, or the comparison means nothing.
+            if let Some(first) = results.iter().flatten().next() {
+                assert_eq!(
+                    o.state,
+                    first.state,
+                    "{} ends with another state than the first run",
+                    who[k].label()
+                );
+            }
             results[k].push(o);
         }
     }

@@ -262,6 +262,35 @@ pub(crate) async fn rows(tables: &dyn TableStore, filter: Option<&Filter>) -> us
     count_rows(tables, "recordings", filter).await
 }
 
+/// Rows of `table` per value of its property `field` (absent: `-`), page by page.
+pub(crate) async fn rows_by(
+    tables: &dyn TableStore,
+    table: &str,
+    field: &str,
+) -> std::collections::BTreeMap<String, usize> {
+    let (mut by, mut next) = (std::collections::BTreeMap::new(), None);
+    loop {
+        let page = match tables.query(table, None, Some(1000), next).await {
+            Err(bastion_recordings::azure::AzureError::NotFound) => return by,
+            page => page.expect("rows by a field"),
+        };
+        for s in &page.items {
+            let v = s.entity.get(field).map_or_else(
+                || "-".to_owned(),
+                |v| match v {
+                    serde_json::Value::String(t) => t.clone(),
+                    other => other.to_string(),
+                },
+            );
+            *by.entry(v).or_default() += 1;
+        }
+        next = page.next;
+        if next.is_none() {
+            return by;
+        }
+    }
+}
+
 /// Rows of `table` (matching `filter`), page by page.
 pub(crate) async fn count_rows(
     tables: &dyn TableStore,
@@ -270,10 +299,11 @@ pub(crate) async fn count_rows(
 ) -> usize {
     let (mut count, mut next) = (0, None);
     loop {
-        let page = tables
-            .query(table, filter, Some(1000), next)
-            .await
-            .expect("count rows");
+        let page = match tables.query(table, filter, Some(1000), next).await {
+            // A table nobody wrote to holds no rows.
+            Err(bastion_recordings::azure::AzureError::NotFound) => return count,
+            page => page.expect("count rows"),
+        };
         count += page.items.len();
         next = page.next;
         if next.is_none() {

@@ -23,7 +23,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::recording::SessionView;
-use super::session::{SessionRecord, tunnel_key};
+use super::session::{SessionRecord, outcome_rank, tunnel_key};
 use crate::azure::AzureError;
 use crate::dates::{format_date, format_utc_millis, timestamp};
 use crate::export::Outbox;
@@ -73,12 +73,17 @@ impl Span {
     }
 
     /// `spans` with overlapping ones merged, sorted by start.
-    pub fn merged(mut spans: Vec<Self>) -> Vec<Self> {
+    pub fn merged(spans: Vec<Self>) -> Vec<Self> {
+        Self::merged_near(spans, time::Duration::ZERO)
+    }
+
+    /// `spans` merged where they overlap or lie at most `gap` apart.
+    pub fn merged_near(mut spans: Vec<Self>, gap: time::Duration) -> Vec<Self> {
         spans.sort_by_key(|s| s.from);
         let mut out: Vec<Self> = Vec::new();
         for s in spans {
             match out.last_mut() {
-                Some(last) if s.from <= last.until => *last = last.union(s),
+                Some(last) if s.from <= last.until + gap => *last = last.union(s),
                 _ => out.push(s),
             }
         }
@@ -340,20 +345,55 @@ impl DayRow {
         e
     }
 
-    /// Takes the session's fields from `s`, keeping this row's state and markers.
+    /// Takes the session's fields from `s`, keeping this row's state and markers, and every field
+    /// this row knows that `s` does not (the later end, the higher-ranked outcome). A session only
+    /// gains fields as records merge, so for a writer whose `s` is the stored session this is `s`'s
+    /// fields; a writer whose `s` was read before another writer's change (two hours of one
+    /// session written at once) may write after it, and must not take the end or a name away.
     fn take_fields(&mut self, s: &SessionRecord) {
-        if let Some(fresh) = Self::of(s) {
-            *self = Self {
-                end_arrived_at: self.end_arrived_at,
-                recorded: self.recorded,
-                recording_ids: std::mem::take(&mut self.recording_ids),
-                unrecorded_notified: self.unrecorded_notified,
-                joined: self.joined,
-                pending: self.pending,
-                review: self.review.take(),
-                ..fresh
-            };
-        }
+        let Some(fresh) = Self::of(s) else {
+            return;
+        };
+        let text = |fresh: String, kept: &mut String| {
+            if fresh.is_empty() {
+                std::mem::take(kept)
+            } else {
+                fresh
+            }
+        };
+        let outcome = if outcome_rank(&self.outcome) > outcome_rank(&fresh.outcome) {
+            std::mem::take(&mut self.outcome)
+        } else {
+            fresh.outcome
+        };
+        let end = fresh.end.max(self.end);
+        *self = Self {
+            tunnel_id: fresh.tunnel_id,
+            start: fresh.start,
+            duration_ms: if end == fresh.end {
+                fresh.duration_ms.or(self.duration_ms)
+            } else {
+                self.duration_ms
+            },
+            end,
+            host: text(fresh.host, &mut self.host),
+            vm: text(fresh.vm, &mut self.vm),
+            user_name: text(fresh.user_name, &mut self.user_name),
+            user_email: text(fresh.user_email, &mut self.user_email),
+            protocol: text(fresh.protocol, &mut self.protocol),
+            outcome,
+            client_ip: text(fresh.client_ip, &mut self.client_ip),
+            target_resource_id: text(fresh.target_resource_id, &mut self.target_resource_id),
+            subscription: text(fresh.subscription, &mut self.subscription),
+            resource_group: text(fresh.resource_group, &mut self.resource_group),
+            end_arrived_at: self.end_arrived_at,
+            recorded: self.recorded,
+            recording_ids: std::mem::take(&mut self.recording_ids),
+            unrecorded_notified: self.unrecorded_notified,
+            joined: self.joined,
+            pending: self.pending,
+            review: self.review.take(),
+        };
     }
 }
 

@@ -176,6 +176,8 @@ pub fn horizon(now: OffsetDateTime, window: time::Duration) -> String {
 }
 
 #[cfg(test)]
+mod cost_tests;
+#[cfg(test)]
 mod order_tests;
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,10 @@ const ROUND: usize = 500;
 const WIDEN: usize = 4;
 /// Most sessions of one start day read by point reads (two each); more read the day's partition.
 const DAY_READ: usize = 15;
+/// Creation times at most this far apart are read by one query: a query costs one request
+/// whatever its range, so the recordings falling due in a tick (an instant each) cost one read
+/// between them, not one each, for a few more rows.
+const NEAR: Duration = Duration::minutes(10);
 /// How far before the cursor a pass reads due recordings again: a row due just before the last
 /// pass's "now" may have landed after that pass read (deciding twice changes nothing).
 const OVERLAP: Duration = Duration::minutes(1);
@@ -222,7 +226,7 @@ impl Join {
         spans: &[Span],
         affected: &BTreeSet<String>,
     ) -> Result<(), HandlerError> {
-        for span in Span::merged(spans.to_vec()) {
+        for span in Span::merged_near(spans.to_vec(), NEAR) {
             if span.within(&k.read) {
                 continue;
             }

@@ -9,6 +9,9 @@
 
 pub mod write;
 
+#[cfg(test)]
+mod race_tests;
+
 use serde_json::Value;
 use time::OffsetDateTime;
 
