@@ -2,7 +2,6 @@
 //! accounts' settings, behind [`ResourceManager`] (a trait object, so tests can fake it).
 
 pub mod client;
-pub mod lro;
 pub mod model;
 
 use std::sync::Arc;

@@ -8,7 +8,8 @@
 //!   [`retry`]: the one [`Policy`] (`Retry-After`, jittered back-off, no wait past the caller's
 //!   end); [`error`]: the one [`AzureError`], with the kinds callers act on.
 //! - [`http`]: the one REST client (tables, Resource Manager, Log Analytics, Logs Ingestion,
-//!   webhooks), paced by [`pace`] where Resource Manager reports its budget; [`sdk`]: options for
+//!   webhooks), paced by [`pace`] where Resource Manager reports its budget, with the one
+//!   long-running-operation poller ([`http::lro`]); [`sdk`]: options for
 //!   the SDK clients (blobs, queues), whose own retries are off so that the same policy tries
 //!   them.
 //! - [`endpoint`]: which endpoints a client may call (https, loopback http for tests).

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -11,13 +11,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::lro::{Driver, POLL_DEFAULT};
 use super::model::{RoleAssignment, RoleDefinition};
 use super::{
     ActiveSession, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService, Container,
     DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
 };
 use crate::azure::AzureError;
+use crate::azure::http::lro::{Driver, POLL_DEFAULT};
 use crate::azure::http::{Client, body_json};
 use crate::permissions::ArmOperation;
 
@@ -64,16 +64,12 @@ impl ArmClient {
                 base: Url::parse(endpoint)?,
                 until: None,
                 poll_default: POLL_DEFAULT,
+                poll_role: |path| {
+                    ArmOperation::of_request("GET", path).map(|(op, scope)| op.missing(&scope))
+                },
             },
             bastion_api: Arc::new(AtomicUsize::new(0)),
         })
-    }
-
-    /// The same client waiting `wait` between polls when an answer names none (tests).
-    #[must_use]
-    pub fn with_poll_default(mut self, wait: Duration) -> Self {
-        self.driver.poll_default = wait;
-        self
     }
 
     /// `{endpoint}{path}?api-version={api}` (plus `extra` query pairs).

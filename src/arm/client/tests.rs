@@ -250,7 +250,8 @@ async fn without_retry_after_the_default_interval_is_waited() {
         vec![answer(200, &[], json!({"value": []}))],
     );
     let url = serve(s.clone()).await;
-    let c = client(&url).with_poll_default(Duration::from_millis(700));
+    let mut c = client(&url);
+    c.driver.poll_default = Duration::from_millis(700);
     c.active_sessions(HOST).await.expect("sessions");
     let post = s.times("POST")[0];
     let poll = s.times(&format!("GET {STATUS}"))[0];

@@ -8,6 +8,7 @@
 //! its body as bytes, so a JSON document, a multipart batch or a gzip-compressed upload go the
 //! same way. Logs name the operation and host, never a query, path or token.
 
+pub mod lro;
 #[cfg(test)]
 mod tests;
 

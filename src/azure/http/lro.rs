@@ -1,7 +1,9 @@
-//! Long-running operations and paging as Resource Manager answers them: a 202's
+//! The one long-running-operation poller, with paging, as Resource Manager answers them: a 202's
 //! `Azure-AsyncOperation` is polled to a terminal status, then the result read from `Location`
-//! (else the monitor's `properties`, never guessed); links are followed on our endpoint only (the
-//! token stays there). No wait outlives the run: the operation is then still running, never empty.
+//! (else the monitor's `properties`, never guessed); a 202 with `Location` only is polled there.
+//! Every poll is a request on the one [`Client`] (its guard, deadline and retry policy); the wait
+//! between polls is the answer's `Retry-After`, else the default. Links are followed on our endpoint
+//! only (the token stays there). No wait outlives the run: the operation is then still running.
 
 use std::time::{Duration, Instant};
 
@@ -10,9 +12,9 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use super::{Client, Request, body_json};
 use crate::azure::AzureError;
-use crate::azure::http::{Client, Request, body_json};
-use crate::permissions::ArmOperation;
+use crate::azure::retry::retry_after;
 
 /// Most pages one list follows (a runaway `nextLink` chain stops here).
 pub const MAX_PAGES: usize = 50;
@@ -23,7 +25,8 @@ pub const POLL_DEFAULT: Duration = Duration::from_secs(30);
 /// Longest an operation may take when no run end bounds it.
 const LRO_BUDGET: Duration = Duration::from_secs(120);
 
-/// The plumbing one call needs: the HTTP client, the endpoint, the run's end and the poll interval.
+/// The plumbing one call needs: the HTTP client, the endpoint, the run's end, the poll interval
+/// and the permission a 403 on a polled URL names (status URLs may need a wider scope).
 #[derive(Clone)]
 pub struct Driver {
     /// The HTTP client.
@@ -34,6 +37,8 @@ pub struct Driver {
     pub until: Option<Instant>,
     /// The wait when an answer names none.
     pub poll_default: Duration,
+    /// The permission a GET of a path needs, when the caller knows it.
+    pub poll_role: fn(&str) -> Option<String>,
 }
 
 impl Driver {
@@ -70,10 +75,7 @@ impl Driver {
     /// A poll of `link`: a 403 names that URL's permission (status URLs need subscription scope).
     async fn poll(&self, link: &str, action_role: &str) -> Result<Response, AzureError> {
         let url = self.same_endpoint(link)?;
-        let role = match ArmOperation::of_request("GET", url.path()) {
-            Some((op, scope)) => op.missing(&scope),
-            None => action_role.to_owned(),
-        };
+        let role = (self.poll_role)(url.path()).unwrap_or_else(|| action_role.to_owned());
         self.send(Method::GET, url, None, &role).await
     }
 
@@ -121,8 +123,7 @@ impl Driver {
                     "202 without Location or Azure-AsyncOperation".into(),
                 ));
             };
-            sleep_within(wait, end)?;
-            tokio::time::sleep(wait).await;
+            pause(wait, end).await?;
             res = self.poll(&location, role).await?;
         }
         Err(AzureError::Transient(format!(
@@ -139,8 +140,7 @@ impl Driver {
         end: Instant,
     ) -> Result<Value, AzureError> {
         for _ in 0..MAX_POLLS {
-            sleep_within(*wait, end)?;
-            tokio::time::sleep(*wait).await;
+            pause(*wait, end).await?;
             let res = self.poll(link, role).await?;
             *wait = self.wait_of(res.headers());
             if res.status() == StatusCode::ACCEPTED || res.status() == StatusCode::NO_CONTENT {
@@ -165,7 +165,7 @@ impl Driver {
     }
 
     fn wait_of(&self, headers: &HeaderMap) -> Duration {
-        crate::azure::retry::retry_after(headers).unwrap_or(self.poll_default)
+        retry_after(headers).unwrap_or(self.poll_default)
     }
 
     /// Every item of a list: `first`'s items, then the pages `nextLink` names (each may answer 202).
@@ -207,13 +207,14 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// An error when waiting `wait` would pass `end`: the operation is still running at the end of the run.
-fn sleep_within(wait: Duration, end: Instant) -> Result<(), AzureError> {
+/// Waits `wait`, or fails at once when that would pass `end`: the operation is still running.
+async fn pause(wait: Duration, end: Instant) -> Result<(), AzureError> {
     if Instant::now() + wait > end {
         return Err(AzureError::Transient(format!(
             "the operation is still running: the next poll ({} s away) would pass the end of the run",
             wait.as_secs()
         )));
     }
+    tokio::time::sleep(wait).await;
     Ok(())
 }
