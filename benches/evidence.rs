@@ -137,6 +137,7 @@ async fn main() {
                 sequencer: "01".into(),
                 event_id: format!("e{i}"),
                 blob_created: created,
+                created: None,
                 first_seen: created,
                 retention_class: "standard".into(),
                 retain_until: "2026-03-31".into(),

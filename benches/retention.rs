@@ -102,6 +102,7 @@ impl World {
             sequencer: "1".into(),
             event_id: "e".into(),
             blob_created: created,
+            created: Some(created),
             first_seen: created,
             retention_class: "ops-30d".into(),
             retain_until: self.day(until_days),

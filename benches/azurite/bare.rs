@@ -160,6 +160,7 @@ impl JoinQuery {
             lag: self.upload_lag,
             open_max: self.open_session_max,
             wait: Duration::ZERO,
+            vouch: Duration::ZERO,
         };
         window_filter(&times, day, t, t)
     }

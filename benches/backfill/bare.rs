@@ -313,6 +313,7 @@ impl Bare<'_> {
             lag: audit.upload_lag,
             open_max: audit.open_session_max,
             wait: audit.session_wait,
+            vouch: audit.vouch_lag,
         };
         let rec = unjoined(item, created, &self.recordings[n].1);
         let (Some(m), _) = decide(&rec, |_| None, &rows, &times, created + Duration::days(1))
@@ -404,6 +405,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         sequencer: String::new(),
         event_id: String::new(),
         blob_created: created,
+        created: Some(created),
         first_seen: created,
         retention_class: String::new(),
         retain_until: String::new(),

@@ -35,6 +35,11 @@ pub struct AuditSettings {
     /// `RECORDING_MIN_BYTES` (4096): a blob shorter than this vouches for no session (its match is
     /// `suspect`): a session recording of any length is a video far larger, a planted note is not.
     pub recording_min_bytes: u64,
+    /// `RECORDING_VOUCH_LAG_HOURS` (24): a blob vouches for a session only when the service created
+    /// it (`x-ms-creation-time`) within [start - 2 min, end + this] (its match is `suspect`
+    /// otherwise): Bastion uploads a recording when its session closes, a blob planted later
+    /// naming the session is created after.
+    pub vouch_lag: Duration,
     /// `OPEN_SESSION_MAX_HOURS` (12): window end for sessions whose end is not (yet) known.
     pub open_session_max: Duration,
     /// `RECORDING_SESSION_WAIT_MINUTES` (120): how long after its creation a recording that names a
@@ -59,6 +64,7 @@ impl Default for AuditSettings {
             failed_login_window: Duration::minutes(15),
             upload_lag: Duration::minutes(30),
             recording_min_bytes: 4096,
+            vouch_lag: Duration::hours(24),
             open_session_max: Duration::hours(12),
             session_wait: Duration::minutes(120),
             reconcile_window: Duration::hours(48),
@@ -108,6 +114,7 @@ impl AuditSettings {
                 d.recording_min_bytes,
                 0..=1 << 30,
             ),
+            vouch_lag: hours(r, "RECORDING_VOUCH_LAG_HOURS", 90, d.vouch_lag),
             open_session_max: hours(r, "OPEN_SESSION_MAX_HOURS", 30, d.open_session_max),
             session_wait: minutes(r, "RECORDING_SESSION_WAIT_MINUTES", d.session_wait),
             reconcile_window: hours(r, "RECONCILE_WINDOW_HOURS", 90, d.reconcile_window),

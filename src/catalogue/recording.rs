@@ -35,6 +35,9 @@ pub const MAX_CANDIDATES: usize = 500;
 pub enum Doubt {
     /// Shorter than `RECORDING_MIN_BYTES` when catalogued.
     TooSmall,
+    /// Created (`x-ms-creation-time`) outside every candidate session's window plus
+    /// `RECORDING_VOUCH_LAG_HOURS`.
+    OutsideWindow,
 }
 
 impl Doubt {
@@ -42,12 +45,15 @@ impl Doubt {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::TooSmall => "too-small",
+            Self::OutsideWindow => "outside-window",
         }
     }
 
     /// Reads a stored value.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::TooSmall].into_iter().find(|d| d.as_str() == s)
+        [Self::TooSmall, Self::OutsideWindow]
+            .into_iter()
+            .find(|d| d.as_str() == s)
     }
 }
 
@@ -283,6 +289,9 @@ pub struct Recording {
     pub event_id: String,
     /// Event time of that event.
     pub blob_created: OffsetDateTime,
+    /// The blob's `x-ms-creation-time` as the properties call or listing read it
+    /// (`BlobCreationTime`), when known.
+    pub created: Option<OffsetDateTime>,
     /// When the blob was first catalogued (kept across updates).
     pub first_seen: OffsetDateTime,
     /// Retention class.
@@ -376,6 +385,9 @@ impl Recording {
         int64(&mut e, "ContentLength", clamp(self.content_length));
         if let Some(t) = self.join_due {
             put(&mut e, "JoinDue", &format_utc_millis(t));
+        }
+        if let Some(t) = self.created {
+            put(&mut e, "BlobCreationTime", &format_utc_millis(t));
         }
         if let Some(j) = &self.joined {
             put(&mut e, "MatchConfidence", j.m.confidence.as_str());
@@ -490,6 +502,7 @@ impl Recording {
             sequencer: s("Sequencer"),
             event_id: s("EventId"),
             blob_created: t("BlobCreated")?,
+            created: t("BlobCreationTime"),
             first_seen: t("FirstSeen")?,
             retention_class: s("RetentionClass"),
             retain_until: s("RetainUntil"),
@@ -591,6 +604,7 @@ mod tests {
             sequencer: "01".into(),
             event_id: "e".into(),
             blob_created: t,
+            created: None,
             first_seen: t,
             retention_class: "ops-30d".into(),
             retain_until: "2025-04-13".into(),
@@ -678,6 +692,7 @@ mod tests {
             ..Actor::default()
         });
         full.below_min_bytes = Some(4096);
+        full.created = Some(datetime!(2025-03-14 09:41:59.5 UTC));
         full.suspect_alerted = Some("0x1".into());
         full.outside_deletions = vec![super::super::trail::OutsideDeletion {
             at: "2025-05-01T02:00:00Z".into(),
@@ -685,15 +700,19 @@ mod tests {
             sequencer: "02".into(),
             before_catalogued: true,
         }];
-        let mut suspect = full.clone();
-        suspect.joined = Some(Joined {
-            m: Match {
-                confidence: Confidence::Suspect(Doubt::TooSmall),
-                tunnels: vec!["t1".into()],
-            },
-            session: None,
-        });
-        for r in [plain, full, suspect] {
+        let suspect = |d| {
+            let mut r = full.clone();
+            r.joined = Some(Joined {
+                m: Match {
+                    confidence: Confidence::Suspect(d),
+                    tunnels: vec!["t1".into()],
+                },
+                session: None,
+            });
+            r
+        };
+        let (small, late) = (suspect(Doubt::TooSmall), suspect(Doubt::OutsideWindow));
+        for r in [plain, full, small, late] {
             let mut e = r.to_entity();
             crate::tables::strip_annotations(&mut e);
             assert_eq!(Recording::from_entity(&e), Some(r));

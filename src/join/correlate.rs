@@ -12,9 +12,12 @@
 //!    user). One left: heuristic; several: ambiguous, all kept as candidates (never forced 1:1).
 //! 4. **Suspect**: a blob that could not be the recording of the sessions found above vouches for
 //!    none of them (they stay unrecorded): catalogued shorter than `RECORDING_MIN_BYTES`
-//!    ([`Doubt::TooSmall`]). Its candidates are kept. A name or metadata alone cannot vouch:
-//!    anyone with write access to the container can plant a blob naming any tunnel id. A blob
-//!    deleted before it was catalogued matches nothing (its content was never read).
+//!    ([`Doubt::TooSmall`]), or created (`x-ms-creation-time`) outside the vouching window
+//!    `[start - skew, end + RECORDING_VOUCH_LAG_HOURS]` of every session found
+//!    ([`Doubt::OutsideWindow`]; [`Times::vouching`]). Its candidates are kept. A name or metadata
+//!    alone cannot vouch: anyone with write access to the container can plant a blob naming any
+//!    tunnel id, at any time. A blob deleted before it was catalogued matches nothing (its content
+//!    was never read).
 //!
 //! The result depends only on the sessions, the recording and (for the wait) the time, not on the
 //! order anything arrived in, so deciding again whenever either side changes converges.
@@ -39,6 +42,9 @@ pub struct Times {
     pub open_max: Duration,
     /// `RECORDING_SESSION_WAIT_MINUTES`: how long a recording naming an unknown GUID awaits it.
     pub wait: Duration,
+    /// `RECORDING_VOUCH_LAG_HOURS`: a blob vouches for a session only when created within
+    /// `[start - skew, end + vouch]` ([`Self::vouching`]).
+    pub vouch: Duration,
 }
 
 impl Times {
@@ -54,6 +60,17 @@ impl Times {
     /// The window of an day row.
     pub fn window_of(&self, row: &DayRow) -> Span {
         self.window(row.start, row.end)
+    }
+
+    /// The creation times of blobs that can be the recording of `row`'s session, whatever names
+    /// it: from its start (less the skew) to its end plus `RECORDING_VOUCH_LAG_HOURS` (or, while
+    /// its end is unknown, the open window's end plus that lag). Bastion uploads a recording while
+    /// or after its session runs; a blob created before, or long after, is not its recording.
+    pub fn vouching(&self, row: &DayRow) -> Span {
+        Span {
+            from: row.start - SKEW,
+            until: row.end.unwrap_or(row.start + self.open_max) + self.vouch.max(self.lag),
+        }
     }
 
     /// How far before a recording's creation a session that may match it can start: the open
@@ -132,6 +149,7 @@ pub fn decide<'a>(
     let doubt = match (&m, s) {
         (Some(m), _) if m.confidence == Confidence::Awaiting => None,
         (Some(_), _) if r.below_min_bytes.is_some() => Some(Doubt::TooSmall),
+        (Some(m), s) if !created_in_window(r, m, s, rows, times) => Some(Doubt::OutsideWindow),
         _ => None,
     };
     match (m, doubt) {
@@ -143,6 +161,27 @@ pub fn decide<'a>(
             (Some(m), None)
         }
         (m, _) => (m, s),
+    }
+}
+
+/// True when `r`'s blob was created within the vouching window ([`Times::vouching`]) of the
+/// session `m` names (`s`) or of one of its candidates (found in `rows`). The creation time is the
+/// blob's own (`x-ms-creation-time`), else the time of the event that catalogued it.
+fn created_in_window(
+    r: &Recording,
+    m: &Match,
+    s: Option<&DayRow>,
+    rows: &[DayRow],
+    times: &Times,
+) -> bool {
+    let t = r.created.unwrap_or(r.blob_created);
+    let fits = |row: &DayRow| times.vouching(row).contains(t);
+    match s {
+        Some(row) => fits(row),
+        None => rows
+            .iter()
+            .filter(|row| m.tunnels.contains(&row.tunnel_id))
+            .any(fits),
     }
 }
 

@@ -26,6 +26,7 @@ const TIMES: Times = Times {
     lag: Duration::minutes(30),
     open_max: Duration::hours(12),
     wait: Duration::hours(2),
+    vouch: Duration::hours(24),
 };
 
 fn recording(t: OffsetDateTime, name: &str) -> Recording {
@@ -264,4 +265,76 @@ fn a_blob_that_cannot_be_the_recording_is_suspect_and_vouches_for_none() {
     let mut gone = named(end);
     gone.status = crate::catalogue::recording::STATUS_DELETED_BEFORE.into();
     assert_eq!(decide(&gone, exact, &rows, &TIMES, end), (None, None));
+}
+
+/// The vouching window: a blob the service created before the session's start less the skew, or
+/// after its end plus `RECORDING_VOUCH_LAG_HOURS`, is suspect whatever names it; its boundaries
+/// belong to the window; the blob's own creation time decides, not the event's.
+#[test]
+fn a_blob_created_outside_the_sessions_window_plus_the_lag_is_suspect() {
+    let start = datetime!(2025-03-14 09:00 UTC);
+    let end = start + Duration::minutes(40);
+    let rows = [
+        row("a", "vm-1", "alice", start, Some(end)),
+        row("open", "vm-2", "bob", start, None),
+    ];
+    let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
+    let decided = |tunnel: &str, created: OffsetDateTime| {
+        // The event came in the window: only the blob's creation time is outside.
+        let mut r = recording(end + Duration::minutes(5), "x.webm");
+        r.candidate_keys = vec![tunnel.into()];
+        r.created = Some(created);
+        let (m, s) = decide(&r, exact, &rows, &TIMES, end + Duration::days(30));
+        let m = m.expect("a match");
+        if matches!(m.confidence, Confidence::Suspect(_)) {
+            assert!(s.is_none() && m.vouched().is_empty(), "vouches for none");
+            assert_eq!(m.tunnels, [tunnel.to_owned()], "its candidate is kept");
+        }
+        m.confidence
+    };
+    let late = Confidence::Suspect(Doubt::OutsideWindow);
+    let lag = TIMES.vouch;
+    for (created, want) in [
+        (start - SKEW - Duration::SECOND, late),
+        (start - SKEW, Confidence::Exact),
+        (start + Duration::minutes(10), Confidence::Exact),
+        (end + lag, Confidence::Exact),
+        (end + lag + Duration::SECOND, late),
+        (end + Duration::days(3), late),
+    ] {
+        assert_eq!(decided("a", created), want, "created {created}");
+    }
+    // While the end is unknown, the open window's end plus the lag.
+    let open_until = start + TIMES.open_max + lag;
+    assert_eq!(decided("open", open_until), Confidence::Exact);
+    assert_eq!(decided("open", open_until + Duration::SECOND), late);
+    // By time: an old blob overwritten in the window fits by its event but was created long before.
+    let mut old = recording(start + Duration::minutes(45), "x.webm");
+    old.created = Some(start - Duration::days(2));
+    assert_eq!(by_time(&old, &rows[..1]).map(|m| m.confidence), Some(late));
+    old.created = None;
+    assert_eq!(
+        by_time(&old, &rows[..1]).map(|m| m.confidence),
+        Some(Confidence::Heuristic),
+        "without a creation time, the event's time (in the window)"
+    );
+    // Too small wins over the window; awaiting is left to wait.
+    let mut small = recording(end, "x");
+    small.candidate_keys = vec!["a".into()];
+    small.created = Some(end + Duration::days(3));
+    small.below_min_bytes = Some(4096);
+    assert_eq!(
+        decide(&small, exact, &rows, &TIMES, end)
+            .0
+            .map(|m| m.confidence),
+        Some(Confidence::Suspect(Doubt::TooSmall))
+    );
+    small.below_min_bytes = None;
+    small.candidate_keys = vec!["unknown".into()];
+    assert_eq!(
+        decide(&small, |_| None, &rows, &TIMES, end)
+            .0
+            .map(|m| m.confidence),
+        Some(Confidence::Awaiting)
+    );
 }

@@ -5,9 +5,10 @@
 //! twice), with ticks at random times in between — some with the timer's time ahead of the
 //! instance's clock, some while another instance has the join pass's lease — ends in the state computed
 //! from all inputs at once: each recording's match, each session's recorded state and recording
-//! ids as stored and as the sessions listing answers them; no session that a catalogued recording
-//! names exactly is ever alerted unrecorded; and every ended session that no recording names is
-//! alerted exactly once.
+//! ids as stored and as the sessions listing answers them (a recording naming a session that it was
+//! created before is suspect, whatever the order); no session that a catalogued recording names
+//! and could be the recording of (created from its start less the skew on) is ever alerted
+//! unrecorded; and every ended session that no recording vouches for is alerted exactly once.
 
 use crate::testkit::Domains;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,7 +18,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::audit_logs::tail::tick;
 use crate::catalogue::days::{DAYS_TABLE, DayRow};
-use crate::catalogue::recording::{Confidence, Match};
+use crate::catalogue::recording::{Confidence, Doubt, Match};
 use crate::catalogue::session::{SessionRecord, outcome};
 use crate::join::correlate::{Times, decide};
 use crate::storage::BlobStore;
@@ -110,6 +111,12 @@ fn record(s: &Session, i: usize, end: bool) -> String {
     ) + "\n"
 }
 
+/// True when the service created `r` within the vouching window of session `s`: from its start
+/// less the 2 minutes' skew on (the generated times never reach its end plus the vouching lag).
+fn vouches(r: &Recording, s: &Session) -> bool {
+    r.created >= s.start - 2
+}
+
 fn recording_name(r: &Recording, j: usize, sessions: usize) -> String {
     match r.names {
         Names::Session(i) => format!("rec-{j}-{}.webm", tunnel(i % sessions)),
@@ -130,6 +137,7 @@ fn expected(
         lag: audit.upload_lag,
         open_max: audit.open_session_max,
         wait: audit.session_wait,
+        vouch: audit.vouch_lag,
     };
     let rows: Vec<DayRow> = sessions
         .iter()
@@ -151,14 +159,19 @@ fn expected(
         .iter()
         .enumerate()
         .map(|(j, r)| {
+            let name = recording_name(r, j, sessions.len());
             let m = match r.names {
-                Names::Session(i) => Some(Match {
+                // Exact when it could be the session's recording, else suspect.
+                Names::Session(i) if vouches(r, &sessions[i % sessions.len()]) => Some(Match {
                     confidence: Confidence::Exact,
+                    tunnels: vec![tunnel(i % sessions.len())],
+                }),
+                Names::Session(i) => Some(Match {
+                    confidence: Confidence::Suspect(Doubt::OutsideWindow),
                     tunnels: vec![tunnel(i % sessions.len())],
                 }),
                 _ => {
                     // By time, long after any wait (an unknown GUID is never a session).
-                    let name = recording_name(r, j, sessions.len());
                     let rec = crate::testkit::audit::recording_row(&name, at(r.created));
                     decide(
                         &rec,
@@ -170,7 +183,7 @@ fn expected(
                     .0
                 }
             };
-            for t in m.iter().flat_map(|m| &m.tunnels) {
+            for t in m.iter().flat_map(|m| m.vouched()) {
                 named.entry(t.clone()).or_default().push(j);
             }
             m
@@ -245,7 +258,9 @@ async fn run(
                 let name = recording_name(r, j, sessions.len());
                 let key = k.recording(&name, at(r.created), &[]).await;
                 keys.insert(j, key);
-                if let Names::Session(i) = r.names {
+                if let Names::Session(i) = r.names
+                    && vouches(r, &sessions[i % sessions.len()])
+                {
                     exact.insert(tunnel(i % sessions.len()));
                 }
             }

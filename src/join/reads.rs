@@ -125,6 +125,7 @@ mod tests {
             lag: Duration::minutes(30),
             open_max: Duration::hours(12),
             wait: Duration::hours(2),
+            vouch: Duration::hours(24),
         };
         let base = datetime!(2025-03-14 09:00 UTC);
         let (from, to) = (base, base + Duration::minutes(20));

@@ -38,6 +38,11 @@ pub fn reason(row: &Recording) -> String {
             row.content_length,
             row.below_min_bytes.unwrap_or_default()
         ),
+        Some(crate::catalogue::recording::Doubt::OutsideWindow) => format!(
+            "created {}, outside the window of every session it names or fits \
+             (from its start less 2 minutes to its end plus RECORDING_VOUCH_LAG_HOURS)",
+            format_utc(row.created.unwrap_or(row.blob_created))
+        ),
         None => String::new(),
     }
 }
@@ -49,6 +54,7 @@ pub fn notification(row: &Recording) -> Notification {
         "recordingId": row.id(), "account": row.account, "bastionHost": row.source_bastion,
         "container": row.container, "blobName": row.blob_name, "blobUrl": row.blob_url,
         "contentLength": row.content_length, "blobCreated": format_utc(row.blob_created),
+        "blobCreationTime": row.created.map(format_utc),
         "etag": row.etag,
         "reason": m.and_then(|m| m.confidence.reason()).unwrap_or_default(),
         "reasonText": reason(row),
@@ -105,6 +111,19 @@ mod tests {
         );
         assert_eq!(n.data["reason"], "too-small");
         assert_eq!(n.data["tunnelIds"], json!(["t1"]));
+        let mut late = suspect(Doubt::OutsideWindow);
+        late.created = Some(datetime!(2025-03-20 10:00 UTC));
+        let n = notification(&late);
+        assert_eq!(n.data["reason"], "outside-window");
+        assert_eq!(n.data["blobCreationTime"], "2025-03-20T10:00:00Z");
+        assert!(
+            n.data["reasonText"]
+                .as_str()
+                .is_some_and(|t| t.contains("created 2025-03-20T10:00:00Z")),
+            "{}",
+            n.data["reasonText"]
+        );
+        let n = notification(&r);
         assert!(
             n.data["reasonText"]
                 .as_str()

@@ -43,12 +43,17 @@ async fn alice_row(k: &Kit) -> DayRow {
 
 /// Appends `text` to the hour blob (created and registered on first use) and runs a tick.
 async fn feed(k: &Kit, text: &[u8]) {
+    feed_at(k, text, NOW).await;
+}
+
+/// [`feed`] with the tick at `at`.
+async fn feed_at(k: &Kit, text: &[u8], at: time::OffsetDateTime) {
     if k.blobs.content(&k.blob()).is_none() {
         k.create_log().await;
         k.register().await;
     }
     k.append(text).await;
-    run(k, NOW).await;
+    run(k, at).await;
 }
 
 #[tokio::test]
@@ -188,32 +193,52 @@ async fn overlapping_sessions_stay_ambiguous_with_candidates() {
     }
 }
 
-/// A recording uploaded a week after its session (outside every window around the upload) that
-/// names it is joined when catalogued, and the session's state follows at the next pass.
+/// A recording that names its session is joined when catalogued however far outside the session's
+/// window by time it was uploaded, as long as the service created it within the vouching lag
+/// (`RECORDING_VOUCH_LAG_HOURS`, 24 h): the session's state follows at the next pass. A blob created
+/// a week after it names the session too but vouches for nothing (`suspect`, `outside-window`).
 #[tokio::test]
-async fn an_exact_join_marks_the_session_however_late_the_upload() {
+async fn an_exact_join_marks_the_session_within_the_vouching_lag_and_a_week_late_blob_is_suspect() {
     let k = kit(None);
     feed(&k, &fixture()).await;
-    let late = datetime!(2025-03-21 09:42 UTC);
+    // Uploaded 20 hours after the session's end: outside the 30-minute window by time, inside the lag.
+    let late = datetime!(2025-03-15 05:42 UTC);
     k.clock.set(late);
     let key = naming_alice(&k, late).await;
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("exact")
     );
-    assert!(!alice_row(&k).await.recorded);
     k.join_pass().await;
     let w = alice_row(&k).await;
     assert!(w.recorded && w.pending.is_none(), "{w:?}");
     assert_eq!(w.recording_ids, vec![key.id()]);
+    let week = datetime!(2025-03-21 09:42 UTC);
+    k.clock.set(week);
+    let planted = k.recording(&format!("late-{ALICE}"), week, &[]).await;
+    let e = k.row(&planted).await;
+    assert_eq!(
+        (get_str(&e, "MatchConfidence"), get_str(&e, "MatchReason")),
+        (Some("suspect"), Some("outside-window"))
+    );
+    assert_eq!(get_str(&e, "MatchCandidates"), Some(ALICE));
+    assert!(!e.contains_key("TunnelId"), "names no session");
+    k.join_pass().await;
+    let w = alice_row(&k).await;
+    assert_eq!(
+        w.recording_ids,
+        vec![key.id()],
+        "the planted blob vouches for nothing"
+    );
 }
 
-/// A session seen for the first time finds a recording that named it earlier, outside its window
-/// (through `recordingkeys`): the recording's match moves from awaiting to exact.
+/// A session seen for the first time finds a recording that named it before its records came,
+/// outside its window by time (through `recordingkeys`): the recording's match moves from awaiting to exact.
 #[tokio::test]
 async fn a_new_session_finds_the_recording_that_named_it_outside_its_window() {
     let k = kit(None);
-    let early = datetime!(2025-03-14 07:00 UTC);
+    // After the session's window by time (its end plus 30 minutes), within the vouching lag.
+    let early = datetime!(2025-03-14 10:15 UTC);
     k.clock.set(early);
     let key = naming_alice(&k, early).await;
     k.clock.set(early + Duration::minutes(30));
@@ -222,8 +247,9 @@ async fn a_new_session_finds_the_recording_that_named_it_outside_its_window() {
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("awaiting")
     );
-    k.clock.set(NOW);
-    feed(&k, &fixture()).await;
+    let now = early + Duration::minutes(45);
+    k.clock.set(now);
+    feed_at(&k, &fixture(), now).await;
     assert_eq!(
         get_str(&k.row(&key).await, "MatchConfidence"),
         Some("exact")
@@ -231,27 +257,27 @@ async fn a_new_session_finds_the_recording_that_named_it_outside_its_window() {
     assert_eq!(alice_row(&k).await.recording_ids, vec![key.id()]);
 }
 
-/// Two recordings name a session not seen yet: one created before its window, decided by time
-/// (to nothing) once its wait was over, one within its window. When the session arrives, the
+/// Two recordings name a session not seen yet: one created after its window, decided by time
+/// (to nothing) once its wait was over, one within its window (catalogued late, to nothing too). When the session arrives, the
 /// recording its window holds does not spare the `recordingkeys` read: both end exact.
 #[tokio::test]
 async fn a_new_session_finds_the_recording_outside_its_window_beside_one_within_it() {
     let k = kit(None);
-    let early = datetime!(2025-03-14 07:00 UTC);
+    // After the session's window by time (its end plus 30 minutes), within the vouching lag.
+    let early = datetime!(2025-03-14 10:15 UTC);
     k.clock.set(early);
     let outside = k.recording(&format!("early-{ALICE}"), early, &[]).await;
-    k.clock.set(datetime!(2025-03-14 09:01 UTC));
+    let now = datetime!(2025-03-14 12:16 UTC);
+    k.clock.set(now);
     k.join_pass().await;
     assert_eq!(
         get_str(&k.row(&outside).await, "MatchConfidence"),
         None,
         "its wait over and no session then: matched by time, to nothing"
     );
-    let at = datetime!(2025-03-14 09:42 UTC);
-    k.clock.set(at);
-    let within = naming_alice(&k, at).await;
-    k.clock.set(NOW);
-    feed(&k, &fixture()).await;
+    // Created within the window, catalogued late (its wait over too: matched by time, to nothing).
+    let within = naming_alice(&k, datetime!(2025-03-14 09:42 UTC)).await;
+    feed_at(&k, &fixture(), now + Duration::minutes(1)).await;
     for key in [&outside, &within] {
         let e = k.row(key).await;
         assert_eq!(
@@ -477,9 +503,9 @@ async fn every_session_the_pass_joins_is_recorded_as_changed_whatever_its_day() 
 async fn a_pending_session_the_round_reads_by_its_guid_is_cleared_when_its_window_was_read() {
     let k = kit(None);
     feed(&k, &fixture()).await;
-    // A recording naming Alice's tunnel id, created days after her window: no read by time
-    // finds her, only her GUID does.
-    let key = naming_alice(&k, datetime!(2025-03-17 09:00 UTC)).await;
+    // A recording naming Alice's tunnel id, created the day after her window by time (within the
+    // vouching lag): no read by time finds her, only her GUID does.
+    let key = naming_alice(&k, datetime!(2025-03-15 05:00 UTC)).await;
     let w = alice_row(&k).await;
     let span = k.join().times.window_of(&w);
     let ports = &k.state.ports;
@@ -488,9 +514,9 @@ async fn a_pending_session_the_round_reads_by_its_guid_is_cleared_when_its_windo
         .expect("mark pending");
     // A pass whose pending list starts after her day, forced over the recording's creation.
     let scope = Scope {
-        since: "2025-03-16".into(),
+        since: "2025-03-15".into(),
         span: Some(crate::catalogue::days::Span::at(
-            datetime!(2025-03-17 09:00 UTC),
+            datetime!(2025-03-15 05:00 UTC),
         )),
     };
     let unlimited = Budget::unlimited(k.state.ports.clock.clone());

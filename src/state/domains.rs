@@ -16,6 +16,7 @@ pub fn join(state: &AppState) -> Join {
         lag: a.upload_lag,
         open_max: a.open_session_max,
         wait: a.session_wait,
+        vouch: a.vouch_lag,
     };
     Join::new(&state.ports, state.policy.clone(), times).with_min_bytes(a.recording_min_bytes)
 }

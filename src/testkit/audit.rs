@@ -35,6 +35,8 @@ pub struct Kit {
 pub fn kit(policy: Option<&str>) -> Kit {
     let blobs = Arc::new(InMemoryBlobStore::new("devstoreaccount1"));
     let clock = Arc::new(FixedClock::new(NOW));
+    // The storage service's clock is the kit's: blobs are created at its "now".
+    blobs.use_clock(clock.clone());
     let policy = policy.map_or_else(Policy::builtin, |p| Policy::parse(p).expect("policy"));
     let tables = Arc::new(InMemoryTables::new());
     let state = super::state(blobs.clone(), tables, clock.clone(), policy, &[]);
@@ -164,6 +166,7 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         sequencer: String::new(),
         event_id: String::new(),
         blob_created: t,
+        created: None,
         first_seen: t,
         retention_class: String::new(),
         retain_until: String::new(),

@@ -122,6 +122,7 @@ impl Kit {
             sequencer: "01".into(),
             event_id: "e".into(),
             blob_created: created,
+            created: Some(created),
             first_seen: created,
             retention_class: class.into(),
             retain_until: until.into(),

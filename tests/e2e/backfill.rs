@@ -71,11 +71,17 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
         .create_append(&log, "application/json")
         .await
         .expect("log");
-    let text = std::fs::read(format!(
-        "{}/tests/fixtures/auditlogs/PT1H.sample.jsonl",
-        env!("CARGO_MANIFEST_DIR")
+    // The sessions on the day the recordings are uploaded (now), which they vouch for; the hour
+    // blob keeps its old path, so the rerun finds it retired (present, not tailed again).
+    // Without the sample's still-open session: open until 12 hours after its start, it would take
+    // the other recordings, uploaded now, by time.
+    let text: Vec<u8> = String::from_utf8_lossy(&crate::harness::fixture_on_sample_day(
+        "auditlogs/PT1H.sample.jsonl",
     ))
-    .expect("fixture");
+    .split_inclusive('\n')
+    .filter(|line| !line.contains("c0ffee00-1111-4222-8333-444455556666"))
+    .collect::<String>()
+    .into_bytes();
     blobs.append(&log, Bytes::from(text)).await.expect("append");
     let mut names = vec![format!("PLACEHOLDER-{ALICE}.mp4")];
     names.extend((0..6).map(|i| format!("vm-{i}/session-{i}.mp4")));
@@ -188,8 +194,9 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
         "no row rewritten"
     );
 
-    // The joined row sorts at its session start (2025-03-14) but lives in today's partition: only
-    // the index finds it for a vm / user filter over that day.
+    // The joined row sorts at its session start (the sample day) and lives in today's partition
+    // (the same day after 09:45 UTC): the index finds it for a vm / user filter over that day.
+    let day = crate::harness::sample_date(0);
     let vm = joined.entity["TargetVm"].as_str().expect("vm").to_owned();
     let user = joined.entity["UserName"].as_str().expect("user").to_owned();
     for (flag, value) in [("--vm", vm.to_uppercase()), ("--user", user)] {
@@ -199,9 +206,9 @@ async fn backfill_catalogues_tails_resumes_and_is_idempotent() {
                 "catalogue",
                 "query",
                 "--from",
-                "2025-03-14",
+                day.as_str(),
                 "--to",
-                "2025-03-14",
+                day.as_str(),
                 flag,
                 value.as_str(),
             ],

@@ -53,6 +53,47 @@ pub fn fixture_bytes(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("fixture {full}: {e}"))
 }
 
+/// The day the sample audit hour's sessions are moved to (they ran on 2025-03-14 from 09:03 to
+/// 09:42 UTC): today once they would have ended (09:45 UTC), else yesterday. Azurite gives a blob
+/// the real time it was uploaded as its creation time, and a recording vouches for a session only
+/// when created within its window plus `RECORDING_VOUCH_LAG_HOURS` (24 h): a test uploading the
+/// recording of a sample session now needs the session within the last day.
+pub fn sample_day() -> time::Date {
+    let now = time::OffsetDateTime::now_utc();
+    if now.time() >= time::macros::time!(09:45) {
+        now.date()
+    } else {
+        now.date().previous_day().unwrap_or(now.date())
+    }
+}
+
+/// `YYYY-MM-DD` of [`sample_day`] moved by `days`.
+pub fn sample_date(days: i64) -> String {
+    bastion_recordings::dates::format_date(sample_day() + time::Duration::days(days))
+}
+
+/// `text` with the sample's days (2025-03-13, 2025-03-14, also as `y=2025/m=03/d=14`) moved to
+/// [`sample_day`] (the day before, the day): times of day are kept.
+pub fn on_sample_day(text: &str) -> String {
+    let d = sample_day();
+    text.replace("2025-03-13", &sample_date(-1))
+        .replace("2025-03-14", &sample_date(0))
+        .replace(
+            "y=2025/m=03/d=14",
+            &format!(
+                "y={}/m={:02}/d={:02}",
+                d.year(),
+                u8::from(d.month()),
+                d.day()
+            ),
+        )
+}
+
+/// A fixture's bytes (UTF-8 text) moved to [`sample_day`] ([`on_sample_day`]).
+pub fn fixture_on_sample_day(path: &str) -> Vec<u8> {
+    on_sample_day(&String::from_utf8_lossy(&fixture_bytes(path))).into_bytes()
+}
+
 /// The Azurite connection string, or `None` (with a note) when storage tests are disabled.
 pub fn azurite() -> Option<String> {
     if std::env::var("TEST_AZURITE").ok().as_deref() != Some("1") {

@@ -34,8 +34,15 @@ fn rig() -> Rig {
     )
 }
 
+/// When the storage service created the rig's recordings: the day after the audit hour, within
+/// its sessions' vouching lag (`RECORDING_VOUCH_LAG_HOURS`) and outside every window by time;
+/// backfilled days later, at the rig's "now".
+const UPLOADED: time::OffsetDateTime = datetime!(2025-03-15 09:00 UTC);
+
 impl Rig {
     async fn recording(&self, name: &str) -> RecordingKey {
+        self.blobs
+            .use_clock(Arc::new(crate::clock::FixedClock::new(UPLOADED)));
         let blob = BlobRef::new(
             self.state
                 .ports

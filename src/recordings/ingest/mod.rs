@@ -139,6 +139,7 @@ pub fn derive_entry(i: EntryInput<'_>) -> Recording {
         sequencer: event.data.sequencer.clone().unwrap_or_default(),
         event_id: event.id.clone(),
         blob_created: event.time,
+        created: props.created,
         first_seen: i.first_seen,
         retention_class: i.retention.class,
         retain_until: i.retention.until,

@@ -109,6 +109,7 @@ pub fn deleted_before(g: &Gone<'_>) -> Recording {
         sequencer: event.data.sequencer.clone().unwrap_or_default(),
         event_id: event.id.clone(),
         blob_created: event.time,
+        created: None,
         first_seen: g.now,
         retention_class: String::new(),
         retain_until: String::new(),

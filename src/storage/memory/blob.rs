@@ -17,21 +17,22 @@ pub(super) struct Blob {
 }
 
 impl Blob {
-    /// A new blob with fresh properties; its creation time is now.
+    /// A new blob with fresh properties, created at `created` (the store's clock); last modified
+    /// now by the system clock, which moves on between writes as the service's does.
     pub(super) fn new(
+        created: OffsetDateTime,
         kind: BlobKind,
         etag: String,
         body: Bytes,
         content_type: &str,
         metadata: &Metadata,
     ) -> Self {
-        let now = OffsetDateTime::now_utc();
         let props = BlobProps {
             content_length: body.len() as u64,
             content_type: Some(content_type.to_owned()),
             etag,
-            last_modified: Some(now),
-            created: Some(now),
+            last_modified: Some(OffsetDateTime::now_utc()),
+            created: Some(created),
             kind: Some(kind),
             metadata: metadata
                 .iter()

@@ -9,8 +9,8 @@ mod find;
 mod seed;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use blob::Blob;
@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use super::tag_expr::TagExpr;
 
 use crate::azure::AzureError;
+use crate::clock::{Clock, SystemClock};
 
 pub use super::tag_expr::validate_tags;
 use super::{
@@ -36,6 +37,18 @@ pub struct InMemoryBlobStore {
     calls: AtomicU64,
     page_size: usize,
     interleave: bool,
+    /// The service's clock for creation times (the system clock unless a test gives its own,
+    /// [`Self::use_clock`]).
+    clock: ServiceClock,
+}
+
+/// The clock the fake service stamps blobs with.
+struct ServiceClock(Mutex<Arc<dyn Clock>>);
+
+impl std::fmt::Debug for ServiceClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceClock")
+    }
 }
 
 impl InMemoryBlobStore {
@@ -48,7 +61,20 @@ impl InMemoryBlobStore {
             calls: AtomicU64::new(0),
             page_size: 5000,
             interleave: true,
+            clock: ServiceClock(Mutex::new(Arc::new(SystemClock))),
         }
+    }
+
+    /// Takes blobs' creation times (`x-ms-creation-time`) from `clock` from now on, so a component
+    /// test's fixed clock also says when the storage service created its blobs (`Last-Modified`
+    /// stays the system clock's, which moves on between writes).
+    pub fn use_clock(&self, clock: Arc<dyn Clock>) {
+        *self.clock.0.lock().unwrap_or_else(|p| p.into_inner()) = clock;
+    }
+
+    /// The service's time now.
+    fn now(&self) -> OffsetDateTime {
+        self.clock.0.lock().unwrap_or_else(|p| p.into_inner()).now()
     }
 
     /// Stops yielding to the scheduler on every call (see [`InMemoryTables::without_interleaving`](
@@ -122,7 +148,14 @@ impl InMemoryBlobStore {
         content_type: &str,
         metadata: &Metadata,
     ) -> Blob {
-        Blob::new(kind, self.next_etag(), body, content_type, metadata)
+        Blob::new(
+            self.now(),
+            kind,
+            self.next_etag(),
+            body,
+            content_type,
+            metadata,
+        )
     }
 }
 

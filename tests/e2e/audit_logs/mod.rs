@@ -171,8 +171,11 @@ async fn racing_ticks_and_duplicates() {
 async fn recording_arriving_after_its_session_is_joined() {
     let Some(e) = start().await else { return };
     e.create(9).await;
-    e.append(9, &fixture_bytes("auditlogs/PT1H.sample.jsonl"))
-        .await;
+    e.append(
+        9,
+        &crate::harness::fixture_on_sample_day("auditlogs/PT1H.sample.jsonl"),
+    )
+    .await;
     e.tick().await;
     e.catalogue(&format!("PLACEHOLDER-{ALICE}")).await;
     let rows = e

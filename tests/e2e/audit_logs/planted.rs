@@ -2,7 +2,9 @@
 //! `notes/<tunnelId>.txt` planted in the recordings container within the session's window is
 //! matched `suspect` (too small) when catalogued, which alerts `recording.suspect` once (never
 //! again across ticks); the session stays unrecorded (`session.unrecorded` once); a recording of
-//! real size names its session as before.
+//! real size names its session as before. A blob of recording size naming a session that ended
+//! long before the storage service created it (its `x-ms-creation-time`, whatever its event says)
+//! is `suspect` (outside the window) the same way.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +19,7 @@ use crate::harness::{self, AzuriteEnv, HandlerProcess};
 
 const PLANTED: &str = "d0d0d0d0-0000-4000-8000-0000000000a1";
 const REAL: &str = "d0d0d0d0-0000-4000-8000-0000000000b2";
+const LATE: &str = "d0d0d0d0-0000-4000-8000-0000000000c3";
 
 fn utc(t: OffsetDateTime) -> String {
     bastion_recordings::dates::format_utc(t)
@@ -196,4 +199,145 @@ async fn a_planted_one_byte_blob_leaves_its_session_unrecorded_and_is_alerted_on
     assert_eq!(suspect[0].1, 1, "sent once across ticks: {seen:?}");
     let unrecorded = count("session.unrecorded");
     assert_eq!(unrecorded.len(), 1, "the planted session only: {seen:?}");
+}
+
+/// The handler with the product's default minimum size and vouching lag, the grace short so the
+/// unrecorded alert is due in the test.
+async fn spawn(cs: &str) -> Env {
+    let az = AzuriteEnv::new(cs);
+    let mut pairs = az.pairs();
+    pairs.retain(|(k, _)| *k != "RECORDING_MIN_BYTES");
+    pairs.extend([
+        ("RECORDING_MIN_BYTES", "4096"),
+        ("UNRECORDED_GRACE_MINUTES", "1"),
+    ]);
+    let handler = HandlerProcess::spawn(&pairs).await;
+    Env::with(cs, az, handler)
+}
+
+/// Creates and registers the audit hour blob of `hour`, then appends `text` to it.
+async fn audit_hour(e: &Env, hour: OffsetDateTime, text: String) {
+    let path = format!(
+        "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-PLANT/y={}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
+        hour.year(),
+        u8::from(hour.month()),
+        hour.day(),
+        hour.hour()
+    );
+    let logs = e.logs();
+    let blob = BlobRef::new(logs.clone(), path.clone());
+    e.blobs
+        .create_append(&blob, "application/json")
+        .await
+        .expect("create");
+    let created = event_invocation("invocations/auditlog-created.invocation.json", &logs, &path);
+    let (status, reply) = e.handler.invoke("AuditLogCreated", &created).await;
+    assert_eq!(status, 200, "{reply}");
+    e.blobs
+        .append(&blob, Bytes::from(text))
+        .await
+        .expect("append");
+}
+
+/// A blob of recording size naming a session that ended 30 hours before it was uploaded (beyond
+/// the default 24-hour vouching lag) does not vouch for it, although its event claims a time
+/// within the session's window: the service's creation time decides. It is `suspect`
+/// (`outside-window`), alerted once; the session stays unrecorded and is alerted once. A
+/// recording uploaded now for a session that ended 20 minutes ago is exact, as before.
+#[tokio::test]
+async fn a_blob_uploaded_long_after_its_sessions_end_does_not_vouch_for_it() {
+    let Some(cs) = harness::azurite() else { return };
+    let e = spawn(&cs).await;
+    let t0 = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("time");
+    let t = |m: i64| t0 + Duration::minutes(m);
+    let (start, end) = (t(-31 * 60), t(-30 * 60));
+    let text = session(LATE, start, end, "vm-c") + &session(REAL, t(-30), t(-20), "vm-b");
+    audit_hour(&e, start, text).await;
+    let tick = |m: i64| {
+        let mut inv = tick_invocation();
+        inv["Metadata"]["sys"]["UtcNow"] = json!(utc(t(m)));
+        inv
+    };
+    let mut seen = BTreeMap::new();
+    let (status, reply) = e.handler.invoke("AuditLogTail", &tick(0)).await;
+    assert_eq!(status, 200, "{reply}");
+    tally(&reply, &mut seen);
+    let name = format!("rec/{LATE}.webm");
+    let claimed = end + Duration::minutes(5);
+    let (late, reply) = catalogue(&e, &name, vec![7; 5000], claimed).await;
+    tally(&reply, &mut seen);
+    let (real, reply) = catalogue(&e, &format!("rec/{REAL}.webm"), vec![7; 5000], t(-10)).await;
+    tally(&reply, &mut seen);
+    for m in [3, 4, 6] {
+        let (status, reply) = e.handler.invoke("AuditLogTail", &tick(m)).await;
+        assert_eq!(status, 200, "{reply}");
+        tally(&reply, &mut seen);
+    }
+
+    let rows = e
+        .tables
+        .query("recordings", None, None, None)
+        .await
+        .expect("query")
+        .items;
+    let row = |id: &str| {
+        rows.iter()
+            .map(|s| &s.entity)
+            .find(|r| get_str(r, "RecordingId") == Some(id))
+            .cloned()
+            .expect("row")
+    };
+    let l = row(&late);
+    assert_eq!(
+        (get_str(&l, "MatchConfidence"), get_str(&l, "MatchReason")),
+        (Some("suspect"), Some("outside-window")),
+        "{l:?}"
+    );
+    assert_eq!(
+        get_str(&l, "MatchCandidates"),
+        Some(LATE),
+        "its claim is kept"
+    );
+    let created = get_str(&l, "BlobCreationTime")
+        .and_then(|c| OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| panic!("the service's creation time in {l:?}"));
+    assert!(
+        created >= t0 - Duration::minutes(1),
+        "{created} is the upload's"
+    );
+    assert_eq!(get_str(&row(&real), "MatchConfidence"), Some("exact"));
+
+    for (tunnel, day, recorded) in [(LATE, start, false), (REAL, t(-30), true)] {
+        let day = bastion_recordings::dates::format_date(day.date());
+        let (status, body) = e
+            .handler
+            .get_json(&format!("/api/sessions?from={day}&to={day}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let item = body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["sessionId"] == tunnel).cloned())
+            .unwrap_or_else(|| panic!("{tunnel} in {body}"));
+        assert_eq!(item["recorded"], recorded, "{item}");
+    }
+    let (status, detail) = e.handler.get_json(&format!("/api/recordings/{late}")).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(
+        detail["recording"]["matchReason"], "outside-window",
+        "{detail}"
+    );
+
+    let count = |kind: &str| {
+        seen.iter()
+            .filter(|((k, _), _)| k == kind)
+            .map(|((_, id), n)| (id.clone(), *n))
+            .collect::<Vec<_>>()
+    };
+    let suspect = count("recording.suspect");
+    assert_eq!(suspect.len(), 1, "one alert: {seen:?}");
+    assert_eq!(suspect[0].1, 1, "sent once across ticks: {seen:?}");
+    let unrecorded = count("session.unrecorded");
+    assert_eq!(unrecorded.len(), 1, "the late-named session only: {seen:?}");
 }

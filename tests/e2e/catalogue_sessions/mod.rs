@@ -10,15 +10,15 @@ mod holds;
 use serde_json::{Value, json};
 
 use crate::audit_logs::support::{ALICE, Env, start};
-use crate::harness::{HandlerProcess, fixture_bytes};
+use crate::harness::{HandlerProcess, fixture_on_sample_day, sample_date};
 
 /// A session with hostile user values, starting the day before the sample's sessions.
 const HOSTILE_TUNNEL: &str = "0badf00d-0000-4000-8000-000000000001";
 const HOSTILE_USER: &str = "=HYPERLINK(\"http://evil\",\"x\"),+1";
 const FAILED_TUNNEL: &str = "a1b2c3d4-0000-4000-8000-000000000002";
 
-fn hostile_record() -> String {
-    let rec = json!({"time": "2025-03-13T23:59:00.000Z",
+fn hostile_record(day_before: &str) -> String {
+    let rec = json!({"time": format!("{day_before}T23:59:00.000Z"),
         "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-HUB-WEU",
         "operationName": "Microsoft.Network/BastionHost/connect",
         "properties": {"userName": HOSTILE_USER, "userEmail": "@evil\nline@contoso.com", "protocol": "ssh",
@@ -28,13 +28,27 @@ fn hostile_record() -> String {
     format!("{rec}\n")
 }
 
-/// The sample hour plus the hostile session, tailed; Alice's recording catalogued.
+/// The sample hour plus the hostile session, tailed; Alice's recording catalogued. The sessions
+/// are moved to [`sample_day`](crate::harness::sample_day), so the recording uploaded now vouches
+/// for Alice's (recorded).
 pub(crate) async fn seed(e: &Env) -> String {
+    let text = fixture_on_sample_day("auditlogs/PT1H.sample.jsonl");
+    seed_with(e, text, &sample_date(-1)).await
+}
+
+/// [`seed`] with the sample's own days (March 2025), for the tests of a month's figures: Alice's
+/// recording, uploaded now, names her session but was created long after it, so it vouches for
+/// none (`suspect`, `outside-window`) and her session stays unrecorded.
+pub(crate) async fn seed_in_march_2025(e: &Env) -> String {
+    let text = crate::harness::fixture_bytes("auditlogs/PT1H.sample.jsonl");
+    seed_with(e, text, "2025-03-13").await
+}
+
+async fn seed_with(e: &Env, mut text: Vec<u8>, day_before: &str) -> String {
     e.create(9).await;
-    let mut text = fixture_bytes("auditlogs/PT1H.sample.jsonl");
     // The sample ends with a partial line; complete it so the hostile record is a line of its own.
     text.push(b'\n');
-    text.extend_from_slice(hostile_record().as_bytes());
+    text.extend_from_slice(hostile_record(day_before).as_bytes());
     e.append(9, &text).await;
     e.tick().await;
     let id = e.catalogue(&format!("PLACEHOLDER-{ALICE}")).await;
@@ -76,8 +90,12 @@ pub(crate) fn principal(roles: &[&str]) -> String {
 async fn sessions_page_across_tokens_with_recorded_unrecorded_and_failed() {
     let Some(e) = start().await else { return };
     let recording = seed(&e).await;
-    let base = "/api/sessions?from=2025-03-13&to=2025-03-14&code=fnkey";
-    let (s, body, _) = http(&e.handler, reqwest::Method::GET, base, None, &[]).await;
+    let base = format!(
+        "/api/sessions?from={}&to={}&code=fnkey",
+        sample_date(-1),
+        sample_date(0)
+    );
+    let (s, body, _) = http(&e.handler, reqwest::Method::GET, &base, None, &[]).await;
     assert_eq!(s, 200, "{body}");
     let all: Value = serde_json::from_str(&body).expect("json");
     let items = all["items"].as_array().expect("items").clone();

@@ -94,6 +94,12 @@ async fn start() -> Option<Env> {
         "REVIEW_DEADLINE_HOURS".to_owned(),
         DEADLINE_HOURS.to_string(),
     );
+    // The plan's recordings are all uploaded now, for sessions of the last 25 days: an estate whose
+    // uploads lag that long sets the vouching lag to match (27 days), or they vouch for nothing.
+    env.vars.insert(
+        "RECORDING_VOUCH_LAG_HOURS".to_owned(),
+        (27 * 24).to_string(),
+    );
     let handler = HandlerProcess::spawn(&env.pairs()).await;
     Some(Env::with(&cs, env, handler))
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{KEY, MONTH};
 use crate::audit_logs::support::Env;
-use crate::catalogue_sessions::seed;
+use crate::catalogue_sessions::seed_in_march_2025 as seed;
 use crate::harness::{self, AzuriteEnv, HandlerProcess};
 
 /// A handler whose temporary folder is `tmp`, building at most `builds` packs at once.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::audit_logs::support::Env;
-use crate::catalogue_sessions::{http, seed};
+use crate::catalogue_sessions::{http, seed_in_march_2025 as seed};
 use crate::harness::{self, AzuriteEnv, HandlerProcess};
 use bastion_recordings::storage::{BlobRef, Upload};
 

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{MONTH, cli, get, start, temp};
-use crate::catalogue_sessions::{http, seed};
+use super::{cli, get, start, temp};
+use crate::catalogue_sessions::{http, seed_in_march_2025 as seed};
 
 fn manifest(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
@@ -30,7 +30,11 @@ fn csv_rows(dir: &Path, file: &str) -> Vec<csv::StringRecord> {
 #[tokio::test]
 async fn an_unknown_bastion_is_refused_naming_the_hosts_and_no_pdf_is_said_not_asked_for() {
     let Some(e) = start().await else { return };
-    let recording = seed(&e).await;
+    // On the last day, so the recording uploaded now vouches for Alice's session and the
+    // follow-up on it names her, her VM and her host.
+    let recording = crate::catalogue_sessions::seed(&e).await;
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let period = format!("from={}&to={today}", crate::harness::sample_date(-1));
     let review = serde_json::json!({"recording": recording, "verdict": "follow-up", "comment": "=2+2 ask the user", "ticket": "CHG-9"});
     let (s, text, _) = http(
         &e.handler,
@@ -42,7 +46,7 @@ async fn an_unknown_bastion_is_refused_naming_the_hosts_and_no_pdf_is_said_not_a
     .await;
     assert_eq!(s, 201, "{text}");
     let sessions: Value =
-        serde_json::from_str(&get(&e, &format!("/api/sessions?{MONTH}&limit=1000&code=k")).await)
+        serde_json::from_str(&get(&e, &format!("/api/sessions?{period}&limit=1000&code=k")).await)
             .expect("json");
     let hosts: Vec<String> = sessions["items"]
         .as_array()
@@ -57,8 +61,7 @@ async fn an_unknown_bastion_is_refused_naming_the_hosts_and_no_pdf_is_said_not_a
     // A name that matches nothing: exit 2, the hosts named, nothing written.
     let dir = temp("evidence-nohost");
     let d = dir.to_str().expect("utf-8");
-    // From the seeded month to today: the review made today is in it.
-    let today = time::OffsetDateTime::now_utc().date().to_string();
+    // From before the seeded days to today: the review made today is in it.
     let month = ["--from", "2025-03-01", "--to", &today];
     let args = [
         &["evidence"][..],
@@ -76,7 +79,7 @@ async fn an_unknown_bastion_is_refused_naming_the_hosts_and_no_pdf_is_said_not_a
     let (s, body, _) = http(
         &e.handler,
         reqwest::Method::GET,
-        &format!("/api/evidence?{MONTH}&bastion=bas-nowhere&code=k"),
+        &format!("/api/evidence?{period}&bastion=bas-nowhere&code=k"),
         None,
         &[],
     )

@@ -76,6 +76,7 @@ impl Env {
             sequencer: "1".into(),
             event_id: "e".into(),
             blob_created: created,
+            created: None,
             first_seen: created,
             retention_class: tags[TAG_CLASS].clone(),
             retain_until: tags[TAG_UNTIL].clone(),

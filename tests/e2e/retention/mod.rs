@@ -192,6 +192,7 @@ impl World {
             sequencer: "1".into(),
             event_id: "e".into(),
             blob_created: created,
+            created: None,
             first_seen: created,
             retention_class: class.into(),
             retain_until: self.day(until_days),

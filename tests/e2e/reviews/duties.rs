@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::audit_logs::support::{ALICE, Env, start};
 use crate::catalogue_sessions::http;
-use crate::harness::{HandlerProcess, fixture, fixture_bytes};
+use crate::harness::{HandlerProcess, fixture, fixture_on_sample_day, sample_date};
 
 /// An App Service principal with `roles` and the `claims` given (`[typ, val]`).
 fn principal(roles: &[&str], claims: &[(&str, &str)]) -> String {
@@ -155,7 +155,7 @@ async fn a_self_review_before_the_join_is_found_once_the_join_names_the_session(
 
     // Her session's audit records arrive; the join names the session (her as its user).
     e.create(9).await;
-    e.append(9, &fixture_bytes("auditlogs/PT1H.sample.jsonl"))
+    e.append(9, &fixture_on_sample_day("auditlogs/PT1H.sample.jsonl"))
         .await;
     e.tick().await;
     let (pk, rk) = id.split_once('~').expect("id");
@@ -170,7 +170,7 @@ async fn a_self_review_before_the_join_is_found_once_the_join_names_the_session(
     // The queue's run checks the review again.
     let mut timer = fixture("invocations/timer.invocation.json");
     timer["Metadata"]["sys"]["MethodName"] = json!("ReviewQueue");
-    timer["Metadata"]["sys"]["UtcNow"] = json!("2025-03-14T12:00:00.0000000Z");
+    timer["Metadata"]["sys"]["UtcNow"] = json!(format!("{}T12:00:00.0000000Z", sample_date(0)));
     let (s, reply) = e.handler.invoke("ReviewQueue", &timer).await;
     assert_eq!(s, 200, "{reply} {}", e.handler.log_text());
     assert!(
@@ -222,7 +222,7 @@ async fn a_self_review_before_the_join_is_found_once_the_join_names_the_session(
     assert_eq!(entry.entity["ReviewIdentity"], "self-review");
     let day = e
         .tables
-        .get("sessionwindows", "2025-03-14", ALICE)
+        .get("sessionwindows", &sample_date(0), ALICE)
         .await
         .expect("get")
         .expect("day row");

@@ -55,8 +55,12 @@ async fn sessions_and_recordings_arrive_with_exactly_the_ids_the_catalogue_shows
     let recording = seed(&e).await;
 
     // The sessions `/api/sessions` shows, and the catalogue's one recording.
-    let path = "/api/sessions?from=2025-03-13&to=2025-03-14&code=fnkey";
-    let (s, body, _) = http(&e.handler, reqwest::Method::GET, path, None, &[]).await;
+    let path = format!(
+        "/api/sessions?from={}&to={}&code=fnkey",
+        crate::harness::sample_date(-1),
+        crate::harness::sample_date(0)
+    );
+    let (s, body, _) = http(&e.handler, reqwest::Method::GET, &path, None, &[]).await;
     assert_eq!(s, 200, "{body}");
     let listed: Value = serde_json::from_str(&body).expect("json");
     let shown: BTreeSet<String> = listed["items"]

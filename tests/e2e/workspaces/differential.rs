@@ -1,16 +1,27 @@
 //! The differential test through the real handler on Azurite: the same audit records archived as
 //! a `PT1H.json` blob (estate A), delivered through the workspace (B), or both (C) give the same
 //! session rows, the same join of a recording to its session and the same notifications under
-//! the same ids; through both, nothing is doubled.
+//! the same ids; through both, nothing is doubled. The records lie on the last day
+//! ([`sample_day`]): the recording Azurite creates now vouches only for a session that ended
+//! within `RECORDING_VOUCH_LAG_HOURS`.
 
 use serde_json::Value;
 use time::Duration;
 
-use super::rig::{Rec, T, WsRig, distinct, failed, fresh, session, sessions, tick};
-use crate::harness::HandlerProcess;
+use super::rig::{Rec, WsRig, distinct, failed, fresh, session, sessions_on, tick};
+use crate::harness::{HandlerProcess, sample_date, sample_day};
 
+/// `minute` minutes after 09:00 on the sample day.
 fn at(minute: i64) -> time::OffsetDateTime {
-    time::macros::datetime!(2025-03-14 09:00 UTC) + Duration::minutes(minute)
+    sample_day()
+        .with_time(time::macros::time!(09:00))
+        .assume_utc()
+        + Duration::minutes(minute)
+}
+
+/// The timer's "now" of the first ticks (the records lie in the hour before).
+fn t() -> time::OffsetDateTime {
+    at(150)
 }
 
 /// A recorded session, an unrecorded one and a burst of failed logins.
@@ -37,19 +48,24 @@ async fn estate(w: &WsRig, logs: &str, archive: bool, workspace: bool, rec: &str
         w.archive(&h, logs, &recs).await;
     }
     let mut raised = Vec::new();
-    for now in [T, T + Duration::minutes(40)] {
+    let t = t();
+    for now in [t, t + Duration::minutes(40)] {
         if archive {
             raised.extend(tick(&h, "AuditLogTail", now).await);
         }
         if workspace {
             raised.extend(tick(&h, "AuditLogQuery", now).await);
         }
-        if now == T {
+        if now == t {
             // Bob's session is recorded: the recording names his tunnel.
             raised.extend(catalogue(w, &h, rec).await);
         }
     }
-    let sessions: Vec<Value> = sessions(&h).await.into_iter().map(strip).collect();
+    let sessions: Vec<Value> = sessions_on(&h, &sample_date(0))
+        .await
+        .into_iter()
+        .map(strip)
+        .collect();
     // The recording's own row, through the session that names it.
     let id = sessions
         .iter()
@@ -101,7 +117,8 @@ async fn catalogue(w: &WsRig, h: &HandlerProcess, name: &str) -> Vec<(String, St
         name,
     );
     // Uploaded as Bastion does, right after the session ended.
-    created["Data"]["eventGridEvent"]["eventTime"] = serde_json::json!("2025-03-14T09:18:00Z");
+    created["Data"]["eventGridEvent"]["eventTime"] =
+        serde_json::json!(bastion_recordings::dates::format_utc(at(18)));
     let (s, out) = h.invoke("RecordingCreated", &created).await;
     assert_eq!(s, 200, "{out}");
     super::rig::notifications(&out)
@@ -114,7 +131,7 @@ async fn the_same_records_as_blobs_or_through_the_workspace_give_the_same_rows_j
         return;
     };
     let recs = records();
-    w.ingest(&recs, T - Duration::minutes(60));
+    w.ingest(&recs, t() - Duration::minutes(60));
     let name = format!("vm-app-02/{}.webm", recs[1].tunnel);
     w.rig.put_blob(&w.rig.recordings, &name, b"recording").await;
     let archived = fresh("logs");

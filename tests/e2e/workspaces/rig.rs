@@ -12,7 +12,7 @@ use bastion_recordings::loganalytics::fake::{FakeLogs, FakeRow, serve};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::harness::{HandlerProcess, unique};
+use crate::harness::{HandlerProcess, on_sample_day, unique};
 use crate::identity::rig::{HOUR, Rig};
 
 /// The workspace (customer id).
@@ -184,16 +184,18 @@ impl WsRig {
         }
     }
 
-    /// Archives `recs` as the sample hour's `PT1H.json` in `logs` and registers it on `h`.
+    /// Archives `recs` as the sample hour's `PT1H.json` in `logs`, on the sample day
+    /// ([`on_sample_day`]), and registers it on `h`.
     pub(crate) async fn archive(&self, h: &HandlerProcess, logs: &str, recs: &[Rec]) {
-        self.rig.create_append(logs, HOUR).await;
+        let hour = on_sample_day(HOUR);
+        self.rig.create_append(logs, &hour).await;
         let created = self
             .rig
-            .event("invocations/auditlog-created.invocation.json", logs, HOUR);
+            .event("invocations/auditlog-created.invocation.json", logs, &hour);
         let (s, out) = h.invoke("AuditLogCreated", &created).await;
         assert_eq!(s, 200, "{out}");
         let text: String = recs.iter().map(Rec::line).collect();
-        self.rig.append(logs, HOUR, text.into_bytes()).await;
+        self.rig.append(logs, &hour, text.into_bytes()).await;
     }
 
     /// The queries the fake answered carried tokens from the identity endpoint, asked for the
@@ -260,10 +262,15 @@ pub(crate) fn notifications(reply: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The sessions `/api/sessions` lists for the records' day, by session id.
+/// The sessions `/api/sessions` lists for the records' day (2025-03-14), by session id.
 pub(crate) async fn sessions(h: &HandlerProcess) -> Vec<Value> {
+    sessions_on(h, "2025-03-14").await
+}
+
+/// The sessions `/api/sessions` lists for `day` (`YYYY-MM-DD`), by session id.
+pub(crate) async fn sessions_on(h: &HandlerProcess, day: &str) -> Vec<Value> {
     let (status, body) = h
-        .get_json("/api/sessions?from=2025-03-14&to=2025-03-14")
+        .get_json(&format!("/api/sessions?from={day}&to={day}"))
         .await;
     assert_eq!(status, 200, "{body}");
     let mut items = body["items"].as_array().cloned().unwrap_or_default();
