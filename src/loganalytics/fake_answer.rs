@@ -14,6 +14,22 @@ pub struct FakeRow {
     pub values: Map<String, Value>,
 }
 
+impl FakeRow {
+    /// A row of `table` (its `Type` column set) ingested and visible from `visible_from`.
+    pub fn of_table(
+        table: &str,
+        mut values: Map<String, Value>,
+        visible_from: OffsetDateTime,
+    ) -> Self {
+        values.insert("Type".into(), Value::String(table.into()));
+        Self {
+            ingested: visible_from,
+            visible_from,
+            values,
+        }
+    }
+}
+
 /// The query API's answer: one `PrimaryResult` table of `columns` (typed by `type_of`) with a
 /// `cell` per stored row and column; `partial` adds the error a partial result carries.
 pub fn answer_body(

@@ -12,13 +12,7 @@ pub const TABLE: &str = "StorageBlobLogs";
 
 /// A `StorageBlobLogs` row (its `Type` column set) visible from `visible_from`.
 pub fn row(values: Map<String, Value>, visible_from: OffsetDateTime) -> FakeRow {
-    let mut values = values;
-    values.insert("Type".into(), Value::String(TABLE.into()));
-    FakeRow {
-        ingested: visible_from,
-        visible_from,
-        values,
-    }
+    FakeRow::of_table(TABLE, values, visible_from)
 }
 
 /// True for a row of this table (the audit side leaves them out).

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use bastion_recordings::storage::{BlobRef, Metadata};
-use bastion_recordings::tables::get_str;
+use bastion_recordings::tables::{Entity, get_str};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -87,75 +87,24 @@ fn tally(reply: &Value, into: &mut BTreeMap<(String, String), usize>) {
 #[tokio::test]
 async fn a_planted_one_byte_blob_leaves_its_session_unrecorded_and_is_alerted_once() {
     let Some(cs) = harness::azurite() else { return };
-    let az = AzuriteEnv::new(&cs);
-    let mut pairs = az.pairs();
-    pairs.retain(|(k, _)| *k != "RECORDING_MIN_BYTES");
-    // The product's default minimum; the grace short so the unrecorded alert is due in the test.
-    pairs.extend([
-        ("RECORDING_MIN_BYTES", "4096"),
-        ("UNRECORDED_GRACE_MINUTES", "1"),
-    ]);
-    let handler = HandlerProcess::spawn(&pairs).await;
-    let e = Env::with(&cs, az, handler);
+    let e = spawn(&cs).await;
     let t0 = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("time");
-    let hour = t0 - Duration::hours(1);
-    let path = format!(
-        "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-PLANT/y={}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
-        hour.year(),
-        u8::from(hour.month()),
-        hour.day(),
-        hour.hour()
-    );
-    let logs = e.logs();
-    let blob = BlobRef::new(logs.clone(), path.clone());
-    e.blobs
-        .create_append(&blob, "application/json")
-        .await
-        .expect("create");
-    let created = event_invocation("invocations/auditlog-created.invocation.json", &logs, &path);
-    let (status, reply) = e.handler.invoke("AuditLogCreated", &created).await;
-    assert_eq!(status, 200, "{reply}");
     let t = |m: i64| t0 + Duration::minutes(m);
     let text = session(PLANTED, t(-30), t(-20), "vm-a") + &session(REAL, t(-30), t(-20), "vm-b");
-    e.blobs
-        .append(&blob, Bytes::from(text))
-        .await
-        .expect("append");
-
+    audit_hour(&e, t0 - Duration::hours(1), text).await;
     let mut seen = BTreeMap::new();
-    let tick = |m: i64| {
-        let mut inv = tick_invocation();
-        inv["Metadata"]["sys"]["UtcNow"] = json!(utc(t(m)));
-        inv
-    };
-    let (status, reply) = e.handler.invoke("AuditLogTail", &tick(0)).await;
-    assert_eq!(status, 200, "{reply}");
-    tally(&reply, &mut seen);
+    tail_at(&e, t(0), &mut seen).await;
     let (planted, reply) = catalogue(&e, &format!("notes/{PLANTED}.txt"), vec![b'x'], t(-10)).await;
     tally(&reply, &mut seen);
     let (real, reply) = catalogue(&e, &format!("rec/{REAL}.webm"), vec![7; 5000], t(-10)).await;
     tally(&reply, &mut seen);
     for m in [3, 4, 6] {
-        let (status, reply) = e.handler.invoke("AuditLogTail", &tick(m)).await;
-        assert_eq!(status, 200, "{reply}");
-        tally(&reply, &mut seen);
+        tail_at(&e, t(m), &mut seen).await;
     }
 
-    let rows = e
-        .tables
-        .query("recordings", None, None, None)
-        .await
-        .expect("query")
-        .items;
-    let row = |id: &str| {
-        rows.iter()
-            .map(|s| &s.entity)
-            .find(|r| get_str(r, "RecordingId") == Some(id))
-            .cloned()
-            .expect("row")
-    };
+    let row = recording_rows(&e).await;
     let p = row(&planted);
     assert_eq!(
         (get_str(&p, "MatchConfidence"), get_str(&p, "MatchReason")),
@@ -188,17 +137,46 @@ async fn a_planted_one_byte_blob_leaves_its_session_unrecorded_and_is_alerted_on
     assert_eq!(of(PLANTED)["recorded"], false, "{}", of(PLANTED));
     assert_eq!(of(REAL)["recorded"], true, "{}", of(REAL));
 
-    let count = |kind: &str| {
-        seen.iter()
-            .filter(|((k, _), _)| k == kind)
-            .map(|((_, id), n)| (id.clone(), *n))
-            .collect::<Vec<_>>()
-    };
+    let count = |kind: &str| of_kind(&seen, kind);
     let suspect = count("recording.suspect");
     assert_eq!(suspect.len(), 1, "one alert: {seen:?}");
     assert_eq!(suspect[0].1, 1, "sent once across ticks: {seen:?}");
     let unrecorded = count("session.unrecorded");
     assert_eq!(unrecorded.len(), 1, "the planted session only: {seen:?}");
+}
+
+/// One `AuditLogTail` tick at `at`, its notifications tallied into `seen`.
+async fn tail_at(e: &Env, at: OffsetDateTime, seen: &mut BTreeMap<(String, String), usize>) {
+    let mut inv = tick_invocation();
+    inv["Metadata"]["sys"]["UtcNow"] = json!(utc(at));
+    let (status, reply) = e.handler.invoke("AuditLogTail", &inv).await;
+    assert_eq!(status, 200, "{reply}");
+    tally(&reply, seen);
+}
+
+/// The notifications of one type in `seen`: each id with how often it came.
+fn of_kind(seen: &BTreeMap<(String, String), usize>, kind: &str) -> Vec<(String, usize)> {
+    seen.iter()
+        .filter(|((k, _), _)| k == kind)
+        .map(|((_, id), n)| (id.clone(), *n))
+        .collect()
+}
+
+/// The catalogue's rows, as a lookup of one recording's row by its id.
+async fn recording_rows(e: &Env) -> impl Fn(&str) -> Entity {
+    let rows = e
+        .tables
+        .query("recordings", None, None, None)
+        .await
+        .expect("query")
+        .items;
+    move |id: &str| {
+        rows.iter()
+            .map(|s| &s.entity)
+            .find(|r| get_str(r, "RecordingId") == Some(id))
+            .cloned()
+            .expect("row")
+    }
 }
 
 /// The handler with the product's default minimum size and vouching lag, the grace short so the
@@ -255,15 +233,8 @@ async fn a_blob_uploaded_long_after_its_sessions_end_does_not_vouch_for_it() {
     let (start, end) = (t(-31 * 60), t(-30 * 60));
     let text = session(LATE, start, end, "vm-c") + &session(REAL, t(-30), t(-20), "vm-b");
     audit_hour(&e, start, text).await;
-    let tick = |m: i64| {
-        let mut inv = tick_invocation();
-        inv["Metadata"]["sys"]["UtcNow"] = json!(utc(t(m)));
-        inv
-    };
     let mut seen = BTreeMap::new();
-    let (status, reply) = e.handler.invoke("AuditLogTail", &tick(0)).await;
-    assert_eq!(status, 200, "{reply}");
-    tally(&reply, &mut seen);
+    tail_at(&e, t(0), &mut seen).await;
     let name = format!("rec/{LATE}.webm");
     let claimed = end + Duration::minutes(5);
     let (late, reply) = catalogue(&e, &name, vec![7; 5000], claimed).await;
@@ -271,24 +242,10 @@ async fn a_blob_uploaded_long_after_its_sessions_end_does_not_vouch_for_it() {
     let (real, reply) = catalogue(&e, &format!("rec/{REAL}.webm"), vec![7; 5000], t(-10)).await;
     tally(&reply, &mut seen);
     for m in [3, 4, 6] {
-        let (status, reply) = e.handler.invoke("AuditLogTail", &tick(m)).await;
-        assert_eq!(status, 200, "{reply}");
-        tally(&reply, &mut seen);
+        tail_at(&e, t(m), &mut seen).await;
     }
 
-    let rows = e
-        .tables
-        .query("recordings", None, None, None)
-        .await
-        .expect("query")
-        .items;
-    let row = |id: &str| {
-        rows.iter()
-            .map(|s| &s.entity)
-            .find(|r| get_str(r, "RecordingId") == Some(id))
-            .cloned()
-            .expect("row")
-    };
+    let row = recording_rows(&e).await;
     let l = row(&late);
     assert_eq!(
         (get_str(&l, "MatchConfidence"), get_str(&l, "MatchReason")),
@@ -329,12 +286,7 @@ async fn a_blob_uploaded_long_after_its_sessions_end_does_not_vouch_for_it() {
         "{detail}"
     );
 
-    let count = |kind: &str| {
-        seen.iter()
-            .filter(|((k, _), _)| k == kind)
-            .map(|((_, id), n)| (id.clone(), *n))
-            .collect::<Vec<_>>()
-    };
+    let count = |kind: &str| of_kind(&seen, kind);
     let suspect = count("recording.suspect");
     assert_eq!(suspect.len(), 1, "one alert: {seen:?}");
     assert_eq!(suspect[0].1, 1, "sent once across ticks: {seen:?}");

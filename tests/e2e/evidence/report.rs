@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{cli, get, start, temp};
-use crate::catalogue_sessions::{http, seed_in_march_2025 as seed};
+use crate::catalogue_sessions::{http, seed};
 
 fn manifest(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
@@ -32,7 +32,7 @@ async fn an_unknown_bastion_is_refused_naming_the_hosts_and_no_pdf_is_said_not_a
     let Some(e) = start().await else { return };
     // On the last day, so the recording uploaded now vouches for Alice's session and the
     // follow-up on it names her, her VM and her host.
-    let recording = crate::catalogue_sessions::seed(&e).await;
+    let recording = seed(&e).await;
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let period = format!("from={}&to={today}", crate::harness::sample_date(-1));
     let review = serde_json::json!({"recording": recording, "verdict": "follow-up", "comment": "=2+2 ask the user", "ticket": "CHG-9"});
@@ -219,12 +219,14 @@ async fn the_pdf_splits_tables_with_their_headers_and_marks_every_page() {
         return;
     }
     let Some(e) = start().await else { return };
+    // On the last day, so the recording uploaded now vouches for Alice's session and the
+    // accesses name her.
     let recording = seed(&e).await;
     // Enough reads today for the accesses table to run over pages.
     for _ in 0..140 {
         get(&e, &format!("/api/recordings/{recording}?code=k")).await;
     }
-    // From the seeded month up to today: a period not yet over.
+    // From March 2025 up to today: a period not yet over.
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let dir = temp("evidence-pdf");
     print(&e, &dir, &today, None);
