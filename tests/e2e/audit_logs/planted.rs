@@ -106,16 +106,7 @@ async fn a_planted_one_byte_blob_leaves_its_session_unrecorded_and_is_alerted_on
 
     let row = recording_rows(&e).await;
     let p = row(&planted);
-    assert_eq!(
-        (get_str(&p, "MatchConfidence"), get_str(&p, "MatchReason")),
-        (Some("suspect"), Some("too-small")),
-        "{p:?}"
-    );
-    assert_eq!(
-        get_str(&p, "MatchCandidates"),
-        Some(PLANTED),
-        "its claim is kept"
-    );
+    assert_suspect(&p, "too-small", PLANTED);
     assert_eq!(get_str(&p, "TunnelId"), None, "no session's fields");
     let r = row(&real);
     assert_eq!(get_str(&r, "MatchConfidence"), Some("exact"), "{r:?}");
@@ -160,6 +151,21 @@ fn of_kind(seen: &BTreeMap<(String, String), usize>, kind: &str) -> Vec<(String,
         .filter(|((k, _), _)| k == kind)
         .map(|((_, id), n)| (id.clone(), *n))
         .collect()
+}
+
+/// `row` is a suspect match for `reason` that keeps the session it claims (`claim`) as its
+/// candidate.
+fn assert_suspect(row: &Entity, reason: &str, claim: &str) {
+    assert_eq!(
+        (get_str(row, "MatchConfidence"), get_str(row, "MatchReason")),
+        (Some("suspect"), Some(reason)),
+        "{row:?}"
+    );
+    assert_eq!(
+        get_str(row, "MatchCandidates"),
+        Some(claim),
+        "its claim is kept"
+    );
 }
 
 /// The catalogue's rows, as a lookup of one recording's row by its id.
@@ -247,16 +253,7 @@ async fn a_blob_uploaded_long_after_its_sessions_end_does_not_vouch_for_it() {
 
     let row = recording_rows(&e).await;
     let l = row(&late);
-    assert_eq!(
-        (get_str(&l, "MatchConfidence"), get_str(&l, "MatchReason")),
-        (Some("suspect"), Some("outside-window")),
-        "{l:?}"
-    );
-    assert_eq!(
-        get_str(&l, "MatchCandidates"),
-        Some(LATE),
-        "its claim is kept"
-    );
+    assert_suspect(&l, "outside-window", LATE);
     let created = get_str(&l, "BlobCreationTime")
         .and_then(|c| OffsetDateTime::parse(c, &time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| panic!("the service's creation time in {l:?}"));
