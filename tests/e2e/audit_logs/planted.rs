@@ -98,11 +98,7 @@ async fn a_planted_one_byte_blob_leaves_its_session_unrecorded_and_is_alerted_on
     tail_at(&e, t(0), &mut seen).await;
     let (planted, reply) = catalogue(&e, &format!("notes/{PLANTED}.txt"), vec![b'x'], t(-10)).await;
     tally(&reply, &mut seen);
-    let (real, reply) = catalogue(&e, &format!("rec/{REAL}.webm"), vec![7; 5000], t(-10)).await;
-    tally(&reply, &mut seen);
-    for m in [3, 4, 6] {
-        tail_at(&e, t(m), &mut seen).await;
-    }
+    let real = real_recording_then_tails(&e, t0, &mut seen).await;
 
     let row = recording_rows(&e).await;
     let p = row(&planted);
@@ -143,6 +139,22 @@ async fn tail_at(e: &Env, at: OffsetDateTime, seen: &mut BTreeMap<(String, Strin
     let (status, reply) = e.handler.invoke("AuditLogTail", &inv).await;
     assert_eq!(status, 200, "{reply}");
     tally(&reply, seen);
+}
+
+/// Catalogues the recording of the real session (its event 10 minutes before `t0`), then tails
+/// at `t0` + 3, 4 and 6 minutes; the recording's id.
+async fn real_recording_then_tails(
+    e: &Env,
+    t0: OffsetDateTime,
+    seen: &mut BTreeMap<(String, String), usize>,
+) -> String {
+    let at = |m: i64| t0 + Duration::minutes(m);
+    let (real, reply) = catalogue(e, &format!("rec/{REAL}.webm"), vec![7; 5000], at(-10)).await;
+    tally(&reply, seen);
+    for m in [3, 4, 6] {
+        tail_at(e, at(m), seen).await;
+    }
+    real
 }
 
 /// The notifications of one type in `seen`: each id with how often it came.
@@ -245,11 +257,7 @@ async fn a_blob_uploaded_long_after_its_sessions_end_does_not_vouch_for_it() {
     let claimed = end + Duration::minutes(5);
     let (late, reply) = catalogue(&e, &name, vec![7; 5000], claimed).await;
     tally(&reply, &mut seen);
-    let (real, reply) = catalogue(&e, &format!("rec/{REAL}.webm"), vec![7; 5000], t(-10)).await;
-    tally(&reply, &mut seen);
-    for m in [3, 4, 6] {
-        tail_at(&e, t(m), &mut seen).await;
-    }
+    let real = real_recording_then_tails(&e, t0, &mut seen).await;
 
     let row = recording_rows(&e).await;
     let l = row(&late);

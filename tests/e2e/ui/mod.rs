@@ -156,8 +156,7 @@ pub(crate) async fn browser_check(
     ok_line: &str,
     seconds: u64,
 ) {
-    let base = format!("http://{}", handler.addr);
-    browser_check_at(&base, handler, script, expect, ok_line, seconds).await;
+    browser_check_as(handler, script, script, expect, ok_line, seconds).await;
 }
 
 /// [`browser_check`] of the app at `base` (a front end before `handler`).
