@@ -75,8 +75,13 @@ bin="${CARGO_TARGET_DIR:-target}/debug"
 
 run_id="demo$(date +%s)"
 export AzureWebJobsStorage="$AZURITE_CONNECTION_STRING"
-# Two Bastion hosts, each recording into its own container; one audit-log container for both.
-export RECORDINGS_SOURCES="AzureWebJobsStorage:rec-weu@bas-hub-weu,AzureWebJobsStorage:rec-neu@bas-hub-neu"
+# Two Bastion hosts, each recording into its own container; one audit-log container for both. The
+# hosts are named by resource id (examples/demo_seed's subscription and group, which its audit
+# records carry), so the page links to each host's own page in the portal. The estate checks stay
+# off (BASTION_HOSTS=none): the hosts are not in Azure, and the demo calls no Resource Manager.
+hub="/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/Microsoft.Network/bastionHosts"
+export RECORDINGS_SOURCES="AzureWebJobsStorage:rec-weu@$hub/bas-hub-weu,AzureWebJobsStorage:rec-neu@$hub/bas-hub-neu"
+export BASTION_HOSTS=none
 export AUDITLOGS_CONTAINER=insights-logs-bastionauditlogs
 export TABLE_PREFIX="$run_id" QUARANTINE_CONTAINER=quarantine RETENTION_POLICY=examples/retention-policy.toml
 # A local demo: the function key is the catalogue API's only credential.
@@ -148,7 +153,7 @@ trap - EXIT
 env_file="$state/demo.env"
 {
   echo "# The demo's settings: source this file, then run target/debug/handler (e.g. catalogue query)."
-  for k in AzureWebJobsStorage RECORDINGS_SOURCES AUDITLOGS_CONTAINER AUDITLOGS_STORAGE TABLE_PREFIX \
+  for k in AzureWebJobsStorage RECORDINGS_SOURCES BASTION_HOSTS AUDITLOGS_CONTAINER AUDITLOGS_STORAGE TABLE_PREFIX \
            QUARANTINE_CONTAINER RETENTION_POLICY CATALOGUE_AUTH AUDITLOGS_WORKSPACES LOGANALYTICS_ENDPOINT \
            CATALOGUE_AUTH_ALLOW_INSECURE_LOOPBACK AUDITLOGS_QUERY_LAG_SECONDS; do
     [[ -n "${!k:-}" ]] && printf 'export %s=%q\n' "$k" "${!k}"

@@ -17,6 +17,8 @@ use time::{Duration, OffsetDateTime};
 pub(crate) const MIN_SPAN: Duration = Duration::minutes(40);
 
 const SUBSCRIPTION: &str = "11111111-2222-3333-4444-555555555555";
+/// The resource group of the demo's Bastion hosts.
+const HUB_GROUP: &str = "rg-hub";
 /// Alice's SSH session on VM-APP-01 (ended); the first recording names it.
 const ALICE: &str = "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f";
 /// Bob's RDP session on VM-WIN-02 (ended); the second recording names it.
@@ -45,6 +47,25 @@ pub(crate) fn host_of(spec: &SourceSpec) -> String {
         .to_ascii_uppercase()
 }
 
+/// The resource id of the demo's Bastion host `name`, in the demo's subscription and hub resource
+/// group: the id the demo's settings name each host by (`RECORDINGS_SOURCES` in `scripts/demo.sh`),
+/// so the page links to the host's own page in the portal.
+pub(crate) fn host_id(name: &str) -> String {
+    format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{HUB_GROUP}/providers/Microsoft.Network/bastionHosts/{}",
+        name.to_ascii_lowercase()
+    )
+}
+
+/// The resource id of recording source `spec`'s host as Azure writes it in audit records (upper
+/// case): the one the settings name, else [`host_id`] of its name.
+fn host_id_of(spec: &SourceSpec) -> String {
+    spec.bastion_id
+        .clone()
+        .unwrap_or_else(|| host_id(&host_of(spec)))
+        .to_ascii_uppercase()
+}
+
 /// Who connected where, as one session's audit records say.
 struct Session<'a> {
     tunnel: String,
@@ -57,7 +78,8 @@ struct Session<'a> {
     vm_ip: &'a str,
 }
 
-/// One `BastionAuditLogs` record of `s` on `host` at `at`; `extra` adds properties (end fields).
+/// One `BastionAuditLogs` record of `s` on `host` (its resource id) at `at`; `extra` adds
+/// properties (end fields).
 fn record(
     host: &str,
     at: OffsetDateTime,
@@ -83,9 +105,7 @@ fn record(
     }
     json!({
         "time": format_utc_millis(at),
-        "resourceId": format!(
-            "/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}"
-        ),
+        "resourceId": host,
         "operationName": format!("Microsoft.Network/BastionHost/{op}"),
         "category": "BastionAuditLogs", "level": "Informational", "properties": props,
     })
@@ -101,7 +121,8 @@ fn ended(host: &str, s: &Session<'_>, start: OffsetDateTime, end: OffsetDateTime
     record(host, end, "disconnect", "Session ended.", s, times)
 }
 
-/// Host `i`'s audit records of the hour starting at `hour`, up to `now`, in JSON Lines.
+/// Host `i`'s audit records (`host`: its resource id) of the hour starting at `hour`, up to
+/// `now`, in JSON Lines.
 fn audit_hour(host: &str, i: usize, hour: OffsetDateTime, now: OffsetDateTime) -> String {
     // Times as fractions of the span up to now: the hour so far, or MIN_SPAN when the hour is
     // younger (then the first records lie in the hour before; the pipeline takes a record's time
@@ -231,7 +252,7 @@ pub(crate) fn audit_hours(
     now: OffsetDateTime,
 ) -> Vec<String> {
     (config.sources.recordings.iter().enumerate())
-        .map(|(i, spec)| audit_hour(&host_of(spec), i, hour, now))
+        .map(|(i, spec)| audit_hour(&host_id_of(spec), i, hour, now))
         .collect()
 }
 
@@ -274,12 +295,13 @@ pub(crate) fn audit_blobs(
         .audit_logs
         .first()
         .ok_or("no audit-log source")?;
-    let hosts = config.sources.recordings.iter().map(host_of);
+    let hosts = config.sources.recordings.iter();
     Ok(hosts
         .zip(audit_hours(config, hour, now))
-        .map(|(host, lines)| {
+        .map(|(spec, lines)| {
+            let (host, id) = (host_of(spec), host_id_of(spec));
             let path = format!(
-                "resourceId=/SUBSCRIPTIONS/{SUBSCRIPTION}/RESOURCEGROUPS/RG-HUB/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/{host}/y={:04}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
+                "resourceId={id}/y={:04}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
                 hour.year(),
                 u8::from(hour.month()),
                 hour.day(),
@@ -297,7 +319,7 @@ mod tests {
     /// Bob's session (65 % of the span) in the audit hour `now` gives, in minutes.
     fn bobs_minutes(now: OffsetDateTime) -> i64 {
         let hour = now.replace_minute(0).expect("hour");
-        let lines = audit_hour("BAS-HUB-WEU", 0, hour, now);
+        let lines = audit_hour(&host_id("bas-hub-weu").to_ascii_uppercase(), 0, hour, now);
         let end = lines
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).expect("json line"))

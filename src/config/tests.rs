@@ -145,6 +145,23 @@ fn recording_account_ids_are_resource_ids_or_a_start_up_error_naming_the_setting
 }
 
 #[test]
+fn the_estate_watches_the_hosts_the_sources_name_by_id_unless_bastion_hosts_says_none() {
+    let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/bastionHosts/bas-1";
+    let sources = format!("AzureWebJobsStorage:rec@{id}");
+    let base = [
+        ("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
+        ("RECORDINGS_SOURCES", sources.as_str()),
+    ];
+    let c = cfg(&base).expect("ok");
+    assert_eq!(c.estate.hosts, [id], "by default, the sources' hosts");
+    for off in ["none", " None "] {
+        let c = cfg(&[base[0], base[1], ("BASTION_HOSTS", off)]).expect("ok");
+        assert!(c.estate.hosts.is_empty(), "{off:?}: the checks are off");
+        assert_eq!(c.sources.recordings[0].bastion_id.as_deref(), Some(id));
+    }
+}
+
+#[test]
 fn the_bypass_settings_default_to_90_days_and_no_scope_and_a_bad_one_names_each_setting() {
     let c = cfg(&[("HANDLER_IN_MEMORY", "true")]).expect("defaults");
     assert_eq!(c.estate.bypass_lookback, time::Duration::days(90));

@@ -3,8 +3,11 @@
 
 use crate::arm::{is_bastion_id, is_storage_account_id};
 
-/// The Bastion hosts to watch (comma-separated resource ids).
+/// The Bastion hosts to watch (comma-separated resource ids; [`NO_HOSTS`]: none).
 pub const HOSTS: &str = "BASTION_HOSTS";
+/// `BASTION_HOSTS=none`: the estate checks are off even when the sources name hosts by resource
+/// id (a deployment without Resource Manager, the local demo).
+pub const NO_HOSTS: &str = "none";
 /// Resource Manager's endpoint (sovereign clouds, tests).
 pub const ARM_ENDPOINT: &str = "ARM_ENDPOINT";
 /// `true` enables the disconnect action.
@@ -55,6 +58,7 @@ impl EstateSettings {
         let mut hosts: Vec<String> = Vec::new();
         let configured = r.get(HOSTS);
         let listed: Vec<String> = match &configured {
+            Some(v) if v.eq_ignore_ascii_case(NO_HOSTS) => Vec::new(),
             Some(v) => v
                 .split(',')
                 .map(|h| h.trim().to_owned())

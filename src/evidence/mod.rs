@@ -22,6 +22,8 @@ pub mod writer;
 pub mod zip;
 
 #[cfg(test)]
+mod columns_tests;
+#[cfg(test)]
 mod custody_tests;
 #[cfg(test)]
 mod lists_tests;

@@ -291,6 +291,9 @@ pub struct ReviewRow {
     /// When retention deleted the recording.
     #[serde(serialize_with = "utc_opt")]
     pub recording_deleted_at: Option<OffsetDateTime>,
+    /// The session's person: the Entra user its audit record carries, as the review kept it
+    /// (empty when the record names none, and on reviews recorded before it was kept).
+    pub user_email: String,
 }
 export_row!(ReviewRow, Table::Reviews, review_id);
 

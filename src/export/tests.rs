@@ -11,8 +11,11 @@ use super::outbox::{self, OUTBOX_TABLE, Outbox, RunEnd};
 use super::rows::{DetectionRow, DisconnectRow, FindingRow, RecordingRow, ReviewRow, SessionRow};
 use super::{ExportRow, Table, declaration};
 use crate::catalogue::days::{DayRow, ReviewMark, Span};
+use crate::catalogue::person::Person;
 use crate::catalogue::session::SessionRecord;
 use crate::ingestion::schema::check_record;
+use crate::reviews::export::review_row;
+use crate::reviews::model::{Context, Kind, Review, Subject, Verdict};
 use crate::tables::intercept::CountingTables;
 use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore};
@@ -69,7 +72,37 @@ fn catalogue() -> Entity {
     }))
 }
 
-/// One row of each table, every field set.
+/// A review as the review log keeps it, its subject's context all known.
+fn signed_review() -> Review {
+    Review {
+        id: "r-1".into(),
+        subject: Subject {
+            kind: Kind::Recording,
+            id: "2025-03-14~cmVj".into(),
+        },
+        verdict: Verdict::Incident,
+        comment: "c".into(),
+        ticket: "INC-1".into(),
+        reviewer: "auditor@contoso.com".into(),
+        reviewer_person: Person::new(["auditor@contoso.com"], Some("oid")),
+        identity: "verified".into(),
+        at: T,
+        context: Context {
+            subject_day: "2025-03-14".into(),
+            bastion_host: "bas-hub-weu".into(),
+            target_vm: "vm-app-01".into(),
+            user_name: "azureuser".into(),
+            user_email: "alice@contoso.com".into(),
+            session_start: "2025-03-14T09:00:00.000Z".into(),
+            tunnel_id: "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f".into(),
+            session_day: "2025-03-14".into(),
+            deleted_at: "2025-03-20T02:00:00.000Z".into(),
+            deleted_reason: "retention".into(),
+        },
+    }
+}
+
+/// One row of each table, every field set (the review's as the review log's export builds it).
 fn every_table() -> Vec<(Table, Value)> {
     let s = |v: &str| v.to_owned();
     vec![
@@ -105,23 +138,7 @@ fn every_table() -> Vec<(Table, Value)> {
         ),
         (
             Table::Reviews,
-            serde_json::to_value(ReviewRow {
-                time_generated: T,
-                review_id: s("r-1"),
-                subject_kind: s("session"),
-                subject_id: s("t"),
-                verdict: s("ok"),
-                comment: s("c"),
-                ticket: s("INC-1"),
-                reviewer: s("auditor"),
-                bastion_host: s("bas"),
-                target_vm: s("vm"),
-                user_name: s("u"),
-                session_id: s("t"),
-                session_start: Some(T),
-                recording_deleted_at: Some(T),
-            })
-            .expect("json"),
+            serde_json::to_value(review_row(&signed_review())).expect("json"),
         ),
         (
             Table::Findings,
@@ -205,6 +222,15 @@ fn every_row_the_code_builds_has_exactly_the_declared_columns_and_types() {
 }
 
 #[test]
+fn a_reviews_row_names_the_sessions_person_beside_its_vm_account() {
+    let row = serde_json::to_value(review_row(&signed_review())).expect("json");
+    assert_eq!(row["UserEmail"], "alice@contoso.com");
+    assert_eq!(row["UserName"], "azureuser");
+    assert_eq!(row["SessionId"], "5f0c2d7e-8b1a-4c3e-9d2f-6a7b8c9d0e1f");
+    assert_eq!(row["RecordingDeletedAt"], "2025-03-20T02:00:00.000Z");
+}
+
+#[test]
 fn the_drift_test_fails_on_a_column_the_declaration_lacks() {
     let (table, mut row) = every_table().remove(0);
     row["SessionID"] = json!("x");
@@ -263,6 +289,7 @@ fn review(id: &str, at: OffsetDateTime) -> ReviewRow {
         session_id: String::new(),
         session_start: None,
         recording_deleted_at: None,
+        user_email: String::new(),
     }
 }
 

@@ -24,5 +24,6 @@ pub fn review_row(review: &Review) -> ReviewRow {
         session_id: c.tunnel_id.clone(),
         session_start: time(&c.session_start),
         recording_deleted_at: time(&c.deleted_at),
+        user_email: c.user_email.clone(),
     }
 }

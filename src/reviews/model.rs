@@ -271,8 +271,8 @@ impl Listed for Review {
 /// The log's public shape (documented in `docs/reviews.md`; every field a text, empty when unknown).
 impl Shape for Review {
     const COLUMNS: &'static str = "reviewId,reviewedAt,reviewer,verdict,subjectKind,subjectId,\
-        comment,ticket,bastionHost,targetVm,userEmail,userName,sessionStart,tunnelId,deletedAt,deletedReason,\
-        identityCheck";
+        comment,ticket,bastionHost,targetVm,userName,sessionStart,tunnelId,deletedAt,deletedReason,\
+        identityCheck,userEmail";
 
     fn json(&self, _: Option<&shape::Review>) -> Value {
         let c = &self.context;

@@ -97,14 +97,11 @@ try {
   check((await page.textContent('#dt-recordings .custody')).includes(want.custody), 'view: the custody trail shows the replacement');
   const portal = await page.$eval('#dt-recordings a.ext', (a) => a.href);
   const portalText = await page.$eval('#dt-recordings a.ext', (a) => a.textContent);
-  if (want.hostIdConfigured === false) {
-    // A host configured by name only: the list of Bastion hosts, and the view says why.
-    check(portal === 'https://portal.azure.com/#browse/Microsoft.Network%2FbastionHosts'
-      && portalText.includes('resource id is not configured'), `view: the hosts' list in the portal, said so: ${portal} ${portalText}`);
-  } else {
-    check(portal.startsWith('https://portal.azure.com/') && /bastionHosts\/[^/]+\/sessionRecordings$/i.test(portal)
-      && portal.toLowerCase().includes(want.host), `view: the host's session recordings in the portal: ${portal}`);
-  }
+  // The most specific page: the host's session recordings, the link naming its resource id (ids
+  // are case-insensitive; the audit records write them in upper case).
+  same(portal.toLowerCase(), `https://portal.azure.com/#@/resource${want.hostId}/sessionRecordings`.toLowerCase(),
+    'view: the host\'s session recordings in the portal');
+  check(portalText.includes('this host\u2019s session recordings'), `view: the link says what it opens: ${portalText}`);
   // The read link where the API issues one, else the reason it gave.
   const read = await page.$$eval('#dt-recordings a.ext', (as) => as.map((a) => a.href));
   const links = await page.textContent('#dt-recordings .links');

@@ -24,7 +24,8 @@ pub struct Review {
 
 /// A row with a public shape.
 pub trait Shape {
-    /// Field names in CSV column order, comma-separated (the CSV header).
+    /// Field names in CSV column order, comma-separated (the CSV header). A column added later goes
+    /// at the end, so a reader by position keeps working (every file's order is pinned by a test).
     const COLUMNS: &'static str;
 
     /// The JSON object, with the row's latest review.
@@ -102,8 +103,8 @@ impl Shape for DayRow {
     /// Texts are always there (empty when unknown); `end`, `durationMs` and `recordingId` are
     /// `null` when unknown.
     const COLUMNS: &'static str = "sessionId,userName,userEmail,clientIp,targetVm,\
-        targetResourceId,bastionHost,protocol,start,end,durationMs,outcome,recorded,kind,recordingId,\
-        recordingIds,joinPending,reviewVerdict,reviewer,reviewedAt";
+        targetResourceId,bastionHost,protocol,start,end,durationMs,outcome,recorded,recordingId,\
+        recordingIds,joinPending,reviewVerdict,reviewer,reviewedAt,kind";
 
     fn json(&self, review: Option<&Review>) -> Value {
         let r = review.cloned().unwrap_or_default();

@@ -33,7 +33,8 @@ fn notification(row: &Entity, deadline_hours: i64) -> Notification {
         format!("A risky session was not reviewed within {deadline_hours} hours"),
         json!({
             "tunnelId": tunnel, "bastionHost": s("BastionHost"), "targetVm": s("TargetVm"),
-            "userName": s("UserName"), "sessionStart": s("Start"), "sessionEnd": s("End"),
+            "userName": s("UserName"), "userEmail": s("UserEmail"), "sessionStart": s("Start"),
+            "sessionEnd": s("End"),
             "riskScore": s("Score"), "riskReasons": reasons, "dueAt": s("DueAt"),
         }),
     )

@@ -81,6 +81,7 @@ fn review(i: usize, comment_bytes: usize) -> ReviewRow {
         session_id: String::new(),
         session_start: None,
         recording_deleted_at: None,
+        user_email: String::new(),
     }
 }
 

@@ -127,12 +127,15 @@ async fn a_guest_is_refused_in_either_form_and_an_undecidable_review_is_marked()
     assert_eq!(item["identityCheck"], "unverified-identity", "{list}");
     let csv = log_of_today(&api, "&format=csv").await;
     let header = csv.lines().next().expect("header");
-    assert!(header.ends_with(",identityCheck"), "{header}");
+    // Columns added later go at the end: identityCheck, then the person.
+    assert!(header.ends_with(",identityCheck,userEmail"), "{header}");
     let line = csv
         .lines()
         .find(|l| l.starts_with(&unverified))
         .expect("csv row");
-    assert!(line.ends_with(",unverified-identity"), "{line}");
+    let last: Vec<&str> = line.rsplitn(3, ',').collect();
+    assert_eq!(last.get(1), Some(&"unverified-identity"), "{line}");
+    assert_eq!(last.first().copied(), item["userEmail"].as_str(), "{line}");
 }
 
 #[tokio::test]

@@ -72,9 +72,11 @@ async fn reviewers_path_on_the_demos_data_by_keyboard_in_headless_chromium() {
     let containers = [unique("recweu"), unique("recneu")];
     env.vars.remove("RECORDINGS_CONTAINER");
     env.vars.remove("RECORDING_MIN_BYTES");
+    // The hosts by resource id, the estate checks off (no Resource Manager), as the demo has them.
+    let ids = ["bas-hub-weu", "bas-hub-neu"].map(data::host_id);
     let sources = format!(
-        "AzureWebJobsStorage:{}@bas-hub-weu,AzureWebJobsStorage:{}@bas-hub-neu",
-        containers[0], containers[1]
+        "AzureWebJobsStorage:{}@{},AzureWebJobsStorage:{}@{}",
+        containers[0], ids[0], containers[1], ids[1]
     );
     let policy = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -84,6 +86,7 @@ async fn reviewers_path_on_the_demos_data_by_keyboard_in_headless_chromium() {
         ("RECORDINGS_SOURCES", sources.as_str()),
         ("RETENTION_POLICY", policy),
         ("CATALOGUE_DOWNLOAD_LINKS", "true"),
+        ("BASTION_HOSTS", "none"),
     ] {
         env.vars.insert(k.to_owned(), v.to_owned());
     }
@@ -155,8 +158,8 @@ async fn reviewers_path_on_the_demos_data_by_keyboard_in_headless_chromium() {
         "host": "bas-hub-weu", "session": session, "blob": name,
         // Bob has a recording behind each host: the search finds both, the path opens this one.
         "rows": 2,
-        // The demo names its hosts, not their resource ids: the portal link is the hosts' list.
-        "hostIdConfigured": false,
+        // The demo names its hosts by resource id: the link opens this host's own page.
+        "hostId": ids[0],
         "verification": "intact", "custody": "Replaced",
         "reviewer": "function-key caller", "comment": "checked the replaced recording: ticket raised",
         "noReadLink": "No read link: download links need an Entra identity",

@@ -67,7 +67,7 @@ async fn reviewers_path_by_keyboard_in_headless_chromium() {
     let expect = json!({
         "key": "test-function-key",
         "from": local(s.now - time::Duration::hours(4)), "to": local(s.now + time::Duration::hours(1)),
-        "person": PERSON, "account": PERSON_ACCOUNT, "vm": person.2.to_ascii_lowercase(), "host": NEU.name,
+        "person": PERSON, "account": PERSON_ACCOUNT, "vm": person.2.to_ascii_lowercase(), "host": NEU.name, "hostId": NEU.id,
         "session": person.tunnel(), "blob": name,
         "verification": "intact", "custody": "Replaced",
         "reviewer": "function-key caller", "comment": "checked the replaced recording: ticket raised",
