@@ -4,17 +4,18 @@
 //! a public IP on a NIC and a just-in-time request for a source outside the Bastion subnet each
 //! raise one finding naming its actor where a log names one, and the first two clear when
 //! closed; a clean estate (NSG only from the Bastion subnet, no public IP, just-in-time from the
-//! Bastion subnet) raises none.
+//! Bastion subnet) raises none; two instances announce each door once.
 
 use bastion_recordings::loganalytics::fake::FakeLogs;
 use bastion_recordings::loganalytics::fake_activity;
+use futures::future::join_all;
 use serde_json::{Value, json};
 
 use super::doors::{CUSTOMER, activity, quiet_workspace, vm};
 use super::fake_arm::network::{nic, nsg, nsg_id, rule, subnet_id, vnet};
 use super::fake_arm::{Estate, SUB};
 use super::{Rig, notifications};
-use crate::harness::{azurite, fixture};
+use crate::harness::{HandlerProcess, azurite, fixture};
 
 const BASTION: &str = "10.0.1.0/26";
 
@@ -150,8 +151,20 @@ async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_fin
         "2026-11-25T11:35:30Z",
     );
     jit(&logs, "grace@contoso.com", &vm("vm7"), "203.0.113.7", "j1");
-    let ns = rig.check().await;
-    assert_eq!(ns.len(), 3, "three doors within one tick: {ns:#?}");
+    // Two instances run the tick that finds them: each door is announced once between them.
+    let other = HandlerProcess::spawn(&rig.env.pairs()).await;
+    let tick = rig.next_timer("EstateCheck");
+    let replies = join_all([&rig.handler, &other].map(|h| h.invoke("EstateCheck", &tick))).await;
+    let mut ns = Vec::new();
+    for (status, body) in replies {
+        assert_eq!(status, 200, "{body}");
+        ns.extend(notifications(&body));
+    }
+    assert_eq!(
+        ns.len(),
+        3,
+        "three doors within one tick, once each: {ns:#?}"
+    );
     for (code, host, level, who) in [
         (
             "door:network-path",
