@@ -26,7 +26,8 @@ use bastion_recordings::clock::FixedClock;
 use bastion_recordings::estate::bypass;
 use bastion_recordings::estate::settings::EstateSettings;
 use bastion_recordings::ports::Ports;
-use bastion_recordings::sources::Sources;
+use bastion_recordings::sources::{Source, Sources};
+use bastion_recordings::storage::memory::InMemoryBlobStore;
 use bastion_recordings::tables::memory::InMemoryTables;
 use serde_json::json;
 use time::macros::datetime;
@@ -138,7 +139,13 @@ async fn main() {
     };
     let ports = Ports {
         tables: Arc::new(InMemoryTables::new()),
-        sources: Arc::new(Sources::new(vec![], vec![]).expect("sources")),
+        sources: Arc::new(Sources::single(
+            Source::new(Arc::new(InMemoryBlobStore::new("strec")), "recordings"),
+            Source::new(
+                Arc::new(InMemoryBlobStore::new("stlogs")),
+                "insights-logs-bastionauditlogs",
+            ),
+        )),
         clock: Arc::new(FixedClock::new(datetime!(2026-11-25 12:00 UTC))),
         outbox: bastion_recordings::export::Outbox::off(),
     };
