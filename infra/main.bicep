@@ -210,7 +210,7 @@ param custodyDiagnostics bool = false
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the recording sources name by resource id (bastionName), with the same grants.')
 param bastionHosts array = []
 
-@description('Subscription (/subscriptions/{id}) or resource group ids whose VMs the other-doors check watches besides the VMs the watched hosts\' sessions reached (BYPASS_SCOPES). Their Activity log is read from the workspaces the app reads; nothing is granted on them.')
+@description('Subscription (/subscriptions/{id}) or resource group ids whose VMs the other-doors check watches besides the VMs the watched hosts\' sessions reached (BYPASS_SCOPES). Their Activity log is read from the workspaces the app reads. Their NICs, NSGs and virtual networks are read through Resource Manager: list each such resource group in bastionSessionTargetGroups too (a subscription scope needs Reader on the subscription, which this template does not grant).')
 param bypassScopes array = []
 
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
@@ -219,7 +219,7 @@ param bastionDisconnect bool = false
 @description('A legal-hold release needs two principals with Catalogue.Hold: one requests, a different one approves (HOLD_RELEASE_TWO_PERSON).')
 param holdReleaseTwoPerson bool = false
 
-@description('Resource groups (resource ids) of the VMs Bastion sessions reach: the app\'s identity may read their VMs\' extensions there, so the estate check can tell a recording host whose RDP sessions reach VMs signing in with Microsoft Entra ID (which Microsoft documents cannot be recorded together). Empty: that check stays undecided.')
+@description('Resource groups (resource ids) of the VMs Bastion sessions reach, and of their virtual networks and NSGs: the app\'s identity may read their VMs\' extensions, NICs, NSGs and virtual networks there, so the estate check can tell a recording host whose RDP sessions reach VMs signing in with Microsoft Entra ID (which Microsoft documents cannot be recorded together), and the other-doors check a network path to SSH/RDP from outside the Bastion subnet or a public IP on a watched VM. Empty: those checks stay undecided.')
 param bastionSessionTargetGroups array = []
 
 @description('Logs Query API endpoint (sovereign clouds differ).')

@@ -42,6 +42,7 @@ var ruleQueries = {
   'review-overdue': loadTextContent('../../sentinel/rules/review-overdue.kql')
   'estate-finding': loadTextContent('../../sentinel/rules/estate-finding.kql')
   disconnect: loadTextContent('../../sentinel/rules/disconnect.kql')
+  'other-door': loadTextContent('../../sentinel/rules/other-door.kql')
 }
 var parsers = loadJsonContent('../../sentinel/parser/parsers.json').parsers
 var parserQueries = {

@@ -3,7 +3,9 @@
 // extension (Microsoft Entra ID sign-in for RDP), which Microsoft documents cannot be used with
 // graphical session recording in the portal. A custom role with that one read: no VM, no secret (an
 // extension's protected settings are never returned). Without it the check cannot read the VMs and
-// the finding is not decided.
+// the finding is not decided. The same role reads the group's NICs, NSGs and virtual networks (lists
+// only: no key, no secret) for the other-doors check: a path to 22/3389 from outside the Bastion
+// subnet and a public IP on a watched VM's NIC. List the groups of the VMs' networks here too.
 //
 // The permission drift test (tests/e2e/permissions/) holds this action to the calls the code makes.
 
@@ -12,6 +14,9 @@ param principalId string
 
 var actions = [
   'Microsoft.Compute/virtualMachines/extensions/read'
+  'Microsoft.Network/networkInterfaces/read'
+  'Microsoft.Network/networkSecurityGroups/read'
+  'Microsoft.Network/virtualNetworks/read'
 ]
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -19,7 +24,7 @@ resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Unique per tenant: the resource group's name and the subscription id.
     roleName: 'Bastion session target reader (${resourceGroup().name}, ${subscription().subscriptionId})'
-    description: 'Read the extensions of the VMs Bastion sessions reach (Entra ID sign-in). Nothing else.'
+    description: 'Read the extensions of the VMs Bastion sessions reach (Entra ID sign-in) and the NICs, NSGs and virtual networks of their group. Nothing else.'
     type: 'CustomRole'
     assignableScopes: [
       resourceGroup().id

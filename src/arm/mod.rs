@@ -13,13 +13,16 @@ use crate::azure::AzureError;
 
 pub use self::model::{
     ActiveSession, BastionHost, BlobService, Container, DiagnosticSetting, DisconnectResult,
-    RoleAssignment, RoleDefinition,
+    IpConfiguration, NetworkInterface, NetworkSecurityGroup, RoleAssignment, RoleDefinition,
+    RuleProperties, SecurityRule, SubResource, Subnet, VirtualNetwork,
 };
 
 /// `api-version` of `Microsoft.Network/bastionHosts`: the one with the recording target.
 pub const BASTION_API: &str = "2026-01-01";
 /// The version used where Resource Manager does not know [`BASTION_API`].
 pub const BASTION_API_FALLBACK: &str = "2024-05-01";
+/// `api-version` of the `Microsoft.Network` lists (NICs, NSGs, virtual networks).
+pub const NETWORK_API: &str = "2024-05-01";
 /// `api-version` of `Microsoft.Insights/diagnosticSettings`.
 pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
 /// `api-version` of `Microsoft.Storage` (accounts, blob services, containers).
@@ -65,6 +68,13 @@ pub trait ResourceManager: Send + Sync + 'static {
     ) -> Result<RoleDefinition, AzureError>;
     /// `GET {vm}/extensions/{name}`: whether the VM has that extension.
     async fn vm_extension(&self, vm_id: &str, name: &str) -> Result<bool, AzureError>;
+    /// `GET {scope}/providers/Microsoft.Network/networkInterfaces` (a resource group or a
+    /// subscription): every page.
+    async fn network_interfaces(&self, scope: &str) -> Result<Vec<NetworkInterface>, AzureError>;
+    /// `GET {scope}/providers/Microsoft.Network/networkSecurityGroups`: every page.
+    async fn security_groups(&self, scope: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError>;
+    /// `GET {scope}/providers/Microsoft.Network/virtualNetworks` (subnets inline): every page.
+    async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError>;
     /// `POST {host}/getActiveSessions`: every page of the long-running operation.
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError>;
     /// `POST {host}/disconnectActiveSessions` for `session_ids`: each session's state.

@@ -42,18 +42,24 @@ pub async fn estate_check(state: AppState, inv: Invocation) -> Result<Outcome, H
         now,
     )
     .await;
-    // The other doors onto the watched VMs, from the Activity log in the workspaces the app reads
-    // (none read: the check is off).
+    // The other doors onto the watched VMs: the Activity log in the workspaces the app reads
+    // (none read: those doors are off) and the network through Resource Manager.
     let mut read = ids.clone();
     read.extend(state.config.custody.workspace.iter().cloned());
     read.sort();
     read.dedup();
-    let doors = match state.logs.as_deref() {
-        Some(logs) if !read.is_empty() => {
-            Some(bypass::run(&state.ports, logs, &state.config.estate, &read, now).await)
-        }
-        _ => None,
-    };
+    let logs = state.logs.as_deref();
+    let doors = Some(
+        bypass::run(
+            &state.ports,
+            logs,
+            Some(&arm),
+            &state.config.estate,
+            &read,
+            now,
+        )
+        .await,
+    );
     if let Some(doors) = &doors {
         report
             .notifications

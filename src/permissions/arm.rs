@@ -39,6 +39,14 @@ pub enum ArmOperation {
     ReadWorkspace,
     /// `GET {vm}/extensions/{name}`: whether a session's target VM signs RDP users in with Entra ID.
     ReadVmExtension,
+    /// `GET {group or subscription}/providers/Microsoft.Network/networkInterfaces`: the watched
+    /// VMs' NICs (other doors).
+    ListNetworkInterfaces,
+    /// `GET {group or subscription}/providers/Microsoft.Network/networkSecurityGroups`.
+    ListSecurityGroups,
+    /// `GET {group or subscription}/providers/Microsoft.Network/virtualNetworks`: subnets' NSGs
+    /// and prefixes (the Bastion subnet's too).
+    ListVirtualNetworks,
 }
 
 /// The kind of scope a grant must sit at (the resource the URL addresses, or above it).
@@ -50,7 +58,8 @@ pub enum ScopeKind {
     Account,
     /// A Log Analytics workspace.
     Workspace,
-    /// A virtual machine a session targets.
+    /// A virtual machine a session targets, or the resource group (or `BYPASS_SCOPES`
+    /// subscription) it and its network lie in.
     Vm,
     /// The subscription itself: URLs under `/subscriptions/{sub}/providers/…`.
     Subscription,
@@ -58,7 +67,7 @@ pub enum ScopeKind {
 
 impl ArmOperation {
     /// Every one, for exhaustive checks.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 17] = [
         Self::ReadBastionHost,
         Self::GetActiveSessions,
         Self::ReadHostOperation,
@@ -73,6 +82,9 @@ impl ArmOperation {
         Self::ReadRoleDefinition,
         Self::ReadWorkspace,
         Self::ReadVmExtension,
+        Self::ListNetworkInterfaces,
+        Self::ListSecurityGroups,
+        Self::ListVirtualNetworks,
     ];
 
     /// The operation's name, and the actions of which any one authorizes it.
@@ -152,6 +164,21 @@ impl ArmOperation {
                 rm,
                 &["Microsoft.Compute/virtualMachines/extensions/read"],
             ),
+            Self::ListNetworkInterfaces => (
+                "List network interfaces",
+                rm,
+                &["Microsoft.Network/networkInterfaces/read"],
+            ),
+            Self::ListSecurityGroups => (
+                "List network security groups",
+                rm,
+                &["Microsoft.Network/networkSecurityGroups/read"],
+            ),
+            Self::ListVirtualNetworks => (
+                "List virtual networks",
+                rm,
+                &["Microsoft.Network/virtualNetworks/read"],
+            ),
         }
     }
 
@@ -170,7 +197,10 @@ impl ArmOperation {
             | Self::ListRoleAssignments
             | Self::ReadRoleDefinition => ScopeKind::Account,
             Self::ReadWorkspace => ScopeKind::Workspace,
-            Self::ReadVmExtension => ScopeKind::Vm,
+            Self::ReadVmExtension
+            | Self::ListNetworkInterfaces
+            | Self::ListSecurityGroups
+            | Self::ListVirtualNetworks => ScopeKind::Vm,
         }
     }
 
@@ -193,6 +223,26 @@ impl ArmOperation {
                 _ => return None,
             };
             return (get && parts.len() == 8).then(|| (op, upto(2)));
+        }
+        // {subscription or group}/providers/Microsoft.Network/{kind}: the network lists.
+        let list = |at: usize| {
+            let kind = parts.get(at + 2)?;
+            let op = [
+                ("networkInterfaces", Self::ListNetworkInterfaces),
+                ("networkSecurityGroups", Self::ListSecurityGroups),
+                ("virtualNetworks", Self::ListVirtualNetworks),
+            ]
+            .into_iter()
+            .find(|(k, _)| kind.eq_ignore_ascii_case(k))?
+            .1;
+            (get && parts.len() == at + 3 && is(at, "providers") && is(at + 1, "Microsoft.Network"))
+                .then(|| (op, upto(at)))
+        };
+        if parts.len() == 5 {
+            return list(2);
+        }
+        if parts.len() == 7 && is(2, "resourceGroups") {
+            return list(4);
         }
         if !is(2, "resourceGroups") || !is(4, "providers") || parts.len() < 8 {
             return None;
@@ -368,6 +418,26 @@ mod tests {
                 ArmOperation::ReadRoleDefinition,
                 ACCOUNT,
             ),
+            (
+                "GET",
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces"
+                    .to_owned(),
+                ArmOperation::ListNetworkInterfaces,
+                "/subscriptions/s1/resourceGroups/rg",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/resourceGroups/rg/providers/microsoft.network/NETWORKSECURITYGROUPS"
+                    .to_owned(),
+                ArmOperation::ListSecurityGroups,
+                "/subscriptions/s1/resourceGroups/rg",
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/providers/Microsoft.Network/virtualNetworks".to_owned(),
+                ArmOperation::ListVirtualNetworks,
+                "/subscriptions/s1",
+            ),
         ];
         for (method, path, op, scope) in cases {
             assert_eq!(
@@ -386,6 +456,15 @@ mod tests {
             (
                 "GET",
                 "/subscriptions/s1/providers/Microsoft.Network/locations/weu/usages".to_owned(),
+            ),
+            (
+                "POST",
+                "/subscriptions/s1/providers/Microsoft.Network/virtualNetworks".to_owned(),
+            ),
+            (
+                "GET",
+                "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses"
+                    .to_owned(),
             ),
         ] {
             assert_eq!(

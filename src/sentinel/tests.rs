@@ -244,6 +244,24 @@ impl ResourceManager for Disconnects {
     ) -> Result<crate::arm::RoleDefinition, AzureError> {
         Err(AzureError::Transient("not used".into()))
     }
+    async fn network_interfaces(
+        &self,
+        _: &str,
+    ) -> Result<Vec<crate::arm::NetworkInterface>, AzureError> {
+        Err(AzureError::Transient("not used".into()))
+    }
+    async fn security_groups(
+        &self,
+        _: &str,
+    ) -> Result<Vec<crate::arm::NetworkSecurityGroup>, AzureError> {
+        Err(AzureError::Transient("not used".into()))
+    }
+    async fn virtual_networks(
+        &self,
+        _: &str,
+    ) -> Result<Vec<crate::arm::VirtualNetwork>, AzureError> {
+        Err(AzureError::Transient("not used".into()))
+    }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         Err(AzureError::Transient("not used".into()))
     }

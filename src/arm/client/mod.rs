@@ -14,7 +14,8 @@ use url::Url;
 use super::model::{RoleAssignment, RoleDefinition};
 use super::{
     ActiveSession, BASTION_API, BASTION_API_FALLBACK, BastionHost, BlobService, Container,
-    DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, ResourceManager, STORAGE_API,
+    DIAGNOSTICS_API, DiagnosticSetting, DisconnectResult, NETWORK_API, NetworkInterface,
+    NetworkSecurityGroup, ResourceManager, STORAGE_API, VirtualNetwork,
 };
 use crate::azure::AzureError;
 use crate::azure::http::lro::{Driver, POLL_DEFAULT};
@@ -123,6 +124,31 @@ impl ArmClient {
                 other => return other,
             }
         }
+    }
+}
+
+impl ArmClient {
+    /// Every page of a `Microsoft.Network` list under `scope` (a resource group or subscription);
+    /// a 403 names Reader and the action.
+    async fn network_list<T: DeserializeOwned>(
+        &self,
+        scope: &str,
+        kind: &str,
+    ) -> Result<Vec<T>, AzureError> {
+        let path = format!(
+            "{}/providers/Microsoft.Network/{kind}",
+            scope.trim_end_matches('/')
+        );
+        let role = match ArmOperation::of_request("GET", &path) {
+            Some((op, at)) => format!("Reader ({})", op.missing(&at)),
+            None => format!("Reader on {scope}"),
+        };
+        let first = self
+            .driver
+            .send(Method::GET, self.url(&path, NETWORK_API, &[])?, None, &role)
+            .await?;
+        let first = self.driver.complete(first, &role).await?;
+        items(self.driver.pages(first, &role).await?)
     }
 }
 
@@ -269,6 +295,18 @@ impl ResourceManager for ArmClient {
             Err(AzureError::NotFound) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    async fn network_interfaces(&self, scope: &str) -> Result<Vec<NetworkInterface>, AzureError> {
+        self.network_list(scope, "networkInterfaces").await
+    }
+
+    async fn security_groups(&self, scope: &str) -> Result<Vec<NetworkSecurityGroup>, AzureError> {
+        self.network_list(scope, "networkSecurityGroups").await
+    }
+
+    async fn virtual_networks(&self, scope: &str) -> Result<Vec<VirtualNetwork>, AzureError> {
+        self.network_list(scope, "virtualNetworks").await
     }
 
     async fn active_sessions(&self, host_id: &str) -> Result<Vec<ActiveSession>, AzureError> {

@@ -2,6 +2,7 @@
 //! missing or `null` flag or list reads as its default).
 
 mod access;
+mod network;
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,11 @@ use serde_json::Value;
 pub use access::{
     RoleAssignment, RoleAssignmentProperties, RoleDefinition, RoleDefinitionProperties,
     RolePermission,
+};
+pub use network::{
+    IpConfiguration, IpConfigurationProperties, NetworkInterface, NetworkSecurityGroup,
+    NicProperties, NsgProperties, RuleProperties, SecurityRule, SubResource, Subnet,
+    SubnetProperties, VirtualNetwork, VnetProperties,
 };
 
 /// A field that may be absent or `null`: its default then.
@@ -109,6 +115,9 @@ pub struct BastionProperties {
     pub disable_copy_paste: bool,
     /// Where the host records (absent from older api-versions and SAS targets).
     pub session_recording_configuration: Option<RecordingConfiguration>,
+    /// Its IP configurations (`properties.subnet.id`: its `AzureBastionSubnet`).
+    #[serde(deserialize_with = "nullable")]
+    pub ip_configurations: Vec<IpConfiguration>,
 }
 
 /// `properties.sessionRecordingConfiguration` of a host.

@@ -17,12 +17,19 @@ pub const RUN_COMMANDS_WRITE: &str = "microsoft.compute/virtualmachines/runcomma
 pub const EXTENSION_WRITE: &str = "microsoft.compute/virtualmachines/extensions/write";
 /// A serial console connection (the Serial Console provider's connect action).
 pub const SERIAL_CONNECT: &str = "microsoft.serialconsole/serialports/connect/action";
+/// A just-in-time access request (Defender for Cloud): opens the NSG to the requested source.
+pub const JIT_INITIATE: &str =
+    "microsoft.security/locations/jitnetworkaccesspolicies/initiate/action";
+/// An NSG rule written (the caller of a network path's rule).
+pub const RULE_WRITE: &str = "microsoft.network/networksecuritygroups/securityrules/write";
 /// Every operation the door query reads.
-pub const OPERATIONS: [&str; 4] = [
+pub const OPERATIONS: [&str; 6] = [
     RUN_COMMAND,
     RUN_COMMANDS_WRITE,
     EXTENSION_WRITE,
     SERIAL_CONNECT,
+    JIT_INITIATE,
+    RULE_WRITE,
 ];
 /// Most rows one door query returns (one more is asked, to tell a capped answer).
 pub const MAX_ROWS: usize = 5000;

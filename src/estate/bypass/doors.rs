@@ -9,8 +9,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::activity::{
-    EXTENSION_WRITE, Event, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
+    EXTENSION_WRITE, Event, JIT_INITIATE, Outcome, RUN_COMMAND, RUN_COMMANDS_WRITE, SERIAL_CONNECT,
 };
+use super::cidr::AddrSet;
+use super::jit;
 use crate::dates::format_utc;
 use crate::estate::findings::{Evaluation, Finding, Level};
 
@@ -23,11 +25,18 @@ pub enum Door {
     Extension,
     /// A serial console connection.
     SerialConsole,
+    /// Just-in-time access requested for a source outside the Bastion subnets.
+    Jit,
 }
 
 impl Door {
     /// Every door the Activity log shows.
-    pub const ALL: [Self; 3] = [Self::RunCommand, Self::Extension, Self::SerialConsole];
+    pub const ALL: [Self; 4] = [
+        Self::RunCommand,
+        Self::Extension,
+        Self::SerialConsole,
+        Self::Jit,
+    ];
 
     /// Its short name (the finding is `door:<name>`, a failed use `attempt:<name>`).
     pub fn name(self) -> &'static str {
@@ -35,6 +44,7 @@ impl Door {
             Self::RunCommand => "run-command",
             Self::Extension => "vm-extension",
             Self::SerialConsole => "serial-console",
+            Self::Jit => "jit",
         }
     }
 
@@ -55,6 +65,7 @@ impl Door {
                 "a VM extension that grants access or runs code (VMAccess, CustomScript)"
             }
             Self::SerialConsole => "a serial console connection",
+            Self::Jit => "just-in-time access to a source outside the Bastion subnet",
         }
     }
 }
@@ -112,6 +123,19 @@ pub fn extension_type(e: &Event) -> String {
             let name = e.resource.rsplit('/').next().unwrap_or_default();
             name.to_ascii_lowercase()
         })
+}
+
+/// The doors `e` opened or asked for, and their VMs (a just-in-time request names its VMs in
+/// its body; whether its source lies outside the Bastion subnets is decided apart).
+pub fn doors_of(e: &Event) -> Vec<(Door, String)> {
+    if e.operation == JIT_INITIATE {
+        return jit::requests(e)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (Door::Jit, r.vm))
+            .collect();
+    }
+    door_of(e).into_iter().collect()
 }
 
 /// The door `e` opened, and the VM.
@@ -176,7 +200,8 @@ pub fn subscription_id(sub: &str) -> String {
     format!("/subscriptions/{sub}")
 }
 
-fn actor(e: &Event) -> String {
+/// Who did it: the caller and the address, as far as the row names them.
+pub fn actor(e: &Event) -> String {
     let who = if e.caller.is_empty() {
         "a caller the log does not name"
     } else {
@@ -208,10 +233,28 @@ fn evidence(door: Door, events: &[&Event], what: &str) -> String {
 }
 
 /// Each VM's evaluation: `vms` are those decided (watched, in a subscription whose Activity log
-/// was read); a door is open while a use (succeeded or started) lies among `events`.
-pub fn evaluate(vms: &BTreeSet<String>, events: &[Event]) -> BTreeMap<String, Evaluation> {
+/// was read); a door is open while a use (succeeded or started) lies among `events`. A
+/// just-in-time request counts when a source it asks for lies outside `bastion` (the Bastion
+/// subnets; `None`: not known, so that door is not decided).
+pub fn evaluate(
+    vms: &BTreeSet<String>,
+    events: &[Event],
+    bastion: Option<&AddrSet>,
+) -> BTreeMap<String, Evaluation> {
     let mut by: BTreeMap<(String, Door), Vec<&Event>> = BTreeMap::new();
+    let mut sources: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for e in events {
+        if e.operation == JIT_INITIATE {
+            let Some(b) = bastion else { continue };
+            for r in jit::requests(e).unwrap_or_default() {
+                let outside = jit::outside(&r, b);
+                if vms.contains(&r.vm) && !outside.is_empty() {
+                    sources.entry(r.vm.clone()).or_default().extend(outside);
+                    by.entry((r.vm, Door::Jit)).or_default().push(e);
+                }
+            }
+            continue;
+        }
         if let Some((door, vm)) = door_of(e).filter(|(_, vm)| vms.contains(vm)) {
             by.entry((vm, door)).or_default().push(e);
         }
@@ -220,16 +263,24 @@ pub fn evaluate(vms: &BTreeSet<String>, events: &[Event]) -> BTreeMap<String, Ev
     for vm in vms {
         let mut ev = Evaluation::default();
         for door in Door::ALL {
+            if door == Door::Jit && bastion.is_none() {
+                continue;
+            }
             let all = by.get(&(vm.clone(), door)).cloned().unwrap_or_default();
             let (failed, used): (Vec<&Event>, Vec<&Event>) =
                 all.into_iter().partition(|e| e.outcome == Outcome::Failed);
             ev.assessed.insert(door.code());
             ev.assessed.insert(door.attempt());
             if !used.is_empty() {
+                let mut said = evidence(door, &used, "use(s)");
+                if let Some(s) = sources.get(vm).filter(|_| door == Door::Jit) {
+                    let s: Vec<&str> = s.iter().map(String::as_str).collect();
+                    said.push_str(&format!("; source(s) asked for: {}", s.join(", ")));
+                }
                 ev.findings.push(Finding {
                     code: door.code(),
                     level: Level::High,
-                    evidence: evidence(door, &used, "use(s)"),
+                    evidence: said,
                 });
             }
             if !failed.is_empty() {

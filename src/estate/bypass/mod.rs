@@ -1,22 +1,35 @@
-//! Other doors onto the watched VMs: every way in that skips the Bastion recording and that the
-//! Activity log shows (Run Command, VMAccess/CustomScript extensions, serial console), read from
-//! `AzureActivity` in the workspaces the app reads, once per `EstateCheck`. The findings are the
+//! Other doors onto the watched VMs: every way in that skips the Bastion recording. Run
+//! Command, VMAccess/CustomScript extensions, serial console and just-in-time access to another
+//! source are read from `AzureActivity` in the workspaces the app reads; a network path to
+//! 22/3389 from outside the Bastion subnet and a public IP on a NIC through Resource Manager;
+//! once per `EstateCheck`. The findings are the
 //! estate's (table `estate`, one partition per VM, and one per subscription for
 //! `activity-log-not-read`): same episodes, same announcements, same export.
 
 pub mod activity;
+pub mod cidr;
 pub mod doors;
+pub mod episodes;
+pub mod jit;
+pub mod netdoors;
+pub mod network;
+pub mod nsg;
 pub mod read;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use self::activity::Event;
+use self::cidr::AddrSet;
 use self::doors::{Watched, vm_of};
 use super::settings::EstateSettings;
 use super::store;
+use crate::arm::ResourceManager;
 use crate::catalogue::days::{Span, started_within};
+use crate::estate::findings::Evaluation;
 use crate::loganalytics::LogsQuery;
 use crate::notify::Notification;
 use crate::ports::Ports;
@@ -39,6 +52,8 @@ pub struct Report {
     pub notifications: Vec<Notification<Value>>,
     /// What could not be read or stored.
     pub failed: Vec<String>,
+    /// Resource Manager requests the network read made.
+    pub arm_requests: usize,
 }
 
 /// The watched VMs: the targets of the watched hosts' sessions that started in the lookback
@@ -72,11 +87,14 @@ pub async fn watched(
     })
 }
 
-/// Reads the Activity log of the watched VMs' subscriptions from `workspaces` (customer ids) and
-/// records each VM's doors and each subscription's `activity-log-not-read`.
+/// Reads the watched VMs' network through Resource Manager (`arm`: doors 4 and 5, and the
+/// Bastion subnets) and the Activity log of their subscriptions from `workspaces` (customer
+/// ids; doors 1–3 and 6, and each subscription's `activity-log-not-read`), and records each
+/// VM's doors. Either source may be absent (`None`, or no workspace): its doors stay undecided.
 pub async fn run(
     ports: &Ports,
-    logs: &dyn LogsQuery,
+    logs: Option<&dyn LogsQuery>,
+    arm: Option<&Arc<dyn ResourceManager>>,
     settings: &EstateSettings,
     workspaces: &[String],
     now: OffsetDateTime,
@@ -93,51 +111,56 @@ pub async fn run(
     if watched.is_empty() {
         return report;
     }
-    let subscriptions = watched.subscriptions();
-    let doors_span = (now - USE_WINDOW, now);
-    let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
-    let read = read::read(logs, workspaces, doors_span, silence_span).await;
-    let mut decided = Vec::new();
-    match read {
-        Err(e) => {
-            for sub in &subscriptions {
-                decided.push((doors::subscription_id(sub), doors::read_failed(&e, now)));
+    let net = match arm {
+        Some(arm) => Some(network::read(arm, &settings.hosts, &watched).await),
+        None => None,
+    };
+    if let Some(n) = &net {
+        report.arm_requests = n.requests;
+        report
+            .failed
+            .extend(n.failed.iter().map(|f| format!("network not read: {f}")));
+    }
+    let bastion = net.as_ref().and_then(|n| n.bastion.as_ref());
+    let mut decided: BTreeMap<String, Evaluation> = BTreeMap::new();
+    let mut events = Vec::new();
+    let logs = logs.filter(|_| !workspaces.is_empty());
+    if let Some(logs) = logs {
+        match activity_pass(tables, logs, &watched, workspaces, bastion, now).await {
+            Ok((e, d)) => {
+                events = e;
+                merge(&mut decided, d);
             }
-        }
-        Ok(read) => {
-            let events = activity::fold(&read.rows);
-            // VMs with a finding stored (a scope's VM no event names now) are decided too, so a
-            // door clears.
-            let stored = match store::list(tables).await {
-                Ok(estate) => estate.rows.into_iter().map(|r| r.host.to_ascii_lowercase()),
-                Err(e) => {
-                    report.failed.push(format!("estate rows not read: {e}"));
-                    return report;
-                }
-            };
-            let mut vms: BTreeSet<String> = watched.vms.clone();
-            vms.extend(
-                events
-                    .iter()
-                    .filter_map(|e| doors::door_of(e).map(|(_, vm)| vm))
-                    .chain(stored.filter_map(|h| vm_of(&h)))
-                    .filter(|vm| watched.covers(vm)),
-            );
-            // A VM whose subscription's Activity log is not read keeps its doors' last state.
-            vms.retain(|vm| {
-                doors::subscription_of(vm).is_some_and(|s| read.latest.contains_key(&s))
-            });
-            if read.capped {
-                tracing::warn!("more AzureActivity rows than one read takes: the oldest were read");
+            Err(e) => {
+                report.failed.push(e);
+                return report;
             }
-            for sub in &subscriptions {
-                let ev = doors::subscription(sub, &read.latest, workspaces.len(), SILENCE_DAYS);
-                decided.push((doors::subscription_id(sub), ev));
-            }
-            report.vms = vms.len();
-            decided.extend(doors::evaluate(&vms, &events));
         }
     }
+    if let Some(n) = &net {
+        let mut vms = watched.vms.clone();
+        vms.extend(
+            n.nics
+                .iter()
+                .filter_map(|c| c.properties.virtual_machine.as_ref())
+                .map(|v| v.id.to_ascii_lowercase()),
+        );
+        let mut net_decided = Vec::new();
+        for vm in vms {
+            match netdoors::evaluate(&vm, n, &events) {
+                Some(ev) => net_decided.push((vm, ev)),
+                None if !n.unread(&vm) => report
+                    .failed
+                    .push(format!("{vm}: no network interface of it was listed")),
+                None => {}
+            }
+        }
+        merge(&mut decided, net_decided);
+    }
+    report.vms = decided
+        .keys()
+        .filter(|k| vm_of(k).as_deref() == Some(k.as_str()))
+        .count();
     for (id, ev) in decided {
         report.open += ev.findings.len();
         match store::apply(tables, &id, &ev, now).await {
@@ -156,6 +179,68 @@ pub async fn run(
             .push(format!("Sentinel rows not recorded: {e}"));
     }
     report
+}
+
+/// Adds `more` to `into`, one evaluation per resource.
+fn merge(
+    into: &mut BTreeMap<String, Evaluation>,
+    more: impl IntoIterator<Item = (String, Evaluation)>,
+) {
+    for (id, ev) in more {
+        let e = into.entry(id).or_default();
+        e.findings.extend(ev.findings);
+        e.assessed.extend(ev.assessed);
+    }
+}
+
+/// The Activity log part: the events read, and the VMs' and subscriptions' evaluations.
+async fn activity_pass(
+    tables: &dyn TableStore,
+    logs: &dyn LogsQuery,
+    watched: &Watched,
+    workspaces: &[String],
+    bastion: Option<&AddrSet>,
+    now: OffsetDateTime,
+) -> Result<(Vec<Event>, Vec<(String, Evaluation)>), String> {
+    let subscriptions = watched.subscriptions();
+    let doors_span = (now - USE_WINDOW, now);
+    let silence_span = (now - time::Duration::days(SILENCE_DAYS), now);
+    let mut decided = Vec::new();
+    let read = match read::read(logs, workspaces, doors_span, silence_span).await {
+        Ok(read) => read,
+        Err(e) => {
+            for sub in &subscriptions {
+                decided.push((doors::subscription_id(sub), doors::read_failed(&e, now)));
+            }
+            return Ok((Vec::new(), decided));
+        }
+    };
+    let events = activity::fold(&read.rows);
+    // VMs with a finding stored (a scope's VM no event names now) are decided too, so a door
+    // clears.
+    let stored = match store::list(tables).await {
+        Ok(estate) => estate.rows.into_iter().map(|r| r.host.to_ascii_lowercase()),
+        Err(e) => return Err(format!("estate rows not read: {e}")),
+    };
+    let mut vms: BTreeSet<String> = watched.vms.clone();
+    vms.extend(
+        events
+            .iter()
+            .flat_map(|e| doors::doors_of(e).into_iter().map(|(_, vm)| vm))
+            .chain(stored.filter_map(|h| vm_of(&h)))
+            .filter(|vm| watched.covers(vm)),
+    );
+    // A VM whose subscription's Activity log is not read keeps its doors' last state.
+    vms.retain(|vm| doors::subscription_of(vm).is_some_and(|s| read.latest.contains_key(&s)));
+    if read.capped {
+        tracing::warn!("more AzureActivity rows than one read takes: the oldest were read");
+    }
+    for sub in &subscriptions {
+        let ev = doors::subscription(sub, &read.latest, workspaces.len(), SILENCE_DAYS);
+        decided.push((doors::subscription_id(sub), ev));
+    }
+    decided.extend(doors::evaluate(&vms, &events, bastion));
+    Ok((events, decided))
 }
 
 #[cfg(test)]

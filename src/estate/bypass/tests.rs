@@ -66,7 +66,7 @@ fn a_start_and_its_result_are_one_event_and_a_failure_is_an_attempt() {
     assert_eq!(events[1].outcome, Outcome::Failed);
     assert_eq!(events[2].outcome, Outcome::Started);
     let vms = [vm()].into();
-    let ev = &evaluate(&vms, &events[..2])[&vm()];
+    let ev = &evaluate(&vms, &events[..2], None)[&vm()];
     let codes: Vec<&str> = ev.findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["door:run-command", "attempt:run-command"]);
     assert!(
@@ -76,7 +76,7 @@ fn a_start_and_its_result_are_one_event_and_a_failure_is_an_attempt() {
     );
     assert_eq!(ev.findings[1].level, crate::estate::findings::Level::Info);
     // Only the failed one: an attempt, no door used.
-    let ev = &evaluate(&vms, &events[1..2])[&vm()];
+    let ev = &evaluate(&vms, &events[1..2], None)[&vm()];
     let codes: Vec<&str> = ev.findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["attempt:run-command"]);
     assert!(
@@ -218,8 +218,8 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     let s = settings();
     // Two instances at once: one announces.
     let (a, b) = tokio::join!(
-        run(&ports, &logs, &s, &ws, now),
-        run(&ports, &logs, &s, &ws, now)
+        run(&ports, Some(&logs), None, &s, &ws, now),
+        run(&ports, Some(&logs), None, &s, &ws, now)
     );
     assert!(
         a.failed.is_empty() && b.failed.is_empty(),
@@ -255,7 +255,15 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
     let open = |code: &str| rows.iter().any(|r| r.finding == code && r.status == "open");
     assert!(open("door:run-command") && open("attempt:run-command"));
     // The next tick: nothing new.
-    let again = run(&ports, &logs, &s, &ws, now + time::Duration::minutes(15)).await;
+    let again = run(
+        &ports,
+        Some(&logs),
+        None,
+        &s,
+        &ws,
+        now + time::Duration::minutes(15),
+    )
+    .await;
     assert!(again.notifications.is_empty(), "{:?}", again.notifications);
     // A day later the use has left the window: the door clears, once.
     let later = now + time::Duration::hours(26);
@@ -267,7 +275,7 @@ async fn a_run_command_raises_one_finding_naming_its_caller_once_and_clears_a_da
         "x",
         later - time::Duration::hours(1),
     );
-    let cleared = run(&ports, &logs, &s, &ws, later).await;
+    let cleared = run(&ports, Some(&logs), None, &s, &ws, later).await;
     let kinds: Vec<(&str, &Value)> = cleared
         .notifications
         .iter()
@@ -296,7 +304,7 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
     );
     let ws = [WS.to_owned()];
     let s = settings();
-    let first = run(&ports, &logs, &s, &ws, now).await;
+    let first = run(&ports, Some(&logs), None, &s, &ws, now).await;
     assert!(
         first
             .notifications
@@ -304,7 +312,15 @@ async fn a_failed_read_keeps_the_doors_and_names_the_workspace_role() {
             .any(|n| n.data["finding"] == "door:serial-console")
     );
     logs.forbid(WS, true);
-    let failed = run(&ports, &logs, &s, &ws, now + time::Duration::hours(30)).await;
+    let failed = run(
+        &ports,
+        Some(&logs),
+        None,
+        &s,
+        &ws,
+        now + time::Duration::hours(30),
+    )
+    .await;
     let codes: Vec<&Value> = failed
         .notifications
         .iter()

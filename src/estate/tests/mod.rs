@@ -67,6 +67,24 @@ impl ResourceManager for Canned {
     async fn role_definition(&self, _: &str, _: &str) -> Result<RoleDefinition, AzureError> {
         Err(AzureError::Transient("not canned".into()))
     }
+    async fn network_interfaces(
+        &self,
+        _: &str,
+    ) -> Result<Vec<crate::arm::NetworkInterface>, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
+    }
+    async fn security_groups(
+        &self,
+        _: &str,
+    ) -> Result<Vec<crate::arm::NetworkSecurityGroup>, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
+    }
+    async fn virtual_networks(
+        &self,
+        _: &str,
+    ) -> Result<Vec<crate::arm::VirtualNetwork>, AzureError> {
+        Err(AzureError::Transient("not canned".into()))
+    }
     async fn vm_extension(&self, _: &str, _: &str) -> Result<bool, AzureError> {
         Ok(false)
     }

@@ -149,6 +149,19 @@ async fn derive(
         .into_iter()
         .collect();
     let firsts = pairs::firsts(tables, &sessions).await?;
+    // The doors beside Bastion each VM had open (one read of table `estate` per page).
+    let doors = if sessions.is_empty() {
+        std::collections::BTreeMap::new()
+    } else {
+        crate::estate::bypass::episodes::episodes(tables).await?
+    };
+    let door_open = |s: &DayRow| {
+        let vm = crate::estate::bypass::doors::vm_of(&s.target_resource_id);
+        vm.and_then(|vm| doors.get(&vm)).is_some_and(|eps| {
+            eps.iter()
+                .any(|e| e.overlaps(s.start, s.end.unwrap_or(now)))
+        })
+    };
     Ok(sessions
         .iter()
         .map(|s| {
@@ -156,6 +169,7 @@ async fn derive(
                 burst: bursts.contains(&s.tunnel_id),
                 first_to_vm: firsts.contains(&s.tunnel_id),
                 estate: flagged.contains(&s.host.to_ascii_lowercase()),
+                other_door: door_open(s),
             };
             let (score, reasons) = risk::assess(s, ctx, settings, now);
             let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();

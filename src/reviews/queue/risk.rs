@@ -20,6 +20,8 @@ pub enum Reason {
     FailedLoginBurst,
     /// Connected, ended, and no recording names it.
     Unrecorded,
+    /// Its VM had another way in (a door beside Bastion) open during the session.
+    OtherDoor,
     /// Its host has an open estate finding.
     EstateFinding,
     /// Started outside `REVIEW_WORKING_HOURS`.
@@ -36,6 +38,7 @@ impl Reason {
         match self {
             Self::FailedLoginBurst => 40,
             Self::Unrecorded => 30,
+            Self::OtherDoor => 30,
             Self::EstateFinding => 25,
             Self::OutsideHours => 20,
             Self::FirstToVm => 15,
@@ -48,6 +51,7 @@ impl Reason {
         match self {
             Self::FailedLoginBurst => "failed-login-burst",
             Self::Unrecorded => "unrecorded",
+            Self::OtherDoor => "other-door-open",
             Self::EstateFinding => "open-estate-finding",
             Self::OutsideHours => "outside-working-hours",
             Self::FirstToVm => "first-to-vm-in-30-days",
@@ -65,6 +69,8 @@ pub struct Context {
     pub first_to_vm: bool,
     /// Its host has an open estate finding.
     pub estate: bool,
+    /// Its VM had a door beside Bastion open during it.
+    pub other_door: bool,
 }
 
 /// The user a session is counted for: its VM user name, else its portal e-mail.
@@ -90,6 +96,9 @@ pub fn assess(
     }
     if connected && s.end.is_some() && !s.recorded && s.pending.is_none() {
         reasons.push(Reason::Unrecorded);
+    }
+    if ctx.other_door {
+        reasons.push(Reason::OtherDoor);
     }
     if ctx.estate {
         reasons.push(Reason::EstateFinding);

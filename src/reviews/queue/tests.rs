@@ -45,6 +45,7 @@ struct S<'a> {
     outcome: &'a str,
     recorded: bool,
     host: &'a str,
+    target: &'a str,
 }
 
 /// Writes the session's `sessionwindows` row and records it as changed, as a join pass does.
@@ -56,7 +57,8 @@ async fn put(t: &dyn TableStore, s: &S<'_>) {
     let day = crate::dates::format_date(s.start.date());
     let e = json!({"PartitionKey": day, "RowKey": s.tunnel,
         "Start": format_utc_millis(s.start), "End": end, "BastionHost": s.host, "TargetVm": s.vm,
-        "UserName": s.user, "ClientIp": "198.51.100.7", "Outcome": s.outcome, "Recorded": s.recorded});
+        "UserName": s.user, "ClientIp": "198.51.100.7", "Outcome": s.outcome, "Recorded": s.recorded,
+        "TargetResourceId": s.target});
     let row = e.as_object().expect("obj");
     write_creating_table(t, "sessionwindows", row, WriteMode::Upsert)
         .await
@@ -82,6 +84,7 @@ fn ok<'a>(
         outcome: "connected",
         recorded: true,
         host: "bas-1",
+        target: "",
     }
 }
 
@@ -562,4 +565,67 @@ async fn a_run_costs_calls_per_changed_session_and_a_read_is_one_query() {
         assert_eq!(got[..], all[..50]);
         assert!(host.is_none() || all.iter().all(|e| e["BastionHost"] == "bas-1"));
     }
+}
+
+#[tokio::test]
+async fn a_session_whose_vm_had_another_door_open_during_it_ranks_higher() {
+    let f = fakes();
+    let ports = &f.state.ports;
+    let t = ports.tables.as_ref();
+    let vm =
+        "/subscriptions/s/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm-x";
+    // Run Command used on vm-x from 09:55 to 10:05 (cleared), and a public IP on it still open
+    // since 13:00.
+    for (door, opened, status, resolved) in [
+        (
+            "door:run-command",
+            "2025-03-14T09:55:00.000Z",
+            "resolved",
+            "2025-03-14T10:05:00.000Z",
+        ),
+        ("door:public-ip", "2025-03-14T13:00:00.000Z", "open", ""),
+    ] {
+        let mut e = json!({"PartitionKey": "vm-x-key", "RowKey": door, "Host": vm, "HostName": "vm-x",
+            "Status": status, "Severity": "high", "OpenedAt": opened});
+        if !resolved.is_empty() {
+            e["ResolvedAt"] = json!(resolved);
+        }
+        let table = crate::estate::store::ESTATE_TABLE;
+        write_creating_table(t, table, e.as_object().expect("obj"), WriteMode::Upsert)
+            .await
+            .expect("door");
+    }
+    let day = datetime!(2025-03-14 00:00 UTC);
+    let at = |h: i64, m: i64| day + time::Duration::minutes(h * 60 + m);
+    for (tunnel, start) in [
+        ("during", at(10, 0)),
+        ("between", at(11, 0)),
+        ("later", at(14, 0)),
+    ] {
+        let s = S {
+            target: vm,
+            ..ok(tunnel, "alice", "vm-x", start, 30)
+        };
+        put(t, &s).await;
+    }
+    refresh(ports, &settings(), NOW).await.expect("refresh");
+    let q = queue_of(t, NOW).await;
+    let reasons = |id: &str| {
+        q.iter()
+            .find(|(t, _, _)| t == id)
+            .map(|(_, _, r)| r.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        reasons("during").contains(&"other-door-open".to_owned()),
+        "{q:?}"
+    );
+    assert!(
+        reasons("later").contains(&"other-door-open".to_owned()),
+        "{q:?}"
+    );
+    assert!(
+        !reasons("between").contains(&"other-door-open".to_owned()),
+        "{q:?}"
+    );
 }

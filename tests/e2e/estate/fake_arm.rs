@@ -16,6 +16,8 @@
 
 #[path = "fake_arm_lro.rs"]
 pub(crate) mod lro;
+#[path = "fake_arm_network.rs"]
+pub(crate) mod network;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -114,6 +116,8 @@ pub(crate) struct Estate {
     /// The bearer token of every request (`None`: no `Authorization` header).
     pub(crate) tokens: Vec<Option<String>>,
     pub(crate) pending: HashMap<String, lro::Pending>,
+    /// Network resources (NICs, NSGs, virtual networks) the lists answer: [`network`].
+    pub(crate) network: Vec<Value>,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -561,6 +565,11 @@ fn route(e: &mut Estate, method: &Method, uri: &Uri, lower: &str, body: &Bytes) 
             .into_response(),
             None => error(StatusCode::NOT_FOUND, "RoleDefinitionDoesNotExist", "The specified role definition does not exist."),
         };
+    }
+    if *method == Method::GET
+        && let Some(items) = network::list(&e.network, lower)
+    {
+        return list(items);
     }
     if lower.contains("/providers/microsoft.compute/virtualmachines/")
         && lower.contains("/extensions/")

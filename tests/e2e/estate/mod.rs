@@ -9,6 +9,7 @@ mod doors;
 pub(crate) mod fake_arm;
 mod identity;
 mod live;
+mod network_doors;
 mod protocol;
 mod trail;
 

@@ -17,7 +17,7 @@ use bastion_recordings::permissions::arm::ScopeKind;
 use serde_json::json;
 
 use super::record::{BASTION, Ledger, RECORDINGS, Resource, WORKSPACES};
-use crate::estate::fake_arm::{self, Estate, FakeArm};
+use crate::estate::fake_arm::{self, Estate, FakeArm, network};
 
 /// The watched host and the recording account (names the exercise's stores use).
 pub(super) const HOST_NAME: &str = "bas-hub-weu";
@@ -84,6 +84,33 @@ impl Arm {
         );
         e.extensions
             .push(format!("{VM}/extensions/AADLoginForWindows").to_ascii_lowercase());
+        // The other doors' network reads: the VM's NIC, its subnet's virtual network (the host's
+        // Bastion subnet in it too) and its NSG, all in the session targets' group.
+        let nsg = network::nsg_id("rg-app-weu", "nsg-app");
+        let app = network::subnet_id("rg-app-weu", "vnet-app", "app");
+        e.network = vec![
+            network::vnet(
+                "rg-app-weu",
+                "vnet-app",
+                "10.10.0.0/16",
+                &[
+                    ("AzureBastionSubnet", "10.10.0.0/26", None),
+                    ("app", "10.10.1.0/24", Some(nsg.as_str())),
+                ],
+            ),
+            network::nsg("rg-app-weu", "nsg-app", vec![]),
+            network::nic(
+                "rg-app-weu",
+                "nic-win-01",
+                VM,
+                &app,
+                "10.10.1.4",
+                None,
+                None,
+            ),
+        ];
+        e.host(HOST_NAME)["properties"]["ipConfigurations"] = json!([{"name": "IpConf",
+            "properties": {"subnet": {"id": network::subnet_id("rg-app-weu", "vnet-app", "AzureBastionSubnet")}}}]);
         e.lro = fake_arm::lro::Lro::Network;
         e.lro_polls = 1;
         e.page_size = 1;

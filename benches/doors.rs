@@ -1,0 +1,180 @@
+//! Doors 4 and 5 through Resource Manager against the loopback fake of the e2e tests (list
+//! bodies in the REST specification's example shapes, a fixed round trip per request, a token
+//! bucket answering 429 + `Retry-After` when empty): `--vms` watched VMs (through `BYPASS_SCOPES`
+//! resource groups) spread over `--groups` resource groups, each VM with one NIC and its own NSG
+//! (as the portal creates them) in its group, their subnets in `--networks` network groups behind
+//! one NSG each. Prints the requests per watched VM of one pass, its wall time and the answers
+//! that were 429. A benchmark, not a timed test.
+//!
+//! Usage: `cargo bench --profile dev --bench doors -- [--vms 500] [--groups 25] [--networks 5]
+//! [--latency-ms 100] [--bucket 250] [--refill 25]`.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/e2e/estate/fake_arm.rs"]
+mod fake_arm;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bastion_recordings::arm::client::ArmClient;
+use bastion_recordings::arm::{MAX_IN_FLIGHT, ResourceManager};
+use bastion_recordings::azure::http::{Auth, Client};
+use bastion_recordings::azure::{Policy, Timeouts};
+use bastion_recordings::clock::FixedClock;
+use bastion_recordings::estate::bypass;
+use bastion_recordings::estate::settings::EstateSettings;
+use bastion_recordings::ports::Ports;
+use bastion_recordings::sources::{Source, Sources};
+use bastion_recordings::storage::memory::InMemoryBlobStore;
+use bastion_recordings::tables::memory::InMemoryTables;
+use serde_json::json;
+use time::macros::datetime;
+
+use self::fake_arm::network::{group, nic, nsg, nsg_id, rule, subnet_id, vnet};
+use self::fake_arm::{Bucket, Estate, FakeArm, SUB, host_id};
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The estate: one host, `vms` VMs over `groups` groups and `networks` network groups.
+fn estate(vms: usize, groups: usize, networks: usize, latency: Duration) -> Estate {
+    let mut e = Estate {
+        latency,
+        ..Estate::default()
+    };
+    e.add_healthy("b1", "strec", "recordings", "stlogs");
+    let bastion = subnet_id("rg-net-0", "vnet-0", "AzureBastionSubnet");
+    e.host("b1")["properties"]["ipConfigurations"] =
+        json!([{"name": "IpConf", "properties": {"subnet": {"id": bastion}}}]);
+    for n in 0..networks {
+        let rg = format!("rg-net-{n}");
+        let app_nsg = nsg_id(&rg, "nsg-app");
+        let mut subnets = vec![("app", "10.0.2.0/24", Some(app_nsg.as_str()))];
+        if n == 0 {
+            subnets.push(("AzureBastionSubnet", "10.0.1.0/26", None));
+        }
+        e.network
+            .push(vnet(&rg, &format!("vnet-{n}"), "10.0.0.0/16", &subnets));
+        e.network.push(nsg(
+            &rg,
+            "nsg-app",
+            vec![rule(
+                "rdp-from-bastion",
+                "Allow",
+                100,
+                "10.0.1.0/26",
+                "3389",
+            )],
+        ));
+    }
+    for i in 0..vms {
+        let rg = format!("rg-app-{}", i % groups);
+        let name = format!("vm-{i:04}");
+        let vm = format!(
+            "{}/providers/Microsoft.Compute/virtualMachines/{name}",
+            group(&rg)
+        );
+        let own = nsg_id(&rg, &format!("{name}-nsg"));
+        let subnet = subnet_id(
+            &format!("rg-net-{}", i % networks),
+            &format!("vnet-{}", i % networks),
+            "app",
+        );
+        let address = format!("10.0.2.{}", 4 + i % 250);
+        e.network.push(nic(
+            &rg,
+            &format!("{name}-nic"),
+            &vm,
+            &subnet,
+            &address,
+            Some(own.as_str()),
+            None,
+        ));
+        e.network.push(nsg(&rg, &format!("{name}-nsg"), vec![]));
+    }
+    e
+}
+
+#[tokio::main]
+async fn main() {
+    let vms = usize::try_from(arg("--vms", 500)).expect("vms");
+    let groups = usize::try_from(arg("--groups", 25)).expect("groups").max(1);
+    let networks = usize::try_from(arg("--networks", 5))
+        .expect("networks")
+        .max(1);
+    let latency = Duration::from_millis(arg("--latency-ms", 100));
+    let bucket = u32::try_from(arg("--bucket", 250)).expect("bucket");
+    let refill = u32::try_from(arg("--refill", 25)).expect("refill");
+    let fake = FakeArm::start(estate(vms, groups, networks, latency)).await;
+    fake.with(|e| e.bucket = Some(Bucket::new(bucket, refill)));
+    let endpoint = fake.url.parse().expect("url");
+    let http = Client::new(
+        "arm",
+        Some(&endpoint),
+        Auth::None,
+        Timeouts::CONTROL,
+        Policy::CONTROL,
+    )
+    .expect("http client");
+    let arm: Arc<dyn ResourceManager> =
+        Arc::new(ArmClient::new(http.paced(MAX_IN_FLIGHT), &fake.url).expect("client"));
+    let settings = EstateSettings {
+        hosts: vec![host_id("b1")],
+        arm_endpoint: fake.url.clone(),
+        disconnect: false,
+        recording_accounts: vec![],
+        audit_silence: time::Duration::hours(24),
+        bypass_lookback: time::Duration::days(90),
+        bypass_scopes: (0..groups)
+            .map(|g| group(&format!("rg-app-{g}")).to_ascii_lowercase())
+            .collect(),
+    };
+    let ports = Ports {
+        tables: Arc::new(InMemoryTables::new()),
+        sources: Arc::new(Sources::single(
+            Source::new(Arc::new(InMemoryBlobStore::new("strec")), "recordings"),
+            Source::new(
+                Arc::new(InMemoryBlobStore::new("stlogs")),
+                "insights-logs-bastionauditlogs",
+            ),
+        )),
+        clock: Arc::new(FixedClock::new(datetime!(2026-11-25 12:00 UTC))),
+        outbox: bastion_recordings::export::Outbox::off(),
+    };
+    println!(
+        "{vms} watched VMs in {groups} resource groups, networks in {networks} groups, subscription {SUB}; {} ms per request; bucket {bucket} +{refill}/s",
+        latency.as_millis()
+    );
+    let now = datetime!(2026-11-25 12:00 UTC);
+    for label in ["first", "nothing changed"] {
+        let before = fake.with(|e| (e.requests.len(), e.throttled));
+        let t = Instant::now();
+        let r = bypass::run(&ports, None, Some(&arm), &settings, &[], now).await;
+        let took = t.elapsed();
+        let (requests, throttled) =
+            fake.with(|e| (e.requests.len() - before.0, e.throttled - before.1));
+        println!(
+            "doors 4-5 {label}: {requests} requests ({:.3} per watched VM), {throttled} answered 429, {:.2} s, {} VMs decided, {} open, {} not read",
+            requests as f64 / vms as f64,
+            took.as_secs_f64(),
+            r.vms,
+            r.open,
+            r.failed.len()
+        );
+        assert_eq!(r.vms, vms, "every VM decided: {:?}", r.failed.first());
+        assert_eq!(r.open, 0, "a clean estate has no door open");
+        // Shared groups: the goal. A group per VM (and per network) costs up to 4 lists a VM: its
+        // NICs', its NSG's, its virtual network's and its subnet's NSG's groups.
+        if groups < vms {
+            assert!(requests <= 3 * vms, "more than 3 requests per watched VM");
+        }
+    }
+}

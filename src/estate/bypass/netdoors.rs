@@ -1,0 +1,165 @@
+//! Doors 4 and 5 decided from the network read (pure): a path to TCP 22 or 3389 from outside
+//! the Bastion subnets through the VM's subnet and NIC NSGs (`door:network-path`), and a public IP
+//! address on one of its NICs (`door:public-ip`), each Medium while open; the latest rule write
+//! the Activity log shows on an NSG that lets the path through names its caller.
+
+use std::collections::BTreeSet;
+
+use super::activity::{Event, Outcome, RULE_WRITE};
+use super::cidr::AddrSet;
+use super::network::Network;
+use super::nsg::{PORTS, level, path};
+use crate::arm::NetworkInterface;
+use crate::dates::format_utc;
+use crate::estate::findings::{Evaluation, Finding, Level};
+
+/// The finding of a path to 22/3389 from outside the Bastion subnets.
+pub const NETWORK_PATH: &str = "door:network-path";
+/// The finding of a public IP address on a watched VM's NIC.
+pub const PUBLIC_IP: &str = "door:public-ip";
+
+fn last(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or_default()
+}
+
+/// The latest succeeded or started rule write under one of `nsgs` (lower-case ids).
+fn rule_writer<'a>(nsgs: &BTreeSet<String>, events: &'a [Event]) -> Option<&'a Event> {
+    events
+        .iter()
+        .filter(|e| e.operation == RULE_WRITE && e.outcome != Outcome::Failed)
+        .filter(|e| {
+            nsgs.iter()
+                .any(|n| e.resource.starts_with(&format!("{n}/")))
+        })
+        .max_by_key(|e| e.at)
+}
+
+/// The paths to 22/3389 from outside `bastion` through `nics`, and the NSGs they pass; `None`
+/// when a subnet or NSG they name was not read.
+fn paths(
+    nics: &[&NetworkInterface],
+    net: &Network,
+    bastion: &AddrSet,
+) -> Option<(Vec<String>, BTreeSet<String>)> {
+    let mut lines = Vec::new();
+    let mut through = BTreeSet::new();
+    for nic in nics {
+        let nic_nsg_id = nic
+            .properties
+            .network_security_group
+            .as_ref()
+            .map(|g| g.id.to_ascii_lowercase());
+        let nic_nsg = match &nic_nsg_id {
+            Some(id) => Some(net.nsgs.get(id)?),
+            None => None,
+        };
+        for c in &nic.properties.ip_configurations {
+            let subnet_id = c.properties.subnet.as_ref()?.id.to_ascii_lowercase();
+            let subnet = net.subnets.get(&subnet_id)?;
+            let subnet_nsg_id = subnet
+                .properties
+                .network_security_group
+                .as_ref()
+                .map(|g| g.id.to_ascii_lowercase());
+            let subnet_nsg = match &subnet_nsg_id {
+                Some(id) => Some(net.nsgs.get(id)?),
+                None => None,
+            };
+            let address = c.properties.private_ip_address.clone().unwrap_or_default();
+            let dest = AddrSet::prefix(&address).unwrap_or_default();
+            for port in PORTS {
+                let s = level(subnet_nsg, port, &dest, bastion);
+                let n = level(nic_nsg, port, &dest, bastion);
+                if let Some(rules) = path(&s, &n) {
+                    lines.push(format!(
+                        "TCP {port} to {} on NIC {}: {}",
+                        if address.is_empty() {
+                            "?"
+                        } else {
+                            address.as_str()
+                        },
+                        last(&nic.id),
+                        rules.join(", ")
+                    ));
+                    through.extend(subnet_nsg_id.iter().cloned());
+                    through.extend(nic_nsg_id.iter().cloned());
+                }
+            }
+        }
+    }
+    Some((lines, through))
+}
+
+/// VM `vm`'s (lower-case) doors 4 and 5, as far as `net` shows them; `None` when its NICs are
+/// not known (its group's list failed, or no NIC names it).
+pub fn evaluate(vm: &str, net: &Network, events: &[Event]) -> Option<Evaluation> {
+    let nics: Vec<_> = net
+        .nics
+        .iter()
+        .filter(|n| {
+            n.properties
+                .virtual_machine
+                .as_ref()
+                .is_some_and(|v| v.id.eq_ignore_ascii_case(vm))
+        })
+        .collect();
+    if nics.is_empty() {
+        return None;
+    }
+    let mut ev = Evaluation::default();
+    ev.assessed.insert(PUBLIC_IP.to_owned());
+    let public: Vec<String> = nics
+        .iter()
+        .flat_map(|n| {
+            n.properties.ip_configurations.iter().filter_map(move |c| {
+                let p = c.properties.public_ip_address.as_ref()?;
+                Some(format!(
+                    "{} on NIC {} ({})",
+                    last(&p.id),
+                    last(&n.id),
+                    c.name
+                ))
+            })
+        })
+        .collect();
+    if !public.is_empty() {
+        ev.findings.push(Finding {
+            code: PUBLIC_IP.to_owned(),
+            level: Level::Medium,
+            evidence: format!(
+                "a public IP address on the VM's network interface, a way in beside Bastion: {}",
+                public.join("; ")
+            ),
+        });
+    }
+    let Some(bastion) = net.bastion.as_ref() else {
+        return Some(ev);
+    };
+    // A NIC, subnet or NSG not read: door 4 stays as it was.
+    let Some((lines, through)) = paths(&nics, net, bastion) else {
+        return Some(ev);
+    };
+    ev.assessed.insert(NETWORK_PATH.to_owned());
+    if !lines.is_empty() {
+        let who = rule_writer(&through, events).map_or_else(
+            || "no rule write in the Activity log read names who opened it".to_owned(),
+            |e| {
+                format!(
+                    "latest rule write {} at {} by {}",
+                    last(&e.resource),
+                    format_utc(e.at),
+                    super::doors::actor(e)
+                )
+            },
+        );
+        ev.findings.push(Finding {
+            code: NETWORK_PATH.to_owned(),
+            level: Level::Medium,
+            evidence: format!(
+                "a network path to SSH/RDP from outside the Bastion subnet: {}; {who}",
+                lines.join("; ")
+            ),
+        });
+    }
+    Some(ev)
+}

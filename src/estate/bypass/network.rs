@@ -1,0 +1,217 @@
+//! One pass's Resource Manager reads for doors 4 and 5: the watched hosts' Bastion subnets, and
+//! the watched VMs' NICs, their subnets and NSGs, through `Microsoft.Network` list calls per
+//! resource group (each list shared by every VM that needs it: a resource group is listed once
+//! per kind and pass, a `BYPASS_SCOPES` subscription once for all its groups).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::cidr::AddrSet;
+use super::doors::Watched;
+use futures::{FutureExt, StreamExt};
+
+use crate::arm::{MAX_IN_FLIGHT, NetworkInterface, NetworkSecurityGroup, ResourceManager, Subnet};
+use crate::azure::AzureError;
+
+/// What the lists answered.
+#[derive(Debug, Default)]
+pub struct Network {
+    /// Every NIC listed.
+    pub nics: Vec<NetworkInterface>,
+    /// NSGs by lower-case id.
+    pub nsgs: BTreeMap<String, NetworkSecurityGroup>,
+    /// Subnets by lower-case id.
+    pub subnets: BTreeMap<String, Subnet>,
+    /// The watched hosts' Bastion subnets' addresses (`None`: not all could be read).
+    pub bastion: Option<AddrSet>,
+    /// The scopes whose lists failed, lower-case (their resources are not known).
+    pub unread: BTreeSet<String>,
+    /// What could not be read.
+    pub failed: Vec<String>,
+    /// Resource Manager calls made (a list's next pages not counted: the bench counts those).
+    pub requests: usize,
+}
+
+/// The scope a resource lies in: `/subscriptions/{s}/resourcegroups/{g}` (lower-case).
+pub fn group_of(id: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    let parts: Vec<&str> = lower.trim_matches('/').split('/').collect();
+    (parts.len() >= 4 && parts[0] == "subscriptions" && parts[2] == "resourcegroups")
+        .then(|| format!("/subscriptions/{}/resourcegroups/{}", parts[1], parts[3]))
+}
+
+/// The virtual network a subnet id lies in (lower-case).
+fn vnet_of(subnet: &str) -> String {
+    let lower = subnet.to_ascii_lowercase();
+    match lower.find("/subnets/") {
+        Some(at) => lower[..at].to_owned(),
+        None => lower,
+    }
+}
+
+/// True when `id` (lower-case) lies under one of `scopes`.
+fn under(scopes: &BTreeSet<String>, id: &str) -> bool {
+    scopes.iter().any(|s| {
+        id.strip_prefix(s.as_str())
+            .is_some_and(|r| r.starts_with('/'))
+    })
+}
+
+impl Network {
+    /// True when the resource `id` could not be read.
+    pub fn unread(&self, id: &str) -> bool {
+        under(&self.unread, &id.to_ascii_lowercase())
+    }
+}
+
+/// Lists one kind in each of `scopes` not under another of them, [`MAX_IN_FLIGHT`] at once (the
+/// client paces them further by Resource Manager's remaining counts), into `net`.
+async fn lists<T: Send + 'static>(
+    net: &mut Network,
+    scopes: BTreeSet<String>,
+    call: impl Fn(String) -> futures::future::BoxFuture<'static, Result<Vec<T>, AzureError>>,
+) -> Vec<T> {
+    let own: Vec<String> = scopes
+        .iter()
+        .filter(|s| !under(&scopes, s))
+        .cloned()
+        .collect();
+    net.requests += own.len();
+    let answers: Vec<(String, Result<Vec<T>, AzureError>)> = futures::stream::iter(own)
+        .map(|scope| {
+            let f = call(scope.clone());
+            async move { (scope, f.await) }
+        })
+        .buffer_unordered(MAX_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for (scope, answer) in answers {
+        match answer {
+            Ok(mut items) => out.append(&mut items),
+            Err(e) => {
+                net.failed.push(format!("{scope}: {e}"));
+                net.unread.insert(scope);
+            }
+        }
+    }
+    out
+}
+
+/// Reads the hosts' Bastion subnets and the network of `watched`'s VMs.
+pub async fn read(
+    arm: &std::sync::Arc<dyn ResourceManager>,
+    hosts: &[String],
+    watched: &Watched,
+) -> Network {
+    let mut net = Network::default();
+    // The hosts' AzureBastionSubnet ids.
+    let mut bastion_subnets = BTreeSet::new();
+    let mut hosts_read = true;
+    for host in hosts {
+        net.requests += 1;
+        match arm.bastion_host(host).await {
+            Ok(h) => bastion_subnets.extend(
+                h.properties
+                    .ip_configurations
+                    .iter()
+                    .filter_map(|c| c.properties.subnet.as_ref())
+                    .map(|s| s.id.to_ascii_lowercase()),
+            ),
+            Err(e) => {
+                hosts_read = false;
+                net.failed.push(format!("{host}: {e}"));
+            }
+        }
+    }
+    // NICs: each watched VM's resource group, and each scope.
+    let mut nic_scopes: BTreeSet<String> = watched.vms.iter().filter_map(|v| group_of(v)).collect();
+    nic_scopes.extend(watched.scopes.iter().map(|s| s.to_ascii_lowercase()));
+    let a = arm.clone();
+    let nics = lists(&mut net, nic_scopes, move |s| {
+        let a = a.clone();
+        async move { a.network_interfaces(&s).await }.boxed()
+    })
+    .await;
+    let nics: Vec<NetworkInterface> = nics
+        .into_iter()
+        .filter(|n| {
+            n.properties
+                .virtual_machine
+                .as_ref()
+                .is_some_and(|vm| watched.covers(&vm.id.to_ascii_lowercase()))
+        })
+        .collect();
+    // Subnets: the NICs' and the hosts', through their virtual networks' groups.
+    let mut subnet_ids: BTreeSet<String> = nics
+        .iter()
+        .flat_map(|n| &n.properties.ip_configurations)
+        .filter_map(|c| c.properties.subnet.as_ref())
+        .map(|s| s.id.to_ascii_lowercase())
+        .collect();
+    subnet_ids.extend(bastion_subnets.iter().cloned());
+    let vnet_scopes = subnet_ids.iter().filter_map(|s| group_of(s)).collect();
+    let a = arm.clone();
+    let vnets = lists(&mut net, vnet_scopes, move |s| {
+        let a = a.clone();
+        async move { a.virtual_networks(&s).await }.boxed()
+    })
+    .await;
+    let wanted_vnets: BTreeSet<String> = subnet_ids.iter().map(|s| vnet_of(s)).collect();
+    for v in vnets {
+        if !wanted_vnets.contains(&v.id.to_ascii_lowercase()) {
+            continue;
+        }
+        for s in v.properties.subnets {
+            net.subnets.insert(s.id.to_ascii_lowercase(), s);
+        }
+    }
+    // NSGs: the NICs' own and their subnets'.
+    let mut nsg_ids: BTreeSet<String> = nics
+        .iter()
+        .filter_map(|n| n.properties.network_security_group.as_ref())
+        .map(|g| g.id.to_ascii_lowercase())
+        .collect();
+    nsg_ids.extend(
+        net.subnets
+            .values()
+            .filter(|s| !bastion_subnets.contains(&s.id.to_ascii_lowercase()))
+            .filter_map(|s| s.properties.network_security_group.as_ref())
+            .map(|g| g.id.to_ascii_lowercase()),
+    );
+    let nsg_scopes = nsg_ids.iter().filter_map(|s| group_of(s)).collect();
+    let a = arm.clone();
+    let nsgs = lists(&mut net, nsg_scopes, move |s| {
+        let a = a.clone();
+        async move { a.security_groups(&s).await }.boxed()
+    })
+    .await;
+    for g in nsgs {
+        let id = g.id.to_ascii_lowercase();
+        if nsg_ids.contains(&id) {
+            net.nsgs.insert(id, g);
+        }
+    }
+    // The Bastion subnets' addresses, when every host and subnet was read.
+    let mut bastion = AddrSet::default();
+    let mut known = hosts_read && !bastion_subnets.is_empty();
+    for id in &bastion_subnets {
+        match net.subnets.get(id) {
+            Some(s) => {
+                for p in s.prefixes() {
+                    match AddrSet::prefix(&p) {
+                        Some(a) => bastion = bastion.union(&a),
+                        None => known = false,
+                    }
+                }
+            }
+            None => {
+                known = false;
+                net.failed
+                    .push(format!("{id}: the Bastion subnet was not found"));
+            }
+        }
+    }
+    net.bastion = known.then_some(bastion);
+    net.nics = nics;
+    net
+}

@@ -1,0 +1,245 @@
+//! Doors 4–6 end to end: the real handler's `EstateCheck` reads the watched VMs' NICs, subnets
+//! and NSGs from the Resource Manager fake (list bodies in the REST specification's example
+//! shapes) and `AzureActivity` from the Logs Query fake. A rule letting RDP in from the Internet,
+//! a public IP on a NIC and a just-in-time request for a source outside the Bastion subnet each
+//! raise one finding naming its actor where a log names one, and the first two clear when
+//! closed; a clean estate (NSG only from the Bastion subnet, no public IP, just-in-time from the
+//! Bastion subnet) raises none; two instances announce each door once.
+
+use bastion_recordings::loganalytics::fake::FakeLogs;
+use bastion_recordings::loganalytics::fake_activity;
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use super::doors::{CUSTOMER, activity, quiet_workspace, vm};
+use super::fake_arm::network::{nic, nsg, nsg_id, rule, subnet_id, vnet};
+use super::fake_arm::{Estate, SUB};
+use super::{Rig, notifications};
+use crate::harness::{HandlerProcess, azurite, fixture};
+
+const BASTION: &str = "10.0.1.0/26";
+
+/// The hub network (the Bastion subnet, the app subnet behind an NSG admitting SSH/RDP only
+/// from the Bastion subnet, a subnet without an NSG) and four VMs' NICs in `rg-app`, all clean.
+fn clean(e: &mut Estate) {
+    let app_nsg = nsg_id("rg-net", "nsg-app");
+    let from_bastion = |n: &str, p: u32, port: &str| rule(n, "Allow", p, BASTION, port);
+    e.network = vec![
+        vnet(
+            "rg-net",
+            "vnet-hub",
+            "10.0.0.0/16",
+            &[
+                ("AzureBastionSubnet", BASTION, None),
+                ("app", "10.0.2.0/24", Some(app_nsg.as_str())),
+                ("dmz", "10.0.3.0/24", None),
+            ],
+        ),
+        nsg(
+            "rg-net",
+            "nsg-app",
+            vec![
+                from_bastion("ssh-from-bastion", 100, "22"),
+                from_bastion("rdp-from-bastion", 110, "3389"),
+                rule("deny-rdp", "Deny", 4000, "*", "3389"),
+            ],
+        ),
+        nsg("rg-app", "nsg-vm5", vec![]),
+    ];
+    // vm5 sits in a subnet without an NSG, behind its own NIC's (no rule yet: the default deny).
+    let vm5_nsg = nsg_id("rg-app", "nsg-vm5");
+    let dmz = subnet_id("rg-net", "vnet-hub", "dmz");
+    let vm5 = nic(
+        "rg-app",
+        "nic-vm5",
+        &vm("vm5"),
+        &dmz,
+        "10.0.3.4",
+        Some(vm5_nsg.as_str()),
+        None,
+    );
+    e.network.push(vm5);
+    let app = subnet_id("rg-net", "vnet-hub", "app");
+    for (i, name) in ["vm6", "vm7", "vm8"].iter().enumerate() {
+        let address = format!("10.0.2.{}", 4 + i);
+        e.network.push(nic(
+            "rg-app",
+            &format!("nic-{name}"),
+            &vm(name),
+            &app,
+            &address,
+            None,
+            None,
+        ));
+    }
+    e.host("b1")["properties"]["ipConfigurations"] = json!([{"name": "IpConf",
+        "id": format!("{}/bastionHostIpConfigurations/IpConf", super::fake_arm::host_id("b1")),
+        "properties": {"subnet": {"id": subnet_id("rg-net", "vnet-hub", "AzureBastionSubnet")},
+            "publicIPAddress": {"id": format!("/subscriptions/{SUB}/resourceGroups/rg-bastion/providers/Microsoft.Network/publicIPAddresses/pip-b1")},
+            "privateIPAllocationMethod": "Dynamic"}}]);
+}
+
+/// One just-in-time `initiate` row for `vm` from `source`, its request body in `Properties_d`
+/// as JSON text.
+fn jit(logs: &FakeLogs, caller: &str, target: &str, source: &str, correlation: &str) {
+    let policy = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Security/locations/westeurope/jitNetworkAccessPolicies/default"
+    );
+    let body = json!({"virtualMachines": [{"id": target, "ports": [{"number": 3389,
+        "endTimeUtc": "2026-11-25T14:00:00Z", "allowedSourceAddressPrefix": source}]}],
+        "justification": "patching"});
+    let values = json!({"TimeGenerated": "2026-11-25T11:40:00Z",
+        "OperationNameValue": "MICROSOFT.SECURITY/LOCATIONS/JITNETWORKACCESSPOLICIES/INITIATE/ACTION",
+        "ActivityStatusValue": "Success", "Caller": caller, "CallerIpAddress": "198.51.100.9",
+        "_ResourceId": policy.to_ascii_lowercase(), "ResourceId": policy.to_ascii_uppercase(),
+        "SubscriptionId": SUB, "CorrelationId": correlation, "Category": "Administrative",
+        "Properties_d": {"statusCode": "Accepted", "eventCategory": "Administrative",
+            "requestbody": body.to_string()}});
+    let visible = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let values = values.as_object().cloned().unwrap_or_default();
+    logs.ingest(CUSTOMER, fake_activity::row(values, visible));
+}
+
+fn finding<'a>(ns: &'a [Value], code: &str) -> Vec<&'a Value> {
+    ns.iter().filter(|n| n["data"]["finding"] == code).collect()
+}
+
+#[tokio::test]
+async fn a_network_path_a_public_ip_and_jit_to_another_source_each_raise_one_finding_and_clear() {
+    let Some(cs) = azurite() else { return };
+    let (logs, env) = quiet_workspace().await;
+    let scope = format!("/subscriptions/{SUB}/resourceGroups/rg-app");
+    let mut extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("BYPASS_SCOPES", &scope));
+    let mut rig = Rig::new(&cs, &extra).await;
+    rig.arm.with(clean);
+    // A clean estate: SSH/RDP only from the Bastion subnet, no public IP, JIT from Bastion.
+    jit(&logs, "ops@contoso.com", &vm("vm8"), "10.0.1.4", "j0");
+    assert_eq!(
+        rig.check().await,
+        Vec::<Value>::new(),
+        "a clean estate raises none"
+    );
+
+    // Open three doors.
+    rig.arm.with(|e| {
+        for r in &mut e.network {
+            if r["name"] == "nsg-vm5" {
+                r["properties"]["securityRules"] =
+                    json!([rule("rdp-anywhere", "Allow", 200, "Internet", "3389")]);
+            }
+            if r["name"] == "nic-vm6" {
+                r["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"] = json!({"id":
+                    format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Network/publicIPAddresses/pip-vm6")});
+            }
+        }
+    });
+    let write = "Microsoft.Network/networkSecurityGroups/securityRules/write";
+    let rule_id = format!("{}/securityRules/rdp-anywhere", nsg_id("rg-app", "nsg-vm5"));
+    activity(
+        &logs,
+        (write, "Start", "w1"),
+        "frank@contoso.com",
+        &rule_id,
+        "2026-11-25T11:35:00Z",
+    );
+    activity(
+        &logs,
+        (write, "Success", "w1"),
+        "",
+        &rule_id,
+        "2026-11-25T11:35:30Z",
+    );
+    jit(&logs, "grace@contoso.com", &vm("vm7"), "203.0.113.7", "j1");
+    // Two instances run the tick that finds them: each door is announced once between them.
+    let other = HandlerProcess::spawn(&rig.env.pairs()).await;
+    let tick = rig.next_timer("EstateCheck");
+    let replies = join_all([&rig.handler, &other].map(|h| h.invoke("EstateCheck", &tick))).await;
+    let mut ns = Vec::new();
+    for (status, body) in replies {
+        assert_eq!(status, 200, "{body}");
+        ns.extend(notifications(&body));
+    }
+    assert_eq!(
+        ns.len(),
+        3,
+        "three doors within one tick, once each: {ns:#?}"
+    );
+    for (code, host, level, who) in [
+        (
+            "door:network-path",
+            "vm5",
+            "medium",
+            Some("frank@contoso.com"),
+        ),
+        ("door:public-ip", "vm6", "medium", None),
+        ("door:jit", "vm7", "high", Some("grace@contoso.com")),
+    ] {
+        let n = finding(&ns, code);
+        assert_eq!(n.len(), 1, "{code}: {ns:#?}");
+        assert_eq!(n[0]["type"], "estate.finding");
+        assert_eq!(n[0]["data"]["bastionHost"], host);
+        assert_eq!(n[0]["data"]["findingSeverity"], level);
+        let evidence = n[0]["data"]["evidence"].as_str().unwrap_or_default();
+        if let Some(who) = who {
+            assert!(evidence.contains(who), "{evidence}");
+        }
+    }
+    let path = finding(&ns, "door:network-path")[0]["data"]["evidence"].to_string();
+    assert!(
+        path.contains("nsg-vm5/rdp-anywhere") && path.contains("TCP 3389"),
+        "{path}"
+    );
+    assert!(
+        !path.contains("TCP 22 "),
+        "SSH is admitted from Bastion only: {path}"
+    );
+    assert!(
+        finding(&ns, "door:jit")[0]["data"]["evidence"]
+            .to_string()
+            .contains("203.0.113.7")
+    );
+    // The next tick: the same episodes, nothing announced again.
+    assert_eq!(rig.check().await, Vec::<Value>::new());
+
+    // Closed: the rule removed, the public IP detached; each clears once.
+    rig.arm.with(|e| {
+        for r in &mut e.network {
+            if r["name"] == "nsg-vm5" {
+                r["properties"]["securityRules"] = json!([]);
+            }
+            if r["name"] == "nic-vm6"
+                && let Some(p) =
+                    r["properties"]["ipConfigurations"][0]["properties"].as_object_mut()
+            {
+                p.remove("publicIPAddress");
+            }
+        }
+    });
+    let ns = rig.check().await;
+    let mut cleared: Vec<(String, String)> = ns
+        .iter()
+        .map(|n| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (s(&n["type"]), s(&n["data"]["finding"]))
+        })
+        .collect();
+    cleared.sort();
+    let resolved = |f: &str| ("estate.resolved".to_owned(), f.to_owned());
+    assert_eq!(
+        cleared,
+        [resolved("door:network-path"), resolved("door:public-ip")],
+        "{ns:#?}"
+    );
+
+    // A day later the just-in-time request has left the window read: it clears.
+    let mut inv = fixture("invocations/timer.invocation.json");
+    inv["Metadata"]["sys"]["MethodName"] = json!("EstateCheck");
+    inv["Metadata"]["sys"]["UtcNow"] = json!("2026-11-26T12:30:00.000Z");
+    let (status, body) = rig.handler.invoke("EstateCheck", &inv).await;
+    assert_eq!(status, 200, "{body}");
+    let ns = notifications(&body);
+    assert_eq!(ns.len(), 1, "{ns:#?}");
+    assert_eq!(ns[0]["type"], "estate.resolved");
+    assert_eq!(ns[0]["data"]["finding"], "door:jit");
+}
