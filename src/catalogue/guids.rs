@@ -58,27 +58,27 @@ pub async fn naming_each(
     tables: &dyn TableStore,
     tunnels: &[String],
 ) -> Result<Vec<Vec<RecordingKey>>, AzureError> {
-    if tunnels.len() >= SCAN_FROM {
-        if let Some(rows) = whole_table(tables, tunnels.len() / GUIDS_PER_PAGE).await? {
-            let mut by_pk: HashMap<&str, Vec<&Entity>> = HashMap::new();
-            for e in &rows {
-                by_pk
-                    .entry(get_str(e, "PartitionKey").unwrap_or_default())
-                    .or_default()
-                    .push(e);
-            }
-            return Ok(tunnels
-                .iter()
-                .map(|t| {
-                    let rows = by_pk.get(tunnel_key(t).as_str());
-                    let rows = rows.map(Vec::as_slice).unwrap_or_default();
-                    rows.iter()
-                        .take(MAX_NAMING)
-                        .filter_map(|e| RecordingKey::of_row(e))
-                        .collect()
-                })
-                .collect());
+    if tunnels.len() >= SCAN_FROM
+        && let Some(rows) = whole_table(tables, tunnels.len() / GUIDS_PER_PAGE).await?
+    {
+        let mut by_pk: HashMap<&str, Vec<&Entity>> = HashMap::new();
+        for e in &rows {
+            by_pk
+                .entry(get_str(e, "PartitionKey").unwrap_or_default())
+                .or_default()
+                .push(e);
         }
+        return Ok(tunnels
+            .iter()
+            .map(|t| {
+                let rows = by_pk.get(tunnel_key(t).as_str());
+                let rows = rows.map(Vec::as_slice).unwrap_or_default();
+                rows.iter()
+                    .take(MAX_NAMING)
+                    .filter_map(|e| RecordingKey::of_row(e))
+                    .collect()
+            })
+            .collect());
     }
     let mut out = Vec::with_capacity(tunnels.len());
     for t in tunnels {
