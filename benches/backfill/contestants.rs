@@ -96,6 +96,16 @@ impl Run<'_> {
             ("TABLE_PREFIX", format!("bf{}", &id[..10])),
             ("AUDITLOGS_CONTAINER", audit.clone()),
             ("RUST_LOG", "warn".to_owned()),
+            // The recordings are uploaded (created) when each contestant runs, up to `--hours` + 3
+            // hours after their sessions and later still for the last contestant of a long run;
+            // on a deployment each is created when its session ends. The vouching lag covers
+            // that, so a named recording vouches for its session on every side alike (past the
+            // default 24 hours the handler rightly called it suspect while the bare client, which
+            // does not judge, joined it).
+            (
+                "RECORDING_VOUCH_LAG_HOURS",
+                (self.sizes.hours + 6).to_string(),
+            ),
         ];
         if self.sizes.hosts == 1 {
             env.push(("RECORDINGS_CONTAINER", recordings[0].0.clone()));

@@ -346,7 +346,8 @@ impl DayRow {
     }
 
     /// Takes the session's fields from `s`, keeping this row's state and markers, and every field
-    /// this row knows that `s` does not (the later end, the higher-ranked outcome). A session only
+    /// this row knows that `s` does not (the earlier start, the later end, the higher-ranked
+    /// outcome). A session only
     /// gains fields as records merge, so for a writer whose `s` is the stored session this is `s`'s
     /// fields; a writer whose `s` was read before another writer's change (two hours of one
     /// session written at once) may write after it, and must not take the end or a name away.
@@ -369,7 +370,8 @@ impl DayRow {
         let end = fresh.end.max(self.end);
         *self = Self {
             tunnel_id: fresh.tunnel_id,
-            start: fresh.start,
+            // The earlier: a view without the session's start reads it as its first record's.
+            start: fresh.start.min(self.start),
             duration_ms: if end == fresh.end {
                 fresh.duration_ms.or(self.duration_ms)
             } else {
@@ -548,6 +550,20 @@ pub async fn put(
         }
     }
     Ok(())
+}
+
+/// Removes the row of session `tunnel` under start day `day` (one gone already is no error).
+///
+/// # Errors
+/// Table errors.
+pub async fn remove(tables: &dyn TableStore, day: &str, tunnel: &str) -> Result<(), AzureError> {
+    match tables
+        .delete(DAYS_TABLE, day, &tunnel_key(tunnel), None)
+        .await
+    {
+        Ok(()) | Err(AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// `row` with its recorded state derived from `ids` (every recording whose current match names

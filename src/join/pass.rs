@@ -236,13 +236,14 @@ impl Join {
             k.read.push(span);
         }
         let repo = self.ports.catalogue();
-        for t in affected
+        let keyed: Vec<String> = affected
             .iter()
             .filter(|t| k.needs_keys(t))
             .cloned()
-            .collect::<Vec<_>>()
-        {
-            for key in guids::naming(self.ports.tables.as_ref(), &t).await? {
+            .collect();
+        let naming = guids::naming_each(self.ports.tables.as_ref(), &keyed).await?;
+        for (t, keys) in keyed.into_iter().zip(naming) {
+            for key in keys {
                 if k.recordings.contains_key(&key) {
                     continue;
                 }

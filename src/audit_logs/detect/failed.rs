@@ -170,28 +170,53 @@ pub async fn run_pending(
             return out;
         }
     };
+    let mut checked = Vec::new();
     for row in &pending {
         let Some(pk) = get_str(&row.entity, "RowKey") else {
             continue;
         };
-        let checked = match check(tables, pk, threshold, window).await {
+        match check(tables, pk, threshold, window).await {
             Ok(n) => {
                 out.extend(n.into_iter().map(|d| super::burst::with_portal(d, sources)));
-                tables
-                    .delete(FAILED_TABLE, PENDING, pk, Some(&row.etag))
-                    .await
+                checked.push((pk, row.etag.as_str()));
             }
-            Err(e) => Err(e),
-        };
-        match checked {
-            // 412: an attempt was stored since the read, 404: another tick settled it.
-            Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
             Err(e) => {
                 error!(error.cause_chain = %redact(&e.to_string()), "failed-login burst check failed; kept pending, retried next tick");
             }
         }
     }
+    settle(tables, &checked).await;
     out
+}
+
+/// Removes the pending rows of the partitions checked, each `If-Match` its ETag as read, 100 to a
+/// transaction; a refused transaction (one row marked again or settled since) is removed row by
+/// row. A row marked again since stays (412), one another tick settled is gone (404); any other
+/// failure leaves it pending, checked again next tick.
+async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
+    for chunk in checked.chunks(crate::tables::MAX_BATCH) {
+        let deletes: Vec<(Entity, WriteMode)> = chunk
+            .iter()
+            .map(|(pk, etag)| {
+                let mut e = Entity::new();
+                e.insert("PartitionKey".into(), Value::String(PENDING.to_owned()));
+                e.insert("RowKey".into(), Value::String((*pk).to_owned()));
+                (e, WriteMode::Delete((*etag).to_owned()))
+            })
+            .collect();
+        if chunk.len() > 1 && tables.batch(FAILED_TABLE, &deletes).await.is_ok() {
+            continue;
+        }
+        for (pk, etag) in chunk {
+            match tables.delete(FAILED_TABLE, PENDING, pk, Some(etag)).await {
+                // 412: an attempt was stored since the read, 404: another tick settled it.
+                Ok(()) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
+                Err(e) => {
+                    error!(error.cause_chain = %redact(&e.to_string()), "settling a failed-login burst check failed; kept pending, checked again next tick");
+                }
+            }
+        }
+    }
 }
 
 /// Emits the digest for partition `pk` when it reached `threshold` and no tick settled it yet: the

@@ -171,3 +171,95 @@ fn an_unrecorded_session_links_its_hosts_portal_page_when_a_source_names_it() {
     let other = super::unrecorded::notification(&row, sources.bastion_id("bas-other"));
     assert!(other.data.get("bastionResourceId").is_none());
 }
+
+/// Re-marks one pending partition just before the first transaction that settles pending rows
+/// (an attempt stored by another tick between the read and the removal).
+struct MarkedAgain(Arc<dyn TableStore>, String, std::sync::atomic::AtomicBool);
+
+#[async_trait::async_trait]
+impl crate::tables::intercept::BeforeTableCall for MarkedAgain {
+    async fn before(
+        &self,
+        call: crate::tables::intercept::TableCall<'_>,
+    ) -> Result<(), AzureError> {
+        use std::sync::atomic::Ordering;
+        if matches!(
+            call,
+            crate::tables::intercept::TableCall::Batch(FAILED_TABLE, _)
+        ) && !self.2.swap(true, Ordering::SeqCst)
+        {
+            super::failed::mark_pending(self.0.as_ref(), [&self.1]).await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn checked_partitions_are_settled_in_one_transaction_and_one_marked_again_stays_pending() {
+    use crate::tables::Filter;
+    use crate::tables::intercept::{CountingTables, Intercepted};
+    use crate::tables::ops::query_all;
+    let sources = crate::testkit::ports(
+        Arc::new(crate::storage::memory::InMemoryBlobStore::new("a")),
+        Arc::new(InMemoryTables::new()),
+        Arc::new(crate::clock::SystemClock),
+    )
+    .sources;
+    let window = Duration::minutes(15);
+    let pending = Filter::partition(super::failed::PENDING);
+    let attempt = |i: usize| FailedLogin {
+        tunnel_id: format!("t{i}"),
+        window: datetime!(2025-03-14 09:30 UTC),
+        user: format!("user{i}"),
+        client_ip: String::new(),
+        vm: "vm9".into(),
+        host: String::new(),
+    };
+    // Three partitions pending, nothing changing meanwhile: one query lists them, one per
+    // partition counts it, one transaction settles all three.
+    let tables = CountingTables::new(InMemoryTables::new());
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        parts.extend(record(&tables, &attempt(i)).await.expect("record"));
+    }
+    super::failed::mark_pending(&tables, &parts)
+        .await
+        .expect("pending");
+    let before = tables.total();
+    super::failed::run_pending(&tables, &sources, 5, window).await;
+    assert_eq!(
+        (
+            tables.count(Some(FAILED_TABLE), Some("batch")),
+            tables.count(Some(FAILED_TABLE), Some("delete")),
+            tables.total() - before,
+        ),
+        (2, 0, 5),
+        "the marks' transaction, then 1 list + 3 checks + 1 settling transaction"
+    );
+    let left = query_all(&tables, FAILED_TABLE, &pending, 10).await;
+    assert!(left.expect("pending").is_empty(), "all settled");
+    // One partition marked again between the read and the removal: the transaction is refused,
+    // the other two are removed row by row and the one marked again stays pending.
+    let memory: Arc<dyn TableStore> = Arc::new(InMemoryTables::new());
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        parts.extend(record(&memory, &attempt(i)).await.expect("record"));
+    }
+    super::failed::mark_pending(&memory, &parts)
+        .await
+        .expect("pending");
+    let again = parts[1].clone();
+    let hooked = Intercepted::with(
+        memory.clone(),
+        MarkedAgain(memory.clone(), again.clone(), Default::default()),
+    );
+    super::failed::run_pending(&hooked, &sources, 5, window).await;
+    let left = query_all(&memory, FAILED_TABLE, &pending, 10)
+        .await
+        .expect("pending");
+    let keys: Vec<_> = left
+        .iter()
+        .filter_map(|s| crate::tables::get_str(&s.entity, "RowKey"))
+        .collect();
+    assert_eq!(keys, [again.as_str()], "only the partition marked again");
+}

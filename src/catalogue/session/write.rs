@@ -1,5 +1,7 @@
 //! The one writer of a session: its `sessions` row merged, its `sessionwindows` day row first.
 
+use std::sync::Mutex;
+
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -15,6 +17,12 @@ use crate::tables::{TableStore, WriteMode, ops};
 /// and the next read of the same records writes both again. `raw` is the latest raw record line
 /// (`LastRaw`). Returns whether the session changed.
 ///
+/// A writer whose `sessions` write lost to another's (two hours of one session written at once)
+/// wrote its day row from a view read before the other's change: every later attempt writes the
+/// day row again from the merged session, also when the merge changes nothing more, and removes
+/// the row it put under another start day (a view without the session's start reads its start as
+/// its first record's time, which can lie on a later day).
+///
 /// # Errors
 /// Table errors; `Transient` when the row kept changing.
 pub async fn upsert(
@@ -25,8 +33,10 @@ pub async fn upsert(
     now: OffsetDateTime,
     affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
 ) -> Result<bool, AzureError> {
+    // The start day this writer last put the session's day row under, if any.
+    let put_under: Mutex<Option<String>> = Mutex::new(None);
     if part.opens()
-        && let Some(done) = insert_new(tables, outbox, part, raw, now, affected).await?
+        && let Some(done) = insert_new(tables, outbox, part, raw, now, affected, &put_under).await?
     {
         return Ok(done);
     }
@@ -47,19 +57,27 @@ pub async fn upsert(
             after.merge(part);
             after.cap_fields();
             changed = before.as_ref() != Some(&after);
-            let index = changed.then(|| {
+            let put_before = last_put(&put_under);
+            let index = (changed || put_before.is_some()).then(|| {
                 let was = before.as_ref().map(days::day_of);
                 let moved = before.as_ref().and_then(DayRow::of) != DayRow::of(&after);
                 let pending = affected(before.as_ref(), &after);
-                (was, moved || pending.is_some(), pending)
+                let day = days::day_of(&after);
+                // Put under another day by an earlier attempt, and not the stored session's.
+                let stray = put_before.clone().filter(|d| {
+                    Some(d) != day.as_ref() && Some(Some(d)) != was.as_ref().map(Option::as_ref)
+                });
+                let write = moved || pending.is_some() || put_before.is_some();
+                (was, write, pending, day, stray)
             });
             let mut e = cur.map(|s| s.entity).unwrap_or_default();
             e.extend(after.to_entity());
             if let Some(line) = raw {
                 e.insert("LastRaw".into(), Value::String(line.to_owned()));
             }
+            let (changed, put_under) = (changed, &put_under);
             async move {
-                let Some((was, write, pending)) = index else {
+                let Some((was, write, pending, day, stray)) = index else {
                     return Ok(None);
                 };
                 if write {
@@ -68,8 +86,12 @@ pub async fn upsert(
                         .as_ref()
                         .map_or(Before::New, |d| Before::Day(d.as_deref()));
                     days::put(tables, outbox, &after, now, before, pending).await?;
+                    if let Some(d) = stray {
+                        days::remove(tables, &d, tunnel).await?;
+                    }
+                    set_put(put_under, day);
                 }
-                Ok(Some((e, ops::Companions::new())))
+                Ok(changed.then(|| (e, ops::Companions::new())))
             }
         },
     )
@@ -77,9 +99,22 @@ pub async fn upsert(
     Ok(changed)
 }
 
+/// The start day the writer last put the day row under.
+fn last_put(put_under: &Mutex<Option<String>>) -> Option<String> {
+    put_under.lock().map_or(None, |d| d.clone())
+}
+
+/// Remembers the start day the writer put the day row under.
+fn set_put(put_under: &Mutex<Option<String>>, day: Option<String>) {
+    if let Ok(mut d) = put_under.lock() {
+        *d = day;
+    }
+}
+
 /// A session whose connect record is in `part` is usually new: its day row, then its row, are
 /// inserted without a read (two calls where a merge takes three). `None` when either is stored
-/// already (records read again, or out of order): nothing was overwritten, and the caller merges.
+/// already (records read again, or out of order): nothing was overwritten, and the caller merges
+/// (knowing, through `put_under`, the day row inserted here when the session row was not).
 async fn insert_new(
     tables: &dyn TableStore,
     outbox: &crate::export::Outbox,
@@ -87,6 +122,7 @@ async fn insert_new(
     raw: Option<&str>,
     now: OffsetDateTime,
     affected: &(dyn Fn(Option<&SessionRecord>, &SessionRecord) -> Option<Span> + Sync),
+    put_under: &Mutex<Option<String>>,
 ) -> Result<Option<bool>, AzureError> {
     let mut after = SessionRecord::new(&part.tunnel_id);
     after.merge(part);
@@ -94,6 +130,7 @@ async fn insert_new(
     if !days::insert_new(tables, outbox, &after, now, affected(None, &after)).await? {
         return Ok(None);
     }
+    set_put(put_under, days::day_of(&after));
     let mut e = after.to_entity();
     if let Some(line) = raw {
         e.insert("LastRaw".into(), Value::String(line.to_owned()));

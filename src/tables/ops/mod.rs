@@ -83,8 +83,9 @@ pub async fn write_creating_table<T: TableStore + ?Sized>(
     }
 }
 
-/// Upserts `rows` of one partition in batches; a refused batch is written row by row, which
-/// creates the table and names the failing row.
+/// Upserts `rows` of one partition in batches; a batch refused for a missing table is sent again
+/// once the table is created (not one write per row), any other refused batch is written row by
+/// row, which names the failing row.
 pub async fn upsert_batched<T: TableStore + ?Sized>(
     tables: &T,
     table: &str,
@@ -95,7 +96,14 @@ pub async fn upsert_batched<T: TableStore + ?Sized>(
             .iter()
             .map(|e| (e.clone(), WriteMode::Upsert))
             .collect();
-        if tables.batch(table, &writes).await.is_ok() {
+        let sent = match tables.batch(table, &writes).await {
+            Err(AzureError::NotFound) => {
+                tables.ensure_table(table).await?;
+                tables.batch(table, &writes).await
+            }
+            other => other,
+        };
+        if sent.is_ok() {
             continue;
         }
         for e in chunk {

@@ -248,3 +248,29 @@ async fn query_all_stops_at_the_limit_and_takes_no_table_for_no_rows() {
         5
     );
 }
+
+#[tokio::test]
+async fn upsert_batched_creates_a_missing_table_and_sends_the_batches_again_not_row_by_row() {
+    let tables = crate::tables::intercept::CountingTables::new(InMemoryTables::new());
+    let rows: Vec<Entity> = (0..150)
+        .map(|k| {
+            let e = json!({"PartitionKey": "p", "RowKey": format!("r{k:03}")});
+            e.as_object().cloned().expect("object")
+        })
+        .collect();
+    upsert_batched(&tables, T, &rows).await.expect("upsert");
+    assert_eq!(
+        (
+            tables.count(Some(T), Some("batch")),
+            tables.count(Some(T), Some("ensure")),
+            tables.count(Some(T), Some("write")),
+        ),
+        (3, 1, 0),
+        "one batch refused for the missing table, the table, then both batches"
+    );
+    let all = Filter::partition("p");
+    assert_eq!(
+        query_all(&tables, T, &all, 500).await.expect("query").len(),
+        150
+    );
+}
