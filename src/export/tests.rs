@@ -334,7 +334,7 @@ async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     assert_eq!(left.len(), 2);
     assert!(left.iter().any(|r| r.record.contains("second thoughts")));
     let buckets = outbox::buckets::buckets(tables, T).await.expect("buckets");
-    assert_eq!(buckets.open, [bucket.clone()]);
+    assert_eq!(buckets.open, std::slice::from_ref(&bucket));
     let b = outbox::backlog(tables, Table::Reviews, &buckets, 1)
         .await
         .expect("backlog");
