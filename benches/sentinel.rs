@@ -2,17 +2,22 @@
 //! Azurite (the bench's own instance, `.azurite-bench-sentinel`, restarted empty for each
 //! contestant) and the project's loopback fake of the Logs Ingestion API in a child process of this
 //! binary (its decompression and schema checks do not share this process's CPU).
-//! - `sentinel rate [rows] [repeats]`: `rows` detection rows recorded in the outbox (not timed),
-//!   then drained by the exporter (`sentinel::drain::run`, runs of 45 s until nothing waits)
-//!   beside a bare client doing the same work and leaving the same state: it reads the whole
-//!   outbox partition a page at a time, packs it with the same packer, posts each call with a
-//!   plain reqwest client and removes its rows before the next (the drain's removal: tasks of 500 rows,
-//!   four at once, each the outbox's transactions of 100 conditional deletes in turn, a failed one
-//!   redone row by row), with no lease, state rows, buffer
-//!   bound, fallback or retry policy. Table calls per row of both (counted); seconds reading,
-//!   uploading and removing. Rows/s of both and their ratio (median of the runs, contestants alternating);
-//!   calls, gzip MB and JSON MB per 10,000 rows and calls per MB of gzip. Each run checks that
-//!   the fake accepted exactly the recorded ids, once, and that the outbox is empty.
+//! - `sentinel rate [rows] [repeats]`: `rows` detection rows recorded in the outbox (not timed) as
+//!   a backlog recorded an hour ago (one closed bucket: an outage's backlog), then drained by the
+//!   exporter (`sentinel::drain::run`, runs of 45 s until nothing waits) beside a bare client doing
+//!   the same work and leaving the same state: it reads the whole bucket partition a page at a
+//!   time, packs it with the same packer, posts each call with a plain reqwest client and, once
+//!   every call was accepted, deletes the bucket (one Delete Table), with no lease, state rows,
+//!   cursor, buffer bound, fallback or retry policy. Table calls per row of both (counted);
+//!   seconds reading, uploading and retiring. Rows/s of both and their ratio (median of the runs,
+//!   contestants alternating); calls, gzip MB and JSON MB per 10,000 rows and calls per MB of
+//!   gzip. Each run checks that the fake accepted exactly the recorded ids, once, and that no
+//!   bucket is left.
+//! - `sentinel rate [rows] [repeats] open`: the same rows in the bucket being written (the
+//!   exporter's clock held there), so both sides remove each sent row as the drain does in an open
+//!   bucket (tasks of 500 rows, four at once, each the outbox's transactions of 100 conditional
+//!   deletes in turn, a failed one redone row by row) after each call: the outbox's shape before
+//!   buckets, measured by the same binary.
 //! - `sentinel serve` (internal): the fake with a `GET /stats` of what it accepted; its URL on stdout.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -35,7 +40,7 @@ use async_trait::async_trait;
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::azure::http::{Auth, Client};
 use bastion_recordings::azure::{Policy, Timeouts};
-use bastion_recordings::clock::SystemClock;
+use bastion_recordings::clock::{Clock, FixedClock, SystemClock};
 use bastion_recordings::export::outbox::{self, OUTBOX_TABLE};
 use bastion_recordings::export::rows::DetectionRow;
 use bastion_recordings::export::{Outbox, Table};
@@ -70,8 +75,15 @@ fn main() {
         .expect("runtime");
     match args.first().map(String::as_str) {
         Some("serve") => rt.block_on(serve()),
-        Some("rate") => rt.block_on(rate(num(1, 20_000), num(2, 3))),
-        _ => eprintln!("usage: sentinel rate [rows] [repeats]"),
+        Some("rate") => {
+            let open = match args.get(3).map(String::as_str) {
+                None | Some("closed") => false,
+                Some("open") => true,
+                Some(other) => panic!("closed or open, not {other}"),
+            };
+            rt.block_on(rate(num(1, 20_000), num(2, 3), open));
+        }
+        _ => eprintln!("usage: sentinel rate [rows] [repeats] [closed|open]"),
     }
 }
 
@@ -213,8 +225,9 @@ const SEED_IN_FLIGHT: usize = 4;
 const SEED_TRIES: usize = 20;
 
 /// Records `rows` rows into the outbox of `tables` (not timed): the entities the outbox writes,
-/// upserted in transactions of [`SEED_BATCH`], [`SEED_IN_FLIGHT`] at once.
-async fn seed(tables: Arc<dyn TableStore>, rows: usize) {
+/// into the bucket of `written` (an hour ago: a closed bucket), upserted in transactions of
+/// [`SEED_BATCH`], [`SEED_IN_FLIGHT`] at once.
+async fn seed(tables: Arc<dyn TableStore>, rows: usize, bucket: &str) {
     let t0 = OffsetDateTime::now_utc() - time::Duration::hours(1);
     let writes: Vec<(Entity, WriteMode)> = (0..rows)
         .map(|i| {
@@ -229,7 +242,7 @@ async fn seed(tables: Arc<dyn TableStore>, rows: usize) {
             let mut tries = 0;
             loop {
                 tries += 1;
-                match tables.batch(OUTBOX_TABLE, chunk).await {
+                match tables.batch(bucket, chunk).await {
                     Err(AzureError::Transient(_)) if tries < SEED_TRIES => continue,
                     r => return r,
                 }
@@ -281,8 +294,8 @@ struct Done {
     upload: f64,
 }
 
-/// The exporter until nothing waits.
-async fn exporter(tables: Arc<dyn TableStore>, url: &str) -> Done {
+/// The exporter until nothing waits, its clock at `now`.
+async fn exporter(tables: Arc<dyn TableStore>, url: &str, now: Arc<dyn Clock>) -> Done {
     let blobs = Arc::new(InMemoryBlobStore::new("bench"));
     let ports = Ports {
         tables: tables.clone(),
@@ -290,8 +303,8 @@ async fn exporter(tables: Arc<dyn TableStore>, url: &str) -> Done {
             Source::new(blobs.clone(), "recordings"),
             Source::new(blobs, "insights-logs-bastionauditlogs"),
         )),
-        clock: Arc::new(SystemClock),
-        outbox: Outbox::on(tables),
+        clock: now.clone(),
+        outbox: Outbox::on(tables, now),
     };
     let started = Instant::now();
     let counted = Counted {
@@ -325,9 +338,9 @@ async fn exporter(tables: Arc<dyn TableStore>, url: &str) -> Done {
     }
 }
 
-/// The bare client until nothing waits: every row read first, then the calls, each followed by the
-/// removal of its rows.
-async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
+/// The bare client until nothing waits: every row of the bucket read first, then the calls, then
+/// the bucket deleted.
+async fn bare(tables: Arc<dyn TableStore>, url: &str, bucket: &str, open: bool) -> Done {
     let http = reqwest::Client::new();
     let post = format!("{url}/dataCollectionRules/{DCR}/streams/{STREAM}?api-version=2023-01-01");
     let t: &dyn TableStore = tables.as_ref();
@@ -336,7 +349,7 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
     let mut after: Option<String> = None;
     let mut page = Vec::new();
     loop {
-        let more = outbox::pending(t, Table::Detections, after.as_deref(), 1000)
+        let more = outbox::pending(t, bucket, Table::Detections, after.as_deref(), 1000)
             .await
             .expect("page");
         let Some(last) = more.last() else { break };
@@ -366,12 +379,15 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
             upload += sent_at.elapsed().as_secs_f64();
             calls += 1;
             gzip += call.gzip.len();
-            // The drain's removal: tasks of 500 rows (the outbox's transactions of 100 in turn,
-            // each redone row by row when it fails: a loaded machine's Azurite times some out),
-            // four tasks at once.
+            if !open {
+                continue;
+            }
+            // An open bucket: the drain's removal (tasks of 500 rows, the outbox's transactions
+            // of 100 in turn, each redone row by row when it fails: a loaded machine's Azurite
+            // times some out), four tasks at once.
             let removals: Vec<_> = page[call.range]
                 .chunks(500)
-                .map(|c| outbox::remove_all(t, Table::Detections, c))
+                .map(|c| outbox::remove_all(t, bucket, Table::Detections, c))
                 .collect();
             let done: Vec<(usize, usize, usize)> = futures::stream::iter(removals)
                 .buffer_unordered(4)
@@ -383,6 +399,9 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
             );
         }
     }
+    if !open {
+        t.delete_table(bucket).await.expect("the bucket deleted");
+    }
     Done {
         secs: started.elapsed().as_secs_f64(),
         calls,
@@ -392,7 +411,7 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str) -> Done {
     }
 }
 
-async fn rate(rows: usize, repeats: usize) {
+async fn rate(rows: usize, repeats: usize, open: bool) {
     let azurite =
         common::azurite::Azurite::from_args_in(".azurite-bench-sentinel").expect("an Azurite");
     let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -405,30 +424,47 @@ async fn rate(rows: usize, repeats: usize) {
         for who in order {
             let cs = azurite.fresh();
             let tables = tables_on(&cs);
-            tables.ensure_table(OUTBOX_TABLE).await.expect("table");
-            seed(tables.clone(), rows).await;
+            // Closed: written an hour ago. Open: now, the exporter's clock held there.
+            let written = if open {
+                OffsetDateTime::now_utc()
+            } else {
+                OffsetDateTime::now_utc() - time::Duration::hours(1)
+            };
+            let clock: Arc<dyn Clock> = if open {
+                Arc::new(FixedClock::new(written))
+            } else {
+                Arc::new(SystemClock)
+            };
+            let bucket = outbox::bucket_table(written);
+            tables.ensure_table(&bucket).await.expect("table");
+            seed(tables.clone(), rows, &bucket).await;
             let seeded = tables.total();
             let served = Served::start();
             let done = if who == "exporter" {
-                exporter(tables.clone(), &served.1).await
+                exporter(tables.clone(), &served.1, clock).await
             } else {
-                bare(tables.clone(), &served.1).await
+                bare(tables.clone(), &served.1, &bucket, open).await
             };
             let (secs, calls, gzip) = (done.secs, done.calls, done.gzip);
             // The same state either way: every recorded id accepted once, the outbox empty.
             let stats = served.stats().await;
             assert_eq!(stats["accepted"], rows, "{who}: {stats}");
             assert_eq!(stats["distinct"], rows, "{who}: {stats}");
-            let left = outbox::backlog(tables.as_ref(), Table::Detections, 10)
+            let left = tables.list_tables(OUTBOX_TABLE).await.expect("tables");
+            assert!(
+                open || left.iter().all(|t| t == OUTBOX_TABLE),
+                "{who}: no bucket is left: {left:?}"
+            );
+            let waiting = outbox::recorded(tables.as_ref(), Table::Detections)
                 .await
-                .expect("backlog");
-            assert_eq!(left.rows, 0, "{who}: the outbox is empty");
+                .expect("rows");
+            assert!(waiting.is_empty(), "{who}: the outbox is empty");
             let table_calls = tables.total() - seeded;
             let rate = rows as f64 / secs;
             let per_10k = |n: f64| n * 10_000.0 / rows as f64;
             let mb = gzip as f64 / 1e6;
             println!(
-                "{{\"run\":{run},\"who\":\"{who}\",\"rows\":{rows},\"secs\":{secs:.3},\"rows_per_s\":{rate:.0},\"calls\":{calls},\"calls_per_10k_rows\":{:.2},\"gzip_mb_per_10k_rows\":{:.3},\"calls_per_gzip_mb\":{:.3},\"table_calls_per_row\":{:.3},\"read_s\":{:.3},\"upload_s\":{:.3},\"remove_s\":{:.3}}}",
+                "{{\"run\":{run},\"who\":\"{who}\",\"rows\":{rows},\"secs\":{secs:.3},\"rows_per_s\":{rate:.0},\"calls\":{calls},\"calls_per_10k_rows\":{:.2},\"gzip_mb_per_10k_rows\":{:.3},\"calls_per_gzip_mb\":{:.3},\"table_calls_per_row\":{:.3},\"read_s\":{:.3},\"upload_s\":{:.3},\"retire_s\":{:.3}}}",
                 per_10k(calls as f64),
                 per_10k(mb),
                 calls as f64 / mb,
@@ -451,7 +487,8 @@ async fn rate(rows: usize, repeats: usize) {
         r.len()
     };
     println!(
-        "{{\"median_exporter_rows_per_s\":{e:.0},\"median_bare_rows_per_s\":{b:.0},\"ratio_of_medians\":{:.3},\"calls\":{calls},\"min_calls_at_1mb\":{},\"json_bytes_per_row\":{json_per_row}}}",
+        "{{\"bucket\":\"{}\",\"median_exporter_rows_per_s\":{e:.0},\"median_bare_rows_per_s\":{b:.0},\"ratio_of_medians\":{:.3},\"calls\":{calls},\"min_calls_at_1mb\":{},\"json_bytes_per_row\":{json_per_row}}}",
+        if open { "open" } else { "closed" },
         e / b,
         gzip.div_ceil(MAX_CALL_BYTES)
     );

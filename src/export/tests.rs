@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use super::outbox::{self, OUTBOX_TABLE, Outbox, RunEnd};
+use super::outbox::{self, Outbox, RunEnd};
 use super::rows::{DetectionRow, DisconnectRow, FindingRow, RecordingRow, ReviewRow, SessionRow};
 use super::{ExportRow, Table, declaration};
 use crate::catalogue::days::{DayRow, ReviewMark, Span};
@@ -21,6 +21,10 @@ use crate::tables::memory::InMemoryTables;
 use crate::tables::{Entity, TableStore};
 
 const T: OffsetDateTime = datetime!(2025-03-14 09:42:17.123 UTC);
+
+fn clock() -> Arc<dyn crate::clock::Clock> {
+    Arc::new(crate::clock::FixedClock::new(T))
+}
 
 fn entity(v: Value) -> Entity {
     v.as_object().cloned().expect("object")
@@ -300,7 +304,7 @@ async fn an_outbox_that_is_off_writes_nothing() {
     assert!(!off.enabled());
     off.record(&review("r-1", T)).await.expect("no-op");
     assert_eq!(tables.total(), 0);
-    let on = Outbox::on(tables.clone());
+    let on = Outbox::on(tables.clone(), clock());
     on.record(&review("r-1", T)).await.expect("recorded");
     assert!(tables.total() > 0);
 }
@@ -308,7 +312,8 @@ async fn an_outbox_that_is_off_writes_nothing() {
 #[tokio::test]
 async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     let mem = Arc::new(InMemoryTables::new());
-    let outbox = Outbox::on(mem.clone());
+    let outbox = Outbox::on(mem.clone(), clock());
+    let bucket = outbox::bucket_table(T);
     for (id, at) in [
         ("b", T + Duration::minutes(2)),
         ("a", T),
@@ -318,7 +323,7 @@ async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     }
     outbox.record(&review("a", T)).await.expect("again");
     let tables: &dyn TableStore = mem.as_ref();
-    let rows = outbox::pending(tables, Table::Reviews, None, 1000)
+    let rows = outbox::pending(tables, &bucket, Table::Reviews, None, 1000)
         .await
         .expect("read");
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -326,30 +331,38 @@ async fn rows_wait_in_time_order_once_each_and_leave_only_unchanged() {
     let first: Value = serde_json::from_str(&rows[0].record).expect("json");
     assert_eq!(first["ReviewId"], "a");
     assert_eq!(first["TimeGenerated"], "2025-03-14T09:42:17.123Z");
-    let after = outbox::pending(tables, Table::Reviews, Some(&rows[0].row_key), 1000)
-        .await
-        .expect("read");
+    let after = outbox::pending(
+        tables,
+        &bucket,
+        Table::Reviews,
+        Some(&rows[0].row_key),
+        1000,
+    )
+    .await
+    .expect("read");
     assert_eq!(after.len(), 2, "the cursor moves past a");
     // A row re-recorded after it was read stays.
     let mut changed = review("c", T + Duration::minutes(1));
     changed.comment = "second thoughts".into();
     outbox.record(&changed).await.expect("changed");
     assert!(
-        outbox::remove(tables, Table::Reviews, &rows[0])
+        outbox::remove(tables, &bucket, Table::Reviews, &rows[0])
             .await
             .expect("removed")
     );
     assert!(
-        !outbox::remove(tables, Table::Reviews, &rows[1])
+        !outbox::remove(tables, &bucket, Table::Reviews, &rows[1])
             .await
             .expect("kept")
     );
-    let left = outbox::pending(tables, Table::Reviews, None, 1000)
+    let left = outbox::pending(tables, &bucket, Table::Reviews, None, 1000)
         .await
         .expect("read");
     assert_eq!(left.len(), 2);
     assert!(left.iter().any(|r| r.record.contains("second thoughts")));
-    let b = outbox::backlog(tables, Table::Reviews, 1)
+    let buckets = outbox::buckets::buckets(tables, T).await.expect("buckets");
+    assert_eq!(buckets.open, std::slice::from_ref(&bucket));
+    let b = outbox::backlog(tables, Table::Reviews, &buckets, 1)
         .await
         .expect("backlog");
     assert_eq!((b.rows, b.more), (1, true));
@@ -362,8 +375,11 @@ async fn a_large_record_is_cut_and_stored_in_parts() {
     let mut r = review("big", T);
     r.comment = "x".repeat(200_000);
     r.ticket = "é".repeat(30_000);
-    Outbox::on(mem.clone()).record(&r).await.expect("recorded");
-    let rows = outbox::pending(mem.as_ref(), Table::Reviews, None, 10)
+    Outbox::on(mem.clone(), clock())
+        .record(&r)
+        .await
+        .expect("recorded");
+    let rows = outbox::recorded(mem.as_ref(), Table::Reviews)
         .await
         .expect("read");
     let v: Value = serde_json::from_str(&rows[0].record).expect("whole JSON");
@@ -371,7 +387,7 @@ async fn a_large_record_is_cut_and_stored_in_parts() {
     assert!(comment.len() <= crate::ingestion::pack::MAX_FIELD_BYTES);
     assert!(comment.ends_with(crate::ingestion::pack::CUT_MARKER));
     assert_eq!(v["Ticket"].as_str().expect("text").chars().count(), 30_000);
-    let stored = mem.dump(OUTBOX_TABLE);
+    let stored = mem.dump(&outbox::bucket_table(T));
     assert!(
         stored[0]
             .entity
@@ -434,4 +450,48 @@ fn row_keys_sort_by_time_and_hold_any_id() {
     assert!(a < b);
     assert!(crate::tables::keys::is_valid_key(&a));
     assert_eq!(Table::Reviews.key(), review("x", T).table().key());
+}
+
+#[test]
+fn buckets_are_quarter_hours_closed_once_no_write_can_land() {
+    use outbox::buckets::{bucket_start, closed, cursor_at, cursor_done, resume};
+    let b = outbox::bucket_table(T);
+    assert_eq!(b, "sentineloutbox202503140930");
+    assert!(crate::tables::keys::is_valid_table_name(&b));
+    assert_eq!(bucket_start(&b), Some(datetime!(2025-03-14 09:30 UTC)));
+    assert_eq!(bucket_start(outbox::OUTBOX_TABLE), None);
+    assert_eq!(bucket_start("sentineloutbox202513140930"), None);
+    // Writes until 09:45 (within the storage timeout: until 10:00); closed from 10:00.
+    assert!(!closed(&b, datetime!(2025-03-14 09:59:59.999 UTC)));
+    assert!(closed(&b, datetime!(2025-03-14 10:00 UTC)));
+    let next = outbox::bucket_table(T + Duration::minutes(15));
+    assert!(b < next, "names sort by time");
+    // The cursor: before a bucket, in it, past it.
+    let key = outbox::row_key(T, "a");
+    assert_eq!(resume("", &b), Some(None));
+    assert_eq!(resume(&cursor_at(&b, &key), &b), Some(Some(key.as_str())));
+    assert_eq!(resume(&cursor_at(&b, &key), &next), Some(None));
+    assert_eq!(resume(&cursor_done(&b), &b), None);
+    assert!(cursor_at(&b, &key) < cursor_done(&b));
+    assert!(cursor_done(&b) < cursor_at(&next, &key));
+    assert_eq!(resume(&cursor_at(&next, &key), &b), None);
+}
+
+#[tokio::test]
+async fn the_cursor_never_moves_back() {
+    let mem = InMemoryTables::new();
+    let b = outbox::bucket_table(T);
+    let (k1, k2) = (outbox::row_key(T, "a"), outbox::row_key(T, "b"));
+    let at = |k: &str| outbox::buckets::cursor_at(&b, k);
+    outbox::advance(&mem, Table::Reviews, &at(&k2))
+        .await
+        .expect("moved");
+    outbox::advance(&mem, Table::Reviews, &at(&k1))
+        .await
+        .expect("kept");
+    let st = outbox::state(&mem, Table::Reviews)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(st.cursor, at(&k2));
 }

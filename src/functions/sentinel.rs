@@ -42,15 +42,16 @@ pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome
         .map(|(t, n)| format!("{} {n}", t.key()))
         .collect();
     let summary = format!(
-        "sentinel export: {} rows in {} calls ({}); {} left; leased elsewhere: {}",
+        "sentinel export: {} rows in {} calls ({}); {} left; leased elsewhere: {}; sent buckets deleted: {}",
         report.total(),
         report.calls,
         sent.join(", "),
         report.left,
-        report.leased_elsewhere.len()
+        report.leased_elsewhere.len(),
+        report.dropped
     );
     match report.error {
-        None if report.calls == 0 && report.leased_elsewhere.is_empty() => {
+        None if report.calls == 0 && report.dropped == 0 && report.leased_elsewhere.is_empty() => {
             Ok(Outcome::skipped("sentinel export: nothing waits"))
         }
         None => Ok(Outcome::processed(summary)),

@@ -24,8 +24,9 @@ pub async fn check(
 ) -> Result<(Value, Vec<String>), AzureError> {
     let mut streams = Map::new();
     let mut reasons = Vec::new();
+    let buckets = outbox::buckets::buckets(tables, now).await?;
     for t in Table::ALL {
-        let b = outbox::backlog(tables, t, BACKLOG_CAP).await?;
+        let b = outbox::backlog(tables, t, &buckets, BACKLOG_CAP).await?;
         let st = outbox::state(tables, t).await?.unwrap_or_default();
         let age = b
             .oldest

@@ -36,6 +36,10 @@ pub enum Operation {
     GetUserDelegationKey,
     /// Create Table.
     CreateTable,
+    /// Query Tables (the names of tables, by prefix).
+    QueryTables,
+    /// Delete Table (the table and every entity in it).
+    DeleteTable,
     /// Query Entities (one entity by key, or a filtered page).
     QueryEntities,
     /// Insert Entity.
@@ -89,7 +93,7 @@ macro_rules! messages {
 
 impl Operation {
     /// Every operation but [`Operation::Arm`], for exhaustive checks.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 25] = [
         Self::GetBlobProperties,
         Self::GetBlob,
         Self::ListBlobs,
@@ -102,6 +106,8 @@ impl Operation {
         Self::CreateContainer,
         Self::GetUserDelegationKey,
         Self::CreateTable,
+        Self::QueryTables,
+        Self::DeleteTable,
         Self::QueryEntities,
         Self::InsertEntity,
         Self::InsertOrReplaceEntity,
@@ -148,6 +154,16 @@ impl Operation {
                 "Create Table",
                 Table,
                 &["Microsoft.Storage/storageAccounts/tableServices/tables/write"],
+            ),
+            Self::QueryTables => (
+                "Query Tables",
+                Table,
+                &["Microsoft.Storage/storageAccounts/tableServices/tables/read"],
+            ),
+            Self::DeleteTable => (
+                "Delete Table",
+                Table,
+                &["Microsoft.Storage/storageAccounts/tableServices/tables/delete"],
             ),
             Self::QueryEntities => ("Query Entities", Table, &[entities!("read")]),
             Self::InsertEntity => (

@@ -34,13 +34,13 @@ fn ports(on: bool) -> (Ports, Arc<InMemoryTables>) {
         Arc::new(FixedClock::new(T)),
     );
     if on {
-        p.outbox = Outbox::on(tables.clone());
+        p.outbox = Outbox::on(tables.clone(), p.clock.clone());
     }
     (p, tables)
 }
 
 async fn waiting(t: &dyn TableStore, table: Table) -> Vec<(String, Value)> {
-    outbox::pending(t, table, None, 1000)
+    outbox::recorded(t, table)
         .await
         .expect("read")
         .into_iter()
@@ -70,7 +70,13 @@ async fn a_review_is_recorded_once_with_its_subject() {
             .expect("retry");
         assert!(!again.created);
         if !on {
-            assert!(t.dump(OUTBOX_TABLE).is_empty(), "export off: no outbox row");
+            assert!(
+                t.list_tables(OUTBOX_TABLE)
+                    .await
+                    .expect("tables")
+                    .is_empty(),
+                "export off: no outbox row"
+            );
             continue;
         }
         let rows = waiting(t.as_ref(), Table::Reviews).await;
@@ -120,7 +126,12 @@ async fn every_notification_is_recorded_before_delivery_even_without_a_destinati
             assert_eq!(out.label(), "skipped", "no destination");
         }
         if !on {
-            assert!(t.dump(OUTBOX_TABLE).is_empty());
+            assert!(
+                t.list_tables(OUTBOX_TABLE)
+                    .await
+                    .expect("tables")
+                    .is_empty()
+            );
             continue;
         }
         let rows = waiting(t.as_ref(), Table::Detections).await;
@@ -203,7 +214,12 @@ async fn an_estate_episode_is_recorded_when_it_opens_and_when_it_clears() {
             .expect("off"),
         0
     );
-    assert!(t2.dump(OUTBOX_TABLE).is_empty());
+    assert!(
+        t2.list_tables(OUTBOX_TABLE)
+            .await
+            .expect("tables")
+            .is_empty()
+    );
 }
 
 /// A Resource Manager that disconnects every session asked for.

@@ -214,7 +214,7 @@ impl AppState {
         let quarantine = Quarantine::new(app_blobs.clone(), config.quarantine_container.clone());
         // Rows are recorded only when they can be sent: unset, nothing changes.
         let outbox = match config.sentinel {
-            Some(_) => Outbox::on(seams.tables.clone()),
+            Some(_) => Outbox::on(seams.tables.clone(), clock.clone()),
             None => Outbox::off(),
         };
         Self {
@@ -258,7 +258,7 @@ impl AppState {
     #[must_use]
     pub fn with_ingestion(mut self, ingestion: Arc<dyn LogsIngestion>) -> Self {
         self.ingestion = Some(ingestion);
-        self.ports.outbox = Outbox::on(self.ports.tables.clone());
+        self.ports.outbox = Outbox::on(self.ports.tables.clone(), self.ports.clock.clone());
         self
     }
 

@@ -27,6 +27,10 @@ pub enum TableCall<'a> {
     Delete(&'a str),
     /// `query` (one page), with its filter
     Query(&'a str, Option<&'a Filter>),
+    /// `list_tables`, with the prefix
+    ListTables(&'a str),
+    /// `delete_table`
+    DeleteTable(&'a str),
     /// `batch` (one entity group transaction), with its writes
     Batch(&'a str, &'a [(Entity, WriteMode)]),
 }
@@ -41,6 +45,8 @@ impl TableCall<'_> {
             Self::Write(..) => "write",
             Self::Delete(_) => "delete",
             Self::Query(..) => "query",
+            Self::ListTables(_) => "list_tables",
+            Self::DeleteTable(_) => "delete_table",
             Self::Batch(..) => "batch",
         }
     }
@@ -50,6 +56,8 @@ impl TableCall<'_> {
         let one = match self {
             Self::EnsureTable(_) => Operation::CreateTable,
             Self::Get(_) | Self::Query(..) => Operation::QueryEntities,
+            Self::ListTables(_) => Operation::QueryTables,
+            Self::DeleteTable(_) => Operation::DeleteTable,
             Self::Write(_, WriteMode::Insert, _) => Operation::InsertEntity,
             Self::Write(_, WriteMode::Upsert, _) => Operation::InsertOrReplaceEntity,
             Self::Write(_, WriteMode::IfMatch(_), _) => Operation::UpdateEntity,
@@ -85,6 +93,8 @@ impl TableCall<'_> {
             | Self::Write(t, ..)
             | Self::Delete(t)
             | Self::Query(t, _)
+            | Self::ListTables(t)
+            | Self::DeleteTable(t)
             | Self::Batch(t, _) => t,
         }
     }
@@ -148,6 +158,14 @@ impl<T: TableStore, H: BeforeTableCall> TableStore for Intercepted<T, H> {
     ) -> Result<(), AzureError> {
         let run = self.inner().delete(table, pk, rk, etag);
         self.table_call(TableCall::Delete(table), run).await
+    }
+    async fn list_tables(&self, prefix: &str) -> Result<Vec<String>, AzureError> {
+        let run = self.inner().list_tables(prefix);
+        self.table_call(TableCall::ListTables(prefix), run).await
+    }
+    async fn delete_table(&self, table: &str) -> Result<(), AzureError> {
+        let run = self.inner().delete_table(table);
+        self.table_call(TableCall::DeleteTable(table), run).await
     }
     async fn query(
         &self,

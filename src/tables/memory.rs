@@ -290,6 +290,22 @@ impl TableStore for InMemoryTables {
         Ok(())
     }
 
+    async fn list_tables(&self, prefix: &str) -> Result<Vec<String>, AzureError> {
+        self.count().await;
+        let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(tables
+            .keys()
+            .filter(|t| t.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_table(&self, table: &str) -> Result<(), AzureError> {
+        self.count().await;
+        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        tables.remove(table).map(drop).ok_or(AzureError::NotFound)
+    }
+
     async fn query(
         &self,
         table: &str,

@@ -99,6 +99,13 @@ pub trait TableStore: Send + Sync + 'static {
         etag: Option<&str>,
     ) -> Result<(), AzureError>;
 
+    /// The names of the tables that start with `prefix`, in order (every page).
+    async fn list_tables(&self, prefix: &str) -> Result<Vec<String>, AzureError>;
+
+    /// Deletes a table with every entity in it: one call however many rows it holds. `NotFound`
+    /// if it does not exist.
+    async fn delete_table(&self, table: &str) -> Result<(), AzureError>;
+
     /// Queries with an optional filter, at most `top` entities per page (service maximum 1000).
     async fn query(
         &self,
@@ -154,6 +161,12 @@ impl<T: TableStore + ?Sized> TableStore for std::sync::Arc<T> {
         etag: Option<&str>,
     ) -> Result<(), AzureError> {
         (**self).delete(table, pk, rk, etag).await
+    }
+    async fn list_tables(&self, prefix: &str) -> Result<Vec<String>, AzureError> {
+        (**self).list_tables(prefix).await
+    }
+    async fn delete_table(&self, table: &str) -> Result<(), AzureError> {
+        (**self).delete_table(table).await
     }
     async fn query(
         &self,

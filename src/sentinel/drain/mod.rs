@@ -1,21 +1,21 @@
-//! One run of `SentinelExport`: each table's rows, oldest first, packed into full calls of at most
-//! 1 MB of JSON and posted to its stream under the table's lease; an accepted call's rows are
-//! removed. One rule serves every stream, so any refusal but a call too large (413, or the
-//! connection aborted: halved, down to single rows, never dropped) ends the run; a lost answer
-//! sends the same ids twice, which the queries fold.
+//! One run of `SentinelExport`: each table's rows, bucket by bucket and oldest first within one,
+//! packed into full calls of at most 1 MB of JSON and posted to its stream under the table's lease;
+//! an accepted call's rows are retired (the table's cursor moved past them in a closed bucket,
+//! each removed in an open one), and a closed bucket every table has passed is deleted whole. One
+//! rule serves every stream, so any refusal but a call too large (413, or the connection aborted:
+//! halved, down to single rows, never dropped) ends the run; a lost answer sends the same ids
+//! twice, which the queries fold.
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
-use futures::StreamExt as _;
 use time::Duration;
 
 use crate::azure::AzureError;
 use crate::export::Table;
-use crate::export::outbox::{self, Pending, RunEnd};
-use crate::ingestion::pack::{Call, halves, pack};
-use crate::ingestion::{LogsIngestion, MAX_CALL_BYTES};
+use crate::export::outbox::{self, Buckets, Pending, RunEnd, buckets};
+use crate::ingestion::LogsIngestion;
 use crate::ports::Ports;
+use crate::tables::TableStore;
 
 /// Rows read from the outbox at a time.
 pub const PAGE: u32 = 1000;
@@ -41,6 +41,8 @@ pub struct Report {
     pub left: usize,
     /// What ended the run early (the service's answer, or a table error).
     pub error: Option<RunError>,
+    /// Closed buckets deleted whole, every row in them sent.
+    pub dropped: usize,
 }
 
 /// Why a run ended early.
@@ -59,22 +61,34 @@ impl Report {
     }
 }
 
-/// Drains every table through `client` until `until`; `owner` names this run's leases.
+/// Drains every table through `client` until `until`; `owner` names this run's leases. Then the
+/// closed buckets every table has passed are deleted.
 pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: Instant) -> Report {
     let mut report = Report::default();
     let tables = ports.tables.as_ref();
+    let buckets = match buckets::buckets(tables, ports.clock.now()).await {
+        Ok(b) => b,
+        Err(e) => {
+            report.error = Some(RunError::Failed(format!("outbox: {e}")));
+            return report;
+        }
+    };
     for table in Table::ALL {
         if report.error.is_some() || Instant::now() >= until {
             break;
         }
-        let first = match outbox::pending(tables, table, None, PAGE).await {
-            Ok(rows) if rows.is_empty() => continue,
-            Ok(rows) => rows,
-            Err(e) => {
-                report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
-                break;
+        // Nothing to claim when no bucket is closed and no open one holds a row of the table.
+        let mut first = None;
+        if buckets.closed.is_empty() {
+            match first_rows(tables, table, &buckets.open).await {
+                Ok(Some(found)) => first = Some(found),
+                Ok(None) => continue,
+                Err(e) => {
+                    report.error = Some(RunError::Failed(format!("{}: {e}", table.key())));
+                    break;
+                }
             }
-        };
+        }
         let now = ports.clock.now();
         let remaining = until.saturating_duration_since(Instant::now());
         let lease = Duration::try_from(remaining).unwrap_or(Duration::ZERO) + LEASE_MARGIN;
@@ -89,52 +103,181 @@ pub async fn run(ports: &Ports, client: &dyn LogsIngestion, owner: &str, until: 
                 break;
             }
         }
-        let end = one_table(ports, client, table, first, until, &mut report).await;
+        let end = one_table(ports, client, table, &buckets, first, until, &mut report).await;
         if let Err(e) = outbox::release(tables, table, owner, ports.clock.now(), &end).await {
             tracing::warn!(table = table.key(), error = %e, "sentinel.export: lease not released (it expires)");
+        }
+    }
+    if report.error.is_none() && report.leased_elsewhere.is_empty() && !buckets.closed.is_empty() {
+        match outbox::drop_sent(tables, &buckets.closed).await {
+            Ok(dropped) => report.dropped = dropped.len(),
+            Err(e) => {
+                tracing::warn!(error = %e, "sentinel.export: sent buckets not deleted (next run)");
+            }
         }
     }
     report
 }
 
-/// Drains one table from `first` (its first page) on, a buffer of [`BUFFER_BYTES`] at a time so
-/// calls are full; the run's end for its state row.
+/// The first page of `table`'s rows in the first of the `open` buckets that holds any, with that
+/// bucket's name.
+async fn first_rows(
+    tables: &dyn TableStore,
+    table: Table,
+    open: &[String],
+) -> Result<Option<(String, Vec<Pending>)>, AzureError> {
+    for name in open {
+        let rows = outbox::pending(tables, name, table, None, PAGE).await?;
+        if !rows.is_empty() {
+            return Ok(Some((name.clone(), rows)));
+        }
+    }
+    Ok(None)
+}
+
+/// How a sent row leaves the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retire {
+    /// Removed (an open bucket: writes may still land in it).
+    Remove,
+    /// Passed by the table's cursor (a closed bucket, deleted whole later).
+    Cursor,
+}
+
+/// One bucket of one table being drained.
+struct Source<'a> {
+    table: Table,
+    stream: &'a str,
+    name: &'a str,
+    retire: Retire,
+}
+
+/// How draining a source ended.
+enum Ended {
+    /// Every row was sent.
+    Drained,
+    /// The run's time is up (rows may be left).
+    OutOfTime,
+    /// The service or the outbox stopped it.
+    Stopped(RunError),
+}
+
+/// Drains `table`: the closed buckets from its cursor on (each then marked sent to its end), then
+/// the open ones from `first` (the first page found, when looked for); the run's end for its
+/// state row.
 async fn one_table(
     ports: &Ports,
     client: &dyn LogsIngestion,
     table: Table,
-    first: Vec<Pending>,
+    buckets: &Buckets,
+    mut first: Option<(String, Vec<Pending>)>,
     until: Instant,
     report: &mut Report,
 ) -> RunEnd {
     let tables = ports.tables.as_ref();
-    let Some(stream) = table.stream() else {
-        let e = format!("{}: no stream declared", table.key());
-        report.error = Some(RunError::Failed(e.clone()));
-        return RunEnd {
-            sent: 0,
-            error: Some(e),
+    let mut sent = 0;
+    let ended = 'all: {
+        let Some(stream) = table.stream() else {
+            break 'all Ended::Stopped(RunError::Failed(format!(
+                "{}: no stream declared",
+                table.key()
+            )));
         };
+        let cursor = match outbox::state(tables, table).await {
+            Ok(st) => st.unwrap_or_default().cursor,
+            Err(e) => break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key()))),
+        };
+        for name in &buckets.closed {
+            let Some(after) = buckets::resume(&cursor, name) else {
+                continue;
+            };
+            let source = Source {
+                table,
+                stream,
+                name,
+                retire: Retire::Cursor,
+            };
+            let page = match outbox::pending(tables, name, table, after, PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+                }
+            };
+            match one_source(ports, client, &source, page, until, report, &mut sent).await {
+                Ended::Drained => {}
+                other => break 'all other,
+            }
+            let done = buckets::cursor_done(name);
+            if let Err(e) = outbox::advance(tables, table, &done).await {
+                break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+            }
+        }
+        for name in &buckets.open {
+            let page = match first.take() {
+                Some((found, page)) if found == *name => page,
+                Some(other) => {
+                    first = Some(other);
+                    continue;
+                }
+                None => match outbox::pending(tables, name, table, None, PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        break 'all Ended::Stopped(RunError::Failed(format!(
+                            "{}: {e}",
+                            table.key()
+                        )));
+                    }
+                },
+            };
+            let source = Source {
+                table,
+                stream,
+                name,
+                retire: Retire::Remove,
+            };
+            match one_source(ports, client, &source, page, until, report, &mut sent).await {
+                Ended::Drained => {}
+                other => break 'all other,
+            }
+        }
+        Ended::Drained
     };
+    report.sent.push((table, sent));
+    match ended {
+        Ended::Drained | Ended::OutOfTime => RunEnd { sent, error: None },
+        Ended::Stopped(error) => {
+            let text = match &error {
+                RunError::Throttled(t) | RunError::Failed(t) => t.clone(),
+            };
+            report.error = Some(error);
+            RunEnd {
+                sent,
+                error: Some(text),
+            }
+        }
+    }
+}
+
+/// Drains one source from `first` (its first page) on, a buffer of [`BUFFER_BYTES`] at a time
+/// so calls are full, adding the rows accepted to `sent`.
+async fn one_source(
+    ports: &Ports,
+    client: &dyn LogsIngestion,
+    source: &Source<'_>,
+    first: Vec<Pending>,
+    until: Instant,
+    report: &mut Report,
+    sent: &mut usize,
+) -> Ended {
+    let tables = ports.tables.as_ref();
+    let table = source.table;
     let full = |rows: &[Pending]| rows.len() == PAGE as usize;
     let mut exhausted = !full(&first);
     let mut after = first.last().map(|p| p.row_key.clone());
     let mut buffer = first;
-    let mut sent = 0;
-    let stopped = |report: &mut Report, sent: usize, error: RunError| {
-        let text = match &error {
-            RunError::Throttled(t) | RunError::Failed(t) => t.clone(),
-        };
-        report.sent.push((table, sent));
-        report.error = Some(error);
-        RunEnd {
-            sent,
-            error: Some(text),
-        }
-    };
     loop {
         while !exhausted && json_bytes(&buffer) < BUFFER_BYTES {
-            match outbox::pending(tables, table, after.as_deref(), PAGE).await {
+            match outbox::pending(tables, source.name, table, after.as_deref(), PAGE).await {
                 Ok(page) => {
                     exhausted = !full(&page);
                     if let Some(last) = page.last() {
@@ -144,30 +287,31 @@ async fn one_table(
                 }
                 Err(e) => {
                     report.left += buffer.len();
-                    let e = RunError::Failed(format!("{}: {e}", table.key()));
-                    return stopped(report, sent, e);
+                    return Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
                 }
             }
         }
         if buffer.is_empty() {
-            break;
+            return Ended::Drained;
         }
         let (accepted, calls, stop) =
-            send_rows(ports, client, table, stream, &buffer, !exhausted, until).await;
-        sent += accepted;
+            send::send_rows(ports, client, source, &buffer, !exhausted, until).await;
+        *sent += accepted;
         report.calls += calls;
         buffer.drain(..accepted);
         if let Some(stop) = stop {
             report.left += buffer.len();
-            return stopped(report, sent, stop);
+            return Ended::Stopped(stop);
         }
         if Instant::now() >= until || (accepted == 0 && exhausted) {
             report.left += buffer.len();
-            break;
+            return if buffer.is_empty() && exhausted {
+                Ended::Drained
+            } else {
+                Ended::OutOfTime
+            };
         }
     }
-    report.sent.push((table, sent));
-    RunEnd { sent, error: None }
 }
 
 /// JSON bytes of the records of `rows`.
@@ -175,80 +319,6 @@ fn json_bytes(rows: &[Pending]) -> usize {
     rows.iter().map(|p| p.record.len() + 1).sum()
 }
 
-/// Sends `page` in calls (but a last partial one when `more` follow): `(rows accepted, a prefix;
-/// calls made; why it stopped early)`.
-async fn send_rows(
-    ports: &Ports,
-    client: &dyn LogsIngestion,
-    table: Table,
-    stream: &str,
-    page: &[Pending],
-    more: bool,
-    until: Instant,
-) -> (usize, usize, Option<RunError>) {
-    let records: Vec<&str> = page.iter().map(|p| p.record.as_str()).collect();
-    let mut queue: VecDeque<Call> = pack(&records, MAX_CALL_BYTES).into();
-    if more && queue.len() > 1 {
-        queue.pop_back();
-    }
-    let (mut accepted, mut calls) = (0, 0);
-    while let Some(call) = queue.pop_front() {
-        if Instant::now() >= until {
-            return (accepted, calls, None);
-        }
-        calls += 1;
-        match client.upload(stream, &call.gzip, until).await {
-            Ok(()) => {
-                accepted += call.range.len();
-                remove(ports, table, &page[call.range.clone()]).await;
-            }
-            Err(e @ AzureError::Rejected { status: 413, .. }) => {
-                // Too large (answered 413 or by an aborted connection): halved, then the rest.
-                let Some(two) = halves(&records, &call) else {
-                    let e = format!(
-                        "{}: a single row refused as too large, or its connection closed without an answer ({e}); it stays in the outbox",
-                        table.key()
-                    );
-                    return (accepted, calls, Some(RunError::Failed(e)));
-                };
-                for half in two.into_iter().rev() {
-                    queue.push_front(half);
-                }
-            }
-            Err(e @ AzureError::Throttled { .. }) => {
-                let text = format!("{}: {e}", table.key());
-                return (accepted, calls, Some(RunError::Throttled(text)));
-            }
-            Err(e) => {
-                let text = format!("{}: {e}", table.key());
-                return (accepted, calls, Some(RunError::Failed(text)));
-            }
-        }
-    }
-    (accepted, calls, None)
-}
-
-/// Removes the sent `rows`, a few transactions at once; a row not removed is sent again later.
-async fn remove(ports: &Ports, table: Table, rows: &[Pending]) {
-    let tables = ports.tables.as_ref();
-    // Built eagerly: a lazily mapped stream of borrowing futures trips the `Send` check of the route.
-    let removals: Vec<_> = rows
-        .chunks(REMOVALS_PER_TASK)
-        .map(|chunk| outbox::remove_all(tables, table, chunk))
-        .collect();
-    let results: Vec<(usize, usize, usize)> = futures::stream::iter(removals)
-        .buffer_unordered(REMOVALS_IN_FLIGHT)
-        .collect()
-        .await;
-    let failed: usize = results.iter().map(|r| r.2).sum();
-    if failed > 0 {
-        tracing::warn!(
-            table = table.key(),
-            failed,
-            "sentinel.export: sent rows not removed; they will be sent again"
-        );
-    }
-}
-
+mod send;
 #[cfg(test)]
 mod tests;

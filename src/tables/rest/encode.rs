@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::azure::sas::encode_value as enc;
+pub(crate) use crate::azure::sas::encode_value as enc;
 
 /// `table(PartitionKey='pk',RowKey='rk')` with the values quoted and encoded.
 pub(crate) fn entity_path(table: &str, pk: &str, rk: &str) -> String {

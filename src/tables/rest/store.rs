@@ -115,6 +115,59 @@ impl TableStore for TableRestClient {
         self.send(table, call).await.map(drop)
     }
 
+    async fn list_tables(&self, prefix: &str) -> Result<Vec<String>, AzureError> {
+        // Names from `prefix` up to the next name that does not start with it (`~` sorts after
+        // every character a table name may hold).
+        let from = format!("{}{prefix}", self.prefix);
+        let filter = format!(
+            "TableName ge '{}' and TableName lt '{}~'",
+            from.replace('\'', "''"),
+            from.replace('\'', "''")
+        );
+        let mut names = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let mut query = vec![format!("$filter={}", encode::enc(&filter))];
+            if let Some(n) = &next {
+                query.push(format!("NextTableName={}", encode::enc(n)));
+            }
+            let call = Call {
+                query,
+                ..Call::new(Operation::QueryTables, Method::GET, "Tables")
+            };
+            let res = self.send(prefix, call).await?;
+            next = res
+                .headers()
+                .get("x-ms-continuation-NextTableName")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned);
+            let body: Value = res.json().await.map_err(|e| broken("tables body", e))?;
+            let page = body
+                .get("value")
+                .and_then(Value::as_array)
+                .ok_or_else(|| AzureError::Permanent("tables response without value".to_owned()))?;
+            names.extend(
+                page.iter()
+                    .filter_map(|t| t.get("TableName").and_then(Value::as_str))
+                    .filter_map(|t| t.strip_prefix(self.prefix.as_str()))
+                    .filter(|t| t.starts_with(prefix))
+                    .map(str::to_owned),
+            );
+            if next.is_none() {
+                break;
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    async fn delete_table(&self, table: &str) -> Result<(), AzureError> {
+        let path = format!("Tables('{}')", self.table(table)?);
+        let call = Call::new(Operation::DeleteTable, Method::DELETE, &path);
+        self.send(table, call).await.map(drop)
+    }
+
     async fn query(
         &self,
         table: &str,

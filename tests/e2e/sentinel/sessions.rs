@@ -114,9 +114,18 @@ async fn a_pending_sessions_row_arrives_with_its_pending_state() {
     assert!(w.pending.is_none(), "{w:?}");
     let now = OffsetDateTime::now_utc();
     let span = Span::at(w.start + time::Duration::minutes(1));
-    days::put_pending(tables, &Outbox::on(e.tables.clone()), &w, span, now)
-        .await
-        .expect("pending");
+    days::put_pending(
+        tables,
+        &Outbox::on(
+            e.tables.clone(),
+            std::sync::Arc::new(bastion_recordings::clock::SystemClock),
+        ),
+        &w,
+        span,
+        now,
+    )
+    .await
+    .expect("pending");
 
     let replies = drain(&e.handler, 4).await;
     assert!(replies.iter().all(|(s, _)| *s == 200), "{replies:?}");

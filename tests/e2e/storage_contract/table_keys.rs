@@ -1,5 +1,6 @@
 //! Table contract, keys and names: quotes, spaces, unicode and reserved characters in keys, and
-//! table-prefix isolation between deployments sharing an account.
+//! table-prefix isolation between deployments sharing an account; tables listed by prefix and
+//! deleted whole.
 
 use bastion_recordings::azure::AzureError;
 use bastion_recordings::tables::rest::TableRestClient;
@@ -86,4 +87,48 @@ async fn table_prefixes_isolate_deployments() {
         matches!(invalid, Err(AzureError::Permanent(_))),
         "{invalid:?}"
     );
+}
+
+/// Query Tables by prefix lists this deployment's tables of that prefix only, in order; Delete
+/// Table removes a table with its rows in one call, and a second delete is `NotFound`.
+#[tokio::test]
+async fn tables_list_by_prefix_and_delete_whole() {
+    for (label, s) in super::table_stores() {
+        for t in [
+            "bucketb202611271645",
+            "bucketb202611271630",
+            "bucketc1",
+            "bucket",
+        ] {
+            s.ensure_table(t).await.expect("create");
+        }
+        for rk in ["r1", "r2", "r3"] {
+            s.write(
+                "bucketb202611271630",
+                &entity("p", rk, "u", 1),
+                WriteMode::Upsert,
+            )
+            .await
+            .expect("write");
+        }
+        let listed = s.list_tables("bucketb").await.expect("list");
+        assert_eq!(
+            listed,
+            ["bucketb202611271630", "bucketb202611271645"],
+            "{label}"
+        );
+        s.delete_table("bucketb202611271630").await.expect("delete");
+        let listed = s.list_tables("bucketb").await.expect("list");
+        assert_eq!(listed, ["bucketb202611271645"], "{label}");
+        let again = s.delete_table("bucketb202611271630").await;
+        assert!(
+            matches!(again, Err(AzureError::NotFound)),
+            "{label}: {again:?}"
+        );
+        assert_eq!(
+            s.list_tables("bucket").await.expect("list").len(),
+            3,
+            "{label}"
+        );
+    }
 }

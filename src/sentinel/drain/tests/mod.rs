@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use super::{Report, RunError, run};
 use crate::azure::http::{Auth, Client};
 use crate::azure::{Policy, Timeouts};
-use crate::clock::FixedClock;
+use crate::clock::{Clock as _, FixedClock};
 use crate::export::rows::ReviewRow;
 use crate::export::{Outbox, Table, declaration, outbox};
 use crate::ingestion::IngestionClient;
@@ -24,18 +24,20 @@ const T: OffsetDateTime = datetime!(2025-03-14 09:00 UTC);
 
 struct Rig {
     ports: Ports,
+    clock: Arc<FixedClock>,
     fake: FakeIngestion,
     client: IngestionClient,
 }
 
 async fn rig(fake: FakeIngestion) -> Rig {
     let tables = Arc::new(InMemoryTables::new());
+    let clock = Arc::new(FixedClock::new(T));
     let mut ports = crate::testkit::ports(
         Arc::new(InMemoryBlobStore::new("acct")),
         tables.clone(),
-        Arc::new(FixedClock::new(T)),
+        clock.clone(),
     );
-    ports.outbox = Outbox::on(tables);
+    ports.outbox = Outbox::on(tables, clock.clone());
     let url = serve(fake.clone()).await.expect("serve");
     let timeouts = Timeouts {
         per_try: StdDuration::from_secs(5),
@@ -53,6 +55,7 @@ async fn rig(fake: FakeIngestion) -> Rig {
     let client = IngestionClient::new(http, endpoint, DCR);
     Rig {
         ports,
+        clock,
         fake,
         client,
     }
@@ -102,14 +105,28 @@ impl Rig {
     }
 
     async fn waiting(&self) -> usize {
-        outbox::backlog(self.ports.tables.as_ref(), Table::Reviews, 1000)
+        let t = self.ports.tables.as_ref();
+        let buckets = outbox::buckets::buckets(t, self.clock.now())
+            .await
+            .expect("buckets");
+        outbox::backlog(t, Table::Reviews, &buckets, 1000)
             .await
             .expect("backlog")
             .rows
     }
+
+    /// The outbox's bucket tables.
+    async fn buckets(&self) -> Vec<String> {
+        let t = self.ports.tables.as_ref();
+        let mut names = t.list_tables(outbox::OUTBOX_TABLE).await.expect("tables");
+        names.retain(|n| n != outbox::OUTBOX_TABLE);
+        names
+    }
 }
 
 const STREAM: &str = "Custom-BastionReviews";
+
+mod buckets;
 
 #[tokio::test]
 async fn rows_leave_in_order_in_calls_of_at_most_a_megabyte_and_are_removed() {
@@ -347,7 +364,7 @@ async fn a_record_the_stream_does_not_declare_is_accepted_and_lands_in_the_error
     e.insert("R0".into(), bad.to_string().into());
     crate::tables::ops::write_creating_table(
         r.ports.tables.as_ref(),
-        outbox::OUTBOX_TABLE,
+        &outbox::bucket_table(T),
         &e,
         crate::tables::WriteMode::Upsert,
     )

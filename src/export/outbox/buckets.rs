@@ -1,0 +1,113 @@
+//! The outbox's buckets: rows are recorded into a table named after the quarter hour in which they
+//! were written (`sentineloutbox202611271645`), so that, once no write can land in it any more,
+//! the drain retires a whole bucket with one cursor move per call and one Delete Table.
+//!
+//! A writer names the bucket from its clock just before its write; a write lasts at most the
+//! storage timeout (`STORAGE_TIMEOUT_MS`, at most 600 s, retries included). A bucket is *closed*
+//! [`SETTLE`] after its quarter hour ends, longer than any write, and only a closed bucket is read
+//! by cursor and deleted whole; an open one is drained row by row, each sent row removed.
+
+use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time};
+
+use super::OUTBOX_TABLE;
+use crate::azure::AzureError;
+use crate::tables::TableStore;
+
+/// Minutes of writes one bucket takes.
+pub const BUCKET_MINUTES: u8 = 15;
+/// How long after its end a bucket may still receive a write begun within it (longer than the
+/// longest storage call, 600 s).
+pub const SETTLE: Duration = Duration::minutes(15);
+/// The cursor's row key once a bucket was sent to its end (sorts after every row key).
+const DONE: &str = "~";
+
+/// The bucket table rows written at `at` go to.
+pub fn bucket_table(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let minute = at.minute() - at.minute() % BUCKET_MINUTES;
+    format!(
+        "{OUTBOX_TABLE}{:04}{:02}{:02}{:02}{minute:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour()
+    )
+}
+
+/// When the bucket `name` began; `None` for a name that is not a bucket's.
+pub fn bucket_start(name: &str) -> Option<OffsetDateTime> {
+    let digits = name.strip_prefix(OUTBOX_TABLE)?;
+    if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| digits.get(r)?.parse::<u16>().ok();
+    let date = time::Date::from_calendar_date(
+        i32::from(n(0..4)?),
+        time::Month::try_from(u8::try_from(n(4..6)?).ok()?).ok()?,
+        u8::try_from(n(6..8)?).ok()?,
+    )
+    .ok()?;
+    let t = Time::from_hms(
+        u8::try_from(n(8..10)?).ok()?,
+        u8::try_from(n(10..12)?).ok()?,
+        0,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, t).assume_utc())
+}
+
+/// True when no write begun within bucket `name` can still land in it at `now`.
+pub fn closed(name: &str, now: OffsetDateTime) -> bool {
+    bucket_start(name)
+        .is_some_and(|s| s + Duration::minutes(i64::from(BUCKET_MINUTES)) + SETTLE <= now)
+}
+
+/// The cursor after the row `row_key` of bucket `bucket`.
+pub fn cursor_at(bucket: &str, row_key: &str) -> String {
+    format!("{bucket}/{row_key}")
+}
+
+/// The cursor past every row of bucket `bucket`.
+pub fn cursor_done(bucket: &str) -> String {
+    cursor_at(bucket, DONE)
+}
+
+/// Where a stream with cursor `cursor` resumes in closed bucket `bucket`: `None` when it has sent
+/// it all, `Some(None)` from its start, `Some(Some(key))` after `key`.
+pub fn resume<'a>(cursor: &'a str, bucket: &str) -> Option<Option<&'a str>> {
+    let (at, key) = cursor.split_once('/').unwrap_or(("", ""));
+    match at.cmp(bucket) {
+        std::cmp::Ordering::Less => Some(None),
+        std::cmp::Ordering::Equal if key == DONE => None,
+        std::cmp::Ordering::Equal => Some(Some(key)),
+        std::cmp::Ordering::Greater => None,
+    }
+}
+
+/// The outbox's tables at `now`, each list in name (time) order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Buckets {
+    /// Buckets no write can land in any more: read by cursor, deleted whole once sent.
+    pub closed: Vec<String>,
+    /// The rest: drained row by row.
+    pub open: Vec<String>,
+}
+
+/// The outbox's tables as they stand at `now` (one Query Tables call).
+///
+/// # Errors
+/// Table errors.
+pub async fn buckets(tables: &dyn TableStore, now: OffsetDateTime) -> Result<Buckets, AzureError> {
+    let mut b = Buckets::default();
+    for name in tables.list_tables(OUTBOX_TABLE).await? {
+        if bucket_start(&name).is_none() {
+            continue;
+        }
+        if closed(&name, now) {
+            b.closed.push(name);
+        } else {
+            b.open.push(name);
+        }
+    }
+    Ok(b)
+}

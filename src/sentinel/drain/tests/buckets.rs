@@ -1,0 +1,123 @@
+//! The drain over buckets: a closed one retired by cursor moves and one Delete Table, resumed
+//! after the last accepted call, kept while another instance holds a lease.
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use time::Duration;
+
+use super::{STREAM, T, fake, review, rig};
+use crate::clock::Clock as _;
+use crate::export::rows::ReviewRow;
+use crate::export::{Table, outbox};
+use crate::ingestion::fake::Fault;
+use crate::ports::Ports;
+use crate::sentinel::drain::run;
+
+/// A backlog older than its bucket's settling time: sent once each, in order, retired by cursor
+/// moves (no row removed one by one) and then the whole bucket deleted in one call; rows of the
+/// open bucket are removed row by row.
+#[tokio::test]
+async fn a_closed_bucket_is_sent_by_cursor_and_deleted_whole() {
+    let r = rig(fake()).await;
+    let ids = r.record(2_500, 1_500).await;
+    let closed = outbox::bucket_table(T);
+    // Writes from now on go to a later bucket; the first closes 15 min after it ends.
+    r.clock.advance(Duration::minutes(30));
+    let later = ReviewRow {
+        review_id: "r-late".into(),
+        ..review(3_000, 10)
+    };
+    r.ports.outbox.record(&later).await.expect("recorded");
+    assert_eq!(r.buckets().await.len(), 2);
+    assert_eq!(r.waiting().await, 1_000, "counted to the cap");
+    let counted = Arc::new(crate::tables::intercept::CountingTables::new(
+        r.ports.tables.clone(),
+    ));
+    let ports = Ports {
+        tables: counted.clone(),
+        ..r.ports.clone()
+    };
+    let report = run(
+        &ports,
+        &r.client,
+        "a",
+        Instant::now() + StdDuration::from_secs(30),
+    )
+    .await;
+    assert_eq!(report.error, None, "{report:?}");
+    // Every table passes the closed bucket (the others find nothing in it).
+    assert_eq!(report.total(), 2_501, "{:?}", report.sent);
+    assert!(
+        report.sent.contains(&(Table::Reviews, 2_501)),
+        "{:?}",
+        report.sent
+    );
+    assert_eq!(report.dropped, 1);
+    let mut want = ids.clone();
+    want.push("r-late".into());
+    assert_eq!(
+        r.fake.ids(STREAM),
+        want,
+        "every id once, the closed bucket first, in order"
+    );
+    let buckets = r.buckets().await;
+    assert!(!buckets.contains(&closed), "{buckets:?}");
+    assert_eq!(r.waiting().await, 0);
+    let ops = counted.by_table();
+    assert_eq!(counted.count(None, Some("delete_table")), 1, "{ops:?}");
+    // One removal (the open bucket's row), not 2,500 in transactions of 100.
+    assert!(counted.count(None, Some("batch")) <= 1, "{ops:?}");
+    assert_eq!(counted.count(None, Some("delete")), 0, "{ops:?}");
+    let st = outbox::state(r.ports.tables.as_ref(), Table::Reviews)
+        .await
+        .expect("state")
+        .expect("row");
+    assert_eq!(st.cursor, outbox::buckets::cursor_done(&closed));
+}
+
+/// A run stopped part-way through a closed bucket resumes after the last row the service
+/// accepted: nothing is sent twice, nothing skipped.
+#[tokio::test]
+async fn a_closed_bucket_resumes_after_the_last_accepted_call() {
+    let r = rig(fake()).await;
+    let ids = r.record(2_500, 1_500).await;
+    r.clock.advance(Duration::minutes(30));
+    r.fake.faults([Fault::Pass, Fault::Status(403)]);
+    let first = r.drain("a", StdDuration::from_secs(30)).await;
+    assert!(first.error.is_some(), "{first:?}");
+    assert_eq!(first.dropped, 0, "a bucket not sent to its end stays");
+    let sent = r.fake.ids(STREAM).len();
+    assert!(sent > 0 && sent < 2_500, "{sent}");
+    assert_eq!(r.waiting().await, 1_000.min(2_500 - sent));
+    let second = r.drain("a", StdDuration::from_secs(30)).await;
+    assert_eq!(second.error, None, "{second:?}");
+    assert_eq!(second.dropped, 1);
+    assert_eq!(r.fake.ids(STREAM), ids, "each once, in order");
+    assert!(r.buckets().await.is_empty());
+}
+
+/// While another instance holds a table's lease, no closed bucket is deleted (that instance may
+/// still be sending from it).
+#[tokio::test]
+async fn a_closed_bucket_stays_while_another_instance_holds_a_lease() {
+    let r = rig(fake()).await;
+    r.record(3, 10).await;
+    r.clock.advance(Duration::minutes(30));
+    let t = r.ports.tables.as_ref();
+    let now = r.clock.now();
+    assert!(
+        outbox::claim(t, Table::Detections, "other", now, Duration::minutes(5))
+            .await
+            .expect("claim")
+    );
+    let report = r.drain("me", StdDuration::from_secs(10)).await;
+    assert_eq!(report.leased_elsewhere, [Table::Detections]);
+    assert_eq!(report.dropped, 0);
+    assert_eq!(r.fake.ids(STREAM).len(), 3);
+    assert_eq!(r.buckets().await.len(), 1);
+    r.clock.advance(Duration::minutes(10));
+    let report = r.drain("me", StdDuration::from_secs(10)).await;
+    assert_eq!(report.dropped, 1, "{report:?}");
+    assert_eq!(r.fake.ids(STREAM).len(), 3, "not sent again");
+}
