@@ -181,9 +181,19 @@ pub async fn record(
             continue;
         }
         let live = |e: &Entity| get_str(e, "Status") == Some("live");
-        super::mark(tables, LIVE_TABLE, r, &live, ("Status", "ended".into())).await?;
+        mark(tables, r, &live, ("Status", "ended".into())).await?;
     }
     Ok(out)
+}
+
+/// Sets `prop` on row `r` if the row as stored still passes `open`: true when this call wrote it.
+pub(super) async fn mark(
+    tables: &dyn TableStore,
+    r: &Stored,
+    open: &(dyn Fn(&Entity) -> bool + Sync),
+    prop: (&str, Value),
+) -> Result<bool, AzureError> {
+    super::mark(tables, LIVE_TABLE, r, open, prop).await
 }
 
 fn row(cur: Option<&Stored>, host: &str, s: &ActiveSession, why: Option<&str>, at: &str) -> Entity {

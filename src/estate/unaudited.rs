@@ -111,13 +111,7 @@ pub async fn sweep(
             None if readable => MISSING.to_owned(),
             None => UNKNOWN.to_owned(),
         };
-        let won = super::mark(
-            tables,
-            LIVE_TABLE,
-            r,
-            &undecided,
-            ("Audit", decision.clone().into()),
-        );
+        let won = super::live::mark(tables, r, &undecided, ("Audit", decision.clone().into()));
         if won.await? && decision == MISSING {
             out.push(notification(&r.entity, wait));
         }

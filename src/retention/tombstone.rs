@@ -115,10 +115,14 @@ pub async fn is_own_deletion(
 /// # Errors
 /// Table errors.
 pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
-    let e = t.entity(PENDING_PK, &t.key.id());
-    write_creating_table(tables, DELETIONS_TABLE, &e, WriteMode::Upsert)
+    upsert(tables, &t.entity(PENDING_PK, &t.key.id())).await
+}
+
+/// Upserts `row` of any partition (a retry or a recovery writes the same row).
+pub(crate) async fn upsert(tables: &dyn TableStore, row: &Entity) -> Result<(), AzureError> {
+    write_creating_table(tables, DELETIONS_TABLE, row, WriteMode::Upsert)
         .await
-        .map(|_| ())
+        .map(drop)
 }
 
 /// Drops an intent (the delete did not happen); absent is fine.
@@ -126,13 +130,34 @@ pub async fn write_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), 
 /// # Errors
 /// Table errors other than `NotFound`.
 pub async fn drop_intent(tables: &dyn TableStore, t: &Tombstone) -> Result<(), AzureError> {
-    match tables
-        .delete(DELETIONS_TABLE, PENDING_PK, &t.key.id(), None)
-        .await
-    {
+    remove(tables, PENDING_PK, &t.key.id()).await
+}
+
+async fn remove(tables: &dyn TableStore, pk: &str, rk: &str) -> Result<(), AzureError> {
+    match tables.delete(DELETIONS_TABLE, pk, rk, None).await {
         Ok(()) | Err(AzureError::NotFound) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Deletes rows `keys` of partition `pk` whose work is done; a failure is logged as `kept` (the
+/// next run does the row's work again, under the same id).
+pub(crate) async fn forget(tables: &dyn TableStore, pk: &str, keys: &[&str], kept: &str) {
+    for rk in keys {
+        if let Err(e) = remove(tables, pk, rk).await {
+            tracing::warn!(row = %rk, error = %crate::telemetry::redact(&e.to_string()), "{kept}");
+        }
+    }
+}
+
+/// A page of partition `pk` (a missing table has none).
+pub(crate) async fn page(
+    tables: &dyn TableStore,
+    pk: &str,
+    top: u32,
+    next: Option<String>,
+) -> Result<crate::tables::QueryPage, AzureError> {
+    crate::tables::ops::page(tables, DELETIONS_TABLE, &Filter::partition(pk), top, next).await
 }
 
 /// Writes the tombstone (first write wins), then drops the intent.
@@ -159,21 +184,10 @@ pub async fn finalize(
 /// # Errors
 /// Table errors.
 pub async fn intents(tables: &dyn TableStore, top: u32) -> Result<Vec<Tombstone>, AzureError> {
-    match tables
-        .query(
-            DELETIONS_TABLE,
-            Some(&Filter::partition(PENDING_PK)),
-            Some(top.clamp(1, 1000)),
-            None,
-        )
-        .await
-    {
-        Ok(page) => Ok(page
-            .items
-            .iter()
-            .filter_map(|s| Tombstone::from_entity(&s.entity))
-            .collect()),
-        Err(AzureError::NotFound) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
+    let page = page(tables, PENDING_PK, top.clamp(1, 1000), None).await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|s| Tombstone::from_entity(&s.entity))
+        .collect())
 }

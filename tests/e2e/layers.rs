@@ -75,7 +75,7 @@ fn layer_name(i: Option<usize>) -> &'static str {
 }
 
 /// The code of a source file without comments and without its inline test module.
-fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     let text = text
         .split("#[cfg(test)]\nmod tests {")
         .next()
@@ -92,7 +92,7 @@ fn is_test_code(path: &Path) -> bool {
         || name.is_some_and(|n| n.ends_with("tests.rs"))
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src") {
         let path = entry.expect("entry").path();
         if is_test_code(&path) {

@@ -34,3 +34,4 @@ mod storage_contract;
 mod tls_azurite;
 mod ui;
 mod workspaces;
+mod writers;

@@ -7,10 +7,10 @@ use crate::azure::AzureError;
 use crate::sources::Sources;
 
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::burst::{CLIENT_IP, HOST, USER, digest};
-use super::stored::MARKER;
+use super::stored::{self, MARKER};
 use crate::audit_logs::repo::FAILED_TABLE;
 use crate::audit_logs::sessions::SessionRecord;
 use crate::dates::format_utc;
@@ -219,6 +219,19 @@ async fn settle(tables: &dyn TableStore, checked: &[(&str, &str)]) {
     }
 }
 
+/// Lists the attempts partition `pk` under its window's day (idempotent; none without a window).
+pub(super) async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
+    let Some(start) = stored::window_of(pk) else {
+        return Ok(());
+    };
+    let day = start.to_offset(UtcOffset::UTC).date();
+    let mut e = Entity::new();
+    e.insert("PartitionKey".into(), stored::list_pk(day).into());
+    e.insert("RowKey".into(), pk.into());
+    write_creating_table(tables, FAILED_TABLE, &e, WriteMode::Upsert).await?;
+    Ok(())
+}
+
 /// Emits the digest for partition `pk` when it reached `threshold` and no tick settled it yet: the
 /// marker is inserted unsettled and settled by the tick that emits, so one found unsettled (a lost
 /// answer, a dead tick) is emitted again under the same id: at least once, never lost.
@@ -239,7 +252,7 @@ pub async fn check(
         Some(m) => m.etag.clone(),
         None => {
             // Listed under its day before the marker exists, so no detection is ever unlisted.
-            super::stored::list(tables, pk).await?;
+            list(tables, pk).await?;
             let row = marker_row(pk, false);
             match write_creating_table(tables, FAILED_TABLE, &row, WriteMode::Insert).await {
                 Ok(etag) => etag,

@@ -1,6 +1,6 @@
 //! The `login.failed.burst` detections as stored, read back for a period (the evidence pack counts
-//! these, so its figures are the detector's): each partition with a [`MARKER`] is listed under its
-//! window's day first ([`list`]), so a period costs a query per day and two per detection.
+//! these, so its figures are the detector's): the detector lists each partition with a [`MARKER`]
+//! under its window's day first, so a period costs a query per day and two per detection.
 
 use std::collections::BTreeSet;
 
@@ -12,8 +12,8 @@ use crate::azure::AzureError;
 use crate::dates::{days, format_date};
 use crate::notify::Notification;
 use crate::tables::keys::decode_key;
-use crate::tables::ops::{query_all, write_creating_table};
-use crate::tables::{Entity, Filter, Stored, TableStore, WriteMode, get_str};
+use crate::tables::ops::query_all;
+use crate::tables::{Entity, Filter, Stored, TableStore, get_str};
 
 /// Row key of the marker written when a burst is emitted: its partition is a detection.
 pub const MARKER: &str = "~notified";
@@ -25,19 +25,12 @@ const ATTEMPTS: usize = 10_000;
 const LISTS: &str = "~bursts-";
 
 /// The window start an attempts partition stands for.
-fn window_of(pk: &str) -> Option<OffsetDateTime> {
+pub(super) fn window_of(pk: &str) -> Option<OffsetDateTime> {
     decode_key(pk).and_then(|fact| fact.split('|').next().and_then(crate::dates::timestamp))
 }
 
-fn list_pk(day: Date) -> String {
+pub(super) fn list_pk(day: Date) -> String {
     format!("{LISTS}{}", format_date(day))
-}
-
-fn row(pk: &str, rk: &str) -> Entity {
-    let mut e = Entity::new();
-    e.insert("PartitionKey".into(), pk.into());
-    e.insert("RowKey".into(), rk.into());
-    e
 }
 
 /// The marker row of attempts partition `pk`, if any, and its attempts.
@@ -55,22 +48,6 @@ pub async fn partition(
         }
     }
     Ok((marker, attempts))
-}
-
-/// Lists the attempts partition `pk` under its window's day (idempotent; none without a window).
-pub async fn list(tables: &dyn TableStore, pk: &str) -> Result<(), AzureError> {
-    let Some(start) = window_of(pk) else {
-        return Ok(());
-    };
-    let day = start.to_offset(UtcOffset::UTC).date();
-    write_creating_table(
-        tables,
-        FAILED_TABLE,
-        &row(&list_pk(day), pk),
-        WriteMode::Upsert,
-    )
-    .await?;
-    Ok(())
 }
 
 /// The detections whose window starts in `[from, to)`, in window order, as the detector's digests

@@ -2,8 +2,6 @@
 //! clears: each check records every episode whose state has no row yet, then marks it `Exported`,
 //! so a row not recorded is recorded by the next check.
 
-use serde_json::Value;
-
 use super::{CHECKED, ESTATE_TABLE, MAX_ROWS};
 use crate::azure::AzureError;
 use crate::dates::timestamp;
@@ -65,10 +63,7 @@ pub async fn record_changes(tables: &dyn TableStore, outbox: &Outbox) -> Result<
             continue;
         };
         outbox.record(&row).await?;
-        let st = Some(status.as_str());
-        let unmarked = |e: &Entity| get_str(e, "Status") == st && get_str(e, EXPORTED) != st;
-        let marked = (EXPORTED, Value::from(status.clone()));
-        crate::estate::mark(tables, ESTATE_TABLE, &s, &unmarked, marked).await?;
+        super::mark_exported(tables, &s, &status).await?;
         recorded += 1;
     }
     Ok(recorded)

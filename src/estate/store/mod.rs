@@ -232,6 +232,20 @@ async fn record(
     Ok(out)
 }
 
+/// Marks finding row `s` exported in its `status`, unless the row changed since it was read.
+pub(super) async fn mark_exported(
+    tables: &dyn TableStore,
+    s: &Stored,
+    status: &str,
+) -> Result<(), AzureError> {
+    let st = Some(status);
+    let unmarked = |e: &Entity| get_str(e, "Status") == st && get_str(e, export::EXPORTED) != st;
+    let marked = (export::EXPORTED, Value::from(status));
+    crate::estate::mark(tables, ESTATE_TABLE, s, &unmarked, marked)
+        .await
+        .map(drop)
+}
+
 fn rk(s: &Stored) -> &str {
     get_str(&s.entity, "RowKey").unwrap_or_default()
 }

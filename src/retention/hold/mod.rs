@@ -4,7 +4,7 @@
 
 pub mod bulk;
 mod marks;
-mod rows;
+pub(crate) mod rows;
 #[cfg(test)]
 mod tests;
 pub mod two_person;

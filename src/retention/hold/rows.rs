@@ -11,8 +11,8 @@ use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::retention::policy::Retention;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{get, write_creating_table};
-use crate::tables::{Entity, Stored, WriteMode, get_str};
+use crate::tables::ops::{Change, get, update, write_creating_table};
+use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
 
 /// Table of holds, hold members and overrides.
 pub const HOLDS_TABLE: &str = "holds";
@@ -72,26 +72,13 @@ pub(crate) async fn write_header(
         json!({"PartitionKey": HEADER_PK, "RowKey": header_rk(id), "Scope": scope, "Selector": selector.to_string(),
         "SetBy": actor.who, "Reason": actor.why, "SetAt": format_utc(actor.at), "Status": "active"}),
     );
-    match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Insert).await {
-        Ok(_) => Ok(()),
-        Err(AzureError::Conflict) => {
-            let old = ports
-                .tables
-                .get(HOLDS_TABLE, HEADER_PK, &header_rk(id))
-                .await?;
-            if old
-                .as_ref()
-                .is_some_and(|s| get_str(&s.entity, "Status") == Some("released"))
-            {
-                ports
-                    .tables
-                    .write(HOLDS_TABLE, &e, WriteMode::Upsert)
-                    .await?;
-            }
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
+    let tables = ports.tables.as_ref();
+    if let Some(old) = insert(tables, &e).await?
+        && get_str(&old, "Status") == Some("released")
+    {
+        upsert(tables, &e).await?;
     }
+    Ok(())
 }
 
 /// Marks the header released.
@@ -125,14 +112,73 @@ async fn write_released(
     ] {
         entity.insert(k.into(), Value::String(v));
     }
-    match ports
-        .tables
-        .write(HOLDS_TABLE, &entity, WriteMode::IfMatch(etag))
+    Ok(replace(ports.tables.as_ref(), &entity, etag).await?)
+}
+
+/// Inserts `row`; the row already stored under its keys when there was one.
+pub(crate) async fn insert(
+    tables: &dyn TableStore,
+    row: &Entity,
+) -> Result<Option<Entity>, AzureError> {
+    match write_creating_table(tables, HOLDS_TABLE, row, WriteMode::Insert).await {
+        Ok(_) => Ok(None),
+        Err(AzureError::Conflict) => {
+            let key = |k| get_str(row, k).unwrap_or_default();
+            let old = get(tables, HOLDS_TABLE, key("PartitionKey"), key("RowKey")).await?;
+            Ok(old.map(|s| s.entity))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Upserts `row` (a retry writes the same row).
+pub(crate) async fn upsert(tables: &dyn TableStore, row: &Entity) -> Result<(), AzureError> {
+    write_creating_table(tables, HOLDS_TABLE, row, WriteMode::Upsert)
+        .await
+        .map(drop)
+}
+
+/// Writes `row` read at `etag`, unless it changed or went since (another writer came first).
+pub(crate) async fn replace(
+    tables: &dyn TableStore,
+    row: &Entity,
+    etag: String,
+) -> Result<(), AzureError> {
+    match tables
+        .write(HOLDS_TABLE, row, WriteMode::IfMatch(etag))
         .await
     {
-        Ok(_) | Err(AzureError::PreconditionFailed) => Ok(()),
-        Err(e) => Err(e.into()),
+        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e),
     }
+}
+
+/// Rewrites row `(pk, rk)` through `change` (conditional; asked again when another writer came
+/// first). Returns the row now stored.
+pub(crate) async fn change(
+    tables: &dyn TableStore,
+    pk: &str,
+    rk: &str,
+    change: &mut Change<'_>,
+) -> Result<Option<Stored>, AzureError> {
+    update(tables, HOLDS_TABLE, pk, rk, change).await
+}
+
+/// Sets `fields` on row `(pk, rk)` unless `done` holds of it (an absent row stays absent).
+pub(crate) async fn set(
+    tables: &dyn TableStore,
+    (pk, rk): (&str, &str),
+    fields: &[(&str, &str)],
+    done: &(dyn Fn(&Entity) -> bool + Sync),
+) -> Result<(), AzureError> {
+    let mut f = |cur: Option<&Stored>| {
+        let mut next = cur.map(|c| c.entity.clone()).filter(|e| !done(e))?;
+        for (k, v) in fields {
+            next.insert((*k).into(), (*v).into());
+        }
+        Some(next)
+    };
+    change(tables, pk, rk, &mut f).await.map(drop)
 }
 
 /// The member partition of a hold.
@@ -160,30 +206,20 @@ pub(crate) async fn write_member(
         "OriginalClass": original.map(|r| r.class.clone()).unwrap_or_default(),
         "OriginalUntil": original.map(|r| r.until.clone()).unwrap_or_default()}),
     );
-    write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, &e, WriteMode::Upsert).await?;
-    Ok(())
+    Ok(upsert(ports.tables.as_ref(), &e).await?)
 }
 
 /// Inserts an override's log row; a 409 with the same content is a retry whose answer was lost
 /// (the override goes on), other content a real collision.
 pub(crate) async fn log_override(ports: &Ports, log: &Entity) -> Result<(), HoldError> {
-    match write_creating_table(ports.tables.as_ref(), HOLDS_TABLE, log, WriteMode::Insert).await {
-        Ok(_) => Ok(()),
-        Err(AzureError::Conflict) => {
-            let (pk, rk) = (
-                get_str(log, "PartitionKey").unwrap_or_default(),
-                get_str(log, "RowKey").unwrap_or_default(),
-            );
-            let stored = ports.tables.get(HOLDS_TABLE, pk, rk).await?;
-            if stored.is_some_and(|s| log.iter().all(|(k, v)| s.entity.get(k) == Some(v))) {
-                Ok(())
-            } else {
-                Err(HoldError::Storage(anyhow::anyhow!(
-                    "override log row {rk} already exists with other content"
-                )))
-            }
+    match insert(ports.tables.as_ref(), log).await? {
+        Some(old) if !log.iter().all(|(k, v)| old.get(k) == Some(v)) => {
+            Err(HoldError::Storage(anyhow::anyhow!(
+                "override log row {} already exists with other content",
+                get_str(log, "RowKey").unwrap_or_default()
+            )))
         }
-        Err(e) => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

@@ -5,9 +5,8 @@ use serde_json::json;
 
 use crate::azure::AzureError;
 use crate::notify::Notification;
-use crate::retention::tombstone::DELETIONS_TABLE;
-use crate::tables::ops::{self, write_creating_table};
-use crate::tables::{Filter, TableStore, WriteMode, get_str};
+use crate::retention::tombstone;
+use crate::tables::{TableStore, get_str};
 
 /// Partition of the alerts waiting for the outputs (no creation day can be spelt like it).
 pub const PENDING_PK: &str = "retagged";
@@ -23,9 +22,7 @@ pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(
     let row =
         json!({"PartitionKey": PENDING_PK, "RowKey": alert.notification_id, "Notification": text});
     let row = crate::retention::row(row);
-    write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
-        .await
-        .map(|_| ())
+    tombstone::upsert(tables, &row).await
 }
 
 /// The remembered alerts, at most [`MAX_PER_RUN`], by id (a missing table has none).
@@ -33,8 +30,7 @@ pub async fn remember(tables: &dyn TableStore, alert: &Notification) -> Result<(
 /// # Errors
 /// Table errors.
 pub async fn pending(tables: &dyn TableStore) -> Result<Vec<Notification>, AzureError> {
-    let filter = Filter::partition(PENDING_PK);
-    let page = ops::page(tables, DELETIONS_TABLE, &filter, MAX_PER_RUN, None).await?;
+    let page = tombstone::page(tables, PENDING_PK, MAX_PER_RUN, None).await?;
     Ok(page
         .items
         .iter()
@@ -44,13 +40,10 @@ pub async fn pending(tables: &dyn TableStore) -> Result<Vec<Notification>, Azure
 
 /// Forgets alerts handed to the outputs; a failure is logged (emitted again, same id).
 pub async fn forget(tables: &dyn TableStore, emitted: &[Notification]) {
-    for n in emitted {
-        let id = &n.notification_id;
-        match tables.delete(DELETIONS_TABLE, PENDING_PK, id, None).await {
-            Ok(()) | Err(AzureError::NotFound) => {}
-            Err(e) => {
-                tracing::warn!(notification = %id, error = %crate::telemetry::redact(&e.to_string()), "an emitted retag alert was not forgotten; the next run emits it again");
-            }
-        }
-    }
+    let ids = emitted
+        .iter()
+        .map(|n| n.notification_id.as_str())
+        .collect::<Vec<_>>();
+    let kept = "an emitted retag alert was not forgotten; the next run emits it again";
+    tombstone::forget(tables, PENDING_PK, &ids, kept).await;
 }

@@ -6,10 +6,9 @@ use serde_json::json;
 
 use super::Item;
 use crate::azure::AzureError;
-use crate::retention::tombstone::{DELETIONS_TABLE, Tombstone};
+use crate::retention::tombstone::{self, Tombstone};
 use crate::storage::BlobRef;
-use crate::tables::ops::{self, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::{Entity, TableStore, get_str};
 
 /// Partition of the deletions no digest has listed yet (no creation day can be spelt like it).
 pub const UNANNOUNCED_PK: &str = "unannounced";
@@ -37,9 +36,7 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Azur
     let rk = t.key.id_key(crate::tables::keys::MAX_KEY_BYTES);
     let row = crate::retention::row(json!({"PartitionKey": UNANNOUNCED_PK, "RowKey": rk,
         "RecordingId": t.key.id(), "Blob": blob, "RetentionClass": t.class, "RetainUntil": t.retain_until}));
-    write_creating_table(tables, DELETIONS_TABLE, &row, WriteMode::Upsert)
-        .await
-        .map(|_| ())
+    tombstone::upsert(tables, &row).await
 }
 
 /// The deletions no digest listed yet, at most [`MAX_PER_DIGEST`], in key order.
@@ -47,10 +44,9 @@ pub async fn remember(tables: &dyn TableStore, t: &Tombstone) -> Result<(), Azur
 /// # Errors
 /// Table errors.
 pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, AzureError> {
-    let filter = Filter::partition(UNANNOUNCED_PK);
     let (mut out, mut next) = (Vec::new(), None);
     loop {
-        let page = ops::page(tables, DELETIONS_TABLE, &filter, 1000, next).await?;
+        let page = tombstone::page(tables, UNANNOUNCED_PK, 1000, next).await?;
         out.extend(page.items.iter().filter_map(|s| from_entity(&s.entity)));
         next = page.next;
         if next.is_none() || out.len() >= MAX_PER_DIGEST {
@@ -62,17 +58,9 @@ pub async fn unannounced(tables: &dyn TableStore) -> Result<Vec<Unannounced>, Az
 
 /// Forgets deletions a digest listed; a failure is logged (the next digest repeats them).
 pub async fn forget(tables: &dyn TableStore, announced: &[Unannounced]) {
-    for a in announced {
-        match tables
-            .delete(DELETIONS_TABLE, UNANNOUNCED_PK, &a.key, None)
-            .await
-        {
-            Ok(()) | Err(AzureError::NotFound) => {}
-            Err(e) => {
-                tracing::warn!(tombstone = %a.key, error = %crate::telemetry::redact(&e.to_string()), "an announced deletion was not forgotten; the next digest lists it again");
-            }
-        }
-    }
+    let keys = announced.iter().map(|a| a.key.as_str()).collect::<Vec<_>>();
+    let kept = "an announced deletion was not forgotten; the next digest lists it again";
+    tombstone::forget(tables, UNANNOUNCED_PK, &keys, kept).await;
 }
 
 fn from_entity(e: &Entity) -> Option<Unannounced> {

@@ -32,8 +32,8 @@ use crate::dates::format_utc_millis;
 use crate::ports::Ports;
 use crate::reviews::settings::ReviewSettings;
 use crate::tables::filter::Op;
-use crate::tables::ops::{get, query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_str};
+use crate::tables::ops::{get, query_all};
+use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// Changes taken per page.
 const PAGE: u32 = 1000;
@@ -238,8 +238,5 @@ async fn rebase(
     changes::record(tables, &sessions).await?;
     let row =
         json!({"PartitionKey": "basis", "RowKey": "basis", "Settings": digest, "Hosts": hosts});
-    let row = row.as_object().cloned().unwrap_or_default();
-    write_creating_table(tables, QUEUE_TABLE, &row, WriteMode::Upsert)
-        .await
-        .map(drop)
+    entry::upsert(tables, &row).await
 }

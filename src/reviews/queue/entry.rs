@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::azure::AzureError;
 use crate::dates::format_utc_millis;
 use crate::tables::keys::{MAX_KEY_BYTES, Spelling, key};
-use crate::tables::ops::{Companions, get, update_with};
+use crate::tables::ops::{Companions, get, update_with, write_creating_table};
 use crate::tables::{Entity, Stored, TableStore, WriteMode, get_str};
 
 /// The queue's table.
@@ -61,6 +61,14 @@ impl Entry {
             notified_by: b(MARKER).then(|| s("OverdueBy")),
         }
     }
+}
+
+/// Upserts `row`, a JSON object (a retry writes the same row).
+pub(super) async fn upsert(tables: &dyn TableStore, row: &Value) -> Result<(), AzureError> {
+    let row = row.as_object().cloned().unwrap_or_default();
+    write_creating_table(tables, QUEUE_TABLE, &row, WriteMode::Upsert)
+        .await
+        .map(drop)
 }
 
 /// Changes `tunnel`'s entry with `f` (asked again when another writer came first), removing a rank

@@ -11,8 +11,8 @@ use crate::azure::AzureError;
 use crate::catalogue::figures;
 use crate::dates::{format_utc_millis, timestamp};
 use crate::tables::filter::Op;
-use crate::tables::ops::{get, page, query_all, write_creating_table};
-use crate::tables::{Entity, Filter, TableStore, WriteMode, get_list, get_str};
+use crate::tables::ops::{get, page, query_all};
+use crate::tables::{Entity, Filter, TableStore, get_list, get_str};
 
 /// The row (partition, row key) holding when `ReviewQueue` last finished ranking (`At`).
 const RANKED: (&str, &str) = ("basis", "ranked");
@@ -26,10 +26,7 @@ pub const RANK_EVERY_MINUTES: i64 = 5;
 /// Table errors.
 pub async fn mark_ranked(tables: &dyn TableStore, now: OffsetDateTime) -> Result<(), AzureError> {
     let row = json!({"PartitionKey": RANKED.0, "RowKey": RANKED.1, "At": format_utc_millis(now)});
-    let row = row.as_object().cloned().unwrap_or_default();
-    write_creating_table(tables, QUEUE_TABLE, &row, WriteMode::Upsert)
-        .await
-        .map(drop)
+    super::entry::upsert(tables, &row).await
 }
 
 /// When the queue was last ranked (`None`: never, or the table does not exist yet).

@@ -5,12 +5,11 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Asker, Decision, HOLDS_TABLE, HoldError, RELEASE_PK, Request, requester, stale};
-use crate::azure::AzureError;
+use super::{Asker, Decision, HOLDS_TABLE, HoldError, RELEASE_PK, Request, requester, rows, stale};
 use crate::dates::format_utc;
 use crate::ports::Ports;
 use crate::tables::filter::Op;
-use crate::tables::ops::{query_all, update};
+use crate::tables::ops::query_all;
 use crate::tables::{Filter, Stored, TableStore, get_str};
 
 /// The hold placement a release addresses.
@@ -53,11 +52,7 @@ async fn expire(
     e.insert("Status".into(), "expired".into());
     e.insert("ExpiredAt".into(), format_utc(now).into());
     e.insert("ExpiredReason".into(), why.into());
-    let mode = crate::tables::WriteMode::IfMatch(row.etag.clone());
-    match tables.write(HOLDS_TABLE, &e, mode).await {
-        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(rows::replace(tables, &e, row.etag.clone()).await?)
 }
 
 /// A release naming no request: a new request, unless one is pending (the asker's: 403; someone
@@ -98,13 +93,7 @@ pub(super) async fn request(
         "ExpiresAt": format_utc(now + asker.ttl),
         "RequestReason": asker.actor.why, "HeldSince": target.since,
     }));
-    crate::tables::ops::write_creating_table(
-        tables,
-        HOLDS_TABLE,
-        &row,
-        crate::tables::WriteMode::Insert,
-    )
-    .await?;
+    rows::insert(tables, &row).await?;
     Ok(Decision::Pending(Request {
         row_key: id,
         entity: row,
@@ -128,9 +117,7 @@ pub(super) async fn approve(
     if id.is_empty() || id.len() > 64 {
         return Err(unknown());
     }
-    let stored = update(tables, HOLDS_TABLE, RELEASE_PK, id, &mut |cur: Option<
-        &Stored,
-    >| {
+    let stored = rows::change(tables, RELEASE_PK, id, &mut |cur: Option<&Stored>| {
         why = None;
         let Some(cur) = cur else {
             why = Some(unknown());

@@ -16,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 use self::ask::{Target, approve, request};
 pub use self::record::{finish, requests, stamp};
 use super::HoldError;
-use super::rows::{Actor, HOLDS_TABLE, header_rk, member_pk};
+use super::rows::{self, Actor, HOLDS_TABLE, header_rk, member_pk};
 use crate::catalogue::person::Person;
 use crate::catalogue::recording::RecordingKey;
 use crate::dates::timestamp;

@@ -1,11 +1,11 @@
 //! A two-person release on the record: requester and approver stamped on the hold before the
 //! release, the request marked released after it, and a period's requests for the evidence pack.
 
-use super::{HOLDS_TABLE, HoldError, RELEASE_PK, Request, Scope, header_rk, member_pk};
+use super::{HOLDS_TABLE, HoldError, RELEASE_PK, Request, Scope, header_rk, member_pk, rows};
 use crate::azure::AzureError;
 use crate::ports::Ports;
 use crate::tables::keys::MAX_KEY_BYTES;
-use crate::tables::ops::{query_all, update};
+use crate::tables::ops::query_all;
 use crate::tables::{Entity, Filter, TableStore, get_str};
 
 /// Copies requester and approver onto the hold's header or member row, before the release.
@@ -24,19 +24,8 @@ pub async fn stamp(ports: &Ports, scope: &Scope, request: &Request) -> Result<()
         ("ReleaseApprovedBy", request.get("ApprovedBy")),
         ("ReleaseApprovedAt", request.get("ApprovedAt")),
     ];
-    update(ports.tables.as_ref(), HOLDS_TABLE, &pk, &rk, &mut |cur| {
-        let e = &cur?.entity;
-        if fields.iter().all(|(k, v)| get_str(e, k) == Some(*v)) {
-            return None;
-        }
-        let mut next = e.clone();
-        for (k, v) in fields {
-            next.insert(k.into(), v.into());
-        }
-        Some(next)
-    })
-    .await?;
-    Ok(())
+    let done = |e: &Entity| fields.iter().all(|(k, v)| get_str(e, k) == Some(*v));
+    Ok(rows::set(ports.tables.as_ref(), (&pk, &rk), &fields, &done).await?)
 }
 
 /// Marks the request released (at `at`), once.
@@ -44,24 +33,10 @@ pub async fn stamp(ports: &Ports, scope: &Scope, request: &Request) -> Result<()
 /// # Errors
 /// Storage failures.
 pub async fn finish(ports: &Ports, request: &Request, at: &str) -> Result<(), HoldError> {
-    update(
-        ports.tables.as_ref(),
-        HOLDS_TABLE,
-        RELEASE_PK,
-        &request.row_key,
-        &mut |cur| {
-            let e = &cur?.entity;
-            if get_str(e, "Status") == Some("released") {
-                return None;
-            }
-            let mut next = e.clone();
-            next.insert("Status".into(), "released".into());
-            next.insert("ReleasedAt".into(), at.into());
-            Some(next)
-        },
-    )
-    .await?;
-    Ok(())
+    let fields = [("Status", "released"), ("ReleasedAt", at)];
+    let done = |e: &Entity| get_str(e, "Status") == Some("released");
+    let key = (RELEASE_PK, request.row_key.as_str());
+    Ok(rows::set(ports.tables.as_ref(), key, &fields, &done).await?)
 }
 
 /// The release requests (every status) requested or approved in `[from, to)` (RFC 3339 texts).

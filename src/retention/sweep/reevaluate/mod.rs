@@ -17,11 +17,8 @@ use self::retag::Retag;
 use super::{CONCURRENCY, Kind, Pass, Report, Sweep};
 use crate::azure::AzureError;
 use crate::dates::format_utc;
-use crate::retention::hold::HOLDS_TABLE;
 use crate::retention::tags::class_expr;
 use crate::storage::BlobRef;
-use crate::tables::WriteMode;
-use crate::tables::ops::write_creating_table;
 
 impl Sweep<'_> {
     /// One bounded step of the re-evaluation. A conflicting write of the progress row means
@@ -185,7 +182,7 @@ impl Sweep<'_> {
             anyhow::bail!("override row is an object");
         };
         let tables = self.deps.ports.tables.as_ref();
-        write_creating_table(tables, HOLDS_TABLE, &e, WriteMode::Upsert).await?;
+        crate::retention::hold::rows::upsert(tables, &e).await?;
         Ok(())
     }
 
