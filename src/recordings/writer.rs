@@ -60,7 +60,9 @@ impl Recordings {
         let w = writer_of(a, &p.etag);
         let now = self.ports.clock.now();
         let repo = self.ports.catalogue();
-        repo.update(&row.key, None, |cur| {
+        // The row as stored (its ETag): `update` takes `None` for a row that does not exist.
+        let read = repo.get(&row.key).await?;
+        repo.update(&row.key, read, |cur| {
             let cur = cur.filter(|c| {
                 c.status == STATUS_CATALOGUED && normalize_etag(&c.etag) == normalize_etag(&p.etag)
             })?;
