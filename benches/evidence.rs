@@ -168,6 +168,7 @@ async fn main() {
                 below_min_bytes: None,
                 suspect_alerted: None,
                 outside_deletions: Vec::new(),
+                writer: None,
             };
             let row = recording.to_entity();
             again(|| t.write(RECORDINGS_TABLE, &row, WriteMode::Upsert)).await;

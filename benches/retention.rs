@@ -121,6 +121,7 @@ impl World {
             below_min_bytes: None,
             suspect_alerted: None,
             outside_deletions: Vec::new(),
+            writer: None,
         };
         CatalogueRepo::new(self.tables.clone())
             .update(&entry.key.clone(), None, |_| Some(entry.clone()))

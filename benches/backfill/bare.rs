@@ -424,6 +424,7 @@ fn unjoined(item: &BlobItem, created: OffsetDateTime, host: &str) -> Recording {
         below_min_bytes: None,
         suspect_alerted: None,
         outside_deletions: Vec::new(),
+        writer: None,
     }
 }
 

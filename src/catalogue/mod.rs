@@ -19,6 +19,7 @@ pub mod recording;
 pub mod repo;
 pub mod session;
 pub mod trail;
+pub mod writer;
 
 /// Table of recordings.
 pub const RECORDINGS_TABLE: &str = "recordings";

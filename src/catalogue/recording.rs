@@ -38,6 +38,10 @@ pub enum Doubt {
     /// Created (`x-ms-creation-time`) outside every candidate session's window plus
     /// `RECORDING_VOUCH_LAG_HOURS`.
     OutsideWindow,
+    /// Its content was written, as `StorageBlobLogs` show, otherwise than through a SAS (an
+    /// account key, an Entra identity, anonymously): not the way Bastion writes
+    /// ([`super::writer`]).
+    OtherWriter,
 }
 
 impl Doubt {
@@ -46,12 +50,13 @@ impl Doubt {
         match self {
             Self::TooSmall => "too-small",
             Self::OutsideWindow => "outside-window",
+            Self::OtherWriter => "written-by-other-principal",
         }
     }
 
     /// Reads a stored value.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::TooSmall, Self::OutsideWindow]
+        [Self::TooSmall, Self::OutsideWindow, Self::OtherWriter]
             .into_iter()
             .find(|d| d.as_str() == s)
     }
@@ -330,6 +335,8 @@ pub struct Recording {
     /// Every deletion made outside the product, oldest first (`OutsideDeletions`), kept whatever
     /// came after it.
     pub outside_deletions: Vec<super::trail::OutsideDeletion>,
+    /// The write request of its content, once the storage logs showed it (`Writer*`).
+    pub writer: Option<super::writer::Writer>,
 }
 
 fn put(e: &mut Entity, k: &str, v: &str) {
@@ -359,6 +366,14 @@ impl Recording {
             .map(|s| s.bastion_host.as_str())
             .filter(|h| !h.is_empty())
             .unwrap_or(&self.source_bastion)
+    }
+
+    /// The writer of its current content when the storage logs show it was not written through a
+    /// SAS ([`Doubt::OtherWriter`]).
+    pub fn other_writer(&self) -> Option<&super::writer::Writer> {
+        self.writer
+            .as_ref()
+            .filter(|w| w.wrote(&self.etag) && !w.vouches())
     }
 
     /// True under a legal hold (the class, or the mark).
@@ -450,6 +465,9 @@ impl Recording {
             put(&mut e, "SuspectAlertedEtag", etag);
         }
         super::trail::to_entity(&self.outside_deletions, &mut e);
+        if let Some(w) = &self.writer {
+            w.to_entity(&mut e);
+        }
         e
     }
 
@@ -547,6 +565,7 @@ impl Recording {
             below_min_bytes: get_i64(e, "BelowMinBytes").map(|n| unsigned(Some(n))),
             suspect_alerted: given("SuspectAlertedEtag"),
             outside_deletions: super::trail::from_entity(e),
+            writer: super::writer::Writer::from_entity(e),
         })
     }
 }
@@ -623,6 +642,7 @@ mod tests {
             below_min_bytes: None,
             suspect_alerted: None,
             outside_deletions: Vec::new(),
+            writer: None,
         }
     }
 
@@ -700,6 +720,13 @@ mod tests {
             sequencer: "02".into(),
             before_catalogued: true,
         }];
+        full.writer = Some(super::super::writer::Writer {
+            etag: "0x1".into(),
+            authentication: "AccountKey".into(),
+            auth_hash: "key1(AB)".into(),
+            caller_ip: "203.0.113.7:50112".into(),
+            ..Default::default()
+        });
         let suspect = |d| {
             let mut r = full.clone();
             r.joined = Some(Joined {
@@ -712,7 +739,8 @@ mod tests {
             r
         };
         let (small, late) = (suspect(Doubt::TooSmall), suspect(Doubt::OutsideWindow));
-        for r in [plain, full, small, late] {
+        let written = suspect(Doubt::OtherWriter);
+        for r in [plain, full, small, late, written] {
             let mut e = r.to_entity();
             crate::tables::strip_annotations(&mut e);
             assert_eq!(Recording::from_entity(&e), Some(r));

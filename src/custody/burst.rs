@@ -3,7 +3,8 @@
 //! same type with the count, sent once the window has closed; the first [`ALONE`] go out at once,
 //! each on its own (a few changes are no storm). Table `alertbursts` keeps each folded alert (PK:
 //! type, container and window through the key encoder; RK: the alert's id, its time and data),
-//! beside the window's head row (the ids sent alone).
+//! beside the window's head row (the ids sent alone). Folded alerts keep their actor lookups;
+//! their actors are named by the burst alert and its follow-up ([`super::burst_actors`]).
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -24,7 +25,7 @@ pub const GRACE: Duration = Duration::minutes(5);
 /// Alerts of one window sent on their own before the rest are folded.
 pub const ALONE: usize = 5;
 /// Row key of a window's head (the alerts sent alone).
-const HEAD: &str = "head";
+pub(super) const HEAD: &str = "head";
 /// Folded alert ids listed in the burst alert (all are in the table).
 const LISTED: usize = 100;
 
@@ -49,6 +50,18 @@ fn partition(kind: &str, account: &str, container: &str, window: OffsetDateTime)
     key(&text, Spelling::Encoded, MAX_KEY_BYTES)
 }
 
+/// The burst (its partition in [`TABLE`]) alert `n` (its `data` names `account` and
+/// `container`) of a change at `at` belongs to.
+pub fn burst_of(n: &Notification, at: OffsetDateTime) -> String {
+    let text = |k: &str| n.data[k].as_str().unwrap_or_default().to_owned();
+    partition(&n.kind, &text("account"), &text("container"), window_of(at))
+}
+
+/// The id of the burst alert of type `kind` whose partition is `pk` (the one [`close`] sends).
+pub fn burst_id(kind: &str, pk: &str) -> String {
+    crate::notify::message::stable_id(kind, &["burst\n", pk].concat())
+}
+
 /// Admits alert `n` (its `data` names `account` and `container`) of a change at `at`.
 ///
 /// # Errors
@@ -61,7 +74,7 @@ pub async fn admit(
     let text = |k: &str| n.data[k].as_str().unwrap_or_default().to_owned();
     let (account, container) = (text("account"), text("container"));
     let window = window_of(at);
-    let pk = partition(&n.kind, &account, &container, window);
+    let pk = burst_of(n, at);
     let id = n.notification_id.as_str();
     let mut fold = Fold::Alone;
     let mut change = |cur: Option<&Stored>| -> Option<Entity> {
@@ -82,6 +95,7 @@ pub async fn admit(
             ids.push(id.to_owned());
             head.insert("AloneIds".into(), Value::String(ids.join("\n")));
             int64(&mut head, "Sent", 0);
+            int64(&mut head, "ActorsSent", 0);
             return Some(head);
         } else {
             Fold::Folded
@@ -176,6 +190,13 @@ pub async fn close(
             "Sent",
             if folded.is_empty() { 2 } else { sent },
         );
+        // The actors' follow-up ([`super::burst_actors`]) is still to come for folded alerts.
+        let actors_sent = get_i64(e, "ActorsSent").unwrap_or(0);
+        int64(
+            &mut marked,
+            "ActorsSent",
+            if folded.is_empty() { 2 } else { actors_sent },
+        );
         match tables
             .write(TABLE, &marked, WriteMode::IfMatch(h.etag.clone()))
             .await
@@ -207,11 +228,13 @@ fn burst(head: &Entity, folded: &[&Entity], window: OffsetDateTime) -> Notificat
     } else {
         "replaced"
     };
+    let (actors, pending) = super::burst_actors::actors(folded);
     let data = json!({
         "account": g("Account"), "container": container, "count": count,
         "windowStart": format_utc(window), "windowEnd": format_utc(window + WINDOW),
         "firstAlertId": g("AlertId"), "aloneAlertIds": alone_ids(head), "foldedAlertIds": ids,
         "foldedRecordings": recordings.len(), "folded": true,
+        "actors": actors, "actorsPending": pending,
     });
     Notification::new(
         &kind,

@@ -1,13 +1,14 @@
 //! The `CustodyActor` pass: each awaited lookup queries the blob's rows around the event; a
 //! matching request, or after the wait "unknown" with the reason, becomes the row's actor and
-//! its `recording.actor` follow-up. A 429 ends the pass.
+//! its `recording.actor` follow-up (a folded alert's: noted for its burst, whose follow-up names
+//! the actors, [`super::burst_actors`]). A 429 ends the pass.
 
 use time::OffsetDateTime;
 
 use super::CustodySettings;
 use super::actor::{self, operations, span};
-use super::pending;
 use super::query::{self, object_keys};
+use super::{burst_actors, pending};
 use crate::azure::AzureError;
 use crate::catalogue::recording::{Actor, Recording, RecordingKey};
 use crate::loganalytics::LogsQuery;
@@ -61,9 +62,14 @@ pub async fn pass(
             .as_ref()
             .filter(|a| a.alert_id == lookup.alert_id)
         {
-            // Recorded on an earlier pass: its follow-up once more (delivery drops a repeat).
-            out.notifications
-                .push(actor::notification(&row.value, lookup.change, a));
+            // Recorded on an earlier pass: its follow-up once more (delivery drops a repeat), or
+            // for a folded alert its burst's note.
+            if lookup.burst.is_empty() {
+                out.notifications
+                    .push(actor::notification(&row.value, lookup.change, a));
+            } else {
+                burst_actors::note(tables, &lookup.burst, &lookup.alert_id, a).await?;
+            }
             pending::done(tables, &lookup).await?;
             continue;
         }
@@ -108,10 +114,15 @@ pub async fn pass(
         let written = repo
             .update(&key, Some(row), |cur| record(cur?, &decided))
             .await?;
+        if !lookup.burst.is_empty() {
+            burst_actors::note(tables, &lookup.burst, &lookup.alert_id, &decided).await?;
+        }
         if let Some(w) = written {
             out.recorded += 1;
-            out.notifications
-                .push(actor::notification(&w.value, lookup.change, &decided));
+            if lookup.burst.is_empty() {
+                out.notifications
+                    .push(actor::notification(&w.value, lookup.change, &decided));
+            }
         }
         pending::note(tables, &lookup).await?;
     }

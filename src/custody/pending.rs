@@ -54,6 +54,9 @@ pub struct Lookup {
     pub attempts: i64,
     /// The last query's failure, if any.
     pub last_error: String,
+    /// The burst (its partition in `alertbursts`) the alert was folded into; empty when it went
+    /// out alone. A folded alert's actor is named by its burst, not by a follow-up of its own.
+    pub burst: String,
     etag: String,
 }
 
@@ -74,15 +77,23 @@ impl Lookup {
             request_id: request_id.to_owned(),
             attempts: 0,
             last_error: String::new(),
+            burst: String::new(),
             etag: String::new(),
         }
+    }
+
+    /// The same lookup of an alert folded into burst `burst`.
+    #[must_use]
+    pub fn folded_into(mut self, burst: &str) -> Self {
+        burst.clone_into(&mut self.burst);
+        self
     }
 
     fn entity(&self) -> Entity {
         let mut e = serde_json::json!({
             "PartitionKey": PARTITION, "RowKey": self.alert_id, "RecordingId": self.recording_id,
             "Change": self.change.as_str(), "EventTime": format_utc(self.at),
-            "RequestId": self.request_id, "LastError": self.last_error,
+            "RequestId": self.request_id, "LastError": self.last_error, "Burst": self.burst,
         })
         .as_object()
         .cloned()
@@ -102,6 +113,7 @@ impl Lookup {
             request_id: g("RequestId"),
             attempts: get_i64(e, "Attempts").unwrap_or(0),
             last_error: g("LastError"),
+            burst: g("Burst"),
             etag: s.etag,
         })
     }

@@ -68,6 +68,11 @@ pub struct Access {
     pub source_uri: String,
     /// `ingestion_time()` (the changes query only: its cursor's axis).
     pub ingested_at: String,
+    /// `Etag` (the changes query only): the ETag the request returned, in quotes (for a write,
+    /// the content it made).
+    pub etag: String,
+    /// `AuthenticationHash` (the changes query only): hashes of the key, and of the SAS token.
+    pub auth_hash: String,
 }
 
 impl Access {
@@ -253,6 +258,8 @@ fn access(columns: &[String], row: &[Value]) -> Access {
         object_key: get("ObjectKey"),
         source_uri: get("SourceUri"),
         ingested_at: get("IngestedAt"),
+        etag: get("Etag"),
+        auth_hash: get("AuthenticationHash"),
     }
 }
 

@@ -1,10 +1,11 @@
 //! `CustodyActor` (timer, every minute): the changes the recording accounts' `StorageBlobLogs`
 //! show ([`crate::recordings::logged`]), then who deleted or replaced a recording outside the
-//! product ([`crate::custody::lookup`]); folded alert bursts whose window closed.
+//! product ([`crate::custody::lookup`]); folded alert bursts whose window closed, and the actors
+//! of their folded alerts once all are known ([`crate::custody::burst_actors`]).
 
 use tracing::warn;
 
-use crate::custody::{burst, lookup};
+use crate::custody::{burst, burst_actors, lookup};
 use crate::invocation::{HandlerError, Invocation, Outcome};
 use crate::notify::OUTPUT_BINDING;
 use crate::state::AppState;
@@ -39,6 +40,10 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
     let pass = lookup::pass(&state.ports, logs, settings, workspace, now)
         .await
         .map_err(HandlerError::storage)?;
+    // The actors of folded alerts, once all are known (after the lookups this pass recorded).
+    let burst_actors = burst_actors::follow_ups(state.ports.tables.as_ref())
+        .await
+        .map_err(HandlerError::storage)?;
     let o = Outcome::processed(format!(
         "custody: {} logged changes read, {} actors recorded, {} lookups waiting{}{}",
         changes.rows,
@@ -66,5 +71,6 @@ pub async fn custody_actor(state: AppState, inv: Invocation) -> Result<Outcome, 
     follow_ups.retain(|n| !sent.contains(n.notification_id.as_str()));
     Ok(o.with_outputs(OUTPUT_BINDING, &bursts)
         .with_outputs(OUTPUT_BINDING, &changes.notifications)
-        .with_outputs(OUTPUT_BINDING, &follow_ups))
+        .with_outputs(OUTPUT_BINDING, &follow_ups)
+        .with_outputs(OUTPUT_BINDING, &burst_actors))
 }

@@ -14,7 +14,9 @@
 //!    none of them (they stay unrecorded): catalogued shorter than `RECORDING_MIN_BYTES`
 //!    ([`Doubt::TooSmall`]), or created (`x-ms-creation-time`) outside the vouching window
 //!    `[start - skew, end + RECORDING_VOUCH_LAG_HOURS]` of every session found
-//!    ([`Doubt::OutsideWindow`]; [`Times::vouching`]). Its candidates are kept. A name or metadata
+//!    ([`Doubt::OutsideWindow`]; [`Times::vouching`]), or whose current content the storage logs
+//!    show written otherwise than through a SAS ([`Doubt::OtherWriter`]; read by `CustodyActor`
+//!    with the custody workspace, and only once the logs arrive). Its candidates are kept. A name or metadata
 //!    alone cannot vouch: anyone with write access to the container can plant a blob naming any
 //!    tunnel id, at any time. A blob deleted before it was catalogued matches nothing (its content
 //!    was never read).
@@ -150,6 +152,7 @@ pub fn decide<'a>(
         (Some(m), _) if m.confidence == Confidence::Awaiting => None,
         (Some(_), _) if r.below_min_bytes.is_some() => Some(Doubt::TooSmall),
         (Some(m), s) if !created_in_window(r, m, s, rows, times) => Some(Doubt::OutsideWindow),
+        (Some(_), _) if r.other_writer().is_some() => Some(Doubt::OtherWriter),
         _ => None,
     };
     match (m, doubt) {

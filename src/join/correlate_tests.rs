@@ -338,3 +338,59 @@ fn a_blob_created_outside_the_sessions_window_plus_the_lag_is_suspect() {
         Some(Confidence::Awaiting)
     );
 }
+
+/// A blob whose current content the storage logs show written otherwise than through a SAS
+/// vouches for nothing, exact or by time; a SAS write, no log row yet, or a log row of an earlier
+/// content leaves the match as it was; the size and the window are judged first.
+#[test]
+fn a_blob_written_otherwise_than_through_a_sas_is_suspect() {
+    use crate::catalogue::writer::Writer;
+    let start = datetime!(2025-03-14 09:00 UTC);
+    let end = start + Duration::minutes(40);
+    let rows = [row("a", "vm-1", "alice", start, Some(end))];
+    let exact = |g: &str| rows.iter().find(|w| w.tunnel_id == g);
+    let writer = |auth: &str, etag: &str| Writer {
+        etag: crate::storage::normalize_etag(etag).into(),
+        operation: "PutBlob".into(),
+        authentication: auth.into(),
+        ..Writer::default()
+    };
+    let mut r = recording(end + Duration::minutes(5), "rec/a.webm");
+    r.etag = "0x1".into();
+    r.candidate_keys = vec!["a".into()];
+    let decided = |r: &Recording| {
+        let (m, s) = decide(r, exact, &rows, &TIMES, end + Duration::days(1));
+        let m = m.expect("a match");
+        (m.confidence, s.is_some(), m.vouched().len(), m.tunnels)
+    };
+    let other = Confidence::Suspect(Doubt::OtherWriter);
+    assert_eq!(
+        decided(&r).0,
+        Confidence::Exact,
+        "no log row yet: the match stands"
+    );
+    r.writer = Some(writer("SAS", "0x1"));
+    assert_eq!(decided(&r).0, Confidence::Exact);
+    for auth in ["AccountKey", "OAuth", "Anonymous"] {
+        r.writer = Some(writer(auth, "\"0x1\""));
+        assert_eq!(
+            decided(&r),
+            (other, false, 0, vec!["a".to_owned()]),
+            "{auth}: suspect, vouching for none, its claim kept"
+        );
+    }
+    r.writer = Some(writer("AccountKey", "0x0"));
+    assert_eq!(decided(&r).0, Confidence::Exact, "another content's writer");
+    // By time alone too.
+    let mut t = recording(end + Duration::minutes(5), "rec/b.webm");
+    t.etag = "0x1".into();
+    t.writer = Some(writer("OAuth", "0x1"));
+    assert_eq!(by_time(&t, &rows).map(|m| m.confidence), Some(other));
+    // Too small, and outside the window, are named first.
+    r.writer = Some(writer("AccountKey", "0x1"));
+    r.below_min_bytes = Some(4096);
+    assert_eq!(decided(&r).0, Confidence::Suspect(Doubt::TooSmall));
+    r.below_min_bytes = None;
+    r.created = Some(end + Duration::days(3));
+    assert_eq!(decided(&r).0, Confidence::Suspect(Doubt::OutsideWindow));
+}

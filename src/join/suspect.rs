@@ -43,6 +43,13 @@ pub fn reason(row: &Recording) -> String {
              (from its start less 2 minutes to its end plus RECORDING_VOUCH_LAG_HOURS)",
             format_utc(row.created.unwrap_or(row.blob_created))
         ),
+        Some(crate::catalogue::recording::Doubt::OtherWriter) => match row.other_writer() {
+            Some(w) => format!(
+                "its content was written by {} with {} authentication from {}, not through a SAS as Bastion writes",
+                w.operation, w.authentication, w.caller_ip
+            ),
+            None => String::new(),
+        },
         None => String::new(),
     }
 }
@@ -59,6 +66,7 @@ pub fn notification(row: &Recording) -> Notification {
         "reason": m.and_then(|m| m.confidence.reason()).unwrap_or_default(),
         "reasonText": reason(row),
         "tunnelIds": m.map(|m| m.tunnels.clone()).unwrap_or_default(),
+        "writer": row.writer.as_ref().filter(|w| w.wrote(&row.etag)).map(|w| w.json()),
     });
     Notification::new(
         "recording.suspect",
@@ -73,6 +81,8 @@ pub fn notification(row: &Recording) -> Notification {
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
+
+    use serde_json::Value;
 
     use super::*;
     use crate::catalogue::recording::{Doubt, Joined, Match};
@@ -128,6 +138,26 @@ mod tests {
             n.data["reasonText"]
                 .as_str()
                 .is_some_and(|t| t.contains("4096"))
+        );
+        assert_eq!(n.data["writer"], Value::Null, "no writer read");
+        let mut keyed = suspect(Doubt::OtherWriter);
+        keyed.writer = Some(crate::catalogue::writer::Writer {
+            etag: "0x1".into(),
+            operation: "PutBlob".into(),
+            authentication: "AccountKey".into(),
+            caller_ip: "203.0.113.7:50112".into(),
+            ..Default::default()
+        });
+        let n = notification(&keyed);
+        assert_eq!(n.data["reason"], "written-by-other-principal");
+        assert_eq!(n.data["writer"]["authenticationType"], "AccountKey");
+        assert_eq!(n.data["writer"]["callerIpAddress"], "203.0.113.7:50112");
+        assert!(
+            n.data["reasonText"]
+                .as_str()
+                .is_some_and(|t| t.contains("AccountKey") && t.contains("203.0.113.7:50112")),
+            "{}",
+            n.data["reasonText"]
         );
         let mut exact = r.clone();
         exact.joined = Some(Joined {

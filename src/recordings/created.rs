@@ -41,7 +41,8 @@ impl Recordings {
         }
     }
 
-    /// Leaves the lookup of the actor of `alert` when custody is on.
+    /// Leaves the lookup of the actor of `alert` when custody is on; `folded`: the alert was
+    /// folded into its container's burst, which names the actor instead of a follow-up.
     ///
     /// # Errors
     /// Table errors.
@@ -49,20 +50,23 @@ impl Recordings {
         &self,
         alert: &crate::notify::Notification,
         row: &Recording,
-        change: crate::custody::pending::Change,
+        (change, folded): (crate::custody::pending::Change, bool),
         at: time::OffsetDateTime,
         request_id: &str,
     ) -> Result<(), crate::azure::AzureError> {
         if !self.custody {
             return Ok(());
         }
-        let lookup = crate::custody::pending::Lookup::new(
+        let mut lookup = crate::custody::pending::Lookup::new(
             &alert.notification_id,
             &row.id(),
             change,
             at,
             request_id,
         );
+        if folded {
+            lookup = lookup.folded_into(&crate::custody::burst::burst_of(alert, at));
+        }
         crate::custody::pending::add(self.ports.tables.as_ref(), &lookup).await
     }
 
@@ -106,8 +110,32 @@ impl Recordings {
             other => other?,
         };
         let key = source.key(props.created.unwrap_or(event.time), &event.blob);
-        let existing = self.ports.catalogue().get(&key).await?;
+        let existing = match self.ports.catalogue().get(&key).await? {
+            Some(row) => Some(row),
+            None => self.live_row_elsewhere(&key).await?,
+        };
         self.catalogue(source, event, &props, existing).await
+    }
+
+    /// The catalogued row of the blob `key` names under another creation day, if any: an
+    /// overwrite can give the blob a new `x-ms-creation-time` (Azurite does; Microsoft's
+    /// documentation does not say), so the row of the content it replaces is found by the name's
+    /// path index rather than by the new creation day.
+    async fn live_row_elsewhere(
+        &self,
+        key: &crate::catalogue::recording::RecordingKey,
+    ) -> Result<Option<Versioned<Recording>>, AzureError> {
+        let repo = self.ports.catalogue();
+        for other in crate::catalogue::paths::rows_of(self.ports.tables.as_ref(), &key.rk).await? {
+            if other.pk == key.pk {
+                continue;
+            }
+            if let Some(row) = repo.get(&other).await? {
+                let live = row.value.status == crate::catalogue::recording::STATUS_CATALOGUED;
+                return Ok(live.then_some(row));
+            }
+        }
+        Ok(None)
     }
 
     /// Catalogues a blob of `source` with known properties and its row as just read (`existing`);
@@ -124,7 +152,10 @@ impl Recordings {
     ) -> Result<Catalogued, HandlerError> {
         let blob = source.blob(event.blob.clone());
         let created = props.created.unwrap_or(event.time);
-        let key = source.key(created, &blob.name);
+        // The row found keeps its key (its first creation day) whatever the blob's time says now.
+        let key = existing
+            .as_ref()
+            .map_or_else(|| source.key(created, &blob.name), |r| r.value.key.clone());
         if let Some(row) = existing
             .as_ref()
             .filter(|row| !ingest::is_newer(event, &row.value))
@@ -187,11 +218,9 @@ impl Recordings {
                 {
                     alone = self.alone(&n, event.time).await?;
                     let request = event.data.request_id.as_deref().unwrap_or_default();
-                    let change = crate::custody::pending::Change::Replaced;
-                    if alone {
-                        self.await_actor(&n, &row.value, change, event.time, request)
-                            .await?;
-                    }
+                    let change = (crate::custody::pending::Change::Replaced, !alone);
+                    self.await_actor(&n, &row.value, change, event.time, request)
+                        .await?;
                 }
                 let outcome = written_outcome(&row.value, source, updated, replacing && alone);
                 (outcome, Some(row))

@@ -138,14 +138,16 @@ impl Recordings {
         } else {
             "recording deleted outside retention "
         };
-        if !self.alone(&n, event.time).await? {
+        let alone = self.alone(&n, event.time).await?;
+        if !event.is_created() {
+            // Folded alerts too: their burst names the actors found.
+            let request = event.data.request_id.as_deref().unwrap_or_default();
+            self.await_actor(&n, row, (Change::Deleted, !alone), event.time, request)
+                .await?;
+        }
+        if !alone {
             let folded = "(folded into its container's burst) ";
             return Ok(Outcome::processed([what, folded, &row.id()].concat()));
-        }
-        if !event.is_created() {
-            let request = event.data.request_id.as_deref().unwrap_or_default();
-            self.await_actor(&n, row, Change::Deleted, event.time, request)
-                .await?;
         }
         Ok(Outcome::processed([what, &row.id()].concat()).with_output(OUTPUT_BINDING, &n))
     }

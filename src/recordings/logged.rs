@@ -18,6 +18,7 @@ use crate::catalogue::paths;
 use crate::catalogue::recording::{Recording, RecordingKey, STATUS_CATALOGUED};
 use crate::custody::changes::{self, Logged, Touched};
 use crate::custody::pending::Change;
+use crate::custody::query::Access;
 use crate::custody::{actor, lookup};
 use crate::invocation::HandlerError;
 use crate::loganalytics::LogsQuery;
@@ -174,8 +175,9 @@ impl Recordings {
                 }
             }
             Touched::Name(names) => {
+                let write = l.write.then_some(&l.access);
                 for n in names {
-                    alerts.extend(self.named(source, n, l.write, cause, now).await?);
+                    alerts.extend(self.named(source, n, write, cause, now).await?);
                 }
             }
         }
@@ -188,12 +190,14 @@ impl Recordings {
         Ok(out)
     }
 
-    /// A name a request removed (`write`: overwrote): its row, if catalogued, against its blob.
+    /// A name a request removed (`write`: the request that overwrote it): its row, if catalogued,
+    /// against its blob; a write's requester is recorded as the writer of the content it made
+    /// (module `super::writer`).
     async fn named(
         &self,
         source: &Source,
         name: &str,
-        write: bool,
+        write: Option<&Access>,
         cause: Cause<'_>,
         now: OffsetDateTime,
     ) -> Result<Vec<Value>, HandlerError> {
@@ -202,25 +206,30 @@ impl Recordings {
         };
         let blob = source.blob(name.to_owned());
         let outcome = match (source.store.properties(&blob).await, write) {
-            (Err(AzureError::NotFound), false) => {
+            (Err(AzureError::NotFound), None) => {
                 let event = synthesized(source, &row, None, Some(cause), now);
-                self.on_deleted(&event).await?
+                Some(self.on_deleted(&event).await?)
             }
-            (Ok(p), true)
-                if row.status == STATUS_CATALOGUED
-                    && normalize_etag(&p.etag) != normalize_etag(&row.etag) =>
-            {
-                let event = synthesized(source, &row, Some(&p), Some(cause), now);
-                self.on_created(&event).await?.0
+            (Ok(p), Some(a)) => {
+                let replaced = if row.status == STATUS_CATALOGUED
+                    && normalize_etag(&p.etag) != normalize_etag(&row.etag)
+                {
+                    let event = synthesized(source, &row, Some(&p), Some(cause), now);
+                    Some(self.on_created(&event).await?.0)
+                } else {
+                    None
+                };
+                self.record_writer(source, name, a, &p, cause.at).await?;
+                replaced
             }
-            (Err(AzureError::NotFound) | Ok(_), _) => return Ok(Vec::new()),
+            (Err(AzureError::NotFound) | Ok(_), _) => None,
             (Err(e), _) => return Err(e.into()),
         };
-        Ok(emitted(outcome))
+        Ok(outcome.map(emitted).unwrap_or_default())
     }
 
     /// The newest catalogue row of `name` in `source` (by the path index).
-    async fn row_named(
+    pub(super) async fn row_named(
         &self,
         source: &Source,
         name: &str,

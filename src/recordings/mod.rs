@@ -1,7 +1,8 @@
 //! Recordings: a blob event becomes a catalogue row, retention tags and notifications.
 //! [`ingest`] is pure; [`created`] and [`deleted`] do the I/O ([`Recordings`]); [`reconcile`]
 //! brings a listed blob in (`Reconcile`, backfill); [`compare`] finds what no event announced
-//! (the daily listing), [`logged`] what the storage logs show (`CustodyActor`).
+//! (the daily listing), [`logged`] what the storage logs show (`CustodyActor`), [`writer`] who wrote a
+//! recording's content, as they show it.
 
 pub mod compare;
 pub mod created;
@@ -9,6 +10,7 @@ pub mod deleted;
 pub mod ingest;
 pub mod logged;
 pub mod reconcile;
+pub mod writer;
 
 pub use created::{Catalogued, Recordings};
 

@@ -87,7 +87,8 @@ pub struct BlobProps {
     pub etag: String,
     /// `Last-Modified`.
     pub last_modified: Option<OffsetDateTime>,
-    /// `x-ms-creation-time`: stable for the blob's life, unlike event times.
+    /// `x-ms-creation-time`: when the service created the blob, unlike event times; whether an
+    /// overwrite keeps it is not documented (Azurite gives the overwrite's time).
     pub created: Option<OffsetDateTime>,
     /// Blob type, when reported.
     pub kind: Option<BlobKind>,

@@ -185,5 +185,6 @@ pub fn recording_row(name: &str, t: OffsetDateTime) -> crate::catalogue::recordi
         below_min_bytes: None,
         suspect_alerted: None,
         outside_deletions: Vec::new(),
+        writer: None,
     }
 }

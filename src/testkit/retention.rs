@@ -141,6 +141,7 @@ impl Kit {
             below_min_bytes: None,
             suspect_alerted: None,
             outside_deletions: Vec::new(),
+            writer: None,
         };
         let mut e = entry.to_entity();
         e.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));

@@ -276,7 +276,7 @@ if (queries < 5) fail("sentinel/workbook.json", `${queries} queries; sessions ov
   const cbody = text(join(ROOT, "src", "custody", "storage_blob_changes.kql"));
   const cheader = text(join(ROOT, "tests", "kql", "custody-changes-header.kql"));
   const cres = check(changes, cheader + cbody, blobColumns.filter((c) => !c.startsWith("_") && c !== "TimeGenerated"));
-  for (const c of READ.concat(["ObjectKey", "SourceUri", "IngestedAt"])) if (!cres.columns.has(c)) fail(changes, `the query does not return ${c}, which the code reads`);
+  for (const c of READ.concat(["ObjectKey", "SourceUri", "IngestedAt", "Etag", "AuthenticationHash"])) if (!cres.columns.has(c)) fail(changes, `the query does not return ${c}, which the code reads`);
   if (cres.columns.get("IngestedAt") !== "datetime") fail(changes, "IngestedAt is a datetime");
 }
 

@@ -158,6 +158,7 @@ pub fn derive_entry(i: EntryInput<'_>) -> Recording {
         below_min_bytes: (props.content_length < i.min_bytes).then_some(i.min_bytes),
         suspect_alerted: None,
         outside_deletions: Vec::new(),
+        writer: None,
     }
 }
 
@@ -175,6 +176,7 @@ pub fn newer_state(cur: &Recording, fresh: &Recording) -> Recording {
         retagged: cur.retagged.clone(),
         suspect_alerted: cur.suspect_alerted.clone(),
         outside_deletions: cur.outside_deletions.clone(),
+        writer: cur.writer.clone(),
         ..fresh.clone()
     }
 }

@@ -128,6 +128,7 @@ pub fn deleted_before(g: &Gone<'_>) -> Recording {
         below_min_bytes: None,
         suspect_alerted: None,
         outside_deletions: Vec::new(),
+        writer: None,
     };
     if event.is_created() {
         let at = format_utc(g.now);

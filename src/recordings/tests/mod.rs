@@ -316,6 +316,46 @@ async fn policy_rules_on_metadata_choose_the_class() {
     );
 }
 
+/// An overwrite can give the blob a new creation time (Azurite does; the service's documentation
+/// does not say): one made on a later day still replaces the row of the content it overwrote,
+/// found by the name's path index, instead of cataloguing a second row.
+#[tokio::test]
+async fn an_overwrite_with_a_new_creation_day_replaces_the_same_row() {
+    use std::sync::Arc;
+
+    use crate::clock::FixedClock;
+    use time::macros::datetime;
+    let f = fakes();
+    f.blobs
+        .use_clock(Arc::new(FixedClock::new(datetime!(2025-03-14 09:00 UTC))));
+    let blob = put(&f, "rewritten", &[]).await;
+    deliver(&f, &blob.name, SEQ1).await;
+    let first = f.tables.dump(RECORDINGS_TABLE).remove(0);
+    f.blobs
+        .use_clock(Arc::new(FixedClock::new(datetime!(2025-03-16 09:00 UTC))));
+    crate::testkit::blobs::put(&*f.blobs, &blob, &b"other data"[..], &[]).await;
+    let created = f.blobs.properties(&blob).await.expect("props").created;
+    assert_eq!(
+        created,
+        Some(datetime!(2025-03-16 09:00 UTC)),
+        "a new creation time"
+    );
+    let out = deliver(&f, &blob.name, SEQ2).await;
+    let Outcome::Processed { outputs, .. } = &out else {
+        panic!("{out:?}")
+    };
+    let n = outputs.value("notifications").expect("notification");
+    assert_eq!(n["type"], "recording.replaced");
+    let rows = f.tables.dump(RECORDINGS_TABLE);
+    assert_eq!(rows.len(), 1, "one row: {rows:?}");
+    assert_eq!(rows[0].entity["PartitionKey"], first.entity["PartitionKey"]);
+    assert_eq!(rows[0].entity["ReplacedLength"], "4");
+    assert_eq!(
+        rows[0].entity["BlobCreationTime"],
+        "2025-03-16T09:00:00.000Z"
+    );
+}
+
 #[tokio::test]
 async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
     let f = fakes();
@@ -341,8 +381,9 @@ async fn cataloguing_a_recording_with_its_join_costs_seven_storage_calls() {
     // Its name names no GUID: the sessions that can match it by time are read, one query per
     // start day (the lookback is a day: two).
     assert_eq!(
-        calls, 7,
-        "properties, row read, tag write, two sessionwindows queries, path index row, row insert"
+        calls, 8,
+        "properties, row read, the name's path index (a row under another creation day), tag \
+         write, two sessionwindows queries, path index row, row insert"
     );
 }
 

@@ -298,13 +298,12 @@ impl BlobStore for InMemoryBlobStore {
 
     async fn upload(&self, blob: &BlobRef, up: Upload<'_>) -> Result<String, AzureError> {
         self.count().await;
-        let mut new = self.new_blob(BlobKind::Block, up.body, up.content_type, up.metadata);
+        let new = self.new_blob(BlobKind::Block, up.body, up.content_type, up.metadata);
         let mut blobs = self.lock();
-        match blobs.get(blob) {
-            Some(_) if up.only_new => return Err(AzureError::Conflict),
-            // An overwrite keeps the creation time, as the service does.
-            Some(old) => new.props.created = old.props.created,
-            None => {}
+        // An overwrite is stamped with a new creation time, as Azurite does (Microsoft's
+        // documentation does not say whether the service keeps the first one).
+        if blobs.contains_key(blob) && up.only_new {
+            return Err(AzureError::Conflict);
         }
         let etag = new.props.etag.clone();
         blobs.insert(blob.clone(), new);

@@ -6,6 +6,7 @@
 pub(crate) mod order;
 mod planted;
 pub(crate) mod support;
+mod writer;
 
 use bastion_recordings::tables::get_str;
 

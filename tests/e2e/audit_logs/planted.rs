@@ -21,12 +21,17 @@ const PLANTED: &str = "d0d0d0d0-0000-4000-8000-0000000000a1";
 const REAL: &str = "d0d0d0d0-0000-4000-8000-0000000000b2";
 const LATE: &str = "d0d0d0d0-0000-4000-8000-0000000000c3";
 
-fn utc(t: OffsetDateTime) -> String {
+pub(super) fn utc(t: OffsetDateTime) -> String {
     bastion_recordings::dates::format_utc(t)
 }
 
 /// A connect and an end record of `tunnel` from `start` to `end`.
-fn session(tunnel: &str, start: OffsetDateTime, end: OffsetDateTime, vm: &str) -> String {
+pub(super) fn session(
+    tunnel: &str,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    vm: &str,
+) -> String {
     let line = |time: OffsetDateTime, message: &str, extra: String| {
         format!(
             r#"{{"time":"{}","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-PLANT","operationName":"Microsoft.Network/BastionHost/connect","properties":{{"userName":"u","protocol":"ssh","clientIpAddress":"203.0.113.9","targetResourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/{vm}","message":"{message}","tunnelId":"{tunnel}"{extra}}}}}"#,
@@ -43,7 +48,12 @@ fn session(tunnel: &str, start: OffsetDateTime, end: OffsetDateTime, vm: &str) -
 
 /// Uploads `body` as `name` and catalogues it with the event time `at`; its catalogue id and the
 /// reply.
-async fn catalogue(e: &Env, name: &str, body: Vec<u8>, at: OffsetDateTime) -> (String, Value) {
+pub(super) async fn catalogue(
+    e: &Env,
+    name: &str,
+    body: Vec<u8>,
+    at: OffsetDateTime,
+) -> (String, Value) {
     let container = e.env.get("RECORDINGS_CONTAINER").to_owned();
     e.blobs
         .put(
@@ -70,7 +80,7 @@ async fn catalogue(e: &Env, name: &str, body: Vec<u8>, at: OffsetDateTime) -> (S
 }
 
 /// The notifications of a reply by type: each notification id with how often it came.
-fn tally(reply: &Value, into: &mut BTreeMap<(String, String), usize>) {
+pub(super) fn tally(reply: &Value, into: &mut BTreeMap<(String, String), usize>) {
     let out = &reply["Outputs"]["notifications"];
     let list = match out {
         Value::Array(items) => items.clone(),
@@ -133,7 +143,11 @@ async fn a_planted_one_byte_blob_leaves_its_session_unrecorded_and_is_alerted_on
 }
 
 /// One `AuditLogTail` tick at `at`, its notifications tallied into `seen`.
-async fn tail_at(e: &Env, at: OffsetDateTime, seen: &mut BTreeMap<(String, String), usize>) {
+pub(super) async fn tail_at(
+    e: &Env,
+    at: OffsetDateTime,
+    seen: &mut BTreeMap<(String, String), usize>,
+) {
     let mut inv = tick_invocation();
     inv["Metadata"]["sys"]["UtcNow"] = json!(utc(at));
     let (status, reply) = e.handler.invoke("AuditLogTail", &inv).await;
@@ -158,7 +172,10 @@ async fn real_recording_then_tails(
 }
 
 /// The notifications of one type in `seen`: each id with how often it came.
-fn of_kind(seen: &BTreeMap<(String, String), usize>, kind: &str) -> Vec<(String, usize)> {
+pub(super) fn of_kind(
+    seen: &BTreeMap<(String, String), usize>,
+    kind: &str,
+) -> Vec<(String, usize)> {
     seen.iter()
         .filter(|((k, _), _)| k == kind)
         .map(|((_, id), n)| (id.clone(), *n))
@@ -167,7 +184,7 @@ fn of_kind(seen: &BTreeMap<(String, String), usize>, kind: &str) -> Vec<(String,
 
 /// `row` is a suspect match for `reason` that keeps the session it claims (`claim`) as its
 /// candidate.
-fn assert_suspect(row: &Entity, reason: &str, claim: &str) {
+pub(super) fn assert_suspect(row: &Entity, reason: &str, claim: &str) {
     assert_eq!(
         (get_str(row, "MatchConfidence"), get_str(row, "MatchReason")),
         (Some("suspect"), Some(reason)),
@@ -181,7 +198,7 @@ fn assert_suspect(row: &Entity, reason: &str, claim: &str) {
 }
 
 /// The catalogue's rows, as a lookup of one recording's row by its id.
-async fn recording_rows(e: &Env) -> impl Fn(&str) -> Entity {
+pub(super) async fn recording_rows(e: &Env) -> impl Fn(&str) -> Entity {
     let rows = e
         .tables
         .query("recordings", None, None, None)
@@ -212,7 +229,7 @@ async fn spawn(cs: &str) -> Env {
 }
 
 /// Creates and registers the audit hour blob of `hour`, then appends `text` to it.
-async fn audit_hour(e: &Env, hour: OffsetDateTime, text: String) {
+pub(super) async fn audit_hour(e: &Env, hour: OffsetDateTime, text: String) {
     let path = format!(
         "resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/BASTIONHOSTS/BAS-PLANT/y={}/m={:02}/d={:02}/h={:02}/m=00/PT1H.json",
         hour.year(),

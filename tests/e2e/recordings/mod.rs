@@ -4,6 +4,7 @@
 
 mod actor;
 mod before;
+mod burst_actors;
 mod calls;
 mod deleted;
 mod replaced;

@@ -17,10 +17,10 @@ use super::Rig;
 use crate::harness::{azurite, fixture};
 
 const WS: &str = "c0ffee00-0000-4000-8000-000000000056";
-const UPN: &str = "<i>mallory</i>@contoso.example";
+pub(super) const UPN: &str = "<i>mallory</i>@contoso.example";
 
 /// One `CustodyActor` run at `at`, answered 200; its body.
-async fn custody_tick(rig: &Rig, at: OffsetDateTime) -> Value {
+pub(super) async fn custody_tick(rig: &Rig, at: OffsetDateTime) -> Value {
     let (status, v) = rig
         .handler
         .invoke("CustodyActor", &timer("CustodyActor", at))
@@ -36,7 +36,7 @@ fn timer(method: &str, at: OffsetDateTime) -> Value {
     inv
 }
 
-fn sent(v: &Value) -> Vec<Value> {
+pub(super) fn sent(v: &Value) -> Vec<Value> {
     match &v["Outputs"]["notifications"] {
         Value::Array(a) => a.clone(),
         Value::Null => Vec::new(),
@@ -44,12 +44,19 @@ fn sent(v: &Value) -> Vec<Value> {
     }
 }
 
-fn of_type<'a>(v: &'a [Value], kind: &str) -> Vec<&'a Value> {
+pub(super) fn of_type<'a>(v: &'a [Value], kind: &str) -> Vec<&'a Value> {
     v.iter().filter(|n| n["type"] == kind).collect()
 }
 
 /// A `StorageBlobLogs` row with the table reference's columns, ingested now.
-fn log(fake: &FakeLogs, account: &str, key: &str, op: &str, at: OffsetDateTime, request: &str) {
+pub(super) fn log(
+    fake: &FakeLogs,
+    account: &str,
+    key: &str,
+    op: &str,
+    at: OffsetDateTime,
+    request: &str,
+) {
     let container = key.split('/').nth(2).unwrap_or_default();
     let values = json!({
         "TimeGenerated": bastion_recordings::dates::format_utc(at), "AccountName": account,
@@ -67,7 +74,7 @@ fn log(fake: &FakeLogs, account: &str, key: &str, op: &str, at: OffsetDateTime, 
     fake.ingest(WS, fake_blobs::row(values, OffsetDateTime::now_utc()));
 }
 
-async fn custody_rig(cs: &str, fake: &FakeLogs, wait: &str) -> Rig {
+pub(super) async fn custody_rig(cs: &str, fake: &FakeLogs, wait: &str) -> Rig {
     fake.workspace(WS);
     let endpoint = serve(fake.clone()).await.expect("fake");
     Rig::with(
@@ -82,7 +89,7 @@ async fn custody_rig(cs: &str, fake: &FakeLogs, wait: &str) -> Rig {
     .await
 }
 
-async fn row(rig: &Rig, id: &str) -> serde_json::Map<String, Value> {
+pub(super) async fn row(rig: &Rig, id: &str) -> serde_json::Map<String, Value> {
     let (pk, rk) = id.split_once('~').expect("id");
     let r = rig.tables().get("recordings", pk, rk).await.expect("get");
     r.expect("row kept").entity

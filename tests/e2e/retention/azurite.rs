@@ -95,6 +95,7 @@ impl Env {
             below_min_bytes: None,
             suspect_alerted: None,
             outside_deletions: Vec::new(),
+            writer: None,
         };
         let mut e = entry.to_entity();
         e.insert("LegalHold".into(), Value::Bool(held));

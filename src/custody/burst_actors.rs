@@ -1,0 +1,249 @@
+//! The actors of a burst's folded alerts ([`super::burst`]): each folded alert keeps its actor
+//! lookup (taken oldest first with a fair share per recording, like any other); when the lookup
+//! ends, the actor is recorded on the recording's row as for any alert and, instead of a follow-up
+//! of its own, on the alert's row in `alertbursts` (`Actor`). The burst alert names the actors
+//! found by the time it goes out; once every folded alert has its actor, one `recording.actor`
+//! follow-up of the burst (its id: the burst alert's id + `.actor`, sent on two passes: delivery
+//! drops the repeat) names them all, so no alert is sent again and none alone.
+
+use std::collections::BTreeMap;
+
+use super::burst::{HEAD, TABLE, WINDOW};
+use crate::azure::AzureError;
+use crate::catalogue::actor::Actor;
+use crate::dates::{format_utc, timestamp};
+use crate::notify::{Notification, Severity};
+use crate::tables::filter::Op;
+use crate::tables::ops::{get, query_all};
+use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
+use serde_json::{Value, json};
+
+/// Distinct actors a burst alert lists (the rest are counted).
+const LISTED: usize = 20;
+
+/// The part of an actor a burst lists: who and from where, as logged.
+fn summary(a: &Actor) -> Value {
+    json!({
+        "actorStatus": a.status, "authenticationType": a.authentication,
+        "requesterUpn": a.upn, "requesterObjectId": a.object_id, "requesterAppId": a.app_id,
+        "callerIpAddress": a.caller_ip,
+    })
+}
+
+/// Records `actor` on folded alert `alert_id`'s row of burst `burst` (`If-Match`; a row gone or
+/// changed meanwhile is left: the next pass records it again).
+///
+/// # Errors
+/// Table errors.
+pub async fn note(
+    tables: &dyn TableStore,
+    burst: &str,
+    alert_id: &str,
+    actor: &Actor,
+) -> Result<(), AzureError> {
+    let rk = crate::tables::keys::key(
+        alert_id,
+        crate::tables::keys::Spelling::Verbatim,
+        crate::tables::keys::MAX_KEY_BYTES,
+    );
+    let Some(member) = get(tables, TABLE, burst, &rk).await? else {
+        return Ok(());
+    };
+    let text = summary(actor).to_string();
+    if get_str(&member.entity, "Actor") == Some(text.as_str()) {
+        return Ok(());
+    }
+    let mut e = member.entity.clone();
+    e.insert("Actor".into(), Value::String(text));
+    match tables
+        .write(TABLE, &e, WriteMode::IfMatch(member.etag))
+        .await
+    {
+        Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The actors of `folded` alert rows: the distinct ones with how many alerts each (most first, at
+/// most [`LISTED`]), and how many alerts have none yet.
+pub fn actors(folded: &[&Entity]) -> (Vec<Value>, usize) {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut pending = 0;
+    for m in folded {
+        match get_str(m, "Actor") {
+            Some(a) => *counts.entry(a.to_owned()).or_default() += 1,
+            None => pending += 1,
+        }
+    }
+    let mut list: Vec<(String, usize)> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let listed = list
+        .into_iter()
+        .take(LISTED)
+        .filter_map(|(text, n)| {
+            let mut v: Value = serde_json::from_str(&text).ok()?;
+            v["alerts"] = json!(n);
+            Some(v)
+        })
+        .collect();
+    (listed, pending)
+}
+
+/// The follow-ups of bursts sent whose folded alerts all have their actor (each on two passes),
+/// their heads marked (`ActorsSent`).
+///
+/// # Errors
+/// Table errors.
+pub async fn follow_ups(tables: &dyn TableStore) -> Result<Vec<Notification>, AzureError> {
+    let due = Filter::And(vec![
+        Filter::str("RowKey", Op::Eq, HEAD),
+        Filter::int("Sent", Op::Ge, 1),
+        Filter::int("ActorsSent", Op::Lt, 2),
+    ]);
+    let heads = match query_all(tables, TABLE, &due, 1000).await {
+        Err(AzureError::NotFound) => return Ok(Vec::new()),
+        other => other?,
+    };
+    let mut out = Vec::new();
+    for h in heads {
+        let pk = get_str(&h.entity, "PartitionKey")
+            .unwrap_or_default()
+            .to_owned();
+        let members = query_all(tables, TABLE, &Filter::partition(&pk), usize::MAX).await?;
+        let folded: Vec<&Entity> = (members.iter().map(|s| &s.entity))
+            .filter(|m| get_str(m, "RowKey") != Some(HEAD))
+            .collect();
+        let (listed, pending) = actors(&folded);
+        if pending > 0 {
+            continue;
+        }
+        if !folded.is_empty() {
+            out.push(follow_up(&h.entity, folded.len(), listed));
+        }
+        let mut marked = h.entity.clone();
+        let sent = get_i64(&h.entity, "ActorsSent").unwrap_or(0) + 1;
+        int64(
+            &mut marked,
+            "ActorsSent",
+            if folded.is_empty() { 2 } else { sent },
+        );
+        match tables
+            .write(TABLE, &marked, WriteMode::IfMatch(h.etag))
+            .await
+        {
+            Ok(_) | Err(AzureError::PreconditionFailed | AzureError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// `recording.actor` of a burst: the actors of its folded alerts, under the burst alert's id +
+/// `.actor`.
+fn follow_up(head: &Entity, folded: usize, listed: Vec<Value>) -> Notification {
+    let g = |k: &str| get_str(head, k).unwrap_or_default().to_owned();
+    let burst = super::burst::burst_id(&g("Kind"), &g("PartitionKey"));
+    let window = get_str(head, "Window").and_then(timestamp);
+    let data = json!({
+        "account": g("Account"), "container": g("Container"), "alertId": burst,
+        "windowStart": window.map(format_utc), "windowEnd": window.map(|w| format_utc(w + WINDOW)),
+        "foldedAlerts": folded, "actors": listed, "folded": true,
+    });
+    let mut n = Notification::new(
+        "recording.actor",
+        &burst,
+        window.map(|w| format_utc(w + WINDOW)).unwrap_or_default(),
+        Severity::Critical,
+        format!("The storage logs name who made the {folded} folded recording changes of a burst"),
+        data,
+    );
+    n.notification_id = [burst.as_str(), ".actor"].concat();
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::super::burst::{Fold, GRACE, admit, burst_id, burst_of, close};
+    use super::*;
+    use crate::tables::memory::InMemoryTables;
+
+    fn alert(i: usize) -> Notification {
+        Notification::new(
+            "recording.replaced",
+            &format!("r{i}"),
+            "2025-03-14T09:41:00Z".to_owned(),
+            Severity::Critical,
+            "replaced".to_owned(),
+            json!({"account": "a", "container": "c", "recordingId": format!("r{i}")}),
+        )
+    }
+
+    fn who(upn: &str) -> Actor {
+        Actor {
+            status: "found".into(),
+            authentication: "OAuth".into(),
+            upn: upn.into(),
+            caller_ip: "203.0.113.7:50112".into(),
+            ..Actor::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_burst_names_the_actors_of_its_folded_alerts_and_follows_up_once_all_are_known() {
+        let t = InMemoryTables::new();
+        let at = datetime!(2025-03-14 09:41 UTC);
+        let alerts: Vec<Notification> = (0..8).map(alert).collect();
+        for n in &alerts {
+            admit(&t, n, at).await.expect("admit");
+        }
+        assert_eq!(admit(&t, &alerts[7], at).await.ok(), Some(Fold::Folded));
+        let pk = burst_of(&alerts[5], at);
+        note(&t, &pk, &alerts[5].notification_id, &who("m@x"))
+            .await
+            .expect("note");
+        note(&t, &pk, &alerts[6].notification_id, &who("m@x"))
+            .await
+            .expect("note");
+        // Noted twice: one row, one count.
+        note(&t, &pk, &alerts[6].notification_id, &who("m@x"))
+            .await
+            .expect("note");
+        assert!(
+            follow_ups(&t).await.expect("none yet").is_empty(),
+            "not sent yet"
+        );
+        let burst = close(&t, at + WINDOW + GRACE).await.expect("closed");
+        assert_eq!(burst.len(), 1);
+        let d = &burst[0].data;
+        assert_eq!(d["actorsPending"], 1, "{d}");
+        assert_eq!(d["actors"][0]["requesterUpn"], "m@x");
+        assert_eq!(d["actors"][0]["alerts"], 2);
+        assert_eq!(
+            burst[0].notification_id,
+            burst_id("recording.replaced", &pk)
+        );
+        assert!(
+            follow_ups(&t).await.expect("pending").is_empty(),
+            "one still looked for"
+        );
+        note(&t, &pk, &alerts[7].notification_id, &who("e@y"))
+            .await
+            .expect("note");
+        let first = follow_ups(&t).await.expect("due");
+        assert_eq!(first.len(), 1, "{first:?}");
+        let f = &first[0];
+        assert_eq!(f.kind, "recording.actor");
+        assert_eq!(
+            f.notification_id,
+            format!("{}.actor", burst[0].notification_id)
+        );
+        assert_eq!(f.data["actors"].as_array().map(Vec::len), Some(2));
+        assert_eq!(f.data["foldedAlerts"], 3);
+        let again = follow_ups(&t).await.expect("second pass");
+        assert_eq!(again.len(), 1, "sent on two passes");
+        assert_eq!(again[0].notification_id, f.notification_id, "under one id");
+        assert!(follow_ups(&t).await.expect("done").is_empty());
+    }
+}

@@ -1,0 +1,105 @@
+//! The writer check of the changes pass (`CustodyActor`, custody workspace set): a logged write on
+//! a catalogued name that made the content the blob holds now is recorded on the row as its
+//! writer ([`crate::catalogue::writer`]), and the row falls due for the join, which makes its
+//! match `suspect` (`written-by-other-principal`) when the write was not made through a SAS; the
+//! audit-log tick then alerts `recording.suspect` once, as for the other doubts. Until the log row
+//! is read (they arrive minutes late) the match stands.
+
+use time::OffsetDateTime;
+
+use super::Recordings;
+use crate::azure::AzureError;
+use crate::catalogue::recording::STATUS_CATALOGUED;
+use crate::catalogue::writer::Writer;
+use crate::custody::query::Access;
+use crate::sources::Source;
+use crate::storage::{BlobProps, normalize_etag};
+
+/// True when request `a` made the content whose ETag is `etag`: its logged `Etag` is that one (a
+/// row without one is taken as the writer of what the blob holds when read: a page's last write).
+pub fn made(a: &Access, etag: &str) -> bool {
+    a.etag.trim().is_empty() || normalize_etag(&a.etag) == normalize_etag(etag)
+}
+
+/// The writer of content `etag` as request `a` logged it.
+pub fn writer_of(a: &Access, etag: &str) -> Writer {
+    Writer {
+        etag: normalize_etag(etag).to_owned(),
+        operation: a.operation.clone(),
+        authentication: a.authentication.clone(),
+        auth_hash: a.auth_hash.clone(),
+        upn: a.upn.clone(),
+        object_id: a.object_id.clone(),
+        app_id: a.app_id.clone(),
+        caller_ip: a.caller_ip.clone(),
+        at: a.at.clone(),
+        request_id: a.correlation_id.clone(),
+    }
+}
+
+impl Recordings {
+    /// Records `a` as the writer of `name`'s current content `p` on its catalogue row (kept as is
+    /// when a write not through a SAS is already recorded for that content), due for the join.
+    ///
+    /// # Errors
+    /// Table errors.
+    pub(super) async fn record_writer(
+        &self,
+        source: &Source,
+        name: &str,
+        a: &Access,
+        p: &BlobProps,
+        at: OffsetDateTime,
+    ) -> Result<(), AzureError> {
+        if !made(a, &p.etag) {
+            return Ok(());
+        }
+        let Some(row) = self.row_named(source, name, at).await? else {
+            return Ok(());
+        };
+        let w = writer_of(a, &p.etag);
+        let now = self.ports.clock.now();
+        let repo = self.ports.catalogue();
+        // The row as stored (its ETag): `update` takes `None` for a row that does not exist.
+        let read = repo.get(&row.key).await?;
+        repo.update(&row.key, read, |cur| {
+            let cur = cur.filter(|c| {
+                c.status == STATUS_CATALOGUED && normalize_etag(&c.etag) == normalize_etag(&p.etag)
+            })?;
+            let keep = Writer::keep_or(cur.writer.as_ref(), &w);
+            if cur.writer.as_ref() == Some(keep) {
+                return None;
+            }
+            let mut next = cur.clone();
+            next.writer = Some(keep.clone());
+            next.join_due = Some(now);
+            Some(next)
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_made_the_content_its_etag_names() {
+        let p = "\"0x8D1\"";
+        let mut a = Access::default();
+        assert!(made(&a, p), "no Etag logged: the last write read");
+        a.etag = "\"0x8D1\"".into();
+        assert!(made(&a, p));
+        a.etag = "0x8D1".into();
+        assert!(made(&a, p));
+        a.etag = "\"0x8D0\"".into();
+        assert!(!made(&a, p), "an earlier content");
+        a.authentication = "AccountKey".into();
+        a.caller_ip = "198.51.100.23:50112".into();
+        let w = writer_of(&a, p);
+        assert_eq!(w.etag, "0x8D1", "quotes dropped");
+        assert!(!w.vouches() && w.wrote(p));
+        assert_eq!(w.caller_ip, "198.51.100.23:50112");
+    }
+}
