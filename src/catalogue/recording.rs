@@ -38,8 +38,8 @@ pub enum Doubt {
     /// Created (`x-ms-creation-time`) outside every candidate session's window plus
     /// `RECORDING_VOUCH_LAG_HOURS`.
     OutsideWindow,
-    /// Its content was written, as `StorageBlobLogs` show, otherwise than through a SAS (an
-    /// account key, an Entra identity, anonymously): not the way Bastion writes
+    /// Its content was written, as `StorageBlobLogs` show, neither through a SAS nor by an
+    /// Entra identity (an account key, anonymously): not the way Bastion writes
     /// ([`super::writer`]).
     OtherWriter,
 }

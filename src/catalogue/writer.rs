@@ -1,8 +1,11 @@
 //! Who wrote a recording's current content, as the storage account's `StorageBlobLogs` name the
 //! write request (`Writer*` properties of the catalogue row), read by the changes pass of
 //! `CustodyActor` ([`crate::recordings`]). Bastion writes recordings through the SAS URL its host
-//! was given, so a content written otherwise (an account key, an Entra identity, anonymously)
-//! vouches for no session: the join makes its match `suspect` (`written-by-other-principal`).
+//! was given or, since API 2026-01-01, through the managed identity its
+//! `sessionRecordingConfiguration` names (an `OAuth` request). A content written otherwise (an
+//! account key, anonymously) vouches for no session: the join makes its match `suspect`
+//! (`written-by-other-principal`). An `OAuth` write vouches: the identity is kept on the row but
+//! not compared with the host's, so an Entra principal with write access is not told from the host.
 //!
 //! What the log allows and what it does not: `AuthenticationType` tells a SAS from an account key,
 //! OAuth or anonymous request; for a SAS, `AuthenticationHash` is `key1(…)` or `key2(…)` (or
@@ -14,8 +17,8 @@
 use crate::storage::normalize_etag;
 use crate::tables::Entity;
 
-/// The only `AuthenticationType` Bastion writes recordings with.
-pub const VOUCHING_AUTH: &str = "SAS";
+/// The `AuthenticationType`s Bastion writes recordings with: its SAS URL, or its managed identity.
+pub const VOUCHING_AUTH: [&str; 2] = ["SAS", "OAuth"];
 
 /// The write request that made a recording's content.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,9 +59,11 @@ const FIELDS: [&str; 10] = [
 ];
 
 impl Writer {
-    /// True when the content could be Bastion's: written through a SAS.
+    /// True when the content could be Bastion's: written through a SAS or an Entra identity.
     pub fn vouches(&self) -> bool {
-        self.authentication.eq_ignore_ascii_case(VOUCHING_AUTH)
+        VOUCHING_AUTH
+            .iter()
+            .any(|a| self.authentication.eq_ignore_ascii_case(a))
     }
 
     /// True when it wrote content `etag`.
@@ -145,11 +150,15 @@ mod tests {
     }
 
     #[test]
-    fn only_a_sas_write_vouches_and_a_doubt_about_one_content_stays() {
+    fn only_a_sas_or_identity_write_vouches_and_a_doubt_about_one_content_stays() {
         let sas = written("SAS", "\"0x1\"");
         assert!(sas.vouches() && sas.wrote("0x1") && sas.wrote("\"0x1\""));
         assert!(!sas.wrote("0x2"));
-        for other in ["AccountKey", "OAuth", "Anonymous", "Kerberos", ""] {
+        assert!(
+            written("OAuth", "0x1").vouches(),
+            "a host's managed identity"
+        );
+        for other in ["AccountKey", "Anonymous", "Kerberos", ""] {
             assert!(!written(other, "0x1").vouches(), "{other}");
         }
         let key = written("AccountKey", "0x1");

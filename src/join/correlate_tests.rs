@@ -343,7 +343,7 @@ fn a_blob_created_outside_the_sessions_window_plus_the_lag_is_suspect() {
 /// vouches for nothing, exact or by time; a SAS write, no log row yet, or a log row of an earlier
 /// content leaves the match as it was; the size and the window are judged first.
 #[test]
-fn a_blob_written_otherwise_than_through_a_sas_is_suspect() {
+fn a_blob_written_otherwise_than_through_a_sas_or_an_identity_is_suspect() {
     use crate::catalogue::writer::Writer;
     let start = datetime!(2025-03-14 09:00 UTC);
     let end = start + Duration::minutes(40);
@@ -371,7 +371,13 @@ fn a_blob_written_otherwise_than_through_a_sas_is_suspect() {
     );
     r.writer = Some(writer("SAS", "0x1"));
     assert_eq!(decided(&r).0, Confidence::Exact);
-    for auth in ["AccountKey", "OAuth", "Anonymous"] {
+    r.writer = Some(writer("OAuth", "0x1"));
+    assert_eq!(
+        decided(&r).0,
+        Confidence::Exact,
+        "a host's managed identity"
+    );
+    for auth in ["AccountKey", "Anonymous"] {
         r.writer = Some(writer(auth, "\"0x1\""));
         assert_eq!(
             decided(&r),
@@ -384,7 +390,7 @@ fn a_blob_written_otherwise_than_through_a_sas_is_suspect() {
     // By time alone too.
     let mut t = recording(end + Duration::minutes(5), "rec/b.webm");
     t.etag = "0x1".into();
-    t.writer = Some(writer("OAuth", "0x1"));
+    t.writer = Some(writer("Anonymous", "0x1"));
     assert_eq!(by_time(&t, &rows).map(|m| m.confidence), Some(other));
     // Too small, and outside the window, are named first.
     r.writer = Some(writer("AccountKey", "0x1"));

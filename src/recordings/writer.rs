@@ -1,7 +1,8 @@
 //! The writer check of the changes pass (`CustodyActor`, custody workspace set): a logged write on
 //! a catalogued name that made the content the blob holds now is recorded on the row as its
 //! writer ([`crate::catalogue::writer`]), and the row falls due for the join, which makes its
-//! match `suspect` (`written-by-other-principal`) when the write was not made through a SAS; the
+//! match `suspect` (`written-by-other-principal`) when the write was made neither through a SAS nor
+//! by an Entra identity; the
 //! audit-log tick then alerts `recording.suspect` once, as for the other doubts. Until the log row
 //! is read (they arrive minutes late) the match stands.
 
@@ -39,7 +40,7 @@ pub fn writer_of(a: &Access, etag: &str) -> Writer {
 
 impl Recordings {
     /// Records `a` as the writer of `name`'s current content `p` on its catalogue row (kept as is
-    /// when a write not through a SAS is already recorded for that content), due for the join.
+    /// when a write that does not vouch is already recorded for that content), due for the join.
     ///
     /// # Errors
     /// Table errors.
