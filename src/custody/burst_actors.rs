@@ -65,7 +65,7 @@ pub async fn note(
 }
 
 /// The actors of `folded` alert rows: the distinct ones with how many alerts each (most first, at
-/// most [`LISTED`]), and how many alerts have none yet.
+/// most `LISTED`, 20), and how many alerts have none yet.
 pub fn actors(folded: &[&Entity]) -> (Vec<Value>, usize) {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut pending = 0;

@@ -4,7 +4,7 @@
 //! | table | PK | RK | holds |
 //! |---|---|---|---|
 //! | `sentineloutbox` + the quarter hour written (`…202611271645`, [`buckets`]) | table key (`Detections`, `Reviews`, …) | row time (RFC 3339 ms) `~` encoded stable id | one row to send: `Id`, `At`, the record's JSON in `R0`, `R1`, … (`Parts`) |
-//! | `sentineloutbox` | `~state` | table key | the drain's lease (`LeaseOwner`, `LeaseUntil`), cursor through the closed buckets (`Cursor`) and progress (`Sent`, `LastSentAt`, `LastError`, `LastErrorAt`) ([`state`]) |
+//! | `sentineloutbox` | `~state` | table key | the drain's lease (`LeaseOwner`, `LeaseUntil`), cursor through the closed buckets (`Cursor`) and progress (`Sent`, `LastSentAt`, `LastError`, `LastErrorAt`) ([`mod@state`]) |
 //!
 //! Keyed by time and id, a partition reads in time order and a change recorded twice within one
 //! bucket is one row (in two buckets, two rows with the same stable id: sent twice, folded by the
