@@ -8,11 +8,10 @@
 use std::collections::BTreeMap;
 
 use bastion_recordings::loganalytics::fake::FakeLogs;
-use bastion_recordings::storage::{BlobRef, BlobStore, Metadata};
-use bytes::Bytes;
+use bastion_recordings::storage::BlobRef;
 use serde_json::Value;
 
-use super::unannounced::{UPN, custody_rig, custody_tick, log, of_type, sent};
+use super::unannounced::{UPN, custody_rig, custody_tick, forge, log, of_type, sent};
 use crate::harness::azurite;
 
 #[tokio::test]
@@ -25,24 +24,7 @@ async fn a_bursts_folded_alerts_get_their_actors_named_by_one_follow_up() {
     let blob = BlobRef::new(rig.container(), name);
     let mut alone = Vec::new();
     for i in 0..8u32 {
-        rig.blobs()
-            .put(
-                &blob,
-                Bytes::from(format!("forged {i}")),
-                "application/octet-stream",
-                &Metadata::new(),
-            )
-            .await
-            .expect("overwrite");
-        let seq = format!(
-            "0000000000000000000000000001A2B3000000000{:07x}",
-            0x0f0_0000 + i
-        );
-        let (status, v) = rig
-            .handler
-            .invoke("RecordingCreated", &rig.invocation(name, &seq))
-            .await;
-        assert_eq!(status, 200, "{v}");
+        let v = forge(&rig, &blob, 0x0f0_0000 + i).await;
         for n in of_type(&sent(&v), "recording.replaced") {
             alone.push(n["notificationId"].as_str().expect("id").to_owned());
         }

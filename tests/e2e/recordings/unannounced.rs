@@ -280,24 +280,7 @@ async fn an_overwrite_storm_is_folded_and_a_real_deletions_actor_comes_within_tw
     let blob = BlobRef::new(rig.container(), storm);
     let mut alerts = 0;
     for i in 0..1000u32 {
-        rig.blobs()
-            .put(
-                &blob,
-                Bytes::from(format!("forged {i}")),
-                "application/octet-stream",
-                &Metadata::new(),
-            )
-            .await
-            .expect("overwrite");
-        let seq = format!(
-            "0000000000000000000000000001A2B3000000000{:07x}",
-            0x0e0_0000 + i
-        );
-        let (status, v) = rig
-            .handler
-            .invoke("RecordingCreated", &rig.invocation(storm, &seq))
-            .await;
-        assert_eq!(status, 200, "{v}");
+        let v = forge(&rig, &blob, 0x0e0_0000 + i).await;
         alerts += of_type(&sent(&v), "recording.replaced").len();
     }
     assert_eq!(alerts, 5, "the first five alert, the rest are folded");
@@ -347,4 +330,25 @@ async fn an_overwrite_storm_is_folded_and_a_real_deletions_actor_comes_within_tw
             .all(|n| n["notificationId"] == burst[0]["notificationId"])
     );
     assert_eq!(burst[0]["data"]["count"], 1000, "{:?}", burst[0]);
+}
+
+/// Overwrites `blob` with forged content `n` and hands the handler its `BlobCreated` (sequencer from
+/// `n`): the answer, after asserting it is 200.
+pub(super) async fn forge(rig: &Rig, blob: &BlobRef, n: u32) -> Value {
+    rig.blobs()
+        .put(
+            blob,
+            Bytes::from(format!("forged {n}")),
+            "application/octet-stream",
+            &Metadata::new(),
+        )
+        .await
+        .expect("overwrite");
+    let seq = format!("0000000000000000000000000001A2B3000000000{n:07x}");
+    let (status, v) = rig
+        .handler
+        .invoke("RecordingCreated", &rig.invocation(&blob.name, &seq))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v
 }
