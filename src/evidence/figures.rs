@@ -101,6 +101,9 @@ pub struct Figures {
     /// The session-level lists (`lists::LISTS`), as the report shows them.
     #[serde(skip)]
     pub lists: Vec<super::lists::Shown>,
+    /// Other ways in: the doors onto the period's VMs beside Bastion (`otherdoors.csv`) and what
+    /// was read to find them.
+    pub other_ways_in: super::doors::OtherWays,
 }
 
 /// Counts rows as they pass.

@@ -2,6 +2,7 @@
 //! manifest of every file's SHA-256 and size signed with Ed25519 (`EVIDENCE_SIGNING_KEY`).
 
 pub mod custody;
+pub mod doors;
 pub mod figures;
 pub mod hosts;
 pub mod key;
@@ -25,6 +26,8 @@ pub mod zip;
 mod columns_tests;
 #[cfg(test)]
 mod custody_tests;
+#[cfg(test)]
+mod doors_tests;
 #[cfg(test)]
 mod lists_tests;
 #[cfg(test)]

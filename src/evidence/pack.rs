@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde_json::json;
 
+use super::doors;
 use super::figures::Counter;
 use super::key::PackKey;
 use super::listed::INTEGRITY_COLUMNS;
@@ -17,6 +18,7 @@ use super::rows::{Facts, Kind};
 use super::source::Source;
 use super::writer::{CsvFile, write_file};
 use crate::dates::format_utc;
+use crate::estate::bypass::doors::vm_of;
 use crate::ports::Ports;
 
 /// The report's file name.
@@ -51,6 +53,8 @@ pub async fn write_pack(
     let mut source = Source::new(ports.clone(), opts);
     let mut integrity = CsvFile::create(dir, INTEGRITY, INTEGRITY_COLUMNS)?;
     let mut lists = Lists::create(dir, opts.review_deadline)?;
+    // With `--bastion`: the VMs its sessions of the period reached (their doors are its).
+    let mut vms = std::collections::BTreeSet::new();
     for kind in Kind::ALL {
         let mut csv = CsvFile::create(dir, kind.file(), &Source::columns(kind))?;
         let mut chunk = 0;
@@ -65,7 +69,10 @@ pub async fn write_pack(
                     Facts::Recording {
                         integrity_cells, ..
                     } => integrity.row(integrity_cells)?,
-                    Facts::Session(w) => lists.session(w, counter.first_review(w))?,
+                    Facts::Session(w) => {
+                        vms.extend(vm_of(&w.target_resource_id));
+                        lists.session(w, counter.first_review(w))?;
+                    }
                     Facts::Review {
                         finding: Some(r), ..
                     } => lists.review(ports.tables.as_ref(), r).await?,
@@ -80,6 +87,12 @@ pub async fn write_pack(
     files.push(integrity.finish()?);
     let (listed, shown) = lists.finish()?;
     files.extend(listed);
+    let host_vms = opts.bastion.as_ref().map(|_| &vms);
+    let tables = ports.tables.as_ref();
+    let (doors_file, other_ways) = doors::write(dir, tables, (opts.from, opts.to), host_vms)
+        .await
+        .context("reading the other ways in (table estate)")?;
+    files.push(doors_file);
     // Overdue is the queue's state when the pack is made: the queued sessions of the period.
     let period = (opts.from, opts.to);
     let overdue = crate::reviews::queue::read::overdue_in(
@@ -96,6 +109,7 @@ pub async fn write_pack(
     }
     let mut figures = counter.finish();
     figures.lists = shown;
+    figures.other_ways_in = other_ways;
     let html = super::report::render(&figures, opts);
     files.push(write_file(dir, REPORT, html.as_bytes())?);
     let mut notes = Vec::new();

@@ -156,7 +156,7 @@ impl Source {
         let sources = self.ports.sources.recordings();
         let account = sources.first().map(|s| s.account().to_owned());
         json!({
-            "tables": [DAYS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE],
+            "tables": [DAYS_TABLE, crate::audit_logs::repo::FAILED_TABLE, RECORDINGS_TABLE, HOLDS_TABLE, DELETIONS_TABLE, ACCESS_AUDIT_TABLE, REVIEWS_TABLE, REFUSALS_TABLE, crate::integrity::checks::CHECKS_TABLE, crate::estate::store::ESTATE_TABLE],
             // A host's pack names only its own sources (and the ones tied to no host).
             "recordingSources": sources.iter()
                 .filter(|s| s.bastion.as_deref().is_none_or(|b| self.host.as_ref().is_none_or(|h| h.is(b))))

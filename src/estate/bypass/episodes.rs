@@ -39,8 +39,13 @@ impl Episode {
 pub async fn episodes(
     tables: &dyn TableStore,
 ) -> Result<BTreeMap<String, Vec<Episode>>, AzureError> {
+    Ok(of_rows(store::list(tables).await?.rows))
+}
+
+/// The door episodes among the estate's `rows`, per VM (lower-case resource id).
+pub fn of_rows(rows: impl IntoIterator<Item = store::Row>) -> BTreeMap<String, Vec<Episode>> {
     let mut out: BTreeMap<String, Vec<Episode>> = BTreeMap::new();
-    for r in store::list(tables).await?.rows {
+    for r in rows {
         if !r.finding.starts_with("door:") || r.severity == Level::Info.as_str() {
             continue;
         }
@@ -61,7 +66,41 @@ pub async fn episodes(
                 evidence: r.evidence,
             });
     }
-    Ok(out)
+    out
+}
+
+/// The actor a door's evidence names, as `(caller, caller IP)` (either empty when the log named
+/// none): the text after " by " that [`super::doors::actor`] wrote, read by the same rule as the
+/// Sentinel rule `other-door` (a caller is a UPN, with `@`, or an object id; the address follows
+/// " from ").
+pub fn actor_of(evidence: &str) -> (String, String) {
+    let stop = |c: char| c == ' ' || c == ';' || c == ',' || c == '(' || c == ')';
+    for (at, _) in evidence.match_indices(" by ") {
+        let rest = &evidence[at + 4..];
+        let caller = rest.split(stop).next().unwrap_or_default();
+        if !(caller.contains('@') || is_object_id(caller)) {
+            continue;
+        }
+        let ip = rest[caller.len()..]
+            .strip_prefix(" from ")
+            .map(|r| {
+                r.split(|c: char| !(c.is_ascii_hexdigit() || c == ':' || c == '.'))
+                    .next()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        return (caller.to_owned(), ip.to_owned());
+    }
+    (String::new(), String::new())
+}
+
+/// True for the 8-4-4-4-12 hex form of an Entra object id.
+fn is_object_id(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -86,5 +125,57 @@ mod tests {
         assert!(!e.overlaps(at(13), at(14)));
         let open = Episode { closed: None, ..e };
         assert!(open.overlaps(at(20), at(21)));
+    }
+
+    #[test]
+    fn the_actor_is_read_back_from_the_evidence_the_doors_write() {
+        use crate::estate::bypass::activity::{Event, Outcome};
+        let event = |caller: &str, ip: &str| Event {
+            operation: "microsoft.compute/virtualmachines/runcommand/action".into(),
+            resource:
+                "/subscriptions/s/resourcegroups/g/providers/microsoft.compute/virtualmachines/vm1"
+                    .into(),
+            correlation: "c".into(),
+            outcome: Outcome::Succeeded,
+            at: datetime!(2026-11-25 10:00 UTC),
+            caller: caller.into(),
+            caller_ip: ip.into(),
+            properties: serde_json::Value::Null,
+        };
+        let said = |e| {
+            format!(
+                "Run Command: 1 use(s) in the Activity log read; latest succeeded at 2026-11-25T10:00:00Z by {} (op, correlation c)",
+                crate::estate::bypass::doors::actor(&e)
+            )
+        };
+        assert_eq!(
+            actor_of(&said(event("alice@contoso.com", "203.0.113.7"))),
+            ("alice@contoso.com".into(), "203.0.113.7".into())
+        );
+        let app = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        assert_eq!(
+            actor_of(&said(event(app, "2001:db8::1"))),
+            (app.into(), "2001:db8::1".into())
+        );
+        assert_eq!(
+            actor_of(&said(event("bob@contoso.com", ""))),
+            ("bob@contoso.com".into(), String::new())
+        );
+        // No caller named, or a word that is neither a UPN nor an object id: no actor.
+        assert_eq!(
+            actor_of(&said(event("", "198.51.100.1"))),
+            (String::new(), String::new())
+        );
+        assert_eq!(
+            actor_of(
+                "a public IP address on the VM's network interface, a way in beside Bastion: pip on NIC nic (ipconfig1)"
+            ),
+            (String::new(), String::new())
+        );
+        // The network path's writer comes after the rules.
+        assert_eq!(
+            actor_of("a network path to SSH/RDP from outside the Bastion subnet: 22 from * by rule r; latest rule write r at t by carol@contoso.com from 198.51.100.9").0,
+            "carol@contoso.com"
+        );
     }
 }

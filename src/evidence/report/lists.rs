@@ -1,7 +1,8 @@
 //! The report's lists: the sessions unrecorded, not reviewed or reviewed late, the incidents and
 //! follow-ups (each the first rows of its CSV file, in its order), the refused self-reviews and
-//! two-person releases, and the custody events; each row with the person, the VM and the host
-//! where the row has them, every value an isolated `<bdi>`.
+//! two-person releases, the custody events, and the other ways in (doors beside Bastion); each
+//! row with the person, the VM and the host where the row has them, every value an isolated
+//! `<bdi>`.
 
 use maud::{Markup, html};
 
@@ -60,5 +61,37 @@ pub(super) fn custody(f: &Figures) -> Markup {
             &["At", "Event", "Recording", "Blob", "Person", "VM account", "VM", "Host"],
             html! { @for row in &f.custody_list { tr { @for c in row { td { (outside(c)) } } } } }))
         p.note { "A deletion the retention sweep did not make leaves the catalogue row with status deleted-outside-retention; a replacement keeps the replaced ETag, length and digest (ReplacedEtag, ReplacedLength, ReplacedSha256) beside the new ones. custody.csv also names the actor the storage logs found." }
+    }
+}
+
+/// "Other ways in": each door open in the period (`otherdoors.csv`), or "none found", and what
+/// was read to find them.
+pub(super) fn other_ways(f: &Figures) -> Markup {
+    let w = &f.other_ways_in;
+    html! {
+        @if w.doors.is_empty() {
+            p { "None found: no door beside Bastion was open on the VMs of this pack in the period (otherdoors.csv has no row)." }
+        } @else {
+            (table(Some("list"),
+                html! { "Doors open in the period (" (w.doors.len()) " in otherdoors.csv)" },
+                &["Door", "VM", "Actor", "Caller IP", "Opened", "Closed"],
+                html! { @for d in &w.doors { tr {
+                    td { (outside(&d.door)) } td { (outside(&d.vm)) } td { (outside(&d.actor)) }
+                    td { (outside(&d.caller_ip)) } td { (outside(&d.opened_at)) }
+                    td { @match &d.closed_at { Some(c) => (outside(c)), None => "still open" } }
+                } } }))
+        }
+        @if w.activity_log.is_empty() {
+            p { "Activity log: not read. No estate check has read the Activity log (AzureActivity) of a watched VM's subscription, so Run Command, extensions, serial console and just-in-time requests could not be seen; network paths and public IPs come from Resource Manager." }
+        } @else {
+            (table(None, html! { "Activity log (AzureActivity) of each subscription, as the estate check last read it" },
+                &["Subscription", "Read", "Last checked", "Why not"],
+                html! { @for a in &w.activity_log { tr {
+                    td { (outside(&a.subscription)) } td { (outside(&a.state)) }
+                    td { (outside(&a.last_checked)) } td { (outside(&a.why)) }
+                } } }))
+        }
+        p { (w.vms_checked) " VM(s) of this pack checked by the estate check." }
+        p.note { "A door: Run Command, a VMAccess or CustomScript extension, the serial console or just-in-time access to a source outside the Bastion subnet (from the Activity log), a network path to SSH/RDP from outside the Bastion subnet or a public IP on the VM's network interface (from Resource Manager). Opened: when the estate check first saw it; closed: when it saw it gone. Actor and caller IP: as the Activity log names them (empty where no log names one). The estate keeps each door's latest episode per VM: an earlier episode of the same door on the same VM is not listed. With a host named, the VMs are those its sessions of the period reached." }
     }
 }

@@ -105,6 +105,8 @@ pub fn render(f: &Figures, opts: &PackOptions) -> String {
                 (lists::duties(f))
                 h2 { "Chain of custody" }
                 (lists::custody(f))
+                h2 { "Other ways in" }
+                (lists::other_ways(f))
             }
         }
     };

@@ -1,0 +1,202 @@
+//! "Other ways in": the doors onto the period's VMs that skip the Bastion recording, as the
+//! estate check found them (table `estate`, the `door:*` episodes of each VM): each door, its VM,
+//! the actor and caller address the Activity log named, when it opened and when it closed (or
+//! that it is still open), in `otherdoors.csv`, the manifest's figures and the report; and what
+//! was read to find them (each subscription's Activity log: read, not read, or its read failed).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::manifest::FileEntry;
+use super::writer::CsvFile;
+use crate::dates::format_utc;
+use crate::estate::bypass::doors::{NOT_READ, READ_FAILED, subscription_of};
+use crate::estate::bypass::episodes::{actor_of, of_rows};
+use crate::estate::store::{self, Estate, host_name};
+use crate::tables::TableStore;
+
+/// The file of the doors.
+pub const DOORS_FILE: &str = "otherdoors.csv";
+/// Its columns (pinned: a column added later goes at the end).
+pub const DOOR_COLUMNS: [&str; 10] = [
+    "door",
+    "severity",
+    "vm",
+    "vmResourceId",
+    "actor",
+    "callerIp",
+    "openedAt",
+    "closedAt",
+    "state",
+    "evidence",
+];
+
+/// One door's episode on one VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DoorEntry {
+    /// The finding code (`door:run-command`, `door:public-ip`, …).
+    pub door: String,
+    /// `high` or `medium`.
+    pub severity: String,
+    /// The VM's name.
+    pub vm: String,
+    /// The VM's resource id (lower-case).
+    pub vm_resource_id: String,
+    /// The caller the Activity log named (empty: none named).
+    pub actor: String,
+    /// The caller's address the Activity log named (empty: none named).
+    pub caller_ip: String,
+    /// When the estate check first saw it open.
+    pub opened_at: String,
+    /// When it saw it closed (`None`: still open when the pack was made).
+    pub closed_at: Option<String>,
+    /// What was seen.
+    pub evidence: String,
+}
+
+/// How one subscription's Activity log was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRead {
+    /// The subscription id.
+    pub subscription: String,
+    /// `read`, `not-read` (no row of it reaches a workspace the app reads) or `read-failed`.
+    pub state: String,
+    /// When a check last decided it.
+    pub last_checked: String,
+    /// Why, for `not-read` and `read-failed` (the finding's evidence).
+    pub why: String,
+}
+
+/// The "Other ways in" section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherWays {
+    /// The doors open at some instant of the period, VM and door in order.
+    pub doors: Vec<DoorEntry>,
+    /// Each subscription's Activity log (empty: no check read or tried to read one).
+    pub activity_log: Vec<ActivityRead>,
+    /// VMs the estate check has decided (their network through Resource Manager, their Activity
+    /// log), of those the section covers.
+    pub vms_checked: usize,
+}
+
+/// The section for `[from, to)`, of the VMs in `vms` (`None`: every VM), from the estate's rows:
+/// a door belongs when its episode was open at some instant of the period.
+pub fn of_estate(
+    estate: Estate,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    vms: Option<&BTreeSet<String>>,
+) -> OtherWays {
+    let covered = |vm: &str| vms.is_none_or(|v| v.contains(vm));
+    let subscriptions: Option<BTreeSet<String>> =
+        vms.map(|v| v.iter().filter_map(|vm| subscription_of(vm)).collect());
+    let sub_covered = |s: &str| subscriptions.as_ref().is_none_or(|v| v.contains(s));
+    let mut out = OtherWays::default();
+    for (host, at) in &estate.checked {
+        let id = host.to_ascii_lowercase();
+        if crate::estate::bypass::doors::vm_of(&id).as_deref() == Some(id.as_str()) && covered(&id)
+        {
+            out.vms_checked += 1;
+        }
+        let Some(sub) = subscription_of(&id).filter(|s| id == format!("/subscriptions/{s}")) else {
+            continue;
+        };
+        if !sub_covered(&sub) {
+            continue;
+        }
+        let finding = |code: &str| {
+            estate.rows.iter().find(|r| {
+                r.host.eq_ignore_ascii_case(host) && r.finding == code && r.status == "open"
+            })
+        };
+        let (state, why) = match (finding(NOT_READ), finding(READ_FAILED)) {
+            (Some(r), _) => ("not-read", r.evidence.clone()),
+            (None, Some(r)) => ("read-failed", r.evidence.clone()),
+            (None, None) => ("read", String::new()),
+        };
+        out.activity_log.push(ActivityRead {
+            subscription: sub,
+            state: state.to_owned(),
+            last_checked: at.clone(),
+            why,
+        });
+    }
+    out.activity_log
+        .sort_by(|a, b| a.subscription.cmp(&b.subscription));
+    let severity = |vm: &str, door: &str| {
+        estate
+            .rows
+            .iter()
+            .find(|r| r.host.eq_ignore_ascii_case(vm) && r.finding == door)
+            .map(|r| r.severity.clone())
+            .unwrap_or_default()
+    };
+    let episodes = of_rows(estate.rows.iter().cloned());
+    for (vm, list) in episodes.iter().filter(|(vm, _)| covered(vm)) {
+        for e in list {
+            // Open at some instant of [from, to).
+            if e.opened >= to || e.closed.is_some_and(|c| c < from) {
+                continue;
+            }
+            let (actor, caller_ip) = actor_of(&e.evidence);
+            out.doors.push(DoorEntry {
+                door: e.door.clone(),
+                severity: severity(vm, &e.door),
+                vm: host_name(vm).to_owned(),
+                vm_resource_id: vm.clone(),
+                actor,
+                caller_ip,
+                opened_at: format_utc(e.opened),
+                closed_at: e.closed.map(format_utc),
+                evidence: e.evidence.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Reads table `estate` and writes [`DOORS_FILE`] into `dir`: its manifest entry and the section.
+///
+/// # Errors
+/// Table and I/O errors.
+pub async fn write(
+    dir: &Path,
+    tables: &dyn TableStore,
+    period: (OffsetDateTime, OffsetDateTime),
+    vms: Option<&BTreeSet<String>>,
+) -> anyhow::Result<(FileEntry, OtherWays)> {
+    let estate = store::list(tables).await?;
+    let ways = of_estate(estate, period.0, period.1, vms);
+    let mut csv = CsvFile::create(dir, DOORS_FILE, &DOOR_COLUMNS)?;
+    for d in &ways.doors {
+        csv.row(&cells(d))?;
+    }
+    Ok((csv.finish()?, ways))
+}
+
+/// One door's CSV cells, in [`DOOR_COLUMNS`] order.
+pub fn cells(d: &DoorEntry) -> [String; 10] {
+    [
+        d.door.clone(),
+        d.severity.clone(),
+        d.vm.clone(),
+        d.vm_resource_id.clone(),
+        d.actor.clone(),
+        d.caller_ip.clone(),
+        d.opened_at.clone(),
+        d.closed_at.clone().unwrap_or_default(),
+        if d.closed_at.is_some() {
+            "closed"
+        } else {
+            "open"
+        }
+        .to_owned(),
+        d.evidence.clone(),
+    ]
+}

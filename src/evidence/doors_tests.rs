@@ -1,0 +1,173 @@
+//! Which doors a pack lists: those open at some instant of its period, of its host's VMs, with
+//! the actor read back from the evidence; and what was read of each subscription's Activity log.
+
+use std::collections::BTreeSet;
+
+use time::macros::datetime;
+
+use super::doors::{cells, of_estate};
+use crate::estate::store::{Estate, Row};
+
+const SUB: &str = "/subscriptions/11111111-2222-3333-4444-555555555555";
+
+fn vm(name: &str) -> String {
+    format!("{SUB}/resourcegroups/rg/providers/microsoft.compute/virtualmachines/{name}")
+}
+
+fn row(host: &str, finding: &str, severity: &str, opened: &str, resolved: Option<&str>) -> Row {
+    Row {
+        host: host.to_owned(),
+        host_name: crate::estate::store::host_name(host).to_owned(),
+        finding: finding.to_owned(),
+        severity: severity.to_owned(),
+        status: if resolved.is_some() {
+            "resolved"
+        } else {
+            "open"
+        }
+        .to_owned(),
+        first_seen: opened.to_owned(),
+        last_seen: opened.to_owned(),
+        resolved_at: resolved.map(str::to_owned),
+        evidence: format!(
+            "{finding}: 1 use(s) in the Activity log read; latest succeeded at {opened} by =1+2@evil.example from 203.0.113.7 (op, correlation c)"
+        ),
+    }
+}
+
+#[test]
+fn a_pack_lists_the_doors_open_in_its_period_with_their_actor_and_what_was_read() {
+    let estate = Estate {
+        rows: vec![
+            // Opened in the period, still open.
+            row(
+                &vm("vm1"),
+                "door:run-command",
+                "high",
+                "2026-03-10T08:00:00.000Z",
+                None,
+            ),
+            // Opened before, closed in it.
+            row(
+                &vm("vm2"),
+                "door:public-ip",
+                "medium",
+                "2026-02-20T08:00:00.000Z",
+                Some("2026-03-02T00:00:00.000Z"),
+            ),
+            // Closed before the period.
+            row(
+                &vm("vm3"),
+                "door:serial-console",
+                "high",
+                "2026-02-01T08:00:00.000Z",
+                Some("2026-02-02T00:00:00.000Z"),
+            ),
+            // Opened after it.
+            row(
+                &vm("vm4"),
+                "door:run-command",
+                "high",
+                "2026-04-02T08:00:00.000Z",
+                None,
+            ),
+            // A failed attempt is no door.
+            row(
+                &vm("vm5"),
+                "attempt:run-command",
+                "info",
+                "2026-03-10T08:00:00.000Z",
+                None,
+            ),
+            row(
+                SUB,
+                "activity-log-not-read",
+                "high",
+                "2026-03-01T00:00:00.000Z",
+                None,
+            ),
+        ],
+        checked: vec![
+            (SUB.to_owned(), "2026-03-31T23:55:00.000Z".to_owned()),
+            (vm("vm1"), "2026-03-31T23:55:00.000Z".to_owned()),
+        ],
+    };
+    let (from, to) = (
+        datetime!(2026-03-01 00:00 UTC),
+        datetime!(2026-04-01 00:00 UTC),
+    );
+    let all = of_estate(estate.clone(), from, to, None);
+    let doors: Vec<(&str, &str)> = all
+        .doors
+        .iter()
+        .map(|d| (d.vm.as_str(), d.door.as_str()))
+        .collect();
+    assert_eq!(
+        doors,
+        [("vm1", "door:run-command"), ("vm2", "door:public-ip")]
+    );
+    let d = &all.doors[0];
+    assert_eq!(d.actor, "=1+2@evil.example");
+    assert_eq!(d.caller_ip, "203.0.113.7");
+    assert_eq!(
+        (d.severity.as_str(), d.closed_at.as_deref()),
+        ("high", None)
+    );
+    assert_eq!(
+        all.doors[1].closed_at.as_deref(),
+        Some("2026-03-02T00:00:00Z")
+    );
+    // The CSV cells say open or closed, and the writer keeps a formula from being one.
+    let c = cells(d);
+    assert_eq!((c[7].as_str(), c[8].as_str()), ("", "open"));
+    assert_eq!(all.activity_log.len(), 1);
+    assert_eq!(all.activity_log[0].state, "not-read");
+    assert!(all.activity_log[0].why.contains("activity-log-not-read"));
+    assert_eq!(all.vms_checked, 1);
+
+    // A host's pack: its VMs' doors only, and their subscriptions' reads.
+    let host: BTreeSet<String> = [vm("vm2")].into();
+    let one = of_estate(estate.clone(), from, to, Some(&host));
+    assert_eq!(one.doors.len(), 1);
+    assert_eq!(one.doors[0].vm, "vm2");
+    assert_eq!((one.activity_log.len(), one.vms_checked), (1, 0));
+    let elsewhere: BTreeSet<String> = [
+        "/subscriptions/other/resourcegroups/rg/providers/microsoft.compute/virtualmachines/x"
+            .to_owned(),
+    ]
+    .into();
+    let none = of_estate(estate, from, to, Some(&elsewhere));
+    assert!(none.doors.is_empty() && none.activity_log.is_empty());
+}
+
+#[test]
+fn the_activity_log_reads_as_read_when_no_finding_says_otherwise() {
+    let estate = Estate {
+        rows: vec![row(
+            SUB,
+            "check-failed:activity-log",
+            "medium",
+            "2026-03-01T00:00:00.000Z",
+            Some("2026-03-01T01:00:00.000Z"),
+        )],
+        checked: vec![(SUB.to_owned(), "2026-03-31T23:55:00.000Z".to_owned())],
+    };
+    let w = of_estate(
+        estate,
+        datetime!(2026-03-01 00:00 UTC),
+        datetime!(2026-04-01 00:00 UTC),
+        None,
+    );
+    assert_eq!(w.activity_log[0].state, "read");
+    assert!(w.doors.is_empty());
+    assert!(
+        of_estate(
+            Estate::default(),
+            datetime!(2026-03-01 00:00 UTC),
+            datetime!(2026-04-01 00:00 UTC),
+            None
+        )
+        .activity_log
+        .is_empty()
+    );
+}

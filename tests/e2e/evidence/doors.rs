@@ -1,0 +1,188 @@
+//! "Other ways in" end to end on Azurite, through the real `handler evidence`: before any estate
+//! check a pack says none found and that the Activity log was not read; after a check recorded a
+//! Run Command (from its Activity log event, by the same code the check runs) and a public IP
+//! that closed, a pack of that month lists both with their VM, actor, caller IP, opening and
+//! closing (or still open) in `otherdoors.csv`, the signed manifest and the report, with the
+//! outside caller a spreadsheet shows as text and the page as text; a pack of a month before
+//! them lists none and says the Activity log was read.
+
+use std::path::Path;
+
+use bastion_recordings::estate::bypass::activity::{Event, Outcome};
+use bastion_recordings::estate::bypass::doors;
+use bastion_recordings::estate::findings::{Evaluation, Finding, Level};
+use bastion_recordings::estate::store;
+use serde_json::Value;
+use time::macros::datetime;
+
+use super::{cli, start, temp};
+
+const SUB: &str = "/subscriptions/9f3c2b1a-0000-4000-8000-00000000d00e";
+/// An outside caller that is a formula and markup.
+const CALLER: &str = "=HYPERLINK<b>@evil.example";
+
+fn vm(name: &str) -> String {
+    format!("{SUB}/resourcegroups/rg-vms/providers/microsoft.compute/virtualmachines/{name}")
+}
+
+fn pack(
+    e: &crate::audit_logs::support::Env,
+    name: &str,
+    from: &str,
+    to: &str,
+) -> std::path::PathBuf {
+    let dir = temp(name);
+    let d = dir.to_str().expect("utf-8");
+    let (code, out, err) = cli(
+        e,
+        &[
+            "evidence", "--from", from, "--to", to, "--out", d, "--no-pdf",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = cli(e, &["evidence", "verify", d]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    dir
+}
+
+fn read(dir: &Path) -> (Value, Vec<csv::StringRecord>, String) {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
+            .expect("json");
+    let text = std::fs::read_to_string(dir.join("otherdoors.csv")).expect("otherdoors.csv");
+    let rows = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.expect("row"))
+        .collect();
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+    (m, rows, html)
+}
+
+#[tokio::test]
+async fn a_pack_lists_the_doors_of_its_period_with_their_actor_or_says_none_and_what_was_read() {
+    let Some(e) = start().await else { return };
+    let tables = e.tables.as_ref();
+
+    // No estate check yet: none found, the Activity log not read.
+    let dir = pack(&e, "evidence-doors-none", "2025-03-01", "2025-03-31");
+    let (m, rows, html) = read(&dir);
+    assert!(rows.is_empty());
+    let ways = &m["figures"]["otherWaysIn"];
+    assert_eq!(ways["doors"], serde_json::json!([]), "{ways}");
+    assert_eq!(ways["activityLog"], serde_json::json!([]), "{ways}");
+    assert!(html.contains("<h2>Other ways in</h2>"), "{html}");
+    assert!(html.contains("None found"), "{html}");
+    assert!(html.contains("Activity log: not read."), "{html}");
+    let listed = m["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .any(|f| f["name"] == "otherdoors.csv" && f["rows"] == 0);
+    assert!(listed, "{}", m["files"]);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // The estate check on 10 March: the subscription's Activity log read, a Run Command on vm1
+    // (the event as the Activity log gave it, decided by the check's own code) and a public IP on
+    // vm2, which cleared on the 12th.
+    let opened = datetime!(2025-03-10 08:00 UTC);
+    let run = Event {
+        operation: "microsoft.compute/virtualmachines/runcommand/action".into(),
+        resource: vm("vm1"),
+        correlation: "6f1c0a5e-1d7b-4c55-9a7e-2b0f4e1c9a01".into(),
+        outcome: Outcome::Succeeded,
+        at: opened - time::Duration::minutes(3),
+        caller: CALLER.into(),
+        caller_ip: "203.0.113.7".into(),
+        properties: Value::Null,
+    };
+    let decided = doors::evaluate(&[vm("vm1")].into(), &[run], None);
+    let ev = &decided[&vm("vm1")];
+    assert_eq!(ev.findings.len(), 1, "{ev:?}");
+    store::apply(tables, &vm("vm1"), ev, opened)
+        .await
+        .expect("vm1");
+    let latest = [(SUB.trim_start_matches("/subscriptions/").to_owned(), opened)].into();
+    let sub = doors::subscription(SUB.trim_start_matches("/subscriptions/"), &latest, 1, 7);
+    store::apply(tables, SUB, &sub, opened)
+        .await
+        .expect("subscription");
+    let public = Finding {
+        code: "door:public-ip".into(),
+        level: Level::Medium,
+        evidence: "a public IP address on the VM's network interface, a way in beside Bastion: pip-vm2 on NIC nic-vm2 (ipconfig1)".into(),
+    };
+    let mut ev = Evaluation::default();
+    ev.assessed.insert(public.code.clone());
+    ev.findings.push(public);
+    store::apply(tables, &vm("vm2"), &ev, opened)
+        .await
+        .expect("vm2 open");
+    ev.findings.clear();
+    store::apply(tables, &vm("vm2"), &ev, datetime!(2025-03-12 00:00 UTC))
+        .await
+        .expect("vm2 closed");
+
+    // March: both, vm1 still open, vm2 closed, with the actor the log named.
+    let dir = pack(&e, "evidence-doors-march", "2025-03-01", "2025-03-31");
+    let (m, rows, html) = read(&dir);
+    let found: Vec<(&str, &str, &str, &str, &str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| (&r[0], &r[2], &r[4], &r[5], &r[6], &r[7], &r[8], &r[1]))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "door:run-command",
+                "vm1",
+                "'=HYPERLINK<b>@evil.example",
+                "203.0.113.7",
+                "2025-03-10T08:00:00Z",
+                "",
+                "open",
+                "high"
+            ),
+            (
+                "door:public-ip",
+                "vm2",
+                "",
+                "",
+                "2025-03-10T08:00:00Z",
+                "2025-03-12T00:00:00Z",
+                "closed",
+                "medium"
+            ),
+        ]
+    );
+    assert_eq!(&rows[0][3], vm("vm1"));
+    let doors_json = &m["figures"]["otherWaysIn"]["doors"];
+    assert_eq!(doors_json[0]["actor"], CALLER, "{doors_json}");
+    assert_eq!(doors_json[0]["callerIp"], "203.0.113.7");
+    assert_eq!(doors_json[0]["closedAt"], Value::Null);
+    assert_eq!(doors_json[1]["closedAt"], "2025-03-12T00:00:00Z");
+    let read_state = &m["figures"]["otherWaysIn"]["activityLog"][0];
+    assert_eq!(read_state["state"], "read", "{read_state}");
+    assert!(
+        html.contains("Doors open in the period (2 in otherdoors.csv)"),
+        "{html}"
+    );
+    assert!(html.contains("still open"), "{html}");
+    assert!(html.contains("=HYPERLINK&lt;b&gt;@evil.example"), "{html}");
+    assert!(
+        !html.contains("<b>@evil"),
+        "markup from outside rendered: {html}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // January: none found, and the Activity log said read.
+    let dir = pack(&e, "evidence-doors-january", "2025-01-01", "2025-01-31");
+    let (m, rows, html) = read(&dir);
+    assert!(rows.is_empty());
+    assert!(html.contains("None found"), "{html}");
+    assert!(!html.contains("Activity log: not read."), "{html}");
+    assert_eq!(
+        m["figures"]["otherWaysIn"]["activityLog"][0]["state"],
+        "read"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
