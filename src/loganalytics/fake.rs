@@ -136,6 +136,11 @@ impl FakeLogs {
         self.lock().faults.extend(faults);
     }
 
+    /// Faults not served yet.
+    pub fn faults_left(&self) -> usize {
+        self.lock().faults.len()
+    }
+
     /// Every query received.
     pub fn received(&self) -> Vec<Received> {
         self.lock().received.clone()

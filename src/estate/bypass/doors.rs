@@ -319,14 +319,23 @@ pub fn subscription(
     ev
 }
 
-/// A subscription's finding when the Activity log could not be read (its doors keep their state).
+/// A subscription's finding when the Activity log could not be read (its doors keep their state):
+/// high when a role is missing, `info` (shown, not announced) when the failure is worth trying
+/// again (throttled after the retries, the service's timeout, a transient failure: the next
+/// check reads again), medium otherwise.
 pub fn read_failed(e: &crate::azure::AzureError, at: OffsetDateTime) -> Evaluation {
     let level = match e {
         crate::azure::AzureError::Forbidden { .. } => Level::High,
+        e if e.is_retryable() => Level::Info,
         _ => Level::Medium,
     };
+    let next = if level == Level::Info {
+        "; the next check reads it again"
+    } else {
+        ""
+    };
     let evidence = format!(
-        "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state",
+        "the Activity log (AzureActivity) could not be read at {}: {e}; the doors keep their last state{next}",
         format_utc(at)
     );
     let mut ev = Evaluation::default();

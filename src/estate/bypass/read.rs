@@ -1,6 +1,7 @@
 //! One pass's reads of `AzureActivity` from each workspace the app reads: the door rows over the
 //! use window and each subscription's latest row over the silence window; a partial or broken
-//! answer is an error (deciding on missing rows could clear a door still open).
+//! answer is an error (deciding on missing rows could clear a door still open); a query the
+//! service timed out (504) is asked once more.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +33,14 @@ async fn rows(
     each: &mut (dyn FnMut(&[String], &[Value]) + Send),
 ) -> Result<(), AzureError> {
     let wait = std::time::Duration::from_secs(30);
-    let mut answer = logs.query(workspace, query, timespan, wait).await?;
+    // The service gave up within the wait (504): asked once more, with the longer wait. (429s
+    // and transient failures are retried inside the client, after their `Retry-After`.)
+    let mut answer = match logs.query(workspace, query, timespan, wait).await {
+        Err(AzureError::ServerTimeout { .. }) => {
+            logs.query(workspace, query, timespan, 2 * wait).await?
+        }
+        other => other?,
+    };
     let mut columns = Vec::new();
     while let Some(item) = answer.next().await {
         match item {

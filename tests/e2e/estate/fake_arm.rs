@@ -9,6 +9,7 @@
 //! VM extensions, `getActiveSessions` (long-running: [`lro`]) and `disconnectActiveSessions`.
 //! Switches flip each finding, throttle (429 with a `Retry-After` of whole seconds, never 0;
 //! every request, or one provider's under one resource),
+//! fail the next requests under a path (429, or 504 `GatewayTimeout`),
 //! forbid a path (403 `AuthorizationFailed`), and every request is recorded (and shown to an
 //! observer, so the permission drift test sees each URL). The subscription's storage account list
 //! answers 403 unless `subscription_reader` is set: the app is granted read on its recording
@@ -118,6 +119,12 @@ pub(crate) struct Estate {
     pub(crate) pending: HashMap<String, lro::Pending>,
     /// Network resources (NICs, NSGs, virtual networks) the lists answer: [`network`].
     pub(crate) network: Vec<Value>,
+    /// Faults for requests whose lower-case path contains a text: `(text, status, times)`, each
+    /// the next `times` such requests; 429 with `Retry-After: throttle_wait`, 504 as Resource
+    /// Manager's gateway answers when the provider does not answer in time (`GatewayTimeout`).
+    pub(crate) faults_under: Vec<(String, u16, usize)>,
+    /// Answers the `faults_under` gave.
+    pub(crate) faulted: usize,
 }
 
 /// A token bucket of `capacity` requests refilled at `per_second` (one for reads and writes alike).
@@ -351,6 +358,25 @@ async fn answer(
             .strip_prefix(p.as_str())
             .is_some_and(|rest| !rest.contains("/providers/"))
     });
+    let fault = e
+        .faults_under
+        .iter_mut()
+        .find(|(text, _, times)| *times > 0 && lower.contains(text.as_str()))
+        .map(|(_, status, times)| {
+            *times -= 1;
+            *status
+        });
+    if let Some(status) = fault {
+        e.faulted += 1;
+        if status == 504 {
+            return error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "GatewayTimeout",
+                "The gateway did not receive a response from 'Microsoft.Network' within the specified time period.",
+            );
+        }
+        e.throttle += 1;
+    }
     if e.throttle > 0 || remaining.is_err() || provider_throttled {
         e.throttle = e.throttle.saturating_sub(1);
         e.throttled += 1;

@@ -5,11 +5,11 @@
 //! naming it; throttling is ridden out; two instances announce each episode once; the API and
 //! `/api/health` show it.
 
-mod doors;
+pub(crate) mod doors;
 pub(crate) mod fake_arm;
 mod identity;
 mod live;
-mod network_doors;
+pub(crate) mod network_doors;
 mod protocol;
 mod trail;
 

@@ -21,7 +21,7 @@ const BASTION: &str = "10.0.1.0/26";
 
 /// The hub network (the Bastion subnet, the app subnet behind an NSG admitting SSH/RDP only
 /// from the Bastion subnet, a subnet without an NSG) and four VMs' NICs in `rg-app`, all clean.
-fn clean(e: &mut Estate) {
+pub(crate) fn clean(e: &mut Estate) {
     let app_nsg = nsg_id("rg-net", "nsg-app");
     let from_bastion = |n: &str, p: u32, port: &str| rule(n, "Allow", p, BASTION, port);
     e.network = vec![

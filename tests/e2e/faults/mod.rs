@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 mod delivery;
+mod doors;
 mod frozen;
 mod http1;
 mod join_order;
