@@ -210,7 +210,7 @@ param custodyDiagnostics bool = false
 @description('Bastion host resource ids the estate checks (EstateCheck, LiveSessions) watch; the app\'s identity gets a custom role on each (read the host, its diagnostic settings and live sessions) and read of the recording accounts\' blob service and container settings. Empty: the hosts the recording sources name by resource id (bastionName), with the same grants.')
 param bastionHosts array = []
 
-@description('Subscription (/subscriptions/{id}) or resource group ids whose VMs the other-doors check watches besides the VMs the watched hosts\' sessions reached (BYPASS_SCOPES). Their Activity log is read from the workspaces the app reads. Their NICs, NSGs and virtual networks are read through Resource Manager: list each such resource group in bastionSessionTargetGroups too (a subscription scope needs Reader on the subscription, which this template does not grant).')
+@description('Subscription (/subscriptions/{id}) or resource group ids whose VMs the other-doors check watches besides the VMs the watched hosts\' sessions reached (BYPASS_SCOPES). Their Activity log is read from the workspaces the app reads. Their NICs, NSGs and virtual networks are read through Resource Manager: the app\'s identity gets those reads in each resource group listed (the role of bastionSessionTargetGroups). A subscription listed needs Reader (or those three reads) on the subscription granted apart: this template deploys at a resource group and does not grant it, and the permission drift test exercises no subscription-wide list. The groups of the networks of VMs outside these scopes still go in bastionSessionTargetGroups.')
 param bypassScopes array = []
 
 @description('Let Catalogue.Disconnect holders disconnect live sessions on the bastionHosts (grants the disconnect action there).')
@@ -677,9 +677,13 @@ module bastionOperationsAccess 'modules/bastion-operations-access.bicep' = [
   }
 ]
 
-// The extensions of the VMs sessions reach (Entra ID sign-in for RDP), in the resource groups named.
+// BYPASS_SCOPES' resource group ids (5 path segments; a subscription id has 3).
+var bypassGroups = filter(bypassScopes, s => length(split(s, '/')) == 5)
+
+// The extensions of the VMs sessions reach (Entra ID sign-in for RDP), and the NICs, NSGs and
+// virtual networks, in the resource groups named (and the BYPASS_SCOPES groups).
 module sessionTargetsAccess 'modules/session-targets-access.bicep' = [
-  for (g, i) in bastionSessionTargetGroups: {
+  for (g, i) in union(bastionSessionTargetGroups, bypassGroups): {
     name: 'session-targets-access-${uniqueString(resourceGroup().id, g)}'
     scope: resourceGroup(split(g, '/')[2], split(g, '/')[4])
     params: {

@@ -826,6 +826,27 @@ pub async fn started_within(
     Ok(out)
 }
 
+/// The rows of the sessions that started within `span`, read by one query over the span's day
+/// partitions (a `PartitionKey` range, followed through its continuations: the Table service
+/// continues after 1,000 rows, 5 seconds or at a partition boundary) rather than one query per
+/// day: for a long span read every tick.
+///
+/// # Errors
+/// Table errors.
+pub async fn started_within_scan(
+    tables: &dyn TableStore,
+    span: Span,
+) -> Result<Vec<DayRow>, AzureError> {
+    let filter = Filter::And(vec![
+        Filter::str("PartitionKey", Op::Ge, format_date(span.from.date())),
+        Filter::str("PartitionKey", Op::Le, format_date(span.until.date())),
+        Filter::str("Start", Op::Ge, format_utc_millis(span.from)),
+        Filter::str("Start", Op::Le, format_utc_millis(span.until)),
+    ]);
+    let rows = query_all(tables, DAYS_TABLE, &filter, usize::MAX).await?;
+    Ok(read_rows(rows).into_iter().map(|(w, _)| w).collect())
+}
+
 /// Parses rows as read, dropping any that are not day rows.
 pub fn read_rows(rows: Vec<Stored>) -> Vec<(DayRow, Stored)> {
     rows.into_iter()

@@ -63,34 +63,100 @@ impl Network {
     }
 }
 
-/// Lists one kind in each of `scopes` not under another of them, [`MAX_IN_FLIGHT`] at once (the
-/// client paces them further by Resource Manager's remaining counts), into `net`.
-async fn lists<T: Send + 'static>(
-    net: &mut Network,
-    scopes: BTreeSet<String>,
-    call: impl Fn(String) -> futures::future::BoxFuture<'static, Result<Vec<T>, AzureError>>,
-) -> Vec<T> {
-    let own: Vec<String> = scopes
-        .iter()
-        .filter(|s| !under(&scopes, s))
-        .cloned()
-        .collect();
-    net.requests += own.len();
-    let answers: Vec<(String, Result<Vec<T>, AzureError>)> = futures::stream::iter(own)
+/// Resource groups of one subscription listed one by one up to this many per kind; above it, the
+/// kind is listed once for the whole subscription (one request and its next pages, whatever the
+/// groups), and group by group only when that list is refused (403: Reader granted on the groups
+/// alone). Keeps a pass at most 3 lists per subscription however the VMs spread over groups.
+pub const GROUPS_PER_SUBSCRIPTION: usize = 3;
+
+/// The subscription scope (`/subscriptions/{id}`, lower-case) of a lower-case scope.
+fn subscription_scope(scope: &str) -> Option<String> {
+    let mut parts = scope.trim_start_matches('/').split('/');
+    match (parts.next(), parts.next()) {
+        (Some("subscriptions"), Some(id)) if !id.is_empty() => Some(format!("/subscriptions/{id}")),
+        _ => None,
+    }
+}
+
+/// What to list: each scope, with the groups a refused subscription list falls back to.
+fn plan(scopes: &BTreeSet<String>) -> Vec<(String, Vec<String>)> {
+    let own = scopes.iter().filter(|s| !under(scopes, s));
+    let mut by_sub: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in own {
+        let sub = subscription_scope(s).unwrap_or_else(|| s.clone());
+        by_sub.entry(sub).or_default().push(s.clone());
+    }
+    let mut out = Vec::new();
+    for (sub, groups) in by_sub {
+        if groups.len() > GROUPS_PER_SUBSCRIPTION && !groups.contains(&sub) {
+            out.push((sub, groups));
+        } else {
+            out.extend(groups.into_iter().map(|g| (g, Vec::new())));
+        }
+    }
+    out
+}
+
+type ListCall<T> =
+    dyn Fn(String) -> futures::future::BoxFuture<'static, Result<Vec<T>, AzureError>> + Send + Sync;
+
+/// Lists `scopes` [`MAX_IN_FLIGHT`] at once (the client paces them further by Resource Manager's
+/// remaining counts): `(scope, answer)` each.
+async fn each<T: Send + 'static>(
+    scopes: Vec<String>,
+    call: &ListCall<T>,
+) -> Vec<(String, Result<Vec<T>, AzureError>)> {
+    futures::stream::iter(scopes)
         .map(|scope| {
             let f = call(scope.clone());
             async move { (scope, f.await) }
         })
         .buffer_unordered(MAX_IN_FLIGHT)
         .collect()
-        .await;
+        .await
+}
+
+/// Lists one kind in each of `scopes` not under another of them (a subscription's many groups as
+/// the subscription: [`GROUPS_PER_SUBSCRIPTION`]), into `net`.
+async fn lists<T: Send + 'static>(
+    net: &mut Network,
+    scopes: BTreeSet<String>,
+    call: impl Fn(String) -> futures::future::BoxFuture<'static, Result<Vec<T>, AzureError>>
+    + Send
+    + Sync
+    + 'static,
+) -> Vec<T> {
+    let plan = plan(&scopes);
+    let call: Box<ListCall<T>> = Box::new(call);
+    let fallback: BTreeMap<String, Vec<String>> = plan.iter().cloned().collect();
+    net.requests += plan.len();
+    let mut answers = each(plan.into_iter().map(|(s, _)| s).collect(), &*call).await;
+    // A subscription list refused: its groups one by one.
+    let mut groups = Vec::new();
+    answers.retain(|(scope, answer)| {
+        let refused = matches!(answer, Err(AzureError::Forbidden { .. }));
+        let to = fallback.get(scope).filter(|g| refused && !g.is_empty());
+        if let Some(g) = to {
+            groups.extend(g.iter().cloned());
+        }
+        to.is_none()
+    });
+    net.requests += groups.len();
+    answers.extend(each(groups, &*call).await);
     let mut out = Vec::new();
     for (scope, answer) in answers {
         match answer {
             Ok(mut items) => out.append(&mut items),
             Err(e) => {
                 net.failed.push(format!("{scope}: {e}"));
-                net.unread.insert(scope);
+                // A failed subscription list leaves each of its groups unread.
+                let unread = fallback.get(&scope).filter(|g| !g.is_empty());
+                match unread {
+                    Some(g) => net.unread.extend(g.iter().cloned()),
+                    None => {
+                        net.unread.insert(scope);
+                    }
+                }
             }
         }
     }
@@ -215,3 +281,7 @@ pub async fn read(
     net.nics = nics;
     net
 }
+
+#[cfg(test)]
+#[path = "network_tests.rs"]
+mod tests;
