@@ -41,7 +41,16 @@ async fn a_row_recorded_on_both_sides_of_a_quarter_hour_is_sent_once_its_last_ve
         }
         r.clock.advance(Duration::seconds(2));
         for i in 0..60 {
-            record(&r, i, if i % 2 == 0 { "second" } else { "first" }).await;
+            record(
+                &r,
+                i,
+                if i.is_multiple_of(2) {
+                    "second"
+                } else {
+                    "first"
+                },
+            )
+            .await;
         }
         assert_eq!(r.buckets().await.len(), 2, "the quarter hour turned");
         if settled {
@@ -58,7 +67,11 @@ async fn a_row_recorded_on_both_sides_of_a_quarter_hour_is_sent_once_its_last_ve
         assert_eq!(order, sorted, "settled {settled}: in time order");
         for (id, comments) in &got {
             let i: usize = id.trim_start_matches("r-").parse().expect("id");
-            let last = if i % 2 == 0 { "second" } else { "first" };
+            let last = if i.is_multiple_of(2) {
+                "second"
+            } else {
+                "first"
+            };
             assert_eq!(
                 comments,
                 &[last],
