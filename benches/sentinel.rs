@@ -16,8 +16,8 @@
 //! - `sentinel rate [rows] [repeats] open`: the same rows in the bucket being written (the
 //!   exporter's clock held there), so both sides remove each sent row as the drain does in an open
 //!   bucket (tasks of 500 rows, four at once, each the outbox's transactions of 100 conditional
-//!   deletes in turn, a failed one redone row by row) after each call: the outbox's shape before
-//!   buckets, measured by the same binary.
+//!   deletes in turn, one refused for a changed row halved) after each call: the path of a burst
+//!   drained within the half hour it is written.
 //! - `sentinel serve` (internal): the fake with a `GET /stats` of what it accepted; its URL on stdout.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -383,8 +383,8 @@ async fn bare(tables: Arc<dyn TableStore>, url: &str, bucket: &str, open: bool) 
                 continue;
             }
             // An open bucket: the drain's removal (tasks of 500 rows, the outbox's transactions
-            // of 100 in turn, each redone row by row when it fails: a loaded machine's Azurite
-            // times some out), four tasks at once.
+            // of 100 in turn, one refused for a changed row halved, any other redone row by row:
+            // a loaded machine's Azurite times some out), four tasks at once.
             let removals: Vec<_> = page[call.range]
                 .chunks(500)
                 .map(|c| outbox::remove_all(t, bucket, Table::Detections, c))

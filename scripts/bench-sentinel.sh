@@ -4,7 +4,7 @@
 #   scripts/bench-sentinel.sh [rows=20000] [repeats=3] [closed|open]
 # closed (the default): a backlog recorded an hour ago, in a bucket no write lands in any more
 # (retired by cursor moves and one Delete Table); open: the bucket being written (each sent row
-# removed, the shape before buckets).
+# removed in transactions of 100: a burst drained within the half hour it is written).
 # BENCH_PROFILE=dev measures an unoptimised build of the bench (when a release build is too slow to
 # make here); Azurite does the storage work either way.
 # Prints, per run, the rows/s of the exporter and of a bare client doing the same work (same

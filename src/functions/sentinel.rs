@@ -42,13 +42,14 @@ pub async fn sentinel_export(state: AppState, inv: Invocation) -> Result<Outcome
         .map(|(t, n)| format!("{} {n}", t.key()))
         .collect();
     let summary = format!(
-        "sentinel export: {} rows in {} calls ({}); {} left; leased elsewhere: {}; sent buckets deleted: {}",
+        "sentinel export: {} rows in {} calls ({}); {} left; leased elsewhere: {}; sent buckets deleted: {}; recorded again in a later bucket (sent from there): {}",
         report.total(),
         report.calls,
         sent.join(", "),
         report.left,
         report.leased_elsewhere.len(),
-        report.dropped
+        report.dropped,
+        report.superseded
     );
     match report.error {
         None if report.calls == 0 && report.dropped == 0 && report.leased_elsewhere.is_empty() => {

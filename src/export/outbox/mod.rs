@@ -6,14 +6,16 @@
 //! | `sentineloutbox` + the quarter hour written (`…202611271645`, [`buckets`]) | table key (`Detections`, `Reviews`, …) | row time (RFC 3339 ms) `~` encoded stable id | one row to send: `Id`, `At`, the record's JSON in `R0`, `R1`, … (`Parts`) |
 //! | `sentineloutbox` | `~state` | table key | the drain's lease (`LeaseOwner`, `LeaseUntil`), cursor through the closed buckets (`Cursor`) and progress (`Sent`, `LastSentAt`, `LastError`, `LastErrorAt`) ([`mod@state`]) |
 //!
-//! Keyed by time and id, a partition reads in time order and a change recorded twice within one
-//! bucket is one row (in two buckets, two rows with the same stable id: sent twice, folded by the
-//! queries). In an open bucket a sent row is removed only if unchanged (`If-Match`) and never
+//! Keyed by time and id, a partition reads in time order and a change recorded twice is one row
+//! to send: within one bucket the second upsert replaces the first; in two buckets (a redelivery
+//! as a quarter hour turns) the earlier bucket's row is retired unsent when a later bucket holds
+//! the same key ([`superseded`]), so the last write wins either way. In an open bucket a sent row is removed only if unchanged (`If-Match`) and never
 //! before the service accepted it; a closed bucket takes no writes, so a cursor move retires the
 //! rows of a call and one Delete Table the bucket. Fields over 64 KB are cut; the JSON is split into
 //! parts that fit an entity's 1 MiB.
 
 pub mod buckets;
+mod retire;
 pub mod state;
 
 use std::sync::Arc;
@@ -32,6 +34,7 @@ use crate::tables::ops::{page, write_creating_table};
 use crate::tables::{Entity, Filter, TableStore, WriteMode, get_i64, get_str, int64};
 
 pub use buckets::{Buckets, bucket_table};
+pub use retire::{drop_sent, remove, remove_all, superseded};
 pub use state::{RunEnd, STATE_PK, StreamState, advance, claim, release, state};
 
 /// The outbox table (the state rows) and the prefix of its buckets' names.
@@ -196,61 +199,6 @@ pub async fn pending(
     Ok(p.items.into_iter().filter_map(Pending::of).collect())
 }
 
-/// Removes a sent row of the outbox table `name` if it is still as read: `false` when it changed
-/// since (it stays).
-///
-/// # Errors
-/// Table errors.
-pub async fn remove(
-    tables: &dyn TableStore,
-    name: &str,
-    table: Table,
-    row: &Pending,
-) -> Result<bool, AzureError> {
-    match tables
-        .delete(name, table.key(), &row.row_key, Some(&row.etag))
-        .await
-    {
-        Ok(()) | Err(AzureError::NotFound) => Ok(true),
-        Err(AzureError::PreconditionFailed) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Removes the sent `rows` (transactions of 100, redone row by row when refused), each only if
-/// unchanged: `(removed, changed since read, failed)`.
-pub async fn remove_all(
-    tables: &dyn TableStore,
-    name: &str,
-    table: Table,
-    rows: &[Pending],
-) -> (usize, usize, usize) {
-    let (mut removed, mut changed, mut failed) = (0, 0, 0);
-    for chunk in rows.chunks(crate::tables::MAX_BATCH) {
-        let deletes: Vec<(Entity, WriteMode)> = chunk
-            .iter()
-            .map(|p| {
-                let mut e = Entity::new();
-                e.insert("PartitionKey".into(), table.key().into());
-                e.insert("RowKey".into(), p.row_key.clone().into());
-                (e, WriteMode::Delete(p.etag.clone()))
-            })
-            .collect();
-        if tables.batch(name, &deletes).await.is_ok() {
-            removed += chunk.len();
-            continue;
-        }
-        for p in chunk {
-            match remove(tables, name, table, p).await {
-                Ok(true) => removed += 1,
-                Ok(false) => changed += 1,
-                Err(_) => failed += 1,
-            }
-        }
-    }
-    (removed, changed, failed)
-}
-
 /// What is waiting for one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Backlog {
@@ -305,32 +253,6 @@ pub async fn backlog(
     Ok(backlog)
 }
 
-/// Deletes each of the closed `buckets` that every table's cursor has passed: one call a bucket
-/// however many rows it held. The buckets deleted.
-///
-/// # Errors
-/// Table errors.
-pub async fn drop_sent(
-    tables: &dyn TableStore,
-    closed: &[String],
-) -> Result<Vec<String>, AzureError> {
-    let mut cursors = Vec::new();
-    for t in Table::ALL {
-        cursors.push(state(tables, t).await?.unwrap_or_default().cursor);
-    }
-    let mut dropped = Vec::new();
-    for b in closed {
-        if cursors.iter().any(|c| buckets::resume(c, b).is_some()) {
-            continue;
-        }
-        match tables.delete_table(b).await {
-            Ok(()) | Err(AzureError::NotFound) => dropped.push(b.clone()),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(dropped)
-}
-
 /// Every row of `table` in the outbox's tables, sent or not (a closed bucket's rows stay until it
 /// is deleted), bucket by bucket in key order: what was recorded.
 ///
@@ -339,6 +261,9 @@ pub async fn drop_sent(
 pub async fn recorded(tables: &dyn TableStore, table: Table) -> Result<Vec<Pending>, AzureError> {
     let mut rows = Vec::new();
     for name in tables.list_tables(OUTBOX_TABLE).await? {
+        if buckets::bucket_start(&name).is_none() {
+            continue;
+        }
         let mut after: Option<String> = None;
         loop {
             let page = pending(tables, &name, table, after.as_deref(), 1000).await?;

@@ -1,7 +1,9 @@
 //! One run of `SentinelExport`: each table's rows, bucket by bucket and oldest first within one,
 //! packed into full calls of at most 1 MB of JSON and posted to its stream under the table's lease;
 //! an accepted call's rows are retired (the table's cursor moved past them in a closed bucket,
-//! each removed in an open one), and a closed bucket every table has passed is deleted whole. One
+//! each removed in an open one), and a closed bucket every table has passed is deleted whole. A
+//! row a later bucket holds again (recorded twice as a quarter hour turned) is retired unsent: the
+//! later one is sent, so a redelivery is one row whatever the clock said. One
 //! rule serves every stream, so any refusal but a call too large (413, or the connection aborted:
 //! halved, down to single rows, never dropped) ends the run; a lost answer sends the same ids
 //! twice, which the queries fold.
@@ -43,6 +45,8 @@ pub struct Report {
     pub error: Option<RunError>,
     /// Closed buckets deleted whole, every row in them sent.
     pub dropped: usize,
+    /// Rows retired unsent because a later bucket holds the same row (sent from there).
+    pub superseded: usize,
 }
 
 /// Why a run ended early.
@@ -150,6 +154,8 @@ struct Source<'a> {
     stream: &'a str,
     name: &'a str,
     retire: Retire,
+    /// The buckets drained after this one (a row they hold again is sent from there).
+    later: &'a [String],
 }
 
 /// How draining a source ended.
@@ -187,7 +193,13 @@ async fn one_table(
             Ok(st) => st.unwrap_or_default().cursor,
             Err(e) => break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key()))),
         };
-        for name in &buckets.closed {
+        let order: Vec<String> = buckets
+            .closed
+            .iter()
+            .chain(&buckets.open)
+            .cloned()
+            .collect();
+        for (i, name) in buckets.closed.iter().enumerate() {
             let Some(after) = buckets::resume(&cursor, name) else {
                 continue;
             };
@@ -196,6 +208,7 @@ async fn one_table(
                 stream,
                 name,
                 retire: Retire::Cursor,
+                later: &order[i + 1..],
             };
             let page = match outbox::pending(tables, name, table, after, PAGE).await {
                 Ok(page) => page,
@@ -203,7 +216,7 @@ async fn one_table(
                     break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
                 }
             };
-            match one_source(ports, client, &source, page, until, report, &mut sent).await {
+            match send::one_source(ports, client, &source, page, until, report, &mut sent).await {
                 Ended::Drained => {}
                 other => break 'all other,
             }
@@ -212,7 +225,7 @@ async fn one_table(
                 break 'all Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
             }
         }
-        for name in &buckets.open {
+        for (i, name) in buckets.open.iter().enumerate() {
             let page = match first.take() {
                 Some((found, page)) if found == *name => page,
                 Some(other) => {
@@ -234,8 +247,9 @@ async fn one_table(
                 stream,
                 name,
                 retire: Retire::Remove,
+                later: &order[buckets.closed.len() + i + 1..],
             };
-            match one_source(ports, client, &source, page, until, report, &mut sent).await {
+            match send::one_source(ports, client, &source, page, until, report, &mut sent).await {
                 Ended::Drained => {}
                 other => break 'all other,
             }
@@ -256,67 +270,6 @@ async fn one_table(
             }
         }
     }
-}
-
-/// Drains one source from `first` (its first page) on, a buffer of [`BUFFER_BYTES`] at a time
-/// so calls are full, adding the rows accepted to `sent`.
-async fn one_source(
-    ports: &Ports,
-    client: &dyn LogsIngestion,
-    source: &Source<'_>,
-    first: Vec<Pending>,
-    until: Instant,
-    report: &mut Report,
-    sent: &mut usize,
-) -> Ended {
-    let tables = ports.tables.as_ref();
-    let table = source.table;
-    let full = |rows: &[Pending]| rows.len() == PAGE as usize;
-    let mut exhausted = !full(&first);
-    let mut after = first.last().map(|p| p.row_key.clone());
-    let mut buffer = first;
-    loop {
-        while !exhausted && json_bytes(&buffer) < BUFFER_BYTES {
-            match outbox::pending(tables, source.name, table, after.as_deref(), PAGE).await {
-                Ok(page) => {
-                    exhausted = !full(&page);
-                    if let Some(last) = page.last() {
-                        after = Some(last.row_key.clone());
-                    }
-                    buffer.extend(page);
-                }
-                Err(e) => {
-                    report.left += buffer.len();
-                    return Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
-                }
-            }
-        }
-        if buffer.is_empty() {
-            return Ended::Drained;
-        }
-        let (accepted, calls, stop) =
-            send::send_rows(ports, client, source, &buffer, !exhausted, until).await;
-        *sent += accepted;
-        report.calls += calls;
-        buffer.drain(..accepted);
-        if let Some(stop) = stop {
-            report.left += buffer.len();
-            return Ended::Stopped(stop);
-        }
-        if Instant::now() >= until || (accepted == 0 && exhausted) {
-            report.left += buffer.len();
-            return if buffer.is_empty() && exhausted {
-                Ended::Drained
-            } else {
-                Ended::OutOfTime
-            };
-        }
-    }
-}
-
-/// JSON bytes of the records of `rows`.
-fn json_bytes(rows: &[Pending]) -> usize {
-    rows.iter().map(|p| p.record.len() + 1).sum()
 }
 
 mod send;

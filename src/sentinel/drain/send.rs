@@ -1,16 +1,90 @@
-//! Sending one buffer of a bucket's rows in calls, and retiring the rows of each accepted call.
+//! Draining one bucket of one table: reading it a buffer at a time, sending each buffer in calls,
+//! retiring the rows of each accepted call, and retiring unsent the rows a later bucket holds again.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use futures::StreamExt as _;
 
-use super::{REMOVALS_IN_FLIGHT, REMOVALS_PER_TASK, Retire, RunError, Source};
+use super::{
+    BUFFER_BYTES, Ended, PAGE, REMOVALS_IN_FLIGHT, REMOVALS_PER_TASK, Report, Retire, RunError,
+    Source,
+};
 use crate::azure::AzureError;
 use crate::export::outbox::{self, Pending, buckets};
 use crate::ingestion::pack::{Call, halves, pack};
 use crate::ingestion::{LogsIngestion, MAX_CALL_BYTES};
 use crate::ports::Ports;
+use crate::tables::TableStore;
+
+/// Drains one source from `first` (its first page) on, a buffer of [`BUFFER_BYTES`] at a time
+/// so calls are full, adding the rows accepted to `sent`.
+pub(super) async fn one_source(
+    ports: &Ports,
+    client: &dyn LogsIngestion,
+    source: &Source<'_>,
+    first: Vec<Pending>,
+    until: Instant,
+    report: &mut Report,
+    sent: &mut usize,
+) -> Ended {
+    let tables = ports.tables.as_ref();
+    let table = source.table;
+    let full = |rows: &[Pending]| rows.len() == PAGE as usize;
+    let mut exhausted = !full(&first);
+    let mut after = first.last().map(|p| p.row_key.clone());
+    let mut buffer = match fold(tables, source, first, report).await {
+        Ok(rows) => rows,
+        Err(e) => return Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key()))),
+    };
+    loop {
+        while !exhausted && json_bytes(&buffer) < BUFFER_BYTES {
+            let read =
+                match outbox::pending(tables, source.name, table, after.as_deref(), PAGE).await {
+                    Ok(page) => {
+                        exhausted = !full(&page);
+                        if let Some(last) = page.last() {
+                            after = Some(last.row_key.clone());
+                        }
+                        fold(tables, source, page, report).await
+                    }
+                    Err(e) => Err(e),
+                };
+            match read {
+                Ok(page) => buffer.extend(page),
+                Err(e) => {
+                    report.left += buffer.len();
+                    return Ended::Stopped(RunError::Failed(format!("{}: {e}", table.key())));
+                }
+            }
+        }
+        if buffer.is_empty() {
+            return Ended::Drained;
+        }
+        let (accepted, calls, stop) =
+            send_rows(ports, client, source, &buffer, !exhausted, until).await;
+        *sent += accepted;
+        report.calls += calls;
+        buffer.drain(..accepted);
+        if let Some(stop) = stop {
+            report.left += buffer.len();
+            return Ended::Stopped(stop);
+        }
+        if Instant::now() >= until || (accepted == 0 && exhausted) {
+            report.left += buffer.len();
+            return if buffer.is_empty() && exhausted {
+                Ended::Drained
+            } else {
+                Ended::OutOfTime
+            };
+        }
+    }
+}
+
+/// JSON bytes of the records of `rows`.
+fn json_bytes(rows: &[Pending]) -> usize {
+    rows.iter().map(|p| p.record.len() + 1).sum()
+}
 
 /// Sends `page` in calls (but a last partial one when `more` follow): `(rows accepted, a prefix;
 /// calls made; why it stopped early)`.
@@ -94,4 +168,29 @@ async fn retire(ports: &Ports, source: &Source<'_>, rows: &[Pending]) {
             "sentinel.export: sent rows not removed; they will be sent again"
         );
     }
+}
+
+/// `page` without the rows a later bucket of `source` holds again, those retired unsent (removed
+/// if unchanged from an open bucket; in a closed one the cursor passes them with the rest).
+pub(super) async fn fold(
+    tables: &dyn TableStore,
+    source: &Source<'_>,
+    page: Vec<Pending>,
+    report: &mut Report,
+) -> Result<Vec<Pending>, AzureError> {
+    if source.later.is_empty() || page.is_empty() {
+        return Ok(page);
+    }
+    let again = outbox::superseded(tables, source.table, source.later, &page).await?;
+    if again.is_empty() {
+        return Ok(page);
+    }
+    let (gone, keep): (Vec<Pending>, Vec<Pending>) =
+        page.into_iter().partition(|p| again.contains(&p.row_key));
+    report.superseded += gone.len();
+    if source.retire == Retire::Remove {
+        // A row not removed (changed since read, or an error) is looked at again next run.
+        outbox::remove_all(tables, source.name, source.table, &gone).await;
+    }
+    Ok(keep)
 }

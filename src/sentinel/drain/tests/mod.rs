@@ -126,6 +126,7 @@ impl Rig {
 
 const STREAM: &str = "Custom-BastionReviews";
 
+mod boundary;
 mod buckets;
 
 #[tokio::test]
