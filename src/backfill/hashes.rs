@@ -56,7 +56,7 @@ pub async fn hash_range(
             if entry.blob_created < from || entry.blob_created >= to {
                 continue;
             }
-            if hashed_at(&entry).is_some() {
+            if hashed_at(entry).is_some() {
                 totals.already_hashed += 1;
             } else if entry.status == STATUS_DELETED {
                 totals.skipped += 1;

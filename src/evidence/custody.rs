@@ -157,7 +157,7 @@ pub async fn custody(
         if host.is_some_and(|h| !h.is(r.bastion())) {
             continue;
         }
-        let trail = trail_of(&r);
+        let trail = trail_of(r);
         let deleted = trail.iter().filter(|d| within(&d.at)).map(|d| {
             let event = if d.before_catalogued {
                 DELETED_BEFORE
